@@ -1,0 +1,32 @@
+# Third-party libraries, all from Debian packages (scripts/setup.sh installs them).
+find_package(Threads REQUIRED)
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(TIFF REQUIRED)
+find_package(PNG REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json REQUIRED)
+
+# OpenBLAS: Debian ships no CMake config; find the library and header directly.
+find_library(PFCE_OPENBLAS_LIB NAMES openblas REQUIRED)
+find_path(PFCE_CBLAS_INCLUDE NAMES cblas.h PATH_SUFFIXES openblas x86_64-linux-gnu/openblas-pthread REQUIRED)
+add_library(pfce::openblas INTERFACE IMPORTED)
+target_link_libraries(pfce::openblas INTERFACE ${PFCE_OPENBLAS_LIB})
+target_include_directories(pfce::openblas INTERFACE ${PFCE_CBLAS_INCLUDE})
+
+# stb (libstb-dev): headers under stb/, implementations compiled into libstb.
+find_path(PFCE_STB_INCLUDE NAMES stb/stb_image.h REQUIRED)
+find_library(PFCE_STB_LIB NAMES stb REQUIRED)
+add_library(pfce::stb INTERFACE IMPORTED)
+target_link_libraries(pfce::stb INTERFACE ${PFCE_STB_LIB})
+target_include_directories(pfce::stb INTERFACE ${PFCE_STB_INCLUDE})
+
+# nanoflann is header-only and used only by the KD-tree baseline in bench/.
+find_path(PFCE_NANOFLANN_INCLUDE NAMES nanoflann.hpp)
+
+if(PFCE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(PFCE_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

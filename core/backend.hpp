@@ -1,0 +1,119 @@
+// The Backend interface: the catalogue of every numeric op pfce runs. host/cpu/X.cpp and cuda/X.cu
+// implement op family X under the same method names; everything above core/ sees only this class.
+// Conventions: images NCHW f32, label maps (N,H,W) u8 with 255 = unlabelled. Outputs are passed in
+// already allocated with the right shape (ops check shapes and throw ShapeError). Ops are enqueued
+// in order on the backend's stream; only copy() to host and synchronize() wait for the device.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+
+#include "core/op_params.hpp"
+#include "core/tensor.hpp"
+
+namespace pfce {
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+
+    virtual DeviceKind device() const = 0;
+    virtual std::string name() const = 0;  // "cpu (8 OpenMP threads)", "cuda:0 NVIDIA H100 ..."
+
+    // ---- memory -------------------------------------------------------------------------------
+    // A zero-filled tensor on this backend's device.
+    virtual Tensor zeros(Shape shape, DType dtype) = 0;
+    // Host tensor suited for fast transfers to this device (pinned on CUDA; plain on CPU).
+    virtual Tensor host_staging(Shape shape, DType dtype) = 0;
+    // dst <- src, same shape and dtype, any of host/device on either side. A copy into host memory
+    // waits for it to complete, so the host may read dst right after.
+    virtual void copy(Tensor& dst, const Tensor& src) = 0;
+    virtual void fill(Tensor& t, float value) = 0;  // f32: value; u8/i32: static_cast
+    virtual void synchronize() = 0;
+
+    // ---- elementwise helpers (f32) ------------------------------------------------------------
+    virtual void add_inplace(Tensor& y, const Tensor& x) = 0;   // y += x
+    virtual void scale_inplace(Tensor& y, float s) = 0;         // y *= s
+
+    // ---- partial focal loss (focal_loss.{cpp,cu}) --------------------------------------------
+    // logits (N,C,H,W) f32, labels (N,H,W) u8. loss: shape (1) f32, written (not accumulated).
+    // dlogits: same shape as logits, or an empty Tensor to skip the gradient (evaluation).
+    virtual void focal_loss(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
+                            Tensor& loss, Tensor& dlogits) = 0;
+
+    // ---- convolution (conv.{cpp,cu}) ------------------------------------------------------------
+    // x (N,Ci,H,W), w (Co,Ci,k,k), bias (Co) or empty, y (N,Co,H+2p-k+1, W+2p-k+1).
+    virtual void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
+                                const Conv2dParams& p) = 0;
+    // dx <- dL/dx (overwritten).
+    virtual void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
+                                      const Conv2dParams& p) = 0;
+    // dw <- dL/dw, dbias <- dL/dbias (overwritten; dbias may be empty).
+    virtual void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& dbias,
+                                        const Conv2dParams& p) = 0;
+
+    // ---- 2x2 stride-2 transposed convolution (upconv.{cpp,cu}) --------------------------------
+    // x (N,Ci,H,W), w (Ci,Co,2,2) (PyTorch ConvTranspose2d layout), bias (Co), y (N,Co,2H,2W).
+    virtual void upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
+                                   Tensor& y) = 0;
+    virtual void upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) = 0;
+    virtual void upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
+                                           Tensor& dbias) = 0;
+
+    // ---- batch norm over (N,H,W) per channel (batchnorm.{cpp,cu}) ------------------------------
+    // Training: normalizes with batch statistics, updates running stats, saves mean and 1/std
+    // (each (C) f32) for backward.
+    virtual void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                         Tensor& running_mean, Tensor& running_var, Tensor& y,
+                                         Tensor& save_mean, Tensor& save_invstd,
+                                         const BatchNormParams& p) = 0;
+    virtual void batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                         const Tensor& running_mean, const Tensor& running_var,
+                                         Tensor& y, const BatchNormParams& p) = 0;
+    virtual void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                    const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                                    Tensor& dgamma, Tensor& dbeta) = 0;
+
+    // ---- activation, pooling, concat, pad/crop (layers.{cpp,cu}) ------------------------------
+    virtual void relu_forward(const Tensor& x, Tensor& y) = 0;  // y may be x (in place)
+    virtual void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) = 0;
+    // y (N,C,H/2,W/2) (floor); backward routes dy to the first max of each window (row-major).
+    virtual void maxpool2x2_forward(const Tensor& x, Tensor& y) = 0;
+    virtual void maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                     Tensor& dx) = 0;
+    // y (N,Ca+Cb,H,W) = [a, b] along channels; backward splits dy.
+    virtual void concat_channels(const Tensor& a, const Tensor& b, Tensor& y) = 0;
+    virtual void concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) = 0;
+    // Reflect padding (no edge repeat, like numpy 'reflect'): x (N,C,H,W) placed at (top,left)
+    // inside y (N,C,H2,W2) and mirrored outward. Needs top,left < H,W.
+    virtual void reflect_pad(const Tensor& x, Tensor& y, int top, int left) = 0;
+    // y = x[:, :, top:top+H2, left:left+W2]; backward writes dy there and zeros elsewhere.
+    virtual void crop(const Tensor& x, Tensor& y, int top, int left) = 0;
+    virtual void crop_backward(const Tensor& dy, Tensor& dx, int top, int left) = 0;
+    // Per-pixel argmax over channels: logits (N,C,H,W) -> pred (N,H,W) u8 (first max wins).
+    virtual void argmax_channels(const Tensor& logits, Tensor& pred) = 0;
+
+    // ---- optimizers and clipping (optim.{cpp,cu}) ---------------------------------------------
+    // Global L2 norm of all grads -> norm (1) f32, computed on the device (no host sync).
+    virtual void global_grad_norm(std::span<const Tensor* const> grads, Tensor& norm) = 0;
+    // grad_scale (1) f32 <- max_norm > 0 ? min(1, max_norm / (norm + 1e-6)) : 1.
+    virtual void clip_scale(const Tensor& norm, float max_norm, Tensor& grad_scale) = 0;
+    // Steps read the gradient as grad * grad_scale[0] (clipping without a host round trip).
+    virtual void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf,
+                          const Tensor& grad_scale, const SgdParams& p) = 0;
+    virtual void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
+                           const Tensor& grad_scale, const AdamParams& p) = 0;
+
+    // ---- metrics (metrics.{cpp,cu}) -----------------------------------------------------------
+    // confusion (C,C) i32 += counts of (truth row, predicted column) over pixels whose truth != 255.
+    virtual void confusion_accumulate(const Tensor& pred, const Tensor& truth, Tensor& confusion) = 0;
+
+    // ---- proximity linking (link.{cpp,cu}) ----------------------------------------------------
+    // sparse (N,H,W) u8 -> linked (N,H,W) u8 as DESIGN §2. rgb (N,3,H,W) u8 is needed only when
+    // p.max_color_step >= 0 (may be empty otherwise). Stats are summed over the batch.
+    virtual LinkStats link(const Tensor& sparse, const Tensor& rgb, const LinkParams& p,
+                           Tensor& linked) = 0;
+};
+
+}  // namespace pfce

@@ -1,0 +1,35 @@
+// Logging sink: "[  12.3s] info: message" on stderr, one line per call, safe across threads.
+#include "core/log.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+namespace pfce {
+
+namespace {
+std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
+const auto g_start = std::chrono::steady_clock::now();
+std::mutex g_mutex;
+const char* level_name(LogLevel l) {
+    switch (l) {
+        case LogLevel::debug: return "debug";
+        case LogLevel::info: return "info";
+        case LogLevel::warn: return "warn";
+        case LogLevel::error: return "error";
+    }
+    return "?";
+}
+}  // namespace
+
+void set_log_level(LogLevel level) { g_level.store(static_cast<int>(level)); }
+LogLevel log_level() { return static_cast<LogLevel>(g_level.load()); }
+
+void log_message(LogLevel level, const std::string& msg) {
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count();
+    std::lock_guard<std::mutex> lock(g_mutex);
+    std::fprintf(stderr, "[%7.1fs] %s: %s\n", t, level_name(level), msg.c_str());
+}
+
+}  // namespace pfce

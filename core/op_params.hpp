@@ -1,0 +1,62 @@
+// Parameter structs for the ops of the Backend catalogue. Plain data, shared by both backends,
+// by models/ and by the config readers, so a setting means the same thing everywhere.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace pfce {
+
+constexpr std::uint8_t kUnlabelled = 255;  // label value that contributes nothing anywhere
+constexpr int kMaxClasses = 32;
+
+// Partial focal loss (DESIGN §2). alpha empty = 1 for every class.
+enum class LossNormalize { labelled, alpha };
+struct FocalLossParams {
+    float gamma = 2.0f;
+    std::vector<float> alpha;  // per class, size C or empty
+    LossNormalize normalize = LossNormalize::labelled;
+};
+
+// 2-D convolution, square kernel, stride 1, zero padding `pad` on every side (3x3: pad 1; 1x1: pad 0).
+struct Conv2dParams {
+    int pad = 1;
+};
+
+struct BatchNormParams {
+    float momentum = 0.1f;  // running = (1-momentum)*running + momentum*batch (PyTorch convention)
+    float eps = 1e-5f;
+};
+
+// Proximity linking (DESIGN §2).
+enum class LinkConflict { unlabelled, lowest };
+struct LinkParams {
+    int radius = 20;                              // D: pairs with dx^2+dy^2 <= D^2
+    LinkConflict conflict = LinkConflict::unlabelled;
+    float max_color_step = -1.0f;                 // < 0: edge-aware linking off
+};
+struct LinkStats {
+    std::int64_t points = 0;        // labelled pixels in the input
+    std::int64_t pairs = 0;         // unordered same-class pairs within D (segments drawn or refused)
+    std::int64_t segments = 0;      // segments actually drawn (pairs minus edge-refused)
+    std::int64_t labelled_after = 0;
+};
+
+// Optimizers. lr is passed per step (schedules live on the host; no device sync needed).
+struct SgdParams {
+    float lr = 0.01f;
+    float momentum = 0.9f;
+    float weight_decay = 0.0f;  // L2, added to the gradient
+};
+enum class WeightDecayMode { l2, decoupled };  // Adam+L2 vs AdamW
+struct AdamParams {
+    float lr = 1e-3f;
+    float beta1 = 0.9f;
+    float beta2 = 0.999f;
+    float eps = 1e-8f;
+    float weight_decay = 0.0f;
+    WeightDecayMode decay_mode = WeightDecayMode::decoupled;
+    std::int64_t step = 1;  // 1-based step count for bias correction
+};
+
+}  // namespace pfce

@@ -1,0 +1,120 @@
+// Tensor bookkeeping and host allocation.
+#include "core/tensor.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <utility>
+
+namespace pfce {
+
+std::size_t dtype_size(DType t) {
+    switch (t) {
+        case DType::f32: return 4;
+        case DType::u8: return 1;
+        case DType::i32: return 4;
+    }
+    return 0;
+}
+
+const char* dtype_name(DType t) {
+    switch (t) {
+        case DType::f32: return "f32";
+        case DType::u8: return "u8";
+        case DType::i32: return "i32";
+    }
+    return "?";
+}
+
+const char* device_name(DeviceKind d) { return d == DeviceKind::cpu ? "cpu" : "cuda"; }
+
+Shape::Shape(std::initializer_list<std::int64_t> d) {
+    if (d.size() > kMaxRank) PFCE_THROW(ShapeError, "shape rank ", d.size(), " exceeds ", kMaxRank);
+    rank = static_cast<int>(d.size());
+    std::size_t i = 0;
+    for (std::int64_t v : d) {
+        if (v < 0) PFCE_THROW(ShapeError, "negative dimension ", v);
+        dims[i++] = v;
+    }
+}
+
+std::int64_t Shape::numel() const {
+    std::int64_t n = 1;
+    for (int i = 0; i < rank; ++i) n *= dims[static_cast<std::size_t>(i)];
+    return n;
+}
+
+bool Shape::operator==(const Shape& o) const {
+    if (rank != o.rank) return false;
+    for (int i = 0; i < rank; ++i)
+        if (dims[static_cast<std::size_t>(i)] != o.dims[static_cast<std::size_t>(i)]) return false;
+    return true;
+}
+
+std::string Shape::str() const {
+    std::ostringstream os;
+    os << '(';
+    for (int i = 0; i < rank; ++i) os << (i ? "," : "") << dims[static_cast<std::size_t>(i)];
+    os << ')';
+    return os.str();
+}
+
+Tensor::Tensor(Shape shape, DType dtype, DeviceKind device, void* data, Deleter deleter)
+    : shape_(shape), dtype_(dtype), device_(device), data_(data), deleter_(deleter) {}
+
+Tensor::~Tensor() { release(); }
+
+Tensor::Tensor(Tensor&& o) noexcept
+    : shape_(o.shape_), dtype_(o.dtype_), device_(o.device_), data_(o.data_), deleter_(o.deleter_) {
+    o.data_ = nullptr;
+    o.deleter_ = nullptr;
+    o.shape_ = Shape{};
+}
+
+Tensor& Tensor::operator=(Tensor&& o) noexcept {
+    if (this != &o) {
+        release();
+        shape_ = o.shape_;
+        dtype_ = o.dtype_;
+        device_ = o.device_;
+        data_ = std::exchange(o.data_, nullptr);
+        deleter_ = std::exchange(o.deleter_, nullptr);
+        o.shape_ = Shape{};
+    }
+    return *this;
+}
+
+void Tensor::release() noexcept {
+    if (data_ && deleter_) deleter_(data_);
+    data_ = nullptr;
+    deleter_ = nullptr;
+}
+
+static void free_host(void* p) { std::free(p); }
+
+Tensor Tensor::host(Shape shape, DType dtype) {
+    std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
+    std::size_t rounded = ((bytes + 63) / 64) * 64;
+    if (rounded == 0) rounded = 64;  // keep a valid pointer for empty shapes
+    void* p = std::aligned_alloc(64, rounded);
+    if (!p) PFCE_THROW(SystemError, "out of host memory allocating ", bytes, " bytes for ", shape.str());
+    std::memset(p, 0, rounded);
+    return Tensor(shape, dtype, DeviceKind::cpu, p, &free_host);
+}
+
+void Tensor::reshape(Shape s) {
+    if (s.numel() != shape_.numel())
+        PFCE_THROW(ShapeError, "reshape ", shape_.str(), " -> ", s.str(), " changes the element count");
+    shape_ = s;
+}
+
+std::string Tensor::describe() const {
+    return std::string(dtype_name(dtype_)) + shape_.str() + "@" + device_name(device_);
+}
+
+void Tensor::check_dtype(DType want) const {
+    if (want != dtype_)
+        PFCE_THROW(ShapeError, "tensor ", describe(), " accessed as ", dtype_name(want));
+}
+
+}  // namespace pfce

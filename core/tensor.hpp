@@ -1,0 +1,94 @@
+// Tensor: an owning, move-only block of memory with a shape (rank 0..4), a dtype and a device.
+// Host tensors are allocated here; device tensors are made by a Backend, which hands over a deleter,
+// so core/ never links CUDA. Copies between devices are explicit Backend::copy calls.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace pfce {
+
+enum class DType : std::uint8_t { f32, u8, i32 };
+enum class DeviceKind : std::uint8_t { cpu, cuda };
+
+std::size_t dtype_size(DType t);
+const char* dtype_name(DType t);
+const char* device_name(DeviceKind d);
+
+template <typename T> constexpr DType dtype_of();
+template <> constexpr DType dtype_of<float>() { return DType::f32; }
+template <> constexpr DType dtype_of<std::uint8_t>() { return DType::u8; }
+template <> constexpr DType dtype_of<std::int32_t>() { return DType::i32; }
+
+// Up to 4 dimensions, outermost first: (N,C,H,W) for images, (N,H,W) for label maps.
+struct Shape {
+    static constexpr int kMaxRank = 4;
+    std::array<std::int64_t, kMaxRank> dims{};
+    int rank = 0;
+
+    Shape() = default;
+    Shape(std::initializer_list<std::int64_t> d);
+    std::int64_t operator[](int i) const { return dims[static_cast<std::size_t>(i)]; }
+    std::int64_t numel() const;
+    bool operator==(const Shape& o) const;
+    bool operator!=(const Shape& o) const { return !(*this == o); }
+    std::string str() const;  // "(2,6,300,300)"
+};
+
+class Tensor {
+public:
+    using Deleter = void (*)(void*);
+
+    Tensor() = default;
+    // Takes ownership of `data`, freed with `deleter` (may be null for non-owning views is NOT allowed:
+    // every Tensor owns its memory).
+    Tensor(Shape shape, DType dtype, DeviceKind device, void* data, Deleter deleter);
+    ~Tensor();
+    Tensor(Tensor&& o) noexcept;
+    Tensor& operator=(Tensor&& o) noexcept;
+    Tensor(const Tensor&) = delete;
+    Tensor& operator=(const Tensor&) = delete;
+
+    // Host tensor, 64-byte aligned, zero-filled.
+    static Tensor host(Shape shape, DType dtype);
+
+    const Shape& shape() const { return shape_; }
+    DType dtype() const { return dtype_; }
+    DeviceKind device() const { return device_; }
+    std::int64_t numel() const { return shape_.numel(); }
+    std::size_t bytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype_); }
+    bool empty() const { return data_ == nullptr; }
+    std::int64_t dim(int i) const { return shape_[i]; }
+
+    void* raw() { return data_; }
+    const void* raw() const { return data_; }
+    template <typename T> T* data() {
+        check_dtype(dtype_of<T>());
+        return static_cast<T*>(data_);
+    }
+    template <typename T> const T* data() const {
+        check_dtype(dtype_of<T>());
+        return static_cast<const T*>(data_);
+    }
+
+    // Same memory, new shape with the same element count (e.g. (N,H,W) -> (N,1,H,W)).
+    void reshape(Shape s);
+    std::string describe() const;  // "f32(2,6,300,300)@cpu"
+
+private:
+    void check_dtype(DType want) const;
+    void release() noexcept;
+
+    Shape shape_{};
+    DType dtype_ = DType::f32;
+    DeviceKind device_ = DeviceKind::cpu;
+    void* data_ = nullptr;
+    Deleter deleter_ = nullptr;
+};
+
+}  // namespace pfce

@@ -1,0 +1,150 @@
+// CUDA backend: device set-up, memory, copies and the elementwise helpers. Op families are in
+// their own .cu files, mirroring host/cpu/.
+#include "cuda/cuda_backend.hpp"
+#include "cuda/cuda_context.hpp"
+
+#include <cstring>
+#include <string>
+
+namespace pfce {
+
+// ---- context -------------------------------------------------------------------------------
+
+CudaContext::CudaContext(int device_ordinal) : device(device_ordinal) {
+    PFCE_CUDA_CHECK(cudaSetDevice(device));
+    PFCE_CUDA_CHECK(cudaGetDeviceProperties(&props, device));
+    PFCE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    PFCE_CUDNN_CHECK(cudnnCreate(&cudnn));
+    PFCE_CUDNN_CHECK(cudnnSetStream(cudnn, stream));
+    PFCE_CUBLAS_CHECK(cublasCreate(&cublas));
+    PFCE_CUBLAS_CHECK(cublasSetStream(cublas, stream));
+    // TF32 tensor cores for GEMMs, as PyTorch's default for convolutions.
+    PFCE_CUBLAS_CHECK(cublasSetMathMode(cublas, CUBLAS_TF32_TENSOR_OP_MATH));
+}
+
+CudaContext::~CudaContext() {
+    if (workspace_) PFCE_CUDA_CHECK_LOG(cudaFree(workspace_));
+    if (cublas) cublasDestroy(cublas);
+    if (cudnn) cudnnDestroy(cudnn);
+    if (stream) PFCE_CUDA_CHECK_LOG(cudaStreamDestroy(stream));
+}
+
+void* CudaContext::workspace(std::size_t bytes) {
+    if (bytes <= workspace_size_) return workspace_;
+    if (workspace_) {
+        PFCE_CUDA_CHECK(cudaStreamSynchronize(stream));  // earlier ops may still use it
+        PFCE_CUDA_CHECK(cudaFree(workspace_));
+        workspace_ = nullptr;
+    }
+    PFCE_CUDA_CHECK(cudaMalloc(&workspace_, bytes));
+    workspace_size_ = bytes;
+    return workspace_;
+}
+
+int cuda_device_count() noexcept {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError();  // clear the sticky error so later queries are not confused
+        return 0;
+    }
+    return n;
+}
+
+// ---- kernels ----------------------------------------------------------------------------------
+
+namespace {
+
+__global__ void fill_f32_kernel(float* p, long long n, float v) {
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x)
+        p[i] = v;
+}
+__global__ void fill_i32_kernel(int* p, long long n, int v) {
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x)
+        p[i] = v;
+}
+__global__ void add_inplace_kernel(float* y, const float* x, long long n) {
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x)
+        y[i] += x[i];
+}
+__global__ void scale_inplace_kernel(float* y, float s, long long n) {
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x)
+        y[i] *= s;
+}
+
+void free_device(void* p) { PFCE_CUDA_CHECK_LOG(cudaFree(p)); }
+void free_pinned(void* p) { PFCE_CUDA_CHECK_LOG(cudaFreeHost(p)); }
+
+}  // namespace
+
+// ---- backend ----------------------------------------------------------------------------------
+
+CudaBackend::CudaBackend(int device_ordinal) : ctx_(std::make_unique<CudaContext>(device_ordinal)) {}
+CudaBackend::~CudaBackend() = default;
+
+DeviceKind CudaBackend::device() const { return DeviceKind::cuda; }
+
+std::string CudaBackend::name() const {
+    return "cuda:" + std::to_string(ctx_->device) + " " + ctx_->props.name + " (sm_" +
+           std::to_string(ctx_->props.major) + std::to_string(ctx_->props.minor) + ")";
+}
+
+Tensor CudaBackend::zeros(Shape shape, DType dtype) {
+    std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
+    void* p = nullptr;
+    PFCE_CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 64));
+    PFCE_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, ctx_->stream));
+    return Tensor(shape, dtype, DeviceKind::cuda, p, &free_device);
+}
+
+Tensor CudaBackend::host_staging(Shape shape, DType dtype) {
+    std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
+    void* p = nullptr;
+    PFCE_CUDA_CHECK(cudaMallocHost(&p, bytes ? bytes : 64));
+    std::memset(p, 0, bytes);
+    return Tensor(shape, dtype, DeviceKind::cpu, p, &free_pinned);
+}
+
+void CudaBackend::copy(Tensor& dst, const Tensor& src) {
+    PFCE_CHECK_SHAPE(dst.shape() == src.shape() && dst.dtype() == src.dtype(), dst.describe(),
+                     " <- ", src.describe());
+    if (src.bytes() == 0) return;
+    PFCE_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.bytes(), cudaMemcpyDefault, ctx_->stream));
+    if (dst.device() == DeviceKind::cpu) PFCE_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+}
+
+void CudaBackend::fill(Tensor& t, float value) {
+    PFCE_CHECK_SHAPE(t.device() == DeviceKind::cuda, t.describe());
+    const long long n = t.numel();
+    if (n == 0) return;
+    switch (t.dtype()) {
+        case DType::f32:
+            fill_f32_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(t.data<float>(), n, value);
+            break;
+        case DType::i32:
+            fill_i32_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(t.data<int>(), n, static_cast<int>(value));
+            break;
+        case DType::u8:
+            PFCE_CUDA_CHECK(cudaMemsetAsync(t.raw(), static_cast<unsigned char>(value), t.bytes(), ctx_->stream));
+            return;
+    }
+    PFCE_CUDA_CHECK_LAUNCH("fill");
+}
+
+void CudaBackend::synchronize() { PFCE_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream)); }
+
+void CudaBackend::add_inplace(Tensor& y, const Tensor& x) {
+    PFCE_CHECK_SHAPE(y.shape() == x.shape(), y.describe(), " += ", x.describe());
+    const long long n = y.numel();
+    if (n == 0) return;
+    add_inplace_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(y.data<float>(), x.data<float>(), n);
+    PFCE_CUDA_CHECK_LAUNCH("add_inplace");
+}
+
+void CudaBackend::scale_inplace(Tensor& y, float s) {
+    const long long n = y.numel();
+    if (n == 0) return;
+    scale_inplace_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(y.data<float>(), s, n);
+    PFCE_CUDA_CHECK_LAUNCH("scale_inplace");
+}
+
+}  // namespace pfce

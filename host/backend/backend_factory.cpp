@@ -1,0 +1,105 @@
+// Backend selection. CUDA pieces are behind PFCE_HAVE_CUDA so a CPU-only build links without them.
+#include "host/backend/backend_factory.hpp"
+
+#include "core/log.hpp"
+#include "host/cpu/cpu_backend.hpp"
+
+#ifdef PFCE_HAVE_CUDA
+#include "cuda/cuda_backend.hpp"
+#include "cuda/device_info.hpp"
+#endif
+
+namespace pfce {
+
+DeviceChoice parse_device_choice(const std::string& text) {
+    if (text == "auto") return DeviceChoice::automatic;
+    if (text == "cpu") return DeviceChoice::cpu;
+    if (text == "cuda" || text.rfind("cuda:", 0) == 0) return DeviceChoice::cuda;
+    PFCE_THROW(InputError, "--device '", text, "' is not one of auto, cpu, cuda, cuda:N");
+}
+
+static int ordinal_of(const std::string& text) {
+    if (text.rfind("cuda:", 0) != 0) return 0;
+    try {
+        return std::stoi(text.substr(5));
+    } catch (const std::exception&) {
+        PFCE_THROW(InputError, "--device '", text, "': expected cuda:N with N a device number");
+    }
+}
+
+bool cuda_compiled() {
+#ifdef PFCE_HAVE_CUDA
+    return true;
+#else
+    return false;
+#endif
+}
+
+int cuda_devices() {
+#ifdef PFCE_HAVE_CUDA
+    return cuda_device_count();
+#else
+    return 0;
+#endif
+}
+
+std::vector<std::string> cuda_device_lines() {
+#ifdef PFCE_HAVE_CUDA
+    return describe_cuda_devices();
+#else
+    return {};
+#endif
+}
+
+std::string cudnn_version_string() {
+#ifdef PFCE_HAVE_CUDA
+    return cudnn_version_text();
+#else
+    return "not built";
+#endif
+}
+
+std::string cuda_runtime_version_string() {
+#ifdef PFCE_HAVE_CUDA
+    return cuda_runtime_version_text();
+#else
+    return "not built";
+#endif
+}
+
+std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal) {
+    if (choice == DeviceChoice::cpu) {
+        auto b = std::make_unique<CpuBackend>();
+        log_info("device: ", b->name(), " (asked for cpu)");
+        return b;
+    }
+    const int n = cuda_devices();
+    if (choice == DeviceChoice::cuda) {
+        if (!cuda_compiled())
+            PFCE_THROW(InputError, "--device cuda: this pfce was built without CUDA (PFCE_CUDA=OFF); "
+                                   "use --device cpu or rebuild with the CUDA toolkit");
+        if (n == 0)
+            PFCE_THROW(InputError, "--device cuda: no CUDA device is visible (driver missing or no GPU); "
+                                   "use --device cpu or --device auto");
+        if (cuda_ordinal < 0 || cuda_ordinal >= n)
+            PFCE_THROW(InputError, "--device cuda:", cuda_ordinal, ": only ", n, " device(s) present");
+    }
+#ifdef PFCE_HAVE_CUDA
+    if (n > 0) {
+        auto b = std::make_unique<CudaBackend>(cuda_ordinal);
+        log_info("device: ", b->name(),
+                 choice == DeviceChoice::automatic ? " (auto: CUDA device found)" : " (asked for cuda)");
+        return b;
+    }
+#endif
+    auto b = std::make_unique<CpuBackend>();
+    log_info("device: ", b->name(), " (auto: ",
+             cuda_compiled() ? "no CUDA device visible" : "built without CUDA", ")");
+    return b;
+}
+
+std::unique_ptr<Backend> make_backend(const std::string& choice_text) {
+    return make_backend(parse_device_choice(choice_text), ordinal_of(choice_text));
+}
+
+}  // namespace pfce

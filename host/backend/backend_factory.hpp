@@ -1,0 +1,27 @@
+// The one place that decides which Backend runs. `--device auto` takes CUDA when this build has it
+// and a device answers, and logs the choice; `--device cuda` without one is an error, never a
+// silent fallback.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend.hpp"
+
+namespace pfce {
+
+enum class DeviceChoice { automatic, cpu, cuda };
+
+DeviceChoice parse_device_choice(const std::string& text);  // "auto" | "cpu" | "cuda[:N]"
+std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal = 0);
+std::unique_ptr<Backend> make_backend(const std::string& choice_text);
+
+// What this build and machine offer (for `pfce doctor` and GPU-test skipping).
+bool cuda_compiled();
+int cuda_devices();                             // 0 when not compiled or no device/driver
+std::vector<std::string> cuda_device_lines();   // one human-readable line per device
+std::string cudnn_version_string();             // "9.19.0" or "not built"
+std::string cuda_runtime_version_string();
+
+}  // namespace pfce

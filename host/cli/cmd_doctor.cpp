@@ -1,0 +1,47 @@
+// `pfce doctor`: what this build is and what it can use on this machine.
+#include <cstdio>
+#include <string>
+
+#include "core/build_info.hpp"
+#include "host/backend/backend_factory.hpp"
+#include "host/cli/command_registry.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+extern "C" {
+int openblas_get_num_threads(void);
+char* openblas_get_config(void);
+}
+
+namespace pfce::cli {
+namespace {
+
+void run_doctor() {
+    std::printf("pfce %s (%s build, %s)\n", PFCE_VERSION, PFCE_BUILD_TYPE, PFCE_COMPILER);
+    std::printf("CUDA backend:      %s\n", cuda_compiled() ? "built" : "not built (PFCE_CUDA=OFF or toolkit not found)");
+    if (cuda_compiled()) {
+        std::printf("CUDA:              %s\n", cuda_runtime_version_string().c_str());
+        std::printf("cuDNN:             %s\n", cudnn_version_string().c_str());
+        std::printf("architectures:     %s\n", PFCE_CUDA_ARCHITECTURES);
+        const auto lines = cuda_device_lines();
+        std::printf("CUDA devices:      %zu\n", lines.size());
+        for (const auto& l : lines) std::printf("  %s\n", l.c_str());
+        if (lines.empty()) std::printf("  (none visible: --device auto will use the CPU)\n");
+    }
+    std::printf("BLAS:              OpenBLAS %s, %d threads\n", openblas_get_config(),
+                openblas_get_num_threads());
+#ifdef _OPENMP
+    std::printf("OpenMP:            %d threads (OMP_NUM_THREADS to change)\n", omp_get_max_threads());
+#else
+    std::printf("OpenMP:            not built\n");
+#endif
+    std::printf("default device:    %s\n", cuda_devices() > 0 ? "cuda:0" : "cpu");
+}
+
+const bool registered = register_command("doctor", "print build flags, devices, BLAS and OpenMP threads",
+                                         [](CLI::App& sub) { sub.callback(run_doctor); });
+
+}  // namespace
+}  // namespace pfce::cli

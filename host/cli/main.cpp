@@ -1,0 +1,36 @@
+// The `pfce` command: parses the subcommand and turns any pfce::Error into one clear message and a
+// non-zero exit (2 for bad input, 1 for everything else).
+#include <cstdio>
+#include <exception>
+
+#include "core/log.hpp"
+#include "host/cli/command_registry.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"pfce: train segmentation models for aerial imagery from sparse point labels"};
+    app.require_subcommand(1);
+    app.set_help_all_flag("--help-all", "show help for every subcommand");
+    bool verbose = false, quiet = false;
+    app.add_flag("-v,--verbose", verbose, "log debug messages");
+    app.add_flag("-q,--quiet", quiet, "log warnings and errors only");
+    app.parse_complete_callback([&] {
+        if (verbose) pfce::set_log_level(pfce::LogLevel::debug);
+        if (quiet) pfce::set_log_level(pfce::LogLevel::warn);
+    });
+    pfce::cli::install_commands(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const pfce::InputError& e) {
+        std::fprintf(stderr, "pfce: error: %s\n", e.what());
+        return 2;
+    } catch (const pfce::Error& e) {
+        std::fprintf(stderr, "pfce: error: %s\n  (at %s)\n", e.what(), e.where().c_str());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "pfce: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,113 @@
+// Core: tensors are move-only owners with checked dtype access; the RNG is counter-based (a draw
+// depends only on seed and stream ids); the backend factory never falls back silently.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/rng.hpp"
+#include "core/tensor.hpp"
+#include "host/backend/backend_factory.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+
+TEST(Tensor, HostIsZeroedAndSized) {
+    Tensor t = Tensor::host({2, 3, 4, 5}, DType::f32);
+    EXPECT_EQ(t.numel(), 120);
+    EXPECT_EQ(t.bytes(), 480u);
+    for (std::int64_t i = 0; i < t.numel(); ++i) EXPECT_EQ(t.data<float>()[i], 0.0f);
+    EXPECT_EQ(t.shape().str(), "(2,3,4,5)");
+}
+
+TEST(Tensor, MoveTransfersOwnership) {
+    Tensor a = Tensor::host({4}, DType::i32);
+    void* p = a.raw();
+    Tensor b = std::move(a);
+    EXPECT_EQ(b.raw(), p);
+    EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): checking the moved-from state
+    EXPECT_EQ(a.numel(), 1);  // rank-0 shape
+}
+
+TEST(Tensor, WrongDtypeAccessThrows) {
+    Tensor t = Tensor::host({3}, DType::u8);
+    EXPECT_THROW(t.data<float>(), ShapeError);
+    EXPECT_NO_THROW(t.data<std::uint8_t>());
+}
+
+TEST(Tensor, ReshapeKeepsCount) {
+    Tensor t = Tensor::host({2, 6}, DType::f32);
+    t.reshape({3, 4});
+    EXPECT_EQ(t.shape(), Shape({3, 4}));
+    EXPECT_THROW(t.reshape({5}), ShapeError);
+}
+
+TEST(Rng, SameStreamSameDraws) {
+    CounterRng a(42, 7, 3), b(42, 7, 3);
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(a.next_u32(), b.next_u32());
+}
+
+TEST(Rng, StreamsDiffer) {
+    std::set<std::uint32_t> firsts;
+    for (std::uint32_t s = 0; s < 64; ++s) firsts.insert(CounterRng(1, s).next_u32());
+    EXPECT_EQ(firsts.size(), 64u);
+    EXPECT_NE(CounterRng(1, 0).next_u32(), CounterRng(2, 0).next_u32());
+}
+
+TEST(Rng, PhiloxKnownAnswer) {
+    // Random123 known-answer test for philox4x32-10: counter = key = 0.
+    PhiloxBlock r = philox4x32_10(0, 0, 0, 0, 0);
+    EXPECT_EQ(r.v[0], 0x6627e8d5u);
+    EXPECT_EQ(r.v[1], 0xe169c58du);
+    EXPECT_EQ(r.v[2], 0xbc57ac4cu);
+    EXPECT_EQ(r.v[3], 0x9b00dbd8u);
+}
+
+TEST(Rng, BelowIsUniformAndInRange) {
+    CounterRng r(9, 1);
+    std::vector<int> hist(7, 0);
+    for (int i = 0; i < 70000; ++i) {
+        std::uint32_t v = r.below(7);
+        ASSERT_LT(v, 7u);
+        ++hist[v];
+    }
+    for (int h : hist) EXPECT_NEAR(h, 10000, 500);
+}
+
+TEST(BackendFactory, ParsesChoices) {
+    EXPECT_EQ(parse_device_choice("auto"), DeviceChoice::automatic);
+    EXPECT_EQ(parse_device_choice("cpu"), DeviceChoice::cpu);
+    EXPECT_EQ(parse_device_choice("cuda:1"), DeviceChoice::cuda);
+    EXPECT_THROW(parse_device_choice("tpu"), InputError);
+}
+
+TEST(BackendFactory, CudaWithoutDeviceIsAnErrorNotAFallback) {
+    if (cuda_devices() > 0) GTEST_SKIP() << "a CUDA device is present: nothing to refuse";
+    EXPECT_THROW(make_backend(DeviceChoice::cuda), InputError);
+    auto b = make_backend(DeviceChoice::automatic);
+    EXPECT_EQ(b->device(), DeviceKind::cpu);
+}
+
+TEST(CpuBackend, CopyFillAdd) {
+    auto b = test::cpu_backend();
+    Tensor x = b->zeros({2, 3}, DType::f32);
+    b->fill(x, 1.5f);
+    Tensor y = b->zeros({2, 3}, DType::f32);
+    b->copy(y, x);
+    b->add_inplace(y, x);
+    b->scale_inplace(y, 2.0f);
+    for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(y.data<float>()[i], 6.0f);
+    Tensor bad = b->zeros({3, 2}, DType::f32);
+    EXPECT_THROW(b->copy(bad, x), ShapeError);
+}
+
+TEST(CudaBackend, CopyFillAddMatchesCpu) {
+    PFCE_REQUIRE_GPU(gpu);
+    Tensor h = test::random_f32({3, 5, 7}, 1);
+    Tensor d = test::to_backend(*gpu, h);
+    gpu->add_inplace(d, d);
+    gpu->scale_inplace(d, 0.5f);
+    EXPECT_TRUE(test::all_close(h, test::to_host(*gpu, d), 0, 0));
+    gpu->fill(d, 3.0f);
+    Tensor back = test::to_host(*gpu, d);
+    for (int i = 0; i < back.numel(); ++i) EXPECT_EQ(back.data<float>()[i], 3.0f);
+}

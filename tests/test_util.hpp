@@ -1,0 +1,41 @@
+// Shared test helpers: backends, tolerance checks that print the worst error and the first
+// mismatches, random tensors, and the GPU skip that prints one clear line without a device.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend.hpp"
+
+namespace pfce::test {
+
+std::unique_ptr<Backend> cpu_backend();
+// The CUDA backend, or nullptr when this build has no CUDA or no device is visible.
+std::unique_ptr<Backend> cuda_backend_or_null();
+
+// Host copy of any tensor (device tensors are copied through `b`).
+Tensor to_host(Backend& b, const Tensor& t);
+// Device copy of a host tensor on backend `b` (a plain copy on the CPU backend).
+Tensor to_backend(Backend& b, const Tensor& host);
+
+Tensor random_f32(Shape s, std::uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+
+// |a-b| <= atol + rtol*|ref| elementwise; on failure reports count, worst error and first few.
+::testing::AssertionResult all_close(const Tensor& ref, const Tensor& got, double atol, double rtol);
+::testing::AssertionResult all_equal_u8(const Tensor& ref, const Tensor& got);
+
+std::string shared_dir();   // ../shared beside the source tree
+std::string source_dir();
+std::string pfce_binary();  // the built pfce executable
+std::string temp_dir(const std::string& tag);  // fresh empty directory under the build tree's tmp
+
+}  // namespace pfce::test
+
+// In a GPU test: PFCE_REQUIRE_GPU(gpu); skips with one line when no device is present.
+#define PFCE_REQUIRE_GPU(var)                                                                \
+    auto var = ::pfce::test::cuda_backend_or_null();                                         \
+    if (!var) GTEST_SKIP() << "no CUDA device (or CUDA not built): GPU test skipped"
