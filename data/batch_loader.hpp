@@ -1,0 +1,65 @@
+// Batches for training and evaluation: images normalized with the training split's per-channel
+// mean/std (N,3,H,W) f32, training labels (sparse or linked) and dense labels (N,H,W) u8. Random
+// flips and 90-degree rotations (square images) applied to image and masks together, deterministic
+// per (seed, epoch, index). Background threads prefetch the next batches into host staging tensors
+// (pinned memory on CUDA) handed out by the backend.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "core/backend.hpp"
+#include "data/image.hpp"
+
+namespace pfce {
+
+// Per-channel statistics in 0..255 units.
+struct ChannelStats {
+    float mean[3] = {0, 0, 0};
+    float std[3] = {1, 1, 1};
+};
+
+// Everything the loader needs for one sample, already in memory (the experiment reads files once
+// and caches sampled/linked masks).
+struct SampleData {
+    RgbImage image;
+    LabelMap train_labels;  // what the loss sees (sparse, linked or dense)
+    LabelMap dense;         // for metrics and dense validation loss; may be empty (width 0)
+};
+
+ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images);
+
+struct LoaderOptions {
+    int batch_size = 8;
+    bool shuffle = false;     // order shuffled per epoch from (seed, epoch)
+    bool augment = false;     // flips + 90-degree rotations
+    bool drop_last = false;
+    std::uint64_t seed = 0;
+    int prefetch = 2;         // batches prepared ahead by background threads
+};
+
+struct Batch {
+    Tensor images;        // (B,3,H,W) f32 host staging
+    Tensor train_labels;  // (B,H,W) u8
+    Tensor dense;         // (B,H,W) u8 (all 255 where no dense mask)
+    std::vector<std::size_t> indices;  // positions in the sample list
+};
+
+class BatchLoader {
+public:
+    BatchLoader(Backend& backend, const std::vector<SampleData>& samples, ChannelStats stats,
+                LoaderOptions opts);
+    ~BatchLoader();
+    std::size_t batches_per_epoch() const;
+    void start_epoch(int epoch);
+    // Next batch of the current epoch, or false at its end. Throws what a worker threw.
+    bool next(Batch& out);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pfce

@@ -1,0 +1,68 @@
+// Datasets on disk: a list of (image, dense mask) pairs with a palette, read lazily by index.
+// Kinds: Potsdam Kaggle patches, Potsdam original tiles (cut into patches), generic
+// (images/ + masks/ + dataset.toml). The kind is detected from the layout or named.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/image.hpp"
+#include "data/palette.hpp"
+
+namespace pfce {
+
+enum class DatasetKind { automatic, kaggle, tiles, generic };
+DatasetKind parse_dataset_kind(const std::string& text);  // auto|kaggle|tiles|generic
+
+struct DatasetOptions {
+    DatasetKind kind = DatasetKind::automatic;
+    int tile_patch = 300;                      // tiles: patch size
+    int tile_stride = 300;                     // tiles: stride (edges covered by a last, shifted patch)
+    std::int64_t max_pixels = 100'000'000;     // refuse bigger images instead of running out of memory
+};
+
+// One sample: where its pixels come from. For tiles, a window of a larger file.
+struct SampleRef {
+    std::string id;          // stable name, e.g. "Image_12" or "top_potsdam_2_10@600_300"
+    std::string image_path;
+    std::string mask_path;   // dense mask (colour or index), empty if none
+    int x0 = 0, y0 = 0, width = 0, height = 0;  // window; width 0 = whole file
+};
+
+class Dataset {
+public:
+    // Scans `root`; throws InputError (naming the file) on layout faults or an empty dataset.
+    static Dataset open(const std::string& root, const DatasetOptions& opts = {});
+
+    const std::string& root() const { return root_; }
+    DatasetKind kind() const { return kind_; }
+    const Palette& palette() const { return palette_; }
+    std::size_t size() const { return samples_.size(); }
+    const SampleRef& sample(std::size_t i) const { return samples_[i]; }
+
+    RgbImage read_image(std::size_t i) const;
+    LabelMap read_mask(std::size_t i) const;  // dense mask decoded to class indices
+
+private:
+    std::string root_;
+    DatasetKind kind_ = DatasetKind::kaggle;
+    Palette palette_;
+    DatasetOptions opts_;
+    std::vector<SampleRef> samples_;
+    std::vector<std::uint8_t> index_ignore_;  // generic index masks: values mapped to 255
+    bool index_masks_ = false;
+    friend class DatasetBuilder;
+};
+
+// Deterministic split of indices 0..n-1 (shuffled by seed) into train/val/test fractions.
+struct Split {
+    std::vector<std::size_t> train, val, test;
+};
+Split make_split(std::size_t n, std::uint64_t seed, double train_frac = 0.8, double val_frac = 0.1);
+// Explicit split from files listing sample ids, one per line; unknown ids are InputErrors.
+Split split_from_lists(const Dataset& ds, const std::string& train_list, const std::string& val_list,
+                       const std::string& test_list);
+
+}  // namespace pfce

@@ -1,0 +1,37 @@
+// Class palettes: colour <-> class index. The ISPRS Potsdam palette of DESIGN §2 is built in;
+// generic datasets name theirs in dataset.toml.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/image.hpp"
+
+namespace pfce {
+
+using Rgb = std::array<std::uint8_t, 3>;
+
+struct ClassInfo {
+    std::string name;
+    Rgb colour;
+};
+
+struct Palette {
+    std::vector<ClassInfo> classes;        // index = class id
+    std::vector<Rgb> unlabelled_colours;   // colours that decode to 255 (Potsdam: black)
+
+    int num_classes() const { return static_cast<int>(classes.size()); }
+    // Colour image -> labels. An unknown colour is an InputError naming `source`, the pixel and colour.
+    LabelMap decode(const RgbImage& colours, const std::string& source) const;
+    // Labels -> colour image; 255 -> black (0,0,0).
+    RgbImage encode(const LabelMap& labels) const;
+};
+
+// 0 impervious (255,255,255), 1 building (0,0,255), 2 low vegetation (0,255,255), 3 tree (0,255,0),
+// 4 car (255,255,0), 5 clutter (255,0,0); black = unlabelled.
+const Palette& potsdam_palette();
+constexpr int kPotsdamClutter = 5;
+
+}  // namespace pfce

@@ -1,0 +1,52 @@
+// The U-Net of DESIGN §4, written once against the Backend interface: depth L levels of
+// [3x3 conv -> BN -> ReLU] x 2 with 2x2 max-pool down and 2x2 stride-2 transposed conv up, skip
+// concatenation, a 1x1 conv to C logits. Inputs whose sides are not multiples of 2^L are
+// reflect-padded and the logits cropped back. Activations are cached by input shape, so a training
+// step allocates nothing after the first.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/backend.hpp"
+#include "models/parameter.hpp"
+
+namespace pfce {
+
+struct UNetConfig {
+    int in_channels = 3;
+    int num_classes = 6;
+    int depth = 4;        // number of down-sampling steps
+    int base_width = 32;  // channels at level 0; doubles per level
+};
+
+class UNet {
+public:
+    UNet(Backend& backend, const UNetConfig& cfg, std::uint64_t seed);  // He initialization
+    ~UNet();
+    UNet(const UNet&) = delete;
+    UNet& operator=(const UNet&) = delete;
+
+    const UNetConfig& config() const { return cfg_; }
+    Backend& backend() { return backend_; }
+
+    // x (N,in_channels,H,W) f32 on the backend's device -> logits (N,num_classes,H,W), owned by the
+    // model and valid until the next forward. training: batch statistics (and running-stat
+    // updates) vs running statistics.
+    const Tensor& forward(const Tensor& x, bool training);
+    // dlogits same shape as the logits of the last forward(training=true); writes every grad.
+    void backward(const Tensor& dlogits);
+
+    std::vector<Parameter*> parameters();
+    std::vector<Buffer*> buffers();
+    std::int64_t parameter_count() const;
+
+private:
+    struct Impl;
+    Backend& backend_;
+    UNetConfig cfg_;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pfce
