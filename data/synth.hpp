@@ -1,0 +1,34 @@
+// The embedded synthetic dataset: Potsdam-like aerial scenes (roads and sidewalks, buildings with
+// roof colours and shadows, lawns, textured tree crowns, cars on roads, clutter) with dense labels
+// in the ISPRS palette, deterministic per (seed, index), written in the Kaggle layout so the default
+// run goes through the same reader as real data.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "data/image.hpp"
+
+namespace pfce {
+
+struct SynthScene {
+    RgbImage image;
+    LabelMap labels;  // dense, classes 0..5 (Potsdam indices)
+};
+
+// One scene of size x size; depends only on (seed, index).
+SynthScene synthesize_scene(int size, std::uint64_t seed, std::uint32_t index);
+
+struct SynthOptions {
+    std::string out_dir;   // receives patches/Images/Image_N.tif + patches/Labels/Label_N.tif
+    int count = 100;
+    int size = 300;
+    std::uint64_t seed = 0;
+};
+
+// Writes the dataset (parallel over images, atomic per file); `progress(done, total)` may be empty.
+void write_synthetic_dataset(const SynthOptions& opts,
+                             const std::function<void(int done, int total)>& progress = {});
+
+}  // namespace pfce
