@@ -12,7 +12,7 @@ std::vector<std::string> describe_cuda_devices() {
     for (int i = 0; i < n; ++i) {
         cudaDeviceProp p{};
         if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
-        char buf[256];
+        char buf[512];
         std::snprintf(buf, sizeof buf, "cuda:%d %s, sm_%d%d, %.1f GiB, %d SMs", i, p.name, p.major,
                       p.minor, static_cast<double>(p.totalGlobalMem) / (1 << 30), p.multiProcessorCount);
         lines.emplace_back(buf);
