@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "data/image.hpp"
@@ -26,10 +27,17 @@ ImageInfo probe_image(const std::string& path);
 RgbImage read_rgb(const std::string& path, std::int64_t max_pixels = 0);
 // 8-bit single-channel file (index-valued masks).
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels = 0);
+// The window [x0, x0+w) x [y0, y0+h) of a file (must lie inside it). TIFF decodes only the strips or
+// tiles the window touches; PNG decodes the rows up to the window's end. max_pixels limits w*h.
+RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,
+                         std::int64_t max_pixels = 0);
+LabelMap read_gray_window(const std::string& path, int x0, int y0, int w, int h,
+                          std::int64_t max_pixels = 0);
 
 void write_png(const std::string& path, const RgbImage& img);
 void write_png_gray(const std::string& path, const LabelMap& img);
 void write_tiff(const std::string& path, const RgbImage& img);  // LZW-compressed, like Potsdam
+void write_tiff_gray(const std::string& path, const LabelMap& img);  // LZW, one 8-bit band
 
 // Atomic write helper for any writer: calls write(tmp) then renames tmp -> path.
 template <typename Fn> void write_atomically(const std::string& path, Fn&& write);
@@ -38,7 +46,12 @@ void commit_temp(const std::string& tmp, const std::string& path);
 
 template <typename Fn> void write_atomically(const std::string& path, Fn&& write) {
     const std::string tmp = temp_path_for(path);
-    write(tmp);
+    try {
+        write(tmp);
+    } catch (...) {
+        std::remove(tmp.c_str());  // never leave a half-written temporary behind
+        throw;
+    }
     commit_temp(tmp, path);
 }
 

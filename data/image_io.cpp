@@ -1,0 +1,177 @@
+// Image file entry points: the format is told by the file's magic bytes (not its name), decoded
+// samples become RgbImage / LabelMap here, and every writer goes through a temporary file that is
+// renamed into place, so readers never see half a file.
+#include "data/image_io.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "data/image_io_detail.hpp"
+
+namespace pfce {
+namespace detail {
+
+Window resolve_window(const std::string& path, Window win, int width, int height, std::int64_t max_pixels) {
+    if (win.w < 0) win = Window{0, 0, width, height};
+    if (win.x0 < 0 || win.y0 < 0 || win.w <= 0 || win.h <= 0 || win.x0 + win.w > width ||
+        win.y0 + win.h > height)
+        PFCE_THROW(InputError, path, ": window ", win.w, "x", win.h, " at (", win.x0, ",", win.y0,
+                   ") does not lie inside the ", width, "x", height, " image");
+    const std::int64_t pixels = static_cast<std::int64_t>(win.w) * win.h;
+    if (max_pixels > 0 && pixels > max_pixels) {
+        if (win.w == width && win.h == height)
+            PFCE_THROW(InputError, path, " is ", width, "x", height, " = ", pixels,
+                       " pixels, above the limit of ", max_pixels, " pixels (raise max_pixels to read it)");
+        PFCE_THROW(InputError, path, ": a ", win.w, "x", win.h, " window = ", pixels,
+                   " pixels is above the limit of ", max_pixels, " pixels");
+    }
+    return win;
+}
+
+}  // namespace detail
+
+namespace {
+
+enum class Format { tiff, png };
+
+Format sniff_format(const std::string& path) {
+    unsigned char magic[8] = {0};
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
+    const std::size_t n = std::fread(magic, 1, sizeof magic, f);
+    std::fclose(f);
+    static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n == 8 && std::memcmp(magic, png_sig, 8) == 0) return Format::png;
+    // "II*\0" / "MM\0*" classic TIFF, "II+\0" / "MM\0+" BigTIFF.
+    if (n >= 4 && ((magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0) ||
+                   (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0 && (magic[3] == 42 || magic[3] == 43))))
+        return Format::tiff;
+    if (n == 0) PFCE_THROW(InputError, path, ": empty file (expected a TIFF or PNG image)");
+    PFCE_THROW(InputError, path, ": not a TIFF or PNG file (unrecognized header bytes)");
+}
+
+detail::DecodedSamples decode(const std::string& path, detail::Window win, std::int64_t max_pixels) {
+    return sniff_format(path) == Format::png ? detail::read_png(path, win, max_pixels)
+                                             : detail::read_tiff(path, win, max_pixels);
+}
+
+RgbImage to_rgb(const detail::DecodedSamples& d) {
+    RgbImage img(d.width, d.height);
+    const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
+    if (d.channels == 3) {
+        img.pixels = d.samples;
+    } else if (!d.colormap.empty()) {
+        for (std::size_t i = 0; i < n; ++i) {
+            const Rgb& c = d.colormap[d.samples[i]];
+            img.pixels[3 * i] = c[0];
+            img.pixels[3 * i + 1] = c[1];
+            img.pixels[3 * i + 2] = c[2];
+        }
+    } else {
+        const int maxv = (1 << d.gray_bits) - 1;  // sub-byte gray scales to the full 0..255 range
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto v = static_cast<std::uint8_t>(d.samples[i] * 255 / maxv);
+            img.pixels[3 * i] = img.pixels[3 * i + 1] = img.pixels[3 * i + 2] = v;
+        }
+    }
+    return img;
+}
+
+LabelMap to_gray(const std::string& path, detail::DecodedSamples&& d) {
+    if (d.channels != 1)
+        PFCE_THROW(InputError, path, ": expected a 1-band mask (grayscale or palette indices), got ",
+                   d.channels, " bands (RGB); colour masks need a palette encoding");
+    LabelMap m;
+    m.width = d.width;
+    m.height = d.height;
+    m.labels = std::move(d.samples);
+    return m;
+}
+
+void check_writable(const std::string& path, int width, int height, std::size_t size, int channels) {
+    if (width <= 0 || height <= 0 || size != static_cast<std::size_t>(width) * height * channels)
+        PFCE_THROW(ShapeError, "cannot write ", path, ": image ", width, "x", height, " with ", size,
+                   " bytes (expected ", channels, " per pixel)");
+}
+
+}  // namespace
+
+ImageInfo probe_image(const std::string& path) {
+    return sniff_format(path) == Format::png ? detail::probe_png(path) : detail::probe_tiff(path);
+}
+
+RgbImage read_rgb(const std::string& path, std::int64_t max_pixels) {
+    return to_rgb(decode(path, detail::Window{}, max_pixels));
+}
+
+LabelMap read_gray(const std::string& path, std::int64_t max_pixels) {
+    return to_gray(path, decode(path, detail::Window{}, max_pixels));
+}
+
+RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h, std::int64_t max_pixels) {
+    if (w <= 0 || h <= 0) PFCE_THROW(InputError, path, ": empty window ", w, "x", h);
+    return to_rgb(decode(path, detail::Window{x0, y0, w, h}, max_pixels));
+}
+
+LabelMap read_gray_window(const std::string& path, int x0, int y0, int w, int h, std::int64_t max_pixels) {
+    if (w <= 0 || h <= 0) PFCE_THROW(InputError, path, ": empty window ", w, "x", h);
+    return to_gray(path, decode(path, detail::Window{x0, y0, w, h}, max_pixels));
+}
+
+void write_png(const std::string& path, const RgbImage& img) {
+    check_writable(path, img.width, img.height, img.pixels.size(), 3);
+    write_atomically(path, [&](const std::string& tmp) {
+        detail::write_png_file(tmp, img.pixels.data(), img.width, img.height, 3);
+    });
+}
+
+void write_png_gray(const std::string& path, const LabelMap& img) {
+    check_writable(path, img.width, img.height, img.labels.size(), 1);
+    write_atomically(path, [&](const std::string& tmp) {
+        detail::write_png_file(tmp, img.labels.data(), img.width, img.height, 1);
+    });
+}
+
+void write_tiff(const std::string& path, const RgbImage& img) {
+    check_writable(path, img.width, img.height, img.pixels.size(), 3);
+    write_atomically(path, [&](const std::string& tmp) {
+        detail::write_tiff_file(tmp, img.pixels.data(), img.width, img.height, 3);
+    });
+}
+
+void write_tiff_gray(const std::string& path, const LabelMap& img) {
+    check_writable(path, img.width, img.height, img.labels.size(), 1);
+    write_atomically(path, [&](const std::string& tmp) {
+        detail::write_tiff_file(tmp, img.labels.data(), img.width, img.height, 1);
+    });
+}
+
+std::string temp_path_for(const std::string& path) {
+    // Same directory as the target (rename is atomic only within a file system); pid + counter keep
+    // concurrent writers, threads or processes, from sharing a temporary.
+    static std::atomic<unsigned> counter{0};
+    const std::filesystem::path p(path);
+    std::string name = ".";
+    name += p.filename().string();
+    name += ".tmp";
+    name += std::to_string(::getpid());
+    name += '_';
+    name += std::to_string(counter.fetch_add(1));
+    return (p.parent_path() / name).string();
+}
+
+void commit_temp(const std::string& tmp, const std::string& path) {
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        std::remove(tmp.c_str());
+        PFCE_THROW(SystemError, "cannot rename ", tmp, " to ", path, ": ", std::strerror(err));
+    }
+}
+
+}  // namespace pfce

@@ -1,0 +1,44 @@
+// Internals shared by the TIFF and PNG halves of image_io: the decoded-samples form both produce
+// (1 or 3 interleaved 8-bit bands, plus a colour map for palette images) and the window checks, so
+// format code only decodes and image_io.cpp turns samples into RgbImage / LabelMap.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/image_io.hpp"
+#include "data/palette.hpp"
+
+namespace pfce::detail {
+
+// A requested region; w < 0 means "the whole image" (resolved once the header is known).
+struct Window {
+    int x0 = 0, y0 = 0, w = -1, h = -1;
+};
+
+struct DecodedSamples {
+    int width = 0, height = 0;    // of the window
+    int channels = 0;             // 1 or 3
+    std::vector<std::uint8_t> samples;  // width*height*channels, interleaved
+    std::vector<Rgb> colormap;    // non-empty for palette images (channels == 1, values index it)
+    int gray_bits = 8;            // 1-band non-palette samples hold 0..2^gray_bits-1 (PNG 1/2/4-bit)
+};
+
+// Resolves a whole-image window, checks it lies inside width x height and respects max_pixels;
+// InputError naming the file otherwise.
+Window resolve_window(const std::string& path, Window win, int width, int height,
+                      std::int64_t max_pixels);
+
+ImageInfo probe_tiff(const std::string& path);
+ImageInfo probe_png(const std::string& path);
+DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels);
+DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pixels);
+
+// Writers to an exact path (callers wrap them in write_atomically). channels is 1 or 3.
+void write_tiff_file(const std::string& path, const std::uint8_t* samples, int width, int height,
+                     int channels);
+void write_png_file(const std::string& path, const std::uint8_t* samples, int width, int height,
+                    int channels);
+
+}  // namespace pfce::detail

@@ -1,0 +1,219 @@
+// PNG through libpng's classic API: 8-bit (or smaller) RGB, grayscale and palette images are read
+// without any gamma or colour conversion (label colours must come back exactly); 16-bit and alpha
+// images are refused by name. libpng reports errors by longjmp: each setjmp lives in a small
+// function holding only plain pointers, and the message is kept for the exception.
+#include <png.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "data/image_io_detail.hpp"
+
+namespace pfce::detail {
+namespace {
+
+struct PngMessages {
+    char error[256] = {0};
+};
+
+void on_error(png_structp png, png_const_charp msg) {
+    auto* m = static_cast<PngMessages*>(png_get_error_ptr(png));
+    std::snprintf(m->error, sizeof m->error, "%s", msg);
+    png_longjmp(png, 1);
+}
+void on_warning(png_structp, png_const_charp) {}  // e.g. bad CRCs in ancillary chunks: harmless here
+
+struct FileCloser {
+    FILE* f = nullptr;
+    ~FileCloser() {
+        if (f) std::fclose(f);
+    }
+};
+
+struct PngReadState {
+    png_structp png = nullptr;
+    png_infop info = nullptr;
+    PngMessages msgs;
+    ~PngReadState() {
+        if (png) png_destroy_read_struct(&png, info ? &info : nullptr, nullptr);
+    }
+};
+
+struct PngHeader {
+    png_uint_32 width = 0, height = 0;
+    int bit_depth = 0, color_type = 0, interlace = 0;
+};
+
+// Phase 1 (may longjmp): signature, chunks up to the image data.
+bool read_header_guarded(png_structp png, png_infop info, FILE* f, PngHeader* h) {
+    if (setjmp(png_jmpbuf(png))) return false;
+    png_init_io(png, f);
+    png_set_user_limits(png, 1u << 30, 1u << 30);
+    png_read_info(png, info);
+    png_get_IHDR(png, info, &h->width, &h->height, &h->bit_depth, &h->color_type, &h->interlace,
+                 nullptr, nullptr);
+    return true;
+}
+
+// Phase 2 (may longjmp): rows 0..nrows-1 into `rows` (all rows when interlaced, which needs them).
+// Samples keep their raw values: sub-byte gray and palette indices are unpacked, not scaled.
+bool read_rows_guarded(png_structp png, png_infop info, png_bytepp rows, png_uint_32 nrows,
+                       bool interlaced) {
+    if (setjmp(png_jmpbuf(png))) return false;
+    png_set_packing(png);
+    if (interlaced) png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    if (interlaced) {
+        png_read_image(png, rows);
+    } else {
+        for (png_uint_32 y = 0; y < nrows; ++y) png_read_row(png, rows[y], nullptr);
+    }
+    return true;
+}
+
+// Phase (may longjmp): the palette of a palette image.
+bool read_palette_guarded(png_structp png, png_infop info, png_colorp* pal, int* n) {
+    if (setjmp(png_jmpbuf(png))) return false;
+    *n = 0;
+    png_get_PLTE(png, info, pal, n);
+    return true;
+}
+
+FILE* open_for_read(const std::string& path) {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
+    return f;
+}
+
+void open_png(const std::string& path, FileCloser& file, PngReadState& st, PngHeader& h) {
+    file.f = open_for_read(path);
+    st.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &st.msgs, on_error, on_warning);
+    if (!st.png) PFCE_THROW(SystemError, "png_create_read_struct failed for ", path);
+    st.info = png_create_info_struct(st.png);
+    if (!st.info) PFCE_THROW(SystemError, "png_create_info_struct failed for ", path);
+    if (!read_header_guarded(st.png, st.info, file.f, &h))
+        PFCE_THROW(InputError, path, ": not a readable PNG file (", st.msgs.error, ")");
+}
+
+int png_channels(int color_type) {
+    switch (color_type) {
+        case PNG_COLOR_TYPE_GRAY:
+        case PNG_COLOR_TYPE_PALETTE: return 1;
+        case PNG_COLOR_TYPE_GRAY_ALPHA: return 2;
+        case PNG_COLOR_TYPE_RGB: return 3;
+        default: return 4;
+    }
+}
+
+}  // namespace
+
+ImageInfo probe_png(const std::string& path) {
+    FileCloser file;
+    PngReadState st;
+    PngHeader h;
+    open_png(path, file, st, h);
+    return ImageInfo{static_cast<int>(h.width), static_cast<int>(h.height), png_channels(h.color_type),
+                     h.bit_depth};
+}
+
+DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pixels) {
+    FileCloser file;
+    PngReadState st;
+    PngHeader h;
+    open_png(path, file, st, h);
+    if (h.bit_depth == 16)
+        PFCE_THROW(InputError, path, ": 16-bit samples are not supported (expected 8-bit RGB, grayscale or "
+                   "palette PNG)");
+    if (h.color_type == PNG_COLOR_TYPE_RGB_ALPHA)
+        PFCE_THROW(InputError, path, ": 4 bands (RGBA) are not supported (expected RGB, grayscale or "
+                   "palette PNG without alpha)");
+    if (h.color_type == PNG_COLOR_TYPE_GRAY_ALPHA)
+        PFCE_THROW(InputError, path, ": 2 bands (gray + alpha) are not supported (expected RGB, grayscale "
+                   "or palette PNG without alpha)");
+    win = resolve_window(path, win, static_cast<int>(h.width), static_cast<int>(h.height), max_pixels);
+
+    DecodedSamples d;
+    d.width = win.w;
+    d.height = win.h;
+    d.channels = h.color_type == PNG_COLOR_TYPE_RGB ? 3 : 1;
+    if (h.color_type == PNG_COLOR_TYPE_PALETTE) {
+        png_colorp pal = nullptr;
+        int n = 0;
+        if (!read_palette_guarded(st.png, st.info, &pal, &n))
+            PFCE_THROW(InputError, path, ": corrupt PNG palette (", st.msgs.error, ")");
+        d.colormap.assign(256, Rgb{0, 0, 0});
+        for (int i = 0; i < n && i < 256; ++i) d.colormap[i] = Rgb{pal[i].red, pal[i].green, pal[i].blue};
+    }
+    // libpng decodes whole rows in order: stop after the window's last row (interlaced images need all).
+    if (h.color_type == PNG_COLOR_TYPE_GRAY) d.gray_bits = h.bit_depth;
+    const bool interlaced = h.interlace != PNG_INTERLACE_NONE;
+    const png_uint_32 nrows = interlaced ? h.height : static_cast<png_uint_32>(win.y0 + win.h);
+    const std::size_t row_bytes = static_cast<std::size_t>(h.width) * d.channels;
+    std::vector<std::uint8_t> buf(row_bytes * nrows);
+    std::vector<png_bytep> rows(nrows);
+    for (png_uint_32 y = 0; y < nrows; ++y) rows[y] = buf.data() + y * row_bytes;
+    if (!read_rows_guarded(st.png, st.info, rows.data(), nrows, interlaced))
+        PFCE_THROW(InputError, path, ": truncated or corrupt PNG (", st.msgs.error, ")");
+    d.samples.resize(static_cast<std::size_t>(win.w) * win.h * d.channels);
+    for (int y = 0; y < win.h; ++y)
+        std::memcpy(d.samples.data() + static_cast<std::size_t>(y) * win.w * d.channels,
+                    buf.data() + static_cast<std::size_t>(y + win.y0) * row_bytes +
+                        static_cast<std::size_t>(win.x0) * d.channels,
+                    static_cast<std::size_t>(win.w) * d.channels);
+    return d;
+}
+
+namespace {
+
+struct PngWriteState {
+    png_structp png = nullptr;
+    png_infop info = nullptr;
+    PngMessages msgs;
+    ~PngWriteState() {
+        if (png) png_destroy_write_struct(&png, info ? &info : nullptr);
+    }
+};
+
+bool write_guarded(png_structp png, png_infop info, FILE* f, png_uint_32 w, png_uint_32 h, int color_type,
+                   png_bytepp rows) {
+    if (setjmp(png_jmpbuf(png))) return false;
+    png_init_io(png, f);
+    png_set_IHDR(png, info, w, h, 8, color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    // Masks and contact sheets are written often; fast deflate keeps them cheap, still lossless.
+    png_set_compression_level(png, 3);
+    png_write_info(png, info);
+    png_write_image(png, rows);
+    png_write_end(png, nullptr);
+    return true;
+}
+
+}  // namespace
+
+void write_png_file(const std::string& path, const std::uint8_t* samples, int width, int height,
+                    int channels) {
+    FileCloser file;
+    file.f = std::fopen(path.c_str(), "wb");
+    if (!file.f) PFCE_THROW(SystemError, "cannot create ", path, ": ", std::strerror(errno));
+    PngWriteState st;
+    st.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &st.msgs, on_error, on_warning);
+    if (!st.png) PFCE_THROW(SystemError, "png_create_write_struct failed for ", path);
+    st.info = png_create_info_struct(st.png);
+    if (!st.info) PFCE_THROW(SystemError, "png_create_info_struct failed for ", path);
+    std::vector<png_bytep> rows(static_cast<std::size_t>(height));
+    const std::size_t row_bytes = static_cast<std::size_t>(width) * channels;
+    for (int y = 0; y < height; ++y) rows[y] = const_cast<png_bytep>(samples + y * row_bytes);
+    if (!write_guarded(st.png, st.info, file.f, static_cast<png_uint_32>(width),
+                       static_cast<png_uint_32>(height),
+                       channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, rows.data()))
+        PFCE_THROW(SystemError, "writing ", path, " failed: ", st.msgs.error);
+    const int rc = std::fclose(file.f);
+    file.f = nullptr;
+    if (rc != 0) PFCE_THROW(SystemError, "writing ", path, " failed: ", std::strerror(errno));
+}
+
+}  // namespace pfce::detail

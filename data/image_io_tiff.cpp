@@ -1,0 +1,275 @@
+// TIFF through libtiff: strip- or tile-wise decoding of 8-bit RGB (contiguous or planar), grayscale
+// and palette images, with explicit checks of the sample layout so unsupported files (16-bit, 4
+// bands, ...) are refused by name. libtiff's messages are captured per handle into the exception
+// instead of being printed to stderr.
+#include <tiffio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "data/image_io_detail.hpp"
+
+namespace pfce::detail {
+namespace {
+
+// Collects libtiff errors (and the first warning) for one handle.
+struct TiffMessages {
+    std::string errors;
+};
+
+int capture_error(TIFF*, void* user, const char* module, const char* fmt, va_list ap) {
+    auto* m = static_cast<TiffMessages*>(user);
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    if (!m->errors.empty()) m->errors += "; ";
+    if (module && *module) {
+        m->errors += module;
+        m->errors += ": ";
+    }
+    m->errors += buf;
+    return 1;  // handled: libtiff must not also print it
+}
+
+int ignore_warning(TIFF*, void*, const char*, const char*, va_list) {
+    return 1;  // unknown tags and similar warnings do not concern us
+}
+
+struct TiffCloser {
+    void operator()(TIFF* t) const { TIFFClose(t); }
+};
+using TiffPtr = std::unique_ptr<TIFF, TiffCloser>;
+
+// Opens `path` with handlers that capture messages into `msgs` (which must outlive the handle).
+TiffPtr open_tiff(const std::string& path, const char* mode, TiffMessages& msgs) {
+    TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, capture_error, &msgs);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, ignore_warning, &msgs);
+    TIFF* t = TIFFOpenExt(path.c_str(), mode, opts);
+    TIFFOpenOptionsFree(opts);
+    if (!t) {
+        if (mode[0] == 'r') {
+            if (FILE* f = std::fopen(path.c_str(), "rb")) {
+                std::fclose(f);
+                PFCE_THROW(InputError, path, ": not a readable TIFF file (",
+                           msgs.errors.empty() ? "libtiff could not parse it" : msgs.errors, ")");
+            }
+            PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
+        }
+        PFCE_THROW(SystemError, "cannot create ", path, ": ",
+                   msgs.errors.empty() ? std::strerror(errno) : msgs.errors);
+    }
+    return TiffPtr(t);
+}
+
+struct TiffLayout {
+    std::uint32_t width = 0, height = 0;
+    std::uint16_t spp = 1, bps = 1, photometric = 0, planar = PLANARCONFIG_CONTIG, format = 1;
+    bool tiled = false;
+};
+
+TiffLayout read_layout(TIFF* t) {
+    TiffLayout l;
+    TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &l.width);
+    TIFFGetField(t, TIFFTAG_IMAGELENGTH, &l.height);
+    TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLESPERPIXEL, &l.spp);
+    TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &l.bps);
+    TIFFGetFieldDefaulted(t, TIFFTAG_PLANARCONFIG, &l.planar);
+    TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLEFORMAT, &l.format);
+    if (!TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &l.photometric))
+        l.photometric = l.spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
+    l.tiled = TIFFIsTiled(t) != 0;
+    return l;
+}
+
+// Everything we decode is 8-bit unsigned, 1 band (gray/palette) or 3 bands (RGB); say exactly why
+// anything else is refused.
+void check_supported(const std::string& path, const TiffLayout& l) {
+    if (l.width == 0 || l.height == 0)
+        PFCE_THROW(InputError, path, ": TIFF has an empty image (", l.width, "x", l.height, ")");
+    if (l.width > (1u << 30) || l.height > (1u << 30))
+        PFCE_THROW(InputError, path, ": TIFF size ", l.width, "x", l.height, " is not supported");
+    if (l.bps == 16)
+        PFCE_THROW(InputError, path, ": 16-bit samples are not supported (expected 8-bit RGB or 8-bit "
+                   "grayscale; convert the file to 8 bits per sample)");
+    if (l.bps != 8)
+        PFCE_THROW(InputError, path, ": ", l.bps, "-bit samples are not supported (expected 8 bits per "
+                   "sample)");
+    if (l.format != SAMPLEFORMAT_UINT)
+        PFCE_THROW(InputError, path, ": sample format ", l.format, " is not supported (expected unsigned "
+                   "8-bit integers)");
+    if (l.spp == 4)
+        PFCE_THROW(InputError, path, ": 4 bands (RGBA or RGB+infrared) are not supported (expected 3-band "
+                   "RGB or 1-band grayscale; drop the 4th band, e.g. keep the RGB channels)");
+    if (l.spp != 1 && l.spp != 3)
+        PFCE_THROW(InputError, path, ": ", l.spp, " bands are not supported (expected 3-band RGB or 1-band "
+                   "grayscale)");
+    if (l.spp == 3 && l.photometric != PHOTOMETRIC_RGB)
+        PFCE_THROW(InputError, path, ": 3-band photometric interpretation ", l.photometric,
+                   " is not supported (expected RGB; YCbCr/CIELab files must be converted)");
+    if (l.spp == 1 && l.photometric != PHOTOMETRIC_MINISBLACK && l.photometric != PHOTOMETRIC_MINISWHITE &&
+        l.photometric != PHOTOMETRIC_PALETTE)
+        PFCE_THROW(InputError, path, ": 1-band photometric interpretation ", l.photometric,
+                   " is not supported (expected grayscale or palette)");
+}
+
+[[noreturn]] void decode_failed(const std::string& path, const TiffMessages& msgs, const char* what) {
+    PFCE_THROW(InputError, path, ": truncated or corrupt TIFF (", what, " failed",
+               msgs.errors.empty() ? std::string() : ": " + msgs.errors, ")");
+}
+
+// Copies the part of a decoded block (strip or tile) that overlaps the window into `out`.
+// block: bw x bh at (bx, by), `bands` interleaved samples per pixel, plane `plane` of `channels`.
+void copy_block(const std::uint8_t* block, int bx, int by, int bw, int bh, int bands, int plane,
+                const Window& win, int channels, std::uint8_t* out) {
+    const int x_lo = std::max(bx, win.x0), x_hi = std::min(bx + bw, win.x0 + win.w);
+    const int y_lo = std::max(by, win.y0), y_hi = std::min(by + bh, win.y0 + win.h);
+    for (int y = y_lo; y < y_hi; ++y) {
+        const std::uint8_t* src = block + (static_cast<std::size_t>(y - by) * bw + (x_lo - bx)) * bands;
+        std::uint8_t* dst =
+            out + (static_cast<std::size_t>(y - win.y0) * win.w + (x_lo - win.x0)) * channels + plane;
+        if (bands == channels && plane == 0) {
+            std::memcpy(dst, src, static_cast<std::size_t>(x_hi - x_lo) * bands);
+        } else {
+            for (int x = x_lo; x < x_hi; ++x, src += bands, dst += channels) *dst = *src;
+        }
+    }
+}
+
+void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, const TiffLayout& l,
+                 const Window& win, std::uint8_t* out) {
+    std::uint32_t rps = 0;
+    TIFFGetFieldDefaulted(t, TIFFTAG_ROWSPERSTRIP, &rps);
+    if (rps == 0 || rps > l.height) rps = l.height;
+    const bool separate = l.planar == PLANARCONFIG_SEPARATE && l.spp > 1;
+    const int bands = separate ? 1 : l.spp;
+    const int planes = separate ? l.spp : 1;
+    const tmsize_t strip_bytes = TIFFStripSize(t);
+    if (strip_bytes <= 0) decode_failed(path, msgs, "TIFFStripSize");
+    std::vector<std::uint8_t> buf(static_cast<std::size_t>(strip_bytes));
+    const std::uint32_t first = static_cast<std::uint32_t>(win.y0) / rps;
+    const std::uint32_t last = static_cast<std::uint32_t>(win.y0 + win.h - 1) / rps;
+    for (int p = 0; p < planes; ++p) {
+        for (std::uint32_t s = first; s <= last; ++s) {
+            const std::uint32_t row0 = s * rps;
+            const std::uint32_t rows = std::min(rps, l.height - row0);
+            const tmsize_t need = static_cast<tmsize_t>(rows) * l.width * bands;
+            const tmsize_t got =
+                TIFFReadEncodedStrip(t, TIFFComputeStrip(t, row0, static_cast<std::uint16_t>(p)),
+                                     buf.data(), need);
+            if (got < need) decode_failed(path, msgs, "reading a strip");
+            copy_block(buf.data(), 0, static_cast<int>(row0), static_cast<int>(l.width),
+                       static_cast<int>(rows), bands, p, win, l.spp, out);
+        }
+    }
+}
+
+void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, const TiffLayout& l,
+                const Window& win, std::uint8_t* out) {
+    std::uint32_t tw = 0, th = 0;
+    TIFFGetField(t, TIFFTAG_TILEWIDTH, &tw);
+    TIFFGetField(t, TIFFTAG_TILELENGTH, &th);
+    if (tw == 0 || th == 0) decode_failed(path, msgs, "reading the tile size");
+    const bool separate = l.planar == PLANARCONFIG_SEPARATE && l.spp > 1;
+    const int bands = separate ? 1 : l.spp;
+    const int planes = separate ? l.spp : 1;
+    const tmsize_t tile_bytes = TIFFTileSize(t);
+    if (tile_bytes <= 0) decode_failed(path, msgs, "TIFFTileSize");
+    std::vector<std::uint8_t> buf(static_cast<std::size_t>(tile_bytes));
+    const tmsize_t need = static_cast<tmsize_t>(tw) * th * bands;
+    for (int p = 0; p < planes; ++p) {
+        for (std::uint32_t ty = win.y0 / th * th; ty < static_cast<std::uint32_t>(win.y0 + win.h); ty += th) {
+            for (std::uint32_t tx = win.x0 / tw * tw; tx < static_cast<std::uint32_t>(win.x0 + win.w);
+                 tx += tw) {
+                const tmsize_t got = TIFFReadEncodedTile(
+                    t, TIFFComputeTile(t, tx, ty, 0, static_cast<std::uint16_t>(p)), buf.data(), need);
+                if (got < need) decode_failed(path, msgs, "reading a tile");
+                // Tiles are always full-size in the file; the window clips what lies past the edge.
+                copy_block(buf.data(), static_cast<int>(tx), static_cast<int>(ty), static_cast<int>(tw),
+                           static_cast<int>(th), bands, p, win, l.spp, out);
+            }
+        }
+    }
+}
+
+}  // namespace
+
+ImageInfo probe_tiff(const std::string& path) {
+    TiffMessages msgs;
+    TiffPtr t = open_tiff(path, "r", msgs);
+    const TiffLayout l = read_layout(t.get());
+    return ImageInfo{static_cast<int>(std::min<std::uint32_t>(l.width, 1u << 30)),
+                     static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)), l.spp, l.bps};
+}
+
+DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels) {
+    TiffMessages msgs;
+    TiffPtr t = open_tiff(path, "r", msgs);
+    const TiffLayout l = read_layout(t.get());
+    check_supported(path, l);
+    win = resolve_window(path, win, static_cast<int>(l.width), static_cast<int>(l.height), max_pixels);
+
+    DecodedSamples d;
+    d.width = win.w;
+    d.height = win.h;
+    d.channels = l.spp;
+    d.samples.resize(static_cast<std::size_t>(win.w) * win.h * l.spp);
+    if (l.tiled)
+        read_tiles(t.get(), path, msgs, l, win, d.samples.data());
+    else
+        read_strips(t.get(), path, msgs, l, win, d.samples.data());
+
+    if (l.photometric == PHOTOMETRIC_MINISWHITE)
+        for (auto& v : d.samples) v = static_cast<std::uint8_t>(255 - v);
+    if (l.photometric == PHOTOMETRIC_PALETTE) {
+        std::uint16_t *r = nullptr, *g = nullptr, *b = nullptr;
+        if (!TIFFGetField(t.get(), TIFFTAG_COLORMAP, &r, &g, &b))
+            PFCE_THROW(InputError, path, ": palette TIFF without a colour map");
+        // TIFF colour maps are 16-bit; some writers put 8-bit values in them anyway.
+        bool eight_bit = true;
+        for (int i = 0; i < 256; ++i)
+            if (r[i] > 255 || g[i] > 255 || b[i] > 255) eight_bit = false;
+        d.colormap.resize(256);
+        for (int i = 0; i < 256; ++i) {
+            auto cv = [&](std::uint16_t v) { return static_cast<std::uint8_t>(eight_bit ? v : v >> 8); };
+            d.colormap[i] = Rgb{cv(r[i]), cv(g[i]), cv(b[i])};
+        }
+    }
+    return d;
+}
+
+void write_tiff_file(const std::string& path, const std::uint8_t* samples, int width, int height,
+                     int channels) {
+    TiffMessages msgs;
+    TiffPtr t = open_tiff(path, "w", msgs);
+    TIFF* tp = t.get();
+    TIFFSetField(tp, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(width));
+    TIFFSetField(tp, TIFFTAG_IMAGELENGTH, static_cast<std::uint32_t>(height));
+    TIFFSetField(tp, TIFFTAG_SAMPLESPERPIXEL, static_cast<std::uint16_t>(channels));
+    TIFFSetField(tp, TIFFTAG_BITSPERSAMPLE, static_cast<std::uint16_t>(8));
+    TIFFSetField(tp, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(tp, TIFFTAG_PHOTOMETRIC, channels == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(tp, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
+    TIFFSetField(tp, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);  // smaller files for photographs
+    TIFFSetField(tp, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tp, 0));
+    const tmsize_t row_bytes = static_cast<tmsize_t>(width) * channels;
+    // TIFFWriteScanline takes a non-const buffer (the predictor works in place on a copy of it).
+    std::vector<std::uint8_t> row(static_cast<std::size_t>(row_bytes));
+    for (int y = 0; y < height; ++y) {
+        std::memcpy(row.data(), samples + static_cast<std::size_t>(y) * row_bytes, row.size());
+        if (TIFFWriteScanline(tp, row.data(), static_cast<std::uint32_t>(y), 0) < 0)
+            PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+    }
+    if (!TIFFWriteDirectory(tp)) PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+    TIFF* raw = t.release();
+    TIFFClose(raw);  // flushes; errors here were already reported through the handler
+    if (!msgs.errors.empty()) PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+}
+
+}  // namespace pfce::detail
