@@ -4,7 +4,6 @@
 
 namespace pfce {
 
-void CudaBackend::focal_loss(const Tensor& , const Tensor& , const FocalLossParams& , Tensor& , Tensor& ) { PFCE_THROW(Error, "CudaBackend::focal_loss is not implemented yet"); }
 void CudaBackend::conv2d_forward(const Tensor& , const Tensor& , const Tensor& , Tensor& , const Conv2dParams& ) { PFCE_THROW(Error, "CudaBackend::conv2d_forward is not implemented yet"); }
 void CudaBackend::conv2d_backward_data(const Tensor& , const Tensor& , Tensor& , const Conv2dParams& ) { PFCE_THROW(Error, "CudaBackend::conv2d_backward_data is not implemented yet"); }
 void CudaBackend::conv2d_backward_filter(const Tensor& , const Tensor& , Tensor& , Tensor& , const Conv2dParams& ) { PFCE_THROW(Error, "CudaBackend::conv2d_backward_filter is not implemented yet"); }
@@ -24,11 +23,6 @@ void CudaBackend::reflect_pad(const Tensor& , Tensor& , int , int ) { PFCE_THROW
 void CudaBackend::crop(const Tensor& , Tensor& , int , int ) { PFCE_THROW(Error, "CudaBackend::crop is not implemented yet"); }
 void CudaBackend::crop_backward(const Tensor& , Tensor& , int , int ) { PFCE_THROW(Error, "CudaBackend::crop_backward is not implemented yet"); }
 void CudaBackend::argmax_channels(const Tensor& , Tensor& ) { PFCE_THROW(Error, "CudaBackend::argmax_channels is not implemented yet"); }
-void CudaBackend::global_grad_norm(std::span<const Tensor* const> , Tensor& ) { PFCE_THROW(Error, "CudaBackend::global_grad_norm is not implemented yet"); }
-void CudaBackend::clip_scale(const Tensor& , float , Tensor& ) { PFCE_THROW(Error, "CudaBackend::clip_scale is not implemented yet"); }
-void CudaBackend::sgd_step(Tensor& , const Tensor& , Tensor& , const Tensor& , const SgdParams& ) { PFCE_THROW(Error, "CudaBackend::sgd_step is not implemented yet"); }
-void CudaBackend::adam_step(Tensor& , const Tensor& , Tensor& , Tensor& , const Tensor& , const AdamParams& ) { PFCE_THROW(Error, "CudaBackend::adam_step is not implemented yet"); }
-void CudaBackend::confusion_accumulate(const Tensor& , const Tensor& , Tensor& ) { PFCE_THROW(Error, "CudaBackend::confusion_accumulate is not implemented yet"); }
 LinkStats CudaBackend::link(const Tensor& , const Tensor& , const LinkParams& , Tensor& ) { PFCE_THROW(Error, "CudaBackend::link is not implemented yet"); }
 
 }  // namespace pfce

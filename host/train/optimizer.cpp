@@ -1,0 +1,72 @@
+// Optimizer: name resolution and the per-parameter step loop.
+#include "host/train/optimizer.hpp"
+
+namespace pfce {
+
+OptimizerKind parse_optimizer_kind(const std::string& name, const std::string& source) {
+    if (name == "sgd") return OptimizerKind::sgd;
+    if (name == "adam") return OptimizerKind::adam;
+    if (name == "adamw") return OptimizerKind::adamw;
+    if (name == "adam_l2") return OptimizerKind::adam_l2;
+    PFCE_THROW(InputError, source, ": unknown optimizer \"", name,
+               "\" (expected sgd, adam, adamw or adam_l2)");
+}
+
+const char* optimizer_kind_name(OptimizerKind kind) {
+    switch (kind) {
+        case OptimizerKind::sgd: return "sgd";
+        case OptimizerKind::adam: return "adam";
+        case OptimizerKind::adamw: return "adamw";
+        case OptimizerKind::adam_l2: return "adam_l2";
+    }
+    return "?";
+}
+
+Optimizer::Optimizer(Backend& backend, std::vector<Parameter*> params, const OptimizerConfig& cfg)
+    : backend_(backend), params_(std::move(params)), cfg_(cfg) {
+    const bool sgd = cfg_.kind == OptimizerKind::sgd;
+    for (Parameter* p : params_) {
+        if (!sgd || cfg_.momentum != 0.0f) m_.push_back(backend_.zeros(p->value.shape(), DType::f32));
+        else m_.emplace_back();
+        if (!sgd) v_.push_back(backend_.zeros(p->value.shape(), DType::f32));
+    }
+}
+
+void Optimizer::step(float lr, const Tensor& grad_scale) {
+    ++steps_;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        Parameter& p = *params_[i];
+        const float wd = p.decay ? cfg_.weight_decay : 0.0f;
+        if (cfg_.kind == OptimizerKind::sgd) {
+            SgdParams sp;
+            sp.lr = lr;
+            sp.momentum = cfg_.momentum;
+            sp.weight_decay = wd;
+            backend_.sgd_step(p.value, p.grad, m_[i], grad_scale, sp);
+        } else {
+            AdamParams ap;
+            ap.lr = lr;
+            ap.beta1 = cfg_.beta1;
+            ap.beta2 = cfg_.beta2;
+            ap.eps = cfg_.eps;
+            ap.weight_decay = wd;
+            ap.decay_mode = cfg_.kind == OptimizerKind::adamw ? WeightDecayMode::decoupled
+                                                              : WeightDecayMode::l2;
+            ap.step = steps_;
+            backend_.adam_step(p.value, p.grad, m_[i], v_[i], grad_scale, ap);
+        }
+    }
+}
+
+std::vector<StateRef> Optimizer::state() {
+    std::vector<StateRef> out;
+    const bool sgd = cfg_.kind == OptimizerKind::sgd;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const std::string& n = params_[i]->name;
+        if (!m_[i].empty()) out.push_back({(sgd ? "optim.momentum." : "optim.m.") + n, &m_[i]});
+        if (!sgd) out.push_back({"optim.v." + n, &v_[i]});
+    }
+    return out;
+}
+
+}  // namespace pfce
