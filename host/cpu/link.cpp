@@ -1,0 +1,240 @@
+// Proximity linking, CPU reference (DESIGN §2): per image a uniform-grid pair search, segments
+// rasterized into a per-pixel class bitmask (so the result does not depend on pair order), then the
+// resolve pass; OpenMP over images. cuda/link.cu mirrors it and must match it bit for bit.
+#include <algorithm>
+#include <bit>
+#include <exception>
+#include <string>
+
+#include "host/cpu/cpu_backend.hpp"
+#include "host/cpu/link_grid.hpp"
+
+namespace pfce {
+namespace link {
+
+void collect_points(const std::uint8_t* labels, int height, int width, std::vector<LinkPoint>& out,
+                    const char* what) {
+    out.clear();
+    for (int y = 0; y < height; ++y) {
+        const std::uint8_t* row = labels + static_cast<std::size_t>(y) * width;
+        for (int x = 0; x < width; ++x) {
+            const std::uint8_t v = row[x];
+            if (v == kUnlabelled) continue;
+            if (v >= kMaxClasses)
+                PFCE_THROW(InputError, what, ": pixel (y=", y, ", x=", x, ") has label ",
+                           static_cast<int>(v), "; expected a class below ", kMaxClasses,
+                           " or 255 (unlabelled)");
+            out.push_back({y, x, v});
+        }
+    }
+}
+
+void find_pairs_grid(std::vector<LinkPoint>& points, int height, int width, int radius,
+                     std::vector<LinkPair>& pairs, GridScratch& sc) {
+    pairs.clear();
+    const std::size_t n = points.size();
+    if (radius <= 0 || n < 2) return;  // D = 0: distinct points are never within distance 0
+
+    // Counting sort by class (stable, so each class stays in row-major order).
+    sc.class_start.assign(kMaxClasses + 1, 0);
+    for (const LinkPoint& p : points) ++sc.class_start[p.cls + 1];
+    for (int c = 0; c < kMaxClasses; ++c) sc.class_start[c + 1] += sc.class_start[c];
+    sc.tmp.resize(n);
+    {
+        std::int32_t cursor[kMaxClasses];
+        std::copy(sc.class_start.begin(), sc.class_start.begin() + kMaxClasses, cursor);
+        for (const LinkPoint& p : points) sc.tmp[static_cast<std::size_t>(cursor[p.cls]++)] = p;
+    }
+
+    // Cells at least radius wide: partners lie in the 3x3 neighbourhood. The floor of 8 keeps the
+    // cell table small when D is tiny; D beyond the image gives a single cell.
+    const int s = std::max(radius, 8);
+    const int gx = (width + s - 1) / s;
+    const int gy = (height + s - 1) / s;
+    const std::size_t cells = static_cast<std::size_t>(gx) * static_cast<std::size_t>(gy);
+    sc.cell_of.resize(n);
+    sc.cell_start.resize(cells + 1);
+    const std::int64_t r2 = static_cast<std::int64_t>(radius) * radius;
+
+    for (int c = 0; c < kMaxClasses; ++c) {
+        const std::int32_t b = sc.class_start[c], e = sc.class_start[c + 1];
+        if (e - b < 2) {
+            std::copy(sc.tmp.begin() + b, sc.tmp.begin() + e, points.begin() + b);
+            continue;
+        }
+        // Counting sort of this class by cell, into points[b, e).
+        std::fill(sc.cell_start.begin(), sc.cell_start.end(), 0);
+        for (std::int32_t i = b; i < e; ++i) {
+            const LinkPoint& p = sc.tmp[static_cast<std::size_t>(i)];
+            ++sc.cell_start[static_cast<std::size_t>((p.y / s) * gx + p.x / s) + 1];
+        }
+        for (std::size_t k = 0; k < cells; ++k) sc.cell_start[k + 1] += sc.cell_start[k];
+        for (std::int32_t i = b; i < e; ++i) {
+            const LinkPoint& p = sc.tmp[static_cast<std::size_t>(i)];
+            const std::int32_t cell = (p.y / s) * gx + p.x / s;
+            const std::int32_t dst = b + sc.cell_start[static_cast<std::size_t>(cell)]++;
+            points[static_cast<std::size_t>(dst)] = p;
+            sc.cell_of[static_cast<std::size_t>(dst)] = cell;
+        }
+        // The scatter advanced each start to its end; shift back so cell_start[k] is k's start.
+        for (std::size_t k = cells; k > 0; --k) sc.cell_start[k] = sc.cell_start[k - 1];
+        sc.cell_start[0] = 0;
+
+        auto scan = [&](std::int32_t i, std::int32_t j0, std::int32_t j1) {
+            const LinkPoint& p = points[static_cast<std::size_t>(i)];
+            for (std::int32_t j = j0; j < j1; ++j) {
+                const LinkPoint& q = points[static_cast<std::size_t>(j)];
+                const std::int64_t dx = q.x - p.x, dy = q.y - p.y;
+                if (dx * dx + dy * dy <= r2)
+                    pairs.push_back({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j)});
+            }
+        };
+        for (std::int32_t i = b; i < e; ++i) {
+            const std::int32_t cell = sc.cell_of[static_cast<std::size_t>(i)];
+            const int cy = cell / gx, cx = cell % gx;
+            const int right = std::min(cx + 1, gx - 1);
+            // Own cell after i, then the cell to the right: contiguous in the sorted order.
+            scan(i, i + 1, b + sc.cell_start[static_cast<std::size_t>(cy * gx + right) + 1]);
+            if (cy + 1 < gy) {  // the three cells below, also contiguous
+                const int row = (cy + 1) * gx;
+                scan(i, b + sc.cell_start[static_cast<std::size_t>(row + std::max(cx - 1, 0))],
+                     b + sc.cell_start[static_cast<std::size_t>(row + right) + 1]);
+            }
+        }
+    }
+}
+
+bool segment_colour_ok(const LinkPoint& a0, const LinkPoint& b0, const std::uint8_t* rgb, int height,
+                       int width, float max_color_step) {
+    const LinkPoint& a = point_before(b0.y, b0.x, a0.y, a0.x) ? b0 : a0;
+    const LinkPoint& b = &a == &a0 ? b0 : a0;
+    const std::size_t plane = static_cast<std::size_t>(height) * width;
+    const std::size_t ia = static_cast<std::size_t>(a.y) * width + a.x;
+    const std::size_t ib = static_cast<std::size_t>(b.y) * width + b.x;
+    int sum[3];
+    for (int c = 0; c < 3; ++c) sum[c] = rgb[c * plane + ia] + rgb[c * plane + ib];
+    const double limit = 4.0 * static_cast<double>(max_color_step) * static_cast<double>(max_color_step);
+    bool ok = true;
+    bresenham(a.y, a.x, b.y, b.x, [&](int y, int x) {
+        const std::size_t i = static_cast<std::size_t>(y) * width + x;
+        int d2 = 0;
+        for (int c = 0; c < 3; ++c) {
+            const int d = 2 * rgb[c * plane + i] - sum[c];
+            d2 += d * d;
+        }
+        if (static_cast<double>(d2) > limit) ok = false;
+    });
+    return ok;
+}
+
+std::int64_t rasterize_pairs(const LinkPoint* points, const LinkPair* pairs, std::size_t n_pairs,
+                             int height, int width, const std::uint8_t* rgb, float max_color_step,
+                             std::uint32_t* cover) {
+    const bool edge_aware = rgb != nullptr && max_color_step >= 0.0f;
+    std::int64_t drawn = 0;
+    for (std::size_t k = 0; k < n_pairs; ++k) {
+        const LinkPoint* a = &points[pairs[k].a];
+        const LinkPoint* b = &points[pairs[k].b];
+        if (point_before(b->y, b->x, a->y, a->x)) std::swap(a, b);
+        if (edge_aware && !segment_colour_ok(*a, *b, rgb, height, width, max_color_step)) continue;
+        const std::uint32_t bit = 1u << a->cls;
+        bresenham(a->y, a->x, b->y, b->x,
+                  [&](int y, int x) { cover[static_cast<std::size_t>(y) * width + x] |= bit; });
+        ++drawn;
+    }
+    return drawn;
+}
+
+std::int64_t resolve_links(const std::uint8_t* sparse, const std::uint32_t* cover, std::int64_t n,
+                           LinkConflict conflict, std::uint8_t* out) {
+    std::int64_t labelled = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        const std::uint8_t s = sparse[i];
+        const std::uint32_t m = cover[i];
+        std::uint8_t v = kUnlabelled;
+        if (s != kUnlabelled)
+            v = s;
+        else if (m != 0 && ((m & (m - 1)) == 0 || conflict == LinkConflict::lowest))
+            v = static_cast<std::uint8_t>(std::countr_zero(m));
+        out[i] = v;
+        labelled += v != kUnlabelled;
+    }
+    return labelled;
+}
+
+LinkStats link_image(const std::uint8_t* sparse, const std::uint8_t* rgb, int height, int width,
+                     const LinkParams& p, std::uint8_t* out, LinkScratch& sc, const char* what) {
+    LinkStats st;
+    collect_points(sparse, height, width, sc.points, what);
+    st.points = static_cast<std::int64_t>(sc.points.size());
+    find_pairs_grid(sc.points, height, width, p.radius, sc.pairs, sc.grid);
+    st.pairs = static_cast<std::int64_t>(sc.pairs.size());
+    const std::int64_t n = static_cast<std::int64_t>(height) * width;
+    sc.cover.assign(static_cast<std::size_t>(n), 0u);
+    st.segments = rasterize_pairs(sc.points.data(), sc.pairs.data(), sc.pairs.size(), height, width,
+                                  p.max_color_step >= 0.0f ? rgb : nullptr, p.max_color_step,
+                                  sc.cover.data());
+    st.labelled_after = resolve_links(sparse, sc.cover.data(), n, p.conflict, out);
+    return st;
+}
+
+}  // namespace link
+
+LinkStats CpuBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkParams& p,
+                           Tensor& linked) {
+    PFCE_CHECK_SHAPE(sparse.device() == DeviceKind::cpu && sparse.dtype() == DType::u8 &&
+                         sparse.shape().rank == 3,
+                     "link: sparse must be host u8 (N,H,W), got ", sparse.describe());
+    PFCE_CHECK_SHAPE(linked.device() == DeviceKind::cpu && linked.dtype() == DType::u8 &&
+                         linked.shape() == sparse.shape(),
+                     "link: linked must be host u8 ", sparse.shape().str(), ", got ", linked.describe());
+    if (p.radius < 0) PFCE_THROW(InputError, "link: radius ", p.radius, " is negative; expected D >= 0");
+    const std::int64_t n_img = sparse.dim(0);
+    const int h = static_cast<int>(sparse.dim(1)), w = static_cast<int>(sparse.dim(2));
+    const bool edge_aware = p.max_color_step >= 0.0f;
+    if (edge_aware)
+        PFCE_CHECK_SHAPE(!rgb.empty() && rgb.device() == DeviceKind::cpu && rgb.dtype() == DType::u8 &&
+                             rgb.shape() == Shape({n_img, 3, h, w}),
+                         "link: edge-aware linking needs host u8 rgb (N,3,H,W) = (", n_img, ",3,", h,
+                         ",", w, "), got ", rgb.describe());
+    const std::uint8_t* in = sparse.data<std::uint8_t>();
+    const std::uint8_t* colours = edge_aware ? rgb.data<std::uint8_t>() : nullptr;
+    std::uint8_t* out = linked.data<std::uint8_t>();
+    const std::size_t plane = static_cast<std::size_t>(h) * w;
+
+    LinkStats total;
+    std::exception_ptr error;
+#pragma omp parallel
+    {
+        link::LinkScratch sc;
+        LinkStats mine;
+#pragma omp for schedule(dynamic, 4)
+        for (std::int64_t i = 0; i < n_img; ++i) {
+            try {
+                const std::string what = "image " + std::to_string(i) + " of the batch";
+                const LinkStats s = link::link_image(
+                    in + static_cast<std::size_t>(i) * plane,
+                    colours ? colours + static_cast<std::size_t>(i) * 3 * plane : nullptr, h, w, p,
+                    out + static_cast<std::size_t>(i) * plane, sc, what.c_str());
+                mine.points += s.points;
+                mine.pairs += s.pairs;
+                mine.segments += s.segments;
+                mine.labelled_after += s.labelled_after;
+            } catch (...) {
+#pragma omp critical(pfce_link_error)
+                if (!error) error = std::current_exception();
+            }
+        }
+#pragma omp critical(pfce_link_stats)
+        {
+            total.points += mine.points;
+            total.pairs += mine.pairs;
+            total.segments += mine.segments;
+            total.labelled_after += mine.labelled_after;
+        }
+    }
+    if (error) std::rethrow_exception(error);
+    return total;
+}
+
+}  // namespace pfce

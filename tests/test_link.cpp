@@ -1,0 +1,432 @@
+// Proximity linking (DESIGN §2): the grid pair search against an O(n²) brute force, Bresenham
+// against hand-drawn pixels in every octant, order independence, the conflict rule, edge-aware
+// linking, the whole op against an independent oracle, GPU vs CPU bit for bit, and the real pair.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "host/cpu/link_grid.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+using namespace pfce::link;
+
+namespace {
+
+using Seg = std::tuple<int, int, int, int, int>;  // (cls, y0, x0, y1, x1), (y0,x0) first in row-major
+
+Seg canonical(const LinkPoint& a, const LinkPoint& b) {
+    if (point_before(b.y, b.x, a.y, a.x)) return {a.cls, b.y, b.x, a.y, a.x};
+    return {a.cls, a.y, a.x, b.y, b.x};
+}
+
+// TEST-ONLY oracle: every unordered same-class pair within radius, by checking all n² pairs.
+std::multiset<Seg> brute_force_pairs(const std::vector<LinkPoint>& pts, int radius) {
+    std::multiset<Seg> out;
+    const long long r2 = 1LL * radius * radius;
+    for (std::size_t i = 0; i < pts.size(); ++i)
+        for (std::size_t j = i + 1; j < pts.size(); ++j) {
+            if (pts[i].cls != pts[j].cls) continue;
+            const long long dx = pts[i].x - pts[j].x, dy = pts[i].y - pts[j].y;
+            if (dx * dx + dy * dy <= r2) out.insert(canonical(pts[i], pts[j]));
+        }
+    return out;
+}
+
+std::multiset<Seg> grid_pairs(std::vector<LinkPoint> pts, int h, int w, int radius) {
+    std::vector<LinkPair> pairs;
+    GridScratch sc;
+    find_pairs_grid(pts, h, w, radius, pairs, sc);
+    std::multiset<Seg> out;
+    for (const LinkPair& p : pairs) out.insert(canonical(pts[p.a], pts[p.b]));
+    return out;
+}
+
+// Random (N,H,W) sparse maps: about `per_image` labelled pixels of `classes` classes, plus the four
+// corners and a few border pixels so the grid's edge cells are exercised.
+Tensor random_sparse(int n, int h, int w, int classes, int per_image, std::uint64_t seed) {
+    Tensor t = Tensor::host({n, h, w}, DType::u8);
+    std::uint8_t* p = t.data<std::uint8_t>();
+    std::fill(p, p + t.numel(), kUnlabelled);
+    for (int i = 0; i < n; ++i) {
+        CounterRng rng(seed, static_cast<std::uint32_t>(i));
+        std::uint8_t* m = p + static_cast<std::size_t>(i) * h * w;
+        auto put = [&](int y, int x) { m[y * w + x] = static_cast<std::uint8_t>(rng.below(classes)); };
+        for (int k = 0; k < per_image; ++k) put(rng.below(h), rng.below(w));
+        put(0, 0);
+        put(0, w - 1);
+        put(h - 1, 0);
+        put(h - 1, w - 1);
+        for (int k = 0; k < 4; ++k) {
+            put(0, rng.below(w));
+            put(h - 1, rng.below(w));
+            put(rng.below(h), 0);
+            put(rng.below(h), w - 1);
+        }
+    }
+    return t;
+}
+
+Tensor random_rgb(int n, int h, int w, std::uint64_t seed) {
+    Tensor t = Tensor::host({n, 3, h, w}, DType::u8);
+    std::uint8_t* p = t.data<std::uint8_t>();
+    CounterRng rng(seed, 0xc01);
+    // Smooth-ish regions with noise, so some segments pass the colour test and some do not.
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+        const std::int64_t x = i % w, y = (i / w) % h;
+        const int base = ((x / 7 + y / 5) % 3) * 60;
+        p[i] = static_cast<std::uint8_t>(base + rng.below(30));
+    }
+    return t;
+}
+
+std::vector<LinkPoint> points_of(const Tensor& sparse, int image) {
+    const int h = static_cast<int>(sparse.dim(1)), w = static_cast<int>(sparse.dim(2));
+    std::vector<LinkPoint> pts;
+    collect_points(sparse.data<std::uint8_t>() + static_cast<std::size_t>(image) * h * w, h, w, pts);
+    return pts;
+}
+
+// Independent oracle for the whole op: brute-force pairs, each segment drawn into a per-pixel
+// set of classes, then the resolution rule written out case by case.
+Tensor oracle_link(const Tensor& sparse, const Tensor& rgb, const LinkParams& p) {
+    const int n = static_cast<int>(sparse.dim(0)), h = static_cast<int>(sparse.dim(1)),
+              w = static_cast<int>(sparse.dim(2));
+    Tensor out = Tensor::host(sparse.shape(), DType::u8);
+    for (int i = 0; i < n; ++i) {
+        const std::uint8_t* in = sparse.data<std::uint8_t>() + static_cast<std::size_t>(i) * h * w;
+        std::uint8_t* o = out.data<std::uint8_t>() + static_cast<std::size_t>(i) * h * w;
+        std::vector<std::set<int>> covered(static_cast<std::size_t>(h) * w);
+        for (const auto& [c, y0, x0, y1, x1] : brute_force_pairs(points_of(sparse, i), p.radius)) {
+            std::vector<std::pair<int, int>> px;
+            bresenham(y0, x0, y1, x1, [&](int y, int x) { px.emplace_back(y, x); });
+            if (p.max_color_step >= 0) {
+                const std::uint8_t* im = rgb.data<std::uint8_t>() + static_cast<std::size_t>(i) * 3 * h * w;
+                bool ok = true;
+                for (auto [y, x] : px) {
+                    double d2 = 0;
+                    for (int ch = 0; ch < 3; ++ch) {
+                        const std::uint8_t* pl = im + static_cast<std::size_t>(ch) * h * w;
+                        const double mean = (pl[y0 * w + x0] + pl[y1 * w + x1]) / 2.0;
+                        d2 += (pl[y * w + x] - mean) * (pl[y * w + x] - mean);
+                    }
+                    if (d2 > 1.0 * p.max_color_step * p.max_color_step) ok = false;
+                }
+                if (!ok) continue;
+            }
+            for (auto [y, x] : px) covered[static_cast<std::size_t>(y) * w + x].insert(c);
+        }
+        for (int k = 0; k < h * w; ++k) {
+            const auto& s = covered[static_cast<std::size_t>(k)];
+            if (in[k] != kUnlabelled) o[k] = in[k];
+            else if (s.empty()) o[k] = kUnlabelled;
+            else if (s.size() == 1) o[k] = static_cast<std::uint8_t>(*s.begin());
+            else o[k] = p.conflict == LinkConflict::lowest ? static_cast<std::uint8_t>(*s.begin()) : kUnlabelled;
+        }
+    }
+    return out;
+}
+
+std::vector<std::pair<int, int>> draw(int y0, int x0, int y1, int x1) {
+    std::vector<std::pair<int, int>> px;
+    bresenham(y0, x0, y1, x1, [&](int y, int x) { px.emplace_back(y, x); });
+    return px;
+}
+
+}  // namespace
+
+// ---- pair search ------------------------------------------------------------------------------
+
+TEST(LinkPairs, GridEqualsBruteForce) {
+    struct Case {
+        int h, w, classes, points;
+    };
+    const Case cases[] = {{1, 1, 1, 1}, {7, 13, 2, 40}, {64, 64, 6, 300}, {97, 131, 32, 900},
+                          {300, 300, 6, 3000}, {31, 200, 3, 500}};
+    const int radii[] = {0, 1, 2, 5, 8, 9, 20, 40, 1000};
+    std::uint64_t seed = 0;
+    for (const Case& c : cases)
+        for (int r : radii) {
+            const Tensor sparse = random_sparse(1, c.h, c.w, c.classes, c.points, ++seed);
+            const auto pts = points_of(sparse, 0);
+            const auto want = brute_force_pairs(pts, r);
+            const auto got = grid_pairs(pts, c.h, c.w, r);
+            EXPECT_EQ(got, want) << c.h << "x" << c.w << " classes " << c.classes << " radius " << r
+                                 << ": grid " << got.size() << " pairs, brute force " << want.size();
+            if (r == 0) {
+                EXPECT_TRUE(got.empty());
+            }
+        }
+}
+
+TEST(LinkPairs, EmptyAndSinglePoint) {
+    std::vector<LinkPoint> none;
+    EXPECT_TRUE(grid_pairs(none, 10, 10, 5).empty());
+    EXPECT_TRUE(grid_pairs({{3, 4, 0}}, 10, 10, 5).empty());
+    // Two points exactly at distance D (3-4-5) pair; one step further does not.
+    EXPECT_EQ(grid_pairs({{0, 0, 1}, {3, 4, 1}}, 10, 10, 5).size(), 1u);
+    EXPECT_EQ(grid_pairs({{0, 0, 1}, {3, 5, 1}}, 10, 10, 5).size(), 0u);
+    EXPECT_EQ(grid_pairs({{0, 0, 1}, {3, 4, 2}}, 10, 10, 5).size(), 0u);  // different classes
+}
+
+TEST(LinkPairs, ThirtyTwoClassesAndShuffledOrder) {
+    const Tensor sparse = random_sparse(1, 80, 90, 32, 2000, 77);
+    auto pts = points_of(sparse, 0);
+    std::set<int> classes;
+    for (const auto& p : pts) classes.insert(p.cls);
+    EXPECT_EQ(classes.size(), 32u);
+    const auto want = brute_force_pairs(pts, 12);
+    EXPECT_EQ(grid_pairs(pts, 80, 90, 12), want);
+    CounterRng rng(5, 5);
+    for (std::size_t i = pts.size(); i > 1; --i)
+        std::swap(pts[i - 1], pts[rng.below(static_cast<std::uint32_t>(i))]);
+    EXPECT_EQ(grid_pairs(pts, 80, 90, 12), want);
+}
+
+// ---- Bresenham ----------------------------------------------------------------------------------
+
+TEST(LinkBresenham, HandDrawnAllOctants) {
+    using V = std::vector<std::pair<int, int>>;
+    // Shallow and steep, right and left, downward (the canonical directions) ...
+    EXPECT_EQ(draw(0, 0, 2, 5), (V{{0, 0}, {0, 1}, {1, 2}, {1, 3}, {2, 4}, {2, 5}}));
+    EXPECT_EQ(draw(0, 0, 5, 2), (V{{0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 2}, {5, 2}}));
+    EXPECT_EQ(draw(0, 5, 2, 0), (V{{0, 5}, {0, 4}, {1, 3}, {1, 2}, {2, 1}, {2, 0}}));
+    EXPECT_EQ(draw(0, 2, 5, 0), (V{{0, 2}, {1, 2}, {2, 1}, {3, 1}, {4, 0}, {5, 0}}));
+    // ... and upward.
+    EXPECT_EQ(draw(2, 0, 0, 5), (V{{2, 0}, {2, 1}, {1, 2}, {1, 3}, {0, 4}, {0, 5}}));
+    EXPECT_EQ(draw(5, 0, 0, 2), (V{{5, 0}, {4, 0}, {3, 1}, {2, 1}, {1, 2}, {0, 2}}));
+    EXPECT_EQ(draw(2, 5, 0, 0), (V{{2, 5}, {2, 4}, {1, 3}, {1, 2}, {0, 1}, {0, 0}}));
+    EXPECT_EQ(draw(5, 2, 0, 0), (V{{5, 2}, {4, 2}, {3, 1}, {2, 1}, {1, 0}, {0, 0}}));
+    // Axes, diagonal, a single point.
+    EXPECT_EQ(draw(3, 1, 3, 4), (V{{3, 1}, {3, 2}, {3, 3}, {3, 4}}));
+    EXPECT_EQ(draw(3, 4, 3, 1), (V{{3, 4}, {3, 3}, {3, 2}, {3, 1}}));
+    EXPECT_EQ(draw(1, 2, 4, 2), (V{{1, 2}, {2, 2}, {3, 2}, {4, 2}}));
+    EXPECT_EQ(draw(4, 2, 1, 2), (V{{4, 2}, {3, 2}, {2, 2}, {1, 2}}));
+    EXPECT_EQ(draw(0, 0, 3, 3), (V{{0, 0}, {1, 1}, {2, 2}, {3, 3}}));
+    EXPECT_EQ(draw(2, 2, 2, 2), (V{{2, 2}}));
+    // The walk is direction-dependent: this is why segments start at the smaller end.
+    EXPECT_EQ(draw(0, 0, 1, 2), (V{{0, 0}, {1, 1}, {1, 2}}));
+    EXPECT_EQ(draw(1, 2, 0, 0), (V{{1, 2}, {0, 1}, {0, 0}}));
+}
+
+TEST(LinkRasterize, SegmentPqEqualsQpAndPairOrderIsIrrelevant) {
+    const int h = 60, w = 70;
+    const Tensor sparse = random_sparse(1, h, w, 4, 300, 9);
+    auto pts = points_of(sparse, 0);
+    std::vector<LinkPair> pairs;
+    GridScratch sc;
+    find_pairs_grid(pts, h, w, 15, pairs, sc);
+    ASSERT_GT(pairs.size(), 100u);
+    std::vector<std::uint32_t> a(h * w, 0), b(h * w, 0);
+    rasterize_pairs(pts.data(), pairs.data(), pairs.size(), h, w, nullptr, -1, a.data());
+    std::vector<LinkPair> flipped = pairs;
+    CounterRng rng(3, 3);
+    for (auto& p : flipped) std::swap(p.a, p.b);
+    for (std::size_t i = flipped.size(); i > 1; --i)
+        std::swap(flipped[i - 1], flipped[rng.below(static_cast<std::uint32_t>(i))]);
+    rasterize_pairs(pts.data(), flipped.data(), flipped.size(), h, w, nullptr, -1, b.data());
+    EXPECT_EQ(a, b);
+    // A single asymmetric pair drawn either way gives the canonical pixels (0,0),(1,1),(1,2).
+    const LinkPoint two[] = {{1, 2, 0}, {0, 0, 0}};
+    const LinkPair one[] = {{0, 1}};
+    std::vector<std::uint32_t> c(3 * 3, 0);
+    rasterize_pairs(two, one, 1, 3, 3, nullptr, -1, c.data());
+    EXPECT_EQ(c, (std::vector<std::uint32_t>{1, 0, 0, 0, 1, 1, 0, 0, 0}));
+}
+
+// ---- the op -------------------------------------------------------------------------------------
+
+TEST(Link, ConflictRuleBothModes) {
+    // 7x7: class 0 from (3,0) to (3,6), class 1 from (0,3) to (6,3); they cross at (3,3). A lone
+    // class-2 point at (3,1) lies on class 0's segment and keeps its own label.
+    Tensor sparse = Tensor::host({1, 7, 7}, DType::u8);
+    std::uint8_t* s = sparse.data<std::uint8_t>();
+    std::fill(s, s + 49, kUnlabelled);
+    s[3 * 7 + 0] = 0;
+    s[3 * 7 + 6] = 0;
+    s[0 * 7 + 3] = 1;
+    s[6 * 7 + 3] = 1;
+    s[3 * 7 + 1] = 2;
+    auto b = test::cpu_backend();
+    for (LinkConflict mode : {LinkConflict::unlabelled, LinkConflict::lowest}) {
+        LinkParams p;
+        p.radius = 6;
+        p.conflict = mode;
+        Tensor out = Tensor::host({1, 7, 7}, DType::u8);
+        const LinkStats st = b->link(sparse, Tensor(), p, out);
+        const std::uint8_t* o = out.data<std::uint8_t>();
+        EXPECT_EQ(st.points, 5);
+        EXPECT_EQ(st.pairs, 2);
+        EXPECT_EQ(st.segments, 2);
+        for (int x = 0; x < 7; ++x)
+            if (x != 3) {
+                EXPECT_EQ(o[3 * 7 + x], x == 1 ? 2 : 0) << "x " << x;
+            }
+        for (int y = 0; y < 7; ++y)
+            if (y != 3) {
+                EXPECT_EQ(o[y * 7 + 3], 1) << "y " << y;
+            }
+        EXPECT_EQ(o[3 * 7 + 3], mode == LinkConflict::lowest ? 0 : kUnlabelled);
+        EXPECT_EQ(o[0], kUnlabelled);
+        EXPECT_EQ(st.labelled_after, mode == LinkConflict::lowest ? 13 : 12);
+        EXPECT_TRUE(test::all_equal_u8(oracle_link(sparse, Tensor(), p), out));
+    }
+}
+
+TEST(Link, EdgeAwareRefusesSegmentsAcrossAColourEdge) {
+    // Two class-0 points 20 apart on a row whose right half is 60 bluer: the largest deviation from
+    // the endpoints' mean is 30, so T = 30 draws (not "more than") and T = 29.9 does not.
+    const int h = 5, w = 21;
+    Tensor sparse = Tensor::host({1, h, w}, DType::u8);
+    std::fill(sparse.data<std::uint8_t>(), sparse.data<std::uint8_t>() + h * w, kUnlabelled);
+    sparse.data<std::uint8_t>()[2 * w + 0] = 0;
+    sparse.data<std::uint8_t>()[2 * w + 20] = 0;
+    Tensor rgb = Tensor::host({1, 3, h, w}, DType::u8);
+    for (int c = 0; c < 3; ++c)
+        for (int i = 0; i < h * w; ++i)
+            rgb.data<std::uint8_t>()[c * h * w + i] = (c == 2 && i % w >= 10) ? 160 : 100;
+    auto b = test::cpu_backend();
+    for (float t : {29.9f, 30.0f, 45.0f, -1.0f}) {
+        LinkParams p;
+        p.radius = 20;
+        p.max_color_step = t;
+        Tensor out = Tensor::host({1, h, w}, DType::u8);
+        const LinkStats st = b->link(sparse, rgb, p, out);
+        const bool drawn = t < 0 || t >= 30.0f;
+        EXPECT_EQ(st.pairs, 1) << "T " << t;
+        EXPECT_EQ(st.segments, drawn ? 1 : 0) << "T " << t;
+        EXPECT_EQ(out.data<std::uint8_t>()[2 * w + 10], drawn ? 0 : kUnlabelled) << "T " << t;
+        EXPECT_EQ(st.labelled_after, drawn ? 21 : 2) << "T " << t;
+    }
+    // Edge-aware linking without colours is a caller error.
+    LinkParams p;
+    p.max_color_step = 10;
+    Tensor out = Tensor::host({1, h, w}, DType::u8);
+    EXPECT_THROW(b->link(sparse, Tensor(), p, out), ShapeError);
+}
+
+TEST(Link, MatchesOracleOnRandomBatches) {
+    auto b = test::cpu_backend();
+    struct Case {
+        int n, h, w, classes, points, radius;
+        float step;
+        LinkConflict conflict;
+    };
+    const Case cases[] = {{3, 37, 53, 6, 150, 9, -1, LinkConflict::unlabelled},
+                          {2, 64, 48, 3, 200, 20, -1, LinkConflict::lowest},
+                          {2, 41, 29, 32, 300, 7, -1, LinkConflict::unlabelled},
+                          {2, 50, 50, 4, 120, 12, 40.0f, LinkConflict::unlabelled},
+                          {2, 23, 31, 2, 60, 100, 25.0f, LinkConflict::lowest},
+                          {1, 1, 1, 1, 1, 5, -1, LinkConflict::unlabelled},
+                          {2, 19, 17, 3, 40, 0, -1, LinkConflict::unlabelled}};
+    std::uint64_t seed = 100;
+    for (const Case& c : cases) {
+        const Tensor sparse = random_sparse(c.n, c.h, c.w, c.classes, c.points, ++seed);
+        const Tensor rgb = random_rgb(c.n, c.h, c.w, seed);
+        LinkParams p;
+        p.radius = c.radius;
+        p.max_color_step = c.step;
+        p.conflict = c.conflict;
+        Tensor out = Tensor::host(sparse.shape(), DType::u8);
+        const LinkStats st = b->link(sparse, rgb, p, out);
+        EXPECT_TRUE(test::all_equal_u8(oracle_link(sparse, rgb, p), out))
+            << c.n << "x" << c.h << "x" << c.w << " radius " << c.radius << " step " << c.step;
+        std::int64_t pts = 0, pairs = 0, after = 0;
+        for (int i = 0; i < c.n; ++i) {
+            const auto v = points_of(sparse, i);
+            pts += static_cast<std::int64_t>(v.size());
+            pairs += static_cast<std::int64_t>(brute_force_pairs(v, c.radius).size());
+        }
+        for (std::int64_t i = 0; i < out.numel(); ++i) after += out.data<std::uint8_t>()[i] != kUnlabelled;
+        EXPECT_EQ(st.points, pts);
+        EXPECT_EQ(st.pairs, pairs);
+        EXPECT_LE(st.segments, st.pairs);
+        if (c.step < 0) {
+            EXPECT_EQ(st.segments, st.pairs);
+        }
+        EXPECT_EQ(st.labelled_after, after);
+        if (c.radius == 0) {
+            EXPECT_TRUE(test::all_equal_u8(sparse, out));
+        }
+    }
+}
+
+TEST(Link, EmptyImagesAndBadLabels) {
+    auto b = test::cpu_backend();
+    Tensor sparse = Tensor::host({2, 9, 11}, DType::u8);
+    b->fill(sparse, 255.0f);
+    Tensor out = Tensor::host({2, 9, 11}, DType::u8);
+    const LinkStats st = b->link(sparse, Tensor(), LinkParams{}, out);
+    EXPECT_EQ(st.points, 0);
+    EXPECT_EQ(st.pairs, 0);
+    EXPECT_EQ(st.labelled_after, 0);
+    EXPECT_TRUE(test::all_equal_u8(sparse, out));
+    sparse.data<std::uint8_t>()[9 * 11 + 5] = 40;  // image 1, pixel (0,5)
+    try {
+        b->link(sparse, Tensor(), LinkParams{}, out);
+        FAIL() << "label 40 accepted";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("image 1"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("40"), std::string::npos) << e.what();
+    }
+    LinkParams neg;
+    neg.radius = -1;
+    EXPECT_THROW(b->link(sparse, Tensor(), neg, out), InputError);
+}
+
+// ---- GPU ----------------------------------------------------------------------------------------
+
+TEST(LinkGpu, EqualsCpuBitForBit) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = test::cpu_backend();
+    struct Case {
+        int n, h, w, classes, points, radius;
+        float step;
+        LinkConflict conflict;
+    };
+    const Case cases[] = {{5, 37, 53, 6, 150, 9, -1, LinkConflict::unlabelled},
+                          {3, 300, 300, 6, 3000, 20, -1, LinkConflict::unlabelled},
+                          {4, 131, 97, 32, 1500, 11, -1, LinkConflict::lowest},
+                          {3, 64, 80, 5, 400, 1, -1, LinkConflict::unlabelled},
+                          {3, 45, 33, 3, 200, 500, -1, LinkConflict::lowest},
+                          {6, 51, 61, 4, 300, 15, 35.0f, LinkConflict::unlabelled},
+                          {2, 1, 1, 1, 1, 3, -1, LinkConflict::unlabelled},
+                          {3, 29, 31, 4, 100, 0, -1, LinkConflict::unlabelled}};
+    std::uint64_t seed = 500;
+    for (const Case& c : cases) {
+        const Tensor sparse = random_sparse(c.n, c.h, c.w, c.classes, c.points, ++seed);
+        const Tensor rgb = random_rgb(c.n, c.h, c.w, seed);
+        LinkParams p;
+        p.radius = c.radius;
+        p.max_color_step = c.step;
+        p.conflict = c.conflict;
+        Tensor want = Tensor::host(sparse.shape(), DType::u8);
+        const LinkStats sw = cpu->link(sparse, rgb, p, want);
+        Tensor d_sparse = test::to_backend(*gpu, sparse);
+        Tensor d_rgb = test::to_backend(*gpu, rgb);
+        Tensor d_out = gpu->zeros(sparse.shape(), DType::u8);
+        const LinkStats sg = gpu->link(d_sparse, d_rgb, p, d_out);
+        EXPECT_TRUE(test::all_equal_u8(want, test::to_host(*gpu, d_out)))
+            << c.n << "x" << c.h << "x" << c.w << " radius " << c.radius << " step " << c.step;
+        EXPECT_EQ(sg.points, sw.points);
+        EXPECT_EQ(sg.pairs, sw.pairs);
+        EXPECT_EQ(sg.segments, sw.segments);
+        EXPECT_EQ(sg.labelled_after, sw.labelled_after);
+    }
+    // Empty images and bad labels behave as on the CPU.
+    Tensor empty = Tensor::host({2, 9, 11}, DType::u8);
+    cpu->fill(empty, 255.0f);
+    Tensor d_empty = test::to_backend(*gpu, empty);
+    Tensor d_out = gpu->zeros(empty.shape(), DType::u8);
+    EXPECT_EQ(gpu->link(d_empty, Tensor(), LinkParams{}, d_out).labelled_after, 0);
+    EXPECT_TRUE(test::all_equal_u8(empty, test::to_host(*gpu, d_out)));
+    empty.data<std::uint8_t>()[5] = 77;
+    Tensor d_bad = test::to_backend(*gpu, empty);
+    EXPECT_THROW(gpu->link(d_bad, Tensor(), LinkParams{}, d_out), InputError);
+}
