@@ -1,0 +1,211 @@
+// Checkpoint serialization: a byte buffer built in memory, checksummed, written to a temp file,
+// fsync'ed and renamed; reading verifies the checksum before trusting any length field.
+#include "host/train/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+
+namespace pfce {
+
+static_assert(std::endian::native == std::endian::little, "checkpoint I/O assumes a little-endian host");
+
+namespace {
+
+constexpr char kMagic[8] = {'P', 'F', 'C', 'E', 'C', 'K', 'P', 'T'};
+
+template <typename T> void put(std::vector<std::uint8_t>& buf, T v) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
+    buf.insert(buf.end(), p, p + sizeof(T));
+}
+
+void put_bytes(std::vector<std::uint8_t>& buf, const void* data, std::size_t n) {
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    buf.insert(buf.end(), p, p + n);
+}
+
+// Bounds-checked reader over the verified payload.
+struct Reader {
+    const std::vector<std::uint8_t>& buf;
+    std::size_t pos;
+    std::size_t end;
+    const std::string& path;
+
+    void need(std::size_t n) const {
+        if (n > end - pos)
+            PFCE_THROW(InputError, "checkpoint ", path, ": truncated record at byte ", pos, " (needs ", n,
+                       " more bytes)");
+    }
+    template <typename T> T get() {
+        need(sizeof(T));
+        T v;
+        std::memcpy(&v, buf.data() + pos, sizeof(T));
+        pos += sizeof(T);
+        return v;
+    }
+    std::string get_string(std::size_t n) {
+        need(n);
+        std::string s(reinterpret_cast<const char*>(buf.data() + pos), n);
+        pos += n;
+        return s;
+    }
+};
+
+void write_file_atomically(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+    const std::string tmp = path + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) PFCE_THROW(SystemError, "cannot create ", tmp, ": ", std::strerror(errno));
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            const int e = errno;
+            ::close(fd);
+            PFCE_THROW(SystemError, "cannot write ", tmp, ": ", std::strerror(e));
+        }
+        done += static_cast<std::size_t>(w);
+    }
+    // fsync before rename: after a crash the target is either the old file or the complete new one.
+    if (::fsync(fd) != 0 || ::close(fd) != 0)
+        PFCE_THROW(SystemError, "cannot flush ", tmp, ": ", std::strerror(errno));
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) PFCE_THROW(SystemError, "cannot rename ", tmp, " -> ", path, ": ", ec.message());
+}
+
+}  // namespace
+
+std::uint64_t fnv1a64(const void* data, std::size_t n, std::uint64_t h) {
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    for (std::size_t i = 0; i < n; ++i) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+const Tensor* Checkpoint::find(const std::string& name) const {
+    for (const auto& t : tensors)
+        if (t.name == name) return &t.value;
+    return nullptr;
+}
+
+void Checkpoint::add(Backend& backend, const std::string& name, const Tensor& t) {
+    Tensor h = Tensor::host(t.shape(), t.dtype());
+    if (t.device() == DeviceKind::cpu) {
+        if (t.bytes()) std::memcpy(h.raw(), t.raw(), t.bytes());
+    } else {
+        backend.copy(h, t);
+    }
+    tensors.push_back({name, std::move(h)});
+}
+
+void Checkpoint::load_into(Backend& backend, const std::string& name, Tensor& dst,
+                           const std::string& source) const {
+    const Tensor* src = find(name);
+    if (!src) PFCE_THROW(InputError, "checkpoint ", source, ": missing tensor \"", name, "\"");
+    if (src->shape() != dst.shape() || src->dtype() != dst.dtype())
+        PFCE_THROW(InputError, "checkpoint ", source, ": tensor \"", name, "\" is ", src->describe(),
+                   ", the model expects ", dst.describe());
+    if (dst.device() == DeviceKind::cpu) {
+        if (src->bytes()) std::memcpy(dst.raw(), src->raw(), src->bytes());
+    } else {
+        backend.copy(dst, *src);
+    }
+}
+
+void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
+    std::vector<std::uint8_t> buf;
+    std::size_t total = 64;
+    for (const auto& t : ckpt.tensors) total += t.value.bytes() + t.name.size() + 64;
+    const std::string meta = ckpt.meta.dump();
+    buf.reserve(total + meta.size());
+    put_bytes(buf, kMagic, sizeof kMagic);
+    put<std::uint32_t>(buf, kCheckpointVersion);
+    put<std::uint64_t>(buf, meta.size());
+    put_bytes(buf, meta.data(), meta.size());
+    put<std::uint32_t>(buf, static_cast<std::uint32_t>(ckpt.tensors.size()));
+    for (const auto& t : ckpt.tensors) {
+        PFCE_CHECK_SHAPE(t.value.device() == DeviceKind::cpu, "checkpoint tensor ", t.name,
+                         " must be on the host, got ", t.value.describe());
+        put<std::uint32_t>(buf, static_cast<std::uint32_t>(t.name.size()));
+        put_bytes(buf, t.name.data(), t.name.size());
+        put<std::uint8_t>(buf, static_cast<std::uint8_t>(t.value.dtype()));
+        put<std::uint8_t>(buf, static_cast<std::uint8_t>(t.value.shape().rank));
+        for (int d = 0; d < t.value.shape().rank; ++d) put<std::int64_t>(buf, t.value.dim(d));
+        put<std::uint64_t>(buf, t.value.bytes());
+        put_bytes(buf, t.value.raw(), t.value.bytes());
+    }
+    put<std::uint64_t>(buf, fnv1a64(buf.data(), buf.size()));
+    write_file_atomically(path, buf);
+}
+
+Checkpoint read_checkpoint(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) PFCE_THROW(InputError, "cannot open checkpoint ", path);
+    std::vector<std::uint8_t> buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    constexpr std::size_t kMinSize = sizeof kMagic + 4 + 8 + 4 + 8;
+    if (buf.size() < kMinSize)
+        PFCE_THROW(InputError, "checkpoint ", path, ": truncated (", buf.size(), " bytes)");
+    if (std::memcmp(buf.data(), kMagic, sizeof kMagic) != 0)
+        PFCE_THROW(InputError, "checkpoint ", path, ": not a pfce checkpoint (bad magic)");
+    std::uint32_t version;
+    std::memcpy(&version, buf.data() + sizeof kMagic, 4);
+    if (version != kCheckpointVersion)
+        PFCE_THROW(InputError, "checkpoint ", path, ": format version ", version, ", this build reads ",
+                   kCheckpointVersion);
+    std::uint64_t stored;
+    std::memcpy(&stored, buf.data() + buf.size() - 8, 8);
+    if (fnv1a64(buf.data(), buf.size() - 8) != stored)
+        PFCE_THROW(InputError, "checkpoint ", path,
+                   ": checksum mismatch (the file is corrupted or truncated)");
+
+    Reader r{buf, sizeof kMagic + 4, buf.size() - 8, path};
+    Checkpoint ck;
+    const auto meta_len = r.get<std::uint64_t>();
+    r.need(meta_len);
+    try {
+        ck.meta = nlohmann::json::parse(r.get_string(meta_len));
+    } catch (const nlohmann::json::exception& e) {
+        PFCE_THROW(InputError, "checkpoint ", path, ": bad metadata: ", e.what());
+    }
+    const auto count = r.get<std::uint32_t>();
+    for (std::uint32_t i = 0; i < count; ++i) {
+        NamedTensor nt;
+        nt.name = r.get_string(r.get<std::uint32_t>());
+        const auto dtype = r.get<std::uint8_t>();
+        const auto rank = r.get<std::uint8_t>();
+        if (dtype > static_cast<std::uint8_t>(DType::i32) || rank > Shape::kMaxRank)
+            PFCE_THROW(InputError, "checkpoint ", path, ": tensor \"", nt.name, "\" has bad dtype/rank");
+        Shape s;
+        s.rank = rank;
+        for (int d = 0; d < rank; ++d) {
+            const auto v = r.get<std::int64_t>();
+            if (v < 0) PFCE_THROW(InputError, "checkpoint ", path, ": tensor \"", nt.name, "\" has a negative dimension");
+            s.dims[static_cast<std::size_t>(d)] = v;
+        }
+        const auto bytes = r.get<std::uint64_t>();
+        nt.value = Tensor::host(s, static_cast<DType>(dtype));
+        if (bytes != nt.value.bytes())
+            PFCE_THROW(InputError, "checkpoint ", path, ": tensor \"", nt.name, "\" holds ", bytes,
+                       " bytes, its shape needs ", nt.value.bytes());
+        r.need(bytes);
+        if (bytes) std::memcpy(nt.value.raw(), buf.data() + r.pos, bytes);
+        r.pos += bytes;
+        ck.tensors.push_back(std::move(nt));
+    }
+    if (r.pos != r.end)
+        PFCE_THROW(InputError, "checkpoint ", path, ": ", r.end - r.pos, " unexpected bytes after the tensors");
+    return ck;
+}
+
+}  // namespace pfce

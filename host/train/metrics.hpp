@@ -1,0 +1,32 @@
+// Segmentation metrics of DESIGN §2 from a C x C confusion matrix (rows = dense truth, columns =
+// prediction) accumulated over a whole split: per-class IoU and F1, mIoU, mIoU without clutter
+// (the ISPRS convention), overall accuracy, mean F1.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pfce {
+
+// A class that appears neither in the truth nor in the predictions has no IoU/F1 (0/0): its entry
+// is NaN, written as null in JSON, and it is left out of the means (it cannot be right or wrong).
+struct SegMetrics {
+    int num_classes = 0;
+    std::int64_t pixels = 0;
+    std::vector<double> iou, f1;
+    double miou = 0, miou_no_clutter = 0, oa = 0, mean_f1 = 0;
+};
+
+// confusion: row-major C*C counts. clutter_class: index excluded from miou_no_clutter, or -1
+// (then miou_no_clutter == miou).
+SegMetrics metrics_from_confusion(const std::vector<std::int64_t>& confusion, int num_classes,
+                                  int clutter_class = -1);
+
+nlohmann::json to_json(const SegMetrics& m, const std::vector<std::string>& class_names = {});
+// A human-readable table: one row per class (IoU, F1) and the summary values.
+std::string format_metrics_table(const SegMetrics& m, const std::vector<std::string>& class_names);
+
+}  // namespace pfce

@@ -1,0 +1,101 @@
+// Segmentation metrics from a hand-made confusion matrix, the confusion op itself on the CPU
+// (brute force), and the CUDA confusion kernel against the CPU reference.
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "host/train/metrics.hpp"
+#include "tests/test_util.hpp"
+
+namespace pfce {
+namespace {
+
+TEST(Metrics, FromHandMadeConfusion) {
+    // 3 classes, rows = truth, columns = prediction:
+    //   truth 0: 8 right, 2 as class 1
+    //   truth 1: 1 as class 0, 6 right, 3 as class 2
+    //   truth 2: 0, 0, 10 right
+    const std::vector<std::int64_t> c = {8, 2, 0, 1, 6, 3, 0, 0, 10};
+    const SegMetrics m = metrics_from_confusion(c, 3, /*clutter_class=*/2);
+    EXPECT_EQ(m.pixels, 30);
+    // IoU = TP / (TP + FP + FN): class 0: 8/(8+1+2), class 1: 6/(6+2+4), class 2: 10/(10+3+0).
+    EXPECT_DOUBLE_EQ(m.iou[0], 8.0 / 11.0);
+    EXPECT_DOUBLE_EQ(m.iou[1], 6.0 / 12.0);
+    EXPECT_DOUBLE_EQ(m.iou[2], 10.0 / 13.0);
+    EXPECT_DOUBLE_EQ(m.miou, (8.0 / 11 + 0.5 + 10.0 / 13) / 3);
+    EXPECT_DOUBLE_EQ(m.miou_no_clutter, (8.0 / 11 + 0.5) / 2);
+    EXPECT_DOUBLE_EQ(m.oa, 24.0 / 30.0);
+    // F1 = 2TP / (2TP + FP + FN).
+    EXPECT_DOUBLE_EQ(m.f1[0], 16.0 / 19.0);
+    EXPECT_DOUBLE_EQ(m.f1[1], 12.0 / 18.0);
+    EXPECT_DOUBLE_EQ(m.f1[2], 20.0 / 23.0);
+    EXPECT_DOUBLE_EQ(m.mean_f1, (16.0 / 19 + 12.0 / 18 + 20.0 / 23) / 3);
+    const auto j = to_json(m, {"a", "b", "c"});
+    EXPECT_DOUBLE_EQ(j["iou"][1].get<double>(), 0.5);
+    EXPECT_EQ(j["classes"][2], "c");
+}
+
+TEST(Metrics, AbsentClassIsLeftOutOfTheMeans) {
+    // Class 1 appears neither in truth nor in predictions: IoU 0/0 -> NaN, not counted.
+    const std::vector<std::int64_t> c = {5, 0, 1, 0, 0, 0, 1, 0, 3};
+    const SegMetrics m = metrics_from_confusion(c, 3);
+    EXPECT_TRUE(std::isnan(m.iou[1]));
+    EXPECT_DOUBLE_EQ(m.miou, (5.0 / 7 + 3.0 / 5) / 2);
+    EXPECT_DOUBLE_EQ(m.miou_no_clutter, m.miou);  // no clutter class given
+    EXPECT_TRUE(to_json(m)["iou"][1].is_null());
+    // A class present in truth but never predicted counts as 0.
+    const SegMetrics z = metrics_from_confusion({4, 0, 2, 0}, 2);
+    EXPECT_DOUBLE_EQ(z.iou[1], 0.0);
+    EXPECT_DOUBLE_EQ(z.miou, (4.0 / 6 + 0.0) / 2);
+}
+
+Tensor random_labels(Shape s, int C, std::uint64_t seed, double unlabelled_frac) {
+    Tensor t = Tensor::host(s, DType::u8);
+    CounterRng rng(seed, 1);
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+        t.data<std::uint8_t>()[i] = rng.uniform() < unlabelled_frac ? kUnlabelled
+                                                                    : static_cast<std::uint8_t>(rng.below(C));
+    return t;
+}
+
+TEST(Metrics, ConfusionAccumulateMatchesBruteForce) {
+    auto b = test::cpu_backend();
+    const int C = 6;
+    Tensor pred = random_labels({2, 37, 41}, C, 1, 0.0);
+    Tensor truth = random_labels({2, 37, 41}, C, 2, 0.3);
+    Tensor conf = Tensor::host({C, C}, DType::i32);
+    b->confusion_accumulate(pred, truth, conf);
+    b->confusion_accumulate(pred, truth, conf);  // accumulates
+    std::vector<std::int32_t> want(C * C, 0);
+    for (std::int64_t i = 0; i < pred.numel(); ++i) {
+        const int t = truth.data<std::uint8_t>()[i];
+        if (t != kUnlabelled) want[static_cast<std::size_t>(t * C + pred.data<std::uint8_t>()[i])] += 2;
+    }
+    for (int k = 0; k < C * C; ++k) EXPECT_EQ(conf.data<std::int32_t>()[k], want[static_cast<std::size_t>(k)]);
+    // An out-of-range class is a caller bug, reported rather than counted.
+    truth.data<std::uint8_t>()[5] = 7;
+    EXPECT_THROW(b->confusion_accumulate(pred, truth, conf), ShapeError);
+}
+
+TEST(MetricsGpu, ConfusionMatchesCpu) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = test::cpu_backend();
+    for (int C : {2, 6, 32}) {
+        // Sizes from tiny to several blocks' worth of pixels per block.
+        for (Shape s : {Shape{1, 3, 5}, Shape{3, 300, 300}, Shape{8, 304, 304}}) {
+            Tensor pred = random_labels(s, C, 10 + C, 0.0);
+            Tensor truth = random_labels(s, C, 20 + C, 0.25);
+            Tensor hc = Tensor::host({C, C}, DType::i32);
+            cpu->confusion_accumulate(pred, truth, hc);
+            Tensor dp = test::to_backend(*gpu, pred), dt = test::to_backend(*gpu, truth);
+            Tensor dc = gpu->zeros({C, C}, DType::i32);
+            gpu->confusion_accumulate(dp, dt, dc);
+            Tensor got = test::to_host(*gpu, dc);
+            ASSERT_EQ(0, std::memcmp(hc.raw(), got.raw(), hc.bytes())) << "C " << C << " shape " << s.str();
+        }
+    }
+}
+
+}  // namespace
+}  // namespace pfce
