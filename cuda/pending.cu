@@ -23,6 +23,5 @@ void CudaBackend::reflect_pad(const Tensor& , Tensor& , int , int ) { PFCE_THROW
 void CudaBackend::crop(const Tensor& , Tensor& , int , int ) { PFCE_THROW(Error, "CudaBackend::crop is not implemented yet"); }
 void CudaBackend::crop_backward(const Tensor& , Tensor& , int , int ) { PFCE_THROW(Error, "CudaBackend::crop_backward is not implemented yet"); }
 void CudaBackend::argmax_channels(const Tensor& , Tensor& ) { PFCE_THROW(Error, "CudaBackend::argmax_channels is not implemented yet"); }
-LinkStats CudaBackend::link(const Tensor& , const Tensor& , const LinkParams& , Tensor& ) { PFCE_THROW(Error, "CudaBackend::link is not implemented yet"); }
 
 }  // namespace pfce
