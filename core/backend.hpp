@@ -39,6 +39,8 @@ public:
     // ---- partial focal loss (focal_loss.{cpp,cu}) --------------------------------------------
     // logits (N,C,H,W) f32, labels (N,H,W) u8. loss: shape (1) f32, written (not accumulated).
     // dlogits: same shape as logits, or an empty Tensor to skip the gradient (evaluation).
+    // Any label >= C (255 included) counts as unlabelled on both backends: no loss, gradient 0.
+    // 1 <= C <= kMaxClasses; alpha size C or empty; gamma and alpha finite and >= 0 (InputError).
     virtual void focal_loss(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
                             Tensor& loss, Tensor& dlogits) = 0;
 

@@ -1,0 +1,363 @@
+// Partial focal loss in three layers: the double-precision reference against central finite
+// differences, the CPU backend against the reference (and against cross-entropy written out
+// independently for gamma = 0), the mask rules (unlabelled -> exactly 0), and GPU against CPU.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/rng.hpp"
+#include "host/cpu/focal_loss_reference.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+
+namespace {
+
+// Labels (N,H,W): a class in [0,C) or, with probability `unlabelled`, 255 (or C, which the loss
+// must also treat as unlabelled, when C < 255).
+Tensor random_labels(Shape s, int c, double unlabelled, std::uint64_t seed) {
+    Tensor t = Tensor::host(s, DType::u8);
+    CounterRng rng(seed, 0x1abe1);
+    std::uint8_t* p = t.data<std::uint8_t>();
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+        if (rng.uniform() < unlabelled)
+            p[i] = (rng.below(4) == 0 && c < 255) ? static_cast<std::uint8_t>(c) : kUnlabelled;
+        else
+            p[i] = static_cast<std::uint8_t>(rng.below(static_cast<std::uint32_t>(c)));
+    }
+    return t;
+}
+
+std::vector<float> ramp_alpha(int c) {
+    std::vector<float> a(static_cast<std::size_t>(c));
+    for (int k = 0; k < c; ++k) a[static_cast<std::size_t>(k)] = 0.25f + 0.5f * static_cast<float>(k);
+    return a;
+}
+
+std::vector<double> to_double(const Tensor& t) {
+    const float* p = t.data<float>();
+    return std::vector<double>(p, p + t.numel());
+}
+
+struct Result {
+    float loss;
+    Tensor dlogits;
+};
+
+Result run_loss(Backend& b, const Tensor& logits_host, const Tensor& labels_host,
+                const FocalLossParams& p, bool grad = true) {
+    Tensor logits = test::to_backend(b, logits_host);
+    Tensor labels = test::to_backend(b, labels_host);
+    Tensor loss = b.zeros({1}, DType::f32);
+    Tensor dlogits = grad ? b.zeros(logits_host.shape(), DType::f32) : Tensor();
+    if (grad) b.fill(dlogits, std::numeric_limits<float>::quiet_NaN());  // every element must be written
+    b.focal_loss(logits, labels, p, loss, dlogits);
+    Result r{test::to_host(b, loss).data<float>()[0], grad ? test::to_host(b, dlogits) : Tensor()};
+    return r;
+}
+
+// The double reference's gradient as a float tensor, for all_close against a backend.
+Tensor reference_gradient(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
+                          double* loss_out) {
+    const Shape& s = logits.shape();
+    std::vector<double> z = to_double(logits), dz(z.size());
+    *loss_out = focal_loss_reference<double>(z.data(), labels.data<std::uint8_t>(), s[0],
+                                             static_cast<int>(s[1]), s[2] * s[3], p, dz.data());
+    Tensor g = Tensor::host(s, DType::f32);
+    for (std::size_t i = 0; i < dz.size(); ++i) g.data<float>()[i] = static_cast<float>(dz[i]);
+    return g;
+}
+
+}  // namespace
+
+// ---- the reference against finite differences ------------------------------------------------
+
+class FocalGradient : public ::testing::TestWithParam<std::tuple<float, LossNormalize>> {};
+
+TEST_P(FocalGradient, ReferenceMatchesCentralDifferences) {
+    const auto [gamma, normalize] = GetParam();
+    const int n = 2, c = 4, h = 3, w = 5;
+    const std::int64_t hw = h * w;
+    Tensor logits = test::random_f32({n, c, h, w}, 11, -3.0f, 3.0f);
+    Tensor labels = random_labels({n, h, w}, c, 0.3, 12);
+    FocalLossParams p{gamma, ramp_alpha(c), normalize};
+
+    std::vector<double> z = to_double(logits), dz(z.size());
+    const std::uint8_t* y = labels.data<std::uint8_t>();
+    focal_loss_reference<double>(z.data(), y, n, c, hw, p, dz.data());
+    const double eps = 1e-6;
+    double worst = 0.0;
+    for (std::size_t i = 0; i < z.size(); ++i) {
+        const double keep = z[i];
+        z[i] = keep + eps;
+        const double up = focal_loss_reference<double>(z.data(), y, n, c, hw, p, nullptr);
+        z[i] = keep - eps;
+        const double down = focal_loss_reference<double>(z.data(), y, n, c, hw, p, nullptr);
+        z[i] = keep;
+        const double fd = (up - down) / (2 * eps);
+        EXPECT_NEAR(dz[i], fd, 1e-8 + 1e-6 * std::fabs(fd)) << "element " << i;
+        worst = std::max(worst, std::fabs(dz[i] - fd));
+    }
+    RecordProperty("worst_abs_error", std::to_string(worst));
+}
+
+TEST_P(FocalGradient, CpuBackendMatchesReference) {
+    const auto [gamma, normalize] = GetParam();
+    // 17x300 crosses the backend's chunk boundaries and ends on a partial chunk.
+    Tensor logits = test::random_f32({2, 6, 17, 300}, 21, -5.0f, 5.0f);
+    Tensor labels = random_labels({2, 17, 300}, 6, 0.4, 22);
+    FocalLossParams p{gamma, ramp_alpha(6), normalize};
+    double ref_loss = 0;
+    Tensor ref = reference_gradient(logits, labels, p, &ref_loss);
+    auto cpu = test::cpu_backend();
+    Result got = run_loss(*cpu, logits, labels, p);
+    EXPECT_NEAR(got.loss, ref_loss, 1e-6 + 1e-5 * std::fabs(ref_loss));
+    EXPECT_TRUE(test::all_close(ref, got.dlogits, 1e-7, 1e-5));
+}
+
+INSTANTIATE_TEST_SUITE_P(GammaAndNormalize, FocalGradient,
+                         ::testing::Combine(::testing::Values(0.0f, 0.5f, 1.0f, 2.0f, 5.0f),
+                                            ::testing::Values(LossNormalize::labelled,
+                                                              LossNormalize::alpha)));
+
+// ---- semantics -----------------------------------------------------------------------------
+
+TEST(FocalLoss, GammaZeroIsCrossEntropy) {
+    const int n = 2, c = 5, h = 7, w = 9;
+    const std::int64_t hw = h * w;
+    Tensor logits = test::random_f32({n, c, h, w}, 31, -4.0f, 4.0f);
+    Tensor labels = random_labels({n, h, w}, c, 0.25, 32);
+    // Cross-entropy written out: -log softmax via log-sum-exp, mean over labelled pixels,
+    // gradient (softmax - onehot) / count.
+    const float* z = logits.data<float>();
+    const std::uint8_t* y = labels.data<std::uint8_t>();
+    Tensor want = Tensor::host(logits.shape(), DType::f32);
+    double ce = 0;
+    std::int64_t count = 0;
+    for (std::int64_t i = 0; i < n * hw; ++i) count += y[i] < c;
+    for (std::int64_t img = 0; img < n; ++img)
+        for (std::int64_t j = 0; j < hw; ++j) {
+            const int yj = y[img * hw + j];
+            if (yj >= c) continue;
+            double lse = 0;
+            for (int k = 0; k < c; ++k) lse += std::exp(static_cast<double>(z[(img * c + k) * hw + j]));
+            lse = std::log(lse);
+            ce += lse - z[(img * c + yj) * hw + j];
+            for (int k = 0; k < c; ++k)
+                want.data<float>()[(img * c + k) * hw + j] = static_cast<float>(
+                    (std::exp(z[(img * c + k) * hw + j] - lse) - (k == yj ? 1.0 : 0.0)) /
+                    static_cast<double>(count));
+        }
+    ce /= static_cast<double>(count);
+    auto cpu = test::cpu_backend();
+    Result got = run_loss(*cpu, logits, labels, FocalLossParams{0.0f, {}, LossNormalize::labelled});
+    EXPECT_NEAR(got.loss, ce, 1e-6 * std::fabs(ce));
+    EXPECT_TRUE(test::all_close(want, got.dlogits, 1e-7, 1e-5));
+}
+
+TEST(FocalLoss, UnlabelledPixelsGetExactlyZeroGradient) {
+    const int n = 2, c = 6, h = 9, w = 31;
+    Tensor logits = test::random_f32({n, c, h, w}, 41, -2.0f, 2.0f);
+    Tensor labels = random_labels({n, h, w}, c, 0.5, 42);
+    auto cpu = test::cpu_backend();
+    Result got = run_loss(*cpu, logits, labels, FocalLossParams{2.0f, ramp_alpha(c), LossNormalize::labelled});
+    const std::uint8_t* y = labels.data<std::uint8_t>();
+    const float* g = got.dlogits.data<float>();
+    int unlabelled = 0, above_c = 0;
+    for (std::int64_t img = 0; img < n; ++img)
+        for (std::int64_t j = 0; j < h * w; ++j) {
+            const int yj = y[img * h * w + j];
+            unlabelled += yj >= c;
+            above_c += yj >= c && yj != kUnlabelled;
+            for (int k = 0; k < c; ++k) {
+                const float v = g[(img * c + k) * h * w + j];
+                if (yj >= c)
+                    ASSERT_EQ(v, 0.0f) << "unlabelled pixel " << j << " label " << yj << " class " << k;
+                else
+                    ASSERT_NE(v, 0.0f) << "labelled pixel " << j << " class " << k;
+            }
+        }
+    EXPECT_GT(unlabelled, 0);
+    EXPECT_GT(above_c, 0);  // labels >= C that are not 255 were exercised too
+}
+
+TEST(FocalLoss, AllUnlabelledGivesZeroAndZero) {
+    Tensor logits = test::random_f32({2, 3, 4, 5}, 51);
+    Tensor labels = Tensor::host({2, 4, 5}, DType::u8);
+    std::memset(labels.raw(), kUnlabelled, labels.bytes());
+    auto cpu = test::cpu_backend();
+    for (LossNormalize mode : {LossNormalize::labelled, LossNormalize::alpha}) {
+        Result got = run_loss(*cpu, logits, labels, FocalLossParams{2.0f, {}, mode});
+        EXPECT_EQ(got.loss, 0.0f);
+        for (std::int64_t i = 0; i < got.dlogits.numel(); ++i) ASSERT_EQ(got.dlogits.data<float>()[i], 0.0f);
+    }
+    // Labelled pixels whose classes all weigh 0 under normalize = alpha: still 0 and 0, not NaN.
+    std::memset(labels.raw(), 1, labels.bytes());
+    Result got = run_loss(*cpu, logits, labels, FocalLossParams{2.0f, {1.0f, 0.0f, 1.0f}, LossNormalize::alpha});
+    EXPECT_EQ(got.loss, 0.0f);
+    for (std::int64_t i = 0; i < got.dlogits.numel(); ++i) ASSERT_EQ(got.dlogits.data<float>()[i], 0.0f);
+}
+
+TEST(FocalLoss, HugeLogitsStayFiniteAndCorrect) {
+    const int n = 1, c = 4, h = 8, w = 8;
+    Tensor logits = test::random_f32({n, c, h, w}, 61, -1.0f, 1.0f);
+    for (std::int64_t i = 0; i < logits.numel(); ++i)
+        logits.data<float>()[i] = logits.data<float>()[i] < 0 ? -1e4f : 1e4f;
+    // A few pixels decided with certainty: true class far above (q = 1) and far below (q ~ 0).
+    float* z = logits.data<float>();
+    Tensor labels = random_labels({n, h, w}, c, 0.1, 62);
+    for (int k = 0; k < c; ++k) {
+        z[k * h * w + 0] = k == 2 ? 1e4f : -1e4f;
+        z[k * h * w + 1] = k == 2 ? -1e4f : 1e4f;
+    }
+    labels.data<std::uint8_t>()[0] = labels.data<std::uint8_t>()[1] = 2;
+    auto cpu = test::cpu_backend();
+    for (float gamma : {0.0f, 0.5f, 2.0f}) {
+        FocalLossParams p{gamma, ramp_alpha(c), LossNormalize::alpha};
+        Result got = run_loss(*cpu, logits, labels, p);
+        ASSERT_TRUE(std::isfinite(got.loss)) << "gamma " << gamma;
+        for (std::int64_t i = 0; i < got.dlogits.numel(); ++i)
+            ASSERT_TRUE(std::isfinite(got.dlogits.data<float>()[i])) << "element " << i;
+        double ref_loss = 0;
+        Tensor ref = reference_gradient(logits, labels, p, &ref_loss);
+        EXPECT_NEAR(got.loss, ref_loss, 1e-5 * std::fabs(ref_loss)) << "gamma " << gamma;
+        EXPECT_GT(got.loss, 1e3f);  // pixel 1 alone contributes ~2e4 * alpha
+        EXPECT_TRUE(test::all_close(ref, got.dlogits, 1e-7, 1e-5)) << "gamma " << gamma;
+        for (int k = 0; k < c; ++k) EXPECT_EQ(got.dlogits.data<float>()[k * h * w + 0], 0.0f);  // q = 1
+    }
+}
+
+TEST(FocalLoss, WithoutGradientSameLoss) {
+    Tensor logits = test::random_f32({3, 5, 11, 13}, 71, -3.0f, 3.0f);
+    Tensor labels = random_labels({3, 11, 13}, 5, 0.3, 72);
+    FocalLossParams p{2.0f, ramp_alpha(5), LossNormalize::labelled};
+    auto cpu = test::cpu_backend();
+    EXPECT_EQ(run_loss(*cpu, logits, labels, p, true).loss, run_loss(*cpu, logits, labels, p, false).loss);
+}
+
+TEST(FocalLoss, SameResultForAnyThreadCount) {
+#ifndef _OPENMP
+    GTEST_SKIP() << "built without OpenMP";
+#else
+    Tensor logits = test::random_f32({3, 6, 40, 77}, 81, -3.0f, 3.0f);
+    Tensor labels = random_labels({3, 40, 77}, 6, 0.3, 82);
+    FocalLossParams p{2.0f, ramp_alpha(6), LossNormalize::alpha};
+    auto cpu = test::cpu_backend();
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    Result one = run_loss(*cpu, logits, labels, p);
+    for (int threads : {2, 3, 5}) {
+        omp_set_num_threads(threads);
+        Result many = run_loss(*cpu, logits, labels, p);
+        EXPECT_EQ(one.loss, many.loss) << threads << " threads";
+        EXPECT_EQ(std::memcmp(one.dlogits.raw(), many.dlogits.raw(), one.dlogits.bytes()), 0)
+            << threads << " threads";
+    }
+    omp_set_num_threads(saved);
+#endif
+}
+
+TEST(FocalLoss, RejectsBadArguments) {
+    auto cpu = test::cpu_backend();
+    Tensor logits = Tensor::host({2, 3, 4, 5}, DType::f32);
+    Tensor labels = Tensor::host({2, 4, 5}, DType::u8);
+    Tensor loss = Tensor::host({1}, DType::f32);
+    Tensor grad = Tensor::host({2, 3, 4, 5}, DType::f32);
+    Tensor none;
+    FocalLossParams ok;
+    EXPECT_NO_THROW(cpu->focal_loss(logits, labels, ok, loss, grad));
+    Tensor bad_labels = Tensor::host({2, 4, 6}, DType::u8);
+    EXPECT_THROW(cpu->focal_loss(logits, bad_labels, ok, loss, grad), ShapeError);
+    Tensor f32_labels = Tensor::host({2, 4, 5}, DType::f32);
+    EXPECT_THROW(cpu->focal_loss(logits, f32_labels, ok, loss, grad), ShapeError);
+    Tensor bad_grad = Tensor::host({2, 3, 4, 4}, DType::f32);
+    EXPECT_THROW(cpu->focal_loss(logits, labels, ok, loss, bad_grad), ShapeError);
+    EXPECT_THROW(cpu->focal_loss(logits, labels, ok, grad, none), ShapeError);  // loss not (1)
+    Tensor wide = Tensor::host({1, kMaxClasses + 1, 2, 2}, DType::f32);
+    Tensor wide_labels = Tensor::host({1, 2, 2}, DType::u8);
+    EXPECT_THROW(cpu->focal_loss(wide, wide_labels, ok, loss, none), ShapeError);
+    FocalLossParams two_alpha{2.0f, {1.0f, 1.0f}, LossNormalize::labelled};
+    EXPECT_THROW(cpu->focal_loss(logits, labels, two_alpha, loss, grad), ShapeError);
+    FocalLossParams negative_gamma{-1.0f, {}, LossNormalize::labelled};
+    EXPECT_THROW(cpu->focal_loss(logits, labels, negative_gamma, loss, grad), InputError);
+    FocalLossParams nan_alpha{2.0f, {1.0f, std::nanf(""), 1.0f}, LossNormalize::labelled};
+    EXPECT_THROW(cpu->focal_loss(logits, labels, nan_alpha, loss, grad), InputError);
+}
+
+// ---- GPU against CPU -----------------------------------------------------------------------
+
+struct GpuCase {
+    int n, c, h, w;
+    float gamma;
+    LossNormalize normalize;
+};
+
+TEST(FocalLossGpu, MatchesCpuOnOddShapes) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = test::cpu_backend();
+    const GpuCase cases[] = {
+        {1, 2, 1, 1, 2.0f, LossNormalize::labelled},    {1, 3, 1, 1, 0.0f, LossNormalize::alpha},
+        {2, 6, 17, 300, 2.0f, LossNormalize::labelled}, {3, 32, 17, 300, 0.5f, LossNormalize::alpha},
+        {1, 6, 300, 300, 2.0f, LossNormalize::alpha},   {2, 5, 300, 300, 5.0f, LossNormalize::labelled},
+        {3, 2, 33, 65, 1.0f, LossNormalize::labelled},  {2, 17, 300, 300, 2.0f, LossNormalize::alpha},
+        {1, 9, 7, 3, 0.0f, LossNormalize::labelled},    {2, 32, 64, 64, 2.0f, LossNormalize::labelled},
+    };
+    std::uint64_t seed = 100;
+    for (const GpuCase& k : cases) {
+        SCOPED_TRACE(::testing::Message() << "N" << k.n << " C" << k.c << " " << k.h << "x" << k.w
+                                          << " gamma " << k.gamma);
+        Tensor logits = test::random_f32({k.n, k.c, k.h, k.w}, ++seed, -6.0f, 6.0f);
+        Tensor labels = random_labels({k.n, k.h, k.w}, k.c, 0.3, ++seed);
+        FocalLossParams p{k.gamma, ramp_alpha(k.c), k.normalize};
+        Result want = run_loss(*cpu, logits, labels, p);
+        Result got = run_loss(*gpu, logits, labels, p);
+        EXPECT_NEAR(got.loss, want.loss, 1e-6 + 1e-5 * std::fabs(want.loss));
+        EXPECT_TRUE(test::all_close(want.dlogits, got.dlogits, 1e-6, 1e-5));
+        EXPECT_EQ(run_loss(*gpu, logits, labels, p, false).loss, got.loss);  // no-gradient path
+    }
+}
+
+TEST(FocalLossGpu, DeterministicAndZeroWhenUnlabelled) {
+    PFCE_REQUIRE_GPU(gpu);
+    Tensor logits = test::random_f32({2, 6, 300, 300}, 201, -6.0f, 6.0f);
+    Tensor labels = random_labels({2, 300, 300}, 6, 0.3, 202);
+    FocalLossParams p{2.0f, ramp_alpha(6), LossNormalize::alpha};
+    Result a = run_loss(*gpu, logits, labels, p);
+    Result b = run_loss(*gpu, logits, labels, p);
+    EXPECT_EQ(a.loss, b.loss);
+    EXPECT_EQ(std::memcmp(a.dlogits.raw(), b.dlogits.raw(), a.dlogits.bytes()), 0);
+    const std::uint8_t* y = labels.data<std::uint8_t>();
+    for (std::int64_t img = 0; img < 2; ++img)
+        for (std::int64_t j = 0; j < 300 * 300; ++j)
+            if (y[img * 90000 + j] >= 6) {
+                for (int k = 0; k < 6; ++k) ASSERT_EQ(a.dlogits.data<float>()[(img * 6 + k) * 90000 + j], 0.0f);
+            }
+
+    std::memset(labels.raw(), kUnlabelled, labels.bytes());
+    Result none = run_loss(*gpu, logits, labels, p);
+    EXPECT_EQ(none.loss, 0.0f);
+    for (std::int64_t i = 0; i < none.dlogits.numel(); ++i) ASSERT_EQ(none.dlogits.data<float>()[i], 0.0f);
+}
+
+TEST(FocalLossGpu, HugeLogitsMatchCpu) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = test::cpu_backend();
+    Tensor logits = test::random_f32({2, 5, 30, 40}, 301, -1.0f, 1.0f);
+    for (std::int64_t i = 0; i < logits.numel(); ++i)
+        logits.data<float>()[i] = logits.data<float>()[i] < 0 ? -1e4f : 1e4f;
+    Tensor labels = random_labels({2, 30, 40}, 5, 0.2, 302);
+    for (float gamma : {0.0f, 0.5f, 2.0f}) {
+        FocalLossParams p{gamma, ramp_alpha(5), LossNormalize::labelled};
+        Result want = run_loss(*cpu, logits, labels, p);
+        Result got = run_loss(*gpu, logits, labels, p);
+        EXPECT_NEAR(got.loss, want.loss, 1e-6 + 1e-5 * std::fabs(want.loss)) << "gamma " << gamma;
+        EXPECT_TRUE(test::all_close(want.dlogits, got.dlogits, 1e-6, 1e-5)) << "gamma " << gamma;
+    }
+}
