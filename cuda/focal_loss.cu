@@ -1,0 +1,248 @@
+// CUDA backend: the fused partial focal loss (DESIGN §2). Three launches, no host sync:
+//   1. count labelled pixels per class from the u8 labels (integer counts: exact, deterministic);
+//   2. one fused pass, a thread per pixel over NCHW (consecutive threads = consecutive pixels, so
+//      every channel plane is read coalesced), that reads each logit once, keeps the pixel's C
+//      logits in registers, writes dlogits and a per-block loss partial (fixed grid, fixed order);
+//   3. one block sums the partials in a fixed order and divides by the normalizer.
+// Per-pixel formulas mirror focal_pixel_terms / focal_log_q in host/cpu/focal_loss_reference.hpp.
+#include <cmath>
+
+#include "cuda/cuda_backend.hpp"
+#include "cuda/cuda_context.hpp"
+
+namespace pfce {
+
+namespace {
+
+constexpr int kThreads = 256;           // per block, a multiple of the warp size
+constexpr unsigned kMaxLossBlocks = 4096;  // fixed cap: the partials' count does not depend on the GPU
+constexpr unsigned kMaxCountBlocks = 1024;
+
+struct FocalArgs {
+    const float* logits;                   // (N,C,H,W)
+    const unsigned char* labels;           // (N,H,W)
+    float* dlogits;                        // (N,C,H,W) or null
+    const unsigned long long* counts;      // (C) labelled pixels per class, from focal_count_kernel
+    double* partials;                      // (gridDim.x) per-block loss sums
+    float* loss;                           // (1)
+    long long hw, npix;
+    int c;
+    int normalize_alpha;
+    float gamma;
+    float alpha[kMaxClasses];
+};
+
+// ---- kernels ----------------------------------------------------------------------------------
+
+// counts[k] += number of labels == k. Each warp counts 32 labels per step with one ballot per
+// class (warp-uniform results, so every lane holds the same counts), then lane 0 adds them to the
+// block's shared counts and the block to the global ones: integer sums, any order gives one result.
+template <int CMAX>
+__global__ void focal_count_kernel(const unsigned char* labels, long long npix, int c,
+                                   unsigned long long* counts) {
+    __shared__ unsigned int block_counts[CMAX];
+    for (int k = threadIdx.x; k < CMAX; k += blockDim.x) block_counts[k] = 0;
+    __syncthreads();
+    const int lane = threadIdx.x & 31;
+    unsigned int mine[CMAX];
+#pragma unroll
+    for (int k = 0; k < CMAX; ++k) mine[k] = 0;
+    const long long stride = 1LL * gridDim.x * blockDim.x;
+    // The loop bound is tested on the warp's first index, so whole warps iterate together.
+    for (long long i0 = blockIdx.x * 1LL * blockDim.x + (threadIdx.x & ~31); i0 < npix; i0 += stride) {
+        const long long i = i0 + lane;
+        const int y = i < npix ? labels[i] : 255;
+#pragma unroll
+        for (int k = 0; k < CMAX; ++k)
+            if (k < c) mine[k] += __popc(__ballot_sync(0xffffffffu, y == k));
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int k = 0; k < CMAX; ++k)
+            if (k < c && mine[k]) atomicAdd(&block_counts[k], mine[k]);
+    }
+    __syncthreads();
+    for (int k = threadIdx.x; k < c; k += blockDim.x)
+        if (block_counts[k]) atomicAdd(&counts[k], static_cast<unsigned long long>(block_counts[k]));
+}
+
+// Normalizer: labelled count or sum of alpha over labelled pixels, in class order.
+__device__ double focal_normalizer(const FocalArgs& a) {
+    double norm = 0.0;
+    for (int k = 0; k < a.c; ++k)
+        norm += static_cast<double>(a.counts[k]) * (a.normalize_alpha ? static_cast<double>(a.alpha[k]) : 1.0);
+    return norm;
+}
+
+// Sum of v over the block in a fixed tree order (warp shuffles, then warp 0); valid in thread 0.
+__device__ double block_sum(double v) {
+    __shared__ double warp_sums[kThreads / 32];
+    for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    if (lane == 0) warp_sums[warp] = v;
+    __syncthreads();
+    v = 0.0;
+    if (warp == 0) {
+        v = lane < static_cast<int>(blockDim.x >> 5) ? warp_sums[lane] : 0.0;
+        for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
+    }
+    return v;
+}
+
+template <int CMAX>
+__global__ void __launch_bounds__(kThreads) focal_fused_kernel(const __grid_constant__ FocalArgs a) {
+    __shared__ float inv_norm_shared;
+    if (threadIdx.x == 0) {
+        const double norm = focal_normalizer(a);
+        inv_norm_shared = norm > 0.0 ? static_cast<float>(1.0 / norm) : 0.0f;
+    }
+    __syncthreads();
+    const float inv_norm = inv_norm_shared;
+    const int c = a.c;
+    double sum = 0.0;
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < a.npix;
+         i += 1LL * gridDim.x * blockDim.x) {
+        const long long img = i / a.hw, j = i - img * a.hw;
+        const long long base = img * c * a.hw + j;  // channel k at base + k*hw
+        const int y = a.labels[i];
+        if (y >= c) {  // unlabelled: the logits are not even read, the gradient is exactly 0
+            if (a.dlogits) {
+#pragma unroll
+                for (int k = 0; k < CMAX; ++k)
+                    if (k < c) a.dlogits[base + k * a.hw] = 0.0f;
+            }
+            continue;
+        }
+        float e[CMAX];
+        float m = -INFINITY;
+#pragma unroll
+        for (int k = 0; k < CMAX; ++k)
+            if (k < c) {
+                e[k] = a.logits[base + k * a.hw];
+                m = fmaxf(m, e[k]);
+            }
+        float ey = 0.0f, s_other = 0.0f, zy_m = 0.0f;
+#pragma unroll
+        for (int k = 0; k < CMAX; ++k)
+            if (k < c) {
+                const float zk_m = e[k] - m;
+                e[k] = expf(zk_m);
+                if (k == y) {
+                    ey = e[k];
+                    zy_m = zk_m;
+                } else {
+                    s_other += e[k];
+                }
+            }
+        const float s = ey + s_other;
+        const float u = s_other / s, q = ey / s;  // u = 1 - q without cancellation
+        const float logq = u < 0.5f ? log1pf(-u) : zy_m - logf(s);
+        const float pw = a.gamma == 0.0f ? 1.0f : powf(u, a.gamma);
+        const float r = u > 0.0f ? logq / u : -1.0f;  // log q / (1 - q) -> -1 as q -> 1
+        const float alpha_y = a.alpha[y];
+        sum += static_cast<double>(-alpha_y * pw * logq);
+        if (a.dlogits) {
+            const float coef = alpha_y * pw * (a.gamma * q * r - 1.0f);  // dl/dz_k = coef (d_ky - p_k)
+            const float cy = coef * u * inv_norm;
+            const float w = coef * inv_norm / s;
+#pragma unroll
+            for (int k = 0; k < CMAX; ++k)
+                if (k < c) a.dlogits[base + k * a.hw] = k == y ? cy : 0.0f - w * e[k];
+        }
+    }
+    const double block_total = block_sum(sum);
+    if (threadIdx.x == 0) a.partials[blockIdx.x] = block_total;
+}
+
+// One block: loss = (sum of partials in a fixed order) / normalizer, 0 when nothing is labelled.
+__global__ void __launch_bounds__(kThreads) focal_finish_kernel(const __grid_constant__ FocalArgs a, int nparts) {
+    double v = 0.0;
+    for (int b = threadIdx.x; b < nparts; b += blockDim.x) v += a.partials[b];
+    const double total = block_sum(v);
+    if (threadIdx.x == 0) {
+        const double norm = focal_normalizer(a);
+        a.loss[0] = norm > 0.0 ? static_cast<float>(total / norm) : 0.0f;
+    }
+}
+
+void check_focal_args(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
+                      const Tensor& loss, const Tensor& dlogits) {
+    const DeviceKind dev = DeviceKind::cuda;
+    PFCE_CHECK_SHAPE(logits.device() == dev && labels.device() == dev && loss.device() == dev,
+                     "focal_loss tensors on the backend's device: ", logits.describe(), " ",
+                     labels.describe(), " ", loss.describe());
+    PFCE_CHECK_SHAPE(logits.dtype() == DType::f32 && logits.shape().rank == 4,
+                     "logits (N,C,H,W) f32, got ", logits.describe());
+    const long long c = logits.dim(1);
+    PFCE_CHECK_SHAPE(c >= 1 && c <= kMaxClasses, "1 <= C <= ", kMaxClasses, ", got ", logits.describe());
+    PFCE_CHECK_SHAPE(labels.dtype() == DType::u8 &&
+                         labels.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}),
+                     "labels (N,H,W) u8 matching ", logits.describe(), ", got ", labels.describe());
+    PFCE_CHECK_SHAPE(loss.dtype() == DType::f32 && loss.numel() == 1 && !loss.empty(),
+                     "loss (1) f32, got ", loss.describe());
+    PFCE_CHECK_SHAPE(dlogits.empty() || (dlogits.dtype() == DType::f32 &&
+                                         dlogits.shape() == logits.shape() && dlogits.device() == dev),
+                     "dlogits empty or like ", logits.describe(), ", got ", dlogits.describe());
+    PFCE_CHECK_SHAPE(p.alpha.empty() || static_cast<long long>(p.alpha.size()) == c,
+                     "alpha has ", p.alpha.size(), " entries for C = ", c);
+    if (!(std::isfinite(p.gamma) && p.gamma >= 0.0f))
+        PFCE_THROW(InputError, "focal loss gamma must be finite and >= 0, got ", p.gamma);
+    for (float v : p.alpha)
+        if (!(std::isfinite(v) && v >= 0.0f))
+            PFCE_THROW(InputError, "focal loss alpha must be finite and >= 0, got ", v);
+}
+
+template <int CMAX>
+void launch_focal(FocalArgs& a, unsigned long long* counts, cudaStream_t stream) {
+    const unsigned count_blocks = grid_for(a.npix, kThreads, kMaxCountBlocks);
+    focal_count_kernel<CMAX><<<count_blocks, kThreads, 0, stream>>>(a.labels, a.npix, a.c, counts);
+    PFCE_CUDA_CHECK_LAUNCH("focal_count_kernel");
+    const unsigned loss_blocks = grid_for(a.npix, kThreads, kMaxLossBlocks);
+    focal_fused_kernel<CMAX><<<loss_blocks, kThreads, 0, stream>>>(a);
+    PFCE_CUDA_CHECK_LAUNCH("focal_fused_kernel");
+    focal_finish_kernel<<<1, kThreads, 0, stream>>>(a, static_cast<int>(loss_blocks));
+    PFCE_CUDA_CHECK_LAUNCH("focal_finish_kernel");
+}
+
+}  // namespace
+
+// ---- launcher ---------------------------------------------------------------------------------
+
+void CudaBackend::focal_loss(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
+                             Tensor& loss, Tensor& dlogits) {
+    check_focal_args(logits, labels, p, loss, dlogits);
+    cudaStream_t stream = ctx_->stream;
+    FocalArgs a{};
+    a.logits = logits.data<float>();
+    a.labels = labels.data<std::uint8_t>();
+    a.dlogits = dlogits.empty() ? nullptr : dlogits.data<float>();
+    a.loss = loss.data<float>();
+    a.hw = logits.dim(2) * logits.dim(3);
+    a.npix = logits.dim(0) * a.hw;
+    a.c = static_cast<int>(logits.dim(1));
+    a.normalize_alpha = p.normalize == LossNormalize::alpha ? 1 : 0;
+    a.gamma = p.gamma;
+    for (int k = 0; k < a.c; ++k) a.alpha[k] = p.alpha.empty() ? 1.0f : p.alpha[static_cast<std::size_t>(k)];
+    if (a.npix == 0) {  // nothing labelled: loss 0 (dlogits has no elements)
+        PFCE_CUDA_CHECK(cudaMemsetAsync(a.loss, 0, sizeof(float), stream));
+        return;
+    }
+
+    // Scratch: per-class counts, then the per-block partials (8-byte aligned).
+    const std::size_t count_bytes = kMaxClasses * sizeof(unsigned long long);
+    const std::size_t bytes = count_bytes + kMaxLossBlocks * sizeof(double);
+    char* ws = static_cast<char*>(ctx_->workspace(bytes));
+    auto* counts = reinterpret_cast<unsigned long long*>(ws);
+    a.counts = counts;
+    a.partials = reinterpret_cast<double*>(ws + count_bytes);
+    PFCE_CUDA_CHECK(cudaMemsetAsync(counts, 0, count_bytes, stream));
+
+    // Registers hold the pixel's C logits: instantiate for a few class-count bounds.
+    if (a.c <= 2) launch_focal<2>(a, counts, stream);
+    else if (a.c <= 4) launch_focal<4>(a, counts, stream);
+    else if (a.c <= 8) launch_focal<8>(a, counts, stream);
+    else if (a.c <= 16) launch_focal<16>(a, counts, stream);
+    else launch_focal<32>(a, counts, stream);
+}
+
+}  // namespace pfce
