@@ -3,6 +3,8 @@
 // family lives in its own file here (focal_loss.cpp, conv.cpp, ...), mirrored by cuda/.
 #pragma once
 
+#include <vector>
+
 #include "core/backend.hpp"
 
 namespace pfce {
@@ -60,6 +62,13 @@ public:
     void confusion_accumulate(const Tensor& pred, const Tensor& truth, Tensor& confusion) override;
     LinkStats link(const Tensor& sparse, const Tensor& rgb, const LinkParams& p, Tensor& linked)
         override;
+
+    // Scratch for conv.cpp / upconv.cpp (im2col columns, per-thread partial sums): slot `slot`
+    // grown to at least `floats` and kept, so a warmed-up training step allocates nothing.
+    float* scratch(std::size_t slot, std::size_t floats);
+
+private:
+    std::vector<std::vector<float>> scratch_;
 };
 
 }  // namespace pfce

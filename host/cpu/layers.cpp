@@ -1,0 +1,221 @@
+// CPU reference of the small U-Net ops: ReLU, 2x2 max-pool, channel concat, reflect pad, crop and
+// per-pixel argmax. Plain loops over (N,C) planes with OpenMP; nothing here needs to be clever.
+#include <algorithm>
+#include <cstring>
+
+#include "host/cpu/cpu_backend.hpp"
+
+namespace pfce {
+
+namespace {
+
+void check_f32_same(const Tensor& a, const Tensor& b, const char* what) {
+    PFCE_CHECK_SHAPE(a.shape() == b.shape() && a.dtype() == DType::f32 && b.dtype() == DType::f32,
+                     what, ": ", a.describe(), " vs ", b.describe());
+}
+
+}  // namespace
+
+void CpuBackend::relu_forward(const Tensor& x, Tensor& y) {
+    check_f32_same(x, y, "relu_forward");
+    const float* px = x.data<float>();
+    float* py = y.data<float>();
+    const std::int64_t n = x.numel();
+#pragma omp parallel for simd schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) py[i] = px[i] > 0.0f ? px[i] : 0.0f;
+}
+
+void CpuBackend::relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
+    check_f32_same(y, dy, "relu_backward");
+    check_f32_same(y, dx, "relu_backward");
+    const float* py = y.data<float>();
+    const float* pdy = dy.data<float>();
+    float* pdx = dx.data<float>();
+    const std::int64_t n = y.numel();
+#pragma omp parallel for simd schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) pdx[i] = py[i] > 0.0f ? pdy[i] : 0.0f;
+}
+
+void CpuBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape() == Shape({x.dim(0), x.dim(1), x.dim(2) / 2,
+                                                                x.dim(3) / 2}),
+                     "x ", x.describe(), " y ", y.describe());
+    const std::int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
+    const std::int64_t ho = h / 2, wo = w / 2;
+    const float* px = x.data<float>();
+    float* py = y.data<float>();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t p = 0; p < planes; ++p) {
+        const float* xp = px + p * h * w;  // (H,W)
+        float* yp = py + p * ho * wo;      // (H/2,W/2)
+        for (std::int64_t i = 0; i < ho; ++i) {
+            const float* r0 = xp + 2 * i * w;
+            const float* r1 = r0 + w;
+            for (std::int64_t j = 0; j < wo; ++j)
+                yp[i * wo + j] = std::max(std::max(r0[2 * j], r0[2 * j + 1]),
+                                          std::max(r1[2 * j], r1[2 * j + 1]));
+        }
+    }
+}
+
+void CpuBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) {
+    check_f32_same(x, dx, "maxpool2x2_backward");
+    check_f32_same(y, dy, "maxpool2x2_backward");
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape() == Shape({x.dim(0), x.dim(1), x.dim(2) / 2,
+                                                                x.dim(3) / 2}),
+                     "x ", x.describe(), " y ", y.describe());
+    const std::int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
+    const std::int64_t ho = h / 2, wo = w / 2;
+    const float* px = x.data<float>();
+    const float* py = y.data<float>();
+    const float* pdy = dy.data<float>();
+    float* pdx = dx.data<float>();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t p = 0; p < planes; ++p) {
+        const float* xp = px + p * h * w;
+        float* dxp = pdx + p * h * w;
+        // Rows/columns left over by an odd size were never pooled: their gradient is 0.
+        std::fill_n(dxp, h * w, 0.0f);
+        for (std::int64_t i = 0; i < ho; ++i)
+            for (std::int64_t j = 0; j < wo; ++j) {
+                const float m = py[p * ho * wo + i * wo + j];
+                const std::int64_t base = 2 * i * w + 2 * j;
+                // Window order (0,0), (0,1), (1,0), (1,1): the first element equal to the max wins.
+                const std::int64_t cand[4] = {base, base + 1, base + w, base + w + 1};
+                std::int64_t at = cand[3];
+                for (std::int64_t c : cand)
+                    if (xp[c] == m) {
+                        at = c;
+                        break;
+                    }
+                dxp[at] = pdy[p * ho * wo + i * wo + j];
+            }
+    }
+}
+
+void CpuBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
+    PFCE_CHECK_SHAPE(a.shape().rank == 4 && b.shape().rank == 4 && a.dim(0) == b.dim(0) &&
+                         a.dim(2) == b.dim(2) && a.dim(3) == b.dim(3) &&
+                         y.shape() == Shape({a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}),
+                     "a ", a.describe(), " b ", b.describe(), " y ", y.describe());
+    const std::int64_t n = a.dim(0), sa = a.dim(1) * a.dim(2) * a.dim(3);
+    const std::int64_t sb = b.dim(1) * b.dim(2) * b.dim(3);
+    const float* pa = a.data<float>();
+    const float* pb = b.data<float>();
+    float* py = y.data<float>();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+        // y[i] = [a[i] (Ca,H,W); b[i] (Cb,H,W)]
+        std::memcpy(py + i * (sa + sb), pa + i * sa, sizeof(float) * static_cast<std::size_t>(sa));
+        std::memcpy(py + i * (sa + sb) + sa, pb + i * sb, sizeof(float) * static_cast<std::size_t>(sb));
+    }
+}
+
+void CpuBackend::concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) {
+    PFCE_CHECK_SHAPE(dy.shape().rank == 4 && da.shape().rank == 4 && db.shape().rank == 4 &&
+                         dy.shape() == Shape({da.dim(0), da.dim(1) + db.dim(1), da.dim(2), da.dim(3)}) &&
+                         db.dim(0) == da.dim(0) && db.dim(2) == da.dim(2) && db.dim(3) == da.dim(3),
+                     "dy ", dy.describe(), " da ", da.describe(), " db ", db.describe());
+    const std::int64_t n = da.dim(0), sa = da.dim(1) * da.dim(2) * da.dim(3);
+    const std::int64_t sb = db.dim(1) * db.dim(2) * db.dim(3);
+    const float* pdy = dy.data<float>();
+    float* pa = da.data<float>();
+    float* pb = db.data<float>();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+        std::memcpy(pa + i * sa, pdy + i * (sa + sb), sizeof(float) * static_cast<std::size_t>(sa));
+        std::memcpy(pb + i * sb, pdy + i * (sa + sb) + sa, sizeof(float) * static_cast<std::size_t>(sb));
+    }
+}
+
+void CpuBackend::reflect_pad(const Tensor& x, Tensor& y, int top, int left) {
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) &&
+                         x.dim(1) == y.dim(1),
+                     "x ", x.describe(), " y ", y.describe());
+    const std::int64_t h = x.dim(2), w = x.dim(3), h2 = y.dim(2), w2 = y.dim(3);
+    // One reflection per side (numpy 'reflect' for pads smaller than the size).
+    PFCE_CHECK_SHAPE(top >= 0 && left >= 0 && top < h && left < w && h2 >= h + top &&
+                         w2 >= w + left && h2 - h - top < h && w2 - w - left < w,
+                     "reflect pad of ", x.describe(), " into ", y.describe(), " at (", top, ",",
+                     left, "): every pad must be smaller than the side it mirrors");
+    const std::int64_t planes = x.dim(0) * x.dim(1);
+    const float* px = x.data<float>();
+    float* py = y.data<float>();
+    // Source index of output index o along a side of length n placed at offset off.
+    auto src = [](std::int64_t o, std::int64_t off, std::int64_t n) {
+        const std::int64_t t = o - off;
+        return t < 0 ? -t : (t >= n ? 2 * (n - 1) - t : t);
+    };
+#pragma omp parallel for schedule(static)
+    for (std::int64_t p = 0; p < planes; ++p) {
+        const float* xp = px + p * h * w;
+        float* yp = py + p * h2 * w2;
+        for (std::int64_t i = 0; i < h2; ++i) {
+            const float* xr = xp + src(i, top, h) * w;
+            float* yr = yp + i * w2;
+            for (std::int64_t j = 0; j < w2; ++j) yr[j] = xr[src(j, left, w)];
+        }
+    }
+}
+
+void CpuBackend::crop(const Tensor& x, Tensor& y, int top, int left) {
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) &&
+                         x.dim(1) == y.dim(1) && top >= 0 && left >= 0 &&
+                         top + y.dim(2) <= x.dim(2) && left + y.dim(3) <= x.dim(3),
+                     "crop ", x.describe(), " to ", y.describe(), " at (", top, ",", left, ")");
+    const std::int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
+    const std::int64_t h2 = y.dim(2), w2 = y.dim(3);
+    const float* px = x.data<float>();
+    float* py = y.data<float>();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t p = 0; p < planes; ++p)
+        for (std::int64_t i = 0; i < h2; ++i)
+            std::memcpy(py + (p * h2 + i) * w2, px + (p * h + top + i) * w + left,
+                        sizeof(float) * static_cast<std::size_t>(w2));
+}
+
+void CpuBackend::crop_backward(const Tensor& dy, Tensor& dx, int top, int left) {
+    PFCE_CHECK_SHAPE(dx.shape().rank == 4 && dy.shape().rank == 4 && dx.dim(0) == dy.dim(0) &&
+                         dx.dim(1) == dy.dim(1) && top >= 0 && left >= 0 &&
+                         top + dy.dim(2) <= dx.dim(2) && left + dy.dim(3) <= dx.dim(3),
+                     "crop_backward ", dy.describe(), " into ", dx.describe(), " at (", top, ",",
+                     left, ")");
+    const std::int64_t planes = dx.dim(0) * dx.dim(1), h = dx.dim(2), w = dx.dim(3);
+    const std::int64_t h2 = dy.dim(2), w2 = dy.dim(3);
+    const float* pdy = dy.data<float>();
+    float* pdx = dx.data<float>();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t p = 0; p < planes; ++p) {
+        float* dxp = pdx + p * h * w;
+        std::fill_n(dxp, h * w, 0.0f);
+        for (std::int64_t i = 0; i < h2; ++i)
+            std::memcpy(dxp + (top + i) * w + left, pdy + (p * h2 + i) * w2,
+                        sizeof(float) * static_cast<std::size_t>(w2));
+    }
+}
+
+void CpuBackend::argmax_channels(const Tensor& logits, Tensor& pred) {
+    PFCE_CHECK_SHAPE(logits.shape().rank == 4 && pred.dtype() == DType::u8 &&
+                         pred.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}) &&
+                         logits.dim(1) <= 256,
+                     "logits ", logits.describe(), " pred ", pred.describe());
+    const std::int64_t n = logits.dim(0), c = logits.dim(1), hw = logits.dim(2) * logits.dim(3);
+    const float* pl = logits.data<float>();
+    std::uint8_t* pp = pred.data<std::uint8_t>();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+        const float* li = pl + i * c * hw;  // (C, H*W)
+        for (std::int64_t k = 0; k < hw; ++k) {
+            std::int64_t best = 0;
+            float bv = li[k];
+            for (std::int64_t ch = 1; ch < c; ++ch)
+                if (li[ch * hw + k] > bv) {
+                    bv = li[ch * hw + k];
+                    best = ch;
+                }
+            pp[i * hw + k] = static_cast<std::uint8_t>(best);
+        }
+    }
+}
+
+}  // namespace pfce
