@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,8 +29,10 @@ struct SampleRef {
     std::string id;          // stable name, e.g. "Image_12" or "top_potsdam_2_10@600_300"
     std::string image_path;
     std::string mask_path;   // dense mask (colour or index), empty if none
-    int x0 = 0, y0 = 0, width = 0, height = 0;  // window; width 0 = whole file
+    int x0 = 0, y0 = 0, width = 0, height = 0;  // window; whole-file samples: 0, 0 and the file's size
 };
+
+struct TileBandCache;  // the last decoded rows of a tile, shared by consecutive windows
 
 class Dataset {
 public:
@@ -53,6 +56,7 @@ private:
     std::vector<SampleRef> samples_;
     std::vector<std::uint8_t> index_ignore_;  // generic index masks: values mapped to 255
     bool index_masks_ = false;
+    std::shared_ptr<TileBandCache> tile_cache_;  // tiles only; thread-safe
     friend class DatasetBuilder;
 };
 

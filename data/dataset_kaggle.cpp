@@ -1,0 +1,72 @@
+// Potsdam Kaggle patches: Images/Image_N.(tif|png) paired with Labels/Label_N.(tif|png), ordered by
+// N as a number, labels in the ISPRS palette. Every image needs its label and vice versa.
+#include <filesystem>
+#include <map>
+#include <regex>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "data/dataset_detail.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pfce {
+namespace {
+
+// N -> file for every "<prefix>N.<ext>" in dir; two files for one N are an error.
+std::map<long long, fs::path> numbered_files(const fs::path& dir, const std::string& prefix) {
+    std::map<long long, fs::path> out;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return out;
+    const std::regex pattern(prefix + "([0-9]+)\\.(tif|tiff|png)", std::regex::icase);
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        std::smatch m;
+        if (!e.is_regular_file() || !std::regex_match(name, m, pattern)) {
+            if (!name.empty() && name[0] != '.') log_debug("kaggle: ignoring ", e.path().string());
+            continue;
+        }
+        const long long n = std::stoll(m[1].str());
+        auto [it, inserted] = out.emplace(n, e.path());
+        if (!inserted)
+            PFCE_THROW(InputError, "two files for one sample: ", it->second.string(), " and ",
+                       e.path().string());
+    }
+    return out;
+}
+
+}  // namespace
+
+void DatasetBuilder::scan_kaggle(Dataset& ds, const fs::path& dir) {
+    const fs::path images_dir = dir / "Images", labels_dir = dir / "Labels";
+    std::error_code ec;
+    if (!fs::is_directory(labels_dir, ec))
+        PFCE_THROW(InputError, "Kaggle dataset ", dir.string(), " has Images/ but no Labels/ directory (",
+                   labels_dir.string(), " is missing)");
+    const auto images = numbered_files(images_dir, "Image_");
+    const auto labels = numbered_files(labels_dir, "Label_");
+    if (images.empty())
+        PFCE_THROW(InputError, "empty dataset: no Image_N.tif or Image_N.png files in ", images_dir.string(),
+                   " (dataset root ", ds.root_, ")");
+    for (const auto& [n, path] : labels)
+        if (!images.count(n))
+            PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
+                       (images_dir / ("Image_" + std::to_string(n) + path.extension().string())).string());
+
+    ds.palette_ = potsdam_palette();
+    ds.samples_.reserve(images.size());
+    for (const auto& [n, path] : images) {
+        auto l = labels.find(n);
+        if (l == labels.end())
+            PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no label ",
+                       (labels_dir / ("Label_" + std::to_string(n) + path.extension().string())).string());
+        SampleRef s;
+        s.id = "Image_" + std::to_string(n);
+        s.image_path = path.string();
+        s.mask_path = l->second.string();
+        detail::check_pair_sizes(s.image_path, s.mask_path, ds.opts_.max_pixels, s.width, s.height);
+        ds.samples_.push_back(std::move(s));
+    }
+}
+
+}  // namespace pfce

@@ -1,0 +1,176 @@
+// Potsdam original tiles: top_potsdam_X_Y_RGB.tif with top_potsdam_X_Y_label.tif (or
+// _label_noBoundary.tif), in the root or one directory below it (the official archive's
+// 2_Ortho_RGB/ and 5_Labels_all/). Each tile is cut into patch x patch windows every `stride` pixels;
+// the last window of a row or column is shifted back to the edge so nothing is dropped. Windows are
+// read through a cache of the last decoded band of full-width rows: windows are ordered row by row,
+// so a band is decoded once for all the windows beside each other.
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <regex>
+
+#include "core/error.hpp"
+#include "data/dataset_detail.hpp"
+#include "data/image_io.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pfce {
+namespace detail {
+namespace {
+
+// Files directly in root and in its immediate subdirectories.
+std::vector<fs::path> candidate_files(const fs::path& root) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root, ec)) {
+        if (e.is_regular_file()) {
+            out.push_back(e.path());
+        } else if (e.is_directory()) {
+            std::error_code ec2;
+            for (const auto& f : fs::directory_iterator(e.path(), ec2))
+                if (f.is_regular_file()) out.push_back(f.path());
+        }
+    }
+    return out;
+}
+
+const std::regex& rgb_pattern() {
+    static const std::regex r("(top_potsdam_.+)_RGB\\.tiff?", std::regex::icase);
+    return r;
+}
+const std::regex& label_pattern() {
+    static const std::regex r("(top_potsdam_.+)_label(_noBoundary)?\\.tiff?", std::regex::icase);
+    return r;
+}
+
+// Window starts along one axis: every `stride` while a whole patch fits, then one flush with the end.
+std::vector<int> window_starts(int size, int patch, int stride) {
+    if (size <= patch) return {0};
+    std::vector<int> v;
+    for (int p = 0; p + patch <= size; p += stride) v.push_back(p);
+    if (v.back() + patch < size) v.push_back(size - patch);
+    return v;
+}
+
+}  // namespace
+
+bool has_tiles_layout(const fs::path& root) {
+    for (const auto& p : candidate_files(root))
+        if (std::regex_match(p.filename().string(), rgb_pattern())) return true;
+    return false;
+}
+
+}  // namespace detail
+
+void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
+    std::map<std::string, fs::path> rgb;
+    std::map<std::string, fs::path> label, label_nb;  // full labels preferred over noBoundary ones
+    for (const auto& p : detail::candidate_files(root)) {
+        const std::string name = p.filename().string();
+        std::smatch m;
+        if (std::regex_match(name, m, detail::rgb_pattern())) {
+            rgb[m[1].str()] = p;
+        } else if (std::regex_match(name, m, detail::label_pattern())) {
+            (m[2].matched ? label_nb : label)[m[1].str()] = p;
+        }
+    }
+    if (rgb.empty())
+        PFCE_THROW(InputError, "empty dataset: no top_potsdam_*_RGB.tif tiles in ", root.string(),
+                   " or the directories directly below it");
+    for (const auto* labels : {&label, &label_nb})
+        for (const auto& [stem, path] : *labels)
+            if (!rgb.count(stem))
+                PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ", stem,
+                           "_RGB.tif");
+
+    std::vector<std::string> stems;
+    for (const auto& kv : rgb) stems.push_back(kv.first);
+    std::sort(stems.begin(), stems.end(), detail::natural_less);
+
+    ds.palette_ = potsdam_palette();
+    ds.tile_cache_ = std::make_shared<TileBandCache>();
+    const int patch = ds.opts_.tile_patch, stride = ds.opts_.tile_stride;
+    for (const std::string& stem : stems) {
+        const fs::path& image = rgb[stem];
+        fs::path mask;
+        if (label.count(stem)) {
+            mask = label[stem];
+        } else if (label_nb.count(stem)) {
+            mask = label_nb[stem];
+        } else {
+            PFCE_THROW(InputError, "missing partner file: ", image.string(), " has no label ", stem,
+                       "_label.tif (or ", stem, "_label_noBoundary.tif) beside it or in a sibling directory");
+        }
+        int w = 0, h = 0;
+        // Windows are what gets decoded, so the pixel limit applies to them, not to the tile.
+        detail::check_pair_sizes(image.string(), mask.string(), 0, w, h);
+        const int pw = std::min(patch, w), ph = std::min(patch, h);
+        for (int y0 : detail::window_starts(h, patch, stride)) {
+            for (int x0 : detail::window_starts(w, patch, stride)) {
+                SampleRef s;
+                s.id = stem + "@" + std::to_string(x0) + "_" + std::to_string(y0);
+                s.image_path = image.string();
+                s.mask_path = mask.string();
+                s.x0 = x0;
+                s.y0 = y0;
+                s.width = pw;
+                s.height = ph;
+                ds.samples_.push_back(std::move(s));
+            }
+        }
+    }
+}
+
+namespace {
+
+RgbImage crop(const RgbImage& band, int x0, int w) {
+    RgbImage out(w, band.height);
+    for (int y = 0; y < band.height; ++y)
+        std::copy_n(band.at(y, x0), static_cast<std::size_t>(w) * 3, out.at(y, 0));
+    return out;
+}
+
+LabelMap crop(const LabelMap& band, int x0, int w) {
+    LabelMap out(w, band.height);
+    for (int y = 0; y < band.height; ++y)
+        std::copy_n(&band.labels[static_cast<std::size_t>(y) * band.width + x0], w, &out.at(y, 0));
+    return out;
+}
+
+}  // namespace
+
+RgbImage DatasetBuilder::read_tile_image(const Dataset& ds, const SampleRef& s) {
+    TileBandCache& c = *ds.tile_cache_;
+    std::lock_guard<std::mutex> lock(c.mutex);
+    if (c.image_path != s.image_path || c.image_y0 != s.y0 || c.image_h != s.height) {
+        const ImageInfo info = probe_image(s.image_path);
+        c.image_path.clear();  // stays invalid if the read throws
+        c.image_band = read_rgb_window(s.image_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels);
+        c.image_path = s.image_path;
+        c.image_y0 = s.y0;
+        c.image_h = s.height;
+    }
+    return crop(c.image_band, s.x0, s.width);
+}
+
+LabelMap DatasetBuilder::read_tile_mask(const Dataset& ds, const SampleRef& s) {
+    TileBandCache& c = *ds.tile_cache_;
+    std::lock_guard<std::mutex> lock(c.mutex);
+    if (c.mask_path != s.mask_path || c.mask_y0 != s.y0 || c.mask_h != s.height) {
+        const ImageInfo info = probe_image(s.mask_path);
+        c.mask_path.clear();
+        const RgbImage colours =
+            read_rgb_window(s.mask_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels);
+        // A bad colour's y is reported within the band; say where the band starts.
+        c.mask_band = ds.palette_.decode(
+            colours, s.mask_path + " (rows " + std::to_string(s.y0) + ".." + std::to_string(s.y0 + s.height - 1) +
+                         ", pixel y counted from row " + std::to_string(s.y0) + ")");
+        c.mask_path = s.mask_path;
+        c.mask_y0 = s.y0;
+        c.mask_h = s.height;
+    }
+    return crop(c.mask_band, s.x0, s.width);
+}
+
+}  // namespace pfce

@@ -1,0 +1,80 @@
+// Train/val/test splits: a Fisher-Yates shuffle driven by the counter-based RNG (so a seed gives the
+// same split on every machine), or explicit lists of sample ids. Each part is returned sorted.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "data/dataset.hpp"
+
+namespace pfce {
+
+namespace {
+constexpr std::uint32_t kSplitStream = 0x53504C54;  // "SPLT": keeps split draws apart from others
+}
+
+Split make_split(std::size_t n, std::uint64_t seed, double train_frac, double val_frac) {
+    if (!(train_frac >= 0 && val_frac >= 0 && train_frac + val_frac <= 1.0 + 1e-9))
+        PFCE_THROW(InputError, "split fractions train ", train_frac, " and val ", val_frac,
+                   " must be non-negative and sum to at most 1");
+    if (n > 0xFFFFFFFFu) PFCE_THROW(InputError, "cannot split ", n, " samples (at most 2^32)");
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    CounterRng rng(seed, kSplitStream);
+    for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(static_cast<std::uint32_t>(i))]);
+
+    const auto n_train = std::min(n, static_cast<std::size_t>(std::llround(train_frac * static_cast<double>(n))));
+    const auto n_val =
+        std::min(n - n_train, static_cast<std::size_t>(std::llround(val_frac * static_cast<double>(n))));
+    Split s;
+    s.train.assign(order.begin(), order.begin() + n_train);
+    s.val.assign(order.begin() + n_train, order.begin() + n_train + n_val);
+    s.test.assign(order.begin() + n_train + n_val, order.end());
+    for (auto* part : {&s.train, &s.val, &s.test}) std::sort(part->begin(), part->end());
+    return s;
+}
+
+namespace {
+
+// Ids in `list` (one per line; blank lines and '#' comments skipped) -> sample indices.
+std::vector<std::size_t> read_list(const std::string& list, const std::map<std::string, std::size_t>& index,
+                                   std::map<std::size_t, std::string>& owner) {
+    std::vector<std::size_t> out;
+    if (list.empty()) return out;
+    std::ifstream in(list);
+    if (!in) PFCE_THROW(InputError, "cannot open split list ", list);
+    std::string line;
+    for (int line_no = 1; std::getline(in, line); ++line_no) {
+        const auto b = line.find_first_not_of(" \t\r");
+        if (b == std::string::npos || line[b] == '#') continue;
+        const auto e = line.find_last_not_of(" \t\r");
+        const std::string id = line.substr(b, e - b + 1);
+        auto it = index.find(id);
+        if (it == index.end())
+            PFCE_THROW(InputError, list, ":", line_no, ": unknown sample id '", id, "' (not in the dataset)");
+        auto [o, fresh] = owner.emplace(it->second, list + ":" + std::to_string(line_no));
+        if (!fresh)
+            PFCE_THROW(InputError, list, ":", line_no, ": sample '", id, "' is already listed at ", o->second);
+        out.push_back(it->second);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+Split split_from_lists(const Dataset& ds, const std::string& train_list, const std::string& val_list,
+                       const std::string& test_list) {
+    std::map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < ds.size(); ++i) index.emplace(ds.sample(i).id, i);
+    std::map<std::size_t, std::string> owner;
+    Split s;
+    s.train = read_list(train_list, index, owner);
+    s.val = read_list(val_list, index, owner);
+    s.test = read_list(test_list, index, owner);
+    return s;
+}
+
+}  // namespace pfce

@@ -1,0 +1,298 @@
+// `pfce data synth|stats|preview`: write the synthetic dataset, summarize a dataset or a mask
+// directory (count, sizes, per-class pixel fractions, labelled fraction), and write a contact sheet
+// (image | colour mask | sparse/linked mask) a person can look at.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/log.hpp"
+#include "data/contact_sheet.hpp"
+#include "data/dataset.hpp"
+#include "data/image_io.hpp"
+#include "data/mask_dir.hpp"
+#include "data/synth.hpp"
+#include "host/cli/command_registry.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pfce::cli {
+namespace {
+
+// Logs "what: done/total" at most every few seconds; safe to call from several threads.
+class Progress {
+public:
+    Progress(std::string what, std::size_t total) : what_(std::move(what)), total_(total) {}
+    void tick() {
+        const std::size_t d = ++done_;
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (now - last_ >= std::chrono::seconds(3) || d == total_) {
+            if (now - start_ >= std::chrono::seconds(3)) log_info(what_, ": ", d, "/", total_);
+            last_ = now;
+        }
+    }
+
+private:
+    std::string what_;
+    std::size_t total_;
+    std::atomic<std::size_t> done_{0};
+    std::mutex mutex_;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+};
+
+struct DataFlags {
+    std::string kind = "auto";
+    int tile_patch = 300;
+    int tile_stride = 300;
+    std::int64_t max_pixels = 100'000'000;
+
+    DatasetOptions options() const {
+        DatasetOptions o;
+        o.kind = parse_dataset_kind(kind);
+        o.tile_patch = tile_patch;
+        o.tile_stride = tile_stride;
+        o.max_pixels = max_pixels;
+        return o;
+    }
+};
+
+void add_dataset_flags(CLI::App& app, DataFlags& f) {
+    app.add_option("--kind", f.kind, "dataset kind: auto, kaggle, tiles or generic")->capture_default_str();
+    app.add_option("--tile-patch", f.tile_patch, "tiles: patch size")->capture_default_str();
+    app.add_option("--tile-stride", f.tile_stride, "tiles: stride between patches")->capture_default_str();
+    app.add_option("--max-pixels", f.max_pixels, "refuse images with more pixels")->capture_default_str();
+}
+
+bool is_mask_dir(const std::string& dir) {
+    std::error_code ec;
+    return fs::exists(fs::path(dir) / "masks.json", ec);
+}
+
+// The dataset a mask directory was made from (masks.json "source"), if it names one.
+std::optional<Dataset> mask_source(const MaskDir& md, const DataFlags& flags) {
+    if (!md.meta.contains("source") || !md.meta["source"].is_string()) return std::nullopt;
+    DatasetOptions o = flags.options();
+    if (md.meta.contains("tile_patch") && md.meta["tile_patch"].is_number_integer())
+        o.tile_patch = md.meta["tile_patch"].get<int>();
+    if (md.meta.contains("tile_stride") && md.meta["tile_stride"].is_number_integer())
+        o.tile_stride = md.meta["tile_stride"].get<int>();
+    return Dataset::open(md.meta["source"].get<std::string>(), o);
+}
+
+// ---- synth ----------------------------------------------------------------------------------
+
+struct SynthFlags {
+    std::string out;
+    int count = 100;
+    int size = 300;
+    std::uint64_t seed = 0;
+};
+
+void run_synth(const SynthFlags& f) {
+    SynthOptions o;
+    o.out_dir = f.out;
+    o.count = f.count;
+    o.size = f.size;
+    o.seed = f.seed;
+    const auto start = std::chrono::steady_clock::now();
+    Progress progress("synth", static_cast<std::size_t>(f.count));
+    write_synthetic_dataset(o, [&](int, int) { progress.tick(); });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("wrote %d synthetic %dx%d images (seed %llu) to %s in %.2f s (%.0f images/s)\n", f.count,
+                f.size, f.size, static_cast<unsigned long long>(f.seed), (fs::path(f.out) / "patches").c_str(),
+                s, f.count / std::max(s, 1e-9));
+}
+
+// ---- stats ----------------------------------------------------------------------------------
+
+struct Counts {
+    std::vector<std::int64_t> per_label = std::vector<std::int64_t>(256, 0);
+    std::map<std::pair<int, int>, std::int64_t> sizes;  // (w, h) -> images
+
+    void add(const LabelMap& m) {
+        for (std::uint8_t v : m.labels) ++per_label[v];
+        ++sizes[{m.width, m.height}];
+    }
+    void merge(const Counts& o) {
+        for (int i = 0; i < 256; ++i) per_label[i] += o.per_label[i];
+        for (const auto& [k, v] : o.sizes) sizes[k] += v;
+    }
+};
+
+// Reads mask(i) for i in [0, n) in parallel, with progress; rethrows the first failure.
+template <typename ReadMask> Counts count_masks(std::size_t n, const char* what, ReadMask&& read_mask) {
+    Counts total;
+    Progress progress(what, n);
+    std::exception_ptr error;
+    std::atomic<bool> failed{false};
+#pragma omp parallel
+    {
+        Counts mine;
+#pragma omp for schedule(dynamic, 4)
+        for (long long i = 0; i < static_cast<long long>(n); ++i) {
+            if (failed.load()) continue;
+            try {
+                mine.add(read_mask(static_cast<std::size_t>(i)));
+                progress.tick();
+            } catch (...) {
+#pragma omp critical(pfce_stats_error)
+                if (!error) error = std::current_exception();
+                failed = true;
+            }
+        }
+#pragma omp critical(pfce_stats_merge)
+        total.merge(mine);
+    }
+    if (error) std::rethrow_exception(error);
+    return total;
+}
+
+std::string sizes_text(const Counts& c) {
+    std::string s;
+    for (const auto& [wh, n] : c.sizes) {
+        if (!s.empty()) s += ", ";
+        s += std::to_string(wh.first) + "x" + std::to_string(wh.second);
+        if (c.sizes.size() > 1) s += " (" + std::to_string(n) + ")";
+    }
+    return s;
+}
+
+void print_class_table(const Counts& c, const Palette& pal, std::int64_t denominator, const char* fraction_of) {
+    std::printf("%-24s %14s %10s\n", "class", "pixels", fraction_of);
+    for (int k = 0; k < pal.num_classes(); ++k)
+        std::printf("%-24s %14lld %10.4f\n", pal.classes[k].name.c_str(), static_cast<long long>(c.per_label[k]),
+                    denominator > 0 ? static_cast<double>(c.per_label[k]) / denominator : 0.0);
+}
+
+void run_stats(const std::string& dir, const DataFlags& flags) {
+    if (is_mask_dir(dir)) {
+        const MaskDir md = open_mask_dir(dir);
+        const std::optional<Dataset> src = mask_source(md, flags);
+        const Palette& pal = src ? src->palette() : potsdam_palette();
+        const Counts c = count_masks(md.ids.size(), "stats",
+                                     [&](std::size_t i) { return read_mask_png(md, md.ids[i], pal); });
+        std::int64_t all = 0;
+        for (int v = 0; v < 256; ++v) all += c.per_label[v];
+        const std::int64_t labelled = all - c.per_label[255];
+        const std::string kind = md.meta.value("kind", std::string("masks"));
+        std::printf("masks:     %s (%s, %zu masks%s%s)\n", dir.c_str(), kind.c_str(), md.ids.size(),
+                    src ? ", from " : "", src ? src->root().c_str() : "");
+        std::printf("size:      %s\n", sizes_text(c).c_str());
+        std::printf("labelled:  %.6f of all pixels (%lld of %lld)\n",
+                    all > 0 ? static_cast<double>(labelled) / all : 0.0, static_cast<long long>(labelled),
+                    static_cast<long long>(all));
+        print_class_table(c, pal, labelled, "of labelled");
+        return;
+    }
+    const Dataset ds = Dataset::open(dir, flags.options());
+    static const char* kind_names[] = {"auto", "kaggle", "tiles", "generic"};
+    const Counts c = count_masks(ds.size(), "stats", [&](std::size_t i) { return ds.read_mask(i); });
+    std::int64_t all = 0;
+    for (int v = 0; v < 256; ++v) all += c.per_label[v];
+    std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(), kind_names[static_cast<int>(ds.kind())],
+                ds.size());
+    std::printf("size:      %s\n", sizes_text(c).c_str());
+    print_class_table(c, ds.palette(), all, "fraction");
+    std::printf("%-24s %14lld %10.4f\n", "unlabelled", static_cast<long long>(c.per_label[255]),
+                all > 0 ? static_cast<double>(c.per_label[255]) / all : 0.0);
+}
+
+// ---- preview --------------------------------------------------------------------------------
+
+struct PreviewFlags {
+    std::string out;
+    int count = 8;
+    std::string masks;
+    int panel = 300;
+};
+
+void run_preview(const std::string& dir, const PreviewFlags& f, const DataFlags& flags) {
+    if (f.count < 1) PFCE_THROW(InputError, "--count ", f.count, " must be at least 1");
+    if (f.panel < 16 || f.panel > 4096) PFCE_THROW(InputError, "--panel ", f.panel, " must be in 16..4096");
+    std::string masks_dir = f.masks;
+    std::optional<Dataset> ds;
+    std::optional<MaskDir> md;
+    if (is_mask_dir(dir)) {  // a mask directory previews against the dataset it came from
+        if (!masks_dir.empty())
+            PFCE_THROW(InputError, dir, " is a mask directory already; --masks ", masks_dir, " is not needed");
+        md = open_mask_dir(dir);
+        ds = mask_source(*md, flags);
+        if (!ds)
+            PFCE_THROW(InputError, dir, "/masks.json does not name its source dataset; preview the dataset "
+                       "with --masks ", dir, " instead");
+    } else {
+        ds = Dataset::open(dir, flags.options());
+        if (!masks_dir.empty()) md = open_mask_dir(masks_dir);
+    }
+    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(f.count), ds->size());
+    SheetOptions opt;
+    opt.panel = f.panel;
+    std::vector<std::vector<RgbImage>> rows(n);
+    Progress progress("preview", n);
+    for (std::size_t r = 0; r < n; ++r) {
+        const std::size_t i = r * ds->size() / n;  // spread over the whole set
+        const RgbImage image = ds->read_image(i);
+        rows[r].push_back(image);
+        rows[r].push_back(ds->palette().encode(ds->read_mask(i)));
+        if (md) {
+            const LabelMap sparse = read_mask_png(*md, ds->sample(i).id, ds->palette());
+            int w = 0, h = 0;
+            panel_size(sparse.width, sparse.height, opt.panel, w, h);
+            rows[r].push_back(render_sparse(sparse, ds->palette(), w, h, 1));
+        }
+        progress.tick();
+    }
+    const RgbImage sheet = make_contact_sheet(rows, opt);
+    write_png(f.out, sheet);
+    std::printf("wrote %s (%dx%d): %zu rows of image | colour mask%s\n", f.out.c_str(), sheet.width,
+                sheet.height, n, md ? " | sparse mask" : "");
+}
+
+void setup_data(CLI::App& sub) {
+    sub.require_subcommand(1);
+
+    auto synth = std::make_shared<SynthFlags>();
+    CLI::App* s = sub.add_subcommand("synth", "write the synthetic Potsdam-like dataset (Kaggle layout)");
+    s->add_option("--out", synth->out, "output directory (receives patches/Images and patches/Labels)")->required();
+    s->add_option("--count", synth->count, "number of images")->capture_default_str();
+    s->add_option("--size", synth->size, "image side in pixels")->capture_default_str();
+    s->add_option("--seed", synth->seed, "random seed")->capture_default_str();
+    s->callback([synth] { run_synth(*synth); });
+
+    auto stats_dir = std::make_shared<std::string>();
+    auto stats_flags = std::make_shared<DataFlags>();
+    CLI::App* st = sub.add_subcommand("stats", "image count, sizes and per-class pixel fractions of a dataset "
+                                               "or a mask directory (with its labelled fraction)");
+    st->add_option("DIR", *stats_dir, "dataset root or mask directory (has masks.json)")->required();
+    add_dataset_flags(*st, *stats_flags);
+    st->callback([stats_dir, stats_flags] { run_stats(*stats_dir, *stats_flags); });
+
+    auto prev_dir = std::make_shared<std::string>();
+    auto prev = std::make_shared<PreviewFlags>();
+    auto prev_flags = std::make_shared<DataFlags>();
+    CLI::App* p = sub.add_subcommand("preview", "contact sheet PNG: image | colour mask (| sparse mask)");
+    p->add_option("DIR", *prev_dir, "dataset root, or a mask directory (previewed with its source dataset)")
+        ->required();
+    p->add_option("--out", prev->out, "PNG to write")->required();
+    p->add_option("--count", prev->count, "rows (samples spread over the dataset)")->capture_default_str();
+    p->add_option("--masks", prev->masks, "mask directory (sparse/linked) for a third column");
+    p->add_option("--panel", prev->panel, "panel size in pixels")->capture_default_str();
+    add_dataset_flags(*p, *prev_flags);
+    p->callback([prev_dir, prev, prev_flags] { run_preview(*prev_dir, *prev, *prev_flags); });
+}
+
+const bool registered = register_command("data", "datasets: synth (write the synthetic set), stats, preview",
+                                         setup_data);
+
+}  // namespace
+}  // namespace pfce::cli
