@@ -25,6 +25,13 @@ struct MaskDir {
 void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
                     const std::vector<LabelMap>& masks, const Palette& palette,
                     const nlohmann::json& meta);
+// The two halves of write_mask_dir for callers that stream masks (too many to hold at once):
+// write every mask PNG first, then masks.json (which records `ids` and `meta`) last.
+void write_mask_png(const std::string& dir, const std::string& id, const LabelMap& mask,
+                    const Palette& palette);
+void write_mask_json(const std::string& dir, const std::vector<std::string>& ids,
+                     const nlohmann::json& meta);
+std::string mask_png_path(const std::string& dir, const std::string& id);
 // Reads masks.json (InputError naming the file if missing or malformed).
 MaskDir open_mask_dir(const std::string& dir);
 LabelMap read_mask_png(const MaskDir& md, const std::string& id, const Palette& palette);
