@@ -1,0 +1,428 @@
+// Renders the suite report from experiment results: Markdown and HTML share one table model
+// (header + rows of cells), so the two always show the same numbers.
+#include "host/experiment/report.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+
+#include "core/error.hpp"
+#include "host/experiment/svg_chart.hpp"
+#include "host/experiment/text_file.hpp"
+
+namespace pfce {
+
+namespace {
+
+struct Table {
+    std::vector<std::string> header;
+    std::vector<std::vector<std::string>> rows;
+};
+
+const char* kDash = "—";
+
+std::string fixed(double v, int decimals) {
+    if (!std::isfinite(v)) return kDash;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
+std::string percent(double v) {
+    if (!std::isfinite(v)) return kDash;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, v < 0.1 ? "%.2f%%" : "%.1f%%", 100 * v);
+    return buf;
+}
+
+std::string duration(double s) {
+    if (!std::isfinite(s)) return kDash;
+    char buf[64];
+    if (s < 60)
+        std::snprintf(buf, sizeof buf, "%.1f s", s);
+    else if (s < 3600)
+        std::snprintf(buf, sizeof buf, "%dm %02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%dh %02dm", static_cast<int>(s) / 3600,
+                      (static_cast<int>(s) % 3600) / 60);
+    return buf;
+}
+
+bool ok(const ExperimentResult& r) { return r.status == "ok"; }
+
+std::vector<std::string> class_names(const ReportInput& in) {
+    for (const auto& r : in.results)
+        if (ok(r) && !r.class_names.empty()) return r.class_names;
+    std::size_t n = 0;
+    for (const auto& r : in.results) n = std::max(n, r.test.iou.size());
+    std::vector<std::string> names;
+    for (std::size_t c = 0; c < n; ++c) names.push_back("class " + std::to_string(c));
+    return names;
+}
+
+Table results_table(const ReportInput& in) {
+    Table t;
+    t.header = {"experiment", "labels", "labelled fraction", "link purity", "final train loss",
+                "val loss (train labels)", "val loss (dense)", "val mIoU", "test mIoU",
+                "test mIoU w/o clutter", "test OA", "test mean F1", "wall time"};
+    for (const auto& r : in.results) {
+        if (!ok(r)) {
+            t.rows.push_back({r.id, r.labels, "failed", kDash, kDash, kDash, kDash, kDash, kDash, kDash,
+                              kDash, kDash, duration(r.wall_seconds)});
+            continue;
+        }
+        std::string labelled = percent(r.labelled_fraction);
+        if (std::isfinite(r.link_purity))
+            labelled = percent(r.labelled_fraction_sparse) + " → " + labelled;
+        t.rows.push_back({r.id, r.labels, labelled, fixed(r.link_purity, 4), fixed(r.final_train_loss, 4),
+                          fixed(r.val_loss, 4), fixed(r.val_loss_dense, 4), fixed(r.val_miou, 4),
+                          fixed(r.test.miou, 4), fixed(r.test.miou_no_clutter, 4), fixed(r.test.oa, 4),
+                          fixed(r.test.mean_f1, 4), duration(r.wall_seconds)});
+    }
+    return t;
+}
+
+Table per_class_table(const ReportInput& in) {
+    Table t;
+    const auto names = class_names(in);
+    t.header = {"experiment"};
+    for (const auto& n : names) t.header.push_back(n);
+    for (const auto& r : in.results) {
+        if (!ok(r)) continue;
+        std::vector<std::string> row = {r.id};
+        for (std::size_t c = 0; c < names.size(); ++c)
+            row.push_back(c < r.test.iou.size() ? fixed(r.test.iou[c], 4) : kDash);
+        t.rows.push_back(row);
+    }
+    return t;
+}
+
+Table comparison_table(const ReportInput& in) {
+    Table t;
+    t.header = {"experiment", "technical report's figure", "ours: train / val loss (train labels)",
+                "ours: val mIoU", "ours: test mIoU"};
+    for (const auto& r : in.results) {
+        if (r.report_figure.empty()) continue;
+        if (!ok(r)) {
+            t.rows.push_back({r.id, r.report_figure, "failed", kDash, kDash});
+            continue;
+        }
+        t.rows.push_back({r.id, r.report_figure, fixed(r.final_train_loss, 4) + " / " + fixed(r.val_loss, 4),
+                          fixed(r.val_miou, 4), fixed(r.test.miou, 4)});
+    }
+    return t;
+}
+
+const char* kCaveat =
+    "The technical report's figures are **not comparable** with ours (DESIGN §7). Its code read the "
+    "label images through PIL grayscale, so *impervious surfaces* (white) were silently treated as "
+    "\"ignore\": never trained, never scored. Its \"IoU\" was a binary foreground IoU computed on the "
+    "sparse masks (labelled versus unlabelled pixels), not a mean IoU over classes on dense ground "
+    "truth. A batch without labelled pixels gave NaN, sampling was unseeded, and linking let later "
+    "classes overwrite earlier ones. Our numbers are the mean IoU over all classes (impervious "
+    "included) on the dense masks of the test split, from one confusion matrix over the whole split; "
+    "losses are partial focal losses on the labels each run trains with.";
+
+// The ordering the technical report implies, checked on our test mIoU.
+const char* kOrder[] = {"dense", "e4-500-linked", "e3-2100-tuned", "e2-2100", "e1-700"};
+
+const ExperimentResult* find(const ReportInput& in, const std::string& id) {
+    for (const auto& r : in.results)
+        if (r.id == id && ok(r)) return &r;
+    return nullptr;
+}
+
+std::vector<std::string> ordering_notes(const ReportInput& in) {
+    std::vector<std::string> notes;
+    std::vector<const ExperimentResult*> present;
+    for (const char* id : kOrder)
+        if (const auto* r = find(in, id)) present.push_back(r);
+    if (present.size() >= 2) {
+        std::string chain;
+        bool holds = true;
+        for (std::size_t i = 0; i < present.size(); ++i) {
+            if (i) {
+                const bool ge = present[i - 1]->test.miou >= present[i]->test.miou;
+                holds = holds && ge;
+                chain += ge ? " ≥ " : " < ";
+            }
+            chain += present[i]->id + " (" + fixed(present[i]->test.miou, 4) + ")";
+        }
+        notes.push_back(std::string("Test mIoU order the report implies: ") + chain + " — " +
+                        (holds ? "holds." : "does not hold everywhere (see the table)."));
+    }
+    const auto* dense = find(in, "dense");
+    const auto* e4 = find(in, "e4-500-linked");
+    if (dense && e4 && std::isfinite(dense->test.miou) && dense->test.miou > 0)
+        notes.push_back("e4-500-linked reaches " + fixed(100 * e4->test.miou / dense->test.miou, 1) +
+                        "% of the dense upper bound's test mIoU.");
+    return notes;
+}
+
+std::string md_table(const Table& t) {
+    std::string o = "|";
+    for (const auto& h : t.header) o += " " + h + " |";
+    o += "\n|";
+    for (std::size_t i = 0; i < t.header.size(); ++i) o += i == 0 ? "---|" : "---:|";
+    o += "\n";
+    for (const auto& row : t.rows) {
+        o += "|";
+        for (const auto& c : row) o += " " + c + " |";
+        o += "\n";
+    }
+    return o;
+}
+
+std::string html_escape(const std::string& s) { return xml_escape(s); }
+
+// Markdown bold/italics in the caveat, rendered for HTML.
+std::string inline_md_to_html(const std::string& s) {
+    std::string o, esc = html_escape(s);
+    bool bold = false, ital = false;
+    for (std::size_t i = 0; i < esc.size(); ++i) {
+        if (esc.compare(i, 2, "**") == 0) {
+            o += bold ? "</strong>" : "<strong>";
+            bold = !bold;
+            ++i;
+        } else if (esc[i] == '*') {
+            o += ital ? "</em>" : "<em>";
+            ital = !ital;
+        } else {
+            o += esc[i];
+        }
+    }
+    return o;
+}
+
+std::string html_table(const Table& t) {
+    std::string o = "<table>\n<thead><tr>";
+    for (const auto& h : t.header) o += "<th>" + html_escape(h) + "</th>";
+    o += "</tr></thead>\n<tbody>\n";
+    for (const auto& row : t.rows) {
+        o += "<tr>";
+        for (std::size_t i = 0; i < row.size(); ++i)
+            o += std::string(i == 0 ? "<td class=\"id\">" : "<td>") + html_escape(row[i]) + "</td>";
+        o += "</tr>\n";
+    }
+    return o + "</tbody>\n</table>\n";
+}
+
+struct ChartDef {
+    const char* file;
+    const char* title;
+    const char* y_label;
+    std::function<double(const EpochRecord&)> value;
+    bool from_zero;
+};
+
+const std::vector<ChartDef>& chart_defs() {
+    static const std::vector<ChartDef> defs = {
+        {"train_loss.svg", "Training loss (partial focal, training labels)", "loss",
+         [](const EpochRecord& e) { return e.train_loss; }, true},
+        {"val_loss.svg", "Validation loss (training label kind)", "loss",
+         [](const EpochRecord& e) { return e.val_loss; }, true},
+        {"val_loss_dense.svg", "Validation loss on dense masks", "loss",
+         [](const EpochRecord& e) { return e.val_loss_dense; }, true},
+        {"val_miou.svg", "Validation mIoU (dense truth)", "mIoU",
+         [](const EpochRecord& e) { return e.val_miou; }, true},
+    };
+    return defs;
+}
+
+std::string failures_md(const ReportInput& in) {
+    std::string o;
+    for (const auto& r : in.results)
+        if (!ok(r)) o += "- **" + r.id + "** failed: " + r.error + "\n";
+    return o;
+}
+
+const char* kGridCaption =
+    "Rows: test images. Columns: image | dense truth | sparse points (enlarged) | training labels "
+    "(after linking) | prediction. Black = unlabelled.";
+
+std::string legend_md(const ReportInput& in) {
+    (void)in;
+    return "Labelled fraction: share of training-split pixels the loss sees (sparse → after linking). "
+           "Link purity: share of linked pixels that agree with the dense truth. Validation numbers are "
+           "at the evaluated checkpoint (best validation loss where the experiment keeps the best, else "
+           "the last epoch). Test metrics use dense ground truth; mIoU averages all classes, \"w/o "
+           "clutter\" leaves clutter out (the ISPRS convention).";
+}
+
+}  // namespace
+
+std::vector<std::string> report_chart_files() {
+    std::vector<std::string> files;
+    for (const auto& d : chart_defs()) files.push_back(d.file);
+    return files;
+}
+
+std::string render_chart(const ReportInput& in, const std::string& chart_file) {
+    for (const auto& d : chart_defs()) {
+        if (chart_file != d.file) continue;
+        ChartSpec spec;
+        spec.title = d.title;
+        spec.x_label = "epoch";
+        spec.y_label = d.y_label;
+        spec.y_from_zero = d.from_zero;
+        for (const auto& r : in.results) {
+            if (!ok(r)) continue;
+            ChartSeries s;
+            s.name = r.id;
+            for (const auto& e : r.epochs) {
+                s.x.push_back(e.epoch);
+                s.y.push_back(d.value(e));
+            }
+            spec.series.push_back(std::move(s));
+        }
+        return render_line_chart_svg(spec);
+    }
+    PFCE_THROW(InputError, "unknown chart \"", chart_file, "\"");
+}
+
+std::string render_report_markdown(const ReportInput& in) {
+    std::string o = "# pfce report: " + in.title + "\n\n";
+    if (!in.description.empty()) o += in.description + "\n\n";
+    o += "- suite: `" + in.suite_file + "`\n- data: " + in.data_summary + "\n- device: " + in.device +
+         "\n- generated: " + in.generated_at + "\n\n";
+    o += "## Results (test split, dense ground truth)\n\n" + md_table(results_table(in)) + "\n";
+    o += legend_md(in) + "\n\n";
+    const std::string fails = failures_md(in);
+    if (!fails.empty()) o += "### Failed experiments\n\n" + fails + "\n";
+    o += "### Per-class IoU (test)\n\n" + md_table(per_class_table(in)) + "\n";
+    for (const auto& n : ordering_notes(in)) o += "- " + n + "\n";
+    o += "\n## The technical report's figures beside ours\n\n";
+    const Table cmp = comparison_table(in);
+    if (!cmp.rows.empty()) o += md_table(cmp) + "\n";
+    o += std::string(kCaveat) + "\n\n## Curves\n\n";
+    for (const auto& d : chart_defs()) o += "![" + std::string(d.title) + "](" + d.file + ")\n\n";
+    o += "## Pictures\n\n" + std::string(kGridCaption) + "\n\n";
+    for (const auto& r : in.results) {
+        if (!ok(r) || r.grid_png.empty()) continue;
+        o += "### " + r.id + " — " + r.labels + "\n\n![" + r.id + "](" + r.grid_png + ")\n\n";
+    }
+    return o;
+}
+
+std::string render_report_html(const ReportInput& in, const std::string& out_dir) {
+    auto data_uri = [&](const std::string& rel, const char* mime) -> std::string {
+        const std::string path = (std::filesystem::path(out_dir) / rel).string();
+        if (!file_exists(path)) return "";
+        return std::string("data:") + mime + ";base64," + base64_encode(read_text_file(path));
+    };
+    std::string o =
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>pfce report: " +
+        html_escape(in.title) +
+        "</title>\n<style>\nbody{font-family:Helvetica,Arial,sans-serif;margin:2em;max-width:1400px;"
+        "color:#222}\ntable{border-collapse:collapse;margin:1em 0;font-size:13px}\nth,td{border:1px "
+        "solid #ccc;padding:4px 8px;text-align:right}\nth{background:#f3f3f3}\ntd.id{text-align:left;"
+        "font-weight:bold}\nimg{max-width:100%;image-rendering:pixelated}\n.charts img{max-width:48%;"
+        "margin:0.5%}\n.note{background:#fff8e0;border-left:4px solid #e0b000;padding:0.6em 1em}\n"
+        "</style>\n</head>\n<body>\n";
+    o += "<h1>pfce report: " + html_escape(in.title) + "</h1>\n";
+    if (!in.description.empty()) o += "<p>" + html_escape(in.description) + "</p>\n";
+    o += "<ul><li>suite: <code>" + html_escape(in.suite_file) + "</code></li><li>data: " +
+         html_escape(in.data_summary) + "</li><li>device: " + html_escape(in.device) +
+         "</li><li>generated: " + html_escape(in.generated_at) + "</li></ul>\n";
+    o += "<h2>Results (test split, dense ground truth)</h2>\n" + html_table(results_table(in));
+    o += "<p>" + html_escape(legend_md(in)) + "</p>\n";
+    bool any_failed = false;
+    for (const auto& r : in.results) any_failed = any_failed || !ok(r);
+    if (any_failed) {
+        o += "<h3>Failed experiments</h3>\n<ul>\n";
+        for (const auto& r : in.results)
+            if (!ok(r)) o += "<li><strong>" + html_escape(r.id) + "</strong> failed: " + html_escape(r.error) + "</li>\n";
+        o += "</ul>\n";
+    }
+    o += "<h3>Per-class IoU (test)</h3>\n" + html_table(per_class_table(in));
+    const auto notes = ordering_notes(in);
+    if (!notes.empty()) {
+        o += "<ul>\n";
+        for (const auto& n : notes) o += "<li>" + html_escape(n) + "</li>\n";
+        o += "</ul>\n";
+    }
+    o += "<h2>The technical report's figures beside ours</h2>\n";
+    const Table cmp = comparison_table(in);
+    if (!cmp.rows.empty()) o += html_table(cmp);
+    o += "<p class=\"note\">" + inline_md_to_html(kCaveat) + "</p>\n";
+    o += "<h2>Curves</h2>\n<div class=\"charts\">\n";
+    for (const auto& d : chart_defs()) {
+        const std::string uri = data_uri(d.file, "image/svg+xml");
+        if (uri.empty())
+            o += "<p>(chart " + std::string(d.file) + " missing)</p>\n";
+        else
+            o += "<img alt=\"" + html_escape(d.title) + "\" src=\"" + uri + "\"/>\n";
+    }
+    o += "</div>\n<h2>Pictures</h2>\n<p>" + html_escape(kGridCaption) + "</p>\n";
+    for (const auto& r : in.results) {
+        if (!ok(r) || r.grid_png.empty()) continue;
+        o += "<h3>" + html_escape(r.id + " — " + r.labels) + "</h3>\n";
+        const std::string uri = data_uri(r.grid_png, "image/png");
+        if (uri.empty())
+            o += "<p>(picture " + html_escape(r.grid_png) + " missing)</p>\n";
+        else
+            o += "<img alt=\"" + html_escape(r.id) + "\" src=\"" + uri + "\"/>\n";
+    }
+    o += "</body>\n</html>\n";
+    return o;
+}
+
+std::string render_results_csv(const ReportInput& in) {
+    const auto names = class_names(in);
+    auto csv_field = [](const std::string& s) {
+        if (s.find_first_of(",\"\n") == std::string::npos) return s;
+        std::string q = "\"";
+        for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return q + "\"";
+    };
+    auto num = [](double v) {
+        if (!std::isfinite(v)) return std::string();
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.6g", v);
+        return std::string(buf);
+    };
+    std::string o =
+        "id,status,labels,labelled_fraction_sparse,labelled_fraction,link_purity,final_train_loss,"
+        "val_loss,val_loss_dense,val_miou,test_miou,test_miou_no_clutter,test_oa,test_mean_f1";
+    for (const auto& n : names) o += ",iou_" + csv_field(n);
+    for (const auto& n : names) o += ",f1_" + csv_field(n);
+    o += ",selected_epoch,wall_seconds\n";
+    for (const auto& r : in.results) {
+        o += csv_field(r.id) + "," + r.status + "," + csv_field(r.labels) + "," +
+             num(r.labelled_fraction_sparse) + "," + num(r.labelled_fraction) + "," + num(r.link_purity) +
+             "," + num(r.final_train_loss) + "," + num(r.val_loss) + "," + num(r.val_loss_dense) + "," +
+             num(r.val_miou) + "," + num(r.test.miou) + "," + num(r.test.miou_no_clutter) + "," +
+             num(r.test.oa) + "," + num(r.test.mean_f1);
+        for (std::size_t c = 0; c < names.size(); ++c) {
+            o += ',';
+            if (ok(r) && c < r.test.iou.size()) o += num(r.test.iou[c]);
+        }
+        for (std::size_t c = 0; c < names.size(); ++c) {
+            o += ',';
+            if (ok(r) && c < r.test.f1.size()) o += num(r.test.f1[c]);
+        }
+        o += "," + std::to_string(r.selected_epoch) + "," + num(r.wall_seconds) + "\n";
+    }
+    return o;
+}
+
+nlohmann::json render_results_json(const ReportInput& in) {
+    nlohmann::json ex = nlohmann::json::array();
+    for (const auto& r : in.results) ex.push_back(to_json(r));
+    return {{"suite", in.title},          {"description", in.description}, {"suite_file", in.suite_file},
+            {"data", in.data_summary},    {"device", in.device},           {"generated", in.generated_at},
+            {"clutter_class", in.clutter_class}, {"experiments", ex}};
+}
+
+void write_report(const std::string& out_dir, const ReportInput& in) {
+    std::filesystem::create_directories(out_dir);
+    auto path = [&](const std::string& f) { return (std::filesystem::path(out_dir) / f).string(); };
+    for (const auto& f : report_chart_files()) write_text_atomically(path(f), render_chart(in, f));
+    write_text_atomically(path("results.json"), render_results_json(in).dump(2) + "\n");
+    write_text_atomically(path("results.csv"), render_results_csv(in));
+    write_text_atomically(path("report.md"), render_report_markdown(in));
+    write_text_atomically(path("report.html"), render_report_html(in, out_dir));
+}
+
+}  // namespace pfce

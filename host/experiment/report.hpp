@@ -1,0 +1,38 @@
+// The suite report in OUT/: report.md (tables, the technical report's figures beside ours with the
+// DESIGN §7 caveat, curves, pictures), report.html (the same, readable offline: charts and pictures
+// inlined as base64 data URIs), results.json, results.csv, and the SVG charts. Everything is
+// rendered from ExperimentResults, so it can be re-rendered without training.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "host/experiment/results.hpp"
+
+namespace pfce {
+
+struct ReportInput {
+    std::string title;         // suite name
+    std::string description;   // suite description
+    std::string suite_file;
+    std::string data_summary;  // "synthetic, 160 images of 96x96 (seed 0), split 128/16/16"
+    std::string device;
+    std::string generated_at;  // UTC timestamp
+    std::vector<ExperimentResult> results;  // suite order; failed experiments included
+    int clutter_class = -1;    // left out of "mIoU without clutter"
+};
+
+// The chart files write_report produces (relative to OUT), in order.
+std::vector<std::string> report_chart_files();
+
+std::string render_report_markdown(const ReportInput& in);
+// Pictures and charts are read from out_dir and inlined; a missing picture is shown as a note.
+std::string render_report_html(const ReportInput& in, const std::string& out_dir);
+std::string render_results_csv(const ReportInput& in);
+nlohmann::json render_results_json(const ReportInput& in);
+std::string render_chart(const ReportInput& in, const std::string& chart_file);
+
+// Writes every report file into out_dir, each atomically: charts first, report.html last.
+void write_report(const std::string& out_dir, const ReportInput& in);
+
+}  // namespace pfce

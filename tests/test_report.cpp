@@ -1,0 +1,330 @@
+// Report rendering from hand-made results (no training): charts, picture grids, result JSON round
+// trips, and the report files (Markdown, offline HTML, JSON, CSV) with their content.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "data/image_io.hpp"
+#include "data/palette.hpp"
+#include "host/experiment/picture_grid.hpp"
+#include "host/experiment/report.hpp"
+#include "host/experiment/results.hpp"
+#include "host/experiment/svg_chart.hpp"
+#include "host/experiment/text_file.hpp"
+#include "test_util.hpp"
+
+namespace pfce {
+namespace {
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+int count(const std::string& s, const std::string& needle) {
+    int n = 0;
+    for (std::size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
+    return n;
+}
+
+// Every opening tag is closed (self-closing or matched) in order: enough for "well-formed-looking".
+::testing::AssertionResult balanced_tags(const std::string& xml) {
+    std::vector<std::string> stack;
+    const std::regex tag("<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>");
+    for (auto it = std::sregex_iterator(xml.begin(), xml.end(), tag); it != std::sregex_iterator(); ++it) {
+        const auto& m = *it;
+        if (m[3] == "/") continue;
+        if (m[1] == "/") {
+            if (stack.empty() || stack.back() != m[2])
+                return ::testing::AssertionFailure() << "unexpected </" << m[2] << ">";
+            stack.pop_back();
+        } else {
+            stack.push_back(m[2]);
+        }
+    }
+    if (!stack.empty()) return ::testing::AssertionFailure() << "<" << stack.back() << "> never closed";
+    return ::testing::AssertionSuccess();
+}
+
+TEST(Base64, Rfc4648Vectors) {
+    EXPECT_EQ(base64_encode(""), "");
+    EXPECT_EQ(base64_encode("f"), "Zg==");
+    EXPECT_EQ(base64_encode("fo"), "Zm8=");
+    EXPECT_EQ(base64_encode("foo"), "Zm9v");
+    EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
+    EXPECT_EQ(base64_encode("fooba"), "Zm9vYmE=");
+    EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+    EXPECT_EQ(base64_encode(std::string("\xff\xfe\x00", 3)), "//4A");
+}
+
+TEST(SvgChart, NiceTicksCoverTheRangeWithRoundSteps) {
+    for (auto [lo, hi] : std::vector<std::pair<double, double>>{{0, 1}, {0.0123, 0.087}, {1, 10}, {-3, 250}, {5, 5}}) {
+        const auto t = nice_ticks(lo, hi, 6);
+        ASSERT_GE(t.size(), 2u) << lo << ".." << hi;
+        EXPECT_LE(t.front(), lo + 1e-12);
+        EXPECT_GE(t.back(), hi - 1e-12);
+        const double step = t[1] - t[0];
+        const double mant = step / std::pow(10.0, std::floor(std::log10(step) + 1e-9));
+        EXPECT_TRUE(std::fabs(mant - 1) < 1e-6 || std::fabs(mant - 2) < 1e-6 || std::fabs(mant - 5) < 1e-6)
+            << "step " << step;
+        EXPECT_LE(t.size(), 12u);
+    }
+}
+
+TEST(SvgChart, SeriesLegendAxesAndGaps) {
+    ChartSpec spec;
+    spec.title = "Loss <&>";
+    spec.x_label = "epoch";
+    spec.y_label = "loss";
+    spec.series.push_back({"dense", {1, 2, 3, 4}, {1.0, 0.5, kNaN, 0.2}});
+    spec.series.push_back({"e1-700", {1}, {0.9}});
+    const std::string svg = render_line_chart_svg(spec);
+    EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+    EXPECT_NE(svg.find("</svg>"), std::string::npos);
+    EXPECT_TRUE(balanced_tags(svg));
+    EXPECT_NE(svg.find("Loss &lt;&amp;&gt;"), std::string::npos);  // escaped title
+    EXPECT_NE(svg.find(">dense</text>"), std::string::npos);        // legend entries
+    EXPECT_NE(svg.find(">e1-700</text>"), std::string::npos);
+    EXPECT_EQ(count(svg, "<polyline"), 3);  // dense split at the NaN into two runs, plus e1-700's
+    EXPECT_EQ(count(svg, "<circle"), 4);    // one marker per finite point
+    EXPECT_NE(svg.find(">epoch</text>"), std::string::npos);
+    EXPECT_EQ(svg.find("nan"), std::string::npos);
+}
+
+TEST(SvgChart, EmptyChartSaysNoData) {
+    ChartSpec spec;
+    spec.title = "nothing";
+    const std::string svg = render_line_chart_svg(spec);
+    EXPECT_TRUE(balanced_tags(svg));
+    EXPECT_NE(svg.find("no data"), std::string::npos);
+}
+
+GridRow make_row(int w, int h, std::uint8_t seed) {
+    GridRow r;
+    r.image = RgbImage(w, h);
+    for (std::size_t i = 0; i < r.image.pixels.size(); ++i) r.image.pixels[i] = static_cast<std::uint8_t>(i * 7 + seed);
+    r.dense = LabelMap(w, h, 0);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) r.dense.at(y, x) = static_cast<std::uint8_t>((x / 8 + y / 8 + seed) % 6);
+    r.sparse = LabelMap(w, h);
+    r.sparse.at(h / 2, w / 2) = 1;
+    r.train = r.sparse;
+    r.prediction = LabelMap(w, h, 3);
+    return r;
+}
+
+TEST(PictureGrid, SizeAndPanelContents) {
+    const Palette& pal = potsdam_palette();
+    const int w = 64, h = 48;
+    const int s = grid_scale_for(w, h);
+    EXPECT_EQ(s, 2);  // small images are enlarged
+    EXPECT_EQ(grid_scale_for(300, 300), 1);
+    std::vector<GridRow> rows = {make_row(w, h, 0), make_row(w, h, 1)};
+    const RgbImage g = compose_picture_grid(rows, pal);
+    int gw = 0, gh = 0;
+    grid_size(2, w, h, gw, gh);
+    EXPECT_EQ(g.width, gw);
+    EXPECT_EQ(g.height, gh);
+    EXPECT_EQ(gw, 5 * w * s + 6 * kGridGap);
+    EXPECT_EQ(gh, 2 * h * s + 3 * kGridGap);
+    // Row 1, image panel, pixel (5,9) enlarged.
+    const int y0 = kGridGap + (h * s + kGridGap);
+    for (int c = 0; c < 3; ++c)
+        EXPECT_EQ(g.at(y0 + 5 * s, kGridGap + 9 * s)[c], rows[1].image.at(5, 9)[c]);
+    // Row 0, dense panel: palette colour of the class.
+    const Rgb want = pal.classes[rows[0].dense.at(20, 30)].colour;
+    const std::uint8_t* got = g.at(kGridGap + 20 * s + 1, kGridGap + (w * s + kGridGap) + 30 * s + 1);
+    EXPECT_EQ(got[0], want[0]);
+    EXPECT_EQ(got[1], want[1]);
+    EXPECT_EQ(got[2], want[2]);
+    // Gaps are white.
+    EXPECT_EQ(g.at(0, 0)[0], 255);
+    EXPECT_EQ(g.at(g.height - 1, g.width - 1)[2], 255);
+    // Prediction panel is class 3 (tree, green).
+    const std::uint8_t* p = g.at(kGridGap + 3, kGridGap + 4 * (w * s + kGridGap) + 3);
+    EXPECT_EQ(p[0], 0);
+    EXPECT_EQ(p[1], 255);
+    EXPECT_EQ(p[2], 0);
+}
+
+TEST(PictureGrid, PointsAreEnlargedDiscs) {
+    const Palette& pal = potsdam_palette();
+    LabelMap m(20, 20);
+    m.at(10, 10) = 4;  // car: yellow
+    const RgbImage img = draw_points(m, pal, 2);
+    int lit = 0;
+    for (int y = 0; y < 20; ++y)
+        for (int x = 0; x < 20; ++x) lit += img.at(y, x)[0] == 255 && img.at(y, x)[1] == 255 ? 1 : 0;
+    EXPECT_EQ(lit, 13);  // lattice points with dx^2+dy^2 <= 4
+    EXPECT_EQ(img.at(0, 0)[0], 0);
+}
+
+TEST(PictureGrid, MismatchedMaskIsRefused) {
+    std::vector<GridRow> rows = {make_row(32, 32, 0)};
+    rows[0].prediction = LabelMap(16, 16, 0);
+    EXPECT_THROW(compose_picture_grid(rows, potsdam_palette()), ShapeError);
+}
+
+ExperimentResult make_result(const std::string& id, double miou, int epochs) {
+    ExperimentResult r;
+    r.id = id;
+    r.description = "hand-made " + id;
+    r.labels = id == "dense" ? "dense" : "sparse 700/class";
+    r.labelled_fraction_sparse = 0.0078;
+    r.labelled_fraction = id == "dense" ? 1.0 : 0.0078;
+    r.link_purity = id == "e4-500-linked" ? 0.995 : kNaN;
+    for (int e = 1; e <= epochs; ++e)
+        r.epochs.push_back({e, 1.0 / e, 1.2 / e, 1.5 / e, miou * e / epochs, 1e-3, 2.0});
+    r.selected_epoch = epochs;
+    r.final_train_loss = 1.0 / epochs;
+    r.val_loss = 1.2 / epochs;
+    r.val_loss_dense = 1.5 / epochs;
+    r.val_miou = miou;
+    std::vector<std::int64_t> conf(36, 0);
+    for (int c = 0; c < 6; ++c) conf[static_cast<std::size_t>(c * 6 + c)] = 100;
+    conf[1] = static_cast<std::int64_t>(100 * (1 - miou));
+    r.test = metrics_from_confusion(conf, 6, kPotsdamClutter);
+    r.test.miou = miou;
+    for (const auto& c : potsdam_palette().classes) r.class_names.push_back(c.name);
+    r.wall_seconds = 75;
+    r.stage_seconds = {{"train", 70.0}, {"test", 5.0}};
+    r.device = "cpu";
+    return r;
+}
+
+TEST(Results, JsonRoundTripKeepsNaNAsNull) {
+    ExperimentResult r = make_result("e4-500-linked", 0.8, 3);
+    r.link_purity = kNaN;
+    r.report_figure = "val \"IoU\" 0.7890, test 0.8344";
+    const nlohmann::json j = to_json(r);
+    EXPECT_TRUE(j["link_purity"].is_null());
+    const ExperimentResult back = result_from_json(nlohmann::json::parse(j.dump()), "mem");
+    EXPECT_EQ(back.id, r.id);
+    EXPECT_TRUE(std::isnan(back.link_purity));
+    EXPECT_EQ(back.report_figure, r.report_figure);
+    ASSERT_EQ(back.epochs.size(), 3u);
+    EXPECT_DOUBLE_EQ(back.epochs[2].val_loss_dense, r.epochs[2].val_loss_dense);
+    EXPECT_DOUBLE_EQ(back.test.miou, r.test.miou);
+    ASSERT_EQ(back.test.iou.size(), 6u);
+    EXPECT_DOUBLE_EQ(back.test.iou[1], r.test.iou[1]);
+    EXPECT_EQ(back.class_names, r.class_names);
+    EXPECT_DOUBLE_EQ(back.stage_seconds.at("train"), 70.0);
+}
+
+TEST(Results, MissingFieldNamesTheSource) {
+    nlohmann::json j = to_json(make_result("dense", 0.9, 1));
+    j.erase("test");
+    try {
+        result_from_json(j, "/x/result.json");
+        FAIL() << "expected InputError";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("/x/result.json"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("test"), std::string::npos);
+    }
+}
+
+ReportInput make_report_input() {
+    ReportInput in;
+    in.title = "hand-made";
+    in.description = "results written by hand";
+    in.suite_file = "experiments/none.toml";
+    in.data_summary = "none";
+    in.device = "cpu";
+    in.generated_at = "2026-01-01T00:00:00Z";
+    in.clutter_class = kPotsdamClutter;
+    in.results.push_back(make_result("dense", 0.90, 3));
+    in.results.push_back(make_result("e1-700", 0.50, 3));
+    in.results.push_back(make_result("e2-2100", 0.60, 3));
+    in.results.back().report_figure = "train 0.0545 / val 0.2350 loss";
+    in.results.push_back(make_result("e4-500-linked", 0.85, 3));
+    in.results.back().report_figure = "val \"IoU\" 0.7890, test 0.8344";
+    ExperimentResult failed;
+    failed.id = "e5-500-edge";
+    failed.status = "failed";
+    failed.error = "something broke <badly>";
+    in.results.push_back(failed);
+    return in;
+}
+
+TEST(Report, WritesEveryFileWithTheSameNumbers) {
+    const std::string dir = test::temp_dir("report_files");
+    ReportInput in = make_report_input();
+    // A grid picture for one experiment, referenced relative to OUT.
+    std::filesystem::create_directories(dir + "/dense");
+    std::vector<GridRow> rows = {make_row(32, 32, 0)};
+    const RgbImage grid = compose_picture_grid(rows, potsdam_palette());
+    write_png(dir + "/dense/grid.png", grid);
+    in.results[0].grid_png = "dense/grid.png";
+
+    write_report(dir, in);
+    for (const char* f : {"report.md", "report.html", "results.json", "results.csv", "train_loss.svg",
+                          "val_loss.svg", "val_loss_dense.svg", "val_miou.svg"})
+        EXPECT_TRUE(file_exists(dir + "/" + f)) << f;
+    for (const auto& f : report_chart_files()) {
+        const std::string svg = read_text_file(dir + "/" + f);
+        EXPECT_TRUE(balanced_tags(svg)) << f;
+        EXPECT_NE(svg.find(">e2-2100</text>"), std::string::npos) << f;
+        EXPECT_EQ(svg.find(">e5-500-edge</text>"), std::string::npos) << f;  // failed: no curve
+    }
+
+    // results.json parses, numbers are numbers.
+    const auto j = nlohmann::json::parse(read_text_file(dir + "/results.json"));
+    ASSERT_EQ(j["experiments"].size(), 5u);
+    EXPECT_DOUBLE_EQ(j["experiments"][1]["test"]["miou"].get<double>(), 0.5);
+    EXPECT_TRUE(j["experiments"][1]["link_purity"].is_null());
+    EXPECT_EQ(j["experiments"][4]["status"], "failed");
+
+    // CSV: header + one line per experiment, all with the header's column count.
+    const std::string csv = read_text_file(dir + "/results.csv");
+    std::vector<std::string> lines;
+    for (std::size_t p = 0, q; (q = csv.find('\n', p)) != std::string::npos; p = q + 1)
+        lines.push_back(csv.substr(p, q - p));
+    ASSERT_EQ(lines.size(), 6u);
+    const int cols = count(lines[0], ",");
+    EXPECT_EQ(cols, 13 + 6 + 6 + 2);
+    for (const auto& l : lines) EXPECT_EQ(count(l, ","), cols) << l;
+    EXPECT_NE(lines[0].find("iou_impervious"), std::string::npos) << lines[0];
+    EXPECT_EQ(lines[2].rfind("e1-700,ok,", 0), 0u);
+    EXPECT_NE(lines[2].find(",0.5,"), std::string::npos);
+
+    // Markdown: the table, the report's figures beside ours with the caveat, charts, pictures,
+    // failures, the ordering check.
+    const std::string md = read_text_file(dir + "/report.md");
+    EXPECT_NE(md.find("| e1-700 | sparse 700/class |"), std::string::npos);
+    EXPECT_NE(md.find("0.5000"), std::string::npos);
+    EXPECT_NE(md.find("train 0.0545 / val 0.2350 loss"), std::string::npos);
+    EXPECT_NE(md.find("not comparable"), std::string::npos);
+    EXPECT_NE(md.find("impervious"), std::string::npos);
+    EXPECT_NE(md.find("![Validation mIoU (dense truth)](val_miou.svg)"), std::string::npos);
+    EXPECT_NE(md.find("](dense/grid.png)"), std::string::npos);
+    EXPECT_NE(md.find("e5-500-edge** failed: something broke <badly>"), std::string::npos);
+    EXPECT_NE(md.find("dense (0.9000) ≥ e4-500-linked (0.8500) ≥ e2-2100 (0.6000) ≥ e1-700 (0.5000) — holds"),
+              std::string::npos);
+    EXPECT_NE(md.find("94.4% of the dense upper bound"), std::string::npos);
+
+    // HTML: well formed, self-contained (every src is a data URI), grid PNG inlined and decodable.
+    const std::string html = read_text_file(dir + "/report.html");
+    EXPECT_TRUE(balanced_tags(html.substr(html.find("<html"))));
+    EXPECT_NE(html.find("something broke &lt;badly&gt;"), std::string::npos);
+    const std::regex src("src=\"([^\"]*)\"");
+    int n_src = 0;
+    for (auto it = std::sregex_iterator(html.begin(), html.end(), src); it != std::sregex_iterator(); ++it) {
+        EXPECT_EQ((*it)[1].str().rfind("data:", 0), 0u) << "external reference " << (*it)[1].str().substr(0, 80);
+        ++n_src;
+    }
+    EXPECT_EQ(n_src, 4 + 1);  // four charts and one picture
+    const std::string png_b64 = base64_encode(read_text_file(dir + "/dense/grid.png"));
+    EXPECT_NE(html.find("data:image/png;base64," + png_b64), std::string::npos);
+}
+
+TEST(Report, OrderingNoteSaysWhenTheOrderBreaks) {
+    ReportInput in = make_report_input();
+    in.results[1].test.miou = 0.7;  // e1 above e2
+    const std::string md = render_report_markdown(in);
+    EXPECT_NE(md.find("e2-2100 (0.6000) < e1-700 (0.7000) — does not hold"), std::string::npos) << md;
+}
+
+}  // namespace
+}  // namespace pfce
