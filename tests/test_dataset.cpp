@@ -1,0 +1,536 @@
+// Datasets on disk: the real Kaggle pairs with their exact class counts, numeric ordering, PNG
+// patches, tiles cut into windows that reassemble to the tile, generic palette/index datasets, every
+// layout fault naming its file, kind detection, splits, and the `pfce data stats|preview` commands.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <tiffio.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "data/contact_sheet.hpp"
+#include "data/dataset.hpp"
+#include "data/image_io.hpp"
+#include "data/palette.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string& kaggle_sample() {
+    static const std::string p = test::shared_dir() + "/data/potsdam-kaggle-sample";
+    return p;
+}
+
+template <typename Fn> std::string input_error_message(Fn&& fn) {
+    try {
+        fn();
+    } catch (const InputError& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "expected an InputError";
+    return "";
+}
+
+#define EXPECT_MESSAGE_HAS(msg, part) \
+    EXPECT_NE((msg).find(part), std::string::npos) << "'" << (part) << "' not in: " << (msg)
+
+std::array<long, 7> class_counts(const LabelMap& m) {
+    std::array<long, 7> c{};
+    for (std::uint8_t v : m.labels) ++c[v == 255 ? 6 : v];
+    return c;
+}
+
+// A scene with every Potsdam class in bands plus a little noise, and its image.
+LabelMap striped_labels(int w, int h, std::uint64_t seed) {
+    LabelMap m(w, h);
+    CounterRng rng(seed, 3);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) m.at(y, x) = static_cast<std::uint8_t>((x / 7 + y / 5 + (rng.below(9) == 0)) % 6);
+    return m;
+}
+RgbImage noise_image(int w, int h, std::uint64_t seed) {
+    RgbImage img(w, h);
+    CounterRng rng(seed, 4);
+    for (auto& v : img.pixels) v = static_cast<std::uint8_t>(rng.next_u32());
+    return img;
+}
+
+// A Kaggle layout under dir/patches with the given sample numbers.
+void write_kaggle(const std::string& dir, const std::vector<int>& numbers, int size = 16, bool png = false) {
+    fs::create_directories(dir + "/patches/Images");
+    fs::create_directories(dir + "/patches/Labels");
+    for (int n : numbers) {
+        const std::string ext = png ? ".png" : ".tif";
+        const RgbImage img = noise_image(size, size, n);
+        const RgbImage lab = potsdam_palette().encode(striped_labels(size, size, n));
+        const std::string i = dir + "/patches/Images/Image_" + std::to_string(n) + ext;
+        const std::string l = dir + "/patches/Labels/Label_" + std::to_string(n) + ext;
+        if (png) {
+            write_png(i, img);
+            write_png(l, lab);
+        } else {
+            write_tiff(i, img);
+            write_tiff(l, lab);
+        }
+    }
+}
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream f(path);
+    f << text;
+}
+
+struct CommandResult {
+    int status = -1;
+    std::string output;
+};
+CommandResult run_pfce(const std::string& args) {
+    const std::string cmd = "\"" + test::pfce_binary() + "\" " + args + " 2>&1";
+    CommandResult r;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+    const int st = pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+}  // namespace
+
+// ---- Kaggle ------------------------------------------------------------------------------------
+
+TEST(KaggleDataset, RealPairsReadBackWithExactClassCounts) {
+    for (const std::string& root : {kaggle_sample(), kaggle_sample() + "/patches"}) {
+        SCOPED_TRACE(root);
+        const Dataset ds = Dataset::open(root);
+        EXPECT_EQ(ds.kind(), DatasetKind::kaggle);
+        ASSERT_EQ(ds.size(), 2u);
+        EXPECT_EQ(ds.sample(0).id, "Image_0");
+        EXPECT_EQ(ds.sample(1).id, "Image_1010");
+        EXPECT_EQ(class_counts(ds.read_mask(0)), (std::array<long, 7>{29700, 18688, 32256, 9356, 0, 0, 0}));
+        EXPECT_EQ(class_counts(ds.read_mask(1)), (std::array<long, 7>{0, 42166, 40061, 0, 0, 7773, 0}));
+        const RgbImage img = ds.read_image(1);
+        EXPECT_EQ(img.width, 300);
+        EXPECT_EQ(img.height, 300);
+        EXPECT_EQ(ds.sample(1).width, 300);
+    }
+}
+
+TEST(KaggleDataset, OrderedNumericallyAndPngAccepted) {
+    const std::string dir = test::temp_dir("ds_kaggle_order");
+    write_kaggle(dir, {10, 2, 1}, 16, /*png=*/true);
+    const Dataset ds = Dataset::open(dir);
+    ASSERT_EQ(ds.size(), 3u);
+    EXPECT_EQ(ds.sample(0).id, "Image_1");
+    EXPECT_EQ(ds.sample(1).id, "Image_2");
+    EXPECT_EQ(ds.sample(2).id, "Image_10");
+    EXPECT_EQ(ds.read_mask(2).labels, striped_labels(16, 16, 10).labels);
+    EXPECT_EQ(ds.read_image(0).pixels, noise_image(16, 16, 1).pixels);
+}
+
+TEST(KaggleDataset, MissingPartnerNamesTheFile) {
+    const std::string dir = test::temp_dir("ds_kaggle_partner");
+    write_kaggle(dir, {0, 1});
+    fs::remove(dir + "/patches/Labels/Label_1.tif");
+    std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "missing partner file");
+    EXPECT_MESSAGE_HAS(msg, "Image_1.tif");
+    EXPECT_MESSAGE_HAS(msg, "Label_1.tif");
+    // A label without its image.
+    write_kaggle(dir, {1});
+    fs::remove(dir + "/patches/Images/Image_0.tif");
+    msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "Label_0.tif");
+    EXPECT_MESSAGE_HAS(msg, "Image_0.tif");
+}
+
+TEST(KaggleDataset, SizeMismatchNamesBothFilesAndSizes) {
+    const std::string dir = test::temp_dir("ds_kaggle_size");
+    write_kaggle(dir, {0});
+    write_tiff(dir + "/patches/Labels/Label_0.tif", potsdam_palette().encode(striped_labels(16, 12, 0)));
+    const std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "Image_0.tif is 16x16");
+    EXPECT_MESSAGE_HAS(msg, "Label_0.tif is 16x12");
+}
+
+TEST(KaggleDataset, UnknownColourNamesFilePixelAndColour) {
+    const std::string dir = test::temp_dir("ds_kaggle_colour");
+    write_kaggle(dir, {0});
+    RgbImage lab = potsdam_palette().encode(striped_labels(16, 16, 0));
+    lab.at(9, 4)[0] = 200;
+    lab.at(9, 4)[1] = 100;
+    lab.at(9, 4)[2] = 50;
+    write_tiff(dir + "/patches/Labels/Label_0.tif", lab);
+    const Dataset ds = Dataset::open(dir);
+    const std::string msg = input_error_message([&] { ds.read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg, "Label_0.tif");
+    EXPECT_MESSAGE_HAS(msg, "(200,100,50)");
+    EXPECT_MESSAGE_HAS(msg, "x=4, y=9");
+}
+
+namespace {
+
+// An uncompressed 16x16 TIFF with `spp` bands of `bps` bits, written with libtiff directly.
+void write_odd_tiff(const std::string& path, int spp, int bps) {
+    TIFF* t = TIFFOpen(path.c_str(), "w");
+    ASSERT_NE(t, nullptr);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 16);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 16);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spp);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bps);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 16);
+    if (spp == 4) {
+        std::uint16_t extra = EXTRASAMPLE_UNSPECIFIED;  // e.g. near infrared
+        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
+    }
+    std::vector<std::uint8_t> row(16 * spp * bps / 8, 0);
+    for (int y = 0; y < 16; ++y) ASSERT_GE(TIFFWriteScanline(t, row.data(), y, 0), 0);
+    TIFFClose(t);
+}
+
+}  // namespace
+
+TEST(KaggleDataset, UnsupportedSampleFormatsNameTheFile) {
+    const std::string dir = test::temp_dir("ds_kaggle_format");
+    write_kaggle(dir, {0});
+    const std::string image = dir + "/patches/Images/Image_0.tif";
+    write_odd_tiff(image, 3, 16);
+    std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, image);
+    EXPECT_MESSAGE_HAS(msg, "16-bit samples are not supported");
+    write_odd_tiff(image, 4, 8);
+    msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, image);
+    EXPECT_MESSAGE_HAS(msg, "4 bands");
+}
+
+TEST(KaggleDataset, TruncatedLabelNamesTheFile) {
+    const std::string dir = test::temp_dir("ds_kaggle_trunc");
+    write_kaggle(dir, {0}, 64);
+    const std::string label = dir + "/patches/Labels/Label_0.tif";
+    fs::resize_file(label, fs::file_size(label) / 2);
+    const std::string msg = input_error_message([&] {
+        const Dataset ds = Dataset::open(dir);
+        ds.read_mask(0);
+    });
+    EXPECT_MESSAGE_HAS(msg, label);
+}
+
+TEST(KaggleDataset, EmptyDatasetNamesTheRoot) {
+    const std::string dir = test::temp_dir("ds_kaggle_empty");
+    fs::create_directories(dir + "/patches/Images");
+    fs::create_directories(dir + "/patches/Labels");
+    const std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "empty dataset");
+    EXPECT_MESSAGE_HAS(msg, dir);
+}
+
+TEST(KaggleDataset, PixelLimitRefusesBigImagesNamingTheFile) {
+    const std::string dir = test::temp_dir("ds_kaggle_limit");
+    write_kaggle(dir, {0}, 20);
+    DatasetOptions o;
+    o.max_pixels = 399;
+    const std::string msg = input_error_message([&] { Dataset::open(dir, o); });
+    EXPECT_MESSAGE_HAS(msg, "Image_0.tif");
+    EXPECT_MESSAGE_HAS(msg, "limit of 399");
+    o.max_pixels = 400;
+    EXPECT_NO_THROW(Dataset::open(dir, o));
+}
+
+// ---- tiles -------------------------------------------------------------------------------------
+
+namespace {
+
+void write_tile(const std::string& dir, const std::string& stem, int w, int h, const char* label_suffix,
+                std::uint64_t seed) {
+    write_tiff(dir + "/" + stem + "_RGB.tif", noise_image(w, h, seed));
+    write_tiff(dir + "/" + stem + label_suffix, potsdam_palette().encode(striped_labels(w, h, seed)));
+}
+
+// Windows must cover the tile and agree with it everywhere they overlap.
+void check_reassembly(const Dataset& ds, int w, int h, int patch, std::size_t expected_windows,
+                      std::uint64_t seed) {
+    ASSERT_EQ(ds.size(), expected_windows);
+    const RgbImage tile = noise_image(w, h, seed);
+    const LabelMap labels = striped_labels(w, h, seed);
+    std::vector<int> covered(static_cast<std::size_t>(w) * h, 0);
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+        const SampleRef& s = ds.sample(i);
+        ASSERT_EQ(s.width, patch);
+        ASSERT_EQ(s.height, patch);
+        ASSERT_LE(s.x0 + s.width, w);
+        ASSERT_LE(s.y0 + s.height, h);
+        const RgbImage img = ds.read_image(i);
+        const LabelMap m = ds.read_mask(i);
+        ASSERT_EQ(img.width, patch);
+        ASSERT_EQ(m.height, patch);
+        for (int y = 0; y < patch; ++y)
+            for (int x = 0; x < patch; ++x) {
+                ++covered[static_cast<std::size_t>(s.y0 + y) * w + s.x0 + x];
+                ASSERT_EQ(m.at(y, x), labels.at(s.y0 + y, s.x0 + x)) << s.id;
+                for (int c = 0; c < 3; ++c) ASSERT_EQ(img.at(y, x)[c], tile.at(s.y0 + y, s.x0 + x)[c]) << s.id;
+            }
+    }
+    for (int v : covered) ASSERT_GT(v, 0);
+}
+
+}  // namespace
+
+TEST(TilesDataset, WindowsReassembleToTheTileWithEdgesCovered) {
+    const std::string dir = test::temp_dir("ds_tiles");
+    write_tile(dir, "top_potsdam_2_10", 1000, 700, "_label.tif", 5);
+    DatasetOptions o;
+    o.tile_patch = 300;
+    o.tile_stride = 300;
+    const Dataset a = Dataset::open(dir, o);
+    EXPECT_EQ(a.kind(), DatasetKind::tiles);
+    // x: 0 300 600 700, y: 0 300 400.
+    check_reassembly(a, 1000, 700, 300, 12, 5);
+    EXPECT_EQ(a.sample(3).id, "top_potsdam_2_10@700_0");
+    EXPECT_EQ(a.sample(11).id, "top_potsdam_2_10@700_400");
+    o.tile_stride = 250;
+    // x: 0 250 500 700, y: 0 250 400.
+    check_reassembly(Dataset::open(dir, o), 1000, 700, 300, 12, 5);
+    o.tile_stride = 200;
+    // x: 0 200 400 600 700, y: 0 200 400.
+    check_reassembly(Dataset::open(dir, o), 1000, 700, 300, 15, 5);
+}
+
+TEST(TilesDataset, NoBoundaryLabelsAndSubdirectoriesAndOrder) {
+    const std::string dir = test::temp_dir("ds_tiles_nb");
+    fs::create_directories(dir + "/2_Ortho_RGB");
+    fs::create_directories(dir + "/5_Labels_all_noBoundary");
+    write_tiff(dir + "/2_Ortho_RGB/top_potsdam_2_10_RGB.tif", noise_image(40, 30, 1));
+    write_tiff(dir + "/2_Ortho_RGB/top_potsdam_2_9_RGB.tif", noise_image(40, 30, 2));
+    LabelMap lab = striped_labels(40, 30, 1);
+    for (int x = 0; x < 40; ++x) lab.at(10, x) = 255;  // the eroded boundary, black on disk
+    write_tiff(dir + "/5_Labels_all_noBoundary/top_potsdam_2_10_label_noBoundary.tif", potsdam_palette().encode(lab));
+    write_tiff(dir + "/5_Labels_all_noBoundary/top_potsdam_2_9_label_noBoundary.tif",
+               potsdam_palette().encode(striped_labels(40, 30, 2)));
+    DatasetOptions o;
+    o.tile_patch = 50;  // bigger than the tile: one window of the whole tile
+    const Dataset ds = Dataset::open(dir, o);
+    ASSERT_EQ(ds.size(), 2u);
+    EXPECT_EQ(ds.sample(0).id, "top_potsdam_2_9@0_0");  // 9 before 10
+    EXPECT_EQ(ds.read_mask(1).labels, lab.labels);
+    EXPECT_EQ(class_counts(ds.read_mask(1))[6], 40);
+}
+
+TEST(TilesDataset, MissingLabelNamesTheTile) {
+    const std::string dir = test::temp_dir("ds_tiles_missing");
+    write_tiff(dir + "/top_potsdam_3_11_RGB.tif", noise_image(20, 20, 1));
+    const std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "top_potsdam_3_11_RGB.tif");
+    EXPECT_MESSAGE_HAS(msg, "top_potsdam_3_11_label.tif");
+}
+
+// ---- generic -----------------------------------------------------------------------------------
+
+namespace {
+
+void write_generic(const std::string& dir, const std::string& toml) {
+    fs::create_directories(dir + "/images");
+    fs::create_directories(dir + "/masks");
+    write_text(dir + "/dataset.toml", toml);
+}
+
+}  // namespace
+
+TEST(GenericDataset, PaletteMasksWithIgnoreColours) {
+    const std::string dir = test::temp_dir("ds_generic_palette");
+    write_generic(dir, R"([classes]
+names = ["road", "building"]
+[mask]
+encoding = "palette"
+colours = [[255, 255, 255], [0, 0, 255]]
+ignore_colours = [[0, 0, 0]]
+)");
+    RgbImage m(4, 2);
+    const std::uint8_t px[8][3] = {{255, 255, 255}, {0, 0, 255}, {0, 0, 0}, {255, 255, 255},
+                                   {0, 0, 255},     {0, 0, 255}, {0, 0, 0}, {255, 255, 255}};
+    for (int i = 0; i < 8; ++i) std::copy(px[i], px[i] + 3, &m.pixels[3 * i]);
+    write_png(dir + "/images/b2.png", noise_image(4, 2, 1));
+    write_png(dir + "/masks/b2.png", m);
+    write_png(dir + "/images/a10.png", noise_image(4, 2, 2));
+    write_png(dir + "/masks/a10.png", m);
+    const Dataset ds = Dataset::open(dir);
+    EXPECT_EQ(ds.kind(), DatasetKind::generic);
+    ASSERT_EQ(ds.size(), 2u);
+    EXPECT_EQ(ds.sample(0).id, "a10");
+    EXPECT_EQ(ds.palette().num_classes(), 2);
+    EXPECT_EQ(ds.palette().classes[1].name, "building");
+    EXPECT_EQ(ds.read_mask(1).labels, (std::vector<std::uint8_t>{0, 1, 255, 0, 1, 1, 255, 0}));
+}
+
+TEST(GenericDataset, IndexMasksWithIgnoreValues) {
+    const std::string dir = test::temp_dir("ds_generic_index");
+    write_generic(dir, R"([classes]
+names = ["a", "b", "c"]
+[mask]
+encoding = "index"
+ignore = [7]
+)");
+    LabelMap m(3, 2);
+    m.labels = {0, 1, 2, 7, 255, 1};
+    write_tiff(dir + "/images/x.tif", noise_image(3, 2, 1));
+    write_tiff_gray(dir + "/masks/x.tif", m);
+    const Dataset ds = Dataset::open(dir, {DatasetKind::generic});
+    EXPECT_EQ(ds.read_mask(0).labels, (std::vector<std::uint8_t>{0, 1, 2, 255, 255, 1}));
+    // A value that is neither a class nor ignored names file, pixel and value.
+    m.labels[4] = 5;
+    write_tiff_gray(dir + "/masks/x.tif", m);
+    const std::string msg = input_error_message([&] { ds.read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg, "masks/x.tif");
+    EXPECT_MESSAGE_HAS(msg, "value 5");
+    EXPECT_MESSAGE_HAS(msg, "x=1, y=1");
+}
+
+TEST(GenericDataset, UnknownTomlKeyNamesKeyAndFile) {
+    const std::string dir = test::temp_dir("ds_generic_key");
+    write_generic(dir, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\ncolors = [[1,2,3]]\n");
+    write_tiff(dir + "/images/x.tif", noise_image(3, 2, 1));
+    write_tiff_gray(dir + "/masks/x.tif", LabelMap(3, 2, 0));
+    std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "dataset.toml");
+    EXPECT_MESSAGE_HAS(msg, "mask.colors");
+    write_text(dir + "/dataset.toml", "seed = 3\n[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
+    msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "'seed'");
+    write_text(dir + "/dataset.toml", "[classes]\nnames = [\"a\", \"b\"]\n[mask]\ncolours = [[1,2,3]]\n");
+    msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "1 colours for 2 classes");
+}
+
+TEST(GenericDataset, MissingMaskNamesTheFile) {
+    const std::string dir = test::temp_dir("ds_generic_partner");
+    write_generic(dir, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
+    write_tiff(dir + "/images/only.tif", noise_image(3, 2, 1));
+    const std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "images/only.tif");
+    EXPECT_MESSAGE_HAS(msg, "masks/only");
+}
+
+// ---- kind detection ----------------------------------------------------------------------------
+
+TEST(DatasetKindDetection, UnknownAmbiguousAndNamedKinds) {
+    const std::string dir = test::temp_dir("ds_kind");
+    std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, dir);
+    EXPECT_MESSAGE_HAS(msg, "cannot tell the dataset kind");
+    msg = input_error_message([&] { Dataset::open(dir + "/nope"); });
+    EXPECT_MESSAGE_HAS(msg, "does not exist");
+    write_kaggle(dir, {0});
+    write_text(dir + "/dataset.toml", "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
+    msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "more than one dataset kind");
+    EXPECT_EQ(Dataset::open(dir, {DatasetKind::kaggle}).size(), 1u);
+    EXPECT_EQ(parse_dataset_kind("tiles"), DatasetKind::tiles);
+    EXPECT_THROW(parse_dataset_kind("coco"), InputError);
+}
+
+// ---- splits ------------------------------------------------------------------------------------
+
+TEST(Splits, DeterministicCoveringAndSized) {
+    const Split a = make_split(1000, 7), b = make_split(1000, 7), c = make_split(1000, 8);
+    EXPECT_EQ(a.train, b.train);
+    EXPECT_EQ(a.val, b.val);
+    EXPECT_EQ(a.test, b.test);
+    EXPECT_NE(a.train, c.train);
+    EXPECT_EQ(a.train.size(), 800u);
+    EXPECT_EQ(a.val.size(), 100u);
+    EXPECT_EQ(a.test.size(), 100u);
+    std::vector<int> seen(1000, 0);
+    for (const auto* part : {&a.train, &a.val, &a.test})
+        for (std::size_t i : *part) ++seen[i];
+    for (int v : seen) EXPECT_EQ(v, 1);
+    // Not just the identity cut: the validation part is spread over the range.
+    EXPECT_LT(a.val.front(), 100u);
+    EXPECT_GT(a.val.back(), 900u);
+    const Split small = make_split(7, 1, 0.5, 0.25);
+    EXPECT_EQ(small.train.size() + small.val.size() + small.test.size(), 7u);
+    EXPECT_THROW(make_split(10, 1, 0.9, 0.2), InputError);
+    EXPECT_TRUE(make_split(0, 1).train.empty());
+}
+
+TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
+    const Dataset ds = Dataset::open(kaggle_sample());
+    const std::string dir = test::temp_dir("ds_split_lists");
+    write_text(dir + "/train.txt", "# training\nImage_1010\n\n");
+    write_text(dir + "/val.txt", "Image_0\n");
+    const Split s = split_from_lists(ds, dir + "/train.txt", dir + "/val.txt", "");
+    EXPECT_EQ(s.train, (std::vector<std::size_t>{1}));
+    EXPECT_EQ(s.val, (std::vector<std::size_t>{0}));
+    EXPECT_TRUE(s.test.empty());
+    write_text(dir + "/test.txt", "Image_7\n");
+    std::string msg = input_error_message([&] { split_from_lists(ds, dir + "/train.txt", "", dir + "/test.txt"); });
+    EXPECT_MESSAGE_HAS(msg, "test.txt:1");
+    EXPECT_MESSAGE_HAS(msg, "Image_7");
+    msg = input_error_message([&] { split_from_lists(ds, dir + "/train.txt", dir + "/train.txt", ""); });
+    EXPECT_MESSAGE_HAS(msg, "already listed");
+}
+
+// ---- contact sheet and CLI ---------------------------------------------------------------------
+
+TEST(ContactSheet, SparsePointsAreDrawnEnlarged) {
+    LabelMap m(10, 10);
+    m.at(5, 5) = 1;
+    const RgbImage r = render_sparse(m, potsdam_palette(), 10, 10, 1);
+    int coloured = 0;
+    for (int y = 0; y < 10; ++y)
+        for (int x = 0; x < 10; ++x)
+            if (r.at(y, x)[2] == 255) {
+                ++coloured;
+                EXPECT_LE(std::abs(y - 5), 1);
+                EXPECT_LE(std::abs(x - 5), 1);
+            }
+    EXPECT_EQ(coloured, 9);
+    SheetOptions opt;
+    opt.panel = 10;
+    const RgbImage sheet = make_contact_sheet({{r, r}, {r}}, opt);
+    EXPECT_EQ(sheet.width, sheet_width(2, opt));
+    EXPECT_EQ(sheet.height, sheet_height(2, opt));
+    EXPECT_EQ(sheet.at(opt.gap + 5, opt.gap + 5)[2], 255);
+}
+
+TEST(DataCommand, StatsOnTheRealSample) {
+    const CommandResult r = run_pfce("data stats " + kaggle_sample());
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "kaggle, 2 images");
+    EXPECT_MESSAGE_HAS(r.output, "300x300");
+    // building: (18688 + 42166) / 180000
+    EXPECT_MESSAGE_HAS(r.output, "60854");
+    EXPECT_MESSAGE_HAS(r.output, "0.3381");
+    const CommandResult bad = run_pfce("data stats " + kaggle_sample() + "/nope");
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_MESSAGE_HAS(bad.output, "nope");
+}
+
+TEST(DataCommand, PreviewWritesADecodableSheet) {
+    const std::string dir = test::temp_dir("ds_preview");
+    const std::string out = dir + "/sheet.png";
+    const CommandResult r = run_pfce("data preview " + kaggle_sample() + " --out " + out + " --count 8");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const RgbImage sheet = read_rgb(out);
+    const SheetOptions opt;  // the command's defaults: panel 300
+    EXPECT_EQ(sheet.width, sheet_width(2, opt));   // image | colour mask
+    EXPECT_EQ(sheet.height, sheet_height(2, opt));  // only 2 samples
+    // The colour mask panel of the first row holds the palette colours of Label_0.
+    const Dataset ds = Dataset::open(kaggle_sample());
+    const RgbImage mask0 = ds.palette().encode(ds.read_mask(0));
+    const int ox = opt.gap * 2 + opt.panel, oy = opt.gap;
+    for (int y = 0; y < 300; y += 37)
+        for (int x = 0; x < 300; x += 41)
+            for (int c = 0; c < 3; ++c) ASSERT_EQ(sheet.at(oy + y, ox + x)[c], mask0.at(y, x)[c]);
+}

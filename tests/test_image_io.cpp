@@ -1,0 +1,345 @@
+// Image I/O: byte-exact round trips through our TIFF and PNG writers, layouts written directly with
+// libtiff/libpng (planar, tiled, palette, gray), windows, and every refusal naming the file: 16-bit,
+// 4 bands, truncated, not an image, missing, over the pixel limit. Also the palette decode/encode.
+#include <gtest/gtest.h>
+#include <png.h>
+#include <tiffio.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "data/image_io.hpp"
+#include "data/palette.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+namespace fs = std::filesystem;
+
+namespace {
+
+RgbImage random_rgb(int w, int h, std::uint64_t seed) {
+    RgbImage img(w, h);
+    CounterRng rng(seed, 1);
+    for (auto& v : img.pixels) v = static_cast<std::uint8_t>(rng.next_u32());
+    return img;
+}
+
+LabelMap random_gray(int w, int h, std::uint64_t seed) {
+    LabelMap m(w, h);
+    CounterRng rng(seed, 2);
+    for (auto& v : m.labels) v = static_cast<std::uint8_t>(rng.next_u32());
+    return m;
+}
+
+// Expects `fn` to throw InputError whose message contains every string in `parts`.
+template <typename Fn> void expect_input_error(Fn&& fn, const std::vector<std::string>& parts) {
+    try {
+        fn();
+        ADD_FAILURE() << "expected an InputError";
+    } catch (const InputError& e) {
+        const std::string msg = e.what();
+        for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+    }
+}
+
+// A TIFF written field by field, for layouts our writer does not produce.
+struct TiffSpec {
+    int width = 0, height = 0, spp = 3, bps = 8;
+    int photometric = PHOTOMETRIC_RGB;
+    int planar = PLANARCONFIG_CONTIG;
+    int tile = 0;           // >0: tiled with tile x tile tiles
+    int rows_per_strip = 3;
+};
+
+void write_raw_tiff(const std::string& path, const TiffSpec& s, const std::vector<std::uint8_t>& samples,
+                    const std::vector<std::uint16_t>* cmap = nullptr) {
+    TIFF* t = TIFFOpen(path.c_str(), "w");
+    ASSERT_NE(t, nullptr);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, s.width);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, s.height);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, s.spp);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, s.bps);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, s.photometric);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, s.planar);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
+    if (s.spp == 4) {
+        std::uint16_t extra = EXTRASAMPLE_UNASSALPHA;
+        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
+    }
+    if (cmap) TIFFSetField(t, TIFFTAG_COLORMAP, cmap->data(), cmap->data() + 256, cmap->data() + 512);
+    const int bytes = s.bps / 8;
+    const bool separate = s.planar == PLANARCONFIG_SEPARATE;
+    auto sample = [&](int x, int y, int c) -> const std::uint8_t* {
+        return &samples[((static_cast<std::size_t>(y) * s.width + x) * s.spp + c) * bytes];
+    };
+    if (s.tile > 0) {
+        TIFFSetField(t, TIFFTAG_TILEWIDTH, s.tile);
+        TIFFSetField(t, TIFFTAG_TILELENGTH, s.tile);
+        for (int p = 0; p < (separate ? s.spp : 1); ++p)
+            for (int ty = 0; ty < s.height; ty += s.tile)
+                for (int tx = 0; tx < s.width; tx += s.tile) {
+                    const int bands = separate ? 1 : s.spp;
+                    std::vector<std::uint8_t> buf(static_cast<std::size_t>(s.tile) * s.tile * bands * bytes, 0);
+                    for (int y = ty; y < std::min(ty + s.tile, s.height); ++y)
+                        for (int x = tx; x < std::min(tx + s.tile, s.width); ++x)
+                            for (int c = 0; c < bands; ++c)
+                                std::memcpy(&buf[(((y - ty) * s.tile + (x - tx)) * bands + c) * bytes],
+                                            sample(x, y, separate ? p : c), bytes);
+                    ASSERT_GE(TIFFWriteTile(t, buf.data(), tx, ty, 0, static_cast<std::uint16_t>(p)), 0);
+                }
+    } else {
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, s.rows_per_strip);
+        for (int p = 0; p < (separate ? s.spp : 1); ++p)
+            for (int y = 0; y < s.height; ++y) {
+                const int bands = separate ? 1 : s.spp;
+                std::vector<std::uint8_t> row(static_cast<std::size_t>(s.width) * bands * bytes);
+                for (int x = 0; x < s.width; ++x)
+                    for (int c = 0; c < bands; ++c)
+                        std::memcpy(&row[(x * bands + c) * bytes], sample(x, y, separate ? p : c), bytes);
+                ASSERT_GE(TIFFWriteScanline(t, row.data(), y, static_cast<std::uint16_t>(p)), 0);
+            }
+    }
+    TIFFClose(t);
+}
+
+// PNGs through libpng's simplified API (no setjmp in tests): any format it offers.
+void write_simple_png(const std::string& path, int w, int h, png_uint_32 format, const void* data,
+                      const void* colormap = nullptr, int colormap_entries = 0) {
+    png_image img;
+    std::memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = w;
+    img.height = h;
+    img.format = format;
+    img.colormap_entries = colormap_entries;
+    ASSERT_TRUE(png_image_write_to_file(&img, path.c_str(), 0, data, 0, colormap)) << img.message;
+}
+
+void truncate_file(const std::string& path, double keep) {
+    const auto size = fs::file_size(path);
+    fs::resize_file(path, static_cast<std::uintmax_t>(size * keep));
+}
+
+}  // namespace
+
+TEST(ImageIo, TiffRoundTripIsExact) {
+    const std::string dir = test::temp_dir("io_tiff");
+    const RgbImage img = random_rgb(37, 23, 1);
+    write_tiff(dir + "/a.tif", img);
+    const RgbImage back = read_rgb(dir + "/a.tif");
+    EXPECT_EQ(back.width, 37);
+    EXPECT_EQ(back.height, 23);
+    EXPECT_EQ(back.pixels, img.pixels);
+    const ImageInfo info = probe_image(dir + "/a.tif");
+    EXPECT_EQ(info.width, 37);
+    EXPECT_EQ(info.height, 23);
+    EXPECT_EQ(info.channels, 3);
+    EXPECT_EQ(info.bits_per_sample, 8);
+}
+
+TEST(ImageIo, PngRoundTripIsExact) {
+    const std::string dir = test::temp_dir("io_png");
+    const RgbImage img = random_rgb(41, 17, 2);
+    write_png(dir + "/a.png", img);
+    EXPECT_EQ(read_rgb(dir + "/a.png").pixels, img.pixels);
+    const LabelMap g = random_gray(19, 31, 3);
+    write_png_gray(dir + "/g.png", g);
+    const LabelMap gb = read_gray(dir + "/g.png");
+    EXPECT_EQ(gb.width, 19);
+    EXPECT_EQ(gb.height, 31);
+    EXPECT_EQ(gb.labels, g.labels);
+    // Gray read as RGB is replicated into the three channels.
+    const RgbImage as_rgb = read_rgb(dir + "/g.png");
+    for (std::size_t i = 0; i < g.labels.size(); ++i)
+        for (int c = 0; c < 3; ++c) ASSERT_EQ(as_rgb.pixels[3 * i + c], g.labels[i]);
+}
+
+TEST(ImageIo, GrayTiffRoundTripAndRgbRefusedAsIndexMask) {
+    const std::string dir = test::temp_dir("io_gray_tiff");
+    const LabelMap g = random_gray(33, 9, 4);
+    write_tiff_gray(dir + "/g.tif", g);
+    EXPECT_EQ(read_gray(dir + "/g.tif").labels, g.labels);
+    write_tiff(dir + "/rgb.tif", random_rgb(5, 5, 5));
+    expect_input_error([&] { read_gray(dir + "/rgb.tif"); }, {dir + "/rgb.tif", "1-band"});
+}
+
+TEST(ImageIo, PlanarTiledAndStripLayoutsDecodeAlike) {
+    const std::string dir = test::temp_dir("io_layouts");
+    const RgbImage img = random_rgb(37, 29, 6);
+    TiffSpec s;
+    s.width = 37;
+    s.height = 29;
+    write_raw_tiff(dir + "/contig.tif", s, img.pixels);
+    s.planar = PLANARCONFIG_SEPARATE;
+    write_raw_tiff(dir + "/planar.tif", s, img.pixels);
+    s.tile = 16;
+    write_raw_tiff(dir + "/planar_tiled.tif", s, img.pixels);
+    s.planar = PLANARCONFIG_CONTIG;
+    write_raw_tiff(dir + "/tiled.tif", s, img.pixels);
+    for (const char* f : {"contig", "planar", "planar_tiled", "tiled"}) {
+        SCOPED_TRACE(f);
+        const std::string path = dir + "/" + f + ".tif";
+        EXPECT_EQ(read_rgb(path).pixels, img.pixels);
+        // A window crossing strip/tile borders equals the same crop of the whole image.
+        const RgbImage w = read_rgb_window(path, 5, 7, 20, 17);
+        ASSERT_EQ(w.width, 20);
+        ASSERT_EQ(w.height, 17);
+        for (int y = 0; y < 17; ++y)
+            for (int x = 0; x < 20; ++x)
+                for (int c = 0; c < 3; ++c) ASSERT_EQ(w.at(y, x)[c], img.at(y + 7, x + 5)[c]) << x << "," << y;
+    }
+    expect_input_error([&] { read_rgb_window(dir + "/tiled.tif", 30, 0, 10, 5); }, {"tiled.tif", "inside"});
+}
+
+TEST(ImageIo, PaletteFilesExpandToRgbAndKeepIndicesAsGray) {
+    const std::string dir = test::temp_dir("io_palette");
+    const int w = 13, h = 11;
+    std::vector<std::uint8_t> idx(w * h);
+    for (int i = 0; i < w * h; ++i) idx[i] = static_cast<std::uint8_t>(i % 4);
+    const std::uint8_t colours[4][3] = {{255, 255, 255}, {0, 0, 255}, {0, 255, 255}, {255, 0, 0}};
+    // TIFF colour maps are 16-bit.
+    std::vector<std::uint16_t> cmap(768, 0);
+    for (int k = 0; k < 4; ++k)
+        for (int c = 0; c < 3; ++c) cmap[c * 256 + k] = static_cast<std::uint16_t>(colours[k][c] * 257);
+    TiffSpec s;
+    s.width = w;
+    s.height = h;
+    s.spp = 1;
+    s.photometric = PHOTOMETRIC_PALETTE;
+    write_raw_tiff(dir + "/p.tif", s, idx, &cmap);
+    write_simple_png(dir + "/p.png", w, h, PNG_FORMAT_RGB_COLORMAP, idx.data(), colours, 4);
+    for (const char* f : {"/p.tif", "/p.png"}) {
+        SCOPED_TRACE(f);
+        const RgbImage rgb = read_rgb(dir + f);
+        for (int i = 0; i < w * h; ++i)
+            for (int c = 0; c < 3; ++c) ASSERT_EQ(rgb.pixels[3 * i + c], colours[idx[i]][c]);
+    }
+    EXPECT_EQ(read_gray(dir + "/p.tif").labels, idx);
+}
+
+TEST(ImageIo, SixteenBitIsRefusedNamingTheFile) {
+    const std::string dir = test::temp_dir("io_16bit");
+    TiffSpec s;
+    s.width = 8;
+    s.height = 4;
+    s.bps = 16;
+    write_raw_tiff(dir + "/deep.tif", s, std::vector<std::uint8_t>(8 * 4 * 3 * 2, 7));
+    expect_input_error([&] { read_rgb(dir + "/deep.tif"); }, {dir + "/deep.tif", "16-bit samples are not supported"});
+    std::vector<std::uint16_t> gray16(8 * 4, 1000);
+    write_simple_png(dir + "/deep.png", 8, 4, PNG_FORMAT_LINEAR_Y, gray16.data());
+    expect_input_error([&] { read_gray(dir + "/deep.png"); }, {dir + "/deep.png", "16-bit samples are not supported"});
+}
+
+TEST(ImageIo, FourBandsAreRefusedNamingTheFile) {
+    const std::string dir = test::temp_dir("io_4band");
+    TiffSpec s;
+    s.width = 6;
+    s.height = 5;
+    s.spp = 4;
+    write_raw_tiff(dir + "/rgbi.tif", s, std::vector<std::uint8_t>(6 * 5 * 4, 9));
+    expect_input_error([&] { read_rgb(dir + "/rgbi.tif"); }, {dir + "/rgbi.tif", "4 bands"});
+    std::vector<std::uint8_t> rgba(6 * 5 * 4, 200);
+    write_simple_png(dir + "/rgba.png", 6, 5, PNG_FORMAT_RGBA, rgba.data());
+    expect_input_error([&] { read_rgb(dir + "/rgba.png"); }, {dir + "/rgba.png", "4 bands"});
+}
+
+TEST(ImageIo, TruncatedFilesAreRefusedNamingTheFile) {
+    const std::string dir = test::temp_dir("io_truncated");
+    const RgbImage img = random_rgb(64, 64, 7);
+    // Strip data first, directory last (our writer): cutting the end loses the directory.
+    write_tiff(dir + "/a.tif", img);
+    truncate_file(dir + "/a.tif", 0.5);
+    expect_input_error([&] { read_rgb(dir + "/a.tif"); }, {dir + "/a.tif"});
+    // Directory intact, strip data corrupt: the header parses and decoding the strip fails.
+    write_tiff(dir + "/c.tif", img);
+    {
+        TIFF* r = TIFFOpen((dir + "/c.tif").c_str(), "r");
+        ASSERT_NE(r, nullptr);
+        const std::uint64_t* offsets = nullptr;
+        ASSERT_TRUE(TIFFGetField(r, TIFFTAG_STRIPOFFSETS, &offsets));
+        const std::uint32_t strips = TIFFNumberOfStrips(r);
+        const std::uint64_t last = offsets[strips - 1];
+        TIFFClose(r);
+        // Garbage over the start of the last strip's LZW data (an impossible first code).
+        std::fstream f(dir + "/c.tif", std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(last));
+        const std::string junk(64, '\xff');
+        f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+    }
+    expect_input_error([&] { read_rgb(dir + "/c.tif"); }, {dir + "/c.tif", "truncated or corrupt"});
+    write_png(dir + "/a.png", img);
+    truncate_file(dir + "/a.png", 0.5);
+    expect_input_error([&] { read_rgb(dir + "/a.png"); }, {dir + "/a.png", "truncated or corrupt"});
+}
+
+TEST(ImageIo, NotAnImageAndMissingFilesNameTheFile) {
+    const std::string dir = test::temp_dir("io_bad");
+    std::ofstream(dir + "/text.tif") << "hello, not a tiff";
+    expect_input_error([&] { read_rgb(dir + "/text.tif"); }, {dir + "/text.tif", "not a TIFF or PNG"});
+    expect_input_error([&] { read_rgb(dir + "/absent.tif"); }, {dir + "/absent.tif", "cannot open"});
+    expect_input_error([&] { probe_image(dir + "/absent.png"); }, {dir + "/absent.png"});
+}
+
+TEST(ImageIo, PixelLimitIsCheckedBeforeDecoding) {
+    const std::string dir = test::temp_dir("io_limit");
+    write_tiff(dir + "/big.tif", random_rgb(40, 30, 8));
+    write_png(dir + "/big.png", random_rgb(40, 30, 8));
+    for (const char* f : {"/big.tif", "/big.png"}) {
+        expect_input_error([&] { read_rgb(dir + f, 1199); }, {dir + f, "40x30", "limit"});
+        EXPECT_NO_THROW(read_rgb(dir + f, 1200));
+    }
+}
+
+TEST(ImageIo, WritersAreAtomicAndLeaveNoTemporaries) {
+    const std::string dir = test::temp_dir("io_atomic");
+    write_png(dir + "/x.png", random_rgb(8, 8, 9));
+    write_tiff(dir + "/x.tif", random_rgb(8, 8, 9));
+    write_png(dir + "/x.png", random_rgb(8, 8, 10));  // overwrite in place
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"x.png", "x.tif"}));
+    EXPECT_EQ(read_rgb(dir + "/x.png").pixels, random_rgb(8, 8, 10).pixels);
+    EXPECT_THROW(write_png(dir + "/no/such/dir/y.png", random_rgb(4, 4, 1)), SystemError);
+    const std::string tmp = temp_path_for(dir + "/z.png");
+    EXPECT_EQ(fs::path(tmp).parent_path(), fs::path(dir));
+    EXPECT_NE(tmp, temp_path_for(dir + "/z.png"));
+}
+
+TEST(Palette, PotsdamDecodeEncodeRoundTrip) {
+    const Palette& p = potsdam_palette();
+    ASSERT_EQ(p.num_classes(), 6);
+    EXPECT_EQ(p.classes[0].colour, (Rgb{255, 255, 255}));
+    EXPECT_EQ(p.classes[5].colour, (Rgb{255, 0, 0}));
+    LabelMap m(7, 5);
+    for (int i = 0; i < 35; ++i) m.labels[i] = static_cast<std::uint8_t>(i % 7 == 6 ? 255 : i % 7);
+    const RgbImage colours = p.encode(m);
+    EXPECT_EQ(colours.at(0, 6)[0], 0);  // unlabelled -> black
+    EXPECT_EQ(p.decode(colours, "mem").labels, m.labels);
+}
+
+TEST(Palette, UnknownColourNamesFilePixelAndColour) {
+    RgbImage img(10, 8);
+    std::fill(img.pixels.begin(), img.pixels.end(), 255);
+    img.at(6, 3)[0] = 12;
+    img.at(6, 3)[1] = 34;
+    img.at(6, 3)[2] = 56;
+    expect_input_error([&] { potsdam_palette().decode(img, "Label_9.tif"); },
+                       {"Label_9.tif", "(12,34,56)", "x=3", "y=6"});
+}
+
+TEST(Palette, RealKagglePairsHaveTheKnownClassCounts) {
+    const std::string dir = test::shared_dir() + "/data/potsdam-kaggle-sample/patches/Labels/";
+    auto counts = [&](const std::string& f) {
+        const LabelMap m = potsdam_palette().decode(read_rgb(dir + f), f);
+        std::vector<long> c(7, 0);
+        for (std::uint8_t v : m.labels) ++c[v == 255 ? 6 : v];
+        return c;
+    };
+    EXPECT_EQ(counts("Label_0.tif"), (std::vector<long>{29700, 18688, 32256, 9356, 0, 0, 0}));
+    EXPECT_EQ(counts("Label_1010.tif"), (std::vector<long>{0, 42166, 40061, 0, 0, 7773, 0}));
+}
