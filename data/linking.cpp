@@ -1,0 +1,324 @@
+// The linking driver (data/linking.hpp): batches of same-size label maps through Backend::link,
+// coverage and purity, and the mask-directory stage behind `pfce link` with its on-disk cache.
+#include "data/linking.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <optional>
+#include <unordered_map>
+
+#include "core/log.hpp"
+#include "data/dataset.hpp"
+#include "data/mask_dir.hpp"
+#include "data/palette.hpp"
+
+namespace pfce {
+namespace fs = std::filesystem;
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// OpenMP loop that rethrows the first exception of any iteration after the loop.
+template <typename Fn> void parallel_for(std::size_t n, Fn&& fn) {
+    std::exception_ptr error;
+    const long count = static_cast<long>(n);
+#pragma omp parallel for schedule(dynamic, 4)
+    for (long i = 0; i < count; ++i) {
+        try {
+            fn(static_cast<std::size_t>(i));
+        } catch (...) {
+#pragma omp critical(pfce_linking_error)
+            if (!error) error = std::current_exception();
+        }
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+nlohmann::json stats_json(const LinkStats& s) {
+    return {{"points", s.points}, {"pairs", s.pairs}, {"segments", s.segments},
+            {"labelled_after", s.labelled_after}};
+}
+
+const char* conflict_name(LinkConflict c) { return c == LinkConflict::lowest ? "lowest" : "unlabelled"; }
+
+}  // namespace
+
+void LinkQuality::add(const LinkQuality& o) {
+    images += o.images;
+    pixels += o.pixels;
+    labelled_before += o.labelled_before;
+    labelled_after += o.labelled_after;
+    dense_images += o.dense_images;
+    checked += o.checked;
+    agree += o.agree;
+    added_checked += o.added_checked;
+    added_agree += o.added_agree;
+}
+
+nlohmann::json LinkQuality::to_json() const {
+    nlohmann::json j = {{"images", images},
+                        {"pixels", pixels},
+                        {"labelled_before", labelled_before},
+                        {"labelled_after", labelled_after},
+                        {"coverage_before", coverage_before()},
+                        {"coverage_after", coverage_after()}};
+    if (dense_images > 0) {
+        j["dense_images"] = dense_images;
+        j["purity"] = purity();
+        j["added_purity"] = added_purity();
+        j["checked"] = checked;
+        j["agree"] = agree;
+        j["added_checked"] = added_checked;
+        j["added_agree"] = added_agree;
+    }
+    return j;
+}
+
+void measure_link(const LabelMap& sparse, const LabelMap& linked, const LabelMap* dense, LinkQuality& q) {
+    if (linked.width != sparse.width || linked.height != sparse.height)
+        PFCE_THROW(InputError, "linked mask ", linked.width, "x", linked.height, " does not match its sparse mask ",
+                   sparse.width, "x", sparse.height);
+    if (dense && (dense->width != sparse.width || dense->height != sparse.height))
+        PFCE_THROW(InputError, "dense mask ", dense->width, "x", dense->height, " does not match its sparse mask ",
+                   sparse.width, "x", sparse.height);
+    const std::size_t n = sparse.labels.size();
+    ++q.images;
+    q.pixels += static_cast<std::int64_t>(n);
+    if (dense) ++q.dense_images;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint8_t s = sparse.labels[i], l = linked.labels[i];
+        q.labelled_before += s != kUnlabelled;
+        if (l == kUnlabelled) continue;
+        ++q.labelled_after;
+        if (!dense || dense->labels[i] == kUnlabelled) continue;
+        const bool ok = dense->labels[i] == l;
+        ++q.checked;
+        q.agree += ok;
+        if (s == kUnlabelled) {
+            ++q.added_checked;
+            q.added_agree += ok;
+        }
+    }
+}
+
+LinkStats link_label_maps(Backend& backend, const std::vector<LabelMap>& sparse,
+                          const std::vector<RgbImage>& images, const LinkParams& p,
+                          std::vector<LabelMap>& linked, int batch) {
+    if (batch < 1) PFCE_THROW(InputError, "link batch ", batch, " must be at least 1");
+    const bool edge = p.max_color_step >= 0.0f;
+    if (edge && images.size() != sparse.size())
+        PFCE_THROW(InputError, "edge-aware linking needs one image per mask: got ", images.size(),
+                   " images for ", sparse.size(), " masks");
+    const std::size_t n = sparse.size();
+    linked.resize(n);
+    const bool on_host = backend.device() == DeviceKind::cpu;
+    LinkStats total;
+    Tensor h_in, h_rgb, d_in, d_rgb, d_out;
+    const Tensor no_rgb;
+    for (std::size_t i0 = 0; i0 < n;) {
+        const int h = sparse[i0].height, w = sparse[i0].width;
+        std::size_t i1 = i0 + 1;
+        while (i1 < n && i1 - i0 < static_cast<std::size_t>(batch) && sparse[i1].height == h &&
+               sparse[i1].width == w)
+            ++i1;
+        const std::int64_t nb = static_cast<std::int64_t>(i1 - i0);
+        const Shape shape{nb, h, w};
+        // Buffers are reused while consecutive batches keep their shape (pinned memory is slow to get).
+        if (h_in.empty() || h_in.shape() != shape) {
+            h_in = backend.host_staging(shape, DType::u8);
+            d_out = backend.zeros(shape, DType::u8);
+            d_in = on_host ? Tensor() : backend.zeros(shape, DType::u8);
+            if (edge) {
+                h_rgb = backend.host_staging({nb, 3, h, w}, DType::u8);
+                d_rgb = on_host ? Tensor() : backend.zeros({nb, 3, h, w}, DType::u8);
+            }
+        }
+        const std::size_t plane = static_cast<std::size_t>(h) * static_cast<std::size_t>(w);
+        std::uint8_t* staged = h_in.data<std::uint8_t>();
+        std::uint8_t* staged_rgb = edge ? h_rgb.data<std::uint8_t>() : nullptr;
+        parallel_for(i1 - i0, [&](std::size_t k) {
+            const LabelMap& m = sparse[i0 + k];
+            if (m.labels.size() != plane)
+                PFCE_THROW(InputError, "label map ", i0 + k, " holds ", m.labels.size(), " labels for ",
+                           m.width, "x", m.height);
+            std::memcpy(staged + k * plane, m.labels.data(), plane);
+            if (!edge) return;
+            const RgbImage& im = images[i0 + k];
+            if (im.width != w || im.height != h || im.pixels.size() != plane * 3)
+                PFCE_THROW(InputError, "image ", i0 + k, " is ", im.width, "x", im.height, " but its mask is ",
+                           w, "x", h);
+            std::uint8_t* dst = staged_rgb + k * 3 * plane;  // interleaved -> planar (3,H,W)
+            for (std::size_t i = 0; i < plane; ++i)
+                for (std::size_t c = 0; c < 3; ++c) dst[c * plane + i] = im.pixels[i * 3 + c];
+        });
+        LinkStats st;
+        if (on_host) {
+            st = backend.link(h_in, edge ? h_rgb : no_rgb, p, d_out);
+        } else {
+            backend.copy(d_in, h_in);
+            if (edge) backend.copy(d_rgb, h_rgb);
+            st = backend.link(d_in, edge ? d_rgb : no_rgb, p, d_out);
+        }
+        const std::uint8_t* result = d_out.data<std::uint8_t>();
+        if (!on_host) {
+            backend.copy(h_in, d_out);  // waits for the device
+            result = h_in.data<std::uint8_t>();
+        }
+        parallel_for(i1 - i0, [&](std::size_t k) {
+            LabelMap& out = linked[i0 + k];
+            out.width = w;
+            out.height = h;
+            out.labels.assign(result + k * plane, result + (k + 1) * plane);
+        });
+        total.points += st.points;
+        total.pairs += st.pairs;
+        total.segments += st.segments;
+        total.labelled_after += st.labelled_after;
+        i0 = i1;
+    }
+    return total;
+}
+
+nlohmann::json link_settings_json(const LinkParams& p, const std::string& in_dir, const nlohmann::json& in_meta) {
+    std::error_code ec;
+    const fs::path canon = fs::weakly_canonical(fs::path(in_dir), ec);
+    return {{"in_dir", ec ? in_dir : canon.string()},
+            {"in_meta", in_meta},
+            {"radius", p.radius},
+            {"conflict", conflict_name(p.conflict)},
+            {"max_color_step", p.max_color_step}};
+}
+
+LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (o.batch < 1) PFCE_THROW(InputError, "--batch ", o.batch, " must be at least 1");
+    if (o.params.radius < 0) PFCE_THROW(InputError, "--radius ", o.params.radius, " must be >= 0");
+    const MaskDir md = open_mask_dir(o.in_dir);
+    const nlohmann::json settings = link_settings_json(o.params, o.in_dir, md.meta);
+    LinkDirResult r;
+
+    // The cache: the same input and settings reuse what is there.
+    std::error_code ec;
+    if (fs::exists(fs::path(o.out_dir) / "masks.json", ec)) {
+        std::optional<MaskDir> prev;
+        try {
+            prev = open_mask_dir(o.out_dir);
+        } catch (const InputError&) {
+            if (!o.force) throw;
+        }
+        if (prev && prev->meta.value("link", nlohmann::json()) == settings && prev->ids == md.ids) {
+            r.reused = true;
+            const nlohmann::json s = prev->meta.value("link_stats", nlohmann::json::object());
+            r.stats.points = s.value("points", std::int64_t{0});
+            r.stats.pairs = s.value("pairs", std::int64_t{0});
+            r.stats.segments = s.value("segments", std::int64_t{0});
+            r.stats.labelled_after = s.value("labelled_after", std::int64_t{0});
+            const nlohmann::json q = prev->meta.value("quality", nlohmann::json::object());
+            auto get = [&](const char* key) { return q.value(key, std::int64_t{0}); };
+            r.quality.images = get("images");
+            r.quality.pixels = get("pixels");
+            r.quality.labelled_before = get("labelled_before");
+            r.quality.labelled_after = get("labelled_after");
+            r.quality.dense_images = get("dense_images");
+            r.quality.checked = get("checked");
+            r.quality.agree = get("agree");
+            r.quality.added_checked = get("added_checked");
+            r.quality.added_agree = get("added_agree");
+            r.have_dense = r.quality.dense_images > 0;
+            r.data_root = prev->meta.value("source", std::string());
+            r.total_seconds = seconds_since(t0);
+            log_info("link: ", o.out_dir, " already holds these linked masks; reusing them");
+            return r;
+        }
+        if (prev && !o.force)
+            PFCE_THROW(InputError, o.out_dir, " already holds masks made otherwise (",
+                       prev->meta.value("link", nlohmann::json()).dump(), "); pass --force to replace them");
+    }
+
+    // The dataset gives the palette, the dense masks (purity) and the colours (edge-aware).
+    const bool edge = o.params.max_color_step >= 0.0f;
+    const std::string root = !o.data_root.empty() ? o.data_root : md.meta.value("source", std::string());
+    std::optional<Dataset> ds;
+    if (!root.empty()) {
+        try {
+            ds = Dataset::open(root);
+        } catch (const InputError& e) {
+            if (!o.data_root.empty() || edge) throw;
+            log_warn("link: cannot open the source dataset ", root, " (", e.what(),
+                     "): no purity, Potsdam palette assumed");
+        }
+    } else if (edge) {
+        PFCE_THROW(InputError, "edge-aware linking needs the images: ", o.in_dir,
+                   "/masks.json names no \"source\" and no --data was given");
+    }
+    r.data_root = ds ? root : std::string();
+    const Palette& palette = ds ? ds->palette() : potsdam_palette();
+    std::unordered_map<std::string, std::size_t> index;
+    if (ds)
+        for (std::size_t i = 0; i < ds->size(); ++i) index.emplace(ds->sample(i).id, i);
+
+    const std::size_t n = md.ids.size();
+    const std::size_t wave = static_cast<std::size_t>(o.batch);
+    for (std::size_t w0 = 0; w0 < n; w0 += wave) {
+        const std::size_t nw = std::min(wave, n - w0);
+        std::vector<LabelMap> sparse(nw), dense(nw), linked;
+        std::vector<RgbImage> images(edge ? nw : 0);
+        std::vector<char> has_dense(nw, 0);
+        parallel_for(nw, [&](std::size_t k) {
+            const std::string& id = md.ids[w0 + k];
+            sparse[k] = read_mask_png(md, id, palette);
+            const auto it = ds ? index.find(id) : index.end();
+            if (it == index.end()) {
+                if (edge)
+                    PFCE_THROW(InputError, "edge-aware linking: sample ", id, " of ", o.in_dir,
+                               " is not in the dataset ", root);
+                return;
+            }
+            if (edge) images[k] = ds->read_image(it->second);
+            if (!ds->sample(it->second).mask_path.empty()) {
+                dense[k] = ds->read_mask(it->second);
+                has_dense[k] = 1;
+            }
+        });
+        const auto t1 = std::chrono::steady_clock::now();
+        const LinkStats st = link_label_maps(backend, sparse, images, o.params, linked, o.batch);
+        r.link_seconds += seconds_since(t1);
+        r.stats.points += st.points;
+        r.stats.pairs += st.pairs;
+        r.stats.segments += st.segments;
+        r.stats.labelled_after += st.labelled_after;
+        for (std::size_t k = 0; k < nw; ++k) {
+            try {
+                measure_link(sparse[k], linked[k], has_dense[k] ? &dense[k] : nullptr, r.quality);
+            } catch (const InputError& e) {
+                PFCE_THROW(InputError, "sample ", md.ids[w0 + k], ": ", e.what());
+            }
+        }
+        parallel_for(nw, [&](std::size_t k) { write_mask_png(o.out_dir, md.ids[w0 + k], linked[k], palette); });
+        if (n > wave) log_info("link: ", w0 + nw, "/", n, " masks");
+    }
+    r.have_dense = r.quality.dense_images > 0;
+
+    nlohmann::json meta = md.meta;
+    meta["kind"] = "linked";
+    meta["labelled_pixels"] = r.quality.labelled_after;  // the sparse input's count is under "link"
+    meta["pixels"] = r.quality.pixels;
+    if (!root.empty()) meta["source"] = root;
+    meta["radius"] = o.params.radius;
+    meta["conflict"] = conflict_name(o.params.conflict);
+    meta["max_color_step"] = o.params.max_color_step;
+    meta["linked_from"] = settings["in_dir"];
+    meta["link"] = settings;
+    meta["link_stats"] = stats_json(r.stats);
+    meta["quality"] = r.quality.to_json();
+    write_mask_json(o.out_dir, md.ids, meta);
+    r.total_seconds = seconds_since(t0);
+    return r;
+}
+
+}  // namespace pfce
