@@ -1,0 +1,222 @@
+// The U-Net's layers: thin wrappers that own buffers and call the Backend ops in order.
+#include "models/layers.hpp"
+
+#include "models/init.hpp"
+
+namespace pfce {
+
+void ensure_shape(Backend& b, Tensor& t, const Shape& shape) {
+    if (t.empty() || t.shape() != shape) t = b.zeros(shape, DType::f32);
+}
+
+namespace {
+
+Parameter make_param(Backend& b, const std::string& name, Shape shape, bool decay) {
+    Parameter p;
+    p.name = name;
+    p.value = b.zeros(shape, DType::f32);
+    p.grad = b.zeros(shape, DType::f32);
+    p.decay = decay;
+    return p;
+}
+
+Buffer make_buffer(Backend& b, const std::string& name, Shape shape) {
+    Buffer buf;
+    buf.name = name;
+    buf.value = b.zeros(shape, DType::f32);
+    return buf;
+}
+
+}  // namespace
+
+// ---- Conv2d ------------------------------------------------------------------------------------
+
+Conv2d::Conv2d(Backend& b, const std::string& name, int in_ch, int out_ch, int k, bool with_bias)
+    : weight(make_param(b, name + ".weight", {out_ch, in_ch, k, k}, true)), b_(b) {
+    PFCE_CHECK_SHAPE(k % 2 == 1, "odd kernel expected for a same-size convolution, got ", k);
+    p_.pad = (k - 1) / 2;
+    if (with_bias) bias = make_param(b, name + ".bias", {out_ch}, false);
+}
+
+const Tensor& Conv2d::forward(const Tensor& x) {
+    x_ = &x;
+    ensure_shape(b_, y_, {x.dim(0), weight.value.dim(0), x.dim(2), x.dim(3)});
+    b_.conv2d_forward(x, weight.value, bias.value, y_, p_);
+    return y_;
+}
+
+Tensor& Conv2d::backward(const Tensor& dy, bool need_dx) {
+    b_.conv2d_backward_filter(*x_, dy, weight.grad, bias.grad, p_);
+    if (!need_dx) return none_;
+    ensure_shape(b_, dx_, x_->shape());
+    b_.conv2d_backward_data(dy, weight.value, dx_, p_);
+    return dx_;
+}
+
+void Conv2d::collect(std::vector<Parameter*>& out) {
+    out.push_back(&weight);
+    if (!bias.value.empty()) out.push_back(&bias);
+}
+
+void Conv2d::init(std::uint64_t seed, std::uint32_t& stream) {
+    const Shape& s = weight.value.shape();
+    he_normal_init(b_, weight.value, s[1] * s[2] * s[3], seed, stream++);
+    if (!bias.value.empty()) b_.fill(bias.value, 0.0f);
+}
+
+// ---- BatchNorm2d -------------------------------------------------------------------------------
+
+BatchNorm2d::BatchNorm2d(Backend& b, const std::string& name, int ch)
+    : weight(make_param(b, name + ".weight", {ch}, false)),
+      bias(make_param(b, name + ".bias", {ch}, false)),
+      running_mean(make_buffer(b, name + ".running_mean", {ch})),
+      running_var(make_buffer(b, name + ".running_var", {ch})),
+      b_(b),
+      save_mean_(b.zeros({ch}, DType::f32)),
+      save_invstd_(b.zeros({ch}, DType::f32)) {
+    init();
+}
+
+void BatchNorm2d::init() {
+    b_.fill(weight.value, 1.0f);
+    b_.fill(bias.value, 0.0f);
+    b_.fill(running_mean.value, 0.0f);
+    b_.fill(running_var.value, 1.0f);
+}
+
+const Tensor& BatchNorm2d::forward(const Tensor& x, bool training) {
+    x_ = &x;
+    ensure_shape(b_, y_, x.shape());
+    if (training)
+        b_.batchnorm_forward_train(x, weight.value, bias.value, running_mean.value, running_var.value,
+                                   y_, save_mean_, save_invstd_, p_);
+    else
+        b_.batchnorm_forward_infer(x, weight.value, bias.value, running_mean.value, running_var.value,
+                                   y_, p_);
+    return y_;
+}
+
+Tensor& BatchNorm2d::backward(const Tensor& dy) {
+    ensure_shape(b_, dx_, x_->shape());
+    b_.batchnorm_backward(*x_, dy, weight.value, save_mean_, save_invstd_, dx_, weight.grad, bias.grad);
+    return dx_;
+}
+
+void BatchNorm2d::collect(std::vector<Parameter*>& out) {
+    out.push_back(&weight);
+    out.push_back(&bias);
+}
+
+void BatchNorm2d::collect(std::vector<Buffer*>& out) {
+    out.push_back(&running_mean);
+    out.push_back(&running_var);
+}
+
+// ---- Relu, MaxPool2x2, Concat --------------------------------------------------------------------
+
+const Tensor& Relu::forward(const Tensor& x) {
+    ensure_shape(b_, y_, x.shape());
+    b_.relu_forward(x, y_);
+    return y_;
+}
+
+Tensor& Relu::backward(const Tensor& dy) {
+    ensure_shape(b_, dx_, y_.shape());
+    b_.relu_backward(y_, dy, dx_);
+    return dx_;
+}
+
+const Tensor& MaxPool2x2::forward(const Tensor& x) {
+    x_ = &x;
+    ensure_shape(b_, y_, {x.dim(0), x.dim(1), x.dim(2) / 2, x.dim(3) / 2});
+    b_.maxpool2x2_forward(x, y_);
+    return y_;
+}
+
+Tensor& MaxPool2x2::backward(const Tensor& dy) {
+    ensure_shape(b_, dx_, x_->shape());
+    b_.maxpool2x2_backward(*x_, y_, dy, dx_);
+    return dx_;
+}
+
+const Tensor& Concat::forward(const Tensor& a, const Tensor& b) {
+    ensure_shape(b_, y_, {a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)});
+    ensure_shape(b_, da_, a.shape());
+    ensure_shape(b_, db_, b.shape());
+    b_.concat_channels(a, b, y_);
+    return y_;
+}
+
+void Concat::backward(const Tensor& dy) { b_.concat_channels_backward(dy, da_, db_); }
+
+// ---- UpConv2x2 -----------------------------------------------------------------------------------
+
+UpConv2x2::UpConv2x2(Backend& b, const std::string& name, int in_ch, int out_ch)
+    : weight(make_param(b, name + ".weight", {in_ch, out_ch, 2, 2}, true)),
+      bias(make_param(b, name + ".bias", {out_ch}, false)),
+      b_(b) {}
+
+const Tensor& UpConv2x2::forward(const Tensor& x) {
+    x_ = &x;
+    ensure_shape(b_, y_, {x.dim(0), weight.value.dim(1), 2 * x.dim(2), 2 * x.dim(3)});
+    b_.upconv2x2_forward(x, weight.value, bias.value, y_);
+    return y_;
+}
+
+Tensor& UpConv2x2::backward(const Tensor& dy) {
+    b_.upconv2x2_backward_filter(*x_, dy, weight.grad, bias.grad);
+    ensure_shape(b_, dx_, x_->shape());
+    b_.upconv2x2_backward_data(dy, weight.value, dx_);
+    return dx_;
+}
+
+void UpConv2x2::collect(std::vector<Parameter*>& out) {
+    out.push_back(&weight);
+    out.push_back(&bias);
+}
+
+void UpConv2x2::init(std::uint64_t seed, std::uint32_t& stream) {
+    he_normal_init(b_, weight.value, weight.value.dim(0), seed, stream++);
+    b_.fill(bias.value, 0.0f);
+}
+
+// ---- DoubleConv ----------------------------------------------------------------------------------
+
+DoubleConv::DoubleConv(Backend& b, const std::string& name, int in_ch, int out_ch)
+    : conv1_(b, name + ".conv1", in_ch, out_ch, 3, false),
+      bn1_(b, name + ".bn1", out_ch),
+      relu1_(b),
+      conv2_(b, name + ".conv2", out_ch, out_ch, 3, false),
+      bn2_(b, name + ".bn2", out_ch),
+      relu2_(b) {}
+
+const Tensor& DoubleConv::forward(const Tensor& x, bool training) {
+    const Tensor& a = relu1_.forward(bn1_.forward(conv1_.forward(x), training));
+    return relu2_.forward(bn2_.forward(conv2_.forward(a), training));
+}
+
+Tensor& DoubleConv::backward(const Tensor& dy, bool need_dx) {
+    Tensor& d = conv2_.backward(bn2_.backward(relu2_.backward(dy)));
+    return conv1_.backward(bn1_.backward(relu1_.backward(d)), need_dx);
+}
+
+void DoubleConv::collect(std::vector<Parameter*>& out) {
+    conv1_.collect(out);
+    bn1_.collect(out);
+    conv2_.collect(out);
+    bn2_.collect(out);
+}
+
+void DoubleConv::collect(std::vector<Buffer*>& out) {
+    bn1_.collect(out);
+    bn2_.collect(out);
+}
+
+void DoubleConv::init(std::uint64_t seed, std::uint32_t& stream) {
+    conv1_.init(seed, stream);
+    bn1_.init();
+    conv2_.init(seed, stream);
+    bn2_.init();
+}
+
+}  // namespace pfce

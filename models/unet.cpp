@@ -1,0 +1,164 @@
+// The U-Net of DESIGN §4 from the layers in models/layers.hpp. Inputs whose sides are not multiples
+// of 2^depth are reflect-padded, centred (an odd surplus row/column goes to the bottom/right), and
+// the logits are cropped back; the skip activation's gradient is the sum of what the pool and the
+// concat send back.
+#include "models/unet.hpp"
+
+#include <memory>
+#include <string>
+
+#include "models/layers.hpp"
+
+namespace pfce {
+
+struct UNet::Impl {
+    Impl(Backend& b, const UNetConfig& c) : be(b), head(b, "head", c.base_width, c.num_classes, 1, true) {
+        int in = c.in_channels;
+        for (int l = 0; l < c.depth; ++l) {
+            const int w = c.base_width << l;
+            down.push_back(std::make_unique<DoubleConv>(b, "down" + std::to_string(l), in, w));
+            pool.push_back(std::make_unique<MaxPool2x2>(b));
+            in = w;
+        }
+        bottom = std::make_unique<DoubleConv>(b, "bottom", in, c.base_width << c.depth);
+        for (int l = 0; l < c.depth; ++l) {
+            const int w = c.base_width << l;
+            const std::string n = "up" + std::to_string(l);
+            up.push_back(std::make_unique<UpConv2x2>(b, n + ".upconv", 2 * w, w));
+            cat.push_back(std::make_unique<Concat>(b));
+            dec.push_back(std::make_unique<DoubleConv>(b, n, 2 * w, w));
+        }
+    }
+
+    Backend& be;
+    std::vector<std::unique_ptr<DoubleConv>> down, dec;
+    std::vector<std::unique_ptr<MaxPool2x2>> pool;
+    std::vector<std::unique_ptr<UpConv2x2>> up;
+    std::vector<std::unique_ptr<Concat>> cat;
+    std::unique_ptr<DoubleConv> bottom;
+    Conv2d head;
+
+    // Padding of the last forward: padded input, where the original sits, cropped logits.
+    bool padded = false;
+    int top = 0, left = 0;
+    Tensor x_pad, logits, dlogits_pad;
+    bool last_training = false;
+    std::int64_t count = 0;  // parameter elements
+};
+
+UNet::UNet(Backend& backend, const UNetConfig& cfg, std::uint64_t seed)
+    : backend_(backend), cfg_(cfg) {
+    if (cfg.depth < 1 || cfg.depth > 8 || cfg.base_width < 1 || cfg.in_channels < 1 ||
+        cfg.num_classes < 1 || cfg.num_classes > kMaxClasses || (cfg.base_width << cfg.depth) > (1 << 16))
+        PFCE_THROW(InputError, "U-Net config: depth ", cfg.depth, " (1..8), base width ",
+                   cfg.base_width, ", in channels ", cfg.in_channels, ", classes ", cfg.num_classes,
+                   " (1..", kMaxClasses, ") is not a valid network");
+    impl_ = std::make_unique<Impl>(backend, cfg);
+    // One RNG stream per weight tensor, numbered in parameter order: the weights depend on the seed
+    // and the architecture only.
+    std::uint32_t stream = 0;
+    for (auto& d : impl_->down) d->init(seed, stream);
+    impl_->bottom->init(seed, stream);
+    for (int l = 0; l < cfg.depth; ++l) {
+        impl_->up[static_cast<std::size_t>(l)]->init(seed, stream);
+        impl_->dec[static_cast<std::size_t>(l)]->init(seed, stream);
+    }
+    impl_->head.init(seed, stream);
+    for (Parameter* p : parameters()) impl_->count += p->value.numel();
+}
+
+UNet::~UNet() = default;
+
+const Tensor& UNet::forward(const Tensor& x, bool training) {
+    Impl& m = *impl_;
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && x.dim(1) == cfg_.in_channels && x.dim(2) > 0 && x.dim(3) > 0,
+                     "U-Net input ", x.describe(), ", expected (N,", cfg_.in_channels, ",H,W)");
+    const std::int64_t unit = std::int64_t{1} << cfg_.depth;
+    const std::int64_t h = x.dim(2), w = x.dim(3);
+    const std::int64_t h2 = (h + unit - 1) / unit * unit, w2 = (w + unit - 1) / unit * unit;
+    m.padded = h2 != h || w2 != w;
+    m.last_training = training;
+    const Tensor* in = &x;
+    if (m.padded) {
+        m.top = static_cast<int>((h2 - h) / 2);
+        m.left = static_cast<int>((w2 - w) / 2);
+        if (h2 - h - m.top >= h || w2 - w - m.left >= w)
+            PFCE_THROW(InputError, "image ", h, "x", w, " is too small for a depth-", cfg_.depth,
+                       " U-Net: reflect padding to ", h2, "x", w2,
+                       " needs each pad smaller than the side it mirrors");
+        ensure_shape(backend_, m.x_pad, {x.dim(0), x.dim(1), h2, w2});
+        backend_.reflect_pad(x, m.x_pad, m.top, m.left);
+        in = &m.x_pad;
+    }
+
+    // Encoder: level l keeps its output as the skip, then pools.
+    for (int l = 0; l < cfg_.depth; ++l) {
+        const Tensor& skip = m.down[static_cast<std::size_t>(l)]->forward(*in, training);
+        in = &m.pool[static_cast<std::size_t>(l)]->forward(skip);
+    }
+    in = &m.bottom->forward(*in, training);
+    // Decoder: up from level l+1, concat [skip, up], two convolutions.
+    for (int l = cfg_.depth - 1; l >= 0; --l) {
+        const auto i = static_cast<std::size_t>(l);
+        const Tensor& u = m.up[i]->forward(*in);
+        const Tensor& c = m.cat[i]->forward(m.down[i]->output(), u);
+        in = &m.dec[i]->forward(c, training);
+    }
+    const Tensor& full = m.head.forward(*in);
+    if (!m.padded) return full;
+    ensure_shape(backend_, m.logits, {x.dim(0), cfg_.num_classes, h, w});
+    backend_.crop(full, m.logits, m.top, m.left);
+    return m.logits;
+}
+
+void UNet::backward(const Tensor& dlogits) {
+    Impl& m = *impl_;
+    if (!m.last_training)
+        PFCE_THROW(Error, "UNet::backward needs a forward(training=true) before it");
+    const Tensor* d = &dlogits;
+    if (m.padded) {
+        PFCE_CHECK_SHAPE(dlogits.shape() == m.logits.shape(), "dlogits ", dlogits.describe(),
+                         " for logits ", m.logits.describe());
+        ensure_shape(backend_, m.dlogits_pad, m.head.output().shape());
+        backend_.crop_backward(dlogits, m.dlogits_pad, m.top, m.left);
+        d = &m.dlogits_pad;
+    }
+    d = &m.head.backward(*d);
+    for (int l = 0; l < cfg_.depth; ++l) {
+        const auto i = static_cast<std::size_t>(l);
+        m.cat[i]->backward(m.dec[i]->backward(*d));
+        d = &m.up[i]->backward(m.cat[i]->db());
+    }
+    d = &m.bottom->backward(*d);
+    for (int l = cfg_.depth - 1; l >= 0; --l) {
+        const auto i = static_cast<std::size_t>(l);
+        // The skip fed both the pool and the concat: its gradient is the sum of both.
+        Tensor& dskip = m.pool[i]->backward(*d);
+        backend_.add_inplace(dskip, m.cat[i]->da());
+        d = &m.down[i]->backward(dskip, /*need_dx=*/l > 0);
+    }
+}
+
+std::vector<Parameter*> UNet::parameters() {
+    std::vector<Parameter*> out;
+    for (auto& d : impl_->down) d->collect(out);
+    impl_->bottom->collect(out);
+    for (int l = 0; l < cfg_.depth; ++l) {
+        impl_->up[static_cast<std::size_t>(l)]->collect(out);
+        impl_->dec[static_cast<std::size_t>(l)]->collect(out);
+    }
+    impl_->head.collect(out);
+    return out;
+}
+
+std::vector<Buffer*> UNet::buffers() {
+    std::vector<Buffer*> out;
+    for (auto& d : impl_->down) d->collect(out);
+    impl_->bottom->collect(out);
+    for (auto& d : impl_->dec) d->collect(out);
+    return out;
+}
+
+std::int64_t UNet::parameter_count() const { return impl_->count; }
+
+}  // namespace pfce
