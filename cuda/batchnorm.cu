@@ -1,0 +1,319 @@
+// CUDA 2-D batch norm with PyTorch semantics (statistics per channel over (N,H,W); the biased
+// variance normalizes, the unbiased one enters running_var; running = (1-m)*running + m*batch),
+// in our own kernels: cuDNN's legacy batch-norm API is deprecated in cuDNN 9. Each reduction is
+// split over (slice, channel) blocks so small-C layers still fill the GPU, summed in double, then
+// finished per channel; scratch comes from the context workspace. Mirrors host/cpu/batchnorm.cpp.
+#include "cuda/cuda_backend.hpp"
+#include "cuda/cuda_context.hpp"
+
+#include <algorithm>
+
+namespace pfce {
+
+namespace {
+
+constexpr int kThreads = 256;  // power of two: the block reductions halve it
+
+// Sums a per-thread pair over the block; thread 0 gets the totals.
+__device__ void block_sum2(double& a, double& b, double* sh_a, double* sh_b) {
+    sh_a[threadIdx.x] = a;
+    sh_b[threadIdx.x] = b;
+    __syncthreads();
+    for (int half = kThreads / 2; half > 0; half /= 2) {
+        if (threadIdx.x < half) {
+            sh_a[threadIdx.x] += sh_a[threadIdx.x + half];
+            sh_b[threadIdx.x] += sh_b[threadIdx.x + half];
+        }
+        __syncthreads();
+    }
+    a = sh_a[0];
+    b = sh_b[0];
+}
+
+// ---- kernels ----------------------------------------------------------------------------------
+
+// Block (s, c) sums x and x^2 over slice s of channel c: every image, pixels s*T+t, step S*T.
+// partial[(c*S + s)*2 + {0,1}] <- the two sums.
+__global__ void bn_partial_stats_kernel(const float* __restrict__ x, int n, int c_count,
+                                        long long hw, double* __restrict__ partial) {
+    __shared__ double sh_a[kThreads], sh_b[kThreads];
+    const int c = blockIdx.y;
+    const long long step = 1LL * gridDim.x * kThreads;
+    double sum = 0.0, sq = 0.0;
+    for (int i = 0; i < n; ++i) {
+        const float* plane = x + (1LL * i * c_count + c) * hw;  // (H*W) of image i, channel c
+        for (long long k = 1LL * blockIdx.x * kThreads + threadIdx.x; k < hw; k += step) {
+            const double v = plane[k];
+            sum += v;
+            sq += v * v;
+        }
+    }
+    block_sum2(sum, sq, sh_a, sh_b);
+    if (threadIdx.x == 0) {
+        partial[(1LL * c * gridDim.x + blockIdx.x) * 2] = sum;
+        partial[(1LL * c * gridDim.x + blockIdx.x) * 2 + 1] = sq;
+    }
+}
+
+// One thread per channel: batch mean and variance from the slices, running statistics, saved
+// mean and 1/std, and the affine map y = x*scale + shift.
+__global__ void bn_finalize_stats_kernel(const double* __restrict__ partial, int slices,
+                                         int c_count, long long m, float eps, float momentum,
+                                         const float* __restrict__ gamma,
+                                         const float* __restrict__ beta, float* running_mean,
+                                         float* running_var, float* save_mean, float* save_invstd,
+                                         float* scale, float* shift) {
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < c_count; c += gridDim.x * blockDim.x) {
+        double sum = 0.0, sq = 0.0;
+        for (int s = 0; s < slices; ++s) {
+            sum += partial[(1LL * c * slices + s) * 2];
+            sq += partial[(1LL * c * slices + s) * 2 + 1];
+        }
+        const double md = static_cast<double>(m);
+        const double mean = sum / md;
+        const double var = fmax(sq / md - mean * mean, 0.0);  // biased; double keeps it accurate
+        const double unbiased = m > 1 ? var * md / (md - 1.0) : var;
+        const double invstd = 1.0 / sqrt(var + static_cast<double>(eps));
+        save_mean[c] = static_cast<float>(mean);
+        save_invstd[c] = static_cast<float>(invstd);
+        running_mean[c] = static_cast<float>((1.0 - momentum) * running_mean[c] + momentum * mean);
+        running_var[c] = static_cast<float>((1.0 - momentum) * running_var[c] + momentum * unbiased);
+        scale[c] = static_cast<float>(gamma[c] * invstd);
+        shift[c] = static_cast<float>(beta[c] - mean * gamma[c] * invstd);
+    }
+}
+
+// Inference: the affine map from the running statistics.
+__global__ void bn_infer_coeffs_kernel(int c_count, float eps, const float* __restrict__ gamma,
+                                       const float* __restrict__ beta,
+                                       const float* __restrict__ running_mean,
+                                       const float* __restrict__ running_var, float* scale,
+                                       float* shift) {
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < c_count; c += gridDim.x * blockDim.x) {
+        const double invstd = 1.0 / sqrt(static_cast<double>(running_var[c]) + eps);
+        scale[c] = static_cast<float>(gamma[c] * invstd);
+        shift[c] = static_cast<float>(beta[c] - running_mean[c] * gamma[c] * invstd);
+    }
+}
+
+// y = x*scale[c] + shift[c]. blockIdx.y walks the (n,c) planes, blockIdx.x the pixels of one.
+__global__ void bn_apply_kernel(const float* __restrict__ x, float* __restrict__ y, int c_count,
+                                long long planes, long long hw, const float* __restrict__ scale,
+                                const float* __restrict__ shift) {
+    for (long long pl = blockIdx.y; pl < planes; pl += gridDim.y) {
+        const int c = static_cast<int>(pl % c_count);
+        const float a = scale[c], b = shift[c];
+        const float* xp = x + pl * hw;
+        float* yp = y + pl * hw;
+        for (long long k = 1LL * blockIdx.x * blockDim.x + threadIdx.x; k < hw;
+             k += 1LL * gridDim.x * blockDim.x)
+            yp[k] = xp[k] * a + b;
+    }
+}
+
+// Block (s, c) sums dy and dy*(x - mean) over slice s of channel c.
+__global__ void bn_partial_grad_kernel(const float* __restrict__ x, const float* __restrict__ dy,
+                                       const float* __restrict__ save_mean, int n, int c_count,
+                                       long long hw, double* __restrict__ partial) {
+    __shared__ double sh_a[kThreads], sh_b[kThreads];
+    const int c = blockIdx.y;
+    const float mean = save_mean[c];
+    const long long step = 1LL * gridDim.x * kThreads;
+    double sdy = 0.0, sdyx = 0.0;
+    for (int i = 0; i < n; ++i) {
+        const long long off = (1LL * i * c_count + c) * hw;
+        for (long long k = 1LL * blockIdx.x * kThreads + threadIdx.x; k < hw; k += step) {
+            const double d = dy[off + k];
+            sdy += d;
+            sdyx += d * (static_cast<double>(x[off + k]) - mean);
+        }
+    }
+    block_sum2(sdy, sdyx, sh_a, sh_b);
+    if (threadIdx.x == 0) {
+        partial[(1LL * c * gridDim.x + blockIdx.x) * 2] = sdy;
+        partial[(1LL * c * gridDim.x + blockIdx.x) * 2 + 1] = sdyx;
+    }
+}
+
+// One thread per channel: dbeta = sum dy, dgamma = sum dy*xhat, and the coefficients of
+// dx = a * (dy - mean_dy - (x - mean) * k).
+__global__ void bn_finalize_grad_kernel(const double* __restrict__ partial, int slices,
+                                        int c_count, long long m, const float* __restrict__ gamma,
+                                        const float* __restrict__ save_invstd, float* dgamma,
+                                        float* dbeta, float* coef_a, float* coef_mean_dy,
+                                        float* coef_k) {
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < c_count; c += gridDim.x * blockDim.x) {
+        double sdy = 0.0, sdyx = 0.0;
+        for (int s = 0; s < slices; ++s) {
+            sdy += partial[(1LL * c * slices + s) * 2];
+            sdyx += partial[(1LL * c * slices + s) * 2 + 1];
+        }
+        const double invstd = save_invstd[c];
+        const double md = static_cast<double>(m);
+        dbeta[c] = static_cast<float>(sdy);
+        dgamma[c] = static_cast<float>(sdyx * invstd);
+        coef_a[c] = static_cast<float>(gamma[c] * invstd);
+        coef_mean_dy[c] = static_cast<float>(sdy / md);
+        coef_k[c] = static_cast<float>(sdyx * invstd * invstd / md);
+    }
+}
+
+__global__ void bn_backward_apply_kernel(const float* __restrict__ x, const float* __restrict__ dy,
+                                         float* __restrict__ dx, int c_count, long long planes,
+                                         long long hw, const float* __restrict__ save_mean,
+                                         const float* __restrict__ coef_a,
+                                         const float* __restrict__ coef_mean_dy,
+                                         const float* __restrict__ coef_k) {
+    for (long long pl = blockIdx.y; pl < planes; pl += gridDim.y) {
+        const int c = static_cast<int>(pl % c_count);
+        const float a = coef_a[c], mdy = coef_mean_dy[c], k = coef_k[c], mean = save_mean[c];
+        const long long off = pl * hw;
+        for (long long i = 1LL * blockIdx.x * blockDim.x + threadIdx.x; i < hw;
+             i += 1LL * gridDim.x * blockDim.x)
+            dx[off + i] = a * (dy[off + i] - mdy - (x[off + i] - mean) * k);
+    }
+}
+
+// ---- launch helpers ---------------------------------------------------------------------------
+
+struct BnShape {
+    int n, c;
+    long long hw;
+};
+
+void check_f32_device(const Tensor& t, const char* what) {
+    PFCE_CHECK_SHAPE(t.dtype() == DType::f32 && t.device() == DeviceKind::cuda, what, " ",
+                     t.describe(), " must be f32 on the GPU");
+}
+
+BnShape bn_shape(const Tensor& x, const Tensor& y, const Tensor& gamma, const Tensor& beta) {
+    PFCE_CHECK_SHAPE(x.shape().rank == 4, "x ", x.describe());
+    PFCE_CHECK_SHAPE(y.shape() == x.shape(), "y ", y.describe(), " x ", x.describe());
+    const Shape cs{x.dim(1)};
+    PFCE_CHECK_SHAPE(gamma.shape() == cs && beta.shape() == cs, "gamma ", gamma.describe(),
+                     " beta ", beta.describe(), " for x ", x.describe());
+    PFCE_CHECK_SHAPE(x.dim(0) <= 0x7fffffff && x.dim(1) >= 1 && x.dim(1) <= 65535,
+                     "batch norm channels must be 1..65535: ", x.describe());
+    check_f32_device(x, "x");
+    check_f32_device(y, "y");
+    check_f32_device(gamma, "gamma");
+    check_f32_device(beta, "beta");
+    return {static_cast<int>(x.dim(0)), static_cast<int>(x.dim(1)), x.dim(2) * x.dim(3)};
+}
+
+// Slices per channel for the reductions: enough blocks to fill every SM a few times over, but no
+// slice narrower than one block's worth of pixels.
+int slices_for(const CudaContext& ctx, const BnShape& s) {
+    const long long want = (4LL * ctx.props.multiProcessorCount + s.c - 1) / s.c;
+    const long long most = (s.hw + kThreads - 1) / kThreads;
+    return static_cast<int>(std::max(1LL, std::min({want, most, 1024LL})));
+}
+
+dim3 plane_grid(const BnShape& s) {
+    const long long planes = 1LL * s.n * s.c;
+    const unsigned gx = grid_for(s.hw, kThreads, 1024);
+    const unsigned gy = static_cast<unsigned>(std::min(planes, 65535LL));
+    return dim3(gx, gy);
+}
+
+}  // namespace
+
+void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                          Tensor& running_mean, Tensor& running_var, Tensor& y,
+                                          Tensor& save_mean, Tensor& save_invstd,
+                                          const BatchNormParams& p) {
+    const BnShape s = bn_shape(x, y, gamma, beta);
+    const Shape cs{s.c};
+    PFCE_CHECK_SHAPE(running_mean.shape() == cs && running_var.shape() == cs &&
+                         save_mean.shape() == cs && save_invstd.shape() == cs,
+                     "running/saved statistics must be (", s.c, ")");
+    check_f32_device(running_mean, "running_mean");
+    check_f32_device(running_var, "running_var");
+    check_f32_device(save_mean, "save_mean");
+    check_f32_device(save_invstd, "save_invstd");
+    const long long m = 1LL * s.n * s.hw;  // values per channel
+    PFCE_CHECK_SHAPE(m > 0, "empty batch ", x.describe());
+    CudaContext& ctx = *ctx_;
+    const int slices = slices_for(ctx, s);
+    // Workspace: partial sums (C*S pairs of doubles), then scale and shift (C floats each).
+    const std::size_t partial_bytes = sizeof(double) * 2 * s.c * slices;
+    char* ws = static_cast<char*>(ctx.workspace(partial_bytes + 2 * sizeof(float) * s.c));
+    double* partial = reinterpret_cast<double*>(ws);
+    float* scale = reinterpret_cast<float*>(ws + partial_bytes);
+    float* shift = scale + s.c;
+
+    bn_partial_stats_kernel<<<dim3(slices, s.c), kThreads, 0, ctx.stream>>>(x.data<float>(), s.n,
+                                                                             s.c, s.hw, partial);
+    PFCE_CUDA_CHECK_LAUNCH("bn_partial_stats_kernel");
+    bn_finalize_stats_kernel<<<grid_for(s.c), 256, 0, ctx.stream>>>(
+        partial, slices, s.c, m, p.eps, p.momentum, gamma.data<float>(), beta.data<float>(),
+        running_mean.data<float>(), running_var.data<float>(), save_mean.data<float>(),
+        save_invstd.data<float>(), scale, shift);
+    PFCE_CUDA_CHECK_LAUNCH("bn_finalize_stats_kernel");
+    bn_apply_kernel<<<plane_grid(s), kThreads, 0, ctx.stream>>>(
+        x.data<float>(), y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift);
+    PFCE_CUDA_CHECK_LAUNCH("bn_apply_kernel");
+}
+
+void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                          const Tensor& running_mean, const Tensor& running_var,
+                                          Tensor& y, const BatchNormParams& p) {
+    const BnShape s = bn_shape(x, y, gamma, beta);
+    const Shape cs{s.c};
+    PFCE_CHECK_SHAPE(running_mean.shape() == cs && running_var.shape() == cs,
+                     "running statistics must be (", s.c, ")");
+    check_f32_device(running_mean, "running_mean");
+    check_f32_device(running_var, "running_var");
+    if (x.numel() == 0) return;
+    CudaContext& ctx = *ctx_;
+    float* scale = static_cast<float*>(ctx.workspace(2 * sizeof(float) * s.c));
+    float* shift = scale + s.c;
+    bn_infer_coeffs_kernel<<<grid_for(s.c), 256, 0, ctx.stream>>>(
+        s.c, p.eps, gamma.data<float>(), beta.data<float>(), running_mean.data<float>(),
+        running_var.data<float>(), scale, shift);
+    PFCE_CUDA_CHECK_LAUNCH("bn_infer_coeffs_kernel");
+    bn_apply_kernel<<<plane_grid(s), kThreads, 0, ctx.stream>>>(
+        x.data<float>(), y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift);
+    PFCE_CUDA_CHECK_LAUNCH("bn_apply_kernel");
+}
+
+void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                     const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                                     Tensor& dgamma, Tensor& dbeta) {
+    PFCE_CHECK_SHAPE(dy.shape() == x.shape(), "dy ", dy.describe(), " x ", x.describe());
+    check_f32_device(dy, "dy");
+    const BnShape s = bn_shape(x, dx, gamma, gamma);
+    const Shape cs{s.c};
+    PFCE_CHECK_SHAPE(save_mean.shape() == cs && save_invstd.shape() == cs &&
+                         dgamma.shape() == cs && dbeta.shape() == cs,
+                     "saved statistics and dgamma/dbeta must be (", s.c, ")");
+    check_f32_device(save_mean, "save_mean");
+    check_f32_device(save_invstd, "save_invstd");
+    check_f32_device(dgamma, "dgamma");
+    check_f32_device(dbeta, "dbeta");
+    const long long m = 1LL * s.n * s.hw;
+    PFCE_CHECK_SHAPE(m > 0, "empty batch ", x.describe());
+    CudaContext& ctx = *ctx_;
+    const int slices = slices_for(ctx, s);
+    // Workspace: partial sums (C*S pairs of doubles), then three per-channel coefficients.
+    const std::size_t partial_bytes = sizeof(double) * 2 * s.c * slices;
+    char* ws = static_cast<char*>(ctx.workspace(partial_bytes + 3 * sizeof(float) * s.c));
+    double* partial = reinterpret_cast<double*>(ws);
+    float* coef_a = reinterpret_cast<float*>(ws + partial_bytes);
+    float* coef_mean_dy = coef_a + s.c;
+    float* coef_k = coef_mean_dy + s.c;
+
+    bn_partial_grad_kernel<<<dim3(slices, s.c), kThreads, 0, ctx.stream>>>(
+        x.data<float>(), dy.data<float>(), save_mean.data<float>(), s.n, s.c, s.hw, partial);
+    PFCE_CUDA_CHECK_LAUNCH("bn_partial_grad_kernel");
+    bn_finalize_grad_kernel<<<grid_for(s.c), 256, 0, ctx.stream>>>(
+        partial, slices, s.c, m, gamma.data<float>(), save_invstd.data<float>(),
+        dgamma.data<float>(), dbeta.data<float>(), coef_a, coef_mean_dy, coef_k);
+    PFCE_CUDA_CHECK_LAUNCH("bn_finalize_grad_kernel");
+    bn_backward_apply_kernel<<<plane_grid(s), kThreads, 0, ctx.stream>>>(
+        x.data<float>(), dy.data<float>(), dx.data<float>(), s.c, 1LL * s.n * s.c, s.hw,
+        save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
+    PFCE_CUDA_CHECK_LAUNCH("bn_backward_apply_kernel");
+}
+
+}  // namespace pfce

@@ -1,0 +1,236 @@
+// cuDNN helpers shared by conv.cu and upconv.cu: descriptors owned by unique_ptr with deleters, and
+// convolution plans (descriptors + algorithm + workspace size) found once per (device, geometry,
+// direction) and cached, so a warmed-up training step creates nothing and allocates nothing.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "cuda/cuda_check.hpp"
+#include "cuda/cuda_context.hpp"
+
+namespace pfce::cudnn {
+
+// ---- RAII descriptors ------------------------------------------------------------------------
+
+struct TensorDescDeleter {
+    void operator()(cudnnTensorStruct* d) const { cudnnDestroyTensorDescriptor(d); }
+};
+struct FilterDescDeleter {
+    void operator()(cudnnFilterStruct* d) const { cudnnDestroyFilterDescriptor(d); }
+};
+struct ConvDescDeleter {
+    void operator()(cudnnConvolutionStruct* d) const { cudnnDestroyConvolutionDescriptor(d); }
+};
+using TensorDesc = std::unique_ptr<cudnnTensorStruct, TensorDescDeleter>;
+using FilterDesc = std::unique_ptr<cudnnFilterStruct, FilterDescDeleter>;
+using ConvDesc = std::unique_ptr<cudnnConvolutionStruct, ConvDescDeleter>;
+
+// Packed NCHW f32 tensor.
+inline TensorDesc make_tensor_desc(int n, int c, int h, int w) {
+    cudnnTensorDescriptor_t d = nullptr;
+    PFCE_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));
+    TensorDesc owned(d);
+    PFCE_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w));
+    return owned;
+}
+
+// (K out, C in, R, S) f32 filter, the layout of PyTorch's Conv2d weight.
+inline FilterDesc make_filter_desc(int k, int c, int r, int s) {
+    cudnnFilterDescriptor_t d = nullptr;
+    PFCE_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d));
+    FilterDesc owned(d);
+    PFCE_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, k, c, r, s));
+    return owned;
+}
+
+// Cross-correlation (what deep-learning "convolution" means, and PyTorch's mode), f32 compute.
+// Tensor-op math lets cuDNN use TF32 tensor cores, as PyTorch does for convolutions by default.
+inline ConvDesc make_conv_desc(int pad, int stride) {
+    cudnnConvolutionDescriptor_t d = nullptr;
+    PFCE_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&d));
+    ConvDesc owned(d);
+    PFCE_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d, pad, pad, stride, stride, 1, 1,
+                                                     CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(d, CUDNN_TENSOR_OP_MATH));
+    return owned;
+}
+
+// ---- convolution plans -----------------------------------------------------------------------
+
+// A convolution in cuDNN's terms: input x (n,c,h,w), filter (k,c,r,r), output y (n,k,ho,wo).
+// (A transposed convolution is the backward-data of such a convolution; see upconv.cu.)
+struct ConvGeometry {
+    int n = 0, c = 0, h = 0, w = 0;  // input
+    int k = 0, r = 0;                // output channels, square kernel size
+    int pad = 0, stride = 1;
+    int out_h() const { return (h + 2 * pad - r) / stride + 1; }
+    int out_w() const { return (w + 2 * pad - r) / stride + 1; }
+};
+
+enum class ConvDirection { forward, backward_data, backward_filter };
+
+struct ConvPlan {
+    TensorDesc x, y;
+    // Per-channel bias shapes for cudnnAddTensor / cudnnConvolutionBackwardBias: (1,k,1,1) for a
+    // convolution's output; (1,c,1,1) for a transposed convolution, whose output is the input side.
+    TensorDesc bias_out, bias_in;
+    FilterDesc w;
+    ConvDesc conv;
+    int algo = 0;  // a cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t, per the direction
+    std::size_t workspace = 0;
+};
+
+// The buffers a plan search may run on. The search times real runs, so it writes the direction's
+// output (y, x for backward_data, w for backward_filter), which the caller overwrites right after.
+struct ConvBuffers {
+    float* x;
+    float* w;
+    float* y;
+};
+
+// Largest workspace an algorithm may use; bounds the (grow-only) context workspace.
+constexpr std::size_t kMaxConvWorkspace = std::size_t(512) << 20;
+
+namespace detail {
+
+// Picks the fastest algorithm the way PyTorch's cudnn.benchmark does: heuristics name the
+// candidates and their workspace needs, cudnnFind*Ex times them once in the context workspace.
+// Runs once per shape (the first step); it may synchronize and grow the workspace then.
+template <typename Perf>
+const Perf* pick(const Perf* perf, int count, std::size_t limit) {
+    for (int i = 0; i < count; ++i)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= limit) return &perf[i];
+    return nullptr;
+}
+
+template <typename Perf>
+std::size_t candidates_workspace(const Perf* perf, int count) {
+    std::size_t ws = 0;
+    for (int i = 0; i < count; ++i)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= kMaxConvWorkspace)
+            ws = std::max(ws, perf[i].memory);
+    return ws;
+}
+
+inline void search_forward(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {
+    constexpr int kMax = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+    std::array<cudnnConvolutionFwdAlgoPerf_t, kMax> heur{}, found{};
+    int nh = 0, nf = 0;
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(ctx.cudnn, p.x.get(), p.w.get(),
+                                                            p.conv.get(), p.y.get(), kMax, &nh,
+                                                            heur.data()));
+    const std::size_t limit = candidates_workspace(heur.data(), nh);
+    void* ws = ctx.workspace(limit);
+    PFCE_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(ctx.cudnn, p.x.get(), b.x, p.w.get(), b.w,
+                                                            p.conv.get(), p.y.get(), b.y, kMax, &nf,
+                                                            found.data(), ws, limit));
+    const cudnnConvolutionFwdAlgoPerf_t* best = pick(found.data(), nf, limit);
+    if (!best) best = pick(heur.data(), nh, limit);
+    if (!best) PFCE_THROW(SystemError, "cuDNN has no forward convolution algorithm for this shape");
+    PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), best->mathType));
+    std::size_t need = 0;
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(ctx.cudnn, p.x.get(), p.w.get(),
+                                                             p.conv.get(), p.y.get(), best->algo,
+                                                             &need));
+    p.algo = static_cast<int>(best->algo);
+    p.workspace = std::max(need, best->memory);
+}
+
+inline void search_backward_data(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {
+    constexpr int kMax = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+    std::array<cudnnConvolutionBwdDataAlgoPerf_t, kMax> heur{}, found{};
+    int nh = 0, nf = 0;
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(ctx.cudnn, p.w.get(), p.y.get(),
+                                                                 p.conv.get(), p.x.get(), kMax, &nh,
+                                                                 heur.data()));
+    const std::size_t limit = candidates_workspace(heur.data(), nh);
+    void* ws = ctx.workspace(limit);
+    PFCE_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
+        ctx.cudnn, p.w.get(), b.w, p.y.get(), b.y, p.conv.get(), p.x.get(), b.x, kMax, &nf,
+        found.data(), ws, limit));
+    const cudnnConvolutionBwdDataAlgoPerf_t* best = pick(found.data(), nf, limit);
+    if (!best) best = pick(heur.data(), nh, limit);
+    if (!best) PFCE_THROW(SystemError, "cuDNN has no backward-data convolution algorithm for this shape");
+    PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), best->mathType));
+    std::size_t need = 0;
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(ctx.cudnn, p.w.get(), p.y.get(),
+                                                                  p.conv.get(), p.x.get(),
+                                                                  best->algo, &need));
+    p.algo = static_cast<int>(best->algo);
+    p.workspace = std::max(need, best->memory);
+}
+
+inline void search_backward_filter(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {
+    constexpr int kMax = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+    std::array<cudnnConvolutionBwdFilterAlgoPerf_t, kMax> heur{}, found{};
+    int nh = 0, nf = 0;
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(ctx.cudnn, p.x.get(), p.y.get(),
+                                                                   p.conv.get(), p.w.get(), kMax,
+                                                                   &nh, heur.data()));
+    const std::size_t limit = candidates_workspace(heur.data(), nh);
+    void* ws = ctx.workspace(limit);
+    PFCE_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
+        ctx.cudnn, p.x.get(), b.x, p.y.get(), b.y, p.conv.get(), p.w.get(), b.w, kMax, &nf,
+        found.data(), ws, limit));
+    const cudnnConvolutionBwdFilterAlgoPerf_t* best = pick(found.data(), nf, limit);
+    if (!best) best = pick(heur.data(), nh, limit);
+    if (!best) PFCE_THROW(SystemError, "cuDNN has no backward-filter convolution algorithm for this shape");
+    PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), best->mathType));
+    std::size_t need = 0;
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(ctx.cudnn, p.x.get(), p.y.get(),
+                                                                    p.conv.get(), p.w.get(),
+                                                                    best->algo, &need));
+    p.algo = static_cast<int>(best->algo);
+    p.workspace = std::max(need, best->memory);
+}
+
+// Plans are keyed by device as well as shape: descriptors do not depend on a handle, and an
+// algorithm chosen on one device is valid for every context on it, so the cache may outlive the
+// context that filled it. The mutex only guards the map; plans are immutable once inserted.
+struct PlanCache {
+    std::mutex mutex;
+    std::map<std::array<int, 10>, std::unique_ptr<ConvPlan>> plans;
+};
+inline PlanCache& plan_cache() {
+    static PlanCache cache;
+    return cache;
+}
+
+}  // namespace detail
+
+// The plan for `g` in direction `dir`, searched on first use (on `b`) and cached.
+inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
+                                 const ConvBuffers& b) {
+    const std::array<int, 10> key{ctx.device, static_cast<int>(dir), g.n, g.c, g.h, g.w,
+                                  g.k,        g.r,                   g.pad, g.stride};
+    detail::PlanCache& cache = detail::plan_cache();
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    auto it = cache.plans.find(key);
+    if (it != cache.plans.end()) return *it->second;
+
+    auto p = std::make_unique<ConvPlan>();
+    p->x = make_tensor_desc(g.n, g.c, g.h, g.w);
+    p->y = make_tensor_desc(g.n, g.k, g.out_h(), g.out_w());
+    p->bias_out = make_tensor_desc(1, g.k, 1, 1);
+    p->bias_in = make_tensor_desc(1, g.c, 1, 1);
+    p->w = make_filter_desc(g.k, g.c, g.r, g.r);
+    p->conv = make_conv_desc(g.pad, g.stride);
+    switch (dir) {
+        case ConvDirection::forward: detail::search_forward(ctx, *p, b); break;
+        case ConvDirection::backward_data: detail::search_backward_data(ctx, *p, b); break;
+        case ConvDirection::backward_filter: detail::search_backward_filter(ctx, *p, b); break;
+    }
+    return *cache.plans.emplace(key, std::move(p)).first->second;
+}
+
+// Scaling factors for cuDNN calls that overwrite their output (host memory, f32 data).
+inline const float kOne = 1.0f;
+inline const float kZero = 0.0f;
+
+}  // namespace pfce::cudnn

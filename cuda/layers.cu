@@ -1,0 +1,355 @@
+// CUDA kernels for the small U-Net ops: ReLU, 2x2 max-pool, channel concat (strided copies), reflect
+// pad, crop and per-pixel argmax. Each result is exactly the CPU reference's (host/cpu/layers.cpp):
+// no arithmetic beyond comparisons and copies, the same tie rules and the same shape checks.
+#include "cuda/cuda_backend.hpp"
+#include "cuda/cuda_context.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+
+namespace pfce {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+// ---- kernels ----------------------------------------------------------------------------------
+// The plane kernels walk (n,c) planes with blockIdx.y and one plane's pixels with blockIdx.x, both
+// grid-stride, so any size works with any grid.
+
+__global__ void relu_forward_kernel(const float* x, float* y, long long n) {
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
+         i += 1LL * gridDim.x * blockDim.x) {
+        const float v = x[i];  // x may be y: read before write
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+// Elementwise, so dx may alias dy (no __restrict__).
+__global__ void relu_backward_kernel(const float* y, const float* dy, float* dx, long long n) {
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
+         i += 1LL * gridDim.x * blockDim.x)
+        dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+// std::max's rule (the first argument unless the second is larger), as on the CPU.
+__device__ float max_first(float a, float b) { return a < b ? b : a; }
+
+// y (planes, H/2, W/2) = max over each 2x2 window of x (planes, H, W).
+__global__ void maxpool2x2_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
+                                          long long planes, int h, int w) {
+    const int ho = h / 2, wo = w / 2, out = ho * wo;
+    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
+        const float* xp = x + p * h * w;
+        float* yp = y + p * out;
+        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < out; k += gridDim.x * blockDim.x) {
+            const int i = k / wo, j = k - (k / wo) * wo;
+            const float* r0 = xp + (2 * i) * w + 2 * j;
+            const float* r1 = r0 + w;
+            yp[k] = max_first(max_first(r0[0], r0[1]), max_first(r1[0], r1[1]));
+        }
+    }
+}
+
+// One thread per dx element: the gradient of its window goes to the window's first element (in
+// order (0,0), (0,1), (1,0), (1,1)) equal to the pooled max, or to (1,1) if none is (NaN); rows
+// and columns an odd size leaves out of every window get 0.
+__global__ void maxpool2x2_backward_kernel(const float* __restrict__ x, const float* __restrict__ y,
+                                           const float* __restrict__ dy, float* __restrict__ dx,
+                                           long long planes, int h, int w) {
+    const int ho = h / 2, wo = w / 2, in = h * w;
+    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
+        const float* xp = x + p * in;
+        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < in; k += gridDim.x * blockDim.x) {
+            const int r = k / w, c = k - (k / w) * w;
+            const int i = r / 2, j = c / 2;
+            float g = 0.0f;
+            if (i < ho && j < wo) {
+                const long long o = p * ho * wo + 1LL * i * wo + j;
+                const float m = y[o];
+                const int base = (2 * i) * w + 2 * j;
+                int at = base + w + 1;
+                if (xp[base] == m) at = base;
+                else if (xp[base + 1] == m) at = base + 1;
+                else if (xp[base + w] == m) at = base + w;
+                if (at == k) g = dy[o];
+            }
+            dx[p * in + k] = g;
+        }
+    }
+}
+
+// Index of output position o along a side of length n placed at offset off, mirrored once.
+__device__ int reflect_index(int o, int off, int n) {
+    const int t = o - off;
+    return t < 0 ? -t : (t >= n ? 2 * (n - 1) - t : t);
+}
+
+__global__ void reflect_pad_kernel(const float* __restrict__ x, float* __restrict__ y,
+                                   long long planes, int h, int w, int h2, int w2, int top,
+                                   int left) {
+    const int out = h2 * w2;
+    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
+        const float* xp = x + p * h * w;
+        float* yp = y + p * out;
+        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < out; k += gridDim.x * blockDim.x) {
+            const int i = k / w2, j = k - (k / w2) * w2;
+            yp[k] = xp[reflect_index(i, top, h) * w + reflect_index(j, left, w)];
+        }
+    }
+}
+
+// y (planes, h2, w2) = x (planes, h, w) at rows top.., columns left..
+__global__ void crop_kernel(const float* __restrict__ x, float* __restrict__ y, long long planes,
+                            int h, int w, int h2, int w2, int top, int left) {
+    const int out = h2 * w2;
+    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
+        const float* xp = x + p * h * w;
+        float* yp = y + p * out;
+        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < out; k += gridDim.x * blockDim.x) {
+            const int i = k / w2, j = k - (k / w2) * w2;
+            yp[k] = xp[(top + i) * w + left + j];
+        }
+    }
+}
+
+// One thread per dx element: dy inside the crop window, 0 outside.
+__global__ void crop_backward_kernel(const float* __restrict__ dy, float* __restrict__ dx,
+                                     long long planes, int h, int w, int h2, int w2, int top,
+                                     int left) {
+    const int in = h * w;
+    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
+        const float* dyp = dy + p * h2 * w2;
+        float* dxp = dx + p * in;
+        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < in; k += gridDim.x * blockDim.x) {
+            const int i = k / w - top, j = k - (k / w) * w - left;
+            dxp[k] = (i >= 0 && i < h2 && j >= 0 && j < w2) ? dyp[i * w2 + j] : 0.0f;
+        }
+    }
+}
+
+// pred (N, HW) = first channel with the largest logit (strictly greater replaces).
+__global__ void argmax_channels_kernel(const float* __restrict__ logits,
+                                       std::uint8_t* __restrict__ pred, long long pixels,
+                                       long long hw, int c) {
+    for (long long q = blockIdx.x * 1LL * blockDim.x + threadIdx.x; q < pixels;
+         q += 1LL * gridDim.x * blockDim.x) {
+        const long long n = q / hw, k = q - n * hw;
+        const float* l = logits + n * c * hw + k;  // channel ch at l[ch*hw]
+        int best = 0;
+        float bv = l[0];
+        for (int ch = 1; ch < c; ++ch) {
+            const float v = l[ch * hw];
+            if (v > bv) {
+                bv = v;
+                best = ch;
+            }
+        }
+        pred[q] = static_cast<std::uint8_t>(best);
+    }
+}
+
+// ---- launch helpers ---------------------------------------------------------------------------
+
+void check_f32_device(const Tensor& t, const char* op) {
+    PFCE_CHECK_SHAPE(t.dtype() == DType::f32 && t.device() == DeviceKind::cuda, op, ": ",
+                     t.describe(), " must be f32 on the GPU");
+}
+
+void check_f32_same(const Tensor& a, const Tensor& b, const char* op) {
+    PFCE_CHECK_SHAPE(a.shape() == b.shape(), op, ": ", a.describe(), " vs ", b.describe());
+    check_f32_device(a, op);
+    check_f32_device(b, op);
+}
+
+// A plane of (H,W) pixels must be indexable with int inside the kernels.
+int plane_side(std::int64_t v, const Tensor& t) {
+    PFCE_CHECK_SHAPE(v >= 0 && v <= INT_MAX, "side too large: ", t.describe());
+    return static_cast<int>(v);
+}
+void check_plane(const Tensor& t) {
+    PFCE_CHECK_SHAPE(t.dim(2) * t.dim(3) <= INT_MAX, "plane too large: ", t.describe());
+}
+
+dim3 plane_grid(long long planes, long long pixels_per_plane) {
+    const unsigned gx = grid_for(pixels_per_plane, kThreads, 1024);
+    const unsigned gy = static_cast<unsigned>(std::max(1LL, std::min(planes, 65535LL)));
+    return dim3(gx, gy);
+}
+
+}  // namespace
+
+void CudaBackend::relu_forward(const Tensor& x, Tensor& y) {
+    check_f32_same(x, y, "relu_forward");
+    const long long n = x.numel();
+    if (n == 0) return;
+    relu_forward_kernel<<<grid_for(n), kThreads, 0, ctx_->stream>>>(x.data<float>(),
+                                                                     y.data<float>(), n);
+    PFCE_CUDA_CHECK_LAUNCH("relu_forward_kernel");
+}
+
+void CudaBackend::relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
+    check_f32_same(y, dy, "relu_backward");
+    check_f32_same(y, dx, "relu_backward");
+    const long long n = y.numel();
+    if (n == 0) return;
+    relu_backward_kernel<<<grid_for(n), kThreads, 0, ctx_->stream>>>(
+        y.data<float>(), dy.data<float>(), dx.data<float>(), n);
+    PFCE_CUDA_CHECK_LAUNCH("relu_backward_kernel");
+}
+
+void CudaBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape() == Shape({x.dim(0), x.dim(1), x.dim(2) / 2,
+                                                                x.dim(3) / 2}),
+                     "x ", x.describe(), " y ", y.describe());
+    check_f32_device(x, "maxpool2x2_forward");
+    check_f32_device(y, "maxpool2x2_forward");
+    check_plane(x);
+    if (y.numel() == 0) return;
+    const long long planes = x.dim(0) * x.dim(1);
+    maxpool2x2_forward_kernel<<<plane_grid(planes, y.dim(2) * y.dim(3)), kThreads, 0,
+                                ctx_->stream>>>(x.data<float>(), y.data<float>(), planes,
+                                                plane_side(x.dim(2), x), plane_side(x.dim(3), x));
+    PFCE_CUDA_CHECK_LAUNCH("maxpool2x2_forward_kernel");
+}
+
+void CudaBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                      Tensor& dx) {
+    check_f32_same(x, dx, "maxpool2x2_backward");
+    check_f32_same(y, dy, "maxpool2x2_backward");
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape() == Shape({x.dim(0), x.dim(1), x.dim(2) / 2,
+                                                                x.dim(3) / 2}),
+                     "x ", x.describe(), " y ", y.describe());
+    check_plane(x);
+    if (dx.numel() == 0) return;
+    const long long planes = x.dim(0) * x.dim(1);
+    maxpool2x2_backward_kernel<<<plane_grid(planes, x.dim(2) * x.dim(3)), kThreads, 0,
+                                 ctx_->stream>>>(x.data<float>(), y.data<float>(),
+                                                 dy.data<float>(), dx.data<float>(), planes,
+                                                 plane_side(x.dim(2), x), plane_side(x.dim(3), x));
+    PFCE_CUDA_CHECK_LAUNCH("maxpool2x2_backward_kernel");
+}
+
+// Concat is N strided block copies: image i's a (Ca*H*W floats) and b (Cb*H*W) land side by side
+// in row i of y viewed as (N, (Ca+Cb)*H*W). cudaMemcpy2DAsync does exactly that on the stream.
+void CudaBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
+    PFCE_CHECK_SHAPE(a.shape().rank == 4 && b.shape().rank == 4 && a.dim(0) == b.dim(0) &&
+                         a.dim(2) == b.dim(2) && a.dim(3) == b.dim(3) &&
+                         y.shape() == Shape({a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}),
+                     "a ", a.describe(), " b ", b.describe(), " y ", y.describe());
+    check_f32_device(a, "concat_channels");
+    check_f32_device(b, "concat_channels");
+    check_f32_device(y, "concat_channels");
+    const std::size_t n = static_cast<std::size_t>(a.dim(0));
+    const std::size_t sa = sizeof(float) * static_cast<std::size_t>(a.dim(1) * a.dim(2) * a.dim(3));
+    const std::size_t sb = sizeof(float) * static_cast<std::size_t>(b.dim(1) * b.dim(2) * b.dim(3));
+    char* py = static_cast<char*>(y.raw());
+    PFCE_CHECK_SHAPE(sa + sb <= ctx_->props.memPitch, "concat image too large for a 2-D copy: ",
+                     y.describe());
+    if (n == 0) return;
+    if (sa > 0)
+        PFCE_CUDA_CHECK(cudaMemcpy2DAsync(py, sa + sb, a.raw(), sa, sa, n,
+                                          cudaMemcpyDeviceToDevice, ctx_->stream));
+    if (sb > 0)
+        PFCE_CUDA_CHECK(cudaMemcpy2DAsync(py + sa, sa + sb, b.raw(), sb, sb, n,
+                                          cudaMemcpyDeviceToDevice, ctx_->stream));
+}
+
+void CudaBackend::concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) {
+    PFCE_CHECK_SHAPE(dy.shape().rank == 4 && da.shape().rank == 4 && db.shape().rank == 4 &&
+                         dy.shape() == Shape({da.dim(0), da.dim(1) + db.dim(1), da.dim(2),
+                                              da.dim(3)}) &&
+                         db.dim(0) == da.dim(0) && db.dim(2) == da.dim(2) && db.dim(3) == da.dim(3),
+                     "dy ", dy.describe(), " da ", da.describe(), " db ", db.describe());
+    check_f32_device(dy, "concat_channels_backward");
+    check_f32_device(da, "concat_channels_backward");
+    check_f32_device(db, "concat_channels_backward");
+    const std::size_t n = static_cast<std::size_t>(da.dim(0));
+    const std::size_t sa = sizeof(float) * static_cast<std::size_t>(da.dim(1) * da.dim(2) * da.dim(3));
+    const std::size_t sb = sizeof(float) * static_cast<std::size_t>(db.dim(1) * db.dim(2) * db.dim(3));
+    const char* pdy = static_cast<const char*>(dy.raw());
+    PFCE_CHECK_SHAPE(sa + sb <= ctx_->props.memPitch, "concat image too large for a 2-D copy: ",
+                     dy.describe());
+    if (n == 0) return;
+    if (sa > 0)
+        PFCE_CUDA_CHECK(cudaMemcpy2DAsync(da.raw(), sa, pdy, sa + sb, sa, n,
+                                          cudaMemcpyDeviceToDevice, ctx_->stream));
+    if (sb > 0)
+        PFCE_CUDA_CHECK(cudaMemcpy2DAsync(db.raw(), sb, pdy + sa, sa + sb, sb, n,
+                                          cudaMemcpyDeviceToDevice, ctx_->stream));
+}
+
+void CudaBackend::reflect_pad(const Tensor& x, Tensor& y, int top, int left) {
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) &&
+                         x.dim(1) == y.dim(1),
+                     "x ", x.describe(), " y ", y.describe());
+    const std::int64_t h = x.dim(2), w = x.dim(3), h2 = y.dim(2), w2 = y.dim(3);
+    // One reflection per side (numpy 'reflect' for pads smaller than the size), as on the CPU.
+    PFCE_CHECK_SHAPE(top >= 0 && left >= 0 && top < h && left < w && h2 >= h + top &&
+                         w2 >= w + left && h2 - h - top < h && w2 - w - left < w,
+                     "reflect pad of ", x.describe(), " into ", y.describe(), " at (", top, ",",
+                     left, "): every pad must be smaller than the side it mirrors");
+    check_f32_device(x, "reflect_pad");
+    check_f32_device(y, "reflect_pad");
+    check_plane(x);
+    check_plane(y);
+    if (y.numel() == 0) return;
+    const long long planes = x.dim(0) * x.dim(1);
+    reflect_pad_kernel<<<plane_grid(planes, h2 * w2), kThreads, 0, ctx_->stream>>>(
+        x.data<float>(), y.data<float>(), planes, plane_side(h, x), plane_side(w, x),
+        plane_side(h2, y), plane_side(w2, y), top, left);
+    PFCE_CUDA_CHECK_LAUNCH("reflect_pad_kernel");
+}
+
+void CudaBackend::crop(const Tensor& x, Tensor& y, int top, int left) {
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) &&
+                         x.dim(1) == y.dim(1) && top >= 0 && left >= 0 &&
+                         top + y.dim(2) <= x.dim(2) && left + y.dim(3) <= x.dim(3),
+                     "crop ", x.describe(), " to ", y.describe(), " at (", top, ",", left, ")");
+    check_f32_device(x, "crop");
+    check_f32_device(y, "crop");
+    check_plane(x);
+    if (y.numel() == 0) return;
+    const long long planes = x.dim(0) * x.dim(1);
+    crop_kernel<<<plane_grid(planes, y.dim(2) * y.dim(3)), kThreads, 0, ctx_->stream>>>(
+        x.data<float>(), y.data<float>(), planes, plane_side(x.dim(2), x), plane_side(x.dim(3), x),
+        plane_side(y.dim(2), y), plane_side(y.dim(3), y), top, left);
+    PFCE_CUDA_CHECK_LAUNCH("crop_kernel");
+}
+
+void CudaBackend::crop_backward(const Tensor& dy, Tensor& dx, int top, int left) {
+    PFCE_CHECK_SHAPE(dx.shape().rank == 4 && dy.shape().rank == 4 && dx.dim(0) == dy.dim(0) &&
+                         dx.dim(1) == dy.dim(1) && top >= 0 && left >= 0 &&
+                         top + dy.dim(2) <= dx.dim(2) && left + dy.dim(3) <= dx.dim(3),
+                     "crop_backward ", dy.describe(), " into ", dx.describe(), " at (", top, ",",
+                     left, ")");
+    check_f32_device(dy, "crop_backward");
+    check_f32_device(dx, "crop_backward");
+    check_plane(dx);
+    if (dx.numel() == 0) return;
+    const long long planes = dx.dim(0) * dx.dim(1);
+    crop_backward_kernel<<<plane_grid(planes, dx.dim(2) * dx.dim(3)), kThreads, 0, ctx_->stream>>>(
+        dy.data<float>(), dx.data<float>(), planes, plane_side(dx.dim(2), dx),
+        plane_side(dx.dim(3), dx), plane_side(dy.dim(2), dy), plane_side(dy.dim(3), dy), top, left);
+    PFCE_CUDA_CHECK_LAUNCH("crop_backward_kernel");
+}
+
+void CudaBackend::argmax_channels(const Tensor& logits, Tensor& pred) {
+    PFCE_CHECK_SHAPE(logits.shape().rank == 4 && pred.dtype() == DType::u8 &&
+                         pred.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}) &&
+                         logits.dim(1) <= 256,
+                     "logits ", logits.describe(), " pred ", pred.describe());
+    check_f32_device(logits, "argmax_channels");
+    PFCE_CHECK_SHAPE(pred.device() == DeviceKind::cuda, "pred ", pred.describe(), " must be on the GPU");
+    PFCE_CHECK_SHAPE(logits.dim(1) >= 1 || pred.numel() == 0, "logits ", logits.describe(),
+                     " has no channels");
+    const long long pixels = pred.numel();
+    if (pixels == 0) return;
+    argmax_channels_kernel<<<grid_for(pixels), kThreads, 0, ctx_->stream>>>(
+        logits.data<float>(), pred.data<std::uint8_t>(), pixels, logits.dim(2) * logits.dim(3),
+        static_cast<int>(logits.dim(1)));
+    PFCE_CUDA_CHECK_LAUNCH("argmax_channels_kernel");
+}
+
+}  // namespace pfce

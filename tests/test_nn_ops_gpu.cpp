@@ -1,0 +1,589 @@
+// GPU against CPU for the neural-net ops (conv, upconv, batch norm, ReLU, max-pool, concat, reflect
+// pad, crop, argmax): random inputs, odd shapes, forward and backward. Routing ops must match the
+// CPU reference bit for bit; the convolutions within a proven TF32 error bound; batch norm within
+// float rounding. A warmed-up training sequence must be capturable into a CUDA graph, which proves
+// it neither allocates nor synchronizes. Every test skips without a CUDA device.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <exception>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "tests/test_util.hpp"
+
+#ifdef PFCE_HAVE_CUDA
+#include "cuda/cuda_backend.hpp"
+#include "cuda/cuda_context.hpp"
+#endif
+
+using namespace pfce;
+using pfce::test::all_close;
+using pfce::test::all_equal_u8;
+using pfce::test::random_f32;
+using pfce::test::to_backend;
+using pfce::test::to_host;
+
+namespace {
+
+// Values the GPU overwrites: an op that forgets an element leaves this behind and fails.
+constexpr float kGarbage = 1234.5f;
+
+Tensor f32_zeros(Backend& b, Shape s) { return b.zeros(s, DType::f32); }
+
+// A device output pre-filled with garbage.
+Tensor gpu_out(Backend& gpu, Shape s) {
+    Tensor t = gpu.zeros(s, DType::f32);
+    gpu.fill(t, kGarbage);
+    return t;
+}
+
+Tensor abs_of(const Tensor& h) {
+    Tensor a = Tensor::host(h.shape(), DType::f32);
+    for (std::int64_t i = 0; i < h.numel(); ++i) a.data<float>()[i] = std::fabs(h.data<float>()[i]);
+    return a;
+}
+
+// Random values on a coarse grid {lo, lo+step, ...}: many exact ties and exact zeros, for the tie
+// rules of max-pool and argmax and the boundary of ReLU.
+Tensor coarse_f32(Shape s, std::uint64_t seed, int levels, float lo, float step) {
+    Tensor t = Tensor::host(s, DType::f32);
+    CounterRng rng(seed, 0xc0a25e);
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+        t.data<float>()[i] = lo + step * static_cast<float>(rng.below(static_cast<std::uint32_t>(levels)));
+    return t;
+}
+
+// |cpu - gpu| <= atol + rel * mag elementwise, where mag bounds the sum of absolute terms that
+// produced each element: rounding errors scale with it, not with the (possibly cancelled) result.
+::testing::AssertionResult within_bound(const Tensor& ref, const Tensor& got, const Tensor& mag,
+                                        double atol, double rel) {
+    if (ref.shape() != got.shape() || ref.shape() != mag.shape())
+        return ::testing::AssertionFailure() << "shape " << ref.shape().str() << " vs "
+                                            << got.shape().str() << " (bound " << mag.shape().str() << ")";
+    std::int64_t bad = 0;
+    double worst = 0.0;
+    std::ostringstream first;
+    for (std::int64_t i = 0; i < ref.numel(); ++i) {
+        const double r = ref.data<float>()[i], g = got.data<float>()[i];
+        const double err = std::fabs(r - g);
+        const double tol = atol + rel * mag.data<float>()[i];
+        if (!(err <= tol)) {  // also catches NaN
+            if (bad < 5) first << "\n  [" << i << "] cpu " << r << " gpu " << g << " bound " << tol;
+            ++bad;
+        }
+        if (!(err <= worst)) worst = err;
+    }
+    if (bad == 0) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << bad << " of " << ref.numel()
+                                         << " elements outside the bound; worst |err| " << worst
+                                         << first.str();
+}
+
+// TF32 bound. cuDNN with tensor-op math rounds (at worst truncates) both factors of every product
+// to TF32, 10 explicit mantissa bits, so each product is off by at most (2*2^-10 + 2^-20) of
+// |x||w|; the sum is then off by at most ~1.96e-3 * sum|x||w| plus fp32 accumulation error
+// (n * 2^-24 * sum|x||w| for n terms, below 4e-5 for the n <= 600 used here), and the CPU
+// reference carries only the latter. `mag` is sum|x||w| for every output element: the same CPU op
+// applied to |x| and |w|. So |gpu - cpu| <= 1e-5 + 4e-3 * mag holds with margin for any correct
+// algorithm cuDNN may pick, while a wrong index, flip or transposition errs by O(mag): caught.
+// (A plain atol+rtol on the result would not do: outputs near 0 can have a large sum|x||w|.)
+::testing::AssertionResult within_tf32(const Tensor& ref, const Tensor& got, const Tensor& mag) {
+    return within_bound(ref, got, mag, 1e-5, 4e-3);
+}
+
+// Batch norm runs in f32 with double sums on both sides (no TF32); its results may differ by float
+// rounding of terms as large as `mag` (e.g. y = x*scale + shift cancels when the variance is 0 and
+// scale is 1/sqrt(eps)), and by the CPU's float partial sums. 1e-4 relative to the magnitude is
+// hundreds of ulps, yet any wrong formula errs by O(mag).
+constexpr double kBnAtol = 1e-6, kBnRel = 1e-4;
+
+std::int64_t channel_of(const Tensor& x, std::int64_t i) {
+    return (i / (x.dim(2) * x.dim(3))) % x.dim(1);
+}
+
+// Magnitude of y = (x - mean) * invstd * gamma + beta: (|x| + |mean|) * |gamma| * invstd + |beta|.
+Tensor bn_forward_magnitude(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                            const Tensor& mean, const Tensor& invstd) {
+    Tensor mag = Tensor::host(x.shape(), DType::f32);
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+        const std::int64_t c = channel_of(x, i);
+        mag.data<float>()[i] = (std::fabs(x.data<float>()[i]) + std::fabs(mean.data<float>()[c])) *
+                                   std::fabs(gamma.data<float>()[c]) * invstd.data<float>()[c] +
+                               std::fabs(beta.data<float>()[c]);
+    }
+    return mag;
+}
+
+// Magnitudes of the batch-norm gradients, from S1 = sum|dy| and S2 = sum|dy||x-mean| per channel:
+// dbeta ~ S1, dgamma ~ S2*invstd, dx ~ |gamma| invstd (|dy| + S1/m + |x-mean| S2 invstd^2 / m).
+struct BnGradMagnitude {
+    Tensor dx, dgamma, dbeta;
+};
+BnGradMagnitude bn_backward_magnitude(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                      const Tensor& mean, const Tensor& invstd) {
+    const std::int64_t c_count = x.dim(1);
+    const double m = static_cast<double>(x.numel() / c_count);
+    std::vector<double> s1(static_cast<std::size_t>(c_count)), s2(s1.size());
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+        const auto c = static_cast<std::size_t>(channel_of(x, i));
+        const double d = std::fabs(dy.data<float>()[i]);
+        s1[c] += d;
+        s2[c] += d * std::fabs(x.data<float>()[i] - mean.data<float>()[c]);
+    }
+    BnGradMagnitude g{Tensor::host(x.shape(), DType::f32), Tensor::host({c_count}, DType::f32),
+                      Tensor::host({c_count}, DType::f32)};
+    for (std::int64_t c = 0; c < c_count; ++c) {
+        const double is = invstd.data<float>()[c];
+        g.dgamma.data<float>()[c] = static_cast<float>(s2[c] * is);
+        g.dbeta.data<float>()[c] = static_cast<float>(s1[c]);
+    }
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+        const std::int64_t c = channel_of(x, i);
+        const auto cu = static_cast<std::size_t>(c);
+        const double is = invstd.data<float>()[c];
+        const double xm = std::fabs(x.data<float>()[i] - mean.data<float>()[c]);
+        g.dx.data<float>()[i] = static_cast<float>(
+            std::fabs(gamma.data<float>()[c]) * is *
+            (std::fabs(dy.data<float>()[i]) + s1[cu] / m + xm * s2[cu] * is * is / m));
+    }
+    return g;
+}
+
+// ---- convolution ------------------------------------------------------------------------------
+
+struct ConvCase {
+    int n, ci, co, h, w, k, pad;
+    bool bias;
+};
+
+std::string describe(const ConvCase& c) {
+    std::ostringstream os;
+    os << "N" << c.n << " Ci" << c.ci << " Co" << c.co << " " << c.h << "x" << c.w << " k" << c.k
+       << " pad" << c.pad << (c.bias ? " bias" : " no-bias");
+    return os.str();
+}
+
+const std::vector<ConvCase> kConvCases = {
+    {1, 1, 1, 1, 1, 1, 0, true},     // 1x1 everything
+    {1, 2, 3, 1, 1, 3, 1, true},     // 1x1 image under a 3x3 kernel: only the centre tap lands
+    {1, 3, 8, 7, 9, 3, 1, true},     // odd sides
+    {2, 33, 17, 6, 5, 3, 1, false},  // odd channel counts, no bias
+    {3, 5, 33, 8, 8, 1, 0, true},    // 1x1 conv (the logits layer)
+    {2, 4, 6, 5, 7, 3, 0, true},     // no padding: output smaller than input
+    {2, 16, 16, 12, 10, 3, 1, true},
+};
+
+TEST(NnOpsGpu, Conv2dForwardBackwardMatchCpu) {
+    auto cpu = pfce::test::cpu_backend();
+    PFCE_REQUIRE_GPU(gpu);
+    std::uint64_t seed = 100;
+    for (const ConvCase& c : kConvCases) {
+        SCOPED_TRACE(describe(c));
+        const Conv2dParams p{c.pad};
+        const int ho = c.h + 2 * c.pad - c.k + 1, wo = c.w + 2 * c.pad - c.k + 1;
+        const Shape xs{c.n, c.ci, c.h, c.w}, ws{c.co, c.ci, c.k, c.k}, ys{c.n, c.co, ho, wo};
+        Tensor x = random_f32(xs, ++seed), w = random_f32(ws, ++seed), dy = random_f32(ys, ++seed);
+        Tensor b = c.bias ? random_f32({c.co}, ++seed) : Tensor();
+        Tensor gx = to_backend(*gpu, x), gw = to_backend(*gpu, w), gdy = to_backend(*gpu, dy);
+        Tensor gb = c.bias ? to_backend(*gpu, b) : Tensor();
+
+        // forward
+        Tensor y = f32_zeros(*cpu, ys), mag_y = f32_zeros(*cpu, ys);
+        cpu->conv2d_forward(x, w, b, y, p);
+        Tensor b_abs = c.bias ? abs_of(b) : Tensor();
+        cpu->conv2d_forward(abs_of(x), abs_of(w), b_abs, mag_y, p);
+        Tensor gy = gpu_out(*gpu, ys);
+        gpu->conv2d_forward(gx, gw, gb, gy, p);
+        EXPECT_TRUE(within_tf32(y, to_host(*gpu, gy), mag_y)) << "conv2d_forward";
+
+        // backward data
+        Tensor dx = f32_zeros(*cpu, xs), mag_dx = f32_zeros(*cpu, xs);
+        cpu->conv2d_backward_data(dy, w, dx, p);
+        cpu->conv2d_backward_data(abs_of(dy), abs_of(w), mag_dx, p);
+        Tensor gdx = gpu_out(*gpu, xs);
+        gpu->conv2d_backward_data(gdy, gw, gdx, p);
+        EXPECT_TRUE(within_tf32(dx, to_host(*gpu, gdx), mag_dx)) << "conv2d_backward_data";
+
+        // backward filter (+ bias)
+        Tensor dw = f32_zeros(*cpu, ws), mag_dw = f32_zeros(*cpu, ws);
+        Tensor db = c.bias ? f32_zeros(*cpu, {c.co}) : Tensor();
+        Tensor mag_db = c.bias ? f32_zeros(*cpu, {c.co}) : Tensor();
+        cpu->conv2d_backward_filter(x, dy, dw, db, p);
+        cpu->conv2d_backward_filter(abs_of(x), abs_of(dy), mag_dw, mag_db, p);
+        Tensor gdw = gpu_out(*gpu, ws);
+        Tensor gdb = c.bias ? gpu_out(*gpu, {c.co}) : Tensor();
+        gpu->conv2d_backward_filter(gx, gdy, gdw, gdb, p);
+        EXPECT_TRUE(within_tf32(dw, to_host(*gpu, gdw), mag_dw)) << "conv2d_backward_filter dw";
+        if (c.bias) {
+            EXPECT_TRUE(within_tf32(db, to_host(*gpu, gdb), mag_db)) << "conv2d_backward_filter db";
+        }
+    }
+}
+
+// The second call of a shape reuses the cached plan; results must not change with it.
+TEST(NnOpsGpu, Conv2dRepeatedCallsAgree) {
+    PFCE_REQUIRE_GPU(gpu);
+    const Shape xs{2, 7, 9, 11}, ws{5, 7, 3, 3}, ys{2, 5, 9, 11};
+    Tensor gx = to_backend(*gpu, random_f32(xs, 1)), gw = to_backend(*gpu, random_f32(ws, 2));
+    Tensor gb = to_backend(*gpu, random_f32({5}, 3));
+    Tensor y1 = gpu_out(*gpu, ys), y2 = gpu_out(*gpu, ys);
+    gpu->conv2d_forward(gx, gw, gb, y1, Conv2dParams{1});
+    gpu->conv2d_forward(gx, gw, gb, y2, Conv2dParams{1});
+    EXPECT_TRUE(all_close(to_host(*gpu, y1), to_host(*gpu, y2), 0.0, 0.0));
+}
+
+// ---- transposed convolution -------------------------------------------------------------------
+
+struct UpCase {
+    int n, ci, co, h, w;
+    bool bias;
+};
+
+TEST(NnOpsGpu, Upconv2x2ForwardBackwardMatchCpu) {
+    auto cpu = pfce::test::cpu_backend();
+    PFCE_REQUIRE_GPU(gpu);
+    const std::vector<UpCase> cases = {
+        {1, 1, 1, 1, 1, true}, {1, 3, 2, 5, 7, true}, {2, 33, 16, 4, 3, true},
+        {3, 8, 33, 6, 6, false}, {2, 64, 32, 9, 8, true},
+    };
+    std::uint64_t seed = 500;
+    for (const UpCase& c : cases) {
+        SCOPED_TRACE(testing::Message() << "N" << c.n << " Ci" << c.ci << " Co" << c.co << " "
+                                        << c.h << "x" << c.w << (c.bias ? " bias" : " no-bias"));
+        const Shape xs{c.n, c.ci, c.h, c.w}, ws{c.ci, c.co, 2, 2}, ys{c.n, c.co, 2 * c.h, 2 * c.w};
+        Tensor x = random_f32(xs, ++seed), w = random_f32(ws, ++seed), dy = random_f32(ys, ++seed);
+        Tensor b = c.bias ? random_f32({c.co}, ++seed) : Tensor();
+        Tensor gx = to_backend(*gpu, x), gw = to_backend(*gpu, w), gdy = to_backend(*gpu, dy);
+        Tensor gb = c.bias ? to_backend(*gpu, b) : Tensor();
+
+        Tensor y = f32_zeros(*cpu, ys), mag_y = f32_zeros(*cpu, ys);
+        cpu->upconv2x2_forward(x, w, b, y);
+        Tensor b_abs = c.bias ? abs_of(b) : Tensor();
+        cpu->upconv2x2_forward(abs_of(x), abs_of(w), b_abs, mag_y);
+        Tensor gy = gpu_out(*gpu, ys);
+        gpu->upconv2x2_forward(gx, gw, gb, gy);
+        EXPECT_TRUE(within_tf32(y, to_host(*gpu, gy), mag_y)) << "upconv2x2_forward";
+
+        Tensor dx = f32_zeros(*cpu, xs), mag_dx = f32_zeros(*cpu, xs);
+        cpu->upconv2x2_backward_data(dy, w, dx);
+        cpu->upconv2x2_backward_data(abs_of(dy), abs_of(w), mag_dx);
+        Tensor gdx = gpu_out(*gpu, xs);
+        gpu->upconv2x2_backward_data(gdy, gw, gdx);
+        EXPECT_TRUE(within_tf32(dx, to_host(*gpu, gdx), mag_dx)) << "upconv2x2_backward_data";
+
+        Tensor dw = f32_zeros(*cpu, ws), mag_dw = f32_zeros(*cpu, ws);
+        Tensor db = c.bias ? f32_zeros(*cpu, {c.co}) : Tensor();
+        Tensor mag_db = c.bias ? f32_zeros(*cpu, {c.co}) : Tensor();
+        cpu->upconv2x2_backward_filter(x, dy, dw, db);
+        cpu->upconv2x2_backward_filter(abs_of(x), abs_of(dy), mag_dw, mag_db);
+        Tensor gdw = gpu_out(*gpu, ws);
+        Tensor gdb = c.bias ? gpu_out(*gpu, {c.co}) : Tensor();
+        gpu->upconv2x2_backward_filter(gx, gdy, gdw, gdb);
+        EXPECT_TRUE(within_tf32(dw, to_host(*gpu, gdw), mag_dw)) << "upconv2x2_backward_filter dw";
+        if (c.bias) {
+            EXPECT_TRUE(within_tf32(db, to_host(*gpu, gdb), mag_db)) << "upconv2x2_backward_filter db";
+        }
+    }
+}
+
+// ---- batch norm -------------------------------------------------------------------------------
+
+struct BnCase {
+    int n, c, h, w;
+};
+
+TEST(NnOpsGpu, BatchNormTrainInferBackwardMatchCpu) {
+    auto cpu = pfce::test::cpu_backend();
+    PFCE_REQUIRE_GPU(gpu);
+    const std::vector<BnCase> cases = {
+        {1, 1, 1, 1},      // one value per channel: variance 0, unbiased falls back to biased
+        {2, 3, 5, 7},      // odd sides
+        {3, 33, 4, 1},     // odd channels, one column
+        {2, 5, 33, 35},    // more pixels than one block: several slices per channel
+        {3, 22000, 1, 1},  // more (n,c) planes than one grid dimension holds
+    };
+    std::uint64_t seed = 900;
+    for (const BnCase& c : cases) {
+        SCOPED_TRACE(testing::Message() << "N" << c.n << " C" << c.c << " " << c.h << "x" << c.w);
+        const Shape xs{c.n, c.c, c.h, c.w}, cs{c.c};
+        const BatchNormParams p{0.1f, 1e-5f};
+        // A non-zero mean (x in [-1, 3]) exercises the variance computation.
+        Tensor x = random_f32(xs, ++seed, -1.0f, 3.0f), dy = random_f32(xs, ++seed);
+        Tensor gamma = random_f32(cs, ++seed, 0.5f, 1.5f), beta = random_f32(cs, ++seed);
+        Tensor rm = random_f32(cs, ++seed), rv = random_f32(cs, ++seed, 0.5f, 2.0f);
+        Tensor gx = to_backend(*gpu, x), gdy = to_backend(*gpu, dy);
+        Tensor ggamma = to_backend(*gpu, gamma), gbeta = to_backend(*gpu, beta);
+        Tensor grm = to_backend(*gpu, rm), grv = to_backend(*gpu, rv);
+
+        // training forward
+        Tensor y = f32_zeros(*cpu, xs), sm = f32_zeros(*cpu, cs), si = f32_zeros(*cpu, cs);
+        cpu->batchnorm_forward_train(x, gamma, beta, rm, rv, y, sm, si, p);
+        Tensor gy = gpu_out(*gpu, xs), gsm = gpu_out(*gpu, cs), gsi = gpu_out(*gpu, cs);
+        gpu->batchnorm_forward_train(gx, ggamma, gbeta, grm, grv, gy, gsm, gsi, p);
+        EXPECT_TRUE(within_bound(y, to_host(*gpu, gy), bn_forward_magnitude(x, gamma, beta, sm, si),
+                                 kBnAtol, kBnRel))
+            << "y";
+        EXPECT_TRUE(all_close(sm, to_host(*gpu, gsm), 1e-5, 1e-5)) << "save_mean";
+        EXPECT_TRUE(all_close(si, to_host(*gpu, gsi), 1e-5, 1e-5)) << "save_invstd";
+        EXPECT_TRUE(all_close(rm, to_host(*gpu, grm), 1e-5, 1e-5)) << "running_mean";
+        EXPECT_TRUE(all_close(rv, to_host(*gpu, grv), 1e-5, 1e-5)) << "running_var";
+
+        // backward, each side from its own saved statistics
+        Tensor dx = f32_zeros(*cpu, xs), dg = f32_zeros(*cpu, cs), dbt = f32_zeros(*cpu, cs);
+        cpu->batchnorm_backward(x, dy, gamma, sm, si, dx, dg, dbt);
+        Tensor gdx = gpu_out(*gpu, xs), gdg = gpu_out(*gpu, cs), gdbt = gpu_out(*gpu, cs);
+        gpu->batchnorm_backward(gx, gdy, ggamma, gsm, gsi, gdx, gdg, gdbt);
+        const BnGradMagnitude mag = bn_backward_magnitude(x, dy, gamma, sm, si);
+        EXPECT_TRUE(within_bound(dx, to_host(*gpu, gdx), mag.dx, kBnAtol, kBnRel)) << "dx";
+        EXPECT_TRUE(within_bound(dg, to_host(*gpu, gdg), mag.dgamma, kBnAtol, kBnRel)) << "dgamma";
+        EXPECT_TRUE(within_bound(dbt, to_host(*gpu, gdbt), mag.dbeta, kBnAtol, kBnRel)) << "dbeta";
+
+        // inference from the (updated) running statistics
+        Tensor yi = f32_zeros(*cpu, xs);
+        cpu->batchnorm_forward_infer(x, gamma, beta, rm, rv, yi, p);
+        Tensor gyi = gpu_out(*gpu, xs);
+        gpu->batchnorm_forward_infer(gx, ggamma, gbeta, grm, grv, gyi, p);
+        Tensor inv_rs = Tensor::host(cs, DType::f32);  // 1/sqrt(running_var + eps)
+        for (std::int64_t k = 0; k < c.c; ++k)
+            inv_rs.data<float>()[k] = 1.0f / std::sqrt(rv.data<float>()[k] + p.eps);
+        EXPECT_TRUE(within_bound(yi, to_host(*gpu, gyi),
+                                 bn_forward_magnitude(x, gamma, beta, rm, inv_rs), kBnAtol, kBnRel))
+            << "inference y";
+    }
+}
+
+// ---- routing ops: bit-exact ---------------------------------------------------------------------
+
+TEST(NnOpsGpu, ReluMatchesCpuExactly) {
+    auto cpu = pfce::test::cpu_backend();
+    PFCE_REQUIRE_GPU(gpu);
+    for (const Shape& s : {Shape{1, 1, 1, 1}, Shape{2, 3, 5, 7}, Shape{3, 33, 17, 9}}) {
+        SCOPED_TRACE(s.str());
+        Tensor x = coarse_f32(s, 1, 9, -2.0f, 0.5f);  // exact zeros included
+        Tensor dy = random_f32(s, 2);
+        Tensor y = f32_zeros(*cpu, s), dx = f32_zeros(*cpu, s);
+        cpu->relu_forward(x, y);
+        cpu->relu_backward(y, dy, dx);
+
+        Tensor gx = to_backend(*gpu, x), gdy = to_backend(*gpu, dy);
+        Tensor gy = gpu_out(*gpu, s), gdx = gpu_out(*gpu, s);
+        gpu->relu_forward(gx, gy);
+        gpu->relu_backward(gy, gdy, gdx);
+        EXPECT_TRUE(all_close(y, to_host(*gpu, gy), 0.0, 0.0)) << "relu_forward";
+        EXPECT_TRUE(all_close(dx, to_host(*gpu, gdx), 0.0, 0.0)) << "relu_backward";
+
+        gpu->relu_forward(gx, gx);  // in place
+        EXPECT_TRUE(all_close(y, to_host(*gpu, gx), 0.0, 0.0)) << "relu_forward in place";
+    }
+}
+
+TEST(NnOpsGpu, MaxPoolMatchesCpuExactlyWithTies) {
+    auto cpu = pfce::test::cpu_backend();
+    PFCE_REQUIRE_GPU(gpu);
+    // Odd sides leave a row/column out of every window; 2x3x3 planes by the tens of thousands
+    // exceed one grid dimension.
+    for (const Shape& s : {Shape{1, 1, 2, 2}, Shape{1, 1, 1, 5}, Shape{2, 3, 7, 9},
+                           Shape{3, 33, 8, 6}, Shape{2, 35000, 3, 3}}) {
+        SCOPED_TRACE(s.str());
+        const Shape ys{s[0], s[1], s[2] / 2, s[3] / 2};
+        Tensor x = coarse_f32(s, 3, 3, -1.0f, 1.0f);  // three levels: ties in most windows
+        Tensor dy = random_f32(ys, 4);
+        Tensor y = f32_zeros(*cpu, ys), dx = f32_zeros(*cpu, s);
+        cpu->maxpool2x2_forward(x, y);
+        cpu->maxpool2x2_backward(x, y, dy, dx);
+
+        Tensor gx = to_backend(*gpu, x), gdy = to_backend(*gpu, dy);
+        Tensor gy = gpu_out(*gpu, ys), gdx = gpu_out(*gpu, s);
+        gpu->maxpool2x2_forward(gx, gy);
+        gpu->maxpool2x2_backward(gx, gy, gdy, gdx);
+        EXPECT_TRUE(all_close(y, to_host(*gpu, gy), 0.0, 0.0)) << "maxpool2x2_forward";
+        EXPECT_TRUE(all_close(dx, to_host(*gpu, gdx), 0.0, 0.0)) << "maxpool2x2_backward";
+    }
+}
+
+TEST(NnOpsGpu, ConcatMatchesCpuExactly) {
+    auto cpu = pfce::test::cpu_backend();
+    PFCE_REQUIRE_GPU(gpu);
+    struct Case {
+        int n, ca, cb, h, w;
+    };
+    for (const Case& c : {Case{1, 1, 1, 1, 1}, Case{2, 3, 5, 7, 9}, Case{3, 33, 1, 4, 5},
+                          Case{2, 16, 32, 6, 6}}) {
+        SCOPED_TRACE(testing::Message() << "N" << c.n << " Ca" << c.ca << " Cb" << c.cb << " "
+                                        << c.h << "x" << c.w);
+        const Shape as{c.n, c.ca, c.h, c.w}, bs{c.n, c.cb, c.h, c.w}, ys{c.n, c.ca + c.cb, c.h, c.w};
+        Tensor a = random_f32(as, 5), b = random_f32(bs, 6), dy = random_f32(ys, 7);
+        Tensor y = f32_zeros(*cpu, ys), da = f32_zeros(*cpu, as), db = f32_zeros(*cpu, bs);
+        cpu->concat_channels(a, b, y);
+        cpu->concat_channels_backward(dy, da, db);
+
+        Tensor ga = to_backend(*gpu, a), gb = to_backend(*gpu, b), gdy = to_backend(*gpu, dy);
+        Tensor gy = gpu_out(*gpu, ys), gda = gpu_out(*gpu, as), gdb = gpu_out(*gpu, bs);
+        gpu->concat_channels(ga, gb, gy);
+        gpu->concat_channels_backward(gdy, gda, gdb);
+        EXPECT_TRUE(all_close(y, to_host(*gpu, gy), 0.0, 0.0)) << "concat_channels";
+        EXPECT_TRUE(all_close(da, to_host(*gpu, gda), 0.0, 0.0)) << "concat_channels_backward da";
+        EXPECT_TRUE(all_close(db, to_host(*gpu, gdb), 0.0, 0.0)) << "concat_channels_backward db";
+    }
+}
+
+TEST(NnOpsGpu, ReflectPadCropMatchCpuExactly) {
+    auto cpu = pfce::test::cpu_backend();
+    PFCE_REQUIRE_GPU(gpu);
+    struct Case {
+        int n, c, h, w, h2, w2, top, left;
+    };
+    // (300 -> 304 like the Kaggle patches, scaled down), asymmetric pads, the largest pads a side
+    // allows (size-1), no pad at all, and more planes than one grid dimension holds.
+    for (const Case& c : {Case{1, 1, 1, 1, 1, 1, 0, 0}, Case{2, 3, 7, 5, 8, 8, 0, 1},
+                          Case{1, 2, 4, 4, 10, 10, 3, 3}, Case{3, 5, 9, 11, 16, 16, 3, 2},
+                          Case{2, 33, 6, 7, 6, 7, 0, 0}, Case{2, 35000, 3, 2, 5, 3, 1, 1}}) {
+        SCOPED_TRACE(testing::Message() << "N" << c.n << " C" << c.c << " " << c.h << "x" << c.w
+                                        << " -> " << c.h2 << "x" << c.w2 << " at (" << c.top
+                                        << "," << c.left << ")");
+        const Shape xs{c.n, c.c, c.h, c.w}, ys{c.n, c.c, c.h2, c.w2};
+        Tensor x = random_f32(xs, 8), dy = random_f32(xs, 9);
+        Tensor y = f32_zeros(*cpu, ys);
+        cpu->reflect_pad(x, y, c.top, c.left);
+        Tensor gx = to_backend(*gpu, x), gy = gpu_out(*gpu, ys);
+        gpu->reflect_pad(gx, gy, c.top, c.left);
+        EXPECT_TRUE(all_close(y, to_host(*gpu, gy), 0.0, 0.0)) << "reflect_pad";
+
+        // crop the padded tensor back, and route a gradient of the crop into the padded shape
+        Tensor back = f32_zeros(*cpu, xs), dpad = f32_zeros(*cpu, ys);
+        cpu->crop(y, back, c.top, c.left);
+        cpu->crop_backward(dy, dpad, c.top, c.left);
+        Tensor gback = gpu_out(*gpu, xs), gdpad = gpu_out(*gpu, ys), gdy = to_backend(*gpu, dy);
+        gpu->crop(gy, gback, c.top, c.left);
+        gpu->crop_backward(gdy, gdpad, c.top, c.left);
+        EXPECT_TRUE(all_close(back, to_host(*gpu, gback), 0.0, 0.0)) << "crop";
+        EXPECT_TRUE(all_close(x, to_host(*gpu, gback), 0.0, 0.0)) << "crop of the pad is x";
+        EXPECT_TRUE(all_close(dpad, to_host(*gpu, gdpad), 0.0, 0.0)) << "crop_backward";
+    }
+}
+
+TEST(NnOpsGpu, ArgmaxMatchesCpuExactlyWithTies) {
+    auto cpu = pfce::test::cpu_backend();
+    PFCE_REQUIRE_GPU(gpu);
+    for (const Shape& s : {Shape{1, 1, 1, 1}, Shape{2, 6, 7, 9}, Shape{3, 33, 5, 4},
+                           Shape{1, 255, 3, 3}}) {
+        SCOPED_TRACE(s.str());
+        const Shape ps{s[0], s[2], s[3]};
+        for (const bool ties : {false, true}) {
+            Tensor logits = ties ? coarse_f32(s, 10, 3, -1.0f, 1.0f) : random_f32(s, 11, -5.0f, 5.0f);
+            Tensor pred = Tensor::host(ps, DType::u8);
+            cpu->argmax_channels(logits, pred);
+            Tensor gl = to_backend(*gpu, logits);
+            Tensor gp = gpu->zeros(ps, DType::u8);
+            gpu->fill(gp, 200.0f);
+            gpu->argmax_channels(gl, gp);
+            EXPECT_TRUE(all_equal_u8(pred, to_host(*gpu, gp))) << (ties ? "with ties" : "random");
+        }
+    }
+}
+
+// ---- a warmed-up step neither allocates nor synchronizes ---------------------------------------
+
+#ifdef PFCE_HAVE_CUDA
+// One U-Net-like level forward and backward: conv, BN, ReLU, pool, upconv, concat, pad, crop.
+struct MiniStep {
+    Backend& b;
+    Tensor x, w, bias, gamma, beta, rm, rv, y, ybn, sm, si, pooled, up, wu, bu, cat, padded, cropped;
+    Tensor dcat, dup, dpooled, dybn, dy, dx, dw, dbias, dgamma, dbeta, dwu, dbu, pred;
+
+    explicit MiniStep(Backend& be) : b(be) {
+        auto rnd = [&](Shape s, std::uint64_t seed) { return to_backend(b, random_f32(s, seed)); };
+        x = rnd({2, 3, 10, 10}, 1);
+        w = rnd({4, 3, 3, 3}, 2);
+        bias = rnd({4}, 3);
+        gamma = rnd({4}, 4);
+        beta = rnd({4}, 5);
+        rm = rnd({4}, 6);
+        rv = to_backend(b, random_f32({4}, 7, 0.5f, 1.5f));
+        wu = rnd({4, 4, 2, 2}, 8);
+        bu = rnd({4}, 9);
+        for (Tensor* t : {&y, &ybn, &dybn, &dy}) *t = b.zeros({2, 4, 10, 10}, DType::f32);
+        for (Tensor* t : {&sm, &si, &dbias, &dgamma, &dbeta, &dbu}) *t = b.zeros({4}, DType::f32);
+        pooled = b.zeros({2, 4, 5, 5}, DType::f32);
+        dpooled = b.zeros({2, 4, 5, 5}, DType::f32);
+        up = b.zeros({2, 4, 10, 10}, DType::f32);
+        dup = b.zeros({2, 4, 10, 10}, DType::f32);
+        cat = b.zeros({2, 8, 10, 10}, DType::f32);
+        dcat = b.zeros({2, 8, 10, 10}, DType::f32);
+        padded = b.zeros({2, 8, 13, 12}, DType::f32);
+        cropped = b.zeros({2, 8, 10, 10}, DType::f32);
+        dx = b.zeros({2, 3, 10, 10}, DType::f32);
+        dw = b.zeros({4, 3, 3, 3}, DType::f32);
+        dwu = b.zeros({4, 4, 2, 2}, DType::f32);
+        pred = b.zeros({2, 10, 10}, DType::u8);
+    }
+
+    void run() {
+        const Conv2dParams p{1};
+        b.conv2d_forward(x, w, bias, y, p);
+        b.batchnorm_forward_train(y, gamma, beta, rm, rv, ybn, sm, si, BatchNormParams{});
+        b.relu_forward(ybn, ybn);
+        b.maxpool2x2_forward(ybn, pooled);
+        b.upconv2x2_forward(pooled, wu, bu, up);
+        b.concat_channels(ybn, up, cat);
+        b.reflect_pad(cat, padded, 2, 1);
+        b.crop(padded, cropped, 2, 1);
+        b.argmax_channels(cropped, pred);
+        // backward, with the cropped tensor standing in for the loss gradient
+        b.crop_backward(cropped, padded, 2, 1);
+        b.crop(padded, dcat, 2, 1);
+        b.concat_channels_backward(dcat, dybn, dup);
+        b.upconv2x2_backward_filter(pooled, dup, dwu, dbu);
+        b.upconv2x2_backward_data(dup, wu, dpooled);
+        b.maxpool2x2_backward(ybn, pooled, dpooled, dy);  // dy <- gradient through the pool
+        b.add_inplace(dybn, dy);                           // dybn <- skip + pool gradients
+        b.relu_backward(ybn, dybn, dy);                    // dy <- gradient at the BN output
+        b.batchnorm_backward(y, dy, gamma, sm, si, dybn, dgamma, dbeta);  // dybn <- at conv output
+        b.conv2d_backward_filter(x, dybn, dw, dbias, p);
+        b.conv2d_backward_data(dybn, w, dx, p);
+    }
+};
+
+// Stream capture forbids synchronizing calls and device allocation, and cuDNN's algorithm search
+// (which times kernels) cannot be captured either: capturing the second step proves that plans,
+// descriptors and workspace were all cached by the first.
+TEST(NnOpsGpu, WarmStepIsCapturableIntoAGraph) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto* cuda = dynamic_cast<CudaBackend*>(gpu.get());
+    ASSERT_NE(cuda, nullptr);
+    MiniStep step(*gpu);
+    step.run();  // warm-up: plan searches, workspace growth
+    gpu->synchronize();
+    const std::size_t ws_bytes = cuda->context().workspace_bytes();
+
+    cudaStream_t stream = cuda->context().stream;
+    ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
+    std::string failure;
+    try {
+        step.run();
+    } catch (const std::exception& e) {
+        failure = e.what();
+    }
+    cudaGraph_t graph = nullptr;
+    const cudaError_t end = cudaStreamEndCapture(stream, &graph);
+    cudaGetLastError();  // clear a capture error so the following tests start clean
+    EXPECT_EQ(failure, "") << "an op synchronized or allocated during capture";
+    EXPECT_EQ(end, cudaSuccess) << cudaGetErrorString(end);
+    EXPECT_EQ(cuda->context().workspace_bytes(), ws_bytes) << "the workspace grew after warm-up";
+    if (graph) {
+        cudaGraphExec_t exec = nullptr;
+        EXPECT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+        if (exec) {
+            EXPECT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+            EXPECT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+            cudaGraphExecDestroy(exec);
+        }
+        cudaGraphDestroy(graph);
+    }
+}
+#endif
+
+}  // namespace
