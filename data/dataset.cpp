@@ -93,7 +93,7 @@ void check_pair_sizes(const std::string& image, const std::string& mask, std::in
     const std::int64_t pixels = static_cast<std::int64_t>(a.width) * a.height;
     if (max_pixels > 0 && pixels > max_pixels)
         PFCE_THROW(InputError, image, " is ", a.width, "x", a.height, " = ", pixels,
-                   " pixels, above the limit of ", max_pixels, " pixels (raise max_pixels to read it)");
+                   " pixels, above the limit of ", max_pixels, " pixels (raise the limit, e.g. --max-pixels, to read it)");
     width = a.width;
     height = a.height;
 }

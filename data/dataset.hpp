@@ -32,7 +32,7 @@ struct SampleRef {
     int x0 = 0, y0 = 0, width = 0, height = 0;  // window; whole-file samples: 0, 0 and the file's size
 };
 
-struct TileBandCache;  // the last decoded rows of a tile, shared by consecutive windows
+struct TileBandCache;  // recently decoded rows of tiles, shared by neighbouring windows
 
 class Dataset {
 public:

@@ -2,7 +2,11 @@
 // fills a Dataset's private state, file-name helpers, and the tile band cache.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
+#include <future>
+#include <list>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -11,15 +15,57 @@
 
 namespace pfce {
 
+// A few recently decoded bands of full-width rows, keyed by (file, first row, rows). Several loader
+// threads may want neighbouring bands at once (the end of one row of windows, the start of the
+// next), so it holds more than one, and each band is decoded by exactly one thread while the others
+// wait on its future instead of decoding it again. A failed decode is forgotten, so a retry re-reads.
+template <typename Band> class BandLru {
+public:
+    template <typename Load>
+    std::shared_ptr<const Band> get(const std::string& path, int y0, int h, Load&& load) {
+        std::promise<std::shared_ptr<const Band>> promise;
+        std::shared_future<std::shared_ptr<const Band>> future;
+        bool mine = false;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            auto it = std::find_if(entries_.begin(), entries_.end(),
+                                   [&](const Entry& e) { return e.y0 == y0 && e.h == h && e.path == path; });
+            if (it != entries_.end()) {
+                entries_.splice(entries_.begin(), entries_, it);  // most recent first
+                future = it->band;
+            } else {
+                future = promise.get_future().share();
+                entries_.push_front(Entry{path, y0, h, future});
+                if (entries_.size() > kCapacity) entries_.pop_back();
+                mine = true;
+            }
+        }
+        if (mine) {
+            try {
+                promise.set_value(std::make_shared<const Band>(load()));
+            } catch (...) {
+                promise.set_exception(std::current_exception());
+                std::lock_guard<std::mutex> lock(mutex_);
+                entries_.remove_if([&](const Entry& e) { return e.y0 == y0 && e.h == h && e.path == path; });
+            }
+        }
+        return future.get();  // rethrows a failed decode
+    }
+
+private:
+    static constexpr std::size_t kCapacity = 4;
+    struct Entry {
+        std::string path;
+        int y0, h;
+        std::shared_future<std::shared_ptr<const Band>> band;
+    };
+    std::mutex mutex_;
+    std::list<Entry> entries_;
+};
+
 struct TileBandCache {
-    std::mutex mutex;
-    // The full-width rows [y0, y0 + h) of one file, decoded (image) or decoded to labels (mask).
-    std::string image_path;
-    int image_y0 = -1, image_h = 0;
-    RgbImage image_band;
-    std::string mask_path;
-    int mask_y0 = -1, mask_h = 0;
-    LabelMap mask_band;
+    BandLru<RgbImage> images;
+    BandLru<LabelMap> masks;  // decoded to class indices
 };
 
 class DatasetBuilder {

@@ -2,7 +2,7 @@
 // _label_noBoundary.tif), in the root or one directory below it (the official archive's
 // 2_Ortho_RGB/ and 5_Labels_all/). Each tile is cut into patch x patch windows every `stride` pixels;
 // the last window of a row or column is shifted back to the edge so nothing is dropped. Windows are
-// read through a cache of the last decoded band of full-width rows: windows are ordered row by row,
+// read through a cache of recently decoded bands of full-width rows: windows are ordered row by row,
 // so a band is decoded once for all the windows beside each other.
 #include <algorithm>
 #include <filesystem>
@@ -141,36 +141,23 @@ LabelMap crop(const LabelMap& band, int x0, int w) {
 }  // namespace
 
 RgbImage DatasetBuilder::read_tile_image(const Dataset& ds, const SampleRef& s) {
-    TileBandCache& c = *ds.tile_cache_;
-    std::lock_guard<std::mutex> lock(c.mutex);
-    if (c.image_path != s.image_path || c.image_y0 != s.y0 || c.image_h != s.height) {
+    const auto band = ds.tile_cache_->images.get(s.image_path, s.y0, s.height, [&] {
         const ImageInfo info = probe_image(s.image_path);
-        c.image_path.clear();  // stays invalid if the read throws
-        c.image_band = read_rgb_window(s.image_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels);
-        c.image_path = s.image_path;
-        c.image_y0 = s.y0;
-        c.image_h = s.height;
-    }
-    return crop(c.image_band, s.x0, s.width);
+        return read_rgb_window(s.image_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels);
+    });
+    return crop(*band, s.x0, s.width);
 }
 
 LabelMap DatasetBuilder::read_tile_mask(const Dataset& ds, const SampleRef& s) {
-    TileBandCache& c = *ds.tile_cache_;
-    std::lock_guard<std::mutex> lock(c.mutex);
-    if (c.mask_path != s.mask_path || c.mask_y0 != s.y0 || c.mask_h != s.height) {
+    const auto band = ds.tile_cache_->masks.get(s.mask_path, s.y0, s.height, [&] {
         const ImageInfo info = probe_image(s.mask_path);
-        c.mask_path.clear();
-        const RgbImage colours =
-            read_rgb_window(s.mask_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels);
+        const RgbImage colours = read_rgb_window(s.mask_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels);
         // A bad colour's y is reported within the band; say where the band starts.
-        c.mask_band = ds.palette_.decode(
-            colours, s.mask_path + " (rows " + std::to_string(s.y0) + ".." + std::to_string(s.y0 + s.height - 1) +
-                         ", pixel y counted from row " + std::to_string(s.y0) + ")");
-        c.mask_path = s.mask_path;
-        c.mask_y0 = s.y0;
-        c.mask_h = s.height;
-    }
-    return crop(c.mask_band, s.x0, s.width);
+        return ds.palette_.decode(colours, s.mask_path + " (rows " + std::to_string(s.y0) + ".." +
+                                               std::to_string(s.y0 + s.height - 1) + ", pixel y counted from row " +
+                                               std::to_string(s.y0) + ")");
+    });
+    return crop(*band, s.x0, s.width);
 }
 
 }  // namespace pfce

@@ -27,7 +27,7 @@ Window resolve_window(const std::string& path, Window win, int width, int height
     if (max_pixels > 0 && pixels > max_pixels) {
         if (win.w == width && win.h == height)
             PFCE_THROW(InputError, path, " is ", width, "x", height, " = ", pixels,
-                       " pixels, above the limit of ", max_pixels, " pixels (raise max_pixels to read it)");
+                       " pixels, above the limit of ", max_pixels, " pixels (raise the limit, e.g. --max-pixels, to read it)");
         PFCE_THROW(InputError, path, ": a ", win.w, "x", win.h, " window = ", pixels,
                    " pixels is above the limit of ", max_pixels, " pixels");
     }

@@ -96,7 +96,7 @@ void open_png(const std::string& path, FileCloser& file, PngReadState& st, PngHe
     st.info = png_create_info_struct(st.png);
     if (!st.info) PFCE_THROW(SystemError, "png_create_info_struct failed for ", path);
     if (!read_header_guarded(st.png, st.info, file.f, &h))
-        PFCE_THROW(InputError, path, ": not a readable PNG file (", st.msgs.error, ")");
+        PFCE_THROW(InputError, path, ": truncated or corrupt PNG, its header cannot be read (", st.msgs.error, ")");
 }
 
 int png_channels(int color_type) {

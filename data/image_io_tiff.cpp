@@ -57,7 +57,7 @@ TiffPtr open_tiff(const std::string& path, const char* mode, TiffMessages& msgs)
         if (mode[0] == 'r') {
             if (FILE* f = std::fopen(path.c_str(), "rb")) {
                 std::fclose(f);
-                PFCE_THROW(InputError, path, ": not a readable TIFF file (",
+                PFCE_THROW(InputError, path, ": truncated or corrupt TIFF, its header cannot be read (",
                            msgs.errors.empty() ? "libtiff could not parse it" : msgs.errors, ")");
             }
             PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
