@@ -163,13 +163,13 @@ void check_f32_same(const Tensor& a, const Tensor& b, const char* op) {
     check_f32_device(b, op);
 }
 
-// A plane of (H,W) pixels must be indexable with int inside the kernels.
+// A plane of (H,W) pixels must be indexable with int inside the kernels, grid-stride step included.
 int plane_side(std::int64_t v, const Tensor& t) {
     PFCE_CHECK_SHAPE(v >= 0 && v <= INT_MAX, "side too large: ", t.describe());
     return static_cast<int>(v);
 }
 void check_plane(const Tensor& t) {
-    PFCE_CHECK_SHAPE(t.dim(2) * t.dim(3) <= INT_MAX, "plane too large: ", t.describe());
+    PFCE_CHECK_SHAPE(t.dim(2) * t.dim(3) <= INT_MAX / 2, "plane too large: ", t.describe());
 }
 
 dim3 plane_grid(long long planes, long long pixels_per_plane) {
