@@ -234,6 +234,31 @@ TEST(FocalLoss, HugeLogitsStayFiniteAndCorrect) {
     }
 }
 
+TEST(FocalLoss, SparsePointLabelsMatchReference) {
+    // Point labels leave most pixel runs without a single label; those are skipped wholesale.
+    Tensor logits = test::random_f32({2, 6, 64, 300}, 91, -4.0f, 4.0f);
+    Tensor labels = random_labels({2, 64, 300}, 6, 0.995, 92);
+    FocalLossParams p{2.0f, ramp_alpha(6), LossNormalize::labelled};
+    double ref_loss = 0;
+    Tensor ref = reference_gradient(logits, labels, p, &ref_loss);
+    auto cpu = test::cpu_backend();
+    Result got = run_loss(*cpu, logits, labels, p);
+    EXPECT_NEAR(got.loss, ref_loss, 1e-6 + 1e-5 * std::fabs(ref_loss));
+    EXPECT_TRUE(test::all_close(ref, got.dlogits, 1e-7, 1e-5));
+}
+
+TEST(FocalLoss, NonFiniteLogitOfLabelledPixelGivesNanLoss) {
+    Tensor logits = test::random_f32({1, 3, 2, 2}, 95);
+    Tensor labels = random_labels({1, 2, 2}, 3, 0.0, 96);
+    auto cpu = test::cpu_backend();
+    FocalLossParams p;
+    ASSERT_TRUE(std::isfinite(run_loss(*cpu, logits, labels, p).loss));
+    logits.data<float>()[1 * 4 + 2] = std::numeric_limits<float>::quiet_NaN();  // class 1, pixel 2
+    EXPECT_TRUE(std::isnan(run_loss(*cpu, logits, labels, p).loss));
+    logits.data<float>()[1 * 4 + 2] = std::numeric_limits<float>::infinity();
+    EXPECT_TRUE(std::isnan(run_loss(*cpu, logits, labels, p).loss));
+}
+
 TEST(FocalLoss, WithoutGradientSameLoss) {
     Tensor logits = test::random_f32({3, 5, 11, 13}, 71, -3.0f, 3.0f);
     Tensor labels = random_labels({3, 11, 13}, 5, 0.3, 72);
