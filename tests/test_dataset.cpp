@@ -6,16 +6,19 @@
 #include <tiffio.h>
 
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "data/contact_sheet.hpp"
 #include "data/dataset.hpp"
 #include "data/image_io.hpp"
+#include "data/mask_dir.hpp"
 #include "data/palette.hpp"
 #include "tests/test_util.hpp"
 
@@ -308,6 +311,33 @@ TEST(TilesDataset, WindowsReassembleToTheTileWithEdgesCovered) {
     check_reassembly(Dataset::open(dir, o), 1000, 700, 300, 15, 5);
 }
 
+TEST(TilesDataset, ConcurrentReadersGetTheSameWindows) {
+    // Threads reading neighbouring rows of windows at once share the band cache; each must still get
+    // exactly its own window.
+    const std::string dir = test::temp_dir("ds_tiles_threads");
+    write_tile(dir, "top_potsdam_4_12", 400, 330, "_label.tif", 9);
+    DatasetOptions o;
+    o.tile_patch = 64;
+    o.tile_stride = 48;
+    const Dataset ds = Dataset::open(dir, o);
+    const LabelMap labels = striped_labels(400, 330, 9);
+    std::vector<std::thread> threads;
+    std::atomic<int> mismatches{0};
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (std::size_t i = t; i < ds.size(); i += 4) {
+                const SampleRef& s = ds.sample(i);
+                const LabelMap m = ds.read_mask(i);
+                for (int y = 0; y < s.height; ++y)
+                    for (int x = 0; x < s.width; ++x)
+                        if (m.at(y, x) != labels.at(s.y0 + y, s.x0 + x)) ++mismatches;
+                if (ds.read_image(i).width != s.width) ++mismatches;
+            }
+        });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(mismatches.load(), 0);
+}
+
 TEST(TilesDataset, NoBoundaryLabelsAndSubdirectoriesAndOrder) {
     const std::string dir = test::temp_dir("ds_tiles_nb");
     fs::create_directories(dir + "/2_Ortho_RGB");
@@ -515,6 +545,45 @@ TEST(DataCommand, StatsOnTheRealSample) {
     const CommandResult bad = run_pfce("data stats " + kaggle_sample() + "/nope");
     EXPECT_EQ(bad.status, 2);
     EXPECT_MESSAGE_HAS(bad.output, "nope");
+}
+
+TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
+    // Sparse masks of the real sample: every 97th pixel keeps its label.
+    const Dataset ds = Dataset::open(kaggle_sample());
+    const std::string dir = test::temp_dir("ds_maskdir");
+    const std::string masks = dir + "/sparse";
+    std::vector<std::string> ids;
+    std::vector<LabelMap> sparse;
+    long labelled = 0;
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+        LabelMap m = ds.read_mask(i);
+        for (std::size_t p = 0; p < m.labels.size(); ++p)
+            if (p % 97 != 0) m.labels[p] = 255;
+            else ++labelled;
+        ids.push_back(ds.sample(i).id);
+        sparse.push_back(std::move(m));
+    }
+    write_mask_dir(masks, ids, sparse, ds.palette(), {{"source", kaggle_sample()}, {"kind", "sparse"}});
+    const CommandResult st = run_pfce("data stats " + masks);
+    ASSERT_EQ(st.status, 0) << st.output;
+    EXPECT_MESSAGE_HAS(st.output, "sparse, 2 masks");
+    EXPECT_MESSAGE_HAS(st.output, "(" + std::to_string(labelled) + " of 180000)");
+    const std::string out = dir + "/sheet.png";
+    const CommandResult pv = run_pfce("data preview " + kaggle_sample() + " --masks " + masks + " --out " + out);
+    ASSERT_EQ(pv.status, 0) << pv.output;
+    const RgbImage sheet = read_rgb(out);
+    const SheetOptions opt;
+    EXPECT_EQ(sheet.width, sheet_width(3, opt));  // image | colour mask | sparse mask
+    EXPECT_EQ(sheet.height, sheet_height(2, opt));
+    // Labelled pixel 0 of Image_0 (impervious, white) shows as a dot in the third column, with
+    // its right-hand neighbour (unlabelled in the mask) painted too: points are enlarged.
+    const int ox = opt.gap + 2 * (opt.panel + opt.gap), oy = opt.gap;
+    EXPECT_EQ(sheet.at(oy, ox + 1)[0], ds.palette().classes[sparse[0].labels[0]].colour[0]);
+    EXPECT_EQ(sheet.at(oy, ox + 1)[2], ds.palette().classes[sparse[0].labels[0]].colour[2]);
+    // Pointing preview at the mask directory itself finds the source dataset.
+    const CommandResult self = run_pfce("data preview " + masks + " --out " + out + " --count 1");
+    ASSERT_EQ(self.status, 0) << self.output;
+    EXPECT_EQ(read_rgb(out).height, sheet_height(1, opt));
 }
 
 TEST(DataCommand, PreviewWritesADecodableSheet) {
