@@ -54,7 +54,9 @@ public:
     ~BatchLoader();
     std::size_t batches_per_epoch() const;
     void start_epoch(int epoch);
-    // Next batch of the current epoch, or false at its end. Throws what a worker threw.
+    // Next batch of the current epoch, or false at its end. Throws what a worker threw. The tensors
+    // `out` held before the call are recycled for later batches (on a device backend the loader
+    // synchronizes it first, so copies from them have finished).
     bool next(Batch& out);
 
 private:

@@ -1,0 +1,288 @@
+// The batch loader: background workers fill batches (normalize through a per-channel lookup table,
+// apply the sample's D4 augmentation to image and masks through one pixel map) into host staging
+// tensors, at most `prefetch` batches ahead of the consumer; next() hands them out in order.
+// Buffers handed back through next() are reused, so a warmed-up epoch allocates nothing.
+#include "data/batch_loader.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "data/augment.hpp"
+
+namespace pfce {
+
+ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images) {
+    if (images.empty()) PFCE_THROW(InputError, "channel statistics: no training images");
+    // Exact integer histograms per channel: the result does not depend on summation order.
+    std::vector<std::uint64_t> hist(3 * 256, 0);
+    const long count = static_cast<long>(images.size());
+#pragma omp parallel
+    {
+        std::vector<std::uint64_t> local(3 * 256, 0);
+#pragma omp for schedule(dynamic, 8)
+        for (long k = 0; k < count; ++k) {
+            const RgbImage& img = *images[static_cast<std::size_t>(k)];
+            const std::uint8_t* p = img.pixels.data();
+            const std::size_t n = img.pixels.size() / 3;
+            for (std::size_t i = 0; i < n; ++i, p += 3) {
+                ++local[p[0]];
+                ++local[256 + p[1]];
+                ++local[512 + p[2]];
+            }
+        }
+#pragma omp critical(pfce_channel_stats)
+        for (std::size_t i = 0; i < local.size(); ++i) hist[i] += local[i];
+    }
+    ChannelStats st;
+    for (int c = 0; c < 3; ++c) {
+        double n = 0, sum = 0, sq = 0;
+        for (int v = 0; v < 256; ++v) {
+            const double h = static_cast<double>(hist[static_cast<std::size_t>(c * 256 + v)]);
+            n += h;
+            sum += h * v;
+            sq += h * v * v;
+        }
+        if (n == 0) PFCE_THROW(InputError, "channel statistics: the training images have no pixels");
+        const double mean = sum / n;
+        const double var = std::max(0.0, sq / n - mean * mean);
+        st.mean[c] = static_cast<float>(mean);
+        // A constant channel would divide by zero; it carries no information, so leave it unscaled.
+        st.std[c] = var > 1e-6 ? static_cast<float>(std::sqrt(var)) : 1.0f;
+    }
+    return st;
+}
+
+struct BatchLoader::Impl {
+    Backend& backend;
+    const std::vector<SampleData>& samples;
+    LoaderOptions opts;
+    int width = 0, height = 0;
+    float lut[3][256];  // (v - mean) / std per channel
+
+    std::mutex mu;
+    std::condition_variable changed;
+    std::vector<std::size_t> order;
+    std::size_t num_batches = 0, next_issue = 0, next_take = 0;
+    int epoch = 0;
+    bool started = false, stop = false;
+    std::map<std::size_t, Batch> ready;
+    std::vector<Batch> pool;  // recycled buffers
+    std::exception_ptr error;
+    std::vector<std::thread> workers;
+
+    Impl(Backend& b, const std::vector<SampleData>& s, LoaderOptions o) : backend(b), samples(s), opts(o) {}
+
+    std::size_t batch_count() const {
+        const std::size_t n = samples.size(), bs = static_cast<std::size_t>(opts.batch_size);
+        return opts.drop_last ? n / bs : (n + bs - 1) / bs;
+    }
+
+    void stop_workers() {
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            stop = true;
+        }
+        changed.notify_all();
+        for (auto& w : workers) w.join();
+        workers.clear();
+    }
+
+    // A batch of b samples: a recycled one of that size, or freshly allocated staging tensors.
+    Batch take_buffers(std::int64_t b) {
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            for (std::size_t k = 0; k < pool.size(); ++k) {
+                if (pool[k].images.dim(0) == b) {
+                    Batch out = std::move(pool[k]);
+                    pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(k));
+                    return out;
+                }
+            }
+        }
+        Batch out;
+        out.images = backend.host_staging({b, 3, height, width}, DType::f32);
+        out.train_labels = backend.host_staging({b, height, width}, DType::u8);
+        out.dense = backend.host_staging({b, height, width}, DType::u8);
+        return out;
+    }
+
+    void fill(Batch& batch, std::size_t first, std::size_t count) {
+        batch.indices.assign(order.begin() + static_cast<std::ptrdiff_t>(first),
+                             order.begin() + static_cast<std::ptrdiff_t>(first + count));
+        const std::size_t plane = static_cast<std::size_t>(width) * height;
+        float* img_out = batch.images.data<float>();
+        std::uint8_t* lab_out = batch.train_labels.data<std::uint8_t>();
+        std::uint8_t* dense_out = batch.dense.data<std::uint8_t>();
+        for (std::size_t j = 0; j < count; ++j) {
+            const std::size_t idx = batch.indices[j];
+            const SampleData& s = samples[idx];
+            const D4Transform tr = opts.augment ? augmentation_for(opts.seed, epoch, idx, width == height)
+                                                : D4Transform{};
+            float* r = img_out + j * 3 * plane;
+            float* g = r + plane;
+            float* bl = g + plane;
+            std::uint8_t* lab = lab_out + j * plane;
+            std::uint8_t* den = dense_out + j * plane;
+            const bool has_dense = s.dense.width > 0;
+            const std::uint8_t* px = s.image.pixels.data();
+            for (int y = 0; y < height; ++y) {
+                for (int x = 0; x < width; ++x) {
+                    int sy = y, sx = x;
+                    if (tr.t != 0) d4_source(tr, width, height, y, x, sy, sx);
+                    const std::size_t src = static_cast<std::size_t>(sy) * width + sx;
+                    const std::size_t dst = static_cast<std::size_t>(y) * width + x;
+                    const std::uint8_t* p = px + src * 3;
+                    r[dst] = lut[0][p[0]];
+                    g[dst] = lut[1][p[1]];
+                    bl[dst] = lut[2][p[2]];
+                    lab[dst] = s.train_labels.labels[src];
+                    den[dst] = has_dense ? s.dense.labels[src] : 255;
+                }
+            }
+            check_labels(lab, plane, idx, "training labels");
+            if (has_dense) check_labels(den, plane, idx, "dense mask");
+        }
+    }
+
+    // Labels are validated as batches are made (the check rides on the copy): classes 0..31 or 255.
+    void check_labels(const std::uint8_t* labels, std::size_t count, std::size_t idx, const char* what) const {
+        for (std::size_t i = 0; i < count; ++i) {
+            if (labels[i] >= 32 && labels[i] != 255)
+                PFCE_THROW(InputError, "batch loader: sample ", idx, " ", what, " hold label ",
+                           static_cast<int>(labels[i]), "; expected a class 0..31 or 255 (unlabelled)");
+        }
+    }
+
+    void work() {
+        for (;;) {
+            std::size_t b;
+            {
+                std::unique_lock<std::mutex> lock(mu);
+                changed.wait(lock, [&] {
+                    return stop || error || next_issue >= num_batches ||
+                           next_issue < next_take + static_cast<std::size_t>(opts.prefetch);
+                });
+                if (stop || error || next_issue >= num_batches) return;
+                b = next_issue++;
+            }
+            try {
+                const std::size_t bs = static_cast<std::size_t>(opts.batch_size);
+                const std::size_t first = b * bs, count = std::min(bs, samples.size() - first);
+                Batch batch = take_buffers(static_cast<std::int64_t>(count));
+                fill(batch, first, count);
+                {
+                    std::lock_guard<std::mutex> lock(mu);
+                    ready.emplace(b, std::move(batch));
+                }
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(mu);
+                if (!error) error = std::current_exception();
+            }
+            changed.notify_all();
+        }
+    }
+};
+
+BatchLoader::BatchLoader(Backend& backend, const std::vector<SampleData>& samples, ChannelStats stats,
+                         LoaderOptions opts)
+    : impl_(std::make_unique<Impl>(backend, samples, opts)) {
+    if (samples.empty()) PFCE_THROW(InputError, "batch loader: no samples");
+    if (opts.batch_size < 1) PFCE_THROW(InputError, "batch loader: batch size ", opts.batch_size, " must be at least 1");
+    impl_->opts.prefetch = std::max(1, opts.prefetch);
+    const int w = samples[0].image.width, h = samples[0].image.height;
+    if (w <= 0 || h <= 0) PFCE_THROW(InputError, "batch loader: sample 0 has an empty image");
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        const SampleData& s = samples[i];
+        if (s.image.width != w || s.image.height != h || s.image.pixels.size() != static_cast<std::size_t>(w) * h * 3)
+            PFCE_THROW(InputError, "batch loader: sample ", i, " image is ", s.image.width, "x", s.image.height,
+                       " but sample 0 is ", w, "x", h, "; every sample in a loader must have the same size");
+        if (s.train_labels.width != w || s.train_labels.height != h ||
+            s.train_labels.labels.size() != static_cast<std::size_t>(w) * h)
+            PFCE_THROW(InputError, "batch loader: sample ", i, " training labels are ", s.train_labels.width, "x",
+                       s.train_labels.height, " but its image is ", w, "x", h);
+        if (s.dense.width != 0 &&
+            (s.dense.width != w || s.dense.height != h || s.dense.labels.size() != static_cast<std::size_t>(w) * h))
+            PFCE_THROW(InputError, "batch loader: sample ", i, " dense mask is ", s.dense.width, "x", s.dense.height,
+                       " but its image is ", w, "x", h);
+    }
+    if (opts.drop_last && samples.size() < static_cast<std::size_t>(opts.batch_size))
+        PFCE_THROW(InputError, "batch loader: ", samples.size(), " samples make no full batch of ", opts.batch_size,
+                   " with drop_last");
+    impl_->width = w;
+    impl_->height = h;
+    for (int c = 0; c < 3; ++c) {
+        if (!(stats.std[c] > 0) || !std::isfinite(stats.std[c]) || !std::isfinite(stats.mean[c]))
+            PFCE_THROW(InputError, "batch loader: channel ", c, " statistics mean ", stats.mean[c], " std ",
+                       stats.std[c], " are unusable; expected a finite mean and a positive std");
+        for (int v = 0; v < 256; ++v) impl_->lut[c][v] = (static_cast<float>(v) - stats.mean[c]) / stats.std[c];
+    }
+}
+
+BatchLoader::~BatchLoader() { impl_->stop_workers(); }
+
+std::size_t BatchLoader::batches_per_epoch() const { return impl_->batch_count(); }
+
+void BatchLoader::start_epoch(int epoch) {
+    Impl& im = *impl_;
+    im.stop_workers();
+    {
+        std::lock_guard<std::mutex> lock(im.mu);
+        // Batches prepared for an abandoned epoch go back to the pool.
+        for (auto& kv : im.ready) im.pool.push_back(std::move(kv.second));
+        im.ready.clear();
+        im.stop = false;
+        im.error = nullptr;
+        im.epoch = epoch;
+        im.started = true;
+        im.order.resize(im.samples.size());
+        for (std::size_t i = 0; i < im.order.size(); ++i) im.order[i] = i;
+        if (im.opts.shuffle) {
+            CounterRng rng(im.opts.seed ^ 0x53485546464C4521ull /* "SHUFFLE!" */, static_cast<std::uint32_t>(epoch),
+                           0xFFFFFFFFu);
+            for (std::size_t i = im.order.size(); i > 1; --i)
+                std::swap(im.order[i - 1], im.order[rng.below(static_cast<std::uint32_t>(i))]);
+        }
+        im.num_batches = im.batch_count();
+        im.next_issue = 0;
+        im.next_take = 0;
+    }
+    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    const int threads = std::max(1, std::min({im.opts.prefetch, static_cast<int>(hw), 4}));
+    for (int t = 0; t < threads; ++t) im.workers.emplace_back([&im] { im.work(); });
+}
+
+bool BatchLoader::next(Batch& out) {
+    Impl& im = *impl_;
+    if (!im.started) PFCE_THROW(ShapeError, "batch loader: next() before start_epoch()");
+    // Hand the previous batch's buffers back first; on a device, pending copies from them must end.
+    if (!out.images.empty()) {
+        if (im.backend.device() != DeviceKind::cpu) im.backend.synchronize();
+        Batch old;
+        old.images = std::move(out.images);
+        old.train_labels = std::move(out.train_labels);
+        old.dense = std::move(out.dense);
+        std::lock_guard<std::mutex> lock(im.mu);
+        if (im.pool.size() < static_cast<std::size_t>(im.opts.prefetch) + 2) im.pool.push_back(std::move(old));
+    }
+    out.indices.clear();
+    std::unique_lock<std::mutex> lock(im.mu);
+    if (im.next_take >= im.num_batches) return false;
+    im.changed.wait(lock, [&] { return im.error || im.ready.count(im.next_take) > 0; });
+    if (im.error) std::rethrow_exception(im.error);
+    auto it = im.ready.find(im.next_take);
+    out = std::move(it->second);
+    im.ready.erase(it);
+    ++im.next_take;
+    lock.unlock();
+    im.changed.notify_all();
+    return true;
+}
+
+}  // namespace pfce

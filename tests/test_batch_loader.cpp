@@ -1,0 +1,259 @@
+// The batch loader: exact channel statistics and normalization, augmentation that keeps image and
+// masks aligned (every output is one of the D4 symmetries of the input; rotations only for square
+// images), determinism per (seed, epoch), every sample once per epoch, prefetch-independence,
+// size checks and worker errors surfacing in next().
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <vector>
+
+#include "core/error.hpp"
+#include "data/augment.hpp"
+#include "data/batch_loader.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+
+namespace {
+
+// Pixel positions are encoded in the colours and in both masks, so any misalignment shows.
+SampleData pattern_sample(int w, int h, int id, bool with_dense = true) {
+    SampleData s;
+    s.image = RgbImage(w, h);
+    s.train_labels = LabelMap(w, h);
+    if (with_dense) s.dense = LabelMap(w, h);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const int p = y * w + x;  // < 200 in these tests
+            std::uint8_t* px = s.image.at(y, x);
+            px[0] = static_cast<std::uint8_t>(p);
+            px[1] = static_cast<std::uint8_t>(id);
+            px[2] = static_cast<std::uint8_t>((p * 7 + id) & 255);
+            s.train_labels.at(y, x) = static_cast<std::uint8_t>(p % 31);
+            if (with_dense) s.dense.at(y, x) = static_cast<std::uint8_t>((p + 5) % 31);
+        }
+    return s;
+}
+
+struct Collected {
+    std::vector<std::size_t> indices;
+    std::vector<std::vector<float>> images;
+    std::vector<std::vector<std::uint8_t>> labels, dense;
+};
+
+Collected run_epoch(Backend& b, const std::vector<SampleData>& samples, LoaderOptions o, int epoch,
+                    ChannelStats st = {}) {
+    BatchLoader loader(b, samples, st, o);
+    loader.start_epoch(epoch);
+    Collected c;
+    Batch batch;
+    std::size_t batches = 0;
+    while (loader.next(batch)) {
+        ++batches;
+        const auto n = static_cast<std::size_t>(batch.images.dim(0));
+        EXPECT_EQ(batch.indices.size(), n);
+        const auto plane = static_cast<std::size_t>(batch.images.dim(2) * batch.images.dim(3));
+        for (std::size_t j = 0; j < n; ++j) {
+            c.indices.push_back(batch.indices[j]);
+            const float* im = batch.images.data<float>() + j * 3 * plane;
+            c.images.emplace_back(im, im + 3 * plane);
+            const std::uint8_t* l = batch.train_labels.data<std::uint8_t>() + j * plane;
+            c.labels.emplace_back(l, l + plane);
+            const std::uint8_t* d = batch.dense.data<std::uint8_t>() + j * plane;
+            c.dense.emplace_back(d, d + plane);
+        }
+    }
+    EXPECT_EQ(batches, loader.batches_per_epoch());
+    return c;
+}
+
+}  // namespace
+
+TEST(BatchLoader, ChannelStatsAreExact) {
+    std::vector<SampleData> s = {pattern_sample(10, 10, 3), pattern_sample(10, 10, 9)};
+    const ChannelStats st = compute_channel_stats({&s[0].image, &s[1].image});
+    for (int c = 0; c < 3; ++c) {
+        double sum = 0, sq = 0, n = 0;
+        for (const auto& x : s)
+            for (std::size_t i = static_cast<std::size_t>(c); i < x.image.pixels.size(); i += 3) {
+                sum += x.image.pixels[i];
+                sq += double(x.image.pixels[i]) * x.image.pixels[i];
+                n += 1;
+            }
+        const double mean = sum / n, sd = std::sqrt(sq / n - mean * mean);
+        EXPECT_NEAR(st.mean[c], mean, 1e-4) << c;
+        EXPECT_NEAR(st.std[c], sd, 1e-4) << c;
+    }
+    EXPECT_THROW(compute_channel_stats({}), InputError);
+}
+
+TEST(BatchLoader, NormalizesAndCopiesLabelsWithoutAugmentation) {
+    auto b = test::cpu_backend();
+    std::vector<SampleData> s = {pattern_sample(8, 6, 1), pattern_sample(8, 6, 2, false), pattern_sample(8, 6, 3)};
+    ChannelStats st;
+    st.mean[0] = 10;
+    st.mean[1] = 20;
+    st.mean[2] = 30;
+    st.std[0] = 2;
+    st.std[1] = 4;
+    st.std[2] = 8;
+    LoaderOptions o;
+    o.batch_size = 2;
+    const Collected c = run_epoch(*b, s, o, 0, st);
+    ASSERT_EQ(c.indices, (std::vector<std::size_t>{0, 1, 2}));
+    for (std::size_t k = 0; k < 3; ++k) {
+        const SampleData& x = s[k];
+        for (int y = 0; y < 6; ++y)
+            for (int xx = 0; xx < 8; ++xx) {
+                const std::size_t p = static_cast<std::size_t>(y * 8 + xx);
+                for (int ch = 0; ch < 3; ++ch)
+                    ASSERT_EQ(c.images[k][static_cast<std::size_t>(ch) * 48 + p],
+                              (float(x.image.at(y, xx)[ch]) - st.mean[ch]) / st.std[ch]);
+                ASSERT_EQ(c.labels[k][p], x.train_labels.labels[p]);
+                ASSERT_EQ(c.dense[k][p], k == 1 ? 255 : x.dense.labels[p]);  // no dense mask: 255
+            }
+    }
+}
+
+TEST(BatchLoader, AugmentationKeepsImageAndMasksAligned) {
+    auto b = test::cpu_backend();
+    for (auto [w, h] : {std::pair{12, 12}, std::pair{12, 8}}) {
+        std::vector<SampleData> s;
+        for (int i = 0; i < 16; ++i) s.push_back(pattern_sample(w, h, i));
+        LoaderOptions o;
+        o.batch_size = 5;
+        o.augment = true;
+        o.seed = 4;
+        std::set<int> seen;
+        for (int epoch = 0; epoch < 3; ++epoch) {
+            const Collected c = run_epoch(*b, s, o, epoch);
+            for (std::size_t k = 0; k < c.indices.size(); ++k) {
+                const SampleData& x = s[c.indices[k]];
+                // Which symmetry was applied? Exactly the one that reproduces every channel and mask.
+                int match = -1;
+                for (int t = 0; t < 8 && match < 0; ++t) {
+                    D4Transform tr{t};
+                    if (!tr.allowed_for(w, h)) continue;
+                    bool ok = true;
+                    for (int y = 0; y < h && ok; ++y)
+                        for (int xx = 0; xx < w && ok; ++xx) {
+                            int sy, sx;
+                            d4_source(tr, w, h, y, xx, sy, sx);
+                            const std::size_t p = static_cast<std::size_t>(y * w + xx);
+                            const std::size_t plane = static_cast<std::size_t>(w * h);
+                            ok = c.images[k][p] == float(x.image.at(sy, sx)[0]) &&
+                                 c.images[k][plane + p] == float(x.image.at(sy, sx)[1]) &&
+                                 c.images[k][2 * plane + p] == float(x.image.at(sy, sx)[2]) &&
+                                 c.labels[k][p] == x.train_labels.at(sy, sx) && c.dense[k][p] == x.dense.at(sy, sx);
+                        }
+                    if (ok) match = t;
+                }
+                ASSERT_GE(match, 0) << "sample " << c.indices[k] << " epoch " << epoch << " is no aligned symmetry";
+                EXPECT_EQ(match, augmentation_for(4, epoch, c.indices[k], w == h).t);
+                seen.insert(match);
+            }
+        }
+        if (w == h) {
+            EXPECT_EQ(seen.size(), 8u) << "square images should see all eight symmetries";
+        } else {
+            EXPECT_EQ(seen, (std::set<int>{0, 2, 4, 6})) << "non-square images: flips and half turns only";
+        }
+    }
+}
+
+TEST(BatchLoader, DeterministicPerSeedAndEpochAndIndependentOfPrefetch) {
+    auto b = test::cpu_backend();
+    std::vector<SampleData> s;
+    for (int i = 0; i < 23; ++i) s.push_back(pattern_sample(10, 10, i));
+    LoaderOptions o;
+    o.batch_size = 4;
+    o.shuffle = true;
+    o.augment = true;
+    o.seed = 17;
+    o.prefetch = 1;
+    const Collected a = run_epoch(*b, s, o, 2);
+    o.prefetch = 4;
+    const Collected a4 = run_epoch(*b, s, o, 2);
+    EXPECT_EQ(a.indices, a4.indices);
+    EXPECT_EQ(a.images, a4.images);
+    EXPECT_EQ(a.labels, a4.labels);
+    const Collected other_epoch = run_epoch(*b, s, o, 3);
+    EXPECT_NE(a.indices, other_epoch.indices);
+    o.seed = 18;
+    EXPECT_NE(a.indices, run_epoch(*b, s, o, 2).indices);
+    // Augmentation depends on (seed, epoch, index), not on the position in the shuffled order.
+    o.seed = 17;
+    o.shuffle = false;
+    const Collected unshuffled = run_epoch(*b, s, o, 2);
+    for (std::size_t k = 0; k < a.indices.size(); ++k)
+        EXPECT_EQ(a.images[k], unshuffled.images[a.indices[k]]) << "sample " << a.indices[k];
+}
+
+TEST(BatchLoader, EverySampleOncePerEpoch) {
+    auto b = test::cpu_backend();
+    std::vector<SampleData> s;
+    for (int i = 0; i < 23; ++i) s.push_back(pattern_sample(6, 6, i));
+    LoaderOptions o;
+    o.batch_size = 5;
+    o.shuffle = true;
+    o.seed = 1;
+    BatchLoader loader(*b, s, {}, o);
+    EXPECT_EQ(loader.batches_per_epoch(), 5u);
+    for (int epoch = 0; epoch < 3; ++epoch) {
+        loader.start_epoch(epoch);
+        std::vector<std::size_t> seen;
+        Batch batch;
+        std::vector<std::int64_t> sizes;
+        while (loader.next(batch)) {
+            sizes.push_back(batch.images.dim(0));
+            seen.insert(seen.end(), batch.indices.begin(), batch.indices.end());
+        }
+        EXPECT_EQ(sizes, (std::vector<std::int64_t>{5, 5, 5, 5, 3}));
+        std::sort(seen.begin(), seen.end());
+        for (std::size_t i = 0; i < s.size(); ++i) ASSERT_EQ(seen[i], i);
+        EXPECT_EQ(seen.size(), s.size());
+    }
+    // Starting an epoch part-way through the previous one is fine.
+    loader.start_epoch(5);
+    Batch batch;
+    ASSERT_TRUE(loader.next(batch));
+    loader.start_epoch(6);
+    std::size_t n = 0;
+    while (loader.next(batch)) n += batch.indices.size();
+    EXPECT_EQ(n, s.size());
+    o.drop_last = true;
+    BatchLoader dropping(*b, s, {}, o);
+    EXPECT_EQ(dropping.batches_per_epoch(), 4u);
+}
+
+TEST(BatchLoader, RejectsMixedSizesAndSurfacesWorkerErrors) {
+    auto b = test::cpu_backend();
+    std::vector<SampleData> s = {pattern_sample(8, 8, 0), pattern_sample(8, 6, 1)};
+    LoaderOptions o;
+    try {
+        BatchLoader bad(*b, s, {}, o);
+        FAIL() << "mixed sizes accepted";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("sample 1"), std::string::npos) << e.what();
+    }
+    std::vector<SampleData> t = {pattern_sample(8, 8, 0), pattern_sample(8, 8, 1), pattern_sample(8, 8, 2)};
+    t[2].train_labels.labels[3] = 200;  // not a class, not 255: found by the worker making batch 2
+    o.batch_size = 1;
+    BatchLoader loader(*b, t, {}, o);
+    loader.start_epoch(0);
+    Batch batch;
+    bool threw = false;
+    try {
+        while (loader.next(batch)) {
+        }
+    } catch (const InputError& e) {
+        threw = true;
+        EXPECT_NE(std::string(e.what()).find("sample 2"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(threw);
+    Batch unused;
+    BatchLoader fresh(*b, t, {}, o);
+    EXPECT_THROW(fresh.next(unused), ShapeError);  // next() before start_epoch()
+}
