@@ -1,0 +1,245 @@
+// bench_loss: the fused partial focal loss, forward + backward, on the shapes. Reports time,
+// effective bandwidth (logits read + dlogits written + labels read), on CUDA also the device-to-
+// device copy bandwidth measured in the same run and the ratio to it, and with --peer the speedup
+// over PyTorch eager (bench/peers/focal_torch.py) on the same device and thread count.
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifdef PFCE_HAVE_CUDA
+#include <cuda_runtime.h>
+
+#include "cuda/cuda_backend.hpp"
+#include "cuda/cuda_context.hpp"
+#endif
+
+#include "bench/bench_common.hpp"
+#include "core/rng.hpp"
+
+using namespace pfce;
+
+namespace {
+
+struct Options {
+    std::string json, device = "auto", peer, python;
+    std::string shapes = "16,6,512,512;32,6,304,304";
+    int repeats = 10, warmup = 2, peer_repeats = 3;
+    float gamma = 2.0f, unlabelled = 0.0f;
+};
+
+std::vector<Shape> parse_shapes(const std::string& text) {
+    std::vector<Shape> out;
+    std::stringstream all(text);
+    std::string one;
+    while (std::getline(all, one, ';')) {
+        std::int64_t d[4];
+        char sep;
+        std::stringstream s(one);
+        if (!(s >> d[0] >> sep >> d[1] >> sep >> d[2] >> sep >> d[3]))
+            PFCE_THROW(InputError, "--shapes: '", one, "' is not N,C,H,W");
+        out.push_back(Shape{d[0], d[1], d[2], d[3]});
+    }
+    return out;
+}
+
+std::string shapes_arg(const std::vector<Shape>& shapes) {
+    std::string s;
+    for (const Shape& sh : shapes) {
+        if (!s.empty()) s += ";";
+        s += std::to_string(sh[0]) + "," + std::to_string(sh[1]) + "," + std::to_string(sh[2]) + "," +
+             std::to_string(sh[3]);
+    }
+    return s;
+}
+
+int threads_in_use() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+// Logits uniform in [-3,3), labels uniform over the classes, a fraction set to 255.
+void fill_inputs(Tensor& logits, Tensor& labels, float unlabelled, std::uint64_t seed) {
+    CounterRng rz(seed, 1), ry(seed, 2);
+    float* z = logits.data<float>();
+    for (std::int64_t i = 0; i < logits.numel(); ++i) z[i] = static_cast<float>(rz.uniform() * 6.0 - 3.0);
+    const auto c = static_cast<std::uint32_t>(logits.dim(1));
+    std::uint8_t* y = labels.data<std::uint8_t>();
+    for (std::int64_t i = 0; i < labels.numel(); ++i)
+        y[i] = ry.uniform() < unlabelled ? kUnlabelled : static_cast<std::uint8_t>(ry.below(c));
+}
+
+#ifdef PFCE_HAVE_CUDA
+// Median of `repeats` cudaEvent-timed runs of fn on `stream`, after `warmup` untimed runs.
+double cuda_median_s(cudaStream_t stream, const std::function<void()>& fn, int warmup, int repeats) {
+    for (int i = 0; i < warmup; ++i) fn();
+    cudaEvent_t a, b;
+    cudaEventCreate(&a);
+    cudaEventCreate(&b);
+    std::vector<double> t;
+    for (int i = 0; i < repeats; ++i) {
+        cudaEventRecord(a, stream);
+        fn();
+        cudaEventRecord(b, stream);
+        cudaEventSynchronize(b);
+        float ms = 0;
+        cudaEventElapsedTime(&ms, a, b);
+        t.push_back(ms * 1e-3);
+    }
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
+#endif
+
+// Runs the peer script; returns its JSON or an object with "error".
+nlohmann::json run_peer(const Options& o, const std::vector<Shape>& shapes, bool cuda, int threads) {
+    namespace fs = std::filesystem;
+    const fs::path out = fs::temp_directory_path() / ("pfce_focal_peer_" + std::to_string(::getpid()) + ".json");
+    std::string python = o.python;
+    if (python.empty()) python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    const std::string cmd = python + " '" + o.peer + "' --device " + (cuda ? "cuda" : "cpu") +
+                            " --threads " + std::to_string(threads) + " --shapes '" + shapes_arg(shapes) +
+                            "' --gamma " + std::to_string(o.gamma) + " --unlabelled " +
+                            std::to_string(o.unlabelled) + " --repeats " + std::to_string(o.peer_repeats) +
+                            " --json '" + out.string() + "'";
+    std::fprintf(stderr, "bench_loss: peer: %s\n", cmd.c_str());
+    const int rc = std::system(cmd.c_str());
+    if (rc != 0 || !fs::exists(out)) return {{"error", "peer exited with status " + std::to_string(rc)}, {"command", cmd}};
+    std::ifstream f(out);
+    nlohmann::json j = nlohmann::json::parse(f);
+    fs::remove(out);
+    j["command"] = cmd;
+    return j;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    CLI::App app{"bench_loss: fused partial focal loss, forward + backward"};
+    app.add_option("--json", o.json, "write results here (default: stdout)");
+    app.add_option("--device", o.device, "auto | cpu | cuda[:N]")->capture_default_str();
+    app.add_option("--repeats", o.repeats, "timed runs per shape")->capture_default_str();
+    app.add_option("--warmup", o.warmup, "untimed runs per shape")->capture_default_str();
+    app.add_option("--shapes", o.shapes, "N,C,H,W;...")->capture_default_str();
+    app.add_option("--gamma", o.gamma, "focal gamma")->capture_default_str();
+    app.add_option("--unlabelled", o.unlabelled, "fraction of pixels labelled 255")->capture_default_str();
+    app.add_option("--peer", o.peer, "run this peer script (bench/peers/focal_torch.py) and report the speedup");
+    app.add_option("--peer-repeats", o.peer_repeats, "timed runs per shape for the peer")->capture_default_str();
+    app.add_option("--python", o.python, "interpreter for the peer (default /usr/bin/python3 if present)");
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        const std::vector<Shape> shapes = parse_shapes(o.shapes);
+        std::unique_ptr<Backend> backend = make_backend(o.device);
+        const bool cuda = backend->device() == DeviceKind::cuda;
+        const int threads = threads_in_use();
+        FocalLossParams params;
+        params.gamma = o.gamma;
+
+        nlohmann::json out = {{"bench", "loss"},
+                              {"machine", bench::machine_json()},
+                              {"backend", backend->name()},
+                              {"threads", threads},
+                              {"gamma", o.gamma},
+                              {"alpha", "1 for every class"},
+                              {"normalize", "labelled"},
+                              {"unlabelled", o.unlabelled},
+                              {"bytes_counted", "logits read + dlogits written + labels read"}};
+        double copy_gbs = 0.0;
+        nlohmann::json cases = nlohmann::json::array();
+        std::uint64_t seed = 1;
+        for (const Shape& s : shapes) {
+            Tensor logits_h = Tensor::host(s, DType::f32);
+            Tensor labels_h = Tensor::host({s[0], s[2], s[3]}, DType::u8);
+            fill_inputs(logits_h, labels_h, o.unlabelled, seed++);
+            Tensor logits = backend->zeros(s, DType::f32);
+            Tensor labels = backend->zeros(labels_h.shape(), DType::u8);
+            backend->copy(logits, logits_h);
+            backend->copy(labels, labels_h);
+            Tensor loss = backend->zeros({1}, DType::f32);
+            Tensor dlogits = backend->zeros(s, DType::f32);
+            auto step = [&] { backend->focal_loss(logits, labels, params, loss, dlogits); };
+            const double bytes = static_cast<double>(logits.bytes() + dlogits.bytes() + labels.bytes());
+
+            nlohmann::json c = {{"shape", {s[0], s[1], s[2], s[3]}}, {"bytes", bytes}};
+            double median_s = 0.0;
+#ifdef PFCE_HAVE_CUDA
+            if (cuda) {
+                cudaStream_t stream = static_cast<CudaBackend&>(*backend).context().stream;
+                median_s = bench::time_it(step, 0, 1, [&] { backend->synchronize(); }).median_s;  // first touch
+                median_s = cuda_median_s(stream, step, o.warmup, o.repeats);
+                // Device-to-device copy of as many bytes as the loss moves (read + write counted).
+                Tensor copy_dst = backend->zeros(s, DType::f32);
+                const double copy_s = cuda_median_s(stream, [&] {
+                    PFCE_CUDA_CHECK(cudaMemcpyAsync(copy_dst.raw(), logits.raw(), logits.bytes(),
+                                                    cudaMemcpyDeviceToDevice, stream));
+                }, o.warmup, o.repeats);
+                copy_gbs = 2.0 * static_cast<double>(logits.bytes()) / copy_s / 1e9;
+                c["copy_gbs"] = copy_gbs;
+                c["timing"] = {{"median_s", median_s}, {"repeats", o.repeats}, {"clock", "cudaEvent"}};
+            }
+#endif
+            if (!cuda) {
+                bench::Timing t = bench::time_it(step, o.warmup, o.repeats, [&] { backend->synchronize(); });
+                median_s = t.median_s;
+                c["timing"] = bench::to_json(t);
+            }
+            Tensor loss_h = Tensor::host({1}, DType::f32);
+            backend->copy(loss_h, loss);
+            const double gbs = bytes / median_s / 1e9;
+            c["gbs"] = gbs;
+            c["loss"] = loss_h.data<float>()[0];
+            std::fprintf(stderr, "bench_loss: %s on %s: %.3f ms, %.1f GB/s", s.str().c_str(),
+                         backend->name().c_str(), median_s * 1e3, gbs);
+            if (cuda) {
+                c["ratio_to_copy"] = gbs / copy_gbs;
+                std::fprintf(stderr, ", copy %.1f GB/s, ratio %.2f", copy_gbs, gbs / copy_gbs);
+            }
+            std::fprintf(stderr, "\n");
+            cases.push_back(c);
+        }
+
+        if (!o.peer.empty()) {
+            nlohmann::json peer = run_peer(o, shapes, cuda, threads);
+            if (peer.contains("results")) {
+                for (std::size_t i = 0; i < cases.size() && i < peer["results"].size(); ++i) {
+                    const double theirs = peer["results"][i]["median_s"].get<double>();
+                    const double ours = cases[i]["timing"]["median_s"].get<double>();
+                    cases[i]["peer_median_s"] = theirs;
+                    cases[i]["peer_loss"] = peer["results"][i]["loss"];
+                    cases[i]["speedup_vs_peer"] = theirs / ours;
+                    std::fprintf(stderr, "bench_loss: %s: torch eager %.3f ms, ours %.3f ms, speedup %.2fx\n",
+                                 shapes[i].str().c_str(), theirs * 1e3, ours * 1e3, theirs / ours);
+                }
+            } else {
+                std::fprintf(stderr, "bench_loss: peer failed: %s\n", peer.dump().c_str());
+            }
+            out["peer"] = peer;
+        }
+        out["cases"] = cases;
+        bench::write_json(out, o.json);
+    } catch (const Error& e) {
+        std::fprintf(stderr, "bench_loss: %s (%s)\n", e.what(), e.where().c_str());
+        return 1;
+    }
+    return 0;
+}
