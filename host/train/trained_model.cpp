@@ -1,0 +1,81 @@
+// Model state in checkpoints, model reconstruction, single-image prediction.
+#include "host/train/trained_model.hpp"
+
+#include <cstring>
+
+namespace pfce {
+
+void save_model_state(Checkpoint& ck, Backend& backend, UNet& net) {
+    for (Parameter* p : net.parameters()) ck.add(backend, "param." + p->name, p->value);
+    for (Buffer* b : net.buffers()) ck.add(backend, "buffer." + b->name, b->value);
+}
+
+void load_model_state(const Checkpoint& ck, Backend& backend, UNet& net, const std::string& source) {
+    for (Parameter* p : net.parameters()) ck.load_into(backend, "param." + p->name, p->value, source);
+    for (Buffer* b : net.buffers()) ck.load_into(backend, "buffer." + b->name, b->value, source);
+}
+
+nlohmann::json stats_to_json(const ChannelStats& s) {
+    return {{"mean", {s.mean[0], s.mean[1], s.mean[2]}}, {"std", {s.std[0], s.std[1], s.std[2]}}};
+}
+
+ChannelStats stats_from_json(const nlohmann::json& j) {
+    ChannelStats s;
+    for (int c = 0; c < 3; ++c) {
+        s.mean[c] = j.at("mean").at(static_cast<std::size_t>(c)).get<float>();
+        s.std[c] = j.at("std").at(static_cast<std::size_t>(c)).get<float>();
+    }
+    return s;
+}
+
+TrainedModel load_trained_model(Backend& backend, const std::string& path) {
+    const Checkpoint ck = read_checkpoint(path);
+    TrainedModel m;
+    m.meta = ck.meta;
+    try {
+        m.config = train_config_from_json(ck.meta.at("config"), path + " (config)");
+        const auto& mj = ck.meta.at("model");
+        UNetConfig uc;
+        uc.in_channels = mj.at("in_channels").get<int>();
+        uc.num_classes = mj.at("num_classes").get<int>();
+        uc.depth = mj.at("depth").get<int>();
+        uc.base_width = mj.at("base_width").get<int>();
+        m.stats = stats_from_json(ck.meta.at("stats"));
+        m.class_names = ck.meta.at("classes").get<std::vector<std::string>>();
+        m.class_colours = ck.meta.at("colours").get<std::vector<std::array<std::uint8_t, 3>>>();
+        m.clutter_class = ck.meta.at("clutter_class").get<int>();
+        m.net = std::make_unique<UNet>(backend, uc, 0);
+    } catch (const nlohmann::json::exception& e) {
+        PFCE_THROW(InputError, "checkpoint ", path, ": metadata does not describe a pfce U-Net: ", e.what());
+    }
+    load_model_state(ck, backend, *m.net, path);
+    return m;
+}
+
+Tensor normalize_image(const RgbImage& img, const ChannelStats& stats) {
+    Tensor t = Tensor::host({1, 3, img.height, img.width}, DType::f32);
+    float* p = t.data<float>();
+    const std::size_t plane = static_cast<std::size_t>(img.width) * img.height;
+    for (int c = 0; c < 3; ++c) {
+        const float mean = stats.mean[c], inv = 1.0f / stats.std[c];
+        for (std::size_t i = 0; i < plane; ++i)
+            p[c * plane + i] = (static_cast<float>(img.pixels[i * 3 + c]) - mean) * inv;
+    }
+    return t;
+}
+
+LabelMap predict_labels(Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats) {
+    Tensor host = normalize_image(img, stats);
+    Tensor x = backend.zeros(host.shape(), DType::f32);
+    backend.copy(x, host);
+    const Tensor& logits = net.forward(x, false);
+    Tensor pred = backend.zeros({1, img.height, img.width}, DType::u8);
+    backend.argmax_channels(logits, pred);
+    LabelMap out(img.width, img.height, 0);
+    Tensor hp = Tensor::host(pred.shape(), DType::u8);
+    backend.copy(hp, pred);
+    std::memcpy(out.labels.data(), hp.raw(), hp.bytes());
+    return out;
+}
+
+}  // namespace pfce

@@ -1,0 +1,45 @@
+// A trained U-Net as eval and predict use it: rebuilt from a checkpoint (model shape, weights,
+// batch-norm statistics, the training split's channel statistics, class names and colours), plus
+// the model-state halves of checkpointing shared with the trainer, and single-image prediction.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/batch_loader.hpp"
+#include "host/train/checkpoint.hpp"
+#include "host/train/train_config.hpp"
+#include "models/unet.hpp"
+
+namespace pfce {
+
+// "param.<name>" for every parameter, "buffer.<name>" for every buffer (host copies).
+void save_model_state(Checkpoint& ck, Backend& backend, UNet& net);
+void load_model_state(const Checkpoint& ck, Backend& backend, UNet& net, const std::string& source);
+
+nlohmann::json stats_to_json(const ChannelStats& s);
+ChannelStats stats_from_json(const nlohmann::json& j);
+
+struct TrainedModel {
+    std::unique_ptr<UNet> net;
+    TrainConfig config;
+    ChannelStats stats;
+    std::vector<std::string> class_names;
+    std::vector<std::array<std::uint8_t, 3>> class_colours;
+    int clutter_class = -1;
+    nlohmann::json meta;  // the checkpoint's metadata
+};
+
+// InputError naming `path` for an unreadable checkpoint or one that does not describe a U-Net.
+TrainedModel load_trained_model(Backend& backend, const std::string& path);
+
+// (1,3,H,W) f32 host tensor: (pixel - mean) / std per channel, as the batch loader does.
+Tensor normalize_image(const RgbImage& img, const ChannelStats& stats);
+// Argmax class per pixel (inference-mode batch norm).
+LabelMap predict_labels(Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats);
+
+}  // namespace pfce
