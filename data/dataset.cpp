@@ -2,6 +2,7 @@
 // sample's image and dense mask (whole files, or windows of tiles through a shared band cache).
 #include <algorithm>
 #include <cctype>
+#include <exception>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -96,6 +97,22 @@ void check_pair_sizes(const std::string& image, const std::string& mask, std::in
                    " pixels, above the limit of ", max_pixels, " pixels (raise the limit, e.g. --max-pixels, to read it)");
     width = a.width;
     height = a.height;
+}
+
+void check_all_pairs(std::vector<SampleRef>& samples, std::int64_t max_pixels) {
+    const long long n = static_cast<long long>(samples.size());
+    std::vector<std::exception_ptr> errors(samples.size());
+#pragma omp parallel for schedule(dynamic, 16)
+    for (long long i = 0; i < n; ++i) {
+        SampleRef& s = samples[static_cast<std::size_t>(i)];
+        try {
+            check_pair_sizes(s.image_path, s.mask_path, max_pixels, s.width, s.height);
+        } catch (...) {
+            errors[static_cast<std::size_t>(i)] = std::current_exception();
+        }
+    }
+    for (const auto& e : errors)
+        if (e) std::rethrow_exception(e);
 }
 
 }  // namespace detail

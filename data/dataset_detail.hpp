@@ -91,6 +91,9 @@ bool natural_less(const std::string& a, const std::string& b);
 // Header check shared by all kinds: both files readable and of the same size.
 void check_pair_sizes(const std::string& image, const std::string& mask, std::int64_t max_pixels,
                       int& width, int& height);
+// check_pair_sizes for every sample (in parallel: big sets have thousands of headers), filling each
+// sample's width and height; the fault of the lowest-numbered sample is the one reported.
+void check_all_pairs(std::vector<SampleRef>& samples, std::int64_t max_pixels);
 
 }  // namespace detail
 }  // namespace pfce

@@ -201,9 +201,9 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
         s.id = stem;
         s.image_path = path.string();
         s.mask_path = m->second.string();
-        detail::check_pair_sizes(s.image_path, s.mask_path, ds.opts_.max_pixels, s.width, s.height);
         ds.samples_.push_back(std::move(s));
     }
+    detail::check_all_pairs(ds.samples_, ds.opts_.max_pixels);
 }
 
 }  // namespace pfce
