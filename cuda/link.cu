@@ -113,7 +113,10 @@ struct CoverPlot {
     int w;
     unsigned int bit;
     __device__ bool operator()(int y, int x) {
-        atomicOr(cover + static_cast<long long>(y) * w + x, bit);
+        unsigned int* p = cover + static_cast<long long>(y) * w + x;
+        // Segments overlap heavily; bits are only ever set during the kernel, so a read that
+        // already shows ours (even a stale one) means the atomic can be skipped.
+        if ((*p & bit) == 0) atomicOr(p, bit);
         return true;
     }
 };

@@ -245,6 +245,23 @@ TEST(LinkRasterize, SegmentPqEqualsQpAndPairOrderIsIrrelevant) {
     EXPECT_EQ(c, (std::vector<std::uint32_t>{1, 0, 0, 0, 1, 1, 0, 0, 0}));
 }
 
+TEST(LinkRasterize, DrawsExactlyTheBresenhamPixelsForEveryOffset) {
+    // Every canonical segment from the centre of a 61x61 image to each point of it: the optimized
+    // drawing in rasterize_pairs must set exactly the pixels the reference walk visits.
+    const int n = 61, c = 30;
+    for (int y = 0; y < n; ++y)
+        for (int x = 0; x < n; ++x) {
+            const LinkPoint pts[] = {{c, c, 3}, {y, x, 3}};
+            const LinkPair pair[] = {{0, 1}};
+            std::vector<std::uint32_t> got(n * n, 0), want(n * n, 0);
+            rasterize_pairs(pts, pair, 1, n, n, nullptr, -1, got.data());
+            const bool fwd = point_before(c, c, y, x);
+            bresenham(fwd ? c : y, fwd ? c : x, fwd ? y : c, fwd ? x : c,
+                      [&](int yy, int xx) { want[yy * n + xx] = 1u << 3; });
+            ASSERT_EQ(got, want) << "segment (" << c << "," << c << ")-(" << y << "," << x << ")";
+        }
+}
+
 // ---- the op -------------------------------------------------------------------------------------
 
 TEST(Link, ConflictRuleBothModes) {

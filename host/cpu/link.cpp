@@ -127,6 +127,33 @@ bool segment_colour_ok(const LinkPoint& a0, const LinkPoint& b0, const std::uint
     return ok;
 }
 
+namespace {
+
+// The Bresenham of link_grid.hpp specialised for drawing: a pointer stepped by +-1 and +-W, and
+// both step decisions made without branches (they are unpredictable). Same pixels, same order:
+// both tests use the same e2, as in DESIGN §2; the walk stays inside the endpoints' bounding box,
+// so reaching the end pointer is reaching (y1,x1).
+void draw_bits(std::uint32_t* cover, int width, int y0, int x0, int y1, int x1, std::uint32_t bit) {
+    const int dx = x1 > x0 ? x1 - x0 : x0 - x1;
+    const int dy = -(y1 > y0 ? y1 - y0 : y0 - y1);
+    const std::ptrdiff_t step_x = x0 < x1 ? 1 : -1;
+    const std::ptrdiff_t step_y = y0 < y1 ? width : -static_cast<std::ptrdiff_t>(width);
+    std::uint32_t* p = cover + static_cast<std::ptrdiff_t>(y0) * width + x0;
+    std::uint32_t* const end = cover + static_cast<std::ptrdiff_t>(y1) * width + x1;
+    int err = dx + dy;
+    for (;;) {
+        *p |= bit;
+        if (p == end) return;
+        const int e2 = 2 * err;
+        const int mx = -static_cast<int>(e2 >= dy);  // all ones: step x
+        const int my = -static_cast<int>(e2 <= dx);  // all ones: step y
+        err += (dy & mx) + (dx & my);
+        p += (step_x & mx) + (step_y & my);
+    }
+}
+
+}  // namespace
+
 std::int64_t rasterize_pairs(const LinkPoint* points, const LinkPair* pairs, std::size_t n_pairs,
                              int height, int width, const std::uint8_t* rgb, float max_color_step,
                              std::uint32_t* cover) {
@@ -137,9 +164,7 @@ std::int64_t rasterize_pairs(const LinkPoint* points, const LinkPair* pairs, std
         const LinkPoint* b = &points[pairs[k].b];
         if (point_before(b->y, b->x, a->y, a->x)) std::swap(a, b);
         if (edge_aware && !segment_colour_ok(*a, *b, rgb, height, width, max_color_step)) continue;
-        const std::uint32_t bit = 1u << a->cls;
-        bresenham(a->y, a->x, b->y, b->x,
-                  [&](int y, int x) { cover[static_cast<std::size_t>(y) * width + x] |= bit; });
+        draw_bits(cover, width, a->y, a->x, b->y, b->x, 1u << a->cls);
         ++drawn;
     }
     return drawn;
