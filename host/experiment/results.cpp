@@ -94,7 +94,8 @@ nlohmann::json to_json(const ExperimentResult& r) {
             {"wall_seconds", json_number(r.wall_seconds)},
             {"stage_seconds", stages},
             {"device", r.device},
-            {"grid_png", r.grid_png}};
+            {"grid_png", r.grid_png},
+            {"config", r.config}};
 }
 
 ExperimentResult result_from_json(const nlohmann::json& j, const std::string& source) {
@@ -144,6 +145,7 @@ ExperimentResult result_from_json(const nlohmann::json& j, const std::string& so
         for (const auto& [k, v] : stages.items()) r.stage_seconds[k] = number_from_json(v);
     r.device = str_field(j, "device", source);
     r.grid_png = str_field(j, "grid_png", source);
+    if (j.contains("config")) r.config = j.at("config");
     return r;
 }
 

@@ -50,6 +50,7 @@ struct ExperimentResult {
     std::map<std::string, double> stage_seconds;  // "sample", "link", "train", "test", "grid"
     std::string device;                           // backend name it ran on
     std::string grid_png;                         // path relative to OUT, empty if none
+    nlohmann::json config;                        // experiment_fingerprint() it ran with (or null)
 };
 
 nlohmann::json to_json(const ExperimentResult& r);

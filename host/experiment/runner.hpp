@@ -1,0 +1,35 @@
+// `pfce run`: runs a suite end to end. Makes the synthetic data if the suite needs it, reads the
+// dataset once, then for each experiment samples (cached), links (cached), trains, evaluates the
+// chosen checkpoint on the test split against dense truth and draws its picture grid, logging every
+// stage. OUT/<id>/result.json marks an experiment finished: it is skipped on the next run unless
+// --force. One failing experiment is recorded and reported; the others still run. The report is
+// written at the end from every finished experiment.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "host/experiment/suite.hpp"
+
+namespace pfce {
+
+struct RunOptions {
+    std::string out_dir;      // empty: runs/<suite name>
+    std::string data_path;    // dataset root (dataset suites) or where synthetic data goes
+    std::string device = "auto";
+    bool force = false;       // rerun finished experiments (and replace results of other settings)
+    std::vector<std::string> only;  // run only these experiment ids (others still reported if finished)
+    int tty = -1;             // progress display for training: -1 detect, 0 plain lines, 1 bar
+};
+
+struct RunSummary {
+    int ran = 0, skipped = 0, failed = 0;
+    std::string out_dir, report_md, report_html;
+};
+
+RunSummary run_suite(const Suite& suite, const RunOptions& opts);
+
+// The default OUT of a suite: runs/<suite name>.
+std::string default_out_dir(const Suite& suite);
+
+}  // namespace pfce

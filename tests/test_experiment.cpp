@@ -1,0 +1,306 @@
+// Experiment suites end to end: a tiny suite (16 synthetic 64x64 images, one epoch, a tiny U-Net)
+// runs through the real `pfce run`; every report file exists, numbers parse, pictures decode with
+// the expected sizes, a failing experiment is reported while the others run, finished experiments
+// are skipped on a rerun and rerun with --force. Suite files: unknown keys and values are errors
+// naming the key and the file; precedence of [train] layers.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "data/image_io.hpp"
+#include "host/experiment/picture_grid.hpp"
+#include "host/experiment/suite.hpp"
+#include "host/experiment/text_file.hpp"
+#include "test_util.hpp"
+
+namespace pfce {
+namespace {
+
+namespace fs = std::filesystem;
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream(path) << text;
+}
+
+struct CommandResult {
+    int rc = -1;
+    std::string output;
+};
+
+CommandResult run_pfce(const std::string& args) {
+    const std::string cmd = test::pfce_binary() + " " + args + " 2>&1";
+    CommandResult r;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+    const int status = pclose(p);
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+const char* kLinkedFile = R"(
+[experiment]
+id = "tiny-linked"
+description = "sparse points + linking"
+report_figure = "val \"IoU\" 0.7890, test 0.8344"
+evaluate = "best"
+
+[labels]
+kind = "linked"
+points = 500
+radius = 6
+
+[train]
+lr = 1e-3
+best_metric = "val_loss"
+)";
+
+const char* kTinySuite = R"(
+[suite]
+name = "tiny"
+description = "two experiments and one that fails"
+experiments = [
+  { id = "tiny-dense", labels = { kind = "dense" }, evaluate = "last" },
+  "tiny-linked.toml",
+  { id = "tiny-broken", labels = { kind = "sparse", points = [5, 5] } },
+]
+grid_images = 2
+
+[data]
+source = "synthetic"
+count = 16
+size = 64
+seed = 3
+train_frac = 0.75   # 12 / 2 / 2 images
+val_frac = 0.125
+
+[train]
+width = 4
+depth = 2
+epochs = 1
+batch_size = 4
+)";
+
+TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
+    const std::string dir = test::temp_dir("experiment_run");
+    write_file(dir + "/tiny-linked.toml", kLinkedFile);
+    write_file(dir + "/tiny.toml", kTinySuite);
+    const std::string out = dir + "/out";
+
+    // First run: two experiments succeed, the broken one (points for 2 of 6 classes) fails, exit 1.
+    const CommandResult r1 = run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out);
+    EXPECT_EQ(r1.rc, 1) << r1.output;
+    EXPECT_NE(r1.output.find("2 ran, 0 skipped, 1 failed"), std::string::npos) << r1.output;
+    EXPECT_NE(r1.output.find("tiny-broken"), std::string::npos);
+
+    for (const char* f : {"report.md", "report.html", "results.json", "results.csv", "train_loss.svg",
+                          "val_loss.svg", "val_loss_dense.svg", "val_miou.svg", "tiny-dense/result.json",
+                          "tiny-linked/result.json", "tiny-broken/result.json", "tiny-dense/grid.png",
+                          "tiny-linked/grid.png", "tiny-linked/train/best.ckpt"})
+        EXPECT_TRUE(file_exists(out + "/" + f)) << f;
+
+    // results.json: numbers parse and are in range; the failure carries its message.
+    const auto j = nlohmann::json::parse(read_text_file(out + "/results.json"));
+    ASSERT_EQ(j["experiments"].size(), 3u);
+    for (int i = 0; i < 2; ++i) {
+        const auto& e = j["experiments"][i];
+        EXPECT_EQ(e["status"], "ok") << e.dump();
+        for (const char* k : {"final_train_loss", "val_loss", "val_loss_dense", "val_miou", "labelled_fraction",
+                              "wall_seconds"})
+            EXPECT_TRUE(e[k].is_number()) << e["id"] << " " << k;
+        for (const char* k : {"miou", "oa", "mean_f1", "miou_no_clutter"}) {
+            ASSERT_TRUE(e["test"][k].is_number()) << e["id"] << " test " << k;
+            const double v = e["test"][k].get<double>();
+            EXPECT_TRUE(v >= 0 && v <= 1) << k << " " << v;
+        }
+        EXPECT_EQ(e["test"]["iou"].size(), 6u);
+        EXPECT_EQ(e["epochs"].size(), 1u);
+        EXPECT_GT(e["test"]["pixels"].get<std::int64_t>(), 0);
+    }
+    const auto& dense = j["experiments"][0];
+    const auto& linked = j["experiments"][1];
+    EXPECT_EQ(dense["id"], "tiny-dense");
+    EXPECT_NEAR(dense["labelled_fraction"].get<double>(), 1.0, 1e-9);  // synthetic masks label every pixel
+    EXPECT_TRUE(dense["link_purity"].is_null());
+    // Linking adds labels: more labelled pixels after than before, purity measured.
+    EXPECT_GT(linked["labelled_fraction"].get<double>(), linked["labelled_fraction_sparse"].get<double>());
+    ASSERT_TRUE(linked["link_purity"].is_number());
+    EXPECT_GT(linked["link_purity"].get<double>(), 0.5);
+    EXPECT_EQ(linked["labels"], "linked 500/class D=6");
+    EXPECT_EQ(j["experiments"][2]["status"], "failed");
+    EXPECT_FALSE(j["experiments"][2]["error"].get<std::string>().empty());
+    EXPECT_NE(read_text_file(out + "/report.md").find("**tiny-broken** failed: "), std::string::npos);
+
+    // Pictures: 2 test rows of 64x64 panels, enlarged.
+    int gw = 0, gh = 0;
+    grid_size(2, 64, 64, gw, gh);
+    for (const char* id : {"tiny-dense", "tiny-linked"}) {
+        const RgbImage g = read_rgb(out + "/" + id + "/grid.png");
+        EXPECT_EQ(g.width, gw) << id;
+        EXPECT_EQ(g.height, gh) << id;
+    }
+    // Charts look like SVG with both successful experiments in the legend.
+    for (const char* f : {"train_loss.svg", "val_miou.svg"}) {
+        const std::string svg = read_text_file(out + "/" + f);
+        EXPECT_EQ(svg.rfind("<svg", 0), 0u) << f;
+        EXPECT_NE(svg.find("</svg>"), std::string::npos) << f;
+        EXPECT_NE(svg.find(">tiny-dense</text>"), std::string::npos) << f;
+        EXPECT_NE(svg.find(">tiny-linked</text>"), std::string::npos) << f;
+    }
+    const std::string md = read_text_file(out + "/report.md");
+    EXPECT_NE(md.find("| tiny-linked | linked 500/class D=6 |"), std::string::npos) << md;
+    EXPECT_NE(md.find("val \"IoU\" 0.7890, test 0.8344"), std::string::npos);
+    const std::string html = read_text_file(out + "/report.html");
+    EXPECT_NE(html.find("data:image/png;base64,"), std::string::npos);
+    EXPECT_NE(html.find("data:image/svg+xml;base64,"), std::string::npos);
+    const std::string csv = read_text_file(out + "/results.csv");
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
+
+    // Second run: the finished experiments are skipped (result files untouched), the failed one is
+    // tried again.
+    const auto mtime = fs::last_write_time(out + "/tiny-dense/result.json");
+    const CommandResult r2 = run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out);
+    EXPECT_EQ(r2.rc, 1) << r2.output;
+    EXPECT_NE(r2.output.find("0 ran, 2 skipped, 1 failed"), std::string::npos) << r2.output;
+    EXPECT_EQ(fs::last_write_time(out + "/tiny-dense/result.json"), mtime);
+    EXPECT_TRUE(file_exists(out + "/report.md"));
+
+    // --force with --only reruns just that experiment.
+    const CommandResult r3 = run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out +
+                                      " --force --only tiny-dense");
+    EXPECT_EQ(r3.rc, 0) << r3.output;
+    EXPECT_NE(r3.output.find("1 ran, 0 skipped, 0 failed"), std::string::npos) << r3.output;
+    EXPECT_NE(fs::last_write_time(out + "/tiny-dense/result.json"), mtime);
+    // The report still lists all three (the others from their earlier results).
+    const auto j3 = nlohmann::json::parse(read_text_file(out + "/results.json"));
+    EXPECT_EQ(j3["experiments"].size(), 3u);
+
+    // Changing an experiment's settings without --force does not overwrite its finished results.
+    std::string changed = kTinySuite;
+    changed.replace(changed.find("epochs = 1"), 10, "epochs = 2");
+    write_file(dir + "/tiny.toml", changed);
+    const CommandResult r4 = run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
+    EXPECT_EQ(r4.rc, 1) << r4.output;
+    EXPECT_NE(r4.output.find("other settings"), std::string::npos) << r4.output;
+    EXPECT_EQ(nlohmann::json::parse(read_text_file(out + "/tiny-dense/result.json"))["status"], "ok");
+}
+
+::testing::AssertionResult fails_naming(const std::string& text, const std::string& path,
+                                        const std::vector<std::string>& needles) {
+    try {
+        parse_suite(text, path);
+    } catch (const InputError& e) {
+        const std::string msg = e.what();
+        for (const auto& n : needles)
+            if (msg.find(n) == std::string::npos)
+                return ::testing::AssertionFailure() << "message lacks \"" << n << "\": " << msg;
+        return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "no InputError";
+}
+
+const char* kMinimal = R"(
+[suite]
+experiments = [{ id = "a" }]
+)";
+
+TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
+    const std::string p = "/x/suite.toml";
+    EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[data]\nsizes = 3\n", p, {p, "sizes"}));
+    EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[data]\nsource = \"sythetic\"\n", p, {p, "source", "sythetic"}));
+    EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[train]\nlearning_rate = 1\n", p, {p, "learning_rate"}));
+    EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[reprt]\n", p, {p, "reprt"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", labels = { knd = \"dense\" } }]\n", p, {p, "knd"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", evaluate = \"worst\" }]\n", p, {p, "evaluate", "worst"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", train = { optimizer = \"adamx\" } }]\n", p,
+                             {p, "adamx"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", train = { out = \"x\" } }]\n", p, {p, "out"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\" }, { id = \"a\" }]\n", p, {p, "duplicate"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a/b\" }]\n", p, {p, "a/b"}));
+    EXPECT_TRUE(fails_naming("[suite]\nname = \"x\"\n", p, {p, "experiments"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", labels = { points = 0 } }]\n", p, {p, "points"}));
+    EXPECT_TRUE(fails_naming("[suite\n", p, {p}));
+
+    // An unknown key inside a referenced experiment file names that file.
+    const std::string dir = test::temp_dir("suite_keys");
+    write_file(dir + "/e.toml", "[experiment]\nid = \"e\"\n[labels]\nkind = \"sparse\"\nradious = 3\n");
+    write_file(dir + "/s.toml", "[suite]\nexperiments = [\"e.toml\"]\n");
+    try {
+        load_suite(dir + "/s.toml");
+        FAIL() << "expected InputError";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find(dir + "/e.toml"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("radious"), std::string::npos) << e.what();
+    }
+    write_file(dir + "/s2.toml", "[suite]\nexperiments = [\"missing.toml\"]\n");
+    EXPECT_THROW(load_suite(dir + "/s2.toml"), InputError);
+}
+
+TEST(SuiteFile, TrainLayersApplyInOrder) {
+    const std::string dir = test::temp_dir("suite_layers");
+    write_file(dir + "/e.toml",
+               "[experiment]\nid = \"e\"\n[labels]\nkind = \"linked\"\npoints = 500\nmax_color_step = 40\n"
+               "[train]\nlr = 0.01\nbatch_size = 32\nepochs = 10\n");
+    write_file(dir + "/s.toml", R"(
+[suite]
+experiments = ["e.toml", { file = "e.toml", id = "e-short", train = { epochs = 2 } }]
+[train]
+lr = 0.5
+width = 8
+epochs = 7
+[override.train]
+batch_size = 4
+)");
+    const Suite s = load_suite(dir + "/s.toml");
+    ASSERT_EQ(s.experiments.size(), 2u);
+    const auto& a = s.experiments[0];
+    EXPECT_EQ(s.name, "s");
+    EXPECT_EQ(a.id, "e");
+    EXPECT_DOUBLE_EQ(a.train.lr, 0.01);   // file over suite defaults
+    EXPECT_EQ(a.train.width, 8);          // suite default
+    EXPECT_EQ(a.train.epochs, 10);        // file
+    EXPECT_EQ(a.train.batch_size, 4);     // override over file
+    EXPECT_EQ(a.labels.kind, LabelKind::linked);
+    EXPECT_FLOAT_EQ(a.labels.link.max_color_step, 40.0f);
+    EXPECT_EQ(describe_labels(a.labels), "linked 500/class D=20 edge 40");
+    const auto& b = s.experiments[1];
+    EXPECT_EQ(b.id, "e-short");
+    EXPECT_EQ(b.train.epochs, 2);         // inline entry over everything
+    EXPECT_EQ(b.train.batch_size, 4);
+    EXPECT_NE(experiment_fingerprint(a, s.data), experiment_fingerprint(b, s.data));
+}
+
+TEST(SuiteFile, ShippedSuitesLoad) {
+    for (const char* f : {"synthetic-small.toml", "synthetic.toml", "potsdam.toml"}) {
+        const Suite s = load_suite(test::source_dir() + "/experiments/" + f);
+        ASSERT_EQ(s.experiments.size(), 6u) << f;
+        EXPECT_EQ(s.experiments[0].id, "dense");
+        EXPECT_EQ(s.experiments[5].id, "e5-500-edge");
+        const auto& e3 = s.experiments[3];
+        EXPECT_EQ(e3.train.schedule, "plateau");
+        EXPECT_DOUBLE_EQ(e3.train.plateau_factor, 0.5);
+        EXPECT_EQ(e3.train.plateau_patience, 3);
+        EXPECT_DOUBLE_EQ(e3.train.clip, 1.0);
+        EXPECT_EQ(e3.evaluate, "best");
+        const auto& e1 = s.experiments[1];
+        EXPECT_DOUBLE_EQ(e1.train.lr, 1e-4);
+        EXPECT_DOUBLE_EQ(e1.train.weight_decay, 0.0);
+        EXPECT_EQ(e1.train.schedule, "constant");
+        EXPECT_EQ(e1.labels.points, std::vector<int>{700});
+        EXPECT_EQ(s.experiments[4].labels.link.radius, 20);
+        EXPECT_GE(s.experiments[5].labels.link.max_color_step, 0.0f);
+    }
+}
+
+}  // namespace
+}  // namespace pfce
