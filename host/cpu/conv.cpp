@@ -59,10 +59,11 @@ void im2col_rows(const float* x, const ConvGeom& g, std::int64_t r0, std::int64_
                         std::memset(d, 0, sizeof(float) * static_cast<std::size_t>(g.wo));
                         continue;
                     }
-                    const float* s = x + (c * g.h + iy) * g.w + (lo - g.pad + kx);
-                    std::memset(d, 0, sizeof(float) * static_cast<std::size_t>(lo));
-                    std::memcpy(d + lo, s, sizeof(float) * static_cast<std::size_t>(hi - lo));
-                    std::memset(d + hi, 0, sizeof(float) * static_cast<std::size_t>(g.wo - hi));
+                    // Plain loops: rows are short, so library calls per row would dominate.
+                    const float* s = x + (c * g.h + iy) * g.w - g.pad + kx;  // s[ox] = x[.., ox-pad+kx]
+                    for (std::int64_t ox = 0; ox < lo; ++ox) d[ox] = 0.0f;
+                    for (std::int64_t ox = lo; ox < hi; ++ox) d[ox] = s[ox];
+                    for (std::int64_t ox = hi; ox < g.wo; ++ox) d[ox] = 0.0f;
                 }
             }
 }
