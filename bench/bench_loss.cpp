@@ -1,7 +1,7 @@
-// bench_loss: the fused partial focal loss, forward + backward, on the shapes. Reports time,
-// effective bandwidth (logits read + dlogits written + labels read), on CUDA also the device-to-
-// device copy bandwidth measured in the same run and the ratio to it, and with --peer the speedup
-// over PyTorch eager (bench/peers/focal_torch.py) on the same device and thread count.
+// bench_loss: the fused partial focal loss, forward + backward, on the shapes. Reports
+// time, effective bandwidth (logits read + dlogits written + labels read), on CUDA also the
+// device-to- device copy bandwidth measured in the same run and the ratio to it, and with --peer
+// the speedup over PyTorch eager (bench/peers/focal_torch.py) on the same device and thread count.
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
@@ -60,8 +60,8 @@ std::string shapes_arg(const std::vector<Shape>& shapes) {
     std::string s;
     for (const Shape& sh : shapes) {
         if (!s.empty()) s += ";";
-        s += std::to_string(sh[0]) + "," + std::to_string(sh[1]) + "," + std::to_string(sh[2]) + "," +
-             std::to_string(sh[3]);
+        s += std::to_string(sh[0]) + "," + std::to_string(sh[1]) + "," + std::to_string(sh[2]) +
+             "," + std::to_string(sh[3]);
     }
     return s;
 }
@@ -78,7 +78,8 @@ int threads_in_use() {
 void fill_inputs(Tensor& logits, Tensor& labels, float unlabelled, std::uint64_t seed) {
     CounterRng rz(seed, 1), ry(seed, 2);
     float* z = logits.data<float>();
-    for (std::int64_t i = 0; i < logits.numel(); ++i) z[i] = static_cast<float>(rz.uniform() * 6.0 - 3.0);
+    for (std::int64_t i = 0; i < logits.numel(); ++i)
+        z[i] = static_cast<float>(rz.uniform() * 6.0 - 3.0);
     const auto c = static_cast<std::uint32_t>(logits.dim(1));
     std::uint8_t* y = labels.data<std::uint8_t>();
     for (std::int64_t i = 0; i < labels.numel(); ++i)
@@ -87,7 +88,8 @@ void fill_inputs(Tensor& logits, Tensor& labels, float unlabelled, std::uint64_t
 
 #ifdef PFCE_HAVE_CUDA
 // Median of `repeats` cudaEvent-timed runs of fn on `stream`, after `warmup` untimed runs.
-double cuda_median_s(cudaStream_t stream, const std::function<void()>& fn, int warmup, int repeats) {
+double cuda_median_s(cudaStream_t stream, const std::function<void()>& fn, int warmup,
+                     int repeats) {
     for (int i = 0; i < warmup; ++i) fn();
     cudaEvent_t a, b;
     cudaEventCreate(&a);
@@ -110,19 +112,22 @@ double cuda_median_s(cudaStream_t stream, const std::function<void()>& fn, int w
 #endif
 
 // Runs the peer script; returns its JSON or an object with "error".
-nlohmann::json run_peer(const Options& o, const std::vector<Shape>& shapes, bool cuda, int threads) {
+nlohmann::json run_peer(const Options& o, const std::vector<Shape>& shapes, bool cuda,
+                        int threads) {
     namespace fs = std::filesystem;
-    const fs::path out = fs::temp_directory_path() / ("pfce_focal_peer_" + std::to_string(::getpid()) + ".json");
+    const fs::path out =
+        fs::temp_directory_path() / ("pfce_focal_peer_" + std::to_string(::getpid()) + ".json");
     std::string python = o.python;
     if (python.empty()) python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
     const std::string cmd = python + " '" + o.peer + "' --device " + (cuda ? "cuda" : "cpu") +
-                            " --threads " + std::to_string(threads) + " --shapes '" + shapes_arg(shapes) +
-                            "' --gamma " + std::to_string(o.gamma) + " --unlabelled " +
-                            std::to_string(o.unlabelled) + " --repeats " + std::to_string(o.peer_repeats) +
-                            " --json '" + out.string() + "'";
+                            " --threads " + std::to_string(threads) + " --shapes '" +
+                            shapes_arg(shapes) + "' --gamma " + std::to_string(o.gamma) +
+                            " --unlabelled " + std::to_string(o.unlabelled) + " --repeats " +
+                            std::to_string(o.peer_repeats) + " --json '" + out.string() + "'";
     std::fprintf(stderr, "bench_loss: peer: %s\n", cmd.c_str());
     const int rc = std::system(cmd.c_str());
-    if (rc != 0 || !fs::exists(out)) return {{"error", "peer exited with status " + std::to_string(rc)}, {"command", cmd}};
+    if (rc != 0 || !fs::exists(out))
+        return {{"error", "peer exited with status " + std::to_string(rc)}, {"command", cmd}};
     std::ifstream f(out);
     nlohmann::json j = nlohmann::json::parse(f);
     fs::remove(out);
@@ -141,10 +146,14 @@ int main(int argc, char** argv) {
     app.add_option("--warmup", o.warmup, "untimed runs per shape")->capture_default_str();
     app.add_option("--shapes", o.shapes, "N,C,H,W;...")->capture_default_str();
     app.add_option("--gamma", o.gamma, "focal gamma")->capture_default_str();
-    app.add_option("--unlabelled", o.unlabelled, "fraction of pixels labelled 255")->capture_default_str();
-    app.add_option("--peer", o.peer, "run this peer script (bench/peers/focal_torch.py) and report the speedup");
-    app.add_option("--peer-repeats", o.peer_repeats, "timed runs per shape for the peer")->capture_default_str();
-    app.add_option("--python", o.python, "interpreter for the peer (default /usr/bin/python3 if present)");
+    app.add_option("--unlabelled", o.unlabelled, "fraction of pixels labelled 255")
+        ->capture_default_str();
+    app.add_option("--peer", o.peer,
+                   "run this peer script (bench/peers/focal_torch.py) and report the speedup");
+    app.add_option("--peer-repeats", o.peer_repeats, "timed runs per shape for the peer")
+        ->capture_default_str();
+    app.add_option("--python", o.python,
+                   "interpreter for the peer (default /usr/bin/python3 if present)");
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -178,28 +187,37 @@ int main(int argc, char** argv) {
             Tensor loss = backend->zeros({1}, DType::f32);
             Tensor dlogits = backend->zeros(s, DType::f32);
             auto step = [&] { backend->focal_loss(logits, labels, params, loss, dlogits); };
-            const double bytes = static_cast<double>(logits.bytes() + dlogits.bytes() + labels.bytes());
+            const double bytes =
+                static_cast<double>(logits.bytes() + dlogits.bytes() + labels.bytes());
 
             nlohmann::json c = {{"shape", {s[0], s[1], s[2], s[3]}}, {"bytes", bytes}};
             double median_s = 0.0;
 #ifdef PFCE_HAVE_CUDA
             if (cuda) {
                 cudaStream_t stream = static_cast<CudaBackend&>(*backend).context().stream;
-                median_s = bench::time_it(step, 0, 1, [&] { backend->synchronize(); }).median_s;  // first touch
+                median_s = bench::time_it(step, 0, 1, [&] {
+                               backend->synchronize();
+                           }).median_s;  // first touch
                 median_s = cuda_median_s(stream, step, o.warmup, o.repeats);
                 // Device-to-device copy of as many bytes as the loss moves (read + write counted).
                 Tensor copy_dst = backend->zeros(s, DType::f32);
-                const double copy_s = cuda_median_s(stream, [&] {
-                    PFCE_CUDA_CHECK(cudaMemcpyAsync(copy_dst.raw(), logits.raw(), logits.bytes(),
-                                                    cudaMemcpyDeviceToDevice, stream));
-                }, o.warmup, o.repeats);
+                const double copy_s = cuda_median_s(
+                    stream,
+                    [&] {
+                        PFCE_CUDA_CHECK(cudaMemcpyAsync(copy_dst.raw(), logits.raw(),
+                                                        logits.bytes(), cudaMemcpyDeviceToDevice,
+                                                        stream));
+                    },
+                    o.warmup, o.repeats);
                 copy_gbs = 2.0 * static_cast<double>(logits.bytes()) / copy_s / 1e9;
                 c["copy_gbs"] = copy_gbs;
-                c["timing"] = {{"median_s", median_s}, {"repeats", o.repeats}, {"clock", "cudaEvent"}};
+                c["timing"] = {
+                    {"median_s", median_s}, {"repeats", o.repeats}, {"clock", "cudaEvent"}};
             }
 #endif
             if (!cuda) {
-                bench::Timing t = bench::time_it(step, o.warmup, o.repeats, [&] { backend->synchronize(); });
+                bench::Timing t =
+                    bench::time_it(step, o.warmup, o.repeats, [&] { backend->synchronize(); });
                 median_s = t.median_s;
                 c["timing"] = bench::to_json(t);
             }
@@ -227,8 +245,10 @@ int main(int argc, char** argv) {
                     cases[i]["peer_median_s"] = theirs;
                     cases[i]["peer_loss"] = peer["results"][i]["loss"];
                     cases[i]["speedup_vs_peer"] = theirs / ours;
-                    std::fprintf(stderr, "bench_loss: %s: torch eager %.3f ms, ours %.3f ms, speedup %.2fx\n",
-                                 shapes[i].str().c_str(), theirs * 1e3, ours * 1e3, theirs / ours);
+                    std::fprintf(
+                        stderr,
+                        "bench_loss: %s: torch eager %.3f ms, ours %.3f ms, speedup %.2fx\n",
+                        shapes[i].str().c_str(), theirs * 1e3, ours * 1e3, theirs / ours);
                 }
             } else {
                 std::fprintf(stderr, "bench_loss: peer failed: %s\n", peer.dump().c_str());

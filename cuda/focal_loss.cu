@@ -14,17 +14,19 @@ namespace pfce {
 
 namespace {
 
-constexpr int kThreads = 256;           // per block, a multiple of the warp size
-constexpr unsigned kMaxLossBlocks = 4096;  // fixed cap: the partials' count does not depend on the GPU
+constexpr int kThreads = 256;  // per block, a multiple of the warp size
+// Fixed grid caps: the number of loss partials (and so the summation order) does not depend on
+// the GPU model.
+constexpr unsigned kMaxLossBlocks = 4096;
 constexpr unsigned kMaxCountBlocks = 1024;
 
 struct FocalArgs {
-    const float* logits;                   // (N,C,H,W)
-    const unsigned char* labels;           // (N,H,W)
-    float* dlogits;                        // (N,C,H,W) or null
-    const unsigned long long* counts;      // (C) labelled pixels per class, from focal_count_kernel
-    double* partials;                      // (gridDim.x) per-block loss sums
-    float* loss;                           // (1)
+    const float* logits;               // (N,C,H,W)
+    const unsigned char* labels;       // (N,H,W)
+    float* dlogits;                    // (N,C,H,W) or null
+    const unsigned long long* counts;  // (C) labelled pixels per class, from focal_count_kernel
+    double* partials;                  // (gridDim.x) per-block loss sums
+    float* loss;                       // (1)
     long long hw, npix;
     int c;
     int normalize_alpha;
@@ -49,7 +51,8 @@ __global__ void focal_count_kernel(const unsigned char* labels, long long npix, 
     for (int k = 0; k < CMAX; ++k) mine[k] = 0;
     const long long stride = 1LL * gridDim.x * blockDim.x;
     // The loop bound is tested on the warp's first index, so whole warps iterate together.
-    for (long long i0 = blockIdx.x * 1LL * blockDim.x + (threadIdx.x & ~31); i0 < npix; i0 += stride) {
+    for (long long i0 = blockIdx.x * 1LL * blockDim.x + (threadIdx.x & ~31); i0 < npix;
+         i0 += stride) {
         const long long i = i0 + lane;
         const int y = i < npix ? labels[i] : 255;
 #pragma unroll
@@ -63,14 +66,16 @@ __global__ void focal_count_kernel(const unsigned char* labels, long long npix, 
     }
     __syncthreads();
     for (int k = threadIdx.x; k < c; k += blockDim.x)
-        if (block_counts[k]) atomicAdd(&counts[k], static_cast<unsigned long long>(block_counts[k]));
+        if (block_counts[k])
+            atomicAdd(&counts[k], static_cast<unsigned long long>(block_counts[k]));
 }
 
 // Normalizer: labelled count or sum of alpha over labelled pixels, in class order.
 __device__ double focal_normalizer(const FocalArgs& a) {
     double norm = 0.0;
     for (int k = 0; k < a.c; ++k)
-        norm += static_cast<double>(a.counts[k]) * (a.normalize_alpha ? static_cast<double>(a.alpha[k]) : 1.0);
+        norm += static_cast<double>(a.counts[k]) *
+                (a.normalize_alpha ? static_cast<double>(a.alpha[k]) : 1.0);
     return norm;
 }
 
@@ -90,7 +95,8 @@ __device__ double block_sum(double v) {
 }
 
 template <int CMAX>
-__global__ void __launch_bounds__(kThreads) focal_fused_kernel(const __grid_constant__ FocalArgs a) {
+__global__ void __launch_bounds__(kThreads)
+    focal_fused_kernel(const __grid_constant__ FocalArgs a) {
     __shared__ float inv_norm_shared;
     if (threadIdx.x == 0) {
         const double norm = focal_normalizer(a);
@@ -142,7 +148,8 @@ __global__ void __launch_bounds__(kThreads) focal_fused_kernel(const __grid_cons
         const float alpha_y = a.alpha[y];
         sum += static_cast<double>(-alpha_y * pw * logq);
         if (a.dlogits) {
-            const float coef = alpha_y * pw * (a.gamma * q * r - 1.0f);  // dl/dz_k = coef (d_ky - p_k)
+            // dl/dz_k = coef (delta_ky - p_k)
+            const float coef = alpha_y * pw * (a.gamma * q * r - 1.0f);
             const float cy = coef * u * inv_norm;
             const float w = coef * inv_norm / s;
 #pragma unroll
@@ -155,7 +162,8 @@ __global__ void __launch_bounds__(kThreads) focal_fused_kernel(const __grid_cons
 }
 
 // One block: loss = (sum of partials in a fixed order) / normalizer, 0 when nothing is labelled.
-__global__ void __launch_bounds__(kThreads) focal_finish_kernel(const __grid_constant__ FocalArgs a, int nparts) {
+__global__ void __launch_bounds__(kThreads)
+    focal_finish_kernel(const __grid_constant__ FocalArgs a, int nparts) {
     double v = 0.0;
     for (int b = threadIdx.x; b < nparts; b += blockDim.x) v += a.partials[b];
     const double total = block_sum(v);
@@ -174,17 +182,19 @@ void check_focal_args(const Tensor& logits, const Tensor& labels, const FocalLos
     PFCE_CHECK_SHAPE(logits.dtype() == DType::f32 && logits.shape().rank == 4,
                      "logits (N,C,H,W) f32, got ", logits.describe());
     const long long c = logits.dim(1);
-    PFCE_CHECK_SHAPE(c >= 1 && c <= kMaxClasses, "1 <= C <= ", kMaxClasses, ", got ", logits.describe());
+    PFCE_CHECK_SHAPE(c >= 1 && c <= kMaxClasses, "1 <= C <= ", kMaxClasses, ", got ",
+                     logits.describe());
     PFCE_CHECK_SHAPE(labels.dtype() == DType::u8 &&
                          labels.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}),
                      "labels (N,H,W) u8 matching ", logits.describe(), ", got ", labels.describe());
     PFCE_CHECK_SHAPE(loss.dtype() == DType::f32 && loss.numel() == 1 && !loss.empty(),
                      "loss (1) f32, got ", loss.describe());
-    PFCE_CHECK_SHAPE(dlogits.empty() || (dlogits.dtype() == DType::f32 &&
-                                         dlogits.shape() == logits.shape() && dlogits.device() == dev),
-                     "dlogits empty or like ", logits.describe(), ", got ", dlogits.describe());
-    PFCE_CHECK_SHAPE(p.alpha.empty() || static_cast<long long>(p.alpha.size()) == c,
-                     "alpha has ", p.alpha.size(), " entries for C = ", c);
+    PFCE_CHECK_SHAPE(
+        dlogits.empty() || (dlogits.dtype() == DType::f32 && dlogits.shape() == logits.shape() &&
+                            dlogits.device() == dev),
+        "dlogits empty or like ", logits.describe(), ", got ", dlogits.describe());
+    PFCE_CHECK_SHAPE(p.alpha.empty() || static_cast<long long>(p.alpha.size()) == c, "alpha has ",
+                     p.alpha.size(), " entries for C = ", c);
     if (!(std::isfinite(p.gamma) && p.gamma >= 0.0f))
         PFCE_THROW(InputError, "focal loss gamma must be finite and >= 0, got ", p.gamma);
     for (float v : p.alpha)
@@ -222,7 +232,8 @@ void CudaBackend::focal_loss(const Tensor& logits, const Tensor& labels, const F
     a.c = static_cast<int>(logits.dim(1));
     a.normalize_alpha = p.normalize == LossNormalize::alpha ? 1 : 0;
     a.gamma = p.gamma;
-    for (int k = 0; k < a.c; ++k) a.alpha[k] = p.alpha.empty() ? 1.0f : p.alpha[static_cast<std::size_t>(k)];
+    for (int k = 0; k < a.c; ++k)
+        a.alpha[k] = p.alpha.empty() ? 1.0f : p.alpha[static_cast<std::size_t>(k)];
     if (a.npix == 0) {  // nothing labelled: loss 0 (dlogits has no elements)
         PFCE_CUDA_CHECK(cudaMemsetAsync(a.loss, 0, sizeof(float), stream));
         return;
@@ -238,11 +249,16 @@ void CudaBackend::focal_loss(const Tensor& logits, const Tensor& labels, const F
     PFCE_CUDA_CHECK(cudaMemsetAsync(counts, 0, count_bytes, stream));
 
     // Registers hold the pixel's C logits: instantiate for a few class-count bounds.
-    if (a.c <= 2) launch_focal<2>(a, counts, stream);
-    else if (a.c <= 4) launch_focal<4>(a, counts, stream);
-    else if (a.c <= 8) launch_focal<8>(a, counts, stream);
-    else if (a.c <= 16) launch_focal<16>(a, counts, stream);
-    else launch_focal<32>(a, counts, stream);
+    if (a.c <= 2)
+        launch_focal<2>(a, counts, stream);
+    else if (a.c <= 4)
+        launch_focal<4>(a, counts, stream);
+    else if (a.c <= 8)
+        launch_focal<8>(a, counts, stream);
+    else if (a.c <= 16)
+        launch_focal<16>(a, counts, stream);
+    else
+        launch_focal<32>(a, counts, stream);
 }
 
 }  // namespace pfce

@@ -37,7 +37,8 @@ Tensor random_labels(Shape s, int c, double unlabelled, std::uint64_t seed) {
 
 std::vector<float> ramp_alpha(int c) {
     std::vector<float> a(static_cast<std::size_t>(c));
-    for (int k = 0; k < c; ++k) a[static_cast<std::size_t>(k)] = 0.25f + 0.5f * static_cast<float>(k);
+    for (int k = 0; k < c; ++k)
+        a[static_cast<std::size_t>(k)] = 0.25f + 0.5f * static_cast<float>(k);
     return a;
 }
 
@@ -57,7 +58,8 @@ Result run_loss(Backend& b, const Tensor& logits_host, const Tensor& labels_host
     Tensor labels = test::to_backend(b, labels_host);
     Tensor loss = b.zeros({1}, DType::f32);
     Tensor dlogits = grad ? b.zeros(logits_host.shape(), DType::f32) : Tensor();
-    if (grad) b.fill(dlogits, std::numeric_limits<float>::quiet_NaN());  // every element must be written
+    if (grad)
+        b.fill(dlogits, std::numeric_limits<float>::quiet_NaN());  // every element must be written
     b.focal_loss(logits, labels, p, loss, dlogits);
     Result r{test::to_host(b, loss).data<float>()[0], grad ? test::to_host(b, dlogits) : Tensor()};
     return r;
@@ -147,7 +149,8 @@ TEST(FocalLoss, GammaZeroIsCrossEntropy) {
             const int yj = y[img * hw + j];
             if (yj >= c) continue;
             double lse = 0;
-            for (int k = 0; k < c; ++k) lse += std::exp(static_cast<double>(z[(img * c + k) * hw + j]));
+            for (int k = 0; k < c; ++k)
+                lse += std::exp(static_cast<double>(z[(img * c + k) * hw + j]));
             lse = std::log(lse);
             ce += lse - z[(img * c + yj) * hw + j];
             for (int k = 0; k < c; ++k)
@@ -167,7 +170,8 @@ TEST(FocalLoss, UnlabelledPixelsGetExactlyZeroGradient) {
     Tensor logits = test::random_f32({n, c, h, w}, 41, -2.0f, 2.0f);
     Tensor labels = random_labels({n, h, w}, c, 0.5, 42);
     auto cpu = test::cpu_backend();
-    Result got = run_loss(*cpu, logits, labels, FocalLossParams{2.0f, ramp_alpha(c), LossNormalize::labelled});
+    Result got = run_loss(*cpu, logits, labels,
+                          FocalLossParams{2.0f, ramp_alpha(c), LossNormalize::labelled});
     const std::uint8_t* y = labels.data<std::uint8_t>();
     const float* g = got.dlogits.data<float>();
     int unlabelled = 0, above_c = 0;
@@ -179,7 +183,8 @@ TEST(FocalLoss, UnlabelledPixelsGetExactlyZeroGradient) {
             for (int k = 0; k < c; ++k) {
                 const float v = g[(img * c + k) * h * w + j];
                 if (yj >= c)
-                    ASSERT_EQ(v, 0.0f) << "unlabelled pixel " << j << " label " << yj << " class " << k;
+                    ASSERT_EQ(v, 0.0f)
+                        << "unlabelled pixel " << j << " label " << yj << " class " << k;
                 else
                     ASSERT_NE(v, 0.0f) << "labelled pixel " << j << " class " << k;
             }
@@ -196,13 +201,16 @@ TEST(FocalLoss, AllUnlabelledGivesZeroAndZero) {
     for (LossNormalize mode : {LossNormalize::labelled, LossNormalize::alpha}) {
         Result got = run_loss(*cpu, logits, labels, FocalLossParams{2.0f, {}, mode});
         EXPECT_EQ(got.loss, 0.0f);
-        for (std::int64_t i = 0; i < got.dlogits.numel(); ++i) ASSERT_EQ(got.dlogits.data<float>()[i], 0.0f);
+        for (std::int64_t i = 0; i < got.dlogits.numel(); ++i)
+            ASSERT_EQ(got.dlogits.data<float>()[i], 0.0f);
     }
     // Labelled pixels whose classes all weigh 0 under normalize = alpha: still 0 and 0, not NaN.
     std::memset(labels.raw(), 1, labels.bytes());
-    Result got = run_loss(*cpu, logits, labels, FocalLossParams{2.0f, {1.0f, 0.0f, 1.0f}, LossNormalize::alpha});
+    Result got = run_loss(*cpu, logits, labels,
+                          FocalLossParams{2.0f, {1.0f, 0.0f, 1.0f}, LossNormalize::alpha});
     EXPECT_EQ(got.loss, 0.0f);
-    for (std::int64_t i = 0; i < got.dlogits.numel(); ++i) ASSERT_EQ(got.dlogits.data<float>()[i], 0.0f);
+    for (std::int64_t i = 0; i < got.dlogits.numel(); ++i)
+        ASSERT_EQ(got.dlogits.data<float>()[i], 0.0f);
 }
 
 TEST(FocalLoss, HugeLogitsStayFiniteAndCorrect) {
@@ -230,7 +238,8 @@ TEST(FocalLoss, HugeLogitsStayFiniteAndCorrect) {
         EXPECT_NEAR(got.loss, ref_loss, 1e-5 * std::fabs(ref_loss)) << "gamma " << gamma;
         EXPECT_GT(got.loss, 1e3f);  // pixel 1 alone contributes ~2e4 * alpha
         EXPECT_TRUE(test::all_close(ref, got.dlogits, 1e-7, 1e-5)) << "gamma " << gamma;
-        for (int k = 0; k < c; ++k) EXPECT_EQ(got.dlogits.data<float>()[k * h * w + 0], 0.0f);  // q = 1
+        for (int k = 0; k < c; ++k)
+            EXPECT_EQ(got.dlogits.data<float>()[k * h * w + 0], 0.0f);  // q = 1
     }
 }
 
@@ -264,7 +273,8 @@ TEST(FocalLoss, WithoutGradientSameLoss) {
     Tensor labels = random_labels({3, 11, 13}, 5, 0.3, 72);
     FocalLossParams p{2.0f, ramp_alpha(5), LossNormalize::labelled};
     auto cpu = test::cpu_backend();
-    EXPECT_EQ(run_loss(*cpu, logits, labels, p, true).loss, run_loss(*cpu, logits, labels, p, false).loss);
+    EXPECT_EQ(run_loss(*cpu, logits, labels, p, true).loss,
+              run_loss(*cpu, logits, labels, p, false).loss);
 }
 
 TEST(FocalLoss, SameResultForAnyThreadCount) {
@@ -328,11 +338,16 @@ TEST(FocalLossGpu, MatchesCpuOnOddShapes) {
     PFCE_REQUIRE_GPU(gpu);
     auto cpu = test::cpu_backend();
     const GpuCase cases[] = {
-        {1, 2, 1, 1, 2.0f, LossNormalize::labelled},    {1, 3, 1, 1, 0.0f, LossNormalize::alpha},
-        {2, 6, 17, 300, 2.0f, LossNormalize::labelled}, {3, 32, 17, 300, 0.5f, LossNormalize::alpha},
-        {1, 6, 300, 300, 2.0f, LossNormalize::alpha},   {2, 5, 300, 300, 5.0f, LossNormalize::labelled},
-        {3, 2, 33, 65, 1.0f, LossNormalize::labelled},  {2, 17, 300, 300, 2.0f, LossNormalize::alpha},
-        {1, 9, 7, 3, 0.0f, LossNormalize::labelled},    {2, 32, 64, 64, 2.0f, LossNormalize::labelled},
+        {1, 2, 1, 1, 2.0f, LossNormalize::labelled},
+        {1, 3, 1, 1, 0.0f, LossNormalize::alpha},
+        {2, 6, 17, 300, 2.0f, LossNormalize::labelled},
+        {3, 32, 17, 300, 0.5f, LossNormalize::alpha},
+        {1, 6, 300, 300, 2.0f, LossNormalize::alpha},
+        {2, 5, 300, 300, 5.0f, LossNormalize::labelled},
+        {3, 2, 33, 65, 1.0f, LossNormalize::labelled},
+        {2, 17, 300, 300, 2.0f, LossNormalize::alpha},
+        {1, 9, 7, 3, 0.0f, LossNormalize::labelled},
+        {2, 32, 64, 64, 2.0f, LossNormalize::labelled},
     };
     std::uint64_t seed = 100;
     for (const GpuCase& k : cases) {
@@ -362,13 +377,15 @@ TEST(FocalLossGpu, DeterministicAndZeroWhenUnlabelled) {
     for (std::int64_t img = 0; img < 2; ++img)
         for (std::int64_t j = 0; j < 300 * 300; ++j)
             if (y[img * 90000 + j] >= 6) {
-                for (int k = 0; k < 6; ++k) ASSERT_EQ(a.dlogits.data<float>()[(img * 6 + k) * 90000 + j], 0.0f);
+                for (int k = 0; k < 6; ++k)
+                    ASSERT_EQ(a.dlogits.data<float>()[(img * 6 + k) * 90000 + j], 0.0f);
             }
 
     std::memset(labels.raw(), kUnlabelled, labels.bytes());
     Result none = run_loss(*gpu, logits, labels, p);
     EXPECT_EQ(none.loss, 0.0f);
-    for (std::int64_t i = 0; i < none.dlogits.numel(); ++i) ASSERT_EQ(none.dlogits.data<float>()[i], 0.0f);
+    for (std::int64_t i = 0; i < none.dlogits.numel(); ++i)
+        ASSERT_EQ(none.dlogits.data<float>()[i], 0.0f);
 }
 
 TEST(FocalLossGpu, HugeLogitsMatchCpu) {

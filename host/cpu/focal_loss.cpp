@@ -2,7 +2,7 @@
 // logits. Pixels are walked in fixed chunks so the per-channel loops run over contiguous memory
 // (they vectorize), and the loss is summed per chunk in double and then in chunk order, so the
 // result does not depend on the number of threads. Chunks without a labelled pixel only write
-// zeros. Per-pixel formulas: focal_loss_reference.hpp, which is also the tests' oracle for this file.
+// zeros. Per-pixel formulas: focal_loss_reference.hpp, also the tests' oracle for this file.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -34,7 +34,7 @@ inline float exp_clamped(float x) {
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
     const std::int32_t biased = static_cast<std::int32_t>(n) + 127;  // n in [-126, 0]
-    const std::int32_t bits = (x <= -87.0f ? 0 : biased) << 23;       // 2^n, or +0
+    const std::int32_t bits = (x <= -87.0f ? 0 : biased) << 23;      // 2^n, or +0
     float scale;
     std::memcpy(&scale, &bits, sizeof scale);
     return p * scale;
@@ -48,15 +48,17 @@ void check_focal_args(const Tensor& logits, const Tensor& labels, const FocalLos
     PFCE_CHECK_SHAPE(logits.dtype() == DType::f32 && logits.shape().rank == 4,
                      "logits (N,C,H,W) f32, got ", logits.describe());
     const std::int64_t c = logits.dim(1);
-    PFCE_CHECK_SHAPE(c >= 1 && c <= kMaxClasses, "1 <= C <= ", kMaxClasses, ", got ", logits.describe());
+    PFCE_CHECK_SHAPE(c >= 1 && c <= kMaxClasses, "1 <= C <= ", kMaxClasses, ", got ",
+                     logits.describe());
     PFCE_CHECK_SHAPE(labels.dtype() == DType::u8 &&
                          labels.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}),
                      "labels (N,H,W) u8 matching ", logits.describe(), ", got ", labels.describe());
     PFCE_CHECK_SHAPE(loss.dtype() == DType::f32 && loss.numel() == 1 && !loss.empty(),
                      "loss (1) f32, got ", loss.describe());
-    PFCE_CHECK_SHAPE(dlogits.empty() || (dlogits.dtype() == DType::f32 &&
-                                         dlogits.shape() == logits.shape() && dlogits.device() == dev),
-                     "dlogits empty or like ", logits.describe(), ", got ", dlogits.describe());
+    PFCE_CHECK_SHAPE(
+        dlogits.empty() || (dlogits.dtype() == DType::f32 && dlogits.shape() == logits.shape() &&
+                            dlogits.device() == dev),
+        "dlogits empty or like ", logits.describe(), ", got ", dlogits.describe());
     PFCE_CHECK_SHAPE(p.alpha.empty() || static_cast<std::int64_t>(p.alpha.size()) == c,
                      "alpha has ", p.alpha.size(), " entries for C = ", c);
     if (!(std::isfinite(p.gamma) && p.gamma >= 0.0f))
@@ -73,12 +75,14 @@ void CpuBackend::focal_loss(const Tensor& logits, const Tensor& labels, const Fo
     check_focal_args(logits, labels, p, loss, dlogits, DeviceKind::cpu);
     const std::int64_t n = logits.dim(0), hw = logits.dim(2) * logits.dim(3);
     const int c = static_cast<int>(logits.dim(1));
-    const float* z_all = logits.data<float>();     // (N,C,H,W)
+    const float* z_all = logits.data<float>();                // (N,C,H,W)
     const std::uint8_t* y_all = labels.data<std::uint8_t>();  // (N,H,W)
     float* dz_all = dlogits.empty() ? nullptr : dlogits.data<float>();
 
     std::array<float, kMaxClasses> alpha{};
-    for (int k = 0; k < c; ++k) alpha[static_cast<std::size_t>(k)] = p.alpha.empty() ? 1.0f : p.alpha[static_cast<std::size_t>(k)];
+    for (int k = 0; k < c; ++k)
+        alpha[static_cast<std::size_t>(k)] =
+            p.alpha.empty() ? 1.0f : p.alpha[static_cast<std::size_t>(k)];
 
     // Normalizer from integer class counts (exact, so any thread split gives the same value),
     // weighted in class order.
@@ -94,7 +98,9 @@ void CpuBackend::focal_loss(const Tensor& logits, const Tensor& labels, const Fo
     double norm = 0.0;
     for (int k = 0; k < c; ++k)
         norm += static_cast<double>(counts[static_cast<std::size_t>(k)]) *
-                (p.normalize == LossNormalize::alpha ? static_cast<double>(alpha[static_cast<std::size_t>(k)]) : 1.0);
+                (p.normalize == LossNormalize::alpha
+                     ? static_cast<double>(alpha[static_cast<std::size_t>(k)])
+                     : 1.0);
     const float inv_norm = norm > 0.0 ? static_cast<float>(1.0 / norm) : 0.0f;
     const float gamma = p.gamma;
 
@@ -125,7 +131,8 @@ void CpuBackend::focal_loss(const Tensor& logits, const Tensor& labels, const Fo
                 partial[static_cast<std::size_t>(ch)] = 0.0;
                 if (dz_all)
                     for (int k = 0; k < c; ++k)
-                        std::memset(dz_all + img * c * hw + j0 + k * hw, 0, static_cast<std::size_t>(len) * sizeof(float));
+                        std::memset(dz_all + img * c * hw + j0 + k * hw, 0,
+                                    static_cast<std::size_t>(len) * sizeof(float));
                 continue;
             }
             for (std::int64_t j = 0; j < len; ++j) m[j] = z[j];
@@ -170,10 +177,11 @@ void CpuBackend::focal_loss(const Tensor& logits, const Tensor& labels, const Fo
                 const float s = ey[j] + s_other[j];
                 const float u = s_other[j] / s, q = ey[j] / s;
                 const float logq = focal_log_q(z[yj * hw + j] - m[j], s, u);
-                const FocalPixel<float> t = focal_pixel_terms(u, q, logq, gamma, alpha[static_cast<std::size_t>(yj)]);
+                const FocalPixel<float> t =
+                    focal_pixel_terms(u, q, logq, gamma, alpha[static_cast<std::size_t>(yj)]);
                 sum += static_cast<double>(t.loss + poison[j]);
-                cy[j] = t.coef * u * inv_norm;   // dz_y
-                w[j] = t.coef * inv_norm / s;    // dz_k = -w * e_k for k != y
+                cy[j] = t.coef * u * inv_norm;  // dz_y
+                w[j] = t.coef * inv_norm / s;   // dz_k = -w * e_k for k != y
             }
             partial[static_cast<std::size_t>(ch)] = sum;
             if (dz_all) {

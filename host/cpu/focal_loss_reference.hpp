@@ -46,7 +46,9 @@ inline T focal_log_q(T zy_m, T s, T u) {
 template <typename T>
 T focal_loss_reference(const T* logits, const std::uint8_t* labels, std::int64_t n, int c,
                        std::int64_t hw, const FocalLossParams& p, T* dlogits) {
-    auto alpha_of = [&](int k) { return p.alpha.empty() ? T(1) : T(p.alpha[static_cast<std::size_t>(k)]); };
+    auto alpha_of = [&](int k) {
+        return p.alpha.empty() ? T(1) : T(p.alpha[static_cast<std::size_t>(k)]);
+    };
     // Normalizer: number of labelled pixels, or the sum of their class weights.
     T norm = 0;
     for (std::int64_t i = 0; i < n * hw; ++i)
@@ -80,8 +82,9 @@ T focal_loss_reference(const T* logits, const std::uint8_t* labels, std::int64_t
             total += t.loss;
             if (dz)
                 for (int k = 0; k < c; ++k)
-                    dz[k * hw + j] = k == y ? t.coef * u * inv_norm
-                                            : -t.coef * (e[static_cast<std::size_t>(k)] / s) * inv_norm;
+                    dz[k * hw + j] =
+                        k == y ? t.coef * u * inv_norm
+                               : -t.coef * (e[static_cast<std::size_t>(k)] / s) * inv_norm;
         }
     }
     return total * inv_norm;
