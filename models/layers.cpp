@@ -84,7 +84,7 @@ void BatchNorm2d::init() {
     b_.fill(running_var.value, 1.0f);
 }
 
-const Tensor& BatchNorm2d::forward(const Tensor& x, bool training) {
+Tensor& BatchNorm2d::forward(const Tensor& x, bool training) {
     x_ = &x;
     ensure_shape(b_, y_, x.shape());
     if (training)
@@ -114,15 +114,15 @@ void BatchNorm2d::collect(std::vector<Buffer*>& out) {
 
 // ---- Relu, MaxPool2x2, Concat --------------------------------------------------------------------
 
-const Tensor& Relu::forward(const Tensor& x) {
-    ensure_shape(b_, y_, x.shape());
-    b_.relu_forward(x, y_);
-    return y_;
+const Tensor& Relu::forward(Tensor& x) {
+    b_.relu_forward(x, x);  // in place (the Backend contract allows y == x)
+    y_ = &x;
+    return x;
 }
 
 Tensor& Relu::backward(const Tensor& dy) {
-    ensure_shape(b_, dx_, y_.shape());
-    b_.relu_backward(y_, dy, dx_);
+    ensure_shape(b_, dx_, y_->shape());
+    b_.relu_backward(*y_, dy, dx_);
     return dx_;
 }
 

@@ -42,7 +42,9 @@ private:
 class BatchNorm2d {
 public:
     BatchNorm2d(Backend& b, const std::string& name, int ch);
-    const Tensor& forward(const Tensor& x, bool training);
+    // The returned output may be modified in place by the next layer (ReLU): backward reads only
+    // the input and the saved statistics.
+    Tensor& forward(const Tensor& x, bool training);
     Tensor& backward(const Tensor& dy);
     void collect(std::vector<Parameter*>& out);
     void collect(std::vector<Buffer*>& out);
@@ -58,17 +60,19 @@ private:
     Tensor y_, dx_, save_mean_, save_invstd_;
 };
 
-// ReLU with its own output and gradient buffers (so no layer's cached tensor is overwritten).
+// ReLU applied in place to the tensor it is given (a batch norm's output, which the batch norm's
+// backward does not read), so it costs no activation memory; backward has its own dx buffer.
 class Relu {
 public:
     explicit Relu(Backend& b) : b_(b) {}
-    const Tensor& forward(const Tensor& x);
+    const Tensor& forward(Tensor& x);
     Tensor& backward(const Tensor& dy);
-    const Tensor& output() const { return y_; }
+    const Tensor& output() const { return *y_; }
 
 private:
     Backend& b_;
-    Tensor y_, dx_;
+    const Tensor* y_ = nullptr;
+    Tensor dx_;
 };
 
 class MaxPool2x2 {
