@@ -164,7 +164,8 @@ std::string md_table(const Table& t) {
     std::string o = "|";
     for (const auto& h : t.header) o += " " + h + " |";
     o += "\n|";
-    for (std::size_t i = 0; i < t.header.size(); ++i) o += i == 0 ? "---|" : "---:|";
+    // Names and labels left, numbers right.
+    for (std::size_t i = 0; i < t.header.size(); ++i) o += i < 2 ? "---|" : "---:|";
     o += "\n";
     for (const auto& row : t.rows) {
         o += "|";
