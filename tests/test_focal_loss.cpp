@@ -124,10 +124,16 @@ TEST_P(FocalGradient, CpuBackendMatchesReference) {
     EXPECT_TRUE(test::all_close(ref, got.dlogits, 1e-7, 1e-5));
 }
 
-INSTANTIATE_TEST_SUITE_P(GammaAndNormalize, FocalGradient,
-                         ::testing::Combine(::testing::Values(0.0f, 0.5f, 1.0f, 2.0f, 5.0f),
-                                            ::testing::Values(LossNormalize::labelled,
-                                                              LossNormalize::alpha)));
+INSTANTIATE_TEST_SUITE_P(
+    GammaAndNormalize, FocalGradient,
+    ::testing::Combine(::testing::Values(0.0f, 0.5f, 1.0f, 2.0f, 5.0f),
+                       ::testing::Values(LossNormalize::labelled, LossNormalize::alpha)),
+    [](const auto& param_info) {
+        const float g = std::get<0>(param_info.param);
+        return "gamma" + std::to_string(static_cast<int>(g)) + "p" +
+               std::to_string(static_cast<int>(g * 10) % 10) +
+               (std::get<1>(param_info.param) == LossNormalize::alpha ? "_alpha" : "_labelled");
+    });
 
 // ---- semantics -----------------------------------------------------------------------------
 
