@@ -1,0 +1,204 @@
+// The trainer end to end on the CPU with small synthetic scenes: a small U-Net overfits one image
+// with dense labels; with sparse labels the training loss falls; an interrupted-and-resumed run ends
+// bit-identical to an uninterrupted one; a diverging run stops with a clear error and keeps the last
+// good checkpoint; the outputs (metrics.jsonl, best/last checkpoints) are what eval/predict read.
+#include "tests/trainer_fixtures.hpp"
+
+namespace pfce {
+namespace {
+
+using namespace test;
+
+TEST(Trainer, SmallUNetOverfitsOneSmallImageWithDenseLabels) { check_overfit(32, 100); }
+
+TEST(Trainer, SparseLabelsTrainingLossFalls) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, true);
+    TrainConfig c = small_config(test::temp_dir("trainer") + "/run");
+    c.epochs = 6;
+    c.augment = false;
+    c.schedule = "cosine";
+    c.warmup_epochs = 1;
+    TrainOptions o;
+    o.tty = 0;
+    const TrainResult r = train_unet(*b, c, in, o);
+    const auto lines = read_metrics(r.metrics_path);
+    ASSERT_EQ(lines.size(), 6u);
+    const double first = lines.front()["train_loss"], last = lines.back()["train_loss"];
+    EXPECT_LT(last, 0.7 * first) << "first " << first << " last " << last;
+    // Validation reports the loss on sparse labels and on dense masks, and dense metrics.
+    EXPECT_TRUE(lines.back()["val_loss"].is_number());
+    EXPECT_TRUE(lines.back()["val_loss_dense"].is_number());
+    EXPECT_TRUE(lines.back()["val_miou"].is_number());
+}
+
+TEST(Trainer, InterruptedAndResumedRunIsBitIdentical) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, true);
+    const std::string root = test::temp_dir("trainer");
+    TrainConfig c = small_config(root + "/a");
+    c.optimizer = "adamw";
+    c.weight_decay = 1e-2;
+    c.clip = 0.5;
+    c.schedule = "plateau";
+    c.plateau_patience = 0;
+    c.augment = true;
+    c.seed = 3;
+    TrainOptions o;
+    o.tty = 0;
+    const TrainResult full = train_unet(*b, c, in, o);
+    ASSERT_EQ(full.steps, 6);
+
+    c.out = root + "/b";
+    TrainOptions stop = o;
+    stop.stop_after_step = [](std::int64_t step) { return step == 3; };  // mid-epoch 2 (2 batches/epoch)
+    const TrainResult part = train_unet(*b, c, in, stop);
+    EXPECT_TRUE(part.interrupted);
+    EXPECT_EQ(part.steps, 3);
+    // Starting again without --resume or --force is refused (it would overwrite the run).
+    EXPECT_THROW(train_unet(*b, c, in, o), InputError);
+    TrainOptions resume = o;
+    resume.resume = true;
+    const TrainResult rest = train_unet(*b, c, in, resume);
+    EXPECT_FALSE(rest.interrupted);
+    EXPECT_EQ(rest.steps, 6);
+
+    const Checkpoint ca = read_checkpoint(full.last_checkpoint), cb = read_checkpoint(rest.last_checkpoint);
+    ASSERT_EQ(ca.tensors.size(), cb.tensors.size());
+    for (std::size_t i = 0; i < ca.tensors.size(); ++i) {
+        ASSERT_EQ(ca.tensors[i].name, cb.tensors[i].name);
+        EXPECT_EQ(0, std::memcmp(ca.tensors[i].value.raw(), cb.tensors[i].value.raw(), ca.tensors[i].value.bytes()))
+            << ca.tensors[i].name << " differs after resume";
+    }
+    EXPECT_EQ(ca.meta["state"], cb.meta["state"]);
+    const auto la = read_metrics(full.metrics_path), lb = read_metrics(rest.metrics_path);
+    ASSERT_EQ(la.size(), 3u);
+    ASSERT_EQ(lb.size(), 3u);
+    for (std::size_t e = 0; e < 3; ++e) {
+        EXPECT_EQ(la[e]["train_loss"], lb[e]["train_loss"]) << "epoch " << e + 1;
+        EXPECT_EQ(la[e]["val_loss"], lb[e]["val_loss"]) << "epoch " << e + 1;
+        EXPECT_EQ(la[e]["lr"], lb[e]["lr"]) << "epoch " << e + 1;
+    }
+    // A different config cannot resume this run.
+    c.lr = 0.5;
+    EXPECT_THROW(train_unet(*b, c, in, resume), InputError);
+}
+
+TEST(Trainer, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(2, 32, false);
+    TrainConfig c = small_config(test::temp_dir("trainer") + "/run");
+    c.optimizer = "sgd";
+    c.momentum = 0;
+    c.lr = 1e-3;
+    c.schedule = "step";  // epoch 1 trains normally, epoch 2 gets lr 1e-3 * 1e36: weights overflow
+    c.step_size = 1;
+    c.step_gamma = 1e36;
+    c.epochs = 4;
+    TrainOptions o;
+    o.tty = 0;
+    try {
+        train_unet(*b, c, in, o);
+        FAIL() << "no error for a diverging run";
+    } catch (const NumericError& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("diverged"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("last.ckpt"), std::string::npos) << msg;
+    }
+    const Checkpoint ck = read_checkpoint(c.out + "/last.ckpt");
+    EXPECT_EQ(ck.meta["state"]["epoch"], 1);  // the end of the good epoch
+    for (const auto& t : ck.tensors) {
+        if (t.value.dtype() != DType::f32) continue;
+        for (std::int64_t i = 0; i < t.value.numel(); ++i)
+            ASSERT_TRUE(std::isfinite(t.value.data<float>()[i])) << t.name;
+    }
+}
+
+TEST(TrainConfig, TomlKeysTypesAndNamesAreChecked) {
+    const std::string dir = test::temp_dir("trainer");
+    auto write = [&](const std::string& name, const std::string& text) {
+        const std::string p = dir + "/" + name;
+        std::ofstream(p) << text;
+        return p;
+    };
+    const std::string good = write("good.toml",
+                                   "[train]\nepochs = 3\nlr = 0.002\noptimizer = \"adamw\"\nfocal_alpha = [1, 2.5]\n"
+                                   "augment = false\nschedule = \"plateau\"\nplateau_factor = 0.5\n");
+    const TrainConfig c = load_train_config(good);
+    EXPECT_EQ(c.epochs, 3);
+    EXPECT_DOUBLE_EQ(c.lr, 0.002);
+    EXPECT_EQ(c.optimizer, "adamw");
+    EXPECT_EQ(c.focal_alpha, (std::vector<double>{1.0, 2.5}));
+    EXPECT_FALSE(c.augment);
+    EXPECT_EQ(to_json(train_config_from_json(to_json(c), "json")), to_json(c));  // checkpoint round trip
+
+    auto refused = [&](const std::string& name, const std::string& text, const std::string& mention) {
+        const std::string p = write(name, text);
+        try {
+            load_train_config(p);
+            ADD_FAILURE() << "accepted " << text;
+        } catch (const InputError& e) {
+            const std::string msg = e.what();
+            EXPECT_NE(msg.find(p), std::string::npos) << msg;
+            EXPECT_NE(msg.find(mention), std::string::npos) << msg;
+        }
+    };
+    refused("unknown.toml", "[train]\nlrr = 0.1\n", "lrr");
+    refused("type.toml", "[train]\nepochs = \"ten\"\n", "epochs");
+    refused("name.toml", "[train]\noptimizer = \"adamx\"\n", "adamx");
+    refused("range.toml", "[train]\nbatch_size = 0\n", "batch_size");
+    refused("table.toml", "[training]\nepochs = 1\n", "training");
+}
+
+TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
+    const std::string dir = test::temp_dir("trainer");
+    SynthOptions so;
+    so.out_dir = dir + "/synth";
+    so.count = 6;
+    so.size = 32;
+    write_synthetic_dataset(so);
+    const std::string pfce = test::pfce_binary();
+    const std::string run = dir + "/run";
+    const std::string train_cmd = pfce + " -q train --data " + so.out_dir + " --epochs 2 --batch-size 2 --width 4 "
+                                  "--depth 1 --device cpu --out " + run + " > " + dir + "/train.txt 2>&1";
+    ASSERT_EQ(std::system(train_cmd.c_str()), 0) << train_cmd;
+    EXPECT_TRUE(fs::exists(run + "/best.ckpt"));
+    EXPECT_EQ(read_metrics(run + "/metrics.jsonl").size(), 2u);
+    // The same command again is refused (no silent overwrite) ...
+    EXPECT_NE(std::system(train_cmd.c_str()), 0);
+    // ... and --resume of a finished run trains nothing more.
+    const std::string resume = pfce + " -q train --resume --out " + run + " > /dev/null 2>&1";
+    EXPECT_EQ(std::system(resume.c_str()), 0);
+    EXPECT_EQ(read_metrics(run + "/metrics.jsonl").size(), 2u);
+
+    const std::string eval_cmd = pfce + " -q eval --checkpoint " + run + "/best.ckpt --data " + so.out_dir +
+                                 " --split all --device cpu --json > " + dir + "/eval.json";
+    ASSERT_EQ(std::system(eval_cmd.c_str()), 0) << eval_cmd;
+    std::ifstream ef(dir + "/eval.json");
+    const auto ej = nlohmann::json::parse(ef);
+    EXPECT_EQ(ej["pixels"], 6 * 32 * 32);
+    EXPECT_EQ(ej["iou"].size(), 6u);
+
+    const std::string img = so.out_dir + "/patches/Images/Image_1.tif";
+    const std::string pred_cmd = pfce + " -q predict --checkpoint " + run + "/last.ckpt --input " + img +
+                                 " --device cpu --out " + dir + "/pred.png > /dev/null";
+    ASSERT_EQ(std::system(pred_cmd.c_str()), 0) << pred_cmd;
+    EXPECT_TRUE(fs::exists(dir + "/pred.png"));
+    EXPECT_TRUE(fs::exists(dir + "/pred_overlay.png"));
+
+    // A corrupted checkpoint is refused with its name in the message.
+    std::fstream f(run + "/last.ckpt", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('\x7f');
+    f.close();
+    const std::string bad = pfce + " predict --checkpoint " + run + "/last.ckpt --input " + img + " --out " + dir +
+                            "/x.png 2> " + dir + "/err.txt";
+    EXPECT_NE(std::system(bad.c_str()), 0);
+    std::ifstream errf(dir + "/err.txt");
+    const std::string err((std::istreambuf_iterator<char>(errf)), std::istreambuf_iterator<char>());
+    EXPECT_NE(err.find("last.ckpt"), std::string::npos) << err;
+    EXPECT_NE(err.find("checksum"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace pfce
