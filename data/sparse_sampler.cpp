@@ -78,8 +78,10 @@ LabelMap sample_sparse(const LabelMap& dense, const SamplerOptions& opts, const 
         offset[c + 1] += offset[c];
     }
 
-    // Bucket pixel indices by class, each bucket in raster order.
-    std::vector<std::uint32_t> bucket(offset[kMaxClasses]);
+    // Bucket pixel indices by class, each bucket in raster order. The buffer is per thread and
+    // reused: a fresh one per image costs page faults that outweigh the sampling itself.
+    thread_local std::vector<std::uint32_t> bucket;
+    bucket.resize(offset[kMaxClasses]);
     std::array<std::size_t, kMaxClasses> fill{};
     for (int c = 0; c < kMaxClasses; ++c) fill[c] = offset[c];
     for (std::size_t i = 0; i < n; ++i) {

@@ -1,0 +1,202 @@
+// bench_data: read + sample Kaggle-size images (issue 3). Generates the synthetic dataset in the
+// Kaggle layout (or reuses --data), then times, with all OpenMP threads: reading image + label and
+// sampling N points per class (like the report's loader), reading labels + sampling only (what
+// `pfce sample` needs), and sampling alone. Also times the generator on one core. Runs the peer
+// (bench/peers/data_seed.py: PIL + numpy, as the report did) on the same files and prints the ratio.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "bench/bench_common.hpp"
+#include "data/dataset.hpp"
+#include "data/sparse_sampler.hpp"
+#include "data/synth.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace fs = std::filesystem;
+using namespace pfce;
+
+namespace {
+
+int threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+// One pass over the dataset; returns labelled pixels kept (so nothing is optimized away).
+std::int64_t read_and_sample(const Dataset& ds, const SamplerOptions& so, bool read_images) {
+    std::int64_t kept = 0;
+    const long n = static_cast<long>(ds.size());
+#pragma omp parallel for schedule(dynamic, 4) reduction(+ : kept)
+    for (long i = 0; i < n; ++i) {
+        const auto k = static_cast<std::size_t>(i);
+        if (read_images) kept += ds.read_image(k).width <= 0;  // decode it, count nothing
+        const LabelMap sparse = sample_sparse(ds.read_mask(k), so, ds.sample(k).id);
+        for (std::uint8_t l : sparse.labels) kept += l != 255;
+    }
+    return kept;
+}
+
+// CPU seconds used by this process (all threads): on a shared machine, images per CPU second
+// compare implementations fairly where wall-clock rates depend on who else is running.
+double process_cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+// time_it plus the CPU seconds one pass took on average.
+bench::Timing timed(const std::function<void()>& fn, int warmup, int repeats, double& cpu_per_pass) {
+    const double c0 = process_cpu_seconds();
+    const bench::Timing t = bench::time_it(fn, warmup, repeats);
+    cpu_per_pass = (process_cpu_seconds() - c0) / (warmup + repeats);
+    return t;
+}
+
+std::string find_python(const std::string& given) {
+    if (!given.empty()) return given;
+    for (const char* py : {"python3", "/usr/bin/python3"}) {
+        const std::string probe = std::string(py) + " -c 'import PIL, numpy' > /dev/null 2>&1";
+        if (std::system(probe.c_str()) == 0) return py;
+    }
+    return "python3";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"bench_data: read + sample Kaggle-size images vs the report's PIL/numpy loader"};
+    std::string json_path, peer, data_dir, python;
+    int count = 2400, size = 300, points = 500, repeats = 3;
+    bool keep = false;
+    app.add_option("--json", json_path, "write results here (stdout otherwise)");
+    app.add_option("--peer", peer, "peer script (bench/peers/data_seed.py); empty: no peer");
+    app.add_option("--data", data_dir, "reuse this Kaggle-layout dataset instead of generating one");
+    app.add_option("--count", count, "synthetic images to generate")->capture_default_str();
+    app.add_option("--size", size, "synthetic image size")->capture_default_str();
+    app.add_option("--points", points, "points per class and image")->capture_default_str();
+    app.add_option("--repeats", repeats, "timed repeats")->capture_default_str();
+    app.add_option("--python", python, "Python with PIL and numpy for the peer (default: found)");
+    app.add_flag("--keep", keep, "keep the generated dataset");
+    app.allow_extras();  // run_all.sh passes the same extra flags to every bench
+    CLI11_PARSE(app, argc, argv);
+
+    nlohmann::json out = {{"benchmark", "data"}, {"machine", bench::machine_json()}, {"threads", threads()}};
+
+    // The generator on one core (CPU time, so other load on the machine does not count).
+    {
+        const int n = 100;
+        const std::clock_t c0 = std::clock();
+        const auto t0 = std::chrono::steady_clock::now();
+        std::size_t sink = 0;
+        for (int k = 0; k < n; ++k) sink += synthesize_scene(300, 1, static_cast<std::uint32_t>(k)).image.pixels[0];
+        const double cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        out["synth_one_core"] = {{"images", n}, {"size", 300}, {"images_per_cpu_s", n / cpu},
+                                 {"images_per_wall_s", n / wall}, {"sink", sink}};
+        std::fprintf(stderr, "synth: %.0f images/s per core (CPU time), %.0f images/s wall, 300x300\n", n / cpu,
+                     n / wall);
+    }
+
+    bool generated = false;
+    if (data_dir.empty()) {
+        data_dir = (fs::temp_directory_path() / ("pfce_bench_data_" + std::to_string(::getpid()))).string();
+        SynthOptions so;
+        so.out_dir = data_dir;
+        so.count = count;
+        so.size = size;
+        so.seed = 0;
+        const auto t0 = std::chrono::steady_clock::now();
+        write_synthetic_dataset(so);
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        generated = true;
+        out["synth_write"] = {{"images", count}, {"size", size}, {"seconds", s}, {"images_per_s", count / s}};
+        std::fprintf(stderr, "synth: wrote %d %dx%d images (TIFF, LZW) in %.2f s = %.0f images/s, %d threads\n",
+                     count, size, size, s, count / s, threads());
+    }
+
+    const Dataset ds = Dataset::open(data_dir);
+    SamplerOptions so;
+    so.points = {points};
+    so.seed = 0;
+    std::int64_t kept_full = 0, kept_masks = 0;
+    double cpu_full = 0, cpu_masks = 0, cpu_sampling = 0;
+    const bench::Timing full = timed([&] { kept_full = read_and_sample(ds, so, true); }, 1, repeats, cpu_full);
+    const bench::Timing masks = timed([&] { kept_masks = read_and_sample(ds, so, false); }, 0, repeats, cpu_masks);
+    std::vector<LabelMap> dense(ds.size());
+    std::vector<std::string> ids(ds.size());
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+        dense[i] = ds.read_mask(i);
+        ids[i] = ds.sample(i).id;
+    }
+    const bench::Timing sampling = timed([&] { sample_sparse_all(dense, ids, so); }, 1, repeats, cpu_sampling);
+    const double n = static_cast<double>(ds.size());
+    const double ours = n / full.median_s;
+    out["images"] = ds.size();
+    out["points"] = points;
+    out["labelled_pixels"] = kept_full;
+    out["read_image_label_sample"] = bench::to_json(full);
+    out["read_image_label_sample"]["images_per_s"] = ours;
+    out["read_image_label_sample"]["images_per_cpu_s"] = n / cpu_full;
+    out["read_label_sample"] = bench::to_json(masks);
+    out["read_label_sample"]["images_per_s"] = n / masks.median_s;
+    out["read_label_sample"]["images_per_cpu_s"] = n / cpu_masks;
+    out["sample_only"] = bench::to_json(sampling);
+    out["sample_only"]["images_per_s"] = n / sampling.median_s;
+    out["sample_only"]["images_per_cpu_s"] = n / cpu_sampling;
+    std::printf("bench_data: %zu images, %d points/class, %d threads (rates: wall clock | per CPU second)\n",
+                ds.size(), points, threads());
+    std::printf("  read image + label + sample: %8.0f | %8.0f images/s\n", ours, n / cpu_full);
+    std::printf("  read label + sample:         %8.0f | %8.0f images/s  (what pfce sample does)\n",
+                n / masks.median_s, n / cpu_masks);
+    std::printf("  sample only (in memory):     %8.0f | %8.0f images/s\n", n / sampling.median_s, n / cpu_sampling);
+    if (kept_masks != kept_full) std::printf("  warning: passes kept %lld vs %lld points\n",
+                                              static_cast<long long>(kept_masks), static_cast<long long>(kept_full));
+
+    if (!peer.empty()) {
+        const std::string py = find_python(python);
+        const std::string peer_json = data_dir + "/peer.json";
+        const std::string cmd = py + " " + peer + " --data " + data_dir + " --points " + std::to_string(points) +
+                                " --json " + peer_json;
+        std::fprintf(stderr, "peer: %s\n", cmd.c_str());
+        if (std::system(cmd.c_str()) == 0) {
+            std::ifstream f(peer_json);
+            const nlohmann::json pj = nlohmann::json::parse(f);
+            const double theirs = pj.at("images_per_s").get<double>();
+            const double theirs_cpu = pj.value("images_per_cpu_s", theirs);
+            out["peer"] = pj;
+            out["ratio_vs_peer"] = ours / theirs;
+            out["ratio_vs_peer_label_only"] = (n / masks.median_s) / theirs;
+            out["ratio_vs_peer_per_cpu_s"] = (n / cpu_full) / theirs_cpu;
+            std::printf("  peer (%s): %8.1f | %8.1f images/s (one Python process)\n", peer.c_str(), theirs,
+                        theirs_cpu);
+            std::printf("  ratio (wall, all threads vs peer): %.1fx (image + label), %.1fx (label only, as pfce sample)\n",
+                        ours / theirs, (n / masks.median_s) / theirs);
+            std::printf("  ratio (per CPU second):            %.1fx (image + label), %.1fx (label only)\n",
+                        (n / cpu_full) / theirs_cpu, (n / cpu_masks) / theirs_cpu);
+        } else {
+            std::fprintf(stderr, "peer failed: %s\n", cmd.c_str());
+            out["peer_error"] = "peer command failed: " + cmd;
+        }
+    }
+    if (generated && !keep) fs::remove_all(data_dir);
+    bench::write_json(out, json_path);
+    return 0;
+}
