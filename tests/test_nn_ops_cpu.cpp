@@ -500,3 +500,18 @@ TEST(Argmax, FirstMaxWins) {
     EXPECT_EQ(pred.data<std::uint8_t>()[1], 0);
     EXPECT_EQ(pred.data<std::uint8_t>()[2], 1);
 }
+
+TEST(Argmax, MatchesNaiveOnRandomLogits) {
+    auto be = pfce::test::cpu_backend();
+    const int n = 3, c = 5, h = 7, w = 9;
+    Tensor l = random_f32({n, c, h, w}, 21);
+    Tensor pred = Tensor::host({n, h, w}, DType::u8);
+    be->argmax_channels(l, pred);
+    for (int i = 0; i < n; ++i)
+        for (int k = 0; k < h * w; ++k) {
+            int best = 0;
+            for (int ch = 1; ch < c; ++ch)
+                if (l.data<float>()[(i * c + ch) * h * w + k] > l.data<float>()[(i * c + best) * h * w + k]) best = ch;
+            ASSERT_EQ(pred.data<std::uint8_t>()[i * h * w + k], best) << i << " " << k;
+        }
+}

@@ -206,20 +206,20 @@ void CpuBackend::argmax_channels(const Tensor& logits, Tensor& pred) {
     const std::int64_t n = logits.dim(0), c = logits.dim(1), hw = logits.dim(2) * logits.dim(3);
     const float* pl = logits.data<float>();
     std::uint8_t* pp = pred.data<std::uint8_t>();
-#pragma omp parallel for schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) {
-        const float* li = pl + i * c * hw;  // (C, H*W)
+    // Over every pixel of every image (prediction often runs one image at a time).
+#pragma omp parallel for collapse(2) schedule(static)
+    for (std::int64_t i = 0; i < n; ++i)
         for (std::int64_t k = 0; k < hw; ++k) {
+            const float* lk = pl + i * c * hw + k;  // lk[ch * hw]: channel ch of this pixel
             std::int64_t best = 0;
-            float bv = li[k];
+            float bv = lk[0];
             for (std::int64_t ch = 1; ch < c; ++ch)
-                if (li[ch * hw + k] > bv) {
-                    bv = li[ch * hw + k];
+                if (lk[ch * hw] > bv) {
+                    bv = lk[ch * hw];
                     best = ch;
                 }
             pp[i * hw + k] = static_cast<std::uint8_t>(best);
         }
-    }
 }
 
 }  // namespace pfce
