@@ -1,0 +1,314 @@
+// bench_train: U-Net training throughput (images/s) and peak memory for one configuration, a
+// per-op-family time profile, and with --peer the same U-Net in PyTorch (bench/peers/unet_torch.py)
+// on the same device and thread count. A step is what the trainer runs: H2D copy of the batch,
+// forward, partial focal loss, backward, global-norm clipping, Adam. Defaults: batch 8, 3x304x304,
+// width 32, depth 4 on CUDA; batch 2, 3x128x128, width 16, depth 3 on the CPU.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "bench/bench_common.hpp"
+#include "core/rng.hpp"
+#include "host/train/optimizer.hpp"
+#include "models/unet.hpp"
+
+#ifdef PFCE_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace pfce::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// Forwards every op to `inner`, synchronizing after each and adding its wall time to its family,
+// so the profile says where a step's time goes (the sync makes the profiled step slower than a
+// real one; throughput is measured without this wrapper).
+class ProfilingBackend final : public Backend {
+public:
+    explicit ProfilingBackend(Backend& inner) : in_(inner) {}
+    std::map<std::string, double> seconds;
+    std::map<std::string, long> calls;
+
+    DeviceKind device() const override { return in_.device(); }
+    std::string name() const override { return in_.name(); }
+    Tensor zeros(Shape s, DType d) override { return in_.zeros(s, d); }
+    Tensor host_staging(Shape s, DType d) override { return in_.host_staging(s, d); }
+    void copy(Tensor& dst, const Tensor& src) override { timed("copy", [&] { in_.copy(dst, src); }); }
+    void fill(Tensor& t, float v) override { timed("elementwise", [&] { in_.fill(t, v); }); }
+    void synchronize() override { in_.synchronize(); }
+    void add_inplace(Tensor& y, const Tensor& x) override { timed("elementwise", [&] { in_.add_inplace(y, x); }); }
+    void scale_inplace(Tensor& y, float s) override { timed("elementwise", [&] { in_.scale_inplace(y, s); }); }
+    void focal_loss(const Tensor& l, const Tensor& y, const FocalLossParams& p, Tensor& loss, Tensor& dl) override {
+        timed("focal_loss", [&] { in_.focal_loss(l, y, p, loss, dl); });
+    }
+    void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Conv2dParams& p) override {
+        timed("conv forward", [&] { in_.conv2d_forward(x, w, b, y, p); });
+    }
+    void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const Conv2dParams& p) override {
+        timed("conv backward data", [&] { in_.conv2d_backward_data(dy, w, dx, p); });
+    }
+    void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db, const Conv2dParams& p) override {
+        timed("conv backward filter", [&] { in_.conv2d_backward_filter(x, dy, dw, db, p); });
+    }
+    void upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) override {
+        timed("upconv", [&] { in_.upconv2x2_forward(x, w, b, y); });
+    }
+    void upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) override {
+        timed("upconv", [&] { in_.upconv2x2_backward_data(dy, w, dx); });
+    }
+    void upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db) override {
+        timed("upconv", [&] { in_.upconv2x2_backward_filter(x, dy, dw, db); });
+    }
+    void batchnorm_forward_train(const Tensor& x, const Tensor& g, const Tensor& b, Tensor& rm, Tensor& rv, Tensor& y,
+                                 Tensor& sm, Tensor& si, const BatchNormParams& p) override {
+        timed("batchnorm", [&] { in_.batchnorm_forward_train(x, g, b, rm, rv, y, sm, si, p); });
+    }
+    void batchnorm_forward_infer(const Tensor& x, const Tensor& g, const Tensor& b, const Tensor& rm,
+                                 const Tensor& rv, Tensor& y, const BatchNormParams& p) override {
+        timed("batchnorm", [&] { in_.batchnorm_forward_infer(x, g, b, rm, rv, y, p); });
+    }
+    void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& g, const Tensor& sm, const Tensor& si,
+                            Tensor& dx, Tensor& dg, Tensor& db) override {
+        timed("batchnorm", [&] { in_.batchnorm_backward(x, dy, g, sm, si, dx, dg, db); });
+    }
+    void relu_forward(const Tensor& x, Tensor& y) override { timed("relu", [&] { in_.relu_forward(x, y); }); }
+    void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) override {
+        timed("relu", [&] { in_.relu_backward(y, dy, dx); });
+    }
+    void maxpool2x2_forward(const Tensor& x, Tensor& y) override { timed("maxpool", [&] { in_.maxpool2x2_forward(x, y); }); }
+    void maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override {
+        timed("maxpool", [&] { in_.maxpool2x2_backward(x, y, dy, dx); });
+    }
+    void concat_channels(const Tensor& a, const Tensor& b, Tensor& y) override {
+        timed("concat/pad/crop", [&] { in_.concat_channels(a, b, y); });
+    }
+    void concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) override {
+        timed("concat/pad/crop", [&] { in_.concat_channels_backward(dy, da, db); });
+    }
+    void reflect_pad(const Tensor& x, Tensor& y, int t, int l) override {
+        timed("concat/pad/crop", [&] { in_.reflect_pad(x, y, t, l); });
+    }
+    void crop(const Tensor& x, Tensor& y, int t, int l) override { timed("concat/pad/crop", [&] { in_.crop(x, y, t, l); }); }
+    void crop_backward(const Tensor& dy, Tensor& dx, int t, int l) override {
+        timed("concat/pad/crop", [&] { in_.crop_backward(dy, dx, t, l); });
+    }
+    void argmax_channels(const Tensor& l, Tensor& p) override { timed("argmax", [&] { in_.argmax_channels(l, p); }); }
+    void global_grad_norm(std::span<const Tensor* const> g, Tensor& n) override {
+        timed("grad norm + clip", [&] { in_.global_grad_norm(g, n); });
+    }
+    void clip_scale(const Tensor& n, float m, Tensor& s) override { timed("grad norm + clip", [&] { in_.clip_scale(n, m, s); }); }
+    void sgd_step(Tensor& p, const Tensor& g, Tensor& m, const Tensor& s, const SgdParams& q) override {
+        timed("optimizer", [&] { in_.sgd_step(p, g, m, s, q); });
+    }
+    void adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const Tensor& s, const AdamParams& q) override {
+        timed("optimizer", [&] { in_.adam_step(p, g, m, v, s, q); });
+    }
+    void confusion_accumulate(const Tensor& p, const Tensor& t, Tensor& c) override {
+        timed("confusion", [&] { in_.confusion_accumulate(p, t, c); });
+    }
+    LinkStats link(const Tensor& s, const Tensor& rgb, const LinkParams& p, Tensor& l) override {
+        return in_.link(s, rgb, p, l);
+    }
+
+private:
+    template <typename Fn> void timed(const char* family, Fn&& fn) {
+        const auto t0 = Clock::now();
+        fn();
+        in_.synchronize();
+        seconds[family] += std::chrono::duration<double>(Clock::now() - t0).count();
+        ++calls[family];
+    }
+    Backend& in_;
+};
+
+struct Options {
+    std::string json, device = "auto", peer, python;
+    int batch = 0, size = 0, width = 0, depth = 0, classes = 6;
+    int warmup = 2, steps = 5;
+    bool no_profile = false;
+};
+
+// One training step's state: model, optimizer, a fixed random batch in host staging memory.
+struct Trainer {
+    Trainer(Backend& b, const Options& o) : be(b) {
+        UNetConfig uc;
+        uc.num_classes = o.classes;
+        uc.depth = o.depth;
+        uc.base_width = o.width;
+        net = std::make_unique<UNet>(b, uc, 1);
+        params = net->parameters();
+        OptimizerConfig oc;
+        oc.kind = OptimizerKind::adam;
+        opt = std::make_unique<Optimizer>(b, params, oc);
+        for (Parameter* p : params) grads.push_back(&p->grad);
+        host_x = b.host_staging({o.batch, 3, o.size, o.size}, DType::f32);
+        host_y = b.host_staging({o.batch, o.size, o.size}, DType::u8);
+        CounterRng rng(7, 1);
+        for (std::int64_t i = 0; i < host_x.numel(); ++i) host_x.data<float>()[i] = static_cast<float>(rng.normal());
+        for (std::int64_t i = 0; i < host_y.numel(); ++i)
+            host_y.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(rng.below(static_cast<std::uint32_t>(o.classes)));
+        x = b.zeros(host_x.shape(), DType::f32);
+        y = b.zeros(host_y.shape(), DType::u8);
+        loss = b.zeros({1}, DType::f32);
+        norm = b.zeros({1}, DType::f32);
+        scale = b.zeros({1}, DType::f32);
+    }
+    void step() {
+        be.copy(x, host_x);
+        be.copy(y, host_y);
+        const Tensor& logits = net->forward(x, true);
+        if (dlogits.empty()) dlogits = be.zeros(logits.shape(), DType::f32);
+        be.focal_loss(logits, y, FocalLossParams{}, loss, dlogits);
+        net->backward(dlogits);
+        be.global_grad_norm(grads, norm);
+        be.clip_scale(norm, 1.0f, scale);
+        opt->step(1e-3f, scale);
+    }
+    Backend& be;
+    std::unique_ptr<UNet> net;
+    std::vector<Parameter*> params;
+    std::vector<const Tensor*> grads;
+    std::unique_ptr<Optimizer> opt;
+    Tensor host_x, host_y, x, y, loss, norm, scale, dlogits;
+};
+
+std::int64_t device_used_bytes(bool cuda) {
+#ifdef PFCE_HAVE_CUDA
+    if (cuda) {
+        std::size_t free_b = 0, total_b = 0;
+        if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess) return static_cast<std::int64_t>(total_b - free_b);
+    }
+#else
+    (void)cuda;
+#endif
+    return 0;
+}
+
+json run_peer(const Options& o, bool cuda, int threads) {
+    const fs::path out = fs::temp_directory_path() / ("pfce_unet_peer_" + std::to_string(::getpid()) + ".json");
+    std::string python = o.python;
+    if (python.empty()) python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    const std::string cmd = python + " '" + o.peer + "' --device " + (cuda ? "cuda" : "cpu") + " --batch " +
+                            std::to_string(o.batch) + " --size " + std::to_string(o.size) + " --width " +
+                            std::to_string(o.width) + " --depth " + std::to_string(o.depth) + " --classes " +
+                            std::to_string(o.classes) + " --threads " + std::to_string(threads) + " --warmup " +
+                            std::to_string(o.warmup) + " --steps " + std::to_string(o.steps) + " --json '" +
+                            out.string() + "'";
+    std::fprintf(stderr, "bench_train: peer: %s\n", cmd.c_str());
+    const int rc = std::system(cmd.c_str());
+    if (rc != 0 || !fs::exists(out)) return {{"error", "peer exited with status " + std::to_string(rc)}, {"command", cmd}};
+    std::ifstream f(out);
+    json j = json::parse(f);
+    fs::remove(out);
+    return j;
+}
+
+int run(const Options& opt_in) {
+    Options o = opt_in;
+    auto backend = make_backend(o.device);
+    const bool cuda = backend->device() == DeviceKind::cuda;
+    if (o.batch == 0) o.batch = cuda ? 8 : 2;
+    if (o.size == 0) o.size = cuda ? 304 : 128;
+    if (o.width == 0) o.width = cuda ? 32 : 16;
+    if (o.depth == 0) o.depth = cuda ? 4 : 3;
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    std::fprintf(stderr, "bench_train: %s, batch %d, 3x%dx%d, width %d, depth %d\n", backend->name().c_str(), o.batch,
+                 o.size, o.size, o.width, o.depth);
+    const std::int64_t used_before = device_used_bytes(cuda);
+    Trainer t(*backend, o);
+    const Timing timing = time_it([&] { t.step(); }, o.warmup, o.steps, [&] { backend->synchronize(); });
+    const std::int64_t used_after = device_used_bytes(cuda);
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    json result = {{"machine", machine_json()},
+                   {"backend", backend->name()},
+                   {"threads", threads},
+                   {"config", {{"batch", o.batch}, {"size", o.size}, {"width", o.width}, {"depth", o.depth},
+                               {"classes", o.classes}, {"parameters", t.net->parameter_count()}}},
+                   {"step", to_json(timing)},
+                   {"images_per_s", o.batch / timing.median_s}};
+    if (cuda) result["device_mem_bytes"] = used_after - used_before;  // no allocation after warm-up
+    else result["peak_rss_bytes"] = static_cast<std::int64_t>(ru.ru_maxrss) * 1024;
+    std::fprintf(stderr, "bench_train: pfce %.2f images/s (median step %.4f s)\n", o.batch / timing.median_s,
+                 timing.median_s);
+
+    if (!o.no_profile) {
+        ProfilingBackend prof(*backend);
+        Trainer pt(prof, o);
+        pt.step();  // warm-up (plans, buffers) not counted
+        prof.seconds.clear();
+        prof.calls.clear();
+        const int n = std::max(1, o.steps / 2);
+        for (int i = 0; i < n; ++i) pt.step();
+        double total = 0;
+        for (const auto& [k, v] : prof.seconds) total += v;
+        json families = json::object();
+        std::fprintf(stderr, "bench_train: profile per step (op families, synchronized after each op):\n");
+        std::vector<std::pair<double, std::string>> order;
+        for (const auto& [k, v] : prof.seconds) order.push_back({v, k});
+        std::sort(order.rbegin(), order.rend());
+        for (const auto& [v, k] : order) {
+            families[k] = {{"ms_per_step", 1e3 * v / n}, {"share", v / total}, {"calls_per_step", prof.calls[k] / n}};
+            std::fprintf(stderr, "  %-22s %9.2f ms  %5.1f%%  (%ld calls)\n", k.c_str(), 1e3 * v / n, 100 * v / total,
+                         prof.calls[k] / n);
+        }
+        result["profile"] = families;
+    }
+    if (!o.peer.empty()) {
+        json peer = run_peer(o, cuda, threads);
+        if (peer.contains("eager_fp32")) {
+            const double p = peer["eager_fp32"]["images_per_s"].get<double>();
+            result["peer"] = peer;
+            result["speedup_vs_torch_eager"] = (o.batch / timing.median_s) / p;
+            std::fprintf(stderr, "bench_train: PyTorch eager %.2f images/s -> pfce/torch = %.2fx\n", p,
+                         (o.batch / timing.median_s) / p);
+            if (peer.contains("channels_last_amp_bf16"))
+                result["speedup_vs_torch_amp"] =
+                    (o.batch / timing.median_s) / peer["channels_last_amp_bf16"]["images_per_s"].get<double>();
+        } else {
+            result["peer"] = peer;
+        }
+    }
+    write_json(result, o.json);
+    return 0;
+}
+
+}  // namespace
+}  // namespace pfce::bench
+
+int main(int argc, char** argv) {
+    pfce::bench::Options o;
+    CLI::App app{"bench_train: U-Net training images/s, peak memory and per-op profile"};
+    app.add_option("--json", o.json, "write results here (stdout otherwise)");
+    app.add_option("--device", o.device, "auto | cpu | cuda[:N]")->capture_default_str();
+    app.add_option("--peer", o.peer, "run this peer script (bench/peers/unet_torch.py) and report the ratio");
+    app.add_option("--python", o.python, "interpreter for the peer (default /usr/bin/python3 if present)");
+    app.add_option("--batch", o.batch, "batch size (default 8 on CUDA, 2 on CPU)");
+    app.add_option("--size", o.size, "image side (default 304 on CUDA, 128 on CPU)");
+    app.add_option("--width", o.width, "U-Net base width (default 32 on CUDA, 16 on CPU)");
+    app.add_option("--depth", o.depth, "U-Net depth (default 4 on CUDA, 3 on CPU)");
+    app.add_option("--warmup", o.warmup, "untimed steps")->capture_default_str();
+    app.add_option("--steps", o.steps, "timed steps")->capture_default_str();
+    app.add_flag("--no-profile", o.no_profile, "skip the per-op profile");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        return pfce::bench::run(o);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_train: error: %s\n", e.what());
+        return 1;
+    }
+}
