@@ -4,8 +4,11 @@
 // driver and its cache, and coverage/purity on the real Potsdam pair.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -547,4 +550,17 @@ TEST(LinkDriver, MaskDirRoundTripAndCache) {
     const LinkDirResult forced = link_mask_dir(*b, o);
     EXPECT_FALSE(forced.reused);
     EXPECT_LT(forced.stats.pairs, first.stats.pairs);
+
+    // The command: same directory layout; a bad flag value is an input error (exit code 2).
+    const std::string cli_out = tmp + "/cli";
+    const std::string cmd = test::pfce_binary() + " -q link --in " + in + " --out " + cli_out +
+                            " --radius 20 --device cpu > " + tmp + "/cli.txt";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    const MaskDir cli = open_mask_dir(cli_out);
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        EXPECT_EQ(read_mask_png(cli, ids[i], r.ds.palette()).labels, want[i].labels) << ids[i];
+    const std::string bad = test::pfce_binary() + " -q link --in " + in + " --out " + tmp +
+                            "/bad --conflict newest 2> /dev/null";
+    const int rc = std::system(bad.c_str());
+    EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 2) << bad;
 }
