@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +59,18 @@ inline nlohmann::json machine_json() {
             {"cuda_devices", cuda_device_lines()},
             {"hardware_threads", std::thread::hardware_concurrency()},
             {"compiler", PFCE_COMPILER}};
+}
+
+// The interpreter for peer scripts: `given` (--python) if set, else $PFCE_PYTHON, else the first of
+// /usr/bin/python3 (Debian's, which carries python3-torch/scipy) and python3 that imports `modules`.
+inline std::string peer_python(const std::string& given, const std::string& modules = "numpy") {
+    if (!given.empty()) return given;
+    if (const char* env = std::getenv("PFCE_PYTHON")) return env;
+    for (const char* py : {"/usr/bin/python3", "python3"}) {
+        const std::string probe = std::string(py) + " -c 'import " + modules + "' > /dev/null 2>&1";
+        if (std::system(probe.c_str()) == 0) return py;
+    }
+    return "python3";
 }
 
 // Writes j to `path` (temp + rename) or prints it when path is empty.

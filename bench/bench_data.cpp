@@ -85,15 +85,6 @@ bench::Timing timed(const std::function<void()>& fn, int warmup, int repeats, do
     return t;
 }
 
-std::string find_python(const std::string& given) {
-    if (!given.empty()) return given;
-    for (const char* py : {"python3", "/usr/bin/python3"}) {
-        const std::string probe = std::string(py) + " -c 'import PIL, numpy' > /dev/null 2>&1";
-        if (std::system(probe.c_str()) == 0) return py;
-    }
-    return "python3";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -187,7 +178,7 @@ int main(int argc, char** argv) {
                                               static_cast<long long>(kept_masks), static_cast<long long>(kept_full));
 
     if (!peer.empty()) {
-        const std::string py = find_python(python);
+        const std::string py = bench::peer_python(python, "PIL, numpy");
         const std::string peer_json = data_dir + "/peer.json";
         const std::string cmd = py + " " + peer + " --data " + data_dir + " --points " + std::to_string(points) +
                                 " --json " + peer_json;

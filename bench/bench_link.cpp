@@ -198,15 +198,8 @@ nlohmann::json run_peer(const std::string& python, const std::string& peer, cons
     return j;
 }
 
-// $PFCE_PYTHON, else the system interpreter (which has numpy and scipy here), else python3.
-std::string default_python() {
-    if (const char* env = std::getenv("PFCE_PYTHON")) return env;
-    if (std::filesystem::exists("/usr/bin/python3")) return "/usr/bin/python3";
-    return "python3";
-}
-
 struct Flags {
-    std::string json, peer, python = default_python();
+    std::string json, peer, python;
     int count300 = 2400, count512 = 2400, peer_count = 100, repeats = 3, radius = 20;
     std::uint64_t seed = 0;
     bool skip_kdtree = false;
@@ -284,7 +277,7 @@ nlohmann::json bench_set(const Flags& f, int size, int points, int count) {
 
     // (d) the report's method on the first peer_count masks.
     if (!f.peer.empty() && f.peer_count > 0) {
-        nlohmann::json peer = run_peer(f.python, f.peer, masks, f.peer_count, f.radius);
+        nlohmann::json peer = run_peer(bench::peer_python(f.python, "numpy, scipy"), f.peer, masks, f.peer_count, f.radius);
         r["peer"] = peer;
         if (peer.contains("ms_per_image")) {
             const double peer_s = peer["ms_per_image"].get<double>() / 1000.0;
@@ -302,7 +295,7 @@ int main(int argc, char** argv) {
     Flags f;
     app.add_option("--json", f.json, "write results here (stdout otherwise)");
     app.add_option("--peer", f.peer, "bench/peers/link_seed.py (empty: skip the peer)");
-    app.add_option("--python", f.python, "Python interpreter for the peer")->capture_default_str();
+    app.add_option("--python", f.python, "Python interpreter for the peer (default: $PFCE_PYTHON, else one with numpy and scipy)");
     app.add_option("--count", f.count300, "300x300 masks (500 points/class)")->capture_default_str();
     app.add_option("--count512", f.count512, "512x512 masks (2100 points/class; 0 skips)")->capture_default_str();
     app.add_option("--peer-count", f.peer_count, "masks the peer links (it is slow)")->capture_default_str();

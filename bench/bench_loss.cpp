@@ -117,8 +117,7 @@ nlohmann::json run_peer(const Options& o, const std::vector<Shape>& shapes, bool
     namespace fs = std::filesystem;
     const fs::path out =
         fs::temp_directory_path() / ("pfce_focal_peer_" + std::to_string(::getpid()) + ".json");
-    std::string python = o.python;
-    if (python.empty()) python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    const std::string python = bench::peer_python(o.python, "torch");
     const std::string cmd = python + " '" + o.peer + "' --device " + (cuda ? "cuda" : "cpu") +
                             " --threads " + std::to_string(threads) + " --shapes '" +
                             shapes_arg(shapes) + "' --gamma " + std::to_string(o.gamma) +
