@@ -7,6 +7,7 @@
 // Per-pixel formulas mirror focal_pixel_terms / focal_log_q in host/cpu/focal_loss_reference.hpp.
 #include <cmath>
 
+#include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -173,35 +174,6 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
-void check_focal_args(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
-                      const Tensor& loss, const Tensor& dlogits) {
-    const DeviceKind dev = DeviceKind::cuda;
-    PFCE_CHECK_SHAPE(logits.device() == dev && labels.device() == dev && loss.device() == dev,
-                     "focal_loss tensors on the backend's device: ", logits.describe(), " ",
-                     labels.describe(), " ", loss.describe());
-    PFCE_CHECK_SHAPE(logits.dtype() == DType::f32 && logits.shape().rank == 4,
-                     "logits (N,C,H,W) f32, got ", logits.describe());
-    const long long c = logits.dim(1);
-    PFCE_CHECK_SHAPE(c >= 1 && c <= kMaxClasses, "1 <= C <= ", kMaxClasses, ", got ",
-                     logits.describe());
-    PFCE_CHECK_SHAPE(labels.dtype() == DType::u8 &&
-                         labels.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}),
-                     "labels (N,H,W) u8 matching ", logits.describe(), ", got ", labels.describe());
-    PFCE_CHECK_SHAPE(loss.dtype() == DType::f32 && loss.numel() == 1 && !loss.empty(),
-                     "loss (1) f32, got ", loss.describe());
-    PFCE_CHECK_SHAPE(
-        dlogits.empty() || (dlogits.dtype() == DType::f32 && dlogits.shape() == logits.shape() &&
-                            dlogits.device() == dev),
-        "dlogits empty or like ", logits.describe(), ", got ", dlogits.describe());
-    PFCE_CHECK_SHAPE(p.alpha.empty() || static_cast<long long>(p.alpha.size()) == c, "alpha has ",
-                     p.alpha.size(), " entries for C = ", c);
-    if (!(std::isfinite(p.gamma) && p.gamma >= 0.0f))
-        PFCE_THROW(InputError, "focal loss gamma must be finite and >= 0, got ", p.gamma);
-    for (float v : p.alpha)
-        if (!(std::isfinite(v) && v >= 0.0f))
-            PFCE_THROW(InputError, "focal loss alpha must be finite and >= 0, got ", v);
-}
-
 template <int CMAX>
 void launch_focal(FocalArgs& a, unsigned long long* counts, cudaStream_t stream) {
     const unsigned count_blocks = grid_for(a.npix, kThreads, kMaxCountBlocks);
@@ -220,7 +192,7 @@ void launch_focal(FocalArgs& a, unsigned long long* counts, cudaStream_t stream)
 
 void CudaBackend::focal_loss(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
                              Tensor& loss, Tensor& dlogits) {
-    check_focal_args(logits, labels, p, loss, dlogits);
+    check_focal_loss_args(logits, labels, p, loss, dlogits, DeviceKind::cuda);
     cudaStream_t stream = ctx_->stream;
     FocalArgs a{};
     a.logits = logits.data<float>();

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/op_checks.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/cpu/focal_loss_reference.hpp"
 
@@ -40,39 +41,11 @@ inline float exp_clamped(float x) {
     return p * scale;
 }
 
-void check_focal_args(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
-                      const Tensor& loss, const Tensor& dlogits, DeviceKind dev) {
-    PFCE_CHECK_SHAPE(logits.device() == dev && labels.device() == dev && loss.device() == dev,
-                     "focal_loss tensors on the backend's device: ", logits.describe(), " ",
-                     labels.describe(), " ", loss.describe());
-    PFCE_CHECK_SHAPE(logits.dtype() == DType::f32 && logits.shape().rank == 4,
-                     "logits (N,C,H,W) f32, got ", logits.describe());
-    const std::int64_t c = logits.dim(1);
-    PFCE_CHECK_SHAPE(c >= 1 && c <= kMaxClasses, "1 <= C <= ", kMaxClasses, ", got ",
-                     logits.describe());
-    PFCE_CHECK_SHAPE(labels.dtype() == DType::u8 &&
-                         labels.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}),
-                     "labels (N,H,W) u8 matching ", logits.describe(), ", got ", labels.describe());
-    PFCE_CHECK_SHAPE(loss.dtype() == DType::f32 && loss.numel() == 1 && !loss.empty(),
-                     "loss (1) f32, got ", loss.describe());
-    PFCE_CHECK_SHAPE(
-        dlogits.empty() || (dlogits.dtype() == DType::f32 && dlogits.shape() == logits.shape() &&
-                            dlogits.device() == dev),
-        "dlogits empty or like ", logits.describe(), ", got ", dlogits.describe());
-    PFCE_CHECK_SHAPE(p.alpha.empty() || static_cast<std::int64_t>(p.alpha.size()) == c,
-                     "alpha has ", p.alpha.size(), " entries for C = ", c);
-    if (!(std::isfinite(p.gamma) && p.gamma >= 0.0f))
-        PFCE_THROW(InputError, "focal loss gamma must be finite and >= 0, got ", p.gamma);
-    for (float a : p.alpha)
-        if (!(std::isfinite(a) && a >= 0.0f))
-            PFCE_THROW(InputError, "focal loss alpha must be finite and >= 0, got ", a);
-}
-
 }  // namespace
 
 void CpuBackend::focal_loss(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
                             Tensor& loss, Tensor& dlogits) {
-    check_focal_args(logits, labels, p, loss, dlogits, DeviceKind::cpu);
+    check_focal_loss_args(logits, labels, p, loss, dlogits, DeviceKind::cpu);
     const std::int64_t n = logits.dim(0), hw = logits.dim(2) * logits.dim(3);
     const int c = static_cast<int>(logits.dim(1));
     const float* z_all = logits.data<float>();                // (N,C,H,W)

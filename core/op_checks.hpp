@@ -1,0 +1,18 @@
+// Entry checks of the Backend ops (shapes, dtypes, device, parameter ranges), shared by the CPU and
+// CUDA backends so both reject the same inputs with the same ShapeError/InputError. Each op entry
+// calls its check first, then the implementation (STYLE.md); dev is the backend's DeviceKind.
+// Backend-specific limits (e.g. CUDA grid sizes) stay in the backend.
+#pragma once
+
+#include <span>
+
+#include "core/op_params.hpp"
+#include "core/tensor.hpp"
+
+namespace pfce {
+
+// ---- focal loss ------------------------------------------------------------------------------
+void check_focal_loss_args(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
+                           const Tensor& loss, const Tensor& dlogits, DeviceKind dev);
+
+}  // namespace pfce
