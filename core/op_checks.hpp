@@ -15,4 +15,12 @@ namespace pfce {
 void check_focal_loss_args(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
                            const Tensor& loss, const Tensor& dlogits, DeviceKind dev);
 
+// ---- optimizer ops ---------------------------------------------------------------------------
+void check_grad_norm_args(std::span<const Tensor* const> grads, const Tensor& norm, DeviceKind dev);
+void check_clip_scale_args(const Tensor& norm, const Tensor& grad_scale, DeviceKind dev);
+void check_sgd_step_args(const Tensor& param, const Tensor& grad, const Tensor& momentum_buf,
+                         const Tensor& grad_scale, const SgdParams& p, DeviceKind dev);
+void check_adam_step_args(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
+                          const Tensor& grad_scale, const AdamParams& p, DeviceKind dev);
+
 }  // namespace pfce

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -100,29 +101,14 @@ __global__ void adam_step_kernel(float* __restrict__ w, const float* __restrict_
     }
 }
 
-void check_scalar(const Tensor& t, const char* what) {
-    PFCE_CHECK_SHAPE(t.dtype() == DType::f32 && t.numel() == 1 && t.device() == DeviceKind::cuda,
-                     what, " must be a device f32 tensor of one element, got ", t.describe());
-}
-
-void check_same(const Tensor& a, const Tensor& b, const char* what) {
-    PFCE_CHECK_SHAPE(a.shape() == b.shape() && a.dtype() == DType::f32 && b.dtype() == DType::f32 &&
-                         a.device() == DeviceKind::cuda && b.device() == DeviceKind::cuda,
-                     what, ": ", a.describe(), " vs ", b.describe());
-}
-
 }  // namespace
 
 // ---- launchers ------------------------------------------------------------------------------
 
 void CudaBackend::global_grad_norm(std::span<const Tensor* const> grads, Tensor& norm) {
-    check_scalar(norm, "norm");
+    check_grad_norm_args(grads, norm, DeviceKind::cuda);
     long long total_blocks = 0;
-    for (const Tensor* g : grads) {
-        PFCE_CHECK_SHAPE(g && g->dtype() == DType::f32 && g->device() == DeviceKind::cuda,
-                         "gradient must be a device f32 tensor, got ", g ? g->describe() : "null");
-        total_blocks += norm_blocks(g->numel());
-    }
+    for (const Tensor* g : grads) total_blocks += norm_blocks(g->numel());
     // Partial sums live in the shared workspace (grow-only, so no allocation after the first step).
     auto* partial = static_cast<double*>(ctx_->workspace(static_cast<std::size_t>(total_blocks + 1) * sizeof(double)));
     long long offset = 0;
@@ -143,18 +129,15 @@ void CudaBackend::global_grad_norm(std::span<const Tensor* const> grads, Tensor&
 }
 
 void CudaBackend::clip_scale(const Tensor& norm, float max_norm, Tensor& grad_scale) {
-    check_scalar(norm, "norm");
-    check_scalar(grad_scale, "grad_scale");
+    check_clip_scale_args(norm, grad_scale, DeviceKind::cuda);
     clip_scale_kernel<<<1, 32, 0, ctx_->stream>>>(norm.data<float>(), max_norm, grad_scale.data<float>());
     PFCE_CUDA_CHECK_LAUNCH("clip_scale");
 }
 
 void CudaBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf,
                            const Tensor& grad_scale, const SgdParams& p) {
-    check_same(param, grad, "sgd_step param/grad");
-    check_scalar(grad_scale, "grad_scale");
+    check_sgd_step_args(param, grad, momentum_buf, grad_scale, p, DeviceKind::cuda);
     const bool use_momentum = p.momentum != 0.0f;
-    if (use_momentum) check_same(param, momentum_buf, "sgd_step param/momentum");
     const long long n = param.numel();
     if (n == 0) return;
     sgd_step_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(
@@ -165,11 +148,7 @@ void CudaBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_b
 
 void CudaBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
                             const Tensor& grad_scale, const AdamParams& p) {
-    check_same(param, grad, "adam_step param/grad");
-    check_same(param, m, "adam_step param/m");
-    check_same(param, v, "adam_step param/v");
-    check_scalar(grad_scale, "grad_scale");
-    PFCE_CHECK_SHAPE(p.step >= 1, "adam step count is 1-based, got ", p.step);
+    check_adam_step_args(param, grad, m, v, grad_scale, p, DeviceKind::cuda);
     const long long n = param.numel();
     if (n == 0) return;
     // Same host-side double computation as the CPU reference.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/op_checks.hpp"
 #include "host/cpu/cpu_backend.hpp"
 
 namespace pfce {
@@ -30,33 +31,17 @@ double sum_squares(const float* g, std::int64_t n) {
     return total;
 }
 
-void check_scalar(const Tensor& t, const char* what) {
-    PFCE_CHECK_SHAPE(t.dtype() == DType::f32 && t.numel() == 1 && t.device() == DeviceKind::cpu,
-                     what, " must be a host f32 tensor of one element, got ", t.describe());
-}
-
-void check_same(const Tensor& a, const Tensor& b, const char* what) {
-    PFCE_CHECK_SHAPE(a.shape() == b.shape() && a.dtype() == DType::f32 && b.dtype() == DType::f32 &&
-                         a.device() == DeviceKind::cpu && b.device() == DeviceKind::cpu,
-                     what, ": ", a.describe(), " vs ", b.describe());
-}
-
 }  // namespace
 
 void CpuBackend::global_grad_norm(std::span<const Tensor* const> grads, Tensor& norm) {
-    check_scalar(norm, "norm");
+    check_grad_norm_args(grads, norm, DeviceKind::cpu);
     double total = 0.0;
-    for (const Tensor* g : grads) {
-        PFCE_CHECK_SHAPE(g && g->dtype() == DType::f32 && g->device() == DeviceKind::cpu,
-                         "gradient must be a host f32 tensor, got ", g ? g->describe() : "null");
-        total += sum_squares(g->data<float>(), g->numel());
-    }
+    for (const Tensor* g : grads) total += sum_squares(g->data<float>(), g->numel());
     norm.data<float>()[0] = static_cast<float>(std::sqrt(total));
 }
 
 void CpuBackend::clip_scale(const Tensor& norm, float max_norm, Tensor& grad_scale) {
-    check_scalar(norm, "norm");
-    check_scalar(grad_scale, "grad_scale");
+    check_clip_scale_args(norm, grad_scale, DeviceKind::cpu);
     const float n = norm.data<float>()[0];
     // Same expression as the CUDA kernel: min(1, max_norm / (norm + 1e-6)); a NaN norm gives NaN,
     // which the trainer's loss check then reports instead of silently skipping the step.
@@ -72,10 +57,8 @@ void CpuBackend::clip_scale(const Tensor& norm, float max_norm, Tensor& grad_sca
 // (buf starts at zero, which equals PyTorch's buf = g on the first step); param -= lr*buf.
 void CpuBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf,
                           const Tensor& grad_scale, const SgdParams& p) {
-    check_same(param, grad, "sgd_step param/grad");
-    check_scalar(grad_scale, "grad_scale");
+    check_sgd_step_args(param, grad, momentum_buf, grad_scale, p, DeviceKind::cpu);
     const bool use_momentum = p.momentum != 0.0f;
-    if (use_momentum) check_same(param, momentum_buf, "sgd_step param/momentum");
     float* w = param.data<float>();
     const float* g = grad.data<float>();
     float* buf = use_momentum ? momentum_buf.data<float>() : nullptr;
@@ -101,11 +84,7 @@ void CpuBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_bu
 // launcher does the same) so both backends evaluate the same float expression.
 void CpuBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
                            const Tensor& grad_scale, const AdamParams& p) {
-    check_same(param, grad, "adam_step param/grad");
-    check_same(param, m, "adam_step param/m");
-    check_same(param, v, "adam_step param/v");
-    check_scalar(grad_scale, "grad_scale");
-    PFCE_CHECK_SHAPE(p.step >= 1, "adam step count is 1-based, got ", p.step);
+    check_adam_step_args(param, grad, m, v, grad_scale, p, DeviceKind::cpu);
     const float step_size =
         static_cast<float>(p.lr / (1.0 - std::pow(static_cast<double>(p.beta1), static_cast<double>(p.step))));
     const float bc2_sqrt =
