@@ -87,4 +87,74 @@ void check_adam_step_args(const Tensor& param, const Tensor& grad, const Tensor&
     PFCE_CHECK_SHAPE(p.step >= 1, "adam step count is 1-based, got ", p.step);
 }
 
+// ---- batch norm ------------------------------------------------------------------------------
+
+namespace {
+
+void check_f32_on(const Tensor& t, const char* what, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(t.dtype() == DType::f32 && t.device() == dev, what, " ", t.describe(),
+                     " must be f32 on the ", dev == DeviceKind::cpu ? "host" : "GPU");
+}
+
+// x (N,C,H,W), y like x, gamma and beta (C), all f32 on dev; returns C.
+std::int64_t check_bn_geometry(const Tensor& x, const Tensor& y, const Tensor& gamma,
+                               const Tensor& beta, const char* y_name, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(x.shape().rank == 4, "x ", x.describe());
+    PFCE_CHECK_SHAPE(y.shape() == x.shape(), y_name, " ", y.describe(), " x ", x.describe());
+    const Shape cs{x.dim(1)};
+    PFCE_CHECK_SHAPE(gamma.shape() == cs && beta.shape() == cs, "gamma ", gamma.describe(), " beta ",
+                     beta.describe(), " for x ", x.describe());
+    check_f32_on(x, "x", dev);
+    check_f32_on(y, y_name, dev);
+    check_f32_on(gamma, "gamma", dev);
+    check_f32_on(beta, "beta", dev);
+    return x.dim(1);
+}
+
+}  // namespace
+
+void check_batchnorm_forward_train_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                        const Tensor& running_mean, const Tensor& running_var,
+                                        const Tensor& y, const Tensor& save_mean,
+                                        const Tensor& save_invstd, DeviceKind dev) {
+    const std::int64_t c = check_bn_geometry(x, y, gamma, beta, "y", dev);
+    const Shape cs{c};
+    PFCE_CHECK_SHAPE(running_mean.shape() == cs && running_var.shape() == cs &&
+                         save_mean.shape() == cs && save_invstd.shape() == cs,
+                     "running/saved statistics must be (", c, ")");
+    check_f32_on(running_mean, "running_mean", dev);
+    check_f32_on(running_var, "running_var", dev);
+    check_f32_on(save_mean, "save_mean", dev);
+    check_f32_on(save_invstd, "save_invstd", dev);
+    PFCE_CHECK_SHAPE(x.dim(0) * x.dim(2) * x.dim(3) > 0, "empty batch ", x.describe());
+}
+
+void check_batchnorm_forward_infer_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                        const Tensor& running_mean, const Tensor& running_var,
+                                        const Tensor& y, DeviceKind dev) {
+    const std::int64_t c = check_bn_geometry(x, y, gamma, beta, "y", dev);
+    const Shape cs{c};
+    PFCE_CHECK_SHAPE(running_mean.shape() == cs && running_var.shape() == cs,
+                     "running statistics must be (", c, ")");
+    check_f32_on(running_mean, "running_mean", dev);
+    check_f32_on(running_var, "running_var", dev);
+}
+
+void check_batchnorm_backward_args(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                   const Tensor& save_mean, const Tensor& save_invstd,
+                                   const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
+                                   DeviceKind dev) {
+    PFCE_CHECK_SHAPE(dy.shape() == x.shape(), "dy ", dy.describe(), " x ", x.describe());
+    check_f32_on(dy, "dy", dev);
+    const std::int64_t c = check_bn_geometry(x, dx, gamma, gamma, "dx", dev);
+    const Shape cs{c};
+    PFCE_CHECK_SHAPE(save_mean.shape() == cs && save_invstd.shape() == cs &&
+                         dgamma.shape() == cs && dbeta.shape() == cs,
+                     "saved statistics and dgamma/dbeta must be (", c, ")");
+    check_f32_on(save_mean, "save_mean", dev);
+    check_f32_on(save_invstd, "save_invstd", dev);
+    check_f32_on(dgamma, "dgamma", dev);
+    check_f32_on(dbeta, "dbeta", dev);
+}
+
 }  // namespace pfce

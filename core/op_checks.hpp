@@ -23,4 +23,17 @@ void check_sgd_step_args(const Tensor& param, const Tensor& grad, const Tensor& 
 void check_adam_step_args(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
                           const Tensor& grad_scale, const AdamParams& p, DeviceKind dev);
 
+// ---- batch norm ------------------------------------------------------------------------------
+void check_batchnorm_forward_train_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                        const Tensor& running_mean, const Tensor& running_var,
+                                        const Tensor& y, const Tensor& save_mean,
+                                        const Tensor& save_invstd, DeviceKind dev);
+void check_batchnorm_forward_infer_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                        const Tensor& running_mean, const Tensor& running_var,
+                                        const Tensor& y, DeviceKind dev);
+void check_batchnorm_backward_args(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                   const Tensor& save_mean, const Tensor& save_invstd,
+                                   const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
+                                   DeviceKind dev);
+
 }  // namespace pfce

@@ -3,6 +3,7 @@
 // in our own kernels: cuDNN's legacy batch-norm API is deprecated in cuDNN 9. Each reduction is
 // split over (slice, channel) blocks so small-C layers still fill the GPU, summed in double, then
 // finished per channel; scratch comes from the context workspace. Mirrors host/cpu/batchnorm.cpp.
+#include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -181,23 +182,11 @@ struct BnShape {
     long long hw;
 };
 
-void check_f32_device(const Tensor& t, const char* what) {
-    PFCE_CHECK_SHAPE(t.dtype() == DType::f32 && t.device() == DeviceKind::cuda, what, " ",
-                     t.describe(), " must be f32 on the GPU");
-}
-
-BnShape bn_shape(const Tensor& x, const Tensor& y, const Tensor& gamma, const Tensor& beta) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4, "x ", x.describe());
-    PFCE_CHECK_SHAPE(y.shape() == x.shape(), "y ", y.describe(), " x ", x.describe());
-    const Shape cs{x.dim(1)};
-    PFCE_CHECK_SHAPE(gamma.shape() == cs && beta.shape() == cs, "gamma ", gamma.describe(),
-                     " beta ", beta.describe(), " for x ", x.describe());
+// Dimensions of an x that the entry checks (core/op_checks.hpp) have accepted, plus this backend's
+// own limits: N fits an int and C fits a grid's y dimension.
+BnShape bn_shape(const Tensor& x) {
     PFCE_CHECK_SHAPE(x.dim(0) <= 0x7fffffff && x.dim(1) >= 1 && x.dim(1) <= 65535,
                      "batch norm channels must be 1..65535: ", x.describe());
-    check_f32_device(x, "x");
-    check_f32_device(y, "y");
-    check_f32_device(gamma, "gamma");
-    check_f32_device(beta, "beta");
     return {static_cast<int>(x.dim(0)), static_cast<int>(x.dim(1)), x.dim(2) * x.dim(3)};
 }
 
@@ -222,17 +211,10 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
                                           Tensor& running_mean, Tensor& running_var, Tensor& y,
                                           Tensor& save_mean, Tensor& save_invstd,
                                           const BatchNormParams& p) {
-    const BnShape s = bn_shape(x, y, gamma, beta);
-    const Shape cs{s.c};
-    PFCE_CHECK_SHAPE(running_mean.shape() == cs && running_var.shape() == cs &&
-                         save_mean.shape() == cs && save_invstd.shape() == cs,
-                     "running/saved statistics must be (", s.c, ")");
-    check_f32_device(running_mean, "running_mean");
-    check_f32_device(running_var, "running_var");
-    check_f32_device(save_mean, "save_mean");
-    check_f32_device(save_invstd, "save_invstd");
+    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
+                                       save_invstd, DeviceKind::cuda);
+    const BnShape s = bn_shape(x);
     const long long m = 1LL * s.n * s.hw;  // values per channel
-    PFCE_CHECK_SHAPE(m > 0, "empty batch ", x.describe());
     CudaContext& ctx = *ctx_;
     const int slices = slices_for(ctx, s);
     // Workspace: partial sums (C*S pairs of doubles), then scale and shift (C floats each).
@@ -258,12 +240,8 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
 void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                           const Tensor& running_mean, const Tensor& running_var,
                                           Tensor& y, const BatchNormParams& p) {
-    const BnShape s = bn_shape(x, y, gamma, beta);
-    const Shape cs{s.c};
-    PFCE_CHECK_SHAPE(running_mean.shape() == cs && running_var.shape() == cs,
-                     "running statistics must be (", s.c, ")");
-    check_f32_device(running_mean, "running_mean");
-    check_f32_device(running_var, "running_var");
+    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y, DeviceKind::cuda);
+    const BnShape s = bn_shape(x);
     if (x.numel() == 0) return;
     CudaContext& ctx = *ctx_;
     float* scale = static_cast<float*>(ctx.workspace(2 * sizeof(float) * s.c));
@@ -280,19 +258,11 @@ void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, 
 void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                                      const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
                                      Tensor& dgamma, Tensor& dbeta) {
-    PFCE_CHECK_SHAPE(dy.shape() == x.shape(), "dy ", dy.describe(), " x ", x.describe());
-    check_f32_device(dy, "dy");
-    const BnShape s = bn_shape(x, dx, gamma, gamma);
-    const Shape cs{s.c};
-    PFCE_CHECK_SHAPE(save_mean.shape() == cs && save_invstd.shape() == cs &&
-                         dgamma.shape() == cs && dbeta.shape() == cs,
-                     "saved statistics and dgamma/dbeta must be (", s.c, ")");
-    check_f32_device(save_mean, "save_mean");
-    check_f32_device(save_invstd, "save_invstd");
-    check_f32_device(dgamma, "dgamma");
-    check_f32_device(dbeta, "dbeta");
+    check_batchnorm_backward_args(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
+                                  DeviceKind::cuda);
+    const BnShape s = bn_shape(x);
     const long long m = 1LL * s.n * s.hw;
-    PFCE_CHECK_SHAPE(m > 0, "empty batch ", x.describe());
+    PFCE_CHECK_SHAPE(m > 0, "empty batch ", x.describe());  // this backend needs a non-empty batch
     CudaContext& ctx = *ctx_;
     const int slices = slices_for(ctx, s);
     // Workspace: partial sums (C*S pairs of doubles), then three per-channel coefficients.

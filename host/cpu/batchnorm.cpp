@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/op_checks.hpp"
 #include "host/cpu/cpu_backend.hpp"
 
 namespace pfce {
@@ -59,14 +60,8 @@ struct BnGeom {
     std::int64_t n, c, hw;
 };
 
-BnGeom bn_geom(const Tensor& x, const Tensor& y, const Tensor& gamma, const Tensor& beta) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4, "x ", x.describe());
-    PFCE_CHECK_SHAPE(y.shape() == x.shape(), "y ", y.describe(), " x ", x.describe());
-    const Shape cs{x.dim(1)};
-    PFCE_CHECK_SHAPE(gamma.shape() == cs && beta.shape() == cs, "gamma ", gamma.describe(), " beta ",
-                     beta.describe(), " for x ", x.describe());
-    return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)};
-}
+// Dimensions of an x that the entry checks (core/op_checks.hpp) have accepted as (N,C,H,W).
+BnGeom bn_geom(const Tensor& x) { return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)}; }
 
 }  // namespace
 
@@ -74,13 +69,10 @@ void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, c
                                          Tensor& running_mean, Tensor& running_var, Tensor& y,
                                          Tensor& save_mean, Tensor& save_invstd,
                                          const BatchNormParams& p) {
-    const BnGeom g = bn_geom(x, y, gamma, beta);
-    const Shape cs{g.c};
-    PFCE_CHECK_SHAPE(running_mean.shape() == cs && running_var.shape() == cs &&
-                         save_mean.shape() == cs && save_invstd.shape() == cs,
-                     "running/saved statistics must be (", g.c, ")");
+    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
+                                       save_invstd, DeviceKind::cpu);
+    const BnGeom g = bn_geom(x);
     const std::int64_t m = g.n * g.hw;  // values per channel
-    PFCE_CHECK_SHAPE(m > 0, "empty batch ", x.describe());
     const float* px = x.data<float>();
     const float* pg = gamma.data<float>();
     const float* pb = beta.data<float>();
@@ -119,10 +111,8 @@ void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, c
 void CpuBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                          const Tensor& running_mean, const Tensor& running_var,
                                          Tensor& y, const BatchNormParams& p) {
-    const BnGeom g = bn_geom(x, y, gamma, beta);
-    const Shape cs{g.c};
-    PFCE_CHECK_SHAPE(running_mean.shape() == cs && running_var.shape() == cs,
-                     "running statistics must be (", g.c, ")");
+    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y, DeviceKind::cpu);
+    const BnGeom g = bn_geom(x);
     const float* px = x.data<float>();
     const float* pg = gamma.data<float>();
     const float* pb = beta.data<float>();
@@ -144,12 +134,9 @@ void CpuBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, c
 void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                                     const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
                                     Tensor& dgamma, Tensor& dbeta) {
-    PFCE_CHECK_SHAPE(dy.shape() == x.shape(), "dy ", dy.describe(), " x ", x.describe());
-    const BnGeom g = bn_geom(x, dx, gamma, gamma);
-    const Shape cs{g.c};
-    PFCE_CHECK_SHAPE(save_mean.shape() == cs && save_invstd.shape() == cs && dgamma.shape() == cs &&
-                         dbeta.shape() == cs,
-                     "saved statistics and dgamma/dbeta must be (", g.c, ")");
+    check_batchnorm_backward_args(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
+                                  DeviceKind::cpu);
+    const BnGeom g = bn_geom(x);
     const std::int64_t m = g.n * g.hw;
     const float* px = x.data<float>();
     const float* pdy = dy.data<float>();
