@@ -157,4 +157,32 @@ void check_batchnorm_backward_args(const Tensor& x, const Tensor& dy, const Tens
     check_f32_on(dbeta, "dbeta", dev);
 }
 
+// ---- convolution -----------------------------------------------------------------------------
+
+void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& bias,
+                       const Conv2dParams& p, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && w.shape().rank == 4 && y.shape().rank == 4,
+                     "conv2d wants 4-D x, w, y: ", x.describe(), ", ", w.describe(), ", ",
+                     y.describe());
+    PFCE_CHECK_SHAPE(x.dtype() == DType::f32 && w.dtype() == DType::f32 && y.dtype() == DType::f32,
+                     "conv2d wants f32: ", x.describe(), ", ", w.describe(), ", ", y.describe());
+    PFCE_CHECK_SHAPE(x.device() == dev && w.device() == dev && y.device() == dev,
+                     "conv2d wants tensors on the backend's device: ", x.describe(), ", ",
+                     w.describe(), ", ", y.describe());
+    const std::int64_t k = w.dim(2);
+    PFCE_CHECK_SHAPE(w.dim(3) == k && k >= 1 && w.dim(1) == x.dim(1), "w ", w.describe(),
+                     " for x ", x.describe());
+    PFCE_CHECK_SHAPE(p.pad >= 0 && p.pad < k, "pad ", p.pad, " for a ", k, "x", k,
+                     " kernel (need 0 <= pad < k)");
+    const std::int64_t ho = x.dim(2) + 2 * p.pad - k + 1;
+    const std::int64_t wo = x.dim(3) + 2 * p.pad - k + 1;
+    PFCE_CHECK_SHAPE(ho >= 1 && wo >= 1, "input ", x.describe(), " too small for ", w.describe());
+    PFCE_CHECK_SHAPE(y.shape() == Shape({x.dim(0), w.dim(0), ho, wo}), "y ", y.describe(),
+                     " for x ", x.describe(), ", w ", w.describe(), ", pad ", p.pad);
+    if (bias.empty()) return;
+    PFCE_CHECK_SHAPE(bias.shape() == Shape({w.dim(0)}) && bias.dtype() == DType::f32 &&
+                         bias.device() == dev,
+                     "bias ", bias.describe(), " for w ", w.describe());
+}
+
 }  // namespace pfce

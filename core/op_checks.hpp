@@ -36,4 +36,11 @@ void check_batchnorm_backward_args(const Tensor& x, const Tensor& dy, const Tens
                                    const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
                                    DeviceKind dev);
 
+// ---- convolution -----------------------------------------------------------------------------
+// x (N,Ci,H,W), w (Co,Ci,k,k), y (N,Co,Ho,Wo) with Ho = H + 2 pad - k + 1 >= 1 (likewise Wo), bias
+// empty or (Co), all f32 on dev. The backward ops pass their tensors in these forward roles
+// (backward_data: dx as x, dy as y; backward_filter: dw as w, dy as y, dbias as bias).
+void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& bias,
+                       const Conv2dParams& p, DeviceKind dev);
+
 }  // namespace pfce

@@ -1,6 +1,7 @@
 // CUDA 2-D convolution (square kernel, stride 1, zero padding): cuDNN forward, backward-data and
 // backward-filter with the algorithm found once per shape (cuda/cudnn_util.hpp), the bias added
 // with cudnnAddTensor and reduced with cudnnConvolutionBackwardBias. Mirrors host/cpu/conv.cpp.
+#include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 #include "cuda/cudnn_util.hpp"
@@ -16,28 +17,12 @@ int as_int(std::int64_t v, const Tensor& t) {
     return static_cast<int>(v);
 }
 
-// Checks x (N,Ci,H,W), w (Co,Ci,k,k) and an output (N,Co,Ho,Wo), all f32 on the device, and
-// returns the geometry in cuDNN's terms.
+// x, w, y as check_conv2d_args (core/op_checks.hpp) has accepted them, in cuDNN's terms (which
+// need every dimension to fit an int).
 cudnn::ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor& y,
-                                  const Conv2dParams& p) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && w.shape().rank == 4 && y.shape().rank == 4,
-                     "conv2d wants 4-D x, w, y: ", x.describe(), ", ", w.describe(), ", ",
-                     y.describe());
-    PFCE_CHECK_SHAPE(x.dtype() == DType::f32 && w.dtype() == DType::f32 && y.dtype() == DType::f32,
-                     "conv2d wants f32: ", x.describe(), ", ", w.describe(), ", ", y.describe());
-    PFCE_CHECK_SHAPE(x.device() == DeviceKind::cuda && w.device() == DeviceKind::cuda &&
-                         y.device() == DeviceKind::cuda,
-                     "conv2d on the GPU wants device tensors: ", x.describe(), ", ", w.describe(),
-                     ", ", y.describe());
+                                  const Conv2dParams& p, const Tensor& bias) {
+    check_conv2d_args(x, w, y, bias, p, DeviceKind::cuda);
     const std::int64_t k = w.dim(2);
-    PFCE_CHECK_SHAPE(w.dim(3) == k && k >= 1 && w.dim(1) == x.dim(1), "w ", w.describe(),
-                     " for x ", x.describe());
-    PFCE_CHECK_SHAPE(p.pad >= 0 && p.pad < k, "pad ", p.pad, " for a ", k, "x", k,
-                     " kernel (need 0 <= pad < k, as on the CPU)");
-    const std::int64_t ho = x.dim(2) + 2 * p.pad - k + 1;
-    const std::int64_t wo = x.dim(3) + 2 * p.pad - k + 1;
-    PFCE_CHECK_SHAPE(ho >= 1 && wo >= 1 && y.shape() == Shape({x.dim(0), w.dim(0), ho, wo}), "y ",
-                     y.describe(), " for x ", x.describe(), ", w ", w.describe(), ", pad ", p.pad);
     cudnn::ConvGeometry g;
     g.n = as_int(x.dim(0), x);
     g.c = as_int(x.dim(1), x);
@@ -52,19 +37,11 @@ cudnn::ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor
 
 float* mut(const Tensor& t) { return const_cast<float*>(t.data<float>()); }  // plan search only
 
-void check_bias(const Tensor& bias, const Tensor& w) {
-    if (bias.empty()) return;
-    PFCE_CHECK_SHAPE(bias.shape() == Shape({w.dim(0)}) && bias.dtype() == DType::f32 &&
-                         bias.device() == DeviceKind::cuda,
-                     "bias ", bias.describe(), " for w ", w.describe());
-}
-
 }  // namespace
 
 void CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                                  const Conv2dParams& p) {
-    const cudnn::ConvGeometry g = conv_geometry(x, w, y, p);
-    check_bias(bias, w);
+    const cudnn::ConvGeometry g = conv_geometry(x, w, y, p, bias);
     if (y.numel() == 0) return;
     CudaContext& ctx = *ctx_;
     const cudnn::ConvPlan& plan = cudnn::conv_plan(ctx, g, cudnn::ConvDirection::forward,
@@ -82,7 +59,7 @@ void CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor&
 
 void CudaBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
                                        const Conv2dParams& p) {
-    const cudnn::ConvGeometry g = conv_geometry(dx, w, dy, p);
+    const cudnn::ConvGeometry g = conv_geometry(dx, w, dy, p, Tensor());
     if (dx.numel() == 0) return;
     CudaContext& ctx = *ctx_;
     const cudnn::ConvPlan& plan = cudnn::conv_plan(ctx, g, cudnn::ConvDirection::backward_data,
@@ -96,8 +73,7 @@ void CudaBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor
 
 void CudaBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                          Tensor& dbias, const Conv2dParams& p) {
-    const cudnn::ConvGeometry g = conv_geometry(x, dw, dy, p);
-    check_bias(dbias, dw);
+    const cudnn::ConvGeometry g = conv_geometry(x, dw, dy, p, dbias);
     if (dw.numel() == 0) return;
     if (dy.numel() == 0) {  // empty batch: the gradients are exactly zero
         fill(dw, 0.0f);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/op_checks.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/cpu/gemm_jobs.hpp"
 
@@ -28,16 +29,12 @@ struct ConvGeom {
     bool plain_gemm() const { return k == 1 && pad == 0; }
 };
 
+// Geometry of x (N,Ci,H,W) * w (Co,Ci,k,k) once check_conv2d_args (core/op_checks.hpp) has
+// accepted them.
 ConvGeom conv_geom(const Tensor& x, const Tensor& w, int pad) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && w.shape().rank == 4, x.describe(), " * ", w.describe());
-    PFCE_CHECK_SHAPE(w.dim(1) == x.dim(1) && w.dim(2) == w.dim(3), "x ", x.describe(), " w ",
-                     w.describe());
-    PFCE_CHECK_SHAPE(pad >= 0 && pad < w.dim(2), "pad ", pad, " for a ", w.dim(2), "x", w.dim(2),
-                     " kernel (need 0 <= pad < k)");
     ConvGeom g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), pad, 0, 0};
     g.ho = g.h + 2 * g.pad - g.k + 1;
     g.wo = g.w + 2 * g.pad - g.k + 1;
-    PFCE_CHECK_SHAPE(g.ho > 0 && g.wo > 0, "input ", x.describe(), " too small for ", w.describe());
     return g;
 }
 
@@ -113,10 +110,8 @@ void conv_forward_impl(CpuBackend& be, const float* x, const float* w, const flo
 
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                                 const Conv2dParams& p) {
+    check_conv2d_args(x, w, y, bias, p, DeviceKind::cpu);
     const ConvGeom g = conv_geom(x, w, p.pad);
-    PFCE_CHECK_SHAPE(y.shape() == Shape({g.n, g.co, g.ho, g.wo}), "y ", y.describe(), " for x ",
-                     x.describe(), " w ", w.describe(), " pad ", p.pad);
-    PFCE_CHECK_SHAPE(bias.empty() || bias.shape() == Shape({g.co}), "bias ", bias.describe());
     conv_forward_impl(*this, x.data<float>(), w.data<float>(),
                       bias.empty() ? nullptr : bias.data<float>(), y.data<float>(), g);
 }
@@ -125,9 +120,8 @@ void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor&
                                       const Conv2dParams& p) {
     // dx[ci,y,x] = sum_{co,ky,kx} dy[co, y+pad-ky, x+pad-kx] w[co,ci,ky,kx]: the convolution of dy
     // with wf[ci,co,ky,kx] = w[co,ci,k-1-ky,k-1-kx] and padding k-1-pad.
+    check_conv2d_args(dx, w, dy, Tensor(), p, DeviceKind::cpu);
     const ConvGeom fwd = conv_geom(dx, w, p.pad);
-    PFCE_CHECK_SHAPE(dy.shape() == Shape({fwd.n, fwd.co, fwd.ho, fwd.wo}), "dy ", dy.describe(),
-                     " for dx ", dx.describe(), " w ", w.describe(), " pad ", p.pad);
     const std::int64_t k = fwd.k, ci = fwd.ci, co = fwd.co;
     float* wf = scratch(cpu::kWeightSlot, static_cast<std::size_t>(w.numel()));
     const float* pw = w.data<float>();
@@ -143,10 +137,8 @@ void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor&
 
 void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                         Tensor& dbias, const Conv2dParams& p) {
+    check_conv2d_args(x, dw, dy, dbias, p, DeviceKind::cpu);
     const ConvGeom g = conv_geom(x, dw, p.pad);
-    PFCE_CHECK_SHAPE(dy.shape() == Shape({g.n, g.co, g.ho, g.wo}), "dy ", dy.describe(), " for x ",
-                     x.describe(), " dw ", dw.describe(), " pad ", p.pad);
-    PFCE_CHECK_SHAPE(dbias.empty() || dbias.shape() == Shape({g.co}), "dbias ", dbias.describe());
     const std::int64_t kr = g.krows(), hw_out = g.ho * g.wo, wsize = g.co * kr;
     const std::int64_t rows = g.plain_gemm() ? g.ho : cpu::tile_rows(kr, g.ho, g.wo);
     const std::int64_t tiles = (g.ho + rows - 1) / rows, njobs = g.n * tiles;
