@@ -185,4 +185,29 @@ void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const 
                      "bias ", bias.describe(), " for w ", w.describe());
 }
 
+// ---- 2x2 stride-2 transposed convolution ---------------------------------------------------------
+
+void check_upconv2x2_args(const Tensor& small, const Tensor& w, const Tensor& big,
+                          const Tensor& bias, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(small.shape().rank == 4 && w.shape().rank == 4 && big.shape().rank == 4,
+                     "upconv2x2 wants 4-D tensors: ", small.describe(), ", ", w.describe(), ", ",
+                     big.describe());
+    PFCE_CHECK_SHAPE(small.dtype() == DType::f32 && w.dtype() == DType::f32 &&
+                         big.dtype() == DType::f32,
+                     "upconv2x2 wants f32: ", small.describe(), ", ", w.describe(), ", ",
+                     big.describe());
+    PFCE_CHECK_SHAPE(small.device() == dev && w.device() == dev && big.device() == dev,
+                     "upconv2x2 wants tensors on the backend's device: ", small.describe(), ", ",
+                     w.describe(), ", ", big.describe());
+    PFCE_CHECK_SHAPE(w.dim(0) == small.dim(1) && w.dim(2) == 2 && w.dim(3) == 2, "w ", w.describe(),
+                     " for x ", small.describe(), " (want (Ci,Co,2,2))");
+    PFCE_CHECK_SHAPE(
+        big.shape() == Shape({small.dim(0), w.dim(1), 2 * small.dim(2), 2 * small.dim(3)}), "y ",
+        big.describe(), " for x ", small.describe(), ", w ", w.describe());
+    if (bias.empty()) return;
+    PFCE_CHECK_SHAPE(bias.shape() == Shape({w.dim(1)}) && bias.dtype() == DType::f32 &&
+                         bias.device() == dev,
+                     "bias ", bias.describe(), " for w ", w.describe());
+}
+
 }  // namespace pfce

@@ -4,6 +4,7 @@
 // cudnnConvolutionBackwardData, backward-data is cudnnConvolutionForward and backward-filter is
 // cudnnConvolutionBackwardFilter with the roles of input and output-gradient swapped (as PyTorch
 // does). Plans come from the shared cache in cuda/cudnn_util.hpp. Mirrors host/cpu/upconv.cpp.
+#include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 #include "cuda/cudnn_util.hpp"
@@ -19,24 +20,11 @@ int as_int(std::int64_t v, const Tensor& t) {
     return static_cast<int>(v);
 }
 
-// small (N,Ci,H,W), w (Ci,Co,2,2), big (N,Co,2H,2W), all f32 on the device. Returns the geometry
-// of the convolution big -> small: input (N,Co,2H,2W), filter (Ci,Co,2,2), stride 2, no padding.
-cudnn::ConvGeometry upconv_geometry(const Tensor& small, const Tensor& w, const Tensor& big) {
-    PFCE_CHECK_SHAPE(small.shape().rank == 4 && w.shape().rank == 4 && big.shape().rank == 4,
-                     "upconv2x2 wants 4-D tensors: ", small.describe(), ", ", w.describe(), ", ",
-                     big.describe());
-    PFCE_CHECK_SHAPE(small.dtype() == DType::f32 && w.dtype() == DType::f32 &&
-                         big.dtype() == DType::f32,
-                     "upconv2x2 wants f32: ", small.describe(), ", ", w.describe(), ", ",
-                     big.describe());
-    PFCE_CHECK_SHAPE(small.device() == DeviceKind::cuda && w.device() == DeviceKind::cuda &&
-                         big.device() == DeviceKind::cuda,
-                     "upconv2x2 on the GPU wants device tensors: ", small.describe(), ", ",
-                     w.describe(), ", ", big.describe());
-    PFCE_CHECK_SHAPE(w.dim(0) == small.dim(1) && w.dim(2) == 2 && w.dim(3) == 2, "w ", w.describe(),
-                     " for x ", small.describe(), " (want (Ci,Co,2,2))");
-    PFCE_CHECK_SHAPE(big.shape() == Shape({small.dim(0), w.dim(1), 2 * small.dim(2), 2 * small.dim(3)}),
-                     "y ", big.describe(), " for x ", small.describe(), ", w ", w.describe());
+// Checks small, w, big and bias (core/op_checks.hpp) and returns the geometry of the convolution
+// big -> small: input (N,Co,2H,2W), filter (Ci,Co,2,2), stride 2, no padding.
+cudnn::ConvGeometry upconv_geometry(const Tensor& small, const Tensor& w, const Tensor& big,
+                                    const Tensor& bias) {
+    check_upconv2x2_args(small, w, big, bias, DeviceKind::cuda);
     cudnn::ConvGeometry g;
     g.n = as_int(big.dim(0), big);
     g.c = as_int(big.dim(1), big);
@@ -49,21 +37,13 @@ cudnn::ConvGeometry upconv_geometry(const Tensor& small, const Tensor& w, const 
     return g;
 }
 
-void check_bias(const Tensor& bias, const Tensor& w) {
-    if (bias.empty()) return;
-    PFCE_CHECK_SHAPE(bias.shape() == Shape({w.dim(1)}) && bias.dtype() == DType::f32 &&
-                         bias.device() == DeviceKind::cuda,
-                     "bias ", bias.describe(), " for w ", w.describe());
-}
-
 float* mut(const Tensor& t) { return const_cast<float*>(t.data<float>()); }  // plan search only
 
 }  // namespace
 
 void CudaBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
                                     Tensor& y) {
-    const cudnn::ConvGeometry g = upconv_geometry(x, w, y);
-    check_bias(bias, w);
+    const cudnn::ConvGeometry g = upconv_geometry(x, w, y, bias);
     if (y.numel() == 0) return;
     CudaContext& ctx = *ctx_;
     // y (big) is the "input gradient" written by backward-data; x (small) is its "output gradient".
@@ -81,7 +61,7 @@ void CudaBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tens
 }
 
 void CudaBackend::upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) {
-    const cudnn::ConvGeometry g = upconv_geometry(dx, w, dy);
+    const cudnn::ConvGeometry g = upconv_geometry(dx, w, dy, Tensor());
     if (dx.numel() == 0) return;
     CudaContext& ctx = *ctx_;
     // dx (small) = the forward convolution of dy (big).
@@ -96,8 +76,7 @@ void CudaBackend::upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Ten
 
 void CudaBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                             Tensor& dbias) {
-    const cudnn::ConvGeometry g = upconv_geometry(x, dw, dy);
-    check_bias(dbias, dw);
+    const cudnn::ConvGeometry g = upconv_geometry(x, dw, dy, dbias);
     if (dw.numel() == 0) return;
     if (dy.numel() == 0) {  // empty batch: the gradients are exactly zero
         fill(dw, 0.0f);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/op_checks.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/cpu/gemm_jobs.hpp"
 
@@ -19,13 +20,10 @@ struct UpGeom {
     std::int64_t cols() const { return co * 4; }  // (co,a,b) flattened: the GEMM's weight columns
 };
 
-UpGeom up_geom(const Tensor& x, const Tensor& w, const Tensor& y) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && w.shape().rank == 4 && w.dim(0) == x.dim(1) &&
-                         w.dim(2) == 2 && w.dim(3) == 2,
-                     "x ", x.describe(), " w ", w.describe());
+// Checks small x, w, big y and bias (core/op_checks.hpp), then returns the geometry.
+UpGeom up_geom(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& bias) {
+    check_upconv2x2_args(x, w, y, bias, DeviceKind::cpu);
     UpGeom g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(1), 0, 0};
-    PFCE_CHECK_SHAPE(y.shape() == Shape({g.n, g.co, 2 * g.h, 2 * g.w}), "y ", y.describe(), " for x ",
-                     x.describe(), " w ", w.describe());
     g.rows = cpu::tile_rows(g.cols(), g.h, g.w);
     g.tiles = (g.h + g.rows - 1) / g.rows;
     return g;
@@ -74,8 +72,7 @@ std::vector<float*> block_scratch(CpuBackend& be, const UpGeom& g, int used) {
 }  // namespace
 
 void CpuBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y) {
-    const UpGeom g = up_geom(x, w, y);
-    PFCE_CHECK_SHAPE(bias.empty() || bias.shape() == Shape({g.co}), "bias ", bias.describe());
+    const UpGeom g = up_geom(x, w, y, bias);
     const int threads = cpu::job_threads();
     const std::int64_t njobs = g.n * g.tiles;
     std::vector<float*> z = block_scratch(*this, g, cpu::used_threads(njobs, threads));
@@ -98,7 +95,7 @@ void CpuBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tenso
 }
 
 void CpuBackend::upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) {
-    const UpGeom g = up_geom(dx, w, dy);
+    const UpGeom g = up_geom(dx, w, dy, Tensor());
     const int threads = cpu::job_threads();
     const std::int64_t njobs = g.n * g.tiles;
     std::vector<float*> z = block_scratch(*this, g, cpu::used_threads(njobs, threads));
@@ -121,8 +118,7 @@ void CpuBackend::upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tens
 
 void CpuBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                            Tensor& dbias) {
-    const UpGeom g = up_geom(x, dw, dy);
-    PFCE_CHECK_SHAPE(dbias.empty() || dbias.shape() == Shape({g.co}), "dbias ", dbias.describe());
+    const UpGeom g = up_geom(x, dw, dy, dbias);
     const int threads = cpu::job_threads();
     const std::int64_t njobs = g.n * g.tiles, wsize = g.ci * g.cols(), hw = g.h * g.w;
     const int used = cpu::used_threads(njobs, threads);
