@@ -210,4 +210,118 @@ void check_upconv2x2_args(const Tensor& small, const Tensor& w, const Tensor& bi
                      "bias ", bias.describe(), " for w ", w.describe());
 }
 
+// ---- layers ----------------------------------------------------------------------------------
+
+namespace {
+
+// "<op>: <tensor> must be f32 on the host/GPU", the layers' wording.
+void check_layer_f32(const Tensor& t, const char* op, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(t.dtype() == DType::f32 && t.device() == dev, op, ": ", t.describe(),
+                     " must be f32 on the ", dev == DeviceKind::cpu ? "host" : "GPU");
+}
+
+void check_f32_same(const Tensor& a, const Tensor& b, const char* op, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(a.shape() == b.shape(), op, ": ", a.describe(), " vs ", b.describe());
+    check_layer_f32(a, op, dev);
+    check_layer_f32(b, op, dev);
+}
+
+void check_pooled(const Tensor& x, const Tensor& y) {
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape() == Shape({x.dim(0), x.dim(1), x.dim(2) / 2,
+                                                                x.dim(3) / 2}),
+                     "x ", x.describe(), " y ", y.describe());
+}
+
+}  // namespace
+
+void check_relu_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev) {
+    check_f32_same(x, y, "relu_forward", dev);
+}
+
+void check_relu_backward_args(const Tensor& y, const Tensor& dy, const Tensor& dx, DeviceKind dev) {
+    check_f32_same(y, dy, "relu_backward", dev);
+    check_f32_same(y, dx, "relu_backward", dev);
+}
+
+void check_maxpool2x2_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev) {
+    check_pooled(x, y);
+    check_layer_f32(x, "maxpool2x2_forward", dev);
+    check_layer_f32(y, "maxpool2x2_forward", dev);
+}
+
+void check_maxpool2x2_backward_args(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                    const Tensor& dx, DeviceKind dev) {
+    check_f32_same(x, dx, "maxpool2x2_backward", dev);
+    check_f32_same(y, dy, "maxpool2x2_backward", dev);
+    check_pooled(x, y);
+}
+
+void check_concat_channels_args(const Tensor& a, const Tensor& b, const Tensor& y, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(a.shape().rank == 4 && b.shape().rank == 4 && a.dim(0) == b.dim(0) &&
+                         a.dim(2) == b.dim(2) && a.dim(3) == b.dim(3) &&
+                         y.shape() == Shape({a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}),
+                     "a ", a.describe(), " b ", b.describe(), " y ", y.describe());
+    check_layer_f32(a, "concat_channels", dev);
+    check_layer_f32(b, "concat_channels", dev);
+    check_layer_f32(y, "concat_channels", dev);
+}
+
+void check_concat_channels_backward_args(const Tensor& dy, const Tensor& da, const Tensor& db,
+                                         DeviceKind dev) {
+    PFCE_CHECK_SHAPE(dy.shape().rank == 4 && da.shape().rank == 4 && db.shape().rank == 4 &&
+                         dy.shape() == Shape({da.dim(0), da.dim(1) + db.dim(1), da.dim(2),
+                                              da.dim(3)}) &&
+                         db.dim(0) == da.dim(0) && db.dim(2) == da.dim(2) && db.dim(3) == da.dim(3),
+                     "dy ", dy.describe(), " da ", da.describe(), " db ", db.describe());
+    check_layer_f32(dy, "concat_channels_backward", dev);
+    check_layer_f32(da, "concat_channels_backward", dev);
+    check_layer_f32(db, "concat_channels_backward", dev);
+}
+
+void check_reflect_pad_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) &&
+                         x.dim(1) == y.dim(1),
+                     "x ", x.describe(), " y ", y.describe());
+    const std::int64_t h = x.dim(2), w = x.dim(3), h2 = y.dim(2), w2 = y.dim(3);
+    // One reflection per side (numpy 'reflect' for pads smaller than the size).
+    PFCE_CHECK_SHAPE(top >= 0 && left >= 0 && top < h && left < w && h2 >= h + top &&
+                         w2 >= w + left && h2 - h - top < h && w2 - w - left < w,
+                     "reflect pad of ", x.describe(), " into ", y.describe(), " at (", top, ",",
+                     left, "): every pad must be smaller than the side it mirrors");
+    check_layer_f32(x, "reflect_pad", dev);
+    check_layer_f32(y, "reflect_pad", dev);
+}
+
+void check_crop_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) &&
+                         x.dim(1) == y.dim(1) && top >= 0 && left >= 0 &&
+                         top + y.dim(2) <= x.dim(2) && left + y.dim(3) <= x.dim(3),
+                     "crop ", x.describe(), " to ", y.describe(), " at (", top, ",", left, ")");
+    check_layer_f32(x, "crop", dev);
+    check_layer_f32(y, "crop", dev);
+}
+
+void check_crop_backward_args(const Tensor& dy, const Tensor& dx, int top, int left,
+                              DeviceKind dev) {
+    PFCE_CHECK_SHAPE(dx.shape().rank == 4 && dy.shape().rank == 4 && dx.dim(0) == dy.dim(0) &&
+                         dx.dim(1) == dy.dim(1) && top >= 0 && left >= 0 &&
+                         top + dy.dim(2) <= dx.dim(2) && left + dy.dim(3) <= dx.dim(3),
+                     "crop_backward ", dy.describe(), " into ", dx.describe(), " at (", top, ",",
+                     left, ")");
+    check_layer_f32(dy, "crop_backward", dev);
+    check_layer_f32(dx, "crop_backward", dev);
+}
+
+void check_argmax_channels_args(const Tensor& logits, const Tensor& pred, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(logits.shape().rank == 4 && pred.dtype() == DType::u8 &&
+                         pred.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}) &&
+                         logits.dim(1) <= 256,
+                     "logits ", logits.describe(), " pred ", pred.describe());
+    check_layer_f32(logits, "argmax_channels", dev);
+    PFCE_CHECK_SHAPE(pred.device() == dev, "pred ", pred.describe(), " must be on the ",
+                     dev == DeviceKind::cpu ? "host" : "GPU");
+    PFCE_CHECK_SHAPE(logits.dim(1) >= 1 || pred.numel() == 0, "logits ", logits.describe(),
+                     " has no channels");
+}
+
 }  // namespace pfce

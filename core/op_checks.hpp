@@ -49,4 +49,20 @@ void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const 
 void check_upconv2x2_args(const Tensor& small, const Tensor& w, const Tensor& big,
                           const Tensor& bias, DeviceKind dev);
 
+// ---- layers ----------------------------------------------------------------------------------
+// Shapes as in core/backend.hpp; all float tensors f32 on dev, argmax's pred u8 on dev.
+void check_relu_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev);
+void check_relu_backward_args(const Tensor& y, const Tensor& dy, const Tensor& dx, DeviceKind dev);
+void check_maxpool2x2_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev);
+void check_maxpool2x2_backward_args(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                    const Tensor& dx, DeviceKind dev);
+void check_concat_channels_args(const Tensor& a, const Tensor& b, const Tensor& y, DeviceKind dev);
+void check_concat_channels_backward_args(const Tensor& dy, const Tensor& da, const Tensor& db,
+                                         DeviceKind dev);
+void check_reflect_pad_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev);
+void check_crop_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev);
+void check_crop_backward_args(const Tensor& dy, const Tensor& dx, int top, int left,
+                              DeviceKind dev);
+void check_argmax_channels_args(const Tensor& logits, const Tensor& pred, DeviceKind dev);
+
 }  // namespace pfce

@@ -1,6 +1,7 @@
 // CUDA kernels for the small U-Net ops: ReLU, 2x2 max-pool, channel concat (strided copies), reflect
 // pad, crop and per-pixel argmax. Each result is exactly the CPU reference's (host/cpu/layers.cpp):
 // no arithmetic beyond comparisons and copies, the same tie rules and the same shape checks.
+#include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -152,17 +153,6 @@ __global__ void argmax_channels_kernel(const float* __restrict__ logits,
 
 // ---- launch helpers ---------------------------------------------------------------------------
 
-void check_f32_device(const Tensor& t, const char* op) {
-    PFCE_CHECK_SHAPE(t.dtype() == DType::f32 && t.device() == DeviceKind::cuda, op, ": ",
-                     t.describe(), " must be f32 on the GPU");
-}
-
-void check_f32_same(const Tensor& a, const Tensor& b, const char* op) {
-    PFCE_CHECK_SHAPE(a.shape() == b.shape(), op, ": ", a.describe(), " vs ", b.describe());
-    check_f32_device(a, op);
-    check_f32_device(b, op);
-}
-
 // A plane of (H,W) pixels must be indexable with int inside the kernels, grid-stride step included.
 int plane_side(std::int64_t v, const Tensor& t) {
     PFCE_CHECK_SHAPE(v >= 0 && v <= INT_MAX, "side too large: ", t.describe());
@@ -181,7 +171,7 @@ dim3 plane_grid(long long planes, long long pixels_per_plane) {
 }  // namespace
 
 void CudaBackend::relu_forward(const Tensor& x, Tensor& y) {
-    check_f32_same(x, y, "relu_forward");
+    check_relu_forward_args(x, y, DeviceKind::cuda);
     const long long n = x.numel();
     if (n == 0) return;
     relu_forward_kernel<<<grid_for(n), kThreads, 0, ctx_->stream>>>(x.data<float>(),
@@ -190,8 +180,7 @@ void CudaBackend::relu_forward(const Tensor& x, Tensor& y) {
 }
 
 void CudaBackend::relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
-    check_f32_same(y, dy, "relu_backward");
-    check_f32_same(y, dx, "relu_backward");
+    check_relu_backward_args(y, dy, dx, DeviceKind::cuda);
     const long long n = y.numel();
     if (n == 0) return;
     relu_backward_kernel<<<grid_for(n), kThreads, 0, ctx_->stream>>>(
@@ -200,11 +189,7 @@ void CudaBackend::relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
 }
 
 void CudaBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape() == Shape({x.dim(0), x.dim(1), x.dim(2) / 2,
-                                                                x.dim(3) / 2}),
-                     "x ", x.describe(), " y ", y.describe());
-    check_f32_device(x, "maxpool2x2_forward");
-    check_f32_device(y, "maxpool2x2_forward");
+    check_maxpool2x2_forward_args(x, y, DeviceKind::cuda);
     check_plane(x);
     if (y.numel() == 0) return;
     const long long planes = x.dim(0) * x.dim(1);
@@ -216,11 +201,7 @@ void CudaBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
 
 void CudaBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
                                       Tensor& dx) {
-    check_f32_same(x, dx, "maxpool2x2_backward");
-    check_f32_same(y, dy, "maxpool2x2_backward");
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape() == Shape({x.dim(0), x.dim(1), x.dim(2) / 2,
-                                                                x.dim(3) / 2}),
-                     "x ", x.describe(), " y ", y.describe());
+    check_maxpool2x2_backward_args(x, y, dy, dx, DeviceKind::cuda);
     check_plane(x);
     if (dx.numel() == 0) return;
     const long long planes = x.dim(0) * x.dim(1);
@@ -234,13 +215,7 @@ void CudaBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Te
 // Concat is N strided block copies: image i's a (Ca*H*W floats) and b (Cb*H*W) land side by side
 // in row i of y viewed as (N, (Ca+Cb)*H*W). cudaMemcpy2DAsync does exactly that on the stream.
 void CudaBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
-    PFCE_CHECK_SHAPE(a.shape().rank == 4 && b.shape().rank == 4 && a.dim(0) == b.dim(0) &&
-                         a.dim(2) == b.dim(2) && a.dim(3) == b.dim(3) &&
-                         y.shape() == Shape({a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}),
-                     "a ", a.describe(), " b ", b.describe(), " y ", y.describe());
-    check_f32_device(a, "concat_channels");
-    check_f32_device(b, "concat_channels");
-    check_f32_device(y, "concat_channels");
+    check_concat_channels_args(a, b, y, DeviceKind::cuda);
     const std::size_t n = static_cast<std::size_t>(a.dim(0));
     const std::size_t sa = sizeof(float) * static_cast<std::size_t>(a.dim(1) * a.dim(2) * a.dim(3));
     const std::size_t sb = sizeof(float) * static_cast<std::size_t>(b.dim(1) * b.dim(2) * b.dim(3));
@@ -257,14 +232,7 @@ void CudaBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
 }
 
 void CudaBackend::concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) {
-    PFCE_CHECK_SHAPE(dy.shape().rank == 4 && da.shape().rank == 4 && db.shape().rank == 4 &&
-                         dy.shape() == Shape({da.dim(0), da.dim(1) + db.dim(1), da.dim(2),
-                                              da.dim(3)}) &&
-                         db.dim(0) == da.dim(0) && db.dim(2) == da.dim(2) && db.dim(3) == da.dim(3),
-                     "dy ", dy.describe(), " da ", da.describe(), " db ", db.describe());
-    check_f32_device(dy, "concat_channels_backward");
-    check_f32_device(da, "concat_channels_backward");
-    check_f32_device(db, "concat_channels_backward");
+    check_concat_channels_backward_args(dy, da, db, DeviceKind::cuda);
     const std::size_t n = static_cast<std::size_t>(da.dim(0));
     const std::size_t sa = sizeof(float) * static_cast<std::size_t>(da.dim(1) * da.dim(2) * da.dim(3));
     const std::size_t sb = sizeof(float) * static_cast<std::size_t>(db.dim(1) * db.dim(2) * db.dim(3));
@@ -281,17 +249,8 @@ void CudaBackend::concat_channels_backward(const Tensor& dy, Tensor& da, Tensor&
 }
 
 void CudaBackend::reflect_pad(const Tensor& x, Tensor& y, int top, int left) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) &&
-                         x.dim(1) == y.dim(1),
-                     "x ", x.describe(), " y ", y.describe());
+    check_reflect_pad_args(x, y, top, left, DeviceKind::cuda);
     const std::int64_t h = x.dim(2), w = x.dim(3), h2 = y.dim(2), w2 = y.dim(3);
-    // One reflection per side (numpy 'reflect' for pads smaller than the size), as on the CPU.
-    PFCE_CHECK_SHAPE(top >= 0 && left >= 0 && top < h && left < w && h2 >= h + top &&
-                         w2 >= w + left && h2 - h - top < h && w2 - w - left < w,
-                     "reflect pad of ", x.describe(), " into ", y.describe(), " at (", top, ",",
-                     left, "): every pad must be smaller than the side it mirrors");
-    check_f32_device(x, "reflect_pad");
-    check_f32_device(y, "reflect_pad");
     check_plane(x);
     check_plane(y);
     if (y.numel() == 0) return;
@@ -303,12 +262,7 @@ void CudaBackend::reflect_pad(const Tensor& x, Tensor& y, int top, int left) {
 }
 
 void CudaBackend::crop(const Tensor& x, Tensor& y, int top, int left) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) &&
-                         x.dim(1) == y.dim(1) && top >= 0 && left >= 0 &&
-                         top + y.dim(2) <= x.dim(2) && left + y.dim(3) <= x.dim(3),
-                     "crop ", x.describe(), " to ", y.describe(), " at (", top, ",", left, ")");
-    check_f32_device(x, "crop");
-    check_f32_device(y, "crop");
+    check_crop_args(x, y, top, left, DeviceKind::cuda);
     check_plane(x);
     if (y.numel() == 0) return;
     const long long planes = x.dim(0) * x.dim(1);
@@ -319,13 +273,7 @@ void CudaBackend::crop(const Tensor& x, Tensor& y, int top, int left) {
 }
 
 void CudaBackend::crop_backward(const Tensor& dy, Tensor& dx, int top, int left) {
-    PFCE_CHECK_SHAPE(dx.shape().rank == 4 && dy.shape().rank == 4 && dx.dim(0) == dy.dim(0) &&
-                         dx.dim(1) == dy.dim(1) && top >= 0 && left >= 0 &&
-                         top + dy.dim(2) <= dx.dim(2) && left + dy.dim(3) <= dx.dim(3),
-                     "crop_backward ", dy.describe(), " into ", dx.describe(), " at (", top, ",",
-                     left, ")");
-    check_f32_device(dy, "crop_backward");
-    check_f32_device(dx, "crop_backward");
+    check_crop_backward_args(dy, dx, top, left, DeviceKind::cuda);
     check_plane(dx);
     if (dx.numel() == 0) return;
     const long long planes = dx.dim(0) * dx.dim(1);
@@ -336,14 +284,7 @@ void CudaBackend::crop_backward(const Tensor& dy, Tensor& dx, int top, int left)
 }
 
 void CudaBackend::argmax_channels(const Tensor& logits, Tensor& pred) {
-    PFCE_CHECK_SHAPE(logits.shape().rank == 4 && pred.dtype() == DType::u8 &&
-                         pred.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}) &&
-                         logits.dim(1) <= 256,
-                     "logits ", logits.describe(), " pred ", pred.describe());
-    check_f32_device(logits, "argmax_channels");
-    PFCE_CHECK_SHAPE(pred.device() == DeviceKind::cuda, "pred ", pred.describe(), " must be on the GPU");
-    PFCE_CHECK_SHAPE(logits.dim(1) >= 1 || pred.numel() == 0, "logits ", logits.describe(),
-                     " has no channels");
+    check_argmax_channels_args(logits, pred, DeviceKind::cuda);
     const long long pixels = pred.numel();
     if (pixels == 0) return;
     argmax_channels_kernel<<<grid_for(pixels), kThreads, 0, ctx_->stream>>>(

@@ -3,21 +3,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/op_checks.hpp"
 #include "host/cpu/cpu_backend.hpp"
 
 namespace pfce {
 
-namespace {
-
-void check_f32_same(const Tensor& a, const Tensor& b, const char* what) {
-    PFCE_CHECK_SHAPE(a.shape() == b.shape() && a.dtype() == DType::f32 && b.dtype() == DType::f32,
-                     what, ": ", a.describe(), " vs ", b.describe());
-}
-
-}  // namespace
-
 void CpuBackend::relu_forward(const Tensor& x, Tensor& y) {
-    check_f32_same(x, y, "relu_forward");
+    check_relu_forward_args(x, y, DeviceKind::cpu);
     const float* px = x.data<float>();
     float* py = y.data<float>();
     const std::int64_t n = x.numel();
@@ -26,8 +18,7 @@ void CpuBackend::relu_forward(const Tensor& x, Tensor& y) {
 }
 
 void CpuBackend::relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
-    check_f32_same(y, dy, "relu_backward");
-    check_f32_same(y, dx, "relu_backward");
+    check_relu_backward_args(y, dy, dx, DeviceKind::cpu);
     const float* py = y.data<float>();
     const float* pdy = dy.data<float>();
     float* pdx = dx.data<float>();
@@ -41,9 +32,7 @@ void CpuBackend::relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
 }
 
 void CpuBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape() == Shape({x.dim(0), x.dim(1), x.dim(2) / 2,
-                                                                x.dim(3) / 2}),
-                     "x ", x.describe(), " y ", y.describe());
+    check_maxpool2x2_forward_args(x, y, DeviceKind::cpu);
     const std::int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
     const std::int64_t ho = h / 2, wo = w / 2;
     const float* px = x.data<float>();
@@ -63,11 +52,7 @@ void CpuBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
 }
 
 void CpuBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) {
-    check_f32_same(x, dx, "maxpool2x2_backward");
-    check_f32_same(y, dy, "maxpool2x2_backward");
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape() == Shape({x.dim(0), x.dim(1), x.dim(2) / 2,
-                                                                x.dim(3) / 2}),
-                     "x ", x.describe(), " y ", y.describe());
+    check_maxpool2x2_backward_args(x, y, dy, dx, DeviceKind::cpu);
     const std::int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
     const std::int64_t ho = h / 2, wo = w / 2;
     const float* px = x.data<float>();
@@ -98,10 +83,7 @@ void CpuBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Ten
 }
 
 void CpuBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
-    PFCE_CHECK_SHAPE(a.shape().rank == 4 && b.shape().rank == 4 && a.dim(0) == b.dim(0) &&
-                         a.dim(2) == b.dim(2) && a.dim(3) == b.dim(3) &&
-                         y.shape() == Shape({a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}),
-                     "a ", a.describe(), " b ", b.describe(), " y ", y.describe());
+    check_concat_channels_args(a, b, y, DeviceKind::cpu);
     const std::int64_t n = a.dim(0), sa = a.dim(1) * a.dim(2) * a.dim(3);
     const std::int64_t sb = b.dim(1) * b.dim(2) * b.dim(3);
     const float* pa = a.data<float>();
@@ -116,10 +98,7 @@ void CpuBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
 }
 
 void CpuBackend::concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) {
-    PFCE_CHECK_SHAPE(dy.shape().rank == 4 && da.shape().rank == 4 && db.shape().rank == 4 &&
-                         dy.shape() == Shape({da.dim(0), da.dim(1) + db.dim(1), da.dim(2), da.dim(3)}) &&
-                         db.dim(0) == da.dim(0) && db.dim(2) == da.dim(2) && db.dim(3) == da.dim(3),
-                     "dy ", dy.describe(), " da ", da.describe(), " db ", db.describe());
+    check_concat_channels_backward_args(dy, da, db, DeviceKind::cpu);
     const std::int64_t n = da.dim(0), sa = da.dim(1) * da.dim(2) * da.dim(3);
     const std::int64_t sb = db.dim(1) * db.dim(2) * db.dim(3);
     const float* pdy = dy.data<float>();
@@ -133,15 +112,8 @@ void CpuBackend::concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& 
 }
 
 void CpuBackend::reflect_pad(const Tensor& x, Tensor& y, int top, int left) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) &&
-                         x.dim(1) == y.dim(1),
-                     "x ", x.describe(), " y ", y.describe());
+    check_reflect_pad_args(x, y, top, left, DeviceKind::cpu);
     const std::int64_t h = x.dim(2), w = x.dim(3), h2 = y.dim(2), w2 = y.dim(3);
-    // One reflection per side (numpy 'reflect' for pads smaller than the size).
-    PFCE_CHECK_SHAPE(top >= 0 && left >= 0 && top < h && left < w && h2 >= h + top &&
-                         w2 >= w + left && h2 - h - top < h && w2 - w - left < w,
-                     "reflect pad of ", x.describe(), " into ", y.describe(), " at (", top, ",",
-                     left, "): every pad must be smaller than the side it mirrors");
     const std::int64_t planes = x.dim(0) * x.dim(1);
     const float* px = x.data<float>();
     float* py = y.data<float>();
@@ -163,10 +135,7 @@ void CpuBackend::reflect_pad(const Tensor& x, Tensor& y, int top, int left) {
 }
 
 void CpuBackend::crop(const Tensor& x, Tensor& y, int top, int left) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) &&
-                         x.dim(1) == y.dim(1) && top >= 0 && left >= 0 &&
-                         top + y.dim(2) <= x.dim(2) && left + y.dim(3) <= x.dim(3),
-                     "crop ", x.describe(), " to ", y.describe(), " at (", top, ",", left, ")");
+    check_crop_args(x, y, top, left, DeviceKind::cpu);
     const std::int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
     const std::int64_t h2 = y.dim(2), w2 = y.dim(3);
     const float* px = x.data<float>();
@@ -179,11 +148,7 @@ void CpuBackend::crop(const Tensor& x, Tensor& y, int top, int left) {
 }
 
 void CpuBackend::crop_backward(const Tensor& dy, Tensor& dx, int top, int left) {
-    PFCE_CHECK_SHAPE(dx.shape().rank == 4 && dy.shape().rank == 4 && dx.dim(0) == dy.dim(0) &&
-                         dx.dim(1) == dy.dim(1) && top >= 0 && left >= 0 &&
-                         top + dy.dim(2) <= dx.dim(2) && left + dy.dim(3) <= dx.dim(3),
-                     "crop_backward ", dy.describe(), " into ", dx.describe(), " at (", top, ",",
-                     left, ")");
+    check_crop_backward_args(dy, dx, top, left, DeviceKind::cpu);
     const std::int64_t planes = dx.dim(0) * dx.dim(1), h = dx.dim(2), w = dx.dim(3);
     const std::int64_t h2 = dy.dim(2), w2 = dy.dim(3);
     const float* pdy = dy.data<float>();
@@ -199,10 +164,7 @@ void CpuBackend::crop_backward(const Tensor& dy, Tensor& dx, int top, int left) 
 }
 
 void CpuBackend::argmax_channels(const Tensor& logits, Tensor& pred) {
-    PFCE_CHECK_SHAPE(logits.shape().rank == 4 && pred.dtype() == DType::u8 &&
-                         pred.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}) &&
-                         logits.dim(1) <= 256,
-                     "logits ", logits.describe(), " pred ", pred.describe());
+    check_argmax_channels_args(logits, pred, DeviceKind::cpu);
     const std::int64_t n = logits.dim(0), c = logits.dim(1), hw = logits.dim(2) * logits.dim(3);
     const float* pl = logits.data<float>();
     std::uint8_t* pp = pred.data<std::uint8_t>();
