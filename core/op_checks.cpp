@@ -324,4 +324,18 @@ void check_argmax_channels_args(const Tensor& logits, const Tensor& pred, Device
                      " has no channels");
 }
 
+// ---- metrics ---------------------------------------------------------------------------------
+
+void check_confusion_accumulate_args(const Tensor& pred, const Tensor& truth,
+                                     const Tensor& confusion, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(pred.shape() == truth.shape() && pred.dtype() == DType::u8 &&
+                         truth.dtype() == DType::u8 && pred.device() == dev && truth.device() == dev,
+                     "pred ", pred.describe(), " vs truth ", truth.describe());
+    PFCE_CHECK_SHAPE(confusion.dtype() == DType::i32 && confusion.shape().rank == 2 &&
+                         confusion.dim(0) == confusion.dim(1) && confusion.dim(0) <= kMaxClasses &&
+                         confusion.device() == dev,
+                     "confusion must be (C,C) i32 on the backend's device with C <= ", kMaxClasses,
+                     ", got ", confusion.describe());
+}
+
 }  // namespace pfce

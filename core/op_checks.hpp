@@ -65,4 +65,10 @@ void check_crop_backward_args(const Tensor& dy, const Tensor& dx, int top, int l
                               DeviceKind dev);
 void check_argmax_channels_args(const Tensor& logits, const Tensor& pred, DeviceKind dev);
 
+// ---- metrics ---------------------------------------------------------------------------------
+// pred and truth alike u8, confusion (C,C) i32 with C <= kMaxClasses, all on dev. (Label values
+// are checked by the op itself: the CPU throws on one, the CUDA kernel skips it.)
+void check_confusion_accumulate_args(const Tensor& pred, const Tensor& truth,
+                                     const Tensor& confusion, DeviceKind dev);
+
 }  // namespace pfce

@@ -1,5 +1,6 @@
 // CUDA metrics family, mirroring host/cpu/metrics.cpp: the confusion matrix accumulated with
 // shared-memory atomics per block (C*C <= 1024 counters), then one global atomic per counter.
+#include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -34,15 +35,7 @@ __global__ void confusion_kernel(const unsigned char* __restrict__ pred, const u
 // ---- launcher -------------------------------------------------------------------------------
 
 void CudaBackend::confusion_accumulate(const Tensor& pred, const Tensor& truth, Tensor& confusion) {
-    PFCE_CHECK_SHAPE(pred.shape() == truth.shape() && pred.dtype() == DType::u8 &&
-                         truth.dtype() == DType::u8 && pred.device() == DeviceKind::cuda &&
-                         truth.device() == DeviceKind::cuda,
-                     "pred ", pred.describe(), " vs truth ", truth.describe());
-    PFCE_CHECK_SHAPE(confusion.dtype() == DType::i32 && confusion.shape().rank == 2 &&
-                         confusion.dim(0) == confusion.dim(1) && confusion.dim(0) <= kMaxClasses &&
-                         confusion.device() == DeviceKind::cuda,
-                     "confusion must be (C,C) i32 on the device with C <= ", kMaxClasses, ", got ",
-                     confusion.describe());
+    check_confusion_accumulate_args(pred, truth, confusion, DeviceKind::cuda);
     const long long n = pred.numel();
     if (n == 0) return;
     // Fewer blocks than pixels/256: each block's shared counters absorb many pixels before the

@@ -2,18 +2,13 @@
 // segmentation metric of DESIGN §2 is computed from. Mirrored by cuda/metrics.cu.
 #include <vector>
 
+#include "core/op_checks.hpp"
 #include "host/cpu/cpu_backend.hpp"
 
 namespace pfce {
 
 void CpuBackend::confusion_accumulate(const Tensor& pred, const Tensor& truth, Tensor& confusion) {
-    PFCE_CHECK_SHAPE(pred.shape() == truth.shape() && pred.dtype() == DType::u8 &&
-                         truth.dtype() == DType::u8,
-                     "pred ", pred.describe(), " vs truth ", truth.describe());
-    PFCE_CHECK_SHAPE(confusion.dtype() == DType::i32 && confusion.shape().rank == 2 &&
-                         confusion.dim(0) == confusion.dim(1) && confusion.dim(0) <= kMaxClasses,
-                     "confusion must be (C,C) i32 with C <= ", kMaxClasses, ", got ",
-                     confusion.describe());
+    check_confusion_accumulate_args(pred, truth, confusion, DeviceKind::cpu);
     const int C = static_cast<int>(confusion.dim(0));
     const std::uint8_t* p = pred.data<std::uint8_t>();
     const std::uint8_t* t = truth.data<std::uint8_t>();
