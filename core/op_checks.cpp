@@ -338,4 +338,26 @@ void check_confusion_accumulate_args(const Tensor& pred, const Tensor& truth,
                      ", got ", confusion.describe());
 }
 
+// ---- link ------------------------------------------------------------------------------------
+
+void check_link_args(const Tensor& sparse, const Tensor& rgb, const LinkParams& p,
+                     const Tensor& linked, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(sparse.device() == dev && sparse.dtype() == DType::u8 &&
+                         sparse.shape().rank == 3,
+                     "link: sparse must be ", where(dev), " u8 (N,H,W), got ", sparse.describe());
+    PFCE_CHECK_SHAPE(linked.device() == dev && linked.dtype() == DType::u8 &&
+                         linked.shape() == sparse.shape(),
+                     "link: linked must be ", where(dev), " u8 ", sparse.shape().str(), ", got ",
+                     linked.describe());
+    if (p.radius < 0)
+        PFCE_THROW(InputError, "link: radius ", p.radius, " is negative; expected D >= 0");
+    const std::int64_t n_img = sparse.dim(0);
+    const int h = static_cast<int>(sparse.dim(1)), w = static_cast<int>(sparse.dim(2));
+    if (p.max_color_step >= 0.0f)  // edge-aware
+        PFCE_CHECK_SHAPE(!rgb.empty() && rgb.device() == dev && rgb.dtype() == DType::u8 &&
+                             rgb.shape() == Shape({n_img, 3, h, w}),
+                         "link: edge-aware linking needs ", where(dev), " u8 rgb (N,3,H,W) = (",
+                         n_img, ",3,", h, ",", w, "), got ", rgb.describe());
+}
+
 }  // namespace pfce

@@ -71,4 +71,10 @@ void check_argmax_channels_args(const Tensor& logits, const Tensor& pred, Device
 void check_confusion_accumulate_args(const Tensor& pred, const Tensor& truth,
                                      const Tensor& confusion, DeviceKind dev);
 
+// ---- link ------------------------------------------------------------------------------------
+// sparse (N,H,W) u8, linked like sparse, radius >= 0 (InputError); edge-aware linking
+// (max_color_step >= 0) also needs rgb (N,3,H,W) u8; all on dev.
+void check_link_args(const Tensor& sparse, const Tensor& rgb, const LinkParams& p,
+                     const Tensor& linked, DeviceKind dev);
+
 }  // namespace pfce

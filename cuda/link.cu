@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -287,21 +288,10 @@ LinkCounters read_counters(CudaContext& ctx, const LinkCounters* d) {
 }  // namespace
 
 LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkParams& p, Tensor& linked) {
-    PFCE_CHECK_SHAPE(sparse.device() == DeviceKind::cuda && sparse.dtype() == DType::u8 &&
-                         sparse.shape().rank == 3,
-                     "link: sparse must be device u8 (N,H,W), got ", sparse.describe());
-    PFCE_CHECK_SHAPE(linked.device() == DeviceKind::cuda && linked.dtype() == DType::u8 &&
-                         linked.shape() == sparse.shape(),
-                     "link: linked must be device u8 ", sparse.shape().str(), ", got ", linked.describe());
-    if (p.radius < 0) PFCE_THROW(InputError, "link: radius ", p.radius, " is negative; expected D >= 0");
+    check_link_args(sparse, rgb, p, linked, DeviceKind::cuda);
     const long long n_img = sparse.dim(0);
     const int h = static_cast<int>(sparse.dim(1)), w = static_cast<int>(sparse.dim(2));
     const bool edge_aware = p.max_color_step >= 0.0f;
-    if (edge_aware)
-        PFCE_CHECK_SHAPE(!rgb.empty() && rgb.device() == DeviceKind::cuda && rgb.dtype() == DType::u8 &&
-                             rgb.shape() == Shape({n_img, 3, h, w}),
-                         "link: edge-aware linking needs device u8 rgb (N,3,H,W) = (", n_img, ",3,", h,
-                         ",", w, "), got ", rgb.describe());
     LinkStats total;
     const long long hw = static_cast<long long>(h) * w;
     if (n_img == 0 || hw == 0) return total;

@@ -6,6 +6,7 @@
 #include <exception>
 #include <string>
 
+#include "core/op_checks.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/cpu/link_grid.hpp"
 
@@ -207,21 +208,10 @@ LinkStats link_image(const std::uint8_t* sparse, const std::uint8_t* rgb, int he
 
 LinkStats CpuBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkParams& p,
                            Tensor& linked) {
-    PFCE_CHECK_SHAPE(sparse.device() == DeviceKind::cpu && sparse.dtype() == DType::u8 &&
-                         sparse.shape().rank == 3,
-                     "link: sparse must be host u8 (N,H,W), got ", sparse.describe());
-    PFCE_CHECK_SHAPE(linked.device() == DeviceKind::cpu && linked.dtype() == DType::u8 &&
-                         linked.shape() == sparse.shape(),
-                     "link: linked must be host u8 ", sparse.shape().str(), ", got ", linked.describe());
-    if (p.radius < 0) PFCE_THROW(InputError, "link: radius ", p.radius, " is negative; expected D >= 0");
+    check_link_args(sparse, rgb, p, linked, DeviceKind::cpu);
     const std::int64_t n_img = sparse.dim(0);
     const int h = static_cast<int>(sparse.dim(1)), w = static_cast<int>(sparse.dim(2));
     const bool edge_aware = p.max_color_step >= 0.0f;
-    if (edge_aware)
-        PFCE_CHECK_SHAPE(!rgb.empty() && rgb.device() == DeviceKind::cpu && rgb.dtype() == DType::u8 &&
-                             rgb.shape() == Shape({n_img, 3, h, w}),
-                         "link: edge-aware linking needs host u8 rgb (N,3,H,W) = (", n_img, ",3,", h,
-                         ",", w, "), got ", rgb.describe());
     const std::uint8_t* in = sparse.data<std::uint8_t>();
     const std::uint8_t* colours = edge_aware ? rgb.data<std::uint8_t>() : nullptr;
     std::uint8_t* out = linked.data<std::uint8_t>();
