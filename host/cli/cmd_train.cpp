@@ -58,11 +58,16 @@ void run_train(CLI::App& sub, TrainArgs& a) {
                     static_cast<long long>(r.steps), r.last_checkpoint.c_str(), cfg.out.c_str());
         throw CLI::RuntimeError(130);
     }
-    std::printf("trained %d epochs (%lld steps): train loss %.4f, val loss %.4f, val mIoU %.4f, OA %.4f\n",
-                r.epochs_completed, static_cast<long long>(r.steps), r.train_loss, r.val.loss,
-                r.val.metrics.miou, r.val.metrics.oa);
-    std::printf("best epoch %d (%s %.4f): %s\nlast: %s\nmetrics: %s\n", r.best_epoch, cfg.best_metric.c_str(),
-                r.best_value, r.best_checkpoint.c_str(), r.last_checkpoint.c_str(), r.metrics_path.c_str());
+    std::printf("trained %d epochs (%lld steps): train loss %.4f", r.epochs_completed,
+                static_cast<long long>(r.steps), r.train_loss);
+    if (inputs.val.empty())  // too few samples for a validation split: say so rather than print NaN
+        std::printf(", no validation split (best checkpoint follows the training loss)\n");
+    else
+        std::printf(", val loss %.4f, val mIoU %.4f, OA %.4f\n", r.val.loss, r.val.metrics.miou,
+                    r.val.metrics.oa);
+    std::printf("best epoch %d (%s %.4f): %s\nlast: %s\nmetrics: %s\n", r.best_epoch,
+                inputs.val.empty() ? "train_loss" : cfg.best_metric.c_str(), r.best_value,
+                r.best_checkpoint.c_str(), r.last_checkpoint.c_str(), r.metrics_path.c_str());
 }
 
 const bool registered = register_command(
