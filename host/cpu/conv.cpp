@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/op_checks.hpp"
+#include "host/cpu/channel_sum.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/cpu/gemm_jobs.hpp"
 
@@ -190,18 +191,7 @@ void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tenso
         }
     }
 
-    if (!dbias.empty()) {
-        float* pdb = dbias.data<float>();
-#pragma omp parallel for schedule(static)
-        for (std::int64_t o = 0; o < g.co; ++o) {
-            double s = 0.0;
-            for (std::int64_t img = 0; img < g.n; ++img) {
-                const float* d = pdy + (img * g.co + o) * hw_out;
-                for (std::int64_t i = 0; i < hw_out; ++i) s += d[i];
-            }
-            pdb[o] = static_cast<float>(s);
-        }
-    }
+    if (!dbias.empty()) channel_sum_nchw(pdy, g.n, g.co, hw_out, dbias.data<float>());
 }
 
 }  // namespace pfce
