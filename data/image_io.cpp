@@ -138,6 +138,14 @@ void write_png_gray(const std::string& path, const LabelMap& img) {
     });
 }
 
+void write_png_indexed(const std::string& path, const LabelMap& img, const std::vector<Rgb>& colours,
+                       const std::vector<std::uint8_t>& alpha) {
+    check_writable(path, img.width, img.height, img.labels.size(), 1);
+    write_atomically(path, [&](const std::string& tmp) {
+        detail::write_png_palette_file(tmp, img.labels.data(), img.width, img.height, colours, alpha);
+    });
+}
+
 void write_tiff(const std::string& path, const RgbImage& img) {
     check_writable(path, img.width, img.height, img.pixels.size(), 3);
     write_atomically(path, [&](const std::string& tmp) {

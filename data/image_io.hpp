@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "data/image.hpp"
+#include "data/palette.hpp"
 
 namespace pfce {
 
@@ -36,6 +38,10 @@ LabelMap read_gray_window(const std::string& path, int x0, int y0, int w, int h,
 
 void write_png(const std::string& path, const RgbImage& img);
 void write_png_gray(const std::string& path, const LabelMap& img);
+// An 8-bit palette PNG whose pixel values are the label values (a viewer shows colours[value]);
+// `colours` has 256 entries, `alpha` 256 (0 = transparent) or none. Read back with read_gray.
+void write_png_indexed(const std::string& path, const LabelMap& img, const std::vector<Rgb>& colours,
+                       const std::vector<std::uint8_t>& alpha = {});
 void write_tiff(const std::string& path, const RgbImage& img);  // LZW-compressed, like Potsdam
 void write_tiff_gray(const std::string& path, const LabelMap& img);  // LZW, one 8-bit band
 

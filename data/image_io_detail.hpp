@@ -40,5 +40,9 @@ void write_tiff_file(const std::string& path, const std::uint8_t* samples, int w
                      int channels);
 void write_png_file(const std::string& path, const std::uint8_t* samples, int width, int height,
                     int channels);
+// An 8-bit palette PNG: `indices` are pixel values, `colours` the 256 PLTE entries, `alpha` 256 tRNS
+// entries (0 = transparent) or empty for an opaque image.
+void write_png_palette_file(const std::string& path, const std::uint8_t* indices, int width, int height,
+                            const std::vector<Rgb>& colours, const std::vector<std::uint8_t>& alpha);
 
 }  // namespace pfce::detail

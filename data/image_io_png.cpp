@@ -178,12 +178,22 @@ struct PngWriteState {
     }
 };
 
+// For palette images: the 256 PLTE colours and their alpha (tRNS), both owned by the caller.
+struct PngPaletteChunks {
+    const png_color* colours = nullptr;
+    const png_byte* alpha = nullptr;
+};
+
 bool write_guarded(png_structp png, png_infop info, FILE* f, png_uint_32 w, png_uint_32 h, int color_type,
-                   png_bytepp rows) {
+                   png_bytepp rows, const PngPaletteChunks& pal) {
     if (setjmp(png_jmpbuf(png))) return false;
     png_init_io(png, f);
     png_set_IHDR(png, info, w, h, 8, color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
+    if (color_type == PNG_COLOR_TYPE_PALETTE) {
+        png_set_PLTE(png, info, pal.colours, 256);
+        if (pal.alpha) png_set_tRNS(png, info, pal.alpha, 256, nullptr);
+    }
     // Masks and contact sheets are written often; fast deflate keeps them cheap, still lossless.
     png_set_compression_level(png, 3);
     png_write_info(png, info);
@@ -194,8 +204,10 @@ bool write_guarded(png_structp png, png_infop info, FILE* f, png_uint_32 w, png_
 
 }  // namespace
 
-void write_png_file(const std::string& path, const std::uint8_t* samples, int width, int height,
-                    int channels) {
+namespace {
+
+void write_png_any(const std::string& path, const std::uint8_t* samples, int width, int height, int channels,
+                   int color_type, const PngPaletteChunks& pal) {
     FileCloser file;
     file.f = std::fopen(path.c_str(), "wb");
     if (!file.f) PFCE_THROW(SystemError, "cannot create ", path, ": ", std::strerror(errno));
@@ -208,12 +220,29 @@ void write_png_file(const std::string& path, const std::uint8_t* samples, int wi
     const std::size_t row_bytes = static_cast<std::size_t>(width) * channels;
     for (int y = 0; y < height; ++y) rows[y] = const_cast<png_bytep>(samples + y * row_bytes);
     if (!write_guarded(st.png, st.info, file.f, static_cast<png_uint_32>(width),
-                       static_cast<png_uint_32>(height),
-                       channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, rows.data()))
+                       static_cast<png_uint_32>(height), color_type, rows.data(), pal))
         PFCE_THROW(SystemError, "writing ", path, " failed: ", st.msgs.error);
     const int rc = std::fclose(file.f);
     file.f = nullptr;
     if (rc != 0) PFCE_THROW(SystemError, "writing ", path, " failed: ", std::strerror(errno));
+}
+
+}  // namespace
+
+void write_png_file(const std::string& path, const std::uint8_t* samples, int width, int height,
+                    int channels) {
+    write_png_any(path, samples, width, height, channels,
+                  channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, {});
+}
+
+void write_png_palette_file(const std::string& path, const std::uint8_t* indices, int width, int height,
+                            const std::vector<Rgb>& colours, const std::vector<std::uint8_t>& alpha) {
+    if (colours.size() != 256 || (!alpha.empty() && alpha.size() != 256))
+        PFCE_THROW(ShapeError, "cannot write ", path, ": a palette PNG needs 256 colours (and 256 alphas or none)");
+    std::vector<png_color> plte(256);
+    for (int i = 0; i < 256; ++i) plte[i] = png_color{colours[i][0], colours[i][1], colours[i][2]};
+    write_png_any(path, indices, width, height, 1, PNG_COLOR_TYPE_PALETTE,
+                  {plte.data(), alpha.empty() ? nullptr : alpha.data()});
 }
 
 }  // namespace pfce::detail

@@ -249,15 +249,17 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
             ds = Dataset::open(root);
         } catch (const InputError& e) {
             if (!o.data_root.empty() || edge) throw;
-            log_warn("link: cannot open the source dataset ", root, " (", e.what(),
-                     "): no purity, Potsdam palette assumed");
+            log_warn("link: cannot open the source dataset ", root, " (", e.what(), "): no purity",
+                     md.palette ? "" : ", Potsdam palette assumed");
         }
     } else if (edge) {
         PFCE_THROW(InputError, "edge-aware linking needs the images: ", o.in_dir,
                    "/masks.json names no \"source\" and no --data was given");
     }
     r.data_root = ds ? root : std::string();
-    const Palette& palette = ds ? ds->palette() : potsdam_palette();
+    // Format-2 mask directories record their classes; older ones fall back to Potsdam's.
+    const Palette& palette = ds ? ds->palette() : md.palette ? *md.palette : potsdam_palette();
+    if (ds) check_mask_dir_classes(md, palette, root);
     std::unordered_map<std::string, std::size_t> index;
     if (ds)
         for (std::size_t i = 0; i < ds->size(); ++i) index.emplace(ds->sample(i).id, i);
@@ -316,7 +318,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     meta["link"] = settings;
     meta["link_stats"] = stats_json(r.stats);
     meta["quality"] = r.quality.to_json();
-    write_mask_json(o.out_dir, md.ids, meta);
+    write_mask_json(o.out_dir, md.ids, meta, palette);
     r.total_seconds = seconds_since(t0);
     return r;
 }

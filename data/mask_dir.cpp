@@ -1,7 +1,9 @@
-// Mask directories: <id>.png colour masks (unlabelled = black) plus masks.json, written last so that
-// a directory holding masks.json is complete. masks.json = the caller's meta + "ids" in dataset order.
+// Mask directories: <id>.png palette PNGs of labels plus masks.json, written last so that a
+// directory holding masks.json is complete. masks.json = the caller's meta + "ids" in dataset order
+// + "format"/"format_version" + "classes" (name and display colour of each class index).
 #include "data/mask_dir.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kMetaFile = "masks.json";
+constexpr const char* kFormatName = "pfce-label-png";
+constexpr int kFormatVersion = 2;
 
 void make_dir(const std::string& dir) {
     std::error_code ec;
@@ -32,6 +36,73 @@ void check_id(const std::string& dir, const std::string& id) {
         PFCE_THROW(InputError, dir, ": sample id \"", id, "\" cannot be a mask file name");
 }
 
+bool same_colour(const Rgb& a, const Rgb& b) {
+    return a[0] == b[0] && a[1] == b[1] && a[2] == b[2];
+}
+
+bool is_class_colour(const Palette& p, const Rgb& c) {
+    return std::any_of(p.classes.begin(), p.classes.end(),
+                       [&](const ClassInfo& k) { return same_colour(k.colour, c); });
+}
+
+// The colour a viewer that ignores transparency shows for unlabelled pixels: the dataset's own
+// ignore colour when it has one, else black, else a grey no class uses.
+Rgb unlabelled_display_colour(const Palette& p) {
+    for (const Rgb& u : p.unlabelled_colours)
+        if (!is_class_colour(p, u)) return u;
+    for (int g = 0; g < 256; ++g) {  // black first; at most 32 classes, so a grey is always free
+        const auto v = static_cast<std::uint8_t>(g);
+        if (!is_class_colour(p, Rgb{v, v, v})) return Rgb{v, v, v};
+    }
+    return Rgb{0, 0, 0};
+}
+
+std::string class_list(const std::vector<ClassInfo>& classes) {
+    std::string s;
+    for (const ClassInfo& c : classes) s += (s.empty() ? "" : ", ") + c.name;
+    return s;
+}
+
+void check_labels(const LabelMap& m, int num_classes, const std::string& what) {
+    for (std::size_t p = 0; p < m.labels.size(); ++p) {
+        const std::uint8_t v = m.labels[p];
+        if (v != 255 && v >= num_classes)
+            PFCE_THROW(InputError, what, ": value ", static_cast<int>(v),
+                       " at pixel (x=", p % m.width, ", y=", p / m.width,
+                       ") is neither a class index (0..", num_classes - 1,
+                       ") nor 255 (unlabelled)");
+    }
+}
+
+nlohmann::json classes_json(const Palette& p) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const ClassInfo& c : p.classes)
+        a.push_back({{"name", c.name}, {"colour", {c.colour[0], c.colour[1], c.colour[2]}}});
+    return a;
+}
+
+Palette palette_from_json(const nlohmann::json& a, const std::string& path) {
+    if (!a.is_array() || a.empty() || a.size() > 32)
+        PFCE_THROW(InputError, path,
+                   ": \"classes\" must be a list of 1..32 {name, colour} entries");
+    Palette p;
+    for (const auto& c : a) {
+        if (!c.is_object() || !c.contains("name") || !c["name"].is_string() ||
+            !c.contains("colour") || !c["colour"].is_array() || c["colour"].size() != 3)
+            PFCE_THROW(InputError, path, ": bad entry in \"classes\": ", c.dump(),
+                       " (expected {\"name\": \"...\", \"colour\": [r, g, b]})");
+        Rgb rgb{};
+        for (int k = 0; k < 3; ++k) {
+            const auto& v = c["colour"][k];
+            if (!v.is_number_integer() || v.get<int>() < 0 || v.get<int>() > 255)
+                PFCE_THROW(InputError, path, ": bad colour in \"classes\": ", c.dump());
+            rgb[k] = static_cast<std::uint8_t>(v.get<int>());
+        }
+        p.classes.push_back({c["name"].get<std::string>(), rgb});
+    }
+    return p;
+}
+
 }  // namespace
 
 std::string mask_png_path(const std::string& dir, const std::string& id) {
@@ -41,21 +112,31 @@ std::string mask_png_path(const std::string& dir, const std::string& id) {
 void write_mask_png(const std::string& dir, const std::string& id, const LabelMap& mask,
                     const Palette& palette) {
     check_id(dir, id);
+    check_labels(mask, palette.num_classes(), "mask " + id + " for " + dir);
     make_dir(dir);
-    write_png(mask_png_path(dir, id), palette.encode(mask));
+    std::vector<Rgb> colours(256, Rgb{0, 0, 0});
+    for (int c = 0; c < palette.num_classes(); ++c) colours[c] = palette.classes[c].colour;
+    colours[255] = unlabelled_display_colour(palette);
+    std::vector<std::uint8_t> alpha(256, 255);
+    alpha[255] = 0;  // unlabelled is transparent where the viewer honours it
+    write_png_indexed(mask_png_path(dir, id), mask, colours, alpha);
 }
 
 void write_mask_json(const std::string& dir, const std::vector<std::string>& ids,
-                     const nlohmann::json& meta) {
+                     const nlohmann::json& meta, const Palette& palette) {
     make_dir(dir);
     nlohmann::json j = meta.is_object() ? meta : nlohmann::json::object();
+    j["format"] = kFormatName;
+    j["format_version"] = kFormatVersion;
+    j["classes"] = classes_json(palette);
+    j["unlabelled"] = 255;
     j["ids"] = ids;
     const std::string path = (fs::path(dir) / kMetaFile).string();
     write_atomically(path, [&](const std::string& tmp) {
         std::ofstream f(tmp);
         f << j.dump(2) << "\n";
         f.close();
-        if (!f) PFCE_THROW(SystemError, "cannot write ", tmp);
+        if (!f) PFCE_THROW(SystemError, "cannot write ", tmp, " (disk full?)");
     });
 }
 
@@ -72,14 +153,14 @@ void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
     for (long i = 0; i < count; ++i) {
         try {
             const auto k = static_cast<std::size_t>(i);
-            write_png(mask_png_path(dir, ids[k]), palette.encode(masks[k]));
+            write_mask_png(dir, ids[k], masks[k], palette);
         } catch (...) {
 #pragma omp critical(pfce_mask_dir_error)
             if (!error) error = std::current_exception();
         }
     }
     if (error) std::rethrow_exception(error);
-    write_mask_json(dir, ids, meta);
+    write_mask_json(dir, ids, meta, palette);
 }
 
 MaskDir open_mask_dir(const std::string& dir) {
@@ -102,15 +183,71 @@ MaskDir open_mask_dir(const std::string& dir) {
         if (!v.is_string()) PFCE_THROW(InputError, path, ": \"ids\" holds a non-string ", v.dump());
         md.ids.push_back(v.get<std::string>());
     }
-    j.erase("ids");
+    if (!j.contains("format")) {
+        md.format = 1;  // older pfce: colour PNGs, unlabelled black
+    } else {
+        const nlohmann::json& fmt = j["format"];
+        const nlohmann::json ver = j.value("format_version", nlohmann::json());
+        if (!fmt.is_string() || fmt.get<std::string>() != kFormatName || !ver.is_number_integer())
+            PFCE_THROW(InputError, path, ": unknown mask format ", fmt.dump(), " version ",
+                       ver.dump(), " (expected \"", kFormatName, "\" version ", kFormatVersion,
+                       ")");
+        if (ver.get<int>() != kFormatVersion)
+            PFCE_THROW(InputError, path, ": mask format version ", ver.get<int>(),
+                       " (this pfce reads version ", kFormatVersion, "); it was written by ",
+                       ver.get<int>() > kFormatVersion ? "a newer" : "an older", " pfce");
+        if (!j.contains("classes")) PFCE_THROW(InputError, path, ": no \"classes\" list");
+        md.palette = palette_from_json(j["classes"], path);
+        md.format = kFormatVersion;
+    }
+    for (const char* k : {"ids", "format", "format_version", "classes", "unlabelled"}) j.erase(k);
     md.meta = std::move(j);
     return md;
+}
+
+void check_mask_dir_classes(const MaskDir& md, const Palette& palette, const std::string& dataset) {
+    if (!md.palette) return;  // format 1 recorded no classes
+    bool same = md.palette->classes.size() == palette.classes.size();
+    for (std::size_t c = 0; same && c < palette.classes.size(); ++c)
+        same = md.palette->classes[c].name == palette.classes[c].name;
+    if (!same)
+        PFCE_THROW(InputError, "the masks in ", md.dir, " are of classes [",
+                   class_list(md.palette->classes), "] but the dataset ", dataset, " has classes [",
+                   class_list(palette.classes), "]: they do not belong together");
 }
 
 LabelMap read_mask_png(const MaskDir& md, const std::string& id, const Palette& palette) {
     check_id(md.dir, id);
     const std::string path = mask_png_path(md.dir, id);
-    return palette.decode(read_rgb(path), path);
+    if (md.format == 1) {
+        for (const ClassInfo& c : palette.classes)
+            if (same_colour(c.colour, Rgb{0, 0, 0}))
+                PFCE_THROW(
+                    InputError, md.dir,
+                    " holds masks of an older pfce that stored unlabelled pixels as "
+                    "black, and black is the colour of class '",
+                    c.name, "' in this dataset, so unlabelled and '", c.name,
+                    "' cannot be told apart. Regenerate the directory: ",
+                    md.meta.value("kind", std::string()) == "linked"
+                        ? "pfce sample ... then pfce link --in SPARSE --out " + md.dir + " --force"
+                        : "pfce sample --data " + md.meta.value("source", std::string("DATA")) +
+                              " --out " + md.dir + " --force");
+        Palette old;
+        old.classes = palette.classes;
+        old.unlabelled_colours = {Rgb{0, 0, 0}};
+        return old.decode(read_rgb(path), path);
+    }
+    check_mask_dir_classes(md, palette, "given");
+    LabelMap m;
+    try {
+        m = read_gray(path);
+    } catch (const InputError& e) {
+        PFCE_THROW(InputError, e.what(), " (", md.dir,
+                   " holds 8-bit palette PNGs whose values are labels; ",
+                   "was this file replaced?)");
+    }
+    check_labels(m, palette.num_classes(), path);
+    return m;
 }
 
 }  // namespace pfce

@@ -1,9 +1,16 @@
-// A directory of label masks derived from a dataset (sparse samples, linked masks): one colour PNG
-// per sample, named <sample id>.png (unlabelled = black), plus masks.json recording what made them
-// (source dataset root, points, seed, radius, ...), so `pfce link --in DIR` and experiments can find
-// the images and dense masks they came from. Readers read these PNGs back with the same palette.
+// A directory of label masks derived from a dataset (sparse samples, linked masks): one PNG per
+// sample, <sample id>.png, plus masks.json recording what made them (source dataset root, points,
+// seed, radius, ...) and the classes, so `pfce link --in DIR` and experiments can find the images
+// and dense masks they came from.
+//
+// Format 2 (current): each PNG is an 8-bit palette image whose pixel value IS the label (class
+// index, 255 = unlabelled); its palette holds the class colours and makes 255 transparent, so a
+// viewer shows the class colours while every label, for every dataset palette, is stored exactly.
+// Format 1 (older pfce): colour PNGs with unlabelled pixels black. Read only where black is no
+// class colour (then unambiguous); refused otherwise, with the command that regenerates them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,8 +23,10 @@ namespace pfce {
 
 struct MaskDir {
     std::string dir;
-    nlohmann::json meta;            // masks.json: {"source": root, "kind": "sparse"|"linked", ...}
-    std::vector<std::string> ids;   // sample ids, in dataset order
+    nlohmann::json meta;             // masks.json without "ids" and the format keys
+    std::vector<std::string> ids;    // sample ids, in dataset order
+    int format = 2;                  // 1: colour PNGs, unlabelled black; 2: palette PNGs of labels
+    std::optional<Palette> palette;  // the classes recorded at writing (format 2)
 };
 
 // Writes dir/<id>.png for each mask (atomically) and dir/masks.json last, so a directory with
@@ -26,14 +35,18 @@ void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
                     const std::vector<LabelMap>& masks, const Palette& palette,
                     const nlohmann::json& meta);
 // The two halves of write_mask_dir for callers that stream masks (too many to hold at once):
-// write every mask PNG first, then masks.json (which records `ids` and `meta`) last.
+// write every mask PNG first, then masks.json (which records `ids`, `meta` and the classes) last.
 void write_mask_png(const std::string& dir, const std::string& id, const LabelMap& mask,
                     const Palette& palette);
 void write_mask_json(const std::string& dir, const std::vector<std::string>& ids,
-                     const nlohmann::json& meta);
+                     const nlohmann::json& meta, const Palette& palette);
 std::string mask_png_path(const std::string& dir, const std::string& id);
-// Reads masks.json (InputError naming the file if missing or malformed).
+// Reads masks.json (InputError naming the file if missing, malformed or of an unknown format).
 MaskDir open_mask_dir(const std::string& dir);
+// Reads one mask. `palette` is the dataset's: its class names must equal those recorded in
+// masks.json (InputError naming both otherwise). Every value must be a class index or 255.
 LabelMap read_mask_png(const MaskDir& md, const std::string& id, const Palette& palette);
+// InputError unless the classes recorded in `md` are those of `palette` (same names, same order).
+void check_mask_dir_classes(const MaskDir& md, const Palette& palette, const std::string& dataset);
 
 }  // namespace pfce

@@ -42,9 +42,6 @@ template <typename Fn> std::string input_error_message(Fn&& fn) {
     return "";
 }
 
-#define EXPECT_MESSAGE_HAS(msg, part) \
-    EXPECT_NE((msg).find(part), std::string::npos) << "'" << (part) << "' not in: " << (msg)
-
 std::array<long, 7> class_counts(const LabelMap& m) {
     std::array<long, 7> c{};
     for (std::uint8_t v : m.labels) ++c[v == 255 ? 6 : v];
@@ -91,22 +88,8 @@ void write_text(const std::string& path, const std::string& text) {
     f << text;
 }
 
-struct CommandResult {
-    int status = -1;
-    std::string output;
-};
-CommandResult run_pfce(const std::string& args) {
-    const std::string cmd = "\"" + test::pfce_binary() + "\" " + args + " 2>&1";
-    CommandResult r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-    const int st = pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
-}
+using test::CommandResult;
+using test::run_pfce;
 
 }  // namespace
 

@@ -1,7 +1,10 @@
 // Implementation of the shared test helpers.
 #include "tests/test_util.hpp"
 
+#include <sys/wait.h>
+
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -96,6 +99,19 @@ std::string temp_dir(const std::string& tag) {
     fs::remove_all(p);
     fs::create_directories(p);
     return p.string();
+}
+
+CommandResult run_pfce(const std::string& args) {
+    const std::string cmd = "\"" + pfce_binary() + "\" " + args + " 2>&1";
+    CommandResult r;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+    const int st = pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
 }
 
 }  // namespace pfce::test

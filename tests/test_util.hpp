@@ -33,9 +33,19 @@ std::string source_dir();
 std::string pfce_binary();  // the built pfce executable
 std::string temp_dir(const std::string& tag);  // fresh empty directory under the build tree's tmp
 
+// Runs the built pfce with `args` (a shell command line tail), capturing stdout and stderr together.
+struct CommandResult {
+    int status = -1;  // exit status, -1 if it did not exit normally
+    std::string output;
+};
+CommandResult run_pfce(const std::string& args);
+
 }  // namespace pfce::test
 
 // In a GPU test: PFCE_REQUIRE_GPU(gpu); skips with one line when no device is present.
 #define PFCE_REQUIRE_GPU(var)                                                                \
     auto var = ::pfce::test::cuda_backend_or_null();                                         \
     if (!var) GTEST_SKIP() << "no CUDA device (or CUDA not built): GPU test skipped"
+
+#define EXPECT_MESSAGE_HAS(msg, part) \
+    EXPECT_NE((msg).find(part), std::string::npos) << "'" << (part) << "' not in: " << (msg)

@@ -178,7 +178,7 @@ void run_stats(const std::string& dir, const DataFlags& flags) {
     if (is_mask_dir(dir)) {
         const MaskDir md = open_mask_dir(dir);
         const std::optional<Dataset> src = mask_source(md, flags);
-        const Palette& pal = src ? src->palette() : potsdam_palette();
+        const Palette& pal = src ? src->palette() : md.palette ? *md.palette : potsdam_palette();
         const Counts c = count_masks(md.ids.size(), "stats",
                                      [&](std::size_t i) { return read_mask_png(md, md.ids[i], pal); });
         std::int64_t all = 0;

@@ -1,5 +1,5 @@
 // `pfce sample`: sparse point labels (DESIGN §2) from a dataset's dense masks into a mask directory
-// of colour PNGs (unlabelled = black) plus masks.json. Works in chunks (read + sample + write in
+// of palette PNGs (pixel value = label, 255 unlabelled) plus masks.json. Works in chunks (read + sample + write in
 // parallel) so datasets larger than memory stream through; prints images, points, labelled fraction
 // and time.
 #include <algorithm>
@@ -147,7 +147,7 @@ void run_sample(const SampleFlags& f) {
                            {"seed", so.seed},
                            {"labelled_pixels", kept},
                            {"pixels", pixels}};
-    write_mask_json(f.out, ids, meta);
+    write_mask_json(f.out, ids, meta, ds.palette());
 
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("sampled %zu images from %s into %s\n", n, f.data.c_str(), f.out.c_str());

@@ -191,7 +191,8 @@ std::vector<LabelMap> read_mask_dir_all(const std::string& dir, const std::vecto
 bool cache_matches(const std::string& dir, const json& settings) {
     if (!file_exists((fs::path(dir) / "masks.json").string())) return false;
     try {
-        return open_mask_dir(dir).meta.value("settings", json()) == settings;
+        const MaskDir md = open_mask_dir(dir);  // an older format is made again, not read
+        return md.format == 2 && md.meta.value("settings", json()) == settings;
     } catch (const Error&) {
         return false;
     }

@@ -76,8 +76,20 @@ TrainInputs load_train_inputs(const TrainConfig& cfg) {
     in.data_meta = {{"root", cfg.data},          {"labels", cfg.labels},      {"split_seed", cfg.split_seed},
                     {"train_frac", cfg.train_frac}, {"val_frac", cfg.val_frac}, {"max_samples", cfg.max_samples},
                     {"train", split.train.size()},  {"val", split.val.size()},  {"test", split.test.size()}};
+    // Say what the loss will see, so masks that lost their labels cannot train unnoticed.
+    std::vector<std::int64_t> per_class(ds.palette().classes.size(), 0);
+    std::int64_t pixels = 0, labelled = 0;
+    for (const SampleData& s : in.train) {
+        pixels += static_cast<std::int64_t>(s.train_labels.labels.size());
+        for (std::uint8_t v : s.train_labels.labels)
+            if (v != 255) ++per_class[v], ++labelled;
+    }
+    std::string counts;
+    for (std::size_t c = 0; c < per_class.size(); ++c)
+        counts += (c ? ", " : "") + ds.palette().classes[c].name + " " + std::to_string(per_class[c]);
     log_info("data: ", cfg.data, " (", ds.size(), " samples; train ", in.train.size(), ", val ", in.val.size(),
-             ", test ", split.test.size(), "), training labels: ", in.label_kind);
+             ", test ", split.test.size(), "), training labels: ", in.label_kind, ", ", labelled, " of ", pixels,
+             " pixels labelled (", pixels > 0 ? 100.0 * static_cast<double>(labelled) / pixels : 0.0, "%): ", counts);
     return in;
 }
 

@@ -1,0 +1,244 @@
+// Mask directories store every label exactly, for every palette: a class coloured black, a grey
+// ignore colour, index-encoded datasets with and without colours. The round trip
+// sample -> link -> train/eval reads back exactly what was written (per-class counts equal,
+// unlabelled stays unlabelled); older colour-PNG directories are read where unambiguous and refused
+// with the command that regenerates them where not.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "core/error.hpp"
+#include "data/dataset.hpp"
+#include "data/image_io.hpp"
+#include "data/mask_dir.hpp"
+#include "data/sparse_sampler.hpp"
+#include "tests/foreign_dataset.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+namespace fs = std::filesystem;
+
+namespace {
+
+Palette black_class_palette() {
+    Palette p;
+    for (std::size_t c = 0; c < test::foreign_colours().size(); ++c)
+        p.classes.push_back({test::foreign_class_names()[c], test::foreign_colours()[c]});
+    p.unlabelled_colours = {test::kForeignIgnoreColour};
+    return p;
+}
+
+std::array<long long, 256> histogram(const LabelMap& m) {
+    std::array<long long, 256> h{};
+    for (std::uint8_t v : m.labels) ++h[v];
+    return h;
+}
+
+template <typename Fn>
+std::string input_error_message(Fn&& fn) {
+    try {
+        fn();
+    } catch (const InputError& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "expected an InputError";
+    return "";
+}
+
+// A directory as pfce before format 2 wrote it: colour PNGs, unlabelled black, no "format" key.
+void write_legacy_dir(const std::string& dir, const std::vector<std::string>& ids,
+                      const std::vector<LabelMap>& masks, const Palette& palette,
+                      const std::string& source) {
+    fs::create_directories(dir);
+    nlohmann::json j = {{"kind", "sparse"}, {"source", source}, {"ids", ids}};
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        write_png(dir + "/" + ids[i] + ".png", palette.encode(masks[i]));
+    std::ofstream(dir + "/masks.json") << j.dump();
+}
+
+long long parse_count(const std::string& text, const std::string& pattern) {
+    std::smatch m;
+    if (!std::regex_search(text, m, std::regex(pattern))) {
+        ADD_FAILURE() << "no match for " << pattern << " in:\n" << text;
+        return -1;
+    }
+    return std::stoll(m[1].str());
+}
+
+}  // namespace
+
+TEST(MaskFormat, BlackClassAndGreyIgnoreRoundTripExactly) {
+    const Palette pal = black_class_palette();
+    const std::string dir = test::temp_dir("maskfmt_black") + "/masks";
+    std::vector<std::string> ids = {"a", "b"};
+    std::vector<LabelMap> masks = {test::foreign_labels(23, 17, 0), test::foreign_labels(31, 9, 1)};
+    for (auto& v : masks[1].labels) v = v == 0 ? 255 : v;  // no class 0 at all in b
+    write_mask_dir(dir, ids, masks, pal, {{"kind", "sparse"}});
+    const MaskDir md = open_mask_dir(dir);
+    ASSERT_TRUE(md.palette.has_value());
+    EXPECT_EQ(md.palette->classes[0].name, "background");
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        const LabelMap back = read_mask_png(md, ids[i], pal);
+        EXPECT_EQ(back.labels, masks[i].labels) << ids[i];
+        EXPECT_EQ(histogram(back), histogram(masks[i])) << ids[i];
+    }
+    // A person opening the PNG sees the class colours: a palette image, class 0 black, unlabelled
+    // painted in the dataset's own ignore colour (and transparent where the viewer honours it).
+    EXPECT_EQ(probe_image(dir + "/a.png").channels, 1);
+    const RgbImage shown = read_rgb(dir + "/a.png");
+    for (std::size_t p = 0; p < masks[0].labels.size(); ++p) {
+        const std::uint8_t l = masks[0].labels[p];
+        const Rgb want = l == 255 ? test::kForeignIgnoreColour : test::foreign_colours()[l];
+        for (int c = 0; c < 3; ++c) ASSERT_EQ(shown.pixels[3 * p + c], want[c]) << "pixel " << p;
+    }
+}
+
+TEST(MaskFormat, ValuesThatAreNoClassAreRefusedNamingFileAndPixel) {
+    const Palette pal = black_class_palette();
+    const std::string dir = test::temp_dir("maskfmt_value") + "/masks";
+    LabelMap m(5, 4, 255);
+    m.at(1, 1) = 2;
+    write_mask_dir(dir, {"x"}, {m}, pal, {});
+    // Writing refuses a label the palette has no class for.
+    LabelMap bad = m;
+    bad.at(2, 3) = 7;
+    std::string msg =
+        input_error_message([&] { write_mask_dir(dir + "2", {"x"}, {bad}, pal, {}); });
+    EXPECT_MESSAGE_HAS(msg, "value 7");
+    EXPECT_MESSAGE_HAS(msg, "x=3, y=2");
+    // A file changed behind pfce's back is refused on reading, naming it.
+    write_png_gray(dir + "/x.png", bad);
+    const MaskDir md = open_mask_dir(dir);
+    msg = input_error_message([&] { read_mask_png(md, "x", pal); });
+    EXPECT_MESSAGE_HAS(msg, "x.png");
+    EXPECT_MESSAGE_HAS(msg, "value 7");
+    // So is a colour PNG in its place.
+    write_png(dir + "/x.png", pal.encode(m));
+    msg = input_error_message([&] { read_mask_png(md, "x", pal); });
+    EXPECT_MESSAGE_HAS(msg, "x.png");
+    EXPECT_MESSAGE_HAS(msg, "palette PNGs");
+}
+
+TEST(MaskFormat, MasksOfOtherClassesAreRefused) {
+    const std::string dir = test::temp_dir("maskfmt_classes") + "/masks";
+    write_mask_dir(dir, {"x"}, {LabelMap(3, 3, 1)}, black_class_palette(), {});
+    const MaskDir md = open_mask_dir(dir);
+    const std::string msg = input_error_message([&] { read_mask_png(md, "x", potsdam_palette()); });
+    EXPECT_MESSAGE_HAS(msg, "background, road, building, tree");
+    EXPECT_MESSAGE_HAS(msg, "impervious surfaces");
+}
+
+TEST(MaskFormat, UnknownFormatVersionIsRefused) {
+    const std::string dir = test::temp_dir("maskfmt_version");
+    std::ofstream(dir + "/masks.json")
+        << R"({"ids": [], "format": "pfce-label-png", "format_version": 3, "classes": []})";
+    EXPECT_MESSAGE_HAS(input_error_message([&] { open_mask_dir(dir); }), "newer");
+}
+
+TEST(MaskFormat, OlderDirectoriesReadWhereUnambiguousAndRefusedWhereNot) {
+    const std::string root = test::temp_dir("maskfmt_legacy");
+    // Potsdam: black is no class, so the old black-is-unlabelled PNGs read back exactly.
+    LabelMap m(6, 4, 255);
+    m.at(0, 0) = 0;
+    m.at(1, 2) = 2;
+    m.at(3, 5) = 3;
+    write_legacy_dir(root + "/potsdam", {"Image_1"}, {m}, potsdam_palette(), "/data/potsdam");
+    const MaskDir old = open_mask_dir(root + "/potsdam");
+    EXPECT_EQ(old.format, 1);
+    EXPECT_EQ(read_mask_png(old, "Image_1", potsdam_palette()).labels, m.labels);
+    // A palette with a black class: unlabelled and that class look alike; refuse and say how to
+    // regenerate.
+    Palette pal = black_class_palette();
+    write_legacy_dir(root + "/black", {"t"}, {m}, pal, "/data/drone");
+    const MaskDir amb = open_mask_dir(root + "/black");
+    const std::string msg = input_error_message([&] { read_mask_png(amb, "t", pal); });
+    EXPECT_MESSAGE_HAS(msg, "'background'");
+    EXPECT_MESSAGE_HAS(msg, "pfce sample --data /data/drone");
+    EXPECT_MESSAGE_HAS(msg, "--force");
+}
+
+// sample -> stats -> link -> train -> eval through the command line, on three datasets unlike ours.
+class ForeignRoundTrip : public ::testing::TestWithParam<int> {};
+
+TEST_P(ForeignRoundTrip, EveryStageReadsBackTheLabelsItWasGiven) {
+    test::ForeignSpec spec;
+    spec.index_masks = GetParam() > 0;
+    spec.index_colours = GetParam() == 1;
+    const std::string root = test::temp_dir("maskfmt_cli_" + std::to_string(GetParam()));
+    const test::ForeignDataset fd = test::write_foreign_dataset(root + "/data", spec);
+    const Dataset ds = Dataset::open(fd.root);
+    ASSERT_EQ(ds.size(), fd.ids.size());
+    for (std::size_t i = 0; i < ds.size(); ++i)
+        ASSERT_EQ(ds.read_mask(i).labels, fd.dense[i].labels);
+
+    // sample: the masks on disk are exactly the library's draw.
+    const std::string sparse = root + "/sparse";
+    const test::CommandResult s =
+        test::run_pfce("sample --data " + fd.root + " --points 6 --seed 4 --out " + sparse);
+    ASSERT_EQ(s.status, 0) << s.output;
+    SamplerOptions so;
+    so.points = {6};
+    so.seed = 4;
+    const MaskDir md = open_mask_dir(sparse);
+    long long written = 0, pixels = 0;
+    std::array<long long, 256> per_class{};
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+        const LabelMap want = sample_sparse(fd.dense[i], so, fd.ids[i]);
+        const LabelMap got = read_mask_png(md, fd.ids[i], ds.palette());
+        ASSERT_EQ(got.labels, want.labels) << fd.ids[i];
+        const auto h = histogram(want);
+        for (int v = 0; v < 256; ++v) per_class[v] += h[v];
+        written += static_cast<long long>(want.labels.size()) - h[255];
+        pixels += static_cast<long long>(want.labels.size());
+    }
+    EXPECT_EQ(parse_count(s.output, "points: +([0-9]+)"), written);
+    EXPECT_GT(per_class[0], 0);  // the black class survives
+
+    // stats of the mask directory: the same labelled count, the same per-class counts.
+    const test::CommandResult st = test::run_pfce("data stats " + sparse);
+    ASSERT_EQ(st.status, 0) << st.output;
+    EXPECT_EQ(parse_count(st.output, "labelled: .*\\(([0-9]+) of"), written);
+    EXPECT_EQ(parse_count(st.output, "\nbackground +([0-9]+)"), per_class[0]);
+    EXPECT_EQ(parse_count(st.output, "\ntree +([0-9]+)"), per_class[3]);
+
+    // link: what stats reads back is what link says it wrote.
+    const std::string linked = root + "/linked";
+    const test::CommandResult l =
+        test::run_pfce("link --in " + sparse + " --out " + linked + " --radius 8 --device cpu");
+    ASSERT_EQ(l.status, 0) << l.output;
+    const MaskDir lmd = open_mask_dir(linked);
+    long long linked_labelled = 0;
+    for (const std::string& id : lmd.ids) {
+        const LabelMap back = read_mask_png(lmd, id, ds.palette());
+        linked_labelled += static_cast<long long>(back.labels.size()) - histogram(back)[255];
+    }
+    EXPECT_GT(linked_labelled, written);
+    const test::CommandResult lst = test::run_pfce("data stats " + linked);
+    ASSERT_EQ(lst.status, 0) << lst.output;
+    EXPECT_EQ(parse_count(lst.output, "labelled: .*\\(([0-9]+) of"), linked_labelled);
+
+    // train: the loss sees the labelled pixels of the training split, no more.
+    const std::string run = root + "/run";
+    const test::CommandResult t =
+        test::run_pfce("train --data " + fd.root + " --labels " + linked + " --out " + run +
+                       " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu --seed 1");
+    ASSERT_EQ(t.status, 0) << t.output;
+    const long long train_labelled = parse_count(t.output, "training labels: linked, ([0-9]+) of");
+    EXPECT_GT(train_labelled, 0);
+    EXPECT_LT(train_labelled, linked_labelled);
+    const test::CommandResult e =
+        test::run_pfce("eval --checkpoint " + run + "/last.ckpt --data " + fd.root + " --labels " +
+                       linked + " --split all --device cpu");
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_MESSAGE_HAS(e.output, "background");
+}
+
+INSTANTIATE_TEST_SUITE_P(Datasets, ForeignRoundTrip, ::testing::Values(0, 1, 2), [](const auto& p) {
+    return std::string(p.param == 0   ? "PaletteBlackClassGreyIgnore"
+                       : p.param == 1 ? "IndexWithColours"
+                                      : "IndexWithoutColours");
+});
