@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -27,8 +27,9 @@ struct Timing {
 
 // Runs fn `warmup` times untimed, then `repeats` times; `sync` (e.g. backend.synchronize) is called
 // before each clock read so asynchronous device work is counted.
-inline Timing time_it(const std::function<void()>& fn, int warmup, int repeats,
-                      const std::function<void()>& sync = [] {}) {
+inline Timing time_it(
+    const std::function<void()>& fn, int warmup, int repeats,
+    const std::function<void()>& sync = [] {}) {
     for (int i = 0; i < warmup; ++i) fn();
     sync();
     std::vector<double> t;
@@ -50,7 +51,8 @@ inline Timing time_it(const std::function<void()>& fn, int warmup, int repeats,
 }
 
 inline nlohmann::json to_json(const Timing& t) {
-    return {{"median_s", t.median_s}, {"min_s", t.min_s}, {"mean_s", t.mean_s}, {"repeats", t.repeats}};
+    return {
+        {"median_s", t.median_s}, {"min_s", t.min_s}, {"mean_s", t.mean_s}, {"repeats", t.repeats}};
 }
 
 inline nlohmann::json machine_json() {
@@ -62,7 +64,8 @@ inline nlohmann::json machine_json() {
 }
 
 // The interpreter for peer scripts: `given` (--python) if set, else $PFCE_PYTHON, else the first of
-// /usr/bin/python3 (Debian's, which carries python3-torch/scipy) and python3 that imports `modules`.
+// /usr/bin/python3 (Debian's, which carries python3-torch/scipy) and python3 that imports
+// `modules`.
 inline std::string peer_python(const std::string& given, const std::string& modules = "numpy") {
     if (!given.empty()) return given;
     if (const char* env = std::getenv("PFCE_PYTHON")) return env;

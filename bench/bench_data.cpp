@@ -2,7 +2,8 @@
 // Kaggle layout (or reuses --data), then times, with all OpenMP threads: reading image + label and
 // sampling N points per class (like the report's loader), reading labels + sampling only (what
 // `pfce sample` needs), and sampling alone. Also times the generator on one core. Runs the peer
-// (bench/peers/data_seed.py: PIL + numpy, as the report did) on the same files and prints the ratio.
+// (bench/peers/data_seed.py: PIL + numpy, as the report did) on the same files and prints the
+// ratio.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -17,9 +18,9 @@
 #include <malloc.h>
 #endif
 
-#include <CLI/CLI.hpp>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include "bench/bench_common.hpp"
 #include "data/dataset.hpp"
@@ -78,7 +79,8 @@ double process_cpu_seconds() {
 }
 
 // time_it plus the CPU seconds one pass took on average.
-bench::Timing timed(const std::function<void()>& fn, int warmup, int repeats, double& cpu_per_pass) {
+bench::Timing timed(const std::function<void()>& fn, int warmup, int repeats,
+                    double& cpu_per_pass) {
     const double c0 = process_cpu_seconds();
     const bench::Timing t = bench::time_it(fn, warmup, repeats);
     cpu_per_pass = (process_cpu_seconds() - c0) / (warmup + repeats);
@@ -94,7 +96,8 @@ int main(int argc, char** argv) {
     bool keep = false;
     app.add_option("--json", json_path, "write results here (stdout otherwise)");
     app.add_option("--peer", peer, "peer script (bench/peers/data_seed.py); empty: no peer");
-    app.add_option("--data", data_dir, "reuse this Kaggle-layout dataset instead of generating one");
+    app.add_option("--data", data_dir,
+                   "reuse this Kaggle-layout dataset instead of generating one");
     app.add_option("--count", count, "synthetic images to generate")->capture_default_str();
     app.add_option("--size", size, "synthetic image size")->capture_default_str();
     app.add_option("--points", points, "points per class and image")->capture_default_str();
@@ -105,7 +108,8 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     keep_freed_memory();
 
-    nlohmann::json out = {{"benchmark", "data"}, {"machine", bench::machine_json()}, {"threads", threads()}};
+    nlohmann::json out = {
+        {"benchmark", "data"}, {"machine", bench::machine_json()}, {"threads", threads()}};
 
     // The generator on one core (CPU time, so other load on the machine does not count).
     {
@@ -113,18 +117,25 @@ int main(int argc, char** argv) {
         const std::clock_t c0 = std::clock();
         const auto t0 = std::chrono::steady_clock::now();
         std::size_t sink = 0;
-        for (int k = 0; k < n; ++k) sink += synthesize_scene(300, 1, static_cast<std::uint32_t>(k)).image.pixels[0];
+        for (int k = 0; k < n; ++k)
+            sink += synthesize_scene(300, 1, static_cast<std::uint32_t>(k)).image.pixels[0];
         const double cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
-        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        out["synth_one_core"] = {{"images", n}, {"size", 300}, {"images_per_cpu_s", n / cpu},
-                                 {"images_per_wall_s", n / wall}, {"sink", sink}};
-        std::fprintf(stderr, "synth: %.0f images/s per core (CPU time), %.0f images/s wall, 300x300\n", n / cpu,
-                     n / wall);
+        const double wall =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        out["synth_one_core"] = {{"images", n},
+                                 {"size", 300},
+                                 {"images_per_cpu_s", n / cpu},
+                                 {"images_per_wall_s", n / wall},
+                                 {"sink", sink}};
+        std::fprintf(stderr,
+                     "synth: %.0f images/s per core (CPU time), %.0f images/s wall, 300x300\n",
+                     n / cpu, n / wall);
     }
 
     bool generated = false;
     if (data_dir.empty()) {
-        data_dir = (fs::temp_directory_path() / ("pfce_bench_data_" + std::to_string(::getpid()))).string();
+        data_dir = (fs::temp_directory_path() / ("pfce_bench_data_" + std::to_string(::getpid())))
+                       .string();
         SynthOptions so;
         so.out_dir = data_dir;
         so.count = count;
@@ -132,11 +143,15 @@ int main(int argc, char** argv) {
         so.seed = 0;
         const auto t0 = std::chrono::steady_clock::now();
         write_synthetic_dataset(so);
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         generated = true;
-        out["synth_write"] = {{"images", count}, {"size", size}, {"seconds", s}, {"images_per_s", count / s}};
-        std::fprintf(stderr, "synth: wrote %d %dx%d images (TIFF, LZW) in %.2f s = %.0f images/s, %d threads\n",
-                     count, size, size, s, count / s, threads());
+        out["synth_write"] = {
+            {"images", count}, {"size", size}, {"seconds", s}, {"images_per_s", count / s}};
+        std::fprintf(
+            stderr,
+            "synth: wrote %d %dx%d images (TIFF, LZW) in %.2f s = %.0f images/s, %d threads\n",
+            count, size, size, s, count / s, threads());
     }
 
     const Dataset ds = Dataset::open(data_dir);
@@ -145,15 +160,18 @@ int main(int argc, char** argv) {
     so.seed = 0;
     std::int64_t kept_full = 0, kept_masks = 0;
     double cpu_full = 0, cpu_masks = 0, cpu_sampling = 0;
-    const bench::Timing full = timed([&] { kept_full = read_and_sample(ds, so, true); }, 1, repeats, cpu_full);
-    const bench::Timing masks = timed([&] { kept_masks = read_and_sample(ds, so, false); }, 0, repeats, cpu_masks);
+    const bench::Timing full =
+        timed([&] { kept_full = read_and_sample(ds, so, true); }, 1, repeats, cpu_full);
+    const bench::Timing masks =
+        timed([&] { kept_masks = read_and_sample(ds, so, false); }, 0, repeats, cpu_masks);
     std::vector<LabelMap> dense(ds.size());
     std::vector<std::string> ids(ds.size());
     for (std::size_t i = 0; i < ds.size(); ++i) {
         dense[i] = ds.read_mask(i);
         ids[i] = ds.sample(i).id;
     }
-    const bench::Timing sampling = timed([&] { sample_sparse_all(dense, ids, so); }, 1, repeats, cpu_sampling);
+    const bench::Timing sampling =
+        timed([&] { sample_sparse_all(dense, ids, so); }, 1, repeats, cpu_sampling);
     const double n = static_cast<double>(ds.size());
     const double ours = n / full.median_s;
     out["images"] = ds.size();
@@ -168,20 +186,24 @@ int main(int argc, char** argv) {
     out["sample_only"] = bench::to_json(sampling);
     out["sample_only"]["images_per_s"] = n / sampling.median_s;
     out["sample_only"]["images_per_cpu_s"] = n / cpu_sampling;
-    std::printf("bench_data: %zu images, %d points/class, %d threads (rates: wall clock | per CPU second)\n",
-                ds.size(), points, threads());
+    std::printf(
+        "bench_data: %zu images, %d points/class, %d threads (rates: wall clock | per CPU "
+        "second)\n",
+        ds.size(), points, threads());
     std::printf("  read image + label + sample: %8.0f | %8.0f images/s\n", ours, n / cpu_full);
     std::printf("  read label + sample:         %8.0f | %8.0f images/s  (what pfce sample does)\n",
                 n / masks.median_s, n / cpu_masks);
-    std::printf("  sample only (in memory):     %8.0f | %8.0f images/s\n", n / sampling.median_s, n / cpu_sampling);
-    if (kept_masks != kept_full) std::printf("  warning: passes kept %lld vs %lld points\n",
-                                              static_cast<long long>(kept_masks), static_cast<long long>(kept_full));
+    std::printf("  sample only (in memory):     %8.0f | %8.0f images/s\n", n / sampling.median_s,
+                n / cpu_sampling);
+    if (kept_masks != kept_full)
+        std::printf("  warning: passes kept %lld vs %lld points\n",
+                    static_cast<long long>(kept_masks), static_cast<long long>(kept_full));
 
     if (!peer.empty()) {
         const std::string py = bench::peer_python(python, "PIL, numpy");
         const std::string peer_json = data_dir + "/peer.json";
-        const std::string cmd = py + " " + peer + " --data " + data_dir + " --points " + std::to_string(points) +
-                                " --json " + peer_json;
+        const std::string cmd = py + " " + peer + " --data " + data_dir + " --points " +
+                                std::to_string(points) + " --json " + peer_json;
         std::fprintf(stderr, "peer: %s\n", cmd.c_str());
         if (std::system(cmd.c_str()) == 0) {
             std::ifstream f(peer_json);
@@ -192,12 +214,15 @@ int main(int argc, char** argv) {
             out["ratio_vs_peer"] = ours / theirs;
             out["ratio_vs_peer_label_only"] = (n / masks.median_s) / theirs;
             out["ratio_vs_peer_per_cpu_s"] = (n / cpu_full) / theirs_cpu;
-            std::printf("  peer (%s): %8.1f | %8.1f images/s (one Python process)\n", peer.c_str(), theirs,
-                        theirs_cpu);
-            std::printf("  ratio (wall, all threads vs peer): %.1fx (image + label), %.1fx (label only, as pfce sample)\n",
-                        ours / theirs, (n / masks.median_s) / theirs);
-            std::printf("  ratio (per CPU second):            %.1fx (image + label), %.1fx (label only)\n",
-                        (n / cpu_full) / theirs_cpu, (n / cpu_masks) / theirs_cpu);
+            std::printf("  peer (%s): %8.1f | %8.1f images/s (one Python process)\n", peer.c_str(),
+                        theirs, theirs_cpu);
+            std::printf(
+                "  ratio (wall, all threads vs peer): %.1fx (image + label), %.1fx (label only, as "
+                "pfce sample)\n",
+                ours / theirs, (n / masks.median_s) / theirs);
+            std::printf(
+                "  ratio (per CPU second):            %.1fx (image + label), %.1fx (label only)\n",
+                (n / cpu_full) / theirs_cpu, (n / cpu_masks) / theirs_cpu);
         } else {
             std::fprintf(stderr, "peer failed: %s\n", cmd.c_str());
             out["peer_error"] = "peer command failed: " + cmd;

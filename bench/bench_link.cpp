@@ -31,7 +31,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+double secs(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
 
 // Synthetic scenes -> sparse masks (N,H,W): the same generator and sampler the default run uses.
 Tensor make_masks(int count, int size, int points, std::uint64_t seed) {
@@ -44,7 +46,8 @@ Tensor make_masks(int count, int size, int points, std::uint64_t seed) {
     for (int i = 0; i < count; ++i) {
         const SynthScene s = synthesize_scene(size, seed, static_cast<std::uint32_t>(i));
         const LabelMap m = sample_sparse(s.labels, so, "synth_" + std::to_string(i));
-        std::memcpy(p + static_cast<std::size_t>(i) * size * size, m.labels.data(), m.labels.size());
+        std::memcpy(p + static_cast<std::size_t>(i) * size * size, m.labels.data(),
+                    m.labels.size());
     }
     return t;
 }
@@ -55,11 +58,16 @@ struct ClassCloud {
     const LinkPoint* pts = nullptr;
     std::size_t n = 0;
     std::size_t kdtree_get_point_count() const { return n; }
-    double kdtree_get_pt(std::size_t i, std::size_t dim) const { return dim == 0 ? pts[i].y : pts[i].x; }
-    template <class Box> bool kdtree_get_bbox(Box&) const { return false; }
+    double kdtree_get_pt(std::size_t i, std::size_t dim) const {
+        return dim == 0 ? pts[i].y : pts[i].x;
+    }
+    template <class Box>
+    bool kdtree_get_bbox(Box&) const {
+        return false;
+    }
 };
-using KdTree = nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, ClassCloud>, ClassCloud, 2,
-                                                   std::uint32_t>;
+using KdTree = nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, ClassCloud>,
+                                                   ClassCloud, 2, std::uint32_t>;
 
 struct KdScratch {
     std::vector<LinkPoint> sorted;
@@ -67,8 +75,8 @@ struct KdScratch {
 };
 
 // Pairs index into scratch.sorted (points grouped by class, as the KD-trees are built per class).
-void find_pairs_kdtree(const std::vector<LinkPoint>& points, int radius, std::vector<LinkPair>& pairs,
-                       KdScratch& sc) {
+void find_pairs_kdtree(const std::vector<LinkPoint>& points, int radius,
+                       std::vector<LinkPair>& pairs, KdScratch& sc) {
     pairs.clear();
     sc.sorted = points;
     std::stable_sort(sc.sorted.begin(), sc.sorted.end(),
@@ -83,11 +91,13 @@ void find_pairs_kdtree(const std::vector<LinkPoint>& points, int radius, std::ve
         ClassCloud cloud{sc.sorted.data() + b, e - b};
         KdTree tree(2, cloud, nanoflann::KDTreeSingleIndexAdaptorParams(10));
         for (std::size_t i = 0; i < cloud.n; ++i) {
-            const double q[2] = {static_cast<double>(cloud.pts[i].y), static_cast<double>(cloud.pts[i].x)};
+            const double q[2] = {static_cast<double>(cloud.pts[i].y),
+                                 static_cast<double>(cloud.pts[i].x)};
             tree.radiusSearch(q, r, sc.hits, params);
             for (const auto& h : sc.hits)
                 if (h.first > i)
-                    pairs.push_back({static_cast<std::uint32_t>(b + i), static_cast<std::uint32_t>(b + h.first)});
+                    pairs.push_back({static_cast<std::uint32_t>(b + i),
+                                     static_cast<std::uint32_t>(b + h.first)});
         }
         b = e;
     }
@@ -100,15 +110,20 @@ struct Phases {
     std::int64_t pairs = 0, labelled_after = 0;
     double total() const { return collect_s + search_s + raster_s + resolve_s; }
     nlohmann::json json() const {
-        return {{"collect_s", collect_s}, {"pair_search_s", search_s}, {"rasterize_s", raster_s},
-                {"resolve_s", resolve_s}, {"total_s", total()},         {"pairs", pairs},
+        return {{"collect_s", collect_s},
+                {"pair_search_s", search_s},
+                {"rasterize_s", raster_s},
+                {"resolve_s", resolve_s},
+                {"total_s", total()},
+                {"pairs", pairs},
                 {"labelled_after", labelled_after}};
     }
 };
 
 template <typename Search>
 Phases time_phases(const Tensor& masks, const LinkParams& p, Search&& search) {
-    const int n = static_cast<int>(masks.dim(0)), h = static_cast<int>(masks.dim(1)), w = static_cast<int>(masks.dim(2));
+    const int n = static_cast<int>(masks.dim(0)), h = static_cast<int>(masks.dim(1)),
+              w = static_cast<int>(masks.dim(2));
     const std::size_t plane = static_cast<std::size_t>(h) * w;
     std::vector<LinkPoint> pts;
     std::vector<LinkPair> pairs;
@@ -123,9 +138,11 @@ Phases time_phases(const Tensor& masks, const LinkParams& p, Search&& search) {
         const std::vector<LinkPoint>& used = search(pts, h, w, p.radius, pairs);
         const auto t2 = Clock::now();
         cover.assign(plane, 0u);
-        rasterize_pairs(used.data(), pairs.data(), pairs.size(), h, w, nullptr, -1.0f, cover.data());
+        rasterize_pairs(used.data(), pairs.data(), pairs.size(), h, w, nullptr, -1.0f,
+                        cover.data());
         const auto t3 = Clock::now();
-        ph.labelled_after += resolve_links(in, cover.data(), static_cast<std::int64_t>(plane), p.conflict, out.data());
+        ph.labelled_after += resolve_links(in, cover.data(), static_cast<std::int64_t>(plane),
+                                           p.conflict, out.data());
         const auto t4 = Clock::now();
         ph.collect_s += secs(t0, t1);
         ph.search_s += secs(t1, t2);
@@ -138,7 +155,8 @@ Phases time_phases(const Tensor& masks, const LinkParams& p, Search&& search) {
 
 // The KD-tree pipeline end to end over the batch, OpenMP over images like CpuBackend::link.
 void link_kdtree_all(const Tensor& masks, const LinkParams& p, Tensor& out) {
-    const int n = static_cast<int>(masks.dim(0)), h = static_cast<int>(masks.dim(1)), w = static_cast<int>(masks.dim(2));
+    const int n = static_cast<int>(masks.dim(0)), h = static_cast<int>(masks.dim(1)),
+              w = static_cast<int>(masks.dim(2));
     const std::size_t plane = static_cast<std::size_t>(h) * w;
 #pragma omp parallel
     {
@@ -152,7 +170,8 @@ void link_kdtree_all(const Tensor& masks, const LinkParams& p, Tensor& out) {
             collect_points(in, h, w, pts);
             find_pairs_kdtree(pts, p.radius, pairs, sc);
             cover.assign(plane, 0u);
-            rasterize_pairs(sc.sorted.data(), pairs.data(), pairs.size(), h, w, nullptr, -1.0f, cover.data());
+            rasterize_pairs(sc.sorted.data(), pairs.data(), pairs.size(), h, w, nullptr, -1.0f,
+                            cover.data());
             resolve_links(in, cover.data(), static_cast<std::int64_t>(plane), p.conflict,
                           out.data<std::uint8_t>() + i * plane);
         }
@@ -160,9 +179,10 @@ void link_kdtree_all(const Tensor& masks, const LinkParams& p, Tensor& out) {
 }
 
 // (N,H,W) uint8 as a NumPy .npy file (format 1.0) for the peer script.
-void write_npy(const std::string& path, const std::uint8_t* data, std::int64_t n, std::int64_t h, std::int64_t w) {
-    std::string header = "{'descr': '|u1', 'fortran_order': False, 'shape': (" + std::to_string(n) + ", " +
-                         std::to_string(h) + ", " + std::to_string(w) + "), }";
+void write_npy(const std::string& path, const std::uint8_t* data, std::int64_t n, std::int64_t h,
+               std::int64_t w) {
+    std::string header = "{'descr': '|u1', 'fortran_order': False, 'shape': (" + std::to_string(n) +
+                         ", " + std::to_string(h) + ", " + std::to_string(w) + "), }";
     while ((10 + header.size() + 1) % 64 != 0) header += ' ';
     header += '\n';
     std::ofstream f(path, std::ios::binary);
@@ -176,16 +196,16 @@ void write_npy(const std::string& path, const std::uint8_t* data, std::int64_t n
     if (!f) throw std::runtime_error("cannot write " + path);
 }
 
-nlohmann::json run_peer(const std::string& python, const std::string& peer, const Tensor& masks, int count,
-                        int radius) {
+nlohmann::json run_peer(const std::string& python, const std::string& peer, const Tensor& masks,
+                        int count, int radius) {
     namespace fs = std::filesystem;
     const fs::path dir = fs::temp_directory_path() / ("bench_link_" + std::to_string(::getpid()));
     fs::create_directories(dir);
     const int n = std::min<int>(count, static_cast<int>(masks.dim(0)));
     const std::string npy = (dir / "masks.npy").string(), out = (dir / "peer.json").string();
     write_npy(npy, masks.data<std::uint8_t>(), n, masks.dim(1), masks.dim(2));
-    const std::string cmd = python + " " + peer + " --masks " + npy + " --radius " + std::to_string(radius) +
-                            " --json " + out;
+    const std::string cmd = python + " " + peer + " --masks " + npy + " --radius " +
+                            std::to_string(radius) + " --json " + out;
     std::fprintf(stderr, "bench_link: peer: %s\n", cmd.c_str());
     nlohmann::json j;
     if (std::system(cmd.c_str()) == 0) {
@@ -206,41 +226,50 @@ struct Flags {
 };
 
 nlohmann::json bench_set(const Flags& f, int size, int points, int count) {
-    std::fprintf(stderr, "bench_link: making %d masks of %dx%d at %d points/class\n", count, size, size, points);
+    std::fprintf(stderr, "bench_link: making %d masks of %dx%d at %d points/class\n", count, size,
+                 size, points);
     const Tensor masks = make_masks(count, size, points, f.seed);
     LinkParams p;
     p.radius = f.radius;
-    nlohmann::json r = {{"images", count}, {"size", size}, {"points_per_class", points}, {"radius", f.radius}};
+    nlohmann::json r = {
+        {"images", count}, {"size", size}, {"points_per_class", points}, {"radius", f.radius}};
 
     // (a) our CPU grid, end to end on every core, and its phases on one thread.
     CpuBackend cpu;
     Tensor out = Tensor::host(masks.shape(), DType::u8);
     LinkStats st;
-    const bench::Timing t_cpu = bench::time_it([&] { st = cpu.link(masks, Tensor(), p, out); }, 1, f.repeats);
+    const bench::Timing t_cpu =
+        bench::time_it([&] { st = cpu.link(masks, Tensor(), p, out); }, 1, f.repeats);
     r["points"] = st.points;
     r["pairs"] = st.pairs;
     r["coverage_before"] = double(st.points) / double(masks.numel());
     r["coverage_after"] = double(st.labelled_after) / double(masks.numel());
-    r["cpu_grid"] = {{"backend", cpu.name()}, {"timing", bench::to_json(t_cpu)},
+    r["cpu_grid"] = {{"backend", cpu.name()},
+                     {"timing", bench::to_json(t_cpu)},
                      {"images_per_s", count / t_cpu.median_s}};
     GridScratch gs;
-    const Phases grid = time_phases(masks, p, [&](std::vector<LinkPoint>& pts, int h, int w, int radius,
-                                                  std::vector<LinkPair>& pairs) -> const std::vector<LinkPoint>& {
-        find_pairs_grid(pts, h, w, radius, pairs, gs);
-        return pts;
-    });
+    const Phases grid =
+        time_phases(masks, p,
+                    [&](std::vector<LinkPoint>& pts, int h, int w, int radius,
+                        std::vector<LinkPair>& pairs) -> const std::vector<LinkPoint>& {
+                        find_pairs_grid(pts, h, w, radius, pairs, gs);
+                        return pts;
+                    });
     r["cpu_grid"]["one_thread"] = grid.json();
 
     // (b) nanoflann KD-tree search feeding the same rasterizer.
     if (!f.skip_kdtree) {
         KdScratch ks;
-        const Phases kd = time_phases(masks, p, [&](std::vector<LinkPoint>& pts, int, int, int radius,
-                                                    std::vector<LinkPair>& pairs) -> const std::vector<LinkPoint>& {
-            find_pairs_kdtree(pts, radius, pairs, ks);
-            return ks.sorted;
-        });
+        const Phases kd =
+            time_phases(masks, p,
+                        [&](std::vector<LinkPoint>& pts, int, int, int radius,
+                            std::vector<LinkPair>& pairs) -> const std::vector<LinkPoint>& {
+                            find_pairs_kdtree(pts, radius, pairs, ks);
+                            return ks.sorted;
+                        });
         Tensor kd_out = Tensor::host(masks.shape(), DType::u8);
-        const bench::Timing t_kd = bench::time_it([&] { link_kdtree_all(masks, p, kd_out); }, 1, f.repeats);
+        const bench::Timing t_kd =
+            bench::time_it([&] { link_kdtree_all(masks, p, kd_out); }, 1, f.repeats);
         const bool same = std::memcmp(kd_out.raw(), out.raw(), out.bytes()) == 0;
         r["kdtree_nanoflann"] = {{"timing", bench::to_json(t_kd)},
                                  {"images_per_s", count / t_kd.median_s},
@@ -255,7 +284,8 @@ nlohmann::json bench_set(const Flags& f, int size, int points, int count) {
         Tensor h_in = gpu->host_staging(masks.shape(), DType::u8);
         std::memcpy(h_in.raw(), masks.raw(), masks.bytes());
         Tensor h_out = gpu->host_staging(masks.shape(), DType::u8);
-        Tensor d_in = gpu->zeros(masks.shape(), DType::u8), d_out = gpu->zeros(masks.shape(), DType::u8);
+        Tensor d_in = gpu->zeros(masks.shape(), DType::u8),
+               d_out = gpu->zeros(masks.shape(), DType::u8);
         const bench::Timing t_gpu = bench::time_it(
             [&] {
                 gpu->copy(d_in, h_in);
@@ -263,8 +293,9 @@ nlohmann::json bench_set(const Flags& f, int size, int points, int count) {
                 gpu->copy(h_out, d_out);
             },
             1, f.repeats + 2, [&] { gpu->synchronize(); });
-        const bench::Timing t_kernels = bench::time_it([&] { gpu->link(d_in, Tensor(), p, d_out); }, 1,
-                                                       f.repeats + 2, [&] { gpu->synchronize(); });
+        const bench::Timing t_kernels =
+            bench::time_it([&] { gpu->link(d_in, Tensor(), p, d_out); }, 1, f.repeats + 2,
+                           [&] { gpu->synchronize(); });
         r["gpu"] = {{"backend", gpu->name()},
                     {"timing_with_transfers", bench::to_json(t_gpu)},
                     {"timing_link_only", bench::to_json(t_kernels)},
@@ -277,7 +308,8 @@ nlohmann::json bench_set(const Flags& f, int size, int points, int count) {
 
     // (d) the report's method on the first peer_count masks.
     if (!f.peer.empty() && f.peer_count > 0) {
-        nlohmann::json peer = run_peer(bench::peer_python(f.python, "numpy, scipy"), f.peer, masks, f.peer_count, f.radius);
+        nlohmann::json peer = run_peer(bench::peer_python(f.python, "numpy, scipy"), f.peer, masks,
+                                       f.peer_count, f.radius);
         r["peer"] = peer;
         if (peer.contains("ms_per_image")) {
             const double peer_s = peer["ms_per_image"].get<double>() / 1000.0;
@@ -291,21 +323,29 @@ nlohmann::json bench_set(const Flags& f, int size, int points, int count) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"bench_link: proximity linking throughput (CPU grid, nanoflann, GPU, the report's method)"};
+    CLI::App app{
+        "bench_link: proximity linking throughput (CPU grid, nanoflann, GPU, the report's method)"};
     Flags f;
     app.add_option("--json", f.json, "write results here (stdout otherwise)");
     app.add_option("--peer", f.peer, "bench/peers/link_seed.py (empty: skip the peer)");
-    app.add_option("--python", f.python, "Python interpreter for the peer (default: $PFCE_PYTHON, else one with numpy and scipy)");
-    app.add_option("--count", f.count300, "300x300 masks (500 points/class)")->capture_default_str();
-    app.add_option("--count512", f.count512, "512x512 masks (2100 points/class; 0 skips)")->capture_default_str();
-    app.add_option("--peer-count", f.peer_count, "masks the peer links (it is slow)")->capture_default_str();
+    app.add_option(
+        "--python", f.python,
+        "Python interpreter for the peer (default: $PFCE_PYTHON, else one with numpy and scipy)");
+    app.add_option("--count", f.count300, "300x300 masks (500 points/class)")
+        ->capture_default_str();
+    app.add_option("--count512", f.count512, "512x512 masks (2100 points/class; 0 skips)")
+        ->capture_default_str();
+    app.add_option("--peer-count", f.peer_count, "masks the peer links (it is slow)")
+        ->capture_default_str();
     app.add_option("--repeats", f.repeats, "timed repeats")->capture_default_str();
     app.add_option("--radius", f.radius, "D")->capture_default_str();
     app.add_option("--seed", f.seed, "scene and sampler seed")->capture_default_str();
     app.add_flag("--skip-kdtree", f.skip_kdtree, "skip the nanoflann baseline");
     CLI11_PARSE(app, argc, argv);
     try {
-        nlohmann::json j = {{"benchmark", "link"}, {"machine", bench::machine_json()}, {"sets", nlohmann::json::array()}};
+        nlohmann::json j = {{"benchmark", "link"},
+                            {"machine", bench::machine_json()},
+                            {"sets", nlohmann::json::array()}};
         if (f.count300 > 0) j["sets"].push_back(bench_set(f, 300, 500, f.count300));
         if (f.count512 > 0) j["sets"].push_back(bench_set(f, 512, 2100, f.count512));
         bench::write_json(j, f.json);

@@ -35,7 +35,7 @@ using Clock = std::chrono::steady_clock;
 // so the profile says where a step's time goes (the sync makes the profiled step slower than a
 // real one; throughput is measured without this wrapper).
 class ProfilingBackend final : public Backend {
-public:
+  public:
     explicit ProfilingBackend(Backend& inner) : in_(inner) {}
     std::map<std::string, double> seconds;
     std::map<std::string, long> calls;
@@ -44,21 +44,33 @@ public:
     std::string name() const override { return in_.name(); }
     Tensor zeros(Shape s, DType d) override { return in_.zeros(s, d); }
     Tensor host_staging(Shape s, DType d) override { return in_.host_staging(s, d); }
-    void copy(Tensor& dst, const Tensor& src) override { timed("copy", [&] { in_.copy(dst, src); }); }
-    void fill(Tensor& t, float v) override { timed("elementwise", [&] { in_.fill(t, v); }); }
+    void copy(Tensor& dst, const Tensor& src) override {
+        timed("copy", [&] { in_.copy(dst, src); });
+    }
+    void fill(Tensor& t, float v) override {
+        timed("elementwise", [&] { in_.fill(t, v); });
+    }
     void synchronize() override { in_.synchronize(); }
-    void add_inplace(Tensor& y, const Tensor& x) override { timed("elementwise", [&] { in_.add_inplace(y, x); }); }
-    void scale_inplace(Tensor& y, float s) override { timed("elementwise", [&] { in_.scale_inplace(y, s); }); }
-    void focal_loss(const Tensor& l, const Tensor& y, const FocalLossParams& p, Tensor& loss, Tensor& dl) override {
+    void add_inplace(Tensor& y, const Tensor& x) override {
+        timed("elementwise", [&] { in_.add_inplace(y, x); });
+    }
+    void scale_inplace(Tensor& y, float s) override {
+        timed("elementwise", [&] { in_.scale_inplace(y, s); });
+    }
+    void focal_loss(const Tensor& l, const Tensor& y, const FocalLossParams& p, Tensor& loss,
+                    Tensor& dl) override {
         timed("focal_loss", [&] { in_.focal_loss(l, y, p, loss, dl); });
     }
-    void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Conv2dParams& p) override {
+    void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y,
+                        const Conv2dParams& p) override {
         timed("conv forward", [&] { in_.conv2d_forward(x, w, b, y, p); });
     }
-    void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const Conv2dParams& p) override {
+    void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
+                              const Conv2dParams& p) override {
         timed("conv backward data", [&] { in_.conv2d_backward_data(dy, w, dx, p); });
     }
-    void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db, const Conv2dParams& p) override {
+    void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db,
+                                const Conv2dParams& p) override {
         timed("conv backward filter", [&] { in_.conv2d_backward_filter(x, dy, dw, db, p); });
     }
     void upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) override {
@@ -67,27 +79,35 @@ public:
     void upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) override {
         timed("upconv", [&] { in_.upconv2x2_backward_data(dy, w, dx); });
     }
-    void upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db) override {
+    void upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
+                                   Tensor& db) override {
         timed("upconv", [&] { in_.upconv2x2_backward_filter(x, dy, dw, db); });
     }
-    void batchnorm_forward_train(const Tensor& x, const Tensor& g, const Tensor& b, Tensor& rm, Tensor& rv, Tensor& y,
-                                 Tensor& sm, Tensor& si, const BatchNormParams& p) override {
+    void batchnorm_forward_train(const Tensor& x, const Tensor& g, const Tensor& b, Tensor& rm,
+                                 Tensor& rv, Tensor& y, Tensor& sm, Tensor& si,
+                                 const BatchNormParams& p) override {
         timed("batchnorm", [&] { in_.batchnorm_forward_train(x, g, b, rm, rv, y, sm, si, p); });
     }
-    void batchnorm_forward_infer(const Tensor& x, const Tensor& g, const Tensor& b, const Tensor& rm,
-                                 const Tensor& rv, Tensor& y, const BatchNormParams& p) override {
+    void batchnorm_forward_infer(const Tensor& x, const Tensor& g, const Tensor& b,
+                                 const Tensor& rm, const Tensor& rv, Tensor& y,
+                                 const BatchNormParams& p) override {
         timed("batchnorm", [&] { in_.batchnorm_forward_infer(x, g, b, rm, rv, y, p); });
     }
-    void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& g, const Tensor& sm, const Tensor& si,
-                            Tensor& dx, Tensor& dg, Tensor& db) override {
+    void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& g, const Tensor& sm,
+                            const Tensor& si, Tensor& dx, Tensor& dg, Tensor& db) override {
         timed("batchnorm", [&] { in_.batchnorm_backward(x, dy, g, sm, si, dx, dg, db); });
     }
-    void relu_forward(const Tensor& x, Tensor& y) override { timed("relu", [&] { in_.relu_forward(x, y); }); }
+    void relu_forward(const Tensor& x, Tensor& y) override {
+        timed("relu", [&] { in_.relu_forward(x, y); });
+    }
     void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) override {
         timed("relu", [&] { in_.relu_backward(y, dy, dx); });
     }
-    void maxpool2x2_forward(const Tensor& x, Tensor& y) override { timed("maxpool", [&] { in_.maxpool2x2_forward(x, y); }); }
-    void maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override {
+    void maxpool2x2_forward(const Tensor& x, Tensor& y) override {
+        timed("maxpool", [&] { in_.maxpool2x2_forward(x, y); });
+    }
+    void maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                             Tensor& dx) override {
         timed("maxpool", [&] { in_.maxpool2x2_backward(x, y, dy, dx); });
     }
     void concat_channels(const Tensor& a, const Tensor& b, Tensor& y) override {
@@ -99,19 +119,27 @@ public:
     void reflect_pad(const Tensor& x, Tensor& y, int t, int l) override {
         timed("concat/pad/crop", [&] { in_.reflect_pad(x, y, t, l); });
     }
-    void crop(const Tensor& x, Tensor& y, int t, int l) override { timed("concat/pad/crop", [&] { in_.crop(x, y, t, l); }); }
+    void crop(const Tensor& x, Tensor& y, int t, int l) override {
+        timed("concat/pad/crop", [&] { in_.crop(x, y, t, l); });
+    }
     void crop_backward(const Tensor& dy, Tensor& dx, int t, int l) override {
         timed("concat/pad/crop", [&] { in_.crop_backward(dy, dx, t, l); });
     }
-    void argmax_channels(const Tensor& l, Tensor& p) override { timed("argmax", [&] { in_.argmax_channels(l, p); }); }
+    void argmax_channels(const Tensor& l, Tensor& p) override {
+        timed("argmax", [&] { in_.argmax_channels(l, p); });
+    }
     void global_grad_norm(std::span<const Tensor* const> g, Tensor& n) override {
         timed("grad norm + clip", [&] { in_.global_grad_norm(g, n); });
     }
-    void clip_scale(const Tensor& n, float m, Tensor& s) override { timed("grad norm + clip", [&] { in_.clip_scale(n, m, s); }); }
-    void sgd_step(Tensor& p, const Tensor& g, Tensor& m, const Tensor& s, const SgdParams& q) override {
+    void clip_scale(const Tensor& n, float m, Tensor& s) override {
+        timed("grad norm + clip", [&] { in_.clip_scale(n, m, s); });
+    }
+    void sgd_step(Tensor& p, const Tensor& g, Tensor& m, const Tensor& s,
+                  const SgdParams& q) override {
         timed("optimizer", [&] { in_.sgd_step(p, g, m, s, q); });
     }
-    void adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const Tensor& s, const AdamParams& q) override {
+    void adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const Tensor& s,
+                   const AdamParams& q) override {
         timed("optimizer", [&] { in_.adam_step(p, g, m, v, s, q); });
     }
     void confusion_accumulate(const Tensor& p, const Tensor& t, Tensor& c) override {
@@ -121,8 +149,9 @@ public:
         return in_.link(s, rgb, p, l);
     }
 
-private:
-    template <typename Fn> void timed(const char* family, Fn&& fn) {
+  private:
+    template <typename Fn>
+    void timed(const char* family, Fn&& fn) {
         const auto t0 = Clock::now();
         fn();
         in_.synchronize();
@@ -155,9 +184,11 @@ struct Trainer {
         host_x = b.host_staging({o.batch, 3, o.size, o.size}, DType::f32);
         host_y = b.host_staging({o.batch, o.size, o.size}, DType::u8);
         CounterRng rng(7, 1);
-        for (std::int64_t i = 0; i < host_x.numel(); ++i) host_x.data<float>()[i] = static_cast<float>(rng.normal());
+        for (std::int64_t i = 0; i < host_x.numel(); ++i)
+            host_x.data<float>()[i] = static_cast<float>(rng.normal());
         for (std::int64_t i = 0; i < host_y.numel(); ++i)
-            host_y.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(rng.below(static_cast<std::uint32_t>(o.classes)));
+            host_y.data<std::uint8_t>()[i] =
+                static_cast<std::uint8_t>(rng.below(static_cast<std::uint32_t>(o.classes)));
         x = b.zeros(host_x.shape(), DType::f32);
         y = b.zeros(host_y.shape(), DType::u8);
         loss = b.zeros({1}, DType::f32);
@@ -187,7 +218,8 @@ std::int64_t device_used_bytes(bool cuda) {
 #ifdef PFCE_HAVE_CUDA
     if (cuda) {
         std::size_t free_b = 0, total_b = 0;
-        if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess) return static_cast<std::int64_t>(total_b - free_b);
+        if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess)
+            return static_cast<std::int64_t>(total_b - free_b);
     }
 #else
     (void)cuda;
@@ -196,18 +228,21 @@ std::int64_t device_used_bytes(bool cuda) {
 }
 
 json run_peer(const Options& o, bool cuda, int threads) {
-    const fs::path out = fs::temp_directory_path() / ("pfce_unet_peer_" + std::to_string(::getpid()) + ".json");
+    const fs::path out =
+        fs::temp_directory_path() / ("pfce_unet_peer_" + std::to_string(::getpid()) + ".json");
     std::string python = o.python;
     if (python.empty()) python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-    const std::string cmd = python + " '" + o.peer + "' --device " + (cuda ? "cuda" : "cpu") + " --batch " +
-                            std::to_string(o.batch) + " --size " + std::to_string(o.size) + " --width " +
-                            std::to_string(o.width) + " --depth " + std::to_string(o.depth) + " --classes " +
-                            std::to_string(o.classes) + " --threads " + std::to_string(threads) + " --warmup " +
-                            std::to_string(o.warmup) + " --steps " + std::to_string(o.steps) + " --json '" +
-                            out.string() + "'";
+    const std::string cmd = python + " '" + o.peer + "' --device " + (cuda ? "cuda" : "cpu") +
+                            " --batch " + std::to_string(o.batch) + " --size " +
+                            std::to_string(o.size) + " --width " + std::to_string(o.width) +
+                            " --depth " + std::to_string(o.depth) + " --classes " +
+                            std::to_string(o.classes) + " --threads " + std::to_string(threads) +
+                            " --warmup " + std::to_string(o.warmup) + " --steps " +
+                            std::to_string(o.steps) + " --json '" + out.string() + "'";
     std::fprintf(stderr, "bench_train: peer: %s\n", cmd.c_str());
     const int rc = std::system(cmd.c_str());
-    if (rc != 0 || !fs::exists(out)) return {{"error", "peer exited with status " + std::to_string(rc)}, {"command", cmd}};
+    if (rc != 0 || !fs::exists(out))
+        return {{"error", "peer exited with status " + std::to_string(rc)}, {"command", cmd}};
     std::ifstream f(out);
     json j = json::parse(f);
     fs::remove(out);
@@ -226,25 +261,33 @@ int run(const Options& opt_in) {
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
-    std::fprintf(stderr, "bench_train: %s, batch %d, 3x%dx%d, width %d, depth %d\n", backend->name().c_str(), o.batch,
-                 o.size, o.size, o.width, o.depth);
+    std::fprintf(stderr, "bench_train: %s, batch %d, 3x%dx%d, width %d, depth %d\n",
+                 backend->name().c_str(), o.batch, o.size, o.size, o.width, o.depth);
     const std::int64_t used_before = device_used_bytes(cuda);
     Trainer t(*backend, o);
-    const Timing timing = time_it([&] { t.step(); }, o.warmup, o.steps, [&] { backend->synchronize(); });
+    const Timing timing =
+        time_it([&] { t.step(); }, o.warmup, o.steps, [&] { backend->synchronize(); });
     const std::int64_t used_after = device_used_bytes(cuda);
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     json result = {{"machine", machine_json()},
                    {"backend", backend->name()},
                    {"threads", threads},
-                   {"config", {{"batch", o.batch}, {"size", o.size}, {"width", o.width}, {"depth", o.depth},
-                               {"classes", o.classes}, {"parameters", t.net->parameter_count()}}},
+                   {"config",
+                    {{"batch", o.batch},
+                     {"size", o.size},
+                     {"width", o.width},
+                     {"depth", o.depth},
+                     {"classes", o.classes},
+                     {"parameters", t.net->parameter_count()}}},
                    {"step", to_json(timing)},
                    {"images_per_s", o.batch / timing.median_s}};
-    if (cuda) result["device_mem_bytes"] = used_after - used_before;  // no allocation after warm-up
-    else result["peak_rss_bytes"] = static_cast<std::int64_t>(ru.ru_maxrss) * 1024;
-    std::fprintf(stderr, "bench_train: pfce %.2f images/s (median step %.4f s)\n", o.batch / timing.median_s,
-                 timing.median_s);
+    if (cuda)
+        result["device_mem_bytes"] = used_after - used_before;  // no allocation after warm-up
+    else
+        result["peak_rss_bytes"] = static_cast<std::int64_t>(ru.ru_maxrss) * 1024;
+    std::fprintf(stderr, "bench_train: pfce %.2f images/s (median step %.4f s)\n",
+                 o.batch / timing.median_s, timing.median_s);
 
     if (!o.no_profile) {
         ProfilingBackend prof(*backend);
@@ -257,14 +300,17 @@ int run(const Options& opt_in) {
         double total = 0;
         for (const auto& [k, v] : prof.seconds) total += v;
         json families = json::object();
-        std::fprintf(stderr, "bench_train: profile per step (op families, synchronized after each op):\n");
+        std::fprintf(stderr,
+                     "bench_train: profile per step (op families, synchronized after each op):\n");
         std::vector<std::pair<double, std::string>> order;
         for (const auto& [k, v] : prof.seconds) order.push_back({v, k});
         std::sort(order.rbegin(), order.rend());
         for (const auto& [v, k] : order) {
-            families[k] = {{"ms_per_step", 1e3 * v / n}, {"share", v / total}, {"calls_per_step", prof.calls[k] / n}};
-            std::fprintf(stderr, "  %-22s %9.2f ms  %5.1f%%  (%ld calls)\n", k.c_str(), 1e3 * v / n, 100 * v / total,
-                         prof.calls[k] / n);
+            families[k] = {{"ms_per_step", 1e3 * v / n},
+                           {"share", v / total},
+                           {"calls_per_step", prof.calls[k] / n}};
+            std::fprintf(stderr, "  %-22s %9.2f ms  %5.1f%%  (%ld calls)\n", k.c_str(), 1e3 * v / n,
+                         100 * v / total, prof.calls[k] / n);
         }
         result["profile"] = families;
     }
@@ -274,11 +320,12 @@ int run(const Options& opt_in) {
             const double p = peer["eager_fp32"]["images_per_s"].get<double>();
             result["peer"] = peer;
             result["speedup_vs_torch_eager"] = (o.batch / timing.median_s) / p;
-            std::fprintf(stderr, "bench_train: PyTorch eager %.2f images/s -> pfce/torch = %.2fx\n", p,
-                         (o.batch / timing.median_s) / p);
+            std::fprintf(stderr, "bench_train: PyTorch eager %.2f images/s -> pfce/torch = %.2fx\n",
+                         p, (o.batch / timing.median_s) / p);
             if (peer.contains("channels_last_amp_bf16"))
                 result["speedup_vs_torch_amp"] =
-                    (o.batch / timing.median_s) / peer["channels_last_amp_bf16"]["images_per_s"].get<double>();
+                    (o.batch / timing.median_s) /
+                    peer["channels_last_amp_bf16"]["images_per_s"].get<double>();
         } else {
             result["peer"] = peer;
         }
@@ -295,8 +342,10 @@ int main(int argc, char** argv) {
     CLI::App app{"bench_train: U-Net training images/s, peak memory and per-op profile"};
     app.add_option("--json", o.json, "write results here (stdout otherwise)");
     app.add_option("--device", o.device, "auto | cpu | cuda[:N]")->capture_default_str();
-    app.add_option("--peer", o.peer, "run this peer script (bench/peers/unet_torch.py) and report the ratio");
-    app.add_option("--python", o.python, "interpreter for the peer (default /usr/bin/python3 if present)");
+    app.add_option("--peer", o.peer,
+                   "run this peer script (bench/peers/unet_torch.py) and report the ratio");
+    app.add_option("--python", o.python,
+                   "interpreter for the peer (default /usr/bin/python3 if present)");
     app.add_option("--batch", o.batch, "batch size (default 8 on CUDA, 2 on CPU)");
     app.add_option("--size", o.size, "image side (default 304 on CUDA, 128 on CPU)");
     app.add_option("--width", o.width, "U-Net base width (default 32 on CUDA, 16 on CPU)");

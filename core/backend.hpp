@@ -15,7 +15,7 @@
 namespace pfce {
 
 class Backend {
-public:
+  public:
     virtual ~Backend() = default;
 
     virtual DeviceKind device() const = 0;
@@ -33,8 +33,8 @@ public:
     virtual void synchronize() = 0;
 
     // ---- elementwise helpers (f32) ------------------------------------------------------------
-    virtual void add_inplace(Tensor& y, const Tensor& x) = 0;   // y += x
-    virtual void scale_inplace(Tensor& y, float s) = 0;         // y *= s
+    virtual void add_inplace(Tensor& y, const Tensor& x) = 0;  // y += x
+    virtual void scale_inplace(Tensor& y, float s) = 0;        // y *= s
 
     // ---- partial focal loss (focal_loss.{cpp,cu}) --------------------------------------------
     // logits (N,C,H,W) f32, labels (N,H,W) u8. loss: shape (1) f32, written (not accumulated).
@@ -52,8 +52,8 @@ public:
     virtual void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
                                       const Conv2dParams& p) = 0;
     // dw <- dL/dw, dbias <- dL/dbias (overwritten; dbias may be empty).
-    virtual void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& dbias,
-                                        const Conv2dParams& p) = 0;
+    virtual void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
+                                        Tensor& dbias, const Conv2dParams& p) = 0;
 
     // ---- 2x2 stride-2 transposed convolution (upconv.{cpp,cu}) --------------------------------
     // x (N,Ci,H,W), w (Ci,Co,2,2) (PyTorch ConvTranspose2d layout), bias (Co), y (N,Co,2H,2W).
@@ -108,8 +108,10 @@ public:
                            const Tensor& grad_scale, const AdamParams& p) = 0;
 
     // ---- metrics (metrics.{cpp,cu}) -----------------------------------------------------------
-    // confusion (C,C) i32 += counts of (truth row, predicted column) over pixels whose truth != 255.
-    virtual void confusion_accumulate(const Tensor& pred, const Tensor& truth, Tensor& confusion) = 0;
+    // confusion (C,C) i32 += counts of (truth row, predicted column) over pixels whose truth !=
+    // 255.
+    virtual void confusion_accumulate(const Tensor& pred, const Tensor& truth,
+                                      Tensor& confusion) = 0;
 
     // ---- proximity linking (link.{cpp,cu}) ----------------------------------------------------
     // sparse (N,H,W) u8 -> linked (N,H,W) u8 as DESIGN §2. rgb (N,3,H,W) u8 is needed only when

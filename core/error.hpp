@@ -10,12 +10,12 @@ namespace pfce {
 
 // Base of every error pfce throws on purpose. `where` is "file:line".
 class Error : public std::runtime_error {
-public:
+  public:
     Error(const std::string& what, const char* file, int line)
         : std::runtime_error(what), where_(std::string(file) + ":" + std::to_string(line)) {}
     const std::string& where() const { return where_; }
 
-private:
+  private:
     std::string where_;
 };
 
@@ -54,7 +54,7 @@ std::string concat(const Args&... args) {
 #define PFCE_THROW(TYPE, ...) throw TYPE(::pfce::detail::concat(__VA_ARGS__), __FILE__, __LINE__)
 
 // Precondition check for op entry points: shapes, dtypes, devices.
-#define PFCE_CHECK_SHAPE(cond, ...)                                                     \
-    do {                                                                                \
+#define PFCE_CHECK_SHAPE(cond, ...)                                                            \
+    do {                                                                                       \
         if (!(cond)) PFCE_THROW(::pfce::ShapeError, "check failed: " #cond ": ", __VA_ARGS__); \
     } while (0)

@@ -14,13 +14,16 @@ void set_log_level(LogLevel level);
 LogLevel log_level();
 void log_message(LogLevel level, const std::string& msg);
 
-template <typename... Args> void log_info(const Args&... args) {
+template <typename... Args>
+void log_info(const Args&... args) {
     if (log_level() <= LogLevel::info) log_message(LogLevel::info, detail::concat(args...));
 }
-template <typename... Args> void log_warn(const Args&... args) {
+template <typename... Args>
+void log_warn(const Args&... args) {
     if (log_level() <= LogLevel::warn) log_message(LogLevel::warn, detail::concat(args...));
 }
-template <typename... Args> void log_debug(const Args&... args) {
+template <typename... Args>
+void log_debug(const Args&... args) {
     if (log_level() <= LogLevel::debug) log_message(LogLevel::debug, detail::concat(args...));
 }
 

@@ -43,7 +43,9 @@ void check_focal_loss_args(const Tensor& logits, const Tensor& labels, const Foc
 namespace {
 
 // "host" / "device", as the optimizer and link messages have always said.
-const char* where(DeviceKind dev) { return dev == DeviceKind::cpu ? "host" : "device"; }
+const char* where(DeviceKind dev) {
+    return dev == DeviceKind::cpu ? "host" : "device";
+}
 
 void check_scalar(const Tensor& t, const char* what, DeviceKind dev) {
     PFCE_CHECK_SHAPE(t.dtype() == DType::f32 && t.numel() == 1 && t.device() == dev, what,
@@ -58,7 +60,8 @@ void check_same(const Tensor& a, const Tensor& b, const char* what, DeviceKind d
 
 }  // namespace
 
-void check_grad_norm_args(std::span<const Tensor* const> grads, const Tensor& norm, DeviceKind dev) {
+void check_grad_norm_args(std::span<const Tensor* const> grads, const Tensor& norm,
+                          DeviceKind dev) {
     check_scalar(norm, "norm", dev);
     for (const Tensor* g : grads)
         PFCE_CHECK_SHAPE(g && g->dtype() == DType::f32 && g->device() == dev, "gradient must be a ",
@@ -102,8 +105,8 @@ std::int64_t check_bn_geometry(const Tensor& x, const Tensor& y, const Tensor& g
     PFCE_CHECK_SHAPE(x.shape().rank == 4, "x ", x.describe());
     PFCE_CHECK_SHAPE(y.shape() == x.shape(), y_name, " ", y.describe(), " x ", x.describe());
     const Shape cs{x.dim(1)};
-    PFCE_CHECK_SHAPE(gamma.shape() == cs && beta.shape() == cs, "gamma ", gamma.describe(), " beta ",
-                     beta.describe(), " for x ", x.describe());
+    PFCE_CHECK_SHAPE(gamma.shape() == cs && beta.shape() == cs, "gamma ", gamma.describe(),
+                     " beta ", beta.describe(), " for x ", x.describe());
     check_f32_on(x, "x", dev);
     check_f32_on(y, y_name, dev);
     check_f32_on(gamma, "gamma", dev);
@@ -148,8 +151,8 @@ void check_batchnorm_backward_args(const Tensor& x, const Tensor& dy, const Tens
     check_f32_on(dy, "dy", dev);
     const std::int64_t c = check_bn_geometry(x, dx, gamma, gamma, "dx", dev);
     const Shape cs{c};
-    PFCE_CHECK_SHAPE(save_mean.shape() == cs && save_invstd.shape() == cs &&
-                         dgamma.shape() == cs && dbeta.shape() == cs,
+    PFCE_CHECK_SHAPE(save_mean.shape() == cs && save_invstd.shape() == cs && dgamma.shape() == cs &&
+                         dbeta.shape() == cs,
                      "saved statistics and dgamma/dbeta must be (", c, ")");
     check_f32_on(save_mean, "save_mean", dev);
     check_f32_on(save_invstd, "save_invstd", dev);
@@ -170,8 +173,8 @@ void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const 
                      "conv2d wants tensors on the backend's device: ", x.describe(), ", ",
                      w.describe(), ", ", y.describe());
     const std::int64_t k = w.dim(2);
-    PFCE_CHECK_SHAPE(w.dim(3) == k && k >= 1 && w.dim(1) == x.dim(1), "w ", w.describe(),
-                     " for x ", x.describe());
+    PFCE_CHECK_SHAPE(w.dim(3) == k && k >= 1 && w.dim(1) == x.dim(1), "w ", w.describe(), " for x ",
+                     x.describe());
     PFCE_CHECK_SHAPE(p.pad >= 0 && p.pad < k, "pad ", p.pad, " for a ", k, "x", k,
                      " kernel (need 0 <= pad < k)");
     const std::int64_t ho = x.dim(2) + 2 * p.pad - k + 1;
@@ -180,22 +183,22 @@ void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const 
     PFCE_CHECK_SHAPE(y.shape() == Shape({x.dim(0), w.dim(0), ho, wo}), "y ", y.describe(),
                      " for x ", x.describe(), ", w ", w.describe(), ", pad ", p.pad);
     if (bias.empty()) return;
-    PFCE_CHECK_SHAPE(bias.shape() == Shape({w.dim(0)}) && bias.dtype() == DType::f32 &&
-                         bias.device() == dev,
-                     "bias ", bias.describe(), " for w ", w.describe());
+    PFCE_CHECK_SHAPE(
+        bias.shape() == Shape({w.dim(0)}) && bias.dtype() == DType::f32 && bias.device() == dev,
+        "bias ", bias.describe(), " for w ", w.describe());
 }
 
-// ---- 2x2 stride-2 transposed convolution ---------------------------------------------------------
+// ---- 2x2 stride-2 transposed convolution
+// ---------------------------------------------------------
 
 void check_upconv2x2_args(const Tensor& small, const Tensor& w, const Tensor& big,
                           const Tensor& bias, DeviceKind dev) {
     PFCE_CHECK_SHAPE(small.shape().rank == 4 && w.shape().rank == 4 && big.shape().rank == 4,
                      "upconv2x2 wants 4-D tensors: ", small.describe(), ", ", w.describe(), ", ",
                      big.describe());
-    PFCE_CHECK_SHAPE(small.dtype() == DType::f32 && w.dtype() == DType::f32 &&
-                         big.dtype() == DType::f32,
-                     "upconv2x2 wants f32: ", small.describe(), ", ", w.describe(), ", ",
-                     big.describe());
+    PFCE_CHECK_SHAPE(
+        small.dtype() == DType::f32 && w.dtype() == DType::f32 && big.dtype() == DType::f32,
+        "upconv2x2 wants f32: ", small.describe(), ", ", w.describe(), ", ", big.describe());
     PFCE_CHECK_SHAPE(small.device() == dev && w.device() == dev && big.device() == dev,
                      "upconv2x2 wants tensors on the backend's device: ", small.describe(), ", ",
                      w.describe(), ", ", big.describe());
@@ -205,9 +208,9 @@ void check_upconv2x2_args(const Tensor& small, const Tensor& w, const Tensor& bi
         big.shape() == Shape({small.dim(0), w.dim(1), 2 * small.dim(2), 2 * small.dim(3)}), "y ",
         big.describe(), " for x ", small.describe(), ", w ", w.describe());
     if (bias.empty()) return;
-    PFCE_CHECK_SHAPE(bias.shape() == Shape({w.dim(1)}) && bias.dtype() == DType::f32 &&
-                         bias.device() == dev,
-                     "bias ", bias.describe(), " for w ", w.describe());
+    PFCE_CHECK_SHAPE(
+        bias.shape() == Shape({w.dim(1)}) && bias.dtype() == DType::f32 && bias.device() == dev,
+        "bias ", bias.describe(), " for w ", w.describe());
 }
 
 // ---- layers ----------------------------------------------------------------------------------
@@ -227,9 +230,9 @@ void check_f32_same(const Tensor& a, const Tensor& b, const char* op, DeviceKind
 }
 
 void check_pooled(const Tensor& x, const Tensor& y) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape() == Shape({x.dim(0), x.dim(1), x.dim(2) / 2,
-                                                                x.dim(3) / 2}),
-                     "x ", x.describe(), " y ", y.describe());
+    PFCE_CHECK_SHAPE(
+        x.shape().rank == 4 && y.shape() == Shape({x.dim(0), x.dim(1), x.dim(2) / 2, x.dim(3) / 2}),
+        "x ", x.describe(), " y ", y.describe());
 }
 
 }  // namespace
@@ -268,20 +271,20 @@ void check_concat_channels_args(const Tensor& a, const Tensor& b, const Tensor& 
 
 void check_concat_channels_backward_args(const Tensor& dy, const Tensor& da, const Tensor& db,
                                          DeviceKind dev) {
-    PFCE_CHECK_SHAPE(dy.shape().rank == 4 && da.shape().rank == 4 && db.shape().rank == 4 &&
-                         dy.shape() == Shape({da.dim(0), da.dim(1) + db.dim(1), da.dim(2),
-                                              da.dim(3)}) &&
-                         db.dim(0) == da.dim(0) && db.dim(2) == da.dim(2) && db.dim(3) == da.dim(3),
-                     "dy ", dy.describe(), " da ", da.describe(), " db ", db.describe());
+    PFCE_CHECK_SHAPE(
+        dy.shape().rank == 4 && da.shape().rank == 4 && db.shape().rank == 4 &&
+            dy.shape() == Shape({da.dim(0), da.dim(1) + db.dim(1), da.dim(2), da.dim(3)}) &&
+            db.dim(0) == da.dim(0) && db.dim(2) == da.dim(2) && db.dim(3) == da.dim(3),
+        "dy ", dy.describe(), " da ", da.describe(), " db ", db.describe());
     check_layer_f32(dy, "concat_channels_backward", dev);
     check_layer_f32(da, "concat_channels_backward", dev);
     check_layer_f32(db, "concat_channels_backward", dev);
 }
 
 void check_reflect_pad_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev) {
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) &&
-                         x.dim(1) == y.dim(1),
-                     "x ", x.describe(), " y ", y.describe());
+    PFCE_CHECK_SHAPE(
+        x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) && x.dim(1) == y.dim(1),
+        "x ", x.describe(), " y ", y.describe());
     const std::int64_t h = x.dim(2), w = x.dim(3), h2 = y.dim(2), w2 = y.dim(3);
     // One reflection per side (numpy 'reflect' for pads smaller than the size).
     PFCE_CHECK_SHAPE(top >= 0 && left >= 0 && top < h && left < w && h2 >= h + top &&
@@ -329,7 +332,8 @@ void check_argmax_channels_args(const Tensor& logits, const Tensor& pred, Device
 void check_confusion_accumulate_args(const Tensor& pred, const Tensor& truth,
                                      const Tensor& confusion, DeviceKind dev) {
     PFCE_CHECK_SHAPE(pred.shape() == truth.shape() && pred.dtype() == DType::u8 &&
-                         truth.dtype() == DType::u8 && pred.device() == dev && truth.device() == dev,
+                         truth.dtype() == DType::u8 && pred.device() == dev &&
+                         truth.device() == dev,
                      "pred ", pred.describe(), " vs truth ", truth.describe());
     PFCE_CHECK_SHAPE(confusion.dtype() == DType::i32 && confusion.shape().rank == 2 &&
                          confusion.dim(0) == confusion.dim(1) && confusion.dim(0) <= kMaxClasses &&
@@ -342,13 +346,13 @@ void check_confusion_accumulate_args(const Tensor& pred, const Tensor& truth,
 
 void check_link_args(const Tensor& sparse, const Tensor& rgb, const LinkParams& p,
                      const Tensor& linked, DeviceKind dev) {
-    PFCE_CHECK_SHAPE(sparse.device() == dev && sparse.dtype() == DType::u8 &&
-                         sparse.shape().rank == 3,
-                     "link: sparse must be ", where(dev), " u8 (N,H,W), got ", sparse.describe());
-    PFCE_CHECK_SHAPE(linked.device() == dev && linked.dtype() == DType::u8 &&
-                         linked.shape() == sparse.shape(),
-                     "link: linked must be ", where(dev), " u8 ", sparse.shape().str(), ", got ",
-                     linked.describe());
+    PFCE_CHECK_SHAPE(
+        sparse.device() == dev && sparse.dtype() == DType::u8 && sparse.shape().rank == 3,
+        "link: sparse must be ", where(dev), " u8 (N,H,W), got ", sparse.describe());
+    PFCE_CHECK_SHAPE(
+        linked.device() == dev && linked.dtype() == DType::u8 && linked.shape() == sparse.shape(),
+        "link: linked must be ", where(dev), " u8 ", sparse.shape().str(), ", got ",
+        linked.describe());
     if (p.radius < 0)
         PFCE_THROW(InputError, "link: radius ", p.radius, " is negative; expected D >= 0");
     const std::int64_t n_img = sparse.dim(0);

@@ -43,9 +43,10 @@ void check_batchnorm_backward_args(const Tensor& x, const Tensor& dy, const Tens
 void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& bias,
                        const Conv2dParams& p, DeviceKind dev);
 
-// ---- 2x2 stride-2 transposed convolution ---------------------------------------------------------
-// small (N,Ci,H,W), w (Ci,Co,2,2), big (N,Co,2H,2W), bias empty or (Co), all f32 on dev. Forward:
-// x as small, y as big; backward_data: dx, dy; backward_filter: x, dw as w, dy, dbias as bias.
+// ---- 2x2 stride-2 transposed convolution
+// --------------------------------------------------------- small (N,Ci,H,W), w (Ci,Co,2,2), big
+// (N,Co,2H,2W), bias empty or (Co), all f32 on dev. Forward: x as small, y as big; backward_data:
+// dx, dy; backward_filter: x, dw as w, dy, dbias as bias.
 void check_upconv2x2_args(const Tensor& small, const Tensor& w, const Tensor& big,
                           const Tensor& bias, DeviceKind dev);
 

@@ -18,7 +18,8 @@ struct FocalLossParams {
     LossNormalize normalize = LossNormalize::labelled;
 };
 
-// 2-D convolution, square kernel, stride 1, zero padding `pad` on every side (3x3: pad 1; 1x1: pad 0).
+// 2-D convolution, square kernel, stride 1, zero padding `pad` on every side (3x3: pad 1; 1x1: pad
+// 0).
 struct Conv2dParams {
     int pad = 1;
 };
@@ -31,14 +32,14 @@ struct BatchNormParams {
 // Proximity linking (DESIGN §2).
 enum class LinkConflict { unlabelled, lowest };
 struct LinkParams {
-    int radius = 20;                              // D: pairs with dx^2+dy^2 <= D^2
+    int radius = 20;  // D: pairs with dx^2+dy^2 <= D^2
     LinkConflict conflict = LinkConflict::unlabelled;
-    float max_color_step = -1.0f;                 // < 0: edge-aware linking off
+    float max_color_step = -1.0f;  // < 0: edge-aware linking off
 };
 struct LinkStats {
-    std::int64_t points = 0;        // labelled pixels in the input
-    std::int64_t pairs = 0;         // unordered same-class pairs within D (segments drawn or refused)
-    std::int64_t segments = 0;      // segments actually drawn (pairs minus edge-refused)
+    std::int64_t points = 0;    // labelled pixels in the input
+    std::int64_t pairs = 0;     // unordered same-class pairs within D (segments drawn or refused)
+    std::int64_t segments = 0;  // segments actually drawn (pairs minus edge-refused)
     std::int64_t labelled_after = 0;
 };
 

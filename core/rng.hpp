@@ -25,8 +25,10 @@ PFCE_HD inline PhiloxBlock philox4x32_10(std::uint64_t key, std::uint32_t c0, st
     for (int round = 0; round < 10; ++round) {
         std::uint64_t p0 = static_cast<std::uint64_t>(0xD2511F53u) * c0;
         std::uint64_t p1 = static_cast<std::uint64_t>(0xCD9E8D57u) * c2;
-        std::uint32_t hi0 = static_cast<std::uint32_t>(p0 >> 32), lo0 = static_cast<std::uint32_t>(p0);
-        std::uint32_t hi1 = static_cast<std::uint32_t>(p1 >> 32), lo1 = static_cast<std::uint32_t>(p1);
+        std::uint32_t hi0 = static_cast<std::uint32_t>(p0 >> 32),
+                      lo0 = static_cast<std::uint32_t>(p0);
+        std::uint32_t hi1 = static_cast<std::uint32_t>(p1 >> 32),
+                      lo1 = static_cast<std::uint32_t>(p1);
         c0 = hi1 ^ c1 ^ k0;
         c1 = lo1;
         c2 = hi0 ^ c3 ^ k1;
@@ -38,9 +40,10 @@ PFCE_HD inline PhiloxBlock philox4x32_10(std::uint64_t key, std::uint32_t c0, st
 }
 
 // A sequential stream of draws identified by (seed, stream_a, stream_b); draw i of a stream is
-// always the same value. Typical ids: (image id, class) for sampling, (epoch, index) for augmentation.
+// always the same value. Typical ids: (image id, class) for sampling, (epoch, index) for
+// augmentation.
 class CounterRng {
-public:
+  public:
     PFCE_HD CounterRng(std::uint64_t seed, std::uint32_t stream_a, std::uint32_t stream_b = 0)
         : seed_(seed), a_(stream_a), b_(stream_b) {}
 
@@ -80,7 +83,7 @@ public:
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
     }
 
-private:
+  private:
     std::uint64_t seed_;
     std::uint32_t a_, b_;
     std::uint64_t index_ = 0;

@@ -10,23 +10,31 @@ namespace pfce {
 
 std::size_t dtype_size(DType t) {
     switch (t) {
-        case DType::f32: return 4;
-        case DType::u8: return 1;
-        case DType::i32: return 4;
+        case DType::f32:
+            return 4;
+        case DType::u8:
+            return 1;
+        case DType::i32:
+            return 4;
     }
     return 0;
 }
 
 const char* dtype_name(DType t) {
     switch (t) {
-        case DType::f32: return "f32";
-        case DType::u8: return "u8";
-        case DType::i32: return "i32";
+        case DType::f32:
+            return "f32";
+        case DType::u8:
+            return "u8";
+        case DType::i32:
+            return "i32";
     }
     return "?";
 }
 
-const char* device_name(DeviceKind d) { return d == DeviceKind::cpu ? "cpu" : "cuda"; }
+const char* device_name(DeviceKind d) {
+    return d == DeviceKind::cpu ? "cpu" : "cuda";
+}
 
 Shape::Shape(std::initializer_list<std::int64_t> d) {
     if (d.size() > kMaxRank) PFCE_THROW(ShapeError, "shape rank ", d.size(), " exceeds ", kMaxRank);
@@ -62,7 +70,9 @@ std::string Shape::str() const {
 Tensor::Tensor(Shape shape, DType dtype, DeviceKind device, void* data, Deleter deleter)
     : shape_(shape), dtype_(dtype), device_(device), data_(data), deleter_(deleter) {}
 
-Tensor::~Tensor() { release(); }
+Tensor::~Tensor() {
+    release();
+}
 
 Tensor::Tensor(Tensor&& o) noexcept
     : shape_(o.shape_), dtype_(o.dtype_), device_(o.device_), data_(o.data_), deleter_(o.deleter_) {
@@ -90,21 +100,26 @@ void Tensor::release() noexcept {
     deleter_ = nullptr;
 }
 
-static void free_host(void* p) { std::free(p); }
+static void free_host(void* p) {
+    std::free(p);
+}
 
 Tensor Tensor::host(Shape shape, DType dtype) {
     std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
     std::size_t rounded = ((bytes + 63) / 64) * 64;
     if (rounded == 0) rounded = 64;  // keep a valid pointer for empty shapes
     void* p = std::aligned_alloc(64, rounded);
-    if (!p) PFCE_THROW(SystemError, "out of host memory allocating ", bytes, " bytes for ", shape.str());
+    if (!p)
+        PFCE_THROW(SystemError, "out of host memory allocating ", bytes, " bytes for ",
+                   shape.str());
     std::memset(p, 0, rounded);
     return Tensor(shape, dtype, DeviceKind::cpu, p, &free_host);
 }
 
 void Tensor::reshape(Shape s) {
     if (s.numel() != shape_.numel())
-        PFCE_THROW(ShapeError, "reshape ", shape_.str(), " -> ", s.str(), " changes the element count");
+        PFCE_THROW(ShapeError, "reshape ", shape_.str(), " -> ", s.str(),
+                   " changes the element count");
     shape_ = s;
 }
 

@@ -1,6 +1,6 @@
 // Tensor: an owning, move-only block of memory with a shape (rank 0..4), a dtype and a device.
-// Host tensors are allocated here; device tensors are made by a Backend, which hands over a deleter,
-// so core/ never links CUDA. Copies between devices are explicit Backend::copy calls.
+// Host tensors are allocated here; device tensors are made by a Backend, which hands over a
+// deleter, so core/ never links CUDA. Copies between devices are explicit Backend::copy calls.
 #pragma once
 
 #include <array>
@@ -20,10 +20,20 @@ std::size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 const char* device_name(DeviceKind d);
 
-template <typename T> constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::f32; }
-template <> constexpr DType dtype_of<std::uint8_t>() { return DType::u8; }
-template <> constexpr DType dtype_of<std::int32_t>() { return DType::i32; }
+template <typename T>
+constexpr DType dtype_of();
+template <>
+constexpr DType dtype_of<float>() {
+    return DType::f32;
+}
+template <>
+constexpr DType dtype_of<std::uint8_t>() {
+    return DType::u8;
+}
+template <>
+constexpr DType dtype_of<std::int32_t>() {
+    return DType::i32;
+}
 
 // Up to 4 dimensions, outermost first: (N,C,H,W) for images, (N,H,W) for label maps.
 struct Shape {
@@ -41,12 +51,12 @@ struct Shape {
 };
 
 class Tensor {
-public:
+  public:
     using Deleter = void (*)(void*);
 
     Tensor() = default;
-    // Takes ownership of `data`, freed with `deleter` (may be null for non-owning views is NOT allowed:
-    // every Tensor owns its memory).
+    // Takes ownership of `data`, freed with `deleter` (may be null for non-owning views is NOT
+    // allowed: every Tensor owns its memory).
     Tensor(Shape shape, DType dtype, DeviceKind device, void* data, Deleter deleter);
     ~Tensor();
     Tensor(Tensor&& o) noexcept;
@@ -67,11 +77,13 @@ public:
 
     void* raw() { return data_; }
     const void* raw() const { return data_; }
-    template <typename T> T* data() {
+    template <typename T>
+    T* data() {
         check_dtype(dtype_of<T>());
         return static_cast<T*>(data_);
     }
-    template <typename T> const T* data() const {
+    template <typename T>
+    const T* data() const {
         check_dtype(dtype_of<T>());
         return static_cast<const T*>(data_);
     }
@@ -80,7 +92,7 @@ public:
     void reshape(Shape s);
     std::string describe() const;  // "f32(2,6,300,300)@cpu"
 
-private:
+  private:
     void check_dtype(DType want) const;
     void release() noexcept;
 

@@ -78,7 +78,8 @@ __global__ void bn_finalize_stats_kernel(const double* __restrict__ partial, int
         save_mean[c] = static_cast<float>(mean);
         save_invstd[c] = static_cast<float>(invstd);
         running_mean[c] = static_cast<float>((1.0 - momentum) * running_mean[c] + momentum * mean);
-        running_var[c] = static_cast<float>((1.0 - momentum) * running_var[c] + momentum * unbiased);
+        running_var[c] =
+            static_cast<float>((1.0 - momentum) * running_var[c] + momentum * unbiased);
         scale[c] = static_cast<float>(gamma[c] * invstd);
         shift[c] = static_cast<float>(beta[c] - mean * gamma[c] * invstd);
     }
@@ -138,8 +139,8 @@ __global__ void bn_partial_grad_kernel(const float* __restrict__ x, const float*
 
 // One thread per channel: dbeta = sum dy, dgamma = sum dy*xhat, and the coefficients of
 // dx = a * (dy - mean_dy - (x - mean) * k).
-__global__ void bn_finalize_grad_kernel(const double* __restrict__ partial, int slices,
-                                        int c_count, long long m, const float* __restrict__ gamma,
+__global__ void bn_finalize_grad_kernel(const double* __restrict__ partial, int slices, int c_count,
+                                        long long m, const float* __restrict__ gamma,
                                         const float* __restrict__ save_invstd, float* dgamma,
                                         float* dbeta, float* coef_a, float* coef_mean_dy,
                                         float* coef_k) {
@@ -225,7 +226,7 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
     float* shift = scale + s.c;
 
     bn_partial_stats_kernel<<<dim3(slices, s.c), kThreads, 0, ctx.stream>>>(x.data<float>(), s.n,
-                                                                             s.c, s.hw, partial);
+                                                                            s.c, s.hw, partial);
     PFCE_CUDA_CHECK_LAUNCH("bn_partial_stats_kernel");
     bn_finalize_stats_kernel<<<grid_for(s.c), 256, 0, ctx.stream>>>(
         partial, slices, s.c, m, p.eps, p.momentum, gamma.data<float>(), beta.data<float>(),
@@ -240,7 +241,8 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
 void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                           const Tensor& running_mean, const Tensor& running_var,
                                           Tensor& y, const BatchNormParams& p) {
-    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y, DeviceKind::cuda);
+    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
+                                       DeviceKind::cuda);
     const BnShape s = bn_shape(x);
     if (x.numel() == 0) return;
     CudaContext& ctx = *ctx_;

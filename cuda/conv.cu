@@ -35,7 +35,9 @@ cudnn::ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor
     return g;
 }
 
-float* mut(const Tensor& t) { return const_cast<float*>(t.data<float>()); }  // plan search only
+float* mut(const Tensor& t) {
+    return const_cast<float*>(t.data<float>());
+}  // plan search only
 
 }  // namespace
 
@@ -44,8 +46,8 @@ void CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor&
     const cudnn::ConvGeometry g = conv_geometry(x, w, y, p, bias);
     if (y.numel() == 0) return;
     CudaContext& ctx = *ctx_;
-    const cudnn::ConvPlan& plan = cudnn::conv_plan(ctx, g, cudnn::ConvDirection::forward,
-                                                   {mut(x), mut(w), y.data<float>()});
+    const cudnn::ConvPlan& plan =
+        cudnn::conv_plan(ctx, g, cudnn::ConvDirection::forward, {mut(x), mut(w), y.data<float>()});
     void* ws = ctx.workspace(plan.workspace);
     PFCE_CUDNN_CHECK(cudnnConvolutionForward(
         ctx.cudnn, &cudnn::kOne, plan.x.get(), x.data<float>(), plan.w.get(), w.data<float>(),

@@ -55,33 +55,44 @@ int cuda_device_count() noexcept {
 namespace {
 
 __global__ void fill_f32_kernel(float* p, long long n, float v) {
-    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x)
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
+         i += 1LL * gridDim.x * blockDim.x)
         p[i] = v;
 }
 __global__ void fill_i32_kernel(int* p, long long n, int v) {
-    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x)
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
+         i += 1LL * gridDim.x * blockDim.x)
         p[i] = v;
 }
 __global__ void add_inplace_kernel(float* y, const float* x, long long n) {
-    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x)
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
+         i += 1LL * gridDim.x * blockDim.x)
         y[i] += x[i];
 }
 __global__ void scale_inplace_kernel(float* y, float s, long long n) {
-    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x)
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
+         i += 1LL * gridDim.x * blockDim.x)
         y[i] *= s;
 }
 
-void free_device(void* p) { PFCE_CUDA_CHECK_LOG(cudaFree(p)); }
-void free_pinned(void* p) { PFCE_CUDA_CHECK_LOG(cudaFreeHost(p)); }
+void free_device(void* p) {
+    PFCE_CUDA_CHECK_LOG(cudaFree(p));
+}
+void free_pinned(void* p) {
+    PFCE_CUDA_CHECK_LOG(cudaFreeHost(p));
+}
 
 }  // namespace
 
 // ---- backend ----------------------------------------------------------------------------------
 
-CudaBackend::CudaBackend(int device_ordinal) : ctx_(std::make_unique<CudaContext>(device_ordinal)) {}
+CudaBackend::CudaBackend(int device_ordinal)
+    : ctx_(std::make_unique<CudaContext>(device_ordinal)) {}
 CudaBackend::~CudaBackend() = default;
 
-DeviceKind CudaBackend::device() const { return DeviceKind::cuda; }
+DeviceKind CudaBackend::device() const {
+    return DeviceKind::cuda;
+}
 
 std::string CudaBackend::name() const {
     return "cuda:" + std::to_string(ctx_->device) + " " + ctx_->props.name + " (sm_" +
@@ -108,7 +119,8 @@ void CudaBackend::copy(Tensor& dst, const Tensor& src) {
     PFCE_CHECK_SHAPE(dst.shape() == src.shape() && dst.dtype() == src.dtype(), dst.describe(),
                      " <- ", src.describe());
     if (src.bytes() == 0) return;
-    PFCE_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.bytes(), cudaMemcpyDefault, ctx_->stream));
+    PFCE_CUDA_CHECK(
+        cudaMemcpyAsync(dst.raw(), src.raw(), src.bytes(), cudaMemcpyDefault, ctx_->stream));
     if (dst.device() == DeviceKind::cpu) PFCE_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
 }
 
@@ -121,16 +133,20 @@ void CudaBackend::fill(Tensor& t, float value) {
             fill_f32_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(t.data<float>(), n, value);
             break;
         case DType::i32:
-            fill_i32_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(t.data<int>(), n, static_cast<int>(value));
+            fill_i32_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(t.data<int>(), n,
+                                                                   static_cast<int>(value));
             break;
         case DType::u8:
-            PFCE_CUDA_CHECK(cudaMemsetAsync(t.raw(), static_cast<unsigned char>(value), t.bytes(), ctx_->stream));
+            PFCE_CUDA_CHECK(cudaMemsetAsync(t.raw(), static_cast<unsigned char>(value), t.bytes(),
+                                            ctx_->stream));
             return;
     }
     PFCE_CUDA_CHECK_LAUNCH("fill");
 }
 
-void CudaBackend::synchronize() { PFCE_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream)); }
+void CudaBackend::synchronize() {
+    PFCE_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+}
 
 void CudaBackend::add_inplace(Tensor& y, const Tensor& x) {
     PFCE_CHECK_SHAPE(y.shape() == x.shape(), y.describe(), " += ", x.describe());

@@ -27,7 +27,7 @@ struct CudaContext {
     CudaContext(const CudaContext&) = delete;
     CudaContext& operator=(const CudaContext&) = delete;
 
-private:
+  private:
     void* workspace_ = nullptr;
     std::size_t workspace_size_ = 0;
 };

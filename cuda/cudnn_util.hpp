@@ -36,7 +36,8 @@ inline TensorDesc make_tensor_desc(int n, int c, int h, int w) {
     cudnnTensorDescriptor_t d = nullptr;
     PFCE_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));
     TensorDesc owned(d);
-    PFCE_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w));
+    PFCE_CUDNN_CHECK(
+        cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w));
     return owned;
 }
 
@@ -45,7 +46,8 @@ inline FilterDesc make_filter_desc(int k, int c, int r, int s) {
     cudnnFilterDescriptor_t d = nullptr;
     PFCE_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d));
     FilterDesc owned(d);
-    PFCE_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, k, c, r, s));
+    PFCE_CUDNN_CHECK(
+        cudnnSetFilter4dDescriptor(d, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, k, c, r, s));
     return owned;
 }
 
@@ -122,22 +124,20 @@ inline void search_forward(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) 
     constexpr int kMax = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
     std::array<cudnnConvolutionFwdAlgoPerf_t, kMax> heur{}, found{};
     int nh = 0, nf = 0;
-    PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(ctx.cudnn, p.x.get(), p.w.get(),
-                                                            p.conv.get(), p.y.get(), kMax, &nh,
-                                                            heur.data()));
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
+        ctx.cudnn, p.x.get(), p.w.get(), p.conv.get(), p.y.get(), kMax, &nh, heur.data()));
     const std::size_t limit = candidates_workspace(heur.data(), nh);
     void* ws = ctx.workspace(limit);
-    PFCE_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(ctx.cudnn, p.x.get(), b.x, p.w.get(), b.w,
-                                                            p.conv.get(), p.y.get(), b.y, kMax, &nf,
-                                                            found.data(), ws, limit));
+    PFCE_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(ctx.cudnn, p.x.get(), b.x, p.w.get(),
+                                                            b.w, p.conv.get(), p.y.get(), b.y, kMax,
+                                                            &nf, found.data(), ws, limit));
     const cudnnConvolutionFwdAlgoPerf_t* best = pick(found.data(), nf, limit);
     if (!best) best = pick(heur.data(), nh, limit);
     if (!best) PFCE_THROW(SystemError, "cuDNN has no forward convolution algorithm for this shape");
     PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), best->mathType));
     std::size_t need = 0;
-    PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(ctx.cudnn, p.x.get(), p.w.get(),
-                                                             p.conv.get(), p.y.get(), best->algo,
-                                                             &need));
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
+        ctx.cudnn, p.x.get(), p.w.get(), p.conv.get(), p.y.get(), best->algo, &need));
     p.algo = static_cast<int>(best->algo);
     p.workspace = std::max(need, best->memory);
 }
@@ -146,9 +146,8 @@ inline void search_backward_data(CudaContext& ctx, ConvPlan& p, const ConvBuffer
     constexpr int kMax = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
     std::array<cudnnConvolutionBwdDataAlgoPerf_t, kMax> heur{}, found{};
     int nh = 0, nf = 0;
-    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(ctx.cudnn, p.w.get(), p.y.get(),
-                                                                 p.conv.get(), p.x.get(), kMax, &nh,
-                                                                 heur.data()));
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
+        ctx.cudnn, p.w.get(), p.y.get(), p.conv.get(), p.x.get(), kMax, &nh, heur.data()));
     const std::size_t limit = candidates_workspace(heur.data(), nh);
     void* ws = ctx.workspace(limit);
     PFCE_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
@@ -156,12 +155,12 @@ inline void search_backward_data(CudaContext& ctx, ConvPlan& p, const ConvBuffer
         found.data(), ws, limit));
     const cudnnConvolutionBwdDataAlgoPerf_t* best = pick(found.data(), nf, limit);
     if (!best) best = pick(heur.data(), nh, limit);
-    if (!best) PFCE_THROW(SystemError, "cuDNN has no backward-data convolution algorithm for this shape");
+    if (!best)
+        PFCE_THROW(SystemError, "cuDNN has no backward-data convolution algorithm for this shape");
     PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), best->mathType));
     std::size_t need = 0;
-    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(ctx.cudnn, p.w.get(), p.y.get(),
-                                                                  p.conv.get(), p.x.get(),
-                                                                  best->algo, &need));
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
+        ctx.cudnn, p.w.get(), p.y.get(), p.conv.get(), p.x.get(), best->algo, &need));
     p.algo = static_cast<int>(best->algo);
     p.workspace = std::max(need, best->memory);
 }
@@ -170,9 +169,8 @@ inline void search_backward_filter(CudaContext& ctx, ConvPlan& p, const ConvBuff
     constexpr int kMax = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
     std::array<cudnnConvolutionBwdFilterAlgoPerf_t, kMax> heur{}, found{};
     int nh = 0, nf = 0;
-    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(ctx.cudnn, p.x.get(), p.y.get(),
-                                                                   p.conv.get(), p.w.get(), kMax,
-                                                                   &nh, heur.data()));
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+        ctx.cudnn, p.x.get(), p.y.get(), p.conv.get(), p.w.get(), kMax, &nh, heur.data()));
     const std::size_t limit = candidates_workspace(heur.data(), nh);
     void* ws = ctx.workspace(limit);
     PFCE_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
@@ -180,12 +178,13 @@ inline void search_backward_filter(CudaContext& ctx, ConvPlan& p, const ConvBuff
         found.data(), ws, limit));
     const cudnnConvolutionBwdFilterAlgoPerf_t* best = pick(found.data(), nf, limit);
     if (!best) best = pick(heur.data(), nh, limit);
-    if (!best) PFCE_THROW(SystemError, "cuDNN has no backward-filter convolution algorithm for this shape");
+    if (!best)
+        PFCE_THROW(SystemError,
+                   "cuDNN has no backward-filter convolution algorithm for this shape");
     PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), best->mathType));
     std::size_t need = 0;
-    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(ctx.cudnn, p.x.get(), p.y.get(),
-                                                                    p.conv.get(), p.w.get(),
-                                                                    best->algo, &need));
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+        ctx.cudnn, p.x.get(), p.y.get(), p.conv.get(), p.w.get(), best->algo, &need));
     p.algo = static_cast<int>(best->algo);
     p.workspace = std::max(need, best->memory);
 }
@@ -207,8 +206,8 @@ inline PlanCache& plan_cache() {
 // The plan for `g` in direction `dir`, searched on first use (on `b`) and cached.
 inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
                                  const ConvBuffers& b) {
-    const std::array<int, 10> key{ctx.device, static_cast<int>(dir), g.n, g.c, g.h, g.w,
-                                  g.k,        g.r,                   g.pad, g.stride};
+    const std::array<int, 10> key{
+        ctx.device, static_cast<int>(dir), g.n, g.c, g.h, g.w, g.k, g.r, g.pad, g.stride};
     detail::PlanCache& cache = detail::plan_cache();
     std::lock_guard<std::mutex> lock(cache.mutex);
     auto it = cache.plans.find(key);
@@ -222,9 +221,15 @@ inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDi
     p->w = make_filter_desc(g.k, g.c, g.r, g.r);
     p->conv = make_conv_desc(g.pad, g.stride);
     switch (dir) {
-        case ConvDirection::forward: detail::search_forward(ctx, *p, b); break;
-        case ConvDirection::backward_data: detail::search_backward_data(ctx, *p, b); break;
-        case ConvDirection::backward_filter: detail::search_backward_filter(ctx, *p, b); break;
+        case ConvDirection::forward:
+            detail::search_forward(ctx, *p, b);
+            break;
+        case ConvDirection::backward_data:
+            detail::search_backward_data(ctx, *p, b);
+            break;
+        case ConvDirection::backward_filter:
+            detail::search_backward_filter(ctx, *p, b);
+            break;
     }
     return *cache.plans.emplace(key, std::move(p)).first->second;
 }

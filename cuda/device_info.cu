@@ -14,7 +14,8 @@ std::vector<std::string> describe_cuda_devices() {
         if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
         char buf[512];
         std::snprintf(buf, sizeof buf, "cuda:%d %s, sm_%d%d, %.1f GiB, %d SMs", i, p.name, p.major,
-                      p.minor, static_cast<double>(p.totalGlobalMem) / (1 << 30), p.multiProcessorCount);
+                      p.minor, static_cast<double>(p.totalGlobalMem) / (1 << 30),
+                      p.multiProcessorCount);
         lines.emplace_back(buf);
     }
     return lines;

@@ -1,6 +1,7 @@
-// CUDA kernels for the small U-Net ops: ReLU, 2x2 max-pool, channel concat (strided copies), reflect
-// pad, crop and per-pixel argmax. Each result is exactly the CPU reference's (host/cpu/layers.cpp):
-// no arithmetic beyond comparisons and copies, the same tie rules and the same shape checks.
+// CUDA kernels for the small U-Net ops: ReLU, 2x2 max-pool, channel concat (strided copies),
+// reflect pad, crop and per-pixel argmax. Each result is exactly the CPU reference's
+// (host/cpu/layers.cpp): no arithmetic beyond comparisons and copies, the same tie rules and the
+// same shape checks.
 #include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
@@ -35,7 +36,9 @@ __global__ void relu_backward_kernel(const float* y, const float* dy, float* dx,
 }
 
 // std::max's rule (the first argument unless the second is larger), as on the CPU.
-__device__ float max_first(float a, float b) { return a < b ? b : a; }
+__device__ float max_first(float a, float b) {
+    return a < b ? b : a;
+}
 
 // y (planes, H/2, W/2) = max over each 2x2 window of x (planes, H, W).
 __global__ void maxpool2x2_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
@@ -71,9 +74,12 @@ __global__ void maxpool2x2_backward_kernel(const float* __restrict__ x, const fl
                 const float m = y[o];
                 const int base = (2 * i) * w + 2 * j;
                 int at = base + w + 1;
-                if (xp[base] == m) at = base;
-                else if (xp[base + 1] == m) at = base + 1;
-                else if (xp[base + w] == m) at = base + w;
+                if (xp[base] == m)
+                    at = base;
+                else if (xp[base + 1] == m)
+                    at = base + 1;
+                else if (xp[base + w] == m)
+                    at = base + w;
                 if (at == k) g = dy[o];
             }
             dx[p * in + k] = g;
@@ -175,7 +181,7 @@ void CudaBackend::relu_forward(const Tensor& x, Tensor& y) {
     const long long n = x.numel();
     if (n == 0) return;
     relu_forward_kernel<<<grid_for(n), kThreads, 0, ctx_->stream>>>(x.data<float>(),
-                                                                     y.data<float>(), n);
+                                                                    y.data<float>(), n);
     PFCE_CUDA_CHECK_LAUNCH("relu_forward_kernel");
 }
 
@@ -206,9 +212,9 @@ void CudaBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Te
     if (dx.numel() == 0) return;
     const long long planes = x.dim(0) * x.dim(1);
     maxpool2x2_backward_kernel<<<plane_grid(planes, x.dim(2) * x.dim(3)), kThreads, 0,
-                                 ctx_->stream>>>(x.data<float>(), y.data<float>(),
-                                                 dy.data<float>(), dx.data<float>(), planes,
-                                                 plane_side(x.dim(2), x), plane_side(x.dim(3), x));
+                                 ctx_->stream>>>(x.data<float>(), y.data<float>(), dy.data<float>(),
+                                                 dx.data<float>(), planes, plane_side(x.dim(2), x),
+                                                 plane_side(x.dim(3), x));
     PFCE_CUDA_CHECK_LAUNCH("maxpool2x2_backward_kernel");
 }
 
@@ -220,12 +226,12 @@ void CudaBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
     const std::size_t sa = sizeof(float) * static_cast<std::size_t>(a.dim(1) * a.dim(2) * a.dim(3));
     const std::size_t sb = sizeof(float) * static_cast<std::size_t>(b.dim(1) * b.dim(2) * b.dim(3));
     char* py = static_cast<char*>(y.raw());
-    PFCE_CHECK_SHAPE(sa + sb <= ctx_->props.memPitch, "concat image too large for a 2-D copy: ",
-                     y.describe());
+    PFCE_CHECK_SHAPE(sa + sb <= ctx_->props.memPitch,
+                     "concat image too large for a 2-D copy: ", y.describe());
     if (n == 0) return;
     if (sa > 0)
-        PFCE_CUDA_CHECK(cudaMemcpy2DAsync(py, sa + sb, a.raw(), sa, sa, n,
-                                          cudaMemcpyDeviceToDevice, ctx_->stream));
+        PFCE_CUDA_CHECK(cudaMemcpy2DAsync(py, sa + sb, a.raw(), sa, sa, n, cudaMemcpyDeviceToDevice,
+                                          ctx_->stream));
     if (sb > 0)
         PFCE_CUDA_CHECK(cudaMemcpy2DAsync(py + sa, sa + sb, b.raw(), sb, sb, n,
                                           cudaMemcpyDeviceToDevice, ctx_->stream));
@@ -234,11 +240,13 @@ void CudaBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
 void CudaBackend::concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) {
     check_concat_channels_backward_args(dy, da, db, DeviceKind::cuda);
     const std::size_t n = static_cast<std::size_t>(da.dim(0));
-    const std::size_t sa = sizeof(float) * static_cast<std::size_t>(da.dim(1) * da.dim(2) * da.dim(3));
-    const std::size_t sb = sizeof(float) * static_cast<std::size_t>(db.dim(1) * db.dim(2) * db.dim(3));
+    const std::size_t sa =
+        sizeof(float) * static_cast<std::size_t>(da.dim(1) * da.dim(2) * da.dim(3));
+    const std::size_t sb =
+        sizeof(float) * static_cast<std::size_t>(db.dim(1) * db.dim(2) * db.dim(3));
     const char* pdy = static_cast<const char*>(dy.raw());
-    PFCE_CHECK_SHAPE(sa + sb <= ctx_->props.memPitch, "concat image too large for a 2-D copy: ",
-                     dy.describe());
+    PFCE_CHECK_SHAPE(sa + sb <= ctx_->props.memPitch,
+                     "concat image too large for a 2-D copy: ", dy.describe());
     if (n == 0) return;
     if (sa > 0)
         PFCE_CUDA_CHECK(cudaMemcpy2DAsync(da.raw(), sa, pdy, sa + sb, sa, n,

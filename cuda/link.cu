@@ -3,9 +3,9 @@
 // then one thread per point scans the forward half of its 3x3 cells (binary searches in the sorted
 // keys), rasterizes its segments into a per-pixel class bitmask with atomicOr, and a resolve kernel
 // applies the conflict rule. Mirrors host/cpu/link.cpp and matches it bit for bit.
+#include <thrust/iterator/counting_iterator.h>
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_select.cuh>
-#include <thrust/iterator/counting_iterator.h>
 
 #include <cstdint>
 #include <limits>
@@ -65,7 +65,8 @@ __device__ bool point_before_dev(int y0, int x0, int y1, int x1) {
 
 // The all-octant Bresenham of DESIGN §2 (same form as host/cpu/link_grid.hpp). plot returns false
 // to stop early.
-template <typename Plot> __device__ void bresenham_walk(int y0, int x0, int y1, int x1, Plot& plot) {
+template <typename Plot>
+__device__ void bresenham_walk(int y0, int x0, int y1, int x1, Plot& plot) {
     const int dx = x1 > x0 ? x1 - x0 : x0 - x1;
     const int dy = -(y1 > y0 ? y1 - y0 : y0 - y1);
     const int sx = x0 < x1 ? 1 : -1;
@@ -122,20 +123,26 @@ struct CoverPlot {
     }
 };
 
-__device__ int lower_bound_key(const unsigned long long* keys, int lo, int hi, unsigned long long v) {
+__device__ int lower_bound_key(const unsigned long long* keys, int lo, int hi,
+                               unsigned long long v) {
     while (lo < hi) {
         const int mid = lo + (hi - lo) / 2;
-        if (keys[mid] < v) lo = mid + 1;
-        else hi = mid;
+        if (keys[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
 
-__device__ int upper_bound_key(const unsigned long long* keys, int lo, int hi, unsigned long long v) {
+__device__ int upper_bound_key(const unsigned long long* keys, int lo, int hi,
+                               unsigned long long v) {
     while (lo < hi) {
         const int mid = lo + (hi - lo) / 2;
-        if (keys[mid] <= v) lo = mid + 1;
-        else hi = mid;
+        if (keys[mid] <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -157,31 +164,39 @@ __global__ void link_init_counters_kernel(LinkCounters* c) {
 // Counts class labels (< 32) and records the first pixel that is neither a class nor 255.
 __global__ void link_count_kernel(const std::uint8_t* sparse, long long n, LinkCounters* c) {
     unsigned long long count = 0;
-    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x) {
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
+         i += 1LL * gridDim.x * blockDim.x) {
         const std::uint8_t v = sparse[i];
-        if (v < kMaxClasses) ++count;
-        else if (v != kUnlabelled) atomicMin(&c->bad_pixel, static_cast<unsigned long long>(i));
+        if (v < kMaxClasses)
+            ++count;
+        else if (v != kUnlabelled)
+            atomicMin(&c->bad_pixel, static_cast<unsigned long long>(i));
     }
     block_add(count, &c->points);
 }
 
 // key = ((image·32 + class)·gy + cy)·gx + cx for each compacted point (a pixel index).
-__global__ void link_keys_kernel(const std::uint8_t* sparse, const unsigned int* pts, int m, LinkGeom g,
-                                 unsigned long long* keys) {
-    for (long long k = blockIdx.x * 1LL * blockDim.x + threadIdx.x; k < m; k += 1LL * gridDim.x * blockDim.x) {
+__global__ void link_keys_kernel(const std::uint8_t* sparse, const unsigned int* pts, int m,
+                                 LinkGeom g, unsigned long long* keys) {
+    for (long long k = blockIdx.x * 1LL * blockDim.x + threadIdx.x; k < m;
+         k += 1LL * gridDim.x * blockDim.x) {
         const long long idx = pts[k];
         const long long img = idx / g.hw;
         const long long rem = idx - img * g.hw;
-        const int y = static_cast<int>(rem / g.w), x = static_cast<int>(rem - static_cast<long long>(y) * g.w);
-        const unsigned long long grp = static_cast<unsigned long long>(img) * kMaxClasses + sparse[idx];
-        keys[k] = grp * g.cells + static_cast<unsigned long long>(y / g.s) * g.gx + static_cast<unsigned long long>(x / g.s);
+        const int y = static_cast<int>(rem / g.w),
+                  x = static_cast<int>(rem - static_cast<long long>(y) * g.w);
+        const unsigned long long grp =
+            static_cast<unsigned long long>(img) * kMaxClasses + sparse[idx];
+        keys[k] = grp * g.cells + static_cast<unsigned long long>(y / g.s) * g.gx +
+                  static_cast<unsigned long long>(x / g.s);
     }
 }
 
 // group_end[(image, class)] = one past the last sorted point of that group.
-__global__ void link_group_end_kernel(const unsigned long long* keys, int m, unsigned long long cells,
-                                      int* group_end) {
-    for (long long k = blockIdx.x * 1LL * blockDim.x + threadIdx.x; k < m; k += 1LL * gridDim.x * blockDim.x) {
+__global__ void link_group_end_kernel(const unsigned long long* keys, int m,
+                                      unsigned long long cells, int* group_end) {
+    for (long long k = blockIdx.x * 1LL * blockDim.x + threadIdx.x; k < m;
+         k += 1LL * gridDim.x * blockDim.x) {
         const unsigned long long grp = keys[k] / cells;
         if (k == m - 1 || keys[k + 1] / cells != grp) group_end[grp] = static_cast<int>(k + 1);
     }
@@ -193,21 +208,25 @@ __global__ void link_pairs_kernel(const unsigned long long* keys, const unsigned
                                   const int* group_end, LinkGeom g, const std::uint8_t* rgb,
                                   double limit, unsigned int* cover, LinkCounters* c) {
     unsigned long long pairs = 0, segments = 0;
-    for (long long kk = blockIdx.x * 1LL * blockDim.x + threadIdx.x; kk < m; kk += 1LL * gridDim.x * blockDim.x) {
+    for (long long kk = blockIdx.x * 1LL * blockDim.x + threadIdx.x; kk < m;
+         kk += 1LL * gridDim.x * blockDim.x) {
         const int k = static_cast<int>(kk);
         const unsigned long long key = keys[k];
         const unsigned long long grp = key / g.cells;
         const long long cell = static_cast<long long>(key - grp * g.cells);
-        const int cy = static_cast<int>(cell / g.gx), cx = static_cast<int>(cell - static_cast<long long>(cy) * g.gx);
+        const int cy = static_cast<int>(cell / g.gx),
+                  cx = static_cast<int>(cell - static_cast<long long>(cy) * g.gx);
         const long long img = static_cast<long long>(grp / kMaxClasses);
         const unsigned int bit = 1u << static_cast<unsigned int>(grp % kMaxClasses);
         const long long rem = static_cast<long long>(vals[k]) - img * g.hw;
-        const int y = static_cast<int>(rem / g.w), x = static_cast<int>(rem - static_cast<long long>(y) * g.w);
+        const int y = static_cast<int>(rem / g.w),
+                  x = static_cast<int>(rem - static_cast<long long>(y) * g.w);
         const int ge = group_end[grp];
         const unsigned long long base = grp * g.cells;
         const int right = min(cx + 1, g.gx - 1);
 
-        const int end_a = upper_bound_key(keys, k + 1, ge, base + static_cast<unsigned long long>(cy) * g.gx + right);
+        const int end_a = upper_bound_key(
+            keys, k + 1, ge, base + static_cast<unsigned long long>(cy) * g.gx + right);
         int b0 = end_a, b1 = end_a;
         if (cy + 1 < g.gy) {
             const unsigned long long row = base + static_cast<unsigned long long>(cy + 1) * g.gx;
@@ -219,22 +238,28 @@ __global__ void link_pairs_kernel(const unsigned long long* keys, const unsigned
             const int j1 = run == 0 ? end_a : b1;
             for (int j = j0; j < j1; ++j) {
                 const long long rj = static_cast<long long>(vals[j]) - img * g.hw;
-                const int yj = static_cast<int>(rj / g.w), xj = static_cast<int>(rj - static_cast<long long>(yj) * g.w);
+                const int yj = static_cast<int>(rj / g.w),
+                          xj = static_cast<int>(rj - static_cast<long long>(yj) * g.w);
                 const long long dx = xj - x, dy = yj - y;
                 if (dx * dx + dy * dy > g.r2) continue;
                 ++pairs;
                 int y0 = y, x0 = x, y1 = yj, x1 = xj;
                 if (point_before_dev(y1, x1, y0, x0)) {
-                    y0 = yj; x0 = xj; y1 = y; x1 = x;
+                    y0 = yj;
+                    x0 = xj;
+                    y1 = y;
+                    x1 = x;
                 }
                 if (rgb != nullptr) {
                     ColourCheck cc;
                     cc.rgb = rgb + img * 3 * g.hw;
                     cc.hw = g.hw;
                     cc.w = g.w;
-                    const long long i0 = static_cast<long long>(y0) * g.w + x0, i1 = static_cast<long long>(y1) * g.w + x1;
+                    const long long i0 = static_cast<long long>(y0) * g.w + x0,
+                                    i1 = static_cast<long long>(y1) * g.w + x1;
                     for (int ch = 0; ch < 3; ++ch)
-                        cc.sum[ch] = static_cast<int>(cc.rgb[ch * g.hw + i0]) + static_cast<int>(cc.rgb[ch * g.hw + i1]);
+                        cc.sum[ch] = static_cast<int>(cc.rgb[ch * g.hw + i0]) +
+                                     static_cast<int>(cc.rgb[ch * g.hw + i1]);
                     cc.limit = limit;
                     cc.ok = true;
                     bresenham_walk(y0, x0, y1, x1, cc);
@@ -251,15 +276,18 @@ __global__ void link_pairs_kernel(const unsigned long long* keys, const unsigned
 }
 
 // DESIGN §2 resolution; cover may be null (no segments).
-__global__ void link_resolve_kernel(const std::uint8_t* sparse, const unsigned int* cover, long long n,
-                                    int lowest, std::uint8_t* out, LinkCounters* c) {
+__global__ void link_resolve_kernel(const std::uint8_t* sparse, const unsigned int* cover,
+                                    long long n, int lowest, std::uint8_t* out, LinkCounters* c) {
     unsigned long long labelled = 0;
-    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x) {
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
+         i += 1LL * gridDim.x * blockDim.x) {
         const std::uint8_t s = sparse[i];
         const unsigned int m = cover != nullptr ? cover[i] : 0u;
         std::uint8_t v = kUnlabelled;
-        if (s != kUnlabelled) v = s;
-        else if (m != 0 && ((m & (m - 1)) == 0 || lowest)) v = static_cast<std::uint8_t>(__ffs(static_cast<int>(m)) - 1);
+        if (s != kUnlabelled)
+            v = s;
+        else if (m != 0 && ((m & (m - 1)) == 0 || lowest))
+            v = static_cast<std::uint8_t>(__ffs(static_cast<int>(m)) - 1);
         out[i] = v;
         labelled += v != kUnlabelled;
     }
@@ -276,7 +304,9 @@ unsigned blocks_for(const CudaContext& ctx, long long n, int per_sm) {
     return static_cast<unsigned>(b);
 }
 
-std::size_t align_up(std::size_t n) { return (n + 255) / 256 * 256; }
+std::size_t align_up(std::size_t n) {
+    return (n + 255) / 256 * 256;
+}
 
 LinkCounters read_counters(CudaContext& ctx, const LinkCounters* d) {
     LinkCounters h{};
@@ -287,7 +317,8 @@ LinkCounters read_counters(CudaContext& ctx, const LinkCounters* d) {
 
 }  // namespace
 
-LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkParams& p, Tensor& linked) {
+LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkParams& p,
+                            Tensor& linked) {
     check_link_args(sparse, rgb, p, linked, DeviceKind::cuda);
     const long long n_img = sparse.dim(0);
     const int h = static_cast<int>(sparse.dim(1)), w = static_cast<int>(sparse.dim(2));
@@ -297,7 +328,8 @@ LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkP
     if (n_img == 0 || hw == 0) return total;
     // Point indices are 32-bit within a chunk of whole images.
     constexpr long long kMaxChunkPixels = std::numeric_limits<int>::max();
-    PFCE_CHECK_SHAPE(hw <= kMaxChunkPixels, "link: one image of ", h, "x", w, " exceeds 2^31 pixels");
+    PFCE_CHECK_SHAPE(hw <= kMaxChunkPixels, "link: one image of ", h, "x", w,
+                     " exceeds 2^31 pixels");
     const long long chunk_images = kMaxChunkPixels / hw;
 
     CudaContext& ctx = *ctx_;
@@ -310,7 +342,8 @@ LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkP
     g.gy = (h + g.s - 1) / g.s;
     g.cells = static_cast<unsigned long long>(g.gx) * static_cast<unsigned long long>(g.gy);
     g.r2 = static_cast<long long>(p.radius) * p.radius;
-    const double limit = 4.0 * static_cast<double>(p.max_color_step) * static_cast<double>(p.max_color_step);
+    const double limit =
+        4.0 * static_cast<double>(p.max_color_step) * static_cast<double>(p.max_color_step);
     const int lowest = p.conflict == LinkConflict::lowest ? 1 : 0;
 
     for (long long i0 = 0; i0 < n_img; i0 += chunk_images) {
@@ -321,7 +354,8 @@ LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkP
         const std::uint8_t* colours = edge_aware ? rgb.data<std::uint8_t>() + i0 * 3 * hw : nullptr;
 
         // Phase 1: count the points (sizes every later buffer) and validate the labels.
-        auto* d_counters = static_cast<LinkCounters*>(ctx.workspace(align_up(sizeof(LinkCounters))));
+        auto* d_counters =
+            static_cast<LinkCounters*>(ctx.workspace(align_up(sizeof(LinkCounters))));
         link_init_counters_kernel<<<1, 32, 0, ctx.stream>>>(d_counters);
         PFCE_CUDA_CHECK_LAUNCH("link_init_counters_kernel");
         link_count_kernel<<<blocks_for(ctx, n, 16), kThreads, 0, ctx.stream>>>(in, n, d_counters);
@@ -332,9 +366,9 @@ LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkP
             PFCE_CUDA_CHECK(cudaMemcpy(&value, in + counted.bad_pixel, 1, cudaMemcpyDeviceToHost));
             const long long img = i0 + static_cast<long long>(counted.bad_pixel) / hw;
             const long long rem = static_cast<long long>(counted.bad_pixel) % hw;
-            PFCE_THROW(InputError, "image ", img, " of the batch: pixel (y=", rem / w, ", x=", rem % w,
-                       ") has label ", static_cast<int>(value), "; expected a class below ", kMaxClasses,
-                       " or 255 (unlabelled)");
+            PFCE_THROW(InputError, "image ", img, " of the batch: pixel (y=", rem / w,
+                       ", x=", rem % w, ") has label ", static_cast<int>(value),
+                       "; expected a class below ", kMaxClasses, " or 255 (unlabelled)");
         }
         const int m = static_cast<int>(counted.points);
         const bool search = p.radius > 0 && m >= 2;
@@ -346,18 +380,20 @@ LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkP
         std::size_t select_bytes = 0, sort_bytes = 0;
         thrust::counting_iterator<unsigned int> first(0u);
         if (search) {
-            PFCE_CUDA_CHECK(cub::DeviceSelect::If(nullptr, select_bytes, first, static_cast<unsigned int*>(nullptr),
-                                                  static_cast<int*>(nullptr), static_cast<int>(n),
-                                                  IsClassLabel{in}, ctx.stream));
+            PFCE_CUDA_CHECK(cub::DeviceSelect::If(
+                nullptr, select_bytes, first, static_cast<unsigned int*>(nullptr),
+                static_cast<int*>(nullptr), static_cast<int>(n), IsClassLabel{in}, ctx.stream));
             PFCE_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
                 nullptr, sort_bytes, static_cast<const unsigned long long*>(nullptr),
-                static_cast<unsigned long long*>(nullptr), static_cast<const unsigned int*>(nullptr),
-                static_cast<unsigned int*>(nullptr), m, 0, end_bit, ctx.stream));
+                static_cast<unsigned long long*>(nullptr),
+                static_cast<const unsigned int*>(nullptr), static_cast<unsigned int*>(nullptr), m,
+                0, end_bit, ctx.stream));
         }
         const std::size_t mm = static_cast<std::size_t>(search ? m : 0);
         const std::size_t off_counters = 0;
         const std::size_t off_cover = off_counters + align_up(sizeof(LinkCounters));
-        const std::size_t off_pts = off_cover + (search ? align_up(static_cast<std::size_t>(n) * 4) : 0);
+        const std::size_t off_pts =
+            off_cover + (search ? align_up(static_cast<std::size_t>(n) * 4) : 0);
         const std::size_t off_keys = off_pts + align_up(mm * 4);
         const std::size_t off_keys_sorted = off_keys + align_up(mm * 8);
         const std::size_t off_vals_sorted = off_keys_sorted + align_up(mm * 8);
@@ -385,22 +421,24 @@ LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkP
 
             // Compaction keeps pixel order, so each image's points stay row-major.
             std::size_t bytes = select_bytes;
-            PFCE_CUDA_CHECK(cub::DeviceSelect::If(temp, bytes, first, pts, num_sel, static_cast<int>(n),
-                                                  IsClassLabel{in}, ctx.stream));
-            link_keys_kernel<<<blocks_for(ctx, m, 16), kThreads, 0, ctx.stream>>>(in, pts, m, g, keys);
+            PFCE_CUDA_CHECK(cub::DeviceSelect::If(temp, bytes, first, pts, num_sel,
+                                                  static_cast<int>(n), IsClassLabel{in},
+                                                  ctx.stream));
+            link_keys_kernel<<<blocks_for(ctx, m, 16), kThreads, 0, ctx.stream>>>(in, pts, m, g,
+                                                                                  keys);
             PFCE_CUDA_CHECK_LAUNCH("link_keys_kernel");
             bytes = sort_bytes;
-            PFCE_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, bytes, keys, keys_sorted, pts, vals_sorted,
-                                                            m, 0, end_bit, ctx.stream));
-            link_group_end_kernel<<<blocks_for(ctx, m, 16), kThreads, 0, ctx.stream>>>(keys_sorted, m, g.cells,
-                                                                                        group_end);
+            PFCE_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
+                temp, bytes, keys, keys_sorted, pts, vals_sorted, m, 0, end_bit, ctx.stream));
+            link_group_end_kernel<<<blocks_for(ctx, m, 16), kThreads, 0, ctx.stream>>>(
+                keys_sorted, m, g.cells, group_end);
             PFCE_CUDA_CHECK_LAUNCH("link_group_end_kernel");
             link_pairs_kernel<<<blocks_for(ctx, m, 32), kThreads, 0, ctx.stream>>>(
                 keys_sorted, vals_sorted, m, group_end, g, colours, limit, cover, d_counters);
             PFCE_CUDA_CHECK_LAUNCH("link_pairs_kernel");
         }
-        link_resolve_kernel<<<blocks_for(ctx, n, 16), kThreads, 0, ctx.stream>>>(in, cover, n, lowest, out,
-                                                                                d_counters);
+        link_resolve_kernel<<<blocks_for(ctx, n, 16), kThreads, 0, ctx.stream>>>(
+            in, cover, n, lowest, out, d_counters);
         PFCE_CUDA_CHECK_LAUNCH("link_resolve_kernel");
         const LinkCounters done = read_counters(ctx, d_counters);
         total.points += static_cast<std::int64_t>(counted.points);

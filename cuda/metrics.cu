@@ -14,13 +14,15 @@ constexpr int kConfusionThreads = 256;
 
 // Pixels with truth 255 are skipped; so are out-of-range classes (the CPU reference throws for
 // those; a kernel cannot, and counting them elsewhere would corrupt the matrix).
-__global__ void confusion_kernel(const unsigned char* __restrict__ pred, const unsigned char* __restrict__ truth,
-                                 long long n, int C, int* __restrict__ confusion) {
+__global__ void confusion_kernel(const unsigned char* __restrict__ pred,
+                                 const unsigned char* __restrict__ truth, long long n, int C,
+                                 int* __restrict__ confusion) {
     __shared__ int local[kMaxClasses * kMaxClasses];
     const int cells = C * C;
     for (int k = threadIdx.x; k < cells; k += blockDim.x) local[k] = 0;
     __syncthreads();
-    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x) {
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
+         i += 1LL * gridDim.x * blockDim.x) {
         const int t = truth[i];
         const int p = pred[i];
         if (t < C && p < C) atomicAdd(&local[t * C + p], 1);
@@ -42,8 +44,8 @@ void CudaBackend::confusion_accumulate(const Tensor& pred, const Tensor& truth, 
     // global atomics, which then stay few.
     const unsigned blocks = grid_for(n, kConfusionThreads, 1024);
     confusion_kernel<<<blocks, kConfusionThreads, 0, ctx_->stream>>>(
-        pred.data<std::uint8_t>(), truth.data<std::uint8_t>(), n, static_cast<int>(confusion.dim(0)),
-        confusion.data<std::int32_t>());
+        pred.data<std::uint8_t>(), truth.data<std::uint8_t>(), n,
+        static_cast<int>(confusion.dim(0)), confusion.data<std::int32_t>());
     PFCE_CUDA_CHECK_LAUNCH("confusion");
 }
 

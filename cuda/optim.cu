@@ -37,10 +37,12 @@ __device__ double block_sum(double v, double* shared) {
 }
 
 // partial[blockIdx.x] <- sum of g[i]^2 over the block's grid-stride share.
-__global__ void sum_squares_kernel(const float* __restrict__ g, long long n, double* __restrict__ partial) {
+__global__ void sum_squares_kernel(const float* __restrict__ g, long long n,
+                                   double* __restrict__ partial) {
     __shared__ double shared[kNormThreads];
     double s = 0.0;
-    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x) {
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
+         i += 1LL * gridDim.x * blockDim.x) {
         const double x = g[i];
         s += x * x;
     }
@@ -49,7 +51,8 @@ __global__ void sum_squares_kernel(const float* __restrict__ g, long long n, dou
 }
 
 // One block: norm[0] <- sqrt(sum of all partials), read in a fixed order.
-__global__ void finish_norm_kernel(const double* __restrict__ partial, long long count, float* __restrict__ norm) {
+__global__ void finish_norm_kernel(const double* __restrict__ partial, long long count,
+                                   float* __restrict__ norm) {
     __shared__ double shared[kNormThreads];
     double s = 0.0;
     for (long long i = threadIdx.x; i < count; i += blockDim.x) s += partial[i];
@@ -57,7 +60,8 @@ __global__ void finish_norm_kernel(const double* __restrict__ partial, long long
     if (threadIdx.x == 0) norm[0] = static_cast<float>(sqrt(total));
 }
 
-__global__ void clip_scale_kernel(const float* __restrict__ norm, float max_norm, float* __restrict__ scale) {
+__global__ void clip_scale_kernel(const float* __restrict__ norm, float max_norm,
+                                  float* __restrict__ scale) {
     if (blockIdx.x != 0 || threadIdx.x != 0) return;
     float s = 1.0f;
     if (max_norm > 0.0f) {
@@ -67,11 +71,12 @@ __global__ void clip_scale_kernel(const float* __restrict__ norm, float max_norm
     scale[0] = s;
 }
 
-__global__ void sgd_step_kernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ buf,
-                                const float* __restrict__ grad_scale, long long n, float lr, float momentum,
-                                float weight_decay) {
+__global__ void sgd_step_kernel(float* __restrict__ w, const float* __restrict__ g,
+                                float* __restrict__ buf, const float* __restrict__ grad_scale,
+                                long long n, float lr, float momentum, float weight_decay) {
     const float scale = grad_scale[0];
-    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x) {
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
+         i += 1LL * gridDim.x * blockDim.x) {
         float d = g[i] * scale;
         if (weight_decay != 0.0f) d = d + weight_decay * w[i];
         if (buf) {
@@ -83,12 +88,14 @@ __global__ void sgd_step_kernel(float* __restrict__ w, const float* __restrict__
     }
 }
 
-__global__ void adam_step_kernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ m,
-                                 float* __restrict__ v, const float* __restrict__ grad_scale, long long n,
-                                 float b1, float b2, float eps, float step_size, float bc2_sqrt,
+__global__ void adam_step_kernel(float* __restrict__ w, const float* __restrict__ g,
+                                 float* __restrict__ m, float* __restrict__ v,
+                                 const float* __restrict__ grad_scale, long long n, float b1,
+                                 float b2, float eps, float step_size, float bc2_sqrt,
                                  float decay_factor, float l2) {
     const float scale = grad_scale[0];
-    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n; i += 1LL * gridDim.x * blockDim.x) {
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
+         i += 1LL * gridDim.x * blockDim.x) {
         float gi = g[i] * scale;
         if (l2 != 0.0f) gi = gi + l2 * w[i];
         const float wi = w[i] * decay_factor;
@@ -110,7 +117,8 @@ void CudaBackend::global_grad_norm(std::span<const Tensor* const> grads, Tensor&
     long long total_blocks = 0;
     for (const Tensor* g : grads) total_blocks += norm_blocks(g->numel());
     // Partial sums live in the shared workspace (grow-only, so no allocation after the first step).
-    auto* partial = static_cast<double*>(ctx_->workspace(static_cast<std::size_t>(total_blocks + 1) * sizeof(double)));
+    auto* partial = static_cast<double*>(
+        ctx_->workspace(static_cast<std::size_t>(total_blocks + 1) * sizeof(double)));
     long long offset = 0;
     for (const Tensor* g : grads) {
         const long long n = g->numel();
@@ -130,7 +138,8 @@ void CudaBackend::global_grad_norm(std::span<const Tensor* const> grads, Tensor&
 
 void CudaBackend::clip_scale(const Tensor& norm, float max_norm, Tensor& grad_scale) {
     check_clip_scale_args(norm, grad_scale, DeviceKind::cuda);
-    clip_scale_kernel<<<1, 32, 0, ctx_->stream>>>(norm.data<float>(), max_norm, grad_scale.data<float>());
+    clip_scale_kernel<<<1, 32, 0, ctx_->stream>>>(norm.data<float>(), max_norm,
+                                                  grad_scale.data<float>());
     PFCE_CUDA_CHECK_LAUNCH("clip_scale");
 }
 
@@ -141,8 +150,9 @@ void CudaBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_b
     const long long n = param.numel();
     if (n == 0) return;
     sgd_step_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(
-        param.data<float>(), grad.data<float>(), use_momentum ? momentum_buf.data<float>() : nullptr,
-        grad_scale.data<float>(), n, p.lr, p.momentum, p.weight_decay);
+        param.data<float>(), grad.data<float>(),
+        use_momentum ? momentum_buf.data<float>() : nullptr, grad_scale.data<float>(), n, p.lr,
+        p.momentum, p.weight_decay);
     PFCE_CUDA_CHECK_LAUNCH("sgd_step");
 }
 
@@ -152,16 +162,17 @@ void CudaBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor
     const long long n = param.numel();
     if (n == 0) return;
     // Same host-side double computation as the CPU reference.
-    const float step_size =
-        static_cast<float>(p.lr / (1.0 - std::pow(static_cast<double>(p.beta1), static_cast<double>(p.step))));
-    const float bc2_sqrt =
-        static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(p.beta2), static_cast<double>(p.step))));
+    const float step_size = static_cast<float>(
+        p.lr / (1.0 - std::pow(static_cast<double>(p.beta1), static_cast<double>(p.step))));
+    const float bc2_sqrt = static_cast<float>(
+        std::sqrt(1.0 - std::pow(static_cast<double>(p.beta2), static_cast<double>(p.step))));
     const bool decoupled = p.decay_mode == WeightDecayMode::decoupled;
     const float decay_factor = decoupled ? 1.0f - p.lr * p.weight_decay : 1.0f;
     const float l2 = decoupled ? 0.0f : p.weight_decay;
     adam_step_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(
-        param.data<float>(), grad.data<float>(), m.data<float>(), v.data<float>(), grad_scale.data<float>(), n,
-        p.beta1, p.beta2, p.eps, step_size, bc2_sqrt, decay_factor, l2);
+        param.data<float>(), grad.data<float>(), m.data<float>(), v.data<float>(),
+        grad_scale.data<float>(), n, p.beta1, p.beta2, p.eps, step_size, bc2_sqrt, decay_factor,
+        l2);
     PFCE_CUDA_CHECK_LAUNCH("adam_step");
 }
 

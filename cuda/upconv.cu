@@ -37,7 +37,9 @@ cudnn::ConvGeometry upconv_geometry(const Tensor& small, const Tensor& w, const 
     return g;
 }
 
-float* mut(const Tensor& t) { return const_cast<float*>(t.data<float>()); }  // plan search only
+float* mut(const Tensor& t) {
+    return const_cast<float*>(t.data<float>());
+}  // plan search only
 
 }  // namespace
 

@@ -1,6 +1,6 @@
 // The eight symmetries of a square (flips and 90-degree rotations, the dihedral group D4) as pixel
-// maps, for augmenting aerial images, which have no "up". A transform maps every output pixel to the
-// source pixel it copies, so an image and its masks stay aligned by construction.
+// maps, for augmenting aerial images, which have no "up". A transform maps every output pixel to
+// the source pixel it copies, so an image and its masks stay aligned by construction.
 #pragma once
 
 #include <cstdint>
@@ -15,13 +15,26 @@ struct D4Transform {
 };
 
 // Source (sy, sx) of output pixel (y, x) in a width x height image (square when t is odd).
-inline void d4_source(const D4Transform& tr, int width, int height, int y, int x, int& sy, int& sx) {
+inline void d4_source(const D4Transform& tr, int width, int height, int y, int x, int& sy,
+                      int& sx) {
     const int fx = tr.t >= 4 ? width - 1 - x : x;
     switch (tr.t & 3) {
-        case 0: sy = y; sx = fx; break;
-        case 1: sy = fx; sx = width - 1 - y; break;
-        case 2: sy = height - 1 - y; sx = width - 1 - fx; break;
-        default: sy = width - 1 - fx; sx = y; break;
+        case 0:
+            sy = y;
+            sx = fx;
+            break;
+        case 1:
+            sy = fx;
+            sx = width - 1 - y;
+            break;
+        case 2:
+            sy = height - 1 - y;
+            sx = width - 1 - fx;
+            break;
+        default:
+            sy = width - 1 - fx;
+            sx = y;
+            break;
     }
 }
 

@@ -49,7 +49,8 @@ ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images) {
             sum += h * v;
             sq += h * v * v;
         }
-        if (n == 0) PFCE_THROW(InputError, "channel statistics: the training images have no pixels");
+        if (n == 0)
+            PFCE_THROW(InputError, "channel statistics: the training images have no pixels");
         const double mean = sum / n;
         const double var = std::max(0.0, sq / n - mean * mean);
         st.mean[c] = static_cast<float>(mean);
@@ -77,7 +78,8 @@ struct BatchLoader::Impl {
     std::exception_ptr error;
     std::vector<std::thread> workers;
 
-    Impl(Backend& b, const std::vector<SampleData>& s, LoaderOptions o) : backend(b), samples(s), opts(o) {}
+    Impl(Backend& b, const std::vector<SampleData>& s, LoaderOptions o)
+        : backend(b), samples(s), opts(o) {}
 
     std::size_t batch_count() const {
         const std::size_t n = samples.size(), bs = static_cast<std::size_t>(opts.batch_size);
@@ -123,8 +125,9 @@ struct BatchLoader::Impl {
         for (std::size_t j = 0; j < count; ++j) {
             const std::size_t idx = batch.indices[j];
             const SampleData& s = samples[idx];
-            const D4Transform tr = opts.augment ? augmentation_for(opts.seed, epoch, idx, width == height)
-                                                : D4Transform{};
+            const D4Transform tr = opts.augment
+                                       ? augmentation_for(opts.seed, epoch, idx, width == height)
+                                       : D4Transform{};
             float* r = img_out + j * 3 * plane;
             float* g = r + plane;
             float* bl = g + plane;
@@ -152,11 +155,13 @@ struct BatchLoader::Impl {
     }
 
     // Labels are validated as batches are made (the check rides on the copy): classes 0..31 or 255.
-    void check_labels(const std::uint8_t* labels, std::size_t count, std::size_t idx, const char* what) const {
+    void check_labels(const std::uint8_t* labels, std::size_t count, std::size_t idx,
+                      const char* what) const {
         for (std::size_t i = 0; i < count; ++i) {
             if (labels[i] >= 32 && labels[i] != 255)
                 PFCE_THROW(InputError, "batch loader: sample ", idx, " ", what, " hold label ",
-                           static_cast<int>(labels[i]), "; expected a class 0..31 or 255 (unlabelled)");
+                           static_cast<int>(labels[i]),
+                           "; expected a class 0..31 or 255 (unlabelled)");
         }
     }
 
@@ -190,44 +195,54 @@ struct BatchLoader::Impl {
     }
 };
 
-BatchLoader::BatchLoader(Backend& backend, const std::vector<SampleData>& samples, ChannelStats stats,
-                         LoaderOptions opts)
+BatchLoader::BatchLoader(Backend& backend, const std::vector<SampleData>& samples,
+                         ChannelStats stats, LoaderOptions opts)
     : impl_(std::make_unique<Impl>(backend, samples, opts)) {
     if (samples.empty()) PFCE_THROW(InputError, "batch loader: no samples");
-    if (opts.batch_size < 1) PFCE_THROW(InputError, "batch loader: batch size ", opts.batch_size, " must be at least 1");
+    if (opts.batch_size < 1)
+        PFCE_THROW(InputError, "batch loader: batch size ", opts.batch_size, " must be at least 1");
     impl_->opts.prefetch = std::max(1, opts.prefetch);
     const int w = samples[0].image.width, h = samples[0].image.height;
     if (w <= 0 || h <= 0) PFCE_THROW(InputError, "batch loader: sample 0 has an empty image");
     for (std::size_t i = 0; i < samples.size(); ++i) {
         const SampleData& s = samples[i];
-        if (s.image.width != w || s.image.height != h || s.image.pixels.size() != static_cast<std::size_t>(w) * h * 3)
-            PFCE_THROW(InputError, "batch loader: sample ", i, " image is ", s.image.width, "x", s.image.height,
-                       " but sample 0 is ", w, "x", h, "; every sample in a loader must have the same size");
+        if (s.image.width != w || s.image.height != h ||
+            s.image.pixels.size() != static_cast<std::size_t>(w) * h * 3)
+            PFCE_THROW(InputError, "batch loader: sample ", i, " image is ", s.image.width, "x",
+                       s.image.height, " but sample 0 is ", w, "x", h,
+                       "; every sample in a loader must have the same size");
         if (s.train_labels.width != w || s.train_labels.height != h ||
             s.train_labels.labels.size() != static_cast<std::size_t>(w) * h)
-            PFCE_THROW(InputError, "batch loader: sample ", i, " training labels are ", s.train_labels.width, "x",
-                       s.train_labels.height, " but its image is ", w, "x", h);
-        if (s.dense.width != 0 &&
-            (s.dense.width != w || s.dense.height != h || s.dense.labels.size() != static_cast<std::size_t>(w) * h))
-            PFCE_THROW(InputError, "batch loader: sample ", i, " dense mask is ", s.dense.width, "x", s.dense.height,
-                       " but its image is ", w, "x", h);
+            PFCE_THROW(InputError, "batch loader: sample ", i, " training labels are ",
+                       s.train_labels.width, "x", s.train_labels.height, " but its image is ", w,
+                       "x", h);
+        if (s.dense.width != 0 && (s.dense.width != w || s.dense.height != h ||
+                                   s.dense.labels.size() != static_cast<std::size_t>(w) * h))
+            PFCE_THROW(InputError, "batch loader: sample ", i, " dense mask is ", s.dense.width,
+                       "x", s.dense.height, " but its image is ", w, "x", h);
     }
     if (opts.drop_last && samples.size() < static_cast<std::size_t>(opts.batch_size))
-        PFCE_THROW(InputError, "batch loader: ", samples.size(), " samples make no full batch of ", opts.batch_size,
-                   " with drop_last");
+        PFCE_THROW(InputError, "batch loader: ", samples.size(), " samples make no full batch of ",
+                   opts.batch_size, " with drop_last");
     impl_->width = w;
     impl_->height = h;
     for (int c = 0; c < 3; ++c) {
         if (!(stats.std[c] > 0) || !std::isfinite(stats.std[c]) || !std::isfinite(stats.mean[c]))
-            PFCE_THROW(InputError, "batch loader: channel ", c, " statistics mean ", stats.mean[c], " std ",
-                       stats.std[c], " are unusable; expected a finite mean and a positive std");
-        for (int v = 0; v < 256; ++v) impl_->lut[c][v] = (static_cast<float>(v) - stats.mean[c]) / stats.std[c];
+            PFCE_THROW(InputError, "batch loader: channel ", c, " statistics mean ", stats.mean[c],
+                       " std ", stats.std[c],
+                       " are unusable; expected a finite mean and a positive std");
+        for (int v = 0; v < 256; ++v)
+            impl_->lut[c][v] = (static_cast<float>(v) - stats.mean[c]) / stats.std[c];
     }
 }
 
-BatchLoader::~BatchLoader() { impl_->stop_workers(); }
+BatchLoader::~BatchLoader() {
+    impl_->stop_workers();
+}
 
-std::size_t BatchLoader::batches_per_epoch() const { return impl_->batch_count(); }
+std::size_t BatchLoader::batches_per_epoch() const {
+    return impl_->batch_count();
+}
 
 void BatchLoader::start_epoch(int epoch) {
     Impl& im = *impl_;
@@ -244,8 +259,8 @@ void BatchLoader::start_epoch(int epoch) {
         im.order.resize(im.samples.size());
         for (std::size_t i = 0; i < im.order.size(); ++i) im.order[i] = i;
         if (im.opts.shuffle) {
-            CounterRng rng(im.opts.seed ^ 0x53485546464C4521ull /* "SHUFFLE!" */, static_cast<std::uint32_t>(epoch),
-                           0xFFFFFFFFu);
+            CounterRng rng(im.opts.seed ^ 0x53485546464C4521ull /* "SHUFFLE!" */,
+                           static_cast<std::uint32_t>(epoch), 0xFFFFFFFFu);
             for (std::size_t i = im.order.size(); i > 1; --i)
                 std::swap(im.order[i - 1], im.order[rng.below(static_cast<std::uint32_t>(i))]);
         }
@@ -269,7 +284,8 @@ bool BatchLoader::next(Batch& out) {
         old.train_labels = std::move(out.train_labels);
         old.dense = std::move(out.dense);
         std::lock_guard<std::mutex> lock(im.mu);
-        if (im.pool.size() < static_cast<std::size_t>(im.opts.prefetch) + 2) im.pool.push_back(std::move(old));
+        if (im.pool.size() < static_cast<std::size_t>(im.opts.prefetch) + 2)
+            im.pool.push_back(std::move(old));
     }
     out.indices.clear();
     std::unique_lock<std::mutex> lock(im.mu);

@@ -33,22 +33,22 @@ ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images);
 
 struct LoaderOptions {
     int batch_size = 8;
-    bool shuffle = false;     // order shuffled per epoch from (seed, epoch)
-    bool augment = false;     // flips + 90-degree rotations
+    bool shuffle = false;  // order shuffled per epoch from (seed, epoch)
+    bool augment = false;  // flips + 90-degree rotations
     bool drop_last = false;
     std::uint64_t seed = 0;
-    int prefetch = 2;         // batches prepared ahead by background threads
+    int prefetch = 2;  // batches prepared ahead by background threads
 };
 
 struct Batch {
-    Tensor images;        // (B,3,H,W) f32 host staging
-    Tensor train_labels;  // (B,H,W) u8
-    Tensor dense;         // (B,H,W) u8 (all 255 where no dense mask)
+    Tensor images;                     // (B,3,H,W) f32 host staging
+    Tensor train_labels;               // (B,H,W) u8
+    Tensor dense;                      // (B,H,W) u8 (all 255 where no dense mask)
     std::vector<std::size_t> indices;  // positions in the sample list
 };
 
 class BatchLoader {
-public:
+  public:
     BatchLoader(Backend& backend, const std::vector<SampleData>& samples, ChannelStats stats,
                 LoaderOptions opts);
     ~BatchLoader();
@@ -59,7 +59,7 @@ public:
     // synchronizes it first, so copies from them have finished).
     bool next(Batch& out);
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

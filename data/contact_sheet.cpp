@@ -1,5 +1,5 @@
-// Contact sheet composition: nearest-neighbour scaling (label colours must stay exact), a fixed grid,
-// and enlarged dots for sparse masks.
+// Contact sheet composition: nearest-neighbour scaling (label colours must stay exact), a fixed
+// grid, and enlarged dots for sparse masks.
 #include "data/contact_sheet.hpp"
 
 #include <algorithm>
@@ -11,8 +11,12 @@ namespace {
 constexpr std::uint8_t kBackground = 96;  // mid grey: distinct from black (unlabelled) and white
 }
 
-int sheet_width(int cols, const SheetOptions& opt) { return opt.gap + cols * (opt.panel + opt.gap); }
-int sheet_height(int rows, const SheetOptions& opt) { return opt.gap + rows * (opt.panel + opt.gap); }
+int sheet_width(int cols, const SheetOptions& opt) {
+    return opt.gap + cols * (opt.panel + opt.gap);
+}
+int sheet_height(int rows, const SheetOptions& opt) {
+    return opt.gap + rows * (opt.panel + opt.gap);
+}
 
 void panel_size(int img_w, int img_h, int panel, int& out_w, int& out_h) {
     if (img_w >= img_h) {
@@ -37,7 +41,8 @@ RgbImage resize_nearest(const RgbImage& img, int width, int height) {
     return out;
 }
 
-RgbImage render_sparse(const LabelMap& mask, const Palette& palette, int out_w, int out_h, int radius) {
+RgbImage render_sparse(const LabelMap& mask, const Palette& palette, int out_w, int out_h,
+                       int radius) {
     RgbImage out(out_w, out_h);
     if (mask.width <= 0 || mask.height <= 0) return out;
     for (int y = 0; y < mask.height; ++y) {
@@ -45,25 +50,31 @@ RgbImage render_sparse(const LabelMap& mask, const Palette& palette, int out_w, 
             const std::uint8_t l = mask.at(y, x);
             if (l == 255) continue;
             if (l >= palette.num_classes())
-                PFCE_THROW(InputError, "label ", int(l), " at pixel (x=", x, ", y=", y, ") has no colour in a "
-                           "palette of ", palette.num_classes(), " classes");
+                PFCE_THROW(InputError, "label ", int(l), " at pixel (x=", x, ", y=", y,
+                           ") has no colour in a "
+                           "palette of ",
+                           palette.num_classes(), " classes");
             const Rgb& c = palette.classes[l].colour;
             const int cx = static_cast<int>(static_cast<long long>(x) * out_w / mask.width);
             const int cy = static_cast<int>(static_cast<long long>(y) * out_h / mask.height);
             for (int yy = std::max(0, cy - radius); yy <= std::min(out_h - 1, cy + radius); ++yy)
-                for (int xx = std::max(0, cx - radius); xx <= std::min(out_w - 1, cx + radius); ++xx)
+                for (int xx = std::max(0, cx - radius); xx <= std::min(out_w - 1, cx + radius);
+                     ++xx)
                     std::copy(c.begin(), c.end(), out.at(yy, xx));
         }
     }
     return out;
 }
 
-RgbImage make_contact_sheet(const std::vector<std::vector<RgbImage>>& rows, const SheetOptions& opt) {
-    if (opt.panel <= 0 || opt.gap < 0) PFCE_THROW(InputError, "contact sheet panel size must be positive");
+RgbImage make_contact_sheet(const std::vector<std::vector<RgbImage>>& rows,
+                            const SheetOptions& opt) {
+    if (opt.panel <= 0 || opt.gap < 0)
+        PFCE_THROW(InputError, "contact sheet panel size must be positive");
     std::size_t cols = 0;
     for (const auto& r : rows) cols = std::max(cols, r.size());
     if (rows.empty() || cols == 0) PFCE_THROW(InputError, "contact sheet: nothing to show");
-    RgbImage sheet(sheet_width(static_cast<int>(cols), opt), sheet_height(static_cast<int>(rows.size()), opt));
+    RgbImage sheet(sheet_width(static_cast<int>(cols), opt),
+                   sheet_height(static_cast<int>(rows.size()), opt));
     std::fill(sheet.pixels.begin(), sheet.pixels.end(), kBackground);
     for (std::size_t r = 0; r < rows.size(); ++r) {
         for (std::size_t c = 0; c < rows[r].size(); ++c) {
@@ -74,7 +85,8 @@ RgbImage make_contact_sheet(const std::vector<std::vector<RgbImage>>& rows, cons
             const RgbImage scaled = resize_nearest(p, w, h);
             const int ox = opt.gap + static_cast<int>(c) * (opt.panel + opt.gap);
             const int oy = opt.gap + static_cast<int>(r) * (opt.panel + opt.gap);
-            for (int y = 0; y < h; ++y) std::copy_n(scaled.at(y, 0), static_cast<std::size_t>(w) * 3, sheet.at(oy + y, ox));
+            for (int y = 0; y < h; ++y)
+                std::copy_n(scaled.at(y, 0), static_cast<std::size_t>(w) * 3, sheet.at(oy + y, ox));
         }
     }
     return sheet;

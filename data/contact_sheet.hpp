@@ -11,8 +11,9 @@
 namespace pfce {
 
 struct SheetOptions {
-    int panel = 300;  // each panel is scaled (nearest neighbour) so its longer side is this many pixels
-    int gap = 4;      // background pixels between panels and around the sheet
+    int panel =
+        300;      // each panel is scaled (nearest neighbour) so its longer side is this many pixels
+    int gap = 4;  // background pixels between panels and around the sheet
 };
 
 // Sheet size for `rows` x `cols` panels: gap + cols*(panel+gap) by gap + rows*(panel+gap).
@@ -21,7 +22,8 @@ int sheet_height(int rows, const SheetOptions& opt);
 
 // rows[r][c] is the panel in row r, column c; rows may have different lengths (missing cells stay
 // background). Panels are scaled to fit a panel x panel cell, aspect kept, top-left aligned.
-RgbImage make_contact_sheet(const std::vector<std::vector<RgbImage>>& rows, const SheetOptions& opt = {});
+RgbImage make_contact_sheet(const std::vector<std::vector<RgbImage>>& rows,
+                            const SheetOptions& opt = {});
 
 RgbImage resize_nearest(const RgbImage& img, int width, int height);
 // The size `img_w` x `img_h` takes in a panel (longer side = panel).
@@ -29,6 +31,7 @@ void panel_size(int img_w, int img_h, int panel, int& out_w, int& out_h);
 
 // A sparse (or linked) mask rendered at out_w x out_h: unlabelled black, every labelled pixel a
 // (2*radius+1)^2 square of its class colour, so isolated points show at any scale.
-RgbImage render_sparse(const LabelMap& mask, const Palette& palette, int out_w, int out_h, int radius = 1);
+RgbImage render_sparse(const LabelMap& mask, const Palette& palette, int out_w, int out_h,
+                       int radius = 1);
 
 }  // namespace pfce

@@ -18,7 +18,8 @@ DatasetKind parse_dataset_kind(const std::string& text) {
     if (text == "kaggle") return DatasetKind::kaggle;
     if (text == "tiles") return DatasetKind::tiles;
     if (text == "generic") return DatasetKind::generic;
-    PFCE_THROW(InputError, "unknown dataset kind '", text, "' (expected auto, kaggle, tiles or generic)");
+    PFCE_THROW(InputError, "unknown dataset kind '", text,
+               "' (expected auto, kaggle, tiles or generic)");
 }
 
 namespace detail {
@@ -37,14 +38,16 @@ bool has_generic_layout(const fs::path& root) {
 
 bool is_image_extension(const fs::path& p) {
     std::string ext = p.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return ext == ".tif" || ext == ".tiff" || ext == ".png";
 }
 
 bool natural_less(const std::string& a, const std::string& b) {
     std::size_t i = 0, j = 0;
     while (i < a.size() && j < b.size()) {
-        if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+        if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+            std::isdigit(static_cast<unsigned char>(b[j]))) {
             std::size_t i2 = i, j2 = j;
             while (i2 < a.size() && std::isdigit(static_cast<unsigned char>(a[i2]))) ++i2;
             while (j2 < b.size() && std::isdigit(static_cast<unsigned char>(b[j2]))) ++j2;
@@ -70,31 +73,36 @@ namespace {
 
 void check_supported_header(const std::string& path, const ImageInfo& info) {
     if (info.bits_per_sample == 16)
-        PFCE_THROW(InputError, path, ": 16-bit samples are not supported (expected 8 bits per sample)");
+        PFCE_THROW(InputError, path,
+                   ": 16-bit samples are not supported (expected 8 bits per sample)");
     if (info.bits_per_sample > 8)
-        PFCE_THROW(InputError, path, ": ", info.bits_per_sample, "-bit samples are not supported (expected 8)");
+        PFCE_THROW(InputError, path, ": ", info.bits_per_sample,
+                   "-bit samples are not supported (expected 8)");
     if (info.channels == 4)
-        PFCE_THROW(InputError, path, ": 4 bands (RGBA or RGB+infrared) are not supported (expected RGB or "
+        PFCE_THROW(InputError, path,
+                   ": 4 bands (RGBA or RGB+infrared) are not supported (expected RGB or "
                    "grayscale)");
     if (info.channels != 1 && info.channels != 3)
-        PFCE_THROW(InputError, path, ": ", info.channels, " bands are not supported (expected RGB or grayscale)");
+        PFCE_THROW(InputError, path, ": ", info.channels,
+                   " bands are not supported (expected RGB or grayscale)");
 }
 
 }  // namespace
 
-void check_pair_sizes(const std::string& image, const std::string& mask, std::int64_t max_pixels, int& width,
-                      int& height) {
+void check_pair_sizes(const std::string& image, const std::string& mask, std::int64_t max_pixels,
+                      int& width, int& height) {
     const ImageInfo a = probe_image(image);
     check_supported_header(image, a);
     const ImageInfo b = probe_image(mask);
     check_supported_header(mask, b);
     if (a.width != b.width || a.height != b.height)
-        PFCE_THROW(InputError, "image/mask size mismatch: ", image, " is ", a.width, "x", a.height, " but ",
-                   mask, " is ", b.width, "x", b.height);
+        PFCE_THROW(InputError, "image/mask size mismatch: ", image, " is ", a.width, "x", a.height,
+                   " but ", mask, " is ", b.width, "x", b.height);
     const std::int64_t pixels = static_cast<std::int64_t>(a.width) * a.height;
     if (max_pixels > 0 && pixels > max_pixels)
         PFCE_THROW(InputError, image, " is ", a.width, "x", a.height, " = ", pixels,
-                   " pixels, above the limit of ", max_pixels, " pixels (raise the limit, e.g. --max-pixels, to read it)");
+                   " pixels, above the limit of ", max_pixels,
+                   " pixels (raise the limit, e.g. --max-pixels, to read it)");
     width = a.width;
     height = a.height;
 }
@@ -131,16 +139,18 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
         if (detail::has_generic_layout(r)) found.push_back(DatasetKind::generic);
         if (found.empty())
             PFCE_THROW(InputError, "cannot tell the dataset kind of ", root,
-                       ": expected patches/Images + patches/Labels (Kaggle patches), top_potsdam_*_RGB.tif "
+                       ": expected patches/Images + patches/Labels (Kaggle patches), "
+                       "top_potsdam_*_RGB.tif "
                        "tiles, or images/ + masks/ + dataset.toml (generic)");
         if (found.size() > 1)
-            PFCE_THROW(InputError, "the layout of ", root,
-                       " matches more than one dataset kind; name it with --kind kaggle|tiles|generic");
+            PFCE_THROW(
+                InputError, "the layout of ", root,
+                " matches more than one dataset kind; name it with --kind kaggle|tiles|generic");
         kind = found[0];
     }
     if (opts.tile_patch <= 0 || opts.tile_stride <= 0)
-        PFCE_THROW(InputError, "tile patch size and stride must be positive (got ", opts.tile_patch, " and ",
-                   opts.tile_stride, ")");
+        PFCE_THROW(InputError, "tile patch size and stride must be positive (got ", opts.tile_patch,
+                   " and ", opts.tile_stride, ")");
 
     Dataset ds;
     ds.root_ = root;
@@ -151,21 +161,28 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
         case DatasetKind::kaggle: {
             const fs::path dir = detail::kaggle_dir(r);
             if (dir.empty())
-                PFCE_THROW(InputError, root, " is not a Kaggle patch dataset: no patches/Images or Images "
+                PFCE_THROW(InputError, root,
+                           " is not a Kaggle patch dataset: no patches/Images or Images "
                            "directory in it");
             DatasetBuilder::scan_kaggle(ds, dir);
             break;
         }
-        case DatasetKind::tiles: DatasetBuilder::scan_tiles(ds, r); break;
-        case DatasetKind::generic: DatasetBuilder::scan_generic(ds, r); break;
-        case DatasetKind::automatic: break;  // resolved above
+        case DatasetKind::tiles:
+            DatasetBuilder::scan_tiles(ds, r);
+            break;
+        case DatasetKind::generic:
+            DatasetBuilder::scan_generic(ds, r);
+            break;
+        case DatasetKind::automatic:
+            break;  // resolved above
     }
     return ds;
 }
 
 RgbImage Dataset::read_image(std::size_t i) const {
     if (i >= samples_.size())
-        PFCE_THROW(ShapeError, "sample index ", i, " out of range (dataset has ", samples_.size(), ")");
+        PFCE_THROW(ShapeError, "sample index ", i, " out of range (dataset has ", samples_.size(),
+                   ")");
     const SampleRef& s = samples_[i];
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_image(*this, s);
     return read_rgb(s.image_path, opts_.max_pixels);
@@ -173,7 +190,8 @@ RgbImage Dataset::read_image(std::size_t i) const {
 
 LabelMap Dataset::read_mask(std::size_t i) const {
     if (i >= samples_.size())
-        PFCE_THROW(ShapeError, "sample index ", i, " out of range (dataset has ", samples_.size(), ")");
+        PFCE_THROW(ShapeError, "sample index ", i, " out of range (dataset has ", samples_.size(),
+                   ")");
     const SampleRef& s = samples_[i];
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_mask(*this, s);
     if (index_masks_) {
@@ -185,9 +203,9 @@ LabelMap Dataset::read_mask(std::size_t i) const {
         for (std::size_t p = 0; p < m.labels.size(); ++p) {
             const std::uint8_t v = lut[m.labels[p]];
             if (v != 255 && v >= n_classes)
-                PFCE_THROW(InputError, s.mask_path, ": index value ", static_cast<int>(v), " at pixel (x=",
-                           p % m.width, ", y=", p / m.width, ") is not a class (", n_classes,
-                           " classes) and not an ignore value");
+                PFCE_THROW(InputError, s.mask_path, ": index value ", static_cast<int>(v),
+                           " at pixel (x=", p % m.width, ", y=", p / m.width, ") is not a class (",
+                           n_classes, " classes) and not an ignore value");
             m.labels[p] = v;
         }
         return m;

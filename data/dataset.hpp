@@ -19,23 +19,24 @@ DatasetKind parse_dataset_kind(const std::string& text);  // auto|kaggle|tiles|g
 
 struct DatasetOptions {
     DatasetKind kind = DatasetKind::automatic;
-    int tile_patch = 300;                      // tiles: patch size
-    int tile_stride = 300;                     // tiles: stride (edges covered by a last, shifted patch)
-    std::int64_t max_pixels = 100'000'000;     // refuse bigger images instead of running out of memory
+    int tile_patch = 300;   // tiles: patch size
+    int tile_stride = 300;  // tiles: stride (edges covered by a last, shifted patch)
+    std::int64_t max_pixels = 100'000'000;  // refuse bigger images instead of running out of memory
 };
 
 // One sample: where its pixels come from. For tiles, a window of a larger file.
 struct SampleRef {
-    std::string id;          // stable name, e.g. "Image_12" or "top_potsdam_2_10@600_300"
+    std::string id;  // stable name, e.g. "Image_12" or "top_potsdam_2_10@600_300"
     std::string image_path;
-    std::string mask_path;   // dense mask (colour or index), empty if none
-    int x0 = 0, y0 = 0, width = 0, height = 0;  // window; whole-file samples: 0, 0 and the file's size
+    std::string mask_path;  // dense mask (colour or index), empty if none
+    int x0 = 0, y0 = 0, width = 0,
+        height = 0;  // window; whole-file samples: 0, 0 and the file's size
 };
 
 struct TileBandCache;  // recently decoded rows of tiles, shared by neighbouring windows
 
 class Dataset {
-public:
+  public:
     // Scans `root`; throws InputError (naming the file) on layout faults or an empty dataset.
     static Dataset open(const std::string& root, const DatasetOptions& opts = {});
 
@@ -48,7 +49,7 @@ public:
     RgbImage read_image(std::size_t i) const;
     LabelMap read_mask(std::size_t i) const;  // dense mask decoded to class indices
 
-private:
+  private:
     std::string root_;
     DatasetKind kind_ = DatasetKind::kaggle;
     Palette palette_;
@@ -66,7 +67,7 @@ struct Split {
 };
 Split make_split(std::size_t n, std::uint64_t seed, double train_frac = 0.8, double val_frac = 0.1);
 // Explicit split from files listing sample ids, one per line; unknown ids are InputErrors.
-Split split_from_lists(const Dataset& ds, const std::string& train_list, const std::string& val_list,
-                       const std::string& test_list);
+Split split_from_lists(const Dataset& ds, const std::string& train_list,
+                       const std::string& val_list, const std::string& test_list);
 
 }  // namespace pfce

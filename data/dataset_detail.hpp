@@ -18,9 +18,11 @@ namespace pfce {
 // A few recently decoded bands of full-width rows, keyed by (file, first row, rows). Several loader
 // threads may want neighbouring bands at once (the end of one row of windows, the start of the
 // next), so it holds more than one, and each band is decoded by exactly one thread while the others
-// wait on its future instead of decoding it again. A failed decode is forgotten, so a retry re-reads.
-template <typename Band> class BandLru {
-public:
+// wait on its future instead of decoding it again. A failed decode is forgotten, so a retry
+// re-reads.
+template <typename Band>
+class BandLru {
+  public:
     template <typename Load>
     std::shared_ptr<const Band> get(const std::string& path, int y0, int h, Load&& load) {
         std::promise<std::shared_ptr<const Band>> promise;
@@ -28,8 +30,9 @@ public:
         bool mine = false;
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            auto it = std::find_if(entries_.begin(), entries_.end(),
-                                   [&](const Entry& e) { return e.y0 == y0 && e.h == h && e.path == path; });
+            auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
+                return e.y0 == y0 && e.h == h && e.path == path;
+            });
             if (it != entries_.end()) {
                 entries_.splice(entries_.begin(), entries_, it);  // most recent first
                 future = it->band;
@@ -46,13 +49,14 @@ public:
             } catch (...) {
                 promise.set_exception(std::current_exception());
                 std::lock_guard<std::mutex> lock(mutex_);
-                entries_.remove_if([&](const Entry& e) { return e.y0 == y0 && e.h == h && e.path == path; });
+                entries_.remove_if(
+                    [&](const Entry& e) { return e.y0 == y0 && e.h == h && e.path == path; });
             }
         }
         return future.get();  // rethrows a failed decode
     }
 
-private:
+  private:
     static constexpr std::size_t kCapacity = 4;
     struct Entry {
         std::string path;
@@ -69,7 +73,7 @@ struct TileBandCache {
 };
 
 class DatasetBuilder {
-public:
+  public:
     static void scan_kaggle(Dataset& ds, const std::filesystem::path& dir);
     static void scan_tiles(Dataset& ds, const std::filesystem::path& root);
     static void scan_generic(Dataset& ds, const std::filesystem::path& root);

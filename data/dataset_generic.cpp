@@ -1,9 +1,11 @@
-// Generic datasets: root/images/ and root/masks/ paired by file stem, described by root/dataset.toml:
+// Generic datasets: root/images/ and root/masks/ paired by file stem, described by
+// root/dataset.toml:
 //   [classes] names = ["road", "building"]
 //   [mask]    encoding = "palette" | "index"
-//             colours = [[255,255,255], [0,0,255]]   # palette: one per class (index: optional, for previews)
-//             ignore = [0]                            # index values that mean "unlabelled"
-//             ignore_colours = [[0,0,0]]              # palette colours that mean "unlabelled"
+//             colours = [[255,255,255], [0,0,255]]   # palette: one per class (index: optional, for
+//             previews) ignore = [0]                            # index values that mean
+//             "unlabelled" ignore_colours = [[0,0,0]]              # palette colours that mean
+//             "unlabelled"
 // Unknown keys are errors (a typo must not silently change what is trained on).
 #include <toml++/toml.h>
 
@@ -28,15 +30,16 @@ struct GenericSpec {
     std::vector<Rgb> ignore_colours;
 };
 
-void check_keys(const toml::table& t, const std::string& where, const std::set<std::string>& allowed,
-                const std::string& file) {
+void check_keys(const toml::table& t, const std::string& where,
+                const std::set<std::string>& allowed, const std::string& file) {
     for (auto&& [k, v] : t) {
         (void)v;
         if (!allowed.count(std::string(k.str()))) {
             std::string list;
             for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-            PFCE_THROW(InputError, file, ": unknown key '", where.empty() ? "" : where + ".", k.str(),
-                       "' (line ", k.source().begin.line, "; expected one of: ", list, ")");
+            PFCE_THROW(InputError, file, ": unknown key '", where.empty() ? "" : where + ".",
+                       k.str(), "' (line ", k.source().begin.line, "; expected one of: ", list,
+                       ")");
         }
     }
 }
@@ -66,7 +69,8 @@ std::vector<Rgb> colour_list(const toml::node& n, const std::string& file, const
             PFCE_THROW(InputError, file, ": ", key, " must be a list of [r, g, b] triples (line ",
                        e.source().begin.line, ")");
         Rgb rgb;
-        for (int i = 0; i < 3; ++i) rgb[i] = static_cast<std::uint8_t>(int_in(*c->get(i), 0, 255, file, key));
+        for (int i = 0; i < 3; ++i)
+            rgb[i] = static_cast<std::uint8_t>(int_in(*c->get(i), 0, 255, file, key));
         out.push_back(rgb);
     }
     return out;
@@ -94,27 +98,32 @@ GenericSpec parse_spec(const fs::path& toml_path) {
         spec.names.push_back(*s);
     }
     if (spec.names.size() > 32)
-        PFCE_THROW(InputError, file, ": ", spec.names.size(), " classes given; at most 32 are supported");
+        PFCE_THROW(InputError, file, ": ", spec.names.size(),
+                   " classes given; at most 32 are supported");
 
     const toml::table& mask = sub_table(doc, "mask", file);
     check_keys(mask, "mask", {"encoding", "colours", "ignore", "ignore_colours"}, file);
     const std::string encoding = mask["encoding"].value_or(std::string("palette"));
     if (encoding != "palette" && encoding != "index")
-        PFCE_THROW(InputError, file, ": mask.encoding = '", encoding, "' (expected \"palette\" or \"index\")");
+        PFCE_THROW(InputError, file, ": mask.encoding = '", encoding,
+                   "' (expected \"palette\" or \"index\")");
     spec.index = encoding == "index";
-    if (const toml::node* c = mask.get("colours")) spec.colours = colour_list(*c, file, "mask.colours");
+    if (const toml::node* c = mask.get("colours"))
+        spec.colours = colour_list(*c, file, "mask.colours");
     if (const toml::node* ic = mask.get("ignore_colours"))
         spec.ignore_colours = colour_list(*ic, file, "mask.ignore_colours");
     if (const toml::node* ig = mask.get("ignore")) {
         const toml::array* a = ig->as_array();
         if (!a) PFCE_THROW(InputError, file, ": mask.ignore must be a list of index values");
         for (const toml::node& v : *a)
-            spec.ignore.push_back(static_cast<std::uint8_t>(int_in(v, 0, 255, file, "mask.ignore")));
+            spec.ignore.push_back(
+                static_cast<std::uint8_t>(int_in(v, 0, 255, file, "mask.ignore")));
     }
 
     if (spec.index) {
         if (!spec.ignore_colours.empty())
-            PFCE_THROW(InputError, file, ": mask.ignore_colours applies to palette masks; index masks use "
+            PFCE_THROW(InputError, file,
+                       ": mask.ignore_colours applies to palette masks; index masks use "
                        "mask.ignore");
         for (std::uint8_t v : spec.ignore)
             if (v < spec.names.size())
@@ -122,10 +131,12 @@ GenericSpec parse_spec(const fs::path& toml_path) {
                            spec.names[v], "'");
     } else {
         if (!spec.ignore.empty())
-            PFCE_THROW(InputError, file, ": mask.ignore applies to index masks; palette masks use "
+            PFCE_THROW(InputError, file,
+                       ": mask.ignore applies to index masks; palette masks use "
                        "mask.ignore_colours");
         if (spec.colours.empty())
-            PFCE_THROW(InputError, file, ": palette masks need mask.colours, one [r, g, b] per class");
+            PFCE_THROW(InputError, file,
+                       ": palette masks need mask.colours, one [r, g, b] per class");
     }
     if (!spec.colours.empty() && spec.colours.size() != spec.names.size())
         PFCE_THROW(InputError, file, ": mask.colours has ", spec.colours.size(), " colours for ",
@@ -134,26 +145,30 @@ GenericSpec parse_spec(const fs::path& toml_path) {
     for (const auto* list : {&spec.colours, &spec.ignore_colours})
         for (const Rgb& c : *list)
             if (!seen.insert((c[0] << 16) | (c[1] << 8) | c[2]).second)
-                PFCE_THROW(InputError, file, ": colour (", int(c[0]), ",", int(c[1]), ",", int(c[2]),
-                           ") appears twice in mask.colours / mask.ignore_colours");
+                PFCE_THROW(InputError, file, ": colour (", int(c[0]), ",", int(c[1]), ",",
+                           int(c[2]), ") appears twice in mask.colours / mask.ignore_colours");
     return spec;
 }
 
-// Distinct preview colours for index datasets that name none: the Potsdam ones first, then a spread.
+// Distinct preview colours for index datasets that name none: the Potsdam ones first, then a
+// spread.
 Rgb default_colour(std::size_t c) {
     const Palette& p = potsdam_palette();
     if (c < static_cast<std::size_t>(p.num_classes())) return p.classes[c].colour;
     const std::uint32_t h = static_cast<std::uint32_t>(c) * 2654435761u;
-    return Rgb{static_cast<std::uint8_t>(64 + (h >> 8) % 192), static_cast<std::uint8_t>(64 + (h >> 16) % 192),
+    return Rgb{static_cast<std::uint8_t>(64 + (h >> 8) % 192),
+               static_cast<std::uint8_t>(64 + (h >> 16) % 192),
                static_cast<std::uint8_t>(64 + (h >> 24) % 192)};
 }
 
 std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)> files_by_stem(
     const fs::path& dir) {
-    std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)> out(detail::natural_less);
+    std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)> out(
+        detail::natural_less);
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
-        if (!e.is_regular_file() || name.empty() || name[0] == '.' || !detail::is_image_extension(e.path()))
+        if (!e.is_regular_file() || name.empty() || name[0] == '.' ||
+            !detail::is_image_extension(e.path()))
             continue;
         auto [it, inserted] = out.emplace(e.path().stem().string(), e.path());
         if (!inserted)
@@ -166,19 +181,22 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
 }  // namespace
 
 void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
-    const fs::path toml_path = root / "dataset.toml", images_dir = root / "images", masks_dir = root / "masks";
+    const fs::path toml_path = root / "dataset.toml", images_dir = root / "images",
+                   masks_dir = root / "masks";
     std::error_code ec;
     if (!fs::exists(toml_path, ec))
-        PFCE_THROW(InputError, "generic dataset ", root.string(), " has no dataset.toml (", toml_path.string(),
-                   " names the classes and the mask encoding)");
+        PFCE_THROW(InputError, "generic dataset ", root.string(), " has no dataset.toml (",
+                   toml_path.string(), " names the classes and the mask encoding)");
     const GenericSpec spec = parse_spec(toml_path);
     for (const fs::path& d : {images_dir, masks_dir})
         if (!fs::is_directory(d, ec))
-            PFCE_THROW(InputError, "generic dataset ", root.string(), ": directory ", d.string(), " is missing");
+            PFCE_THROW(InputError, "generic dataset ", root.string(), ": directory ", d.string(),
+                       " is missing");
 
     Palette pal;
     for (std::size_t c = 0; c < spec.names.size(); ++c)
-        pal.classes.push_back({spec.names[c], spec.colours.empty() ? default_colour(c) : spec.colours[c]});
+        pal.classes.push_back(
+            {spec.names[c], spec.colours.empty() ? default_colour(c) : spec.colours[c]});
     pal.unlabelled_colours = spec.ignore_colours;
     ds.palette_ = std::move(pal);
     ds.index_masks_ = spec.index;

@@ -41,25 +41,27 @@ void DatasetBuilder::scan_kaggle(Dataset& ds, const fs::path& dir) {
     const fs::path images_dir = dir / "Images", labels_dir = dir / "Labels";
     std::error_code ec;
     if (!fs::is_directory(labels_dir, ec))
-        PFCE_THROW(InputError, "Kaggle dataset ", dir.string(), " has Images/ but no Labels/ directory (",
-                   labels_dir.string(), " is missing)");
+        PFCE_THROW(InputError, "Kaggle dataset ", dir.string(),
+                   " has Images/ but no Labels/ directory (", labels_dir.string(), " is missing)");
     const auto images = numbered_files(images_dir, "Image_");
     const auto labels = numbered_files(labels_dir, "Label_");
     if (images.empty())
-        PFCE_THROW(InputError, "empty dataset: no Image_N.tif or Image_N.png files in ", images_dir.string(),
-                   " (dataset root ", ds.root_, ")");
+        PFCE_THROW(InputError, "empty dataset: no Image_N.tif or Image_N.png files in ",
+                   images_dir.string(), " (dataset root ", ds.root_, ")");
     for (const auto& [n, path] : labels)
         if (!images.count(n))
-            PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
-                       (images_dir / ("Image_" + std::to_string(n) + path.extension().string())).string());
+            PFCE_THROW(
+                InputError, "missing partner file: ", path.string(), " has no image ",
+                (images_dir / ("Image_" + std::to_string(n) + path.extension().string())).string());
 
     ds.palette_ = potsdam_palette();
     ds.samples_.reserve(images.size());
     for (const auto& [n, path] : images) {
         auto l = labels.find(n);
         if (l == labels.end())
-            PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no label ",
-                       (labels_dir / ("Label_" + std::to_string(n) + path.extension().string())).string());
+            PFCE_THROW(
+                InputError, "missing partner file: ", path.string(), " has no label ",
+                (labels_dir / ("Label_" + std::to_string(n) + path.extension().string())).string());
         SampleRef s;
         s.id = "Image_" + std::to_string(n);
         s.image_path = path.string();

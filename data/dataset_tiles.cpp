@@ -1,9 +1,9 @@
 // Potsdam original tiles: top_potsdam_X_Y_RGB.tif with top_potsdam_X_Y_label.tif (or
 // _label_noBoundary.tif), in the root or one directory below it (the official archive's
-// 2_Ortho_RGB/ and 5_Labels_all/). Each tile is cut into patch x patch windows every `stride` pixels;
-// the last window of a row or column is shifted back to the edge so nothing is dropped. Windows are
-// read through a cache of recently decoded bands of full-width rows: windows are ordered row by row,
-// so a band is decoded once for all the windows beside each other.
+// 2_Ortho_RGB/ and 5_Labels_all/). Each tile is cut into patch x patch windows every `stride`
+// pixels; the last window of a row or column is shifted back to the edge so nothing is dropped.
+// Windows are read through a cache of recently decoded bands of full-width rows: windows are
+// ordered row by row, so a band is decoded once for all the windows beside each other.
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -44,7 +44,8 @@ const std::regex& label_pattern() {
     return r;
 }
 
-// Window starts along one axis: every `stride` while a whole patch fits, then one flush with the end.
+// Window starts along one axis: every `stride` while a whole patch fits, then one flush with the
+// end.
 std::vector<int> window_starts(int size, int patch, int stride) {
     if (size <= patch) return {0};
     std::vector<int> v;
@@ -81,8 +82,8 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
     for (const auto* labels : {&label, &label_nb})
         for (const auto& [stem, path] : *labels)
             if (!rgb.count(stem))
-                PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ", stem,
-                           "_RGB.tif");
+                PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
+                           stem, "_RGB.tif");
 
     std::vector<std::string> stems;
     for (const auto& kv : rgb) stems.push_back(kv.first);
@@ -100,7 +101,8 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
             mask = label_nb[stem];
         } else {
             PFCE_THROW(InputError, "missing partner file: ", image.string(), " has no label ", stem,
-                       "_label.tif (or ", stem, "_label_noBoundary.tif) beside it or in a sibling directory");
+                       "_label.tif (or ", stem,
+                       "_label_noBoundary.tif) beside it or in a sibling directory");
         }
         int w = 0, h = 0;
         // Windows are what gets decoded, so the pixel limit applies to them, not to the tile.
@@ -151,10 +153,12 @@ RgbImage DatasetBuilder::read_tile_image(const Dataset& ds, const SampleRef& s) 
 LabelMap DatasetBuilder::read_tile_mask(const Dataset& ds, const SampleRef& s) {
     const auto band = ds.tile_cache_->masks.get(s.mask_path, s.y0, s.height, [&] {
         const ImageInfo info = probe_image(s.mask_path);
-        const RgbImage colours = read_rgb_window(s.mask_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels);
+        const RgbImage colours =
+            read_rgb_window(s.mask_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels);
         // A bad colour's y is reported within the band; say where the band starts.
         return ds.palette_.decode(colours, s.mask_path + " (rows " + std::to_string(s.y0) + ".." +
-                                               std::to_string(s.y0 + s.height - 1) + ", pixel y counted from row " +
+                                               std::to_string(s.y0 + s.height - 1) +
+                                               ", pixel y counted from row " +
                                                std::to_string(s.y0) + ")");
     });
     return crop(*band, s.x0, s.width);

@@ -17,7 +17,8 @@
 namespace pfce {
 namespace detail {
 
-Window resolve_window(const std::string& path, Window win, int width, int height, std::int64_t max_pixels) {
+Window resolve_window(const std::string& path, Window win, int width, int height,
+                      std::int64_t max_pixels) {
     if (win.w < 0) win = Window{0, 0, width, height};
     if (win.x0 < 0 || win.y0 < 0 || win.w <= 0 || win.h <= 0 || win.x0 + win.w > width ||
         win.y0 + win.h > height)
@@ -27,7 +28,8 @@ Window resolve_window(const std::string& path, Window win, int width, int height
     if (max_pixels > 0 && pixels > max_pixels) {
         if (win.w == width && win.h == height)
             PFCE_THROW(InputError, path, " is ", width, "x", height, " = ", pixels,
-                       " pixels, above the limit of ", max_pixels, " pixels (raise the limit, e.g. --max-pixels, to read it)");
+                       " pixels, above the limit of ", max_pixels,
+                       " pixels (raise the limit, e.g. --max-pixels, to read it)");
         PFCE_THROW(InputError, path, ": a ", win.w, "x", win.h, " window = ", pixels,
                    " pixels is above the limit of ", max_pixels, " pixels");
     }
@@ -49,14 +51,17 @@ Format sniff_format(const std::string& path) {
     static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (n == 8 && std::memcmp(magic, png_sig, 8) == 0) return Format::png;
     // "II*\0" / "MM\0*" classic TIFF, "II+\0" / "MM\0+" BigTIFF.
-    if (n >= 4 && ((magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0) ||
-                   (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0 && (magic[3] == 42 || magic[3] == 43))))
+    if (n >= 4 && ((magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43) &&
+                    magic[3] == 0) ||
+                   (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0 &&
+                    (magic[3] == 42 || magic[3] == 43))))
         return Format::tiff;
     if (n == 0) PFCE_THROW(InputError, path, ": empty file (expected a TIFF or PNG image)");
     PFCE_THROW(InputError, path, ": not a TIFF or PNG file (unrecognized header bytes)");
 }
 
-detail::DecodedSamples decode(const std::string& path, detail::Window win, std::int64_t max_pixels) {
+detail::DecodedSamples decode(const std::string& path, detail::Window win,
+                              std::int64_t max_pixels) {
     return sniff_format(path) == Format::png ? detail::read_png(path, win, max_pixels)
                                              : detail::read_tiff(path, win, max_pixels);
 }
@@ -85,8 +90,9 @@ RgbImage to_rgb(const detail::DecodedSamples& d) {
 
 LabelMap to_gray(const std::string& path, detail::DecodedSamples&& d) {
     if (d.channels != 1)
-        PFCE_THROW(InputError, path, ": expected a 1-band mask (grayscale or palette indices), got ",
-                   d.channels, " bands (RGB); colour masks need a palette encoding");
+        PFCE_THROW(InputError, path,
+                   ": expected a 1-band mask (grayscale or palette indices), got ", d.channels,
+                   " bands (RGB); colour masks need a palette encoding");
     LabelMap m;
     m.width = d.width;
     m.height = d.height;
@@ -94,10 +100,11 @@ LabelMap to_gray(const std::string& path, detail::DecodedSamples&& d) {
     return m;
 }
 
-void check_writable(const std::string& path, int width, int height, std::size_t size, int channels) {
+void check_writable(const std::string& path, int width, int height, std::size_t size,
+                    int channels) {
     if (width <= 0 || height <= 0 || size != static_cast<std::size_t>(width) * height * channels)
-        PFCE_THROW(ShapeError, "cannot write ", path, ": image ", width, "x", height, " with ", size,
-                   " bytes (expected ", channels, " per pixel)");
+        PFCE_THROW(ShapeError, "cannot write ", path, ": image ", width, "x", height, " with ",
+                   size, " bytes (expected ", channels, " per pixel)");
 }
 
 }  // namespace
@@ -114,12 +121,14 @@ LabelMap read_gray(const std::string& path, std::int64_t max_pixels) {
     return to_gray(path, decode(path, detail::Window{}, max_pixels));
 }
 
-RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h, std::int64_t max_pixels) {
+RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,
+                         std::int64_t max_pixels) {
     if (w <= 0 || h <= 0) PFCE_THROW(InputError, path, ": empty window ", w, "x", h);
     return to_rgb(decode(path, detail::Window{x0, y0, w, h}, max_pixels));
 }
 
-LabelMap read_gray_window(const std::string& path, int x0, int y0, int w, int h, std::int64_t max_pixels) {
+LabelMap read_gray_window(const std::string& path, int x0, int y0, int w, int h,
+                          std::int64_t max_pixels) {
     if (w <= 0 || h <= 0) PFCE_THROW(InputError, path, ": empty window ", w, "x", h);
     return to_gray(path, decode(path, detail::Window{x0, y0, w, h}, max_pixels));
 }
@@ -138,11 +147,12 @@ void write_png_gray(const std::string& path, const LabelMap& img) {
     });
 }
 
-void write_png_indexed(const std::string& path, const LabelMap& img, const std::vector<Rgb>& colours,
-                       const std::vector<std::uint8_t>& alpha) {
+void write_png_indexed(const std::string& path, const LabelMap& img,
+                       const std::vector<Rgb>& colours, const std::vector<std::uint8_t>& alpha) {
     check_writable(path, img.width, img.height, img.labels.size(), 1);
     write_atomically(path, [&](const std::string& tmp) {
-        detail::write_png_palette_file(tmp, img.labels.data(), img.width, img.height, colours, alpha);
+        detail::write_png_palette_file(tmp, img.labels.data(), img.width, img.height, colours,
+                                       alpha);
     });
 }
 

@@ -1,7 +1,7 @@
 // Reading and writing image files. TIFF through libtiff (8-bit RGB/RGBA-less, any compression
-// libtiff decodes, LZW included), PNG through libpng. Every failure is an InputError naming the file
-// and what is wrong (missing, truncated, 16-bit samples, 4 bands, ...). Writers are atomic: they
-// write a temporary file beside the target and rename it, so a crash never leaves half a file.
+// libtiff decodes, LZW included), PNG through libpng. Every failure is an InputError naming the
+// file and what is wrong (missing, truncated, 16-bit samples, 4 bands, ...). Writers are atomic:
+// they write a temporary file beside the target and rename it, so a crash never leaves half a file.
 #pragma once
 
 #include <cstdint>
@@ -29,8 +29,8 @@ ImageInfo probe_image(const std::string& path);
 RgbImage read_rgb(const std::string& path, std::int64_t max_pixels = 0);
 // 8-bit single-channel file (index-valued masks).
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels = 0);
-// The window [x0, x0+w) x [y0, y0+h) of a file (must lie inside it). TIFF decodes only the strips or
-// tiles the window touches; PNG decodes the rows up to the window's end. max_pixels limits w*h.
+// The window [x0, x0+w) x [y0, y0+h) of a file (must lie inside it). TIFF decodes only the strips
+// or tiles the window touches; PNG decodes the rows up to the window's end. max_pixels limits w*h.
 RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,
                          std::int64_t max_pixels = 0);
 LabelMap read_gray_window(const std::string& path, int x0, int y0, int w, int h,
@@ -40,17 +40,20 @@ void write_png(const std::string& path, const RgbImage& img);
 void write_png_gray(const std::string& path, const LabelMap& img);
 // An 8-bit palette PNG whose pixel values are the label values (a viewer shows colours[value]);
 // `colours` has 256 entries, `alpha` 256 (0 = transparent) or none. Read back with read_gray.
-void write_png_indexed(const std::string& path, const LabelMap& img, const std::vector<Rgb>& colours,
+void write_png_indexed(const std::string& path, const LabelMap& img,
+                       const std::vector<Rgb>& colours,
                        const std::vector<std::uint8_t>& alpha = {});
-void write_tiff(const std::string& path, const RgbImage& img);  // LZW-compressed, like Potsdam
+void write_tiff(const std::string& path, const RgbImage& img);       // LZW-compressed, like Potsdam
 void write_tiff_gray(const std::string& path, const LabelMap& img);  // LZW, one 8-bit band
 
 // Atomic write helper for any writer: calls write(tmp) then renames tmp -> path.
-template <typename Fn> void write_atomically(const std::string& path, Fn&& write);
+template <typename Fn>
+void write_atomically(const std::string& path, Fn&& write);
 std::string temp_path_for(const std::string& path);
 void commit_temp(const std::string& tmp, const std::string& path);
 
-template <typename Fn> void write_atomically(const std::string& path, Fn&& write) {
+template <typename Fn>
+void write_atomically(const std::string& path, Fn&& write) {
     const std::string tmp = temp_path_for(path);
     try {
         write(tmp);

@@ -18,11 +18,11 @@ struct Window {
 };
 
 struct DecodedSamples {
-    int width = 0, height = 0;    // of the window
-    int channels = 0;             // 1 or 3
+    int width = 0, height = 0;          // of the window
+    int channels = 0;                   // 1 or 3
     std::vector<std::uint8_t> samples;  // width*height*channels, interleaved
-    std::vector<Rgb> colormap;    // non-empty for palette images (channels == 1, values index it)
-    int gray_bits = 8;            // 1-band non-palette samples hold 0..2^gray_bits-1 (PNG 1/2/4-bit)
+    std::vector<Rgb> colormap;  // non-empty for palette images (channels == 1, values index it)
+    int gray_bits = 8;          // 1-band non-palette samples hold 0..2^gray_bits-1 (PNG 1/2/4-bit)
 };
 
 // Resolves a whole-image window, checks it lies inside width x height and respects max_pixels;
@@ -40,9 +40,10 @@ void write_tiff_file(const std::string& path, const std::uint8_t* samples, int w
                      int channels);
 void write_png_file(const std::string& path, const std::uint8_t* samples, int width, int height,
                     int channels);
-// An 8-bit palette PNG: `indices` are pixel values, `colours` the 256 PLTE entries, `alpha` 256 tRNS
-// entries (0 = transparent) or empty for an opaque image.
-void write_png_palette_file(const std::string& path, const std::uint8_t* indices, int width, int height,
-                            const std::vector<Rgb>& colours, const std::vector<std::uint8_t>& alpha);
+// An 8-bit palette PNG: `indices` are pixel values, `colours` the 256 PLTE entries, `alpha` 256
+// tRNS entries (0 = transparent) or empty for an opaque image.
+void write_png_palette_file(const std::string& path, const std::uint8_t* indices, int width,
+                            int height, const std::vector<Rgb>& colours,
+                            const std::vector<std::uint8_t>& alpha);
 
 }  // namespace pfce::detail

@@ -25,7 +25,8 @@ void on_error(png_structp png, png_const_charp msg) {
     std::snprintf(m->error, sizeof m->error, "%s", msg);
     png_longjmp(png, 1);
 }
-void on_warning(png_structp, png_const_charp) {}  // e.g. bad CRCs in ancillary chunks: harmless here
+void on_warning(png_structp, png_const_charp) {
+}  // e.g. bad CRCs in ancillary chunks: harmless here
 
 struct FileCloser {
     FILE* f = nullptr;
@@ -96,16 +97,21 @@ void open_png(const std::string& path, FileCloser& file, PngReadState& st, PngHe
     st.info = png_create_info_struct(st.png);
     if (!st.info) PFCE_THROW(SystemError, "png_create_info_struct failed for ", path);
     if (!read_header_guarded(st.png, st.info, file.f, &h))
-        PFCE_THROW(InputError, path, ": truncated or corrupt PNG, its header cannot be read (", st.msgs.error, ")");
+        PFCE_THROW(InputError, path, ": truncated or corrupt PNG, its header cannot be read (",
+                   st.msgs.error, ")");
 }
 
 int png_channels(int color_type) {
     switch (color_type) {
         case PNG_COLOR_TYPE_GRAY:
-        case PNG_COLOR_TYPE_PALETTE: return 1;
-        case PNG_COLOR_TYPE_GRAY_ALPHA: return 2;
-        case PNG_COLOR_TYPE_RGB: return 3;
-        default: return 4;
+        case PNG_COLOR_TYPE_PALETTE:
+            return 1;
+        case PNG_COLOR_TYPE_GRAY_ALPHA:
+            return 2;
+        case PNG_COLOR_TYPE_RGB:
+            return 3;
+        default:
+            return 4;
     }
 }
 
@@ -116,8 +122,8 @@ ImageInfo probe_png(const std::string& path) {
     PngReadState st;
     PngHeader h;
     open_png(path, file, st, h);
-    return ImageInfo{static_cast<int>(h.width), static_cast<int>(h.height), png_channels(h.color_type),
-                     h.bit_depth};
+    return ImageInfo{static_cast<int>(h.width), static_cast<int>(h.height),
+                     png_channels(h.color_type), h.bit_depth};
 }
 
 DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pixels) {
@@ -126,15 +132,19 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
     PngHeader h;
     open_png(path, file, st, h);
     if (h.bit_depth == 16)
-        PFCE_THROW(InputError, path, ": 16-bit samples are not supported (expected 8-bit RGB, grayscale or "
+        PFCE_THROW(InputError, path,
+                   ": 16-bit samples are not supported (expected 8-bit RGB, grayscale or "
                    "palette PNG)");
     if (h.color_type == PNG_COLOR_TYPE_RGB_ALPHA)
-        PFCE_THROW(InputError, path, ": 4 bands (RGBA) are not supported (expected RGB, grayscale or "
+        PFCE_THROW(InputError, path,
+                   ": 4 bands (RGBA) are not supported (expected RGB, grayscale or "
                    "palette PNG without alpha)");
     if (h.color_type == PNG_COLOR_TYPE_GRAY_ALPHA)
-        PFCE_THROW(InputError, path, ": 2 bands (gray + alpha) are not supported (expected RGB, grayscale "
+        PFCE_THROW(InputError, path,
+                   ": 2 bands (gray + alpha) are not supported (expected RGB, grayscale "
                    "or palette PNG without alpha)");
-    win = resolve_window(path, win, static_cast<int>(h.width), static_cast<int>(h.height), max_pixels);
+    win = resolve_window(path, win, static_cast<int>(h.width), static_cast<int>(h.height),
+                         max_pixels);
 
     DecodedSamples d;
     d.width = win.w;
@@ -146,9 +156,11 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
         if (!read_palette_guarded(st.png, st.info, &pal, &n))
             PFCE_THROW(InputError, path, ": corrupt PNG palette (", st.msgs.error, ")");
         d.colormap.assign(256, Rgb{0, 0, 0});
-        for (int i = 0; i < n && i < 256; ++i) d.colormap[i] = Rgb{pal[i].red, pal[i].green, pal[i].blue};
+        for (int i = 0; i < n && i < 256; ++i)
+            d.colormap[i] = Rgb{pal[i].red, pal[i].green, pal[i].blue};
     }
-    // libpng decodes whole rows in order: stop after the window's last row (interlaced images need all).
+    // libpng decodes whole rows in order: stop after the window's last row (interlaced images need
+    // all).
     if (h.color_type == PNG_COLOR_TYPE_GRAY) d.gray_bits = h.bit_depth;
     const bool interlaced = h.interlace != PNG_INTERLACE_NONE;
     const png_uint_32 nrows = interlaced ? h.height : static_cast<png_uint_32>(win.y0 + win.h);
@@ -184,8 +196,8 @@ struct PngPaletteChunks {
     const png_byte* alpha = nullptr;
 };
 
-bool write_guarded(png_structp png, png_infop info, FILE* f, png_uint_32 w, png_uint_32 h, int color_type,
-                   png_bytepp rows, const PngPaletteChunks& pal) {
+bool write_guarded(png_structp png, png_infop info, FILE* f, png_uint_32 w, png_uint_32 h,
+                   int color_type, png_bytepp rows, const PngPaletteChunks& pal) {
     if (setjmp(png_jmpbuf(png))) return false;
     png_init_io(png, f);
     png_set_IHDR(png, info, w, h, 8, color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
@@ -206,8 +218,8 @@ bool write_guarded(png_structp png, png_infop info, FILE* f, png_uint_32 w, png_
 
 namespace {
 
-void write_png_any(const std::string& path, const std::uint8_t* samples, int width, int height, int channels,
-                   int color_type, const PngPaletteChunks& pal) {
+void write_png_any(const std::string& path, const std::uint8_t* samples, int width, int height,
+                   int channels, int color_type, const PngPaletteChunks& pal) {
     FileCloser file;
     file.f = std::fopen(path.c_str(), "wb");
     if (!file.f) PFCE_THROW(SystemError, "cannot create ", path, ": ", std::strerror(errno));
@@ -235,10 +247,12 @@ void write_png_file(const std::string& path, const std::uint8_t* samples, int wi
                   channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, {});
 }
 
-void write_png_palette_file(const std::string& path, const std::uint8_t* indices, int width, int height,
-                            const std::vector<Rgb>& colours, const std::vector<std::uint8_t>& alpha) {
+void write_png_palette_file(const std::string& path, const std::uint8_t* indices, int width,
+                            int height, const std::vector<Rgb>& colours,
+                            const std::vector<std::uint8_t>& alpha) {
     if (colours.size() != 256 || (!alpha.empty() && alpha.size() != 256))
-        PFCE_THROW(ShapeError, "cannot write ", path, ": a palette PNG needs 256 colours (and 256 alphas or none)");
+        PFCE_THROW(ShapeError, "cannot write ", path,
+                   ": a palette PNG needs 256 colours (and 256 alphas or none)");
     std::vector<png_color> plte(256);
     for (int i = 0; i < 256; ++i) plte[i] = png_color{colours[i][0], colours[i][1], colours[i][2]};
     write_png_any(path, indices, width, height, 1, PNG_COLOR_TYPE_PALETTE,

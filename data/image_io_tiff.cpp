@@ -57,7 +57,8 @@ TiffPtr open_tiff(const std::string& path, const char* mode, TiffMessages& msgs)
         if (mode[0] == 'r') {
             if (FILE* f = std::fopen(path.c_str(), "rb")) {
                 std::fclose(f);
-                PFCE_THROW(InputError, path, ": truncated or corrupt TIFF, its header cannot be read (",
+                PFCE_THROW(InputError, path,
+                           ": truncated or corrupt TIFF, its header cannot be read (",
                            msgs.errors.empty() ? "libtiff could not parse it" : msgs.errors, ")");
             }
             PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
@@ -96,30 +97,36 @@ void check_supported(const std::string& path, const TiffLayout& l) {
     if (l.width > (1u << 30) || l.height > (1u << 30))
         PFCE_THROW(InputError, path, ": TIFF size ", l.width, "x", l.height, " is not supported");
     if (l.bps == 16)
-        PFCE_THROW(InputError, path, ": 16-bit samples are not supported (expected 8-bit RGB or 8-bit "
+        PFCE_THROW(InputError, path,
+                   ": 16-bit samples are not supported (expected 8-bit RGB or 8-bit "
                    "grayscale; convert the file to 8 bits per sample)");
     if (l.bps != 8)
-        PFCE_THROW(InputError, path, ": ", l.bps, "-bit samples are not supported (expected 8 bits per "
+        PFCE_THROW(InputError, path, ": ", l.bps,
+                   "-bit samples are not supported (expected 8 bits per "
                    "sample)");
     if (l.format != SAMPLEFORMAT_UINT)
-        PFCE_THROW(InputError, path, ": sample format ", l.format, " is not supported (expected unsigned "
+        PFCE_THROW(InputError, path, ": sample format ", l.format,
+                   " is not supported (expected unsigned "
                    "8-bit integers)");
     if (l.spp == 4)
-        PFCE_THROW(InputError, path, ": 4 bands (RGBA or RGB+infrared) are not supported (expected 3-band "
+        PFCE_THROW(InputError, path,
+                   ": 4 bands (RGBA or RGB+infrared) are not supported (expected 3-band "
                    "RGB or 1-band grayscale; drop the 4th band, e.g. keep the RGB channels)");
     if (l.spp != 1 && l.spp != 3)
-        PFCE_THROW(InputError, path, ": ", l.spp, " bands are not supported (expected 3-band RGB or 1-band "
+        PFCE_THROW(InputError, path, ": ", l.spp,
+                   " bands are not supported (expected 3-band RGB or 1-band "
                    "grayscale)");
     if (l.spp == 3 && l.photometric != PHOTOMETRIC_RGB)
         PFCE_THROW(InputError, path, ": 3-band photometric interpretation ", l.photometric,
                    " is not supported (expected RGB; YCbCr/CIELab files must be converted)");
-    if (l.spp == 1 && l.photometric != PHOTOMETRIC_MINISBLACK && l.photometric != PHOTOMETRIC_MINISWHITE &&
-        l.photometric != PHOTOMETRIC_PALETTE)
+    if (l.spp == 1 && l.photometric != PHOTOMETRIC_MINISBLACK &&
+        l.photometric != PHOTOMETRIC_MINISWHITE && l.photometric != PHOTOMETRIC_PALETTE)
         PFCE_THROW(InputError, path, ": 1-band photometric interpretation ", l.photometric,
                    " is not supported (expected grayscale or palette)");
 }
 
-[[noreturn]] void decode_failed(const std::string& path, const TiffMessages& msgs, const char* what) {
+[[noreturn]] void decode_failed(const std::string& path, const TiffMessages& msgs,
+                                const char* what) {
     PFCE_THROW(InputError, path, ": truncated or corrupt TIFF (", what, " failed",
                msgs.errors.empty() ? std::string() : ": " + msgs.errors, ")");
 }
@@ -131,9 +138,11 @@ void copy_block(const std::uint8_t* block, int bx, int by, int bw, int bh, int b
     const int x_lo = std::max(bx, win.x0), x_hi = std::min(bx + bw, win.x0 + win.w);
     const int y_lo = std::max(by, win.y0), y_hi = std::min(by + bh, win.y0 + win.h);
     for (int y = y_lo; y < y_hi; ++y) {
-        const std::uint8_t* src = block + (static_cast<std::size_t>(y - by) * bw + (x_lo - bx)) * bands;
+        const std::uint8_t* src =
+            block + (static_cast<std::size_t>(y - by) * bw + (x_lo - bx)) * bands;
         std::uint8_t* dst =
-            out + (static_cast<std::size_t>(y - win.y0) * win.w + (x_lo - win.x0)) * channels + plane;
+            out + (static_cast<std::size_t>(y - win.y0) * win.w + (x_lo - win.x0)) * channels +
+            plane;
         if (bands == channels && plane == 0) {
             std::memcpy(dst, src, static_cast<std::size_t>(x_hi - x_lo) * bands);
         } else {
@@ -160,9 +169,8 @@ void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, con
             const std::uint32_t row0 = s * rps;
             const std::uint32_t rows = std::min(rps, l.height - row0);
             const tmsize_t need = static_cast<tmsize_t>(rows) * l.width * bands;
-            const tmsize_t got =
-                TIFFReadEncodedStrip(t, TIFFComputeStrip(t, row0, static_cast<std::uint16_t>(p)),
-                                     buf.data(), need);
+            const tmsize_t got = TIFFReadEncodedStrip(
+                t, TIFFComputeStrip(t, row0, static_cast<std::uint16_t>(p)), buf.data(), need);
             if (got < need) decode_failed(path, msgs, "reading a strip");
             copy_block(buf.data(), 0, static_cast<int>(row0), static_cast<int>(l.width),
                        static_cast<int>(rows), bands, p, win, l.spp, out);
@@ -184,15 +192,17 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
     std::vector<std::uint8_t> buf(static_cast<std::size_t>(tile_bytes));
     const tmsize_t need = static_cast<tmsize_t>(tw) * th * bands;
     for (int p = 0; p < planes; ++p) {
-        for (std::uint32_t ty = win.y0 / th * th; ty < static_cast<std::uint32_t>(win.y0 + win.h); ty += th) {
-            for (std::uint32_t tx = win.x0 / tw * tw; tx < static_cast<std::uint32_t>(win.x0 + win.w);
-                 tx += tw) {
+        for (std::uint32_t ty = win.y0 / th * th; ty < static_cast<std::uint32_t>(win.y0 + win.h);
+             ty += th) {
+            for (std::uint32_t tx = win.x0 / tw * tw;
+                 tx < static_cast<std::uint32_t>(win.x0 + win.w); tx += tw) {
                 const tmsize_t got = TIFFReadEncodedTile(
-                    t, TIFFComputeTile(t, tx, ty, 0, static_cast<std::uint16_t>(p)), buf.data(), need);
+                    t, TIFFComputeTile(t, tx, ty, 0, static_cast<std::uint16_t>(p)), buf.data(),
+                    need);
                 if (got < need) decode_failed(path, msgs, "reading a tile");
                 // Tiles are always full-size in the file; the window clips what lies past the edge.
-                copy_block(buf.data(), static_cast<int>(tx), static_cast<int>(ty), static_cast<int>(tw),
-                           static_cast<int>(th), bands, p, win, l.spp, out);
+                copy_block(buf.data(), static_cast<int>(tx), static_cast<int>(ty),
+                           static_cast<int>(tw), static_cast<int>(th), bands, p, win, l.spp, out);
             }
         }
     }
@@ -213,7 +223,8 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     TiffPtr t = open_tiff(path, "r", msgs);
     const TiffLayout l = read_layout(t.get());
     check_supported(path, l);
-    win = resolve_window(path, win, static_cast<int>(l.width), static_cast<int>(l.height), max_pixels);
+    win = resolve_window(path, win, static_cast<int>(l.width), static_cast<int>(l.height),
+                         max_pixels);
 
     DecodedSamples d;
     d.width = win.w;
@@ -237,7 +248,9 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
             if (r[i] > 255 || g[i] > 255 || b[i] > 255) eight_bit = false;
         d.colormap.resize(256);
         for (int i = 0; i < 256; ++i) {
-            auto cv = [&](std::uint16_t v) { return static_cast<std::uint8_t>(eight_bit ? v : v >> 8); };
+            auto cv = [&](std::uint16_t v) {
+                return static_cast<std::uint8_t>(eight_bit ? v : v >> 8);
+            };
             d.colormap[i] = Rgb{cv(r[i]), cv(g[i]), cv(b[i])};
         }
     }
@@ -266,7 +279,8 @@ void write_tiff_file(const std::string& path, const std::uint8_t* samples, int w
         if (TIFFWriteScanline(tp, row.data(), static_cast<std::uint32_t>(y), 0) < 0)
             PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
     }
-    if (!TIFFWriteDirectory(tp)) PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+    if (!TIFFWriteDirectory(tp))
+        PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
     TIFF* raw = t.release();
     TIFFClose(raw);  // flushes; errors here were already reported through the handler
     if (!msgs.errors.empty()) PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);

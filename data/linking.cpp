@@ -24,7 +24,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // OpenMP loop that rethrows the first exception of any iteration after the loop.
-template <typename Fn> void parallel_for(std::size_t n, Fn&& fn) {
+template <typename Fn>
+void parallel_for(std::size_t n, Fn&& fn) {
     std::exception_ptr error;
     const long count = static_cast<long>(n);
 #pragma omp parallel for schedule(dynamic, 4)
@@ -40,11 +41,15 @@ template <typename Fn> void parallel_for(std::size_t n, Fn&& fn) {
 }
 
 nlohmann::json stats_json(const LinkStats& s) {
-    return {{"points", s.points}, {"pairs", s.pairs}, {"segments", s.segments},
+    return {{"points", s.points},
+            {"pairs", s.pairs},
+            {"segments", s.segments},
             {"labelled_after", s.labelled_after}};
 }
 
-const char* conflict_name(LinkConflict c) { return c == LinkConflict::lowest ? "lowest" : "unlabelled"; }
+const char* conflict_name(LinkConflict c) {
+    return c == LinkConflict::lowest ? "lowest" : "unlabelled";
+}
 
 }  // namespace
 
@@ -79,13 +84,14 @@ nlohmann::json LinkQuality::to_json() const {
     return j;
 }
 
-void measure_link(const LabelMap& sparse, const LabelMap& linked, const LabelMap* dense, LinkQuality& q) {
+void measure_link(const LabelMap& sparse, const LabelMap& linked, const LabelMap* dense,
+                  LinkQuality& q) {
     if (linked.width != sparse.width || linked.height != sparse.height)
-        PFCE_THROW(InputError, "linked mask ", linked.width, "x", linked.height, " does not match its sparse mask ",
-                   sparse.width, "x", sparse.height);
+        PFCE_THROW(InputError, "linked mask ", linked.width, "x", linked.height,
+                   " does not match its sparse mask ", sparse.width, "x", sparse.height);
     if (dense && (dense->width != sparse.width || dense->height != sparse.height))
-        PFCE_THROW(InputError, "dense mask ", dense->width, "x", dense->height, " does not match its sparse mask ",
-                   sparse.width, "x", sparse.height);
+        PFCE_THROW(InputError, "dense mask ", dense->width, "x", dense->height,
+                   " does not match its sparse mask ", sparse.width, "x", sparse.height);
     const std::size_t n = sparse.labels.size();
     ++q.images;
     q.pixels += static_cast<std::int64_t>(n);
@@ -128,7 +134,8 @@ LinkStats link_label_maps(Backend& backend, const std::vector<LabelMap>& sparse,
             ++i1;
         const std::int64_t nb = static_cast<std::int64_t>(i1 - i0);
         const Shape shape{nb, h, w};
-        // Buffers are reused while consecutive batches keep their shape (pinned memory is slow to get).
+        // Buffers are reused while consecutive batches keep their shape (pinned memory is slow to
+        // get).
         if (h_in.empty() || h_in.shape() != shape) {
             h_in = backend.host_staging(shape, DType::u8);
             d_out = backend.zeros(shape, DType::u8);
@@ -144,14 +151,14 @@ LinkStats link_label_maps(Backend& backend, const std::vector<LabelMap>& sparse,
         parallel_for(i1 - i0, [&](std::size_t k) {
             const LabelMap& m = sparse[i0 + k];
             if (m.labels.size() != plane)
-                PFCE_THROW(InputError, "label map ", i0 + k, " holds ", m.labels.size(), " labels for ",
-                           m.width, "x", m.height);
+                PFCE_THROW(InputError, "label map ", i0 + k, " holds ", m.labels.size(),
+                           " labels for ", m.width, "x", m.height);
             std::memcpy(staged + k * plane, m.labels.data(), plane);
             if (!edge) return;
             const RgbImage& im = images[i0 + k];
             if (im.width != w || im.height != h || im.pixels.size() != plane * 3)
-                PFCE_THROW(InputError, "image ", i0 + k, " is ", im.width, "x", im.height, " but its mask is ",
-                           w, "x", h);
+                PFCE_THROW(InputError, "image ", i0 + k, " is ", im.width, "x", im.height,
+                           " but its mask is ", w, "x", h);
             std::uint8_t* dst = staged_rgb + k * 3 * plane;  // interleaved -> planar (3,H,W)
             for (std::size_t i = 0; i < plane; ++i)
                 for (std::size_t c = 0; c < 3; ++c) dst[c * plane + i] = im.pixels[i * 3 + c];
@@ -184,7 +191,8 @@ LinkStats link_label_maps(Backend& backend, const std::vector<LabelMap>& sparse,
     return total;
 }
 
-nlohmann::json link_settings_json(const LinkParams& p, const std::string& in_dir, const nlohmann::json& in_meta) {
+nlohmann::json link_settings_json(const LinkParams& p, const std::string& in_dir,
+                                  const nlohmann::json& in_meta) {
     std::error_code ec;
     const fs::path canon = fs::weakly_canonical(fs::path(in_dir), ec);
     return {{"in_dir", ec ? in_dir : canon.string()},
@@ -237,12 +245,14 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         }
         if (prev && !o.force)
             PFCE_THROW(InputError, o.out_dir, " already holds masks made otherwise (",
-                       prev->meta.value("link", nlohmann::json()).dump(), "); pass --force to replace them");
+                       prev->meta.value("link", nlohmann::json()).dump(),
+                       "); pass --force to replace them");
     }
 
     // The dataset gives the palette, the dense masks (purity) and the colours (edge-aware).
     const bool edge = o.params.max_color_step >= 0.0f;
-    const std::string root = !o.data_root.empty() ? o.data_root : md.meta.value("source", std::string());
+    const std::string root =
+        !o.data_root.empty() ? o.data_root : md.meta.value("source", std::string());
     std::optional<Dataset> ds;
     if (!root.empty()) {
         try {
@@ -301,7 +311,9 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
                 PFCE_THROW(InputError, "sample ", md.ids[w0 + k], ": ", e.what());
             }
         }
-        parallel_for(nw, [&](std::size_t k) { write_mask_png(o.out_dir, md.ids[w0 + k], linked[k], palette); });
+        parallel_for(nw, [&](std::size_t k) {
+            write_mask_png(o.out_dir, md.ids[w0 + k], linked[k], palette);
+        });
         if (n > wave) log_info("link: ", w0 + nw, "/", n, " masks");
     }
     r.have_dense = r.quality.dense_images > 0;

@@ -23,14 +23,18 @@ struct LinkQuality {
     std::int64_t labelled_after = 0;
     // Purity counts pixels labelled in the linked mask whose dense truth is a class (not 255):
     // all of them, and those that linking added (unlabelled in the sparse mask).
-    std::int64_t dense_images = 0;   // images that had a dense mask
+    std::int64_t dense_images = 0;  // images that had a dense mask
     std::int64_t checked = 0, agree = 0;
     std::int64_t added_checked = 0, added_agree = 0;
 
-    double coverage_before() const { return pixels ? double(labelled_before) / double(pixels) : 0.0; }
+    double coverage_before() const {
+        return pixels ? double(labelled_before) / double(pixels) : 0.0;
+    }
     double coverage_after() const { return pixels ? double(labelled_after) / double(pixels) : 0.0; }
     double purity() const { return checked ? double(agree) / double(checked) : 1.0; }
-    double added_purity() const { return added_checked ? double(added_agree) / double(added_checked) : 1.0; }
+    double added_purity() const {
+        return added_checked ? double(added_agree) / double(added_checked) : 1.0;
+    }
     void add(const LinkQuality& o);
     nlohmann::json to_json() const;
 };
@@ -52,18 +56,18 @@ struct LinkDirOptions {
     std::string out_dir;
     std::string data_root;  // dataset for dense masks and colours; empty: masks.json "source"
     LinkParams params;
-    int batch = 512;        // images per backend call (and per read/write wave)
-    bool force = false;     // replace an out_dir made with other settings
+    int batch = 512;     // images per backend call (and per read/write wave)
+    bool force = false;  // replace an out_dir made with other settings
 };
 
 struct LinkDirResult {
     LinkStats stats;
     LinkQuality quality;
-    bool reused = false;        // out_dir already held these masks (same input and settings)
-    bool have_dense = false;    // purity was measured
-    double link_seconds = 0;    // backend time (staging and transfers included)
-    double total_seconds = 0;   // reading, linking, measuring, writing
-    std::string data_root;      // the dataset used ("" when none was available)
+    bool reused = false;       // out_dir already held these masks (same input and settings)
+    bool have_dense = false;   // purity was measured
+    double link_seconds = 0;   // backend time (staging and transfers included)
+    double total_seconds = 0;  // reading, linking, measuring, writing
+    std::string data_root;     // the dataset used ("" when none was available)
 };
 
 // Links every mask of in_dir and writes out_dir (PNGs first, masks.json last, with the settings and

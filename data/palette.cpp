@@ -1,6 +1,6 @@
-// Colour <-> class decoding. Label images are long runs of few colours, so decode remembers the last
-// colour it matched and otherwise scans the (at most 32 + a few) palette entries; an unknown colour
-// stops with the file, pixel and colour named, and the colours that were expected.
+// Colour <-> class decoding. Label images are long runs of few colours, so decode remembers the
+// last colour it matched and otherwise scans the (at most 32 + a few) palette entries; an unknown
+// colour stops with the file, pixel and colour named, and the colours that were expected.
 #include "data/palette.hpp"
 
 #include <sstream>
@@ -13,7 +13,9 @@ namespace {
 std::uint32_t key(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
     return (static_cast<std::uint32_t>(r) << 16) | (static_cast<std::uint32_t>(g) << 8) | b;
 }
-std::uint32_t key(const Rgb& c) { return key(c[0], c[1], c[2]); }
+std::uint32_t key(const Rgb& c) {
+    return key(c[0], c[1], c[2]);
+}
 
 std::string colour_text(const Rgb& c) {
     std::ostringstream os;
@@ -46,11 +48,15 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
             if (j == table.size()) {
                 std::ostringstream expected;
                 for (std::size_t c = 0; c < classes.size(); ++c)
-                    expected << (c ? ", " : "") << classes[c].name << " " << colour_text(classes[c].colour);
-                for (const Rgb& u : unlabelled_colours) expected << ", unlabelled " << colour_text(u);
-                const int x = static_cast<int>(i % colours.width), y = static_cast<int>(i / colours.width);
-                PFCE_THROW(InputError, source, ": unknown colour ", colour_text(Rgb{px[0], px[1], px[2]}),
-                           " at pixel (x=", x, ", y=", y, "); expected one of: ", expected.str());
+                    expected << (c ? ", " : "") << classes[c].name << " "
+                             << colour_text(classes[c].colour);
+                for (const Rgb& u : unlabelled_colours)
+                    expected << ", unlabelled " << colour_text(u);
+                const int x = static_cast<int>(i % colours.width),
+                          y = static_cast<int>(i / colours.width);
+                PFCE_THROW(InputError, source, ": unknown colour ",
+                           colour_text(Rgb{px[0], px[1], px[2]}), " at pixel (x=", x, ", y=", y,
+                           "); expected one of: ", expected.str());
             }
             last_key = k;
             last_label = table[j].label;
@@ -81,9 +87,12 @@ RgbImage Palette::encode(const LabelMap& labels) const {
 const Palette& potsdam_palette() {
     static const Palette p = [] {
         Palette q;
-        q.classes = {{"impervious surfaces", {255, 255, 255}}, {"building", {0, 0, 255}},
-                     {"low vegetation", {0, 255, 255}},      {"tree", {0, 255, 0}},
-                     {"car", {255, 255, 0}},                 {"clutter", {255, 0, 0}}};
+        q.classes = {{"impervious surfaces", {255, 255, 255}},
+                     {"building", {0, 0, 255}},
+                     {"low vegetation", {0, 255, 255}},
+                     {"tree", {0, 255, 0}},
+                     {"car", {255, 255, 0}},
+                     {"clutter", {255, 0, 0}}};
         q.unlabelled_colours = {{0, 0, 0}};  // the eroded boundary of the noBoundary labels
         return q;
     }();

@@ -19,11 +19,12 @@ struct ClassInfo {
 };
 
 struct Palette {
-    std::vector<ClassInfo> classes;        // index = class id
-    std::vector<Rgb> unlabelled_colours;   // colours that decode to 255 (Potsdam: black)
+    std::vector<ClassInfo> classes;       // index = class id
+    std::vector<Rgb> unlabelled_colours;  // colours that decode to 255 (Potsdam: black)
 
     int num_classes() const { return static_cast<int>(classes.size()); }
-    // Colour image -> labels. An unknown colour is an InputError naming `source`, the pixel and colour.
+    // Colour image -> labels. An unknown colour is an InputError naming `source`, the pixel and
+    // colour.
     LabelMap decode(const RgbImage& colours, const std::string& source) const;
     // Labels -> colour image; 255 -> black (0,0,0).
     RgbImage encode(const LabelMap& labels) const;

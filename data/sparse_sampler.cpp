@@ -35,8 +35,9 @@ std::uint32_t sample_stream_id(const std::string& sample_id) {
 void validate_sampler_options(const SamplerOptions& opts) {
     if (opts.points.empty()) PFCE_THROW(InputError, "sampler: no point count given");
     if (opts.points.size() > static_cast<std::size_t>(kMaxClasses))
-        PFCE_THROW(InputError, "sampler: ", opts.points.size(), " per-class point counts given; at most ",
-                   kMaxClasses, " classes are supported");
+        PFCE_THROW(InputError, "sampler: ", opts.points.size(),
+                   " per-class point counts given; at most ", kMaxClasses,
+                   " classes are supported");
     for (std::size_t c = 0; c < opts.points.size(); ++c)
         if (opts.points[c] < 1)
             PFCE_THROW(InputError, "sampler: point count ", opts.points[c],
@@ -45,13 +46,15 @@ void validate_sampler_options(const SamplerOptions& opts) {
 }
 
 int points_for_class(const SamplerOptions& opts, int cls, int width, int height) {
-    const int n = opts.points.size() == 1 ? opts.points[0] : opts.points.at(static_cast<std::size_t>(cls));
+    const int n =
+        opts.points.size() == 1 ? opts.points[0] : opts.points.at(static_cast<std::size_t>(cls));
     if (!opts.scale_by_area) return n;
     const double scaled = std::round(n * (static_cast<double>(width) * height / kReferenceArea));
     return scaled < 1.0 ? 1 : (scaled > 2e9 ? 2000000000 : static_cast<int>(scaled));
 }
 
-LabelMap sample_sparse(const LabelMap& dense, const SamplerOptions& opts, const std::string& sample_id) {
+LabelMap sample_sparse(const LabelMap& dense, const SamplerOptions& opts,
+                       const std::string& sample_id) {
     validate_sampler_options(opts);
     const std::size_t n = static_cast<std::size_t>(dense.width) * dense.height;
     if (dense.labels.size() != n)
@@ -65,16 +68,16 @@ LabelMap sample_sparse(const LabelMap& dense, const SamplerOptions& opts, const 
         if (l < kMaxClasses) {
             ++offset[l + 1];
         } else if (l != 255) {
-            PFCE_THROW(InputError, sample_id, ": label ", static_cast<int>(l), " at pixel (x=",
-                       i % dense.width, ", y=", i / dense.width, ") is not a class 0..",
-                       kMaxClasses - 1, " or 255 (unlabelled)");
+            PFCE_THROW(InputError, sample_id, ": label ", static_cast<int>(l),
+                       " at pixel (x=", i % dense.width, ", y=", i / dense.width,
+                       ") is not a class 0..", kMaxClasses - 1, " or 255 (unlabelled)");
         }
     }
     const bool per_class = opts.points.size() > 1;
     for (int c = 0; c < kMaxClasses; ++c) {
         if (per_class && offset[c + 1] > 0 && c >= static_cast<int>(opts.points.size()))
-            PFCE_THROW(InputError, sample_id, ": class ", c, " occurs but only ", opts.points.size(),
-                       " per-class point counts were given");
+            PFCE_THROW(InputError, sample_id, ": class ", c, " occurs but only ",
+                       opts.points.size(), " per-class point counts were given");
         offset[c + 1] += offset[c];
     }
 
@@ -94,8 +97,8 @@ LabelMap sample_sparse(const LabelMap& dense, const SamplerOptions& opts, const 
     for (int c = 0; c < kMaxClasses; ++c) {
         const std::size_t begin = offset[c], nc = offset[c + 1] - offset[c];
         if (nc == 0) continue;
-        const std::size_t k =
-            std::min<std::size_t>(nc, static_cast<std::size_t>(points_for_class(opts, c, dense.width, dense.height)));
+        const std::size_t k = std::min<std::size_t>(
+            nc, static_cast<std::size_t>(points_for_class(opts, c, dense.width, dense.height)));
         std::uint32_t* list = bucket.data() + begin;
         if (k < nc) {
             // Partial Fisher-Yates: after step j, list[0..j] is a uniform draw without replacement.
@@ -111,7 +114,8 @@ LabelMap sample_sparse(const LabelMap& dense, const SamplerOptions& opts, const 
 }
 
 std::vector<LabelMap> sample_sparse_all(const std::vector<LabelMap>& dense,
-                                        const std::vector<std::string>& ids, const SamplerOptions& opts) {
+                                        const std::vector<std::string>& ids,
+                                        const SamplerOptions& opts) {
     if (dense.size() != ids.size())
         PFCE_THROW(InputError, "sampler: ", dense.size(), " masks but ", ids.size(), " ids");
     validate_sampler_options(opts);
@@ -121,8 +125,8 @@ std::vector<LabelMap> sample_sparse_all(const std::vector<LabelMap>& dense,
 #pragma omp parallel for schedule(dynamic, 4)
     for (long i = 0; i < count; ++i) {
         try {
-            out[static_cast<std::size_t>(i)] =
-                sample_sparse(dense[static_cast<std::size_t>(i)], opts, ids[static_cast<std::size_t>(i)]);
+            out[static_cast<std::size_t>(i)] = sample_sparse(
+                dense[static_cast<std::size_t>(i)], opts, ids[static_cast<std::size_t>(i)]);
         } catch (...) {
 #pragma omp critical(pfce_sampler_error)
             if (!error) error = std::current_exception();

@@ -35,7 +35,8 @@ void validate_sampler_options(const SamplerOptions& opts);
 LabelMap sample_sparse(const LabelMap& dense, const SamplerOptions& opts,
                        const std::string& sample_id);
 
-// Many images in parallel (OpenMP); ids[i] names dense[i]. Output is identical for any thread count.
+// Many images in parallel (OpenMP); ids[i] names dense[i]. Output is identical for any thread
+// count.
 std::vector<LabelMap> sample_sparse_all(const std::vector<LabelMap>& dense,
                                         const std::vector<std::string>& ids,
                                         const SamplerOptions& opts);

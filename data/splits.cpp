@@ -1,5 +1,5 @@
-// Train/val/test splits: a Fisher-Yates shuffle driven by the counter-based RNG (so a seed gives the
-// same split on every machine), or explicit lists of sample ids. Each part is returned sorted.
+// Train/val/test splits: a Fisher-Yates shuffle driven by the counter-based RNG (so a seed gives
+// the same split on every machine), or explicit lists of sample ids. Each part is returned sorted.
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -23,11 +23,13 @@ Split make_split(std::size_t n, std::uint64_t seed, double train_frac, double va
     std::vector<std::size_t> order(n);
     for (std::size_t i = 0; i < n; ++i) order[i] = i;
     CounterRng rng(seed, kSplitStream);
-    for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(static_cast<std::uint32_t>(i))]);
+    for (std::size_t i = n; i > 1; --i)
+        std::swap(order[i - 1], order[rng.below(static_cast<std::uint32_t>(i))]);
 
-    const auto n_train = std::min(n, static_cast<std::size_t>(std::llround(train_frac * static_cast<double>(n))));
-    const auto n_val =
-        std::min(n - n_train, static_cast<std::size_t>(std::llround(val_frac * static_cast<double>(n))));
+    const auto n_train =
+        std::min(n, static_cast<std::size_t>(std::llround(train_frac * static_cast<double>(n))));
+    const auto n_val = std::min(
+        n - n_train, static_cast<std::size_t>(std::llround(val_frac * static_cast<double>(n))));
     Split s;
     s.train.assign(order.begin(), order.begin() + n_train);
     s.val.assign(order.begin() + n_train, order.begin() + n_train + n_val);
@@ -39,7 +41,8 @@ Split make_split(std::size_t n, std::uint64_t seed, double train_frac, double va
 namespace {
 
 // Ids in `list` (one per line; blank lines and '#' comments skipped) -> sample indices.
-std::vector<std::size_t> read_list(const std::string& list, const std::map<std::string, std::size_t>& index,
+std::vector<std::size_t> read_list(const std::string& list,
+                                   const std::map<std::string, std::size_t>& index,
                                    std::map<std::size_t, std::string>& owner) {
     std::vector<std::size_t> out;
     if (list.empty()) return out;
@@ -53,10 +56,12 @@ std::vector<std::size_t> read_list(const std::string& list, const std::map<std::
         const std::string id = line.substr(b, e - b + 1);
         auto it = index.find(id);
         if (it == index.end())
-            PFCE_THROW(InputError, list, ":", line_no, ": unknown sample id '", id, "' (not in the dataset)");
+            PFCE_THROW(InputError, list, ":", line_no, ": unknown sample id '", id,
+                       "' (not in the dataset)");
         auto [o, fresh] = owner.emplace(it->second, list + ":" + std::to_string(line_no));
         if (!fresh)
-            PFCE_THROW(InputError, list, ":", line_no, ": sample '", id, "' is already listed at ", o->second);
+            PFCE_THROW(InputError, list, ":", line_no, ": sample '", id, "' is already listed at ",
+                       o->second);
         out.push_back(it->second);
     }
     std::sort(out.begin(), out.end());
@@ -65,8 +70,8 @@ std::vector<std::size_t> read_list(const std::string& list, const std::map<std::
 
 }  // namespace
 
-Split split_from_lists(const Dataset& ds, const std::string& train_list, const std::string& val_list,
-                       const std::string& test_list) {
+Split split_from_lists(const Dataset& ds, const std::string& train_list,
+                       const std::string& val_list, const std::string& test_list) {
     std::map<std::string, std::size_t> index;
     for (std::size_t i = 0; i < ds.size(); ++i) index.emplace(ds.sample(i).id, i);
     std::map<std::size_t, std::string> owner;

@@ -1,8 +1,9 @@
-// Potsdam-like synthetic scenes. Layout (roads with sidewalks and lane marks, a paved yard, buildings
-// with gabled or flat roofs, cars on roads, clutter, lawns, trees) is drawn from CounterRng(seed,
-// index) in a frame rotated by the scene's grid angle; everything scales with size/300, so small and
-// large scenes keep all classes. Shadows darken whatever they fall on without changing its class, and
-// materials overlap in colour (grey roofs vs roads, dark trees vs shadowed lawn, soil vs clutter).
+// Potsdam-like synthetic scenes. Layout (roads with sidewalks and lane marks, a paved yard,
+// buildings with gabled or flat roofs, cars on roads, clutter, lawns, trees) is drawn from
+// CounterRng(seed, index) in a frame rotated by the scene's grid angle; everything scales with
+// size/300, so small and large scenes keep all classes. Shadows darken whatever they fall on
+// without changing its class, and materials overlap in colour (grey roofs vs roads, dark trees vs
+// shadowed lawn, soil vs clutter).
 #include "data/synth.hpp"
 
 #include <cmath>
@@ -22,7 +23,9 @@ constexpr std::uint32_t kNoiseStream = 0x53594E31u;   // "SYN1": noise grids
 struct Rng {
     CounterRng r;
     float uni(float a, float b) { return a + (b - a) * static_cast<float>(r.uniform()); }
-    int below(int n) { return n <= 1 ? 0 : static_cast<int>(r.below(static_cast<std::uint32_t>(n))); }
+    int below(int n) {
+        return n <= 1 ? 0 : static_cast<int>(r.below(static_cast<std::uint32_t>(n)));
+    }
     bool chance(float p) { return r.uniform() < p; }
 };
 
@@ -48,7 +51,8 @@ inline float sin5_shifted(float c, float s, float cw, float sw) {
 }
 
 // Paints every pixel of `rect` (grown by nothing) through fn(i, lu, lv).
-template <typename Fn> void paint_rect(Canvas& cv, const OrientedRect& rect, Fn&& fn) {
+template <typename Fn>
+void paint_rect(Canvas& cv, const OrientedRect& rect, Fn&& fn) {
     int x0, y0, x1, y1;
     rect.bounds(cv.n, 0.0f, x0, y0, x1, y1);
     for (int y = y0; y < y1; ++y) {
@@ -63,11 +67,11 @@ template <typename Fn> void paint_rect(Canvas& cv, const OrientedRect& rect, Fn&
 
 struct Scene {
     int n;
-    float s;                 // scale relative to a 300x300 patch
-    float ca, sa;            // grid frame: u axis (ca, sa), v axis (-sa, ca)
-    float sun_x, sun_y;      // unit direction shadows fall along
-    std::vector<OrientedRect> roads;       // full road corridors (asphalt + sidewalks)
-    std::vector<OrientedRect> buildings;   // footprints (an L-shape is two)
+    float s;                              // scale relative to a 300x300 patch
+    float ca, sa;                         // grid frame: u axis (ca, sa), v axis (-sa, ca)
+    float sun_x, sun_y;                   // unit direction shadows fall along
+    std::vector<OrientedRect> roads;      // full road corridors (asphalt + sidewalks)
+    std::vector<OrientedRect> buildings;  // footprints (an L-shape is two)
     std::vector<std::uint16_t> building_ids;
     std::vector<float> building_heights;
     struct Tree {
@@ -75,7 +79,7 @@ struct Scene {
         std::uint16_t id;
     };
     std::vector<Tree> trees;
-    std::vector<OrientedRect> reserved;    // places buildings must avoid (roads, yard)
+    std::vector<OrientedRect> reserved;  // places buildings must avoid (roads, yard)
 };
 
 OrientedRect frame_rect(const Scene& sc, float u, float v, float hl, float hw, bool along_v) {
@@ -106,7 +110,8 @@ bool overlaps(const OrientedRect& a, const OrientedRect& b, float margin) {
 // ---- layers, bottom to top -------------------------------------------------------------------
 
 void paint_ground(Canvas& cv, Rng& rng) {
-    // Lawn colour varies per scene from fresh green to dry yellow-brown, like Potsdam's low vegetation.
+    // Lawn colour varies per scene from fresh green to dry yellow-brown, like Potsdam's low
+    // vegetation.
     const float dry = rng.uni(0.0f, 1.0f);
     Material lawn = make(100 + 55 * dry, 135 + 5 * dry, 62 + 25 * dry, 0.16f, 0.10f, 9);
     cv.mat.assign(cv.mat.size(), cv.add_material(lawn));
@@ -130,8 +135,8 @@ void paint_clutter_patches(Canvas& cv, Scene& sc, Rng& rng) {
             if (q > 1.6384f) return;  // the wobbly edge stays within [0.72, 1.28] of the ellipse
             if (q > 0.5184f) {
                 const float inv = 1.0f / std::sqrt(q), cn = lu / rx * inv, sn = lv / ry * inv;
-                const float edge =
-                    1.0f + 0.18f * sin3_shifted(cn, sn, wc, ws) + 0.1f * sin5_shifted(cn, sn, wc, -ws);
+                const float edge = 1.0f + 0.18f * sin3_shifted(cn, sn, wc, ws) +
+                                   0.1f * sin5_shifted(cn, sn, wc, -ws);
                 if (q > edge * edge) return;
             }
             if (cv.cls[i] != kLowVeg) return;  // on open ground only
@@ -143,7 +148,7 @@ void paint_clutter_patches(Canvas& cv, Scene& sc, Rng& rng) {
 
 void paint_roads(Canvas& cv, Scene& sc, Rng& rng) {
     const int kind = rng.below(100);
-    const int along_u = kind < 12 ? 0 : 1;       // 12%: no road, a paved yard only
+    const int along_u = kind < 12 ? 0 : 1;        // 12%: no road, a paved yard only
     const int along_v = kind >= 12 && kind < 60;  // 48%: a crossing, else one road
     const float g = rng.uni(92, 112);
     Material asphalt = make(g - 3, g, g + 4, 0.10f, 0.05f, 7);
@@ -177,8 +182,8 @@ void paint_roads(Canvas& cv, Scene& sc, Rng& rng) {
     for (int k = 0; k < along_u; ++k) road(false);
     for (int k = 0; k < along_v; ++k) road(true);
     if (along_u + along_v == 0 || rng.chance(0.4f)) {
-        // A paved yard or parking lot (impervious, light tiles): where roads are missing it keeps the
-        // impervious share, and it gets parked cars.
+        // A paved yard or parking lot (impervious, light tiles): where roads are missing it keeps
+        // the impervious share, and it gets parked cars.
         const float b = rng.uni(125, 165);
         Material yard = make(b, b - 2, b - 6, 0.08f, 0.05f, 8);
         yard.tex = Texture::grid;
@@ -199,8 +204,8 @@ void paint_buildings(Canvas& cv, Scene& sc, Rng& rng, std::uint16_t& next_id) {
     for (int attempt = 0; attempt < 150 && placed < target; ++attempt) {
         const float hl = rng.uni(25, 75) * sc.s, hw = rng.uni(20, 48) * sc.s;
         const bool along_v = rng.chance(0.5f);
-        OrientedRect r = frame_rect(sc, rng.uni(-0.55f, 0.55f) * sc.n, rng.uni(-0.55f, 0.55f) * sc.n,
-                                    hl, hw, along_v);
+        OrientedRect r = frame_rect(sc, rng.uni(-0.55f, 0.55f) * sc.n,
+                                    rng.uni(-0.55f, 0.55f) * sc.n, hl, hw, along_v);
         const float margin = 1.5f * sc.s;
         bool clash = false;
         for (const auto& o : sc.reserved) clash = clash || overlaps(r, o, margin);
@@ -223,7 +228,7 @@ void paint_buildings(Canvas& cv, Scene& sc, Rng& rng, std::uint16_t& next_id) {
             gabled = rng.chance(0.5f);
         } else if (kind < 88) {
             const float g = rng.uni(45, 70);
-            roof = make(g, g + 2, g + 6, 0.10f, 0.04f, 7);   // as dark as shadows
+            roof = make(g, g + 2, g + 6, 0.10f, 0.04f, 7);  // as dark as shadows
             gabled = rng.chance(0.4f);
         } else {
             const float g = rng.uni(160, 195);
@@ -287,7 +292,8 @@ void paint_buildings(Canvas& cv, Scene& sc, Rng& rng, std::uint16_t& next_id) {
         }
         // Flat roofs carry small fixtures (vents, skylights), still building.
         if (!gabled) {
-            Material fix = make(rng.uni(150, 220), rng.uni(150, 220), rng.uni(150, 220), 0.02f, 0.0f, 6);
+            Material fix =
+                make(rng.uni(150, 220), rng.uni(150, 220), rng.uni(150, 220), 0.02f, 0.0f, 6);
             const std::uint8_t mf = cv.add_material(fix);
             const int count = rng.below(4);
             for (int f = 0; f < count; ++f) {
@@ -306,10 +312,12 @@ void paint_buildings(Canvas& cv, Scene& sc, Rng& rng, std::uint16_t& next_id) {
 }
 
 void paint_cars(Canvas& cv, Scene& sc, Rng& rng, std::uint16_t& next_id) {
-    static const float colours[][3] = {{228, 228, 226}, {172, 174, 178}, {32, 32, 36},  {72, 74, 78},
-                                       {165, 32, 30},   {42, 62, 135},   {200, 190, 160}, {25, 45, 90}};
+    static const float colours[][3] = {{228, 228, 226}, {172, 174, 178}, {32, 32, 36},
+                                       {72, 74, 78},    {165, 32, 30},   {42, 62, 135},
+                                       {200, 190, 160}, {25, 45, 90}};
     const std::uint8_t glass = cv.add_material(make(38, 44, 52, 0.02f, 0.0f, 5));
-    const float len = std::max(3.0f, rng.uni(17, 21) * sc.s), wid = std::max(2.0f, rng.uni(7.5f, 9) * sc.s);
+    const float len = std::max(3.0f, rng.uni(17, 21) * sc.s),
+                wid = std::max(2.0f, rng.uni(7.5f, 9) * sc.s);
     for (const auto& road : sc.roads) {
         const bool yard = road.hl < sc.n * 0.5f;  // parking lot: rows across it
         // Parking lanes along both edges of the asphalt, and a travel lane or two.
@@ -325,12 +333,14 @@ void paint_cars(Canvas& cv, Scene& sc, Rng& rng, std::uint16_t& next_id) {
             }
             const bool parking = yard || lane < 2;
             const float density = parking ? 0.42f : 0.08f;
-            for (float t = -road.hl + rng.uni(0, len); t < road.hl; t += len * rng.uni(1.15f, 1.6f)) {
+            for (float t = -road.hl + rng.uni(0, len); t < road.hl;
+                 t += len * rng.uni(1.15f, 1.6f)) {
                 if (!rng.chance(density)) continue;
                 OrientedRect car;
                 car.cx = road.cx + t * road.ca - offset * road.sa;
                 car.cy = road.cy + t * road.sa + offset * road.ca;
-                if (car.cx < -len || car.cy < -len || car.cx > sc.n + len || car.cy > sc.n + len) continue;
+                if (car.cx < -len || car.cy < -len || car.cx > sc.n + len || car.cy > sc.n + len)
+                    continue;
                 // Not in a crossing (the centre must be on this road's asphalt only).
                 bool crossing = false;
                 for (const auto& other : sc.roads)
@@ -343,7 +353,8 @@ void paint_cars(Canvas& cv, Scene& sc, Rng& rng, std::uint16_t& next_id) {
                 car.hw = wid * 0.5f;
                 const float* c = colours[rng.below(8)];
                 const float b = rng.uni(0.9f, 1.08f);
-                const std::uint8_t body = cv.add_material(make(c[0] * b, c[1] * b, c[2] * b, 0.02f, 0.0f, 6));
+                const std::uint8_t body =
+                    cv.add_material(make(c[0] * b, c[1] * b, c[2] * b, 0.02f, 0.0f, 6));
                 const std::uint16_t id = next_id++;
                 const float front = rng.chance(0.5f) ? 1.0f : -1.0f;
                 paint_rect(cv, car, [&](std::size_t i, float lu, float lv) {
@@ -365,7 +376,8 @@ void paint_small_clutter(Canvas& cv, Scene& sc, Rng& rng) {
         Material m = make(rng.uni(40, 230), rng.uni(40, 230), rng.uni(40, 230), 0.04f, 0.05f, 10);
         const std::uint8_t mi = cv.add_material(m);
         const float ang = rng.uni(0, 3.14159f);
-        OrientedRect r{rng.uni(0.0f, sc.n * 1.0f), rng.uni(0.0f, sc.n * 1.0f),
+        OrientedRect r{rng.uni(0.0f, sc.n * 1.0f),
+                       rng.uni(0.0f, sc.n * 1.0f),
                        rng.uni(3, 14) * sc.s + 0.6f,
                        rng.uni(2, 8) * sc.s + 0.6f,
                        std::cos(ang),
@@ -385,12 +397,14 @@ void paint_trees(Canvas& cv, Scene& sc, Rng& rng, std::uint16_t& next_id,
     float placed = 0;
     const int clusters = 1 + rng.below(3);
     std::vector<std::pair<float, float>> centres;
-    for (int c = 0; c < clusters; ++c) centres.emplace_back(rng.uni(0.0f, sc.n * 1.0f), rng.uni(0.0f, sc.n * 1.0f));
+    for (int c = 0; c < clusters; ++c)
+        centres.emplace_back(rng.uni(0.0f, sc.n * 1.0f), rng.uni(0.0f, sc.n * 1.0f));
     const float lx = -sc.sun_x, ly = -sc.sun_y;  // towards the sun
     for (int attempt = 0; attempt < 120 && placed < target; ++attempt) {
         const auto& cc = centres[static_cast<std::size_t>(rng.below(clusters))];
         const float spread = 55 * sc.s;
-        const float x = cc.first + rng.uni(-spread, spread), y = cc.second + rng.uni(-spread, spread);
+        const float x = cc.first + rng.uni(-spread, spread),
+                    y = cc.second + rng.uni(-spread, spread);
         const float r = std::max(1.5f, rng.uni(9, 26) * sc.s);
         bool on_roof = false;
         for (const auto& b : sc.buildings) on_roof = on_roof || b.contains(x, y);
@@ -400,8 +414,10 @@ void paint_trees(Canvas& cv, Scene& sc, Rng& rng, std::uint16_t& next_id,
         const std::uint8_t m = cv.add_material(leaves);
         const std::uint16_t id = next_id++;
         const float wob = rng.uni(0, 6.28f), wc = std::cos(wob), ws = std::sin(wob);
-        const int x0 = std::max(0, static_cast<int>(x - 1.13f * r)), x1 = std::min(cv.n, static_cast<int>(x + 1.13f * r) + 1);
-        const int y0 = std::max(0, static_cast<int>(y - 1.13f * r)), y1 = std::min(cv.n, static_cast<int>(y + 1.13f * r) + 1);
+        const int x0 = std::max(0, static_cast<int>(x - 1.13f * r)),
+                  x1 = std::min(cv.n, static_cast<int>(x + 1.13f * r) + 1);
+        const int y0 = std::max(0, static_cast<int>(y - 1.13f * r)),
+                  y1 = std::min(cv.n, static_cast<int>(y + 1.13f * r) + 1);
         for (int py = y0; py < y1; ++py) {
             for (int px = x0; px < x1; ++px) {
                 const float dx = px + 0.5f - x, dy = py + 0.5f - y;
@@ -421,7 +437,8 @@ void paint_trees(Canvas& cv, Scene& sc, Rng& rng, std::uint16_t& next_id,
                 // Crown as a lit dome: brighter towards the sun, darker away from it.
                 const float nx = dx / r, ny = dy / r;
                 const float nz = std::sqrt(std::max(0.0f, 1.0f - nx * nx - ny * ny));
-                cv.shade[i] = 0.62f + 0.38f * std::max(0.0f, 0.75f * (nx * lx + ny * ly) + 0.65f * nz);
+                cv.shade[i] =
+                    0.62f + 0.38f * std::max(0.0f, 0.75f * (nx * lx + ny * ly) + 0.65f * nz);
             }
         }
         sc.trees.push_back({x, y, r, id});
@@ -461,7 +478,8 @@ void cast_shadows(Canvas& cv, Scene& sc, Rng& rng) {
                 float k = px * sc.sun_x + py * sc.sun_y;
                 k = std::clamp(k, 0.0f, len);
                 const float qx = px - k * sc.sun_x, qy = py - k * sc.sun_y;
-                if (qx * qx + qy * qy <= t.r * t.r * 0.85f) cv.shade[i] = std::min(cv.shade[i], tree_dark);
+                if (qx * qx + qy * qy <= t.r * t.r * 0.85f)
+                    cv.shade[i] = std::min(cv.shade[i], tree_dark);
             }
     }
 }
@@ -501,7 +519,8 @@ void render(const Canvas& cv, const Scene& sc, std::uint32_t key, const std::vec
 
 SynthScene synthesize_scene(int size, std::uint64_t seed, std::uint32_t index) {
     if (size < 16 || size > 8192)
-        PFCE_THROW(InputError, "synthetic scene size ", size, " is out of range; expected 16..8192");
+        PFCE_THROW(InputError, "synthetic scene size ", size,
+                   " is out of range; expected 16..8192");
     Rng rng{CounterRng(seed, index, kLayoutStream)};
     Scene sc;
     sc.n = size;
@@ -536,7 +555,8 @@ SynthScene synthesize_scene(int size, std::uint64_t seed, std::uint32_t index) {
                            exposure * rng.uni(0.95f, 1.05f)};
     SynthScene out;
     out.image = RgbImage(size, size);
-    render(cv, sc, static_cast<std::uint32_t>(seed * 0x9E3779B97F4A7C15ull >> 32) ^ (index * 0x85EBCA6Bu),
+    render(cv, sc,
+           static_cast<std::uint32_t>(seed * 0x9E3779B97F4A7C15ull >> 32) ^ (index * 0x85EBCA6Bu),
            coarse, fine, gain, out.image);
     out.labels = LabelMap(size, size);
     out.labels.labels.assign(cv.cls.begin(), cv.cls.end());

@@ -1,7 +1,7 @@
 // The embedded synthetic dataset: Potsdam-like aerial scenes (roads and sidewalks, buildings with
 // roof colours and shadows, lawns, textured tree crowns, cars on roads, clutter) with dense labels
-// in the ISPRS palette, deterministic per (seed, index), written in the Kaggle layout so the default
-// run goes through the same reader as real data.
+// in the ISPRS palette, deterministic per (seed, index), written in the Kaggle layout so the
+// default run goes through the same reader as real data.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +21,7 @@ struct SynthScene {
 SynthScene synthesize_scene(int size, std::uint64_t seed, std::uint32_t index);
 
 struct SynthOptions {
-    std::string out_dir;   // receives patches/Images/Image_N.tif + patches/Labels/Label_N.tif
+    std::string out_dir;  // receives patches/Images/Image_N.tif + patches/Labels/Label_N.tif
     int count = 100;
     int size = 300;
     std::uint64_t seed = 0;

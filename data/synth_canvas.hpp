@@ -12,23 +12,30 @@
 
 namespace pfce::synth {
 
-enum Cls : std::uint8_t { kImpervious = 0, kBuilding = 1, kLowVeg = 2, kTree = 3, kCar = 4, kClutter = 5 };
+enum Cls : std::uint8_t {
+    kImpervious = 0,
+    kBuilding = 1,
+    kLowVeg = 2,
+    kTree = 3,
+    kCar = 4,
+    kClutter = 5
+};
 
 // Surface texture drawn in the scene frame (u along the road grid, v across it).
 enum class Texture : std::uint8_t { none, stripes_u, stripes_v, grid };
 
 struct Material {
     float rgb[3] = {0, 0, 0};
-    float mottle = 0;   // low-frequency brightness variation (fraction)
-    float fine = 0;     // fine-scale texture from the fine noise (fraction)
-    float grain = 0;    // per-pixel noise, 0..255 units
+    float mottle = 0;  // low-frequency brightness variation (fraction)
+    float fine = 0;    // fine-scale texture from the fine noise (fraction)
+    float grain = 0;   // per-pixel noise, 0..255 units
     Texture tex = Texture::none;
     float tex_period = 4;  // pixels
     float tex_amp = 0;     // fraction darkened on the texture's lines
 };
 
-// A rectangle centred at (cx, cy), half extents hl along its axis (angle with cos ca, sin sa) and hw
-// across it. Pixel centres are at (x + 0.5, y + 0.5).
+// A rectangle centred at (cx, cy), half extents hl along its axis (angle with cos ca, sin sa) and
+// hw across it. Pixel centres are at (x + 0.5, y + 0.5).
 struct OrientedRect {
     float cx = 0, cy = 0, hl = 0, hw = 0, ca = 1, sa = 0;
     void local(float x, float y, float& lu, float& lv) const {
@@ -41,8 +48,8 @@ struct OrientedRect {
         local(x, y, lu, lv);
         return std::fabs(lu) <= hl && std::fabs(lv) <= hw;
     }
-    // Does the segment {p + t*(ex,ey) : t in [-len, 0]} hit the rectangle? (p lies in the shadow the
-    // rectangle casts along (ex,ey) over length len.)
+    // Does the segment {p + t*(ex,ey) : t in [-len, 0]} hit the rectangle? (p lies in the shadow
+    // the rectangle casts along (ex,ey) over length len.)
     bool swept_contains(float x, float y, float ex, float ey, float len) const {
         float qu, qv;
         local(x, y, qu, qv);
@@ -110,10 +117,10 @@ inline float pixel_hash(std::uint32_t key, std::uint32_t i) {
 // The scene being painted. Later paint covers earlier paint (painter's order = height order).
 struct Canvas {
     int n = 0;
-    std::vector<std::uint8_t> mat;     // index into materials
-    std::vector<std::uint8_t> cls;     // class
-    std::vector<std::uint16_t> obj;    // object id (0 = ground), for self-shadowing
-    std::vector<float> shade;          // multiplies the colour (shadows, roof sides, crown light)
+    std::vector<std::uint8_t> mat;   // index into materials
+    std::vector<std::uint8_t> cls;   // class
+    std::vector<std::uint16_t> obj;  // object id (0 = ground), for self-shadowing
+    std::vector<float> shade;        // multiplies the colour (shadows, roof sides, crown light)
     std::vector<Material> materials;
 
     // Clears for a new size x size scene, keeping the buffers' memory: scenes are made by the

@@ -17,19 +17,24 @@
 
 namespace pfce {
 
-void write_synthetic_dataset(const SynthOptions& opts, const std::function<void(int done, int total)>& progress) {
+void write_synthetic_dataset(const SynthOptions& opts,
+                             const std::function<void(int done, int total)>& progress) {
     namespace fs = std::filesystem;
-    if (opts.out_dir.empty()) PFCE_THROW(InputError, "synthetic dataset: no output directory given");
-    if (opts.count < 1) PFCE_THROW(InputError, "synthetic dataset: count ", opts.count, " must be at least 1");
+    if (opts.out_dir.empty())
+        PFCE_THROW(InputError, "synthetic dataset: no output directory given");
+    if (opts.count < 1)
+        PFCE_THROW(InputError, "synthetic dataset: count ", opts.count, " must be at least 1");
     if (opts.size < 16 || opts.size > 8192)
-        PFCE_THROW(InputError, "synthetic dataset: size ", opts.size, " is out of range; expected 16..8192");
+        PFCE_THROW(InputError, "synthetic dataset: size ", opts.size,
+                   " is out of range; expected 16..8192");
     const fs::path images = fs::path(opts.out_dir) / "patches" / "Images";
     const fs::path labels = fs::path(opts.out_dir) / "patches" / "Labels";
     std::error_code ec;
     fs::create_directories(images, ec);
     fs::create_directories(labels, ec);
     if (!fs::is_directory(images) || !fs::is_directory(labels))
-        PFCE_THROW(SystemError, "cannot create ", images.string(), " and ", labels.string(), ": ", ec.message());
+        PFCE_THROW(SystemError, "cannot create ", images.string(), " and ", labels.string(), ": ",
+                   ec.message());
 
     const Palette& palette = potsdam_palette();
     std::atomic<int> done{0};
@@ -39,7 +44,8 @@ void write_synthetic_dataset(const SynthOptions& opts, const std::function<void(
     for (int k = 0; k < opts.count; ++k) {
         try {
             if (failed.load()) continue;  // one failure stops the run; no point writing more
-            const SynthScene scene = synthesize_scene(opts.size, opts.seed, static_cast<std::uint32_t>(k));
+            const SynthScene scene =
+                synthesize_scene(opts.size, opts.seed, static_cast<std::uint32_t>(k));
             const std::string n = std::to_string(k);
             write_tiff((images / ("Image_" + n + ".tif")).string(), scene.image);
             write_tiff((labels / ("Label_" + n + ".tif")).string(), palette.encode(scene.labels));

@@ -1,4 +1,5 @@
-// He normal initialization: host draws from the Philox stream of (seed, tensor), one copy to the device.
+// He normal initialization: host draws from the Philox stream of (seed, tensor), one copy to the
+// device.
 #include "models/init.hpp"
 
 #include <cmath>
@@ -13,7 +14,8 @@ constexpr std::uint32_t kHeInitStream = 0x4e1u;  // keeps init draws apart from 
 
 void he_normal_init(Backend& b, Tensor& w, std::int64_t fan_in, std::uint64_t seed,
                     std::uint32_t stream) {
-    PFCE_CHECK_SHAPE(fan_in > 0 && w.dtype() == DType::f32, "fan_in ", fan_in, " for ", w.describe());
+    PFCE_CHECK_SHAPE(fan_in > 0 && w.dtype() == DType::f32, "fan_in ", fan_in, " for ",
+                     w.describe());
     Tensor h = Tensor::host(w.shape(), DType::f32);
     CounterRng rng(seed, kHeInitStream, stream);
     const double std_dev = std::sqrt(2.0 / static_cast<double>(fan_in));

@@ -1,6 +1,6 @@
-// He (Kaiming normal, fan_in mode, gain sqrt(2)) initialization from a seed. Values are drawn on the
-// host from the counter-based RNG, one stream per tensor, then copied to the backend, so the same
-// seed gives bit-identical weights on the CPU and on the GPU.
+// He (Kaiming normal, fan_in mode, gain sqrt(2)) initialization from a seed. Values are drawn on
+// the host from the counter-based RNG, one stream per tensor, then copied to the backend, so the
+// same seed gives bit-identical weights on the CPU and on the GPU.
 #pragma once
 
 #include <cstdint>

@@ -88,17 +88,18 @@ Tensor& BatchNorm2d::forward(const Tensor& x, bool training) {
     x_ = &x;
     ensure_shape(b_, y_, x.shape());
     if (training)
-        b_.batchnorm_forward_train(x, weight.value, bias.value, running_mean.value, running_var.value,
-                                   y_, save_mean_, save_invstd_, p_);
+        b_.batchnorm_forward_train(x, weight.value, bias.value, running_mean.value,
+                                   running_var.value, y_, save_mean_, save_invstd_, p_);
     else
-        b_.batchnorm_forward_infer(x, weight.value, bias.value, running_mean.value, running_var.value,
-                                   y_, p_);
+        b_.batchnorm_forward_infer(x, weight.value, bias.value, running_mean.value,
+                                   running_var.value, y_, p_);
     return y_;
 }
 
 Tensor& BatchNorm2d::backward(const Tensor& dy) {
     ensure_shape(b_, dx_, x_->shape());
-    b_.batchnorm_backward(*x_, dy, weight.value, save_mean_, save_invstd_, dx_, weight.grad, bias.grad);
+    b_.batchnorm_backward(*x_, dy, weight.value, save_mean_, save_invstd_, dx_, weight.grad,
+                          bias.grad);
     return dx_;
 }
 
@@ -112,7 +113,8 @@ void BatchNorm2d::collect(std::vector<Buffer*>& out) {
     out.push_back(&running_var);
 }
 
-// ---- Relu, MaxPool2x2, Concat --------------------------------------------------------------------
+// ---- Relu, MaxPool2x2, Concat
+// --------------------------------------------------------------------
 
 const Tensor& Relu::forward(Tensor& x) {
     b_.relu_forward(x, x);  // in place (the Backend contract allows y == x)
@@ -147,9 +149,12 @@ const Tensor& Concat::forward(const Tensor& a, const Tensor& b) {
     return y_;
 }
 
-void Concat::backward(const Tensor& dy) { b_.concat_channels_backward(dy, da_, db_); }
+void Concat::backward(const Tensor& dy) {
+    b_.concat_channels_backward(dy, da_, db_);
+}
 
-// ---- UpConv2x2 -----------------------------------------------------------------------------------
+// ---- UpConv2x2
+// -----------------------------------------------------------------------------------
 
 UpConv2x2::UpConv2x2(Backend& b, const std::string& name, int in_ch, int out_ch)
     : weight(make_param(b, name + ".weight", {in_ch, out_ch, 2, 2}, true)),
@@ -180,7 +185,8 @@ void UpConv2x2::init(std::uint64_t seed, std::uint32_t& stream) {
     b_.fill(bias.value, 0.0f);
 }
 
-// ---- DoubleConv ----------------------------------------------------------------------------------
+// ---- DoubleConv
+// ----------------------------------------------------------------------------------
 
 DoubleConv::DoubleConv(Backend& b, const std::string& name, int in_ch, int out_ch)
     : conv1_(b, name + ".conv1", in_ch, out_ch, 3, false),

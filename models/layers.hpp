@@ -18,7 +18,7 @@ void ensure_shape(Backend& b, Tensor& t, const Shape& shape);
 
 // Square k x k convolution, stride 1, zero padding (k-1)/2 ("same" size), optional bias.
 class Conv2d {
-public:
+  public:
     Conv2d(Backend& b, const std::string& name, int in_ch, int out_ch, int k, bool bias);
     const Tensor& forward(const Tensor& x);
     // Writes weight.grad (and bias.grad); returns dL/dx, or an empty tensor when !need_dx (the
@@ -31,7 +31,7 @@ public:
 
     Parameter weight, bias;  // bias.value empty without bias
 
-private:
+  private:
     Backend& b_;
     Conv2dParams p_;
     const Tensor* x_ = nullptr;
@@ -40,7 +40,7 @@ private:
 
 // Batch norm over (N,H,W) per channel; weight = gamma, bias = beta (PyTorch names).
 class BatchNorm2d {
-public:
+  public:
     BatchNorm2d(Backend& b, const std::string& name, int ch);
     // The returned output may be modified in place by the next layer (ReLU): backward reads only
     // the input and the saved statistics.
@@ -53,7 +53,7 @@ public:
     Parameter weight, bias;
     Buffer running_mean, running_var;
 
-private:
+  private:
     Backend& b_;
     BatchNormParams p_;
     const Tensor* x_ = nullptr;
@@ -63,25 +63,25 @@ private:
 // ReLU applied in place to the tensor it is given (a batch norm's output, which the batch norm's
 // backward does not read), so it costs no activation memory; backward has its own dx buffer.
 class Relu {
-public:
+  public:
     explicit Relu(Backend& b) : b_(b) {}
     const Tensor& forward(Tensor& x);
     Tensor& backward(const Tensor& dy);
     const Tensor& output() const { return *y_; }
 
-private:
+  private:
     Backend& b_;
     const Tensor* y_ = nullptr;
     Tensor dx_;
 };
 
 class MaxPool2x2 {
-public:
+  public:
     explicit MaxPool2x2(Backend& b) : b_(b) {}
     const Tensor& forward(const Tensor& x);
     Tensor& backward(const Tensor& dy);
 
-private:
+  private:
     Backend& b_;
     const Tensor* x_ = nullptr;
     Tensor y_, dx_;
@@ -89,17 +89,18 @@ private:
 
 // 2x2 stride-2 transposed convolution with bias, w (Ci,Co,2,2).
 class UpConv2x2 {
-public:
+  public:
     UpConv2x2(Backend& b, const std::string& name, int in_ch, int out_ch);
     const Tensor& forward(const Tensor& x);
     Tensor& backward(const Tensor& dy);
     void collect(std::vector<Parameter*>& out);
-    // He normal weight with fan_in = Ci (each output pixel sums one tap per input channel), zero bias.
+    // He normal weight with fan_in = Ci (each output pixel sums one tap per input channel), zero
+    // bias.
     void init(std::uint64_t seed, std::uint32_t& stream);
 
     Parameter weight, bias;
 
-private:
+  private:
     Backend& b_;
     const Tensor* x_ = nullptr;
     Tensor y_, dx_;
@@ -107,14 +108,14 @@ private:
 
 // y = [a, b] along channels; backward splits dy into da and db.
 class Concat {
-public:
+  public:
     explicit Concat(Backend& b) : b_(b) {}
     const Tensor& forward(const Tensor& a, const Tensor& b);
     void backward(const Tensor& dy);
     Tensor& da() { return da_; }
     Tensor& db() { return db_; }
 
-private:
+  private:
     Backend& b_;
     Tensor y_, da_, db_;
 };
@@ -122,7 +123,7 @@ private:
 // [3x3 conv (no bias) -> BN -> ReLU] x 2: one U-Net level. Parameters "<name>.conv1.weight",
 // "<name>.bn1.weight", ...
 class DoubleConv {
-public:
+  public:
     DoubleConv(Backend& b, const std::string& name, int in_ch, int out_ch);
     const Tensor& forward(const Tensor& x, bool training);
     Tensor& backward(const Tensor& dy, bool need_dx = true);
@@ -131,7 +132,7 @@ public:
     void collect(std::vector<Buffer*>& out);
     void init(std::uint64_t seed, std::uint32_t& stream);
 
-private:
+  private:
     Conv2d conv1_;
     BatchNorm2d bn1_;
     Relu relu1_;

@@ -10,7 +10,7 @@
 namespace pfce {
 
 struct Parameter {
-    std::string name;   // "enc0.conv1.weight"
+    std::string name;  // "enc0.conv1.weight"
     Tensor value;
     Tensor grad;        // same shape; written (not accumulated) by each backward pass
     bool decay = true;  // weight decay applies (conv weights); false for biases and BN gamma/beta
@@ -18,7 +18,7 @@ struct Parameter {
 
 // Non-trainable state saved in checkpoints (batch-norm running statistics).
 struct Buffer {
-    std::string name;   // "enc0.bn1.running_mean"
+    std::string name;  // "enc0.bn1.running_mean"
     Tensor value;
 };
 

@@ -12,7 +12,8 @@
 namespace pfce {
 
 struct UNet::Impl {
-    Impl(Backend& b, const UNetConfig& c) : be(b), head(b, "head", c.base_width, c.num_classes, 1, true) {
+    Impl(Backend& b, const UNetConfig& c)
+        : be(b), head(b, "head", c.base_width, c.num_classes, 1, true) {
         int in = c.in_channels;
         for (int l = 0; l < c.depth; ++l) {
             const int w = c.base_width << l;
@@ -49,7 +50,8 @@ struct UNet::Impl {
 UNet::UNet(Backend& backend, const UNetConfig& cfg, std::uint64_t seed)
     : backend_(backend), cfg_(cfg) {
     if (cfg.depth < 1 || cfg.depth > 8 || cfg.base_width < 1 || cfg.in_channels < 1 ||
-        cfg.num_classes < 1 || cfg.num_classes > kMaxClasses || (cfg.base_width << cfg.depth) > (1 << 16))
+        cfg.num_classes < 1 || cfg.num_classes > kMaxClasses ||
+        (cfg.base_width << cfg.depth) > (1 << 16))
         PFCE_THROW(InputError, "U-Net config: depth ", cfg.depth, " (1..8), base width ",
                    cfg.base_width, ", in channels ", cfg.in_channels, ", classes ", cfg.num_classes,
                    " (1..", kMaxClasses, ") is not a valid network");
@@ -71,8 +73,9 @@ UNet::~UNet() = default;
 
 const Tensor& UNet::forward(const Tensor& x, bool training) {
     Impl& m = *impl_;
-    PFCE_CHECK_SHAPE(x.shape().rank == 4 && x.dim(1) == cfg_.in_channels && x.dim(2) > 0 && x.dim(3) > 0,
-                     "U-Net input ", x.describe(), ", expected (N,", cfg_.in_channels, ",H,W)");
+    PFCE_CHECK_SHAPE(
+        x.shape().rank == 4 && x.dim(1) == cfg_.in_channels && x.dim(2) > 0 && x.dim(3) > 0,
+        "U-Net input ", x.describe(), ", expected (N,", cfg_.in_channels, ",H,W)");
     const std::int64_t unit = std::int64_t{1} << cfg_.depth;
     const std::int64_t h = x.dim(2), w = x.dim(3);
     const std::int64_t h2 = (h + unit - 1) / unit * unit, w2 = (w + unit - 1) / unit * unit;
@@ -159,6 +162,8 @@ std::vector<Buffer*> UNet::buffers() {
     return out;
 }
 
-std::int64_t UNet::parameter_count() const { return impl_->count; }
+std::int64_t UNet::parameter_count() const {
+    return impl_->count;
+}
 
 }  // namespace pfce

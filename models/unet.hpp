@@ -22,7 +22,7 @@ struct UNetConfig {
 };
 
 class UNet {
-public:
+  public:
     UNet(Backend& backend, const UNetConfig& cfg, std::uint64_t seed);  // He initialization
     ~UNet();
     UNet(const UNet&) = delete;
@@ -42,7 +42,7 @@ public:
     std::vector<Buffer*> buffers();
     std::int64_t parameter_count() const;
 
-private:
+  private:
     struct Impl;
     Backend& backend_;
     UNetConfig cfg_;

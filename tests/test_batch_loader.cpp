@@ -91,7 +91,8 @@ TEST(BatchLoader, ChannelStatsAreExact) {
 
 TEST(BatchLoader, NormalizesAndCopiesLabelsWithoutAugmentation) {
     auto b = test::cpu_backend();
-    std::vector<SampleData> s = {pattern_sample(8, 6, 1), pattern_sample(8, 6, 2, false), pattern_sample(8, 6, 3)};
+    std::vector<SampleData> s = {pattern_sample(8, 6, 1), pattern_sample(8, 6, 2, false),
+                                 pattern_sample(8, 6, 3)};
     ChannelStats st;
     st.mean[0] = 10;
     st.mean[1] = 20;
@@ -131,7 +132,8 @@ TEST(BatchLoader, AugmentationKeepsImageAndMasksAligned) {
             const Collected c = run_epoch(*b, s, o, epoch);
             for (std::size_t k = 0; k < c.indices.size(); ++k) {
                 const SampleData& x = s[c.indices[k]];
-                // Which symmetry was applied? Exactly the one that reproduces every channel and mask.
+                // Which symmetry was applied? Exactly the one that reproduces every channel and
+                // mask.
                 int match = -1;
                 for (int t = 0; t < 8 && match < 0; ++t) {
                     D4Transform tr{t};
@@ -146,11 +148,13 @@ TEST(BatchLoader, AugmentationKeepsImageAndMasksAligned) {
                             ok = c.images[k][p] == float(x.image.at(sy, sx)[0]) &&
                                  c.images[k][plane + p] == float(x.image.at(sy, sx)[1]) &&
                                  c.images[k][2 * plane + p] == float(x.image.at(sy, sx)[2]) &&
-                                 c.labels[k][p] == x.train_labels.at(sy, sx) && c.dense[k][p] == x.dense.at(sy, sx);
+                                 c.labels[k][p] == x.train_labels.at(sy, sx) &&
+                                 c.dense[k][p] == x.dense.at(sy, sx);
                         }
                     if (ok) match = t;
                 }
-                ASSERT_GE(match, 0) << "sample " << c.indices[k] << " epoch " << epoch << " is no aligned symmetry";
+                ASSERT_GE(match, 0)
+                    << "sample " << c.indices[k] << " epoch " << epoch << " is no aligned symmetry";
                 EXPECT_EQ(match, augmentation_for(4, epoch, c.indices[k], w == h).t);
                 seen.insert(match);
             }
@@ -158,7 +162,8 @@ TEST(BatchLoader, AugmentationKeepsImageAndMasksAligned) {
         if (w == h) {
             EXPECT_EQ(seen.size(), 8u) << "square images should see all eight symmetries";
         } else {
-            EXPECT_EQ(seen, (std::set<int>{0, 2, 4, 6})) << "non-square images: flips and half turns only";
+            EXPECT_EQ(seen, (std::set<int>{0, 2, 4, 6}))
+                << "non-square images: flips and half turns only";
         }
     }
 }
@@ -238,7 +243,8 @@ TEST(BatchLoader, RejectsMixedSizesAndSurfacesWorkerErrors) {
     } catch (const InputError& e) {
         EXPECT_NE(std::string(e.what()).find("sample 1"), std::string::npos) << e.what();
     }
-    std::vector<SampleData> t = {pattern_sample(8, 8, 0), pattern_sample(8, 8, 1), pattern_sample(8, 8, 2)};
+    std::vector<SampleData> t = {pattern_sample(8, 8, 0), pattern_sample(8, 8, 1),
+                                 pattern_sample(8, 8, 2)};
     t[2].train_labels.labels[3] = 200;  // not a class, not 255: found by the worker making batch 2
     o.batch_size = 1;
     BatchLoader loader(*b, t, {}, o);

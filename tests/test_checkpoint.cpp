@@ -82,7 +82,8 @@ TEST(Checkpoint, CorruptedOrTruncatedIsRefused) {
     const std::vector<char> bytes = read_bytes(good);
 
     // A flipped bit anywhere (metadata, a name, tensor data, the checksum itself) is caught.
-    for (std::size_t at : {std::size_t(20), bytes.size() / 2, bytes.size() - 30, bytes.size() - 1}) {
+    for (std::size_t at :
+         {std::size_t(20), bytes.size() / 2, bytes.size() - 30, bytes.size() - 1}) {
         std::vector<char> bad = bytes;
         bad[at] = static_cast<char>(bad[at] ^ 0x10);
         const std::string p = dir + "/flip" + std::to_string(at) + ".ckpt";

@@ -24,7 +24,7 @@ TEST(Tensor, MoveTransfersOwnership) {
     void* p = a.raw();
     Tensor b = std::move(a);
     EXPECT_EQ(b.raw(), p);
-    EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): checking the moved-from state
+    EXPECT_TRUE(a.empty());   // NOLINT(bugprone-use-after-move): checking the moved-from state
     EXPECT_EQ(a.numel(), 1);  // rank-0 shape
 }
 

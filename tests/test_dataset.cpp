@@ -1,6 +1,7 @@
 // Datasets on disk: the real Kaggle pairs with their exact class counts, numeric ordering, PNG
-// patches, tiles cut into windows that reassemble to the tile, generic palette/index datasets, every
-// layout fault naming its file, kind detection, splits, and the `pfce data stats|preview` commands.
+// patches, tiles cut into windows that reassemble to the tile, generic palette/index datasets,
+// every layout fault naming its file, kind detection, splits, and the `pfce data stats|preview`
+// commands.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <tiffio.h>
@@ -32,7 +33,8 @@ const std::string& kaggle_sample() {
     return p;
 }
 
-template <typename Fn> std::string input_error_message(Fn&& fn) {
+template <typename Fn>
+std::string input_error_message(Fn&& fn) {
     try {
         fn();
     } catch (const InputError& e) {
@@ -53,7 +55,8 @@ LabelMap striped_labels(int w, int h, std::uint64_t seed) {
     LabelMap m(w, h);
     CounterRng rng(seed, 3);
     for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x) m.at(y, x) = static_cast<std::uint8_t>((x / 7 + y / 5 + (rng.below(9) == 0)) % 6);
+        for (int x = 0; x < w; ++x)
+            m.at(y, x) = static_cast<std::uint8_t>((x / 7 + y / 5 + (rng.below(9) == 0)) % 6);
     return m;
 }
 RgbImage noise_image(int w, int h, std::uint64_t seed) {
@@ -64,7 +67,8 @@ RgbImage noise_image(int w, int h, std::uint64_t seed) {
 }
 
 // A Kaggle layout under dir/patches with the given sample numbers.
-void write_kaggle(const std::string& dir, const std::vector<int>& numbers, int size = 16, bool png = false) {
+void write_kaggle(const std::string& dir, const std::vector<int>& numbers, int size = 16,
+                  bool png = false) {
     fs::create_directories(dir + "/patches/Images");
     fs::create_directories(dir + "/patches/Labels");
     for (int n : numbers) {
@@ -103,8 +107,10 @@ TEST(KaggleDataset, RealPairsReadBackWithExactClassCounts) {
         ASSERT_EQ(ds.size(), 2u);
         EXPECT_EQ(ds.sample(0).id, "Image_0");
         EXPECT_EQ(ds.sample(1).id, "Image_1010");
-        EXPECT_EQ(class_counts(ds.read_mask(0)), (std::array<long, 7>{29700, 18688, 32256, 9356, 0, 0, 0}));
-        EXPECT_EQ(class_counts(ds.read_mask(1)), (std::array<long, 7>{0, 42166, 40061, 0, 0, 7773, 0}));
+        EXPECT_EQ(class_counts(ds.read_mask(0)),
+                  (std::array<long, 7>{29700, 18688, 32256, 9356, 0, 0, 0}));
+        EXPECT_EQ(class_counts(ds.read_mask(1)),
+                  (std::array<long, 7>{0, 42166, 40061, 0, 0, 7773, 0}));
         const RgbImage img = ds.read_image(1);
         EXPECT_EQ(img.width, 300);
         EXPECT_EQ(img.height, 300);
@@ -143,7 +149,8 @@ TEST(KaggleDataset, MissingPartnerNamesTheFile) {
 TEST(KaggleDataset, SizeMismatchNamesBothFilesAndSizes) {
     const std::string dir = test::temp_dir("ds_kaggle_size");
     write_kaggle(dir, {0});
-    write_tiff(dir + "/patches/Labels/Label_0.tif", potsdam_palette().encode(striped_labels(16, 12, 0)));
+    write_tiff(dir + "/patches/Labels/Label_0.tif",
+               potsdam_palette().encode(striped_labels(16, 12, 0)));
     const std::string msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, "Image_0.tif is 16x16");
     EXPECT_MESSAGE_HAS(msg, "Label_0.tif is 16x12");
@@ -239,10 +246,11 @@ TEST(KaggleDataset, PixelLimitRefusesBigImagesNamingTheFile) {
 
 namespace {
 
-void write_tile(const std::string& dir, const std::string& stem, int w, int h, const char* label_suffix,
-                std::uint64_t seed) {
+void write_tile(const std::string& dir, const std::string& stem, int w, int h,
+                const char* label_suffix, std::uint64_t seed) {
     write_tiff(dir + "/" + stem + "_RGB.tif", noise_image(w, h, seed));
-    write_tiff(dir + "/" + stem + label_suffix, potsdam_palette().encode(striped_labels(w, h, seed)));
+    write_tiff(dir + "/" + stem + label_suffix,
+               potsdam_palette().encode(striped_labels(w, h, seed)));
 }
 
 // Windows must cover the tile and agree with it everywhere they overlap.
@@ -266,7 +274,8 @@ void check_reassembly(const Dataset& ds, int w, int h, int patch, std::size_t ex
             for (int x = 0; x < patch; ++x) {
                 ++covered[static_cast<std::size_t>(s.y0 + y) * w + s.x0 + x];
                 ASSERT_EQ(m.at(y, x), labels.at(s.y0 + y, s.x0 + x)) << s.id;
-                for (int c = 0; c < 3; ++c) ASSERT_EQ(img.at(y, x)[c], tile.at(s.y0 + y, s.x0 + x)[c]) << s.id;
+                for (int c = 0; c < 3; ++c)
+                    ASSERT_EQ(img.at(y, x)[c], tile.at(s.y0 + y, s.x0 + x)[c]) << s.id;
             }
     }
     for (int v : covered) ASSERT_GT(v, 0);
@@ -295,8 +304,8 @@ TEST(TilesDataset, WindowsReassembleToTheTileWithEdgesCovered) {
 }
 
 TEST(TilesDataset, ConcurrentReadersGetTheSameWindows) {
-    // Threads reading neighbouring rows of windows at once share the band cache; each must still get
-    // exactly its own window.
+    // Threads reading neighbouring rows of windows at once share the band cache; each must still
+    // get exactly its own window.
     const std::string dir = test::temp_dir("ds_tiles_threads");
     write_tile(dir, "top_potsdam_4_12", 400, 330, "_label.tif", 9);
     DatasetOptions o;
@@ -329,7 +338,8 @@ TEST(TilesDataset, NoBoundaryLabelsAndSubdirectoriesAndOrder) {
     write_tiff(dir + "/2_Ortho_RGB/top_potsdam_2_9_RGB.tif", noise_image(40, 30, 2));
     LabelMap lab = striped_labels(40, 30, 1);
     for (int x = 0; x < 40; ++x) lab.at(10, x) = 255;  // the eroded boundary, black on disk
-    write_tiff(dir + "/5_Labels_all_noBoundary/top_potsdam_2_10_label_noBoundary.tif", potsdam_palette().encode(lab));
+    write_tiff(dir + "/5_Labels_all_noBoundary/top_potsdam_2_10_label_noBoundary.tif",
+               potsdam_palette().encode(lab));
     write_tiff(dir + "/5_Labels_all_noBoundary/top_potsdam_2_9_label_noBoundary.tif",
                potsdam_palette().encode(striped_labels(40, 30, 2)));
     DatasetOptions o;
@@ -412,16 +422,19 @@ ignore = [7]
 
 TEST(GenericDataset, UnknownTomlKeyNamesKeyAndFile) {
     const std::string dir = test::temp_dir("ds_generic_key");
-    write_generic(dir, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\ncolors = [[1,2,3]]\n");
+    write_generic(dir,
+                  "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\ncolors = [[1,2,3]]\n");
     write_tiff(dir + "/images/x.tif", noise_image(3, 2, 1));
     write_tiff_gray(dir + "/masks/x.tif", LabelMap(3, 2, 0));
     std::string msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, "dataset.toml");
     EXPECT_MESSAGE_HAS(msg, "mask.colors");
-    write_text(dir + "/dataset.toml", "seed = 3\n[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
+    write_text(dir + "/dataset.toml",
+               "seed = 3\n[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
     msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, "'seed'");
-    write_text(dir + "/dataset.toml", "[classes]\nnames = [\"a\", \"b\"]\n[mask]\ncolours = [[1,2,3]]\n");
+    write_text(dir + "/dataset.toml",
+               "[classes]\nnames = [\"a\", \"b\"]\n[mask]\ncolours = [[1,2,3]]\n");
     msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, "1 colours for 2 classes");
 }
@@ -487,10 +500,12 @@ TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
     EXPECT_EQ(s.val, (std::vector<std::size_t>{0}));
     EXPECT_TRUE(s.test.empty());
     write_text(dir + "/test.txt", "Image_7\n");
-    std::string msg = input_error_message([&] { split_from_lists(ds, dir + "/train.txt", "", dir + "/test.txt"); });
+    std::string msg = input_error_message(
+        [&] { split_from_lists(ds, dir + "/train.txt", "", dir + "/test.txt"); });
     EXPECT_MESSAGE_HAS(msg, "test.txt:1");
     EXPECT_MESSAGE_HAS(msg, "Image_7");
-    msg = input_error_message([&] { split_from_lists(ds, dir + "/train.txt", dir + "/train.txt", ""); });
+    msg = input_error_message(
+        [&] { split_from_lists(ds, dir + "/train.txt", dir + "/train.txt", ""); });
     EXPECT_MESSAGE_HAS(msg, "already listed");
 }
 
@@ -541,18 +556,22 @@ TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
     for (std::size_t i = 0; i < ds.size(); ++i) {
         LabelMap m = ds.read_mask(i);
         for (std::size_t p = 0; p < m.labels.size(); ++p)
-            if (p % 97 != 0) m.labels[p] = 255;
-            else ++labelled;
+            if (p % 97 != 0)
+                m.labels[p] = 255;
+            else
+                ++labelled;
         ids.push_back(ds.sample(i).id);
         sparse.push_back(std::move(m));
     }
-    write_mask_dir(masks, ids, sparse, ds.palette(), {{"source", kaggle_sample()}, {"kind", "sparse"}});
+    write_mask_dir(masks, ids, sparse, ds.palette(),
+                   {{"source", kaggle_sample()}, {"kind", "sparse"}});
     const CommandResult st = run_pfce("data stats " + masks);
     ASSERT_EQ(st.status, 0) << st.output;
     EXPECT_MESSAGE_HAS(st.output, "sparse, 2 masks");
     EXPECT_MESSAGE_HAS(st.output, "(" + std::to_string(labelled) + " of 180000)");
     const std::string out = dir + "/sheet.png";
-    const CommandResult pv = run_pfce("data preview " + kaggle_sample() + " --masks " + masks + " --out " + out);
+    const CommandResult pv =
+        run_pfce("data preview " + kaggle_sample() + " --masks " + masks + " --out " + out);
     ASSERT_EQ(pv.status, 0) << pv.output;
     const RgbImage sheet = read_rgb(out);
     const SheetOptions opt;
@@ -572,11 +591,12 @@ TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
 TEST(DataCommand, PreviewWritesADecodableSheet) {
     const std::string dir = test::temp_dir("ds_preview");
     const std::string out = dir + "/sheet.png";
-    const CommandResult r = run_pfce("data preview " + kaggle_sample() + " --out " + out + " --count 8");
+    const CommandResult r =
+        run_pfce("data preview " + kaggle_sample() + " --out " + out + " --count 8");
     ASSERT_EQ(r.status, 0) << r.output;
     const RgbImage sheet = read_rgb(out);
-    const SheetOptions opt;  // the command's defaults: panel 300
-    EXPECT_EQ(sheet.width, sheet_width(2, opt));   // image | colour mask
+    const SheetOptions opt;                         // the command's defaults: panel 300
+    EXPECT_EQ(sheet.width, sheet_width(2, opt));    // image | colour mask
     EXPECT_EQ(sheet.height, sheet_height(2, opt));  // only 2 samples
     // The colour mask panel of the first row holds the palette colours of Label_0.
     const Dataset ds = Dataset::open(kaggle_sample());

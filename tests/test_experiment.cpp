@@ -5,12 +5,12 @@
 // naming the key and the file; precedence of [train] layers.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 
@@ -103,10 +103,11 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_NE(r1.output.find("2 ran, 0 skipped, 1 failed"), std::string::npos) << r1.output;
     EXPECT_NE(r1.output.find("tiny-broken"), std::string::npos);
 
-    for (const char* f : {"report.md", "report.html", "results.json", "results.csv", "train_loss.svg",
-                          "val_loss.svg", "val_loss_dense.svg", "val_miou.svg", "tiny-dense/result.json",
-                          "tiny-linked/result.json", "tiny-broken/result.json", "tiny-dense/grid.png",
-                          "tiny-linked/grid.png", "tiny-linked/train/best.ckpt"})
+    for (const char* f :
+         {"report.md", "report.html", "results.json", "results.csv", "train_loss.svg",
+          "val_loss.svg", "val_loss_dense.svg", "val_miou.svg", "tiny-dense/result.json",
+          "tiny-linked/result.json", "tiny-broken/result.json", "tiny-dense/grid.png",
+          "tiny-linked/grid.png", "tiny-linked/train/best.ckpt"})
         EXPECT_TRUE(file_exists(out + "/" + f)) << f;
 
     // results.json: numbers parse and are in range; the failure carries its message.
@@ -115,8 +116,8 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     for (int i = 0; i < 2; ++i) {
         const auto& e = j["experiments"][i];
         EXPECT_EQ(e["status"], "ok") << e.dump();
-        for (const char* k : {"final_train_loss", "val_loss", "val_loss_dense", "val_miou", "labelled_fraction",
-                              "wall_seconds"})
+        for (const char* k : {"final_train_loss", "val_loss", "val_loss_dense", "val_miou",
+                              "labelled_fraction", "wall_seconds"})
             EXPECT_TRUE(e[k].is_number()) << e["id"] << " " << k;
         for (const char* k : {"miou", "oa", "mean_f1", "miou_no_clutter"}) {
             ASSERT_TRUE(e["test"][k].is_number()) << e["id"] << " test " << k;
@@ -130,16 +131,19 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     const auto& dense = j["experiments"][0];
     const auto& linked = j["experiments"][1];
     EXPECT_EQ(dense["id"], "tiny-dense");
-    EXPECT_NEAR(dense["labelled_fraction"].get<double>(), 1.0, 1e-9);  // synthetic masks label every pixel
+    EXPECT_NEAR(dense["labelled_fraction"].get<double>(), 1.0,
+                1e-9);  // synthetic masks label every pixel
     EXPECT_TRUE(dense["link_purity"].is_null());
     // Linking adds labels: more labelled pixels after than before, purity measured.
-    EXPECT_GT(linked["labelled_fraction"].get<double>(), linked["labelled_fraction_sparse"].get<double>());
+    EXPECT_GT(linked["labelled_fraction"].get<double>(),
+              linked["labelled_fraction_sparse"].get<double>());
     ASSERT_TRUE(linked["link_purity"].is_number());
     EXPECT_GT(linked["link_purity"].get<double>(), 0.5);
     EXPECT_EQ(linked["labels"], "linked 500/class D=6");
     EXPECT_EQ(j["experiments"][2]["status"], "failed");
     EXPECT_FALSE(j["experiments"][2]["error"].get<std::string>().empty());
-    EXPECT_NE(read_text_file(out + "/report.md").find("**tiny-broken** failed: "), std::string::npos);
+    EXPECT_NE(read_text_file(out + "/report.md").find("**tiny-broken** failed: "),
+              std::string::npos);
 
     // Pictures: 2 test rows of 64x64 panels, enlarged.
     int gw = 0, gh = 0;
@@ -189,10 +193,12 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     std::string changed = kTinySuite;
     changed.replace(changed.find("epochs = 1"), 10, "epochs = 2");
     write_file(dir + "/tiny.toml", changed);
-    const CommandResult r4 = run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
+    const CommandResult r4 =
+        run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
     EXPECT_EQ(r4.rc, 1) << r4.output;
     EXPECT_NE(r4.output.find("other settings"), std::string::npos) << r4.output;
-    EXPECT_EQ(nlohmann::json::parse(read_text_file(out + "/tiny-dense/result.json"))["status"], "ok");
+    EXPECT_EQ(nlohmann::json::parse(read_text_file(out + "/tiny-dense/result.json"))["status"],
+              "ok");
 }
 
 ::testing::AssertionResult fails_naming(const std::string& text, const std::string& path,
@@ -217,23 +223,32 @@ experiments = [{ id = "a" }]
 TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
     const std::string p = "/x/suite.toml";
     EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[data]\nsizes = 3\n", p, {p, "sizes"}));
-    EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[data]\nsource = \"sythetic\"\n", p, {p, "source", "sythetic"}));
-    EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[train]\nlearning_rate = 1\n", p, {p, "learning_rate"}));
+    EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[data]\nsource = \"sythetic\"\n", p,
+                             {p, "source", "sythetic"}));
+    EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[train]\nlearning_rate = 1\n", p,
+                             {p, "learning_rate"}));
     EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[reprt]\n", p, {p, "reprt"}));
-    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", labels = { knd = \"dense\" } }]\n", p, {p, "knd"}));
-    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", evaluate = \"worst\" }]\n", p, {p, "evaluate", "worst"}));
-    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", train = { optimizer = \"adamx\" } }]\n", p,
-                             {p, "adamx"}));
-    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", train = { out = \"x\" } }]\n", p, {p, "out"}));
-    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\" }, { id = \"a\" }]\n", p, {p, "duplicate"}));
+    EXPECT_TRUE(fails_naming(
+        "[suite]\nexperiments = [{ id = \"a\", labels = { knd = \"dense\" } }]\n", p, {p, "knd"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", evaluate = \"worst\" }]\n", p,
+                             {p, "evaluate", "worst"}));
+    EXPECT_TRUE(
+        fails_naming("[suite]\nexperiments = [{ id = \"a\", train = { optimizer = \"adamx\" } }]\n",
+                     p, {p, "adamx"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", train = { out = \"x\" } }]\n",
+                             p, {p, "out"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\" }, { id = \"a\" }]\n", p,
+                             {p, "duplicate"}));
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a/b\" }]\n", p, {p, "a/b"}));
     EXPECT_TRUE(fails_naming("[suite]\nname = \"x\"\n", p, {p, "experiments"}));
-    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", labels = { points = 0 } }]\n", p, {p, "points"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", labels = { points = 0 } }]\n",
+                             p, {p, "points"}));
     EXPECT_TRUE(fails_naming("[suite\n", p, {p}));
 
     // An unknown key inside a referenced experiment file names that file.
     const std::string dir = test::temp_dir("suite_keys");
-    write_file(dir + "/e.toml", "[experiment]\nid = \"e\"\n[labels]\nkind = \"sparse\"\nradious = 3\n");
+    write_file(dir + "/e.toml",
+               "[experiment]\nid = \"e\"\n[labels]\nkind = \"sparse\"\nradious = 3\n");
     write_file(dir + "/s.toml", "[suite]\nexperiments = [\"e.toml\"]\n");
     try {
         load_suite(dir + "/s.toml");
@@ -248,9 +263,10 @@ TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
 
 TEST(SuiteFile, TrainLayersApplyInOrder) {
     const std::string dir = test::temp_dir("suite_layers");
-    write_file(dir + "/e.toml",
-               "[experiment]\nid = \"e\"\n[labels]\nkind = \"linked\"\npoints = 500\nmax_color_step = 40\n"
-               "[train]\nlr = 0.01\nbatch_size = 32\nepochs = 10\n");
+    write_file(
+        dir + "/e.toml",
+        "[experiment]\nid = \"e\"\n[labels]\nkind = \"linked\"\npoints = 500\nmax_color_step = 40\n"
+        "[train]\nlr = 0.01\nbatch_size = 32\nepochs = 10\n");
     write_file(dir + "/s.toml", R"(
 [suite]
 experiments = ["e.toml", { file = "e.toml", id = "e-short", train = { epochs = 2 } }]
@@ -266,16 +282,16 @@ batch_size = 4
     const auto& a = s.experiments[0];
     EXPECT_EQ(s.name, "s");
     EXPECT_EQ(a.id, "e");
-    EXPECT_DOUBLE_EQ(a.train.lr, 0.01);   // file over suite defaults
-    EXPECT_EQ(a.train.width, 8);          // suite default
-    EXPECT_EQ(a.train.epochs, 10);        // file
-    EXPECT_EQ(a.train.batch_size, 4);     // override over file
+    EXPECT_DOUBLE_EQ(a.train.lr, 0.01);  // file over suite defaults
+    EXPECT_EQ(a.train.width, 8);         // suite default
+    EXPECT_EQ(a.train.epochs, 10);       // file
+    EXPECT_EQ(a.train.batch_size, 4);    // override over file
     EXPECT_EQ(a.labels.kind, LabelKind::linked);
     EXPECT_FLOAT_EQ(a.labels.link.max_color_step, 40.0f);
     EXPECT_EQ(describe_labels(a.labels), "linked 500/class D=20 edge 40");
     const auto& b = s.experiments[1];
     EXPECT_EQ(b.id, "e-short");
-    EXPECT_EQ(b.train.epochs, 2);         // inline entry over everything
+    EXPECT_EQ(b.train.epochs, 2);  // inline entry over everything
     EXPECT_EQ(b.train.batch_size, 4);
     EXPECT_NE(experiment_fingerprint(a, s.data), experiment_fingerprint(b, s.data));
 }

@@ -1,6 +1,7 @@
 // Image I/O: byte-exact round trips through our TIFF and PNG writers, layouts written directly with
-// libtiff/libpng (planar, tiled, palette, gray), windows, and every refusal naming the file: 16-bit,
-// 4 bands, truncated, not an image, missing, over the pixel limit. Also the palette decode/encode.
+// libtiff/libpng (planar, tiled, palette, gray), windows, and every refusal naming the file:
+// 16-bit, 4 bands, truncated, not an image, missing, over the pixel limit. Also the palette
+// decode/encode.
 #include <gtest/gtest.h>
 #include <png.h>
 #include <tiffio.h>
@@ -36,13 +37,15 @@ LabelMap random_gray(int w, int h, std::uint64_t seed) {
 }
 
 // Expects `fn` to throw InputError whose message contains every string in `parts`.
-template <typename Fn> void expect_input_error(Fn&& fn, const std::vector<std::string>& parts) {
+template <typename Fn>
+void expect_input_error(Fn&& fn, const std::vector<std::string>& parts) {
     try {
         fn();
         ADD_FAILURE() << "expected an InputError";
     } catch (const InputError& e) {
         const std::string msg = e.what();
-        for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+        for (const auto& p : parts)
+            EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
     }
 }
 
@@ -51,11 +54,12 @@ struct TiffSpec {
     int width = 0, height = 0, spp = 3, bps = 8;
     int photometric = PHOTOMETRIC_RGB;
     int planar = PLANARCONFIG_CONTIG;
-    int tile = 0;           // >0: tiled with tile x tile tiles
+    int tile = 0;  // >0: tiled with tile x tile tiles
     int rows_per_strip = 3;
 };
 
-void write_raw_tiff(const std::string& path, const TiffSpec& s, const std::vector<std::uint8_t>& samples,
+void write_raw_tiff(const std::string& path, const TiffSpec& s,
+                    const std::vector<std::uint8_t>& samples,
                     const std::vector<std::uint16_t>* cmap = nullptr) {
     TIFF* t = TIFFOpen(path.c_str(), "w");
     ASSERT_NE(t, nullptr);
@@ -70,7 +74,8 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s, const std::vecto
         std::uint16_t extra = EXTRASAMPLE_UNASSALPHA;
         TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
     }
-    if (cmap) TIFFSetField(t, TIFFTAG_COLORMAP, cmap->data(), cmap->data() + 256, cmap->data() + 512);
+    if (cmap)
+        TIFFSetField(t, TIFFTAG_COLORMAP, cmap->data(), cmap->data() + 256, cmap->data() + 512);
     const int bytes = s.bps / 8;
     const bool separate = s.planar == PLANARCONFIG_SEPARATE;
     auto sample = [&](int x, int y, int c) -> const std::uint8_t* {
@@ -83,13 +88,16 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s, const std::vecto
             for (int ty = 0; ty < s.height; ty += s.tile)
                 for (int tx = 0; tx < s.width; tx += s.tile) {
                     const int bands = separate ? 1 : s.spp;
-                    std::vector<std::uint8_t> buf(static_cast<std::size_t>(s.tile) * s.tile * bands * bytes, 0);
+                    std::vector<std::uint8_t> buf(
+                        static_cast<std::size_t>(s.tile) * s.tile * bands * bytes, 0);
                     for (int y = ty; y < std::min(ty + s.tile, s.height); ++y)
                         for (int x = tx; x < std::min(tx + s.tile, s.width); ++x)
                             for (int c = 0; c < bands; ++c)
-                                std::memcpy(&buf[(((y - ty) * s.tile + (x - tx)) * bands + c) * bytes],
-                                            sample(x, y, separate ? p : c), bytes);
-                    ASSERT_GE(TIFFWriteTile(t, buf.data(), tx, ty, 0, static_cast<std::uint16_t>(p)), 0);
+                                std::memcpy(
+                                    &buf[(((y - ty) * s.tile + (x - tx)) * bands + c) * bytes],
+                                    sample(x, y, separate ? p : c), bytes);
+                    ASSERT_GE(
+                        TIFFWriteTile(t, buf.data(), tx, ty, 0, static_cast<std::uint16_t>(p)), 0);
                 }
     } else {
         TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, s.rows_per_strip);
@@ -99,7 +107,8 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s, const std::vecto
                 std::vector<std::uint8_t> row(static_cast<std::size_t>(s.width) * bands * bytes);
                 for (int x = 0; x < s.width; ++x)
                     for (int c = 0; c < bands; ++c)
-                        std::memcpy(&row[(x * bands + c) * bytes], sample(x, y, separate ? p : c), bytes);
+                        std::memcpy(&row[(x * bands + c) * bytes], sample(x, y, separate ? p : c),
+                                    bytes);
                 ASSERT_GE(TIFFWriteScanline(t, row.data(), y, static_cast<std::uint16_t>(p)), 0);
             }
     }
@@ -190,9 +199,11 @@ TEST(ImageIo, PlanarTiledAndStripLayoutsDecodeAlike) {
         ASSERT_EQ(w.height, 17);
         for (int y = 0; y < 17; ++y)
             for (int x = 0; x < 20; ++x)
-                for (int c = 0; c < 3; ++c) ASSERT_EQ(w.at(y, x)[c], img.at(y + 7, x + 5)[c]) << x << "," << y;
+                for (int c = 0; c < 3; ++c)
+                    ASSERT_EQ(w.at(y, x)[c], img.at(y + 7, x + 5)[c]) << x << "," << y;
     }
-    expect_input_error([&] { read_rgb_window(dir + "/tiled.tif", 30, 0, 10, 5); }, {"tiled.tif", "inside"});
+    expect_input_error([&] { read_rgb_window(dir + "/tiled.tif", 30, 0, 10, 5); },
+                       {"tiled.tif", "inside"});
 }
 
 TEST(ImageIo, PaletteFilesExpandToRgbAndKeepIndicesAsGray) {
@@ -204,7 +215,8 @@ TEST(ImageIo, PaletteFilesExpandToRgbAndKeepIndicesAsGray) {
     // TIFF colour maps are 16-bit.
     std::vector<std::uint16_t> cmap(768, 0);
     for (int k = 0; k < 4; ++k)
-        for (int c = 0; c < 3; ++c) cmap[c * 256 + k] = static_cast<std::uint16_t>(colours[k][c] * 257);
+        for (int c = 0; c < 3; ++c)
+            cmap[c * 256 + k] = static_cast<std::uint16_t>(colours[k][c] * 257);
     TiffSpec s;
     s.width = w;
     s.height = h;
@@ -228,10 +240,12 @@ TEST(ImageIo, SixteenBitIsRefusedNamingTheFile) {
     s.height = 4;
     s.bps = 16;
     write_raw_tiff(dir + "/deep.tif", s, std::vector<std::uint8_t>(8 * 4 * 3 * 2, 7));
-    expect_input_error([&] { read_rgb(dir + "/deep.tif"); }, {dir + "/deep.tif", "16-bit samples are not supported"});
+    expect_input_error([&] { read_rgb(dir + "/deep.tif"); },
+                       {dir + "/deep.tif", "16-bit samples are not supported"});
     std::vector<std::uint16_t> gray16(8 * 4, 1000);
     write_simple_png(dir + "/deep.png", 8, 4, PNG_FORMAT_LINEAR_Y, gray16.data());
-    expect_input_error([&] { read_gray(dir + "/deep.png"); }, {dir + "/deep.png", "16-bit samples are not supported"});
+    expect_input_error([&] { read_gray(dir + "/deep.png"); },
+                       {dir + "/deep.png", "16-bit samples are not supported"});
 }
 
 TEST(ImageIo, FourBandsAreRefusedNamingTheFile) {
@@ -279,8 +293,10 @@ TEST(ImageIo, TruncatedFilesAreRefusedNamingTheFile) {
 TEST(ImageIo, NotAnImageAndMissingFilesNameTheFile) {
     const std::string dir = test::temp_dir("io_bad");
     std::ofstream(dir + "/text.tif") << "hello, not a tiff";
-    expect_input_error([&] { read_rgb(dir + "/text.tif"); }, {dir + "/text.tif", "not a TIFF or PNG"});
-    expect_input_error([&] { read_rgb(dir + "/absent.tif"); }, {dir + "/absent.tif", "cannot open"});
+    expect_input_error([&] { read_rgb(dir + "/text.tif"); },
+                       {dir + "/text.tif", "not a TIFF or PNG"});
+    expect_input_error([&] { read_rgb(dir + "/absent.tif"); },
+                       {dir + "/absent.tif", "cannot open"});
     expect_input_error([&] { probe_image(dir + "/absent.png"); }, {dir + "/absent.png"});
 }
 

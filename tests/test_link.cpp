@@ -27,7 +27,8 @@ using namespace pfce::link;
 
 namespace {
 
-using Seg = std::tuple<int, int, int, int, int>;  // (cls, y0, x0, y1, x1), (y0,x0) first in row-major
+using Seg =
+    std::tuple<int, int, int, int, int>;  // (cls, y0, x0, y1, x1), (y0,x0) first in row-major
 
 Seg canonical(const LinkPoint& a, const LinkPoint& b) {
     if (point_before(b.y, b.x, a.y, a.x)) return {a.cls, b.y, b.x, a.y, a.x};
@@ -65,7 +66,9 @@ Tensor random_sparse(int n, int h, int w, int classes, int per_image, std::uint6
     for (int i = 0; i < n; ++i) {
         CounterRng rng(seed, static_cast<std::uint32_t>(i));
         std::uint8_t* m = p + static_cast<std::size_t>(i) * h * w;
-        auto put = [&](int y, int x) { m[y * w + x] = static_cast<std::uint8_t>(rng.below(classes)); };
+        auto put = [&](int y, int x) {
+            m[y * w + x] = static_cast<std::uint8_t>(rng.below(classes));
+        };
         for (int k = 0; k < per_image; ++k) put(rng.below(h), rng.below(w));
         put(0, 0);
         put(0, w - 1);
@@ -97,7 +100,8 @@ Tensor random_rgb(int n, int h, int w, std::uint64_t seed) {
 std::vector<LinkPoint> points_of(const Tensor& sparse, int image) {
     const int h = static_cast<int>(sparse.dim(1)), w = static_cast<int>(sparse.dim(2));
     std::vector<LinkPoint> pts;
-    collect_points(sparse.data<std::uint8_t>() + static_cast<std::size_t>(image) * h * w, h, w, pts);
+    collect_points(sparse.data<std::uint8_t>() + static_cast<std::size_t>(image) * h * w, h, w,
+                   pts);
     return pts;
 }
 
@@ -115,7 +119,8 @@ Tensor oracle_link(const Tensor& sparse, const Tensor& rgb, const LinkParams& p)
             std::vector<std::pair<int, int>> px;
             bresenham(y0, x0, y1, x1, [&](int y, int x) { px.emplace_back(y, x); });
             if (p.max_color_step >= 0) {
-                const std::uint8_t* im = rgb.data<std::uint8_t>() + static_cast<std::size_t>(i) * 3 * h * w;
+                const std::uint8_t* im =
+                    rgb.data<std::uint8_t>() + static_cast<std::size_t>(i) * 3 * h * w;
                 bool ok = true;
                 for (auto [y, x] : px) {
                     double d2 = 0;
@@ -132,10 +137,15 @@ Tensor oracle_link(const Tensor& sparse, const Tensor& rgb, const LinkParams& p)
         }
         for (int k = 0; k < h * w; ++k) {
             const auto& s = covered[static_cast<std::size_t>(k)];
-            if (in[k] != kUnlabelled) o[k] = in[k];
-            else if (s.empty()) o[k] = kUnlabelled;
-            else if (s.size() == 1) o[k] = static_cast<std::uint8_t>(*s.begin());
-            else o[k] = p.conflict == LinkConflict::lowest ? static_cast<std::uint8_t>(*s.begin()) : kUnlabelled;
+            if (in[k] != kUnlabelled)
+                o[k] = in[k];
+            else if (s.empty())
+                o[k] = kUnlabelled;
+            else if (s.size() == 1)
+                o[k] = static_cast<std::uint8_t>(*s.begin());
+            else
+                o[k] = p.conflict == LinkConflict::lowest ? static_cast<std::uint8_t>(*s.begin())
+                                                          : kUnlabelled;
         }
     }
     return out;
@@ -155,8 +165,8 @@ TEST(LinkPairs, GridEqualsBruteForce) {
     struct Case {
         int h, w, classes, points;
     };
-    const Case cases[] = {{1, 1, 1, 1}, {7, 13, 2, 40}, {64, 64, 6, 300}, {97, 131, 32, 900},
-                          {300, 300, 6, 3000}, {31, 200, 3, 500}};
+    const Case cases[] = {{1, 1, 1, 1},       {7, 13, 2, 40},      {64, 64, 6, 300},
+                          {97, 131, 32, 900}, {300, 300, 6, 3000}, {31, 200, 3, 500}};
     const int radii[] = {0, 1, 2, 5, 8, 9, 20, 40, 1000};
     std::uint64_t seed = 0;
     for (const Case& c : cases)
@@ -166,7 +176,8 @@ TEST(LinkPairs, GridEqualsBruteForce) {
             const auto want = brute_force_pairs(pts, r);
             const auto got = grid_pairs(pts, c.h, c.w, r);
             EXPECT_EQ(got, want) << c.h << "x" << c.w << " classes " << c.classes << " radius " << r
-                                 << ": grid " << got.size() << " pairs, brute force " << want.size();
+                                 << ": grid " << got.size() << " pairs, brute force "
+                                 << want.size();
             if (r == 0) {
                 EXPECT_TRUE(got.empty());
             }
@@ -368,7 +379,8 @@ TEST(Link, MatchesOracleOnRandomBatches) {
             pts += static_cast<std::int64_t>(v.size());
             pairs += static_cast<std::int64_t>(brute_force_pairs(v, c.radius).size());
         }
-        for (std::int64_t i = 0; i < out.numel(); ++i) after += out.data<std::uint8_t>()[i] != kUnlabelled;
+        for (std::int64_t i = 0; i < out.numel(); ++i)
+            after += out.data<std::uint8_t>()[i] != kUnlabelled;
         EXPECT_EQ(st.points, pts);
         EXPECT_EQ(st.pairs, pairs);
         EXPECT_LE(st.segments, st.pairs);
@@ -489,11 +501,13 @@ TEST(LinkReal, PotsdamPairCoverageRisesPurityHolds) {
     std::vector<LabelMap> linked;
     const LinkStats st = link_label_maps(*b, r.sparse, {}, p, linked);
     LinkQuality q;
-    for (std::size_t i = 0; i < linked.size(); ++i) measure_link(r.sparse[i], linked[i], &r.dense[i], q);
-    std::printf("real pair, D=20: points %lld, pairs %lld, coverage %.4f -> %.4f (%.1fx), purity %.4f, "
-                "added purity %.4f\n",
-                static_cast<long long>(st.points), static_cast<long long>(st.pairs), q.coverage_before(),
-                q.coverage_after(), q.coverage_after() / q.coverage_before(), q.purity(), q.added_purity());
+    for (std::size_t i = 0; i < linked.size(); ++i)
+        measure_link(r.sparse[i], linked[i], &r.dense[i], q);
+    std::printf(
+        "real pair, D=20: points %lld, pairs %lld, coverage %.4f -> %.4f (%.1fx), purity %.4f, "
+        "added purity %.4f\n",
+        static_cast<long long>(st.points), static_cast<long long>(st.pairs), q.coverage_before(),
+        q.coverage_after(), q.coverage_after() / q.coverage_before(), q.purity(), q.added_purity());
     EXPECT_EQ(st.points, q.labelled_before);
     EXPECT_EQ(st.labelled_after, q.labelled_after);
     EXPECT_GT(q.coverage_after(), 20.0 * q.coverage_before());

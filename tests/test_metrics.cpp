@@ -54,8 +54,8 @@ Tensor random_labels(Shape s, int C, std::uint64_t seed, double unlabelled_frac)
     Tensor t = Tensor::host(s, DType::u8);
     CounterRng rng(seed, 1);
     for (std::int64_t i = 0; i < t.numel(); ++i)
-        t.data<std::uint8_t>()[i] = rng.uniform() < unlabelled_frac ? kUnlabelled
-                                                                    : static_cast<std::uint8_t>(rng.below(C));
+        t.data<std::uint8_t>()[i] =
+            rng.uniform() < unlabelled_frac ? kUnlabelled : static_cast<std::uint8_t>(rng.below(C));
     return t;
 }
 
@@ -70,9 +70,11 @@ TEST(Metrics, ConfusionAccumulateMatchesBruteForce) {
     std::vector<std::int32_t> want(C * C, 0);
     for (std::int64_t i = 0; i < pred.numel(); ++i) {
         const int t = truth.data<std::uint8_t>()[i];
-        if (t != kUnlabelled) want[static_cast<std::size_t>(t * C + pred.data<std::uint8_t>()[i])] += 2;
+        if (t != kUnlabelled)
+            want[static_cast<std::size_t>(t * C + pred.data<std::uint8_t>()[i])] += 2;
     }
-    for (int k = 0; k < C * C; ++k) EXPECT_EQ(conf.data<std::int32_t>()[k], want[static_cast<std::size_t>(k)]);
+    for (int k = 0; k < C * C; ++k)
+        EXPECT_EQ(conf.data<std::int32_t>()[k], want[static_cast<std::size_t>(k)]);
     // An out-of-range class is a caller bug, reported rather than counted.
     truth.data<std::uint8_t>()[5] = 7;
     EXPECT_THROW(b->confusion_accumulate(pred, truth, conf), ShapeError);
@@ -92,7 +94,8 @@ TEST(MetricsGpu, ConfusionMatchesCpu) {
             Tensor dc = gpu->zeros({C, C}, DType::i32);
             gpu->confusion_accumulate(dp, dt, dc);
             Tensor got = test::to_host(*gpu, dc);
-            ASSERT_EQ(0, std::memcmp(hc.raw(), got.raw(), hc.bytes())) << "C " << C << " shape " << s.str();
+            ASSERT_EQ(0, std::memcmp(hc.raw(), got.raw(), hc.bytes()))
+                << "C " << C << " shape " << s.str();
         }
     }
 }

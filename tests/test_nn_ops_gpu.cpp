@@ -31,7 +31,9 @@ namespace {
 // Values the GPU overwrites: an op that forgets an element leaves this behind and fails.
 constexpr float kGarbage = 1234.5f;
 
-Tensor f32_zeros(Backend& b, Shape s) { return b.zeros(s, DType::f32); }
+Tensor f32_zeros(Backend& b, Shape s) {
+    return b.zeros(s, DType::f32);
+}
 
 // A device output pre-filled with garbage.
 Tensor gpu_out(Backend& gpu, Shape s) {
@@ -52,7 +54,8 @@ Tensor coarse_f32(Shape s, std::uint64_t seed, int levels, float lo, float step)
     Tensor t = Tensor::host(s, DType::f32);
     CounterRng rng(seed, 0xc0a25e);
     for (std::int64_t i = 0; i < t.numel(); ++i)
-        t.data<float>()[i] = lo + step * static_cast<float>(rng.below(static_cast<std::uint32_t>(levels)));
+        t.data<float>()[i] =
+            lo + step * static_cast<float>(rng.below(static_cast<std::uint32_t>(levels)));
     return t;
 }
 
@@ -61,8 +64,9 @@ Tensor coarse_f32(Shape s, std::uint64_t seed, int levels, float lo, float step)
 ::testing::AssertionResult within_bound(const Tensor& ref, const Tensor& got, const Tensor& mag,
                                         double atol, double rel) {
     if (ref.shape() != got.shape() || ref.shape() != mag.shape())
-        return ::testing::AssertionFailure() << "shape " << ref.shape().str() << " vs "
-                                            << got.shape().str() << " (bound " << mag.shape().str() << ")";
+        return ::testing::AssertionFailure()
+               << "shape " << ref.shape().str() << " vs " << got.shape().str() << " (bound "
+               << mag.shape().str() << ")";
     std::int64_t bad = 0;
     double worst = 0.0;
     std::ostringstream first;
@@ -77,9 +81,9 @@ Tensor coarse_f32(Shape s, std::uint64_t seed, int levels, float lo, float step)
         if (!(err <= worst)) worst = err;
     }
     if (bad == 0) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << bad << " of " << ref.numel()
-                                         << " elements outside the bound; worst |err| " << worst
-                                         << first.str();
+    return ::testing::AssertionFailure()
+           << bad << " of " << ref.numel() << " elements outside the bound; worst |err| " << worst
+           << first.str();
 }
 
 // TF32 bound. cuDNN with tensor-op math rounds (at worst truncates) both factors of every product
@@ -246,7 +250,7 @@ TEST(NnOpsGpu, Upconv2x2ForwardBackwardMatchCpu) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
     const std::vector<UpCase> cases = {
-        {1, 1, 1, 1, 1, true}, {1, 3, 2, 5, 7, true}, {2, 33, 16, 4, 3, true},
+        {1, 1, 1, 1, 1, true},   {1, 3, 2, 5, 7, true},   {2, 33, 16, 4, 3, true},
         {3, 8, 33, 6, 6, false}, {2, 64, 32, 9, 8, true},
     };
     std::uint64_t seed = 500;
@@ -284,7 +288,8 @@ TEST(NnOpsGpu, Upconv2x2ForwardBackwardMatchCpu) {
         gpu->upconv2x2_backward_filter(gx, gdy, gdw, gdb);
         EXPECT_TRUE(within_tf32(dw, to_host(*gpu, gdw), mag_dw)) << "upconv2x2_backward_filter dw";
         if (c.bias) {
-            EXPECT_TRUE(within_tf32(db, to_host(*gpu, gdb), mag_db)) << "upconv2x2_backward_filter db";
+            EXPECT_TRUE(within_tf32(db, to_host(*gpu, gdb), mag_db))
+                << "upconv2x2_backward_filter db";
         }
     }
 }
@@ -410,11 +415,12 @@ TEST(NnOpsGpu, ConcatMatchesCpuExactly) {
     struct Case {
         int n, ca, cb, h, w;
     };
-    for (const Case& c : {Case{1, 1, 1, 1, 1}, Case{2, 3, 5, 7, 9}, Case{3, 33, 1, 4, 5},
-                          Case{2, 16, 32, 6, 6}}) {
-        SCOPED_TRACE(testing::Message() << "N" << c.n << " Ca" << c.ca << " Cb" << c.cb << " "
-                                        << c.h << "x" << c.w);
-        const Shape as{c.n, c.ca, c.h, c.w}, bs{c.n, c.cb, c.h, c.w}, ys{c.n, c.ca + c.cb, c.h, c.w};
+    for (const Case& c :
+         {Case{1, 1, 1, 1, 1}, Case{2, 3, 5, 7, 9}, Case{3, 33, 1, 4, 5}, Case{2, 16, 32, 6, 6}}) {
+        SCOPED_TRACE(testing::Message()
+                     << "N" << c.n << " Ca" << c.ca << " Cb" << c.cb << " " << c.h << "x" << c.w);
+        const Shape as{c.n, c.ca, c.h, c.w}, bs{c.n, c.cb, c.h, c.w},
+            ys{c.n, c.ca + c.cb, c.h, c.w};
         Tensor a = random_f32(as, 5), b = random_f32(bs, 6), dy = random_f32(ys, 7);
         Tensor y = f32_zeros(*cpu, ys), da = f32_zeros(*cpu, as), db = f32_zeros(*cpu, bs);
         cpu->concat_channels(a, b, y);
@@ -441,9 +447,9 @@ TEST(NnOpsGpu, ReflectPadCropMatchCpuExactly) {
     for (const Case& c : {Case{1, 1, 1, 1, 1, 1, 0, 0}, Case{2, 3, 7, 5, 8, 8, 0, 1},
                           Case{1, 2, 4, 4, 10, 10, 3, 3}, Case{3, 5, 9, 11, 16, 16, 3, 2},
                           Case{2, 33, 6, 7, 6, 7, 0, 0}, Case{2, 35000, 3, 2, 5, 3, 1, 1}}) {
-        SCOPED_TRACE(testing::Message() << "N" << c.n << " C" << c.c << " " << c.h << "x" << c.w
-                                        << " -> " << c.h2 << "x" << c.w2 << " at (" << c.top
-                                        << "," << c.left << ")");
+        SCOPED_TRACE(testing::Message()
+                     << "N" << c.n << " C" << c.c << " " << c.h << "x" << c.w << " -> " << c.h2
+                     << "x" << c.w2 << " at (" << c.top << "," << c.left << ")");
         const Shape xs{c.n, c.c, c.h, c.w}, ys{c.n, c.c, c.h2, c.w2};
         Tensor x = random_f32(xs, 8), dy = random_f32(xs, 9);
         Tensor y = f32_zeros(*cpu, ys);
@@ -468,12 +474,13 @@ TEST(NnOpsGpu, ReflectPadCropMatchCpuExactly) {
 TEST(NnOpsGpu, ArgmaxMatchesCpuExactlyWithTies) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
-    for (const Shape& s : {Shape{1, 1, 1, 1}, Shape{2, 6, 7, 9}, Shape{3, 33, 5, 4},
-                           Shape{1, 255, 3, 3}}) {
+    for (const Shape& s :
+         {Shape{1, 1, 1, 1}, Shape{2, 6, 7, 9}, Shape{3, 33, 5, 4}, Shape{1, 255, 3, 3}}) {
         SCOPED_TRACE(s.str());
         const Shape ps{s[0], s[2], s[3]};
         for (const bool ties : {false, true}) {
-            Tensor logits = ties ? coarse_f32(s, 10, 3, -1.0f, 1.0f) : random_f32(s, 11, -5.0f, 5.0f);
+            Tensor logits =
+                ties ? coarse_f32(s, 10, 3, -1.0f, 1.0f) : random_f32(s, 11, -5.0f, 5.0f);
             Tensor pred = Tensor::host(ps, DType::u8);
             cpu->argmax_channels(logits, pred);
             Tensor gl = to_backend(*gpu, logits);
@@ -491,7 +498,8 @@ TEST(NnOpsGpu, ArgmaxMatchesCpuExactlyWithTies) {
 // One U-Net-like level forward and backward: conv, BN, ReLU, pool, upconv, concat, pad, crop.
 struct MiniStep {
     Backend& b;
-    Tensor x, w, bias, gamma, beta, rm, rv, y, ybn, sm, si, pooled, up, wu, bu, cat, padded, cropped;
+    Tensor x, w, bias, gamma, beta, rm, rv, y, ybn, sm, si, pooled, up, wu, bu, cat, padded,
+        cropped;
     Tensor dcat, dup, dpooled, dybn, dy, dx, dw, dbias, dgamma, dbeta, dwu, dbu, pred;
 
     explicit MiniStep(Backend& be) : b(be) {
@@ -539,8 +547,8 @@ struct MiniStep {
         b.upconv2x2_backward_filter(pooled, dup, dwu, dbu);
         b.upconv2x2_backward_data(dup, wu, dpooled);
         b.maxpool2x2_backward(ybn, pooled, dpooled, dy);  // dy <- gradient through the pool
-        b.add_inplace(dybn, dy);                           // dybn <- skip + pool gradients
-        b.relu_backward(ybn, dybn, dy);                    // dy <- gradient at the BN output
+        b.add_inplace(dybn, dy);                          // dybn <- skip + pool gradients
+        b.relu_backward(ybn, dybn, dy);                   // dy <- gradient at the BN output
         b.batchnorm_backward(y, dy, gamma, sm, si, dybn, dgamma, dbeta);  // dybn <- at conv output
         b.conv2d_backward_filter(x, dybn, dw, dbias, p);
         b.conv2d_backward_data(dybn, w, dx, p);

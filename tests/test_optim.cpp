@@ -17,7 +17,9 @@ Tensor host_vec(const std::vector<float>& v) {
     return t;
 }
 
-Tensor scalar(float v) { return host_vec({v}); }
+Tensor scalar(float v) {
+    return host_vec({v});
+}
 
 const std::vector<float> kW0 = {1.0f, -2.0f, 0.5f, 0.0f};
 const std::vector<std::vector<float>> kGrads = {
@@ -36,7 +38,8 @@ void check_steps(OptimizerKind kind, float wd, float momentum,
     Optimizer opt(*b, {&p}, cfg);
     Tensor one = scalar(1.0f);
     for (std::size_t s = 0; s < kGrads.size(); ++s) {
-        for (int i = 0; i < 4; ++i) p.grad.data<float>()[i] = kGrads[s][static_cast<std::size_t>(i)];
+        for (int i = 0; i < 4; ++i)
+            p.grad.data<float>()[i] = kGrads[s][static_cast<std::size_t>(i)];
         opt.step(0.1f, one);
         for (int i = 0; i < 4; ++i)
             EXPECT_NEAR(p.value.data<float>()[i], expected[s][static_cast<std::size_t>(i)], 2e-6)
@@ -48,7 +51,8 @@ void check_steps(OptimizerKind kind, float wd, float momentum,
 TEST(Optim, SgdMomentumWithWeightDecay) {
     // Step 1 by hand: d = 0.1 + 0.1*1.0 = 0.2, buf = 0.2, w = 1 - 0.1*0.2 = 0.98.
     check_steps(OptimizerKind::sgd, 0.1f, 0.9f,
-                {{0.98, -1.95, 0.425, 0.12}, {0.9322, -1.8955, 0.40325, 0.1968},
+                {{0.98, -1.95, 0.425, 0.12},
+                 {0.9322, -1.8955, 0.40325, 0.1968},
                  {0.919858, -1.852495, 0.3746425, 0.173952}});
 }
 
@@ -142,7 +146,8 @@ TEST(Optim, GlobalNormLargeTensorMatchesDouble) {
     auto b = test::cpu_backend();
     Tensor g = test::random_f32({300001}, 7);
     double s = 0;
-    for (std::int64_t i = 0; i < g.numel(); ++i) s += double(g.data<float>()[i]) * g.data<float>()[i];
+    for (std::int64_t i = 0; i < g.numel(); ++i)
+        s += double(g.data<float>()[i]) * g.data<float>()[i];
     const Tensor* grads[] = {&g};
     Tensor norm = scalar(0);
     b->global_grad_norm(grads, norm);
@@ -195,10 +200,10 @@ TEST(Schedule, PlateauMinWithPatienceThresholdAndMinLr) {
     c.min_lr = 0.2;
     LrSchedule s(c);
     // Same sequence through torch.optim.lr_scheduler.ReduceLROnPlateau gives these lrs.
-    const std::vector<double> metric = {1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.89, 0.88995, 0.88995,
-                                        0.88995, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7};
-    const std::vector<double> lr = {1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5,
-                                    0.25, 0.25, 0.25, 0.25, 0.2, 0.2, 0.2};
+    const std::vector<double> metric = {1.0,     0.9,     0.95, 0.95, 0.95, 0.95, 0.89, 0.88995,
+                                        0.88995, 0.88995, 0.7,  0.7,  0.7,  0.7,  0.7,  0.7};
+    const std::vector<double> lr = {1.0, 1.0,  1.0,  1.0,  0.5,  0.5, 0.5, 0.5,
+                                    0.5, 0.25, 0.25, 0.25, 0.25, 0.2, 0.2, 0.2};
     for (std::size_t i = 0; i < metric.size(); ++i) {
         s.end_epoch(metric[i]);
         EXPECT_DOUBLE_EQ(s.lr(0, 0), lr[i]) << "after epoch " << i;
@@ -239,7 +244,8 @@ TEST(OptimGpu, StepsNormAndClipMatchCpu) {
     // Odd sizes exercise the grid-stride loops and the per-tensor reduction grids.
     const std::vector<std::int64_t> sizes = {1, 255, 257, 100003, 1 << 20};
     std::vector<Tensor> hg;
-    for (std::size_t i = 0; i < sizes.size(); ++i) hg.push_back(test::random_f32({sizes[i]}, 11 + i));
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+        hg.push_back(test::random_f32({sizes[i]}, 11 + i));
     std::vector<Tensor> dg;
     for (auto& t : hg) dg.push_back(test::to_backend(*gpu, t));
     std::vector<const Tensor*> hp, dp;

@@ -33,7 +33,8 @@ int count(const std::string& s, const std::string& needle) {
 ::testing::AssertionResult balanced_tags(const std::string& xml) {
     std::vector<std::string> stack;
     const std::regex tag("<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>");
-    for (auto it = std::sregex_iterator(xml.begin(), xml.end(), tag); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(xml.begin(), xml.end(), tag); it != std::sregex_iterator();
+         ++it) {
         const auto& m = *it;
         if (m[3] == "/") continue;
         if (m[1] == "/") {
@@ -44,7 +45,8 @@ int count(const std::string& s, const std::string& needle) {
             stack.push_back(m[2]);
         }
     }
-    if (!stack.empty()) return ::testing::AssertionFailure() << "<" << stack.back() << "> never closed";
+    if (!stack.empty())
+        return ::testing::AssertionFailure() << "<" << stack.back() << "> never closed";
     return ::testing::AssertionSuccess();
 }
 
@@ -60,14 +62,16 @@ TEST(Base64, Rfc4648Vectors) {
 }
 
 TEST(SvgChart, NiceTicksCoverTheRangeWithRoundSteps) {
-    for (auto [lo, hi] : std::vector<std::pair<double, double>>{{0, 1}, {0.0123, 0.087}, {1, 10}, {-3, 250}, {5, 5}}) {
+    for (auto [lo, hi] : std::vector<std::pair<double, double>>{
+             {0, 1}, {0.0123, 0.087}, {1, 10}, {-3, 250}, {5, 5}}) {
         const auto t = nice_ticks(lo, hi, 6);
         ASSERT_GE(t.size(), 2u) << lo << ".." << hi;
         EXPECT_LE(t.front(), lo + 1e-12);
         EXPECT_GE(t.back(), hi - 1e-12);
         const double step = t[1] - t[0];
         const double mant = step / std::pow(10.0, std::floor(std::log10(step) + 1e-9));
-        EXPECT_TRUE(std::fabs(mant - 1) < 1e-6 || std::fabs(mant - 2) < 1e-6 || std::fabs(mant - 5) < 1e-6)
+        EXPECT_TRUE(std::fabs(mant - 1) < 1e-6 || std::fabs(mant - 2) < 1e-6 ||
+                    std::fabs(mant - 5) < 1e-6)
             << "step " << step;
         EXPECT_LE(t.size(), 12u);
     }
@@ -85,7 +89,7 @@ TEST(SvgChart, SeriesLegendAxesAndGaps) {
     EXPECT_NE(svg.find("</svg>"), std::string::npos);
     EXPECT_TRUE(balanced_tags(svg));
     EXPECT_NE(svg.find("Loss &lt;&amp;&gt;"), std::string::npos);  // escaped title
-    EXPECT_NE(svg.find(">dense</text>"), std::string::npos);        // legend entries
+    EXPECT_NE(svg.find(">dense</text>"), std::string::npos);       // legend entries
     EXPECT_NE(svg.find(">e1-700</text>"), std::string::npos);
     EXPECT_EQ(count(svg, "<polyline"), 3);  // dense split at the NaN into two runs, plus e1-700's
     EXPECT_EQ(count(svg, "<circle"), 4);    // one marker per finite point
@@ -104,10 +108,12 @@ TEST(SvgChart, EmptyChartSaysNoData) {
 GridRow make_row(int w, int h, std::uint8_t seed) {
     GridRow r;
     r.image = RgbImage(w, h);
-    for (std::size_t i = 0; i < r.image.pixels.size(); ++i) r.image.pixels[i] = static_cast<std::uint8_t>(i * 7 + seed);
+    for (std::size_t i = 0; i < r.image.pixels.size(); ++i)
+        r.image.pixels[i] = static_cast<std::uint8_t>(i * 7 + seed);
     r.dense = LabelMap(w, h, 0);
     for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x) r.dense.at(y, x) = static_cast<std::uint8_t>((x / 8 + y / 8 + seed) % 6);
+        for (int x = 0; x < w; ++x)
+            r.dense.at(y, x) = static_cast<std::uint8_t>((x / 8 + y / 8 + seed) % 6);
     r.sparse = LabelMap(w, h);
     r.sparse.at(h / 2, w / 2) = 1;
     r.train = r.sparse;
@@ -135,7 +141,8 @@ TEST(PictureGrid, SizeAndPanelContents) {
         EXPECT_EQ(g.at(y0 + 5 * s, kGridGap + 9 * s)[c], rows[1].image.at(5, 9)[c]);
     // Row 0, dense panel: palette colour of the class.
     const Rgb want = pal.classes[rows[0].dense.at(20, 30)].colour;
-    const std::uint8_t* got = g.at(kGridGap + 20 * s + 1, kGridGap + (w * s + kGridGap) + 30 * s + 1);
+    const std::uint8_t* got =
+        g.at(kGridGap + 20 * s + 1, kGridGap + (w * s + kGridGap) + 30 * s + 1);
     EXPECT_EQ(got[0], want[0]);
     EXPECT_EQ(got[1], want[1]);
     EXPECT_EQ(got[2], want[2]);
@@ -156,7 +163,8 @@ TEST(PictureGrid, PointsAreEnlargedDiscs) {
     const RgbImage img = draw_points(m, pal, 2);
     int lit = 0;
     for (int y = 0; y < 20; ++y)
-        for (int x = 0; x < 20; ++x) lit += img.at(y, x)[0] == 255 && img.at(y, x)[1] == 255 ? 1 : 0;
+        for (int x = 0; x < 20; ++x)
+            lit += img.at(y, x)[0] == 255 && img.at(y, x)[1] == 255 ? 1 : 0;
     EXPECT_EQ(lit, 13);  // lattice points with dx^2+dy^2 <= 4
     EXPECT_EQ(img.at(0, 0)[0], 0);
 }
@@ -259,8 +267,8 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
     in.results[0].grid_png = "dense/grid.png";
 
     write_report(dir, in);
-    for (const char* f : {"report.md", "report.html", "results.json", "results.csv", "train_loss.svg",
-                          "val_loss.svg", "val_loss_dense.svg", "val_miou.svg"})
+    for (const char* f : {"report.md", "report.html", "results.json", "results.csv",
+                          "train_loss.svg", "val_loss.svg", "val_loss_dense.svg", "val_miou.svg"})
         EXPECT_TRUE(file_exists(dir + "/" + f)) << f;
     for (const auto& f : report_chart_files()) {
         const std::string svg = read_text_file(dir + "/" + f);
@@ -300,8 +308,10 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
     EXPECT_NE(md.find("![Validation mIoU (dense truth)](val_miou.svg)"), std::string::npos);
     EXPECT_NE(md.find("](dense/grid.png)"), std::string::npos);
     EXPECT_NE(md.find("e5-500-edge** failed: something broke <badly>"), std::string::npos);
-    EXPECT_NE(md.find("dense (0.9000) ≥ e4-500-linked (0.8500) ≥ e2-2100 (0.6000) ≥ e1-700 (0.5000) — holds"),
-              std::string::npos);
+    EXPECT_NE(
+        md.find(
+            "dense (0.9000) ≥ e4-500-linked (0.8500) ≥ e2-2100 (0.6000) ≥ e1-700 (0.5000) — holds"),
+        std::string::npos);
     EXPECT_NE(md.find("94.4% of the dense upper bound"), std::string::npos);
 
     // HTML: well formed, self-contained (every src is a data URI), grid PNG inlined and decodable.
@@ -310,8 +320,10 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
     EXPECT_NE(html.find("something broke &lt;badly&gt;"), std::string::npos);
     const std::regex src("src=\"([^\"]*)\"");
     int n_src = 0;
-    for (auto it = std::sregex_iterator(html.begin(), html.end(), src); it != std::sregex_iterator(); ++it) {
-        EXPECT_EQ((*it)[1].str().rfind("data:", 0), 0u) << "external reference " << (*it)[1].str().substr(0, 80);
+    for (auto it = std::sregex_iterator(html.begin(), html.end(), src);
+         it != std::sregex_iterator(); ++it) {
+        EXPECT_EQ((*it)[1].str().rfind("data:", 0), 0u)
+            << "external reference " << (*it)[1].str().substr(0, 80);
         ++n_src;
     }
     EXPECT_EQ(n_src, 4 + 1);  // four charts and one picture
@@ -323,7 +335,8 @@ TEST(Report, OrderingNoteSaysWhenTheOrderBreaks) {
     ReportInput in = make_report_input();
     in.results[1].test.miou = 0.7;  // e1 above e2
     const std::string md = render_report_markdown(in);
-    EXPECT_NE(md.find("e2-2100 (0.6000) < e1-700 (0.7000) — does not hold"), std::string::npos) << md;
+    EXPECT_NE(md.find("e2-2100 (0.6000) < e1-700 (0.7000) — does not hold"), std::string::npos)
+        << md;
 }
 
 }  // namespace

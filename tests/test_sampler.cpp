@@ -1,6 +1,6 @@
-// Sparse sampling (DESIGN §2) and mask directories: exact counts min(N, n_c), no class lost, a subset
-// of the dense mask, uniform draws, the same output for 1, 2 and 8 threads and any listing order,
-// per-class N, area scaling; mask directories round-trip; `pfce sample` end to end.
+// Sparse sampling (DESIGN §2) and mask directories: exact counts min(N, n_c), no class lost, a
+// subset of the dense mask, uniform draws, the same output for 1, 2 and 8 threads and any listing
+// order, per-class N, area scaling; mask directories round-trip; `pfce sample` end to end.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -59,7 +59,8 @@ SamplerOptions with_points(std::vector<int> points, std::uint64_t seed = 1) {
 TEST(Sampler, ExactCountsNoClassLostSubsetOfDense) {
     for (std::uint64_t seed = 0; seed < 5; ++seed) {
         const LabelMap dense = uneven_map(97, 83, seed);
-        const LabelMap sparse = sample_sparse(dense, with_points({40}, seed), "img" + std::to_string(seed));
+        const LabelMap sparse =
+            sample_sparse(dense, with_points({40}, seed), "img" + std::to_string(seed));
         const auto hd = histogram(dense), hs = histogram(sparse);
         for (int c = 0; c < 32; ++c) {
             EXPECT_EQ(hs[c], std::min(40, hd[c])) << "class " << c << " seed " << seed;
@@ -71,7 +72,8 @@ TEST(Sampler, ExactCountsNoClassLostSubsetOfDense) {
             if (sparse.labels[i] != 255) {
                 ASSERT_EQ(sparse.labels[i], dense.labels[i]) << "pixel " << i;
             }
-        EXPECT_EQ(hs[255], static_cast<int>(dense.labels.size()) - (hs[0] + hs[1] + hs[2] + hs[3] + hs[5]));
+        EXPECT_EQ(hs[255],
+                  static_cast<int>(dense.labels.size()) - (hs[0] + hs[1] + hs[2] + hs[3] + hs[5]));
     }
 }
 
@@ -82,8 +84,10 @@ TEST(Sampler, DrawIsUniformOverTheClassPixels) {
     std::array<int, 20> hits{};
     const int trials = 3000;
     for (int t = 0; t < trials; ++t) {
-        const LabelMap s = sample_sparse(dense, with_points({3}, static_cast<std::uint64_t>(t)), "u");
-        for (int i = 0; i < 20; ++i) hits[static_cast<std::size_t>(i)] += s.labels[static_cast<std::size_t>(i)] == 0;
+        const LabelMap s =
+            sample_sparse(dense, with_points({3}, static_cast<std::uint64_t>(t)), "u");
+        for (int i = 0; i < 20; ++i)
+            hits[static_cast<std::size_t>(i)] += s.labels[static_cast<std::size_t>(i)] == 0;
     }
     for (int i = 0; i < 20; i += 2)  // expected 900, sd ~25: 6 sd bounds
         EXPECT_NEAR(hits[static_cast<std::size_t>(i)], 900, 150) << "pixel " << i;
@@ -125,12 +129,14 @@ TEST(Sampler, SameOutputFor1_2_8ThreadsAndAnyOrder) {
     runs.push_back(sample_sparse_all(dense, ids, o));
 #endif
     for (const auto& r : runs)
-        for (std::size_t i = 0; i < dense.size(); ++i) ASSERT_EQ(r[i].labels, runs[0][i].labels) << ids[i];
+        for (std::size_t i = 0; i < dense.size(); ++i)
+            ASSERT_EQ(r[i].labels, runs[0][i].labels) << ids[i];
     // Reversed listing: every id gets the same mask as before.
     std::vector<LabelMap> rdense(dense.rbegin(), dense.rend());
     std::vector<std::string> rids(ids.rbegin(), ids.rend());
     const auto rev = sample_sparse_all(rdense, rids, o);
-    for (std::size_t i = 0; i < dense.size(); ++i) ASSERT_EQ(rev[dense.size() - 1 - i].labels, runs[0][i].labels);
+    for (std::size_t i = 0; i < dense.size(); ++i)
+        ASSERT_EQ(rev[dense.size() - 1 - i].labels, runs[0][i].labels);
 }
 
 TEST(Sampler, PerClassCounts) {
@@ -138,7 +144,8 @@ TEST(Sampler, PerClassCounts) {
     const std::vector<int> n = {10, 200, 1, 50, 7, 3};
     const auto hd = histogram(dense);
     const auto hs = histogram(sample_sparse(dense, with_points(n), "p"));
-    for (int c = 0; c < 6; ++c) EXPECT_EQ(hs[c], std::min(n[static_cast<std::size_t>(c)], hd[c])) << "class " << c;
+    for (int c = 0; c < 6; ++c)
+        EXPECT_EQ(hs[c], std::min(n[static_cast<std::size_t>(c)], hd[c])) << "class " << c;
 }
 
 TEST(Sampler, AreaScaling) {
@@ -180,8 +187,10 @@ TEST(Sampler, RealKagglePairKeepsEveryClass) {
     const Dataset ds = Dataset::open(root);
     for (std::size_t i = 0; i < ds.size(); ++i) {
         const LabelMap dense = ds.read_mask(i);
-        const auto hd = histogram(dense), hs = histogram(sample_sparse(dense, with_points({500}), ds.sample(i).id));
-        for (int c = 0; c < 6; ++c) EXPECT_EQ(hs[c], std::min(500, hd[c])) << ds.sample(i).id << " class " << c;
+        const auto hd = histogram(dense),
+                   hs = histogram(sample_sparse(dense, with_points({500}), ds.sample(i).id));
+        for (int c = 0; c < 6; ++c)
+            EXPECT_EQ(hs[c], std::min(500, hd[c])) << ds.sample(i).id << " class " << c;
     }
 }
 
@@ -191,7 +200,8 @@ TEST(MaskDir, RoundTripAndMetadata) {
     std::vector<std::string> ids = {"Image_3", "Image_10", "top_potsdam_2_10@600_300"};
     for (std::size_t i = 0; i < ids.size(); ++i)
         masks.push_back(sample_sparse(uneven_map(40, 30, i), with_points({15}), ids[i]));
-    const nlohmann::json meta = {{"kind", "sparse"}, {"source", "/data/x"}, {"points", 15}, {"seed", 1}};
+    const nlohmann::json meta = {
+        {"kind", "sparse"}, {"source", "/data/x"}, {"points", 15}, {"seed", 1}};
     write_mask_dir(dir, ids, masks, potsdam_palette(), meta);
     EXPECT_TRUE(fs::exists(dir + "/Image_10.png"));
     const MaskDir md = open_mask_dir(dir);
@@ -221,7 +231,8 @@ TEST(MaskDir, MissingOrBadMetadataNamesTheFile) {
     EXPECT_THROW(open_mask_dir(dir), InputError);
     std::ofstream(dir + "/masks.json") << "{\"kind\": \"sparse\"}";
     EXPECT_THROW(open_mask_dir(dir), InputError);  // no ids
-    EXPECT_THROW(write_mask_dir(dir, {"../escape"}, {LabelMap(2, 2)}, potsdam_palette(), {}), InputError);
+    EXPECT_THROW(write_mask_dir(dir, {"../escape"}, {LabelMap(2, 2)}, potsdam_palette(), {}),
+                 InputError);
 }
 
 TEST(SampleCommand, WritesMasksThatMatchTheLibrary) {
@@ -233,11 +244,13 @@ TEST(SampleCommand, WritesMasksThatMatchTheLibrary) {
     so.seed = 3;
     write_synthetic_dataset(so);
     const std::string out = root + "/sparse";
-    const std::string cmd = test::pfce_binary() + " -q sample --data " + so.out_dir + " --points 500 --scale-by-area --seed 9 --out " +
-                            out + " > " + root + "/stdout.txt 2>&1";
+    const std::string cmd = test::pfce_binary() + " -q sample --data " + so.out_dir +
+                            " --points 500 --scale-by-area --seed 9 --out " + out + " > " + root +
+                            "/stdout.txt 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     std::ifstream printed(root + "/stdout.txt");
-    const std::string text((std::istreambuf_iterator<char>(printed)), std::istreambuf_iterator<char>());
+    const std::string text((std::istreambuf_iterator<char>(printed)),
+                           std::istreambuf_iterator<char>());
     EXPECT_NE(text.find("labelled fraction"), std::string::npos) << text;
     const MaskDir md = open_mask_dir(out);
     EXPECT_EQ(md.meta["kind"], "sparse");
@@ -255,7 +268,9 @@ TEST(SampleCommand, WritesMasksThatMatchTheLibrary) {
             << md.ids[i];
     }
     // A second run refuses to overwrite without --force.
-    const std::string again = test::pfce_binary() + " -q sample --data " + so.out_dir + " --out " + out + " > /dev/null 2>&1";
+    const std::string again = test::pfce_binary() + " -q sample --data " + so.out_dir + " --out " +
+                              out + " > /dev/null 2>&1";
     EXPECT_NE(std::system(again.c_str()), 0);
-    EXPECT_EQ(std::system((again.substr(0, again.find(" >")) + " --force > /dev/null 2>&1").c_str()), 0);
+    EXPECT_EQ(
+        std::system((again.substr(0, again.find(" >")) + " --force > /dev/null 2>&1").c_str()), 0);
 }

@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::array<double, 6> class_fractions(int size, int count, std::uint64_t seed, std::array<int, 6>* present = nullptr) {
+std::array<double, 6> class_fractions(int size, int count, std::uint64_t seed,
+                                      std::array<int, 6>* present = nullptr) {
     std::array<double, 6> f{};
     double total = 0;
     for (int k = 0; k < count; ++k) {
@@ -32,7 +33,8 @@ std::array<double, 6> class_fractions(int size, int count, std::uint64_t seed, s
         }
         for (int c = 0; c < 6; ++c) {
             f[static_cast<std::size_t>(c)] += n[static_cast<std::size_t>(c)];
-            if (present && n[static_cast<std::size_t>(c)] > 0) ++(*present)[static_cast<std::size_t>(c)];
+            if (present && n[static_cast<std::size_t>(c)] > 0)
+                ++(*present)[static_cast<std::size_t>(c)];
         }
         total += static_cast<double>(s.labels.labels.size());
     }
@@ -86,7 +88,8 @@ TEST(Synth, ColourAloneDoesNotGiveTheClass) {
     for (const auto& s : scenes)
         for (std::size_t i = 0; i < s.labels.labels.size(); ++i) {
             const int c = s.labels.labels[i];
-            for (int ch = 0; ch < 3; ++ch) sum[c][ch] += s.image.pixels[3 * i + static_cast<std::size_t>(ch)];
+            for (int ch = 0; ch < 3; ++ch)
+                sum[c][ch] += s.image.pixels[3 * i + static_cast<std::size_t>(ch)];
             cnt[c] += 1;
         }
     double right = 0, all = 0;
@@ -98,7 +101,8 @@ TEST(Synth, ColourAloneDoesNotGiveTheClass) {
                 if (cnt[c] == 0) continue;
                 double d = 0;
                 for (int ch = 0; ch < 3; ++ch) {
-                    const double e = s.image.pixels[3 * i + static_cast<std::size_t>(ch)] - sum[c][ch] / cnt[c];
+                    const double e =
+                        s.image.pixels[3 * i + static_cast<std::size_t>(ch)] - sum[c][ch] / cnt[c];
                     d += e * e;
                 }
                 if (d < best_d) best_d = d, best = c;

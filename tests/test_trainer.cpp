@@ -1,7 +1,8 @@
 // The trainer end to end on the CPU with small synthetic scenes: a small U-Net overfits one image
-// with dense labels; with sparse labels the training loss falls; an interrupted-and-resumed run ends
-// bit-identical to an uninterrupted one; a diverging run stops with a clear error and keeps the last
-// good checkpoint; the outputs (metrics.jsonl, best/last checkpoints) are what eval/predict read.
+// with dense labels; with sparse labels the training loss falls; an interrupted-and-resumed run
+// ends bit-identical to an uninterrupted one; a diverging run stops with a clear error and keeps
+// the last good checkpoint; the outputs (metrics.jsonl, best/last checkpoints) are what
+// eval/predict read.
 #include "tests/trainer_fixtures.hpp"
 
 namespace pfce {
@@ -9,7 +10,9 @@ namespace {
 
 using namespace test;
 
-TEST(Trainer, SmallUNetOverfitsOneSmallImageWithDenseLabels) { check_overfit(32, 100); }
+TEST(Trainer, SmallUNetOverfitsOneSmallImageWithDenseLabels) {
+    check_overfit(32, 100);
+}
 
 TEST(Trainer, SparseLabelsTrainingLossFalls) {
     auto b = test::cpu_backend();
@@ -51,7 +54,9 @@ TEST(Trainer, InterruptedAndResumedRunIsBitIdentical) {
 
     c.out = root + "/b";
     TrainOptions stop = o;
-    stop.stop_after_step = [](std::int64_t step) { return step == 3; };  // mid-epoch 2 (2 batches/epoch)
+    stop.stop_after_step = [](std::int64_t step) {
+        return step == 3;
+    };  // mid-epoch 2 (2 batches/epoch)
     const TrainResult part = train_unet(*b, c, in, stop);
     EXPECT_TRUE(part.interrupted);
     EXPECT_EQ(part.steps, 3);
@@ -63,11 +68,13 @@ TEST(Trainer, InterruptedAndResumedRunIsBitIdentical) {
     EXPECT_FALSE(rest.interrupted);
     EXPECT_EQ(rest.steps, 6);
 
-    const Checkpoint ca = read_checkpoint(full.last_checkpoint), cb = read_checkpoint(rest.last_checkpoint);
+    const Checkpoint ca = read_checkpoint(full.last_checkpoint),
+                     cb = read_checkpoint(rest.last_checkpoint);
     ASSERT_EQ(ca.tensors.size(), cb.tensors.size());
     for (std::size_t i = 0; i < ca.tensors.size(); ++i) {
         ASSERT_EQ(ca.tensors[i].name, cb.tensors[i].name);
-        EXPECT_EQ(0, std::memcmp(ca.tensors[i].value.raw(), cb.tensors[i].value.raw(), ca.tensors[i].value.bytes()))
+        EXPECT_EQ(0, std::memcmp(ca.tensors[i].value.raw(), cb.tensors[i].value.raw(),
+                                 ca.tensors[i].value.bytes()))
             << ca.tensors[i].name << " differs after resume";
     }
     EXPECT_EQ(ca.meta["state"], cb.meta["state"]);
@@ -121,18 +128,21 @@ TEST(TrainConfig, TomlKeysTypesAndNamesAreChecked) {
         std::ofstream(p) << text;
         return p;
     };
-    const std::string good = write("good.toml",
-                                   "[train]\nepochs = 3\nlr = 0.002\noptimizer = \"adamw\"\nfocal_alpha = [1, 2.5]\n"
-                                   "augment = false\nschedule = \"plateau\"\nplateau_factor = 0.5\n");
+    const std::string good =
+        write("good.toml",
+              "[train]\nepochs = 3\nlr = 0.002\noptimizer = \"adamw\"\nfocal_alpha = [1, 2.5]\n"
+              "augment = false\nschedule = \"plateau\"\nplateau_factor = 0.5\n");
     const TrainConfig c = load_train_config(good);
     EXPECT_EQ(c.epochs, 3);
     EXPECT_DOUBLE_EQ(c.lr, 0.002);
     EXPECT_EQ(c.optimizer, "adamw");
     EXPECT_EQ(c.focal_alpha, (std::vector<double>{1.0, 2.5}));
     EXPECT_FALSE(c.augment);
-    EXPECT_EQ(to_json(train_config_from_json(to_json(c), "json")), to_json(c));  // checkpoint round trip
+    EXPECT_EQ(to_json(train_config_from_json(to_json(c), "json")),
+              to_json(c));  // checkpoint round trip
 
-    auto refused = [&](const std::string& name, const std::string& text, const std::string& mention) {
+    auto refused = [&](const std::string& name, const std::string& text,
+                       const std::string& mention) {
         const std::string p = write(name, text);
         try {
             load_train_config(p);
@@ -159,8 +169,10 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     write_synthetic_dataset(so);
     const std::string pfce = test::pfce_binary();
     const std::string run = dir + "/run";
-    const std::string train_cmd = pfce + " -q train --data " + so.out_dir + " --epochs 2 --batch-size 2 --width 4 "
-                                  "--depth 1 --device cpu --out " + run + " > " + dir + "/train.txt 2>&1";
+    const std::string train_cmd = pfce + " -q train --data " + so.out_dir +
+                                  " --epochs 2 --batch-size 2 --width 4 "
+                                  "--depth 1 --device cpu --out " +
+                                  run + " > " + dir + "/train.txt 2>&1";
     ASSERT_EQ(std::system(train_cmd.c_str()), 0) << train_cmd;
     EXPECT_TRUE(fs::exists(run + "/best.ckpt"));
     EXPECT_EQ(read_metrics(run + "/metrics.jsonl").size(), 2u);
@@ -171,8 +183,9 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     EXPECT_EQ(std::system(resume.c_str()), 0);
     EXPECT_EQ(read_metrics(run + "/metrics.jsonl").size(), 2u);
 
-    const std::string eval_cmd = pfce + " -q eval --checkpoint " + run + "/best.ckpt --data " + so.out_dir +
-                                 " --split all --device cpu --json > " + dir + "/eval.json";
+    const std::string eval_cmd = pfce + " -q eval --checkpoint " + run + "/best.ckpt --data " +
+                                 so.out_dir + " --split all --device cpu --json > " + dir +
+                                 "/eval.json";
     ASSERT_EQ(std::system(eval_cmd.c_str()), 0) << eval_cmd;
     std::ifstream ef(dir + "/eval.json");
     const auto ej = nlohmann::json::parse(ef);
@@ -180,8 +193,8 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     EXPECT_EQ(ej["iou"].size(), 6u);
 
     const std::string img = so.out_dir + "/patches/Images/Image_1.tif";
-    const std::string pred_cmd = pfce + " -q predict --checkpoint " + run + "/last.ckpt --input " + img +
-                                 " --device cpu --out " + dir + "/pred.png > /dev/null";
+    const std::string pred_cmd = pfce + " -q predict --checkpoint " + run + "/last.ckpt --input " +
+                                 img + " --device cpu --out " + dir + "/pred.png > /dev/null";
     ASSERT_EQ(std::system(pred_cmd.c_str()), 0) << pred_cmd;
     EXPECT_TRUE(fs::exists(dir + "/pred.png"));
     EXPECT_TRUE(fs::exists(dir + "/pred_overlay.png"));
@@ -191,8 +204,8 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     f.seekp(100);
     f.put('\x7f');
     f.close();
-    const std::string bad = pfce + " predict --checkpoint " + run + "/last.ckpt --input " + img + " --out " + dir +
-                            "/x.png 2> " + dir + "/err.txt";
+    const std::string bad = pfce + " predict --checkpoint " + run + "/last.ckpt --input " + img +
+                            " --out " + dir + "/x.png 2> " + dir + "/err.txt";
     EXPECT_NE(std::system(bad.c_str()), 0);
     std::ifstream errf(dir + "/err.txt");
     const std::string err((std::istreambuf_iterator<char>(errf)), std::istreambuf_iterator<char>());

@@ -4,7 +4,9 @@
 namespace pfce {
 namespace {
 
-TEST(TrainerSlow, SmallUNetOverfitsOneImageWithDenseLabels) { test::check_overfit(64, 150); }
+TEST(TrainerSlow, SmallUNetOverfitsOneImageWithDenseLabels) {
+    test::check_overfit(64, 150);
+}
 
 }  // namespace
 }  // namespace pfce

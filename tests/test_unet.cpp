@@ -22,7 +22,9 @@ namespace {
 // Conv weights 9*in*out (no bias: BN follows), BN gamma+beta, up-conv 4*in*out + bias, head 1x1.
 std::int64_t expected_parameter_count(const UNetConfig& c) {
     std::int64_t total = 0, in = c.in_channels;
-    auto double_conv = [&](std::int64_t i, std::int64_t o) { return 9 * i * o + 2 * o + 9 * o * o + 2 * o; };
+    auto double_conv = [&](std::int64_t i, std::int64_t o) {
+        return 9 * i * o + 2 * o + 9 * o * o + 2 * o;
+    };
     for (int l = 0; l < c.depth; ++l) {
         const std::int64_t w = std::int64_t{c.base_width} << l;
         total += double_conv(in, w);
@@ -41,7 +43,8 @@ Tensor random_labels(Shape s, int classes, std::uint64_t seed) {
     CounterRng rng(seed, 1);
     for (std::int64_t i = 0; i < t.numel(); ++i) {
         const std::uint32_t v = rng.below(static_cast<std::uint32_t>(classes + 1));
-        t.data<std::uint8_t>()[i] = v == static_cast<std::uint32_t>(classes) ? kUnlabelled : static_cast<std::uint8_t>(v);
+        t.data<std::uint8_t>()[i] =
+            v == static_cast<std::uint32_t>(classes) ? kUnlabelled : static_cast<std::uint8_t>(v);
     }
     return t;
 }
@@ -192,10 +195,10 @@ TEST(UNet, GradientMatchesFiniteDifferencesThroughFocalLoss) {
     be->focal_loss(logits, labels, fp, loss, dlogits);
     net.backward(dlogits);
 
-    const char* names[] = {"down0.conv1.weight", "down0.bn2.weight", "down1.conv2.weight",
-                           "bottom.conv1.weight", "bottom.bn2.bias", "up1.upconv.weight",
-                           "up0.upconv.bias", "up0.conv1.weight", "up0.bn2.weight",
-                           "head.weight", "head.bias"};
+    const char* names[] = {"down0.conv1.weight",  "down0.bn2.weight", "down1.conv2.weight",
+                           "bottom.conv1.weight", "bottom.bn2.bias",  "up1.upconv.weight",
+                           "up0.upconv.bias",     "up0.conv1.weight", "up0.bn2.weight",
+                           "head.weight",         "head.bias"};
     int checked = 0, bad = 0;
     for (const char* name : names) {
         Parameter* p = find_param(net, name);
@@ -214,7 +217,8 @@ TEST(UNet, GradientMatchesFiniteDifferencesThroughFocalLoss) {
             ++checked;
             if (std::fabs(fd - g[i]) > 2e-3 + 5e-2 * std::fabs(fd)) {
                 ++bad;
-                ADD_FAILURE() << name << "[" << i << "]: analytic " << g[i] << " finite difference " << fd;
+                ADD_FAILURE() << name << "[" << i << "]: analytic " << g[i] << " finite difference "
+                              << fd;
             }
         }
     }
@@ -237,7 +241,8 @@ TEST(UNetGpu, ForwardBackwardMatchesCpu) {
     Tensor lg = to_host(*gpu, ng.forward(xg, true));
     auto tol_of = [](const Tensor& ref) {
         double m = 0;
-        for (std::int64_t i = 0; i < ref.numel(); ++i) m = std::max(m, double(std::fabs(ref.data<float>()[i])));
+        for (std::int64_t i = 0; i < ref.numel(); ++i)
+            m = std::max(m, double(std::fabs(ref.data<float>()[i])));
         return 1e-2 * m + 1e-5;
     };
     EXPECT_TRUE(all_close(lc, lg, tol_of(lc), 1e-2));

@@ -15,7 +15,9 @@
 
 namespace pfce::test {
 
-std::unique_ptr<Backend> cpu_backend() { return std::make_unique<CpuBackend>(); }
+std::unique_ptr<Backend> cpu_backend() {
+    return std::make_unique<CpuBackend>();
+}
 
 std::unique_ptr<Backend> cuda_backend_or_null() {
     if (!cuda_compiled() || cuda_devices() == 0) return nullptr;
@@ -47,9 +49,11 @@ Tensor random_f32(Shape s, std::uint64_t seed, float lo, float hi) {
     return t;
 }
 
-::testing::AssertionResult all_close(const Tensor& ref, const Tensor& got, double atol, double rtol) {
+::testing::AssertionResult all_close(const Tensor& ref, const Tensor& got, double atol,
+                                     double rtol) {
     if (ref.shape() != got.shape())
-        return ::testing::AssertionFailure() << "shape " << ref.shape().str() << " vs " << got.shape().str();
+        return ::testing::AssertionFailure()
+               << "shape " << ref.shape().str() << " vs " << got.shape().str();
     const float* a = ref.data<float>();
     const float* b = got.data<float>();
     std::int64_t bad = 0, worst_i = -1;
@@ -62,17 +66,21 @@ Tensor random_f32(Shape s, std::uint64_t seed, float lo, float hi) {
             if (bad < 5) first << "\n  [" << i << "] ref " << a[i] << " got " << b[i];
             ++bad;
         }
-        if (err > worst || std::isnan(err)) { worst = err; worst_i = i; }
+        if (err > worst || std::isnan(err)) {
+            worst = err;
+            worst_i = i;
+        }
     }
     if (bad == 0) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << bad << " of " << ref.numel() << " elements differ (atol "
-                                         << atol << ", rtol " << rtol << "); worst |err| " << worst
-                                         << " at " << worst_i << first.str();
+    return ::testing::AssertionFailure()
+           << bad << " of " << ref.numel() << " elements differ (atol " << atol << ", rtol " << rtol
+           << "); worst |err| " << worst << " at " << worst_i << first.str();
 }
 
 ::testing::AssertionResult all_equal_u8(const Tensor& ref, const Tensor& got) {
     if (ref.shape() != got.shape())
-        return ::testing::AssertionFailure() << "shape " << ref.shape().str() << " vs " << got.shape().str();
+        return ::testing::AssertionFailure()
+               << "shape " << ref.shape().str() << " vs " << got.shape().str();
     const std::uint8_t* a = ref.data<std::uint8_t>();
     const std::uint8_t* b = got.data<std::uint8_t>();
     std::int64_t bad = 0;
@@ -83,12 +91,19 @@ Tensor random_f32(Shape s, std::uint64_t seed, float lo, float hi) {
             ++bad;
         }
     if (bad == 0) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << bad << " of " << ref.numel() << " bytes differ" << first.str();
+    return ::testing::AssertionFailure()
+           << bad << " of " << ref.numel() << " bytes differ" << first.str();
 }
 
-std::string shared_dir() { return PFCE_SHARED_DIR; }
-std::string source_dir() { return PFCE_SOURCE_DIR; }
-std::string pfce_binary() { return PFCE_BINARY; }
+std::string shared_dir() {
+    return PFCE_SHARED_DIR;
+}
+std::string source_dir() {
+    return PFCE_SOURCE_DIR;
+}
+std::string pfce_binary() {
+    return PFCE_BINARY;
+}
 
 std::string temp_dir(const std::string& tag) {
     namespace fs = std::filesystem;

@@ -25,15 +25,17 @@ Tensor to_backend(Backend& b, const Tensor& host);
 Tensor random_f32(Shape s, std::uint64_t seed, float lo = -1.0f, float hi = 1.0f);
 
 // |a-b| <= atol + rtol*|ref| elementwise; on failure reports count, worst error and first few.
-::testing::AssertionResult all_close(const Tensor& ref, const Tensor& got, double atol, double rtol);
+::testing::AssertionResult all_close(const Tensor& ref, const Tensor& got, double atol,
+                                     double rtol);
 ::testing::AssertionResult all_equal_u8(const Tensor& ref, const Tensor& got);
 
-std::string shared_dir();   // ../shared beside the source tree
+std::string shared_dir();  // ../shared beside the source tree
 std::string source_dir();
-std::string pfce_binary();  // the built pfce executable
+std::string pfce_binary();                     // the built pfce executable
 std::string temp_dir(const std::string& tag);  // fresh empty directory under the build tree's tmp
 
-// Runs the built pfce with `args` (a shell command line tail), capturing stdout and stderr together.
+// Runs the built pfce with `args` (a shell command line tail), capturing stdout and stderr
+// together.
 struct CommandResult {
     int status = -1;  // exit status, -1 if it did not exit normally
     std::string output;
@@ -43,8 +45,8 @@ CommandResult run_pfce(const std::string& args);
 }  // namespace pfce::test
 
 // In a GPU test: PFCE_REQUIRE_GPU(gpu); skips with one line when no device is present.
-#define PFCE_REQUIRE_GPU(var)                                                                \
-    auto var = ::pfce::test::cuda_backend_or_null();                                         \
+#define PFCE_REQUIRE_GPU(var)                        \
+    auto var = ::pfce::test::cuda_backend_or_null(); \
     if (!var) GTEST_SKIP() << "no CUDA device (or CUDA not built): GPU test skipped"
 
 #define EXPECT_MESSAGE_HAS(msg, part) \

@@ -38,7 +38,8 @@ inline TrainInputs synthetic_inputs(int count, int size, bool sparse, int val_co
         return s;
     };
     for (int i = 0; i < count; ++i) in.train.push_back(make(static_cast<std::uint32_t>(i)));
-    for (int i = 0; i < val_count; ++i) in.val.push_back(make(static_cast<std::uint32_t>(1000 + i)));
+    for (int i = 0; i < val_count; ++i)
+        in.val.push_back(make(static_cast<std::uint32_t>(1000 + i)));
     std::vector<const RgbImage*> imgs;
     for (const auto& s : in.train) imgs.push_back(&s.image);
     in.stats = compute_channel_stats(imgs);
@@ -83,13 +84,15 @@ inline void check_overfit(int size, int steps) {
     // Validate on the training image itself: the metric is pixel accuracy on the image we overfit.
     in.val.push_back(SampleData{in.train[0].image, in.train[0].dense, in.train[0].dense});
     // Ten copies per epoch: ten steps between validations (the copies are identical, augment off).
-    for (int k = 0; k < 9; ++k) in.train.push_back(SampleData{in.train[0].image, in.train[0].dense, in.train[0].dense});
+    for (int k = 0; k < 9; ++k)
+        in.train.push_back(SampleData{in.train[0].image, in.train[0].dense, in.train[0].dense});
     TrainConfig c = small_config(temp_dir("trainer") + "/run");
     c.batch_size = 1;
     c.augment = false;
     c.epochs = steps / 10;  // the fixed step budget
     c.log_every = 10;
-    c.focal_gamma = 0.0;  // cross-entropy converges fastest here; the focal path is covered elsewhere
+    c.focal_gamma =
+        0.0;  // cross-entropy converges fastest here; the focal path is covered elsewhere
     c.best_metric = "val_miou";
     TrainOptions o;
     o.tty = 0;
@@ -100,7 +103,8 @@ inline void check_overfit(int size, int steps) {
     TrainedModel m = load_trained_model(*b, r.best_checkpoint);
     const LabelMap pred = predict_labels(*b, *m.net, in.train[0].image, m.stats);
     std::int64_t right = 0;
-    for (std::size_t i = 0; i < pred.labels.size(); ++i) right += pred.labels[i] == in.train[0].dense.labels[i];
+    for (std::size_t i = 0; i < pred.labels.size(); ++i)
+        right += pred.labels[i] == in.train[0].dense.labels[i];
     EXPECT_GE(static_cast<double>(right) / static_cast<double>(pred.labels.size()), 0.95);
     const auto lines = read_metrics(r.metrics_path);
     ASSERT_EQ(lines.size(), static_cast<std::size_t>(c.epochs));

@@ -76,25 +76,29 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal) {
     const int n = cuda_devices();
     if (choice == DeviceChoice::cuda) {
         if (!cuda_compiled())
-            PFCE_THROW(InputError, "--device cuda: this pfce was built without CUDA (PFCE_CUDA=OFF); "
-                                   "use --device cpu or rebuild with the CUDA toolkit");
+            PFCE_THROW(InputError,
+                       "--device cuda: this pfce was built without CUDA (PFCE_CUDA=OFF); "
+                       "use --device cpu or rebuild with the CUDA toolkit");
         if (n == 0)
-            PFCE_THROW(InputError, "--device cuda: no CUDA device is visible (driver missing or no GPU); "
-                                   "use --device cpu or --device auto");
+            PFCE_THROW(InputError,
+                       "--device cuda: no CUDA device is visible (driver missing or no GPU); "
+                       "use --device cpu or --device auto");
         if (cuda_ordinal < 0 || cuda_ordinal >= n)
-            PFCE_THROW(InputError, "--device cuda:", cuda_ordinal, ": only ", n, " device(s) present");
+            PFCE_THROW(InputError, "--device cuda:", cuda_ordinal, ": only ", n,
+                       " device(s) present");
     }
 #ifdef PFCE_HAVE_CUDA
     if (n > 0) {
         auto b = std::make_unique<CudaBackend>(cuda_ordinal);
-        log_info("device: ", b->name(),
-                 choice == DeviceChoice::automatic ? " (auto: CUDA device found)" : " (asked for cuda)");
+        log_info(
+            "device: ", b->name(),
+            choice == DeviceChoice::automatic ? " (auto: CUDA device found)" : " (asked for cuda)");
         return b;
     }
 #endif
     auto b = std::make_unique<CpuBackend>();
-    log_info("device: ", b->name(), " (auto: ",
-             cuda_compiled() ? "no CUDA device visible" : "built without CUDA", ")");
+    log_info("device: ", b->name(),
+             " (auto: ", cuda_compiled() ? "no CUDA device visible" : "built without CUDA", ")");
     return b;
 }
 

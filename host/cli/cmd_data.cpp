@@ -30,7 +30,7 @@ namespace {
 
 // Logs "what: done/total" at most every few seconds; safe to call from several threads.
 class Progress {
-public:
+  public:
     Progress(std::string what, std::size_t total) : what_(std::move(what)), total_(total) {}
     void tick() {
         const std::size_t d = ++done_;
@@ -42,7 +42,7 @@ public:
         }
     }
 
-private:
+  private:
     std::string what_;
     std::size_t total_;
     std::atomic<std::size_t> done_{0};
@@ -67,10 +67,13 @@ struct DataFlags {
 };
 
 void add_dataset_flags(CLI::App& app, DataFlags& f) {
-    app.add_option("--kind", f.kind, "dataset kind: auto, kaggle, tiles or generic")->capture_default_str();
+    app.add_option("--kind", f.kind, "dataset kind: auto, kaggle, tiles or generic")
+        ->capture_default_str();
     app.add_option("--tile-patch", f.tile_patch, "tiles: patch size")->capture_default_str();
-    app.add_option("--tile-stride", f.tile_stride, "tiles: stride between patches")->capture_default_str();
-    app.add_option("--max-pixels", f.max_pixels, "refuse images with more pixels")->capture_default_str();
+    app.add_option("--tile-stride", f.tile_stride, "tiles: stride between patches")
+        ->capture_default_str();
+    app.add_option("--max-pixels", f.max_pixels, "refuse images with more pixels")
+        ->capture_default_str();
 }
 
 bool is_mask_dir(const std::string& dir) {
@@ -107,10 +110,11 @@ void run_synth(const SynthFlags& f) {
     const auto start = std::chrono::steady_clock::now();
     Progress progress("synth", static_cast<std::size_t>(f.count));
     write_synthetic_dataset(o, [&](int, int) { progress.tick(); });
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("wrote %d synthetic %dx%d images (seed %llu) to %s in %.2f s (%.0f images/s)\n", f.count,
-                f.size, f.size, static_cast<unsigned long long>(f.seed), (fs::path(f.out) / "patches").c_str(),
-                s, f.count / std::max(s, 1e-9));
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("wrote %d synthetic %dx%d images (seed %llu) to %s in %.2f s (%.0f images/s)\n",
+                f.count, f.size, f.size, static_cast<unsigned long long>(f.seed),
+                (fs::path(f.out) / "patches").c_str(), s, f.count / std::max(s, 1e-9));
 }
 
 // ---- stats ----------------------------------------------------------------------------------
@@ -130,7 +134,8 @@ struct Counts {
 };
 
 // Reads mask(i) for i in [0, n) in parallel, with progress; rethrows the first failure.
-template <typename ReadMask> Counts count_masks(std::size_t n, const char* what, ReadMask&& read_mask) {
+template <typename ReadMask>
+Counts count_masks(std::size_t n, const char* what, ReadMask&& read_mask) {
     Counts total;
     Progress progress(what, n);
     std::exception_ptr error;
@@ -167,10 +172,12 @@ std::string sizes_text(const Counts& c) {
     return s;
 }
 
-void print_class_table(const Counts& c, const Palette& pal, std::int64_t denominator, const char* fraction_of) {
+void print_class_table(const Counts& c, const Palette& pal, std::int64_t denominator,
+                       const char* fraction_of) {
     std::printf("%-24s %14s %10s\n", "class", "pixels", fraction_of);
     for (int k = 0; k < pal.num_classes(); ++k)
-        std::printf("%-24s %14lld %10.4f\n", pal.classes[k].name.c_str(), static_cast<long long>(c.per_label[k]),
+        std::printf("%-24s %14lld %10.4f\n", pal.classes[k].name.c_str(),
+                    static_cast<long long>(c.per_label[k]),
                     denominator > 0 ? static_cast<double>(c.per_label[k]) / denominator : 0.0);
 }
 
@@ -179,8 +186,9 @@ void run_stats(const std::string& dir, const DataFlags& flags) {
         const MaskDir md = open_mask_dir(dir);
         const std::optional<Dataset> src = mask_source(md, flags);
         const Palette& pal = src ? src->palette() : md.palette ? *md.palette : potsdam_palette();
-        const Counts c = count_masks(md.ids.size(), "stats",
-                                     [&](std::size_t i) { return read_mask_png(md, md.ids[i], pal); });
+        const Counts c = count_masks(md.ids.size(), "stats", [&](std::size_t i) {
+            return read_mask_png(md, md.ids[i], pal);
+        });
         std::int64_t all = 0;
         for (int v = 0; v < 256; ++v) all += c.per_label[v];
         const std::int64_t labelled = all - c.per_label[255];
@@ -189,18 +197,19 @@ void run_stats(const std::string& dir, const DataFlags& flags) {
                     src ? ", from " : "", src ? src->root().c_str() : "");
         std::printf("size:      %s\n", sizes_text(c).c_str());
         std::printf("labelled:  %.6f of all pixels (%lld of %lld)\n",
-                    all > 0 ? static_cast<double>(labelled) / all : 0.0, static_cast<long long>(labelled),
-                    static_cast<long long>(all));
+                    all > 0 ? static_cast<double>(labelled) / all : 0.0,
+                    static_cast<long long>(labelled), static_cast<long long>(all));
         print_class_table(c, pal, labelled, "of labelled");
         return;
     }
     const Dataset ds = Dataset::open(dir, flags.options());
     static const char* kind_names[] = {"auto", "kaggle", "tiles", "generic"};
-    const Counts c = count_masks(ds.size(), "stats", [&](std::size_t i) { return ds.read_mask(i); });
+    const Counts c =
+        count_masks(ds.size(), "stats", [&](std::size_t i) { return ds.read_mask(i); });
     std::int64_t all = 0;
     for (int v = 0; v < 256; ++v) all += c.per_label[v];
-    std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(), kind_names[static_cast<int>(ds.kind())],
-                ds.size());
+    std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(),
+                kind_names[static_cast<int>(ds.kind())], ds.size());
     std::printf("size:      %s\n", sizes_text(c).c_str());
     print_class_table(c, ds.palette(), all, "fraction");
     std::printf("%-24s %14lld %10.4f\n", "unlabelled", static_cast<long long>(c.per_label[255]),
@@ -218,18 +227,22 @@ struct PreviewFlags {
 
 void run_preview(const std::string& dir, const PreviewFlags& f, const DataFlags& flags) {
     if (f.count < 1) PFCE_THROW(InputError, "--count ", f.count, " must be at least 1");
-    if (f.panel < 16 || f.panel > 4096) PFCE_THROW(InputError, "--panel ", f.panel, " must be in 16..4096");
+    if (f.panel < 16 || f.panel > 4096)
+        PFCE_THROW(InputError, "--panel ", f.panel, " must be in 16..4096");
     std::string masks_dir = f.masks;
     std::optional<Dataset> ds;
     std::optional<MaskDir> md;
     if (is_mask_dir(dir)) {  // a mask directory previews against the dataset it came from
         if (!masks_dir.empty())
-            PFCE_THROW(InputError, dir, " is a mask directory already; --masks ", masks_dir, " is not needed");
+            PFCE_THROW(InputError, dir, " is a mask directory already; --masks ", masks_dir,
+                       " is not needed");
         md = open_mask_dir(dir);
         ds = mask_source(*md, flags);
         if (!ds)
-            PFCE_THROW(InputError, dir, "/masks.json does not name its source dataset; preview the dataset "
-                       "with --masks ", dir, " instead");
+            PFCE_THROW(InputError, dir,
+                       "/masks.json does not name its source dataset; preview the dataset "
+                       "with --masks ",
+                       dir, " instead");
     } else {
         ds = Dataset::open(dir, flags.options());
         if (!masks_dir.empty()) md = open_mask_dir(masks_dir);
@@ -262,8 +275,11 @@ void setup_data(CLI::App& sub) {
     sub.require_subcommand(1);
 
     auto synth = std::make_shared<SynthFlags>();
-    CLI::App* s = sub.add_subcommand("synth", "write the synthetic Potsdam-like dataset (Kaggle layout)");
-    s->add_option("--out", synth->out, "output directory (receives patches/Images and patches/Labels)")->required();
+    CLI::App* s =
+        sub.add_subcommand("synth", "write the synthetic Potsdam-like dataset (Kaggle layout)");
+    s->add_option("--out", synth->out,
+                  "output directory (receives patches/Images and patches/Labels)")
+        ->required();
     s->add_option("--count", synth->count, "number of images")->capture_default_str();
     s->add_option("--size", synth->size, "image side in pixels")->capture_default_str();
     s->add_option("--seed", synth->seed, "random seed")->capture_default_str();
@@ -271,28 +287,34 @@ void setup_data(CLI::App& sub) {
 
     auto stats_dir = std::make_shared<std::string>();
     auto stats_flags = std::make_shared<DataFlags>();
-    CLI::App* st = sub.add_subcommand("stats", "image count, sizes and per-class pixel fractions of a dataset "
-                                               "or a mask directory (with its labelled fraction)");
-    st->add_option("DIR", *stats_dir, "dataset root or mask directory (has masks.json)")->required();
+    CLI::App* st =
+        sub.add_subcommand("stats",
+                           "image count, sizes and per-class pixel fractions of a dataset "
+                           "or a mask directory (with its labelled fraction)");
+    st->add_option("DIR", *stats_dir, "dataset root or mask directory (has masks.json)")
+        ->required();
     add_dataset_flags(*st, *stats_flags);
     st->callback([stats_dir, stats_flags] { run_stats(*stats_dir, *stats_flags); });
 
     auto prev_dir = std::make_shared<std::string>();
     auto prev = std::make_shared<PreviewFlags>();
     auto prev_flags = std::make_shared<DataFlags>();
-    CLI::App* p = sub.add_subcommand("preview", "contact sheet PNG: image | colour mask (| sparse mask)");
-    p->add_option("DIR", *prev_dir, "dataset root, or a mask directory (previewed with its source dataset)")
+    CLI::App* p =
+        sub.add_subcommand("preview", "contact sheet PNG: image | colour mask (| sparse mask)");
+    p->add_option("DIR", *prev_dir,
+                  "dataset root, or a mask directory (previewed with its source dataset)")
         ->required();
     p->add_option("--out", prev->out, "PNG to write")->required();
-    p->add_option("--count", prev->count, "rows (samples spread over the dataset)")->capture_default_str();
+    p->add_option("--count", prev->count, "rows (samples spread over the dataset)")
+        ->capture_default_str();
     p->add_option("--masks", prev->masks, "mask directory (sparse/linked) for a third column");
     p->add_option("--panel", prev->panel, "panel size in pixels")->capture_default_str();
     add_dataset_flags(*p, *prev_flags);
     p->callback([prev_dir, prev, prev_flags] { run_preview(*prev_dir, *prev, *prev_flags); });
 }
 
-const bool registered = register_command("data", "datasets: synth (write the synthetic set), stats, preview",
-                                         setup_data);
+const bool registered = register_command(
+    "data", "datasets: synth (write the synthetic set), stats, preview", setup_data);
 
 }  // namespace
 }  // namespace pfce::cli

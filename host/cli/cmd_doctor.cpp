@@ -20,7 +20,8 @@ namespace {
 
 void run_doctor() {
     std::printf("pfce %s (%s build, %s)\n", PFCE_VERSION, PFCE_BUILD_TYPE, PFCE_COMPILER);
-    std::printf("CUDA backend:      %s\n", cuda_compiled() ? "built" : "not built (PFCE_CUDA=OFF or toolkit not found)");
+    std::printf("CUDA backend:      %s\n",
+                cuda_compiled() ? "built" : "not built (PFCE_CUDA=OFF or toolkit not found)");
     if (cuda_compiled()) {
         std::printf("CUDA:              %s\n", cuda_runtime_version_string().c_str());
         std::printf("cuDNN:             %s\n", cudnn_version_string().c_str());
@@ -33,15 +34,17 @@ void run_doctor() {
     std::printf("BLAS:              OpenBLAS %s, %d threads\n", openblas_get_config(),
                 openblas_get_num_threads());
 #ifdef _OPENMP
-    std::printf("OpenMP:            %d threads (OMP_NUM_THREADS to change)\n", omp_get_max_threads());
+    std::printf("OpenMP:            %d threads (OMP_NUM_THREADS to change)\n",
+                omp_get_max_threads());
 #else
     std::printf("OpenMP:            not built\n");
 #endif
     std::printf("default device:    %s\n", cuda_devices() > 0 ? "cuda:0" : "cpu");
 }
 
-const bool registered = register_command("doctor", "print build flags, devices, BLAS and OpenMP threads",
-                                         [](CLI::App& sub) { sub.callback(run_doctor); });
+const bool registered =
+    register_command("doctor", "print build flags, devices, BLAS and OpenMP threads",
+                     [](CLI::App& sub) { sub.callback(run_doctor); });
 
 }  // namespace
 }  // namespace pfce::cli

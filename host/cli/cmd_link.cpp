@@ -31,11 +31,15 @@ void run_link(const LinkFlags& f) {
     o.force = f.force;
     o.params.radius = f.radius;
     o.params.max_color_step = f.max_color_step;
-    if (f.conflict == "unlabelled") o.params.conflict = LinkConflict::unlabelled;
-    else if (f.conflict == "lowest") o.params.conflict = LinkConflict::lowest;
-    else PFCE_THROW(InputError, "--conflict ", f.conflict, ": expected unlabelled or lowest");
+    if (f.conflict == "unlabelled")
+        o.params.conflict = LinkConflict::unlabelled;
+    else if (f.conflict == "lowest")
+        o.params.conflict = LinkConflict::lowest;
+    else
+        PFCE_THROW(InputError, "--conflict ", f.conflict, ": expected unlabelled or lowest");
     if (!std::isfinite(f.max_color_step))
-        PFCE_THROW(InputError, "--max-color-step ", f.max_color_step, ": expected a finite number (< 0: off)");
+        PFCE_THROW(InputError, "--max-color-step ", f.max_color_step,
+                   ": expected a finite number (< 0: off)");
 
     std::unique_ptr<Backend> backend = make_backend(f.device);
     const LinkDirResult r = link_mask_dir(*backend, o);
@@ -43,43 +47,50 @@ void run_link(const LinkFlags& f) {
     std::printf("%s %lld masks from %s on %s\n", r.reused ? "reused" : "linked",
                 static_cast<long long>(q.images), f.in_dir.c_str(), backend->name().c_str());
     if (o.params.max_color_step >= 0)
-        std::printf("radius %d, conflict %s, edge-aware: max colour step %g\n", o.params.radius, f.conflict.c_str(),
-                    static_cast<double>(o.params.max_color_step));
+        std::printf("radius %d, conflict %s, edge-aware: max colour step %g\n", o.params.radius,
+                    f.conflict.c_str(), static_cast<double>(o.params.max_color_step));
     else
-        std::printf("radius %d, conflict %s, edge-aware off\n", o.params.radius, f.conflict.c_str());
+        std::printf("radius %d, conflict %s, edge-aware off\n", o.params.radius,
+                    f.conflict.c_str());
     std::printf("points:           %lld\n", static_cast<long long>(r.stats.points));
-    std::printf("pairs:            %lld (segments drawn %lld)\n", static_cast<long long>(r.stats.pairs),
-                static_cast<long long>(r.stats.segments));
+    std::printf("pairs:            %lld (segments drawn %lld)\n",
+                static_cast<long long>(r.stats.pairs), static_cast<long long>(r.stats.segments));
     const double gain = q.coverage_before() > 0 ? q.coverage_after() / q.coverage_before() : 0.0;
-    std::printf("coverage:         %.4f%% -> %.4f%% of pixels (%.1fx)\n", 100.0 * q.coverage_before(),
-                100.0 * q.coverage_after(), gain);
+    std::printf("coverage:         %.4f%% -> %.4f%% of pixels (%.1fx)\n",
+                100.0 * q.coverage_before(), 100.0 * q.coverage_after(), gain);
     if (r.have_dense)
-        std::printf("purity vs dense:  %.4f of labelled pixels, %.4f of pixels added by linking (%lld images)\n",
-                    q.purity(), q.added_purity(), static_cast<long long>(q.dense_images));
+        std::printf(
+            "purity vs dense:  %.4f of labelled pixels, %.4f of pixels added by linking (%lld "
+            "images)\n",
+            q.purity(), q.added_purity(), static_cast<long long>(q.dense_images));
     else
         std::printf("purity vs dense:  not measured (no dense masks available; pass --data)\n");
     if (r.reused)
         std::printf("time:             %.3f s (cached)\n", r.total_seconds);
     else
-        std::printf("time:             %.3f s linking (transfers included), %.3f s in all\n", r.link_seconds,
-                    r.total_seconds);
+        std::printf("time:             %.3f s linking (transfers included), %.3f s in all\n",
+                    r.link_seconds, r.total_seconds);
     std::printf("wrote %s\n", f.out_dir.c_str());
 }
 
 const bool registered = register_command(
-    "link", "join same-class sparse points within a radius by lines (proximity linking)", [](CLI::App& sub) {
+    "link", "join same-class sparse points within a radius by lines (proximity linking)",
+    [](CLI::App& sub) {
         auto f = std::make_shared<LinkFlags>();
         sub.add_option("--in", f->in_dir, "sparse mask directory (from `pfce sample`)")->required();
         sub.add_option("--out", f->out_dir, "output mask directory")->required();
         sub.add_option("--radius", f->radius, "D: link same-class points with dx^2+dy^2 <= D^2")
             ->capture_default_str();
-        sub.add_option("--conflict", f->conflict, "pixel on segments of several classes: unlabelled or lowest")
+        sub.add_option("--conflict", f->conflict,
+                       "pixel on segments of several classes: unlabelled or lowest")
             ->capture_default_str();
         sub.add_option("--max-color-step", f->max_color_step,
-                       "edge-aware: skip segments with a pixel farther than this from the endpoints' mean RGB (< 0: off)")
+                       "edge-aware: skip segments with a pixel farther than this from the "
+                       "endpoints' mean RGB (< 0: off)")
             ->capture_default_str();
         sub.add_option("--device", f->device, "auto, cpu or cuda[:N]")->capture_default_str();
-        sub.add_option("--data", f->data_root, "dataset for dense masks and images (default: masks.json source)");
+        sub.add_option("--data", f->data_root,
+                       "dataset for dense masks and images (default: masks.json source)");
         sub.add_option("--batch", f->batch, "images per backend call")->capture_default_str();
         sub.add_flag("--force", f->force, "replace an output directory made with other settings");
         sub.callback([f] { run_link(*f); });

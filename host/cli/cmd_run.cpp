@@ -1,6 +1,7 @@
 // `pfce run SUITE.toml`: the whole pipeline of DESIGN §1 for every experiment of a suite (data,
-// sampling, linking, training, testing) and the report in OUT/ (report.md, report.html, results.json,
-// results.csv, SVG curves, PNG picture grids). Finished experiments are skipped unless --force.
+// sampling, linking, training, testing) and the report in OUT/ (report.md, report.html,
+// results.json, results.csv, SVG curves, PNG picture grids). Finished experiments are skipped
+// unless --force.
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -38,8 +39,8 @@ void run_run(const RunArgs& a) {
     opts.force = a.force;
     opts.only = split_ids(a.only);
     const RunSummary s = run_suite(suite, opts);
-    std::printf("%d ran, %d skipped, %d failed\nreport: %s\n        %s\n", s.ran, s.skipped, s.failed,
-                s.report_md.c_str(), s.report_html.c_str());
+    std::printf("%d ran, %d skipped, %d failed\nreport: %s\n        %s\n", s.ran, s.skipped,
+                s.failed, s.report_md.c_str(), s.report_html.c_str());
     if (s.failed > 0) throw CLI::RuntimeError(1);
 }
 
@@ -47,9 +48,10 @@ const bool registered = register_command(
     "run", "run an experiment suite end to end and write its report", [](CLI::App& sub) {
         auto a = std::make_shared<RunArgs>();
         sub.add_option("suite", a->suite, "suite file (experiments/*.toml)")->capture_default_str();
-        sub.add_option("--data", a->data,
-                       "dataset root for suites that read one (Potsdam Kaggle patches, tiles, generic); for "
-                       "synthetic suites, where the generated data goes (default OUT/data/...)");
+        sub.add_option(
+            "--data", a->data,
+            "dataset root for suites that read one (Potsdam Kaggle patches, tiles, generic); for "
+            "synthetic suites, where the generated data goes (default OUT/data/...)");
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
         sub.add_option("--out", a->out, "output directory (default runs/<suite name>)");
         sub.add_flag("--force", a->force, "rerun experiments already finished in OUT");

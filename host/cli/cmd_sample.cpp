@@ -1,7 +1,7 @@
 // `pfce sample`: sparse point labels (DESIGN §2) from a dataset's dense masks into a mask directory
-// of palette PNGs (pixel value = label, 255 unlabelled) plus masks.json. Works in chunks (read + sample + write in
-// parallel) so datasets larger than memory stream through; prints images, points, labelled fraction
-// and time.
+// of palette PNGs (pixel value = label, 255 unlabelled) plus masks.json. Works in chunks (read +
+// sample + write in parallel) so datasets larger than memory stream through; prints images, points,
+// labelled fraction and time.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -83,8 +83,8 @@ void run_sample(const SampleFlags& f) {
     so.seed = f.seed;
     validate_sampler_options(so);
     if (so.points.size() > 1 && static_cast<int>(so.points.size()) != ds.palette().num_classes())
-        PFCE_THROW(InputError, "--points-per-class gives ", so.points.size(), " counts but ", f.data, " has ",
-                   ds.palette().num_classes(), " classes");
+        PFCE_THROW(InputError, "--points-per-class gives ", so.points.size(), " counts but ",
+                   f.data, " has ", ds.palette().num_classes(), " classes");
 
     const fs::path meta_path = fs::path(f.out) / "masks.json";
     if (fs::exists(meta_path)) {
@@ -98,7 +98,8 @@ void run_sample(const SampleFlags& f) {
     std::vector<std::string> ids(n);
     for (std::size_t i = 0; i < n; ++i) ids[i] = ds.sample(i).id;
     std::int64_t kept = 0, pixels = 0;
-    std::vector<std::int64_t> per_class(static_cast<std::size_t>(std::max(ds.palette().num_classes(), 1)), 0);
+    std::vector<std::int64_t> per_class(
+        static_cast<std::size_t>(std::max(ds.palette().num_classes(), 1)), 0);
     auto last_log = start;
     const std::size_t chunk = 256;  // bounds memory: masks of one chunk at a time
     for (std::size_t first = 0; first < n; first += chunk) {
@@ -142,41 +143,54 @@ void run_sample(const SampleFlags& f) {
                            {"dataset_kind", f.kind},
                            {"tile_patch", f.tile_patch},
                            {"tile_stride", f.tile_stride},
-                           {"points", so.points.size() == 1 ? nlohmann::json(so.points[0]) : nlohmann::json(so.points)},
+                           {"points", so.points.size() == 1 ? nlohmann::json(so.points[0])
+                                                            : nlohmann::json(so.points)},
                            {"scale_by_area", so.scale_by_area},
                            {"seed", so.seed},
                            {"labelled_pixels", kept},
                            {"pixels", pixels}};
     write_mask_json(f.out, ids, meta, ds.palette());
 
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("sampled %zu images from %s into %s\n", n, f.data.c_str(), f.out.c_str());
     std::printf("points:            %lld (", static_cast<long long>(kept));
     for (std::size_t c = 0; c < per_class.size(); ++c)
         std::printf("%s%s %lld", c ? ", " : "",
-                    c < static_cast<std::size_t>(ds.palette().num_classes()) ? ds.palette().classes[c].name.c_str() : "?",
+                    c < static_cast<std::size_t>(ds.palette().num_classes())
+                        ? ds.palette().classes[c].name.c_str()
+                        : "?",
                     static_cast<long long>(per_class[c]));
     std::printf(")\n");
-    std::printf("labelled fraction: %.4f%% of %lld pixels\n", pixels > 0 ? 100.0 * kept / pixels : 0.0,
-                static_cast<long long>(pixels));
+    std::printf("labelled fraction: %.4f%% of %lld pixels\n",
+                pixels > 0 ? 100.0 * kept / pixels : 0.0, static_cast<long long>(pixels));
     std::printf("time:              %.2f s (%.0f images/s)\n", secs, n / std::max(secs, 1e-9));
 }
 
 const bool registered = register_command(
-    "sample", "sparse point labels: keep min(N, n_c) pixels of every class present in each dense mask",
+    "sample",
+    "sparse point labels: keep min(N, n_c) pixels of every class present in each dense mask",
     [](CLI::App& sub) {
         auto f = std::make_shared<SampleFlags>();
-        sub.add_option("--data", f->data, "dataset root (Kaggle patches, tiles or generic)")->required();
-        sub.add_option("--out", f->out, "mask directory to write (<id>.png + masks.json)")->required();
-        sub.add_option("--points", f->points, "points per class and image (at 300x300 with --scale-by-area)")
+        sub.add_option("--data", f->data, "dataset root (Kaggle patches, tiles or generic)")
+            ->required();
+        sub.add_option("--out", f->out, "mask directory to write (<id>.png + masks.json)")
+            ->required();
+        sub.add_option("--points", f->points,
+                       "points per class and image (at 300x300 with --scale-by-area)")
             ->capture_default_str();
-        sub.add_option("--points-per-class", f->per_class, "per-class counts instead, e.g. 500,500,500,500,500,500");
+        sub.add_option("--points-per-class", f->per_class,
+                       "per-class counts instead, e.g. 500,500,500,500,500,500");
         sub.add_option("--seed", f->seed, "sampling seed")->capture_default_str();
-        sub.add_flag("--scale-by-area", f->scale_by_area, "scale the counts by H*W/90000 (round, at least 1)");
-        sub.add_option("--kind", f->kind, "dataset kind: auto, kaggle, tiles or generic")->capture_default_str();
+        sub.add_flag("--scale-by-area", f->scale_by_area,
+                     "scale the counts by H*W/90000 (round, at least 1)");
+        sub.add_option("--kind", f->kind, "dataset kind: auto, kaggle, tiles or generic")
+            ->capture_default_str();
         sub.add_option("--tile-patch", f->tile_patch, "tiles: patch size")->capture_default_str();
-        sub.add_option("--tile-stride", f->tile_stride, "tiles: stride between patches")->capture_default_str();
-        sub.add_option("--max-pixels", f->max_pixels, "refuse images with more pixels")->capture_default_str();
+        sub.add_option("--tile-stride", f->tile_stride, "tiles: stride between patches")
+            ->capture_default_str();
+        sub.add_option("--max-pixels", f->max_pixels, "refuse images with more pixels")
+            ->capture_default_str();
         sub.add_flag("--force", f->force, "replace an existing mask directory");
         sub.callback([f] { run_sample(*f); });
     });

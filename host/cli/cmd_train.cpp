@@ -1,5 +1,6 @@
 // `pfce train`: U-Net training with the partial focal loss, from a TOML [train] table and/or flags
-// (flags win). --resume continues OUT/last.ckpt with the config stored in it; Ctrl-C saves and exits.
+// (flags win). --resume continues OUT/last.ckpt with the config stored in it; Ctrl-C saves and
+// exits.
 #include <cstdio>
 #include <string>
 
@@ -54,8 +55,10 @@ void run_train(CLI::App& sub, TrainArgs& a) {
     opts.handle_sigint = true;
     const TrainResult r = train_unet(*backend, cfg, inputs, opts);
     if (r.interrupted) {
-        std::printf("interrupted after %lld steps; checkpoint %s (continue: pfce train --resume --out %s)\n",
-                    static_cast<long long>(r.steps), r.last_checkpoint.c_str(), cfg.out.c_str());
+        std::printf(
+            "interrupted after %lld steps; checkpoint %s (continue: pfce train --resume --out "
+            "%s)\n",
+            static_cast<long long>(r.steps), r.last_checkpoint.c_str(), cfg.out.c_str());
         throw CLI::RuntimeError(130);
     }
     std::printf("trained %d epochs (%lld steps): train loss %.4f", r.epochs_completed,
@@ -71,26 +74,37 @@ void run_train(CLI::App& sub, TrainArgs& a) {
 }
 
 const bool registered = register_command(
-    "train", "train the U-Net with the partial focal loss (config file and/or flags)", [](CLI::App& sub) {
+    "train", "train the U-Net with the partial focal loss (config file and/or flags)",
+    [](CLI::App& sub) {
         auto a = std::make_shared<TrainArgs>();
         TrainConfig& f = a->flags;
         sub.add_option("--config", a->config, "TOML file with a [train] table (flags override it)");
         sub.add_option("--data", f.data, "dataset root (Kaggle patches, tiles or generic layout)");
-        sub.add_option("--labels", f.labels, "mask directory of training labels (sparse/linked); default: dense");
+        sub.add_option("--labels", f.labels,
+                       "mask directory of training labels (sparse/linked); default: dense");
         sub.add_option("--epochs", f.epochs, "epochs")->capture_default_str();
         sub.add_option("--batch-size", f.batch_size, "images per batch")->capture_default_str();
         sub.add_option("--lr", f.lr, "base learning rate")->capture_default_str();
-        sub.add_option("--optimizer", f.optimizer, "sgd | adam | adamw | adam_l2")->capture_default_str();
-        sub.add_option("--weight-decay", f.weight_decay, "weight decay (conv weights only)")->capture_default_str();
-        sub.add_option("--schedule", f.schedule, "constant | step | cosine | plateau")->capture_default_str();
-        sub.add_option("--clip", f.clip, "max global gradient norm (0 = off)")->capture_default_str();
+        sub.add_option("--optimizer", f.optimizer, "sgd | adam | adamw | adam_l2")
+            ->capture_default_str();
+        sub.add_option("--weight-decay", f.weight_decay, "weight decay (conv weights only)")
+            ->capture_default_str();
+        sub.add_option("--schedule", f.schedule, "constant | step | cosine | plateau")
+            ->capture_default_str();
+        sub.add_option("--clip", f.clip, "max global gradient norm (0 = off)")
+            ->capture_default_str();
         sub.add_option("--width", f.width, "U-Net base width")->capture_default_str();
-        sub.add_option("--depth", f.depth, "U-Net depth (down-sampling steps)")->capture_default_str();
-        sub.add_option("--seed", f.seed, "seed for weights, shuffling, augmentation")->capture_default_str();
+        sub.add_option("--depth", f.depth, "U-Net depth (down-sampling steps)")
+            ->capture_default_str();
+        sub.add_option("--seed", f.seed, "seed for weights, shuffling, augmentation")
+            ->capture_default_str();
         sub.add_option("--device", f.device, "auto | cpu | cuda[:N]")->capture_default_str();
-        sub.add_option("--out", f.out, "run directory (checkpoints, metrics.jsonl)")->capture_default_str();
-        sub.add_option("--max-samples", f.max_samples, "use only the first N samples (0 = all)")->capture_default_str();
-        sub.add_option("--best", f.best_metric, "best checkpoint by val_loss | val_miou")->capture_default_str();
+        sub.add_option("--out", f.out, "run directory (checkpoints, metrics.jsonl)")
+            ->capture_default_str();
+        sub.add_option("--max-samples", f.max_samples, "use only the first N samples (0 = all)")
+            ->capture_default_str();
+        sub.add_option("--best", f.best_metric, "best checkpoint by val_loss | val_miou")
+            ->capture_default_str();
         sub.add_flag("--resume", a->resume, "continue the run in --out from last.ckpt");
         sub.add_flag("--force", a->force, "start over even if --out holds a run");
         sub.callback([&sub, a] { run_train(sub, *a); });

@@ -1,7 +1,7 @@
 // CPU reference of 2-D batch norm with PyTorch semantics: statistics per channel over (N,H,W), the
 // biased variance normalizes, the UNBIASED variance enters running_var, running = (1-m)*running +
-// m*batch. One channel per OpenMP iteration; sums run in float SIMD lanes over blocks of 1024 values
-// and in double across blocks (fast, accurate, and the same order on every run).
+// m*batch. One channel per OpenMP iteration; sums run in float SIMD lanes over blocks of 1024
+// values and in double across blocks (fast, accurate, and the same order on every run).
 #include <algorithm>
 #include <cmath>
 
@@ -61,7 +61,9 @@ struct BnGeom {
 };
 
 // Dimensions of an x that the entry checks (core/op_checks.hpp) have accepted as (N,C,H,W).
-BnGeom bn_geom(const Tensor& x) { return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)}; }
+BnGeom bn_geom(const Tensor& x) {
+    return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)};
+}
 
 }  // namespace
 
@@ -111,7 +113,8 @@ void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, c
 void CpuBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                          const Tensor& running_mean, const Tensor& running_var,
                                          Tensor& y, const BatchNormParams& p) {
-    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y, DeviceKind::cpu);
+    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
+                                       DeviceKind::cpu);
     const BnGeom g = bn_geom(x);
     const float* px = x.data<float>();
     const float* pg = gamma.data<float>();

@@ -1,6 +1,7 @@
 // CPU reference of 2-D convolution (square kernel, stride 1, zero padding): im2col + OpenBLAS sgemm
-// per (image, tile of output rows); a 1x1 convolution without padding is a plain GEMM. Backward-data
-// is the forward convolution of dy with the flipped, transposed filter, so tiles never overlap.
+// per (image, tile of output rows); a 1x1 convolution without padding is a plain GEMM.
+// Backward-data is the forward convolution of dy with the flipped, transposed filter, so tiles
+// never overlap.
 #include <cblas.h>
 
 #include <algorithm>
@@ -23,9 +24,9 @@ float* CpuBackend::scratch(std::size_t slot, std::size_t floats) {
 namespace {
 
 struct ConvGeom {
-    std::int64_t n, ci, h, w;   // input (N,Ci,H,W)
-    std::int64_t co, k, pad;    // filter (Co,Ci,k,k)
-    std::int64_t ho, wo;        // output (N,Co,Ho,Wo)
+    std::int64_t n, ci, h, w;  // input (N,Ci,H,W)
+    std::int64_t co, k, pad;   // filter (Co,Ci,k,k)
+    std::int64_t ho, wo;       // output (N,Co,Ho,Wo)
     std::int64_t krows() const { return ci * k * k; }
     bool plain_gemm() const { return k == 1 && pad == 0; }
 };
@@ -58,7 +59,8 @@ void im2col_rows(const float* x, const ConvGeom& g, std::int64_t r0, std::int64_
                         continue;
                     }
                     // Plain loops: rows are short, so library calls per row would dominate.
-                    const float* s = x + (c * g.h + iy) * g.w - g.pad + kx;  // s[ox] = x[.., ox-pad+kx]
+                    const float* s =
+                        x + (c * g.h + iy) * g.w - g.pad + kx;  // s[ox] = x[.., ox-pad+kx]
                     for (std::int64_t ox = 0; ox < lo; ++ox) d[ox] = 0.0f;
                     for (std::int64_t ox = lo; ox < hi; ++ox) d[ox] = s[ox];
                     for (std::int64_t ox = hi; ox < g.wo; ++ox) d[ox] = 0.0f;
@@ -102,8 +104,8 @@ void conv_forward_impl(CpuBackend& be, const float* x, const float* w, const flo
             beta = 1.0f;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(g.co),
-                    static_cast<int>(cols_n), static_cast<int>(kr), 1.0f, w, static_cast<int>(kr), b,
-                    static_cast<int>(ldb), beta, yt, static_cast<int>(hw_out));
+                    static_cast<int>(cols_n), static_cast<int>(kr), 1.0f, w, static_cast<int>(kr),
+                    b, static_cast<int>(ldb), beta, yt, static_cast<int>(hw_out));
     });
 }
 
@@ -157,7 +159,8 @@ void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tenso
         const auto ts = static_cast<std::size_t>(t);
         if (!g.plain_gemm())
             cols[ts] = scratch(cpu::col_slot(t), static_cast<std::size_t>(kr * rows * g.wo));
-        partial[ts] = used == 1 ? pdw : scratch(cpu::partial_slot(t), static_cast<std::size_t>(wsize));
+        partial[ts] =
+            used == 1 ? pdw : scratch(cpu::partial_slot(t), static_cast<std::size_t>(wsize));
         std::fill_n(partial[ts], wsize, 0.0f);
     }
     cpu::run_jobs(njobs, threads, [&](std::int64_t j, int thread) {

@@ -12,7 +12,9 @@ namespace pfce {
 
 CpuBackend::CpuBackend() = default;
 
-DeviceKind CpuBackend::device() const { return DeviceKind::cpu; }
+DeviceKind CpuBackend::device() const {
+    return DeviceKind::cpu;
+}
 
 std::string CpuBackend::name() const {
 #ifdef _OPENMP
@@ -22,13 +24,18 @@ std::string CpuBackend::name() const {
 #endif
 }
 
-Tensor CpuBackend::zeros(Shape shape, DType dtype) { return Tensor::host(shape, dtype); }
+Tensor CpuBackend::zeros(Shape shape, DType dtype) {
+    return Tensor::host(shape, dtype);
+}
 
-Tensor CpuBackend::host_staging(Shape shape, DType dtype) { return Tensor::host(shape, dtype); }
+Tensor CpuBackend::host_staging(Shape shape, DType dtype) {
+    return Tensor::host(shape, dtype);
+}
 
 void CpuBackend::copy(Tensor& dst, const Tensor& src) {
     PFCE_CHECK_SHAPE(dst.device() == DeviceKind::cpu && src.device() == DeviceKind::cpu,
-                     "cpu backend copies host tensors only: ", dst.describe(), " <- ", src.describe());
+                     "cpu backend copies host tensors only: ", dst.describe(), " <- ",
+                     src.describe());
     PFCE_CHECK_SHAPE(dst.shape() == src.shape() && dst.dtype() == src.dtype(), dst.describe(),
                      " <- ", src.describe());
     if (dst.raw() != src.raw() && src.bytes() > 0) std::memcpy(dst.raw(), src.raw(), src.bytes());

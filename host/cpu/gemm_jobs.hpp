@@ -25,8 +25,12 @@ inline int max_threads() {
 
 // CpuBackend::scratch slots: each thread owns one slot per kind, so threads never share a buffer.
 constexpr std::size_t kMaxScratchThreads = 256;
-inline std::size_t col_slot(int thread) { return static_cast<std::size_t>(thread); }
-inline std::size_t partial_slot(int thread) { return kMaxScratchThreads + static_cast<std::size_t>(thread); }
+inline std::size_t col_slot(int thread) {
+    return static_cast<std::size_t>(thread);
+}
+inline std::size_t partial_slot(int thread) {
+    return kMaxScratchThreads + static_cast<std::size_t>(thread);
+}
 constexpr std::size_t kWeightSlot = 2 * kMaxScratchThreads;
 
 inline int job_threads() {
@@ -42,9 +46,9 @@ inline std::int64_t tile_rows(std::int64_t k_rows, std::int64_t rows, std::int64
     return std::clamp<std::int64_t>(r, 1, std::max<std::int64_t>(rows, 1));
 }
 
-// Runs job(j, thread) for j in [0, njobs). thread is in [0, threads): with njobs >= threads the jobs
-// are spread over OpenMP threads by a static schedule (job j lands on the same thread every time,
-// so per-thread partial sums reduce in a fixed order) and BLAS runs single-threaded inside;
+// Runs job(j, thread) for j in [0, njobs). thread is in [0, threads): with njobs >= threads the
+// jobs are spread over OpenMP threads by a static schedule (job j lands on the same thread every
+// time, so per-thread partial sums reduce in a fixed order) and BLAS runs single-threaded inside;
 // otherwise the jobs run in order on thread 0 and BLAS itself uses every thread.
 template <typename Job>
 void run_jobs(std::int64_t njobs, int threads, Job&& job) {

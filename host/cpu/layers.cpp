@@ -51,7 +51,8 @@ void CpuBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
     }
 }
 
-void CpuBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) {
+void CpuBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                     Tensor& dx) {
     check_maxpool2x2_backward_args(x, y, dy, dx, DeviceKind::cpu);
     const std::int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
     const std::int64_t ho = h / 2, wo = w / 2;
@@ -93,7 +94,8 @@ void CpuBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
     for (std::int64_t i = 0; i < n; ++i) {
         // y[i] = [a[i] (Ca,H,W); b[i] (Cb,H,W)]
         std::memcpy(py + i * (sa + sb), pa + i * sa, sizeof(float) * static_cast<std::size_t>(sa));
-        std::memcpy(py + i * (sa + sb) + sa, pb + i * sb, sizeof(float) * static_cast<std::size_t>(sb));
+        std::memcpy(py + i * (sa + sb) + sa, pb + i * sb,
+                    sizeof(float) * static_cast<std::size_t>(sb));
     }
 }
 
@@ -107,7 +109,8 @@ void CpuBackend::concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& 
 #pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) {
         std::memcpy(pa + i * sa, pdy + i * (sa + sb), sizeof(float) * static_cast<std::size_t>(sa));
-        std::memcpy(pb + i * sb, pdy + i * (sa + sb) + sa, sizeof(float) * static_cast<std::size_t>(sb));
+        std::memcpy(pb + i * sb, pdy + i * (sa + sb) + sa,
+                    sizeof(float) * static_cast<std::size_t>(sb));
     }
 }
 

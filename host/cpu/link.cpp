@@ -105,8 +105,8 @@ void find_pairs_grid(std::vector<LinkPoint>& points, int height, int width, int 
     }
 }
 
-bool segment_colour_ok(const LinkPoint& a0, const LinkPoint& b0, const std::uint8_t* rgb, int height,
-                       int width, float max_color_step) {
+bool segment_colour_ok(const LinkPoint& a0, const LinkPoint& b0, const std::uint8_t* rgb,
+                       int height, int width, float max_color_step) {
     const LinkPoint& a = point_before(b0.y, b0.x, a0.y, a0.x) ? b0 : a0;
     const LinkPoint& b = &a == &a0 ? b0 : a0;
     const std::size_t plane = static_cast<std::size_t>(height) * width;
@@ -114,7 +114,8 @@ bool segment_colour_ok(const LinkPoint& a0, const LinkPoint& b0, const std::uint
     const std::size_t ib = static_cast<std::size_t>(b.y) * width + b.x;
     int sum[3];
     for (int c = 0; c < 3; ++c) sum[c] = rgb[c * plane + ia] + rgb[c * plane + ib];
-    const double limit = 4.0 * static_cast<double>(max_color_step) * static_cast<double>(max_color_step);
+    const double limit =
+        4.0 * static_cast<double>(max_color_step) * static_cast<double>(max_color_step);
     bool ok = true;
     bresenham(a.y, a.x, b.y, b.x, [&](int y, int x) {
         const std::size_t i = static_cast<std::size_t>(y) * width + x;

@@ -23,11 +23,15 @@ struct LinkPair {
 };
 
 // (y0,x0) < (y1,x1) in row-major (lexicographic) order.
-inline bool point_before(int y0, int x0, int y1, int x1) { return y0 < y1 || (y0 == y1 && x0 < x1); }
+inline bool point_before(int y0, int x0, int y1, int x1) {
+    return y0 < y1 || (y0 == y1 && x0 < x1);
+}
 
 // The all-octant integer Bresenham of DESIGN §2, endpoints included, walked from (y0,x0).
-// Callers pass the lexicographically smaller end first so every implementation draws the same pixels.
-template <typename Plot> inline void bresenham(int y0, int x0, int y1, int x1, Plot&& plot) {
+// Callers pass the lexicographically smaller end first so every implementation draws the same
+// pixels.
+template <typename Plot>
+inline void bresenham(int y0, int x0, int y1, int x1, Plot&& plot) {
     const int dx = x1 > x0 ? x1 - x0 : x0 - x1;
     const int dy = -(y1 > y0 ? y1 - y0 : y0 - y1);
     const int sx = x0 < x1 ? 1 : -1;

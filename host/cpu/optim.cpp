@@ -85,10 +85,10 @@ void CpuBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_bu
 void CpuBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
                            const Tensor& grad_scale, const AdamParams& p) {
     check_adam_step_args(param, grad, m, v, grad_scale, p, DeviceKind::cpu);
-    const float step_size =
-        static_cast<float>(p.lr / (1.0 - std::pow(static_cast<double>(p.beta1), static_cast<double>(p.step))));
-    const float bc2_sqrt =
-        static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(p.beta2), static_cast<double>(p.step))));
+    const float step_size = static_cast<float>(
+        p.lr / (1.0 - std::pow(static_cast<double>(p.beta1), static_cast<double>(p.step))));
+    const float bc2_sqrt = static_cast<float>(
+        std::sqrt(1.0 - std::pow(static_cast<double>(p.beta2), static_cast<double>(p.step))));
     const bool decoupled = p.decay_mode == WeightDecayMode::decoupled;
     const float decay_factor = decoupled ? 1.0f - p.lr * p.weight_decay : 1.0f;
     const float l2 = decoupled ? 0.0f : p.weight_decay;

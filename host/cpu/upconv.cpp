@@ -1,6 +1,7 @@
-// CPU reference of the 2x2 stride-2 transposed convolution (PyTorch ConvTranspose2d, w (Ci,Co,2,2)).
-// With stride equal to the kernel, output pixels never overlap: each input pixel maps to its own
-// 2x2 block, so every pass is one GEMM per (image, tile of rows) plus a scatter or gather.
+// CPU reference of the 2x2 stride-2 transposed convolution (PyTorch ConvTranspose2d, w
+// (Ci,Co,2,2)). With stride equal to the kernel, output pixels never overlap: each input pixel maps
+// to its own 2x2 block, so every pass is one GEMM per (image, tile of rows) plus a scatter or
+// gather.
 #include <cblas.h>
 
 #include <algorithm>
@@ -16,8 +17,8 @@ namespace pfce {
 namespace {
 
 struct UpGeom {
-    std::int64_t n, ci, h, w, co;  // x (N,Ci,H,W), w (Ci,Co,2,2), y (N,Co,2H,2W)
-    std::int64_t rows, tiles;      // input rows per job, tiles per image
+    std::int64_t n, ci, h, w, co;                 // x (N,Ci,H,W), w (Ci,Co,2,2), y (N,Co,2H,2W)
+    std::int64_t rows, tiles;                     // input rows per job, tiles per image
     std::int64_t cols() const { return co * 4; }  // (co,a,b) flattened: the GEMM's weight columns
 };
 
@@ -72,7 +73,8 @@ std::vector<float*> block_scratch(CpuBackend& be, const UpGeom& g, int used) {
 
 }  // namespace
 
-void CpuBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y) {
+void CpuBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
+                                   Tensor& y) {
     const UpGeom g = up_geom(x, w, y, bias);
     const int threads = cpu::job_threads();
     const std::int64_t njobs = g.n * g.tiles;
@@ -88,9 +90,9 @@ void CpuBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tenso
         float* zt = z[static_cast<std::size_t>(thread)];
         // z (Co*4, t) = w^T (Co*4, Ci) * x_tile (Ci, t), x_tile inside x (Ci, H*W)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(g.cols()),
-                    static_cast<int>(t), static_cast<int>(g.ci), 1.0f, pw, static_cast<int>(g.cols()),
-                    px + img * g.ci * hw + r0 * g.w, static_cast<int>(hw), 0.0f, zt,
-                    static_cast<int>(t));
+                    static_cast<int>(t), static_cast<int>(g.ci), 1.0f, pw,
+                    static_cast<int>(g.cols()), px + img * g.ci * hw + r0 * g.w,
+                    static_cast<int>(hw), 0.0f, zt, static_cast<int>(t));
         scatter_blocks(zt, pb, py + img * g.co * 4 * hw, g, r0, r1);
     });
 }
@@ -131,7 +133,8 @@ void CpuBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Te
     std::vector<float*> partial(static_cast<std::size_t>(used));
     for (int t = 0; t < used; ++t) {
         const auto ts = static_cast<std::size_t>(t);
-        partial[ts] = used == 1 ? pdw : scratch(cpu::partial_slot(t), static_cast<std::size_t>(wsize));
+        partial[ts] =
+            used == 1 ? pdw : scratch(cpu::partial_slot(t), static_cast<std::size_t>(wsize));
         std::fill_n(partial[ts], wsize, 0.0f);
     }
     cpu::run_jobs(njobs, threads, [&](std::int64_t j, int thread) {

@@ -73,17 +73,19 @@ RgbImage compose_picture_grid(const std::vector<GridRow>& rows, const Palette& p
     const int radius = std::max(1, std::max(w, h) / 60);
     for (std::size_t r = 0; r < rows.size(); ++r) {
         const GridRow& row = rows[r];
-        PFCE_CHECK_SHAPE(row.image.width == w && row.image.height == h, "grid row ", r, " image is ",
-                         row.image.width, "x", row.image.height, ", expected ", w, "x", h);
+        PFCE_CHECK_SHAPE(row.image.width == w && row.image.height == h, "grid row ", r,
+                         " image is ", row.image.width, "x", row.image.height, ", expected ", w,
+                         "x", h);
         check_same(row.dense, row.image, "dense truth");
         check_same(row.sparse, row.image, "sparse mask");
         check_same(row.train, row.image, "training labels");
         check_same(row.prediction, row.image, "prediction");
-        const RgbImage panels[kGridColumns] = {row.image, palette.encode(row.dense),
-                                               draw_points(row.sparse, palette, radius),
-                                               palette.encode(row.train), palette.encode(row.prediction)};
+        const RgbImage panels[kGridColumns] = {
+            row.image, palette.encode(row.dense), draw_points(row.sparse, palette, radius),
+            palette.encode(row.train), palette.encode(row.prediction)};
         const int y0 = kGridGap + static_cast<int>(r) * (h * s + kGridGap);
-        for (int c = 0; c < kGridColumns; ++c) blit(grid, panels[c], kGridGap + c * (w * s + kGridGap), y0, s);
+        for (int c = 0; c < kGridColumns; ++c)
+            blit(grid, panels[c], kGridGap + c * (w * s + kGridGap), y0, s);
     }
     return grid;
 }

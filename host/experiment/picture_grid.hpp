@@ -13,9 +13,9 @@ namespace pfce {
 
 struct GridRow {
     RgbImage image;
-    LabelMap dense;       // dense truth
-    LabelMap sparse;      // sampled points (or the dense mask for a dense experiment)
-    LabelMap train;       // what the loss saw: linked labels, sparse points, or dense
+    LabelMap dense;   // dense truth
+    LabelMap sparse;  // sampled points (or the dense mask for a dense experiment)
+    LabelMap train;   // what the loss saw: linked labels, sparse points, or dense
     LabelMap prediction;
 };
 

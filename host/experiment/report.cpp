@@ -42,14 +42,17 @@ std::string duration(double s) {
     if (s < 60)
         std::snprintf(buf, sizeof buf, "%.1f s", s);
     else if (s < 3600)
-        std::snprintf(buf, sizeof buf, "%dm %02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+        std::snprintf(buf, sizeof buf, "%dm %02ds", static_cast<int>(s) / 60,
+                      static_cast<int>(s) % 60);
     else
         std::snprintf(buf, sizeof buf, "%dh %02dm", static_cast<int>(s) / 3600,
                       (static_cast<int>(s) % 3600) / 60);
     return buf;
 }
 
-bool ok(const ExperimentResult& r) { return r.status == "ok"; }
+bool ok(const ExperimentResult& r) {
+    return r.status == "ok";
+}
 
 std::vector<std::string> class_names(const ReportInput& in) {
     for (const auto& r : in.results)
@@ -63,21 +66,26 @@ std::vector<std::string> class_names(const ReportInput& in) {
 
 Table results_table(const ReportInput& in) {
     Table t;
-    t.header = {"experiment", "labels", "labelled fraction", "link purity", "final train loss",
-                "val loss (train labels)", "val loss (dense)", "val mIoU", "test mIoU",
-                "test mIoU w/o clutter", "test OA", "test mean F1", "wall time"};
+    t.header = {"experiment",        "labels",
+                "labelled fraction", "link purity",
+                "final train loss",  "val loss (train labels)",
+                "val loss (dense)",  "val mIoU",
+                "test mIoU",         "test mIoU w/o clutter",
+                "test OA",           "test mean F1",
+                "wall time"};
     for (const auto& r : in.results) {
         if (!ok(r)) {
-            t.rows.push_back({r.id, r.labels, "failed", kDash, kDash, kDash, kDash, kDash, kDash, kDash,
-                              kDash, kDash, duration(r.wall_seconds)});
+            t.rows.push_back({r.id, r.labels, "failed", kDash, kDash, kDash, kDash, kDash, kDash,
+                              kDash, kDash, kDash, duration(r.wall_seconds)});
             continue;
         }
         std::string labelled = percent(r.labelled_fraction);
         if (std::isfinite(r.link_purity))
             labelled = percent(r.labelled_fraction_sparse) + " → " + labelled;
-        t.rows.push_back({r.id, r.labels, labelled, fixed(r.link_purity, 4), fixed(r.final_train_loss, 4),
-                          fixed(r.val_loss, 4), fixed(r.val_loss_dense, 4), fixed(r.val_miou, 4),
-                          fixed(r.test.miou, 4), fixed(r.test.miou_no_clutter, 4), fixed(r.test.oa, 4),
+        t.rows.push_back({r.id, r.labels, labelled, fixed(r.link_purity, 4),
+                          fixed(r.final_train_loss, 4), fixed(r.val_loss, 4),
+                          fixed(r.val_loss_dense, 4), fixed(r.val_miou, 4), fixed(r.test.miou, 4),
+                          fixed(r.test.miou_no_clutter, 4), fixed(r.test.oa, 4),
                           fixed(r.test.mean_f1, 4), duration(r.wall_seconds)});
     }
     return t;
@@ -108,20 +116,24 @@ Table comparison_table(const ReportInput& in) {
             t.rows.push_back({r.id, r.report_figure, "failed", kDash, kDash});
             continue;
         }
-        t.rows.push_back({r.id, r.report_figure, fixed(r.final_train_loss, 4) + " / " + fixed(r.val_loss, 4),
+        t.rows.push_back({r.id, r.report_figure,
+                          fixed(r.final_train_loss, 4) + " / " + fixed(r.val_loss, 4),
                           fixed(r.val_miou, 4), fixed(r.test.miou, 4)});
     }
     return t;
 }
 
 const char* kCaveat =
-    "The technical report's figures are **not comparable** with ours (DESIGN §7). Its code read the "
+    "The technical report's figures are **not comparable** with ours (DESIGN §7). Its code read "
+    "the "
     "label images through PIL grayscale, so *impervious surfaces* (white) were silently treated as "
-    "\"ignore\": never trained, never scored. Its \"IoU\" was a binary foreground IoU computed on the "
+    "\"ignore\": never trained, never scored. Its \"IoU\" was a binary foreground IoU computed on "
+    "the "
     "sparse masks (labelled versus unlabelled pixels), not a mean IoU over classes on dense ground "
     "truth. A batch without labelled pixels gave NaN, sampling was unseeded, and linking let later "
     "classes overwrite earlier ones. Our numbers are the mean IoU over all classes (impervious "
-    "included) on the dense masks of the test split, from one confusion matrix over the whole split; "
+    "included) on the dense masks of the test split, from one confusion matrix over the whole "
+    "split; "
     "losses are partial focal losses on the labels each run trains with.";
 
 // The ordering the technical report implies, checked on our test mIoU.
@@ -155,7 +167,8 @@ std::vector<std::string> ordering_notes(const ReportInput& in) {
     const auto* dense = find(in, "dense");
     const auto* e4 = find(in, "e4-500-linked");
     if (dense && e4 && std::isfinite(dense->test.miou) && dense->test.miou > 0)
-        notes.push_back("e4-500-linked reaches " + fixed(100 * e4->test.miou / dense->test.miou, 1) +
+        notes.push_back("e4-500-linked reaches " +
+                        fixed(100 * e4->test.miou / dense->test.miou, 1) +
                         "% of the dense upper bound's test mIoU.");
     return notes;
 }
@@ -175,7 +188,9 @@ std::string md_table(const Table& t) {
     return o;
 }
 
-std::string html_escape(const std::string& s) { return xml_escape(s); }
+std::string html_escape(const std::string& s) {
+    return xml_escape(s);
+}
 
 // Markdown bold/italics in the caveat, rendered for HTML.
 std::string inline_md_to_html(const std::string& s) {
@@ -244,9 +259,12 @@ const char* kGridCaption =
 
 std::string legend_md(const ReportInput& in) {
     (void)in;
-    return "Labelled fraction: share of training-split pixels the loss sees (sparse → after linking). "
-           "Link purity: share of linked pixels that agree with the dense truth. Validation numbers are "
-           "at the evaluated checkpoint (best validation loss where the experiment keeps the best, else "
+    return "Labelled fraction: share of training-split pixels the loss sees (sparse → after "
+           "linking). "
+           "Link purity: share of linked pixels that agree with the dense truth. Validation "
+           "numbers are "
+           "at the evaluated checkpoint (best validation loss where the experiment keeps the best, "
+           "else "
            "the last epoch). Test metrics use dense ground truth; mIoU averages all classes, \"w/o "
            "clutter\" leaves clutter out (the ISPRS convention).";
 }
@@ -285,8 +303,8 @@ std::string render_chart(const ReportInput& in, const std::string& chart_file) {
 std::string render_report_markdown(const ReportInput& in) {
     std::string o = "# pfce report: " + in.title + "\n\n";
     if (!in.description.empty()) o += in.description + "\n\n";
-    o += "- suite: `" + in.suite_file + "`\n- data: " + in.data_summary + "\n- device: " + in.device +
-         "\n- generated: " + in.generated_at + "\n\n";
+    o += "- suite: `" + in.suite_file + "`\n- data: " + in.data_summary +
+         "\n- device: " + in.device + "\n- generated: " + in.generated_at + "\n\n";
     o += "## Results (test split, dense ground truth)\n\n" + md_table(results_table(in)) + "\n";
     o += legend_md(in) + "\n\n";
     const std::string fails = failures_md(in);
@@ -313,18 +331,24 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
         return std::string("data:") + mime + ";base64," + base64_encode(read_text_file(path));
     };
     std::string o =
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>pfce report: " +
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>pfce "
+        "report: " +
         html_escape(in.title) +
-        "</title>\n<style>\nbody{font-family:Helvetica,Arial,sans-serif;margin:2em;max-width:1400px;"
-        "color:#222}\ntable{border-collapse:collapse;margin:1em 0;font-size:13px}\nth,td{border:1px "
-        "solid #ccc;padding:4px 8px;text-align:right}\nth{background:#f3f3f3}\ntd.id{text-align:left;"
-        "font-weight:bold}\nimg{max-width:100%;image-rendering:pixelated}\n.charts img{max-width:48%;"
+        "</"
+        "title>\n<style>\nbody{font-family:Helvetica,Arial,sans-serif;margin:2em;max-width:1400px;"
+        "color:#222}\ntable{border-collapse:collapse;margin:1em "
+        "0;font-size:13px}\nth,td{border:1px "
+        "solid #ccc;padding:4px "
+        "8px;text-align:right}\nth{background:#f3f3f3}\ntd.id{text-align:left;"
+        "font-weight:bold}\nimg{max-width:100%;image-rendering:pixelated}\n.charts "
+        "img{max-width:48%;"
         "margin:0.5%}\n.note{background:#fff8e0;border-left:4px solid #e0b000;padding:0.6em 1em}\n"
         "</style>\n</head>\n<body>\n";
     o += "<h1>pfce report: " + html_escape(in.title) + "</h1>\n";
     if (!in.description.empty()) o += "<p>" + html_escape(in.description) + "</p>\n";
-    o += "<ul><li>suite: <code>" + html_escape(in.suite_file) + "</code></li><li>data: " +
-         html_escape(in.data_summary) + "</li><li>device: " + html_escape(in.device) +
+    o += "<ul><li>suite: <code>" + html_escape(in.suite_file) +
+         "</code></li><li>data: " + html_escape(in.data_summary) +
+         "</li><li>device: " + html_escape(in.device) +
          "</li><li>generated: " + html_escape(in.generated_at) + "</li></ul>\n";
     o += "<h2>Results (test split, dense ground truth)</h2>\n" + html_table(results_table(in));
     o += "<p>" + html_escape(legend_md(in)) + "</p>\n";
@@ -333,7 +357,9 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
     if (any_failed) {
         o += "<h3>Failed experiments</h3>\n<ul>\n";
         for (const auto& r : in.results)
-            if (!ok(r)) o += "<li><strong>" + html_escape(r.id) + "</strong> failed: " + html_escape(r.error) + "</li>\n";
+            if (!ok(r))
+                o += "<li><strong>" + html_escape(r.id) +
+                     "</strong> failed: " + html_escape(r.error) + "</li>\n";
         o += "</ul>\n";
     }
     o += "<h3>Per-class IoU (test)</h3>\n" + html_table(per_class_table(in));
@@ -391,10 +417,10 @@ std::string render_results_csv(const ReportInput& in) {
     o += ",selected_epoch,wall_seconds\n";
     for (const auto& r : in.results) {
         o += csv_field(r.id) + "," + r.status + "," + csv_field(r.labels) + "," +
-             num(r.labelled_fraction_sparse) + "," + num(r.labelled_fraction) + "," + num(r.link_purity) +
-             "," + num(r.final_train_loss) + "," + num(r.val_loss) + "," + num(r.val_loss_dense) + "," +
-             num(r.val_miou) + "," + num(r.test.miou) + "," + num(r.test.miou_no_clutter) + "," +
-             num(r.test.oa) + "," + num(r.test.mean_f1);
+             num(r.labelled_fraction_sparse) + "," + num(r.labelled_fraction) + "," +
+             num(r.link_purity) + "," + num(r.final_train_loss) + "," + num(r.val_loss) + "," +
+             num(r.val_loss_dense) + "," + num(r.val_miou) + "," + num(r.test.miou) + "," +
+             num(r.test.miou_no_clutter) + "," + num(r.test.oa) + "," + num(r.test.mean_f1);
         for (std::size_t c = 0; c < names.size(); ++c) {
             o += ',';
             if (ok(r) && c < r.test.iou.size()) o += num(r.test.iou[c]);
@@ -411,9 +437,14 @@ std::string render_results_csv(const ReportInput& in) {
 nlohmann::json render_results_json(const ReportInput& in) {
     nlohmann::json ex = nlohmann::json::array();
     for (const auto& r : in.results) ex.push_back(to_json(r));
-    return {{"suite", in.title},          {"description", in.description}, {"suite_file", in.suite_file},
-            {"data", in.data_summary},    {"device", in.device},           {"generated", in.generated_at},
-            {"clutter_class", in.clutter_class}, {"experiments", ex}};
+    return {{"suite", in.title},
+            {"description", in.description},
+            {"suite_file", in.suite_file},
+            {"data", in.data_summary},
+            {"device", in.device},
+            {"generated", in.generated_at},
+            {"clutter_class", in.clutter_class},
+            {"experiments", ex}};
 }
 
 void write_report(const std::string& out_dir, const ReportInput& in) {

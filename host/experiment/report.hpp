@@ -12,14 +12,14 @@
 namespace pfce {
 
 struct ReportInput {
-    std::string title;         // suite name
-    std::string description;   // suite description
+    std::string title;        // suite name
+    std::string description;  // suite description
     std::string suite_file;
     std::string data_summary;  // "synthetic, 160 images of 96x96 (seed 0), split 128/16/16"
     std::string device;
-    std::string generated_at;  // UTC timestamp
+    std::string generated_at;               // UTC timestamp
     std::vector<ExperimentResult> results;  // suite order; failed experiments included
-    int clutter_class = -1;    // left out of "mIoU without clutter"
+    int clutter_class = -1;                 // left out of "mIoU without clutter"
 };
 
 // The chart files write_report produces (relative to OUT), in order.

@@ -137,8 +137,10 @@ ExperimentResult result_from_json(const nlohmann::json& j, const std::string& so
     r.test.pixels = static_cast<std::int64_t>(num_field(t, "pixels", source));
     r.test.num_classes = static_cast<int>(r.test.iou.size());
     const auto& classes = field(j, "classes", source);
-    if (!classes.is_array()) PFCE_THROW(InputError, source, ": field \"classes\" should be an array");
-    for (const auto& c : classes) r.class_names.push_back(c.is_string() ? c.get<std::string>() : "");
+    if (!classes.is_array())
+        PFCE_THROW(InputError, source, ": field \"classes\" should be an array");
+    for (const auto& c : classes)
+        r.class_names.push_back(c.is_string() ? c.get<std::string>() : "");
     r.wall_seconds = num_field(j, "wall_seconds", source);
     const auto& stages = field(j, "stage_seconds", source);
     if (stages.is_object())

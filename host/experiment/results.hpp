@@ -1,6 +1,7 @@
-// What one experiment produced, as the runner records it (OUT/<id>/result.json, which also marks the
-// experiment finished) and as the report reads it back: label statistics, the per-epoch history,
-// the final validation/test numbers on dense truth, timings, and the failure message if it failed.
+// What one experiment produced, as the runner records it (OUT/<id>/result.json, which also marks
+// the experiment finished) and as the report reads it back: label statistics, the per-epoch
+// history, the final validation/test numbers on dense truth, timings, and the failure message if it
+// failed.
 #pragma once
 
 #include <map>
@@ -15,11 +16,11 @@ namespace pfce {
 
 // One epoch of training as the charts plot it. NaN = not measured (e.g. no validation split).
 struct EpochRecord {
-    int epoch = 0;               // 1-based
-    double train_loss = 0;       // mean over the epoch's batches, on the training labels
-    double val_loss = 0;         // validation split, on the training label kind (sparse/linked/dense)
-    double val_loss_dense = 0;   // validation split, on dense masks
-    double val_miou = 0;         // validation split, dense truth
+    int epoch = 0;          // 1-based
+    double train_loss = 0;  // mean over the epoch's batches, on the training labels
+    double val_loss = 0;    // validation split, on the training label kind (sparse/linked/dense)
+    double val_loss_dense = 0;  // validation split, on dense masks
+    double val_miou = 0;        // validation split, dense truth
     double lr = 0;
     double seconds = 0;
 };
@@ -27,15 +28,15 @@ struct EpochRecord {
 struct ExperimentResult {
     std::string id;
     std::string description;
-    std::string labels;           // human summary: "dense", "sparse 700/class", "linked 500/class D=20"
-    std::string report_figure;    // the technical report's own figure for this experiment, or empty
-    std::string status = "ok";    // "ok" | "failed"
-    std::string error;            // the failure message when status == "failed"
+    std::string labels;  // human summary: "dense", "sparse 700/class", "linked 500/class D=20"
+    std::string report_figure;  // the technical report's own figure for this experiment, or empty
+    std::string status = "ok";  // "ok" | "failed"
+    std::string error;          // the failure message when status == "failed"
 
     // Training split label statistics (fractions of all pixels). NaN where not applicable.
     double labelled_fraction_sparse = 0;  // before linking
     double labelled_fraction = 0;         // what the loss sees (after linking)
-    double link_purity = 0;               // linked pixels agreeing with dense truth; NaN without linking
+    double link_purity = 0;  // linked pixels agreeing with dense truth; NaN without linking
 
     std::vector<EpochRecord> epochs;
     int selected_epoch = 0;       // epoch whose weights were evaluated (best-val or last), 1-based

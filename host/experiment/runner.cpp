@@ -29,8 +29,8 @@
 #include "host/experiment/text_file.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/evaluate.hpp"
-#include "host/train/trained_model.hpp"
 #include "host/train/train_data.hpp"
+#include "host/train/trained_model.hpp"
 #include "host/train/trainer.hpp"
 
 namespace pfce {
@@ -43,7 +43,9 @@ namespace {
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 std::string utc_now() {
     const std::time_t t = std::time(nullptr);
@@ -73,12 +75,13 @@ struct LoadedData {
     std::vector<std::string> ids;      // sample ids, parallel to `indices`
     std::vector<RgbImage> images;
     std::vector<LabelMap> dense;
-    Split split;                       // positions into `indices`
+    Split split;  // positions into `indices`
     std::string summary;
 };
 
 std::string prepare_synthetic(const DataSpec& d, const std::string& dir) {
-    const json meta = {{"generator", "pfce synthetic"}, {"count", d.count}, {"size", d.size}, {"seed", d.seed}};
+    const json meta = {
+        {"generator", "pfce synthetic"}, {"count", d.count}, {"size", d.size}, {"seed", d.seed}};
     const std::string marker = (fs::path(dir) / "synthetic.json").string();
     if (file_exists(marker)) {
         json have;
@@ -87,15 +90,15 @@ std::string prepare_synthetic(const DataSpec& d, const std::string& dir) {
         } catch (const json::exception&) {
         }
         if (have == meta) {
-            log_info("data: reusing synthetic dataset ", dir, " (", d.count, " images of ", d.size, "x", d.size,
-                     ", seed ", d.seed, ")");
+            log_info("data: reusing synthetic dataset ", dir, " (", d.count, " images of ", d.size,
+                     "x", d.size, ", seed ", d.seed, ")");
             return dir;
         }
-        PFCE_THROW(InputError, dir, " holds a different synthetic dataset (", marker, ": ", have.dump(),
-                   "); remove it or give another --data directory");
+        PFCE_THROW(InputError, dir, " holds a different synthetic dataset (", marker, ": ",
+                   have.dump(), "); remove it or give another --data directory");
     }
-    log_info("data: generating ", d.count, " synthetic images of ", d.size, "x", d.size, " (seed ", d.seed,
-             ") into ", dir);
+    log_info("data: generating ", d.count, " synthetic images of ", d.size, "x", d.size, " (seed ",
+             d.seed, ") into ", dir);
     const auto t0 = Clock::now();
     SynthOptions so;
     so.out_dir = dir;
@@ -121,14 +124,15 @@ LoadedData load_data(const Suite& suite, const RunOptions& opts, const std::stri
         const std::string dir = !opts.data_path.empty()
                                     ? opts.data_path
                                     : (fs::path(out_dir) / "data" /
-                                       ("synthetic-" + std::to_string(d.count) + "x" + std::to_string(d.size) +
-                                        "-s" + std::to_string(d.seed)))
+                                       ("synthetic-" + std::to_string(d.count) + "x" +
+                                        std::to_string(d.size) + "-s" + std::to_string(d.seed)))
                                           .string();
         L.root = prepare_synthetic(d, dir);
     } else {
         L.root = !opts.data_path.empty() ? opts.data_path : d.path;
         if (L.root.empty())
-            PFCE_THROW(InputError, suite.file, ": this suite reads a dataset: give its root with --data PATH (or "
+            PFCE_THROW(InputError, suite.file,
+                       ": this suite reads a dataset: give its root with --data PATH (or "
                        "path = \"...\" in [data])");
     }
     DatasetOptions dopt;
@@ -148,15 +152,19 @@ LoadedData load_data(const Suite& suite, const RunOptions& opts, const std::stri
     }
     L.split = make_split(n, d.split_seed, d.train_frac, d.val_frac);
     if (L.split.train.empty() || L.split.test.empty())
-        PFCE_THROW(InputError, suite.file, ": ", n, " samples give ", L.split.train.size(), " train / ",
-                   L.split.val.size(), " val / ", L.split.test.size(), " test: too few for a run");
+        PFCE_THROW(InputError, suite.file, ": ", n, " samples give ", L.split.train.size(),
+                   " train / ", L.split.val.size(), " val / ", L.split.test.size(),
+                   " test: too few for a run");
     char buf[512];
-    const int w = L.images.empty() ? 0 : L.images[0].width, h = L.images.empty() ? 0 : L.images[0].height;
-    std::snprintf(buf, sizeof buf, "%s, %zu images of %dx%d at %s; split %zu/%zu/%zu (train/val/test, seed %llu)",
-                  d.source == "synthetic" ? ("synthetic (seed " + std::to_string(d.seed) + ")").c_str()
-                                          : ("dataset (" + d.kind + ")").c_str(),
-                  n, w, h, L.root.c_str(), L.split.train.size(), L.split.val.size(), L.split.test.size(),
-                  static_cast<unsigned long long>(d.split_seed));
+    const int w = L.images.empty() ? 0 : L.images[0].width,
+              h = L.images.empty() ? 0 : L.images[0].height;
+    std::snprintf(buf, sizeof buf,
+                  "%s, %zu images of %dx%d at %s; split %zu/%zu/%zu (train/val/test, seed %llu)",
+                  d.source == "synthetic"
+                      ? ("synthetic (seed " + std::to_string(d.seed) + ")").c_str()
+                      : ("dataset (" + d.kind + ")").c_str(),
+                  n, w, h, L.root.c_str(), L.split.train.size(), L.split.val.size(),
+                  L.split.test.size(), static_cast<unsigned long long>(d.split_seed));
     L.summary = buf;
     log_info("data: read ", n, " samples in ", seconds_since(t0), " s: ", L.summary);
     return L;
@@ -198,8 +206,8 @@ bool cache_matches(const std::string& dir, const json& settings) {
     }
 }
 
-Labels make_labels(const ExperimentSpec& e, const LoadedData& L, Backend& backend, const std::string& out_dir,
-                   ExperimentResult& r, const std::string& tag) {
+Labels make_labels(const ExperimentSpec& e, const LoadedData& L, Backend& backend,
+                   const std::string& out_dir, ExperimentResult& r, const std::string& tag) {
     Labels lab;
     const LabelSpec& ls = e.labels;
     if (ls.kind == LabelKind::dense) {
@@ -222,17 +230,19 @@ Labels make_labels(const ExperimentSpec& e, const LoadedData& L, Backend& backen
                                   {"points", ls.points},
                                   {"scale_by_area", ls.scale_by_area},
                                   {"seed", ls.seed}};
-    const std::string sparse_dir = (fs::path(out_dir) / "cache" / ("sparse-" + settings_key(sparse_settings))).string();
+    const std::string sparse_dir =
+        (fs::path(out_dir) / "cache" / ("sparse-" + settings_key(sparse_settings))).string();
     if (cache_matches(sparse_dir, sparse_settings)) {
         lab.sparse = read_mask_dir_all(sparse_dir, L.ids, pal);
         log_info(tag, "sparse masks: reused ", sparse_dir);
     } else {
         lab.sparse = sample_sparse_all(L.dense, L.ids, so);
-        json meta = {{"kind", "sparse"}, {"source", L.root}, {"points", ls.points},
-                     {"scale_by_area", ls.scale_by_area}, {"seed", ls.seed}, {"settings", sparse_settings}};
+        json meta = {{"kind", "sparse"},    {"source", L.root},
+                     {"points", ls.points}, {"scale_by_area", ls.scale_by_area},
+                     {"seed", ls.seed},     {"settings", sparse_settings}};
         write_mask_dir(sparse_dir, L.ids, lab.sparse, pal, meta);
-        log_info(tag, "sampled ", scaled, " points/class at ", w, "x", h, " (", describe_labels(ls), " at 300x300) in ",
-                 seconds_since(t0), " s -> ", sparse_dir);
+        log_info(tag, "sampled ", scaled, " points/class at ", w, "x", h, " (", describe_labels(ls),
+                 " at 300x300) in ", seconds_since(t0), " s -> ", sparse_dir);
     }
     r.stage_seconds["sample"] = seconds_since(t0);
     if (ls.kind == LabelKind::sparse) {
@@ -251,26 +261,24 @@ Labels make_labels(const ExperimentSpec& e, const LoadedData& L, Backend& backen
         log_info(tag, "linked masks: reused ", lab.dir);
     } else {
         std::vector<RgbImage> no_images;
-        const LinkStats st = link_label_maps(backend, lab.sparse, ls.link.max_color_step >= 0 ? L.images : no_images,
-                                             ls.link, lab.train);
-        json meta = {{"kind", "linked"},
-                     {"source", L.root},
-                     {"radius", ls.link.radius},
-                     {"max_color_step", ls.link.max_color_step},
-                     {"points", st.points},
-                     {"pairs", st.pairs},
-                     {"segments", st.segments},
-                     {"settings", link_settings}};
+        const LinkStats st =
+            link_label_maps(backend, lab.sparse, ls.link.max_color_step >= 0 ? L.images : no_images,
+                            ls.link, lab.train);
+        json meta = {{"kind", "linked"},         {"source", L.root},
+                     {"radius", ls.link.radius}, {"max_color_step", ls.link.max_color_step},
+                     {"points", st.points},      {"pairs", st.pairs},
+                     {"segments", st.segments},  {"settings", link_settings}};
         write_mask_dir(lab.dir, L.ids, lab.train, pal, meta);
-        log_info(tag, "linked ", st.points, " points: ", st.pairs, " pairs within D=", ls.link.radius, ", ",
-                 st.segments, " segments drawn, in ", seconds_since(t1), " s -> ", lab.dir);
+        log_info(tag, "linked ", st.points, " points: ", st.pairs,
+                 " pairs within D=", ls.link.radius, ", ", st.segments, " segments drawn, in ",
+                 seconds_since(t1), " s -> ", lab.dir);
     }
     r.stage_seconds["link"] = seconds_since(t1);
     return lab;
 }
 
-void label_statistics(const LoadedData& L, const Labels& lab, const ExperimentSpec& e, ExperimentResult& r,
-                      const std::string& tag) {
+void label_statistics(const LoadedData& L, const Labels& lab, const ExperimentSpec& e,
+                      ExperimentResult& r, const std::string& tag) {
     std::int64_t pixels = 0, sparse_n = 0, train_n = 0;
     LinkQuality q;
     for (std::size_t k : L.split.train) {
@@ -281,21 +289,27 @@ void label_statistics(const LoadedData& L, const Labels& lab, const ExperimentSp
             for (auto v : lab.sparse[k].labels) sparse_n += v != kUnlabelled;
         if (e.labels.kind == LabelKind::linked) measure_link(lab.sparse[k], t, &L.dense[k], q);
     }
-    r.labelled_fraction = pixels ? static_cast<double>(train_n) / static_cast<double>(pixels) : kNaN;
-    r.labelled_fraction_sparse =
-        lab.sparse.empty() ? r.labelled_fraction : static_cast<double>(sparse_n) / static_cast<double>(pixels);
+    r.labelled_fraction =
+        pixels ? static_cast<double>(train_n) / static_cast<double>(pixels) : kNaN;
+    r.labelled_fraction_sparse = lab.sparse.empty()
+                                     ? r.labelled_fraction
+                                     : static_cast<double>(sparse_n) / static_cast<double>(pixels);
     r.link_purity = e.labels.kind == LabelKind::linked ? q.purity() : kNaN;
     char buf[256];
     if (e.labels.kind == LabelKind::linked)
-        std::snprintf(buf, sizeof buf, "training split: %.3f%% labelled before linking, %.3f%% after (x%.1f), purity %.4f",
-                      100 * r.labelled_fraction_sparse, 100 * r.labelled_fraction,
-                      r.labelled_fraction / std::max(1e-12, r.labelled_fraction_sparse), r.link_purity);
+        std::snprintf(
+            buf, sizeof buf,
+            "training split: %.3f%% labelled before linking, %.3f%% after (x%.1f), purity %.4f",
+            100 * r.labelled_fraction_sparse, 100 * r.labelled_fraction,
+            r.labelled_fraction / std::max(1e-12, r.labelled_fraction_sparse), r.link_purity);
     else
-        std::snprintf(buf, sizeof buf, "training split: %.3f%% of pixels labelled", 100 * r.labelled_fraction);
+        std::snprintf(buf, sizeof buf, "training split: %.3f%% of pixels labelled",
+                      100 * r.labelled_fraction);
     log_info(tag, buf);
 }
 
-std::vector<SampleData> samples_for(const LoadedData& L, const Labels& lab, const std::vector<std::size_t>& pos) {
+std::vector<SampleData> samples_for(const LoadedData& L, const Labels& lab,
+                                    const std::vector<std::size_t>& pos) {
     std::vector<SampleData> out(pos.size());
     for (std::size_t i = 0; i < pos.size(); ++i) {
         out[i].image = L.images[pos[i]];
@@ -331,8 +345,9 @@ std::vector<EpochRecord> read_epochs(const std::string& path) {
     return epochs;
 }
 
-ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, const LoadedData& L, Backend& backend,
-                                const std::string& out_dir, const RunOptions& opts, const std::string& tag) {
+ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, const LoadedData& L,
+                                Backend& backend, const std::string& out_dir,
+                                const RunOptions& opts, const std::string& tag) {
     const auto t_start = Clock::now();
     ExperimentResult r;
     r.id = e.id;
@@ -372,24 +387,31 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     }
     in.clutter_class = find_clutter_class(pal);
     in.label_kind = label_kind_name(e.labels.kind);
-    in.data_meta = {{"root", L.root}, {"labels", lab.dir}, {"experiment", e.id}, {"suite", suite.file},
-                    {"train", L.split.train.size()}, {"val", L.split.val.size()}, {"test", L.split.test.size()}};
-    log_info(tag, "training: ", cfg.epochs, " epochs, ", cfg.optimizer, " lr ", cfg.lr, ", weight decay ",
-             cfg.weight_decay, ", schedule ", cfg.schedule, ", clip ", cfg.clip, ", batch ", cfg.batch_size,
-             ", U-Net depth ", cfg.depth, " width ", cfg.width);
+    in.data_meta = {{"root", L.root},
+                    {"labels", lab.dir},
+                    {"experiment", e.id},
+                    {"suite", suite.file},
+                    {"train", L.split.train.size()},
+                    {"val", L.split.val.size()},
+                    {"test", L.split.test.size()}};
+    log_info(tag, "training: ", cfg.epochs, " epochs, ", cfg.optimizer, " lr ", cfg.lr,
+             ", weight decay ", cfg.weight_decay, ", schedule ", cfg.schedule, ", clip ", cfg.clip,
+             ", batch ", cfg.batch_size, ", U-Net depth ", cfg.depth, " width ", cfg.width);
     const auto t_train = Clock::now();
     TrainOptions to;
     to.force = true;  // a rerun starts over (finished experiments were skipped before getting here)
     to.tty = opts.tty;
     const TrainResult tr = train_unet(backend, cfg, in, to);
     r.stage_seconds["train"] = seconds_since(t_train);
-    if (tr.interrupted) PFCE_THROW(InputError, "training was interrupted after ", tr.epochs_completed, " epochs");
+    if (tr.interrupted)
+        PFCE_THROW(InputError, "training was interrupted after ", tr.epochs_completed, " epochs");
     r.epochs = read_epochs(tr.metrics_path);
     if (r.epochs.empty()) PFCE_THROW(InputError, tr.metrics_path, ": no epoch was recorded");
     r.final_train_loss = r.epochs.back().train_loss;
 
     // The evaluated checkpoint and the validation numbers at its epoch.
-    const bool use_best = e.evaluate == "best" && tr.best_epoch > 0 && file_exists(tr.best_checkpoint);
+    const bool use_best =
+        e.evaluate == "best" && tr.best_epoch > 0 && file_exists(tr.best_checkpoint);
     r.selected_epoch = use_best ? tr.best_epoch : r.epochs.back().epoch;
     for (const auto& ep : r.epochs)
         if (ep.epoch == r.selected_epoch) {
@@ -403,20 +425,21 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     const auto t_test = Clock::now();
     TrainedModel tm = load_trained_model(backend, ckpt);
     const std::vector<SampleData> test = samples_for(L, lab, L.split.test);
-    const EvalResult ev = evaluate(backend, *tm.net, test, tm.stats, cfg.batch_size, focal_params(cfg),
-                                   in.clutter_class, cfg.prefetch);
+    const EvalResult ev = evaluate(backend, *tm.net, test, tm.stats, cfg.batch_size,
+                                   focal_params(cfg), in.clutter_class, cfg.prefetch);
     r.test = ev.metrics;
     r.stage_seconds["test"] = seconds_since(t_test);
     char buf[256];
-    std::snprintf(buf, sizeof buf, "test mIoU %.4f (w/o clutter %.4f), OA %.4f, mean F1 %.4f", r.test.miou,
-                  r.test.miou_no_clutter, r.test.oa, r.test.mean_f1);
+    std::snprintf(buf, sizeof buf, "test mIoU %.4f (w/o clutter %.4f), OA %.4f, mean F1 %.4f",
+                  r.test.miou, r.test.miou_no_clutter, r.test.oa, r.test.mean_f1);
     log_info(tag, buf);
 
     // Picture grid of the first few test images.
     if (suite.grid_images > 0) {
         const auto t_grid = Clock::now();
         std::vector<GridRow> rows;
-        const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(suite.grid_images), L.split.test.size());
+        const std::size_t k =
+            std::min<std::size_t>(static_cast<std::size_t>(suite.grid_images), L.split.test.size());
         for (std::size_t i = 0; i < k; ++i) {
             const std::size_t p = L.split.test[i];
             GridRow row;
@@ -442,7 +465,9 @@ std::string result_path(const std::string& out_dir, const std::string& id) {
 
 }  // namespace
 
-std::string default_out_dir(const Suite& suite) { return (fs::path("runs") / suite.name).string(); }
+std::string default_out_dir(const Suite& suite) {
+    return (fs::path("runs") / suite.name).string();
+}
 
 RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     RunSummary sum;
@@ -454,7 +479,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         if (!known) {
             std::string ids;
             for (const auto& e : suite.experiments) ids += (ids.empty() ? "" : ", ") + e.id;
-            PFCE_THROW(InputError, "--only ", id, ": no such experiment in ", suite.file, " (it has ", ids, ")");
+            PFCE_THROW(InputError, "--only ", id, ": no such experiment in ", suite.file,
+                       " (it has ", ids, ")");
         }
     }
     DataSpec data = suite.data;
@@ -471,8 +497,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     int to_run = 0;
     for (const auto& e : suite.experiments) {
         Plan p{&e, experiment_fingerprint(e, data), false, std::nullopt};
-        const bool selected = opts.only.empty() ||
-                              std::find(opts.only.begin(), opts.only.end(), e.id) != opts.only.end();
+        const bool selected = opts.only.empty() || std::find(opts.only.begin(), opts.only.end(),
+                                                             e.id) != opts.only.end();
         const std::string rp = result_path(sum.out_dir, e.id);
         std::optional<ExperimentResult> old;
         if (file_exists(rp)) {
@@ -510,8 +536,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     if (to_run > 0) {
         backend = make_backend(opts.device);
         device_name = backend->name();
-        log_info("suite ", suite.name, ": ", to_run, " of ", suite.experiments.size(), " experiments to run on ",
-                 device_name, ", output in ", sum.out_dir);
+        log_info("suite ", suite.name, ": ", to_run, " of ", suite.experiments.size(),
+                 " experiments to run on ", device_name, ", output in ", sum.out_dir);
         Suite s2 = suite;
         s2.data = data;
         L = load_data(s2, opts, sum.out_dir);
@@ -520,7 +546,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     for (auto& p : plans) {
         if (!p.run) continue;
         ++k;
-        const std::string tag = "[" + std::to_string(k) + "/" + std::to_string(to_run) + " " + p.spec->id + "] ";
+        const std::string tag =
+            "[" + std::to_string(k) + "/" + std::to_string(to_run) + " " + p.spec->id + "] ";
         const auto t0 = Clock::now();
         ExperimentResult r;
         try {
@@ -561,8 +588,9 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     if (in.data_summary.empty()) {
         // Nothing ran now: describe the data from the suite.
         in.data_summary = data.source == "synthetic"
-                              ? "synthetic, " + std::to_string(data.count) + " images of " + std::to_string(data.size) +
-                                    "x" + std::to_string(data.size) + " (seed " + std::to_string(data.seed) + ")"
+                              ? "synthetic, " + std::to_string(data.count) + " images of " +
+                                    std::to_string(data.size) + "x" + std::to_string(data.size) +
+                                    " (seed " + std::to_string(data.seed) + ")"
                               : "dataset at " + data.path;
     }
     in.clutter_class = kPotsdamClutter;
@@ -570,8 +598,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     write_report(sum.out_dir, in);
     sum.report_md = (fs::path(sum.out_dir) / "report.md").string();
     sum.report_html = (fs::path(sum.out_dir) / "report.html").string();
-    log_info("suite ", suite.name, ": ", sum.ran, " ran, ", sum.skipped, " skipped, ", sum.failed, " failed; report: ",
-             sum.report_md, " and ", sum.report_html);
+    log_info("suite ", suite.name, ": ", sum.ran, " ran, ", sum.skipped, " skipped, ", sum.failed,
+             " failed; report: ", sum.report_md, " and ", sum.report_html);
     return sum;
 }
 

@@ -14,12 +14,13 @@
 namespace pfce {
 
 struct RunOptions {
-    std::string out_dir;      // empty: runs/<suite name>
-    std::string data_path;    // dataset root (dataset suites) or where synthetic data goes
+    std::string out_dir;    // empty: runs/<suite name>
+    std::string data_path;  // dataset root (dataset suites) or where synthetic data goes
     std::string device = "auto";
-    bool force = false;       // rerun finished experiments (and replace results of other settings)
-    std::vector<std::string> only;  // run only these experiment ids (others still reported if finished)
-    int tty = -1;             // progress display for training: -1 detect, 0 plain lines, 1 bar
+    bool force = false;  // rerun finished experiments (and replace results of other settings)
+    std::vector<std::string>
+        only;      // run only these experiment ids (others still reported if finished)
+    int tty = -1;  // progress display for training: -1 detect, 0 plain lines, 1 bar
 };
 
 struct RunSummary {

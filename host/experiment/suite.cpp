@@ -17,9 +17,12 @@ namespace fs = std::filesystem;
 
 const char* label_kind_name(LabelKind k) {
     switch (k) {
-        case LabelKind::dense: return "dense";
-        case LabelKind::sparse: return "sparse";
-        case LabelKind::linked: return "linked";
+        case LabelKind::dense:
+            return "dense";
+        case LabelKind::sparse:
+            return "sparse";
+        case LabelKind::linked:
+            return "linked";
     }
     return "?";
 }
@@ -32,12 +35,15 @@ std::string join(const std::vector<std::string>& v) {
     return s;
 }
 
-void check_keys(const toml::table& t, const std::vector<std::string>& known, const std::string& source) {
+void check_keys(const toml::table& t, const std::vector<std::string>& known,
+                const std::string& source) {
     for (const auto& [k, node] : t) {
         const std::string key(k.str());
         bool ok = false;
         for (const auto& n : known) ok = ok || n == key;
-        if (!ok) PFCE_THROW(InputError, source, ": unknown key \"", key, "\" (known: ", join(known), ")");
+        if (!ok)
+            PFCE_THROW(InputError, source, ": unknown key \"", key, "\" (known: ", join(known),
+                       ")");
     }
 }
 
@@ -62,10 +68,12 @@ void get(const toml::table& t, const char* key, std::string& out, const std::str
     out = n->as_string()->get();
 }
 
-void get(const toml::table& t, const char* key, int& out, const std::string& source, int min_value) {
+void get(const toml::table& t, const char* key, int& out, const std::string& source,
+         int min_value) {
     const toml::node* n = t.get(key);
     if (!n) return;
-    if (!n->is_integer() || n->as_integer()->get() < min_value || n->as_integer()->get() > 1'000'000'000)
+    if (!n->is_integer() || n->as_integer()->get() < min_value ||
+        n->as_integer()->get() > 1'000'000'000)
         bad_value(source, key, *n, "an integer >= " + std::to_string(min_value));
     out = static_cast<int>(n->as_integer()->get());
 }
@@ -73,7 +81,8 @@ void get(const toml::table& t, const char* key, int& out, const std::string& sou
 void get(const toml::table& t, const char* key, std::uint64_t& out, const std::string& source) {
     const toml::node* n = t.get(key);
     if (!n) return;
-    if (!n->is_integer() || n->as_integer()->get() < 0) bad_value(source, key, *n, "a non-negative integer");
+    if (!n->is_integer() || n->as_integer()->get() < 0)
+        bad_value(source, key, *n, "a non-negative integer");
     out = static_cast<std::uint64_t>(n->as_integer()->get());
 }
 
@@ -95,8 +104,8 @@ void get(const toml::table& t, const char* key, bool& out, const std::string& so
     out = n->as_boolean()->get();
 }
 
-void get_choice(const toml::table& t, const char* key, std::string& out, const std::vector<std::string>& choices,
-                const std::string& source) {
+void get_choice(const toml::table& t, const char* key, std::string& out,
+                const std::vector<std::string>& choices, const std::string& source) {
     const toml::node* n = t.get(key);
     if (!n) return;
     if (!n->is_string()) bad_value(source, key, *n, "one of " + join(choices));
@@ -126,8 +135,9 @@ toml::table parse_toml_file(const std::string& path) {
 }
 
 void parse_data(const toml::table& t, DataSpec& d, const std::string& source) {
-    check_keys(t, {"source", "count", "size", "seed", "path", "kind", "tile_patch", "tile_stride", "train_frac",
-                   "val_frac", "split_seed", "max_samples"},
+    check_keys(t,
+               {"source", "count", "size", "seed", "path", "kind", "tile_patch", "tile_stride",
+                "train_frac", "val_frac", "split_seed", "max_samples"},
                source);
     get_choice(t, "source", d.source, {"synthetic", "dataset"}, source);
     get(t, "count", d.count, source, 3);
@@ -147,23 +157,29 @@ void parse_data(const toml::table& t, DataSpec& d, const std::string& source) {
 }
 
 void parse_labels(const toml::table& t, LabelSpec& l, const std::string& source) {
-    check_keys(t, {"kind", "points", "scale_by_area", "seed", "radius", "conflict", "max_color_step"}, source);
+    check_keys(t,
+               {"kind", "points", "scale_by_area", "seed", "radius", "conflict", "max_color_step"},
+               source);
     std::string kind = label_kind_name(l.kind);
     get_choice(t, "kind", kind, {"dense", "sparse", "linked"}, source);
-    l.kind = kind == "dense" ? LabelKind::dense : kind == "sparse" ? LabelKind::sparse : LabelKind::linked;
+    l.kind = kind == "dense"    ? LabelKind::dense
+             : kind == "sparse" ? LabelKind::sparse
+                                : LabelKind::linked;
     if (const toml::node* n = t.get("points")) {
         std::vector<int> pts;
         if (n->is_integer()) {
             pts.push_back(static_cast<int>(n->as_integer()->get()));
             if (n->as_integer()->get() < 1 || n->as_integer()->get() > 100'000'000) pts[0] = 0;
         } else if (const toml::array* a = n->as_array()) {
-            for (const auto& e : *a) pts.push_back(e.is_integer() && e.as_integer()->get() <= 100'000'000
-                                                       ? static_cast<int>(e.as_integer()->get())
-                                                       : 0);
+            for (const auto& e : *a)
+                pts.push_back(e.is_integer() && e.as_integer()->get() <= 100'000'000
+                                  ? static_cast<int>(e.as_integer()->get())
+                                  : 0);
         }
         bool ok = !pts.empty() && pts.size() <= kMaxClasses;
         for (int p : pts) ok = ok && p >= 1;
-        if (!ok) bad_value(source, "points", *n, "an integer >= 1 or an array of them (one per class)");
+        if (!ok)
+            bad_value(source, "points", *n, "an integer >= 1 or an array of them (one per class)");
         l.points = pts;
     }
     get(t, "scale_by_area", l.scale_by_area, source);
@@ -175,17 +191,19 @@ void parse_labels(const toml::table& t, LabelSpec& l, const std::string& source)
     if (const toml::node* n = t.get("max_color_step")) {
         double v = 0;
         get(t, "max_color_step", v, source);
-        if (!(v >= 0 || v == -1)) bad_value(source, "max_color_step", *n, "a number >= 0 (or -1 = off)");
+        if (!(v >= 0 || v == -1))
+            bad_value(source, "max_color_step", *n, "a number >= 0 (or -1 = off)");
         l.link.max_color_step = static_cast<float>(v);
     }
 }
 
 // [train] tables: the runner owns where data comes from, where the run goes and the device.
 void apply_train(const toml::table& t, TrainConfig& c, const std::string& source) {
-    for (const char* owned : {"data", "labels", "out", "device", "train_frac", "val_frac", "split_seed",
-                              "max_samples"})
+    for (const char* owned :
+         {"data", "labels", "out", "device", "train_frac", "val_frac", "split_seed", "max_samples"})
         if (t.contains(owned))
-            PFCE_THROW(InputError, source, ": key \"", owned, "\" is set by pfce run (data and split live in the "
+            PFCE_THROW(InputError, source, ": key \"", owned,
+                       "\" is set by pfce run (data and split live in the "
                        "suite's [data] table; --out and --device on the command line)");
     c = train_config_from_toml(t, source, c);
 }
@@ -200,10 +218,13 @@ void parse_meta(const toml::table& t, ExperimentSpec& e, const std::string& sour
 
 void check_id(const ExperimentSpec& e) {
     bool ok = !e.id.empty() && e.id.size() <= 64 && e.id[0] != '.';
-    for (char c : e.id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    for (char c : e.id)
+        ok =
+            ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
     if (!ok)
         PFCE_THROW(InputError, e.source, ": experiment id \"", e.id,
-                   "\": expected 1-64 characters of letters, digits, '-', '_' or '.' (it names a directory)");
+                   "\": expected 1-64 characters of letters, digits, '-', '_' or '.' (it names a "
+                   "directory)");
 }
 
 // An experiment file: [experiment], [labels], [train] over `e` (which holds the suite defaults).
@@ -214,7 +235,8 @@ void apply_experiment_file(const std::string& path, ExperimentSpec& e) {
         check_keys(*t, {"id", "description", "report_figure", "evaluate"}, path + " [experiment]");
         parse_meta(*t, e, path + " [experiment]");
     }
-    if (const auto* t = sub_table(root, "labels", path)) parse_labels(*t, e.labels, path + " [labels]");
+    if (const auto* t = sub_table(root, "labels", path))
+        parse_labels(*t, e.labels, path + " [labels]");
     if (const auto* t = sub_table(root, "train", path)) apply_train(*t, e.train, path + " [train]");
 }
 
@@ -223,7 +245,9 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
     s.file = path;
     check_keys(root, {"suite", "data", "train", "override"}, path);
     const toml::table* st = sub_table(root, "suite", path);
-    if (!st) PFCE_THROW(InputError, path, ": no [suite] table (a suite needs [suite] with experiments = [...])");
+    if (!st)
+        PFCE_THROW(InputError, path,
+                   ": no [suite] table (a suite needs [suite] with experiments = [...])");
     const std::string ssrc = path + " [suite]";
     check_keys(*st, {"name", "description", "experiments", "grid_images"}, ssrc);
     s.name = fs::path(path).stem().string();
@@ -233,7 +257,8 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
     if (const auto* t = sub_table(root, "data", path)) parse_data(*t, s.data, path + " [data]");
 
     TrainConfig defaults;
-    if (const auto* t = sub_table(root, "train", path)) apply_train(*t, defaults, path + " [train]");
+    if (const auto* t = sub_table(root, "train", path))
+        apply_train(*t, defaults, path + " [train]");
     const toml::table* override_train = nullptr;
     if (const auto* t = sub_table(root, "override", path)) {
         check_keys(*t, {"train"}, path + " [override]");
@@ -242,7 +267,8 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
 
     const toml::node* list = st->get("experiments");
     if (!list || !list->is_array() || list->as_array()->empty())
-        PFCE_THROW(InputError, ssrc, ": key \"experiments\" must list experiment files or inline tables");
+        PFCE_THROW(InputError, ssrc,
+                   ": key \"experiments\" must list experiment files or inline tables");
     const fs::path base = fs::path(path).parent_path();
     std::set<std::string> ids;
     int index = 0;
@@ -251,13 +277,17 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
         ExperimentSpec e;
         e.train = defaults;
         const std::string esrc = ssrc + " experiments[" + std::to_string(index) + "]";
-        auto resolve = [&](const std::string& file) { return (base / file).lexically_normal().string(); };
+        auto resolve = [&](const std::string& file) {
+            return (base / file).lexically_normal().string();
+        };
         if (const auto* name = entry.as_string()) {
             e.source = resolve(name->get());
             apply_experiment_file(e.source, e);
             if (override_train) apply_train(*override_train, e.train, path + " [override.train]");
         } else if (const auto* t = entry.as_table()) {
-            check_keys(*t, {"file", "id", "description", "report_figure", "evaluate", "labels", "train"}, esrc);
+            check_keys(
+                *t, {"file", "id", "description", "report_figure", "evaluate", "labels", "train"},
+                esrc);
             e.source = esrc;
             std::string file;
             get(*t, "file", file, esrc);
@@ -267,14 +297,18 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
             }
             if (override_train) apply_train(*override_train, e.train, path + " [override.train]");
             parse_meta(*t, e, esrc);
-            if (const auto* l = sub_table(*t, "labels", esrc)) parse_labels(*l, e.labels, esrc + " labels");
-            if (const auto* tr = sub_table(*t, "train", esrc)) apply_train(*tr, e.train, esrc + " train");
+            if (const auto* l = sub_table(*t, "labels", esrc))
+                parse_labels(*l, e.labels, esrc + " labels");
+            if (const auto* tr = sub_table(*t, "train", esrc))
+                apply_train(*tr, e.train, esrc + " train");
         } else {
-            PFCE_THROW(InputError, esrc, ": expected an experiment file name or an inline table, got ",
+            PFCE_THROW(InputError, esrc,
+                       ": expected an experiment file name or an inline table, got ",
                        node_text(entry));
         }
         check_id(e);
-        if (!ids.insert(e.id).second) PFCE_THROW(InputError, esrc, ": duplicate experiment id \"", e.id, "\"");
+        if (!ids.insert(e.id).second)
+            PFCE_THROW(InputError, esrc, ": duplicate experiment id \"", e.id, "\"");
         s.experiments.push_back(std::move(e));
     }
     return s;
@@ -321,9 +355,13 @@ std::string describe_labels(const LabelSpec& l) {
 
 nlohmann::json experiment_fingerprint(const ExperimentSpec& e, const DataSpec& d) {
     nlohmann::json train = to_json(e.train);
-    for (const char* runner_owned : {"data", "labels", "out", "device", "log_every", "prefetch"}) train.erase(runner_owned);
-    nlohmann::json data = {{"source", d.source},         {"train_frac", d.train_frac}, {"val_frac", d.val_frac},
-                           {"split_seed", d.split_seed}, {"max_samples", d.max_samples}};
+    for (const char* runner_owned : {"data", "labels", "out", "device", "log_every", "prefetch"})
+        train.erase(runner_owned);
+    nlohmann::json data = {{"source", d.source},
+                           {"train_frac", d.train_frac},
+                           {"val_frac", d.val_frac},
+                           {"split_seed", d.split_seed},
+                           {"max_samples", d.max_samples}};
     if (d.source == "synthetic") {
         data["count"] = d.count;
         data["size"] = d.size;
@@ -334,18 +372,19 @@ nlohmann::json experiment_fingerprint(const ExperimentSpec& e, const DataSpec& d
         data["tile_patch"] = d.tile_patch;
         data["tile_stride"] = d.tile_stride;
     }
-    return {{"id", e.id},
-            {"evaluate", e.evaluate},
-            {"labels",
-             {{"kind", label_kind_name(e.labels.kind)},
-              {"points", e.labels.points},
-              {"scale_by_area", e.labels.scale_by_area},
-              {"seed", e.labels.seed},
-              {"radius", e.labels.link.radius},
-              {"conflict", e.labels.link.conflict == LinkConflict::lowest ? "lowest" : "unlabelled"},
-              {"max_color_step", e.labels.link.max_color_step}}},
-            {"train", train},
-            {"data", data}};
+    return {
+        {"id", e.id},
+        {"evaluate", e.evaluate},
+        {"labels",
+         {{"kind", label_kind_name(e.labels.kind)},
+          {"points", e.labels.points},
+          {"scale_by_area", e.labels.scale_by_area},
+          {"seed", e.labels.seed},
+          {"radius", e.labels.link.radius},
+          {"conflict", e.labels.link.conflict == LinkConflict::lowest ? "lowest" : "unlabelled"},
+          {"max_color_step", e.labels.link.max_color_step}}},
+        {"train", train},
+        {"data", data}};
 }
 
 }  // namespace pfce

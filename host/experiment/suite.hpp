@@ -49,9 +49,9 @@ struct LabelSpec {
 struct ExperimentSpec {
     std::string id;
     std::string description;
-    std::string report_figure;     // the technical report's figure, shown beside ours
+    std::string report_figure;      // the technical report's figure, shown beside ours
     std::string evaluate = "last";  // last | best: which checkpoint the test split sees
-    std::string source;            // file (and entry) it came from, for messages
+    std::string source;             // file (and entry) it came from, for messages
     LabelSpec labels;
     TrainConfig train;
 };

@@ -35,12 +35,23 @@ std::string xml_escape(const std::string& s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&apos;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -103,16 +114,20 @@ std::string render_line_chart_svg(const ChartSpec& spec) {
     o += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt(W) + "\" height=\"" + fmt(H) +
          "\" viewBox=\"0 0 " + fmt(W) + " " + fmt(H) +
          "\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
-    o += "<rect x=\"0\" y=\"0\" width=\"" + fmt(W) + "\" height=\"" + fmt(H) + "\" fill=\"white\"/>\n";
-    o += "<text x=\"" + fmt(left + pw / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" +
-         xml_escape(spec.title) + "</text>\n";
+    o += "<rect x=\"0\" y=\"0\" width=\"" + fmt(W) + "\" height=\"" + fmt(H) +
+         "\" fill=\"white\"/>\n";
+    o += "<text x=\"" + fmt(left + pw / 2) +
+         "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" + xml_escape(spec.title) +
+         "</text>\n";
 
     // Grid and ticks.
     o += "<g stroke=\"#dddddd\" stroke-width=\"1\">\n";
-    for (double t : yt) o += "<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(py(t)) + "\" x2=\"" +
-                             fmt(left + pw) + "\" y2=\"" + fmt(py(t)) + "\"/>\n";
-    for (double t : xt) o += "<line x1=\"" + fmt(px(t)) + "\" y1=\"" + fmt(top) + "\" x2=\"" +
-                             fmt(px(t)) + "\" y2=\"" + fmt(top + ph) + "\"/>\n";
+    for (double t : yt)
+        o += "<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(py(t)) + "\" x2=\"" + fmt(left + pw) +
+             "\" y2=\"" + fmt(py(t)) + "\"/>\n";
+    for (double t : xt)
+        o += "<line x1=\"" + fmt(px(t)) + "\" y1=\"" + fmt(top) + "\" x2=\"" + fmt(px(t)) +
+             "\" y2=\"" + fmt(top + ph) + "\"/>\n";
     o += "</g>\n";
     o += "<g fill=\"#333333\">\n";
     const double ystep = yt.size() > 1 ? yt[1] - yt[0] : 1;
@@ -121,8 +136,8 @@ std::string render_line_chart_svg(const ChartSpec& spec) {
              tick_label(t, ystep) + "</text>\n";
     const double xstep = xt.size() > 1 ? xt[1] - xt[0] : 1;
     for (double t : xt)
-        o += "<text x=\"" + fmt(px(t)) + "\" y=\"" + fmt(top + ph + 18) + "\" text-anchor=\"middle\">" +
-             tick_label(t, xstep) + "</text>\n";
+        o += "<text x=\"" + fmt(px(t)) + "\" y=\"" + fmt(top + ph + 18) +
+             "\" text-anchor=\"middle\">" + tick_label(t, xstep) + "</text>\n";
     o += "</g>\n";
     // Axes.
     o += "<g stroke=\"#333333\" stroke-width=\"1\">\n";
@@ -131,10 +146,11 @@ std::string render_line_chart_svg(const ChartSpec& spec) {
     o += "<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(top) + "\" x2=\"" + fmt(left) + "\" y2=\"" +
          fmt(top + ph) + "\"/>\n";
     o += "</g>\n";
-    o += "<text x=\"" + fmt(left + pw / 2) + "\" y=\"" + fmt(H - 14) + "\" text-anchor=\"middle\">" +
-         xml_escape(spec.x_label) + "</text>\n";
-    o += "<text x=\"16\" y=\"" + fmt(top + ph / 2) + "\" text-anchor=\"middle\" transform=\"rotate(-90 16 " +
-         fmt(top + ph / 2) + ")\">" + xml_escape(spec.y_label) + "</text>\n";
+    o += "<text x=\"" + fmt(left + pw / 2) + "\" y=\"" + fmt(H - 14) +
+         "\" text-anchor=\"middle\">" + xml_escape(spec.x_label) + "</text>\n";
+    o += "<text x=\"16\" y=\"" + fmt(top + ph / 2) +
+         "\" text-anchor=\"middle\" transform=\"rotate(-90 16 " + fmt(top + ph / 2) + ")\">" +
+         xml_escape(spec.y_label) + "</text>\n";
     if (empty)
         o += "<text x=\"" + fmt(left + pw / 2) + "\" y=\"" + fmt(top + ph / 2) +
              "\" text-anchor=\"middle\" fill=\"#999999\">no data</text>\n";
@@ -151,21 +167,23 @@ std::string render_line_chart_svg(const ChartSpec& spec) {
                 continue;
             }
             runs.back() += fmt(px(s.x[i])) + "," + fmt(py(s.y[i])) + " ";
-            markers += "<circle cx=\"" + fmt(px(s.x[i])) + "\" cy=\"" + fmt(py(s.y[i])) + "\" r=\"3\"/>";
+            markers +=
+                "<circle cx=\"" + fmt(px(s.x[i])) + "\" cy=\"" + fmt(py(s.y[i])) + "\" r=\"3\"/>";
         }
         o += "<g stroke=\"" + colour + "\" fill=\"" + colour + "\">\n";
         for (const auto& run : runs)
             if (!run.empty())
-                o += "<polyline fill=\"none\" stroke-width=\"2\" points=\"" + run.substr(0, run.size() - 1) +
-                     "\"/>\n";
+                o += "<polyline fill=\"none\" stroke-width=\"2\" points=\"" +
+                     run.substr(0, run.size() - 1) + "\"/>\n";
         if (!markers.empty()) o += markers + "\n";
         o += "</g>\n";
         // Legend entry.
         const double ly = top + 10 + 20 * static_cast<double>(si);
-        o += "<line x1=\"" + fmt(left + pw + 15) + "\" y1=\"" + fmt(ly) + "\" x2=\"" + fmt(left + pw + 40) +
-             "\" y2=\"" + fmt(ly) + "\" stroke=\"" + colour + "\" stroke-width=\"3\"/>\n";
-        o += "<text x=\"" + fmt(left + pw + 46) + "\" y=\"" + fmt(ly + 4) + "\">" + xml_escape(s.name) +
-             "</text>\n";
+        o += "<line x1=\"" + fmt(left + pw + 15) + "\" y1=\"" + fmt(ly) + "\" x2=\"" +
+             fmt(left + pw + 40) + "\" y2=\"" + fmt(ly) + "\" stroke=\"" + colour +
+             "\" stroke-width=\"3\"/>\n";
+        o += "<text x=\"" + fmt(left + pw + 46) + "\" y=\"" + fmt(ly + 4) + "\">" +
+             xml_escape(s.name) + "</text>\n";
     }
     o += "</svg>\n";
     return o;

@@ -17,7 +17,7 @@ struct ChartSpec {
     std::string title, x_label, y_label;
     std::vector<ChartSeries> series;
     int width = 760, height = 420;
-    bool integer_x = true;   // x ticks at whole numbers (epochs)
+    bool integer_x = true;     // x ticks at whole numbers (epochs)
     bool y_from_zero = false;  // include 0 in the y range
 };
 

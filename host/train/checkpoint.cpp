@@ -16,13 +16,15 @@
 
 namespace pfce {
 
-static_assert(std::endian::native == std::endian::little, "checkpoint I/O assumes a little-endian host");
+static_assert(std::endian::native == std::endian::little,
+              "checkpoint I/O assumes a little-endian host");
 
 namespace {
 
 constexpr char kMagic[8] = {'P', 'F', 'C', 'E', 'C', 'K', 'P', 'T'};
 
-template <typename T> void put(std::vector<std::uint8_t>& buf, T v) {
+template <typename T>
+void put(std::vector<std::uint8_t>& buf, T v) {
     const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
     buf.insert(buf.end(), p, p + sizeof(T));
 }
@@ -41,10 +43,11 @@ struct Reader {
 
     void need(std::size_t n) const {
         if (n > end - pos)
-            PFCE_THROW(InputError, "checkpoint ", path, ": truncated record at byte ", pos, " (needs ", n,
-                       " more bytes)");
+            PFCE_THROW(InputError, "checkpoint ", path, ": truncated record at byte ", pos,
+                       " (needs ", n, " more bytes)");
     }
-    template <typename T> T get() {
+    template <typename T>
+    T get() {
         need(sizeof(T));
         T v;
         std::memcpy(&v, buf.data() + pos, sizeof(T));
@@ -114,8 +117,8 @@ void Checkpoint::load_into(Backend& backend, const std::string& name, Tensor& ds
     const Tensor* src = find(name);
     if (!src) PFCE_THROW(InputError, "checkpoint ", source, ": missing tensor \"", name, "\"");
     if (src->shape() != dst.shape() || src->dtype() != dst.dtype())
-        PFCE_THROW(InputError, "checkpoint ", source, ": tensor \"", name, "\" is ", src->describe(),
-                   ", the model expects ", dst.describe());
+        PFCE_THROW(InputError, "checkpoint ", source, ": tensor \"", name, "\" is ",
+                   src->describe(), ", the model expects ", dst.describe());
     if (dst.device() == DeviceKind::cpu) {
         if (src->bytes()) std::memcpy(dst.raw(), src->raw(), src->bytes());
     } else {
@@ -152,7 +155,8 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
 Checkpoint read_checkpoint(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     if (!f) PFCE_THROW(InputError, "cannot open checkpoint ", path);
-    std::vector<std::uint8_t> buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::vector<std::uint8_t> buf((std::istreambuf_iterator<char>(f)),
+                                  std::istreambuf_iterator<char>());
     constexpr std::size_t kMinSize = sizeof kMagic + 4 + 8 + 4 + 8;
     if (buf.size() < kMinSize)
         PFCE_THROW(InputError, "checkpoint ", path, ": truncated (", buf.size(), " bytes)");
@@ -161,8 +165,8 @@ Checkpoint read_checkpoint(const std::string& path) {
     std::uint32_t version;
     std::memcpy(&version, buf.data() + sizeof kMagic, 4);
     if (version != kCheckpointVersion)
-        PFCE_THROW(InputError, "checkpoint ", path, ": format version ", version, ", this build reads ",
-                   kCheckpointVersion);
+        PFCE_THROW(InputError, "checkpoint ", path, ": format version ", version,
+                   ", this build reads ", kCheckpointVersion);
     std::uint64_t stored;
     std::memcpy(&stored, buf.data() + buf.size() - 8, 8);
     if (fnv1a64(buf.data(), buf.size() - 8) != stored)
@@ -185,12 +189,15 @@ Checkpoint read_checkpoint(const std::string& path) {
         const auto dtype = r.get<std::uint8_t>();
         const auto rank = r.get<std::uint8_t>();
         if (dtype > static_cast<std::uint8_t>(DType::i32) || rank > Shape::kMaxRank)
-            PFCE_THROW(InputError, "checkpoint ", path, ": tensor \"", nt.name, "\" has bad dtype/rank");
+            PFCE_THROW(InputError, "checkpoint ", path, ": tensor \"", nt.name,
+                       "\" has bad dtype/rank");
         Shape s;
         s.rank = rank;
         for (int d = 0; d < rank; ++d) {
             const auto v = r.get<std::int64_t>();
-            if (v < 0) PFCE_THROW(InputError, "checkpoint ", path, ": tensor \"", nt.name, "\" has a negative dimension");
+            if (v < 0)
+                PFCE_THROW(InputError, "checkpoint ", path, ": tensor \"", nt.name,
+                           "\" has a negative dimension");
             s.dims[static_cast<std::size_t>(d)] = v;
         }
         const auto bytes = r.get<std::uint64_t>();
@@ -204,7 +211,8 @@ Checkpoint read_checkpoint(const std::string& path) {
         ck.tensors.push_back(std::move(nt));
     }
     if (r.pos != r.end)
-        PFCE_THROW(InputError, "checkpoint ", path, ": ", r.end - r.pos, " unexpected bytes after the tensors");
+        PFCE_THROW(InputError, "checkpoint ", path, ": ", r.end - r.pos,
+                   " unexpected bytes after the tensors");
     return ck;
 }
 

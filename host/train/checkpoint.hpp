@@ -33,7 +33,8 @@ struct Checkpoint {
     void add(Backend& backend, const std::string& name, const Tensor& t);
     // Copies the stored tensor `name` into `dst` (any device) after checking dtype and shape;
     // InputError naming `source` when missing or mismatched.
-    void load_into(Backend& backend, const std::string& name, Tensor& dst, const std::string& source) const;
+    void load_into(Backend& backend, const std::string& name, Tensor& dst,
+                   const std::string& source) const;
 };
 
 std::uint64_t fnv1a64(const void* data, std::size_t n, std::uint64_t h = 0xcbf29ce484222325ULL);

@@ -45,7 +45,8 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
     Tensor conf_host = Tensor::host({C, C}, DType::i32);
     auto flush = [&] {
         backend.copy(conf_host, conf);
-        for (std::size_t k = 0; k < r.confusion.size(); ++k) r.confusion[k] += conf_host.data<std::int32_t>()[k];
+        for (std::size_t k = 0; k < r.confusion.size(); ++k)
+            r.confusion[k] += conf_host.data<std::int32_t>()[k];
         backend.fill(conf, 0);
     };
     std::int64_t pending_pixels = 0, batches = 0;

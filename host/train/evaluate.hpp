@@ -12,8 +12,8 @@
 namespace pfce {
 
 struct EvalResult {
-    double loss = 0;        // focal loss on train_labels, mean over batches
-    double loss_dense = 0;  // focal loss on dense masks, mean over batches
+    double loss = 0;                      // focal loss on train_labels, mean over batches
+    double loss_dense = 0;                // focal loss on dense masks, mean over batches
     std::vector<std::int64_t> confusion;  // C*C, rows = truth
     SegMetrics metrics;
     std::int64_t images = 0;

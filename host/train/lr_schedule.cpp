@@ -20,10 +20,14 @@ ScheduleKind parse_schedule_kind(const std::string& name, const std::string& sou
 
 const char* schedule_kind_name(ScheduleKind kind) {
     switch (kind) {
-        case ScheduleKind::constant: return "constant";
-        case ScheduleKind::step: return "step";
-        case ScheduleKind::cosine: return "cosine";
-        case ScheduleKind::plateau: return "plateau";
+        case ScheduleKind::constant:
+            return "constant";
+        case ScheduleKind::step:
+            return "step";
+        case ScheduleKind::cosine:
+            return "cosine";
+        case ScheduleKind::plateau:
+            return "plateau";
     }
     return "?";
 }
@@ -36,7 +40,8 @@ LrSchedule::LrSchedule(const ScheduleConfig& cfg)
 
 double LrSchedule::lr(std::int64_t step, int epoch) const {
     switch (cfg_.kind) {
-        case ScheduleKind::constant: return cfg_.base_lr;
+        case ScheduleKind::constant:
+            return cfg_.base_lr;
         case ScheduleKind::step: {
             const int k = cfg_.step_size > 0 ? epoch / cfg_.step_size : 0;
             return cfg_.base_lr * std::pow(cfg_.gamma, k);
@@ -44,12 +49,16 @@ double LrSchedule::lr(std::int64_t step, int epoch) const {
         case ScheduleKind::cosine: {
             // Warm-up reaches base_lr at the last warm-up step: lr = base * (step+1) / warmup.
             if (step < cfg_.warmup_steps)
-                return cfg_.base_lr * static_cast<double>(step + 1) / static_cast<double>(cfg_.warmup_steps);
-            const std::int64_t span = std::max<std::int64_t>(1, cfg_.total_steps - cfg_.warmup_steps);
-            const double t = std::min(1.0, static_cast<double>(step - cfg_.warmup_steps) / static_cast<double>(span));
+                return cfg_.base_lr * static_cast<double>(step + 1) /
+                       static_cast<double>(cfg_.warmup_steps);
+            const std::int64_t span =
+                std::max<std::int64_t>(1, cfg_.total_steps - cfg_.warmup_steps);
+            const double t = std::min(
+                1.0, static_cast<double>(step - cfg_.warmup_steps) / static_cast<double>(span));
             return cfg_.min_lr + 0.5 * (cfg_.base_lr - cfg_.min_lr) * (1.0 + std::cos(M_PI * t));
         }
-        case ScheduleKind::plateau: return plateau_lr_;
+        case ScheduleKind::plateau:
+            return plateau_lr_;
     }
     return cfg_.base_lr;
 }
@@ -87,8 +96,10 @@ bool LrSchedule::end_epoch(double metric) {
 }
 
 nlohmann::json LrSchedule::state() const {
-    return {{"plateau_lr", plateau_lr_}, {"best", std::isfinite(best_) ? nlohmann::json(best_) : nlohmann::json()},
-            {"num_bad", num_bad_}, {"cooldown_counter", cooldown_counter_}};
+    return {{"plateau_lr", plateau_lr_},
+            {"best", std::isfinite(best_) ? nlohmann::json(best_) : nlohmann::json()},
+            {"num_bad", num_bad_},
+            {"cooldown_counter", cooldown_counter_}};
 }
 
 void LrSchedule::load_state(const nlohmann::json& s) {

@@ -1,7 +1,7 @@
-// Learning-rate schedules: constant, step (StepLR), cosine with linear warm-up (per optimizer step),
-// and ReduceLROnPlateau with PyTorch's semantics (mode, factor, patience, threshold, cooldown,
-// min_lr). The schedule lives on the host: the trainer asks it for the lr of every step and tells
-// it the monitored metric at each epoch end. Its state round-trips through checkpoints.
+// Learning-rate schedules: constant, step (StepLR), cosine with linear warm-up (per optimizer
+// step), and ReduceLROnPlateau with PyTorch's semantics (mode, factor, patience, threshold,
+// cooldown, min_lr). The schedule lives on the host: the trainer asks it for the lr of every step
+// and tells it the monitored metric at each epoch end. Its state round-trips through checkpoints.
 #pragma once
 
 #include <cstdint>
@@ -35,10 +35,11 @@ struct ScheduleConfig {
 };
 
 class LrSchedule {
-public:
+  public:
     explicit LrSchedule(const ScheduleConfig& cfg);
 
-    // lr for optimizer step `step` (0-based, counted over the whole run) in epoch `epoch` (0-based).
+    // lr for optimizer step `step` (0-based, counted over the whole run) in epoch `epoch`
+    // (0-based).
     double lr(std::int64_t step, int epoch) const;
     // End of an epoch: plateau reads `metric` (others ignore it). Returns true if lr was reduced.
     bool end_epoch(double metric);
@@ -47,7 +48,7 @@ public:
     nlohmann::json state() const;
     void load_state(const nlohmann::json& s);
 
-private:
+  private:
     bool is_better(double a) const;
 
     ScheduleConfig cfg_;

@@ -22,15 +22,17 @@ double nan_mean(const std::vector<double>& v, int skip = -1) {
     return n ? s / n : std::numeric_limits<double>::quiet_NaN();
 }
 
-nlohmann::json num(double x) { return std::isnan(x) ? nlohmann::json() : nlohmann::json(x); }
+nlohmann::json num(double x) {
+    return std::isnan(x) ? nlohmann::json() : nlohmann::json(x);
+}
 
 }  // namespace
 
 SegMetrics metrics_from_confusion(const std::vector<std::int64_t>& confusion, int num_classes,
                                   int clutter_class) {
     const std::size_t C = static_cast<std::size_t>(num_classes);
-    PFCE_CHECK_SHAPE(num_classes > 0 && confusion.size() == C * C, "confusion has ", confusion.size(),
-                     " entries for ", num_classes, " classes");
+    PFCE_CHECK_SHAPE(num_classes > 0 && confusion.size() == C * C, "confusion has ",
+                     confusion.size(), " entries for ", num_classes, " classes");
     SegMetrics m;
     m.num_classes = num_classes;
     std::vector<std::int64_t> row(C, 0), col(C, 0);
@@ -64,9 +66,9 @@ nlohmann::json to_json(const SegMetrics& m, const std::vector<std::string>& clas
         iou.push_back(num(m.iou[c]));
         f1.push_back(num(m.f1[c]));
     }
-    nlohmann::json j = {{"miou", num(m.miou)},     {"miou_no_clutter", num(m.miou_no_clutter)},
-                        {"oa", num(m.oa)},         {"mean_f1", num(m.mean_f1)},
-                        {"iou", iou},              {"f1", f1},
+    nlohmann::json j = {{"miou", num(m.miou)}, {"miou_no_clutter", num(m.miou_no_clutter)},
+                        {"oa", num(m.oa)},     {"mean_f1", num(m.mean_f1)},
+                        {"iou", iou},          {"f1", f1},
                         {"pixels", m.pixels}};
     if (!class_names.empty()) j["classes"] = class_names;
     return j;
@@ -78,14 +80,15 @@ std::string format_metrics_table(const SegMetrics& m, const std::vector<std::str
     std::snprintf(line, sizeof line, "%-22s %8s %8s\n", "class", "IoU", "F1");
     out += line;
     for (std::size_t c = 0; c < m.iou.size(); ++c) {
-        const std::string name = c < class_names.size() ? class_names[c] : "class " + std::to_string(c);
+        const std::string name =
+            c < class_names.size() ? class_names[c] : "class " + std::to_string(c);
         std::snprintf(line, sizeof line, "%-22s %8.4f %8.4f\n", name.c_str(), m.iou[c], m.f1[c]);
         out += line;
     }
     std::snprintf(line, sizeof line,
-                  "%-22s %8.4f\n%-22s %8.4f\n%-22s %8.4f\n%-22s %8.4f\n%-22s %8lld\n", "mIoU", m.miou,
-                  "mIoU (no clutter)", m.miou_no_clutter, "overall accuracy", m.oa, "mean F1", m.mean_f1,
-                  "pixels", static_cast<long long>(m.pixels));
+                  "%-22s %8.4f\n%-22s %8.4f\n%-22s %8.4f\n%-22s %8.4f\n%-22s %8lld\n", "mIoU",
+                  m.miou, "mIoU (no clutter)", m.miou_no_clutter, "overall accuracy", m.oa,
+                  "mean F1", m.mean_f1, "pixels", static_cast<long long>(m.pixels));
     out += line;
     return out;
 }

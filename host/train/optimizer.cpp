@@ -14,10 +14,14 @@ OptimizerKind parse_optimizer_kind(const std::string& name, const std::string& s
 
 const char* optimizer_kind_name(OptimizerKind kind) {
     switch (kind) {
-        case OptimizerKind::sgd: return "sgd";
-        case OptimizerKind::adam: return "adam";
-        case OptimizerKind::adamw: return "adamw";
-        case OptimizerKind::adam_l2: return "adam_l2";
+        case OptimizerKind::sgd:
+            return "sgd";
+        case OptimizerKind::adam:
+            return "adam";
+        case OptimizerKind::adamw:
+            return "adamw";
+        case OptimizerKind::adam_l2:
+            return "adam_l2";
     }
     return "?";
 }
@@ -26,8 +30,10 @@ Optimizer::Optimizer(Backend& backend, std::vector<Parameter*> params, const Opt
     : backend_(backend), params_(std::move(params)), cfg_(cfg) {
     const bool sgd = cfg_.kind == OptimizerKind::sgd;
     for (Parameter* p : params_) {
-        if (!sgd || cfg_.momentum != 0.0f) m_.push_back(backend_.zeros(p->value.shape(), DType::f32));
-        else m_.emplace_back();
+        if (!sgd || cfg_.momentum != 0.0f)
+            m_.push_back(backend_.zeros(p->value.shape(), DType::f32));
+        else
+            m_.emplace_back();
         if (!sgd) v_.push_back(backend_.zeros(p->value.shape(), DType::f32));
     }
 }

@@ -16,8 +16,10 @@ namespace pfce {
 // same as adam_l2, the explicit name); adamw: decoupled weight decay (torch.optim.AdamW).
 enum class OptimizerKind { sgd, adam, adamw, adam_l2 };
 
-// "sgd" | "adam" | "adamw" | "adam_l2"; anything else is an InputError naming `source` and the value.
-OptimizerKind parse_optimizer_kind(const std::string& name, const std::string& source = "optimizer");
+// "sgd" | "adam" | "adamw" | "adam_l2"; anything else is an InputError naming `source` and the
+// value.
+OptimizerKind parse_optimizer_kind(const std::string& name,
+                                   const std::string& source = "optimizer");
 const char* optimizer_kind_name(OptimizerKind kind);
 
 struct OptimizerConfig {
@@ -27,14 +29,15 @@ struct OptimizerConfig {
     float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // adam family
 };
 
-// A named state tensor, for checkpoints: "optim.m.<param name>", "optim.v.<...>", "optim.momentum.<...>".
+// A named state tensor, for checkpoints: "optim.m.<param name>", "optim.v.<...>",
+// "optim.momentum.<...>".
 struct StateRef {
     std::string name;
     Tensor* value;
 };
 
 class Optimizer {
-public:
+  public:
     Optimizer(Backend& backend, std::vector<Parameter*> params, const OptimizerConfig& cfg);
 
     // One update of every parameter from its grad * grad_scale[0].
@@ -45,7 +48,7 @@ public:
     const OptimizerConfig& config() const { return cfg_; }
     std::vector<StateRef> state();
 
-private:
+  private:
     Backend& backend_;
     std::vector<Parameter*> params_;
     OptimizerConfig cfg_;

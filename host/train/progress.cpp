@@ -12,8 +12,10 @@ std::string format_duration(double seconds) {
     if (!std::isfinite(seconds) || seconds < 0) return "?";
     const long s = std::lround(seconds);
     char buf[32];
-    if (s >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-    else std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+    if (s >= 3600)
+        std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
     return buf;
 }
 
@@ -32,10 +34,13 @@ void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
     const auto now = std::chrono::steady_clock::now();
     const double t = elapsed_s();
     const double rate = t > 0 ? static_cast<double>(images) / t : 0.0;
-    const double eta = done > 0 ? t * static_cast<double>(total_ - done) / static_cast<double>(done) : NAN;
+    const double eta =
+        done > 0 ? t * static_cast<double>(total_ - done) / static_cast<double>(done) : NAN;
     char loss_s[32];
-    if (loss >= 0 && std::isfinite(loss)) std::snprintf(loss_s, sizeof loss_s, "%.4f", loss);
-    else std::snprintf(loss_s, sizeof loss_s, "%s", std::isnan(loss) ? "nan" : "-");
+    if (loss >= 0 && std::isfinite(loss))
+        std::snprintf(loss_s, sizeof loss_s, "%.4f", loss);
+    else
+        std::snprintf(loss_s, sizeof loss_s, "%s", std::isnan(loss) ? "nan" : "-");
     if (tty_) {
         // Redraw at most 10 times a second; always draw the last item.
         if (done < total_ && std::chrono::duration<double>(now - last_draw_).count() < 0.1) return;
@@ -44,9 +49,9 @@ void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
         const int filled = total_ > 0 ? static_cast<int>(kWidth * done / total_) : kWidth;
         std::string bar(static_cast<std::size_t>(filled), '=');
         bar.resize(kWidth, ' ');
-        std::fprintf(stderr, "\r%s %lld/%lld [%s] loss %s  %.1f img/s  ETA %s \x1b[K", label_.c_str(),
-                     static_cast<long long>(done), static_cast<long long>(total_), bar.c_str(), loss_s,
-                     rate, format_duration(eta).c_str());
+        std::fprintf(stderr, "\r%s %lld/%lld [%s] loss %s  %.1f img/s  ETA %s \x1b[K",
+                     label_.c_str(), static_cast<long long>(done), static_cast<long long>(total_),
+                     bar.c_str(), loss_s, rate, format_duration(eta).c_str());
         std::fflush(stderr);
         return;
     }
@@ -59,8 +64,10 @@ void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
 }
 
 void ProgressBar::finish(const std::string& summary) {
-    if (tty_) std::fprintf(stderr, "\r%s %s\x1b[K\n", label_.c_str(), summary.c_str());
-    else std::fprintf(stderr, "%s %s\n", label_.c_str(), summary.c_str());
+    if (tty_)
+        std::fprintf(stderr, "\r%s %s\x1b[K\n", label_.c_str(), summary.c_str());
+    else
+        std::fprintf(stderr, "%s %s\n", label_.c_str(), summary.c_str());
     std::fflush(stderr);
 }
 

@@ -10,7 +10,7 @@
 namespace pfce {
 
 class ProgressBar {
-public:
+  public:
     // tty < 0: detect with isatty(stderr).
     ProgressBar(std::string label, std::int64_t total, int tty = -1);
     // `done` items of `total`; loss < 0 or NaN prints "-"; images counts the work for images/s.
@@ -18,7 +18,7 @@ public:
     void finish(const std::string& summary);  // ends the line (tty) or prints the summary
     double elapsed_s() const;
 
-private:
+  private:
     std::string label_;
     std::int64_t total_;
     bool tty_;

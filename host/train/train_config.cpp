@@ -21,7 +21,8 @@ struct Field {
     std::function<void(TrainConfig&, const json&)> set;
 };
 
-template <typename T> Field field(const char* key, T TrainConfig::*member) {
+template <typename T>
+Field field(const char* key, T TrainConfig::*member) {
     Field f;
     f.key = key;
     f.get = [member](const TrainConfig& c) { return json(c.*member); };
@@ -44,7 +45,8 @@ template <typename T> Field field(const char* key, T TrainConfig::*member) {
             }
             c.*member = out;
         } else if constexpr (std::is_same_v<T, std::uint64_t>) {
-            if (!v.is_number_integer() || v.get<std::int64_t>() < 0) throw std::string("a non-negative integer");
+            if (!v.is_number_integer() || v.get<std::int64_t>() < 0)
+                throw std::string("a non-negative integer");
             c.*member = v.get<std::uint64_t>();
         } else {
             static_assert(std::is_same_v<T, int>);
@@ -130,18 +132,22 @@ json toml_to_json(const toml::node& n) {
 
 void apply(TrainConfig& c, const std::string& key, const json& value, const std::string& source) {
     const Field* f = find_field(key);
-    if (!f) PFCE_THROW(InputError, source, ": unknown key \"", key, "\" (known: ", known_keys(), ")");
+    if (!f)
+        PFCE_THROW(InputError, source, ": unknown key \"", key, "\" (known: ", known_keys(), ")");
     try {
         f->set(c, value);
     } catch (const std::string& expected) {
-        PFCE_THROW(InputError, source, ": key \"", key, "\" = ", value.dump(), ": expected ", expected);
+        PFCE_THROW(InputError, source, ": key \"", key, "\" = ", value.dump(), ": expected ",
+                   expected);
     }
 }
 
 }  // namespace
 
-TrainConfig train_config_from_toml(const toml::table& table, const std::string& source, TrainConfig base) {
-    for (const auto& [k, node] : table) apply(base, std::string(k.str()), toml_to_json(node), source);
+TrainConfig train_config_from_toml(const toml::table& table, const std::string& source,
+                                   TrainConfig base) {
+    for (const auto& [k, node] : table)
+        apply(base, std::string(k.str()), toml_to_json(node), source);
     validate(base, source);
     return base;
 }
@@ -156,7 +162,8 @@ TrainConfig load_train_config(const std::string& path) {
     }
     for (const auto& [k, node] : root)
         if (k.str() != "train")
-            PFCE_THROW(InputError, path, ": unknown table or key \"", k.str(), "\" (expected [train])");
+            PFCE_THROW(InputError, path, ": unknown table or key \"", k.str(),
+                       "\" (expected [train])");
     const toml::table* t = root["train"].as_table();
     if (!t) PFCE_THROW(InputError, path, ": no [train] table");
     return train_config_from_toml(*t, path + " [train]");
@@ -199,7 +206,8 @@ void validate(const TrainConfig& c, const std::string& source) {
     if (c.max_samples < 0) bad("max_samples", c.max_samples, ">= 0");
     if (c.step_size < 1) bad("step_size", c.step_size, ">= 1");
     if (c.plateau_patience < 0) bad("plateau_patience", c.plateau_patience, ">= 0");
-    if (!(c.plateau_factor > 0 && c.plateau_factor < 1)) bad("plateau_factor", c.plateau_factor, "in (0, 1)");
+    if (!(c.plateau_factor > 0 && c.plateau_factor < 1))
+        bad("plateau_factor", c.plateau_factor, "in (0, 1)");
     if (c.warmup_epochs < 0) bad("warmup_epochs", c.warmup_epochs, ">= 0");
     parse_optimizer_kind(c.optimizer, source + ": optimizer");
     parse_schedule_kind(c.schedule, source + ": schedule");
@@ -230,8 +238,10 @@ ScheduleConfig schedule_config(const TrainConfig& c, std::int64_t batches_per_ep
     s.base_lr = c.lr;
     s.step_size = c.step_size;
     s.gamma = c.step_gamma;
-    s.warmup_steps = static_cast<std::int64_t>(std::llround(c.warmup_epochs * static_cast<double>(batches_per_epoch)));
-    s.total_steps = std::max<std::int64_t>(1, static_cast<std::int64_t>(c.epochs) * batches_per_epoch);
+    s.warmup_steps = static_cast<std::int64_t>(
+        std::llround(c.warmup_epochs * static_cast<double>(batches_per_epoch)));
+    s.total_steps =
+        std::max<std::int64_t>(1, static_cast<std::int64_t>(c.epochs) * batches_per_epoch);
     s.min_lr = c.min_lr;
     s.plateau_max = c.plateau_metric == "val_miou";
     s.factor = c.plateau_factor;

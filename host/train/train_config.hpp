@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 #include "core/op_params.hpp"
 #include "host/train/lr_schedule.hpp"
@@ -19,17 +19,17 @@ namespace pfce {
 
 struct TrainConfig {
     // data
-    std::string data;           // dataset root (any layout data/dataset.hpp reads)
-    std::string labels;         // mask directory of training labels (sparse/linked); empty = dense
+    std::string data;    // dataset root (any layout data/dataset.hpp reads)
+    std::string labels;  // mask directory of training labels (sparse/linked); empty = dense
     double train_frac = 0.8, val_frac = 0.1;
     std::uint64_t split_seed = 0;
-    int max_samples = 0;        // use only the first N samples of the dataset (0 = all)
-    bool augment = true;        // random flips and 90-degree rotations
+    int max_samples = 0;  // use only the first N samples of the dataset (0 = all)
+    bool augment = true;  // random flips and 90-degree rotations
     // model
     int width = 32, depth = 4;
     // loss
     double focal_gamma = 2.0;
-    std::vector<double> focal_alpha;  // per class, empty = 1 everywhere
+    std::vector<double> focal_alpha;          // per class, empty = 1 everywhere
     std::string loss_normalize = "labelled";  // labelled | alpha
     // optimization
     int epochs = 10;

@@ -12,7 +12,8 @@ namespace pfce {
 int find_clutter_class(const Palette& palette) {
     for (int c = 0; c < palette.num_classes(); ++c) {
         std::string n = palette.classes[static_cast<std::size_t>(c)].name;
-        std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        std::transform(n.begin(), n.end(), n.begin(),
+                       [](unsigned char ch) { return std::tolower(ch); });
         if (n == "clutter") return c;
     }
     return -1;
@@ -35,10 +36,11 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
                 s.train_labels = s.dense;
             } else {
                 s.train_labels = read_mask_png(md, ds.sample(indices[k]).id, ds.palette());
-                if (s.train_labels.width != s.image.width || s.train_labels.height != s.image.height)
-                    PFCE_THROW(InputError, "mask ", labels_dir, "/", ds.sample(indices[k]).id, ".png is ",
-                               s.train_labels.width, "x", s.train_labels.height, ", its image is ",
-                               s.image.width, "x", s.image.height);
+                if (s.train_labels.width != s.image.width ||
+                    s.train_labels.height != s.image.height)
+                    PFCE_THROW(InputError, "mask ", labels_dir, "/", ds.sample(indices[k]).id,
+                               ".png is ", s.train_labels.width, "x", s.train_labels.height,
+                               ", its image is ", s.image.width, "x", s.image.height);
             }
         } catch (const std::exception& e) {
 #pragma omp critical
@@ -50,14 +52,16 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
 }
 
 TrainInputs load_train_inputs(const TrainConfig& cfg) {
-    if (cfg.data.empty()) PFCE_THROW(InputError, "no dataset given (--data DIR or data = \"...\" in [train])");
+    if (cfg.data.empty())
+        PFCE_THROW(InputError, "no dataset given (--data DIR or data = \"...\" in [train])");
     const Dataset ds = Dataset::open(cfg.data);
     std::size_t n = ds.size();
-    if (cfg.max_samples > 0) n = std::min<std::size_t>(n, static_cast<std::size_t>(cfg.max_samples));
+    if (cfg.max_samples > 0)
+        n = std::min<std::size_t>(n, static_cast<std::size_t>(cfg.max_samples));
     const Split split = make_split(n, cfg.split_seed, cfg.train_frac, cfg.val_frac);
     if (split.train.empty())
-        PFCE_THROW(InputError, "dataset ", cfg.data, ": ", n, " samples leave no training sample (train_frac ",
-                   cfg.train_frac, ")");
+        PFCE_THROW(InputError, "dataset ", cfg.data, ": ", n,
+                   " samples leave no training sample (train_frac ", cfg.train_frac, ")");
     TrainInputs in;
     in.train = load_samples(ds, split.train, cfg.labels);
     in.val = load_samples(ds, split.val, cfg.labels);
@@ -73,9 +77,15 @@ TrainInputs load_train_inputs(const TrainConfig& cfg) {
         const MaskDir md = open_mask_dir(cfg.labels);
         in.label_kind = md.meta.value("kind", std::string("sparse"));
     }
-    in.data_meta = {{"root", cfg.data},          {"labels", cfg.labels},      {"split_seed", cfg.split_seed},
-                    {"train_frac", cfg.train_frac}, {"val_frac", cfg.val_frac}, {"max_samples", cfg.max_samples},
-                    {"train", split.train.size()},  {"val", split.val.size()},  {"test", split.test.size()}};
+    in.data_meta = {{"root", cfg.data},
+                    {"labels", cfg.labels},
+                    {"split_seed", cfg.split_seed},
+                    {"train_frac", cfg.train_frac},
+                    {"val_frac", cfg.val_frac},
+                    {"max_samples", cfg.max_samples},
+                    {"train", split.train.size()},
+                    {"val", split.val.size()},
+                    {"test", split.test.size()}};
     // Say what the loss will see, so masks that lost their labels cannot train unnoticed.
     std::vector<std::int64_t> per_class(ds.palette().classes.size(), 0);
     std::int64_t pixels = 0, labelled = 0;
@@ -86,10 +96,12 @@ TrainInputs load_train_inputs(const TrainConfig& cfg) {
     }
     std::string counts;
     for (std::size_t c = 0; c < per_class.size(); ++c)
-        counts += (c ? ", " : "") + ds.palette().classes[c].name + " " + std::to_string(per_class[c]);
-    log_info("data: ", cfg.data, " (", ds.size(), " samples; train ", in.train.size(), ", val ", in.val.size(),
-             ", test ", split.test.size(), "), training labels: ", in.label_kind, ", ", labelled, " of ", pixels,
-             " pixels labelled (", pixels > 0 ? 100.0 * static_cast<double>(labelled) / pixels : 0.0, "%): ", counts);
+        counts +=
+            (c ? ", " : "") + ds.palette().classes[c].name + " " + std::to_string(per_class[c]);
+    log_info("data: ", cfg.data, " (", ds.size(), " samples; train ", in.train.size(), ", val ",
+             in.val.size(), ", test ", split.test.size(), "), training labels: ", in.label_kind,
+             ", ", labelled, " of ", pixels, " pixels labelled (",
+             pixels > 0 ? 100.0 * static_cast<double>(labelled) / pixels : 0.0, "%): ", counts);
     return in;
 }
 

@@ -17,11 +17,11 @@ namespace pfce {
 
 struct TrainInputs {
     std::vector<SampleData> train, val;
-    ChannelStats stats;                  // of the training images
+    ChannelStats stats;  // of the training images
     std::vector<std::string> class_names;
     std::vector<std::array<std::uint8_t, 3>> class_colours;
-    int clutter_class = -1;              // excluded from mIoU-without-clutter; -1 = none
-    std::string label_kind = "dense";    // dense | sparse | linked (what the loss sees)
+    int clutter_class = -1;            // excluded from mIoU-without-clutter; -1 = none
+    std::string label_kind = "dense";  // dense | sparse | linked (what the loss sees)
     nlohmann::json data_meta = nlohmann::json::object();  // recorded in checkpoints (for eval)
 };
 

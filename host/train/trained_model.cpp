@@ -10,8 +10,10 @@ void save_model_state(Checkpoint& ck, Backend& backend, UNet& net) {
     for (Buffer* b : net.buffers()) ck.add(backend, "buffer." + b->name, b->value);
 }
 
-void load_model_state(const Checkpoint& ck, Backend& backend, UNet& net, const std::string& source) {
-    for (Parameter* p : net.parameters()) ck.load_into(backend, "param." + p->name, p->value, source);
+void load_model_state(const Checkpoint& ck, Backend& backend, UNet& net,
+                      const std::string& source) {
+    for (Parameter* p : net.parameters())
+        ck.load_into(backend, "param." + p->name, p->value, source);
     for (Buffer* b : net.buffers()) ck.load_into(backend, "buffer." + b->name, b->value, source);
 }
 
@@ -46,7 +48,8 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
         m.clutter_class = ck.meta.at("clutter_class").get<int>();
         m.net = std::make_unique<UNet>(backend, uc, 0);
     } catch (const nlohmann::json::exception& e) {
-        PFCE_THROW(InputError, "checkpoint ", path, ": metadata does not describe a pfce U-Net: ", e.what());
+        PFCE_THROW(InputError, "checkpoint ", path,
+                   ": metadata does not describe a pfce U-Net: ", e.what());
     }
     load_model_state(ck, backend, *m.net, path);
     return m;
@@ -64,7 +67,8 @@ Tensor normalize_image(const RgbImage& img, const ChannelStats& stats) {
     return t;
 }
 
-LabelMap predict_labels(Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats) {
+LabelMap predict_labels(Backend& backend, UNet& net, const RgbImage& img,
+                        const ChannelStats& stats) {
     Tensor host = normalize_image(img, stats);
     Tensor x = backend.zeros(host.shape(), DType::f32);
     backend.copy(x, host);

@@ -40,6 +40,7 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path);
 // (1,3,H,W) f32 host tensor: (pixel - mean) / std per channel, as the batch loader does.
 Tensor normalize_image(const RgbImage& img, const ChannelStats& stats);
 // Argmax class per pixel (inference-mode batch norm).
-LabelMap predict_labels(Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats);
+LabelMap predict_labels(Backend& backend, UNet& net, const RgbImage& img,
+                        const ChannelStats& stats);
 
 }  // namespace pfce

@@ -37,7 +37,7 @@ extern "C" void on_sigint(int) {
 
 // Installs the SIGINT flag handler for the lifetime of a run and restores the previous one.
 class SigintGuard {
-public:
+  public:
     explicit SigintGuard(bool active) : active_(active) {
         if (!active_) return;
         g_interrupted.store(false);
@@ -47,7 +47,7 @@ public:
         if (active_) std::signal(SIGINT, previous_);
     }
 
-private:
+  private:
     bool active_;
     void (*previous_)(int) = SIG_DFL;
 };
@@ -62,14 +62,17 @@ float read_scalar(Backend& b, const Tensor& t) {
     return h.data<float>()[0];
 }
 
-json num(double x) { return std::isfinite(x) ? json(x) : json(); }
+json num(double x) {
+    return std::isfinite(x) ? json(x) : json();
+}
 
 // Appends one line and makes it durable (metrics survive a crash right after an epoch).
 void append_line(const std::string& path, const std::string& line) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) PFCE_THROW(SystemError, "cannot open ", path, " for appending");
     const std::string s = line + "\n";
-    const bool ok = ::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size()) && ::fsync(fd) == 0;
+    const bool ok =
+        ::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size()) && ::fsync(fd) == 0;
     ::close(fd);
     if (!ok) PFCE_THROW(SystemError, "cannot append to ", path);
 }
@@ -105,7 +108,7 @@ struct LoopState {
     float epoch_loss_sum = 0;      // device sum of batch losses of `epoch` so far
     double epoch_images = 0;
     double epoch_seconds = 0;
-    int best_epoch = 0;            // 1-based
+    int best_epoch = 0;  // 1-based
     double best_value = 0;
 };
 
@@ -140,7 +143,8 @@ LoopState state_from_json(const json& j, LrSchedule& sched) {
 TrainConfig config_of_run(const std::string& out_dir) {
     const std::string path = (fs::path(out_dir) / "last.ckpt").string();
     const Checkpoint ck = read_checkpoint(path);
-    if (!ck.meta.contains("config")) PFCE_THROW(InputError, "checkpoint ", path, " holds no training config");
+    if (!ck.meta.contains("config"))
+        PFCE_THROW(InputError, "checkpoint ", path, " holds no training config");
     return train_config_from_json(ck.meta.at("config"), path + " (config)");
 }
 
@@ -154,14 +158,16 @@ TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInpu
     result.best_checkpoint = (out / "best.ckpt").string();
     result.metrics_path = (out / "metrics.jsonl").string();
     if (!opts.resume && !opts.force && fs::exists(result.last_checkpoint))
-        PFCE_THROW(InputError, "output directory ", cfg.out,
-                   " already holds a run (last.ckpt): --resume to continue it, --force to start over");
+        PFCE_THROW(
+            InputError, "output directory ", cfg.out,
+            " already holds a run (last.ckpt): --resume to continue it, --force to start over");
     if (!opts.resume) {
         fs::remove(result.best_checkpoint);
         fs::remove(result.metrics_path);
     }
     const int C = static_cast<int>(in.class_names.size());
-    if (C < 1 || C > kMaxClasses) PFCE_THROW(InputError, "dataset has ", C, " classes, expected 1..", kMaxClasses);
+    if (C < 1 || C > kMaxClasses)
+        PFCE_THROW(InputError, "dataset has ", C, " classes, expected 1..", kMaxClasses);
     if (in.train.empty()) PFCE_THROW(InputError, "no training samples");
 
     UNetConfig uc;
@@ -184,22 +190,27 @@ TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInpu
     lo.prefetch = cfg.prefetch;
     BatchLoader loader(backend, in.train, in.stats, lo);
     const auto bpe = static_cast<std::int64_t>(loader.batches_per_epoch());
-    if (bpe == 0) PFCE_THROW(InputError, "no training batch (", in.train.size(), " samples, batch ", cfg.batch_size, ")");
+    if (bpe == 0)
+        PFCE_THROW(InputError, "no training batch (", in.train.size(), " samples, batch ",
+                   cfg.batch_size, ")");
     LrSchedule sched(schedule_config(cfg, bpe));
     const bool best_max = cfg.best_metric == "val_miou";
 
-    json meta = {{"format", "pfce-unet"},
-                 {"config", to_json(cfg)},
-                 {"model", {{"in_channels", 3}, {"num_classes", C}, {"depth", cfg.depth}, {"base_width", cfg.width}}},
-                 {"stats", stats_to_json(in.stats)},
-                 {"classes", in.class_names},
-                 {"colours", in.class_colours},
-                 {"clutter_class", in.clutter_class},
-                 {"label_kind", in.label_kind},
-                 {"data", in.data_meta}};
+    json meta = {
+        {"format", "pfce-unet"},
+        {"config", to_json(cfg)},
+        {"model",
+         {{"in_channels", 3}, {"num_classes", C}, {"depth", cfg.depth}, {"base_width", cfg.width}}},
+        {"stats", stats_to_json(in.stats)},
+        {"classes", in.class_names},
+        {"colours", in.class_colours},
+        {"clutter_class", in.clutter_class},
+        {"label_kind", in.label_kind},
+        {"data", in.data_meta}};
 
     LoopState st;
-    st.best_value = best_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    st.best_value = best_max ? -std::numeric_limits<double>::infinity()
+                             : std::numeric_limits<double>::infinity();
     if (opts.resume) {
         const Checkpoint ck = read_checkpoint(result.last_checkpoint);
         if (ck.meta.value("config", json()) != to_json(cfg))
@@ -207,18 +218,22 @@ TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInpu
                        " was written with a different training config; resume with its own config "
                        "(pfce train --resume --out DIR) or start over with --force");
         load_model_state(ck, backend, net, result.last_checkpoint);
-        for (const StateRef& s : opt.state()) ck.load_into(backend, s.name, *s.value, result.last_checkpoint);
+        for (const StateRef& s : opt.state())
+            ck.load_into(backend, s.name, *s.value, result.last_checkpoint);
         st = state_from_json(ck.meta.at("state"), sched);
         if (st.best_epoch == 0)
-            st.best_value = best_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+            st.best_value = best_max ? -std::numeric_limits<double>::infinity()
+                                     : std::numeric_limits<double>::infinity();
         opt.set_steps_taken(st.global_step);
         trim_metrics(result.metrics_path, st.epoch);
-        log_info("resuming ", cfg.out, " at epoch ", st.epoch + 1, ", batch ", st.batch, " (step ", st.global_step, ")");
+        log_info("resuming ", cfg.out, " at epoch ", st.epoch + 1, ", batch ", st.batch, " (step ",
+                 st.global_step, ")");
     }
-    log_info("training U-Net (depth ", cfg.depth, ", width ", cfg.width, ", ", net.parameter_count(),
-             " parameters) on ", backend.name(), ": ", in.train.size(), " train / ", in.val.size(),
-             " val samples, ", bpe, " batches of ", cfg.batch_size, " per epoch, ", cfg.optimizer,
-             " lr ", cfg.lr, ", schedule ", cfg.schedule, cfg.clip > 0 ? ", clip " : "",
+    log_info("training U-Net (depth ", cfg.depth, ", width ", cfg.width, ", ",
+             net.parameter_count(), " parameters) on ", backend.name(), ": ", in.train.size(),
+             " train / ", in.val.size(), " val samples, ", bpe, " batches of ", cfg.batch_size,
+             " per epoch, ", cfg.optimizer, " lr ", cfg.lr, ", schedule ", cfg.schedule,
+             cfg.clip > 0 ? ", clip " : "",
              cfg.clip > 0 ? std::to_string(cfg.clip) : std::string());
 
     auto save = [&](const LoopState& state, bool also_best) {
@@ -233,11 +248,12 @@ TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInpu
     };
     auto diverged = [&](const char* what, double value) {
         std::ostringstream where;
-        where << "training diverged: " << what << " is " << value << " at epoch " << st.epoch + 1 << ", batch "
-              << st.batch << " (step " << st.global_step << "); stopping. ";
+        where << "training diverged: " << what << " is " << value << " at epoch " << st.epoch + 1
+              << ", batch " << st.batch << " (step " << st.global_step << "); stopping. ";
         if (fs::exists(result.last_checkpoint))
             where << "The last good checkpoint is " << result.last_checkpoint << " (" << st.epoch
-                  << " epochs completed); lower the lr or enable clipping (--clip) and resume or start over.";
+                  << " epochs completed); lower the lr or enable clipping (--clip) and resume or "
+                     "start over.";
         else
             where << "No checkpoint was written yet; lower the lr or enable clipping (--clip).";
         PFCE_THROW(NumericError, where.str());
@@ -255,7 +271,8 @@ TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInpu
         loader.start_epoch(st.epoch);
         Batch batch;
         for (std::int64_t b = 0; b < st.batch; ++b)  // resume mid-epoch: same order, same batches
-            if (!loader.next(batch)) PFCE_THROW(InputError, "resume position ", st.batch, " is past the epoch's end");
+            if (!loader.next(batch))
+                PFCE_THROW(InputError, "resume position ", st.batch, " is past the epoch's end");
         backend.fill(loss_sum, st.epoch_loss_sum);
         char label[64];
         std::snprintf(label, sizeof label, "epoch %d/%d", st.epoch + 1, cfg.epochs);
@@ -263,7 +280,8 @@ TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInpu
         const auto t0 = std::chrono::steady_clock::now();
         const double images_before = st.epoch_images, seconds_before = st.epoch_seconds;
         auto epoch_seconds = [&] {
-            return seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            return seconds_before +
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         };
         double lr = sched.lr(st.global_step, st.epoch);
         while (st.batch < bpe && loader.next(batch)) {
@@ -286,19 +304,21 @@ TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInpu
             ++st.global_step;
             st.epoch_images += static_cast<double>(batch.images.dim(0));
 
-            const bool stop = g_interrupted.load() || (opts.stop_after_step && opts.stop_after_step(st.global_step));
+            const bool stop = g_interrupted.load() ||
+                              (opts.stop_after_step && opts.stop_after_step(st.global_step));
             if (st.batch % cfg.log_every == 0 || st.batch == bpe || stop) {
                 st.epoch_loss_sum = read_scalar(backend, loss_sum);
                 const double mean = st.epoch_loss_sum / static_cast<double>(st.batch);
                 if (!std::isfinite(mean)) diverged("the training loss", mean);
-                bar.update(st.batch, mean, static_cast<std::int64_t>(st.epoch_images - images_before));
+                bar.update(st.batch, mean,
+                           static_cast<std::int64_t>(st.epoch_images - images_before));
             }
             if (stop) {
                 st.epoch_seconds = epoch_seconds();
                 save(st, false);
                 bar.finish("interrupted");
-                log_info("interrupted: saved ", result.last_checkpoint, " at epoch ", st.epoch + 1, ", batch ",
-                         st.batch, "; continue with --resume");
+                log_info("interrupted: saved ", result.last_checkpoint, " at epoch ", st.epoch + 1,
+                         ", batch ", st.batch, "; continue with --resume");
                 result.interrupted = true;
                 result.steps = st.global_step;
                 result.epochs_completed = st.epoch;
@@ -311,15 +331,17 @@ TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInpu
         const double train_seconds = epoch_seconds();
         const double images_per_s = train_seconds > 0 ? st.epoch_images / train_seconds : 0.0;
 
-        EvalResult val = evaluate(backend, net, in.val, in.stats, cfg.batch_size, loss_params, in.clutter_class,
-                                  cfg.prefetch);
+        EvalResult val = evaluate(backend, net, in.val, in.stats, cfg.batch_size, loss_params,
+                                  in.clutter_class, cfg.prefetch);
         if (!in.val.empty() && !std::isfinite(val.loss)) diverged("the validation loss", val.loss);
         // With no validation split, the training loss stands in (logged once).
         const double monitored_loss = in.val.empty() ? train_loss : val.loss;
-        if (in.val.empty() && st.epoch == 0) log_warn("no validation samples: best/plateau follow the training loss");
+        if (in.val.empty() && st.epoch == 0)
+            log_warn("no validation samples: best/plateau follow the training loss");
         const double best_candidate = best_max ? val.metrics.miou : monitored_loss;
-        const bool improved = std::isfinite(best_candidate) &&
-                              (best_max ? best_candidate > st.best_value : best_candidate < st.best_value);
+        const bool improved =
+            std::isfinite(best_candidate) &&
+            (best_max ? best_candidate > st.best_value : best_candidate < st.best_value);
         if (improved) {
             st.best_value = best_candidate;
             st.best_epoch = st.epoch + 1;
@@ -342,10 +364,11 @@ TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInpu
                      {"best", improved}};
         append_line(result.metrics_path, line.dump());
         char summary[256];
-        std::snprintf(summary, sizeof summary,
-                      "train loss %.4f | val loss %.4f (dense %.4f) mIoU %.4f OA %.4f | %.1f img/s, %s%s",
-                      train_loss, val.loss, val.loss_dense, val.metrics.miou, val.metrics.oa, images_per_s,
-                      format_duration(train_seconds).c_str(), improved ? " | best" : "");
+        std::snprintf(
+            summary, sizeof summary,
+            "train loss %.4f | val loss %.4f (dense %.4f) mIoU %.4f OA %.4f | %.1f img/s, %s%s",
+            train_loss, val.loss, val.loss_dense, val.metrics.miou, val.metrics.oa, images_per_s,
+            format_duration(train_seconds).c_str(), improved ? " | best" : "");
         bar.finish(summary);
 
         // The checkpoint describes the start of the next epoch.

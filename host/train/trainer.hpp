@@ -5,7 +5,8 @@
 // NaN/Inf loss (keeping the last good checkpoint) or by Ctrl-C (saving first).
 //
 // Host syncs: the per-batch loss is summed on the device and read back every `log_every` batches
-// (and at the end of an epoch) for the progress bar and the NaN check; nothing else in a step waits.
+// (and at the end of an epoch) for the progress bar and the NaN check; nothing else in a step
+// waits.
 #pragma once
 
 #include <cstdint>
