@@ -170,26 +170,4 @@ void write_tiff_gray(const std::string& path, const LabelMap& img) {
     });
 }
 
-std::string temp_path_for(const std::string& path) {
-    // Same directory as the target (rename is atomic only within a file system); pid + counter keep
-    // concurrent writers, threads or processes, from sharing a temporary.
-    static std::atomic<unsigned> counter{0};
-    const std::filesystem::path p(path);
-    std::string name = ".";
-    name += p.filename().string();
-    name += ".tmp";
-    name += std::to_string(::getpid());
-    name += '_';
-    name += std::to_string(counter.fetch_add(1));
-    return (p.parent_path() / name).string();
-}
-
-void commit_temp(const std::string& tmp, const std::string& path) {
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        std::remove(tmp.c_str());
-        PFCE_THROW(SystemError, "cannot rename ", tmp, " to ", path, ": ", std::strerror(err));
-    }
-}
-
 }  // namespace pfce

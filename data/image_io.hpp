@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/file_io.hpp"
 #include "data/image.hpp"
 #include "data/palette.hpp"
 
@@ -45,23 +46,5 @@ void write_png_indexed(const std::string& path, const LabelMap& img,
                        const std::vector<std::uint8_t>& alpha = {});
 void write_tiff(const std::string& path, const RgbImage& img);       // LZW-compressed, like Potsdam
 void write_tiff_gray(const std::string& path, const LabelMap& img);  // LZW, one 8-bit band
-
-// Atomic write helper for any writer: calls write(tmp) then renames tmp -> path.
-template <typename Fn>
-void write_atomically(const std::string& path, Fn&& write);
-std::string temp_path_for(const std::string& path);
-void commit_temp(const std::string& tmp, const std::string& path);
-
-template <typename Fn>
-void write_atomically(const std::string& path, Fn&& write) {
-    const std::string tmp = temp_path_for(path);
-    try {
-        write(tmp);
-    } catch (...) {
-        std::remove(tmp.c_str());  // never leave a half-written temporary behind
-        throw;
-    }
-    commit_temp(tmp, path);
-}
 
 }  // namespace pfce

@@ -21,6 +21,7 @@
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "data/synth.hpp"
+#include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 
 namespace fs = std::filesystem;
@@ -99,6 +100,7 @@ struct SynthFlags {
     int count = 100;
     int size = 300;
     std::uint64_t seed = 0;
+    bool force = false;
 };
 
 void run_synth(const SynthFlags& f) {
@@ -109,7 +111,12 @@ void run_synth(const SynthFlags& f) {
     o.seed = f.seed;
     const auto start = std::chrono::steady_clock::now();
     Progress progress("synth", static_cast<std::size_t>(f.count));
-    write_synthetic_dataset(o, [&](int, int) { progress.tick(); });
+    if (prepare_synthetic_dataset(o, f.force, [&](int, int) { progress.tick(); })) {
+        std::printf("%s already holds this synthetic dataset (%d images of %dx%d, seed %llu)\n",
+                    f.out.c_str(), f.count, f.size, f.size,
+                    static_cast<unsigned long long>(f.seed));
+        return;
+    }
     const double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("wrote %d synthetic %dx%d images (seed %llu) to %s in %.2f s (%.0f images/s)\n",
@@ -223,6 +230,7 @@ struct PreviewFlags {
     int count = 8;
     std::string masks;
     int panel = 300;
+    bool force = false;
 };
 
 void run_preview(const std::string& dir, const PreviewFlags& f, const DataFlags& flags) {
@@ -247,6 +255,11 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DataFlags&
         ds = Dataset::open(dir, flags.options());
         if (!masks_dir.empty()) md = open_mask_dir(masks_dir);
     }
+    check_output_file(f.out, f.force, {});
+    for (const std::string& d : {ds->root(), md ? md->dir : std::string()})
+        if (!d.empty() && path_is_inside(f.out, d))
+            PFCE_THROW(InputError, "--out ", f.out, " lies inside ", d,
+                       ", which preview reads; write the sheet elsewhere");
     const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(f.count), ds->size());
     SheetOptions opt;
     opt.panel = f.panel;
@@ -282,7 +295,11 @@ void setup_data(CLI::App& sub) {
         ->required();
     s->add_option("--count", synth->count, "number of images")->capture_default_str();
     s->add_option("--size", synth->size, "image side in pixels")->capture_default_str();
-    s->add_option("--seed", synth->seed, "random seed")->capture_default_str();
+    s->add_option("--seed", synth->seed, "random seed")
+        ->check(non_negative_integer())
+        ->capture_default_str();
+    s->add_flag("--force", synth->force,
+                "replace another synthetic dataset in --out (never a directory of other files)");
     s->callback([synth] { run_synth(*synth); });
 
     auto stats_dir = std::make_shared<std::string>();
@@ -309,6 +326,7 @@ void setup_data(CLI::App& sub) {
         ->capture_default_str();
     p->add_option("--masks", prev->masks, "mask directory (sparse/linked) for a third column");
     p->add_option("--panel", prev->panel, "panel size in pixels")->capture_default_str();
+    p->add_flag("--force", prev->force, "replace an existing --out file");
     add_dataset_flags(*p, *prev_flags);
     p->callback([prev_dir, prev, prev_flags] { run_preview(*prev_dir, *prev, *prev_flags); });
 }

@@ -15,11 +15,18 @@ namespace {
 struct PredictArgs {
     std::string checkpoint, input, out, device = "auto";
     double alpha = 0.5;
+    bool force = false;
 };
 
 void run_predict(const PredictArgs& a) {
     if (!(a.alpha >= 0 && a.alpha <= 1))
         PFCE_THROW(InputError, "--alpha ", a.alpha, ": expected 0..1");
+    const std::filesystem::path out(a.out);
+    const std::string overlay_path =
+        (out.parent_path() / (out.stem().string() + "_overlay" + out.extension().string()))
+            .string();
+    for (const std::string& p : {a.out, overlay_path})
+        check_output_file(p, a.force, {a.input, a.checkpoint});
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     const RgbImage img = read_rgb(a.input, 100'000'000);
@@ -37,10 +44,6 @@ void run_predict(const PredictArgs& a) {
                                           a.alpha * colour[static_cast<std::size_t>(k)] + 0.5);
         }
     }
-    const std::filesystem::path out(a.out);
-    const std::string overlay_path =
-        (out.parent_path() / (out.stem().string() + "_overlay" + out.extension().string()))
-            .string();
     write_png(a.out, mask);
     write_png(overlay_path, overlay);
     std::printf("%s -> %s, %s (%dx%d)\n", a.input.c_str(), a.out.c_str(), overlay_path.c_str(),
@@ -62,6 +65,7 @@ const bool registered = register_command(
             ->required();
         sub.add_option("--alpha", a->alpha, "overlay opacity of the mask")->capture_default_str();
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
+        sub.add_flag("--force", a->force, "replace existing output files (never the input)");
         sub.callback([a] { run_predict(*a); });
     });
 

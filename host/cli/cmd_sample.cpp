@@ -19,6 +19,7 @@
 #include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
 #include "data/sparse_sampler.hpp"
+#include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 
 namespace fs = std::filesystem;
@@ -86,13 +87,7 @@ void run_sample(const SampleFlags& f) {
         PFCE_THROW(InputError, "--points-per-class gives ", so.points.size(), " counts but ",
                    f.data, " has ", ds.palette().num_classes(), " classes");
 
-    const fs::path meta_path = fs::path(f.out) / "masks.json";
-    if (fs::exists(meta_path)) {
-        if (!f.force)
-            PFCE_THROW(InputError, f.out, " already holds masks (", meta_path.string(),
-                       "); pass --force to replace them");
-        fs::remove(meta_path);  // the directory is incomplete until the new masks.json lands
-    }
+    prepare_mask_dir(f.out, f.force);
 
     const std::size_t n = ds.size();
     std::vector<std::string> ids(n);
@@ -181,7 +176,9 @@ const bool registered = register_command(
             ->capture_default_str();
         sub.add_option("--points-per-class", f->per_class,
                        "per-class counts instead, e.g. 500,500,500,500,500,500");
-        sub.add_option("--seed", f->seed, "sampling seed")->capture_default_str();
+        sub.add_option("--seed", f->seed, "sampling seed")
+            ->check(non_negative_integer())
+            ->capture_default_str();
         sub.add_flag("--scale-by-area", f->scale_by_area,
                      "scale the counts by H*W/90000 (round, at least 1)");
         sub.add_option("--kind", f->kind, "dataset kind: auto, kaggle, tiles or generic")

@@ -6,6 +6,7 @@
 
 #include "core/log.hpp"
 #include "host/backend/backend_factory.hpp"
+#include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/train/train_config.hpp"
 #include "host/train/train_data.hpp"
@@ -97,6 +98,7 @@ const bool registered = register_command(
         sub.add_option("--depth", f.depth, "U-Net depth (down-sampling steps)")
             ->capture_default_str();
         sub.add_option("--seed", f.seed, "seed for weights, shuffling, augmentation")
+            ->check(non_negative_integer())
             ->capture_default_str();
         sub.add_option("--device", f.device, "auto | cpu | cuda[:N]")->capture_default_str();
         sub.add_option("--out", f.out, "run directory (checkpoints, metrics.jsonl)")

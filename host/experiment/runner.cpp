@@ -79,41 +79,27 @@ struct LoadedData {
     std::string summary;
 };
 
-std::string prepare_synthetic(const DataSpec& d, const std::string& dir) {
-    const json meta = {
-        {"generator", "pfce synthetic"}, {"count", d.count}, {"size", d.size}, {"seed", d.seed}};
-    const std::string marker = (fs::path(dir) / "synthetic.json").string();
-    if (file_exists(marker)) {
-        json have;
-        try {
-            have = json::parse(read_text_file(marker));
-        } catch (const json::exception&) {
-        }
-        if (have == meta) {
-            log_info("data: reusing synthetic dataset ", dir, " (", d.count, " images of ", d.size,
-                     "x", d.size, ", seed ", d.seed, ")");
-            return dir;
-        }
-        PFCE_THROW(InputError, dir, " holds a different synthetic dataset (", marker, ": ",
-                   have.dump(), "); remove it or give another --data directory");
-    }
-    log_info("data: generating ", d.count, " synthetic images of ", d.size, "x", d.size, " (seed ",
-             d.seed, ") into ", dir);
-    const auto t0 = Clock::now();
+std::string prepare_synthetic(const DataSpec& d, const std::string& dir, bool force) {
     SynthOptions so;
     so.out_dir = dir;
     so.count = d.count;
     so.size = d.size;
     so.seed = d.seed;
+    const auto t0 = Clock::now();
     int last_logged = 0;
-    write_synthetic_dataset(so, [&](int done, int total) {
+    const bool reused = prepare_synthetic_dataset(so, force, [&](int done, int total) {
+        if (done == 1) log_info("data: generating ", total, " synthetic images of ", d.size, "x",
+                                d.size, " (seed ", d.seed, ") into ", dir);
         if (done == total || done - last_logged >= std::max(1, total / 4)) {
             last_logged = done;
             log_info("data: ", done, "/", total, " images");
         }
     });
-    write_text_atomically(marker, meta.dump(2) + "\n");  // last: marks the dataset complete
-    log_info("data: generated in ", seconds_since(t0), " s");
+    if (reused)
+        log_info("data: reusing synthetic dataset ", dir, " (", d.count, " images of ", d.size,
+                 "x", d.size, ", seed ", d.seed, ")");
+    else
+        log_info("data: generated in ", seconds_since(t0), " s");
     return dir;
 }
 
@@ -127,7 +113,7 @@ LoadedData load_data(const Suite& suite, const RunOptions& opts, const std::stri
                                        ("synthetic-" + std::to_string(d.count) + "x" +
                                         std::to_string(d.size) + "-s" + std::to_string(d.seed)))
                                           .string();
-        L.root = prepare_synthetic(d, dir);
+        L.root = prepare_synthetic(d, dir, opts.force);
     } else {
         L.root = !opts.data_path.empty() ? opts.data_path : d.path;
         if (L.root.empty())

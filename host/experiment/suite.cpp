@@ -9,6 +9,7 @@
 
 #include <toml++/toml.h>
 
+#include "core/build_info.hpp"
 #include "core/error.hpp"
 
 namespace pfce {
@@ -327,10 +328,24 @@ Suite parse_suite(const std::string& text, const std::string& path) {
     return suite_from_table(root, path);
 }
 
-Suite load_suite(const std::string& path) {
+std::string resolve_suite_path(const std::string& given) {
     std::error_code ec;
-    if (!fs::is_regular_file(path, ec)) PFCE_THROW(InputError, path, ": no such suite file");
-    return suite_from_table(parse_toml_file(path), path);
+    if (fs::is_regular_file(given, ec)) return given;
+    // A bare name ("synthetic-small") or the default relative path, run from anywhere: the suites
+    // of ./experiments, then those of the source tree this pfce was built from.
+    const fs::path p(given);
+    const std::string name = p.extension() == ".toml" ? p.filename().string() : given + ".toml";
+    if (p.parent_path().empty() || p.parent_path() == "experiments")
+        for (const fs::path dir :
+             {fs::path("experiments"), fs::path(PFCE_SOURCE_ROOT) / "experiments"})
+            if (fs::is_regular_file(dir / name, ec)) return (dir / name).string();
+    PFCE_THROW(InputError, given, ": no such suite file (suites are in ",
+               (fs::path(PFCE_SOURCE_ROOT) / "experiments").string(), ")");
+}
+
+Suite load_suite(const std::string& path) {
+    const std::string file = resolve_suite_path(path);
+    return suite_from_table(parse_toml_file(file), file);
 }
 
 std::string describe_labels(const LabelSpec& l) {

@@ -64,8 +64,12 @@ struct Suite {
     std::vector<ExperimentSpec> experiments;
 };
 
-// Reads a suite file (experiment files are resolved relative to it). Throws InputError naming the
-// file and key on any unknown key, bad type or bad value, and on duplicate experiment ids.
+// The suite file `given` names: a path, or a suite name ("synthetic-small") found in ./experiments
+// or in the experiments/ of the source tree pfce was built from. InputError if none exists.
+std::string resolve_suite_path(const std::string& given);
+// Reads a suite file (resolved as above; experiment files are resolved relative to it). Throws
+// InputError naming the file and key on any unknown key, bad type or bad value, and on duplicate
+// experiment ids.
 Suite load_suite(const std::string& path);
 // Parses suite text as if read from `path` (tests; embedded suites).
 Suite parse_suite(const std::string& text, const std::string& path);

@@ -45,7 +45,8 @@ Field field(const char* key, T TrainConfig::*member) {
             }
             c.*member = out;
         } else if constexpr (std::is_same_v<T, std::uint64_t>) {
-            if (!v.is_number_integer() || v.get<std::int64_t>() < 0)
+            // Seeds use all 64 bits: JSON keeps values >= 2^63 as unsigned, never as negatives.
+            if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<std::int64_t>() >= 0))
                 throw std::string("a non-negative integer");
             c.*member = v.get<std::uint64_t>();
         } else {

@@ -14,6 +14,7 @@
 #include <limits>
 #include <sstream>
 
+#include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/lr_schedule.hpp"
@@ -80,8 +81,9 @@ void append_line(const std::string& path, const std::string& line) {
 // On resume: keep only the lines of epochs the checkpoint has completed (a crash between the
 // metrics line and the checkpoint would otherwise leave a line for an epoch that is run again).
 void trim_metrics(const std::string& path, int completed_epochs) {
-    std::ifstream in(path);
-    if (!in) return;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return;
+    std::istringstream in(read_whole_file(path));
     std::string kept, line;
     while (std::getline(in, line)) {
         if (line.empty()) continue;
@@ -91,14 +93,7 @@ void trim_metrics(const std::string& path, int completed_epochs) {
             PFCE_THROW(InputError, path, ": malformed line: ", line);
         }
     }
-    in.close();
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << kept;
-        if (!out) PFCE_THROW(SystemError, "cannot write ", tmp);
-    }
-    fs::rename(tmp, path);
+    write_file_atomically(path, kept);  // the old history stays whole if this fails
 }
 
 struct LoopState {
@@ -142,6 +137,8 @@ LoopState state_from_json(const json& j, LrSchedule& sched) {
 
 TrainConfig config_of_run(const std::string& out_dir) {
     const std::string path = (fs::path(out_dir) / "last.ckpt").string();
+    if (!fs::exists(path))
+        PFCE_THROW(InputError, "nothing to resume in ", out_dir, ": it holds no last.ckpt");
     const Checkpoint ck = read_checkpoint(path);
     if (!ck.meta.contains("config"))
         PFCE_THROW(InputError, "checkpoint ", path, " holds no training config");
@@ -157,13 +154,24 @@ TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInpu
     result.last_checkpoint = (out / "last.ckpt").string();
     result.best_checkpoint = (out / "best.ckpt").string();
     result.metrics_path = (out / "metrics.jsonl").string();
-    if (!opts.resume && !opts.force && fs::exists(result.last_checkpoint))
-        PFCE_THROW(
-            InputError, "output directory ", cfg.out,
-            " already holds a run (last.ckpt): --resume to continue it, --force to start over");
+    if (opts.resume && !fs::exists(result.last_checkpoint))
+        PFCE_THROW(InputError, "nothing to resume in ", cfg.out, ": it holds no last.ckpt");
     if (!opts.resume) {
-        fs::remove(result.best_checkpoint);
-        fs::remove(result.metrics_path);
+        // Any file of an earlier run stops a new one unless --force: best.ckpt and metrics.jsonl
+        // are results too, even where last.ckpt is gone.
+        std::string found;
+        for (const std::string& f :
+             {result.last_checkpoint, result.best_checkpoint, result.metrics_path})
+            if (fs::exists(f))
+                found += (found.empty() ? "" : ", ") + fs::path(f).filename().string();
+        if (!found.empty() && !opts.force)
+            PFCE_THROW(InputError, "output directory ", cfg.out, " already holds a run (", found,
+                       "): --resume to continue it",
+                       fs::exists(result.last_checkpoint) ? "" : " (not possible: no last.ckpt)",
+                       ", --force to start over, or choose another --out");
+        for (const std::string& f :
+             {result.last_checkpoint, result.best_checkpoint, result.metrics_path})
+            fs::remove(f);
     }
     const int C = static_cast<int>(in.class_names.size());
     if (C < 1 || C > kMaxClasses)
