@@ -88,16 +88,17 @@ std::string prepare_synthetic(const DataSpec& d, const std::string& dir, bool fo
     const auto t0 = Clock::now();
     int last_logged = 0;
     const bool reused = prepare_synthetic_dataset(so, force, [&](int done, int total) {
-        if (done == 1) log_info("data: generating ", total, " synthetic images of ", d.size, "x",
-                                d.size, " (seed ", d.seed, ") into ", dir);
+        if (done == 1)
+            log_info("data: generating ", total, " synthetic images of ", d.size, "x", d.size,
+                     " (seed ", d.seed, ") into ", dir);
         if (done == total || done - last_logged >= std::max(1, total / 4)) {
             last_logged = done;
             log_info("data: ", done, "/", total, " images");
         }
     });
     if (reused)
-        log_info("data: reusing synthetic dataset ", dir, " (", d.count, " images of ", d.size,
-                 "x", d.size, ", seed ", d.seed, ")");
+        log_info("data: reusing synthetic dataset ", dir, " (", d.count, " images of ", d.size, "x",
+                 d.size, ", seed ", d.seed, ")");
     else
         log_info("data: generated in ", seconds_since(t0), " s");
     return dir;

@@ -10,7 +10,9 @@
 
 namespace pfce {
 
-std::string read_text_file(const std::string& path) { return read_whole_file(path); }
+std::string read_text_file(const std::string& path) {
+    return read_whole_file(path);
+}
 
 void write_text_atomically(const std::string& path, const std::string& text) {
     const auto parent = std::filesystem::path(path).parent_path();
