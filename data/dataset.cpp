@@ -22,6 +22,20 @@ DatasetKind parse_dataset_kind(const std::string& text) {
                "' (expected auto, kaggle, tiles or generic)");
 }
 
+const char* dataset_kind_name(DatasetKind kind) {
+    switch (kind) {
+        case DatasetKind::automatic:
+            return "auto";
+        case DatasetKind::kaggle:
+            return "kaggle";
+        case DatasetKind::tiles:
+            return "tiles";
+        case DatasetKind::generic:
+            return "generic";
+    }
+    return "?";
+}
+
 namespace detail {
 
 fs::path kaggle_dir(const fs::path& root) {

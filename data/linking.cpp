@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "core/log.hpp"
+#include "core/parallel.hpp"
 #include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
@@ -22,23 +23,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// OpenMP loop that rethrows the first exception of any iteration after the loop.
-template <typename Fn>
-void parallel_for(std::size_t n, Fn&& fn) {
-    std::exception_ptr error;
-    const long count = static_cast<long>(n);
-#pragma omp parallel for schedule(dynamic, 4)
-    for (long i = 0; i < count; ++i) {
-        try {
-            fn(static_cast<std::size_t>(i));
-        } catch (...) {
-#pragma omp critical(pfce_linking_error)
-            if (!error) error = std::current_exception();
-        }
-    }
-    if (error) std::rethrow_exception(error);
 }
 
 nlohmann::json stats_json(const LinkStats& s) {
@@ -267,7 +251,15 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     std::optional<Dataset> ds;
     if (!root.empty()) {
         try {
-            ds = Dataset::open(root);
+            DatasetOptions dopt = o.data_options;
+            const nlohmann::json made = md.meta.value("sample", nlohmann::json::object());
+            if (o.data_root.empty() && made.is_object()) {
+                if (made.contains("dataset_kind"))
+                    dopt.kind = parse_dataset_kind(made["dataset_kind"].get<std::string>());
+                dopt.tile_patch = made.value("tile_patch", dopt.tile_patch);
+                dopt.tile_stride = made.value("tile_stride", dopt.tile_stride);
+            }
+            ds = Dataset::open(root, dopt);
         } catch (const InputError& e) {
             if (!o.data_root.empty() || edge) throw;
             log_warn("link: cannot open the source dataset ", root, " (", e.what(), "): no purity",

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/output_dir.hpp"
+#include "core/parallel.hpp"
 #include "data/image_io.hpp"
 
 namespace pfce {
@@ -155,19 +156,8 @@ void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
         PFCE_THROW(InputError, dir, ": ", masks.size(), " masks but ", ids.size(), " ids");
     for (const std::string& id : ids) check_id(dir, id);
     prepare_mask_dir(dir, true);
-    std::exception_ptr error;
-    const long count = static_cast<long>(ids.size());
-#pragma omp parallel for schedule(dynamic, 4)
-    for (long i = 0; i < count; ++i) {
-        try {
-            const auto k = static_cast<std::size_t>(i);
-            write_mask_png(dir, ids[k], masks[k], palette);
-        } catch (...) {
-#pragma omp critical(pfce_mask_dir_error)
-            if (!error) error = std::current_exception();
-        }
-    }
-    if (error) std::rethrow_exception(error);
+    parallel_for(
+        ids.size(), [&](std::size_t k) { write_mask_png(dir, ids[k], masks[k], palette); }, 4);
     write_mask_json(dir, ids, meta, palette);
 }
 

@@ -95,7 +95,11 @@ TEST(DataSafety, MasksAreNeverWrittenIntoAFolderOfOtherFiles) {
     // pfce's own mask directory: replaced only with --force; link never writes over its input.
     const std::string sparse = root + "/sparse";
     ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sparse).status, 0);
-    EXPECT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sparse).status, 2);
+    const test::CommandResult same =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sparse);
+    EXPECT_EQ(same.status, 0) << same.output;  // the same settings: reused, not rewritten
+    EXPECT_MESSAGE_HAS(same.output, "reused");
+    EXPECT_EQ(test::run_pfce("sample --data " + fd.root + " --points 6 --out " + sparse).status, 2);
     EXPECT_EQ(
         test::run_pfce("sample --data " + fd.root + " --points 6 --out " + sparse + " --force")
             .status,

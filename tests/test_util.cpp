@@ -110,7 +110,9 @@ std::string temp_dir(const std::string& tag) {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     std::string name = tag;
     if (info) name += std::string("_") + info->test_suite_name() + "_" + info->name();
-    fs::path p = fs::temp_directory_path() / "pfce-tests" / name;
+    // Under the build tree (beside the pfce binary), not /tmp: two checkouts testing at once must
+    // not share directories.
+    fs::path p = fs::path(PFCE_BINARY).parent_path() / "test-tmp" / name;
     fs::remove_all(p);
     fs::create_directories(p);
     return p.string();

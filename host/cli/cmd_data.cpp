@@ -86,10 +86,11 @@ bool is_mask_dir(const std::string& dir) {
 std::optional<Dataset> mask_source(const MaskDir& md, const DataFlags& flags) {
     if (!md.meta.contains("source") || !md.meta["source"].is_string()) return std::nullopt;
     DatasetOptions o = flags.options();
-    if (md.meta.contains("tile_patch") && md.meta["tile_patch"].is_number_integer())
-        o.tile_patch = md.meta["tile_patch"].get<int>();
-    if (md.meta.contains("tile_stride") && md.meta["tile_stride"].is_number_integer())
-        o.tile_stride = md.meta["tile_stride"].get<int>();
+    const nlohmann::json made = md.meta.value("sample", md.meta);  // older dirs: top level
+    if (made.contains("tile_patch") && made["tile_patch"].is_number_integer())
+        o.tile_patch = made["tile_patch"].get<int>();
+    if (made.contains("tile_stride") && made["tile_stride"].is_number_integer())
+        o.tile_stride = made["tile_stride"].get<int>();
     return Dataset::open(md.meta["source"].get<std::string>(), o);
 }
 
@@ -210,13 +211,12 @@ void run_stats(const std::string& dir, const DataFlags& flags) {
         return;
     }
     const Dataset ds = Dataset::open(dir, flags.options());
-    static const char* kind_names[] = {"auto", "kaggle", "tiles", "generic"};
     const Counts c =
         count_masks(ds.size(), "stats", [&](std::size_t i) { return ds.read_mask(i); });
     std::int64_t all = 0;
     for (int v = 0; v < 256; ++v) all += c.per_label[v];
-    std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(),
-                kind_names[static_cast<int>(ds.kind())], ds.size());
+    std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(), dataset_kind_name(ds.kind()),
+                ds.size());
     std::printf("size:      %s\n", sizes_text(c).c_str());
     print_class_table(c, ds.palette(), all, "fraction");
     std::printf("%-24s %14lld %10.4f\n", "unlabelled", static_cast<long long>(c.per_label[255]),

@@ -7,6 +7,8 @@
 #include "data/image_io.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
+#include "host/train/evaluate.hpp"
+#include "host/train/sliding_window.hpp"
 #include "host/train/trained_model.hpp"
 
 namespace pfce::cli {
@@ -30,7 +32,9 @@ void run_predict(const PredictArgs& a) {
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     const RgbImage img = read_rgb(a.input, 100'000'000);
-    const LabelMap pred = predict_labels(*backend, *m.net, img, m.stats);
+    SlidingWindow sw;
+    sw.window = eval_options(m.config).window;
+    const LabelMap pred = predict_sliding(*backend, *m.net, img, m.stats, sw);
     RgbImage mask(img.width, img.height), overlay(img.width, img.height);
     std::vector<std::int64_t> counts(m.class_colours.size(), 0);
     for (std::size_t i = 0; i < pred.labels.size(); ++i) {

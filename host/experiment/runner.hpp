@@ -3,7 +3,8 @@
 // chosen checkpoint on the test split against dense truth and draws its picture grid, logging every
 // stage. OUT/<id>/result.json marks an experiment finished: it is skipped on the next run unless
 // --force. One failing experiment is recorded and reported; the others still run. The report is
-// written at the end from every finished experiment.
+// written at the end from every finished experiment. An interrupted run continues where it
+// stopped: the interrupted experiment's training resumes from its last checkpoint.
 #pragma once
 
 #include <string>
@@ -21,10 +22,14 @@ struct RunOptions {
     std::vector<std::string>
         only;      // run only these experiment ids (others still reported if finished)
     int tty = -1;  // progress display for training: -1 detect, 0 plain lines, 1 bar
+    // Ctrl-C / SIGTERM during training saves the experiment's checkpoint and stops the suite;
+    // the next run resumes that experiment where it stopped (the CLI sets this).
+    bool handle_signals = false;
 };
 
 struct RunSummary {
     int ran = 0, skipped = 0, failed = 0;
+    bool interrupted = false;  // stopped by Ctrl-C / SIGTERM; the same command continues it
     std::string out_dir, report_md, report_html;
 };
 
