@@ -1,7 +1,8 @@
 // Reading and writing image files. TIFF through libtiff (8-bit RGB/RGBA-less, any compression
-// libtiff decodes, LZW included), PNG through libpng. Every failure is an InputError naming the
-// file and what is wrong (missing, truncated, 16-bit samples, 4 bands, ...). Writers are atomic:
-// they write a temporary file beside the target and rename it, so a crash never leaves half a file.
+// libtiff decodes, LZW included), PNG through libpng, JPEG (read only) through stb_image. Every
+// failure is an InputError naming the file and what is wrong (missing, truncated, 16-bit samples, 4
+// bands, ...). Writers are atomic: they write a temporary file beside the target and rename it, so
+// a crash never leaves half a file.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@ struct ImageInfo {
 
 // Header only (size, bands, bit depth) without decoding pixels; for limits and validation.
 ImageInfo probe_image(const std::string& path);
+bool is_jpeg_file(const std::string& path);  // by its header bytes, not its name
 
 // 8-bit RGB (grayscale is expanded to RGB). Refuses images above max_pixels (0 = no limit) before
 // decoding, naming the file and its size.

@@ -32,8 +32,10 @@ Window resolve_window(const std::string& path, Window win, int width, int height
 
 ImageInfo probe_tiff(const std::string& path);
 ImageInfo probe_png(const std::string& path);
+ImageInfo probe_jpeg(const std::string& path);
 DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels);
 DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pixels);
+DecodedSamples read_jpeg(const std::string& path, Window win, std::int64_t max_pixels);
 
 // Writers to an exact path (callers wrap them in write_atomically). channels is 1 or 3.
 void write_tiff_file(const std::string& path, const std::uint8_t* samples, int width, int height,

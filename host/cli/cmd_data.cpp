@@ -211,13 +211,22 @@ void run_stats(const std::string& dir, const DataFlags& flags) {
         return;
     }
     const Dataset ds = Dataset::open(dir, flags.options());
-    const Counts c =
-        count_masks(ds.size(), "stats", [&](std::size_t i) { return ds.read_mask(i); });
+    // Every image and mask is decoded, in parallel: a file truncated after its header fails here,
+    // naming it, not in the middle of a training run.
+    const Counts c = count_masks(ds.size(), "stats", [&](std::size_t i) {
+        const RgbImage image = ds.read_image(i);
+        LabelMap mask = ds.read_mask(i);
+        if (image.width != mask.width || image.height != mask.height)
+            PFCE_THROW(InputError, ds.sample(i).image_path, " decodes to ", image.width, "x",
+                       image.height, " but its mask to ", mask.width, "x", mask.height);
+        return mask;
+    });
     std::int64_t all = 0;
     for (int v = 0; v < 256; ++v) all += c.per_label[v];
     std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(), dataset_kind_name(ds.kind()),
                 ds.size());
     std::printf("size:      %s\n", sizes_text(c).c_str());
+    std::printf("checked:   every image and mask decoded (%zu pairs)\n", ds.size());
     print_class_table(c, ds.palette(), all, "fraction");
     std::printf("%-24s %14lld %10.4f\n", "unlabelled", static_cast<long long>(c.per_label[255]),
                 all > 0 ? static_cast<double>(c.per_label[255]) / all : 0.0);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/stop_signal.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/experiment/runner.hpp"
 #include "host/experiment/suite.hpp"
@@ -38,7 +39,7 @@ void run_run(const RunArgs& a) {
     opts.device = a.device;
     opts.force = a.force;
     opts.only = split_ids(a.only);
-    opts.handle_signals = true;
+    const StopSignals stop_signals;  // Ctrl-C / SIGTERM: the runner stops at the next stage
     const RunSummary s = run_suite(suite, opts);
     std::printf("%d ran, %d skipped, %d failed\nreport: %s\n        %s\n", s.ran, s.skipped,
                 s.failed, s.report_md.c_str(), s.report_html.c_str());

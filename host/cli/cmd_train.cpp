@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/log.hpp"
+#include "core/stop_signal.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/cli/config_flags.hpp"
@@ -43,14 +44,14 @@ void run_train(const TrainArgs& a) {
         return;
     }
 
+    const StopSignals stop_signals;  // Ctrl-C / SIGTERM: save and exit 130
     auto backend = make_backend(cfg.run.device);
     const TrainInputs inputs = load_train_inputs(*backend, cfg);
     TrainOptions opts;
     opts.resume = a.resume;
     opts.force = a.force;
-    opts.handle_signals = true;
     const TrainResult r = train_unet(*backend, cfg, inputs, opts);
-    if (r.interrupted) {
+    if (r.interrupted || stop_requested()) {
         std::printf(
             "interrupted after %lld steps; checkpoint %s (continue: pfce train --resume --out "
             "%s)\n",

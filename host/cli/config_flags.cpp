@@ -24,7 +24,8 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
                 for (std::size_t i = 0; i < d.size(); ++i) shown += (i ? "," : "") + d[i].dump();
             }
             help += "  [" + k.dotted() + (shown.empty() ? "" : " = " + shown) + "]";
-            group->add_option(k.flag, given[k.dotted()], help);
+            group->add_option(k.flag, given[k.dotted()], help)
+                ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // the last one wins
         }
     }
 }

@@ -8,6 +8,7 @@
 
 #include "core/file_io.hpp"
 #include "core/log.hpp"
+#include "core/stop_signal.hpp"
 #include "data/image_io.hpp"
 #include "host/experiment/experiment_labels.hpp"
 #include "host/experiment/picture_grid.hpp"
@@ -101,6 +102,10 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     log_info(tag, "labels: ", r.labels);
     const ExperimentLabels lab = make_experiment_labels(e, L, backend, out_dir, r, tag);
     label_statistics(L, lab, e, r, tag);
+    if (stop_requested()) {
+        r.status = "interrupted";
+        return r;
+    }
 
     // Training.
     Config cfg = e.config;
@@ -130,6 +135,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                     {"train", in.train.size()},
                     {"val", in.val.size()},
                     {"test", in.test_ids.size()}};
+    check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
     const OptimizerSettings& o = cfg.optimizer;
     log_info(tag, "training: ", cfg.run.epochs, " epochs, ", o.name, " lr ", o.lr,
              ", weight decay ", o.weight_decay, ", schedule ", cfg.schedule.name, ", clip ", o.clip,
@@ -140,7 +146,6 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     to.resume = !opts.force && can_resume(cfg.run.out, cfg, tag);
     to.force = !to.resume;  // finished experiments were skipped before getting here
     to.tty = opts.tty;
-    to.handle_signals = opts.handle_signals;
     const TrainResult tr = train_unet(backend, cfg, in, to);
     r.stage_seconds["train"] = seconds_since(t_train);
     if (tr.interrupted) {

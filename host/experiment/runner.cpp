@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "core/log.hpp"
+#include "core/stop_signal.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/experiment/experiment_run.hpp"
 #include "host/experiment/report.hpp"
@@ -148,6 +149,10 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     int k = 0;
     for (auto& p : plans) {
         if (!p.run || sum.interrupted) continue;
+        if (stop_requested()) {
+            sum.interrupted = true;
+            continue;
+        }
         ++k;
         const std::string tag =
             "[" + std::to_string(k) + "/" + std::to_string(to_run) + " " + p.spec.id + "] ";

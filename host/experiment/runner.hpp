@@ -22,14 +22,13 @@ struct RunOptions {
     std::vector<std::string>
         only;      // run only these experiment ids (others still reported if finished)
     int tty = -1;  // progress display for training: -1 detect, 0 plain lines, 1 bar
-    // Ctrl-C / SIGTERM during training saves the experiment's checkpoint and stops the suite;
-    // the next run resumes that experiment where it stopped (the CLI sets this).
-    bool handle_signals = false;
 };
 
 struct RunSummary {
     int ran = 0, skipped = 0, failed = 0;
-    bool interrupted = false;  // stopped by Ctrl-C / SIGTERM; the same command continues it
+    // Stopped by a stop request (core/stop_signal: Ctrl-C, SIGTERM) between stages or inside a
+    // training, which saved its checkpoint; the same command continues where it stopped.
+    bool interrupted = false;
     std::string out_dir, report_md, report_html;
 };
 

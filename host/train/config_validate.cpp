@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "host/train/config.hpp"
 
 namespace pfce {
@@ -115,6 +116,12 @@ void validate(const Config& c, const std::string& source) {
                             dev.find_first_not_of("0123456789", 5) == std::string::npos);
     if (!device_ok) bad(source, "run.device", dev, "auto, cpu, cuda or cuda:N");
     if (r.out.empty()) bad(source, "run.out", "\"\"", "a directory");
+    // Paths are recorded in JSON (checkpoints, masks.json), which holds UTF-8 only: refuse others
+    // now rather than after an epoch of training.
+    for (const ConfigKey& k : config_keys())
+        if (k.is_path && !is_valid_utf8(k.get(c).get<std::string>()))
+            bad(source, k.dotted().c_str(), "(a path with bytes that are not UTF-8)",
+                "a path that is valid UTF-8 (rename the file or directory)");
 }
 
 std::vector<std::string> differing_result_keys(const Config& stored, const Config& given) {

@@ -155,6 +155,19 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
     return lo.out_dir;
 }
 
+void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
+                          int crop_size) {
+    if (crop_size > 0 || train.empty()) return;
+    const RgbImage& first = train[0].image;
+    for (std::size_t i = 1; i < train.size(); ++i) {
+        const RgbImage& im = train[i].image;
+        if (im.width == first.width && im.height == first.height) continue;
+        PFCE_THROW(InputError, "training images differ in size: ", ids[0], " is ", first.width, "x",
+                   first.height, ", ", ids[i], " is ", im.width, "x", im.height,
+                   "; train on random crops of one size (--crop-size 512, data.crop_size)");
+    }
+}
+
 TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
     const Dataset ds = open_run_dataset(cfg.data);
     const Split split = run_split(ds, cfg.data);
@@ -181,6 +194,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
     for (std::size_t i : split.train) in.train_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.val) in.val_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);
+    check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
     in.data_meta = {{"root", resolved(cfg.data.root)},
                     {"labels", labels.empty() ? std::string() : resolved(labels)},
                     {"train", split.train.size()},

@@ -58,6 +58,11 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
 // label settings into <run.out>/labels/ (reused when their settings match). Empty for dense.
 std::string training_labels_dir(Backend& backend, const Config& cfg, const Dataset& ds);
 
+// Without crops every training image must have one size: InputError naming two samples that
+// differ (ids and sizes) and the crop option that trains on them all.
+void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
+                          int crop_size);
+
 // Everything above for `cfg`. Sets cfg.labels.kind from the mask directory when labels.dir is
 // given.
 TrainInputs load_train_inputs(Backend& backend, Config& cfg);

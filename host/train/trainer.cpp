@@ -6,10 +6,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
@@ -17,6 +15,7 @@
 
 #include "core/file_io.hpp"
 #include "core/log.hpp"
+#include "core/stop_signal.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/lr_schedule.hpp"
 #include "host/train/optimizer.hpp"
@@ -29,35 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_stop_signal(int sig) {
-    g_interrupted.store(true);
-    std::signal(sig, SIG_DFL);  // a second Ctrl-C / SIGTERM ends the process at once
-}
-
-// Installs the Ctrl-C and SIGTERM flag handler for the lifetime of a run and restores the
-// previous handlers.
-class SignalGuard {
-  public:
-    explicit SignalGuard(bool active) : active_(active) {
-        if (!active_) return;
-        g_interrupted.store(false);
-        previous_int_ = std::signal(SIGINT, on_stop_signal);
-        previous_term_ = std::signal(SIGTERM, on_stop_signal);
-    }
-    ~SignalGuard() {
-        if (!active_) return;
-        std::signal(SIGINT, previous_int_);
-        std::signal(SIGTERM, previous_term_);
-    }
-
-  private:
-    bool active_;
-    void (*previous_int_)(int) = SIG_DFL;
-    void (*previous_term_)(int) = SIG_DFL;
-};
 
 void ensure(Backend& b, Tensor& t, const Shape& s, DType d) {
     if (t.empty() || t.shape() != s || t.dtype() != d) t = b.zeros(s, d);
@@ -333,7 +303,7 @@ class TrainingRun {
         lr_ = sched_.lr(st_.global_step, st_.epoch);
         while (st_.batch < bpe_ && loader_.next(batch)) {
             step(batch);
-            const bool stop = g_interrupted.load() ||
+            const bool stop = stop_requested() ||
                               (opts_.stop_after_step && opts_.stop_after_step(st_.global_step));
             if (st_.batch % cfg_.run.log_every == 0 || st_.batch == bpe_ || stop) {
                 st_.epoch_loss_sum = read_scalar(backend_, loss_sum_);
@@ -527,10 +497,6 @@ class TrainingRun {
 
 }  // namespace
 
-bool interrupt_requested() {
-    return g_interrupted.load();
-}
-
 Config config_of_run(const std::string& out_dir) {
     const std::string path = (fs::path(out_dir) / "last.ckpt").string();
     if (!fs::exists(path))
@@ -549,7 +515,6 @@ TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& i
     run.claim_output_dir();
     if (opts.resume && !run.resume()) return run.finish();
     run.log_start();
-    SignalGuard signals(opts.handle_signals);
     while (!run.done())
         if (!run.train_epoch()) return std::move(run.result());
     return run.finish();

@@ -2,7 +2,8 @@
 // backward, optional clipping by global norm, optimizer step), validation every epoch on the
 // training label kind and on dense masks with dense metrics, best and last checkpoints,
 // OUT/metrics.jsonl, resumable bit-exactly (on the CPU) from OUT/last.ckpt, stopped cleanly by a
-// NaN/Inf loss (keeping the last good checkpoint) or by Ctrl-C / SIGTERM (saving first).
+// NaN/Inf loss (keeping the last good checkpoint) or by a stop request (core/stop_signal: Ctrl-C,
+// SIGTERM), checked between batches, saving first.
 //
 // Host syncs: the per-batch loss is summed on the device and read back every `log_every` batches
 // (and at the end of an epoch) for the progress bar and the NaN check; nothing else in a step
@@ -25,11 +26,10 @@ struct TrainOptions {
     // that changes the result (differing_result_keys: device, paths that resolve to the same place
     // and more epochs are fine); the keys that differ are named otherwise.
     bool resume = false;
-    bool force = false;           // start over even though OUT/ already holds a run
-    bool handle_signals = false;  // Ctrl-C / SIGTERM set a flag checked between batches (CLI)
-    int tty = -1;                 // progress display: -1 detect, 0 plain lines, 1 redrawn bar
-    // Called after every optimizer step with the number of steps taken; true stops the run as
-    // Ctrl-C does (tests use it to interrupt at a chosen point).
+    bool force = false;  // start over even though OUT/ already holds a run
+    int tty = -1;        // progress display: -1 detect, 0 plain lines, 1 redrawn bar
+    // Called after every optimizer step with the number of steps taken; true stops the run as a
+    // stop request does (tests use it to interrupt at a chosen point).
     std::function<bool(std::int64_t)> stop_after_step;
 };
 
@@ -52,8 +52,5 @@ TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& i
 
 // The config stored in OUT/last.ckpt (for `pfce train --resume` without a config file).
 Config config_of_run(const std::string& out_dir);
-
-// True once Ctrl-C or SIGTERM arrived during a run with handle_signals (callers stop after it).
-bool interrupt_requested();
 
 }  // namespace pfce
