@@ -179,6 +179,20 @@ void write_png_indexed(const std::string& path, const LabelMap& img,
     });
 }
 
+GeoReference read_georeference(const std::string& path) {
+    if (sniff_format(path) != Format::tiff) return {};
+    return detail::read_tiff_georeference(path);
+}
+
+void write_tiff_indexed(const std::string& path, const LabelMap& img,
+                        const std::vector<Rgb>& colours, const GeoReference& geo) {
+    check_writable(path, img.width, img.height, img.labels.size(), 1);
+    write_atomically(path, [&](const std::string& tmp) {
+        detail::write_tiff_palette_file(tmp, img.labels.data(), img.width, img.height, colours,
+                                        geo);
+    });
+}
+
 void write_tiff(const std::string& path, const RgbImage& img) {
     check_writable(path, img.width, img.height, img.pixels.size(), 3);
     write_atomically(path, [&](const std::string& tmp) {

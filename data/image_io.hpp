@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/file_io.hpp"
+#include "data/georef.hpp"
 #include "data/image.hpp"
 #include "data/palette.hpp"
 
@@ -46,6 +47,11 @@ void write_png_gray(const std::string& path, const LabelMap& img);
 void write_png_indexed(const std::string& path, const LabelMap& img,
                        const std::vector<Rgb>& colours,
                        const std::vector<std::uint8_t>& alpha = {});
+// The georeference of a GeoTIFF (empty for any other file, a plain TIFF included).
+GeoReference read_georeference(const std::string& path);
+// An 8-bit palette TIFF (LZW) whose values are the labels, with `geo`'s GeoTIFF tags when given.
+void write_tiff_indexed(const std::string& path, const LabelMap& img,
+                        const std::vector<Rgb>& colours, const GeoReference& geo = {});
 void write_tiff(const std::string& path, const RgbImage& img);       // LZW-compressed, like Potsdam
 void write_tiff_gray(const std::string& path, const LabelMap& img);  // LZW, one 8-bit band
 
