@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/kernels/link.hpp"
 #include "core/rng.hpp"
 #include "data/dataset.hpp"
 #include "data/linking.hpp"
@@ -24,6 +25,8 @@
 
 using namespace pfce;
 using namespace pfce::link;
+using pfce::kernels::bresenham;
+using pfce::kernels::point_before;
 
 namespace {
 
