@@ -1,8 +1,10 @@
 // CUDA kernels for the small U-Net ops: ReLU, 2x2 max-pool, channel concat (strided copies),
-// reflect pad, crop and per-pixel argmax. Each result is exactly the CPU reference's
-// (host/cpu/layers.cpp): no arithmetic beyond comparisons and copies, the same tie rules and the
-// same shape checks.
+// reflect pad, crop and per-pixel argmax. Each result is exactly the CPU backend's
+// (host/cpu/layers.cpp): no arithmetic beyond comparisons and copies, the same tie rules
+// (core/kernels/layers.hpp, shared) and the same shape checks.
+#include "core/kernels/layers.hpp"
 #include "core/op_checks.hpp"
+#include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -35,11 +37,6 @@ __global__ void relu_backward_kernel(const float* y, const float* dy, float* dx,
         dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-// std::max's rule (the first argument unless the second is larger), as on the CPU.
-__device__ float max_first(float a, float b) {
-    return a < b ? b : a;
-}
-
 // y (planes, H/2, W/2) = max over each 2x2 window of x (planes, H, W).
 __global__ void maxpool2x2_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
                                           long long planes, int h, int w) {
@@ -50,8 +47,7 @@ __global__ void maxpool2x2_forward_kernel(const float* __restrict__ x, float* __
         for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < out; k += gridDim.x * blockDim.x) {
             const int i = k / wo, j = k - (k / wo) * wo;
             const float* r0 = xp + (2 * i) * w + 2 * j;
-            const float* r1 = r0 + w;
-            yp[k] = max_first(max_first(r0[0], r0[1]), max_first(r1[0], r1[1]));
+            yp[k] = kernels::window_max_2x2(r0, r0 + w);
         }
     }
 }
@@ -71,26 +67,11 @@ __global__ void maxpool2x2_backward_kernel(const float* __restrict__ x, const fl
             float g = 0.0f;
             if (i < ho && j < wo) {
                 const long long o = p * ho * wo + 1LL * i * wo + j;
-                const float m = y[o];
-                const int base = (2 * i) * w + 2 * j;
-                int at = base + w + 1;
-                if (xp[base] == m)
-                    at = base;
-                else if (xp[base + 1] == m)
-                    at = base + 1;
-                else if (xp[base + w] == m)
-                    at = base + w;
-                if (at == k) g = dy[o];
+                if (kernels::window_argmax_2x2(xp, (2 * i) * w + 2 * j, w, y[o]) == k) g = dy[o];
             }
             dx[p * in + k] = g;
         }
     }
-}
-
-// Index of output position o along a side of length n placed at offset off, mirrored once.
-__device__ int reflect_index(int o, int off, int n) {
-    const int t = o - off;
-    return t < 0 ? -t : (t >= n ? 2 * (n - 1) - t : t);
 }
 
 __global__ void reflect_pad_kernel(const float* __restrict__ x, float* __restrict__ y,
@@ -102,7 +83,7 @@ __global__ void reflect_pad_kernel(const float* __restrict__ x, float* __restric
         float* yp = y + p * out;
         for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < out; k += gridDim.x * blockDim.x) {
             const int i = k / w2, j = k - (k / w2) * w2;
-            yp[k] = xp[reflect_index(i, top, h) * w + reflect_index(j, left, w)];
+            yp[k] = xp[kernels::reflect_index(i, top, h) * w + kernels::reflect_index(j, left, w)];
         }
     }
 }
@@ -144,16 +125,7 @@ __global__ void argmax_channels_kernel(const float* __restrict__ logits,
          q += 1LL * gridDim.x * blockDim.x) {
         const long long n = q / hw, k = q - n * hw;
         const float* l = logits + n * c * hw + k;  // channel ch at l[ch*hw]
-        int best = 0;
-        float bv = l[0];
-        for (int ch = 1; ch < c; ++ch) {
-            const float v = l[ch * hw];
-            if (v > bv) {
-                bv = v;
-                best = ch;
-            }
-        }
-        pred[q] = static_cast<std::uint8_t>(best);
+        pred[q] = static_cast<std::uint8_t>(kernels::argmax_channel(l, hw, c));
     }
 }
 
@@ -180,18 +152,16 @@ void CudaBackend::relu_forward(const Tensor& x, Tensor& y) {
     check_relu_forward_args(x, y, DeviceKind::cuda);
     const long long n = x.numel();
     if (n == 0) return;
-    relu_forward_kernel<<<grid_for(n), kThreads, 0, ctx_->stream>>>(x.data<float>(),
-                                                                    y.data<float>(), n);
-    PFCE_CUDA_CHECK_LAUNCH("relu_forward_kernel");
+    launch("relu_forward_kernel", relu_forward_kernel, grid_for(n), kThreads, ctx_->stream,
+           x.data<float>(), y.data<float>(), n);
 }
 
 void CudaBackend::relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
     check_relu_backward_args(y, dy, dx, DeviceKind::cuda);
     const long long n = y.numel();
     if (n == 0) return;
-    relu_backward_kernel<<<grid_for(n), kThreads, 0, ctx_->stream>>>(
-        y.data<float>(), dy.data<float>(), dx.data<float>(), n);
-    PFCE_CUDA_CHECK_LAUNCH("relu_backward_kernel");
+    launch("relu_backward_kernel", relu_backward_kernel, grid_for(n), kThreads, ctx_->stream,
+           y.data<float>(), dy.data<float>(), dx.data<float>(), n);
 }
 
 void CudaBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
@@ -199,10 +169,9 @@ void CudaBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
     check_plane(x);
     if (y.numel() == 0) return;
     const long long planes = x.dim(0) * x.dim(1);
-    maxpool2x2_forward_kernel<<<plane_grid(planes, y.dim(2) * y.dim(3)), kThreads, 0,
-                                ctx_->stream>>>(x.data<float>(), y.data<float>(), planes,
-                                                plane_side(x.dim(2), x), plane_side(x.dim(3), x));
-    PFCE_CUDA_CHECK_LAUNCH("maxpool2x2_forward_kernel");
+    launch("maxpool2x2_forward_kernel", maxpool2x2_forward_kernel,
+           plane_grid(planes, y.dim(2) * y.dim(3)), kThreads, ctx_->stream, x.data<float>(),
+           y.data<float>(), planes, plane_side(x.dim(2), x), plane_side(x.dim(3), x));
 }
 
 void CudaBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
@@ -211,11 +180,10 @@ void CudaBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Te
     check_plane(x);
     if (dx.numel() == 0) return;
     const long long planes = x.dim(0) * x.dim(1);
-    maxpool2x2_backward_kernel<<<plane_grid(planes, x.dim(2) * x.dim(3)), kThreads, 0,
-                                 ctx_->stream>>>(x.data<float>(), y.data<float>(), dy.data<float>(),
-                                                 dx.data<float>(), planes, plane_side(x.dim(2), x),
-                                                 plane_side(x.dim(3), x));
-    PFCE_CUDA_CHECK_LAUNCH("maxpool2x2_backward_kernel");
+    launch("maxpool2x2_backward_kernel", maxpool2x2_backward_kernel,
+           plane_grid(planes, x.dim(2) * x.dim(3)), kThreads, ctx_->stream, x.data<float>(),
+           y.data<float>(), dy.data<float>(), dx.data<float>(), planes, plane_side(x.dim(2), x),
+           plane_side(x.dim(3), x));
 }
 
 // Concat is N strided block copies: image i's a (Ca*H*W floats) and b (Cb*H*W) land side by side
@@ -263,10 +231,9 @@ void CudaBackend::reflect_pad(const Tensor& x, Tensor& y, int top, int left) {
     check_plane(y);
     if (y.numel() == 0) return;
     const long long planes = x.dim(0) * x.dim(1);
-    reflect_pad_kernel<<<plane_grid(planes, h2 * w2), kThreads, 0, ctx_->stream>>>(
-        x.data<float>(), y.data<float>(), planes, plane_side(h, x), plane_side(w, x),
-        plane_side(h2, y), plane_side(w2, y), top, left);
-    PFCE_CUDA_CHECK_LAUNCH("reflect_pad_kernel");
+    launch("reflect_pad_kernel", reflect_pad_kernel, plane_grid(planes, h2 * w2), kThreads,
+           ctx_->stream, x.data<float>(), y.data<float>(), planes, plane_side(h, x),
+           plane_side(w, x), plane_side(h2, y), plane_side(w2, y), top, left);
 }
 
 void CudaBackend::crop(const Tensor& x, Tensor& y, int top, int left) {
@@ -274,10 +241,9 @@ void CudaBackend::crop(const Tensor& x, Tensor& y, int top, int left) {
     check_plane(x);
     if (y.numel() == 0) return;
     const long long planes = x.dim(0) * x.dim(1);
-    crop_kernel<<<plane_grid(planes, y.dim(2) * y.dim(3)), kThreads, 0, ctx_->stream>>>(
-        x.data<float>(), y.data<float>(), planes, plane_side(x.dim(2), x), plane_side(x.dim(3), x),
-        plane_side(y.dim(2), y), plane_side(y.dim(3), y), top, left);
-    PFCE_CUDA_CHECK_LAUNCH("crop_kernel");
+    launch("crop_kernel", crop_kernel, plane_grid(planes, y.dim(2) * y.dim(3)), kThreads,
+           ctx_->stream, x.data<float>(), y.data<float>(), planes, plane_side(x.dim(2), x),
+           plane_side(x.dim(3), x), plane_side(y.dim(2), y), plane_side(y.dim(3), y), top, left);
 }
 
 void CudaBackend::crop_backward(const Tensor& dy, Tensor& dx, int top, int left) {
@@ -285,20 +251,19 @@ void CudaBackend::crop_backward(const Tensor& dy, Tensor& dx, int top, int left)
     check_plane(dx);
     if (dx.numel() == 0) return;
     const long long planes = dx.dim(0) * dx.dim(1);
-    crop_backward_kernel<<<plane_grid(planes, dx.dim(2) * dx.dim(3)), kThreads, 0, ctx_->stream>>>(
-        dy.data<float>(), dx.data<float>(), planes, plane_side(dx.dim(2), dx),
-        plane_side(dx.dim(3), dx), plane_side(dy.dim(2), dy), plane_side(dy.dim(3), dy), top, left);
-    PFCE_CUDA_CHECK_LAUNCH("crop_backward_kernel");
+    launch("crop_backward_kernel", crop_backward_kernel, plane_grid(planes, dx.dim(2) * dx.dim(3)),
+           kThreads, ctx_->stream, dy.data<float>(), dx.data<float>(), planes,
+           plane_side(dx.dim(2), dx), plane_side(dx.dim(3), dx), plane_side(dy.dim(2), dy),
+           plane_side(dy.dim(3), dy), top, left);
 }
 
 void CudaBackend::argmax_channels(const Tensor& logits, Tensor& pred) {
     check_argmax_channels_args(logits, pred, DeviceKind::cuda);
     const long long pixels = pred.numel();
     if (pixels == 0) return;
-    argmax_channels_kernel<<<grid_for(pixels), kThreads, 0, ctx_->stream>>>(
-        logits.data<float>(), pred.data<std::uint8_t>(), pixels, logits.dim(2) * logits.dim(3),
-        static_cast<int>(logits.dim(1)));
-    PFCE_CUDA_CHECK_LAUNCH("argmax_channels_kernel");
+    launch("argmax_channels_kernel", argmax_channels_kernel, grid_for(pixels), kThreads,
+           ctx_->stream, logits.data<float>(), pred.data<std::uint8_t>(), pixels,
+           logits.dim(2) * logits.dim(3), static_cast<int>(logits.dim(1)));
 }
 
 }  // namespace pfce
