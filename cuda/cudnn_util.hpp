@@ -1,16 +1,20 @@
-// cuDNN helpers shared by conv.cu and upconv.cu: descriptors owned by unique_ptr with deleters, and
+// cuDNN helpers shared by conv.cu and upconv.cu: descriptors owned by unique_ptr with deleters,
 // convolution plans (descriptors + algorithm + workspace size) found once per (device, geometry,
-// direction) and cached, so a warmed-up training step creates nothing and allocates nothing.
+// direction) and cached, so a warmed-up training step creates nothing and allocates nothing, and
+// the calls that run a plan or add and reduce a per-channel bias.
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "core/tensor.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -237,5 +241,68 @@ inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDi
 // Scaling factors for cuDNN calls that overwrite their output (host memory, f32 data).
 inline const float kOne = 1.0f;
 inline const float kZero = 0.0f;
+
+// A dimension v of t as the int cuDNN takes; ShapeError when it does not fit.
+inline int as_int(std::int64_t v, const Tensor& t) {
+    PFCE_CHECK_SHAPE(v >= 0 && v <= INT_MAX, "dimension too large for cuDNN: ", t.describe());
+    return static_cast<int>(v);
+}
+
+// ---- running a convolution ---------------------------------------------------------------------
+// Each finds (first call) or reuses the plan of g in its direction and runs it, overwriting the
+// output; the plan is returned for its bias descriptors. The plan search runs on these buffers and
+// writes only the direction's output, so the inputs are passed const.
+
+// y <- x * w.
+inline const ConvPlan& convolve(CudaContext& ctx, const ConvGeometry& g, const float* x,
+                                const float* w, float* y) {
+    const ConvPlan& p = conv_plan(ctx, g, ConvDirection::forward,
+                                  {const_cast<float*>(x), const_cast<float*>(w), y});
+    void* ws = ctx.workspace(p.workspace);
+    PFCE_CUDNN_CHECK(cudnnConvolutionForward(
+        ctx.cudnn, &kOne, p.x.get(), x, p.w.get(), w, p.conv.get(),
+        static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), ws, p.workspace, &kZero, p.y.get(), y));
+    return p;
+}
+
+// dx <- the gradient with respect to x of the convolution, from dy (shaped like its y).
+inline const ConvPlan& convolve_backward_data(CudaContext& ctx, const ConvGeometry& g,
+                                              const float* w, const float* dy, float* dx) {
+    const ConvPlan& p = conv_plan(ctx, g, ConvDirection::backward_data,
+                                  {dx, const_cast<float*>(w), const_cast<float*>(dy)});
+    void* ws = ctx.workspace(p.workspace);
+    PFCE_CUDNN_CHECK(
+        cudnnConvolutionBackwardData(ctx.cudnn, &kOne, p.w.get(), w, p.y.get(), dy, p.conv.get(),
+                                     static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo), ws,
+                                     p.workspace, &kZero, p.x.get(), dx));
+    return p;
+}
+
+// dw <- the gradient with respect to w of the convolution of x, from dy (shaped like its y).
+inline const ConvPlan& convolve_backward_filter(CudaContext& ctx, const ConvGeometry& g,
+                                                const float* x, const float* dy, float* dw) {
+    const ConvPlan& p = conv_plan(ctx, g, ConvDirection::backward_filter,
+                                  {const_cast<float*>(x), dw, const_cast<float*>(dy)});
+    void* ws = ctx.workspace(p.workspace);
+    PFCE_CUDNN_CHECK(
+        cudnnConvolutionBackwardFilter(ctx.cudnn, &kOne, p.x.get(), x, p.y.get(), dy, p.conv.get(),
+                                       static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo), ws,
+                                       p.workspace, &kZero, p.w.get(), dw));
+    return p;
+}
+
+// t (described by t_desc) += bias (per channel, bias_desc (1,C,1,1)).
+inline void add_bias(CudaContext& ctx, const TensorDesc& bias_desc, const float* bias,
+                     const TensorDesc& t_desc, float* t) {
+    PFCE_CUDNN_CHECK(
+        cudnnAddTensor(ctx.cudnn, &kOne, bias_desc.get(), bias, &kOne, t_desc.get(), t));
+}
+
+// dbias (bias_desc (1,C,1,1)) <- sum of dy (dy_desc) over every axis but the channel.
+inline void bias_gradient(CudaContext& ctx, const TensorDesc& dy_desc, const float* dy,
+                          const TensorDesc& bias_desc, float* dbias) {
+    PFCE_CUDNN_CHECK(cudnnConvolutionBackwardBias(ctx.cudnn, &kOne, dy_desc.get(), dy, &kZero,
+                                                  bias_desc.get(), dbias));
+}
 
 }  // namespace pfce::cudnn
