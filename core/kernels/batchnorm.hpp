@@ -3,12 +3,14 @@
 // expression so both sides round to the same floats.
 #pragma once
 
+#include <cmath>
+
 #include "core/kernels/hd.hpp"
 
 namespace pfce::kernels {
 
 PFCE_HD inline double bn_invstd(double var, float eps) {
-    return 1.0 / hd_sqrt(var + static_cast<double>(eps));
+    return 1.0 / std::sqrt(var + static_cast<double>(eps));
 }
 
 struct BnAffine {

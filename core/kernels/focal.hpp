@@ -3,6 +3,8 @@
 // (and the reference the same formulas in double).
 #pragma once
 
+#include <cmath>
+
 #include "core/kernels/hd.hpp"
 
 namespace pfce::kernels {
@@ -21,7 +23,7 @@ struct FocalPixel {
 
 template <typename T>
 PFCE_HD inline FocalPixel<T> focal_pixel_terms(T u, T q, T logq, T gamma, T a) {
-    const T pw = gamma == T(0) ? T(1) : hd_pow(u, gamma);
+    const T pw = gamma == T(0) ? T(1) : std::pow(u, gamma);
     const T r = u > T(0) ? logq / u : T(-1);
     return {-a * pw * logq, a * pw * (gamma * q * r - T(1))};
 }
@@ -31,7 +33,7 @@ PFCE_HD inline FocalPixel<T> focal_pixel_terms(T u, T q, T logq, T gamma, T a) {
 // the log-softmax form when q is small (where u carries no information).
 template <typename T>
 PFCE_HD inline T focal_log_q(T zy_m, T s, T u) {
-    return u < T(0.5) ? hd_log1p(-u) : zy_m - hd_log(s);
+    return u < T(0.5) ? std::log1p(-u) : zy_m - std::log(s);
 }
 
 // The loss normalizer from per-class labelled-pixel counts, summed in class order in double:

@@ -16,7 +16,7 @@ PFCE_HD inline float clip_scale_value(float norm, float max_norm) {
     float s = 1.0f;
     if (max_norm > 0.0f) {
         const float r = max_norm / (norm + 1e-6f);
-        s = r < 1.0f ? r : (hd_isnan(r) ? r : 1.0f);
+        s = r < 1.0f ? r : (std::isnan(r) ? r : 1.0f);
     }
     return s;
 }
@@ -71,7 +71,7 @@ PFCE_HD inline void adam_update(float& w, float& m, float& v, float g, const Ada
     const float vi = c.b2 * v + (1.0f - c.b2) * g * g;
     m = mi;
     v = vi;
-    const float denom = hd_sqrt(vi) / c.bc2_sqrt + c.eps;
+    const float denom = std::sqrt(vi) / c.bc2_sqrt + c.eps;
     w = wi - c.step_size * (mi / denom);
 }
 
