@@ -16,16 +16,7 @@ namespace {
 cudnn::ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor& y,
                                   const Conv2dParams& p, const Tensor& bias) {
     check_conv2d_args(x, w, y, bias, p, DeviceKind::cuda);
-    cudnn::ConvGeometry g;
-    g.n = cudnn::as_int(x.dim(0), x);
-    g.c = cudnn::as_int(x.dim(1), x);
-    g.h = cudnn::as_int(x.dim(2), x);
-    g.w = cudnn::as_int(x.dim(3), x);
-    g.k = cudnn::as_int(w.dim(0), w);
-    g.r = cudnn::as_int(w.dim(2), w);
-    g.pad = p.pad;
-    g.stride = 1;
-    return g;
+    return cudnn::geometry(x, cudnn::as_int(w.dim(0), w), cudnn::as_int(w.dim(2), w), p.pad, 1);
 }
 
 }  // namespace
@@ -36,8 +27,7 @@ void CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor&
     if (y.numel() == 0) return;
     const cudnn::ConvPlan& plan =
         cudnn::convolve(*ctx_, g, x.data<float>(), w.data<float>(), y.data<float>());
-    if (!bias.empty())
-        cudnn::add_bias(*ctx_, plan.bias_out, bias.data<float>(), plan.y, y.data<float>());
+    cudnn::add_bias(*ctx_, plan.bias_out, bias, plan.y, y.data<float>());
 }
 
 void CudaBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
@@ -50,16 +40,10 @@ void CudaBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor
 void CudaBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                          Tensor& dbias, const Conv2dParams& p) {
     const cudnn::ConvGeometry g = conv_geometry(x, dw, dy, p, dbias);
-    if (dw.numel() == 0) return;
-    if (dy.numel() == 0) {  // empty batch: the gradients are exactly zero
-        fill(dw, 0.0f);
-        if (!dbias.empty()) fill(dbias, 0.0f);
-        return;
-    }
+    if (cudnn::no_filter_gradient_to_run(*ctx_, dy, dw, dbias)) return;
     const cudnn::ConvPlan& plan = cudnn::convolve_backward_filter(
         *ctx_, g, x.data<float>(), dy.data<float>(), dw.data<float>());
-    if (!dbias.empty())
-        cudnn::bias_gradient(*ctx_, plan.y, dy.data<float>(), plan.bias_out, dbias.data<float>());
+    cudnn::bias_gradient(*ctx_, plan.y, dy.data<float>(), plan.bias_out, dbias);
 }
 
 }  // namespace pfce

@@ -18,16 +18,7 @@ namespace {
 cudnn::ConvGeometry upconv_geometry(const Tensor& small, const Tensor& w, const Tensor& big,
                                     const Tensor& bias) {
     check_upconv2x2_args(small, w, big, bias, DeviceKind::cuda);
-    cudnn::ConvGeometry g;
-    g.n = cudnn::as_int(big.dim(0), big);
-    g.c = cudnn::as_int(big.dim(1), big);
-    g.h = cudnn::as_int(big.dim(2), big);
-    g.w = cudnn::as_int(big.dim(3), big);
-    g.k = cudnn::as_int(small.dim(1), small);
-    g.r = 2;
-    g.pad = 0;
-    g.stride = 2;
-    return g;
+    return cudnn::geometry(big, cudnn::as_int(small.dim(1), small), 2, 0, 2);
 }
 
 }  // namespace
@@ -39,8 +30,7 @@ void CudaBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tens
     // y (big) is the "input gradient" written by backward-data; x (small) is its "output gradient".
     const cudnn::ConvPlan& plan =
         cudnn::convolve_backward_data(*ctx_, g, w.data<float>(), x.data<float>(), y.data<float>());
-    if (!bias.empty())
-        cudnn::add_bias(*ctx_, plan.bias_in, bias.data<float>(), plan.x, y.data<float>());
+    cudnn::add_bias(*ctx_, plan.bias_in, bias, plan.x, y.data<float>());
 }
 
 void CudaBackend::upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) {
@@ -53,18 +43,12 @@ void CudaBackend::upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Ten
 void CudaBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                             Tensor& dbias) {
     const cudnn::ConvGeometry g = upconv_geometry(x, dw, dy, dbias);
-    if (dw.numel() == 0) return;
-    if (dy.numel() == 0) {  // empty batch: the gradients are exactly zero
-        fill(dw, 0.0f);
-        if (!dbias.empty()) fill(dbias, 0.0f);
-        return;
-    }
+    if (cudnn::no_filter_gradient_to_run(*ctx_, dy, dw, dbias)) return;
     // dw[ci,co,a,b] = sum x[n,ci,i,j] dy[n,co,2i+a,2j+b]: the filter gradient of the convolution
     // big -> small, with dy as its input and x as its output gradient.
     const cudnn::ConvPlan& plan = cudnn::convolve_backward_filter(
         *ctx_, g, dy.data<float>(), x.data<float>(), dw.data<float>());
-    if (!dbias.empty())
-        cudnn::bias_gradient(*ctx_, plan.x, dy.data<float>(), plan.bias_in, dbias.data<float>());
+    cudnn::bias_gradient(*ctx_, plan.x, dy.data<float>(), plan.bias_in, dbias);
 }
 
 }  // namespace pfce
