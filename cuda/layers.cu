@@ -19,8 +19,17 @@ namespace {
 constexpr int kThreads = 256;
 
 // ---- kernels ----------------------------------------------------------------------------------
-// The plane kernels walk (n,c) planes with blockIdx.y and one plane's pixels with blockIdx.x, both
-// grid-stride, so any size works with any grid.
+
+// The plane kernels run f(p, k) for every pixel k of every (n,c) plane p of a (planes, n_pixels)
+// layout: blockIdx.y walks the planes and blockIdx.x one plane's pixels, both grid-stride, so any
+// size works with any grid.
+template <typename F>
+__device__ void for_each_plane_pixel(long long planes, int n_pixels, F f) {
+    for (long long p = blockIdx.y; p < planes; p += gridDim.y)
+        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < n_pixels;
+             k += gridDim.x * blockDim.x)
+            f(p, k);
+}
 
 __global__ void relu_forward_kernel(const float* x, float* y, long long n) {
     for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
@@ -40,16 +49,12 @@ __global__ void relu_backward_kernel(const float* y, const float* dy, float* dx,
 // y (planes, H/2, W/2) = max over each 2x2 window of x (planes, H, W).
 __global__ void maxpool2x2_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
                                           long long planes, int h, int w) {
-    const int ho = h / 2, wo = w / 2, out = ho * wo;
-    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
-        const float* xp = x + p * h * w;
-        float* yp = y + p * out;
-        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < out; k += gridDim.x * blockDim.x) {
-            const int i = k / wo, j = k - (k / wo) * wo;
-            const float* r0 = xp + (2 * i) * w + 2 * j;
-            yp[k] = kernels::window_max_2x2(r0, r0 + w);
-        }
-    }
+    const int ho = h / 2, wo = w / 2;
+    for_each_plane_pixel(planes, ho * wo, [&](long long p, int k) {
+        const int i = k / wo, j = k - (k / wo) * wo;
+        const float* r0 = x + p * h * w + (2 * i) * w + 2 * j;
+        y[p * ho * wo + k] = kernels::window_max_2x2(r0, r0 + w);
+    });
 }
 
 // One thread per dx element: the gradient of its window goes to the window's first element (in
@@ -58,63 +63,48 @@ __global__ void maxpool2x2_forward_kernel(const float* __restrict__ x, float* __
 __global__ void maxpool2x2_backward_kernel(const float* __restrict__ x, const float* __restrict__ y,
                                            const float* __restrict__ dy, float* __restrict__ dx,
                                            long long planes, int h, int w) {
-    const int ho = h / 2, wo = w / 2, in = h * w;
-    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
-        const float* xp = x + p * in;
-        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < in; k += gridDim.x * blockDim.x) {
-            const int r = k / w, c = k - (k / w) * w;
-            const int i = r / 2, j = c / 2;
-            float g = 0.0f;
-            if (i < ho && j < wo) {
-                const long long o = p * ho * wo + 1LL * i * wo + j;
-                if (kernels::window_argmax_2x2(xp, (2 * i) * w + 2 * j, w, y[o]) == k) g = dy[o];
-            }
-            dx[p * in + k] = g;
+    const int ho = h / 2, wo = w / 2;
+    for_each_plane_pixel(planes, h * w, [&](long long p, int k) {
+        const int i = (k / w) / 2, j = (k - (k / w) * w) / 2;
+        float g = 0.0f;
+        if (i < ho && j < wo) {
+            const long long o = p * ho * wo + 1LL * i * wo + j;
+            if (kernels::window_argmax_2x2(x + p * h * w, (2 * i) * w + 2 * j, w, y[o]) == k)
+                g = dy[o];
         }
-    }
+        dx[p * h * w + k] = g;
+    });
 }
 
+// y (planes, h2, w2) = x (planes, h, w) placed at (top, left) and mirrored outward.
 __global__ void reflect_pad_kernel(const float* __restrict__ x, float* __restrict__ y,
                                    long long planes, int h, int w, int h2, int w2, int top,
                                    int left) {
-    const int out = h2 * w2;
-    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
-        const float* xp = x + p * h * w;
-        float* yp = y + p * out;
-        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < out; k += gridDim.x * blockDim.x) {
-            const int i = k / w2, j = k - (k / w2) * w2;
-            yp[k] = xp[kernels::reflect_index(i, top, h) * w + kernels::reflect_index(j, left, w)];
-        }
-    }
+    for_each_plane_pixel(planes, h2 * w2, [&](long long p, int k) {
+        const int i = k / w2, j = k - (k / w2) * w2;
+        y[p * h2 * w2 + k] = x[p * h * w + kernels::reflect_index(i, top, h) * w +
+                               kernels::reflect_index(j, left, w)];
+    });
 }
 
 // y (planes, h2, w2) = x (planes, h, w) at rows top.., columns left..
 __global__ void crop_kernel(const float* __restrict__ x, float* __restrict__ y, long long planes,
                             int h, int w, int h2, int w2, int top, int left) {
-    const int out = h2 * w2;
-    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
-        const float* xp = x + p * h * w;
-        float* yp = y + p * out;
-        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < out; k += gridDim.x * blockDim.x) {
-            const int i = k / w2, j = k - (k / w2) * w2;
-            yp[k] = xp[(top + i) * w + left + j];
-        }
-    }
+    for_each_plane_pixel(planes, h2 * w2, [&](long long p, int k) {
+        const int i = k / w2, j = k - (k / w2) * w2;
+        y[p * h2 * w2 + k] = x[p * h * w + (top + i) * w + left + j];
+    });
 }
 
 // One thread per dx element: dy inside the crop window, 0 outside.
 __global__ void crop_backward_kernel(const float* __restrict__ dy, float* __restrict__ dx,
                                      long long planes, int h, int w, int h2, int w2, int top,
                                      int left) {
-    const int in = h * w;
-    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
-        const float* dyp = dy + p * h2 * w2;
-        float* dxp = dx + p * in;
-        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < in; k += gridDim.x * blockDim.x) {
-            const int i = k / w - top, j = k - (k / w) * w - left;
-            dxp[k] = (i >= 0 && i < h2 && j >= 0 && j < w2) ? dyp[i * w2 + j] : 0.0f;
-        }
-    }
+    for_each_plane_pixel(planes, h * w, [&](long long p, int k) {
+        const int i = k / w - top, j = k - (k / w) * w - left;
+        dx[p * h * w + k] =
+            (i >= 0 && i < h2 && j >= 0 && j < w2) ? dy[p * h2 * w2 + i * w2 + j] : 0.0f;
+    });
 }
 
 // pred (N, HW) = first channel with the largest logit (strictly greater replaces).
