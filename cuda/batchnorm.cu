@@ -189,6 +189,20 @@ int slices_for(const CudaContext& ctx, const BnShape& s) {
     return static_cast<int>(std::max(1LL, std::min({want, most, 1024LL})));
 }
 
+// Workspace of a pass with a reduction: the partial sums, a pair of doubles per (channel, slice),
+// then `floats` floats per channel.
+struct BnScratch {
+    int slices;
+    double* partial;
+    float* per_channel;
+};
+BnScratch bn_scratch(CudaContext& ctx, const BnShape& s, int floats) {
+    const int slices = slices_for(ctx, s);
+    const std::size_t partial_bytes = sizeof(double) * 2 * s.c * slices;
+    char* ws = static_cast<char*>(ctx.workspace(partial_bytes + floats * sizeof(float) * s.c));
+    return {slices, reinterpret_cast<double*>(ws), reinterpret_cast<float*>(ws + partial_bytes)};
+}
+
 dim3 plane_grid(const BnShape& s) {
     const long long planes = 1LL * s.n * s.c;
     const unsigned gx = grid_for(s.hw, kThreads, 1024);
@@ -207,12 +221,10 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
     const BnShape s = bn_shape(x);
     const long long m = 1LL * s.n * s.hw;  // values per channel
     CudaContext& ctx = *ctx_;
-    const int slices = slices_for(ctx, s);
-    // Workspace: partial sums (C*S pairs of doubles), then scale and shift (C floats each).
-    const std::size_t partial_bytes = sizeof(double) * 2 * s.c * slices;
-    char* ws = static_cast<char*>(ctx.workspace(partial_bytes + 2 * sizeof(float) * s.c));
-    double* partial = reinterpret_cast<double*>(ws);
-    float* scale = reinterpret_cast<float*>(ws + partial_bytes);
+    const BnScratch ws = bn_scratch(ctx, s, 2);  // per channel: scale, shift
+    const int slices = ws.slices;
+    double* partial = ws.partial;
+    float* scale = ws.per_channel;
     float* shift = scale + s.c;
 
     launch("bn_partial_stats_kernel", bn_partial_stats_kernel, dim3(slices, s.c), kThreads,
@@ -251,12 +263,10 @@ void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Te
     const long long m = 1LL * s.n * s.hw;
     PFCE_CHECK_SHAPE(m > 0, "empty batch ", x.describe());  // this backend needs a non-empty batch
     CudaContext& ctx = *ctx_;
-    const int slices = slices_for(ctx, s);
-    // Workspace: partial sums (C*S pairs of doubles), then three per-channel coefficients.
-    const std::size_t partial_bytes = sizeof(double) * 2 * s.c * slices;
-    char* ws = static_cast<char*>(ctx.workspace(partial_bytes + 3 * sizeof(float) * s.c));
-    double* partial = reinterpret_cast<double*>(ws);
-    float* coef_a = reinterpret_cast<float*>(ws + partial_bytes);
+    const BnScratch ws = bn_scratch(ctx, s, 3);  // per channel: the coefficients of dx
+    const int slices = ws.slices;
+    double* partial = ws.partial;
+    float* coef_a = ws.per_channel;
     float* coef_mean_dy = coef_a + s.c;
     float* coef_k = coef_mean_dy + s.c;
 

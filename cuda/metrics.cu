@@ -13,7 +13,7 @@ constexpr int kConfusionThreads = 256;
 
 // ---- kernels --------------------------------------------------------------------------------
 
-// Pixels with truth 255 are skipped; so are out-of-range classes (the CPU reference throws for
+// Pixels with truth 255 are skipped; so are out-of-range classes (the CPU backend throws for
 // those; a kernel cannot, and counting them elsewhere would corrupt the matrix).
 __global__ void confusion_kernel(const unsigned char* __restrict__ pred,
                                  const unsigned char* __restrict__ truth, long long n, int C,

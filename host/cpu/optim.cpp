@@ -1,4 +1,4 @@
-// CPU reference of the optimizer family: global gradient norm (deterministic, independent of the
+// CPU backend: the optimizer family: global gradient norm (deterministic, independent of the
 // thread count), the clipping scale, and the SGD-momentum and Adam/AdamW/Adam+L2 steps with
 // PyTorch's formulas. The per-element arithmetic is core/kernels/optim.hpp, shared with
 // cuda/optim.cu.
