@@ -10,6 +10,8 @@
 #include "host/reference/reference_ops.hpp"
 
 namespace pfce {
+
+using reference::Doubles;
 namespace reference {
 
 namespace {
@@ -129,18 +131,15 @@ void ReferenceBackend::batchnorm_forward_train(const Tensor& x, const Tensor& ga
                                                Tensor& save_invstd, const BatchNormParams& p) {
     check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
                                        save_invstd, DeviceKind::cpu);
-    const std::vector<double> vx = reference::doubles(x), vg = reference::doubles(gamma),
-                              vb = reference::doubles(beta);
-    std::vector<double> rm = reference::doubles(running_mean), rv = reference::doubles(running_var);
-    std::vector<double> vy(vx.size()), sm(vg.size()), si(vg.size());
-    reference::batchnorm_forward_train(vx.data(), vg.data(), vb.data(), rm.data(), rv.data(),
-                                       vy.data(), sm.data(), si.data(), bn_shape(x), p.momentum,
-                                       p.eps);
-    reference::store(vy, y);
-    reference::store(sm, save_mean);
-    reference::store(si, save_invstd);
-    reference::store(rm, running_mean);
-    reference::store(rv, running_var);
+    Doubles rm(running_mean), rv(running_var), out(y), sm(save_mean), si(save_invstd);
+    reference::batchnorm_forward_train(Doubles(x).data(), Doubles(gamma).data(),
+                                       Doubles(beta).data(), rm.data(), rv.data(), out.data(),
+                                       sm.data(), si.data(), bn_shape(x), p.momentum, p.eps);
+    out.store(y);
+    sm.store(save_mean);
+    si.store(save_invstd);
+    rm.store(running_mean);
+    rv.store(running_var);
 }
 
 void ReferenceBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma,
@@ -149,13 +148,11 @@ void ReferenceBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& ga
                                                const BatchNormParams& p) {
     check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
                                        DeviceKind::cpu);
-    const std::vector<double> vx = reference::doubles(x), vg = reference::doubles(gamma),
-                              vb = reference::doubles(beta), rm = reference::doubles(running_mean),
-                              rv = reference::doubles(running_var);
-    std::vector<double> vy(vx.size());
-    reference::batchnorm_forward_infer(vx.data(), vg.data(), vb.data(), rm.data(), rv.data(),
-                                       vy.data(), bn_shape(x), p.eps);
-    reference::store(vy, y);
+    Doubles out(y);
+    reference::batchnorm_forward_infer(Doubles(x).data(), Doubles(gamma).data(),
+                                       Doubles(beta).data(), Doubles(running_mean).data(),
+                                       Doubles(running_var).data(), out.data(), bn_shape(x), p.eps);
+    out.store(y);
 }
 
 void ReferenceBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
@@ -163,15 +160,13 @@ void ReferenceBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, con
                                           Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
     check_batchnorm_backward_args(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
                                   DeviceKind::cpu);
-    const std::vector<double> vx = reference::doubles(x), vdy = reference::doubles(dy),
-                              vg = reference::doubles(gamma), sm = reference::doubles(save_mean),
-                              si = reference::doubles(save_invstd);
-    std::vector<double> vdx(vx.size()), vdg(vg.size()), vdb(vg.size());
-    reference::batchnorm_backward(vx.data(), vdy.data(), vg.data(), sm.data(), si.data(),
-                                  vdx.data(), vdg.data(), vdb.data(), bn_shape(x));
-    reference::store(vdx, dx);
-    reference::store(vdg, dgamma);
-    reference::store(vdb, dbeta);
+    Doubles out_x(dx), out_g(dgamma), out_b(dbeta);
+    reference::batchnorm_backward(Doubles(x).data(), Doubles(dy).data(), Doubles(gamma).data(),
+                                  Doubles(save_mean).data(), Doubles(save_invstd).data(),
+                                  out_x.data(), out_g.data(), out_b.data(), bn_shape(x));
+    out_x.store(dx);
+    out_g.store(dgamma);
+    out_b.store(dbeta);
 }
 
 }  // namespace pfce

@@ -8,6 +8,8 @@
 #include "host/reference/reference_ops.hpp"
 
 namespace pfce {
+
+using reference::Doubles;
 namespace reference {
 
 namespace {
@@ -124,33 +126,29 @@ reference::ConvShape conv_shape(const Tensor& x, const Tensor& w, const Conv2dPa
 void ReferenceBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
                                       Tensor& y, const Conv2dParams& p) {
     check_conv2d_args(x, w, y, bias, p, DeviceKind::cpu);
-    const std::vector<double> vx = reference::doubles(x), vw = reference::doubles(w),
-                              vb = reference::doubles(bias);
-    std::vector<double> vy(static_cast<std::size_t>(y.numel()));
-    reference::conv2d_forward(vx.data(), vw.data(), reference::data_or_null(vb), vy.data(),
-                              conv_shape(x, w, p));
-    reference::store(vy, y);
+    Doubles out(y);
+    reference::conv2d_forward(Doubles(x).data(), Doubles(w).data(), Doubles(bias).data(),
+                              out.data(), conv_shape(x, w, p));
+    out.store(y);
 }
 
 void ReferenceBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
                                             const Conv2dParams& p) {
     check_conv2d_args(dx, w, dy, Tensor(), p, DeviceKind::cpu);
-    const std::vector<double> vdy = reference::doubles(dy), vw = reference::doubles(w);
-    std::vector<double> vdx(static_cast<std::size_t>(dx.numel()));
-    reference::conv2d_backward_data(vdy.data(), vw.data(), vdx.data(), conv_shape(dx, w, p));
-    reference::store(vdx, dx);
+    Doubles out(dx);
+    reference::conv2d_backward_data(Doubles(dy).data(), Doubles(w).data(), out.data(),
+                                    conv_shape(dx, w, p));
+    out.store(dx);
 }
 
 void ReferenceBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                               Tensor& dbias, const Conv2dParams& p) {
     check_conv2d_args(x, dw, dy, dbias, p, DeviceKind::cpu);
-    const std::vector<double> vx = reference::doubles(x), vdy = reference::doubles(dy);
-    std::vector<double> vdw(static_cast<std::size_t>(dw.numel())),
-        vdb(static_cast<std::size_t>(dbias.empty() ? 0 : dbias.numel()));
-    reference::conv2d_backward_filter(vx.data(), vdy.data(), vdw.data(),
-                                      reference::data_or_null(vdb), conv_shape(x, dw, p));
-    reference::store(vdw, dw);
-    if (!dbias.empty()) reference::store(vdb, dbias);
+    Doubles out_w(dw), out_b(dbias);
+    reference::conv2d_backward_filter(Doubles(x).data(), Doubles(dy).data(), out_w.data(),
+                                      out_b.data(), conv_shape(x, dw, p));
+    out_w.store(dw);
+    out_b.store(dbias);
 }
 
 }  // namespace pfce

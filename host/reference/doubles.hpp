@@ -1,5 +1,5 @@
-// The reference backend computes in double: f32 tensors are widened on the way in (exactly) and
-// rounded once on the way out.
+// The reference backend computes in double: an f32 tensor's values are widened on the way in
+// (exactly) and rounded once on the way out.
 #pragma once
 
 #include <vector>
@@ -8,24 +8,22 @@
 
 namespace pfce::reference {
 
-// A double copy of an f32 tensor (empty for an empty tensor).
-inline std::vector<double> doubles(const Tensor& t) {
-    std::vector<double> v(static_cast<std::size_t>(t.empty() ? 0 : t.numel()));
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = t.data<float>()[i];
-    return v;
-}
+// The values of an f32 tensor as doubles. Doubles(t).data() may be passed straight to a call: the
+// temporary lives until the call returns.
+class Doubles {
+  public:
+    explicit Doubles(const Tensor& t) : v_(static_cast<std::size_t>(t.empty() ? 0 : t.numel())) {
+        for (std::size_t i = 0; i < v_.size(); ++i) v_[i] = t.data<float>()[i];
+    }
+    // The values, or null for an empty tensor (an absent bias or gradient).
+    double* data() { return v_.empty() ? nullptr : v_.data(); }
+    // t <- the values, each rounded to f32.
+    void store(Tensor& t) const {
+        for (std::size_t i = 0; i < v_.size(); ++i) t.data<float>()[i] = static_cast<float>(v_[i]);
+    }
 
-// t <- v, each value rounded to f32.
-inline void store(const std::vector<double>& v, Tensor& t) {
-    for (std::size_t i = 0; i < v.size(); ++i) t.data<float>()[i] = static_cast<float>(v[i]);
-}
-
-// The address of v's values, or null for an empty v (an optional bias or gradient).
-inline double* data_or_null(std::vector<double>& v) {
-    return v.empty() ? nullptr : v.data();
-}
-inline const double* data_or_null(const std::vector<double>& v) {
-    return v.empty() ? nullptr : v.data();
-}
+  private:
+    std::vector<double> v_;
+};
 
 }  // namespace pfce::reference

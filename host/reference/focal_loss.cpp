@@ -12,6 +12,8 @@
 #include "host/reference/reference_ops.hpp"
 
 namespace pfce {
+
+using reference::Doubles;
 namespace reference {
 
 template <typename T>
@@ -72,12 +74,11 @@ template double focal_loss<double>(const double*, const std::uint8_t*, std::int6
 void ReferenceBackend::focal_loss(const Tensor& logits, const Tensor& labels,
                                   const FocalLossParams& p, Tensor& loss, Tensor& dlogits) {
     check_focal_loss_args(logits, labels, p, loss, dlogits, DeviceKind::cpu);
-    const std::vector<double> z = reference::doubles(logits);
-    std::vector<double> dz(dlogits.empty() ? 0 : z.size());
+    Doubles dz(dlogits);  // none when dlogits is empty: no gradient
     loss.data<float>()[0] = static_cast<float>(reference::focal_loss<double>(
-        z.data(), labels.data<std::uint8_t>(), logits.dim(0), static_cast<int>(logits.dim(1)),
-        logits.dim(2) * logits.dim(3), p, reference::data_or_null(dz)));
-    if (!dlogits.empty()) reference::store(dz, dlogits);
+        Doubles(logits).data(), labels.data<std::uint8_t>(), logits.dim(0),
+        static_cast<int>(logits.dim(1)), logits.dim(2) * logits.dim(3), p, dz.data()));
+    dz.store(dlogits);
 }
 
 }  // namespace pfce

@@ -11,6 +11,8 @@
 
 namespace pfce {
 
+using reference::Doubles;
+
 void ReferenceBackend::global_grad_norm(std::span<const Tensor* const> grads, Tensor& norm) {
     check_grad_norm_args(grads, norm, DeviceKind::cpu);
     double sum = 0.0;
@@ -39,19 +41,20 @@ void ReferenceBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& momen
                                 const Tensor& grad_scale, const SgdParams& p) {
     check_sgd_step_args(param, grad, momentum_buf, grad_scale, p, DeviceKind::cpu);
     const double scale = grad_scale.data<float>()[0];
-    std::vector<double> w = reference::doubles(param), buf = reference::doubles(momentum_buf);
+    Doubles values(param), momentum(momentum_buf);
+    double* w = values.data();
+    double* buf = momentum.data();
     for (std::int64_t i = 0; i < param.numel(); ++i) {
-        const auto k = static_cast<std::size_t>(i);
         double g = static_cast<double>(grad.data<float>()[i]) * scale +
-                   static_cast<double>(p.weight_decay) * w[k];
+                   static_cast<double>(p.weight_decay) * w[i];
         if (p.momentum != 0.0f) {
-            buf[k] = static_cast<double>(p.momentum) * buf[k] + g;
-            g = buf[k];
+            buf[i] = static_cast<double>(p.momentum) * buf[i] + g;
+            g = buf[i];
         }
-        w[k] -= static_cast<double>(p.lr) * g;
+        w[i] -= static_cast<double>(p.lr) * g;
     }
-    reference::store(w, param);
-    if (p.momentum != 0.0f) reference::store(buf, momentum_buf);
+    values.store(param);
+    if (p.momentum != 0.0f) momentum.store(momentum_buf);
 }
 
 // t = p.step; g = grad*scale (+ wd*param for Adam+L2); param *= 1 - lr*wd for AdamW;
@@ -63,24 +66,25 @@ void ReferenceBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, T
     const double lr = p.lr, b1 = p.beta1, b2 = p.beta2, eps = p.eps, wd = p.weight_decay;
     const double t = static_cast<double>(p.step);
     const bool decoupled = p.decay_mode == WeightDecayMode::decoupled;
-    std::vector<double> w = reference::doubles(param), vm = reference::doubles(m),
-                        vv = reference::doubles(v);
+    Doubles values(param), first(m), second(v);
+    double* w = values.data();
+    double* vm = first.data();
+    double* vv = second.data();
     for (std::int64_t i = 0; i < param.numel(); ++i) {
-        const auto k = static_cast<std::size_t>(i);
         double g = static_cast<double>(grad.data<float>()[i]) * scale;
         if (decoupled)
-            w[k] *= 1.0 - lr * wd;
+            w[i] *= 1.0 - lr * wd;
         else
-            g += wd * w[k];
-        vm[k] = b1 * vm[k] + (1.0 - b1) * g;
-        vv[k] = b2 * vv[k] + (1.0 - b2) * g * g;
-        const double m_hat = vm[k] / (1.0 - std::pow(b1, t));
-        const double v_hat = vv[k] / (1.0 - std::pow(b2, t));
-        w[k] -= lr * m_hat / (std::sqrt(v_hat) + eps);
+            g += wd * w[i];
+        vm[i] = b1 * vm[i] + (1.0 - b1) * g;
+        vv[i] = b2 * vv[i] + (1.0 - b2) * g * g;
+        const double m_hat = vm[i] / (1.0 - std::pow(b1, t));
+        const double v_hat = vv[i] / (1.0 - std::pow(b2, t));
+        w[i] -= lr * m_hat / (std::sqrt(v_hat) + eps);
     }
-    reference::store(w, param);
-    reference::store(vm, m);
-    reference::store(vv, v);
+    values.store(param);
+    first.store(m);
+    second.store(v);
 }
 
 }  // namespace pfce

@@ -9,6 +9,8 @@
 #include "host/reference/reference_ops.hpp"
 
 namespace pfce {
+
+using reference::Doubles;
 namespace reference {
 
 template <typename T>
@@ -102,32 +104,28 @@ reference::UpconvShape upconv_shape(const Tensor& small, const Tensor& w) {
 void ReferenceBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
                                          Tensor& y) {
     check_upconv2x2_args(x, w, y, bias, DeviceKind::cpu);
-    const std::vector<double> vx = reference::doubles(x), vw = reference::doubles(w),
-                              vb = reference::doubles(bias);
-    std::vector<double> vy(static_cast<std::size_t>(y.numel()));
-    reference::upconv2x2_forward(vx.data(), vw.data(), reference::data_or_null(vb), vy.data(),
-                                 upconv_shape(x, w));
-    reference::store(vy, y);
+    Doubles out(y);
+    reference::upconv2x2_forward(Doubles(x).data(), Doubles(w).data(), Doubles(bias).data(),
+                                 out.data(), upconv_shape(x, w));
+    out.store(y);
 }
 
 void ReferenceBackend::upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) {
     check_upconv2x2_args(dx, w, dy, Tensor(), DeviceKind::cpu);
-    const std::vector<double> vdy = reference::doubles(dy), vw = reference::doubles(w);
-    std::vector<double> vdx(static_cast<std::size_t>(dx.numel()));
-    reference::upconv2x2_backward_data(vdy.data(), vw.data(), vdx.data(), upconv_shape(dx, w));
-    reference::store(vdx, dx);
+    Doubles out(dx);
+    reference::upconv2x2_backward_data(Doubles(dy).data(), Doubles(w).data(), out.data(),
+                                       upconv_shape(dx, w));
+    out.store(dx);
 }
 
 void ReferenceBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                                  Tensor& dbias) {
     check_upconv2x2_args(x, dw, dy, dbias, DeviceKind::cpu);
-    const std::vector<double> vx = reference::doubles(x), vdy = reference::doubles(dy);
-    std::vector<double> vdw(static_cast<std::size_t>(dw.numel())),
-        vdb(static_cast<std::size_t>(dbias.empty() ? 0 : dbias.numel()));
-    reference::upconv2x2_backward_filter(vx.data(), vdy.data(), vdw.data(),
-                                         reference::data_or_null(vdb), upconv_shape(x, dw));
-    reference::store(vdw, dw);
-    if (!dbias.empty()) reference::store(vdb, dbias);
+    Doubles out_w(dw), out_b(dbias);
+    reference::upconv2x2_backward_filter(Doubles(x).data(), Doubles(dy).data(), out_w.data(),
+                                         out_b.data(), upconv_shape(x, dw));
+    out_w.store(dw);
+    out_b.store(dbias);
 }
 
 }  // namespace pfce
