@@ -59,75 +59,83 @@ double dot(const Vec& a, const Vec& b) {
     return ::testing::AssertionSuccess();
 }
 
-}  // namespace
-
-// ---- gradients against finite differences
-// -------------------------------------------------------- For a random linear functional r of the
-// output, d(r . y)/dv must equal the backward pass fed r.
-
-TEST(ReferenceGradients, ConvolutionIsFiniteDifferences) {
-    for (const reference::ConvShape s :
-         {reference::ConvShape{2, 2, 4, 5, 3, 3, 1}, reference::ConvShape{1, 3, 3, 4, 2, 1, 0},
-          reference::ConvShape{1, 2, 5, 3, 2, 3, 0}}) {
-        const Vec x = random_vec(static_cast<std::size_t>(s.n * s.ci * s.h * s.w), 1);
-        const Vec w = random_vec(static_cast<std::size_t>(s.co * s.ci * s.k * s.k), 2);
-        const Vec b = random_vec(static_cast<std::size_t>(s.co), 3);
-        const Vec r = random_vec(static_cast<std::size_t>(s.n * s.co * s.ho() * s.wo()), 4);
-        auto loss = [&](const Vec& vx, const Vec& vw, const Vec& vb) {
-            Vec y(r.size());
-            reference::conv2d_forward(vx.data(), vw.data(), vb.data(), y.data(), s);
-            return dot(r, y);
-        };
-        Vec dx(x.size()), dw(w.size()), db(b.size());
-        reference::conv2d_backward_data(r.data(), w.data(), dx.data(), s);
-        reference::conv2d_backward_filter(x.data(), r.data(), dw.data(), db.data(), s);
-        EXPECT_TRUE(matches_finite_differences([&](const Vec& v) { return loss(v, w, b); }, x, dx));
-        EXPECT_TRUE(matches_finite_differences([&](const Vec& v) { return loss(x, v, b); }, w, dw));
-        EXPECT_TRUE(matches_finite_differences([&](const Vec& v) { return loss(x, w, v); }, b, db));
-    }
-}
-
-TEST(ReferenceGradients, TransposedConvolutionIsFiniteDifferences) {
-    const reference::UpconvShape s{2, 2, 2, 3, 3};
-    const Vec x = random_vec(static_cast<std::size_t>(s.n * s.ci * s.h * s.w), 1);
-    const Vec w = random_vec(static_cast<std::size_t>(s.ci * s.co * 4), 2);
-    const Vec b = random_vec(static_cast<std::size_t>(s.co), 3);
-    const Vec r = random_vec(static_cast<std::size_t>(s.n * s.co * 4 * s.h * s.w), 4);
+// For a layer y = forward(x, w, b) whose backward(x, w, b, r, dx, dw, db) writes the gradients of
+// r . y for an upstream gradient r: each gradient against central differences of r . y. The
+// forward pass runs at (x, w, b) right before backward (batch norm's saves its statistics then).
+template <typename Forward, typename Backward>
+void expect_gradients(Forward forward, Backward backward, const Vec& x, const Vec& w, const Vec& b,
+                      std::size_t ny) {
+    const Vec r = random_vec(ny, 4);
     auto loss = [&](const Vec& vx, const Vec& vw, const Vec& vb) {
-        Vec y(r.size());
-        reference::upconv2x2_forward(vx.data(), vw.data(), vb.data(), y.data(), s);
+        Vec y(ny);
+        forward(vx.data(), vw.data(), vb.data(), y.data());
         return dot(r, y);
     };
     Vec dx(x.size()), dw(w.size()), db(b.size());
-    reference::upconv2x2_backward_data(r.data(), w.data(), dx.data(), s);
-    reference::upconv2x2_backward_filter(x.data(), r.data(), dw.data(), db.data(), s);
+    loss(x, w, b);
+    backward(x.data(), w.data(), b.data(), r.data(), dx.data(), dw.data(), db.data());
     EXPECT_TRUE(matches_finite_differences([&](const Vec& v) { return loss(v, w, b); }, x, dx));
     EXPECT_TRUE(matches_finite_differences([&](const Vec& v) { return loss(x, v, b); }, w, dw));
     EXPECT_TRUE(matches_finite_differences([&](const Vec& v) { return loss(x, w, v); }, b, db));
 }
 
+std::size_t size_of(std::int64_t n) {
+    return static_cast<std::size_t>(n);
+}
+
+}  // namespace
+
+// ---- gradients against finite differences ---------------------------------------------------
+
+TEST(ReferenceGradients, ConvolutionIsFiniteDifferences) {
+    for (const reference::ConvShape s :
+         {reference::ConvShape{2, 2, 4, 5, 3, 3, 1}, reference::ConvShape{1, 3, 3, 4, 2, 1, 0},
+          reference::ConvShape{1, 2, 5, 3, 2, 3, 0}}) {
+        expect_gradients([&](const double* x, const double* w, const double* b,
+                             double* y) { reference::conv2d_forward(x, w, b, y, s); },
+                         [&](const double* x, const double* w, const double*, const double* r,
+                             double* dx, double* dw, double* db) {
+                             reference::conv2d_backward_data(r, w, dx, s);
+                             reference::conv2d_backward_filter(x, r, dw, db, s);
+                         },
+                         random_vec(size_of(s.n * s.ci * s.h * s.w), 1),
+                         random_vec(size_of(s.co * s.ci * s.k * s.k), 2),
+                         random_vec(size_of(s.co), 3), size_of(s.n * s.co * s.ho() * s.wo()));
+    }
+}
+
+TEST(ReferenceGradients, TransposedConvolutionIsFiniteDifferences) {
+    const reference::UpconvShape s{2, 2, 2, 3, 3};
+    expect_gradients([&](const double* x, const double* w, const double* b,
+                         double* y) { reference::upconv2x2_forward(x, w, b, y, s); },
+                     [&](const double* x, const double* w, const double*, const double* r,
+                         double* dx, double* dw, double* db) {
+                         reference::upconv2x2_backward_data(r, w, dx, s);
+                         reference::upconv2x2_backward_filter(x, r, dw, db, s);
+                     },
+                     random_vec(size_of(s.n * s.ci * s.h * s.w), 1),
+                     random_vec(size_of(s.ci * s.co * 4), 2), random_vec(size_of(s.co), 3),
+                     size_of(s.n * s.co * 4 * s.h * s.w));
+}
+
+// Training-mode batch norm as a layer of (x, gamma, beta): y depends on x through the batch
+// statistics too, which the backward pass must account for.
 TEST(ReferenceGradients, BatchNormIsFiniteDifferences) {
     const reference::BnShape s{3, 2, 6};
-    const double momentum = 0.1, eps = 1e-5;
-    const Vec x = random_vec(static_cast<std::size_t>(s.n * s.c * s.hw), 5, -2.0f, 3.0f);
-    const Vec g = random_vec(static_cast<std::size_t>(s.c), 6, 0.5f, 2.0f);
-    const Vec b = random_vec(static_cast<std::size_t>(s.c), 7);
-    const Vec r = random_vec(x.size(), 8);
-    Vec sm(g.size()), si(g.size());
-    // r . y of training-mode batch norm (batch statistics); saves mean and 1/std into sm, si.
-    auto loss = [&](const Vec& vx, const Vec& vg, const Vec& vb) {
-        Vec y(vx.size()), rm(vg.size(), 0.0), rv(vg.size(), 1.0);
-        reference::batchnorm_forward_train(vx.data(), vg.data(), vb.data(), rm.data(), rv.data(),
-                                           y.data(), sm.data(), si.data(), s, momentum, eps);
-        return dot(r, y);
-    };
-    loss(x, g, b);
-    Vec dx(x.size()), dg(g.size()), db(b.size());
-    reference::batchnorm_backward(x.data(), r.data(), g.data(), sm.data(), si.data(), dx.data(),
-                                  dg.data(), db.data(), s);
-    EXPECT_TRUE(matches_finite_differences([&](const Vec& v) { return loss(v, g, b); }, x, dx));
-    EXPECT_TRUE(matches_finite_differences([&](const Vec& v) { return loss(x, v, b); }, g, dg));
-    EXPECT_TRUE(matches_finite_differences([&](const Vec& v) { return loss(x, g, v); }, b, db));
+    Vec mean(size_of(s.c)), invstd(size_of(s.c));  // saved by the forward pass
+    expect_gradients(
+        [&](const double* x, const double* g, const double* b, double* y) {
+            Vec rm(size_of(s.c), 0.0), rv(size_of(s.c), 1.0);
+            reference::batchnorm_forward_train(x, g, b, rm.data(), rv.data(), y, mean.data(),
+                                               invstd.data(), s, 0.1, 1e-5);
+        },
+        [&](const double* x, const double* g, const double*, const double* r, double* dx,
+            double* dg, double* db) {
+            reference::batchnorm_backward(x, r, g, mean.data(), invstd.data(), dx, dg, db, s);
+        },
+        random_vec(size_of(s.n * s.c * s.hw), 5, -2.0f, 3.0f),
+        random_vec(size_of(s.c), 6, 0.5f, 2.0f), random_vec(size_of(s.c), 7),
+        size_of(s.n * s.c * s.hw));
 }
 
 // ---- batch norm statistics ----------------------------------------------------------------------
