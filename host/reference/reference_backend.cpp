@@ -2,8 +2,6 @@
 // files.
 #include "host/reference/reference_backend.hpp"
 
-#include <cstring>
-
 namespace pfce {
 
 DeviceKind ReferenceBackend::device() const {
@@ -23,29 +21,11 @@ Tensor ReferenceBackend::host_staging(Shape shape, DType dtype) {
 }
 
 void ReferenceBackend::copy(Tensor& dst, const Tensor& src) {
-    PFCE_CHECK_SHAPE(dst.device() == DeviceKind::cpu && src.device() == DeviceKind::cpu,
-                     "the reference backend copies host tensors only: ", dst.describe(), " <- ",
-                     src.describe());
-    PFCE_CHECK_SHAPE(dst.shape() == src.shape() && dst.dtype() == src.dtype(), dst.describe(),
-                     " <- ", src.describe());
-    if (src.bytes() > 0) std::memmove(dst.raw(), src.raw(), src.bytes());
+    copy_host(dst, src);
 }
 
 void ReferenceBackend::fill(Tensor& t, float value) {
-    PFCE_CHECK_SHAPE(t.device() == DeviceKind::cpu, t.describe());
-    for (std::int64_t i = 0; i < t.numel(); ++i) {
-        switch (t.dtype()) {
-            case DType::f32:
-                t.data<float>()[i] = value;
-                break;
-            case DType::u8:
-                t.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(value);
-                break;
-            case DType::i32:
-                t.data<std::int32_t>()[i] = static_cast<std::int32_t>(value);
-                break;
-        }
-    }
+    fill_host(t, value);
 }
 
 void ReferenceBackend::synchronize() {}
