@@ -1,9 +1,8 @@
-// The op harness (after ggml's test-backend-ops): every op of the Backend catalogue, on every
-// backend this build and machine have, on a list of shapes, against the reference backend
-// (host/reference). Each op's entry in kOps names its shapes and its tolerance, once, with the
-// reason; a test fails when a method of core/backend.hpp has no entry, so adding an op or a backend
-// adds its checks by construction. |got - ref| <= atol + rtol |ref| for f32 outputs; u8 and i32
-// outputs are compared exactly. Every output starts as garbage, so an element an op forgets fails.
+// The op harness (after ggml's test-backend-ops): every op of the Backend catalogue x every backend
+// this build and machine have x a list of shapes, compared with the reference backend
+// (host/reference): |got - ref| <= atol + rtol |ref| for f32 outputs, u8 and i32 outputs exact.
+// To add an op: give it an entry in op_table() (a test fails until it has one); to add a backend:
+// one line in backend_kinds(). Either way every check runs for it.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -250,6 +249,8 @@ std::string link_label(const LinkCase& c) {
 }
 
 // ---- the table: every op of core/backend.hpp -----------------------------------------------
+// An entry: the op, its tolerance (exact unless arithmetic is reordered, with the reason above the
+// group), a TF32 tolerance where a backend may use it, and its cases.
 
 const std::vector<OpEntry>& op_table() {
     static const std::vector<OpEntry> table = {
@@ -646,7 +647,7 @@ const std::set<std::string> kNotOps = {"device",       "name", "zeros",
 
 struct BackendKind {
     std::string name;
-    std::unique_ptr<Backend> (*make)();  // null when this build or machine does not have it
+    std::unique_ptr<Backend> (*make)();  // returns null when this build or machine lacks it
     bool tf32;                           // its convolutions may round their factors to TF32
 };
 const std::vector<BackendKind>& backend_kinds() {
