@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "core/rng.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cpu/cpu_backend.hpp"
+#include "host/reference/reference_backend.hpp"
 
 namespace pfce::test {
 
@@ -22,6 +24,10 @@ std::unique_ptr<Backend> cpu_backend() {
 std::unique_ptr<Backend> cuda_backend_or_null() {
     if (!cuda_compiled() || cuda_devices() == 0) return nullptr;
     return make_backend(DeviceChoice::cuda, 0);
+}
+
+std::unique_ptr<Backend> reference_backend() {
+    return std::make_unique<ReferenceBackend>();
 }
 
 Tensor to_host(Backend& b, const Tensor& t) {
@@ -46,6 +52,54 @@ Tensor random_f32(Shape s, std::uint64_t seed, float lo, float hi) {
     float* p = t.data<float>();
     for (std::int64_t i = 0; i < t.numel(); ++i)
         p[i] = lo + static_cast<float>(rng.uniform()) * (hi - lo);
+    return t;
+}
+
+Tensor random_labels(Shape s, int classes, double unlabelled, std::uint64_t seed) {
+    Tensor t = Tensor::host(s, DType::u8);
+    CounterRng rng(seed, 1);
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+        t.data<std::uint8_t>()[i] =
+            rng.uniform() < unlabelled
+                ? kUnlabelled
+                : static_cast<std::uint8_t>(rng.below(static_cast<std::uint32_t>(classes)));
+    return t;
+}
+
+Tensor random_sparse(int n, int h, int w, int classes, int per_image, std::uint64_t seed) {
+    Tensor t = Tensor::host({n, h, w}, DType::u8);
+    std::uint8_t* p = t.data<std::uint8_t>();
+    std::fill(p, p + t.numel(), kUnlabelled);
+    for (int i = 0; i < n; ++i) {
+        CounterRng rng(seed, static_cast<std::uint32_t>(i));
+        std::uint8_t* m = p + static_cast<std::size_t>(i) * h * w;
+        auto put = [&](int y, int x) {
+            m[y * w + x] = static_cast<std::uint8_t>(rng.below(classes));
+        };
+        for (int k = 0; k < per_image; ++k) put(rng.below(h), rng.below(w));
+        put(0, 0);
+        put(0, w - 1);
+        put(h - 1, 0);
+        put(h - 1, w - 1);
+        for (int k = 0; k < 4; ++k) {
+            put(0, rng.below(w));
+            put(h - 1, rng.below(w));
+            put(rng.below(h), 0);
+            put(rng.below(h), w - 1);
+        }
+    }
+    return t;
+}
+
+Tensor random_rgb(int n, int h, int w, std::uint64_t seed) {
+    Tensor t = Tensor::host({n, 3, h, w}, DType::u8);
+    std::uint8_t* p = t.data<std::uint8_t>();
+    CounterRng rng(seed, 0xc01);
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+        const std::int64_t x = i % w, y = (i / w) % h;
+        const int base = ((x / 7 + y / 5) % 3) * 60;
+        p[i] = static_cast<std::uint8_t>(base + rng.below(30));
+    }
     return t;
 }
 

@@ -16,6 +16,8 @@ namespace pfce::test {
 std::unique_ptr<Backend> cpu_backend();
 // The CUDA backend, or nullptr when this build has no CUDA or no device is visible.
 std::unique_ptr<Backend> cuda_backend_or_null();
+// The plain loops every backend is checked against (host/reference).
+std::unique_ptr<Backend> reference_backend();
 
 // Host copy of any tensor (device tensors are copied through `b`).
 Tensor to_host(Backend& b, const Tensor& t);
@@ -23,6 +25,14 @@ Tensor to_host(Backend& b, const Tensor& t);
 Tensor to_backend(Backend& b, const Tensor& host);
 
 Tensor random_f32(Shape s, std::uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+// Label maps of shape s, u8: a class below `classes`, or 255 with probability `unlabelled`.
+Tensor random_labels(Shape s, int classes, double unlabelled, std::uint64_t seed);
+// (N,H,W) sparse label maps for linking: about `per_image` labelled pixels of `classes` classes,
+// plus the four corners and a few border pixels so a pair search's edge cells are exercised.
+Tensor random_sparse(int n, int h, int w, int classes, int per_image, std::uint64_t seed);
+// (N,3,H,W) u8 colours: smooth-ish regions with noise, so some segments pass an edge-aware colour
+// test and some do not.
+Tensor random_rgb(int n, int h, int w, std::uint64_t seed);
 
 // |a-b| <= atol + rtol*|ref| elementwise; on failure reports count, worst error and first few.
 ::testing::AssertionResult all_close(const Tensor& ref, const Tensor& got, double atol,
