@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
 #include "core/rng.hpp"
@@ -170,6 +171,22 @@ std::string temp_dir(const std::string& tag) {
     fs::remove_all(p);
     fs::create_directories(p);
     return p.string();
+}
+
+long long number_after(const std::string& text, const std::string& pattern) {
+    std::smatch m;
+    if (!std::regex_search(text, m, std::regex(pattern))) {
+        ADD_FAILURE() << "no match for " << pattern << " in:\n" << text;
+        return -1;
+    }
+    return std::stoll(m[1].str());
+}
+
+RgbImage random_rgb(int w, int h, std::uint64_t seed, std::uint32_t stream) {
+    RgbImage img(w, h);
+    CounterRng rng(seed, stream);
+    for (auto& v : img.pixels) v = static_cast<std::uint8_t>(rng.next_u32());
+    return img;
 }
 
 CommandResult run_pfce(const std::string& args) {

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "core/backend.hpp"
+#include "core/error.hpp"
+#include "data/image.hpp"
 
 namespace pfce::test {
 
@@ -51,6 +53,24 @@ struct CommandResult {
     std::string output;
 };
 CommandResult run_pfce(const std::string& args);
+
+// The message of the InputError `fn` throws; a test failure (and "") when it throws none.
+template <typename Fn>
+std::string input_error_message(Fn&& fn) {
+    try {
+        fn();
+    } catch (const InputError& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "expected an InputError";
+    return "";
+}
+
+// The integer the first group of `pattern` (a regex) captures in `text`; a failure and -1 if none.
+long long number_after(const std::string& text, const std::string& pattern);
+
+// Noise images and maps from the counter RNG (seed, stream): inputs whose content does not matter.
+RgbImage random_rgb(int w, int h, std::uint64_t seed, std::uint32_t stream = 1);
 
 }  // namespace pfce::test
 
