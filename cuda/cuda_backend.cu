@@ -2,6 +2,7 @@
 // their own .cu files, mirroring host/cpu/.
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
+#include "cuda/device_info.hpp"
 
 #include <cstring>
 #include <string>
@@ -13,6 +14,8 @@ namespace pfce {
 CudaContext::CudaContext(int device_ordinal) : device(device_ordinal) {
     PFCE_CUDA_CHECK(cudaSetDevice(device));
     PFCE_CUDA_CHECK(cudaGetDeviceProperties(&props, device));
+    // Refuse a device without code for it now, with the reason, not at the first kernel.
+    require_compiled_for_device(device, props);
     PFCE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     PFCE_CUDNN_CHECK(cudnnCreate(&cudnn));
     PFCE_CUDNN_CHECK(cudnnSetStream(cudnn, stream));
@@ -82,6 +85,13 @@ void free_pinned(void* p) {
     PFCE_CUDA_CHECK_LOG(cudaFreeHost(p));
 }
 
+// The runtime's current device is per thread and defaults to 0. Calls that may come from threads
+// other than the one that made the backend (the batch loader's workers allocate staging memory)
+// select the backend's device first, or cuda:1 would also open a context on GPU 0.
+void use_device(int device) {
+    PFCE_CUDA_CHECK(cudaSetDevice(device));
+}
+
 }  // namespace
 
 // ---- backend ----------------------------------------------------------------------------------
@@ -100,6 +110,7 @@ std::string CudaBackend::name() const {
 }
 
 Tensor CudaBackend::zeros(Shape shape, DType dtype) {
+    use_device(ctx_->device);
     std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
     void* p = nullptr;
     PFCE_CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 64));
@@ -108,6 +119,7 @@ Tensor CudaBackend::zeros(Shape shape, DType dtype) {
 }
 
 Tensor CudaBackend::host_staging(Shape shape, DType dtype) {
+    use_device(ctx_->device);
     std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
     void* p = nullptr;
     PFCE_CUDA_CHECK(cudaMallocHost(&p, bytes ? bytes : 64));
@@ -119,6 +131,7 @@ void CudaBackend::copy(Tensor& dst, const Tensor& src) {
     PFCE_CHECK_SHAPE(dst.shape() == src.shape() && dst.dtype() == src.dtype(), dst.describe(),
                      " <- ", src.describe());
     if (src.bytes() == 0) return;
+    use_device(ctx_->device);
     PFCE_CUDA_CHECK(
         cudaMemcpyAsync(dst.raw(), src.raw(), src.bytes(), cudaMemcpyDefault, ctx_->stream));
     if (dst.device() == DeviceKind::cpu) PFCE_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
@@ -131,17 +144,18 @@ void CudaBackend::fill(Tensor& t, float value) {
     switch (t.dtype()) {
         case DType::f32:
             fill_f32_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(t.data<float>(), n, value);
-            break;
+            PFCE_CUDA_CHECK_LAUNCH("fill_f32_kernel");
+            return;
         case DType::i32:
             fill_i32_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(t.data<int>(), n,
                                                                    static_cast<int>(value));
-            break;
+            PFCE_CUDA_CHECK_LAUNCH("fill_i32_kernel");
+            return;
         case DType::u8:
             PFCE_CUDA_CHECK(cudaMemsetAsync(t.raw(), static_cast<unsigned char>(value), t.bytes(),
                                             ctx_->stream));
             return;
     }
-    PFCE_CUDA_CHECK_LAUNCH("fill");
 }
 
 void CudaBackend::synchronize() {
@@ -153,14 +167,14 @@ void CudaBackend::add_inplace(Tensor& y, const Tensor& x) {
     const long long n = y.numel();
     if (n == 0) return;
     add_inplace_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(y.data<float>(), x.data<float>(), n);
-    PFCE_CUDA_CHECK_LAUNCH("add_inplace");
+    PFCE_CUDA_CHECK_LAUNCH("add_inplace_kernel");
 }
 
 void CudaBackend::scale_inplace(Tensor& y, float s) {
     const long long n = y.numel();
     if (n == 0) return;
     scale_inplace_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(y.data<float>(), s, n);
-    PFCE_CUDA_CHECK_LAUNCH("scale_inplace");
+    PFCE_CUDA_CHECK_LAUNCH("scale_inplace_kernel");
 }
 
 }  // namespace pfce
