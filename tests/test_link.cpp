@@ -478,8 +478,8 @@ struct RealPair {
 };
 
 // The two real Kaggle patches, 500 points/class, seed 0 (the report's e4 setting).
-RealPair real_pair() {
-    RealPair r{Dataset::open(test::shared_dir() + "/data/potsdam-kaggle-sample"), {}, {}};
+RealPair real_pair(const std::string& sample) {
+    RealPair r{Dataset::open(sample), {}, {}};
     SamplerOptions so;
     so.points = {500};
     so.seed = 0;
@@ -493,7 +493,8 @@ RealPair real_pair() {
 }  // namespace
 
 TEST(LinkReal, PotsdamPairCoverageRisesPurityHolds) {
-    const RealPair r = real_pair();
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
+    const RealPair r = real_pair(sample);
     ASSERT_EQ(r.ds.size(), 2u);
     auto b = test::cpu_backend();
     LinkParams p;
@@ -526,7 +527,8 @@ TEST(LinkReal, PotsdamPairCoverageRisesPurityHolds) {
 }
 
 TEST(LinkDriver, MaskDirRoundTripAndCache) {
-    const RealPair r = real_pair();
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
+    const RealPair r = real_pair(sample);
     const std::string tmp = test::temp_dir("link_driver");
     const std::string in = tmp + "/sparse", out = tmp + "/linked";
     std::vector<std::string> ids;

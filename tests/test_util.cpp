@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -22,6 +23,16 @@ std::unique_ptr<Backend> cpu_backend() {
 std::unique_ptr<Backend> cuda_backend_or_null() {
     if (!cuda_compiled() || cuda_devices() == 0) return nullptr;
     return make_backend(DeviceChoice::cuda, 0);
+}
+
+bool gpu_required() {
+    const char* v = std::getenv("PFCE_REQUIRE_GPU");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
+std::string no_gpu_reason() {
+    const std::string why = cuda_unavailable_reason();
+    return why.empty() ? "a CUDA device is present" : why;
 }
 
 Tensor to_host(Backend& b, const Tensor& t) {
@@ -96,7 +107,13 @@ Tensor random_f32(Shape s, std::uint64_t seed, float lo, float hi) {
 }
 
 std::string shared_dir() {
-    return PFCE_SHARED_DIR;
+    const char* env = std::getenv("PFCE_SHARED_DIR");
+    return env != nullptr && *env != '\0' ? env : PFCE_SHARED_DIR;
+}
+
+std::string potsdam_sample_or_empty() {
+    const std::string dir = shared_dir() + "/data/potsdam-kaggle-sample";
+    return std::filesystem::is_directory(dir + "/patches") ? dir : "";
 }
 std::string source_dir() {
     return PFCE_SOURCE_DIR;
