@@ -491,3 +491,28 @@ TEST(FocalLossGpu, HugeLogitsMatchCpu) {
             << "gamma " << gamma;
     }
 }
+
+// Sizes only a real batch reaches: over a million pixels the fused pass runs its grid-stride loop
+// many times per thread and the loss partials fill the whole fixed grid.
+TEST(FocalLossGpuLarge, OverAMillionPixelsWithSixAndThirtyTwoClasses) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = test::cpu_backend();
+    const GpuCase cases[] = {
+        {4, 6, 512, 512, 2.0f, LossNormalize::labelled},  // 1,048,576 pixels
+        {1, 32, 1024, 1024, 2.0f, LossNormalize::alpha},  // 1,048,576 pixels, 32 classes
+    };
+    std::uint64_t seed = 700;
+    for (const GpuCase& k : cases) {
+        SCOPED_TRACE(::testing::Message() << "N" << k.n << " C" << k.c << " " << k.h << "x" << k.w);
+        ASSERT_GE(std::int64_t(k.n) * k.h * k.w, 1 << 20);
+        Tensor logits = test::random_f32({k.n, k.c, k.h, k.w}, ++seed, -6.0f, 6.0f);
+        Tensor labels = random_labels({k.n, k.h, k.w}, k.c, 0.3, ++seed);
+        FocalLossParams p{k.gamma, ramp_alpha(k.c), k.normalize};
+        Result want = run_loss(*cpu, logits, labels, p);
+        Result got = run_loss(*gpu, logits, labels, p);
+        EXPECT_NEAR(got.loss, want.loss, 1e-5 * std::fabs(want.loss));
+        EXPECT_TRUE(gradient_within_scale(want.dlogits, got.dlogits, gradient_scale(labels, k.c, p),
+                                          kGradientRel));
+        EXPECT_EQ(run_loss(*gpu, logits, labels, p, false).loss, got.loss);
+    }
+}
