@@ -134,7 +134,12 @@ std::string temp_dir(const std::string& tag) {
 }
 
 CommandResult run_pfce(const std::string& args) {
-    const std::string cmd = "\"" + pfce_binary() + "\" " + args + " 2>&1";
+    // Appended piecewise: GCC 12 warns (-Wrestrict, falsely) about the one-expression concat.
+    std::string cmd = "\"";
+    cmd += pfce_binary();
+    cmd += "\" ";
+    cmd += args;
+    cmd += " 2>&1";
     CommandResult r;
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) return r;
