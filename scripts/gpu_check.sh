@@ -35,9 +35,10 @@ note() { printf '%s\n' "$*" > "$notes/$stage"; }
 say() { printf '== %s: %s\n' "$stage" "$*"; }
 python3_ok() { [ -n "${HELPER_PY:-}" ]; }
 # Seconds this stage has left (its driver kills it at STAGE_LIMIT), less a margin for its own
-# bookkeeping; and that moment as a time of day for ctest --stop-time.
+# bookkeeping; and that moment as a local time of day for ctest --stop-time (CMake 3.25 ignores
+# the option when a zone is appended).
 stage_left() { echo $(( ${STAGE_LIMIT:-600} - SECONDS - ${1:-10} )); }
-stop_time() { date -u -d "+$(stage_left "${1:-10}") seconds" '+%H:%M:%S +0000'; }
+stop_time() { date -d "+$(stage_left "${1:-10}") seconds" '+%H:%M:%S'; }
 # Arrays do not cross into the stage processes: they travel as space-separated strings.
 read -ra WHEEL_LIB_DIRS <<< "${WHEEL_LIB_DIRS_STR:-}"
 read -ra RUN_DIRS <<< "${RUN_DIRS_STR:-}"
@@ -158,19 +159,23 @@ stage_b() {
   local stop
   stop=$(stop_time $(( ${STAGE_LIMIT:-600} / 3 )))
   if [ "$MODE" = gpu ]; then
-    PFCE_REQUIRE_GPU=1 ctest --test-dir "$build" -LE slow -j "$JOBS" --timeout 300 \
+    PFCE_REQUIRE_GPU=1 ctest --test-dir "$build" -LE slow -j "$TEST_JOBS" --timeout 300 \
       --stop-time "$stop" --output-on-failure --output-junit "$xml" || rc=$?
   else
-    ctest --test-dir "$build" -LE slow -j "$JOBS" --timeout 900 --stop-time "$stop" \
+    ctest --test-dir "$build" -LE slow -j "$TEST_JOBS" --timeout 900 --stop-time "$stop" \
       --output-on-failure --output-junit "$xml" || rc=$?
   fi
-  local counts
+  local counts total ran
   counts=$("$HELPER_PY" "$tools" junit "$xml" 2>&1) || counts="no test results"
   counts=${counts%%$'\n'*}
+  # Tests ctest stopped for time are not in its report: say how many of all ran.
+  total=$(ctest --test-dir "$build" -N -LE slow | awk '/Total Tests:/ {print $3}')
+  ran=${counts%% *}
+  [ -n "$total" ] && [ "$ran" != "$total" ] && counts="$counts; only $ran of $total tests ran (time)"
   if [ "$rc" -ne 0 ]; then
     say "rerunning the failed tests with CUDA_LAUNCH_BLOCKING=1 PFCE_CUDA_SYNC_CHECK=1 (b-rerun.log)"
     CUDA_LAUNCH_BLOCKING=1 PFCE_CUDA_SYNC_CHECK=1 PFCE_REQUIRE_GPU=$([ "$MODE" = gpu ] && echo 1 || echo 0) \
-      ctest --test-dir "$build" --rerun-failed -j "$JOBS" --timeout 300 --stop-time "$(stop_time 5)" \
+      ctest --test-dir "$build" --rerun-failed -j "$TEST_JOBS" --timeout 300 --stop-time "$(stop_time 5)" \
       --output-on-failure > "$logs/b-rerun.log" 2>&1 || true
     note "$counts (failed tests rerun in b-rerun.log)"
     "$HELPER_PY" "$tools" junit "$xml" || true
@@ -234,23 +239,24 @@ stage_c() {
     ) > "$logs/c-$tool.log" 2>&1 &
     pids+=($!)
   done
-  local i=0 fails=() line=""
+  local i=0 failed=0 parts=()
   for tool in memcheck racecheck initcheck synccheck; do
-    local rc=0
+    local rc=0 runs clean found errs part
     wait "${pids[$i]}" || rc=$?
     i=$((i + 1))
-    local errs
-    errs=$(grep -Eo 'ERROR SUMMARY: [0-9]+' "$logs/c-$tool.log" | awk '{s += $3} END {print s + 0}')
-    local runs
     runs=$(grep -c "^### $tool .*: exit" "$logs/c-$tool.log" || true)
-    line="$line $tool ${errs} errors ($runs/${#SANITIZED[@]} runs),"
-    [ "$rc" -eq 0 ] || fails+=("$tool")
+    clean=$(grep -c "^### $tool .*: exit 0$" "$logs/c-$tool.log" || true)
+    found=$(grep -c "^### $tool .*: exit 86$" "$logs/c-$tool.log" || true)
+    errs=$(grep -Eo 'ERROR SUMMARY: [0-9]+' "$logs/c-$tool.log" | awk '{s += $3} END {print s + 0}')
+    part="$tool $clean/${#SANITIZED[@]} clean"
+    [ "$found" -gt 0 ] && part="$part, $errs errors in $found"
+    [ $((runs - clean - found)) -gt 0 ] && part="$part, $((runs - clean - found)) test failures"
+    [ "$runs" -lt "${#SANITIZED[@]}" ] && part="$part, $(( ${#SANITIZED[@]} - runs )) not run (time)"
+    parts+=("$part")
+    [ "$rc" -eq 0 ] || failed=1
   done
-  if ((${#fails[@]})); then
-    note "${line% ,} — failed: ${fails[*]} (see c-*.log)"
-    return 1
-  fi
-  note "${line%,}"
+  note "$(IFS=';'; echo "${parts[*]}" | sed 's/;/; /g') (c-<tool>.log)"
+  return "$failed"
 }
 
 stage_d() {
@@ -294,6 +300,9 @@ stage_d() {
   done
   local device=${GPU_NAME:-cpu$JOBS}
   "$HELPER_PY" "$tools" merge-bench "$bd" "$out/bench.json" "$COMMIT" "${device// /-}"
+  if [ "$MODE" = gpu ] && grep -q '"no CUDA device"' "$out/bench.json"; then
+    failed+=("a benchmark found no CUDA device")
+  fi
   if ((${#failed[@]})); then
     note "failed: ${failed[*]} (see d-bench_*.log); the rest in bench.json"
     return 1
@@ -302,7 +311,7 @@ stage_d() {
     note "skipped (no GPU); the four benchmarks and their peers ran at toy size on the CPU"
     return 3
   fi
-  note "4 benchmarks on $dev with peers ($py) -> bench.json"
+  note "4 benchmarks on $dev, peers run by ${PFCE_PYTHON:-python3 (no Python whose torch sees CUDA!)} -> bench.json"
 }
 
 stage_e() {
@@ -470,6 +479,7 @@ if [ "$MODE" = gpu ] && command -v nvidia-smi >/dev/null; then
     ARCH=$(echo "$q" | cut -d, -f2 | tr -d ' .')
     DRIVER=$(echo "$q" | cut -d, -f3 | xargs)
   fi
+  [[ "$ARCH" =~ ^[0-9]+$ ]] || ARCH=90
 fi
 
 # CMake may search only the bundle and the toolkit: the system prefixes are ignored (unless the
@@ -501,29 +511,35 @@ export MODE root work prefix logs notes out build JOBS COMMIT NVCC CUDA_ROOT SAN
   TEST_OMP_THREADS CUBLAS_WHEEL CUBLASLT_WHEEL TMPDIR
 export WHEEL_LIB_DIRS_STR="${WHEEL_LIB_DIRS[*]}" RUN_DIRS_STR="${RUN_DIRS[*]}"
 
-declare -A status took
 order=(prepare build deps a b c d e)
 declare -A title=([prepare]="prepare" [build]="build" [deps]="isolation" [a]="a environment"
   [b]="b tests" [c]="c sanitizers" [d]="d benchmarks" [e]="e end-to-end")
 # Limits in seconds on the H200, and the least time worth starting a stage with.
-declare -A limit=([prepare]=60 [build]=240 [deps]=60 [a]=30 [b]=150 [c]=150 [d]=150 [e]=150)
+declare -A limit=([prepare]=60 [build]=240 [deps]=60 [a]=30 [b]=180 [c]=180 [d]=150 [e]=150)
 declare -A least=([prepare]=10 [build]=60 [deps]=10 [a]=5 [b]=40 [c]=40 [d]=40 [e]=45)
 # Stages that cannot run after a failure of one before them.
 declare -A needs=([build]=prepare [deps]=build [a]=prepare [b]=build [c]=build [d]=build [e]=build)
 reserve=15  # for the summary and the log tarball
+# A stage's result is a file (stages may run in the background): "status<TAB>seconds".
+status_dir="$work/status"
+rm -rf "$status_dir"
+mkdir -p "$status_dir"
+set_status() { printf '%s\t%s\n' "$2" "$3" > "$status_dir/$1"; }
+status_of() { [ -f "$status_dir/$1" ] && cut -f1 "$status_dir/$1" || echo "not run"; }
+took_of() { [ -f "$status_dir/$1" ] && cut -f2 "$status_dir/$1" || echo 0; }
 
 run_stage() {
-  local s=$1 lim left rc=0
-  if [[ ",$stages," != *",$s,"* ]]; then status[$s]="not run (--stages)"; took[$s]=0; return; fi
+  local s=$1 lim left rc=0 st
+  if [[ ",$stages," != *",$s,"* ]]; then set_status "$s" "not run (--stages)" 0; return; fi
   local dep=${needs[$s]:-}
-  if [ -n "$dep" ] && [[ "${status[$dep]:-}" == fail* ]]; then
-    status[$s]="skipped ($dep failed)"; took[$s]=0; return
+  if [ -n "$dep" ] && [[ "$(status_of "$dep")" == fail* ]]; then
+    set_status "$s" "skipped ($dep failed)" 0; return
   fi
   left=$(( budget - (SECONDS - start) - reserve ))
   lim=$(( ${limit[$s]} * slow ))
   [ "$lim" -gt "$left" ] && lim=$left
   if [ "$lim" -lt "${least[$s]}" ]; then
-    status[$s]="skipped-for-time"; took[$s]=0
+    set_status "$s" "skipped-for-time" 0
     echo "skipped: ${left} s left" > "$notes/$s"
     return
   fi
@@ -531,18 +547,32 @@ run_stage() {
   [ "$s" = e ] && log="$logs/e-run.log"
   echo "gpu_check: ${title[$s]} (limit ${lim} s) ..."
   STAGE_LIMIT=$lim timeout -k 15 "$lim" bash "$self" --stage "$s" > "$log" 2>&1 || rc=$?
-  took[$s]=$((SECONDS - t))
   case $rc in
-    0) status[$s]="pass" ;;
-    3) status[$s]="skipped" ;;
-    124|137) status[$s]="fail (timed out at ${lim} s)" ;;
-    *) status[$s]="fail" ;;
+    0) st="pass" ;;
+    3) st="skipped" ;;
+    124|137) st="fail (timed out at ${lim} s)" ;;
+    *) st="fail" ;;
   esac
-  echo "gpu_check: ${title[$s]}: ${status[$s]} in ${took[$s]} s"
-  if [[ "${status[$s]}" == fail* ]]; then tail -n 15 "$log" | sed 's/^/    /'; fi
+  set_status "$s" "$st" $((SECONDS - t))
+  echo "gpu_check: ${title[$s]}: $st in $((SECONDS - t)) s"
+  if [[ "$st" == fail* ]]; then tail -n 15 "$log" | sed 's/^/    /'; fi
 }
 
-for s in "${order[@]}"; do run_stage "$s"; done
+for s in prepare build deps a; do run_stage "$s"; done
+if [ "$MODE" = gpu ]; then
+  # The sanitizers run beside the tests: they load the GPU lightly and nothing in b is timed (d
+  # and e, which time things, come after both). b leaves them four cores.
+  export TEST_JOBS=$(( JOBS > 8 ? JOBS - 4 : JOBS ))
+  run_stage c &
+  c_pid=$!
+  run_stage b
+  wait "$c_pid" || true
+else
+  export TEST_JOBS=$JOBS
+  run_stage b
+  run_stage c
+fi
+for s in d e; do run_stage "$s"; done
 
 # ---- the summary and the outputs ------------------------------------------------------------------
 failed=0
@@ -556,14 +586,16 @@ failed=0
   printf '%-15s %-28s %6s  %s\n' stage status time notes
   for s in "${order[@]}"; do
     n=$(head -c 300 "$notes/$s" 2>/dev/null | head -1 || true)
-    printf '%-15s %-28s %5ss  %s\n' "${title[$s]}" "${status[$s]}" "${took[$s]}" "$n"
-    [[ "${status[$s]}" == fail* ]] && failed=1
+    st=$(status_of "$s")
+    printf '%-15s %-28s %5ss  %s\n' "${title[$s]}" "$st" "$(took_of "$s")" "$n"
+    [[ "$st" == fail* ]] && failed=1
   done
   if [ -f "$out/bench.json" ]; then
     [ "$MODE" = gpu ] && echo "key ratios (bench.json):" || echo "key ratios (bench.json, toy size on the CPU: plumbing only):"
     "$HELPER_PY" "$tools" ratios "$out/bench.json" 2>&1 | head -24 || true
   fi
-  echo "total $((SECONDS - start)) s (budget $budget s); outputs in $out: summary.txt bench.json report.html logs.tar.gz"
+  made=$(cd "$out" && ls summary.txt bench.json report.html 2>/dev/null | tr '\n' ' ' || true)
+  echo "total $((SECONDS - start)) s (budget $budget s); outputs in $out: ${made}logs.tar.gz"
   if [ "$failed" -eq 0 ]; then echo "OVERALL: PASS"; else echo "OVERALL: FAIL (logs.tar.gz: <stage>.log, b-tests.xml, c-*.log)"; fi
 } > "$out/summary.txt"
 cp "$out/summary.txt" "$logs/summary.txt"

@@ -1,7 +1,6 @@
-// The pipeline on CUDA against the CPU: two training steps of the trainer (batch loader workers,
-// H2D copies, forward, loss, backward, optimizer), an interrupted run resumed on the GPU,
-// `evaluate` and prediction, and the linking driver over batches of mixed sizes (in the library
-// and through `pfce link`). Every test skips without a CUDA device.
+// The pipeline on CUDA against the CPU: two trainer steps (loader workers, copies, forward, loss,
+// backward, optimizer), a run resumed on the GPU, evaluate and predict, and the linking driver
+// over mixed sizes (library and `pfce link`). Every test skips without a CUDA device.
 #include <cmath>
 #include <fstream>
 #include <iterator>
