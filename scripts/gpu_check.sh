@@ -121,7 +121,7 @@ stage_deps() {
 stage_a() {
   set +o pipefail  # facts only: a tool that stops early (head) must not fail the stage
   {
-    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  host: $(hostname)  commit: $COMMIT"
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  host: $(uname -n)  commit: $COMMIT"
     echo "mode: $MODE  cores: $JOBS  memory: $(free -g 2>/dev/null | awk '/Mem:/{print $2 " GiB"}')"
     grep -E '^(PRETTY_NAME|VERSION_ID)=' /etc/os-release 2>/dev/null || echo "no /etc/os-release"
     ldd --version 2>&1 | head -1
@@ -395,7 +395,10 @@ rm -f "$out/summary.txt" "$out/bench.json" "$out/report.html" "$out/logs.tar.gz"
 
 HELPER_PY=$(command -v python3 || true)
 [ -z "$HELPER_PY" ] && [ -x /opt/torch/.venv/bin/python3 ] && HELPER_PY=/opt/torch/.venv/bin/python3
-COMMIT=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The device machine's copy of the tree may have no .git: then the commit gpu_pack.sh recorded.
+COMMIT=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || true)
+[ -z "$COMMIT" ] && [ -f "$root/.device/SOURCE" ] && COMMIT="$(cat "$root/.device/SOURCE") (as packed)"
+COMMIT=${COMMIT:-unknown}
 JOBS=$(nproc)
 
 # nvcc: $CUDACXX, PATH, $CUDA_HOME, /usr/local/cuda, the newest /usr/local/cuda-*.
@@ -577,7 +580,7 @@ for s in d e; do run_stage "$s"; done
 # ---- the summary and the outputs ------------------------------------------------------------------
 failed=0
 {
-  echo "pfce GPU check ($MODE) at commit $COMMIT, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(hostname)"
+  echo "pfce GPU check ($MODE) at commit $COMMIT, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n)"
   if [ "$MODE" = gpu ]; then
     echo "device: ${GPU_NAME:-none visible} sm_$ARCH, driver ${DRIVER:-?}; $CUDNN_VERSION"
   else

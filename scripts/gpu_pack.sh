@@ -73,6 +73,11 @@ total=0
   done
 } > "$out/MANIFEST.tsv"
 
+# The commit the bundle goes with (the device machine's copy of the tree may have no .git).
+src=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && src="$src+changes"
+echo "$src" > "$out/SOURCE"
+
 mib=$(awk -v b="$total" 'BEGIN { printf "%.1f", b / 1048576 }')
 if [ "$total" -gt $((limit_mib * 1048576)) ]; then
   echo "gpu_pack: the bundle is $mib MiB, over the $limit_mib MiB limit" >&2
