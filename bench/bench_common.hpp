@@ -1,5 +1,6 @@
-// Shared benchmark plumbing: wall-clock timing with warm-up and repeats, machine facts, and JSON
-// results written atomically to the path given with --json (stdout otherwise).
+// Shared benchmark plumbing: wall-clock timing with warm-up and repeats, machine facts, running a
+// peer script, and JSON results written atomically to the path given with --json (stdout
+// otherwise).
 #pragma once
 
 #include <algorithm>
@@ -74,6 +75,25 @@ inline std::string peer_python(const std::string& given, const std::string& modu
         if (std::system(probe.c_str()) == 0) return py;
     }
     return "python3";
+}
+
+// Runs a peer script's command line `cmd` (which writes its results to `json_path`) and returns
+// those results, with "command" added, or {"error", "command"} when it fails. `who` prefixes the
+// line that shows the command. The results file is removed.
+inline nlohmann::json run_peer_command(const char* who, const std::string& cmd,
+                                       const std::filesystem::path& json_path) {
+    std::fprintf(stderr, "%s: peer: %s\n", who, cmd.c_str());
+    const int rc = std::system(cmd.c_str());
+    if (rc != 0 || !std::filesystem::exists(json_path))
+        return {{"error", "peer exited with status " + std::to_string(rc)}, {"command", cmd}};
+    nlohmann::json j;
+    {
+        std::ifstream f(json_path);
+        j = nlohmann::json::parse(f);
+    }
+    std::filesystem::remove(json_path);
+    j["command"] = cmd;
+    return j;
 }
 
 // Writes j to `path` (temp + rename) or prints it when path is empty.

@@ -206,14 +206,7 @@ nlohmann::json run_peer(const std::string& python, const std::string& peer, cons
     write_npy(npy, masks.data<std::uint8_t>(), n, masks.dim(1), masks.dim(2));
     const std::string cmd = python + " " + peer + " --masks " + npy + " --radius " +
                             std::to_string(radius) + " --json " + out;
-    std::fprintf(stderr, "bench_link: peer: %s\n", cmd.c_str());
-    nlohmann::json j;
-    if (std::system(cmd.c_str()) == 0) {
-        std::ifstream f(out);
-        j = nlohmann::json::parse(f);
-    } else {
-        j = {{"error", "peer failed: " + cmd}};
-    }
+    nlohmann::json j = bench::run_peer_command("bench_link", cmd, out);
     fs::remove_all(dir);
     return j;
 }

@@ -123,15 +123,7 @@ nlohmann::json run_peer(const Options& o, const std::vector<Shape>& shapes, bool
                             shapes_arg(shapes) + "' --gamma " + std::to_string(o.gamma) +
                             " --unlabelled " + std::to_string(o.unlabelled) + " --repeats " +
                             std::to_string(o.peer_repeats) + " --json '" + out.string() + "'";
-    std::fprintf(stderr, "bench_loss: peer: %s\n", cmd.c_str());
-    const int rc = std::system(cmd.c_str());
-    if (rc != 0 || !fs::exists(out))
-        return {{"error", "peer exited with status " + std::to_string(rc)}, {"command", cmd}};
-    std::ifstream f(out);
-    nlohmann::json j = nlohmann::json::parse(f);
-    fs::remove(out);
-    j["command"] = cmd;
-    return j;
+    return bench::run_peer_command("bench_loss", cmd, out);
 }
 
 }  // namespace

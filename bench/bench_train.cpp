@@ -239,14 +239,7 @@ json run_peer(const Options& o, bool cuda, int threads) {
                             std::to_string(o.classes) + " --threads " + std::to_string(threads) +
                             " --warmup " + std::to_string(o.warmup) + " --steps " +
                             std::to_string(o.steps) + " --json '" + out.string() + "'";
-    std::fprintf(stderr, "bench_train: peer: %s\n", cmd.c_str());
-    const int rc = std::system(cmd.c_str());
-    if (rc != 0 || !fs::exists(out))
-        return {{"error", "peer exited with status " + std::to_string(rc)}, {"command", cmd}};
-    std::ifstream f(out);
-    json j = json::parse(f);
-    fs::remove(out);
-    return j;
+    return bench::run_peer_command("bench_train", cmd, out);
 }
 
 int run(const Options& opt_in) {

@@ -353,8 +353,11 @@ void check_link_args(const Tensor& sparse, const Tensor& rgb, const LinkParams& 
         linked.device() == dev && linked.dtype() == DType::u8 && linked.shape() == sparse.shape(),
         "link: linked must be ", where(dev), " u8 ", sparse.shape().str(), ", got ",
         linked.describe());
-    if (p.radius < 0)
-        PFCE_THROW(InputError, "link: radius ", p.radius, " is negative; expected D >= 0");
+    if (p.radius < 0 || p.radius > kMaxLinkRadius)
+        PFCE_THROW(InputError, "link: radius ", p.radius, " is out of range; expected 0..",
+                   kMaxLinkRadius,
+                   " pixels (the linking driver clamps larger radii to the image "
+                   "diagonal, which links the same pairs)");
     const std::int64_t n_img = sparse.dim(0);
     const int h = static_cast<int>(sparse.dim(1)), w = static_cast<int>(sparse.dim(2));
     if (p.max_color_step >= 0.0f)  // edge-aware

@@ -31,6 +31,9 @@ struct BatchNormParams {
 
 // Proximity linking (DESIGN §2).
 enum class LinkConflict { unlabelled, lowest };
+// Backends keep grid cells and squared distances of this radius in range; larger radii are clamped
+// to the image diagonal by the linking driver (same pairs).
+constexpr int kMaxLinkRadius = 1 << 16;
 struct LinkParams {
     int radius = 20;  // D: pairs with dx^2+dy^2 <= D^2
     LinkConflict conflict = LinkConflict::unlabelled;

@@ -7,11 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define PFCE_HD __host__ __device__
-#else
-#define PFCE_HD
-#endif
+#include "core/kernels/hd.hpp"
 
 namespace pfce {
 

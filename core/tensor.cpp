@@ -132,4 +132,33 @@ void Tensor::check_dtype(DType want) const {
         PFCE_THROW(ShapeError, "tensor ", describe(), " accessed as ", dtype_name(want));
 }
 
+void copy_host(Tensor& dst, const Tensor& src) {
+    PFCE_CHECK_SHAPE(dst.device() == DeviceKind::cpu && src.device() == DeviceKind::cpu,
+                     "a host backend copies host tensors only: ", dst.describe(), " <- ",
+                     src.describe());
+    PFCE_CHECK_SHAPE(dst.shape() == src.shape() && dst.dtype() == src.dtype(), dst.describe(),
+                     " <- ", src.describe());
+    if (dst.raw() != src.raw() && src.bytes() > 0) std::memcpy(dst.raw(), src.raw(), src.bytes());
+}
+
+void fill_host(Tensor& t, float value) {
+    PFCE_CHECK_SHAPE(t.device() == DeviceKind::cpu, t.describe());
+    const std::int64_t n = t.numel();
+    switch (t.dtype()) {
+        case DType::f32: {
+            float* p = t.data<float>();
+            for (std::int64_t i = 0; i < n; ++i) p[i] = value;
+            break;
+        }
+        case DType::u8:
+            std::memset(t.raw(), static_cast<std::uint8_t>(value), static_cast<std::size_t>(n));
+            break;
+        case DType::i32: {
+            std::int32_t* p = t.data<std::int32_t>();
+            for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<std::int32_t>(value);
+            break;
+        }
+    }
+}
+
 }  // namespace pfce

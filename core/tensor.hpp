@@ -103,4 +103,10 @@ class Tensor {
     Deleter deleter_ = nullptr;
 };
 
+// The memory ops of the host backends (CPU, reference): dst <- src for host tensors of the same
+// shape and dtype, and every element of a host tensor <- value (f32: value; u8, i32:
+// static_cast). ShapeError for a device tensor or a mismatch.
+void copy_host(Tensor& dst, const Tensor& src);
+void fill_host(Tensor& t, float value);
+
 }  // namespace pfce

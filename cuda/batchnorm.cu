@@ -3,7 +3,9 @@
 // in our own kernels: cuDNN's legacy batch-norm API is deprecated in cuDNN 9. Each reduction is
 // split over (slice, channel) blocks so small-C layers still fill the GPU, summed in double, then
 // finished per channel; scratch comes from the context workspace. Mirrors host/cpu/batchnorm.cpp.
+#include "core/kernels/batchnorm.hpp"
 #include "core/op_checks.hpp"
+#include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -13,23 +15,7 @@ namespace pfce {
 
 namespace {
 
-constexpr int kThreads = 256;  // power of two: the block reductions halve it
-
-// Sums a per-thread pair over the block; thread 0 gets the totals.
-__device__ void block_sum2(double& a, double& b, double* sh_a, double* sh_b) {
-    sh_a[threadIdx.x] = a;
-    sh_b[threadIdx.x] = b;
-    __syncthreads();
-    for (int half = kThreads / 2; half > 0; half /= 2) {
-        if (threadIdx.x < half) {
-            sh_a[threadIdx.x] += sh_a[threadIdx.x + half];
-            sh_b[threadIdx.x] += sh_b[threadIdx.x + half];
-        }
-        __syncthreads();
-    }
-    a = sh_a[0];
-    b = sh_b[0];
-}
+constexpr int kThreads = 256;  // power of two: the block reductions (block_sum_tree) halve it
 
 // ---- kernels ----------------------------------------------------------------------------------
 
@@ -49,7 +35,8 @@ __global__ void bn_partial_stats_kernel(const float* __restrict__ x, int n, int 
             sq += v * v;
         }
     }
-    block_sum2(sum, sq, sh_a, sh_b);
+    sum = block_sum_tree<kThreads>(sum, sh_a);
+    sq = block_sum_tree<kThreads>(sq, sh_b);
     if (threadIdx.x == 0) {
         partial[(1LL * c * gridDim.x + blockIdx.x) * 2] = sum;
         partial[(1LL * c * gridDim.x + blockIdx.x) * 2 + 1] = sq;
@@ -74,14 +61,14 @@ __global__ void bn_finalize_stats_kernel(const double* __restrict__ partial, int
         const double mean = sum / md;
         const double var = fmax(sq / md - mean * mean, 0.0);  // biased; double keeps it accurate
         const double unbiased = m > 1 ? var * md / (md - 1.0) : var;
-        const double invstd = 1.0 / sqrt(var + static_cast<double>(eps));
+        const double invstd = kernels::bn_invstd(var, eps);
         save_mean[c] = static_cast<float>(mean);
         save_invstd[c] = static_cast<float>(invstd);
-        running_mean[c] = static_cast<float>((1.0 - momentum) * running_mean[c] + momentum * mean);
-        running_var[c] =
-            static_cast<float>((1.0 - momentum) * running_var[c] + momentum * unbiased);
-        scale[c] = static_cast<float>(gamma[c] * invstd);
-        shift[c] = static_cast<float>(beta[c] - mean * gamma[c] * invstd);
+        running_mean[c] = kernels::bn_running_update(running_mean[c], mean, momentum);
+        running_var[c] = kernels::bn_running_update(running_var[c], unbiased, momentum);
+        const kernels::BnAffine a = kernels::bn_affine(gamma[c], beta[c], mean, invstd);
+        scale[c] = a.scale;
+        shift[c] = a.shift;
     }
 }
 
@@ -92,9 +79,11 @@ __global__ void bn_infer_coeffs_kernel(int c_count, float eps, const float* __re
                                        const float* __restrict__ running_var, float* scale,
                                        float* shift) {
     for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < c_count; c += gridDim.x * blockDim.x) {
-        const double invstd = 1.0 / sqrt(static_cast<double>(running_var[c]) + eps);
-        scale[c] = static_cast<float>(gamma[c] * invstd);
-        shift[c] = static_cast<float>(beta[c] - running_mean[c] * gamma[c] * invstd);
+        const kernels::BnAffine a =
+            kernels::bn_affine(gamma[c], beta[c], running_mean[c],
+                               kernels::bn_invstd(static_cast<double>(running_var[c]), eps));
+        scale[c] = a.scale;
+        shift[c] = a.shift;
     }
 }
 
@@ -130,7 +119,8 @@ __global__ void bn_partial_grad_kernel(const float* __restrict__ x, const float*
             sdyx += d * (static_cast<double>(x[off + k]) - mean);
         }
     }
-    block_sum2(sdy, sdyx, sh_a, sh_b);
+    sdy = block_sum_tree<kThreads>(sdy, sh_a);
+    sdyx = block_sum_tree<kThreads>(sdyx, sh_b);
     if (threadIdx.x == 0) {
         partial[(1LL * c * gridDim.x + blockIdx.x) * 2] = sdy;
         partial[(1LL * c * gridDim.x + blockIdx.x) * 2 + 1] = sdyx;
@@ -199,6 +189,20 @@ int slices_for(const CudaContext& ctx, const BnShape& s) {
     return static_cast<int>(std::max(1LL, std::min({want, most, 1024LL})));
 }
 
+// Workspace of a pass with a reduction: the partial sums, a pair of doubles per (channel, slice),
+// then `floats` floats per channel.
+struct BnScratch {
+    int slices;
+    double* partial;
+    float* per_channel;
+};
+BnScratch bn_scratch(CudaContext& ctx, const BnShape& s, int floats) {
+    const int slices = slices_for(ctx, s);
+    const std::size_t partial_bytes = sizeof(double) * 2 * s.c * slices;
+    char* ws = static_cast<char*>(ctx.workspace(partial_bytes + floats * sizeof(float) * s.c));
+    return {slices, reinterpret_cast<double*>(ws), reinterpret_cast<float*>(ws + partial_bytes)};
+}
+
 dim3 plane_grid(const BnShape& s) {
     const long long planes = 1LL * s.n * s.c;
     const unsigned gx = grid_for(s.hw, kThreads, 1024);
@@ -217,25 +221,20 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
     const BnShape s = bn_shape(x);
     const long long m = 1LL * s.n * s.hw;  // values per channel
     CudaContext& ctx = *ctx_;
-    const int slices = slices_for(ctx, s);
-    // Workspace: partial sums (C*S pairs of doubles), then scale and shift (C floats each).
-    const std::size_t partial_bytes = sizeof(double) * 2 * s.c * slices;
-    char* ws = static_cast<char*>(ctx.workspace(partial_bytes + 2 * sizeof(float) * s.c));
-    double* partial = reinterpret_cast<double*>(ws);
-    float* scale = reinterpret_cast<float*>(ws + partial_bytes);
+    const BnScratch ws = bn_scratch(ctx, s, 2);  // per channel: scale, shift
+    const int slices = ws.slices;
+    double* partial = ws.partial;
+    float* scale = ws.per_channel;
     float* shift = scale + s.c;
 
-    bn_partial_stats_kernel<<<dim3(slices, s.c), kThreads, 0, ctx.stream>>>(x.data<float>(), s.n,
-                                                                            s.c, s.hw, partial);
-    PFCE_CUDA_CHECK_LAUNCH("bn_partial_stats_kernel");
-    bn_finalize_stats_kernel<<<grid_for(s.c), 256, 0, ctx.stream>>>(
-        partial, slices, s.c, m, p.eps, p.momentum, gamma.data<float>(), beta.data<float>(),
-        running_mean.data<float>(), running_var.data<float>(), save_mean.data<float>(),
-        save_invstd.data<float>(), scale, shift);
-    PFCE_CUDA_CHECK_LAUNCH("bn_finalize_stats_kernel");
-    bn_apply_kernel<<<plane_grid(s), kThreads, 0, ctx.stream>>>(
-        x.data<float>(), y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift);
-    PFCE_CUDA_CHECK_LAUNCH("bn_apply_kernel");
+    launch("bn_partial_stats_kernel", bn_partial_stats_kernel, dim3(slices, s.c), kThreads,
+           ctx.stream, x.data<float>(), s.n, s.c, s.hw, partial);
+    launch("bn_finalize_stats_kernel", bn_finalize_stats_kernel, grid_for(s.c), 256, ctx.stream,
+           partial, slices, s.c, m, p.eps, p.momentum, gamma.data<float>(), beta.data<float>(),
+           running_mean.data<float>(), running_var.data<float>(), save_mean.data<float>(),
+           save_invstd.data<float>(), scale, shift);
+    launch("bn_apply_kernel", bn_apply_kernel, plane_grid(s), kThreads, ctx.stream, x.data<float>(),
+           y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift);
 }
 
 void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -248,13 +247,11 @@ void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, 
     CudaContext& ctx = *ctx_;
     float* scale = static_cast<float*>(ctx.workspace(2 * sizeof(float) * s.c));
     float* shift = scale + s.c;
-    bn_infer_coeffs_kernel<<<grid_for(s.c), 256, 0, ctx.stream>>>(
-        s.c, p.eps, gamma.data<float>(), beta.data<float>(), running_mean.data<float>(),
-        running_var.data<float>(), scale, shift);
-    PFCE_CUDA_CHECK_LAUNCH("bn_infer_coeffs_kernel");
-    bn_apply_kernel<<<plane_grid(s), kThreads, 0, ctx.stream>>>(
-        x.data<float>(), y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift);
-    PFCE_CUDA_CHECK_LAUNCH("bn_apply_kernel");
+    launch("bn_infer_coeffs_kernel", bn_infer_coeffs_kernel, grid_for(s.c), 256, ctx.stream, s.c,
+           p.eps, gamma.data<float>(), beta.data<float>(), running_mean.data<float>(),
+           running_var.data<float>(), scale, shift);
+    launch("bn_apply_kernel", bn_apply_kernel, plane_grid(s), kThreads, ctx.stream, x.data<float>(),
+           y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift);
 }
 
 void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
@@ -266,26 +263,22 @@ void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Te
     const long long m = 1LL * s.n * s.hw;
     PFCE_CHECK_SHAPE(m > 0, "empty batch ", x.describe());  // this backend needs a non-empty batch
     CudaContext& ctx = *ctx_;
-    const int slices = slices_for(ctx, s);
-    // Workspace: partial sums (C*S pairs of doubles), then three per-channel coefficients.
-    const std::size_t partial_bytes = sizeof(double) * 2 * s.c * slices;
-    char* ws = static_cast<char*>(ctx.workspace(partial_bytes + 3 * sizeof(float) * s.c));
-    double* partial = reinterpret_cast<double*>(ws);
-    float* coef_a = reinterpret_cast<float*>(ws + partial_bytes);
+    const BnScratch ws = bn_scratch(ctx, s, 3);  // per channel: the coefficients of dx
+    const int slices = ws.slices;
+    double* partial = ws.partial;
+    float* coef_a = ws.per_channel;
     float* coef_mean_dy = coef_a + s.c;
     float* coef_k = coef_mean_dy + s.c;
 
-    bn_partial_grad_kernel<<<dim3(slices, s.c), kThreads, 0, ctx.stream>>>(
-        x.data<float>(), dy.data<float>(), save_mean.data<float>(), s.n, s.c, s.hw, partial);
-    PFCE_CUDA_CHECK_LAUNCH("bn_partial_grad_kernel");
-    bn_finalize_grad_kernel<<<grid_for(s.c), 256, 0, ctx.stream>>>(
-        partial, slices, s.c, m, gamma.data<float>(), save_invstd.data<float>(),
-        dgamma.data<float>(), dbeta.data<float>(), coef_a, coef_mean_dy, coef_k);
-    PFCE_CUDA_CHECK_LAUNCH("bn_finalize_grad_kernel");
-    bn_backward_apply_kernel<<<plane_grid(s), kThreads, 0, ctx.stream>>>(
-        x.data<float>(), dy.data<float>(), dx.data<float>(), s.c, 1LL * s.n * s.c, s.hw,
-        save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
-    PFCE_CUDA_CHECK_LAUNCH("bn_backward_apply_kernel");
+    launch("bn_partial_grad_kernel", bn_partial_grad_kernel, dim3(slices, s.c), kThreads,
+           ctx.stream, x.data<float>(), dy.data<float>(), save_mean.data<float>(), s.n, s.c, s.hw,
+           partial);
+    launch("bn_finalize_grad_kernel", bn_finalize_grad_kernel, grid_for(s.c), 256, ctx.stream,
+           partial, slices, s.c, m, gamma.data<float>(), save_invstd.data<float>(),
+           dgamma.data<float>(), dbeta.data<float>(), coef_a, coef_mean_dy, coef_k);
+    launch("bn_backward_apply_kernel", bn_backward_apply_kernel, plane_grid(s), kThreads,
+           ctx.stream, x.data<float>(), dy.data<float>(), dx.data<float>(), s.c, 1LL * s.n * s.c,
+           s.hw, save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
 }
 
 }  // namespace pfce

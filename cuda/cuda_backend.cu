@@ -1,5 +1,6 @@
 // CUDA backend: device set-up, memory, copies and the elementwise helpers. Op families are in
 // their own .cu files, mirroring host/cpu/.
+#include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 #include "cuda/device_info.hpp"
@@ -143,18 +144,17 @@ void CudaBackend::fill(Tensor& t, float value) {
     if (n == 0) return;
     switch (t.dtype()) {
         case DType::f32:
-            fill_f32_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(t.data<float>(), n, value);
-            PFCE_CUDA_CHECK_LAUNCH("fill_f32_kernel");
-            return;
+            launch("fill_f32_kernel", fill_f32_kernel, grid_for(n), 256, ctx_->stream,
+                   t.data<float>(), n, value);
+            break;
         case DType::i32:
-            fill_i32_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(t.data<int>(), n,
-                                                                   static_cast<int>(value));
-            PFCE_CUDA_CHECK_LAUNCH("fill_i32_kernel");
-            return;
+            launch("fill_i32_kernel", fill_i32_kernel, grid_for(n), 256, ctx_->stream,
+                   t.data<int>(), n, static_cast<int>(value));
+            break;
         case DType::u8:
             PFCE_CUDA_CHECK(cudaMemsetAsync(t.raw(), static_cast<unsigned char>(value), t.bytes(),
                                             ctx_->stream));
-            return;
+            break;
     }
 }
 
@@ -166,15 +166,15 @@ void CudaBackend::add_inplace(Tensor& y, const Tensor& x) {
     PFCE_CHECK_SHAPE(y.shape() == x.shape(), y.describe(), " += ", x.describe());
     const long long n = y.numel();
     if (n == 0) return;
-    add_inplace_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(y.data<float>(), x.data<float>(), n);
-    PFCE_CUDA_CHECK_LAUNCH("add_inplace_kernel");
+    launch("add_inplace_kernel", add_inplace_kernel, grid_for(n), 256, ctx_->stream,
+           y.data<float>(), x.data<float>(), n);
 }
 
 void CudaBackend::scale_inplace(Tensor& y, float s) {
     const long long n = y.numel();
     if (n == 0) return;
-    scale_inplace_kernel<<<grid_for(n), 256, 0, ctx_->stream>>>(y.data<float>(), s, n);
-    PFCE_CUDA_CHECK_LAUNCH("scale_inplace_kernel");
+    launch("scale_inplace_kernel", scale_inplace_kernel, grid_for(n), 256, ctx_->stream,
+           y.data<float>(), s, n);
 }
 
 }  // namespace pfce

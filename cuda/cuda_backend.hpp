@@ -1,6 +1,6 @@
 // The CUDA backend: the ops of core/backend.hpp as kernels plus cuDNN/cuBLAS/CUB, all enqueued on
-// one stream. Tested against the CPU backend. Each op family lives in cuda/X.cu, mirroring
-// host/cpu/X.cpp. Only compiled when PFCE_CUDA is on.
+// one stream. Tested against host/reference/ and the CPU backend. Each op family lives in
+// cuda/X.cu, mirroring host/cpu/X.cpp. Only compiled when PFCE_CUDA is on.
 #pragma once
 
 #include <memory>
@@ -16,58 +16,7 @@ class CudaBackend final : public Backend {
     explicit CudaBackend(int device_ordinal = 0);
     ~CudaBackend() override;
     CudaContext& context() { return *ctx_; }
-    DeviceKind device() const override;
-    std::string name() const override;
-    Tensor zeros(Shape shape, DType dtype) override;
-    Tensor host_staging(Shape shape, DType dtype) override;
-    void copy(Tensor& dst, const Tensor& src) override;
-    void fill(Tensor& t, float value) override;
-    void synchronize() override;
-    void add_inplace(Tensor& y, const Tensor& x) override;
-    void scale_inplace(Tensor& y, float s) override;
-    void focal_loss(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
-                    Tensor& loss, Tensor& dlogits) override;
-    void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
-                        const Conv2dParams& p) override;
-    void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
-                              const Conv2dParams& p) override;
-    void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& dbias,
-                                const Conv2dParams& p) override;
-    void upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
-                           Tensor& y) override;
-    void upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) override;
-    void upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
-                                   Tensor& dbias) override;
-    void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                 Tensor& running_mean, Tensor& running_var, Tensor& y,
-                                 Tensor& save_mean, Tensor& save_invstd,
-                                 const BatchNormParams& p) override;
-    void batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                 const Tensor& running_mean, const Tensor& running_var, Tensor& y,
-                                 const BatchNormParams& p) override;
-    void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                            const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
-                            Tensor& dgamma, Tensor& dbeta) override;
-    void relu_forward(const Tensor& x, Tensor& y) override;
-    void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) override;
-    void maxpool2x2_forward(const Tensor& x, Tensor& y) override;
-    void maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
-                             Tensor& dx) override;
-    void concat_channels(const Tensor& a, const Tensor& b, Tensor& y) override;
-    void concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) override;
-    void reflect_pad(const Tensor& x, Tensor& y, int top, int left) override;
-    void crop(const Tensor& x, Tensor& y, int top, int left) override;
-    void crop_backward(const Tensor& dy, Tensor& dx, int top, int left) override;
-    void argmax_channels(const Tensor& logits, Tensor& pred) override;
-    void global_grad_norm(std::span<const Tensor* const> grads, Tensor& norm) override;
-    void clip_scale(const Tensor& norm, float max_norm, Tensor& grad_scale) override;
-    void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const Tensor& grad_scale,
-                  const SgdParams& p) override;
-    void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
-                   const Tensor& grad_scale, const AdamParams& p) override;
-    void confusion_accumulate(const Tensor& pred, const Tensor& truth, Tensor& confusion) override;
-    LinkStats link(const Tensor& sparse, const Tensor& rgb, const LinkParams& p,
-                   Tensor& linked) override;
+#include "core/backend_overrides.inc"
 
   private:
     std::unique_ptr<CudaContext> ctx_;

@@ -1,16 +1,20 @@
-// cuDNN helpers shared by conv.cu and upconv.cu: descriptors owned by unique_ptr with deleters, and
+// cuDNN helpers shared by conv.cu and upconv.cu: descriptors owned by unique_ptr with deleters,
 // convolution plans (descriptors + algorithm + workspace size) found once per (device, geometry,
-// direction) and cached, so a warmed-up training step creates nothing and allocates nothing.
+// direction) and cached, so a warmed-up training step creates nothing and allocates nothing, and
+// the calls that run a plan or add and reduce a per-channel bias.
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "core/tensor.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -120,73 +124,81 @@ std::size_t candidates_workspace(const Perf* perf, int count) {
     return ws;
 }
 
-inline void search_forward(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {
-    constexpr int kMax = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
-    std::array<cudnnConvolutionFwdAlgoPerf_t, kMax> heur{}, found{};
+// The search of one direction, given its three cuDNN queries: heuristics(max, &n, perf) lists
+// candidates, find(max, &n, perf, workspace, limit) times them, size(algo, &bytes) sizes the
+// chosen one's workspace. `direction` names it in the error when none can run.
+template <typename Perf, int kMax, typename Heuristics, typename Find, typename Size>
+void search(CudaContext& ctx, ConvPlan& p, const char* direction, Heuristics heuristics, Find find,
+            Size size) {
+    std::array<Perf, kMax> heur{}, found{};
     int nh = 0, nf = 0;
-    PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
-        ctx.cudnn, p.x.get(), p.w.get(), p.conv.get(), p.y.get(), kMax, &nh, heur.data()));
+    heuristics(kMax, &nh, heur.data());
     const std::size_t limit = candidates_workspace(heur.data(), nh);
-    void* ws = ctx.workspace(limit);
-    PFCE_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(ctx.cudnn, p.x.get(), b.x, p.w.get(),
-                                                            b.w, p.conv.get(), p.y.get(), b.y, kMax,
-                                                            &nf, found.data(), ws, limit));
-    const cudnnConvolutionFwdAlgoPerf_t* best = pick(found.data(), nf, limit);
+    find(kMax, &nf, found.data(), ctx.workspace(limit), limit);
+    const Perf* best = pick(found.data(), nf, limit);
     if (!best) best = pick(heur.data(), nh, limit);
-    if (!best) PFCE_THROW(SystemError, "cuDNN has no forward convolution algorithm for this shape");
+    if (!best)
+        PFCE_THROW(SystemError, "cuDNN has no ", direction,
+                   " convolution algorithm for this shape");
     PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), best->mathType));
     std::size_t need = 0;
-    PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
-        ctx.cudnn, p.x.get(), p.w.get(), p.conv.get(), p.y.get(), best->algo, &need));
+    size(best->algo, &need);
     p.algo = static_cast<int>(best->algo);
     p.workspace = std::max(need, best->memory);
+}
+
+inline void search_forward(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {
+    search<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>(
+        ctx, p, "forward",
+        [&](int max, int* n, auto* perf) {
+            PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
+                ctx.cudnn, p.x.get(), p.w.get(), p.conv.get(), p.y.get(), max, n, perf));
+        },
+        [&](int max, int* n, auto* perf, void* ws, std::size_t limit) {
+            PFCE_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
+                ctx.cudnn, p.x.get(), b.x, p.w.get(), b.w, p.conv.get(), p.y.get(), b.y, max, n,
+                perf, ws, limit));
+        },
+        [&](cudnnConvolutionFwdAlgo_t algo, std::size_t* bytes) {
+            PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
+                ctx.cudnn, p.x.get(), p.w.get(), p.conv.get(), p.y.get(), algo, bytes));
+        });
 }
 
 inline void search_backward_data(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {
-    constexpr int kMax = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
-    std::array<cudnnConvolutionBwdDataAlgoPerf_t, kMax> heur{}, found{};
-    int nh = 0, nf = 0;
-    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
-        ctx.cudnn, p.w.get(), p.y.get(), p.conv.get(), p.x.get(), kMax, &nh, heur.data()));
-    const std::size_t limit = candidates_workspace(heur.data(), nh);
-    void* ws = ctx.workspace(limit);
-    PFCE_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
-        ctx.cudnn, p.w.get(), b.w, p.y.get(), b.y, p.conv.get(), p.x.get(), b.x, kMax, &nf,
-        found.data(), ws, limit));
-    const cudnnConvolutionBwdDataAlgoPerf_t* best = pick(found.data(), nf, limit);
-    if (!best) best = pick(heur.data(), nh, limit);
-    if (!best)
-        PFCE_THROW(SystemError, "cuDNN has no backward-data convolution algorithm for this shape");
-    PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), best->mathType));
-    std::size_t need = 0;
-    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
-        ctx.cudnn, p.w.get(), p.y.get(), p.conv.get(), p.x.get(), best->algo, &need));
-    p.algo = static_cast<int>(best->algo);
-    p.workspace = std::max(need, best->memory);
+    search<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT>(
+        ctx, p, "backward-data",
+        [&](int max, int* n, auto* perf) {
+            PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
+                ctx.cudnn, p.w.get(), p.y.get(), p.conv.get(), p.x.get(), max, n, perf));
+        },
+        [&](int max, int* n, auto* perf, void* ws, std::size_t limit) {
+            PFCE_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
+                ctx.cudnn, p.w.get(), b.w, p.y.get(), b.y, p.conv.get(), p.x.get(), b.x, max, n,
+                perf, ws, limit));
+        },
+        [&](cudnnConvolutionBwdDataAlgo_t algo, std::size_t* bytes) {
+            PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
+                ctx.cudnn, p.w.get(), p.y.get(), p.conv.get(), p.x.get(), algo, bytes));
+        });
 }
 
 inline void search_backward_filter(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {
-    constexpr int kMax = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
-    std::array<cudnnConvolutionBwdFilterAlgoPerf_t, kMax> heur{}, found{};
-    int nh = 0, nf = 0;
-    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-        ctx.cudnn, p.x.get(), p.y.get(), p.conv.get(), p.w.get(), kMax, &nh, heur.data()));
-    const std::size_t limit = candidates_workspace(heur.data(), nh);
-    void* ws = ctx.workspace(limit);
-    PFCE_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
-        ctx.cudnn, p.x.get(), b.x, p.y.get(), b.y, p.conv.get(), p.w.get(), b.w, kMax, &nf,
-        found.data(), ws, limit));
-    const cudnnConvolutionBwdFilterAlgoPerf_t* best = pick(found.data(), nf, limit);
-    if (!best) best = pick(heur.data(), nh, limit);
-    if (!best)
-        PFCE_THROW(SystemError,
-                   "cuDNN has no backward-filter convolution algorithm for this shape");
-    PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), best->mathType));
-    std::size_t need = 0;
-    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
-        ctx.cudnn, p.x.get(), p.y.get(), p.conv.get(), p.w.get(), best->algo, &need));
-    p.algo = static_cast<int>(best->algo);
-    p.workspace = std::max(need, best->memory);
+    search<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT>(
+        ctx, p, "backward-filter",
+        [&](int max, int* n, auto* perf) {
+            PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+                ctx.cudnn, p.x.get(), p.y.get(), p.conv.get(), p.w.get(), max, n, perf));
+        },
+        [&](int max, int* n, auto* perf, void* ws, std::size_t limit) {
+            PFCE_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
+                ctx.cudnn, p.x.get(), b.x, p.y.get(), b.y, p.conv.get(), p.w.get(), b.w, max, n,
+                perf, ws, limit));
+        },
+        [&](cudnnConvolutionBwdFilterAlgo_t algo, std::size_t* bytes) {
+            PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+                ctx.cudnn, p.x.get(), p.y.get(), p.conv.get(), p.w.get(), algo, bytes));
+        });
 }
 
 // Plans are keyed by device as well as shape: descriptors do not depend on a handle, and an
@@ -237,5 +249,98 @@ inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDi
 // Scaling factors for cuDNN calls that overwrite their output (host memory, f32 data).
 inline const float kOne = 1.0f;
 inline const float kZero = 0.0f;
+
+// A dimension v of t as the int cuDNN takes; ShapeError when it does not fit.
+inline int as_int(std::int64_t v, const Tensor& t) {
+    PFCE_CHECK_SHAPE(v >= 0 && v <= INT_MAX, "dimension too large for cuDNN: ", t.describe());
+    return static_cast<int>(v);
+}
+
+// For the filter-gradient passes: true when there is nothing to run, because dw has no element
+// or dy has none (an empty batch, which cuDNN cannot run; dw and dbias are then zeroed, exactly
+// the gradient).
+inline bool no_filter_gradient_to_run(CudaContext& ctx, const Tensor& dy, Tensor& dw,
+                                      Tensor& dbias) {
+    if (dw.numel() == 0) return true;
+    if (dy.numel() != 0) return false;
+    PFCE_CUDA_CHECK(cudaMemsetAsync(dw.raw(), 0, dw.bytes(), ctx.stream));
+    if (!dbias.empty()) PFCE_CUDA_CHECK(cudaMemsetAsync(dbias.raw(), 0, dbias.bytes(), ctx.stream));
+    return true;
+}
+
+// The geometry of a convolution of `input` (N,C,H,W) into k channels with an r x r filter, as the
+// ints cuDNN takes.
+inline ConvGeometry geometry(const Tensor& input, int k, int r, int pad, int stride) {
+    ConvGeometry g;
+    g.n = as_int(input.dim(0), input);
+    g.c = as_int(input.dim(1), input);
+    g.h = as_int(input.dim(2), input);
+    g.w = as_int(input.dim(3), input);
+    g.k = k;
+    g.r = r;
+    g.pad = pad;
+    g.stride = stride;
+    return g;
+}
+
+// ---- running a convolution ---------------------------------------------------------------------
+// Each finds (first call) or reuses the plan of g in its direction and runs it, overwriting the
+// output; the plan is returned for its bias descriptors. The plan search runs on these buffers and
+// writes only the direction's output, so the inputs are passed const.
+
+// y <- x * w.
+inline const ConvPlan& convolve(CudaContext& ctx, const ConvGeometry& g, const float* x,
+                                const float* w, float* y) {
+    const ConvPlan& p = conv_plan(ctx, g, ConvDirection::forward,
+                                  {const_cast<float*>(x), const_cast<float*>(w), y});
+    void* ws = ctx.workspace(p.workspace);
+    PFCE_CUDNN_CHECK(cudnnConvolutionForward(
+        ctx.cudnn, &kOne, p.x.get(), x, p.w.get(), w, p.conv.get(),
+        static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), ws, p.workspace, &kZero, p.y.get(), y));
+    return p;
+}
+
+// dx <- the gradient with respect to x of the convolution, from dy (shaped like its y).
+inline const ConvPlan& convolve_backward_data(CudaContext& ctx, const ConvGeometry& g,
+                                              const float* w, const float* dy, float* dx) {
+    const ConvPlan& p = conv_plan(ctx, g, ConvDirection::backward_data,
+                                  {dx, const_cast<float*>(w), const_cast<float*>(dy)});
+    void* ws = ctx.workspace(p.workspace);
+    PFCE_CUDNN_CHECK(
+        cudnnConvolutionBackwardData(ctx.cudnn, &kOne, p.w.get(), w, p.y.get(), dy, p.conv.get(),
+                                     static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo), ws,
+                                     p.workspace, &kZero, p.x.get(), dx));
+    return p;
+}
+
+// dw <- the gradient with respect to w of the convolution of x, from dy (shaped like its y).
+inline const ConvPlan& convolve_backward_filter(CudaContext& ctx, const ConvGeometry& g,
+                                                const float* x, const float* dy, float* dw) {
+    const ConvPlan& p = conv_plan(ctx, g, ConvDirection::backward_filter,
+                                  {const_cast<float*>(x), dw, const_cast<float*>(dy)});
+    void* ws = ctx.workspace(p.workspace);
+    PFCE_CUDNN_CHECK(
+        cudnnConvolutionBackwardFilter(ctx.cudnn, &kOne, p.x.get(), x, p.y.get(), dy, p.conv.get(),
+                                       static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo), ws,
+                                       p.workspace, &kZero, p.w.get(), dw));
+    return p;
+}
+
+// t (described by t_desc) += bias (per channel, bias_desc (1,C,1,1)); nothing for an empty bias.
+inline void add_bias(CudaContext& ctx, const TensorDesc& bias_desc, const Tensor& bias,
+                     const TensorDesc& t_desc, float* t) {
+    if (bias.empty()) return;
+    PFCE_CUDNN_CHECK(cudnnAddTensor(ctx.cudnn, &kOne, bias_desc.get(), bias.data<float>(), &kOne,
+                                    t_desc.get(), t));
+}
+
+// dbias (bias_desc (1,C,1,1)) <- sum of dy (dy_desc) over every axis but the channel; nothing for
+// an empty dbias.
+inline void bias_gradient(CudaContext& ctx, const TensorDesc& dy_desc, const float* dy,
+                          const TensorDesc& bias_desc, Tensor& dbias) {
+    if (dbias.empty()) return;
+    PFCE_CUDNN_CHECK(cudnnConvolutionBackwardBias(ctx.cudnn, &kOne, dy_desc.get(), dy, &kZero,
+                                                  bias_desc.get(), dbias.data<float>()));
+}
 
 }  // namespace pfce::cudnn

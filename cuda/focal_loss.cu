@@ -4,10 +4,12 @@
 //      every channel plane is read coalesced), that reads each logit once, keeps the pixel's C
 //      logits in registers, writes dlogits and a per-block loss partial (fixed grid, fixed order);
 //   3. one block sums the partials in a fixed order and divides by the normalizer.
-// Per-pixel formulas mirror focal_pixel_terms / focal_log_q in host/cpu/focal_loss_reference.hpp.
+// Per-pixel formulas: core/kernels/focal.hpp, shared with host/cpu/focal_loss.cpp.
 #include <cmath>
 
+#include "core/kernels/focal.hpp"
 #include "core/op_checks.hpp"
+#include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -73,36 +75,14 @@ __global__ void focal_count_kernel(const unsigned char* labels, long long npix, 
 
 // Normalizer: labelled count or sum of alpha over labelled pixels, in class order.
 __device__ double focal_normalizer(const FocalArgs& a) {
-    double norm = 0.0;
-    for (int k = 0; k < a.c; ++k)
-        norm += static_cast<double>(a.counts[k]) *
-                (a.normalize_alpha ? static_cast<double>(a.alpha[k]) : 1.0);
-    return norm;
-}
-
-// Sum of v over the block in a fixed tree order (warp shuffles, then warp 0); valid in thread 0.
-__device__ double block_sum(double v) {
-    __shared__ double warp_sums[kThreads / 32];
-    for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    if (lane == 0) warp_sums[warp] = v;
-    __syncthreads();
-    v = 0.0;
-    if (warp == 0) {
-        v = lane < static_cast<int>(blockDim.x >> 5) ? warp_sums[lane] : 0.0;
-        for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-    }
-    return v;
+    return kernels::focal_normalizer(a.counts, a.alpha, a.c, a.normalize_alpha != 0);
 }
 
 template <int CMAX>
 __global__ void __launch_bounds__(kThreads)
     focal_fused_kernel(const __grid_constant__ FocalArgs a) {
     __shared__ float inv_norm_shared;
-    if (threadIdx.x == 0) {
-        const double norm = focal_normalizer(a);
-        inv_norm_shared = norm > 0.0 ? static_cast<float>(1.0 / norm) : 0.0f;
-    }
+    if (threadIdx.x == 0) inv_norm_shared = kernels::focal_inv_norm(focal_normalizer(a));
     __syncthreads();
     const float inv_norm = inv_norm_shared;
     const int c = a.c;
@@ -143,22 +123,19 @@ __global__ void __launch_bounds__(kThreads)
             }
         const float s = ey + s_other;
         const float u = s_other / s, q = ey / s;  // u = 1 - q without cancellation
-        const float logq = u < 0.5f ? log1pf(-u) : zy_m - logf(s);
-        const float pw = a.gamma == 0.0f ? 1.0f : powf(u, a.gamma);
-        const float r = u > 0.0f ? logq / u : -1.0f;  // log q / (1 - q) -> -1 as q -> 1
-        const float alpha_y = a.alpha[y];
-        sum += static_cast<double>(-alpha_y * pw * logq);
+        const float logq = kernels::focal_log_q(zy_m, s, u);
+        const kernels::FocalPixel<float> t =
+            kernels::focal_pixel_terms(u, q, logq, a.gamma, a.alpha[y]);
+        sum += static_cast<double>(t.loss);
         if (a.dlogits) {
             // dl/dz_k = coef (delta_ky - p_k)
-            const float coef = alpha_y * pw * (a.gamma * q * r - 1.0f);
-            const float cy = coef * u * inv_norm;
-            const float w = coef * inv_norm / s;
+            const kernels::FocalGrad g = kernels::focal_grad_factors(t.coef, u, s, inv_norm);
 #pragma unroll
             for (int k = 0; k < CMAX; ++k)
-                if (k < c) a.dlogits[base + k * a.hw] = k == y ? cy : 0.0f - w * e[k];
+                if (k < c) a.dlogits[base + k * a.hw] = k == y ? g.dz_y : 0.0f - g.w * e[k];
         }
     }
-    const double block_total = block_sum(sum);
+    const double block_total = block_sum_warps(sum);
     if (threadIdx.x == 0) a.partials[blockIdx.x] = block_total;
 }
 
@@ -167,7 +144,7 @@ __global__ void __launch_bounds__(kThreads)
     focal_finish_kernel(const __grid_constant__ FocalArgs a, int nparts) {
     double v = 0.0;
     for (int b = threadIdx.x; b < nparts; b += blockDim.x) v += a.partials[b];
-    const double total = block_sum(v);
+    const double total = block_sum_warps(v);
     if (threadIdx.x == 0) {
         const double norm = focal_normalizer(a);
         a.loss[0] = norm > 0.0 ? static_cast<float>(total / norm) : 0.0f;
@@ -176,14 +153,13 @@ __global__ void __launch_bounds__(kThreads)
 
 template <int CMAX>
 void launch_focal(FocalArgs& a, unsigned long long* counts, cudaStream_t stream) {
-    const unsigned count_blocks = grid_for(a.npix, kThreads, kMaxCountBlocks);
-    focal_count_kernel<CMAX><<<count_blocks, kThreads, 0, stream>>>(a.labels, a.npix, a.c, counts);
-    PFCE_CUDA_CHECK_LAUNCH("focal_count_kernel");
+    launch("focal_count_kernel", focal_count_kernel<CMAX>,
+           grid_for(a.npix, kThreads, kMaxCountBlocks), kThreads, stream, a.labels, a.npix, a.c,
+           counts);
     const unsigned loss_blocks = grid_for(a.npix, kThreads, kMaxLossBlocks);
-    focal_fused_kernel<CMAX><<<loss_blocks, kThreads, 0, stream>>>(a);
-    PFCE_CUDA_CHECK_LAUNCH("focal_fused_kernel");
-    focal_finish_kernel<<<1, kThreads, 0, stream>>>(a, static_cast<int>(loss_blocks));
-    PFCE_CUDA_CHECK_LAUNCH("focal_finish_kernel");
+    launch("focal_fused_kernel", focal_fused_kernel<CMAX>, loss_blocks, kThreads, stream, a);
+    launch("focal_finish_kernel", focal_finish_kernel, 1, kThreads, stream, a,
+           static_cast<int>(loss_blocks));
 }
 
 }  // namespace

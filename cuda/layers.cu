@@ -1,8 +1,10 @@
 // CUDA kernels for the small U-Net ops: ReLU, 2x2 max-pool, channel concat (strided copies),
-// reflect pad, crop and per-pixel argmax. Each result is exactly the CPU reference's
-// (host/cpu/layers.cpp): no arithmetic beyond comparisons and copies, the same tie rules and the
-// same shape checks.
+// reflect pad, crop and per-pixel argmax. Each result is exactly the CPU backend's
+// (host/cpu/layers.cpp): no arithmetic beyond comparisons and copies, the same tie rules
+// (core/kernels/layers.hpp, shared) and the same shape checks.
+#include "core/kernels/layers.hpp"
 #include "core/op_checks.hpp"
+#include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -17,8 +19,17 @@ namespace {
 constexpr int kThreads = 256;
 
 // ---- kernels ----------------------------------------------------------------------------------
-// The plane kernels walk (n,c) planes with blockIdx.y and one plane's pixels with blockIdx.x, both
-// grid-stride, so any size works with any grid.
+
+// The plane kernels run f(p, k) for every pixel k of every (n,c) plane p of a (planes, n_pixels)
+// layout: blockIdx.y walks the planes and blockIdx.x one plane's pixels, both grid-stride, so any
+// size works with any grid.
+template <typename F>
+__device__ void for_each_plane_pixel(long long planes, int n_pixels, F f) {
+    for (long long p = blockIdx.y; p < planes; p += gridDim.y)
+        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < n_pixels;
+             k += gridDim.x * blockDim.x)
+            f(p, k);
+}
 
 __global__ void relu_forward_kernel(const float* x, float* y, long long n) {
     for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
@@ -35,25 +46,15 @@ __global__ void relu_backward_kernel(const float* y, const float* dy, float* dx,
         dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-// std::max's rule (the first argument unless the second is larger), as on the CPU.
-__device__ float max_first(float a, float b) {
-    return a < b ? b : a;
-}
-
 // y (planes, H/2, W/2) = max over each 2x2 window of x (planes, H, W).
 __global__ void maxpool2x2_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
                                           long long planes, int h, int w) {
-    const int ho = h / 2, wo = w / 2, out = ho * wo;
-    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
-        const float* xp = x + p * h * w;
-        float* yp = y + p * out;
-        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < out; k += gridDim.x * blockDim.x) {
-            const int i = k / wo, j = k - (k / wo) * wo;
-            const float* r0 = xp + (2 * i) * w + 2 * j;
-            const float* r1 = r0 + w;
-            yp[k] = max_first(max_first(r0[0], r0[1]), max_first(r1[0], r1[1]));
-        }
-    }
+    const int ho = h / 2, wo = w / 2;
+    for_each_plane_pixel(planes, ho * wo, [&](long long p, int k) {
+        const int i = k / wo, j = k - (k / wo) * wo;
+        const float* r0 = x + p * h * w + (2 * i) * w + 2 * j;
+        y[p * ho * wo + k] = kernels::window_max_2x2(r0, r0 + w);
+    });
 }
 
 // One thread per dx element: the gradient of its window goes to the window's first element (in
@@ -62,78 +63,48 @@ __global__ void maxpool2x2_forward_kernel(const float* __restrict__ x, float* __
 __global__ void maxpool2x2_backward_kernel(const float* __restrict__ x, const float* __restrict__ y,
                                            const float* __restrict__ dy, float* __restrict__ dx,
                                            long long planes, int h, int w) {
-    const int ho = h / 2, wo = w / 2, in = h * w;
-    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
-        const float* xp = x + p * in;
-        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < in; k += gridDim.x * blockDim.x) {
-            const int r = k / w, c = k - (k / w) * w;
-            const int i = r / 2, j = c / 2;
-            float g = 0.0f;
-            if (i < ho && j < wo) {
-                const long long o = p * ho * wo + 1LL * i * wo + j;
-                const float m = y[o];
-                const int base = (2 * i) * w + 2 * j;
-                int at = base + w + 1;
-                if (xp[base] == m)
-                    at = base;
-                else if (xp[base + 1] == m)
-                    at = base + 1;
-                else if (xp[base + w] == m)
-                    at = base + w;
-                if (at == k) g = dy[o];
-            }
-            dx[p * in + k] = g;
+    const int ho = h / 2, wo = w / 2;
+    for_each_plane_pixel(planes, h * w, [&](long long p, int k) {
+        const int i = (k / w) / 2, j = (k - (k / w) * w) / 2;
+        float g = 0.0f;
+        if (i < ho && j < wo) {
+            const long long o = p * ho * wo + 1LL * i * wo + j;
+            if (kernels::window_argmax_2x2(x + p * h * w, (2 * i) * w + 2 * j, w, y[o]) == k)
+                g = dy[o];
         }
-    }
+        dx[p * h * w + k] = g;
+    });
 }
 
-// Index of output position o along a side of length n placed at offset off, mirrored once.
-__device__ int reflect_index(int o, int off, int n) {
-    const int t = o - off;
-    return t < 0 ? -t : (t >= n ? 2 * (n - 1) - t : t);
-}
-
+// y (planes, h2, w2) = x (planes, h, w) placed at (top, left) and mirrored outward.
 __global__ void reflect_pad_kernel(const float* __restrict__ x, float* __restrict__ y,
                                    long long planes, int h, int w, int h2, int w2, int top,
                                    int left) {
-    const int out = h2 * w2;
-    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
-        const float* xp = x + p * h * w;
-        float* yp = y + p * out;
-        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < out; k += gridDim.x * blockDim.x) {
-            const int i = k / w2, j = k - (k / w2) * w2;
-            yp[k] = xp[reflect_index(i, top, h) * w + reflect_index(j, left, w)];
-        }
-    }
+    for_each_plane_pixel(planes, h2 * w2, [&](long long p, int k) {
+        const int i = k / w2, j = k - (k / w2) * w2;
+        y[p * h2 * w2 + k] = x[p * h * w + kernels::reflect_index(i, top, h) * w +
+                               kernels::reflect_index(j, left, w)];
+    });
 }
 
 // y (planes, h2, w2) = x (planes, h, w) at rows top.., columns left..
 __global__ void crop_kernel(const float* __restrict__ x, float* __restrict__ y, long long planes,
                             int h, int w, int h2, int w2, int top, int left) {
-    const int out = h2 * w2;
-    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
-        const float* xp = x + p * h * w;
-        float* yp = y + p * out;
-        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < out; k += gridDim.x * blockDim.x) {
-            const int i = k / w2, j = k - (k / w2) * w2;
-            yp[k] = xp[(top + i) * w + left + j];
-        }
-    }
+    for_each_plane_pixel(planes, h2 * w2, [&](long long p, int k) {
+        const int i = k / w2, j = k - (k / w2) * w2;
+        y[p * h2 * w2 + k] = x[p * h * w + (top + i) * w + left + j];
+    });
 }
 
 // One thread per dx element: dy inside the crop window, 0 outside.
 __global__ void crop_backward_kernel(const float* __restrict__ dy, float* __restrict__ dx,
                                      long long planes, int h, int w, int h2, int w2, int top,
                                      int left) {
-    const int in = h * w;
-    for (long long p = blockIdx.y; p < planes; p += gridDim.y) {
-        const float* dyp = dy + p * h2 * w2;
-        float* dxp = dx + p * in;
-        for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < in; k += gridDim.x * blockDim.x) {
-            const int i = k / w - top, j = k - (k / w) * w - left;
-            dxp[k] = (i >= 0 && i < h2 && j >= 0 && j < w2) ? dyp[i * w2 + j] : 0.0f;
-        }
-    }
+    for_each_plane_pixel(planes, h * w, [&](long long p, int k) {
+        const int i = k / w - top, j = k - (k / w) * w - left;
+        dx[p * h * w + k] =
+            (i >= 0 && i < h2 && j >= 0 && j < w2) ? dy[p * h2 * w2 + i * w2 + j] : 0.0f;
+    });
 }
 
 // pred (N, HW) = first channel with the largest logit (strictly greater replaces).
@@ -144,16 +115,7 @@ __global__ void argmax_channels_kernel(const float* __restrict__ logits,
          q += 1LL * gridDim.x * blockDim.x) {
         const long long n = q / hw, k = q - n * hw;
         const float* l = logits + n * c * hw + k;  // channel ch at l[ch*hw]
-        int best = 0;
-        float bv = l[0];
-        for (int ch = 1; ch < c; ++ch) {
-            const float v = l[ch * hw];
-            if (v > bv) {
-                bv = v;
-                best = ch;
-            }
-        }
-        pred[q] = static_cast<std::uint8_t>(best);
+        pred[q] = static_cast<std::uint8_t>(kernels::argmax_channel(l, hw, c));
     }
 }
 
@@ -180,18 +142,16 @@ void CudaBackend::relu_forward(const Tensor& x, Tensor& y) {
     check_relu_forward_args(x, y, DeviceKind::cuda);
     const long long n = x.numel();
     if (n == 0) return;
-    relu_forward_kernel<<<grid_for(n), kThreads, 0, ctx_->stream>>>(x.data<float>(),
-                                                                    y.data<float>(), n);
-    PFCE_CUDA_CHECK_LAUNCH("relu_forward_kernel");
+    launch("relu_forward_kernel", relu_forward_kernel, grid_for(n), kThreads, ctx_->stream,
+           x.data<float>(), y.data<float>(), n);
 }
 
 void CudaBackend::relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
     check_relu_backward_args(y, dy, dx, DeviceKind::cuda);
     const long long n = y.numel();
     if (n == 0) return;
-    relu_backward_kernel<<<grid_for(n), kThreads, 0, ctx_->stream>>>(
-        y.data<float>(), dy.data<float>(), dx.data<float>(), n);
-    PFCE_CUDA_CHECK_LAUNCH("relu_backward_kernel");
+    launch("relu_backward_kernel", relu_backward_kernel, grid_for(n), kThreads, ctx_->stream,
+           y.data<float>(), dy.data<float>(), dx.data<float>(), n);
 }
 
 void CudaBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
@@ -199,10 +159,9 @@ void CudaBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
     check_plane(x);
     if (y.numel() == 0) return;
     const long long planes = x.dim(0) * x.dim(1);
-    maxpool2x2_forward_kernel<<<plane_grid(planes, y.dim(2) * y.dim(3)), kThreads, 0,
-                                ctx_->stream>>>(x.data<float>(), y.data<float>(), planes,
-                                                plane_side(x.dim(2), x), plane_side(x.dim(3), x));
-    PFCE_CUDA_CHECK_LAUNCH("maxpool2x2_forward_kernel");
+    launch("maxpool2x2_forward_kernel", maxpool2x2_forward_kernel,
+           plane_grid(planes, y.dim(2) * y.dim(3)), kThreads, ctx_->stream, x.data<float>(),
+           y.data<float>(), planes, plane_side(x.dim(2), x), plane_side(x.dim(3), x));
 }
 
 void CudaBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
@@ -211,11 +170,10 @@ void CudaBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Te
     check_plane(x);
     if (dx.numel() == 0) return;
     const long long planes = x.dim(0) * x.dim(1);
-    maxpool2x2_backward_kernel<<<plane_grid(planes, x.dim(2) * x.dim(3)), kThreads, 0,
-                                 ctx_->stream>>>(x.data<float>(), y.data<float>(), dy.data<float>(),
-                                                 dx.data<float>(), planes, plane_side(x.dim(2), x),
-                                                 plane_side(x.dim(3), x));
-    PFCE_CUDA_CHECK_LAUNCH("maxpool2x2_backward_kernel");
+    launch("maxpool2x2_backward_kernel", maxpool2x2_backward_kernel,
+           plane_grid(planes, x.dim(2) * x.dim(3)), kThreads, ctx_->stream, x.data<float>(),
+           y.data<float>(), dy.data<float>(), dx.data<float>(), planes, plane_side(x.dim(2), x),
+           plane_side(x.dim(3), x));
 }
 
 // Concat is N strided block copies: image i's a (Ca*H*W floats) and b (Cb*H*W) land side by side
@@ -263,10 +221,9 @@ void CudaBackend::reflect_pad(const Tensor& x, Tensor& y, int top, int left) {
     check_plane(y);
     if (y.numel() == 0) return;
     const long long planes = x.dim(0) * x.dim(1);
-    reflect_pad_kernel<<<plane_grid(planes, h2 * w2), kThreads, 0, ctx_->stream>>>(
-        x.data<float>(), y.data<float>(), planes, plane_side(h, x), plane_side(w, x),
-        plane_side(h2, y), plane_side(w2, y), top, left);
-    PFCE_CUDA_CHECK_LAUNCH("reflect_pad_kernel");
+    launch("reflect_pad_kernel", reflect_pad_kernel, plane_grid(planes, h2 * w2), kThreads,
+           ctx_->stream, x.data<float>(), y.data<float>(), planes, plane_side(h, x),
+           plane_side(w, x), plane_side(h2, y), plane_side(w2, y), top, left);
 }
 
 void CudaBackend::crop(const Tensor& x, Tensor& y, int top, int left) {
@@ -274,10 +231,9 @@ void CudaBackend::crop(const Tensor& x, Tensor& y, int top, int left) {
     check_plane(x);
     if (y.numel() == 0) return;
     const long long planes = x.dim(0) * x.dim(1);
-    crop_kernel<<<plane_grid(planes, y.dim(2) * y.dim(3)), kThreads, 0, ctx_->stream>>>(
-        x.data<float>(), y.data<float>(), planes, plane_side(x.dim(2), x), plane_side(x.dim(3), x),
-        plane_side(y.dim(2), y), plane_side(y.dim(3), y), top, left);
-    PFCE_CUDA_CHECK_LAUNCH("crop_kernel");
+    launch("crop_kernel", crop_kernel, plane_grid(planes, y.dim(2) * y.dim(3)), kThreads,
+           ctx_->stream, x.data<float>(), y.data<float>(), planes, plane_side(x.dim(2), x),
+           plane_side(x.dim(3), x), plane_side(y.dim(2), y), plane_side(y.dim(3), y), top, left);
 }
 
 void CudaBackend::crop_backward(const Tensor& dy, Tensor& dx, int top, int left) {
@@ -285,20 +241,19 @@ void CudaBackend::crop_backward(const Tensor& dy, Tensor& dx, int top, int left)
     check_plane(dx);
     if (dx.numel() == 0) return;
     const long long planes = dx.dim(0) * dx.dim(1);
-    crop_backward_kernel<<<plane_grid(planes, dx.dim(2) * dx.dim(3)), kThreads, 0, ctx_->stream>>>(
-        dy.data<float>(), dx.data<float>(), planes, plane_side(dx.dim(2), dx),
-        plane_side(dx.dim(3), dx), plane_side(dy.dim(2), dy), plane_side(dy.dim(3), dy), top, left);
-    PFCE_CUDA_CHECK_LAUNCH("crop_backward_kernel");
+    launch("crop_backward_kernel", crop_backward_kernel, plane_grid(planes, dx.dim(2) * dx.dim(3)),
+           kThreads, ctx_->stream, dy.data<float>(), dx.data<float>(), planes,
+           plane_side(dx.dim(2), dx), plane_side(dx.dim(3), dx), plane_side(dy.dim(2), dy),
+           plane_side(dy.dim(3), dy), top, left);
 }
 
 void CudaBackend::argmax_channels(const Tensor& logits, Tensor& pred) {
     check_argmax_channels_args(logits, pred, DeviceKind::cuda);
     const long long pixels = pred.numel();
     if (pixels == 0) return;
-    argmax_channels_kernel<<<grid_for(pixels), kThreads, 0, ctx_->stream>>>(
-        logits.data<float>(), pred.data<std::uint8_t>(), pixels, logits.dim(2) * logits.dim(3),
-        static_cast<int>(logits.dim(1)));
-    PFCE_CUDA_CHECK_LAUNCH("argmax_channels_kernel");
+    launch("argmax_channels_kernel", argmax_channels_kernel, grid_for(pixels), kThreads,
+           ctx_->stream, logits.data<float>(), pred.data<std::uint8_t>(), pixels,
+           logits.dim(2) * logits.dim(3), static_cast<int>(logits.dim(1)));
 }
 
 }  // namespace pfce

@@ -2,7 +2,8 @@
 // sequence: count and compact the labelled pixels, key them by (image, class, cell), radix-sort,
 // then one thread per point scans the forward half of its 3x3 cells (binary searches in the sorted
 // keys), rasterizes its segments into a per-pixel class bitmask with atomicOr, and a resolve kernel
-// applies the conflict rule. Mirrors host/cpu/link.cpp and matches it bit for bit.
+// applies the conflict rule. Mirrors host/cpu/link.cpp and matches it bit for bit: the Bresenham
+// walk, the edge-aware colour test and the resolution rule are core/kernels/link.hpp, shared.
 #include <thrust/iterator/counting_iterator.h>
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_select.cuh>
@@ -10,7 +11,9 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/kernels/link.hpp"
 #include "core/op_checks.hpp"
+#include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -39,87 +42,21 @@ struct LinkGeom {
 
 // ---- device helpers ----------------------------------------------------------------------------
 
-__device__ unsigned long long warp_sum(unsigned long long v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-    return v;
-}
-
 // Adds v over the block to *dst with one atomic. Every thread of the block must call it.
 __device__ void block_add(unsigned long long v, unsigned long long* dst) {
-    __shared__ unsigned long long partial[kThreads / 32];
-    __syncthreads();  // a previous call may still be reading `partial`
-    v = warp_sum(v);
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    if (lane == 0) partial[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        v = lane < static_cast<int>(blockDim.x >> 5) ? partial[lane] : 0ULL;
-        v = warp_sum(v);
-        if (lane == 0 && v != 0) atomicAdd(dst, v);
-    }
+    v = block_sum_warps(v);
+    if (threadIdx.x == 0 && v != 0) atomicAdd(dst, v);
 }
-
-__device__ bool point_before_dev(int y0, int x0, int y1, int x1) {
-    return y0 < y1 || (y0 == y1 && x0 < x1);
-}
-
-// The all-octant Bresenham of DESIGN §2 (same form as host/cpu/link_grid.hpp). plot returns false
-// to stop early.
-template <typename Plot>
-__device__ void bresenham_walk(int y0, int x0, int y1, int x1, Plot& plot) {
-    const int dx = x1 > x0 ? x1 - x0 : x0 - x1;
-    const int dy = -(y1 > y0 ? y1 - y0 : y0 - y1);
-    const int sx = x0 < x1 ? 1 : -1;
-    const int sy = y0 < y1 ? 1 : -1;
-    int err = dx + dy;
-    for (;;) {
-        if (!plot(y0, x0)) return;
-        if (y0 == y1 && x0 == x1) return;
-        const int e2 = 2 * err;
-        if (e2 >= dy) {
-            err += dy;
-            x0 += sx;
-        }
-        if (e2 <= dx) {
-            err += dx;
-            y0 += sy;
-        }
-    }
-}
-
-// Edge-aware test: sum_c (2p - a - b)² <= 4·T² on every pixel (the CPU's integer form).
-struct ColourCheck {
-    const std::uint8_t* rgb;  // this image, planar (3,H,W)
-    long long hw;
-    int w;
-    int sum[3];
-    double limit;
-    bool ok;
-    __device__ bool operator()(int y, int x) {
-        const long long i = static_cast<long long>(y) * w + x;
-        int d2 = 0;
-        for (int c = 0; c < 3; ++c) {
-            const int d = 2 * static_cast<int>(rgb[c * hw + i]) - sum[c];
-            d2 += d * d;
-        }
-        if (static_cast<double>(d2) > limit) {
-            ok = false;
-            return false;
-        }
-        return true;
-    }
-};
 
 struct CoverPlot {
     unsigned int* cover;  // this image, (H,W)
     int w;
     unsigned int bit;
-    __device__ bool operator()(int y, int x) {
+    __device__ void operator()(int y, int x) const {
         unsigned int* p = cover + static_cast<long long>(y) * w + x;
         // Segments overlap heavily; bits are only ever set during the kernel, so a read that
         // already shows ours (even a stale one) means the atomic can be skipped.
         if ((*p & bit) == 0) atomicOr(p, bit);
-        return true;
     }
 };
 
@@ -244,29 +181,16 @@ __global__ void link_pairs_kernel(const unsigned long long* keys, const unsigned
                 if (dx * dx + dy * dy > g.r2) continue;
                 ++pairs;
                 int y0 = y, x0 = x, y1 = yj, x1 = xj;
-                if (point_before_dev(y1, x1, y0, x0)) {
+                if (kernels::point_before(y1, x1, y0, x0)) {
                     y0 = yj;
                     x0 = xj;
                     y1 = y;
                     x1 = x;
                 }
-                if (rgb != nullptr) {
-                    ColourCheck cc;
-                    cc.rgb = rgb + img * 3 * g.hw;
-                    cc.hw = g.hw;
-                    cc.w = g.w;
-                    const long long i0 = static_cast<long long>(y0) * g.w + x0,
-                                    i1 = static_cast<long long>(y1) * g.w + x1;
-                    for (int ch = 0; ch < 3; ++ch)
-                        cc.sum[ch] = static_cast<int>(cc.rgb[ch * g.hw + i0]) +
-                                     static_cast<int>(cc.rgb[ch * g.hw + i1]);
-                    cc.limit = limit;
-                    cc.ok = true;
-                    bresenham_walk(y0, x0, y1, x1, cc);
-                    if (!cc.ok) continue;
-                }
-                CoverPlot cp{cover + img * g.hw, g.w, bit};
-                bresenham_walk(y0, x0, y1, x1, cp);
+                if (rgb != nullptr && !kernels::segment_colour_ok(rgb + img * 3 * g.hw, g.hw, g.w,
+                                                                  y0, x0, y1, x1, limit))
+                    continue;
+                kernels::bresenham(y0, x0, y1, x1, CoverPlot{cover + img * g.hw, g.w, bit});
                 ++segments;
             }
         }
@@ -281,13 +205,8 @@ __global__ void link_resolve_kernel(const std::uint8_t* sparse, const unsigned i
     unsigned long long labelled = 0;
     for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
          i += 1LL * gridDim.x * blockDim.x) {
-        const std::uint8_t s = sparse[i];
-        const unsigned int m = cover != nullptr ? cover[i] : 0u;
-        std::uint8_t v = kUnlabelled;
-        if (s != kUnlabelled)
-            v = s;
-        else if (m != 0 && ((m & (m - 1)) == 0 || lowest))
-            v = static_cast<std::uint8_t>(__ffs(static_cast<int>(m)) - 1);
+        const std::uint8_t v =
+            kernels::resolve_link_pixel(sparse[i], cover != nullptr ? cover[i] : 0u, lowest != 0);
         out[i] = v;
         labelled += v != kUnlabelled;
     }
@@ -342,8 +261,7 @@ LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkP
     g.gy = (h + g.s - 1) / g.s;
     g.cells = static_cast<unsigned long long>(g.gx) * static_cast<unsigned long long>(g.gy);
     g.r2 = static_cast<long long>(p.radius) * p.radius;
-    const double limit =
-        4.0 * static_cast<double>(p.max_color_step) * static_cast<double>(p.max_color_step);
+    const double limit = kernels::colour_limit(p.max_color_step);
     const int lowest = p.conflict == LinkConflict::lowest ? 1 : 0;
 
     for (long long i0 = 0; i0 < n_img; i0 += chunk_images) {
@@ -356,10 +274,10 @@ LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkP
         // Phase 1: count the points (sizes every later buffer) and validate the labels.
         auto* d_counters =
             static_cast<LinkCounters*>(ctx.workspace(align_up(sizeof(LinkCounters))));
-        link_init_counters_kernel<<<1, 32, 0, ctx.stream>>>(d_counters);
-        PFCE_CUDA_CHECK_LAUNCH("link_init_counters_kernel");
-        link_count_kernel<<<blocks_for(ctx, n, 16), kThreads, 0, ctx.stream>>>(in, n, d_counters);
-        PFCE_CUDA_CHECK_LAUNCH("link_count_kernel");
+        launch("link_init_counters_kernel", link_init_counters_kernel, 1, 32, ctx.stream,
+               d_counters);
+        launch("link_count_kernel", link_count_kernel, blocks_for(ctx, n, 16), kThreads, ctx.stream,
+               in, n, d_counters);
         const LinkCounters counted = read_counters(ctx, d_counters);
         if (counted.bad_pixel != ~0ULL) {
             std::uint8_t value = 0;
@@ -403,8 +321,8 @@ LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkP
         const std::size_t temp_bytes = select_bytes > sort_bytes ? select_bytes : sort_bytes;
         auto* ws = static_cast<char*>(ctx.workspace(off_temp + align_up(temp_bytes)));
         d_counters = reinterpret_cast<LinkCounters*>(ws + off_counters);
-        link_init_counters_kernel<<<1, 32, 0, ctx.stream>>>(d_counters);
-        PFCE_CUDA_CHECK_LAUNCH("link_init_counters_kernel");
+        launch("link_init_counters_kernel", link_init_counters_kernel, 1, 32, ctx.stream,
+               d_counters);
 
         unsigned int* cover = nullptr;
         if (search) {
@@ -424,22 +342,19 @@ LinkStats CudaBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkP
             PFCE_CUDA_CHECK(cub::DeviceSelect::If(temp, bytes, first, pts, num_sel,
                                                   static_cast<int>(n), IsClassLabel{in},
                                                   ctx.stream));
-            link_keys_kernel<<<blocks_for(ctx, m, 16), kThreads, 0, ctx.stream>>>(in, pts, m, g,
-                                                                                  keys);
-            PFCE_CUDA_CHECK_LAUNCH("link_keys_kernel");
+            launch("link_keys_kernel", link_keys_kernel, blocks_for(ctx, m, 16), kThreads,
+                   ctx.stream, in, pts, m, g, keys);
             bytes = sort_bytes;
             PFCE_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
                 temp, bytes, keys, keys_sorted, pts, vals_sorted, m, 0, end_bit, ctx.stream));
-            link_group_end_kernel<<<blocks_for(ctx, m, 16), kThreads, 0, ctx.stream>>>(
-                keys_sorted, m, g.cells, group_end);
-            PFCE_CUDA_CHECK_LAUNCH("link_group_end_kernel");
-            link_pairs_kernel<<<blocks_for(ctx, m, 32), kThreads, 0, ctx.stream>>>(
-                keys_sorted, vals_sorted, m, group_end, g, colours, limit, cover, d_counters);
-            PFCE_CUDA_CHECK_LAUNCH("link_pairs_kernel");
+            launch("link_group_end_kernel", link_group_end_kernel, blocks_for(ctx, m, 16), kThreads,
+                   ctx.stream, keys_sorted, m, g.cells, group_end);
+            launch("link_pairs_kernel", link_pairs_kernel, blocks_for(ctx, m, 32), kThreads,
+                   ctx.stream, keys_sorted, vals_sorted, m, group_end, g, colours, limit, cover,
+                   d_counters);
         }
-        link_resolve_kernel<<<blocks_for(ctx, n, 16), kThreads, 0, ctx.stream>>>(
-            in, cover, n, lowest, out, d_counters);
-        PFCE_CUDA_CHECK_LAUNCH("link_resolve_kernel");
+        launch("link_resolve_kernel", link_resolve_kernel, blocks_for(ctx, n, 16), kThreads,
+               ctx.stream, in, cover, n, lowest, out, d_counters);
         const LinkCounters done = read_counters(ctx, d_counters);
         total.points += static_cast<std::int64_t>(counted.points);
         total.pairs += static_cast<std::int64_t>(done.pairs);

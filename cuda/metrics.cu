@@ -1,6 +1,7 @@
 // CUDA metrics family, mirroring host/cpu/metrics.cpp: the confusion matrix accumulated with
 // shared-memory atomics per block (C*C <= 1024 counters), then one global atomic per counter.
 #include "core/op_checks.hpp"
+#include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
@@ -12,7 +13,7 @@ constexpr int kConfusionThreads = 256;
 
 // ---- kernels --------------------------------------------------------------------------------
 
-// Pixels with truth 255 are skipped; so are out-of-range classes (the CPU reference throws for
+// Pixels with truth 255 are skipped; so are out-of-range classes (the CPU backend throws for
 // those; a kernel cannot, and counting them elsewhere would corrupt the matrix).
 __global__ void confusion_kernel(const unsigned char* __restrict__ pred,
                                  const unsigned char* __restrict__ truth, long long n, int C,
@@ -42,11 +43,9 @@ void CudaBackend::confusion_accumulate(const Tensor& pred, const Tensor& truth, 
     if (n == 0) return;
     // Fewer blocks than pixels/256: each block's shared counters absorb many pixels before the
     // global atomics, which then stay few.
-    const unsigned blocks = grid_for(n, kConfusionThreads, 1024);
-    confusion_kernel<<<blocks, kConfusionThreads, 0, ctx_->stream>>>(
-        pred.data<std::uint8_t>(), truth.data<std::uint8_t>(), n,
-        static_cast<int>(confusion.dim(0)), confusion.data<std::int32_t>());
-    PFCE_CUDA_CHECK_LAUNCH("confusion");
+    launch("confusion_kernel", confusion_kernel, grid_for(n, kConfusionThreads, 1024),
+           kConfusionThreads, ctx_->stream, pred.data<std::uint8_t>(), truth.data<std::uint8_t>(),
+           n, static_cast<int>(confusion.dim(0)), confusion.data<std::int32_t>());
 }
 
 }  // namespace pfce

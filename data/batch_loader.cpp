@@ -128,6 +128,22 @@ struct BatchLoader::Impl {
             const D4Transform tr = opts.augment
                                        ? augmentation_for(opts.seed, epoch, idx, width == height)
                                        : D4Transform{};
+            // The crop's offset in the image: inside it where the image is larger than the crop,
+            // negative (the image placed inside a padded crop) where it is smaller.
+            int ox = 0, oy = 0;
+            if (opts.crop_size > 0) {
+                CounterRng rng(opts.seed ^ 0x43524F50u /* "CROP" */,
+                               static_cast<std::uint32_t>(epoch), static_cast<std::uint32_t>(idx));
+                auto draw = [&](int image_side) {
+                    const int lo = std::min(0, image_side - width),
+                              hi = std::max(0, image_side - width);
+                    return lo +
+                           static_cast<int>(rng.below(static_cast<std::uint32_t>(hi - lo + 1)));
+                };
+                ox = draw(s.image.width);
+                oy = draw(s.image.height);
+            }
+            const int iw = s.image.width, ih = s.image.height;
             float* r = img_out + j * 3 * plane;
             float* g = r + plane;
             float* bl = g + plane;
@@ -139,8 +155,15 @@ struct BatchLoader::Impl {
                 for (int x = 0; x < width; ++x) {
                     int sy = y, sx = x;
                     if (tr.t != 0) d4_source(tr, width, height, y, x, sy, sx);
-                    const std::size_t src = static_cast<std::size_t>(sy) * width + sx;
+                    sy += oy;
+                    sx += ox;
                     const std::size_t dst = static_cast<std::size_t>(y) * width + x;
+                    if (sy < 0 || sx < 0 || sy >= ih || sx >= iw) {  // padding: mean, unlabelled
+                        r[dst] = g[dst] = bl[dst] = 0.0f;
+                        lab[dst] = den[dst] = 255;
+                        continue;
+                    }
+                    const std::size_t src = static_cast<std::size_t>(sy) * iw + sx;
                     const std::uint8_t* p = px + src * 3;
                     r[dst] = lut[0][p[0]];
                     g[dst] = lut[1][p[1]];
@@ -202,15 +225,19 @@ BatchLoader::BatchLoader(Backend& backend, const std::vector<SampleData>& sample
     if (opts.batch_size < 1)
         PFCE_THROW(InputError, "batch loader: batch size ", opts.batch_size, " must be at least 1");
     impl_->opts.prefetch = std::max(1, opts.prefetch);
-    const int w = samples[0].image.width, h = samples[0].image.height;
-    if (w <= 0 || h <= 0) PFCE_THROW(InputError, "batch loader: sample 0 has an empty image");
+    if (opts.crop_size < 0 || opts.crop_size > 65536)
+        PFCE_THROW(InputError, "batch loader: crop size ", opts.crop_size, " out of range");
     for (std::size_t i = 0; i < samples.size(); ++i) {
         const SampleData& s = samples[i];
-        if (s.image.width != w || s.image.height != h ||
-            s.image.pixels.size() != static_cast<std::size_t>(w) * h * 3)
-            PFCE_THROW(InputError, "batch loader: sample ", i, " image is ", s.image.width, "x",
-                       s.image.height, " but sample 0 is ", w, "x", h,
-                       "; every sample in a loader must have the same size");
+        const int w = s.image.width, h = s.image.height;
+        if (w <= 0 || h <= 0 || s.image.pixels.size() != static_cast<std::size_t>(w) * h * 3)
+            PFCE_THROW(InputError, "batch loader: sample ", i,
+                       " has an empty or inconsistent image");
+        if (opts.crop_size == 0 && (w != samples[0].image.width || h != samples[0].image.height))
+            PFCE_THROW(InputError, "batch loader: images differ in size (sample ", i, " is ", w,
+                       "x", h, ", sample 0 is ", samples[0].image.width, "x",
+                       samples[0].image.height,
+                       "); train with random crops (crop_size, --crop-size 512) to use them all");
         if (s.train_labels.width != w || s.train_labels.height != h ||
             s.train_labels.labels.size() != static_cast<std::size_t>(w) * h)
             PFCE_THROW(InputError, "batch loader: sample ", i, " training labels are ",
@@ -224,8 +251,8 @@ BatchLoader::BatchLoader(Backend& backend, const std::vector<SampleData>& sample
     if (opts.drop_last && samples.size() < static_cast<std::size_t>(opts.batch_size))
         PFCE_THROW(InputError, "batch loader: ", samples.size(), " samples make no full batch of ",
                    opts.batch_size, " with drop_last");
-    impl_->width = w;
-    impl_->height = h;
+    impl_->width = opts.crop_size > 0 ? opts.crop_size : samples[0].image.width;
+    impl_->height = opts.crop_size > 0 ? opts.crop_size : samples[0].image.height;
     for (int c = 0; c < 3; ++c) {
         if (!(stats.std[c] > 0) || !std::isfinite(stats.std[c]) || !std::isfinite(stats.mean[c]))
             PFCE_THROW(InputError, "batch loader: channel ", c, " statistics mean ", stats.mean[c],

@@ -1,8 +1,8 @@
 // Batches for training and evaluation: images normalized with the training split's per-channel
-// mean/std (N,3,H,W) f32, training labels (sparse or linked) and dense labels (N,H,W) u8. Random
-// flips and 90-degree rotations (square images) applied to image and masks together, deterministic
-// per (seed, epoch, index). Background threads prefetch the next batches into host staging tensors
-// (pinned memory on CUDA) handed out by the backend.
+// mean/std (N,3,H,W) f32, training labels (sparse or linked) and dense labels (N,H,W) u8. Optional
+// random crops (images of any size), random flips and 90-degree rotations (square images) applied
+// to image and masks together, deterministic per (seed, epoch, index). Background threads prefetch
+// the next batches into host staging tensors (pinned memory on CUDA) handed out by the backend.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +38,11 @@ struct LoaderOptions {
     bool drop_last = false;
     std::uint64_t seed = 0;
     int prefetch = 2;  // batches prepared ahead by background threads
+    // > 0: every sample gives one crop_size x crop_size window per epoch, at an offset drawn from
+    // (seed, epoch, sample), so samples may differ in size; a side shorter than the crop is padded
+    // (image: the channel mean, labels: unlabelled), at a drawn offset too. 0: whole images, which
+    // must then all have one size.
+    int crop_size = 0;
 };
 
 struct Batch {

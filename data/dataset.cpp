@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
 
@@ -20,6 +21,20 @@ DatasetKind parse_dataset_kind(const std::string& text) {
     if (text == "generic") return DatasetKind::generic;
     PFCE_THROW(InputError, "unknown dataset kind '", text,
                "' (expected auto, kaggle, tiles or generic)");
+}
+
+const char* dataset_kind_name(DatasetKind kind) {
+    switch (kind) {
+        case DatasetKind::automatic:
+            return "auto";
+        case DatasetKind::kaggle:
+            return "kaggle";
+        case DatasetKind::tiles:
+            return "tiles";
+        case DatasetKind::generic:
+            return "generic";
+    }
+    return "?";
 }
 
 namespace detail {
@@ -40,7 +55,18 @@ bool is_image_extension(const fs::path& p) {
     std::string ext = p.extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(),
                    [](unsigned char c) { return std::tolower(c); });
-    return ext == ".tif" || ext == ".tiff" || ext == ".png";
+    return ext == ".tif" || ext == ".tiff" || ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
+void check_file_entry(const fs::directory_entry& e) {
+    std::error_code ec;
+    if (e.is_symlink(ec) && !fs::exists(e.path(), ec))
+        PFCE_THROW(InputError, e.path().string(), " is a symbolic link to ",
+                   fs::read_symlink(e.path(), ec).string(), ", which does not exist");
+    if (!e.is_regular_file(ec))
+        PFCE_THROW(InputError, e.path().string(),
+                   fs::is_directory(e.path(), ec) ? " is a directory" : " is not a regular file",
+                   " (expected an image file)");
 }
 
 bool natural_less(const std::string& a, const std::string& b) {
@@ -93,6 +119,10 @@ void check_pair_sizes(const std::string& image, const std::string& mask, std::in
                       int& width, int& height) {
     const ImageInfo a = probe_image(image);
     check_supported_header(image, a);
+    if (is_jpeg_file(mask))
+        PFCE_THROW(InputError, mask,
+                   ": a JPEG mask; lossy compression changes label values, so "
+                   "masks must be PNG or TIFF");
     const ImageInfo b = probe_image(mask);
     check_supported_header(mask, b);
     if (a.width != b.width || a.height != b.height)
@@ -148,6 +178,13 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
                 " matches more than one dataset kind; name it with --kind kaggle|tiles|generic");
         kind = found[0];
     }
+    if (opts.max_pixels < 1)
+        PFCE_THROW(InputError, "max_pixels ", opts.max_pixels,
+                   ": expected a limit >= 1 pixels (there is no 'no limit')");
+    if (!is_valid_utf8(root))
+        PFCE_THROW(InputError, "dataset root ", root,
+                   " is not valid UTF-8; pfce records paths in JSON (masks.json, checkpoints): "
+                   "rename it");
     if (opts.tile_patch <= 0 || opts.tile_stride <= 0)
         PFCE_THROW(InputError, "tile patch size and stride must be positive (got ", opts.tile_patch,
                    " and ", opts.tile_stride, ")");
@@ -176,6 +213,11 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
         case DatasetKind::automatic:
             break;  // resolved above
     }
+    for (const SampleRef& sr : ds.samples_)
+        if (!is_valid_utf8(sr.id))
+            PFCE_THROW(InputError, sr.image_path,
+                       ": the file name is not valid UTF-8; pfce records sample ids in JSON "
+                       "(masks.json, checkpoints): rename it");
     return ds;
 }
 

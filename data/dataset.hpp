@@ -16,6 +16,7 @@ namespace pfce {
 
 enum class DatasetKind { automatic, kaggle, tiles, generic };
 DatasetKind parse_dataset_kind(const std::string& text);  // auto|kaggle|tiles|generic
+const char* dataset_kind_name(DatasetKind kind);
 
 struct DatasetOptions {
     DatasetKind kind = DatasetKind::automatic;
@@ -42,6 +43,7 @@ class Dataset {
 
     const std::string& root() const { return root_; }
     DatasetKind kind() const { return kind_; }
+    const DatasetOptions& options() const { return opts_; }
     const Palette& palette() const { return palette_; }
     std::size_t size() const { return samples_.size(); }
     const SampleRef& sample(std::size_t i) const { return samples_[i]; }
@@ -69,5 +71,10 @@ Split make_split(std::size_t n, std::uint64_t seed, double train_frac = 0.8, dou
 // Explicit split from files listing sample ids, one per line; unknown ids are InputErrors.
 Split split_from_lists(const Dataset& ds, const std::string& train_list,
                        const std::string& val_list, const std::string& test_list);
+// The split a run recorded (sample ids per part), in `ds`; InputError naming `source` and the
+// missing ids when some are not in the dataset.
+Split split_from_ids(const Dataset& ds, const std::vector<std::string>& train,
+                     const std::vector<std::string>& val, const std::vector<std::string>& test,
+                     const std::string& source);
 
 }  // namespace pfce

@@ -89,7 +89,10 @@ std::filesystem::path kaggle_dir(const std::filesystem::path& root);
 bool has_generic_layout(const std::filesystem::path& root);
 bool has_tiles_layout(const std::filesystem::path& root);
 
-bool is_image_extension(const std::filesystem::path& p);  // .tif .tiff .png, any case
+bool is_image_extension(const std::filesystem::path& p);  // .tif .tiff .png .jpg .jpeg, any case
+// An entry naming a sample file must be a regular file or a link to one: InputError naming it
+// otherwise (a link whose target is gone, a directory, a device).
+void check_file_entry(const std::filesystem::directory_entry& e);
 // Order names as a person would: "img2" before "img10".
 bool natural_less(const std::string& a, const std::string& b);
 // Header check shared by all kinds: both files readable and of the same size.

@@ -167,9 +167,8 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
         detail::natural_less);
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
-        if (!e.is_regular_file() || name.empty() || name[0] == '.' ||
-            !detail::is_image_extension(e.path()))
-            continue;
+        if (name.empty() || name[0] == '.' || !detail::is_image_extension(e.path())) continue;
+        detail::check_file_entry(e);
         auto [it, inserted] = out.emplace(e.path().stem().string(), e.path());
         if (!inserted)
             PFCE_THROW(InputError, "two files for one sample: ", it->second.string(), " and ",
@@ -205,16 +204,16 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
     const auto images = files_by_stem(images_dir);
     const auto masks = files_by_stem(masks_dir);
     if (images.empty())
-        PFCE_THROW(InputError, "empty dataset: no .tif/.png images in ", images_dir.string());
+        PFCE_THROW(InputError, "empty dataset: no .tif/.png/.jpg images in ", images_dir.string());
     for (const auto& [stem, path] : masks)
         if (!images.count(stem))
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
-                       (images_dir / stem).string(), ".(tif|png)");
+                       (images_dir / stem).string(), ".(tif|png|jpg)");
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
         if (m == masks.end())
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no mask ",
-                       (masks_dir / stem).string(), ".(tif|png)");
+                       (masks_dir / stem).string(), ".(tif|png|jpg)");
         SampleRef s;
         s.id = stem;
         s.image_path = path.string();

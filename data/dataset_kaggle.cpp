@@ -1,5 +1,7 @@
-// Potsdam Kaggle patches: Images/Image_N.(tif|png) paired with Labels/Label_N.(tif|png), ordered by
-// N as a number, labels in the ISPRS palette. Every image needs its label and vice versa.
+// Potsdam Kaggle patches: Images/Image_N.(tif|png|jpg) paired with Labels/Label_N.(tif|png),
+// ordered by N as a number, labels in the ISPRS palette. Every image needs its label and vice
+// versa.
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -13,20 +15,31 @@ namespace fs = std::filesystem;
 namespace pfce {
 namespace {
 
+// Sample numbers as digit strings without leading zeros (any length: no integer overflow),
+// ordered as numbers.
+struct NumberLess {
+    bool operator()(const std::string& a, const std::string& b) const {
+        return a.size() != b.size() ? a.size() < b.size() : a < b;
+    }
+};
+using Numbered = std::map<std::string, fs::path, NumberLess>;
+
 // N -> file for every "<prefix>N.<ext>" in dir; two files for one N are an error.
-std::map<long long, fs::path> numbered_files(const fs::path& dir, const std::string& prefix) {
-    std::map<long long, fs::path> out;
+Numbered numbered_files(const fs::path& dir, const std::string& prefix) {
+    Numbered out;
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return out;
-    const std::regex pattern(prefix + "([0-9]+)\\.(tif|tiff|png)", std::regex::icase);
+    const std::regex pattern(prefix + "([0-9]+)\\.(tif|tiff|png|jpg|jpeg)", std::regex::icase);
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
         std::smatch m;
-        if (!e.is_regular_file() || !std::regex_match(name, m, pattern)) {
+        if (!std::regex_match(name, m, pattern)) {
             if (!name.empty() && name[0] != '.') log_debug("kaggle: ignoring ", e.path().string());
             continue;
         }
-        const long long n = std::stoll(m[1].str());
+        detail::check_file_entry(e);
+        std::string n = m[1].str();
+        n.erase(0, std::min(n.find_first_not_of('0'), n.size() - 1));
         auto [it, inserted] = out.emplace(n, e.path());
         if (!inserted)
             PFCE_THROW(InputError, "two files for one sample: ", it->second.string(), " and ",
@@ -50,20 +63,18 @@ void DatasetBuilder::scan_kaggle(Dataset& ds, const fs::path& dir) {
                    images_dir.string(), " (dataset root ", ds.root_, ")");
     for (const auto& [n, path] : labels)
         if (!images.count(n))
-            PFCE_THROW(
-                InputError, "missing partner file: ", path.string(), " has no image ",
-                (images_dir / ("Image_" + std::to_string(n) + path.extension().string())).string());
+            PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
+                       (images_dir / ("Image_" + n + path.extension().string())).string());
 
     ds.palette_ = potsdam_palette();
     ds.samples_.reserve(images.size());
     for (const auto& [n, path] : images) {
         auto l = labels.find(n);
         if (l == labels.end())
-            PFCE_THROW(
-                InputError, "missing partner file: ", path.string(), " has no label ",
-                (labels_dir / ("Label_" + std::to_string(n) + path.extension().string())).string());
+            PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no label ",
+                       (labels_dir / ("Label_" + n + path.extension().string())).string());
         SampleRef s;
-        s.id = "Image_" + std::to_string(n);
+        s.id = "Image_" + n;
         s.image_path = path.string();
         s.mask_path = l->second.string();
         ds.samples_.push_back(std::move(s));

@@ -40,9 +40,12 @@ Window resolve_window(const std::string& path, Window win, int width, int height
 
 namespace {
 
-enum class Format { tiff, png };
+enum class Format { tiff, png, jpeg };
 
 Format sniff_format(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        PFCE_THROW(InputError, path, " is a directory (expected an image file)");
     unsigned char magic[8] = {0};
     FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
@@ -56,14 +59,22 @@ Format sniff_format(const std::string& path) {
                    (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0 &&
                     (magic[3] == 42 || magic[3] == 43))))
         return Format::tiff;
-    if (n == 0) PFCE_THROW(InputError, path, ": empty file (expected a TIFF or PNG image)");
-    PFCE_THROW(InputError, path, ": not a TIFF or PNG file (unrecognized header bytes)");
+    if (n >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF) return Format::jpeg;
+    if (n == 0) PFCE_THROW(InputError, path, ": empty file (expected a TIFF, PNG or JPEG image)");
+    PFCE_THROW(InputError, path, ": not a TIFF, PNG or JPEG file (unrecognized header bytes)");
 }
 
 detail::DecodedSamples decode(const std::string& path, detail::Window win,
                               std::int64_t max_pixels) {
-    return sniff_format(path) == Format::png ? detail::read_png(path, win, max_pixels)
-                                             : detail::read_tiff(path, win, max_pixels);
+    switch (sniff_format(path)) {
+        case Format::png:
+            return detail::read_png(path, win, max_pixels);
+        case Format::jpeg:
+            return detail::read_jpeg(path, win, max_pixels);
+        case Format::tiff:
+            break;
+    }
+    return detail::read_tiff(path, win, max_pixels);
 }
 
 RgbImage to_rgb(const detail::DecodedSamples& d) {
@@ -110,7 +121,19 @@ void check_writable(const std::string& path, int width, int height, std::size_t 
 }  // namespace
 
 ImageInfo probe_image(const std::string& path) {
-    return sniff_format(path) == Format::png ? detail::probe_png(path) : detail::probe_tiff(path);
+    switch (sniff_format(path)) {
+        case Format::png:
+            return detail::probe_png(path);
+        case Format::jpeg:
+            return detail::probe_jpeg(path);
+        case Format::tiff:
+            break;
+    }
+    return detail::probe_tiff(path);
+}
+
+bool is_jpeg_file(const std::string& path) {
+    return sniff_format(path) == Format::jpeg;
 }
 
 RgbImage read_rgb(const std::string& path, std::int64_t max_pixels) {
@@ -156,6 +179,20 @@ void write_png_indexed(const std::string& path, const LabelMap& img,
     });
 }
 
+GeoReference read_georeference(const std::string& path) {
+    if (sniff_format(path) != Format::tiff) return {};
+    return detail::read_tiff_georeference(path);
+}
+
+void write_tiff_indexed(const std::string& path, const LabelMap& img,
+                        const std::vector<Rgb>& colours, const GeoReference& geo) {
+    check_writable(path, img.width, img.height, img.labels.size(), 1);
+    write_atomically(path, [&](const std::string& tmp) {
+        detail::write_tiff_palette_file(tmp, img.labels.data(), img.width, img.height, colours,
+                                        geo);
+    });
+}
+
 void write_tiff(const std::string& path, const RgbImage& img) {
     check_writable(path, img.width, img.height, img.pixels.size(), 3);
     write_atomically(path, [&](const std::string& tmp) {
@@ -168,28 +205,6 @@ void write_tiff_gray(const std::string& path, const LabelMap& img) {
     write_atomically(path, [&](const std::string& tmp) {
         detail::write_tiff_file(tmp, img.labels.data(), img.width, img.height, 1);
     });
-}
-
-std::string temp_path_for(const std::string& path) {
-    // Same directory as the target (rename is atomic only within a file system); pid + counter keep
-    // concurrent writers, threads or processes, from sharing a temporary.
-    static std::atomic<unsigned> counter{0};
-    const std::filesystem::path p(path);
-    std::string name = ".";
-    name += p.filename().string();
-    name += ".tmp";
-    name += std::to_string(::getpid());
-    name += '_';
-    name += std::to_string(counter.fetch_add(1));
-    return (p.parent_path() / name).string();
-}
-
-void commit_temp(const std::string& tmp, const std::string& path) {
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        std::remove(tmp.c_str());
-        PFCE_THROW(SystemError, "cannot rename ", tmp, " to ", path, ": ", std::strerror(err));
-    }
 }
 
 }  // namespace pfce

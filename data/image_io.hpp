@@ -1,7 +1,8 @@
 // Reading and writing image files. TIFF through libtiff (8-bit RGB/RGBA-less, any compression
-// libtiff decodes, LZW included), PNG through libpng. Every failure is an InputError naming the
-// file and what is wrong (missing, truncated, 16-bit samples, 4 bands, ...). Writers are atomic:
-// they write a temporary file beside the target and rename it, so a crash never leaves half a file.
+// libtiff decodes, LZW included), PNG through libpng, JPEG (read only) through stb_image. Every
+// failure is an InputError naming the file and what is wrong (missing, truncated, 16-bit samples, 4
+// bands, ...). Writers are atomic: they write a temporary file beside the target and rename it, so
+// a crash never leaves half a file.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/file_io.hpp"
+#include "data/georef.hpp"
 #include "data/image.hpp"
 #include "data/palette.hpp"
 
@@ -23,6 +26,7 @@ struct ImageInfo {
 
 // Header only (size, bands, bit depth) without decoding pixels; for limits and validation.
 ImageInfo probe_image(const std::string& path);
+bool is_jpeg_file(const std::string& path);  // by its header bytes, not its name
 
 // 8-bit RGB (grayscale is expanded to RGB). Refuses images above max_pixels (0 = no limit) before
 // decoding, naming the file and its size.
@@ -43,25 +47,12 @@ void write_png_gray(const std::string& path, const LabelMap& img);
 void write_png_indexed(const std::string& path, const LabelMap& img,
                        const std::vector<Rgb>& colours,
                        const std::vector<std::uint8_t>& alpha = {});
+// The georeference of a GeoTIFF (empty for any other file, a plain TIFF included).
+GeoReference read_georeference(const std::string& path);
+// An 8-bit palette TIFF (LZW) whose values are the labels, with `geo`'s GeoTIFF tags when given.
+void write_tiff_indexed(const std::string& path, const LabelMap& img,
+                        const std::vector<Rgb>& colours, const GeoReference& geo = {});
 void write_tiff(const std::string& path, const RgbImage& img);       // LZW-compressed, like Potsdam
 void write_tiff_gray(const std::string& path, const LabelMap& img);  // LZW, one 8-bit band
-
-// Atomic write helper for any writer: calls write(tmp) then renames tmp -> path.
-template <typename Fn>
-void write_atomically(const std::string& path, Fn&& write);
-std::string temp_path_for(const std::string& path);
-void commit_temp(const std::string& tmp, const std::string& path);
-
-template <typename Fn>
-void write_atomically(const std::string& path, Fn&& write) {
-    const std::string tmp = temp_path_for(path);
-    try {
-        write(tmp);
-    } catch (...) {
-        std::remove(tmp.c_str());  // never leave a half-written temporary behind
-        throw;
-    }
-    commit_temp(tmp, path);
-}
 
 }  // namespace pfce

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "data/georef.hpp"
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
 
@@ -32,12 +33,18 @@ Window resolve_window(const std::string& path, Window win, int width, int height
 
 ImageInfo probe_tiff(const std::string& path);
 ImageInfo probe_png(const std::string& path);
+ImageInfo probe_jpeg(const std::string& path);
 DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels);
 DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pixels);
+DecodedSamples read_jpeg(const std::string& path, Window win, std::int64_t max_pixels);
 
 // Writers to an exact path (callers wrap them in write_atomically). channels is 1 or 3.
 void write_tiff_file(const std::string& path, const std::uint8_t* samples, int width, int height,
                      int channels);
+// 1-band palette TIFF with a 256-entry colour map and optional GeoTIFF tags.
+void write_tiff_palette_file(const std::string& path, const std::uint8_t* indices, int width,
+                             int height, const std::vector<Rgb>& colours, const GeoReference& geo);
+GeoReference read_tiff_georeference(const std::string& path);
 void write_png_file(const std::string& path, const std::uint8_t* samples, int width, int height,
                     int channels);
 // An 8-bit palette PNG: `indices` are pixel values, `colours` the 256 PLTE entries, `alpha` 256

@@ -47,7 +47,29 @@ struct TiffCloser {
 using TiffPtr = std::unique_ptr<TIFF, TiffCloser>;
 
 // Opens `path` with handlers that capture messages into `msgs` (which must outlive the handle).
+// GeoTIFF's tags, as libgeotiff's xtiff.c declares them: registered with every TIFF libtiff opens,
+// so they are read and written like any other tag (-1 = variable count, passed as a uint16).
+const TIFFFieldInfo kGeoTiffFields[] = {
+    {33550, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, const_cast<char*>("ModelPixelScaleTag")},
+    {33922, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, const_cast<char*>("ModelTiepointTag")},
+    {34264, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, const_cast<char*>("ModelTransformationTag")},
+    {34735, -1, -1, TIFF_SHORT, FIELD_CUSTOM, 1, 1, const_cast<char*>("GeoKeyDirectoryTag")},
+    {34736, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, const_cast<char*>("GeoDoubleParamsTag")},
+    {34737, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0, const_cast<char*>("GeoASCIIParamsTag")},
+};
+TIFFExtendProc g_parent_extender = nullptr;
+
+void geotiff_extender(TIFF* t) {
+    TIFFMergeFieldInfo(t, kGeoTiffFields, sizeof kGeoTiffFields / sizeof kGeoTiffFields[0]);
+    if (g_parent_extender) g_parent_extender(t);
+}
+
 TiffPtr open_tiff(const std::string& path, const char* mode, TiffMessages& msgs) {
+    static const bool registered = [] {
+        g_parent_extender = TIFFSetTagExtender(geotiff_extender);
+        return true;
+    }();
+    (void)registered;
     TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
     TIFFOpenOptionsSetErrorHandlerExtR(opts, capture_error, &msgs);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, ignore_warning, &msgs);
@@ -283,6 +305,78 @@ void write_tiff_file(const std::string& path, const std::uint8_t* samples, int w
         PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
     TIFF* raw = t.release();
     TIFFClose(raw);  // flushes; errors here were already reported through the handler
+    if (!msgs.errors.empty()) PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+}
+
+namespace {
+
+void get_doubles(TIFF* t, ttag_t tag, std::vector<double>& out) {
+    std::uint16_t n = 0;
+    double* v = nullptr;
+    if (TIFFGetField(t, tag, &n, &v) && v) out.assign(v, v + n);
+}
+
+}  // namespace
+
+GeoReference read_tiff_georeference(const std::string& path) {
+    TiffMessages msgs;
+    TiffPtr t = open_tiff(path, "r", msgs);
+    GeoReference g;
+    get_doubles(t.get(), 33550, g.pixel_scale);
+    get_doubles(t.get(), 33922, g.tiepoints);
+    get_doubles(t.get(), 34264, g.transformation);
+    get_doubles(t.get(), 34736, g.double_params);
+    std::uint16_t n = 0;
+    std::uint16_t* keys = nullptr;
+    if (TIFFGetField(t.get(), 34735, &n, &keys) && keys) g.key_directory.assign(keys, keys + n);
+    char* ascii = nullptr;
+    if (TIFFGetField(t.get(), 34737, &ascii) && ascii) g.ascii_params = ascii;
+    return g;
+}
+
+void write_tiff_palette_file(const std::string& path, const std::uint8_t* indices, int width,
+                             int height, const std::vector<Rgb>& colours, const GeoReference& geo) {
+    if (colours.size() != 256)
+        PFCE_THROW(ShapeError, "cannot write ", path, ": a palette TIFF needs 256 colours");
+    TiffMessages msgs;
+    TiffPtr t = open_tiff(path, "w", msgs);
+    TIFF* tp = t.get();
+    TIFFSetField(tp, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(width));
+    TIFFSetField(tp, TIFFTAG_IMAGELENGTH, static_cast<std::uint32_t>(height));
+    TIFFSetField(tp, TIFFTAG_SAMPLESPERPIXEL, static_cast<std::uint16_t>(1));
+    TIFFSetField(tp, TIFFTAG_BITSPERSAMPLE, static_cast<std::uint16_t>(8));
+    TIFFSetField(tp, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(tp, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_PALETTE);
+    TIFFSetField(tp, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
+    TIFFSetField(tp, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tp, 0));
+    std::vector<std::uint16_t> r(256), g(256), b(256);  // TIFF colour maps are 16-bit
+    for (int i = 0; i < 256; ++i) {
+        r[i] = static_cast<std::uint16_t>(colours[i][0] * 257);
+        g[i] = static_cast<std::uint16_t>(colours[i][1] * 257);
+        b[i] = static_cast<std::uint16_t>(colours[i][2] * 257);
+    }
+    TIFFSetField(tp, TIFFTAG_COLORMAP, r.data(), g.data(), b.data());
+    auto put = [&](ttag_t tag, const std::vector<double>& v) {
+        if (!v.empty()) TIFFSetField(tp, tag, static_cast<std::uint16_t>(v.size()), v.data());
+    };
+    put(33550, geo.pixel_scale);
+    put(33922, geo.tiepoints);
+    put(34264, geo.transformation);
+    put(34736, geo.double_params);
+    if (!geo.key_directory.empty())
+        TIFFSetField(tp, 34735, static_cast<std::uint16_t>(geo.key_directory.size()),
+                     geo.key_directory.data());
+    if (!geo.ascii_params.empty()) TIFFSetField(tp, 34737, geo.ascii_params.c_str());
+    std::vector<std::uint8_t> row(static_cast<std::size_t>(width));
+    for (int y = 0; y < height; ++y) {
+        std::memcpy(row.data(), indices + static_cast<std::size_t>(y) * width, row.size());
+        if (TIFFWriteScanline(tp, row.data(), static_cast<std::uint32_t>(y), 0) < 0)
+            PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+    }
+    if (!TIFFWriteDirectory(tp))
+        PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+    TIFF* raw = t.release();
+    TIFFClose(raw);
     if (!msgs.errors.empty()) PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
 }
 

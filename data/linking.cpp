@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <unordered_map>
 
 #include "core/log.hpp"
+#include "core/parallel.hpp"
 #include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
@@ -21,23 +23,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// OpenMP loop that rethrows the first exception of any iteration after the loop.
-template <typename Fn>
-void parallel_for(std::size_t n, Fn&& fn) {
-    std::exception_ptr error;
-    const long count = static_cast<long>(n);
-#pragma omp parallel for schedule(dynamic, 4)
-    for (long i = 0; i < count; ++i) {
-        try {
-            fn(static_cast<std::size_t>(i));
-        } catch (...) {
-#pragma omp critical(pfce_linking_error)
-            if (!error) error = std::current_exception();
-        }
-    }
-    if (error) std::rethrow_exception(error);
 }
 
 nlohmann::json stats_json(const LinkStats& s) {
@@ -163,13 +148,19 @@ LinkStats link_label_maps(Backend& backend, const std::vector<LabelMap>& sparse,
             for (std::size_t i = 0; i < plane; ++i)
                 for (std::size_t c = 0; c < 3; ++c) dst[c * plane + i] = im.pixels[i * 3 + c];
         });
+        // A radius past the image diagonal links the same pairs as the diagonal itself; clamping
+        // keeps the grid arithmetic of the backends in range for any radius a user types.
+        LinkParams pb = p;
+        const auto diag = static_cast<int>(
+            std::ceil(std::sqrt(static_cast<double>(h) * h + static_cast<double>(w) * w)));
+        pb.radius = std::min(p.radius, diag);
         LinkStats st;
         if (on_host) {
-            st = backend.link(h_in, edge ? h_rgb : no_rgb, p, d_out);
+            st = backend.link(h_in, edge ? h_rgb : no_rgb, pb, d_out);
         } else {
             backend.copy(d_in, h_in);
             if (edge) backend.copy(d_rgb, h_rgb);
-            st = backend.link(d_in, edge ? d_rgb : no_rgb, p, d_out);
+            st = backend.link(d_in, edge ? d_rgb : no_rgb, pb, d_out);
         }
         const std::uint8_t* result = d_out.data<std::uint8_t>();
         if (!on_host) {
@@ -206,6 +197,10 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     const auto t0 = std::chrono::steady_clock::now();
     if (o.batch < 1) PFCE_THROW(InputError, "--batch ", o.batch, " must be at least 1");
     if (o.params.radius < 0) PFCE_THROW(InputError, "--radius ", o.params.radius, " must be >= 0");
+    std::error_code same_ec;
+    if (fs::exists(o.out_dir, same_ec) && fs::equivalent(o.in_dir, o.out_dir, same_ec))
+        PFCE_THROW(InputError, "--out ", o.out_dir, " is the input --in ", o.in_dir,
+                   ": linking writes a new mask directory");
     const MaskDir md = open_mask_dir(o.in_dir);
     const nlohmann::json settings = link_settings_json(o.params, o.in_dir, md.meta);
     LinkDirResult r;
@@ -256,7 +251,15 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     std::optional<Dataset> ds;
     if (!root.empty()) {
         try {
-            ds = Dataset::open(root);
+            DatasetOptions dopt = o.data_options;
+            const nlohmann::json made = md.meta.value("sample", nlohmann::json::object());
+            if (o.data_root.empty() && made.is_object()) {
+                if (made.contains("dataset_kind"))
+                    dopt.kind = parse_dataset_kind(made["dataset_kind"].get<std::string>());
+                dopt.tile_patch = made.value("tile_patch", dopt.tile_patch);
+                dopt.tile_stride = made.value("tile_stride", dopt.tile_stride);
+            }
+            ds = Dataset::open(root, dopt);
         } catch (const InputError& e) {
             if (!o.data_root.empty() || edge) throw;
             log_warn("link: cannot open the source dataset ", root, " (", e.what(), "): no purity",
@@ -273,6 +276,8 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     std::unordered_map<std::string, std::size_t> index;
     if (ds)
         for (std::size_t i = 0; i < ds->size(); ++i) index.emplace(ds->sample(i).id, i);
+
+    prepare_mask_dir(o.out_dir, true);  // replacing was decided above; foreign files are refused
 
     const std::size_t n = md.ids.size();
     const std::size_t wave = static_cast<std::size_t>(o.batch);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/backend.hpp"
+#include "data/dataset.hpp"
 #include "data/image.hpp"
 
 namespace pfce {
@@ -54,7 +55,9 @@ LinkStats link_label_maps(Backend& backend, const std::vector<LabelMap>& sparse,
 struct LinkDirOptions {
     std::string in_dir;
     std::string out_dir;
-    std::string data_root;  // dataset for dense masks and colours; empty: masks.json "source"
+    std::string data_root;        // dataset for dense masks and colours; empty: masks.json "source"
+    DatasetOptions data_options;  // how to open it (tiles: patch and stride); masks.json's "sample"
+                                  // settings are used when data_root is empty
     LinkParams params;
     int batch = 512;     // images per backend call (and per read/write wave)
     bool force = false;  // replace an out_dir made with other settings

@@ -11,6 +11,9 @@
 #include <system_error>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/output_dir.hpp"
+#include "core/parallel.hpp"
 #include "data/image_io.hpp"
 
 namespace pfce {
@@ -132,12 +135,18 @@ void write_mask_json(const std::string& dir, const std::vector<std::string>& ids
     j["unlabelled"] = 255;
     j["ids"] = ids;
     const std::string path = (fs::path(dir) / kMetaFile).string();
-    write_atomically(path, [&](const std::string& tmp) {
-        std::ofstream f(tmp);
-        f << j.dump(2) << "\n";
-        f.close();
-        if (!f) PFCE_THROW(SystemError, "cannot write ", tmp, " (disk full?)");
-    });
+    write_file_atomically(path, j.dump(2) + "\n");
+}
+
+void prepare_mask_dir(const std::string& dir, bool force) {
+    if (claim_output_dir(dir, "masks", kMetaFile) != OutputDirState::ours_complete) return;
+    const std::string meta = (fs::path(dir) / kMetaFile).string();
+    if (!force)
+        PFCE_THROW(InputError, dir, " already holds masks (", meta,
+                   "); pass --force to replace them");
+    std::error_code ec;
+    fs::remove(meta, ec);
+    if (ec) PFCE_THROW(SystemError, "cannot remove ", meta, ": ", ec.message());
 }
 
 void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
@@ -146,20 +155,9 @@ void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
     if (ids.size() != masks.size())
         PFCE_THROW(InputError, dir, ": ", masks.size(), " masks but ", ids.size(), " ids");
     for (const std::string& id : ids) check_id(dir, id);
-    make_dir(dir);
-    std::exception_ptr error;
-    const long count = static_cast<long>(ids.size());
-#pragma omp parallel for schedule(dynamic, 4)
-    for (long i = 0; i < count; ++i) {
-        try {
-            const auto k = static_cast<std::size_t>(i);
-            write_mask_png(dir, ids[k], masks[k], palette);
-        } catch (...) {
-#pragma omp critical(pfce_mask_dir_error)
-            if (!error) error = std::current_exception();
-        }
-    }
-    if (error) std::rethrow_exception(error);
+    prepare_mask_dir(dir, true);
+    parallel_for(
+        ids.size(), [&](std::size_t k) { write_mask_png(dir, ids[k], masks[k], palette); }, 4);
     write_mask_json(dir, ids, meta, palette);
 }
 

@@ -29,13 +29,19 @@ struct MaskDir {
     std::optional<Palette> palette;  // the classes recorded at writing (format 2)
 };
 
+// Makes `dir` ready to receive masks (core/output_dir): it must be new, empty, or pfce's own mask
+// directory; anything else is refused, with or without `force`. A complete mask directory is
+// replaced only with `force` (InputError naming --force otherwise); its masks.json is removed, so
+// the directory reads as incomplete until the new one lands.
+void prepare_mask_dir(const std::string& dir, bool force);
+
 // Writes dir/<id>.png for each mask (atomically) and dir/masks.json last, so a directory with
-// masks.json is complete.
+// masks.json is complete. Calls prepare_mask_dir(dir, true): the caller decides about replacing.
 void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
                     const std::vector<LabelMap>& masks, const Palette& palette,
                     const nlohmann::json& meta);
-// The two halves of write_mask_dir for callers that stream masks (too many to hold at once):
-// write every mask PNG first, then masks.json (which records `ids`, `meta` and the classes) last.
+// The two halves of write_mask_dir for callers that stream masks (too many to hold at once): call
+// prepare_mask_dir, write every mask PNG, then masks.json (`ids`, `meta`, the classes) last.
 void write_mask_png(const std::string& dir, const std::string& id, const LabelMap& mask,
                     const Palette& palette);
 void write_mask_json(const std::string& dir, const std::vector<std::string>& ids,

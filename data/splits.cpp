@@ -82,4 +82,35 @@ Split split_from_lists(const Dataset& ds, const std::string& train_list,
     return s;
 }
 
+Split split_from_ids(const Dataset& ds, const std::vector<std::string>& train,
+                     const std::vector<std::string>& val, const std::vector<std::string>& test,
+                     const std::string& source) {
+    std::map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < ds.size(); ++i) index.emplace(ds.sample(i).id, i);
+    auto map_ids = [&](const std::vector<std::string>& ids, const char* part) {
+        std::vector<std::size_t> out;
+        std::string missing;
+        std::size_t n_missing = 0;
+        for (const std::string& id : ids) {
+            const auto it = index.find(id);
+            if (it != index.end()) {
+                out.push_back(it->second);
+            } else if (++n_missing <= 3) {
+                missing += (missing.empty() ? "" : ", ") + id;
+            }
+        }
+        if (n_missing > 0)
+            PFCE_THROW(InputError, source, ": ", n_missing, " sample(s) of its ", part,
+                       " split are not in ", ds.root(), " (", missing, n_missing > 3 ? ", ..." : "",
+                       "): is this the dataset it was trained on?");
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    Split s;
+    s.train = map_ids(train, "train");
+    s.val = map_ids(val, "validation");
+    s.test = map_ids(test, "test");
+    return s;
+}
+
 }  // namespace pfce

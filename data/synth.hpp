@@ -28,7 +28,16 @@ struct SynthOptions {
 };
 
 // Writes the dataset (parallel over images, atomic per file); `progress(done, total)` may be empty.
+// Low level: writes into opts.out_dir whatever it holds; commands use prepare_synthetic_dataset.
 void write_synthetic_dataset(const SynthOptions& opts,
                              const std::function<void(int done, int total)>& progress = {});
+
+// The dataset of `opts` in opts.out_dir, written only where that is safe (core/output_dir): a new
+// or empty directory is filled, one already holding this very dataset (synthetic.json equal) is
+// reused, one holding another synthetic dataset is replaced only with `force`, and one holding
+// anything else (a real dataset, say) is refused. synthetic.json is written last. Returns true when
+// reused.
+bool prepare_synthetic_dataset(const SynthOptions& opts, bool force,
+                               const std::function<void(int done, int total)>& progress = {});
 
 }  // namespace pfce

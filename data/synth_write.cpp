@@ -6,7 +6,11 @@
 #include <filesystem>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/output_dir.hpp"
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
 #include "data/synth.hpp"
@@ -61,6 +65,37 @@ void write_synthetic_dataset(const SynthOptions& opts,
         }
     }
     if (error) std::rethrow_exception(error);
+}
+
+bool prepare_synthetic_dataset(const SynthOptions& opts, bool force,
+                               const std::function<void(int done, int total)>& progress) {
+    namespace fs = std::filesystem;
+    using json = nlohmann::json;
+    const json want = {{"generator", "pfce synthetic"},
+                       {"count", opts.count},
+                       {"size", opts.size},
+                       {"seed", opts.seed}};
+    const std::string marker = (fs::path(opts.out_dir) / "synthetic.json").string();
+    if (opts.out_dir.empty())
+        PFCE_THROW(InputError, "synthetic dataset: no output directory given");
+    if (claim_output_dir(opts.out_dir, "synthetic dataset", "synthetic.json") ==
+        OutputDirState::ours_complete) {
+        json have;
+        try {
+            have = json::parse(read_whole_file(marker));
+        } catch (const json::exception&) {
+        }
+        if (have == want) return true;
+        if (!force)
+            PFCE_THROW(InputError, opts.out_dir, " holds another synthetic dataset (", marker, ": ",
+                       have.dump(), "; asked for ", want.dump(),
+                       "); pass --force to replace it or choose another directory");
+        fs::remove(marker);  // incomplete from here until the new one is written
+        fs::remove_all(fs::path(opts.out_dir) / "patches");
+    }
+    write_synthetic_dataset(opts, progress);
+    write_file_atomically(marker, want.dump(2) + "\n");  // last: marks the dataset complete
+    return false;
 }
 
 }  // namespace pfce

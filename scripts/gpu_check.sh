@@ -184,7 +184,7 @@ stage_b() {
   if [ "$MODE" = rehearse ]; then
     # Without a GPU, requiring one must make the GPU tests fail, each saying why.
     local req="$logs/b-require-gpu.log"
-    if PFCE_REQUIRE_GPU=1 ctest --test-dir "$build" -R '^(CudaBackend|FocalLossGpu|TrainGpu)\.' \
+    if PFCE_REQUIRE_GPU=1 ctest --test-dir "$build" -R '^(CudaBackend\.|FocalLossGpu\.|TrainGpu\.|Ops/.*_cuda)' \
         --output-on-failure > "$req" 2>&1; then
       note "$counts, but PFCE_REQUIRE_GPU=1 did not fail the GPU tests"
       return 1
@@ -205,6 +205,7 @@ SANITIZED=(
   "test_optim OptimGpu.*"
   "test_nn_ops_gpu NnOpsGpu.BatchNorm*:NnOpsGpu.Relu*:NnOpsGpu.MaxPool*:NnOpsGpu.Concat*:NnOpsGpu.ReflectPad*:NnOpsGpu.Argmax*"
   "test_gpu_pipeline LinkDriverGpu.MixedSizes*"
+  "test_backend_ops Ops/BackendOpsMatchReference.OnEveryShape/*_cuda-*conv2d*:*upconv2x2*"
 )
 
 stage_c() {
@@ -329,12 +330,12 @@ experiments = ["$root/experiments/dense.toml", "$root/experiments/e4-500-linked.
 grid_images = 2
 [data]
 source = "synthetic"
-count = 20
-size = 64
-[train]
+synthetic_count = 20
+synthetic_size = 64
+[model]
 width = 4
 depth = 2
-[override.train]
+[override.run]
 epochs = 1
 batch_size = 4
 EOF

@@ -581,7 +581,8 @@ TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
     EXPECT_EQ(sheet.at(oy, ox + 1)[0], ds.palette().classes[sparse[0].labels[0]].colour[0]);
     EXPECT_EQ(sheet.at(oy, ox + 1)[2], ds.palette().classes[sparse[0].labels[0]].colour[2]);
     // Pointing preview at the mask directory itself finds the source dataset.
-    const CommandResult self = run_pfce("data preview " + masks + " --out " + out + " --count 1");
+    const CommandResult self =
+        run_pfce("data preview " + masks + " --out " + out + " --count 1 --force");
     ASSERT_EQ(self.status, 0) << self.output;
     EXPECT_EQ(read_rgb(out).height, sheet_height(1, opt));
 }

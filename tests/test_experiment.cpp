@@ -53,16 +53,18 @@ const char* kLinkedFile = R"(
 id = "tiny-linked"
 description = "sparse points + linking"
 report_figure = "val \"IoU\" 0.7890, test 0.8344"
-evaluate = "best"
 
 [labels]
 kind = "linked"
 points = 500
 radius = 6
 
-[train]
+[optimizer]
 lr = 1e-3
+
+[run]
 best_metric = "val_loss"
+evaluate = "best"
 )";
 
 const char* kTinySuite = R"(
@@ -70,7 +72,7 @@ const char* kTinySuite = R"(
 name = "tiny"
 description = "two experiments and one that fails"
 experiments = [
-  { id = "tiny-dense", labels = { kind = "dense" }, evaluate = "last" },
+  { id = "tiny-dense", labels = { kind = "dense" }, run = { evaluate = "last" } },
   "tiny-linked.toml",
   { id = "tiny-broken", labels = { kind = "sparse", points = [5, 5] } },
 ]
@@ -78,15 +80,17 @@ grid_images = 2
 
 [data]
 source = "synthetic"
-count = 16
-size = 64
-seed = 3
+synthetic_count = 16
+synthetic_size = 64
+synthetic_seed = 3
 train_frac = 0.75   # 12 / 2 / 2 images
 val_frac = 0.125
 
-[train]
+[model]
 width = 4
 depth = 2
+
+[run]
 epochs = 1
 batch_size = 4
 )";
@@ -225,18 +229,25 @@ TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
     EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[data]\nsizes = 3\n", p, {p, "sizes"}));
     EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[data]\nsource = \"sythetic\"\n", p,
                              {p, "source", "sythetic"}));
-    EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[train]\nlearning_rate = 1\n", p,
+    EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[optimizer]\nlearning_rate = 1\n", p,
                              {p, "learning_rate"}));
+    EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[train]\nlearning_rate = 1\n", p,
+                             {p, "learning_rate"}));  // the flat table of older files
     EXPECT_TRUE(fails_naming(std::string(kMinimal) + "[reprt]\n", p, {p, "reprt"}));
     EXPECT_TRUE(fails_naming(
         "[suite]\nexperiments = [{ id = \"a\", labels = { knd = \"dense\" } }]\n", p, {p, "knd"}));
-    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", evaluate = \"worst\" }]\n", p,
-                             {p, "evaluate", "worst"}));
     EXPECT_TRUE(
-        fails_naming("[suite]\nexperiments = [{ id = \"a\", train = { optimizer = \"adamx\" } }]\n",
+        fails_naming("[suite]\nexperiments = [{ id = \"a\", run = { evaluate = \"worst\" } }]\n", p,
+                     {p, "evaluate", "worst"}));
+    EXPECT_TRUE(
+        fails_naming("[suite]\nexperiments = [{ id = \"a\", optimizer = { name = \"adamx\" } }]\n",
                      p, {p, "adamx"}));
-    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", train = { out = \"x\" } }]\n",
-                             p, {p, "out"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", run = { out = \"x\" } }]\n", p,
+                             {p, "out"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", data = { root = \"x\" } }]\n",
+                             p, {p, "data.root", "suite's [data]"}));
+    EXPECT_TRUE(fails_naming(
+        "[suite]\nexperiments = [{ id = \"a\", optimizer = { beta1 = 1.0 } }]\n", p, {p, "beta1"}));
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\" }, { id = \"a\" }]\n", p,
                              {p, "duplicate"}));
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a/b\" }]\n", p, {p, "a/b"}));
@@ -261,20 +272,22 @@ TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
     EXPECT_THROW(load_suite(dir + "/s2.toml"), InputError);
 }
 
-TEST(SuiteFile, TrainLayersApplyInOrder) {
+TEST(SuiteFile, LayersApplyInOrder) {
     const std::string dir = test::temp_dir("suite_layers");
     write_file(
         dir + "/e.toml",
         "[experiment]\nid = \"e\"\n[labels]\nkind = \"linked\"\npoints = 500\nmax_color_step = 40\n"
-        "[train]\nlr = 0.01\nbatch_size = 32\nepochs = 10\n");
+        "[optimizer]\nlr = 0.01\n[run]\nbatch_size = 32\nepochs = 10\n");
     write_file(dir + "/s.toml", R"(
 [suite]
-experiments = ["e.toml", { file = "e.toml", id = "e-short", train = { epochs = 2 } }]
-[train]
+experiments = ["e.toml", { file = "e.toml", id = "e-short", run = { epochs = 2 } }]
+[optimizer]
 lr = 0.5
+[model]
 width = 8
+[run]
 epochs = 7
-[override.train]
+[override.run]
 batch_size = 4
 )");
     const Suite s = load_suite(dir + "/s.toml");
@@ -282,18 +295,18 @@ batch_size = 4
     const auto& a = s.experiments[0];
     EXPECT_EQ(s.name, "s");
     EXPECT_EQ(a.id, "e");
-    EXPECT_DOUBLE_EQ(a.train.lr, 0.01);  // file over suite defaults
-    EXPECT_EQ(a.train.width, 8);         // suite default
-    EXPECT_EQ(a.train.epochs, 10);       // file
-    EXPECT_EQ(a.train.batch_size, 4);    // override over file
-    EXPECT_EQ(a.labels.kind, LabelKind::linked);
-    EXPECT_FLOAT_EQ(a.labels.link.max_color_step, 40.0f);
-    EXPECT_EQ(describe_labels(a.labels), "linked 500/class D=20 edge 40");
+    EXPECT_DOUBLE_EQ(a.config.optimizer.lr, 0.01);  // file over suite defaults
+    EXPECT_EQ(a.config.model.width, 8);             // suite default
+    EXPECT_EQ(a.config.run.epochs, 10);             // file
+    EXPECT_EQ(a.config.run.batch_size, 4);          // override over file
+    EXPECT_EQ(a.config.labels.kind, "linked");
+    EXPECT_DOUBLE_EQ(a.config.labels.max_color_step, 40.0);
+    EXPECT_EQ(describe_labels(a.config.labels), "linked 500/class D=20 edge 40");
     const auto& b = s.experiments[1];
     EXPECT_EQ(b.id, "e-short");
-    EXPECT_EQ(b.train.epochs, 2);  // inline entry over everything
-    EXPECT_EQ(b.train.batch_size, 4);
-    EXPECT_NE(experiment_fingerprint(a, s.data), experiment_fingerprint(b, s.data));
+    EXPECT_EQ(b.config.run.epochs, 2);  // inline entry over everything
+    EXPECT_EQ(b.config.run.batch_size, 4);
+    EXPECT_NE(experiment_fingerprint(a), experiment_fingerprint(b));
 }
 
 TEST(SuiteFile, ShippedSuitesLoad) {
@@ -302,19 +315,20 @@ TEST(SuiteFile, ShippedSuitesLoad) {
         ASSERT_EQ(s.experiments.size(), 6u) << f;
         EXPECT_EQ(s.experiments[0].id, "dense");
         EXPECT_EQ(s.experiments[5].id, "e5-500-edge");
-        const auto& e3 = s.experiments[3];
-        EXPECT_EQ(e3.train.schedule, "plateau");
-        EXPECT_DOUBLE_EQ(e3.train.plateau_factor, 0.5);
-        EXPECT_EQ(e3.train.plateau_patience, 3);
-        EXPECT_DOUBLE_EQ(e3.train.clip, 1.0);
-        EXPECT_EQ(e3.evaluate, "best");
-        const auto& e1 = s.experiments[1];
-        EXPECT_DOUBLE_EQ(e1.train.lr, 1e-4);
-        EXPECT_DOUBLE_EQ(e1.train.weight_decay, 0.0);
-        EXPECT_EQ(e1.train.schedule, "constant");
+        const Config& e3 = s.experiments[3].config;
+        EXPECT_EQ(e3.schedule.name, "plateau");
+        EXPECT_DOUBLE_EQ(e3.schedule.plateau_factor, 0.5);
+        EXPECT_EQ(e3.schedule.plateau_patience, 3);
+        EXPECT_DOUBLE_EQ(e3.optimizer.clip, 1.0);
+        EXPECT_EQ(e3.run.evaluate, "best");
+        const Config& e1 = s.experiments[1].config;
+        EXPECT_DOUBLE_EQ(e1.optimizer.lr, 1e-4);
+        EXPECT_DOUBLE_EQ(e1.optimizer.weight_decay, 0.0);
+        EXPECT_EQ(e1.schedule.name, "constant");
+        EXPECT_EQ(e1.run.evaluate, "last");
         EXPECT_EQ(e1.labels.points, std::vector<int>{700});
-        EXPECT_EQ(s.experiments[4].labels.link.radius, 20);
-        EXPECT_GE(s.experiments[5].labels.link.max_color_step, 0.0f);
+        EXPECT_EQ(s.experiments[4].config.labels.radius, 20);
+        EXPECT_GE(s.experiments[5].config.labels.max_color_step, 0.0);
     }
 }
 
@@ -324,12 +338,13 @@ TEST(SuiteFile, GpuCheckSuiteLoads) {
     ASSERT_EQ(s.experiments.size(), 3u);
     EXPECT_EQ(s.experiments[1].id, "e4-500-linked");
     for (const auto& e : s.experiments) {
-        EXPECT_EQ(e.train.epochs, 2) << e.id;
-        EXPECT_EQ(e.train.batch_size, 16) << e.id;
-        EXPECT_EQ(e.train.depth, 4) << e.id;
-        EXPECT_EQ(e.train.width, 32) << e.id;
+        EXPECT_EQ(e.config.run.epochs, 2) << e.id;
+        EXPECT_EQ(e.config.run.batch_size, 16) << e.id;
+        EXPECT_EQ(e.config.model.depth, 4) << e.id;
+        EXPECT_EQ(e.config.model.width, 32) << e.id;
+        EXPECT_EQ(e.config.data.synthetic_count, 320) << e.id;
     }
-    EXPECT_GE(s.experiments[2].labels.link.max_color_step, 0.0f);
+    EXPECT_GE(s.experiments[2].config.labels.max_color_step, 0.0);
 }
 
 }  // namespace

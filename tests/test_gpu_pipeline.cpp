@@ -43,14 +43,14 @@ std::map<std::string, Tensor> model_tensors(const std::string& ckpt) {
     return out;
 }
 
-TrainConfig sgd_config(const std::string& out) {
-    TrainConfig c = small_config(out);
-    c.width = 16;
-    c.depth = 3;
-    c.optimizer = "sgd";
-    c.lr = 0.05;
-    c.augment = false;
-    c.epochs = 1;
+Config sgd_config(const std::string& out) {
+    Config c = small_config(out);
+    c.model.width = 16;
+    c.model.depth = 3;
+    c.optimizer.name = "sgd";
+    c.optimizer.lr = 0.05;
+    c.data.augment = false;
+    c.run.epochs = 1;
     return c;
 }
 
@@ -62,20 +62,20 @@ TEST(TrainGpu, TwoStepsMatchCpu) {
     auto cpu = cpu_backend();
     const TrainInputs in = synthetic_inputs(4, 128, true);
     const std::string root = temp_dir("train_gpu");
-    TrainConfig c = sgd_config(root + "/cpu");
-    c.momentum = 0;
+    Config c = sgd_config(root + "/cpu");
+    c.optimizer.momentum = 0;
     TrainOptions o;
     o.tty = 0;
     const TrainResult rc = train_unet(*cpu, c, in, o);
-    c.out = root + "/gpu";
+    c.run.out = root + "/gpu";
     const TrainResult rg = train_unet(*gpu, c, in, o);
     ASSERT_EQ(rc.steps, 2);
     ASSERT_EQ(rg.steps, 2);
     EXPECT_NEAR(rg.train_loss, rc.train_loss, 1e-2 * std::fabs(rc.train_loss));
     EXPECT_NEAR(rg.val.loss, rc.val.loss, 1e-2 * std::fabs(rc.val.loss));
 
-    UNetConfig uc{3, 6, c.depth, c.width};
-    UNet init(*cpu, uc, c.seed);
+    UNetConfig uc{3, 6, c.model.depth, c.model.width};
+    UNet init(*cpu, uc, c.run.seed);
     std::map<std::string, Tensor> start;
     for (Parameter* p : init.parameters()) start[p->name] = to_host(*cpu, p->value);
     const auto tc = model_tensors(rc.last_checkpoint), tg = model_tensors(rg.last_checkpoint);
@@ -107,16 +107,16 @@ TEST(TrainGpu, InterruptedAndResumedRunMatchesUninterrupted) {
     PFCE_REQUIRE_GPU(gpu);
     const TrainInputs in = synthetic_inputs(4, 64, true);
     const std::string root = temp_dir("train_gpu_resume");
-    TrainConfig c = sgd_config(root + "/full");
-    c.momentum = 0.9;
-    c.epochs = 2;
-    c.clip = 1.0;
+    Config c = sgd_config(root + "/full");
+    c.optimizer.momentum = 0.9;
+    c.run.epochs = 2;
+    c.optimizer.clip = 1.0;
     TrainOptions o;
     o.tty = 0;
     const TrainResult full = train_unet(*gpu, c, in, o);
     ASSERT_EQ(full.steps, 4);
 
-    c.out = root + "/part";
+    c.run.out = root + "/part";
     TrainOptions stop = o;
     stop.stop_after_step = [](std::int64_t step) { return step == 3; };  // mid-epoch 2
     const TrainResult part = train_unet(*gpu, c, in, stop);
@@ -129,9 +129,9 @@ TEST(TrainGpu, InterruptedAndResumedRunMatchesUninterrupted) {
     EXPECT_EQ(rest.steps, 4);
     EXPECT_EQ(read_metrics(rest.metrics_path).size(), 2u);
 
-    UNetConfig uc{3, 6, c.depth, c.width};
+    UNetConfig uc{3, 6, c.model.depth, c.model.width};
     auto cpu = cpu_backend();
-    UNet init(*cpu, uc, c.seed);
+    UNet init(*cpu, uc, c.run.seed);
     const auto ta = model_tensors(full.last_checkpoint), tb = model_tensors(rest.last_checkpoint);
     bool identical = true;
     for (Parameter* p : init.parameters()) {
@@ -158,8 +158,10 @@ TEST(EvalGpu, EvaluateAndPredictMatchCpu) {
     const UNetConfig uc{3, 6, 3, 16};
     UNet nc(*cpu, uc, 11), ng(*gpu, uc, 11);
     const FocalLossParams loss{2.0f, {}, LossNormalize::labelled};
-    const EvalResult ec = evaluate(*cpu, nc, in.train, in.stats, 4, loss, kPotsdamClutter);
-    const EvalResult eg = evaluate(*gpu, ng, in.train, in.stats, 4, loss, kPotsdamClutter);
+    EvalOptions eo;
+    eo.batch_size = 4;
+    const EvalResult ec = evaluate(*cpu, nc, in.train, in.stats, loss, kPotsdamClutter, eo);
+    const EvalResult eg = evaluate(*gpu, ng, in.train, in.stats, loss, kPotsdamClutter, eo);
     EXPECT_EQ(eg.images, ec.images);
     EXPECT_NEAR(eg.loss, ec.loss, 1e-3 * std::fabs(ec.loss));
     EXPECT_NEAR(eg.loss_dense, ec.loss_dense, 1e-3 * std::fabs(ec.loss_dense));

@@ -294,7 +294,7 @@ TEST(ImageIo, NotAnImageAndMissingFilesNameTheFile) {
     const std::string dir = test::temp_dir("io_bad");
     std::ofstream(dir + "/text.tif") << "hello, not a tiff";
     expect_input_error([&] { read_rgb(dir + "/text.tif"); },
-                       {dir + "/text.tif", "not a TIFF or PNG"});
+                       {dir + "/text.tif", "not a TIFF, PNG or JPEG"});
     expect_input_error([&] { read_rgb(dir + "/absent.tif"); },
                        {dir + "/absent.tif", "cannot open"});
     expect_input_error([&] { probe_image(dir + "/absent.png"); }, {dir + "/absent.png"});

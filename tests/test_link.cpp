@@ -1,7 +1,8 @@
-// Proximity linking (DESIGN §2): the grid pair search against an O(n²) brute force, Bresenham
-// against hand-drawn pixels in every octant, order independence, the conflict rule, edge-aware
-// linking, the whole op against an independent oracle, GPU vs CPU bit for bit, the mask-directory
-// driver and its cache, and coverage/purity on the real Potsdam pair.
+// Proximity linking (DESIGN §2): the CPU's grid pair search against the reference's all-pairs
+// search, Bresenham against hand-drawn pixels in every octant, order independence, the conflict
+// rule, edge-aware linking, GPU vs CPU bit for bit, the mask-directory driver and its cache, and
+// coverage/purity on the real Potsdam pair. The whole op against the reference on random batches
+// is in the op harness (test_backend_ops.cpp).
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -14,16 +15,22 @@
 #include <utility>
 #include <vector>
 
+#include "core/kernels/link.hpp"
 #include "core/rng.hpp"
 #include "data/dataset.hpp"
 #include "data/linking.hpp"
 #include "data/mask_dir.hpp"
 #include "data/sparse_sampler.hpp"
 #include "host/cpu/link_grid.hpp"
+#include "host/reference/reference_ops.hpp"
 #include "tests/test_util.hpp"
 
 using namespace pfce;
 using namespace pfce::link;
+using pfce::kernels::bresenham;
+using pfce::kernels::point_before;
+using pfce::test::random_rgb;
+using pfce::test::random_sparse;
 
 namespace {
 
@@ -35,16 +42,13 @@ Seg canonical(const LinkPoint& a, const LinkPoint& b) {
     return {a.cls, a.y, a.x, b.y, b.x};
 }
 
-// TEST-ONLY oracle: every unordered same-class pair within radius, by checking all n² pairs.
-std::multiset<Seg> brute_force_pairs(const std::vector<LinkPoint>& pts, int radius) {
+// Every unordered same-class pair within radius, from the reference's all-pairs search.
+std::multiset<Seg> brute_force_pairs(const Tensor& sparse, int image, int radius) {
+    const int h = static_cast<int>(sparse.dim(1)), w = static_cast<int>(sparse.dim(2));
     std::multiset<Seg> out;
-    const long long r2 = 1LL * radius * radius;
-    for (std::size_t i = 0; i < pts.size(); ++i)
-        for (std::size_t j = i + 1; j < pts.size(); ++j) {
-            if (pts[i].cls != pts[j].cls) continue;
-            const long long dx = pts[i].x - pts[j].x, dy = pts[i].y - pts[j].y;
-            if (dx * dx + dy * dy <= r2) out.insert(canonical(pts[i], pts[j]));
-        }
+    for (const reference::LinkSegment& s : reference::link_segments(
+             sparse.data<std::uint8_t>() + static_cast<std::size_t>(image) * h * w, h, w, radius))
+        out.insert({s.cls, s.y0, s.x0, s.y1, s.x1});
     return out;
 }
 
@@ -57,98 +61,12 @@ std::multiset<Seg> grid_pairs(std::vector<LinkPoint> pts, int h, int w, int radi
     return out;
 }
 
-// Random (N,H,W) sparse maps: about `per_image` labelled pixels of `classes` classes, plus the four
-// corners and a few border pixels so the grid's edge cells are exercised.
-Tensor random_sparse(int n, int h, int w, int classes, int per_image, std::uint64_t seed) {
-    Tensor t = Tensor::host({n, h, w}, DType::u8);
-    std::uint8_t* p = t.data<std::uint8_t>();
-    std::fill(p, p + t.numel(), kUnlabelled);
-    for (int i = 0; i < n; ++i) {
-        CounterRng rng(seed, static_cast<std::uint32_t>(i));
-        std::uint8_t* m = p + static_cast<std::size_t>(i) * h * w;
-        auto put = [&](int y, int x) {
-            m[y * w + x] = static_cast<std::uint8_t>(rng.below(classes));
-        };
-        for (int k = 0; k < per_image; ++k) put(rng.below(h), rng.below(w));
-        put(0, 0);
-        put(0, w - 1);
-        put(h - 1, 0);
-        put(h - 1, w - 1);
-        for (int k = 0; k < 4; ++k) {
-            put(0, rng.below(w));
-            put(h - 1, rng.below(w));
-            put(rng.below(h), 0);
-            put(rng.below(h), w - 1);
-        }
-    }
-    return t;
-}
-
-Tensor random_rgb(int n, int h, int w, std::uint64_t seed) {
-    Tensor t = Tensor::host({n, 3, h, w}, DType::u8);
-    std::uint8_t* p = t.data<std::uint8_t>();
-    CounterRng rng(seed, 0xc01);
-    // Smooth-ish regions with noise, so some segments pass the colour test and some do not.
-    for (std::int64_t i = 0; i < t.numel(); ++i) {
-        const std::int64_t x = i % w, y = (i / w) % h;
-        const int base = ((x / 7 + y / 5) % 3) * 60;
-        p[i] = static_cast<std::uint8_t>(base + rng.below(30));
-    }
-    return t;
-}
-
 std::vector<LinkPoint> points_of(const Tensor& sparse, int image) {
     const int h = static_cast<int>(sparse.dim(1)), w = static_cast<int>(sparse.dim(2));
     std::vector<LinkPoint> pts;
     collect_points(sparse.data<std::uint8_t>() + static_cast<std::size_t>(image) * h * w, h, w,
                    pts);
     return pts;
-}
-
-// Independent oracle for the whole op: brute-force pairs, each segment drawn into a per-pixel
-// set of classes, then the resolution rule written out case by case.
-Tensor oracle_link(const Tensor& sparse, const Tensor& rgb, const LinkParams& p) {
-    const int n = static_cast<int>(sparse.dim(0)), h = static_cast<int>(sparse.dim(1)),
-              w = static_cast<int>(sparse.dim(2));
-    Tensor out = Tensor::host(sparse.shape(), DType::u8);
-    for (int i = 0; i < n; ++i) {
-        const std::uint8_t* in = sparse.data<std::uint8_t>() + static_cast<std::size_t>(i) * h * w;
-        std::uint8_t* o = out.data<std::uint8_t>() + static_cast<std::size_t>(i) * h * w;
-        std::vector<std::set<int>> covered(static_cast<std::size_t>(h) * w);
-        for (const auto& [c, y0, x0, y1, x1] : brute_force_pairs(points_of(sparse, i), p.radius)) {
-            std::vector<std::pair<int, int>> px;
-            bresenham(y0, x0, y1, x1, [&](int y, int x) { px.emplace_back(y, x); });
-            if (p.max_color_step >= 0) {
-                const std::uint8_t* im =
-                    rgb.data<std::uint8_t>() + static_cast<std::size_t>(i) * 3 * h * w;
-                bool ok = true;
-                for (auto [y, x] : px) {
-                    double d2 = 0;
-                    for (int ch = 0; ch < 3; ++ch) {
-                        const std::uint8_t* pl = im + static_cast<std::size_t>(ch) * h * w;
-                        const double mean = (pl[y0 * w + x0] + pl[y1 * w + x1]) / 2.0;
-                        d2 += (pl[y * w + x] - mean) * (pl[y * w + x] - mean);
-                    }
-                    if (d2 > 1.0 * p.max_color_step * p.max_color_step) ok = false;
-                }
-                if (!ok) continue;
-            }
-            for (auto [y, x] : px) covered[static_cast<std::size_t>(y) * w + x].insert(c);
-        }
-        for (int k = 0; k < h * w; ++k) {
-            const auto& s = covered[static_cast<std::size_t>(k)];
-            if (in[k] != kUnlabelled)
-                o[k] = in[k];
-            else if (s.empty())
-                o[k] = kUnlabelled;
-            else if (s.size() == 1)
-                o[k] = static_cast<std::uint8_t>(*s.begin());
-            else
-                o[k] = p.conflict == LinkConflict::lowest ? static_cast<std::uint8_t>(*s.begin())
-                                                          : kUnlabelled;
-        }
-    }
-    return out;
 }
 
 std::vector<std::pair<int, int>> draw(int y0, int x0, int y1, int x1) {
@@ -173,7 +91,7 @@ TEST(LinkPairs, GridEqualsBruteForce) {
         for (int r : radii) {
             const Tensor sparse = random_sparse(1, c.h, c.w, c.classes, c.points, ++seed);
             const auto pts = points_of(sparse, 0);
-            const auto want = brute_force_pairs(pts, r);
+            const auto want = brute_force_pairs(sparse, 0, r);
             const auto got = grid_pairs(pts, c.h, c.w, r);
             EXPECT_EQ(got, want) << c.h << "x" << c.w << " classes " << c.classes << " radius " << r
                                  << ": grid " << got.size() << " pairs, brute force "
@@ -200,7 +118,7 @@ TEST(LinkPairs, ThirtyTwoClassesAndShuffledOrder) {
     std::set<int> classes;
     for (const auto& p : pts) classes.insert(p.cls);
     EXPECT_EQ(classes.size(), 32u);
-    const auto want = brute_force_pairs(pts, 12);
+    const auto want = brute_force_pairs(sparse, 0, 12);
     EXPECT_EQ(grid_pairs(pts, 80, 90, 12), want);
     CounterRng rng(5, 5);
     for (std::size_t i = pts.size(); i > 1; --i)
@@ -311,7 +229,10 @@ TEST(Link, ConflictRuleBothModes) {
         EXPECT_EQ(o[3 * 7 + 3], mode == LinkConflict::lowest ? 0 : kUnlabelled);
         EXPECT_EQ(o[0], kUnlabelled);
         EXPECT_EQ(st.labelled_after, mode == LinkConflict::lowest ? 13 : 12);
-        EXPECT_TRUE(test::all_equal_u8(oracle_link(sparse, Tensor(), p), out));
+        Tensor want = Tensor::host({1, 7, 7}, DType::u8);
+        EXPECT_EQ(test::reference_backend()->link(sparse, Tensor(), p, want).labelled_after,
+                  st.labelled_after);
+        EXPECT_TRUE(test::all_equal_u8(want, out));
     }
 }
 
@@ -345,53 +266,6 @@ TEST(Link, EdgeAwareRefusesSegmentsAcrossAColourEdge) {
     p.max_color_step = 10;
     Tensor out = Tensor::host({1, h, w}, DType::u8);
     EXPECT_THROW(b->link(sparse, Tensor(), p, out), ShapeError);
-}
-
-TEST(Link, MatchesOracleOnRandomBatches) {
-    auto b = test::cpu_backend();
-    struct Case {
-        int n, h, w, classes, points, radius;
-        float step;
-        LinkConflict conflict;
-    };
-    const Case cases[] = {{3, 37, 53, 6, 150, 9, -1, LinkConflict::unlabelled},
-                          {2, 64, 48, 3, 200, 20, -1, LinkConflict::lowest},
-                          {2, 41, 29, 32, 300, 7, -1, LinkConflict::unlabelled},
-                          {2, 50, 50, 4, 120, 12, 40.0f, LinkConflict::unlabelled},
-                          {2, 23, 31, 2, 60, 100, 25.0f, LinkConflict::lowest},
-                          {1, 1, 1, 1, 1, 5, -1, LinkConflict::unlabelled},
-                          {2, 19, 17, 3, 40, 0, -1, LinkConflict::unlabelled}};
-    std::uint64_t seed = 100;
-    for (const Case& c : cases) {
-        const Tensor sparse = random_sparse(c.n, c.h, c.w, c.classes, c.points, ++seed);
-        const Tensor rgb = random_rgb(c.n, c.h, c.w, seed);
-        LinkParams p;
-        p.radius = c.radius;
-        p.max_color_step = c.step;
-        p.conflict = c.conflict;
-        Tensor out = Tensor::host(sparse.shape(), DType::u8);
-        const LinkStats st = b->link(sparse, rgb, p, out);
-        EXPECT_TRUE(test::all_equal_u8(oracle_link(sparse, rgb, p), out))
-            << c.n << "x" << c.h << "x" << c.w << " radius " << c.radius << " step " << c.step;
-        std::int64_t pts = 0, pairs = 0, after = 0;
-        for (int i = 0; i < c.n; ++i) {
-            const auto v = points_of(sparse, i);
-            pts += static_cast<std::int64_t>(v.size());
-            pairs += static_cast<std::int64_t>(brute_force_pairs(v, c.radius).size());
-        }
-        for (std::int64_t i = 0; i < out.numel(); ++i)
-            after += out.data<std::uint8_t>()[i] != kUnlabelled;
-        EXPECT_EQ(st.points, pts);
-        EXPECT_EQ(st.pairs, pairs);
-        EXPECT_LE(st.segments, st.pairs);
-        if (c.step < 0) {
-            EXPECT_EQ(st.segments, st.pairs);
-        }
-        EXPECT_EQ(st.labelled_after, after);
-        if (c.radius == 0) {
-            EXPECT_TRUE(test::all_equal_u8(sparse, out));
-        }
-    }
 }
 
 TEST(Link, EmptyImagesAndBadLabels) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <limits>
 #include <regex>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -296,6 +297,13 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
     EXPECT_NE(lines[0].find("iou_impervious"), std::string::npos) << lines[0];
     EXPECT_EQ(lines[2].rfind("e1-700,ok,", 0), 0u);
     EXPECT_NE(lines[2].find(",0.5,"), std::string::npos);
+    // The failed experiment measured nothing: empty cells after id, status and labels, never 0.
+    EXPECT_EQ(lines[5].rfind("e5-500-edge,failed,", 0), 0u) << lines[5];
+    std::vector<std::string> fields;
+    std::stringstream row(lines[5]);
+    for (std::string f; std::getline(row, f, ',');) fields.push_back(f);
+    for (std::size_t k = 3; k + 1 < fields.size(); ++k)
+        EXPECT_EQ(fields[k], "") << "column " << k << " of " << lines[5];
 
     // Markdown: the table, the report's figures beside ours with the caveat, charts, pictures,
     // failures, the ordering check.

@@ -253,8 +253,8 @@ TEST(SampleCommand, WritesMasksThatMatchTheLibrary) {
     EXPECT_NE(text.find("labelled fraction"), std::string::npos) << text;
     const MaskDir md = open_mask_dir(out);
     EXPECT_EQ(md.meta["kind"], "sparse");
-    EXPECT_EQ(md.meta["seed"], 9);
-    EXPECT_EQ(md.meta["points"], 500);
+    EXPECT_EQ(md.meta["sample"]["seed"], 9);
+    EXPECT_EQ(md.meta["sample"]["points"], std::vector<int>{500});
     EXPECT_EQ(md.meta["source"], fs::absolute(so.out_dir).lexically_normal().string());
     const Dataset ds = Dataset::open(so.out_dir);
     ASSERT_EQ(md.ids.size(), ds.size());
@@ -266,7 +266,7 @@ TEST(SampleCommand, WritesMasksThatMatchTheLibrary) {
                   sample_sparse(ds.read_mask(i), o, ds.sample(i).id).labels)
             << md.ids[i];
     }
-    // A second run refuses to overwrite without --force.
+    // Other settings (seed 0, no scaling) are refused without --force; the same ones are reused.
     const std::string again = test::pfce_binary() + " -q sample --data " + so.out_dir + " --out " +
                               out + " > /dev/null 2>&1";
     EXPECT_NE(std::system(again.c_str()), 0);

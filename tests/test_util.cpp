@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include "core/rng.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cpu/cpu_backend.hpp"
+#include "host/reference/reference_backend.hpp"
 
 namespace pfce::test {
 
@@ -33,6 +35,10 @@ bool gpu_required() {
 std::string no_gpu_reason() {
     const std::string why = cuda_unavailable_reason();
     return why.empty() ? "a CUDA device is present" : why;
+}
+
+std::unique_ptr<Backend> reference_backend() {
+    return std::make_unique<ReferenceBackend>();
 }
 
 Tensor to_host(Backend& b, const Tensor& t) {
@@ -57,6 +63,54 @@ Tensor random_f32(Shape s, std::uint64_t seed, float lo, float hi) {
     float* p = t.data<float>();
     for (std::int64_t i = 0; i < t.numel(); ++i)
         p[i] = lo + static_cast<float>(rng.uniform()) * (hi - lo);
+    return t;
+}
+
+Tensor random_labels(Shape s, int classes, double unlabelled, std::uint64_t seed) {
+    Tensor t = Tensor::host(s, DType::u8);
+    CounterRng rng(seed, 1);
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+        t.data<std::uint8_t>()[i] =
+            rng.uniform() < unlabelled
+                ? kUnlabelled
+                : static_cast<std::uint8_t>(rng.below(static_cast<std::uint32_t>(classes)));
+    return t;
+}
+
+Tensor random_sparse(int n, int h, int w, int classes, int per_image, std::uint64_t seed) {
+    Tensor t = Tensor::host({n, h, w}, DType::u8);
+    std::uint8_t* p = t.data<std::uint8_t>();
+    std::fill(p, p + t.numel(), kUnlabelled);
+    for (int i = 0; i < n; ++i) {
+        CounterRng rng(seed, static_cast<std::uint32_t>(i));
+        std::uint8_t* m = p + static_cast<std::size_t>(i) * h * w;
+        auto put = [&](int y, int x) {
+            m[y * w + x] = static_cast<std::uint8_t>(rng.below(classes));
+        };
+        for (int k = 0; k < per_image; ++k) put(rng.below(h), rng.below(w));
+        put(0, 0);
+        put(0, w - 1);
+        put(h - 1, 0);
+        put(h - 1, w - 1);
+        for (int k = 0; k < 4; ++k) {
+            put(0, rng.below(w));
+            put(h - 1, rng.below(w));
+            put(rng.below(h), 0);
+            put(rng.below(h), w - 1);
+        }
+    }
+    return t;
+}
+
+Tensor random_rgb(int n, int h, int w, std::uint64_t seed) {
+    Tensor t = Tensor::host({n, 3, h, w}, DType::u8);
+    std::uint8_t* p = t.data<std::uint8_t>();
+    CounterRng rng(seed, 0xc01);
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+        const std::int64_t x = i % w, y = (i / w) % h;
+        const int base = ((x / 7 + y / 5) % 3) * 60;
+        p[i] = static_cast<std::uint8_t>(base + rng.below(30));
+    }
     return t;
 }
 
@@ -127,7 +181,9 @@ std::string temp_dir(const std::string& tag) {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     std::string name = tag;
     if (info) name += std::string("_") + info->test_suite_name() + "_" + info->name();
-    fs::path p = fs::temp_directory_path() / "pfce-tests" / name;
+    // Under the build tree (beside the pfce binary), not /tmp: two checkouts testing at once must
+    // not share directories.
+    fs::path p = fs::path(PFCE_BINARY).parent_path() / "test-tmp" / name;
     fs::remove_all(p);
     fs::create_directories(p);
     return p.string();

@@ -20,6 +20,8 @@ std::unique_ptr<Backend> cuda_backend_or_null();
 // PFCE_REQUIRE_GPU=1 in the environment: a GPU test that would skip fails instead.
 bool gpu_required();
 std::string no_gpu_reason();  // why cuda_backend_or_null() gives nullptr
+// The plain loops every backend is checked against (host/reference).
+std::unique_ptr<Backend> reference_backend();
 
 // Host copy of any tensor (device tensors are copied through `b`).
 Tensor to_host(Backend& b, const Tensor& t);
@@ -27,6 +29,14 @@ Tensor to_host(Backend& b, const Tensor& t);
 Tensor to_backend(Backend& b, const Tensor& host);
 
 Tensor random_f32(Shape s, std::uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+// Label maps of shape s, u8: a class below `classes`, or 255 with probability `unlabelled`.
+Tensor random_labels(Shape s, int classes, double unlabelled, std::uint64_t seed);
+// (N,H,W) sparse label maps for linking: about `per_image` labelled pixels of `classes` classes,
+// plus the four corners and a few border pixels so a pair search's edge cells are exercised.
+Tensor random_sparse(int n, int h, int w, int classes, int per_image, std::uint64_t seed);
+// (N,3,H,W) u8 colours: smooth-ish regions with noise, so some segments pass an edge-aware colour
+// test and some do not.
+Tensor random_rgb(int n, int h, int w, std::uint64_t seed);
 
 // |a-b| <= atol + rtol*|ref| elementwise; on failure reports count, worst error and first few.
 ::testing::AssertionResult all_close(const Tensor& ref, const Tensor& got, double atol,
@@ -51,18 +61,21 @@ CommandResult run_pfce(const std::string& args);
 
 }  // namespace pfce::test
 
-// In a GPU test: PFCE_REQUIRE_GPU(gpu); skips with one line when no device is present, or fails
-// with the reason when the environment sets PFCE_REQUIRE_GPU=1 (the GPU check: a run that skipped
-// every GPU test must not pass).
-#define PFCE_REQUIRE_GPU(var)                                                  \
-    auto var = ::pfce::test::cuda_backend_or_null();                           \
-    if (!var) {                                                                \
+// Where a GPU test finds no device: it skips with one line, or fails with the reason when the
+// environment sets PFCE_REQUIRE_GPU=1 (the GPU check: a run that skipped every GPU test must not
+// pass). Returns from the test either way.
+#define PFCE_NO_GPU_SKIP_OR_FAIL()                                             \
+    do {                                                                       \
         if (::pfce::test::gpu_required())                                      \
             GTEST_FAIL() << "PFCE_REQUIRE_GPU=1 but no GPU is usable: "        \
                          << ::pfce::test::no_gpu_reason();                     \
         GTEST_SKIP() << "GPU test skipped: " << ::pfce::test::no_gpu_reason(); \
-    }                                                                          \
-    static_assert(true, "")
+    } while (0)
+
+// In a GPU test: PFCE_REQUIRE_GPU(gpu); the CUDA backend, or PFCE_NO_GPU_SKIP_OR_FAIL().
+#define PFCE_REQUIRE_GPU(var)                        \
+    auto var = ::pfce::test::cuda_backend_or_null(); \
+    if (!var) PFCE_NO_GPU_SKIP_OR_FAIL()
 
 // In a test that reads the real Potsdam pairs: PFCE_REQUIRE_POTSDAM_SAMPLE(dir); skips with one
 // line when they are not there (a clone without ../shared).

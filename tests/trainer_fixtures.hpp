@@ -11,7 +11,7 @@
 #include "data/sparse_sampler.hpp"
 #include "data/synth.hpp"
 #include "host/train/checkpoint.hpp"
-#include "host/train/train_config.hpp"
+#include "host/train/config.hpp"
 #include "host/train/trained_model.hpp"
 #include "host/train/trainer.hpp"
 #include "tests/test_util.hpp"
@@ -52,18 +52,18 @@ inline TrainInputs synthetic_inputs(int count, int size, bool sparse, int val_co
     return in;
 }
 
-inline TrainConfig small_config(const std::string& out) {
-    TrainConfig c;
-    c.width = 8;
-    c.depth = 2;
-    c.batch_size = 2;
-    c.epochs = 3;
-    c.lr = 1e-2;
-    c.optimizer = "adam";
-    c.device = "cpu";
-    c.out = out;
-    c.log_every = 1;
-    c.prefetch = 1;
+inline Config small_config(const std::string& out) {
+    Config c;
+    c.model.width = 8;
+    c.model.depth = 2;
+    c.run.batch_size = 2;
+    c.run.epochs = 3;
+    c.optimizer.lr = 1e-2;
+    c.optimizer.name = "adam";
+    c.run.device = "cpu";
+    c.run.out = out;
+    c.run.log_every = 1;
+    c.run.prefetch = 1;
     return c;
 }
 
@@ -86,14 +86,14 @@ inline void check_overfit(int size, int steps) {
     // Ten copies per epoch: ten steps between validations (the copies are identical, augment off).
     for (int k = 0; k < 9; ++k)
         in.train.push_back(SampleData{in.train[0].image, in.train[0].dense, in.train[0].dense});
-    TrainConfig c = small_config(temp_dir("trainer") + "/run");
-    c.batch_size = 1;
-    c.augment = false;
-    c.epochs = steps / 10;  // the fixed step budget
-    c.log_every = 10;
-    c.focal_gamma =
+    Config c = small_config(temp_dir("trainer") + "/run");
+    c.run.batch_size = 1;
+    c.data.augment = false;
+    c.run.epochs = steps / 10;  // the fixed step budget
+    c.run.log_every = 10;
+    c.loss.gamma =
         0.0;  // cross-entropy converges fastest here; the focal path is covered elsewhere
-    c.best_metric = "val_miou";
+    c.run.best_metric = "val_miou";
     TrainOptions o;
     o.tty = 0;
     const TrainResult r = train_unet(*b, c, in, o);
@@ -107,8 +107,8 @@ inline void check_overfit(int size, int steps) {
         right += pred.labels[i] == in.train[0].dense.labels[i];
     EXPECT_GE(static_cast<double>(right) / static_cast<double>(pred.labels.size()), 0.95);
     const auto lines = read_metrics(r.metrics_path);
-    ASSERT_EQ(lines.size(), static_cast<std::size_t>(c.epochs));
-    EXPECT_EQ(lines.back()["epoch"], c.epochs);
+    ASSERT_EQ(lines.size(), static_cast<std::size_t>(c.run.epochs));
+    EXPECT_EQ(lines.back()["epoch"], c.run.epochs);
     EXPECT_EQ(lines.back()["val_iou"].size(), 6u);
 }
 

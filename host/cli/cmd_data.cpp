@@ -21,6 +21,7 @@
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "data/synth.hpp"
+#include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 
 namespace fs = std::filesystem;
@@ -85,10 +86,11 @@ bool is_mask_dir(const std::string& dir) {
 std::optional<Dataset> mask_source(const MaskDir& md, const DataFlags& flags) {
     if (!md.meta.contains("source") || !md.meta["source"].is_string()) return std::nullopt;
     DatasetOptions o = flags.options();
-    if (md.meta.contains("tile_patch") && md.meta["tile_patch"].is_number_integer())
-        o.tile_patch = md.meta["tile_patch"].get<int>();
-    if (md.meta.contains("tile_stride") && md.meta["tile_stride"].is_number_integer())
-        o.tile_stride = md.meta["tile_stride"].get<int>();
+    const nlohmann::json made = md.meta.value("sample", md.meta);  // older dirs: top level
+    if (made.contains("tile_patch") && made["tile_patch"].is_number_integer())
+        o.tile_patch = made["tile_patch"].get<int>();
+    if (made.contains("tile_stride") && made["tile_stride"].is_number_integer())
+        o.tile_stride = made["tile_stride"].get<int>();
     return Dataset::open(md.meta["source"].get<std::string>(), o);
 }
 
@@ -99,6 +101,7 @@ struct SynthFlags {
     int count = 100;
     int size = 300;
     std::uint64_t seed = 0;
+    bool force = false;
 };
 
 void run_synth(const SynthFlags& f) {
@@ -109,7 +112,12 @@ void run_synth(const SynthFlags& f) {
     o.seed = f.seed;
     const auto start = std::chrono::steady_clock::now();
     Progress progress("synth", static_cast<std::size_t>(f.count));
-    write_synthetic_dataset(o, [&](int, int) { progress.tick(); });
+    if (prepare_synthetic_dataset(o, f.force, [&](int, int) { progress.tick(); })) {
+        std::printf("%s already holds this synthetic dataset (%d images of %dx%d, seed %llu)\n",
+                    f.out.c_str(), f.count, f.size, f.size,
+                    static_cast<unsigned long long>(f.seed));
+        return;
+    }
     const double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("wrote %d synthetic %dx%d images (seed %llu) to %s in %.2f s (%.0f images/s)\n",
@@ -203,14 +211,22 @@ void run_stats(const std::string& dir, const DataFlags& flags) {
         return;
     }
     const Dataset ds = Dataset::open(dir, flags.options());
-    static const char* kind_names[] = {"auto", "kaggle", "tiles", "generic"};
-    const Counts c =
-        count_masks(ds.size(), "stats", [&](std::size_t i) { return ds.read_mask(i); });
+    // Every image and mask is decoded, in parallel: a file truncated after its header fails here,
+    // naming it, not in the middle of a training run.
+    const Counts c = count_masks(ds.size(), "stats", [&](std::size_t i) {
+        const RgbImage image = ds.read_image(i);
+        LabelMap mask = ds.read_mask(i);
+        if (image.width != mask.width || image.height != mask.height)
+            PFCE_THROW(InputError, ds.sample(i).image_path, " decodes to ", image.width, "x",
+                       image.height, " but its mask to ", mask.width, "x", mask.height);
+        return mask;
+    });
     std::int64_t all = 0;
     for (int v = 0; v < 256; ++v) all += c.per_label[v];
-    std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(),
-                kind_names[static_cast<int>(ds.kind())], ds.size());
+    std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(), dataset_kind_name(ds.kind()),
+                ds.size());
     std::printf("size:      %s\n", sizes_text(c).c_str());
+    std::printf("checked:   every image and mask decoded (%zu pairs)\n", ds.size());
     print_class_table(c, ds.palette(), all, "fraction");
     std::printf("%-24s %14lld %10.4f\n", "unlabelled", static_cast<long long>(c.per_label[255]),
                 all > 0 ? static_cast<double>(c.per_label[255]) / all : 0.0);
@@ -223,6 +239,7 @@ struct PreviewFlags {
     int count = 8;
     std::string masks;
     int panel = 300;
+    bool force = false;
 };
 
 void run_preview(const std::string& dir, const PreviewFlags& f, const DataFlags& flags) {
@@ -247,6 +264,11 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DataFlags&
         ds = Dataset::open(dir, flags.options());
         if (!masks_dir.empty()) md = open_mask_dir(masks_dir);
     }
+    check_output_file(f.out, f.force, {});
+    for (const std::string& d : {ds->root(), md ? md->dir : std::string()})
+        if (!d.empty() && path_is_inside(f.out, d))
+            PFCE_THROW(InputError, "--out ", f.out, " lies inside ", d,
+                       ", which preview reads; write the sheet elsewhere");
     const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(f.count), ds->size());
     SheetOptions opt;
     opt.panel = f.panel;
@@ -282,7 +304,11 @@ void setup_data(CLI::App& sub) {
         ->required();
     s->add_option("--count", synth->count, "number of images")->capture_default_str();
     s->add_option("--size", synth->size, "image side in pixels")->capture_default_str();
-    s->add_option("--seed", synth->seed, "random seed")->capture_default_str();
+    s->add_option("--seed", synth->seed, "random seed")
+        ->check(non_negative_integer())
+        ->capture_default_str();
+    s->add_flag("--force", synth->force,
+                "replace another synthetic dataset in --out (never a directory of other files)");
     s->callback([synth] { run_synth(*synth); });
 
     auto stats_dir = std::make_shared<std::string>();
@@ -309,6 +335,7 @@ void setup_data(CLI::App& sub) {
         ->capture_default_str();
     p->add_option("--masks", prev->masks, "mask directory (sparse/linked) for a third column");
     p->add_option("--panel", prev->panel, "panel size in pixels")->capture_default_str();
+    p->add_flag("--force", prev->force, "replace an existing --out file");
     add_dataset_flags(*p, *prev_flags);
     p->callback([prev_dir, prev, prev_flags] { run_preview(*prev_dir, *prev, *prev_flags); });
 }

@@ -1,11 +1,14 @@
-// `pfce eval`: metrics of a checkpoint on a dataset split, on DENSE masks (DESIGN §2); a table, or
-// JSON with --json. The split is recomputed with the seed and fractions stored in the checkpoint.
+// `pfce eval`: metrics of a checkpoint on DENSE masks (DESIGN §2), on exactly the samples of the
+// run's own split (stored by sample id in the checkpoint, so images added to the dataset since do
+// not leak into "test"); a table, or JSON with --json. Images of any size are evaluated in sliding
+// windows.
 #include <cstdio>
 #include <numeric>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "core/log.hpp"
 #include "data/dataset.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
@@ -18,45 +21,62 @@ namespace {
 
 struct EvalArgs {
     std::string checkpoint, data, split = "test", labels, device = "auto";
-    int batch_size = 0;
+    int batch_size = 0, window = 0;
     bool json = false;
 };
 
+std::string names(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+}
+
 void run_eval(const EvalArgs& a) {
+    if (a.batch_size < 0 || a.window < 0 || (a.window > 0 && a.window < 16))
+        PFCE_THROW(InputError,
+                   "--batch-size and --window: expected positive values (window >= 16)");
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
-    const Dataset ds = Dataset::open(a.data);
-    if (ds.palette().num_classes() != m.net->config().num_classes)
-        PFCE_THROW(InputError, "dataset ", a.data, " has ", ds.palette().num_classes(),
-                   " classes, checkpoint ", a.checkpoint, " was trained for ",
-                   m.net->config().num_classes);
+    DataSettings d = m.config.data;
+    if (!a.data.empty()) d.root = a.data;
+    d.source = "dataset";  // evaluation never generates data
+    const Dataset ds = Dataset::open(d.root, dataset_options(d));
+    std::vector<std::string> dataset_classes;
+    for (const auto& c : ds.palette().classes) dataset_classes.push_back(c.name);
+    if (dataset_classes != m.class_names)
+        PFCE_THROW(InputError, "dataset ", d.root, " has classes [", names(dataset_classes),
+                   "] but checkpoint ", a.checkpoint, " was trained for [", names(m.class_names),
+                   "]");
     std::vector<std::size_t> indices;
     if (a.split == "all") {
         indices.resize(ds.size());
         std::iota(indices.begin(), indices.end(), std::size_t{0});
+    } else if (a.split == "test" || a.split == "val" || a.split == "train") {
+        Split s;
+        if (!m.split_ids.empty()) {
+            s = split_from_ids(ds, m.split_ids["train"], m.split_ids["val"], m.split_ids["test"],
+                               a.checkpoint);
+        } else {  // checkpoints of older pfce: redraw the split from its settings
+            log_warn(a.checkpoint,
+                     " records no split ids (older pfce): the split is drawn again "
+                     "from its seed over the dataset as it is now");
+            s = run_split(ds, d);
+        }
+        indices = a.split == "test" ? s.test : a.split == "val" ? s.val : s.train;
     } else {
-        std::size_t n = ds.size();
-        if (m.config.max_samples > 0)
-            n = std::min<std::size_t>(n, static_cast<std::size_t>(m.config.max_samples));
-        const Split s = make_split(n, m.config.split_seed, m.config.train_frac, m.config.val_frac);
-        if (a.split == "test")
-            indices = s.test;
-        else if (a.split == "val")
-            indices = s.val;
-        else if (a.split == "train")
-            indices = s.train;
-        else
-            PFCE_THROW(InputError, "--split ", a.split, ": expected test, val, train or all");
+        PFCE_THROW(InputError, "--split ", a.split, ": expected test, val, train or all");
     }
-    if (indices.empty()) PFCE_THROW(InputError, "split \"", a.split, "\" of ", a.data, " is empty");
+    if (indices.empty()) PFCE_THROW(InputError, "split \"", a.split, "\" of ", d.root, " is empty");
     const std::vector<SampleData> samples = load_samples(ds, indices, a.labels);
-    const int batch = a.batch_size > 0 ? a.batch_size : m.config.batch_size;
-    const EvalResult r = evaluate(*backend, *m.net, samples, m.stats, batch, focal_params(m.config),
-                                  m.clutter_class);
+    EvalOptions eo = eval_options(m.config);
+    if (a.batch_size > 0) eo.batch_size = a.batch_size;
+    if (a.window > 0) eo.window = a.window;
+    const EvalResult r =
+        evaluate(*backend, *m.net, samples, m.stats, focal_params(m.config), m.clutter_class, eo);
     if (a.json) {
         nlohmann::json j = to_json(r.metrics, m.class_names);
         j["checkpoint"] = a.checkpoint;
-        j["data"] = a.data;
+        j["data"] = d.root;
         j["split"] = a.split;
         j["images"] = r.images;
         j["loss_dense"] = r.loss_dense;
@@ -65,25 +85,28 @@ void run_eval(const EvalArgs& a) {
         return;
     }
     std::printf("%s: %s split of %s, %lld images\n", a.checkpoint.c_str(), a.split.c_str(),
-                a.data.c_str(), static_cast<long long>(r.images));
+                d.root.c_str(), static_cast<long long>(r.images));
     std::printf("%s", format_metrics_table(r.metrics, m.class_names).c_str());
     std::printf("%-22s %8.4f\n", "loss (dense)", r.loss_dense);
     if (!a.labels.empty()) std::printf("%-22s %8.4f\n", "loss (--labels)", r.loss);
 }
 
 const bool registered = register_command(
-    "eval", "metrics of a checkpoint on a dataset split (dense masks)", [](CLI::App& sub) {
+    "eval", "metrics of a checkpoint on its run's split (dense masks)", [](CLI::App& sub) {
         auto a = std::make_shared<EvalArgs>();
         sub.add_option("--checkpoint", a->checkpoint, "checkpoint file (best.ckpt / last.ckpt)")
             ->required();
-        sub.add_option("--data", a->data, "dataset root")->required();
+        sub.add_option("--data", a->data, "dataset root (default: the one the run trained on)");
         sub.add_option("--split", a->split,
-                       "test | val | train | all (split from the checkpoint's seed)")
+                       "test | val | train (the run's own, by sample id) | all")
             ->capture_default_str();
         sub.add_option("--labels", a->labels,
                        "also report the loss on this mask directory (sparse/linked)");
         sub.add_option("--batch-size", a->batch_size,
                        "images per batch (default: the training batch size)");
+        sub.add_option("--window", a->window,
+                       "sliding-window side for large or mixed-size images (default: the training "
+                       "crop, else 512)");
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
         sub.add_flag("--json", a->json, "print JSON instead of the table");
         sub.callback([a] { run_eval(*a); });

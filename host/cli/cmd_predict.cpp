@@ -1,67 +1,164 @@
-// `pfce predict`: the colour-coded class mask of one image (OUT.png), and the mask blended over the
-// image (OUT_overlay.png), both written atomically.
+// `pfce predict`: the class mask of an image, or of every image in a directory, in sliding windows
+// (any size, bounded memory: a 6000x6000 tile predicts like a 300x300 patch). The mask is a palette
+// image whose pixel values are the class indices and whose colours are the class colours: PNG, or
+// TIFF, which keeps a GeoTIFF input's georeference so the prediction lands on the map where its
+// image was. An overlay (<stem>_overlay.png) blends the mask over the image. Nothing is written
+// over an existing file without --force, and never over an input.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "core/file_io.hpp"
+#include "core/log.hpp"
 #include "data/image_io.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
+#include "host/train/evaluate.hpp"
+#include "host/train/sliding_window.hpp"
 #include "host/train/trained_model.hpp"
 
 namespace pfce::cli {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct PredictArgs {
-    std::string checkpoint, input, out, device = "auto";
+    std::string checkpoint, input, out, device = "auto", format = "auto";
     double alpha = 0.5;
+    int window = 0, overlap = -1;
+    bool force = false;
 };
+
+struct Job {
+    std::string input, mask, overlay;
+};
+
+bool lower_ext_is(const fs::path& p, std::initializer_list<const char*> exts) {
+    std::string e = p.extension().string();
+    std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+    for (const char* x : exts)
+        if (e == x) return true;
+    return false;
+}
+
+std::string overlay_path(const fs::path& mask) {
+    return (mask.parent_path() / (mask.stem().string() + "_overlay.png")).string();
+}
+
+// Where each prediction goes: --out names the file for one image, the directory for many.
+std::vector<Job> plan_jobs(const PredictArgs& a) {
+    std::error_code ec;
+    std::vector<Job> jobs;
+    if (!fs::is_directory(a.input, ec)) {
+        fs::path mask(a.out);
+        if (fs::is_directory(mask, ec) || a.out.back() == '/')
+            mask /= fs::path(a.input).stem().string() + (a.format == "tif"   ? ".tif"
+                                                         : a.format == "png" ? ".png"
+                                                                             : "");
+        if (!mask.has_extension()) mask += read_georeference(a.input).empty() ? ".png" : ".tif";
+        if (!lower_ext_is(mask, {".png", ".tif", ".tiff"}))
+            PFCE_THROW(InputError, "--out ", mask.string(),
+                       ": expected a .png or .tif file (or a directory)");
+        jobs.push_back({a.input, mask.string(), overlay_path(mask)});
+        return jobs;
+    }
+    std::vector<fs::path> inputs;
+    for (const auto& e : fs::directory_iterator(a.input))
+        if (e.is_regular_file() &&
+            lower_ext_is(e.path(), {".tif", ".tiff", ".png", ".jpg", ".jpeg"}) &&
+            e.path().filename().string()[0] != '.')
+            inputs.push_back(e.path());
+    std::sort(inputs.begin(), inputs.end());
+    if (inputs.empty())
+        PFCE_THROW(InputError, "--input ", a.input, ": no .tif, .png or .jpg images in it");
+    if (fs::exists(a.out, ec) && fs::equivalent(a.out, a.input, ec))
+        PFCE_THROW(InputError, "--out ", a.out,
+                   " is the input directory; write predictions elsewhere");
+    fs::create_directories(a.out);
+    for (const fs::path& in : inputs) {
+        const bool tif =
+            a.format == "tif" || (a.format == "auto" && !read_georeference(in.string()).empty());
+        const fs::path mask = fs::path(a.out) / (in.stem().string() + (tif ? ".tif" : ".png"));
+        jobs.push_back({in.string(), mask.string(), overlay_path(mask)});
+    }
+    return jobs;
+}
 
 void run_predict(const PredictArgs& a) {
     if (!(a.alpha >= 0 && a.alpha <= 1))
         PFCE_THROW(InputError, "--alpha ", a.alpha, ": expected 0..1");
+    if (a.format != "auto" && a.format != "png" && a.format != "tif")
+        PFCE_THROW(InputError, "--format ", a.format, ": expected auto, png or tif");
+    const std::vector<Job> jobs = plan_jobs(a);
+    std::vector<std::string> inputs = {a.checkpoint};
+    for (const Job& j : jobs) inputs.push_back(j.input);
+    for (const Job& j : jobs)
+        for (const std::string& p : {j.mask, j.overlay}) check_output_file(p, a.force, inputs);
+
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
-    const RgbImage img = read_rgb(a.input, 100'000'000);
-    const LabelMap pred = predict_labels(*backend, *m.net, img, m.stats);
-    RgbImage mask(img.width, img.height), overlay(img.width, img.height);
-    std::vector<std::int64_t> counts(m.class_colours.size(), 0);
-    for (std::size_t i = 0; i < pred.labels.size(); ++i) {
-        const std::size_t c = pred.labels[i];
-        const auto& colour = m.class_colours.at(c);
-        ++counts[c];
-        for (int k = 0; k < 3; ++k) {
-            mask.pixels[i * 3 + k] = colour[static_cast<std::size_t>(k)];
-            overlay.pixels[i * 3 + k] =
-                static_cast<std::uint8_t>((1.0 - a.alpha) * img.pixels[i * 3 + k] +
-                                          a.alpha * colour[static_cast<std::size_t>(k)] + 0.5);
+    SlidingWindow sw;
+    sw.window = a.window > 0 ? a.window : eval_options(m.config).window;
+    sw.overlap = a.overlap >= 0 ? a.overlap : sw.window / 4;
+    std::vector<Rgb> colours(256, Rgb{0, 0, 0});
+    for (std::size_t c = 0; c < m.class_colours.size(); ++c) colours[c] = m.class_colours[c];
+    std::vector<std::int64_t> total(m.class_colours.size(), 0);
+    std::int64_t pixels = 0;
+    for (const Job& j : jobs) {
+        const RgbImage img = read_rgb(j.input, m.config.data.max_pixels);
+        const LabelMap pred = predict_sliding(*backend, *m.net, img, m.stats, sw);
+        RgbImage overlay(img.width, img.height);
+        std::vector<std::int64_t> counts(m.class_colours.size(), 0);
+        for (std::size_t i = 0; i < pred.labels.size(); ++i) {
+            const std::size_t c = pred.labels[i];
+            ++counts[c];
+            for (int k = 0; k < 3; ++k)
+                overlay.pixels[i * 3 + k] = static_cast<std::uint8_t>(
+                    (1.0 - a.alpha) * img.pixels[i * 3 + k] + a.alpha * colours[c][k] + 0.5);
         }
+        const GeoReference geo = read_georeference(j.input);
+        const bool tif = lower_ext_is(j.mask, {".tif", ".tiff"});
+        if (tif)
+            write_tiff_indexed(j.mask, pred, colours, geo);
+        else
+            write_png_indexed(j.mask, pred, colours);
+        if (!geo.empty() && !tif)
+            log_warn(j.input, " is georeferenced (", geo.describe(), ") but ", j.mask,
+                     " is a PNG, which cannot carry it: write a .tif to keep it");
+        write_png(j.overlay, overlay);
+        std::printf("%s -> %s (%dx%d%s)\n", j.input.c_str(), j.mask.c_str(), img.width, img.height,
+                    tif && !geo.empty() ? (", " + geo.describe()).c_str() : "");
+        for (std::size_t c = 0; c < counts.size(); ++c) total[c] += counts[c];
+        pixels += static_cast<std::int64_t>(pred.labels.size());
     }
-    const std::filesystem::path out(a.out);
-    const std::string overlay_path =
-        (out.parent_path() / (out.stem().string() + "_overlay" + out.extension().string()))
-            .string();
-    write_png(a.out, mask);
-    write_png(overlay_path, overlay);
-    std::printf("%s -> %s, %s (%dx%d)\n", a.input.c_str(), a.out.c_str(), overlay_path.c_str(),
-                img.width, img.height);
-    for (std::size_t c = 0; c < counts.size(); ++c)
-        std::printf(
-            "  %-20s %6.2f%%\n", m.class_names[c].c_str(),
-            100.0 * static_cast<double>(counts[c]) / static_cast<double>(pred.labels.size()));
+    std::printf("%zu image(s), %lld pixels:\n", jobs.size(), static_cast<long long>(pixels));
+    for (std::size_t c = 0; c < total.size(); ++c)
+        std::printf("  %-20s %6.2f%%\n", m.class_names[c].c_str(),
+                    100.0 * static_cast<double>(total[c]) / static_cast<double>(pixels));
 }
 
 const bool registered = register_command(
-    "predict", "colour-coded prediction of one image, plus an overlay on the image",
+    "predict", "class masks of an image or a directory of images, plus overlays",
     [](CLI::App& sub) {
         auto a = std::make_shared<PredictArgs>();
         sub.add_option("--checkpoint", a->checkpoint, "checkpoint file")->required();
-        sub.add_option("--input", a->input, "image (TIFF or PNG)")->required();
-        sub.add_option("--out", a->out,
-                       "output PNG; the overlay goes to <stem>_overlay.png beside it")
+        sub.add_option("--input", a->input, "image (TIFF, PNG or JPEG) or a directory of them")
             ->required();
+        sub.add_option("--out", a->out,
+                       "mask file (.png, or .tif to keep a GeoTIFF's georeference) for one image; "
+                       "a directory for many (masks <stem>.png|.tif, overlays <stem>_overlay.png)")
+            ->required();
+        sub.add_option("--format", a->format,
+                       "masks of a directory: auto (.tif for georeferenced inputs), png or tif")
+            ->capture_default_str();
+        sub.add_option("--window", a->window,
+                       "sliding-window side (default: the training crop, else 512)");
+        sub.add_option("--overlap", a->overlap, "pixels shared by neighbouring windows (window/4)");
         sub.add_option("--alpha", a->alpha, "overlay opacity of the mask")->capture_default_str();
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
+        sub.add_flag("--force", a->force, "replace existing output files (never an input)");
         sub.callback([a] { run_predict(*a); });
     });
 

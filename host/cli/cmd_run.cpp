@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/stop_signal.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/experiment/runner.hpp"
 #include "host/experiment/suite.hpp"
@@ -16,7 +17,7 @@ namespace pfce::cli {
 namespace {
 
 struct RunArgs {
-    std::string suite = "experiments/synthetic-small.toml";
+    std::string suite = "synthetic-small";
     std::string data, device = "auto", out, only;
     bool force = false;
 };
@@ -38,16 +39,24 @@ void run_run(const RunArgs& a) {
     opts.device = a.device;
     opts.force = a.force;
     opts.only = split_ids(a.only);
+    const StopSignals stop_signals;  // Ctrl-C / SIGTERM: the runner stops at the next stage
     const RunSummary s = run_suite(suite, opts);
     std::printf("%d ran, %d skipped, %d failed\nreport: %s\n        %s\n", s.ran, s.skipped,
                 s.failed, s.report_md.c_str(), s.report_html.c_str());
+    if (s.interrupted) {
+        std::printf("interrupted: run the same command again to continue where it stopped\n");
+        throw CLI::RuntimeError(130);
+    }
     if (s.failed > 0) throw CLI::RuntimeError(1);
 }
 
 const bool registered = register_command(
     "run", "run an experiment suite end to end and write its report", [](CLI::App& sub) {
         auto a = std::make_shared<RunArgs>();
-        sub.add_option("suite", a->suite, "suite file (experiments/*.toml)")->capture_default_str();
+        sub.add_option("suite", a->suite,
+                       "suite file, or the name of a suite in experiments/ (synthetic-small, "
+                       "synthetic, potsdam)")
+            ->capture_default_str();
         sub.add_option(
             "--data", a->data,
             "dataset root for suites that read one (Potsdam Kaggle patches, tiles, generic); for "

@@ -2,6 +2,7 @@
 // non-zero exit (2 for bad input, 1 for everything else).
 #include <cstdio>
 #include <exception>
+#include <new>
 
 #include "core/log.hpp"
 #include "host/cli/command_registry.hpp"
@@ -9,6 +10,7 @@
 int main(int argc, char** argv) {
     CLI::App app{"pfce: train segmentation models for aerial imagery from sparse point labels"};
     app.require_subcommand(1);
+    app.fallthrough();  // -q / -v are accepted after the subcommand too
     app.set_help_all_flag("--help-all", "show help for every subcommand");
     bool verbose = false, quiet = false;
     app.add_flag("-v,--verbose", verbose, "log debug messages");
@@ -27,6 +29,12 @@ int main(int argc, char** argv) {
         return 2;
     } catch (const pfce::Error& e) {
         std::fprintf(stderr, "pfce: error: %s\n  (at %s)\n", e.what(), e.where().c_str());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr,
+                     "pfce: error: out of memory (std::bad_alloc): the data, a batch or an image "
+                     "is larger than this machine holds; lower --batch-size, --max-pixels or "
+                     "--max-samples, or train on crops (--crop-size)\n");
         return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "pfce: error: %s\n", e.what());

@@ -1,10 +1,11 @@
-// CPU reference of 2-D batch norm with PyTorch semantics: statistics per channel over (N,H,W), the
+// CPU backend: 2-D batch norm with PyTorch semantics: statistics per channel over (N,H,W), the
 // biased variance normalizes, the UNBIASED variance enters running_var, running = (1-m)*running +
 // m*batch. One channel per OpenMP iteration; sums run in float SIMD lanes over blocks of 1024
 // values and in double across blocks (fast, accurate, and the same order on every run).
 #include <algorithm>
 #include <cmath>
 
+#include "core/kernels/batchnorm.hpp"
 #include "core/op_checks.hpp"
 #include "host/cpu/cpu_backend.hpp"
 
@@ -95,18 +96,17 @@ void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, c
             sq += block_sq_dev(px + (i * g.c + c) * g.hw, g.hw, static_cast<float>(mean));
         const double var = sq / static_cast<double>(m);
         const double unbiased = m > 1 ? sq / static_cast<double>(m - 1) : var;
-        const double invstd = 1.0 / std::sqrt(var + static_cast<double>(p.eps));
-        const float scale = static_cast<float>(pg[c] * invstd);
-        const float shift = static_cast<float>(pb[c] - mean * pg[c] * invstd);
+        const double invstd = kernels::bn_invstd(var, p.eps);
+        const kernels::BnAffine a = kernels::bn_affine(pg[c], pb[c], mean, invstd);
         for (std::int64_t i = 0; i < g.n; ++i) {
             const float* xc = px + (i * g.c + c) * g.hw;
             float* yc = py + (i * g.c + c) * g.hw;
-            for (std::int64_t k = 0; k < g.hw; ++k) yc[k] = xc[k] * scale + shift;
+            for (std::int64_t k = 0; k < g.hw; ++k) yc[k] = xc[k] * a.scale + a.shift;
         }
         sm[c] = static_cast<float>(mean);
         si[c] = static_cast<float>(invstd);
-        rm[c] = static_cast<float>((1.0 - p.momentum) * rm[c] + p.momentum * mean);
-        rv[c] = static_cast<float>((1.0 - p.momentum) * rv[c] + p.momentum * unbiased);
+        rm[c] = kernels::bn_running_update(rm[c], mean, p.momentum);
+        rv[c] = kernels::bn_running_update(rv[c], unbiased, p.momentum);
     }
 }
 
@@ -125,12 +125,11 @@ void CpuBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, c
 #pragma omp parallel for collapse(2) schedule(static)
     for (std::int64_t i = 0; i < g.n; ++i)
         for (std::int64_t c = 0; c < g.c; ++c) {
-            const double invstd = 1.0 / std::sqrt(static_cast<double>(rv[c]) + p.eps);
-            const float scale = static_cast<float>(pg[c] * invstd);
-            const float shift = static_cast<float>(pb[c] - rm[c] * pg[c] * invstd);
+            const kernels::BnAffine a = kernels::bn_affine(
+                pg[c], pb[c], rm[c], kernels::bn_invstd(static_cast<double>(rv[c]), p.eps));
             const float* xc = px + (i * g.c + c) * g.hw;
             float* yc = py + (i * g.c + c) * g.hw;
-            for (std::int64_t k = 0; k < g.hw; ++k) yc[k] = xc[k] * scale + shift;
+            for (std::int64_t k = 0; k < g.hw; ++k) yc[k] = xc[k] * a.scale + a.shift;
         }
 }
 

@@ -1,4 +1,4 @@
-// CPU reference of 2-D convolution (square kernel, stride 1, zero padding): im2col + OpenBLAS sgemm
+// CPU backend: 2-D convolution (square kernel, stride 1, zero padding): im2col + OpenBLAS sgemm
 // per (image, tile of output rows); a 1x1 convolution without padding is a plain GEMM.
 // Backward-data is the forward convolution of dy with the flipped, transposed filter, so tiles
 // never overlap.
@@ -68,44 +68,74 @@ void im2col_rows(const float* x, const ConvGeom& g, std::int64_t r0, std::int64_
             }
 }
 
+// How a pass splits into jobs of (image, tile of output rows), run on `threads` threads of which
+// `used` take jobs, and each used thread's im2col buffer (none for a plain GEMM).
+struct ConvJobs {
+    std::int64_t rows, tiles, njobs;
+    int threads, used;
+    std::vector<float*> cols;
+};
+
+ConvJobs conv_jobs(CpuBackend& be, const ConvGeom& g) {
+    ConvJobs jobs;
+    jobs.rows = g.plain_gemm() ? g.ho : cpu::tile_rows(g.krows(), g.ho, g.wo);
+    jobs.tiles = (g.ho + jobs.rows - 1) / jobs.rows;
+    jobs.njobs = g.n * jobs.tiles;
+    jobs.threads = cpu::job_threads();
+    jobs.used = cpu::used_threads(jobs.njobs, jobs.threads);
+    jobs.cols.assign(static_cast<std::size_t>(jobs.used), nullptr);
+    if (!g.plain_gemm())
+        for (int t = 0; t < jobs.used; ++t)
+            jobs.cols[static_cast<std::size_t>(t)] = be.scratch(
+                cpu::col_slot(t), static_cast<std::size_t>(g.krows() * jobs.rows * g.wo));
+    return jobs;
+}
+
+// Job j: output rows [r0, r1) of image img, cols_n = (r1 - r0) * Wo output pixels, and the GEMM
+// operand that holds the input under them: b (Ci*k*k, cols_n) with leading dimension ldb, which
+// is x itself for a plain GEMM, else the im2col columns written into the thread's buffer.
+struct ConvTile {
+    std::int64_t img, r0, r1, cols_n;
+    const float* b;
+    std::int64_t ldb;
+};
+
+ConvTile conv_tile(const ConvJobs& jobs, const ConvGeom& g, const float* x, std::int64_t j,
+                   int thread) {
+    ConvTile t;
+    t.img = j / jobs.tiles;
+    t.r0 = (j % jobs.tiles) * jobs.rows;
+    t.r1 = std::min(g.ho, t.r0 + jobs.rows);
+    t.cols_n = (t.r1 - t.r0) * g.wo;
+    const float* xn = x + t.img * g.ci * g.h * g.w;
+    if (g.plain_gemm()) {
+        t.b = xn + t.r0 * g.w;  // (Ci, cols_n) inside x (Ci, H*W)
+        t.ldb = g.h * g.w;
+    } else {
+        float* col = jobs.cols[static_cast<std::size_t>(thread)];
+        im2col_rows(xn, g, t.r0, t.r1, col);
+        t.b = col;
+        t.ldb = t.cols_n;
+    }
+    return t;
+}
+
 // y (N,Co,Ho,Wo) = conv(x, w) + bias; bias may be null. Shared by forward and backward-data.
 void conv_forward_impl(CpuBackend& be, const float* x, const float* w, const float* bias, float* y,
                        const ConvGeom& g) {
     const std::int64_t kr = g.krows(), hw_out = g.ho * g.wo;
-    const std::int64_t rows = g.plain_gemm() ? g.ho : cpu::tile_rows(kr, g.ho, g.wo);
-    const std::int64_t tiles = (g.ho + rows - 1) / rows, njobs = g.n * tiles;
-    const int threads = cpu::job_threads();
-    const int used = cpu::used_threads(njobs, threads);
-    std::vector<float*> cols(static_cast<std::size_t>(used), nullptr);
-    if (!g.plain_gemm())
-        for (int t = 0; t < used; ++t)
-            cols[static_cast<std::size_t>(t)] =
-                be.scratch(cpu::col_slot(t), static_cast<std::size_t>(kr * rows * g.wo));
-
-    cpu::run_jobs(njobs, threads, [&](std::int64_t j, int thread) {
-        const std::int64_t img = j / tiles, r0 = (j % tiles) * rows;
-        const std::int64_t r1 = std::min(g.ho, r0 + rows), cols_n = (r1 - r0) * g.wo;
-        const float* xn = x + img * g.ci * g.h * g.w;
-        float* yt = y + img * g.co * hw_out + r0 * g.wo;  // (Co, cols_n), leading dim Ho*Wo
-        const float* b;
-        std::int64_t ldb;
-        if (g.plain_gemm()) {
-            b = xn + r0 * g.w;  // (Ci, cols_n) inside x (Ci, H*W)
-            ldb = g.h * g.w;
-        } else {
-            float* col = cols[static_cast<std::size_t>(thread)];
-            im2col_rows(xn, g, r0, r1, col);
-            b = col;
-            ldb = cols_n;
-        }
+    const ConvJobs jobs = conv_jobs(be, g);
+    cpu::run_jobs(jobs.njobs, jobs.threads, [&](std::int64_t j, int thread) {
+        const ConvTile t = conv_tile(jobs, g, x, j, thread);
+        float* yt = y + t.img * g.co * hw_out + t.r0 * g.wo;  // (Co, cols_n), leading dim Ho*Wo
         float beta = 0.0f;
         if (bias) {
-            for (std::int64_t o = 0; o < g.co; ++o) std::fill_n(yt + o * hw_out, cols_n, bias[o]);
+            for (std::int64_t o = 0; o < g.co; ++o) std::fill_n(yt + o * hw_out, t.cols_n, bias[o]);
             beta = 1.0f;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(g.co),
-                    static_cast<int>(cols_n), static_cast<int>(kr), 1.0f, w, static_cast<int>(kr),
-                    b, static_cast<int>(ldb), beta, yt, static_cast<int>(hw_out));
+                    static_cast<int>(t.cols_n), static_cast<int>(kr), 1.0f, w, static_cast<int>(kr),
+                    t.b, static_cast<int>(t.ldb), beta, yt, static_cast<int>(hw_out));
     });
 }
 
@@ -143,57 +173,21 @@ void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tenso
     check_conv2d_args(x, dw, dy, dbias, p, DeviceKind::cpu);
     const ConvGeom g = conv_geom(x, dw, p.pad);
     const std::int64_t kr = g.krows(), hw_out = g.ho * g.wo, wsize = g.co * kr;
-    const std::int64_t rows = g.plain_gemm() ? g.ho : cpu::tile_rows(kr, g.ho, g.wo);
-    const std::int64_t tiles = (g.ho + rows - 1) / rows, njobs = g.n * tiles;
-    const int threads = cpu::job_threads();
-    const int used = cpu::used_threads(njobs, threads);
-    const float* px = x.data<float>();
     const float* pdy = dy.data<float>();
     float* pdw = dw.data<float>();
-
-    // Each thread sums its jobs into its own partial dw (Co, Ci*k*k); partials are added in thread
-    // order afterwards, so the result is the same on every run with the same thread count.
-    std::vector<float*> cols(static_cast<std::size_t>(used), nullptr);
-    std::vector<float*> partial(static_cast<std::size_t>(used), nullptr);
-    for (int t = 0; t < used; ++t) {
-        const auto ts = static_cast<std::size_t>(t);
-        if (!g.plain_gemm())
-            cols[ts] = scratch(cpu::col_slot(t), static_cast<std::size_t>(kr * rows * g.wo));
-        partial[ts] =
-            used == 1 ? pdw : scratch(cpu::partial_slot(t), static_cast<std::size_t>(wsize));
-        std::fill_n(partial[ts], wsize, 0.0f);
-    }
-    cpu::run_jobs(njobs, threads, [&](std::int64_t j, int thread) {
-        const std::int64_t img = j / tiles, r0 = (j % tiles) * rows;
-        const std::int64_t r1 = std::min(g.ho, r0 + rows), cols_n = (r1 - r0) * g.wo;
-        const float* xn = px + img * g.ci * g.h * g.w;
-        const float* dyt = pdy + img * g.co * hw_out + r0 * g.wo;  // (Co, cols_n), ld Ho*Wo
-        const float* b;
-        std::int64_t ldb;
-        if (g.plain_gemm()) {
-            b = xn + r0 * g.w;
-            ldb = g.h * g.w;
-        } else {
-            float* col = cols[static_cast<std::size_t>(thread)];
-            im2col_rows(xn, g, r0, r1, col);
-            b = col;
-            ldb = cols_n;
-        }
+    const ConvJobs jobs = conv_jobs(*this, g);
+    // Each thread sums its jobs into its own partial dw (Co, Ci*k*k).
+    const std::vector<float*> partial = cpu::zeroed_partials(*this, jobs.used, pdw, wsize);
+    cpu::run_jobs(jobs.njobs, jobs.threads, [&](std::int64_t j, int thread) {
+        const ConvTile t = conv_tile(jobs, g, x.data<float>(), j, thread);
+        const float* dyt = pdy + t.img * g.co * hw_out + t.r0 * g.wo;  // (Co, cols_n), ld Ho*Wo
         // partial (Co, K) += dyt (Co, cols_n) * b^T (cols_n, K)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(g.co),
-                    static_cast<int>(kr), static_cast<int>(cols_n), 1.0f, dyt,
-                    static_cast<int>(hw_out), b, static_cast<int>(ldb), 1.0f,
+                    static_cast<int>(kr), static_cast<int>(t.cols_n), 1.0f, dyt,
+                    static_cast<int>(hw_out), t.b, static_cast<int>(t.ldb), 1.0f,
                     partial[static_cast<std::size_t>(thread)], static_cast<int>(kr));
     });
-    if (used > 1) {
-#pragma omp parallel for schedule(static)
-        for (std::int64_t i = 0; i < wsize; ++i) {
-            float s = 0.0f;
-            for (int t = 0; t < used; ++t) s += partial[static_cast<std::size_t>(t)][i];
-            pdw[i] = s;
-        }
-    }
-
+    cpu::add_partials(partial, pdw, wsize);
     if (!dbias.empty()) channel_sum_nchw(pdy, g.n, g.co, hw_out, dbias.data<float>());
 }
 

@@ -2,7 +2,8 @@
 // logits. Pixels are walked in fixed chunks so the per-channel loops run over contiguous memory
 // (they vectorize), and the loss is summed per chunk in double and then in chunk order, so the
 // result does not depend on the number of threads. Chunks without a labelled pixel only write
-// zeros. Per-pixel formulas: focal_loss_reference.hpp, also the tests' oracle for this file.
+// zeros. Per-pixel formulas: core/kernels/focal.hpp, shared with cuda/focal_loss.cu; the plain
+// loop this file is tested against is host/reference/focal_loss.cpp.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -10,9 +11,9 @@
 #include <cstring>
 #include <vector>
 
+#include "core/kernels/focal.hpp"
 #include "core/op_checks.hpp"
 #include "host/cpu/cpu_backend.hpp"
-#include "host/cpu/focal_loss_reference.hpp"
 
 namespace pfce {
 
@@ -68,13 +69,9 @@ void CpuBackend::focal_loss(const Tensor& logits, const Tensor& labels, const Fo
 #pragma omp critical
         for (std::size_t v = 0; v < mine.size(); ++v) counts[v] += mine[v];
     }
-    double norm = 0.0;
-    for (int k = 0; k < c; ++k)
-        norm += static_cast<double>(counts[static_cast<std::size_t>(k)]) *
-                (p.normalize == LossNormalize::alpha
-                     ? static_cast<double>(alpha[static_cast<std::size_t>(k)])
-                     : 1.0);
-    const float inv_norm = norm > 0.0 ? static_cast<float>(1.0 / norm) : 0.0f;
+    const double norm = kernels::focal_normalizer(counts.data(), alpha.data(), c,
+                                                  p.normalize == LossNormalize::alpha);
+    const float inv_norm = kernels::focal_inv_norm(norm);
     const float gamma = p.gamma;
 
     const std::int64_t chunks_per_image = (hw + kChunk - 1) / kChunk;
@@ -149,12 +146,13 @@ void CpuBackend::focal_loss(const Tensor& logits, const Tensor& labels, const Fo
                 }
                 const float s = ey[j] + s_other[j];
                 const float u = s_other[j] / s, q = ey[j] / s;
-                const float logq = focal_log_q(z[yj * hw + j] - m[j], s, u);
-                const FocalPixel<float> t =
-                    focal_pixel_terms(u, q, logq, gamma, alpha[static_cast<std::size_t>(yj)]);
+                const float logq = kernels::focal_log_q(z[yj * hw + j] - m[j], s, u);
+                const kernels::FocalPixel<float> t = kernels::focal_pixel_terms(
+                    u, q, logq, gamma, alpha[static_cast<std::size_t>(yj)]);
                 sum += static_cast<double>(t.loss + poison[j]);
-                cy[j] = t.coef * u * inv_norm;  // dz_y
-                w[j] = t.coef * inv_norm / s;   // dz_k = -w * e_k for k != y
+                const kernels::FocalGrad g = kernels::focal_grad_factors(t.coef, u, s, inv_norm);
+                cy[j] = g.dz_y;
+                w[j] = g.w;  // dz_k = -w * e_k for k != y
             }
             partial[static_cast<std::size_t>(ch)] = sum;
             if (dz_all) {

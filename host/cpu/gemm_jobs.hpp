@@ -1,6 +1,7 @@
 // How the GEMM-based CPU ops (conv.cpp, upconv.cpp) split their work: into jobs of (image, tile of
 // rows), run on OpenMP threads with single-threaded BLAS inside (no oversubscription), or one after
-// another with BLAS using every thread when there are fewer jobs than threads. Plus scratch slots.
+// another with BLAS using every thread when there are fewer jobs than threads. Plus scratch slots
+// and the per-thread partial sums of the weight gradients.
 #pragma once
 
 #include <cblas.h>
@@ -8,10 +9,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+#include "host/cpu/cpu_backend.hpp"
 
 namespace pfce::cpu {
 
@@ -72,6 +76,30 @@ void run_jobs(std::int64_t njobs, int threads, Job&& job) {
 // How many thread slots a run_jobs call with these arguments uses.
 inline int used_threads(std::int64_t njobs, int threads) {
     return (threads > 1 && njobs >= threads) ? threads : 1;
+}
+
+// A weight gradient of n floats summed by `used` threads, each into its own partial (zeroed
+// here): with one thread the output itself, else a scratch slot per thread. add_partials then
+// adds them in thread order, so the result is the same on every run with the same thread count.
+inline std::vector<float*> zeroed_partials(CpuBackend& be, int used, float* out, std::int64_t n) {
+    std::vector<float*> partial(static_cast<std::size_t>(used));
+    for (int t = 0; t < used; ++t) {
+        const auto ts = static_cast<std::size_t>(t);
+        partial[ts] = used == 1 ? out : be.scratch(partial_slot(t), static_cast<std::size_t>(n));
+        std::fill_n(partial[ts], n, 0.0f);
+    }
+    return partial;
+}
+
+// out <- the sum of the partials in thread order (nothing to do when the one partial is out).
+inline void add_partials(const std::vector<float*>& partial, float* out, std::int64_t n) {
+    if (partial.size() < 2) return;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+        float s = 0.0f;
+        for (const float* p : partial) s += p[i];
+        out[i] = s;
+    }
 }
 
 }  // namespace pfce::cpu

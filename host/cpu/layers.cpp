@@ -1,8 +1,10 @@
-// CPU reference of the small U-Net ops: ReLU, 2x2 max-pool, channel concat, reflect pad, crop and
-// per-pixel argmax. Plain loops over (N,C) planes with OpenMP; nothing here needs to be clever.
+// CPU backend: the small U-Net ops: ReLU, 2x2 max-pool, channel concat, reflect pad, crop and
+// per-pixel argmax. Plain loops over (N,C) planes with OpenMP; the tie and index rules are
+// core/kernels/layers.hpp, shared with cuda/layers.cu.
 #include <algorithm>
 #include <cstring>
 
+#include "core/kernels/layers.hpp"
 #include "core/op_checks.hpp"
 #include "host/cpu/cpu_backend.hpp"
 
@@ -45,8 +47,7 @@ void CpuBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
             const float* r0 = xp + 2 * i * w;
             const float* r1 = r0 + w;
             for (std::int64_t j = 0; j < wo; ++j)
-                yp[i * wo + j] = std::max(std::max(r0[2 * j], r0[2 * j + 1]),
-                                          std::max(r1[2 * j], r1[2 * j + 1]));
+                yp[i * wo + j] = kernels::window_max_2x2(r0 + 2 * j, r1 + 2 * j);
         }
     }
 }
@@ -69,16 +70,8 @@ void CpuBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Ten
         for (std::int64_t i = 0; i < ho; ++i)
             for (std::int64_t j = 0; j < wo; ++j) {
                 const float m = py[p * ho * wo + i * wo + j];
-                const std::int64_t base = 2 * i * w + 2 * j;
-                // Window order (0,0), (0,1), (1,0), (1,1): the first element equal to the max wins.
-                const std::int64_t cand[4] = {base, base + 1, base + w, base + w + 1};
-                std::int64_t at = cand[3];
-                for (std::int64_t c : cand)
-                    if (xp[c] == m) {
-                        at = c;
-                        break;
-                    }
-                dxp[at] = pdy[p * ho * wo + i * wo + j];
+                dxp[kernels::window_argmax_2x2(xp, 2 * i * w + 2 * j, w, m)] =
+                    pdy[p * ho * wo + i * wo + j];
             }
     }
 }
@@ -120,19 +113,15 @@ void CpuBackend::reflect_pad(const Tensor& x, Tensor& y, int top, int left) {
     const std::int64_t planes = x.dim(0) * x.dim(1);
     const float* px = x.data<float>();
     float* py = y.data<float>();
-    // Source index of output index o along a side of length n placed at offset off.
-    auto src = [](std::int64_t o, std::int64_t off, std::int64_t n) {
-        const std::int64_t t = o - off;
-        return t < 0 ? -t : (t >= n ? 2 * (n - 1) - t : t);
-    };
 #pragma omp parallel for schedule(static)
     for (std::int64_t p = 0; p < planes; ++p) {
         const float* xp = px + p * h * w;
         float* yp = py + p * h2 * w2;
         for (std::int64_t i = 0; i < h2; ++i) {
-            const float* xr = xp + src(i, top, h) * w;
+            const float* xr = xp + kernels::reflect_index<std::int64_t>(i, top, h) * w;
             float* yr = yp + i * w2;
-            for (std::int64_t j = 0; j < w2; ++j) yr[j] = xr[src(j, left, w)];
+            for (std::int64_t j = 0; j < w2; ++j)
+                yr[j] = xr[kernels::reflect_index<std::int64_t>(j, left, w)];
         }
     }
 }
@@ -176,14 +165,8 @@ void CpuBackend::argmax_channels(const Tensor& logits, Tensor& pred) {
     for (std::int64_t i = 0; i < n; ++i)
         for (std::int64_t k = 0; k < hw; ++k) {
             const float* lk = pl + i * c * hw + k;  // lk[ch * hw]: channel ch of this pixel
-            std::int64_t best = 0;
-            float bv = lk[0];
-            for (std::int64_t ch = 1; ch < c; ++ch)
-                if (lk[ch * hw] > bv) {
-                    bv = lk[ch * hw];
-                    best = ch;
-                }
-            pp[i * hw + k] = static_cast<std::uint8_t>(best);
+            pp[i * hw + k] =
+                static_cast<std::uint8_t>(kernels::argmax_channel(lk, hw, static_cast<int>(c)));
         }
 }
 

@@ -1,8 +1,8 @@
-// Proximity linking, CPU reference (DESIGN §2): per image a uniform-grid pair search, segments
+// Proximity linking, CPU backend (DESIGN §2): per image a uniform-grid pair search, segments
 // rasterized into a per-pixel class bitmask (so the result does not depend on pair order), then the
-// resolve pass; OpenMP over images. cuda/link.cu mirrors it and must match it bit for bit.
+// resolve pass; OpenMP over images. cuda/link.cu mirrors it and must match it bit for bit: the
+// arithmetic both share is core/kernels/link.hpp.
 #include <algorithm>
-#include <bit>
 #include <exception>
 #include <string>
 
@@ -105,34 +105,10 @@ void find_pairs_grid(std::vector<LinkPoint>& points, int height, int width, int 
     }
 }
 
-bool segment_colour_ok(const LinkPoint& a0, const LinkPoint& b0, const std::uint8_t* rgb,
-                       int height, int width, float max_color_step) {
-    const LinkPoint& a = point_before(b0.y, b0.x, a0.y, a0.x) ? b0 : a0;
-    const LinkPoint& b = &a == &a0 ? b0 : a0;
-    const std::size_t plane = static_cast<std::size_t>(height) * width;
-    const std::size_t ia = static_cast<std::size_t>(a.y) * width + a.x;
-    const std::size_t ib = static_cast<std::size_t>(b.y) * width + b.x;
-    int sum[3];
-    for (int c = 0; c < 3; ++c) sum[c] = rgb[c * plane + ia] + rgb[c * plane + ib];
-    const double limit =
-        4.0 * static_cast<double>(max_color_step) * static_cast<double>(max_color_step);
-    bool ok = true;
-    bresenham(a.y, a.x, b.y, b.x, [&](int y, int x) {
-        const std::size_t i = static_cast<std::size_t>(y) * width + x;
-        int d2 = 0;
-        for (int c = 0; c < 3; ++c) {
-            const int d = 2 * rgb[c * plane + i] - sum[c];
-            d2 += d * d;
-        }
-        if (static_cast<double>(d2) > limit) ok = false;
-    });
-    return ok;
-}
-
 namespace {
 
-// The Bresenham of link_grid.hpp specialised for drawing: a pointer stepped by +-1 and +-W, and
-// both step decisions made without branches (they are unpredictable). Same pixels, same order:
+// The Bresenham of core/kernels/link.hpp specialised for drawing: a pointer stepped by +-1 and +-W,
+// and both step decisions made without branches (they are unpredictable). Same pixels, same order:
 // both tests use the same e2, as in DESIGN §2; the walk stays inside the endpoints' bounding box,
 // so reaching the end pointer is reaching (y1,x1).
 void draw_bits(std::uint32_t* cover, int width, int y0, int x0, int y1, int x1, std::uint32_t bit) {
@@ -160,12 +136,16 @@ std::int64_t rasterize_pairs(const LinkPoint* points, const LinkPair* pairs, std
                              int height, int width, const std::uint8_t* rgb, float max_color_step,
                              std::uint32_t* cover) {
     const bool edge_aware = rgb != nullptr && max_color_step >= 0.0f;
+    const long long plane = static_cast<long long>(height) * width;
+    const double limit = kernels::colour_limit(max_color_step);
     std::int64_t drawn = 0;
     for (std::size_t k = 0; k < n_pairs; ++k) {
         const LinkPoint* a = &points[pairs[k].a];
         const LinkPoint* b = &points[pairs[k].b];
-        if (point_before(b->y, b->x, a->y, a->x)) std::swap(a, b);
-        if (edge_aware && !segment_colour_ok(*a, *b, rgb, height, width, max_color_step)) continue;
+        if (kernels::point_before(b->y, b->x, a->y, a->x)) std::swap(a, b);
+        if (edge_aware &&
+            !kernels::segment_colour_ok(rgb, plane, width, a->y, a->x, b->y, b->x, limit))
+            continue;
         draw_bits(cover, width, a->y, a->x, b->y, b->x, 1u << a->cls);
         ++drawn;
     }
@@ -174,15 +154,10 @@ std::int64_t rasterize_pairs(const LinkPoint* points, const LinkPair* pairs, std
 
 std::int64_t resolve_links(const std::uint8_t* sparse, const std::uint32_t* cover, std::int64_t n,
                            LinkConflict conflict, std::uint8_t* out) {
+    const bool lowest = conflict == LinkConflict::lowest;
     std::int64_t labelled = 0;
     for (std::int64_t i = 0; i < n; ++i) {
-        const std::uint8_t s = sparse[i];
-        const std::uint32_t m = cover[i];
-        std::uint8_t v = kUnlabelled;
-        if (s != kUnlabelled)
-            v = s;
-        else if (m != 0 && ((m & (m - 1)) == 0 || conflict == LinkConflict::lowest))
-            v = static_cast<std::uint8_t>(std::countr_zero(m));
+        const std::uint8_t v = kernels::resolve_link_pixel(sparse[i], cover[i], lowest);
         out[i] = v;
         labelled += v != kUnlabelled;
     }

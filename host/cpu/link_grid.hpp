@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/kernels/link.hpp"
 #include "core/op_params.hpp"
 
 namespace pfce::link {
@@ -21,36 +22,6 @@ struct LinkPoint {
 struct LinkPair {
     std::uint32_t a, b;
 };
-
-// (y0,x0) < (y1,x1) in row-major (lexicographic) order.
-inline bool point_before(int y0, int x0, int y1, int x1) {
-    return y0 < y1 || (y0 == y1 && x0 < x1);
-}
-
-// The all-octant integer Bresenham of DESIGN §2, endpoints included, walked from (y0,x0).
-// Callers pass the lexicographically smaller end first so every implementation draws the same
-// pixels.
-template <typename Plot>
-inline void bresenham(int y0, int x0, int y1, int x1, Plot&& plot) {
-    const int dx = x1 > x0 ? x1 - x0 : x0 - x1;
-    const int dy = -(y1 > y0 ? y1 - y0 : y0 - y1);
-    const int sx = x0 < x1 ? 1 : -1;
-    const int sy = y0 < y1 ? 1 : -1;
-    int err = dx + dy;
-    for (;;) {
-        plot(y0, x0);
-        if (y0 == y1 && x0 == x1) return;
-        const int e2 = 2 * err;
-        if (e2 >= dy) {
-            err += dy;
-            x0 += sx;
-        }
-        if (e2 <= dx) {
-            err += dx;
-            y0 += sy;
-        }
-    }
-}
 
 // Labelled pixels of one (H,W) label map in row-major order. A value that is neither 255 nor a
 // class below kMaxClasses is an InputError naming the pixel and the value (`what` names the map).
@@ -72,21 +43,15 @@ struct GridScratch {
 void find_pairs_grid(std::vector<LinkPoint>& points, int height, int width, int radius,
                      std::vector<LinkPair>& pairs, GridScratch& scratch);
 
-// Edge-aware test: true when no pixel of the canonical segment a->b differs from the mean RGB of
-// its endpoints by more than max_color_step (Euclidean). Integer form: sum_c (2p - a - b)² <=
-// 4·T², evaluated in double so every implementation agrees. rgb is planar (3,H,W).
-bool segment_colour_ok(const LinkPoint& a, const LinkPoint& b, const std::uint8_t* rgb, int height,
-                       int width, float max_color_step);
-
 // Draws each pair's segment (from its lexicographically smaller end) into cover, OR-ing bit cls.
-// With rgb (planar (3,H,W)) and max_color_step >= 0, a segment failing segment_colour_ok is
-// skipped. Returns the number of segments drawn. cover is (H,W), not cleared here.
+// With rgb (planar (3,H,W)) and max_color_step >= 0, a segment failing the edge-aware test
+// (kernels::segment_colour_ok) is skipped. Returns the number of segments drawn. cover is (H,W),
+// not cleared here.
 std::int64_t rasterize_pairs(const LinkPoint* points, const LinkPair* pairs, std::size_t n_pairs,
                              int height, int width, const std::uint8_t* rgb, float max_color_step,
                              std::uint32_t* cover);
 
-// Resolution (DESIGN §2): labelled pixels keep their label; an unlabelled pixel covered by one
-// class takes it; by several, 255 or the lowest class per `conflict`. Returns labelled pixels out.
+// Resolution (DESIGN §2, kernels::resolve_link_pixel) of every pixel. Returns labelled pixels out.
 std::int64_t resolve_links(const std::uint8_t* sparse, const std::uint32_t* cover, std::int64_t n,
                            LinkConflict conflict, std::uint8_t* out);
 

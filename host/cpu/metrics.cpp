@@ -1,4 +1,4 @@
-// CPU reference of the metrics family: the (truth, prediction) confusion matrix that every
+// CPU backend: the metrics family: the (truth, prediction) confusion matrix that every
 // segmentation metric of DESIGN §2 is computed from. Mirrored by cuda/metrics.cu.
 #include <vector>
 
@@ -37,8 +37,8 @@ void CpuBackend::confusion_accumulate(const Tensor& pred, const Tensor& truth, T
             if (local_bad >= 0 && (bad_index < 0 || local_bad < bad_index)) bad_index = local_bad;
         }
     }
-    // The reference refuses out-of-range classes (a caller bug: labels must be < C or 255); the
-    // CUDA kernel cannot throw and skips such pixels instead.
+    // Out-of-range classes are refused (a caller bug: labels must be < C or 255), as the reference
+    // does; the CUDA kernel cannot throw and skips such pixels instead.
     if (bad_index >= 0)
         PFCE_THROW(ShapeError, "confusion_accumulate: pixel ", bad_index, " has truth ",
                    int(t[bad_index]), " / prediction ", int(p[bad_index]), ", expected < ", C,

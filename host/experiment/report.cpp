@@ -416,11 +416,14 @@ std::string render_results_csv(const ReportInput& in) {
     for (const auto& n : names) o += ",f1_" + csv_field(n);
     o += ",selected_epoch,wall_seconds\n";
     for (const auto& r : in.results) {
+        // A failed experiment measured nothing: its cells stay empty, never 0.
+        auto metric = [&](double v) { return ok(r) ? num(v) : std::string(); };
         o += csv_field(r.id) + "," + r.status + "," + csv_field(r.labels) + "," +
-             num(r.labelled_fraction_sparse) + "," + num(r.labelled_fraction) + "," +
-             num(r.link_purity) + "," + num(r.final_train_loss) + "," + num(r.val_loss) + "," +
-             num(r.val_loss_dense) + "," + num(r.val_miou) + "," + num(r.test.miou) + "," +
-             num(r.test.miou_no_clutter) + "," + num(r.test.oa) + "," + num(r.test.mean_f1);
+             metric(r.labelled_fraction_sparse) + "," + metric(r.labelled_fraction) + "," +
+             metric(r.link_purity) + "," + metric(r.final_train_loss) + "," + metric(r.val_loss) +
+             "," + metric(r.val_loss_dense) + "," + metric(r.val_miou) + "," + metric(r.test.miou) +
+             "," + metric(r.test.miou_no_clutter) + "," + metric(r.test.oa) + "," +
+             metric(r.test.mean_f1);
         for (std::size_t c = 0; c < names.size(); ++c) {
             o += ',';
             if (ok(r) && c < r.test.iou.size()) o += num(r.test.iou[c]);
@@ -429,7 +432,8 @@ std::string render_results_csv(const ReportInput& in) {
             o += ',';
             if (ok(r) && c < r.test.f1.size()) o += num(r.test.f1[c]);
         }
-        o += "," + std::to_string(r.selected_epoch) + "," + num(r.wall_seconds) + "\n";
+        o += "," + (ok(r) ? std::to_string(r.selected_epoch) : std::string()) + "," +
+             num(r.wall_seconds) + "\n";
     }
     return o;
 }

@@ -3,7 +3,8 @@
 // chosen checkpoint on the test split against dense truth and draws its picture grid, logging every
 // stage. OUT/<id>/result.json marks an experiment finished: it is skipped on the next run unless
 // --force. One failing experiment is recorded and reported; the others still run. The report is
-// written at the end from every finished experiment.
+// written at the end from every finished experiment. An interrupted run continues where it
+// stopped: the interrupted experiment's training resumes from its last checkpoint.
 #pragma once
 
 #include <string>
@@ -25,6 +26,9 @@ struct RunOptions {
 
 struct RunSummary {
     int ran = 0, skipped = 0, failed = 0;
+    // Stopped by a stop request (core/stop_signal: Ctrl-C, SIGTERM) between stages or inside a
+    // training, which saved its checkpoint; the same command continues where it stopped.
+    bool interrupted = false;
     std::string out_dir, report_md, report_html;
 };
 

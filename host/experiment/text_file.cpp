@@ -6,29 +6,18 @@
 #include <sstream>
 
 #include "core/error.hpp"
-#include "data/image_io.hpp"
+#include "core/file_io.hpp"
 
 namespace pfce {
 
 std::string read_text_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) PFCE_THROW(InputError, path, ": cannot open for reading");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) PFCE_THROW(InputError, path, ": read failed");
-    return ss.str();
+    return read_whole_file(path);
 }
 
 void write_text_atomically(const std::string& path, const std::string& text) {
     const auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
-    write_atomically(path, [&](const std::string& tmp) {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) PFCE_THROW(SystemError, tmp, ": cannot open for writing");
-        out.write(text.data(), static_cast<std::streamsize>(text.size()));
-        out.close();
-        if (!out) PFCE_THROW(SystemError, tmp, ": write failed (disk full?)");
-    });
+    write_file_atomically(path, text);
 }
 
 std::string base64_encode(const std::string& bytes) {

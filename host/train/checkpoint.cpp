@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 
 namespace pfce {
 
@@ -61,29 +62,6 @@ struct Reader {
         return s;
     }
 };
-
-void write_file_atomically(const std::string& path, const std::vector<std::uint8_t>& bytes) {
-    const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) PFCE_THROW(SystemError, "cannot create ", tmp, ": ", std::strerror(errno));
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            const int e = errno;
-            ::close(fd);
-            PFCE_THROW(SystemError, "cannot write ", tmp, ": ", std::strerror(e));
-        }
-        done += static_cast<std::size_t>(w);
-    }
-    // fsync before rename: after a crash the target is either the old file or the complete new one.
-    if (::fsync(fd) != 0 || ::close(fd) != 0)
-        PFCE_THROW(SystemError, "cannot flush ", tmp, ": ", std::strerror(errno));
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) PFCE_THROW(SystemError, "cannot rename ", tmp, " -> ", path, ": ", ec.message());
-}
 
 }  // namespace
 
@@ -149,7 +127,8 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
         put_bytes(buf, t.value.raw(), t.value.bytes());
     }
     put<std::uint64_t>(buf, fnv1a64(buf.data(), buf.size()));
-    write_file_atomically(path, buf);
+    write_file_atomically(path,
+                          std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
 }
 
 Checkpoint read_checkpoint(const std::string& path) {

@@ -2,8 +2,12 @@
 // matrix is folded into 64-bit host counts before it could overflow.
 #include "host/train/evaluate.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+
+#include "host/train/sliding_window.hpp"
 
 namespace pfce {
 
@@ -21,9 +25,36 @@ float read_scalar(Backend& b, const Tensor& t) {
 
 }  // namespace
 
+namespace {
+
+// Every sample the same size and within one window: the batched path.
+bool uniform_within(const std::vector<SampleData>& samples, int window) {
+    const int w = samples[0].image.width, h = samples[0].image.height;
+    if (w > window || h > window) return false;
+    for (const SampleData& s : samples)
+        if (s.image.width != w || s.image.height != h) return false;
+    return true;
+}
+
+// Labels of `windows` of a sample into a (B, h, w) host tensor.
+void window_labels(const LabelMap& m, const std::vector<WindowRect>& windows, Tensor& out) {
+    std::uint8_t* dst = out.data<std::uint8_t>();
+    for (const WindowRect& r : windows)
+        for (int y = 0; y < r.h; ++y, dst += r.w) {
+            if (m.width == 0) {
+                std::memset(dst, 255, static_cast<std::size_t>(r.w));
+                continue;
+            }
+            std::memcpy(dst, &m.labels[static_cast<std::size_t>(r.y0 + y) * m.width + r.x0],
+                        static_cast<std::size_t>(r.w));
+        }
+}
+
+}  // namespace
+
 EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& samples,
-                    const ChannelStats& stats, int batch_size, const FocalLossParams& loss,
-                    int clutter_class, int prefetch) {
+                    const ChannelStats& stats, const FocalLossParams& loss, int clutter_class,
+                    const EvalOptions& opts) {
     const int C = net.config().num_classes;
     EvalResult r;
     r.confusion.assign(static_cast<std::size_t>(C) * C, 0);
@@ -32,51 +63,95 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
         r.metrics = metrics_from_confusion(r.confusion, C, clutter_class);
         return r;
     }
-    LoaderOptions lo;
-    lo.batch_size = batch_size;
-    lo.prefetch = prefetch;
-    BatchLoader loader(backend, samples, stats, lo);
-    loader.start_epoch(0);
-
-    Tensor x, labels, dense, pred, none;
+    Tensor labels, dense, none;
     Tensor d_loss = backend.zeros({1}, DType::f32);
     Tensor sum_loss = backend.zeros({1}, DType::f32), sum_dense = backend.zeros({1}, DType::f32);
-    Tensor conf = backend.zeros({C, C}, DType::i32);
-    Tensor conf_host = Tensor::host({C, C}, DType::i32);
-    auto flush = [&] {
-        backend.copy(conf_host, conf);
-        for (std::size_t k = 0; k < r.confusion.size(); ++k)
-            r.confusion[k] += conf_host.data<std::int32_t>()[k];
-        backend.fill(conf, 0);
-    };
-    std::int64_t pending_pixels = 0, batches = 0;
-    Batch batch;
-    while (loader.next(batch)) {
-        ensure(backend, x, batch.images.shape(), DType::f32);
-        ensure(backend, labels, batch.train_labels.shape(), DType::u8);
-        ensure(backend, dense, batch.dense.shape(), DType::u8);
-        ensure(backend, pred, batch.dense.shape(), DType::u8);
-        const std::int64_t pixels = batch.dense.numel();
-        // A cell can count every pixel of the pending batches: flush before i32 could overflow.
-        if (pending_pixels + pixels > std::numeric_limits<std::int32_t>::max()) {
-            flush();
-            pending_pixels = 0;
-        }
-        backend.copy(x, batch.images);
-        backend.copy(labels, batch.train_labels);
-        backend.copy(dense, batch.dense);
-        const Tensor& logits = net.forward(x, false);
+    std::int64_t batches = 0;
+    auto add_losses = [&](const Tensor& logits) {
         backend.focal_loss(logits, labels, loss, d_loss, none);
         backend.add_inplace(sum_loss, d_loss);
         backend.focal_loss(logits, dense, loss, d_loss, none);
         backend.add_inplace(sum_dense, d_loss);
-        backend.argmax_channels(logits, pred);
-        backend.confusion_accumulate(pred, dense, conf);
-        pending_pixels += pixels;
-        r.images += batch.images.dim(0);
         ++batches;
+    };
+
+    if (!uniform_within(samples, opts.window)) {
+        SlidingWindow sw;
+        sw.window = opts.window;
+        sw.overlap = opts.window / 4;
+        sw.batch = std::max(1, std::min(opts.batch_size, 8));
+        Tensor host_labels, host_dense;
+        for (const SampleData& s : samples) {
+            const int W = s.image.width;
+            auto per_batch = [&](const Tensor& logits, const std::vector<WindowRect>& windows) {
+                const Shape shape{logits.dim(0), logits.dim(2), logits.dim(3)};
+                if (host_labels.empty() || host_labels.shape() != shape) {
+                    host_labels = Tensor::host(shape, DType::u8);
+                    host_dense = Tensor::host(shape, DType::u8);
+                    labels = backend.zeros(shape, DType::u8);
+                    dense = backend.zeros(shape, DType::u8);
+                }
+                window_labels(s.train_labels, windows, host_labels);
+                window_labels(s.dense, windows, host_dense);
+                backend.copy(labels, host_labels);
+                backend.copy(dense, host_dense);
+                add_losses(logits);
+            };
+            auto rows = [&](int y0, int n, const float* logits) {
+                if (s.dense.width == 0) return;
+                const std::size_t plane = static_cast<std::size_t>(n) * W;
+                const std::uint8_t* truth = &s.dense.labels[static_cast<std::size_t>(y0) * W];
+                for (std::size_t p = 0; p < plane; ++p) {
+                    if (truth[p] == 255) continue;
+                    int best = 0;
+                    for (int c = 1; c < C; ++c)
+                        if (logits[c * plane + p] > logits[best * plane + p]) best = c;
+                    ++r.confusion[static_cast<std::size_t>(truth[p]) * C + best];
+                }
+            };
+            sliding_logits(backend, net, s.image, stats, sw, rows, per_batch);
+            ++r.images;
+        }
+    } else {
+        LoaderOptions lo;
+        lo.batch_size = opts.batch_size;
+        lo.prefetch = opts.prefetch;
+        BatchLoader loader(backend, samples, stats, lo);
+        loader.start_epoch(0);
+        Tensor x, pred;
+        Tensor conf = backend.zeros({C, C}, DType::i32);
+        Tensor conf_host = Tensor::host({C, C}, DType::i32);
+        auto flush = [&] {
+            backend.copy(conf_host, conf);
+            for (std::size_t k = 0; k < r.confusion.size(); ++k)
+                r.confusion[k] += conf_host.data<std::int32_t>()[k];
+            backend.fill(conf, 0);
+        };
+        std::int64_t pending_pixels = 0;
+        Batch batch;
+        while (loader.next(batch)) {
+            ensure(backend, x, batch.images.shape(), DType::f32);
+            ensure(backend, labels, batch.train_labels.shape(), DType::u8);
+            ensure(backend, dense, batch.dense.shape(), DType::u8);
+            ensure(backend, pred, batch.dense.shape(), DType::u8);
+            const std::int64_t pixels = batch.dense.numel();
+            // A cell can count every pixel of the pending batches: flush before i32 could overflow.
+            if (pending_pixels + pixels > std::numeric_limits<std::int32_t>::max()) {
+                flush();
+                pending_pixels = 0;
+            }
+            backend.copy(x, batch.images);
+            backend.copy(labels, batch.train_labels);
+            backend.copy(dense, batch.dense);
+            const Tensor& logits = net.forward(x, false);
+            add_losses(logits);
+            backend.argmax_channels(logits, pred);
+            backend.confusion_accumulate(pred, dense, conf);
+            pending_pixels += pixels;
+            r.images += batch.images.dim(0);
+        }
+        flush();
     }
-    flush();
     r.loss = read_scalar(backend, sum_loss) / static_cast<double>(batches);
     r.loss_dense = read_scalar(backend, sum_dense) / static_cast<double>(batches);
     r.metrics = metrics_from_confusion(r.confusion, C, clutter_class);

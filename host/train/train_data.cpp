@@ -1,13 +1,19 @@
-// Loading a run's data: dataset, split, masks and statistics.
+// Loading a run's data: dataset, split, labels (given, or made by the sample/link stages), samples
+// in memory and statistics.
 #include "host/train/train_data.hpp"
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include "core/log.hpp"
-#include "data/mask_dir.hpp"
+#include "core/parallel.hpp"
+#include "data/linking.hpp"
+#include "data/sparse_masks.hpp"
+#include "data/synth.hpp"
 
 namespace pfce {
+namespace fs = std::filesystem;
 
 int find_clutter_class(const Palette& palette) {
     for (int c = 0; c < palette.num_classes(); ++c) {
@@ -19,52 +25,164 @@ int find_clutter_class(const Palette& palette) {
     return -1;
 }
 
+DatasetOptions dataset_options(const DataSettings& d) {
+    DatasetOptions o;
+    o.kind = parse_dataset_kind(d.kind);
+    o.tile_patch = d.tile_patch;
+    o.tile_stride = d.tile_stride;
+    o.max_pixels = d.max_pixels;
+    return o;
+}
+
+Dataset open_run_dataset(const DataSettings& d, bool force) {
+    if (d.root.empty())
+        PFCE_THROW(InputError, "no dataset given (--data DIR, or data.root in the config)");
+    if (d.source == "synthetic") {
+        SynthOptions so;
+        so.out_dir = d.root;
+        so.count = d.synthetic_count;
+        so.size = d.synthetic_size;
+        so.seed = d.synthetic_seed;
+        int logged = 0;
+        const bool reused = prepare_synthetic_dataset(so, force, [&](int done, int total) {
+            if (done == 1)
+                log_info("data: generating ", total, " synthetic images of ", so.size, "x", so.size,
+                         " (seed ", so.seed, ") into ", so.out_dir);
+            if (done == total || done - logged >= std::max(1, total / 4)) {
+                logged = done;
+                log_info("data: ", done, "/", total, " images");
+            }
+        });
+        if (reused)
+            log_info("data: reusing synthetic dataset ", so.out_dir, " (", so.count, " images of ",
+                     so.size, "x", so.size, ", seed ", so.seed, ")");
+    }
+    return Dataset::open(d.root, dataset_options(d));
+}
+
+Split run_split(const Dataset& ds, const DataSettings& d) {
+    if (!d.train_list.empty()) return split_from_lists(ds, d.train_list, d.val_list, d.test_list);
+    std::size_t n = ds.size();
+    if (d.max_samples > 0) n = std::min<std::size_t>(n, static_cast<std::size_t>(d.max_samples));
+    return make_split(n, d.split_seed, d.train_frac, d.val_frac);
+}
+
+namespace {
+
+std::string resolved(const std::string& p) {
+    std::error_code ec;
+    const fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
+    return ec ? p : r.string();
+}
+
+}  // namespace
+
+void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
+                               const std::vector<std::size_t>& indices) {
+    check_mask_dir_classes(md, ds.palette(), ds.root());
+    const std::string source = md.meta.value("source", std::string());
+    if (!source.empty() && resolved(source) != resolved(ds.root())) {
+        std::error_code ec;
+        if (fs::exists(source, ec))
+            PFCE_THROW(InputError, "the masks in ", md.dir, " were made from ", source,
+                       ", not from ", ds.root(),
+                       ": train and evaluate them with the dataset they belong to");
+        log_warn("the masks in ", md.dir, " were made from ", source,
+                 ", which no longer exists; using them with ", ds.root(),
+                 " (their classes and sample ids match)");
+    }
+    std::vector<std::string> have = md.ids;
+    std::sort(have.begin(), have.end());
+    std::string missing;
+    std::size_t n_missing = 0;
+    for (std::size_t i : indices)
+        if (!std::binary_search(have.begin(), have.end(), ds.sample(i).id) && ++n_missing <= 3)
+            missing += (missing.empty() ? "" : ", ") + ds.sample(i).id;
+    if (n_missing > 0)
+        PFCE_THROW(InputError, md.dir, " has no masks for ", n_missing, " sample(s) of ", ds.root(),
+                   " (", missing, n_missing > 3 ? ", ..." : "", ")");
+}
+
 std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::size_t>& indices,
                                      const std::string& labels_dir) {
     std::vector<SampleData> out(indices.size());
     MaskDir md;
-    if (!labels_dir.empty()) md = open_mask_dir(labels_dir);
-    // Images are decoded in parallel; each sample writes only its own slot.
-    std::string error;
-#pragma omp parallel for schedule(dynamic)
-    for (std::size_t k = 0; k < indices.size(); ++k) {
-        try {
-            SampleData& s = out[k];
-            s.image = ds.read_image(indices[k]);
-            s.dense = ds.read_mask(indices[k]);
-            if (labels_dir.empty()) {
-                s.train_labels = s.dense;
-            } else {
-                s.train_labels = read_mask_png(md, ds.sample(indices[k]).id, ds.palette());
-                if (s.train_labels.width != s.image.width ||
-                    s.train_labels.height != s.image.height)
-                    PFCE_THROW(InputError, "mask ", labels_dir, "/", ds.sample(indices[k]).id,
-                               ".png is ", s.train_labels.width, "x", s.train_labels.height,
-                               ", its image is ", s.image.width, "x", s.image.height);
-            }
-        } catch (const std::exception& e) {
-#pragma omp critical
-            if (error.empty()) error = e.what();
-        }
+    if (!labels_dir.empty()) {
+        md = open_mask_dir(labels_dir);
+        check_masks_match_dataset(md, ds, indices);
     }
-    if (!error.empty()) throw InputError(error, __FILE__, __LINE__);
+    parallel_for(indices.size(), [&](std::size_t k) {
+        SampleData& s = out[k];
+        s.image = ds.read_image(indices[k]);
+        s.dense = ds.read_mask(indices[k]);
+        if (labels_dir.empty()) {
+            s.train_labels = s.dense;
+            return;
+        }
+        s.train_labels = read_mask_png(md, ds.sample(indices[k]).id, ds.palette());
+        if (s.train_labels.width != s.image.width || s.train_labels.height != s.image.height)
+            PFCE_THROW(InputError, "mask ", mask_png_path(labels_dir, ds.sample(indices[k]).id),
+                       " is ", s.train_labels.width, "x", s.train_labels.height, ", its image is ",
+                       s.image.width, "x", s.image.height);
+    });
     return out;
 }
 
-TrainInputs load_train_inputs(const TrainConfig& cfg) {
-    if (cfg.data.empty())
-        PFCE_THROW(InputError, "no dataset given (--data DIR or data = \"...\" in [train])");
-    const Dataset ds = Dataset::open(cfg.data);
-    std::size_t n = ds.size();
-    if (cfg.max_samples > 0)
-        n = std::min<std::size_t>(n, static_cast<std::size_t>(cfg.max_samples));
-    const Split split = make_split(n, cfg.split_seed, cfg.train_frac, cfg.val_frac);
+std::string training_labels_dir(Backend& backend, const Config& cfg, const Dataset& ds) {
+    const LabelSettings& l = cfg.labels;
+    if (!l.dir.empty()) return l.dir;
+    if (l.kind == "dense") return {};
+    const fs::path base = fs::path(cfg.run.out) / "labels";
+    SamplerOptions so;
+    so.points = l.points;
+    so.scale_by_area = l.scale_by_area;
+    so.seed = l.seed;
+    const std::string sparse = (base / "sparse").string();
+    const MaskStageResult s = make_sparse_masks(ds, so, sparse, /*force=*/true);
+    log_info("labels: ", s.reused ? "reused " : "sampled ", describe_labels(l), " -> ", sparse);
+    if (l.kind == "sparse") return sparse;
+    LinkDirOptions lo;
+    lo.in_dir = sparse;
+    lo.out_dir = (base / "linked").string();
+    lo.data_root = ds.root();
+    lo.data_options = ds.options();
+    lo.params = link_params(l);
+    lo.force = true;  // the run's own cache: replaced when the settings change
+    const LinkDirResult r = link_mask_dir(backend, lo);
+    log_info("labels: ", r.reused ? "reused " : "linked ", describe_labels(l), " -> ", lo.out_dir,
+             " (coverage ", 100 * r.quality.coverage_before(), "% -> ",
+             100 * r.quality.coverage_after(), "%, purity ", r.quality.purity(), ")");
+    return lo.out_dir;
+}
+
+void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
+                          int crop_size) {
+    if (crop_size > 0 || train.empty()) return;
+    const RgbImage& first = train[0].image;
+    for (std::size_t i = 1; i < train.size(); ++i) {
+        const RgbImage& im = train[i].image;
+        if (im.width == first.width && im.height == first.height) continue;
+        PFCE_THROW(InputError, "training images differ in size: ", ids[0], " is ", first.width, "x",
+                   first.height, ", ", ids[i], " is ", im.width, "x", im.height,
+                   "; train on random crops of one size (--crop-size 512, data.crop_size)");
+    }
+}
+
+TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
+    const Dataset ds = open_run_dataset(cfg.data);
+    const Split split = run_split(ds, cfg.data);
     if (split.train.empty())
-        PFCE_THROW(InputError, "dataset ", cfg.data, ": ", n,
-                   " samples leave no training sample (train_frac ", cfg.train_frac, ")");
+        PFCE_THROW(InputError, "dataset ", cfg.data.root, ": ", ds.size(),
+                   " samples leave no training sample (train_frac ", cfg.data.train_frac, ")");
+    const std::string labels = training_labels_dir(backend, cfg, ds);
     TrainInputs in;
-    in.train = load_samples(ds, split.train, cfg.labels);
-    in.val = load_samples(ds, split.val, cfg.labels);
+    if (!labels.empty()) {
+        const MaskDir md = open_mask_dir(labels);
+        in.label_kind = md.meta.value("kind", std::string("sparse"));
+        if (!cfg.labels.dir.empty()) cfg.labels.kind = in.label_kind;
+    }
+    in.train = load_samples(ds, split.train, labels);
+    in.val = load_samples(ds, split.val, labels);
     std::vector<const RgbImage*> imgs;
     for (const auto& s : in.train) imgs.push_back(&s.image);
     in.stats = compute_channel_stats(imgs);
@@ -73,19 +191,16 @@ TrainInputs load_train_inputs(const TrainConfig& cfg) {
         in.class_colours.push_back(c.colour);
     }
     in.clutter_class = find_clutter_class(ds.palette());
-    if (!cfg.labels.empty()) {
-        const MaskDir md = open_mask_dir(cfg.labels);
-        in.label_kind = md.meta.value("kind", std::string("sparse"));
-    }
-    in.data_meta = {{"root", cfg.data},
-                    {"labels", cfg.labels},
-                    {"split_seed", cfg.split_seed},
-                    {"train_frac", cfg.train_frac},
-                    {"val_frac", cfg.val_frac},
-                    {"max_samples", cfg.max_samples},
+    for (std::size_t i : split.train) in.train_ids.push_back(ds.sample(i).id);
+    for (std::size_t i : split.val) in.val_ids.push_back(ds.sample(i).id);
+    for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);
+    check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
+    in.data_meta = {{"root", resolved(cfg.data.root)},
+                    {"labels", labels.empty() ? std::string() : resolved(labels)},
                     {"train", split.train.size()},
                     {"val", split.val.size()},
                     {"test", split.test.size()}};
+
     // Say what the loss will see, so masks that lost their labels cannot train unnoticed.
     std::vector<std::int64_t> per_class(ds.palette().classes.size(), 0);
     std::int64_t pixels = 0, labelled = 0;
@@ -98,10 +213,12 @@ TrainInputs load_train_inputs(const TrainConfig& cfg) {
     for (std::size_t c = 0; c < per_class.size(); ++c)
         counts +=
             (c ? ", " : "") + ds.palette().classes[c].name + " " + std::to_string(per_class[c]);
-    log_info("data: ", cfg.data, " (", ds.size(), " samples; train ", in.train.size(), ", val ",
-             in.val.size(), ", test ", split.test.size(), "), training labels: ", in.label_kind,
-             ", ", labelled, " of ", pixels, " pixels labelled (",
-             pixels > 0 ? 100.0 * static_cast<double>(labelled) / pixels : 0.0, "%): ", counts);
+    log_info("data: ", cfg.data.root, " (", ds.size(), " samples; train ", in.train.size(),
+             ", val ", in.val.size(), ", test ", split.test.size(),
+             "), training labels: ", in.label_kind, ", ", labelled, " of ", pixels,
+             " pixels labelled (",
+             pixels > 0 ? 100.0 * static_cast<double>(labelled) / static_cast<double>(pixels) : 0.0,
+             "%): ", counts);
     return in;
 }
 

@@ -1,7 +1,8 @@
-// What a training run reads: the dataset split into train/val (deterministic from the split seed),
-// images and dense masks in memory, the training labels (dense, or a sparse/linked mask directory),
-// the class names and the training split's channel statistics. `pfce train` builds this from a
-// TrainConfig; experiments may build it themselves (their masks are already in memory).
+// What a training run reads, from its config: the dataset (generated first when it is the
+// synthetic one), the split (explicit id lists, or seeded fractions), images and dense masks in
+// memory, the training labels (dense; a mask directory given with labels.dir; or sparse/linked
+// masks made from the label settings by the same stages as `pfce sample` and `pfce link`, cached
+// in the run directory), the class names and the training split's channel statistics.
 #pragma once
 
 #include <string>
@@ -9,9 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/backend.hpp"
 #include "data/batch_loader.hpp"
 #include "data/dataset.hpp"
-#include "host/train/train_config.hpp"
+#include "data/mask_dir.hpp"
+#include "host/train/config.hpp"
 
 namespace pfce {
 
@@ -22,17 +25,46 @@ struct TrainInputs {
     std::vector<std::array<std::uint8_t, 3>> class_colours;
     int clutter_class = -1;            // excluded from mIoU-without-clutter; -1 = none
     std::string label_kind = "dense";  // dense | sparse | linked (what the loss sees)
-    nlohmann::json data_meta = nlohmann::json::object();  // recorded in checkpoints (for eval)
+    // The split by sample id, recorded in checkpoints: eval tests exactly these samples, whatever
+    // was added to the dataset since.
+    std::vector<std::string> train_ids, val_ids, test_ids;
+    nlohmann::json data_meta = nlohmann::json::object();  // recorded in checkpoints
 };
 
 // Index of a class named "clutter" (any case), or -1.
 int find_clutter_class(const Palette& palette);
 
-// Reads samples `indices` of `ds`; train_labels from mask directory `labels_dir` (empty = dense).
+DatasetOptions dataset_options(const DataSettings& d);
+// The dataset of `d`. With data.source = "synthetic" the embedded set is generated into data.root
+// first (data/synth: only into a new, empty or its own directory; another synthetic set there is
+// replaced only with `force`).
+Dataset open_run_dataset(const DataSettings& d, bool force = false);
+// Train/val/test indices of `ds`: the id lists when data.train_list is given, else the seeded
+// fractions over the first data.max_samples samples.
+Split run_split(const Dataset& ds, const DataSettings& d);
+
+// InputError unless the masks of `md` belong to `ds`: the same classes, made from the same dataset
+// (masks.json "source"; a source that no longer exists is only warned about, since datasets move),
+// and a mask for every sample of `indices`.
+void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
+                               const std::vector<std::size_t>& indices);
+
+// Reads samples `indices` of `ds` (in parallel); train_labels from mask directory `labels_dir`
+// (empty = the dense masks).
 std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::size_t>& indices,
                                      const std::string& labels_dir);
 
-// cfg.data, cfg.labels, split fractions and seed, max_samples -> TrainInputs.
-TrainInputs load_train_inputs(const TrainConfig& cfg);
+// The mask directory a config trains with: labels.dir, or sparse (and linked) masks made from the
+// label settings into <run.out>/labels/ (reused when their settings match). Empty for dense.
+std::string training_labels_dir(Backend& backend, const Config& cfg, const Dataset& ds);
+
+// Without crops every training image must have one size: InputError naming two samples that
+// differ (ids and sizes) and the crop option that trains on them all.
+void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
+                          int crop_size);
+
+// Everything above for `cfg`. Sets cfg.labels.kind from the mask directory when labels.dir is
+// given.
+TrainInputs load_train_inputs(Backend& backend, Config& cfg);
 
 }  // namespace pfce

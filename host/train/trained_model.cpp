@@ -35,7 +35,7 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
     TrainedModel m;
     m.meta = ck.meta;
     try {
-        m.config = train_config_from_json(ck.meta.at("config"), path + " (config)");
+        m.config = config_from_json(ck.meta.at("config"), path + " (config)");
         const auto& mj = ck.meta.at("model");
         UNetConfig uc;
         uc.in_channels = mj.at("in_channels").get<int>();
@@ -46,6 +46,10 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
         m.class_names = ck.meta.at("classes").get<std::vector<std::string>>();
         m.class_colours = ck.meta.at("colours").get<std::vector<std::array<std::uint8_t, 3>>>();
         m.clutter_class = ck.meta.at("clutter_class").get<int>();
+        const nlohmann::json split = ck.meta.value("split", nlohmann::json::object());
+        for (const char* part : {"train", "val", "test"})
+            if (split.contains(part))
+                m.split_ids[part] = split.at(part).get<std::vector<std::string>>();
         m.net = std::make_unique<UNet>(backend, uc, 0);
     } catch (const nlohmann::json::exception& e) {
         PFCE_THROW(InputError, "checkpoint ", path,

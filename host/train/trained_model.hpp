@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,7 +13,7 @@
 
 #include "data/batch_loader.hpp"
 #include "host/train/checkpoint.hpp"
-#include "host/train/train_config.hpp"
+#include "host/train/config.hpp"
 #include "models/unet.hpp"
 
 namespace pfce {
@@ -26,11 +27,13 @@ ChannelStats stats_from_json(const nlohmann::json& j);
 
 struct TrainedModel {
     std::unique_ptr<UNet> net;
-    TrainConfig config;
+    Config config;
     ChannelStats stats;
     std::vector<std::string> class_names;
     std::vector<std::array<std::uint8_t, 3>> class_colours;
     int clutter_class = -1;
+    // The run's split by sample id ("train", "val", "test"); empty for checkpoints of older pfce.
+    std::map<std::string, std::vector<std::string>> split_ids;
     nlohmann::json meta;  // the checkpoint's metadata
 };
 

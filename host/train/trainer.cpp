@@ -1,20 +1,21 @@
-// Trainer: the epoch/batch loop, validation, checkpoints and metrics.jsonl, resume, stop paths.
+// Trainer: one TrainingRun holds the pieces of a run (model, optimizer, loader, schedule, loop
+// state); its methods are the stages: claim the output directory, resume, train an epoch, validate
+// and checkpoint. train_unet strings them together.
 #include "host/train/trainer.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <sstream>
 
+#include "core/file_io.hpp"
 #include "core/log.hpp"
+#include "core/stop_signal.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/lr_schedule.hpp"
 #include "host/train/optimizer.hpp"
@@ -27,30 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_sigint(int) {
-    g_interrupted.store(true);
-    std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
-
-// Installs the SIGINT flag handler for the lifetime of a run and restores the previous one.
-class SigintGuard {
-  public:
-    explicit SigintGuard(bool active) : active_(active) {
-        if (!active_) return;
-        g_interrupted.store(false);
-        previous_ = std::signal(SIGINT, on_sigint);
-    }
-    ~SigintGuard() {
-        if (active_) std::signal(SIGINT, previous_);
-    }
-
-  private:
-    bool active_;
-    void (*previous_)(int) = SIG_DFL;
-};
 
 void ensure(Backend& b, Tensor& t, const Shape& s, DType d) {
     if (t.empty() || t.shape() != s || t.dtype() != d) t = b.zeros(s, d);
@@ -65,6 +42,9 @@ float read_scalar(Backend& b, const Tensor& t) {
 json num(double x) {
     return std::isfinite(x) ? json(x) : json();
 }
+double num_from(const json& j) {
+    return j.is_number() ? j.get<double>() : std::numeric_limits<double>::quiet_NaN();
+}
 
 // Appends one line and makes it durable (metrics survive a crash right after an epoch).
 void append_line(const std::string& path, const std::string& line) {
@@ -77,28 +57,39 @@ void append_line(const std::string& path, const std::string& line) {
     if (!ok) PFCE_THROW(SystemError, "cannot append to ", path);
 }
 
-// On resume: keep only the lines of epochs the checkpoint has completed (a crash between the
-// metrics line and the checkpoint would otherwise leave a line for an epoch that is run again).
-void trim_metrics(const std::string& path, int completed_epochs) {
-    std::ifstream in(path);
-    if (!in) return;
-    std::string kept, line;
+std::vector<json> read_metric_lines(const std::string& path) {
+    std::vector<json> out;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return out;
+    std::istringstream in(read_whole_file(path));
+    std::string line;
     while (std::getline(in, line)) {
         if (line.empty()) continue;
         try {
-            if (json::parse(line).at("epoch").get<int>() <= completed_epochs) kept += line + "\n";
+            out.push_back(json::parse(line));
         } catch (const json::exception&) {
             PFCE_THROW(InputError, path, ": malformed line: ", line);
         }
     }
-    in.close();
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << kept;
-        if (!out) PFCE_THROW(SystemError, "cannot write ", tmp);
+    return out;
+}
+
+// On resume: keep only the lines of epochs the checkpoint has completed (a crash between the
+// metrics line and the checkpoint would otherwise leave a line for an epoch that is run again).
+void trim_metrics(const std::string& path, int completed_epochs) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return;
+    std::string kept;
+    for (const json& j : read_metric_lines(path)) {
+        int epoch = 0;
+        try {
+            epoch = j.at("epoch").get<int>();
+        } catch (const json::exception&) {
+            PFCE_THROW(InputError, path, ": a line has no epoch: ", j.dump());
+        }
+        if (epoch <= completed_epochs) kept += j.dump() + "\n";
     }
-    fs::rename(tmp, path);
+    write_file_atomically(path, kept);  // the old history stays whole if this fails
 }
 
 struct LoopState {
@@ -138,231 +129,294 @@ LoopState state_from_json(const json& j, LrSchedule& sched) {
     return s;
 }
 
-}  // namespace
-
-TrainConfig config_of_run(const std::string& out_dir) {
-    const std::string path = (fs::path(out_dir) / "last.ckpt").string();
-    const Checkpoint ck = read_checkpoint(path);
-    if (!ck.meta.contains("config"))
-        PFCE_THROW(InputError, "checkpoint ", path, " holds no training config");
-    return train_config_from_json(ck.meta.at("config"), path + " (config)");
-}
-
-TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInputs& in,
-                       const TrainOptions& opts) {
-    validate(cfg, "training config");
-    const fs::path out(cfg.out);
-    fs::create_directories(out);
-    TrainResult result;
-    result.last_checkpoint = (out / "last.ckpt").string();
-    result.best_checkpoint = (out / "best.ckpt").string();
-    result.metrics_path = (out / "metrics.jsonl").string();
-    if (!opts.resume && !opts.force && fs::exists(result.last_checkpoint))
-        PFCE_THROW(
-            InputError, "output directory ", cfg.out,
-            " already holds a run (last.ckpt): --resume to continue it, --force to start over");
-    if (!opts.resume) {
-        fs::remove(result.best_checkpoint);
-        fs::remove(result.metrics_path);
-    }
-    const int C = static_cast<int>(in.class_names.size());
-    if (C < 1 || C > kMaxClasses)
-        PFCE_THROW(InputError, "dataset has ", C, " classes, expected 1..", kMaxClasses);
-    if (in.train.empty()) PFCE_THROW(InputError, "no training samples");
-
+UNetConfig unet_config(const Config& cfg, int classes) {
     UNetConfig uc;
     uc.in_channels = 3;
-    uc.num_classes = C;
-    uc.depth = cfg.depth;
-    uc.base_width = cfg.width;
-    UNet net(backend, uc, cfg.seed);
-    std::vector<Parameter*> params = net.parameters();
-    Optimizer opt(backend, params, optimizer_config(cfg));
-    const FocalLossParams loss_params = focal_params(cfg);
+    uc.num_classes = classes;
+    uc.depth = cfg.model.depth;
+    uc.base_width = cfg.model.width;
+    return uc;
+}
 
+LoaderOptions train_loader_options(const Config& cfg, std::size_t samples) {
     LoaderOptions lo;
-    lo.batch_size = cfg.batch_size;
+    lo.batch_size = cfg.run.batch_size;
     lo.shuffle = true;
-    lo.augment = cfg.augment;
+    lo.augment = cfg.data.augment;
     // Full batches only (fixed shapes, so a step never reallocates), unless the split is smaller.
-    lo.drop_last = in.train.size() >= static_cast<std::size_t>(cfg.batch_size);
-    lo.seed = cfg.seed;
-    lo.prefetch = cfg.prefetch;
-    BatchLoader loader(backend, in.train, in.stats, lo);
-    const auto bpe = static_cast<std::int64_t>(loader.batches_per_epoch());
-    if (bpe == 0)
-        PFCE_THROW(InputError, "no training batch (", in.train.size(), " samples, batch ",
-                   cfg.batch_size, ")");
-    LrSchedule sched(schedule_config(cfg, bpe));
-    const bool best_max = cfg.best_metric == "val_miou";
+    lo.drop_last = samples >= static_cast<std::size_t>(cfg.run.batch_size);
+    lo.seed = cfg.run.seed;
+    lo.prefetch = cfg.run.prefetch;
+    lo.crop_size = cfg.data.crop_size;
+    return lo;
+}
 
-    json meta = {
-        {"format", "pfce-unet"},
-        {"config", to_json(cfg)},
-        {"model",
-         {{"in_channels", 3}, {"num_classes", C}, {"depth", cfg.depth}, {"base_width", cfg.width}}},
-        {"stats", stats_to_json(in.stats)},
-        {"classes", in.class_names},
-        {"colours", in.class_colours},
-        {"clutter_class", in.clutter_class},
-        {"label_kind", in.label_kind},
-        {"data", in.data_meta}};
+std::size_t checked_classes(const TrainInputs& in) {
+    const std::size_t C = in.class_names.size();
+    if (C < 1 || C > static_cast<std::size_t>(kMaxClasses))
+        PFCE_THROW(InputError, "dataset has ", C, " classes, expected 1..", kMaxClasses);
+    if (in.train.empty()) PFCE_THROW(InputError, "no training samples");
+    return C;
+}
 
-    LoopState st;
-    st.best_value = best_max ? -std::numeric_limits<double>::infinity()
-                             : std::numeric_limits<double>::infinity();
-    if (opts.resume) {
-        const Checkpoint ck = read_checkpoint(result.last_checkpoint);
-        if (ck.meta.value("config", json()) != to_json(cfg))
-            PFCE_THROW(InputError, "checkpoint ", result.last_checkpoint,
-                       " was written with a different training config; resume with its own config "
-                       "(pfce train --resume --out DIR) or start over with --force");
-        load_model_state(ck, backend, net, result.last_checkpoint);
-        for (const StateRef& s : opt.state())
-            ck.load_into(backend, s.name, *s.value, result.last_checkpoint);
-        st = state_from_json(ck.meta.at("state"), sched);
-        if (st.best_epoch == 0)
-            st.best_value = best_max ? -std::numeric_limits<double>::infinity()
-                                     : std::numeric_limits<double>::infinity();
-        opt.set_steps_taken(st.global_step);
-        trim_metrics(result.metrics_path, st.epoch);
-        log_info("resuming ", cfg.out, " at epoch ", st.epoch + 1, ", batch ", st.batch, " (step ",
-                 st.global_step, ")");
+class TrainingRun {
+  public:
+    TrainingRun(Backend& backend, const Config& cfg, const TrainInputs& in,
+                const TrainOptions& opts)
+        : backend_(backend),
+          cfg_(cfg),
+          in_(in),
+          opts_(opts),
+          net_(backend, unet_config(cfg, static_cast<int>(checked_classes(in))), cfg.run.seed),
+          params_(net_.parameters()),
+          opt_(backend, params_, optimizer_config(cfg)),
+          loss_params_(focal_params(cfg)),
+          loader_(backend, in.train, in.stats, train_loader_options(cfg, in.train.size())),
+          bpe_(static_cast<std::int64_t>(loader_.batches_per_epoch())),
+          sched_(schedule_config(cfg, std::max<std::int64_t>(bpe_, 1))) {
+        if (bpe_ == 0)
+            PFCE_THROW(InputError, "no training batch (", in.train.size(), " samples, batch ",
+                       cfg.run.batch_size, ")");
+        if (!loss_params_.alpha.empty() && loss_params_.alpha.size() != in.class_names.size())
+            PFCE_THROW(InputError, "loss.alpha has ", loss_params_.alpha.size(),
+                       " weights but the dataset has ", in.class_names.size(), " classes (",
+                       join_names(), "): give one weight per class");
+        // With no validation split, best.ckpt follows the training loss whatever best_metric says.
+        best_name_ = in.val.empty() ? "train_loss" : cfg.run.best_metric;
+        best_max_ = best_name_ == "val_miou";
+        const fs::path out(cfg.run.out);
+        result_.last_checkpoint = (out / "last.ckpt").string();
+        result_.best_checkpoint = (out / "best.ckpt").string();
+        result_.metrics_path = (out / "metrics.jsonl").string();
+        result_.best_metric = best_name_;
+        meta_ = {{"format", "pfce-unet"},
+                 {"config", to_json(cfg)},
+                 {"model",
+                  {{"in_channels", 3},
+                   {"num_classes", static_cast<int>(in.class_names.size())},
+                   {"depth", cfg.model.depth},
+                   {"base_width", cfg.model.width}}},
+                 {"stats", stats_to_json(in.stats)},
+                 {"classes", in.class_names},
+                 {"colours", in.class_colours},
+                 {"clutter_class", in.clutter_class},
+                 {"label_kind", in.label_kind},
+                 {"split", {{"train", in.train_ids}, {"val", in.val_ids}, {"test", in.test_ids}}},
+                 {"data", in.data_meta}};
+        st_.best_value = worst_value();
+        d_loss_ = backend.zeros({1}, DType::f32);
+        loss_sum_ = backend.zeros({1}, DType::f32);
+        norm_ = backend.zeros({1}, DType::f32);
+        scale_ = backend.zeros({1}, DType::f32);
+        backend.fill(scale_, 1.0f);  // stays 1 without clipping
+        for (Parameter* p : params_) grads_.push_back(&p->grad);
     }
-    log_info("training U-Net (depth ", cfg.depth, ", width ", cfg.width, ", ",
-             net.parameter_count(), " parameters) on ", backend.name(), ": ", in.train.size(),
-             " train / ", in.val.size(), " val samples, ", bpe, " batches of ", cfg.batch_size,
-             " per epoch, ", cfg.optimizer, " lr ", cfg.lr, ", schedule ", cfg.schedule,
-             cfg.clip > 0 ? ", clip " : "",
-             cfg.clip > 0 ? std::to_string(cfg.clip) : std::string());
 
-    auto save = [&](const LoopState& state, bool also_best) {
-        Checkpoint ck;
-        ck.meta = meta;
-        ck.meta["state"] = state_to_json(state, sched);
-        ck.meta["backend"] = backend.name();
-        save_model_state(ck, backend, net);
-        for (const StateRef& s : opt.state()) ck.add(backend, s.name, *s.value);
-        if (also_best) write_checkpoint(result.best_checkpoint, ck);
-        write_checkpoint(result.last_checkpoint, ck);
-    };
-    auto diverged = [&](const char* what, double value) {
-        std::ostringstream where;
-        where << "training diverged: " << what << " is " << value << " at epoch " << st.epoch + 1
-              << ", batch " << st.batch << " (step " << st.global_step << "); stopping. ";
-        if (fs::exists(result.last_checkpoint))
-            where << "The last good checkpoint is " << result.last_checkpoint << " (" << st.epoch
-                  << " epochs completed); lower the lr or enable clipping (--clip) and resume or "
-                     "start over.";
-        else
-            where << "No checkpoint was written yet; lower the lr or enable clipping (--clip).";
-        PFCE_THROW(NumericError, where.str());
-    };
+    // Refuses to start over an earlier run without --force (every file of a run is a result).
+    void claim_output_dir() {
+        fs::create_directories(cfg_.run.out);
+        if (opts_.resume) return;
+        std::string found;
+        for (const std::string& f :
+             {result_.last_checkpoint, result_.best_checkpoint, result_.metrics_path})
+            if (fs::exists(f))
+                found += (found.empty() ? "" : ", ") + fs::path(f).filename().string();
+        if (!found.empty() && !opts_.force)
+            PFCE_THROW(InputError, "output directory ", cfg_.run.out, " already holds a run (",
+                       found, "): --resume to continue it",
+                       fs::exists(result_.last_checkpoint) ? "" : " (not possible: no last.ckpt)",
+                       ", --force to start over, or choose another --out");
+        for (const std::string& f :
+             {result_.last_checkpoint, result_.best_checkpoint, result_.metrics_path})
+            fs::remove(f);
+    }
 
-    SigintGuard sigint(opts.handle_sigint);
-    Tensor x, labels, dlogits;
-    Tensor d_loss = backend.zeros({1}, DType::f32), loss_sum = backend.zeros({1}, DType::f32);
-    Tensor norm = backend.zeros({1}, DType::f32), scale = backend.zeros({1}, DType::f32);
-    backend.fill(scale, 1.0f);  // stays 1 without clipping
-    std::vector<const Tensor*> grads;
-    for (Parameter* p : params) grads.push_back(&p->grad);
+    // Loads OUT/last.ckpt. False when the run has already done all its epochs (result filled from
+    // its metrics).
+    bool resume() {
+        if (!fs::exists(result_.last_checkpoint))
+            PFCE_THROW(InputError, "nothing to resume in ", cfg_.run.out,
+                       ": it holds no last.ckpt");
+        const Checkpoint ck = read_checkpoint(result_.last_checkpoint);
+        const Config stored = config_from_json(ck.meta.value("config", json::object()),
+                                               result_.last_checkpoint + " (config)");
+        const std::vector<std::string> diff = differing_result_keys(stored, cfg_);
+        if (!diff.empty()) {
+            std::string list;
+            for (const auto& d : diff) list += "\n  " + d;
+            PFCE_THROW(InputError, "cannot resume ", cfg_.run.out,
+                       ": these settings differ from the run's own (stored -> given):", list,
+                       "\nresume with the run's settings (pfce train --resume --out ", cfg_.run.out,
+                       ") or start over with --force");
+        }
+        load_model_state(ck, backend_, net_, result_.last_checkpoint);
+        for (const StateRef& s : opt_.state())
+            ck.load_into(backend_, s.name, *s.value, result_.last_checkpoint);
+        st_ = state_from_json(ck.meta.at("state"), sched_);
+        if (st_.best_epoch == 0) st_.best_value = worst_value();
+        opt_.set_steps_taken(st_.global_step);
+        trim_metrics(result_.metrics_path, st_.epoch);
+        if (st_.epoch >= cfg_.run.epochs) {
+            fill_from_last_metrics();
+            return false;
+        }
+        if (cfg_.run.epochs > stored.run.epochs)
+            log_info("resuming with a longer schedule: ", stored.run.epochs, " -> ",
+                     cfg_.run.epochs, " epochs");
+        log_info("resuming ", cfg_.run.out, " at epoch ", st_.epoch + 1, ", batch ", st_.batch,
+                 " (step ", st_.global_step, ")");
+        return true;
+    }
 
-    for (; st.epoch < cfg.epochs; ++st.epoch) {
-        loader.start_epoch(st.epoch);
+    void log_start() const {
+        const OptimizerSettings& o = cfg_.optimizer;
+        log_info("training U-Net (depth ", cfg_.model.depth, ", width ", cfg_.model.width, ", ",
+                 net_.parameter_count(), " parameters) on ", backend_.name(), ": ",
+                 in_.train.size(), " train / ", in_.val.size(), " val samples, ", bpe_,
+                 " batches of ", cfg_.run.batch_size, " per epoch",
+                 cfg_.data.crop_size > 0 ? ", crops of " + std::to_string(cfg_.data.crop_size)
+                                         : std::string(),
+                 ", ", o.name, " lr ", o.lr, ", schedule ", cfg_.schedule.name,
+                 o.clip > 0 ? ", clip " + std::to_string(o.clip) : std::string());
+        if (in_.val.empty())
+            log_warn(
+                "no validation samples: best.ckpt and the plateau schedule follow the "
+                "training loss");
+    }
+
+    // Trains the rest of epoch st_.epoch. False when stopped (Ctrl-C, SIGTERM, stop_after_step),
+    // after saving last.ckpt.
+    bool train_epoch() {
+        loader_.start_epoch(st_.epoch);
         Batch batch;
-        for (std::int64_t b = 0; b < st.batch; ++b)  // resume mid-epoch: same order, same batches
-            if (!loader.next(batch))
-                PFCE_THROW(InputError, "resume position ", st.batch, " is past the epoch's end");
-        backend.fill(loss_sum, st.epoch_loss_sum);
+        for (std::int64_t b = 0; b < st_.batch; ++b)  // resume mid-epoch: same order and batches
+            if (!loader_.next(batch))
+                PFCE_THROW(InputError, "resume position ", st_.batch, " is past the epoch's end");
+        backend_.fill(loss_sum_, st_.epoch_loss_sum);
         char label[64];
-        std::snprintf(label, sizeof label, "epoch %d/%d", st.epoch + 1, cfg.epochs);
-        ProgressBar bar(label, bpe, opts.tty);
+        std::snprintf(label, sizeof label, "epoch %d/%d", st_.epoch + 1, cfg_.run.epochs);
+        ProgressBar bar(label, bpe_, opts_.tty);
         const auto t0 = std::chrono::steady_clock::now();
-        const double images_before = st.epoch_images, seconds_before = st.epoch_seconds;
-        auto epoch_seconds = [&] {
-            return seconds_before +
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        };
-        double lr = sched.lr(st.global_step, st.epoch);
-        while (st.batch < bpe && loader.next(batch)) {
-            ensure(backend, x, batch.images.shape(), DType::f32);
-            ensure(backend, labels, batch.train_labels.shape(), DType::u8);
-            backend.copy(x, batch.images);
-            backend.copy(labels, batch.train_labels);
-            const Tensor& logits = net.forward(x, true);
-            ensure(backend, dlogits, logits.shape(), DType::f32);
-            backend.focal_loss(logits, labels, loss_params, d_loss, dlogits);
-            net.backward(dlogits);
-            if (cfg.clip > 0) {
-                backend.global_grad_norm(grads, norm);
-                backend.clip_scale(norm, static_cast<float>(cfg.clip), scale);
-            }
-            lr = sched.lr(st.global_step, st.epoch);
-            opt.step(static_cast<float>(lr), scale);
-            backend.add_inplace(loss_sum, d_loss);
-            ++st.batch;
-            ++st.global_step;
-            st.epoch_images += static_cast<double>(batch.images.dim(0));
-
-            const bool stop = g_interrupted.load() ||
-                              (opts.stop_after_step && opts.stop_after_step(st.global_step));
-            if (st.batch % cfg.log_every == 0 || st.batch == bpe || stop) {
-                st.epoch_loss_sum = read_scalar(backend, loss_sum);
-                const double mean = st.epoch_loss_sum / static_cast<double>(st.batch);
+        images_before_ = st_.epoch_images;
+        seconds_before_ = st_.epoch_seconds;
+        epoch_start_ = t0;
+        lr_ = sched_.lr(st_.global_step, st_.epoch);
+        while (st_.batch < bpe_ && loader_.next(batch)) {
+            step(batch);
+            const bool stop = stop_requested() ||
+                              (opts_.stop_after_step && opts_.stop_after_step(st_.global_step));
+            if (st_.batch % cfg_.run.log_every == 0 || st_.batch == bpe_ || stop) {
+                st_.epoch_loss_sum = read_scalar(backend_, loss_sum_);
+                const double mean = st_.epoch_loss_sum / static_cast<double>(st_.batch);
                 if (!std::isfinite(mean)) diverged("the training loss", mean);
-                bar.update(st.batch, mean,
-                           static_cast<std::int64_t>(st.epoch_images - images_before));
+                bar.update(st_.batch, mean,
+                           static_cast<std::int64_t>(st_.epoch_images - images_before_));
             }
             if (stop) {
-                st.epoch_seconds = epoch_seconds();
-                save(st, false);
+                st_.epoch_seconds = epoch_seconds();
+                save(st_, false);
                 bar.finish("interrupted");
-                log_info("interrupted: saved ", result.last_checkpoint, " at epoch ", st.epoch + 1,
-                         ", batch ", st.batch, "; continue with --resume");
-                result.interrupted = true;
-                result.steps = st.global_step;
-                result.epochs_completed = st.epoch;
-                return result;
+                log_info("interrupted: saved ", result_.last_checkpoint, " at epoch ",
+                         st_.epoch + 1, ", batch ", st_.batch, "; continue with --resume");
+                result_.interrupted = true;
+                result_.steps = st_.global_step;
+                result_.epochs_completed = st_.epoch;
+                return false;
             }
         }
-        st.epoch_loss_sum = read_scalar(backend, loss_sum);
-        const double train_loss = st.epoch_loss_sum / static_cast<double>(bpe);
+        finish_epoch(bar);
+        return true;
+    }
+
+    TrainResult finish() {
+        result_.epochs_completed = st_.epoch;
+        result_.steps = st_.global_step;
+        result_.best_epoch = st_.best_epoch;
+        result_.best_value = st_.best_value;
+        return std::move(result_);
+    }
+
+    bool done() const { return st_.epoch >= cfg_.run.epochs; }
+    TrainResult& result() { return result_; }
+
+  private:
+    double worst_value() const {
+        return best_max_ ? -std::numeric_limits<double>::infinity()
+                         : std::numeric_limits<double>::infinity();
+    }
+
+    std::string join_names() const {
+        std::string s;
+        for (const auto& n : in_.class_names) s += (s.empty() ? "" : ", ") + n;
+        return s;
+    }
+
+    double epoch_seconds() const {
+        return seconds_before_ +
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_)
+                   .count();
+    }
+
+    // One optimizer step on `batch`.
+    void step(const Batch& batch) {
+        ensure(backend_, x_, batch.images.shape(), DType::f32);
+        ensure(backend_, labels_, batch.train_labels.shape(), DType::u8);
+        backend_.copy(x_, batch.images);
+        backend_.copy(labels_, batch.train_labels);
+        const Tensor& logits = net_.forward(x_, true);
+        ensure(backend_, dlogits_, logits.shape(), DType::f32);
+        backend_.focal_loss(logits, labels_, loss_params_, d_loss_, dlogits_);
+        net_.backward(dlogits_);
+        if (cfg_.optimizer.clip > 0) {
+            backend_.global_grad_norm(grads_, norm_);
+            backend_.clip_scale(norm_, static_cast<float>(cfg_.optimizer.clip), scale_);
+        }
+        lr_ = sched_.lr(st_.global_step, st_.epoch);
+        opt_.step(static_cast<float>(lr_), scale_);
+        backend_.add_inplace(loss_sum_, d_loss_);
+        ++st_.batch;
+        ++st_.global_step;
+        st_.epoch_images += static_cast<double>(batch.images.dim(0));
+    }
+
+    // Validation, the metrics line, best/last checkpoints.
+    void finish_epoch(ProgressBar& bar) {
+        st_.epoch_loss_sum = read_scalar(backend_, loss_sum_);
+        const double train_loss = st_.epoch_loss_sum / static_cast<double>(bpe_);
         if (!std::isfinite(train_loss)) diverged("the training loss", train_loss);
         const double train_seconds = epoch_seconds();
-        const double images_per_s = train_seconds > 0 ? st.epoch_images / train_seconds : 0.0;
+        const double images_per_s = train_seconds > 0 ? st_.epoch_images / train_seconds : 0.0;
 
-        EvalResult val = evaluate(backend, net, in.val, in.stats, cfg.batch_size, loss_params,
-                                  in.clutter_class, cfg.prefetch);
-        if (!in.val.empty() && !std::isfinite(val.loss)) diverged("the validation loss", val.loss);
-        // With no validation split, the training loss stands in (logged once).
-        const double monitored_loss = in.val.empty() ? train_loss : val.loss;
-        if (in.val.empty() && st.epoch == 0)
-            log_warn("no validation samples: best/plateau follow the training loss");
-        const double best_candidate = best_max ? val.metrics.miou : monitored_loss;
-        const bool improved =
-            std::isfinite(best_candidate) &&
-            (best_max ? best_candidate > st.best_value : best_candidate < st.best_value);
+        EvalResult val = evaluate(backend_, net_, in_.val, in_.stats, loss_params_,
+                                  in_.clutter_class, eval_options(cfg_));
+        if (!in_.val.empty() && !std::isfinite(val.loss)) diverged("the validation loss", val.loss);
+        const double monitored_loss = in_.val.empty() ? train_loss : val.loss;
+        const double candidate = best_name_ == "val_miou" ? val.metrics.miou : monitored_loss;
+        const bool improved = std::isfinite(candidate) &&
+                              (best_max_ ? candidate > st_.best_value : candidate < st_.best_value);
         if (improved) {
-            st.best_value = best_candidate;
-            st.best_epoch = st.epoch + 1;
+            st_.best_value = candidate;
+            st_.best_epoch = st_.epoch + 1;
         }
-        sched.end_epoch(cfg.plateau_metric == "val_miou" ? val.metrics.miou : monitored_loss);
+        sched_.end_epoch(cfg_.schedule.plateau_metric == "val_miou" && !in_.val.empty()
+                             ? val.metrics.miou
+                             : monitored_loss);
 
-        json line = {{"epoch", st.epoch + 1},
-                     {"lr", lr},
-                     {"train_loss", num(train_loss)},
-                     {"val_loss", num(val.loss)},
-                     {"val_loss_dense", num(val.loss_dense)},
-                     {"val_miou", num(val.metrics.miou)},
-                     {"val_miou_no_clutter", num(val.metrics.miou_no_clutter)},
-                     {"val_oa", num(val.metrics.oa)},
-                     {"val_mean_f1", num(val.metrics.mean_f1)},
-                     {"val_iou", to_json(val.metrics)["iou"]},
-                     {"time_s", train_seconds},
-                     {"images_per_s", images_per_s},
-                     {"steps", st.global_step},
-                     {"best", improved}};
-        append_line(result.metrics_path, line.dump());
+        const json line = {{"epoch", st_.epoch + 1},
+                           {"lr", lr_},
+                           {"train_loss", num(train_loss)},
+                           {"val_loss", num(val.loss)},
+                           {"val_loss_dense", num(val.loss_dense)},
+                           {"val_miou", num(val.metrics.miou)},
+                           {"val_miou_no_clutter", num(val.metrics.miou_no_clutter)},
+                           {"val_oa", num(val.metrics.oa)},
+                           {"val_mean_f1", num(val.metrics.mean_f1)},
+                           {"val_iou", to_json(val.metrics)["iou"]},
+                           {"time_s", train_seconds},
+                           {"images_per_s", images_per_s},
+                           {"steps", st_.global_step},
+                           {"best", improved}};
+        append_line(result_.metrics_path, line.dump());
         char summary[256];
         std::snprintf(
             summary, sizeof summary,
@@ -372,22 +426,98 @@ TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInpu
         bar.finish(summary);
 
         // The checkpoint describes the start of the next epoch.
-        st.batch = 0;
-        st.epoch_loss_sum = 0;
-        st.epoch_images = 0;
-        st.epoch_seconds = 0;
-        LoopState next = st;
-        next.epoch = st.epoch + 1;
-        save(next, improved);
-        result.train_loss = train_loss;
-        result.val = std::move(val);
-        result.epochs_completed = st.epoch + 1;
+        st_.batch = 0;
+        st_.epoch_loss_sum = 0;
+        st_.epoch_images = 0;
+        st_.epoch_seconds = 0;
+        ++st_.epoch;
+        save(st_, improved);
+        result_.train_loss = train_loss;
+        result_.val = std::move(val);
     }
-    result.epochs_completed = st.epoch;
-    result.steps = st.global_step;
-    result.best_epoch = st.best_epoch;
-    result.best_value = st.best_value;
-    return result;
+
+    void save(const LoopState& state, bool also_best) {
+        Checkpoint ck;
+        ck.meta = meta_;
+        ck.meta["state"] = state_to_json(state, sched_);
+        ck.meta["backend"] = backend_.name();
+        save_model_state(ck, backend_, net_);
+        for (const StateRef& s : opt_.state()) ck.add(backend_, s.name, *s.value);
+        if (also_best) write_checkpoint(result_.best_checkpoint, ck);
+        write_checkpoint(result_.last_checkpoint, ck);
+    }
+
+    [[noreturn]] void diverged(const char* what, double value) {
+        std::ostringstream where;
+        where << "training diverged: " << what << " is " << value << " at epoch " << st_.epoch + 1
+              << ", batch " << st_.batch << " (step " << st_.global_step << "); stopping. ";
+        if (fs::exists(result_.last_checkpoint))
+            where << "The last good checkpoint is " << result_.last_checkpoint << " (" << st_.epoch
+                  << " epochs completed); lower the lr or enable clipping (--clip) "
+                  << "and resume or start over.";
+        else
+            where << "No checkpoint was written yet; lower the lr or enable clipping (--clip).";
+        PFCE_THROW(NumericError, where.str());
+    }
+
+    // A finished run resumed: report its last epoch instead of training (or zeros).
+    void fill_from_last_metrics() {
+        result_.already_finished = true;
+        const std::vector<json> lines = read_metric_lines(result_.metrics_path);
+        if (lines.empty()) return;
+        const json& j = lines.back();
+        result_.train_loss = num_from(j.value("train_loss", json()));
+        result_.val.loss = num_from(j.value("val_loss", json()));
+        result_.val.loss_dense = num_from(j.value("val_loss_dense", json()));
+        result_.val.metrics.miou = num_from(j.value("val_miou", json()));
+        result_.val.metrics.oa = num_from(j.value("val_oa", json()));
+    }
+
+    Backend& backend_;
+    const Config& cfg_;
+    const TrainInputs& in_;
+    const TrainOptions& opts_;
+    UNet net_;
+    std::vector<Parameter*> params_;
+    Optimizer opt_;
+    FocalLossParams loss_params_;
+    BatchLoader loader_;
+    std::int64_t bpe_;
+    LrSchedule sched_;
+    std::string best_name_;
+    bool best_max_ = false;
+    json meta_;
+    LoopState st_;
+    TrainResult result_;
+    Tensor x_, labels_, dlogits_, d_loss_, loss_sum_, norm_, scale_;
+    std::vector<const Tensor*> grads_;
+    double lr_ = 0, images_before_ = 0, seconds_before_ = 0;
+    std::chrono::steady_clock::time_point epoch_start_;
+};
+
+}  // namespace
+
+Config config_of_run(const std::string& out_dir) {
+    const std::string path = (fs::path(out_dir) / "last.ckpt").string();
+    if (!fs::exists(path))
+        PFCE_THROW(InputError, "nothing to resume in ", out_dir, ": it holds no last.ckpt");
+    const Checkpoint ck = read_checkpoint(path);
+    if (!ck.meta.contains("config"))
+        PFCE_THROW(InputError, "checkpoint ", path, " holds no training config");
+    Config c = config_from_json(ck.meta.at("config"), path + " (config)");
+    c.run.out = out_dir;  // where it is now, wherever it was written
+    return c;
+}
+
+TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& inputs,
+                       const TrainOptions& opts) {
+    TrainingRun run(backend, cfg, inputs, opts);
+    run.claim_output_dir();
+    if (opts.resume && !run.resume()) return run.finish();
+    run.log_start();
+    while (!run.done())
+        if (!run.train_epoch()) return std::move(run.result());
+    return run.finish();
 }
 
 }  // namespace pfce

@@ -2,7 +2,8 @@
 // backward, optional clipping by global norm, optimizer step), validation every epoch on the
 // training label kind and on dense masks with dense metrics, best and last checkpoints,
 // OUT/metrics.jsonl, resumable bit-exactly (on the CPU) from OUT/last.ckpt, stopped cleanly by a
-// NaN/Inf loss (keeping the last good checkpoint) or by Ctrl-C (saving first).
+// NaN/Inf loss (keeping the last good checkpoint) or by a stop request (core/stop_signal: Ctrl-C,
+// SIGTERM), checked between batches, saving first.
 //
 // Host syncs: the per-batch loss is summed on the device and read back every `log_every` batches
 // (and at the end of an epoch) for the progress bar and the NaN check; nothing else in a step
@@ -14,37 +15,42 @@
 #include <string>
 
 #include "core/backend.hpp"
+#include "host/train/config.hpp"
 #include "host/train/evaluate.hpp"
-#include "host/train/train_config.hpp"
 #include "host/train/train_data.hpp"
 
 namespace pfce {
 
 struct TrainOptions {
-    bool resume = false;  // continue from OUT/last.ckpt (its config must equal the one given)
-    bool force = false;   // start over even though OUT/ already holds a run
-    bool handle_sigint = false;  // Ctrl-C sets a flag checked between batches (CLI only)
-    int tty = -1;                // progress display: -1 detect, 0 plain lines, 1 redrawn bar
-    // Called after every optimizer step with the number of steps taken; true stops the run as
-    // Ctrl-C does (tests use it to interrupt at a chosen point).
+    // Continue from OUT/last.ckpt. The config given must agree with the stored one on every key
+    // that changes the result (differing_result_keys: device, paths that resolve to the same place
+    // and more epochs are fine); the keys that differ are named otherwise.
+    bool resume = false;
+    bool force = false;  // start over even though OUT/ already holds a run
+    int tty = -1;        // progress display: -1 detect, 0 plain lines, 1 redrawn bar
+    // Called after every optimizer step with the number of steps taken; true stops the run as a
+    // stop request does (tests use it to interrupt at a chosen point).
     std::function<bool(std::int64_t)> stop_after_step;
 };
 
 struct TrainResult {
     int epochs_completed = 0;
     bool interrupted = false;
+    bool already_finished = false;  // resumed a run that had done all its epochs: nothing ran
     std::int64_t steps = 0;
     double train_loss = 0;  // of the last completed epoch
-    EvalResult val;         // of the last completed epoch
+    EvalResult val;         // of the last completed epoch (metrics read back when already_finished)
     int best_epoch = 0;     // 1-based; 0 = none yet
     double best_value = 0;
+    std::string best_metric;  // what best_value is: val_loss, val_miou or train_loss
     std::string last_checkpoint, best_checkpoint, metrics_path;
 };
 
-TrainResult train_unet(Backend& backend, const TrainConfig& cfg, const TrainInputs& inputs,
+// `cfg` must be validated (validate()).
+TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& inputs,
                        const TrainOptions& opts = {});
 
-// The training config stored in OUT/last.ckpt (for `pfce train --resume` without --config).
-TrainConfig config_of_run(const std::string& out_dir);
+// The config stored in OUT/last.ckpt (for `pfce train --resume` without a config file).
+Config config_of_run(const std::string& out_dir);
 
 }  // namespace pfce

@@ -1,0 +1,52 @@
+// Files written so that a reader, or a crash, sees either the old file or the whole new one, never
+// part of one (a temporary beside the target, flushed to disk, then renamed over it), and the
+// checks that keep a command from replacing a file it did not make. Every writer in pfce goes
+// through these, so a full disk fails one way everywhere: an error naming the file, the target
+// untouched and no temporary left behind.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pfce {
+
+// A unique temporary name in the directory of `path` (rename is atomic only within a file system;
+// pid + counter keep concurrent writers, threads or processes, apart).
+std::string temp_path_for(const std::string& path);
+// Flushes `tmp` to disk and renames it over `path`; removes `tmp` and throws SystemError on
+// failure.
+void commit_temp(const std::string& tmp, const std::string& path);
+
+// Atomic write for writers that need a path (libtiff, libpng): calls write(tmp), then commits it.
+// A throwing writer leaves no temporary behind.
+template <typename Fn>
+void write_atomically(const std::string& path, Fn&& write) {
+    const std::string tmp = temp_path_for(path);
+    try {
+        write(tmp);
+    } catch (...) {
+        std::remove(tmp.c_str());
+        throw;
+    }
+    commit_temp(tmp, path);
+}
+
+// Writes `bytes` to `path` atomically; every write, the flush and the close are checked (ENOSPC,
+// EFBIG, EIO become a SystemError naming the file), and the temporary is removed on failure.
+void write_file_atomically(const std::string& path, std::string_view bytes);
+
+// The whole file; InputError naming it when it cannot be opened or read.
+std::string read_whole_file(const std::string& path);
+
+// Refuses (InputError naming the file and the flag) to write `path` when it exists and `force` is
+// false, and always when it is one of `inputs` (the same file, through any path or link): a command
+// never replaces its own input.
+void check_output_file(const std::string& path, bool force, const std::vector<std::string>& inputs,
+                       const std::string& force_flag = "--force");
+
+// True when `path` (existing or not) lies inside directory `dir`, through any links.
+bool path_is_inside(const std::string& path, const std::string& dir);
+
+}  // namespace pfce

@@ -1,0 +1,68 @@
+// claim_output_dir: the marker check that keeps pfce's writers out of directories they do not own.
+#include "core/output_dir.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+
+namespace pfce {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kMarker = ".pfce-output";
+
+std::string read_marker(const fs::path& p) {
+    std::ifstream in(p);
+    std::string kind;
+    std::getline(in, kind);
+    return kind;
+}
+
+}  // namespace
+
+OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
+                                const std::string& completion_file, const std::string& flag) {
+    std::error_code ec;
+    const fs::path d(dir);
+    const fs::path marker = d / kMarker;
+    if (fs::exists(d, ec) && !fs::is_directory(d, ec))
+        PFCE_THROW(InputError, flag, " ", dir, " is a file, not a directory");
+    if (!fs::exists(d, ec)) {
+        fs::create_directories(d, ec);
+        if (!fs::is_directory(d, ec))
+            PFCE_THROW(SystemError, "cannot create ", dir, ": ", ec.message());
+    }
+    std::vector<std::string> entries;
+    for (const auto& e : fs::directory_iterator(d, ec)) entries.push_back(e.path().filename());
+    if (ec) PFCE_THROW(InputError, "cannot list ", dir, ": ", ec.message());
+    const bool complete = fs::exists(d / completion_file, ec);
+    if (fs::exists(marker, ec)) {
+        const std::string have = read_marker(marker);
+        if (have != kind)
+            PFCE_THROW(InputError, flag, " ", dir, " holds pfce's ", have, ", not a ", kind,
+                       "; choose another directory");
+        return complete ? OutputDirState::ours_complete : OutputDirState::ours_incomplete;
+    }
+    if (complete) {  // made by a pfce from before the marker: its completion file says it is ours
+        write_file_atomically(marker.string(), kind + "\n");
+        return OutputDirState::ours_complete;
+    }
+    if (!entries.empty()) {
+        std::string some;
+        for (std::size_t i = 0; i < entries.size() && i < 3; ++i)
+            some += (i ? ", " : "") + entries[i];
+        PFCE_THROW(InputError, flag, " ", dir, " already holds files pfce did not write (", some,
+                   entries.size() > 3 ? ", ..." : "", "; ", entries.size(),
+                   " entries). pfce writes a ", kind,
+                   " only into a new or empty directory or one holding its own ", kind, " (",
+                   completion_file, "); choose another directory. --force does not change this.");
+    }
+    write_file_atomically(marker.string(), kind + "\n");
+    return OutputDirState::fresh;
+}
+
+}  // namespace pfce

@@ -1,0 +1,26 @@
+// The one rule for directories pfce fills (synthetic datasets, mask directories): pfce writes only
+// into a new or empty directory, or into one that already holds its own output of the same kind.
+// A marker file written first (.pfce-output, naming the kind) recognizes its own output even when
+// it was interrupted before its completion file (synthetic.json, masks.json) was written last.
+// A directory holding anything else is refused with or without --force: --force may replace
+// pfce's own output, never a user's files.
+#pragma once
+
+#include <string>
+
+namespace pfce {
+
+enum class OutputDirState {
+    fresh,            // did not exist or was empty; now exists with the marker
+    ours_incomplete,  // pfce's own, of this kind, interrupted before completion
+    ours_complete,    // pfce's own, of this kind, complete (`completion_file` exists)
+};
+
+// Creates or checks `dir` for output of `kind` ("synthetic dataset", "masks"), whose completion
+// file `completion_file` (a name inside dir) is written last. InputError naming the directory and
+// what is in it when it holds anything else. `flag` names the option that chose the directory.
+OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
+                                const std::string& completion_file,
+                                const std::string& flag = "--out");
+
+}  // namespace pfce

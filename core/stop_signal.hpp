@@ -1,0 +1,26 @@
+// Ctrl-C and SIGTERM as a request to stop cleanly: while a StopSignals object lives, either signal
+// sets a flag that long work polls between steps (the trainer between batches, the suite runner
+// between stages), so the work saves what it has and returns instead of dying mid-write. A second
+// signal ends the process at once (the default action is restored by the first).
+#pragma once
+
+namespace pfce {
+
+class StopSignals {
+  public:
+    explicit StopSignals(bool active = true);
+    ~StopSignals();
+    StopSignals(const StopSignals&) = delete;
+    StopSignals& operator=(const StopSignals&) = delete;
+
+  private:
+    bool active_;
+    void (*previous_int_)(int) = nullptr;
+    void (*previous_term_)(int) = nullptr;
+};
+
+bool stop_requested();
+void request_stop();  // as if a signal arrived (tests)
+void clear_stop_request();
+
+}  // namespace pfce

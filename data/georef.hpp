@@ -1,0 +1,29 @@
+// The georeference of a GeoTIFF, kept as its GeoTIFF tags verbatim (model pixel scale, tie points,
+// model transformation, and the GeoKey directory with its double and ASCII parameters): an output
+// on the same pixel grid that carries them lands on the map exactly where its input did, in the
+// input's CRS, with no reprojection and no CRS database. Read and written by data/image_io_tiff.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pfce {
+
+struct GeoReference {
+    std::vector<double> pixel_scale;           // ModelPixelScaleTag (33550)
+    std::vector<double> tiepoints;             // ModelTiepointTag (33922)
+    std::vector<double> transformation;        // ModelTransformationTag (34264)
+    std::vector<std::uint16_t> key_directory;  // GeoKeyDirectoryTag (34735)
+    std::vector<double> double_params;         // GeoDoubleParamsTag (34736)
+    std::string ascii_params;                  // GeoAsciiParamsTag (34737)
+
+    bool empty() const {
+        return pixel_scale.empty() && tiepoints.empty() && transformation.empty() &&
+               key_directory.empty();
+    }
+    // "EPSG:32633, pixel 0.05 x 0.05, origin (366000, 5810000)" (what is known), for logs.
+    std::string describe() const;
+};
+
+}  // namespace pfce

@@ -1,0 +1,37 @@
+// The sampling stage (`pfce sample`, experiments, `pfce train` with sparse labels): every image's
+// sparse mask (DESIGN §2) written to a mask directory, streamed in chunks so a dataset larger than
+// memory passes through. It follows the cache rule of every mask stage: a directory holding masks
+// made from the same dataset with the same settings is reused (with or without `force`); one made
+// otherwise is replaced only with `force`; a directory of anything else is refused (data/mask_dir,
+// core/output_dir).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/dataset.hpp"
+#include "data/sparse_sampler.hpp"
+
+namespace pfce {
+
+struct MaskStageResult {
+    std::string dir;
+    bool reused = false;
+    std::int64_t labelled = 0, pixels = 0;
+    std::vector<std::int64_t> per_class;  // labelled pixels per class
+    double seconds = 0;
+};
+
+// What decides whether a directory of sparse masks can be reused: the dataset (resolved root, kind,
+// tiling) and the sampler settings.
+nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so);
+
+MaskStageResult make_sparse_masks(
+    const Dataset& ds, const SamplerOptions& so, const std::string& dir, bool force,
+    const std::function<void(std::size_t done, std::size_t n)>& progress = {});
+
+}  // namespace pfce

@@ -1,0 +1,43 @@
+// One CLI11 option per config key, in option groups named after the sections.
+#include "host/cli/config_flags.hpp"
+
+namespace pfce::cli {
+
+void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
+                      const std::set<std::string>& skip) {
+    const Config defaults;
+    for (const std::string& section : config_sections()) {
+        CLI::Option_group* group = app.add_option_group("[" + section + "]");
+        for (const ConfigKey& k : config_keys()) {
+            if (k.section != section || skip.count(k.dotted())) continue;
+            std::string help = k.help;
+            if (k.type == KeyType::choice) {
+                help += " (";
+                for (std::size_t i = 0; i < k.choices.size(); ++i)
+                    help += (i ? " | " : "") + k.choices[i];
+                help += ")";
+            }
+            nlohmann::json d = k.get(defaults);
+            std::string shown = d.is_string() ? d.get<std::string>() : d.dump();
+            if (d.is_array()) {
+                shown.clear();
+                for (std::size_t i = 0; i < d.size(); ++i) shown += (i ? "," : "") + d[i].dump();
+            }
+            help += "  [" + k.dotted() + (shown.empty() ? "" : " = " + shown) + "]";
+            group->add_option(k.flag, given[k.dotted()], help)
+                ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // the last one wins
+        }
+    }
+}
+
+void apply_config_flags(Config& c, const std::map<std::string, std::string>& given) {
+    // Only flags that were typed: CLI11 leaves the others' strings empty, and an empty value is
+    // meaningful for no key but lists and paths, which need not be cleared from the command line.
+    for (const ConfigKey& k : config_keys()) {
+        const auto it = given.find(k.dotted());
+        if (it == given.end() || it->second.empty()) continue;
+        apply_flag_text(c, k, it->second);
+    }
+}
+
+}  // namespace pfce::cli

@@ -1,0 +1,22 @@
+// Command-line flags generated from the config's key table (host/train/config.hpp): every key
+// has a flag, grouped by section in --help with its default, so a setting never needs a file.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "host/train/config.hpp"
+
+namespace pfce::cli {
+
+// Adds one option per config key (skipping the dotted keys in `skip`); the text given for each
+// lands in `given[dotted key]`.
+void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
+                      const std::set<std::string>& skip = {});
+// Applies the flags given, in table order, over `c` (each value checked as it is set).
+void apply_config_flags(Config& c, const std::map<std::string, std::string>& given);
+
+}  // namespace pfce::cli

@@ -1,0 +1,132 @@
+// Experiment labels through the sample and link stages, cached under OUT/cache.
+#include "host/experiment/experiment_labels.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+
+#include "core/log.hpp"
+#include "core/parallel.hpp"
+#include "data/linking.hpp"
+#include "data/mask_dir.hpp"
+#include "data/sparse_masks.hpp"
+#include "host/train/checkpoint.hpp"
+
+namespace pfce {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string settings_key(const json& settings) {
+    const std::string s = settings.dump();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%016llx",
+                  static_cast<unsigned long long>(fnv1a64(s.data(), s.size())));
+    return std::string(buf).substr(0, 12);
+}
+
+std::vector<LabelMap> read_masks(const std::string& dir, const LoadedData& L) {
+    const MaskDir md = open_mask_dir(dir);
+    std::vector<LabelMap> out(L.ids.size());
+    parallel_for(
+        L.ids.size(), [&](std::size_t i) { out[i] = read_mask_png(md, L.ids[i], L.ds->palette()); },
+        8);
+    return out;
+}
+
+}  // namespace
+
+ExperimentLabels make_experiment_labels(const ExperimentSpec& e, const LoadedData& L,
+                                        Backend& backend, const std::string& out_dir,
+                                        ExperimentResult& r, const std::string& tag) {
+    ExperimentLabels lab;
+    const LabelSettings& ls = e.config.labels;
+    if (ls.kind == "dense") {
+        lab.train = L.dense;
+        return lab;
+    }
+    const auto t0 = Clock::now();
+    SamplerOptions so;
+    so.points = ls.points;
+    so.scale_by_area = ls.scale_by_area;
+    so.seed = ls.seed;
+    const json sparse_settings = sparse_mask_settings(*L.ds, so);
+    const std::string sparse_dir =
+        (fs::path(out_dir) / "cache" / ("sparse-" + settings_key(sparse_settings))).string();
+    const MaskStageResult s = make_sparse_masks(*L.ds, so, sparse_dir, /*force=*/true);
+    lab.sparse = read_masks(sparse_dir, L);
+    std::string scaled;
+    for (std::size_t c = 0; c < ls.points.size(); ++c)
+        scaled +=
+            (c ? "/" : "") + std::to_string(points_for_class(
+                                 so, static_cast<int>(c), L.images[0].width, L.images[0].height));
+    log_info(tag, s.reused ? "sparse masks: reused " : "sampled ", scaled, " points/class at ",
+             L.images[0].width, "x", L.images[0].height, " (", describe_labels(ls),
+             " at 300x300) in ", seconds_since(t0), " s -> ", sparse_dir);
+    r.stage_seconds["sample"] = seconds_since(t0);
+    if (ls.kind == "sparse") {
+        lab.train = lab.sparse;
+        lab.dir = sparse_dir;
+        return lab;
+    }
+    const auto t1 = Clock::now();
+    LinkDirOptions lo;
+    lo.in_dir = sparse_dir;
+    lo.data_root = L.root;
+    lo.data_options = L.ds->options();
+    lo.params = link_params(ls);
+    lo.force = true;  // OUT's own cache
+    json link_settings = link_settings_json(lo.params, sparse_dir, json::object());
+    link_settings["sample"] = sparse_settings;
+    lo.out_dir = (fs::path(out_dir) / "cache" / ("linked-" + settings_key(link_settings))).string();
+    const LinkDirResult lr = link_mask_dir(backend, lo);
+    lab.train = read_masks(lo.out_dir, L);
+    lab.dir = lo.out_dir;
+    log_info(tag, lr.reused ? "linked masks: reused " : "linked ", lr.stats.points,
+             " points: ", lr.stats.pairs, " pairs within D=", ls.radius, ", ", lr.stats.segments,
+             " segments drawn, in ", seconds_since(t1), " s -> ", lo.out_dir);
+    r.stage_seconds["link"] = seconds_since(t1);
+    return lab;
+}
+
+void label_statistics(const LoadedData& L, const ExperimentLabels& lab, const ExperimentSpec& e,
+                      ExperimentResult& r, const std::string& tag) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const bool linked = e.config.labels.kind == "linked";
+    std::int64_t pixels = 0, sparse_n = 0, train_n = 0;
+    LinkQuality q;
+    for (std::size_t k : L.split.train) {
+        const LabelMap& t = lab.train[k];
+        pixels += static_cast<std::int64_t>(t.labels.size());
+        for (auto v : t.labels) train_n += v != 255;
+        if (!lab.sparse.empty())
+            for (auto v : lab.sparse[k].labels) sparse_n += v != 255;
+        if (linked) measure_link(lab.sparse[k], t, &L.dense[k], q);
+    }
+    r.labelled_fraction = pixels ? static_cast<double>(train_n) / static_cast<double>(pixels) : nan;
+    r.labelled_fraction_sparse = lab.sparse.empty()
+                                     ? r.labelled_fraction
+                                     : static_cast<double>(sparse_n) / static_cast<double>(pixels);
+    r.link_purity = linked ? q.purity() : nan;
+    char buf[256];
+    if (linked)
+        std::snprintf(
+            buf, sizeof buf,
+            "training split: %.3f%% labelled before linking, %.3f%% after (x%.1f), purity %.4f",
+            100 * r.labelled_fraction_sparse, 100 * r.labelled_fraction,
+            r.labelled_fraction / std::max(1e-12, r.labelled_fraction_sparse), r.link_purity);
+    else
+        std::snprintf(buf, sizeof buf, "training split: %.3f%% of pixels labelled",
+                      100 * r.labelled_fraction);
+    log_info(tag, buf);
+}
+
+}  // namespace pfce

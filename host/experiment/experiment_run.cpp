@@ -1,0 +1,211 @@
+// run_experiment: labels -> train (or resume) -> test -> picture grid.
+#include "host/experiment/experiment_run.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "core/file_io.hpp"
+#include "core/log.hpp"
+#include "core/stop_signal.hpp"
+#include "data/image_io.hpp"
+#include "host/experiment/experiment_labels.hpp"
+#include "host/experiment/picture_grid.hpp"
+#include "host/train/checkpoint.hpp"
+#include "host/train/evaluate.hpp"
+#include "host/train/sliding_window.hpp"
+#include "host/train/train_data.hpp"
+#include "host/train/trained_model.hpp"
+#include "host/train/trainer.hpp"
+
+namespace pfce {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::vector<SampleData> samples_for(const LoadedData& L, const ExperimentLabels& lab,
+                                    const std::vector<std::size_t>& pos) {
+    std::vector<SampleData> out(pos.size());
+    for (std::size_t i = 0; i < pos.size(); ++i) {
+        out[i].image = L.images[pos[i]];
+        out[i].train_labels = lab.train[pos[i]];
+        out[i].dense = L.dense[pos[i]];
+    }
+    return out;
+}
+
+std::vector<EpochRecord> read_epochs(const std::string& path) {
+    std::vector<EpochRecord> epochs;
+    std::istringstream in(read_whole_file(path));
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        json j;
+        try {
+            j = json::parse(line);
+        } catch (const json::exception& ex) {
+            PFCE_THROW(InputError, path, ": bad line (", ex.what(), ")");
+        }
+        EpochRecord e;
+        e.epoch = j.at("epoch").get<int>();
+        e.train_loss = number_from_json(j.value("train_loss", json()));
+        e.val_loss = number_from_json(j.value("val_loss", json()));
+        e.val_loss_dense = number_from_json(j.value("val_loss_dense", json()));
+        e.val_miou = number_from_json(j.value("val_miou", json()));
+        e.lr = number_from_json(j.value("lr", json()));
+        e.seconds = number_from_json(j.value("time_s", json()));
+        epochs.push_back(e);
+    }
+    return epochs;
+}
+
+// An interrupted training of these very settings in `dir` is resumed, not started over.
+bool can_resume(const std::string& dir, const Config& cfg, const std::string& tag) {
+    const std::string last = (fs::path(dir) / "last.ckpt").string();
+    if (!fs::exists(last)) return false;
+    try {
+        const Config stored = config_of_run(dir);
+        const auto diff = differing_result_keys(stored, cfg);
+        if (diff.empty()) return true;
+        log_info(tag, "the training in ", dir, " had other settings (", diff.front(),
+                 diff.size() > 1 ? ", ..." : "", "): starting over");
+    } catch (const Error& e) {
+        log_warn(tag, "cannot resume ", dir, " (", e.what(), "): starting over");
+    }
+    return false;
+}
+
+}  // namespace
+
+ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, const LoadedData& L,
+                                Backend& backend, const std::string& out_dir,
+                                const RunOptions& opts, const std::string& tag) {
+    const auto t_start = Clock::now();
+    ExperimentResult r;
+    r.id = e.id;
+    r.description = e.description;
+    r.labels = describe_labels(e.config.labels);
+    r.report_figure = e.report_figure;
+    r.device = backend.name();
+    const Palette& pal = L.ds->palette();
+    for (const auto& c : pal.classes) r.class_names.push_back(c.name);
+    const fs::path exp_dir = fs::path(out_dir) / e.id;
+    fs::create_directories(exp_dir);
+
+    log_info(tag, "labels: ", r.labels);
+    const ExperimentLabels lab = make_experiment_labels(e, L, backend, out_dir, r, tag);
+    label_statistics(L, lab, e, r, tag);
+    if (stop_requested()) {
+        r.status = "interrupted";
+        return r;
+    }
+
+    // Training.
+    Config cfg = e.config;
+    cfg.data.root = L.root;
+    cfg.labels.dir = lab.dir;
+    cfg.run.out = (exp_dir / "train").string();
+    cfg.run.device = opts.device;
+    TrainInputs in;
+    in.train = samples_for(L, lab, L.split.train);
+    in.val = samples_for(L, lab, L.split.val);
+    std::vector<const RgbImage*> imgs;
+    for (const auto& s : in.train) imgs.push_back(&s.image);
+    in.stats = compute_channel_stats(imgs);
+    for (const auto& c : pal.classes) {
+        in.class_names.push_back(c.name);
+        in.class_colours.push_back(c.colour);
+    }
+    in.clutter_class = find_clutter_class(pal);
+    in.label_kind = cfg.labels.kind;
+    for (std::size_t p : L.split.train) in.train_ids.push_back(L.ids[p]);
+    for (std::size_t p : L.split.val) in.val_ids.push_back(L.ids[p]);
+    for (std::size_t p : L.split.test) in.test_ids.push_back(L.ids[p]);
+    in.data_meta = {{"root", L.root},
+                    {"labels", lab.dir},
+                    {"experiment", e.id},
+                    {"suite", suite.file},
+                    {"train", in.train.size()},
+                    {"val", in.val.size()},
+                    {"test", in.test_ids.size()}};
+    check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
+    const OptimizerSettings& o = cfg.optimizer;
+    log_info(tag, "training: ", cfg.run.epochs, " epochs, ", o.name, " lr ", o.lr,
+             ", weight decay ", o.weight_decay, ", schedule ", cfg.schedule.name, ", clip ", o.clip,
+             ", batch ", cfg.run.batch_size, ", U-Net depth ", cfg.model.depth, " width ",
+             cfg.model.width);
+    const auto t_train = Clock::now();
+    TrainOptions to;
+    to.resume = !opts.force && can_resume(cfg.run.out, cfg, tag);
+    to.force = !to.resume;  // finished experiments were skipped before getting here
+    to.tty = opts.tty;
+    const TrainResult tr = train_unet(backend, cfg, in, to);
+    r.stage_seconds["train"] = seconds_since(t_train);
+    if (tr.interrupted) {
+        r.status = "interrupted";
+        return r;
+    }
+    r.epochs = read_epochs(tr.metrics_path);
+    if (r.epochs.empty()) PFCE_THROW(InputError, tr.metrics_path, ": no epoch was recorded");
+    r.final_train_loss = r.epochs.back().train_loss;
+
+    // The evaluated checkpoint and the validation numbers at its epoch.
+    const bool use_best =
+        cfg.run.evaluate == "best" && tr.best_epoch > 0 && fs::exists(tr.best_checkpoint);
+    r.selected_epoch = use_best ? tr.best_epoch : r.epochs.back().epoch;
+    for (const auto& ep : r.epochs)
+        if (ep.epoch == r.selected_epoch) {
+            r.val_loss = ep.val_loss;
+            r.val_loss_dense = ep.val_loss_dense;
+            r.val_miou = ep.val_miou;
+        }
+    const std::string ckpt = use_best ? tr.best_checkpoint : tr.last_checkpoint;
+    log_info(tag, "testing ", use_best ? "the best-validation" : "the last", " checkpoint (epoch ",
+             r.selected_epoch, ") on ", L.split.test.size(), " test images");
+    const auto t_test = Clock::now();
+    TrainedModel tm = load_trained_model(backend, ckpt);
+    const std::vector<SampleData> test = samples_for(L, lab, L.split.test);
+    const EvalResult ev = evaluate(backend, *tm.net, test, tm.stats, focal_params(cfg),
+                                   in.clutter_class, eval_options(cfg));
+    r.test = ev.metrics;
+    r.stage_seconds["test"] = seconds_since(t_test);
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "test mIoU %.4f (w/o clutter %.4f), OA %.4f, mean F1 %.4f",
+                  r.test.miou, r.test.miou_no_clutter, r.test.oa, r.test.mean_f1);
+    log_info(tag, buf);
+
+    // Picture grid of the first few test images.
+    if (suite.grid_images > 0) {
+        const auto t_grid = Clock::now();
+        std::vector<GridRow> rows;
+        const std::size_t k =
+            std::min<std::size_t>(static_cast<std::size_t>(suite.grid_images), L.split.test.size());
+        SlidingWindow sw;
+        sw.window = eval_options(cfg).window;
+        for (std::size_t i = 0; i < k; ++i) {
+            const std::size_t p = L.split.test[i];
+            GridRow row;
+            row.image = L.images[p];
+            row.dense = L.dense[p];
+            row.sparse = lab.sparse.empty() ? L.dense[p] : lab.sparse[p];
+            row.train = lab.train[p];
+            row.prediction = predict_sliding(backend, *tm.net, L.images[p], tm.stats, sw);
+            rows.push_back(std::move(row));
+        }
+        const std::string rel = e.id + "/grid.png";
+        write_png((fs::path(out_dir) / rel).string(), compose_picture_grid(rows, pal));
+        r.grid_png = rel;
+        r.stage_seconds["grid"] = seconds_since(t_grid);
+    }
+    r.wall_seconds = seconds_since(t_start);
+    return r;
+}
+
+}  // namespace pfce

@@ -1,0 +1,180 @@
+// The one typed configuration of a run, in sections: data, labels, model, loss, optimizer,
+// schedule, run. One table of keys (config_keys.cpp) drives everything that reads or writes it:
+// the TOML reader ([data], [labels], ... tables in config, experiment and suite files), the JSON
+// stored in checkpoints, the command-line flags (every key has one, generated) and their help text.
+// A config is validated once, where it has been fully read (validate()), with errors that name the
+// source, the key, the value and what was expected.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+#include <nlohmann/json.hpp>
+
+#include "core/op_params.hpp"
+#include "host/train/lr_schedule.hpp"
+#include "host/train/optimizer.hpp"
+
+namespace pfce {
+
+struct DataSettings {
+    std::string root;                       // dataset root (any layout data/dataset.hpp reads)
+    std::string kind = "auto";              // auto | kaggle | tiles | generic
+    int tile_patch = 300;                   // tiles: patch size
+    int tile_stride = 300;                  // tiles: stride
+    std::int64_t max_pixels = 100'000'000;  // refuse bigger images (memory guard)
+    std::string source = "dataset";         // dataset | synthetic (generated into root)
+    int synthetic_count = 160, synthetic_size = 96;
+    std::uint64_t synthetic_seed = 0;
+    std::string train_list, val_list, test_list;  // split files of sample ids (override fractions)
+    double train_frac = 0.8, val_frac = 0.1;
+    std::uint64_t split_seed = 0;
+    int max_samples = 0;  // only the first N samples (0 = all)
+    int crop_size = 0;    // random crops of this side for training (0 = whole images)
+    bool augment = true;  // random flips and 90-degree rotations
+};
+
+struct LabelSettings {
+    std::string kind = "dense";    // dense | sparse | linked: what the loss sees
+    std::string dir;               // an existing mask directory to train on (pfce sample/link)
+    std::vector<int> points{500};  // per class at 300x300 (one value, or one per class)
+    bool scale_by_area = true;     // scale points by H*W/90000 (DESIGN §5)
+    std::uint64_t seed = 0;        // sampling seed
+    int radius = 20;               // linking distance D
+    std::string conflict = "unlabelled";  // unlabelled | lowest
+    double max_color_step = -1;           // edge-aware linking threshold; -1 = off
+};
+
+struct ModelSettings {
+    int width = 32;  // base width F
+    int depth = 4;   // down-sampling steps L
+};
+
+struct LossSettings {
+    double gamma = 2.0;
+    std::vector<double> alpha;           // per class; empty = 1 for every class
+    std::string normalize = "labelled";  // labelled | alpha
+};
+
+struct OptimizerSettings {
+    std::string name = "adam";  // sgd | adam | adamw | adam_l2
+    double lr = 1e-3;
+    double weight_decay = 0.0, momentum = 0.9, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+    double clip = 0.0;  // max global gradient norm; 0 = off
+};
+
+struct ScheduleSettings {
+    std::string name = "constant";  // constant | step | cosine | plateau
+    int step_size = 10;
+    double step_gamma = 0.1;
+    double warmup_epochs = 0.0;  // cosine
+    double min_lr = 0.0;         // cosine and plateau floor
+    double plateau_factor = 0.1;
+    int plateau_patience = 10;
+    double plateau_threshold = 1e-4;
+    int plateau_cooldown = 0;
+    std::string plateau_metric = "val_loss";  // val_loss | val_miou
+};
+
+struct RunSettings {
+    int epochs = 10;
+    int batch_size = 8;
+    std::uint64_t seed = 0;  // weights, shuffling, augmentation, crops
+    std::string device = "auto";
+    std::string out = "runs/train";
+    std::string best_metric = "val_loss";  // val_loss (min) | val_miou (max)
+    std::string evaluate = "last";         // last | best: the checkpoint a suite tests
+    int log_every = 10;  // batches between loss read-backs (the only host sync of a step)
+    int prefetch = 2;    // batches prepared ahead by loader threads
+};
+
+struct Config {
+    DataSettings data;
+    LabelSettings labels;
+    ModelSettings model;
+    LossSettings loss;
+    OptimizerSettings optimizer;
+    ScheduleSettings schedule;
+    RunSettings run;
+};
+
+// ---- the key table ---------------------------------------------------------------------------
+
+enum class KeyType {
+    integer,
+    unsigned_integer,
+    number,
+    boolean,
+    text,
+    choice,
+    int_list,
+    number_list
+};
+
+struct ConfigKey {
+    std::string section, name;  // "optimizer", "lr"
+    std::string flag;           // "--lr"
+    std::string help;           // one line, for --help
+    KeyType type = KeyType::text;
+    std::vector<std::string> choices;  // KeyType::choice
+    bool affects_result = true;        // resume must agree on it (see differing_result_keys)
+    bool is_path = false;              // compared after resolution; resolved against a file's dir
+    std::string legacy;                // the key's name in the flat [train] table of older files
+    std::function<nlohmann::json(const Config&)> get;
+    // Throws std::string (what was expected) on a value of the wrong type.
+    std::function<void(Config&, const nlohmann::json&)> set;
+
+    std::string dotted() const { return section + "." + name; }
+};
+
+const std::vector<std::string>& config_sections();  // data, labels, model, ... in order
+const std::vector<ConfigKey>& config_keys();        // section order, then a sensible key order
+const ConfigKey* find_config_key(const std::string& dotted);
+
+// ---- reading and writing ---------------------------------------------------------------------
+
+// Applies the tables named in `sections` of `root` (each a [section] table) onto `c`. Unknown keys,
+// wrong types and tables not in `sections` are InputErrors naming `source` and the key. A flat
+// [train] table of older files is accepted when `sections` holds "train".
+void apply_toml_sections(Config& c, const toml::table& root, const std::string& source,
+                         const std::set<std::string>& sections);
+// One [section] table (suite overrides, inline experiment entries).
+void apply_toml_section(Config& c, const std::string& section, const toml::table& table,
+                        const std::string& source);
+// A config file: any of the seven section tables; validated.
+Config load_config_file(const std::string& path);
+toml::table parse_toml_file(const std::string& path);  // InputError naming file, line and column
+
+nlohmann::json to_json(const Config& c);  // {"data": {...}, "labels": {...}, ...}
+// Reads to_json's form (or the flat form of older checkpoints); not validated.
+Config config_from_json(const nlohmann::json& j, const std::string& source);
+std::string to_toml_text(const Config& c);  // the whole config as a file `load_config_file` reads
+
+// A value typed on the command line for `k` ("1e-3", "adam", "500,500,700", "true").
+void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text);
+
+// ---- checks ----------------------------------------------------------------------------------
+
+// Ranges, names and cross-key rules (warm-up within the run, min_lr below lr, split fractions);
+// InputError naming `source`, the key, the value and the expectation.
+void validate(const Config& c, const std::string& source);
+
+// Keys that change a run's result and differ between a run's stored config and the one given to
+// resume it: paths are compared after resolution (a moved run, another working directory and a
+// trailing slash are the same), the device, the output directory and logging never count, and a
+// longer schedule (more epochs) is allowed. Each entry reads "key: stored -> given".
+std::vector<std::string> differing_result_keys(const Config& stored, const Config& given);
+
+// ---- resolved pieces ---------------------------------------------------------------------------
+
+OptimizerConfig optimizer_config(const Config& c);
+FocalLossParams focal_params(const Config& c);
+ScheduleConfig schedule_config(const Config& c, std::int64_t batches_per_epoch);
+LinkParams link_params(const LabelSettings& l);
+std::string describe_labels(const LabelSettings& l);  // "sparse 700/class", "linked ... D=20"
+
+}  // namespace pfce

@@ -1,0 +1,324 @@
+// Config <-> TOML, JSON and command-line text, all through the key table, so a key means the same
+// in a config file, a checkpoint and a flag.
+#include <charconv>
+#include <cmath>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "host/train/config.hpp"
+#include "host/train/evaluate.hpp"
+
+namespace pfce {
+namespace {
+
+using json = nlohmann::json;
+
+std::string keys_of(const std::string& section) {
+    std::string s;
+    for (const ConfigKey& k : config_keys())
+        if (k.section == section) s += (s.empty() ? "" : ", ") + k.name;
+    return s;
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+}
+
+// Sets one key, with the error naming source, key, value and expectation.
+void assign(Config& c, const ConfigKey& k, const json& value, const std::string& source) {
+    json v = value;
+    // TOML integers stop at 2^63-1: seeds above are written as strings of digits.
+    if (k.type == KeyType::unsigned_integer && v.is_string()) {
+        const std::string t = v.get<std::string>();
+        std::uint64_t x = 0;
+        const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), x);
+        if (!t.empty() && ec == std::errc() && p == t.data() + t.size()) v = x;
+    }
+    try {
+        k.set(c, v);
+    } catch (const std::string& expected) {
+        PFCE_THROW(InputError, source, ": key \"", k.dotted(), "\" = ", value.dump(), ": expected ",
+                   expected);
+    }
+    if (k.type == KeyType::choice) {
+        const std::string got = k.get(c).get<std::string>();
+        bool ok = false;
+        for (const auto& ch : k.choices) ok = ok || ch == got;
+        if (!ok)
+            PFCE_THROW(InputError, source, ": key \"", k.dotted(), "\" = \"", got,
+                       "\": expected one of ", join(k.choices));
+    }
+}
+
+json toml_to_json(const toml::node& n) {
+    if (auto v = n.as_boolean()) return v->get();
+    if (auto v = n.as_integer()) return v->get();
+    if (auto v = n.as_floating_point()) return v->get();
+    if (auto v = n.as_string()) return v->get();
+    if (auto a = n.as_array()) {
+        json out = json::array();
+        for (const auto& e : *a) out.push_back(toml_to_json(e));
+        return out;
+    }
+    return json("<a table or a date>");  // rejected by every setter as the wrong type
+}
+
+const ConfigKey* find_legacy_key(const std::string& name) {
+    for (const ConfigKey& k : config_keys())
+        if (!k.legacy.empty() && k.legacy == name) return &k;
+    return nullptr;
+}
+
+bool is_section(const std::string& name) {
+    for (const auto& s : config_sections())
+        if (s == name) return true;
+    return false;
+}
+
+}  // namespace
+
+toml::table parse_toml_file(const std::string& path) {
+    try {
+        return toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        PFCE_THROW(InputError, path, ":", e.source().begin.line, ":", e.source().begin.column, ": ",
+                   e.description());
+    }
+}
+
+void apply_toml_section(Config& c, const std::string& section, const toml::table& table,
+                        const std::string& source) {
+    if (section == "train") {  // the flat table of older files
+        for (const auto& [k, node] : table) {
+            const ConfigKey* key = find_legacy_key(std::string(k.str()));
+            if (!key) PFCE_THROW(InputError, source, ": unknown key \"", k.str(), "\" in [train]");
+            assign(c, *key, toml_to_json(node), source);
+        }
+        return;
+    }
+    if (!is_section(section))
+        PFCE_THROW(InputError, source, ": unknown table [", section, "] (expected ",
+                   join(config_sections()), ")");
+    for (const auto& [k, node] : table) {
+        const std::string name(k.str());
+        const ConfigKey* key = find_config_key(section + "." + name);
+        if (!key)
+            PFCE_THROW(InputError, source, ": unknown key \"", section, ".", name, "\" (line ",
+                       k.source().begin.line, "; [", section, "] has ", keys_of(section), ")");
+        assign(c, *key, toml_to_json(node), source);
+    }
+}
+
+void apply_toml_sections(Config& c, const toml::table& root, const std::string& source,
+                         const std::set<std::string>& also_allowed) {
+    for (const auto& [k, node] : root) {
+        const std::string name(k.str());
+        if (also_allowed.count(name)) continue;
+        if (!is_section(name) && name != "train")
+            PFCE_THROW(
+                InputError, source, ": unknown table or key \"", name, "\" (expected ",
+                join(config_sections()),
+                also_allowed.empty() ? "" : ", " + join({also_allowed.begin(), also_allowed.end()}),
+                ")");
+        const toml::table* t = node.as_table();
+        if (!t) PFCE_THROW(InputError, source, ": \"", name, "\" must be a table ([", name, "])");
+        apply_toml_section(c, name, *t, source + " [" + name + "]");
+    }
+}
+
+Config load_config_file(const std::string& path) {
+    Config c;
+    apply_toml_sections(c, parse_toml_file(path), path, {});
+    validate(c, path);
+    return c;
+}
+
+json to_json(const Config& c) {
+    json j = json::object();
+    for (const ConfigKey& k : config_keys()) j[k.section][k.name] = k.get(c);
+    return j;
+}
+
+Config config_from_json(const json& j, const std::string& source) {
+    if (!j.is_object()) PFCE_THROW(InputError, source, ": the config is not a JSON object");
+    Config c;
+    const bool sectioned = j.contains("optimizer") && j["optimizer"].is_object();
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        if (!sectioned) {  // the flat form of checkpoints written by older pfce
+            const ConfigKey* key = find_legacy_key(it.key());
+            if (!key) PFCE_THROW(InputError, source, ": unknown key \"", it.key(), "\"");
+            assign(c, *key, it.value(), source);
+            continue;
+        }
+        if (!is_section(it.key()) || !it.value().is_object())
+            PFCE_THROW(InputError, source, ": unknown config section \"", it.key(), "\"");
+        for (auto kv = it.value().begin(); kv != it.value().end(); ++kv) {
+            const ConfigKey* key = find_config_key(it.key() + "." + kv.key());
+            if (!key)
+                PFCE_THROW(InputError, source, ": unknown key \"", it.key(), ".", kv.key(), "\"");
+            assign(c, *key, kv.value(), source);
+        }
+    }
+    return c;
+}
+
+std::string to_toml_text(const Config& c) {
+    std::ostringstream os;
+    for (const std::string& section : config_sections()) {
+        os << "[" << section << "]\n";
+        for (const ConfigKey& k : config_keys()) {
+            if (k.section != section) continue;
+            json v = k.get(c);
+            if (v.is_number_unsigned() && v.get<std::uint64_t>() > INT64_MAX)
+                v = std::to_string(v.get<std::uint64_t>());  // beyond TOML's integers
+            os << k.name << " = " << v.dump() << "\n";
+        }
+        os << "\n";
+    }
+    return os.str();
+}
+
+void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
+    const std::string source = "command line";
+    auto bad = [&](const std::string& expected) {
+        PFCE_THROW(InputError, k.flag, " ", text, ": expected ", expected);
+    };
+    auto integer = [&](const std::string& t, bool non_negative) -> json {
+        if (non_negative) {
+            std::uint64_t x = 0;
+            const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), x);
+            if (t.empty() || ec != std::errc() || p != t.data() + t.size())
+                bad("a non-negative integer");
+            return x;
+        }
+        std::int64_t x = 0;
+        const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), x);
+        if (t.empty() || ec != std::errc() || p != t.data() + t.size()) bad("an integer");
+        return x;
+    };
+    auto number = [&](const std::string& t) -> json {
+        char* end = nullptr;
+        const double x = std::strtod(t.c_str(), &end);
+        if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(x)) bad("a finite number");
+        return x;
+    };
+    auto items = [&](const std::string& t) {
+        std::vector<std::string> out;
+        std::stringstream ss(t);
+        std::string item;
+        while (std::getline(ss, item, ',')) out.push_back(item);
+        return out;
+    };
+    json v;
+    switch (k.type) {
+        case KeyType::integer:
+            v = integer(text, false);
+            break;
+        case KeyType::unsigned_integer:
+            v = integer(text, true);
+            break;
+        case KeyType::number:
+            v = number(text);
+            break;
+        case KeyType::boolean:
+            if (text == "true" || text == "1" || text == "yes" || text == "on")
+                v = true;
+            else if (text == "false" || text == "0" || text == "no" || text == "off")
+                v = false;
+            else
+                bad("true or false");
+            break;
+        case KeyType::text:
+        case KeyType::choice:
+            v = text;
+            break;
+        case KeyType::int_list:
+            v = json::array();
+            for (const auto& t : items(text)) v.push_back(integer(t, false));
+            if (v.empty()) bad("an integer or a comma-separated list of integers");
+            break;
+        case KeyType::number_list:
+            v = json::array();
+            for (const auto& t : items(text)) v.push_back(number(t));
+            break;
+    }
+    assign(c, k, v, source + " (" + k.flag + ")");
+}
+
+OptimizerConfig optimizer_config(const Config& c) {
+    OptimizerConfig o;
+    o.kind = parse_optimizer_kind(c.optimizer.name);
+    o.weight_decay = static_cast<float>(c.optimizer.weight_decay);
+    o.momentum = static_cast<float>(c.optimizer.momentum);
+    o.beta1 = static_cast<float>(c.optimizer.beta1);
+    o.beta2 = static_cast<float>(c.optimizer.beta2);
+    o.eps = static_cast<float>(c.optimizer.eps);
+    return o;
+}
+
+FocalLossParams focal_params(const Config& c) {
+    FocalLossParams p;
+    p.gamma = static_cast<float>(c.loss.gamma);
+    for (double a : c.loss.alpha) p.alpha.push_back(static_cast<float>(a));
+    p.normalize = c.loss.normalize == "alpha" ? LossNormalize::alpha : LossNormalize::labelled;
+    return p;
+}
+
+ScheduleConfig schedule_config(const Config& c, std::int64_t batches_per_epoch) {
+    const ScheduleSettings& s = c.schedule;
+    ScheduleConfig out;
+    out.kind = parse_schedule_kind(s.name);
+    out.base_lr = c.optimizer.lr;
+    out.step_size = s.step_size;
+    out.gamma = s.step_gamma;
+    out.warmup_steps = static_cast<std::int64_t>(
+        std::llround(s.warmup_epochs * static_cast<double>(batches_per_epoch)));
+    out.total_steps =
+        std::max<std::int64_t>(1, static_cast<std::int64_t>(c.run.epochs) * batches_per_epoch);
+    out.min_lr = s.min_lr;
+    out.plateau_max = s.plateau_metric == "val_miou";
+    out.factor = s.plateau_factor;
+    out.patience = s.plateau_patience;
+    out.threshold = s.plateau_threshold;
+    out.cooldown = s.plateau_cooldown;
+    return out;
+}
+
+EvalOptions eval_options(const Config& c) {
+    EvalOptions o;
+    o.batch_size = c.run.batch_size;
+    o.prefetch = c.run.prefetch;
+    o.window = c.data.crop_size > 0 ? c.data.crop_size : 512;
+    return o;
+}
+
+LinkParams link_params(const LabelSettings& l) {
+    LinkParams p;
+    p.radius = l.radius;
+    p.conflict = l.conflict == "lowest" ? LinkConflict::lowest : LinkConflict::unlabelled;
+    p.max_color_step = static_cast<float>(l.max_color_step);
+    return p;
+}
+
+std::string describe_labels(const LabelSettings& l) {
+    if (!l.dir.empty()) return l.kind + " from " + l.dir;
+    if (l.kind == "dense") return "dense";
+    std::string pts;
+    for (std::size_t i = 0; i < l.points.size(); ++i)
+        pts += (i ? "/" : "") + std::to_string(l.points[i]);
+    std::string s = l.kind + " " + pts + "/class";
+    if (l.kind == "linked") {
+        s += " D=" + std::to_string(l.radius);
+        if (l.max_color_step >= 0) {
+            std::ostringstream os;
+            os << l.max_color_step;
+            s += " edge " + os.str();
+        }
+        if (l.conflict == "lowest") s += " conflict lowest";
+    }
+    return s;
+}
+
+}  // namespace pfce

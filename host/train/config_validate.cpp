@@ -1,0 +1,143 @@
+// Config checks: every value against its range or names, the rules that tie keys together, and
+// the comparison that decides whether a run may be resumed with the config it is given.
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "host/train/config.hpp"
+
+namespace pfce {
+namespace {
+
+template <typename V>
+[[noreturn]] void bad(const std::string& source, const char* key, const V& value,
+                      const std::string& expected) {
+    std::ostringstream os;
+    os << value;
+    PFCE_THROW(InputError, source, ": ", key, " = ", os.str(), ": expected ", expected);
+}
+
+std::string resolved(const std::string& p) {
+    if (p.empty()) return p;
+    std::error_code ec;
+    const auto r = std::filesystem::weakly_canonical(std::filesystem::absolute(p), ec);
+    std::string s = ec ? p : r.string();
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
+}
+
+}  // namespace
+
+void validate(const Config& c, const std::string& source) {
+    const DataSettings& d = c.data;
+    if (d.tile_patch < 16) bad(source, "data.tile_patch", d.tile_patch, ">= 16");
+    if (d.tile_stride < 1) bad(source, "data.tile_stride", d.tile_stride, ">= 1");
+    if (d.max_pixels < 1)
+        bad(source, "data.max_pixels", d.max_pixels, ">= 1 (a limit; there is no 'no limit')");
+    if (d.synthetic_count < 3) bad(source, "data.synthetic_count", d.synthetic_count, ">= 3");
+    if (d.synthetic_size < 16 || d.synthetic_size > 8192)
+        bad(source, "data.synthetic_size", d.synthetic_size, "16..8192");
+    if (!(d.train_frac > 0 && d.train_frac <= 1))
+        bad(source, "data.train_frac", d.train_frac, "in (0, 1]");
+    if (!(d.val_frac >= 0 && d.val_frac < 1)) bad(source, "data.val_frac", d.val_frac, "in [0, 1)");
+    if (d.train_frac + d.val_frac > 1.0 + 1e-12)
+        bad(source, "data.val_frac", d.val_frac,
+            "at most 1 - train_frac = " + std::to_string(1 - d.train_frac));
+    if (d.max_samples < 0) bad(source, "data.max_samples", d.max_samples, ">= 0 (0 = all)");
+    if (d.crop_size != 0 && (d.crop_size < 16 || d.crop_size > 8192))
+        bad(source, "data.crop_size", d.crop_size, "0 (whole images) or 16..8192");
+    if (d.train_list.empty() && (!d.val_list.empty() || !d.test_list.empty()))
+        bad(source, "data.train_list", "\"\"",
+            "a file too when val_list or test_list is given (a split from lists names all parts)");
+
+    const LabelSettings& l = c.labels;
+    if (l.points.empty() || l.points.size() > static_cast<std::size_t>(kMaxClasses))
+        bad(source, "labels.points", l.points.size(),
+            "one value or one per class (at most " + std::to_string(kMaxClasses) + ")");
+    for (int p : l.points)
+        if (p < 1) bad(source, "labels.points", p, "every count >= 1");
+    if (l.radius < 0) bad(source, "labels.radius", l.radius, ">= 0 pixels");
+    if (!(l.max_color_step >= 0 || l.max_color_step == -1))
+        bad(source, "labels.max_color_step", l.max_color_step, ">= 0, or -1 (off)");
+
+    if (c.model.width < 1 || c.model.width > 1024)
+        bad(source, "model.width", c.model.width, "1..1024");
+    if (c.model.depth < 1 || c.model.depth > 8) bad(source, "model.depth", c.model.depth, "1..8");
+
+    if (c.loss.gamma < 0) bad(source, "loss.gamma", c.loss.gamma, ">= 0 (0 = cross-entropy)");
+    for (double a : c.loss.alpha)
+        if (a < 0) bad(source, "loss.alpha", a, "every weight >= 0");
+    if (c.loss.alpha.size() > static_cast<std::size_t>(kMaxClasses))
+        bad(source, "loss.alpha", c.loss.alpha.size(), "one weight per class");
+
+    const OptimizerSettings& o = c.optimizer;
+    if (!(o.lr > 0)) bad(source, "optimizer.lr", o.lr, "> 0");
+    if (o.weight_decay < 0) bad(source, "optimizer.weight_decay", o.weight_decay, ">= 0");
+    if (!(o.momentum >= 0 && o.momentum < 1))
+        bad(source, "optimizer.momentum", o.momentum, "in [0, 1)");
+    if (!(o.beta1 >= 0 && o.beta1 < 1))
+        bad(source, "optimizer.beta1", o.beta1,
+            "in [0, 1) (at 1 the first moment never moves and the bias correction divides by 0)");
+    if (!(o.beta2 >= 0 && o.beta2 < 1)) bad(source, "optimizer.beta2", o.beta2, "in [0, 1)");
+    if (!(o.eps > 0)) bad(source, "optimizer.eps", o.eps, "> 0");
+    if (o.clip < 0) bad(source, "optimizer.clip", o.clip, ">= 0 (0 = off)");
+
+    const ScheduleSettings& s = c.schedule;
+    if (s.step_size < 1) bad(source, "schedule.step_size", s.step_size, ">= 1");
+    if (!(s.step_gamma > 0))
+        bad(source, "schedule.step_gamma", s.step_gamma, "> 0 (a factor on the lr)");
+    if (s.warmup_epochs < 0) bad(source, "schedule.warmup_epochs", s.warmup_epochs, ">= 0");
+    if (s.warmup_epochs > c.run.epochs)
+        bad(source, "schedule.warmup_epochs", s.warmup_epochs,
+            "at most run.epochs = " + std::to_string(c.run.epochs));
+    if (s.min_lr < 0) bad(source, "schedule.min_lr", s.min_lr, ">= 0");
+    if ((s.name == "cosine" || s.name == "plateau") && s.min_lr >= o.lr)
+        bad(source, "schedule.min_lr", s.min_lr,
+            "below optimizer.lr = " + std::to_string(o.lr) + " (the floor of a decaying lr)");
+    if (!(s.plateau_factor > 0 && s.plateau_factor < 1))
+        bad(source, "schedule.plateau_factor", s.plateau_factor, "in (0, 1)");
+    if (s.plateau_patience < 0)
+        bad(source, "schedule.plateau_patience", s.plateau_patience, ">= 0");
+    if (s.plateau_threshold < 0)
+        bad(source, "schedule.plateau_threshold", s.plateau_threshold, ">= 0");
+    if (s.plateau_cooldown < 0)
+        bad(source, "schedule.plateau_cooldown", s.plateau_cooldown, ">= 0");
+
+    const RunSettings& r = c.run;
+    if (r.epochs < 1) bad(source, "run.epochs", r.epochs, ">= 1");
+    if (r.batch_size < 1) bad(source, "run.batch_size", r.batch_size, ">= 1");
+    if (r.log_every < 1) bad(source, "run.log_every", r.log_every, ">= 1");
+    if (r.prefetch < 0 || r.prefetch > 64) bad(source, "run.prefetch", r.prefetch, "0..64");
+    const std::string& dev = r.device;
+    const bool device_ok = dev == "auto" || dev == "cpu" || dev == "cuda" ||
+                           (dev.rfind("cuda:", 0) == 0 && dev.size() > 5 &&
+                            dev.find_first_not_of("0123456789", 5) == std::string::npos);
+    if (!device_ok) bad(source, "run.device", dev, "auto, cpu, cuda or cuda:N");
+    if (r.out.empty()) bad(source, "run.out", "\"\"", "a directory");
+    // Paths are recorded in JSON (checkpoints, masks.json), which holds UTF-8 only: refuse others
+    // now rather than after an epoch of training.
+    for (const ConfigKey& k : config_keys())
+        if (k.is_path && !is_valid_utf8(k.get(c).get<std::string>()))
+            bad(source, k.dotted().c_str(), "(a path with bytes that are not UTF-8)",
+                "a path that is valid UTF-8 (rename the file or directory)");
+}
+
+std::vector<std::string> differing_result_keys(const Config& stored, const Config& given) {
+    std::vector<std::string> out;
+    for (const ConfigKey& k : config_keys()) {
+        if (!k.affects_result) continue;
+        nlohmann::json a = k.get(stored), b = k.get(given);
+        if (k.dotted() == "run.epochs") {
+            if (b.get<int>() >= a.get<int>()) continue;  // a longer schedule is allowed
+        } else if (k.is_path) {
+            a = resolved(a.get<std::string>());
+            b = resolved(b.get<std::string>());
+        }
+        if (a != b) out.push_back(k.dotted() + ": " + a.dump() + " -> " + b.dump());
+    }
+    return out;
+}
+
+}  // namespace pfce

@@ -1,0 +1,139 @@
+// Sliding-window inference: windows row by row, logits accumulated in a band of `window` rows that
+// moves down the image; rows above the next window row are final and handed on.
+#include "host/train/sliding_window.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.hpp"
+
+namespace pfce {
+
+std::vector<int> window_starts(int side, int window, int stride) {
+    if (side <= window) return {0};
+    std::vector<int> s;
+    for (int p = 0; p + window < side; p += stride) s.push_back(p);
+    s.push_back(side - window);
+    return s;
+}
+
+namespace {
+
+// (x - mean) / std per channel of the pixels of `r`, into (3, r.h, r.w) planes at `dst`.
+void normalize_window(const RgbImage& img, const WindowRect& r, const ChannelStats& st,
+                      float* dst) {
+    const std::size_t plane = static_cast<std::size_t>(r.w) * r.h;
+    for (int c = 0; c < 3; ++c) {
+        const float mean = st.mean[c], inv = 1.0f / st.std[c];
+        float* out = dst + c * plane;
+        for (int y = 0; y < r.h; ++y) {
+            const std::uint8_t* row = img.at(r.y0 + y, r.x0);
+            for (int x = 0; x < r.w; ++x)
+                out[static_cast<std::size_t>(y) * r.w + x] =
+                    (static_cast<float>(row[3 * x + c]) - mean) * inv;
+        }
+    }
+}
+
+}  // namespace
+
+void sliding_logits(
+    Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
+    const SlidingWindow& sw, const std::function<void(int, int, const float*)>& rows,
+    const std::function<void(const Tensor&, const std::vector<WindowRect>&)>& per_batch) {
+    if (sw.window < 16 || sw.overlap < 0 || sw.overlap >= sw.window || sw.batch < 1)
+        PFCE_THROW(InputError, "sliding window ", sw.window, " with overlap ", sw.overlap,
+                   " and batch ", sw.batch,
+                   ": expected a window >= 16, 0 <= overlap < window, batch >= 1");
+    const int W = img.width, H = img.height, C = net.config().num_classes;
+    if (W <= 0 || H <= 0) PFCE_THROW(InputError, "sliding window: empty image");
+    const int ww = std::min(sw.window, W), wh = std::min(sw.window, H);
+    const int stride = sw.window - sw.overlap;
+    const std::vector<int> xs = window_starts(W, ww, stride), ys = window_starts(H, wh, stride);
+
+    // Rows [lo, lo + wh) accumulate; a window row never reaches past them (see the header).
+    const std::size_t band = static_cast<std::size_t>(wh) * W;
+    std::vector<float> acc(static_cast<std::size_t>(C) * band, 0.0f), count(band, 0.0f);
+    std::vector<float> out;
+    int lo = 0;
+    Tensor host_x, x, host_logits;
+    for (std::size_t k = 0; k < ys.size(); ++k) {
+        const int y0 = ys[k];
+        for (std::size_t i = 0; i < xs.size(); i += static_cast<std::size_t>(sw.batch)) {
+            const std::size_t nb = std::min(static_cast<std::size_t>(sw.batch), xs.size() - i);
+            const Shape shape{static_cast<std::int64_t>(nb), 3, wh, ww};
+            if (host_x.empty() || host_x.shape() != shape) {
+                host_x = Tensor::host(shape, DType::f32);
+                x = backend.zeros(shape, DType::f32);
+            }
+            std::vector<WindowRect> rects(nb);
+            for (std::size_t j = 0; j < nb; ++j) {
+                rects[j] = WindowRect{xs[i + j], y0, ww, wh};
+                normalize_window(img, rects[j], stats,
+                                 host_x.data<float>() + j * 3 * static_cast<std::size_t>(ww) * wh);
+            }
+            backend.copy(x, host_x);
+            const Tensor& logits = net.forward(x, false);
+            if (per_batch) per_batch(logits, rects);
+            if (host_logits.empty() || host_logits.shape() != logits.shape())
+                host_logits = Tensor::host(logits.shape(), DType::f32);
+            backend.copy(host_logits, logits);
+            const float* lg = host_logits.data<float>();
+            const std::size_t wplane = static_cast<std::size_t>(ww) * wh;
+            for (std::size_t j = 0; j < nb; ++j) {
+                const WindowRect& r = rects[j];
+                for (int y = 0; y < wh; ++y) {
+                    const std::size_t row = static_cast<std::size_t>(r.y0 - lo + y) * W + r.x0;
+                    for (int xx = 0; xx < ww; ++xx) count[row + xx] += 1.0f;
+                    for (int c = 0; c < C; ++c) {
+                        const float* src =
+                            lg + (j * C + c) * wplane + static_cast<std::size_t>(y) * ww;
+                        float* dst = acc.data() + c * band + row;
+                        for (int xx = 0; xx < ww; ++xx) dst[xx] += src[xx];
+                    }
+                }
+            }
+        }
+        // Rows above the next window row are final: average, hand on, move the band down.
+        const int next = k + 1 < ys.size() ? ys[k + 1] : H;
+        const int n = next - lo;
+        if (n <= 0) continue;
+        const std::size_t done = static_cast<std::size_t>(n) * W;
+        out.resize(static_cast<std::size_t>(C) * done);
+        for (int c = 0; c < C; ++c)
+            for (std::size_t p = 0; p < done; ++p) out[c * done + p] = acc[c * band + p] / count[p];
+        rows(lo, n, out.data());
+        const std::size_t keep = band - done;
+        for (int c = 0; c < C; ++c) {
+            float* a = acc.data() + c * band;
+            std::memmove(a, a + done, keep * sizeof(float));
+            std::fill(a + keep, a + band, 0.0f);
+        }
+        std::memmove(count.data(), count.data() + done, keep * sizeof(float));
+        std::fill(count.begin() + static_cast<std::ptrdiff_t>(keep), count.end(), 0.0f);
+        lo = next;
+    }
+}
+
+LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,
+                         const ChannelStats& stats, const SlidingWindow& sw) {
+    const int C = net.config().num_classes;
+    LabelMap out(img.width, img.height, 0);
+    sliding_logits(backend, net, img, stats, sw, [&](int y0, int n, const float* logits) {
+        const std::size_t plane = static_cast<std::size_t>(n) * img.width;
+        std::uint8_t* dst = out.labels.data() + static_cast<std::size_t>(y0) * img.width;
+        for (std::size_t p = 0; p < plane; ++p) {
+            int best = 0;
+            float v = logits[p];
+            for (int c = 1; c < C; ++c)
+                if (logits[c * plane + p] > v) {
+                    v = logits[c * plane + p];
+                    best = c;
+                }
+            dst[p] = static_cast<std::uint8_t>(best);
+        }
+    });
+    return out;
+}
+
+}  // namespace pfce

@@ -1,0 +1,46 @@
+// Inference on images of any size in bounded memory (like mmsegmentation's "slide" mode): the
+// model runs on windows of window x window pixels that overlap, their logits are averaged where
+// they overlap, and rows are handed on in bands as soon as no later window touches them. Memory is
+// a few windows of activations plus logits for about 2 x window rows, so a 6000x6000 tile predicts
+// as well as a 300x300 patch. All windows of an image have one size (the last window of a row or
+// column is shifted to end at the image's edge), so the model reallocates nothing between them.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "core/backend.hpp"
+#include "data/batch_loader.hpp"
+#include "data/image.hpp"
+#include "models/unet.hpp"
+
+namespace pfce {
+
+struct SlidingWindow {
+    int window = 512;   // side of a window (an image side no longer than this is one window)
+    int overlap = 128;  // pixels shared by neighbouring windows
+    int batch = 4;      // windows per forward pass
+};
+
+struct WindowRect {
+    int x0, y0, w, h;
+};
+
+// Start positions along a side of `side` pixels: 0, stride, 2*stride, ..., and a last one at
+// side - window so the edge is covered. One window (at 0) when side <= window.
+std::vector<int> window_starts(int side, int window, int stride);
+
+// Calls `rows(y0, n, logits)` for consecutive bands of rows, top to bottom: `logits` is (C, n, W)
+// host floats, window logits averaged over the windows covering each pixel. `per_batch`, when
+// given, sees every forward pass: the device logits (B, C, h, w) and the windows they belong to.
+void sliding_logits(
+    Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
+    const SlidingWindow& sw, const std::function<void(int y0, int n, const float* logits)>& rows,
+    const std::function<void(const Tensor& logits, const std::vector<WindowRect>& windows)>&
+        per_batch = {});
+
+// Argmax class per pixel (first maximum on ties, as Backend::argmax_channels) of sliding_logits.
+LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,
+                         const ChannelStats& stats, const SlidingWindow& sw);
+
+}  // namespace pfce

@@ -1,0 +1,784 @@
+// The op harness (after ggml's test-backend-ops): every op of the Backend catalogue x every backend
+// this build and machine have x a list of shapes, compared with the reference backend
+// (host/reference): |got - ref| <= atol + rtol |ref| for f32 outputs, u8 and i32 outputs exact.
+// To add an op: give it an entry in op_table() (a test fails until it has one); to add a backend:
+// one line in backend_kinds(). Either way every check runs for it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "host/reference/reference_backend.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+using pfce::test::random_f32;
+
+namespace {
+
+// ---- the pieces of a table entry ------------------------------------------------------------
+
+struct Tolerance {
+    double atol = 0.0, rtol = 0.0;
+};
+constexpr Tolerance kExact{0.0, 0.0};
+
+// A host copy of one output of an op, named for the failure message.
+struct Output {
+    std::string name;
+    Tensor value;
+};
+using Outputs = std::vector<Output>;
+// Outputs of one case (Tensor moves, so no initializer list).
+template <typename... O>
+Outputs outputs(O&&... o) {
+    Outputs v;
+    (v.push_back(std::forward<O>(o)), ...);
+    return v;
+}
+
+// One setting of an op: makes its inputs (the same ones on every call: they come from fixed
+// seeds), runs the op on the given backend and returns the outputs.
+struct OpCase {
+    std::string label;
+    std::function<Outputs(Backend&)> run;
+};
+
+struct OpEntry {
+    std::string op;  // the Backend method it checks
+    Tolerance tol;   // for f32 outputs of a backend computing in f32
+    // For a backend whose convolutions may round their factors to TF32 (cuDNN with tensor-op
+    // math, as on CUDA); `tol` when unset.
+    std::optional<Tolerance> tf32;
+    std::vector<OpCase> cases;
+};
+
+// ---- helpers for the cases ------------------------------------------------------------------
+
+Tensor up(Backend& b, const Tensor& host) {
+    return test::to_backend(b, host);
+}
+
+// An output the op must overwrite entirely, filled with garbage (NaN for f32).
+Tensor garbage(Backend& b, Shape s, DType dtype = DType::f32) {
+    Tensor t = b.zeros(s, dtype);
+    b.fill(t, dtype == DType::f32 ? std::nanf("") : 171.0f);
+    return t;
+}
+
+Output down(Backend& b, const char* name, const Tensor& t) {
+    return {name, test::to_host(b, t)};
+}
+
+// Values on a coarse grid (many exact ties and zeros) for the tie rules of the routing ops.
+Tensor coarse(Shape s, std::uint64_t seed) {
+    Tensor t = Tensor::host(s, DType::f32);
+    CounterRng rng(seed, 0xc0a25e);
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+        t.data<float>()[i] = -1.0f + 0.5f * static_cast<float>(rng.below(5));
+    return t;
+}
+
+std::string dims(const Shape& s) {
+    std::ostringstream out;
+    for (int i = 0; i < s.rank; ++i) out << (i ? "x" : "") << s[i];
+    return out.str();
+}
+
+// A host copy of a host tensor.
+Tensor copy_of(const Tensor& t) {
+    Tensor c = Tensor::host(t.shape(), t.dtype());
+    std::memcpy(c.raw(), t.raw(), t.bytes());
+    return c;
+}
+
+// One OpCase per element of `list`, labelled by `label` and run by `run(backend, element)`.
+template <typename Case, typename Label, typename Run>
+std::vector<OpCase> cases_of(const std::vector<Case>& list, Label label, Run run) {
+    std::vector<OpCase> out;
+    for (const Case& c : list)
+        out.push_back({label(c), [c, run](Backend& b) -> Outputs { return run(b, c); }});
+    return out;
+}
+
+// Flat sizes for elementwise ops: one element, around a block of 256 threads, and beyond the
+// CUDA grid caps of the reductions (1024 blocks of 256), so grid-stride loops and tails run.
+const std::vector<Shape> kFlat = {{1}, {255}, {257}, {3, 5, 7, 11}, {(1 << 18) + 3}};
+
+// (N,C,H,W) shapes for the plane ops: odd sides, one pixel, more planes than a grid's y limit
+// (65535), planes wider than 1024 blocks of 256 threads, and U-Net activations.
+const std::vector<Shape> kPlanes = {{1, 1, 1, 1},       {2, 3, 7, 9},    {1, 66000, 2, 3},
+                                    {1, 1, 1030, 1030}, {2, 32, 76, 76}, {3, 5, 5, 4}};
+
+// ---- convolution and transposed convolution -----------------------------------------------
+
+struct ConvCase {
+    std::int64_t n, ci, h, w, co, k, pad;
+    bool bias;
+    std::int64_t ho() const { return h + 2 * pad - k + 1; }
+    std::int64_t wo() const { return w + 2 * pad - k + 1; }
+};
+const std::vector<ConvCase> kConvCases = {
+    {2, 3, 7, 9, 4, 3, 1, true},         // small, odd sides
+    {1, 2, 6, 5, 3, 3, 0, false},        // no padding
+    {3, 5, 4, 6, 2, 1, 0, true},         // 1x1: the CPU's plain-GEMM path
+    {1, 1, 1, 1, 1, 3, 1, true},         // one pixel, one channel
+    {5, 4, 9, 8, 6, 3, 1, false},        // more images than threads
+    {2, 64, 61, 64, 8, 3, 1, true},      // images split into CPU row tiles, the last one partial
+    {2, 32, 64, 64, 32, 3, 1, true},     // U-Net first level (F = 32)
+    {1, 128, 19, 19, 128, 3, 1, false},  // U-Net bottleneck of a 304x304 input, depth 4
+    {2, 32, 76, 76, 6, 1, 0, true},      // the 1x1 logits layer
+};
+std::string conv_label(const ConvCase& c) {
+    return dims({c.n, c.ci, c.h, c.w}) + " co" + std::to_string(c.co) + " k" + std::to_string(c.k) +
+           " pad" + std::to_string(c.pad) + (c.bias ? " bias" : "");
+}
+
+// Inputs at the scale training sees them: x in [-1,1], weights He-like (|w| <= 1/sqrt(fan-in)),
+// upstream gradients divided by sqrt(number of output pixels), so every output is O(1).
+struct ConvInputs {
+    Tensor x, w, bias, dy;
+};
+ConvInputs conv_inputs(const ConvCase& c) {
+    const float wmax = 1.0f / std::sqrt(static_cast<float>(c.ci * c.k * c.k));
+    const float gmax = 1.0f / std::sqrt(static_cast<float>(c.n * c.ho() * c.wo()));
+    return {random_f32({c.n, c.ci, c.h, c.w}, 1),
+            random_f32({c.co, c.ci, c.k, c.k}, 2, -wmax, wmax), random_f32({c.co}, 3),
+            random_f32({c.n, c.co, c.ho(), c.wo()}, 4, -gmax, gmax)};
+}
+
+struct UpCase {
+    std::int64_t n, ci, h, w, co;
+};
+const std::vector<UpCase> kUpCases = {
+    {1, 2, 2, 3, 2},      // small
+    {3, 3, 5, 3, 4},      // odd sides
+    {1, 1, 1, 1, 1},      // one pixel
+    {1, 4, 40, 64, 128},  // Co*4 x W large enough for several CPU row tiles, the last partial
+    {3, 4, 40, 64, 128},  // the same over several images
+    {2, 64, 38, 38, 32},  // U-Net up-step of a 304x304 input (F = 32)
+};
+std::string up_label(const UpCase& c) {
+    return dims({c.n, c.ci, c.h, c.w}) + " co" + std::to_string(c.co);
+}
+ConvInputs up_inputs(const UpCase& c) {
+    const float wmax = 1.0f / std::sqrt(static_cast<float>(c.ci));
+    const float gmax = 1.0f / std::sqrt(static_cast<float>(c.n * 4 * c.h * c.w));
+    return {random_f32({c.n, c.ci, c.h, c.w}, 5), random_f32({c.ci, c.co, 2, 2}, 6, -wmax, wmax),
+            random_f32({c.co}, 7), random_f32({c.n, c.co, 2 * c.h, 2 * c.w}, 8, -gmax, gmax)};
+}
+
+// ---- batch norm ----------------------------------------------------------------------------
+
+const std::vector<Shape> kBnShapes = {{1, 1, 1, 2},   {2, 3, 5, 7},    {4, 1, 300, 300},
+                                      {1, 600, 2, 3}, {8, 32, 76, 76}, {2, 64, 38, 38}};
+struct BnInputs {
+    Tensor x, gamma, beta, running_mean, running_var, dy;
+};
+BnInputs bn_inputs(const Shape& s) {
+    return {
+        random_f32(s, 11, -2.0f, 3.0f), random_f32({s[1]}, 12, 0.5f, 2.0f), random_f32({s[1]}, 13),
+        random_f32({s[1]}, 14),         random_f32({s[1]}, 15, 0.5f, 2.0f), random_f32(s, 16)};
+}
+
+// ---- focal loss ------------------------------------------------------------------------------
+
+struct FocalCase {
+    Shape shape;  // logits (N,C,H,W)
+    float gamma;
+    LossNormalize normalize;
+    double unlabelled;  // fraction of pixels without a label (255, or C when C < 255)
+    float spread;       // logits uniform in [-spread, spread]; 1e4 saturates every softmax
+};
+const std::vector<FocalCase> kFocalCases = {
+    {{1, 2, 1, 1}, 2.0f, LossNormalize::labelled, 0.0, 6.0f},
+    {{2, 4, 3, 5}, 0.0f, LossNormalize::alpha, 0.3, 3.0f},  // cross-entropy
+    {{2, 6, 17, 300}, 0.5f, LossNormalize::labelled, 0.4, 5.0f},
+    {{2, 6, 17, 300}, 1.0f, LossNormalize::alpha, 0.4, 5.0f},
+    {{2, 6, 17, 300}, 5.0f, LossNormalize::labelled, 0.4, 5.0f},
+    {{3, 32, 17, 30}, 2.0f, LossNormalize::alpha, 0.3, 6.0f},       // kMaxClasses
+    {{2, 6, 64, 300}, 2.0f, LossNormalize::labelled, 0.995, 4.0f},  // sparse point labels
+    {{2, 6, 304, 304}, 2.0f, LossNormalize::labelled, 0.3, 6.0f},   // a training batch
+    {{1, 2, 1030, 1030}, 2.0f, LossNormalize::alpha, 0.3, 6.0f},    // > 4096 blocks of 256
+    {{1, 4, 8, 8}, 2.0f, LossNormalize::alpha, 0.1, 1e4f},          // saturated softmax
+    {{2, 3, 4, 5}, 2.0f, LossNormalize::labelled, 1.0, 1.0f},       // nothing labelled
+};
+std::string focal_label(const FocalCase& c) {
+    std::ostringstream s;
+    s << dims(c.shape) << " gamma " << c.gamma
+      << (c.normalize == LossNormalize::alpha ? " alpha" : " labelled") << " unlabelled "
+      << c.unlabelled << " logits +-" << c.spread;
+    return s.str();
+}
+
+// ---- linking -----------------------------------------------------------------------------------
+
+struct LinkCase {
+    int n, h, w, classes, points, radius;
+    float step;  // max_color_step; < 0: edge-aware linking off
+    LinkConflict conflict;
+};
+const std::vector<LinkCase> kLinkCases = {
+    {3, 37, 53, 6, 150, 9, -1, LinkConflict::unlabelled},
+    {2, 64, 48, 3, 200, 20, -1, LinkConflict::lowest},
+    {2, 41, 29, 32, 300, 7, -1, LinkConflict::unlabelled},  // every class
+    {2, 50, 50, 4, 120, 12, 40.0f, LinkConflict::unlabelled},
+    {2, 23, 31, 2, 60, 100, 25.0f, LinkConflict::lowest},  // D beyond the image: one cell
+    {1, 1, 1, 1, 1, 5, -1, LinkConflict::unlabelled},
+    {2, 19, 17, 3, 40, 0, -1, LinkConflict::unlabelled},  // D = 0: nothing to draw
+    {3, 64, 80, 5, 400, 1, -1, LinkConflict::unlabelled},
+    {2, 300, 300, 6, 3000, 20, -1, LinkConflict::unlabelled},  // a Potsdam patch, e4's D
+    {2, 300, 300, 6, 3000, 20, 35.0f, LinkConflict::lowest},   // e5: edge-aware
+};
+std::string link_label(const LinkCase& c) {
+    std::ostringstream s;
+    s << dims({c.n, c.h, c.w}) << " classes " << c.classes << " points " << c.points << " D "
+      << c.radius << " step " << c.step
+      << (c.conflict == LinkConflict::lowest ? " lowest" : " unlabelled");
+    return s.str();
+}
+
+// ---- the table: every op of core/backend.hpp -----------------------------------------------
+// An entry: the op, its tolerance (exact unless arithmetic is reordered, with the reason above the
+// group), a TF32 tolerance where a backend may use it, and its cases.
+
+const std::vector<OpEntry>& op_table() {
+    static const std::vector<OpEntry> table = {
+        // ---- elementwise helpers: one IEEE operation per element (or none), so exact.
+        {"fill", kExact, std::nullopt,
+         cases_of(kFlat, dims,
+                  [](Backend& b, const Shape& s) {
+                      Outputs out;
+                      for (DType d : {DType::f32, DType::u8, DType::i32}) {
+                          Tensor t = b.zeros(s, d);
+                          b.fill(t, d == DType::f32 ? -0.3f : 7.0f);
+                          out.push_back(down(b, "t", t));
+                      }
+                      return out;
+                  })},
+        {"add_inplace", kExact, std::nullopt,
+         cases_of(kFlat, dims,
+                  [](Backend& b, const Shape& s) {
+                      Tensor y = up(b, random_f32(s, 21));
+                      b.add_inplace(y, up(b, random_f32(s, 22)));
+                      return outputs(down(b, "y", y));
+                  })},
+        {"scale_inplace", kExact, std::nullopt,
+         cases_of(kFlat, dims,
+                  [](Backend& b, const Shape& s) {
+                      Tensor y = up(b, random_f32(s, 23));
+                      b.scale_inplace(y, 0.37f);
+                      return outputs(down(b, "y", y));
+                  })},
+
+        // ---- the partial focal loss: per-pixel exp/log/pow in float on the backends (the CPU's
+        // exp is a polynomial of about 1 ulp, CUDA's expf/powf a few ulp), each element of the
+        // gradient a product of a few such values: relative errors of about 1e-6 (2e-6 measured
+        // on the CPU). The atol, a thousandth of the gradient's scale (1 / labelled pixels), only
+        // matters for its smallest elements (small probabilities, q near 1).
+        {"focal_loss",
+         {1e-9, 1e-5},
+         std::nullopt,
+         cases_of(kFocalCases, focal_label,
+                  [](Backend& b, const FocalCase& c) {
+                      const std::int64_t classes = c.shape[1];
+                      Tensor labels =
+                          test::random_labels({c.shape[0], c.shape[2], c.shape[3]},
+                                              static_cast<int>(classes), c.unlabelled, 31);
+                      // Every fourth unlabelled pixel is C rather than 255: also unlabelled.
+                      for (std::int64_t i = 0; i < labels.numel(); i += 4)
+                          if (labels.data<std::uint8_t>()[i] == kUnlabelled)
+                              labels.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(classes);
+                      FocalLossParams p{c.gamma, {}, c.normalize};
+                      for (std::int64_t k = 0; k < classes; ++k)
+                          p.alpha.push_back(0.25f + 0.5f * static_cast<float>(k));
+                      Tensor z = up(b, random_f32(c.shape, 32, -c.spread, c.spread));
+                      Tensor y = up(b, labels);
+                      Tensor loss = garbage(b, {1}), dz = garbage(b, c.shape),
+                             loss_only = garbage(b, {1});
+                      Tensor none;
+                      b.focal_loss(z, y, p, loss, dz);
+                      b.focal_loss(z, y, p, loss_only, none);  // evaluation: no gradient
+                      return outputs(down(b, "loss", loss), down(b, "dlogits", dz),
+                                     down(b, "loss without gradient", loss_only));
+                  })},
+
+        // ---- convolutions: the backends sum in float and in another order (BLAS tiles, cuDNN
+        // algorithms) than the reference's double: errors of about 1e-6 on outputs of order 1
+        // (the inputs are scaled so). TF32 rounds each factor to 10 mantissa bits (2^-11
+        // relative): about 1e-4 on these sums of up to 8192 products, so 1e-2 has room and still
+        // catches any wrong index, flip or transposition, which errs by O(1).
+        {"conv2d_forward",
+         {2e-5, 1e-4},
+         Tolerance{1e-2, 1e-2},
+         cases_of(kConvCases, conv_label,
+                  [](Backend& b, const ConvCase& c) {
+                      const ConvInputs in = conv_inputs(c);
+                      Tensor y = garbage(b, {c.n, c.co, c.ho(), c.wo()});
+                      b.conv2d_forward(up(b, in.x), up(b, in.w), c.bias ? up(b, in.bias) : Tensor(),
+                                       y, Conv2dParams{static_cast<int>(c.pad)});
+                      return outputs(down(b, "y", y));
+                  })},
+        {"conv2d_backward_data",
+         {2e-5, 1e-4},
+         Tolerance{1e-2, 1e-2},
+         cases_of(kConvCases, conv_label,
+                  [](Backend& b, const ConvCase& c) {
+                      const ConvInputs in = conv_inputs(c);
+                      Tensor dx = garbage(b, in.x.shape());
+                      b.conv2d_backward_data(up(b, in.dy), up(b, in.w), dx,
+                                             Conv2dParams{static_cast<int>(c.pad)});
+                      return outputs(down(b, "dx", dx));
+                  })},
+        {"conv2d_backward_filter",
+         {2e-5, 1e-4},
+         Tolerance{1e-2, 1e-2},
+         cases_of(kConvCases, conv_label,
+                  [](Backend& b, const ConvCase& c) {
+                      const ConvInputs in = conv_inputs(c);
+                      Tensor dw = garbage(b, in.w.shape());
+                      Tensor dbias = c.bias ? garbage(b, {c.co}) : Tensor();
+                      b.conv2d_backward_filter(up(b, in.x), up(b, in.dy), dw, dbias,
+                                               Conv2dParams{static_cast<int>(c.pad)});
+                      Outputs out = outputs(down(b, "dw", dw));
+                      if (c.bias) out.push_back(down(b, "dbias", dbias));
+                      return out;
+                  })},
+        {"upconv2x2_forward",
+         {2e-5, 1e-4},
+         Tolerance{1e-2, 1e-2},
+         cases_of(kUpCases, up_label,
+                  [](Backend& b, const UpCase& c) {
+                      const ConvInputs in = up_inputs(c);
+                      Tensor y = garbage(b, in.dy.shape());
+                      b.upconv2x2_forward(up(b, in.x), up(b, in.w), up(b, in.bias), y);
+                      return outputs(down(b, "y", y));
+                  })},
+        {"upconv2x2_backward_data",
+         {2e-5, 1e-4},
+         Tolerance{1e-2, 1e-2},
+         cases_of(kUpCases, up_label,
+                  [](Backend& b, const UpCase& c) {
+                      const ConvInputs in = up_inputs(c);
+                      Tensor dx = garbage(b, in.x.shape());
+                      b.upconv2x2_backward_data(up(b, in.dy), up(b, in.w), dx);
+                      return outputs(down(b, "dx", dx));
+                  })},
+        {"upconv2x2_backward_filter",
+         {2e-5, 1e-4},
+         Tolerance{1e-2, 1e-2},
+         cases_of(kUpCases, up_label,
+                  [](Backend& b, const UpCase& c) {
+                      const ConvInputs in = up_inputs(c);
+                      Tensor dw = garbage(b, in.w.shape()), dbias = garbage(b, {c.co});
+                      b.upconv2x2_backward_filter(up(b, in.x), up(b, in.dy), dw, dbias);
+                      return outputs(down(b, "dw", dw), down(b, "dbias", dbias));
+                  })},
+
+        // ---- batch norm: statistics summed in float blocks (CPU) or double (CUDA) rather than
+        // the reference's double, then y = x*scale + shift in float: a few ulp of values up to
+        // ~5 here.
+        {"batchnorm_forward_train",
+         {1e-5, 1e-5},
+         std::nullopt,
+         cases_of(kBnShapes, dims,
+                  [](Backend& b, const Shape& s) {
+                      const BnInputs in = bn_inputs(s);
+                      Tensor rm = up(b, in.running_mean), rv = up(b, in.running_var);
+                      Tensor y = garbage(b, s), sm = garbage(b, {s[1]}), si = garbage(b, {s[1]});
+                      b.batchnorm_forward_train(up(b, in.x), up(b, in.gamma), up(b, in.beta), rm,
+                                                rv, y, sm, si, BatchNormParams{});
+                      return outputs(down(b, "y", y), down(b, "save_mean", sm),
+                                     down(b, "save_invstd", si), down(b, "running_mean", rm),
+                                     down(b, "running_var", rv));
+                  })},
+        {"batchnorm_forward_infer",
+         {1e-5, 1e-5},
+         std::nullopt,
+         cases_of(kBnShapes, dims,
+                  [](Backend& b, const Shape& s) {
+                      const BnInputs in = bn_inputs(s);
+                      Tensor y = garbage(b, s);
+                      b.batchnorm_forward_infer(up(b, in.x), up(b, in.gamma), up(b, in.beta),
+                                                up(b, in.running_mean), up(b, in.running_var), y,
+                                                BatchNormParams{});
+                      return outputs(down(b, "y", y));
+                  })},
+        {"batchnorm_backward",
+         {1e-4, 1e-4},
+         std::nullopt,
+         cases_of(kBnShapes, dims,
+                  [](Backend& b, const Shape& s) {
+                      const BnInputs in = bn_inputs(s);
+                      // The saved statistics every backend is given: the reference's.
+                      ReferenceBackend ref;
+                      Tensor rm = copy_of(in.running_mean), rv = copy_of(in.running_var);
+                      Tensor y = Tensor::host(s, DType::f32), sm = Tensor::host({s[1]}, DType::f32),
+                             si = Tensor::host({s[1]}, DType::f32);
+                      ref.batchnorm_forward_train(in.x, in.gamma, in.beta, rm, rv, y, sm, si,
+                                                  BatchNormParams{});
+                      Tensor dx = garbage(b, s), dg = garbage(b, {s[1]}), db = garbage(b, {s[1]});
+                      b.batchnorm_backward(up(b, in.x), up(b, in.dy), up(b, in.gamma), up(b, sm),
+                                           up(b, si), dx, dg, db);
+                      return outputs(down(b, "dx", dx), down(b, "dgamma", dg),
+                                     down(b, "dbeta", db));
+                  })},
+
+        // ---- routing ops: comparisons and copies only, the same tie rules: exact.
+        {"relu_forward", kExact, std::nullopt,
+         cases_of(kPlanes, dims,
+                  [](Backend& b, const Shape& s) {
+                      Tensor x = up(b, coarse(s, 41)), y = garbage(b, s);
+                      b.relu_forward(x, y);
+                      b.relu_forward(x, x);  // in place
+                      return outputs(down(b, "y", y), down(b, "x in place", x));
+                  })},
+        {"relu_backward", kExact, std::nullopt,
+         cases_of(kPlanes, dims,
+                  [](Backend& b, const Shape& s) {
+                      Tensor dx = garbage(b, s);
+                      b.relu_backward(up(b, coarse(s, 42)), up(b, random_f32(s, 43)), dx);
+                      return outputs(down(b, "dx", dx));
+                  })},
+        {"maxpool2x2_forward", kExact, std::nullopt,
+         cases_of(kPlanes, dims,
+                  [](Backend& b, const Shape& s) {
+                      Tensor y = garbage(b, {s[0], s[1], s[2] / 2, s[3] / 2});
+                      b.maxpool2x2_forward(up(b, coarse(s, 44)), y);
+                      return outputs(down(b, "y", y));
+                  })},
+        {"maxpool2x2_backward", kExact, std::nullopt,
+         cases_of(kPlanes, dims,
+                  [](Backend& b, const Shape& s) {
+                      const Shape pooled{s[0], s[1], s[2] / 2, s[3] / 2};
+                      const Tensor x = coarse(s, 45);
+                      Tensor y = Tensor::host(pooled, DType::f32);
+                      ReferenceBackend().maxpool2x2_forward(x, y);
+                      Tensor dx = garbage(b, s);
+                      b.maxpool2x2_backward(up(b, x), up(b, y), up(b, random_f32(pooled, 46)), dx);
+                      return outputs(down(b, "dx", dx));
+                  })},
+        {"concat_channels", kExact, std::nullopt,
+         cases_of(kPlanes, dims,
+                  [](Backend& b, const Shape& s) {
+                      const Shape sb{s[0], 2, s[2], s[3]};
+                      Tensor y = garbage(b, {s[0], s[1] + 2, s[2], s[3]});
+                      b.concat_channels(up(b, random_f32(s, 47)), up(b, random_f32(sb, 48)), y);
+                      return outputs(down(b, "y", y));
+                  })},
+        {"concat_channels_backward", kExact, std::nullopt,
+         cases_of(kPlanes, dims,
+                  [](Backend& b, const Shape& s) {
+                      Tensor da = garbage(b, s), db = garbage(b, {s[0], 2, s[2], s[3]});
+                      b.concat_channels_backward(
+                          up(b, random_f32({s[0], s[1] + 2, s[2], s[3]}, 49)), da, db);
+                      return outputs(down(b, "da", da), down(b, "db", db));
+                  })},
+        {"reflect_pad", kExact, std::nullopt,
+         cases_of(kPlanes, dims,
+                  [](Backend& b, const Shape& s) {
+                      // As much padding as each side allows (a pad must be smaller than its side),
+                      // and about half of it; bottom and right pads differ from top and left.
+                      Outputs out;
+                      for (std::int64_t f : {1, 2}) {
+                          const std::int64_t top = (s[2] - 1) / f, left = (s[3] - 1) / f;
+                          Tensor y = garbage(
+                              b, {s[0], s[1], s[2] + top + top / 2, s[3] + left + (left + 1) / 2});
+                          b.reflect_pad(up(b, random_f32(s, 50)), y, static_cast<int>(top),
+                                        static_cast<int>(left));
+                          out.push_back(down(b, "y", y));
+                      }
+                      return out;
+                  })},
+        {"crop", kExact, std::nullopt,
+         cases_of(kPlanes, dims,
+                  [](Backend& b, const Shape& s) {
+                      Tensor y = garbage(b, {s[0], s[1], (s[2] + 1) / 2, (s[3] + 2) / 3});
+                      b.crop(up(b, random_f32(s, 51)), y, static_cast<int>(s[2] / 2),
+                             static_cast<int>(s[3] / 3));
+                      return outputs(down(b, "y", y));
+                  })},
+        {"crop_backward", kExact, std::nullopt,
+         cases_of(kPlanes, dims,
+                  [](Backend& b, const Shape& s) {
+                      Tensor dx = garbage(b, s);
+                      b.crop_backward(
+                          up(b, random_f32({s[0], s[1], (s[2] + 1) / 2, (s[3] + 2) / 3}, 52)), dx,
+                          static_cast<int>(s[2] / 2), static_cast<int>(s[3] / 3));
+                      return outputs(down(b, "dx", dx));
+                  })},
+        {"argmax_channels", kExact, std::nullopt,
+         cases_of(kPlanes, dims,
+                  [](Backend& b, const Shape& s) {
+                      if (s[1] > kMaxClasses) return Outputs{};  // not a logit tensor
+                      Tensor pred = garbage(b, {s[0], s[2], s[3]}, DType::u8);
+                      b.argmax_channels(up(b, coarse(s, 53)), pred);
+                      return outputs(down(b, "pred", pred));
+                  })},
+
+        // ---- optimizers: the norm is a sum of squares in double on every backend (1e-6 covers
+        // its rounding to float); the steps are a few float operations per element against the
+        // reference's double, three steps in a row.
+        {"global_grad_norm",
+         {0.0, 1e-6},
+         std::nullopt,
+         cases_of(kFlat, dims,
+                  [](Backend& b, const Shape& s) {
+                      Tensor g1 = up(b, random_f32(s, 61)), g2 = up(b, random_f32({7}, 62));
+                      Tensor empty = b.zeros({0}, DType::f32);
+                      const Tensor* grads[] = {&g1, &empty, &g2};
+                      Tensor norm = garbage(b, {1});
+                      b.global_grad_norm(grads, norm);
+                      return outputs(down(b, "norm", norm));
+                  })},
+        {"clip_scale",
+         {0.0, 1e-6},
+         std::nullopt,
+         cases_of(
+             std::vector<float>{0.0f, 0.5f, 2.9999f, 3.0f, 1e6f, std::nanf("")},
+             [](float n) { return "norm " + std::to_string(n); },
+             [](Backend& b, float n) {
+                 Outputs out;
+                 for (float max_norm : {0.0f, 3.0f}) {
+                     Tensor norm = b.zeros({1}, DType::f32), scale = garbage(b, {1});
+                     b.fill(norm, n);
+                     b.clip_scale(norm, max_norm, scale);
+                     out.push_back(down(b, "scale", scale));
+                 }
+                 return out;
+             })},
+        {"sgd_step",
+         {1e-6, 1e-5},
+         std::nullopt,
+         cases_of(kFlat, dims,
+                  [](Backend& b, const Shape& s) {
+                      Outputs out;
+                      for (const SgdParams p :
+                           {SgdParams{0.1f, 0.9f, 0.01f}, SgdParams{0.05f, 0.0f, 0.0f},
+                            SgdParams{0.01f, 0.9f, 0.0f}}) {
+                          Tensor w = up(b, random_f32(s, 64)), buf = b.zeros(s, DType::f32);
+                          Tensor scale = up(b, random_f32({1}, 66, 0.5f, 1.0f));
+                          for (std::uint64_t step = 0; step < 3; ++step)
+                              b.sgd_step(w, up(b, random_f32(s, 67 + step)), buf, scale, p);
+                          out.push_back(down(b, "param", w));
+                          out.push_back(down(b, "momentum", buf));
+                      }
+                      return out;
+                  })},
+        {"adam_step",
+         {1e-6, 1e-5},
+         std::nullopt,
+         cases_of(kFlat, dims,
+                  [](Backend& b, const Shape& s) {
+                      Outputs out;
+                      for (WeightDecayMode mode :
+                           {WeightDecayMode::l2, WeightDecayMode::decoupled}) {
+                          Tensor w = up(b, random_f32(s, 71)), m = b.zeros(s, DType::f32),
+                                 v = b.zeros(s, DType::f32);
+                          Tensor scale = up(b, random_f32({1}, 72, 0.5f, 1.0f));
+                          AdamParams p;
+                          p.weight_decay = 0.01f;
+                          p.decay_mode = mode;
+                          for (p.step = 1; p.step <= 3; ++p.step)
+                              b.adam_step(w, up(b, random_f32(s, 73 + p.step)), m, v, scale, p);
+                          out.push_back(down(b, "param", w));
+                          out.push_back(down(b, "m", m));
+                          out.push_back(down(b, "v", v));
+                      }
+                      return out;
+                  })},
+
+        // ---- metrics and linking: integer counts and labels: exact.
+        {"confusion_accumulate", kExact, std::nullopt,
+         cases_of(std::vector<Shape>{{1, 3, 5}, {3, 300, 300}, {8, 64, 64}}, dims,
+                  [](Backend& b, const Shape& s) {
+                      Outputs out;
+                      for (int classes : {2, 6, kMaxClasses}) {
+                          Tensor pred = up(b, test::random_labels(s, classes, 0.0, 81));
+                          Tensor truth = up(b, test::random_labels(s, classes, 0.25, 82));
+                          Tensor confusion = b.zeros({classes, classes}, DType::i32);
+                          b.fill(confusion, 3.0f);  // accumulates into what is there
+                          b.confusion_accumulate(pred, truth, confusion);
+                          b.confusion_accumulate(pred, truth, confusion);
+                          out.push_back(down(b, "confusion", confusion));
+                      }
+                      return out;
+                  })},
+        {"link", kExact, std::nullopt,
+         cases_of(kLinkCases, link_label,
+                  [](Backend& b, const LinkCase& c) {
+                      LinkParams p;
+                      p.radius = c.radius;
+                      p.max_color_step = c.step;
+                      p.conflict = c.conflict;
+                      Tensor linked = garbage(b, {c.n, c.h, c.w}, DType::u8);
+                      const LinkStats st =
+                          b.link(up(b, test::random_sparse(c.n, c.h, c.w, c.classes, c.points, 91)),
+                                 up(b, test::random_rgb(c.n, c.h, c.w, 92)), p, linked);
+                      Tensor stats = Tensor::host({4}, DType::i32);
+                      for (int k = 0; k < 4; ++k)
+                          stats.data<std::int32_t>()[k] =
+                              static_cast<std::int32_t>(k == 0   ? st.points
+                                                        : k == 1 ? st.pairs
+                                                        : k == 2 ? st.segments
+                                                                 : st.labelled_after);
+                      return outputs(down(b, "linked", linked), Output{"stats", std::move(stats)});
+                  })},
+    };
+    return table;
+}
+
+// Methods of core/backend.hpp that are not ops: identity and memory, which every case above uses
+// to move its inputs and outputs.
+const std::set<std::string> kNotOps = {"device",       "name", "zeros",
+                                       "host_staging", "copy", "synchronize"};
+
+// ---- the backends ------------------------------------------------------------------------------
+
+struct BackendKind {
+    std::string name;
+    std::unique_ptr<Backend> (*make)();  // returns null when this build or machine lacks it
+    bool tf32;                           // its convolutions may round their factors to TF32
+};
+const std::vector<BackendKind>& backend_kinds() {
+    static const std::vector<BackendKind> kinds = {
+        {"cpu", &test::cpu_backend, false},
+        {"cuda", &test::cuda_backend_or_null, true},
+    };
+    return kinds;
+}
+
+// ---- comparing
+// -----------------------------------------------------------------------------------
+
+// Largest |got - ref| over a test, and the largest share of the tolerance any element used.
+struct Worst {
+    double err = 0.0, share = 0.0;
+};
+
+::testing::AssertionResult all_equal_i32(const Tensor& ref, const Tensor& got) {
+    for (std::int64_t i = 0; i < ref.numel(); ++i)
+        if (ref.data<std::int32_t>()[i] != got.data<std::int32_t>()[i])
+            return ::testing::AssertionFailure()
+                   << "element " << i << ": reference " << ref.data<std::int32_t>()[i] << ", got "
+                   << got.data<std::int32_t>()[i];
+    return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult matches(const Output& ref, const Output& got, Tolerance tol,
+                                   Worst& worst) {
+    if (ref.value.dtype() != got.value.dtype() || ref.value.shape() != got.value.shape())
+        return ::testing::AssertionFailure()
+               << ref.value.describe() << " vs " << got.value.describe();
+    if (ref.value.dtype() == DType::u8) return test::all_equal_u8(ref.value, got.value);
+    if (ref.value.dtype() == DType::i32) return all_equal_i32(ref.value, got.value);
+    for (std::int64_t i = 0; i < ref.value.numel(); ++i) {
+        const double r = ref.value.data<float>()[i], g = got.value.data<float>()[i];
+        if (std::isnan(r) && std::isnan(g)) continue;  // NaN where the reference has NaN
+        const double err = std::fabs(r - g), allowed = tol.atol + tol.rtol * std::fabs(r);
+        worst.err = std::max(worst.err, err);
+        worst.share =
+            std::max(worst.share, allowed > 0.0 ? err / allowed : (err > 0.0 ? 1e9 : 0.0));
+    }
+    Tensor ref_masked = copy_of(ref.value), got_masked = copy_of(got.value);
+    for (std::int64_t i = 0; i < ref.value.numel(); ++i)
+        if (std::isnan(ref.value.data<float>()[i]) && std::isnan(got.value.data<float>()[i]))
+            ref_masked.data<float>()[i] = got_masked.data<float>()[i] = 0.0f;
+    return test::all_close(ref_masked, got_masked, tol.atol, tol.rtol);
+}
+
+// ---- the tests
+// ------------------------------------------------------------------------------------
+
+const OpEntry& entry(const std::string& op) {
+    for (const OpEntry& e : op_table())
+        if (e.op == op) return e;
+    throw std::logic_error("no entry " + op);
+}
+
+std::vector<std::string> op_names() {
+    std::vector<std::string> names;
+    for (const OpEntry& e : op_table()) names.push_back(e.op);
+    return names;
+}
+
+std::vector<std::string> backend_names() {
+    std::vector<std::string> names;
+    for (const BackendKind& k : backend_kinds()) names.push_back(k.name);
+    return names;
+}
+
+// Every method core/backend.hpp declares (`virtual <type> name(`), read from the header itself so
+// a new one is seen without anyone listing it.
+std::set<std::string> backend_methods() {
+    std::ifstream in(test::source_dir() + "/core/backend.hpp");
+    const std::regex decl(R"(^\s*virtual\s+[^(~]*?\b(\w+)\s*\()");
+    std::set<std::string> names;
+    std::string line;
+    std::smatch m;
+    while (std::getline(in, line))
+        if (std::regex_search(line, m, decl)) names.insert(m[1]);
+    return names;
+}
+
+TEST(BackendOps, EveryCatalogueOpHasATableEntry) {
+    const std::set<std::string> methods = backend_methods();
+    ASSERT_GT(methods.size(), 30u) << "could not read the methods of core/backend.hpp";
+    std::set<std::string> entries;
+    for (const OpEntry& e : op_table()) {
+        EXPECT_TRUE(entries.insert(e.op).second) << "two entries for " << e.op;
+        EXPECT_TRUE(methods.count(e.op)) << "entry " << e.op << " names no Backend method";
+    }
+    for (const std::string& m : methods) {
+        if (kNotOps.count(m)) continue;
+        EXPECT_TRUE(entries.count(m))
+            << "Backend::" << m << " has no entry in the op table of " << __FILE__;
+    }
+}
+
+class BackendOpsMatchReference
+    : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(BackendOpsMatchReference, OnEveryShape) {
+    const auto& [op, backend] = GetParam();
+    const BackendKind* kind = nullptr;
+    for (const BackendKind& k : backend_kinds())
+        if (k.name == backend) kind = &k;
+    std::unique_ptr<Backend> b = kind->make();
+    if (!b) PFCE_NO_GPU_SKIP_OR_FAIL();  // only the cuda kind can be missing
+    const OpEntry& e = entry(op);
+    const Tolerance tol = kind->tf32 && e.tf32 ? *e.tf32 : e.tol;
+    ReferenceBackend ref;
+    Worst worst;
+    const std::vector<OpCase>& cases = e.cases;
+    for (const OpCase& c : cases) {
+        SCOPED_TRACE(op + " on " + b->name() + ", " + c.label);
+        const Outputs want = c.run(ref), got = c.run(*b);
+        ASSERT_EQ(want.size(), got.size());
+        for (std::size_t i = 0; i < want.size(); ++i)
+            EXPECT_TRUE(matches(want[i], got[i], tol, worst)) << "output " << want[i].name;
+    }
+    std::printf(
+        "%s on %s: %zu shapes, worst |err| %.3g, %.3g of the tolerance (atol %g, rtol %g)\n",
+        op.c_str(), b->name().c_str(), cases.size(), worst.err, worst.share, tol.atol, tol.rtol);
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, BackendOpsMatchReference,
+                         ::testing::Combine(::testing::ValuesIn(op_names()),
+                                            ::testing::ValuesIn(backend_names())),
+                         [](const auto& param_info) {
+                             return std::get<0>(param_info.param) + "_" +
+                                    std::get<1>(param_info.param);
+                         });
+
+}  // namespace

@@ -1,0 +1,216 @@
+// Misuse that used to give wrong results without a word, or messages that named nothing (issue:
+// hostile-user probe): stale splits in eval, masks of another dataset, other class names, resume
+// refusing harmless differences, finished runs, best.ckpt without validation, Ctrl-C/SIGTERM in
+// `pfce run`, non-UTF-8 paths, and the messages for odd inputs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "data/image_io.hpp"
+#include "tests/foreign_dataset.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kTiny = " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu";
+
+test::ForeignDataset dataset(const std::string& root, test::ForeignSpec spec = {}) {
+    return test::write_foreign_dataset(root, spec);
+}
+
+std::string file_text(const std::string& p) {
+    std::ifstream f(p);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+int json_int(const std::string& text, const std::string& key) {
+    std::smatch m;
+    if (!std::regex_search(text, m, std::regex("\"" + key + "\": ([0-9]+)"))) return -1;
+    return std::stoi(m[1].str());
+}
+
+}  // namespace
+
+TEST(CliMisuse, EvalTestsTheRunsOwnSplitAfterImagesAreAdded) {
+    const std::string root = test::temp_dir("misuse_split");
+    test::ForeignSpec spec;
+    spec.sizes.assign(10, {40, 32});
+    const auto fd = dataset(root + "/data", spec);
+    const std::string run = root + "/run";
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + run + kTiny).status, 0);
+    const std::string eval = "eval --checkpoint " + run + "/last.ckpt --split test --json -q";
+    const test::CommandResult before = test::run_pfce(eval);
+    ASSERT_EQ(before.status, 0) << before.output;
+    // Ten more images: a split redrawn over 20 samples would test other (training) images.
+    test::ForeignSpec more = spec;
+    const auto extra = dataset(root + "/extra", more);
+    for (std::size_t i = 0; i < extra.ids.size(); ++i) {
+        fs::copy_file(extra.root + "/images/" + extra.ids[i] + ".png",
+                      fd.root + "/images/new_" + extra.ids[i] + ".png");
+        fs::copy_file(extra.root + "/masks/" + extra.ids[i] + ".png",
+                      fd.root + "/masks/new_" + extra.ids[i] + ".png");
+    }
+    const test::CommandResult after = test::run_pfce(eval);
+    ASSERT_EQ(after.status, 0) << after.output;
+    EXPECT_EQ(json_int(after.output, "images"), json_int(before.output, "images"));
+    EXPECT_EQ(json_int(after.output, "pixels"), json_int(before.output, "pixels"));
+}
+
+TEST(CliMisuse, LabelsMustBelongToTheDataAndClassesToTheCheckpoint) {
+    const std::string root = test::temp_dir("misuse_labels");
+    const auto a = dataset(root + "/a");
+    const auto b = dataset(root + "/b");  // same ids, another dataset
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + a.root + " --points 5 --out " + root + "/sa").status, 0);
+    const test::CommandResult t = test::run_pfce("train --data " + b.root + " --labels " + root +
+                                                 "/sa --out " + root + "/run" + kTiny);
+    EXPECT_EQ(t.status, 2) << t.output;
+    EXPECT_MESSAGE_HAS(t.output, "were made from");
+    // Eval of a checkpoint on a dataset of other classes names both lists.
+    ASSERT_EQ(test::run_pfce("train --data " + a.root + " --out " + root + "/ra" + kTiny).status,
+              0);
+    std::ofstream(b.root + "/dataset.toml")
+        << "[classes]\nnames = [\"soil\", \"road\", \"roof\", \"tree\"]\n[mask]\n"
+           "encoding = \"palette\"\nignore_colours = [[155, 155, 155]]\n"
+           "colours = [[0, 0, 0], [128, 64, 128], [70, 70, 70], [107, 142, 35]]\n";
+    const test::CommandResult e =
+        test::run_pfce("eval --checkpoint " + root + "/ra/last.ckpt --data " + b.root);
+    EXPECT_EQ(e.status, 2) << e.output;
+    EXPECT_MESSAGE_HAS(e.output, "soil");
+    EXPECT_MESSAGE_HAS(e.output, "background");
+}
+
+TEST(CliMisuse, ResumeAllowsWhatDoesNotChangeTheResultAndNamesWhatDoes) {
+    const std::string root = test::temp_dir("misuse_resume");
+    const auto fd = dataset(root + "/data");
+    const std::string run = root + "/run";
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + run + kTiny).status, 0);
+    // Finished: says so, trains nothing.
+    const test::CommandResult done = test::run_pfce("train --resume --out " + run);
+    EXPECT_EQ(done.status, 0) << done.output;
+    EXPECT_MESSAGE_HAS(done.output, "nothing to do");
+    // Another spelling of the data path, a trailing slash, a moved run and more epochs: allowed.
+    fs::rename(run, root + "/moved");
+    const test::CommandResult more =
+        test::run_pfce("train --resume --out " + root + "/moved/ --data " + root +
+                       "/./data/ --epochs 2 --device cpu");
+    EXPECT_EQ(more.status, 0) << more.output;
+    EXPECT_MESSAGE_HAS(more.output, "trained 2 epochs");
+    // A setting that changes the result is named.
+    const test::CommandResult lr =
+        test::run_pfce("train --resume --out " + root + "/moved --epochs 3 --lr 0.5");
+    EXPECT_EQ(lr.status, 2) << lr.output;
+    EXPECT_MESSAGE_HAS(lr.output, "optimizer.lr");
+}
+
+TEST(CliMisuse, BestCheckpointWithoutValidationFollowsTheTrainingLoss) {
+    const std::string root = test::temp_dir("misuse_best");
+    const auto fd = dataset(root + "/data");
+    const test::CommandResult r = test::run_pfce("train --data " + fd.root + " --out " + root +
+                                                 "/run --val-frac 0 " + "--best val_miou" + kTiny);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "train_loss");
+    EXPECT_TRUE(fs::exists(root + "/run/best.ckpt"));
+}
+
+TEST(CliMisuse, SigtermStopsTrainAndRunCleanlyAndTheSameCommandContinues) {
+    const std::string root = test::temp_dir("misuse_signal");
+    std::ofstream(root + "/s.toml") << R"([suite]
+name = "sig"
+experiments = [{ id = "long", labels = { kind = "dense" } }]
+grid_images = 1
+[data]
+source = "synthetic"
+synthetic_count = 24
+synthetic_size = 32
+[model]
+width = 4
+depth = 1
+[run]
+epochs = 40
+batch_size = 2
+)";
+    const std::string cmd =
+        test::pfce_binary() + " run " + root + "/s.toml --device cpu --out " + root + "/out";
+    // SIGTERM once training has started; the run saves, says how to continue, exits 130.
+    const std::string script = "bash -c '" + cmd + " > " + root + "/log 2>&1 & pid=$!; " +
+                               "for i in $(seq 600); do grep -q \"training U-Net\" " + root +
+                               "/log && break; sleep 0.05; done; sleep 0.3; kill -TERM $pid; "
+                               "wait $pid; echo rc=$? >> " +
+                               root + "/log'";
+    ASSERT_EQ(std::system(script.c_str()), 0);
+    const std::string log = file_text(root + "/log");
+    EXPECT_MESSAGE_HAS(log, "rc=130");
+    EXPECT_MESSAGE_HAS(log, "run the same command again");
+    EXPECT_TRUE(fs::exists(root + "/out/long/train/last.ckpt")) << log;
+    EXPECT_FALSE(fs::exists(root + "/out/long/result.json"));
+    // The same command continues the interrupted training.
+    const test::CommandResult again =
+        test::run_pfce("run " + root + "/s.toml --device cpu --out " + root + "/out");
+    EXPECT_EQ(again.status, 0) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "resuming");
+    EXPECT_TRUE(fs::exists(root + "/out/long/result.json"));
+}
+
+TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
+    const std::string root = test::temp_dir("misuse_messages");
+    const auto fd = dataset(root + "/data");
+    // A non-UTF-8 directory name is refused before any work.
+    const std::string odd = root + "/data\xff";
+    fs::create_directories(odd);
+    fs::copy(fd.root, odd, fs::copy_options::recursive);
+    const test::CommandResult u =
+        test::run_pfce("train --data '" + odd + "' --out " + root + "/u" + kTiny);
+    EXPECT_EQ(u.status, 2) << u.output;
+    EXPECT_MESSAGE_HAS(u.output, "UTF-8");
+    // --max-pixels 0 is no silent "no limit".
+    const test::CommandResult mp = test::run_pfce("data stats " + fd.root + " --max-pixels 0");
+    EXPECT_EQ(mp.status, 2) << mp.output;
+    EXPECT_MESSAGE_HAS(mp.output, "max_pixels 0");
+    // focal alpha of the wrong length names the classes.
+    const test::CommandResult al = test::run_pfce("train --data " + fd.root + " --out " + root +
+                                                  "/al --focal-alpha 1,2" + kTiny);
+    EXPECT_EQ(al.status, 2) << al.output;
+    EXPECT_MESSAGE_HAS(al.output, "background, road, building, tree");
+    // A dangling link among the images names the link.
+    fs::create_symlink(root + "/gone.png", fd.root + "/images/tile_9.png");
+    const test::CommandResult ln = test::run_pfce("data stats " + fd.root);
+    EXPECT_EQ(ln.status, 2) << ln.output;
+    EXPECT_MESSAGE_HAS(ln.output, "tile_9.png is a symbolic link");
+    fs::remove(fd.root + "/images/tile_9.png");
+    // Pixel data cut short after a sound header is found by stats, which decodes everything.
+    const std::string victim = fd.root + "/images/tile_3.png";
+    const auto size = fs::file_size(victim);
+    fs::resize_file(victim, size - 200);
+    const test::CommandResult tr = test::run_pfce("data stats " + fd.root);
+    EXPECT_EQ(tr.status, 2) << tr.output;
+    EXPECT_MESSAGE_HAS(tr.output, "tile_3.png");
+}
+
+TEST(CliMisuse, KaggleNumbersOfAnyLengthAndMixedSizesNameTheSamples) {
+    const std::string root = test::temp_dir("misuse_kaggle");
+    fs::create_directories(root + "/k/patches/Images");
+    fs::create_directories(root + "/k/patches/Labels");
+    const std::string n20 = "12345678901234567890123";
+    LabelMap m(8, 8, 0);
+    write_png(root + "/k/patches/Images/Image_" + n20 + ".png", RgbImage(8, 8));
+    write_png(root + "/k/patches/Labels/Label_" + n20 + ".png", potsdam_palette().encode(m));
+    write_png(root + "/k/patches/Images/Image_7.png", RgbImage(12, 10));
+    write_png(root + "/k/patches/Labels/Label_7.png",
+              potsdam_palette().encode(LabelMap(12, 10, 1)));
+    const test::CommandResult st = test::run_pfce("data stats " + root + "/k");
+    EXPECT_EQ(st.status, 0) << st.output;
+    EXPECT_MESSAGE_HAS(st.output, "12x10 (1)");
+    const test::CommandResult t =
+        test::run_pfce("train --data " + root + "/k --train-frac 1 " + "--val-frac 0 --out " +
+                       root + "/run" + kTiny + " --batch-size 1");
+    EXPECT_EQ(t.status, 2) << t.output;
+    EXPECT_MESSAGE_HAS(t.output, "Image_7 is 12x10");
+    EXPECT_MESSAGE_HAS(t.output, "Image_" + n20);
+    EXPECT_MESSAGE_HAS(t.output, "--crop-size");
+}

@@ -1,0 +1,170 @@
+// The one config: every key has a TOML key, a JSON field and a command-line flag (from one table);
+// files, checkpoints and flags round-trip; nonsense values are refused naming file, key, value and
+// expectation; resuming compares only what changes a run's result.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "core/error.hpp"
+#include "host/train/config.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string write(const std::string& dir, const std::string& name, const std::string& text) {
+    const std::string p = dir + "/" + name;
+    std::ofstream(p) << text;
+    return p;
+}
+
+template <typename Fn>
+std::string input_error(Fn&& fn) {
+    try {
+        fn();
+    } catch (const InputError& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "no InputError";
+    return "";
+}
+
+}  // namespace
+
+TEST(Config, EveryKeyHasOneFlagOneSectionAndHelp) {
+    std::set<std::string> flags, dotted;
+    std::set<std::string> sections(config_sections().begin(), config_sections().end());
+    for (const ConfigKey& k : config_keys()) {
+        EXPECT_TRUE(sections.count(k.section)) << k.dotted();
+        EXPECT_TRUE(flags.insert(k.flag).second) << "flag " << k.flag << " used twice";
+        EXPECT_TRUE(dotted.insert(k.dotted()).second) << k.dotted();
+        EXPECT_EQ(k.flag.rfind("--", 0), 0u) << k.flag;
+        EXPECT_FALSE(k.help.empty()) << k.dotted();
+        EXPECT_TRUE(k.get && k.set) << k.dotted();
+        if (k.type == KeyType::choice) {
+            EXPECT_FALSE(k.choices.empty()) << k.dotted();
+        }
+    }
+    // Every key appears in `pfce train --help`.
+    const test::CommandResult help = test::run_pfce("train --help");
+    ASSERT_EQ(help.status, 0) << help.output;
+    for (const ConfigKey& k : config_keys()) EXPECT_MESSAGE_HAS(help.output, k.flag + " ");
+}
+
+TEST(Config, SectionedFilesJsonAndTomlTextRoundTrip) {
+    const std::string dir = test::temp_dir("config");
+    const std::string p =
+        write(dir, "good.toml",
+              "[run]\nepochs = 3\nseed = \"18446744073709551615\"\n[optimizer]\nlr = 0.002\n"
+              "name = \"adamw\"\n[loss]\nalpha = [1, 2.5]\n[data]\naugment = false\n"
+              "[schedule]\nname = \"plateau\"\nplateau_factor = 0.5\n[labels]\npoints = [5, 6]\n");
+    const Config c = load_config_file(p);
+    EXPECT_EQ(c.run.epochs, 3);
+    EXPECT_EQ(c.run.seed, 18446744073709551615ull);
+    EXPECT_DOUBLE_EQ(c.optimizer.lr, 0.002);
+    EXPECT_EQ(c.optimizer.name, "adamw");
+    EXPECT_EQ(c.loss.alpha, (std::vector<double>{1.0, 2.5}));
+    EXPECT_FALSE(c.data.augment);
+    EXPECT_EQ(c.labels.points, (std::vector<int>{5, 6}));
+    // Checkpoint JSON and the TOML a user can start from both come back equal.
+    EXPECT_EQ(to_json(config_from_json(to_json(c), "json")), to_json(c));
+    const std::string again = write(dir, "again.toml", to_toml_text(c));
+    EXPECT_EQ(to_json(load_config_file(again)), to_json(c));
+    // The flat [train] table of older files and checkpoints still reads.
+    const Config old = load_config_file(
+        write(dir, "old.toml", "[train]\nlr = 0.01\nfocal_gamma = 1\nwidth = 8\n"));
+    EXPECT_DOUBLE_EQ(old.optimizer.lr, 0.01);
+    EXPECT_DOUBLE_EQ(old.loss.gamma, 1.0);
+    EXPECT_EQ(old.model.width, 8);
+    const Config from_flat =
+        config_from_json({{"lr", 0.3}, {"epochs", 4}, {"optimizer", "sgd"}}, "old checkpoint");
+    EXPECT_DOUBLE_EQ(from_flat.optimizer.lr, 0.3);
+    EXPECT_EQ(from_flat.optimizer.name, "sgd");
+}
+
+TEST(Config, FlagTextIsCheckedAsStrictlyAsFiles) {
+    Config c;
+    apply_flag_text(c, *find_config_key("loss.gamma"), "0.5");
+    apply_flag_text(c, *find_config_key("labels.points"), "500,500,700");
+    apply_flag_text(c, *find_config_key("data.augment"), "false");
+    apply_flag_text(c, *find_config_key("run.seed"), "18446744073709551615");
+    EXPECT_DOUBLE_EQ(c.loss.gamma, 0.5);
+    EXPECT_EQ(c.labels.points, (std::vector<int>{500, 500, 700}));
+    EXPECT_FALSE(c.data.augment);
+    EXPECT_EQ(c.run.seed, 18446744073709551615ull);
+    for (const auto& [key, text] :
+         std::vector<std::pair<std::string, std::string>>{{"run.seed", "-1"},
+                                                          {"run.epochs", "ten"},
+                                                          {"optimizer.lr", "1e-3x"},
+                                                          {"optimizer.clip", "nan"},
+                                                          {"optimizer.name", "adamx"},
+                                                          {"data.augment", "maybe"},
+                                                          {"labels.points", "5,x"}}) {
+        const std::string msg =
+            input_error([&] { apply_flag_text(c, *find_config_key(key), text); });
+        EXPECT_MESSAGE_HAS(msg, find_config_key(key)->flag);
+        EXPECT_MESSAGE_HAS(msg, text);
+    }
+}
+
+TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
+    const std::string dir = test::temp_dir("config_bad");
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"[schedule]\nname = \"step\"\nstep_gamma = -1\n", "schedule.step_gamma"},
+        {"[schedule]\nname = \"cosine\"\nmin_lr = 0.1\n[optimizer]\nlr = 0.01\n",
+         "schedule.min_lr"},
+        {"[optimizer]\neps = -1e-8\n", "optimizer.eps"},
+        {"[optimizer]\nmomentum = -0.5\n", "optimizer.momentum"},
+        {"[schedule]\nwarmup_epochs = 20\n[run]\nepochs = 10\n", "schedule.warmup_epochs"},
+        {"[run]\nprefetch = -1\n", "run.prefetch"},
+        {"[optimizer]\nclip = nan\n", "optimizer.clip"},
+        {"[optimizer]\nweight_decay = nan\n", "optimizer.weight_decay"},
+        {"[optimizer]\nbeta1 = 1.0\n", "optimizer.beta1"},
+        {"[data]\nmax_pixels = 0\n", "data.max_pixels"},
+        {"[data]\nmax_pixels = -1\n", "data.max_pixels"},
+        {"[data]\ncrop_size = 7\n", "data.crop_size"},
+        {"[data]\ntrain_frac = 0.9\nval_frac = 0.2\n", "data.val_frac"},
+        {"[optimizer]\nlr = inf\n", "optimizer.lr"},
+        {"[run]\ndevice = \"gpu\"\n", "run.device"},
+        {"[model]\ndepth = 9\n", "model.depth"},
+        {"[loss]\nalpha = [1, -2]\n", "loss.alpha"},
+        {"[optimizer]\nlrr = 0.1\n", "lrr"},
+        {"[run]\nepochs = \"ten\"\n", "run.epochs"},
+        {"[training]\nepochs = 1\n", "training"},
+    };
+    int k = 0;
+    for (const auto& [text, mention] : cases) {
+        const std::string p = write(dir, "c" + std::to_string(k++) + ".toml", text);
+        const std::string msg = input_error([&] { load_config_file(p); });
+        EXPECT_MESSAGE_HAS(msg, p);
+        EXPECT_MESSAGE_HAS(msg, mention);
+    }
+}
+
+TEST(Config, ResumeComparesOnlyWhatChangesTheResult) {
+    const std::string dir = test::temp_dir("config_resume");
+    fs::create_directories(dir + "/data");
+    Config stored;
+    stored.data.root = dir + "/data";
+    stored.run.out = dir + "/run";
+    stored.run.epochs = 5;
+    Config given = stored;
+    // Another spelling of the same path, another device, more epochs, other logging: same run.
+    given.data.root = dir + "/./data/";
+    given.run.device = "cpu";
+    given.run.epochs = 8;
+    given.run.out = dir + "/moved";
+    given.run.log_every = 3;
+    EXPECT_TRUE(differing_result_keys(stored, given).empty());
+    // What changes the result is named, with both values.
+    given.optimizer.lr = 0.5;
+    given.run.epochs = 4;
+    const auto diff = differing_result_keys(stored, given);
+    ASSERT_EQ(diff.size(), 2u);
+    EXPECT_MESSAGE_HAS(diff[0] + diff[1], "optimizer.lr");
+    EXPECT_MESSAGE_HAS(diff[0] + diff[1], "run.epochs");
+}

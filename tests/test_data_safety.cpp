@@ -1,0 +1,235 @@
+// Nothing a user types destroys data (issue: hostile-user probe). Each case failed before the fix:
+// synthetic data generated over a real dataset, masks written into an image folder, an earlier
+// run's results deleted, outputs written over inputs, half-written files on a full disk, seeds that
+// made a run's own checkpoints unreadable, and a linking radius that crashed the process.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "data/image_io.hpp"
+#include "data/mask_dir.hpp"
+#include "data/synth.hpp"
+#include "tests/foreign_dataset.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Every regular file under `dir` with its bytes, to prove a command changed nothing.
+std::map<std::string, std::string> snapshot(const std::string& dir) {
+    std::map<std::string, std::string> files;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        if (e.is_regular_file()) files[e.path().string()] = read_whole_file(e.path().string());
+    return files;
+}
+
+// A dataset a user brought: Kaggle layout, written without any pfce marker.
+std::string write_user_dataset(const std::string& root) {
+    SynthOptions o;
+    o.out_dir = root;
+    o.count = 6;
+    o.size = 32;
+    o.seed = 77;
+    write_synthetic_dataset(o);
+    return root;
+}
+
+}  // namespace
+
+TEST(DataSafety, SyntheticDataIsNeverWrittenOverAUsersDataset) {
+    const std::string root = test::temp_dir("safety_synth");
+    const std::string data = write_user_dataset(root + "/potsdam");
+    const auto before = snapshot(data);
+    // The default suite with --data (the suite name forgotten), with and without --force.
+    for (const char* force : {"", " --force"}) {
+        const test::CommandResult r =
+            test::run_pfce("run --data " + data + " --out " + root + "/runs" + force);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "did not write");
+        EXPECT_MESSAGE_HAS(r.output, data);
+    }
+    for (const char* force : {"", " --force"}) {
+        const test::CommandResult r =
+            test::run_pfce("data synth --out " + data + " --count 3 --size 32 --seed 1" + force);
+        EXPECT_EQ(r.status, 2) << r.output;
+    }
+    EXPECT_EQ(snapshot(data), before);
+}
+
+TEST(DataSafety, SyntheticDataIsReusedReplacedOnlyWithForce) {
+    const std::string out = test::temp_dir("safety_synth_own") + "/synth";
+    auto synth = [&](const std::string& extra) {
+        return test::run_pfce("data synth --out " + out + " --count 3 --size 32 " + extra);
+    };
+    ASSERT_EQ(synth("--seed 1").status, 0);
+    const test::CommandResult again = synth("--seed 1");
+    EXPECT_EQ(again.status, 0) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "already holds this synthetic dataset");
+    const test::CommandResult other = synth("--seed 2");
+    EXPECT_EQ(other.status, 2) << other.output;
+    EXPECT_MESSAGE_HAS(other.output, "--force");
+    EXPECT_EQ(synth("--seed 2 --force").status, 0);
+}
+
+TEST(DataSafety, MasksAreNeverWrittenIntoAFolderOfOtherFiles) {
+    const std::string root = test::temp_dir("safety_sample");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const auto before = snapshot(fd.root);
+    for (const std::string& target : {fd.root + "/images", fd.root})
+        for (const char* force : {"", " --force"}) {
+            const test::CommandResult r =
+                test::run_pfce("sample --data " + fd.root + " --points 5 --out " + target + force);
+            EXPECT_EQ(r.status, 2) << r.output;
+            EXPECT_MESSAGE_HAS(r.output, "did not write");
+        }
+    EXPECT_EQ(snapshot(fd.root), before);
+    // pfce's own mask directory: replaced only with --force; link never writes over its input.
+    const std::string sparse = root + "/sparse";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sparse).status, 0);
+    const test::CommandResult same =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sparse);
+    EXPECT_EQ(same.status, 0) << same.output;  // the same settings: reused, not rewritten
+    EXPECT_MESSAGE_HAS(same.output, "reused");
+    EXPECT_EQ(test::run_pfce("sample --data " + fd.root + " --points 6 --out " + sparse).status, 2);
+    EXPECT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --points 6 --out " + sparse + " --force")
+            .status,
+        0);
+    const auto sparse_before = snapshot(sparse);
+    const test::CommandResult l =
+        test::run_pfce("link --in " + sparse + " --out " + sparse + " --force --device cpu");
+    EXPECT_EQ(l.status, 2) << l.output;
+    EXPECT_EQ(snapshot(sparse), sparse_before);
+}
+
+TEST(DataSafety, AnEarlierRunIsKeptWithoutForce) {
+    const std::string root = test::temp_dir("safety_train");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const std::string run = root + "/run";
+    const std::string train = "train --data " + fd.root + " --out " + run +
+                              " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu";
+    ASSERT_EQ(test::run_pfce(train).status, 0);
+    fs::remove(run + "/last.ckpt");  // best.ckpt and metrics.jsonl remain: still a run's results
+    const auto before = snapshot(run);
+    const test::CommandResult r = test::run_pfce(train + " --lr -1");  // would fail anyway
+    EXPECT_NE(r.status, 0);
+    const test::CommandResult r2 = test::run_pfce(train);
+    EXPECT_EQ(r2.status, 2) << r2.output;
+    EXPECT_MESSAGE_HAS(r2.output, "already holds a run");
+    EXPECT_MESSAGE_HAS(r2.output, "best.ckpt");
+    EXPECT_EQ(snapshot(run), before);
+    const test::CommandResult resume = test::run_pfce(train + " --resume");
+    EXPECT_EQ(resume.status, 2) << resume.output;
+    EXPECT_MESSAGE_HAS(resume.output, "no last.ckpt");
+    EXPECT_EQ(test::run_pfce(train + " --force").status, 0);
+}
+
+TEST(DataSafety, OutputsNeverReplaceInputsOrExistingFiles) {
+    const std::string root = test::temp_dir("safety_outputs");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const std::string run = root + "/run";
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + run +
+                             " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu")
+                  .status,
+              0);
+    const std::string image = fd.root + "/images/tile_0.png";
+    const auto before = snapshot(fd.root);
+    const std::string predict = "predict --checkpoint " + run + "/last.ckpt --input " + image;
+    for (const char* force : {"", " --force"}) {
+        const test::CommandResult r = test::run_pfce(predict + " --out " + image + force);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "input");
+    }
+    const std::string out = root + "/pred.png";
+    ASSERT_EQ(test::run_pfce(predict + " --out " + out).status, 0);
+    EXPECT_EQ(test::run_pfce(predict + " --out " + out).status, 2);
+    EXPECT_EQ(test::run_pfce(predict + " --out " + out + " --force").status, 0);
+
+    const std::string sheet = root + "/sheet.png";
+    ASSERT_EQ(test::run_pfce("data preview " + fd.root + " --out " + sheet).status, 0);
+    EXPECT_EQ(test::run_pfce("data preview " + fd.root + " --out " + sheet).status, 2);
+    EXPECT_EQ(test::run_pfce("data preview " + fd.root + " --out " + sheet + " --force").status, 0);
+    const test::CommandResult inside =
+        test::run_pfce("data preview " + fd.root + " --out " + image + " --force");
+    EXPECT_EQ(inside.status, 2) << inside.output;
+    EXPECT_EQ(snapshot(fd.root), before);
+}
+
+TEST(DataSafety, AFullDiskLeavesTheOldFileWholeAndNoTemporary) {
+    const std::string dir = test::temp_dir("safety_disk");
+    const std::string path = dir + "/metrics.jsonl";
+    write_file_atomically(path, "old history\n");
+    // A file-size limit makes write() fail with EFBIG past it, as a full disk fails with ENOSPC.
+    rlimit old{};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+    auto previous = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = old;
+    small.rlim_cur = 4096;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+    bool threw = false;
+    try {
+        write_file_atomically(path, std::string(100000, 'x'));
+    } catch (const SystemError& e) {
+        threw = true;
+        EXPECT_MESSAGE_HAS(std::string(e.what()), path);
+    }
+    setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, previous);
+    EXPECT_TRUE(threw);
+    EXPECT_EQ(read_whole_file(path), "old history\n");
+    int entries = 0;
+    for (const auto& e : fs::directory_iterator(dir)) ++entries, (void)e;
+    EXPECT_EQ(entries, 1) << "a temporary was left behind";
+}
+
+TEST(DataSafety, AnySeedTrainsAndItsCheckpointsStayReadable) {
+    const std::string root = test::temp_dir("safety_seed");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const std::string base =
+        "train --data " + fd.root + " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu";
+    const test::CommandResult neg = test::run_pfce(base + " --out " + root + "/neg --seed -1");
+    EXPECT_NE(neg.status, 0);
+    EXPECT_MESSAGE_HAS(neg.output, "non-negative");
+    const std::string run = root + "/big";
+    const test::CommandResult t =
+        test::run_pfce(base + " --out " + run + " --seed 18446744073709551615");
+    ASSERT_EQ(t.status, 0) << t.output;
+    const test::CommandResult e = test::run_pfce("eval --checkpoint " + run + "/last.ckpt --data " +
+                                                 fd.root + " --split all --device cpu");
+    EXPECT_EQ(e.status, 0) << e.output;
+    const test::CommandResult p =
+        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + fd.root +
+                       "/images/tile_1.png --out " + root + "/p.png --device cpu");
+    EXPECT_EQ(p.status, 0) << p.output;
+}
+
+TEST(DataSafety, AHugeLinkingRadiusIsClampedNotACrash) {
+    const std::string root = test::temp_dir("safety_radius");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/s").status, 0);
+    const test::CommandResult huge = test::run_pfce("link --in " + root + "/s --out " + root +
+                                                    "/l1 --radius 2147483646 --device cpu");
+    ASSERT_EQ(huge.status, 0) << huge.output;
+    // Clamped to the diagonal: the same masks as the diagonal itself (40x32 -> 52).
+    ASSERT_EQ(
+        test::run_pfce("link --in " + root + "/s --out " + root + "/l2 --radius 52 --device cpu")
+            .status,
+        0);
+    const MaskDir a = open_mask_dir(root + "/l1"), b = open_mask_dir(root + "/l2");
+    for (const std::string& id : a.ids)
+        EXPECT_EQ(read_mask_png(a, id, *a.palette).labels, read_mask_png(b, id, *b.palette).labels);
+}

@@ -1,0 +1,303 @@
+// Datasets as people bring them: JPEG images, images of different sizes (random crops for
+// training, sliding windows for evaluation and prediction), official split lists, and GeoTIFFs
+// whose predictions keep their georeference. The end-to-end case runs a generic dataset with a
+// black class, a grey ignore colour, JPEG images and four image sizes through sample, link, train
+// with crops and eval, checking the labelled fraction at every stage.
+#include <gtest/gtest.h>
+#include <tiffio.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "core/error.hpp"
+#include "data/dataset.hpp"
+#include "data/image_io.hpp"
+#include "data/mask_dir.hpp"
+#include "data/sparse_sampler.hpp"
+#include "host/train/sliding_window.hpp"
+#include "models/unet.hpp"
+#include "tests/foreign_dataset.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kTiny = " --batch-size 4 --width 4 --depth 2 --device cpu";
+
+long long number_after(const std::string& text, const std::string& pattern) {
+    std::smatch m;
+    if (!std::regex_search(text, m, std::regex(pattern))) {
+        ADD_FAILURE() << "no match for " << pattern << " in:\n" << text;
+        return -1;
+    }
+    return std::stoll(m[1].str());
+}
+
+// The test's own GeoTIFF writer (raw libtiff, its own field declarations), independent of pfce's.
+const TIFFFieldInfo kGeoFields[] = {
+    {33550, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, const_cast<char*>("ModelPixelScaleTag")},
+    {33922, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, const_cast<char*>("ModelTiepointTag")},
+    {34735, -1, -1, TIFF_SHORT, FIELD_CUSTOM, 1, 1, const_cast<char*>("GeoKeyDirectoryTag")},
+    {34737, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0, const_cast<char*>("GeoASCIIParamsTag")},
+};
+void declare_geo_fields(TIFF* t) {
+    for (const TIFFFieldInfo& f : kGeoFields)
+        if (!TIFFFindField(t, f.field_tag, TIFF_ANY)) TIFFMergeFieldInfo(t, &f, 1);
+}
+
+const std::vector<double> kScale = {0.05, 0.05, 0.0};
+const std::vector<double> kTie = {0, 0, 0, 366012.5, 5808070.25, 0};
+// Version 1.1.0, 3 keys: model type projected, raster pixel-is-area, projected CRS EPSG:25832.
+const std::vector<std::uint16_t> kKeys = {1,    1, 0, 3, 1024, 0, 1, 1,
+                                          1025, 0, 1, 1, 3072, 0, 1, 25832};
+
+void write_geotiff(const std::string& path, const RgbImage& img) {
+    TIFF* t = TIFFOpen(path.c_str(), "w");
+    ASSERT_NE(t, nullptr);
+    declare_geo_fields(t);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(img.width));
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, static_cast<std::uint32_t>(img.height));
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 8);
+    TIFFSetField(t, 33550, static_cast<std::uint16_t>(kScale.size()), kScale.data());
+    TIFFSetField(t, 33922, static_cast<std::uint16_t>(kTie.size()), kTie.data());
+    TIFFSetField(t, 34735, static_cast<std::uint16_t>(kKeys.size()), kKeys.data());
+    TIFFSetField(t, 34737, "ETRS89 / UTM zone 32N|");
+    std::vector<std::uint8_t> row(static_cast<std::size_t>(img.width) * 3);
+    for (int y = 0; y < img.height; ++y) {
+        std::copy(img.at(y, 0), img.at(y, 0) + row.size(), row.begin());
+        TIFFWriteScanline(t, row.data(), static_cast<std::uint32_t>(y), 0);
+    }
+    TIFFClose(t);
+}
+
+}  // namespace
+
+TEST(SlidingWindow, StartsCoverEverySideWithOneWindowSize) {
+    EXPECT_EQ(window_starts(100, 128, 96), (std::vector<int>{0}));
+    EXPECT_EQ(window_starts(128, 128, 96), (std::vector<int>{0}));
+    EXPECT_EQ(window_starts(300, 128, 96), (std::vector<int>{0, 96, 172}));
+    EXPECT_EQ(window_starts(224, 128, 96), (std::vector<int>{0, 96}));
+}
+
+TEST(SlidingWindow, EqualsAveragingEveryWindowIntoTheWholeImage) {
+    auto b = test::cpu_backend();
+    UNetConfig uc;
+    uc.num_classes = 4;
+    uc.depth = 2;
+    uc.base_width = 4;
+    UNet net(*b, uc, 7);
+    const LabelMap lab = test::foreign_labels(70, 53, 1);
+    const RgbImage img = test::foreign_image(lab, 1);
+    ChannelStats st;
+    st.mean[0] = st.mean[1] = st.mean[2] = 100;
+    st.std[0] = st.std[1] = st.std[2] = 50;
+    SlidingWindow sw;
+    sw.window = 32;
+    sw.overlap = 8;
+    sw.batch = 3;
+    // Oracle: every window's logits summed into full-size arrays, divided by the cover count.
+    const int C = 4, W = img.width, H = img.height;
+    std::vector<double> acc(static_cast<std::size_t>(C) * W * H, 0),
+        cnt(static_cast<std::size_t>(W) * H, 0);
+    for (int y0 : window_starts(H, 32, 24))
+        for (int x0 : window_starts(W, 32, 24)) {
+            RgbImage crop(32, 32);
+            for (int y = 0; y < 32; ++y)
+                for (int x = 0; x < 32; ++x)
+                    for (int c = 0; c < 3; ++c) crop.at(y, x)[c] = img.at(y0 + y, x0 + x)[c];
+            Tensor logits_host;
+            sliding_logits(
+                *b, net, crop, st, SlidingWindow{32, 8, 1}, [&](int ry, int n, const float* l) {
+                    for (int c = 0; c < C; ++c)
+                        for (int y = 0; y < n; ++y)
+                            for (int x = 0; x < 32; ++x)
+                                acc[(static_cast<std::size_t>(c) * H + y0 + ry + y) * W + x0 + x] +=
+                                    l[(static_cast<std::size_t>(c) * n + y) * 32 + x];
+                });
+            for (int y = 0; y < 32; ++y)
+                for (int x = 0; x < 32; ++x)
+                    cnt[static_cast<std::size_t>(y0 + y) * W + x0 + x] += 1;
+        }
+    std::size_t checked = 0;
+    sliding_logits(*b, net, img, st, sw, [&](int y0, int n, const float* l) {
+        for (int c = 0; c < C; ++c)
+            for (int y = 0; y < n; ++y)
+                for (int x = 0; x < W; ++x) {
+                    const std::size_t p = static_cast<std::size_t>(y0 + y) * W + x;
+                    const double want = acc[static_cast<std::size_t>(c) * H * W + p] / cnt[p];
+                    ASSERT_NEAR(l[(static_cast<std::size_t>(c) * n + y) * W + x], want,
+                                1e-4 * (1 + std::abs(want)))
+                        << "class " << c << " at (" << x << ", " << y0 + y << ")";
+                    ++checked;
+                }
+    });
+    EXPECT_EQ(checked, static_cast<std::size_t>(C) * W * H);
+}
+
+TEST(RealDatasets, JpegImagesReadAndJpegMasksAreRefused) {
+    const std::string root = test::temp_dir("real_jpeg");
+    const LabelMap lab = test::foreign_labels(40, 24, 2);
+    const RgbImage img = test::foreign_image(lab, 2);
+    test::write_jpeg_for_test(root + "/x.jpg", img);
+    const ImageInfo info = probe_image(root + "/x.jpg");
+    EXPECT_EQ(info.width, 40);
+    EXPECT_EQ(info.height, 24);
+    const RgbImage back = read_rgb(root + "/x.jpg");
+    ASSERT_EQ(back.pixels.size(), img.pixels.size());
+    double diff = 0;
+    for (std::size_t i = 0; i < img.pixels.size(); ++i)
+        diff += std::abs(int(back.pixels[i]) - int(img.pixels[i]));
+    EXPECT_LT(diff / static_cast<double>(img.pixels.size()), 12.0);  // lossy, but the same picture
+    // A JPEG mask would change label values: refused, naming it.
+    test::ForeignSpec spec;
+    const auto fd = test::write_foreign_dataset(root + "/data", spec);
+    fs::remove(fd.root + "/masks/tile_0.png");
+    test::write_jpeg_for_test(fd.root + "/masks/tile_0.jpg", img);
+    try {
+        Dataset::open(fd.root);
+        FAIL() << "a JPEG mask was accepted";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "tile_0.jpg");
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "lossy");
+    }
+}
+
+TEST(RealDatasets, OfficialSplitListsReachTrainingAndEval) {
+    const std::string root = test::temp_dir("real_lists");
+    test::ForeignSpec spec;
+    spec.sizes.assign(7, {40, 32});
+    const auto fd = test::write_foreign_dataset(root + "/data", spec);
+    std::ofstream(root + "/train.txt") << "# official\ntile_0\ntile_2\ntile_4\ntile_6\n";
+    std::ofstream(root + "/val.txt") << "tile_1\n";
+    std::ofstream(root + "/test.txt") << "tile_3\ntile_5\n";
+    const test::CommandResult t = test::run_pfce(
+        "train --data " + fd.root + " --train-list " + root + "/train.txt --val-list " + root +
+        "/val.txt --test-list " + root + "/test.txt --out " + root + "/run --epochs 1" + kTiny);
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_MESSAGE_HAS(t.output, "train 4, val 1, test 2");
+    const test::CommandResult e =
+        test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --json -q");
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_EQ(number_after(e.output, "\"images\": ([0-9]+)"), 2);
+    // An id that is not in the dataset names the list and the line.
+    std::ofstream(root + "/test.txt") << "tile_3\ntile_77\n";
+    const test::CommandResult bad = test::run_pfce(
+        "train --data " + fd.root + " --train-list " + root + "/train.txt --test-list " + root +
+        "/test.txt --out " + root + "/run2 --epochs 1" + kTiny);
+    EXPECT_EQ(bad.status, 2) << bad.output;
+    EXPECT_MESSAGE_HAS(bad.output, "test.txt:2");
+    EXPECT_MESSAGE_HAS(bad.output, "tile_77");
+}
+
+TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
+    const std::string root = test::temp_dir("real_geotiff");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/run --epochs 1" + kTiny)
+            .status,
+        0);
+    const LabelMap lab = test::foreign_labels(90, 70, 5);
+    const std::string tile = root + "/tiles/tile.tif";
+    fs::create_directories(root + "/tiles");
+    write_geotiff(tile, test::foreign_image(lab, 5));
+    const GeoReference in = read_georeference(tile);
+    EXPECT_EQ(in.describe(), "EPSG:25832, pixel 0.05 x 0.05, origin (366012.5, 5808070.25)");
+
+    // One file, windows smaller than the tile; then a directory (masks default to .tif there).
+    const test::CommandResult p =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + tile +
+                       " --out " + root + "/pred.tif --window 32 --device cpu");
+    ASSERT_EQ(p.status, 0) << p.output;
+    const test::CommandResult d =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                       "/tiles --out " + root + "/preds --device cpu");
+    ASSERT_EQ(d.status, 0) << d.output;
+    for (const std::string& out : {root + "/pred.tif", root + "/preds/tile.tif"}) {
+        ASSERT_TRUE(fs::exists(out)) << out;
+        const LabelMap mask = read_gray(out);
+        EXPECT_EQ(mask.width, 90);
+        EXPECT_EQ(mask.height, 70);
+        for (std::uint8_t v : mask.labels) ASSERT_LT(v, 4);
+        // Read back by the test's own libtiff code: the very same tags.
+        TIFF* t = TIFFOpen(out.c_str(), "r");
+        ASSERT_NE(t, nullptr);
+        declare_geo_fields(t);
+        std::uint16_t n = 0;
+        double* v = nullptr;
+        ASSERT_TRUE(TIFFGetField(t, 33922, &n, &v));
+        EXPECT_EQ(std::vector<double>(v, v + n), kTie);
+        ASSERT_TRUE(TIFFGetField(t, 33550, &n, &v));
+        EXPECT_EQ(std::vector<double>(v, v + n), kScale);
+        std::uint16_t* keys = nullptr;
+        ASSERT_TRUE(TIFFGetField(t, 34735, &n, &keys));
+        EXPECT_EQ(std::vector<std::uint16_t>(keys, keys + n), kKeys);
+        TIFFClose(t);
+    }
+    EXPECT_TRUE(fs::exists(root + "/preds/tile_overlay.png"));
+}
+
+// The "done when" of the issue: a dataset unlike ours through every stage.
+TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
+    const std::string root = test::temp_dir("real_e2e");
+    test::ForeignSpec spec;
+    spec.jpeg = true;
+    spec.sizes = {{40, 32}, {56, 48}, {33, 61}, {72, 40}, {40, 32},
+                  {56, 48}, {33, 61}, {72, 40}, {40, 32}, {56, 48}};
+    const auto fd = test::write_foreign_dataset(root + "/data", spec);
+    const Dataset ds = Dataset::open(fd.root);
+
+    // sample: the printed labelled count is the library's, on every size.
+    SamplerOptions so;
+    so.points = {8};
+    so.seed = 2;
+    long long want = 0, pixels = 0;
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+        const LabelMap s = sample_sparse(fd.dense[i], so, fd.ids[i]);
+        for (std::uint8_t v : s.labels) want += v != 255;
+        pixels += static_cast<long long>(s.labels.size());
+    }
+    const test::CommandResult s = test::run_pfce("sample --data " + fd.root +
+                                                 " --points 8 --seed 2 --out " + root + "/sparse");
+    ASSERT_EQ(s.status, 0) << s.output;
+    EXPECT_EQ(number_after(s.output, "points: +([0-9]+)"), want);
+    EXPECT_EQ(number_after(s.output, "of ([0-9]+) pixels"), pixels);
+
+    // link: more labelled pixels, and stats reads back what link wrote.
+    const test::CommandResult l = test::run_pfce("link --in " + root + "/sparse --out " + root +
+                                                 "/linked --radius 10 --device cpu");
+    ASSERT_EQ(l.status, 0) << l.output;
+    const test::CommandResult ls = test::run_pfce("data stats " + root + "/linked");
+    ASSERT_EQ(ls.status, 0) << ls.output;
+    const long long linked = number_after(ls.output, "labelled: .*\\(([0-9]+) of");
+    EXPECT_GT(linked, want);
+    EXPECT_MESSAGE_HAS(ls.output, "72x40 (2)");
+
+    // train on random crops of 32: the loss sees the linked labels of the training split.
+    const test::CommandResult t =
+        test::run_pfce("train --data " + fd.root + " --labels " + root + "/linked --crop-size 32 " +
+                       "--out " + root + "/run --epochs 2" + kTiny);
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_MESSAGE_HAS(t.output, "crops of 32");
+    const long long seen = number_after(t.output, "training labels: linked, ([0-9]+) of");
+    EXPECT_GT(seen, 0);
+    EXPECT_LT(seen, linked);
+
+    // eval: every size, in windows of the crop, on dense truth.
+    const test::CommandResult e =
+        test::run_pfce("eval --checkpoint " + root +
+                       "/run/last.ckpt --split all --json -q --labels " + root + "/linked");
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_EQ(number_after(e.output, "\"images\": ([0-9]+)"), 10);
+    long long dense_labelled = 0;
+    for (const LabelMap& m : fd.dense)
+        for (std::uint8_t v : m.labels) dense_labelled += v != 255;
+    EXPECT_EQ(number_after(e.output, "\"pixels\": ([0-9]+)"), dense_labelled);
+}
