@@ -28,11 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string& kaggle_sample() {
-    static const std::string p = test::shared_dir() + "/data/potsdam-kaggle-sample";
-    return p;
-}
-
 std::array<long, 7> class_counts(const LabelMap& m) {
     std::array<long, 7> c{};
     for (std::uint8_t v : m.labels) ++c[v == 255 ? 6 : v];
@@ -84,7 +79,8 @@ using test::run_pfce;
 // ---- Kaggle ------------------------------------------------------------------------------------
 
 TEST(KaggleDataset, RealPairsReadBackWithExactClassCounts) {
-    for (const std::string& root : {kaggle_sample(), kaggle_sample() + "/patches"}) {
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
+    for (const std::string& root : {sample, sample + "/patches"}) {
         SCOPED_TRACE(root);
         const Dataset ds = Dataset::open(root);
         EXPECT_EQ(ds.kind(), DatasetKind::kaggle);
@@ -475,7 +471,8 @@ TEST(Splits, DeterministicCoveringAndSized) {
 }
 
 TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
-    const Dataset ds = Dataset::open(kaggle_sample());
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
+    const Dataset ds = Dataset::open(sample);
     const std::string dir = test::temp_dir("ds_split_lists");
     write_text(dir + "/train.txt", "# training\nImage_1010\n\n");
     write_text(dir + "/val.txt", "Image_0\n");
@@ -517,21 +514,23 @@ TEST(ContactSheet, SparsePointsAreDrawnEnlarged) {
 }
 
 TEST(DataCommand, StatsOnTheRealSample) {
-    const CommandResult r = run_pfce("data stats " + kaggle_sample());
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
+    const CommandResult r = run_pfce("data stats " + sample);
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_MESSAGE_HAS(r.output, "kaggle, 2 images");
     EXPECT_MESSAGE_HAS(r.output, "300x300");
     // building: (18688 + 42166) / 180000
     EXPECT_MESSAGE_HAS(r.output, "60854");
     EXPECT_MESSAGE_HAS(r.output, "0.3381");
-    const CommandResult bad = run_pfce("data stats " + kaggle_sample() + "/nope");
+    const CommandResult bad = run_pfce("data stats " + sample + "/nope");
     EXPECT_EQ(bad.status, 2);
     EXPECT_MESSAGE_HAS(bad.output, "nope");
 }
 
 TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
     // Sparse masks of the real sample: every 97th pixel keeps its label.
-    const Dataset ds = Dataset::open(kaggle_sample());
+    const Dataset ds = Dataset::open(sample);
     const std::string dir = test::temp_dir("ds_maskdir");
     const std::string masks = dir + "/sparse";
     std::vector<std::string> ids;
@@ -547,15 +546,14 @@ TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
         ids.push_back(ds.sample(i).id);
         sparse.push_back(std::move(m));
     }
-    write_mask_dir(masks, ids, sparse, ds.palette(),
-                   {{"source", kaggle_sample()}, {"kind", "sparse"}});
+    write_mask_dir(masks, ids, sparse, ds.palette(), {{"source", sample}, {"kind", "sparse"}});
     const CommandResult st = run_pfce("data stats " + masks);
     ASSERT_EQ(st.status, 0) << st.output;
     EXPECT_MESSAGE_HAS(st.output, "sparse, 2 masks");
     EXPECT_MESSAGE_HAS(st.output, "(" + std::to_string(labelled) + " of 180000)");
     const std::string out = dir + "/sheet.png";
     const CommandResult pv =
-        run_pfce("data preview " + kaggle_sample() + " --masks " + masks + " --out " + out);
+        run_pfce("data preview " + sample + " --masks " + masks + " --out " + out);
     ASSERT_EQ(pv.status, 0) << pv.output;
     const RgbImage sheet = read_rgb(out);
     const SheetOptions opt;
@@ -574,17 +572,17 @@ TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
 }
 
 TEST(DataCommand, PreviewWritesADecodableSheet) {
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
     const std::string dir = test::temp_dir("ds_preview");
     const std::string out = dir + "/sheet.png";
-    const CommandResult r =
-        run_pfce("data preview " + kaggle_sample() + " --out " + out + " --count 8");
+    const CommandResult r = run_pfce("data preview " + sample + " --out " + out + " --count 8");
     ASSERT_EQ(r.status, 0) << r.output;
     const RgbImage sheet = read_rgb(out);
     const SheetOptions opt;                         // the command's defaults: panel 300
     EXPECT_EQ(sheet.width, sheet_width(2, opt));    // image | colour mask
     EXPECT_EQ(sheet.height, sheet_height(2, opt));  // only 2 samples
     // The colour mask panel of the first row holds the palette colours of Label_0.
-    const Dataset ds = Dataset::open(kaggle_sample());
+    const Dataset ds = Dataset::open(sample);
     const RgbImage mask0 = ds.palette().encode(ds.read_mask(0));
     const int ox = opt.gap * 2 + opt.panel, oy = opt.gap;
     for (int y = 0; y < 300; y += 37)

@@ -316,5 +316,20 @@ TEST(SuiteFile, ShippedSuitesLoad) {
     }
 }
 
+// The end-to-end stage of scripts/gpu_check.sh: a typo must fail here, not on the GPU machine.
+TEST(SuiteFile, GpuCheckSuiteLoads) {
+    const Suite s = load_suite(test::source_dir() + "/experiments/gpu-check.toml");
+    ASSERT_EQ(s.experiments.size(), 3u);
+    EXPECT_EQ(s.experiments[1].id, "e4-500-linked");
+    for (const auto& e : s.experiments) {
+        EXPECT_EQ(e.config.run.epochs, 2) << e.id;
+        EXPECT_EQ(e.config.run.batch_size, 16) << e.id;
+        EXPECT_EQ(e.config.model.depth, 4) << e.id;
+        EXPECT_EQ(e.config.model.width, 32) << e.id;
+        EXPECT_EQ(e.config.data.synthetic_count, 320) << e.id;
+    }
+    EXPECT_GE(s.experiments[2].config.labels.max_color_step, 0.0);
+}
+
 }  // namespace
 }  // namespace pfce

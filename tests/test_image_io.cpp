@@ -342,7 +342,8 @@ TEST(Palette, UnknownColourNamesFilePixelAndColour) {
 }
 
 TEST(Palette, RealKagglePairsHaveTheKnownClassCounts) {
-    const std::string dir = test::shared_dir() + "/data/potsdam-kaggle-sample/patches/Labels/";
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
+    const std::string dir = sample + "/patches/Labels/";
     auto counts = [&](const std::string& f) {
         const LabelMap m = potsdam_palette().decode(read_rgb(dir + f), f);
         std::vector<long> c(7, 0);
