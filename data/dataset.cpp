@@ -88,36 +88,16 @@ bool natural_less(const std::string& a, const std::string& b) {
     return a.size() - i < b.size() - j;
 }
 
-namespace {
-
-void check_supported_header(const std::string& path, const ImageInfo& info) {
-    if (info.bits_per_sample == 16)
-        PFCE_THROW(InputError, path,
-                   ": 16-bit samples are not supported (expected 8 bits per sample)");
-    if (info.bits_per_sample > 8)
-        PFCE_THROW(InputError, path, ": ", info.bits_per_sample,
-                   "-bit samples are not supported (expected 8)");
-    if (info.channels == 4)
-        PFCE_THROW(InputError, path,
-                   ": 4 bands (RGBA or RGB+infrared) are not supported (expected RGB or "
-                   "grayscale)");
-    if (info.channels != 1 && info.channels != 3)
-        PFCE_THROW(InputError, path, ": ", info.channels,
-                   " bands are not supported (expected RGB or grayscale)");
-}
-
-}  // namespace
-
 void check_pair_sizes(const std::string& image, const std::string& mask, std::int64_t max_pixels,
                       int& width, int& height) {
     const ImageInfo a = probe_image(image);
-    check_supported_header(image, a);
+    check_sample_layout(image, a.bits_per_sample, a.channels);
     if (is_jpeg_file(mask))
         PFCE_THROW(InputError, mask,
                    ": a JPEG mask; lossy compression changes label values, so "
                    "masks must be PNG or TIFF");
     const ImageInfo b = probe_image(mask);
-    check_supported_header(mask, b);
+    check_sample_layout(mask, b.bits_per_sample, b.channels);
     if (a.width != b.width || a.height != b.height)
         PFCE_THROW(InputError, "image/mask size mismatch: ", image, " is ", a.width, "x", a.height,
                    " but ", mask, " is ", b.width, "x", b.height);
@@ -214,20 +194,21 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
     return ds;
 }
 
-RgbImage Dataset::read_image(std::size_t i) const {
+const SampleRef& Dataset::sample(std::size_t i) const {
     if (i >= samples_.size())
         PFCE_THROW(ShapeError, "sample index ", i, " out of range (dataset has ", samples_.size(),
                    ")");
-    const SampleRef& s = samples_[i];
+    return samples_[i];
+}
+
+RgbImage Dataset::read_image(std::size_t i) const {
+    const SampleRef& s = sample(i);
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_image(*this, s);
     return read_rgb(s.image_path, opts_.max_pixels);
 }
 
 LabelMap Dataset::read_mask(std::size_t i) const {
-    if (i >= samples_.size())
-        PFCE_THROW(ShapeError, "sample index ", i, " out of range (dataset has ", samples_.size(),
-                   ")");
-    const SampleRef& s = samples_[i];
+    const SampleRef& s = sample(i);
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_mask(*this, s);
     if (index_masks_) {
         LabelMap m = read_gray(s.mask_path, opts_.max_pixels);

@@ -46,7 +46,7 @@ class Dataset {
     const DatasetOptions& options() const { return opts_; }
     const Palette& palette() const { return palette_; }
     std::size_t size() const { return samples_.size(); }
-    const SampleRef& sample(std::size_t i) const { return samples_[i]; }
+    const SampleRef& sample(std::size_t i) const;  // ShapeError when i is out of range
 
     RgbImage read_image(std::size_t i) const;
     LabelMap read_mask(std::size_t i) const;  // dense mask decoded to class indices

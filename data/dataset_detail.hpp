@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "data/dataset.hpp"
 
 namespace pfce {
@@ -93,6 +94,16 @@ bool is_image_extension(const std::filesystem::path& p);  // .tif .tiff .png .jp
 // An entry naming a sample file must be a regular file or a link to one: InputError naming it
 // otherwise (a link whose target is gone, a directory, a device).
 void check_file_entry(const std::filesystem::directory_entry& e);
+
+// Files keyed by sample id: a second file for an id (a.png beside a.tif, 0001 beside 1) is an
+// InputError naming both, never a silent pick.
+template <typename Map>
+void add_sample_file(Map& files, const std::string& id, const std::filesystem::path& path) {
+    auto [it, inserted] = files.emplace(id, path);
+    if (!inserted)
+        PFCE_THROW(InputError, "two files for one sample: ", it->second.string(), " and ",
+                   path.string());
+}
 // Order names as a person would: "img2" before "img10".
 bool natural_less(const std::string& a, const std::string& b);
 // Header check shared by all kinds: both files readable and of the same size.

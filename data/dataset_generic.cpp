@@ -1,11 +1,14 @@
 // Generic datasets: root/images/ and root/masks/ paired by file stem, described by
 // root/dataset.toml:
-//   [classes] names = ["road", "building"]
-//   [mask]    encoding = "palette" | "index"
-//             colours = [[255,255,255], [0,0,255]]   # palette: one per class (index: optional, for
-//             previews) ignore = [0]                            # index values that mean
-//             "unlabelled" ignore_colours = [[0,0,0]]              # palette colours that mean
-//             "unlabelled"
+//
+//     [classes]
+//     names = ["road", "building"]
+//     [mask]
+//     encoding = "palette"                    # or "index" (pixel value = class)
+//     colours = [[255,255,255], [0,0,255]]    # palette: one per class (index: optional, previews)
+//     ignore = [0]                            # index values that mean "unlabelled"
+//     ignore_colours = [[0,0,0]]              # palette colours that mean "unlabelled"
+//
 // Unknown keys are errors (a typo must not silently change what is trained on).
 #include <toml++/toml.h>
 
@@ -169,10 +172,7 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
         const std::string name = e.path().filename().string();
         if (name.empty() || name[0] == '.' || !detail::is_image_extension(e.path())) continue;
         detail::check_file_entry(e);
-        auto [it, inserted] = out.emplace(e.path().stem().string(), e.path());
-        if (!inserted)
-            PFCE_THROW(InputError, "two files for one sample: ", it->second.string(), " and ",
-                       e.path().string());
+        detail::add_sample_file(out, e.path().stem().string(), e.path());
     }
     return out;
 }

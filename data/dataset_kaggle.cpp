@@ -40,10 +40,7 @@ Numbered numbered_files(const fs::path& dir, const std::string& prefix) {
         detail::check_file_entry(e);
         std::string n = m[1].str();
         n.erase(0, std::min(n.find_first_not_of('0'), n.size() - 1));
-        auto [it, inserted] = out.emplace(n, e.path());
-        if (!inserted)
-            PFCE_THROW(InputError, "two files for one sample: ", it->second.string(), " and ",
-                       e.path().string());
+        detail::add_sample_file(out, n, e.path());
     }
     return out;
 }

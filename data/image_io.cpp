@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <type_traits>
+#include <vector>
 
 #include "core/error.hpp"
 #include "data/image_io_detail.hpp"
@@ -37,6 +39,23 @@ Window resolve_window(const std::string& path, Window win, int width, int height
 }
 
 }  // namespace detail
+
+void check_sample_layout(const std::string& path, int bits_per_sample, int channels) {
+    if (bits_per_sample == 16)
+        PFCE_THROW(InputError, path,
+                   ": 16-bit samples are not supported (expected 8-bit RGB or 8-bit "
+                   "grayscale; convert the file to 8 bits per sample)");
+    if (bits_per_sample > 8 || bits_per_sample < 1)
+        PFCE_THROW(InputError, path, ": ", bits_per_sample,
+                   "-bit samples are not supported (expected 8 bits per sample)");
+    if (channels == 4)
+        PFCE_THROW(InputError, path,
+                   ": 4 bands (RGBA or RGB+infrared) are not supported (expected 3-band RGB or "
+                   "1-band grayscale; drop the 4th band, e.g. keep the RGB channels)");
+    if (channels != 1 && channels != 3)
+        PFCE_THROW(InputError, path, ": ", channels,
+                   " bands are not supported (expected 3-band RGB or 1-band grayscale)");
+}
 
 namespace {
 
@@ -118,6 +137,25 @@ void check_writable(const std::string& path, int width, int height, std::size_t 
                    size, " bytes (expected ", channels, " per pixel)");
 }
 
+const std::vector<std::uint8_t>& samples_of(const RgbImage& img) {
+    return img.pixels;
+}
+const std::vector<std::uint8_t>& samples_of(const LabelMap& img) {
+    return img.labels;
+}
+
+// Checks the image's buffer, then writes it through `write_file(tmp, samples, width, height,
+// channels)` to a temporary file renamed over `path` (never a half-written image).
+template <typename Image, typename WriteFile>
+void write_image(const std::string& path, const Image& img, WriteFile&& write_file) {
+    const int channels = std::is_same_v<Image, RgbImage> ? 3 : 1;
+    const std::vector<std::uint8_t>& samples = samples_of(img);
+    check_writable(path, img.width, img.height, samples.size(), channels);
+    write_atomically(path, [&](const std::string& tmp) {
+        write_file(tmp, samples.data(), img.width, img.height, channels);
+    });
+}
+
 }  // namespace
 
 ImageInfo probe_image(const std::string& path) {
@@ -150,33 +188,20 @@ RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,
     return to_rgb(decode(path, detail::Window{x0, y0, w, h}, max_pixels));
 }
 
-LabelMap read_gray_window(const std::string& path, int x0, int y0, int w, int h,
-                          std::int64_t max_pixels) {
-    if (w <= 0 || h <= 0) PFCE_THROW(InputError, path, ": empty window ", w, "x", h);
-    return to_gray(path, decode(path, detail::Window{x0, y0, w, h}, max_pixels));
-}
-
 void write_png(const std::string& path, const RgbImage& img) {
-    check_writable(path, img.width, img.height, img.pixels.size(), 3);
-    write_atomically(path, [&](const std::string& tmp) {
-        detail::write_png_file(tmp, img.pixels.data(), img.width, img.height, 3);
-    });
+    write_image(path, img, detail::write_png_file);
 }
 
 void write_png_gray(const std::string& path, const LabelMap& img) {
-    check_writable(path, img.width, img.height, img.labels.size(), 1);
-    write_atomically(path, [&](const std::string& tmp) {
-        detail::write_png_file(tmp, img.labels.data(), img.width, img.height, 1);
-    });
+    write_image(path, img, detail::write_png_file);
 }
 
 void write_png_indexed(const std::string& path, const LabelMap& img,
                        const std::vector<Rgb>& colours, const std::vector<std::uint8_t>& alpha) {
-    check_writable(path, img.width, img.height, img.labels.size(), 1);
-    write_atomically(path, [&](const std::string& tmp) {
-        detail::write_png_palette_file(tmp, img.labels.data(), img.width, img.height, colours,
-                                       alpha);
-    });
+    write_image(path, img,
+                [&](const std::string& tmp, const std::uint8_t* samples, int w, int h, int) {
+                    detail::write_png_palette_file(tmp, samples, w, h, colours, alpha);
+                });
 }
 
 GeoReference read_georeference(const std::string& path) {
@@ -186,25 +211,18 @@ GeoReference read_georeference(const std::string& path) {
 
 void write_tiff_indexed(const std::string& path, const LabelMap& img,
                         const std::vector<Rgb>& colours, const GeoReference& geo) {
-    check_writable(path, img.width, img.height, img.labels.size(), 1);
-    write_atomically(path, [&](const std::string& tmp) {
-        detail::write_tiff_palette_file(tmp, img.labels.data(), img.width, img.height, colours,
-                                        geo);
-    });
+    write_image(path, img,
+                [&](const std::string& tmp, const std::uint8_t* samples, int w, int h, int) {
+                    detail::write_tiff_palette_file(tmp, samples, w, h, colours, geo);
+                });
 }
 
 void write_tiff(const std::string& path, const RgbImage& img) {
-    check_writable(path, img.width, img.height, img.pixels.size(), 3);
-    write_atomically(path, [&](const std::string& tmp) {
-        detail::write_tiff_file(tmp, img.pixels.data(), img.width, img.height, 3);
-    });
+    write_image(path, img, detail::write_tiff_file);
 }
 
 void write_tiff_gray(const std::string& path, const LabelMap& img) {
-    check_writable(path, img.width, img.height, img.labels.size(), 1);
-    write_atomically(path, [&](const std::string& tmp) {
-        detail::write_tiff_file(tmp, img.labels.data(), img.width, img.height, 1);
-    });
+    write_image(path, img, detail::write_tiff_file);
 }
 
 }  // namespace pfce

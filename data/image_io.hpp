@@ -27,6 +27,9 @@ struct ImageInfo {
 // Header only (size, bands, bit depth) without decoding pixels; for limits and validation.
 ImageInfo probe_image(const std::string& path);
 bool is_jpeg_file(const std::string& path);  // by its header bytes, not its name
+// Everything we decode has at most 8 bits per sample (PNG grayscale may have 1, 2 or 4), 1 band
+// (gray/palette) or 3 bands (RGB): an InputError naming the file says why anything else is refused.
+void check_sample_layout(const std::string& path, int bits_per_sample, int channels);
 
 // 8-bit RGB (grayscale is expanded to RGB). Refuses images above max_pixels (0 = no limit) before
 // decoding, naming the file and its size.
@@ -37,8 +40,6 @@ LabelMap read_gray(const std::string& path, std::int64_t max_pixels = 0);
 // or tiles the window touches; PNG decodes the rows up to the window's end. max_pixels limits w*h.
 RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,
                          std::int64_t max_pixels = 0);
-LabelMap read_gray_window(const std::string& path, int x0, int y0, int w, int h,
-                          std::int64_t max_pixels = 0);
 
 void write_png(const std::string& path, const RgbImage& img);
 void write_png_gray(const std::string& path, const LabelMap& img);

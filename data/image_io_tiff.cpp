@@ -118,26 +118,13 @@ void check_supported(const std::string& path, const TiffLayout& l) {
         PFCE_THROW(InputError, path, ": TIFF has an empty image (", l.width, "x", l.height, ")");
     if (l.width > (1u << 30) || l.height > (1u << 30))
         PFCE_THROW(InputError, path, ": TIFF size ", l.width, "x", l.height, " is not supported");
-    if (l.bps == 16)
-        PFCE_THROW(InputError, path,
-                   ": 16-bit samples are not supported (expected 8-bit RGB or 8-bit "
-                   "grayscale; convert the file to 8 bits per sample)");
+    check_sample_layout(path, l.bps, l.spp);
     if (l.bps != 8)
         PFCE_THROW(InputError, path, ": ", l.bps,
-                   "-bit samples are not supported (expected 8 bits per "
-                   "sample)");
+                   "-bit TIFF samples are not supported (expected 8 bits per sample)");
     if (l.format != SAMPLEFORMAT_UINT)
         PFCE_THROW(InputError, path, ": sample format ", l.format,
-                   " is not supported (expected unsigned "
-                   "8-bit integers)");
-    if (l.spp == 4)
-        PFCE_THROW(InputError, path,
-                   ": 4 bands (RGBA or RGB+infrared) are not supported (expected 3-band "
-                   "RGB or 1-band grayscale; drop the 4th band, e.g. keep the RGB channels)");
-    if (l.spp != 1 && l.spp != 3)
-        PFCE_THROW(InputError, path, ": ", l.spp,
-                   " bands are not supported (expected 3-band RGB or 1-band "
-                   "grayscale)");
+                   " is not supported (expected unsigned 8-bit integers)");
     if (l.spp == 3 && l.photometric != PHOTOMETRIC_RGB)
         PFCE_THROW(InputError, path, ": 3-band photometric interpretation ", l.photometric,
                    " is not supported (expected RGB; YCbCr/CIELab files must be converted)");

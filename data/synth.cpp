@@ -40,6 +40,17 @@ Material make(float r, float g, float b, float mottle, float fine, float grain) 
     return m;
 }
 
+// Light paving laid in tiles (yards, parking lots, aprons): brightness b, slightly warmer in red,
+// with a grid texture of the given period and amplitude.
+Material tiled_paving(float b, float green_drop, float blue_drop, float grain, float period,
+                      float amp) {
+    Material m = make(b, b - green_drop, b - blue_drop, 0.08f, 0.05f, grain);
+    m.tex = Texture::grid;
+    m.tex_period = std::max(2.0f, period);
+    m.tex_amp = amp;
+    return m;
+}
+
 // sin(3a + w) and sin(5a + w) from (cos a, sin a) and (cos w, sin w) by the multiple-angle
 // polynomials: wobbly outlines without a per-pixel atan2 and sin.
 inline float sin3_shifted(float c, float s, float cw, float sw) {
@@ -185,11 +196,7 @@ void paint_roads(Canvas& cv, Scene& sc, Rng& rng) {
         // A paved yard or parking lot (impervious, light tiles): where roads are missing it keeps
         // the impervious share, and it gets parked cars.
         const float b = rng.uni(125, 165);
-        Material yard = make(b, b - 2, b - 6, 0.08f, 0.05f, 8);
-        yard.tex = Texture::grid;
-        yard.tex_period = std::max(2.0f, 6.0f * sc.s);
-        yard.tex_amp = 0.06f;
-        const std::uint8_t my = cv.add_material(yard);
+        const std::uint8_t my = cv.add_material(tiled_paving(b, 2, 6, 8, 6.0f * sc.s, 0.06f));
         OrientedRect r = frame_rect(sc, rng.uni(-0.3f, 0.3f) * sc.n, rng.uni(-0.3f, 0.3f) * sc.n,
                                     rng.uni(35, 70) * sc.s, rng.uni(25, 45) * sc.s, false);
         paint_rect(cv, r, [&](std::size_t i, float, float) { cv.set(i, my, kImpervious, 0); });
@@ -240,11 +247,7 @@ void paint_buildings(Canvas& cv, Scene& sc, Rng& rng, std::uint16_t& next_id) {
         if (rng.chance(0.7f)) {
             // A paved apron (paths, terrace, parking) around the building, on open ground.
             const float b = rng.uni(120, 170);
-            Material paving = make(b, b - 3, b - 8, 0.08f, 0.05f, 9);
-            paving.tex = Texture::grid;
-            paving.tex_period = std::max(2.0f, 5.0f * sc.s);
-            paving.tex_amp = 0.07f;
-            const std::uint8_t mp = cv.add_material(paving);
+            const std::uint8_t mp = cv.add_material(tiled_paving(b, 3, 8, 9, 5.0f * sc.s, 0.07f));
             OrientedRect apron = r;
             apron.hl += rng.uni(6, 20) * sc.s;
             apron.hw += rng.uni(6, 20) * sc.s;
