@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/op_params.hpp"
 #include "core/tensor.hpp"
@@ -20,6 +21,18 @@ class Backend {
 
     virtual DeviceKind device() const = 0;
     virtual std::string name() const = 0;  // "cpu (8 OpenMP threads)", "cuda:0 NVIDIA H100 ..."
+
+    // ---- kernel variants ------------------------------------------------------------------------
+    // An op may have several implementations of the same semantics (a new kernel kept beside the
+    // one it may replace until a benchmark on the target hardware picks). Tests run every variant
+    // against the reference; benchmarks time each. Names of op `op`'s variants, the default first;
+    // empty when the op has one implementation.
+    virtual std::vector<std::string> op_variants(const std::string& op) const {
+        (void)op;
+        return {};
+    }
+    // Makes `variant` (one of op_variants(op)) the implementation of `op` on this backend.
+    virtual void select_op_variant(const std::string& op, const std::string& variant);
 
     // ---- memory -------------------------------------------------------------------------------
     // A zero-filled tensor on this backend's device.

@@ -17,9 +17,13 @@ class CudaBackend final : public Backend {
     ~CudaBackend() override;
     CudaContext& context() { return *ctx_; }
 #include "core/backend_overrides.inc"
+    std::vector<std::string> op_variants(const std::string& op) const override;
+    void select_op_variant(const std::string& op, const std::string& variant) override;
 
   private:
+    enum class FocalKernel { three_launch, single_launch };
     std::unique_ptr<CudaContext> ctx_;
+    FocalKernel focal_kernel_ = FocalKernel::three_launch;
 };
 
 }  // namespace pfce

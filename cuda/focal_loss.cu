@@ -1,4 +1,5 @@
-// CUDA backend: the fused partial focal loss (DESIGN §2). Three launches, no host sync:
+// CUDA backend: the fused partial focal loss (DESIGN §2). The default: three launches, no host sync
+// (the variant "single_launch", cuda/focal_loss_single.cu, does it in one):
 //   1. count labelled pixels per class from the u8 labels (integer counts: exact, deterministic);
 //   2. one fused pass, a thread per pixel over NCHW (consecutive threads = consecutive pixels, so
 //      every channel plane is read coalesced), that reads each logit once, keeps the pixel's C
@@ -12,30 +13,19 @@
 #include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
+#include "cuda/focal_loss.cuh"
 
 namespace pfce {
 
 namespace {
 
-constexpr int kThreads = 256;  // per block, a multiple of the warp size
+using focal_detail::FocalArgs;
+using focal_detail::kThreads;
+
 // Fixed grid caps: the number of loss partials (and so the summation order) does not depend on
 // the GPU model.
 constexpr unsigned kMaxLossBlocks = 4096;
 constexpr unsigned kMaxCountBlocks = 1024;
-
-struct FocalArgs {
-    const float* logits;               // (N,C,H,W)
-    const unsigned char* labels;       // (N,H,W)
-    float* dlogits;                    // (N,C,H,W) or null
-    const unsigned long long* counts;  // (C) labelled pixels per class, from focal_count_kernel
-    double* partials;                  // (gridDim.x) per-block loss sums
-    float* loss;                       // (1)
-    long long hw, npix;
-    int c;
-    int normalize_alpha;
-    float gamma;
-    float alpha[kMaxClasses];
-};
 
 // ---- kernels ----------------------------------------------------------------------------------
 
@@ -164,6 +154,21 @@ void launch_focal(FocalArgs& a, unsigned long long* counts, cudaStream_t stream)
 
 }  // namespace
 
+std::vector<std::string> CudaBackend::op_variants(const std::string& op) const {
+    if (op == "focal_loss") return {"three_launch", "single_launch"};
+    return {};
+}
+
+void CudaBackend::select_op_variant(const std::string& op, const std::string& variant) {
+    if (op == "focal_loss" && variant == "three_launch") {
+        focal_kernel_ = FocalKernel::three_launch;
+    } else if (op == "focal_loss" && variant == "single_launch") {
+        focal_kernel_ = FocalKernel::single_launch;
+    } else {
+        Backend::select_op_variant(op, variant);
+    }
+}
+
 // ---- launcher ---------------------------------------------------------------------------------
 
 void CudaBackend::focal_loss(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
@@ -186,6 +191,9 @@ void CudaBackend::focal_loss(const Tensor& logits, const Tensor& labels, const F
         PFCE_CUDA_CHECK(cudaMemsetAsync(a.loss, 0, sizeof(float), stream));
         return;
     }
+
+    if (focal_kernel_ == FocalKernel::single_launch && focal_detail::launch_focal_single(a, *ctx_))
+        return;
 
     // Scratch: per-class counts, then the per-block partials (8-byte aligned).
     const std::size_t count_bytes = kMaxClasses * sizeof(unsigned long long);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <sstream>
+#include <string>
 #include <vector>
 
 #ifdef _OPENMP
@@ -488,5 +489,65 @@ TEST(FocalLossGpuLarge, OverAMillionPixelsWithSixAndThirtyTwoClasses) {
         EXPECT_TRUE(gradient_within_scale(want.dlogits, got.dlogits, gradient_scale(labels, k.c, p),
                                           kGradientRel));
         EXPECT_EQ(run_loss(*gpu, logits, labels, p, false).loss, got.loss);
+    }
+}
+
+// Every CUDA variant of the loss (Backend::op_variants) against the CPU, on shapes that take each
+// of its paths: 4 pixels a thread (H*W a multiple of 4, C <= 8) and one (odd sizes, C > 8); gamma
+// 0 and 2 (compiled without pow) and any other; everything unlabelled; repeat calls bit-identical.
+TEST(FocalLossGpu, EveryVariantMatchesCpu) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = test::cpu_backend();
+    const std::vector<std::string> variants = gpu->op_variants("focal_loss");
+    ASSERT_GE(variants.size(), 2u) << "the default and at least one variant";
+    const GpuCase cases[] = {
+        {2, 6, 64, 64, 2.0f, LossNormalize::labelled},
+        {2, 6, 64, 64, 0.0f, LossNormalize::alpha},
+        {1, 2, 8, 12, 0.5f, LossNormalize::labelled},
+        {3, 4, 17, 300, 2.0f, LossNormalize::alpha},
+        {1, 8, 300, 300, 5.0f, LossNormalize::labelled},
+        {2, 17, 33, 65, 2.0f, LossNormalize::alpha},
+        {1, 32, 7, 3, 0.0f, LossNormalize::labelled},
+        {4, 6, 512, 512, 2.0f, LossNormalize::labelled},
+    };
+    for (const std::string& variant : variants) {
+        gpu->select_op_variant("focal_loss", variant);
+        std::uint64_t seed = 900;
+        for (const GpuCase& k : cases) {
+            SCOPED_TRACE(::testing::Message() << variant << ": N" << k.n << " C" << k.c << " "
+                                              << k.h << "x" << k.w << " gamma " << k.gamma);
+            Tensor logits = test::random_f32({k.n, k.c, k.h, k.w}, ++seed, -6.0f, 6.0f);
+            Tensor labels = random_labels({k.n, k.h, k.w}, k.c, 0.3, ++seed);
+            FocalLossParams p{k.gamma, ramp_alpha(k.c), k.normalize};
+            Result want = run_loss(*cpu, logits, labels, p);
+            Result got = run_loss(*gpu, logits, labels, p);
+            EXPECT_NEAR(got.loss, want.loss, 1e-6 + 1e-5 * std::fabs(want.loss));
+            EXPECT_TRUE(gradient_within_scale(want.dlogits, got.dlogits,
+                                              gradient_scale(labels, k.c, p), kGradientRel));
+            EXPECT_EQ(run_loss(*gpu, logits, labels, p, false).loss, got.loss);
+            Result again = run_loss(*gpu, logits, labels, p);
+            EXPECT_EQ(again.loss, got.loss);
+            EXPECT_EQ(std::memcmp(again.dlogits.raw(), got.dlogits.raw(), got.dlogits.bytes()), 0);
+            std::memset(labels.raw(), kUnlabelled, labels.bytes());
+            Result none = run_loss(*gpu, logits, labels, p);
+            EXPECT_EQ(none.loss, 0.0f);
+            for (std::int64_t i = 0; i < none.dlogits.numel(); ++i)
+                ASSERT_EQ(none.dlogits.data<float>()[i], 0.0f);
+        }
+    }
+    EXPECT_THROW(gpu->select_op_variant("focal_loss", "no_such_kernel"), InputError);
+}
+
+TEST(FocalLoss, CpuHasOneImplementationAndSaysSo) {
+    auto cpu = test::cpu_backend();
+    EXPECT_TRUE(cpu->op_variants("focal_loss").empty());
+    try {
+        cpu->select_op_variant("focal_loss", "single_launch");
+        ADD_FAILURE() << "expected an InputError";
+    } catch (const InputError& e) {
+        const std::string msg = e.what();
+        EXPECT_MESSAGE_HAS(msg, "\"focal_loss\"");
+        EXPECT_MESSAGE_HAS(msg, "single_launch");
+        EXPECT_MESSAGE_HAS(msg, "one implementation");
     }
 }

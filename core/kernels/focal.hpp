@@ -21,11 +21,30 @@ struct FocalPixel {
     T coef;
 };
 
+// The same terms with pw = u^gamma already computed (kernels specialised for a gamma pass it).
+template <typename T>
+PFCE_HD inline FocalPixel<T> focal_pixel_terms_pw(T u, T q, T logq, T gamma, T a, T pw) {
+    const T r = u > T(0) ? logq / u : T(-1);
+    return {-a * pw * logq, a * pw * (gamma * q * r - T(1))};
+}
+
 template <typename T>
 PFCE_HD inline FocalPixel<T> focal_pixel_terms(T u, T q, T logq, T gamma, T a) {
     const T pw = gamma == T(0) ? T(1) : std::pow(u, gamma);
-    const T r = u > T(0) ? logq / u : T(-1);
-    return {-a * pw * logq, a * pw * (gamma * q * r - T(1))};
+    return focal_pixel_terms_pw(u, q, logq, gamma, a, pw);
+}
+
+// u^gamma for a gamma known when the kernel is compiled: kAnyGamma calls pow, 0 and 2 (the
+// defaults of cross-entropy and focal loss) need none.
+constexpr int kAnyGamma = -1;
+template <int G>
+PFCE_HD inline float focal_pow_gamma(float u, float gamma) {
+    if constexpr (G == 0)
+        return 1.0f;
+    else if constexpr (G == 2)
+        return u * u;
+    else
+        return gamma == 0.0f ? 1.0f : std::pow(u, gamma);
 }
 
 // log q from the shifted logit zy_m = z_y - max_k z_k, the softmax denominator s (sum over k of
