@@ -397,6 +397,37 @@ TEST(NnOpsGpu, BatchNormTrainInferBackwardMatchCpu) {
 
 // ---- routing ops: bit-exact ---------------------------------------------------------------------
 
+// Host copies of the outputs of a routing op run on both backends.
+struct RoutedOutputs {
+    std::vector<Tensor> cpu, gpu;
+};
+
+using TensorRefs = std::vector<std::reference_wrapper<const Tensor>>;
+using RoutingOp = std::function<void(Backend&, const TensorRefs& in, std::vector<Tensor>& out)>;
+
+// Runs `op` on the CPU with the host `inputs` and on the GPU with device copies of them; the
+// outputs have `out_shapes` (zeros on the CPU, garbage on the GPU). Expects output i of the GPU to
+// equal that of the CPU bit for bit (a failure names it names[i]) and returns both sets.
+RoutedOutputs expect_routed_exactly(Backend& cpu, Backend& gpu, const TensorRefs& inputs,
+                                    const std::vector<Shape>& out_shapes,
+                                    const std::vector<std::string>& names, const RoutingOp& op) {
+    std::vector<Tensor> gin, cpu_out, gpu_out_;
+    for (const Tensor& t : inputs) gin.push_back(to_backend(gpu, t));
+    for (const Shape& s : out_shapes) {
+        cpu_out.push_back(f32_zeros(cpu, s));
+        gpu_out_.push_back(gpu_out(gpu, s));
+    }
+    op(cpu, inputs, cpu_out);
+    op(gpu, TensorRefs(gin.begin(), gin.end()), gpu_out_);
+    RoutedOutputs r;
+    for (std::size_t i = 0; i < gpu_out_.size(); ++i) {
+        r.gpu.push_back(to_host(gpu, gpu_out_[i]));
+        EXPECT_TRUE(all_close(cpu_out[i], r.gpu[i], 0.0, 0.0)) << names[i];
+    }
+    r.cpu = std::move(cpu_out);
+    return r;
+}
+
 TEST(NnOpsGpu, ReluMatchesCpuExactly) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
@@ -404,19 +435,16 @@ TEST(NnOpsGpu, ReluMatchesCpuExactly) {
         SCOPED_TRACE(s.str());
         Tensor x = coarse_f32(s, 1, 9, -2.0f, 0.5f);  // exact zeros included
         Tensor dy = random_f32(s, 2);
-        Tensor y = f32_zeros(*cpu, s), dx = f32_zeros(*cpu, s);
-        cpu->relu_forward(x, y);
-        cpu->relu_backward(y, dy, dx);
+        const RoutedOutputs r =
+            expect_routed_exactly(*cpu, *gpu, {x, dy}, {s, s}, {"relu_forward", "relu_backward"},
+                                  [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
+                                      be.relu_forward(in[0], out[0]);
+                                      be.relu_backward(out[0], in[1], out[1]);
+                                  });
 
-        Tensor gx = to_backend(*gpu, x), gdy = to_backend(*gpu, dy);
-        Tensor gy = gpu_out(*gpu, s), gdx = gpu_out(*gpu, s);
-        gpu->relu_forward(gx, gy);
-        gpu->relu_backward(gy, gdy, gdx);
-        EXPECT_TRUE(all_close(y, to_host(*gpu, gy), 0.0, 0.0)) << "relu_forward";
-        EXPECT_TRUE(all_close(dx, to_host(*gpu, gdx), 0.0, 0.0)) << "relu_backward";
-
+        Tensor gx = to_backend(*gpu, x);
         gpu->relu_forward(gx, gx);  // in place
-        EXPECT_TRUE(all_close(y, to_host(*gpu, gx), 0.0, 0.0)) << "relu_forward in place";
+        EXPECT_TRUE(all_close(r.cpu[0], to_host(*gpu, gx), 0.0, 0.0)) << "relu_forward in place";
     }
 }
 
@@ -431,16 +459,12 @@ TEST(NnOpsGpu, MaxPoolMatchesCpuExactlyWithTies) {
         const Shape ys{s[0], s[1], s[2] / 2, s[3] / 2};
         Tensor x = coarse_f32(s, 3, 3, -1.0f, 1.0f);  // three levels: ties in most windows
         Tensor dy = random_f32(ys, 4);
-        Tensor y = f32_zeros(*cpu, ys), dx = f32_zeros(*cpu, s);
-        cpu->maxpool2x2_forward(x, y);
-        cpu->maxpool2x2_backward(x, y, dy, dx);
-
-        Tensor gx = to_backend(*gpu, x), gdy = to_backend(*gpu, dy);
-        Tensor gy = gpu_out(*gpu, ys), gdx = gpu_out(*gpu, s);
-        gpu->maxpool2x2_forward(gx, gy);
-        gpu->maxpool2x2_backward(gx, gy, gdy, gdx);
-        EXPECT_TRUE(all_close(y, to_host(*gpu, gy), 0.0, 0.0)) << "maxpool2x2_forward";
-        EXPECT_TRUE(all_close(dx, to_host(*gpu, gdx), 0.0, 0.0)) << "maxpool2x2_backward";
+        expect_routed_exactly(*cpu, *gpu, {x, dy}, {ys, s},
+                              {"maxpool2x2_forward", "maxpool2x2_backward"},
+                              [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
+                                  be.maxpool2x2_forward(in[0], out[0]);
+                                  be.maxpool2x2_backward(in[0], out[0], in[1], out[1]);
+                              });
     }
 }
 
@@ -457,17 +481,13 @@ TEST(NnOpsGpu, ConcatMatchesCpuExactly) {
         const Shape as{c.n, c.ca, c.h, c.w}, bs{c.n, c.cb, c.h, c.w},
             ys{c.n, c.ca + c.cb, c.h, c.w};
         Tensor a = random_f32(as, 5), b = random_f32(bs, 6), dy = random_f32(ys, 7);
-        Tensor y = f32_zeros(*cpu, ys), da = f32_zeros(*cpu, as), db = f32_zeros(*cpu, bs);
-        cpu->concat_channels(a, b, y);
-        cpu->concat_channels_backward(dy, da, db);
-
-        Tensor ga = to_backend(*gpu, a), gb = to_backend(*gpu, b), gdy = to_backend(*gpu, dy);
-        Tensor gy = gpu_out(*gpu, ys), gda = gpu_out(*gpu, as), gdb = gpu_out(*gpu, bs);
-        gpu->concat_channels(ga, gb, gy);
-        gpu->concat_channels_backward(gdy, gda, gdb);
-        EXPECT_TRUE(all_close(y, to_host(*gpu, gy), 0.0, 0.0)) << "concat_channels";
-        EXPECT_TRUE(all_close(da, to_host(*gpu, gda), 0.0, 0.0)) << "concat_channels_backward da";
-        EXPECT_TRUE(all_close(db, to_host(*gpu, gdb), 0.0, 0.0)) << "concat_channels_backward db";
+        expect_routed_exactly(
+            *cpu, *gpu, {a, b, dy}, {ys, as, bs},
+            {"concat_channels", "concat_channels_backward da", "concat_channels_backward db"},
+            [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
+                be.concat_channels(in[0], in[1], out[0]);
+                be.concat_channels_backward(in[2], out[1], out[2]);
+            });
     }
 }
 
@@ -487,22 +507,15 @@ TEST(NnOpsGpu, ReflectPadCropMatchCpuExactly) {
                      << "x" << c.w2 << " at (" << c.top << "," << c.left << ")");
         const Shape xs{c.n, c.c, c.h, c.w}, ys{c.n, c.c, c.h2, c.w2};
         Tensor x = random_f32(xs, 8), dy = random_f32(xs, 9);
-        Tensor y = f32_zeros(*cpu, ys);
-        cpu->reflect_pad(x, y, c.top, c.left);
-        Tensor gx = to_backend(*gpu, x), gy = gpu_out(*gpu, ys);
-        gpu->reflect_pad(gx, gy, c.top, c.left);
-        EXPECT_TRUE(all_close(y, to_host(*gpu, gy), 0.0, 0.0)) << "reflect_pad";
-
-        // crop the padded tensor back, and route a gradient of the crop into the padded shape
-        Tensor back = f32_zeros(*cpu, xs), dpad = f32_zeros(*cpu, ys);
-        cpu->crop(y, back, c.top, c.left);
-        cpu->crop_backward(dy, dpad, c.top, c.left);
-        Tensor gback = gpu_out(*gpu, xs), gdpad = gpu_out(*gpu, ys), gdy = to_backend(*gpu, dy);
-        gpu->crop(gy, gback, c.top, c.left);
-        gpu->crop_backward(gdy, gdpad, c.top, c.left);
-        EXPECT_TRUE(all_close(back, to_host(*gpu, gback), 0.0, 0.0)) << "crop";
-        EXPECT_TRUE(all_close(x, to_host(*gpu, gback), 0.0, 0.0)) << "crop of the pad is x";
-        EXPECT_TRUE(all_close(dpad, to_host(*gpu, gdpad), 0.0, 0.0)) << "crop_backward";
+        // pad; crop the padded tensor back, and route a gradient of the crop into the padded shape
+        const RoutedOutputs r = expect_routed_exactly(
+            *cpu, *gpu, {x, dy}, {ys, xs, ys}, {"reflect_pad", "crop", "crop_backward"},
+            [&c](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
+                be.reflect_pad(in[0], out[0], c.top, c.left);
+                be.crop(out[0], out[1], c.top, c.left);
+                be.crop_backward(in[1], out[2], c.top, c.left);
+            });
+        EXPECT_TRUE(all_close(x, r.gpu[1], 0.0, 0.0)) << "crop of the pad is x";
     }
 }
 
