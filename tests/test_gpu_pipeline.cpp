@@ -117,16 +117,8 @@ TEST(TrainGpu, InterruptedAndResumedRunMatchesUninterrupted) {
     ASSERT_EQ(full.steps, 4);
 
     c.run.out = root + "/part";
-    TrainOptions stop = o;
-    stop.stop_after_step = [](std::int64_t step) { return step == 3; };  // mid-epoch 2
-    const TrainResult part = train_unet(*gpu, c, in, stop);
-    EXPECT_TRUE(part.interrupted);
-    EXPECT_EQ(part.steps, 3);
-    TrainOptions resume = o;
-    resume.resume = true;
-    const TrainResult rest = train_unet(*gpu, c, in, resume);
-    EXPECT_FALSE(rest.interrupted);
-    EXPECT_EQ(rest.steps, 4);
+    train_interrupted_after(*gpu, c, in, o, 3);  // mid-epoch 2
+    const TrainResult rest = resume_training(*gpu, c, in, o, 4);
     EXPECT_EQ(read_metrics(rest.metrics_path).size(), 2u);
 
     UNetConfig uc{3, 6, c.model.depth, c.model.width};
@@ -228,13 +220,9 @@ std::string file_bytes(const std::string& path) {
 TEST(LinkDriverGpu, LinkCommandOnCudaWritesTheCpuMasks) {
     PFCE_REQUIRE_GPU(gpu);
     const std::string dir = temp_dir("link_cli_gpu");
-    SynthOptions so;
-    so.out_dir = dir + "/synth";
-    so.count = 5;
-    so.size = 128;
-    write_synthetic_dataset(so);
+    const std::string synth = write_synthetic(dir + "/synth", 5, 128);
     const CommandResult s =
-        run_pfce("-q sample --data " + so.out_dir + " --points 300 --out " + dir + "/sparse");
+        run_pfce("-q sample --data " + synth + " --points 300 --out " + dir + "/sparse");
     ASSERT_EQ(s.status, 0) << s.output;
     for (const char* dev : {"cpu", "cuda"}) {
         const CommandResult r = run_pfce("-q link --in " + dir + "/sparse --out " + dir + "/" +

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/rng.hpp"
+#include "data/synth.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/reference/reference_backend.hpp"
@@ -197,6 +198,16 @@ long long number_after(const std::string& text, const std::string& pattern) {
         return -1;
     }
     return std::stoll(m[1].str());
+}
+
+std::string write_synthetic(const std::string& dir, int count, int size, std::uint64_t seed) {
+    SynthOptions o;
+    o.out_dir = dir;
+    o.count = count;
+    o.size = size;
+    o.seed = seed;
+    write_synthetic_dataset(o);
+    return dir;
 }
 
 RgbImage random_rgb(int w, int h, std::uint64_t seed, std::uint32_t stream) {

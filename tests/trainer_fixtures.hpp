@@ -76,6 +76,28 @@ inline std::vector<nlohmann::json> read_metrics(const std::string& path) {
     return out;
 }
 
+// Trains `c` but stops after step `step`: expects an interrupted run of exactly that many steps.
+inline void train_interrupted_after(Backend& b, const Config& c, const TrainInputs& in,
+                                    const TrainOptions& o, std::int64_t step) {
+    TrainOptions stop = o;
+    stop.stop_after_step = [step](std::int64_t s) { return s == step; };
+    const TrainResult part = train_unet(b, c, in, stop);
+    EXPECT_TRUE(part.interrupted);
+    EXPECT_EQ(part.steps, step);
+}
+
+// Resumes the run of `c` (in c.run.out) with options `o` plus resume: expects it to finish, `steps`
+// steps in all.
+inline TrainResult resume_training(Backend& b, const Config& c, const TrainInputs& in,
+                                   const TrainOptions& o, std::int64_t steps) {
+    TrainOptions resume = o;
+    resume.resume = true;
+    const TrainResult rest = train_unet(b, c, in, resume);
+    EXPECT_FALSE(rest.interrupted);
+    EXPECT_EQ(rest.steps, steps);
+    return rest;
+}
+
 // Overfits one size x size synthetic image (dense labels) with `steps` Adam steps of batch 1 and
 // checks pixel accuracy >= 0.95, through validation and through a reloaded best.ckpt.
 inline void check_overfit(int size, int steps) {
