@@ -217,6 +217,13 @@ RgbImage random_rgb(int w, int h, std::uint64_t seed, std::uint32_t stream) {
     return img;
 }
 
+LabelMap random_gray(int w, int h, std::uint64_t seed, std::uint32_t stream) {
+    LabelMap m(w, h);
+    CounterRng rng(seed, stream);
+    for (auto& v : m.labels) v = static_cast<std::uint8_t>(rng.next_u32());
+    return m;
+}
+
 CommandResult run_pfce(const std::string& args) {
     // Appended piecewise: GCC 12 warns (-Wrestrict, falsely) about the one-expression concat.
     std::string cmd = "\"";

@@ -82,6 +82,7 @@ std::string write_synthetic(const std::string& dir, int count, int size, std::ui
 
 // Noise images and maps from the counter RNG (seed, stream): inputs whose content does not matter.
 RgbImage random_rgb(int w, int h, std::uint64_t seed, std::uint32_t stream = 1);
+LabelMap random_gray(int w, int h, std::uint64_t seed, std::uint32_t stream = 2);
 
 }  // namespace pfce::test
 
