@@ -64,8 +64,7 @@ TEST(TrainGpu, TwoStepsMatchCpu) {
     const std::string root = temp_dir("train_gpu");
     Config c = sgd_config(root + "/cpu");
     c.optimizer.momentum = 0;
-    TrainOptions o;
-    o.tty = 0;
+    const TrainOptions o = quiet_options();
     const TrainResult rc = train_unet(*cpu, c, in, o);
     c.run.out = root + "/gpu";
     const TrainResult rg = train_unet(*gpu, c, in, o);
@@ -107,12 +106,11 @@ TEST(TrainGpu, InterruptedAndResumedRunMatchesUninterrupted) {
     PFCE_REQUIRE_GPU(gpu);
     const TrainInputs in = synthetic_inputs(4, 64, true);
     const std::string root = temp_dir("train_gpu_resume");
+    const TrainOptions o = quiet_options();
     Config c = sgd_config(root + "/full");
     c.optimizer.momentum = 0.9;
     c.run.epochs = 2;
     c.optimizer.clip = 1.0;
-    TrainOptions o;
-    o.tty = 0;
     const TrainResult full = train_unet(*gpu, c, in, o);
     ASSERT_EQ(full.steps, 4);
 

@@ -22,8 +22,7 @@ TEST(Trainer, SparseLabelsTrainingLossFalls) {
     c.data.augment = false;
     c.schedule.name = "cosine";
     c.schedule.warmup_epochs = 1;
-    TrainOptions o;
-    o.tty = 0;
+    const TrainOptions o = quiet_options();
     const TrainResult r = train_unet(*b, c, in, o);
     const auto lines = read_metrics(r.metrics_path);
     ASSERT_EQ(lines.size(), 6u);
@@ -47,8 +46,7 @@ TEST(Trainer, InterruptedAndResumedRunIsBitIdentical) {
     c.schedule.plateau_patience = 0;
     c.data.augment = true;
     c.run.seed = 3;
-    TrainOptions o;
-    o.tty = 0;
+    const TrainOptions o = quiet_options();
     const TrainResult full = train_unet(*b, c, in, o);
     ASSERT_EQ(full.steps, 6);
 
@@ -99,8 +97,7 @@ TEST(Trainer, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
     c.schedule.step_size = 1;
     c.schedule.step_gamma = 1e36;
     c.run.epochs = 4;
-    TrainOptions o;
-    o.tty = 0;
+    const TrainOptions o = quiet_options();
     try {
         train_unet(*b, c, in, o);
         FAIL() << "no error for a diverging run";

@@ -76,6 +76,13 @@ inline std::vector<nlohmann::json> read_metrics(const std::string& path) {
     return out;
 }
 
+// Options for a run that prints no progress bar.
+inline TrainOptions quiet_options() {
+    TrainOptions o;
+    o.tty = 0;
+    return o;
+}
+
 // Trains `c` but stops after step `step`: expects an interrupted run of exactly that many steps.
 inline void train_interrupted_after(Backend& b, const Config& c, const TrainInputs& in,
                                     const TrainOptions& o, std::int64_t step) {
@@ -116,8 +123,7 @@ inline void check_overfit(int size, int steps) {
     c.loss.gamma =
         0.0;  // cross-entropy converges fastest here; the focal path is covered elsewhere
     c.run.best_metric = "val_miou";
-    TrainOptions o;
-    o.tty = 0;
+    const TrainOptions o = quiet_options();
     const TrainResult r = train_unet(*b, c, in, o);
     EXPECT_EQ(r.steps, steps);
     EXPECT_GE(r.val.metrics.oa, 0.95) << "train loss " << r.train_loss;
