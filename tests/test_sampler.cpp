@@ -261,8 +261,8 @@ TEST(SampleCommand, WritesMasksThatMatchTheLibrary) {
             << md.ids[i];
     }
     // Other settings (seed 0, no scaling) are refused without --force; the same ones are reused.
-    const std::string again = test::pfce_binary() + " -q sample --data " + data + " --out " +
-                              out + " > /dev/null 2>&1";
+    const std::string again =
+        test::pfce_binary() + " -q sample --data " + data + " --out " + out + " > /dev/null 2>&1";
     EXPECT_NE(std::system(again.c_str()), 0);
     EXPECT_EQ(
         std::system((again.substr(0, again.find(" >")) + " --force > /dev/null 2>&1").c_str()), 0);
