@@ -411,20 +411,20 @@ using RoutingOp = std::function<void(Backend&, const TensorRefs& in, std::vector
 RoutedOutputs expect_routed_exactly(Backend& cpu, Backend& gpu, const TensorRefs& inputs,
                                     const std::vector<Shape>& out_shapes,
                                     const std::vector<std::string>& names, const RoutingOp& op) {
-    std::vector<Tensor> gin, cpu_out, gpu_out_;
+    std::vector<Tensor> gin, cpu_outs, gpu_outs;
     for (const Tensor& t : inputs) gin.push_back(to_backend(gpu, t));
     for (const Shape& s : out_shapes) {
-        cpu_out.push_back(f32_zeros(cpu, s));
-        gpu_out_.push_back(gpu_out(gpu, s));
+        cpu_outs.push_back(f32_zeros(cpu, s));
+        gpu_outs.push_back(gpu_out(gpu, s));
     }
-    op(cpu, inputs, cpu_out);
-    op(gpu, TensorRefs(gin.begin(), gin.end()), gpu_out_);
+    op(cpu, inputs, cpu_outs);
+    op(gpu, TensorRefs(gin.begin(), gin.end()), gpu_outs);
     RoutedOutputs r;
-    for (std::size_t i = 0; i < gpu_out_.size(); ++i) {
-        r.gpu.push_back(to_host(gpu, gpu_out_[i]));
-        EXPECT_TRUE(all_close(cpu_out[i], r.gpu[i], 0.0, 0.0)) << names[i];
+    for (std::size_t i = 0; i < gpu_outs.size(); ++i) {
+        r.gpu.push_back(to_host(gpu, gpu_outs[i]));
+        EXPECT_TRUE(all_close(cpu_outs[i], r.gpu[i], 0.0, 0.0)) << names[i];
     }
-    r.cpu = std::move(cpu_out);
+    r.cpu = std::move(cpu_outs);
     return r;
 }
 
