@@ -248,6 +248,40 @@ std::string link_label(const LinkCase& c) {
     return s.str();
 }
 
+// ---- kinds of entries ---------------------------------------------------------------------------
+
+// An entry whose cases are the shapes of `shapes`, labelled by their dims, with no TF32 tolerance.
+template <typename Run>
+OpEntry shaped_op(std::string op, Tolerance tol, const std::vector<Shape>& shapes, Run run) {
+    return {std::move(op), tol, std::nullopt, cases_of(shapes, dims, run)};
+}
+// Elementwise ops and optimizers: on the flat sizes.
+template <typename Run>
+OpEntry flat_op(std::string op, Tolerance tol, Run run) {
+    return shaped_op(std::move(op), tol, kFlat, run);
+}
+// Routing ops: exact, on the (N,C,H,W) planes.
+template <typename Run>
+OpEntry plane_op(std::string op, Run run) {
+    return shaped_op(std::move(op), kExact, kPlanes, run);
+}
+// Batch norm: on its shapes.
+template <typename Run>
+OpEntry bn_op(std::string op, Tolerance tol, Run run) {
+    return shaped_op(std::move(op), tol, kBnShapes, run);
+}
+
+// The convolutions' tolerances in float and with TF32 factors (the reasons are in the table).
+constexpr Tolerance kConvTol{2e-5, 1e-4}, kConvTf32Tol{1e-2, 1e-2};
+template <typename Run>
+OpEntry conv_op(std::string op, Run run) {
+    return {std::move(op), kConvTol, kConvTf32Tol, cases_of(kConvCases, conv_label, run)};
+}
+template <typename Run>
+OpEntry upconv_op(std::string op, Run run) {
+    return {std::move(op), kConvTol, kConvTf32Tol, cases_of(kUpCases, up_label, run)};
+}
+
 // ---- the table: every op of core/backend.hpp -----------------------------------------------
 // An entry: the op, its tolerance (exact unless arithmetic is reordered, with the reason above the
 // group), a TF32 tolerance where a backend may use it, and its cases.
@@ -255,31 +289,28 @@ std::string link_label(const LinkCase& c) {
 const std::vector<OpEntry>& op_table() {
     static const std::vector<OpEntry> table = {
         // ---- elementwise helpers: one IEEE operation per element (or none), so exact.
-        {"fill", kExact, std::nullopt,
-         cases_of(kFlat, dims,
-                  [](Backend& b, const Shape& s) {
-                      Outputs out;
-                      for (DType d : {DType::f32, DType::u8, DType::i32}) {
-                          Tensor t = b.zeros(s, d);
-                          b.fill(t, d == DType::f32 ? -0.3f : 7.0f);
-                          out.push_back(down(b, "t", t));
-                      }
-                      return out;
-                  })},
-        {"add_inplace", kExact, std::nullopt,
-         cases_of(kFlat, dims,
-                  [](Backend& b, const Shape& s) {
-                      Tensor y = up(b, random_f32(s, 21));
-                      b.add_inplace(y, up(b, random_f32(s, 22)));
-                      return outputs(down(b, "y", y));
-                  })},
-        {"scale_inplace", kExact, std::nullopt,
-         cases_of(kFlat, dims,
-                  [](Backend& b, const Shape& s) {
-                      Tensor y = up(b, random_f32(s, 23));
-                      b.scale_inplace(y, 0.37f);
-                      return outputs(down(b, "y", y));
-                  })},
+        flat_op("fill", kExact,
+                [](Backend& b, const Shape& s) {
+                    Outputs out;
+                    for (DType d : {DType::f32, DType::u8, DType::i32}) {
+                        Tensor t = b.zeros(s, d);
+                        b.fill(t, d == DType::f32 ? -0.3f : 7.0f);
+                        out.push_back(down(b, "t", t));
+                    }
+                    return out;
+                }),
+        flat_op("add_inplace", kExact,
+                [](Backend& b, const Shape& s) {
+                    Tensor y = up(b, random_f32(s, 21));
+                    b.add_inplace(y, up(b, random_f32(s, 22)));
+                    return outputs(down(b, "y", y));
+                }),
+        flat_op("scale_inplace", kExact,
+                [](Backend& b, const Shape& s) {
+                    Tensor y = up(b, random_f32(s, 23));
+                    b.scale_inplace(y, 0.37f);
+                    return outputs(down(b, "y", y));
+                }),
 
         // ---- the partial focal loss: per-pixel exp/log/pow in float on the backends (the CPU's
         // exp is a polynomial of about 1 ulp, CUDA's expf/powf a few ulp), each element of the
@@ -318,229 +349,188 @@ const std::vector<OpEntry>& op_table() {
         // (the inputs are scaled so). TF32 rounds each factor to 10 mantissa bits (2^-11
         // relative): about 1e-4 on these sums of up to 8192 products, so 1e-2 has room and still
         // catches any wrong index, flip or transposition, which errs by O(1).
-        {"conv2d_forward",
-         {2e-5, 1e-4},
-         Tolerance{1e-2, 1e-2},
-         cases_of(kConvCases, conv_label,
-                  [](Backend& b, const ConvCase& c) {
-                      const ConvInputs in = conv_inputs(c);
-                      Tensor y = garbage(b, {c.n, c.co, c.ho(), c.wo()});
-                      b.conv2d_forward(up(b, in.x), up(b, in.w), c.bias ? up(b, in.bias) : Tensor(),
-                                       y, Conv2dParams{static_cast<int>(c.pad)});
-                      return outputs(down(b, "y", y));
-                  })},
-        {"conv2d_backward_data",
-         {2e-5, 1e-4},
-         Tolerance{1e-2, 1e-2},
-         cases_of(kConvCases, conv_label,
-                  [](Backend& b, const ConvCase& c) {
-                      const ConvInputs in = conv_inputs(c);
-                      Tensor dx = garbage(b, in.x.shape());
-                      b.conv2d_backward_data(up(b, in.dy), up(b, in.w), dx,
+        conv_op("conv2d_forward",
+                [](Backend& b, const ConvCase& c) {
+                    const ConvInputs in = conv_inputs(c);
+                    Tensor y = garbage(b, {c.n, c.co, c.ho(), c.wo()});
+                    b.conv2d_forward(up(b, in.x), up(b, in.w), c.bias ? up(b, in.bias) : Tensor(),
+                                     y, Conv2dParams{static_cast<int>(c.pad)});
+                    return outputs(down(b, "y", y));
+                }),
+        conv_op("conv2d_backward_data",
+                [](Backend& b, const ConvCase& c) {
+                    const ConvInputs in = conv_inputs(c);
+                    Tensor dx = garbage(b, in.x.shape());
+                    b.conv2d_backward_data(up(b, in.dy), up(b, in.w), dx,
+                                           Conv2dParams{static_cast<int>(c.pad)});
+                    return outputs(down(b, "dx", dx));
+                }),
+        conv_op("conv2d_backward_filter",
+                [](Backend& b, const ConvCase& c) {
+                    const ConvInputs in = conv_inputs(c);
+                    Tensor dw = garbage(b, in.w.shape());
+                    Tensor dbias = c.bias ? garbage(b, {c.co}) : Tensor();
+                    b.conv2d_backward_filter(up(b, in.x), up(b, in.dy), dw, dbias,
                                              Conv2dParams{static_cast<int>(c.pad)});
-                      return outputs(down(b, "dx", dx));
-                  })},
-        {"conv2d_backward_filter",
-         {2e-5, 1e-4},
-         Tolerance{1e-2, 1e-2},
-         cases_of(kConvCases, conv_label,
-                  [](Backend& b, const ConvCase& c) {
-                      const ConvInputs in = conv_inputs(c);
-                      Tensor dw = garbage(b, in.w.shape());
-                      Tensor dbias = c.bias ? garbage(b, {c.co}) : Tensor();
-                      b.conv2d_backward_filter(up(b, in.x), up(b, in.dy), dw, dbias,
-                                               Conv2dParams{static_cast<int>(c.pad)});
-                      Outputs out = outputs(down(b, "dw", dw));
-                      if (c.bias) out.push_back(down(b, "dbias", dbias));
-                      return out;
-                  })},
-        {"upconv2x2_forward",
-         {2e-5, 1e-4},
-         Tolerance{1e-2, 1e-2},
-         cases_of(kUpCases, up_label,
+                    Outputs out = outputs(down(b, "dw", dw));
+                    if (c.bias) out.push_back(down(b, "dbias", dbias));
+                    return out;
+                }),
+        upconv_op("upconv2x2_forward",
                   [](Backend& b, const UpCase& c) {
                       const ConvInputs in = up_inputs(c);
                       Tensor y = garbage(b, in.dy.shape());
                       b.upconv2x2_forward(up(b, in.x), up(b, in.w), up(b, in.bias), y);
                       return outputs(down(b, "y", y));
-                  })},
-        {"upconv2x2_backward_data",
-         {2e-5, 1e-4},
-         Tolerance{1e-2, 1e-2},
-         cases_of(kUpCases, up_label,
+                  }),
+        upconv_op("upconv2x2_backward_data",
                   [](Backend& b, const UpCase& c) {
                       const ConvInputs in = up_inputs(c);
                       Tensor dx = garbage(b, in.x.shape());
                       b.upconv2x2_backward_data(up(b, in.dy), up(b, in.w), dx);
                       return outputs(down(b, "dx", dx));
-                  })},
-        {"upconv2x2_backward_filter",
-         {2e-5, 1e-4},
-         Tolerance{1e-2, 1e-2},
-         cases_of(kUpCases, up_label,
+                  }),
+        upconv_op("upconv2x2_backward_filter",
                   [](Backend& b, const UpCase& c) {
                       const ConvInputs in = up_inputs(c);
                       Tensor dw = garbage(b, in.w.shape()), dbias = garbage(b, {c.co});
                       b.upconv2x2_backward_filter(up(b, in.x), up(b, in.dy), dw, dbias);
                       return outputs(down(b, "dw", dw), down(b, "dbias", dbias));
-                  })},
+                  }),
 
         // ---- batch norm: statistics summed in float blocks (CPU) or double (CUDA) rather than
         // the reference's double, then y = x*scale + shift in float: a few ulp of values up to
         // ~5 here.
-        {"batchnorm_forward_train",
-         {1e-5, 1e-5},
-         std::nullopt,
-         cases_of(kBnShapes, dims,
-                  [](Backend& b, const Shape& s) {
-                      const BnInputs in = bn_inputs(s);
-                      Tensor rm = up(b, in.running_mean), rv = up(b, in.running_var);
-                      Tensor y = garbage(b, s), sm = garbage(b, {s[1]}), si = garbage(b, {s[1]});
-                      b.batchnorm_forward_train(up(b, in.x), up(b, in.gamma), up(b, in.beta), rm,
-                                                rv, y, sm, si, BatchNormParams{});
-                      return outputs(down(b, "y", y), down(b, "save_mean", sm),
-                                     down(b, "save_invstd", si), down(b, "running_mean", rm),
-                                     down(b, "running_var", rv));
-                  })},
-        {"batchnorm_forward_infer",
-         {1e-5, 1e-5},
-         std::nullopt,
-         cases_of(kBnShapes, dims,
-                  [](Backend& b, const Shape& s) {
-                      const BnInputs in = bn_inputs(s);
-                      Tensor y = garbage(b, s);
-                      b.batchnorm_forward_infer(up(b, in.x), up(b, in.gamma), up(b, in.beta),
-                                                up(b, in.running_mean), up(b, in.running_var), y,
-                                                BatchNormParams{});
-                      return outputs(down(b, "y", y));
-                  })},
-        {"batchnorm_backward",
-         {1e-4, 1e-4},
-         std::nullopt,
-         cases_of(kBnShapes, dims,
-                  [](Backend& b, const Shape& s) {
-                      const BnInputs in = bn_inputs(s);
-                      // The saved statistics every backend is given: the reference's.
-                      ReferenceBackend ref;
-                      Tensor rm = copy_of(in.running_mean), rv = copy_of(in.running_var);
-                      Tensor y = Tensor::host(s, DType::f32), sm = Tensor::host({s[1]}, DType::f32),
-                             si = Tensor::host({s[1]}, DType::f32);
-                      ref.batchnorm_forward_train(in.x, in.gamma, in.beta, rm, rv, y, sm, si,
-                                                  BatchNormParams{});
-                      Tensor dx = garbage(b, s), dg = garbage(b, {s[1]}), db = garbage(b, {s[1]});
-                      b.batchnorm_backward(up(b, in.x), up(b, in.dy), up(b, in.gamma), up(b, sm),
-                                           up(b, si), dx, dg, db);
-                      return outputs(down(b, "dx", dx), down(b, "dgamma", dg),
-                                     down(b, "dbeta", db));
-                  })},
+        bn_op("batchnorm_forward_train", {1e-5, 1e-5},
+              [](Backend& b, const Shape& s) {
+                  const BnInputs in = bn_inputs(s);
+                  Tensor rm = up(b, in.running_mean), rv = up(b, in.running_var);
+                  Tensor y = garbage(b, s), sm = garbage(b, {s[1]}), si = garbage(b, {s[1]});
+                  b.batchnorm_forward_train(up(b, in.x), up(b, in.gamma), up(b, in.beta), rm, rv, y,
+                                            sm, si, BatchNormParams{});
+                  return outputs(down(b, "y", y), down(b, "save_mean", sm),
+                                 down(b, "save_invstd", si), down(b, "running_mean", rm),
+                                 down(b, "running_var", rv));
+              }),
+        bn_op("batchnorm_forward_infer", {1e-5, 1e-5},
+              [](Backend& b, const Shape& s) {
+                  const BnInputs in = bn_inputs(s);
+                  Tensor y = garbage(b, s);
+                  b.batchnorm_forward_infer(up(b, in.x), up(b, in.gamma), up(b, in.beta),
+                                            up(b, in.running_mean), up(b, in.running_var), y,
+                                            BatchNormParams{});
+                  return outputs(down(b, "y", y));
+              }),
+        bn_op("batchnorm_backward", {1e-4, 1e-4},
+              [](Backend& b, const Shape& s) {
+                  const BnInputs in = bn_inputs(s);
+                  // The saved statistics every backend is given: the reference's.
+                  ReferenceBackend ref;
+                  Tensor rm = copy_of(in.running_mean), rv = copy_of(in.running_var);
+                  Tensor y = Tensor::host(s, DType::f32), sm = Tensor::host({s[1]}, DType::f32),
+                         si = Tensor::host({s[1]}, DType::f32);
+                  ref.batchnorm_forward_train(in.x, in.gamma, in.beta, rm, rv, y, sm, si,
+                                              BatchNormParams{});
+                  Tensor dx = garbage(b, s), dg = garbage(b, {s[1]}), db = garbage(b, {s[1]});
+                  b.batchnorm_backward(up(b, in.x), up(b, in.dy), up(b, in.gamma), up(b, sm),
+                                       up(b, si), dx, dg, db);
+                  return outputs(down(b, "dx", dx), down(b, "dgamma", dg), down(b, "dbeta", db));
+              }),
 
         // ---- routing ops: comparisons and copies only, the same tie rules: exact.
-        {"relu_forward", kExact, std::nullopt,
-         cases_of(kPlanes, dims,
-                  [](Backend& b, const Shape& s) {
-                      Tensor x = up(b, coarse(s, 41)), y = garbage(b, s);
-                      b.relu_forward(x, y);
-                      b.relu_forward(x, x);  // in place
-                      return outputs(down(b, "y", y), down(b, "x in place", x));
-                  })},
-        {"relu_backward", kExact, std::nullopt,
-         cases_of(kPlanes, dims,
-                  [](Backend& b, const Shape& s) {
-                      Tensor dx = garbage(b, s);
-                      b.relu_backward(up(b, coarse(s, 42)), up(b, random_f32(s, 43)), dx);
-                      return outputs(down(b, "dx", dx));
-                  })},
-        {"maxpool2x2_forward", kExact, std::nullopt,
-         cases_of(kPlanes, dims,
-                  [](Backend& b, const Shape& s) {
-                      Tensor y = garbage(b, {s[0], s[1], s[2] / 2, s[3] / 2});
-                      b.maxpool2x2_forward(up(b, coarse(s, 44)), y);
-                      return outputs(down(b, "y", y));
-                  })},
-        {"maxpool2x2_backward", kExact, std::nullopt,
-         cases_of(kPlanes, dims,
-                  [](Backend& b, const Shape& s) {
-                      const Shape pooled{s[0], s[1], s[2] / 2, s[3] / 2};
-                      const Tensor x = coarse(s, 45);
-                      Tensor y = Tensor::host(pooled, DType::f32);
-                      ReferenceBackend().maxpool2x2_forward(x, y);
-                      Tensor dx = garbage(b, s);
-                      b.maxpool2x2_backward(up(b, x), up(b, y), up(b, random_f32(pooled, 46)), dx);
-                      return outputs(down(b, "dx", dx));
-                  })},
-        {"concat_channels", kExact, std::nullopt,
-         cases_of(kPlanes, dims,
-                  [](Backend& b, const Shape& s) {
-                      const Shape sb{s[0], 2, s[2], s[3]};
-                      Tensor y = garbage(b, {s[0], s[1] + 2, s[2], s[3]});
-                      b.concat_channels(up(b, random_f32(s, 47)), up(b, random_f32(sb, 48)), y);
-                      return outputs(down(b, "y", y));
-                  })},
-        {"concat_channels_backward", kExact, std::nullopt,
-         cases_of(kPlanes, dims,
-                  [](Backend& b, const Shape& s) {
-                      Tensor da = garbage(b, s), db = garbage(b, {s[0], 2, s[2], s[3]});
-                      b.concat_channels_backward(
-                          up(b, random_f32({s[0], s[1] + 2, s[2], s[3]}, 49)), da, db);
-                      return outputs(down(b, "da", da), down(b, "db", db));
-                  })},
-        {"reflect_pad", kExact, std::nullopt,
-         cases_of(kPlanes, dims,
-                  [](Backend& b, const Shape& s) {
-                      // As much padding as each side allows (a pad must be smaller than its side),
-                      // and about half of it; bottom and right pads differ from top and left.
-                      Outputs out;
-                      for (std::int64_t f : {1, 2}) {
-                          const std::int64_t top = (s[2] - 1) / f, left = (s[3] - 1) / f;
-                          Tensor y = garbage(
-                              b, {s[0], s[1], s[2] + top + top / 2, s[3] + left + (left + 1) / 2});
-                          b.reflect_pad(up(b, random_f32(s, 50)), y, static_cast<int>(top),
-                                        static_cast<int>(left));
-                          out.push_back(down(b, "y", y));
-                      }
-                      return out;
-                  })},
-        {"crop", kExact, std::nullopt,
-         cases_of(kPlanes, dims,
-                  [](Backend& b, const Shape& s) {
-                      Tensor y = garbage(b, {s[0], s[1], (s[2] + 1) / 2, (s[3] + 2) / 3});
-                      b.crop(up(b, random_f32(s, 51)), y, static_cast<int>(s[2] / 2),
-                             static_cast<int>(s[3] / 3));
-                      return outputs(down(b, "y", y));
-                  })},
-        {"crop_backward", kExact, std::nullopt,
-         cases_of(kPlanes, dims,
-                  [](Backend& b, const Shape& s) {
-                      Tensor dx = garbage(b, s);
-                      b.crop_backward(
-                          up(b, random_f32({s[0], s[1], (s[2] + 1) / 2, (s[3] + 2) / 3}, 52)), dx,
-                          static_cast<int>(s[2] / 2), static_cast<int>(s[3] / 3));
-                      return outputs(down(b, "dx", dx));
-                  })},
-        {"argmax_channels", kExact, std::nullopt,
-         cases_of(kPlanes, dims,
-                  [](Backend& b, const Shape& s) {
-                      if (s[1] > kMaxClasses) return Outputs{};  // not a logit tensor
-                      Tensor pred = garbage(b, {s[0], s[2], s[3]}, DType::u8);
-                      b.argmax_channels(up(b, coarse(s, 53)), pred);
-                      return outputs(down(b, "pred", pred));
-                  })},
+        plane_op("relu_forward",
+                 [](Backend& b, const Shape& s) {
+                     Tensor x = up(b, coarse(s, 41)), y = garbage(b, s);
+                     b.relu_forward(x, y);
+                     b.relu_forward(x, x);  // in place
+                     return outputs(down(b, "y", y), down(b, "x in place", x));
+                 }),
+        plane_op("relu_backward",
+                 [](Backend& b, const Shape& s) {
+                     Tensor dx = garbage(b, s);
+                     b.relu_backward(up(b, coarse(s, 42)), up(b, random_f32(s, 43)), dx);
+                     return outputs(down(b, "dx", dx));
+                 }),
+        plane_op("maxpool2x2_forward",
+                 [](Backend& b, const Shape& s) {
+                     Tensor y = garbage(b, {s[0], s[1], s[2] / 2, s[3] / 2});
+                     b.maxpool2x2_forward(up(b, coarse(s, 44)), y);
+                     return outputs(down(b, "y", y));
+                 }),
+        plane_op("maxpool2x2_backward",
+                 [](Backend& b, const Shape& s) {
+                     const Shape pooled{s[0], s[1], s[2] / 2, s[3] / 2};
+                     const Tensor x = coarse(s, 45);
+                     Tensor y = Tensor::host(pooled, DType::f32);
+                     ReferenceBackend().maxpool2x2_forward(x, y);
+                     Tensor dx = garbage(b, s);
+                     b.maxpool2x2_backward(up(b, x), up(b, y), up(b, random_f32(pooled, 46)), dx);
+                     return outputs(down(b, "dx", dx));
+                 }),
+        plane_op("concat_channels",
+                 [](Backend& b, const Shape& s) {
+                     const Shape sb{s[0], 2, s[2], s[3]};
+                     Tensor y = garbage(b, {s[0], s[1] + 2, s[2], s[3]});
+                     b.concat_channels(up(b, random_f32(s, 47)), up(b, random_f32(sb, 48)), y);
+                     return outputs(down(b, "y", y));
+                 }),
+        plane_op("concat_channels_backward",
+                 [](Backend& b, const Shape& s) {
+                     Tensor da = garbage(b, s), db = garbage(b, {s[0], 2, s[2], s[3]});
+                     b.concat_channels_backward(up(b, random_f32({s[0], s[1] + 2, s[2], s[3]}, 49)),
+                                                da, db);
+                     return outputs(down(b, "da", da), down(b, "db", db));
+                 }),
+        plane_op("reflect_pad",
+                 [](Backend& b, const Shape& s) {
+                     // As much padding as each side allows (a pad must be smaller than its side),
+                     // and about half of it; bottom and right pads differ from top and left.
+                     Outputs out;
+                     for (std::int64_t f : {1, 2}) {
+                         const std::int64_t top = (s[2] - 1) / f, left = (s[3] - 1) / f;
+                         Tensor y = garbage(
+                             b, {s[0], s[1], s[2] + top + top / 2, s[3] + left + (left + 1) / 2});
+                         b.reflect_pad(up(b, random_f32(s, 50)), y, static_cast<int>(top),
+                                       static_cast<int>(left));
+                         out.push_back(down(b, "y", y));
+                     }
+                     return out;
+                 }),
+        plane_op("crop",
+                 [](Backend& b, const Shape& s) {
+                     Tensor y = garbage(b, {s[0], s[1], (s[2] + 1) / 2, (s[3] + 2) / 3});
+                     b.crop(up(b, random_f32(s, 51)), y, static_cast<int>(s[2] / 2),
+                            static_cast<int>(s[3] / 3));
+                     return outputs(down(b, "y", y));
+                 }),
+        plane_op("crop_backward",
+                 [](Backend& b, const Shape& s) {
+                     Tensor dx = garbage(b, s);
+                     b.crop_backward(
+                         up(b, random_f32({s[0], s[1], (s[2] + 1) / 2, (s[3] + 2) / 3}, 52)), dx,
+                         static_cast<int>(s[2] / 2), static_cast<int>(s[3] / 3));
+                     return outputs(down(b, "dx", dx));
+                 }),
+        plane_op("argmax_channels",
+                 [](Backend& b, const Shape& s) {
+                     if (s[1] > kMaxClasses) return Outputs{};  // not a logit tensor
+                     Tensor pred = garbage(b, {s[0], s[2], s[3]}, DType::u8);
+                     b.argmax_channels(up(b, coarse(s, 53)), pred);
+                     return outputs(down(b, "pred", pred));
+                 }),
 
         // ---- optimizers: the norm is a sum of squares in double on every backend (1e-6 covers
         // its rounding to float); the steps are a few float operations per element against the
         // reference's double, three steps in a row.
-        {"global_grad_norm",
-         {0.0, 1e-6},
-         std::nullopt,
-         cases_of(kFlat, dims,
-                  [](Backend& b, const Shape& s) {
-                      Tensor g1 = up(b, random_f32(s, 61)), g2 = up(b, random_f32({7}, 62));
-                      Tensor empty = b.zeros({0}, DType::f32);
-                      const Tensor* grads[] = {&g1, &empty, &g2};
-                      Tensor norm = garbage(b, {1});
-                      b.global_grad_norm(grads, norm);
-                      return outputs(down(b, "norm", norm));
-                  })},
+        flat_op("global_grad_norm", {0.0, 1e-6},
+                [](Backend& b, const Shape& s) {
+                    Tensor g1 = up(b, random_f32(s, 61)), g2 = up(b, random_f32({7}, 62));
+                    Tensor empty = b.zeros({0}, DType::f32);
+                    const Tensor* grads[] = {&g1, &empty, &g2};
+                    Tensor norm = garbage(b, {1});
+                    b.global_grad_norm(grads, norm);
+                    return outputs(down(b, "norm", norm));
+                }),
         {"clip_scale",
          {0.0, 1e-6},
          std::nullopt,
@@ -557,46 +547,39 @@ const std::vector<OpEntry>& op_table() {
                  }
                  return out;
              })},
-        {"sgd_step",
-         {1e-6, 1e-5},
-         std::nullopt,
-         cases_of(kFlat, dims,
-                  [](Backend& b, const Shape& s) {
-                      Outputs out;
-                      for (const SgdParams p :
-                           {SgdParams{0.1f, 0.9f, 0.01f}, SgdParams{0.05f, 0.0f, 0.0f},
-                            SgdParams{0.01f, 0.9f, 0.0f}}) {
-                          Tensor w = up(b, random_f32(s, 64)), buf = b.zeros(s, DType::f32);
-                          Tensor scale = up(b, random_f32({1}, 66, 0.5f, 1.0f));
-                          for (std::uint64_t step = 0; step < 3; ++step)
-                              b.sgd_step(w, up(b, random_f32(s, 67 + step)), buf, scale, p);
-                          out.push_back(down(b, "param", w));
-                          out.push_back(down(b, "momentum", buf));
-                      }
-                      return out;
-                  })},
-        {"adam_step",
-         {1e-6, 1e-5},
-         std::nullopt,
-         cases_of(kFlat, dims,
-                  [](Backend& b, const Shape& s) {
-                      Outputs out;
-                      for (WeightDecayMode mode :
-                           {WeightDecayMode::l2, WeightDecayMode::decoupled}) {
-                          Tensor w = up(b, random_f32(s, 71)), m = b.zeros(s, DType::f32),
-                                 v = b.zeros(s, DType::f32);
-                          Tensor scale = up(b, random_f32({1}, 72, 0.5f, 1.0f));
-                          AdamParams p;
-                          p.weight_decay = 0.01f;
-                          p.decay_mode = mode;
-                          for (p.step = 1; p.step <= 3; ++p.step)
-                              b.adam_step(w, up(b, random_f32(s, 73 + p.step)), m, v, scale, p);
-                          out.push_back(down(b, "param", w));
-                          out.push_back(down(b, "m", m));
-                          out.push_back(down(b, "v", v));
-                      }
-                      return out;
-                  })},
+        flat_op("sgd_step", {1e-6, 1e-5},
+                [](Backend& b, const Shape& s) {
+                    Outputs out;
+                    for (const SgdParams p :
+                         {SgdParams{0.1f, 0.9f, 0.01f}, SgdParams{0.05f, 0.0f, 0.0f},
+                          SgdParams{0.01f, 0.9f, 0.0f}}) {
+                        Tensor w = up(b, random_f32(s, 64)), buf = b.zeros(s, DType::f32);
+                        Tensor scale = up(b, random_f32({1}, 66, 0.5f, 1.0f));
+                        for (std::uint64_t step = 0; step < 3; ++step)
+                            b.sgd_step(w, up(b, random_f32(s, 67 + step)), buf, scale, p);
+                        out.push_back(down(b, "param", w));
+                        out.push_back(down(b, "momentum", buf));
+                    }
+                    return out;
+                }),
+        flat_op("adam_step", {1e-6, 1e-5},
+                [](Backend& b, const Shape& s) {
+                    Outputs out;
+                    for (WeightDecayMode mode : {WeightDecayMode::l2, WeightDecayMode::decoupled}) {
+                        Tensor w = up(b, random_f32(s, 71)), m = b.zeros(s, DType::f32),
+                               v = b.zeros(s, DType::f32);
+                        Tensor scale = up(b, random_f32({1}, 72, 0.5f, 1.0f));
+                        AdamParams p;
+                        p.weight_decay = 0.01f;
+                        p.decay_mode = mode;
+                        for (p.step = 1; p.step <= 3; ++p.step)
+                            b.adam_step(w, up(b, random_f32(s, 73 + p.step)), m, v, scale, p);
+                        out.push_back(down(b, "param", w));
+                        out.push_back(down(b, "m", m));
+                        out.push_back(down(b, "v", v));
+                    }
+                    return out;
+                }),
 
         // ---- metrics and linking: integer counts and labels: exact.
         {"confusion_accumulate", kExact, std::nullopt,

@@ -37,6 +37,13 @@ SampleData pattern_sample(int w, int h, int id, bool with_dense = true) {
     return s;
 }
 
+// `count` w x h pattern samples with ids 0, 1, ...
+std::vector<SampleData> pattern_samples(int count, int w, int h) {
+    std::vector<SampleData> s;
+    for (int i = 0; i < count; ++i) s.push_back(pattern_sample(w, h, i));
+    return s;
+}
+
 struct Collected {
     std::vector<std::size_t> indices;
     std::vector<std::vector<float>> images;
@@ -121,12 +128,8 @@ TEST(BatchLoader, NormalizesAndCopiesLabelsWithoutAugmentation) {
 TEST(BatchLoader, AugmentationKeepsImageAndMasksAligned) {
     auto b = test::cpu_backend();
     for (auto [w, h] : {std::pair{12, 12}, std::pair{12, 8}}) {
-        std::vector<SampleData> s;
-        for (int i = 0; i < 16; ++i) s.push_back(pattern_sample(w, h, i));
-        LoaderOptions o;
-        o.batch_size = 5;
-        o.augment = true;
-        o.seed = 4;
+        const std::vector<SampleData> s = pattern_samples(16, w, h);
+        const LoaderOptions o{.batch_size = 5, .augment = true, .seed = 4};
         std::set<int> seen;
         for (int epoch = 0; epoch < 3; ++epoch) {
             const Collected c = run_epoch(*b, s, o, epoch);
@@ -170,14 +173,8 @@ TEST(BatchLoader, AugmentationKeepsImageAndMasksAligned) {
 
 TEST(BatchLoader, DeterministicPerSeedAndEpochAndIndependentOfPrefetch) {
     auto b = test::cpu_backend();
-    std::vector<SampleData> s;
-    for (int i = 0; i < 23; ++i) s.push_back(pattern_sample(10, 10, i));
-    LoaderOptions o;
-    o.batch_size = 4;
-    o.shuffle = true;
-    o.augment = true;
-    o.seed = 17;
-    o.prefetch = 1;
+    const std::vector<SampleData> s = pattern_samples(23, 10, 10);
+    LoaderOptions o{.batch_size = 4, .shuffle = true, .augment = true, .seed = 17, .prefetch = 1};
     const Collected a = run_epoch(*b, s, o, 2);
     o.prefetch = 4;
     const Collected a4 = run_epoch(*b, s, o, 2);
@@ -198,12 +195,8 @@ TEST(BatchLoader, DeterministicPerSeedAndEpochAndIndependentOfPrefetch) {
 
 TEST(BatchLoader, EverySampleOncePerEpoch) {
     auto b = test::cpu_backend();
-    std::vector<SampleData> s;
-    for (int i = 0; i < 23; ++i) s.push_back(pattern_sample(6, 6, i));
-    LoaderOptions o;
-    o.batch_size = 5;
-    o.shuffle = true;
-    o.seed = 1;
+    const std::vector<SampleData> s = pattern_samples(23, 6, 6);
+    LoaderOptions o{.batch_size = 5, .shuffle = true, .seed = 1};
     BatchLoader loader(*b, s, {}, o);
     EXPECT_EQ(loader.batches_per_epoch(), 5u);
     for (int epoch = 0; epoch < 3; ++epoch) {

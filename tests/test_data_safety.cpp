@@ -14,7 +14,6 @@
 #include "core/file_io.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
-#include "data/synth.hpp"
 #include "tests/foreign_dataset.hpp"
 #include "tests/test_util.hpp"
 
@@ -33,13 +32,7 @@ std::map<std::string, std::string> snapshot(const std::string& dir) {
 
 // A dataset a user brought: Kaggle layout, written without any pfce marker.
 std::string write_user_dataset(const std::string& root) {
-    SynthOptions o;
-    o.out_dir = root;
-    o.count = 6;
-    o.size = 32;
-    o.seed = 77;
-    write_synthetic_dataset(o);
-    return root;
+    return test::write_synthetic(root, 6, 32, 77);
 }
 
 }  // namespace

@@ -266,9 +266,7 @@ void check_reassembly(const Dataset& ds, int w, int h, int patch, std::size_t ex
 TEST(TilesDataset, WindowsReassembleToTheTileWithEdgesCovered) {
     const std::string dir = test::temp_dir("ds_tiles");
     write_tile(dir, "top_potsdam_2_10", 1000, 700, "_label.tif", 5);
-    DatasetOptions o;
-    o.tile_patch = 300;
-    o.tile_stride = 300;
+    DatasetOptions o{.tile_patch = 300, .tile_stride = 300};
     const Dataset a = Dataset::open(dir, o);
     EXPECT_EQ(a.kind(), DatasetKind::tiles);
     // x: 0 300 600 700, y: 0 300 400.
@@ -288,10 +286,7 @@ TEST(TilesDataset, ConcurrentReadersGetTheSameWindows) {
     // get exactly its own window.
     const std::string dir = test::temp_dir("ds_tiles_threads");
     write_tile(dir, "top_potsdam_4_12", 400, 330, "_label.tif", 9);
-    DatasetOptions o;
-    o.tile_patch = 64;
-    o.tile_stride = 48;
-    const Dataset ds = Dataset::open(dir, o);
+    const Dataset ds = Dataset::open(dir, {.tile_patch = 64, .tile_stride = 48});
     const LabelMap labels = striped_labels(400, 330, 9);
     std::vector<std::thread> threads;
     std::atomic<int> mismatches{0};
@@ -322,9 +317,8 @@ TEST(TilesDataset, NoBoundaryLabelsAndSubdirectoriesAndOrder) {
                potsdam_palette().encode(lab));
     write_tiff(dir + "/5_Labels_all_noBoundary/top_potsdam_2_9_label_noBoundary.tif",
                potsdam_palette().encode(striped_labels(40, 30, 2)));
-    DatasetOptions o;
-    o.tile_patch = 50;  // bigger than the tile: one window of the whole tile
-    const Dataset ds = Dataset::open(dir, o);
+    // A patch bigger than the tile: one window of the whole tile.
+    const Dataset ds = Dataset::open(dir, {.tile_patch = 50});
     ASSERT_EQ(ds.size(), 2u);
     EXPECT_EQ(ds.sample(0).id, "top_potsdam_2_9@0_0");  // 9 before 10
     EXPECT_EQ(ds.read_mask(1).labels, lab.labels);

@@ -64,8 +64,7 @@ TEST(TrainGpu, TwoStepsMatchCpu) {
     const std::string root = temp_dir("train_gpu");
     Config c = sgd_config(root + "/cpu");
     c.optimizer.momentum = 0;
-    TrainOptions o;
-    o.tty = 0;
+    const TrainOptions o = quiet_options();
     const TrainResult rc = train_unet(*cpu, c, in, o);
     c.run.out = root + "/gpu";
     const TrainResult rg = train_unet(*gpu, c, in, o);
@@ -107,26 +106,17 @@ TEST(TrainGpu, InterruptedAndResumedRunMatchesUninterrupted) {
     PFCE_REQUIRE_GPU(gpu);
     const TrainInputs in = synthetic_inputs(4, 64, true);
     const std::string root = temp_dir("train_gpu_resume");
+    const TrainOptions o = quiet_options();
     Config c = sgd_config(root + "/full");
     c.optimizer.momentum = 0.9;
     c.run.epochs = 2;
     c.optimizer.clip = 1.0;
-    TrainOptions o;
-    o.tty = 0;
     const TrainResult full = train_unet(*gpu, c, in, o);
     ASSERT_EQ(full.steps, 4);
 
     c.run.out = root + "/part";
-    TrainOptions stop = o;
-    stop.stop_after_step = [](std::int64_t step) { return step == 3; };  // mid-epoch 2
-    const TrainResult part = train_unet(*gpu, c, in, stop);
-    EXPECT_TRUE(part.interrupted);
-    EXPECT_EQ(part.steps, 3);
-    TrainOptions resume = o;
-    resume.resume = true;
-    const TrainResult rest = train_unet(*gpu, c, in, resume);
-    EXPECT_FALSE(rest.interrupted);
-    EXPECT_EQ(rest.steps, 4);
+    train_interrupted_after(*gpu, c, in, o, 3);  // mid-epoch 2
+    const TrainResult rest = resume_training(*gpu, c, in, o, 4);
     EXPECT_EQ(read_metrics(rest.metrics_path).size(), 2u);
 
     UNetConfig uc{3, 6, c.model.depth, c.model.width};
@@ -228,13 +218,9 @@ std::string file_bytes(const std::string& path) {
 TEST(LinkDriverGpu, LinkCommandOnCudaWritesTheCpuMasks) {
     PFCE_REQUIRE_GPU(gpu);
     const std::string dir = temp_dir("link_cli_gpu");
-    SynthOptions so;
-    so.out_dir = dir + "/synth";
-    so.count = 5;
-    so.size = 128;
-    write_synthetic_dataset(so);
+    const std::string synth = write_synthetic(dir + "/synth", 5, 128);
     const CommandResult s =
-        run_pfce("-q sample --data " + so.out_dir + " --points 300 --out " + dir + "/sparse");
+        run_pfce("-q sample --data " + synth + " --points 300 --out " + dir + "/sparse");
     ASSERT_EQ(s.status, 0) << s.output;
     for (const char* dev : {"cpu", "cuda"}) {
         const CommandResult r = run_pfce("-q link --in " + dir + "/sparse --out " + dir + "/" +

@@ -12,7 +12,6 @@
 #include <fstream>
 
 #include "core/error.hpp"
-#include "core/rng.hpp"
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
 #include "tests/test_util.hpp"
@@ -22,12 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-LabelMap random_gray(int w, int h, std::uint64_t seed) {
-    LabelMap m(w, h);
-    CounterRng rng(seed, 2);
-    for (auto& v : m.labels) v = static_cast<std::uint8_t>(rng.next_u32());
-    return m;
-}
+using test::random_gray;
 
 // Expects `fn` to throw InputError whose message contains every string in `parts`.
 template <typename Fn>
@@ -121,6 +115,13 @@ void write_simple_png(const std::string& path, int w, int h, png_uint_32 format,
     ASSERT_TRUE(png_image_write_to_file(&img, path.c_str(), 0, data, 0, colormap)) << img.message;
 }
 
+// Expects an image, map or probe result of w x h.
+template <typename Img>
+void expect_size(const Img& m, int w, int h) {
+    EXPECT_EQ(m.width, w);
+    EXPECT_EQ(m.height, h);
+}
+
 void truncate_file(const std::string& path, double keep) {
     const auto size = fs::file_size(path);
     fs::resize_file(path, static_cast<std::uintmax_t>(size * keep));
@@ -133,12 +134,10 @@ TEST(ImageIo, TiffRoundTripIsExact) {
     const RgbImage img = test::random_rgb(37, 23, 1);
     write_tiff(dir + "/a.tif", img);
     const RgbImage back = read_rgb(dir + "/a.tif");
-    EXPECT_EQ(back.width, 37);
-    EXPECT_EQ(back.height, 23);
+    expect_size(back, 37, 23);
     EXPECT_EQ(back.pixels, img.pixels);
     const ImageInfo info = probe_image(dir + "/a.tif");
-    EXPECT_EQ(info.width, 37);
-    EXPECT_EQ(info.height, 23);
+    expect_size(info, 37, 23);
     EXPECT_EQ(info.channels, 3);
     EXPECT_EQ(info.bits_per_sample, 8);
 }
@@ -151,8 +150,7 @@ TEST(ImageIo, PngRoundTripIsExact) {
     const LabelMap g = random_gray(19, 31, 3);
     write_png_gray(dir + "/g.png", g);
     const LabelMap gb = read_gray(dir + "/g.png");
-    EXPECT_EQ(gb.width, 19);
-    EXPECT_EQ(gb.height, 31);
+    expect_size(gb, 19, 31);
     EXPECT_EQ(gb.labels, g.labels);
     // Gray read as RGB is replicated into the three channels.
     const RgbImage as_rgb = read_rgb(dir + "/g.png");
@@ -172,9 +170,7 @@ TEST(ImageIo, GrayTiffRoundTripAndRgbRefusedAsIndexMask) {
 TEST(ImageIo, PlanarTiledAndStripLayoutsDecodeAlike) {
     const std::string dir = test::temp_dir("io_layouts");
     const RgbImage img = test::random_rgb(37, 29, 6);
-    TiffSpec s;
-    s.width = 37;
-    s.height = 29;
+    TiffSpec s{.width = 37, .height = 29};
     write_raw_tiff(dir + "/contig.tif", s, img.pixels);
     s.planar = PLANARCONFIG_SEPARATE;
     write_raw_tiff(dir + "/planar.tif", s, img.pixels);
@@ -210,11 +206,7 @@ TEST(ImageIo, PaletteFilesExpandToRgbAndKeepIndicesAsGray) {
     for (int k = 0; k < 4; ++k)
         for (int c = 0; c < 3; ++c)
             cmap[c * 256 + k] = static_cast<std::uint16_t>(colours[k][c] * 257);
-    TiffSpec s;
-    s.width = w;
-    s.height = h;
-    s.spp = 1;
-    s.photometric = PHOTOMETRIC_PALETTE;
+    const TiffSpec s{.width = w, .height = h, .spp = 1, .photometric = PHOTOMETRIC_PALETTE};
     write_raw_tiff(dir + "/p.tif", s, idx, &cmap);
     write_simple_png(dir + "/p.png", w, h, PNG_FORMAT_RGB_COLORMAP, idx.data(), colours, 4);
     for (const char* f : {"/p.tif", "/p.png"}) {
@@ -228,11 +220,8 @@ TEST(ImageIo, PaletteFilesExpandToRgbAndKeepIndicesAsGray) {
 
 TEST(ImageIo, SixteenBitIsRefusedNamingTheFile) {
     const std::string dir = test::temp_dir("io_16bit");
-    TiffSpec s;
-    s.width = 8;
-    s.height = 4;
-    s.bps = 16;
-    write_raw_tiff(dir + "/deep.tif", s, std::vector<std::uint8_t>(8 * 4 * 3 * 2, 7));
+    write_raw_tiff(dir + "/deep.tif", {.width = 8, .height = 4, .bps = 16},
+                   std::vector<std::uint8_t>(8 * 4 * 3 * 2, 7));
     expect_input_error([&] { read_rgb(dir + "/deep.tif"); },
                        {dir + "/deep.tif", "16-bit samples are not supported"});
     std::vector<std::uint16_t> gray16(8 * 4, 1000);
@@ -243,11 +232,8 @@ TEST(ImageIo, SixteenBitIsRefusedNamingTheFile) {
 
 TEST(ImageIo, FourBandsAreRefusedNamingTheFile) {
     const std::string dir = test::temp_dir("io_4band");
-    TiffSpec s;
-    s.width = 6;
-    s.height = 5;
-    s.spp = 4;
-    write_raw_tiff(dir + "/rgbi.tif", s, std::vector<std::uint8_t>(6 * 5 * 4, 9));
+    write_raw_tiff(dir + "/rgbi.tif", {.width = 6, .height = 5, .spp = 4},
+                   std::vector<std::uint8_t>(6 * 5 * 4, 9));
     expect_input_error([&] { read_rgb(dir + "/rgbi.tif"); }, {dir + "/rgbi.tif", "4 bands"});
     std::vector<std::uint8_t> rgba(6 * 5 * 4, 200);
     write_simple_png(dir + "/rgba.png", 6, 5, PNG_FORMAT_RGBA, rgba.data());

@@ -293,42 +293,63 @@ TEST(Link, EmptyImagesAndBadLabels) {
 
 // ---- GPU ----------------------------------------------------------------------------------------
 
+namespace {
+
+// A random linking problem for the GPU-vs-CPU tests: n images of h x w with about `points` labelled
+// pixels of `classes` classes each, linked with these parameters.
+struct GpuLinkCase {
+    int n, h, w, classes, points, radius;
+    float step;
+    LinkConflict conflict;
+
+    LinkParams params() const {
+        LinkParams p;
+        p.radius = radius;
+        p.max_color_step = step;
+        p.conflict = conflict;
+        return p;
+    }
+};
+
+// Links `sparse` with the colours `rgb` (none when empty) as `c` says, on the CPU and on the GPU:
+// expects the same maps and the same counts, and returns the CPU's counts.
+LinkStats expect_gpu_link_equals_cpu(Backend& cpu, Backend& gpu, const GpuLinkCase& c,
+                                     const Tensor& sparse, const Tensor& rgb) {
+    SCOPED_TRACE(::testing::Message() << c.n << "x" << c.h << "x" << c.w << " radius " << c.radius
+                                      << " step " << c.step);
+    const LinkParams p = c.params();
+    Tensor want = Tensor::host(sparse.shape(), DType::u8);
+    const LinkStats sw = cpu.link(sparse, rgb, p, want);
+    Tensor d_sparse = test::to_backend(gpu, sparse);
+    Tensor d_rgb = rgb.empty() ? Tensor() : test::to_backend(gpu, rgb);
+    Tensor d_out = gpu.zeros(sparse.shape(), DType::u8);
+    const LinkStats sg = gpu.link(d_sparse, d_rgb, p, d_out);
+    EXPECT_TRUE(test::all_equal_u8(want, test::to_host(gpu, d_out)));
+    EXPECT_EQ(sg.points, sw.points);
+    EXPECT_EQ(sg.pairs, sw.pairs);
+    EXPECT_EQ(sg.segments, sw.segments);
+    EXPECT_EQ(sg.labelled_after, sw.labelled_after);
+    return sw;
+}
+
+}  // namespace
+
 TEST(LinkGpu, EqualsCpuBitForBit) {
     PFCE_REQUIRE_GPU(gpu);
     auto cpu = test::cpu_backend();
-    struct Case {
-        int n, h, w, classes, points, radius;
-        float step;
-        LinkConflict conflict;
-    };
-    const Case cases[] = {{5, 37, 53, 6, 150, 9, -1, LinkConflict::unlabelled},
-                          {3, 300, 300, 6, 3000, 20, -1, LinkConflict::unlabelled},
-                          {4, 131, 97, 32, 1500, 11, -1, LinkConflict::lowest},
-                          {3, 64, 80, 5, 400, 1, -1, LinkConflict::unlabelled},
-                          {3, 45, 33, 3, 200, 500, -1, LinkConflict::lowest},
-                          {6, 51, 61, 4, 300, 15, 35.0f, LinkConflict::unlabelled},
-                          {2, 1, 1, 1, 1, 3, -1, LinkConflict::unlabelled},
-                          {3, 29, 31, 4, 100, 0, -1, LinkConflict::unlabelled}};
+    const GpuLinkCase cases[] = {{5, 37, 53, 6, 150, 9, -1, LinkConflict::unlabelled},
+                                 {3, 300, 300, 6, 3000, 20, -1, LinkConflict::unlabelled},
+                                 {4, 131, 97, 32, 1500, 11, -1, LinkConflict::lowest},
+                                 {3, 64, 80, 5, 400, 1, -1, LinkConflict::unlabelled},
+                                 {3, 45, 33, 3, 200, 500, -1, LinkConflict::lowest},
+                                 {6, 51, 61, 4, 300, 15, 35.0f, LinkConflict::unlabelled},
+                                 {2, 1, 1, 1, 1, 3, -1, LinkConflict::unlabelled},
+                                 {3, 29, 31, 4, 100, 0, -1, LinkConflict::unlabelled}};
     std::uint64_t seed = 500;
-    for (const Case& c : cases) {
+    for (const GpuLinkCase& c : cases) {
         const Tensor sparse = random_sparse(c.n, c.h, c.w, c.classes, c.points, ++seed);
         const Tensor rgb = random_rgb(c.n, c.h, c.w, seed);
-        LinkParams p;
-        p.radius = c.radius;
-        p.max_color_step = c.step;
-        p.conflict = c.conflict;
-        Tensor want = Tensor::host(sparse.shape(), DType::u8);
-        const LinkStats sw = cpu->link(sparse, rgb, p, want);
-        Tensor d_sparse = test::to_backend(*gpu, sparse);
-        Tensor d_rgb = test::to_backend(*gpu, rgb);
-        Tensor d_out = gpu->zeros(sparse.shape(), DType::u8);
-        const LinkStats sg = gpu->link(d_sparse, d_rgb, p, d_out);
-        EXPECT_TRUE(test::all_equal_u8(want, test::to_host(*gpu, d_out)))
-            << c.n << "x" << c.h << "x" << c.w << " radius " << c.radius << " step " << c.step;
-        EXPECT_EQ(sg.points, sw.points);
-        EXPECT_EQ(sg.pairs, sw.pairs);
-        EXPECT_EQ(sg.segments, sw.segments);
-        EXPECT_EQ(sg.labelled_after, sw.labelled_after);
+        expect_gpu_link_equals_cpu(*cpu, *gpu, c, sparse, rgb);
     }
     // Empty images and bad labels behave as on the CPU.
     Tensor empty = Tensor::host({2, 9, 11}, DType::u8);
@@ -460,34 +481,13 @@ TEST(LinkDriver, MaskDirRoundTripAndCache) {
 TEST(LinkGpuLarge, OverAMillionPointsEqualsCpuBitForBit) {
     PFCE_REQUIRE_GPU(gpu);
     auto cpu = test::cpu_backend();
-    struct Case {
-        int n, h, w, classes, points, radius;
-        float step;
-        LinkConflict conflict;
-    };
-    const Case cases[] = {{64, 512, 512, 6, 17000, 20, -1, LinkConflict::unlabelled},
-                          {48, 300, 300, 32, 27000, 9, 40.0f, LinkConflict::lowest}};
+    const GpuLinkCase cases[] = {{64, 512, 512, 6, 17000, 20, -1, LinkConflict::unlabelled},
+                                 {48, 300, 300, 32, 27000, 9, 40.0f, LinkConflict::lowest}};
     std::uint64_t seed = 900;
-    for (const Case& c : cases) {
-        SCOPED_TRACE(::testing::Message() << c.n << "x" << c.h << "x" << c.w << " radius "
-                                          << c.radius << " step " << c.step);
+    for (const GpuLinkCase& c : cases) {
         const Tensor sparse = random_sparse(c.n, c.h, c.w, c.classes, c.points, ++seed);
         const Tensor rgb = c.step >= 0 ? random_rgb(c.n, c.h, c.w, seed) : Tensor();
-        LinkParams p;
-        p.radius = c.radius;
-        p.max_color_step = c.step;
-        p.conflict = c.conflict;
-        Tensor want = Tensor::host(sparse.shape(), DType::u8);
-        const LinkStats sw = cpu->link(sparse, rgb, p, want);
+        const LinkStats sw = expect_gpu_link_equals_cpu(*cpu, *gpu, c, sparse, rgb);
         ASSERT_GE(sw.points, 1 << 20);
-        Tensor d_sparse = test::to_backend(*gpu, sparse);
-        Tensor d_rgb = c.step >= 0 ? test::to_backend(*gpu, rgb) : Tensor();
-        Tensor d_out = gpu->zeros(sparse.shape(), DType::u8);
-        const LinkStats sg = gpu->link(d_sparse, d_rgb, p, d_out);
-        EXPECT_TRUE(test::all_equal_u8(want, test::to_host(*gpu, d_out)));
-        EXPECT_EQ(sg.points, sw.points);
-        EXPECT_EQ(sg.pairs, sw.pairs);
-        EXPECT_EQ(sg.segments, sw.segments);
-        EXPECT_EQ(sg.labelled_after, sw.labelled_after);
     }
 }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -157,6 +158,92 @@ BnGradMagnitude bn_backward_magnitude(const Tensor& x, const Tensor& dy, const T
     return g;
 }
 
+// ---- layers with weights: convolution and transposed convolution ---------------------------
+
+// The three passes of a layer with weights (conv2d or upconv2x2) on any backend.
+struct WeightedOp {
+    const char* name;
+    std::function<void(Backend&, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y)>
+        forward;
+    std::function<void(Backend&, const Tensor& dy, const Tensor& w, Tensor& dx)> backward_data;
+    std::function<void(Backend&, const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db)>
+        backward_filter;
+};
+
+WeightedOp conv2d_op(Conv2dParams p) {
+    return {"conv2d",
+            [p](Backend& be, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
+                be.conv2d_forward(x, w, b, y, p);
+            },
+            [p](Backend& be, const Tensor& dy, const Tensor& w, Tensor& dx) {
+                be.conv2d_backward_data(dy, w, dx, p);
+            },
+            [p](Backend& be, const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db) {
+                be.conv2d_backward_filter(x, dy, dw, db, p);
+            }};
+}
+
+WeightedOp upconv2x2_op() {
+    return {"upconv2x2",
+            [](Backend& be, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
+                be.upconv2x2_forward(x, w, b, y);
+            },
+            [](Backend& be, const Tensor& dy, const Tensor& w, Tensor& dx) {
+                be.upconv2x2_backward_data(dy, w, dx);
+            },
+            [](Backend& be, const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db) {
+                be.upconv2x2_backward_filter(x, dy, dw, db);
+            }};
+}
+
+// How GPU results of a weighted layer are bounded: the CPU op applied to magnitude(x), magnitude(w)
+// (and magnitude(dy), magnitude(b)) gives the per-element bound that `check` applies.
+struct Tf32Bound {
+    Tensor (*magnitude)(const Tensor&);
+    ::testing::AssertionResult (*check)(const Tensor& ref, const Tensor& got, const Tensor& mag);
+};
+
+// Forward, backward data and backward filter (+ bias when `bias`) of `op` on random inputs of the
+// given shapes (seeds ++seed for x, w, dy, then b): the GPU against the CPU within `bound`.
+void check_weighted_op(Backend& cpu, Backend& gpu, const WeightedOp& op, const Shape& xs,
+                       const Shape& ws, const Shape& ys, bool bias, std::uint64_t& seed,
+                       const Tf32Bound& bound) {
+    const std::string name = op.name;
+    const Shape bs{ys[1]};
+    Tensor x = random_f32(xs, ++seed), w = random_f32(ws, ++seed), dy = random_f32(ys, ++seed);
+    Tensor b = bias ? random_f32(bs, ++seed) : Tensor();
+    Tensor mx = bound.magnitude(x), mw = bound.magnitude(w), mdy = bound.magnitude(dy);
+    Tensor mb = bias ? bound.magnitude(b) : Tensor();
+    Tensor gx = to_backend(gpu, x), gw = to_backend(gpu, w), gdy = to_backend(gpu, dy);
+    Tensor gb = bias ? to_backend(gpu, b) : Tensor();
+
+    Tensor y = f32_zeros(cpu, ys), mag_y = f32_zeros(cpu, ys), gy = gpu_out(gpu, ys);
+    op.forward(cpu, x, w, b, y);
+    op.forward(cpu, mx, mw, mb, mag_y);
+    op.forward(gpu, gx, gw, gb, gy);
+    EXPECT_TRUE(bound.check(y, to_host(gpu, gy), mag_y)) << name << "_forward";
+
+    Tensor dx = f32_zeros(cpu, xs), mag_dx = f32_zeros(cpu, xs), gdx = gpu_out(gpu, xs);
+    op.backward_data(cpu, dy, w, dx);
+    op.backward_data(cpu, mdy, mw, mag_dx);
+    op.backward_data(gpu, gdy, gw, gdx);
+    EXPECT_TRUE(bound.check(dx, to_host(gpu, gdx), mag_dx)) << name << "_backward_data";
+
+    Tensor dw = f32_zeros(cpu, ws), mag_dw = f32_zeros(cpu, ws), gdw = gpu_out(gpu, ws);
+    Tensor db = bias ? f32_zeros(cpu, bs) : Tensor();
+    Tensor mag_db = bias ? f32_zeros(cpu, bs) : Tensor();
+    Tensor gdb = bias ? gpu_out(gpu, bs) : Tensor();
+    op.backward_filter(cpu, x, dy, dw, db);
+    op.backward_filter(cpu, mx, mdy, mag_dw, mag_db);
+    op.backward_filter(gpu, gx, gdy, gdw, gdb);
+    EXPECT_TRUE(bound.check(dw, to_host(gpu, gdw), mag_dw)) << name << "_backward_filter dw";
+    if (bias) {
+        EXPECT_TRUE(bound.check(db, to_host(gpu, gdb), mag_db)) << name << "_backward_filter db";
+    }
+}
+
+const Tf32Bound kTf32Bound{abs_of, within_tf32};
+
 // ---- convolution ------------------------------------------------------------------------------
 
 struct ConvCase {
@@ -169,6 +256,17 @@ std::string describe(const ConvCase& c) {
     os << "N" << c.n << " Ci" << c.ci << " Co" << c.co << " " << c.h << "x" << c.w << " k" << c.k
        << " pad" << c.pad << (c.bias ? " bias" : " no-bias");
     return os.str();
+}
+
+// Every case of `cases`, seeds counting up from `seed`: the GPU conv2d against the CPU one.
+void check_conv_cases(Backend& cpu, Backend& gpu, const std::vector<ConvCase>& cases,
+                      std::uint64_t seed, const Tf32Bound& bound) {
+    for (const ConvCase& c : cases) {
+        SCOPED_TRACE(describe(c));
+        const int ho = c.h + 2 * c.pad - c.k + 1, wo = c.w + 2 * c.pad - c.k + 1;
+        check_weighted_op(cpu, gpu, conv2d_op(Conv2dParams{c.pad}), {c.n, c.ci, c.h, c.w},
+                          {c.co, c.ci, c.k, c.k}, {c.n, c.co, ho, wo}, c.bias, seed, bound);
+    }
 }
 
 const std::vector<ConvCase> kConvCases = {
@@ -184,48 +282,7 @@ const std::vector<ConvCase> kConvCases = {
 TEST(NnOpsGpu, Conv2dForwardBackwardMatchCpu) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
-    std::uint64_t seed = 100;
-    for (const ConvCase& c : kConvCases) {
-        SCOPED_TRACE(describe(c));
-        const Conv2dParams p{c.pad};
-        const int ho = c.h + 2 * c.pad - c.k + 1, wo = c.w + 2 * c.pad - c.k + 1;
-        const Shape xs{c.n, c.ci, c.h, c.w}, ws{c.co, c.ci, c.k, c.k}, ys{c.n, c.co, ho, wo};
-        Tensor x = random_f32(xs, ++seed), w = random_f32(ws, ++seed), dy = random_f32(ys, ++seed);
-        Tensor b = c.bias ? random_f32({c.co}, ++seed) : Tensor();
-        Tensor gx = to_backend(*gpu, x), gw = to_backend(*gpu, w), gdy = to_backend(*gpu, dy);
-        Tensor gb = c.bias ? to_backend(*gpu, b) : Tensor();
-
-        // forward
-        Tensor y = f32_zeros(*cpu, ys), mag_y = f32_zeros(*cpu, ys);
-        cpu->conv2d_forward(x, w, b, y, p);
-        Tensor b_abs = c.bias ? abs_of(b) : Tensor();
-        cpu->conv2d_forward(abs_of(x), abs_of(w), b_abs, mag_y, p);
-        Tensor gy = gpu_out(*gpu, ys);
-        gpu->conv2d_forward(gx, gw, gb, gy, p);
-        EXPECT_TRUE(within_tf32(y, to_host(*gpu, gy), mag_y)) << "conv2d_forward";
-
-        // backward data
-        Tensor dx = f32_zeros(*cpu, xs), mag_dx = f32_zeros(*cpu, xs);
-        cpu->conv2d_backward_data(dy, w, dx, p);
-        cpu->conv2d_backward_data(abs_of(dy), abs_of(w), mag_dx, p);
-        Tensor gdx = gpu_out(*gpu, xs);
-        gpu->conv2d_backward_data(gdy, gw, gdx, p);
-        EXPECT_TRUE(within_tf32(dx, to_host(*gpu, gdx), mag_dx)) << "conv2d_backward_data";
-
-        // backward filter (+ bias)
-        Tensor dw = f32_zeros(*cpu, ws), mag_dw = f32_zeros(*cpu, ws);
-        Tensor db = c.bias ? f32_zeros(*cpu, {c.co}) : Tensor();
-        Tensor mag_db = c.bias ? f32_zeros(*cpu, {c.co}) : Tensor();
-        cpu->conv2d_backward_filter(x, dy, dw, db, p);
-        cpu->conv2d_backward_filter(abs_of(x), abs_of(dy), mag_dw, mag_db, p);
-        Tensor gdw = gpu_out(*gpu, ws);
-        Tensor gdb = c.bias ? gpu_out(*gpu, {c.co}) : Tensor();
-        gpu->conv2d_backward_filter(gx, gdy, gdw, gdb, p);
-        EXPECT_TRUE(within_tf32(dw, to_host(*gpu, gdw), mag_dw)) << "conv2d_backward_filter dw";
-        if (c.bias) {
-            EXPECT_TRUE(within_tf32(db, to_host(*gpu, gdb), mag_db)) << "conv2d_backward_filter db";
-        }
-    }
+    check_conv_cases(*cpu, *gpu, kConvCases, 100, kTf32Bound);
 }
 
 // The second call of a shape reuses the cached plan; results must not change with it.
@@ -247,6 +304,17 @@ struct UpCase {
     bool bias;
 };
 
+// Every case of `cases`, seeds counting up from `seed`: the GPU upconv2x2 against the CPU one.
+void check_upconv_cases(Backend& cpu, Backend& gpu, const std::vector<UpCase>& cases,
+                        std::uint64_t seed, const Tf32Bound& bound) {
+    for (const UpCase& c : cases) {
+        SCOPED_TRACE(testing::Message() << "N" << c.n << " Ci" << c.ci << " Co" << c.co << " "
+                                        << c.h << "x" << c.w << (c.bias ? " bias" : " no-bias"));
+        check_weighted_op(cpu, gpu, upconv2x2_op(), {c.n, c.ci, c.h, c.w}, {c.ci, c.co, 2, 2},
+                          {c.n, c.co, 2 * c.h, 2 * c.w}, c.bias, seed, bound);
+    }
+}
+
 TEST(NnOpsGpu, Upconv2x2ForwardBackwardMatchCpu) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
@@ -254,45 +322,7 @@ TEST(NnOpsGpu, Upconv2x2ForwardBackwardMatchCpu) {
         {1, 1, 1, 1, 1, true},   {1, 3, 2, 5, 7, true},   {2, 33, 16, 4, 3, true},
         {3, 8, 33, 6, 6, false}, {2, 64, 32, 9, 8, true},
     };
-    std::uint64_t seed = 500;
-    for (const UpCase& c : cases) {
-        SCOPED_TRACE(testing::Message() << "N" << c.n << " Ci" << c.ci << " Co" << c.co << " "
-                                        << c.h << "x" << c.w << (c.bias ? " bias" : " no-bias"));
-        const Shape xs{c.n, c.ci, c.h, c.w}, ws{c.ci, c.co, 2, 2}, ys{c.n, c.co, 2 * c.h, 2 * c.w};
-        Tensor x = random_f32(xs, ++seed), w = random_f32(ws, ++seed), dy = random_f32(ys, ++seed);
-        Tensor b = c.bias ? random_f32({c.co}, ++seed) : Tensor();
-        Tensor gx = to_backend(*gpu, x), gw = to_backend(*gpu, w), gdy = to_backend(*gpu, dy);
-        Tensor gb = c.bias ? to_backend(*gpu, b) : Tensor();
-
-        Tensor y = f32_zeros(*cpu, ys), mag_y = f32_zeros(*cpu, ys);
-        cpu->upconv2x2_forward(x, w, b, y);
-        Tensor b_abs = c.bias ? abs_of(b) : Tensor();
-        cpu->upconv2x2_forward(abs_of(x), abs_of(w), b_abs, mag_y);
-        Tensor gy = gpu_out(*gpu, ys);
-        gpu->upconv2x2_forward(gx, gw, gb, gy);
-        EXPECT_TRUE(within_tf32(y, to_host(*gpu, gy), mag_y)) << "upconv2x2_forward";
-
-        Tensor dx = f32_zeros(*cpu, xs), mag_dx = f32_zeros(*cpu, xs);
-        cpu->upconv2x2_backward_data(dy, w, dx);
-        cpu->upconv2x2_backward_data(abs_of(dy), abs_of(w), mag_dx);
-        Tensor gdx = gpu_out(*gpu, xs);
-        gpu->upconv2x2_backward_data(gdy, gw, gdx);
-        EXPECT_TRUE(within_tf32(dx, to_host(*gpu, gdx), mag_dx)) << "upconv2x2_backward_data";
-
-        Tensor dw = f32_zeros(*cpu, ws), mag_dw = f32_zeros(*cpu, ws);
-        Tensor db = c.bias ? f32_zeros(*cpu, {c.co}) : Tensor();
-        Tensor mag_db = c.bias ? f32_zeros(*cpu, {c.co}) : Tensor();
-        cpu->upconv2x2_backward_filter(x, dy, dw, db);
-        cpu->upconv2x2_backward_filter(abs_of(x), abs_of(dy), mag_dw, mag_db);
-        Tensor gdw = gpu_out(*gpu, ws);
-        Tensor gdb = c.bias ? gpu_out(*gpu, {c.co}) : Tensor();
-        gpu->upconv2x2_backward_filter(gx, gdy, gdw, gdb);
-        EXPECT_TRUE(within_tf32(dw, to_host(*gpu, gdw), mag_dw)) << "upconv2x2_backward_filter dw";
-        if (c.bias) {
-            EXPECT_TRUE(within_tf32(db, to_host(*gpu, gdb), mag_db))
-                << "upconv2x2_backward_filter db";
-        }
-    }
+    check_upconv_cases(*cpu, *gpu, cases, 500, kTf32Bound);
 }
 
 // ---- batch norm -------------------------------------------------------------------------------
@@ -367,6 +397,37 @@ TEST(NnOpsGpu, BatchNormTrainInferBackwardMatchCpu) {
 
 // ---- routing ops: bit-exact ---------------------------------------------------------------------
 
+// Host copies of the outputs of a routing op run on both backends.
+struct RoutedOutputs {
+    std::vector<Tensor> cpu, gpu;
+};
+
+using TensorRefs = std::vector<std::reference_wrapper<const Tensor>>;
+using RoutingOp = std::function<void(Backend&, const TensorRefs& in, std::vector<Tensor>& out)>;
+
+// Runs `op` on the CPU with the host `inputs` and on the GPU with device copies of them; the
+// outputs have `out_shapes` (zeros on the CPU, garbage on the GPU). Expects output i of the GPU to
+// equal that of the CPU bit for bit (a failure names it names[i]) and returns both sets.
+RoutedOutputs expect_routed_exactly(Backend& cpu, Backend& gpu, const TensorRefs& inputs,
+                                    const std::vector<Shape>& out_shapes,
+                                    const std::vector<std::string>& names, const RoutingOp& op) {
+    std::vector<Tensor> gin, cpu_outs, gpu_outs;
+    for (const Tensor& t : inputs) gin.push_back(to_backend(gpu, t));
+    for (const Shape& s : out_shapes) {
+        cpu_outs.push_back(f32_zeros(cpu, s));
+        gpu_outs.push_back(gpu_out(gpu, s));
+    }
+    op(cpu, inputs, cpu_outs);
+    op(gpu, TensorRefs(gin.begin(), gin.end()), gpu_outs);
+    RoutedOutputs r;
+    for (std::size_t i = 0; i < gpu_outs.size(); ++i) {
+        r.gpu.push_back(to_host(gpu, gpu_outs[i]));
+        EXPECT_TRUE(all_close(cpu_outs[i], r.gpu[i], 0.0, 0.0)) << names[i];
+    }
+    r.cpu = std::move(cpu_outs);
+    return r;
+}
+
 TEST(NnOpsGpu, ReluMatchesCpuExactly) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
@@ -374,19 +435,16 @@ TEST(NnOpsGpu, ReluMatchesCpuExactly) {
         SCOPED_TRACE(s.str());
         Tensor x = coarse_f32(s, 1, 9, -2.0f, 0.5f);  // exact zeros included
         Tensor dy = random_f32(s, 2);
-        Tensor y = f32_zeros(*cpu, s), dx = f32_zeros(*cpu, s);
-        cpu->relu_forward(x, y);
-        cpu->relu_backward(y, dy, dx);
+        const RoutedOutputs r =
+            expect_routed_exactly(*cpu, *gpu, {x, dy}, {s, s}, {"relu_forward", "relu_backward"},
+                                  [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
+                                      be.relu_forward(in[0], out[0]);
+                                      be.relu_backward(out[0], in[1], out[1]);
+                                  });
 
-        Tensor gx = to_backend(*gpu, x), gdy = to_backend(*gpu, dy);
-        Tensor gy = gpu_out(*gpu, s), gdx = gpu_out(*gpu, s);
-        gpu->relu_forward(gx, gy);
-        gpu->relu_backward(gy, gdy, gdx);
-        EXPECT_TRUE(all_close(y, to_host(*gpu, gy), 0.0, 0.0)) << "relu_forward";
-        EXPECT_TRUE(all_close(dx, to_host(*gpu, gdx), 0.0, 0.0)) << "relu_backward";
-
+        Tensor gx = to_backend(*gpu, x);
         gpu->relu_forward(gx, gx);  // in place
-        EXPECT_TRUE(all_close(y, to_host(*gpu, gx), 0.0, 0.0)) << "relu_forward in place";
+        EXPECT_TRUE(all_close(r.cpu[0], to_host(*gpu, gx), 0.0, 0.0)) << "relu_forward in place";
     }
 }
 
@@ -401,16 +459,12 @@ TEST(NnOpsGpu, MaxPoolMatchesCpuExactlyWithTies) {
         const Shape ys{s[0], s[1], s[2] / 2, s[3] / 2};
         Tensor x = coarse_f32(s, 3, 3, -1.0f, 1.0f);  // three levels: ties in most windows
         Tensor dy = random_f32(ys, 4);
-        Tensor y = f32_zeros(*cpu, ys), dx = f32_zeros(*cpu, s);
-        cpu->maxpool2x2_forward(x, y);
-        cpu->maxpool2x2_backward(x, y, dy, dx);
-
-        Tensor gx = to_backend(*gpu, x), gdy = to_backend(*gpu, dy);
-        Tensor gy = gpu_out(*gpu, ys), gdx = gpu_out(*gpu, s);
-        gpu->maxpool2x2_forward(gx, gy);
-        gpu->maxpool2x2_backward(gx, gy, gdy, gdx);
-        EXPECT_TRUE(all_close(y, to_host(*gpu, gy), 0.0, 0.0)) << "maxpool2x2_forward";
-        EXPECT_TRUE(all_close(dx, to_host(*gpu, gdx), 0.0, 0.0)) << "maxpool2x2_backward";
+        expect_routed_exactly(*cpu, *gpu, {x, dy}, {ys, s},
+                              {"maxpool2x2_forward", "maxpool2x2_backward"},
+                              [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
+                                  be.maxpool2x2_forward(in[0], out[0]);
+                                  be.maxpool2x2_backward(in[0], out[0], in[1], out[1]);
+                              });
     }
 }
 
@@ -427,17 +481,13 @@ TEST(NnOpsGpu, ConcatMatchesCpuExactly) {
         const Shape as{c.n, c.ca, c.h, c.w}, bs{c.n, c.cb, c.h, c.w},
             ys{c.n, c.ca + c.cb, c.h, c.w};
         Tensor a = random_f32(as, 5), b = random_f32(bs, 6), dy = random_f32(ys, 7);
-        Tensor y = f32_zeros(*cpu, ys), da = f32_zeros(*cpu, as), db = f32_zeros(*cpu, bs);
-        cpu->concat_channels(a, b, y);
-        cpu->concat_channels_backward(dy, da, db);
-
-        Tensor ga = to_backend(*gpu, a), gb = to_backend(*gpu, b), gdy = to_backend(*gpu, dy);
-        Tensor gy = gpu_out(*gpu, ys), gda = gpu_out(*gpu, as), gdb = gpu_out(*gpu, bs);
-        gpu->concat_channels(ga, gb, gy);
-        gpu->concat_channels_backward(gdy, gda, gdb);
-        EXPECT_TRUE(all_close(y, to_host(*gpu, gy), 0.0, 0.0)) << "concat_channels";
-        EXPECT_TRUE(all_close(da, to_host(*gpu, gda), 0.0, 0.0)) << "concat_channels_backward da";
-        EXPECT_TRUE(all_close(db, to_host(*gpu, gdb), 0.0, 0.0)) << "concat_channels_backward db";
+        expect_routed_exactly(
+            *cpu, *gpu, {a, b, dy}, {ys, as, bs},
+            {"concat_channels", "concat_channels_backward da", "concat_channels_backward db"},
+            [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
+                be.concat_channels(in[0], in[1], out[0]);
+                be.concat_channels_backward(in[2], out[1], out[2]);
+            });
     }
 }
 
@@ -457,22 +507,15 @@ TEST(NnOpsGpu, ReflectPadCropMatchCpuExactly) {
                      << "x" << c.w2 << " at (" << c.top << "," << c.left << ")");
         const Shape xs{c.n, c.c, c.h, c.w}, ys{c.n, c.c, c.h2, c.w2};
         Tensor x = random_f32(xs, 8), dy = random_f32(xs, 9);
-        Tensor y = f32_zeros(*cpu, ys);
-        cpu->reflect_pad(x, y, c.top, c.left);
-        Tensor gx = to_backend(*gpu, x), gy = gpu_out(*gpu, ys);
-        gpu->reflect_pad(gx, gy, c.top, c.left);
-        EXPECT_TRUE(all_close(y, to_host(*gpu, gy), 0.0, 0.0)) << "reflect_pad";
-
-        // crop the padded tensor back, and route a gradient of the crop into the padded shape
-        Tensor back = f32_zeros(*cpu, xs), dpad = f32_zeros(*cpu, ys);
-        cpu->crop(y, back, c.top, c.left);
-        cpu->crop_backward(dy, dpad, c.top, c.left);
-        Tensor gback = gpu_out(*gpu, xs), gdpad = gpu_out(*gpu, ys), gdy = to_backend(*gpu, dy);
-        gpu->crop(gy, gback, c.top, c.left);
-        gpu->crop_backward(gdy, gdpad, c.top, c.left);
-        EXPECT_TRUE(all_close(back, to_host(*gpu, gback), 0.0, 0.0)) << "crop";
-        EXPECT_TRUE(all_close(x, to_host(*gpu, gback), 0.0, 0.0)) << "crop of the pad is x";
-        EXPECT_TRUE(all_close(dpad, to_host(*gpu, gdpad), 0.0, 0.0)) << "crop_backward";
+        // pad; crop the padded tensor back, and route a gradient of the crop into the padded shape
+        const RoutedOutputs r = expect_routed_exactly(
+            *cpu, *gpu, {x, dy}, {ys, xs, ys}, {"reflect_pad", "crop", "crop_backward"},
+            [&c](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
+                be.reflect_pad(in[0], out[0], c.top, c.left);
+                be.crop(out[0], out[1], c.top, c.left);
+                be.crop_backward(in[1], out[2], c.top, c.left);
+            });
+        EXPECT_TRUE(all_close(x, r.gpu[1], 0.0, 0.0)) << "crop of the pad is x";
     }
 }
 
@@ -527,6 +570,8 @@ Tensor squares_of(const Tensor& h) {
     return within_bound(ref, got, bound, 1e-5, 1.0);
 }
 
+const Tf32Bound kTf32L2Bound{squares_of, within_tf32_l2};
+
 const std::vector<ConvCase> kUNetConvCases = {
     {4, 3, 32, 304, 304, 3, 1, false},   // the first convolution
     {4, 32, 32, 304, 304, 3, 1, false},  // level 0
@@ -540,82 +585,14 @@ const std::vector<ConvCase> kUNetConvCases = {
 TEST(NnOpsGpuLarge, Conv2dAtUNetShapesMatchesCpu) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
-    std::uint64_t seed = 3000;
-    for (const ConvCase& c : kUNetConvCases) {
-        SCOPED_TRACE(describe(c));
-        const Conv2dParams p{c.pad};
-        const int ho = c.h + 2 * c.pad - c.k + 1, wo = c.w + 2 * c.pad - c.k + 1;
-        const Shape xs{c.n, c.ci, c.h, c.w}, ws{c.co, c.ci, c.k, c.k}, ys{c.n, c.co, ho, wo};
-        Tensor x = random_f32(xs, ++seed), w = random_f32(ws, ++seed), dy = random_f32(ys, ++seed);
-        Tensor b = c.bias ? random_f32({c.co}, ++seed) : Tensor();
-        Tensor x2 = squares_of(x), w2 = squares_of(w), dy2 = squares_of(dy);
-        Tensor b2 = c.bias ? squares_of(b) : Tensor();
-        Tensor gx = to_backend(*gpu, x), gw = to_backend(*gpu, w), gdy = to_backend(*gpu, dy);
-        Tensor gb = c.bias ? to_backend(*gpu, b) : Tensor();
-
-        Tensor y = f32_zeros(*cpu, ys), sq_y = f32_zeros(*cpu, ys), gy = gpu_out(*gpu, ys);
-        cpu->conv2d_forward(x, w, b, y, p);
-        cpu->conv2d_forward(x2, w2, b2, sq_y, p);
-        gpu->conv2d_forward(gx, gw, gb, gy, p);
-        EXPECT_TRUE(within_tf32_l2(y, to_host(*gpu, gy), sq_y)) << "conv2d_forward";
-
-        Tensor dx = f32_zeros(*cpu, xs), sq_dx = f32_zeros(*cpu, xs), gdx = gpu_out(*gpu, xs);
-        cpu->conv2d_backward_data(dy, w, dx, p);
-        cpu->conv2d_backward_data(dy2, w2, sq_dx, p);
-        gpu->conv2d_backward_data(gdy, gw, gdx, p);
-        EXPECT_TRUE(within_tf32_l2(dx, to_host(*gpu, gdx), sq_dx)) << "conv2d_backward_data";
-
-        Tensor dw = f32_zeros(*cpu, ws), sq_dw = f32_zeros(*cpu, ws), gdw = gpu_out(*gpu, ws);
-        Tensor db = c.bias ? f32_zeros(*cpu, {c.co}) : Tensor();
-        Tensor sq_db = c.bias ? f32_zeros(*cpu, {c.co}) : Tensor();
-        Tensor gdb = c.bias ? gpu_out(*gpu, {c.co}) : Tensor();
-        cpu->conv2d_backward_filter(x, dy, dw, db, p);
-        cpu->conv2d_backward_filter(x2, dy2, sq_dw, sq_db, p);
-        gpu->conv2d_backward_filter(gx, gdy, gdw, gdb, p);
-        EXPECT_TRUE(within_tf32_l2(dw, to_host(*gpu, gdw), sq_dw)) << "conv2d_backward_filter dw";
-        if (c.bias) {
-            EXPECT_TRUE(within_tf32_l2(db, to_host(*gpu, gdb), sq_db))
-                << "conv2d_backward_filter db";
-        }
-    }
+    check_conv_cases(*cpu, *gpu, kUNetConvCases, 3000, kTf32L2Bound);
 }
 
 TEST(NnOpsGpuLarge, Upconv2x2AtUNetShapesMatchesCpu) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
     const std::vector<UpCase> cases = {{8, 512, 256, 19, 19, true}, {4, 64, 32, 152, 152, true}};
-    std::uint64_t seed = 3500;
-    for (const UpCase& c : cases) {
-        SCOPED_TRACE(testing::Message()
-                     << "N" << c.n << " Ci" << c.ci << " Co" << c.co << " " << c.h << "x" << c.w);
-        const Shape xs{c.n, c.ci, c.h, c.w}, ws{c.ci, c.co, 2, 2}, ys{c.n, c.co, 2 * c.h, 2 * c.w};
-        Tensor x = random_f32(xs, ++seed), w = random_f32(ws, ++seed), dy = random_f32(ys, ++seed);
-        Tensor b = random_f32({c.co}, ++seed);
-        Tensor x2 = squares_of(x), w2 = squares_of(w), dy2 = squares_of(dy), b2 = squares_of(b);
-        Tensor gx = to_backend(*gpu, x), gw = to_backend(*gpu, w), gdy = to_backend(*gpu, dy);
-        Tensor gb = to_backend(*gpu, b);
-
-        Tensor y = f32_zeros(*cpu, ys), sq_y = f32_zeros(*cpu, ys), gy = gpu_out(*gpu, ys);
-        cpu->upconv2x2_forward(x, w, b, y);
-        cpu->upconv2x2_forward(x2, w2, b2, sq_y);
-        gpu->upconv2x2_forward(gx, gw, gb, gy);
-        EXPECT_TRUE(within_tf32_l2(y, to_host(*gpu, gy), sq_y)) << "upconv2x2_forward";
-
-        Tensor dx = f32_zeros(*cpu, xs), sq_dx = f32_zeros(*cpu, xs), gdx = gpu_out(*gpu, xs);
-        cpu->upconv2x2_backward_data(dy, w, dx);
-        cpu->upconv2x2_backward_data(dy2, w2, sq_dx);
-        gpu->upconv2x2_backward_data(gdy, gw, gdx);
-        EXPECT_TRUE(within_tf32_l2(dx, to_host(*gpu, gdx), sq_dx)) << "upconv2x2_backward_data";
-
-        Tensor dw = f32_zeros(*cpu, ws), sq_dw = f32_zeros(*cpu, ws), gdw = gpu_out(*gpu, ws);
-        Tensor db = f32_zeros(*cpu, {c.co}), sq_db = f32_zeros(*cpu, {c.co});
-        Tensor gdb = gpu_out(*gpu, {c.co});
-        cpu->upconv2x2_backward_filter(x, dy, dw, db);
-        cpu->upconv2x2_backward_filter(x2, dy2, sq_dw, sq_db);
-        gpu->upconv2x2_backward_filter(gx, gdy, gdw, gdb);
-        EXPECT_TRUE(within_tf32_l2(dw, to_host(*gpu, gdw), sq_dw)) << "upconv2x2_backward_filter";
-        EXPECT_TRUE(within_tf32_l2(db, to_host(*gpu, gdb), sq_db)) << "upconv2x2 bias gradient";
-    }
+    check_upconv_cases(*cpu, *gpu, cases, 3500, kTf32L2Bound);
 }
 
 // Batch norm over the activations of a real batch: per-channel reductions over 370k-740k values,

@@ -49,46 +49,56 @@ void check_steps(OptimizerKind kind, float wd, float momentum,
     EXPECT_EQ(opt.steps_taken(), 3);
 }
 
-TEST(Optim, SgdMomentumWithWeightDecay) {
+// Three steps of an optimizer (lr 0.1) and the weights expected after each, computed by hand or
+// with torch.optim in double.
+struct StepCase {
+    struct Setting {
+        const char* name;
+        OptimizerKind kind;
+        float wd, momentum;
+    } setting;
+    std::vector<std::vector<double>> expected;
+};
+
+// Adam with L2 weight decay; "adam" is torch.optim.Adam, whose weight decay is the same L2 term.
+const std::vector<std::vector<double>> kAdamL2Weights = {
+    {0.900000005, -1.9, 0.400000001, 0.0999999992},
+    {0.80070332, -1.82086603, 0.381809253, 0.146252735},
+    {0.786862105, -1.76870809, 0.361441926, 0.137055655}};
+
+const StepCase kStepCases[] = {
     // Step 1 by hand: d = 0.1 + 0.1*1.0 = 0.2, buf = 0.2, w = 1 - 0.1*0.2 = 0.98.
-    check_steps(OptimizerKind::sgd, 0.1f, 0.9f,
-                {{0.98, -1.95, 0.425, 0.12},
-                 {0.9322, -1.8955, 0.40325, 0.1968},
-                 {0.919858, -1.852495, 0.3746425, 0.173952}});
-}
-
-TEST(Optim, SgdWithoutMomentum) {
-    check_steps(OptimizerKind::sgd, 0.0f, 0.0f,
-                {{0.99, -1.97, 0.43, 0.12}, {0.97, -1.98, 0.48, 0.09}, {1.01, -2.005, 0.475, 0.0}});
-}
-
-TEST(Optim, AdamPlain) {
+    {{"SgdMomentumWithWeightDecay", OptimizerKind::sgd, 0.1f, 0.9f},
+     {{0.98, -1.95, 0.425, 0.12},
+      {0.9322, -1.8955, 0.40325, 0.1968},
+      {0.919858, -1.852495, 0.3746425, 0.173952}}},
+    {{"SgdWithoutMomentum", OptimizerKind::sgd, 0.0f, 0.0f},
+     {{0.99, -1.97, 0.43, 0.12}, {0.97, -1.98, 0.48, 0.09}, {1.01, -2.005, 0.475, 0.0}}},
     // Step 1 by hand: m/(sqrt(v)) after bias correction is sign(g), so w -= lr*sign(g).
-    check_steps(OptimizerKind::adam, 0.0f, 0.0f,
-                {{0.90000001, -1.9, 0.400000001, 0.0999999992},
-                 {0.803481814, -1.85997815, 0.388750737, 0.146946816},
-                 {0.822861258, -1.87535874, 0.376359854, 0.138672977}});
-}
-
-TEST(Optim, AdamWithL2) {
-    check_steps(OptimizerKind::adam_l2, 0.1f, 0.0f,
-                {{0.900000005, -1.9, 0.400000001, 0.0999999992},
-                 {0.80070332, -1.82086603, 0.381809253, 0.146252735},
-                 {0.786862105, -1.76870809, 0.361441926, 0.137055655}});
-    // "adam" is torch.optim.Adam: its weight decay is the same L2 term.
-    check_steps(OptimizerKind::adam, 0.1f, 0.0f,
-                {{0.900000005, -1.9, 0.400000001, 0.0999999992},
-                 {0.80070332, -1.82086603, 0.381809253, 0.146252735},
-                 {0.786862105, -1.76870809, 0.361441926, 0.137055655}});
-}
-
-TEST(Optim, AdamWDecoupled) {
+    {{"AdamPlain", OptimizerKind::adam, 0.0f, 0.0f},
+     {{0.90000001, -1.9, 0.400000001, 0.0999999992},
+      {0.803481814, -1.85997815, 0.388750737, 0.146946816},
+      {0.822861258, -1.87535874, 0.376359854, 0.138672977}}},
+    {{"AdamWithL2", OptimizerKind::adam_l2, 0.1f, 0.0f}, kAdamL2Weights},
+    {{"AdamWeightDecayIsL2", OptimizerKind::adam, 0.1f, 0.0f}, kAdamL2Weights},
     // Step 1 by hand, element 0: w = 1*(1 - 0.1*0.1) - 0.1*sign(0.1) = 0.89.
-    check_steps(OptimizerKind::adamw, 0.1f, 0.0f,
-                {{0.89000001, -1.88, 0.395000001, 0.0999999992},
-                 {0.784581813, -1.82117815, 0.379800737, 0.145946816},
-                 {0.79611544, -1.81834696, 0.363611847, 0.136213509}});
+    {{"AdamWDecoupled", OptimizerKind::adamw, 0.1f, 0.0f},
+     {{0.89000001, -1.88, 0.395000001, 0.0999999992},
+      {0.784581813, -1.82117815, 0.379800737, 0.145946816},
+      {0.79611544, -1.81834696, 0.363611847, 0.136213509}}},
+};
+
+class OptimSteps : public ::testing::TestWithParam<StepCase> {};
+
+TEST_P(OptimSteps, MatchExpectedWeights) {
+    const StepCase& c = GetParam();
+    check_steps(c.setting.kind, c.setting.wd, c.setting.momentum, c.expected);
 }
+
+INSTANTIATE_TEST_SUITE_P(Optim, OptimSteps, ::testing::ValuesIn(kStepCases),
+                         [](const ::testing::TestParamInfo<StepCase>& step_case) {
+                             return std::string(step_case.param.setting.name);
+                         });
 
 TEST(Optim, DecayFlagAndGradScale) {
     auto b = test::cpu_backend();
@@ -160,12 +170,11 @@ TEST(Schedule, ConstantAndStep) {
 }
 
 TEST(Schedule, CosineWithWarmup) {
-    ScheduleConfig c;
-    c.kind = ScheduleKind::cosine;
-    c.base_lr = 0.1;
-    c.warmup_steps = 4;
-    c.total_steps = 12;
-    c.min_lr = 0.0;
+    ScheduleConfig c{.kind = ScheduleKind::cosine,
+                     .base_lr = 0.1,
+                     .warmup_steps = 4,
+                     .total_steps = 12,
+                     .min_lr = 0.0};
     LrSchedule s(c);
     EXPECT_DOUBLE_EQ(s.lr(0, 0), 0.025);
     EXPECT_DOUBLE_EQ(s.lr(1, 0), 0.05);
@@ -180,13 +189,12 @@ TEST(Schedule, CosineWithWarmup) {
 }
 
 TEST(Schedule, PlateauMinWithPatienceThresholdAndMinLr) {
-    ScheduleConfig c;
-    c.kind = ScheduleKind::plateau;
-    c.base_lr = 1.0;
-    c.factor = 0.5;
-    c.patience = 2;
-    c.threshold = 1e-4;
-    c.min_lr = 0.2;
+    const ScheduleConfig c{.kind = ScheduleKind::plateau,
+                           .base_lr = 1.0,
+                           .min_lr = 0.2,
+                           .factor = 0.5,
+                           .patience = 2,
+                           .threshold = 1e-4};
     LrSchedule s(c);
     // Same sequence through torch.optim.lr_scheduler.ReduceLROnPlateau gives these lrs.
     const std::vector<double> metric = {1.0,     0.9,     0.95, 0.95, 0.95, 0.95, 0.89, 0.88995,
@@ -200,15 +208,14 @@ TEST(Schedule, PlateauMinWithPatienceThresholdAndMinLr) {
 }
 
 TEST(Schedule, PlateauMaxAbsoluteWithCooldownAndStateRoundTrip) {
-    ScheduleConfig c;
-    c.kind = ScheduleKind::plateau;
-    c.base_lr = 1.0;
-    c.plateau_max = true;
-    c.factor = 0.1;
-    c.patience = 1;
-    c.cooldown = 2;
-    c.threshold = 0.01;
-    c.threshold_abs = true;
+    const ScheduleConfig c{.kind = ScheduleKind::plateau,
+                           .base_lr = 1.0,
+                           .plateau_max = true,
+                           .factor = 0.1,
+                           .patience = 1,
+                           .threshold = 0.01,
+                           .threshold_abs = true,
+                           .cooldown = 2};
     LrSchedule s(c);
     const std::vector<double> metric = {0.1, 0.2, 0.2, 0.2, 0.25, 0.2, 0.2, 0.2, 0.2, 0.2};
     const std::vector<double> lr = {1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01};

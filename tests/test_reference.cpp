@@ -83,6 +83,40 @@ std::size_t size_of(std::int64_t n) {
     return static_cast<std::size_t>(n);
 }
 
+// The passes of the layers with weights, by shape: conv2d (ConvShape) and upconv2x2 (UpconvShape).
+void layer_forward(const double* x, const double* w, const double* b, double* y,
+                   const reference::ConvShape& s) {
+    reference::conv2d_forward(x, w, b, y, s);
+}
+void layer_forward(const double* x, const double* w, const double* b, double* y,
+                   const reference::UpconvShape& s) {
+    reference::upconv2x2_forward(x, w, b, y, s);
+}
+void layer_backward(const double* x, const double* w, const double* r, double* dx, double* dw,
+                    double* db, const reference::ConvShape& s) {
+    reference::conv2d_backward_data(r, w, dx, s);
+    reference::conv2d_backward_filter(x, r, dw, db, s);
+}
+void layer_backward(const double* x, const double* w, const double* r, double* dx, double* dw,
+                    double* db, const reference::UpconvShape& s) {
+    reference::upconv2x2_backward_data(r, w, dx, s);
+    reference::upconv2x2_backward_filter(x, r, dw, db, s);
+}
+
+// The gradients of the layer of shape s (nw weights, ny outputs) against finite differences, at
+// random x, w and bias (seeds 1, 2, 3).
+template <typename LayerShape>
+void expect_layer_gradients(const LayerShape& s, std::size_t nw, std::size_t ny) {
+    expect_gradients(
+        [&](const double* x, const double* w, const double* b, double* y) {
+            layer_forward(x, w, b, y, s);
+        },
+        [&](const double* x, const double* w, const double*, const double* r, double* dx,
+            double* dw, double* db) { layer_backward(x, w, r, dx, dw, db, s); },
+        random_vec(size_of(s.n * s.ci * s.h * s.w), 1), random_vec(nw, 2),
+        random_vec(size_of(s.co), 3), ny);
+}
+
 }  // namespace
 
 // ---- gradients against finite differences ---------------------------------------------------
@@ -91,31 +125,14 @@ TEST(ReferenceGradients, ConvolutionIsFiniteDifferences) {
     for (const reference::ConvShape s :
          {reference::ConvShape{2, 2, 4, 5, 3, 3, 1}, reference::ConvShape{1, 3, 3, 4, 2, 1, 0},
           reference::ConvShape{1, 2, 5, 3, 2, 3, 0}}) {
-        expect_gradients([&](const double* x, const double* w, const double* b,
-                             double* y) { reference::conv2d_forward(x, w, b, y, s); },
-                         [&](const double* x, const double* w, const double*, const double* r,
-                             double* dx, double* dw, double* db) {
-                             reference::conv2d_backward_data(r, w, dx, s);
-                             reference::conv2d_backward_filter(x, r, dw, db, s);
-                         },
-                         random_vec(size_of(s.n * s.ci * s.h * s.w), 1),
-                         random_vec(size_of(s.co * s.ci * s.k * s.k), 2),
-                         random_vec(size_of(s.co), 3), size_of(s.n * s.co * s.ho() * s.wo()));
+        expect_layer_gradients(s, size_of(s.co * s.ci * s.k * s.k),
+                               size_of(s.n * s.co * s.ho() * s.wo()));
     }
 }
 
 TEST(ReferenceGradients, TransposedConvolutionIsFiniteDifferences) {
     const reference::UpconvShape s{2, 2, 2, 3, 3};
-    expect_gradients([&](const double* x, const double* w, const double* b,
-                         double* y) { reference::upconv2x2_forward(x, w, b, y, s); },
-                     [&](const double* x, const double* w, const double*, const double* r,
-                         double* dx, double* dw, double* db) {
-                         reference::upconv2x2_backward_data(r, w, dx, s);
-                         reference::upconv2x2_backward_filter(x, r, dw, db, s);
-                     },
-                     random_vec(size_of(s.n * s.ci * s.h * s.w), 1),
-                     random_vec(size_of(s.ci * s.co * 4), 2), random_vec(size_of(s.co), 3),
-                     size_of(s.n * s.co * 4 * s.h * s.w));
+    expect_layer_gradients(s, size_of(s.ci * s.co * 4), size_of(s.n * s.co * 4 * s.h * s.w));
 }
 
 // Training-mode batch norm as a layer of (x, gamma, beta): y depends on x through the batch

@@ -18,7 +18,6 @@
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
 #include "data/sparse_sampler.hpp"
-#include "data/synth.hpp"
 #include "tests/test_util.hpp"
 
 #ifdef _OPENMP
@@ -236,14 +235,9 @@ TEST(MaskDir, MissingOrBadMetadataNamesTheFile) {
 
 TEST(SampleCommand, WritesMasksThatMatchTheLibrary) {
     const std::string root = test::temp_dir("sample_cmd");
-    SynthOptions so;
-    so.out_dir = root + "/data";
-    so.count = 5;
-    so.size = 64;
-    so.seed = 3;
-    write_synthetic_dataset(so);
+    const std::string data = test::write_synthetic(root + "/data", 5, 64, 3);
     const std::string out = root + "/sparse";
-    const std::string cmd = test::pfce_binary() + " -q sample --data " + so.out_dir +
+    const std::string cmd = test::pfce_binary() + " -q sample --data " + data +
                             " --points 500 --scale-by-area --seed 9 --out " + out + " > " + root +
                             "/stdout.txt 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
@@ -255,8 +249,8 @@ TEST(SampleCommand, WritesMasksThatMatchTheLibrary) {
     EXPECT_EQ(md.meta["kind"], "sparse");
     EXPECT_EQ(md.meta["sample"]["seed"], 9);
     EXPECT_EQ(md.meta["sample"]["points"], std::vector<int>{500});
-    EXPECT_EQ(md.meta["source"], fs::absolute(so.out_dir).lexically_normal().string());
-    const Dataset ds = Dataset::open(so.out_dir);
+    EXPECT_EQ(md.meta["source"], fs::absolute(data).lexically_normal().string());
+    const Dataset ds = Dataset::open(data);
     ASSERT_EQ(md.ids.size(), ds.size());
     SamplerOptions o = with_points({500}, 9);
     o.scale_by_area = true;
@@ -267,8 +261,8 @@ TEST(SampleCommand, WritesMasksThatMatchTheLibrary) {
             << md.ids[i];
     }
     // Other settings (seed 0, no scaling) are refused without --force; the same ones are reused.
-    const std::string again = test::pfce_binary() + " -q sample --data " + so.out_dir + " --out " +
-                              out + " > /dev/null 2>&1";
+    const std::string again =
+        test::pfce_binary() + " -q sample --data " + data + " --out " + out + " > /dev/null 2>&1";
     EXPECT_NE(std::system(again.c_str()), 0);
     EXPECT_EQ(
         std::system((again.substr(0, again.find(" >")) + " --force > /dev/null 2>&1").c_str()), 0);

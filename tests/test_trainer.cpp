@@ -22,8 +22,7 @@ TEST(Trainer, SparseLabelsTrainingLossFalls) {
     c.data.augment = false;
     c.schedule.name = "cosine";
     c.schedule.warmup_epochs = 1;
-    TrainOptions o;
-    o.tty = 0;
+    const TrainOptions o = quiet_options();
     const TrainResult r = train_unet(*b, c, in, o);
     const auto lines = read_metrics(r.metrics_path);
     ASSERT_EQ(lines.size(), 6u);
@@ -47,26 +46,15 @@ TEST(Trainer, InterruptedAndResumedRunIsBitIdentical) {
     c.schedule.plateau_patience = 0;
     c.data.augment = true;
     c.run.seed = 3;
-    TrainOptions o;
-    o.tty = 0;
+    const TrainOptions o = quiet_options();
     const TrainResult full = train_unet(*b, c, in, o);
     ASSERT_EQ(full.steps, 6);
 
     c.run.out = root + "/b";
-    TrainOptions stop = o;
-    stop.stop_after_step = [](std::int64_t step) {
-        return step == 3;
-    };  // mid-epoch 2 (2 batches/epoch)
-    const TrainResult part = train_unet(*b, c, in, stop);
-    EXPECT_TRUE(part.interrupted);
-    EXPECT_EQ(part.steps, 3);
+    train_interrupted_after(*b, c, in, o, 3);  // mid-epoch 2 (2 batches/epoch)
     // Starting again without --resume or --force is refused (it would overwrite the run).
     EXPECT_THROW(train_unet(*b, c, in, o), InputError);
-    TrainOptions resume = o;
-    resume.resume = true;
-    const TrainResult rest = train_unet(*b, c, in, resume);
-    EXPECT_FALSE(rest.interrupted);
-    EXPECT_EQ(rest.steps, 6);
+    const TrainResult rest = resume_training(*b, c, in, o, 6);
 
     const Checkpoint ca = read_checkpoint(full.last_checkpoint),
                      cb = read_checkpoint(rest.last_checkpoint);
@@ -88,6 +76,8 @@ TEST(Trainer, InterruptedAndResumedRunIsBitIdentical) {
     }
     // A different config cannot resume this run; the message names the key that differs.
     c.optimizer.lr = 0.5;
+    TrainOptions resume = o;
+    resume.resume = true;
     try {
         train_unet(*b, c, in, resume);
         ADD_FAILURE() << "resumed with another lr";
@@ -107,8 +97,7 @@ TEST(Trainer, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
     c.schedule.step_size = 1;
     c.schedule.step_gamma = 1e36;
     c.run.epochs = 4;
-    TrainOptions o;
-    o.tty = 0;
+    const TrainOptions o = quiet_options();
     try {
         train_unet(*b, c, in, o);
         FAIL() << "no error for a diverging run";
@@ -128,14 +117,10 @@ TEST(Trainer, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
 
 TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     const std::string dir = test::temp_dir("trainer");
-    SynthOptions so;
-    so.out_dir = dir + "/synth";
-    so.count = 6;
-    so.size = 32;
-    write_synthetic_dataset(so);
+    const std::string synth = write_synthetic(dir + "/synth", 6, 32);
     const std::string pfce = test::pfce_binary();
     const std::string run = dir + "/run";
-    const std::string train_cmd = pfce + " -q train --data " + so.out_dir +
+    const std::string train_cmd = pfce + " -q train --data " + synth +
                                   " --epochs 2 --batch-size 2 --width 4 "
                                   "--depth 1 --device cpu --out " +
                                   run + " > " + dir + "/train.txt 2>&1";
@@ -150,15 +135,14 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     EXPECT_EQ(read_metrics(run + "/metrics.jsonl").size(), 2u);
 
     const std::string eval_cmd = pfce + " -q eval --checkpoint " + run + "/best.ckpt --data " +
-                                 so.out_dir + " --split all --device cpu --json > " + dir +
-                                 "/eval.json";
+                                 synth + " --split all --device cpu --json > " + dir + "/eval.json";
     ASSERT_EQ(std::system(eval_cmd.c_str()), 0) << eval_cmd;
     std::ifstream ef(dir + "/eval.json");
     const auto ej = nlohmann::json::parse(ef);
     EXPECT_EQ(ej["pixels"], 6 * 32 * 32);
     EXPECT_EQ(ej["iou"].size(), 6u);
 
-    const std::string img = so.out_dir + "/patches/Images/Image_1.tif";
+    const std::string img = synth + "/patches/Images/Image_1.tif";
     const std::string pred_cmd = pfce + " -q predict --checkpoint " + run + "/last.ckpt --input " +
                                  img + " --device cpu --out " + dir + "/pred.png > /dev/null";
     ASSERT_EQ(std::system(pred_cmd.c_str()), 0) << pred_cmd;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/rng.hpp"
+#include "data/synth.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/reference/reference_backend.hpp"
@@ -199,11 +200,28 @@ long long number_after(const std::string& text, const std::string& pattern) {
     return std::stoll(m[1].str());
 }
 
+std::string write_synthetic(const std::string& dir, int count, int size, std::uint64_t seed) {
+    SynthOptions o;
+    o.out_dir = dir;
+    o.count = count;
+    o.size = size;
+    o.seed = seed;
+    write_synthetic_dataset(o);
+    return dir;
+}
+
 RgbImage random_rgb(int w, int h, std::uint64_t seed, std::uint32_t stream) {
     RgbImage img(w, h);
     CounterRng rng(seed, stream);
     for (auto& v : img.pixels) v = static_cast<std::uint8_t>(rng.next_u32());
     return img;
+}
+
+LabelMap random_gray(int w, int h, std::uint64_t seed, std::uint32_t stream) {
+    LabelMap m(w, h);
+    CounterRng rng(seed, stream);
+    for (auto& v : m.labels) v = static_cast<std::uint8_t>(rng.next_u32());
+    return m;
 }
 
 CommandResult run_pfce(const std::string& args) {

@@ -76,8 +76,13 @@ std::string input_error_message(Fn&& fn) {
 // The integer the first group of `pattern` (a regex) captures in `text`; a failure and -1 if none.
 long long number_after(const std::string& text, const std::string& pattern);
 
+// Writes a synthetic dataset (data/synth.hpp) of `count` size x size scenes from `seed` into `dir`;
+// returns `dir`.
+std::string write_synthetic(const std::string& dir, int count, int size, std::uint64_t seed = 0);
+
 // Noise images and maps from the counter RNG (seed, stream): inputs whose content does not matter.
 RgbImage random_rgb(int w, int h, std::uint64_t seed, std::uint32_t stream = 1);
+LabelMap random_gray(int w, int h, std::uint64_t seed, std::uint32_t stream = 2);
 
 }  // namespace pfce::test
 

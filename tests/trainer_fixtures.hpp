@@ -76,6 +76,35 @@ inline std::vector<nlohmann::json> read_metrics(const std::string& path) {
     return out;
 }
 
+// Options for a run that prints no progress bar.
+inline TrainOptions quiet_options() {
+    TrainOptions o;
+    o.tty = 0;
+    return o;
+}
+
+// Trains `c` but stops after step `step`: expects an interrupted run of exactly that many steps.
+inline void train_interrupted_after(Backend& b, const Config& c, const TrainInputs& in,
+                                    const TrainOptions& o, std::int64_t step) {
+    TrainOptions stop = o;
+    stop.stop_after_step = [step](std::int64_t s) { return s == step; };
+    const TrainResult part = train_unet(b, c, in, stop);
+    EXPECT_TRUE(part.interrupted);
+    EXPECT_EQ(part.steps, step);
+}
+
+// Resumes the run of `c` (in c.run.out) with options `o` plus resume: expects it to finish, `steps`
+// steps in all.
+inline TrainResult resume_training(Backend& b, const Config& c, const TrainInputs& in,
+                                   const TrainOptions& o, std::int64_t steps) {
+    TrainOptions resume = o;
+    resume.resume = true;
+    const TrainResult rest = train_unet(b, c, in, resume);
+    EXPECT_FALSE(rest.interrupted);
+    EXPECT_EQ(rest.steps, steps);
+    return rest;
+}
+
 // Overfits one size x size synthetic image (dense labels) with `steps` Adam steps of batch 1 and
 // checks pixel accuracy >= 0.95, through validation and through a reloaded best.ckpt.
 inline void check_overfit(int size, int steps) {
@@ -94,8 +123,7 @@ inline void check_overfit(int size, int steps) {
     c.loss.gamma =
         0.0;  // cross-entropy converges fastest here; the focal path is covered elsewhere
     c.run.best_metric = "val_miou";
-    TrainOptions o;
-    o.tty = 0;
+    const TrainOptions o = quiet_options();
     const TrainResult r = train_unet(*b, c, in, o);
     EXPECT_EQ(r.steps, steps);
     EXPECT_GE(r.val.metrics.oa, 0.95) << "train loss " << r.train_loss;

@@ -7,7 +7,6 @@ files as bench_data and reports images/s (one Python process, as the report's lo
 """
 import argparse
 import glob
-import json
 import os
 import re
 import sys
@@ -15,6 +14,8 @@ import time
 
 import numpy as np
 from PIL import Image
+
+from peer_output import write_result
 
 # ISPRS Potsdam palette (DESIGN §2): impervious, building, low vegetation, tree, car, clutter.
 PALETTE = [(255, 255, 255), (0, 0, 255), (0, 255, 255), (0, 255, 0), (255, 255, 0), (255, 0, 0)]
@@ -70,13 +71,7 @@ def main():
         "numpy": np.__version__,
         "python": sys.version.split()[0],
     }
-    text = json.dumps(result, indent=2)
-    if args.json:
-        with open(args.json + ".tmp", "w") as f:
-            f.write(text + "\n")
-        os.replace(args.json + ".tmp", args.json)
-    else:
-        print(text)
+    write_result(result, args.json)
     print(f"data_seed.py: {len(pairs)} images in {seconds:.2f} s = {len(pairs) / seconds:.1f} images/s",
           file=sys.stderr)
 

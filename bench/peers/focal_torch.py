@@ -6,14 +6,14 @@ mean over labelled pixels -> backward, timed on the same shapes and thread count
 Writes JSON to --json (stdout otherwise).
 """
 import argparse
-import json
-import os
 import statistics
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
+
+from peer_output import write_result
 
 
 def focal_loss(logits, labels, gamma, alpha):
@@ -97,14 +97,7 @@ def main():
         "unlabelled": args.unlabelled,
         "results": results,
     }
-    text = json.dumps(out, indent=2)
-    if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, args.json)
-    else:
-        print(text)
+    write_result(out, args.json)
 
 
 if __name__ == "__main__":

@@ -9,13 +9,13 @@ overwrite earlier ones -- the report's conflict behaviour, DESIGN §7). Reads ma
 usage: link_seed.py --masks masks.npy --radius 20 [--classes 6] [--limit N] [--json OUT]
 """
 import argparse
-import json
-import os
 import sys
 import time
 
 import numpy as np
 from scipy.spatial import cKDTree
+
+from peer_output import write_result
 
 
 def draw_line(mask, y0, x0, y1, x1, value):
@@ -98,13 +98,7 @@ def main():
         "ms_per_image": 1000.0 * total / max(n, 1),
         "images_per_s": n / total if total > 0 else 0.0,
     }
-    text = json.dumps(out, indent=2)
-    if args.json:
-        with open(args.json + ".tmp", "w") as f:
-            f.write(text + "\n")
-        os.replace(args.json + ".tmp", args.json)
-    else:
-        print(text)
+    write_result(out, args.json)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ fp32 (TF32 allowed for convolutions, as ours), and on CUDA also channels-last + 
   python3 bench/peers/unet_torch.py --device cpu --batch 2 --size 128 --width 16 --depth 3 --threads 2 --json out.json
 """
 import argparse
-import json
 import resource
 import sys
 import time
@@ -17,6 +16,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from peer_output import write_result
 
 
 class DoubleConv(nn.Sequential):
@@ -134,15 +135,9 @@ def main():
            "eager_fp32": run(args)}
     if args.device.startswith("cuda"):
         res["channels_last_amp_bf16"] = run(args, channels_last=True, amp=True)
-    text = json.dumps(res, indent=2)
+    write_result(res, args.json)
     if args.json:
-        with open(args.json + ".tmp", "w") as f:
-            f.write(text + "\n")
-        import os
-        os.replace(args.json + ".tmp", args.json)
         print(f"wrote {args.json}", file=sys.stderr)
-    else:
-        print(text)
 
 
 if __name__ == "__main__":
