@@ -6,9 +6,7 @@
 namespace pfce {
 
 void ensure_shape(Backend& b, Tensor& t, const Shape& shape, Layout layout) {
-    if (!t.empty() && t.shape() == shape && t.layout() == layout) return;
-    t = b.zeros(shape, DType::f32);
-    t.set_layout(layout);
+    ensure_tensor(b, t, shape, DType::f32, layout);
 }
 
 namespace {

@@ -22,17 +22,6 @@ std::string write(const std::string& dir, const std::string& name, const std::st
     return p;
 }
 
-template <typename Fn>
-std::string input_error(Fn&& fn) {
-    try {
-        fn();
-    } catch (const InputError& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "no InputError";
-    return "";
-}
-
 }  // namespace
 
 TEST(Config, EveryKeyHasOneFlagOneSectionAndHelp) {
@@ -105,7 +94,7 @@ TEST(Config, FlagTextIsCheckedAsStrictlyAsFiles) {
                                                           {"data.augment", "maybe"},
                                                           {"labels.points", "5,x"}}) {
         const std::string msg =
-            input_error([&] { apply_flag_text(c, *find_config_key(key), text); });
+            test::input_error_message([&] { apply_flag_text(c, *find_config_key(key), text); });
         EXPECT_MESSAGE_HAS(msg, find_config_key(key)->flag);
         EXPECT_MESSAGE_HAS(msg, text);
     }
@@ -139,7 +128,7 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
     int k = 0;
     for (const auto& [text, mention] : cases) {
         const std::string p = write(dir, "c" + std::to_string(k++) + ".toml", text);
-        const std::string msg = input_error([&] { load_config_file(p); });
+        const std::string msg = test::input_error_message([&] { load_config_file(p); });
         EXPECT_MESSAGE_HAS(msg, p);
         EXPECT_MESSAGE_HAS(msg, mention);
     }
