@@ -75,7 +75,6 @@ void maxpool_backward_nhwc(const float* x, const float* y, const float* dy, floa
                 const float* a = x + at;
                 const float* b = a + c;
                 const float* d = a + w * c;
-                const float* e = d + c;
                 const float* m = y + ((i * ho + iy / 2) * wo + ox) * c;
                 const float* g = dy + ((i * ho + iy / 2) * wo + ox) * c;
                 float* da = dx + at;
