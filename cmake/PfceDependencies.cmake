@@ -17,6 +17,12 @@ add_library(pfce::openblas INTERFACE IMPORTED)
 target_link_libraries(pfce::openblas INTERFACE ${PFCE_OPENBLAS_LIB})
 target_include_directories(pfce::openblas INTERFACE ${PFCE_CBLAS_INCLUDE})
 
+# oneDNN (libdnnl-dev, 2.x: the version Debian's PyTorch uses) runs the CPU backend's convolutions.
+# Its package config also looks for OpenCL (Debian builds it with the OpenCL GPU runtime), so
+# ocl-icd-opencl-dev is installed beside it. A prefix install works through dnnl_DIR or
+# CMAKE_PREFIX_PATH.
+find_package(dnnl 2.6 CONFIG REQUIRED)
+
 # stb (libstb-dev): headers under stb/, implementations compiled into libstb.
 find_path(PFCE_STB_INCLUDE NAMES stb/stb_image.h REQUIRED)
 find_library(PFCE_STB_LIB NAMES stb REQUIRED)

@@ -21,6 +21,11 @@ class Backend {
 
     virtual DeviceKind device() const = 0;
     virtual std::string name() const = 0;  // "cpu (8 OpenMP threads)", "cuda:0 NVIDIA H100 ..."
+    // The layout a network's activations run fastest in on this backend (core/tensor.hpp): models
+    // allocate their inner activations and gradients so; inputs and logits stay nchw. The ops
+    // that accept nhwc (convolutions, batch norm, ReLU, max-pool, concat) do so on a backend
+    // whose activation_layout() is nhwc; every other op, and every other backend, wants nchw.
+    virtual Layout activation_layout() const { return Layout::nchw; }
 
     // ---- kernel variants ------------------------------------------------------------------------
     // An op may have several implementations of the same semantics (a new kernel kept beside the
@@ -89,6 +94,21 @@ class Backend {
     virtual void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                                     const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
                                     Tensor& dgamma, Tensor& dbeta) = 0;
+    // Batch norm and ReLU in one pass, y = max(0, BN(x)), with the statistics, running updates and
+    // saved values of batchnorm_forward_train / _infer. Backward takes that y (its sign is the
+    // ReLU's mask) and the incoming dy, and gives the gradients of batchnorm_backward.
+    virtual void batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma,
+                                              const Tensor& beta, Tensor& running_mean,
+                                              Tensor& running_var, Tensor& y, Tensor& save_mean,
+                                              Tensor& save_invstd, const BatchNormParams& p) = 0;
+    virtual void batchnorm_relu_forward_infer(const Tensor& x, const Tensor& gamma,
+                                              const Tensor& beta, const Tensor& running_mean,
+                                              const Tensor& running_var, Tensor& y,
+                                              const BatchNormParams& p) = 0;
+    virtual void batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                         const Tensor& gamma, const Tensor& save_mean,
+                                         const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
+                                         Tensor& dbeta) = 0;
 
     // ---- activation, pooling, concat, pad/crop (layers.{cpp,cu}) ------------------------------
     virtual void relu_forward(const Tensor& x, Tensor& y) = 0;  // y may be x (in place)
@@ -133,10 +153,13 @@ class Backend {
                            Tensor& linked) = 0;
 };
 
-// Buffers a caller keeps across calls: `t` is reallocated on `b` only when its shape or dtype
-// changes, so a warmed-up loop allocates nothing.
-inline void ensure_tensor(Backend& b, Tensor& t, const Shape& shape, DType dtype = DType::f32) {
-    if (t.empty() || t.shape() != shape || t.dtype() != dtype) t = b.zeros(shape, dtype);
+// Buffers a caller keeps across calls: `t` is reallocated on `b` (zeroed, in `layout`) only when
+// its shape, dtype or layout changes, so a warmed-up loop allocates nothing.
+inline void ensure_tensor(Backend& b, Tensor& t, const Shape& shape, DType dtype = DType::f32,
+                          Layout layout = Layout::nchw) {
+    if (!t.empty() && t.shape() == shape && t.dtype() == dtype && t.layout() == layout) return;
+    t = b.zeros(shape, dtype);
+    t.set_layout(layout);
 }
 
 // The value of a one-element f32 tensor on any device (a host sync when it lives on a device).

@@ -3,15 +3,36 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 
 #include "core/error.hpp"
 
 namespace pfce {
 
+namespace {
+
+// The layout rule of op_checks.hpp for an op's 4-D tensors (null entries skipped): all nchw, or
+// with nhwc_ok any layouts when `mixed`, else one layout for all.
+void check_layouts(std::initializer_list<const Tensor*> ts, bool nhwc_ok, bool mixed,
+                   const char* op) {
+    const Tensor* first = nullptr;
+    for (const Tensor* t : ts) {
+        if (!t || t->empty()) continue;
+        PFCE_CHECK_SHAPE(nhwc_ok || t->layout() == Layout::nchw, op, ": ", t->describe(),
+                         " must be nchw on this backend");
+        if (!first) first = t;
+        PFCE_CHECK_SHAPE(mixed || t->layout() == first->layout(), op, ": ", t->describe(), " and ",
+                         first->describe(), " must share one layout");
+    }
+}
+
+}  // namespace
+
 // ---- focal loss ------------------------------------------------------------------------------
 
 void check_focal_loss_args(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
                            const Tensor& loss, const Tensor& dlogits, DeviceKind dev) {
+    check_layouts({&logits, &dlogits}, false, false, "focal_loss");
     PFCE_CHECK_SHAPE(logits.device() == dev && labels.device() == dev && loss.device() == dev,
                      "focal_loss tensors on the backend's device: ", logits.describe(), " ",
                      labels.describe(), " ", loss.describe());
@@ -119,7 +140,8 @@ std::int64_t check_bn_geometry(const Tensor& x, const Tensor& y, const Tensor& g
 void check_batchnorm_forward_train_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                         const Tensor& running_mean, const Tensor& running_var,
                                         const Tensor& y, const Tensor& save_mean,
-                                        const Tensor& save_invstd, DeviceKind dev) {
+                                        const Tensor& save_invstd, DeviceKind dev, bool nhwc_ok) {
+    check_layouts({&x, &y}, nhwc_ok, false, "batchnorm_forward_train");
     const std::int64_t c = check_bn_geometry(x, y, gamma, beta, "y", dev);
     const Shape cs{c};
     PFCE_CHECK_SHAPE(running_mean.shape() == cs && running_var.shape() == cs &&
@@ -134,7 +156,8 @@ void check_batchnorm_forward_train_args(const Tensor& x, const Tensor& gamma, co
 
 void check_batchnorm_forward_infer_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                         const Tensor& running_mean, const Tensor& running_var,
-                                        const Tensor& y, DeviceKind dev) {
+                                        const Tensor& y, DeviceKind dev, bool nhwc_ok) {
+    check_layouts({&x, &y}, nhwc_ok, false, "batchnorm_forward_infer");
     const std::int64_t c = check_bn_geometry(x, y, gamma, beta, "y", dev);
     const Shape cs{c};
     PFCE_CHECK_SHAPE(running_mean.shape() == cs && running_var.shape() == cs,
@@ -146,7 +169,8 @@ void check_batchnorm_forward_infer_args(const Tensor& x, const Tensor& gamma, co
 void check_batchnorm_backward_args(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                                    const Tensor& save_mean, const Tensor& save_invstd,
                                    const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
-                                   DeviceKind dev) {
+                                   DeviceKind dev, bool nhwc_ok) {
+    check_layouts({&x, &dy, &dx}, nhwc_ok, false, "batchnorm_backward");
     PFCE_CHECK_SHAPE(dy.shape() == x.shape(), "dy ", dy.describe(), " x ", x.describe());
     check_f32_on(dy, "dy", dev);
     const std::int64_t c = check_bn_geometry(x, dx, gamma, gamma, "dx", dev);
@@ -160,10 +184,23 @@ void check_batchnorm_backward_args(const Tensor& x, const Tensor& dy, const Tens
     check_f32_on(dbeta, "dbeta", dev);
 }
 
+void check_batchnorm_relu_backward_args(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                        const Tensor& gamma, const Tensor& save_mean,
+                                        const Tensor& save_invstd, const Tensor& dx,
+                                        const Tensor& dgamma, const Tensor& dbeta, DeviceKind dev,
+                                        bool nhwc_ok) {
+    check_batchnorm_backward_args(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, dev,
+                                  nhwc_ok);
+    PFCE_CHECK_SHAPE(y.shape() == x.shape(), "y ", y.describe(), " x ", x.describe());
+    check_f32_on(y, "y", dev);
+    check_layouts({&x, &y}, nhwc_ok, false, "batchnorm_relu_backward");
+}
+
 // ---- convolution -----------------------------------------------------------------------------
 
 void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& bias,
-                       const Conv2dParams& p, DeviceKind dev) {
+                       const Conv2dParams& p, DeviceKind dev, bool nhwc_ok) {
+    check_layouts({&x, &y}, nhwc_ok, true, "conv2d");
     PFCE_CHECK_SHAPE(x.shape().rank == 4 && w.shape().rank == 4 && y.shape().rank == 4,
                      "conv2d wants 4-D x, w, y: ", x.describe(), ", ", w.describe(), ", ",
                      y.describe());
@@ -192,7 +229,8 @@ void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const 
 // ---------------------------------------------------------
 
 void check_upconv2x2_args(const Tensor& small, const Tensor& w, const Tensor& big,
-                          const Tensor& bias, DeviceKind dev) {
+                          const Tensor& bias, DeviceKind dev, bool nhwc_ok) {
+    check_layouts({&small, &big}, nhwc_ok, true, "upconv2x2");
     PFCE_CHECK_SHAPE(small.shape().rank == 4 && w.shape().rank == 4 && big.shape().rank == 4,
                      "upconv2x2 wants 4-D tensors: ", small.describe(), ", ", w.describe(), ", ",
                      big.describe());
@@ -237,29 +275,36 @@ void check_pooled(const Tensor& x, const Tensor& y) {
 
 }  // namespace
 
-void check_relu_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev) {
+void check_relu_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev, bool nhwc_ok) {
+    check_layouts({&x, &y}, nhwc_ok, false, "relu_forward");
     check_f32_same(x, y, "relu_forward", dev);
 }
 
-void check_relu_backward_args(const Tensor& y, const Tensor& dy, const Tensor& dx, DeviceKind dev) {
+void check_relu_backward_args(const Tensor& y, const Tensor& dy, const Tensor& dx, DeviceKind dev,
+                              bool nhwc_ok) {
+    check_layouts({&y, &dy, &dx}, nhwc_ok, false, "relu_backward");
     check_f32_same(y, dy, "relu_backward", dev);
     check_f32_same(y, dx, "relu_backward", dev);
 }
 
-void check_maxpool2x2_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev) {
+void check_maxpool2x2_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev, bool nhwc_ok) {
+    check_layouts({&x, &y}, nhwc_ok, false, "maxpool2x2_forward");
     check_pooled(x, y);
     check_layer_f32(x, "maxpool2x2_forward", dev);
     check_layer_f32(y, "maxpool2x2_forward", dev);
 }
 
 void check_maxpool2x2_backward_args(const Tensor& x, const Tensor& y, const Tensor& dy,
-                                    const Tensor& dx, DeviceKind dev) {
+                                    const Tensor& dx, DeviceKind dev, bool nhwc_ok) {
+    check_layouts({&x, &y, &dy, &dx}, nhwc_ok, false, "maxpool2x2_backward");
     check_f32_same(x, dx, "maxpool2x2_backward", dev);
     check_f32_same(y, dy, "maxpool2x2_backward", dev);
     check_pooled(x, y);
 }
 
-void check_concat_channels_args(const Tensor& a, const Tensor& b, const Tensor& y, DeviceKind dev) {
+void check_concat_channels_args(const Tensor& a, const Tensor& b, const Tensor& y, DeviceKind dev,
+                                bool nhwc_ok) {
+    check_layouts({&a, &b, &y}, nhwc_ok, false, "concat_channels");
     PFCE_CHECK_SHAPE(a.shape().rank == 4 && b.shape().rank == 4 && a.dim(0) == b.dim(0) &&
                          a.dim(2) == b.dim(2) && a.dim(3) == b.dim(3) &&
                          y.shape() == Shape({a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}),
@@ -270,7 +315,8 @@ void check_concat_channels_args(const Tensor& a, const Tensor& b, const Tensor& 
 }
 
 void check_concat_channels_backward_args(const Tensor& dy, const Tensor& da, const Tensor& db,
-                                         DeviceKind dev) {
+                                         DeviceKind dev, bool nhwc_ok) {
+    check_layouts({&dy, &da, &db}, nhwc_ok, false, "concat_channels_backward");
     PFCE_CHECK_SHAPE(
         dy.shape().rank == 4 && da.shape().rank == 4 && db.shape().rank == 4 &&
             dy.shape() == Shape({da.dim(0), da.dim(1) + db.dim(1), da.dim(2), da.dim(3)}) &&
@@ -282,6 +328,7 @@ void check_concat_channels_backward_args(const Tensor& dy, const Tensor& da, con
 }
 
 void check_reflect_pad_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev) {
+    check_layouts({&x, &y}, false, false, "reflect_pad");
     PFCE_CHECK_SHAPE(
         x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) && x.dim(1) == y.dim(1),
         "x ", x.describe(), " y ", y.describe());
@@ -296,6 +343,7 @@ void check_reflect_pad_args(const Tensor& x, const Tensor& y, int top, int left,
 }
 
 void check_crop_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev) {
+    check_layouts({&x, &y}, false, false, "crop");
     PFCE_CHECK_SHAPE(x.shape().rank == 4 && y.shape().rank == 4 && x.dim(0) == y.dim(0) &&
                          x.dim(1) == y.dim(1) && top >= 0 && left >= 0 &&
                          top + y.dim(2) <= x.dim(2) && left + y.dim(3) <= x.dim(3),
@@ -306,6 +354,7 @@ void check_crop_args(const Tensor& x, const Tensor& y, int top, int left, Device
 
 void check_crop_backward_args(const Tensor& dy, const Tensor& dx, int top, int left,
                               DeviceKind dev) {
+    check_layouts({&dy, &dx}, false, false, "crop_backward");
     PFCE_CHECK_SHAPE(dx.shape().rank == 4 && dy.shape().rank == 4 && dx.dim(0) == dy.dim(0) &&
                          dx.dim(1) == dy.dim(1) && top >= 0 && left >= 0 &&
                          top + dy.dim(2) <= dx.dim(2) && left + dy.dim(3) <= dx.dim(3),
@@ -316,6 +365,7 @@ void check_crop_backward_args(const Tensor& dy, const Tensor& dx, int top, int l
 }
 
 void check_argmax_channels_args(const Tensor& logits, const Tensor& pred, DeviceKind dev) {
+    check_layouts({&logits}, false, false, "argmax_channels");
     PFCE_CHECK_SHAPE(logits.shape().rank == 4 && pred.dtype() == DType::u8 &&
                          pred.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}) &&
                          logits.dim(1) <= 256,
@@ -346,6 +396,7 @@ void check_confusion_accumulate_args(const Tensor& pred, const Tensor& truth,
 
 void check_link_args(const Tensor& sparse, const Tensor& rgb, const LinkParams& p,
                      const Tensor& linked, DeviceKind dev) {
+    check_layouts({&rgb}, false, false, "link");
     PFCE_CHECK_SHAPE(
         sparse.device() == dev && sparse.dtype() == DType::u8 && sparse.shape().rank == 3,
         "link: sparse must be ", where(dev), " u8 (N,H,W), got ", sparse.describe());

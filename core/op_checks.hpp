@@ -2,6 +2,9 @@
 // CUDA backends so both reject the same inputs with the same ShapeError/InputError. Each op entry
 // calls its check first, then the implementation (STYLE.md); dev is the backend's DeviceKind.
 // Backend-specific limits (e.g. CUDA grid sizes) stay in the backend.
+// Layouts: every 4-D tensor must be nchw, except where a backend passes nhwc_ok = true for an op it
+// also runs on nhwc tensors (the CPU backend's activations): convolutions then take any mix (they
+// reorder), the other ops one layout for all their 4-D tensors.
 #pragma once
 
 #include <span>
@@ -27,39 +30,50 @@ void check_adam_step_args(const Tensor& param, const Tensor& grad, const Tensor&
 void check_batchnorm_forward_train_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                         const Tensor& running_mean, const Tensor& running_var,
                                         const Tensor& y, const Tensor& save_mean,
-                                        const Tensor& save_invstd, DeviceKind dev);
+                                        const Tensor& save_invstd, DeviceKind dev,
+                                        bool nhwc_ok = false);
 void check_batchnorm_forward_infer_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                         const Tensor& running_mean, const Tensor& running_var,
-                                        const Tensor& y, DeviceKind dev);
+                                        const Tensor& y, DeviceKind dev, bool nhwc_ok = false);
 void check_batchnorm_backward_args(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                                    const Tensor& save_mean, const Tensor& save_invstd,
                                    const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
-                                   DeviceKind dev);
+                                   DeviceKind dev, bool nhwc_ok = false);
+// batchnorm_relu_backward: the batch-norm backward checks, and y (the forward's output) like x.
+void check_batchnorm_relu_backward_args(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                        const Tensor& gamma, const Tensor& save_mean,
+                                        const Tensor& save_invstd, const Tensor& dx,
+                                        const Tensor& dgamma, const Tensor& dbeta, DeviceKind dev,
+                                        bool nhwc_ok = false);
 
 // ---- convolution -----------------------------------------------------------------------------
 // x (N,Ci,H,W), w (Co,Ci,k,k), y (N,Co,Ho,Wo) with Ho = H + 2 pad - k + 1 >= 1 (likewise Wo), bias
 // empty or (Co), all f32 on dev. The backward ops pass their tensors in these forward roles
 // (backward_data: dx as x, dy as y; backward_filter: dw as w, dy as y, dbias as bias).
 void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& bias,
-                       const Conv2dParams& p, DeviceKind dev);
+                       const Conv2dParams& p, DeviceKind dev, bool nhwc_ok = false);
 
 // ---- 2x2 stride-2 transposed convolution
 // --------------------------------------------------------- small (N,Ci,H,W), w (Ci,Co,2,2), big
 // (N,Co,2H,2W), bias empty or (Co), all f32 on dev. Forward: x as small, y as big; backward_data:
 // dx, dy; backward_filter: x, dw as w, dy, dbias as bias.
 void check_upconv2x2_args(const Tensor& small, const Tensor& w, const Tensor& big,
-                          const Tensor& bias, DeviceKind dev);
+                          const Tensor& bias, DeviceKind dev, bool nhwc_ok = false);
 
 // ---- layers ----------------------------------------------------------------------------------
 // Shapes as in core/backend.hpp; all float tensors f32 on dev, argmax's pred u8 on dev.
-void check_relu_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev);
-void check_relu_backward_args(const Tensor& y, const Tensor& dy, const Tensor& dx, DeviceKind dev);
-void check_maxpool2x2_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev);
+void check_relu_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev,
+                             bool nhwc_ok = false);
+void check_relu_backward_args(const Tensor& y, const Tensor& dy, const Tensor& dx, DeviceKind dev,
+                              bool nhwc_ok = false);
+void check_maxpool2x2_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev,
+                                   bool nhwc_ok = false);
 void check_maxpool2x2_backward_args(const Tensor& x, const Tensor& y, const Tensor& dy,
-                                    const Tensor& dx, DeviceKind dev);
-void check_concat_channels_args(const Tensor& a, const Tensor& b, const Tensor& y, DeviceKind dev);
+                                    const Tensor& dx, DeviceKind dev, bool nhwc_ok = false);
+void check_concat_channels_args(const Tensor& a, const Tensor& b, const Tensor& y, DeviceKind dev,
+                                bool nhwc_ok = false);
 void check_concat_channels_backward_args(const Tensor& dy, const Tensor& da, const Tensor& db,
-                                         DeviceKind dev);
+                                         DeviceKind dev, bool nhwc_ok = false);
 void check_reflect_pad_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev);
 void check_crop_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev);
 void check_crop_backward_args(const Tensor& dy, const Tensor& dx, int top, int left,

@@ -32,6 +32,10 @@ const char* device_name(DeviceKind d) {
     return d == DeviceKind::cpu ? "cpu" : "cuda";
 }
 
+const char* layout_name(Layout l) {
+    return l == Layout::nchw ? "nchw" : "nhwc";
+}
+
 Shape::Shape(std::initializer_list<std::int64_t> d) {
     if (d.size() > kMaxRank) PFCE_THROW(ShapeError, "shape rank ", d.size(), " exceeds ", kMaxRank);
     rank = static_cast<int>(d.size());
@@ -71,10 +75,16 @@ Tensor::~Tensor() {
 }
 
 Tensor::Tensor(Tensor&& o) noexcept
-    : shape_(o.shape_), dtype_(o.dtype_), device_(o.device_), data_(o.data_), deleter_(o.deleter_) {
+    : shape_(o.shape_),
+      dtype_(o.dtype_),
+      device_(o.device_),
+      layout_(o.layout_),
+      data_(o.data_),
+      deleter_(o.deleter_) {
     o.data_ = nullptr;
     o.deleter_ = nullptr;
     o.shape_ = Shape{};
+    o.layout_ = Layout::nchw;
 }
 
 Tensor& Tensor::operator=(Tensor&& o) noexcept {
@@ -83,6 +93,7 @@ Tensor& Tensor::operator=(Tensor&& o) noexcept {
         shape_ = o.shape_;
         dtype_ = o.dtype_;
         device_ = o.device_;
+        layout_ = std::exchange(o.layout_, Layout::nchw);
         data_ = std::exchange(o.data_, nullptr);
         deleter_ = std::exchange(o.deleter_, nullptr);
         o.shape_ = Shape{};
@@ -112,7 +123,15 @@ Tensor Tensor::host(Shape shape, DType dtype) {
     return Tensor(shape, dtype, DeviceKind::cpu, p, &free_host);
 }
 
+void Tensor::set_layout(Layout l) {
+    PFCE_CHECK_SHAPE(l == Layout::nchw || shape_.rank == 4, "layout ", layout_name(l), " for ",
+                     describe(), ": only 4-D tensors have a channel order");
+    layout_ = l;
+}
+
 void Tensor::reshape(Shape s) {
+    PFCE_CHECK_SHAPE(layout_ == Layout::nchw, "reshape of ", describe(),
+                     ": only an nchw tensor has a plain element order");
     if (s.numel() != shape_.numel())
         PFCE_THROW(ShapeError, "reshape ", shape_.str(), " -> ", s.str(),
                    " changes the element count");
@@ -120,7 +139,8 @@ void Tensor::reshape(Shape s) {
 }
 
 std::string Tensor::describe() const {
-    return std::string(dtype_name(dtype_)) + shape_.str() + "@" + device_name(device_);
+    return std::string(dtype_name(dtype_)) + shape_.str() +
+           (layout_ == Layout::nchw ? "" : layout_name(layout_)) + "@" + device_name(device_);
 }
 
 void Tensor::check_dtype(DType want) const {
@@ -132,8 +152,9 @@ void copy_host(Tensor& dst, const Tensor& src) {
     PFCE_CHECK_SHAPE(dst.device() == DeviceKind::cpu && src.device() == DeviceKind::cpu,
                      "a host backend copies host tensors only: ", dst.describe(), " <- ",
                      src.describe());
-    PFCE_CHECK_SHAPE(dst.shape() == src.shape() && dst.dtype() == src.dtype(), dst.describe(),
-                     " <- ", src.describe());
+    PFCE_CHECK_SHAPE(
+        dst.shape() == src.shape() && dst.dtype() == src.dtype() && dst.layout() == src.layout(),
+        dst.describe(), " <- ", src.describe());
     if (dst.raw() != src.raw() && src.bytes() > 0) std::memcpy(dst.raw(), src.raw(), src.bytes());
 }
 

@@ -15,10 +15,15 @@ namespace pfce {
 
 enum class DType : std::uint8_t { f32, u8, i32 };
 enum class DeviceKind : std::uint8_t { cpu, cuda };
+// Memory order of a 4-D tensor's (N,C,H,W) elements. Every tensor is nchw unless a backend asks
+// for nhwc (channels innermost) for the activations inside a network (Backend::activation_layout):
+// the shape still reads (N,C,H,W); only ops that say so accept nhwc.
+enum class Layout : std::uint8_t { nchw, nhwc };
 
 std::size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 const char* device_name(DeviceKind d);
+const char* layout_name(Layout l);
 
 template <typename T>
 constexpr DType dtype_of();
@@ -74,6 +79,9 @@ class Tensor {
     std::size_t bytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype_); }
     bool empty() const { return data_ == nullptr; }
     std::int64_t dim(int i) const { return shape_[i]; }
+    Layout layout() const { return layout_; }
+    // Relabels the memory order (the bytes stay): nhwc needs rank 4. Used on fresh tensors.
+    void set_layout(Layout l);
 
     void* raw() { return data_; }
     const void* raw() const { return data_; }
@@ -88,9 +96,9 @@ class Tensor {
         return static_cast<const T*>(data_);
     }
 
-    // Same memory, new shape with the same element count (e.g. (N,H,W) -> (N,1,H,W)).
+    // Same memory, new shape with the same element count (e.g. (N,H,W) -> (N,1,H,W)); nchw only.
     void reshape(Shape s);
-    std::string describe() const;  // "f32(2,6,300,300)@cpu"
+    std::string describe() const;  // "f32(2,6,300,300)@cpu", "f32(2,16,8,8)nhwc@cpu"
 
   private:
     void check_dtype(DType want) const;
@@ -99,12 +107,13 @@ class Tensor {
     Shape shape_{};
     DType dtype_ = DType::f32;
     DeviceKind device_ = DeviceKind::cpu;
+    Layout layout_ = Layout::nchw;
     void* data_ = nullptr;
     Deleter deleter_ = nullptr;
 };
 
 // The memory ops of the host backends (CPU, reference): dst <- src for host tensors of the same
-// shape and dtype, and every element of a host tensor <- value (f32: value; u8, i32:
+// shape, dtype and layout, and every element of a host tensor <- value (f32: value; u8, i32:
 // static_cast). ShapeError for a device tensor or a mismatch.
 void copy_host(Tensor& dst, const Tensor& src);
 void fill_host(Tensor& t, float value);

@@ -3,6 +3,8 @@
 // in our own kernels: cuDNN's legacy batch-norm API is deprecated in cuDNN 9. Each reduction is
 // split over (slice, channel) blocks so small-C layers still fill the GPU, summed in double, then
 // finished per channel; scratch comes from the context workspace. Mirrors host/cpu/batchnorm.cpp.
+// The fused batch norm + ReLU ops are the same kernels with the ReLU applied in the last pass
+// (forward) and its mask (y > 0) applied to dy wherever backward reads it.
 #include "core/kernels/batchnorm.hpp"
 #include "core/op_checks.hpp"
 #include "cuda/common.cuh"
@@ -87,23 +89,34 @@ __global__ void bn_infer_coeffs_kernel(int c_count, float eps, const float* __re
     }
 }
 
-// y = x*scale[c] + shift[c]. blockIdx.y walks the (n,c) planes, blockIdx.x the pixels of one.
+// y = x*scale[c] + shift[c], then max(0, y) with relu. blockIdx.y walks the (n,c) planes,
+// blockIdx.x the pixels of one.
 __global__ void bn_apply_kernel(const float* __restrict__ x, float* __restrict__ y, int c_count,
                                 long long planes, long long hw, const float* __restrict__ scale,
-                                const float* __restrict__ shift) {
+                                const float* __restrict__ shift, bool relu) {
     for (long long pl = blockIdx.y; pl < planes; pl += gridDim.y) {
         const int c = static_cast<int>(pl % c_count);
         const float a = scale[c], b = shift[c];
         const float* xp = x + pl * hw;
         float* yp = y + pl * hw;
         for (long long k = 1LL * blockIdx.x * blockDim.x + threadIdx.x; k < hw;
-             k += 1LL * gridDim.x * blockDim.x)
-            yp[k] = xp[k] * a + b;
+             k += 1LL * gridDim.x * blockDim.x) {
+            const float v = xp[k] * a + b;
+            yp[k] = relu ? fmaxf(v, 0.0f) : v;
+        }
     }
 }
 
-// Block (s, c) sums dy and dy*(x - mean) over slice s of channel c.
+// The gradient arriving at the batch norm's output: dy, or with a fused ReLU (y its output, else
+// null) dy where y > 0 and 0 elsewhere.
+__device__ inline float bn_grad_in(const float* __restrict__ dy, const float* __restrict__ y,
+                                   long long i) {
+    return (y == nullptr || y[i] > 0.0f) ? dy[i] : 0.0f;
+}
+
+// Block (s, c) sums g and g*(x - mean) over slice s of channel c, g = bn_grad_in.
 __global__ void bn_partial_grad_kernel(const float* __restrict__ x, const float* __restrict__ dy,
+                                       const float* __restrict__ y,
                                        const float* __restrict__ save_mean, int n, int c_count,
                                        long long hw, double* __restrict__ partial) {
     __shared__ double sh_a[kThreads], sh_b[kThreads];
@@ -114,7 +127,7 @@ __global__ void bn_partial_grad_kernel(const float* __restrict__ x, const float*
     for (int i = 0; i < n; ++i) {
         const long long off = (1LL * i * c_count + c) * hw;
         for (long long k = 1LL * blockIdx.x * kThreads + threadIdx.x; k < hw; k += step) {
-            const double d = dy[off + k];
+            const double d = bn_grad_in(dy, y, off + k);
             sdy += d;
             sdyx += d * (static_cast<double>(x[off + k]) - mean);
         }
@@ -151,8 +164,9 @@ __global__ void bn_finalize_grad_kernel(const double* __restrict__ partial, int 
 }
 
 __global__ void bn_backward_apply_kernel(const float* __restrict__ x, const float* __restrict__ dy,
-                                         float* __restrict__ dx, int c_count, long long planes,
-                                         long long hw, const float* __restrict__ save_mean,
+                                         const float* __restrict__ y, float* __restrict__ dx,
+                                         int c_count, long long planes, long long hw,
+                                         const float* __restrict__ save_mean,
                                          const float* __restrict__ coef_a,
                                          const float* __restrict__ coef_mean_dy,
                                          const float* __restrict__ coef_k) {
@@ -162,7 +176,7 @@ __global__ void bn_backward_apply_kernel(const float* __restrict__ x, const floa
         const long long off = pl * hw;
         for (long long i = 1LL * blockIdx.x * blockDim.x + threadIdx.x; i < hw;
              i += 1LL * gridDim.x * blockDim.x)
-            dx[off + i] = a * (dy[off + i] - mdy - (x[off + i] - mean) * k);
+            dx[off + i] = a * (bn_grad_in(dy, y, off + i) - mdy - (x[off + i] - mean) * k);
     }
 }
 
@@ -210,17 +224,12 @@ dim3 plane_grid(const BnShape& s) {
     return dim3(gx, gy);
 }
 
-}  // namespace
-
-void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                          Tensor& running_mean, Tensor& running_var, Tensor& y,
-                                          Tensor& save_mean, Tensor& save_invstd,
-                                          const BatchNormParams& p) {
-    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
-                                       save_invstd, DeviceKind::cuda);
+// The three passes of training-mode batch norm; relu fuses max(0, .) into the last.
+void bn_forward_train(CudaContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                      Tensor& running_mean, Tensor& running_var, Tensor& y, Tensor& save_mean,
+                      Tensor& save_invstd, const BatchNormParams& p, bool relu) {
     const BnShape s = bn_shape(x);
-    const long long m = 1LL * s.n * s.hw;  // values per channel
-    CudaContext& ctx = *ctx_;
+    const long long m = 1LL * s.n * s.hw;        // values per channel
     const BnScratch ws = bn_scratch(ctx, s, 2);  // per channel: scale, shift
     const int slices = ws.slices;
     double* partial = ws.partial;
@@ -234,36 +243,31 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
            running_mean.data<float>(), running_var.data<float>(), save_mean.data<float>(),
            save_invstd.data<float>(), scale, shift);
     launch("bn_apply_kernel", bn_apply_kernel, plane_grid(s), kThreads, ctx.stream, x.data<float>(),
-           y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift);
+           y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, relu);
 }
 
-void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                          const Tensor& running_mean, const Tensor& running_var,
-                                          Tensor& y, const BatchNormParams& p) {
-    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
-                                       DeviceKind::cuda);
+void bn_forward_infer(CudaContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                      const Tensor& running_mean, const Tensor& running_var, Tensor& y,
+                      const BatchNormParams& p, bool relu) {
     const BnShape s = bn_shape(x);
     if (x.numel() == 0) return;
-    CudaContext& ctx = *ctx_;
     float* scale = static_cast<float*>(ctx.workspace(2 * sizeof(float) * s.c));
     float* shift = scale + s.c;
     launch("bn_infer_coeffs_kernel", bn_infer_coeffs_kernel, grid_for(s.c), 256, ctx.stream, s.c,
            p.eps, gamma.data<float>(), beta.data<float>(), running_mean.data<float>(),
            running_var.data<float>(), scale, shift);
     launch("bn_apply_kernel", bn_apply_kernel, plane_grid(s), kThreads, ctx.stream, x.data<float>(),
-           y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift);
+           y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, relu);
 }
 
-void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                     const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
-                                     Tensor& dgamma, Tensor& dbeta) {
-    check_batchnorm_backward_args(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
-                                  DeviceKind::cuda);
+// Backward of batch norm, or of batch norm + ReLU when y (the fused forward's output) is given.
+void bn_backward(CudaContext& ctx, const Tensor& x, const float* y, const Tensor& dy,
+                 const Tensor& gamma, const Tensor& save_mean, const Tensor& save_invstd,
+                 Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
     const BnShape s = bn_shape(x);
     const long long m = 1LL * s.n * s.hw;
     PFCE_CHECK_SHAPE(m > 0, "empty batch ", x.describe());  // this backend needs a non-empty batch
-    CudaContext& ctx = *ctx_;
-    const BnScratch ws = bn_scratch(ctx, s, 3);  // per channel: the coefficients of dx
+    const BnScratch ws = bn_scratch(ctx, s, 3);             // per channel: the coefficients of dx
     const int slices = ws.slices;
     double* partial = ws.partial;
     float* coef_a = ws.per_channel;
@@ -271,14 +275,70 @@ void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Te
     float* coef_k = coef_mean_dy + s.c;
 
     launch("bn_partial_grad_kernel", bn_partial_grad_kernel, dim3(slices, s.c), kThreads,
-           ctx.stream, x.data<float>(), dy.data<float>(), save_mean.data<float>(), s.n, s.c, s.hw,
-           partial);
+           ctx.stream, x.data<float>(), dy.data<float>(), y, save_mean.data<float>(), s.n, s.c,
+           s.hw, partial);
     launch("bn_finalize_grad_kernel", bn_finalize_grad_kernel, grid_for(s.c), 256, ctx.stream,
            partial, slices, s.c, m, gamma.data<float>(), save_invstd.data<float>(),
            dgamma.data<float>(), dbeta.data<float>(), coef_a, coef_mean_dy, coef_k);
     launch("bn_backward_apply_kernel", bn_backward_apply_kernel, plane_grid(s), kThreads,
-           ctx.stream, x.data<float>(), dy.data<float>(), dx.data<float>(), s.c, 1LL * s.n * s.c,
+           ctx.stream, x.data<float>(), dy.data<float>(), y, dx.data<float>(), s.c, 1LL * s.n * s.c,
            s.hw, save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
+}
+
+}  // namespace
+
+void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                          Tensor& running_mean, Tensor& running_var, Tensor& y,
+                                          Tensor& save_mean, Tensor& save_invstd,
+                                          const BatchNormParams& p) {
+    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
+                                       save_invstd, DeviceKind::cuda);
+    bn_forward_train(*ctx_, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p,
+                     false);
+}
+
+void CudaBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma,
+                                               const Tensor& beta, Tensor& running_mean,
+                                               Tensor& running_var, Tensor& y, Tensor& save_mean,
+                                               Tensor& save_invstd, const BatchNormParams& p) {
+    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
+                                       save_invstd, DeviceKind::cuda);
+    bn_forward_train(*ctx_, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p,
+                     true);
+}
+
+void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                          const Tensor& running_mean, const Tensor& running_var,
+                                          Tensor& y, const BatchNormParams& p) {
+    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
+                                       DeviceKind::cuda);
+    bn_forward_infer(*ctx_, x, gamma, beta, running_mean, running_var, y, p, false);
+}
+
+void CudaBackend::batchnorm_relu_forward_infer(const Tensor& x, const Tensor& gamma,
+                                               const Tensor& beta, const Tensor& running_mean,
+                                               const Tensor& running_var, Tensor& y,
+                                               const BatchNormParams& p) {
+    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
+                                       DeviceKind::cuda);
+    bn_forward_infer(*ctx_, x, gamma, beta, running_mean, running_var, y, p, true);
+}
+
+void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                     const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                                     Tensor& dgamma, Tensor& dbeta) {
+    check_batchnorm_backward_args(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
+                                  DeviceKind::cuda);
+    bn_backward(*ctx_, x, nullptr, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+}
+
+void CudaBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                          const Tensor& gamma, const Tensor& save_mean,
+                                          const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
+                                          Tensor& dbeta) {
+    check_batchnorm_relu_backward_args(x, y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
+                                       DeviceKind::cuda);
+    bn_backward(*ctx_, x, y.data<float>(), dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
 }
 
 }  // namespace pfce

@@ -129,8 +129,9 @@ Tensor CudaBackend::host_staging(Shape shape, DType dtype) {
 }
 
 void CudaBackend::copy(Tensor& dst, const Tensor& src) {
-    PFCE_CHECK_SHAPE(dst.shape() == src.shape() && dst.dtype() == src.dtype(), dst.describe(),
-                     " <- ", src.describe());
+    PFCE_CHECK_SHAPE(
+        dst.shape() == src.shape() && dst.dtype() == src.dtype() && dst.layout() == src.layout(),
+        dst.describe(), " <- ", src.describe());
     if (src.bytes() == 0) return;
     use_device(ctx_->device);
     PFCE_CUDA_CHECK(

@@ -5,8 +5,8 @@
 
 namespace pfce {
 
-void ensure_shape(Backend& b, Tensor& t, const Shape& shape) {
-    ensure_tensor(b, t, shape);
+void ensure_shape(Backend& b, Tensor& t, const Shape& shape, Layout layout) {
+    ensure_tensor(b, t, shape, DType::f32, layout);
 }
 
 namespace {
@@ -31,8 +31,11 @@ Buffer make_buffer(Backend& b, const std::string& name, Shape shape) {
 
 // ---- Conv2d ------------------------------------------------------------------------------------
 
-Conv2d::Conv2d(Backend& b, const std::string& name, int in_ch, int out_ch, int k, bool with_bias)
-    : weight(make_param(b, name + ".weight", {out_ch, in_ch, k, k}, true)), b_(b) {
+Conv2d::Conv2d(Backend& b, const std::string& name, int in_ch, int out_ch, int k, bool with_bias,
+               bool logits)
+    : weight(make_param(b, name + ".weight", {out_ch, in_ch, k, k}, true)),
+      b_(b),
+      out_layout_(logits ? Layout::nchw : b.activation_layout()) {
     PFCE_CHECK_SHAPE(k % 2 == 1, "odd kernel expected for a same-size convolution, got ", k);
     p_.pad = (k - 1) / 2;
     if (with_bias) bias = make_param(b, name + ".bias", {out_ch}, false);
@@ -40,7 +43,7 @@ Conv2d::Conv2d(Backend& b, const std::string& name, int in_ch, int out_ch, int k
 
 const Tensor& Conv2d::forward(const Tensor& x) {
     x_ = &x;
-    ensure_shape(b_, y_, {x.dim(0), weight.value.dim(0), x.dim(2), x.dim(3)});
+    ensure_shape(b_, y_, {x.dim(0), weight.value.dim(0), x.dim(2), x.dim(3)}, out_layout_);
     b_.conv2d_forward(x, weight.value, bias.value, y_, p_);
     return y_;
 }
@@ -48,7 +51,7 @@ const Tensor& Conv2d::forward(const Tensor& x) {
 Tensor& Conv2d::backward(const Tensor& dy, bool need_dx) {
     b_.conv2d_backward_filter(*x_, dy, weight.grad, bias.grad, p_);
     if (!need_dx) return none_;
-    ensure_shape(b_, dx_, x_->shape());
+    ensure_shape(b_, dx_, x_->shape(), x_->layout());
     b_.conv2d_backward_data(dy, weight.value, dx_, p_);
     return dx_;
 }
@@ -66,12 +69,13 @@ void Conv2d::init(std::uint64_t seed, std::uint32_t& stream) {
 
 // ---- BatchNorm2d -------------------------------------------------------------------------------
 
-BatchNorm2d::BatchNorm2d(Backend& b, const std::string& name, int ch)
+BatchNorm2d::BatchNorm2d(Backend& b, const std::string& name, int ch, bool relu)
     : weight(make_param(b, name + ".weight", {ch}, false)),
       bias(make_param(b, name + ".bias", {ch}, false)),
       running_mean(make_buffer(b, name + ".running_mean", {ch})),
       running_var(make_buffer(b, name + ".running_var", {ch})),
       b_(b),
+      relu_(relu),
       save_mean_(b.zeros({ch}, DType::f32)),
       save_invstd_(b.zeros({ch}, DType::f32)) {
     init();
@@ -86,10 +90,16 @@ void BatchNorm2d::init() {
 
 Tensor& BatchNorm2d::forward(const Tensor& x, bool training) {
     x_ = &x;
-    ensure_shape(b_, y_, x.shape());
-    if (training)
+    ensure_shape(b_, y_, x.shape(), x.layout());
+    if (training && relu_)
+        b_.batchnorm_relu_forward_train(x, weight.value, bias.value, running_mean.value,
+                                        running_var.value, y_, save_mean_, save_invstd_, p_);
+    else if (training)
         b_.batchnorm_forward_train(x, weight.value, bias.value, running_mean.value,
                                    running_var.value, y_, save_mean_, save_invstd_, p_);
+    else if (relu_)
+        b_.batchnorm_relu_forward_infer(x, weight.value, bias.value, running_mean.value,
+                                        running_var.value, y_, p_);
     else
         b_.batchnorm_forward_infer(x, weight.value, bias.value, running_mean.value,
                                    running_var.value, y_, p_);
@@ -97,9 +107,13 @@ Tensor& BatchNorm2d::forward(const Tensor& x, bool training) {
 }
 
 Tensor& BatchNorm2d::backward(const Tensor& dy) {
-    ensure_shape(b_, dx_, x_->shape());
-    b_.batchnorm_backward(*x_, dy, weight.value, save_mean_, save_invstd_, dx_, weight.grad,
-                          bias.grad);
+    ensure_shape(b_, dx_, x_->shape(), x_->layout());
+    if (relu_)
+        b_.batchnorm_relu_backward(*x_, y_, dy, weight.value, save_mean_, save_invstd_, dx_,
+                                   weight.grad, bias.grad);
+    else
+        b_.batchnorm_backward(*x_, dy, weight.value, save_mean_, save_invstd_, dx_, weight.grad,
+                              bias.grad);
     return dx_;
 }
 
@@ -123,28 +137,28 @@ const Tensor& Relu::forward(Tensor& x) {
 }
 
 Tensor& Relu::backward(const Tensor& dy) {
-    ensure_shape(b_, dx_, y_->shape());
+    ensure_shape(b_, dx_, y_->shape(), y_->layout());
     b_.relu_backward(*y_, dy, dx_);
     return dx_;
 }
 
 const Tensor& MaxPool2x2::forward(const Tensor& x) {
     x_ = &x;
-    ensure_shape(b_, y_, {x.dim(0), x.dim(1), x.dim(2) / 2, x.dim(3) / 2});
+    ensure_shape(b_, y_, {x.dim(0), x.dim(1), x.dim(2) / 2, x.dim(3) / 2}, x.layout());
     b_.maxpool2x2_forward(x, y_);
     return y_;
 }
 
 Tensor& MaxPool2x2::backward(const Tensor& dy) {
-    ensure_shape(b_, dx_, x_->shape());
+    ensure_shape(b_, dx_, x_->shape(), x_->layout());
     b_.maxpool2x2_backward(*x_, y_, dy, dx_);
     return dx_;
 }
 
 const Tensor& Concat::forward(const Tensor& a, const Tensor& b) {
-    ensure_shape(b_, y_, {a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)});
-    ensure_shape(b_, da_, a.shape());
-    ensure_shape(b_, db_, b.shape());
+    ensure_shape(b_, y_, {a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}, a.layout());
+    ensure_shape(b_, da_, a.shape(), a.layout());
+    ensure_shape(b_, db_, b.shape(), b.layout());
     b_.concat_channels(a, b, y_);
     return y_;
 }
@@ -163,14 +177,14 @@ UpConv2x2::UpConv2x2(Backend& b, const std::string& name, int in_ch, int out_ch)
 
 const Tensor& UpConv2x2::forward(const Tensor& x) {
     x_ = &x;
-    ensure_shape(b_, y_, {x.dim(0), weight.value.dim(1), 2 * x.dim(2), 2 * x.dim(3)});
+    ensure_shape(b_, y_, {x.dim(0), weight.value.dim(1), 2 * x.dim(2), 2 * x.dim(3)}, x.layout());
     b_.upconv2x2_forward(x, weight.value, bias.value, y_);
     return y_;
 }
 
 Tensor& UpConv2x2::backward(const Tensor& dy) {
     b_.upconv2x2_backward_filter(*x_, dy, weight.grad, bias.grad);
-    ensure_shape(b_, dx_, x_->shape());
+    ensure_shape(b_, dx_, x_->shape(), x_->layout());
     b_.upconv2x2_backward_data(dy, weight.value, dx_);
     return dx_;
 }
@@ -190,20 +204,18 @@ void UpConv2x2::init(std::uint64_t seed, std::uint32_t& stream) {
 
 DoubleConv::DoubleConv(Backend& b, const std::string& name, int in_ch, int out_ch)
     : conv1_(b, name + ".conv1", in_ch, out_ch, 3, false),
-      bn1_(b, name + ".bn1", out_ch),
-      relu1_(b),
+      bn1_(b, name + ".bn1", out_ch, true),
       conv2_(b, name + ".conv2", out_ch, out_ch, 3, false),
-      bn2_(b, name + ".bn2", out_ch),
-      relu2_(b) {}
+      bn2_(b, name + ".bn2", out_ch, true) {}
 
 const Tensor& DoubleConv::forward(const Tensor& x, bool training) {
-    const Tensor& a = relu1_.forward(bn1_.forward(conv1_.forward(x), training));
-    return relu2_.forward(bn2_.forward(conv2_.forward(a), training));
+    const Tensor& a = bn1_.forward(conv1_.forward(x), training);
+    return bn2_.forward(conv2_.forward(a), training);
 }
 
 Tensor& DoubleConv::backward(const Tensor& dy, bool need_dx) {
-    Tensor& d = conv2_.backward(bn2_.backward(relu2_.backward(dy)));
-    return conv1_.backward(bn1_.backward(relu1_.backward(d)), need_dx);
+    Tensor& d = conv2_.backward(bn2_.backward(dy));
+    return conv1_.backward(bn1_.backward(d), need_dx);
 }
 
 void DoubleConv::collect(std::vector<Parameter*>& out) {

@@ -12,14 +12,17 @@
 
 namespace pfce {
 
-// t <- zeros(shape) on the backend unless it already has that shape (so steady-state calls allocate
-// nothing).
-void ensure_shape(Backend& b, Tensor& t, const Shape& shape);
+// t <- zeros(shape) in `layout` on the backend unless it already has that shape and layout (so
+// steady-state calls allocate nothing).
+void ensure_shape(Backend& b, Tensor& t, const Shape& shape, Layout layout = Layout::nchw);
 
-// Square k x k convolution, stride 1, zero padding (k-1)/2 ("same" size), optional bias.
+// Square k x k convolution, stride 1, zero padding (k-1)/2 ("same" size), optional bias. Its
+// output is in the backend's activation layout, or nchw when `logits` (the network's last layer);
+// the input may be in either.
 class Conv2d {
   public:
-    Conv2d(Backend& b, const std::string& name, int in_ch, int out_ch, int k, bool bias);
+    Conv2d(Backend& b, const std::string& name, int in_ch, int out_ch, int k, bool bias,
+           bool logits = false);
     const Tensor& forward(const Tensor& x);
     // Writes weight.grad (and bias.grad); returns dL/dx, or an empty tensor when !need_dx (the
     // network's first layer, whose input is the image).
@@ -34,17 +37,21 @@ class Conv2d {
   private:
     Backend& b_;
     Conv2dParams p_;
+    Layout out_layout_;
     const Tensor* x_ = nullptr;
     Tensor y_, dx_, none_;
 };
 
-// Batch norm over (N,H,W) per channel; weight = gamma, bias = beta (PyTorch names).
+// Batch norm over (N,H,W) per channel; weight = gamma, bias = beta (PyTorch names). With relu, the
+// ReLU after it runs in the same pass (the fused backend ops), and backward takes the gradient of
+// the ReLU's output.
 class BatchNorm2d {
   public:
-    BatchNorm2d(Backend& b, const std::string& name, int ch);
-    // The returned output may be modified in place by the next layer (ReLU): backward reads only
-    // the input and the saved statistics.
+    BatchNorm2d(Backend& b, const std::string& name, int ch, bool relu = false);
+    // Without relu the returned output may be modified in place by the next layer (a ReLU):
+    // backward then reads only the input and the saved statistics.
     Tensor& forward(const Tensor& x, bool training);
+    const Tensor& output() const { return y_; }
     Tensor& backward(const Tensor& dy);
     void collect(std::vector<Parameter*>& out);
     void collect(std::vector<Buffer*>& out);
@@ -56,6 +63,7 @@ class BatchNorm2d {
   private:
     Backend& b_;
     BatchNormParams p_;
+    bool relu_;
     const Tensor* x_ = nullptr;
     Tensor y_, dx_, save_mean_, save_invstd_;
 };
@@ -120,14 +128,14 @@ class Concat {
     Tensor y_, da_, db_;
 };
 
-// [3x3 conv (no bias) -> BN -> ReLU] x 2: one U-Net level. Parameters "<name>.conv1.weight",
-// "<name>.bn1.weight", ...
+// [3x3 conv (no bias) -> BN -> ReLU] x 2: one U-Net level, each BN -> ReLU one fused op.
+// Parameters "<name>.conv1.weight", "<name>.bn1.weight", ...
 class DoubleConv {
   public:
     DoubleConv(Backend& b, const std::string& name, int in_ch, int out_ch);
     const Tensor& forward(const Tensor& x, bool training);
     Tensor& backward(const Tensor& dy, bool need_dx = true);
-    const Tensor& output() const { return relu2_.output(); }
+    const Tensor& output() const { return bn2_.output(); }
     void collect(std::vector<Parameter*>& out);
     void collect(std::vector<Buffer*>& out);
     void init(std::uint64_t seed, std::uint32_t& stream);
@@ -135,10 +143,8 @@ class DoubleConv {
   private:
     Conv2d conv1_;
     BatchNorm2d bn1_;
-    Relu relu1_;
     Conv2d conv2_;
     BatchNorm2d bn2_;
-    Relu relu2_;
 };
 
 }  // namespace pfce

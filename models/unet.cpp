@@ -13,7 +13,7 @@ namespace pfce {
 
 struct UNet::Impl {
     Impl(Backend& b, const UNetConfig& c)
-        : be(b), head(b, "head", c.base_width, c.num_classes, 1, true) {
+        : be(b), head(b, "head", c.base_width, c.num_classes, 1, true, /*logits=*/true) {
         int in = c.in_channels;
         for (int l = 0; l < c.depth; ++l) {
             const int w = c.base_width << l;

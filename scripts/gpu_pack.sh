@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # configs and link names; the rest are the shared libraries those link against, down to what any
 # glibc >= 2.36 system has (libc, libstdc++, libgcc_s, libgomp come with the compiler).
 packages=(
-  # BLAS for the CPU convolution: OpenBLAS (pthread flavour) and its Fortran run time
+  # OpenBLAS (pthread flavour; pfce doctor reports it) and its Fortran run time
   libopenblas-dev libopenblas-pthread-dev libopenblas0 libopenblas0-pthread libgfortran5
   libquadmath0
   # TIFF images (Potsdam) and every codec libtiff6 links
@@ -24,8 +24,9 @@ packages=(
   nlohmann-json3-dev
   # tests, and the KD-tree baseline of bench_link
   libgtest-dev libnanoflann-dev
-  # oneDNN, about to become a CPU dependency (libdnnl2 links the OpenCL loader)
-  libdnnl-dev libdnnl2 ocl-icd-libopencl1
+  # oneDNN, the CPU convolutions: libdnnl2 links the OpenCL loader, and Debian's dnnl CMake config
+  # requires OpenCL (headers and the libOpenCL.so link name)
+  libdnnl-dev libdnnl2 ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-c-headers
 )
 limit_mib=40
 out=.device

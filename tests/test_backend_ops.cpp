@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/rng.hpp"
+#include "host/cpu/cpu_backend.hpp"
 #include "host/reference/reference_backend.hpp"
 #include "tests/test_util.hpp"
 
@@ -437,6 +438,54 @@ const std::vector<OpEntry>& op_table() {
                   return outputs(down(b, "dx", dx), down(b, "dgamma", dg), down(b, "dbeta", db));
               }),
 
+        // ---- batch norm + ReLU fused: the batch-norm arithmetic above, then a comparison with 0.
+        {"batchnorm_relu_forward_train",
+         {1e-5, 1e-5},
+         std::nullopt,
+         cases_of(kBnShapes, dims,
+                  [](Backend& b, const Shape& s) {
+                      const BnInputs in = bn_inputs(s);
+                      Tensor rm = up(b, in.running_mean), rv = up(b, in.running_var);
+                      Tensor y = garbage(b, s), sm = garbage(b, {s[1]}), si = garbage(b, {s[1]});
+                      b.batchnorm_relu_forward_train(up(b, in.x), up(b, in.gamma), up(b, in.beta),
+                                                     rm, rv, y, sm, si, BatchNormParams{});
+                      return outputs(down(b, "y", y), down(b, "save_mean", sm),
+                                     down(b, "save_invstd", si), down(b, "running_mean", rm),
+                                     down(b, "running_var", rv));
+                  })},
+        {"batchnorm_relu_forward_infer",
+         {1e-5, 1e-5},
+         std::nullopt,
+         cases_of(kBnShapes, dims,
+                  [](Backend& b, const Shape& s) {
+                      const BnInputs in = bn_inputs(s);
+                      Tensor y = garbage(b, s);
+                      b.batchnorm_relu_forward_infer(up(b, in.x), up(b, in.gamma), up(b, in.beta),
+                                                     up(b, in.running_mean), up(b, in.running_var),
+                                                     y, BatchNormParams{});
+                      return outputs(down(b, "y", y));
+                  })},
+        {"batchnorm_relu_backward",
+         {1e-4, 1e-4},
+         std::nullopt,
+         cases_of(kBnShapes, dims,
+                  [](Backend& b, const Shape& s) {
+                      const BnInputs in = bn_inputs(s);
+                      // The forward output and saved statistics every backend is given: the
+                      // reference's (so every backend masks the same elements).
+                      ReferenceBackend ref;
+                      Tensor rm = copy_of(in.running_mean), rv = copy_of(in.running_var);
+                      Tensor y = Tensor::host(s, DType::f32), sm = Tensor::host({s[1]}, DType::f32),
+                             si = Tensor::host({s[1]}, DType::f32);
+                      ref.batchnorm_relu_forward_train(in.x, in.gamma, in.beta, rm, rv, y, sm, si,
+                                                       BatchNormParams{});
+                      Tensor dx = garbage(b, s), dg = garbage(b, {s[1]}), db = garbage(b, {s[1]});
+                      b.batchnorm_relu_backward(up(b, in.x), up(b, y), up(b, in.dy),
+                                                up(b, in.gamma), up(b, sm), up(b, si), dx, dg, db);
+                      return outputs(down(b, "dx", dx), down(b, "dgamma", dg),
+                                     down(b, "dbeta", db));
+                  })},
+
         // ---- routing ops: comparisons and copies only, the same tie rules: exact.
         plane_op("relu_forward",
                  [](Backend& b, const Shape& s) {
@@ -623,10 +672,144 @@ const std::vector<OpEntry>& op_table() {
 
 // Methods of core/backend.hpp that are not ops: identity and memory, which every case above uses
 // to move its inputs and outputs.
-const std::set<std::string> kNotOps = {"device",       "name", "zeros",
+const std::set<std::string> kNotOps = {"device",       "name", "activation_layout", "zeros",
                                        "host_staging", "copy", "synchronize"};
 
 // ---- the backends ------------------------------------------------------------------------------
+
+// The CPU backend on nhwc activations (core/tensor.hpp): each op that takes them gets its 4-D f32
+// arguments as nhwc copies and its outputs converted back, so every case of the table checks the
+// nhwc paths against the same reference.
+class NhwcCpuBackend final : public CpuBackend {
+  public:
+    NhwcCpuBackend() : CpuBackend(Layout::nhwc) {}
+    std::string name() const override { return CpuBackend::name() + ", nhwc activations"; }
+
+    void add_inplace(Tensor& y, const Tensor& x) override {
+        Tensor yn = nhwc(y);
+        CpuBackend::add_inplace(yn, nhwc(x));
+        back(y, yn);
+    }
+    void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
+                        const Conv2dParams& p) override {
+        Tensor yn = nhwc(y);
+        CpuBackend::conv2d_forward(nhwc(x), w, bias, yn, p);
+        back(y, yn);
+    }
+    void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
+                              const Conv2dParams& p) override {
+        Tensor dxn = nhwc(dx);
+        CpuBackend::conv2d_backward_data(nhwc(dy), w, dxn, p);
+        back(dx, dxn);
+    }
+    void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& dbias,
+                                const Conv2dParams& p) override {
+        CpuBackend::conv2d_backward_filter(nhwc(x), nhwc(dy), dw, dbias, p);
+    }
+    void upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
+                           Tensor& y) override {
+        Tensor yn = nhwc(y);
+        CpuBackend::upconv2x2_forward(nhwc(x), w, bias, yn);
+        back(y, yn);
+    }
+    void upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) override {
+        Tensor dxn = nhwc(dx);
+        CpuBackend::upconv2x2_backward_data(nhwc(dy), w, dxn);
+        back(dx, dxn);
+    }
+    void upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
+                                   Tensor& dbias) override {
+        CpuBackend::upconv2x2_backward_filter(nhwc(x), nhwc(dy), dw, dbias);
+    }
+    void batchnorm_forward_train(const Tensor& x, const Tensor& g, const Tensor& b, Tensor& rm,
+                                 Tensor& rv, Tensor& y, Tensor& sm, Tensor& si,
+                                 const BatchNormParams& p) override {
+        Tensor yn = nhwc(y);
+        CpuBackend::batchnorm_forward_train(nhwc(x), g, b, rm, rv, yn, sm, si, p);
+        back(y, yn);
+    }
+    void batchnorm_relu_forward_train(const Tensor& x, const Tensor& g, const Tensor& b, Tensor& rm,
+                                      Tensor& rv, Tensor& y, Tensor& sm, Tensor& si,
+                                      const BatchNormParams& p) override {
+        Tensor yn = nhwc(y);
+        CpuBackend::batchnorm_relu_forward_train(nhwc(x), g, b, rm, rv, yn, sm, si, p);
+        back(y, yn);
+    }
+    void batchnorm_forward_infer(const Tensor& x, const Tensor& g, const Tensor& b,
+                                 const Tensor& rm, const Tensor& rv, Tensor& y,
+                                 const BatchNormParams& p) override {
+        Tensor yn = nhwc(y);
+        CpuBackend::batchnorm_forward_infer(nhwc(x), g, b, rm, rv, yn, p);
+        back(y, yn);
+    }
+    void batchnorm_relu_forward_infer(const Tensor& x, const Tensor& g, const Tensor& b,
+                                      const Tensor& rm, const Tensor& rv, Tensor& y,
+                                      const BatchNormParams& p) override {
+        Tensor yn = nhwc(y);
+        CpuBackend::batchnorm_relu_forward_infer(nhwc(x), g, b, rm, rv, yn, p);
+        back(y, yn);
+    }
+    void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& g, const Tensor& sm,
+                            const Tensor& si, Tensor& dx, Tensor& dg, Tensor& db) override {
+        Tensor dxn = nhwc(dx);
+        CpuBackend::batchnorm_backward(nhwc(x), nhwc(dy), g, sm, si, dxn, dg, db);
+        back(dx, dxn);
+    }
+    void batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                 const Tensor& g, const Tensor& sm, const Tensor& si, Tensor& dx,
+                                 Tensor& dg, Tensor& db) override {
+        Tensor dxn = nhwc(dx);
+        CpuBackend::batchnorm_relu_backward(nhwc(x), nhwc(y), nhwc(dy), g, sm, si, dxn, dg, db);
+        back(dx, dxn);
+    }
+    void relu_forward(const Tensor& x, Tensor& y) override {
+        Tensor yn = nhwc(y);
+        if (&x == &y)
+            CpuBackend::relu_forward(yn, yn);  // in place stays in place
+        else
+            CpuBackend::relu_forward(nhwc(x), yn);
+        back(y, yn);
+    }
+    void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) override {
+        Tensor dxn = nhwc(dx);
+        CpuBackend::relu_backward(nhwc(y), nhwc(dy), dxn);
+        back(dx, dxn);
+    }
+    void maxpool2x2_forward(const Tensor& x, Tensor& y) override {
+        Tensor yn = nhwc(y);
+        CpuBackend::maxpool2x2_forward(nhwc(x), yn);
+        back(y, yn);
+    }
+    void maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                             Tensor& dx) override {
+        Tensor dxn = nhwc(dx);
+        CpuBackend::maxpool2x2_backward(nhwc(x), nhwc(y), nhwc(dy), dxn);
+        back(dx, dxn);
+    }
+    void concat_channels(const Tensor& a, const Tensor& b, Tensor& y) override {
+        Tensor yn = nhwc(y);
+        CpuBackend::concat_channels(nhwc(a), nhwc(b), yn);
+        back(y, yn);
+    }
+    void concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) override {
+        Tensor dan = nhwc(da), dbn = nhwc(db);
+        CpuBackend::concat_channels_backward(nhwc(dy), dan, dbn);
+        back(da, dan);
+        back(db, dbn);
+    }
+
+  private:
+    // An nhwc copy of a 4-D tensor (a plain copy of any other), and the way back into t.
+    static Tensor nhwc(const Tensor& t) { return test::to_layout(t, Layout::nhwc); }
+    static void back(Tensor& t, const Tensor& v) {
+        const Tensor plain = test::to_layout(v, Layout::nchw);
+        std::memcpy(t.raw(), plain.raw(), plain.bytes());
+    }
+};
+
+std::unique_ptr<Backend> nhwc_cpu_backend() {
+    return std::make_unique<NhwcCpuBackend>();
+}
 
 struct BackendKind {
     std::string name;
@@ -636,6 +819,7 @@ struct BackendKind {
 const std::vector<BackendKind>& backend_kinds() {
     static const std::vector<BackendKind> kinds = {
         {"cpu", &test::cpu_backend, false},
+        {"cpu_nhwc", &nhwc_cpu_backend, false},
         {"cuda", &test::cuda_backend_or_null, true},
     };
     return kinds;

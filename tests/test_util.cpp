@@ -53,6 +53,28 @@ Tensor to_host(Backend& b, const Tensor& t) {
     return h;
 }
 
+Tensor to_layout(const Tensor& host, Layout layout) {
+    if (host.empty()) return Tensor();
+    Tensor out = Tensor::host(host.shape(), host.dtype());
+    if (host.shape().rank != 4) {
+        std::memcpy(out.raw(), host.raw(), host.bytes());
+        return out;
+    }
+    out.set_layout(layout);
+    const std::int64_t n = host.dim(0), c = host.dim(1), hw = host.dim(2) * host.dim(3);
+    // Offset of (i, ch, k) (k the pixel within the image) in either layout.
+    auto at = [&](Layout l, std::int64_t i, std::int64_t ch, std::int64_t k) {
+        return l == Layout::nchw ? (i * c + ch) * hw + k : (i * hw + k) * c + ch;
+    };
+    const float* src = host.data<float>();
+    float* dst = out.data<float>();
+    for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t ch = 0; ch < c; ++ch)
+            for (std::int64_t k = 0; k < hw; ++k)
+                dst[at(layout, i, ch, k)] = src[at(host.layout(), i, ch, k)];
+    return out;
+}
+
 Tensor to_backend(Backend& b, const Tensor& host) {
     Tensor d = b.zeros(host.shape(), host.dtype());
     b.copy(d, host);

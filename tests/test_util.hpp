@@ -30,6 +30,9 @@ Tensor to_host(Backend& b, const Tensor& t);
 // Device copy of a host tensor on backend `b` (a plain copy on the CPU backend).
 Tensor to_backend(Backend& b, const Tensor& host);
 
+// A host copy of a 4-D f32 host tensor in another layout (core/tensor.hpp), same (N,C,H,W) values.
+Tensor to_layout(const Tensor& host, Layout layout);
+
 Tensor random_f32(Shape s, std::uint64_t seed, float lo = -1.0f, float hi = 1.0f);
 // Label maps of shape s, u8: a class below `classes`, or 255 with probability `unlabelled`.
 Tensor random_labels(Shape s, int classes, double unlabelled, std::uint64_t seed);

@@ -1,194 +1,160 @@
-// CPU backend: 2-D convolution (square kernel, stride 1, zero padding): im2col + OpenBLAS sgemm
-// per (image, tile of output rows); a 1x1 convolution without padding is a plain GEMM.
-// Backward-data is the forward convolution of dy with the flipped, transposed filter, so tiles
-// never overlap.
-#include <cblas.h>
-
-#include <algorithm>
-#include <cstring>
-#include <vector>
-
+// CPU backend: 2-D convolution (square kernel, stride 1, zero padding) through oneDNN: one
+// primitive per (direction, shape, layouts), built on first use and cached (dnnl_plan.hpp). On
+// nhwc activations the primitive runs on them in place; on nchw ones it picks its own blocked
+// layout and the activations are reordered on the way in and out. Weights are reordered from
+// (Co,Ci,k,k) every call: they are small next to the activations.
 #include "core/op_checks.hpp"
-#include "host/cpu/channel_sum.hpp"
 #include "host/cpu/cpu_backend.hpp"
-#include "host/cpu/gemm_jobs.hpp"
+#include "host/cpu/dnnl_plan.hpp"
+#include "host/cpu/scratch_slots.hpp"
 
 namespace pfce {
 
-float* CpuBackend::scratch(std::size_t slot, std::size_t floats) {
-    if (scratch_.size() <= slot) scratch_.resize(slot + 1);
-    if (scratch_[slot].size() < floats) scratch_[slot].resize(floats);
-    return scratch_[slot].data();
-}
-
 namespace {
+
+using cpu::Operand;
+using cpu::Plan;
+using cpu::Tag;
+using dnnl::memory;
+
+enum class Dir : std::int64_t { forward, backward_data, backward_filter };
+
+// Plan keys of this file start with this, then the direction (dnnl_plan.hpp).
+constexpr std::int64_t kConvFamily = 1;
 
 struct ConvGeom {
     std::int64_t n, ci, h, w;  // input (N,Ci,H,W)
     std::int64_t co, k, pad;   // filter (Co,Ci,k,k)
     std::int64_t ho, wo;       // output (N,Co,Ho,Wo)
-    std::int64_t krows() const { return ci * k * k; }
-    bool plain_gemm() const { return k == 1 && pad == 0; }
+    Layout x_layout, y_layout;
 };
 
-// Geometry of x (N,Ci,H,W) * w (Co,Ci,k,k) once check_conv2d_args (core/op_checks.hpp) has
+// Geometry of x (N,Ci,H,W) * w (Co,Ci,k,k) -> y once check_conv2d_args (core/op_checks.hpp) has
 // accepted them.
-ConvGeom conv_geom(const Tensor& x, const Tensor& w, int pad) {
-    ConvGeom g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), pad, 0, 0};
+ConvGeom conv_geom(const Tensor& x, const Tensor& w, const Tensor& y, int pad) {
+    ConvGeom g{x.dim(0), x.dim(1), x.dim(2), x.dim(3),   w.dim(0),  w.dim(2),
+               pad,      0,        0,        x.layout(), y.layout()};
     g.ho = g.h + 2 * g.pad - g.k + 1;
     g.wo = g.w + 2 * g.pad - g.k + 1;
     return g;
 }
 
-// col (Ci*k*k, (r1-r0)*Wo) for output rows [r0,r1) of one image x (Ci,H,W); row (ci,ky,kx) holds
-// x[ci, oy-pad+ky, ox-pad+kx] (0 outside the image).
-void im2col_rows(const float* x, const ConvGeom& g, std::int64_t r0, std::int64_t r1, float* col) {
-    const std::int64_t t = (r1 - r0) * g.wo;
-    for (std::int64_t c = 0; c < g.ci; ++c)
-        for (std::int64_t ky = 0; ky < g.k; ++ky)
-            for (std::int64_t kx = 0; kx < g.k; ++kx) {
-                float* dst = col + ((c * g.k + ky) * g.k + kx) * t;
-                // Columns whose input x index ox-pad+kx lies inside [0,W).
-                const std::int64_t lo = std::clamp<std::int64_t>(g.pad - kx, 0, g.wo);
-                const std::int64_t hi = std::clamp<std::int64_t>(g.w + g.pad - kx, lo, g.wo);
-                for (std::int64_t oy = r0; oy < r1; ++oy) {
-                    float* d = dst + (oy - r0) * g.wo;
-                    const std::int64_t iy = oy - g.pad + ky;
-                    if (iy < 0 || iy >= g.h) {
-                        std::memset(d, 0, sizeof(float) * static_cast<std::size_t>(g.wo));
-                        continue;
-                    }
-                    // Plain loops: rows are short, so library calls per row would dominate.
-                    const float* s =
-                        x + (c * g.h + iy) * g.w - g.pad + kx;  // s[ox] = x[.., ox-pad+kx]
-                    for (std::int64_t ox = 0; ox < lo; ++ox) d[ox] = 0.0f;
-                    for (std::int64_t ox = lo; ox < hi; ++ox) d[ox] = s[ox];
-                    for (std::int64_t ox = hi; ox < g.wo; ++ox) d[ox] = 0.0f;
-                }
-            }
-}
+Plan& conv_plan(CpuBackend& be, Dir dir, const ConvGeom& g, bool bias) {
+    cpu::DnnlState& st = be.dnnl();
+    const cpu::PlanKey key{kConvFamily,
+                           static_cast<std::int64_t>(dir),
+                           g.n,
+                           g.ci,
+                           g.h,
+                           g.w,
+                           g.co,
+                           g.k,
+                           g.pad,
+                           bias ? 1 : 0,
+                           static_cast<std::int64_t>(g.x_layout),
+                           static_cast<std::int64_t>(g.y_layout)};
+    auto it = st.plans.find(key);
+    if (it != st.plans.end()) return *it->second;
 
-// How a pass splits into jobs of (image, tile of output rows), run on `threads` threads of which
-// `used` take jobs, and each used thread's im2col buffer (none for a plain GEMM).
-struct ConvJobs {
-    std::int64_t rows, tiles, njobs;
-    int threads, used;
-    std::vector<float*> cols;
-};
+    const memory::dims xd{g.n, g.ci, g.h, g.w}, wd{g.co, g.ci, g.k, g.k}, yd{g.n, g.co, g.ho, g.wo},
+        strides{1, 1}, pads{g.pad, g.pad};
+    const memory::desc x_user = cpu::f32_desc(xd, cpu::tag_of(g.x_layout)),
+                       y_user = cpu::f32_desc(yd, cpu::tag_of(g.y_layout)),
+                       w_user = cpu::f32_desc(wd, Tag::oihw),
+                       b_desc = cpu::f32_desc({g.co}, Tag::x);
+    // Activations in nhwc when either side is (mixed layouts get slow reference kernels), else in
+    // the layout oneDNN picks; weights always as it picks.
+    const Tag act =
+        (g.x_layout == Layout::nhwc || g.y_layout == Layout::nhwc) ? Tag::nhwc : Tag::any;
+    const memory::desc x_want = cpu::f32_desc(xd, act), y_want = cpu::f32_desc(yd, act),
+                       w_want = cpu::f32_desc(wd, Tag::any);
+    const dnnl::primitive_attr attr = cpu::user_scratchpad_attr();
+    const dnnl::algorithm alg = dnnl::algorithm::convolution_direct;
+    const dnnl::prop_kind train = dnnl::prop_kind::forward_training;
+    const auto fwd_desc = bias ? dnnl::convolution_forward::desc(train, alg, x_want, w_want, b_desc,
+                                                                 y_want, strides, pads, pads)
+                               : dnnl::convolution_forward::desc(train, alg, x_want, w_want, y_want,
+                                                                 strides, pads, pads);
+    const dnnl::convolution_forward::primitive_desc fwd_pd(fwd_desc, attr, st.ctx.engine);
 
-ConvJobs conv_jobs(CpuBackend& be, const ConvGeom& g) {
-    ConvJobs jobs;
-    jobs.rows = g.plain_gemm() ? g.ho : cpu::tile_rows(g.krows(), g.ho, g.wo);
-    jobs.tiles = (g.ho + jobs.rows - 1) / jobs.rows;
-    jobs.njobs = g.n * jobs.tiles;
-    jobs.threads = cpu::job_threads();
-    jobs.used = cpu::used_threads(jobs.njobs, jobs.threads);
-    jobs.cols.assign(static_cast<std::size_t>(jobs.used), nullptr);
-    if (!g.plain_gemm())
-        for (int t = 0; t < jobs.used; ++t)
-            jobs.cols[static_cast<std::size_t>(t)] = be.scratch(
-                cpu::col_slot(t), static_cast<std::size_t>(g.krows() * jobs.rows * g.wo));
-    return jobs;
-}
-
-// Job j: output rows [r0, r1) of image img, cols_n = (r1 - r0) * Wo output pixels, and the GEMM
-// operand that holds the input under them: b (Ci*k*k, cols_n) with leading dimension ldb, which
-// is x itself for a plain GEMM, else the im2col columns written into the thread's buffer.
-struct ConvTile {
-    std::int64_t img, r0, r1, cols_n;
-    const float* b;
-    std::int64_t ldb;
-};
-
-ConvTile conv_tile(const ConvJobs& jobs, const ConvGeom& g, const float* x, std::int64_t j,
-                   int thread) {
-    ConvTile t;
-    t.img = j / jobs.tiles;
-    t.r0 = (j % jobs.tiles) * jobs.rows;
-    t.r1 = std::min(g.ho, t.r0 + jobs.rows);
-    t.cols_n = (t.r1 - t.r0) * g.wo;
-    const float* xn = x + t.img * g.ci * g.h * g.w;
-    if (g.plain_gemm()) {
-        t.b = xn + t.r0 * g.w;  // (Ci, cols_n) inside x (Ci, H*W)
-        t.ldb = g.h * g.w;
-    } else {
-        float* col = jobs.cols[static_cast<std::size_t>(thread)];
-        im2col_rows(xn, g, t.r0, t.r1, col);
-        t.b = col;
-        t.ldb = t.cols_n;
-    }
-    return t;
-}
-
-// y (N,Co,Ho,Wo) = conv(x, w) + bias; bias may be null. Shared by forward and backward-data.
-void conv_forward_impl(CpuBackend& be, const float* x, const float* w, const float* bias, float* y,
-                       const ConvGeom& g) {
-    const std::int64_t kr = g.krows(), hw_out = g.ho * g.wo;
-    const ConvJobs jobs = conv_jobs(be, g);
-    cpu::run_jobs(jobs.njobs, jobs.threads, [&](std::int64_t j, int thread) {
-        const ConvTile t = conv_tile(jobs, g, x, j, thread);
-        float* yt = y + t.img * g.co * hw_out + t.r0 * g.wo;  // (Co, cols_n), leading dim Ho*Wo
-        float beta = 0.0f;
-        if (bias) {
-            for (std::int64_t o = 0; o < g.co; ++o) std::fill_n(yt + o * hw_out, t.cols_n, bias[o]);
-            beta = 1.0f;
+    auto plan = std::make_unique<Plan>();
+    Plan& p = *plan;
+    cpu::DnnlContext& ctx = st.ctx;
+    switch (dir) {
+        case Dir::forward:
+            p.arg_a = DNNL_ARG_SRC;
+            p.arg_b = DNNL_ARG_WEIGHTS;
+            p.arg_out = DNNL_ARG_DST;
+            p.arg_bias = DNNL_ARG_BIAS;
+            p.a = Operand(ctx, x_user, fwd_pd.src_desc());
+            p.b = Operand(ctx, w_user, fwd_pd.weights_desc());
+            p.out = Operand(ctx, y_user, fwd_pd.dst_desc());
+            p.finish<dnnl::convolution_forward>(fwd_pd);
+            break;
+        case Dir::backward_data: {
+            const dnnl::convolution_backward_data::desc d(alg, x_want, w_want, y_want, strides,
+                                                          pads, pads);
+            const dnnl::convolution_backward_data::primitive_desc pd(d, attr, ctx.engine, fwd_pd);
+            p.arg_a = DNNL_ARG_DIFF_DST;
+            p.arg_b = DNNL_ARG_WEIGHTS;
+            p.arg_out = DNNL_ARG_DIFF_SRC;
+            p.a = Operand(ctx, y_user, pd.diff_dst_desc());
+            p.b = Operand(ctx, w_user, pd.weights_desc());
+            p.out = Operand(ctx, x_user, pd.diff_src_desc());
+            p.finish<dnnl::convolution_backward_data>(pd);
+            break;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(g.co),
-                    static_cast<int>(t.cols_n), static_cast<int>(kr), 1.0f, w, static_cast<int>(kr),
-                    t.b, static_cast<int>(t.ldb), beta, yt, static_cast<int>(hw_out));
-    });
+        case Dir::backward_filter: {
+            const auto d = bias ? dnnl::convolution_backward_weights::desc(
+                                      alg, x_want, w_want, b_desc, y_want, strides, pads, pads)
+                                : dnnl::convolution_backward_weights::desc(
+                                      alg, x_want, w_want, y_want, strides, pads, pads);
+            const dnnl::convolution_backward_weights::primitive_desc pd(d, attr, ctx.engine,
+                                                                        fwd_pd);
+            p.arg_a = DNNL_ARG_SRC;
+            p.arg_b = DNNL_ARG_DIFF_DST;
+            p.arg_out = DNNL_ARG_DIFF_WEIGHTS;
+            p.arg_bias = DNNL_ARG_DIFF_BIAS;
+            p.a = Operand(ctx, x_user, pd.src_desc());
+            p.b = Operand(ctx, y_user, pd.diff_dst_desc());
+            p.out = Operand(ctx, w_user, pd.diff_weights_desc());
+            p.finish<dnnl::convolution_backward_weights>(pd);
+            break;
+        }
+    }
+    if (bias) p.bias = memory(b_desc, ctx.engine, DNNL_MEMORY_NONE);
+    return *st.plans.emplace(key, std::move(plan)).first->second;
+}
+
+void run(CpuBackend& be, Plan& p, const void* a, const void* b, void* out, void* bias) {
+    cpu::run_plan(be.dnnl().ctx, p, a, b, out, bias,
+                  be.scratch(cpu::kDnnlSlot, p.scratch_bytes / sizeof(float) + 1));
 }
 
 }  // namespace
 
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                                 const Conv2dParams& p) {
-    check_conv2d_args(x, w, y, bias, p, DeviceKind::cpu);
-    const ConvGeom g = conv_geom(x, w, p.pad);
-    conv_forward_impl(*this, x.data<float>(), w.data<float>(),
-                      bias.empty() ? nullptr : bias.data<float>(), y.data<float>(), g);
+    check_conv2d_args(x, w, y, bias, p, DeviceKind::cpu, true);
+    Plan& plan = conv_plan(*this, Dir::forward, conv_geom(x, w, y, p.pad), !bias.empty());
+    // oneDNN takes non-const handles; the bias is only read.
+    run(*this, plan, x.raw(), w.raw(), y.raw(),
+        bias.empty() ? nullptr : const_cast<void*>(bias.raw()));
 }
 
 void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
                                       const Conv2dParams& p) {
-    // dx[ci,y,x] = sum_{co,ky,kx} dy[co, y+pad-ky, x+pad-kx] w[co,ci,ky,kx]: the convolution of dy
-    // with wf[ci,co,ky,kx] = w[co,ci,k-1-ky,k-1-kx] and padding k-1-pad.
-    check_conv2d_args(dx, w, dy, Tensor(), p, DeviceKind::cpu);
-    const ConvGeom fwd = conv_geom(dx, w, p.pad);
-    const std::int64_t k = fwd.k, ci = fwd.ci, co = fwd.co;
-    float* wf = scratch(cpu::kWeightSlot, static_cast<std::size_t>(w.numel()));
-    const float* pw = w.data<float>();
-    for (std::int64_t o = 0; o < co; ++o)
-        for (std::int64_t i = 0; i < ci; ++i)
-            for (std::int64_t ky = 0; ky < k; ++ky)
-                for (std::int64_t kx = 0; kx < k; ++kx)
-                    wf[((i * co + o) * k + (k - 1 - ky)) * k + (k - 1 - kx)] =
-                        pw[((o * ci + i) * k + ky) * k + kx];
-    ConvGeom g{fwd.n, co, fwd.ho, fwd.wo, ci, k, k - 1 - fwd.pad, fwd.h, fwd.w};
-    conv_forward_impl(*this, dy.data<float>(), wf, nullptr, dx.data<float>(), g);
+    check_conv2d_args(dx, w, dy, Tensor(), p, DeviceKind::cpu, true);
+    Plan& plan = conv_plan(*this, Dir::backward_data, conv_geom(dx, w, dy, p.pad), false);
+    run(*this, plan, dy.raw(), w.raw(), dx.raw(), nullptr);
 }
 
 void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                         Tensor& dbias, const Conv2dParams& p) {
-    check_conv2d_args(x, dw, dy, dbias, p, DeviceKind::cpu);
-    const ConvGeom g = conv_geom(x, dw, p.pad);
-    const std::int64_t kr = g.krows(), hw_out = g.ho * g.wo, wsize = g.co * kr;
-    const float* pdy = dy.data<float>();
-    float* pdw = dw.data<float>();
-    const ConvJobs jobs = conv_jobs(*this, g);
-    // Each thread sums its jobs into its own partial dw (Co, Ci*k*k).
-    const std::vector<float*> partial = cpu::zeroed_partials(*this, jobs.used, pdw, wsize);
-    cpu::run_jobs(jobs.njobs, jobs.threads, [&](std::int64_t j, int thread) {
-        const ConvTile t = conv_tile(jobs, g, x.data<float>(), j, thread);
-        const float* dyt = pdy + t.img * g.co * hw_out + t.r0 * g.wo;  // (Co, cols_n), ld Ho*Wo
-        // partial (Co, K) += dyt (Co, cols_n) * b^T (cols_n, K)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(g.co),
-                    static_cast<int>(kr), static_cast<int>(t.cols_n), 1.0f, dyt,
-                    static_cast<int>(hw_out), t.b, static_cast<int>(t.ldb), 1.0f,
-                    partial[static_cast<std::size_t>(thread)], static_cast<int>(kr));
-    });
-    cpu::add_partials(partial, pdw, wsize);
-    if (!dbias.empty()) channel_sum_nchw(pdy, g.n, g.co, hw_out, dbias.data<float>());
+    check_conv2d_args(x, dw, dy, dbias, p, DeviceKind::cpu, true);
+    Plan& plan =
+        conv_plan(*this, Dir::backward_filter, conv_geom(x, dw, dy, p.pad), !dbias.empty());
+    run(*this, plan, x.raw(), dy.raw(), dw.raw(), dbias.empty() ? nullptr : dbias.raw());
 }
 
 }  // namespace pfce

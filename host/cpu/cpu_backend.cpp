@@ -1,7 +1,10 @@
 // CPU backend: identity, memory and the elementwise helpers. Op families are in their own files.
 #include "host/cpu/cpu_backend.hpp"
 
+#include <algorithm>
 #include <string>
+
+#include "host/cpu/dnnl_plan.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -9,7 +12,18 @@
 
 namespace pfce {
 
-CpuBackend::CpuBackend() = default;
+CpuBackend::CpuBackend(Layout activations)
+    : activations_(activations), dnnl_(std::make_unique<cpu::DnnlState>()) {}
+
+CpuBackend::~CpuBackend() = default;
+
+float* CpuBackend::scratch(std::size_t slot, std::size_t floats) {
+    if (scratch_.size() <= slot) scratch_.resize(slot + 1);
+    Tensor& t = scratch_[slot];
+    if (t.empty() || static_cast<std::size_t>(t.numel()) < floats)
+        t = Tensor::host({static_cast<std::int64_t>(std::max<std::size_t>(floats, 1))}, DType::f32);
+    return t.data<float>();
+}
 
 DeviceKind CpuBackend::device() const {
     return DeviceKind::cpu;
@@ -42,7 +56,8 @@ void CpuBackend::fill(Tensor& t, float value) {
 void CpuBackend::synchronize() {}
 
 void CpuBackend::add_inplace(Tensor& y, const Tensor& x) {
-    PFCE_CHECK_SHAPE(y.shape() == x.shape(), y.describe(), " += ", x.describe());
+    PFCE_CHECK_SHAPE(y.shape() == x.shape() && y.layout() == x.layout(), y.describe(),
+                     " += ", x.describe());
     float* py = y.data<float>();
     const float* px = x.data<float>();
     const std::int64_t n = y.numel();

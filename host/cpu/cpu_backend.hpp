@@ -1,26 +1,44 @@
-// The CPU backend: every op of core/backend.hpp, made fast on the CPU (BLAS for the GEMM inside
-// convolution, OpenMP across images/channels, vectorized loops). Tested against the plain loops of
+// The CPU backend: every op of core/backend.hpp, made fast on the CPU (oneDNN primitives for the
+// convolutions, OpenMP and vectorized loops for the rest). Tested against the plain loops of
 // host/reference/. Each op family lives in its own file here (focal_loss.cpp, conv.cpp, ...),
 // mirrored by cuda/.
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "core/backend.hpp"
 
 namespace pfce {
 
-class CpuBackend final : public Backend {
-  public:
-    CpuBackend();
-#include "core/backend_overrides.inc"
+namespace cpu {
+struct DnnlState;  // host/cpu/dnnl_plan.hpp
+}
 
-    // Scratch for conv.cpp / upconv.cpp (im2col columns, per-thread partial sums): slot `slot`
-    // grown to at least `floats` and kept, so a warmed-up training step allocates nothing.
+class CpuBackend : public Backend {
+  public:
+    // `activations`: the layout models should use for their activations (nhwc by default: the
+    // convolutions then run without reorders; nchw is kept so the tests check both paths).
+    explicit CpuBackend(Layout activations = Layout::nhwc);
+    ~CpuBackend() override;
+#include "core/backend_overrides.inc"
+    Layout activation_layout() const override {
+        return activations_;
+    }
+
+    // Scratch for the op files (reorder buffers, per-thread partial sums): slot `slot` grown to at
+    // least `floats` (64-byte aligned) and kept, so a warmed-up training step allocates nothing.
     float* scratch(std::size_t slot, std::size_t floats);
+    // oneDNN's engine, stream and the primitive plans built so far.
+    cpu::DnnlState& dnnl() {
+        return *dnnl_;
+    }
 
   private:
-    std::vector<std::vector<float>> scratch_;
+    Layout activations_;
+    std::vector<Tensor> scratch_;
+    std::unique_ptr<cpu::DnnlState> dnnl_;
 };
 
 }  // namespace pfce

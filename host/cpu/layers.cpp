@@ -1,6 +1,7 @@
 // CPU backend: the small U-Net ops: ReLU, 2x2 max-pool, channel concat, reflect pad, crop and
-// per-pixel argmax. Plain loops over (N,C) planes with OpenMP; the tie and index rules are
-// core/kernels/layers.hpp, shared with cuda/layers.cu.
+// per-pixel argmax. Plain loops over (N,C) planes with OpenMP, and for the ops that also take
+// nhwc activations (ReLU, max-pool, concat) loops over pixels with the channels innermost; the
+// tie and index rules are core/kernels/layers.hpp, shared with cuda/layers.cu.
 #include <algorithm>
 #include <cstring>
 
@@ -11,7 +12,7 @@
 namespace pfce {
 
 void CpuBackend::relu_forward(const Tensor& x, Tensor& y) {
-    check_relu_forward_args(x, y, DeviceKind::cpu);
+    check_relu_forward_args(x, y, DeviceKind::cpu, true);
     const float* px = x.data<float>();
     float* py = y.data<float>();
     const std::int64_t n = x.numel();
@@ -20,7 +21,7 @@ void CpuBackend::relu_forward(const Tensor& x, Tensor& y) {
 }
 
 void CpuBackend::relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
-    check_relu_backward_args(y, dy, dx, DeviceKind::cpu);
+    check_relu_backward_args(y, dy, dx, DeviceKind::cpu, true);
     const float* py = y.data<float>();
     const float* pdy = dy.data<float>();
     float* pdx = dx.data<float>();
@@ -33,8 +34,81 @@ void CpuBackend::relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
     }
 }
 
+namespace {
+
+// nhwc max-pool: x (N,H,W,C) -> y (N,H/2,W/2,C); each output pixel's C values from the four
+// pixels of its window, in the window order of kernels::window_max_2x2.
+void maxpool_nhwc(const float* x, float* y, std::int64_t n, std::int64_t h, std::int64_t w,
+                  std::int64_t c) {
+    const std::int64_t ho = h / 2, wo = w / 2;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t oy = 0; oy < ho; ++oy)
+            for (std::int64_t ox = 0; ox < wo; ++ox) {
+                const float* r0 = x + ((i * h + 2 * oy) * w + 2 * ox) * c;  // (0,0); (0,1) at +c
+                const float* r1 = r0 + w * c;                               // (1,0); (1,1) at +c
+                float* yo = y + ((i * ho + oy) * wo + ox) * c;
+#pragma omp simd
+                for (std::int64_t k = 0; k < c; ++k)
+                    yo[k] = kernels::max_first(kernels::max_first(r0[k], r0[c + k]),
+                                               kernels::max_first(r1[k], r1[c + k]));
+            }
+}
+
+// Its backward: each window's gradient to the first of its four values equal to the pooled max
+// (kernels::window_argmax_2x2: the last one when none is, for a NaN max), 0 to the other three,
+// and 0 to a row or column an odd size left unpooled. Selects, so the channel loop vectorizes.
+void maxpool_backward_nhwc(const float* x, const float* y, const float* dy, float* dx,
+                           std::int64_t n, std::int64_t h, std::int64_t w, std::int64_t c) {
+    const std::int64_t ho = h / 2, wo = w / 2;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t iy = 0; iy < h; ++iy) {
+            float* row = dx + (i * h + iy) * w * c;
+            if (iy >= 2 * ho) {
+                std::fill_n(row, w * c, 0.0f);
+                continue;
+            }
+            if (iy % 2 == 1) continue;  // written with the row above
+            for (std::int64_t ox = 0; ox < wo; ++ox) {
+                const std::int64_t at = ((i * h + iy) * w + 2 * ox) * c;
+                const float* a = x + at;
+                const float* b = a + c;
+                const float* d = a + w * c;
+                const float* m = y + ((i * ho + iy / 2) * wo + ox) * c;
+                const float* g = dy + ((i * ho + iy / 2) * wo + ox) * c;
+                float* da = dx + at;
+                float* db = da + c;
+                float* dd = da + w * c;
+                float* de = dd + c;
+#pragma omp simd
+                for (std::int64_t k = 0; k < c; ++k) {
+                    const bool ta = a[k] == m[k];
+                    const bool tb = !ta && b[k] == m[k];
+                    const bool td = !ta && !tb && d[k] == m[k];
+                    const bool te = !ta && !tb && !td;
+                    da[k] = ta ? g[k] : 0.0f;
+                    db[k] = tb ? g[k] : 0.0f;
+                    dd[k] = td ? g[k] : 0.0f;
+                    de[k] = te ? g[k] : 0.0f;
+                }
+            }
+            // An odd last column: its two pixels (this row and the next) were never pooled.
+            for (std::int64_t col = 2 * wo; col < w; ++col) {
+                std::fill_n(row + col * c, c, 0.0f);
+                std::fill_n(row + (w + col) * c, c, 0.0f);
+            }
+        }
+}
+
+}  // namespace
+
 void CpuBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
-    check_maxpool2x2_forward_args(x, y, DeviceKind::cpu);
+    check_maxpool2x2_forward_args(x, y, DeviceKind::cpu, true);
+    if (x.layout() == Layout::nhwc) {
+        maxpool_nhwc(x.data<float>(), y.data<float>(), x.dim(0), x.dim(2), x.dim(3), x.dim(1));
+        return;
+    }
     const std::int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
     const std::int64_t ho = h / 2, wo = w / 2;
     const float* px = x.data<float>();
@@ -54,7 +128,12 @@ void CpuBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
 
 void CpuBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
                                      Tensor& dx) {
-    check_maxpool2x2_backward_args(x, y, dy, dx, DeviceKind::cpu);
+    check_maxpool2x2_backward_args(x, y, dy, dx, DeviceKind::cpu, true);
+    if (x.layout() == Layout::nhwc) {
+        maxpool_backward_nhwc(x.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(),
+                              x.dim(0), x.dim(2), x.dim(3), x.dim(1));
+        return;
+    }
     const std::int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
     const std::int64_t ho = h / 2, wo = w / 2;
     const float* px = x.data<float>();
@@ -77,15 +156,17 @@ void CpuBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Ten
 }
 
 void CpuBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
-    check_concat_channels_args(a, b, y, DeviceKind::cpu);
-    const std::int64_t n = a.dim(0), sa = a.dim(1) * a.dim(2) * a.dim(3);
-    const std::int64_t sb = b.dim(1) * b.dim(2) * b.dim(3);
+    check_concat_channels_args(a, b, y, DeviceKind::cpu, true);
+    // nchw: each image is [a (Ca,H,W); b (Cb,H,W)]; nhwc: each pixel is [a (Ca); b (Cb)].
+    const bool nhwc = a.layout() == Layout::nhwc;
+    const std::int64_t n = nhwc ? a.dim(0) * a.dim(2) * a.dim(3) : a.dim(0);
+    const std::int64_t sa = a.numel() / std::max<std::int64_t>(n, 1);
+    const std::int64_t sb = b.numel() / std::max<std::int64_t>(n, 1);
     const float* pa = a.data<float>();
     const float* pb = b.data<float>();
     float* py = y.data<float>();
 #pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) {
-        // y[i] = [a[i] (Ca,H,W); b[i] (Cb,H,W)]
         std::memcpy(py + i * (sa + sb), pa + i * sa, sizeof(float) * static_cast<std::size_t>(sa));
         std::memcpy(py + i * (sa + sb) + sa, pb + i * sb,
                     sizeof(float) * static_cast<std::size_t>(sb));
@@ -93,9 +174,11 @@ void CpuBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
 }
 
 void CpuBackend::concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) {
-    check_concat_channels_backward_args(dy, da, db, DeviceKind::cpu);
-    const std::int64_t n = da.dim(0), sa = da.dim(1) * da.dim(2) * da.dim(3);
-    const std::int64_t sb = db.dim(1) * db.dim(2) * db.dim(3);
+    check_concat_channels_backward_args(dy, da, db, DeviceKind::cpu, true);
+    const bool nhwc = da.layout() == Layout::nhwc;  // as in concat_channels
+    const std::int64_t n = nhwc ? da.dim(0) * da.dim(2) * da.dim(3) : da.dim(0);
+    const std::int64_t sa = da.numel() / std::max<std::int64_t>(n, 1);
+    const std::int64_t sb = db.numel() / std::max<std::int64_t>(n, 1);
     const float* pdy = dy.data<float>();
     float* pa = da.data<float>();
     float* pb = db.data<float>();

@@ -1,6 +1,7 @@
 // Reference 2-D batch norm with PyTorch semantics: per channel over (N,H,W), the mean, then the
 // biased variance from the squared deviations (two passes), y = gamma (x - mean) / sqrt(var +
-// eps) + beta; the unbiased variance enters running_var. Everything in double.
+// eps) + beta; the unbiased variance enters running_var. Everything in double. The fused
+// batch norm + ReLU ops are the two reference steps one after the other.
 #include <cmath>
 #include <vector>
 
@@ -123,6 +124,12 @@ reference::BnShape bn_shape(const Tensor& x) {
     return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)};
 }
 
+// v <- max(0, v) for every value.
+void relu_inplace(Doubles& v, std::int64_t n) {
+    double* p = v.data();
+    for (std::int64_t i = 0; i < n; ++i) p[i] = p[i] > 0.0 ? p[i] : 0.0;
+}
+
 }  // namespace
 
 void ReferenceBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma,
@@ -162,6 +169,58 @@ void ReferenceBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, con
                                   DeviceKind::cpu);
     Doubles out_x(dx), out_g(dgamma), out_b(dbeta);
     reference::batchnorm_backward(Doubles(x).data(), Doubles(dy).data(), Doubles(gamma).data(),
+                                  Doubles(save_mean).data(), Doubles(save_invstd).data(),
+                                  out_x.data(), out_g.data(), out_b.data(), bn_shape(x));
+    out_x.store(dx);
+    out_g.store(dgamma);
+    out_b.store(dbeta);
+}
+
+void ReferenceBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma,
+                                                    const Tensor& beta, Tensor& running_mean,
+                                                    Tensor& running_var, Tensor& y,
+                                                    Tensor& save_mean, Tensor& save_invstd,
+                                                    const BatchNormParams& p) {
+    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
+                                       save_invstd, DeviceKind::cpu);
+    Doubles rm(running_mean), rv(running_var), out(y), sm(save_mean), si(save_invstd);
+    reference::batchnorm_forward_train(Doubles(x).data(), Doubles(gamma).data(),
+                                       Doubles(beta).data(), rm.data(), rv.data(), out.data(),
+                                       sm.data(), si.data(), bn_shape(x), p.momentum, p.eps);
+    relu_inplace(out, y.numel());
+    out.store(y);
+    sm.store(save_mean);
+    si.store(save_invstd);
+    rm.store(running_mean);
+    rv.store(running_var);
+}
+
+void ReferenceBackend::batchnorm_relu_forward_infer(const Tensor& x, const Tensor& gamma,
+                                                    const Tensor& beta, const Tensor& running_mean,
+                                                    const Tensor& running_var, Tensor& y,
+                                                    const BatchNormParams& p) {
+    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
+                                       DeviceKind::cpu);
+    Doubles out(y);
+    reference::batchnorm_forward_infer(Doubles(x).data(), Doubles(gamma).data(),
+                                       Doubles(beta).data(), Doubles(running_mean).data(),
+                                       Doubles(running_var).data(), out.data(), bn_shape(x), p.eps);
+    relu_inplace(out, y.numel());
+    out.store(y);
+}
+
+void ReferenceBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                               const Tensor& gamma, const Tensor& save_mean,
+                                               const Tensor& save_invstd, Tensor& dx,
+                                               Tensor& dgamma, Tensor& dbeta) {
+    check_batchnorm_relu_backward_args(x, y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
+                                       DeviceKind::cpu);
+    // The ReLU's gradient first: dy where the output is positive, 0 elsewhere.
+    Doubles masked(dy);
+    for (std::int64_t i = 0; i < dy.numel(); ++i)
+        if (!(y.data<float>()[i] > 0.0f)) masked.data()[i] = 0.0;
+    Doubles out_x(dx), out_g(dgamma), out_b(dbeta);
+    reference::batchnorm_backward(Doubles(x).data(), masked.data(), Doubles(gamma).data(),
                                   Doubles(save_mean).data(), Doubles(save_invstd).data(),
                                   out_x.data(), out_g.data(), out_b.data(), bn_shape(x));
     out_x.store(dx);

@@ -1,0 +1,113 @@
+// oneDNN plumbing of the CPU backend: the engine and stream, the Operand that moves one tensor
+// between its own layout and the one a primitive was built for (a cached reorder through scratch,
+// or nothing when they agree), and the Plan: one primitive of one shape with its operands, built
+// once and cached by key like the cuDNN plans of cuda/. conv.cpp and upconv.cpp build them.
+#pragma once
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "core/tensor.hpp"
+
+namespace pfce::cpu {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+
+// One engine and one in-order stream for every primitive of a CpuBackend.
+struct DnnlContext {
+    dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+    dnnl::stream stream{engine};
+};
+
+// An f32 memory descriptor of these dims and layout.
+memory::desc f32_desc(const memory::dims& dims, Tag tag);
+// The oneDNN tag of a 4-D activation tensor's layout.
+inline Tag tag_of(Layout l) {
+    return l == Layout::nhwc ? Tag::nhwc : Tag::nchw;
+}
+
+// Hands out 64-byte aligned pieces of one scratch buffer; the buffer must hold the sum of the
+// rounded() sizes of the pieces taken.
+class Arena {
+  public:
+    explicit Arena(void* base) : base_(static_cast<char*>(base)) {}
+    static std::size_t rounded(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
+    void* take(std::size_t bytes) {
+        if (bytes == 0) return nullptr;
+        void* p = base_ + used_;
+        used_ += rounded(bytes);
+        return p;
+    }
+
+  private:
+    char* base_;
+    std::size_t used_ = 0;
+};
+
+// One argument of a primitive. `user` is how our tensor lays it out, `want` what the primitive
+// was built for; when they differ the data goes through a scratch buffer of want's size.
+class Operand {
+  public:
+    Operand() = default;
+    Operand(DnnlContext& ctx, const memory::desc& user, const memory::desc& want);
+
+    std::size_t scratch_bytes() const { return to_want_ ? want_.get_size() : 0; }
+
+    // An input: the primitive's memory holding `data` (reordered into `scratch` when needed).
+    const memory& in(const void* data, void* scratch, dnnl::stream& s);
+    // An output: where the primitive writes (the tensor itself or `scratch`); after the primitive
+    // ran, finish() moves a scratch result into `data`.
+    const memory& out(void* data, void* scratch);
+    void finish(void* data, dnnl::stream& s);
+
+  private:
+    memory::desc want_;
+    memory user_mem_, want_mem_;
+    std::optional<dnnl::reorder> to_want_, to_user_;
+};
+
+// One primitive of one shape with its three operands in the roles (in_a, in_b -> out), e.g.
+// convolution forward (x, w -> y), backward-data (dy, w -> dx), backward-filter (x, dy -> dw),
+// and an optional bias (C) in our own layout, read (forward) or written (backward-filter).
+struct Plan {
+    dnnl::primitive prim;
+    int arg_a = 0, arg_b = 0, arg_out = 0, arg_bias = 0;  // DNNL_ARG_* of each role
+    Operand a, b, out;
+    memory bias;
+    memory::desc scratchpad;
+    std::size_t scratch_bytes = 0;  // reorder buffers + the primitive's scratchpad
+
+    // The primitive made from pd, and the scratch a run needs; a, b and out already set.
+    template <typename Prim, typename Pd>
+    void finish(const Pd& pd) {
+        prim = Prim(pd);
+        scratchpad = pd.scratchpad_desc();
+        scratch_bytes = Arena::rounded(a.scratch_bytes()) + Arena::rounded(b.scratch_bytes()) +
+                        Arena::rounded(out.scratch_bytes()) + Arena::rounded(scratchpad.get_size());
+    }
+};
+
+// Runs a plan on the stream and waits: out <- op(a, b), with the bias read or written when
+// non-null. `scratch` holds plan.scratch_bytes.
+void run_plan(DnnlContext& ctx, Plan& plan, const void* a, const void* b, void* out, void* bias,
+              void* scratch);
+
+// Plans keyed by up to 12 integers: the op family and direction first, then shape and layouts.
+using PlanKey = std::array<std::int64_t, 12>;
+
+// Everything oneDNN a CpuBackend keeps.
+struct DnnlState {
+    DnnlContext ctx;
+    std::map<PlanKey, std::unique_ptr<Plan>> plans;
+};
+
+// primitive_attr for plans whose scratchpad we pass in (so a warm step allocates nothing).
+dnnl::primitive_attr user_scratchpad_attr();
+
+}  // namespace pfce::cpu
