@@ -7,9 +7,12 @@ find_package(tomlplusplus REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 
-# OpenBLAS: Debian ships no CMake config; find the library and header directly.
-find_library(PFCE_OPENBLAS_LIB NAMES openblas REQUIRED)
-find_path(PFCE_CBLAS_INCLUDE NAMES cblas.h PATH_SUFFIXES openblas x86_64-linux-gnu/openblas-pthread REQUIRED)
+# OpenBLAS: Debian ships no CMake config; find the library and header directly. Installed, they
+# are reached through update-alternatives links in the multiarch directories; unpacked without
+# dpkg (scripts/gpu_check.sh) only the openblas-pthread/ directories hold them.
+find_library(PFCE_OPENBLAS_LIB NAMES openblas PATH_SUFFIXES openblas-pthread REQUIRED)
+find_path(PFCE_CBLAS_INCLUDE NAMES cblas.h
+          PATH_SUFFIXES openblas x86_64-linux-gnu/openblas-pthread openblas-pthread REQUIRED)
 add_library(pfce::openblas INTERFACE IMPORTED)
 target_link_libraries(pfce::openblas INTERFACE ${PFCE_OPENBLAS_LIB})
 target_include_directories(pfce::openblas INTERFACE ${PFCE_CBLAS_INCLUDE})
@@ -26,7 +29,4 @@ find_path(PFCE_NANOFLANN_INCLUDE NAMES nanoflann.hpp)
 
 if(PFCE_BUILD_TESTS)
   find_package(GTest REQUIRED)
-endif()
-if(PFCE_BUILD_BENCH)
-  find_package(benchmark REQUIRED)
 endif()

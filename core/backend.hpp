@@ -132,4 +132,17 @@ class Backend {
                            Tensor& linked) = 0;
 };
 
+// Buffers a caller keeps across calls: `t` is reallocated on `b` only when its shape or dtype
+// changes, so a warmed-up loop allocates nothing.
+inline void ensure_tensor(Backend& b, Tensor& t, const Shape& shape, DType dtype = DType::f32) {
+    if (t.empty() || t.shape() != shape || t.dtype() != dtype) t = b.zeros(shape, dtype);
+}
+
+// The value of a one-element f32 tensor on any device (a host sync when it lives on a device).
+inline float read_scalar(Backend& b, const Tensor& t) {
+    Tensor h = Tensor::host({1}, DType::f32);
+    b.copy(h, t);
+    return h.data<float>()[0];
+}
+
 }  // namespace pfce

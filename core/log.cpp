@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "core/enum_names.hpp"
+
 namespace pfce {
 
 namespace {
@@ -13,17 +15,11 @@ std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
 const auto g_start = std::chrono::steady_clock::now();
 std::mutex g_mutex;
 const char* level_name(LogLevel l) {
-    switch (l) {
-        case LogLevel::debug:
-            return "debug";
-        case LogLevel::info:
-            return "info";
-        case LogLevel::warn:
-            return "warn";
-        case LogLevel::error:
-            return "error";
-    }
-    return "?";
+    static const EnumName<LogLevel> names[] = {{LogLevel::debug, "debug"},
+                                               {LogLevel::info, "info"},
+                                               {LogLevel::warn, "warn"},
+                                               {LogLevel::error, "error"}};
+    return enum_name(l, names);
 }
 }  // namespace
 

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <utility>
 
+#include "core/enum_names.hpp"
+
 namespace pfce {
 
 std::size_t dtype_size(DType t) {
@@ -21,15 +23,9 @@ std::size_t dtype_size(DType t) {
 }
 
 const char* dtype_name(DType t) {
-    switch (t) {
-        case DType::f32:
-            return "f32";
-        case DType::u8:
-            return "u8";
-        case DType::i32:
-            return "i32";
-    }
-    return "?";
+    static const EnumName<DType> names[] = {
+        {DType::f32, "f32"}, {DType::u8, "u8"}, {DType::i32, "i32"}};
+    return enum_name(t, names);
 }
 
 const char* device_name(DeviceKind d) {

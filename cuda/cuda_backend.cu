@@ -3,6 +3,7 @@
 #include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
+#include "cuda/device_info.hpp"
 
 #include <cstring>
 #include <string>
@@ -14,6 +15,8 @@ namespace pfce {
 CudaContext::CudaContext(int device_ordinal) : device(device_ordinal) {
     PFCE_CUDA_CHECK(cudaSetDevice(device));
     PFCE_CUDA_CHECK(cudaGetDeviceProperties(&props, device));
+    // Refuse a device without code for it now, with the reason, not at the first kernel.
+    require_compiled_for_device(device, props);
     PFCE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     PFCE_CUDNN_CHECK(cudnnCreate(&cudnn));
     PFCE_CUDNN_CHECK(cudnnSetStream(cudnn, stream));
@@ -83,6 +86,13 @@ void free_pinned(void* p) {
     PFCE_CUDA_CHECK_LOG(cudaFreeHost(p));
 }
 
+// The runtime's current device is per thread and defaults to 0. Calls that may come from threads
+// other than the one that made the backend (the batch loader's workers allocate staging memory)
+// select the backend's device first, or cuda:1 would also open a context on GPU 0.
+void use_device(int device) {
+    PFCE_CUDA_CHECK(cudaSetDevice(device));
+}
+
 }  // namespace
 
 // ---- backend ----------------------------------------------------------------------------------
@@ -101,6 +111,7 @@ std::string CudaBackend::name() const {
 }
 
 Tensor CudaBackend::zeros(Shape shape, DType dtype) {
+    use_device(ctx_->device);
     std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
     void* p = nullptr;
     PFCE_CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 64));
@@ -109,6 +120,7 @@ Tensor CudaBackend::zeros(Shape shape, DType dtype) {
 }
 
 Tensor CudaBackend::host_staging(Shape shape, DType dtype) {
+    use_device(ctx_->device);
     std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
     void* p = nullptr;
     PFCE_CUDA_CHECK(cudaMallocHost(&p, bytes ? bytes : 64));
@@ -120,6 +132,7 @@ void CudaBackend::copy(Tensor& dst, const Tensor& src) {
     PFCE_CHECK_SHAPE(dst.shape() == src.shape() && dst.dtype() == src.dtype(), dst.describe(),
                      " <- ", src.describe());
     if (src.bytes() == 0) return;
+    use_device(ctx_->device);
     PFCE_CUDA_CHECK(
         cudaMemcpyAsync(dst.raw(), src.raw(), src.bytes(), cudaMemcpyDefault, ctx_->stream));
     if (dst.device() == DeviceKind::cpu) PFCE_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));

@@ -1,6 +1,7 @@
 // Error checks for CUDA runtime, cuDNN and cuBLAS calls: a failing call becomes a SystemError with
 // file:line, the expression and the library's own message. *_LOG variants only print, for use in
-// destructors where throwing would terminate.
+// destructors where throwing would terminate. Kernel launches are checked by name, optionally
+// waiting for each (PFCE_CUDA_SYNC_CHECK=1) so a fault is pinned on the kernel that made it.
 #pragma once
 
 #include <cublas_v2.h>
@@ -8,6 +9,8 @@
 #include <cudnn.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "core/error.hpp"
 
@@ -41,5 +44,53 @@
             PFCE_THROW(::pfce::SystemError, #expr " failed: ", cublasGetStatusString(pfce_st_)); \
     } while (0)
 
-// After a kernel launch: catches bad launch configurations without synchronizing.
-#define PFCE_CUDA_CHECK_LAUNCH(name) PFCE_CUDA_CHECK(cudaGetLastError())
+namespace pfce::cuda_detail {
+
+// PFCE_CUDA_SYNC_CHECK=1 makes every checked launch wait for its kernel: a fault that would
+// otherwise surface at some later call is then reported at the kernel that caused it. Read once
+// per process (the check sits on every launch). Stream capture forbids the wait, so a capturing
+// caller must not run in this mode.
+inline bool sync_check_enabled() {
+    static const bool enabled = [] {
+        const char* v = std::getenv("PFCE_CUDA_SYNC_CHECK");
+        return v != nullptr && std::strcmp(v, "1") == 0;
+    }();
+    return enabled;
+}
+
+// Errors a launch itself returns (bad grid, no image for this GPU, ...): they belong to this
+// kernel. Any other error is sticky and may have been left by an earlier, asynchronous kernel.
+inline bool is_launch_error(cudaError_t e) {
+    return e == cudaErrorInvalidConfiguration || e == cudaErrorInvalidValue ||
+           e == cudaErrorLaunchOutOfResources || e == cudaErrorNoKernelImageForDevice ||
+           e == cudaErrorInvalidDeviceFunction || e == cudaErrorInvalidPitchValue ||
+           e == cudaErrorInvalidResourceHandle || e == cudaErrorMissingConfiguration;
+}
+
+inline void check_launch(const char* kernel, const char* file, int line) {
+    cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess) {
+        const bool ours = is_launch_error(err) || sync_check_enabled();
+        throw SystemError(
+            detail::concat("kernel ", kernel, ": ", cudaGetErrorName(err), ": ",
+                           cudaGetErrorString(err),
+                           ours ? ""
+                                : " (reported at this launch; the fault may come from an earlier "
+                                  "kernel: rerun with PFCE_CUDA_SYNC_CHECK=1 to find it)"),
+            file, line);
+    }
+    if (!sync_check_enabled()) return;
+    err = cudaDeviceSynchronize();
+    if (err != cudaSuccess)
+        throw SystemError(detail::concat("kernel ", kernel, " failed while running: ",
+                                         cudaGetErrorName(err), ": ", cudaGetErrorString(err),
+                                         " (PFCE_CUDA_SYNC_CHECK=1: this kernel or a library "
+                                         "call queued since the previous checked launch)"),
+                          file, line);
+}
+
+}  // namespace pfce::cuda_detail
+
+// After a kernel launch: catches bad launch configurations, naming the kernel; with
+// PFCE_CUDA_SYNC_CHECK=1 also waits for it and reports a fault it made while running.
+#define PFCE_CUDA_CHECK_LAUNCH(name) ::pfce::cuda_detail::check_launch(name, __FILE__, __LINE__)

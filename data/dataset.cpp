@@ -5,6 +5,7 @@
 #include <exception>
 #include <filesystem>
 
+#include "core/enum_names.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "data/dataset_detail.hpp"
@@ -14,27 +15,19 @@ namespace fs = std::filesystem;
 
 namespace pfce {
 
+namespace {
+const EnumName<DatasetKind> kDatasetKindNames[] = {{DatasetKind::automatic, "auto"},
+                                                   {DatasetKind::kaggle, "kaggle"},
+                                                   {DatasetKind::tiles, "tiles"},
+                                                   {DatasetKind::generic, "generic"}};
+}  // namespace
+
 DatasetKind parse_dataset_kind(const std::string& text) {
-    if (text == "auto") return DatasetKind::automatic;
-    if (text == "kaggle") return DatasetKind::kaggle;
-    if (text == "tiles") return DatasetKind::tiles;
-    if (text == "generic") return DatasetKind::generic;
-    PFCE_THROW(InputError, "unknown dataset kind '", text,
-               "' (expected auto, kaggle, tiles or generic)");
+    return parse_enum(text, kDatasetKindNames, "dataset kind");
 }
 
 const char* dataset_kind_name(DatasetKind kind) {
-    switch (kind) {
-        case DatasetKind::automatic:
-            return "auto";
-        case DatasetKind::kaggle:
-            return "kaggle";
-        case DatasetKind::tiles:
-            return "tiles";
-        case DatasetKind::generic:
-            return "generic";
-    }
-    return "?";
+    return enum_name(kind, kDatasetKindNames);
 }
 
 namespace detail {

@@ -13,6 +13,7 @@
 
 #include "core/log.hpp"
 #include "core/parallel.hpp"
+#include "core/stopwatch.hpp"
 #include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
@@ -20,10 +21,6 @@
 namespace pfce {
 namespace fs = std::filesystem;
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 nlohmann::json stats_json(const LinkStats& s) {
     return {{"points", s.points},
@@ -194,7 +191,7 @@ nlohmann::json link_settings_json(const LinkParams& p, const std::string& in_dir
 }
 
 LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const Stopwatch t0;
     if (o.batch < 1) PFCE_THROW(InputError, "--batch ", o.batch, " must be at least 1");
     if (o.params.radius < 0) PFCE_THROW(InputError, "--radius ", o.params.radius, " must be >= 0");
     std::error_code same_ec;
@@ -234,7 +231,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
             r.quality.added_agree = get("added_agree");
             r.have_dense = r.quality.dense_images > 0;
             r.data_root = prev->meta.value("source", std::string());
-            r.total_seconds = seconds_since(t0);
+            r.total_seconds = t0.seconds();
             log_info("link: ", o.out_dir, " already holds these linked masks; reusing them");
             return r;
         }
@@ -302,9 +299,9 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
                 has_dense[k] = 1;
             }
         });
-        const auto t1 = std::chrono::steady_clock::now();
+        const Stopwatch t1;
         const LinkStats st = link_label_maps(backend, sparse, images, o.params, linked, o.batch);
-        r.link_seconds += seconds_since(t1);
+        r.link_seconds += t1.seconds();
         r.stats.points += st.points;
         r.stats.pairs += st.pairs;
         r.stats.segments += st.segments;
@@ -336,7 +333,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     meta["link_stats"] = stats_json(r.stats);
     meta["quality"] = r.quality.to_json();
     write_mask_json(o.out_dir, md.ids, meta, palette);
-    r.total_seconds = seconds_since(t0);
+    r.total_seconds = t0.seconds();
     return r;
 }
 

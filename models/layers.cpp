@@ -6,7 +6,7 @@
 namespace pfce {
 
 void ensure_shape(Backend& b, Tensor& t, const Shape& shape) {
-    if (t.empty() || t.shape() != shape) t = b.zeros(shape, DType::f32);
+    ensure_tensor(b, t, shape);
 }
 
 namespace {

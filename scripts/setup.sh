@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config git
           libopenblas-dev libtiff-dev libpng-dev libstb-dev libtomlplusplus-dev libcli11-dev
-          nlohmann-json3-dev libnanoflann-dev libgtest-dev libbenchmark-dev)
+          nlohmann-json3-dev libnanoflann-dev libgtest-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -22,17 +22,6 @@ std::string write(const std::string& dir, const std::string& name, const std::st
     return p;
 }
 
-template <typename Fn>
-std::string input_error(Fn&& fn) {
-    try {
-        fn();
-    } catch (const InputError& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "no InputError";
-    return "";
-}
-
 }  // namespace
 
 TEST(Config, EveryKeyHasOneFlagOneSectionAndHelp) {
@@ -105,7 +94,7 @@ TEST(Config, FlagTextIsCheckedAsStrictlyAsFiles) {
                                                           {"data.augment", "maybe"},
                                                           {"labels.points", "5,x"}}) {
         const std::string msg =
-            input_error([&] { apply_flag_text(c, *find_config_key(key), text); });
+            test::input_error_message([&] { apply_flag_text(c, *find_config_key(key), text); });
         EXPECT_MESSAGE_HAS(msg, find_config_key(key)->flag);
         EXPECT_MESSAGE_HAS(msg, text);
     }
@@ -130,7 +119,7 @@ TEST(Config, AlphaAutoAndCrfKeysRoundTrip) {
     EXPECT_FLOAT_EQ(p.sigma_xy, 4.0f);
     EXPECT_FLOAT_EQ(p.sigma_rgb, 20.0f);
     EXPECT_EQ(p.downsample, 2);
-    EXPECT_MESSAGE_HAS(input_error([&] { focal_params(c); }), "auto");
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { focal_params(c); }), "auto");
 
     Config f;
     apply_flag_text(f, *find_config_key("loss.alpha"), "auto");
@@ -140,8 +129,8 @@ TEST(Config, AlphaAutoAndCrfKeysRoundTrip) {
     EXPECT_EQ(f.loss.alpha, (std::vector<double>{1.0, 2.0}));
     apply_flag_text(f, *find_config_key("loss.crf_weight"), "0.5");
     EXPECT_DOUBLE_EQ(f.loss.crf_weight, 0.5);
-    const std::string msg =
-        input_error([&] { apply_flag_text(f, *find_config_key("loss.alpha"), "autox"); });
+    const std::string msg = test::input_error_message(
+        [&] { apply_flag_text(f, *find_config_key("loss.alpha"), "autox"); });
     EXPECT_MESSAGE_HAS(msg, "--focal-alpha");
     EXPECT_MESSAGE_HAS(msg, "autox");
     EXPECT_EQ(Config().loss.crf_weight, 0.0);  // the term is off unless asked for
@@ -183,7 +172,7 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
     int k = 0;
     for (const auto& [text, mention] : cases) {
         const std::string p = write(dir, "c" + std::to_string(k++) + ".toml", text);
-        const std::string msg = input_error([&] { load_config_file(p); });
+        const std::string msg = test::input_error_message([&] { load_config_file(p); });
         EXPECT_MESSAGE_HAS(msg, p);
         EXPECT_MESSAGE_HAS(msg, mention);
     }

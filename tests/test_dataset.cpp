@@ -28,22 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string& kaggle_sample() {
-    static const std::string p = test::shared_dir() + "/data/potsdam-kaggle-sample";
-    return p;
-}
-
-template <typename Fn>
-std::string input_error_message(Fn&& fn) {
-    try {
-        fn();
-    } catch (const InputError& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected an InputError";
-    return "";
-}
-
 std::array<long, 7> class_counts(const LabelMap& m) {
     std::array<long, 7> c{};
     for (std::uint8_t v : m.labels) ++c[v == 255 ? 6 : v];
@@ -59,12 +43,6 @@ LabelMap striped_labels(int w, int h, std::uint64_t seed) {
             m.at(y, x) = static_cast<std::uint8_t>((x / 7 + y / 5 + (rng.below(9) == 0)) % 6);
     return m;
 }
-RgbImage noise_image(int w, int h, std::uint64_t seed) {
-    RgbImage img(w, h);
-    CounterRng rng(seed, 4);
-    for (auto& v : img.pixels) v = static_cast<std::uint8_t>(rng.next_u32());
-    return img;
-}
 
 // A Kaggle layout under dir/patches with the given sample numbers.
 void write_kaggle(const std::string& dir, const std::vector<int>& numbers, int size = 16,
@@ -73,7 +51,7 @@ void write_kaggle(const std::string& dir, const std::vector<int>& numbers, int s
     fs::create_directories(dir + "/patches/Labels");
     for (int n : numbers) {
         const std::string ext = png ? ".png" : ".tif";
-        const RgbImage img = noise_image(size, size, n);
+        const RgbImage img = test::random_rgb(size, size, n);
         const RgbImage lab = potsdam_palette().encode(striped_labels(size, size, n));
         const std::string i = dir + "/patches/Images/Image_" + std::to_string(n) + ext;
         const std::string l = dir + "/patches/Labels/Label_" + std::to_string(n) + ext;
@@ -93,6 +71,7 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 using test::CommandResult;
+using test::input_error_message;
 using test::run_pfce;
 
 }  // namespace
@@ -100,7 +79,8 @@ using test::run_pfce;
 // ---- Kaggle ------------------------------------------------------------------------------------
 
 TEST(KaggleDataset, RealPairsReadBackWithExactClassCounts) {
-    for (const std::string& root : {kaggle_sample(), kaggle_sample() + "/patches"}) {
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
+    for (const std::string& root : {sample, sample + "/patches"}) {
         SCOPED_TRACE(root);
         const Dataset ds = Dataset::open(root);
         EXPECT_EQ(ds.kind(), DatasetKind::kaggle);
@@ -127,7 +107,7 @@ TEST(KaggleDataset, OrderedNumericallyAndPngAccepted) {
     EXPECT_EQ(ds.sample(1).id, "Image_2");
     EXPECT_EQ(ds.sample(2).id, "Image_10");
     EXPECT_EQ(ds.read_mask(2).labels, striped_labels(16, 16, 10).labels);
-    EXPECT_EQ(ds.read_image(0).pixels, noise_image(16, 16, 1).pixels);
+    EXPECT_EQ(ds.read_image(0).pixels, test::random_rgb(16, 16, 1).pixels);
 }
 
 TEST(KaggleDataset, MissingPartnerNamesTheFile) {
@@ -248,7 +228,7 @@ namespace {
 
 void write_tile(const std::string& dir, const std::string& stem, int w, int h,
                 const char* label_suffix, std::uint64_t seed) {
-    write_tiff(dir + "/" + stem + "_RGB.tif", noise_image(w, h, seed));
+    write_tiff(dir + "/" + stem + "_RGB.tif", test::random_rgb(w, h, seed));
     write_tiff(dir + "/" + stem + label_suffix,
                potsdam_palette().encode(striped_labels(w, h, seed)));
 }
@@ -257,7 +237,7 @@ void write_tile(const std::string& dir, const std::string& stem, int w, int h,
 void check_reassembly(const Dataset& ds, int w, int h, int patch, std::size_t expected_windows,
                       std::uint64_t seed) {
     ASSERT_EQ(ds.size(), expected_windows);
-    const RgbImage tile = noise_image(w, h, seed);
+    const RgbImage tile = test::random_rgb(w, h, seed);
     const LabelMap labels = striped_labels(w, h, seed);
     std::vector<int> covered(static_cast<std::size_t>(w) * h, 0);
     for (std::size_t i = 0; i < ds.size(); ++i) {
@@ -334,8 +314,8 @@ TEST(TilesDataset, NoBoundaryLabelsAndSubdirectoriesAndOrder) {
     const std::string dir = test::temp_dir("ds_tiles_nb");
     fs::create_directories(dir + "/2_Ortho_RGB");
     fs::create_directories(dir + "/5_Labels_all_noBoundary");
-    write_tiff(dir + "/2_Ortho_RGB/top_potsdam_2_10_RGB.tif", noise_image(40, 30, 1));
-    write_tiff(dir + "/2_Ortho_RGB/top_potsdam_2_9_RGB.tif", noise_image(40, 30, 2));
+    write_tiff(dir + "/2_Ortho_RGB/top_potsdam_2_10_RGB.tif", test::random_rgb(40, 30, 1));
+    write_tiff(dir + "/2_Ortho_RGB/top_potsdam_2_9_RGB.tif", test::random_rgb(40, 30, 2));
     LabelMap lab = striped_labels(40, 30, 1);
     for (int x = 0; x < 40; ++x) lab.at(10, x) = 255;  // the eroded boundary, black on disk
     write_tiff(dir + "/5_Labels_all_noBoundary/top_potsdam_2_10_label_noBoundary.tif",
@@ -353,7 +333,7 @@ TEST(TilesDataset, NoBoundaryLabelsAndSubdirectoriesAndOrder) {
 
 TEST(TilesDataset, MissingLabelNamesTheTile) {
     const std::string dir = test::temp_dir("ds_tiles_missing");
-    write_tiff(dir + "/top_potsdam_3_11_RGB.tif", noise_image(20, 20, 1));
+    write_tiff(dir + "/top_potsdam_3_11_RGB.tif", test::random_rgb(20, 20, 1));
     const std::string msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, "top_potsdam_3_11_RGB.tif");
     EXPECT_MESSAGE_HAS(msg, "top_potsdam_3_11_label.tif");
@@ -384,9 +364,9 @@ ignore_colours = [[0, 0, 0]]
     const std::uint8_t px[8][3] = {{255, 255, 255}, {0, 0, 255}, {0, 0, 0}, {255, 255, 255},
                                    {0, 0, 255},     {0, 0, 255}, {0, 0, 0}, {255, 255, 255}};
     for (int i = 0; i < 8; ++i) std::copy(px[i], px[i] + 3, &m.pixels[3 * i]);
-    write_png(dir + "/images/b2.png", noise_image(4, 2, 1));
+    write_png(dir + "/images/b2.png", test::random_rgb(4, 2, 1));
     write_png(dir + "/masks/b2.png", m);
-    write_png(dir + "/images/a10.png", noise_image(4, 2, 2));
+    write_png(dir + "/images/a10.png", test::random_rgb(4, 2, 2));
     write_png(dir + "/masks/a10.png", m);
     const Dataset ds = Dataset::open(dir);
     EXPECT_EQ(ds.kind(), DatasetKind::generic);
@@ -407,7 +387,7 @@ ignore = [7]
 )");
     LabelMap m(3, 2);
     m.labels = {0, 1, 2, 7, 255, 1};
-    write_tiff(dir + "/images/x.tif", noise_image(3, 2, 1));
+    write_tiff(dir + "/images/x.tif", test::random_rgb(3, 2, 1));
     write_tiff_gray(dir + "/masks/x.tif", m);
     const Dataset ds = Dataset::open(dir, {DatasetKind::generic});
     EXPECT_EQ(ds.read_mask(0).labels, (std::vector<std::uint8_t>{0, 1, 2, 255, 255, 1}));
@@ -424,7 +404,7 @@ TEST(GenericDataset, UnknownTomlKeyNamesKeyAndFile) {
     const std::string dir = test::temp_dir("ds_generic_key");
     write_generic(dir,
                   "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\ncolors = [[1,2,3]]\n");
-    write_tiff(dir + "/images/x.tif", noise_image(3, 2, 1));
+    write_tiff(dir + "/images/x.tif", test::random_rgb(3, 2, 1));
     write_tiff_gray(dir + "/masks/x.tif", LabelMap(3, 2, 0));
     std::string msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, "dataset.toml");
@@ -442,7 +422,7 @@ TEST(GenericDataset, UnknownTomlKeyNamesKeyAndFile) {
 TEST(GenericDataset, MissingMaskNamesTheFile) {
     const std::string dir = test::temp_dir("ds_generic_partner");
     write_generic(dir, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
-    write_tiff(dir + "/images/only.tif", noise_image(3, 2, 1));
+    write_tiff(dir + "/images/only.tif", test::random_rgb(3, 2, 1));
     const std::string msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, "images/only.tif");
     EXPECT_MESSAGE_HAS(msg, "masks/only");
@@ -491,7 +471,8 @@ TEST(Splits, DeterministicCoveringAndSized) {
 }
 
 TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
-    const Dataset ds = Dataset::open(kaggle_sample());
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
+    const Dataset ds = Dataset::open(sample);
     const std::string dir = test::temp_dir("ds_split_lists");
     write_text(dir + "/train.txt", "# training\nImage_1010\n\n");
     write_text(dir + "/val.txt", "Image_0\n");
@@ -533,21 +514,23 @@ TEST(ContactSheet, SparsePointsAreDrawnEnlarged) {
 }
 
 TEST(DataCommand, StatsOnTheRealSample) {
-    const CommandResult r = run_pfce("data stats " + kaggle_sample());
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
+    const CommandResult r = run_pfce("data stats " + sample);
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_MESSAGE_HAS(r.output, "kaggle, 2 images");
     EXPECT_MESSAGE_HAS(r.output, "300x300");
     // building: (18688 + 42166) / 180000
     EXPECT_MESSAGE_HAS(r.output, "60854");
     EXPECT_MESSAGE_HAS(r.output, "0.3381");
-    const CommandResult bad = run_pfce("data stats " + kaggle_sample() + "/nope");
+    const CommandResult bad = run_pfce("data stats " + sample + "/nope");
     EXPECT_EQ(bad.status, 2);
     EXPECT_MESSAGE_HAS(bad.output, "nope");
 }
 
 TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
     // Sparse masks of the real sample: every 97th pixel keeps its label.
-    const Dataset ds = Dataset::open(kaggle_sample());
+    const Dataset ds = Dataset::open(sample);
     const std::string dir = test::temp_dir("ds_maskdir");
     const std::string masks = dir + "/sparse";
     std::vector<std::string> ids;
@@ -563,15 +546,14 @@ TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
         ids.push_back(ds.sample(i).id);
         sparse.push_back(std::move(m));
     }
-    write_mask_dir(masks, ids, sparse, ds.palette(),
-                   {{"source", kaggle_sample()}, {"kind", "sparse"}});
+    write_mask_dir(masks, ids, sparse, ds.palette(), {{"source", sample}, {"kind", "sparse"}});
     const CommandResult st = run_pfce("data stats " + masks);
     ASSERT_EQ(st.status, 0) << st.output;
     EXPECT_MESSAGE_HAS(st.output, "sparse, 2 masks");
     EXPECT_MESSAGE_HAS(st.output, "(" + std::to_string(labelled) + " of 180000)");
     const std::string out = dir + "/sheet.png";
     const CommandResult pv =
-        run_pfce("data preview " + kaggle_sample() + " --masks " + masks + " --out " + out);
+        run_pfce("data preview " + sample + " --masks " + masks + " --out " + out);
     ASSERT_EQ(pv.status, 0) << pv.output;
     const RgbImage sheet = read_rgb(out);
     const SheetOptions opt;
@@ -590,17 +572,17 @@ TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
 }
 
 TEST(DataCommand, PreviewWritesADecodableSheet) {
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
     const std::string dir = test::temp_dir("ds_preview");
     const std::string out = dir + "/sheet.png";
-    const CommandResult r =
-        run_pfce("data preview " + kaggle_sample() + " --out " + out + " --count 8");
+    const CommandResult r = run_pfce("data preview " + sample + " --out " + out + " --count 8");
     ASSERT_EQ(r.status, 0) << r.output;
     const RgbImage sheet = read_rgb(out);
     const SheetOptions opt;                         // the command's defaults: panel 300
     EXPECT_EQ(sheet.width, sheet_width(2, opt));    // image | colour mask
     EXPECT_EQ(sheet.height, sheet_height(2, opt));  // only 2 samples
     // The colour mask panel of the first row holds the palette colours of Label_0.
-    const Dataset ds = Dataset::open(kaggle_sample());
+    const Dataset ds = Dataset::open(sample);
     const RgbImage mask0 = ds.palette().encode(ds.read_mask(0));
     const int ox = opt.gap * 2 + opt.panel, oy = opt.gap;
     for (int y = 0; y < 300; y += 37)

@@ -30,24 +30,6 @@ void write_file(const std::string& path, const std::string& text) {
     std::ofstream(path) << text;
 }
 
-struct CommandResult {
-    int rc = -1;
-    std::string output;
-};
-
-CommandResult run_pfce(const std::string& args) {
-    const std::string cmd = test::pfce_binary() + " " + args + " 2>&1";
-    CommandResult r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-    const int status = pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
 const char* kLinkedFile = R"(
 [experiment]
 id = "tiny-linked"
@@ -102,8 +84,9 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     const std::string out = dir + "/out";
 
     // First run: two experiments succeed, the broken one (points for 2 of 6 classes) fails, exit 1.
-    const CommandResult r1 = run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out);
-    EXPECT_EQ(r1.rc, 1) << r1.output;
+    const test::CommandResult r1 =
+        test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out);
+    EXPECT_EQ(r1.status, 1) << r1.output;
     EXPECT_NE(r1.output.find("2 ran, 0 skipped, 1 failed"), std::string::npos) << r1.output;
     EXPECT_NE(r1.output.find("tiny-broken"), std::string::npos);
 
@@ -177,16 +160,17 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     // Second run: the finished experiments are skipped (result files untouched), the failed one is
     // tried again.
     const auto mtime = fs::last_write_time(out + "/tiny-dense/result.json");
-    const CommandResult r2 = run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out);
-    EXPECT_EQ(r2.rc, 1) << r2.output;
+    const test::CommandResult r2 =
+        test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out);
+    EXPECT_EQ(r2.status, 1) << r2.output;
     EXPECT_NE(r2.output.find("0 ran, 2 skipped, 1 failed"), std::string::npos) << r2.output;
     EXPECT_EQ(fs::last_write_time(out + "/tiny-dense/result.json"), mtime);
     EXPECT_TRUE(file_exists(out + "/report.md"));
 
     // --force with --only reruns just that experiment.
-    const CommandResult r3 = run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out +
-                                      " --force --only tiny-dense");
-    EXPECT_EQ(r3.rc, 0) << r3.output;
+    const test::CommandResult r3 = test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " +
+                                                  out + " --force --only tiny-dense");
+    EXPECT_EQ(r3.status, 0) << r3.output;
     EXPECT_NE(r3.output.find("1 ran, 0 skipped, 0 failed"), std::string::npos) << r3.output;
     EXPECT_NE(fs::last_write_time(out + "/tiny-dense/result.json"), mtime);
     // The report still lists all three (the others from their earlier results).
@@ -197,9 +181,9 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     std::string changed = kTinySuite;
     changed.replace(changed.find("epochs = 1"), 10, "epochs = 2");
     write_file(dir + "/tiny.toml", changed);
-    const CommandResult r4 =
-        run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
-    EXPECT_EQ(r4.rc, 1) << r4.output;
+    const test::CommandResult r4 = test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " +
+                                                  out + " --only tiny-dense");
+    EXPECT_EQ(r4.status, 1) << r4.output;
     EXPECT_NE(r4.output.find("other settings"), std::string::npos) << r4.output;
     EXPECT_EQ(nlohmann::json::parse(read_text_file(out + "/tiny-dense/result.json"))["status"],
               "ok");
@@ -238,8 +222,9 @@ epochs = 1
 batch_size = 3
 )");
     const std::string out = dir + "/out";
-    const CommandResult r = run_pfce("run " + dir + "/crf.toml --device cpu --out " + out);
-    ASSERT_EQ(r.rc, 0) << r.output;
+    const test::CommandResult r =
+        test::run_pfce("run " + dir + "/crf.toml --device cpu --out " + out);
+    ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("5 ran, 0 skipped, 0 failed"), std::string::npos) << r.output;
     const auto j = nlohmann::json::parse(read_text_file(out + "/results.json"));
     ASSERT_EQ(j["experiments"].size(), 5u);
@@ -411,6 +396,21 @@ TEST(SuiteFile, ShippedSuitesLoad) {
         EXPECT_EQ(s.experiments[4].config.labels.radius, 20);
         EXPECT_GE(s.experiments[5].config.labels.max_color_step, 0.0);
     }
+}
+
+// The end-to-end stage of scripts/gpu_check.sh: a typo must fail here, not on the GPU machine.
+TEST(SuiteFile, GpuCheckSuiteLoads) {
+    const Suite s = load_suite(test::source_dir() + "/experiments/gpu-check.toml");
+    ASSERT_EQ(s.experiments.size(), 3u);
+    EXPECT_EQ(s.experiments[1].id, "e4-500-linked");
+    for (const auto& e : s.experiments) {
+        EXPECT_EQ(e.config.run.epochs, 2) << e.id;
+        EXPECT_EQ(e.config.run.batch_size, 16) << e.id;
+        EXPECT_EQ(e.config.model.depth, 4) << e.id;
+        EXPECT_EQ(e.config.model.width, 32) << e.id;
+        EXPECT_EQ(e.config.data.synthetic_count, 320) << e.id;
+    }
+    EXPECT_GE(s.experiments[2].config.labels.max_color_step, 0.0);
 }
 
 }  // namespace

@@ -22,13 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-RgbImage random_rgb(int w, int h, std::uint64_t seed) {
-    RgbImage img(w, h);
-    CounterRng rng(seed, 1);
-    for (auto& v : img.pixels) v = static_cast<std::uint8_t>(rng.next_u32());
-    return img;
-}
-
 LabelMap random_gray(int w, int h, std::uint64_t seed) {
     LabelMap m(w, h);
     CounterRng rng(seed, 2);
@@ -137,7 +130,7 @@ void truncate_file(const std::string& path, double keep) {
 
 TEST(ImageIo, TiffRoundTripIsExact) {
     const std::string dir = test::temp_dir("io_tiff");
-    const RgbImage img = random_rgb(37, 23, 1);
+    const RgbImage img = test::random_rgb(37, 23, 1);
     write_tiff(dir + "/a.tif", img);
     const RgbImage back = read_rgb(dir + "/a.tif");
     EXPECT_EQ(back.width, 37);
@@ -152,7 +145,7 @@ TEST(ImageIo, TiffRoundTripIsExact) {
 
 TEST(ImageIo, PngRoundTripIsExact) {
     const std::string dir = test::temp_dir("io_png");
-    const RgbImage img = random_rgb(41, 17, 2);
+    const RgbImage img = test::random_rgb(41, 17, 2);
     write_png(dir + "/a.png", img);
     EXPECT_EQ(read_rgb(dir + "/a.png").pixels, img.pixels);
     const LabelMap g = random_gray(19, 31, 3);
@@ -172,13 +165,13 @@ TEST(ImageIo, GrayTiffRoundTripAndRgbRefusedAsIndexMask) {
     const LabelMap g = random_gray(33, 9, 4);
     write_tiff_gray(dir + "/g.tif", g);
     EXPECT_EQ(read_gray(dir + "/g.tif").labels, g.labels);
-    write_tiff(dir + "/rgb.tif", random_rgb(5, 5, 5));
+    write_tiff(dir + "/rgb.tif", test::random_rgb(5, 5, 5));
     expect_input_error([&] { read_gray(dir + "/rgb.tif"); }, {dir + "/rgb.tif", "1-band"});
 }
 
 TEST(ImageIo, PlanarTiledAndStripLayoutsDecodeAlike) {
     const std::string dir = test::temp_dir("io_layouts");
-    const RgbImage img = random_rgb(37, 29, 6);
+    const RgbImage img = test::random_rgb(37, 29, 6);
     TiffSpec s;
     s.width = 37;
     s.height = 29;
@@ -263,7 +256,7 @@ TEST(ImageIo, FourBandsAreRefusedNamingTheFile) {
 
 TEST(ImageIo, TruncatedFilesAreRefusedNamingTheFile) {
     const std::string dir = test::temp_dir("io_truncated");
-    const RgbImage img = random_rgb(64, 64, 7);
+    const RgbImage img = test::random_rgb(64, 64, 7);
     // Strip data first, directory last (our writer): cutting the end loses the directory.
     write_tiff(dir + "/a.tif", img);
     truncate_file(dir + "/a.tif", 0.5);
@@ -302,8 +295,8 @@ TEST(ImageIo, NotAnImageAndMissingFilesNameTheFile) {
 
 TEST(ImageIo, PixelLimitIsCheckedBeforeDecoding) {
     const std::string dir = test::temp_dir("io_limit");
-    write_tiff(dir + "/big.tif", random_rgb(40, 30, 8));
-    write_png(dir + "/big.png", random_rgb(40, 30, 8));
+    write_tiff(dir + "/big.tif", test::random_rgb(40, 30, 8));
+    write_png(dir + "/big.png", test::random_rgb(40, 30, 8));
     for (const char* f : {"/big.tif", "/big.png"}) {
         expect_input_error([&] { read_rgb(dir + f, 1199); }, {dir + f, "40x30", "limit"});
         EXPECT_NO_THROW(read_rgb(dir + f, 1200));
@@ -312,15 +305,15 @@ TEST(ImageIo, PixelLimitIsCheckedBeforeDecoding) {
 
 TEST(ImageIo, WritersAreAtomicAndLeaveNoTemporaries) {
     const std::string dir = test::temp_dir("io_atomic");
-    write_png(dir + "/x.png", random_rgb(8, 8, 9));
-    write_tiff(dir + "/x.tif", random_rgb(8, 8, 9));
-    write_png(dir + "/x.png", random_rgb(8, 8, 10));  // overwrite in place
+    write_png(dir + "/x.png", test::random_rgb(8, 8, 9));
+    write_tiff(dir + "/x.tif", test::random_rgb(8, 8, 9));
+    write_png(dir + "/x.png", test::random_rgb(8, 8, 10));  // overwrite in place
     std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
     std::sort(names.begin(), names.end());
     EXPECT_EQ(names, (std::vector<std::string>{"x.png", "x.tif"}));
-    EXPECT_EQ(read_rgb(dir + "/x.png").pixels, random_rgb(8, 8, 10).pixels);
-    EXPECT_THROW(write_png(dir + "/no/such/dir/y.png", random_rgb(4, 4, 1)), SystemError);
+    EXPECT_EQ(read_rgb(dir + "/x.png").pixels, test::random_rgb(8, 8, 10).pixels);
+    EXPECT_THROW(write_png(dir + "/no/such/dir/y.png", test::random_rgb(4, 4, 1)), SystemError);
     const std::string tmp = temp_path_for(dir + "/z.png");
     EXPECT_EQ(fs::path(tmp).parent_path(), fs::path(dir));
     EXPECT_NE(tmp, temp_path_for(dir + "/z.png"));
@@ -349,7 +342,8 @@ TEST(Palette, UnknownColourNamesFilePixelAndColour) {
 }
 
 TEST(Palette, RealKagglePairsHaveTheKnownClassCounts) {
-    const std::string dir = test::shared_dir() + "/data/potsdam-kaggle-sample/patches/Labels/";
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
+    const std::string dir = sample + "/patches/Labels/";
     auto counts = [&](const std::string& f) {
         const LabelMap m = potsdam_palette().decode(read_rgb(dir + f), f);
         std::vector<long> c(7, 0);

@@ -352,8 +352,8 @@ struct RealPair {
 };
 
 // The two real Kaggle patches, 500 points/class, seed 0 (the report's e4 setting).
-RealPair real_pair() {
-    RealPair r{Dataset::open(test::shared_dir() + "/data/potsdam-kaggle-sample"), {}, {}};
+RealPair real_pair(const std::string& sample) {
+    RealPair r{Dataset::open(sample), {}, {}};
     SamplerOptions so;
     so.points = {500};
     so.seed = 0;
@@ -367,7 +367,8 @@ RealPair real_pair() {
 }  // namespace
 
 TEST(LinkReal, PotsdamPairCoverageRisesPurityHolds) {
-    const RealPair r = real_pair();
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
+    const RealPair r = real_pair(sample);
     ASSERT_EQ(r.ds.size(), 2u);
     auto b = test::cpu_backend();
     LinkParams p;
@@ -400,7 +401,8 @@ TEST(LinkReal, PotsdamPairCoverageRisesPurityHolds) {
 }
 
 TEST(LinkDriver, MaskDirRoundTripAndCache) {
-    const RealPair r = real_pair();
+    PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
+    const RealPair r = real_pair(sample);
     const std::string tmp = test::temp_dir("link_driver");
     const std::string in = tmp + "/sparse", out = tmp + "/linked";
     std::vector<std::string> ids;
@@ -451,4 +453,41 @@ TEST(LinkDriver, MaskDirRoundTripAndCache) {
                             "/bad --conflict newest 2> /dev/null";
     const int rc = std::system(bad.c_str());
     EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 2) << bad;
+}
+
+// Over a million points (a real dataset's worth, linked in one call): millions of pairs, sort keys
+// over many cells and images, and pair-drawing grids far larger than one wave of blocks.
+TEST(LinkGpuLarge, OverAMillionPointsEqualsCpuBitForBit) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = test::cpu_backend();
+    struct Case {
+        int n, h, w, classes, points, radius;
+        float step;
+        LinkConflict conflict;
+    };
+    const Case cases[] = {{64, 512, 512, 6, 17000, 20, -1, LinkConflict::unlabelled},
+                          {48, 300, 300, 32, 27000, 9, 40.0f, LinkConflict::lowest}};
+    std::uint64_t seed = 900;
+    for (const Case& c : cases) {
+        SCOPED_TRACE(::testing::Message() << c.n << "x" << c.h << "x" << c.w << " radius "
+                                          << c.radius << " step " << c.step);
+        const Tensor sparse = random_sparse(c.n, c.h, c.w, c.classes, c.points, ++seed);
+        const Tensor rgb = c.step >= 0 ? random_rgb(c.n, c.h, c.w, seed) : Tensor();
+        LinkParams p;
+        p.radius = c.radius;
+        p.max_color_step = c.step;
+        p.conflict = c.conflict;
+        Tensor want = Tensor::host(sparse.shape(), DType::u8);
+        const LinkStats sw = cpu->link(sparse, rgb, p, want);
+        ASSERT_GE(sw.points, 1 << 20);
+        Tensor d_sparse = test::to_backend(*gpu, sparse);
+        Tensor d_rgb = c.step >= 0 ? test::to_backend(*gpu, rgb) : Tensor();
+        Tensor d_out = gpu->zeros(sparse.shape(), DType::u8);
+        const LinkStats sg = gpu->link(d_sparse, d_rgb, p, d_out);
+        EXPECT_TRUE(test::all_equal_u8(want, test::to_host(*gpu, d_out)));
+        EXPECT_EQ(sg.points, sw.points);
+        EXPECT_EQ(sg.pairs, sw.pairs);
+        EXPECT_EQ(sg.segments, sw.segments);
+        EXPECT_EQ(sg.labelled_after, sw.labelled_after);
+    }
 }

@@ -38,17 +38,6 @@ std::array<long long, 256> histogram(const LabelMap& m) {
     return h;
 }
 
-template <typename Fn>
-std::string input_error_message(Fn&& fn) {
-    try {
-        fn();
-    } catch (const InputError& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected an InputError";
-    return "";
-}
-
 // A directory as pfce before format 2 wrote it: colour PNGs, unlabelled black, no "format" key.
 void write_legacy_dir(const std::string& dir, const std::vector<std::string>& ids,
                       const std::vector<LabelMap>& masks, const Palette& palette,
@@ -58,15 +47,6 @@ void write_legacy_dir(const std::string& dir, const std::vector<std::string>& id
     for (std::size_t i = 0; i < ids.size(); ++i)
         write_png(dir + "/" + ids[i] + ".png", palette.encode(masks[i]));
     std::ofstream(dir + "/masks.json") << j.dump();
-}
-
-long long parse_count(const std::string& text, const std::string& pattern) {
-    std::smatch m;
-    if (!std::regex_search(text, m, std::regex(pattern))) {
-        ADD_FAILURE() << "no match for " << pattern << " in:\n" << text;
-        return -1;
-    }
-    return std::stoll(m[1].str());
 }
 
 }  // namespace
@@ -107,18 +87,18 @@ TEST(MaskFormat, ValuesThatAreNoClassAreRefusedNamingFileAndPixel) {
     LabelMap bad = m;
     bad.at(2, 3) = 7;
     std::string msg =
-        input_error_message([&] { write_mask_dir(dir + "2", {"x"}, {bad}, pal, {}); });
+        test::input_error_message([&] { write_mask_dir(dir + "2", {"x"}, {bad}, pal, {}); });
     EXPECT_MESSAGE_HAS(msg, "value 7");
     EXPECT_MESSAGE_HAS(msg, "x=3, y=2");
     // A file changed behind pfce's back is refused on reading, naming it.
     write_png_gray(dir + "/x.png", bad);
     const MaskDir md = open_mask_dir(dir);
-    msg = input_error_message([&] { read_mask_png(md, "x", pal); });
+    msg = test::input_error_message([&] { read_mask_png(md, "x", pal); });
     EXPECT_MESSAGE_HAS(msg, "x.png");
     EXPECT_MESSAGE_HAS(msg, "value 7");
     // So is a colour PNG in its place.
     write_png(dir + "/x.png", pal.encode(m));
-    msg = input_error_message([&] { read_mask_png(md, "x", pal); });
+    msg = test::input_error_message([&] { read_mask_png(md, "x", pal); });
     EXPECT_MESSAGE_HAS(msg, "x.png");
     EXPECT_MESSAGE_HAS(msg, "palette PNGs");
 }
@@ -127,7 +107,8 @@ TEST(MaskFormat, MasksOfOtherClassesAreRefused) {
     const std::string dir = test::temp_dir("maskfmt_classes") + "/masks";
     write_mask_dir(dir, {"x"}, {LabelMap(3, 3, 1)}, black_class_palette(), {});
     const MaskDir md = open_mask_dir(dir);
-    const std::string msg = input_error_message([&] { read_mask_png(md, "x", potsdam_palette()); });
+    const std::string msg =
+        test::input_error_message([&] { read_mask_png(md, "x", potsdam_palette()); });
     EXPECT_MESSAGE_HAS(msg, "background, road, building, tree");
     EXPECT_MESSAGE_HAS(msg, "impervious surfaces");
 }
@@ -136,7 +117,7 @@ TEST(MaskFormat, UnknownFormatVersionIsRefused) {
     const std::string dir = test::temp_dir("maskfmt_version");
     std::ofstream(dir + "/masks.json")
         << R"({"ids": [], "format": "pfce-label-png", "format_version": 3, "classes": []})";
-    EXPECT_MESSAGE_HAS(input_error_message([&] { open_mask_dir(dir); }), "newer");
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { open_mask_dir(dir); }), "newer");
 }
 
 TEST(MaskFormat, OlderDirectoriesReadWhereUnambiguousAndRefusedWhereNot) {
@@ -155,7 +136,7 @@ TEST(MaskFormat, OlderDirectoriesReadWhereUnambiguousAndRefusedWhereNot) {
     Palette pal = black_class_palette();
     write_legacy_dir(root + "/black", {"t"}, {m}, pal, "/data/drone");
     const MaskDir amb = open_mask_dir(root + "/black");
-    const std::string msg = input_error_message([&] { read_mask_png(amb, "t", pal); });
+    const std::string msg = test::input_error_message([&] { read_mask_png(amb, "t", pal); });
     EXPECT_MESSAGE_HAS(msg, "'background'");
     EXPECT_MESSAGE_HAS(msg, "pfce sample --data /data/drone");
     EXPECT_MESSAGE_HAS(msg, "--force");
@@ -195,15 +176,15 @@ TEST_P(ForeignRoundTrip, EveryStageReadsBackTheLabelsItWasGiven) {
         written += static_cast<long long>(want.labels.size()) - h[255];
         pixels += static_cast<long long>(want.labels.size());
     }
-    EXPECT_EQ(parse_count(s.output, "points: +([0-9]+)"), written);
+    EXPECT_EQ(test::number_after(s.output, "points: +([0-9]+)"), written);
     EXPECT_GT(per_class[0], 0);  // the black class survives
 
     // stats of the mask directory: the same labelled count, the same per-class counts.
     const test::CommandResult st = test::run_pfce("data stats " + sparse);
     ASSERT_EQ(st.status, 0) << st.output;
-    EXPECT_EQ(parse_count(st.output, "labelled: .*\\(([0-9]+) of"), written);
-    EXPECT_EQ(parse_count(st.output, "\nbackground +([0-9]+)"), per_class[0]);
-    EXPECT_EQ(parse_count(st.output, "\ntree +([0-9]+)"), per_class[3]);
+    EXPECT_EQ(test::number_after(st.output, "labelled: .*\\(([0-9]+) of"), written);
+    EXPECT_EQ(test::number_after(st.output, "\nbackground +([0-9]+)"), per_class[0]);
+    EXPECT_EQ(test::number_after(st.output, "\ntree +([0-9]+)"), per_class[3]);
 
     // link: what stats reads back is what link says it wrote.
     const std::string linked = root + "/linked";
@@ -219,7 +200,7 @@ TEST_P(ForeignRoundTrip, EveryStageReadsBackTheLabelsItWasGiven) {
     EXPECT_GT(linked_labelled, written);
     const test::CommandResult lst = test::run_pfce("data stats " + linked);
     ASSERT_EQ(lst.status, 0) << lst.output;
-    EXPECT_EQ(parse_count(lst.output, "labelled: .*\\(([0-9]+) of"), linked_labelled);
+    EXPECT_EQ(test::number_after(lst.output, "labelled: .*\\(([0-9]+) of"), linked_labelled);
 
     // train: the loss sees the labelled pixels of the training split, no more.
     const std::string run = root + "/run";
@@ -227,7 +208,8 @@ TEST_P(ForeignRoundTrip, EveryStageReadsBackTheLabelsItWasGiven) {
         test::run_pfce("train --data " + fd.root + " --labels " + linked + " --out " + run +
                        " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu --seed 1");
     ASSERT_EQ(t.status, 0) << t.output;
-    const long long train_labelled = parse_count(t.output, "training labels: linked, ([0-9]+) of");
+    const long long train_labelled =
+        test::number_after(t.output, "training labels: linked, ([0-9]+) of");
     EXPECT_GT(train_labelled, 0);
     EXPECT_LT(train_labelled, linked_labelled);
     const test::CommandResult e =

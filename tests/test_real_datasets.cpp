@@ -28,15 +28,6 @@ namespace {
 
 const std::string kTiny = " --batch-size 4 --width 4 --depth 2 --device cpu";
 
-long long number_after(const std::string& text, const std::string& pattern) {
-    std::smatch m;
-    if (!std::regex_search(text, m, std::regex(pattern))) {
-        ADD_FAILURE() << "no match for " << pattern << " in:\n" << text;
-        return -1;
-    }
-    return std::stoll(m[1].str());
-}
-
 // The test's own GeoTIFF writer (raw libtiff, its own field declarations), independent of pfce's.
 const TIFFFieldInfo kGeoFields[] = {
     {33550, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, const_cast<char*>("ModelPixelScaleTag")},
@@ -186,7 +177,7 @@ TEST(RealDatasets, OfficialSplitListsReachTrainingAndEval) {
     const test::CommandResult e =
         test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --json -q");
     ASSERT_EQ(e.status, 0) << e.output;
-    EXPECT_EQ(number_after(e.output, "\"images\": ([0-9]+)"), 2);
+    EXPECT_EQ(test::number_after(e.output, "\"images\": ([0-9]+)"), 2);
     // An id that is not in the dataset names the list and the line.
     std::ofstream(root + "/test.txt") << "tile_3\ntile_77\n";
     const test::CommandResult bad = test::run_pfce(
@@ -267,8 +258,8 @@ TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
     const test::CommandResult s = test::run_pfce("sample --data " + fd.root +
                                                  " --points 8 --seed 2 --out " + root + "/sparse");
     ASSERT_EQ(s.status, 0) << s.output;
-    EXPECT_EQ(number_after(s.output, "points: +([0-9]+)"), want);
-    EXPECT_EQ(number_after(s.output, "of ([0-9]+) pixels"), pixels);
+    EXPECT_EQ(test::number_after(s.output, "points: +([0-9]+)"), want);
+    EXPECT_EQ(test::number_after(s.output, "of ([0-9]+) pixels"), pixels);
 
     // link: more labelled pixels, and stats reads back what link wrote.
     const test::CommandResult l = test::run_pfce("link --in " + root + "/sparse --out " + root +
@@ -276,7 +267,7 @@ TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
     ASSERT_EQ(l.status, 0) << l.output;
     const test::CommandResult ls = test::run_pfce("data stats " + root + "/linked");
     ASSERT_EQ(ls.status, 0) << ls.output;
-    const long long linked = number_after(ls.output, "labelled: .*\\(([0-9]+) of");
+    const long long linked = test::number_after(ls.output, "labelled: .*\\(([0-9]+) of");
     EXPECT_GT(linked, want);
     EXPECT_MESSAGE_HAS(ls.output, "72x40 (2)");
 
@@ -286,7 +277,7 @@ TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
                        "--out " + root + "/run --epochs 2" + kTiny);
     ASSERT_EQ(t.status, 0) << t.output;
     EXPECT_MESSAGE_HAS(t.output, "crops of 32");
-    const long long seen = number_after(t.output, "training labels: linked, ([0-9]+) of");
+    const long long seen = test::number_after(t.output, "training labels: linked, ([0-9]+) of");
     EXPECT_GT(seen, 0);
     EXPECT_LT(seen, linked);
 
@@ -295,9 +286,9 @@ TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
         test::run_pfce("eval --checkpoint " + root +
                        "/run/last.ckpt --split all --json -q --labels " + root + "/linked");
     ASSERT_EQ(e.status, 0) << e.output;
-    EXPECT_EQ(number_after(e.output, "\"images\": ([0-9]+)"), 10);
+    EXPECT_EQ(test::number_after(e.output, "\"images\": ([0-9]+)"), 10);
     long long dense_labelled = 0;
     for (const LabelMap& m : fd.dense)
         for (std::uint8_t v : m.labels) dense_labelled += v != 255;
-    EXPECT_EQ(number_after(e.output, "\"pixels\": ([0-9]+)"), dense_labelled);
+    EXPECT_EQ(test::number_after(e.output, "\"pixels\": ([0-9]+)"), dense_labelled);
 }

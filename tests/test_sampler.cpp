@@ -182,8 +182,7 @@ TEST(Sampler, BadInputNamesTheSample) {
 }
 
 TEST(Sampler, RealKagglePairKeepsEveryClass) {
-    const std::string root = test::shared_dir() + "/data/potsdam-kaggle-sample";
-    if (!fs::exists(root)) GTEST_SKIP() << "no " << root;
+    PFCE_REQUIRE_POTSDAM_SAMPLE(root);
     const Dataset ds = Dataset::open(root);
     for (std::size_t i = 0; i < ds.size(); ++i) {
         const LabelMap dense = ds.read_mask(i);

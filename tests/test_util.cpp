@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
 #include "core/rng.hpp"
@@ -24,6 +26,16 @@ std::unique_ptr<Backend> cpu_backend() {
 std::unique_ptr<Backend> cuda_backend_or_null() {
     if (!cuda_compiled() || cuda_devices() == 0) return nullptr;
     return make_backend(DeviceChoice::cuda, 0);
+}
+
+bool gpu_required() {
+    const char* v = std::getenv("PFCE_REQUIRE_GPU");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
+std::string no_gpu_reason() {
+    const std::string why = cuda_unavailable_reason();
+    return why.empty() ? "a CUDA device is present" : why;
 }
 
 std::unique_ptr<Backend> reference_backend() {
@@ -150,7 +162,13 @@ Tensor random_rgb(int n, int h, int w, std::uint64_t seed) {
 }
 
 std::string shared_dir() {
-    return PFCE_SHARED_DIR;
+    const char* env = std::getenv("PFCE_SHARED_DIR");
+    return env != nullptr && *env != '\0' ? env : PFCE_SHARED_DIR;
+}
+
+std::string potsdam_sample_or_empty() {
+    const std::string dir = shared_dir() + "/data/potsdam-kaggle-sample";
+    return std::filesystem::is_directory(dir + "/patches") ? dir : "";
 }
 std::string source_dir() {
     return PFCE_SOURCE_DIR;
@@ -172,8 +190,29 @@ std::string temp_dir(const std::string& tag) {
     return p.string();
 }
 
+long long number_after(const std::string& text, const std::string& pattern) {
+    std::smatch m;
+    if (!std::regex_search(text, m, std::regex(pattern))) {
+        ADD_FAILURE() << "no match for " << pattern << " in:\n" << text;
+        return -1;
+    }
+    return std::stoll(m[1].str());
+}
+
+RgbImage random_rgb(int w, int h, std::uint64_t seed, std::uint32_t stream) {
+    RgbImage img(w, h);
+    CounterRng rng(seed, stream);
+    for (auto& v : img.pixels) v = static_cast<std::uint8_t>(rng.next_u32());
+    return img;
+}
+
 CommandResult run_pfce(const std::string& args) {
-    const std::string cmd = "\"" + pfce_binary() + "\" " + args + " 2>&1";
+    // Appended piecewise: GCC 12 warns (-Wrestrict, falsely) about the one-expression concat.
+    std::string cmd = "\"";
+    cmd += pfce_binary();
+    cmd += "\" ";
+    cmd += args;
+    cmd += " 2>&1";
     CommandResult r;
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) return r;

@@ -10,12 +10,18 @@
 #include <vector>
 
 #include "core/backend.hpp"
+#include "core/error.hpp"
+#include "data/image.hpp"
 
 namespace pfce::test {
 
 std::unique_ptr<Backend> cpu_backend();
-// The CUDA backend, or nullptr when this build has no CUDA or no device is visible.
+// The CUDA backend, or nullptr when this build has no CUDA or no device is visible. A device that
+// is present but unusable (no code for its architecture) throws: that is a failure, not a skip.
 std::unique_ptr<Backend> cuda_backend_or_null();
+// PFCE_REQUIRE_GPU=1 in the environment: a GPU test that would skip fails instead.
+bool gpu_required();
+std::string no_gpu_reason();  // why cuda_backend_or_null() gives nullptr
 // The plain loops every backend is checked against (host/reference).
 std::unique_ptr<Backend> reference_backend();
 
@@ -39,7 +45,10 @@ Tensor random_rgb(int n, int h, int w, std::uint64_t seed);
                                      double rtol);
 ::testing::AssertionResult all_equal_u8(const Tensor& ref, const Tensor& got);
 
-std::string shared_dir();  // ../shared beside the source tree
+// $PFCE_SHARED_DIR, else ../shared beside the source tree (absent beside a fresh clone).
+std::string shared_dir();
+// The two real Potsdam Kaggle pairs under shared_dir(); "" when they are not there.
+std::string potsdam_sample_or_empty();
 std::string source_dir();
 std::string pfce_binary();                     // the built pfce executable
 std::string temp_dir(const std::string& tag);  // fresh empty directory under the build tree's tmp
@@ -52,12 +61,49 @@ struct CommandResult {
 };
 CommandResult run_pfce(const std::string& args);
 
+// The message of the InputError `fn` throws; a test failure (and "") when it throws none.
+template <typename Fn>
+std::string input_error_message(Fn&& fn) {
+    try {
+        fn();
+    } catch (const InputError& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "expected an InputError";
+    return "";
+}
+
+// The integer the first group of `pattern` (a regex) captures in `text`; a failure and -1 if none.
+long long number_after(const std::string& text, const std::string& pattern);
+
+// Noise images and maps from the counter RNG (seed, stream): inputs whose content does not matter.
+RgbImage random_rgb(int w, int h, std::uint64_t seed, std::uint32_t stream = 1);
+
 }  // namespace pfce::test
 
-// In a GPU test: PFCE_REQUIRE_GPU(gpu); skips with one line when no device is present.
+// Where a GPU test finds no device: it skips with one line, or fails with the reason when the
+// environment sets PFCE_REQUIRE_GPU=1 (the GPU check: a run that skipped every GPU test must not
+// pass). Returns from the test either way.
+#define PFCE_NO_GPU_SKIP_OR_FAIL()                                             \
+    do {                                                                       \
+        if (::pfce::test::gpu_required())                                      \
+            GTEST_FAIL() << "PFCE_REQUIRE_GPU=1 but no GPU is usable: "        \
+                         << ::pfce::test::no_gpu_reason();                     \
+        GTEST_SKIP() << "GPU test skipped: " << ::pfce::test::no_gpu_reason(); \
+    } while (0)
+
+// In a GPU test: PFCE_REQUIRE_GPU(gpu); the CUDA backend, or PFCE_NO_GPU_SKIP_OR_FAIL().
 #define PFCE_REQUIRE_GPU(var)                        \
     auto var = ::pfce::test::cuda_backend_or_null(); \
-    if (!var) GTEST_SKIP() << "no CUDA device (or CUDA not built): GPU test skipped"
+    if (!var) PFCE_NO_GPU_SKIP_OR_FAIL()
+
+// In a test that reads the real Potsdam pairs: PFCE_REQUIRE_POTSDAM_SAMPLE(dir); skips with one
+// line when they are not there (a clone without ../shared).
+#define PFCE_REQUIRE_POTSDAM_SAMPLE(var)                                  \
+    const std::string var = ::pfce::test::potsdam_sample_or_empty();      \
+    if (var.empty())                                                      \
+    GTEST_SKIP() << "no Potsdam sample at " << ::pfce::test::shared_dir() \
+                 << "/data/potsdam-kaggle-sample (set PFCE_SHARED_DIR): test skipped"
 
 #define EXPECT_MESSAGE_HAS(msg, part) \
     EXPECT_NE((msg).find(part), std::string::npos) << "'" << (part) << "' not in: " << (msg)

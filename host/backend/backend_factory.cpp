@@ -43,6 +43,14 @@ int cuda_devices() {
 #endif
 }
 
+std::string cuda_unavailable_reason() {
+#ifdef PFCE_HAVE_CUDA
+    return cuda_unavailable_reason_text();
+#else
+    return "this pfce was built without CUDA (PFCE_CUDA=OFF or no toolkit found)";
+#endif
+}
+
 std::vector<std::string> cuda_device_lines() {
 #ifdef PFCE_HAVE_CUDA
     return describe_cuda_devices();
@@ -80,9 +88,8 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal) {
                        "--device cuda: this pfce was built without CUDA (PFCE_CUDA=OFF); "
                        "use --device cpu or rebuild with the CUDA toolkit");
         if (n == 0)
-            PFCE_THROW(InputError,
-                       "--device cuda: no CUDA device is visible (driver missing or no GPU); "
-                       "use --device cpu or --device auto");
+            PFCE_THROW(InputError, "--device cuda: no CUDA device is usable (",
+                       cuda_unavailable_reason(), "); use --device cpu or --device auto");
         if (cuda_ordinal < 0 || cuda_ordinal >= n)
             PFCE_THROW(InputError, "--device cuda:", cuda_ordinal, ": only ", n,
                        " device(s) present");

@@ -20,6 +20,7 @@ std::unique_ptr<Backend> make_backend(const std::string& choice_text);
 // What this build and machine offer (for `pfce doctor` and GPU-test skipping).
 bool cuda_compiled();
 int cuda_devices();                            // 0 when not compiled or no device/driver
+std::string cuda_unavailable_reason();         // why cuda_devices() is 0; "" when it is not
 std::vector<std::string> cuda_device_lines();  // one human-readable line per device
 std::string cudnn_version_string();            // "9.19.0" or "not built"
 std::string cuda_runtime_version_string();

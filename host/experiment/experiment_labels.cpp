@@ -9,6 +9,7 @@
 
 #include "core/log.hpp"
 #include "core/parallel.hpp"
+#include "core/stopwatch.hpp"
 #include "data/linking.hpp"
 #include "data/mask_dir.hpp"
 #include "data/sparse_masks.hpp"
@@ -19,11 +20,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 std::string settings_key(const json& settings) {
     const std::string s = settings.dump();
@@ -53,7 +49,7 @@ ExperimentLabels make_experiment_labels(const ExperimentSpec& e, const LoadedDat
         lab.train = L.dense;
         return lab;
     }
-    const auto t0 = Clock::now();
+    const Stopwatch t0;
     SamplerOptions so;
     so.points = ls.points;
     so.scale_by_area = ls.scale_by_area;
@@ -70,14 +66,14 @@ ExperimentLabels make_experiment_labels(const ExperimentSpec& e, const LoadedDat
                                  so, static_cast<int>(c), L.images[0].width, L.images[0].height));
     log_info(tag, s.reused ? "sparse masks: reused " : "sampled ", scaled, " points/class at ",
              L.images[0].width, "x", L.images[0].height, " (", describe_labels(ls),
-             " at 300x300) in ", seconds_since(t0), " s -> ", sparse_dir);
-    r.stage_seconds["sample"] = seconds_since(t0);
+             " at 300x300) in ", t0.seconds(), " s -> ", sparse_dir);
+    r.stage_seconds["sample"] = t0.seconds();
     if (ls.kind == "sparse") {
         lab.train = lab.sparse;
         lab.dir = sparse_dir;
         return lab;
     }
-    const auto t1 = Clock::now();
+    const Stopwatch t1;
     LinkDirOptions lo;
     lo.in_dir = sparse_dir;
     lo.data_root = L.root;
@@ -92,8 +88,8 @@ ExperimentLabels make_experiment_labels(const ExperimentSpec& e, const LoadedDat
     lab.dir = lo.out_dir;
     log_info(tag, lr.reused ? "linked masks: reused " : "linked ", lr.stats.points,
              " points: ", lr.stats.pairs, " pairs within D=", ls.radius, ", ", lr.stats.segments,
-             " segments drawn, in ", seconds_since(t1), " s -> ", lo.out_dir);
-    r.stage_seconds["link"] = seconds_since(t1);
+             " segments drawn, in ", t1.seconds(), " s -> ", lo.out_dir);
+    r.stage_seconds["link"] = t1.seconds();
     return lab;
 }
 

@@ -9,6 +9,7 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
+#include "core/stopwatch.hpp"
 #include "data/image_io.hpp"
 #include "host/experiment/experiment_labels.hpp"
 #include "host/experiment/picture_grid.hpp"
@@ -24,11 +25,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 std::vector<SampleData> samples_for(const LoadedData& L, const ExperimentLabels& lab,
                                     const std::vector<std::size_t>& pos) {
@@ -88,7 +84,7 @@ bool can_resume(const std::string& dir, const Config& cfg, const std::string& ta
 ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, const LoadedData& L,
                                 Backend& backend, const std::string& out_dir,
                                 const RunOptions& opts, const std::string& tag) {
-    const auto t_start = Clock::now();
+    const Stopwatch t_start;
     ExperimentResult r;
     r.id = e.id;
     r.description = e.description;
@@ -142,13 +138,13 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
              ", weight decay ", o.weight_decay, ", schedule ", cfg.schedule.name, ", clip ", o.clip,
              ", batch ", cfg.run.batch_size, ", U-Net depth ", cfg.model.depth, " width ",
              cfg.model.width);
-    const auto t_train = Clock::now();
+    const Stopwatch t_train;
     TrainOptions to;
     to.resume = !opts.force && can_resume(cfg.run.out, cfg, tag);
     to.force = !to.resume;  // finished experiments were skipped before getting here
     to.tty = opts.tty;
     const TrainResult tr = train_unet(backend, cfg, in, to);
-    r.stage_seconds["train"] = seconds_since(t_train);
+    r.stage_seconds["train"] = t_train.seconds();
     if (tr.interrupted) {
         r.status = "interrupted";
         return r;
@@ -170,13 +166,13 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     const std::string ckpt = use_best ? tr.best_checkpoint : tr.last_checkpoint;
     log_info(tag, "testing ", use_best ? "the best-validation" : "the last", " checkpoint (epoch ",
              r.selected_epoch, ") on ", L.split.test.size(), " test images");
-    const auto t_test = Clock::now();
+    const Stopwatch t_test;
     TrainedModel tm = load_trained_model(backend, ckpt);
     const std::vector<SampleData> test = samples_for(L, lab, L.split.test);
     const EvalResult ev = evaluate(backend, *tm.net, test, tm.stats, focal_params(tm.config),
                                    in.clutter_class, eval_options(cfg));
     r.test = ev.metrics;
-    r.stage_seconds["test"] = seconds_since(t_test);
+    r.stage_seconds["test"] = t_test.seconds();
     char buf[256];
     std::snprintf(buf, sizeof buf, "test mIoU %.4f (w/o clutter %.4f), OA %.4f, mean F1 %.4f",
                   r.test.miou, r.test.miou_no_clutter, r.test.oa, r.test.mean_f1);
@@ -184,7 +180,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
 
     // Picture grid of the first few test images.
     if (suite.grid_images > 0) {
-        const auto t_grid = Clock::now();
+        const Stopwatch t_grid;
         std::vector<GridRow> rows;
         const std::size_t k =
             std::min<std::size_t>(static_cast<std::size_t>(suite.grid_images), L.split.test.size());
@@ -203,9 +199,9 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
         const std::string rel = e.id + "/grid.png";
         write_png((fs::path(out_dir) / rel).string(), compose_picture_grid(rows, pal));
         r.grid_png = rel;
-        r.stage_seconds["grid"] = seconds_since(t_grid);
+        r.stage_seconds["grid"] = t_grid.seconds();
     }
-    r.wall_seconds = seconds_since(t_start);
+    r.wall_seconds = t_start.seconds();
     return r;
 }
 

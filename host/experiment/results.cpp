@@ -9,14 +9,6 @@
 
 namespace pfce {
 
-nlohmann::json json_number(double x) {
-    return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json();
-}
-
-double number_from_json(const nlohmann::json& j) {
-    return j.is_number() ? j.get<double>() : std::numeric_limits<double>::quiet_NaN();
-}
-
 namespace {
 
 nlohmann::json numbers(const std::vector<double>& v) {

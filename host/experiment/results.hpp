@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "host/train/json_number.hpp"
 #include "host/train/metrics.hpp"
 
 namespace pfce {
@@ -63,9 +64,5 @@ ExperimentResult result_from_json(const nlohmann::json& j, const std::string& so
 
 ExperimentResult read_result(const std::string& path);
 void write_result(const std::string& path, const ExperimentResult& r);  // atomic
-
-// NaN <-> null in JSON (JSON has no NaN).
-nlohmann::json json_number(double x);
-double number_from_json(const nlohmann::json& j);
 
 }  // namespace pfce

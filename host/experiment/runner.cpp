@@ -11,6 +11,7 @@
 
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
+#include "core/stopwatch.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/experiment/experiment_run.hpp"
 #include "host/experiment/report.hpp"
@@ -25,11 +26,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 std::string utc_now() {
     const std::time_t t = std::time(nullptr);
@@ -156,12 +152,12 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         ++k;
         const std::string tag =
             "[" + std::to_string(k) + "/" + std::to_string(to_run) + " " + p.spec.id + "] ";
-        const auto t0 = Clock::now();
+        const Stopwatch t0;
         ExperimentResult r;
         try {
             r = run_experiment(p.spec, suite, *L, *backend, sum.out_dir, opts, tag);
         } catch (const std::exception& ex) {
-            r = failed_result(p.spec, ex.what(), device_name, seconds_since(t0));
+            r = failed_result(p.spec, ex.what(), device_name, t0.seconds());
             log_warn(tag, "FAILED: ", r.error, " (the other experiments still run)");
         }
         if (r.status == "interrupted") {
@@ -173,7 +169,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         }
         if (r.status == "ok") {
             ++sum.ran;
-            log_info(tag, "done in ", seconds_since(t0), " s");
+            log_info(tag, "done in ", t0.seconds(), " s");
         } else {
             ++sum.failed;
         }

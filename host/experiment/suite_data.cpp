@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/log.hpp"
+#include "core/stopwatch.hpp"
 #include "host/train/train_data.hpp"
 
 namespace pfce {
@@ -37,7 +38,7 @@ DataSettings suite_data_settings(const Suite& suite, const RunOptions& opts,
 }
 
 LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool force) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const Stopwatch t0;
     LoadedData L;
     L.root = d.root;
     L.ds = std::make_unique<Dataset>(open_run_dataset(d, force));
@@ -74,9 +75,7 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool force
         L.split.test.size(),
         d.train_list.empty() ? ("seed " + std::to_string(d.split_seed)).c_str() : "from lists");
     L.summary = buf;
-    log_info("data: read ", L.indices.size(), " samples in ",
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-             " s: ", L.summary);
+    log_info("data: read ", L.indices.size(), " samples in ", t0.seconds(), " s: ", L.summary);
     return L;
 }
 

@@ -13,20 +13,6 @@ namespace pfce {
 
 namespace {
 
-void ensure(Backend& b, Tensor& t, const Shape& s, DType d) {
-    if (t.empty() || t.shape() != s || t.dtype() != d) t = b.zeros(s, d);
-}
-
-float read_scalar(Backend& b, const Tensor& t) {
-    Tensor h = Tensor::host({1}, DType::f32);
-    b.copy(h, t);
-    return h.data<float>()[0];
-}
-
-}  // namespace
-
-namespace {
-
 // Every sample the same size and within one window: the batched path.
 bool uniform_within(const std::vector<SampleData>& samples, int window) {
     const int w = samples[0].image.width, h = samples[0].image.height;
@@ -130,10 +116,10 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
         std::int64_t pending_pixels = 0;
         Batch batch;
         while (loader.next(batch)) {
-            ensure(backend, x, batch.images.shape(), DType::f32);
-            ensure(backend, labels, batch.train_labels.shape(), DType::u8);
-            ensure(backend, dense, batch.dense.shape(), DType::u8);
-            ensure(backend, pred, batch.dense.shape(), DType::u8);
+            ensure_tensor(backend, x, batch.images.shape(), DType::f32);
+            ensure_tensor(backend, labels, batch.train_labels.shape(), DType::u8);
+            ensure_tensor(backend, dense, batch.dense.shape(), DType::u8);
+            ensure_tensor(backend, pred, batch.dense.shape(), DType::u8);
             const std::int64_t pixels = batch.dense.numel();
             // A cell can count every pixel of the pending batches: flush before i32 could overflow.
             if (pending_pixels + pixels > std::numeric_limits<std::int32_t>::max()) {

@@ -5,31 +5,24 @@
 #include <cmath>
 #include <limits>
 
+#include "core/enum_names.hpp"
 #include "core/error.hpp"
 
 namespace pfce {
 
+namespace {
+const EnumName<ScheduleKind> kScheduleNames[] = {{ScheduleKind::constant, "constant"},
+                                                 {ScheduleKind::step, "step"},
+                                                 {ScheduleKind::cosine, "cosine"},
+                                                 {ScheduleKind::plateau, "plateau"}};
+}  // namespace
+
 ScheduleKind parse_schedule_kind(const std::string& name, const std::string& source) {
-    if (name == "constant" || name == "none") return ScheduleKind::constant;
-    if (name == "step") return ScheduleKind::step;
-    if (name == "cosine") return ScheduleKind::cosine;
-    if (name == "plateau") return ScheduleKind::plateau;
-    PFCE_THROW(InputError, source, ": unknown schedule \"", name,
-               "\" (expected constant, step, cosine or plateau)");
+    return parse_enum(name, kScheduleNames, source);
 }
 
 const char* schedule_kind_name(ScheduleKind kind) {
-    switch (kind) {
-        case ScheduleKind::constant:
-            return "constant";
-        case ScheduleKind::step:
-            return "step";
-        case ScheduleKind::cosine:
-            return "cosine";
-        case ScheduleKind::plateau:
-            return "plateau";
-    }
-    return "?";
+    return enum_name(kind, kScheduleNames);
 }
 
 LrSchedule::LrSchedule(const ScheduleConfig& cfg)

@@ -1,29 +1,23 @@
 // Optimizer: name resolution and the per-parameter step loop.
 #include "host/train/optimizer.hpp"
 
+#include "core/enum_names.hpp"
+
 namespace pfce {
 
+namespace {
+const EnumName<OptimizerKind> kOptimizerNames[] = {{OptimizerKind::sgd, "sgd"},
+                                                   {OptimizerKind::adam, "adam"},
+                                                   {OptimizerKind::adamw, "adamw"},
+                                                   {OptimizerKind::adam_l2, "adam_l2"}};
+}  // namespace
+
 OptimizerKind parse_optimizer_kind(const std::string& name, const std::string& source) {
-    if (name == "sgd") return OptimizerKind::sgd;
-    if (name == "adam") return OptimizerKind::adam;
-    if (name == "adamw") return OptimizerKind::adamw;
-    if (name == "adam_l2") return OptimizerKind::adam_l2;
-    PFCE_THROW(InputError, source, ": unknown optimizer \"", name,
-               "\" (expected sgd, adam, adamw or adam_l2)");
+    return parse_enum(name, kOptimizerNames, source);
 }
 
 const char* optimizer_kind_name(OptimizerKind kind) {
-    switch (kind) {
-        case OptimizerKind::sgd:
-            return "sgd";
-        case OptimizerKind::adam:
-            return "adam";
-        case OptimizerKind::adamw:
-            return "adamw";
-        case OptimizerKind::adam_l2:
-            return "adam_l2";
-    }
-    return "?";
+    return enum_name(kind, kOptimizerNames);
 }
 
 Optimizer::Optimizer(Backend& backend, std::vector<Parameter*> params, const OptimizerConfig& cfg)

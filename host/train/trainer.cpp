@@ -18,6 +18,7 @@
 #include "core/stop_signal.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/class_weights.hpp"
+#include "host/train/json_number.hpp"
 #include "host/train/lr_schedule.hpp"
 #include "host/train/optimizer.hpp"
 #include "host/train/progress.hpp"
@@ -30,20 +31,10 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-void ensure(Backend& b, Tensor& t, const Shape& s, DType d) {
-    if (t.empty() || t.shape() != s || t.dtype() != d) t = b.zeros(s, d);
-}
-
-float read_scalar(Backend& b, const Tensor& t) {
-    Tensor h = Tensor::host({1}, DType::f32);
-    b.copy(h, t);
-    return h.data<float>()[0];
-}
-
-json num(double x) {
+json json_number(double x) {
     return std::isfinite(x) ? json(x) : json();
 }
-double num_from(const json& j) {
+double number_from_json(const json& j) {
     return j.is_number() ? j.get<double>() : std::numeric_limits<double>::quiet_NaN();
 }
 
@@ -114,7 +105,7 @@ json state_to_json(const LoopState& s, const LrSchedule& sched) {
             {"epoch_images", s.epoch_images},
             {"epoch_seconds", s.epoch_seconds},
             {"best_epoch", s.best_epoch},
-            {"best_value", num(s.best_value)},
+            {"best_value", json_number(s.best_value)},
             {"schedule", sched.state()}};
 }
 
@@ -398,16 +389,16 @@ class TrainingRun {
 
     // One optimizer step on `batch`.
     void step(const Batch& batch) {
-        ensure(backend_, x_, batch.images.shape(), DType::f32);
-        ensure(backend_, labels_, batch.train_labels.shape(), DType::u8);
+        ensure_tensor(backend_, x_, batch.images.shape(), DType::f32);
+        ensure_tensor(backend_, labels_, batch.train_labels.shape(), DType::u8);
         backend_.copy(x_, batch.images);
         backend_.copy(labels_, batch.train_labels);
         const Tensor& logits = net_.forward(x_, true);
-        ensure(backend_, dlogits_, logits.shape(), DType::f32);
+        ensure_tensor(backend_, dlogits_, logits.shape(), DType::f32);
         backend_.focal_loss(logits, labels_, loss_params_, d_loss_, dlogits_);
         if (crf_on_) {  // the CRF term's gradient on top of the focal loss's
-            ensure(backend_, rgb_, batch.rgb.shape(), DType::u8);
-            ensure(backend_, dcrf_, logits.shape(), DType::f32);
+            ensure_tensor(backend_, rgb_, batch.rgb.shape(), DType::u8);
+            ensure_tensor(backend_, dcrf_, logits.shape(), DType::f32);
             backend_.copy(rgb_, batch.rgb);
             backend_.crf_loss(logits, rgb_, crf_params_, d_crf_, dcrf_);
             backend_.add_inplace(dlogits_, dcrf_);
@@ -457,20 +448,20 @@ class TrainingRun {
 
         json line = {{"epoch", st_.epoch + 1},
                      {"lr", lr_},
-                     {"train_loss", num(train_loss)},
-                     {"val_loss", num(val.loss)},
-                     {"val_loss_dense", num(val.loss_dense)},
-                     {"val_miou", num(val.metrics.miou)},
-                     {"val_miou_no_clutter", num(val.metrics.miou_no_clutter)},
-                     {"val_oa", num(val.metrics.oa)},
-                     {"val_mean_f1", num(val.metrics.mean_f1)},
+                     {"train_loss", json_number(train_loss)},
+                     {"val_loss", json_number(val.loss)},
+                     {"val_loss_dense", json_number(val.loss_dense)},
+                     {"val_miou", json_number(val.metrics.miou)},
+                     {"val_miou_no_clutter", json_number(val.metrics.miou_no_clutter)},
+                     {"val_oa", json_number(val.metrics.oa)},
+                     {"val_mean_f1", json_number(val.metrics.mean_f1)},
                      {"val_iou", to_json(val.metrics)["iou"]},
                      {"time_s", train_seconds},
                      {"images_per_s", images_per_s},
                      {"steps", st_.global_step},
                      {"best", improved}};
         // The CRF term (weighted, as added to the loss), beside the focal loss in train_loss.
-        if (crf_on_) line["train_crf_loss"] = num(train_crf);
+        if (crf_on_) line["train_crf_loss"] = json_number(train_crf);
         append_line(result_.metrics_path, line.dump());
         char crf_part[48] = "";
         if (crf_on_) std::snprintf(crf_part, sizeof crf_part, " + crf %.4f", train_crf);
@@ -524,11 +515,11 @@ class TrainingRun {
         const std::vector<json> lines = read_metric_lines(result_.metrics_path);
         if (lines.empty()) return;
         const json& j = lines.back();
-        result_.train_loss = num_from(j.value("train_loss", json()));
-        result_.val.loss = num_from(j.value("val_loss", json()));
-        result_.val.loss_dense = num_from(j.value("val_loss_dense", json()));
-        result_.val.metrics.miou = num_from(j.value("val_miou", json()));
-        result_.val.metrics.oa = num_from(j.value("val_oa", json()));
+        result_.train_loss = number_from_json(j.value("train_loss", json()));
+        result_.val.loss = number_from_json(j.value("val_loss", json()));
+        result_.val.loss_dense = number_from_json(j.value("val_loss_dense", json()));
+        result_.val.metrics.miou = number_from_json(j.value("val_miou", json()));
+        result_.val.metrics.oa = number_from_json(j.value("val_oa", json()));
     }
 
     Backend& backend_;

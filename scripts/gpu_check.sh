@@ -1,0 +1,610 @@
+#!/usr/bin/env bash
+# The GPU check (issue 10): one command that says whether every CUDA op works, is clean under the
+# sanitizers, and how fast it is, within 8 minutes on the H200 and with at most 4 output files.
+# From the .deb bundle of scripts/gpu_pack.sh (.device/, carried beside the sources) it unpacks a
+# private prefix (never into /), finds nvcc and cuDNN, builds against that prefix and the CUDA
+# toolkit only, proves nothing else was used, then runs, each stage under its own time limit:
+#   a  environment: driver, GPU, compute capability, nvcc, cuDNN, compiler, OS, pfce doctor
+#   b  every fast test with GPU tests required (PFCE_REQUIRE_GPU=1: a skip is a failure); failing
+#      tests rerun once with CUDA_LAUNCH_BLOCKING=1 PFCE_CUDA_SYNC_CHECK=1 for a precise report
+#   c  compute-sanitizer memcheck, racecheck, initcheck, synccheck over the GPU tests of our kernels
+#   d  the benchmarks on cuda with their PyTorch/scipy peers (the Python with CUDA torch), JSON
+#   e  pfce run experiments/gpu-check.toml --device cuda, its report
+# Outputs in $OUT (gpu-check-out/ when unset): summary.txt (printed last), bench.json, report.html,
+# logs.tar.gz (every log, the test XML, CMake's cache, the e2e report files).
+#
+# --rehearse, on a machine without a GPU (Debian, after gpu_pack.sh): the same unpack, configure and
+# build from the bundle with CMake restricted to it and the toolkit, then proves it: every path in
+# CMakeCache.txt, every library ldd resolves and every header the compiler read lies in the bundle,
+# the toolkit or the C/C++ tool chain (dpkg -S), and the dpkg-free unpacker gives the same tree. CPU
+# tests run; PFCE_REQUIRE_GPU=1 must make GPU tests fail; the GPU stages are skipped, their
+# plumbing run at toy size on the CPU. A dependency missing from the bundle fails here.
+#
+# Usage: bash scripts/gpu_check.sh [--rehearse] [--stages prepare,build,deps,a,b,c,d,e]
+# Environment: OUT, PFCE_CHECK_BUDGET_S (default 480), PFCE_PYTHON, PFCE_CUDNN_ROOT, CUDA_HOME.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+self="$root/scripts/gpu_check.sh"
+tools="$root/scripts/gpu_check_tools.py"
+
+# ---- one stage, run by the driver below as: timeout LIMIT gpu_check.sh --stage NAME -----------------
+# A stage's exit status: 0 pass, 3 skipped (it says why in its note), anything else fail. Each
+# writes one line for the summary to $notes/NAME.
+note() { printf '%s\n' "$*" > "$notes/$stage"; }
+say() { printf '== %s: %s\n' "$stage" "$*"; }
+python3_ok() { [ -n "${HELPER_PY:-}" ]; }
+# Seconds this stage has left (its driver kills it at STAGE_LIMIT), less a margin for its own
+# bookkeeping; and that moment as a local time of day for ctest --stop-time (CMake 3.25 ignores
+# the option when a zone is appended).
+stage_left() { echo $(( ${STAGE_LIMIT:-600} - SECONDS - ${1:-10} )); }
+stop_time() { date -d "+$(stage_left "${1:-10}") seconds" '+%H:%M:%S'; }
+# Arrays do not cross into the stage processes: they travel as space-separated strings.
+read -ra WHEEL_LIB_DIRS <<< "${WHEEL_LIB_DIRS_STR:-}"
+read -ra RUN_DIRS <<< "${RUN_DIRS_STR:-}"
+
+stage_prepare() {
+  python3_ok || { note "no python3 for the helper script"; return 1; }
+  "$HELPER_PY" "$tools" verify "$root/.device/debs"
+  local stamp="$prefix/.manifest.sha256" want
+  want=$(sha256sum "$root/.device/MANIFEST.tsv" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    note "bundle already unpacked in $prefix (same manifest)"
+    return 0
+  fi
+  rm -rf "$prefix"
+  mkdir -p "$prefix"
+  local how
+  if command -v dpkg-deb >/dev/null; then
+    for f in "$root"/.device/debs/*.deb; do dpkg-deb -x "$f" "$prefix"; done
+    how="dpkg-deb"
+  else
+    "$HELPER_PY" "$tools" unpack "$prefix" "$root"/.device/debs/*.deb
+    how="the Python unpacker (no dpkg here)"
+  fi
+  "$HELPER_PY" "$tools" fixlinks "$prefix"
+  echo "$want" > "$stamp"
+  note "$(ls "$root"/.device/debs/*.deb | wc -l) packages unpacked into $prefix with $how ($(du -sm "$prefix" | cut -f1) MiB)"
+}
+
+stage_build() {
+  [ -n "$NVCC" ] || { note "no nvcc found (PATH, CUDA_HOME, /usr/local/cuda*)"; return 1; }
+  [ -n "$CUDNN_INC" ] || { note "no cuDNN found (torch's nvidia-cudnn wheel, the toolkit, /usr)"; return 1; }
+  local gen=(-G Ninja)
+  command -v ninja >/dev/null || gen=(-G "Unix Makefiles")
+  local extra=()
+  # cuBLAS may live only in a wheel of torch's environment: name it for FindCUDAToolkit.
+  [ -n "${CUBLAS_WHEEL:-}" ] && extra+=("-DCUDA_cublas_LIBRARY=$CUBLAS_WHEEL")
+  [ -n "${CUBLASLT_WHEEL:-}" ] && extra+=("-DCUDA_cublasLt_LIBRARY=$CUBLASLT_WHEEL")
+  # The binaries find every library through DT_RPATH (not RUNPATH, which libraries loaded by
+  # libraries ignore): no LD_LIBRARY_PATH, which would also reach cmake, python and torch.
+  local rpath
+  rpath=$(IFS=';'; echo "${RUN_DIRS[*]}")
+  say "configuring $build (prefix $prefix, toolkit $CUDA_ROOT, cuDNN $CUDNN_LIB, sm_$ARCH)"
+  env -u CMAKE_PREFIX_PATH cmake -S "$root" -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+    -DPFCE_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
+    -DCMAKE_PREFIX_PATH="$prefix/usr;$prefix" -DCMAKE_IGNORE_PREFIX_PATH="$IGNORE_PREFIXES" \
+    -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON -DCMAKE_FIND_PACKAGE_NO_SYSTEM_PACKAGE_REGISTRY=ON \
+    -DPFCE_CUDNN_INCLUDE="$CUDNN_INC" -DPFCE_CUDNN_LIB="$CUDNN_LIB" "${extra[@]}" \
+    -DCMAKE_BUILD_RPATH="$rpath" -DCMAKE_EXE_LINKER_FLAGS="-Wl,--disable-new-dtags" \
+    || { note "CMake configure failed (see build.log)"; return 1; }
+  local t=$SECONDS
+  cmake --build "$build" -j "$JOBS" || { note "build failed (see build.log)"; return 1; }
+  note "configured and built with $JOBS jobs in $((SECONDS - t)) s (sm_$ARCH, $(basename "${gen[1]}"))"
+}
+
+stage_deps() {
+  local allowed=("$prefix" "$CUDA_ROOT" "$CUDNN_DIR" "$root" "$build" "${WHEEL_LIB_DIRS[@]}")
+  "$HELPER_PY" "$tools" check-cache "$build/CMakeCache.txt" "${allowed[@]}"
+  local bins=("$build/pfce" "$build"/tests/test_* "$build"/bench/bench_*)
+  # Our binaries as they run (their RPATH only), and the bundled libraries as they load under it.
+  "$HELPER_PY" "$tools" check-ldd "${allowed[@]}" -- "${bins[@]}"
+  mapfile -t libs < <(find "$prefix" -name '*.so*' -type f)
+  LD_LIBRARY_PATH=$(IFS=:; echo "${RUN_DIRS[*]}") \
+    "$HELPER_PY" "$tools" check-ldd "${allowed[@]}" -- "${libs[@]}"
+  if [ "$MODE" = rehearse ]; then
+    "$HELPER_PY" "$tools" check-headers "$build" "${allowed[@]}"
+    # The GPU machine may lack dpkg: the fallback unpacker must give the very same tree.
+    local py="$work/prefix-python"
+    rm -rf "$py"
+    "$HELPER_PY" "$tools" unpack "$py" "$root"/.device/debs/*.deb >/dev/null
+    "$HELPER_PY" "$tools" fixlinks "$py" >/dev/null
+    diff <(cd "$prefix" && find . ! -name .manifest.sha256 | sort) <(cd "$py" && find . | sort) \
+      || { note "the Python unpacker's tree differs from dpkg-deb's"; return 1; }
+    rm -rf "$py"
+    note "CMake cache, ldd of every binary and bundled library, and every header read: bundle, toolkit or tool chain only; Python unpacker = dpkg-deb"
+  else
+    note "CMake cache and ldd of every binary and bundled library: bundle, toolkit or tool chain only"
+  fi
+}
+
+stage_a() {
+  set +o pipefail  # facts only: a tool that stops early (head) must not fail the stage
+  {
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  host: $(uname -n)  commit: $COMMIT"
+    echo "mode: $MODE  cores: $JOBS  memory: $(free -g 2>/dev/null | awk '/Mem:/{print $2 " GiB"}')"
+    grep -E '^(PRETTY_NAME|VERSION_ID)=' /etc/os-release 2>/dev/null || echo "no /etc/os-release"
+    ldd --version 2>&1 | head -1
+    echo "compiler: $(c++ --version 2>&1 | head -1)"
+    echo "cmake: $(cmake --version | head -1); ninja: $(ninja --version 2>/dev/null || echo none)"
+    echo "nvcc: ${NVCC:-not found}"; [ -n "$NVCC" ] && "$NVCC" --version 2>&1 | tail -2
+    echo "CUDA toolkit: $CUDA_ROOT; architectures: $ARCH"
+    echo "cuDNN: $CUDNN_VERSION, header $CUDNN_INC/cudnn.h, library $CUDNN_LIB"
+    echo "python for peers: ${PFCE_PYTHON:-none}"
+    [ -n "${PFCE_PYTHON:-}" ] && "$PFCE_PYTHON" -c 'import sys, torch; print("  python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available(), "cudnn", torch.backends.cudnn.version())' 2>&1 | tail -1
+    echo "compute-sanitizer: ${SANITIZER:-none} $( [ -n "${SANITIZER:-}" ] && "$SANITIZER" --version 2>&1 | tail -1)"
+    echo "ncu: $(command -v ncu || echo none)"
+    echo "run-time search path of pfce: $(readelf -d "$build/pfce" 2>/dev/null | grep -E 'RPATH|RUNPATH' | sed 's/.*\[//; s/\]//')"
+  } | tee "$work/facts.txt"
+  if command -v nvidia-smi >/dev/null; then
+    nvidia-smi || true
+    nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total,clocks.max.sm --format=csv || true
+  else
+    echo "nvidia-smi: not found"
+  fi
+  if [ -x "$build/pfce" ]; then "$build/pfce" doctor || true; else echo "pfce not built: no doctor"; fi
+  if [ "$MODE" = gpu ]; then
+    [ -n "$GPU_NAME" ] || { note "no GPU visible (nvidia-smi)"; return 1; }
+    note "$GPU_NAME sm_$ARCH, driver $DRIVER, $CUDNN_VERSION, $(c++ --version 2>&1 | head -1)"
+  else
+    note "no GPU (rehearsal); $CUDNN_VERSION; $(c++ --version 2>&1 | head -1)"
+  fi
+}
+
+stage_b() {
+  local xml="$logs/b-tests.xml" rc=0
+  export PFCE_SHARED_DIR=$SHARED_DIR OMP_NUM_THREADS=$TEST_OMP_THREADS
+  # Tests still running near the stage's end are stopped by ctest itself, so its report is kept
+  # (and a third of the time is left for the rerun).
+  local stop
+  stop=$(stop_time $(( ${STAGE_LIMIT:-600} / 3 )))
+  if [ "$MODE" = gpu ]; then
+    PFCE_REQUIRE_GPU=1 ctest --test-dir "$build" -LE slow -j "$TEST_JOBS" --timeout 300 \
+      --stop-time "$stop" --output-on-failure --output-junit "$xml" || rc=$?
+  else
+    ctest --test-dir "$build" -LE slow -j "$TEST_JOBS" --timeout 900 --stop-time "$stop" \
+      --output-on-failure --output-junit "$xml" || rc=$?
+  fi
+  local counts total ran
+  counts=$("$HELPER_PY" "$tools" junit "$xml" 2>&1) || counts="no test results"
+  counts=${counts%%$'\n'*}
+  # Tests ctest stopped for time are not in its report: say how many of all ran.
+  total=$(ctest --test-dir "$build" -N -LE slow | awk '/Total Tests:/ {print $3}')
+  ran=${counts%% *}
+  [ -n "$total" ] && [ "$ran" != "$total" ] && counts="$counts; only $ran of $total tests ran (time)"
+  if [ "$rc" -ne 0 ]; then
+    say "rerunning the failed tests with CUDA_LAUNCH_BLOCKING=1 PFCE_CUDA_SYNC_CHECK=1 (b-rerun.log)"
+    CUDA_LAUNCH_BLOCKING=1 PFCE_CUDA_SYNC_CHECK=1 PFCE_REQUIRE_GPU=$([ "$MODE" = gpu ] && echo 1 || echo 0) \
+      ctest --test-dir "$build" --rerun-failed -j "$TEST_JOBS" --timeout 300 --stop-time "$(stop_time 5)" \
+      --output-on-failure > "$logs/b-rerun.log" 2>&1 || true
+    note "$counts (failed tests rerun in b-rerun.log)"
+    "$HELPER_PY" "$tools" junit "$xml" || true
+    return 1
+  fi
+  if [ "$MODE" = rehearse ]; then
+    # Without a GPU, requiring one must make the GPU tests fail, each saying why.
+    local req="$logs/b-require-gpu.log"
+    if PFCE_REQUIRE_GPU=1 ctest --test-dir "$build" -R '^(CudaBackend\.|FocalLossGpu\.|TrainGpu\.|Ops/.*_cuda)' \
+        --output-on-failure > "$req" 2>&1; then
+      note "$counts, but PFCE_REQUIRE_GPU=1 did not fail the GPU tests"
+      return 1
+    fi
+    grep -q "PFCE_REQUIRE_GPU=1 but no GPU is usable" "$req" \
+      || { note "$counts; PFCE_REQUIRE_GPU=1 failed without saying why"; return 1; }
+    counts="$counts; with PFCE_REQUIRE_GPU=1 the GPU tests fail, naming the reason"
+  fi
+  note "$counts"
+}
+
+# The GPU tests of our own kernels (cuDNN and cuBLAS are not ours to check), at their small sizes.
+SANITIZED=(
+  "test_core CudaBackend.*"
+  "test_focal_loss FocalLossGpu.*"
+  "test_link LinkGpu.*"
+  "test_metrics MetricsGpu.*"
+  "test_optim OptimGpu.*"
+  "test_nn_ops_gpu NnOpsGpu.BatchNorm*:NnOpsGpu.Relu*:NnOpsGpu.MaxPool*:NnOpsGpu.Concat*:NnOpsGpu.ReflectPad*:NnOpsGpu.Argmax*"
+  "test_gpu_pipeline LinkDriverGpu.MixedSizes*"
+  "test_backend_ops Ops/BackendOpsMatchReference.OnEveryShape/*_cuda-*conv2d*:*upconv2x2*"
+)
+
+stage_c() {
+  if [ "$MODE" = rehearse ]; then
+    for entry in "${SANITIZED[@]}"; do
+      set -- $entry
+      [ -x "$build/tests/$1" ] || { note "no test binary $1"; return 1; }
+      "$build/tests/$1" --gtest_list_tests --gtest_filter="$2" | grep -q '^  ' \
+        || { note "filter $2 selects no test in $1"; return 1; }
+    done
+    note "skipped (no GPU); the ${#SANITIZED[@]} test selections exist"
+    return 3
+  fi
+  [ -n "$SANITIZER" ] || { note "compute-sanitizer not found"; return 1; }
+  export PFCE_SHARED_DIR=$SHARED_DIR PFCE_REQUIRE_GPU=1
+  # The four tools run side by side, each through the list; a run is cut short (and counted as a
+  # failure) rather than letting the stage be killed before it reports.
+  local tool pids=()
+  for tool in memcheck racecheck initcheck synccheck; do
+    (
+      status=0
+      for entry in "${SANITIZED[@]}"; do
+        set -- $entry
+        rc=0
+        echo "### $tool $1 --gtest_filter=$2"
+        timeout -k 5 "$(stage_left 15)" "$SANITIZER" --tool "$tool" --error-exitcode 86 \
+          --print-limit 100 "$build/tests/$1" --gtest_filter="$2" --gtest_brief=1 || rc=$?
+        echo "### $tool $1: exit $rc"
+        [ "$rc" -eq 0 ] || status=1
+      done
+      exit $status
+    ) > "$logs/c-$tool.log" 2>&1 &
+    pids+=($!)
+  done
+  local i=0 failed=0 parts=()
+  for tool in memcheck racecheck initcheck synccheck; do
+    local rc=0 runs clean found errs part
+    wait "${pids[$i]}" || rc=$?
+    i=$((i + 1))
+    runs=$(grep -c "^### $tool .*: exit" "$logs/c-$tool.log" || true)
+    clean=$(grep -c "^### $tool .*: exit 0$" "$logs/c-$tool.log" || true)
+    found=$(grep -c "^### $tool .*: exit 86$" "$logs/c-$tool.log" || true)
+    errs=$(grep -Eo 'ERROR SUMMARY: [0-9]+' "$logs/c-$tool.log" | awk '{s += $3} END {print s + 0}')
+    part="$tool $clean/${#SANITIZED[@]} clean"
+    [ "$found" -gt 0 ] && part="$part, $errs errors in $found"
+    [ $((runs - clean - found)) -gt 0 ] && part="$part, $((runs - clean - found)) test failures"
+    [ "$runs" -lt "${#SANITIZED[@]}" ] && part="$part, $(( ${#SANITIZED[@]} - runs )) not run (time)"
+    parts+=("$part")
+    [ "$rc" -eq 0 ] || failed=1
+  done
+  note "$(IFS=';'; echo "${parts[*]}" | sed 's/;/; /g') (c-<tool>.log)"
+  return "$failed"
+}
+
+stage_d() {
+  local bd="$work/bench" dev py="${PFCE_PYTHON:-python3}"
+  rm -rf "$bd"
+  mkdir -p "$bd"
+  local -a runs
+  if [ "$MODE" = gpu ]; then
+    dev=cuda
+    runs=(
+      "loss 45 --device cuda --peer bench/peers/focal_torch.py"
+      "train 75 --device cuda --peer bench/peers/unet_torch.py"
+      "link 45 --count 600 --count512 0 --peer-count 5 --repeats 2 --peer bench/peers/link_seed.py"
+      "data 30 --count 300 --repeats 1 --peer bench/peers/data_seed.py"
+    )
+  else
+    dev=cpu
+    runs=(
+      "loss 120 --device cpu --shapes 2,6,64,64 --repeats 1 --warmup 0 --peer-repeats 1 --peer bench/peers/focal_torch.py"
+      "train 120 --device cpu --batch 1 --size 64 --width 4 --depth 2 --warmup 0 --steps 1 --no-profile --peer bench/peers/unet_torch.py"
+      "link 120 --count 8 --count512 0 --peer-count 2 --repeats 1 --peer bench/peers/link_seed.py"
+      "data 120 --count 8 --size 64 --repeats 1 --peer bench/peers/data_seed.py"
+    )
+  fi
+  local failed=() r
+  for r in "${runs[@]}"; do
+    set -- $r
+    local name=$1 limit=$2 left
+    shift 2
+    left=$(stage_left 10)
+    [ "$limit" -gt "$left" ] && limit=$left
+    if [ "$limit" -lt 10 ]; then
+      failed+=("bench_$name (no time left)")
+      continue
+    fi
+    say "bench_$name $* (limit ${limit} s)"
+    if ! (cd "$root" && timeout -k 5 "$limit" "$build/bench/bench_$name" --json "$bd/$name.json" \
+          --python "$py" "$@") > "$logs/d-bench_$name.log" 2>&1; then
+      failed+=("bench_$name")
+    fi
+  done
+  local device=${GPU_NAME:-cpu$JOBS}
+  "$HELPER_PY" "$tools" merge-bench "$bd" "$out/bench.json" "$COMMIT" "${device// /-}"
+  if [ "$MODE" = gpu ] && grep -q '"no CUDA device"' "$out/bench.json"; then
+    failed+=("a benchmark found no CUDA device")
+  fi
+  if ((${#failed[@]})); then
+    note "failed: ${failed[*]} (see d-bench_*.log); the rest in bench.json"
+    return 1
+  fi
+  if [ "$MODE" = rehearse ]; then
+    note "skipped (no GPU); the four benchmarks and their peers ran at toy size on the CPU"
+    return 3
+  fi
+  note "4 benchmarks on $dev, peers run by ${PFCE_PYTHON:-python3 (no Python whose torch sees CUDA!)} -> bench.json"
+}
+
+stage_e() {
+  local run="$work/e2e" suite="$root/experiments/gpu-check.toml" dev=cuda
+  rm -rf "$run"
+  if [ "$MODE" = rehearse ]; then
+    # The same three experiment files at toy size, on the CPU.
+    dev=cpu
+    suite="$work/gpu-check-toy.toml"
+    cat > "$suite" <<EOF
+[suite]
+name = "gpu-check-toy"
+description = "experiments/gpu-check.toml at toy size, for the rehearsal"
+experiments = ["$root/experiments/dense.toml", "$root/experiments/e4-500-linked.toml", "$root/experiments/e5-500-edge.toml"]
+grid_images = 2
+[data]
+source = "synthetic"
+synthetic_count = 20
+synthetic_size = 64
+[model]
+width = 4
+depth = 2
+[override.run]
+epochs = 1
+batch_size = 4
+EOF
+  fi
+  local rc=0
+  timeout -k 5 "$(stage_left 10)" "$build/pfce" run "$suite" --device "$dev" --out "$run" --force || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    note "pfce run $([ "$rc" -eq 124 ] && echo "timed out" || echo "failed (exit $rc)") (see e-run.log)"
+    return 1
+  fi
+  [ -f "$run/report.html" ] || { note "pfce run wrote no report.html"; return 1; }
+  cp "$run/report.html" "$out/report.html"
+  mkdir -p "$logs/e2e"
+  (cd "$run" && find . \( -name 'report.*' -o -name 'results.*' -o -name '*.svg' -o -name 'grid.png' \
+      -o -name metrics.jsonl -o -name '*.log' \) -exec cp --parents {} "$logs/e2e/" \;)
+  local results
+  results=$("$HELPER_PY" "$tools" results "$run/results.csv" 2>&1) || results="no results.csv"
+  if [ "$MODE" = rehearse ]; then
+    note "skipped (no GPU); the suite ran at toy size on the CPU: $results"
+    return 3
+  fi
+  note "$results -> report.html"
+}
+
+if [ "${1:-}" = "--stage" ]; then
+  stage=$2
+  "stage_$stage"
+  exit $?
+fi
+
+# ---- the driver ------------------------------------------------------------------------------------
+MODE=gpu
+stages="prepare,build,deps,a,b,c,d,e"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --rehearse) MODE=rehearse ;;
+    --stages) stages=$2; shift ;;
+    -h|--help) sed -n '2,30p' "$self"; exit 0 ;;
+    *) echo "gpu_check: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+start=$SECONDS
+# Stage limits are set for the H200 machine (16 cores); the rehearsal runs on small shared machines.
+if [ "$MODE" = gpu ]; then budget=${PFCE_CHECK_BUDGET_S:-480}; slow=1; else budget=${PFCE_CHECK_BUDGET_S:-14400}; slow=12; fi
+work="$root/gpu-check-work"
+prefix="$work/prefix"
+logs="$work/logs"
+notes="$work/notes"
+out=${OUT:-$root/gpu-check-out}
+build="$root/build-gpu"
+[ "$MODE" = rehearse ] && build="$root/build-rehearse"
+rm -rf "$logs" "$notes"
+mkdir -p "$logs" "$notes" "$out"
+rm -f "$out/summary.txt" "$out/bench.json" "$out/report.html" "$out/logs.tar.gz"
+[ -d "$root/.device/debs" ] || { echo "gpu_check: no .device/debs: run bash scripts/gpu_pack.sh first (on Debian)" >&2; exit 2; }
+
+HELPER_PY=$(command -v python3 || true)
+[ -z "$HELPER_PY" ] && [ -x /opt/torch/.venv/bin/python3 ] && HELPER_PY=/opt/torch/.venv/bin/python3
+# The device machine's copy of the tree may have no .git: then the commit gpu_pack.sh recorded.
+COMMIT=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || true)
+[ -z "$COMMIT" ] && [ -f "$root/.device/SOURCE" ] && COMMIT="$(cat "$root/.device/SOURCE") (as packed)"
+COMMIT=${COMMIT:-unknown}
+JOBS=$(nproc)
+
+# nvcc: $CUDACXX, PATH, $CUDA_HOME, /usr/local/cuda, the newest /usr/local/cuda-*.
+NVCC=""
+for c in "${CUDACXX:-}" "$(command -v nvcc || true)" "${CUDA_HOME:-/nonexistent}/bin/nvcc" \
+         /usr/local/cuda/bin/nvcc $(ls -d /usr/local/cuda-*/bin/nvcc 2>/dev/null | sort -rV); do
+  [ -n "$c" ] && [ -x "$c" ] && { NVCC=$c; break; }
+done
+CUDA_ROOT=""
+[ -n "$NVCC" ] && CUDA_ROOT=$(cd "$(dirname "$NVCC")/.." && pwd)
+SANITIZER=""
+for c in "$(command -v compute-sanitizer || true)" "$CUDA_ROOT/bin/compute-sanitizer" \
+         "$CUDA_ROOT/compute-sanitizer/compute-sanitizer"; do
+  [ -n "$c" ] && [ -x "$c" ] && { SANITIZER=$c; break; }
+done
+# CMake and ninja may live only in torch's environment.
+for d in /opt/torch/.venv/bin "${HOME:-/nonexistent}/.local/bin"; do
+  command -v cmake >/dev/null || { [ -x "$d/cmake" ] && PATH="$PATH:$d"; }
+  command -v ninja >/dev/null || { [ -x "$d/ninja" ] && PATH="$PATH:$d"; }
+done
+export PATH
+
+# Pythons that might hold torch (and the cuDNN/cuBLAS wheels): $PFCE_PYTHON, torch's venv, PATH.
+pythons=()
+for c in "${PFCE_PYTHON:-}" /opt/torch/.venv/bin/python3 "$(command -v python3 || true)" /usr/bin/python3; do
+  [ -n "$c" ] && [ -x "$c" ] && [[ " ${pythons[*]} " != *" $c "* ]] && pythons+=("$c")
+done
+# The peers' interpreter: on the GPU one whose torch sees CUDA; in the rehearsal any with torch,
+# else any with numpy (the peers then record their error and the benchmarks go on).
+PEER_PY=""
+if [ "$MODE" = gpu ]; then probe='import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)'; else probe='import torch'; fi
+for c in "${pythons[@]}"; do "$c" -c "$probe" >/dev/null 2>&1 && { PEER_PY=$c; break; }; done
+if [ -z "$PEER_PY" ] && [ "$MODE" = rehearse ]; then
+  for c in "${pythons[@]}"; do "$c" -c 'import numpy' >/dev/null 2>&1 && { PEER_PY=$c; break; }; done
+fi
+[ -n "$PEER_PY" ] && export PFCE_PYTHON=$PEER_PY
+
+# cuDNN: $PFCE_CUDNN_ROOT, the nvidia-cudnn wheel of any Python above, the toolkit, the system.
+site_dirs=()
+for c in "${pythons[@]}"; do
+  while IFS= read -r d; do [ -n "$d" ] && site_dirs+=("$d"); done < <("$c" -c \
+    'import site, sys; print("\n".join(site.getsitepackages() + [site.getusersitepackages()]))' 2>/dev/null || true)
+done
+site_dirs+=($(ls -d /opt/torch/.venv/lib/python3*/site-packages 2>/dev/null || true))
+cudnn_candidates=("${PFCE_CUDNN_ROOT:-/nonexistent}")
+for d in "${site_dirs[@]}"; do cudnn_candidates+=("$d/nvidia/cudnn"); done
+cudnn_candidates+=("$CUDA_ROOT" "$CUDA_ROOT/targets/x86_64-linux" /usr /usr/local)
+CUDNN_INC="" CUDNN_LIB="" CUDNN_DIR="" CUDNN_VERSION="not found"
+for d in "${cudnn_candidates[@]}"; do
+  for inc in "$d/include" "$d/include/x86_64-linux-gnu"; do
+    [ -f "$inc/cudnn.h" ] || continue
+    for lib in "$d"/lib/libcudnn.so "$d"/lib64/libcudnn.so "$d"/lib/x86_64-linux-gnu/libcudnn.so \
+               "$d"/lib/libcudnn.so.9 "$d"/lib64/libcudnn.so.9 "$d"/lib/x86_64-linux-gnu/libcudnn.so.9; do
+      [ -e "$lib" ] && { CUDNN_INC=$inc; CUDNN_LIB=$lib; CUDNN_DIR=$d; break 3; }
+    done
+  done
+done
+if [ -n "$CUDNN_INC" ]; then
+  v=$(awk '/#define CUDNN_(MAJOR|MINOR|PATCHLEVEL) /{printf "%s%s", sep, $3; sep="."}' "$CUDNN_INC/cudnn_version.h" 2>/dev/null || true)
+  CUDNN_VERSION="cuDNN ${v:-unknown} ($CUDNN_DIR)"
+fi
+# Other NVIDIA wheels (cuBLAS, NVRTC for cuDNN's runtime-compiled engines) as a last resort.
+WHEEL_LIB_DIRS=()
+for d in "${site_dirs[@]}"; do
+  for l in "$d"/nvidia/*/lib; do [ -d "$l" ] && WHEEL_LIB_DIRS+=("$l"); done
+done
+CUBLAS_WHEEL="" CUBLASLT_WHEEL=""
+if [ -n "$CUDA_ROOT" ] && ! ls "$CUDA_ROOT"/lib*/libcublas.so* "$CUDA_ROOT"/targets/*/lib/libcublas.so* >/dev/null 2>&1; then
+  for l in "${WHEEL_LIB_DIRS[@]}"; do
+    [ -z "$CUBLAS_WHEEL" ] && CUBLAS_WHEEL=$(ls "$l"/libcublas.so.* 2>/dev/null | head -1 || true)
+    [ -z "$CUBLASLT_WHEEL" ] && CUBLASLT_WHEEL=$(ls "$l"/libcublasLt.so.* 2>/dev/null | head -1 || true)
+  done
+fi
+
+# The GPU, and the architecture to build for (its compute capability; 90 without one).
+GPU_NAME="" DRIVER="" ARCH=90
+if [ "$MODE" = gpu ] && command -v nvidia-smi >/dev/null; then
+  q=$(nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader 2>/dev/null | head -1 || true)
+  if [ -n "$q" ]; then
+    GPU_NAME=$(echo "$q" | cut -d, -f1 | xargs)
+    ARCH=$(echo "$q" | cut -d, -f2 | tr -d ' .')
+    DRIVER=$(echo "$q" | cut -d, -f3 | xargs)
+  fi
+  [[ "$ARCH" =~ ^[0-9]+$ ]] || ARCH=90
+fi
+
+# CMake may search only the bundle and the toolkit: the system prefixes are ignored (unless the
+# toolkit itself lives in one of them).
+IGNORE_PREFIXES=""
+for p in /usr /usr/local / /opt /opt/conda "${HOME:-/nonexistent}/.local"; do
+  [ "$(realpath -m "$p")" = "$(realpath -m "${CUDA_ROOT:-/nonexistent}")" ] && continue
+  IGNORE_PREFIXES="${IGNORE_PREFIXES:+$IGNORE_PREFIXES;}$p"
+done
+
+# Where the binaries look for libraries at run time: the bundle first, then the toolkit, cuDNN and
+# the wheels (baked in as RPATH by the build stage).
+RUN_DIRS=("$prefix/usr/lib/x86_64-linux-gnu" "$prefix/usr/lib/x86_64-linux-gnu/openblas-pthread"
+          "$prefix/lib/x86_64-linux-gnu")
+for d in "$CUDA_ROOT/lib64" "$CUDA_ROOT/lib" "$CUDA_ROOT/targets/x86_64-linux/lib" \
+         "$(dirname "${CUDNN_LIB:-/nonexistent/x}")" "${WHEEL_LIB_DIRS[@]}"; do
+  [ -d "$d" ] && [[ " ${RUN_DIRS[*]} " != *" $d "* ]] && RUN_DIRS+=("$d")
+done
+SHARED_DIR="$root/.device/shared"
+[ -d "$SHARED_DIR" ] || SHARED_DIR="$root/../shared"
+# Tests run $JOBS at a time: stage b keeps each one's OpenMP team small (benchmarks use every core).
+TEST_OMP_THREADS=$(( JOBS >= 8 ? 2 : 1 ))
+# Tests name their scratch directories after themselves under $TMPDIR: private to this run.
+TMPDIR="$work/tmp"
+rm -rf "$TMPDIR"
+mkdir -p "$TMPDIR"
+export MODE root work prefix logs notes out build JOBS COMMIT NVCC CUDA_ROOT SANITIZER CUDNN_INC \
+  CUDNN_LIB CUDNN_DIR CUDNN_VERSION GPU_NAME DRIVER ARCH IGNORE_PREFIXES SHARED_DIR HELPER_PY \
+  TEST_OMP_THREADS CUBLAS_WHEEL CUBLASLT_WHEEL TMPDIR
+export WHEEL_LIB_DIRS_STR="${WHEEL_LIB_DIRS[*]}" RUN_DIRS_STR="${RUN_DIRS[*]}"
+
+order=(prepare build deps a b c d e)
+declare -A title=([prepare]="prepare" [build]="build" [deps]="isolation" [a]="a environment"
+  [b]="b tests" [c]="c sanitizers" [d]="d benchmarks" [e]="e end-to-end")
+# Limits in seconds on the H200, and the least time worth starting a stage with.
+declare -A limit=([prepare]=60 [build]=240 [deps]=60 [a]=30 [b]=180 [c]=180 [d]=150 [e]=150)
+declare -A least=([prepare]=10 [build]=60 [deps]=10 [a]=5 [b]=40 [c]=40 [d]=40 [e]=45)
+# Stages that cannot run after a failure of one before them.
+declare -A needs=([build]=prepare [deps]=build [a]=prepare [b]=build [c]=build [d]=build [e]=build)
+reserve=15  # for the summary and the log tarball
+# A stage's result is a file (stages may run in the background): "status<TAB>seconds".
+status_dir="$work/status"
+rm -rf "$status_dir"
+mkdir -p "$status_dir"
+set_status() { printf '%s\t%s\n' "$2" "$3" > "$status_dir/$1"; }
+status_of() { [ -f "$status_dir/$1" ] && cut -f1 "$status_dir/$1" || echo "not run"; }
+took_of() { [ -f "$status_dir/$1" ] && cut -f2 "$status_dir/$1" || echo 0; }
+
+run_stage() {
+  local s=$1 lim left rc=0 st
+  if [[ ",$stages," != *",$s,"* ]]; then set_status "$s" "not run (--stages)" 0; return; fi
+  local dep=${needs[$s]:-}
+  if [ -n "$dep" ] && [[ "$(status_of "$dep")" == fail* ]]; then
+    set_status "$s" "skipped ($dep failed)" 0; return
+  fi
+  left=$(( budget - (SECONDS - start) - reserve ))
+  lim=$(( ${limit[$s]} * slow ))
+  [ "$lim" -gt "$left" ] && lim=$left
+  if [ "$lim" -lt "${least[$s]}" ]; then
+    set_status "$s" "skipped-for-time" 0
+    echo "skipped: ${left} s left" > "$notes/$s"
+    return
+  fi
+  local t=$SECONDS log="$logs/$s.log"
+  [ "$s" = e ] && log="$logs/e-run.log"
+  echo "gpu_check: ${title[$s]} (limit ${lim} s) ..."
+  STAGE_LIMIT=$lim timeout -k 15 "$lim" bash "$self" --stage "$s" > "$log" 2>&1 || rc=$?
+  case $rc in
+    0) st="pass" ;;
+    3) st="skipped" ;;
+    124|137) st="fail (timed out at ${lim} s)" ;;
+    *) st="fail" ;;
+  esac
+  set_status "$s" "$st" $((SECONDS - t))
+  echo "gpu_check: ${title[$s]}: $st in $((SECONDS - t)) s"
+  if [[ "$st" == fail* ]]; then tail -n 15 "$log" | sed 's/^/    /'; fi
+}
+
+for s in prepare build deps a; do run_stage "$s"; done
+if [ "$MODE" = gpu ]; then
+  # The sanitizers run beside the tests: they load the GPU lightly and nothing in b is timed (d
+  # and e, which time things, come after both). b leaves them four cores.
+  export TEST_JOBS=$(( JOBS > 8 ? JOBS - 4 : JOBS ))
+  run_stage c &
+  c_pid=$!
+  run_stage b
+  wait "$c_pid" || true
+else
+  export TEST_JOBS=$JOBS
+  run_stage b
+  run_stage c
+fi
+for s in d e; do run_stage "$s"; done
+
+# ---- the summary and the outputs ------------------------------------------------------------------
+failed=0
+{
+  echo "pfce GPU check ($MODE) at commit $COMMIT, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n)"
+  if [ "$MODE" = gpu ]; then
+    echo "device: ${GPU_NAME:-none visible} sm_$ARCH, driver ${DRIVER:-?}; $CUDNN_VERSION"
+  else
+    echo "rehearsal without a GPU: CMake restricted to the bundle ($prefix) and the toolkit ($CUDA_ROOT)"
+  fi
+  printf '%-15s %-28s %6s  %s\n' stage status time notes
+  for s in "${order[@]}"; do
+    n=$(head -c 300 "$notes/$s" 2>/dev/null | head -1 || true)
+    st=$(status_of "$s")
+    printf '%-15s %-28s %5ss  %s\n' "${title[$s]}" "$st" "$(took_of "$s")" "$n"
+    [[ "$st" == fail* ]] && failed=1
+  done
+  if [ -f "$out/bench.json" ]; then
+    [ "$MODE" = gpu ] && echo "key ratios (bench.json):" || echo "key ratios (bench.json, toy size on the CPU: plumbing only):"
+    "$HELPER_PY" "$tools" ratios "$out/bench.json" 2>&1 | head -24 || true
+  fi
+  made=$(cd "$out" && ls summary.txt bench.json report.html 2>/dev/null | tr '\n' ' ' || true)
+  echo "total $((SECONDS - start)) s (budget $budget s); outputs in $out: ${made}logs.tar.gz"
+  if [ "$failed" -eq 0 ]; then echo "OVERALL: PASS"; else echo "OVERALL: FAIL (logs.tar.gz: <stage>.log, b-tests.xml, c-*.log)"; fi
+} > "$out/summary.txt"
+cp "$out/summary.txt" "$logs/summary.txt"
+[ -f "$build/CMakeCache.txt" ] && cp "$build/CMakeCache.txt" "$logs/CMakeCache.txt"
+[ -f "$work/facts.txt" ] && cp "$work/facts.txt" "$logs/facts.txt"
+"$HELPER_PY" "$tools" pack-logs "$logs" "$out/logs.tar.gz" 15 > /dev/null || echo "gpu_check: could not pack the logs" >&2
+cat "$out/summary.txt"
+exit "$failed"

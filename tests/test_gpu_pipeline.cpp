@@ -1,0 +1,255 @@
+// The pipeline on CUDA against the CPU: two trainer steps (loader workers, copies, forward, loss,
+// backward, optimizer), a run resumed on the GPU, evaluate and predict, and the linking driver
+// over mixed sizes (library and `pfce link`). Every test skips without a CUDA device.
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "data/linking.hpp"
+#include "host/train/evaluate.hpp"
+#include "tests/trainer_fixtures.hpp"
+
+namespace pfce {
+namespace {
+
+using namespace test;
+
+// sqrt(sum (a - b)^2) and sqrt(sum b^2) of two host f32 tensors.
+struct Distance {
+    double diff = 0, norm = 0;
+};
+Distance distance(const Tensor& a, const Tensor& b) {
+    Distance d;
+    for (std::int64_t i = 0; i < a.numel(); ++i) {
+        const double x = a.data<float>()[i], y = b.data<float>()[i];
+        d.diff += (x - y) * (x - y);
+        d.norm += y * y;
+    }
+    d.diff = std::sqrt(d.diff);
+    d.norm = std::sqrt(d.norm);
+    return d;
+}
+
+// Host copies of every parameter and buffer of a checkpoint's model, by name.
+std::map<std::string, Tensor> model_tensors(const std::string& ckpt) {
+    auto cpu = cpu_backend();
+    TrainedModel m = load_trained_model(*cpu, ckpt);
+    std::map<std::string, Tensor> out;
+    for (Parameter* p : m.net->parameters()) out[p->name] = to_host(*cpu, p->value);
+    for (Buffer* b : m.net->buffers()) out[b->name] = to_host(*cpu, b->value);
+    return out;
+}
+
+Config sgd_config(const std::string& out) {
+    Config c = small_config(out);
+    c.model.width = 16;
+    c.model.depth = 3;
+    c.optimizer.name = "sgd";
+    c.optimizer.lr = 0.05;
+    c.data.augment = false;
+    c.run.epochs = 1;
+    return c;
+}
+
+// Two steps (one epoch of two batches of 2 at 128x128) from the same initial weights: what each
+// parameter moved must agree within TF32-level differences of the gradients, relative to how far
+// it moved. Momentum 0, so a step is exactly lr times a gradient.
+TEST(TrainGpu, TwoStepsMatchCpu) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 128, true);
+    const std::string root = temp_dir("train_gpu");
+    Config c = sgd_config(root + "/cpu");
+    c.optimizer.momentum = 0;
+    TrainOptions o;
+    o.tty = 0;
+    const TrainResult rc = train_unet(*cpu, c, in, o);
+    c.run.out = root + "/gpu";
+    const TrainResult rg = train_unet(*gpu, c, in, o);
+    ASSERT_EQ(rc.steps, 2);
+    ASSERT_EQ(rg.steps, 2);
+    EXPECT_NEAR(rg.train_loss, rc.train_loss, 1e-2 * std::fabs(rc.train_loss));
+    EXPECT_NEAR(rg.val.loss, rc.val.loss, 1e-2 * std::fabs(rc.val.loss));
+
+    UNetConfig uc{3, 6, c.model.depth, c.model.width};
+    UNet init(*cpu, uc, c.run.seed);
+    std::map<std::string, Tensor> start;
+    for (Parameter* p : init.parameters()) start[p->name] = to_host(*cpu, p->value);
+    const auto tc = model_tensors(rc.last_checkpoint), tg = model_tensors(rg.last_checkpoint);
+    ASSERT_EQ(tc.size(), tg.size());
+    for (const auto& [name, vc] : tc) {
+        SCOPED_TRACE(name);
+        ASSERT_TRUE(tg.count(name));
+        const Tensor& vg = tg.at(name);
+        if (!start.count(name)) {  // a buffer: running statistics after two batches
+            EXPECT_TRUE(all_close(vc, vg, 1e-4, 1e-3));
+            continue;
+        }
+        Tensor dc = Tensor::host(vc.shape(), DType::f32), dg = Tensor::host(vc.shape(), DType::f32);
+        for (std::int64_t i = 0; i < vc.numel(); ++i) {
+            dc.data<float>()[i] = vc.data<float>()[i] - start.at(name).data<float>()[i];
+            dg.data<float>()[i] = vg.data<float>()[i] - start.at(name).data<float>()[i];
+        }
+        const Distance d = distance(dg, dc);
+        EXPECT_GT(d.norm, 0.0) << "the CPU run did not move it";
+        EXPECT_LE(d.diff, 2e-2 * d.norm + 1e-7) << "moved by " << d.norm;
+    }
+}
+
+// An interrupted run resumed on the GPU ends where the uninterrupted one does. cuDNN may pick
+// non-deterministic algorithms, so the two agree within rounding rather than bit for bit (the CPU
+// test asserts bit-identity); a resume that lost the momentum or the step count would differ by
+// a sizeable fraction of the distance the weights moved.
+TEST(TrainGpu, InterruptedAndResumedRunMatchesUninterrupted) {
+    PFCE_REQUIRE_GPU(gpu);
+    const TrainInputs in = synthetic_inputs(4, 64, true);
+    const std::string root = temp_dir("train_gpu_resume");
+    Config c = sgd_config(root + "/full");
+    c.optimizer.momentum = 0.9;
+    c.run.epochs = 2;
+    c.optimizer.clip = 1.0;
+    TrainOptions o;
+    o.tty = 0;
+    const TrainResult full = train_unet(*gpu, c, in, o);
+    ASSERT_EQ(full.steps, 4);
+
+    c.run.out = root + "/part";
+    TrainOptions stop = o;
+    stop.stop_after_step = [](std::int64_t step) { return step == 3; };  // mid-epoch 2
+    const TrainResult part = train_unet(*gpu, c, in, stop);
+    EXPECT_TRUE(part.interrupted);
+    EXPECT_EQ(part.steps, 3);
+    TrainOptions resume = o;
+    resume.resume = true;
+    const TrainResult rest = train_unet(*gpu, c, in, resume);
+    EXPECT_FALSE(rest.interrupted);
+    EXPECT_EQ(rest.steps, 4);
+    EXPECT_EQ(read_metrics(rest.metrics_path).size(), 2u);
+
+    UNetConfig uc{3, 6, c.model.depth, c.model.width};
+    auto cpu = cpu_backend();
+    UNet init(*cpu, uc, c.run.seed);
+    const auto ta = model_tensors(full.last_checkpoint), tb = model_tensors(rest.last_checkpoint);
+    bool identical = true;
+    for (Parameter* p : init.parameters()) {
+        SCOPED_TRACE(p->name);
+        const Tensor start = to_host(*cpu, p->value);
+        const Tensor &a = ta.at(p->name), &b = tb.at(p->name);
+        Tensor moved = Tensor::host(a.shape(), DType::f32);
+        for (std::int64_t i = 0; i < a.numel(); ++i)
+            moved.data<float>()[i] = a.data<float>()[i] - start.data<float>()[i];
+        const Distance d = distance(b, a), m = distance(moved, moved);
+        identical = identical && d.diff == 0;
+        EXPECT_LE(d.diff, 1e-2 * m.norm + 1e-7) << "the weights moved by " << m.norm;
+    }
+    RecordProperty("bit_identical", identical ? "yes" : "no");
+}
+
+// evaluate() and predict_labels() on both backends with the same (untrained) weights: losses
+// agree, and the argmax differs only where two logits are within TF32 rounding of each other, a
+// small fraction of pixels (a wrong op would change most of them).
+TEST(EvalGpu, EvaluateAndPredictMatchCpu) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = cpu_backend();
+    const TrainInputs in = synthetic_inputs(6, 96, true, 0);
+    const UNetConfig uc{3, 6, 3, 16};
+    UNet nc(*cpu, uc, 11), ng(*gpu, uc, 11);
+    const FocalLossParams loss{2.0f, {}, LossNormalize::labelled};
+    EvalOptions eo;
+    eo.batch_size = 4;
+    const EvalResult ec = evaluate(*cpu, nc, in.train, in.stats, loss, kPotsdamClutter, eo);
+    const EvalResult eg = evaluate(*gpu, ng, in.train, in.stats, loss, kPotsdamClutter, eo);
+    EXPECT_EQ(eg.images, ec.images);
+    EXPECT_NEAR(eg.loss, ec.loss, 1e-3 * std::fabs(ec.loss));
+    EXPECT_NEAR(eg.loss_dense, ec.loss_dense, 1e-3 * std::fabs(ec.loss_dense));
+    ASSERT_EQ(eg.confusion.size(), ec.confusion.size());
+    std::int64_t total = 0, moved = 0;
+    for (std::size_t i = 0; i < ec.confusion.size(); ++i) {
+        total += ec.confusion[i];
+        moved += std::abs(eg.confusion[i] - ec.confusion[i]);
+    }
+    EXPECT_EQ(total, 6 * 96 * 96);
+    EXPECT_LE(moved, total / 25) << "pixels whose prediction differs (counted twice)";
+    EXPECT_NEAR(eg.metrics.miou, ec.metrics.miou, 2e-2);
+
+    const LabelMap pc = predict_labels(*cpu, nc, in.train[0].image, in.stats);
+    const LabelMap pg = predict_labels(*gpu, ng, in.train[0].image, in.stats);
+    ASSERT_EQ(pc.labels.size(), pg.labels.size());
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < pc.labels.size(); ++i) differ += pc.labels[i] != pg.labels[i];
+    EXPECT_LE(differ, pc.labels.size() / 50);
+}
+
+// The driver stages batches of same-size maps through pinned memory and reuses the device buffers
+// while the shape holds: mixed sizes and a small batch make it reallocate and run partial batches.
+TEST(LinkDriverGpu, MixedSizesAndBatchesEqualCpu) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = cpu_backend();
+    std::vector<LabelMap> sparse;
+    std::vector<RgbImage> images;
+    SamplerOptions so;
+    so.points = {400};
+    so.scale_by_area = true;
+    for (std::uint32_t i = 0; i < 11; ++i) {
+        const int size = i % 4 == 3 ? 200 : 96;
+        SynthScene s = synthesize_scene(size, 77, i);
+        sparse.push_back(sample_sparse(s.labels, so, "img" + std::to_string(i)));
+        images.push_back(std::move(s.image));
+    }
+    for (const float step : {-1.0f, 40.0f}) {
+        SCOPED_TRACE(::testing::Message() << "max_color_step " << step);
+        LinkParams p;
+        p.radius = 20;
+        p.max_color_step = step;
+        std::vector<LabelMap> lc, lg;
+        const LinkStats sc = link_label_maps(*cpu, sparse, images, p, lc, 3);
+        const LinkStats sg = link_label_maps(*gpu, sparse, images, p, lg, 3);
+        EXPECT_EQ(sg.points, sc.points);
+        EXPECT_EQ(sg.pairs, sc.pairs);
+        EXPECT_EQ(sg.segments, sc.segments);
+        EXPECT_EQ(sg.labelled_after, sc.labelled_after);
+        ASSERT_EQ(lg.size(), lc.size());
+        for (std::size_t i = 0; i < lc.size(); ++i) {
+            EXPECT_EQ(lg[i].width, lc[i].width);
+            EXPECT_TRUE(lg[i].labels == lc[i].labels) << "map " << i;
+        }
+    }
+}
+
+std::string file_bytes(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// `pfce link --device cuda` writes the same masks as `--device cpu`.
+TEST(LinkDriverGpu, LinkCommandOnCudaWritesTheCpuMasks) {
+    PFCE_REQUIRE_GPU(gpu);
+    const std::string dir = temp_dir("link_cli_gpu");
+    SynthOptions so;
+    so.out_dir = dir + "/synth";
+    so.count = 5;
+    so.size = 128;
+    write_synthetic_dataset(so);
+    const CommandResult s =
+        run_pfce("-q sample --data " + so.out_dir + " --points 300 --out " + dir + "/sparse");
+    ASSERT_EQ(s.status, 0) << s.output;
+    for (const char* dev : {"cpu", "cuda"}) {
+        const CommandResult r = run_pfce("-q link --in " + dir + "/sparse --out " + dir + "/" +
+                                         dev + " --radius 20 --batch 2 --device " + dev);
+        ASSERT_EQ(r.status, 0) << dev << ": " << r.output;
+    }
+    int compared = 0;
+    for (const auto& e : fs::directory_iterator(dir + "/cpu")) {
+        if (e.path().extension() != ".png") continue;
+        const std::string other = dir + "/cuda/" + e.path().filename().string();
+        EXPECT_EQ(file_bytes(e.path().string()), file_bytes(other)) << other;
+        ++compared;
+    }
+    EXPECT_EQ(compared, 5);
+}
+
+}  // namespace
+}  // namespace pfce
