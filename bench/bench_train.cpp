@@ -1,8 +1,9 @@
 // bench_train: U-Net training throughput (images/s) and peak memory for one configuration, a
 // per-op-family time profile, and with --peer the same U-Net in PyTorch (bench/peers/unet_torch.py)
 // on the same device and thread count. A step is what the trainer runs: H2D copy of the batch,
-// forward, partial focal loss, backward, global-norm clipping, Adam. Defaults: batch 8, 3x304x304,
-// width 32, depth 4 on CUDA; batch 2, 3x128x128, width 16, depth 3 on the CPU.
+// forward, partial focal loss (+ the CRF term with --crf-weight), backward, global-norm clipping,
+// Adam. Defaults: batch 8, 3x304x304, width 32, depth 4 on CUDA; batch 2, 3x128x128, width 16,
+// depth 3 on the CPU.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -61,6 +62,10 @@ class ProfilingBackend final : public Backend {
     void focal_loss(const Tensor& l, const Tensor& y, const FocalLossParams& p, Tensor& loss,
                     Tensor& dl) override {
         timed("focal_loss", [&] { in_.focal_loss(l, y, p, loss, dl); });
+    }
+    void crf_loss(const Tensor& l, const Tensor& rgb, const CrfLossParams& p, Tensor& loss,
+                  Tensor& dl) override {
+        timed("crf_loss", [&] { in_.crf_loss(l, rgb, p, loss, dl); });
     }
     void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y,
                         const Conv2dParams& p) override {
@@ -182,6 +187,8 @@ struct Options {
     std::string json, device = "auto", peer, python;
     int batch = 0, size = 0, width = 0, depth = 0, classes = 6;
     int warmup = 2, steps = 5;
+    // The CRF term as the trainer adds it (loss.crf_*); weight 0: the focal loss alone.
+    CrfLossParams crf{0.0f, 5, 5.0f, 15.0f, 1};
     bool no_profile = false;
 };
 
@@ -200,13 +207,19 @@ struct Trainer {
         for (Parameter* p : params) grads.push_back(&p->grad);
         host_x = b.host_staging({o.batch, 3, o.size, o.size}, DType::f32);
         host_y = b.host_staging({o.batch, o.size, o.size}, DType::u8);
+        host_rgb = b.host_staging({o.batch, 3, o.size, o.size}, DType::u8);
         CounterRng rng(7, 1);
         for (std::int64_t i = 0; i < host_x.numel(); ++i)
             host_x.data<float>()[i] = static_cast<float>(rng.normal());
         for (std::int64_t i = 0; i < host_y.numel(); ++i)
             host_y.data<std::uint8_t>()[i] =
                 static_cast<std::uint8_t>(rng.below(static_cast<std::uint32_t>(o.classes)));
+        for (std::int64_t i = 0; i < host_rgb.numel(); ++i)
+            host_rgb.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(rng.below(256));
+        crf = o.crf;
         x = b.zeros(host_x.shape(), DType::f32);
+        rgb = b.zeros(host_rgb.shape(), DType::u8);
+        crf_loss = b.zeros({1}, DType::f32);
         y = b.zeros(host_y.shape(), DType::u8);
         loss = b.zeros({1}, DType::f32);
         norm = b.zeros({1}, DType::f32);
@@ -218,6 +231,12 @@ struct Trainer {
         const Tensor& logits = net->forward(x, true);
         if (dlogits.empty()) dlogits = be.zeros(logits.shape(), DType::f32);
         be.focal_loss(logits, y, FocalLossParams{}, loss, dlogits);
+        if (crf.weight > 0) {  // the trainer's CRF step: colours in, its gradient added
+            if (dcrf.empty()) dcrf = be.zeros(logits.shape(), DType::f32);
+            be.copy(rgb, host_rgb);
+            be.crf_loss(logits, rgb, crf, crf_loss, dcrf);
+            be.add_inplace(dlogits, dcrf);
+        }
         net->backward(dlogits);
         be.global_grad_norm(grads, norm);
         be.clip_scale(norm, 1.0f, scale);
@@ -229,6 +248,8 @@ struct Trainer {
     std::vector<const Tensor*> grads;
     std::unique_ptr<Optimizer> opt;
     Tensor host_x, host_y, x, y, loss, norm, scale, dlogits;
+    CrfLossParams crf;
+    Tensor host_rgb, rgb, crf_loss, dcrf;  // the CRF term, when crf.weight > 0
 };
 
 std::int64_t device_used_bytes(bool cuda) {
@@ -289,6 +310,9 @@ int run(const Options& opt_in) {
                      {"width", o.width},
                      {"depth", o.depth},
                      {"classes", o.classes},
+                     {"crf_weight", o.crf.weight},
+                     {"crf_radius", o.crf.radius},
+                     {"crf_downsample", o.crf.downsample},
                      {"parameters", t.net->parameter_count()}}},
                    {"step", to_json(timing)},
                    {"images_per_s", o.batch / timing.median_s}};
@@ -363,6 +387,11 @@ int main(int argc, char** argv) {
     app.add_option("--warmup", o.warmup, "untimed steps")->capture_default_str();
     app.add_option("--steps", o.steps, "timed steps")->capture_default_str();
     app.add_flag("--no-profile", o.no_profile, "skip the per-op profile");
+    app.add_option("--crf-weight", o.crf.weight, "add the CRF term with this weight (0 = off)")
+        ->capture_default_str();
+    app.add_option("--crf-radius", o.crf.radius, "CRF window radius, cells")->capture_default_str();
+    app.add_option("--crf-downsample", o.crf.downsample, "CRF cell side, pixels")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
         return pfce::bench::run(o);

@@ -62,6 +62,18 @@ class Backend {
     virtual void focal_loss(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
                             Tensor& loss, Tensor& dlogits) = 0;
 
+    // ---- local-window CRF (Potts) loss (crf_loss.{cpp,cu}) --------------------------------------
+    // logits (N,C,H,W) f32, rgb (N,3,H,W) u8 (raw colours). The softmax p is averaged over cells of
+    // d x d pixels (P_i; partial cells at the right and bottom edges average what they hold), and
+    // so are the colours (RGB_i). For every cell i and every other cell j of the grid with
+    // |dy|, |dx| <= r: k_ij = exp(-d^2 (dy^2 + dx^2) / 2 sigma_xy^2 - |RGB_i - RGB_j|^2 /
+    // 2 sigma_rgb^2), and loss = weight / (N * cells per image) * sum_i sum_j k_ij (1 - P_i . P_j).
+    // loss: shape (1) f32, written. dlogits: dL/dlogits (overwritten, through the cell mean and the
+    // softmax), or an empty Tensor to skip the gradient. 1 <= C <= kMaxClasses; weight finite >= 0,
+    // sigmas finite > 0, 0 <= radius <= kMaxCrfRadius, 1 <= downsample <= kMaxCrfDownsample.
+    virtual void crf_loss(const Tensor& logits, const Tensor& rgb, const CrfLossParams& p,
+                          Tensor& loss, Tensor& dlogits) = 0;
+
     // ---- convolution (conv.{cpp,cu}) ------------------------------------------------------------
     // x (N,Ci,H,W), w (Co,Ci,k,k), bias (Co) or empty, y (N,Co,H+2p-k+1, W+2p-k+1).
     virtual void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,

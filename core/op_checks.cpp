@@ -59,6 +59,40 @@ void check_focal_loss_args(const Tensor& logits, const Tensor& labels, const Foc
             PFCE_THROW(InputError, "focal loss alpha must be finite and >= 0, got ", a);
 }
 
+// ---- CRF loss --------------------------------------------------------------------------------
+
+void check_crf_loss_args(const Tensor& logits, const Tensor& rgb, const CrfLossParams& p,
+                         const Tensor& loss, const Tensor& dlogits, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(logits.device() == dev && rgb.device() == dev && loss.device() == dev,
+                     "crf_loss tensors on the backend's device: ", logits.describe(), " ",
+                     rgb.describe(), " ", loss.describe());
+    PFCE_CHECK_SHAPE(logits.dtype() == DType::f32 && logits.shape().rank == 4,
+                     "logits (N,C,H,W) f32, got ", logits.describe());
+    const std::int64_t c = logits.dim(1);
+    PFCE_CHECK_SHAPE(c >= 1 && c <= kMaxClasses, "1 <= C <= ", kMaxClasses, ", got ",
+                     logits.describe());
+    PFCE_CHECK_SHAPE(rgb.dtype() == DType::u8 &&
+                         rgb.shape() == Shape({logits.dim(0), 3, logits.dim(2), logits.dim(3)}),
+                     "rgb (N,3,H,W) u8 matching ", logits.describe(), ", got ", rgb.describe());
+    PFCE_CHECK_SHAPE(loss.dtype() == DType::f32 && loss.numel() == 1 && !loss.empty(),
+                     "loss (1) f32, got ", loss.describe());
+    PFCE_CHECK_SHAPE(
+        dlogits.empty() || (dlogits.dtype() == DType::f32 && dlogits.shape() == logits.shape() &&
+                            dlogits.device() == dev),
+        "dlogits empty or like ", logits.describe(), ", got ", dlogits.describe());
+    if (!(std::isfinite(p.weight) && p.weight >= 0.0f))
+        PFCE_THROW(InputError, "CRF loss weight must be finite and >= 0, got ", p.weight);
+    if (!(std::isfinite(p.sigma_xy) && p.sigma_xy > 0.0f))
+        PFCE_THROW(InputError, "CRF loss sigma_xy must be finite and > 0, got ", p.sigma_xy);
+    if (!(std::isfinite(p.sigma_rgb) && p.sigma_rgb > 0.0f))
+        PFCE_THROW(InputError, "CRF loss sigma_rgb must be finite and > 0, got ", p.sigma_rgb);
+    if (p.radius < 0 || p.radius > kMaxCrfRadius)
+        PFCE_THROW(InputError, "CRF loss radius must be 0..", kMaxCrfRadius, ", got ", p.radius);
+    if (p.downsample < 1 || p.downsample > kMaxCrfDownsample)
+        PFCE_THROW(InputError, "CRF loss downsample must be 1..", kMaxCrfDownsample, ", got ",
+                   p.downsample);
+}
+
 // ---- optimizer ops ---------------------------------------------------------------------------
 
 namespace {

@@ -18,6 +18,12 @@ namespace pfce {
 void check_focal_loss_args(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
                            const Tensor& loss, const Tensor& dlogits, DeviceKind dev);
 
+// ---- CRF loss --------------------------------------------------------------------------------
+// logits (N,C,H,W) f32 with 1 <= C <= kMaxClasses, rgb (N,3,H,W) u8, loss (1) f32, dlogits empty
+// or like logits, all on dev (ShapeError); parameter ranges of core/backend.hpp (InputError).
+void check_crf_loss_args(const Tensor& logits, const Tensor& rgb, const CrfLossParams& p,
+                         const Tensor& loss, const Tensor& dlogits, DeviceKind dev);
+
 // ---- optimizer ops ---------------------------------------------------------------------------
 void check_grad_norm_args(std::span<const Tensor* const> grads, const Tensor& norm, DeviceKind dev);
 void check_clip_scale_args(const Tensor& norm, const Tensor& grad_scale, DeviceKind dev);

@@ -18,6 +18,19 @@ struct FocalLossParams {
     LossNormalize normalize = LossNormalize::labelled;
 };
 
+// Local-window CRF (Potts) loss, the "gated CRF loss" of Obukhov et al. 2019 (core/backend.hpp
+// crf_loss). The window runs on a grid of `downsample` x `downsample` pixel cells; `radius` counts
+// cells, sigma_xy full-resolution pixels, sigma_rgb 0-255 colour units.
+constexpr int kMaxCrfRadius = 16;
+constexpr int kMaxCrfDownsample = 16;
+struct CrfLossParams {
+    float weight = 1.0f;      // lambda: loss and gradient are scaled by it
+    int radius = 5;           // r: neighbours j with |dy|, |dx| <= r cells, j != i
+    float sigma_xy = 5.0f;    // spatial bandwidth, pixels
+    float sigma_rgb = 15.0f;  // colour bandwidth, 0-255 units
+    int downsample = 1;       // d: side of a cell in pixels (1 = every pixel)
+};
+
 // 2-D convolution, square kernel, stride 1, zero padding `pad` on every side (3x3: pad 1; 1x1: pad
 // 0).
 struct Conv2dParams {

@@ -65,7 +65,8 @@ struct BatchLoader::Impl {
     const std::vector<SampleData>& samples;
     LoaderOptions opts;
     int width = 0, height = 0;
-    float lut[3][256];  // (v - mean) / std per channel
+    float lut[3][256];        // (v - mean) / std per channel
+    std::uint8_t pad_rgb[3];  // raw colour of crop padding: the channel mean, as the image's 0
 
     std::mutex mu;
     std::condition_variable changed;
@@ -112,6 +113,7 @@ struct BatchLoader::Impl {
         out.images = backend.host_staging({b, 3, height, width}, DType::f32);
         out.train_labels = backend.host_staging({b, height, width}, DType::u8);
         out.dense = backend.host_staging({b, height, width}, DType::u8);
+        if (opts.keep_rgb) out.rgb = backend.host_staging({b, 3, height, width}, DType::u8);
         return out;
     }
 
@@ -122,6 +124,7 @@ struct BatchLoader::Impl {
         float* img_out = batch.images.data<float>();
         std::uint8_t* lab_out = batch.train_labels.data<std::uint8_t>();
         std::uint8_t* dense_out = batch.dense.data<std::uint8_t>();
+        std::uint8_t* rgb_out = opts.keep_rgb ? batch.rgb.data<std::uint8_t>() : nullptr;
         for (std::size_t j = 0; j < count; ++j) {
             const std::size_t idx = batch.indices[j];
             const SampleData& s = samples[idx];
@@ -149,6 +152,7 @@ struct BatchLoader::Impl {
             float* bl = g + plane;
             std::uint8_t* lab = lab_out + j * plane;
             std::uint8_t* den = dense_out + j * plane;
+            std::uint8_t* raw = rgb_out ? rgb_out + j * 3 * plane : nullptr;  // (3,H,W)
             const bool has_dense = s.dense.width > 0;
             const std::uint8_t* px = s.image.pixels.data();
             for (int y = 0; y < height; ++y) {
@@ -161,6 +165,8 @@ struct BatchLoader::Impl {
                     if (sy < 0 || sx < 0 || sy >= ih || sx >= iw) {  // padding: mean, unlabelled
                         r[dst] = g[dst] = bl[dst] = 0.0f;
                         lab[dst] = den[dst] = 255;
+                        if (raw)
+                            for (int c = 0; c < 3; ++c) raw[c * plane + dst] = pad_rgb[c];
                         continue;
                     }
                     const std::size_t src = static_cast<std::size_t>(sy) * iw + sx;
@@ -168,6 +174,8 @@ struct BatchLoader::Impl {
                     r[dst] = lut[0][p[0]];
                     g[dst] = lut[1][p[1]];
                     bl[dst] = lut[2][p[2]];
+                    if (raw)
+                        for (int c = 0; c < 3; ++c) raw[c * plane + dst] = p[c];
                     lab[dst] = s.train_labels.labels[src];
                     den[dst] = has_dense ? s.dense.labels[src] : 255;
                 }
@@ -260,6 +268,8 @@ BatchLoader::BatchLoader(Backend& backend, const std::vector<SampleData>& sample
                        " are unusable; expected a finite mean and a positive std");
         for (int v = 0; v < 256; ++v)
             impl_->lut[c][v] = (static_cast<float>(v) - stats.mean[c]) / stats.std[c];
+        impl_->pad_rgb[c] =
+            static_cast<std::uint8_t>(std::clamp(std::lround(stats.mean[c]), 0L, 255L));
     }
 }
 
@@ -310,6 +320,7 @@ bool BatchLoader::next(Batch& out) {
         old.images = std::move(out.images);
         old.train_labels = std::move(out.train_labels);
         old.dense = std::move(out.dense);
+        old.rgb = std::move(out.rgb);
         std::lock_guard<std::mutex> lock(im.mu);
         if (im.pool.size() < static_cast<std::size_t>(im.opts.prefetch) + 2)
             im.pool.push_back(std::move(old));

@@ -1,5 +1,6 @@
 // Batches for training and evaluation: images normalized with the training split's per-channel
-// mean/std (N,3,H,W) f32, training labels (sparse or linked) and dense labels (N,H,W) u8. Optional
+// mean/std (N,3,H,W) f32 (and optionally the raw colours, u8), training labels (sparse or linked)
+// and dense labels (N,H,W) u8. Optional
 // random crops (images of any size), random flips and 90-degree rotations (square images) applied
 // to image and masks together, deterministic per (seed, epoch, index). Background threads prefetch
 // the next batches into host staging tensors (pinned memory on CUDA) handed out by the backend.
@@ -43,12 +44,15 @@ struct LoaderOptions {
     // (image: the channel mean, labels: unlabelled), at a drawn offset too. 0: whole images, which
     // must then all have one size.
     int crop_size = 0;
+    // Also hand out the raw colours (Batch::rgb), for losses defined on them (the CRF term).
+    bool keep_rgb = false;
 };
 
 struct Batch {
-    Tensor images;                     // (B,3,H,W) f32 host staging
-    Tensor train_labels;               // (B,H,W) u8
-    Tensor dense;                      // (B,H,W) u8 (all 255 where no dense mask)
+    Tensor images;        // (B,3,H,W) f32 host staging
+    Tensor train_labels;  // (B,H,W) u8
+    Tensor dense;         // (B,H,W) u8 (all 255 where no dense mask)
+    Tensor rgb;  // (B,3,H,W) u8 raw colours, same crop and augmentation (keep_rgb), else empty
     std::vector<std::size_t> indices;  // positions in the sample list
 };
 

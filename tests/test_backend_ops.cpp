@@ -222,6 +222,36 @@ std::string focal_label(const FocalCase& c) {
     return s.str();
 }
 
+// ---- CRF loss ---------------------------------------------------------------------------------
+
+struct CrfCase {
+    Shape shape;  // logits (N,C,H,W)
+    int radius, downsample;
+    float sigma_xy, sigma_rgb;
+    float spread;  // logits uniform in [-spread, spread]
+};
+const std::vector<CrfCase> kCrfCases = {
+    {{1, 2, 1, 1}, 1, 1, 5.0f, 15.0f, 3.0f},       // one pixel: no neighbour, loss 0
+    {{2, 4, 7, 9}, 2, 1, 3.0f, 20.0f, 3.0f},       // small, odd sides
+    {{2, 6, 17, 30}, 5, 1, 5.0f, 15.0f, 4.0f},     // the default window
+    {{2, 6, 17, 30}, 3, 2, 5.0f, 15.0f, 4.0f},     // cells of 2x2, a partial last row
+    {{1, 6, 20, 23}, 2, 3, 8.0f, 30.0f, 4.0f},     // cells of 3x3, partial on both sides
+    {{3, 32, 9, 10}, 2, 1, 4.0f, 15.0f, 5.0f},     // kMaxClasses
+    {{1, 3, 40, 37}, 16, 1, 10.0f, 40.0f, 3.0f},   // kMaxCrfRadius: a CUDA tile beyond 48 KiB
+    {{1, 32, 20, 21}, 16, 1, 10.0f, 40.0f, 3.0f},  // ... and one that needs 8x8 tiles
+    {{2, 6, 96, 96}, 5, 1, 5.0f, 15.0f, 6.0f},     // a synthetic-small batch
+    {{1, 2, 300, 300}, 3, 4, 20.0f, 15.0f, 6.0f},  // a Potsdam patch on a grid of 4x4 cells
+    {{2, 3, 5, 6}, 2, 8, 5.0f, 15.0f, 3.0f},       // one cell per image: loss 0
+    {{1, 4, 12, 13}, 3, 1, 0.2f, 1e4f, 4.0f},      // spatial kernel below exp(-87): clamped
+    {{1, 4, 12, 13}, 3, 1, 1e3f, 1.0f, 1e4f},      // colour-dominated; saturated softmax
+};
+std::string crf_label(const CrfCase& c) {
+    std::ostringstream s;
+    s << dims(c.shape) << " r " << c.radius << " d " << c.downsample << " sigma_xy " << c.sigma_xy
+      << " sigma_rgb " << c.sigma_rgb << " logits +-" << c.spread;
+    return s.str();
+}
+
 // ---- linking -----------------------------------------------------------------------------------
 
 struct LinkCase {
@@ -341,6 +371,37 @@ const std::vector<OpEntry>& op_table() {
                       Tensor none;
                       b.focal_loss(z, y, p, loss, dz);
                       b.focal_loss(z, y, p, loss_only, none);  // evaluation: no gradient
+                      return outputs(down(b, "loss", loss), down(b, "dlogits", dz),
+                                     down(b, "loss without gradient", loss_only));
+                  })},
+
+        // ---- the CRF loss: per neighbour one exp (CPU polynomial ~1 ulp, CUDA expf a few ulp) and
+        // a product, summed in float over up to 1088 neighbours (r = 16) in a fixed order,
+        // against the reference's double. Gradient elements are p_k (g_k - p.g), where g_k and
+        // p.g may agree to a few digits, which multiplies their relative error: rtol 1e-4 (the
+        // CPU measured 2e-6, 0.02 of it) leaves CUDA's other order and expf room, and still
+        // catches a wrong neighbour, cell or factor of 2, which err by O(1). atol 1e-6 only matters
+        // for elements near 0 (p_k tiny).
+        {"crf_loss",
+         {1e-6, 1e-4},
+         std::nullopt,
+         cases_of(kCrfCases, crf_label,
+                  [](Backend& b, const CrfCase& c) {
+                      CrfLossParams p;
+                      p.radius = c.radius;
+                      p.downsample = c.downsample;
+                      p.sigma_xy = c.sigma_xy;
+                      p.sigma_rgb = c.sigma_rgb;
+                      p.weight = 0.7f;
+                      const int n = static_cast<int>(c.shape[0]), h = static_cast<int>(c.shape[2]),
+                                w = static_cast<int>(c.shape[3]);
+                      Tensor z = up(b, random_f32(c.shape, 33, -c.spread, c.spread));
+                      Tensor rgb = up(b, test::random_rgb(n, h, w, 34));
+                      Tensor loss = garbage(b, {1}), dz = garbage(b, c.shape),
+                             loss_only = garbage(b, {1});
+                      Tensor none;
+                      b.crf_loss(z, rgb, p, loss, dz);
+                      b.crf_loss(z, rgb, p, loss_only, none);  // evaluation: no gradient
                       return outputs(down(b, "loss", loss), down(b, "dlogits", dz),
                                      down(b, "loss without gradient", loss_only));
                   })},

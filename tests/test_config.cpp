@@ -100,6 +100,42 @@ TEST(Config, FlagTextIsCheckedAsStrictlyAsFiles) {
     }
 }
 
+// loss.alpha = "auto" and the CRF term's keys go through files, checkpoint JSON and flags alike;
+// "auto" stays "auto" (the trainer resolves it), and unresolved it cannot become loss parameters.
+TEST(Config, AlphaAutoAndCrfKeysRoundTrip) {
+    const std::string dir = test::temp_dir("config_crf");
+    const Config c = load_config_file(
+        write(dir, "crf.toml",
+              "[loss]\nalpha = \"auto\"\ncrf_weight = 0.02\ncrf_radius = 3\ncrf_sigma_xy = 4\n"
+              "crf_sigma_rgb = 20\ncrf_downsample = 2\n"));
+    EXPECT_TRUE(c.loss.alpha_auto);
+    EXPECT_TRUE(c.loss.alpha.empty());
+    EXPECT_EQ(to_json(c)["loss"]["alpha"], "auto");
+    EXPECT_EQ(to_json(config_from_json(to_json(c), "json")), to_json(c));
+    EXPECT_EQ(to_json(load_config_file(write(dir, "again.toml", to_toml_text(c)))), to_json(c));
+    const CrfLossParams p = crf_params(c);
+    EXPECT_FLOAT_EQ(p.weight, 0.02f);
+    EXPECT_EQ(p.radius, 3);
+    EXPECT_FLOAT_EQ(p.sigma_xy, 4.0f);
+    EXPECT_FLOAT_EQ(p.sigma_rgb, 20.0f);
+    EXPECT_EQ(p.downsample, 2);
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { focal_params(c); }), "auto");
+
+    Config f;
+    apply_flag_text(f, *find_config_key("loss.alpha"), "auto");
+    EXPECT_TRUE(f.loss.alpha_auto);
+    apply_flag_text(f, *find_config_key("loss.alpha"), "1,2");  // a list replaces "auto"
+    EXPECT_FALSE(f.loss.alpha_auto);
+    EXPECT_EQ(f.loss.alpha, (std::vector<double>{1.0, 2.0}));
+    apply_flag_text(f, *find_config_key("loss.crf_weight"), "0.5");
+    EXPECT_DOUBLE_EQ(f.loss.crf_weight, 0.5);
+    const std::string msg = test::input_error_message(
+        [&] { apply_flag_text(f, *find_config_key("loss.alpha"), "autox"); });
+    EXPECT_MESSAGE_HAS(msg, "--focal-alpha");
+    EXPECT_MESSAGE_HAS(msg, "autox");
+    EXPECT_EQ(Config().loss.crf_weight, 0.0);  // the term is off unless asked for
+}
+
 TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
     const std::string dir = test::temp_dir("config_bad");
     const std::vector<std::pair<std::string, std::string>> cases = {
@@ -121,6 +157,14 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[run]\ndevice = \"gpu\"\n", "run.device"},
         {"[model]\ndepth = 9\n", "model.depth"},
         {"[loss]\nalpha = [1, -2]\n", "loss.alpha"},
+        {"[loss]\nalpha = \"automatic\"\n", "loss.alpha"},
+        {"[loss]\ncrf_weight = -0.1\n", "loss.crf_weight"},
+        {"[loss]\ncrf_radius = 0\n", "loss.crf_radius"},
+        {"[loss]\ncrf_radius = 17\n", "loss.crf_radius"},
+        {"[loss]\ncrf_sigma_xy = 0\n", "loss.crf_sigma_xy"},
+        {"[loss]\ncrf_sigma_rgb = nan\n", "loss.crf_sigma_rgb"},
+        {"[loss]\ncrf_downsample = 0\n", "loss.crf_downsample"},
+        {"[loss]\ncrf_downsample = 17\n", "loss.crf_downsample"},
         {"[optimizer]\nlrr = 0.1\n", "lrr"},
         {"[run]\nepochs = \"ten\"\n", "run.epochs"},
         {"[training]\nepochs = 1\n", "training"},

@@ -189,6 +189,71 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
               "ok");
 }
 
+// The shipped e6/e7/e8 files run (one epoch, a tiny U-Net): the CRF experiments log the CRF term
+// per epoch beside the focal loss, the report plots it for them alone and compares each with its
+// control. One experiment also takes loss.alpha = "auto".
+TEST(ExperimentRun, CrfExperimentsRunAndReportBothLossTerms) {
+    const std::string dir = test::temp_dir("experiment_crf");
+    const std::string ex = test::source_dir() + "/experiments/";
+    write_file(dir + "/crf.toml", R"(
+[suite]
+name = "tiny-crf"
+experiments = [")" + ex + R"(e4-500-linked.toml", ")" +
+                                      ex + R"(e6-500-tuned.toml", ")" + ex +
+                                      R"(e7-500-crf.toml", ")" + ex + R"(e8-500-linked-crf.toml",
+  { id = "tiny-auto", labels = { kind = "sparse", points = 500 }, loss = { alpha = "auto" } },
+]
+grid_images = 1
+
+[data]
+source = "synthetic"
+synthetic_count = 12
+synthetic_size = 48
+synthetic_seed = 5
+train_frac = 0.5
+val_frac = 0.25
+
+[model]
+width = 4
+depth = 2
+
+[override.run]
+epochs = 1
+batch_size = 3
+)");
+    const std::string out = dir + "/out";
+    const test::CommandResult r =
+        test::run_pfce("run " + dir + "/crf.toml --device cpu --out " + out);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("5 ran, 0 skipped, 0 failed"), std::string::npos) << r.output;
+    const auto j = nlohmann::json::parse(read_text_file(out + "/results.json"));
+    ASSERT_EQ(j["experiments"].size(), 5u);
+    for (const auto& e : j["experiments"]) {
+        ASSERT_EQ(e["status"], "ok") << e.dump();
+        const bool crf = e["id"] == "e7-500-crf" || e["id"] == "e8-500-linked-crf";
+        const auto& crf_loss = e["epochs"][0]["train_crf_loss"];
+        if (crf) {
+            ASSERT_TRUE(crf_loss.is_number()) << e["id"];
+            EXPECT_GT(crf_loss.get<double>(), 0.0) << e["id"];
+        } else {
+            EXPECT_TRUE(crf_loss.is_null()) << e["id"];
+        }
+    }
+    EXPECT_NE(r.output.find("loss.alpha = auto (inverse square-root label frequency)"),
+              std::string::npos)
+        << r.output;
+    const std::string metrics = read_text_file(out + "/e7-500-crf/train/metrics.jsonl");
+    EXPECT_NE(metrics.find("\"train_crf_loss\""), std::string::npos) << metrics;
+    const std::string svg = read_text_file(out + "/train_crf_loss.svg");
+    EXPECT_NE(svg.find(">e7-500-crf</text>"), std::string::npos);
+    EXPECT_NE(svg.find(">e8-500-linked-crf</text>"), std::string::npos);
+    EXPECT_EQ(svg.find(">e6-500-tuned</text>"), std::string::npos);  // no CRF term, no curve
+    const std::string md = read_text_file(out + "/report.md");
+    EXPECT_NE(md.find("The CRF term: e7-500-crf − e6-500-tuned"), std::string::npos) << md;
+    EXPECT_NE(md.find("The CRF term: e8-500-linked-crf − e4-500-linked"), std::string::npos) << md;
+    EXPECT_NE(md.find("train_crf_loss.svg"), std::string::npos) << md;
+}
+
 ::testing::AssertionResult fails_naming(const std::string& text, const std::string& path,
                                         const std::vector<std::string>& needles) {
     try {
@@ -296,9 +361,26 @@ batch_size = 4
 TEST(SuiteFile, ShippedSuitesLoad) {
     for (const char* f : {"synthetic-small.toml", "synthetic.toml", "potsdam.toml"}) {
         const Suite s = load_suite(test::source_dir() + "/experiments/" + f);
-        ASSERT_EQ(s.experiments.size(), 6u) << f;
+        ASSERT_EQ(s.experiments.size(), 9u) << f;
         EXPECT_EQ(s.experiments[0].id, "dense");
         EXPECT_EQ(s.experiments[5].id, "e5-500-edge");
+        // e6 is e3's training at 500 points, the control; e7 adds the CRF term to it, e8 to e4.
+        const Config& e6 = s.experiments[6].config;
+        const Config& e7 = s.experiments[7].config;
+        const Config& e8 = s.experiments[8].config;
+        EXPECT_EQ(s.experiments[6].id, "e6-500-tuned");
+        EXPECT_EQ(s.experiments[7].id, "e7-500-crf");
+        EXPECT_EQ(s.experiments[8].id, "e8-500-linked-crf");
+        EXPECT_EQ(e6.labels.points, std::vector<int>{500});
+        EXPECT_EQ(e6.loss.crf_weight, 0.0);
+        EXPECT_GT(e7.loss.crf_weight, 0.0);
+        EXPECT_GT(e8.loss.crf_weight, 0.0);  // lambda chosen per experiment on validation
+        Config e6_crf = e6;                  // e7 = e6 + the CRF term, nothing else
+        e6_crf.loss = e7.loss;
+        EXPECT_EQ(to_json(e6_crf), to_json(e7)) << f;
+        Config e4_crf = s.experiments[4].config;  // e8 = e4 + the same term
+        e4_crf.loss = e8.loss;
+        EXPECT_EQ(to_json(e4_crf), to_json(e8)) << f;
         const Config& e3 = s.experiments[3].config;
         EXPECT_EQ(e3.schedule.name, "plateau");
         EXPECT_DOUBLE_EQ(e3.schedule.plateau_factor, 0.5);

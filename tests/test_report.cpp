@@ -292,7 +292,7 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
         lines.push_back(csv.substr(p, q - p));
     ASSERT_EQ(lines.size(), 6u);
     const int cols = count(lines[0], ",");
-    EXPECT_EQ(cols, 13 + 6 + 6 + 2);
+    EXPECT_EQ(cols, 13 + 6 + 6 + 4);
     for (const auto& l : lines) EXPECT_EQ(count(l, ","), cols) << l;
     EXPECT_NE(lines[0].find("iou_impervious"), std::string::npos) << lines[0];
     EXPECT_EQ(lines[2].rfind("e1-700,ok,", 0), 0u);
@@ -334,7 +334,7 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
             << "external reference " << (*it)[1].str().substr(0, 80);
         ++n_src;
     }
-    EXPECT_EQ(n_src, 4 + 1);  // four charts and one picture
+    EXPECT_EQ(n_src, 5 + 1);  // five charts (the CRF term's too) and one picture
     const std::string png_b64 = base64_encode(read_text_file(dir + "/dense/grid.png"));
     EXPECT_NE(html.find("data:image/png;base64," + png_b64), std::string::npos);
 }

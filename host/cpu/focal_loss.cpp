@@ -14,33 +14,13 @@
 #include "core/kernels/focal.hpp"
 #include "core/op_checks.hpp"
 #include "host/cpu/cpu_backend.hpp"
+#include "host/cpu/fast_exp.hpp"
 
 namespace pfce {
 
 namespace {
 
 constexpr std::int64_t kChunk = 256;  // pixels per work item; C*kChunk floats of scratch
-
-// exp(x) for -87 <= x <= 0 (callers clamp) in plain float arithmetic that the compiler vectorizes
-// (libm's expf is one call per element and dominated the loop): Cephes' range reduction and
-// degree-6 polynomial, about 1 ulp; x = -87 gives exactly 0, standing for everything below.
-inline float exp_clamped(float x) {
-    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x / ln 2)
-    float r = x - n * 0.693359375f;  // x - n ln 2 in two steps (Cody-Waite)
-    r = r + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    const std::int32_t biased = static_cast<std::int32_t>(n) + 127;  // n in [-126, 0]
-    const std::int32_t bits = (x <= -87.0f ? 0 : biased) << 23;      // 2^n, or +0
-    float scale;
-    std::memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
 
 }  // namespace
 
@@ -130,7 +110,7 @@ void CpuBackend::focal_loss(const Tensor& logits, const Tensor& labels, const Fo
                 }
 #pragma omp simd
                 for (std::int64_t j = 0; j < len; ++j) {
-                    ek[j] = exp_clamped(ek[j]);
+                    ek[j] = cpu::exp_clamped(ek[j]);
                     const float is_y = lab[j] == k ? 1.0f : 0.0f;
                     ey[j] += is_y * ek[j];
                     s_other[j] += (1.0f - is_y) * ek[j];

@@ -52,6 +52,7 @@ std::vector<EpochRecord> read_epochs(const std::string& path) {
         EpochRecord e;
         e.epoch = j.at("epoch").get<int>();
         e.train_loss = number_from_json(j.value("train_loss", json()));
+        e.train_crf_loss = number_from_json(j.value("train_crf_loss", json()));
         e.val_loss = number_from_json(j.value("val_loss", json()));
         e.val_loss_dense = number_from_json(j.value("val_loss_dense", json()));
         e.val_miou = number_from_json(j.value("val_miou", json()));
@@ -168,7 +169,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     const Stopwatch t_test;
     TrainedModel tm = load_trained_model(backend, ckpt);
     const std::vector<SampleData> test = samples_for(L, lab, L.split.test);
-    const EvalResult ev = evaluate(backend, *tm.net, test, tm.stats, focal_params(cfg),
+    const EvalResult ev = evaluate(backend, *tm.net, test, tm.stats, focal_params(tm.config),
                                    in.clutter_class, eval_options(cfg));
     r.test = ev.metrics;
     r.stage_seconds["test"] = t_test.seconds();

@@ -52,6 +52,7 @@ nlohmann::json to_json(const ExperimentResult& r) {
     for (const auto& e : r.epochs)
         epochs.push_back({{"epoch", e.epoch},
                           {"train_loss", json_number(e.train_loss)},
+                          {"train_crf_loss", json_number(e.train_crf_loss)},
                           {"val_loss", json_number(e.val_loss)},
                           {"val_loss_dense", json_number(e.val_loss_dense)},
                           {"val_miou", json_number(e.val_miou)},
@@ -107,6 +108,8 @@ ExperimentResult result_from_json(const nlohmann::json& j, const std::string& so
         EpochRecord rec;
         rec.epoch = static_cast<int>(num_field(e, "epoch", source));
         rec.train_loss = num_field(e, "train_loss", source);
+        if (e.contains("train_crf_loss"))  // absent in results of older pfce: no CRF term
+            rec.train_crf_loss = num_field(e, "train_crf_loss", source);
         rec.val_loss = num_field(e, "val_loss", source);
         rec.val_loss_dense = num_field(e, "val_loss_dense", source);
         rec.val_miou = num_field(e, "val_miou", source);

@@ -4,6 +4,7 @@
 // failed.
 #pragma once
 
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -19,7 +20,9 @@ namespace pfce {
 struct EpochRecord {
     int epoch = 0;          // 1-based
     double train_loss = 0;  // mean over the epoch's batches, on the training labels
-    double val_loss = 0;    // validation split, on the training label kind (sparse/linked/dense)
+    // The CRF term (weighted) of the loss, mean over the epoch's batches; NaN when it is off.
+    double train_crf_loss = std::numeric_limits<double>::quiet_NaN();
+    double val_loss = 0;  // validation split, on the training label kind (sparse/linked/dense)
     double val_loss_dense = 0;  // validation split, on dense masks
     double val_miou = 0;        // validation split, dense truth
     double lr = 0;

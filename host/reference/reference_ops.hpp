@@ -19,6 +19,14 @@ template <typename T>
 T focal_loss(const T* logits, const std::uint8_t* labels, std::int64_t n, int c, std::int64_t hw,
              const FocalLossParams& p, T* dlogits);
 
+// ---- local-window CRF (Potts) loss (core/backend.hpp crf_loss) ---------------------------------
+// logits (N,C,H,W), rgb (N,3,H,W) u8. Returns the loss; writes dL/dlogits when dlogits is not
+// null. Written from the definition: cell means, every ordered pair (i, j) of the window summed
+// as k_ij (1 - P_i . P_j), and each pair's derivative added to both of its cells.
+template <typename T>
+T crf_loss(const T* logits, const std::uint8_t* rgb, std::int64_t n, int c, int h, int w,
+           const CrfLossParams& p, T* dlogits);
+
 // ---- convolution
 // --------------------------------------------------------------------------------- x (N,Ci,H,W), w
 // (Co,Ci,K,K), y (N,Co,Ho,Wo), stride 1, zero padding `pad` on every side.

@@ -56,8 +56,18 @@ struct ModelSettings {
 
 struct LossSettings {
     double gamma = 2.0;
-    std::vector<double> alpha;           // per class; empty = 1 for every class
+    // Per class; empty = 1 for every class. With alpha_auto (loss.alpha = "auto"), the trainer
+    // fills it with the inverse square-root label frequency of the training split
+    // (host/train/class_weights.hpp); the config itself keeps saying "auto".
+    std::vector<double> alpha;
+    bool alpha_auto = false;
     std::string normalize = "labelled";  // labelled | alpha
+    // The local-window CRF (Potts) term added to the focal loss (core/backend.hpp crf_loss).
+    double crf_weight = 0.0;  // lambda; 0 = off
+    int crf_radius = 5;       // window radius, in cells
+    double crf_sigma_xy = 5.0;
+    double crf_sigma_rgb = 15.0;
+    int crf_downsample = 1;  // cells of d x d pixels
 };
 
 struct OptimizerSettings {
@@ -112,7 +122,8 @@ enum class KeyType {
     text,
     choice,
     int_list,
-    number_list
+    number_list,
+    number_list_or_auto  // a list of numbers, or the string "auto"
 };
 
 struct ConfigKey {
@@ -172,7 +183,10 @@ std::vector<std::string> differing_result_keys(const Config& stored, const Confi
 // ---- resolved pieces ---------------------------------------------------------------------------
 
 OptimizerConfig optimizer_config(const Config& c);
+// The focal loss's parameters. loss.alpha = "auto" must have been resolved into loss.alpha (by the
+// trainer, or from a checkpoint by load_trained_model); InputError otherwise.
 FocalLossParams focal_params(const Config& c);
+CrfLossParams crf_params(const Config& c);
 ScheduleConfig schedule_config(const Config& c, std::int64_t batches_per_epoch);
 LinkParams link_params(const LabelSettings& l);
 std::string describe_labels(const LabelSettings& l);  // "sparse 700/class", "linked ... D=20"

@@ -243,6 +243,14 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
             v = json::array();
             for (const auto& t : items(text)) v.push_back(number(t));
             break;
+        case KeyType::number_list_or_auto:
+            if (text == "auto") {
+                v = text;
+                break;
+            }
+            v = json::array();
+            for (const auto& t : items(text)) v.push_back(number(t));
+            break;
     }
     assign(c, k, v, source + " (" + k.flag + ")");
 }
@@ -259,10 +267,24 @@ OptimizerConfig optimizer_config(const Config& c) {
 }
 
 FocalLossParams focal_params(const Config& c) {
+    if (c.loss.alpha_auto && c.loss.alpha.empty())
+        PFCE_THROW(InputError,
+                   "loss.alpha = \"auto\" has not been resolved: the weights come from the "
+                   "training labels (the trainer computes them; checkpoints record them)");
     FocalLossParams p;
     p.gamma = static_cast<float>(c.loss.gamma);
     for (double a : c.loss.alpha) p.alpha.push_back(static_cast<float>(a));
     p.normalize = c.loss.normalize == "alpha" ? LossNormalize::alpha : LossNormalize::labelled;
+    return p;
+}
+
+CrfLossParams crf_params(const Config& c) {
+    CrfLossParams p;
+    p.weight = static_cast<float>(c.loss.crf_weight);
+    p.radius = c.loss.crf_radius;
+    p.sigma_xy = static_cast<float>(c.loss.crf_sigma_xy);
+    p.sigma_rgb = static_cast<float>(c.loss.crf_sigma_rgb);
+    p.downsample = c.loss.crf_downsample;
     return p;
 }
 

@@ -99,6 +99,37 @@ struct Key {
     }
 };
 
+// loss.alpha: a list of per-class weights, or "auto" (recorded as "auto"; the weights are computed
+// from the training labels by the trainer).
+Key alpha_key() {
+    Key b;
+    b.k.section = "loss";
+    b.k.name = "alpha";
+    b.k.flag = "--focal-alpha";
+    b.k.help =
+        "per-class weights, one per class (empty = 1 for every class), or auto: the inverse "
+        "square-root frequency of the training labels";
+    b.k.type = KeyType::number_list_or_auto;
+    b.k.get = [](const Config& c) { return c.loss.alpha_auto ? json("auto") : json(c.loss.alpha); };
+    b.k.set = [](Config& c, const json& v) {
+        if (v.is_string() && v.get<std::string>() == "auto") {
+            c.loss.alpha_auto = true;
+            c.loss.alpha.clear();
+            return;
+        }
+        std::vector<double> list;
+        try {
+            set_value(list, v);
+        } catch (const std::string&) {
+            throw std::string("a list of numbers, or \"auto\"");
+        }
+        c.loss.alpha = list;
+        c.loss.alpha_auto = false;
+    };
+    b.legacy("focal_alpha");
+    return b;
+}
+
 template <typename S, typename T>
 Key key(S Config::*section, T S::*member, const char* section_name, const char* name,
         const char* flag, const char* help) {
@@ -203,13 +234,21 @@ std::vector<ConfigKey> build_keys() {
         // loss
         key(lo, &Lo::gamma, "loss", "gamma", "--focal-gamma", "focal exponent (0 = cross-entropy)")
             .legacy("focal_gamma"),
-        key(lo, &Lo::alpha, "loss", "alpha", "--focal-alpha",
-            "per-class weights, one per class (empty = 1 for every class)")
-            .legacy("focal_alpha"),
+        alpha_key(),
         key(lo, &Lo::normalize, "loss", "normalize", "--loss-normalize",
             "divide by the labelled pixel count, or by the sum of their alphas")
             .choices({"labelled", "alpha"})
             .legacy("loss_normalize"),
+        key(lo, &Lo::crf_weight, "loss", "crf_weight", "--crf-weight",
+            "weight lambda of the local-window CRF (Potts) term on all pixels (0 = off)"),
+        key(lo, &Lo::crf_radius, "loss", "crf_radius", "--crf-radius",
+            "CRF: window radius, in cells of crf_downsample pixels"),
+        key(lo, &Lo::crf_sigma_xy, "loss", "crf_sigma_xy", "--crf-sigma-xy",
+            "CRF: spatial bandwidth of the kernel, in pixels"),
+        key(lo, &Lo::crf_sigma_rgb, "loss", "crf_sigma_rgb", "--crf-sigma-rgb",
+            "CRF: colour bandwidth of the kernel, in 0-255 RGB units"),
+        key(lo, &Lo::crf_downsample, "loss", "crf_downsample", "--crf-downsample",
+            "CRF: run the window on cells of d x d pixels (mean probabilities and colours)"),
         // optimizer
         key(o, &O::name, "optimizer", "name", "--optimizer",
             "adam_l2 = Adam with L2 in the gradient, adamw = decoupled decay")

@@ -71,6 +71,17 @@ void validate(const Config& c, const std::string& source) {
         if (a < 0) bad(source, "loss.alpha", a, "every weight >= 0");
     if (c.loss.alpha.size() > static_cast<std::size_t>(kMaxClasses))
         bad(source, "loss.alpha", c.loss.alpha.size(), "one weight per class");
+    const LossSettings& lo = c.loss;
+    if (lo.crf_weight < 0) bad(source, "loss.crf_weight", lo.crf_weight, ">= 0 (0 = no CRF term)");
+    if (lo.crf_radius < 1 || lo.crf_radius > kMaxCrfRadius)
+        bad(source, "loss.crf_radius", lo.crf_radius,
+            "1.." + std::to_string(kMaxCrfRadius) + " cells");
+    if (!(lo.crf_sigma_xy > 0)) bad(source, "loss.crf_sigma_xy", lo.crf_sigma_xy, "> 0 pixels");
+    if (!(lo.crf_sigma_rgb > 0))
+        bad(source, "loss.crf_sigma_rgb", lo.crf_sigma_rgb, "> 0 (0-255 colour units)");
+    if (lo.crf_downsample < 1 || lo.crf_downsample > kMaxCrfDownsample)
+        bad(source, "loss.crf_downsample", lo.crf_downsample,
+            "1.." + std::to_string(kMaxCrfDownsample) + " pixels per cell side");
 
     const OptimizerSettings& o = c.optimizer;
     if (!(o.lr > 0)) bad(source, "optimizer.lr", o.lr, "> 0");

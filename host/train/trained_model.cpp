@@ -36,6 +36,9 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
     m.meta = ck.meta;
     try {
         m.config = config_from_json(ck.meta.at("config"), path + " (config)");
+        // loss.alpha = "auto": the weights the run resolved from its training labels.
+        if (m.config.loss.alpha_auto && ck.meta.contains("loss_alpha"))
+            m.config.loss.alpha = ck.meta.at("loss_alpha").get<std::vector<double>>();
         const auto& mj = ck.meta.at("model");
         UNetConfig uc;
         uc.in_channels = mj.at("in_channels").get<int>();

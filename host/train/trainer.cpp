@@ -17,6 +17,7 @@
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
 #include "host/train/checkpoint.hpp"
+#include "host/train/class_weights.hpp"
 #include "host/train/json_number.hpp"
 #include "host/train/lr_schedule.hpp"
 #include "host/train/optimizer.hpp"
@@ -88,6 +89,7 @@ struct LoopState {
     std::int64_t batch = 0;        // batches of `epoch` already done
     std::int64_t global_step = 0;  // optimizer steps over the run
     float epoch_loss_sum = 0;      // device sum of batch losses of `epoch` so far
+    float epoch_crf_sum = 0;       // ... and of the CRF term's, when it is on
     double epoch_images = 0;
     double epoch_seconds = 0;
     int best_epoch = 0;  // 1-based
@@ -99,6 +101,7 @@ json state_to_json(const LoopState& s, const LrSchedule& sched) {
             {"batch", s.batch},
             {"global_step", s.global_step},
             {"epoch_loss_sum", s.epoch_loss_sum},
+            {"epoch_crf_sum", s.epoch_crf_sum},
             {"epoch_images", s.epoch_images},
             {"epoch_seconds", s.epoch_seconds},
             {"best_epoch", s.best_epoch},
@@ -112,6 +115,7 @@ LoopState state_from_json(const json& j, LrSchedule& sched) {
     s.batch = j.at("batch").get<std::int64_t>();
     s.global_step = j.at("global_step").get<std::int64_t>();
     s.epoch_loss_sum = j.at("epoch_loss_sum").get<float>();
+    s.epoch_crf_sum = j.value("epoch_crf_sum", 0.0f);  // absent in checkpoints of older pfce
     s.epoch_images = j.at("epoch_images").get<double>();
     s.epoch_seconds = j.at("epoch_seconds").get<double>();
     s.best_epoch = j.at("best_epoch").get<int>();
@@ -139,7 +143,17 @@ LoaderOptions train_loader_options(const Config& cfg, std::size_t samples) {
     lo.seed = cfg.run.seed;
     lo.prefetch = cfg.run.prefetch;
     lo.crop_size = cfg.data.crop_size;
+    lo.keep_rgb = cfg.loss.crf_weight > 0;  // the CRF term's kernel reads the raw colours
     return lo;
+}
+
+// The focal loss's parameters with loss.alpha = "auto" resolved from the training labels.
+FocalLossParams resolved_focal_params(const Config& cfg, const TrainInputs& in) {
+    if (!cfg.loss.alpha_auto) return focal_params(cfg);
+    Config resolved = cfg;
+    resolved.loss.alpha = inverse_sqrt_frequency_weights(
+        training_label_counts(in.train, static_cast<int>(in.class_names.size())));
+    return focal_params(resolved);
 }
 
 std::size_t checked_classes(const TrainInputs& in) {
@@ -161,7 +175,9 @@ class TrainingRun {
           net_(backend, unet_config(cfg, static_cast<int>(checked_classes(in))), cfg.run.seed),
           params_(net_.parameters()),
           opt_(backend, params_, optimizer_config(cfg)),
-          loss_params_(focal_params(cfg)),
+          loss_params_(resolved_focal_params(cfg, in)),
+          crf_on_(cfg.loss.crf_weight > 0),
+          crf_params_(crf_params(cfg)),
           loader_(backend, in.train, in.stats, train_loader_options(cfg, in.train.size())),
           bpe_(static_cast<std::int64_t>(loader_.batches_per_epoch())),
           sched_(schedule_config(cfg, std::max<std::int64_t>(bpe_, 1))) {
@@ -194,9 +210,13 @@ class TrainingRun {
                  {"label_kind", in.label_kind},
                  {"split", {{"train", in.train_ids}, {"val", in.val_ids}, {"test", in.test_ids}}},
                  {"data", in.data_meta}};
+        // loss.alpha = "auto" stays "auto" in the config; the weights it resolved to are here.
+        if (cfg.loss.alpha_auto) meta_["loss_alpha"] = loss_params_.alpha;
         st_.best_value = worst_value();
         d_loss_ = backend.zeros({1}, DType::f32);
         loss_sum_ = backend.zeros({1}, DType::f32);
+        d_crf_ = backend.zeros({1}, DType::f32);
+        crf_sum_ = backend.zeros({1}, DType::f32);
         norm_ = backend.zeros({1}, DType::f32);
         scale_ = backend.zeros({1}, DType::f32);
         backend.fill(scale_, 1.0f);  // stays 1 without clipping
@@ -269,6 +289,19 @@ class TrainingRun {
                                          : std::string(),
                  ", ", o.name, " lr ", o.lr, ", schedule ", cfg_.schedule.name,
                  o.clip > 0 ? ", clip " + std::to_string(o.clip) : std::string());
+        if (cfg_.loss.alpha_auto) {
+            std::string w;
+            for (std::size_t k = 0; k < loss_params_.alpha.size(); ++k) {
+                char buf[32];
+                std::snprintf(buf, sizeof buf, "%.3f", loss_params_.alpha[k]);
+                w += (k ? ", " : "") + in_.class_names[k] + " " + buf;
+            }
+            log_info("loss.alpha = auto (inverse square-root label frequency): ", w);
+        }
+        if (crf_on_)
+            log_info("CRF term: weight ", crf_params_.weight, ", radius ", crf_params_.radius,
+                     " cells of ", crf_params_.downsample, " px, sigma_xy ", crf_params_.sigma_xy,
+                     " px, sigma_rgb ", crf_params_.sigma_rgb);
         if (in_.val.empty())
             log_warn(
                 "no validation samples: best.ckpt and the plateau schedule follow the "
@@ -284,6 +317,7 @@ class TrainingRun {
             if (!loader_.next(batch))
                 PFCE_THROW(InputError, "resume position ", st_.batch, " is past the epoch's end");
         backend_.fill(loss_sum_, st_.epoch_loss_sum);
+        backend_.fill(crf_sum_, st_.epoch_crf_sum);
         char label[64];
         std::snprintf(label, sizeof label, "epoch %d/%d", st_.epoch + 1, cfg_.run.epochs);
         ProgressBar bar(label, bpe_, opts_.tty);
@@ -300,6 +334,11 @@ class TrainingRun {
                 st_.epoch_loss_sum = read_scalar(backend_, loss_sum_);
                 const double mean = st_.epoch_loss_sum / static_cast<double>(st_.batch);
                 if (!std::isfinite(mean)) diverged("the training loss", mean);
+                if (crf_on_) {
+                    st_.epoch_crf_sum = read_scalar(backend_, crf_sum_);
+                    if (!std::isfinite(st_.epoch_crf_sum))
+                        diverged("the training loss's CRF term", st_.epoch_crf_sum);
+                }
                 bar.update(st_.batch, mean,
                            static_cast<std::int64_t>(st_.epoch_images - images_before_));
             }
@@ -357,6 +396,14 @@ class TrainingRun {
         const Tensor& logits = net_.forward(x_, true);
         ensure_tensor(backend_, dlogits_, logits.shape(), DType::f32);
         backend_.focal_loss(logits, labels_, loss_params_, d_loss_, dlogits_);
+        if (crf_on_) {  // the CRF term's gradient on top of the focal loss's
+            ensure_tensor(backend_, rgb_, batch.rgb.shape(), DType::u8);
+            ensure_tensor(backend_, dcrf_, logits.shape(), DType::f32);
+            backend_.copy(rgb_, batch.rgb);
+            backend_.crf_loss(logits, rgb_, crf_params_, d_crf_, dcrf_);
+            backend_.add_inplace(dlogits_, dcrf_);
+            backend_.add_inplace(crf_sum_, d_crf_);
+        }
         net_.backward(dlogits_);
         if (cfg_.optimizer.clip > 0) {
             backend_.global_grad_norm(grads_, norm_);
@@ -375,6 +422,12 @@ class TrainingRun {
         st_.epoch_loss_sum = read_scalar(backend_, loss_sum_);
         const double train_loss = st_.epoch_loss_sum / static_cast<double>(bpe_);
         if (!std::isfinite(train_loss)) diverged("the training loss", train_loss);
+        double train_crf = std::numeric_limits<double>::quiet_NaN();
+        if (crf_on_) {
+            st_.epoch_crf_sum = read_scalar(backend_, crf_sum_);
+            train_crf = st_.epoch_crf_sum / static_cast<double>(bpe_);
+            if (!std::isfinite(train_crf)) diverged("the training loss's CRF term", train_crf);
+        }
         const double train_seconds = epoch_seconds();
         const double images_per_s = train_seconds > 0 ? st_.epoch_images / train_seconds : 0.0;
 
@@ -393,32 +446,37 @@ class TrainingRun {
                              ? val.metrics.miou
                              : monitored_loss);
 
-        const json line = {{"epoch", st_.epoch + 1},
-                           {"lr", lr_},
-                           {"train_loss", json_number(train_loss)},
-                           {"val_loss", json_number(val.loss)},
-                           {"val_loss_dense", json_number(val.loss_dense)},
-                           {"val_miou", json_number(val.metrics.miou)},
-                           {"val_miou_no_clutter", json_number(val.metrics.miou_no_clutter)},
-                           {"val_oa", json_number(val.metrics.oa)},
-                           {"val_mean_f1", json_number(val.metrics.mean_f1)},
-                           {"val_iou", to_json(val.metrics)["iou"]},
-                           {"time_s", train_seconds},
-                           {"images_per_s", images_per_s},
-                           {"steps", st_.global_step},
-                           {"best", improved}};
+        json line = {{"epoch", st_.epoch + 1},
+                     {"lr", lr_},
+                     {"train_loss", json_number(train_loss)},
+                     {"val_loss", json_number(val.loss)},
+                     {"val_loss_dense", json_number(val.loss_dense)},
+                     {"val_miou", json_number(val.metrics.miou)},
+                     {"val_miou_no_clutter", json_number(val.metrics.miou_no_clutter)},
+                     {"val_oa", json_number(val.metrics.oa)},
+                     {"val_mean_f1", json_number(val.metrics.mean_f1)},
+                     {"val_iou", to_json(val.metrics)["iou"]},
+                     {"time_s", train_seconds},
+                     {"images_per_s", images_per_s},
+                     {"steps", st_.global_step},
+                     {"best", improved}};
+        // The CRF term (weighted, as added to the loss), beside the focal loss in train_loss.
+        if (crf_on_) line["train_crf_loss"] = json_number(train_crf);
         append_line(result_.metrics_path, line.dump());
-        char summary[256];
+        char crf_part[48] = "";
+        if (crf_on_) std::snprintf(crf_part, sizeof crf_part, " + crf %.4f", train_crf);
+        char summary[320];
         std::snprintf(
             summary, sizeof summary,
-            "train loss %.4f | val loss %.4f (dense %.4f) mIoU %.4f OA %.4f | %.1f img/s, %s%s",
-            train_loss, val.loss, val.loss_dense, val.metrics.miou, val.metrics.oa, images_per_s,
-            format_duration(train_seconds).c_str(), improved ? " | best" : "");
+            "train loss %.4f%s | val loss %.4f (dense %.4f) mIoU %.4f OA %.4f | %.1f img/s, %s%s",
+            train_loss, crf_part, val.loss, val.loss_dense, val.metrics.miou, val.metrics.oa,
+            images_per_s, format_duration(train_seconds).c_str(), improved ? " | best" : "");
         bar.finish(summary);
 
         // The checkpoint describes the start of the next epoch.
         st_.batch = 0;
         st_.epoch_loss_sum = 0;
+        st_.epoch_crf_sum = 0;
         st_.epoch_images = 0;
         st_.epoch_seconds = 0;
         ++st_.epoch;
@@ -472,6 +530,8 @@ class TrainingRun {
     std::vector<Parameter*> params_;
     Optimizer opt_;
     FocalLossParams loss_params_;
+    bool crf_on_;
+    CrfLossParams crf_params_;
     BatchLoader loader_;
     std::int64_t bpe_;
     LrSchedule sched_;
@@ -481,6 +541,7 @@ class TrainingRun {
     LoopState st_;
     TrainResult result_;
     Tensor x_, labels_, dlogits_, d_loss_, loss_sum_, norm_, scale_;
+    Tensor rgb_, dcrf_, d_crf_, crf_sum_;  // the CRF term: colours, gradient, loss, epoch sum
     std::vector<const Tensor*> grads_;
     double lr_ = 0, images_before_ = 0, seconds_before_ = 0;
     std::chrono::steady_clock::time_point epoch_start_;
