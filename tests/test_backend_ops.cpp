@@ -733,8 +733,11 @@ const std::vector<OpEntry>& op_table() {
 
 // Methods of core/backend.hpp that are not ops: identity and memory, which every case above uses
 // to move its inputs and outputs.
-const std::set<std::string> kNotOps = {"device",       "name", "activation_layout", "zeros",
-                                       "host_staging", "copy", "synchronize"};
+const std::set<std::string> kNotOps = {"device", "name", "activation_layout", "zeros",
+                                       "host_staging", "copy", "synchronize",
+                                       // kernel-variant selection, not an op (variants of an op
+                                       // are tested by that op's own tests)
+                                       "op_variants", "select_op_variant"};
 
 // ---- the backends ------------------------------------------------------------------------------
 

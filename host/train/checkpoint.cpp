@@ -180,11 +180,21 @@ Checkpoint read_checkpoint(const std::string& path) {
             s.dims[static_cast<std::size_t>(d)] = v;
         }
         const auto bytes = r.get<std::uint64_t>();
-        nt.value = Tensor::host(s, static_cast<DType>(dtype));
-        if (bytes != nt.value.bytes())
+        // The shape's size is checked against the bytes stored and the bytes left in the file
+        // before anything is allocated: a damaged header must not ask for terabytes.
+        std::uint64_t need = dtype_size(static_cast<DType>(dtype));
+        for (int d = 0; d < rank; ++d) {
+            const auto dim = static_cast<std::uint64_t>(s.dims[static_cast<std::size_t>(d)]);
+            if (dim != 0 && need > (std::uint64_t{1} << 62) / dim)
+                PFCE_THROW(InputError, "checkpoint ", path, ": tensor \"", nt.name,
+                           "\" has a shape too large to be real (", s.str(), ")");
+            need *= dim;
+        }
+        if (bytes != need)
             PFCE_THROW(InputError, "checkpoint ", path, ": tensor \"", nt.name, "\" holds ", bytes,
-                       " bytes, its shape needs ", nt.value.bytes());
+                       " bytes, its shape needs ", need);
         r.need(bytes);
+        nt.value = Tensor::host(s, static_cast<DType>(dtype));
         if (bytes) std::memcpy(nt.value.raw(), buf.data() + r.pos, bytes);
         r.pos += bytes;
         ck.tensors.push_back(std::move(nt));
