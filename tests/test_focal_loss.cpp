@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #ifdef _OPENMP
@@ -394,6 +395,22 @@ struct GpuCase {
     LossNormalize normalize;
 };
 
+// One case on random inputs (labels 30% unlabelled): the GPU's loss and gradient against the
+// CPU's, and the no-gradient path's loss equal to the gradient path's. Returns the inputs.
+std::pair<Tensor, Tensor> expect_gpu_matches_cpu(Backend& gpu, Backend& cpu, const GpuCase& k,
+                                                 std::uint64_t& seed) {
+    Tensor logits = test::random_f32({k.n, k.c, k.h, k.w}, ++seed, -6.0f, 6.0f);
+    Tensor labels = random_labels({k.n, k.h, k.w}, k.c, 0.3, ++seed);
+    FocalLossParams p{k.gamma, ramp_alpha(k.c), k.normalize};
+    Result want = run_loss(cpu, logits, labels, p);
+    Result got = run_loss(gpu, logits, labels, p);
+    EXPECT_NEAR(got.loss, want.loss, 1e-6 + 1e-5 * std::fabs(want.loss));
+    EXPECT_TRUE(gradient_within_scale(want.dlogits, got.dlogits, gradient_scale(labels, k.c, p),
+                                      kGradientRel));
+    EXPECT_EQ(run_loss(gpu, logits, labels, p, false).loss, got.loss);  // no-gradient path
+    return {std::move(logits), std::move(labels)};
+}
+
 TEST(FocalLossGpu, MatchesCpuOnOddShapes) {
     PFCE_REQUIRE_GPU(gpu);
     auto cpu = test::cpu_backend();
@@ -413,15 +430,7 @@ TEST(FocalLossGpu, MatchesCpuOnOddShapes) {
     for (const GpuCase& k : cases) {
         SCOPED_TRACE(::testing::Message() << "N" << k.n << " C" << k.c << " " << k.h << "x" << k.w
                                           << " gamma " << k.gamma);
-        Tensor logits = test::random_f32({k.n, k.c, k.h, k.w}, ++seed, -6.0f, 6.0f);
-        Tensor labels = random_labels({k.n, k.h, k.w}, k.c, 0.3, ++seed);
-        FocalLossParams p{k.gamma, ramp_alpha(k.c), k.normalize};
-        Result want = run_loss(*cpu, logits, labels, p);
-        Result got = run_loss(*gpu, logits, labels, p);
-        EXPECT_NEAR(got.loss, want.loss, 1e-6 + 1e-5 * std::fabs(want.loss));
-        EXPECT_TRUE(gradient_within_scale(want.dlogits, got.dlogits, gradient_scale(labels, k.c, p),
-                                          kGradientRel));
-        EXPECT_EQ(run_loss(*gpu, logits, labels, p, false).loss, got.loss);  // no-gradient path
+        expect_gpu_matches_cpu(*gpu, *cpu, k, seed);
     }
 }
 
@@ -516,15 +525,9 @@ TEST(FocalLossGpu, EveryVariantMatchesCpu) {
         for (const GpuCase& k : cases) {
             SCOPED_TRACE(::testing::Message() << variant << ": N" << k.n << " C" << k.c << " "
                                               << k.h << "x" << k.w << " gamma " << k.gamma);
-            Tensor logits = test::random_f32({k.n, k.c, k.h, k.w}, ++seed, -6.0f, 6.0f);
-            Tensor labels = random_labels({k.n, k.h, k.w}, k.c, 0.3, ++seed);
+            auto [logits, labels] = expect_gpu_matches_cpu(*gpu, *cpu, k, seed);
             FocalLossParams p{k.gamma, ramp_alpha(k.c), k.normalize};
-            Result want = run_loss(*cpu, logits, labels, p);
             Result got = run_loss(*gpu, logits, labels, p);
-            EXPECT_NEAR(got.loss, want.loss, 1e-6 + 1e-5 * std::fabs(want.loss));
-            EXPECT_TRUE(gradient_within_scale(want.dlogits, got.dlogits,
-                                              gradient_scale(labels, k.c, p), kGradientRel));
-            EXPECT_EQ(run_loss(*gpu, logits, labels, p, false).loss, got.loss);
             Result again = run_loss(*gpu, logits, labels, p);
             EXPECT_EQ(again.loss, got.loss);
             EXPECT_EQ(std::memcmp(again.dlogits.raw(), got.dlogits.raw(), got.dlogits.bytes()), 0);
