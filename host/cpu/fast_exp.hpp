@@ -1,6 +1,6 @@
-// exp(x) for -87 <= x <= 0 in plain float arithmetic that the compiler vectorizes, shared by the
-// CPU backend's fused losses (focal_loss.cpp, crf_loss.cpp): libm's expf is one call per element
-// and dominated their loops.
+// exp(x) for -87 <= x <= 0 (and log of a normal float) in plain float arithmetic that the compiler
+// vectorizes, shared by the CPU backend's fused losses (focal_loss.cpp, crf_loss.cpp): libm's expf
+// and logf are one call per element and dominated their loops.
 #pragma once
 
 #include <cstdint>
@@ -27,10 +27,6 @@ inline float exp_clamped(float x) {
     std::memcpy(&scale, &bits, sizeof scale);
     return p * scale;
 }
-
-}  // namespace pfce::cpu
-
-namespace pfce::cpu {
 
 // log(x) for a positive, finite, normal x in plain float arithmetic that the compiler vectorizes:
 // Cephes' logf (frexp by bit manipulation, degree-8 polynomial), about 1 ulp.
@@ -59,15 +55,6 @@ inline float log_normal(float x) {
     y += -2.12194440e-4f * e;
     y += -0.5f * z;
     return (m + y) + 0.693359375f * e;
-}
-
-// log(1 - u) for 0 <= u <= 0.5 without cancellation (Goldberg: log1p(x) = x log(w) / (w - 1)
-// with w = 1 + x rounded, exact x when w rounds to 1), vectorizable like log_normal.
-inline float log1m(float u) {
-    const float w = 1.0f - u;
-    const float d = w - 1.0f;
-    const float scaled = -u * (log_normal(w) / d);  // both sides computed: no branch to vectorize
-    return d == 0.0f ? -u : scaled;
 }
 
 }  // namespace pfce::cpu

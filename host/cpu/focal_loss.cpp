@@ -2,11 +2,12 @@
 // logits. Pixels are walked in fixed chunks (NCHW: each channel's chunk is contiguous), and every
 // per-pixel step, exp and log included, is a loop over the chunk's pixels that the compiler
 // vectorizes with the machine's widest units (PFCE_NATIVE). The loss is summed per chunk in double
-// and then in chunk order, so the result does not depend on the number of threads. Chunks without
-// a labelled pixel only write zeros. A large gradient is written with non-temporal stores, as a
-// large memcpy is: it is not read back before the loss returns, and a normal store would first
-// read every line it writes. Per-pixel formulas: core/kernels/focal.hpp, shared with
-// cuda/focal_loss.cu; the plain loop this file is tested against is host/reference/focal_loss.cpp.
+// and then in chunk order, so the result does not depend on the number of threads. For C = 6 one
+// loop does all of a pixel's steps. Chunks without a labelled pixel only write zeros. A large
+// gradient is written with non-temporal stores, as a large memcpy is: it is not read back before
+// the loss returns, and a normal store would first read every line it writes. Per-pixel formulas:
+// core/kernels/focal.hpp, shared with cuda/focal_loss.cu; the plain loop this file is tested
+// against is host/reference/focal_loss.cpp.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -70,9 +71,9 @@ void stream_fence() {
 #endif
 }
 
-// kernels::focal_log_q with one vectorizable log: log1p(-u) (as cpu::log1m, Goldberg's form) when
-// u < 0.5, else the log-softmax form zy_m - log s. Both sides are computed and selected (no
-// branch), the log's argument chosen first so there is one log per pixel.
+// kernels::focal_log_q with one vectorizable log: log1p(-u) in Goldberg's form -u log(w) / (w - 1),
+// w = 1 - u (exactly -u when w rounds to 1), when u < 0.5, else the log-softmax form zy_m - log s.
+// Both sides are computed and selected (no branch), the log's argument chosen first: one log.
 inline float log_q(float zy_m, float s, float u) {
     const bool near1 = u < 0.5f;
     const float w = 1.0f - u;
