@@ -1,12 +1,16 @@
 // bench_loss: the fused partial focal loss, forward + backward, on the shapes. Reports
-// time, effective bandwidth (logits read + dlogits written + labels read), on CUDA also the
-// device-to- device copy bandwidth measured in the same run and the ratio to it, and with --peer
+// time, effective bandwidth (logits read + dlogits written + labels read), the bandwidth of a copy
+// of the logits measured in the same run (CUDA: device to device; CPU: memcpy on the loss's
+// threads and on one, alternating with the loss) and the ratio to it, and with --peer
 // the speedup over PyTorch eager (bench/peers/focal_torch.py) on the same device and thread count.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -84,6 +88,18 @@ void fill_inputs(Tensor& logits, Tensor& labels, float unlabelled, std::uint64_t
     std::uint8_t* y = labels.data<std::uint8_t>();
     for (std::int64_t i = 0; i < labels.numel(); ++i)
         y[i] = ry.uniform() < unlabelled ? kUnlabelled : static_cast<std::uint8_t>(ry.below(c));
+}
+
+bench::Timing summarize(std::vector<double> t) {
+    std::sort(t.begin(), t.end());
+    bench::Timing r;
+    r.repeats = static_cast<int>(t.size());
+    r.min_s = t.front();
+    r.median_s = t[t.size() / 2];
+    double s = 0;
+    for (double v : t) s += v;
+    r.mean_s = s / static_cast<double>(t.size());
+    return r;
 }
 
 #ifdef PFCE_HAVE_CUDA
@@ -239,10 +255,60 @@ int main(int argc, char** argv) {
             }
 #endif
             if (!cuda) {
-                bench::Timing t =
-                    bench::time_it(step, o.warmup, o.repeats, [&] { backend->synchronize(); });
+                // The loss and a memcpy of the logits (as many bytes read and written as the loss
+                // moves, within the labels' 2%) alternate, so both see the same machine load: the
+                // copy on the loss's thread count (each thread one contiguous slice) and on one
+                // thread. Bandwidths count read + write bytes on both sides.
+                Tensor copy_dst = Tensor::host(s, DType::f32);
+                const auto* src = static_cast<const char*>(logits.raw());
+                auto* dst = static_cast<char*>(copy_dst.raw());
+                const std::size_t copy_bytes = logits.bytes();
+                auto copy_threads = [&] {
+#pragma omp parallel num_threads(threads)
+                    {
+                        int t = 0, nt = 1;
+#ifdef _OPENMP
+                        t = omp_get_thread_num();
+                        nt = omp_get_num_threads();
+#endif
+                        const std::size_t b = copy_bytes * static_cast<std::size_t>(t) / nt;
+                        const std::size_t e = copy_bytes * static_cast<std::size_t>(t + 1) / nt;
+                        std::memcpy(dst + b, src + b, e - b);
+                    }
+                };
+                auto copy_one = [&] { std::memcpy(dst, src, copy_bytes); };
+                for (int i = 0; i < o.warmup; ++i) {
+                    step();
+                    copy_threads();
+                    copy_one();
+                }
+                std::vector<double> t_loss, t_copy, t_copy1;
+                auto wall = [](const std::function<void()>& fn) {
+                    const auto a = std::chrono::steady_clock::now();
+                    fn();
+                    return std::chrono::duration<double>(std::chrono::steady_clock::now() - a)
+                        .count();
+                };
+                for (int i = 0; i < o.repeats; ++i) {
+                    t_loss.push_back(wall(step));
+                    t_copy.push_back(wall(copy_threads));
+                    t_copy1.push_back(wall(copy_one));
+                }
+                const bench::Timing t = summarize(t_loss), tc = summarize(t_copy),
+                                    tc1 = summarize(t_copy1);
                 median_s = t.median_s;
                 c["timing"] = bench::to_json(t);
+                const double moved = 2.0 * static_cast<double>(copy_bytes);
+                copy_gbs = moved / tc.median_s / 1e9;
+                const double copy1_gbs = moved / tc1.median_s / 1e9;
+                c["copy_bytes"] = copy_bytes;
+                c["copy_threads"] = threads;
+                c["copy_timing"] = bench::to_json(tc);
+                c["copy_gbs"] = copy_gbs;
+                c["copy_one_thread_timing"] = bench::to_json(tc1);
+                c["copy_one_thread_gbs"] = copy1_gbs;
+                c["ratio_to_copy"] = bytes / median_s / 1e9 / copy_gbs;
+                c["ratio_to_copy_one_thread"] = bytes / median_s / 1e9 / copy1_gbs;
             }
             Tensor loss_h = Tensor::host({1}, DType::f32);
             backend->copy(loss_h, loss);
@@ -251,10 +317,12 @@ int main(int argc, char** argv) {
             c["loss"] = loss_h.data<float>()[0];
             std::fprintf(stderr, "bench_loss: %s on %s: %.3f ms, %.1f GB/s", s.str().c_str(),
                          backend->name().c_str(), median_s * 1e3, gbs);
-            if (cuda) {
-                c["ratio_to_copy"] = gbs / copy_gbs;
-                std::fprintf(stderr, ", copy %.1f GB/s, ratio %.2f", copy_gbs, gbs / copy_gbs);
-            }
+            if (cuda) c["ratio_to_copy"] = gbs / copy_gbs;
+            std::fprintf(stderr, ", copy %.1f GB/s, ratio %.2f", copy_gbs, gbs / copy_gbs);
+            if (!cuda)
+                std::fprintf(stderr, " (one-thread copy %.1f GB/s, ratio %.2f)",
+                             c["copy_one_thread_gbs"].get<double>(),
+                             c["ratio_to_copy_one_thread"].get<double>());
             std::fprintf(stderr, "\n");
             cases.push_back(c);
         }

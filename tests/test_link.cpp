@@ -178,9 +178,10 @@ TEST(LinkRasterize, SegmentPqEqualsQpAndPairOrderIsIrrelevant) {
 }
 
 TEST(LinkRasterize, DrawsExactlyTheBresenhamPixelsForEveryOffset) {
-    // Every canonical segment from the centre of a 61x61 image to each point of it: the optimized
-    // drawing in rasterize_pairs must set exactly the pixels the reference walk visits.
-    const int n = 61, c = 30;
+    // Every canonical segment from the centre of an 81x81 image to each point of it: the optimized
+    // drawing in rasterize_pairs (a table of walks for offsets up to 32, the stepped walk beyond)
+    // must set exactly the pixels the reference walk visits.
+    const int n = 81, c = 40;
     for (int y = 0; y < n; ++y)
         for (int x = 0; x < n; ++x) {
             const LinkPoint pts[] = {{c, c, 3}, {y, x, 3}};

@@ -24,7 +24,8 @@ struct FocalPixel {
 // The same terms with pw = u^gamma already computed (kernels specialised for a gamma pass it).
 template <typename T>
 PFCE_HD inline FocalPixel<T> focal_pixel_terms_pw(T u, T q, T logq, T gamma, T a, T pw) {
-    const T r = u > T(0) ? logq / u : T(-1);
+    const T ratio = logq / u;  // computed unconditionally, so a CPU loop can select, not branch
+    const T r = u > T(0) ? ratio : T(-1);
     return {-a * pw * logq, a * pw * (gamma * q * r - T(1))};
 }
 
