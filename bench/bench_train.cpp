@@ -190,6 +190,7 @@ struct Options {
     // The CRF term as the trainer adds it (loss.crf_*); weight 0: the focal loss alone.
     CrfLossParams crf{0.0f, 5, 5.0f, 15.0f, 1};
     bool no_profile = false;
+    bool peer_compile = false;  // the peer also times torch.compile (inductor: slow to start)
 };
 
 // One training step's state: model, optimizer, a fixed random batch in host staging memory.
@@ -270,13 +271,13 @@ json run_peer(const Options& o, bool cuda, int threads) {
         fs::temp_directory_path() / ("pfce_unet_peer_" + std::to_string(::getpid()) + ".json");
     std::string python = o.python;
     if (python.empty()) python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-    const std::string cmd = python + " '" + o.peer + "' --device " + (cuda ? "cuda" : "cpu") +
-                            " --batch " + std::to_string(o.batch) + " --size " +
-                            std::to_string(o.size) + " --width " + std::to_string(o.width) +
-                            " --depth " + std::to_string(o.depth) + " --classes " +
-                            std::to_string(o.classes) + " --threads " + std::to_string(threads) +
-                            " --warmup " + std::to_string(o.warmup) + " --steps " +
-                            std::to_string(o.steps) + " --json '" + out.string() + "'";
+    const std::string cmd =
+        python + " '" + o.peer + "' --device " + (cuda ? "cuda" : "cpu") + " --batch " +
+        std::to_string(o.batch) + " --size " + std::to_string(o.size) + " --width " +
+        std::to_string(o.width) + " --depth " + std::to_string(o.depth) + " --classes " +
+        std::to_string(o.classes) + " --threads " + std::to_string(threads) + " --warmup " +
+        std::to_string(o.warmup) + " --steps " + std::to_string(o.steps) +
+        (o.peer_compile ? " --compile" : "") + " --json '" + out.string() + "'";
     return bench::run_peer_command("bench_train", cmd, out);
 }
 
@@ -323,6 +324,26 @@ int run(const Options& opt_in) {
     std::fprintf(stderr, "bench_train: pfce %.2f images/s (median step %.4f s)\n",
                  o.batch / timing.median_s, timing.median_s);
 
+    // The step's tensor-list ops (gradient norm, optimizer) with each kernel variant the backend
+    // has (CUDA: per_tensor, the default timed above, and multi_tensor), so one GPU run says
+    // whether the fused launches pay; the default stays the headline number.
+    const char* list_ops[] = {"global_grad_norm", "adam_steps", "sgd_steps"};
+    const std::vector<std::string> variants = backend->op_variants("adam_steps");
+    if (variants.size() > 1) {
+        json by_variant = {{variants.front(), {{"images_per_s", o.batch / timing.median_s}}}};
+        for (std::size_t v = 1; v < variants.size(); ++v) {
+            for (const char* op : list_ops) backend->select_op_variant(op, variants[v]);
+            const Timing tv =
+                time_it([&] { t.step(); }, o.warmup, o.steps, [&] { backend->synchronize(); });
+            by_variant[variants[v]] = {{"images_per_s", o.batch / tv.median_s},
+                                       {"step", to_json(tv)}};
+            std::fprintf(stderr, "bench_train: optimizer variant %s: %.2f images/s\n",
+                         variants[v].c_str(), o.batch / tv.median_s);
+        }
+        for (const char* op : list_ops) backend->select_op_variant(op, variants.front());
+        result["optimizer_variants"] = by_variant;
+    }
+
     if (!o.no_profile) {
         ProfilingBackend prof(*backend);
         Trainer pt(prof, o);
@@ -350,18 +371,19 @@ int run(const Options& opt_in) {
     }
     if (!o.peer.empty()) {
         json peer = run_peer(o, cuda, threads);
-        if (peer.contains("eager_fp32")) {
-            const double p = peer["eager_fp32"]["images_per_s"].get<double>();
-            result["peer"] = peer;
-            result["speedup_vs_torch_eager"] = (o.batch / timing.median_s) / p;
-            std::fprintf(stderr, "bench_train: PyTorch eager %.2f images/s -> pfce/torch = %.2fx\n",
-                         p, (o.batch / timing.median_s) / p);
-            if (peer.contains("channels_last_amp_bf16"))
-                result["speedup_vs_torch_amp"] =
-                    (o.batch / timing.median_s) /
-                    peer["channels_last_amp_bf16"]["images_per_s"].get<double>();
-        } else {
-            result["peer"] = peer;
+        result["peer"] = peer;
+        // pfce's images/s over each PyTorch mode the peer measured (issue 13's three ratios).
+        const double ours = o.batch / timing.median_s;
+        const std::pair<const char*, const char*> modes[] = {
+            {"eager_fp32", "speedup_vs_torch_fp32"},
+            {"channels_last_amp_bf16", "speedup_vs_torch_bf16_cl"},
+            {"compile_fp32", "speedup_vs_torch_compile"}};
+        for (const auto& [mode, key] : modes) {
+            if (!peer.contains(mode) || !peer[mode].contains("images_per_s")) continue;
+            const double p = peer[mode]["images_per_s"].get<double>();
+            result[key] = ours / p;
+            std::fprintf(stderr, "bench_train: PyTorch %s %.2f images/s -> pfce/torch = %.2fx\n",
+                         mode, p, ours / p);
         }
     }
     write_json(result, o.json);
@@ -387,6 +409,8 @@ int main(int argc, char** argv) {
     app.add_option("--warmup", o.warmup, "untimed steps")->capture_default_str();
     app.add_option("--steps", o.steps, "timed steps")->capture_default_str();
     app.add_flag("--no-profile", o.no_profile, "skip the per-op profile");
+    app.add_flag("--peer-compile", o.peer_compile,
+                 "the peer also times torch.compile (speedup_vs_torch_compile)");
     app.add_option("--crf-weight", o.crf.weight, "add the CRF term with this weight (0 = off)")
         ->capture_default_str();
     app.add_option("--crf-radius", o.crf.radius, "CRF window radius, cells")->capture_default_str();

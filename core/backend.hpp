@@ -39,6 +39,15 @@ class Backend {
     // Makes `variant` (one of op_variants(op)) the implementation of `op` on this backend.
     virtual void select_op_variant(const std::string& op, const std::string& variant);
 
+    // ---- reproducibility ------------------------------------------------------------------------
+    // Only deterministic kernels from now on (run.deterministic): CUDA then takes only cuDNN
+    // algorithms flagged deterministic. Our own kernels are deterministic on every backend (fixed
+    // reduction trees, integer atomics), and the CPU backend is for a given thread count.
+    virtual void set_deterministic(bool on) { (void)on; }
+    // The kernels chosen at run time, one line each (CUDA: the cuDNN algorithm per convolution
+    // shape and direction), recorded in a run's checkpoints; empty where nothing is chosen.
+    virtual std::vector<std::string> kernel_choices() const { return {}; }
+
     // ---- memory -------------------------------------------------------------------------------
     // A zero-filled tensor on this backend's device.
     virtual Tensor zeros(Shape shape, DType dtype) = 0;
@@ -151,6 +160,14 @@ class Backend {
                           const Tensor& grad_scale, const SgdParams& p) = 0;
     virtual void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
                            const Tensor& grad_scale, const AdamParams& p) = 0;
+    // One step of every parameter of a model (the optimizer's call): slot i updates *param from
+    // *grad * grad_scale[0] with its own weight decay (p.weight_decay is not read). The base class
+    // calls the one-tensor step per slot; CUDA fuses the list into multi-tensor launches
+    // (core/kernels/multi_tensor.hpp), so a step is a launch or two instead of one per tensor.
+    virtual void sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_scale,
+                           const SgdParams& p);
+    virtual void adam_steps(std::span<const AdamSlot> slots, const Tensor& grad_scale,
+                            const AdamParams& p);
 
     // ---- metrics (metrics.{cpp,cu}) -----------------------------------------------------------
     // confusion (C,C) i32 += counts of (truth row, predicted column) over pixels whose truth !=

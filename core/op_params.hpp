@@ -7,6 +7,8 @@
 
 namespace pfce {
 
+class Tensor;
+
 constexpr std::uint8_t kUnlabelled = 255;  // label value that contributes nothing anywhere
 constexpr int kMaxClasses = 32;
 
@@ -74,6 +76,22 @@ struct AdamParams {
     float weight_decay = 0.0f;
     WeightDecayMode decay_mode = WeightDecayMode::decoupled;
     std::int64_t step = 1;  // 1-based step count for bias correction
+};
+
+// One parameter of a whole-model optimizer step (Backend::sgd_steps / adam_steps). The pointers
+// are the caller's tensors; momentum_buf is empty for SGD without momentum.
+struct SgdSlot {
+    Tensor* param = nullptr;
+    const Tensor* grad = nullptr;
+    Tensor* momentum_buf = nullptr;
+    float weight_decay = 0.0f;
+};
+struct AdamSlot {
+    Tensor* param = nullptr;
+    const Tensor* grad = nullptr;
+    Tensor* m = nullptr;
+    Tensor* v = nullptr;
+    float weight_decay = 0.0f;
 };
 
 }  // namespace pfce

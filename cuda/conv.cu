@@ -46,4 +46,12 @@ void CudaBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tens
     cudnn::bias_gradient(*ctx_, plan.y, dy.data<float>(), plan.bias_out, dbias);
 }
 
+void CudaBackend::set_deterministic(bool on) {
+    ctx_->deterministic = on;
+}
+
+std::vector<std::string> CudaBackend::kernel_choices() const {
+    return cudnn::conv_plan_choices(ctx_->device);
+}
+
 }  // namespace pfce

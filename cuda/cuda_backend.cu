@@ -5,6 +5,7 @@
 #include "cuda/cuda_context.hpp"
 #include "cuda/device_info.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -43,6 +44,30 @@ void* CudaContext::workspace(std::size_t bytes) {
     PFCE_CUDA_CHECK(cudaMalloc(&workspace_, bytes));
     workspace_size_ = bytes;
     return workspace_;
+}
+
+// ---- kernel variants (Backend::op_variants) ---------------------------------------------------
+
+std::vector<std::string> CudaBackend::op_variants(const std::string& op) const {
+    if (op == "focal_loss") return {"three_launch", "single_launch"};  // focal_loss{,_single}.cu
+    if (op == "global_grad_norm" || op == "sgd_steps" || op == "adam_steps")
+        return {"per_tensor", "multi_tensor"};  // optim.cu, optim_multi.cu
+    return {};
+}
+
+void CudaBackend::select_op_variant(const std::string& op, const std::string& variant) {
+    const std::vector<std::string> names = op_variants(op);
+    const auto it = std::find(names.begin(), names.end(), variant);
+    if (it == names.end()) Backend::select_op_variant(op, variant);  // throws, naming the choices
+    const bool second = it != names.begin();
+    if (op == "focal_loss")
+        focal_kernel_ = second ? FocalKernel::single_launch : FocalKernel::three_launch;
+    else if (op == "global_grad_norm")
+        multi_tensor_norm_ = second;
+    else if (op == "sgd_steps")
+        multi_tensor_sgd_ = second;
+    else
+        multi_tensor_adam_ = second;
 }
 
 int cuda_device_count() noexcept {

@@ -17,13 +17,25 @@ class CudaBackend final : public Backend {
     ~CudaBackend() override;
     CudaContext& context() { return *ctx_; }
 #include "core/backend_overrides.inc"
+    // Whole-model steps with a "multi_tensor" variant (cuda/optim_multi.cu).
+    void sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_scale,
+                   const SgdParams& p) override;
+    void adam_steps(std::span<const AdamSlot> slots, const Tensor& grad_scale,
+                    const AdamParams& p) override;
+    void set_deterministic(bool on) override;
+    std::vector<std::string> kernel_choices() const override;
     std::vector<std::string> op_variants(const std::string& op) const override;
     void select_op_variant(const std::string& op, const std::string& variant) override;
 
   private:
+    void global_grad_norm_multi(std::span<const Tensor* const> grads, Tensor& norm);
+
     enum class FocalKernel { three_launch, single_launch };
     std::unique_ptr<CudaContext> ctx_;
+    // Kernel variants (op_variants): the defaults are the kernels that were there first, until a
+    // GPU run of bench_loss / bench_train picks.
     FocalKernel focal_kernel_ = FocalKernel::three_launch;
+    bool multi_tensor_norm_ = false, multi_tensor_sgd_ = false, multi_tensor_adam_ = false;
 };
 
 }  // namespace pfce

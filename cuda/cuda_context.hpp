@@ -16,6 +16,8 @@ struct CudaContext {
     cudnnHandle_t cudnn = nullptr;
     cublasHandle_t cublas = nullptr;
     cudaDeviceProp props{};
+    // Only cuDNN algorithms flagged CUDNN_DETERMINISTIC (run.deterministic); part of the plan key.
+    bool deterministic = false;
 
     // Returns at least `bytes` of device scratch, reused across calls; grows (and frees the old
     // block after the stream drains) only when a larger request arrives.

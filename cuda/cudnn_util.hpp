@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "core/tensor.hpp"
@@ -90,6 +91,9 @@ struct ConvPlan {
     ConvDesc conv;
     int algo = 0;  // a cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t, per the direction
     std::size_t workspace = 0;
+    // What the search chose, for a run's metadata (CudaBackend::kernel_choices).
+    bool algo_deterministic = false;
+    bool tensor_op_math = false;
 };
 
 // The buffers a plan search may run on. The search times real runs, so it writes the direction's
@@ -108,10 +112,14 @@ namespace detail {
 // Picks the fastest algorithm the way PyTorch's cudnn.benchmark does: heuristics name the
 // candidates and their workspace needs, cudnnFind*Ex times them once in the context workspace.
 // Runs once per shape (the first step); it may synchronize and grow the workspace then.
+// With `deterministic`, only algorithms cuDNN flags CUDNN_DETERMINISTIC qualify (the same inputs
+// then give the same bits; some backward algorithms sum with atomics in a varying order).
 template <typename Perf>
-const Perf* pick(const Perf* perf, int count, std::size_t limit) {
+const Perf* pick(const Perf* perf, int count, std::size_t limit, bool deterministic) {
     for (int i = 0; i < count; ++i)
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= limit) return &perf[i];
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= limit &&
+            (!deterministic || perf[i].determinism == CUDNN_DETERMINISTIC))
+            return &perf[i];
     return nullptr;
 }
 
@@ -135,16 +143,20 @@ void search(CudaContext& ctx, ConvPlan& p, const char* direction, Heuristics heu
     heuristics(kMax, &nh, heur.data());
     const std::size_t limit = candidates_workspace(heur.data(), nh);
     find(kMax, &nf, found.data(), ctx.workspace(limit), limit);
-    const Perf* best = pick(found.data(), nf, limit);
-    if (!best) best = pick(heur.data(), nh, limit);
+    const Perf* best = pick(found.data(), nf, limit, ctx.deterministic);
+    if (!best) best = pick(heur.data(), nh, limit, ctx.deterministic);
     if (!best)
-        PFCE_THROW(SystemError, "cuDNN has no ", direction,
-                   " convolution algorithm for this shape");
+        PFCE_THROW(
+            SystemError, "cuDNN has no ", ctx.deterministic ? "deterministic " : "", direction,
+            " convolution algorithm for this shape",
+            ctx.deterministic ? " (run.deterministic = true; set it false to allow any)" : "");
     PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), best->mathType));
     std::size_t need = 0;
     size(best->algo, &need);
     p.algo = static_cast<int>(best->algo);
     p.workspace = std::max(need, best->memory);
+    p.algo_deterministic = best->determinism == CUDNN_DETERMINISTIC;
+    p.tensor_op_math = best->mathType != CUDNN_DEFAULT_MATH;
 }
 
 inline void search_forward(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {
@@ -206,7 +218,7 @@ inline void search_backward_filter(CudaContext& ctx, ConvPlan& p, const ConvBuff
 // context that filled it. The mutex only guards the map; plans are immutable once inserted.
 struct PlanCache {
     std::mutex mutex;
-    std::map<std::array<int, 10>, std::unique_ptr<ConvPlan>> plans;
+    std::map<std::array<int, 11>, std::unique_ptr<ConvPlan>> plans;
 };
 inline PlanCache& plan_cache() {
     static PlanCache cache;
@@ -218,8 +230,9 @@ inline PlanCache& plan_cache() {
 // The plan for `g` in direction `dir`, searched on first use (on `b`) and cached.
 inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
                                  const ConvBuffers& b) {
-    const std::array<int, 10> key{
-        ctx.device, static_cast<int>(dir), g.n, g.c, g.h, g.w, g.k, g.r, g.pad, g.stride};
+    const std::array<int, 11> key{
+        ctx.device, static_cast<int>(dir),    g.n, g.c, g.h, g.w, g.k, g.r, g.pad,
+        g.stride,   ctx.deterministic ? 1 : 0};
     detail::PlanCache& cache = detail::plan_cache();
     std::lock_guard<std::mutex> lock(cache.mutex);
     auto it = cache.plans.find(key);
@@ -244,6 +257,27 @@ inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDi
             break;
     }
     return *cache.plans.emplace(key, std::move(p)).first->second;
+}
+
+// The algorithms chosen so far on `device`, one line per shape and direction, e.g. "conv
+// backward_filter n8 c32 304x304 k32 r3 pad1 stride1: algo 1, tensor-op math, deterministic".
+inline std::vector<std::string> conv_plan_choices(int device) {
+    static const char* const kDirection[] = {"forward", "backward_data", "backward_filter"};
+    detail::PlanCache& cache = detail::plan_cache();
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    std::vector<std::string> lines;
+    for (const auto& [k, p] : cache.plans) {
+        if (k[0] != device) continue;
+        lines.push_back("conv " + std::string(kDirection[k[1]]) + " n" + std::to_string(k[2]) +
+                        " c" + std::to_string(k[3]) + " " + std::to_string(k[4]) + "x" +
+                        std::to_string(k[5]) + " k" + std::to_string(k[6]) + " r" +
+                        std::to_string(k[7]) + " pad" + std::to_string(k[8]) + " stride" +
+                        std::to_string(k[9]) + ": algo " + std::to_string(p->algo) +
+                        (p->tensor_op_math ? ", tensor-op math" : ", default math") +
+                        (p->algo_deterministic ? ", deterministic" : ", non-deterministic") +
+                        (k[10] ? " (deterministic required)" : ""));
+    }
+    return lines;
 }
 
 // Scaling factors for cuDNN calls that overwrite their output (host memory, f32 data).

@@ -154,21 +154,6 @@ void launch_focal(FocalArgs& a, unsigned long long* counts, cudaStream_t stream)
 
 }  // namespace
 
-std::vector<std::string> CudaBackend::op_variants(const std::string& op) const {
-    if (op == "focal_loss") return {"three_launch", "single_launch"};
-    return {};
-}
-
-void CudaBackend::select_op_variant(const std::string& op, const std::string& variant) {
-    if (op == "focal_loss" && variant == "three_launch") {
-        focal_kernel_ = FocalKernel::three_launch;
-    } else if (op == "focal_loss" && variant == "single_launch") {
-        focal_kernel_ = FocalKernel::single_launch;
-    } else {
-        Backend::select_op_variant(op, variant);
-    }
-}
-
 // ---- launcher ---------------------------------------------------------------------------------
 
 void CudaBackend::focal_loss(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,

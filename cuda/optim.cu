@@ -83,6 +83,7 @@ __global__ void adam_step_kernel(float* __restrict__ w, const float* __restrict_
 
 void CudaBackend::global_grad_norm(std::span<const Tensor* const> grads, Tensor& norm) {
     check_grad_norm_args(grads, norm, DeviceKind::cuda);
+    if (multi_tensor_norm_) return global_grad_norm_multi(grads, norm);  // optim_multi.cu
     long long total_blocks = 0;
     for (const Tensor* g : grads) total_blocks += norm_blocks(g->numel());
     // Partial sums live in the shared workspace (grow-only, so no allocation after the first step).

@@ -691,6 +691,69 @@ const std::vector<OpEntry>& op_table() {
                     return out;
                 }),
 
+        // The whole-model steps: the case's shape, a small and an empty tensor, with and without
+        // weight decay, three steps (a multi-tensor backend splits them into chunk launches).
+        flat_op("sgd_steps", {1e-6, 1e-5},
+                [](Backend& b, const Shape& s) {
+                    Outputs out;
+                    for (const float momentum : {0.9f, 0.0f}) {
+                        const Shape shapes[] = {s, {7}, {0}};
+                        const float decay[] = {0.01f, 0.0f, 0.01f};
+                        std::vector<Tensor> w, buf, g(3);
+                        std::vector<SgdSlot> slots;
+                        for (int i = 0; i < 3; ++i) {
+                            w.push_back(up(b, random_f32(shapes[i], 91 + i)));
+                            buf.push_back(b.zeros(shapes[i], DType::f32));
+                        }
+                        for (int i = 0; i < 3; ++i)
+                            slots.push_back(
+                                {&w[i], &g[i], momentum != 0 ? &buf[i] : nullptr, decay[i]});
+                        Tensor scale = up(b, random_f32({1}, 94, 0.5f, 1.0f));
+                        for (std::uint64_t step = 0; step < 3; ++step) {
+                            for (int i = 0; i < 3; ++i)
+                                g[i] = up(b, random_f32(shapes[i], 95 + 3 * step + i));
+                            b.sgd_steps(slots, scale, SgdParams{0.1f, momentum, 0.5f});
+                        }
+                        for (int i = 0; i < 2; ++i) {
+                            out.push_back(down(b, "param", w[i]));
+                            out.push_back(down(b, "momentum", buf[i]));
+                        }
+                    }
+                    return out;
+                }),
+        flat_op("adam_steps", {1e-6, 1e-5},
+                [](Backend& b, const Shape& s) {
+                    Outputs out;
+                    for (WeightDecayMode mode : {WeightDecayMode::l2, WeightDecayMode::decoupled}) {
+                        const Shape shapes[] = {s, {7}, {0}};
+                        const float decay[] = {0.01f, 0.0f, 0.01f};
+                        std::vector<Tensor> w, m, v, g(3);
+                        std::vector<AdamSlot> slots;
+                        for (int i = 0; i < 3; ++i) {
+                            w.push_back(up(b, random_f32(shapes[i], 101 + i)));
+                            m.push_back(b.zeros(shapes[i], DType::f32));
+                            v.push_back(b.zeros(shapes[i], DType::f32));
+                        }
+                        for (int i = 0; i < 3; ++i)
+                            slots.push_back({&w[i], &g[i], &m[i], &v[i], decay[i]});
+                        Tensor scale = up(b, random_f32({1}, 104, 0.5f, 1.0f));
+                        AdamParams p;
+                        p.weight_decay = 0.5f;  // not read: every slot has its own
+                        p.decay_mode = mode;
+                        for (p.step = 1; p.step <= 3; ++p.step) {
+                            for (int i = 0; i < 3; ++i)
+                                g[i] = up(b, random_f32(shapes[i], 105 + 3 * p.step + i));
+                            b.adam_steps(slots, scale, p);
+                        }
+                        for (int i = 0; i < 2; ++i) {
+                            out.push_back(down(b, "param", w[i]));
+                            out.push_back(down(b, "m", m[i]));
+                            out.push_back(down(b, "v", v[i]));
+                        }
+                    }
+                    return out;
+                }),
+
         // ---- metrics and linking: integer counts and labels: exact.
         {"confusion_accumulate", kExact, std::nullopt,
          cases_of(std::vector<Shape>{{1, 3, 5}, {3, 300, 300}, {8, 64, 64}}, dims,
@@ -737,7 +800,9 @@ const std::set<std::string> kNotOps = {"device", "name", "activation_layout", "z
                                        "host_staging", "copy", "synchronize",
                                        // kernel-variant selection, not an op (variants of an op
                                        // are tested by that op's own tests)
-                                       "op_variants", "select_op_variant"};
+                                       "op_variants", "select_op_variant",
+                                       // reproducibility settings and records, not ops
+                                       "set_deterministic", "kernel_choices"};
 
 // ---- the backends ------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 // backward, optimizer), a run resumed on the GPU, evaluate and predict, and the linking driver
 // over mixed sizes (library and `pfce link`). Every test skips without a CUDA device.
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -136,6 +137,40 @@ TEST(TrainGpu, InterruptedAndResumedRunMatchesUninterrupted) {
         EXPECT_LE(d.diff, 1e-2 * m.norm + 1e-7) << "the weights moved by " << m.norm;
     }
     RecordProperty("bit_identical", identical ? "yes" : "no");
+}
+
+// With run.deterministic, cuDNN may use only deterministic algorithms: an interrupted and resumed
+// run then ends on exactly the bits of the uninterrupted one, and the checkpoint records the
+// algorithm chosen for every convolution shape and direction, each flagged deterministic.
+TEST(TrainGpu, DeterministicResumeIsBitIdenticalAndRecordsItsAlgorithms) {
+    PFCE_REQUIRE_GPU(gpu);
+    const TrainInputs in = synthetic_inputs(4, 64, true);
+    const std::string root = temp_dir("train_gpu_deterministic");
+    const TrainOptions o = quiet_options();
+    Config c = sgd_config(root + "/full");
+    c.optimizer.momentum = 0.9;
+    c.run.epochs = 2;
+    c.optimizer.clip = 1.0;
+    c.run.deterministic = true;
+    const TrainResult full = train_unet(*gpu, c, in, o);
+    c.run.out = root + "/part";
+    train_interrupted_after(*gpu, c, in, o, 3);
+    const TrainResult rest = resume_training(*gpu, c, in, o, 4);
+    const auto ta = model_tensors(full.last_checkpoint), tb = model_tensors(rest.last_checkpoint);
+    for (const auto& [name, a] : ta) {
+        const Tensor& b = tb.at(name);
+        ASSERT_EQ(a.bytes(), b.bytes()) << name;
+        EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.bytes()), 0) << name << " differs";
+    }
+    const Checkpoint ck = read_checkpoint(full.last_checkpoint);
+    ASSERT_TRUE(ck.meta.contains("kernels"));
+    const auto& kernels = ck.meta.at("kernels");
+    ASSERT_FALSE(kernels.empty()) << "no cuDNN algorithm recorded";
+    for (const auto& line : kernels) {
+        const std::string s = line.get<std::string>();
+        EXPECT_NE(s.find(", deterministic"), std::string::npos) << s;
+    }
+    gpu->set_deterministic(false);  // the backend is shared with later tests
 }
 
 // evaluate() and predict_labels() on both backends with the same (untrained) weights: losses

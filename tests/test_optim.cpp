@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/kernels/multi_tensor.hpp"
 #include "host/train/lr_schedule.hpp"
 #include "host/train/optimizer.hpp"
 #include "tests/test_util.hpp"
@@ -278,6 +279,94 @@ TEST(OptimGpu, StepsNormAndClipMatchCpu) {
         }
         EXPECT_TRUE(test::all_close(hpar.value, test::to_host(*gpu, dpar.value), 1e-6, 1e-5))
             << optimizer_kind_name(kind);
+    }
+}
+
+// Every variant of the whole-model ops (per_tensor, multi_tensor) against the CPU on a list longer
+// than one multi-tensor launch (kMaxTensorsPerLaunch) with sizes at and around the chunk size.
+TEST(OptimGpu, EveryVariantOfTheModelStepMatchesCpu) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = test::cpu_backend();
+    std::vector<std::int64_t> sizes;
+    for (int i = 0; i < kernels::kMaxTensorsPerLaunch + 9; ++i) {
+        const std::int64_t pick[] = {1,
+                                     16,
+                                     0,
+                                     kernels::kMultiTensorChunk - 1,
+                                     kernels::kMultiTensorChunk,
+                                     kernels::kMultiTensorChunk + 1,
+                                     100003,
+                                     3 * 3 * 16 * 32};
+        sizes.push_back(pick[i % 8]);
+    }
+    const int n = static_cast<int>(sizes.size());
+    std::vector<Tensor> hw, hg, dg;
+    for (int i = 0; i < n; ++i) {
+        hw.push_back(test::random_f32({sizes[i]}, 300 + i));
+        hg.push_back(test::random_f32({sizes[i]}, 500 + i));
+        dg.push_back(test::to_backend(*gpu, hg[i]));
+    }
+    std::vector<const Tensor*> hgp, dgp;
+    for (int i = 0; i < n; ++i) {
+        hgp.push_back(&hg[i]);
+        dgp.push_back(&dg[i]);
+    }
+    Tensor hn = scalar(0);
+    cpu->global_grad_norm(hgp, hn);
+    Tensor hs = scalar(0.7f);
+    const Tensor ds = test::to_backend(*gpu, hs);
+
+    for (const char* op : {"global_grad_norm", "sgd_steps", "adam_steps"})
+        ASSERT_EQ(gpu->op_variants(op), (std::vector<std::string>{"per_tensor", "multi_tensor"}))
+            << op;
+    for (const std::string variant : {"per_tensor", "multi_tensor"}) {
+        SCOPED_TRACE(variant);
+        for (const char* op : {"global_grad_norm", "sgd_steps", "adam_steps"})
+            gpu->select_op_variant(op, variant);
+        Tensor dn = gpu->zeros({1}, DType::f32), dn2 = gpu->zeros({1}, DType::f32);
+        gpu->global_grad_norm(dgp, dn);
+        gpu->global_grad_norm(dgp, dn2);
+        EXPECT_TRUE(test::all_close(hn, test::to_host(*gpu, dn), 0, 1e-6));
+        EXPECT_EQ(test::to_host(*gpu, dn).data<float>()[0],
+                  test::to_host(*gpu, dn2).data<float>()[0])
+            << "the norm is deterministic";
+
+        // Three SGD (momentum) and three Adam+L2 steps, weight decay on every other tensor.
+        auto run = [&](Backend& b, const std::vector<const Tensor*>& grads, const Tensor& scale) {
+            std::vector<Tensor> w, w2, buf, m, v;
+            for (int i = 0; i < n; ++i) {
+                w.push_back(test::to_backend(b, hw[i]));
+                w2.push_back(test::to_backend(b, hw[i]));
+                buf.push_back(b.zeros({sizes[i]}, DType::f32));
+                m.push_back(b.zeros({sizes[i]}, DType::f32));
+                v.push_back(b.zeros({sizes[i]}, DType::f32));
+            }
+            std::vector<SgdSlot> sgd;
+            std::vector<AdamSlot> adam;
+            for (int i = 0; i < n; ++i) {
+                const float wd = i % 2 ? 0.0f : 0.01f;
+                sgd.push_back({&w[i], grads[i], &buf[i], wd});
+                adam.push_back({&w2[i], grads[i], &m[i], &v[i], wd});
+            }
+            AdamParams ap;
+            ap.decay_mode = WeightDecayMode::l2;
+            for (int s = 0; s < 3; ++s) {
+                b.sgd_steps(sgd, scale, SgdParams{0.05f, 0.9f, 0.0f});
+                ap.step = s + 1;
+                b.adam_steps(adam, scale, ap);
+            }
+            std::vector<Tensor> out;
+            for (int i = 0; i < n; ++i) {
+                out.push_back(test::to_host(b, w[i]));
+                out.push_back(test::to_host(b, w2[i]));
+            }
+            return out;
+        };
+        const std::vector<Tensor> want = run(*cpu, hgp, hs), got = run(*gpu, dgp, ds);
+        ASSERT_EQ(want.size(), got.size());
+        for (std::size_t i = 0; i < want.size(); ++i)
+            EXPECT_TRUE(test::all_close(want[i], got[i], 1e-6, 1e-5))
+                << (i % 2 ? "adam" : "sgd") << " tensor " << i / 2 << " of size " << sizes[i / 2];
     }
 }
 

@@ -4,7 +4,8 @@ as the peer of bench/bench_train.cpp: images/s and peak memory for one configura
 
 Same architecture as models/unet.cpp: per level [3x3 conv (no bias) -> BN -> ReLU] x 2, 2x2 max-pool
 down, 2x2 stride-2 transposed conv (bias) up, skip concat, 1x1 conv (bias) to C logits. Modes: eager
-fp32 (TF32 allowed for convolutions, as ours), and on CUDA also channels-last + AMP (bf16 autocast).
+fp32 (TF32 allowed for convolutions, as ours), and on CUDA also channels-last + AMP (bf16 autocast)
+and torch.compile of the fp32 model.
 
   python3 bench/peers/unet_torch.py --device cpu --batch 2 --size 128 --width 16 --depth 3 --threads 2 --json out.json
 """
@@ -68,7 +69,7 @@ def focal_loss(logits, labels, gamma=2.0, ignore=255):
     return (loss * mask).sum() / n
 
 
-def run(args, channels_last=False, amp=False):
+def run(args, channels_last=False, amp=False, compile=False):
     dev = torch.device(args.device)
     torch.manual_seed(0)
     model = UNet(3, args.classes, args.depth, args.width).to(dev)
@@ -79,11 +80,12 @@ def run(args, channels_last=False, amp=False):
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     cuda = dev.type == "cuda"
+    forward = torch.compile(model) if compile else model
 
     def step():
         opt.zero_grad(set_to_none=True)
         with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp):
-            logits = model(x)
+            logits = forward(x)
         loss = focal_loss(logits, y)
         loss.backward()
         opt.step()
@@ -123,6 +125,7 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--json", default="", help="write results here (stdout otherwise)")
+    p.add_argument("--compile", action="store_true", help="also time torch.compile of the fp32 model (slow to start)")
     args = p.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -135,6 +138,13 @@ def main():
            "eager_fp32": run(args)}
     if args.device.startswith("cuda"):
         res["channels_last_amp_bf16"] = run(args, channels_last=True, amp=True)
+    if args.compile:
+        # torch.compile (inductor) where it works: it needs a C compiler and Triton at run time; a
+        # failure is recorded, not fatal, so the other numbers still come back.
+        try:
+            res["compile_fp32"] = run(args, compile=True)
+        except Exception as e:  # noqa: BLE001 - any backend failure means "no compile number"
+            res["compile_fp32"] = {"error": f"{type(e).__name__}: {e}"[:400]}
     write_result(res, args.json)
     if args.json:
         print(f"wrote {args.json}", file=sys.stderr)

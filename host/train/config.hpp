@@ -98,8 +98,9 @@ struct RunSettings {
     std::string out = "runs/train";
     std::string best_metric = "val_loss";  // val_loss (min) | val_miou (max)
     std::string evaluate = "last";         // last | best: the checkpoint a suite tests
-    int log_every = 10;  // batches between loss read-backs (the only host sync of a step)
-    int prefetch = 2;    // batches prepared ahead by loader threads
+    int log_every = 10;          // batches between loss read-backs (the only host sync of a step)
+    int prefetch = 2;            // batches prepared ahead by loader threads
+    bool deterministic = false;  // CUDA: deterministic cuDNN algorithms only (Backend)
 };
 
 struct Config {

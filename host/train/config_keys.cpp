@@ -324,6 +324,9 @@ std::vector<ConfigKey> build_keys() {
             "batches prepared ahead by loader threads")
             .no_result()
             .legacy("prefetch"),
+        key(r, &R::deterministic, "run", "deterministic", "--deterministic",
+            "CUDA: deterministic cuDNN algorithms only (reruns and resumes give the same bits; "
+            "may be slower)"),
     };
     std::vector<ConfigKey> out;
     for (auto& k : keys) out.push_back(std::move(k.k));

@@ -30,31 +30,34 @@ Optimizer::Optimizer(Backend& backend, std::vector<Parameter*> params, const Opt
             m_.emplace_back();
         if (!sgd) v_.push_back(backend_.zeros(p->value.shape(), DType::f32));
     }
+    // The slots point into params_, m_ and v_, which keep their tensors for the optimizer's life.
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        Parameter& p = *params_[i];
+        const float wd = p.decay ? cfg_.weight_decay : 0.0f;
+        if (sgd)
+            sgd_slots_.push_back({&p.value, &p.grad, m_[i].empty() ? nullptr : &m_[i], wd});
+        else
+            adam_slots_.push_back({&p.value, &p.grad, &m_[i], &v_[i], wd});
+    }
 }
 
 void Optimizer::step(float lr, const Tensor& grad_scale) {
     ++steps_;
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-        Parameter& p = *params_[i];
-        const float wd = p.decay ? cfg_.weight_decay : 0.0f;
-        if (cfg_.kind == OptimizerKind::sgd) {
-            SgdParams sp;
-            sp.lr = lr;
-            sp.momentum = cfg_.momentum;
-            sp.weight_decay = wd;
-            backend_.sgd_step(p.value, p.grad, m_[i], grad_scale, sp);
-        } else {
-            AdamParams ap;
-            ap.lr = lr;
-            ap.beta1 = cfg_.beta1;
-            ap.beta2 = cfg_.beta2;
-            ap.eps = cfg_.eps;
-            ap.weight_decay = wd;
-            ap.decay_mode = cfg_.kind == OptimizerKind::adamw ? WeightDecayMode::decoupled
-                                                              : WeightDecayMode::l2;
-            ap.step = steps_;
-            backend_.adam_step(p.value, p.grad, m_[i], v_[i], grad_scale, ap);
-        }
+    if (cfg_.kind == OptimizerKind::sgd) {
+        SgdParams sp;
+        sp.lr = lr;
+        sp.momentum = cfg_.momentum;
+        backend_.sgd_steps(sgd_slots_, grad_scale, sp);
+    } else {
+        AdamParams ap;
+        ap.lr = lr;
+        ap.beta1 = cfg_.beta1;
+        ap.beta2 = cfg_.beta2;
+        ap.eps = cfg_.eps;
+        ap.decay_mode =
+            cfg_.kind == OptimizerKind::adamw ? WeightDecayMode::decoupled : WeightDecayMode::l2;
+        ap.step = steps_;
+        backend_.adam_steps(adam_slots_, grad_scale, ap);
     }
 }
 

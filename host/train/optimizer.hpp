@@ -1,6 +1,7 @@
 // The optimizer the trainer steps: one kind (sgd | adam | adamw | adam_l2) resolved from its name,
 // owning the per-parameter state (SGD momentum, Adam m and v) on the model's backend. Each step is
-// one Backend call per parameter; lr comes from the schedule, grad_scale (1) f32 from clipping.
+// one Backend call for the whole model (Backend::sgd_steps / adam_steps); lr comes from the
+// schedule, grad_scale (1) f32 from clipping.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +53,9 @@ class Optimizer {
     Backend& backend_;
     std::vector<Parameter*> params_;
     OptimizerConfig cfg_;
-    std::vector<Tensor> m_, v_;  // adam: first/second moments; sgd: m_ is the momentum buffer
+    std::vector<Tensor> m_, v_;       // adam: first/second moments; sgd: m_ is the momentum buffer
+    std::vector<SgdSlot> sgd_slots_;  // the whole model's step, built once (sgd or adam)
+    std::vector<AdamSlot> adam_slots_;
     std::int64_t steps_ = 0;
 };
 

@@ -184,6 +184,8 @@ class TrainingRun {
         if (bpe_ == 0)
             PFCE_THROW(InputError, "no training batch (", in.train.size(), " samples, batch ",
                        cfg.run.batch_size, ")");
+        // Before the first op: the algorithms are chosen (and cached) at their first use.
+        backend.set_deterministic(cfg.run.deterministic);
         if (!loss_params_.alpha.empty() && loss_params_.alpha.size() != in.class_names.size())
             PFCE_THROW(InputError, "loss.alpha has ", loss_params_.alpha.size(),
                        " weights but the dataset has ", in.class_names.size(), " classes (",
@@ -490,6 +492,7 @@ class TrainingRun {
         ck.meta = meta_;
         ck.meta["state"] = state_to_json(state, sched_);
         ck.meta["backend"] = backend_.name();
+        ck.meta["kernels"] = backend_.kernel_choices();  // e.g. cuDNN's algorithm per shape
         save_model_state(ck, backend_, net_);
         for (const StateRef& s : opt_.state()) ck.add(backend_, s.name, *s.value);
         if (also_best) write_checkpoint(result_.best_checkpoint, ck);
