@@ -5,6 +5,7 @@
 #include <string>
 
 #include "host/cpu/dnnl_plan.hpp"
+#include "host/cpu/scratch_slots.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -23,6 +24,11 @@ float* CpuBackend::scratch(std::size_t slot, std::size_t floats) {
     if (t.empty() || static_cast<std::size_t>(t.numel()) < floats)
         t = Tensor::host({static_cast<std::int64_t>(std::max<std::size_t>(floats, 1))}, DType::f32);
     return t.data<float>();
+}
+
+void CpuBackend::run_dnnl(cpu::Plan& plan, const void* a, const void* b, void* out, void* bias) {
+    cpu::run_plan(dnnl_->ctx, plan, a, b, out, bias,
+                  scratch(cpu::kDnnlSlot, plan.scratch_bytes / sizeof(float) + 1));
 }
 
 DeviceKind CpuBackend::device() const {

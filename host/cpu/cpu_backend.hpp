@@ -14,7 +14,8 @@ namespace pfce {
 
 namespace cpu {
 struct DnnlState;  // host/cpu/dnnl_plan.hpp
-}
+struct Plan;
+}  // namespace cpu
 
 class CpuBackend : public Backend {
   public:
@@ -34,6 +35,9 @@ class CpuBackend : public Backend {
     cpu::DnnlState& dnnl() {
         return *dnnl_;
     }
+    // Runs a oneDNN plan (out <- op(a, b), the bias read or written when non-null) with its
+    // scratch in this backend's oneDNN slot, and waits.
+    void run_dnnl(cpu::Plan& plan, const void* a, const void* b, void* out, void* bias);
 
   private:
     Layout activations_;
