@@ -1,4 +1,5 @@
-// CPU backend: identity, memory and the elementwise helpers. Op families are in their own files.
+// CPU backend: identity, scratch, oneDNN runs and the elementwise helpers (host memory itself is
+// HostBackend's, core/host_backend.hpp). Op families are in their own files.
 #include "host/cpu/cpu_backend.hpp"
 
 #include <algorithm>
@@ -31,10 +32,6 @@ void CpuBackend::run_dnnl(cpu::Plan& plan, const void* a, const void* b, void* o
                   scratch(cpu::kDnnlSlot, plan.scratch_bytes / sizeof(float) + 1));
 }
 
-DeviceKind CpuBackend::device() const {
-    return DeviceKind::cpu;
-}
-
 std::string CpuBackend::name() const {
 #ifdef _OPENMP
     return "cpu (" + std::to_string(omp_get_max_threads()) + " OpenMP threads)";
@@ -42,24 +39,6 @@ std::string CpuBackend::name() const {
     return "cpu (1 thread, no OpenMP)";
 #endif
 }
-
-Tensor CpuBackend::zeros(Shape shape, DType dtype) {
-    return Tensor::host(shape, dtype);
-}
-
-Tensor CpuBackend::host_staging(Shape shape, DType dtype) {
-    return Tensor::host(shape, dtype);
-}
-
-void CpuBackend::copy(Tensor& dst, const Tensor& src) {
-    copy_host(dst, src);
-}
-
-void CpuBackend::fill(Tensor& t, float value) {
-    fill_host(t, value);
-}
-
-void CpuBackend::synchronize() {}
 
 void CpuBackend::add_inplace(Tensor& y, const Tensor& x) {
     PFCE_CHECK_SHAPE(y.shape() == x.shape() && y.layout() == x.layout(), y.describe(),

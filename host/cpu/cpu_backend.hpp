@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "core/backend.hpp"
+#include "core/host_backend.hpp"
 
 namespace pfce {
 
@@ -17,13 +17,14 @@ struct DnnlState;  // host/cpu/dnnl_plan.hpp
 struct Plan;
 }  // namespace cpu
 
-class CpuBackend : public Backend {
+class CpuBackend : public HostBackend {
   public:
     // `activations`: the layout models should use for their activations (nhwc by default: the
     // convolutions then run without reorders; nchw is kept so the tests check both paths).
     explicit CpuBackend(Layout activations = Layout::nhwc);
     ~CpuBackend() override;
-#include "core/backend_overrides.inc"
+    std::string name() const override;
+#include "core/backend_op_overrides.inc"
     Layout activation_layout() const override {
         return activations_;
     }
