@@ -26,6 +26,28 @@ void check_layouts(std::initializer_list<const Tensor*> ts, bool nhwc_ok, bool m
     }
 }
 
+// What the focal and the CRF loss ask of their logits: (N,C,H,W) f32 with 1 <= C <= kMaxClasses.
+// Returns C.
+std::int64_t check_loss_logits(const Tensor& logits) {
+    PFCE_CHECK_SHAPE(logits.dtype() == DType::f32 && logits.shape().rank == 4,
+                     "logits (N,C,H,W) f32, got ", logits.describe());
+    const std::int64_t c = logits.dim(1);
+    PFCE_CHECK_SHAPE(c >= 1 && c <= kMaxClasses, "1 <= C <= ", kMaxClasses, ", got ",
+                     logits.describe());
+    return c;
+}
+
+// ... and of their outputs: the loss (1) f32, and dlogits empty or like the logits on `dev`.
+void check_loss_outputs(const Tensor& logits, const Tensor& loss, const Tensor& dlogits,
+                        DeviceKind dev) {
+    PFCE_CHECK_SHAPE(loss.dtype() == DType::f32 && loss.numel() == 1 && !loss.empty(),
+                     "loss (1) f32, got ", loss.describe());
+    PFCE_CHECK_SHAPE(
+        dlogits.empty() || (dlogits.dtype() == DType::f32 && dlogits.shape() == logits.shape() &&
+                            dlogits.device() == dev),
+        "dlogits empty or like ", logits.describe(), ", got ", dlogits.describe());
+}
+
 }  // namespace
 
 // ---- focal loss ------------------------------------------------------------------------------
@@ -36,20 +58,11 @@ void check_focal_loss_args(const Tensor& logits, const Tensor& labels, const Foc
     PFCE_CHECK_SHAPE(logits.device() == dev && labels.device() == dev && loss.device() == dev,
                      "focal_loss tensors on the backend's device: ", logits.describe(), " ",
                      labels.describe(), " ", loss.describe());
-    PFCE_CHECK_SHAPE(logits.dtype() == DType::f32 && logits.shape().rank == 4,
-                     "logits (N,C,H,W) f32, got ", logits.describe());
-    const std::int64_t c = logits.dim(1);
-    PFCE_CHECK_SHAPE(c >= 1 && c <= kMaxClasses, "1 <= C <= ", kMaxClasses, ", got ",
-                     logits.describe());
+    const std::int64_t c = check_loss_logits(logits);
     PFCE_CHECK_SHAPE(labels.dtype() == DType::u8 &&
                          labels.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}),
                      "labels (N,H,W) u8 matching ", logits.describe(), ", got ", labels.describe());
-    PFCE_CHECK_SHAPE(loss.dtype() == DType::f32 && loss.numel() == 1 && !loss.empty(),
-                     "loss (1) f32, got ", loss.describe());
-    PFCE_CHECK_SHAPE(
-        dlogits.empty() || (dlogits.dtype() == DType::f32 && dlogits.shape() == logits.shape() &&
-                            dlogits.device() == dev),
-        "dlogits empty or like ", logits.describe(), ", got ", dlogits.describe());
+    check_loss_outputs(logits, loss, dlogits, dev);
     PFCE_CHECK_SHAPE(p.alpha.empty() || static_cast<std::int64_t>(p.alpha.size()) == c,
                      "alpha has ", p.alpha.size(), " entries for C = ", c);
     if (!(std::isfinite(p.gamma) && p.gamma >= 0.0f))
@@ -66,20 +79,11 @@ void check_crf_loss_args(const Tensor& logits, const Tensor& rgb, const CrfLossP
     PFCE_CHECK_SHAPE(logits.device() == dev && rgb.device() == dev && loss.device() == dev,
                      "crf_loss tensors on the backend's device: ", logits.describe(), " ",
                      rgb.describe(), " ", loss.describe());
-    PFCE_CHECK_SHAPE(logits.dtype() == DType::f32 && logits.shape().rank == 4,
-                     "logits (N,C,H,W) f32, got ", logits.describe());
-    const std::int64_t c = logits.dim(1);
-    PFCE_CHECK_SHAPE(c >= 1 && c <= kMaxClasses, "1 <= C <= ", kMaxClasses, ", got ",
-                     logits.describe());
+    check_loss_logits(logits);
     PFCE_CHECK_SHAPE(rgb.dtype() == DType::u8 &&
                          rgb.shape() == Shape({logits.dim(0), 3, logits.dim(2), logits.dim(3)}),
                      "rgb (N,3,H,W) u8 matching ", logits.describe(), ", got ", rgb.describe());
-    PFCE_CHECK_SHAPE(loss.dtype() == DType::f32 && loss.numel() == 1 && !loss.empty(),
-                     "loss (1) f32, got ", loss.describe());
-    PFCE_CHECK_SHAPE(
-        dlogits.empty() || (dlogits.dtype() == DType::f32 && dlogits.shape() == logits.shape() &&
-                            dlogits.device() == dev),
-        "dlogits empty or like ", logits.describe(), ", got ", dlogits.describe());
+    check_loss_outputs(logits, loss, dlogits, dev);
     if (!(std::isfinite(p.weight) && p.weight >= 0.0f))
         PFCE_THROW(InputError, "CRF loss weight must be finite and >= 0, got ", p.weight);
     if (!(std::isfinite(p.sigma_xy) && p.sigma_xy > 0.0f))

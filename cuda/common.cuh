@@ -5,6 +5,7 @@
 
 #include <cuda_runtime.h>
 
+#include <cmath>
 #include <utility>
 
 #include "cuda/cuda_check.hpp"
@@ -49,6 +50,21 @@ __device__ double block_sum_tree(double v, double* shared) {
         __syncthreads();
     }
     return shared[0];
+}
+
+// The C (<= CMAX) logits of one pixel, channel k at z[k * stride], into e[k]; returns their max
+// (the shift of a stable softmax).
+template <int CMAX>
+__device__ __forceinline__ float load_pixel_logits(const float* z, long long stride, int c,
+                                                   float (&e)[CMAX]) {
+    float m = -INFINITY;
+#pragma unroll
+    for (int k = 0; k < CMAX; ++k)
+        if (k < c) {
+            e[k] = z[k * stride];
+            m = fmaxf(m, e[k]);
+        }
+    return m;
 }
 
 // kernel<<<grid, block, 0, stream>>>(args...), then the launch check under `name`, the kernel's

@@ -42,6 +42,22 @@ struct CrfArgs {
 
 // ---- kernels ----------------------------------------------------------------------------------
 
+// The unnormalized softmax of one pixel whose C logits stand at z[k * hw]: e[k] <- exp(z_k - max);
+// returns their sum.
+template <int CMAX>
+__device__ __forceinline__ float softmax_exp(const float* z, long long hw, int c,
+                                             float (&e)[CMAX]) {
+    const float m = load_pixel_logits(z, hw, c, e);
+    float s = 0.0f;
+#pragma unroll
+    for (int k = 0; k < CMAX; ++k)
+        if (k < c) {
+            e[k] = expf(e[k] - m);
+            s += e[k];
+        }
+    return s;
+}
+
 // Stage 1: one thread per cell (consecutive threads, consecutive cells of a row).
 template <int CMAX>
 __global__ void __launch_bounds__(kThreads) crf_cells_kernel(const __grid_constant__ CrfArgs a) {
@@ -59,20 +75,7 @@ __global__ void __launch_bounds__(kThreads) crf_cells_kernel(const __grid_consta
                 const long long j = 1LL * y * a.w + x;
                 const float* z = a.logits + img * a.c * a.hw + j;  // channel k at z[k*hw]
                 float e[CMAX];
-                float m = -INFINITY;
-#pragma unroll
-                for (int k = 0; k < CMAX; ++k)
-                    if (k < a.c) {
-                        e[k] = z[k * a.hw];
-                        m = fmaxf(m, e[k]);
-                    }
-                float s = 0.0f;
-#pragma unroll
-                for (int k = 0; k < CMAX; ++k)
-                    if (k < a.c) {
-                        e[k] = expf(e[k] - m);
-                        s += e[k];
-                    }
+                const float s = softmax_exp(z, a.hw, a.c, e);
 #pragma unroll
                 for (int k = 0; k < CMAX; ++k)
                     if (k < a.c) sum_p[k] += e[k] / s;
@@ -166,20 +169,7 @@ __global__ void __launch_bounds__(kThreads) crf_grad_kernel(const __grid_constan
         const long long base = img * a.c * a.hw + j;  // channel k at base + k*hw
         const float* g = a.grad + img * a.c * a.cells + 1LL * (y / a.d) * a.wd + x / a.d;
         float e[CMAX];
-        float m = -INFINITY;
-#pragma unroll
-        for (int k = 0; k < CMAX; ++k)
-            if (k < a.c) {
-                e[k] = a.logits[base + k * a.hw];
-                m = fmaxf(m, e[k]);
-            }
-        float s = 0.0f;
-#pragma unroll
-        for (int k = 0; k < CMAX; ++k)
-            if (k < a.c) {
-                e[k] = expf(e[k] - m);
-                s += e[k];
-            }
+        const float s = softmax_exp(a.logits + base, a.hw, a.c, e);
         float pg = 0.0f;
 #pragma unroll
         for (int k = 0; k < CMAX; ++k)

@@ -30,19 +30,19 @@
                          cudaGetErrorString(pfce_err_));                              \
     } while (0)
 
-#define PFCE_CUDNN_CHECK(expr)                                                                 \
-    do {                                                                                       \
-        cudnnStatus_t pfce_st_ = (expr);                                                       \
-        if (pfce_st_ != CUDNN_STATUS_SUCCESS)                                                  \
-            PFCE_THROW(::pfce::SystemError, #expr " failed: ", cudnnGetErrorString(pfce_st_)); \
+// The cuDNN and cuBLAS checks: a call returning a `Status` other than `ok` throws with the text of
+// the call and the library's message for the status (`message(status)`).
+#define PFCE_LIBRARY_CHECK_(Status, ok, message, expr, expr_text)                      \
+    do {                                                                               \
+        Status pfce_st_ = (expr);                                                      \
+        if (pfce_st_ != ok)                                                            \
+            PFCE_THROW(::pfce::SystemError, expr_text " failed: ", message(pfce_st_)); \
     } while (0)
 
-#define PFCE_CUBLAS_CHECK(expr)                                                                  \
-    do {                                                                                         \
-        cublasStatus_t pfce_st_ = (expr);                                                        \
-        if (pfce_st_ != CUBLAS_STATUS_SUCCESS)                                                   \
-            PFCE_THROW(::pfce::SystemError, #expr " failed: ", cublasGetStatusString(pfce_st_)); \
-    } while (0)
+#define PFCE_CUDNN_CHECK(expr) \
+    PFCE_LIBRARY_CHECK_(cudnnStatus_t, CUDNN_STATUS_SUCCESS, cudnnGetErrorString, expr, #expr)
+#define PFCE_CUBLAS_CHECK(expr) \
+    PFCE_LIBRARY_CHECK_(cublasStatus_t, CUBLAS_STATUS_SUCCESS, cublasGetStatusString, expr, #expr)
 
 namespace pfce::cuda_detail {
 

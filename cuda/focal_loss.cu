@@ -19,7 +19,10 @@ namespace pfce {
 
 namespace {
 
+using focal_detail::count_labels_in_block;
+using focal_detail::focal_exp;
 using focal_detail::FocalArgs;
+using focal_detail::FocalExp;
 using focal_detail::kThreads;
 
 // Fixed grid caps: the number of loss partials (and so the summation order) does not depend on
@@ -29,35 +32,13 @@ constexpr unsigned kMaxCountBlocks = 1024;
 
 // ---- kernels ----------------------------------------------------------------------------------
 
-// counts[k] += number of labels == k. Each warp counts 32 labels per step with one ballot per
-// class (warp-uniform results, so every lane holds the same counts), then lane 0 adds them to the
-// block's shared counts and the block to the global ones: integer sums, any order gives one result.
+// counts[k] += number of labels == k: the block's counts (count_labels_in_block), then the block's
+// to the global ones: integer sums, any order gives one result.
 template <int CMAX>
 __global__ void focal_count_kernel(const unsigned char* labels, long long npix, int c,
                                    unsigned long long* counts) {
     __shared__ unsigned int block_counts[CMAX];
-    for (int k = threadIdx.x; k < CMAX; k += blockDim.x) block_counts[k] = 0;
-    __syncthreads();
-    const int lane = threadIdx.x & 31;
-    unsigned int mine[CMAX];
-#pragma unroll
-    for (int k = 0; k < CMAX; ++k) mine[k] = 0;
-    const long long stride = 1LL * gridDim.x * blockDim.x;
-    // The loop bound is tested on the warp's first index, so whole warps iterate together.
-    for (long long i0 = blockIdx.x * 1LL * blockDim.x + (threadIdx.x & ~31); i0 < npix;
-         i0 += stride) {
-        const long long i = i0 + lane;
-        const int y = i < npix ? labels[i] : 255;
-#pragma unroll
-        for (int k = 0; k < CMAX; ++k)
-            if (k < c) mine[k] += __popc(__ballot_sync(0xffffffffu, y == k));
-    }
-    if (lane == 0) {
-#pragma unroll
-        for (int k = 0; k < CMAX; ++k)
-            if (k < c && mine[k]) atomicAdd(&block_counts[k], mine[k]);
-    }
-    __syncthreads();
+    count_labels_in_block<CMAX>(labels, npix, c, block_counts);
     for (int k = threadIdx.x; k < c; k += blockDim.x)
         if (block_counts[k])
             atomicAdd(&counts[k], static_cast<unsigned long long>(block_counts[k]));
@@ -91,29 +72,11 @@ __global__ void __launch_bounds__(kThreads)
             continue;
         }
         float e[CMAX];
-        float m = -INFINITY;
-#pragma unroll
-        for (int k = 0; k < CMAX; ++k)
-            if (k < c) {
-                e[k] = a.logits[base + k * a.hw];
-                m = fmaxf(m, e[k]);
-            }
-        float ey = 0.0f, s_other = 0.0f, zy_m = 0.0f;
-#pragma unroll
-        for (int k = 0; k < CMAX; ++k)
-            if (k < c) {
-                const float zk_m = e[k] - m;
-                e[k] = expf(zk_m);
-                if (k == y) {
-                    ey = e[k];
-                    zy_m = zk_m;
-                } else {
-                    s_other += e[k];
-                }
-            }
-        const float s = ey + s_other;
-        const float u = s_other / s, q = ey / s;  // u = 1 - q without cancellation
-        const float logq = kernels::focal_log_q(zy_m, s, u);
+        const float m = load_pixel_logits(a.logits + base, a.hw, c, e);
+        const FocalExp x = focal_exp(e, c, y, m);
+        const float s = x.ey + x.s_other;
+        const float u = x.s_other / s, q = x.ey / s;
+        const float logq = kernels::focal_log_q(x.zy_m, s, u);
         const kernels::FocalPixel<float> t =
             kernels::focal_pixel_terms(u, q, logq, a.gamma, a.alpha[y]);
         sum += static_cast<double>(t.loss);

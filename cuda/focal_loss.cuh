@@ -1,6 +1,7 @@
 // What the focal-loss kernels of cuda/focal_loss.cu (three launches, the default) and
-// cuda/focal_loss_single.cu (one cooperative launch, a variant) share: their argument block and
-// the block size. Their per-pixel formulas are core/kernels/focal.hpp, shared with the CPU.
+// cuda/focal_loss_single.cu (one cooperative launch, a variant) share: their argument block, the
+// block size, the per-block label count and the softmax terms of a pixel. Their per-pixel
+// formulas are core/kernels/focal.hpp, shared with the CPU.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -37,6 +38,61 @@ struct FocalArgs {
 // launch. Returns false (nothing launched) where it cannot run: no cooperative launch on this
 // device, or 2^32 pixels or more; the caller then runs the three-launch kernels.
 bool launch_focal_single(FocalArgs& a, CudaContext& ctx);
+
+// block_counts[k] (shared, CMAX entries) <- the labels == k (k < c) in this block's share of a
+// grid-stride loop over npix labels; every thread of the block must call it. Each warp counts 32
+// labels per step with one ballot per class (warp-uniform results, so every lane holds the same
+// counts), then lane 0 adds them to the block's counts.
+template <int CMAX>
+__device__ __forceinline__ void count_labels_in_block(const unsigned char* labels, long long npix,
+                                                      int c, unsigned int* block_counts) {
+    for (int k = threadIdx.x; k < CMAX; k += blockDim.x) block_counts[k] = 0;
+    __syncthreads();
+    const int lane = threadIdx.x & 31;
+    unsigned int mine[CMAX];
+#pragma unroll
+    for (int k = 0; k < CMAX; ++k) mine[k] = 0;
+    const long long stride = 1LL * gridDim.x * blockDim.x;
+    // The loop bound is tested on the warp's first index, so whole warps iterate together.
+    for (long long i0 = blockIdx.x * 1LL * blockDim.x + (threadIdx.x & ~31); i0 < npix;
+         i0 += stride) {
+        const long long i = i0 + lane;
+        const int y = i < npix ? labels[i] : 255;
+#pragma unroll
+        for (int k = 0; k < CMAX; ++k)
+            if (k < c) mine[k] += __popc(__ballot_sync(0xffffffffu, y == k));
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int k = 0; k < CMAX; ++k)
+            if (k < c && mine[k]) atomicAdd(&block_counts[k], mine[k]);
+    }
+    __syncthreads();
+}
+
+// The softmax terms of a labelled pixel of class y: e[k] <- exp(e[k] - m) for its C logits e and
+// their max m; ey = e[y], s_other the sum of the other e[k] (so u = s_other / s needs no
+// cancellation) and zy_m = z_y - m (for log q).
+struct FocalExp {
+    float ey, s_other, zy_m;
+};
+template <int CMAX>
+__device__ __forceinline__ FocalExp focal_exp(float (&e)[CMAX], int c, int y, float m) {
+    FocalExp r{0.0f, 0.0f, 0.0f};
+#pragma unroll
+    for (int k = 0; k < CMAX; ++k)
+        if (k < c) {
+            const float zk_m = e[k] - m;
+            e[k] = expf(zk_m);
+            if (k == y) {
+                r.ey = e[k];
+                r.zy_m = zk_m;
+            } else {
+                r.s_other += e[k];
+            }
+        }
+    return r;
+}
 
 }  // namespace focal_detail
 }  // namespace pfce

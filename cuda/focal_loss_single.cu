@@ -47,23 +47,11 @@ __device__ __forceinline__ void focal_pixel(float (&z)[CMAX], int y, const Focal
 #pragma unroll
     for (int k = 0; k < CMAX; ++k)
         if (k < c) m = fmaxf(m, z[k]);
-    float ey = 0.0f, s_other = 0.0f, zy_m = 0.0f;
-#pragma unroll
-    for (int k = 0; k < CMAX; ++k)
-        if (k < c) {
-            const float zk_m = z[k] - m;
-            z[k] = expf(zk_m);
-            if (k == y) {
-                ey = z[k];
-                zy_m = zk_m;
-            } else {
-                s_other += z[k];
-            }
-        }
-    const float s = ey + s_other;
+    const FocalExp x = focal_exp(z, c, y, m);
+    const float s = x.ey + x.s_other;
     const float inv_s = 1.0f / s;
-    const float u = s_other * inv_s, q = ey * inv_s;  // u = 1 - q without cancellation
-    const float logq = kernels::focal_log_q(zy_m, s, u);
+    const float u = x.s_other * inv_s, q = x.ey * inv_s;
+    const float logq = kernels::focal_log_q(x.zy_m, s, u);
     const float pw = kernels::focal_pow_gamma<G>(u, a.gamma);
     const kernels::FocalPixel<float> t =
         kernels::focal_pixel_terms_pw(u, q, logq, a.gamma, a.alpha[y], pw);
@@ -78,29 +66,8 @@ __device__ __forceinline__ void focal_pixel(float (&z)[CMAX], int y, const Focal
 template <int CMAX>
 __device__ void count_block_labels(const FocalArgs& a) {
     __shared__ unsigned int counts[CMAX];
-    for (int k = threadIdx.x; k < CMAX; k += blockDim.x) counts[k] = 0;
-    __syncthreads();
-    const int c = a.c, lane = threadIdx.x & 31;
-    unsigned int mine[CMAX];
-#pragma unroll
-    for (int k = 0; k < CMAX; ++k) mine[k] = 0;
-    const long long stride = 1LL * gridDim.x * blockDim.x;
-    // The loop bound is tested on the warp's first index, so whole warps iterate together.
-    for (long long i0 = blockIdx.x * 1LL * blockDim.x + (threadIdx.x & ~31); i0 < a.npix;
-         i0 += stride) {
-        const long long i = i0 + lane;
-        const int y = i < a.npix ? a.labels[i] : 255;
-#pragma unroll
-        for (int k = 0; k < CMAX; ++k)
-            if (k < c) mine[k] += __popc(__ballot_sync(0xffffffffu, y == k));
-    }
-    if (lane == 0) {
-#pragma unroll
-        for (int k = 0; k < CMAX; ++k)
-            if (k < c && mine[k]) atomicAdd(&counts[k], mine[k]);
-    }
-    __syncthreads();
-    for (int k = threadIdx.x; k < c; k += blockDim.x)
+    count_labels_in_block<CMAX>(a.labels, a.npix, a.c, counts);
+    for (int k = threadIdx.x; k < a.c; k += blockDim.x)
         a.block_counts[blockIdx.x * CMAX + k] = counts[k];
 }
 

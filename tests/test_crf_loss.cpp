@@ -19,17 +19,10 @@ using namespace pfce;
 
 namespace {
 
-std::vector<double> to_double(const Tensor& t) {
-    const float* p = t.data<float>();
-    return std::vector<double>(p, p + t.numel());
-}
+using test::LossResult;
+using test::to_double;
 
-struct Result {
-    float loss;
-    Tensor dlogits;
-};
-
-Result run_crf(Backend& b, const Tensor& logits, const Tensor& rgb, const CrfLossParams& p) {
+LossResult run_crf(Backend& b, const Tensor& logits, const Tensor& rgb, const CrfLossParams& p) {
     Tensor z = test::to_backend(b, logits), colours = test::to_backend(b, rgb);
     Tensor loss = b.zeros({1}, DType::f32), dz = b.zeros(logits.shape(), DType::f32);
     b.fill(dz, std::nanf(""));  // every element must be written
@@ -133,7 +126,7 @@ TEST(CrfLoss, TwoPixelsByHand) {
     const double k = std::exp(-1.0 / 8.0 - 25.0 / 50.0);
     const double want = 0.6 / 2.0 * 2.0 * k * (1.0 - dot);
     for (auto& b : {test::reference_backend(), test::cpu_backend()}) {
-        const Result r = run_crf(*b, logits, rgb, p);
+        const LossResult r = run_crf(*b, logits, rgb, p);
         EXPECT_NEAR(r.loss, want, 1e-6 * want) << b->name();
         // The logits' gradient sums to 0 over the classes of a pixel (softmax).
         for (int x = 0; x < 2; ++x)
@@ -188,7 +181,7 @@ TEST(CrfLoss, ZeroWhereNothingDisagrees) {
         logits.data<float>()[i] = (i / (h * w)) % c == 2 ? 60.0f : -60.0f;  // class 2 everywhere
     auto cpu = test::cpu_backend();
     CrfLossParams p;
-    Result r = run_crf(*cpu, logits, rgb, p);
+    LossResult r = run_crf(*cpu, logits, rgb, p);
     EXPECT_EQ(r.loss, 0.0f);
     for (std::int64_t i = 0; i < r.dlogits.numel(); ++i)
         ASSERT_EQ(r.dlogits.data<float>()[i], 0.0f) << i;
@@ -216,9 +209,9 @@ TEST(CrfLoss, LinearInWeight) {
     auto cpu = test::cpu_backend();
     CrfLossParams p;
     p.weight = 0.5f;
-    const Result a = run_crf(*cpu, logits, rgb, p);
+    const LossResult a = run_crf(*cpu, logits, rgb, p);
     p.weight = 1.0f;
-    const Result b = run_crf(*cpu, logits, rgb, p);
+    const LossResult b = run_crf(*cpu, logits, rgb, p);
     EXPECT_NEAR(b.loss, 2 * a.loss, 1e-6 * b.loss);
     for (std::int64_t i = 0; i < a.dlogits.numel(); ++i)
         ASSERT_EQ(2 * a.dlogits.data<float>()[i], b.dlogits.data<float>()[i]) << i;
@@ -235,9 +228,9 @@ TEST(CrfLoss, CpuResultDoesNotDependOnThreadCount) {
         p.downsample = d;
         const int before = omp_get_max_threads();
         omp_set_num_threads(1);
-        const Result one = run_crf(*cpu, logits, rgb, p);
+        const LossResult one = run_crf(*cpu, logits, rgb, p);
         omp_set_num_threads(3);
-        const Result three = run_crf(*cpu, logits, rgb, p);
+        const LossResult three = run_crf(*cpu, logits, rgb, p);
         omp_set_num_threads(before);
         EXPECT_EQ(one.loss, three.loss) << "d " << d;
         for (std::int64_t i = 0; i < one.dlogits.numel(); ++i)
@@ -260,7 +253,7 @@ TEST(CrfLossGpu, MatchesCpuOnATrainingBatch) {
         CrfLossParams p;
         p.downsample = d;
         p.weight = 0.3f;
-        const Result want = run_crf(*cpu, logits, rgb, p), got = run_crf(*gpu, logits, rgb, p);
+        const LossResult want = run_crf(*cpu, logits, rgb, p), got = run_crf(*gpu, logits, rgb, p);
         EXPECT_NEAR(got.loss, want.loss, 1e-5 * std::fabs(want.loss)) << "d " << d;
         EXPECT_TRUE(test::all_close(want.dlogits, got.dlogits, 1e-8, 1e-4)) << "d " << d;
     }

@@ -46,18 +46,11 @@ std::vector<float> ramp_alpha(int c) {
     return a;
 }
 
-std::vector<double> to_double(const Tensor& t) {
-    const float* p = t.data<float>();
-    return std::vector<double>(p, p + t.numel());
-}
+using test::LossResult;
+using test::to_double;
 
-struct Result {
-    float loss;
-    Tensor dlogits;
-};
-
-Result run_loss(Backend& b, const Tensor& logits_host, const Tensor& labels_host,
-                const FocalLossParams& p, bool grad = true) {
+LossResult run_loss(Backend& b, const Tensor& logits_host, const Tensor& labels_host,
+                    const FocalLossParams& p, bool grad = true) {
     Tensor logits = test::to_backend(b, logits_host);
     Tensor labels = test::to_backend(b, labels_host);
     Tensor loss = b.zeros({1}, DType::f32);
@@ -65,7 +58,8 @@ Result run_loss(Backend& b, const Tensor& logits_host, const Tensor& labels_host
     if (grad)
         b.fill(dlogits, std::numeric_limits<float>::quiet_NaN());  // every element must be written
     b.focal_loss(logits, labels, p, loss, dlogits);
-    Result r{test::to_host(b, loss).data<float>()[0], grad ? test::to_host(b, dlogits) : Tensor()};
+    LossResult r{test::to_host(b, loss).data<float>()[0],
+                 grad ? test::to_host(b, dlogits) : Tensor()};
     return r;
 }
 
@@ -178,7 +172,7 @@ TEST_P(FocalGradient, CpuBackendWithinScaleOfReference) {
         FocalLossParams p{gamma, ramp_alpha(c), normalize};
         double ref_loss = 0;
         Tensor ref = reference_gradient(logits, labels, p, &ref_loss);
-        Result got = run_loss(*test::cpu_backend(), logits, labels, p);
+        LossResult got = run_loss(*test::cpu_backend(), logits, labels, p);
         const Tensor scale = gradient_scale(labels, c, p);
         const auto ok = gradient_within_scale(ref, got.dlogits, scale, kGradientRel / 10);
         EXPECT_TRUE(ok);
@@ -234,7 +228,8 @@ TEST(FocalLoss, GammaZeroIsCrossEntropy) {
         }
     ce /= static_cast<double>(count);
     auto cpu = test::cpu_backend();
-    Result got = run_loss(*cpu, logits, labels, FocalLossParams{0.0f, {}, LossNormalize::labelled});
+    LossResult got =
+        run_loss(*cpu, logits, labels, FocalLossParams{0.0f, {}, LossNormalize::labelled});
     EXPECT_NEAR(got.loss, ce, 1e-6 * std::fabs(ce));
     EXPECT_TRUE(test::all_close(want, got.dlogits, 1e-7, 1e-5));
 }
@@ -244,8 +239,8 @@ TEST(FocalLoss, UnlabelledPixelsGetExactlyZeroGradient) {
     Tensor logits = test::random_f32({n, c, h, w}, 41, -2.0f, 2.0f);
     Tensor labels = random_labels({n, h, w}, c, 0.5, 42);
     auto cpu = test::cpu_backend();
-    Result got = run_loss(*cpu, logits, labels,
-                          FocalLossParams{2.0f, ramp_alpha(c), LossNormalize::labelled});
+    LossResult got = run_loss(*cpu, logits, labels,
+                              FocalLossParams{2.0f, ramp_alpha(c), LossNormalize::labelled});
     const std::uint8_t* y = labels.data<std::uint8_t>();
     const float* g = got.dlogits.data<float>();
     int unlabelled = 0, above_c = 0;
@@ -273,15 +268,15 @@ TEST(FocalLoss, AllUnlabelledGivesZeroAndZero) {
     std::memset(labels.raw(), kUnlabelled, labels.bytes());
     auto cpu = test::cpu_backend();
     for (LossNormalize mode : {LossNormalize::labelled, LossNormalize::alpha}) {
-        Result got = run_loss(*cpu, logits, labels, FocalLossParams{2.0f, {}, mode});
+        LossResult got = run_loss(*cpu, logits, labels, FocalLossParams{2.0f, {}, mode});
         EXPECT_EQ(got.loss, 0.0f);
         for (std::int64_t i = 0; i < got.dlogits.numel(); ++i)
             ASSERT_EQ(got.dlogits.data<float>()[i], 0.0f);
     }
     // Labelled pixels whose classes all weigh 0 under normalize = alpha: still 0 and 0, not NaN.
     std::memset(labels.raw(), 1, labels.bytes());
-    Result got = run_loss(*cpu, logits, labels,
-                          FocalLossParams{2.0f, {1.0f, 0.0f, 1.0f}, LossNormalize::alpha});
+    LossResult got = run_loss(*cpu, logits, labels,
+                              FocalLossParams{2.0f, {1.0f, 0.0f, 1.0f}, LossNormalize::alpha});
     EXPECT_EQ(got.loss, 0.0f);
     for (std::int64_t i = 0; i < got.dlogits.numel(); ++i)
         ASSERT_EQ(got.dlogits.data<float>()[i], 0.0f);
@@ -303,7 +298,7 @@ TEST(FocalLoss, HugeLogitsStayFiniteAndCorrect) {
     auto cpu = test::cpu_backend();
     for (float gamma : {0.0f, 0.5f, 2.0f}) {
         FocalLossParams p{gamma, ramp_alpha(c), LossNormalize::alpha};
-        Result got = run_loss(*cpu, logits, labels, p);
+        LossResult got = run_loss(*cpu, logits, labels, p);
         ASSERT_TRUE(std::isfinite(got.loss)) << "gamma " << gamma;
         for (std::int64_t i = 0; i < got.dlogits.numel(); ++i)
             ASSERT_TRUE(std::isfinite(got.dlogits.data<float>()[i])) << "element " << i;
@@ -348,10 +343,10 @@ TEST(FocalLoss, SameResultForAnyThreadCount) {
     auto cpu = test::cpu_backend();
     const int saved = omp_get_max_threads();
     omp_set_num_threads(1);
-    Result one = run_loss(*cpu, logits, labels, p);
+    LossResult one = run_loss(*cpu, logits, labels, p);
     for (int threads : {2, 3, 5}) {
         omp_set_num_threads(threads);
-        Result many = run_loss(*cpu, logits, labels, p);
+        LossResult many = run_loss(*cpu, logits, labels, p);
         EXPECT_EQ(one.loss, many.loss) << threads << " threads";
         EXPECT_EQ(std::memcmp(one.dlogits.raw(), many.dlogits.raw(), one.dlogits.bytes()), 0)
             << threads << " threads";
@@ -421,8 +416,8 @@ std::pair<Tensor, Tensor> expect_gpu_matches_cpu(Backend& gpu, Backend& cpu, con
     Tensor logits = test::random_f32({k.n, k.c, k.h, k.w}, ++seed, -6.0f, 6.0f);
     Tensor labels = random_labels({k.n, k.h, k.w}, k.c, 0.3, ++seed);
     FocalLossParams p{k.gamma, ramp_alpha(k.c), k.normalize};
-    Result want = run_loss(cpu, logits, labels, p);
-    Result got = run_loss(gpu, logits, labels, p);
+    LossResult want = run_loss(cpu, logits, labels, p);
+    LossResult got = run_loss(gpu, logits, labels, p);
     EXPECT_NEAR(got.loss, want.loss, 1e-6 + 1e-5 * std::fabs(want.loss));
     EXPECT_TRUE(gradient_within_scale(want.dlogits, got.dlogits, gradient_scale(labels, k.c, p),
                                       kGradientRel));
@@ -458,8 +453,8 @@ TEST(FocalLossGpu, DeterministicAndZeroWhenUnlabelled) {
     Tensor logits = test::random_f32({2, 6, 300, 300}, 201, -6.0f, 6.0f);
     Tensor labels = random_labels({2, 300, 300}, 6, 0.3, 202);
     FocalLossParams p{2.0f, ramp_alpha(6), LossNormalize::alpha};
-    Result a = run_loss(*gpu, logits, labels, p);
-    Result b = run_loss(*gpu, logits, labels, p);
+    LossResult a = run_loss(*gpu, logits, labels, p);
+    LossResult b = run_loss(*gpu, logits, labels, p);
     EXPECT_EQ(a.loss, b.loss);
     EXPECT_EQ(std::memcmp(a.dlogits.raw(), b.dlogits.raw(), a.dlogits.bytes()), 0);
     const std::uint8_t* y = labels.data<std::uint8_t>();
@@ -471,7 +466,7 @@ TEST(FocalLossGpu, DeterministicAndZeroWhenUnlabelled) {
             }
 
     std::memset(labels.raw(), kUnlabelled, labels.bytes());
-    Result none = run_loss(*gpu, logits, labels, p);
+    LossResult none = run_loss(*gpu, logits, labels, p);
     EXPECT_EQ(none.loss, 0.0f);
     for (std::int64_t i = 0; i < none.dlogits.numel(); ++i)
         ASSERT_EQ(none.dlogits.data<float>()[i], 0.0f);
@@ -486,8 +481,8 @@ TEST(FocalLossGpu, HugeLogitsMatchCpu) {
     Tensor labels = random_labels({2, 30, 40}, 5, 0.2, 302);
     for (float gamma : {0.0f, 0.5f, 2.0f}) {
         FocalLossParams p{gamma, ramp_alpha(5), LossNormalize::labelled};
-        Result want = run_loss(*cpu, logits, labels, p);
-        Result got = run_loss(*gpu, logits, labels, p);
+        LossResult want = run_loss(*cpu, logits, labels, p);
+        LossResult got = run_loss(*gpu, logits, labels, p);
         EXPECT_NEAR(got.loss, want.loss, 1e-6 + 1e-5 * std::fabs(want.loss)) << "gamma " << gamma;
         EXPECT_TRUE(gradient_within_scale(want.dlogits, got.dlogits, gradient_scale(labels, 5, p),
                                           kGradientRel))
@@ -511,8 +506,8 @@ TEST(FocalLossGpuLarge, OverAMillionPixelsWithSixAndThirtyTwoClasses) {
         Tensor logits = test::random_f32({k.n, k.c, k.h, k.w}, ++seed, -6.0f, 6.0f);
         Tensor labels = random_labels({k.n, k.h, k.w}, k.c, 0.3, ++seed);
         FocalLossParams p{k.gamma, ramp_alpha(k.c), k.normalize};
-        Result want = run_loss(*cpu, logits, labels, p);
-        Result got = run_loss(*gpu, logits, labels, p);
+        LossResult want = run_loss(*cpu, logits, labels, p);
+        LossResult got = run_loss(*gpu, logits, labels, p);
         EXPECT_NEAR(got.loss, want.loss, 1e-5 * std::fabs(want.loss));
         EXPECT_TRUE(gradient_within_scale(want.dlogits, got.dlogits, gradient_scale(labels, k.c, p),
                                           kGradientRel));
@@ -546,12 +541,12 @@ TEST(FocalLossGpu, EveryVariantMatchesCpu) {
                                               << k.h << "x" << k.w << " gamma " << k.gamma);
             auto [logits, labels] = expect_gpu_matches_cpu(*gpu, *cpu, k, seed);
             FocalLossParams p{k.gamma, ramp_alpha(k.c), k.normalize};
-            Result got = run_loss(*gpu, logits, labels, p);
-            Result again = run_loss(*gpu, logits, labels, p);
+            LossResult got = run_loss(*gpu, logits, labels, p);
+            LossResult again = run_loss(*gpu, logits, labels, p);
             EXPECT_EQ(again.loss, got.loss);
             EXPECT_EQ(std::memcmp(again.dlogits.raw(), got.dlogits.raw(), got.dlogits.bytes()), 0);
             std::memset(labels.raw(), kUnlabelled, labels.bytes());
-            Result none = run_loss(*gpu, logits, labels, p);
+            LossResult none = run_loss(*gpu, logits, labels, p);
             EXPECT_EQ(none.loss, 0.0f);
             for (std::int64_t i = 0; i < none.dlogits.numel(); ++i)
                 ASSERT_EQ(none.dlogits.data<float>()[i], 0.0f);

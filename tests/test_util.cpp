@@ -53,6 +53,11 @@ Tensor to_host(Backend& b, const Tensor& t) {
     return h;
 }
 
+std::vector<double> to_double(const Tensor& host) {
+    const float* p = host.data<float>();
+    return std::vector<double>(p, p + host.numel());
+}
+
 Tensor to_layout(const Tensor& host, Layout layout) {
     if (host.empty()) return Tensor();
     Tensor out = Tensor::host(host.shape(), host.dtype());

@@ -30,6 +30,15 @@ Tensor to_host(Backend& b, const Tensor& t);
 // Device copy of a host tensor on backend `b` (a plain copy on the CPU backend).
 Tensor to_backend(Backend& b, const Tensor& host);
 
+// A host f32 tensor's elements in double, to compare with the reference's double results.
+std::vector<double> to_double(const Tensor& host);
+
+// What a loss op gives back, copied to the host: the loss and dL/dlogits (empty when not asked).
+struct LossResult {
+    float loss;
+    Tensor dlogits;
+};
+
 // A host copy of a 4-D f32 host tensor in another layout (core/tensor.hpp), same (N,C,H,W) values.
 Tensor to_layout(const Tensor& host, Layout layout);
 

@@ -1,10 +1,12 @@
-// CPU backend: identity, memory and the elementwise helpers. Op families are in their own files.
+// CPU backend: identity, scratch, oneDNN runs and the elementwise helpers (host memory itself is
+// HostBackend's, core/host_backend.hpp). Op families are in their own files.
 #include "host/cpu/cpu_backend.hpp"
 
 #include <algorithm>
 #include <string>
 
 #include "host/cpu/dnnl_plan.hpp"
+#include "host/cpu/scratch_slots.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -25,8 +27,9 @@ float* CpuBackend::scratch(std::size_t slot, std::size_t floats) {
     return t.data<float>();
 }
 
-DeviceKind CpuBackend::device() const {
-    return DeviceKind::cpu;
+void CpuBackend::run_dnnl(cpu::Plan& plan, const void* a, const void* b, void* out, void* bias) {
+    cpu::run_plan(dnnl_->ctx, plan, a, b, out, bias,
+                  scratch(cpu::kDnnlSlot, plan.scratch_bytes / sizeof(float) + 1));
 }
 
 std::string CpuBackend::name() const {
@@ -36,24 +39,6 @@ std::string CpuBackend::name() const {
     return "cpu (1 thread, no OpenMP)";
 #endif
 }
-
-Tensor CpuBackend::zeros(Shape shape, DType dtype) {
-    return Tensor::host(shape, dtype);
-}
-
-Tensor CpuBackend::host_staging(Shape shape, DType dtype) {
-    return Tensor::host(shape, dtype);
-}
-
-void CpuBackend::copy(Tensor& dst, const Tensor& src) {
-    copy_host(dst, src);
-}
-
-void CpuBackend::fill(Tensor& t, float value) {
-    fill_host(t, value);
-}
-
-void CpuBackend::synchronize() {}
 
 void CpuBackend::add_inplace(Tensor& y, const Tensor& x) {
     PFCE_CHECK_SHAPE(y.shape() == x.shape() && y.layout() == x.layout(), y.describe(),

@@ -8,21 +8,23 @@
 #include <memory>
 #include <vector>
 
-#include "core/backend.hpp"
+#include "core/host_backend.hpp"
 
 namespace pfce {
 
 namespace cpu {
 struct DnnlState;  // host/cpu/dnnl_plan.hpp
-}
+struct Plan;
+}  // namespace cpu
 
-class CpuBackend : public Backend {
+class CpuBackend : public HostBackend {
   public:
     // `activations`: the layout models should use for their activations (nhwc by default: the
     // convolutions then run without reorders; nchw is kept so the tests check both paths).
     explicit CpuBackend(Layout activations = Layout::nhwc);
     ~CpuBackend() override;
-#include "core/backend_overrides.inc"
+    std::string name() const override;
+#include "core/backend_op_overrides.inc"
     Layout activation_layout() const override {
         return activations_;
     }
@@ -34,6 +36,9 @@ class CpuBackend : public Backend {
     cpu::DnnlState& dnnl() {
         return *dnnl_;
     }
+    // Runs a oneDNN plan (out <- op(a, b), the bias read or written when non-null) with its
+    // scratch in this backend's oneDNN slot, and waits.
+    void run_dnnl(cpu::Plan& plan, const void* a, const void* b, void* out, void* bias);
 
   private:
     Layout activations_;

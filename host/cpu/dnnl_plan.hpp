@@ -1,7 +1,8 @@
 // oneDNN plumbing of the CPU backend: the engine and stream, the Operand that moves one tensor
 // between its own layout and the one a primitive was built for (a cached reorder through scratch,
 // or nothing when they agree), and the Plan: one primitive of one shape with its operands, built
-// once and cached by key like the cuDNN plans of cuda/. conv.cpp and upconv.cpp build them.
+// once and cached by key like the cuDNN plans of cuda/; and the (de)convolution plans that conv.cpp
+// and upconv.cpp build from it.
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -72,6 +73,13 @@ class Operand {
     std::optional<dnnl::reorder> to_want_, to_user_;
 };
 
+// One operand role of a primitive: the DNNL_ARG_* it is passed as, how our tensor lays it out and
+// what the primitive was built for.
+struct Role {
+    int arg;
+    memory::desc user, want;
+};
+
 // One primitive of one shape with its three operands in the roles (in_a, in_b -> out), e.g.
 // convolution forward (x, w -> y), backward-data (dy, w -> dx), backward-filter (x, dy -> dw),
 // and an optional bias (C) in our own layout, read (forward) or written (backward-filter).
@@ -83,9 +91,15 @@ struct Plan {
     memory::desc scratchpad;
     std::size_t scratch_bytes = 0;  // reorder buffers + the primitive's scratchpad
 
-    // The primitive made from pd, and the scratch a run needs; a, b and out already set.
+    // The primitive made from pd with its three roles, and the scratch a run needs.
     template <typename Prim, typename Pd>
-    void finish(const Pd& pd) {
+    void make(DnnlContext& ctx, const Pd& pd, const Role& ra, const Role& rb, const Role& rout) {
+        arg_a = ra.arg;
+        arg_b = rb.arg;
+        arg_out = rout.arg;
+        a = Operand(ctx, ra.user, ra.want);
+        b = Operand(ctx, rb.user, rb.want);
+        out = Operand(ctx, rout.user, rout.want);
         prim = Prim(pd);
         scratchpad = pd.scratchpad_desc();
         scratch_bytes = Arena::rounded(a.scratch_bytes()) + Arena::rounded(b.scratch_bytes()) +
@@ -98,8 +112,8 @@ struct Plan {
 void run_plan(DnnlContext& ctx, Plan& plan, const void* a, const void* b, void* out, void* bias,
               void* scratch);
 
-// Plans keyed by up to 12 integers: the op family and direction first, then shape and layouts.
-using PlanKey = std::array<std::int64_t, 12>;
+// Plans keyed by up to 16 integers: the op family and direction first, then shape and layouts.
+using PlanKey = std::array<std::int64_t, 16>;
 
 // Everything oneDNN a CpuBackend keeps.
 struct DnnlState {
@@ -109,5 +123,27 @@ struct DnnlState {
 
 // primitive_attr for plans whose scratchpad we pass in (so a warm step allocates nothing).
 dnnl::primitive_attr user_scratchpad_attr();
+
+// ---- (de)convolution plans: conv.cpp and upconv.cpp ----
+
+// The three directions of a (de)convolution: forward (x, w -> y), backward-data (dy, w -> dx) and
+// backward-filter (x, dy -> dw, with the bias gradient when the spec has a bias).
+enum class ConvDir : std::int64_t { forward, backward_data, backward_filter };
+
+// One (de)convolution of one shape, with dims in oneDNN's order: plain arrays, so that looking up
+// a built plan allocates nothing.
+struct ConvSpec {
+    dnnl::algorithm alg;                  // convolution_direct or deconvolution_direct
+    std::array<std::int64_t, 4> x, w, y;  // x and y (N,C,H,W), w (O,I,k,k)
+    std::int64_t stride, pad;             // the same on both axes and both sides
+    Layout x_layout, y_layout;
+    Tag w_tag;  // our weight layout: oihw for (Co,Ci,k,k), iohw for the deconvolution's (Ci,Co,k,k)
+    bool bias;
+};
+
+// The plan of one direction of spec, built on first use and cached in st. Activations run in nhwc
+// when either side is (mixed layouts get slow reference kernels), else in the layout oneDNN picks;
+// weights always as it picks.
+Plan& conv_plan(DnnlState& st, ConvDir dir, const ConvSpec& spec);
 
 }  // namespace pfce::cpu

@@ -209,32 +209,49 @@ void CpuBackend::reflect_pad(const Tensor& x, Tensor& y, int top, int left) {
     }
 }
 
+namespace {
+
+// The rows a crop copies between a big (N,C,H,W) tensor and its (N,C,H2,W2) window at (top,
+// left): row i of plane p of the window starts at small(p, i) in the crop and at big(p, i) in the
+// big tensor.
+struct CropRows {
+    std::int64_t planes, h, w, h2, w2, top, left;
+    CropRows(const Tensor& big_t, const Tensor& small_t, int top_, int left_)
+        : planes(big_t.dim(0) * big_t.dim(1)),
+          h(big_t.dim(2)),
+          w(big_t.dim(3)),
+          h2(small_t.dim(2)),
+          w2(small_t.dim(3)),
+          top(top_),
+          left(left_) {}
+    std::int64_t big(std::int64_t p, std::int64_t i) const { return (p * h + top + i) * w + left; }
+    std::int64_t small(std::int64_t p, std::int64_t i) const { return (p * h2 + i) * w2; }
+    std::size_t row_bytes() const { return sizeof(float) * static_cast<std::size_t>(w2); }
+};
+
+}  // namespace
+
 void CpuBackend::crop(const Tensor& x, Tensor& y, int top, int left) {
     check_crop_args(x, y, top, left, DeviceKind::cpu);
-    const std::int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
-    const std::int64_t h2 = y.dim(2), w2 = y.dim(3);
+    const CropRows g{x, y, top, left};
     const float* px = x.data<float>();
     float* py = y.data<float>();
 #pragma omp parallel for schedule(static)
-    for (std::int64_t p = 0; p < planes; ++p)
-        for (std::int64_t i = 0; i < h2; ++i)
-            std::memcpy(py + (p * h2 + i) * w2, px + (p * h + top + i) * w + left,
-                        sizeof(float) * static_cast<std::size_t>(w2));
+    for (std::int64_t p = 0; p < g.planes; ++p)
+        for (std::int64_t i = 0; i < g.h2; ++i)
+            std::memcpy(py + g.small(p, i), px + g.big(p, i), g.row_bytes());
 }
 
 void CpuBackend::crop_backward(const Tensor& dy, Tensor& dx, int top, int left) {
     check_crop_backward_args(dy, dx, top, left, DeviceKind::cpu);
-    const std::int64_t planes = dx.dim(0) * dx.dim(1), h = dx.dim(2), w = dx.dim(3);
-    const std::int64_t h2 = dy.dim(2), w2 = dy.dim(3);
+    const CropRows g{dx, dy, top, left};
     const float* pdy = dy.data<float>();
     float* pdx = dx.data<float>();
 #pragma omp parallel for schedule(static)
-    for (std::int64_t p = 0; p < planes; ++p) {
-        float* dxp = pdx + p * h * w;
-        std::fill_n(dxp, h * w, 0.0f);
-        for (std::int64_t i = 0; i < h2; ++i)
-            std::memcpy(dxp + (top + i) * w + left, pdy + (p * h2 + i) * w2,
-                        sizeof(float) * static_cast<std::size_t>(w2));
+    for (std::int64_t p = 0; p < g.planes; ++p) {
+        std::fill_n(pdx + p * g.h * g.w, g.h * g.w, 0.0f);
+        for (std::int64_t i = 0; i < g.h2; ++i)
+            std::memcpy(pdx + g.big(p, i), pdy + g.small(p, i), g.row_bytes());
     }
 }
 

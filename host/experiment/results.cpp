@@ -45,104 +45,192 @@ std::vector<double> num_array(const nlohmann::json& j, const char* key, const st
     return out;
 }
 
+// ---- the fields, listed once ----------------------------------------------------------------
+
+// A field that older results may lack (then it keeps its default).
+enum class Presence { required, optional };
+
+// Every field of an EpochRecord, SegMetrics and ExperimentResult with its JSON key, for to_json and
+// result_from_json alike: f(key, member[, presence]) for each, in the order they are read (which
+// decides the error a file with several bad fields reports). Rec is the record, const or not.
+template <typename Rec, typename F>
+void epoch_fields(Rec& e, F&& f) {
+    f("epoch", e.epoch);
+    f("train_loss", e.train_loss);
+    f("train_crf_loss", e.train_crf_loss, Presence::optional);  // older pfce: no CRF term
+    f("val_loss", e.val_loss);
+    f("val_loss_dense", e.val_loss_dense);
+    f("val_miou", e.val_miou);
+    f("lr", e.lr);
+    f("seconds", e.seconds);
+}
+
+template <typename Rec, typename F>
+void test_fields(Rec& t, F&& f) {
+    f("miou", t.miou);
+    f("miou_no_clutter", t.miou_no_clutter);
+    f("oa", t.oa);
+    f("mean_f1", t.mean_f1);
+    f("iou", t.iou);
+    f("f1", t.f1);
+    f("pixels", t.pixels);
+}
+
+template <typename Rec, typename F>
+void result_fields(Rec& r, F&& f) {
+    f("id", r.id);
+    f("description", r.description);
+    f("labels", r.labels);
+    f("report_figure", r.report_figure);
+    f("status", r.status);
+    f("error", r.error);
+    f("labelled_fraction_sparse", r.labelled_fraction_sparse);
+    f("labelled_fraction", r.labelled_fraction);
+    f("link_purity", r.link_purity);
+    f("epochs", r.epochs);
+    f("selected_epoch", r.selected_epoch);
+    f("final_train_loss", r.final_train_loss);
+    f("val_loss", r.val_loss);
+    f("val_loss_dense", r.val_loss_dense);
+    f("val_miou", r.val_miou);
+    f("test", r.test);
+    f("classes", r.class_names);
+    f("wall_seconds", r.wall_seconds);
+    f("stage_seconds", r.stage_seconds);
+    f("device", r.device);
+    f("grid_png", r.grid_png);
+    f("config", r.config, Presence::optional);  // older pfce: none
+}
+
+// ---- writing: the JSON value of a member of each type -----------------------------------------
+
+nlohmann::json value(const std::string& v) {
+    return v;
+}
+nlohmann::json value(double v) {  // NaN -> null
+    return json_number(v);
+}
+nlohmann::json value(int v) {
+    return v;
+}
+nlohmann::json value(std::int64_t v) {
+    return v;
+}
+nlohmann::json value(const std::vector<double>& v) {
+    return numbers(v);
+}
+nlohmann::json value(const std::vector<std::string>& v) {
+    return v;
+}
+nlohmann::json value(const nlohmann::json& v) {
+    return v;
+}
+nlohmann::json value(const std::map<std::string, double>& v) {
+    nlohmann::json o = nlohmann::json::object();
+    for (const auto& [k, x] : v) o[k] = json_number(x);
+    return o;
+}
+
+// The records inside a result (below writer(), which calls them).
+nlohmann::json value(const SegMetrics& t);
+nlohmann::json value(const std::vector<EpochRecord>& epochs);
+
+// f for *_fields that writes each member into object o.
+auto writer(nlohmann::json& o) {
+    return [&o](const char* key, const auto& member, Presence = Presence::required) {
+        o[key] = value(member);
+    };
+}
+
+nlohmann::json value(const SegMetrics& t) {
+    nlohmann::json o = nlohmann::json::object();
+    test_fields(t, writer(o));
+    return o;
+}
+nlohmann::json value(const std::vector<EpochRecord>& epochs) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& e : epochs) {
+        nlohmann::json o = nlohmann::json::object();
+        epoch_fields(e, writer(o));
+        a.push_back(o);
+    }
+    return a;
+}
+
+// ---- reading: field `key` of object j into a member of each type ------------------------------
+
+void read(const nlohmann::json& j, const char* key, const std::string& source, std::string& out) {
+    out = str_field(j, key, source);
+}
+void read(const nlohmann::json& j, const char* key, const std::string& source, double& out) {
+    out = num_field(j, key, source);
+}
+void read(const nlohmann::json& j, const char* key, const std::string& source, int& out) {
+    out = static_cast<int>(num_field(j, key, source));
+}
+void read(const nlohmann::json& j, const char* key, const std::string& source, std::int64_t& out) {
+    out = static_cast<std::int64_t>(num_field(j, key, source));
+}
+void read(const nlohmann::json& j, const char* key, const std::string& source,
+          std::vector<double>& out) {
+    out = num_array(j, key, source);
+}
+// Class names: one that is not a string reads as "".
+void read(const nlohmann::json& j, const char* key, const std::string& source,
+          std::vector<std::string>& out) {
+    const auto& v = field(j, key, source);
+    if (!v.is_array()) PFCE_THROW(InputError, source, ": field \"", key, "\" should be an array");
+    for (const auto& c : v) out.push_back(c.is_string() ? c.get<std::string>() : "");
+}
+// Stage timings: anything but an object reads as none.
+void read(const nlohmann::json& j, const char* key, const std::string& source,
+          std::map<std::string, double>& out) {
+    const auto& v = field(j, key, source);
+    if (v.is_object())
+        for (const auto& [k, x] : v.items()) out[k] = number_from_json(x);
+}
+void read(const nlohmann::json& j, const char* key, const std::string& source,
+          nlohmann::json& out) {
+    out = field(j, key, source);
+}
+// The records inside a result (below reader(), which calls them).
+void read(const nlohmann::json& j, const char* key, const std::string& source, SegMetrics& out);
+void read(const nlohmann::json& j, const char* key, const std::string& source,
+          std::vector<EpochRecord>& out);
+
+// f for *_fields that reads each member from object j.
+auto reader(const nlohmann::json& j, const std::string& source) {
+    return [&j, &source](const char* key, auto& member, Presence p = Presence::required) {
+        if (p == Presence::required || j.contains(key)) read(j, key, source, member);
+    };
+}
+
+void read(const nlohmann::json& j, const char* key, const std::string& source, SegMetrics& out) {
+    test_fields(out, reader(field(j, key, source), source));
+    out.num_classes = static_cast<int>(out.iou.size());
+}
+void read(const nlohmann::json& j, const char* key, const std::string& source,
+          std::vector<EpochRecord>& out) {
+    const auto& v = field(j, key, source);
+    if (!v.is_array()) PFCE_THROW(InputError, source, ": field \"", key, "\" should be an array");
+    for (const auto& e : v) {
+        EpochRecord rec;
+        epoch_fields(rec, reader(e, source));
+        out.push_back(rec);
+    }
+}
+
 }  // namespace
 
 nlohmann::json to_json(const ExperimentResult& r) {
-    nlohmann::json epochs = nlohmann::json::array();
-    for (const auto& e : r.epochs)
-        epochs.push_back({{"epoch", e.epoch},
-                          {"train_loss", json_number(e.train_loss)},
-                          {"train_crf_loss", json_number(e.train_crf_loss)},
-                          {"val_loss", json_number(e.val_loss)},
-                          {"val_loss_dense", json_number(e.val_loss_dense)},
-                          {"val_miou", json_number(e.val_miou)},
-                          {"lr", json_number(e.lr)},
-                          {"seconds", json_number(e.seconds)}});
-    nlohmann::json test = {{"miou", json_number(r.test.miou)},
-                           {"miou_no_clutter", json_number(r.test.miou_no_clutter)},
-                           {"oa", json_number(r.test.oa)},
-                           {"mean_f1", json_number(r.test.mean_f1)},
-                           {"iou", numbers(r.test.iou)},
-                           {"f1", numbers(r.test.f1)},
-                           {"pixels", r.test.pixels}};
-    nlohmann::json stages = nlohmann::json::object();
-    for (const auto& [k, v] : r.stage_seconds) stages[k] = json_number(v);
-    return {{"id", r.id},
-            {"description", r.description},
-            {"labels", r.labels},
-            {"report_figure", r.report_figure},
-            {"status", r.status},
-            {"error", r.error},
-            {"labelled_fraction_sparse", json_number(r.labelled_fraction_sparse)},
-            {"labelled_fraction", json_number(r.labelled_fraction)},
-            {"link_purity", json_number(r.link_purity)},
-            {"epochs", epochs},
-            {"selected_epoch", r.selected_epoch},
-            {"final_train_loss", json_number(r.final_train_loss)},
-            {"val_loss", json_number(r.val_loss)},
-            {"val_loss_dense", json_number(r.val_loss_dense)},
-            {"val_miou", json_number(r.val_miou)},
-            {"test", test},
-            {"classes", r.class_names},
-            {"wall_seconds", json_number(r.wall_seconds)},
-            {"stage_seconds", stages},
-            {"device", r.device},
-            {"grid_png", r.grid_png},
-            {"config", r.config}};
+    nlohmann::json o = nlohmann::json::object();
+    result_fields(r, writer(o));
+    return o;
 }
 
 ExperimentResult result_from_json(const nlohmann::json& j, const std::string& source) {
     ExperimentResult r;
-    r.id = str_field(j, "id", source);
-    r.description = str_field(j, "description", source);
-    r.labels = str_field(j, "labels", source);
-    r.report_figure = str_field(j, "report_figure", source);
-    r.status = str_field(j, "status", source);
-    r.error = str_field(j, "error", source);
-    r.labelled_fraction_sparse = num_field(j, "labelled_fraction_sparse", source);
-    r.labelled_fraction = num_field(j, "labelled_fraction", source);
-    r.link_purity = num_field(j, "link_purity", source);
-    const auto& epochs = field(j, "epochs", source);
-    if (!epochs.is_array()) PFCE_THROW(InputError, source, ": field \"epochs\" should be an array");
-    for (const auto& e : epochs) {
-        EpochRecord rec;
-        rec.epoch = static_cast<int>(num_field(e, "epoch", source));
-        rec.train_loss = num_field(e, "train_loss", source);
-        if (e.contains("train_crf_loss"))  // absent in results of older pfce: no CRF term
-            rec.train_crf_loss = num_field(e, "train_crf_loss", source);
-        rec.val_loss = num_field(e, "val_loss", source);
-        rec.val_loss_dense = num_field(e, "val_loss_dense", source);
-        rec.val_miou = num_field(e, "val_miou", source);
-        rec.lr = num_field(e, "lr", source);
-        rec.seconds = num_field(e, "seconds", source);
-        r.epochs.push_back(rec);
-    }
-    r.selected_epoch = static_cast<int>(num_field(j, "selected_epoch", source));
-    r.final_train_loss = num_field(j, "final_train_loss", source);
-    r.val_loss = num_field(j, "val_loss", source);
-    r.val_loss_dense = num_field(j, "val_loss_dense", source);
-    r.val_miou = num_field(j, "val_miou", source);
-    const auto& t = field(j, "test", source);
-    r.test.miou = num_field(t, "miou", source);
-    r.test.miou_no_clutter = num_field(t, "miou_no_clutter", source);
-    r.test.oa = num_field(t, "oa", source);
-    r.test.mean_f1 = num_field(t, "mean_f1", source);
-    r.test.iou = num_array(t, "iou", source);
-    r.test.f1 = num_array(t, "f1", source);
-    r.test.pixels = static_cast<std::int64_t>(num_field(t, "pixels", source));
-    r.test.num_classes = static_cast<int>(r.test.iou.size());
-    const auto& classes = field(j, "classes", source);
-    if (!classes.is_array())
-        PFCE_THROW(InputError, source, ": field \"classes\" should be an array");
-    for (const auto& c : classes)
-        r.class_names.push_back(c.is_string() ? c.get<std::string>() : "");
-    r.wall_seconds = num_field(j, "wall_seconds", source);
-    const auto& stages = field(j, "stage_seconds", source);
-    if (stages.is_object())
-        for (const auto& [k, v] : stages.items()) r.stage_seconds[k] = number_from_json(v);
-    r.device = str_field(j, "device", source);
-    r.grid_png = str_field(j, "grid_png", source);
-    if (j.contains("config")) r.config = j.at("config");
+    result_fields(r, reader(j, source));
     return r;
 }
 

@@ -76,7 +76,7 @@ void conv2d_backward_data(const T* dy, const T* w, T* dx, const ConvShape& s) {
 template <typename T>
 void conv2d_backward_filter(const T* x, const T* dy, T* dw, T* dbias, const ConvShape& s) {
     const std::int64_t ho = s.ho(), wo = s.wo();
-    for (std::int64_t co = 0; co < s.co; ++co) {
+    for (std::int64_t co = 0; co < s.co; ++co)
         for (std::int64_t ci = 0; ci < s.ci; ++ci)
             for (std::int64_t ky = 0; ky < s.k; ++ky)
                 for (std::int64_t kx = 0; kx < s.k; ++kx) {
@@ -92,14 +92,7 @@ void conv2d_backward_filter(const T* x, const T* dy, T* dw, T* dbias, const Conv
                             }
                     dw[((co * s.ci + ci) * s.k + ky) * s.k + kx] = static_cast<T>(sum);
                 }
-        if (dbias) {
-            double sum = 0.0;
-            for (std::int64_t n = 0; n < s.n; ++n)
-                for (std::int64_t i = 0; i < ho * wo; ++i)
-                    sum += static_cast<double>(dy[(n * s.co + co) * ho * wo + i]);
-            dbias[co] = static_cast<T>(sum);
-        }
-    }
+    if (dbias) bias_backward(dy, s.n, s.co, ho * wo, dbias);
 }
 
 template void conv2d_forward<float>(const float*, const float*, const float*, float*,

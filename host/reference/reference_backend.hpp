@@ -4,13 +4,14 @@
 // only; each op family lives in its own file here, named as in host/cpu/ and cuda/.
 #pragma once
 
-#include "core/backend.hpp"
+#include "core/host_backend.hpp"
 
 namespace pfce {
 
-class ReferenceBackend final : public Backend {
+class ReferenceBackend final : public HostBackend {
   public:
-#include "core/backend_overrides.inc"
+    std::string name() const override;
+#include "core/backend_op_overrides.inc"
 };
 
 }  // namespace pfce

@@ -27,6 +27,19 @@ template <typename T>
 T crf_loss(const T* logits, const std::uint8_t* rgb, std::int64_t n, int c, int h, int w,
            const CrfLossParams& p, T* dlogits);
 
+// ---- bias gradient of the convolutions ----
+// dbias[c] = sum over images and the plane of dy (N,C,plane), in double.
+template <typename T>
+void bias_backward(const T* dy, std::int64_t n, std::int64_t c, std::int64_t plane, T* dbias) {
+    for (std::int64_t ch = 0; ch < c; ++ch) {
+        double sum = 0.0;
+        for (std::int64_t i = 0; i < n; ++i)
+            for (std::int64_t k = 0; k < plane; ++k)
+                sum += static_cast<double>(dy[(i * c + ch) * plane + k]);
+        dbias[ch] = static_cast<T>(sum);
+    }
+}
+
 // ---- convolution
 // --------------------------------------------------------------------------------- x (N,Ci,H,W), w
 // (Co,Ci,K,K), y (N,Co,Ho,Wo), stride 1, zero padding `pad` on every side.

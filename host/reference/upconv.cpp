@@ -67,14 +67,7 @@ void upconv2x2_backward_filter(const T* x, const T* dy, T* dw, T* dbias, const U
                                         dy[((n * s.co + co) * h2 + 2 * i + a) * w2 + 2 * j + b]);
                     dw[((ci * s.co + co) * 2 + a) * 2 + b] = static_cast<T>(sum);
                 }
-    if (dbias)
-        for (std::int64_t co = 0; co < s.co; ++co) {
-            double sum = 0.0;
-            for (std::int64_t n = 0; n < s.n; ++n)
-                for (std::int64_t k = 0; k < h2 * w2; ++k)
-                    sum += static_cast<double>(dy[(n * s.co + co) * h2 * w2 + k]);
-            dbias[co] = static_cast<T>(sum);
-        }
+    if (dbias) bias_backward(dy, s.n, s.co, h2 * w2, dbias);
 }
 
 template void upconv2x2_forward<float>(const float*, const float*, const float*, float*,
