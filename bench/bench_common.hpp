@@ -28,6 +28,19 @@ struct Timing {
 
 // Runs fn `warmup` times untimed, then `repeats` times; `sync` (e.g. backend.synchronize) is called
 // before each clock read so asynchronous device work is counted.
+// Min, median and mean of measured times (seconds), for benchmarks that time their own loops.
+inline Timing summarize(std::vector<double> t) {
+    std::sort(t.begin(), t.end());
+    Timing r;
+    r.repeats = static_cast<int>(t.size());
+    r.min_s = t.front();
+    r.median_s = t[t.size() / 2];
+    double s = 0;
+    for (double v : t) s += v;
+    r.mean_s = s / static_cast<double>(t.size());
+    return r;
+}
+
 inline Timing time_it(
     const std::function<void()>& fn, int warmup, int repeats,
     const std::function<void()>& sync = [] {}) {
@@ -40,15 +53,7 @@ inline Timing time_it(
         sync();
         t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count());
     }
-    std::sort(t.begin(), t.end());
-    Timing r;
-    r.repeats = repeats;
-    r.min_s = t.front();
-    r.median_s = t[t.size() / 2];
-    double s = 0;
-    for (double v : t) s += v;
-    r.mean_s = s / static_cast<double>(t.size());
-    return r;
+    return summarize(std::move(t));
 }
 
 inline nlohmann::json to_json(const Timing& t) {

@@ -90,18 +90,6 @@ void fill_inputs(Tensor& logits, Tensor& labels, float unlabelled, std::uint64_t
         y[i] = ry.uniform() < unlabelled ? kUnlabelled : static_cast<std::uint8_t>(ry.below(c));
 }
 
-bench::Timing summarize(std::vector<double> t) {
-    std::sort(t.begin(), t.end());
-    bench::Timing r;
-    r.repeats = static_cast<int>(t.size());
-    r.min_s = t.front();
-    r.median_s = t[t.size() / 2];
-    double s = 0;
-    for (double v : t) s += v;
-    r.mean_s = s / static_cast<double>(t.size());
-    return r;
-}
-
 #ifdef PFCE_HAVE_CUDA
 // Median over `repeats` event pairs of the time per call of fn, each pair around `calls`
 // back-to-back calls on `stream` (so launch gaps count as they do in a training step, and a
@@ -294,8 +282,8 @@ int main(int argc, char** argv) {
                     t_copy.push_back(wall(copy_threads));
                     t_copy1.push_back(wall(copy_one));
                 }
-                const bench::Timing t = summarize(t_loss), tc = summarize(t_copy),
-                                    tc1 = summarize(t_copy1);
+                const bench::Timing t = bench::summarize(t_loss), tc = bench::summarize(t_copy),
+                                    tc1 = bench::summarize(t_copy1);
                 median_s = t.median_s;
                 c["timing"] = bench::to_json(t);
                 const double moved = 2.0 * static_cast<double>(copy_bytes);

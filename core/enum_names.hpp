@@ -1,8 +1,10 @@
 // Enums that have names in files and on the command line (optimizer, schedule, dataset kind,
-// dtype, log level): one table of (value, name) per enum gives both directions, and an unknown name
-// is an InputError listing the names there are.
+// dtype, log level): one table per enum gives both directions, and an unknown name is an
+// InputError listing the names there are. EnumTable (names indexed by value, declared beside the
+// enum) for enums whose values are 0..N-1 in order; EnumName pairs for the others.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 
@@ -33,5 +35,27 @@ E parse_enum(const std::string& text, const EnumName<E> (&table)[N], const std::
     }
     PFCE_THROW(InputError, what, ": unknown value \"", text, "\" (expected one of ", names, ")");
 }
+
+// names[i] is the name of the enumerator of value i; `what` names the setting in errors unless the
+// caller gives a source ("run.toml [optimizer] name").
+template <typename E, std::size_t N>
+struct EnumTable {
+    std::array<const char*, N> names;
+    const char* what;
+
+    const char* name(E value) const {
+        const auto i = static_cast<std::size_t>(value);
+        return i < N ? names[i] : "?";
+    }
+    E parse(const std::string& text, const std::string& source = {}) const {
+        std::string list;
+        for (std::size_t i = 0; i < N; ++i) {
+            if (text == names[i]) return static_cast<E>(i);
+            list += (list.empty() ? "" : ", ") + std::string(names[i]);
+        }
+        PFCE_THROW(InputError, source.empty() ? std::string(what) : source, ": unknown value \"",
+                   text, "\" (expected one of ", list, ")");
+    }
+};
 
 }  // namespace pfce

@@ -5,7 +5,6 @@
 #include <exception>
 #include <filesystem>
 
-#include "core/enum_names.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "data/dataset_detail.hpp"
@@ -14,21 +13,6 @@
 namespace fs = std::filesystem;
 
 namespace pfce {
-
-namespace {
-const EnumName<DatasetKind> kDatasetKindNames[] = {{DatasetKind::automatic, "auto"},
-                                                   {DatasetKind::kaggle, "kaggle"},
-                                                   {DatasetKind::tiles, "tiles"},
-                                                   {DatasetKind::generic, "generic"}};
-}  // namespace
-
-DatasetKind parse_dataset_kind(const std::string& text) {
-    return parse_enum(text, kDatasetKindNames, "dataset kind");
-}
-
-const char* dataset_kind_name(DatasetKind kind) {
-    return enum_name(kind, kDatasetKindNames);
-}
 
 namespace detail {
 

@@ -9,14 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "core/enum_names.hpp"
 #include "data/image.hpp"
 #include "data/palette.hpp"
 
 namespace pfce {
 
 enum class DatasetKind { automatic, kaggle, tiles, generic };
-DatasetKind parse_dataset_kind(const std::string& text);  // auto|kaggle|tiles|generic
-const char* dataset_kind_name(DatasetKind kind);
+inline constexpr EnumTable<DatasetKind, 4> kDatasetKinds{{"auto", "kaggle", "tiles", "generic"},
+                                                         "dataset kind"};
 
 struct DatasetOptions {
     DatasetKind kind = DatasetKind::automatic;

@@ -252,7 +252,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
             const nlohmann::json made = md.meta.value("sample", nlohmann::json::object());
             if (o.data_root.empty() && made.is_object()) {
                 if (made.contains("dataset_kind"))
-                    dopt.kind = parse_dataset_kind(made["dataset_kind"].get<std::string>());
+                    dopt.kind = kDatasetKinds.parse(made["dataset_kind"].get<std::string>());
                 dopt.tile_patch = made.value("tile_patch", dopt.tile_patch);
                 dopt.tile_stride = made.value("tile_stride", dopt.tile_stride);
             }

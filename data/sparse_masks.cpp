@@ -17,7 +17,7 @@ nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so)
     std::error_code ec;
     const fs::path root = fs::weakly_canonical(fs::absolute(ds.root()), ec);
     return {{"source", ec ? ds.root() : root.string()},
-            {"dataset_kind", dataset_kind_name(ds.kind())},
+            {"dataset_kind", kDatasetKinds.name(ds.kind())},
             {"tile_patch", ds.options().tile_patch},
             {"tile_stride", ds.options().tile_stride},
             {"points", so.points},

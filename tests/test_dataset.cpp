@@ -436,8 +436,10 @@ TEST(DatasetKindDetection, UnknownAmbiguousAndNamedKinds) {
     msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, "more than one dataset kind");
     EXPECT_EQ(Dataset::open(dir, {DatasetKind::kaggle}).size(), 1u);
-    EXPECT_EQ(parse_dataset_kind("tiles"), DatasetKind::tiles);
-    EXPECT_THROW(parse_dataset_kind("coco"), InputError);
+    EXPECT_EQ(kDatasetKinds.parse("tiles"), DatasetKind::tiles);
+    EXPECT_EQ(kDatasetKinds.parse("auto"), DatasetKind::automatic);
+    EXPECT_STREQ(kDatasetKinds.name(DatasetKind::generic), "generic");
+    EXPECT_THROW(kDatasetKinds.parse("coco"), InputError);
 }
 
 // ---- splits ------------------------------------------------------------------------------------

@@ -99,25 +99,39 @@ TEST(TrainGpu, TwoStepsMatchCpu) {
     }
 }
 
+// Two epochs of SGD with momentum and clipping on the GPU, once straight through (root/full) and
+// once interrupted mid-epoch 2 and resumed (root/part).
+struct StraightAndResumed {
+    Config config;
+    TrainResult full, rest;
+};
+StraightAndResumed train_straight_and_resumed(Backend& gpu, const std::string& root,
+                                              bool deterministic) {
+    const TrainInputs in = synthetic_inputs(4, 64, true);
+    const TrainOptions o = quiet_options();
+    StraightAndResumed r;
+    Config& c = r.config;
+    c = sgd_config(root + "/full");
+    c.optimizer.momentum = 0.9;
+    c.run.epochs = 2;
+    c.optimizer.clip = 1.0;
+    c.run.deterministic = deterministic;
+    r.full = train_unet(gpu, c, in, o);
+    c.run.out = root + "/part";
+    train_interrupted_after(gpu, c, in, o, 3);  // mid-epoch 2
+    r.rest = resume_training(gpu, c, in, o, 4);
+    return r;
+}
+
 // An interrupted run resumed on the GPU ends where the uninterrupted one does. cuDNN may pick
 // non-deterministic algorithms, so the two agree within rounding rather than bit for bit (the CPU
 // test asserts bit-identity); a resume that lost the momentum or the step count would differ by
 // a sizeable fraction of the distance the weights moved.
 TEST(TrainGpu, InterruptedAndResumedRunMatchesUninterrupted) {
     PFCE_REQUIRE_GPU(gpu);
-    const TrainInputs in = synthetic_inputs(4, 64, true);
-    const std::string root = temp_dir("train_gpu_resume");
-    const TrainOptions o = quiet_options();
-    Config c = sgd_config(root + "/full");
-    c.optimizer.momentum = 0.9;
-    c.run.epochs = 2;
-    c.optimizer.clip = 1.0;
-    const TrainResult full = train_unet(*gpu, c, in, o);
+    const auto [c, full, rest] =
+        train_straight_and_resumed(*gpu, temp_dir("train_gpu_resume"), false);
     ASSERT_EQ(full.steps, 4);
-
-    c.run.out = root + "/part";
-    train_interrupted_after(*gpu, c, in, o, 3);  // mid-epoch 2
-    const TrainResult rest = resume_training(*gpu, c, in, o, 4);
     EXPECT_EQ(read_metrics(rest.metrics_path).size(), 2u);
 
     UNetConfig uc{3, 6, c.model.depth, c.model.width};
@@ -144,25 +158,15 @@ TEST(TrainGpu, InterruptedAndResumedRunMatchesUninterrupted) {
 // algorithm chosen for every convolution shape and direction, each flagged deterministic.
 TEST(TrainGpu, DeterministicResumeIsBitIdenticalAndRecordsItsAlgorithms) {
     PFCE_REQUIRE_GPU(gpu);
-    const TrainInputs in = synthetic_inputs(4, 64, true);
-    const std::string root = temp_dir("train_gpu_deterministic");
-    const TrainOptions o = quiet_options();
-    Config c = sgd_config(root + "/full");
-    c.optimizer.momentum = 0.9;
-    c.run.epochs = 2;
-    c.optimizer.clip = 1.0;
-    c.run.deterministic = true;
-    const TrainResult full = train_unet(*gpu, c, in, o);
-    c.run.out = root + "/part";
-    train_interrupted_after(*gpu, c, in, o, 3);
-    const TrainResult rest = resume_training(*gpu, c, in, o, 4);
-    const auto ta = model_tensors(full.last_checkpoint), tb = model_tensors(rest.last_checkpoint);
+    const auto r = train_straight_and_resumed(*gpu, temp_dir("train_gpu_deterministic"), true);
+    const auto ta = model_tensors(r.full.last_checkpoint),
+               tb = model_tensors(r.rest.last_checkpoint);
     for (const auto& [name, a] : ta) {
         const Tensor& b = tb.at(name);
         ASSERT_EQ(a.bytes(), b.bytes()) << name;
         EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.bytes()), 0) << name << " differs";
     }
-    const Checkpoint ck = read_checkpoint(full.last_checkpoint);
+    const Checkpoint ck = read_checkpoint(r.full.last_checkpoint);
     ASSERT_TRUE(ck.meta.contains("kernels"));
     const auto& kernels = ck.meta.at("kernels");
     ASSERT_FALSE(kernels.empty()) << "no cuDNN algorithm recorded";

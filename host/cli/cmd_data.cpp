@@ -59,7 +59,7 @@ struct DataFlags {
 
     DatasetOptions options() const {
         DatasetOptions o;
-        o.kind = parse_dataset_kind(kind);
+        o.kind = kDatasetKinds.parse(kind);
         o.tile_patch = tile_patch;
         o.tile_stride = tile_stride;
         o.max_pixels = max_pixels;
@@ -223,7 +223,7 @@ void run_stats(const std::string& dir, const DataFlags& flags) {
     });
     std::int64_t all = 0;
     for (int v = 0; v < 256; ++v) all += c.per_label[v];
-    std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(), dataset_kind_name(ds.kind()),
+    std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(), kDatasetKinds.name(ds.kind()),
                 ds.size());
     std::printf("size:      %s\n", sizes_text(c).c_str());
     std::printf("checked:   every image and mask decoded (%zu pairs)\n", ds.size());

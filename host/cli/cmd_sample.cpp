@@ -66,7 +66,7 @@ void run_sample(const SampleFlags& f) {
     if (f.max_pixels < 1)
         PFCE_THROW(InputError, "--max-pixels ", f.max_pixels, ": expected a limit >= 1");
     DatasetOptions dopts;
-    dopts.kind = parse_dataset_kind(f.kind);
+    dopts.kind = kDatasetKinds.parse(f.kind);
     dopts.tile_patch = f.tile_patch;
     dopts.tile_stride = f.tile_stride;
     dopts.max_pixels = f.max_pixels;

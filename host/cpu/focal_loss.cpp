@@ -91,6 +91,27 @@ struct ChunkScratch {
     alignas(64) std::array<std::int32_t, kChunk> lab;  // labels widened so selects vectorize
 };
 
+// A chunk with no labelled pixel: its gradient rows (dz null: none) are zero, nothing is read.
+void zero_gradient_rows(float* dz, std::int64_t hw, std::int64_t len, int c, bool stream,
+                        ChunkScratch& sc) {
+    if (!dz) return;
+    std::fill(sc.row.begin(), sc.row.end(), 0.0f);
+    for (int k = 0; k < c; ++k) store_row(dz + k * hw, sc.row.data(), len, stream);
+}
+
+// The next chunk's logits, requested now so their loads overlap this chunk's arithmetic (a full
+// chunk only: a short one is the image's last).
+inline void prefetch_next_chunk(const float* z, std::int64_t hw, std::int64_t len, int c) {
+#ifdef PFCE_FOCAL_STREAM
+    if (len == kChunk)
+        for (int k = 0; k < c; ++k)
+            for (std::int64_t j = 0; j < kChunk; j += 16)
+                _mm_prefetch(reinterpret_cast<const char*>(z + k * hw + kChunk + j), _MM_HINT_T0);
+#else
+    (void)z, (void)hw, (void)len, (void)c;
+#endif
+}
+
 // One chunk: len pixels of one image starting at z (channel k at z[k*hw + j]), labels y, gradient
 // written at dz (same layout; null: none). G: the gamma the per-pixel power is specialised for
 // (kernels::focal_pow_gamma), kAnyGamma calls std::pow. Returns the chunk's loss sum.
@@ -106,19 +127,10 @@ double focal_chunk(const float* z, const std::uint8_t* y, float* dz, std::int64_
         labelled += lab[j] < c;
     }
     if (labelled == 0) {  // common with sparse point labels: nothing to read
-        if (dz) {
-            std::fill(sc.row.begin(), sc.row.end(), 0.0f);
-            for (int k = 0; k < c; ++k) store_row(dz + k * hw, sc.row.data(), len, stream);
-        }
+        zero_gradient_rows(dz, hw, len, c, stream, sc);
         return 0.0;
     }
-#ifdef PFCE_FOCAL_STREAM
-    // The next chunk's logits, requested now so their loads overlap this chunk's arithmetic.
-    if (len == kChunk)
-        for (int k = 0; k < c; ++k)
-            for (std::int64_t j = 0; j < kChunk; j += 16)
-                _mm_prefetch(reinterpret_cast<const char*>(z + k * hw + kChunk + j), _MM_HINT_T0);
-#endif
+    prefetch_next_chunk(z, hw, len, c);
     float* const m = sc.m.data();
     float* const zy = sc.zy.data();
     float* const ey = sc.ey.data();
@@ -209,18 +221,10 @@ double focal_chunk_fixed(const float* z, const std::uint8_t* y, float* dz, std::
 #pragma omp simd reduction(+ : labelled)
     for (std::int64_t j = 0; j < len; ++j) labelled += y[j] < C;
     if (labelled == 0) {
-        if (dz) {
-            std::fill(sc.row.begin(), sc.row.end(), 0.0f);
-            for (int k = 0; k < C; ++k) store_row(dz + k * hw, sc.row.data(), len, stream);
-        }
+        zero_gradient_rows(dz, hw, len, C, stream, sc);
         return 0.0;
     }
-#ifdef PFCE_FOCAL_STREAM
-    if (len == kChunk)
-        for (int k = 0; k < C; ++k)
-            for (std::int64_t j = 0; j < kChunk; j += 16)
-                _mm_prefetch(reinterpret_cast<const char*>(z + k * hw + kChunk + j), _MM_HINT_T0);
-#endif
+    prefetch_next_chunk(z, hw, len, C);
     float alpha[C];
     for (int k = 0; k < C; ++k) alpha[k] = alpha256[k];
     float* const rows = sc.e.data();  // (C, kChunk): the gradient rows before they are stored

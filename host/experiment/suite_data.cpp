@@ -70,7 +70,7 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool force
         buf, sizeof buf, "%s, %zu images of %dx%d at %s; split %zu/%zu/%zu (train/val/test, %s)",
         d.source == "synthetic"
             ? ("synthetic (seed " + std::to_string(d.synthetic_seed) + ")").c_str()
-            : ("dataset (" + std::string(dataset_kind_name(L.ds->kind())) + ")").c_str(),
+            : ("dataset (" + std::string(kDatasetKinds.name(L.ds->kind())) + ")").c_str(),
         L.indices.size(), w, h, L.root.c_str(), L.split.train.size(), L.split.val.size(),
         L.split.test.size(),
         d.train_list.empty() ? ("seed " + std::to_string(d.split_seed)).c_str() : "from lists");

@@ -257,7 +257,7 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
 
 OptimizerConfig optimizer_config(const Config& c) {
     OptimizerConfig o;
-    o.kind = parse_optimizer_kind(c.optimizer.name);
+    o.kind = kOptimizerKinds.parse(c.optimizer.name);
     o.weight_decay = static_cast<float>(c.optimizer.weight_decay);
     o.momentum = static_cast<float>(c.optimizer.momentum);
     o.beta1 = static_cast<float>(c.optimizer.beta1);
@@ -291,7 +291,7 @@ CrfLossParams crf_params(const Config& c) {
 ScheduleConfig schedule_config(const Config& c, std::int64_t batches_per_epoch) {
     const ScheduleSettings& s = c.schedule;
     ScheduleConfig out;
-    out.kind = parse_schedule_kind(s.name);
+    out.kind = kScheduleKinds.parse(s.name);
     out.base_lr = c.optimizer.lr;
     out.step_size = s.step_size;
     out.gamma = s.step_gamma;

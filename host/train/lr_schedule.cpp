@@ -5,25 +5,9 @@
 #include <cmath>
 #include <limits>
 
-#include "core/enum_names.hpp"
 #include "core/error.hpp"
 
 namespace pfce {
-
-namespace {
-const EnumName<ScheduleKind> kScheduleNames[] = {{ScheduleKind::constant, "constant"},
-                                                 {ScheduleKind::step, "step"},
-                                                 {ScheduleKind::cosine, "cosine"},
-                                                 {ScheduleKind::plateau, "plateau"}};
-}  // namespace
-
-ScheduleKind parse_schedule_kind(const std::string& name, const std::string& source) {
-    return parse_enum(name, kScheduleNames, source);
-}
-
-const char* schedule_kind_name(ScheduleKind kind) {
-    return enum_name(kind, kScheduleNames);
-}
 
 LrSchedule::LrSchedule(const ScheduleConfig& cfg)
     : cfg_(cfg),

@@ -9,11 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/enum_names.hpp"
+
 namespace pfce {
 
 enum class ScheduleKind { constant, step, cosine, plateau };
-ScheduleKind parse_schedule_kind(const std::string& name, const std::string& source = "schedule");
-const char* schedule_kind_name(ScheduleKind kind);
+inline constexpr EnumTable<ScheduleKind, 4> kScheduleKinds{
+    {"constant", "step", "cosine", "plateau"}, "schedule"};
 
 struct ScheduleConfig {
     ScheduleKind kind = ScheduleKind::constant;

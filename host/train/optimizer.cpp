@@ -1,24 +1,7 @@
 // Optimizer: name resolution and the per-parameter step loop.
 #include "host/train/optimizer.hpp"
 
-#include "core/enum_names.hpp"
-
 namespace pfce {
-
-namespace {
-const EnumName<OptimizerKind> kOptimizerNames[] = {{OptimizerKind::sgd, "sgd"},
-                                                   {OptimizerKind::adam, "adam"},
-                                                   {OptimizerKind::adamw, "adamw"},
-                                                   {OptimizerKind::adam_l2, "adam_l2"}};
-}  // namespace
-
-OptimizerKind parse_optimizer_kind(const std::string& name, const std::string& source) {
-    return parse_enum(name, kOptimizerNames, source);
-}
-
-const char* optimizer_kind_name(OptimizerKind kind) {
-    return enum_name(kind, kOptimizerNames);
-}
 
 Optimizer::Optimizer(Backend& backend, std::vector<Parameter*> params, const OptimizerConfig& cfg)
     : backend_(backend), params_(std::move(params)), cfg_(cfg) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/backend.hpp"
+#include "core/enum_names.hpp"
 #include "models/parameter.hpp"
 
 namespace pfce {
@@ -16,12 +17,8 @@ namespace pfce {
 // adam: PyTorch's torch.optim.Adam, whose weight_decay is an L2 term added to the gradient (the
 // same as adam_l2, the explicit name); adamw: decoupled weight decay (torch.optim.AdamW).
 enum class OptimizerKind { sgd, adam, adamw, adam_l2 };
-
-// "sgd" | "adam" | "adamw" | "adam_l2"; anything else is an InputError naming `source` and the
-// value.
-OptimizerKind parse_optimizer_kind(const std::string& name,
-                                   const std::string& source = "optimizer");
-const char* optimizer_kind_name(OptimizerKind kind);
+inline constexpr EnumTable<OptimizerKind, 4> kOptimizerKinds{{"sgd", "adam", "adamw", "adam_l2"},
+                                                             "optimizer"};
 
 struct OptimizerConfig {
     OptimizerKind kind = OptimizerKind::adam;

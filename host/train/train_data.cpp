@@ -27,7 +27,7 @@ int find_clutter_class(const Palette& palette) {
 
 DatasetOptions dataset_options(const DataSettings& d) {
     DatasetOptions o;
-    o.kind = parse_dataset_kind(d.kind);
+    o.kind = kDatasetKinds.parse(d.kind);
     o.tile_patch = d.tile_patch;
     o.tile_stride = d.tile_stride;
     o.max_pixels = d.max_pixels;
