@@ -367,7 +367,7 @@ TEST(FocalLoss, LargeStreamedGradientMatchesReference) {
         FocalLossParams p{gamma, ramp_alpha(6), LossNormalize::labelled};
         double ref_loss = 0;
         Tensor ref = reference_gradient(logits, labels, p, &ref_loss);
-        Result got = run_loss(*test::cpu_backend(), logits, labels, p);
+        LossResult got = run_loss(*test::cpu_backend(), logits, labels, p);
         EXPECT_NEAR(got.loss, ref_loss, 1e-5 * std::fabs(ref_loss));
         EXPECT_TRUE(gradient_within_scale(ref, got.dlogits, gradient_scale(labels, 6, p),
                                           kGradientRel / 10));
