@@ -180,6 +180,8 @@ void apply_affine(const BnGeom& g, const float* x, const float* scale, const flo
 void forward_train(CpuBackend& be, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                    Tensor& running_mean, Tensor& running_var, Tensor& y, Tensor& save_mean,
                    Tensor& save_invstd, const BatchNormParams& p, bool relu) {
+    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
+                                       save_invstd, DeviceKind::cpu, true);
     const BnGeom g = bn_geom(x);
     const std::int64_t m = g.pixels();  // values per channel
     const float* px = x.data<float>();
@@ -219,6 +221,8 @@ void forward_train(CpuBackend& be, const Tensor& x, const Tensor& gamma, const T
 void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                    const Tensor& running_mean, const Tensor& running_var, Tensor& y,
                    const BatchNormParams& p, bool relu) {
+    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
+                                       DeviceKind::cpu, true);
     const BnGeom g = bn_geom(x);
     std::vector<float> scale(static_cast<std::size_t>(g.c)), offset(scale.size());
     for (std::int64_t c = 0; c < g.c; ++c) {
@@ -280,13 +284,13 @@ void backward(CpuBackend& be, const Tensor& x, const float* y, const Tensor& dy,
     std::vector<float> a(static_cast<std::size_t>(g.c)), mean_g(a.size()), k_xhat(a.size());
     for (std::int64_t c = 0; c < g.c; ++c) {
         const auto k = static_cast<std::size_t>(c);
-        const double invstd = si[c], md = static_cast<double>(m);
-        const double sum_g = s1[k], sum_g_xhat = s2[k] * invstd;
-        dbeta.data<float>()[c] = static_cast<float>(sum_g);
-        dgamma.data<float>()[c] = static_cast<float>(sum_g_xhat);
-        a[k] = static_cast<float>(gamma.data<float>()[c] * invstd);
-        mean_g[k] = static_cast<float>(sum_g / md);
-        k_xhat[k] = static_cast<float>(sum_g_xhat / md * invstd);  // times (x - mean)
+        const kernels::BnGradCoeffs co = kernels::bn_grad_coeffs(
+            s1[k], s2[k], gamma.data<float>()[c], si[c], static_cast<double>(m));
+        dbeta.data<float>()[c] = co.dbeta;
+        dgamma.data<float>()[c] = co.dgamma;
+        a[k] = co.a;
+        mean_g[k] = co.mean_g;
+        k_xhat[k] = co.k;  // times (x - mean)
     }
     if (y)
         apply_grad<true>(g, in.x, y, in.dy, sm, a.data(), mean_g.data(), k_xhat.data(),
@@ -302,8 +306,6 @@ void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, c
                                          Tensor& running_mean, Tensor& running_var, Tensor& y,
                                          Tensor& save_mean, Tensor& save_invstd,
                                          const BatchNormParams& p) {
-    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
-                                       save_invstd, DeviceKind::cpu, true);
     forward_train(*this, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p,
                   false);
 }
@@ -312,8 +314,6 @@ void CpuBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gam
                                               const Tensor& beta, Tensor& running_mean,
                                               Tensor& running_var, Tensor& y, Tensor& save_mean,
                                               Tensor& save_invstd, const BatchNormParams& p) {
-    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
-                                       save_invstd, DeviceKind::cpu, true);
     forward_train(*this, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p,
                   true);
 }
@@ -321,8 +321,6 @@ void CpuBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gam
 void CpuBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                          const Tensor& running_mean, const Tensor& running_var,
                                          Tensor& y, const BatchNormParams& p) {
-    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
-                                       DeviceKind::cpu, true);
     forward_infer(x, gamma, beta, running_mean, running_var, y, p, false);
 }
 
@@ -330,8 +328,6 @@ void CpuBackend::batchnorm_relu_forward_infer(const Tensor& x, const Tensor& gam
                                               const Tensor& beta, const Tensor& running_mean,
                                               const Tensor& running_var, Tensor& y,
                                               const BatchNormParams& p) {
-    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
-                                       DeviceKind::cpu, true);
     forward_infer(x, gamma, beta, running_mean, running_var, y, p, true);
 }
 
