@@ -146,17 +146,17 @@ inline float affine(float v, float a, float b) {
     return t;
 }
 
-template <bool Relu>
-void apply_affine(const BnGeom& g, const float* __restrict x, const float* __restrict scale,
-                  const float* __restrict shift, float* __restrict y) {
+// out[i] = f(i, c) for every value i (of channel c) on either layout: per (image, channel) plane
+// (nchw) or per pixel with the channels in SIMD lanes (nhwc).
+template <typename F>
+void for_each_value(const BnGeom& g, float* __restrict out, F f) {
     if (!g.nhwc) {
 #pragma omp parallel for collapse(2) schedule(static)
         for (std::int64_t i = 0; i < g.n; ++i)
             for (std::int64_t c = 0; c < g.c; ++c) {
-                const float a = scale[c], b = shift[c];
                 const std::int64_t base = (i * g.c + c) * g.hw;
 #pragma omp simd
-                for (std::int64_t k = base; k < base + g.hw; ++k) y[k] = affine<Relu>(x[k], a, b);
+                for (std::int64_t k = base; k < base + g.hw; ++k) out[k] = f(k, c);
             }
         return;
     }
@@ -165,8 +165,16 @@ void apply_affine(const BnGeom& g, const float* __restrict x, const float* __res
     for (std::int64_t q = 0; q < p; ++q) {
         const std::int64_t o = q * c;
 #pragma omp simd
-        for (std::int64_t k = 0; k < c; ++k) y[o + k] = affine<Relu>(x[o + k], scale[k], shift[k]);
+        for (std::int64_t k = 0; k < c; ++k) out[o + k] = f(o + k, k);
     }
+}
+
+template <bool Relu>
+void apply_affine(const BnGeom& g, const float* __restrict x, const float* __restrict scale,
+                  const float* __restrict shift, float* __restrict y) {
+    for_each_value(g, y, [=](std::int64_t i, std::int64_t c) {
+        return affine<Relu>(x[i], scale[c], shift[c]);
+    });
 }
 
 void apply_affine(const BnGeom& g, const float* x, const float* scale, const float* shift,
@@ -242,27 +250,10 @@ void apply_grad(const BnGeom& g, const float* __restrict x, const float* __restr
                 const float* __restrict dy, const float* __restrict mean, const float* __restrict a,
                 const float* __restrict mean_g, const float* __restrict k_xhat,
                 float* __restrict dx) {
-    auto grad = [=](std::int64_t i, std::int64_t c) {
+    for_each_value(g, dx, [=](std::int64_t i, std::int64_t c) {
         const float gi = Relu ? summand<Sum::grad_relu>(x, y, dy, 0.0f, i) : dy[i];
         return a[c] * (gi - mean_g[c] - (x[i] - mean[c]) * k_xhat[c]);
-    };
-    if (!g.nhwc) {
-#pragma omp parallel for collapse(2) schedule(static)
-        for (std::int64_t i = 0; i < g.n; ++i)
-            for (std::int64_t c = 0; c < g.c; ++c) {
-                const std::int64_t base = (i * g.c + c) * g.hw;
-#pragma omp simd
-                for (std::int64_t k = base; k < base + g.hw; ++k) dx[k] = grad(k, c);
-            }
-        return;
-    }
-    const std::int64_t p = g.pixels(), c = g.c;
-#pragma omp parallel for schedule(static)
-    for (std::int64_t q = 0; q < p; ++q) {
-        const std::int64_t o = q * c;
-#pragma omp simd
-        for (std::int64_t k = 0; k < c; ++k) dx[o + k] = grad(o + k, k);
-    }
+    });
 }
 
 // Backward through BN (and the ReLU when y is given: its gradient is dy where y > 0, else 0).
