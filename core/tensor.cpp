@@ -107,6 +107,14 @@ void Tensor::release() noexcept {
     deleter_ = nullptr;
 }
 
+Tensor Tensor::borrow(Tensor& owner, Shape shape, Layout layout) {
+    PFCE_CHECK_SHAPE(!owner.empty() && shape.numel() <= owner.numel(), "cannot borrow ",
+                     shape.str(), " from ", owner.describe());
+    Tensor t(shape, owner.dtype(), owner.device(), owner.raw(), nullptr);
+    t.set_layout(layout);
+    return t;
+}
+
 static void free_host(void* p) {
     std::free(p);
 }

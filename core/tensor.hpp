@@ -60,8 +60,8 @@ class Tensor {
     using Deleter = void (*)(void*);
 
     Tensor() = default;
-    // Takes ownership of `data`, freed with `deleter` (may be null for non-owning views is NOT
-    // allowed: every Tensor owns its memory).
+    // Takes ownership of `data`, freed with `deleter`; a null deleter makes a view that frees
+    // nothing (made by borrow(), never by hand).
     Tensor(Shape shape, DType dtype, DeviceKind device, void* data, Deleter deleter);
     ~Tensor();
     Tensor(Tensor&& o) noexcept;
@@ -71,6 +71,10 @@ class Tensor {
 
     // Host tensor, 64-byte aligned, zero-filled.
     static Tensor host(Shape shape, DType dtype);
+    // A view of the first shape.numel() elements of `owner` (same dtype and device) as `shape` in
+    // `layout`: it owns nothing and must not outlive owner's memory (models/buffer_pool.hpp hands
+    // these out). ShapeError when owner is too small.
+    static Tensor borrow(Tensor& owner, Shape shape, Layout layout = Layout::nchw);
 
     const Shape& shape() const { return shape_; }
     DType dtype() const { return dtype_; }

@@ -153,13 +153,13 @@ __global__ void bn_finalize_grad_kernel(const double* __restrict__ partial, int 
             sdy += partial[(1LL * c * slices + s) * 2];
             sdyx += partial[(1LL * c * slices + s) * 2 + 1];
         }
-        const double invstd = save_invstd[c];
-        const double md = static_cast<double>(m);
-        dbeta[c] = static_cast<float>(sdy);
-        dgamma[c] = static_cast<float>(sdyx * invstd);
-        coef_a[c] = static_cast<float>(gamma[c] * invstd);
-        coef_mean_dy[c] = static_cast<float>(sdy / md);
-        coef_k[c] = static_cast<float>(sdyx * invstd * invstd / md);
+        const kernels::BnGradCoeffs k =
+            kernels::bn_grad_coeffs(sdy, sdyx, gamma[c], save_invstd[c], static_cast<double>(m));
+        dbeta[c] = k.dbeta;
+        dgamma[c] = k.dgamma;
+        coef_a[c] = k.a;
+        coef_mean_dy[c] = k.mean_g;
+        coef_k[c] = k.k;
     }
 }
 
@@ -228,6 +228,8 @@ dim3 plane_grid(const BnShape& s) {
 void bn_forward_train(CudaContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                       Tensor& running_mean, Tensor& running_var, Tensor& y, Tensor& save_mean,
                       Tensor& save_invstd, const BatchNormParams& p, bool relu) {
+    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
+                                       save_invstd, DeviceKind::cuda);
     const BnShape s = bn_shape(x);
     const long long m = 1LL * s.n * s.hw;        // values per channel
     const BnScratch ws = bn_scratch(ctx, s, 2);  // per channel: scale, shift
@@ -249,6 +251,8 @@ void bn_forward_train(CudaContext& ctx, const Tensor& x, const Tensor& gamma, co
 void bn_forward_infer(CudaContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                       const Tensor& running_mean, const Tensor& running_var, Tensor& y,
                       const BatchNormParams& p, bool relu) {
+    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
+                                       DeviceKind::cuda);
     const BnShape s = bn_shape(x);
     if (x.numel() == 0) return;
     float* scale = static_cast<float*>(ctx.workspace(2 * sizeof(float) * s.c));
@@ -291,8 +295,6 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
                                           Tensor& running_mean, Tensor& running_var, Tensor& y,
                                           Tensor& save_mean, Tensor& save_invstd,
                                           const BatchNormParams& p) {
-    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
-                                       save_invstd, DeviceKind::cuda);
     bn_forward_train(*ctx_, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p,
                      false);
 }
@@ -301,8 +303,6 @@ void CudaBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& ga
                                                const Tensor& beta, Tensor& running_mean,
                                                Tensor& running_var, Tensor& y, Tensor& save_mean,
                                                Tensor& save_invstd, const BatchNormParams& p) {
-    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
-                                       save_invstd, DeviceKind::cuda);
     bn_forward_train(*ctx_, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p,
                      true);
 }
@@ -310,8 +310,6 @@ void CudaBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& ga
 void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                           const Tensor& running_mean, const Tensor& running_var,
                                           Tensor& y, const BatchNormParams& p) {
-    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
-                                       DeviceKind::cuda);
     bn_forward_infer(*ctx_, x, gamma, beta, running_mean, running_var, y, p, false);
 }
 
@@ -319,8 +317,6 @@ void CudaBackend::batchnorm_relu_forward_infer(const Tensor& x, const Tensor& ga
                                                const Tensor& beta, const Tensor& running_mean,
                                                const Tensor& running_var, Tensor& y,
                                                const BatchNormParams& p) {
-    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
-                                       DeviceKind::cuda);
     bn_forward_infer(*ctx_, x, gamma, beta, running_mean, running_var, y, p, true);
 }
 

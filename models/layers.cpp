@@ -31,10 +31,11 @@ Buffer make_buffer(Backend& b, const std::string& name, Shape shape) {
 
 // ---- Conv2d ------------------------------------------------------------------------------------
 
-Conv2d::Conv2d(Backend& b, const std::string& name, int in_ch, int out_ch, int k, bool with_bias,
-               bool logits)
+Conv2d::Conv2d(Backend& b, BufferPool& pool, const std::string& name, int in_ch, int out_ch, int k,
+               bool with_bias, bool logits)
     : weight(make_param(b, name + ".weight", {out_ch, in_ch, k, k}, true)),
       b_(b),
+      pool_(pool),
       out_layout_(logits ? Layout::nchw : b.activation_layout()) {
     PFCE_CHECK_SHAPE(k % 2 == 1, "odd kernel expected for a same-size convolution, got ", k);
     p_.pad = (k - 1) / 2;
@@ -48,12 +49,12 @@ const Tensor& Conv2d::forward(const Tensor& x) {
     return y_;
 }
 
-Tensor& Conv2d::backward(const Tensor& dy, bool need_dx) {
+Lease Conv2d::backward(const Tensor& dy, bool need_dx) {
     b_.conv2d_backward_filter(*x_, dy, weight.grad, bias.grad, p_);
-    if (!need_dx) return none_;
-    ensure_shape(b_, dx_, x_->shape(), x_->layout());
-    b_.conv2d_backward_data(dy, weight.value, dx_, p_);
-    return dx_;
+    if (!need_dx) return {};
+    Lease dx = pool_.acquire(x_->shape(), x_->layout());
+    b_.conv2d_backward_data(dy, weight.value, *dx, p_);
+    return dx;
 }
 
 void Conv2d::collect(std::vector<Parameter*>& out) {
@@ -69,12 +70,13 @@ void Conv2d::init(std::uint64_t seed, std::uint32_t& stream) {
 
 // ---- BatchNorm2d -------------------------------------------------------------------------------
 
-BatchNorm2d::BatchNorm2d(Backend& b, const std::string& name, int ch, bool relu)
+BatchNorm2d::BatchNorm2d(Backend& b, BufferPool& pool, const std::string& name, int ch, bool relu)
     : weight(make_param(b, name + ".weight", {ch}, false)),
       bias(make_param(b, name + ".bias", {ch}, false)),
       running_mean(make_buffer(b, name + ".running_mean", {ch})),
       running_var(make_buffer(b, name + ".running_var", {ch})),
       b_(b),
+      pool_(pool),
       relu_(relu),
       save_mean_(b.zeros({ch}, DType::f32)),
       save_invstd_(b.zeros({ch}, DType::f32)) {
@@ -106,15 +108,15 @@ Tensor& BatchNorm2d::forward(const Tensor& x, bool training) {
     return y_;
 }
 
-Tensor& BatchNorm2d::backward(const Tensor& dy) {
-    ensure_shape(b_, dx_, x_->shape(), x_->layout());
+Lease BatchNorm2d::backward(const Tensor& dy) {
+    Lease dx = pool_.acquire(x_->shape(), x_->layout());
     if (relu_)
-        b_.batchnorm_relu_backward(*x_, y_, dy, weight.value, save_mean_, save_invstd_, dx_,
+        b_.batchnorm_relu_backward(*x_, y_, dy, weight.value, save_mean_, save_invstd_, *dx,
                                    weight.grad, bias.grad);
     else
-        b_.batchnorm_backward(*x_, dy, weight.value, save_mean_, save_invstd_, dx_, weight.grad,
+        b_.batchnorm_backward(*x_, dy, weight.value, save_mean_, save_invstd_, *dx, weight.grad,
                               bias.grad);
-    return dx_;
+    return dx;
 }
 
 void BatchNorm2d::collect(std::vector<Parameter*>& out) {
@@ -136,10 +138,10 @@ const Tensor& Relu::forward(Tensor& x) {
     return x;
 }
 
-Tensor& Relu::backward(const Tensor& dy) {
-    ensure_shape(b_, dx_, y_->shape(), y_->layout());
-    b_.relu_backward(*y_, dy, dx_);
-    return dx_;
+Lease Relu::backward(const Tensor& dy) {
+    Lease dx = pool_.acquire(y_->shape(), y_->layout());
+    b_.relu_backward(*y_, dy, *dx);
+    return dx;
 }
 
 const Tensor& MaxPool2x2::forward(const Tensor& x) {
@@ -149,44 +151,49 @@ const Tensor& MaxPool2x2::forward(const Tensor& x) {
     return y_;
 }
 
-Tensor& MaxPool2x2::backward(const Tensor& dy) {
-    ensure_shape(b_, dx_, x_->shape(), x_->layout());
-    b_.maxpool2x2_backward(*x_, y_, dy, dx_);
-    return dx_;
+Lease MaxPool2x2::backward(const Tensor& dy) {
+    Lease dx = pool_.acquire(x_->shape(), x_->layout());
+    b_.maxpool2x2_backward(*x_, y_, dy, *dx);
+    return dx;
 }
 
 const Tensor& Concat::forward(const Tensor& a, const Tensor& b) {
     ensure_shape(b_, y_, {a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}, a.layout());
-    ensure_shape(b_, da_, a.shape(), a.layout());
-    ensure_shape(b_, db_, b.shape(), b.layout());
+    a_shape_ = a.shape();
+    b_shape_ = b.shape();
+    layout_ = a.layout();
     b_.concat_channels(a, b, y_);
     return y_;
 }
 
-void Concat::backward(const Tensor& dy) {
-    b_.concat_channels_backward(dy, da_, db_);
+Concat::Grads Concat::backward(const Tensor& dy) {
+    Grads g{pool_.acquire(a_shape_, layout_), pool_.acquire(b_shape_, layout_)};
+    b_.concat_channels_backward(dy, *g.da, *g.db);
+    return g;
 }
 
 // ---- UpConv2x2
 // -----------------------------------------------------------------------------------
 
-UpConv2x2::UpConv2x2(Backend& b, const std::string& name, int in_ch, int out_ch)
+UpConv2x2::UpConv2x2(Backend& b, BufferPool& pool, const std::string& name, int in_ch, int out_ch)
     : weight(make_param(b, name + ".weight", {in_ch, out_ch, 2, 2}, true)),
       bias(make_param(b, name + ".bias", {out_ch}, false)),
-      b_(b) {}
+      b_(b),
+      pool_(pool) {}
 
-const Tensor& UpConv2x2::forward(const Tensor& x) {
+Lease UpConv2x2::forward(const Tensor& x) {
     x_ = &x;
-    ensure_shape(b_, y_, {x.dim(0), weight.value.dim(1), 2 * x.dim(2), 2 * x.dim(3)}, x.layout());
-    b_.upconv2x2_forward(x, weight.value, bias.value, y_);
-    return y_;
+    Lease y =
+        pool_.acquire({x.dim(0), weight.value.dim(1), 2 * x.dim(2), 2 * x.dim(3)}, x.layout());
+    b_.upconv2x2_forward(x, weight.value, bias.value, *y);
+    return y;
 }
 
-Tensor& UpConv2x2::backward(const Tensor& dy) {
+Lease UpConv2x2::backward(const Tensor& dy) {
     b_.upconv2x2_backward_filter(*x_, dy, weight.grad, bias.grad);
-    ensure_shape(b_, dx_, x_->shape(), x_->layout());
-    b_.upconv2x2_backward_data(dy, weight.value, dx_);
-    return dx_;
+    Lease dx = pool_.acquire(x_->shape(), x_->layout());
+    b_.upconv2x2_backward_data(dy, weight.value, *dx);
+    return dx;
 }
 
 void UpConv2x2::collect(std::vector<Parameter*>& out) {
@@ -202,20 +209,24 @@ void UpConv2x2::init(std::uint64_t seed, std::uint32_t& stream) {
 // ---- DoubleConv
 // ----------------------------------------------------------------------------------
 
-DoubleConv::DoubleConv(Backend& b, const std::string& name, int in_ch, int out_ch)
-    : conv1_(b, name + ".conv1", in_ch, out_ch, 3, false),
-      bn1_(b, name + ".bn1", out_ch, true),
-      conv2_(b, name + ".conv2", out_ch, out_ch, 3, false),
-      bn2_(b, name + ".bn2", out_ch, true) {}
+DoubleConv::DoubleConv(Backend& b, BufferPool& pool, const std::string& name, int in_ch, int out_ch)
+    : conv1_(b, pool, name + ".conv1", in_ch, out_ch, 3, false),
+      bn1_(b, pool, name + ".bn1", out_ch, true),
+      conv2_(b, pool, name + ".conv2", out_ch, out_ch, 3, false),
+      bn2_(b, pool, name + ".bn2", out_ch, true) {}
 
 const Tensor& DoubleConv::forward(const Tensor& x, bool training) {
     const Tensor& a = bn1_.forward(conv1_.forward(x), training);
     return bn2_.forward(conv2_.forward(a), training);
 }
 
-Tensor& DoubleConv::backward(const Tensor& dy, bool need_dx) {
-    Tensor& d = conv2_.backward(bn2_.backward(dy));
-    return conv1_.backward(bn1_.backward(d), need_dx);
+// Each gradient goes back to the pool as soon as the layer before has read it.
+Lease DoubleConv::backward(Lease dy, bool need_dx) {
+    Lease d = bn2_.backward(*dy);
+    dy.reset();
+    d = conv2_.backward(*d);
+    d = bn1_.backward(*d);
+    return conv1_.backward(*d, need_dx);
 }
 
 void DoubleConv::collect(std::vector<Parameter*>& out) {

@@ -1,6 +1,8 @@
-// The U-Net's layers, written once against the Backend interface. Each layer owns its parameters,
-// its output and its input-gradient buffers (allocated on the first call for a shape and reused),
+// The U-Net's layers, written once against the Backend interface. Each layer owns its parameters
+// and the outputs that backward reads again (allocated on the first call for a shape and reused),
 // and remembers its input for backward, which must follow forward with the input still alive.
+// Gradients of activations are Leases from the network's BufferPool: backward returns dL/dx as
+// one, and the caller hands it back (drops it) once the layer before has consumed it.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "core/backend.hpp"
+#include "models/buffer_pool.hpp"
 #include "models/parameter.hpp"
 
 namespace pfce {
@@ -21,12 +24,12 @@ void ensure_shape(Backend& b, Tensor& t, const Shape& shape, Layout layout = Lay
 // the input may be in either.
 class Conv2d {
   public:
-    Conv2d(Backend& b, const std::string& name, int in_ch, int out_ch, int k, bool bias,
-           bool logits = false);
+    Conv2d(Backend& b, BufferPool& pool, const std::string& name, int in_ch, int out_ch, int k,
+           bool bias, bool logits = false);
     const Tensor& forward(const Tensor& x);
-    // Writes weight.grad (and bias.grad); returns dL/dx, or an empty tensor when !need_dx (the
+    // Writes weight.grad (and bias.grad); returns dL/dx, or an empty Lease when !need_dx (the
     // network's first layer, whose input is the image).
-    Tensor& backward(const Tensor& dy, bool need_dx = true);
+    Lease backward(const Tensor& dy, bool need_dx = true);
     const Tensor& output() const { return y_; }
     void collect(std::vector<Parameter*>& out);
     // He normal weight (fan_in = Ci*k*k), zero bias; `stream` numbers the RNG streams.
@@ -36,10 +39,11 @@ class Conv2d {
 
   private:
     Backend& b_;
+    BufferPool& pool_;
     Conv2dParams p_;
     Layout out_layout_;
     const Tensor* x_ = nullptr;
-    Tensor y_, dx_, none_;
+    Tensor y_;
 };
 
 // Batch norm over (N,H,W) per channel; weight = gamma, bias = beta (PyTorch names). With relu, the
@@ -47,12 +51,12 @@ class Conv2d {
 // the ReLU's output.
 class BatchNorm2d {
   public:
-    BatchNorm2d(Backend& b, const std::string& name, int ch, bool relu = false);
+    BatchNorm2d(Backend& b, BufferPool& pool, const std::string& name, int ch, bool relu = false);
     // Without relu the returned output may be modified in place by the next layer (a ReLU):
     // backward then reads only the input and the saved statistics.
     Tensor& forward(const Tensor& x, bool training);
     const Tensor& output() const { return y_; }
-    Tensor& backward(const Tensor& dy);
+    Lease backward(const Tensor& dy);
     void collect(std::vector<Parameter*>& out);
     void collect(std::vector<Buffer*>& out);
     void init();  // gamma 1, beta 0, running mean 0, running var 1 (PyTorch defaults)
@@ -62,45 +66,48 @@ class BatchNorm2d {
 
   private:
     Backend& b_;
+    BufferPool& pool_;
     BatchNormParams p_;
     bool relu_;
     const Tensor* x_ = nullptr;
-    Tensor y_, dx_, save_mean_, save_invstd_;
+    Tensor y_, save_mean_, save_invstd_;
 };
 
 // ReLU applied in place to the tensor it is given (a batch norm's output, which the batch norm's
-// backward does not read), so it costs no activation memory; backward has its own dx buffer.
+// backward does not read), so it costs no activation memory.
 class Relu {
   public:
-    explicit Relu(Backend& b) : b_(b) {}
+    Relu(Backend& b, BufferPool& pool) : b_(b), pool_(pool) {}
     const Tensor& forward(Tensor& x);
-    Tensor& backward(const Tensor& dy);
+    Lease backward(const Tensor& dy);
     const Tensor& output() const { return *y_; }
 
   private:
     Backend& b_;
+    BufferPool& pool_;
     const Tensor* y_ = nullptr;
-    Tensor dx_;
 };
 
 class MaxPool2x2 {
   public:
-    explicit MaxPool2x2(Backend& b) : b_(b) {}
+    MaxPool2x2(Backend& b, BufferPool& pool) : b_(b), pool_(pool) {}
     const Tensor& forward(const Tensor& x);
-    Tensor& backward(const Tensor& dy);
+    Lease backward(const Tensor& dy);
 
   private:
     Backend& b_;
+    BufferPool& pool_;
     const Tensor* x_ = nullptr;
-    Tensor y_, dx_;
+    Tensor y_;
 };
 
-// 2x2 stride-2 transposed convolution with bias, w (Ci,Co,2,2).
+// 2x2 stride-2 transposed convolution with bias, w (Ci,Co,2,2). Its output is only read by the
+// concat after it, so forward returns it as a Lease.
 class UpConv2x2 {
   public:
-    UpConv2x2(Backend& b, const std::string& name, int in_ch, int out_ch);
-    const Tensor& forward(const Tensor& x);
-    Tensor& backward(const Tensor& dy);
+    UpConv2x2(Backend& b, BufferPool& pool, const std::string& name, int in_ch, int out_ch);
+    Lease forward(const Tensor& x);
+    Lease backward(const Tensor& dy);
     void collect(std::vector<Parameter*>& out);
     // He normal weight with fan_in = Ci (each output pixel sums one tap per input channel), zero
     // bias.
@@ -110,31 +117,36 @@ class UpConv2x2 {
 
   private:
     Backend& b_;
+    BufferPool& pool_;
     const Tensor* x_ = nullptr;
-    Tensor y_, dx_;
 };
 
 // y = [a, b] along channels; backward splits dy into da and db.
 class Concat {
   public:
-    explicit Concat(Backend& b) : b_(b) {}
+    Concat(Backend& b, BufferPool& pool) : b_(b), pool_(pool) {}
     const Tensor& forward(const Tensor& a, const Tensor& b);
-    void backward(const Tensor& dy);
-    Tensor& da() { return da_; }
-    Tensor& db() { return db_; }
+    struct Grads {
+        Lease da, db;
+    };
+    Grads backward(const Tensor& dy);
 
   private:
     Backend& b_;
-    Tensor y_, da_, db_;
+    BufferPool& pool_;
+    Shape a_shape_, b_shape_;
+    Layout layout_ = Layout::nchw;
+    Tensor y_;
 };
 
 // [3x3 conv (no bias) -> BN -> ReLU] x 2: one U-Net level, each BN -> ReLU one fused op.
 // Parameters "<name>.conv1.weight", "<name>.bn1.weight", ...
 class DoubleConv {
   public:
-    DoubleConv(Backend& b, const std::string& name, int in_ch, int out_ch);
+    DoubleConv(Backend& b, BufferPool& pool, const std::string& name, int in_ch, int out_ch);
     const Tensor& forward(const Tensor& x, bool training);
-    Tensor& backward(const Tensor& dy, bool need_dx = true);
+    // dy is handed back to the pool as soon as it has been read.
+    Lease backward(Lease dy, bool need_dx = true);
     const Tensor& output() const { return bn2_.output(); }
     void collect(std::vector<Parameter*>& out);
     void collect(std::vector<Buffer*>& out);

@@ -6,6 +6,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "models/layers.hpp"
 
@@ -13,25 +15,29 @@ namespace pfce {
 
 struct UNet::Impl {
     Impl(Backend& b, const UNetConfig& c)
-        : be(b), head(b, "head", c.base_width, c.num_classes, 1, true, /*logits=*/true) {
+        : be(b),
+          buffers(b),
+          head(b, buffers, "head", c.base_width, c.num_classes, 1, true, /*logits=*/true) {
         int in = c.in_channels;
         for (int l = 0; l < c.depth; ++l) {
             const int w = c.base_width << l;
-            down.push_back(std::make_unique<DoubleConv>(b, "down" + std::to_string(l), in, w));
-            pool.push_back(std::make_unique<MaxPool2x2>(b));
+            down.push_back(
+                std::make_unique<DoubleConv>(b, buffers, "down" + std::to_string(l), in, w));
+            pool.push_back(std::make_unique<MaxPool2x2>(b, buffers));
             in = w;
         }
-        bottom = std::make_unique<DoubleConv>(b, "bottom", in, c.base_width << c.depth);
+        bottom = std::make_unique<DoubleConv>(b, buffers, "bottom", in, c.base_width << c.depth);
         for (int l = 0; l < c.depth; ++l) {
             const int w = c.base_width << l;
             const std::string n = "up" + std::to_string(l);
-            up.push_back(std::make_unique<UpConv2x2>(b, n + ".upconv", 2 * w, w));
-            cat.push_back(std::make_unique<Concat>(b));
-            dec.push_back(std::make_unique<DoubleConv>(b, n, 2 * w, w));
+            up.push_back(std::make_unique<UpConv2x2>(b, buffers, n + ".upconv", 2 * w, w));
+            cat.push_back(std::make_unique<Concat>(b, buffers));
+            dec.push_back(std::make_unique<DoubleConv>(b, buffers, n, 2 * w, w));
         }
     }
 
     Backend& be;
+    BufferPool buffers;  // gradients and upconv outputs, lent to the layers (declared first)
     std::vector<std::unique_ptr<DoubleConv>> down, dec;
     std::vector<std::unique_ptr<MaxPool2x2>> pool;
     std::vector<std::unique_ptr<UpConv2x2>> up;
@@ -42,7 +48,7 @@ struct UNet::Impl {
     // Padding of the last forward: padded input, where the original sits, cropped logits.
     bool padded = false;
     int top = 0, left = 0;
-    Tensor x_pad, logits, dlogits_pad;
+    Tensor x_pad, logits;
     bool last_training = false;
     std::int64_t count = 0;  // parameter elements
 };
@@ -103,8 +109,7 @@ const Tensor& UNet::forward(const Tensor& x, bool training) {
     // Decoder: up from level l+1, concat [skip, up], two convolutions.
     for (int l = cfg_.depth - 1; l >= 0; --l) {
         const auto i = static_cast<std::size_t>(l);
-        const Tensor& u = m.up[i]->forward(*in);
-        const Tensor& c = m.cat[i]->forward(m.down[i]->output(), u);
+        const Tensor& c = m.cat[i]->forward(m.down[i]->output(), *m.up[i]->forward(*in));
         in = &m.dec[i]->forward(c, training);
     }
     const Tensor& full = m.head.forward(*in);
@@ -118,27 +123,34 @@ void UNet::backward(const Tensor& dlogits) {
     Impl& m = *impl_;
     if (!m.last_training)
         PFCE_THROW(Error, "UNet::backward needs a forward(training=true) before it");
-    const Tensor* d = &dlogits;
+    // Every gradient is a Lease from m.buffers, handed back once the layer before has read it;
+    // only the skips' gradients from the concats wait for the encoder.
+    Lease d;
     if (m.padded) {
         PFCE_CHECK_SHAPE(dlogits.shape() == m.logits.shape(), "dlogits ", dlogits.describe(),
                          " for logits ", m.logits.describe());
-        ensure_shape(backend_, m.dlogits_pad, m.head.output().shape());
-        backend_.crop_backward(dlogits, m.dlogits_pad, m.top, m.left);
-        d = &m.dlogits_pad;
+        Lease pad = m.buffers.acquire(m.head.output().shape());
+        backend_.crop_backward(dlogits, *pad, m.top, m.left);
+        d = m.head.backward(*pad);
+    } else {
+        d = m.head.backward(dlogits);
     }
-    d = &m.head.backward(*d);
+    std::vector<Lease> dskip_cat(static_cast<std::size_t>(cfg_.depth));
     for (int l = 0; l < cfg_.depth; ++l) {
         const auto i = static_cast<std::size_t>(l);
-        m.cat[i]->backward(m.dec[i]->backward(*d));
-        d = &m.up[i]->backward(m.cat[i]->db());
+        Concat::Grads g = m.cat[i]->backward(*m.dec[i]->backward(std::move(d)));
+        dskip_cat[i] = std::move(g.da);
+        d = m.up[i]->backward(*g.db);
     }
-    d = &m.bottom->backward(*d);
+    d = m.bottom->backward(std::move(d));
     for (int l = cfg_.depth - 1; l >= 0; --l) {
         const auto i = static_cast<std::size_t>(l);
         // The skip fed both the pool and the concat: its gradient is the sum of both.
-        Tensor& dskip = m.pool[i]->backward(*d);
-        backend_.add_inplace(dskip, m.cat[i]->da());
-        d = &m.down[i]->backward(dskip, /*need_dx=*/l > 0);
+        Lease dskip = m.pool[i]->backward(*d);
+        d.reset();
+        backend_.add_inplace(*dskip, *dskip_cat[i]);
+        dskip_cat[i].reset();
+        d = m.down[i]->backward(std::move(dskip), /*need_dx=*/l > 0);
     }
 }
 

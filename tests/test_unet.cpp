@@ -1,6 +1,7 @@
 // The U-Net as a whole: shapes and centred reflect padding for 300x300 inputs, the parameter count
 // against a hand formula, deterministic He initialization, a finite-difference gradient check of a
-// tiny network through the partial focal loss, and GPU against CPU (skips without a device).
+// tiny network through the partial focal loss, and GPU against CPU (skips without a device); and
+// the BufferPool its layers borrow gradients from.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "core/rng.hpp"
+#include "models/buffer_pool.hpp"
 #include "models/unet.hpp"
 #include "tests/test_util.hpp"
 
@@ -57,6 +59,36 @@ Parameter* find_param(UNet& net, const std::string& name) {
 }
 
 }  // namespace
+
+TEST(BufferPool, LendsFreedBlocksBestFitAndGrowsTheLargestFreeOne) {
+    auto be = pfce::test::cpu_backend();
+    BufferPool pool(*be);
+    {
+        Lease a = pool.acquire({2, 8, 4, 4}, Layout::nhwc);  // 256 floats
+        Lease b = pool.acquire({100});
+        EXPECT_EQ(a->layout(), Layout::nhwc);
+        EXPECT_EQ(a->numel(), 256);
+        EXPECT_NE(a->raw(), b->raw());
+    }
+    EXPECT_EQ(pool.blocks(), 2u);
+    const void* small_block = nullptr;
+    {
+        Lease c = pool.acquire({90});  // the smallest free block that holds it: b's
+        Lease d = pool.acquire({200});
+        small_block = c->raw();
+        EXPECT_EQ(c->numel(), 90);
+        EXPECT_EQ(pool.blocks(), 2u);
+        EXPECT_NE(c->raw(), d->raw());
+    }
+    {
+        Lease big = pool.acquire({1000});  // nothing holds it: the largest free block grows
+        EXPECT_EQ(pool.blocks(), 2u);
+        Lease c = pool.acquire({90});
+        EXPECT_EQ(c->raw(), small_block);
+    }
+    EXPECT_EQ(pool.bytes(), (1000u + 100u) * sizeof(float));
+    EXPECT_THROW((void)Tensor::borrow(*pool.acquire({4}), {5}), ShapeError);
+}
 
 TEST(UNet, ParameterCountMatchesFormula) {
     auto be = pfce::test::cpu_backend();

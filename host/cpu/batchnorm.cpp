@@ -4,7 +4,9 @@
 // one pass of shifted sums (x - x_first, so no cancellation) in float SIMD lanes over fixed blocks,
 // added in double in block order: the same bits for any thread count. Our own loops rather than
 // oneDNN's batch normalization: these are memory-bound passes either way, and oneDNN's sums
-// depend on the thread count and its backward wants the variance, not the saved 1/std.
+// depend on the thread count and its backward wants the variance, not the saved 1/std. Each pass
+// is a plain loop over restrict pointers (no closures) so it vectorizes: forward reads x twice
+// and writes y; backward reads x, dy (and y for the ReLU mask) twice and writes dx.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -32,12 +34,72 @@ BnGeom bn_geom(const Tensor& x) {
     return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.layout() == Layout::nhwc};
 }
 
-// Per channel c: s1 = sum a and s2 = sum a * (x - shift[c]) over the channel's values, where
-// a(i, c) gives the value for element i (of channel c) of the tensor. Float sums over blocks
-// whose bounds do not depend on the thread count, widened and added in block order. nchw: one
-// channel per task; nhwc: per-channel vectors over blocks of pixels.
-template <typename A>
-void channel_sums(const BnGeom& g, const float* x, const float* shift, A a, std::vector<double>& s1,
+// What a reduction sums, per element i of channel c: s1 += v, s2 += v * (x[i] - shift[c]) with
+// v = x[i] - shift[c] (forward statistics), dy[i] (backward), or dy[i] where y[i] > 0 and 0
+// elsewhere (backward through the fused ReLU).
+enum class Sum { stats, grad, grad_relu };
+
+struct SumInputs {
+    const float* x;
+    const float* y;   // grad_relu only
+    const float* dy;  // grad, grad_relu
+    const float* shift;
+};
+
+template <Sum S>
+inline float summand(const float* __restrict x, const float* __restrict y,
+                     const float* __restrict dy, float shift, std::int64_t i) {
+    if constexpr (S == Sum::stats) return x[i] - shift;
+    if constexpr (S == Sum::grad) return dy[i];
+    const float g = dy[i];  // both loads unconditional: a select, no branch
+    return y[i] > 0.0f ? g : 0.0f;
+}
+
+// Sums of one nchw plane piece [b, e) of channel value shift sh, in float lanes.
+template <Sum S>
+void plane_block_sums(const SumInputs& in, float sh, std::int64_t b, std::int64_t e, float& o1,
+                      float& o2) {
+    const float* __restrict x = in.x;
+    const float* __restrict y = in.y;
+    const float* __restrict dy = in.dy;
+    float u1 = 0.0f, u2 = 0.0f;
+#pragma omp simd reduction(+ : u1, u2)
+    for (std::int64_t k = b; k < e; ++k) {
+        const float v = summand<S>(x, y, dy, sh, k);
+        u1 += v;
+        u2 += v * (x[k] - sh);
+    }
+    o1 = u1;
+    o2 = u2;
+}
+
+// Sums of nhwc pixels [q0, q1) (C values each) into u1[C], u2[C], channels in SIMD lanes.
+template <Sum S>
+void pixel_block_sums(const SumInputs& in, std::int64_t c, std::int64_t q0, std::int64_t q1,
+                      float* __restrict u1, float* __restrict u2) {
+    const float* __restrict x = in.x;
+    const float* __restrict y = in.y;
+    const float* __restrict dy = in.dy;
+    const float* __restrict sh = in.shift;
+    std::fill_n(u1, c, 0.0f);
+    std::fill_n(u2, c, 0.0f);
+    for (std::int64_t q = q0; q < q1; ++q) {
+        const std::int64_t o = q * c;
+#pragma omp simd
+        for (std::int64_t k = 0; k < c; ++k) {
+            const float v = summand<S>(x, y, dy, sh[k], o + k);
+            u1[k] += v;
+            u2[k] += v * (x[o + k] - sh[k]);
+        }
+    }
+}
+
+// Per channel c: s1 = sum v and s2 = sum v * (x - shift[c]) over the channel's values (v as
+// Sum S says). Float sums over blocks whose bounds do not depend on the thread count, widened and
+// added in block order. nchw: one channel per task; nhwc: per-channel vectors over blocks of
+// pixels.
+template <Sum S>
+void channel_sums(const BnGeom& g, const SumInputs& in, std::vector<double>& s1,
                   std::vector<double>& s2, CpuBackend& be) {
     s1.assign(static_cast<std::size_t>(g.c), 0.0);
     s2.assign(static_cast<std::size_t>(g.c), 0.0);
@@ -45,18 +107,12 @@ void channel_sums(const BnGeom& g, const float* x, const float* shift, A a, std:
 #pragma omp parallel for schedule(static)
         for (std::int64_t c = 0; c < g.c; ++c) {
             double t1 = 0.0, t2 = 0.0;
-            const float sh = shift[c];
             for (std::int64_t i = 0; i < g.n; ++i) {
                 const std::int64_t base = (i * g.c + c) * g.hw;  // (H*W) of image i, channel c
                 for (std::int64_t b = 0; b < g.hw; b += kBlock) {
-                    const std::int64_t e = std::min(g.hw, b + kBlock);
-                    float u1 = 0.0f, u2 = 0.0f;
-#pragma omp simd reduction(+ : u1, u2)
-                    for (std::int64_t k = base + b; k < base + e; ++k) {
-                        const float v = a(k, c);
-                        u1 += v;
-                        u2 += v * (x[k] - sh);
-                    }
+                    float u1, u2;
+                    plane_block_sums<S>(in, in.shift[c], base + b,
+                                        base + std::min(g.hw, b + kBlock), u1, u2);
                     t1 += u1;
                     t2 += u2;
                 }
@@ -71,21 +127,9 @@ void channel_sums(const BnGeom& g, const float* x, const float* shift, A a, std:
     const std::int64_t blocks = (p + kPixelBlock - 1) / kPixelBlock;
     float* part = be.scratch(cpu::kReduceSlot, static_cast<std::size_t>(blocks * 2 * c));
 #pragma omp parallel for schedule(static)
-    for (std::int64_t b = 0; b < blocks; ++b) {
-        float* u1 = part + b * 2 * c;
-        float* u2 = u1 + c;
-        std::fill_n(u1, 2 * c, 0.0f);
-        const std::int64_t e = std::min(p, (b + 1) * kPixelBlock);
-        for (std::int64_t q = b * kPixelBlock; q < e; ++q) {
-            const float* xq = x + q * c;
-#pragma omp simd
-            for (std::int64_t k = 0; k < c; ++k) {
-                const float v = a(q * c + k, k);
-                u1[k] += v;
-                u2[k] += v * (xq[k] - shift[k]);
-            }
-        }
-    }
+    for (std::int64_t b = 0; b < blocks; ++b)
+        pixel_block_sums<S>(in, c, b * kPixelBlock, std::min(p, (b + 1) * kPixelBlock),
+                            part + b * 2 * c, part + b * 2 * c + c);
     for (std::int64_t b = 0; b < blocks; ++b)
         for (std::int64_t k = 0; k < c; ++k) {
             s1[static_cast<std::size_t>(k)] += part[b * 2 * c + k];
@@ -96,33 +140,41 @@ void channel_sums(const BnGeom& g, const float* x, const float* shift, A a, std:
 // y = x * scale[c] + shift[c], then the ReLU (v > 0 ? v : 0, as relu_forward: NaN gives 0) when
 // Relu, on either layout.
 template <bool Relu>
-void apply_affine(const BnGeom& g, const float* x, const float* scale, const float* shift,
-                  float* y) {
-    auto f = [](float v, float a, float b) {
-        const float t = v * a + b;
-        if constexpr (Relu) return t > 0.0f ? t : 0.0f;
-        return t;
-    };
+inline float affine(float v, float a, float b) {
+    const float t = v * a + b;
+    if constexpr (Relu) return t > 0.0f ? t : 0.0f;
+    return t;
+}
+
+// out[i] = f(i, c) for every value i (of channel c) on either layout: per (image, channel) plane
+// (nchw) or per pixel with the channels in SIMD lanes (nhwc).
+template <typename F>
+void for_each_value(const BnGeom& g, float* __restrict out, F f) {
     if (!g.nhwc) {
 #pragma omp parallel for collapse(2) schedule(static)
         for (std::int64_t i = 0; i < g.n; ++i)
             for (std::int64_t c = 0; c < g.c; ++c) {
-                const float a = scale[c], b = shift[c];
-                const float* xc = x + (i * g.c + c) * g.hw;
-                float* yc = y + (i * g.c + c) * g.hw;
+                const std::int64_t base = (i * g.c + c) * g.hw;
 #pragma omp simd
-                for (std::int64_t k = 0; k < g.hw; ++k) yc[k] = f(xc[k], a, b);
+                for (std::int64_t k = base; k < base + g.hw; ++k) out[k] = f(k, c);
             }
         return;
     }
     const std::int64_t p = g.pixels(), c = g.c;
 #pragma omp parallel for schedule(static)
     for (std::int64_t q = 0; q < p; ++q) {
-        const float* xq = x + q * c;
-        float* yq = y + q * c;
+        const std::int64_t o = q * c;
 #pragma omp simd
-        for (std::int64_t k = 0; k < c; ++k) yq[k] = f(xq[k], scale[k], shift[k]);
+        for (std::int64_t k = 0; k < c; ++k) out[o + k] = f(o + k, k);
     }
+}
+
+template <bool Relu>
+void apply_affine(const BnGeom& g, const float* __restrict x, const float* __restrict scale,
+                  const float* __restrict shift, float* __restrict y) {
+    for_each_value(g, y, [=](std::int64_t i, std::int64_t c) {
+        return affine<Relu>(x[i], scale[c], shift[c]);
+    });
 }
 
 void apply_affine(const BnGeom& g, const float* x, const float* scale, const float* shift,
@@ -136,6 +188,8 @@ void apply_affine(const BnGeom& g, const float* x, const float* scale, const flo
 void forward_train(CpuBackend& be, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                    Tensor& running_mean, Tensor& running_var, Tensor& y, Tensor& save_mean,
                    Tensor& save_invstd, const BatchNormParams& p, bool relu) {
+    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
+                                       save_invstd, DeviceKind::cpu, true);
     const BnGeom g = bn_geom(x);
     const std::int64_t m = g.pixels();  // values per channel
     const float* px = x.data<float>();
@@ -144,9 +198,7 @@ void forward_train(CpuBackend& be, const Tensor& x, const Tensor& gamma, const T
     for (std::int64_t c = 0; c < g.c; ++c)
         shift[static_cast<std::size_t>(c)] = px[g.nhwc ? c : c * g.hw];
     std::vector<double> s1, s2;
-    const float* sh = shift.data();
-    channel_sums(
-        g, px, sh, [&](std::int64_t i, std::int64_t c) { return px[i] - sh[c]; }, s1, s2, be);
+    channel_sums<Sum::stats>(g, {px, nullptr, nullptr, shift.data()}, s1, s2, be);
     std::vector<float> scale(static_cast<std::size_t>(g.c)), offset(scale.size());
     const float* pg = gamma.data<float>();
     const float* pb = beta.data<float>();
@@ -177,6 +229,8 @@ void forward_train(CpuBackend& be, const Tensor& x, const Tensor& gamma, const T
 void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                    const Tensor& running_mean, const Tensor& running_var, Tensor& y,
                    const BatchNormParams& p, bool relu) {
+    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
+                                       DeviceKind::cpu, true);
     const BnGeom g = bn_geom(x);
     std::vector<float> scale(static_cast<std::size_t>(g.c)), offset(scale.size());
     for (std::int64_t c = 0; c < g.c; ++c) {
@@ -189,6 +243,19 @@ void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
     apply_affine(g, x.data<float>(), scale.data(), offset.data(), relu, y.data<float>());
 }
 
+// dx = a[c] * (g - mean_g[c] - (x - mean[c]) * k[c]) with g the gradient at the batch norm's
+// output (dy, masked by y > 0 when Relu).
+template <bool Relu>
+void apply_grad(const BnGeom& g, const float* __restrict x, const float* __restrict y,
+                const float* __restrict dy, const float* __restrict mean, const float* __restrict a,
+                const float* __restrict mean_g, const float* __restrict k_xhat,
+                float* __restrict dx) {
+    for_each_value(g, dx, [=](std::int64_t i, std::int64_t c) {
+        const float gi = Relu ? summand<Sum::grad_relu>(x, y, dy, 0.0f, i) : dy[i];
+        return a[c] * (gi - mean_g[c] - (x[i] - mean[c]) * k_xhat[c]);
+    });
+}
+
 // Backward through BN (and the ReLU when y is given: its gradient is dy where y > 0, else 0).
 // xhat = (x - mean) * invstd; dbeta = sum g; dgamma = sum g * xhat;
 // dx = gamma * invstd * (g - dbeta/m - xhat * dgamma/m).
@@ -197,52 +264,31 @@ void backward(CpuBackend& be, const Tensor& x, const float* y, const Tensor& dy,
               Tensor& dgamma, Tensor& dbeta) {
     const BnGeom g = bn_geom(x);
     const std::int64_t m = g.pixels();
-    const float* px = x.data<float>();
-    const float* pdy = dy.data<float>();
     const float* sm = save_mean.data<float>();
     const float* si = save_invstd.data<float>();
+    const SumInputs in{x.data<float>(), y, dy.data<float>(), sm};
     std::vector<double> s1, s2;
     if (y)
-        channel_sums(
-            g, px, sm, [&](std::int64_t i, std::int64_t) { return y[i] > 0.0f ? pdy[i] : 0.0f; },
-            s1, s2, be);
+        channel_sums<Sum::grad_relu>(g, in, s1, s2, be);
     else
-        channel_sums(
-            g, px, sm, [&](std::int64_t i, std::int64_t) { return pdy[i]; }, s1, s2, be);
+        channel_sums<Sum::grad>(g, in, s1, s2, be);
     std::vector<float> a(static_cast<std::size_t>(g.c)), mean_g(a.size()), k_xhat(a.size());
     for (std::int64_t c = 0; c < g.c; ++c) {
         const auto k = static_cast<std::size_t>(c);
-        const double invstd = si[c], md = static_cast<double>(m);
-        const double sum_g = s1[k], sum_g_xhat = s2[k] * invstd;
-        dbeta.data<float>()[c] = static_cast<float>(sum_g);
-        dgamma.data<float>()[c] = static_cast<float>(sum_g_xhat);
-        a[k] = static_cast<float>(gamma.data<float>()[c] * invstd);
-        mean_g[k] = static_cast<float>(sum_g / md);
-        k_xhat[k] = static_cast<float>(sum_g_xhat / md * invstd);  // times (x - mean)
+        const kernels::BnGradCoeffs co = kernels::bn_grad_coeffs(
+            s1[k], s2[k], gamma.data<float>()[c], si[c], static_cast<double>(m));
+        dbeta.data<float>()[c] = co.dbeta;
+        dgamma.data<float>()[c] = co.dgamma;
+        a[k] = co.a;
+        mean_g[k] = co.mean_g;
+        k_xhat[k] = co.k;  // times (x - mean)
     }
-    float* pdx = dx.data<float>();
-    const float* pa = a.data();
-    const float* pm = mean_g.data();
-    const float* pk = k_xhat.data();
-    auto grad = [&](std::int64_t i, std::int64_t c) {
-        const float gi = (!y || y[i] > 0.0f) ? pdy[i] : 0.0f;
-        return pa[c] * (gi - pm[c] - (px[i] - sm[c]) * pk[c]);
-    };
-    if (!g.nhwc) {
-#pragma omp parallel for collapse(2) schedule(static)
-        for (std::int64_t i = 0; i < g.n; ++i)
-            for (std::int64_t c = 0; c < g.c; ++c) {
-                const std::int64_t base = (i * g.c + c) * g.hw;
-#pragma omp simd
-                for (std::int64_t k = base; k < base + g.hw; ++k) pdx[k] = grad(k, c);
-            }
-        return;
-    }
-    const std::int64_t p = g.pixels(), c = g.c;
-#pragma omp parallel for schedule(static)
-    for (std::int64_t q = 0; q < p; ++q)
-#pragma omp simd
-        for (std::int64_t k = 0; k < c; ++k) pdx[q * c + k] = grad(q * c + k, k);
+    if (y)
+        apply_grad<true>(g, in.x, y, in.dy, sm, a.data(), mean_g.data(), k_xhat.data(),
+                         dx.data<float>());
+    else
+        apply_grad<false>(g, in.x, y, in.dy, sm, a.data(), mean_g.data(), k_xhat.data(),
+                          dx.data<float>());
 }
 
 }  // namespace
@@ -251,8 +297,6 @@ void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, c
                                          Tensor& running_mean, Tensor& running_var, Tensor& y,
                                          Tensor& save_mean, Tensor& save_invstd,
                                          const BatchNormParams& p) {
-    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
-                                       save_invstd, DeviceKind::cpu, true);
     forward_train(*this, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p,
                   false);
 }
@@ -261,8 +305,6 @@ void CpuBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gam
                                               const Tensor& beta, Tensor& running_mean,
                                               Tensor& running_var, Tensor& y, Tensor& save_mean,
                                               Tensor& save_invstd, const BatchNormParams& p) {
-    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
-                                       save_invstd, DeviceKind::cpu, true);
     forward_train(*this, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p,
                   true);
 }
@@ -270,8 +312,6 @@ void CpuBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gam
 void CpuBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                          const Tensor& running_mean, const Tensor& running_var,
                                          Tensor& y, const BatchNormParams& p) {
-    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
-                                       DeviceKind::cpu, true);
     forward_infer(x, gamma, beta, running_mean, running_var, y, p, false);
 }
 
@@ -279,8 +319,6 @@ void CpuBackend::batchnorm_relu_forward_infer(const Tensor& x, const Tensor& gam
                                               const Tensor& beta, const Tensor& running_mean,
                                               const Tensor& running_var, Tensor& y,
                                               const BatchNormParams& p) {
-    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
-                                       DeviceKind::cpu, true);
     forward_infer(x, gamma, beta, running_mean, running_var, y, p, true);
 }
 

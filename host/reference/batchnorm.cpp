@@ -130,18 +130,17 @@ void relu_inplace(Doubles& v, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) p[i] = p[i] > 0.0 ? p[i] : 0.0;
 }
 
-}  // namespace
-
-void ReferenceBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma,
-                                               const Tensor& beta, Tensor& running_mean,
-                                               Tensor& running_var, Tensor& y, Tensor& save_mean,
-                                               Tensor& save_invstd, const BatchNormParams& p) {
+// The passes behind both entry points of each direction: batch norm, then the ReLU when relu.
+void forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                   Tensor& running_var, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                   const BatchNormParams& p, bool relu) {
     check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
                                        save_invstd, DeviceKind::cpu);
     Doubles rm(running_mean), rv(running_var), out(y), sm(save_mean), si(save_invstd);
     reference::batchnorm_forward_train(Doubles(x).data(), Doubles(gamma).data(),
                                        Doubles(beta).data(), rm.data(), rv.data(), out.data(),
                                        sm.data(), si.data(), bn_shape(x), p.momentum, p.eps);
+    if (relu) relu_inplace(out, y.numel());
     out.store(y);
     sm.store(save_mean);
     si.store(save_invstd);
@@ -149,26 +148,24 @@ void ReferenceBackend::batchnorm_forward_train(const Tensor& x, const Tensor& ga
     rv.store(running_var);
 }
 
-void ReferenceBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma,
-                                               const Tensor& beta, const Tensor& running_mean,
-                                               const Tensor& running_var, Tensor& y,
-                                               const BatchNormParams& p) {
+void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                   const Tensor& running_mean, const Tensor& running_var, Tensor& y,
+                   const BatchNormParams& p, bool relu) {
     check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
                                        DeviceKind::cpu);
     Doubles out(y);
     reference::batchnorm_forward_infer(Doubles(x).data(), Doubles(gamma).data(),
                                        Doubles(beta).data(), Doubles(running_mean).data(),
                                        Doubles(running_var).data(), out.data(), bn_shape(x), p.eps);
+    if (relu) relu_inplace(out, y.numel());
     out.store(y);
 }
 
-void ReferenceBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                          const Tensor& save_mean, const Tensor& save_invstd,
-                                          Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
-    check_batchnorm_backward_args(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
-                                  DeviceKind::cpu);
+// Backward of batch norm from the gradient at its output, g (dy, or dy masked by the ReLU).
+void backward(const Tensor& x, const double* g, const Tensor& gamma, const Tensor& save_mean,
+              const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
     Doubles out_x(dx), out_g(dgamma), out_b(dbeta);
-    reference::batchnorm_backward(Doubles(x).data(), Doubles(dy).data(), Doubles(gamma).data(),
+    reference::batchnorm_backward(Doubles(x).data(), g, Doubles(gamma).data(),
                                   Doubles(save_mean).data(), Doubles(save_invstd).data(),
                                   out_x.data(), out_g.data(), out_b.data(), bn_shape(x));
     out_x.store(dx);
@@ -176,37 +173,43 @@ void ReferenceBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, con
     out_b.store(dbeta);
 }
 
+}  // namespace
+
+void ReferenceBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma,
+                                               const Tensor& beta, Tensor& running_mean,
+                                               Tensor& running_var, Tensor& y, Tensor& save_mean,
+                                               Tensor& save_invstd, const BatchNormParams& p) {
+    forward_train(x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p, false);
+}
+
 void ReferenceBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma,
                                                     const Tensor& beta, Tensor& running_mean,
                                                     Tensor& running_var, Tensor& y,
                                                     Tensor& save_mean, Tensor& save_invstd,
                                                     const BatchNormParams& p) {
-    check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
-                                       save_invstd, DeviceKind::cpu);
-    Doubles rm(running_mean), rv(running_var), out(y), sm(save_mean), si(save_invstd);
-    reference::batchnorm_forward_train(Doubles(x).data(), Doubles(gamma).data(),
-                                       Doubles(beta).data(), rm.data(), rv.data(), out.data(),
-                                       sm.data(), si.data(), bn_shape(x), p.momentum, p.eps);
-    relu_inplace(out, y.numel());
-    out.store(y);
-    sm.store(save_mean);
-    si.store(save_invstd);
-    rm.store(running_mean);
-    rv.store(running_var);
+    forward_train(x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p, true);
+}
+
+void ReferenceBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma,
+                                               const Tensor& beta, const Tensor& running_mean,
+                                               const Tensor& running_var, Tensor& y,
+                                               const BatchNormParams& p) {
+    forward_infer(x, gamma, beta, running_mean, running_var, y, p, false);
 }
 
 void ReferenceBackend::batchnorm_relu_forward_infer(const Tensor& x, const Tensor& gamma,
                                                     const Tensor& beta, const Tensor& running_mean,
                                                     const Tensor& running_var, Tensor& y,
                                                     const BatchNormParams& p) {
-    check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
-                                       DeviceKind::cpu);
-    Doubles out(y);
-    reference::batchnorm_forward_infer(Doubles(x).data(), Doubles(gamma).data(),
-                                       Doubles(beta).data(), Doubles(running_mean).data(),
-                                       Doubles(running_var).data(), out.data(), bn_shape(x), p.eps);
-    relu_inplace(out, y.numel());
-    out.store(y);
+    forward_infer(x, gamma, beta, running_mean, running_var, y, p, true);
+}
+
+void ReferenceBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                          const Tensor& save_mean, const Tensor& save_invstd,
+                                          Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+    check_batchnorm_backward_args(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
+                                  DeviceKind::cpu);
+    backward(x, Doubles(dy).data(), gamma, save_mean, save_invstd, dx, dgamma, dbeta);
 }
 
 void ReferenceBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
@@ -219,13 +222,7 @@ void ReferenceBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y,
     Doubles masked(dy);
     for (std::int64_t i = 0; i < dy.numel(); ++i)
         if (!(y.data<float>()[i] > 0.0f)) masked.data()[i] = 0.0;
-    Doubles out_x(dx), out_g(dgamma), out_b(dbeta);
-    reference::batchnorm_backward(Doubles(x).data(), masked.data(), Doubles(gamma).data(),
-                                  Doubles(save_mean).data(), Doubles(save_invstd).data(),
-                                  out_x.data(), out_g.data(), out_b.data(), bn_shape(x));
-    out_x.store(dx);
-    out_g.store(dgamma);
-    out_b.store(dbeta);
+    backward(x, masked.data(), gamma, save_mean, save_invstd, dx, dgamma, dbeta);
 }
 
 }  // namespace pfce
