@@ -4,10 +4,19 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "core/backend.hpp"
+#include "core/kernels/multi_tensor.hpp"
 
 namespace pfce {
+
+// A tensor-list op's multi-tensor plan, rebuilt only when the list's sizes change (a model's never
+// do), so a warm step plans and allocates nothing on the host for it (cuda/optim_multi.cu).
+struct MultiTensorPlanCache {
+    std::vector<long long> sizes;
+    std::vector<kernels::MultiTensorLaunch> launches;
+};
 
 struct CudaContext;  // stream, cuDNN/cuBLAS handles, plan and workspace caches (cuda_context.hpp)
 
@@ -36,6 +45,7 @@ class CudaBackend final : public Backend {
     // GPU run of bench_loss / bench_train picks.
     FocalKernel focal_kernel_ = FocalKernel::three_launch;
     bool multi_tensor_norm_ = false, multi_tensor_sgd_ = false, multi_tensor_adam_ = false;
+    MultiTensorPlanCache norm_plan_, sgd_plan_, adam_plan_;
 };
 
 }  // namespace pfce

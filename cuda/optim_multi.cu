@@ -115,6 +115,21 @@ __global__ void multi_adam_kernel(const AdamArgs a, const float* __restrict__ gr
         kernels::adam_update(w[i], m[i], v[i], g[i] * scale, k);
 }
 
+// The plan for n tensors of sizes size_of(i), from `cache` while the sizes are those it was made
+// for.
+template <typename SizeOf>
+const std::vector<MultiTensorLaunch>& planned(MultiTensorPlanCache& cache, std::size_t n,
+                                              SizeOf size_of) {
+    bool same = cache.sizes.size() == n;
+    for (std::size_t i = 0; same && i < n; ++i) same = cache.sizes[i] == size_of(i);
+    if (!same) {
+        cache.sizes.resize(n);
+        for (std::size_t i = 0; i < n; ++i) cache.sizes[i] = size_of(i);
+        cache.launches = kernels::plan_multi_tensor(cache.sizes);
+    }
+    return cache.launches;
+}
+
 unsigned blocks_of(const MultiTensorLaunch& l) {
     return static_cast<unsigned>(l.table.first_block[l.table.count]);
 }
@@ -124,10 +139,8 @@ unsigned blocks_of(const MultiTensorLaunch& l) {
 // ---- launchers ------------------------------------------------------------------------------
 
 void CudaBackend::global_grad_norm_multi(std::span<const Tensor* const> grads, Tensor& norm) {
-    std::vector<long long> sizes;
-    sizes.reserve(grads.size());
-    for (const Tensor* g : grads) sizes.push_back(g->numel());
-    const std::vector<MultiTensorLaunch> plan = kernels::plan_multi_tensor(sizes);
+    const std::vector<MultiTensorLaunch>& plan =
+        planned(norm_plan_, grads.size(), [&](std::size_t i) { return grads[i]->numel(); });
     const long long blocks = kernels::multi_tensor_blocks(plan);
     // Partials in the shared grow-only workspace: nothing is allocated after the first step.
     auto* partial = static_cast<double*>(
@@ -149,17 +162,15 @@ void CudaBackend::sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_s
                             const SgdParams& p) {
     if (!multi_tensor_sgd_) return Backend::sgd_steps(slots, grad_scale, p);
     const bool use_momentum = p.momentum != 0.0f;
-    std::vector<long long> sizes;
-    sizes.reserve(slots.size());
     Tensor none;
     for (const SgdSlot& s : slots) {
         SgdParams sp = p;
         sp.weight_decay = s.weight_decay;
         check_sgd_step_args(*s.param, *s.grad, s.momentum_buf ? *s.momentum_buf : none, grad_scale,
                             sp, DeviceKind::cuda);
-        sizes.push_back(s.param->numel());
     }
-    for (const MultiTensorLaunch& l : kernels::plan_multi_tensor(sizes)) {
+    const auto size_of = [&](std::size_t i) { return slots[i].param->numel(); };
+    for (const MultiTensorLaunch& l : planned(sgd_plan_, slots.size(), size_of)) {
         SgdArgs a{};
         a.table = l.table;
         for (int t = 0; t < l.table.count; ++t) {
@@ -177,17 +188,15 @@ void CudaBackend::sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_s
 void CudaBackend::adam_steps(std::span<const AdamSlot> slots, const Tensor& grad_scale,
                              const AdamParams& p) {
     if (!multi_tensor_adam_) return Backend::adam_steps(slots, grad_scale, p);
-    std::vector<long long> sizes;
-    sizes.reserve(slots.size());
     for (const AdamSlot& s : slots) {
         AdamParams ap = p;
         ap.weight_decay = s.weight_decay;
         check_adam_step_args(*s.param, *s.grad, *s.m, *s.v, grad_scale, ap, DeviceKind::cuda);
-        sizes.push_back(s.param->numel());
     }
     // The bias corrections in double on the host, as on the CPU; decay per tensor.
     const kernels::AdamCoefficients shared = kernels::adam_coefficients(p);
-    for (const MultiTensorLaunch& l : kernels::plan_multi_tensor(sizes)) {
+    const auto size_of = [&](std::size_t i) { return slots[i].param->numel(); };
+    for (const MultiTensorLaunch& l : planned(adam_plan_, slots.size(), size_of)) {
         AdamArgs a{};
         a.table = l.table;
         for (int t = 0; t < l.table.count; ++t) {

@@ -174,7 +174,6 @@ TEST(TrainGpu, DeterministicResumeIsBitIdenticalAndRecordsItsAlgorithms) {
         const std::string s = line.get<std::string>();
         EXPECT_NE(s.find(", deterministic"), std::string::npos) << s;
     }
-    gpu->set_deterministic(false);  // the backend is shared with later tests
 }
 
 // evaluate() and predict_labels() on both backends with the same (untrained) weights: losses
