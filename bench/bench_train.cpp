@@ -99,25 +99,10 @@ class ProfilingBackend final : public Backend {
                                  const BatchNormParams& p) override {
         timed("batchnorm", [&] { in_.batchnorm_forward_infer(x, g, b, rm, rv, y, p); });
     }
-    void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& g, const Tensor& sm,
-                            const Tensor& si, Tensor& dx, Tensor& dg, Tensor& db) override {
-        timed("batchnorm", [&] { in_.batchnorm_backward(x, dy, g, sm, si, dx, dg, db); });
-    }
-    void batchnorm_relu_forward_train(const Tensor& x, const Tensor& g, const Tensor& b, Tensor& rm,
-                                      Tensor& rv, Tensor& y, Tensor& sm, Tensor& si,
-                                      const BatchNormParams& p) override {
-        timed("batchnorm",
-              [&] { in_.batchnorm_relu_forward_train(x, g, b, rm, rv, y, sm, si, p); });
-    }
-    void batchnorm_relu_forward_infer(const Tensor& x, const Tensor& g, const Tensor& b,
-                                      const Tensor& rm, const Tensor& rv, Tensor& y,
-                                      const BatchNormParams& p) override {
-        timed("batchnorm", [&] { in_.batchnorm_relu_forward_infer(x, g, b, rm, rv, y, p); });
-    }
-    void batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
-                                 const Tensor& g, const Tensor& sm, const Tensor& si, Tensor& dx,
-                                 Tensor& dg, Tensor& db) override {
-        timed("batchnorm", [&] { in_.batchnorm_relu_backward(x, y, dy, g, sm, si, dx, dg, db); });
+    void batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
+                            const Tensor& g, const Tensor& sm, const Tensor& si, Tensor& dx,
+                            Tensor& dg, Tensor& db) override {
+        timed("batchnorm", [&] { in_.batchnorm_backward(x, relu_y, dy, g, sm, si, dx, dg, db); });
     }
     void relu_forward(const Tensor& x, Tensor& y) override {
         timed("relu", [&] { in_.relu_forward(x, y); });

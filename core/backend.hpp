@@ -104,7 +104,8 @@ class Backend {
 
     // ---- batch norm over (N,H,W) per channel (batchnorm.{cpp,cu}) ------------------------------
     // Training: normalizes with batch statistics, updates running stats, saves mean and 1/std
-    // (each (C) f32) for backward.
+    // (each (C) f32) for backward. With p.relu both forwards give y = max(0, BN(x)) in one pass
+    // (v > 0 ? v : 0, as relu_forward), with the same statistics and saved values.
     virtual void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                          Tensor& running_mean, Tensor& running_var, Tensor& y,
                                          Tensor& save_mean, Tensor& save_invstd,
@@ -112,24 +113,11 @@ class Backend {
     virtual void batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                          const Tensor& running_mean, const Tensor& running_var,
                                          Tensor& y, const BatchNormParams& p) = 0;
-    virtual void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                    const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
-                                    Tensor& dgamma, Tensor& dbeta) = 0;
-    // Batch norm and ReLU in one pass, y = max(0, BN(x)), with the statistics, running updates and
-    // saved values of batchnorm_forward_train / _infer. Backward takes that y (its sign is the
-    // ReLU's mask) and the incoming dy, and gives the gradients of batchnorm_backward.
-    virtual void batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma,
-                                              const Tensor& beta, Tensor& running_mean,
-                                              Tensor& running_var, Tensor& y, Tensor& save_mean,
-                                              Tensor& save_invstd, const BatchNormParams& p) = 0;
-    virtual void batchnorm_relu_forward_infer(const Tensor& x, const Tensor& gamma,
-                                              const Tensor& beta, const Tensor& running_mean,
-                                              const Tensor& running_var, Tensor& y,
-                                              const BatchNormParams& p) = 0;
-    virtual void batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
-                                         const Tensor& gamma, const Tensor& save_mean,
-                                         const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
-                                         Tensor& dbeta) = 0;
+    // relu_y: the forward's output when it applied the ReLU (its sign is the mask), else nullptr.
+    virtual void batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
+                                    const Tensor& gamma, const Tensor& save_mean,
+                                    const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
+                                    Tensor& dbeta) = 0;
 
     // ---- activation, pooling, concat, pad/crop (layers.{cpp,cu}) ------------------------------
     virtual void relu_forward(const Tensor& x, Tensor& y) = 0;  // y may be x (in place)

@@ -204,10 +204,11 @@ void check_batchnorm_forward_infer_args(const Tensor& x, const Tensor& gamma, co
     check_f32_on(running_var, "running_var", dev);
 }
 
-void check_batchnorm_backward_args(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                   const Tensor& save_mean, const Tensor& save_invstd,
-                                   const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
-                                   DeviceKind dev, bool nhwc_ok) {
+void check_batchnorm_backward_args(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
+                                   const Tensor& gamma, const Tensor& save_mean,
+                                   const Tensor& save_invstd, const Tensor& dx,
+                                   const Tensor& dgamma, const Tensor& dbeta, DeviceKind dev,
+                                   bool nhwc_ok) {
     check_layouts({&x, &dy, &dx}, nhwc_ok, false, "batchnorm_backward");
     PFCE_CHECK_SHAPE(dy.shape() == x.shape(), "dy ", dy.describe(), " x ", x.describe());
     check_f32_on(dy, "dy", dev);
@@ -220,18 +221,12 @@ void check_batchnorm_backward_args(const Tensor& x, const Tensor& dy, const Tens
     check_f32_on(save_invstd, "save_invstd", dev);
     check_f32_on(dgamma, "dgamma", dev);
     check_f32_on(dbeta, "dbeta", dev);
-}
-
-void check_batchnorm_relu_backward_args(const Tensor& x, const Tensor& y, const Tensor& dy,
-                                        const Tensor& gamma, const Tensor& save_mean,
-                                        const Tensor& save_invstd, const Tensor& dx,
-                                        const Tensor& dgamma, const Tensor& dbeta, DeviceKind dev,
-                                        bool nhwc_ok) {
-    check_batchnorm_backward_args(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, dev,
-                                  nhwc_ok);
-    PFCE_CHECK_SHAPE(y.shape() == x.shape(), "y ", y.describe(), " x ", x.describe());
-    check_f32_on(y, "y", dev);
-    check_layouts({&x, &y}, nhwc_ok, false, "batchnorm_relu_backward");
+    if (relu_y) {
+        PFCE_CHECK_SHAPE(relu_y->shape() == x.shape(), "relu_y ", relu_y->describe(), " x ",
+                         x.describe());
+        check_f32_on(*relu_y, "relu_y", dev);
+        check_layouts({&x, relu_y}, nhwc_ok, false, "batchnorm_backward");
+    }
 }
 
 // ---- convolution -----------------------------------------------------------------------------

@@ -41,16 +41,12 @@ void check_batchnorm_forward_train_args(const Tensor& x, const Tensor& gamma, co
 void check_batchnorm_forward_infer_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                         const Tensor& running_mean, const Tensor& running_var,
                                         const Tensor& y, DeviceKind dev, bool nhwc_ok = false);
-void check_batchnorm_backward_args(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                   const Tensor& save_mean, const Tensor& save_invstd,
-                                   const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
-                                   DeviceKind dev, bool nhwc_ok = false);
-// batchnorm_relu_backward: the batch-norm backward checks, and y (the forward's output) like x.
-void check_batchnorm_relu_backward_args(const Tensor& x, const Tensor& y, const Tensor& dy,
-                                        const Tensor& gamma, const Tensor& save_mean,
-                                        const Tensor& save_invstd, const Tensor& dx,
-                                        const Tensor& dgamma, const Tensor& dbeta, DeviceKind dev,
-                                        bool nhwc_ok = false);
+// relu_y (may be null): the ReLU forward's output, checked like x.
+void check_batchnorm_backward_args(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
+                                   const Tensor& gamma, const Tensor& save_mean,
+                                   const Tensor& save_invstd, const Tensor& dx,
+                                   const Tensor& dgamma, const Tensor& dbeta, DeviceKind dev,
+                                   bool nhwc_ok = false);
 
 // ---- convolution -----------------------------------------------------------------------------
 // x (N,Ci,H,W), w (Co,Ci,k,k), y (N,Co,Ho,Wo) with Ho = H + 2 pad - k + 1 >= 1 (likewise Wo), bias

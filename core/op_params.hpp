@@ -42,6 +42,7 @@ struct Conv2dParams {
 struct BatchNormParams {
     float momentum = 0.1f;  // running = (1-momentum)*running + momentum*batch (PyTorch convention)
     float eps = 1e-5f;
+    bool relu = false;  // y = max(0, BN(x)) in the same pass (the U-Net's BN is always so followed)
 };
 
 // Proximity linking (DESIGN §2).

@@ -224,10 +224,10 @@ dim3 plane_grid(const BnShape& s) {
     return dim3(gx, gy);
 }
 
-// The three passes of training-mode batch norm; relu fuses max(0, .) into the last.
+// The three passes of training-mode batch norm; p.relu fuses max(0, .) into the last.
 void bn_forward_train(CudaContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                       Tensor& running_mean, Tensor& running_var, Tensor& y, Tensor& save_mean,
-                      Tensor& save_invstd, const BatchNormParams& p, bool relu) {
+                      Tensor& save_invstd, const BatchNormParams& p) {
     check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
                                        save_invstd, DeviceKind::cuda);
     const BnShape s = bn_shape(x);
@@ -245,12 +245,12 @@ void bn_forward_train(CudaContext& ctx, const Tensor& x, const Tensor& gamma, co
            running_mean.data<float>(), running_var.data<float>(), save_mean.data<float>(),
            save_invstd.data<float>(), scale, shift);
     launch("bn_apply_kernel", bn_apply_kernel, plane_grid(s), kThreads, ctx.stream, x.data<float>(),
-           y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, relu);
+           y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, p.relu);
 }
 
 void bn_forward_infer(CudaContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                       const Tensor& running_mean, const Tensor& running_var, Tensor& y,
-                      const BatchNormParams& p, bool relu) {
+                      const BatchNormParams& p) {
     check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
                                        DeviceKind::cuda);
     const BnShape s = bn_shape(x);
@@ -261,7 +261,7 @@ void bn_forward_infer(CudaContext& ctx, const Tensor& x, const Tensor& gamma, co
            p.eps, gamma.data<float>(), beta.data<float>(), running_mean.data<float>(),
            running_var.data<float>(), scale, shift);
     launch("bn_apply_kernel", bn_apply_kernel, plane_grid(s), kThreads, ctx.stream, x.data<float>(),
-           y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, relu);
+           y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, p.relu);
 }
 
 // Backward of batch norm, or of batch norm + ReLU when y (the fused forward's output) is given.
@@ -295,46 +295,24 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
                                           Tensor& running_mean, Tensor& running_var, Tensor& y,
                                           Tensor& save_mean, Tensor& save_invstd,
                                           const BatchNormParams& p) {
-    bn_forward_train(*ctx_, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p,
-                     false);
-}
-
-void CudaBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma,
-                                               const Tensor& beta, Tensor& running_mean,
-                                               Tensor& running_var, Tensor& y, Tensor& save_mean,
-                                               Tensor& save_invstd, const BatchNormParams& p) {
-    bn_forward_train(*ctx_, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p,
-                     true);
+    bn_forward_train(*ctx_, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd,
+                     p);
 }
 
 void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                           const Tensor& running_mean, const Tensor& running_var,
                                           Tensor& y, const BatchNormParams& p) {
-    bn_forward_infer(*ctx_, x, gamma, beta, running_mean, running_var, y, p, false);
+    bn_forward_infer(*ctx_, x, gamma, beta, running_mean, running_var, y, p);
 }
 
-void CudaBackend::batchnorm_relu_forward_infer(const Tensor& x, const Tensor& gamma,
-                                               const Tensor& beta, const Tensor& running_mean,
-                                               const Tensor& running_var, Tensor& y,
-                                               const BatchNormParams& p) {
-    bn_forward_infer(*ctx_, x, gamma, beta, running_mean, running_var, y, p, true);
-}
-
-void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                     const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
-                                     Tensor& dgamma, Tensor& dbeta) {
-    check_batchnorm_backward_args(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
+void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
+                                     const Tensor& gamma, const Tensor& save_mean,
+                                     const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
+                                     Tensor& dbeta) {
+    check_batchnorm_backward_args(x, relu_y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
                                   DeviceKind::cuda);
-    bn_backward(*ctx_, x, nullptr, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
-}
-
-void CudaBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
-                                          const Tensor& gamma, const Tensor& save_mean,
-                                          const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
-                                          Tensor& dbeta) {
-    check_batchnorm_relu_backward_args(x, y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
-                                       DeviceKind::cuda);
-    bn_backward(*ctx_, x, y.data<float>(), dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+    bn_backward(*ctx_, x, relu_y ? relu_y->data<float>() : nullptr, dy, gamma, save_mean,
+                save_invstd, dx, dgamma, dbeta);
 }
 
 }  // namespace pfce

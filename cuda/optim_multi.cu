@@ -134,6 +134,19 @@ unsigned blocks_of(const MultiTensorLaunch& l) {
     return static_cast<unsigned>(l.table.first_block[l.table.count]);
 }
 
+// For each launch of the cached plan over the slots' parameters: Args with the launch's table and
+// fill(args, t, slot) for each of its tensors, then go(args, launch).
+template <typename Args, typename Slot, typename Fill, typename Go>
+void per_launch(MultiTensorPlanCache& cache, std::span<const Slot> slots, Fill fill, Go go) {
+    const auto size_of = [&](std::size_t i) { return slots[i].param->numel(); };
+    for (const MultiTensorLaunch& l : planned(cache, slots.size(), size_of)) {
+        Args a{};
+        a.table = l.table;
+        for (int t = 0; t < l.table.count; ++t) fill(a, t, slots[l.tensors[t]]);
+        go(a, l);
+    }
+}
+
 }  // namespace
 
 // ---- launchers ------------------------------------------------------------------------------
@@ -169,20 +182,18 @@ void CudaBackend::sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_s
         check_sgd_step_args(*s.param, *s.grad, s.momentum_buf ? *s.momentum_buf : none, grad_scale,
                             sp, DeviceKind::cuda);
     }
-    const auto size_of = [&](std::size_t i) { return slots[i].param->numel(); };
-    for (const MultiTensorLaunch& l : planned(sgd_plan_, slots.size(), size_of)) {
-        SgdArgs a{};
-        a.table = l.table;
-        for (int t = 0; t < l.table.count; ++t) {
-            const SgdSlot& s = slots[l.tensors[t]];
+    per_launch<SgdArgs>(
+        sgd_plan_, slots,
+        [&](SgdArgs& a, int t, const SgdSlot& s) {
             a.w[t] = s.param->data<float>();
             a.g[t] = s.grad->data<float>();
             a.buf[t] = use_momentum ? s.momentum_buf->data<float>() : nullptr;
             a.weight_decay[t] = s.weight_decay;
-        }
-        launch("multi_sgd_kernel", multi_sgd_kernel, blocks_of(l), kThreads, ctx_->stream, a,
-               grad_scale.data<float>(), p.lr, p.momentum);
-    }
+        },
+        [&](const SgdArgs& a, const MultiTensorLaunch& l) {
+            launch("multi_sgd_kernel", multi_sgd_kernel, blocks_of(l), kThreads, ctx_->stream, a,
+                   grad_scale.data<float>(), p.lr, p.momentum);
+        });
 }
 
 void CudaBackend::adam_steps(std::span<const AdamSlot> slots, const Tensor& grad_scale,
@@ -195,12 +206,9 @@ void CudaBackend::adam_steps(std::span<const AdamSlot> slots, const Tensor& grad
     }
     // The bias corrections in double on the host, as on the CPU; decay per tensor.
     const kernels::AdamCoefficients shared = kernels::adam_coefficients(p);
-    const auto size_of = [&](std::size_t i) { return slots[i].param->numel(); };
-    for (const MultiTensorLaunch& l : planned(adam_plan_, slots.size(), size_of)) {
-        AdamArgs a{};
-        a.table = l.table;
-        for (int t = 0; t < l.table.count; ++t) {
-            const AdamSlot& s = slots[l.tensors[t]];
+    per_launch<AdamArgs>(
+        adam_plan_, slots,
+        [&](AdamArgs& a, int t, const AdamSlot& s) {
             AdamParams ap = p;
             ap.weight_decay = s.weight_decay;
             const kernels::AdamCoefficients own = kernels::adam_coefficients(ap);
@@ -210,10 +218,11 @@ void CudaBackend::adam_steps(std::span<const AdamSlot> slots, const Tensor& grad
             a.v[t] = s.v->data<float>();
             a.decay_factor[t] = own.decay_factor;
             a.l2[t] = own.l2;
-        }
-        launch("multi_adam_kernel", multi_adam_kernel, blocks_of(l), kThreads, ctx_->stream, a,
-               grad_scale.data<float>(), shared);
-    }
+        },
+        [&](const AdamArgs& a, const MultiTensorLaunch& l) {
+            launch("multi_adam_kernel", multi_adam_kernel, blocks_of(l), kThreads, ctx_->stream, a,
+                   grad_scale.data<float>(), shared);
+        });
 }
 
 }  // namespace pfce

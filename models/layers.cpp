@@ -77,7 +77,7 @@ BatchNorm2d::BatchNorm2d(Backend& b, BufferPool& pool, const std::string& name, 
       running_var(make_buffer(b, name + ".running_var", {ch})),
       b_(b),
       pool_(pool),
-      relu_(relu),
+      p_{.relu = relu},
       save_mean_(b.zeros({ch}, DType::f32)),
       save_invstd_(b.zeros({ch}, DType::f32)) {
     init();
@@ -93,15 +93,9 @@ void BatchNorm2d::init() {
 Tensor& BatchNorm2d::forward(const Tensor& x, bool training) {
     x_ = &x;
     ensure_shape(b_, y_, x.shape(), x.layout());
-    if (training && relu_)
-        b_.batchnorm_relu_forward_train(x, weight.value, bias.value, running_mean.value,
-                                        running_var.value, y_, save_mean_, save_invstd_, p_);
-    else if (training)
+    if (training)
         b_.batchnorm_forward_train(x, weight.value, bias.value, running_mean.value,
                                    running_var.value, y_, save_mean_, save_invstd_, p_);
-    else if (relu_)
-        b_.batchnorm_relu_forward_infer(x, weight.value, bias.value, running_mean.value,
-                                        running_var.value, y_, p_);
     else
         b_.batchnorm_forward_infer(x, weight.value, bias.value, running_mean.value,
                                    running_var.value, y_, p_);
@@ -110,12 +104,8 @@ Tensor& BatchNorm2d::forward(const Tensor& x, bool training) {
 
 Lease BatchNorm2d::backward(const Tensor& dy) {
     Lease dx = pool_.acquire(x_->shape(), x_->layout());
-    if (relu_)
-        b_.batchnorm_relu_backward(*x_, y_, dy, weight.value, save_mean_, save_invstd_, *dx,
-                                   weight.grad, bias.grad);
-    else
-        b_.batchnorm_backward(*x_, dy, weight.value, save_mean_, save_invstd_, *dx, weight.grad,
-                              bias.grad);
+    b_.batchnorm_backward(*x_, p_.relu ? &y_ : nullptr, dy, weight.value, save_mean_, save_invstd_,
+                          *dx, weight.grad, bias.grad);
     return dx;
 }
 

@@ -67,8 +67,7 @@ class BatchNorm2d {
   private:
     Backend& b_;
     BufferPool& pool_;
-    BatchNormParams p_;
-    bool relu_;
+    BatchNormParams p_;  // p_.relu: the ReLU fused into the batch norm
     const Tensor* x_ = nullptr;
     Tensor y_, save_mean_, save_invstd_;
 };

@@ -270,7 +270,8 @@ stage_d() {
     runs=(
       "loss 45 --device cuda --peer bench/peers/focal_torch.py"
       "train 75 --device cuda --peer bench/peers/unet_torch.py"
-      "link 45 --count 600 --count512 0 --peer-count 5 --repeats 2 --peer bench/peers/link_seed.py"
+      # Issue 13's workload: 2400 masks of 300x300 at 500 points/class, D = 20, transfers counted.
+      "link 60 --count 2400 --count512 0 --skip-kdtree --peer-count 5 --repeats 2 --peer bench/peers/link_seed.py"
       "data 30 --count 300 --repeats 1 --peer bench/peers/data_seed.py"
       # Last, so that if inductor's compile runs out of time only this number is lost.
       "train_compile=train 60 --device cuda --no-profile --peer-compile --peer bench/peers/unet_torch.py"

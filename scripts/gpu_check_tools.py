@@ -283,7 +283,7 @@ def ratios(path):
         if isinstance(v, str):
             return k in ("error", "peer_error") or (k == "gpu" and bench_name == "link")
         if isinstance(v, bool):
-            return k == "output_equals_cpu"
+            return k in ("output_equals_cpu", "meets_target")
         if "speedup" in k or "ratio" in k or k == "gbs":
             return True
         return k == "images_per_s" and "peer" not in under and \

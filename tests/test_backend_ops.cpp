@@ -62,6 +62,10 @@ struct OpEntry {
     // math, as on CUDA); `tol` when unset.
     std::optional<Tolerance> tf32;
     std::vector<OpCase> cases;
+    // Set on a second entry of the same method run with other parameters (its name is op_variant).
+    std::string variant = {};
+
+    std::string name() const { return variant.empty() ? op : op + "_" + variant; }
 };
 
 // ---- helpers for the cases ------------------------------------------------------------------
@@ -296,10 +300,59 @@ template <typename Run>
 OpEntry plane_op(std::string op, Run run) {
     return shaped_op(std::move(op), kExact, kPlanes, run);
 }
-// Batch norm: on its shapes.
+// Batch norm, plain or with the ReLU fused (p.relu, the entry's variant "relu"): on its shapes,
+// run(backend, shape, params). Statistics are summed in float blocks (CPU) or double (CUDA) rather
+// than the reference's double, then y = x*scale + shift in float (and a comparison with 0): a few
+// ulp of values up to ~5 here.
 template <typename Run>
-OpEntry bn_op(std::string op, Tolerance tol, Run run) {
-    return shaped_op(std::move(op), tol, kBnShapes, run);
+OpEntry bn_op(std::string op, Tolerance tol, bool relu, Run run) {
+    BatchNormParams p;
+    p.relu = relu;
+    OpEntry e = shaped_op(std::move(op), tol, kBnShapes,
+                          [p, run](Backend& b, const Shape& s) { return run(b, s, p); });
+    if (relu) e.variant = "relu";
+    return e;
+}
+OpEntry bn_forward_train_op(bool relu) {
+    return bn_op("batchnorm_forward_train", {1e-5, 1e-5}, relu,
+                 [](Backend& b, const Shape& s, const BatchNormParams& p) {
+                     const BnInputs in = bn_inputs(s);
+                     Tensor rm = up(b, in.running_mean), rv = up(b, in.running_var);
+                     Tensor y = garbage(b, s), sm = garbage(b, {s[1]}), si = garbage(b, {s[1]});
+                     b.batchnorm_forward_train(up(b, in.x), up(b, in.gamma), up(b, in.beta), rm, rv,
+                                               y, sm, si, p);
+                     return outputs(down(b, "y", y), down(b, "save_mean", sm),
+                                    down(b, "save_invstd", si), down(b, "running_mean", rm),
+                                    down(b, "running_var", rv));
+                 });
+}
+OpEntry bn_forward_infer_op(bool relu) {
+    return bn_op("batchnorm_forward_infer", {1e-5, 1e-5}, relu,
+                 [](Backend& b, const Shape& s, const BatchNormParams& p) {
+                     const BnInputs in = bn_inputs(s);
+                     Tensor y = garbage(b, s);
+                     b.batchnorm_forward_infer(up(b, in.x), up(b, in.gamma), up(b, in.beta),
+                                               up(b, in.running_mean), up(b, in.running_var), y, p);
+                     return outputs(down(b, "y", y));
+                 });
+}
+OpEntry bn_backward_op(bool relu) {
+    return bn_op("batchnorm_backward", {1e-4, 1e-4}, relu,
+                 [](Backend& b, const Shape& s, const BatchNormParams& p) {
+                     const BnInputs in = bn_inputs(s);
+                     // The forward output and saved statistics every backend is given: the
+                     // reference's (so every backend masks the same elements).
+                     ReferenceBackend ref;
+                     Tensor rm = copy_of(in.running_mean), rv = copy_of(in.running_var);
+                     Tensor y = Tensor::host(s, DType::f32), sm = Tensor::host({s[1]}, DType::f32),
+                            si = Tensor::host({s[1]}, DType::f32);
+                     ref.batchnorm_forward_train(in.x, in.gamma, in.beta, rm, rv, y, sm, si, p);
+                     Tensor dx = garbage(b, s), dg = garbage(b, {s[1]}), db = garbage(b, {s[1]});
+                     const Tensor yb = up(b, y);
+                     b.batchnorm_backward(up(b, in.x), p.relu ? &yb : nullptr, up(b, in.dy),
+                                          up(b, in.gamma), up(b, sm), up(b, si), dx, dg, db);
+                     return outputs(down(b, "dx", dx), down(b, "dgamma", dg), down(b, "dbeta", db));
+                 });
 }
 
 // The convolutions' tolerances in float and with TF32 factors (the reasons are in the table).
@@ -460,92 +513,13 @@ const std::vector<OpEntry>& op_table() {
                       return outputs(down(b, "dw", dw), down(b, "dbias", dbias));
                   }),
 
-        // ---- batch norm: statistics summed in float blocks (CPU) or double (CUDA) rather than
-        // the reference's double, then y = x*scale + shift in float: a few ulp of values up to
-        // ~5 here.
-        bn_op("batchnorm_forward_train", {1e-5, 1e-5},
-              [](Backend& b, const Shape& s) {
-                  const BnInputs in = bn_inputs(s);
-                  Tensor rm = up(b, in.running_mean), rv = up(b, in.running_var);
-                  Tensor y = garbage(b, s), sm = garbage(b, {s[1]}), si = garbage(b, {s[1]});
-                  b.batchnorm_forward_train(up(b, in.x), up(b, in.gamma), up(b, in.beta), rm, rv, y,
-                                            sm, si, BatchNormParams{});
-                  return outputs(down(b, "y", y), down(b, "save_mean", sm),
-                                 down(b, "save_invstd", si), down(b, "running_mean", rm),
-                                 down(b, "running_var", rv));
-              }),
-        bn_op("batchnorm_forward_infer", {1e-5, 1e-5},
-              [](Backend& b, const Shape& s) {
-                  const BnInputs in = bn_inputs(s);
-                  Tensor y = garbage(b, s);
-                  b.batchnorm_forward_infer(up(b, in.x), up(b, in.gamma), up(b, in.beta),
-                                            up(b, in.running_mean), up(b, in.running_var), y,
-                                            BatchNormParams{});
-                  return outputs(down(b, "y", y));
-              }),
-        bn_op("batchnorm_backward", {1e-4, 1e-4},
-              [](Backend& b, const Shape& s) {
-                  const BnInputs in = bn_inputs(s);
-                  // The saved statistics every backend is given: the reference's.
-                  ReferenceBackend ref;
-                  Tensor rm = copy_of(in.running_mean), rv = copy_of(in.running_var);
-                  Tensor y = Tensor::host(s, DType::f32), sm = Tensor::host({s[1]}, DType::f32),
-                         si = Tensor::host({s[1]}, DType::f32);
-                  ref.batchnorm_forward_train(in.x, in.gamma, in.beta, rm, rv, y, sm, si,
-                                              BatchNormParams{});
-                  Tensor dx = garbage(b, s), dg = garbage(b, {s[1]}), db = garbage(b, {s[1]});
-                  b.batchnorm_backward(up(b, in.x), up(b, in.dy), up(b, in.gamma), up(b, sm),
-                                       up(b, si), dx, dg, db);
-                  return outputs(down(b, "dx", dx), down(b, "dgamma", dg), down(b, "dbeta", db));
-              }),
-
-        // ---- batch norm + ReLU fused: the batch-norm arithmetic above, then a comparison with 0.
-        {"batchnorm_relu_forward_train",
-         {1e-5, 1e-5},
-         std::nullopt,
-         cases_of(kBnShapes, dims,
-                  [](Backend& b, const Shape& s) {
-                      const BnInputs in = bn_inputs(s);
-                      Tensor rm = up(b, in.running_mean), rv = up(b, in.running_var);
-                      Tensor y = garbage(b, s), sm = garbage(b, {s[1]}), si = garbage(b, {s[1]});
-                      b.batchnorm_relu_forward_train(up(b, in.x), up(b, in.gamma), up(b, in.beta),
-                                                     rm, rv, y, sm, si, BatchNormParams{});
-                      return outputs(down(b, "y", y), down(b, "save_mean", sm),
-                                     down(b, "save_invstd", si), down(b, "running_mean", rm),
-                                     down(b, "running_var", rv));
-                  })},
-        {"batchnorm_relu_forward_infer",
-         {1e-5, 1e-5},
-         std::nullopt,
-         cases_of(kBnShapes, dims,
-                  [](Backend& b, const Shape& s) {
-                      const BnInputs in = bn_inputs(s);
-                      Tensor y = garbage(b, s);
-                      b.batchnorm_relu_forward_infer(up(b, in.x), up(b, in.gamma), up(b, in.beta),
-                                                     up(b, in.running_mean), up(b, in.running_var),
-                                                     y, BatchNormParams{});
-                      return outputs(down(b, "y", y));
-                  })},
-        {"batchnorm_relu_backward",
-         {1e-4, 1e-4},
-         std::nullopt,
-         cases_of(kBnShapes, dims,
-                  [](Backend& b, const Shape& s) {
-                      const BnInputs in = bn_inputs(s);
-                      // The forward output and saved statistics every backend is given: the
-                      // reference's (so every backend masks the same elements).
-                      ReferenceBackend ref;
-                      Tensor rm = copy_of(in.running_mean), rv = copy_of(in.running_var);
-                      Tensor y = Tensor::host(s, DType::f32), sm = Tensor::host({s[1]}, DType::f32),
-                             si = Tensor::host({s[1]}, DType::f32);
-                      ref.batchnorm_relu_forward_train(in.x, in.gamma, in.beta, rm, rv, y, sm, si,
-                                                       BatchNormParams{});
-                      Tensor dx = garbage(b, s), dg = garbage(b, {s[1]}), db = garbage(b, {s[1]});
-                      b.batchnorm_relu_backward(up(b, in.x), up(b, y), up(b, in.dy),
-                                                up(b, in.gamma), up(b, sm), up(b, si), dx, dg, db);
-                      return outputs(down(b, "dx", dx), down(b, "dgamma", dg),
-                                     down(b, "dbeta", db));
-                  })},
+        // ---- batch norm, plain and with the ReLU fused (tolerances above the builders).
+        bn_forward_train_op(false),
+        bn_forward_infer_op(false),
+        bn_backward_op(false),
+        bn_forward_train_op(true),
+        bn_forward_infer_op(true),
+        bn_backward_op(true),
 
         // ---- routing ops: comparisons and copies only, the same tie rules: exact.
         plane_op("relu_forward",
@@ -857,13 +831,6 @@ class NhwcCpuBackend final : public CpuBackend {
         CpuBackend::batchnorm_forward_train(nhwc(x), g, b, rm, rv, yn, sm, si, p);
         back(y, yn);
     }
-    void batchnorm_relu_forward_train(const Tensor& x, const Tensor& g, const Tensor& b, Tensor& rm,
-                                      Tensor& rv, Tensor& y, Tensor& sm, Tensor& si,
-                                      const BatchNormParams& p) override {
-        Tensor yn = nhwc(y);
-        CpuBackend::batchnorm_relu_forward_train(nhwc(x), g, b, rm, rv, yn, sm, si, p);
-        back(y, yn);
-    }
     void batchnorm_forward_infer(const Tensor& x, const Tensor& g, const Tensor& b,
                                  const Tensor& rm, const Tensor& rv, Tensor& y,
                                  const BatchNormParams& p) override {
@@ -871,24 +838,13 @@ class NhwcCpuBackend final : public CpuBackend {
         CpuBackend::batchnorm_forward_infer(nhwc(x), g, b, rm, rv, yn, p);
         back(y, yn);
     }
-    void batchnorm_relu_forward_infer(const Tensor& x, const Tensor& g, const Tensor& b,
-                                      const Tensor& rm, const Tensor& rv, Tensor& y,
-                                      const BatchNormParams& p) override {
-        Tensor yn = nhwc(y);
-        CpuBackend::batchnorm_relu_forward_infer(nhwc(x), g, b, rm, rv, yn, p);
-        back(y, yn);
-    }
-    void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& g, const Tensor& sm,
-                            const Tensor& si, Tensor& dx, Tensor& dg, Tensor& db) override {
+    void batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
+                            const Tensor& g, const Tensor& sm, const Tensor& si, Tensor& dx,
+                            Tensor& dg, Tensor& db) override {
         Tensor dxn = nhwc(dx);
-        CpuBackend::batchnorm_backward(nhwc(x), nhwc(dy), g, sm, si, dxn, dg, db);
-        back(dx, dxn);
-    }
-    void batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
-                                 const Tensor& g, const Tensor& sm, const Tensor& si, Tensor& dx,
-                                 Tensor& dg, Tensor& db) override {
-        Tensor dxn = nhwc(dx);
-        CpuBackend::batchnorm_relu_backward(nhwc(x), nhwc(y), nhwc(dy), g, sm, si, dxn, dg, db);
+        const Tensor yn = relu_y ? nhwc(*relu_y) : Tensor();
+        CpuBackend::batchnorm_backward(nhwc(x), relu_y ? &yn : nullptr, nhwc(dy), g, sm, si, dxn,
+                                       dg, db);
         back(dx, dxn);
     }
     void relu_forward(const Tensor& x, Tensor& y) override {
@@ -998,13 +954,13 @@ struct Worst {
 
 const OpEntry& entry(const std::string& op) {
     for (const OpEntry& e : op_table())
-        if (e.op == op) return e;
+        if (e.name() == op) return e;
     throw std::logic_error("no entry " + op);
 }
 
 std::vector<std::string> op_names() {
     std::vector<std::string> names;
-    for (const OpEntry& e : op_table()) names.push_back(e.op);
+    for (const OpEntry& e : op_table()) names.push_back(e.name());
     return names;
 }
 
@@ -1032,7 +988,7 @@ TEST(BackendOps, EveryCatalogueOpHasATableEntry) {
     ASSERT_GT(methods.size(), 30u) << "could not read the methods of core/backend.hpp";
     std::set<std::string> entries;
     for (const OpEntry& e : op_table()) {
-        EXPECT_TRUE(entries.insert(e.op).second) << "two entries for " << e.op;
+        EXPECT_TRUE(entries.insert(e.name()).second) << "two entries for " << e.name();
         EXPECT_TRUE(methods.count(e.op)) << "entry " << e.op << " names no Backend method";
     }
     for (const std::string& m : methods) {

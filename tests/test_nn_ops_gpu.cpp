@@ -360,9 +360,9 @@ void check_batchnorm(Backend& cpu, Backend& gpu, const BnCase& c, std::uint64_t 
 
     // backward, each side from its own saved statistics
     Tensor dx = f32_zeros(cpu, xs), dg = f32_zeros(cpu, cs), dbt = f32_zeros(cpu, cs);
-    cpu.batchnorm_backward(x, dy, gamma, sm, si, dx, dg, dbt);
+    cpu.batchnorm_backward(x, nullptr, dy, gamma, sm, si, dx, dg, dbt);
     Tensor gdx = gpu_out(gpu, xs), gdg = gpu_out(gpu, cs), gdbt = gpu_out(gpu, cs);
-    gpu.batchnorm_backward(gx, gdy, ggamma, gsm, gsi, gdx, gdg, gdbt);
+    gpu.batchnorm_backward(gx, nullptr, gdy, ggamma, gsm, gsi, gdx, gdg, gdbt);
     const BnGradMagnitude mag = bn_backward_magnitude(x, dy, gamma, sm, si);
     EXPECT_TRUE(within_bound(dx, to_host(gpu, gdx), mag.dx, kBnAtol, kBnRel)) << "dx";
     EXPECT_TRUE(within_bound(dg, to_host(gpu, gdg), mag.dgamma, kBnAtol, kBnRel)) << "dgamma";
@@ -662,7 +662,8 @@ struct MiniStep {
         b.maxpool2x2_backward(ybn, pooled, dpooled, dy);  // dy <- gradient through the pool
         b.add_inplace(dybn, dy);                          // dybn <- skip + pool gradients
         b.relu_backward(ybn, dybn, dy);                   // dy <- gradient at the BN output
-        b.batchnorm_backward(y, dy, gamma, sm, si, dybn, dgamma, dbeta);  // dybn <- at conv output
+        b.batchnorm_backward(y, nullptr, dy, gamma, sm, si, dybn, dgamma,
+                             dbeta);  // dybn <- at conv output
         b.conv2d_backward_filter(x, dybn, dw, dbias, p);
         b.conv2d_backward_data(dybn, w, dx, p);
     }

@@ -187,7 +187,7 @@ void apply_affine(const BnGeom& g, const float* x, const float* scale, const flo
 
 void forward_train(CpuBackend& be, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                    Tensor& running_mean, Tensor& running_var, Tensor& y, Tensor& save_mean,
-                   Tensor& save_invstd, const BatchNormParams& p, bool relu) {
+                   Tensor& save_invstd, const BatchNormParams& p) {
     check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
                                        save_invstd, DeviceKind::cpu, true);
     const BnGeom g = bn_geom(x);
@@ -223,12 +223,12 @@ void forward_train(CpuBackend& be, const Tensor& x, const Tensor& gamma, const T
         rm[c] = kernels::bn_running_update(rm[c], mean, p.momentum);
         rv[c] = kernels::bn_running_update(rv[c], unbiased, p.momentum);
     }
-    apply_affine(g, px, scale.data(), offset.data(), relu, y.data<float>());
+    apply_affine(g, px, scale.data(), offset.data(), p.relu, y.data<float>());
 }
 
 void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                    const Tensor& running_mean, const Tensor& running_var, Tensor& y,
-                   const BatchNormParams& p, bool relu) {
+                   const BatchNormParams& p) {
     check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
                                        DeviceKind::cpu, true);
     const BnGeom g = bn_geom(x);
@@ -240,7 +240,7 @@ void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
         scale[static_cast<std::size_t>(c)] = a.scale;
         offset[static_cast<std::size_t>(c)] = a.shift;
     }
-    apply_affine(g, x.data<float>(), scale.data(), offset.data(), relu, y.data<float>());
+    apply_affine(g, x.data<float>(), scale.data(), offset.data(), p.relu, y.data<float>());
 }
 
 // dx = a[c] * (g - mean_g[c] - (x - mean[c]) * k[c]) with g the gradient at the batch norm's
@@ -297,46 +297,23 @@ void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, c
                                          Tensor& running_mean, Tensor& running_var, Tensor& y,
                                          Tensor& save_mean, Tensor& save_invstd,
                                          const BatchNormParams& p) {
-    forward_train(*this, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p,
-                  false);
-}
-
-void CpuBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma,
-                                              const Tensor& beta, Tensor& running_mean,
-                                              Tensor& running_var, Tensor& y, Tensor& save_mean,
-                                              Tensor& save_invstd, const BatchNormParams& p) {
-    forward_train(*this, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p,
-                  true);
+    forward_train(*this, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p);
 }
 
 void CpuBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                          const Tensor& running_mean, const Tensor& running_var,
                                          Tensor& y, const BatchNormParams& p) {
-    forward_infer(x, gamma, beta, running_mean, running_var, y, p, false);
+    forward_infer(x, gamma, beta, running_mean, running_var, y, p);
 }
 
-void CpuBackend::batchnorm_relu_forward_infer(const Tensor& x, const Tensor& gamma,
-                                              const Tensor& beta, const Tensor& running_mean,
-                                              const Tensor& running_var, Tensor& y,
-                                              const BatchNormParams& p) {
-    forward_infer(x, gamma, beta, running_mean, running_var, y, p, true);
-}
-
-void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                    const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
-                                    Tensor& dgamma, Tensor& dbeta) {
-    check_batchnorm_backward_args(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
+void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
+                                    const Tensor& gamma, const Tensor& save_mean,
+                                    const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
+                                    Tensor& dbeta) {
+    check_batchnorm_backward_args(x, relu_y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
                                   DeviceKind::cpu, true);
-    backward(*this, x, nullptr, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
-}
-
-void CpuBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
-                                         const Tensor& gamma, const Tensor& save_mean,
-                                         const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
-                                         Tensor& dbeta) {
-    check_batchnorm_relu_backward_args(x, y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
-                                       DeviceKind::cpu, true);
-    backward(*this, x, y.data<float>(), dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+    backward(*this, x, relu_y ? relu_y->data<float>() : nullptr, dy, gamma, save_mean, save_invstd,
+             dx, dgamma, dbeta);
 }
 
 }  // namespace pfce

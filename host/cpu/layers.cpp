@@ -4,6 +4,7 @@
 // tie and index rules are core/kernels/layers.hpp, shared with cuda/layers.cu.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "core/kernels/layers.hpp"
 #include "core/op_checks.hpp"
@@ -155,39 +156,48 @@ void CpuBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Ten
     }
 }
 
-void CpuBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
-    check_concat_channels_args(a, b, y, DeviceKind::cpu, true);
-    // nchw: each image is [a (Ca,H,W); b (Cb,H,W)]; nhwc: each pixel is [a (Ca); b (Cb)].
+namespace {
+
+// The concat's rows: with n items, each [a (sa values); b (sb values)] in `joined`. nchw: an item
+// is an image, [a (Ca,H,W); b (Cb,H,W)]; nhwc: a pixel, [a (Ca); b (Cb)]. Join copies a and b into
+// joined; split copies joined back out (the backward).
+struct ConcatRows {
+    std::int64_t n, sa, sb;
+};
+ConcatRows concat_rows(const Tensor& a, const Tensor& b) {
     const bool nhwc = a.layout() == Layout::nhwc;
     const std::int64_t n = nhwc ? a.dim(0) * a.dim(2) * a.dim(3) : a.dim(0);
-    const std::int64_t sa = a.numel() / std::max<std::int64_t>(n, 1);
-    const std::int64_t sb = b.numel() / std::max<std::int64_t>(n, 1);
-    const float* pa = a.data<float>();
-    const float* pb = b.data<float>();
-    float* py = y.data<float>();
+    return {n, a.numel() / std::max<std::int64_t>(n, 1), b.numel() / std::max<std::int64_t>(n, 1)};
+}
+// Join when the parts are read (const) and `joined` written; split (the backward) the other way.
+template <typename Part, typename Joined>
+void copy_concat_rows(const ConcatRows& r, Part* a, Part* b, Joined* joined) {
+    constexpr bool join = std::is_const_v<Part>;
+    static_assert(join != std::is_const_v<Joined>, "one side is read, the other written");
+    const auto bytes = [](std::int64_t v) { return sizeof(float) * static_cast<std::size_t>(v); };
 #pragma omp parallel for schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) {
-        std::memcpy(py + i * (sa + sb), pa + i * sa, sizeof(float) * static_cast<std::size_t>(sa));
-        std::memcpy(py + i * (sa + sb) + sa, pb + i * sb,
-                    sizeof(float) * static_cast<std::size_t>(sb));
+    for (std::int64_t i = 0; i < r.n; ++i) {
+        Joined* row = joined + i * (r.sa + r.sb);
+        if constexpr (join) {
+            std::memcpy(row, a + i * r.sa, bytes(r.sa));
+            std::memcpy(row + r.sa, b + i * r.sb, bytes(r.sb));
+        } else {
+            std::memcpy(a + i * r.sa, row, bytes(r.sa));
+            std::memcpy(b + i * r.sb, row + r.sa, bytes(r.sb));
+        }
     }
+}
+
+}  // namespace
+
+void CpuBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
+    check_concat_channels_args(a, b, y, DeviceKind::cpu, true);
+    copy_concat_rows(concat_rows(a, b), a.data<float>(), b.data<float>(), y.data<float>());
 }
 
 void CpuBackend::concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) {
     check_concat_channels_backward_args(dy, da, db, DeviceKind::cpu, true);
-    const bool nhwc = da.layout() == Layout::nhwc;  // as in concat_channels
-    const std::int64_t n = nhwc ? da.dim(0) * da.dim(2) * da.dim(3) : da.dim(0);
-    const std::int64_t sa = da.numel() / std::max<std::int64_t>(n, 1);
-    const std::int64_t sb = db.numel() / std::max<std::int64_t>(n, 1);
-    const float* pdy = dy.data<float>();
-    float* pa = da.data<float>();
-    float* pb = db.data<float>();
-#pragma omp parallel for schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) {
-        std::memcpy(pa + i * sa, pdy + i * (sa + sb), sizeof(float) * static_cast<std::size_t>(sa));
-        std::memcpy(pb + i * sb, pdy + i * (sa + sb) + sa,
-                    sizeof(float) * static_cast<std::size_t>(sb));
-    }
+    copy_concat_rows(concat_rows(da, db), da.data<float>(), db.data<float>(), dy.data<float>());
 }
 
 void CpuBackend::reflect_pad(const Tensor& x, Tensor& y, int top, int left) {

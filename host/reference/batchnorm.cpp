@@ -130,17 +130,17 @@ void relu_inplace(Doubles& v, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) p[i] = p[i] > 0.0 ? p[i] : 0.0;
 }
 
-// The passes behind both entry points of each direction: batch norm, then the ReLU when relu.
+// Batch norm, then the ReLU when p.relu.
 void forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                    Tensor& running_var, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
-                   const BatchNormParams& p, bool relu) {
+                   const BatchNormParams& p) {
     check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
                                        save_invstd, DeviceKind::cpu);
     Doubles rm(running_mean), rv(running_var), out(y), sm(save_mean), si(save_invstd);
     reference::batchnorm_forward_train(Doubles(x).data(), Doubles(gamma).data(),
                                        Doubles(beta).data(), rm.data(), rv.data(), out.data(),
                                        sm.data(), si.data(), bn_shape(x), p.momentum, p.eps);
-    if (relu) relu_inplace(out, y.numel());
+    if (p.relu) relu_inplace(out, y.numel());
     out.store(y);
     sm.store(save_mean);
     si.store(save_invstd);
@@ -150,14 +150,14 @@ void forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Ten
 
 void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                    const Tensor& running_mean, const Tensor& running_var, Tensor& y,
-                   const BatchNormParams& p, bool relu) {
+                   const BatchNormParams& p) {
     check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
                                        DeviceKind::cpu);
     Doubles out(y);
     reference::batchnorm_forward_infer(Doubles(x).data(), Doubles(gamma).data(),
                                        Doubles(beta).data(), Doubles(running_mean).data(),
                                        Doubles(running_var).data(), out.data(), bn_shape(x), p.eps);
-    if (relu) relu_inplace(out, y.numel());
+    if (p.relu) relu_inplace(out, y.numel());
     out.store(y);
 }
 
@@ -179,50 +179,28 @@ void ReferenceBackend::batchnorm_forward_train(const Tensor& x, const Tensor& ga
                                                const Tensor& beta, Tensor& running_mean,
                                                Tensor& running_var, Tensor& y, Tensor& save_mean,
                                                Tensor& save_invstd, const BatchNormParams& p) {
-    forward_train(x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p, false);
-}
-
-void ReferenceBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma,
-                                                    const Tensor& beta, Tensor& running_mean,
-                                                    Tensor& running_var, Tensor& y,
-                                                    Tensor& save_mean, Tensor& save_invstd,
-                                                    const BatchNormParams& p) {
-    forward_train(x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p, true);
+    forward_train(x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p);
 }
 
 void ReferenceBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma,
                                                const Tensor& beta, const Tensor& running_mean,
                                                const Tensor& running_var, Tensor& y,
                                                const BatchNormParams& p) {
-    forward_infer(x, gamma, beta, running_mean, running_var, y, p, false);
+    forward_infer(x, gamma, beta, running_mean, running_var, y, p);
 }
 
-void ReferenceBackend::batchnorm_relu_forward_infer(const Tensor& x, const Tensor& gamma,
-                                                    const Tensor& beta, const Tensor& running_mean,
-                                                    const Tensor& running_var, Tensor& y,
-                                                    const BatchNormParams& p) {
-    forward_infer(x, gamma, beta, running_mean, running_var, y, p, true);
-}
-
-void ReferenceBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                          const Tensor& save_mean, const Tensor& save_invstd,
-                                          Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
-    check_batchnorm_backward_args(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
+void ReferenceBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
+                                          const Tensor& gamma, const Tensor& save_mean,
+                                          const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
+                                          Tensor& dbeta) {
+    check_batchnorm_backward_args(x, relu_y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
                                   DeviceKind::cpu);
-    backward(x, Doubles(dy).data(), gamma, save_mean, save_invstd, dx, dgamma, dbeta);
-}
-
-void ReferenceBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
-                                               const Tensor& gamma, const Tensor& save_mean,
-                                               const Tensor& save_invstd, Tensor& dx,
-                                               Tensor& dgamma, Tensor& dbeta) {
-    check_batchnorm_relu_backward_args(x, y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
-                                       DeviceKind::cpu);
     // The ReLU's gradient first: dy where the output is positive, 0 elsewhere.
-    Doubles masked(dy);
-    for (std::int64_t i = 0; i < dy.numel(); ++i)
-        if (!(y.data<float>()[i] > 0.0f)) masked.data()[i] = 0.0;
-    backward(x, masked.data(), gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+    Doubles g(dy);
+    if (relu_y)
+        for (std::int64_t i = 0; i < dy.numel(); ++i)
+            if (!(relu_y->data<float>()[i] > 0.0f)) g.data()[i] = 0.0;
+    backward(x, g.data(), gamma, save_mean, save_invstd, dx, dgamma, dbeta);
 }
 
 }  // namespace pfce
