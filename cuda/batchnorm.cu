@@ -224,10 +224,14 @@ dim3 plane_grid(const BnShape& s) {
     return dim3(gx, gy);
 }
 
+}  // namespace
+
 // The three passes of training-mode batch norm; p.relu fuses max(0, .) into the last.
-void bn_forward_train(CudaContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                      Tensor& running_mean, Tensor& running_var, Tensor& y, Tensor& save_mean,
-                      Tensor& save_invstd, const BatchNormParams& p) {
+void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                          Tensor& running_mean, Tensor& running_var, Tensor& y,
+                                          Tensor& save_mean, Tensor& save_invstd,
+                                          const BatchNormParams& p) {
+    CudaContext& ctx = *ctx_;
     check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
                                        save_invstd, DeviceKind::cuda);
     const BnShape s = bn_shape(x);
@@ -248,9 +252,10 @@ void bn_forward_train(CudaContext& ctx, const Tensor& x, const Tensor& gamma, co
            y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, p.relu);
 }
 
-void bn_forward_infer(CudaContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                      const Tensor& running_mean, const Tensor& running_var, Tensor& y,
-                      const BatchNormParams& p) {
+void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                          const Tensor& running_mean, const Tensor& running_var,
+                                          Tensor& y, const BatchNormParams& p) {
+    CudaContext& ctx = *ctx_;
     check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
                                        DeviceKind::cuda);
     const BnShape s = bn_shape(x);
@@ -264,10 +269,16 @@ void bn_forward_infer(CudaContext& ctx, const Tensor& x, const Tensor& gamma, co
            y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, p.relu);
 }
 
-// Backward of batch norm, or of batch norm + ReLU when y (the fused forward's output) is given.
-void bn_backward(CudaContext& ctx, const Tensor& x, const float* y, const Tensor& dy,
-                 const Tensor& gamma, const Tensor& save_mean, const Tensor& save_invstd,
-                 Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+// Backward of batch norm, or of batch norm + ReLU when relu_y (the fused forward's output) is
+// given.
+void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
+                                     const Tensor& gamma, const Tensor& save_mean,
+                                     const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
+                                     Tensor& dbeta) {
+    check_batchnorm_backward_args(x, relu_y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
+                                  DeviceKind::cuda);
+    const float* y = relu_y ? relu_y->data<float>() : nullptr;
+    CudaContext& ctx = *ctx_;
     const BnShape s = bn_shape(x);
     const long long m = 1LL * s.n * s.hw;
     PFCE_CHECK_SHAPE(m > 0, "empty batch ", x.describe());  // this backend needs a non-empty batch
@@ -287,32 +298,6 @@ void bn_backward(CudaContext& ctx, const Tensor& x, const float* y, const Tensor
     launch("bn_backward_apply_kernel", bn_backward_apply_kernel, plane_grid(s), kThreads,
            ctx.stream, x.data<float>(), dy.data<float>(), y, dx.data<float>(), s.c, 1LL * s.n * s.c,
            s.hw, save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
-}
-
-}  // namespace
-
-void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                          Tensor& running_mean, Tensor& running_var, Tensor& y,
-                                          Tensor& save_mean, Tensor& save_invstd,
-                                          const BatchNormParams& p) {
-    bn_forward_train(*ctx_, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd,
-                     p);
-}
-
-void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                          const Tensor& running_mean, const Tensor& running_var,
-                                          Tensor& y, const BatchNormParams& p) {
-    bn_forward_infer(*ctx_, x, gamma, beta, running_mean, running_var, y, p);
-}
-
-void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
-                                     const Tensor& gamma, const Tensor& save_mean,
-                                     const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
-                                     Tensor& dbeta) {
-    check_batchnorm_backward_args(x, relu_y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
-                                  DeviceKind::cuda);
-    bn_backward(*ctx_, x, relu_y ? relu_y->data<float>() : nullptr, dy, gamma, save_mean,
-                save_invstd, dx, dgamma, dbeta);
 }
 
 }  // namespace pfce

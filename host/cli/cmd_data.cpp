@@ -96,33 +96,27 @@ std::optional<Dataset> mask_source(const MaskDir& md, const DataFlags& flags) {
 
 // ---- synth ----------------------------------------------------------------------------------
 
+// The flags fill the library's options directly; --force is the command's.
 struct SynthFlags {
-    std::string out;
-    int count = 100;
-    int size = 300;
-    std::uint64_t seed = 0;
+    SynthOptions o;
     bool force = false;
 };
 
 void run_synth(const SynthFlags& f) {
-    SynthOptions o;
-    o.out_dir = f.out;
-    o.count = f.count;
-    o.size = f.size;
-    o.seed = f.seed;
+    const SynthOptions& o = f.o;
     const auto start = std::chrono::steady_clock::now();
-    Progress progress("synth", static_cast<std::size_t>(f.count));
+    Progress progress("synth", static_cast<std::size_t>(o.count));
     if (prepare_synthetic_dataset(o, f.force, [&](int, int) { progress.tick(); })) {
         std::printf("%s already holds this synthetic dataset (%d images of %dx%d, seed %llu)\n",
-                    f.out.c_str(), f.count, f.size, f.size,
-                    static_cast<unsigned long long>(f.seed));
+                    o.out_dir.c_str(), o.count, o.size, o.size,
+                    static_cast<unsigned long long>(o.seed));
         return;
     }
     const double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("wrote %d synthetic %dx%d images (seed %llu) to %s in %.2f s (%.0f images/s)\n",
-                f.count, f.size, f.size, static_cast<unsigned long long>(f.seed),
-                (fs::path(f.out) / "patches").c_str(), s, f.count / std::max(s, 1e-9));
+                o.count, o.size, o.size, static_cast<unsigned long long>(o.seed),
+                (fs::path(o.out_dir) / "patches").c_str(), s, o.count / std::max(s, 1e-9));
 }
 
 // ---- stats ----------------------------------------------------------------------------------
@@ -299,12 +293,12 @@ void setup_data(CLI::App& sub) {
     auto synth = std::make_shared<SynthFlags>();
     CLI::App* s =
         sub.add_subcommand("synth", "write the synthetic Potsdam-like dataset (Kaggle layout)");
-    s->add_option("--out", synth->out,
+    s->add_option("--out", synth->o.out_dir,
                   "output directory (receives patches/Images and patches/Labels)")
         ->required();
-    s->add_option("--count", synth->count, "number of images")->capture_default_str();
-    s->add_option("--size", synth->size, "image side in pixels")->capture_default_str();
-    s->add_option("--seed", synth->seed, "random seed")
+    s->add_option("--count", synth->o.count, "number of images")->capture_default_str();
+    s->add_option("--size", synth->o.size, "image side in pixels")->capture_default_str();
+    s->add_option("--seed", synth->o.seed, "random seed")
         ->check(non_negative_integer())
         ->capture_default_str();
     s->add_flag("--force", synth->force,

@@ -14,38 +14,29 @@
 namespace pfce::cli {
 namespace {
 
+// The flags fill the library's options directly, except the two that need converting.
 struct LinkFlags {
-    std::string in_dir, out_dir, data_root, device = "auto", conflict = "unlabelled";
-    int radius = 20;
-    float max_color_step = -1.0f;
-    int batch = 512;
-    bool force = false;
+    LinkDirOptions o;
+    std::string device = "auto", conflict = "unlabelled";
 };
 
 void run_link(const LinkFlags& f) {
-    LinkDirOptions o;
-    o.in_dir = f.in_dir;
-    o.out_dir = f.out_dir;
-    o.data_root = f.data_root;
-    o.batch = f.batch;
-    o.force = f.force;
-    o.params.radius = f.radius;
-    o.params.max_color_step = f.max_color_step;
+    LinkDirOptions o = f.o;
     if (f.conflict == "unlabelled")
         o.params.conflict = LinkConflict::unlabelled;
     else if (f.conflict == "lowest")
         o.params.conflict = LinkConflict::lowest;
     else
         PFCE_THROW(InputError, "--conflict ", f.conflict, ": expected unlabelled or lowest");
-    if (!std::isfinite(f.max_color_step))
-        PFCE_THROW(InputError, "--max-color-step ", f.max_color_step,
+    if (!std::isfinite(o.params.max_color_step))
+        PFCE_THROW(InputError, "--max-color-step ", o.params.max_color_step,
                    ": expected a finite number (< 0: off)");
 
     std::unique_ptr<Backend> backend = make_backend(f.device);
     const LinkDirResult r = link_mask_dir(*backend, o);
     const LinkQuality& q = r.quality;
     std::printf("%s %lld masks from %s on %s\n", r.reused ? "reused" : "linked",
-                static_cast<long long>(q.images), f.in_dir.c_str(), backend->name().c_str());
+                static_cast<long long>(q.images), o.in_dir.c_str(), backend->name().c_str());
     if (o.params.max_color_step >= 0)
         std::printf("radius %d, conflict %s, edge-aware: max colour step %g\n", o.params.radius,
                     f.conflict.c_str(), static_cast<double>(o.params.max_color_step));
@@ -70,29 +61,31 @@ void run_link(const LinkFlags& f) {
     else
         std::printf("time:             %.3f s linking (transfers included), %.3f s in all\n",
                     r.link_seconds, r.total_seconds);
-    std::printf("wrote %s\n", f.out_dir.c_str());
+    std::printf("wrote %s\n", o.out_dir.c_str());
 }
 
 const bool registered = register_command(
     "link", "join same-class sparse points within a radius by lines (proximity linking)",
     [](CLI::App& sub) {
         auto f = std::make_shared<LinkFlags>();
-        sub.add_option("--in", f->in_dir, "sparse mask directory (from `pfce sample`)")->required();
-        sub.add_option("--out", f->out_dir, "output mask directory")->required();
-        sub.add_option("--radius", f->radius, "D: link same-class points with dx^2+dy^2 <= D^2")
+        sub.add_option("--in", f->o.in_dir, "sparse mask directory (from `pfce sample`)")
+            ->required();
+        sub.add_option("--out", f->o.out_dir, "output mask directory")->required();
+        sub.add_option("--radius", f->o.params.radius,
+                       "D: link same-class points with dx^2+dy^2 <= D^2")
             ->capture_default_str();
         sub.add_option("--conflict", f->conflict,
                        "pixel on segments of several classes: unlabelled or lowest")
             ->capture_default_str();
-        sub.add_option("--max-color-step", f->max_color_step,
+        sub.add_option("--max-color-step", f->o.params.max_color_step,
                        "edge-aware: skip segments with a pixel farther than this from the "
                        "endpoints' mean RGB (< 0: off)")
             ->capture_default_str();
         sub.add_option("--device", f->device, "auto, cpu or cuda[:N]")->capture_default_str();
-        sub.add_option("--data", f->data_root,
+        sub.add_option("--data", f->o.data_root,
                        "dataset for dense masks and images (default: masks.json source)");
-        sub.add_option("--batch", f->batch, "images per backend call")->capture_default_str();
-        sub.add_flag("--force", f->force, "replace an output directory made with other settings");
+        sub.add_option("--batch", f->o.batch, "images per backend call")->capture_default_str();
+        sub.add_flag("--force", f->o.force, "replace an output directory made with other settings");
         sub.callback([f] { run_link(*f); });
     });
 

@@ -185,9 +185,25 @@ void apply_affine(const BnGeom& g, const float* x, const float* scale, const flo
         apply_affine<false>(g, x, scale, shift, y);
 }
 
-void forward_train(CpuBackend& be, const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                   Tensor& running_mean, Tensor& running_var, Tensor& y, Tensor& save_mean,
-                   Tensor& save_invstd, const BatchNormParams& p) {
+// dx = a[c] * (g - mean_g[c] - (x - mean[c]) * k[c]) with g the gradient at the batch norm's
+// output (dy, masked by y > 0 when Relu).
+template <bool Relu>
+void apply_grad(const BnGeom& g, const float* __restrict x, const float* __restrict y,
+                const float* __restrict dy, const float* __restrict mean, const float* __restrict a,
+                const float* __restrict mean_g, const float* __restrict k_xhat,
+                float* __restrict dx) {
+    for_each_value(g, dx, [=](std::int64_t i, std::int64_t c) {
+        const float gi = Relu ? summand<Sum::grad_relu>(x, y, dy, 0.0f, i) : dy[i];
+        return a[c] * (gi - mean_g[c] - (x[i] - mean[c]) * k_xhat[c]);
+    });
+}
+
+}  // namespace
+
+void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                         Tensor& running_mean, Tensor& running_var, Tensor& y,
+                                         Tensor& save_mean, Tensor& save_invstd,
+                                         const BatchNormParams& p) {
     check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
                                        save_invstd, DeviceKind::cpu, true);
     const BnGeom g = bn_geom(x);
@@ -198,7 +214,7 @@ void forward_train(CpuBackend& be, const Tensor& x, const Tensor& gamma, const T
     for (std::int64_t c = 0; c < g.c; ++c)
         shift[static_cast<std::size_t>(c)] = px[g.nhwc ? c : c * g.hw];
     std::vector<double> s1, s2;
-    channel_sums<Sum::stats>(g, {px, nullptr, nullptr, shift.data()}, s1, s2, be);
+    channel_sums<Sum::stats>(g, {px, nullptr, nullptr, shift.data()}, s1, s2, *this);
     std::vector<float> scale(static_cast<std::size_t>(g.c)), offset(scale.size());
     const float* pg = gamma.data<float>();
     const float* pb = beta.data<float>();
@@ -226,9 +242,9 @@ void forward_train(CpuBackend& be, const Tensor& x, const Tensor& gamma, const T
     apply_affine(g, px, scale.data(), offset.data(), p.relu, y.data<float>());
 }
 
-void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                   const Tensor& running_mean, const Tensor& running_var, Tensor& y,
-                   const BatchNormParams& p) {
+void CpuBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                         const Tensor& running_mean, const Tensor& running_var,
+                                         Tensor& y, const BatchNormParams& p) {
     check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
                                        DeviceKind::cpu, true);
     const BnGeom g = bn_geom(x);
@@ -243,25 +259,16 @@ void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
     apply_affine(g, x.data<float>(), scale.data(), offset.data(), p.relu, y.data<float>());
 }
 
-// dx = a[c] * (g - mean_g[c] - (x - mean[c]) * k[c]) with g the gradient at the batch norm's
-// output (dy, masked by y > 0 when Relu).
-template <bool Relu>
-void apply_grad(const BnGeom& g, const float* __restrict x, const float* __restrict y,
-                const float* __restrict dy, const float* __restrict mean, const float* __restrict a,
-                const float* __restrict mean_g, const float* __restrict k_xhat,
-                float* __restrict dx) {
-    for_each_value(g, dx, [=](std::int64_t i, std::int64_t c) {
-        const float gi = Relu ? summand<Sum::grad_relu>(x, y, dy, 0.0f, i) : dy[i];
-        return a[c] * (gi - mean_g[c] - (x[i] - mean[c]) * k_xhat[c]);
-    });
-}
-
-// Backward through BN (and the ReLU when y is given: its gradient is dy where y > 0, else 0).
+// Backward through BN (and the ReLU when relu_y is given: its gradient is dy where y > 0, else 0).
 // xhat = (x - mean) * invstd; dbeta = sum g; dgamma = sum g * xhat;
 // dx = gamma * invstd * (g - dbeta/m - xhat * dgamma/m).
-void backward(CpuBackend& be, const Tensor& x, const float* y, const Tensor& dy,
-              const Tensor& gamma, const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
-              Tensor& dgamma, Tensor& dbeta) {
+void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
+                                    const Tensor& gamma, const Tensor& save_mean,
+                                    const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
+                                    Tensor& dbeta) {
+    check_batchnorm_backward_args(x, relu_y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
+                                  DeviceKind::cpu, true);
+    const float* y = relu_y ? relu_y->data<float>() : nullptr;
     const BnGeom g = bn_geom(x);
     const std::int64_t m = g.pixels();
     const float* sm = save_mean.data<float>();
@@ -269,9 +276,9 @@ void backward(CpuBackend& be, const Tensor& x, const float* y, const Tensor& dy,
     const SumInputs in{x.data<float>(), y, dy.data<float>(), sm};
     std::vector<double> s1, s2;
     if (y)
-        channel_sums<Sum::grad_relu>(g, in, s1, s2, be);
+        channel_sums<Sum::grad_relu>(g, in, s1, s2, *this);
     else
-        channel_sums<Sum::grad>(g, in, s1, s2, be);
+        channel_sums<Sum::grad>(g, in, s1, s2, *this);
     std::vector<float> a(static_cast<std::size_t>(g.c)), mean_g(a.size()), k_xhat(a.size());
     for (std::int64_t c = 0; c < g.c; ++c) {
         const auto k = static_cast<std::size_t>(c);
@@ -289,31 +296,6 @@ void backward(CpuBackend& be, const Tensor& x, const float* y, const Tensor& dy,
     else
         apply_grad<false>(g, in.x, y, in.dy, sm, a.data(), mean_g.data(), k_xhat.data(),
                           dx.data<float>());
-}
-
-}  // namespace
-
-void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                         Tensor& running_mean, Tensor& running_var, Tensor& y,
-                                         Tensor& save_mean, Tensor& save_invstd,
-                                         const BatchNormParams& p) {
-    forward_train(*this, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p);
-}
-
-void CpuBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                         const Tensor& running_mean, const Tensor& running_var,
-                                         Tensor& y, const BatchNormParams& p) {
-    forward_infer(x, gamma, beta, running_mean, running_var, y, p);
-}
-
-void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
-                                    const Tensor& gamma, const Tensor& save_mean,
-                                    const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
-                                    Tensor& dbeta) {
-    check_batchnorm_backward_args(x, relu_y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
-                                  DeviceKind::cpu, true);
-    backward(*this, x, relu_y ? relu_y->data<float>() : nullptr, dy, gamma, save_mean, save_invstd,
-             dx, dgamma, dbeta);
 }
 
 }  // namespace pfce

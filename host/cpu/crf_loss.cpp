@@ -10,6 +10,7 @@
 // is allocated per call (a few planes; small beside the window pass). Shared formulas:
 // core/kernels/crf.hpp; the plain loop this is tested against: host/reference/crf_loss.cpp.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -20,6 +21,27 @@
 #include "host/cpu/fast_exp.hpp"
 
 namespace pfce {
+namespace {
+
+// Row buffers of the given lengths, one set per thread (see for_each_image_row).
+auto row_buffers(auto... lengths) {
+    return [=] { return std::array{std::vector<float>(static_cast<std::size_t>(lengths))...}; };
+}
+
+// body(img, row, buffers) for each row of n images of `rows` rows: the (image, row) items split
+// statically over the threads, each thread with its own buffers = make(), reused across its items.
+template <typename Make, typename Body>
+void for_each_image_row(std::int64_t n, int rows, Make make, Body body) {
+#pragma omp parallel
+    {
+        auto buffers = make();
+#pragma omp for schedule(static)
+        for (std::int64_t item = 0; item < n * rows; ++item)
+            body(item / rows, static_cast<int>(item % rows), buffers);
+    }
+}
+
+}  // namespace
 
 void CpuBackend::crf_loss(const Tensor& logits, const Tensor& rgb, const CrfLossParams& p,
                           Tensor& loss, Tensor& dlogits) {
@@ -55,181 +77,161 @@ void CpuBackend::crf_loss(const Tensor& logits, const Tensor& rgb, const CrfLoss
             spatial[static_cast<std::size_t>((dy + r) * side + dx + r)] =
                 kernels::crf_spatial_exponent(dy, dx, d, inv_xy);
 
-            // ---- 1. softmax per pixel; cell means of probabilities and colours, one cell row per
-            // item.
-#pragma omp parallel
-    {
-        std::vector<float> m(static_cast<std::size_t>(w)), s(static_cast<std::size_t>(w));
-#pragma omp for schedule(static)
-        for (std::int64_t item = 0; item < n * hd; ++item) {
-            const std::int64_t img = item / hd;
-            const int a = static_cast<int>(item % hd);
-            float* P = cell_p.data() + img * c * cells + std::int64_t{a} * wd;  // k at k*cells
-            float* RGB = cell_rgb.data() + img * 3 * cells + std::int64_t{a} * wd;
-            for (int k = 0; k < c; ++k) std::fill(P + k * cells, P + k * cells + wd, 0.0f);
-            for (int ch = 0; ch < 3; ++ch) std::fill(RGB + ch * cells, RGB + ch * cells + wd, 0.0f);
-            const int y_end = std::min(h, (a + 1) * d);
-            for (int y = a * d; y < y_end; ++y) {
-                const float* z = z_all + img * c * hw + std::int64_t{y} * w;  // k at z[k*hw + x]
-                const std::uint8_t* col = rgb_all + img * 3 * hw + std::int64_t{y} * w;
-                float* pr = prob.data() + img * c * hw + std::int64_t{y} * w;
-                for (int x = 0; x < w; ++x) m[x] = z[x];
-                for (int k = 1; k < c; ++k) {
-                    const float* zk = z + k * hw;
+    // ---- 1. softmax per pixel; cell means of probabilities and colours, one cell row per
+    // item.
+    for_each_image_row(n, hd, row_buffers(w, w), [&](std::int64_t img, int a, auto& buf) {
+        auto& [m, s] = buf;
+        float* P = cell_p.data() + img * c * cells + std::int64_t{a} * wd;  // k at k*cells
+        float* RGB = cell_rgb.data() + img * 3 * cells + std::int64_t{a} * wd;
+        for (int k = 0; k < c; ++k) std::fill(P + k * cells, P + k * cells + wd, 0.0f);
+        for (int ch = 0; ch < 3; ++ch) std::fill(RGB + ch * cells, RGB + ch * cells + wd, 0.0f);
+        const int y_end = std::min(h, (a + 1) * d);
+        for (int y = a * d; y < y_end; ++y) {
+            const float* z = z_all + img * c * hw + std::int64_t{y} * w;  // k at z[k*hw + x]
+            const std::uint8_t* col = rgb_all + img * 3 * hw + std::int64_t{y} * w;
+            float* pr = prob.data() + img * c * hw + std::int64_t{y} * w;
+            for (int x = 0; x < w; ++x) m[x] = z[x];
+            for (int k = 1; k < c; ++k) {
+                const float* zk = z + k * hw;
 #pragma omp simd
-                    for (int x = 0; x < w; ++x) m[x] = zk[x] > m[x] ? zk[x] : m[x];
+                for (int x = 0; x < w; ++x) m[x] = zk[x] > m[x] ? zk[x] : m[x];
+            }
+            // 0, or NaN when a logit of the pixel is not finite (the clamp below would hide
+            // it): added to the denominator so a diverged network shows a NaN loss.
+            for (int x = 0; x < w; ++x) s[x] = 0.0f;
+            for (int k = 0; k < c; ++k) {
+                const float* zk = z + k * hw;
+#pragma omp simd
+                for (int x = 0; x < w; ++x) s[x] += zk[x] * 0.0f;
+            }
+            for (int k = 0; k < c; ++k) {
+                const float* zk = z + k * hw;
+                float* pk = pr + k * hw;
+#pragma omp simd
+                for (int x = 0; x < w; ++x) {
+                    const float v = zk[x] - m[x];
+                    pk[x] = v > -87.0f ? v : -87.0f;
                 }
-                // 0, or NaN when a logit of the pixel is not finite (the clamp below would hide
-                // it): added to the denominator so a diverged network shows a NaN loss.
-                for (int x = 0; x < w; ++x) s[x] = 0.0f;
-                for (int k = 0; k < c; ++k) {
-                    const float* zk = z + k * hw;
 #pragma omp simd
-                    for (int x = 0; x < w; ++x) s[x] += zk[x] * 0.0f;
-                }
-                for (int k = 0; k < c; ++k) {
-                    const float* zk = z + k * hw;
-                    float* pk = pr + k * hw;
-#pragma omp simd
-                    for (int x = 0; x < w; ++x) {
-                        const float v = zk[x] - m[x];
-                        pk[x] = v > -87.0f ? v : -87.0f;
-                    }
-#pragma omp simd
-                    for (int x = 0; x < w; ++x) {
-                        pk[x] = cpu::exp_clamped(pk[x]);
-                        s[x] += pk[x];
-                    }
-                }
-                for (int k = 0; k < c; ++k) {
-                    float* pk = pr + k * hw;
-#pragma omp simd
-                    for (int x = 0; x < w; ++x) pk[x] /= s[x];
-                }
-                if (d == 1) {
-                    for (int k = 0; k < c; ++k)
-                        for (int x = 0; x < w; ++x) P[k * cells + x] += pr[k * hw + x];
-                    for (int ch = 0; ch < 3; ++ch)
-                        for (int x = 0; x < w; ++x)
-                            RGB[ch * cells + x] += static_cast<float>(col[ch * hw + x]);
-                } else {
-                    for (int k = 0; k < c; ++k)
-                        for (int x = 0; x < w; ++x) P[k * cells + x / d] += pr[k * hw + x];
-                    for (int ch = 0; ch < 3; ++ch)
-                        for (int x = 0; x < w; ++x)
-                            RGB[ch * cells + x / d] += static_cast<float>(col[ch * hw + x]);
+                for (int x = 0; x < w; ++x) {
+                    pk[x] = cpu::exp_clamped(pk[x]);
+                    s[x] += pk[x];
                 }
             }
-            if (d > 1) {
-                const int ey = kernels::crf_cell_extent(a, d, h);
-                for (int b = 0; b < wd; ++b) {
-                    const float count = static_cast<float>(ey * kernels::crf_cell_extent(b, d, w));
-                    for (int k = 0; k < c; ++k) P[k * cells + b] /= count;
-                    for (int ch = 0; ch < 3; ++ch) RGB[ch * cells + b] /= count;
-                }
+            for (int k = 0; k < c; ++k) {
+                float* pk = pr + k * hw;
+#pragma omp simd
+                for (int x = 0; x < w; ++x) pk[x] /= s[x];
+            }
+            if (d == 1) {
+                for (int k = 0; k < c; ++k)
+                    for (int x = 0; x < w; ++x) P[k * cells + x] += pr[k * hw + x];
+                for (int ch = 0; ch < 3; ++ch)
+                    for (int x = 0; x < w; ++x)
+                        RGB[ch * cells + x] += static_cast<float>(col[ch * hw + x]);
+            } else {
+                for (int k = 0; k < c; ++k)
+                    for (int x = 0; x < w; ++x) P[k * cells + x / d] += pr[k * hw + x];
+                for (int ch = 0; ch < 3; ++ch)
+                    for (int x = 0; x < w; ++x)
+                        RGB[ch * cells + x / d] += static_cast<float>(col[ch * hw + x]);
             }
         }
-    }
+        if (d > 1) {
+            const int ey = kernels::crf_cell_extent(a, d, h);
+            for (int b = 0; b < wd; ++b) {
+                const float count = static_cast<float>(ey * kernels::crf_cell_extent(b, d, w));
+                for (int k = 0; k < c; ++k) P[k * cells + b] /= count;
+                for (int ch = 0; ch < 3; ++ch) RGB[ch * cells + b] /= count;
+            }
+        }
+    });
 
     // ---- 2. per cell: K and Q over its window; the loss term and dL/dp of its pixels.
-#pragma omp parallel
-    {
-        std::vector<float> q(static_cast<std::size_t>(c * wd)), ksum(static_cast<std::size_t>(wd)),
-            kern(static_cast<std::size_t>(wd));
-#pragma omp for schedule(static)
-        for (std::int64_t item = 0; item < n * hd; ++item) {
-            const std::int64_t img = item / hd;
-            const int a = static_cast<int>(item % hd);
-            const float* P = cell_p.data() + img * c * cells;  // (C,Hd,Wd) of this image
-            const float* RGB = cell_rgb.data() + img * 3 * cells;
-            std::fill(q.begin(), q.end(), 0.0f);
-            std::fill(ksum.begin(), ksum.end(), 0.0f);
-            for (int dy = -r; dy <= r; ++dy) {
-                const int a2 = a + dy;
-                if (a2 < 0 || a2 >= hd) continue;
-                for (int dx = -r; dx <= r; ++dx) {
-                    if (dy == 0 && dx == 0) continue;
-                    const int b0 = std::max(0, -dx), b1 = std::min(wd, wd - dx);
-                    if (b0 >= b1) continue;
-                    const float es = spatial[static_cast<std::size_t>((dy + r) * side + dx + r)];
-                    const float* R0 = RGB + std::int64_t{a} * wd;   // channel ch at ch*cells
-                    const float* R1 = RGB + std::int64_t{a2} * wd;  // the neighbour at b + dx
-                    // The clamped exponent first, then exp: a select and exp_clamped in one loop
-                    // keep it from vectorizing.
+    for_each_image_row(n, hd, row_buffers(c * wd, wd, wd), [&](std::int64_t img, int a, auto& buf) {
+        auto& [q, ksum, kern] = buf;
+        const float* P = cell_p.data() + img * c * cells;  // (C,Hd,Wd) of this image
+        const float* RGB = cell_rgb.data() + img * 3 * cells;
+        std::fill(q.begin(), q.end(), 0.0f);
+        std::fill(ksum.begin(), ksum.end(), 0.0f);
+        for (int dy = -r; dy <= r; ++dy) {
+            const int a2 = a + dy;
+            if (a2 < 0 || a2 >= hd) continue;
+            for (int dx = -r; dx <= r; ++dx) {
+                if (dy == 0 && dx == 0) continue;
+                const int b0 = std::max(0, -dx), b1 = std::min(wd, wd - dx);
+                if (b0 >= b1) continue;
+                const float es = spatial[static_cast<std::size_t>((dy + r) * side + dx + r)];
+                const float* R0 = RGB + std::int64_t{a} * wd;   // channel ch at ch*cells
+                const float* R1 = RGB + std::int64_t{a2} * wd;  // the neighbour at b + dx
+                // The clamped exponent first, then exp: a select and exp_clamped in one loop
+                // keep it from vectorizing.
 #pragma omp simd
-                    for (int b = b0; b < b1; ++b) {
-                        const float e =
-                            es + kernels::crf_colour_exponent(
-                                     R0[b] - R1[b + dx], R0[cells + b] - R1[cells + b + dx],
-                                     R0[2 * cells + b] - R1[2 * cells + b + dx], inv_rgb);
-                        kern[b] = e < kernels::kCrfMaxExponent ? -e : -kernels::kCrfMaxExponent;
-                    }
-#pragma omp simd
-                    for (int b = b0; b < b1; ++b) {
-                        kern[b] = cpu::exp_clamped(kern[b]);
-                        ksum[b] += kern[b];
-                    }
-                    for (int k = 0; k < c; ++k) {
-                        const float* Pk = P + k * cells + std::int64_t{a2} * wd;
-                        float* qk = q.data() + k * wd;
-#pragma omp simd
-                        for (int b = b0; b < b1; ++b) qk[b] += kern[b] * Pk[b + dx];
-                    }
+                for (int b = b0; b < b1; ++b) {
+                    const float e = es + kernels::crf_colour_exponent(
+                                             R0[b] - R1[b + dx], R0[cells + b] - R1[cells + b + dx],
+                                             R0[2 * cells + b] - R1[2 * cells + b + dx], inv_rgb);
+                    kern[b] = e < kernels::kCrfMaxExponent ? -e : -kernels::kCrfMaxExponent;
                 }
-            }
-            double sum = 0.0;
-            const float* Pa = P + std::int64_t{a} * wd;
-            for (int b = 0; b < wd; ++b) {
-                float dot = 0.0f;
-                for (int k = 0; k < c; ++k) dot += Pa[k * cells + b] * q[k * wd + b];
-                sum += static_cast<double>(ksum[b] - dot);
-            }
-            partial[static_cast<std::size_t>(item)] = sum;
-            if (dz_all) {
-                float* G = grad.data() + img * c * cells + std::int64_t{a} * wd;
-                const int ey = kernels::crf_cell_extent(a, d, h);
-                for (int b = 0; b < wd; ++b) {
-                    const float f = kernels::crf_grad_factor(
-                        p.weight, total_cells, ey * kernels::crf_cell_extent(b, d, w));
-                    for (int k = 0; k < c; ++k) G[k * cells + b] = f * q[k * wd + b];
+#pragma omp simd
+                for (int b = b0; b < b1; ++b) {
+                    kern[b] = cpu::exp_clamped(kern[b]);
+                    ksum[b] += kern[b];
+                }
+                for (int k = 0; k < c; ++k) {
+                    const float* Pk = P + k * cells + std::int64_t{a2} * wd;
+                    float* qk = q.data() + k * wd;
+#pragma omp simd
+                    for (int b = b0; b < b1; ++b) qk[b] += kern[b] * Pk[b + dx];
                 }
             }
         }
-    }
+        double sum = 0.0;
+        const float* Pa = P + std::int64_t{a} * wd;
+        for (int b = 0; b < wd; ++b) {
+            float dot = 0.0f;
+            for (int k = 0; k < c; ++k) dot += Pa[k * cells + b] * q[k * wd + b];
+            sum += static_cast<double>(ksum[b] - dot);
+        }
+        partial[static_cast<std::size_t>(img * hd + a)] = sum;
+        if (dz_all) {
+            float* G = grad.data() + img * c * cells + std::int64_t{a} * wd;
+            const int ey = kernels::crf_cell_extent(a, d, h);
+            for (int b = 0; b < wd; ++b) {
+                const float f = kernels::crf_grad_factor(p.weight, total_cells,
+                                                         ey * kernels::crf_cell_extent(b, d, w));
+                for (int k = 0; k < c; ++k) G[k * cells + b] = f * q[k * wd + b];
+            }
+        }
+    });
 
     // ---- 3. dL/dz through the softmax: dz_k = p_k (g_k - p . g), g the pixel's cell's dL/dp.
     if (dz_all) {
-#pragma omp parallel
-        {
-            std::vector<float> pg(static_cast<std::size_t>(w)), g(static_cast<std::size_t>(w));
-#pragma omp for schedule(static)
-            for (std::int64_t item = 0; item < n * h; ++item) {
-                const std::int64_t img = item / h;
-                const int y = static_cast<int>(item % h);
-                const float* G = grad.data() + img * c * cells + std::int64_t{y / d} * wd;
-                const float* pr = prob.data() + img * c * hw + std::int64_t{y} * w;
-                float* dz = dz_all + img * c * hw + std::int64_t{y} * w;
-                for (int x = 0; x < w; ++x) pg[x] = 0.0f;
-                for (int k = 0; k < c; ++k) {
-                    const float* Gk = G + k * cells;
-                    if (d == 1)
-                        for (int x = 0; x < w; ++x) g[x] = Gk[x];
-                    else
-                        for (int x = 0; x < w; ++x) g[x] = Gk[x / d];
+        for_each_image_row(n, h, row_buffers(w, w), [&](std::int64_t img, int y, auto& buf) {
+            auto& [pg, g] = buf;
+            const float* G = grad.data() + img * c * cells + std::int64_t{y / d} * wd;
+            const float* pr = prob.data() + img * c * hw + std::int64_t{y} * w;
+            float* dz = dz_all + img * c * hw + std::int64_t{y} * w;
+            // g <- class k's dL/dp of this row's pixels (each its cell's).
+            const auto cell_grad_row = [&](int k) {
+                const float* Gk = G + k * cells;
+                if (d == 1)
+                    for (int x = 0; x < w; ++x) g[x] = Gk[x];
+                else
+                    for (int x = 0; x < w; ++x) g[x] = Gk[x / d];
+            };
+            for (int x = 0; x < w; ++x) pg[x] = 0.0f;
+            for (int k = 0; k < c; ++k) {
+                cell_grad_row(k);
 #pragma omp simd
-                    for (int x = 0; x < w; ++x) pg[x] += pr[k * hw + x] * g[x];
-                }
-                for (int k = 0; k < c; ++k) {
-                    const float* Gk = G + k * cells;
-                    if (d == 1)
-                        for (int x = 0; x < w; ++x) g[x] = Gk[x];
-                    else
-                        for (int x = 0; x < w; ++x) g[x] = Gk[x / d];
-#pragma omp simd
-                    for (int x = 0; x < w; ++x) dz[k * hw + x] = pr[k * hw + x] * (g[x] - pg[x]);
-                }
+                for (int x = 0; x < w; ++x) pg[x] += pr[k * hw + x] * g[x];
             }
-        }
+            for (int k = 0; k < c; ++k) {
+                cell_grad_row(k);
+#pragma omp simd
+                for (int x = 0; x < w; ++x) dz[k * hw + x] = pr[k * hw + x] * (g[x] - pg[x]);
+            }
+        });
     }
 
     double total = 0.0;

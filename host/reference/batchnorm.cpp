@@ -130,10 +130,13 @@ void relu_inplace(Doubles& v, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) p[i] = p[i] > 0.0 ? p[i] : 0.0;
 }
 
-// Batch norm, then the ReLU when p.relu.
-void forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
-                   Tensor& running_var, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
-                   const BatchNormParams& p) {
+}  // namespace
+
+// Batch norm in double, then the ReLU when p.relu.
+void ReferenceBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma,
+                                               const Tensor& beta, Tensor& running_mean,
+                                               Tensor& running_var, Tensor& y, Tensor& save_mean,
+                                               Tensor& save_invstd, const BatchNormParams& p) {
     check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
                                        save_invstd, DeviceKind::cpu);
     Doubles rm(running_mean), rv(running_var), out(y), sm(save_mean), si(save_invstd);
@@ -148,9 +151,10 @@ void forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Ten
     rv.store(running_var);
 }
 
-void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                   const Tensor& running_mean, const Tensor& running_var, Tensor& y,
-                   const BatchNormParams& p) {
+void ReferenceBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma,
+                                               const Tensor& beta, const Tensor& running_mean,
+                                               const Tensor& running_var, Tensor& y,
+                                               const BatchNormParams& p) {
     check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
                                        DeviceKind::cpu);
     Doubles out(y);
@@ -159,34 +163,6 @@ void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                        Doubles(running_var).data(), out.data(), bn_shape(x), p.eps);
     if (p.relu) relu_inplace(out, y.numel());
     out.store(y);
-}
-
-// Backward of batch norm from the gradient at its output, g (dy, or dy masked by the ReLU).
-void backward(const Tensor& x, const double* g, const Tensor& gamma, const Tensor& save_mean,
-              const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
-    Doubles out_x(dx), out_g(dgamma), out_b(dbeta);
-    reference::batchnorm_backward(Doubles(x).data(), g, Doubles(gamma).data(),
-                                  Doubles(save_mean).data(), Doubles(save_invstd).data(),
-                                  out_x.data(), out_g.data(), out_b.data(), bn_shape(x));
-    out_x.store(dx);
-    out_g.store(dgamma);
-    out_b.store(dbeta);
-}
-
-}  // namespace
-
-void ReferenceBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma,
-                                               const Tensor& beta, Tensor& running_mean,
-                                               Tensor& running_var, Tensor& y, Tensor& save_mean,
-                                               Tensor& save_invstd, const BatchNormParams& p) {
-    forward_train(x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, p);
-}
-
-void ReferenceBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma,
-                                               const Tensor& beta, const Tensor& running_mean,
-                                               const Tensor& running_var, Tensor& y,
-                                               const BatchNormParams& p) {
-    forward_infer(x, gamma, beta, running_mean, running_var, y, p);
 }
 
 void ReferenceBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
@@ -200,7 +176,13 @@ void ReferenceBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y,
     if (relu_y)
         for (std::int64_t i = 0; i < dy.numel(); ++i)
             if (!(relu_y->data<float>()[i] > 0.0f)) g.data()[i] = 0.0;
-    backward(x, g.data(), gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+    Doubles out_x(dx), out_g(dgamma), out_b(dbeta);
+    reference::batchnorm_backward(Doubles(x).data(), g.data(), Doubles(gamma).data(),
+                                  Doubles(save_mean).data(), Doubles(save_invstd).data(),
+                                  out_x.data(), out_g.data(), out_b.data(), bn_shape(x));
+    out_x.store(dx);
+    out_g.store(dgamma);
+    out_b.store(dbeta);
 }
 
 }  // namespace pfce
