@@ -182,11 +182,20 @@ class Backend {
                            Tensor& linked) = 0;
 };
 
-// Buffers a caller keeps across calls: `t` is reallocated on `b` (zeroed, in `layout`) only when
-// its shape, dtype or layout changes, so a warmed-up loop allocates nothing.
+// Buffers a caller keeps across calls: when its shape, dtype or layout changes, `t` becomes a
+// zeroed tensor of the new ones (in `layout`) on `b`. It is grow-only: a new shape that fits in
+// the memory `t` already has (Tensor::capacity) relabels it and zeroes it with b.fill, so a batch
+// smaller than the largest seen (evaluation's short last batch) and the full batch after it
+// allocate nothing; only a larger one reallocates. So a warmed-up loop allocates nothing.
 inline void ensure_tensor(Backend& b, Tensor& t, const Shape& shape, DType dtype = DType::f32,
                           Layout layout = Layout::nchw) {
     if (!t.empty() && t.shape() == shape && t.dtype() == dtype && t.layout() == layout) return;
+    const std::size_t need = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
+    if (!t.empty() && t.device() == b.device() && need <= t.capacity()) {
+        t.reuse_as(shape, dtype, layout);
+        b.fill(t, 0.0f);
+        return;
+    }
     t = b.zeros(shape, dtype);
     t.set_layout(layout);
 }
