@@ -5,6 +5,7 @@
 // in order on the backend's stream; only copy() to host and synchronize() wait for the device.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -54,10 +55,17 @@ class Backend {
     // Host tensor suited for fast transfers to this device (pinned on CUDA; plain on CPU).
     virtual Tensor host_staging(Shape shape, DType dtype) = 0;
     // dst <- src, same shape and dtype, any of host/device on either side. A copy into host memory
-    // waits for it to complete, so the host may read dst right after.
+    // waits for it to complete, so the host may read dst right after. A copy from host memory has
+    // taken what it needs from src when it returns, so the host may overwrite src right after
+    // (CUDA stages it in pinned memory and uploads it on a stream of its own, without waiting).
     virtual void copy(Tensor& dst, const Tensor& src) = 0;
     virtual void fill(Tensor& t, float value) = 0;  // f32: value; u8/i32: static_cast
     virtual void synchronize() = 0;
+    // How many blocks of device or pinned memory this backend has allocated so far: its tensors
+    // (zeros, host_staging) and its own scratch (CUDA: the op workspace, the upload staging ring).
+    // Tests check that it stops moving once training has warmed up. 0 where nothing counts them
+    // (the host backends: a test counts by overriding zeros and host_staging).
+    virtual std::uint64_t device_allocations() const { return 0; }
 
     // ---- elementwise helpers (f32) ------------------------------------------------------------
     virtual void add_inplace(Tensor& y, const Tensor& x) = 0;  // y += x

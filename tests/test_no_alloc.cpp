@@ -3,8 +3,9 @@
 // model then runs full training batches again (the buffers are grow-only: core/backend.hpp
 // ensure_tensor; the batch loader recycles its staging buffers whatever their batch size), and
 // validation keeps its own buffers across epochs (host/train/evaluate.hpp EvalBuffers). On the CPU
-// a backend that counts every allocating call checks it. Also: the grow-only buffers and loader on
-// their own.
+// a backend that counts every allocating call checks it; on CUDA the backend's own count of device
+// and pinned allocations (Backend::device_allocations). Also: the grow-only buffers and loader on
+// their own, and the CUDA upload ring. The GPU tests skip without a device.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -74,6 +75,13 @@ TEST(Trainer, NoAllocationAfterTheFirstEpoch) {
     expect_no_allocation_after_first_epoch(b, "cpu", [&] { return b.allocations.load(); });
 }
 
+TEST(TrainGpu, NoAllocationAfterWarmup) {
+    PFCE_REQUIRE_GPU(gpu);
+    Backend& b = *gpu;
+    // cudaMalloc and cudaMallocHost, the op workspace and the upload ring included.
+    expect_no_allocation_after_first_epoch(b, "cuda", [&] { return b.device_allocations(); });
+}
+
 // ensure_tensor is grow-only: a smaller shape (or another dtype or layout that fits) reuses the
 // memory, zeroed; a larger one reallocates. Views of a relabelled tensor still work.
 TEST(GrowOnly, EnsureTensorReusesMemoryThatFits) {
@@ -130,6 +138,48 @@ TEST(GrowOnly, BatchLoaderAllocatesOnlyAtItsFirstEpoch) {
         EXPECT_EQ(sizes, (std::vector<std::int64_t>{2, 2, 1})) << "epoch " << epoch;
     }
     EXPECT_EQ(b.allocations.load(), warm);
+}
+
+// Uploads back to back, more than the ring has slots and of growing sizes (the ring grows
+// midway), each from one host buffer overwritten right after copy() returns, into distinct device
+// tensors and into one tensor that the compute stream reads between uploads: every upload must
+// arrive whole (no slot refilled before its copy read it, no copy before the compute stream was
+// done with its destination, no op before its upload).
+TEST(CudaBackend, UploadRingKeepsEveryBatch) {
+    PFCE_REQUIRE_GPU(gpu);
+    constexpr int kUploads = 10;
+    auto value = [](int k, std::int64_t i) { return static_cast<float>((i * 7 + k * 131) % 1000); };
+    auto size = [](int k) { return static_cast<std::int64_t>(1000 + 250000 * (k % 4) + 17 * k); };
+    std::int64_t largest = 0;
+    for (int k = 0; k < kUploads; ++k) largest = std::max(largest, size(k));
+    Tensor host = Tensor::host({largest}, DType::f32);
+    Tensor stage = gpu->zeros({largest}, DType::f32), acc = gpu->zeros({largest}, DType::f32);
+    std::vector<Tensor> dst;
+    for (int k = 0; k < kUploads; ++k) dst.push_back(gpu->zeros({size(k)}, DType::f32));
+    for (int k = 0; k < kUploads; ++k) {
+        host.reuse_as({size(k)}, DType::f32);
+        for (std::int64_t i = 0; i < size(k); ++i) host.data<float>()[i] = value(k, i);
+        gpu->copy(dst[static_cast<std::size_t>(k)], host);
+        host.reuse_as({largest}, DType::f32);
+        for (std::int64_t i = 0; i < largest; ++i) host.data<float>()[i] = value(k, i);
+        gpu->copy(stage, host);
+        gpu->add_inplace(acc, stage);
+        std::fill(host.data<float>(), host.data<float>() + largest, -1.0f);  // reused at once
+    }
+    for (int k = 0; k < kUploads; ++k) {
+        const Tensor back = to_host(*gpu, dst[static_cast<std::size_t>(k)]);
+        std::int64_t wrong = 0;
+        for (std::int64_t i = 0; i < size(k); ++i) wrong += back.data<float>()[i] != value(k, i);
+        EXPECT_EQ(wrong, 0) << "upload " << k << " of " << size(k) << " floats";
+    }
+    const Tensor sum = to_host(*gpu, acc);
+    std::int64_t wrong = 0;
+    for (std::int64_t i = 0; i < largest; ++i) {
+        float want = 0;
+        for (int k = 0; k < kUploads; ++k) want += value(k, i);
+        wrong += sum.data<float>()[i] != want;
+    }
+    EXPECT_EQ(wrong, 0) << "uploads into one tensor read by the compute stream in between";
 }
 
 }  // namespace
