@@ -5,6 +5,7 @@
 // in order on the backend's stream; only copy() to host and synchronize() wait for the device.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -54,10 +55,17 @@ class Backend {
     // Host tensor suited for fast transfers to this device (pinned on CUDA; plain on CPU).
     virtual Tensor host_staging(Shape shape, DType dtype) = 0;
     // dst <- src, same shape and dtype, any of host/device on either side. A copy into host memory
-    // waits for it to complete, so the host may read dst right after.
+    // waits for it to complete, so the host may read dst right after. A copy from host memory has
+    // taken what it needs from src when it returns, so the host may overwrite src right after
+    // (CUDA stages it in pinned memory and uploads it on a stream of its own, without waiting).
     virtual void copy(Tensor& dst, const Tensor& src) = 0;
     virtual void fill(Tensor& t, float value) = 0;  // f32: value; u8/i32: static_cast
     virtual void synchronize() = 0;
+    // How many blocks of device or pinned memory this backend has allocated so far: its tensors
+    // (zeros, host_staging) and its own scratch (CUDA: the op workspace, the upload staging ring).
+    // Tests check that it stops moving once training has warmed up. 0 where nothing counts them
+    // (the host backends: a test counts by overriding zeros and host_staging).
+    virtual std::uint64_t device_allocations() const { return 0; }
 
     // ---- elementwise helpers (f32) ------------------------------------------------------------
     virtual void add_inplace(Tensor& y, const Tensor& x) = 0;  // y += x
@@ -170,11 +178,20 @@ class Backend {
                            Tensor& linked) = 0;
 };
 
-// Buffers a caller keeps across calls: `t` is reallocated on `b` (zeroed, in `layout`) only when
-// its shape, dtype or layout changes, so a warmed-up loop allocates nothing.
+// Buffers a caller keeps across calls: when its shape, dtype or layout changes, `t` becomes a
+// zeroed tensor of the new ones (in `layout`) on `b`. It is grow-only: a new shape that fits in
+// the memory `t` already has (Tensor::capacity) relabels it and zeroes it with b.fill, so a batch
+// smaller than the largest seen (evaluation's short last batch) and the full batch after it
+// allocate nothing; only a larger one reallocates. So a warmed-up loop allocates nothing.
 inline void ensure_tensor(Backend& b, Tensor& t, const Shape& shape, DType dtype = DType::f32,
                           Layout layout = Layout::nchw) {
     if (!t.empty() && t.shape() == shape && t.dtype() == dtype && t.layout() == layout) return;
+    const std::size_t need = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
+    if (!t.empty() && t.device() == b.device() && need <= t.capacity()) {
+        t.reuse_as(shape, dtype, layout);
+        b.fill(t, 0.0f);
+        return;
+    }
     t = b.zeros(shape, dtype);
     t.set_layout(layout);
 }

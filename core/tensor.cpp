@@ -1,6 +1,7 @@
 // Tensor bookkeeping and host allocation.
 #include "core/tensor.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -67,8 +68,11 @@ std::string Shape::str() const {
     return os.str();
 }
 
-Tensor::Tensor(Shape shape, DType dtype, DeviceKind device, void* data, Deleter deleter)
-    : shape_(shape), dtype_(dtype), device_(device), data_(data), deleter_(deleter) {}
+Tensor::Tensor(Shape shape, DType dtype, DeviceKind device, void* data, Deleter deleter,
+               std::size_t capacity)
+    : shape_(shape), dtype_(dtype), device_(device), data_(data), deleter_(deleter) {
+    capacity_ = std::max(capacity, bytes());
+}
 
 Tensor::~Tensor() {
     release();
@@ -80,9 +84,11 @@ Tensor::Tensor(Tensor&& o) noexcept
       device_(o.device_),
       layout_(o.layout_),
       data_(o.data_),
-      deleter_(o.deleter_) {
+      deleter_(o.deleter_),
+      capacity_(o.capacity_) {
     o.data_ = nullptr;
     o.deleter_ = nullptr;
+    o.capacity_ = 0;
     o.shape_ = Shape{};
     o.layout_ = Layout::nchw;
 }
@@ -96,6 +102,7 @@ Tensor& Tensor::operator=(Tensor&& o) noexcept {
         layout_ = std::exchange(o.layout_, Layout::nchw);
         data_ = std::exchange(o.data_, nullptr);
         deleter_ = std::exchange(o.deleter_, nullptr);
+        capacity_ = std::exchange(o.capacity_, 0);
         o.shape_ = Shape{};
     }
     return *this;
@@ -105,6 +112,7 @@ void Tensor::release() noexcept {
     if (data_ && deleter_) deleter_(data_);
     data_ = nullptr;
     deleter_ = nullptr;
+    capacity_ = 0;
 }
 
 Tensor Tensor::borrow(Tensor& owner, Shape shape, Layout layout) {
@@ -135,6 +143,18 @@ void Tensor::set_layout(Layout l) {
     PFCE_CHECK_SHAPE(l == Layout::nchw || shape_.rank == 4, "layout ", layout_name(l), " for ",
                      describe(), ": only 4-D tensors have a channel order");
     layout_ = l;
+}
+
+void Tensor::reuse_as(Shape shape, DType dtype, Layout layout) {
+    const std::size_t need = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
+    PFCE_CHECK_SHAPE(!empty() && need <= capacity_, "cannot reuse ", describe(), " (", capacity_,
+                     " bytes) as ", dtype_name(dtype), shape.str());
+    PFCE_CHECK_SHAPE(layout == Layout::nchw || shape.rank == 4, "layout ", layout_name(layout),
+                     " for ", dtype_name(dtype), shape.str(),
+                     ": only 4-D tensors have a channel order");
+    shape_ = shape;
+    dtype_ = dtype;
+    layout_ = layout;
 }
 
 void Tensor::reshape(Shape s) {

@@ -61,8 +61,10 @@ class Tensor {
 
     Tensor() = default;
     // Takes ownership of `data`, freed with `deleter`; a null deleter makes a view that frees
-    // nothing (made by borrow(), never by hand).
-    Tensor(Shape shape, DType dtype, DeviceKind device, void* data, Deleter deleter);
+    // nothing (made by borrow(), never by hand). `capacity`: bytes at `data` (at least the
+    // shape's; 0 means exactly the shape's).
+    Tensor(Shape shape, DType dtype, DeviceKind device, void* data, Deleter deleter,
+           std::size_t capacity = 0);
     ~Tensor();
     Tensor(Tensor&& o) noexcept;
     Tensor& operator=(Tensor&& o) noexcept;
@@ -81,6 +83,9 @@ class Tensor {
     DeviceKind device() const { return device_; }
     std::int64_t numel() const { return shape_.numel(); }
     std::size_t bytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype_); }
+    // Bytes of the memory behind the tensor: bytes() when it was made, and so after reuse_as() to
+    // a smaller shape, more. A view's capacity is its own bytes.
+    std::size_t capacity() const { return capacity_; }
     bool empty() const { return data_ == nullptr; }
     std::int64_t dim(int i) const { return shape_[i]; }
     Layout layout() const { return layout_; }
@@ -102,6 +107,11 @@ class Tensor {
 
     // Same memory, new shape with the same element count (e.g. (N,H,W) -> (N,1,H,W)); nchw only.
     void reshape(Shape s);
+    // Same memory relabelled as `shape`, `dtype`, `layout`, which must fit in capacity()
+    // (ShapeError otherwise); the bytes are left as they are. What lets a kept buffer serve a
+    // smaller batch (a short last batch, evaluation) and the full one again without reallocating:
+    // see ensure_tensor (core/backend.hpp).
+    void reuse_as(Shape shape, DType dtype, Layout layout = Layout::nchw);
     std::string describe() const;  // "f32(2,6,300,300)@cpu", "f32(2,16,8,8)nhwc@cpu"
 
   private:
@@ -114,6 +124,7 @@ class Tensor {
     Layout layout_ = Layout::nchw;
     void* data_ = nullptr;
     Deleter deleter_ = nullptr;
+    std::size_t capacity_ = 0;
 };
 
 // The memory ops of the host backends (CPU, reference): dst <- src for host tensors of the same

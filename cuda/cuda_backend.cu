@@ -25,9 +25,20 @@ CudaContext::CudaContext(int device_ordinal) : device(device_ordinal) {
     PFCE_CUBLAS_CHECK(cublasSetStream(cublas, stream));
     // TF32 tensor cores for GEMMs, as PyTorch's default for convolutions.
     PFCE_CUBLAS_CHECK(cublasSetMathMode(cublas, CUBLAS_TF32_TENSOR_OP_MATH));
+    PFCE_CUDA_CHECK(cudaStreamCreateWithFlags(&upload_stream, cudaStreamNonBlocking));
+    PFCE_CUDA_CHECK(cudaEventCreateWithFlags(&compute_mark, cudaEventDisableTiming));
+    for (UploadSlot& slot : upload_slots)
+        PFCE_CUDA_CHECK(cudaEventCreateWithFlags(&slot.copied, cudaEventDisableTiming));
 }
 
 CudaContext::~CudaContext() {
+    if (upload_stream) PFCE_CUDA_CHECK_LOG(cudaStreamSynchronize(upload_stream));
+    for (UploadSlot& slot : upload_slots) {
+        if (slot.host) PFCE_CUDA_CHECK_LOG(cudaFreeHost(slot.host));
+        if (slot.copied) PFCE_CUDA_CHECK_LOG(cudaEventDestroy(slot.copied));
+    }
+    if (compute_mark) PFCE_CUDA_CHECK_LOG(cudaEventDestroy(compute_mark));
+    if (upload_stream) PFCE_CUDA_CHECK_LOG(cudaStreamDestroy(upload_stream));
     if (workspace_) PFCE_CUDA_CHECK_LOG(cudaFree(workspace_));
     if (cublas) cublasDestroy(cublas);
     if (cudnn) cudnnDestroy(cudnn);
@@ -41,9 +52,23 @@ void* CudaContext::workspace(std::size_t bytes) {
         PFCE_CUDA_CHECK(cudaFree(workspace_));
         workspace_ = nullptr;
     }
-    PFCE_CUDA_CHECK(cudaMalloc(&workspace_, bytes));
+    workspace_ = alloc_device(bytes);
     workspace_size_ = bytes;
     return workspace_;
+}
+
+void* CudaContext::alloc_device(std::size_t bytes) {
+    void* p = nullptr;
+    PFCE_CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 64));
+    ++allocations_;
+    return p;
+}
+
+void* CudaContext::alloc_pinned(std::size_t bytes) {
+    void* p = nullptr;
+    PFCE_CUDA_CHECK(cudaMallocHost(&p, bytes ? bytes : 64));
+    ++allocations_;
+    return p;
 }
 
 // ---- kernel variants (Backend::op_variants) ---------------------------------------------------
@@ -138,8 +163,7 @@ std::string CudaBackend::name() const {
 Tensor CudaBackend::zeros(Shape shape, DType dtype) {
     use_device(ctx_->device);
     std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
-    void* p = nullptr;
-    PFCE_CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 64));
+    void* p = ctx_->alloc_device(bytes);
     PFCE_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, ctx_->stream));
     return Tensor(shape, dtype, DeviceKind::cuda, p, &free_device);
 }
@@ -147,8 +171,7 @@ Tensor CudaBackend::zeros(Shape shape, DType dtype) {
 Tensor CudaBackend::host_staging(Shape shape, DType dtype) {
     use_device(ctx_->device);
     std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
-    void* p = nullptr;
-    PFCE_CUDA_CHECK(cudaMallocHost(&p, bytes ? bytes : 64));
+    void* p = ctx_->alloc_pinned(bytes);
     std::memset(p, 0, bytes);
     return Tensor(shape, dtype, DeviceKind::cpu, p, &free_pinned);
 }
@@ -159,9 +182,49 @@ void CudaBackend::copy(Tensor& dst, const Tensor& src) {
         dst.describe(), " <- ", src.describe());
     if (src.bytes() == 0) return;
     use_device(ctx_->device);
+    if (src.device() == DeviceKind::cpu && dst.device() == DeviceKind::cuda) {
+        upload(dst, src);
+        return;
+    }
     PFCE_CUDA_CHECK(
         cudaMemcpyAsync(dst.raw(), src.raw(), src.bytes(), cudaMemcpyDefault, ctx_->stream));
     if (dst.device() == DeviceKind::cpu) PFCE_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+}
+
+void CudaBackend::upload(Tensor& dst, const Tensor& src) {
+    CudaContext& c = *ctx_;
+    const std::size_t n = src.bytes();
+    std::lock_guard<std::mutex> lock(c.upload_mutex);
+    if (n > c.upload_slot_bytes) {  // a new largest upload: every slot grows to it (warm-up only)
+        for (CudaContext::UploadSlot& slot : c.upload_slots) {
+            if (slot.used) PFCE_CUDA_CHECK(cudaEventSynchronize(slot.copied));
+            if (slot.host) PFCE_CUDA_CHECK(cudaFreeHost(slot.host));
+            slot.host = nullptr;  // stays so should the allocation below throw
+            slot.used = false;
+        }
+        c.upload_slot_bytes = 0;
+        for (CudaContext::UploadSlot& slot : c.upload_slots) slot.host = c.alloc_pinned(n);
+        c.upload_slot_bytes = n;
+    }
+    CudaContext::UploadSlot& slot = c.upload_slots[c.next_upload_slot];
+    c.next_upload_slot = (c.next_upload_slot + 1) % CudaContext::kUploadSlots;
+    // The slot's previous copy, kUploadSlots uploads ago, must have read it before it is refilled:
+    // the one host wait.
+    if (slot.used) PFCE_CUDA_CHECK(cudaEventSynchronize(slot.copied));
+    std::memcpy(slot.host, src.raw(), n);  // src is the caller's again from here
+    // Ops enqueued before may still read or write dst: the copy waits for them.
+    PFCE_CUDA_CHECK(cudaEventRecord(c.compute_mark, c.stream));
+    PFCE_CUDA_CHECK(cudaStreamWaitEvent(c.upload_stream, c.compute_mark, 0));
+    PFCE_CUDA_CHECK(
+        cudaMemcpyAsync(dst.raw(), slot.host, n, cudaMemcpyHostToDevice, c.upload_stream));
+    PFCE_CUDA_CHECK(cudaEventRecord(slot.copied, c.upload_stream));
+    slot.used = true;
+    // Ops enqueued from now on (and copies back to the host, on the same stream) see dst's bytes.
+    PFCE_CUDA_CHECK(cudaStreamWaitEvent(c.stream, slot.copied, 0));
+}
+
+std::uint64_t CudaBackend::device_allocations() const {
+    return ctx_->allocations();
 }
 
 void CudaBackend::fill(Tensor& t, float value) {

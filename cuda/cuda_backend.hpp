@@ -31,12 +31,15 @@ class CudaBackend final : public Backend {
                    const SgdParams& p) override;
     void adam_steps(std::span<const AdamSlot> slots, const Tensor& grad_scale,
                     const AdamParams& p) override;
+    // Every cudaMalloc and cudaMallocHost so far (CudaContext::alloc_device, alloc_pinned).
+    std::uint64_t device_allocations() const override;
     void set_deterministic(bool on) override;
     std::vector<std::string> kernel_choices() const override;
     std::vector<std::string> op_variants(const std::string& op) const override;
     void select_op_variant(const std::string& op, const std::string& variant) override;
 
   private:
+    void upload(Tensor& dst, const Tensor& src);  // copy() from host memory: see CudaContext
     void global_grad_norm_multi(std::span<const Tensor* const> grads, Tensor& norm);
 
     enum class FocalKernel { three_launch, single_launch };

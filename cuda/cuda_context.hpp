@@ -1,10 +1,14 @@
 // Per-backend CUDA state: the stream every op is enqueued on, the cuDNN and cuBLAS handles bound
-// to it, and a grow-only workspace shared by ops (ops run one at a time on the stream, so one
-// workspace suffices). Op families may keep their own caches (e.g. cuDNN algorithms by shape) in
-// their .cu files keyed by this context.
+// to it, a grow-only workspace shared by ops (ops run one at a time on the stream, so one
+// workspace suffices), the staging ring host->device copies go through, and the count of every
+// allocation. Op families may keep their own caches (e.g. cuDNN algorithms by shape) in their .cu
+// files keyed by this context.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <mutex>
 
 #include "cuda/cuda_check.hpp"
 
@@ -24,6 +28,35 @@ struct CudaContext {
     void* workspace(std::size_t bytes);
     std::size_t workspace_bytes() const { return workspace_size_; }
 
+    // Every block of device (cudaMalloc) and pinned host (cudaMallocHost) memory the backend takes
+    // comes from these two, which count them (Backend::device_allocations: a warmed-up training
+    // step must take none). Callable from any thread (the batch loader's threads make staging
+    // buffers).
+    void* alloc_device(std::size_t bytes);
+    void* alloc_pinned(std::size_t bytes);
+    std::uint64_t allocations() const { return allocations_.load(); }
+
+    // Host->device copies (CudaBackend::copy) go through a ring of pinned staging buffers on a
+    // stream of their own: the host copies src into the next slot, the upload stream (after the
+    // compute stream's pending work, which may still read dst) copies the slot to dst and records
+    // the slot's event, and the compute stream waits on that event. The only host wait is before a
+    // slot is refilled, on its previous copy, kUploadSlots uploads ago. Slots grow only when an
+    // upload is larger than any before (so one pinned pool serves a run).
+    struct UploadSlot {
+        void* host = nullptr;
+        cudaEvent_t copied = nullptr;
+        bool used = false;  // `copied` has been recorded
+    };
+    static constexpr int kUploadSlots = 3;
+    // Bytes of every slot: the largest upload so far. A larger one grows them all at once, so
+    // no slot grows later for a size the run has already uploaded.
+    std::size_t upload_slot_bytes = 0;
+    cudaStream_t upload_stream = nullptr;
+    cudaEvent_t compute_mark = nullptr;  // recorded on `stream` before each upload
+    UploadSlot upload_slots[kUploadSlots];
+    int next_upload_slot = 0;
+    std::mutex upload_mutex;
+
     explicit CudaContext(int device_ordinal);
     ~CudaContext();
     CudaContext(const CudaContext&) = delete;
@@ -32,6 +65,7 @@ struct CudaContext {
   private:
     void* workspace_ = nullptr;
     std::size_t workspace_size_ = 0;
+    std::atomic<std::uint64_t> allocations_{0};
 };
 
 // Number of usable CUDA devices; any runtime error (no driver, no device) counts as 0.

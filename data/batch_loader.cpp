@@ -97,23 +97,39 @@ struct BatchLoader::Impl {
         workers.clear();
     }
 
-    // A batch of b samples: a recycled one of that size, or freshly allocated staging tensors.
-    Batch take_buffers(std::int64_t b) {
-        {
-            std::lock_guard<std::mutex> lock(mu);
-            for (std::size_t k = 0; k < pool.size(); ++k) {
-                if (pool[k].images.dim(0) == b) {
-                    Batch out = std::move(pool[k]);
-                    pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(k));
-                    return out;
-                }
-            }
-        }
+    // The most samples a batch holds: every set of staging buffers is made this size.
+    std::int64_t largest_batch() const {
+        return static_cast<std::int64_t>(
+            std::min(samples.size(), static_cast<std::size_t>(opts.batch_size)));
+    }
+
+    // Staging tensors for a batch of largest_batch() samples.
+    Batch allocate_buffers() {
+        const std::int64_t b = largest_batch();
         Batch out;
         out.images = backend.host_staging({b, 3, height, width}, DType::f32);
         out.train_labels = backend.host_staging({b, height, width}, DType::u8);
         out.dense = backend.host_staging({b, height, width}, DType::u8);
         if (opts.keep_rgb) out.rgb = backend.host_staging({b, 3, height, width}, DType::u8);
+        return out;
+    }
+
+    // A batch of b samples: a recycled one (any batch size: they all have room for the largest)
+    // relabelled to b samples, or, should the pool be empty, freshly allocated staging tensors.
+    Batch take_buffers(std::int64_t b) {
+        Batch out;
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            if (!pool.empty()) {
+                out = std::move(pool.back());
+                pool.pop_back();
+            }
+        }
+        if (out.images.empty()) out = allocate_buffers();
+        out.images.reuse_as({b, 3, height, width}, DType::f32);
+        out.train_labels.reuse_as({b, height, width}, DType::u8);
+        out.dense.reuse_as({b, height, width}, DType::u8);
+        if (opts.keep_rgb) out.rgb.reuse_as({b, 3, height, width}, DType::u8);
         return out;
     }
 
@@ -284,6 +300,12 @@ std::size_t BatchLoader::batches_per_epoch() const {
 void BatchLoader::start_epoch(int epoch) {
     Impl& im = *impl_;
     im.stop_workers();
+    // Every set of staging buffers the loader will ever use, made now: at most prefetch batches
+    // are being filled or wait while the caller holds one (next() takes the caller's back before
+    // handing out another), so prefetch + 1 sets always suffice and, however the threads run, none
+    // is allocated once the first epoch has started (one pinned pool per loader).
+    if (!im.started)
+        for (int k = 0; k <= im.opts.prefetch; ++k) im.pool.push_back(im.allocate_buffers());
     {
         std::lock_guard<std::mutex> lock(im.mu);
         // Batches prepared for an abandoned epoch go back to the pool.
@@ -313,9 +335,9 @@ void BatchLoader::start_epoch(int epoch) {
 bool BatchLoader::next(Batch& out) {
     Impl& im = *impl_;
     if (!im.started) PFCE_THROW(ShapeError, "batch loader: next() before start_epoch()");
-    // Hand the previous batch's buffers back first; on a device, pending copies from them must end.
+    // Hand the previous batch's buffers back first. No wait for the device: Backend::copy has
+    // taken what it needs from host memory by the time it returns.
     if (!out.images.empty()) {
-        if (im.backend.device() != DeviceKind::cpu) im.backend.synchronize();
         Batch old;
         old.images = std::move(out.images);
         old.train_labels = std::move(out.train_labels);

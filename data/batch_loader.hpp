@@ -64,8 +64,10 @@ class BatchLoader {
     std::size_t batches_per_epoch() const;
     void start_epoch(int epoch);
     // Next batch of the current epoch, or false at its end. Throws what a worker threw. The tensors
-    // `out` held before the call are recycled for later batches (on a device backend the loader
-    // synchronizes it first, so copies from them have finished).
+    // `out` held before the call are recycled for later batches (without waiting for the device:
+    // Backend::copy from host memory is done with it when it returns). All the staging buffers
+    // (prefetch + 1 batches of the largest batch size) are made when the first epoch starts, so a
+    // caller that passes the same `out` from epoch to epoch allocates nothing after that.
     bool next(Batch& out);
 
   private:

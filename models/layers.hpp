@@ -15,8 +15,9 @@
 
 namespace pfce {
 
-// t <- zeros(shape) in `layout` on the backend unless it already has that shape and layout (so
-// steady-state calls allocate nothing).
+// t <- zeros(shape) in `layout` on the backend unless it already has that shape and layout;
+// grow-only (ensure_tensor, core/backend.hpp), so steady-state calls allocate nothing, a smaller
+// batch included.
 void ensure_shape(Backend& b, Tensor& t, const Shape& shape, Layout layout = Layout::nchw);
 
 // Square k x k convolution, stride 1, zero padding (k-1)/2 ("same" size), optional bias. Its

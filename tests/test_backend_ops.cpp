@@ -776,7 +776,9 @@ const std::set<std::string> kNotOps = {"device", "name", "activation_layout", "z
                                        // are tested by that op's own tests)
                                        "op_variants", "select_op_variant",
                                        // reproducibility settings and records, not ops
-                                       "set_deterministic", "kernel_choices"};
+                                       "set_deterministic", "kernel_choices",
+                                       // an allocation count for tests (tests/test_no_alloc.cpp)
+                                       "device_allocations"};
 
 // ---- the backends ------------------------------------------------------------------------------
 

@@ -36,11 +36,54 @@ void window_labels(const LabelMap& m, const std::vector<WindowRect>& windows, Te
         }
 }
 
+// `t` as a host tensor of `shape`, reusing its memory when it has room (contents left as they are).
+void ensure_host(Tensor& t, const Shape& shape, DType dtype) {
+    if (!t.empty() && t.device() == DeviceKind::cpu &&
+        static_cast<std::size_t>(shape.numel()) * dtype_size(dtype) <= t.capacity())
+        t.reuse_as(shape, dtype);
+    else
+        t = Tensor::host(shape, dtype);
+}
+
+bool same_stats(const ChannelStats& a, const ChannelStats& b) {
+    for (int c = 0; c < 3; ++c)
+        if (a.mean[c] != b.mean[c] || a.std[c] != b.std[c]) return false;
+    return true;
+}
+
+// The buffers' loader, made anew unless it was made for these samples, stats and options.
+BatchLoader& loader_for(EvalBuffers& buf, Backend& backend, const std::vector<SampleData>& samples,
+                        const ChannelStats& stats, const EvalOptions& opts) {
+    const bool same = buf.loader && buf.loader_samples == &samples &&
+                      buf.loader_count == samples.size() && same_stats(buf.loader_stats, stats) &&
+                      buf.loader_opts.batch_size == opts.batch_size &&
+                      buf.loader_opts.prefetch == opts.prefetch;
+    if (!same) {
+        buf.loader.reset();  // its staging buffers go before the new loader makes its own
+        LoaderOptions lo;
+        lo.batch_size = opts.batch_size;
+        lo.prefetch = opts.prefetch;
+        buf.loader = std::make_unique<BatchLoader>(backend, samples, stats, lo);
+        buf.loader_samples = &samples;
+        buf.loader_count = samples.size();
+        buf.loader_stats = stats;
+        buf.loader_opts = opts;
+    }
+    return *buf.loader;
+}
+
 }  // namespace
 
 EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& samples,
                     const ChannelStats& stats, const FocalLossParams& loss, int clutter_class,
                     const EvalOptions& opts) {
+    EvalBuffers buffers;
+    return evaluate(backend, net, samples, stats, loss, clutter_class, opts, buffers);
+}
+
+EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& samples,
+                    const ChannelStats& stats, const FocalLossParams& loss, int clutter_class,
+                    const EvalOptions& opts, EvalBuffers& buf) {
     const int C = net.config().num_classes;
     EvalResult r;
     r.confusion.assign(static_cast<std::size_t>(C) * C, 0);
@@ -49,9 +92,13 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
         r.metrics = metrics_from_confusion(r.confusion, C, clutter_class);
         return r;
     }
-    Tensor labels, dense, none;
-    Tensor d_loss = backend.zeros({1}, DType::f32);
-    Tensor sum_loss = backend.zeros({1}, DType::f32), sum_dense = backend.zeros({1}, DType::f32);
+    Tensor &labels = buf.labels, &dense = buf.dense, none;
+    Tensor &d_loss = buf.d_loss, &sum_loss = buf.sum_loss, &sum_dense = buf.sum_dense;
+    ensure_tensor(backend, d_loss, {1}, DType::f32);
+    ensure_tensor(backend, sum_loss, {1}, DType::f32);
+    ensure_tensor(backend, sum_dense, {1}, DType::f32);
+    backend.fill(sum_loss, 0.0f);
+    backend.fill(sum_dense, 0.0f);
     std::int64_t batches = 0;
     auto add_losses = [&](const Tensor& logits) {
         backend.focal_loss(logits, labels, loss, d_loss, none);
@@ -66,16 +113,16 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
         sw.window = opts.window;
         sw.overlap = opts.window / 4;
         sw.batch = std::max(1, std::min(opts.batch_size, 8));
-        Tensor host_labels, host_dense;
+        Tensor &host_labels = buf.host_labels, &host_dense = buf.host_dense;
         for (const SampleData& s : samples) {
             const int W = s.image.width;
             auto per_batch = [&](const Tensor& logits, const std::vector<WindowRect>& windows) {
                 const Shape shape{logits.dim(0), logits.dim(2), logits.dim(3)};
                 if (host_labels.empty() || host_labels.shape() != shape) {
-                    host_labels = Tensor::host(shape, DType::u8);
-                    host_dense = Tensor::host(shape, DType::u8);
-                    labels = backend.zeros(shape, DType::u8);
-                    dense = backend.zeros(shape, DType::u8);
+                    ensure_host(host_labels, shape, DType::u8);
+                    ensure_host(host_dense, shape, DType::u8);
+                    ensure_tensor(backend, labels, shape, DType::u8);
+                    ensure_tensor(backend, dense, shape, DType::u8);
                 }
                 window_labels(s.train_labels, windows, host_labels);
                 window_labels(s.dense, windows, host_dense);
@@ -95,18 +142,16 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
                     ++r.confusion[static_cast<std::size_t>(truth[p]) * C + best];
                 }
             };
-            sliding_logits(backend, net, s.image, stats, sw, rows, per_batch);
+            sliding_logits(backend, net, s.image, stats, sw, rows, per_batch, &buf.x);
             ++r.images;
         }
     } else {
-        LoaderOptions lo;
-        lo.batch_size = opts.batch_size;
-        lo.prefetch = opts.prefetch;
-        BatchLoader loader(backend, samples, stats, lo);
+        BatchLoader& loader = loader_for(buf, backend, samples, stats, opts);
         loader.start_epoch(0);
-        Tensor x, pred;
-        Tensor conf = backend.zeros({C, C}, DType::i32);
-        Tensor conf_host = Tensor::host({C, C}, DType::i32);
+        Tensor &x = buf.x, &pred = buf.pred, &conf = buf.conf, &conf_host = buf.conf_host;
+        ensure_tensor(backend, conf, {C, C}, DType::i32);
+        backend.fill(conf, 0.0f);
+        ensure_host(conf_host, {C, C}, DType::i32);
         auto flush = [&] {
             backend.copy(conf_host, conf);
             for (std::size_t k = 0; k < r.confusion.size(); ++k)

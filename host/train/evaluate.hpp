@@ -3,6 +3,7 @@
 // from it. Used for per-epoch validation and by `pfce eval`. Images of any size: see EvalOptions.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "data/batch_loader.hpp"
@@ -33,8 +34,26 @@ struct EvalOptions {
 struct Config;
 EvalOptions eval_options(const Config& cfg);
 
+// What evaluate() keeps from one call to the next, so that evaluating again (the trainer's
+// validation, every epoch) allocates nothing: its device tensors (grow-only: ensure_tensor, so the
+// short last batch fits in the full one's) and, while the samples (the same vector, unchanged),
+// statistics and options stay the same, its batch loader with the loader's staging buffers. The
+// caller owns it; evaluate() without one uses a fresh one.
+struct EvalBuffers {
+    Tensor x, labels, dense, pred, d_loss, sum_loss, sum_dense, conf;  // on the backend
+    Tensor conf_host, host_labels, host_dense;                         // host memory
+    std::unique_ptr<BatchLoader> loader;
+    const std::vector<SampleData>* loader_samples = nullptr;
+    std::size_t loader_count = 0;
+    ChannelStats loader_stats;
+    EvalOptions loader_opts;
+};
+
 EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& samples,
                     const ChannelStats& stats, const FocalLossParams& loss, int clutter_class,
                     const EvalOptions& opts);
+EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& samples,
+                    const ChannelStats& stats, const FocalLossParams& loss, int clutter_class,
+                    const EvalOptions& opts, EvalBuffers& buffers);
 
 }  // namespace pfce

@@ -40,7 +40,8 @@ void normalize_window(const RgbImage& img, const WindowRect& r, const ChannelSta
 void sliding_logits(
     Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
     const SlidingWindow& sw, const std::function<void(int, int, const float*)>& rows,
-    const std::function<void(const Tensor&, const std::vector<WindowRect>&)>& per_batch) {
+    const std::function<void(const Tensor&, const std::vector<WindowRect>&)>& per_batch,
+    Tensor* input) {
     if (sw.window < 16 || sw.overlap < 0 || sw.overlap >= sw.window || sw.batch < 1)
         PFCE_THROW(InputError, "sliding window ", sw.window, " with overlap ", sw.overlap,
                    " and batch ", sw.batch,
@@ -56,7 +57,8 @@ void sliding_logits(
     std::vector<float> acc(static_cast<std::size_t>(C) * band, 0.0f), count(band, 0.0f);
     std::vector<float> out;
     int lo = 0;
-    Tensor host_x, x, host_logits;
+    Tensor host_x, local_x, host_logits;
+    Tensor& x = input ? *input : local_x;
     for (std::size_t k = 0; k < ys.size(); ++k) {
         const int y0 = ys[k];
         for (std::size_t i = 0; i < xs.size(); i += static_cast<std::size_t>(sw.batch)) {
@@ -64,7 +66,7 @@ void sliding_logits(
             const Shape shape{static_cast<std::int64_t>(nb), 3, wh, ww};
             if (host_x.empty() || host_x.shape() != shape) {
                 host_x = Tensor::host(shape, DType::f32);
-                x = backend.zeros(shape, DType::f32);
+                ensure_tensor(backend, x, shape, DType::f32);
             }
             std::vector<WindowRect> rects(nb);
             for (std::size_t j = 0; j < nb; ++j) {

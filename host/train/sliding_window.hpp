@@ -33,11 +33,14 @@ std::vector<int> window_starts(int side, int window, int stride);
 // Calls `rows(y0, n, logits)` for consecutive bands of rows, top to bottom: `logits` is (C, n, W)
 // host floats, window logits averaged over the windows covering each pixel. `per_batch`, when
 // given, sees every forward pass: the device logits (B, C, h, w) and the windows they belong to.
+// `input`, when given, is the device buffer for the windows, kept by the caller from one call to
+// the next (grow-only, ensure_tensor) so that later images allocate nothing; else a local one.
 void sliding_logits(
     Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
     const SlidingWindow& sw, const std::function<void(int y0, int n, const float* logits)>& rows,
     const std::function<void(const Tensor& logits, const std::vector<WindowRect>& windows)>&
-        per_batch = {});
+        per_batch = {},
+    Tensor* input = nullptr);
 
 // Argmax class per pixel (first maximum on ties, as Backend::argmax_channels) of sliding_logits.
 LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,

@@ -314,7 +314,7 @@ class TrainingRun {
     // after saving last.ckpt.
     bool train_epoch() {
         loader_.start_epoch(st_.epoch);
-        Batch batch;
+        Batch& batch = batch_;
         for (std::int64_t b = 0; b < st_.batch; ++b)  // resume mid-epoch: same order and batches
             if (!loader_.next(batch))
                 PFCE_THROW(InputError, "resume position ", st_.batch, " is past the epoch's end");
@@ -434,7 +434,7 @@ class TrainingRun {
         const double images_per_s = train_seconds > 0 ? st_.epoch_images / train_seconds : 0.0;
 
         EvalResult val = evaluate(backend_, net_, in_.val, in_.stats, loss_params_,
-                                  in_.clutter_class, eval_options(cfg_));
+                                  in_.clutter_class, eval_options(cfg_), eval_);
         if (!in_.val.empty() && !std::isfinite(val.loss)) diverged("the validation loss", val.loss);
         const double monitored_loss = in_.val.empty() ? train_loss : val.loss;
         const double candidate = best_name_ == "val_miou" ? val.metrics.miou : monitored_loss;
@@ -545,6 +545,10 @@ class TrainingRun {
     TrainResult result_;
     Tensor x_, labels_, dlogits_, d_loss_, loss_sum_, norm_, scale_;
     Tensor rgb_, dcrf_, d_crf_, crf_sum_;  // the CRF term: colours, gradient, loss, epoch sum
+    // The batch in hand, kept across epochs so its staging buffers go back to the loader at the
+    // next epoch's first next() rather than being freed at an epoch's end.
+    Batch batch_;
+    EvalBuffers eval_;  // validation's buffers, kept across epochs
     std::vector<const Tensor*> grads_;
     double lr_ = 0, images_before_ = 0, seconds_before_ = 0;
     std::chrono::steady_clock::time_point epoch_start_;
