@@ -57,7 +57,8 @@ class Backend {
     // dst <- src, same shape and dtype, any of host/device on either side. A copy into host memory
     // waits for it to complete, so the host may read dst right after. A copy from host memory has
     // taken what it needs from src when it returns, so the host may overwrite src right after
-    // (CUDA stages it in pinned memory and uploads it on a stream of its own, without waiting).
+    // (CUDA stages it in pinned memory and uploads it on a stream of its own, without waiting;
+    // a bulk upload over 128 MiB is copied directly and waited for).
     virtual void copy(Tensor& dst, const Tensor& src) = 0;
     virtual void fill(Tensor& t, float value) = 0;  // f32: value; u8/i32: static_cast
     virtual void synchronize() = 0;

@@ -194,6 +194,13 @@ void CudaBackend::copy(Tensor& dst, const Tensor& src) {
 void CudaBackend::upload(Tensor& dst, const Tensor& src) {
     CudaContext& c = *ctx_;
     const std::size_t n = src.bytes();
+    if (n > CudaContext::kUploadRingMaxBytes) {
+        // A one-off bulk upload (bench_link's 2400 masks): straight from src, then wait, rather
+        // than an extra host copy and three slots of its size pinned for the rest of the run.
+        PFCE_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), n, cudaMemcpyHostToDevice, c.stream));
+        PFCE_CUDA_CHECK(cudaStreamSynchronize(c.stream));
+        return;
+    }
     std::lock_guard<std::mutex> lock(c.upload_mutex);
     if (n > c.upload_slot_bytes) {  // a new largest upload: every slot grows to it (warm-up only)
         for (CudaContext::UploadSlot& slot : c.upload_slots) {

@@ -48,6 +48,8 @@ struct CudaContext {
         bool used = false;  // `copied` has been recorded
     };
     static constexpr int kUploadSlots = 3;
+    // Larger uploads bypass the ring (copied directly, with a wait): training batches fit.
+    static constexpr std::size_t kUploadRingMaxBytes = std::size_t{128} << 20;
     // Bytes of every slot: the largest upload so far. A larger one grows them all at once, so
     // no slot grows later for a size the run has already uploaded.
     std::size_t upload_slot_bytes = 0;

@@ -467,12 +467,14 @@ class TrainingRun {
         append_line(result_.metrics_path, line.dump());
         char crf_part[48] = "";
         if (crf_on_) std::snprintf(crf_part, sizeof crf_part, " + crf %.4f", train_crf);
+        char val_part[96] = "no validation split (best and plateau follow the training loss)";
+        if (!in_.val.empty())
+            std::snprintf(val_part, sizeof val_part, "val loss %.4f (dense %.4f) mIoU %.4f OA %.4f",
+                          val.loss, val.loss_dense, val.metrics.miou, val.metrics.oa);
         char summary[320];
-        std::snprintf(
-            summary, sizeof summary,
-            "train loss %.4f%s | val loss %.4f (dense %.4f) mIoU %.4f OA %.4f | %.1f img/s, %s%s",
-            train_loss, crf_part, val.loss, val.loss_dense, val.metrics.miou, val.metrics.oa,
-            images_per_s, format_duration(train_seconds).c_str(), improved ? " | best" : "");
+        std::snprintf(summary, sizeof summary, "train loss %.4f%s | %s | %.1f img/s, %s%s",
+                      train_loss, crf_part, val_part, images_per_s,
+                      format_duration(train_seconds).c_str(), improved ? " | best" : "");
         bar.finish(summary);
 
         // The checkpoint describes the start of the next epoch.
