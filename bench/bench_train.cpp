@@ -44,6 +44,7 @@ class ProfilingBackend final : public Backend {
     DeviceKind device() const override { return in_.device(); }
     std::string name() const override { return in_.name(); }
     Layout activation_layout() const override { return in_.activation_layout(); }
+    void set_precision(Precision p) override { in_.set_precision(p); }
     Tensor zeros(Shape s, DType d) override { return in_.zeros(s, d); }
     Tensor host_staging(Shape s, DType d) override { return in_.host_staging(s, d); }
     void copy(Tensor& dst, const Tensor& src) override {

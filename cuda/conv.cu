@@ -1,7 +1,7 @@
 // CUDA 2-D convolution (square kernel, stride 1, zero padding): cuDNN forward, backward-data and
 // backward-filter with the algorithm found once per shape, the bias added with cudnnAddTensor and
-// reduced with cudnnConvolutionBackwardBias (all through cuda/cudnn_util.hpp). Mirrors
-// host/cpu/conv.cpp.
+// reduced with cudnnConvolutionBackwardBias (all through cuda/cudnn_util.hpp), in f32 at every
+// precision. Mirrors host/cpu/conv.cpp.
 #include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
@@ -27,7 +27,7 @@ void CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor&
     if (y.numel() == 0) return;
     const cudnn::ConvPlan& plan =
         cudnn::convolve(*ctx_, g, x.data<float>(), w.data<float>(), y.data<float>());
-    cudnn::add_bias(*ctx_, plan.bias_out, bias, plan.y, y.data<float>());
+    cudnn::add_bias(*ctx_, plan.bias_out, bias, plan.y_f32, y.data<float>());
 }
 
 void CudaBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
@@ -43,11 +43,15 @@ void CudaBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tens
     if (cudnn::no_filter_gradient_to_run(*ctx_, dy, dw, dbias)) return;
     const cudnn::ConvPlan& plan = cudnn::convolve_backward_filter(
         *ctx_, g, x.data<float>(), dy.data<float>(), dw.data<float>());
-    cudnn::bias_gradient(*ctx_, plan.y, dy.data<float>(), plan.bias_out, dbias);
+    cudnn::bias_gradient(*ctx_, plan.y_f32, dy.data<float>(), plan.bias_out, dbias);
 }
 
 void CudaBackend::set_deterministic(bool on) {
     ctx_->deterministic = on;
+}
+
+void CudaBackend::set_precision(Precision p) {
+    ctx_->precision = p;
 }
 
 std::vector<std::string> CudaBackend::kernel_choices() const {

@@ -32,6 +32,7 @@ class CudaBackend final : public Backend {
     void adam_steps(std::span<const AdamSlot> slots, const Tensor& grad_scale,
                     const AdamParams& p) override;
     void set_deterministic(bool on) override;
+    void set_precision(Precision p) override;
     std::vector<std::string> kernel_choices() const override;
     std::vector<std::string> op_variants(const std::string& op) const override;
     void select_op_variant(const std::string& op, const std::string& variant) override;

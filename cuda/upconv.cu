@@ -30,7 +30,7 @@ void CudaBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tens
     // y (big) is the "input gradient" written by backward-data; x (small) is its "output gradient".
     const cudnn::ConvPlan& plan =
         cudnn::convolve_backward_data(*ctx_, g, w.data<float>(), x.data<float>(), y.data<float>());
-    cudnn::add_bias(*ctx_, plan.bias_in, bias, plan.x, y.data<float>());
+    cudnn::add_bias(*ctx_, plan.bias_in, bias, plan.x_f32, y.data<float>());
 }
 
 void CudaBackend::upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) {
@@ -48,7 +48,7 @@ void CudaBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, T
     // big -> small, with dy as its input and x as its output gradient.
     const cudnn::ConvPlan& plan = cudnn::convolve_backward_filter(
         *ctx_, g, dy.data<float>(), x.data<float>(), dw.data<float>());
-    cudnn::bias_gradient(*ctx_, plan.x, dy.data<float>(), plan.bias_in, dbias);
+    cudnn::bias_gradient(*ctx_, plan.x_f32, dy.data<float>(), plan.bias_in, dbias);
 }
 
 }  // namespace pfce

@@ -802,7 +802,9 @@ const std::set<std::string> kNotOps = {"device", "name", "activation_layout", "z
                                        // are tested by that op's own tests)
                                        "op_variants", "select_op_variant",
                                        // reproducibility settings and records, not ops
-                                       "set_deterministic", "kernel_choices"};
+                                       "set_deterministic", "kernel_choices",
+                                       // convolution precision: tests/test_precision.cpp
+                                       "set_precision"};
 
 // ---- the backends ------------------------------------------------------------------------------
 
