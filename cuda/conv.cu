@@ -25,8 +25,8 @@ void CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor&
                                  const Conv2dParams& p) {
     const cudnn::ConvGeometry g = conv_geometry(x, w, y, p, bias);
     if (y.numel() == 0) return;
-    const cudnn::ConvPlan& plan =
-        cudnn::convolve(*ctx_, g, x.data<float>(), w.data<float>(), y.data<float>());
+    const cudnn::ConvPlan& plan = cudnn::run_convolution(*ctx_, g, cudnn::ConvDirection::forward,
+                                                         cudnn::f32_buffers(x, w, y));
     cudnn::add_bias(*ctx_, plan.bias_out, bias, plan.y_f32, y.data<float>());
 }
 
@@ -34,15 +34,16 @@ void CudaBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor
                                        const Conv2dParams& p) {
     const cudnn::ConvGeometry g = conv_geometry(dx, w, dy, p, Tensor());
     if (dx.numel() == 0) return;
-    cudnn::convolve_backward_data(*ctx_, g, w.data<float>(), dy.data<float>(), dx.data<float>());
+    cudnn::run_convolution(*ctx_, g, cudnn::ConvDirection::backward_data,
+                           cudnn::f32_buffers(dx, w, dy));
 }
 
 void CudaBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                          Tensor& dbias, const Conv2dParams& p) {
     const cudnn::ConvGeometry g = conv_geometry(x, dw, dy, p, dbias);
     if (cudnn::no_filter_gradient_to_run(*ctx_, dy, dw, dbias)) return;
-    const cudnn::ConvPlan& plan = cudnn::convolve_backward_filter(
-        *ctx_, g, x.data<float>(), dy.data<float>(), dw.data<float>());
+    const cudnn::ConvPlan& plan = cudnn::run_convolution(
+        *ctx_, g, cudnn::ConvDirection::backward_filter, cudnn::f32_buffers(x, dw, dy));
     cudnn::bias_gradient(*ctx_, plan.y_f32, dy.data<float>(), plan.bias_out, dbias);
 }
 

@@ -426,55 +426,37 @@ inline void unstage(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
 }  // namespace detail
 
 // Runs direction `dir` of g on the f32 tensors f (x, w, y; the direction's output overwritten) at
-// the context's precision.
+// the context's precision: forward y <- x * w; backward_data x <- the gradient with respect to x
+// from y (dy); backward_filter w <- the gradient with respect to w of the convolution of x, from y.
 inline const ConvPlan& run_convolution(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
                                        const ConvBuffers& f) {
     const ConvBuffers b = detail::stage(ctx, g, dir, f);
     const ConvPlan& p = conv_plan(ctx, g, dir, b);
     void* ws = ctx.workspace(p.workspace);
-    switch (dir) {
-        case ConvDirection::forward:
-            PFCE_CUDNN_CHECK(cudnnConvolutionForward(ctx.cudnn, &kOne, p.x.get(), b.x, p.w.get(),
-                                                     b.w, p.conv.get(),
-                                                     static_cast<cudnnConvolutionFwdAlgo_t>(p.algo),
-                                                     ws, p.workspace, &kZero, p.y.get(), b.y));
-            break;
-        case ConvDirection::backward_data:
-            PFCE_CUDNN_CHECK(cudnnConvolutionBackwardData(
-                ctx.cudnn, &kOne, p.w.get(), b.w, p.y.get(), b.y, p.conv.get(),
-                static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo), ws, p.workspace, &kZero,
-                p.x.get(), b.x));
-            break;
-        case ConvDirection::backward_filter:
-            PFCE_CUDNN_CHECK(cudnnConvolutionBackwardFilter(
-                ctx.cudnn, &kOne, p.x.get(), b.x, p.y.get(), b.y, p.conv.get(),
-                static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo), ws, p.workspace, &kZero,
-                p.w.get(), b.w));
-            break;
-    }
+    const std::size_t n = p.workspace;
+    cudnnTensorDescriptor_t xd = p.x.get(), yd = p.y.get();
+    cudnnFilterDescriptor_t wd = p.w.get();
+    cudnnConvolutionDescriptor_t cd = p.conv.get();
+    if (dir == ConvDirection::forward)
+        PFCE_CUDNN_CHECK(cudnnConvolutionForward(ctx.cudnn, &kOne, xd, b.x, wd, b.w, cd,
+                                                 cudnnConvolutionFwdAlgo_t(p.algo), ws, n, &kZero,
+                                                 yd, b.y));
+    else if (dir == ConvDirection::backward_data)
+        PFCE_CUDNN_CHECK(cudnnConvolutionBackwardData(ctx.cudnn, &kOne, wd, b.w, yd, b.y, cd,
+                                                      cudnnConvolutionBwdDataAlgo_t(p.algo), ws, n,
+                                                      &kZero, xd, b.x));
+    else  // backward_filter
+        PFCE_CUDNN_CHECK(cudnnConvolutionBackwardFilter(ctx.cudnn, &kOne, xd, b.x, yd, b.y, cd,
+                                                        cudnnConvolutionBwdFilterAlgo_t(p.algo), ws,
+                                                        n, &kZero, wd, b.w));
     detail::unstage(ctx, g, dir, b, f);
     return p;
 }
 
-// y <- x * w.
-inline const ConvPlan& convolve(CudaContext& ctx, const ConvGeometry& g, const float* x,
-                                const float* w, float* y) {
-    return run_convolution(ctx, g, ConvDirection::forward,
-                           {const_cast<float*>(x), const_cast<float*>(w), y});
-}
-
-// dx <- the gradient with respect to x of the convolution, from dy (shaped like its y).
-inline const ConvPlan& convolve_backward_data(CudaContext& ctx, const ConvGeometry& g,
-                                              const float* w, const float* dy, float* dx) {
-    return run_convolution(ctx, g, ConvDirection::backward_data,
-                           {dx, const_cast<float*>(w), const_cast<float*>(dy)});
-}
-
-// dw <- the gradient with respect to w of the convolution of x, from dy (shaped like its y).
-inline const ConvPlan& convolve_backward_filter(CudaContext& ctx, const ConvGeometry& g,
-                                                const float* x, const float* dy, float* dw) {
-    return run_convolution(ctx, g, ConvDirection::backward_filter,
-                           {const_cast<float*>(x), dw, const_cast<float*>(dy)});
+// The f32 tensors of a convolution as run_convolution takes them: its x, w, y (for a transposed
+// convolution, the big tensor is x and the small one y). The direction's inputs are only read.
+inline ConvBuffers f32_buffers(const Tensor& x, const Tensor& w, const Tensor& y) {
+    return {const_cast<void*>(x.raw()), const_cast<void*>(w.raw()), const_cast<void*>(y.raw())};
 }
 
 // t (described by t_desc) += bias (per channel, bias_desc (1,C,1,1)); nothing for an empty bias.

@@ -18,13 +18,8 @@
 #include "tests/trainer_fixtures.hpp"
 
 using namespace pfce;
-using pfce::kernels::bf16_bits;
-using pfce::kernels::bf16_to_float;
-using pfce::kernels::round_bf16;
-using pfce::kernels::round_tf32;
-using pfce::test::random_f32;
-using pfce::test::to_backend;
-using pfce::test::to_host;
+using namespace pfce::kernels;
+using namespace pfce::test;
 
 namespace {
 
