@@ -44,6 +44,7 @@ class ProfilingBackend final : public Backend {
     DeviceKind device() const override { return in_.device(); }
     std::string name() const override { return in_.name(); }
     Layout activation_layout() const override { return in_.activation_layout(); }
+    void set_precision(Precision p) override { in_.set_precision(p); }
     Tensor zeros(Shape s, DType d) override { return in_.zeros(s, d); }
     Tensor host_staging(Shape s, DType d) override { return in_.host_staging(s, d); }
     void copy(Tensor& dst, const Tensor& src) override {
@@ -175,7 +176,8 @@ struct Options {
     // The CRF term as the trainer adds it (loss.crf_*); weight 0: the focal loss alone.
     CrfLossParams crf{0.0f, 5, 5.0f, 15.0f, 1};
     bool no_profile = false;
-    bool peer_compile = false;  // the peer also times torch.compile (inductor: slow to start)
+    bool peer_compile = false;       // the peer also times torch.compile (inductor: slow to start)
+    std::string precision = "auto";  // run.precision: auto | fp32 | tf32 | bf16
 };
 
 // One training step's state: model, optimizer, a fixed random batch in host staging memory.
@@ -274,12 +276,15 @@ int run(const Options& opt_in) {
     if (o.size == 0) o.size = cuda ? 304 : 128;
     if (o.width == 0) o.width = cuda ? 32 : 16;
     if (o.depth == 0) o.depth = cuda ? 4 : 3;
+    const Precision precision = parse_precision(o.precision, cuda);
+    backend->set_precision(precision);  // before the first convolution chooses its plan
     int threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
-    std::fprintf(stderr, "bench_train: %s, batch %d, 3x%dx%d, width %d, depth %d\n",
-                 backend->name().c_str(), o.batch, o.size, o.size, o.width, o.depth);
+    std::fprintf(stderr, "bench_train: %s, batch %d, 3x%dx%d, width %d, depth %d, precision %s\n",
+                 backend->name().c_str(), o.batch, o.size, o.size, o.width, o.depth,
+                 kPrecisions.name(precision));
     const std::int64_t used_before = device_used_bytes(cuda);
     Trainer t(*backend, o);
     const Timing timing =
@@ -299,6 +304,7 @@ int run(const Options& opt_in) {
                      {"crf_weight", o.crf.weight},
                      {"crf_radius", o.crf.radius},
                      {"crf_downsample", o.crf.downsample},
+                     {"precision", kPrecisions.name(precision)},
                      {"parameters", t.net->parameter_count()}}},
                    {"step", to_json(timing)},
                    {"images_per_s", o.batch / timing.median_s}};
@@ -357,7 +363,10 @@ int run(const Options& opt_in) {
     if (!o.peer.empty()) {
         json peer = run_peer(o, cuda, threads);
         result["peer"] = peer;
-        // pfce's images/s over each PyTorch mode the peer measured (issue 13's three ratios).
+        // pfce's images/s over each PyTorch mode the peer measured (issue 13's three ratios). The
+        // like-for-like one is eager_fp32 (TF32 allowed) for pfce at tf32 and
+        // channels_last_amp_bf16 (bf16 autocast, channels-last) for pfce at bf16 (pfce's tensors
+        // stay f32 and nchw on CUDA: only its convolutions run in bf16).
         const double ours = o.batch / timing.median_s;
         const std::pair<const char*, const char*> modes[] = {
             {"eager_fp32", "speedup_vs_torch_fp32"},
@@ -394,6 +403,10 @@ int main(int argc, char** argv) {
     app.add_option("--warmup", o.warmup, "untimed steps")->capture_default_str();
     app.add_option("--steps", o.steps, "timed steps")->capture_default_str();
     app.add_flag("--no-profile", o.no_profile, "skip the per-op profile");
+    app.add_option("--precision", o.precision,
+                   "convolution precision (run.precision): auto (tf32 on CUDA, fp32 on the CPU), "
+                   "fp32, tf32 or bf16")
+        ->capture_default_str();
     app.add_flag("--peer-compile", o.peer_compile,
                  "the peer also times torch.compile (speedup_vs_torch_compile)");
     app.add_option("--crf-weight", o.crf.weight, "add the CRF term with this weight (0 = off)")

@@ -45,6 +45,12 @@ class Backend {
     // algorithms flagged deterministic. Our own kernels are deterministic on every backend (fixed
     // reduction trees, integer atomics), and the CPU backend is for a given thread count.
     virtual void set_deterministic(bool on) { (void)on; }
+    // The arithmetic of the convolutions and transposed convolutions from now on (run.precision;
+    // core/op_params.hpp says what each precision rounds). The CPU backends round at the same
+    // points as CUDA (core/kernels/precision.hpp), so a CUDA result has a CPU twin to be tested
+    // against. A backend starts at its device's fast f32 path, parse_precision("auto"): tf32 on
+    // CUDA (what cuDNN's tensor-op math gives), fp32 on the CPU.
+    virtual void set_precision(Precision p) = 0;
     // The kernels chosen at run time, one line each (CUDA: the cuDNN algorithm per convolution
     // shape and direction), recorded in a run's checkpoints; empty where nothing is chosen.
     virtual std::vector<std::string> kernel_choices() const { return {}; }

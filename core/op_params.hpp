@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
+
+#include "core/enum_names.hpp"
 
 namespace pfce {
 
@@ -38,6 +41,27 @@ struct CrfLossParams {
 struct Conv2dParams {
     int pad = 1;
 };
+
+// The arithmetic of the convolutions and transposed convolutions (Backend::set_precision,
+// run.precision). Tensors are f32 in memory at every precision; only the convolutions round, at
+// the points core/kernels/precision.hpp defines (bias adds and bias gradients stay f32).
+//   fp32: f32 factors, f32 accumulation and results (CUDA: CUDNN_FMA_MATH, no TF32).
+//   tf32: both factors of every product rounded to TF32 (11 significant bits), f32 accumulation
+//         and results (CUDA: tensor-op math, cuDNN's TF32 tensor cores where it picks them).
+//   bf16: both factors rounded to bf16 (8 significant bits), f32 accumulation, the result rounded
+//         to bf16 (CUDA: cuDNN on bf16 copies with f32 compute, like PyTorch's bf16 autocast).
+enum class Precision : std::uint8_t { fp32, tf32, bf16 };
+inline constexpr EnumTable<Precision, 3> kPrecisions{{"fp32", "tf32", "bf16"}, "precision"};
+
+// run.precision: "auto" (each device's fast f32 path, what pfce did before there was a setting:
+// tf32 on CUDA, fp32 on the CPU) or one of kPrecisions; InputError names anything else.
+inline Precision parse_precision(const std::string& name, bool cuda) {
+    if (name == "auto") return cuda ? Precision::tf32 : Precision::fp32;
+    for (std::size_t i = 0; i < kPrecisions.names.size(); ++i)
+        if (name == kPrecisions.names[i]) return static_cast<Precision>(i);
+    PFCE_THROW(InputError, "precision: unknown value \"", name,
+               "\" (expected one of auto, fp32, tf32, bf16)");
+}
 
 struct BatchNormParams {
     float momentum = 0.1f;  // running = (1-momentum)*running + momentum*batch (PyTorch convention)

@@ -1,7 +1,7 @@
 // CUDA 2-D convolution (square kernel, stride 1, zero padding): cuDNN forward, backward-data and
 // backward-filter with the algorithm found once per shape, the bias added with cudnnAddTensor and
-// reduced with cudnnConvolutionBackwardBias (all through cuda/cudnn_util.hpp). Mirrors
-// host/cpu/conv.cpp.
+// reduced with cudnnConvolutionBackwardBias (all through cuda/cudnn_util.hpp), in f32 at every
+// precision. Mirrors host/cpu/conv.cpp.
 #include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
@@ -25,29 +25,34 @@ void CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor&
                                  const Conv2dParams& p) {
     const cudnn::ConvGeometry g = conv_geometry(x, w, y, p, bias);
     if (y.numel() == 0) return;
-    const cudnn::ConvPlan& plan =
-        cudnn::convolve(*ctx_, g, x.data<float>(), w.data<float>(), y.data<float>());
-    cudnn::add_bias(*ctx_, plan.bias_out, bias, plan.y, y.data<float>());
+    const cudnn::ConvPlan& plan = cudnn::run_convolution(*ctx_, g, cudnn::ConvDirection::forward,
+                                                         cudnn::f32_buffers(x, w, y));
+    cudnn::add_bias(*ctx_, plan.bias_out, bias, plan.y_f32, y.data<float>());
 }
 
 void CudaBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
                                        const Conv2dParams& p) {
     const cudnn::ConvGeometry g = conv_geometry(dx, w, dy, p, Tensor());
     if (dx.numel() == 0) return;
-    cudnn::convolve_backward_data(*ctx_, g, w.data<float>(), dy.data<float>(), dx.data<float>());
+    cudnn::run_convolution(*ctx_, g, cudnn::ConvDirection::backward_data,
+                           cudnn::f32_buffers(dx, w, dy));
 }
 
 void CudaBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                          Tensor& dbias, const Conv2dParams& p) {
     const cudnn::ConvGeometry g = conv_geometry(x, dw, dy, p, dbias);
     if (cudnn::no_filter_gradient_to_run(*ctx_, dy, dw, dbias)) return;
-    const cudnn::ConvPlan& plan = cudnn::convolve_backward_filter(
-        *ctx_, g, x.data<float>(), dy.data<float>(), dw.data<float>());
-    cudnn::bias_gradient(*ctx_, plan.y, dy.data<float>(), plan.bias_out, dbias);
+    const cudnn::ConvPlan& plan = cudnn::run_convolution(
+        *ctx_, g, cudnn::ConvDirection::backward_filter, cudnn::f32_buffers(x, dw, dy));
+    cudnn::bias_gradient(*ctx_, plan.y_f32, dy.data<float>(), plan.bias_out, dbias);
 }
 
 void CudaBackend::set_deterministic(bool on) {
     ctx_->deterministic = on;
+}
+
+void CudaBackend::set_precision(Precision p) {
+    ctx_->precision = p;
 }
 
 std::vector<std::string> CudaBackend::kernel_choices() const {

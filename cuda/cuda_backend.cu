@@ -40,21 +40,31 @@ CudaContext::~CudaContext() {
     if (compute_mark) PFCE_CUDA_CHECK_LOG(cudaEventDestroy(compute_mark));
     if (upload_stream) PFCE_CUDA_CHECK_LOG(cudaStreamDestroy(upload_stream));
     if (workspace_) PFCE_CUDA_CHECK_LOG(cudaFree(workspace_));
+    if (precision_scratch_) PFCE_CUDA_CHECK_LOG(cudaFree(precision_scratch_));
     if (cublas) cublasDestroy(cublas);
     if (cudnn) cudnnDestroy(cudnn);
     if (stream) PFCE_CUDA_CHECK_LOG(cudaStreamDestroy(stream));
 }
 
-void* CudaContext::workspace(std::size_t bytes) {
-    if (bytes <= workspace_size_) return workspace_;
-    if (workspace_) {
+void* CudaContext::grow(void*& block, std::size_t& size, std::size_t bytes) {
+    if (bytes <= size) return block;
+    if (block) {
         PFCE_CUDA_CHECK(cudaStreamSynchronize(stream));  // earlier ops may still use it
-        PFCE_CUDA_CHECK(cudaFree(workspace_));
-        workspace_ = nullptr;
+        PFCE_CUDA_CHECK(cudaFree(block));
+        block = nullptr;
+        size = 0;
     }
-    workspace_ = alloc_device(bytes);
-    workspace_size_ = bytes;
-    return workspace_;
+    block = alloc_device(bytes);
+    size = bytes;
+    return block;
+}
+
+void* CudaContext::workspace(std::size_t bytes) {
+    return grow(workspace_, workspace_size_, bytes);
+}
+
+void* CudaContext::precision_scratch(std::size_t bytes) {
+    return grow(precision_scratch_, precision_scratch_size_, bytes);
 }
 
 void* CudaContext::alloc_device(std::size_t bytes) {

@@ -34,6 +34,7 @@ class CudaBackend final : public Backend {
     // Every cudaMalloc and cudaMallocHost so far (CudaContext::alloc_device, alloc_pinned).
     std::uint64_t device_allocations() const override;
     void set_deterministic(bool on) override;
+    void set_precision(Precision p) override;
     std::vector<std::string> kernel_choices() const override;
     std::vector<std::string> op_variants(const std::string& op) const override;
     void select_op_variant(const std::string& op, const std::string& variant) override;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "core/op_params.hpp"
 #include "cuda/cuda_check.hpp"
 
 namespace pfce {
@@ -22,11 +23,16 @@ struct CudaContext {
     cudaDeviceProp props{};
     // Only cuDNN algorithms flagged CUDNN_DETERMINISTIC (run.deterministic); part of the plan key.
     bool deterministic = false;
+    // The convolutions' arithmetic (Backend::set_precision); part of the plan key.
+    Precision precision = Precision::tf32;
 
     // Returns at least `bytes` of device scratch, reused across calls; grows (and frees the old
     // block after the stream drains) only when a larger request arrives.
     void* workspace(std::size_t bytes);
     std::size_t workspace_bytes() const { return workspace_size_; }
+    // The same for the bf16 copies of a convolution's tensors (cudnn_util.hpp), a buffer of its
+    // own: a plan search may grow the workspace while the copies are in use.
+    void* precision_scratch(std::size_t bytes);
 
     // Every block of device (cudaMalloc) and pinned host (cudaMallocHost) memory the backend takes
     // comes from these two, which count them (Backend::device_allocations: a warmed-up training
@@ -65,8 +71,11 @@ struct CudaContext {
     CudaContext& operator=(const CudaContext&) = delete;
 
   private:
+    void* grow(void*& block, std::size_t& size, std::size_t bytes);
     void* workspace_ = nullptr;
     std::size_t workspace_size_ = 0;
+    void* precision_scratch_ = nullptr;
+    std::size_t precision_scratch_size_ = 0;
     std::atomic<std::uint64_t> allocations_{0};
 };
 

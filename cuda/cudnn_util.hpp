@@ -1,7 +1,11 @@
 // cuDNN helpers shared by conv.cu and upconv.cu: descriptors owned by unique_ptr with deleters,
 // convolution plans (descriptors + algorithm + workspace size) found once per (device, geometry,
-// direction) and cached, so a warmed-up training step creates nothing and allocates nothing, and
-// the calls that run a plan or add and reduce a per-channel bias.
+// direction, determinism, precision) and cached, so a warmed-up training step creates nothing and
+// allocates nothing, and the calls that run a plan or add and reduce a per-channel bias.
+// Precisions (core/op_params.hpp): fp32 runs f32 tensors with CUDNN_FMA_MATH (no TF32); tf32 runs
+// them with tensor-op math (TF32 where cuDNN picks it); bf16 converts the inputs to bf16 copies
+// (conv_precision.cu, the rounding of core/kernels/precision.hpp), runs cuDNN on bf16 tensors with
+// f32 compute and converts its bf16 output back, so the f32 result holds bf16 values.
 #pragma once
 
 #include <algorithm>
@@ -15,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/op_params.hpp"
 #include "core/tensor.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/cuda_context.hpp"
@@ -36,35 +41,46 @@ using TensorDesc = std::unique_ptr<cudnnTensorStruct, TensorDescDeleter>;
 using FilterDesc = std::unique_ptr<cudnnFilterStruct, FilterDescDeleter>;
 using ConvDesc = std::unique_ptr<cudnnConvolutionStruct, ConvDescDeleter>;
 
-// Packed NCHW f32 tensor.
-inline TensorDesc make_tensor_desc(int n, int c, int h, int w) {
+// The element type of the tensors cuDNN convolves at precision p (f32 memory is f32 at fp32 and
+// tf32; bf16 runs on bf16 copies).
+inline cudnnDataType_t data_type(Precision p) {
+    return p == Precision::bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+}
+
+// Packed NCHW tensor (f32 unless told).
+inline TensorDesc make_tensor_desc(int n, int c, int h, int w,
+                                   cudnnDataType_t type = CUDNN_DATA_FLOAT) {
     cudnnTensorDescriptor_t d = nullptr;
     PFCE_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));
     TensorDesc owned(d);
-    PFCE_CUDNN_CHECK(
-        cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w));
+    PFCE_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, type, n, c, h, w));
     return owned;
 }
 
-// (K out, C in, R, S) f32 filter, the layout of PyTorch's Conv2d weight.
-inline FilterDesc make_filter_desc(int k, int c, int r, int s) {
+// (K out, C in, R, S) filter, the layout of PyTorch's Conv2d weight.
+inline FilterDesc make_filter_desc(int k, int c, int r, int s, cudnnDataType_t type) {
     cudnnFilterDescriptor_t d = nullptr;
     PFCE_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d));
     FilterDesc owned(d);
-    PFCE_CUDNN_CHECK(
-        cudnnSetFilter4dDescriptor(d, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, k, c, r, s));
+    PFCE_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d, type, CUDNN_TENSOR_NCHW, k, c, r, s));
     return owned;
 }
 
-// Cross-correlation (what deep-learning "convolution" means, and PyTorch's mode), f32 compute.
-// Tensor-op math lets cuDNN use TF32 tensor cores, as PyTorch does for convolutions by default.
-inline ConvDesc make_conv_desc(int pad, int stride) {
+// The math type a precision allows: fp32 only FMA kernels (no TF32, as PyTorch with allow_tf32
+// off); tf32 and bf16 tensor cores (TF32 for f32 tensors, as PyTorch's default for convolutions).
+inline cudnnMathType_t math_type(Precision p) {
+    return p == Precision::fp32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
+}
+
+// Cross-correlation (what deep-learning "convolution" means, and PyTorch's mode), f32 compute at
+// every precision (bf16 tensors accumulate in f32, like PyTorch's bf16 autocast).
+inline ConvDesc make_conv_desc(int pad, int stride, Precision p) {
     cudnnConvolutionDescriptor_t d = nullptr;
     PFCE_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&d));
     ConvDesc owned(d);
     PFCE_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d, pad, pad, stride, stride, 1, 1,
                                                      CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(d, CUDNN_TENSOR_OP_MATH));
+    PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(d, math_type(p)));
     return owned;
 }
 
@@ -83,25 +99,27 @@ struct ConvGeometry {
 enum class ConvDirection { forward, backward_data, backward_filter };
 
 struct ConvPlan {
-    TensorDesc x, y;
+    TensorDesc x, y;          // in the data type cuDNN convolves (data_type(precision))
+    TensorDesc x_f32, y_f32;  // the f32 tensors themselves, for the bias passes
     // Per-channel bias shapes for cudnnAddTensor / cudnnConvolutionBackwardBias: (1,k,1,1) for a
     // convolution's output; (1,c,1,1) for a transposed convolution, whose output is the input side.
     TensorDesc bias_out, bias_in;
-    FilterDesc w;
+    FilterDesc w;  // in the data type cuDNN convolves
     ConvDesc conv;
     int algo = 0;  // a cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t, per the direction
     std::size_t workspace = 0;
     // What the search chose, for a run's metadata (CudaBackend::kernel_choices).
     bool algo_deterministic = false;
-    bool tensor_op_math = false;
+    cudnnMathType_t math = CUDNN_DEFAULT_MATH;
 };
 
-// The buffers a plan search may run on. The search times real runs, so it writes the direction's
-// output (y, x for backward_data, w for backward_filter), which the caller overwrites right after.
+// The buffers a plan search may run on, in the plan's data type. The search times real runs, so it
+// writes the direction's output (y, x for backward_data, w for backward_filter), which the caller
+// overwrites right after.
 struct ConvBuffers {
-    float* x;
-    float* w;
-    float* y;
+    void* x;
+    void* w;
+    void* y;
 };
 
 // Largest workspace an algorithm may use; bounds the (grow-only) context workspace.
@@ -113,12 +131,16 @@ namespace detail {
 // candidates and their workspace needs, cudnnFind*Ex times them once in the context workspace.
 // Runs once per shape (the first step); it may synchronize and grow the workspace then.
 // With `deterministic`, only algorithms cuDNN flags CUDNN_DETERMINISTIC qualify (the same inputs
-// then give the same bits; some backward algorithms sum with atomics in a varying order).
+// then give the same bits; some backward algorithms sum with atomics in a varying order). With
+// `no_tensor_ops` (fp32), none that reports a tensor-op math type.
 template <typename Perf>
-const Perf* pick(const Perf* perf, int count, std::size_t limit, bool deterministic) {
+const Perf* pick(const Perf* perf, int count, std::size_t limit, bool deterministic,
+                 bool no_tensor_ops) {
     for (int i = 0; i < count; ++i)
         if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= limit &&
-            (!deterministic || perf[i].determinism == CUDNN_DETERMINISTIC))
+            (!deterministic || perf[i].determinism == CUDNN_DETERMINISTIC) &&
+            (!no_tensor_ops || perf[i].mathType == CUDNN_FMA_MATH ||
+             perf[i].mathType == CUDNN_DEFAULT_MATH))
             return &perf[i];
     return nullptr;
 }
@@ -143,20 +165,24 @@ void search(CudaContext& ctx, ConvPlan& p, const char* direction, Heuristics heu
     heuristics(kMax, &nh, heur.data());
     const std::size_t limit = candidates_workspace(heur.data(), nh);
     find(kMax, &nf, found.data(), ctx.workspace(limit), limit);
-    const Perf* best = pick(found.data(), nf, limit, ctx.deterministic);
-    if (!best) best = pick(heur.data(), nh, limit, ctx.deterministic);
+    const bool fp32 = ctx.precision == Precision::fp32;
+    const Perf* best = pick(found.data(), nf, limit, ctx.deterministic, fp32);
+    if (!best) best = pick(heur.data(), nh, limit, ctx.deterministic, fp32);
     if (!best)
         PFCE_THROW(
             SystemError, "cuDNN has no ", ctx.deterministic ? "deterministic " : "", direction,
-            " convolution algorithm for this shape",
+            " convolution algorithm for this shape at precision ", kPrecisions.name(ctx.precision),
             ctx.deterministic ? " (run.deterministic = true; set it false to allow any)" : "");
-    PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), best->mathType));
+    // The chosen algorithm's math type, except that fp32 stays FMA-only (what PyTorch does with
+    // allow_tf32 off: on Ampere and later, the default math type would permit TF32).
+    const cudnnMathType_t math = fp32 ? CUDNN_FMA_MATH : best->mathType;
+    PFCE_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), math));
     std::size_t need = 0;
     size(best->algo, &need);
     p.algo = static_cast<int>(best->algo);
     p.workspace = std::max(need, best->memory);
     p.algo_deterministic = best->determinism == CUDNN_DETERMINISTIC;
-    p.tensor_op_math = best->mathType != CUDNN_DEFAULT_MATH;
+    p.math = math;
 }
 
 inline void search_forward(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {
@@ -216,9 +242,10 @@ inline void search_backward_filter(CudaContext& ctx, ConvPlan& p, const ConvBuff
 // Plans are keyed by device as well as shape: descriptors do not depend on a handle, and an
 // algorithm chosen on one device is valid for every context on it, so the cache may outlive the
 // context that filled it. The mutex only guards the map; plans are immutable once inserted.
+using PlanKey = std::array<int, 12>;
 struct PlanCache {
     std::mutex mutex;
-    std::map<std::array<int, 11>, std::unique_ptr<ConvPlan>> plans;
+    std::map<PlanKey, std::unique_ptr<ConvPlan>> plans;
 };
 inline PlanCache& plan_cache() {
     static PlanCache cache;
@@ -230,21 +257,33 @@ inline PlanCache& plan_cache() {
 // The plan for `g` in direction `dir`, searched on first use (on `b`) and cached.
 inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
                                  const ConvBuffers& b) {
-    const std::array<int, 11> key{
-        ctx.device, static_cast<int>(dir),    g.n, g.c, g.h, g.w, g.k, g.r, g.pad,
-        g.stride,   ctx.deterministic ? 1 : 0};
+    const detail::PlanKey key{ctx.device,
+                              static_cast<int>(dir),
+                              g.n,
+                              g.c,
+                              g.h,
+                              g.w,
+                              g.k,
+                              g.r,
+                              g.pad,
+                              g.stride,
+                              ctx.deterministic ? 1 : 0,
+                              static_cast<int>(ctx.precision)};
     detail::PlanCache& cache = detail::plan_cache();
     std::lock_guard<std::mutex> lock(cache.mutex);
     auto it = cache.plans.find(key);
     if (it != cache.plans.end()) return *it->second;
 
     auto p = std::make_unique<ConvPlan>();
-    p->x = make_tensor_desc(g.n, g.c, g.h, g.w);
-    p->y = make_tensor_desc(g.n, g.k, g.out_h(), g.out_w());
+    const cudnnDataType_t type = data_type(ctx.precision);
+    p->x = make_tensor_desc(g.n, g.c, g.h, g.w, type);
+    p->y = make_tensor_desc(g.n, g.k, g.out_h(), g.out_w(), type);
+    p->x_f32 = make_tensor_desc(g.n, g.c, g.h, g.w);
+    p->y_f32 = make_tensor_desc(g.n, g.k, g.out_h(), g.out_w());
     p->bias_out = make_tensor_desc(1, g.k, 1, 1);
     p->bias_in = make_tensor_desc(1, g.c, 1, 1);
-    p->w = make_filter_desc(g.k, g.c, g.r, g.r);
-    p->conv = make_conv_desc(g.pad, g.stride);
+    p->w = make_filter_desc(g.k, g.c, g.r, g.r, type);
+    p->conv = make_conv_desc(g.pad, g.stride, ctx.precision);
     switch (dir) {
         case ConvDirection::forward:
             detail::search_forward(ctx, *p, b);
@@ -259,8 +298,20 @@ inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDi
     return *cache.plans.emplace(key, std::move(p)).first->second;
 }
 
+inline const char* math_name(cudnnMathType_t m) {
+    switch (m) {
+        case CUDNN_TENSOR_OP_MATH:
+        case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION:
+            return "tensor-op";
+        case CUDNN_FMA_MATH:
+            return "fma";
+        default:
+            return "default";
+    }
+}
+
 // The algorithms chosen so far on `device`, one line per shape and direction, e.g. "conv
-// backward_filter n8 c32 304x304 k32 r3 pad1 stride1: algo 1, tensor-op math, deterministic".
+// backward_filter n8 c32 304x304 k32 r3 pad1 stride1 bf16: algo 1, tensor-op math, deterministic".
 inline std::vector<std::string> conv_plan_choices(int device) {
     static const char* const kDirection[] = {"forward", "backward_data", "backward_filter"};
     detail::PlanCache& cache = detail::plan_cache();
@@ -272,15 +323,17 @@ inline std::vector<std::string> conv_plan_choices(int device) {
                         " c" + std::to_string(k[3]) + " " + std::to_string(k[4]) + "x" +
                         std::to_string(k[5]) + " k" + std::to_string(k[6]) + " r" +
                         std::to_string(k[7]) + " pad" + std::to_string(k[8]) + " stride" +
-                        std::to_string(k[9]) + ": algo " + std::to_string(p->algo) +
-                        (p->tensor_op_math ? ", tensor-op math" : ", default math") +
+                        std::to_string(k[9]) + " " +
+                        kPrecisions.name(static_cast<Precision>(k[11])) + ": algo " +
+                        std::to_string(p->algo) + ", " + math_name(p->math) + " math" +
                         (p->algo_deterministic ? ", deterministic" : ", non-deterministic") +
                         (k[10] ? " (deterministic required)" : ""));
     }
     return lines;
 }
 
-// Scaling factors for cuDNN calls that overwrite their output (host memory, f32 data).
+// Scaling factors (f32 for f32 and bf16 data alike) for cuDNN calls that overwrite their output
+// (host memory, f32 data).
 inline const float kOne = 1.0f;
 inline const float kZero = 0.0f;
 
@@ -319,45 +372,91 @@ inline ConvGeometry geometry(const Tensor& input, int k, int r, int pad, int str
 
 // ---- running a convolution ---------------------------------------------------------------------
 // Each finds (first call) or reuses the plan of g in its direction and runs it, overwriting the
-// output; the plan is returned for its bias descriptors. The plan search runs on these buffers and
-// writes only the direction's output, so the inputs are passed const.
+// output; the plan is returned for its bias descriptors. The plan search runs on the buffers the
+// direction runs on and writes only the direction's output, so the inputs are passed const.
 
-// y <- x * w.
-inline const ConvPlan& convolve(CudaContext& ctx, const ConvGeometry& g, const float* x,
-                                const float* w, float* y) {
-    const ConvPlan& p = conv_plan(ctx, g, ConvDirection::forward,
-                                  {const_cast<float*>(x), const_cast<float*>(w), y});
+// f32 <-> bf16 copies of n values on `stream`, with core/kernels/precision.hpp's rounding
+// (conv_precision.cu).
+void to_bf16(const float* src, std::uint16_t* dst, long long n, cudaStream_t stream);
+void from_bf16(const std::uint16_t* src, float* dst, long long n, cudaStream_t stream);
+
+namespace detail {
+
+// Which of ConvBuffers' x, w, y (0, 1, 2) direction `dir` writes.
+inline int output_index(ConvDirection dir) {
+    return dir == ConvDirection::forward ? 2 : dir == ConvDirection::backward_data ? 0 : 1;
+}
+
+// Elements of a direction's three tensors, in the order of ConvBuffers (x, w, y).
+inline std::array<long long, 3> conv_sizes(const ConvGeometry& g) {
+    return {static_cast<long long>(g.n) * g.c * g.h * g.w,
+            static_cast<long long>(g.k) * g.c * g.r * g.r,
+            static_cast<long long>(g.n) * g.k * g.out_h() * g.out_w()};
+}
+
+// The buffers direction `dir` runs on: the f32 tensors `f` themselves, or at bf16 bf16 copies in
+// the context's precision scratch with the direction's two inputs converted (its output, the
+// tensor `dir` writes, is converted back by unstage()).
+inline ConvBuffers stage(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
+                         const ConvBuffers& f) {
+    if (ctx.precision != Precision::bf16) return f;
+    const std::array<long long, 3> n = conv_sizes(g);
+    std::array<std::size_t, 4> at{};  // element offsets, each rounded up to 128 (256 bytes)
+    for (int i = 0; i < 3; ++i)
+        at[i + 1] = at[i] + (static_cast<std::size_t>(n[i]) + 127) / 128 * 128;
+    auto* base = static_cast<std::uint16_t*>(ctx.precision_scratch(at[3] * sizeof(std::uint16_t)));
+    const std::array<void*, 3> src{f.x, f.w, f.y};
+    const int output = output_index(dir);
+    for (int i = 0; i < 3; ++i)
+        if (i != output) to_bf16(static_cast<const float*>(src[i]), base + at[i], n[i], ctx.stream);
+    return {base + at[0], base + at[1], base + at[2]};
+}
+
+// At bf16: the output of `dir` <- its bf16 copy in `staged`; nothing otherwise.
+inline void unstage(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
+                    const ConvBuffers& staged, const ConvBuffers& f) {
+    if (ctx.precision != Precision::bf16) return;
+    const std::array<long long, 3> n = conv_sizes(g);
+    const std::array<void*, 3> from{staged.x, staged.w, staged.y}, to{f.x, f.w, f.y};
+    const int output = output_index(dir);
+    from_bf16(static_cast<const std::uint16_t*>(from[output]), static_cast<float*>(to[output]),
+              n[output], ctx.stream);
+}
+
+}  // namespace detail
+
+// Runs direction `dir` of g on the f32 tensors f (x, w, y; the direction's output overwritten) at
+// the context's precision: forward y <- x * w; backward_data x <- the gradient with respect to x
+// from y (dy); backward_filter w <- the gradient with respect to w of the convolution of x, from y.
+inline const ConvPlan& run_convolution(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
+                                       const ConvBuffers& f) {
+    const ConvBuffers b = detail::stage(ctx, g, dir, f);
+    const ConvPlan& p = conv_plan(ctx, g, dir, b);
     void* ws = ctx.workspace(p.workspace);
-    PFCE_CUDNN_CHECK(cudnnConvolutionForward(
-        ctx.cudnn, &kOne, p.x.get(), x, p.w.get(), w, p.conv.get(),
-        static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), ws, p.workspace, &kZero, p.y.get(), y));
+    const std::size_t n = p.workspace;
+    cudnnTensorDescriptor_t xd = p.x.get(), yd = p.y.get();
+    cudnnFilterDescriptor_t wd = p.w.get();
+    cudnnConvolutionDescriptor_t cd = p.conv.get();
+    if (dir == ConvDirection::forward)
+        PFCE_CUDNN_CHECK(cudnnConvolutionForward(ctx.cudnn, &kOne, xd, b.x, wd, b.w, cd,
+                                                 cudnnConvolutionFwdAlgo_t(p.algo), ws, n, &kZero,
+                                                 yd, b.y));
+    else if (dir == ConvDirection::backward_data)
+        PFCE_CUDNN_CHECK(cudnnConvolutionBackwardData(ctx.cudnn, &kOne, wd, b.w, yd, b.y, cd,
+                                                      cudnnConvolutionBwdDataAlgo_t(p.algo), ws, n,
+                                                      &kZero, xd, b.x));
+    else  // backward_filter
+        PFCE_CUDNN_CHECK(cudnnConvolutionBackwardFilter(ctx.cudnn, &kOne, xd, b.x, yd, b.y, cd,
+                                                        cudnnConvolutionBwdFilterAlgo_t(p.algo), ws,
+                                                        n, &kZero, wd, b.w));
+    detail::unstage(ctx, g, dir, b, f);
     return p;
 }
 
-// dx <- the gradient with respect to x of the convolution, from dy (shaped like its y).
-inline const ConvPlan& convolve_backward_data(CudaContext& ctx, const ConvGeometry& g,
-                                              const float* w, const float* dy, float* dx) {
-    const ConvPlan& p = conv_plan(ctx, g, ConvDirection::backward_data,
-                                  {dx, const_cast<float*>(w), const_cast<float*>(dy)});
-    void* ws = ctx.workspace(p.workspace);
-    PFCE_CUDNN_CHECK(
-        cudnnConvolutionBackwardData(ctx.cudnn, &kOne, p.w.get(), w, p.y.get(), dy, p.conv.get(),
-                                     static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo), ws,
-                                     p.workspace, &kZero, p.x.get(), dx));
-    return p;
-}
-
-// dw <- the gradient with respect to w of the convolution of x, from dy (shaped like its y).
-inline const ConvPlan& convolve_backward_filter(CudaContext& ctx, const ConvGeometry& g,
-                                                const float* x, const float* dy, float* dw) {
-    const ConvPlan& p = conv_plan(ctx, g, ConvDirection::backward_filter,
-                                  {const_cast<float*>(x), dw, const_cast<float*>(dy)});
-    void* ws = ctx.workspace(p.workspace);
-    PFCE_CUDNN_CHECK(
-        cudnnConvolutionBackwardFilter(ctx.cudnn, &kOne, p.x.get(), x, p.y.get(), dy, p.conv.get(),
-                                       static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo), ws,
-                                       p.workspace, &kZero, p.w.get(), dw));
-    return p;
+// The f32 tensors of a convolution as run_convolution takes them: its x, w, y (for a transposed
+// convolution, the big tensor is x and the small one y). The direction's inputs are only read.
+inline ConvBuffers f32_buffers(const Tensor& x, const Tensor& w, const Tensor& y) {
+    return {const_cast<void*>(x.raw()), const_cast<void*>(w.raw()), const_cast<void*>(y.raw())};
 }
 
 // t (described by t_desc) += bias (per channel, bias_desc (1,C,1,1)); nothing for an empty bias.

@@ -28,16 +28,16 @@ void CudaBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tens
     const cudnn::ConvGeometry g = upconv_geometry(x, w, y, bias);
     if (y.numel() == 0) return;
     // y (big) is the "input gradient" written by backward-data; x (small) is its "output gradient".
-    const cudnn::ConvPlan& plan =
-        cudnn::convolve_backward_data(*ctx_, g, w.data<float>(), x.data<float>(), y.data<float>());
-    cudnn::add_bias(*ctx_, plan.bias_in, bias, plan.x, y.data<float>());
+    const cudnn::ConvPlan& plan = cudnn::run_convolution(
+        *ctx_, g, cudnn::ConvDirection::backward_data, cudnn::f32_buffers(y, w, x));
+    cudnn::add_bias(*ctx_, plan.bias_in, bias, plan.x_f32, y.data<float>());
 }
 
 void CudaBackend::upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) {
     const cudnn::ConvGeometry g = upconv_geometry(dx, w, dy, Tensor());
     if (dx.numel() == 0) return;
     // dx (small) = the forward convolution of dy (big).
-    cudnn::convolve(*ctx_, g, dy.data<float>(), w.data<float>(), dx.data<float>());
+    cudnn::run_convolution(*ctx_, g, cudnn::ConvDirection::forward, cudnn::f32_buffers(dy, w, dx));
 }
 
 void CudaBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
@@ -46,9 +46,9 @@ void CudaBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, T
     if (cudnn::no_filter_gradient_to_run(*ctx_, dy, dw, dbias)) return;
     // dw[ci,co,a,b] = sum x[n,ci,i,j] dy[n,co,2i+a,2j+b]: the filter gradient of the convolution
     // big -> small, with dy as its input and x as its output gradient.
-    const cudnn::ConvPlan& plan = cudnn::convolve_backward_filter(
-        *ctx_, g, dy.data<float>(), x.data<float>(), dw.data<float>());
-    cudnn::bias_gradient(*ctx_, plan.x, dy.data<float>(), plan.bias_in, dbias);
+    const cudnn::ConvPlan& plan = cudnn::run_convolution(
+        *ctx_, g, cudnn::ConvDirection::backward_filter, cudnn::f32_buffers(dy, dw, x));
+    cudnn::bias_gradient(*ctx_, plan.x_f32, dy.data<float>(), plan.bias_in, dbias);
 }
 
 }  // namespace pfce

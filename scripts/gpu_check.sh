@@ -184,7 +184,7 @@ stage_b() {
   if [ "$MODE" = rehearse ]; then
     # Without a GPU, requiring one must make the GPU tests fail, each saying why.
     local req="$logs/b-require-gpu.log"
-    if PFCE_REQUIRE_GPU=1 ctest --test-dir "$build" -R '^(CudaBackend\.|FocalLossGpu\.|TrainGpu\.|Ops/.*_cuda)' \
+    if PFCE_REQUIRE_GPU=1 ctest --test-dir "$build" -R '^(CudaBackend\.|FocalLossGpu\.|TrainGpu\.|PrecisionGpu\.|Ops/.*_cuda)' \
         --output-on-failure > "$req" 2>&1; then
       note "$counts, but PFCE_REQUIRE_GPU=1 did not fail the GPU tests"
       return 1
@@ -270,7 +270,9 @@ stage_d() {
     dev=cuda
     runs=(
       "loss 45 --device cuda --peer bench/peers/focal_torch.py"
-      "train 75 --device cuda --peer bench/peers/unet_torch.py"
+      "train 75 --device cuda --precision tf32 --peer bench/peers/unet_torch.py"
+      # bf16 convolutions: speedup_vs_torch_bf16_cl is the like-for-like ratio of this run.
+      "train_bf16=train 45 --device cuda --precision bf16 --no-profile --peer bench/peers/unet_torch.py"
       # Issue 13's workload: 2400 masks of 300x300 at 500 points/class, D = 20, transfers counted.
       "link 60 --count 2400 --count512 0 --skip-kdtree --peer-count 5 --repeats 2 --peer bench/peers/link_seed.py"
       "data 30 --count 300 --repeats 1 --peer bench/peers/data_seed.py"
@@ -282,6 +284,7 @@ stage_d() {
     runs=(
       "loss 120 --device cpu --shapes 2,6,64,64 --repeats 1 --warmup 0 --peer-repeats 1 --peer bench/peers/focal_torch.py"
       "train 120 --device cpu --batch 1 --size 64 --width 4 --depth 2 --warmup 0 --steps 1 --no-profile --peer bench/peers/unet_torch.py"
+      "train_bf16=train 60 --device cpu --precision bf16 --batch 1 --size 64 --width 4 --depth 2 --warmup 0 --steps 1 --no-profile"
       "link 120 --count 8 --count512 0 --peer-count 2 --repeats 1 --peer bench/peers/link_seed.py"
       "data 120 --count 8 --size 64 --repeats 1 --peer bench/peers/data_seed.py"
     )
@@ -524,7 +527,7 @@ order=(prepare build deps a b c d e)
 declare -A title=([prepare]="prepare" [build]="build" [deps]="isolation" [a]="a environment"
   [b]="b tests" [c]="c sanitizers" [d]="d benchmarks" [e]="e end-to-end")
 # Limits in seconds on the H200, and the least time worth starting a stage with.
-declare -A limit=([prepare]=60 [build]=240 [deps]=60 [a]=30 [b]=180 [c]=180 [d]=150 [e]=150)
+declare -A limit=([prepare]=60 [build]=240 [deps]=60 [a]=30 [b]=180 [c]=180 [d]=180 [e]=150)
 declare -A least=([prepare]=10 [build]=60 [deps]=10 [a]=5 [b]=40 [c]=40 [d]=40 [e]=45)
 # Stages that cannot run after a failure of one before them.
 declare -A needs=([build]=prepare [deps]=build [a]=prepare [b]=build [c]=build [d]=build [e]=build)

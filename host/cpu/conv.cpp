@@ -30,30 +30,38 @@ cpu::ConvSpec conv_spec(const Tensor& x, const Tensor& w, const Tensor& y, int p
 
 }  // namespace
 
+// At a precision other than fp32 the factors are rounded copies and the bias is added or reduced
+// after the op (core/host_backend.hpp).
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                                 const Conv2dParams& p) {
     check_conv2d_args(x, w, y, bias, p, DeviceKind::cpu, true);
+    const Tensor &rx = conv_operand(0, x), &rw = conv_operand(1, w), &b = fused_bias(bias);
     cpu::Plan& plan =
-        cpu::conv_plan(dnnl(), ConvDir::forward, conv_spec(x, w, y, p.pad, !bias.empty()));
+        cpu::conv_plan(dnnl(), ConvDir::forward, conv_spec(rx, rw, y, p.pad, !b.empty()));
     // oneDNN takes non-const handles; the bias is only read.
-    run_dnnl(plan, x.raw(), w.raw(), y.raw(),
-             bias.empty() ? nullptr : const_cast<void*>(bias.raw()));
+    run_dnnl(plan, rx.raw(), rw.raw(), y.raw(), b.empty() ? nullptr : const_cast<void*>(b.raw()));
+    finish_output(y, bias);
 }
 
 void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
                                       const Conv2dParams& p) {
     check_conv2d_args(dx, w, dy, Tensor(), p, DeviceKind::cpu, true);
+    const Tensor &rdy = conv_operand(0, dy), &rw = conv_operand(1, w);
     cpu::Plan& plan =
-        cpu::conv_plan(dnnl(), ConvDir::backward_data, conv_spec(dx, w, dy, p.pad, false));
-    run_dnnl(plan, dy.raw(), w.raw(), dx.raw(), nullptr);
+        cpu::conv_plan(dnnl(), ConvDir::backward_data, conv_spec(dx, rw, rdy, p.pad, false));
+    run_dnnl(plan, rdy.raw(), rw.raw(), dx.raw(), nullptr);
+    finish_output(dx, Tensor());
 }
 
 void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                         Tensor& dbias, const Conv2dParams& p) {
     check_conv2d_args(x, dw, dy, dbias, p, DeviceKind::cpu, true);
+    const Tensor &rx = conv_operand(0, x), &rdy = conv_operand(1, dy);
+    Tensor& db = fused_bias(dbias);
     cpu::Plan& plan = cpu::conv_plan(dnnl(), ConvDir::backward_filter,
-                                     conv_spec(x, dw, dy, p.pad, !dbias.empty()));
-    run_dnnl(plan, x.raw(), dy.raw(), dw.raw(), dbias.empty() ? nullptr : dbias.raw());
+                                     conv_spec(rx, dw, rdy, p.pad, !db.empty()));
+    run_dnnl(plan, rx.raw(), rdy.raw(), dw.raw(), db.empty() ? nullptr : db.raw());
+    finish_filter_gradient(dw, dy, dbias);
 }
 
 }  // namespace pfce

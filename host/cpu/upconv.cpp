@@ -11,11 +11,10 @@ namespace {
 
 using cpu::ConvDir;
 
-// Checks small x (N,Ci,H,W), w (Ci,Co,2,2), big y (N,Co,2H,2W) and bias (core/op_checks.hpp),
-// then returns their deconvolution. oneDNN's deconvolution weights are (O,I,kh,kw) =
-// (Co,Ci,2,2): ours are its iohw.
+// The deconvolution of small x (N,Ci,H,W), w (Ci,Co,2,2) and big y (N,Co,2H,2W), with a bias
+// when `bias` is not empty. oneDNN's deconvolution weights are (O,I,kh,kw) = (Co,Ci,2,2): ours are
+// its iohw.
 cpu::ConvSpec up_spec(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& bias) {
-    check_upconv2x2_args(x, w, y, bias, DeviceKind::cpu, true);
     return {.alg = dnnl::algorithm::deconvolution_direct,
             .x = {x.dim(0), x.dim(1), x.dim(2), x.dim(3)},
             .w = {w.dim(1), w.dim(0), 2, 2},
@@ -30,23 +29,35 @@ cpu::ConvSpec up_spec(const Tensor& x, const Tensor& w, const Tensor& y, const T
 
 }  // namespace
 
+// At a precision other than fp32 the factors are rounded copies and the bias is added or reduced
+// after the op (core/host_backend.hpp). Arguments are checked first (core/op_checks.hpp).
 void CpuBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
                                    Tensor& y) {
-    cpu::Plan& plan = cpu::conv_plan(dnnl(), ConvDir::forward, up_spec(x, w, y, bias));
+    check_upconv2x2_args(x, w, y, bias, DeviceKind::cpu, true);
+    const Tensor &rx = conv_operand(0, x), &rw = conv_operand(1, w), &b = fused_bias(bias);
+    cpu::Plan& plan = cpu::conv_plan(dnnl(), ConvDir::forward, up_spec(rx, rw, y, b));
     // oneDNN takes non-const handles; the bias is only read.
-    run_dnnl(plan, x.raw(), w.raw(), y.raw(),
-             bias.empty() ? nullptr : const_cast<void*>(bias.raw()));
+    run_dnnl(plan, rx.raw(), rw.raw(), y.raw(), b.empty() ? nullptr : const_cast<void*>(b.raw()));
+    finish_output(y, bias);
 }
 
 void CpuBackend::upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) {
-    cpu::Plan& plan = cpu::conv_plan(dnnl(), ConvDir::backward_data, up_spec(dx, w, dy, Tensor()));
-    run_dnnl(plan, dy.raw(), w.raw(), dx.raw(), nullptr);
+    check_upconv2x2_args(dx, w, dy, Tensor(), DeviceKind::cpu, true);
+    const Tensor &rdy = conv_operand(0, dy), &rw = conv_operand(1, w);
+    cpu::Plan& plan =
+        cpu::conv_plan(dnnl(), ConvDir::backward_data, up_spec(dx, rw, rdy, Tensor()));
+    run_dnnl(plan, rdy.raw(), rw.raw(), dx.raw(), nullptr);
+    finish_output(dx, Tensor());
 }
 
 void CpuBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                            Tensor& dbias) {
-    cpu::Plan& plan = cpu::conv_plan(dnnl(), ConvDir::backward_filter, up_spec(x, dw, dy, dbias));
-    run_dnnl(plan, x.raw(), dy.raw(), dw.raw(), dbias.empty() ? nullptr : dbias.raw());
+    check_upconv2x2_args(x, dw, dy, dbias, DeviceKind::cpu, true);
+    const Tensor &rx = conv_operand(0, x), &rdy = conv_operand(1, dy);
+    Tensor& db = fused_bias(dbias);
+    cpu::Plan& plan = cpu::conv_plan(dnnl(), ConvDir::backward_filter, up_spec(rx, dw, rdy, db));
+    run_dnnl(plan, rx.raw(), rdy.raw(), dw.raw(), db.empty() ? nullptr : db.raw());
+    finish_filter_gradient(dw, dy, dbias);
 }
 
 }  // namespace pfce

@@ -120,28 +120,34 @@ void ReferenceBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Te
                                       Tensor& y, const Conv2dParams& p) {
     check_conv2d_args(x, w, y, bias, p, DeviceKind::cpu);
     Doubles out(y);
-    reference::conv2d_forward(Doubles(x).data(), Doubles(w).data(), Doubles(bias).data(),
+    reference::conv2d_forward(Doubles(conv_operand(0, x)).data(),
+                              Doubles(conv_operand(1, w)).data(), Doubles(fused_bias(bias)).data(),
                               out.data(), conv_shape(x, w, p));
     out.store(y);
+    finish_output(y, bias);
 }
 
 void ReferenceBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
                                             const Conv2dParams& p) {
     check_conv2d_args(dx, w, dy, Tensor(), p, DeviceKind::cpu);
     Doubles out(dx);
-    reference::conv2d_backward_data(Doubles(dy).data(), Doubles(w).data(), out.data(),
+    reference::conv2d_backward_data(Doubles(conv_operand(0, dy)).data(),
+                                    Doubles(conv_operand(1, w)).data(), out.data(),
                                     conv_shape(dx, w, p));
     out.store(dx);
+    finish_output(dx, Tensor());
 }
 
 void ReferenceBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                               Tensor& dbias, const Conv2dParams& p) {
     check_conv2d_args(x, dw, dy, dbias, p, DeviceKind::cpu);
-    Doubles out_w(dw), out_b(dbias);
-    reference::conv2d_backward_filter(Doubles(x).data(), Doubles(dy).data(), out_w.data(),
+    Doubles out_w(dw), out_b(fused_bias(dbias));
+    reference::conv2d_backward_filter(Doubles(conv_operand(0, x)).data(),
+                                      Doubles(conv_operand(1, dy)).data(), out_w.data(),
                                       out_b.data(), conv_shape(x, dw, p));
     out_w.store(dw);
-    out_b.store(dbias);
+    out_b.store(fused_bias(dbias));
+    finish_filter_gradient(dw, dy, dbias);
 }
 
 }  // namespace pfce

@@ -98,27 +98,33 @@ void ReferenceBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const
                                          Tensor& y) {
     check_upconv2x2_args(x, w, y, bias, DeviceKind::cpu);
     Doubles out(y);
-    reference::upconv2x2_forward(Doubles(x).data(), Doubles(w).data(), Doubles(bias).data(),
-                                 out.data(), upconv_shape(x, w));
+    reference::upconv2x2_forward(Doubles(conv_operand(0, x)).data(),
+                                 Doubles(conv_operand(1, w)).data(),
+                                 Doubles(fused_bias(bias)).data(), out.data(), upconv_shape(x, w));
     out.store(y);
+    finish_output(y, bias);
 }
 
 void ReferenceBackend::upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) {
     check_upconv2x2_args(dx, w, dy, Tensor(), DeviceKind::cpu);
     Doubles out(dx);
-    reference::upconv2x2_backward_data(Doubles(dy).data(), Doubles(w).data(), out.data(),
+    reference::upconv2x2_backward_data(Doubles(conv_operand(0, dy)).data(),
+                                       Doubles(conv_operand(1, w)).data(), out.data(),
                                        upconv_shape(dx, w));
     out.store(dx);
+    finish_output(dx, Tensor());
 }
 
 void ReferenceBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                                  Tensor& dbias) {
     check_upconv2x2_args(x, dw, dy, dbias, DeviceKind::cpu);
-    Doubles out_w(dw), out_b(dbias);
-    reference::upconv2x2_backward_filter(Doubles(x).data(), Doubles(dy).data(), out_w.data(),
+    Doubles out_w(dw), out_b(fused_bias(dbias));
+    reference::upconv2x2_backward_filter(Doubles(conv_operand(0, x)).data(),
+                                         Doubles(conv_operand(1, dy)).data(), out_w.data(),
                                          out_b.data(), upconv_shape(x, dw));
     out_w.store(dw);
-    out_b.store(dbias);
+    out_b.store(fused_bias(dbias));
+    finish_filter_gradient(dw, dy, dbias);
 }
 
 }  // namespace pfce

@@ -101,6 +101,9 @@ struct RunSettings {
     int log_every = 10;          // batches between loss read-backs (the only host sync of a step)
     int prefetch = 2;            // batches prepared ahead by loader threads
     bool deterministic = false;  // CUDA: deterministic cuDNN algorithms only (Backend)
+    // Convolution arithmetic: auto | fp32 | tf32 | bf16 (core/op_params.hpp Precision; auto =
+    // tf32 on CUDA, fp32 on the CPU).
+    std::string precision = "auto";
 };
 
 struct Config {

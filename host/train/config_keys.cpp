@@ -4,6 +4,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/op_params.hpp"
 #include "host/train/config.hpp"
 
 namespace pfce {
@@ -98,6 +99,13 @@ struct Key {
         return *this;
     }
 };
+
+// run.precision: "auto" and the names of core/op_params.hpp's kPrecisions.
+std::vector<std::string> precision_names() {
+    std::vector<std::string> names{"auto"};
+    names.insert(names.end(), kPrecisions.names.begin(), kPrecisions.names.end());
+    return names;
+}
 
 // loss.alpha: a list of per-class weights, or "auto" (recorded as "auto"; the weights are computed
 // from the training labels by the trainer).
@@ -327,6 +335,11 @@ std::vector<ConfigKey> build_keys() {
         key(r, &R::deterministic, "run", "deterministic", "--deterministic",
             "CUDA: deterministic cuDNN algorithms only (reruns and resumes give the same bits; "
             "may be slower)"),
+        key(r, &R::precision, "run", "precision", "--precision",
+            "convolution arithmetic, tensors stay f32: fp32 (no TF32), tf32 (TF32 factors), bf16 "
+            "(bf16 factors and results, f32 sums, bias and batch norm); auto = tf32 on CUDA, fp32 "
+            "on the CPU (each device's fast f32 path)")
+            .choices(precision_names()),
     };
     std::vector<ConfigKey> out;
     for (auto& k : keys) out.push_back(std::move(k.k));

@@ -186,6 +186,8 @@ class TrainingRun {
                        cfg.run.batch_size, ")");
         // Before the first op: the algorithms are chosen (and cached) at their first use.
         backend.set_deterministic(cfg.run.deterministic);
+        backend.set_precision(
+            parse_precision(cfg.run.precision, backend.device() == DeviceKind::cuda));
         if (!loss_params_.alpha.empty() && loss_params_.alpha.size() != in.class_names.size())
             PFCE_THROW(InputError, "loss.alpha has ", loss_params_.alpha.size(),
                        " weights but the dataset has ", in.class_names.size(), " classes (",
