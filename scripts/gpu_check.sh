@@ -327,14 +327,14 @@ stage_e() {
   local run="$work/e2e" suite="$root/experiments/gpu-check.toml" dev=cuda
   rm -rf "$run"
   if [ "$MODE" = rehearse ]; then
-    # The same three experiment files at toy size, on the CPU.
+    # The same four experiment files at toy size, on the CPU.
     dev=cpu
     suite="$work/gpu-check-toy.toml"
     cat > "$suite" <<EOF
 [suite]
 name = "gpu-check-toy"
 description = "experiments/gpu-check.toml at toy size, for the rehearsal"
-experiments = ["$root/experiments/dense.toml", "$root/experiments/e4-500-linked.toml", "$root/experiments/e5-500-edge.toml"]
+experiments = ["$root/experiments/dense.toml", "$root/experiments/e4-500-linked.toml", "$root/experiments/e5-500-edge.toml", "$root/experiments/e8-500-linked-crf.toml"]
 grid_images = 2
 [data]
 source = "synthetic"

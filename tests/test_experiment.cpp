@@ -401,8 +401,9 @@ TEST(SuiteFile, ShippedSuitesLoad) {
 // The end-to-end stage of scripts/gpu_check.sh: a typo must fail here, not on the GPU machine.
 TEST(SuiteFile, GpuCheckSuiteLoads) {
     const Suite s = load_suite(test::source_dir() + "/experiments/gpu-check.toml");
-    ASSERT_EQ(s.experiments.size(), 3u);
+    ASSERT_EQ(s.experiments.size(), 4u);
     EXPECT_EQ(s.experiments[1].id, "e4-500-linked");
+    EXPECT_GT(s.experiments[3].config.loss.crf_weight, 0.0) << "e8 runs the CUDA CRF kernel";
     for (const auto& e : s.experiments) {
         EXPECT_EQ(e.config.run.epochs, 2) << e.id;
         EXPECT_EQ(e.config.run.batch_size, 16) << e.id;
@@ -411,6 +412,18 @@ TEST(SuiteFile, GpuCheckSuiteLoads) {
         EXPECT_EQ(e.config.data.synthetic_count, 320) << e.id;
     }
     EXPECT_GE(s.experiments[2].config.labels.max_color_step, 0.0);
+}
+
+// The study suites (docs/crf-study.md) are run by hand, rarely: a typo must fail here.
+TEST(SuiteFile, StudySuitesLoad) {
+    int n = 0;
+    for (const auto& f : fs::directory_iterator(test::source_dir() + "/experiments/studies")) {
+        if (f.path().extension() != ".toml") continue;
+        const Suite s = load_suite(f.path().string());
+        EXPECT_FALSE(s.experiments.empty()) << f.path();
+        ++n;
+    }
+    EXPECT_GE(n, 3);  // crf-study, potsdam-pair-a, potsdam-pair-b
 }
 
 }  // namespace
