@@ -2,6 +2,34 @@
 #include "host/cli/config_flags.hpp"
 
 namespace pfce::cli {
+namespace {
+
+// What --help shows for a key's value (the flags take text, parsed by the key table).
+const char* type_name(const ConfigKey& k) {
+    switch (k.type) {
+        case KeyType::integer:
+            return "INT";
+        case KeyType::unsigned_integer:
+            return "UINT";
+        case KeyType::number:
+            return "FLOAT";
+        case KeyType::boolean:
+            return "BOOL";
+        case KeyType::choice:
+            return "CHOICE";
+        case KeyType::int_list:
+            return "INT,...";
+        case KeyType::number_list:
+            return "FLOAT,...";
+        case KeyType::number_list_or_auto:
+            return "FLOAT,...|auto";
+        case KeyType::text:
+            break;
+    }
+    return k.is_path ? "PATH" : "TEXT";
+}
+
+}  // namespace
 
 void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
                       const std::set<std::string>& skip) {
@@ -25,6 +53,7 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
             }
             help += "  [" + k.dotted() + (shown.empty() ? "" : " = " + shown) + "]";
             group->add_option(k.flag, given[k.dotted()], help)
+                ->type_name(type_name(k))
                 ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // the last one wins
         }
     }
