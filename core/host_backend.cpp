@@ -53,11 +53,15 @@ const Tensor& HostBackend::conv_operand(int slot, const Tensor& t) {
     if (buf.empty() || buf.numel() < t.numel()) buf = Tensor::host({t.numel()}, DType::f32);
     Tensor& view = operand_[slot];
     view = Tensor::borrow(buf, t.shape(), t.layout());
-    const float* src = t.data<float>();
-    float* dst = view.data<float>();
-    for (std::int64_t i = 0; i < t.numel(); ++i)
-        dst[i] = kernels::round_operand(precision_, src[i]);
+    round_values(t.data<float>(), view.data<float>(), t.numel(), false);
     return view;
+}
+
+void HostBackend::round_values(const float* src, float* dst, std::int64_t n, bool result) const {
+    if (result)
+        for (std::int64_t i = 0; i < n; ++i) dst[i] = kernels::round_result(precision_, src[i]);
+    else
+        for (std::int64_t i = 0; i < n; ++i) dst[i] = kernels::round_operand(precision_, src[i]);
 }
 
 const Tensor& HostBackend::fused_bias(const Tensor& bias) const {
@@ -71,7 +75,7 @@ Tensor& HostBackend::fused_bias(Tensor& dbias) {
 void HostBackend::finish_output(Tensor& out, const Tensor& bias) const {
     if (precision_ == Precision::fp32) return;
     float* y = out.data<float>();
-    for (std::int64_t i = 0; i < out.numel(); ++i) y[i] = kernels::round_result(precision_, y[i]);
+    round_values(y, y, out.numel(), true);
     if (bias.empty()) return;
     const float* b = bias.data<float>();
     for_each_with_channel(out, [&](std::int64_t e, std::int64_t c) { y[e] += b[c]; });
@@ -79,8 +83,7 @@ void HostBackend::finish_output(Tensor& out, const Tensor& bias) const {
 
 void HostBackend::finish_filter_gradient(Tensor& dw, const Tensor& dy, Tensor& dbias) const {
     if (precision_ == Precision::fp32) return;
-    float* w = dw.data<float>();
-    for (std::int64_t i = 0; i < dw.numel(); ++i) w[i] = kernels::round_result(precision_, w[i]);
+    round_values(dw.data<float>(), dw.data<float>(), dw.numel(), true);
     if (dbias.empty()) return;
     sums_.assign(static_cast<std::size_t>(dbias.numel()),
                  0.0);  // grow-only: no steady-state allocation

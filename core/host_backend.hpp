@@ -3,6 +3,7 @@
 // points of the convolution precisions (Backend::set_precision), so both round alike.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "core/backend.hpp"
@@ -39,6 +40,11 @@ class HostBackend : public Backend {
     // After a filter-gradient op: dw rounded to the precision's result; (not at fp32) dbias, when
     // not empty, <- the per-channel sums of dy in double, from dy's f32 values. Nothing at fp32.
     void finish_filter_gradient(Tensor& dw, const Tensor& dy, Tensor& dbias) const;
+
+    // dst[i] <- src[i] rounded as a factor (result = false) or as a result (true) at the
+    // precision, for n values (dst may be src). Each value is rounded alone, so any split gives
+    // the same bits: serial here; the CPU backend runs it on its threads.
+    virtual void round_values(const float* src, float* dst, std::int64_t n, bool result) const;
 
   private:
     Precision precision_ = Precision::fp32;

@@ -40,6 +40,10 @@ class CpuBackend : public HostBackend {
     // scratch in this backend's oneDNN slot, and waits.
     void run_dnnl(cpu::Plan& plan, const void* a, const void* b, void* out, void* bias);
 
+  protected:
+    // The precision roundings on every thread, vectorized (host/cpu/precision.cpp).
+    void round_values(const float* src, float* dst, std::int64_t n, bool result) const override;
+
   private:
     Layout activations_;
     std::vector<Tensor> scratch_;
