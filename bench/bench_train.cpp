@@ -172,7 +172,9 @@ class ProfilingBackend final : public Backend {
 struct Options {
     std::string json, device = "auto", peer, python;
     int batch = 0, size = 0, width = 0, depth = 0, classes = 6;
-    int warmup = 2, steps = 5;
+    // 20 timed steps: with 5, the CPU peer once measured 2.5x its 30-step speed
+    // (bench/results/2026-12-01-cpu-*-merged).
+    int warmup = 3, steps = 20;
     // The CRF term as the trainer adds it (loss.crf_*); weight 0: the focal loss alone.
     CrfLossParams crf{0.0f, 5, 5.0f, 15.0f, 1};
     bool no_profile = false;
