@@ -1,32 +1,20 @@
 // One CLI11 option per config key, in option groups named after the sections.
 #include "host/cli/config_flags.hpp"
 
+#include <cstddef>
+#include <iterator>
+
 namespace pfce::cli {
 namespace {
 
 // What --help shows for a key's value (the flags take text, parsed by the key table).
 const char* type_name(const ConfigKey& k) {
-    switch (k.type) {
-        case KeyType::integer:
-            return "INT";
-        case KeyType::unsigned_integer:
-            return "UINT";
-        case KeyType::number:
-            return "FLOAT";
-        case KeyType::boolean:
-            return "BOOL";
-        case KeyType::choice:
-            return "CHOICE";
-        case KeyType::int_list:
-            return "INT,...";
-        case KeyType::number_list:
-            return "FLOAT,...";
-        case KeyType::number_list_or_auto:
-            return "FLOAT,...|auto";
-        case KeyType::text:
-            break;
-    }
-    return k.is_path ? "PATH" : "TEXT";
+    static constexpr const char* kNames[] = {"INT",           "UINT",   "FLOAT",   "BOOL",
+                                             "TEXT",          "CHOICE", "INT,...", "FLOAT,...",
+                                             "FLOAT,...|auto"};  // indexed by KeyType
+    static_assert(std::size(kNames) == static_cast<std::size_t>(KeyType::number_list_or_auto) + 1);
+    if (k.type == KeyType::text && k.is_path) return "PATH";
+    return kNames[static_cast<std::size_t>(k.type)];
 }
 
 }  // namespace
