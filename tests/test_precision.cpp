@@ -9,11 +9,15 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/kernels/precision.hpp"
 #include "core/rng.hpp"
+#include "host/backend/backend_factory.hpp"
+#include "host/train/evaluate.hpp"
+#include "host/train/trained_model.hpp"
 #include "tests/test_util.hpp"
 #include "tests/trainer_fixtures.hpp"
 
@@ -488,6 +492,21 @@ void check_bf16_training(Backend& be, const std::string& device) {
     const double first = lines.front()["train_loss"], last = lines.back()["train_loss"];
     EXPECT_TRUE(std::isfinite(last));
     EXPECT_LT(last, 0.7 * first) << "first " << first << " last " << last;
+
+    // The checkpoint reloads at its training precision: evaluating it again on a fresh backend
+    // gives the validation loss the run recorded, and at fp32 it would not.
+    const double recorded = lines.back()["val_loss"];
+    auto eval_loss = [&](bool force_fp32) {
+        std::unique_ptr<Backend> fresh = make_backend(device);
+        TrainedModel m = load_trained_model(*fresh, r.last_checkpoint);
+        if (force_fp32) fresh->set_precision(Precision::fp32);
+        return evaluate(*fresh, *m.net, in.val, m.stats, focal_params(m.config), m.clutter_class,
+                        eval_options(m.config))
+            .loss;
+    };
+    EXPECT_NEAR(eval_loss(false), recorded, 1e-6 * std::abs(recorded));
+    EXPECT_GT(std::abs(eval_loss(true) - recorded), 1e-5 * std::abs(recorded))
+        << "bf16 and fp32 evaluation agree: the check above could not fail";
 }
 
 TEST(Precision, Bf16TrainingLossFallsOnCpu) {

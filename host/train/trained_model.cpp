@@ -54,6 +54,10 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
             if (split.contains(part))
                 m.split_ids[part] = split.at(part).get<std::vector<std::string>>();
         m.net = std::make_unique<UNet>(backend, uc, 0);
+        // The model runs at the precision it was trained and validated at (pfce eval, predict,
+        // the suite's test): a bf16 run's checkpoint is not judged at tf32.
+        backend.set_precision(
+            parse_precision(m.config.run.precision, backend.device() == DeviceKind::cuda));
     } catch (const nlohmann::json::exception& e) {
         PFCE_THROW(InputError, "checkpoint ", path,
                    ": metadata does not describe a pfce U-Net: ", e.what());

@@ -37,7 +37,9 @@ struct TrainedModel {
     nlohmann::json meta;  // the checkpoint's metadata
 };
 
-// InputError naming `path` for an unreadable checkpoint or one that does not describe a U-Net.
+// Sets `backend` to the run's convolution precision (run.precision), as it was trained and
+// validated. InputError naming `path` for an unreadable checkpoint or one that does not describe a
+// U-Net.
 TrainedModel load_trained_model(Backend& backend, const std::string& path);
 
 // (1,3,H,W) f32 host tensor: (pixel - mean) / std per channel, as the batch loader does.
