@@ -15,6 +15,11 @@ void Backend::select_op_variant(const std::string& op, const std::string& varian
                "\" (expected one of ", names, ")");
 }
 
+GraphCapture Backend::capture_graph(const std::function<void()>& body) {
+    (void)body;
+    return {nullptr, name() + " records no op graphs (they need the cuda backend)"};
+}
+
 void Backend::sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_scale,
                         const SgdParams& p) {
     Tensor none;  // the buffer of a slot without momentum: never read

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -15,6 +16,23 @@
 #include "core/tensor.hpp"
 
 namespace pfce {
+
+// A recorded sequence of ops that runs again as one unit (Backend::capture_graph; on CUDA a CUDA
+// graph): the same kernels on the same buffers with the same arguments. Whatever changes from one
+// replay to the next must therefore be read by the kernels from device tensors the caller writes
+// before replaying (the training step's batch, learning rate and bias corrections).
+class OpGraph {
+  public:
+    virtual ~OpGraph() = default;
+    virtual void replay() = 0;                 // enqueued on the backend's stream, like any op
+    virtual std::string describe() const = 0;  // "CUDA graph of 212 nodes"
+};
+
+// What capture_graph made: a graph, or none and why.
+struct GraphCapture {
+    std::unique_ptr<OpGraph> graph;
+    std::string failure;  // empty when graph is set
+};
 
 class Backend {
   public:
@@ -73,6 +91,16 @@ class Backend {
     // Tests check that it stops moving once training has warmed up. 0 where nothing counts them
     // (the host backends: a test counts by overriding zeros and host_staging).
     virtual std::uint64_t device_allocations() const { return 0; }
+
+    // ---- op graphs ----------------------------------------------------------------------------
+    // Records the ops `body` enqueues as a graph, WITHOUT running them: the caller replays the
+    // graph to run them (this time too). The body may enqueue only ops on buffers that outlive the
+    // graph; a body that allocates, frees, copies from or to the host or waits for the device
+    // cannot be captured, and nor can a backend without graphs (the CPU ones): then the result
+    // holds no graph but the reason, nothing has run, and the caller runs body itself. A graph
+    // holds the addresses of the buffers it was recorded on: it must not be replayed once any of
+    // them may have been freed or moved, i.e. once device_allocations() has moved since.
+    virtual GraphCapture capture_graph(const std::function<void()>& body);
 
     // ---- elementwise helpers (f32) ------------------------------------------------------------
     virtual void add_inplace(Tensor& y, const Tensor& x) = 0;  // y += x

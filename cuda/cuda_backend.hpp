@@ -33,6 +33,8 @@ class CudaBackend final : public Backend {
                     const AdamParams& p) override;
     // Every cudaMalloc and cudaMallocHost so far (CudaContext::alloc_device, alloc_pinned).
     std::uint64_t device_allocations() const override;
+    // Stream capture into a CUDA graph (cuda/graph.cu).
+    GraphCapture capture_graph(const std::function<void()>& body) override;
     void set_deterministic(bool on) override;
     void set_precision(Precision p) override;
     std::vector<std::string> kernel_choices() const override;

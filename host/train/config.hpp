@@ -104,6 +104,8 @@ struct RunSettings {
     // Convolution arithmetic: auto | fp32 | tf32 | bf16 (core/op_params.hpp Precision; auto =
     // tf32 on CUDA, fp32 on the CPU).
     std::string precision = "auto";
+    // CUDA: record the training step once as a CUDA graph and replay it (host/train/step_graph).
+    bool step_graph = false;
 };
 
 struct Config {

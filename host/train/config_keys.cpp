@@ -340,6 +340,10 @@ std::vector<ConfigKey> build_keys() {
             "(bf16 factors and results, f32 sums, bias and batch norm); auto = tf32 on CUDA, fp32 "
             "on the CPU (each device's fast f32 path)")
             .choices(precision_names()),
+        key(r, &R::step_graph, "run", "step_graph", "--step-graph",
+            "CUDA: record the training step once as a CUDA graph and replay it (one launch per "
+            "step instead of hundreds; the same bits; off until a GPU benchmark has picked it)")
+            .no_result(),
     };
     std::vector<ConfigKey> out;
     for (auto& k : keys) out.push_back(std::move(k.k));

@@ -1,0 +1,87 @@
+// Op graphs on CUDA (Backend::capture_graph): stream capture of the backend's stream into a CUDA
+// graph, instantiated once and launched as one unit. This is what makes a training step one
+// launch instead of a few hundred (each kernel launch costs the host several microseconds, which
+// at small batches is longer than the kernel).
+#include "core/error.hpp"
+#include "cuda/common.cuh"
+#include "cuda/cuda_backend.hpp"
+#include "cuda/cuda_context.hpp"
+
+#include <exception>
+#include <string>
+
+namespace pfce {
+
+namespace {
+
+class CudaOpGraph final : public OpGraph {
+  public:
+    CudaOpGraph(cudaGraph_t graph, cudaGraphExec_t exec, cudaStream_t stream, std::size_t nodes)
+        : graph_(graph), exec_(exec), stream_(stream), nodes_(nodes) {}
+    ~CudaOpGraph() override {
+        PFCE_CUDA_CHECK_LOG(cudaGraphExecDestroy(exec_));
+        PFCE_CUDA_CHECK_LOG(cudaGraphDestroy(graph_));
+    }
+    CudaOpGraph(const CudaOpGraph&) = delete;
+    CudaOpGraph& operator=(const CudaOpGraph&) = delete;
+
+    void replay() override { PFCE_CUDA_CHECK(cudaGraphLaunch(exec_, stream_)); }
+    std::string describe() const override {
+        return "CUDA graph of " + std::to_string(nodes_) + " nodes";
+    }
+
+  private:
+    cudaGraph_t graph_;
+    cudaGraphExec_t exec_;
+    cudaStream_t stream_;
+    std::size_t nodes_;
+};
+
+std::string cuda_error_text(const char* what, cudaError_t e) {
+    return std::string(what) + ": " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e);
+}
+
+}  // namespace
+
+GraphCapture CudaBackend::capture_graph(const std::function<void()>& body) {
+    CudaContext& c = *ctx_;
+    PFCE_CUDA_CHECK(cudaSetDevice(c.device));
+    const std::uint64_t allocations_before = c.allocations();
+    // Thread-local mode: while this thread captures, its calls that could allocate, free or wait
+    // (cudaMalloc, cudaFree, cudaStreamSynchronize, a copy to the host) fail instead of breaking
+    // the graph silently, while the batch loader's threads may go on making pinned staging.
+    PFCE_CUDA_CHECK(cudaStreamBeginCapture(c.stream, cudaStreamCaptureModeThreadLocal));
+    std::string failure;
+    try {
+        body();
+    } catch (const std::exception& e) {
+        failure = e.what();
+    }
+    cudaGraph_t graph = nullptr;
+    const cudaError_t ended = cudaStreamEndCapture(c.stream, &graph);
+    // A failed capture's errors belong to the capture, not to the next kernel's launch check.
+    (void)cudaGetLastError();
+    if (failure.empty() && ended != cudaSuccess)
+        failure = cuda_error_text("stream capture failed", ended);
+    if (failure.empty() && graph == nullptr) failure = "stream capture returned no graph";
+    // An allocation inside the body may be cudaMalloc'd memory the graph would keep using after
+    // whatever owns it frees it again: only a warmed-up body, which allocates nothing, is kept.
+    if (failure.empty() && c.allocations() != allocations_before)
+        failure = "the ops allocated memory while being recorded (run them once first)";
+    if (!failure.empty()) {
+        if (graph) PFCE_CUDA_CHECK_LOG(cudaGraphDestroy(graph));
+        return {nullptr, failure};
+    }
+    std::size_t nodes = 0;
+    PFCE_CUDA_CHECK_LOG(cudaGraphGetNodes(graph, nullptr, &nodes));
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
+    if (made != cudaSuccess) {
+        (void)cudaGetLastError();
+        PFCE_CUDA_CHECK_LOG(cudaGraphDestroy(graph));
+        return {nullptr, cuda_error_text("cudaGraphInstantiate", made)};
+    }
+    return {std::make_unique<CudaOpGraph>(graph, exec, c.stream, nodes), {}};
+}
+
+}  // namespace pfce

@@ -1,0 +1,48 @@
+// StepGraph: record, replay or run eagerly (the rules are in the header).
+#include "host/train/step_graph.hpp"
+
+#include "core/log.hpp"
+
+namespace pfce {
+
+void StepGraph::run(const std::vector<Shape>& inputs, const std::function<void()>& body) {
+    if (!enabled_) {
+        body();
+        ++counts_.eager;
+        return;
+    }
+    if (graph_ &&
+        (inputs != graph_inputs_ || backend_.device_allocations() != graph_allocations_)) {
+        graph_.reset();  // its buffers may have moved
+        last_clean_ = false;
+    }
+    if (!graph_ && last_clean_ && inputs == last_inputs_) {
+        GraphCapture rec = backend_.capture_graph(body);
+        if (rec.graph) {
+            graph_ = std::move(rec.graph);
+            graph_inputs_ = inputs;
+            graph_allocations_ = backend_.device_allocations();
+            if (counts_.captures++ == 0)
+                log_info("training step recorded as one ", graph_->describe(),
+                         ", replayed from now on");
+        } else {
+            // Nothing ran: the step runs eagerly below, and so do all later ones.
+            enabled_ = false;
+            failure_ = rec.failure;
+            log_warn("run.step_graph: cannot record the training step as a graph (", failure_,
+                     "); every step runs op by op, with the same results");
+        }
+    }
+    if (graph_) {
+        graph_->replay();
+        ++counts_.replays;
+        return;
+    }
+    const std::uint64_t before = backend_.device_allocations();
+    body();
+    ++counts_.eager;
+    last_inputs_ = inputs;
+    last_clean_ = backend_.device_allocations() == before;
+}
+
+}  // namespace pfce

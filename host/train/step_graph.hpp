@@ -1,0 +1,51 @@
+// When the device work of a training step runs as a replayed op graph (run.step_graph; a CUDA
+// graph on the cuda backend). A graph replays the same kernels on the same buffers, so it is
+// recorded only once the step's buffers stop moving: after a step that ran eagerly at the same
+// input shapes and allocated nothing. It is replayed while the input shapes stay and nothing has
+// been allocated since (an allocation may have moved a buffer it reads: evaluation growing the
+// shared workspace), and recorded again after the next clean eager step otherwise. A step that
+// cannot be recorded (a backend without graphs, an op that waits for the device) is said once and
+// every step then runs eagerly; the run's results are the same either way.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend.hpp"
+
+namespace pfce {
+
+struct StepGraphCounts {
+    std::int64_t eager = 0, captures = 0, replays = 0;
+};
+
+class StepGraph {
+  public:
+    StepGraph(Backend& backend, bool enabled) : backend_(backend), enabled_(enabled) {}
+
+    // Runs `body`, the device work of one step whose fixed-shape inputs have shapes `inputs`
+    // (they and every buffer body touches must be the same from step to step at the same
+    // shapes): eagerly, or recorded and replayed. Every value that changes between steps must be
+    // in a device tensor written before the call, since a replay does not run body's host code.
+    void run(const std::vector<Shape>& inputs, const std::function<void()>& body);
+
+    bool enabled() const { return enabled_; }
+    const StepGraphCounts& counts() const { return counts_; }
+    const std::string& failure() const { return failure_; }  // why recording was given up
+
+  private:
+    Backend& backend_;
+    bool enabled_;
+    std::unique_ptr<OpGraph> graph_;
+    std::vector<Shape> graph_inputs_;
+    std::uint64_t graph_allocations_ = 0;  // device_allocations() when graph_ was recorded
+    std::vector<Shape> last_inputs_;       // of the previous eager step
+    bool last_clean_ = false;              // ... which allocated nothing
+    StepGraphCounts counts_;
+    std::string failure_;
+};
+
+}  // namespace pfce

@@ -1,0 +1,207 @@
+// Issue 13, "the whole step capturable as one CUDA graph and replayed": the rules of StepGraph
+// (host/train/step_graph.hpp) on a CPU backend whose graphs are recordings of the body, then
+// CUDA's capture_graph itself (GPU tests: a replay runs the recorded kernels, recording runs
+// nothing, and a body that cannot be recorded leaves the stream usable), and training with the
+// step replayed against training op by op (bit for bit, deterministic cuDNN).
+#include <cstdint>
+#include <vector>
+
+#include "host/cpu/cpu_backend.hpp"
+#include "host/train/step_graph.hpp"
+#include "tests/trainer_fixtures.hpp"
+
+namespace pfce {
+namespace {
+
+using namespace test;
+
+// A CPU backend with graphs: capture_graph keeps the body without running it (as stream capture
+// does) and a replay runs the kept body; device_allocations counts zeros(), as CUDA counts
+// cudaMalloc. Enough to check when StepGraph records, replays and runs eagerly.
+class RecordingCpuBackend final : public CpuBackend {
+  public:
+    struct Recorded final : OpGraph {
+        std::function<void()> body;
+        int* replays;
+        void replay() override {
+            ++*replays;
+            body();
+        }
+        std::string describe() const override { return "recording"; }
+    };
+    GraphCapture capture_graph(const std::function<void()>& body) override {
+        ++captures;
+        if (!fail_with.empty()) return {nullptr, fail_with};
+        auto g = std::make_unique<Recorded>();
+        g->body = body;
+        g->replays = &replays;
+        return {std::move(g), {}};
+    }
+    Tensor zeros(Shape shape, DType dtype) override {
+        ++allocations;
+        return CpuBackend::zeros(shape, dtype);
+    }
+    std::uint64_t device_allocations() const override { return allocations; }
+    std::uint64_t allocations = 0;
+    int captures = 0, replays = 0;
+    std::string fail_with;
+};
+
+const std::vector<Shape> kA = {{2, 3, 8, 8}};
+const std::vector<Shape> kB = {{1, 3, 8, 8}};
+
+TEST(StepGraph, OffRunsEveryStepEagerly) {
+    RecordingCpuBackend b;
+    StepGraph g(b, false);
+    int ran = 0;
+    for (int i = 0; i < 4; ++i) g.run(kA, [&] { ++ran; });
+    EXPECT_EQ(ran, 4);
+    EXPECT_EQ(b.captures, 0);
+    EXPECT_EQ(g.counts().eager, 4);
+}
+
+// Step 1 runs eagerly (buffers and algorithms are set up); step 2 is recorded, which runs
+// nothing, then replayed; later steps replay.
+TEST(StepGraph, RecordsAfterOneCleanEagerStepThenReplays) {
+    RecordingCpuBackend b;
+    StepGraph g(b, true);
+    int ran = 0;
+    for (int i = 0; i < 5; ++i) g.run(kA, [&] { ++ran; });
+    EXPECT_EQ(ran, 5);  // each step's work ran exactly once
+    EXPECT_EQ(b.captures, 1);
+    EXPECT_EQ(b.replays, 4);
+    EXPECT_EQ(g.counts().eager, 1);
+    EXPECT_EQ(g.counts().captures, 1);
+    EXPECT_EQ(g.counts().replays, 4);
+}
+
+// A step that allocates has buffers that may still move: the next clean one is recorded.
+TEST(StepGraph, WaitsForAStepThatAllocatesNothing) {
+    RecordingCpuBackend b;
+    StepGraph g(b, true);
+    Tensor t;
+    int ran = 0;
+    auto body = [&] {
+        ++ran;
+        if (ran <= 2) t = b.zeros({4}, DType::f32);  // the first two steps allocate
+    };
+    for (int i = 0; i < 5; ++i) g.run(kA, body);
+    EXPECT_EQ(ran, 5);
+    EXPECT_EQ(g.counts().eager, 3);  // steps 1 and 2 allocate, 3 is clean, 4 is recorded
+    EXPECT_EQ(g.counts().replays, 2);
+}
+
+// Other input shapes: the graph is not replayed; it is recorded anew once the shapes stay.
+TEST(StepGraph, ShapeChangeRunsEagerlyAndRecordsAgain) {
+    RecordingCpuBackend b;
+    StepGraph g(b, true);
+    int ran = 0;
+    for (const auto* shapes : {&kA, &kA, &kB, &kA, &kA, &kA}) g.run(*shapes, [&] { ++ran; });
+    EXPECT_EQ(ran, 6);
+    // A eager, A recorded, B eager, A eager (the step before was B), A recorded, A replayed.
+    EXPECT_EQ(g.counts().eager, 3);
+    EXPECT_EQ(g.counts().captures, 2);
+    EXPECT_EQ(g.counts().replays, 3);
+}
+
+// Something allocated between steps (evaluation growing the shared workspace) may have moved a
+// buffer the graph reads: it is dropped, and recorded again after a clean eager step.
+TEST(StepGraph, AllocationBetweenStepsDropsTheGraph) {
+    RecordingCpuBackend b;
+    StepGraph g(b, true);
+    int ran = 0;
+    g.run(kA, [&] { ++ran; });
+    g.run(kA, [&] { ++ran; });
+    ASSERT_EQ(g.counts().replays, 1);
+    Tensor elsewhere = b.zeros({8}, DType::f32);
+    for (int i = 0; i < 3; ++i) g.run(kA, [&] { ++ran; });
+    EXPECT_EQ(ran, 5);
+    // Step 3 eager (the graph is dropped), 4 recorded again, 5 replayed.
+    EXPECT_EQ(g.counts().eager, 2);
+    EXPECT_EQ(g.counts().captures, 2);
+    EXPECT_EQ(g.counts().replays, 3);
+}
+
+// A body that cannot be recorded: that step and every later one run eagerly, once each, and the
+// reason is kept.
+TEST(StepGraph, FailedRecordingFallsBackForTheRestOfTheRun) {
+    RecordingCpuBackend b;
+    b.fail_with = "an op waited for the device";
+    StepGraph g(b, true);
+    int ran = 0;
+    for (int i = 0; i < 4; ++i) g.run(kA, [&] { ++ran; });
+    EXPECT_EQ(ran, 4);
+    EXPECT_EQ(b.captures, 1);
+    EXPECT_FALSE(g.enabled());
+    EXPECT_EQ(g.failure(), "an op waited for the device");
+    EXPECT_EQ(g.counts().eager, 4);
+}
+
+// The CPU backend itself records no graphs: it says so, and training goes on op by op.
+TEST(StepGraph, CpuBackendSaysItHasNoGraphs) {
+    CpuBackend b;
+    const GraphCapture rec = b.capture_graph([] { FAIL() << "a capture must not run its body"; });
+    EXPECT_EQ(rec.graph, nullptr);
+    EXPECT_NE(rec.failure.find("no op graphs"), std::string::npos) << rec.failure;
+}
+
+// ---- CUDA ----------------------------------------------------------------------------------
+
+std::vector<float> host_values(Backend& b, const Tensor& t) {
+    Tensor h = Tensor::host(t.shape(), DType::f32);
+    b.copy(h, t);
+    return std::vector<float>(h.data<float>(), h.data<float>() + h.numel());
+}
+
+TEST(CudaGraph, RecordingRunsNothingAndEveryReplayRunsTheKernels) {
+    PFCE_REQUIRE_GPU(gpu);
+    Backend& b = *gpu;
+    Tensor x = b.zeros({1000}, DType::f32), y = b.zeros({1000}, DType::f32);
+    b.fill(x, 2.0f);
+    b.fill(y, 1.0f);
+    b.synchronize();
+    GraphCapture rec = b.capture_graph([&] {
+        b.add_inplace(y, x);
+        b.scale_inplace(y, 0.5f);
+    });
+    ASSERT_NE(rec.graph, nullptr) << rec.failure;
+    EXPECT_NE(rec.graph->describe().find("nodes"), std::string::npos);
+    EXPECT_EQ(host_values(b, y)[0], 1.0f) << "recording ran the ops";
+    float want = 1.0f;
+    for (int i = 0; i < 3; ++i) {
+        rec.graph->replay();
+        want = (want + 2.0f) * 0.5f;
+    }
+    const std::vector<float> got = host_values(b, y);
+    for (float v : got) ASSERT_EQ(v, want);
+    // Ops after a replay see its results on the same stream.
+    b.add_inplace(y, x);
+    EXPECT_EQ(host_values(b, y)[999], want + 2.0f);
+}
+
+TEST(CudaGraph, BodiesThatCannotBeRecordedSayWhyAndLeaveTheStreamUsable) {
+    PFCE_REQUIRE_GPU(gpu);
+    Backend& b = *gpu;
+    Tensor y = b.zeros({16}, DType::f32);
+    b.synchronize();
+    // A copy back to the host waits for the device.
+    GraphCapture waits = b.capture_graph([&] {
+        b.fill(y, 3.0f);
+        Tensor h = Tensor::host({16}, DType::f32);
+        b.copy(h, y);
+    });
+    EXPECT_EQ(waits.graph, nullptr);
+    EXPECT_FALSE(waits.failure.empty());
+    // An allocation.
+    Tensor made;
+    GraphCapture allocates = b.capture_graph([&] { made = b.zeros({1 << 20}, DType::f32); });
+    EXPECT_EQ(allocates.graph, nullptr);
+    EXPECT_FALSE(allocates.failure.empty());
+    // The stream still works, and the failed recordings ran nothing.
+    EXPECT_EQ(host_values(b, y)[0], 0.0f);
+    b.fill(y, 5.0f);
+    EXPECT_EQ(host_values(b, y)[15], 5.0f);
+}
+
+}  // namespace
+}  // namespace pfce
