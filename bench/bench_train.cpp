@@ -336,6 +336,24 @@ int run(const Options& opt_in) {
         for (const char* op : list_ops) backend->select_op_variant(op, variants.front());
         result["optimizer_variants"] = by_variant;
     }
+    // The memory layout cuDNN convolves in (CUDA: nchw, the default timed above, and
+    // channels_last, NHWC copies made by the staging pass). New plans are searched at the first
+    // steps of a layout: the warm-up steps take them.
+    const std::vector<std::string> layouts = backend->op_variants("convolution");
+    if (layouts.size() > 1) {
+        json by_layout = {{layouts.front(), {{"images_per_s", o.batch / timing.median_s}}}};
+        for (std::size_t v = 1; v < layouts.size(); ++v) {
+            backend->select_op_variant("convolution", layouts[v]);
+            const Timing tv =
+                time_it([&] { t.step(); }, o.warmup, o.steps, [&] { backend->synchronize(); });
+            by_layout[layouts[v]] = {{"images_per_s", o.batch / tv.median_s},
+                                     {"step", to_json(tv)}};
+            std::fprintf(stderr, "bench_train: convolution layout %s: %.2f images/s\n",
+                         layouts[v].c_str(), o.batch / tv.median_s);
+        }
+        backend->select_op_variant("convolution", layouts.front());
+        result["convolution_variants"] = by_layout;
+    }
 
     if (!o.no_profile) {
         ProfilingBackend prof(*backend);

@@ -50,7 +50,9 @@ class Backend {
     // An op may have several implementations of the same semantics (a new kernel kept beside the
     // one it may replace until a benchmark on the target hardware picks). Tests run every variant
     // against the reference; benchmarks time each. Names of op `op`'s variants, the default first;
-    // empty when the op has one implementation.
+    // empty when the op has one implementation. `op` is a method's name, or a family's: CUDA's
+    // "convolution" covers every direction of conv2d and upconv2x2 (its variants are the memory
+    // layout cuDNN convolves in).
     virtual std::vector<std::string> op_variants(const std::string& op) const {
         (void)op;
         return {};

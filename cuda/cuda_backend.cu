@@ -87,6 +87,8 @@ std::vector<std::string> CudaBackend::op_variants(const std::string& op) const {
     if (op == "focal_loss") return {"three_launch", "single_launch"};  // focal_loss{,_single}.cu
     if (op == "global_grad_norm" || op == "sgd_steps" || op == "adam_steps")
         return {"per_tensor", "multi_tensor"};  // optim.cu, optim_multi.cu
+    // Every convolution and transposed convolution, all directions (cudnn_util.hpp).
+    if (op == "convolution") return {"nchw", "channels_last"};
     return {};
 }
 
@@ -99,6 +101,8 @@ void CudaBackend::select_op_variant(const std::string& op, const std::string& va
         focal_kernel_ = second ? FocalKernel::single_launch : FocalKernel::three_launch;
     else if (op == "global_grad_norm")
         multi_tensor_norm_ = second;
+    else if (op == "convolution")
+        ctx_->conv_channels_last = second;
     else if (op == "sgd_steps")
         multi_tensor_sgd_ = second;
     else

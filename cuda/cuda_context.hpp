@@ -25,6 +25,9 @@ struct CudaContext {
     bool deterministic = false;
     // The convolutions' arithmetic (Backend::set_precision); part of the plan key.
     Precision precision = Precision::tf32;
+    // The "channels_last" variant of the convolutions: cuDNN runs on NHWC copies (cudnn_util.hpp);
+    // part of the plan key.
+    bool conv_channels_last = false;
 
     // Returns at least `bytes` of device scratch, reused across calls; grows (and frees the old
     // block after the stream drains) only when a larger request arrives.

@@ -1,11 +1,15 @@
 // cuDNN helpers shared by conv.cu and upconv.cu: descriptors owned by unique_ptr with deleters,
 // convolution plans (descriptors + algorithm + workspace size) found once per (device, geometry,
-// direction, determinism, precision) and cached, so a warmed-up training step creates nothing and
-// allocates nothing, and the calls that run a plan or add and reduce a per-channel bias.
-// Precisions (core/op_params.hpp): fp32 runs f32 tensors with CUDNN_FMA_MATH (no TF32); tf32 runs
-// them with tensor-op math (TF32 where cuDNN picks it); bf16 converts the inputs to bf16 copies
-// (conv_precision.cu, the rounding of core/kernels/precision.hpp), runs cuDNN on bf16 tensors with
-// f32 compute and converts its bf16 output back, so the f32 result holds bf16 values.
+// direction, determinism, precision, layout) and cached, so a warmed-up training step creates
+// nothing and allocates nothing, and the calls that run a plan or add and reduce a per-channel
+// bias. Precisions (core/op_params.hpp): fp32 runs f32 tensors with CUDNN_FMA_MATH (no TF32); tf32
+// runs them with tensor-op math (TF32 where cuDNN picks it); bf16 converts the inputs to bf16
+// copies (conv_staging.cu, the rounding of core/kernels/precision.hpp), runs cuDNN on bf16 tensors
+// with f32 compute and converts its bf16 output back, so the f32 result holds bf16 values. Layouts:
+// the tensors are NCHW; the "channels_last" variant of the convolutions
+// (CudaContext::conv_channels_last) runs cuDNN on NHWC copies instead (filters KRSC), made by the
+// same staging pass as bf16's (a transposing conversion, so at bf16 it costs no extra pass), since
+// cuDNN's tensor-core kernels are NHWC-native and transpose NCHW operands themselves otherwise.
 #pragma once
 
 #include <algorithm>
@@ -47,23 +51,30 @@ inline cudnnDataType_t data_type(Precision p) {
     return p == Precision::bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
 }
 
-// Packed NCHW tensor (f32 unless told).
+// Packed (n,c,h,w) tensor, NCHW in memory unless told (f32 unless told).
 inline TensorDesc make_tensor_desc(int n, int c, int h, int w,
-                                   cudnnDataType_t type = CUDNN_DATA_FLOAT) {
+                                   cudnnDataType_t type = CUDNN_DATA_FLOAT,
+                                   cudnnTensorFormat_t format = CUDNN_TENSOR_NCHW) {
     cudnnTensorDescriptor_t d = nullptr;
     PFCE_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));
     TensorDesc owned(d);
-    PFCE_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, type, n, c, h, w));
+    PFCE_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, format, type, n, c, h, w));
     return owned;
 }
 
-// (K out, C in, R, S) filter, the layout of PyTorch's Conv2d weight.
-inline FilterDesc make_filter_desc(int k, int c, int r, int s, cudnnDataType_t type) {
+// (K out, C in, R, S) filter: KCRS in memory (PyTorch's Conv2d weight), or KRSC with NHWC.
+inline FilterDesc make_filter_desc(int k, int c, int r, int s, cudnnDataType_t type,
+                                   cudnnTensorFormat_t format = CUDNN_TENSOR_NCHW) {
     cudnnFilterDescriptor_t d = nullptr;
     PFCE_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d));
     FilterDesc owned(d);
-    PFCE_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d, type, CUDNN_TENSOR_NCHW, k, c, r, s));
+    PFCE_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d, type, format, k, c, r, s));
     return owned;
+}
+
+// The memory layout cuDNN convolves in (the tensors themselves are NCHW).
+inline cudnnTensorFormat_t conv_format(const CudaContext& ctx) {
+    return ctx.conv_channels_last ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
 }
 
 // The math type a precision allows: fp32 only FMA kernels (no TF32, as PyTorch with allow_tf32
@@ -242,7 +253,7 @@ inline void search_backward_filter(CudaContext& ctx, ConvPlan& p, const ConvBuff
 // Plans are keyed by device as well as shape: descriptors do not depend on a handle, and an
 // algorithm chosen on one device is valid for every context on it, so the cache may outlive the
 // context that filled it. The mutex only guards the map; plans are immutable once inserted.
-using PlanKey = std::array<int, 12>;
+using PlanKey = std::array<int, 13>;
 struct PlanCache {
     std::mutex mutex;
     std::map<PlanKey, std::unique_ptr<ConvPlan>> plans;
@@ -268,7 +279,8 @@ inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDi
                               g.pad,
                               g.stride,
                               ctx.deterministic ? 1 : 0,
-                              static_cast<int>(ctx.precision)};
+                              static_cast<int>(ctx.precision),
+                              ctx.conv_channels_last ? 1 : 0};
     detail::PlanCache& cache = detail::plan_cache();
     std::lock_guard<std::mutex> lock(cache.mutex);
     auto it = cache.plans.find(key);
@@ -276,13 +288,14 @@ inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDi
 
     auto p = std::make_unique<ConvPlan>();
     const cudnnDataType_t type = data_type(ctx.precision);
-    p->x = make_tensor_desc(g.n, g.c, g.h, g.w, type);
-    p->y = make_tensor_desc(g.n, g.k, g.out_h(), g.out_w(), type);
+    const cudnnTensorFormat_t format = conv_format(ctx);
+    p->x = make_tensor_desc(g.n, g.c, g.h, g.w, type, format);
+    p->y = make_tensor_desc(g.n, g.k, g.out_h(), g.out_w(), type, format);
     p->x_f32 = make_tensor_desc(g.n, g.c, g.h, g.w);
     p->y_f32 = make_tensor_desc(g.n, g.k, g.out_h(), g.out_w());
     p->bias_out = make_tensor_desc(1, g.k, 1, 1);
     p->bias_in = make_tensor_desc(1, g.c, 1, 1);
-    p->w = make_filter_desc(g.k, g.c, g.r, g.r, type);
+    p->w = make_filter_desc(g.k, g.c, g.r, g.r, type, format);
     p->conv = make_conv_desc(g.pad, g.stride, ctx.precision);
     switch (dir) {
         case ConvDirection::forward:
@@ -319,15 +332,15 @@ inline std::vector<std::string> conv_plan_choices(int device) {
     std::vector<std::string> lines;
     for (const auto& [k, p] : cache.plans) {
         if (k[0] != device) continue;
-        lines.push_back("conv " + std::string(kDirection[k[1]]) + " n" + std::to_string(k[2]) +
-                        " c" + std::to_string(k[3]) + " " + std::to_string(k[4]) + "x" +
-                        std::to_string(k[5]) + " k" + std::to_string(k[6]) + " r" +
-                        std::to_string(k[7]) + " pad" + std::to_string(k[8]) + " stride" +
-                        std::to_string(k[9]) + " " +
-                        kPrecisions.name(static_cast<Precision>(k[11])) + ": algo " +
-                        std::to_string(p->algo) + ", " + math_name(p->math) + " math" +
-                        (p->algo_deterministic ? ", deterministic" : ", non-deterministic") +
-                        (k[10] ? " (deterministic required)" : ""));
+        lines.push_back(
+            "conv " + std::string(kDirection[k[1]]) + " n" + std::to_string(k[2]) + " c" +
+            std::to_string(k[3]) + " " + std::to_string(k[4]) + "x" + std::to_string(k[5]) + " k" +
+            std::to_string(k[6]) + " r" + std::to_string(k[7]) + " pad" + std::to_string(k[8]) +
+            " stride" + std::to_string(k[9]) + " " +
+            kPrecisions.name(static_cast<Precision>(k[11])) + (k[12] ? " channels_last" : "") +
+            ": algo " + std::to_string(p->algo) + ", " + math_name(p->math) + " math" +
+            (p->algo_deterministic ? ", deterministic" : ", non-deterministic") +
+            (k[10] ? " (deterministic required)" : ""));
     }
     return lines;
 }
@@ -375,10 +388,15 @@ inline ConvGeometry geometry(const Tensor& input, int k, int r, int pad, int str
 // output; the plan is returned for its bias descriptors. The plan search runs on the buffers the
 // direction runs on and writes only the direction's output, so the inputs are passed const.
 
-// f32 <-> bf16 copies of n values on `stream`, with core/kernels/precision.hpp's rounding
-// (conv_precision.cu).
-void to_bf16(const float* src, std::uint16_t* dst, long long n, cudaStream_t stream);
-void from_bf16(const std::uint16_t* src, float* dst, long long n, cudaStream_t stream);
+// The staged copy of an f32 NCHW tensor viewed as (planes, channels, hw): bf16 (with
+// core/kernels/precision.hpp's rounding) or f32, NCHW or, with `nhwc`, (planes, hw, channels);
+// and back into the f32 NCHW tensor (exact). On `stream` (conv_staging.cu).
+struct StagedLayout {
+    long long planes = 0, channels = 0, hw = 0;
+    bool bf16 = false, nhwc = false;
+};
+void stage_copy(const float* src, void* dst, const StagedLayout& l, cudaStream_t stream);
+void unstage_copy(const void* src, float* dst, const StagedLayout& l, cudaStream_t stream);
 
 namespace detail {
 
@@ -387,40 +405,50 @@ inline int output_index(ConvDirection dir) {
     return dir == ConvDirection::forward ? 2 : dir == ConvDirection::backward_data ? 0 : 1;
 }
 
-// Elements of a direction's three tensors, in the order of ConvBuffers (x, w, y).
-inline std::array<long long, 3> conv_sizes(const ConvGeometry& g) {
-    return {static_cast<long long>(g.n) * g.c * g.h * g.w,
-            static_cast<long long>(g.k) * g.c * g.r * g.r,
-            static_cast<long long>(g.n) * g.k * g.out_h() * g.out_w()};
+// A direction's three tensors, in the order of ConvBuffers (x, w, y), as (planes, channels, hw)
+// in the context's staging (bf16 at bf16, NHWC with channels_last).
+inline std::array<StagedLayout, 3> staged_layouts(const CudaContext& ctx, const ConvGeometry& g) {
+    const bool bf16 = ctx.precision == Precision::bf16, nhwc = ctx.conv_channels_last;
+    return {StagedLayout{g.n, g.c, static_cast<long long>(g.h) * g.w, bf16, nhwc},
+            StagedLayout{g.k, g.c, static_cast<long long>(g.r) * g.r, bf16, nhwc},
+            StagedLayout{g.n, g.k, static_cast<long long>(g.out_h()) * g.out_w(), bf16, nhwc}};
 }
 
-// The buffers direction `dir` runs on: the f32 tensors `f` themselves, or at bf16 bf16 copies in
-// the context's precision scratch with the direction's two inputs converted (its output, the
-// tensor `dir` writes, is converted back by unstage()).
+inline bool staged(const CudaContext& ctx) {
+    return ctx.precision == Precision::bf16 || ctx.conv_channels_last;
+}
+
+// The buffers direction `dir` runs on: the f32 NCHW tensors `f` themselves, or (bf16 or
+// channels_last) staged copies in the context's precision scratch with the direction's two inputs
+// converted (its output, the tensor `dir` writes, is converted back by unstage()).
 inline ConvBuffers stage(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
                          const ConvBuffers& f) {
-    if (ctx.precision != Precision::bf16) return f;
-    const std::array<long long, 3> n = conv_sizes(g);
-    std::array<std::size_t, 4> at{};  // element offsets, each rounded up to 128 (256 bytes)
+    if (!staged(ctx)) return f;
+    const std::array<StagedLayout, 3> l = staged_layouts(ctx, g);
+    const std::size_t elem = ctx.precision == Precision::bf16 ? 2 : 4;
+    std::array<std::size_t, 4> at{};  // byte offsets, each rounded up to 256 bytes
     for (int i = 0; i < 3; ++i)
-        at[i + 1] = at[i] + (static_cast<std::size_t>(n[i]) + 127) / 128 * 128;
-    auto* base = static_cast<std::uint16_t*>(ctx.precision_scratch(at[3] * sizeof(std::uint16_t)));
+        at[i + 1] =
+            at[i] + (static_cast<std::size_t>(l[i].planes * l[i].channels * l[i].hw) * elem + 255) /
+                        256 * 256;
+    auto* base = static_cast<char*>(ctx.precision_scratch(at[3]));
     const std::array<void*, 3> src{f.x, f.w, f.y};
     const int output = output_index(dir);
     for (int i = 0; i < 3; ++i)
-        if (i != output) to_bf16(static_cast<const float*>(src[i]), base + at[i], n[i], ctx.stream);
+        if (i != output)
+            stage_copy(static_cast<const float*>(src[i]), base + at[i], l[i], ctx.stream);
     return {base + at[0], base + at[1], base + at[2]};
 }
 
-// At bf16: the output of `dir` <- its bf16 copy in `staged`; nothing otherwise.
+// When staged: the output of `dir` <- its staged copy in `staged_buffers`; nothing otherwise.
 inline void unstage(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
-                    const ConvBuffers& staged, const ConvBuffers& f) {
-    if (ctx.precision != Precision::bf16) return;
-    const std::array<long long, 3> n = conv_sizes(g);
-    const std::array<void*, 3> from{staged.x, staged.w, staged.y}, to{f.x, f.w, f.y};
+                    const ConvBuffers& staged_buffers, const ConvBuffers& f) {
+    if (!staged(ctx)) return;
+    const std::array<StagedLayout, 3> l = staged_layouts(ctx, g);
+    const std::array<void*, 3> from{staged_buffers.x, staged_buffers.w, staged_buffers.y},
+        to{f.x, f.w, f.y};
     const int output = output_index(dir);
-    from_bf16(static_cast<const std::uint16_t*>(from[output]), static_cast<float*>(to[output]),
-              n[output], ctx.stream);
+    unstage_copy(from[output], static_cast<float*>(to[output]), l[output], ctx.stream);
 }
 
 }  // namespace detail

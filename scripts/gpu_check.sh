@@ -184,7 +184,7 @@ stage_b() {
   if [ "$MODE" = rehearse ]; then
     # Without a GPU, requiring one must make the GPU tests fail, each saying why.
     local req="$logs/b-require-gpu.log"
-    if PFCE_REQUIRE_GPU=1 ctest --test-dir "$build" -R '^(CudaBackend\.|FocalLossGpu\.|TrainGpu\.|PrecisionGpu\.|Ops/.*_cuda)' \
+    if PFCE_REQUIRE_GPU=1 ctest --test-dir "$build" -R '^(CudaBackend\.|CudaGraph\.|FocalLossGpu\.|TrainGpu\.|PrecisionGpu\.|Ops/.*_cuda)' \
         --output-on-failure > "$req" 2>&1; then
       note "$counts, but PFCE_REQUIRE_GPU=1 did not fail the GPU tests"
       return 1
@@ -204,7 +204,8 @@ SANITIZED=(
   "test_link LinkGpu.*"
   "test_metrics MetricsGpu.*"
   "test_optim OptimGpu.*"
-  "test_nn_ops_gpu NnOpsGpu.BatchNorm*:NnOpsGpu.Relu*:NnOpsGpu.MaxPool*:NnOpsGpu.Concat*:NnOpsGpu.ReflectPad*:NnOpsGpu.Argmax*"
+  "test_nn_ops_gpu NnOpsGpu.BatchNorm*:NnOpsGpu.Relu*:NnOpsGpu.MaxPool*:NnOpsGpu.Concat*:NnOpsGpu.ReflectPad*:NnOpsGpu.Argmax*:NnOpsGpu.ChannelsLastStaging*"
+  "test_step_graph CudaGraph.*"
   "test_gpu_pipeline LinkDriverGpu.MixedSizes*"
   "test_backend_ops Ops/BackendOpsMatchReference.OnEveryShape/*_cuda-*conv2d*:*upconv2x2*"
 )

@@ -780,7 +780,10 @@ const std::set<std::string> kNotOps = {"device", "name", "activation_layout", "z
                                        // an allocation count for tests (tests/test_no_alloc.cpp)
                                        "device_allocations",
                                        // convolution precision: tests/test_precision.cpp
-                                       "set_precision"};
+                                       "set_precision",
+                                       // op graphs (and OpGraph's own methods, declared in the
+                                       // same header): tests/test_step_graph.cpp
+                                       "capture_graph", "replay", "describe"};
 
 // ---- the backends ------------------------------------------------------------------------------
 

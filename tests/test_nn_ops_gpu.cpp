@@ -7,18 +7,21 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/kernels/precision.hpp"
 #include "core/rng.hpp"
 #include "tests/test_util.hpp"
 
 #ifdef PFCE_HAVE_CUDA
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
+#include "cuda/cudnn_util.hpp"
 #endif
 
 using namespace pfce;
@@ -324,6 +327,70 @@ TEST(NnOpsGpu, Upconv2x2ForwardBackwardMatchCpu) {
     };
     check_upconv_cases(*cpu, *gpu, cases, 500, kTf32Bound);
 }
+
+#ifdef PFCE_HAVE_CUDA
+// The staged copies of the "channels_last" convolutions (cuda/conv_staging.cu) on shapes that are
+// not multiples of the 32 x 32 tile: NHWC is each plane's transpose, f32 exactly and bf16 with
+// the CPU twin's rounding, and unstaging gives the NCHW values back (bf16: the rounded ones).
+TEST(NnOpsGpu, ChannelsLastStagingTransposesExactly) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto& ctx = dynamic_cast<CudaBackend&>(*gpu).context();
+    for (const cudnn::StagedLayout l0 :
+         {cudnn::StagedLayout{3, 37, 45}, cudnn::StagedLayout{1, 1, 1},
+          cudnn::StagedLayout{2, 64, 33}, cudnn::StagedLayout{5, 3, 1000}}) {
+        for (const bool bf16 : {false, true}) {
+            cudnn::StagedLayout l = l0;
+            l.nhwc = true;
+            l.bf16 = bf16;
+            SCOPED_TRACE(testing::Message() << l.planes << " planes " << l.channels << " x " << l.hw
+                                            << (bf16 ? " bf16" : " f32"));
+            const Shape shape{l.planes, l.channels, l.hw};
+            const Tensor host = random_f32(shape, 40);
+            Tensor src = to_backend(*gpu, host);
+            Tensor staged = gpu->zeros({l.planes * l.channels * l.hw * (bf16 ? 2 : 4)}, DType::u8);
+            cudnn::stage_copy(src.data<float>(), staged.raw(), l, ctx.stream);
+            const Tensor got = to_host(*gpu, staged);
+            const float* in = host.data<float>();
+            for (long long n = 0; n < l.planes; ++n)
+                for (long long c = 0; c < l.channels; ++c)
+                    for (long long p = 0; p < l.hw; ++p) {
+                        const float v = in[(n * l.channels + c) * l.hw + p];
+                        const long long at = (n * l.hw + p) * l.channels + c;
+                        if (bf16) {
+                            std::uint16_t b;
+                            std::memcpy(&b, got.data<std::uint8_t>() + 2 * at, 2);
+                            ASSERT_EQ(b, kernels::bf16_bits(v)) << n << "," << c << "," << p;
+                        } else {
+                            float f;
+                            std::memcpy(&f, got.data<std::uint8_t>() + 4 * at, 4);
+                            ASSERT_EQ(f, v) << n << "," << c << "," << p;
+                        }
+                    }
+            Tensor back = gpu_out(*gpu, shape);
+            cudnn::unstage_copy(staged.raw(), back.data<float>(), l, ctx.stream);
+            const Tensor round_trip = to_host(*gpu, back);
+            for (long long i = 0; i < host.numel(); ++i) {
+                const float want = bf16 ? kernels::bf16_to_float(kernels::bf16_bits(in[i])) : in[i];
+                ASSERT_EQ(round_trip.data<float>()[i], want) << i;
+            }
+        }
+    }
+}
+
+// The convolutions and transposed convolutions run in NHWC ("channels_last") within the same
+// bounds against the CPU as in NCHW.
+TEST(NnOpsGpu, ConvolutionsChannelsLastMatchCpu) {
+    auto cpu = pfce::test::cpu_backend();
+    PFCE_REQUIRE_GPU(gpu);
+    ASSERT_EQ(gpu->op_variants("convolution"), (std::vector<std::string>{"nchw", "channels_last"}));
+    gpu->select_op_variant("convolution", "channels_last");
+    check_conv_cases(*cpu, *gpu, kConvCases, 150, kTf32Bound);
+    const std::vector<UpCase> up_cases = {
+        {1, 3, 2, 5, 7, true}, {2, 33, 16, 4, 3, true}, {3, 8, 33, 6, 6, false}};
+    check_upconv_cases(*cpu, *gpu, up_cases, 550, kTf32Bound);
+    gpu->select_op_variant("convolution", "nchw");
+}
+#endif
 
 // ---- batch norm -------------------------------------------------------------------------------
 

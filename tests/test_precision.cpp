@@ -553,15 +553,20 @@ TEST(PrecisionGpu, ConvolutionsMatchTheCpuTwinAtEveryPrecision) {
         {Precision::tf32, {4e-3, 1e-5, 0.0, 0.0, 4e-3}},
         {Precision::fp32, {4e-5, 1e-6, 0.0, 0.0, 1e-4}},
     };
-    for (const RandomCase& c : kGpuCases) {
-        SCOPED_TRACE(c.name);
-        const Inputs in = inputs_of(c, seed += 10), abs_in = inputs_of(c, seed, true);
-        const Outputs mag = run_case(*cpu, c, abs_in, Precision::fp32);
-        const Outputs fp32 = run_case(*cpu, c, in, Precision::fp32);
-        for (const auto& [p, bounds] : runs) {
-            SCOPED_TRACE(kPrecisions.name(p));
-            check_outputs(run_case(*cpu, c, in, p), run_case(*gpu, c, in, p), fp32, mag, bounds, p,
-                          c.bias);
+    // In each memory layout cuDNN may convolve in (the "convolution" variants: NCHW, NHWC).
+    for (const std::string& layout : gpu->op_variants("convolution")) {
+        SCOPED_TRACE(layout);
+        gpu->select_op_variant("convolution", layout);
+        for (const RandomCase& c : kGpuCases) {
+            SCOPED_TRACE(c.name);
+            const Inputs in = inputs_of(c, seed += 10), abs_in = inputs_of(c, seed, true);
+            const Outputs mag = run_case(*cpu, c, abs_in, Precision::fp32);
+            const Outputs fp32 = run_case(*cpu, c, in, Precision::fp32);
+            for (const auto& [p, bounds] : runs) {
+                SCOPED_TRACE(kPrecisions.name(p));
+                check_outputs(run_case(*cpu, c, in, p), run_case(*gpu, c, in, p), fp32, mag, bounds,
+                              p, c.bias);
+            }
         }
     }
 }
