@@ -50,6 +50,13 @@ class ProfilingBackend final : public Backend {
     void copy(Tensor& dst, const Tensor& src) override {
         timed("copy", [&] { in_.copy(dst, src); });
     }
+    void wait_until_read(const Tensor& host) override { in_.wait_until_read(host); }
+    void upload_ahead(Tensor& landing, const Tensor& host) override {
+        timed("copy", [&] { in_.upload_ahead(landing, host); });
+    }
+    void take_upload(Tensor& dst, const Tensor& landing) override {
+        timed("copy", [&] { in_.take_upload(dst, landing); });
+    }
     void fill(Tensor& t, float v) override {
         timed("elementwise", [&] { in_.fill(t, v); });
     }
