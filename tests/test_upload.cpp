@@ -1,11 +1,11 @@
 // Issue 13, "a clean training step": uploads on a stream of their own, overlapped with compute.
 // CUDA reads the batch loader's pinned staging buffers in place, after copy() returns, so a buffer
-// may be refilled only after Backend::wait_until_read; upload_ahead lands a batch in a device
-// tensor while compute runs, and take_upload copies it into fixed buffers. On the CPU, a backend
-// that checks its copies as though they read their source late tests that the loader waits before
-// refilling. On a GPU: every batch arrives whole through upload_ahead / take_upload from refilled
-// staging buffers, and copies from staging memory skip the ring. The GPU tests skip without a
-// device.
+// may be refilled only after Backend::wait_until_read; the trainer uploads batch k + 1
+// (upload_ahead) while step k computes and takes it into fixed buffers (take_upload). On the CPU,
+// a backend that checks its copies as though they read their source late tests the protocol: the
+// loader waits before refilling, the trainer takes every upload once, into the same buffers. On a
+// GPU: every batch arrives whole through upload_ahead / take_upload from refilled staging buffers,
+// and copies from staging memory skip the ring. The GPU tests skip without a device.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -130,6 +130,32 @@ TEST(BatchLoader, RefillsABatchOnlyOnceItsCopiesHaveReadIt) {
     }
     EXPECT_EQ(b.overwritten, 0) << "staging buffers written before their copies were waited for";
     EXPECT_GT(b.reads_waited, 0) << "no recycled batch was waited for: the test checked nothing";
+}
+
+// The trainer uploads each batch ahead once and takes it once, into the same three buffers every
+// step (the CRF term's colours included), through an interruption (a batch sent but never taken)
+// and a resume mid-epoch; the loader never refills a buffer an upload has not finished reading.
+TEST(Trainer, TakesEveryBatchUploadedAheadIntoFixedBuffers) {
+    DeferredReadCpuBackend b;
+    const TrainInputs in = synthetic_inputs(5, 32, true, 2);  // 2 steps an epoch (batch 2)
+    Config c = small_config(temp_dir("upload") + "/run");
+    c.run.prefetch = 2;
+    c.loss.crf_weight = 0.01;
+    c.loss.crf_radius = 2;
+    train_interrupted_after(b, c, in, quiet_options(), 3);  // after epoch 2's first step
+    EXPECT_EQ(b.take_targets.size(), 3u) << "x, labels and rgb: the same buffers every step";
+    // Epochs 1 and 2's first steps took 3 batches; the stop came after the 4th was sent.
+    EXPECT_EQ(b.takes, 3 * 3);
+    EXPECT_EQ(b.uploads, 3 * 4);
+    b.take_targets.clear();
+    resume_training(b, c, in, quiet_options(), 6);
+    EXPECT_EQ(b.take_targets.size(), 3u);
+    EXPECT_EQ(b.takes, 3 * 6);
+    EXPECT_EQ(b.uploads, 3 * 7);  // the resumed run sends epoch 2's second batch again
+    EXPECT_EQ(b.uploads_over_untaken, 0);
+    EXPECT_EQ(b.takes_without_upload, 0);
+    EXPECT_EQ(b.overwritten, 0);
+    EXPECT_GT(b.reads_waited, 0);
 }
 
 // Batches uploaded ahead from two pinned staging buffers, each refilled as soon as
