@@ -1,9 +1,9 @@
 // bench_train: U-Net training throughput (images/s) and peak memory for one configuration, a
 // per-op-family time profile, and with --peer the same U-Net in PyTorch (bench/peers/unet_torch.py)
-// on the same device and thread count. A step is what the trainer runs: H2D copy of the batch,
-// forward, partial focal loss (+ the CRF term with --crf-weight), backward, global-norm clipping,
-// Adam. Defaults: batch 8, 3x304x304, width 32, depth 4 on CUDA; batch 2, 3x128x128, width 16,
-// depth 3 on the CPU.
+// on the same device and thread count. A step is what the trainer runs: take the batch uploaded
+// ahead (the next one's upload overlaps the step), forward, partial focal loss (+ the CRF term with
+// --crf-weight), backward, global-norm clipping, Adam. Defaults: batch 8, 3x304x304, width 32,
+// depth 4 on CUDA; batch 2, 3x128x128, width 16, depth 3 on the CPU.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -49,6 +49,13 @@ class ProfilingBackend final : public Backend {
     Tensor host_staging(Shape s, DType d) override { return in_.host_staging(s, d); }
     void copy(Tensor& dst, const Tensor& src) override {
         timed("copy", [&] { in_.copy(dst, src); });
+    }
+    void wait_until_read(const Tensor& host) override { in_.wait_until_read(host); }
+    void upload_ahead(Tensor& landing, const Tensor& host) override {
+        timed("copy", [&] { in_.upload_ahead(landing, host); });
+    }
+    void take_upload(Tensor& dst, const Tensor& landing) override {
+        timed("copy", [&] { in_.take_upload(dst, landing); });
     }
     void fill(Tensor& t, float v) override {
         timed("elementwise", [&] { in_.fill(t, v); });
@@ -208,22 +215,28 @@ struct Trainer {
             host_rgb.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(rng.below(256));
         crf = o.crf;
         x = b.zeros(host_x.shape(), DType::f32);
+        land_x = b.zeros(host_x.shape(), DType::f32);
         rgb = b.zeros(host_rgb.shape(), DType::u8);
+        land_rgb = b.zeros(host_rgb.shape(), DType::u8);
         crf_loss = b.zeros({1}, DType::f32);
         y = b.zeros(host_y.shape(), DType::u8);
+        land_y = b.zeros(host_y.shape(), DType::u8);
         loss = b.zeros({1}, DType::f32);
         norm = b.zeros({1}, DType::f32);
         scale = b.zeros({1}, DType::f32);
     }
+    // As the trainer: take the batch uploaded ahead, compute, upload the next one (the same bytes,
+    // never rewritten, so no wait_until_read) while this step computes.
     void step() {
-        be.copy(x, host_x);
-        be.copy(y, host_y);
+        if (!sent) send();
+        be.take_upload(x, land_x);
+        be.take_upload(y, land_y);
+        if (crf.weight > 0) be.take_upload(rgb, land_rgb);
         const Tensor& logits = net->forward(x, true);
         if (dlogits.empty()) dlogits = be.zeros(logits.shape(), DType::f32);
         be.focal_loss(logits, y, FocalLossParams{}, loss, dlogits);
         if (crf.weight > 0) {  // the trainer's CRF step: colours in, its gradient added
             if (dcrf.empty()) dcrf = be.zeros(logits.shape(), DType::f32);
-            be.copy(rgb, host_rgb);
             be.crf_loss(logits, rgb, crf, crf_loss, dcrf);
             be.add_inplace(dlogits, dcrf);
         }
@@ -231,6 +244,13 @@ struct Trainer {
         be.global_grad_norm(grads, norm);
         be.clip_scale(norm, 1.0f, scale);
         opt->step(1e-3f, scale);
+        send();
+    }
+    void send() {
+        be.upload_ahead(land_x, host_x);
+        be.upload_ahead(land_y, host_y);
+        if (crf.weight > 0) be.upload_ahead(land_rgb, host_rgb);
+        sent = true;
     }
     Backend& be;
     std::unique_ptr<UNet> net;
@@ -238,6 +258,8 @@ struct Trainer {
     std::vector<const Tensor*> grads;
     std::unique_ptr<Optimizer> opt;
     Tensor host_x, host_y, x, y, loss, norm, scale, dlogits;
+    Tensor land_x, land_y, land_rgb;  // where the next step's batch lands (upload_ahead)
+    bool sent = false;
     CrfLossParams crf;
     Tensor host_rgb, rgb, crf_loss, dcrf;  // the CRF term, when crf.weight > 0
 };

@@ -84,8 +84,25 @@ class Backend {
     // waits for it to complete, so the host may read dst right after. A copy from host memory has
     // taken what it needs from src when it returns, so the host may overwrite src right after
     // (CUDA stages it in pinned memory and uploads it on a stream of its own, without waiting;
-    // a bulk upload over 128 MiB is copied directly and waited for).
+    // a bulk upload over 128 MiB is copied directly and waited for) -- except from host_staging
+    // memory, which CUDA reads in place, later: overwrite that only after wait_until_read(src).
     virtual void copy(Tensor& dst, const Tensor& src) = 0;
+    // Blocks until every copy enqueued so far from `host_staging` (a host_staging tensor, or part
+    // of one) has read it, so the host may refill it. A no-op where copies read it at once (the
+    // host backends); cheap when nothing is in flight. Callable from any thread (the batch
+    // loader's workers call it before refilling a recycled batch).
+    virtual void wait_until_read(const Tensor& host_staging) { (void)host_staging; }
+    // Uploads that overlap compute, through a device "landing" tensor the caller keeps (one per
+    // stream of uploads, made once). upload_ahead: landing <- host, ordered only after the last
+    // take_upload from `landing` (not after the compute enqueued so far, which it overlaps on
+    // CUDA); `host` may be refilled once wait_until_read(host) returns (right away if it is not
+    // host_staging memory). take_upload: dst <- landing as an op on the compute stream, after that
+    // upload; from then on `landing` may receive the next upload_ahead. Ops read dst, never
+    // `landing`, so a step's work reads fixed buffers whichever upload it took. The first upload
+    // into a landing tensor (or after its shape changed) also waits for the compute before it
+    // (its zero fill). Where copies are synchronous (the host backends) both are plain copies.
+    virtual void upload_ahead(Tensor& landing, const Tensor& host) { copy(landing, host); }
+    virtual void take_upload(Tensor& dst, const Tensor& landing) { copy(dst, landing); }
     virtual void fill(Tensor& t, float value) = 0;  // f32: value; u8/i32: static_cast
     virtual void synchronize() = 0;
     // How many blocks of device or pinned memory this backend has allocated so far: its tensors

@@ -4,6 +4,7 @@
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 #include "cuda/device_info.hpp"
+#include "cuda/pinned_blocks.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -27,6 +28,7 @@ CudaContext::CudaContext(int device_ordinal) : device(device_ordinal) {
     PFCE_CUBLAS_CHECK(cublasSetMathMode(cublas, CUBLAS_TF32_TENSOR_OP_MATH));
     PFCE_CUDA_CHECK(cudaStreamCreateWithFlags(&upload_stream, cudaStreamNonBlocking));
     PFCE_CUDA_CHECK(cudaEventCreateWithFlags(&compute_mark, cudaEventDisableTiming));
+    PFCE_CUDA_CHECK(cudaEventCreateWithFlags(&bulk_copied, cudaEventDisableTiming));
     for (UploadSlot& slot : upload_slots)
         PFCE_CUDA_CHECK(cudaEventCreateWithFlags(&slot.copied, cudaEventDisableTiming));
 }
@@ -37,6 +39,11 @@ CudaContext::~CudaContext() {
         if (slot.host) PFCE_CUDA_CHECK_LOG(cudaFreeHost(slot.host));
         if (slot.copied) PFCE_CUDA_CHECK_LOG(cudaEventDestroy(slot.copied));
     }
+    for (auto& [address, l] : landings) {
+        if (l.uploaded) PFCE_CUDA_CHECK_LOG(cudaEventDestroy(l.uploaded));
+        if (l.taken) PFCE_CUDA_CHECK_LOG(cudaEventDestroy(l.taken));
+    }
+    if (bulk_copied) PFCE_CUDA_CHECK_LOG(cudaEventDestroy(bulk_copied));
     if (compute_mark) PFCE_CUDA_CHECK_LOG(cudaEventDestroy(compute_mark));
     if (upload_stream) PFCE_CUDA_CHECK_LOG(cudaStreamDestroy(upload_stream));
     if (workspace_) PFCE_CUDA_CHECK_LOG(cudaFree(workspace_));
@@ -79,6 +86,13 @@ void* CudaContext::alloc_pinned(std::size_t bytes) {
     PFCE_CUDA_CHECK(cudaMallocHost(&p, bytes ? bytes : 64));
     ++allocations_;
     return p;
+}
+
+CudaContext::Landing& CudaContext::landing(const void* device_address) {
+    Landing& l = landings[device_address];
+    if (!l.uploaded) PFCE_CUDA_CHECK(cudaEventCreateWithFlags(&l.uploaded, cudaEventDisableTiming));
+    if (!l.taken) PFCE_CUDA_CHECK(cudaEventCreateWithFlags(&l.taken, cudaEventDisableTiming));
+    return l;
 }
 
 // ---- kernel variants (Backend::op_variants) ---------------------------------------------------
@@ -146,15 +160,56 @@ __global__ void scale_inplace_kernel(float* y, float s, long long n) {
 void free_device(void* p) {
     PFCE_CUDA_CHECK_LOG(cudaFree(p));
 }
-void free_pinned(void* p) {
-    PFCE_CUDA_CHECK_LOG(cudaFreeHost(p));
-}
 
 // The runtime's current device is per thread and defaults to 0. Calls that may come from threads
 // other than the one that made the backend (the batch loader's workers allocate staging memory)
 // select the backend's device first, or cuda:1 would also open a context on GPU 0.
 void use_device(int device) {
     PFCE_CUDA_CHECK(cudaSetDevice(device));
+}
+
+// Enqueues dst <- src (host memory, src.bytes() of it) on c's upload stream, after what the caller
+// has made that stream wait for, and returns the event recorded after it: the compute stream's
+// cue. The caller holds c.upload_mutex.
+cudaEvent_t enqueue_upload(CudaContext& c, void* dst, const Tensor& src) {
+    const std::size_t n = src.bytes();
+    // A pinned block of host_staging's: read where it is; its event tells its owner when.
+    if (const cudaEvent_t read = pinned::read_event(src.raw(), n, c.device)) {
+        PFCE_CUDA_CHECK(
+            cudaMemcpyAsync(dst, src.raw(), n, cudaMemcpyHostToDevice, c.upload_stream));
+        PFCE_CUDA_CHECK(cudaEventRecord(read, c.upload_stream));
+        return read;
+    }
+    if (n > CudaContext::kUploadRingMaxBytes) {
+        // A one-off bulk upload (bench_link's 2400 masks): straight from src, then wait, rather
+        // than an extra host copy and three slots of its size pinned for the rest of the run.
+        PFCE_CUDA_CHECK(
+            cudaMemcpyAsync(dst, src.raw(), n, cudaMemcpyHostToDevice, c.upload_stream));
+        PFCE_CUDA_CHECK(cudaEventRecord(c.bulk_copied, c.upload_stream));
+        PFCE_CUDA_CHECK(cudaEventSynchronize(c.bulk_copied));
+        return c.bulk_copied;
+    }
+    if (n > c.upload_slot_bytes) {  // a new largest upload: every slot grows to it (warm-up only)
+        for (CudaContext::UploadSlot& slot : c.upload_slots) {
+            if (slot.used) PFCE_CUDA_CHECK(cudaEventSynchronize(slot.copied));
+            if (slot.host) PFCE_CUDA_CHECK(cudaFreeHost(slot.host));
+            slot.host = nullptr;  // stays so should the allocation below throw
+            slot.used = false;
+        }
+        c.upload_slot_bytes = 0;
+        for (CudaContext::UploadSlot& slot : c.upload_slots) slot.host = c.alloc_pinned(n);
+        c.upload_slot_bytes = n;
+    }
+    CudaContext::UploadSlot& slot = c.upload_slots[c.next_upload_slot];
+    c.next_upload_slot = (c.next_upload_slot + 1) % CudaContext::kUploadSlots;
+    // The slot's previous copy, kUploadSlots uploads ago, must have read it before it is refilled:
+    // the one host wait.
+    if (slot.used) PFCE_CUDA_CHECK(cudaEventSynchronize(slot.copied));
+    std::memcpy(slot.host, src.raw(), n);  // src is the caller's again from here
+    PFCE_CUDA_CHECK(cudaMemcpyAsync(dst, slot.host, n, cudaMemcpyHostToDevice, c.upload_stream));
+    PFCE_CUDA_CHECK(cudaEventRecord(slot.copied, c.upload_stream));
+    slot.used = true;
+    return slot.copied;
 }
 
 }  // namespace
@@ -178,6 +233,16 @@ Tensor CudaBackend::zeros(Shape shape, DType dtype) {
     use_device(ctx_->device);
     std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
     void* p = ctx_->alloc_device(bytes);
+    {
+        // A new tensor: should a landing tensor have lived at this address, its state is stale.
+        std::lock_guard<std::mutex> lock(ctx_->upload_mutex);
+        const auto it = ctx_->landings.find(p);
+        if (it != ctx_->landings.end()) {
+            CudaContext::Landing& l = it->second;
+            l.fresh = true;
+            l.has_upload = l.has_take = false;
+        }
+    }
     PFCE_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, ctx_->stream));
     return Tensor(shape, dtype, DeviceKind::cuda, p, &free_device);
 }
@@ -187,7 +252,13 @@ Tensor CudaBackend::host_staging(Shape shape, DType dtype) {
     std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
     void* p = ctx_->alloc_pinned(bytes);
     std::memset(p, 0, bytes);
-    return Tensor(shape, dtype, DeviceKind::cpu, p, &free_pinned);
+    try {
+        pinned::add(p, bytes, ctx_->device);  // so that copies read it directly (upload())
+    } catch (...) {
+        PFCE_CUDA_CHECK_LOG(cudaFreeHost(p));
+        throw;
+    }
+    return Tensor(shape, dtype, DeviceKind::cpu, p, &pinned::release);
 }
 
 void CudaBackend::copy(Tensor& dst, const Tensor& src) {
@@ -207,41 +278,71 @@ void CudaBackend::copy(Tensor& dst, const Tensor& src) {
 
 void CudaBackend::upload(Tensor& dst, const Tensor& src) {
     CudaContext& c = *ctx_;
-    const std::size_t n = src.bytes();
-    if (n > CudaContext::kUploadRingMaxBytes) {
-        // A one-off bulk upload (bench_link's 2400 masks): straight from src, then wait, rather
-        // than an extra host copy and three slots of its size pinned for the rest of the run.
-        PFCE_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), n, cudaMemcpyHostToDevice, c.stream));
-        PFCE_CUDA_CHECK(cudaStreamSynchronize(c.stream));
-        return;
-    }
     std::lock_guard<std::mutex> lock(c.upload_mutex);
-    if (n > c.upload_slot_bytes) {  // a new largest upload: every slot grows to it (warm-up only)
-        for (CudaContext::UploadSlot& slot : c.upload_slots) {
-            if (slot.used) PFCE_CUDA_CHECK(cudaEventSynchronize(slot.copied));
-            if (slot.host) PFCE_CUDA_CHECK(cudaFreeHost(slot.host));
-            slot.host = nullptr;  // stays so should the allocation below throw
-            slot.used = false;
-        }
-        c.upload_slot_bytes = 0;
-        for (CudaContext::UploadSlot& slot : c.upload_slots) slot.host = c.alloc_pinned(n);
-        c.upload_slot_bytes = n;
-    }
-    CudaContext::UploadSlot& slot = c.upload_slots[c.next_upload_slot];
-    c.next_upload_slot = (c.next_upload_slot + 1) % CudaContext::kUploadSlots;
-    // The slot's previous copy, kUploadSlots uploads ago, must have read it before it is refilled:
-    // the one host wait.
-    if (slot.used) PFCE_CUDA_CHECK(cudaEventSynchronize(slot.copied));
-    std::memcpy(slot.host, src.raw(), n);  // src is the caller's again from here
     // Ops enqueued before may still read or write dst: the copy waits for them.
     PFCE_CUDA_CHECK(cudaEventRecord(c.compute_mark, c.stream));
     PFCE_CUDA_CHECK(cudaStreamWaitEvent(c.upload_stream, c.compute_mark, 0));
-    PFCE_CUDA_CHECK(
-        cudaMemcpyAsync(dst.raw(), slot.host, n, cudaMemcpyHostToDevice, c.upload_stream));
-    PFCE_CUDA_CHECK(cudaEventRecord(slot.copied, c.upload_stream));
-    slot.used = true;
+    const cudaEvent_t copied = enqueue_upload(c, dst.raw(), src);
     // Ops enqueued from now on (and copies back to the host, on the same stream) see dst's bytes.
-    PFCE_CUDA_CHECK(cudaStreamWaitEvent(c.stream, slot.copied, 0));
+    PFCE_CUDA_CHECK(cudaStreamWaitEvent(c.stream, copied, 0));
+}
+
+void CudaBackend::upload_ahead(Tensor& landing, const Tensor& host) {
+    PFCE_CHECK_SHAPE(landing.device() == DeviceKind::cuda && host.device() == DeviceKind::cpu &&
+                         landing.shape() == host.shape() && landing.dtype() == host.dtype() &&
+                         landing.layout() == host.layout(),
+                     "upload_ahead: ", landing.describe(), " <- ", host.describe());
+    if (host.bytes() == 0) return;
+    use_device(ctx_->device);
+    CudaContext& c = *ctx_;
+    std::lock_guard<std::mutex> lock(c.upload_mutex);
+    CudaContext::Landing& l = c.landing(landing.raw());
+    if (l.fresh || l.shape != landing.shape() || l.dtype != landing.dtype() ||
+        l.layout != landing.layout()) {
+        // Its zero fill (zeros, ensure_tensor) is on the compute stream, and so is whatever used
+        // it before: wait for all of that, once.
+        PFCE_CUDA_CHECK(cudaEventRecord(c.compute_mark, c.stream));
+        PFCE_CUDA_CHECK(cudaStreamWaitEvent(c.upload_stream, c.compute_mark, 0));
+        l.fresh = false;
+        l.shape = landing.shape();
+        l.dtype = landing.dtype();
+        l.layout = landing.layout();
+    } else if (l.has_take) {
+        // Only the previous batch's copy out of it: the compute enqueued since runs on meanwhile.
+        PFCE_CUDA_CHECK(cudaStreamWaitEvent(c.upload_stream, l.taken, 0));
+    }
+    enqueue_upload(c, landing.raw(), host);
+    PFCE_CUDA_CHECK(cudaEventRecord(l.uploaded, c.upload_stream));
+    l.has_upload = true;
+}
+
+void CudaBackend::take_upload(Tensor& dst, const Tensor& landing) {
+    PFCE_CHECK_SHAPE(dst.device() == DeviceKind::cuda && landing.device() == DeviceKind::cuda &&
+                         dst.shape() == landing.shape() && dst.dtype() == landing.dtype() &&
+                         dst.layout() == landing.layout(),
+                     "take_upload: ", dst.describe(), " <- ", landing.describe());
+    if (landing.bytes() == 0) return;
+    use_device(ctx_->device);
+    CudaContext& c = *ctx_;
+    std::lock_guard<std::mutex> lock(c.upload_mutex);
+    const auto it = c.landings.find(landing.raw());
+    if (it == c.landings.end() || !it->second.has_upload)
+        PFCE_THROW(ShapeError, "take_upload from ", landing.describe(),
+                   ", which no upload_ahead has filled");
+    CudaContext::Landing& l = it->second;
+    PFCE_CUDA_CHECK(cudaStreamWaitEvent(c.stream, l.uploaded, 0));
+    PFCE_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), landing.raw(), landing.bytes(),
+                                    cudaMemcpyDeviceToDevice, c.stream));
+    PFCE_CUDA_CHECK(cudaEventRecord(l.taken, c.stream));
+    l.has_take = true;
+}
+
+void CudaBackend::wait_until_read(const Tensor& host_staging) {
+    if (host_staging.device() != DeviceKind::cpu || host_staging.bytes() == 0) return;
+    const cudaEvent_t read = pinned::last_read(host_staging.raw(), host_staging.bytes());
+    if (!read) return;  // not a pinned block of ours, or never copied from: nothing in flight
+    use_device(ctx_->device);  // a loader thread: no context on GPU 0 for cuda:1
+    PFCE_CUDA_CHECK(cudaEventSynchronize(read));
 }
 
 std::uint64_t CudaBackend::device_allocations() const {

@@ -31,6 +31,10 @@ class CudaBackend final : public Backend {
                    const SgdParams& p) override;
     void adam_steps(std::span<const AdamSlot> slots, const Tensor& grad_scale,
                     const AdamParams& p) override;
+    // Uploads on their own stream (CudaContext): pinned staging read directly, landing tensors.
+    void wait_until_read(const Tensor& host_staging) override;
+    void upload_ahead(Tensor& landing, const Tensor& host) override;
+    void take_upload(Tensor& dst, const Tensor& landing) override;
     // Every cudaMalloc and cudaMallocHost so far (CudaContext::alloc_device, alloc_pinned).
     std::uint64_t device_allocations() const override;
     // Stream capture into a CUDA graph (cuda/graph.cu).

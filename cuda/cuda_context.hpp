@@ -1,16 +1,18 @@
 // Per-backend CUDA state: the stream every op is enqueued on, the cuDNN and cuBLAS handles bound
 // to it, a grow-only workspace shared by ops (ops run one at a time on the stream, so one
-// workspace suffices), the staging ring host->device copies go through, and the count of every
-// allocation. Op families may keep their own caches (e.g. cuDNN algorithms by shape) in their .cu
-// files keyed by this context.
+// workspace suffices), the upload stream with its staging ring and landing tensors' events, and
+// the count of every allocation. Op families may keep their own caches (e.g. cuDNN algorithms by
+// shape) in their .cu files keyed by this context.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <unordered_map>
 
 #include "core/op_params.hpp"
+#include "core/tensor.hpp"
 #include "cuda/cuda_check.hpp"
 
 namespace pfce {
@@ -45,28 +47,54 @@ struct CudaContext {
     void* alloc_pinned(std::size_t bytes);
     std::uint64_t allocations() const { return allocations_.load(); }
 
-    // Host->device copies (CudaBackend::copy) go through a ring of pinned staging buffers on a
-    // stream of their own: the host copies src into the next slot, the upload stream (after the
-    // compute stream's pending work, which may still read dst) copies the slot to dst and records
-    // the slot's event, and the compute stream waits on that event. The only host wait is before a
-    // slot is refilled, on its previous copy, kUploadSlots uploads ago. Slots grow only when an
-    // upload is larger than any before (so one pinned pool serves a run).
+    // Host->device copies (CudaBackend::copy, upload_ahead) run on a stream of their own and hand
+    // over to the compute stream through events. Where the DMA reads from:
+    //  - a pinned block that host_staging handed out (cuda/pinned_blocks.hpp): the block itself,
+    //    no host copy; the block's event marks the read, and its owner waits on that event
+    //    (Backend::wait_until_read) before refilling it (the batch loader's workers do);
+    //  - other host memory: the next slot of a ring of pinned buffers, which the host fills from
+    //    src first, so src is the caller's again on return. The only host wait is before a slot
+    //    is refilled, on its previous copy, kUploadSlots uploads ago. Slots grow only when an
+    //    upload is larger than any before (so one pinned pool serves a run);
+    //  - other host memory over kUploadRingMaxBytes: src itself, waited for.
+    // What the upload waits for first: copy() for all compute enqueued so far (compute_mark: ops
+    // may still read or write dst); upload_ahead only for the last take_upload from its landing
+    // tensor (Landing), so it overlaps the compute enqueued before it. The compute stream waits for
+    // copy()'s upload at once, for upload_ahead's at the take_upload.
     struct UploadSlot {
         void* host = nullptr;
         cudaEvent_t copied = nullptr;
         bool used = false;  // `copied` has been recorded
     };
     static constexpr int kUploadSlots = 3;
-    // Larger uploads bypass the ring (copied directly, with a wait): training batches fit.
+    // Larger uploads of unpinned memory bypass the ring (copied directly, with a wait): training
+    // batches fit.
     static constexpr std::size_t kUploadRingMaxBytes = std::size_t{128} << 20;
     // Bytes of every slot: the largest upload so far. A larger one grows them all at once, so
     // no slot grows later for a size the run has already uploaded.
     std::size_t upload_slot_bytes = 0;
     cudaStream_t upload_stream = nullptr;
-    cudaEvent_t compute_mark = nullptr;  // recorded on `stream` before each upload
+    cudaEvent_t compute_mark = nullptr;  // recorded on `stream` before an upload that waits for it
+    cudaEvent_t bulk_copied = nullptr;   // an upload over kUploadRingMaxBytes (waited for)
     UploadSlot upload_slots[kUploadSlots];
     int next_upload_slot = 0;
-    std::mutex upload_mutex;
+
+    // A landing tensor of upload_ahead / take_upload, keyed by its device address. `uploaded` marks
+    // its last upload (take_upload's copy out of it waits on it); `taken` the compute stream's last
+    // copy out of it (the next upload into it waits on that). A fresh one (zeros() has just made a
+    // tensor at that address) or one relabelled to another shape, dtype or layout (ensure_tensor
+    // zero-fills it on the compute stream) waits for all compute instead, its zero fill included.
+    struct Landing {
+        cudaEvent_t uploaded = nullptr, taken = nullptr;  // made once, at the first upload
+        bool fresh = true, has_upload = false, has_take = false;
+        Shape shape;
+        DType dtype = DType::f32;
+        Layout layout = Layout::nchw;
+    };
+    std::unordered_map<const void*, Landing> landings;
+    // The state of the landing tensor at `device_address`, its events made at first use.
+    Landing& landing(const void* device_address);
+    std::mutex upload_mutex;  // the ring, the landings and compute_mark
 
     explicit CudaContext(int device_ordinal);
     ~CudaContext();

@@ -1,7 +1,8 @@
 // The batch loader: background workers fill batches (normalize through a per-channel lookup table,
 // apply the sample's D4 augmentation to image and masks through one pixel map) into host staging
 // tensors, at most `prefetch` batches ahead of the consumer; next() hands them out in order.
-// Buffers handed back through next() are reused, so a warmed-up epoch allocates nothing.
+// Buffers handed back through next() are reused, once the copies from them have read them
+// (Backend::wait_until_read), so a warmed-up epoch allocates nothing.
 #include "data/batch_loader.hpp"
 
 #include <algorithm>
@@ -116,6 +117,9 @@ struct BatchLoader::Impl {
 
     // A batch of b samples: a recycled one (any batch size: they all have room for the largest)
     // relabelled to b samples, or, should the pool be empty, freshly allocated staging tensors.
+    // A recycled one may still be read by the copies of the caller that handed it back (CUDA
+    // reads staging memory in place, on its upload stream): this worker waits for them, so the
+    // caller never does.
     Batch take_buffers(std::int64_t b) {
         Batch out;
         {
@@ -125,7 +129,12 @@ struct BatchLoader::Impl {
                 pool.pop_back();
             }
         }
-        if (out.images.empty()) out = allocate_buffers();
+        if (out.images.empty()) {
+            out = allocate_buffers();
+        } else {
+            for (const Tensor* t : {&out.images, &out.train_labels, &out.dense, &out.rgb})
+                if (!t->empty()) backend.wait_until_read(*t);
+        }
         out.images.reuse_as({b, 3, height, width}, DType::f32);
         out.train_labels.reuse_as({b, height, width}, DType::u8);
         out.dense.reuse_as({b, height, width}, DType::u8);
@@ -335,8 +344,8 @@ void BatchLoader::start_epoch(int epoch) {
 bool BatchLoader::next(Batch& out) {
     Impl& im = *impl_;
     if (!im.started) PFCE_THROW(ShapeError, "batch loader: next() before start_epoch()");
-    // Hand the previous batch's buffers back first. No wait for the device: Backend::copy has
-    // taken what it needs from host memory by the time it returns.
+    // Hand the previous batch's buffers back first. No wait for the device here: the worker that
+    // reuses them waits until the copies from them have read them (take_buffers).
     if (!out.images.empty()) {
         Batch old;
         old.images = std::move(out.images);

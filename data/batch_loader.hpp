@@ -64,10 +64,12 @@ class BatchLoader {
     std::size_t batches_per_epoch() const;
     void start_epoch(int epoch);
     // Next batch of the current epoch, or false at its end. Throws what a worker threw. The tensors
-    // `out` held before the call are recycled for later batches (without waiting for the device:
-    // Backend::copy from host memory is done with it when it returns). All the staging buffers
-    // (prefetch + 1 batches of the largest batch size) are made when the first epoch starts, so a
-    // caller that passes the same `out` from epoch to epoch allocates nothing after that.
+    // `out` held before the call are recycled for later batches: copies enqueued from them
+    // (Backend::copy, upload_ahead) may still be reading them, and nothing waits for that here; a
+    // worker calls Backend::wait_until_read on them before refilling them, so the caller may hand
+    // back a batch whose uploads are in flight, but must not write into it itself. All the staging
+    // buffers (prefetch + 1 batches of the largest batch size) are made when the first epoch
+    // starts, so a caller that passes the same `out` from epoch to epoch allocates nothing after.
     bool next(Batch& out);
 
   private:

@@ -127,6 +127,9 @@ LinkStats link_label_maps(Backend& backend, const std::vector<LabelMap>& sparse,
                 d_rgb = on_host ? Tensor() : backend.zeros({nb, 3, h, w}, DType::u8);
             }
         }
+        // The previous batch's uploads read the staging buffers in place (Backend::copy).
+        backend.wait_until_read(h_in);
+        if (edge) backend.wait_until_read(h_rgb);
         const std::size_t plane = static_cast<std::size_t>(h) * static_cast<std::size_t>(w);
         std::uint8_t* staged = h_in.data<std::uint8_t>();
         std::uint8_t* staged_rgb = edge ? h_rgb.data<std::uint8_t>() : nullptr;

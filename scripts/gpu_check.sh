@@ -200,6 +200,7 @@ stage_b() {
 SANITIZED=(
   "test_core CudaBackend.*"
   "test_no_alloc CudaBackend.UploadRing*"
+  "test_upload CudaBackend.*"
   "test_focal_loss FocalLossGpu.*"
   "test_link LinkGpu.*"
   "test_metrics MetricsGpu.*"

@@ -772,6 +772,8 @@ const std::vector<OpEntry>& op_table() {
 // to move its inputs and outputs.
 const std::set<std::string> kNotOps = {"device", "name", "activation_layout", "zeros",
                                        "host_staging", "copy", "synchronize",
+                                       // overlapped uploads (tests/test_upload.cpp)
+                                       "wait_until_read", "upload_ahead", "take_upload",
                                        // kernel-variant selection, not an op (variants of an op
                                        // are tested by that op's own tests)
                                        "op_variants", "select_op_variant",

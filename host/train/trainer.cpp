@@ -313,12 +313,14 @@ class TrainingRun {
     }
 
     // Trains the rest of epoch st_.epoch. False when stopped (Ctrl-C, SIGTERM, stop_after_step),
-    // after saving last.ckpt.
+    // after saving last.ckpt. Pipelined by one batch: right after step k's compute is enqueued,
+    // batch k + 1 is fetched and its upload enqueued (send_next_batch), so on CUDA the transfer
+    // overlaps step k; step k + 1 then takes it (prepare_step) before its compute (compute_step).
+    // The batches, their order and everything computed are those of one step at a time.
     bool train_epoch() {
         loader_.start_epoch(st_.epoch);
-        Batch& batch = batch_;
         for (std::int64_t b = 0; b < st_.batch; ++b)  // resume mid-epoch: same order and batches
-            if (!loader_.next(batch))
+            if (!loader_.next(batch_))
                 PFCE_THROW(InputError, "resume position ", st_.batch, " is past the epoch's end");
         backend_.fill(loss_sum_, st_.epoch_loss_sum);
         backend_.fill(crf_sum_, st_.epoch_crf_sum);
@@ -330,8 +332,13 @@ class TrainingRun {
         seconds_before_ = st_.epoch_seconds;
         epoch_start_ = t0;
         lr_ = sched_.lr(st_.global_step, st_.epoch);
-        while (st_.batch < bpe_ && loader_.next(batch)) {
-            step(batch);
+        bool next = send_next_batch();
+        while (next) {
+            prepare_step();
+            compute_step();
+            // Before anything that waits for the device (the loss read below), so that the next
+            // batch's upload runs while this step computes.
+            next = send_next_batch();
             const bool stop = stop_requested() ||
                               (opts_.stop_after_step && opts_.stop_after_step(st_.global_step));
             if (st_.batch % cfg_.run.log_every == 0 || st_.batch == bpe_ || stop) {
@@ -391,19 +398,44 @@ class TrainingRun {
                    .count();
     }
 
-    // One optimizer step on `batch`.
-    void step(const Batch& batch) {
-        ensure_tensor(backend_, x_, batch.images.shape(), DType::f32);
-        ensure_tensor(backend_, labels_, batch.train_labels.shape(), DType::u8);
-        backend_.copy(x_, batch.images);
-        backend_.copy(labels_, batch.train_labels);
+    // The epoch's next batch into batch_ (its buffers go back to the loader at the following
+    // call) and its upload into the landing tensors enqueued; false when the epoch has no more
+    // (st_.batch, the steps done, is its index). The upload waits only for the previous batch's
+    // take (prepare_step), not for the compute enqueued since, so it overlaps that.
+    bool send_next_batch() {
+        if (st_.batch >= bpe_ || !loader_.next(batch_)) return false;
+        ensure_tensor(backend_, x_landing_, batch_.images.shape(), DType::f32);
+        ensure_tensor(backend_, labels_landing_, batch_.train_labels.shape(), DType::u8);
+        backend_.upload_ahead(x_landing_, batch_.images);
+        backend_.upload_ahead(labels_landing_, batch_.train_labels);
+        if (crf_on_) {
+            ensure_tensor(backend_, rgb_landing_, batch_.rgb.shape(), DType::u8);
+            backend_.upload_ahead(rgb_landing_, batch_.rgb);
+        }
+        return true;
+    }
+
+    // A step's inputs: the batch send_next_batch uploaded, taken (on the compute stream, after its
+    // upload) into the fixed buffers x_, labels_ and rgb_ that compute_step reads. Fixed, so the
+    // compute's work reads the same device addresses every step (capturable as a CUDA graph).
+    void prepare_step() {
+        ensure_tensor(backend_, x_, x_landing_.shape(), DType::f32);
+        ensure_tensor(backend_, labels_, labels_landing_.shape(), DType::u8);
+        backend_.take_upload(x_, x_landing_);
+        backend_.take_upload(labels_, labels_landing_);
+        if (crf_on_) {
+            ensure_tensor(backend_, rgb_, rgb_landing_.shape(), DType::u8);
+            backend_.take_upload(rgb_, rgb_landing_);
+        }
+    }
+
+    // One optimizer step on x_, labels_ (and rgb_), which prepare_step filled.
+    void compute_step() {
         const Tensor& logits = net_.forward(x_, true);
         ensure_tensor(backend_, dlogits_, logits.shape(), DType::f32);
         backend_.focal_loss(logits, labels_, loss_params_, d_loss_, dlogits_);
         if (crf_on_) {  // the CRF term's gradient on top of the focal loss's
-            ensure_tensor(backend_, rgb_, batch.rgb.shape(), DType::u8);
             ensure_tensor(backend_, dcrf_, logits.shape(), DType::f32);
-            backend_.copy(rgb_, batch.rgb);
             backend_.crf_loss(logits, rgb_, crf_params_, d_crf_, dcrf_);
             backend_.add_inplace(dlogits_, dcrf_);
             backend_.add_inplace(crf_sum_, d_crf_);
@@ -418,7 +450,7 @@ class TrainingRun {
         backend_.add_inplace(loss_sum_, d_loss_);
         ++st_.batch;
         ++st_.global_step;
-        st_.epoch_images += static_cast<double>(batch.images.dim(0));
+        st_.epoch_images += static_cast<double>(x_.dim(0));
     }
 
     // Validation, the metrics line, best/last checkpoints.
@@ -549,8 +581,10 @@ class TrainingRun {
     TrainResult result_;
     Tensor x_, labels_, dlogits_, d_loss_, loss_sum_, norm_, scale_;
     Tensor rgb_, dcrf_, d_crf_, crf_sum_;  // the CRF term: colours, gradient, loss, epoch sum
-    // The batch in hand, kept across epochs so its staging buffers go back to the loader at the
-    // next epoch's first next() rather than being freed at an epoch's end.
+    // Where the next batch's upload lands while a step computes (Backend::upload_ahead), made once.
+    Tensor x_landing_, labels_landing_, rgb_landing_;
+    // The batch in hand (the one uploading), kept across epochs so its staging buffers go back to
+    // the loader at the next epoch's first next() rather than being freed at an epoch's end.
     Batch batch_;
     EvalBuffers eval_;  // validation's buffers, kept across epochs
     std::vector<const Tensor*> grads_;

@@ -5,9 +5,14 @@
 // NaN/Inf loss (keeping the last good checkpoint) or by a stop request (core/stop_signal: Ctrl-C,
 // SIGTERM), checked between batches, saving first.
 //
+// A step has two parts: prepare (take the batch's upload into fixed device buffers) and compute
+// (everything else, reading only those buffers). The next batch's upload (Backend::upload_ahead,
+// from the loader's pinned staging memory on CUDA, read in place) is enqueued right after a step's
+// compute, so on CUDA the transfer overlaps it.
+//
 // Host syncs: the per-batch loss is summed on the device and read back every `log_every` batches
 // (and at the end of an epoch) for the progress bar and the NaN check; nothing else in a step
-// waits.
+// waits (the loader's workers wait for a staging buffer's upload before refilling it).
 #pragma once
 
 #include <cstdint>
