@@ -142,13 +142,13 @@ class ProfilingBackend final : public Backend {
     void clip_scale(const Tensor& n, float m, Tensor& s) override {
         timed("grad norm + clip", [&] { in_.clip_scale(n, m, s); });
     }
-    void sgd_step(Tensor& p, const Tensor& g, Tensor& m, const Tensor& s,
+    void sgd_step(Tensor& p, const Tensor& g, Tensor& m, const Tensor& s, const Tensor& k,
                   const SgdParams& q) override {
-        timed("optimizer", [&] { in_.sgd_step(p, g, m, s, q); });
+        timed("optimizer", [&] { in_.sgd_step(p, g, m, s, k, q); });
     }
     void adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const Tensor& s,
-                   const AdamParams& q) override {
-        timed("optimizer", [&] { in_.adam_step(p, g, m, v, s, q); });
+                   const Tensor& k, const AdamParams& q) override {
+        timed("optimizer", [&] { in_.adam_step(p, g, m, v, s, k, q); });
     }
     void confusion_accumulate(const Tensor& p, const Tensor& t, Tensor& c) override {
         timed("confusion", [&] { in_.confusion_accumulate(p, t, c); });

@@ -28,9 +28,9 @@ class CudaBackend final : public Backend {
 #include "core/backend_overrides.inc"
     // Whole-model steps with a "multi_tensor" variant (cuda/optim_multi.cu).
     void sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_scale,
-                   const SgdParams& p) override;
+                   const Tensor& step_scalars, const SgdParams& p) override;
     void adam_steps(std::span<const AdamSlot> slots, const Tensor& grad_scale,
-                    const AdamParams& p) override;
+                    const Tensor& step_scalars, const AdamParams& p) override;
     // Every cudaMalloc and cudaMallocHost so far (CudaContext::alloc_device, alloc_pinned).
     std::uint64_t device_allocations() const override;
     void set_deterministic(bool on) override;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/kernels/multi_tensor.hpp"
+#include "core/kernels/optim.hpp"
 #include "host/train/lr_schedule.hpp"
 #include "host/train/optimizer.hpp"
 #include "tests/test_util.hpp"
@@ -357,10 +358,12 @@ TEST(OptimGpu, EveryVariantOfTheModelStepMatchesCpu) {
             }
             AdamParams ap;
             ap.decay_mode = WeightDecayMode::l2;
+            const Tensor sgd_scalars = test::step_scalars(b, kernels::sgd_step_scalars(0.05f));
             for (int s = 0; s < 3; ++s) {
-                b.sgd_steps(sgd, scale, SgdParams{0.05f, 0.9f, 0.0f});
-                ap.step = s + 1;
-                b.adam_steps(adam, scale, ap);
+                b.sgd_steps(sgd, scale, sgd_scalars, SgdParams{0.9f, 0.0f});
+                const Tensor adam_scalars = test::step_scalars(
+                    b, kernels::adam_step_scalars(1e-3f, ap.beta1, ap.beta2, s + 1));
+                b.adam_steps(adam, scale, adam_scalars, ap);
             }
             std::vector<Tensor> out;
             for (int i = 0; i < n; ++i) {
