@@ -391,8 +391,13 @@ class TrainingRun {
                    .count();
     }
 
-    // One optimizer step on `batch`.
+    // One optimizer step on `batch`. The optimizer's host part comes first (begin_step writes the
+    // step's lr and bias corrections to the device) and its apply reads them there, so apply
+    // carries no per-step value in its launches: what lies between the forward pass and apply can
+    // be captured once as a CUDA graph and replayed every step.
     void step(const Batch& batch) {
+        lr_ = sched_.lr(st_.global_step, st_.epoch);
+        opt_.begin_step(static_cast<float>(lr_));
         ensure_tensor(backend_, x_, batch.images.shape(), DType::f32);
         ensure_tensor(backend_, labels_, batch.train_labels.shape(), DType::u8);
         backend_.copy(x_, batch.images);
@@ -413,8 +418,7 @@ class TrainingRun {
             backend_.global_grad_norm(grads_, norm_);
             backend_.clip_scale(norm_, static_cast<float>(cfg_.optimizer.clip), scale_);
         }
-        lr_ = sched_.lr(st_.global_step, st_.epoch);
-        opt_.step(static_cast<float>(lr_), scale_);
+        opt_.apply(scale_);
         backend_.add_inplace(loss_sum_, d_loss_);
         ++st_.batch;
         ++st_.global_step;
