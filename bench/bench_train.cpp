@@ -16,6 +16,7 @@
 #include "bench/bench_common.hpp"
 #include "core/rng.hpp"
 #include "host/train/optimizer.hpp"
+#include "host/train/step_graph.hpp"
 #include "models/unet.hpp"
 
 #ifdef PFCE_HAVE_CUDA
@@ -149,13 +150,13 @@ class ProfilingBackend final : public Backend {
     void clip_scale(const Tensor& n, float m, Tensor& s) override {
         timed("grad norm + clip", [&] { in_.clip_scale(n, m, s); });
     }
-    void sgd_step(Tensor& p, const Tensor& g, Tensor& m, const Tensor& s,
+    void sgd_step(Tensor& p, const Tensor& g, Tensor& m, const Tensor& s, const Tensor& k,
                   const SgdParams& q) override {
-        timed("optimizer", [&] { in_.sgd_step(p, g, m, s, q); });
+        timed("optimizer", [&] { in_.sgd_step(p, g, m, s, k, q); });
     }
     void adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const Tensor& s,
-                   const AdamParams& q) override {
-        timed("optimizer", [&] { in_.adam_step(p, g, m, v, s, q); });
+                   const Tensor& k, const AdamParams& q) override {
+        timed("optimizer", [&] { in_.adam_step(p, g, m, v, s, k, q); });
     }
     void confusion_accumulate(const Tensor& p, const Tensor& t, Tensor& c) override {
         timed("confusion", [&] { in_.confusion_accumulate(p, t, c); });
@@ -232,6 +233,15 @@ struct Trainer {
         be.take_upload(x, land_x);
         be.take_upload(y, land_y);
         if (crf.weight > 0) be.take_upload(rgb, land_rgb);
+        opt->begin_step(1e-3f);
+        if (graph)
+            graph->run({x.shape(), y.shape()}, [this] { compute(); });
+        else
+            compute();
+        send();
+    }
+    // The step's device work, what the trainer records as a graph with run.step_graph.
+    void compute() {
         const Tensor& logits = net->forward(x, true);
         if (dlogits.empty()) dlogits = be.zeros(logits.shape(), DType::f32);
         be.focal_loss(logits, y, FocalLossParams{}, loss, dlogits);
@@ -243,8 +253,7 @@ struct Trainer {
         net->backward(dlogits);
         be.global_grad_norm(grads, norm);
         be.clip_scale(norm, 1.0f, scale);
-        opt->step(1e-3f, scale);
-        send();
+        opt->apply(scale);
     }
     void send() {
         be.upload_ahead(land_x, host_x);
@@ -257,6 +266,7 @@ struct Trainer {
     std::vector<Parameter*> params;
     std::vector<const Tensor*> grads;
     std::unique_ptr<Optimizer> opt;
+    StepGraph* graph = nullptr;  // set: compute() recorded once and replayed (run.step_graph)
     Tensor host_x, host_y, x, y, loss, norm, scale, dlogits;
     Tensor land_x, land_y, land_rgb;  // where the next step's batch lands (upload_ahead)
     bool sent = false;
@@ -357,6 +367,24 @@ int run(const Options& opt_in) {
         }
         for (const char* op : list_ops) backend->select_op_variant(op, variants.front());
         result["optimizer_variants"] = by_variant;
+    }
+    // The step recorded once as a CUDA graph and replayed (run.step_graph), against the eager
+    // step timed above: the launch overhead a graph saves, which is largest at small batches.
+    if (cuda) {
+        StepGraph graph(*backend, true);
+        t.graph = &graph;
+        const Timing tg =
+            time_it([&] { t.step(); }, o.warmup, o.steps, [&] { backend->synchronize(); });
+        t.graph = nullptr;
+        json g = {{"images_per_s", o.batch / tg.median_s},
+                  {"step", to_json(tg)},
+                  {"speedup_vs_eager", timing.median_s / tg.median_s},
+                  {"replays", graph.counts().replays}};
+        if (!graph.failure().empty()) g["error"] = graph.failure();
+        result["step_graph"] = g;
+        std::fprintf(stderr, "bench_train: step graph: %.2f images/s (%.2fx eager)%s%s\n",
+                     o.batch / tg.median_s, timing.median_s / tg.median_s,
+                     graph.failure().empty() ? "" : ", not recorded: ", graph.failure().c_str());
     }
     // The memory layout cuDNN convolves in (CUDA: nchw, the default timed above, and
     // channels_last, NHWC copies made by the staging pass). New plans are searched at the first

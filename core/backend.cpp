@@ -21,21 +21,22 @@ GraphCapture Backend::capture_graph(const std::function<void()>& body) {
 }
 
 void Backend::sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_scale,
-                        const SgdParams& p) {
+                        const Tensor& step_scalars, const SgdParams& p) {
     Tensor none;  // the buffer of a slot without momentum: never read
     for (const SgdSlot& s : slots) {
         SgdParams sp = p;
         sp.weight_decay = s.weight_decay;
-        sgd_step(*s.param, *s.grad, s.momentum_buf ? *s.momentum_buf : none, grad_scale, sp);
+        sgd_step(*s.param, *s.grad, s.momentum_buf ? *s.momentum_buf : none, grad_scale,
+                 step_scalars, sp);
     }
 }
 
 void Backend::adam_steps(std::span<const AdamSlot> slots, const Tensor& grad_scale,
-                         const AdamParams& p) {
+                         const Tensor& step_scalars, const AdamParams& p) {
     for (const AdamSlot& s : slots) {
         AdamParams ap = p;
         ap.weight_decay = s.weight_decay;
-        adam_step(*s.param, *s.grad, *s.m, *s.v, grad_scale, ap);
+        adam_step(*s.param, *s.grad, *s.m, *s.v, grad_scale, step_scalars, ap);
     }
 }
 

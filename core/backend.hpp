@@ -205,19 +205,24 @@ class Backend {
     virtual void global_grad_norm(std::span<const Tensor* const> grads, Tensor& norm) = 0;
     // grad_scale (1) f32 <- max_norm > 0 ? min(1, max_norm / (norm + 1e-6)) : 1.
     virtual void clip_scale(const Tensor& norm, float max_norm, Tensor& grad_scale) = 0;
-    // Steps read the gradient as grad * grad_scale[0] (clipping without a host round trip).
+    // Steps read the gradient as grad * grad_scale[0] (clipping without a host round trip) and
+    // the step's learning rate (and Adam's bias corrections) from step_scalars, (kOptimScalarCount)
+    // f32 laid out as core/op_params.hpp OptimScalar: both are read when the step runs on the
+    // device, so a captured step replays with the values written for each step.
     virtual void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf,
-                          const Tensor& grad_scale, const SgdParams& p) = 0;
+                          const Tensor& grad_scale, const Tensor& step_scalars,
+                          const SgdParams& p) = 0;
     virtual void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
-                           const Tensor& grad_scale, const AdamParams& p) = 0;
+                           const Tensor& grad_scale, const Tensor& step_scalars,
+                           const AdamParams& p) = 0;
     // One step of every parameter of a model (the optimizer's call): slot i updates *param from
     // *grad * grad_scale[0] with its own weight decay (p.weight_decay is not read). The base class
     // calls the one-tensor step per slot; CUDA fuses the list into multi-tensor launches
     // (core/kernels/multi_tensor.hpp), so a step is a launch or two instead of one per tensor.
     virtual void sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_scale,
-                           const SgdParams& p);
+                           const Tensor& step_scalars, const SgdParams& p);
     virtual void adam_steps(std::span<const AdamSlot> slots, const Tensor& grad_scale,
-                            const AdamParams& p);
+                            const Tensor& step_scalars, const AdamParams& p);
 
     // ---- metrics (metrics.{cpp,cu}) -----------------------------------------------------------
     // confusion (C,C) i32 += counts of (truth row, predicted column) over pixels whose truth !=

@@ -111,6 +111,14 @@ void check_scalar(const Tensor& t, const char* what, DeviceKind dev) {
                      " must be a ", where(dev), " f32 tensor of one element, got ", t.describe());
 }
 
+// A step's learning rate and bias corrections (core/op_params.hpp OptimScalar).
+void check_step_scalars(const Tensor& s, DeviceKind dev) {
+    PFCE_CHECK_SHAPE(
+        s.dtype() == DType::f32 && s.shape() == Shape{kOptimScalarCount} && s.device() == dev,
+        "step_scalars must be a ", where(dev), " f32 tensor of ", kOptimScalarCount,
+        " elements (core/op_params.hpp OptimScalar), got ", s.describe());
+}
+
 void check_same(const Tensor& a, const Tensor& b, const char* what, DeviceKind dev) {
     PFCE_CHECK_SHAPE(a.shape() == b.shape() && a.dtype() == DType::f32 && b.dtype() == DType::f32 &&
                          a.device() == dev && b.device() == dev,
@@ -133,20 +141,22 @@ void check_clip_scale_args(const Tensor& norm, const Tensor& grad_scale, DeviceK
 }
 
 void check_sgd_step_args(const Tensor& param, const Tensor& grad, const Tensor& momentum_buf,
-                         const Tensor& grad_scale, const SgdParams& p, DeviceKind dev) {
+                         const Tensor& grad_scale, const Tensor& step_scalars, const SgdParams& p,
+                         DeviceKind dev) {
     check_same(param, grad, "sgd_step param/grad", dev);
     check_scalar(grad_scale, "grad_scale", dev);
+    check_step_scalars(step_scalars, dev);
     // The momentum buffer is only touched (and so only checked) when momentum is on.
     if (p.momentum != 0.0f) check_same(param, momentum_buf, "sgd_step param/momentum", dev);
 }
 
 void check_adam_step_args(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
-                          const Tensor& grad_scale, const AdamParams& p, DeviceKind dev) {
+                          const Tensor& grad_scale, const Tensor& step_scalars, DeviceKind dev) {
     check_same(param, grad, "adam_step param/grad", dev);
     check_same(param, m, "adam_step param/m", dev);
     check_same(param, v, "adam_step param/v", dev);
     check_scalar(grad_scale, "grad_scale", dev);
-    PFCE_CHECK_SHAPE(p.step >= 1, "adam step count is 1-based, got ", p.step);
+    check_step_scalars(step_scalars, dev);
 }
 
 // ---- batch norm ------------------------------------------------------------------------------

@@ -27,10 +27,12 @@ void check_crf_loss_args(const Tensor& logits, const Tensor& rgb, const CrfLossP
 // ---- optimizer ops ---------------------------------------------------------------------------
 void check_grad_norm_args(std::span<const Tensor* const> grads, const Tensor& norm, DeviceKind dev);
 void check_clip_scale_args(const Tensor& norm, const Tensor& grad_scale, DeviceKind dev);
+// The steps also check step_scalars: (kOptimScalarCount) f32 on dev (core/op_params.hpp).
 void check_sgd_step_args(const Tensor& param, const Tensor& grad, const Tensor& momentum_buf,
-                         const Tensor& grad_scale, const SgdParams& p, DeviceKind dev);
+                         const Tensor& grad_scale, const Tensor& step_scalars, const SgdParams& p,
+                         DeviceKind dev);
 void check_adam_step_args(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
-                          const Tensor& grad_scale, const AdamParams& p, DeviceKind dev);
+                          const Tensor& grad_scale, const Tensor& step_scalars, DeviceKind dev);
 
 // ---- batch norm ------------------------------------------------------------------------------
 void check_batchnorm_forward_train_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,

@@ -86,21 +86,30 @@ struct LinkStats {
     std::int64_t labelled_after = 0;
 };
 
-// Optimizers. lr is passed per step (schedules live on the host; no device sync needed).
+// Optimizers. What changes from step to step (the schedule's lr, Adam's bias corrections) is not
+// a parameter but is read by the step ops from a small f32 tensor on the backend's device, the
+// "step scalars", kOptimScalarCount elements at the indices below: the host writes it before the
+// step (host/train/optimizer.hpp), so a step captured once as a CUDA graph replays with each
+// step's values instead of the ones it was captured with. kernels::sgd_step_scalars and
+// adam_step_scalars (core/kernels/optim.hpp) compute them. The parameters hold what is constant
+// for a run.
+enum OptimScalar : int {
+    kOptimLr = 0,        // the learning rate
+    kOptimStepSize = 1,  // Adam: lr / (1 - beta1^t) for step t (1-based)
+    kOptimBc2Sqrt = 2,   // Adam: sqrt(1 - beta2^t)
+    kOptimScalarCount = 3
+};
 struct SgdParams {
-    float lr = 0.01f;
     float momentum = 0.9f;
     float weight_decay = 0.0f;  // L2, added to the gradient
 };
 enum class WeightDecayMode { l2, decoupled };  // Adam+L2 vs AdamW
 struct AdamParams {
-    float lr = 1e-3f;
     float beta1 = 0.9f;
     float beta2 = 0.999f;
     float eps = 1e-8f;
     float weight_decay = 0.0f;
     WeightDecayMode decay_mode = WeightDecayMode::decoupled;
-    std::int64_t step = 1;  // 1-based step count for bias correction
 };
 
 // One parameter of a whole-model optimizer step (Backend::sgd_steps / adam_steps). The pointers

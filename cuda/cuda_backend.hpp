@@ -28,9 +28,9 @@ class CudaBackend final : public Backend {
 #include "core/backend_overrides.inc"
     // Whole-model steps with a "multi_tensor" variant (cuda/optim_multi.cu).
     void sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_scale,
-                   const SgdParams& p) override;
+                   const Tensor& step_scalars, const SgdParams& p) override;
     void adam_steps(std::span<const AdamSlot> slots, const Tensor& grad_scale,
-                    const AdamParams& p) override;
+                    const Tensor& step_scalars, const AdamParams& p) override;
     // Uploads on their own stream (CudaContext): pinned staging read directly, landing tensors.
     void wait_until_read(const Tensor& host_staging) override;
     void upload_ahead(Tensor& landing, const Tensor& host) override;

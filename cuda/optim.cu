@@ -1,6 +1,7 @@
 // CUDA optimizer family, mirroring host/cpu/optim.cpp: a deterministic global gradient norm (fixed
 // grid per tensor, partial sums in double, one final block summing them in a fixed order), the
-// clipping scale, and the SGD / Adam steps reading grad_scale on the device (no host sync). The
+// clipping scale, and the SGD / Adam steps reading grad_scale and the step scalars (lr, Adam's bias
+// corrections) on the device (no host sync, and nothing per step in the launch arguments). The
 // per-element arithmetic is core/kernels/optim.hpp, shared with the CPU.
 #include <cmath>
 #include <vector>
@@ -60,8 +61,10 @@ __global__ void clip_scale_kernel(const float* __restrict__ norm, float max_norm
 
 __global__ void sgd_step_kernel(float* __restrict__ w, const float* __restrict__ g,
                                 float* __restrict__ buf, const float* __restrict__ grad_scale,
-                                long long n, float lr, float momentum, float weight_decay) {
+                                const float* __restrict__ scalars, long long n, float momentum,
+                                float weight_decay) {
     const float scale = grad_scale[0];
+    const float lr = scalars[kOptimLr];
     for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
          i += 1LL * gridDim.x * blockDim.x)
         kernels::sgd_update(w, g, buf, i, scale, lr, momentum, weight_decay);
@@ -69,9 +72,10 @@ __global__ void sgd_step_kernel(float* __restrict__ w, const float* __restrict__
 
 __global__ void adam_step_kernel(float* __restrict__ w, const float* __restrict__ g,
                                  float* __restrict__ m, float* __restrict__ v,
-                                 const float* __restrict__ grad_scale, long long n,
-                                 kernels::AdamCoefficients c) {
+                                 const float* __restrict__ grad_scale,
+                                 const float* __restrict__ scalars, long long n, AdamParams p) {
     const float scale = grad_scale[0];
+    const kernels::AdamCoefficients c = kernels::adam_coefficients(p, scalars);
     for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
          i += 1LL * gridDim.x * blockDim.x)
         kernels::adam_update(w[i], m[i], v[i], g[i] * scale, c);
@@ -112,25 +116,26 @@ void CudaBackend::clip_scale(const Tensor& norm, float max_norm, Tensor& grad_sc
 }
 
 void CudaBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf,
-                           const Tensor& grad_scale, const SgdParams& p) {
-    check_sgd_step_args(param, grad, momentum_buf, grad_scale, p, DeviceKind::cuda);
+                           const Tensor& grad_scale, const Tensor& step_scalars,
+                           const SgdParams& p) {
+    check_sgd_step_args(param, grad, momentum_buf, grad_scale, step_scalars, p, DeviceKind::cuda);
     const bool use_momentum = p.momentum != 0.0f;
     const long long n = param.numel();
     if (n == 0) return;
     launch("sgd_step_kernel", sgd_step_kernel, grid_for(n), 256, ctx_->stream, param.data<float>(),
            grad.data<float>(), use_momentum ? momentum_buf.data<float>() : nullptr,
-           grad_scale.data<float>(), n, p.lr, p.momentum, p.weight_decay);
+           grad_scale.data<float>(), step_scalars.data<float>(), n, p.momentum, p.weight_decay);
 }
 
 void CudaBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
-                            const Tensor& grad_scale, const AdamParams& p) {
-    check_adam_step_args(param, grad, m, v, grad_scale, p, DeviceKind::cuda);
+                            const Tensor& grad_scale, const Tensor& step_scalars,
+                            const AdamParams& p) {
+    check_adam_step_args(param, grad, m, v, grad_scale, step_scalars, DeviceKind::cuda);
     const long long n = param.numel();
     if (n == 0) return;
-    // The bias corrections in double on the host, as on the CPU (kernels::adam_coefficients).
     launch("adam_step_kernel", adam_step_kernel, grid_for(n), 256, ctx_->stream,
            param.data<float>(), grad.data<float>(), m.data<float>(), v.data<float>(),
-           grad_scale.data<float>(), n, kernels::adam_coefficients(p));
+           grad_scale.data<float>(), step_scalars.data<float>(), n, p);
 }
 
 }  // namespace pfce

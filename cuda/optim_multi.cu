@@ -2,7 +2,8 @@
 // as the default until a GPU run times both): the global gradient norm, the SGD step and the Adam
 // step over a whole model's tensors, each as one launch per kMaxTensorsPerLaunch tensors instead of
 // one per tensor (~130 tiny launches per step for the U-Net). Tables go by value as kernel
-// parameters, so nothing is uploaded or allocated per step. The element arithmetic is
+// parameters, so nothing is uploaded or allocated per step; what changes from step to step (lr,
+// Adam's bias corrections) is read from the step-scalars tensor. The element arithmetic is
 // core/kernels/optim.hpp, shared with the CPU; the split into blocks is
 // core/kernels/multi_tensor.hpp.
 #include <vector>
@@ -41,14 +42,13 @@ struct AdamArgs {
     const float* g[kMaxTensorsPerLaunch];
     float* m[kMaxTensorsPerLaunch];
     float* v[kMaxTensorsPerLaunch];
-    float decay_factor[kMaxTensorsPerLaunch];  // per tensor: weight decay differs (biases: none)
-    float l2[kMaxTensorsPerLaunch];
+    float weight_decay[kMaxTensorsPerLaunch];  // per tensor (biases: none)
 };
 // The classic kernel-parameter limit (CUDA 12.1+ allows 32 KiB on sm_70+, but 4 KiB keeps these
 // kernels portable to any toolkit the project supports).
 static_assert(sizeof(NormArgs) + 2 * sizeof(void*) <= 4096, "NormArgs too large");
-static_assert(sizeof(SgdArgs) + sizeof(void*) + 3 * sizeof(float) <= 4096, "SgdArgs too large");
-static_assert(sizeof(AdamArgs) + sizeof(void*) + sizeof(kernels::AdamCoefficients) <= 4096,
+static_assert(sizeof(SgdArgs) + 2 * sizeof(void*) + sizeof(float) <= 4096, "SgdArgs too large");
+static_assert(sizeof(AdamArgs) + 2 * sizeof(void*) + sizeof(AdamParams) <= 4096,
               "AdamArgs too large");
 
 // The element range [begin, end) of block blockIdx.x within its tensor t.
@@ -91,21 +91,21 @@ __global__ void multi_finish_norm_kernel(const double* __restrict__ partial, lon
     if (threadIdx.x == 0) norm[0] = static_cast<float>(sqrt(total));
 }
 
-__global__ void multi_sgd_kernel(const SgdArgs a, const float* __restrict__ grad_scale, float lr,
-                                 float momentum) {
+__global__ void multi_sgd_kernel(const SgdArgs a, const float* __restrict__ grad_scale,
+                                 const float* __restrict__ scalars, float momentum) {
     const Chunk c = this_chunk(a.table);
     const float scale = grad_scale[0];
+    const float lr = scalars[kOptimLr];
     for (long long i = c.begin + threadIdx.x; i < c.end; i += kThreads)
         kernels::sgd_update(a.w[c.t], a.g[c.t], a.buf[c.t], i, scale, lr, momentum,
                             a.weight_decay[c.t]);
 }
 
 __global__ void multi_adam_kernel(const AdamArgs a, const float* __restrict__ grad_scale,
-                                  kernels::AdamCoefficients shared) {
+                                  const float* __restrict__ scalars, AdamParams p) {
     const Chunk c = this_chunk(a.table);
-    kernels::AdamCoefficients k = shared;
-    k.decay_factor = a.decay_factor[c.t];
-    k.l2 = a.l2[c.t];
+    p.weight_decay = a.weight_decay[c.t];
+    const kernels::AdamCoefficients k = kernels::adam_coefficients(p, scalars);
     const float scale = grad_scale[0];
     float* w = a.w[c.t];
     const float* g = a.g[c.t];
@@ -172,15 +172,15 @@ void CudaBackend::global_grad_norm_multi(std::span<const Tensor* const> grads, T
 }
 
 void CudaBackend::sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_scale,
-                            const SgdParams& p) {
-    if (!multi_tensor_sgd_) return Backend::sgd_steps(slots, grad_scale, p);
+                            const Tensor& step_scalars, const SgdParams& p) {
+    if (!multi_tensor_sgd_) return Backend::sgd_steps(slots, grad_scale, step_scalars, p);
     const bool use_momentum = p.momentum != 0.0f;
     Tensor none;
     for (const SgdSlot& s : slots) {
         SgdParams sp = p;
         sp.weight_decay = s.weight_decay;
         check_sgd_step_args(*s.param, *s.grad, s.momentum_buf ? *s.momentum_buf : none, grad_scale,
-                            sp, DeviceKind::cuda);
+                            step_scalars, sp, DeviceKind::cuda);
     }
     per_launch<SgdArgs>(
         sgd_plan_, slots,
@@ -192,36 +192,28 @@ void CudaBackend::sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_s
         },
         [&](const SgdArgs& a, const MultiTensorLaunch& l) {
             launch("multi_sgd_kernel", multi_sgd_kernel, blocks_of(l), kThreads, ctx_->stream, a,
-                   grad_scale.data<float>(), p.lr, p.momentum);
+                   grad_scale.data<float>(), step_scalars.data<float>(), p.momentum);
         });
 }
 
 void CudaBackend::adam_steps(std::span<const AdamSlot> slots, const Tensor& grad_scale,
-                             const AdamParams& p) {
-    if (!multi_tensor_adam_) return Backend::adam_steps(slots, grad_scale, p);
-    for (const AdamSlot& s : slots) {
-        AdamParams ap = p;
-        ap.weight_decay = s.weight_decay;
-        check_adam_step_args(*s.param, *s.grad, *s.m, *s.v, grad_scale, ap, DeviceKind::cuda);
-    }
-    // The bias corrections in double on the host, as on the CPU; decay per tensor.
-    const kernels::AdamCoefficients shared = kernels::adam_coefficients(p);
+                             const Tensor& step_scalars, const AdamParams& p) {
+    if (!multi_tensor_adam_) return Backend::adam_steps(slots, grad_scale, step_scalars, p);
+    for (const AdamSlot& s : slots)
+        check_adam_step_args(*s.param, *s.grad, *s.m, *s.v, grad_scale, step_scalars,
+                             DeviceKind::cuda);
     per_launch<AdamArgs>(
         adam_plan_, slots,
         [&](AdamArgs& a, int t, const AdamSlot& s) {
-            AdamParams ap = p;
-            ap.weight_decay = s.weight_decay;
-            const kernels::AdamCoefficients own = kernels::adam_coefficients(ap);
             a.w[t] = s.param->data<float>();
             a.g[t] = s.grad->data<float>();
             a.m[t] = s.m->data<float>();
             a.v[t] = s.v->data<float>();
-            a.decay_factor[t] = own.decay_factor;
-            a.l2[t] = own.l2;
+            a.weight_decay[t] = s.weight_decay;
         },
         [&](const AdamArgs& a, const MultiTensorLaunch& l) {
             launch("multi_adam_kernel", multi_adam_kernel, blocks_of(l), kThreads, ctx_->stream, a,
-                   grad_scale.data<float>(), shared);
+                   grad_scale.data<float>(), step_scalars.data<float>(), p);
         });
 }
 

@@ -15,8 +15,10 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "core/kernels/optim.hpp"
 #include "core/rng.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/reference/reference_backend.hpp"
@@ -634,13 +636,15 @@ const std::vector<OpEntry>& op_table() {
         flat_op("sgd_step", {1e-6, 1e-5},
                 [](Backend& b, const Shape& s) {
                     Outputs out;
-                    for (const SgdParams p :
-                         {SgdParams{0.1f, 0.9f, 0.01f}, SgdParams{0.05f, 0.0f, 0.0f},
-                          SgdParams{0.01f, 0.9f, 0.0f}}) {
+                    const std::pair<float, SgdParams> settings[] = {{0.1f, SgdParams{0.9f, 0.01f}},
+                                                                    {0.05f, SgdParams{0.0f, 0.0f}},
+                                                                    {0.01f, SgdParams{0.9f, 0.0f}}};
+                    for (const auto& [lr, p] : settings) {
                         Tensor w = up(b, random_f32(s, 64)), buf = b.zeros(s, DType::f32);
                         Tensor scale = up(b, random_f32({1}, 66, 0.5f, 1.0f));
+                        const Tensor scalars = test::step_scalars(b, kernels::sgd_step_scalars(lr));
                         for (std::uint64_t step = 0; step < 3; ++step)
-                            b.sgd_step(w, up(b, random_f32(s, 67 + step)), buf, scale, p);
+                            b.sgd_step(w, up(b, random_f32(s, 67 + step)), buf, scale, scalars, p);
                         out.push_back(down(b, "param", w));
                         out.push_back(down(b, "momentum", buf));
                     }
@@ -656,8 +660,11 @@ const std::vector<OpEntry>& op_table() {
                         AdamParams p;
                         p.weight_decay = 0.01f;
                         p.decay_mode = mode;
-                        for (p.step = 1; p.step <= 3; ++p.step)
-                            b.adam_step(w, up(b, random_f32(s, 73 + p.step)), m, v, scale, p);
+                        for (std::int64_t t = 1; t <= 3; ++t)
+                            b.adam_step(w, up(b, random_f32(s, 73 + t)), m, v, scale,
+                                        test::step_scalars(b, kernels::adam_step_scalars(
+                                                                  1e-3f, p.beta1, p.beta2, t)),
+                                        p);
                         out.push_back(down(b, "param", w));
                         out.push_back(down(b, "m", m));
                         out.push_back(down(b, "v", v));
@@ -683,10 +690,12 @@ const std::vector<OpEntry>& op_table() {
                             slots.push_back(
                                 {&w[i], &g[i], momentum != 0 ? &buf[i] : nullptr, decay[i]});
                         Tensor scale = up(b, random_f32({1}, 94, 0.5f, 1.0f));
+                        const Tensor scalars =
+                            test::step_scalars(b, kernels::sgd_step_scalars(0.1f));
                         for (std::uint64_t step = 0; step < 3; ++step) {
                             for (int i = 0; i < 3; ++i)
                                 g[i] = up(b, random_f32(shapes[i], 95 + 3 * step + i));
-                            b.sgd_steps(slots, scale, SgdParams{0.1f, momentum, 0.5f});
+                            b.sgd_steps(slots, scale, scalars, SgdParams{momentum, 0.5f});
                         }
                         for (int i = 0; i < 2; ++i) {
                             out.push_back(down(b, "param", w[i]));
@@ -714,10 +723,13 @@ const std::vector<OpEntry>& op_table() {
                         AdamParams p;
                         p.weight_decay = 0.5f;  // not read: every slot has its own
                         p.decay_mode = mode;
-                        for (p.step = 1; p.step <= 3; ++p.step) {
+                        for (std::int64_t t = 1; t <= 3; ++t) {
                             for (int i = 0; i < 3; ++i)
-                                g[i] = up(b, random_f32(shapes[i], 105 + 3 * p.step + i));
-                            b.adam_steps(slots, scale, p);
+                                g[i] = up(b, random_f32(shapes[i], 105 + 3 * t + i));
+                            b.adam_steps(slots, scale,
+                                         test::step_scalars(b, kernels::adam_step_scalars(
+                                                                   1e-3f, p.beta1, p.beta2, t)),
+                                         p);
                         }
                         for (int i = 0; i < 2; ++i) {
                             out.push_back(down(b, "param", w[i]));

@@ -1,11 +1,14 @@
 // Optimizer steps, clipping and LR schedules against hand-computed values (the step values were
 // cross-checked with torch.optim in double precision), and the CUDA ops against the CPU backend.
 // The ops against the reference on many sizes are in the op harness (test_backend_ops.cpp).
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "core/kernels/multi_tensor.hpp"
+#include "core/kernels/optim.hpp"
 #include "host/train/lr_schedule.hpp"
 #include "host/train/optimizer.hpp"
 #include "tests/test_util.hpp"
@@ -116,6 +119,191 @@ TEST(Optim, DecayFlagAndGradScale) {
     EXPECT_NEAR(bias.value.data<float>()[0], 0.995f, 1e-7);
     ASSERT_EQ(opt.state().size(), 2u);
     EXPECT_EQ(opt.state()[0].name, "optim.momentum.w");
+}
+
+// ---- the step scalars ------------------------------------------------------------------------
+
+std::uint32_t bits(float f) {
+    return std::bit_cast<std::uint32_t>(f);
+}
+
+// begin_step writes the documented bias corrections of the new step count (in double, each rounded
+// once to float) with the step's lr: steps 1, 2, then 1000 (as a resumed run continues), the lr
+// changing each time. From them come the coefficients the element update took as parameters
+// before the scalars moved to a tensor (AdamW's decay factor 1 - lr*wd in float).
+TEST(Optim, StepScalarsAreTheBiasCorrectionsOfTheStepCount) {
+    auto b = test::cpu_backend();
+    Parameter p{"w", host_vec({1.0f}), host_vec({0.0f}), true};
+    OptimizerConfig cfg;  // betas 0.9 and 0.999
+    cfg.kind = OptimizerKind::adamw;
+    cfg.weight_decay = 0.01f;
+    Optimizer opt(*b, {&p}, cfg);
+    const Tensor& scalars = opt.step_scalars();
+    const struct {
+        std::int64_t t;
+        float lr;
+    } steps[] = {{1, 0.1f}, {2, 0.03f}, {1000, 7e-4f}};
+    for (const auto& s : steps) {
+        SCOPED_TRACE(s.t);
+        opt.set_steps_taken(s.t - 1);
+        opt.begin_step(s.lr);
+        EXPECT_EQ(opt.steps_taken(), s.t);
+        const double t = static_cast<double>(s.t);
+        const float step_size = static_cast<float>(
+            static_cast<double>(s.lr) / (1.0 - std::pow(static_cast<double>(cfg.beta1), t)));
+        const float bc2_sqrt =
+            static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(cfg.beta2), t)));
+        const float* got = scalars.data<float>();
+        EXPECT_EQ(bits(got[kOptimLr]), bits(s.lr));
+        EXPECT_EQ(bits(got[kOptimStepSize]), bits(step_size));
+        EXPECT_EQ(bits(got[kOptimBc2Sqrt]), bits(bc2_sqrt));
+
+        for (WeightDecayMode mode : {WeightDecayMode::decoupled, WeightDecayMode::l2}) {
+            AdamParams ap;
+            ap.weight_decay = cfg.weight_decay;
+            ap.decay_mode = mode;
+            const bool decoupled = mode == WeightDecayMode::decoupled;
+            const kernels::AdamCoefficients c = kernels::adam_coefficients(ap, got);
+            EXPECT_EQ(bits(c.step_size), bits(step_size));
+            EXPECT_EQ(bits(c.bc2_sqrt), bits(bc2_sqrt));
+            EXPECT_EQ(bits(c.decay_factor), bits(decoupled ? 1.0f - s.lr * ap.weight_decay : 1.0f));
+            EXPECT_EQ(bits(c.l2), bits(decoupled ? 0.0f : ap.weight_decay));
+            EXPECT_EQ(bits(c.b1), bits(ap.beta1));
+            EXPECT_EQ(bits(c.b2), bits(ap.beta2));
+            EXPECT_EQ(bits(c.eps), bits(ap.eps));
+        }
+    }
+    Optimizer sgd(*b, {&p}, OptimizerConfig{.kind = OptimizerKind::sgd});
+    sgd.begin_step(0.25f);
+    EXPECT_EQ(sgd.step_scalars().data<float>()[kOptimLr], 0.25f);
+}
+
+// Whole steps through the optimizer on the CPU backend and the reference, bit for bit against the
+// documented formulas computed in double: steps 1, 2 and 1000 (after a resume), the lr changing at
+// each. The numbers make every operation of the update exact in float (dyadic values; beta1 0.5,
+// beta2 0 and eps 0 so that m / sqrt(v) is exact when |g| is a power of two; lrs that make
+// lr / (1 - beta1^t) one too), so the bits do not depend on which multiply-adds a build fuses into
+// one FMA (GCC does in C++ where the target has FMA, as the CPU backend's -march=native build
+// does): a difference is a changed formula or a stale scalar, never a rounding.
+void check_exact_steps(Backend& b, OptimizerKind kind) {
+    SCOPED_TRACE(std::string(b.name()) + " " + kOptimizerKinds.name(kind));
+    const bool sgd = kind == OptimizerKind::sgd;
+    const bool decoupled = kind == OptimizerKind::adamw;
+    OptimizerConfig cfg;
+    cfg.kind = kind;
+    cfg.momentum = 0.5f;
+    cfg.beta1 = 0.5f;
+    cfg.beta2 = 0.0f;
+    cfg.eps = 0.0f;
+    cfg.weight_decay = decoupled ? 2.0f : 0.25f;
+    const double scale = 0.5, wd = cfg.weight_decay, b1 = cfg.beta1, b2 = cfg.beta2;
+    const std::vector<double> w0 = {1.0, -2.0, 0.5, 0.0};
+    std::vector<double> w = w0, m(4, 0.0), v(4, 0.0);
+    Parameter p{"w", host_vec({1.0f, -2.0f, 0.5f, 0.0f}), Tensor::host({4}, DType::f32), true};
+    Optimizer opt(b, {&p}, cfg);
+    Tensor one = scalar(scale);
+    // The step count, the lr, and the scaled gradient g*scale (+ wd*w for Adam+L2) wanted, whose
+    // magnitude is a power of two.
+    const struct {
+        std::int64_t t;
+        double lr;
+        std::vector<double> g;
+    } steps[] = {{1, 0.0625, {0.5, -0.25, 1.0, -2.0}},
+                 {2, 0.09375, {-0.25, -0.5, 0.125, 1.0}},
+                 {1000, 0.03125, {1.0, 0.25, -0.5, -0.125}}};
+    for (const auto& s : steps) {
+        SCOPED_TRACE(s.t);
+        for (std::size_t i = 0; i < 4; ++i) {
+            const double l2 = sgd || decoupled ? 0.0 : wd * w[i];
+            const double g = (s.g[i] - l2) / scale;  // the gradient that makes it so
+            ASSERT_EQ(static_cast<double>(static_cast<float>(g)), g);
+            p.grad.data<float>()[i] = static_cast<float>(g);
+            if (sgd) {  // PyTorch SGD, buffer m
+                m[i] = 0.5 * m[i] + (g * scale + wd * w[i]);
+                w[i] -= s.lr * m[i];
+                continue;
+            }
+            // PyTorch Adam / AdamW
+            const double gs = g * scale + l2;
+            if (decoupled) w[i] *= 1.0 - s.lr * wd;
+            m[i] = b1 * m[i] + (1.0 - b1) * gs;
+            v[i] = b2 * v[i] + (1.0 - b2) * gs * gs;
+            const double t = static_cast<double>(s.t);
+            const double m_hat = m[i] / (1.0 - std::pow(b1, t)),
+                         v_hat = v[i] / (1.0 - std::pow(b2, t));
+            w[i] -= s.lr * m_hat / (std::sqrt(v_hat) + cfg.eps);
+        }
+        opt.set_steps_taken(s.t - 1);
+        opt.step(static_cast<float>(s.lr), one);
+        for (std::size_t i = 0; i < 4; ++i) {
+            EXPECT_EQ(bits(p.value.data<float>()[i]), bits(static_cast<float>(w[i])))
+                << "element " << i << ": " << p.value.data<float>()[i] << " vs " << w[i];
+            EXPECT_EQ(bits(opt.state()[0].value->data<float>()[i]), bits(static_cast<float>(m[i])))
+                << "element " << i;
+        }
+    }
+}
+
+TEST(Optim, StepsAreTheDocumentedFormulasBitForBit) {
+    auto cpu = test::cpu_backend();
+    auto ref = test::reference_backend();
+    for (OptimizerKind kind : {OptimizerKind::sgd, OptimizerKind::adam_l2, OptimizerKind::adamw}) {
+        check_exact_steps(*cpu, kind);
+        check_exact_steps(*ref, kind);
+    }
+}
+
+// apply() reads the step scalars when it runs, not when begin_step wrote them: a value put into
+// the tensor between two applies (as the host does before replaying a captured step) is the one
+// the update uses, the lr of AdamW's decay included.
+void check_apply_reads_the_scalars(Backend& b) {
+    auto set_scalars = [&](Optimizer& opt, const kernels::StepScalars& s) {
+        b.copy(opt.step_scalars(), host_vec(std::vector<float>(s.begin(), s.end())));
+    };
+    const Tensor one = test::to_backend(b, scalar(1.0f));
+    Parameter w{"w", test::to_backend(b, host_vec({1.0f})), test::to_backend(b, host_vec({0.5f})),
+                false};
+    Optimizer sgd(b, {&w}, OptimizerConfig{.kind = OptimizerKind::sgd, .momentum = 0.0f});
+    sgd.begin_step(0.125f);
+    sgd.apply(one);  // 1 - 0.125*0.5
+    set_scalars(sgd, kernels::sgd_step_scalars(0.5f));
+    sgd.apply(one);  // 0.9375 - 0.5*0.5
+    EXPECT_EQ(test::to_host(b, w.value).data<float>()[0], 0.6875f);
+
+    Parameter a{"a", test::to_backend(b, host_vec({1.0f})), test::to_backend(b, host_vec({0.5f})),
+                true};
+    Optimizer adamw(b, {&a}, OptimizerConfig{.kind = OptimizerKind::adamw, .weight_decay = 0.5f});
+    adamw.begin_step(0.1f);
+    // lr 0.5 and a step size of 0: the weight only decays, by 1 - 0.5*0.5.
+    set_scalars(adamw, {0.5f, 0.0f, 1.0f});
+    adamw.apply(one);
+    EXPECT_EQ(test::to_host(b, a.value).data<float>()[0], 0.75f);
+    EXPECT_EQ(adamw.steps_taken(), 1);
+}
+
+TEST(Optim, ApplyReadsTheStepScalarsWhenItRuns) {
+    auto b = test::cpu_backend();
+    check_apply_reads_the_scalars(*b);
+}
+
+TEST(Optim, StepScalarsOfTheWrongShapeAreRejected) {
+    auto b = test::cpu_backend();
+    Tensor w = host_vec({1.0f}), g = host_vec({0.5f}), m = host_vec({0.0f}), v = host_vec({0.0f});
+    const SgdSlot sgd[] = {{&w, &g, nullptr, 0.0f}};
+    const AdamSlot adam[] = {{&w, &g, &m, &v, 0.0f}};
+    const Tensor one = scalar(1.0f), lr_only = scalar(0.1f);
+    try {
+        b->sgd_steps(sgd, one, lr_only, SgdParams{0.0f, 0.0f});
+        FAIL() << "no error";
+    } catch (const ShapeError& e) {
+        EXPECT_NE(
+            std::string(e.what()).find("step_scalars must be a host f32 tensor of 3 elements"),
+            std::string::npos)
+            << e.what();
+    }
+    EXPECT_THROW(b->adam_steps(adam, one, lr_only, AdamParams{}), ShapeError);
+    Tensor ints = Tensor::host({kOptimScalarCount}, DType::i32);
+    EXPECT_THROW(b->adam_steps(adam, one, ints, AdamParams{}), ShapeError);
 }
 
 TEST(Optim, UnknownOptimizerNameIsRejected) {
@@ -289,6 +477,11 @@ TEST(OptimGpu, StepsNormAndClipMatchCpu) {
     }
 }
 
+TEST(OptimGpu, ApplyReadsTheStepScalarsWhenItRuns) {
+    PFCE_REQUIRE_GPU(gpu);
+    check_apply_reads_the_scalars(*gpu);
+}
+
 // Every variant of the whole-model ops (per_tensor, multi_tensor) against the CPU on a list longer
 // than one multi-tensor launch (kMaxTensorsPerLaunch) with sizes at and around the chunk size.
 TEST(OptimGpu, EveryVariantOfTheModelStepMatchesCpu) {
@@ -357,10 +550,12 @@ TEST(OptimGpu, EveryVariantOfTheModelStepMatchesCpu) {
             }
             AdamParams ap;
             ap.decay_mode = WeightDecayMode::l2;
+            const Tensor sgd_scalars = test::step_scalars(b, kernels::sgd_step_scalars(0.05f));
             for (int s = 0; s < 3; ++s) {
-                b.sgd_steps(sgd, scale, SgdParams{0.05f, 0.9f, 0.0f});
-                ap.step = s + 1;
-                b.adam_steps(adam, scale, ap);
+                b.sgd_steps(sgd, scale, sgd_scalars, SgdParams{0.9f, 0.0f});
+                const Tensor adam_scalars = test::step_scalars(
+                    b, kernels::adam_step_scalars(1e-3f, ap.beta1, ap.beta2, s + 1));
+                b.adam_steps(adam, scale, adam_scalars, ap);
             }
             std::vector<Tensor> out;
             for (int i = 0; i < n; ++i) {

@@ -145,7 +145,79 @@ TEST(StepGraph, CpuBackendSaysItHasNoGraphs) {
     EXPECT_NE(rec.failure.find("no op graphs"), std::string::npos) << rec.failure;
 }
 
+// ---- training with the step replayed ---------------------------------------------------------
+
+// The metrics of a run without its timings (which differ between any two runs).
+std::vector<nlohmann::json> metrics_without_timings(const std::string& path) {
+    std::vector<nlohmann::json> lines = read_metrics(path);
+    for (nlohmann::json& l : lines)
+        for (const char* k : {"time_s", "images_per_s"}) l.erase(k);
+    return lines;
+}
+
+// Three epochs of a tiny U-Net (clipping and the CRF term on, so every part of the step is in the
+// body) on `b`, run.step_graph as given.
+TrainResult train_small(Backend& b, const std::string& device, bool step_graph,
+                        const std::string& name, bool deterministic = false) {
+    const TrainInputs in = synthetic_inputs(5, 32, true, 3);
+    Config c = small_config(temp_dir(name) + "/run");
+    c.run.device = device;
+    c.run.step_graph = step_graph;
+    c.run.deterministic = deterministic;
+    c.optimizer.clip = 1.0;
+    c.loss.crf_weight = 0.01;
+    c.loss.crf_radius = 2;
+    return train_unet(b, c, in, quiet_options());
+}
+
+// The trainer's step body holds all of a step's device work and reads every per-step value from
+// device tensors: replaying recordings of it (the recording backend re-runs the body it kept, so
+// a body that captured a dead local or left work out would show) gives the run op by op gives.
+TEST(StepGraph, TrainingWithReplayedStepsIsTheSameRun) {
+    RecordingCpuBackend eager_b, graph_b;
+    const TrainResult eager = train_small(eager_b, "cpu", false, "graph_off");
+    const TrainResult graph = train_small(graph_b, "cpu", true, "graph_on");
+    EXPECT_EQ(eager.step_graph.replays, 0);
+    // 2 steps an epoch, 3 epochs: step 1 makes its buffers, step 2 runs eagerly allocating
+    // nothing, step 3 is recorded, and it and the rest are replays (validation allocates nothing
+    // here that would move a buffer of the step's).
+    EXPECT_EQ(graph.step_graph.eager, 2);
+    EXPECT_EQ(graph.step_graph.captures, 1);
+    EXPECT_EQ(graph.step_graph.replays, 4);
+    EXPECT_EQ(graph.steps, eager.steps);
+    EXPECT_EQ(graph.train_loss, eager.train_loss);
+    EXPECT_EQ(metrics_without_timings(graph.metrics_path),
+              metrics_without_timings(eager.metrics_path));
+}
+
+// On the plain CPU backend run.step_graph says it cannot record and trains op by op, the same.
+TEST(StepGraph, CpuRunFallsBackToTheSameRun) {
+    CpuBackend b1, b2;
+    const TrainResult eager = train_small(b1, "cpu", false, "cpu_graph_off");
+    const TrainResult graph = train_small(b2, "cpu", true, "cpu_graph_on");
+    EXPECT_EQ(graph.step_graph.replays, 0);
+    EXPECT_NE(graph.step_graph_failure.find("no op graphs"), std::string::npos)
+        << graph.step_graph_failure;
+    EXPECT_EQ(metrics_without_timings(graph.metrics_path),
+              metrics_without_timings(eager.metrics_path));
+}
+
 // ---- CUDA ----------------------------------------------------------------------------------
+
+// The real thing: a run whose steps are CUDA graph replays gives the bits of the run op by op
+// (deterministic cuDNN, so two eager runs agree too), and the graph was replayed.
+TEST(TrainGpu, StepGraphRunMatchesEagerBitForBit) {
+    PFCE_REQUIRE_GPU(gpu_eager);
+    auto gpu_graph = test::cuda_backend_or_null();
+    ASSERT_NE(gpu_graph, nullptr);
+    const TrainResult eager = train_small(*gpu_eager, "cuda", false, "gpu_graph_off", true);
+    const TrainResult graph = train_small(*gpu_graph, "cuda", true, "gpu_graph_on", true);
+    EXPECT_EQ(graph.step_graph_failure, "");
+    EXPECT_GT(graph.step_graph.replays, 0);
+    EXPECT_EQ(graph.train_loss, eager.train_loss);
+    EXPECT_EQ(metrics_without_timings(graph.metrics_path),
+              metrics_without_timings(eager.metrics_path));
+}
 
 std::vector<float> host_values(Backend& b, const Tensor& t) {
     Tensor h = Tensor::host(t.shape(), DType::f32);

@@ -86,6 +86,12 @@ Tensor to_backend(Backend& b, const Tensor& host) {
     return d;
 }
 
+Tensor step_scalars(Backend& b, const std::array<float, kOptimScalarCount>& values) {
+    Tensor h = Tensor::host({kOptimScalarCount}, DType::f32);
+    for (int i = 0; i < kOptimScalarCount; ++i) h.data<float>()[i] = values[i];
+    return to_backend(b, h);
+}
+
 Tensor random_f32(Shape s, std::uint64_t seed, float lo, float hi) {
     Tensor t = Tensor::host(s, DType::f32);
     CounterRng rng(seed, 0x7e57);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,8 @@ std::unique_ptr<Backend> reference_backend();
 Tensor to_host(Backend& b, const Tensor& t);
 // Device copy of a host tensor on backend `b` (a plain copy on the CPU backend).
 Tensor to_backend(Backend& b, const Tensor& host);
+// An optimizer step's scalars (core/op_params.hpp OptimScalar) as the step-scalars tensor on `b`.
+Tensor step_scalars(Backend& b, const std::array<float, kOptimScalarCount>& values);
 
 // A host f32 tensor's elements in double, to compare with the reference's double results.
 std::vector<double> to_double(const Tensor& host);

@@ -24,4 +24,18 @@ PFCE_HD inline int lowest_bit(std::uint32_t m) {
 #endif
 }
 
+// 1 - a*b for AdamW's decay factor 1 - lr*wd, which the host used to compute for the kernels and
+// they now compute from the lr they read. nvcc contracts a*b + c into one fused multiply-add (one
+// rounding) by default; the _rn intrinsics are never contracted, so the GPU rounds the product and
+// then the difference, as the CUDA backend's host code (built without FMA instructions) did. The
+// host keeps the plain expression, so the CPU backend keeps its bits too: its -march=native build
+// fuses it (GCC contracts in C++ by default), as it always has.
+PFCE_HD inline float one_minus_product(float a, float b) {
+#if defined(__CUDA_ARCH__)
+    return __fsub_rn(1.0f, __fmul_rn(a, b));
+#else
+    return 1.0f - a * b;
+#endif
+}
+
 }  // namespace pfce::kernels

@@ -1,9 +1,12 @@
 // Optimizer arithmetic both backends must agree on bit for bit: the clipping scale, PyTorch's SGD
-// and Adam/AdamW/Adam+L2 element updates, and Adam's bias-correction coefficients (computed once
-// per step in double on the host and handed to the element loop as floats).
+// and Adam/AdamW/Adam+L2 element updates, and a step's scalars (core/op_params.hpp OptimScalar:
+// the learning rate and Adam's bias corrections, computed once per step in double on the host and
+// read by the element loops as floats from the step-scalars tensor).
 #pragma once
 
+#include <array>
 #include <cmath>
+#include <cstdint>
 
 #include "core/kernels/hd.hpp"
 #include "core/op_params.hpp"
@@ -38,6 +41,28 @@ PFCE_HD inline void sgd_update(float* w, const float* g, float* buf, long long i
     w[i] = w[i] - lr * d;
 }
 
+// A step's scalars (the step-scalars tensor's contents, indexed by OptimScalar).
+using StepScalars = std::array<float, kOptimScalarCount>;
+
+// SGD reads the learning rate only; the Adam entries are 0.
+inline StepScalars sgd_step_scalars(float lr) {
+    StepScalars s{};
+    s[kOptimLr] = lr;
+    return s;
+}
+
+// Step `step` (1-based) of Adam at learning rate lr: the bias corrections in double, each rounded
+// once to float.
+inline StepScalars adam_step_scalars(float lr, float beta1, float beta2, std::int64_t step) {
+    StepScalars s{};
+    s[kOptimLr] = lr;
+    s[kOptimStepSize] = static_cast<float>(
+        lr / (1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step))));
+    s[kOptimBc2Sqrt] = static_cast<float>(
+        std::sqrt(1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step))));
+    return s;
+}
+
 // PyTorch Adam / AdamW (amsgrad off):
 //   g (+ l2*w for Adam+L2);  w *= decay_factor (1 - lr*wd for AdamW)
 //   m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2
@@ -48,14 +73,14 @@ struct AdamCoefficients {
     float b1, b2, eps;
 };
 
-inline AdamCoefficients adam_coefficients(const AdamParams& p) {
+// The coefficients of a step from the run's parameters (p.weight_decay: the tensor's own) and the
+// step's scalars, host or device memory as the caller runs.
+PFCE_HD inline AdamCoefficients adam_coefficients(const AdamParams& p, const float* scalars) {
     const bool decoupled = p.decay_mode == WeightDecayMode::decoupled;
     AdamCoefficients c;
-    c.step_size = static_cast<float>(
-        p.lr / (1.0 - std::pow(static_cast<double>(p.beta1), static_cast<double>(p.step))));
-    c.bc2_sqrt = static_cast<float>(
-        std::sqrt(1.0 - std::pow(static_cast<double>(p.beta2), static_cast<double>(p.step))));
-    c.decay_factor = decoupled ? 1.0f - p.lr * p.weight_decay : 1.0f;
+    c.step_size = scalars[kOptimStepSize];
+    c.bc2_sqrt = scalars[kOptimBc2Sqrt];
+    c.decay_factor = decoupled ? one_minus_product(scalars[kOptimLr], p.weight_decay) : 1.0f;
     c.l2 = decoupled ? 0.0f : p.weight_decay;
     c.b1 = p.beta1;
     c.b2 = p.beta2;

@@ -48,23 +48,26 @@ void CpuBackend::clip_scale(const Tensor& norm, float max_norm, Tensor& grad_sca
 }
 
 void CpuBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf,
-                          const Tensor& grad_scale, const SgdParams& p) {
-    check_sgd_step_args(param, grad, momentum_buf, grad_scale, p, DeviceKind::cpu);
+                          const Tensor& grad_scale, const Tensor& step_scalars,
+                          const SgdParams& p) {
+    check_sgd_step_args(param, grad, momentum_buf, grad_scale, step_scalars, p, DeviceKind::cpu);
     const bool use_momentum = p.momentum != 0.0f;
     float* w = param.data<float>();
     const float* g = grad.data<float>();
     float* buf = use_momentum ? momentum_buf.data<float>() : nullptr;
     const float scale = grad_scale.data<float>()[0];
+    const float lr = step_scalars.data<float>()[kOptimLr];
     const std::int64_t n = param.numel();
 #pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < n; ++i)
-        kernels::sgd_update(w, g, buf, i, scale, p.lr, p.momentum, p.weight_decay);
+        kernels::sgd_update(w, g, buf, i, scale, lr, p.momentum, p.weight_decay);
 }
 
 void CpuBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
-                           const Tensor& grad_scale, const AdamParams& p) {
-    check_adam_step_args(param, grad, m, v, grad_scale, p, DeviceKind::cpu);
-    const kernels::AdamCoefficients c = kernels::adam_coefficients(p);
+                           const Tensor& grad_scale, const Tensor& step_scalars,
+                           const AdamParams& p) {
+    check_adam_step_args(param, grad, m, v, grad_scale, step_scalars, DeviceKind::cpu);
+    const kernels::AdamCoefficients c = kernels::adam_coefficients(p, step_scalars.data<float>());
     float* w = param.data<float>();
     const float* g = grad.data<float>();
     float* pm = m.data<float>();

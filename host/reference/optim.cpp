@@ -36,11 +36,13 @@ void ReferenceBackend::clip_scale(const Tensor& norm, float max_norm, Tensor& gr
 }
 
 // g = grad*scale + wd*param; buf = momentum*buf + g (buf starts at zero, which is PyTorch's buf =
-// g on the first step) and g = buf when momentum != 0; param -= lr*g.
+// g on the first step) and g = buf when momentum != 0; param -= lr*g, lr from the step scalars.
 void ReferenceBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf,
-                                const Tensor& grad_scale, const SgdParams& p) {
-    check_sgd_step_args(param, grad, momentum_buf, grad_scale, p, DeviceKind::cpu);
+                                const Tensor& grad_scale, const Tensor& step_scalars,
+                                const SgdParams& p) {
+    check_sgd_step_args(param, grad, momentum_buf, grad_scale, step_scalars, p, DeviceKind::cpu);
     const double scale = grad_scale.data<float>()[0];
+    const double lr = step_scalars.data<float>()[kOptimLr];
     Doubles values(param), momentum(momentum_buf);
     double* w = values.data();
     double* buf = momentum.data();
@@ -51,20 +53,25 @@ void ReferenceBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& momen
             buf[i] = static_cast<double>(p.momentum) * buf[i] + g;
             g = buf[i];
         }
-        w[i] -= static_cast<double>(p.lr) * g;
+        w[i] -= lr * g;
     }
     values.store(param);
     if (p.momentum != 0.0f) momentum.store(momentum_buf);
 }
 
-// t = p.step; g = grad*scale (+ wd*param for Adam+L2); param *= 1 - lr*wd for AdamW;
+// Step t: g = grad*scale (+ wd*param for Adam+L2); param *= 1 - lr*wd for AdamW;
 // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; param -= lr/(1-b1^t) * m / (sqrt(v/(1-b2^t)) + eps).
+// lr and the bias corrections lr/(1-b1^t) and sqrt(1-b2^t) are the step scalars, inputs of the op
+// (the optimizer computes them in double and rounds each once to float).
 void ReferenceBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
-                                 const Tensor& grad_scale, const AdamParams& p) {
-    check_adam_step_args(param, grad, m, v, grad_scale, p, DeviceKind::cpu);
+                                 const Tensor& grad_scale, const Tensor& step_scalars,
+                                 const AdamParams& p) {
+    check_adam_step_args(param, grad, m, v, grad_scale, step_scalars, DeviceKind::cpu);
     const double scale = grad_scale.data<float>()[0];
-    const double lr = p.lr, b1 = p.beta1, b2 = p.beta2, eps = p.eps, wd = p.weight_decay;
-    const double t = static_cast<double>(p.step);
+    const float* scalars = step_scalars.data<float>();
+    const double lr = scalars[kOptimLr], step_size = scalars[kOptimStepSize],
+                 bc2_sqrt = scalars[kOptimBc2Sqrt];
+    const double b1 = p.beta1, b2 = p.beta2, eps = p.eps, wd = p.weight_decay;
     const bool decoupled = p.decay_mode == WeightDecayMode::decoupled;
     Doubles values(param), first(m), second(v);
     double* w = values.data();
@@ -78,9 +85,7 @@ void ReferenceBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, T
             g += wd * w[i];
         vm[i] = b1 * vm[i] + (1.0 - b1) * g;
         vv[i] = b2 * vv[i] + (1.0 - b2) * g * g;
-        const double m_hat = vm[i] / (1.0 - std::pow(b1, t));
-        const double v_hat = vv[i] / (1.0 - std::pow(b2, t));
-        w[i] -= lr * m_hat / (std::sqrt(v_hat) + eps);
+        w[i] -= step_size * vm[i] / (std::sqrt(vv[i]) / bc2_sqrt + eps);
     }
     values.store(param);
     first.store(m);

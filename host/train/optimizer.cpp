@@ -1,5 +1,9 @@
-// Optimizer: name resolution and the per-parameter step loop.
+// Optimizer: the per-parameter state, the step scalars and the whole-model step.
 #include "host/train/optimizer.hpp"
+
+#include <algorithm>
+
+#include "core/kernels/optim.hpp"
 
 namespace pfce {
 
@@ -22,26 +26,36 @@ Optimizer::Optimizer(Backend& backend, std::vector<Parameter*> params, const Opt
         else
             adam_slots_.push_back({&p.value, &p.grad, &m_[i], &v_[i], wd});
     }
+    sgd_params_.momentum = cfg_.momentum;
+    adam_params_.beta1 = cfg_.beta1;
+    adam_params_.beta2 = cfg_.beta2;
+    adam_params_.eps = cfg_.eps;
+    adam_params_.decay_mode =
+        cfg_.kind == OptimizerKind::adamw ? WeightDecayMode::decoupled : WeightDecayMode::l2;
+    scalars_host_ = Tensor::host({kOptimScalarCount}, DType::f32);
+    scalars_ = backend_.zeros({kOptimScalarCount}, DType::f32);
+}
+
+void Optimizer::begin_step(float lr) {
+    ++steps_;
+    const kernels::StepScalars s =
+        cfg_.kind == OptimizerKind::sgd
+            ? kernels::sgd_step_scalars(lr)
+            : kernels::adam_step_scalars(lr, cfg_.beta1, cfg_.beta2, steps_);
+    std::copy(s.begin(), s.end(), scalars_host_.data<float>());
+    backend_.copy(scalars_, scalars_host_);
+}
+
+void Optimizer::apply(const Tensor& grad_scale) {
+    if (cfg_.kind == OptimizerKind::sgd)
+        backend_.sgd_steps(sgd_slots_, grad_scale, scalars_, sgd_params_);
+    else
+        backend_.adam_steps(adam_slots_, grad_scale, scalars_, adam_params_);
 }
 
 void Optimizer::step(float lr, const Tensor& grad_scale) {
-    ++steps_;
-    if (cfg_.kind == OptimizerKind::sgd) {
-        SgdParams sp;
-        sp.lr = lr;
-        sp.momentum = cfg_.momentum;
-        backend_.sgd_steps(sgd_slots_, grad_scale, sp);
-    } else {
-        AdamParams ap;
-        ap.lr = lr;
-        ap.beta1 = cfg_.beta1;
-        ap.beta2 = cfg_.beta2;
-        ap.eps = cfg_.eps;
-        ap.decay_mode =
-            cfg_.kind == OptimizerKind::adamw ? WeightDecayMode::decoupled : WeightDecayMode::l2;
-        ap.step = steps_;
-        backend_.adam_steps(adam_slots_, grad_scale, ap);
-    }
+    begin_step(lr);
+    apply(grad_scale);
 }
 
 std::vector<StateRef> Optimizer::state() {

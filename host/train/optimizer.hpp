@@ -1,7 +1,10 @@
 // The optimizer the trainer steps: one kind (sgd | adam | adamw | adam_l2) resolved from its name,
-// owning the per-parameter state (SGD momentum, Adam m and v) on the model's backend. Each step is
-// one Backend call for the whole model (Backend::sgd_steps / adam_steps); lr comes from the
-// schedule, grad_scale (1) f32 from clipping.
+// owning the per-parameter state (SGD momentum, Adam m and v) on the model's backend. A step has a
+// host part, begin_step (count the step, write its lr and Adam's bias corrections into the
+// step-scalars tensor on the device), and a device part, apply (one Backend call for the whole
+// model, Backend::sgd_steps / adam_steps, reading those scalars and grad_scale (1) f32 from
+// clipping on the device). apply's launches are the same every step, so the forward, backward and
+// apply of a step can be captured once as a CUDA graph and replayed after each begin_step.
 #pragma once
 
 #include <cstdint>
@@ -38,8 +41,20 @@ class Optimizer {
   public:
     Optimizer(Backend& backend, std::vector<Parameter*> params, const OptimizerConfig& cfg);
 
-    // One update of every parameter from its grad * grad_scale[0].
+    // The host part of a step: counts it and writes its scalars (lr from the schedule; Adam's
+    // bias corrections of the new step count) into step_scalars() with one Backend::copy from a
+    // host tensor kept for it (nothing allocated).
+    void begin_step(float lr);
+    // The device part: one update of every parameter from its grad * grad_scale[0] with the
+    // scalars of the last begin_step, read when the update runs. Enqueues backend work only and
+    // reads or writes no host state that changes from step to step.
+    void apply(const Tensor& grad_scale);
+    // begin_step(lr) then apply(grad_scale).
     void step(float lr, const Tensor& grad_scale);
+
+    // The (kOptimScalarCount) f32 tensor on the backend that apply reads (core/op_params.hpp
+    // OptimScalar), made once: its memory stays the same for the optimizer's life.
+    Tensor& step_scalars() { return scalars_; }
 
     std::int64_t steps_taken() const { return steps_; }
     void set_steps_taken(std::int64_t s) { steps_ = s; }
@@ -53,6 +68,9 @@ class Optimizer {
     std::vector<Tensor> m_, v_;       // adam: first/second moments; sgd: m_ is the momentum buffer
     std::vector<SgdSlot> sgd_slots_;  // the whole model's step, built once (sgd or adam)
     std::vector<AdamSlot> adam_slots_;
+    SgdParams sgd_params_;  // constant for a run
+    AdamParams adam_params_;
+    Tensor scalars_host_, scalars_;  // the step scalars: written here, read by the backend there
     std::int64_t steps_ = 0;
 };
 

@@ -180,7 +180,8 @@ class TrainingRun {
           crf_params_(crf_params(cfg)),
           loader_(backend, in.train, in.stats, train_loader_options(cfg, in.train.size())),
           bpe_(static_cast<std::int64_t>(loader_.batches_per_epoch())),
-          sched_(schedule_config(cfg, std::max<std::int64_t>(bpe_, 1))) {
+          sched_(schedule_config(cfg, std::max<std::int64_t>(bpe_, 1))),
+          step_graph_(backend, cfg.run.step_graph) {
         if (bpe_ == 0)
             PFCE_THROW(InputError, "no training batch (", in.train.size(), " samples, batch ",
                        cfg.run.batch_size, ")");
@@ -334,8 +335,7 @@ class TrainingRun {
         lr_ = sched_.lr(st_.global_step, st_.epoch);
         bool next = send_next_batch();
         while (next) {
-            prepare_step();
-            compute_step();
+            step();
             // Before anything that waits for the device (the loss read below), so that the next
             // batch's upload runs while this step computes.
             next = send_next_batch();
@@ -374,6 +374,8 @@ class TrainingRun {
         result_.steps = st_.global_step;
         result_.best_epoch = st_.best_epoch;
         result_.best_value = st_.best_value;
+        result_.step_graph = step_graph_.counts();
+        result_.step_graph_failure = step_graph_.failure();
         return std::move(result_);
     }
 
@@ -415,9 +417,20 @@ class TrainingRun {
         return true;
     }
 
-    // A step's inputs: the batch send_next_batch uploaded, taken (on the compute stream, after its
-    // upload) into the fixed buffers x_, labels_ and rgb_ that compute_step reads. Fixed, so the
-    // compute's work reads the same device addresses every step (capturable as a CUDA graph).
+    // One optimizer step on the batch send_next_batch sent: its host part (prepare_step), then
+    // its device work (compute_step) run op by op or as a replayed graph (run.step_graph), then
+    // the step's bookkeeping.
+    void step() {
+        prepare_step();
+        step_graph_.run({x_.shape(), labels_.shape(), rgb_.shape()}, [this] { compute_step(); });
+        ++st_.batch;
+        ++st_.global_step;
+        st_.epoch_images += static_cast<double>(x_.dim(0));
+    }
+
+    // Everything that changes from step to step, written to device tensors the step's device work
+    // reads: the batch, taken (on the compute stream, after its upload) into the fixed buffers x_,
+    // labels_ and rgb_, and the learning rate and bias corrections (Optimizer::begin_step).
     void prepare_step() {
         ensure_tensor(backend_, x_, x_landing_.shape(), DType::f32);
         ensure_tensor(backend_, labels_, labels_landing_.shape(), DType::u8);
@@ -427,9 +440,13 @@ class TrainingRun {
             ensure_tensor(backend_, rgb_, rgb_landing_.shape(), DType::u8);
             backend_.take_upload(rgb_, rgb_landing_);
         }
+        lr_ = sched_.lr(st_.global_step, st_.epoch);
+        opt_.begin_step(static_cast<float>(lr_));
     }
 
-    // One optimizer step on x_, labels_ (and rgb_), which prepare_step filled.
+    // The step's device work on x_, labels_ (and rgb_): forward, loss, backward, clipping, the
+    // optimizer's update. Only ops on buffers that stay from step to step and nothing else: no
+    // host state changes here, since a replayed graph runs these ops without this code.
     void compute_step() {
         const Tensor& logits = net_.forward(x_, true);
         ensure_tensor(backend_, dlogits_, logits.shape(), DType::f32);
@@ -445,12 +462,8 @@ class TrainingRun {
             backend_.global_grad_norm(grads_, norm_);
             backend_.clip_scale(norm_, static_cast<float>(cfg_.optimizer.clip), scale_);
         }
-        lr_ = sched_.lr(st_.global_step, st_.epoch);
-        opt_.step(static_cast<float>(lr_), scale_);
+        opt_.apply(scale_);
         backend_.add_inplace(loss_sum_, d_loss_);
-        ++st_.batch;
-        ++st_.global_step;
-        st_.epoch_images += static_cast<double>(x_.dim(0));
     }
 
     // Validation, the metrics line, best/last checkpoints.
@@ -574,6 +587,7 @@ class TrainingRun {
     BatchLoader loader_;
     std::int64_t bpe_;
     LrSchedule sched_;
+    StepGraph step_graph_;  // run.step_graph: compute_step recorded once and replayed
     std::string best_name_;
     bool best_max_ = false;
     json meta_;

@@ -22,6 +22,7 @@
 #include "core/backend.hpp"
 #include "host/train/config.hpp"
 #include "host/train/evaluate.hpp"
+#include "host/train/step_graph.hpp"
 #include "host/train/train_data.hpp"
 
 namespace pfce {
@@ -49,6 +50,9 @@ struct TrainResult {
     double best_value = 0;
     std::string best_metric;  // what best_value is: val_loss, val_miou or train_loss
     std::string last_checkpoint, best_checkpoint, metrics_path;
+    // run.step_graph: steps run op by op, recorded and replayed; why recording was given up.
+    StepGraphCounts step_graph;
+    std::string step_graph_failure;
 };
 
 // `cfg` must be validated (validate()).
