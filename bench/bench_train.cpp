@@ -349,25 +349,33 @@ int run(const Options& opt_in) {
     std::fprintf(stderr, "bench_train: pfce %.2f images/s (median step %.4f s)\n",
                  o.batch / timing.median_s, timing.median_s);
 
-    // The step's tensor-list ops (gradient norm, optimizer) with each kernel variant the backend
-    // has (CUDA: per_tensor, the default timed above, and multi_tensor), so one GPU run says
-    // whether the fused launches pay; the default stays the headline number.
-    const char* list_ops[] = {"global_grad_norm", "adam_steps", "sgd_steps"};
-    const std::vector<std::string> variants = backend->op_variants("adam_steps");
-    if (variants.size() > 1) {
+    // The step with each other variant of a family of ops (timed like the default above, which
+    // stays the headline number), recorded as result[key]: images/s per variant.
+    auto time_variants = [&](const char* key, const char* what,
+                             const std::vector<std::string>& variants,
+                             std::initializer_list<const char*> ops) {
+        if (variants.size() < 2) return;
         json by_variant = {{variants.front(), {{"images_per_s", o.batch / timing.median_s}}}};
         for (std::size_t v = 1; v < variants.size(); ++v) {
-            for (const char* op : list_ops) backend->select_op_variant(op, variants[v]);
+            for (const char* op : ops) backend->select_op_variant(op, variants[v]);
             const Timing tv =
                 time_it([&] { t.step(); }, o.warmup, o.steps, [&] { backend->synchronize(); });
             by_variant[variants[v]] = {{"images_per_s", o.batch / tv.median_s},
                                        {"step", to_json(tv)}};
-            std::fprintf(stderr, "bench_train: optimizer variant %s: %.2f images/s\n",
-                         variants[v].c_str(), o.batch / tv.median_s);
+            std::fprintf(stderr, "bench_train: %s %s: %.2f images/s\n", what, variants[v].c_str(),
+                         o.batch / tv.median_s);
         }
-        for (const char* op : list_ops) backend->select_op_variant(op, variants.front());
-        result["optimizer_variants"] = by_variant;
-    }
+        for (const char* op : ops) backend->select_op_variant(op, variants.front());
+        result[key] = by_variant;
+    };
+    // The step's tensor-list ops (gradient norm, optimizer): CUDA's per_tensor, the default, and
+    // multi_tensor, so one GPU run says whether the fused launches pay.
+    time_variants("optimizer_variants", "optimizer variant", backend->op_variants("adam_steps"),
+                  {"global_grad_norm", "adam_steps", "sgd_steps"});
+    // The memory layout cuDNN convolves in: CUDA's nchw, the default, and channels_last (NHWC
+    // copies made by the staging pass). A layout's plans are searched in its warm-up steps.
+    time_variants("convolution_variants", "convolution layout", backend->op_variants("convolution"),
+                  {"convolution"});
     // The step recorded once as a CUDA graph and replayed (run.step_graph), against the eager
     // step timed above: the launch overhead a graph saves, which is largest at small batches.
     if (cuda) {
@@ -385,24 +393,6 @@ int run(const Options& opt_in) {
         std::fprintf(stderr, "bench_train: step graph: %.2f images/s (%.2fx eager)%s%s\n",
                      o.batch / tg.median_s, timing.median_s / tg.median_s,
                      graph.failure().empty() ? "" : ", not recorded: ", graph.failure().c_str());
-    }
-    // The memory layout cuDNN convolves in (CUDA: nchw, the default timed above, and
-    // channels_last, NHWC copies made by the staging pass). New plans are searched at the first
-    // steps of a layout: the warm-up steps take them.
-    const std::vector<std::string> layouts = backend->op_variants("convolution");
-    if (layouts.size() > 1) {
-        json by_layout = {{layouts.front(), {{"images_per_s", o.batch / timing.median_s}}}};
-        for (std::size_t v = 1; v < layouts.size(); ++v) {
-            backend->select_op_variant("convolution", layouts[v]);
-            const Timing tv =
-                time_it([&] { t.step(); }, o.warmup, o.steps, [&] { backend->synchronize(); });
-            by_layout[layouts[v]] = {{"images_per_s", o.batch / tv.median_s},
-                                     {"step", to_json(tv)}};
-            std::fprintf(stderr, "bench_train: convolution layout %s: %.2f images/s\n",
-                         layouts[v].c_str(), o.batch / tv.median_s);
-        }
-        backend->select_op_variant("convolution", layouts.front());
-        result["convolution_variants"] = by_layout;
     }
 
     if (!o.no_profile) {

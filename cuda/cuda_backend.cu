@@ -212,6 +212,15 @@ cudaEvent_t enqueue_upload(CudaContext& c, void* dst, const Tensor& src) {
     return slot.copied;
 }
 
+// dst <- src by `op`: dst on dst_device, src on src_device, the same shape, dtype and layout.
+void check_transfer(const char* op, const Tensor& dst, DeviceKind dst_device, const Tensor& src,
+                    DeviceKind src_device) {
+    PFCE_CHECK_SHAPE(dst.device() == dst_device && src.device() == src_device &&
+                         dst.shape() == src.shape() && dst.dtype() == src.dtype() &&
+                         dst.layout() == src.layout(),
+                     op, ": ", dst.describe(), " <- ", src.describe());
+}
+
 }  // namespace
 
 // ---- backend ----------------------------------------------------------------------------------
@@ -288,10 +297,7 @@ void CudaBackend::upload(Tensor& dst, const Tensor& src) {
 }
 
 void CudaBackend::upload_ahead(Tensor& landing, const Tensor& host) {
-    PFCE_CHECK_SHAPE(landing.device() == DeviceKind::cuda && host.device() == DeviceKind::cpu &&
-                         landing.shape() == host.shape() && landing.dtype() == host.dtype() &&
-                         landing.layout() == host.layout(),
-                     "upload_ahead: ", landing.describe(), " <- ", host.describe());
+    check_transfer("upload_ahead", landing, DeviceKind::cuda, host, DeviceKind::cpu);
     if (host.bytes() == 0) return;
     use_device(ctx_->device);
     CudaContext& c = *ctx_;
@@ -317,10 +323,7 @@ void CudaBackend::upload_ahead(Tensor& landing, const Tensor& host) {
 }
 
 void CudaBackend::take_upload(Tensor& dst, const Tensor& landing) {
-    PFCE_CHECK_SHAPE(dst.device() == DeviceKind::cuda && landing.device() == DeviceKind::cuda &&
-                         dst.shape() == landing.shape() && dst.dtype() == landing.dtype() &&
-                         dst.layout() == landing.layout(),
-                     "take_upload: ", dst.describe(), " <- ", landing.describe());
+    check_transfer("take_upload", dst, DeviceKind::cuda, landing, DeviceKind::cuda);
     if (landing.bytes() == 0) return;
     use_device(ctx_->device);
     CudaContext& c = *ctx_;

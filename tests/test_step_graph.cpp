@@ -47,6 +47,13 @@ class RecordingCpuBackend final : public CpuBackend {
     std::string fail_with;
 };
 
+void expect_counts(const StepGraphCounts& c, std::int64_t eager, std::int64_t captures,
+                   std::int64_t replays) {
+    EXPECT_EQ(c.eager, eager);
+    EXPECT_EQ(c.captures, captures);
+    EXPECT_EQ(c.replays, replays);
+}
+
 const std::vector<Shape> kA = {{2, 3, 8, 8}};
 const std::vector<Shape> kB = {{1, 3, 8, 8}};
 
@@ -70,9 +77,7 @@ TEST(StepGraph, RecordsAfterOneCleanEagerStepThenReplays) {
     EXPECT_EQ(ran, 5);  // each step's work ran exactly once
     EXPECT_EQ(b.captures, 1);
     EXPECT_EQ(b.replays, 4);
-    EXPECT_EQ(g.counts().eager, 1);
-    EXPECT_EQ(g.counts().captures, 1);
-    EXPECT_EQ(g.counts().replays, 4);
+    expect_counts(g.counts(), 1, 1, 4);
 }
 
 // A step that allocates has buffers that may still move: the next clean one is recorded.
@@ -99,9 +104,7 @@ TEST(StepGraph, ShapeChangeRunsEagerlyAndRecordsAgain) {
     for (const auto* shapes : {&kA, &kA, &kB, &kA, &kA, &kA}) g.run(*shapes, [&] { ++ran; });
     EXPECT_EQ(ran, 6);
     // A eager, A recorded, B eager, A eager (the step before was B), A recorded, A replayed.
-    EXPECT_EQ(g.counts().eager, 3);
-    EXPECT_EQ(g.counts().captures, 2);
-    EXPECT_EQ(g.counts().replays, 3);
+    expect_counts(g.counts(), 3, 2, 3);
 }
 
 // Something allocated between steps (evaluation growing the shared workspace) may have moved a
@@ -117,9 +120,7 @@ TEST(StepGraph, AllocationBetweenStepsDropsTheGraph) {
     for (int i = 0; i < 3; ++i) g.run(kA, [&] { ++ran; });
     EXPECT_EQ(ran, 5);
     // Step 3 eager (the graph is dropped), 4 recorded again, 5 replayed.
-    EXPECT_EQ(g.counts().eager, 2);
-    EXPECT_EQ(g.counts().captures, 2);
-    EXPECT_EQ(g.counts().replays, 3);
+    expect_counts(g.counts(), 2, 2, 3);
 }
 
 // A body that cannot be recorded: that step and every later one run eagerly, once each, and the
@@ -181,9 +182,7 @@ TEST(StepGraph, TrainingWithReplayedStepsIsTheSameRun) {
     // 2 steps an epoch, 3 epochs: step 1 makes its buffers, step 2 runs eagerly allocating
     // nothing, step 3 is recorded, and it and the rest are replays (validation allocates nothing
     // here that would move a buffer of the step's).
-    EXPECT_EQ(graph.step_graph.eager, 2);
-    EXPECT_EQ(graph.step_graph.captures, 1);
-    EXPECT_EQ(graph.step_graph.replays, 4);
+    expect_counts(graph.step_graph, 2, 1, 4);
     EXPECT_EQ(graph.steps, eager.steps);
     EXPECT_EQ(graph.train_loss, eager.train_loss);
     EXPECT_EQ(metrics_without_timings(graph.metrics_path),
