@@ -1,6 +1,6 @@
 // The roundings of the convolution precisions (core/op_params.hpp Precision), shared bit for bit
 // by the CPU twin (host/cpu, host/reference) and the CUDA conversion kernels
-// (cuda/conv_precision.cu): f32 -> bf16 (8 significant bits) and f32 -> TF32 (11 significant bits),
+// (cuda/conv_staging.cu): f32 -> bf16 (8 significant bits) and f32 -> TF32 (11 significant bits),
 // each round to nearest, ties to even, on the bits, so subnormals, infinities and overflow come out
 // as IEEE rounding gives them and a NaN stays a (quiet) NaN.
 #pragma once
