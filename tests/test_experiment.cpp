@@ -410,6 +410,7 @@ TEST(SuiteFile, GpuCheckSuiteLoads) {
         EXPECT_EQ(e.config.model.depth, 4) << e.id;
         EXPECT_EQ(e.config.model.width, 32) << e.id;
         EXPECT_EQ(e.config.data.synthetic_count, 320) << e.id;
+        EXPECT_TRUE(e.config.run.step_graph) << e.id << ": the CUDA graph runs end to end";
     }
     EXPECT_GE(s.experiments[2].config.labels.max_color_step, 0.0);
 }
