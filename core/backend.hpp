@@ -31,7 +31,8 @@ class OpGraph {
 // What capture_graph made: a graph, or none and why.
 struct GraphCapture {
     std::unique_ptr<OpGraph> graph;
-    std::string failure;  // empty when graph is set
+    std::string failure;     // empty when graph is set
+    bool allocated = false;  // the failure: the body allocated (run it once more, then retry)
 };
 
 class Backend {

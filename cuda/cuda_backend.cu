@@ -75,6 +75,12 @@ void* CudaContext::precision_scratch(std::size_t bytes) {
 }
 
 void* CudaContext::alloc_device(std::size_t bytes) {
+    if (cuda_detail::recording_graph) {
+        ++allocations_;  // counted, so capture_graph reports the failure as an allocation
+        PFCE_THROW(SystemError, "cannot allocate ", bytes,
+                   " bytes of device memory while recording "
+                   "a graph");
+    }
     void* p = nullptr;
     PFCE_CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 64));
     ++allocations_;
@@ -82,6 +88,12 @@ void* CudaContext::alloc_device(std::size_t bytes) {
 }
 
 void* CudaContext::alloc_pinned(std::size_t bytes) {
+    if (cuda_detail::recording_graph) {  // as alloc_device
+        ++allocations_;
+        PFCE_THROW(SystemError, "cannot allocate ", bytes,
+                   " bytes of pinned memory while recording "
+                   "a graph");
+    }
     void* p = nullptr;
     PFCE_CUDA_CHECK(cudaMallocHost(&p, bytes ? bytes : 64));
     ++allocations_;

@@ -67,6 +67,11 @@ inline bool is_launch_error(cudaError_t e) {
            e == cudaErrorInvalidResourceHandle || e == cudaErrorMissingConfiguration;
 }
 
+// Set while this thread records a graph (Backend::capture_graph, cuda/graph.cu): launches are
+// recorded, not run, so PFCE_CUDA_SYNC_CHECK has nothing to wait for (and stream capture would
+// refuse the wait), and an allocation is refused by name (CudaContext::alloc_device).
+inline thread_local bool recording_graph = false;
+
 inline void check_launch(const char* kernel, const char* file, int line) {
     cudaError_t err = cudaGetLastError();
     if (err != cudaSuccess) {
@@ -79,7 +84,7 @@ inline void check_launch(const char* kernel, const char* file, int line) {
                                   "kernel: rerun with PFCE_CUDA_SYNC_CHECK=1 to find it)"),
             file, line);
     }
-    if (!sync_check_enabled()) return;
+    if (!sync_check_enabled() || recording_graph) return;
     err = cudaDeviceSynchronize();
     if (err != cudaSuccess)
         throw SystemError(detail::concat("kernel ", kernel, " failed while running: ",

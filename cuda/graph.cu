@@ -52,11 +52,15 @@ GraphCapture CudaBackend::capture_graph(const std::function<void()>& body) {
     // the graph silently, while the batch loader's threads may go on making pinned staging.
     PFCE_CUDA_CHECK(cudaStreamBeginCapture(c.stream, cudaStreamCaptureModeThreadLocal));
     std::string failure;
+    cuda_detail::recording_graph = true;
     try {
         body();
     } catch (const std::exception& e) {
         failure = e.what();
+    } catch (...) {
+        failure = "the ops threw something that is not a std::exception";
     }
+    cuda_detail::recording_graph = false;
     cudaGraph_t graph = nullptr;
     const cudaError_t ended = cudaStreamEndCapture(c.stream, &graph);
     // A failed capture's errors belong to the capture, not to the next kernel's launch check.
@@ -66,11 +70,13 @@ GraphCapture CudaBackend::capture_graph(const std::function<void()>& body) {
     if (failure.empty() && graph == nullptr) failure = "stream capture returned no graph";
     // An allocation inside the body may be cudaMalloc'd memory the graph would keep using after
     // whatever owns it frees it again: only a warmed-up body, which allocates nothing, is kept.
-    if (failure.empty() && c.allocations() != allocations_before)
+    // (alloc_device refuses while recording, counting the attempt, so the body throws first.)
+    const bool allocated = c.allocations() != allocations_before;
+    if (failure.empty() && allocated)
         failure = "the ops allocated memory while being recorded (run them once first)";
     if (!failure.empty()) {
         if (graph) PFCE_CUDA_CHECK_LOG(cudaGraphDestroy(graph));
-        return {nullptr, failure};
+        return {nullptr, failure, allocated};
     }
     std::size_t nodes = 0;
     PFCE_CUDA_CHECK_LOG(cudaGraphGetNodes(graph, nullptr, &nodes));

@@ -16,7 +16,8 @@ void StepGraph::run(const std::vector<Shape>& inputs, const std::function<void()
         graph_.reset();  // its buffers may have moved
         last_clean_ = false;
     }
-    if (!graph_ && last_clean_ && inputs == last_inputs_) {
+    if (!graph_ && last_clean_ && inputs == last_inputs_ &&
+        backend_.device_allocations() == last_allocations_) {
         GraphCapture rec = backend_.capture_graph(body);
         if (rec.graph) {
             graph_ = std::move(rec.graph);
@@ -25,6 +26,10 @@ void StepGraph::run(const std::vector<Shape>& inputs, const std::function<void()
             if (counts_.captures++ == 0)
                 log_info("training step recorded as one ", graph_->describe(),
                          ", replayed from now on");
+        } else if (rec.allocated && counts_.retries < kMaxRetries) {
+            // Not warm after all (nothing ran): this step runs eagerly and makes its buffers; the
+            // next clean one is recorded.
+            ++counts_.retries;
         } else {
             // Nothing ran: the step runs eagerly below, and so do all later ones.
             enabled_ = false;
@@ -42,7 +47,8 @@ void StepGraph::run(const std::vector<Shape>& inputs, const std::function<void()
     body();
     ++counts_.eager;
     last_inputs_ = inputs;
-    last_clean_ = backend_.device_allocations() == before;
+    last_allocations_ = backend_.device_allocations();
+    last_clean_ = last_allocations_ == before;
 }
 
 }  // namespace pfce

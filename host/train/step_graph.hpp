@@ -1,11 +1,13 @@
 // When the device work of a training step runs as a replayed op graph (run.step_graph; a CUDA
 // graph on the cuda backend). A graph replays the same kernels on the same buffers, so it is
 // recorded only once the step's buffers stop moving: after a step that ran eagerly at the same
-// input shapes and allocated nothing. It is replayed while the input shapes stay and nothing has
-// been allocated since (an allocation may have moved a buffer it reads: evaluation growing the
-// shared workspace), and recorded again after the next clean eager step otherwise. A step that
-// cannot be recorded (a backend without graphs, an op that waits for the device) is said once and
-// every step then runs eagerly; the run's results are the same either way.
+// input shapes and allocated nothing, with nothing allocated since (evaluation between epochs
+// may grow a buffer the step then moves too). It is replayed while the input shapes stay and
+// nothing has been allocated since (an allocation may have moved a buffer it reads: evaluation
+// growing the shared workspace), and recorded again after the next clean eager step otherwise. A
+// recording that allocated is dropped and tried again later; a step that cannot be recorded at
+// all (a backend without graphs, an op that waits for the device) is said once and every step
+// then runs eagerly. The run's results are the same either way.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,7 @@ namespace pfce {
 
 struct StepGraphCounts {
     std::int64_t eager = 0, captures = 0, replays = 0;
+    std::int64_t retries = 0;  // recordings dropped because the step allocated
 };
 
 class StepGraph {
@@ -37,6 +40,8 @@ class StepGraph {
     const std::string& failure() const { return failure_; }  // why recording was given up
 
   private:
+    // Recordings that allocated before recording is given up (a step that allocates every time).
+    static constexpr std::int64_t kMaxRetries = 3;
     Backend& backend_;
     bool enabled_;
     std::unique_ptr<OpGraph> graph_;
@@ -44,6 +49,7 @@ class StepGraph {
     std::uint64_t graph_allocations_ = 0;  // device_allocations() when graph_ was recorded
     std::vector<Shape> last_inputs_;       // of the previous eager step
     bool last_clean_ = false;              // ... which allocated nothing
+    std::uint64_t last_allocations_ = 0;   // device_allocations() after it
     StepGraphCounts counts_;
     std::string failure_;
 };
