@@ -250,6 +250,20 @@ TEST(StepGraph, TrainingWithReplayedStepsIsTheSameRun) {
               metrics_without_timings(eager.metrics_path));
 }
 
+// A run stopped mid-way reports its graph's counts too.
+TEST(StepGraph, InterruptedRunReportsItsCounts) {
+    RecordingCpuBackend b;
+    const TrainInputs in = synthetic_inputs(5, 32, true, 1);
+    Config c = small_config(temp_dir("graph_stop") + "/run");
+    c.run.step_graph = true;
+    TrainOptions o = quiet_options();
+    o.stop_after_step = [](std::int64_t s) { return s == 5; };
+    const TrainResult r = train_unet(b, c, in, o);
+    EXPECT_TRUE(r.interrupted);
+    EXPECT_EQ(r.step_graph.eager + r.step_graph.replays, 5);
+    EXPECT_GT(r.step_graph.replays, 0);
+}
+
 // On the plain CPU backend run.step_graph says it cannot record and trains op by op, the same.
 TEST(StepGraph, CpuRunFallsBackToTheSameRun) {
     CpuBackend b1, b2;

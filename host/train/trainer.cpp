@@ -362,6 +362,7 @@ class TrainingRun {
                 result_.interrupted = true;
                 result_.steps = st_.global_step;
                 result_.epochs_completed = st_.epoch;
+                record_step_graph();
                 return false;
             }
         }
@@ -374,8 +375,7 @@ class TrainingRun {
         result_.steps = st_.global_step;
         result_.best_epoch = st_.best_epoch;
         result_.best_value = st_.best_value;
-        result_.step_graph = step_graph_.counts();
-        result_.step_graph_failure = step_graph_.failure();
+        record_step_graph();
         return std::move(result_);
     }
 
@@ -383,6 +383,11 @@ class TrainingRun {
     TrainResult& result() { return result_; }
 
   private:
+    void record_step_graph() {
+        result_.step_graph = step_graph_.counts();
+        result_.step_graph_failure = step_graph_.failure();
+    }
+
     double worst_value() const {
         return best_max_ ? -std::numeric_limits<double>::infinity()
                          : std::numeric_limits<double>::infinity();
