@@ -111,6 +111,10 @@ class Backend {
     // Tests check that it stops moving once training has warmed up. 0 where nothing counts them
     // (the host backends: a test counts by overriding zeros and host_staging).
     virtual std::uint64_t device_allocations() const { return 0; }
+    // Moves whenever a block of device memory may have been allocated or freed (CUDA: every
+    // cudaMalloc and cudaFree of the process's backends; elsewhere device_allocations()). An op
+    // graph recorded before it moved may hold an address that is no longer the buffer it was.
+    virtual std::uint64_t device_memory_moves() const { return device_allocations(); }
 
     // ---- op graphs ----------------------------------------------------------------------------
     // Records the ops `body` enqueues as a graph, WITHOUT running them: the caller replays the
@@ -119,7 +123,7 @@ class Backend {
     // cannot be captured, and nor can a backend without graphs (the CPU ones): then the result
     // holds no graph but the reason, nothing has run, and the caller runs body itself. A graph
     // holds the addresses of the buffers it was recorded on: it must not be replayed once any of
-    // them may have been freed or moved, i.e. once device_allocations() has moved since.
+    // them may have been freed or moved, i.e. once device_memory_moves() has moved since.
     virtual GraphCapture capture_graph(const std::function<void()>& body);
 
     // ---- elementwise helpers (f32) ------------------------------------------------------------

@@ -7,10 +7,18 @@
 #include "cuda/pinned_blocks.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <string>
 
 namespace pfce {
+
+namespace {
+// Every cudaFree of device memory in the process (tensors' deleter, CudaContext::grow): with the
+// allocations, what Backend::device_memory_moves counts. Process-wide because a tensor's deleter
+// is a plain function; another backend's frees then also count, which only drops a graph early.
+std::atomic<std::uint64_t> device_frees{0};
+}  // namespace
 
 // ---- context -------------------------------------------------------------------------------
 
@@ -57,6 +65,7 @@ void* CudaContext::grow(void*& block, std::size_t& size, std::size_t bytes) {
     if (bytes <= size) return block;
     if (block) {
         PFCE_CUDA_CHECK(cudaStreamSynchronize(stream));  // earlier ops may still use it
+        ++device_frees;
         PFCE_CUDA_CHECK(cudaFree(block));
         block = nullptr;
         size = 0;
@@ -170,6 +179,7 @@ __global__ void scale_inplace_kernel(float* y, float s, long long n) {
 }
 
 void free_device(void* p) {
+    ++device_frees;
     PFCE_CUDA_CHECK_LOG(cudaFree(p));
 }
 
@@ -362,6 +372,10 @@ void CudaBackend::wait_until_read(const Tensor& host_staging) {
 
 std::uint64_t CudaBackend::device_allocations() const {
     return ctx_->allocations();
+}
+
+std::uint64_t CudaBackend::device_memory_moves() const {
+    return ctx_->allocations() + device_frees.load();
 }
 
 void CudaBackend::fill(Tensor& t, float value) {

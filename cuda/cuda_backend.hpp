@@ -37,6 +37,8 @@ class CudaBackend final : public Backend {
     void take_upload(Tensor& dst, const Tensor& landing) override;
     // Every cudaMalloc and cudaMallocHost so far (CudaContext::alloc_device, alloc_pinned).
     std::uint64_t device_allocations() const override;
+    // ... and every cudaFree of device memory in the process.
+    std::uint64_t device_memory_moves() const override;
     // Stream capture into a CUDA graph (cuda/graph.cu).
     GraphCapture capture_graph(const std::function<void()>& body) override;
     void set_deterministic(bool on) override;

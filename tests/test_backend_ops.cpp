@@ -792,7 +792,7 @@ const std::set<std::string> kNotOps = {"device", "name", "activation_layout", "z
                                        // reproducibility settings and records, not ops
                                        "set_deterministic", "kernel_choices",
                                        // an allocation count for tests (tests/test_no_alloc.cpp)
-                                       "device_allocations",
+                                       "device_allocations", "device_memory_moves",
                                        // convolution precision: tests/test_precision.cpp
                                        "set_precision",
                                        // op graphs (and OpGraph's own methods, declared in the

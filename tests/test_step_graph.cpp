@@ -49,7 +49,8 @@ class RecordingCpuBackend final : public CpuBackend {
         return CpuBackend::zeros(shape, dtype);
     }
     std::uint64_t device_allocations() const override { return allocations; }
-    std::uint64_t allocations = 0;
+    std::uint64_t device_memory_moves() const override { return allocations + frees; }
+    std::uint64_t allocations = 0, frees = 0;
     int captures = 0, replays = 0;
     std::string fail_with;
     int allocating_captures = 0;  // the next n recordings report an allocation
@@ -128,6 +129,21 @@ TEST(StepGraph, AllocationBetweenStepsDropsTheGraph) {
     for (int i = 0; i < 3; ++i) g.run(kA, [&] { ++ran; });
     EXPECT_EQ(ran, 5);
     // Step 3 eager (the graph is dropped), 4 recorded again, 5 replayed.
+    expect_counts(g.counts(), 2, 2, 3);
+}
+
+// Device memory freed between steps (a buffer the graph reads may be gone, though nothing was
+// allocated): the graph is dropped and recorded again after a clean eager step.
+TEST(StepGraph, FreeBetweenStepsDropsTheGraph) {
+    RecordingCpuBackend b;
+    StepGraph g(b, true);
+    int ran = 0;
+    g.run(kA, [&] { ++ran; });
+    g.run(kA, [&] { ++ran; });
+    ASSERT_EQ(g.counts().replays, 1);
+    ++b.frees;
+    for (int i = 0; i < 3; ++i) g.run(kA, [&] { ++ran; });
+    EXPECT_EQ(ran, 5);
     expect_counts(g.counts(), 2, 2, 3);
 }
 

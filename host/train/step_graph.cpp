@@ -12,17 +12,17 @@ void StepGraph::run(const std::vector<Shape>& inputs, const std::function<void()
         return;
     }
     if (graph_ &&
-        (inputs != graph_inputs_ || backend_.device_allocations() != graph_allocations_)) {
+        (inputs != graph_inputs_ || backend_.device_memory_moves() != graph_allocations_)) {
         graph_.reset();  // its buffers may have moved
         last_clean_ = false;
     }
     if (!graph_ && last_clean_ && inputs == last_inputs_ &&
-        backend_.device_allocations() == last_allocations_) {
+        backend_.device_memory_moves() == last_allocations_) {
         GraphCapture rec = backend_.capture_graph(body);
         if (rec.graph) {
             graph_ = std::move(rec.graph);
             graph_inputs_ = inputs;
-            graph_allocations_ = backend_.device_allocations();
+            graph_allocations_ = backend_.device_memory_moves();
             if (counts_.captures++ == 0)
                 log_info("training step recorded as one ", graph_->describe(),
                          ", replayed from now on");
@@ -43,11 +43,11 @@ void StepGraph::run(const std::vector<Shape>& inputs, const std::function<void()
         ++counts_.replays;
         return;
     }
-    const std::uint64_t before = backend_.device_allocations();
+    const std::uint64_t before = backend_.device_memory_moves();
     body();
     ++counts_.eager;
     last_inputs_ = inputs;
-    last_allocations_ = backend_.device_allocations();
+    last_allocations_ = backend_.device_memory_moves();
     last_clean_ = last_allocations_ == before;
 }
 

@@ -1,13 +1,13 @@
 // When the device work of a training step runs as a replayed op graph (run.step_graph; a CUDA
 // graph on the cuda backend). A graph replays the same kernels on the same buffers, so it is
 // recorded only once the step's buffers stop moving: after a step that ran eagerly at the same
-// input shapes and allocated nothing, with nothing allocated since (evaluation between epochs
-// may grow a buffer the step then moves too). It is replayed while the input shapes stay and
-// nothing has been allocated since (an allocation may have moved a buffer it reads: evaluation
-// growing the shared workspace), and recorded again after the next clean eager step otherwise. A
-// recording that allocated is dropped and tried again later; a step that cannot be recorded at
-// all (a backend without graphs, an op that waits for the device) is said once and every step
-// then runs eagerly. The run's results are the same either way.
+// input shapes and allocated nothing, with nothing allocated or freed since (evaluation between
+// epochs may grow a buffer the step then moves too). It is replayed while the input shapes stay and
+// no device memory has been allocated or freed since (that may have moved a buffer it reads:
+// evaluation growing the shared workspace), and recorded again after the next clean eager step
+// otherwise. A recording that allocated is dropped and tried again later; a step that cannot be
+// recorded at all (a backend without graphs, an op that waits for the device) is said once and
+// every step then runs eagerly. The run's results are the same either way.
 #pragma once
 
 #include <cstdint>
@@ -46,10 +46,10 @@ class StepGraph {
     bool enabled_;
     std::unique_ptr<OpGraph> graph_;
     std::vector<Shape> graph_inputs_;
-    std::uint64_t graph_allocations_ = 0;  // device_allocations() when graph_ was recorded
+    std::uint64_t graph_allocations_ = 0;  // device_memory_moves() when graph_ was recorded
     std::vector<Shape> last_inputs_;       // of the previous eager step
     bool last_clean_ = false;              // ... which allocated nothing
-    std::uint64_t last_allocations_ = 0;   // device_allocations() after it
+    std::uint64_t last_allocations_ = 0;   // device_memory_moves() after it
     StepGraphCounts counts_;
     std::string failure_;
 };
