@@ -83,13 +83,15 @@ void* CudaContext::precision_scratch(std::size_t bytes) {
     return grow(precision_scratch_, precision_scratch_size_, bytes);
 }
 
+void CudaContext::refuse_while_recording(std::size_t bytes, const char* memory) {
+    if (!cuda_detail::recording_graph) return;
+    ++allocations_;  // counted, so capture_graph reports the failure as an allocation
+    PFCE_THROW(SystemError, "cannot allocate ", bytes, " bytes of ", memory,
+               " memory while recording a graph");
+}
+
 void* CudaContext::alloc_device(std::size_t bytes) {
-    if (cuda_detail::recording_graph) {
-        ++allocations_;  // counted, so capture_graph reports the failure as an allocation
-        PFCE_THROW(SystemError, "cannot allocate ", bytes,
-                   " bytes of device memory while recording "
-                   "a graph");
-    }
+    refuse_while_recording(bytes, "device");
     void* p = nullptr;
     PFCE_CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 64));
     ++allocations_;
@@ -97,12 +99,7 @@ void* CudaContext::alloc_device(std::size_t bytes) {
 }
 
 void* CudaContext::alloc_pinned(std::size_t bytes) {
-    if (cuda_detail::recording_graph) {  // as alloc_device
-        ++allocations_;
-        PFCE_THROW(SystemError, "cannot allocate ", bytes,
-                   " bytes of pinned memory while recording "
-                   "a graph");
-    }
+    refuse_while_recording(bytes, "pinned");
     void* p = nullptr;
     PFCE_CUDA_CHECK(cudaMallocHost(&p, bytes ? bytes : 64));
     ++allocations_;

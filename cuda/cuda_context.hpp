@@ -103,6 +103,9 @@ struct CudaContext {
 
   private:
     void* grow(void*& block, std::size_t& size, std::size_t bytes);
+    // Throws (counting the attempt) while this thread records a graph: an allocation there would
+    // be memory the graph keeps using after its owner frees it.
+    void refuse_while_recording(std::size_t bytes, const char* memory);
     void* workspace_ = nullptr;
     std::size_t workspace_size_ = 0;
     void* precision_scratch_ = nullptr;
