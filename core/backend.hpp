@@ -43,8 +43,9 @@ class Backend {
     virtual std::string name() const = 0;  // "cpu (8 OpenMP threads)", "cuda:0 NVIDIA H100 ..."
     // The layout a network's activations run fastest in on this backend (core/tensor.hpp): models
     // allocate their inner activations and gradients so; inputs and logits stay nchw. The ops
-    // that accept nhwc (convolutions, batch norm, ReLU, max-pool, concat) do so on a backend
-    // whose activation_layout() is nhwc; every other op, and every other backend, wants nchw.
+    // that accept nhwc (convolutions, batch norm, ReLU, max-pool, concat) do so on the CPU and
+    // CUDA backends (CPU: nhwc by default; CUDA: nchw unless its "activations" variant is nhwc);
+    // every other op, and the reference backend, wants nchw.
     virtual Layout activation_layout() const { return Layout::nchw; }
 
     // ---- kernel variants ------------------------------------------------------------------------
@@ -53,7 +54,8 @@ class Backend {
     // against the reference; benchmarks time each. Names of op `op`'s variants, the default first;
     // empty when the op has one implementation. `op` is a method's name, or a family's: CUDA's
     // "convolution" covers every direction of conv2d and upconv2x2 (its variants are the memory
-    // layout cuDNN convolves in).
+    // layout cuDNN convolves in), and its "activations" every op on a network's inner activations
+    // (the layout activation_layout() gives models built after the selection).
     virtual std::vector<std::string> op_variants(const std::string& op) const {
         (void)op;
         return {};

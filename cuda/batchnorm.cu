@@ -2,7 +2,8 @@
 // variance normalizes, the unbiased one enters running_var; running = (1-m)*running + m*batch),
 // in our own kernels: cuDNN's legacy batch-norm API is deprecated in cuDNN 9. Each reduction is
 // split over (slice, channel) blocks so small-C layers still fill the GPU, summed in double, then
-// finished per channel; scratch comes from the context workspace. Mirrors host/cpu/batchnorm.cpp.
+// finished per channel; scratch comes from the context workspace. On nchw or nhwc activations
+// (nhwc: the reductions read channels across a warp). Mirrors host/cpu/batchnorm.cpp.
 // The fused batch norm + ReLU ops are the same kernels with the ReLU applied in the last pass
 // (forward) and its mask (y > 0) applied to dy wherever backward reads it.
 #include "core/kernels/batchnorm.hpp"
@@ -43,6 +44,50 @@ __global__ void bn_partial_stats_kernel(const float* __restrict__ x, int n, int 
         partial[(1LL * c * gridDim.x + blockIdx.x) * 2] = sum;
         partial[(1LL * c * gridDim.x + blockIdx.x) * 2 + 1] = sq;
     }
+}
+
+// nhwc: the same sums over x viewed as (pixels, C). Block (s, t) covers channels t*kColTile + tx
+// (consecutive threads read consecutive channels: coalesced) and pixels s*kRowLanes + ty, step
+// S*kRowLanes; each thread sums in double, then the kRowLanes lanes of a channel are added in lane
+// order (a fixed tree, so the bits do not depend on timing). partial as the nchw kernel's.
+constexpr int kColTile = 32, kRowLanes = kThreads / kColTile;
+
+// Sums of pair(pixel, c) = {first, second} over this block's pixels of each of its channels, into
+// partial[(c*S + s)*2 + {0,1}].
+template <typename Pair>
+__device__ void nhwc_partial_pair_sums(long long pixels, int c_count, double* __restrict__ partial,
+                                       Pair pair) {
+    __shared__ double sh[2][kRowLanes][kColTile];
+    const int tx = threadIdx.x % kColTile, ty = threadIdx.x / kColTile;
+    const int c = blockIdx.y * kColTile + tx;
+    double a = 0.0, b = 0.0;
+    if (c < c_count)
+        for (long long q = 1LL * blockIdx.x * kRowLanes + ty; q < pixels;
+             q += 1LL * gridDim.x * kRowLanes) {
+            const double2 v = pair(q * c_count + c, c);
+            a += v.x;
+            b += v.y;
+        }
+    sh[0][ty][tx] = a;
+    sh[1][ty][tx] = b;
+    __syncthreads();
+    if (ty == 0 && c < c_count) {
+        double sa = 0.0, sb = 0.0;
+        for (int l = 0; l < kRowLanes; ++l) {
+            sa += sh[0][l][tx];
+            sb += sh[1][l][tx];
+        }
+        partial[(1LL * c * gridDim.x + blockIdx.x) * 2] = sa;
+        partial[(1LL * c * gridDim.x + blockIdx.x) * 2 + 1] = sb;
+    }
+}
+
+__global__ void bn_partial_stats_nhwc_kernel(const float* __restrict__ x, long long pixels,
+                                             int c_count, double* __restrict__ partial) {
+    nhwc_partial_pair_sums(pixels, c_count, partial, [&](long long i, int) {
+        const double v = x[i];
+        return make_double2(v, v * v);
+    });
 }
 
 // One thread per channel: batch mean and variance from the slices, running statistics, saved
@@ -107,6 +152,18 @@ __global__ void bn_apply_kernel(const float* __restrict__ x, float* __restrict__
     }
 }
 
+// nhwc: the same map, one thread per value (channel i % C).
+__global__ void bn_apply_nhwc_kernel(const float* __restrict__ x, float* __restrict__ y,
+                                     int c_count, long long total, const float* __restrict__ scale,
+                                     const float* __restrict__ shift, bool relu) {
+    for (long long i = 1LL * blockIdx.x * blockDim.x + threadIdx.x; i < total;
+         i += 1LL * gridDim.x * blockDim.x) {
+        const int c = static_cast<int>(i % c_count);
+        const float v = x[i] * scale[c] + shift[c];
+        y[i] = relu ? fmaxf(v, 0.0f) : v;
+    }
+}
+
 // The gradient arriving at the batch norm's output: dy, or with a fused ReLU (y its output, else
 // null) dy where y > 0 and 0 elsewhere.
 __device__ inline float bn_grad_in(const float* __restrict__ dy, const float* __restrict__ y,
@@ -138,6 +195,18 @@ __global__ void bn_partial_grad_kernel(const float* __restrict__ x, const float*
         partial[(1LL * c * gridDim.x + blockIdx.x) * 2] = sdy;
         partial[(1LL * c * gridDim.x + blockIdx.x) * 2 + 1] = sdyx;
     }
+}
+
+// nhwc: the same sums (nhwc_partial_pair_sums).
+__global__ void bn_partial_grad_nhwc_kernel(const float* __restrict__ x,
+                                            const float* __restrict__ dy,
+                                            const float* __restrict__ y,
+                                            const float* __restrict__ save_mean, long long pixels,
+                                            int c_count, double* __restrict__ partial) {
+    nhwc_partial_pair_sums(pixels, c_count, partial, [&](long long i, int c) {
+        const double d = bn_grad_in(dy, y, i);
+        return make_double2(d, d * (static_cast<double>(x[i]) - save_mean[c]));
+    });
 }
 
 // One thread per channel: dbeta = sum dy, dgamma = sum dy*xhat, and the coefficients of
@@ -180,11 +249,28 @@ __global__ void bn_backward_apply_kernel(const float* __restrict__ x, const floa
     }
 }
 
+// nhwc: the same, one thread per value (channel i % C).
+__global__ void bn_backward_apply_nhwc_kernel(
+    const float* __restrict__ x, const float* __restrict__ dy, const float* __restrict__ y,
+    float* __restrict__ dx, int c_count, long long total, const float* __restrict__ save_mean,
+    const float* __restrict__ coef_a, const float* __restrict__ coef_mean_dy,
+    const float* __restrict__ coef_k) {
+    for (long long i = 1LL * blockIdx.x * blockDim.x + threadIdx.x; i < total;
+         i += 1LL * gridDim.x * blockDim.x) {
+        const int c = static_cast<int>(i % c_count);
+        dx[i] = coef_a[c] * (bn_grad_in(dy, y, i) - coef_mean_dy[c] - (x[i] - save_mean[c]) *
+                                                                          coef_k[c]);
+    }
+}
+
 // ---- launch helpers ---------------------------------------------------------------------------
 
 struct BnShape {
     int n, c;
     long long hw;
+    bool nhwc;
+    long long pixels() const { return 1LL * n * hw; }
+    long long values() const { return pixels() * c; }
 };
 
 // Dimensions of an x that the entry checks (core/op_checks.hpp) have accepted, plus this backend's
@@ -192,15 +278,25 @@ struct BnShape {
 BnShape bn_shape(const Tensor& x) {
     PFCE_CHECK_SHAPE(x.dim(0) <= 0x7fffffff && x.dim(1) >= 1 && x.dim(1) <= 65535,
                      "batch norm channels must be 1..65535: ", x.describe());
-    return {static_cast<int>(x.dim(0)), static_cast<int>(x.dim(1)), x.dim(2) * x.dim(3)};
+    return {static_cast<int>(x.dim(0)), static_cast<int>(x.dim(1)), x.dim(2) * x.dim(3),
+            x.layout() == Layout::nhwc};
 }
 
 // Slices per channel for the reductions: enough blocks to fill every SM a few times over, but no
-// slice narrower than one block's worth of pixels.
+// slice narrower than one block's worth of values (nchw: a block per channel sums kThreads
+// pixels at a time; nhwc: kColTile channels of kRowLanes pixels, and a slice at least 8 steps).
 int slices_for(const CudaContext& ctx, const BnShape& s) {
-    const long long want = (4LL * ctx.props.multiProcessorCount + s.c - 1) / s.c;
-    const long long most = (s.hw + kThreads - 1) / kThreads;
+    const long long channel_blocks = s.nhwc ? (s.c + kColTile - 1) / kColTile : s.c;
+    const long long want = (4LL * ctx.props.multiProcessorCount + channel_blocks - 1) /
+                           channel_blocks;
+    const long long per_slice = s.nhwc ? 8LL * kRowLanes : kThreads;
+    const long long most = ((s.nhwc ? s.pixels() : s.hw) + per_slice - 1) / per_slice;
     return static_cast<int>(std::max(1LL, std::min({want, most, 1024LL})));
+}
+
+// The grid of a reduction pass: (slices, channels) blocks, or (slices, channel tiles) in nhwc.
+dim3 reduction_grid(const BnShape& s, int slices) {
+    return dim3(slices, s.nhwc ? (s.c + kColTile - 1) / kColTile : s.c);
 }
 
 // Workspace of a pass with a reduction: the partial sums, a pair of doubles per (channel, slice),
@@ -224,6 +320,17 @@ dim3 plane_grid(const BnShape& s) {
     return dim3(gx, gy);
 }
 
+// y = x * scale[c] + shift[c] (then max(0, .) with relu), in x's layout.
+void apply_affine(CudaContext& ctx, const BnShape& s, const Tensor& x, Tensor& y,
+                  const float* scale, const float* shift, bool relu) {
+    if (s.nhwc)
+        launch("bn_apply_nhwc_kernel", bn_apply_nhwc_kernel, grid_for(s.values()), kThreads,
+               ctx.stream, x.data<float>(), y.data<float>(), s.c, s.values(), scale, shift, relu);
+    else
+        launch("bn_apply_kernel", bn_apply_kernel, plane_grid(s), kThreads, ctx.stream,
+               x.data<float>(), y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, relu);
+}
+
 }  // namespace
 
 // The three passes of training-mode batch norm; p.relu fuses max(0, .) into the last.
@@ -233,7 +340,7 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
                                           const BatchNormParams& p) {
     CudaContext& ctx = *ctx_;
     check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
-                                       save_invstd, DeviceKind::cuda);
+                                       save_invstd, DeviceKind::cuda, true);
     const BnShape s = bn_shape(x);
     const long long m = 1LL * s.n * s.hw;        // values per channel
     const BnScratch ws = bn_scratch(ctx, s, 2);  // per channel: scale, shift
@@ -242,14 +349,18 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
     float* scale = ws.per_channel;
     float* shift = scale + s.c;
 
-    launch("bn_partial_stats_kernel", bn_partial_stats_kernel, dim3(slices, s.c), kThreads,
-           ctx.stream, x.data<float>(), s.n, s.c, s.hw, partial);
+    if (s.nhwc)
+        launch("bn_partial_stats_nhwc_kernel", bn_partial_stats_nhwc_kernel,
+               reduction_grid(s, slices), kThreads, ctx.stream, x.data<float>(), s.pixels(), s.c,
+               partial);
+    else
+        launch("bn_partial_stats_kernel", bn_partial_stats_kernel, reduction_grid(s, slices),
+               kThreads, ctx.stream, x.data<float>(), s.n, s.c, s.hw, partial);
     launch("bn_finalize_stats_kernel", bn_finalize_stats_kernel, grid_for(s.c), 256, ctx.stream,
            partial, slices, s.c, m, p.eps, p.momentum, gamma.data<float>(), beta.data<float>(),
            running_mean.data<float>(), running_var.data<float>(), save_mean.data<float>(),
            save_invstd.data<float>(), scale, shift);
-    launch("bn_apply_kernel", bn_apply_kernel, plane_grid(s), kThreads, ctx.stream, x.data<float>(),
-           y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, p.relu);
+    apply_affine(ctx, s, x, y, scale, shift, p.relu);
 }
 
 void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -257,7 +368,7 @@ void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, 
                                           Tensor& y, const BatchNormParams& p) {
     CudaContext& ctx = *ctx_;
     check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
-                                       DeviceKind::cuda);
+                                       DeviceKind::cuda, true);
     const BnShape s = bn_shape(x);
     if (x.numel() == 0) return;
     float* scale = static_cast<float*>(ctx.workspace(2 * sizeof(float) * s.c));
@@ -265,8 +376,7 @@ void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, 
     launch("bn_infer_coeffs_kernel", bn_infer_coeffs_kernel, grid_for(s.c), 256, ctx.stream, s.c,
            p.eps, gamma.data<float>(), beta.data<float>(), running_mean.data<float>(),
            running_var.data<float>(), scale, shift);
-    launch("bn_apply_kernel", bn_apply_kernel, plane_grid(s), kThreads, ctx.stream, x.data<float>(),
-           y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, p.relu);
+    apply_affine(ctx, s, x, y, scale, shift, p.relu);
 }
 
 // Backward of batch norm, or of batch norm + ReLU when relu_y (the fused forward's output) is
@@ -276,7 +386,7 @@ void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, cons
                                      const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
                                      Tensor& dbeta) {
     check_batchnorm_backward_args(x, relu_y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
-                                  DeviceKind::cuda);
+                                  DeviceKind::cuda, true);
     const float* y = relu_y ? relu_y->data<float>() : nullptr;
     CudaContext& ctx = *ctx_;
     const BnShape s = bn_shape(x);
@@ -289,15 +399,26 @@ void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, cons
     float* coef_mean_dy = coef_a + s.c;
     float* coef_k = coef_mean_dy + s.c;
 
-    launch("bn_partial_grad_kernel", bn_partial_grad_kernel, dim3(slices, s.c), kThreads,
-           ctx.stream, x.data<float>(), dy.data<float>(), y, save_mean.data<float>(), s.n, s.c,
-           s.hw, partial);
+    if (s.nhwc)
+        launch("bn_partial_grad_nhwc_kernel", bn_partial_grad_nhwc_kernel,
+               reduction_grid(s, slices), kThreads, ctx.stream, x.data<float>(), dy.data<float>(),
+               y, save_mean.data<float>(), s.pixels(), s.c, partial);
+    else
+        launch("bn_partial_grad_kernel", bn_partial_grad_kernel, reduction_grid(s, slices),
+               kThreads, ctx.stream, x.data<float>(), dy.data<float>(), y,
+               save_mean.data<float>(), s.n, s.c, s.hw, partial);
     launch("bn_finalize_grad_kernel", bn_finalize_grad_kernel, grid_for(s.c), 256, ctx.stream,
            partial, slices, s.c, m, gamma.data<float>(), save_invstd.data<float>(),
            dgamma.data<float>(), dbeta.data<float>(), coef_a, coef_mean_dy, coef_k);
-    launch("bn_backward_apply_kernel", bn_backward_apply_kernel, plane_grid(s), kThreads,
-           ctx.stream, x.data<float>(), dy.data<float>(), y, dx.data<float>(), s.c, 1LL * s.n * s.c,
-           s.hw, save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
+    if (s.nhwc)
+        launch("bn_backward_apply_nhwc_kernel", bn_backward_apply_nhwc_kernel,
+               grid_for(s.values()), kThreads, ctx.stream, x.data<float>(), dy.data<float>(), y,
+               dx.data<float>(), s.c, s.values(), save_mean.data<float>(), coef_a, coef_mean_dy,
+               coef_k);
+    else
+        launch("bn_backward_apply_kernel", bn_backward_apply_kernel, plane_grid(s), kThreads,
+               ctx.stream, x.data<float>(), dy.data<float>(), y, dx.data<float>(), s.c,
+               1LL * s.n * s.c, s.hw, save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
 }
 
 }  // namespace pfce

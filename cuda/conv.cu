@@ -15,7 +15,7 @@ namespace {
 // need every dimension to fit an int).
 cudnn::ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor& y,
                                   const Conv2dParams& p, const Tensor& bias) {
-    check_conv2d_args(x, w, y, bias, p, DeviceKind::cuda);
+    check_conv2d_args(x, w, y, bias, p, DeviceKind::cuda, true);  // any layout mix
     return cudnn::geometry(x, cudnn::as_int(w.dim(0), w), cudnn::as_int(w.dim(2), w), p.pad, 1);
 }
 

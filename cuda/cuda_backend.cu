@@ -121,6 +121,9 @@ std::vector<std::string> CudaBackend::op_variants(const std::string& op) const {
         return {"per_tensor", "multi_tensor"};  // optim.cu, optim_multi.cu
     // Every convolution and transposed convolution, all directions (cudnn_util.hpp).
     if (op == "convolution") return {"nchw", "channels_last"};
+    // The layout of a network's inner activations (activation_layout): the convolutions, batch
+    // norm, ReLU, max-pool and concat all run on either.
+    if (op == "activations") return {"nchw", "nhwc"};
     return {};
 }
 
@@ -135,6 +138,8 @@ void CudaBackend::select_op_variant(const std::string& op, const std::string& va
         multi_tensor_norm_ = second;
     else if (op == "convolution")
         ctx_->conv_channels_last = second;
+    else if (op == "activations")
+        activations_ = second ? Layout::nhwc : Layout::nchw;
     else if (op == "sgd_steps")
         multi_tensor_sgd_ = second;
     else
@@ -400,7 +405,9 @@ void CudaBackend::synchronize() {
 }
 
 void CudaBackend::add_inplace(Tensor& y, const Tensor& x) {
-    PFCE_CHECK_SHAPE(y.shape() == x.shape(), y.describe(), " += ", x.describe());
+    // Elementwise, so any layout, but one for both (as the CPU backend).
+    PFCE_CHECK_SHAPE(y.shape() == x.shape() && y.layout() == x.layout(), y.describe(), " += ",
+                     x.describe());
     const long long n = y.numel();
     if (n == 0) return;
     launch("add_inplace_kernel", add_inplace_kernel, grid_for(n), 256, ctx_->stream,

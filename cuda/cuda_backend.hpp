@@ -20,11 +20,13 @@ struct MultiTensorPlanCache {
 
 struct CudaContext;  // stream, cuDNN/cuBLAS handles, plan and workspace caches (cuda_context.hpp)
 
-class CudaBackend final : public Backend {
+class CudaBackend : public Backend {
   public:
     explicit CudaBackend(int device_ordinal = 0);
     ~CudaBackend() override;
     CudaContext& context() { return *ctx_; }
+    // nchw, or nhwc once the "activations" variant nhwc is selected (for models built after).
+    Layout activation_layout() const override { return activations_; }
 #include "core/backend_overrides.inc"
     // Whole-model steps with a "multi_tensor" variant (cuda/optim_multi.cu).
     void sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_scale,
@@ -56,6 +58,7 @@ class CudaBackend final : public Backend {
     // Kernel variants (op_variants): the defaults are the kernels that were there first, until a
     // GPU run of bench_loss / bench_train picks.
     FocalKernel focal_kernel_ = FocalKernel::three_launch;
+    Layout activations_ = Layout::nchw;
     bool multi_tensor_norm_ = false, multi_tensor_sgd_ = false, multi_tensor_adam_ = false;
     MultiTensorPlanCache norm_plan_, sgd_plan_, adam_plan_;
 };

@@ -6,10 +6,13 @@
 // runs them with tensor-op math (TF32 where cuDNN picks it); bf16 converts the inputs to bf16
 // copies (conv_staging.cu, the rounding of core/kernels/precision.hpp), runs cuDNN on bf16 tensors
 // with f32 compute and converts its bf16 output back, so the f32 result holds bf16 values. Layouts:
-// the tensors are NCHW; the "channels_last" variant of the convolutions
-// (CudaContext::conv_channels_last) runs cuDNN on NHWC copies instead (filters KRSC), made by the
-// same staging pass as bf16's (a transposing conversion, so at bf16 it costs no extra pass), since
-// cuDNN's tensor-core kernels are NHWC-native and transpose NCHW operands themselves otherwise.
+// cuDNN convolves in NCHW, or in NHWC (filters KRSC) with the "channels_last" variant of the
+// convolutions (CudaContext::conv_channels_last), since cuDNN's tensor-core kernels are NHWC-native
+// and transpose NCHW operands themselves otherwise. An activation tensor may be either (nhwc with
+// the "activations" variant, Backend::activation_layout; filters are always KCRS): one whose
+// layout is not the one cuDNN convolves in is staged into it by the same pass as bf16's (a
+// transposing conversion, so at bf16 it costs no extra pass), one whose layout is and whose
+// precision needs no conversion is convolved in place.
 #pragma once
 
 #include <algorithm>
@@ -72,9 +75,12 @@ inline FilterDesc make_filter_desc(int k, int c, int r, int s, cudnnDataType_t t
     return owned;
 }
 
-// The memory layout cuDNN convolves in (the tensors themselves are NCHW).
+// The memory layout cuDNN convolves in (the tensors themselves may be either).
 inline cudnnTensorFormat_t conv_format(const CudaContext& ctx) {
     return ctx.conv_channels_last ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+}
+inline cudnnTensorFormat_t tensor_format(bool nhwc) {
+    return nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
 }
 
 // The math type a precision allows: fp32 only FMA kernels (no TF32, as PyTorch with allow_tf32
@@ -110,8 +116,8 @@ struct ConvGeometry {
 enum class ConvDirection { forward, backward_data, backward_filter };
 
 struct ConvPlan {
-    TensorDesc x, y;          // in the data type cuDNN convolves (data_type(precision))
-    TensorDesc x_f32, y_f32;  // the f32 tensors themselves, for the bias passes
+    TensorDesc x, y;          // in the data type and layout cuDNN convolves (data_type, conv_format)
+    TensorDesc x_f32, y_f32;  // the f32 tensors themselves (in their layouts), for the bias passes
     // Per-channel bias shapes for cudnnAddTensor / cudnnConvolutionBackwardBias: (1,k,1,1) for a
     // convolution's output; (1,c,1,1) for a transposed convolution, whose output is the input side.
     TensorDesc bias_out, bias_in;
@@ -131,6 +137,13 @@ struct ConvBuffers {
     void* x;
     void* w;
     void* y;
+};
+
+// The f32 tensors of a convolution (x, w, y as in ConvBuffers) and the layouts of x and y (w is
+// always KCRS): what run_convolution takes (f32_buffers makes it).
+struct ConvTensors {
+    ConvBuffers data;
+    bool x_nhwc = false, y_nhwc = false;
 };
 
 // Largest workspace an algorithm may use; bounds the (grow-only) context workspace.
@@ -253,7 +266,7 @@ inline void search_backward_filter(CudaContext& ctx, ConvPlan& p, const ConvBuff
 // Plans are keyed by device as well as shape: descriptors do not depend on a handle, and an
 // algorithm chosen on one device is valid for every context on it, so the cache may outlive the
 // context that filled it. The mutex only guards the map; plans are immutable once inserted.
-using PlanKey = std::array<int, 13>;
+using PlanKey = std::array<int, 14>;
 struct PlanCache {
     std::mutex mutex;
     std::map<PlanKey, std::unique_ptr<ConvPlan>> plans;
@@ -267,7 +280,7 @@ inline PlanCache& plan_cache() {
 
 // The plan for `g` in direction `dir`, searched on first use (on `b`) and cached.
 inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
-                                 const ConvBuffers& b) {
+                                 const ConvTensors& f, const ConvBuffers& b) {
     const detail::PlanKey key{ctx.device,
                               static_cast<int>(dir),
                               g.n,
@@ -280,7 +293,8 @@ inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDi
                               g.stride,
                               ctx.deterministic ? 1 : 0,
                               static_cast<int>(ctx.precision),
-                              ctx.conv_channels_last ? 1 : 0};
+                              ctx.conv_channels_last ? 1 : 0,
+                              (f.x_nhwc ? 1 : 0) | (f.y_nhwc ? 2 : 0)};
     detail::PlanCache& cache = detail::plan_cache();
     std::lock_guard<std::mutex> lock(cache.mutex);
     auto it = cache.plans.find(key);
@@ -291,8 +305,9 @@ inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDi
     const cudnnTensorFormat_t format = conv_format(ctx);
     p->x = make_tensor_desc(g.n, g.c, g.h, g.w, type, format);
     p->y = make_tensor_desc(g.n, g.k, g.out_h(), g.out_w(), type, format);
-    p->x_f32 = make_tensor_desc(g.n, g.c, g.h, g.w);
-    p->y_f32 = make_tensor_desc(g.n, g.k, g.out_h(), g.out_w());
+    p->x_f32 = make_tensor_desc(g.n, g.c, g.h, g.w, CUDNN_DATA_FLOAT, tensor_format(f.x_nhwc));
+    p->y_f32 = make_tensor_desc(g.n, g.k, g.out_h(), g.out_w(), CUDNN_DATA_FLOAT,
+                                tensor_format(f.y_nhwc));
     p->bias_out = make_tensor_desc(1, g.k, 1, 1);
     p->bias_in = make_tensor_desc(1, g.c, 1, 1);
     p->w = make_filter_desc(g.k, g.c, g.r, g.r, type, format);
@@ -338,6 +353,7 @@ inline std::vector<std::string> conv_plan_choices(int device) {
             std::to_string(k[6]) + " r" + std::to_string(k[7]) + " pad" + std::to_string(k[8]) +
             " stride" + std::to_string(k[9]) + " " +
             kPrecisions.name(static_cast<Precision>(k[11])) + (k[12] ? " channels_last" : "") +
+            (k[13] ? " nhwc-activations" : "") +
             ": algo " + std::to_string(p->algo) + ", " + math_name(p->math) + " math" +
             (p->algo_deterministic ? ", deterministic" : ", non-deterministic") +
             (k[10] ? " (deterministic required)" : ""));
@@ -388,12 +404,12 @@ inline ConvGeometry geometry(const Tensor& input, int k, int r, int pad, int str
 // output; the plan is returned for its bias descriptors. The plan search runs on the buffers the
 // direction runs on and writes only the direction's output, so the inputs are passed const.
 
-// The staged copy of an f32 NCHW tensor viewed as (planes, channels, hw): bf16 (with
-// core/kernels/precision.hpp's rounding) or f32, NCHW or, with `nhwc`, (planes, hw, channels);
-// and back into the f32 NCHW tensor (exact). On `stream` (conv_staging.cu).
+// The staged copy of an f32 tensor viewed as (planes, channels, hw), NCHW or (tensor_nhwc)
+// (planes, hw, channels): bf16 (with core/kernels/precision.hpp's rounding) or f32, in the layout
+// staged_nhwc says; and back into the f32 tensor (exact). On `stream` (conv_staging.cu).
 struct StagedLayout {
     long long planes = 0, channels = 0, hw = 0;
-    bool bf16 = false, nhwc = false;
+    bool bf16 = false, tensor_nhwc = false, staged_nhwc = false;
 };
 void stage_copy(const float* src, void* dst, const StagedLayout& l, cudaStream_t stream);
 void unstage_copy(const void* src, float* dst, const StagedLayout& l, cudaStream_t stream);
@@ -405,49 +421,63 @@ inline int output_index(ConvDirection dir) {
     return dir == ConvDirection::forward ? 2 : dir == ConvDirection::backward_data ? 0 : 1;
 }
 
-// A direction's three tensors, in the order of ConvBuffers (x, w, y), as (planes, channels, hw)
-// in the context's staging (bf16 at bf16, NHWC with channels_last).
-inline std::array<StagedLayout, 3> staged_layouts(const CudaContext& ctx, const ConvGeometry& g) {
+// A direction's three tensors, in the order of ConvBuffers (x, w, y), as (planes, channels, hw):
+// their layouts and the context's staging (bf16 at bf16, NHWC with channels_last).
+inline std::array<StagedLayout, 3> staged_layouts(const CudaContext& ctx, const ConvGeometry& g,
+                                                  const ConvTensors& f) {
     const bool bf16 = ctx.precision == Precision::bf16, nhwc = ctx.conv_channels_last;
-    return {StagedLayout{g.n, g.c, static_cast<long long>(g.h) * g.w, bf16, nhwc},
-            StagedLayout{g.k, g.c, static_cast<long long>(g.r) * g.r, bf16, nhwc},
-            StagedLayout{g.n, g.k, static_cast<long long>(g.out_h()) * g.out_w(), bf16, nhwc}};
+    return {
+        StagedLayout{g.n, g.c, static_cast<long long>(g.h) * g.w, bf16, f.x_nhwc, nhwc},
+        StagedLayout{g.k, g.c, static_cast<long long>(g.r) * g.r, bf16, false, nhwc},
+        StagedLayout{g.n, g.k, static_cast<long long>(g.out_h()) * g.out_w(), bf16, f.y_nhwc,
+                     nhwc}};
 }
 
-inline bool staged(const CudaContext& ctx) {
-    return ctx.precision == Precision::bf16 || ctx.conv_channels_last;
+// Whether a tensor is convolved through a staged copy: to convert it to bf16 or to change its
+// layout.
+inline bool staged(const StagedLayout& l) {
+    return l.bf16 || l.tensor_nhwc != l.staged_nhwc;
 }
 
-// The buffers direction `dir` runs on: the f32 NCHW tensors `f` themselves, or (bf16 or
-// channels_last) staged copies in the context's precision scratch with the direction's two inputs
-// converted (its output, the tensor `dir` writes, is converted back by unstage()).
+// The buffers direction `dir` runs on: each f32 tensor itself, or (bf16, or not in the layout
+// cuDNN convolves in) a staged copy in the context's precision scratch, with the direction's
+// inputs converted into it (its output, the tensor `dir` writes, is converted back by unstage()).
 inline ConvBuffers stage(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
-                         const ConvBuffers& f) {
-    if (!staged(ctx)) return f;
-    const std::array<StagedLayout, 3> l = staged_layouts(ctx, g);
+                         const ConvTensors& f) {
+    const std::array<StagedLayout, 3> l = staged_layouts(ctx, g, f);
+    const std::array<void*, 3> tensors{f.data.x, f.data.w, f.data.y};
+    if (!staged(l[0]) && !staged(l[1]) && !staged(l[2])) return f.data;
     const std::size_t elem = ctx.precision == Precision::bf16 ? 2 : 4;
     std::array<std::size_t, 4> at{};  // byte offsets, each rounded up to 256 bytes
     for (int i = 0; i < 3; ++i)
-        at[i + 1] =
-            at[i] + (static_cast<std::size_t>(l[i].planes * l[i].channels * l[i].hw) * elem + 255) /
-                        256 * 256;
+        at[i + 1] = at[i] + (staged(l[i]) ? (static_cast<std::size_t>(
+                                                 l[i].planes * l[i].channels * l[i].hw) *
+                                                 elem +
+                                             255) /
+                                                256 * 256
+                                          : 0);
     auto* base = static_cast<char*>(ctx.precision_scratch(at[3]));
-    const std::array<void*, 3> src{f.x, f.w, f.y};
+    std::array<void*, 3> run{};
     const int output = output_index(dir);
-    for (int i = 0; i < 3; ++i)
-        if (i != output)
-            stage_copy(static_cast<const float*>(src[i]), base + at[i], l[i], ctx.stream);
-    return {base + at[0], base + at[1], base + at[2]};
+    for (int i = 0; i < 3; ++i) {
+        if (!staged(l[i])) {
+            run[i] = tensors[i];
+            continue;
+        }
+        run[i] = base + at[i];
+        if (i != output) stage_copy(static_cast<const float*>(tensors[i]), run[i], l[i], ctx.stream);
+    }
+    return {run[0], run[1], run[2]};
 }
 
-// When staged: the output of `dir` <- its staged copy in `staged_buffers`; nothing otherwise.
+// When the output of `dir` was staged: the f32 tensor <- its staged copy in `staged_buffers`.
 inline void unstage(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
-                    const ConvBuffers& staged_buffers, const ConvBuffers& f) {
-    if (!staged(ctx)) return;
-    const std::array<StagedLayout, 3> l = staged_layouts(ctx, g);
-    const std::array<void*, 3> from{staged_buffers.x, staged_buffers.w, staged_buffers.y},
-        to{f.x, f.w, f.y};
+                    const ConvBuffers& staged_buffers, const ConvTensors& f) {
+    const std::array<StagedLayout, 3> l = staged_layouts(ctx, g, f);
     const int output = output_index(dir);
+    if (!staged(l[output])) return;
+    const std::array<void*, 3> from{staged_buffers.x, staged_buffers.w, staged_buffers.y},
+        to{f.data.x, f.data.w, f.data.y};
     unstage_copy(from[output], static_cast<float*>(to[output]), l[output], ctx.stream);
 }
 
@@ -457,9 +487,9 @@ inline void unstage(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
 // the context's precision: forward y <- x * w; backward_data x <- the gradient with respect to x
 // from y (dy); backward_filter w <- the gradient with respect to w of the convolution of x, from y.
 inline const ConvPlan& run_convolution(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
-                                       const ConvBuffers& f) {
+                                       const ConvTensors& f) {
     const ConvBuffers b = detail::stage(ctx, g, dir, f);
-    const ConvPlan& p = conv_plan(ctx, g, dir, b);
+    const ConvPlan& p = conv_plan(ctx, g, dir, f, b);
     void* ws = ctx.workspace(p.workspace);
     const std::size_t n = p.workspace;
     cudnnTensorDescriptor_t xd = p.x.get(), yd = p.y.get();
@@ -482,9 +512,12 @@ inline const ConvPlan& run_convolution(CudaContext& ctx, const ConvGeometry& g, 
 }
 
 // The f32 tensors of a convolution as run_convolution takes them: its x, w, y (for a transposed
-// convolution, the big tensor is x and the small one y). The direction's inputs are only read.
-inline ConvBuffers f32_buffers(const Tensor& x, const Tensor& w, const Tensor& y) {
-    return {const_cast<void*>(x.raw()), const_cast<void*>(w.raw()), const_cast<void*>(y.raw())};
+// convolution, the big tensor is x and the small one y) and their layouts. The direction's inputs
+// are only read.
+inline ConvTensors f32_buffers(const Tensor& x, const Tensor& w, const Tensor& y) {
+    return {{const_cast<void*>(x.raw()), const_cast<void*>(w.raw()), const_cast<void*>(y.raw())},
+            x.layout() == Layout::nhwc,
+            y.layout() == Layout::nhwc};
 }
 
 // t (described by t_desc) += bias (per channel, bias_desc (1,C,1,1)); nothing for an empty bias.

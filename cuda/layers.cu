@@ -1,5 +1,6 @@
 // CUDA kernels for the small U-Net ops: ReLU, 2x2 max-pool, channel concat (strided copies),
-// reflect pad, crop and per-pixel argmax. Each result is exactly the CPU backend's
+// reflect pad, crop and per-pixel argmax. ReLU, max-pool and concat also take nhwc activations
+// (Backend::activation_layout), as the CPU backend does. Each result is exactly the CPU backend's
 // (host/cpu/layers.cpp): no arithmetic beyond comparisons and copies, the same tie rules
 // (core/kernels/layers.hpp, shared) and the same shape checks.
 #include "core/kernels/layers.hpp"
@@ -76,6 +77,81 @@ __global__ void maxpool2x2_backward_kernel(const float* __restrict__ x, const fl
     });
 }
 
+// nhwc: y (N, H/2, W/2, C) = max over each 2x2 window of x (N, H, W, C), one thread per output
+// value, in the window order of the nchw kernel (kernels::window_max_2x2 with the column step C).
+__global__ void maxpool2x2_nhwc_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
+                                               long long total, int h, int w, int c) {
+    const int ho = h / 2, wo = w / 2;
+    const long long row = 1LL * w * c;
+    for (long long o = blockIdx.x * 1LL * blockDim.x + threadIdx.x; o < total;
+         o += 1LL * gridDim.x * blockDim.x) {
+        const long long pix = o / c, ch = o - pix * c;  // output pixel (n, i, j), channel ch
+        const long long n = pix / (1LL * ho * wo), k = pix - n * ho * wo;
+        const long long i = k / wo, j = k - i * wo;
+        const float* r0 = x + ((n * h + 2 * i) * w + 2 * j) * c + ch;
+        y[o] = kernels::window_max_2x2(r0, r0 + row, c);
+    }
+}
+
+// Its backward, one thread per dx value: the gradient of a window goes to the first of its four
+// values equal to the pooled max (kernels::window_argmax_2x2 with step C, row W*C), 0 elsewhere
+// and on a row or column an odd size leaves out of every window.
+__global__ void maxpool2x2_nhwc_backward_kernel(const float* __restrict__ x,
+                                                const float* __restrict__ y,
+                                                const float* __restrict__ dy,
+                                                float* __restrict__ dx, long long total, int h,
+                                                int w, int c) {
+    const int ho = h / 2, wo = w / 2;
+    for (long long e = blockIdx.x * 1LL * blockDim.x + threadIdx.x; e < total;
+         e += 1LL * gridDim.x * blockDim.x) {
+        const long long pix = e / c, ch = e - pix * c;  // input pixel (n, r, s), channel ch
+        const long long n = pix / (1LL * h * w), k = pix - n * h * w;
+        const long long i = (k / w) / 2, j = (k - (k / w) * w) / 2;
+        float g = 0.0f;
+        if (i < ho && j < wo) {
+            const long long o = ((n * ho + i) * wo + j) * c + ch;
+            const long long image = n * h * w * c;  // the window is indexed within its image
+            const long long base = ((2 * i) * w + 2 * j) * c + ch;
+            if (image + kernels::window_argmax_2x2(x + image, base, 1LL * c, 1LL * w * c, y[o]) ==
+                e)
+                g = dy[o];
+        }
+        dx[e] = g;
+    }
+}
+
+// nhwc concat: value e of y (pixels, Ca + Cb) is channel ch of its pixel, which is a's (pixels,
+// Ca) when ch < Ca and b's (pixels, Cb) otherwise. Where it is, as an offset into a (in_a) or b.
+__device__ inline long long concat_nhwc_source(long long e, int ca, int cb, bool& in_a) {
+    const long long pix = e / (ca + cb);
+    const int ch = static_cast<int>(e - pix * (ca + cb));
+    in_a = ch < ca;
+    return in_a ? pix * ca + ch : pix * cb + (ch - ca);
+}
+
+// One thread per value of y.
+__global__ void concat_nhwc_kernel(const float* __restrict__ a, const float* __restrict__ b,
+                                   float* __restrict__ y, long long total, int ca, int cb) {
+    for (long long e = blockIdx.x * 1LL * blockDim.x + threadIdx.x; e < total;
+         e += 1LL * gridDim.x * blockDim.x) {
+        bool in_a = false;
+        const long long at = concat_nhwc_source(e, ca, cb, in_a);
+        y[e] = in_a ? a[at] : b[at];
+    }
+}
+
+// The backward: dy split back into da and db, one thread per value of dy.
+__global__ void concat_nhwc_backward_kernel(const float* __restrict__ dy, float* __restrict__ da,
+                                            float* __restrict__ db, long long total, int ca,
+                                            int cb) {
+    for (long long e = blockIdx.x * 1LL * blockDim.x + threadIdx.x; e < total;
+         e += 1LL * gridDim.x * blockDim.x) {
+        bool in_a = false;
+        const long long at = concat_nhwc_source(e, ca, cb, in_a);
+        (in_a ? da : db)[at] = dy[e];
+    }
+}
+
 // y (planes, h2, w2) = x (planes, h, w) placed at (top, left) and mirrored outward.
 __global__ void reflect_pad_kernel(const float* __restrict__ x, float* __restrict__ y,
                                    long long planes, int h, int w, int h2, int w2, int top,
@@ -139,7 +215,7 @@ dim3 plane_grid(long long planes, long long pixels_per_plane) {
 }  // namespace
 
 void CudaBackend::relu_forward(const Tensor& x, Tensor& y) {
-    check_relu_forward_args(x, y, DeviceKind::cuda);
+    check_relu_forward_args(x, y, DeviceKind::cuda, true);  // elementwise: any layout
     const long long n = x.numel();
     if (n == 0) return;
     launch("relu_forward_kernel", relu_forward_kernel, grid_for(n), kThreads, ctx_->stream,
@@ -147,7 +223,7 @@ void CudaBackend::relu_forward(const Tensor& x, Tensor& y) {
 }
 
 void CudaBackend::relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
-    check_relu_backward_args(y, dy, dx, DeviceKind::cuda);
+    check_relu_backward_args(y, dy, dx, DeviceKind::cuda, true);
     const long long n = y.numel();
     if (n == 0) return;
     launch("relu_backward_kernel", relu_backward_kernel, grid_for(n), kThreads, ctx_->stream,
@@ -155,9 +231,16 @@ void CudaBackend::relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
 }
 
 void CudaBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
-    check_maxpool2x2_forward_args(x, y, DeviceKind::cuda);
+    check_maxpool2x2_forward_args(x, y, DeviceKind::cuda, true);
     check_plane(x);
     if (y.numel() == 0) return;
+    if (x.layout() == Layout::nhwc) {
+        launch("maxpool2x2_nhwc_forward_kernel", maxpool2x2_nhwc_forward_kernel,
+               grid_for(y.numel()), kThreads, ctx_->stream, x.data<float>(), y.data<float>(),
+               static_cast<long long>(y.numel()), plane_side(x.dim(2), x), plane_side(x.dim(3), x),
+               plane_side(x.dim(1), x));
+        return;
+    }
     const long long planes = x.dim(0) * x.dim(1);
     launch("maxpool2x2_forward_kernel", maxpool2x2_forward_kernel,
            plane_grid(planes, y.dim(2) * y.dim(3)), kThreads, ctx_->stream, x.data<float>(),
@@ -166,9 +249,16 @@ void CudaBackend::maxpool2x2_forward(const Tensor& x, Tensor& y) {
 
 void CudaBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
                                       Tensor& dx) {
-    check_maxpool2x2_backward_args(x, y, dy, dx, DeviceKind::cuda);
+    check_maxpool2x2_backward_args(x, y, dy, dx, DeviceKind::cuda, true);
     check_plane(x);
     if (dx.numel() == 0) return;
+    if (x.layout() == Layout::nhwc) {
+        launch("maxpool2x2_nhwc_backward_kernel", maxpool2x2_nhwc_backward_kernel,
+               grid_for(dx.numel()), kThreads, ctx_->stream, x.data<float>(), y.data<float>(),
+               dy.data<float>(), dx.data<float>(), static_cast<long long>(dx.numel()),
+               plane_side(x.dim(2), x), plane_side(x.dim(3), x), plane_side(x.dim(1), x));
+        return;
+    }
     const long long planes = x.dim(0) * x.dim(1);
     launch("maxpool2x2_backward_kernel", maxpool2x2_backward_kernel,
            plane_grid(planes, x.dim(2) * x.dim(3)), kThreads, ctx_->stream, x.data<float>(),
@@ -179,7 +269,14 @@ void CudaBackend::maxpool2x2_backward(const Tensor& x, const Tensor& y, const Te
 // Concat is N strided block copies: image i's a (Ca*H*W floats) and b (Cb*H*W) land side by side
 // in row i of y viewed as (N, (Ca+Cb)*H*W). cudaMemcpy2DAsync does exactly that on the stream.
 void CudaBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
-    check_concat_channels_args(a, b, y, DeviceKind::cuda);
+    check_concat_channels_args(a, b, y, DeviceKind::cuda, true);
+    if (y.layout() == Layout::nhwc) {
+        if (y.numel() == 0) return;
+        launch("concat_nhwc_kernel", concat_nhwc_kernel, grid_for(y.numel()), kThreads,
+               ctx_->stream, a.data<float>(), b.data<float>(), y.data<float>(),
+               static_cast<long long>(y.numel()), plane_side(a.dim(1), a), plane_side(b.dim(1), b));
+        return;
+    }
     const std::size_t n = static_cast<std::size_t>(a.dim(0));
     const std::size_t sa = sizeof(float) * static_cast<std::size_t>(a.dim(1) * a.dim(2) * a.dim(3));
     const std::size_t sb = sizeof(float) * static_cast<std::size_t>(b.dim(1) * b.dim(2) * b.dim(3));
@@ -196,7 +293,15 @@ void CudaBackend::concat_channels(const Tensor& a, const Tensor& b, Tensor& y) {
 }
 
 void CudaBackend::concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) {
-    check_concat_channels_backward_args(dy, da, db, DeviceKind::cuda);
+    check_concat_channels_backward_args(dy, da, db, DeviceKind::cuda, true);
+    if (dy.layout() == Layout::nhwc) {
+        if (dy.numel() == 0) return;
+        launch("concat_nhwc_backward_kernel", concat_nhwc_backward_kernel, grid_for(dy.numel()),
+               kThreads, ctx_->stream, dy.data<float>(), da.data<float>(), db.data<float>(),
+               static_cast<long long>(dy.numel()), plane_side(da.dim(1), da),
+               plane_side(db.dim(1), db));
+        return;
+    }
     const std::size_t n = static_cast<std::size_t>(da.dim(0));
     const std::size_t sa =
         sizeof(float) * static_cast<std::size_t>(da.dim(1) * da.dim(2) * da.dim(3));

@@ -17,7 +17,7 @@ namespace {
 // big -> small: input (N,Co,2H,2W), filter (Ci,Co,2,2), stride 2, no padding.
 cudnn::ConvGeometry upconv_geometry(const Tensor& small, const Tensor& w, const Tensor& big,
                                     const Tensor& bias) {
-    check_upconv2x2_args(small, w, big, bias, DeviceKind::cuda);
+    check_upconv2x2_args(small, w, big, bias, DeviceKind::cuda, true);  // any layout mix
     return cudnn::geometry(big, cudnn::as_int(small.dim(1), small), 2, 0, 2);
 }
 

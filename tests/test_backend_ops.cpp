@@ -24,6 +24,10 @@
 #include "host/reference/reference_backend.hpp"
 #include "tests/test_util.hpp"
 
+#ifdef PFCE_HAVE_CUDA
+#include "cuda/cuda_backend.hpp"
+#endif
+
 using namespace pfce;
 using pfce::test::random_f32;
 
@@ -801,62 +805,64 @@ const std::set<std::string> kNotOps = {"device", "name", "activation_layout", "z
 
 // ---- the backends ------------------------------------------------------------------------------
 
-// The CPU backend on nhwc activations (core/tensor.hpp): each op that takes them gets its 4-D f32
+// A backend on nhwc activations (core/tensor.hpp): each op that takes them gets its 4-D f32
 // arguments as nhwc copies and its outputs converted back, so every case of the table checks the
-// nhwc paths against the same reference.
-class NhwcCpuBackend final : public CpuBackend {
+// nhwc paths of the CPU and CUDA backends against the same reference.
+template <class Base>
+class NhwcBackend final : public Base {
   public:
-    NhwcCpuBackend() : CpuBackend(Layout::nhwc) {}
-    std::string name() const override { return CpuBackend::name() + ", nhwc activations"; }
+    template <class... Args>
+    explicit NhwcBackend(Args&&... args) : Base(std::forward<Args>(args)...) {}
+    std::string name() const override { return Base::name() + ", nhwc activations"; }
 
     void add_inplace(Tensor& y, const Tensor& x) override {
         Tensor yn = nhwc(y);
-        CpuBackend::add_inplace(yn, nhwc(x));
+        Base::add_inplace(yn, nhwc(x));
         back(y, yn);
     }
     void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                         const Conv2dParams& p) override {
         Tensor yn = nhwc(y);
-        CpuBackend::conv2d_forward(nhwc(x), w, bias, yn, p);
+        Base::conv2d_forward(nhwc(x), w, bias, yn, p);
         back(y, yn);
     }
     void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
                               const Conv2dParams& p) override {
         Tensor dxn = nhwc(dx);
-        CpuBackend::conv2d_backward_data(nhwc(dy), w, dxn, p);
+        Base::conv2d_backward_data(nhwc(dy), w, dxn, p);
         back(dx, dxn);
     }
     void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& dbias,
                                 const Conv2dParams& p) override {
-        CpuBackend::conv2d_backward_filter(nhwc(x), nhwc(dy), dw, dbias, p);
+        Base::conv2d_backward_filter(nhwc(x), nhwc(dy), dw, dbias, p);
     }
     void upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
                            Tensor& y) override {
         Tensor yn = nhwc(y);
-        CpuBackend::upconv2x2_forward(nhwc(x), w, bias, yn);
+        Base::upconv2x2_forward(nhwc(x), w, bias, yn);
         back(y, yn);
     }
     void upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) override {
         Tensor dxn = nhwc(dx);
-        CpuBackend::upconv2x2_backward_data(nhwc(dy), w, dxn);
+        Base::upconv2x2_backward_data(nhwc(dy), w, dxn);
         back(dx, dxn);
     }
     void upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
                                    Tensor& dbias) override {
-        CpuBackend::upconv2x2_backward_filter(nhwc(x), nhwc(dy), dw, dbias);
+        Base::upconv2x2_backward_filter(nhwc(x), nhwc(dy), dw, dbias);
     }
     void batchnorm_forward_train(const Tensor& x, const Tensor& g, const Tensor& b, Tensor& rm,
                                  Tensor& rv, Tensor& y, Tensor& sm, Tensor& si,
                                  const BatchNormParams& p) override {
         Tensor yn = nhwc(y);
-        CpuBackend::batchnorm_forward_train(nhwc(x), g, b, rm, rv, yn, sm, si, p);
+        Base::batchnorm_forward_train(nhwc(x), g, b, rm, rv, yn, sm, si, p);
         back(y, yn);
     }
     void batchnorm_forward_infer(const Tensor& x, const Tensor& g, const Tensor& b,
                                  const Tensor& rm, const Tensor& rv, Tensor& y,
                                  const BatchNormParams& p) override {
         Tensor yn = nhwc(y);
-        CpuBackend::batchnorm_forward_infer(nhwc(x), g, b, rm, rv, yn, p);
+        Base::batchnorm_forward_infer(nhwc(x), g, b, rm, rv, yn, p);
         back(y, yn);
     }
     void batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
@@ -864,57 +870,72 @@ class NhwcCpuBackend final : public CpuBackend {
                             Tensor& dg, Tensor& db) override {
         Tensor dxn = nhwc(dx);
         const Tensor yn = relu_y ? nhwc(*relu_y) : Tensor();
-        CpuBackend::batchnorm_backward(nhwc(x), relu_y ? &yn : nullptr, nhwc(dy), g, sm, si, dxn,
+        Base::batchnorm_backward(nhwc(x), relu_y ? &yn : nullptr, nhwc(dy), g, sm, si, dxn,
                                        dg, db);
         back(dx, dxn);
     }
     void relu_forward(const Tensor& x, Tensor& y) override {
         Tensor yn = nhwc(y);
         if (&x == &y)
-            CpuBackend::relu_forward(yn, yn);  // in place stays in place
+            Base::relu_forward(yn, yn);  // in place stays in place
         else
-            CpuBackend::relu_forward(nhwc(x), yn);
+            Base::relu_forward(nhwc(x), yn);
         back(y, yn);
     }
     void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) override {
         Tensor dxn = nhwc(dx);
-        CpuBackend::relu_backward(nhwc(y), nhwc(dy), dxn);
+        Base::relu_backward(nhwc(y), nhwc(dy), dxn);
         back(dx, dxn);
     }
     void maxpool2x2_forward(const Tensor& x, Tensor& y) override {
         Tensor yn = nhwc(y);
-        CpuBackend::maxpool2x2_forward(nhwc(x), yn);
+        Base::maxpool2x2_forward(nhwc(x), yn);
         back(y, yn);
     }
     void maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
                              Tensor& dx) override {
         Tensor dxn = nhwc(dx);
-        CpuBackend::maxpool2x2_backward(nhwc(x), nhwc(y), nhwc(dy), dxn);
+        Base::maxpool2x2_backward(nhwc(x), nhwc(y), nhwc(dy), dxn);
         back(dx, dxn);
     }
     void concat_channels(const Tensor& a, const Tensor& b, Tensor& y) override {
         Tensor yn = nhwc(y);
-        CpuBackend::concat_channels(nhwc(a), nhwc(b), yn);
+        Base::concat_channels(nhwc(a), nhwc(b), yn);
         back(y, yn);
     }
     void concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) override {
         Tensor dan = nhwc(da), dbn = nhwc(db);
-        CpuBackend::concat_channels_backward(nhwc(dy), dan, dbn);
+        Base::concat_channels_backward(nhwc(dy), dan, dbn);
         back(da, dan);
         back(db, dbn);
     }
 
   private:
-    // An nhwc copy of a 4-D tensor (a plain copy of any other), and the way back into t.
-    static Tensor nhwc(const Tensor& t) { return test::to_layout(t, Layout::nhwc); }
-    static void back(Tensor& t, const Tensor& v) {
-        const Tensor plain = test::to_layout(v, Layout::nchw);
-        std::memcpy(t.raw(), plain.raw(), plain.bytes());
+    // An nhwc copy on this backend of a 4-D tensor (a plain copy of any other), and the way back
+    // into t (nchw).
+    Tensor nhwc(const Tensor& t) {
+        if (t.empty()) return Tensor();
+        return test::to_backend(*this, test::to_host_nchw(*this, t), Layout::nhwc);
     }
+    void back(Tensor& t, const Tensor& v) { this->copy(t, test::to_host_nchw(*this, v)); }
 };
 
 std::unique_ptr<Backend> nhwc_cpu_backend() {
-    return std::make_unique<NhwcCpuBackend>();
+    return std::make_unique<NhwcBackend<CpuBackend>>(Layout::nhwc);
+}
+
+// CUDA with its "activations" variant nhwc and cuDNN convolving NHWC ("channels_last"): the
+// configuration whose convolutions stage nothing but filters at fp32 and tf32.
+std::unique_ptr<Backend> nhwc_cuda_backend() {
+#ifdef PFCE_HAVE_CUDA
+    if (!test::cuda_backend_or_null()) return nullptr;
+    auto b = std::make_unique<NhwcBackend<CudaBackend>>(0);
+    b->select_op_variant("activations", "nhwc");
+    b->select_op_variant("convolution", "channels_last");
+    return b;
+#else
+    return nullptr;
+#endif
 }
 
 struct BackendKind {
@@ -927,6 +948,7 @@ const std::vector<BackendKind>& backend_kinds() {
         {"cpu", &test::cpu_backend, false},
         {"cpu_nhwc", &nhwc_cpu_backend, false},
         {"cuda", &test::cuda_backend_or_null, true},
+        {"cuda_nhwc", &nhwc_cuda_backend, true},
     };
     return kinds;
 }
@@ -1028,7 +1050,7 @@ TEST_P(BackendOpsMatchReference, OnEveryShape) {
     for (const BackendKind& k : backend_kinds())
         if (k.name == backend) kind = &k;
     std::unique_ptr<Backend> b = kind->make();
-    if (!b) PFCE_NO_GPU_SKIP_OR_FAIL();  // only the cuda kind can be missing
+    if (!b) PFCE_NO_GPU_SKIP_OR_FAIL();  // only the cuda kinds can be missing
     const OpEntry& e = entry(op);
     const Tolerance tol = kind->tf32 && e.tf32 ? *e.tf32 : e.tol;
     ReferenceBackend ref;

@@ -30,8 +30,13 @@ using pfce::test::all_equal_u8;
 using pfce::test::random_f32;
 using pfce::test::to_backend;
 using pfce::test::to_host;
+using pfce::test::to_host_nchw;
 
 namespace {
+
+// The activation layouts the ops that take them (batch norm, ReLU, max-pool, concat) are tested in:
+// the same values in the other order.
+constexpr Layout kLayouts[] = {Layout::nchw, Layout::nhwc};
 
 // Values the GPU overwrites: an op that forgets an element leaves this behind and fails.
 constexpr float kGarbage = 1234.5f;
@@ -40,9 +45,10 @@ Tensor f32_zeros(Backend& b, Shape s) {
     return b.zeros(s, DType::f32);
 }
 
-// A device output pre-filled with garbage.
-Tensor gpu_out(Backend& gpu, Shape s) {
+// A device output pre-filled with garbage (a 4-D one in `layout`).
+Tensor gpu_out(Backend& gpu, Shape s, Layout layout = Layout::nchw) {
     Tensor t = gpu.zeros(s, DType::f32);
+    if (layout != Layout::nchw) t.set_layout(layout);
     gpu.fill(t, kGarbage);
     return t;
 }
@@ -206,31 +212,39 @@ struct Tf32Bound {
     ::testing::AssertionResult (*check)(const Tensor& ref, const Tensor& got, const Tensor& mag);
 };
 
+// The memory layouts of a weighted layer's activations on the GPU: x and dx, y and dy.
+struct ActivationLayouts {
+    Layout x = Layout::nchw, y = Layout::nchw;
+};
+
 // Forward, backward data and backward filter (+ bias when `bias`) of `op` on random inputs of the
-// given shapes (seeds ++seed for x, w, dy, then b): the GPU against the CPU within `bound`.
+// given shapes (seeds ++seed for x, w, dy, then b): the GPU (its activations in `layouts`) against
+// the CPU (nchw) within `bound`.
 void check_weighted_op(Backend& cpu, Backend& gpu, const WeightedOp& op, const Shape& xs,
                        const Shape& ws, const Shape& ys, bool bias, std::uint64_t& seed,
-                       const Tf32Bound& bound) {
+                       const Tf32Bound& bound, ActivationLayouts layouts = {}) {
     const std::string name = op.name;
     const Shape bs{ys[1]};
     Tensor x = random_f32(xs, ++seed), w = random_f32(ws, ++seed), dy = random_f32(ys, ++seed);
     Tensor b = bias ? random_f32(bs, ++seed) : Tensor();
     Tensor mx = bound.magnitude(x), mw = bound.magnitude(w), mdy = bound.magnitude(dy);
     Tensor mb = bias ? bound.magnitude(b) : Tensor();
-    Tensor gx = to_backend(gpu, x), gw = to_backend(gpu, w), gdy = to_backend(gpu, dy);
+    Tensor gx = to_backend(gpu, x, layouts.x), gw = to_backend(gpu, w);
+    Tensor gdy = to_backend(gpu, dy, layouts.y);
     Tensor gb = bias ? to_backend(gpu, b) : Tensor();
 
-    Tensor y = f32_zeros(cpu, ys), mag_y = f32_zeros(cpu, ys), gy = gpu_out(gpu, ys);
+    Tensor y = f32_zeros(cpu, ys), mag_y = f32_zeros(cpu, ys), gy = gpu_out(gpu, ys, layouts.y);
     op.forward(cpu, x, w, b, y);
     op.forward(cpu, mx, mw, mb, mag_y);
     op.forward(gpu, gx, gw, gb, gy);
-    EXPECT_TRUE(bound.check(y, to_host(gpu, gy), mag_y)) << name << "_forward";
+    EXPECT_TRUE(bound.check(y, to_host_nchw(gpu, gy), mag_y)) << name << "_forward";
 
-    Tensor dx = f32_zeros(cpu, xs), mag_dx = f32_zeros(cpu, xs), gdx = gpu_out(gpu, xs);
+    Tensor dx = f32_zeros(cpu, xs), mag_dx = f32_zeros(cpu, xs);
+    Tensor gdx = gpu_out(gpu, xs, layouts.x);
     op.backward_data(cpu, dy, w, dx);
     op.backward_data(cpu, mdy, mw, mag_dx);
     op.backward_data(gpu, gdy, gw, gdx);
-    EXPECT_TRUE(bound.check(dx, to_host(gpu, gdx), mag_dx)) << name << "_backward_data";
+    EXPECT_TRUE(bound.check(dx, to_host_nchw(gpu, gdx), mag_dx)) << name << "_backward_data";
 
     Tensor dw = f32_zeros(cpu, ws), mag_dw = f32_zeros(cpu, ws), gdw = gpu_out(gpu, ws);
     Tensor db = bias ? f32_zeros(cpu, bs) : Tensor();
@@ -263,12 +277,13 @@ std::string describe(const ConvCase& c) {
 
 // Every case of `cases`, seeds counting up from `seed`: the GPU conv2d against the CPU one.
 void check_conv_cases(Backend& cpu, Backend& gpu, const std::vector<ConvCase>& cases,
-                      std::uint64_t seed, const Tf32Bound& bound) {
+                      std::uint64_t seed, const Tf32Bound& bound, ActivationLayouts layouts = {}) {
     for (const ConvCase& c : cases) {
         SCOPED_TRACE(describe(c));
         const int ho = c.h + 2 * c.pad - c.k + 1, wo = c.w + 2 * c.pad - c.k + 1;
         check_weighted_op(cpu, gpu, conv2d_op(Conv2dParams{c.pad}), {c.n, c.ci, c.h, c.w},
-                          {c.co, c.ci, c.k, c.k}, {c.n, c.co, ho, wo}, c.bias, seed, bound);
+                          {c.co, c.ci, c.k, c.k}, {c.n, c.co, ho, wo}, c.bias, seed, bound,
+                          layouts);
     }
 }
 
@@ -309,12 +324,12 @@ struct UpCase {
 
 // Every case of `cases`, seeds counting up from `seed`: the GPU upconv2x2 against the CPU one.
 void check_upconv_cases(Backend& cpu, Backend& gpu, const std::vector<UpCase>& cases,
-                        std::uint64_t seed, const Tf32Bound& bound) {
+                        std::uint64_t seed, const Tf32Bound& bound, ActivationLayouts layouts = {}) {
     for (const UpCase& c : cases) {
         SCOPED_TRACE(testing::Message() << "N" << c.n << " Ci" << c.ci << " Co" << c.co << " "
                                         << c.h << "x" << c.w << (c.bias ? " bias" : " no-bias"));
         check_weighted_op(cpu, gpu, upconv2x2_op(), {c.n, c.ci, c.h, c.w}, {c.ci, c.co, 2, 2},
-                          {c.n, c.co, 2 * c.h, 2 * c.w}, c.bias, seed, bound);
+                          {c.n, c.co, 2 * c.h, 2 * c.w}, c.bias, seed, bound, layouts);
     }
 }
 
@@ -329,51 +344,61 @@ TEST(NnOpsGpu, Upconv2x2ForwardBackwardMatchCpu) {
 }
 
 #ifdef PFCE_HAVE_CUDA
-// The staged copies of the "channels_last" convolutions (cuda/conv_staging.cu) on shapes that are
-// not multiples of the 32 x 32 tile: NHWC is each plane's transpose, f32 exactly and bf16 with
-// the CPU twin's rounding, and unstaging gives the NCHW values back (bf16: the rounded ones).
-TEST(NnOpsGpu, ChannelsLastStagingTransposesExactly) {
+// The staged copies of the convolutions (cuda/conv_staging.cu) on shapes that are not multiples of
+// the 32 x 32 tile, in both directions (an NCHW tensor staged NHWC for "channels_last", an NHWC
+// activation staged NCHW for "nchw"): the staged copy is each image's transpose, f32 exactly and
+// bf16 with the CPU twin's rounding, and unstaging gives the values back (bf16: the rounded ones).
+TEST(NnOpsGpu, ConvolutionStagingTransposesExactly) {
     PFCE_REQUIRE_GPU(gpu);
     auto& ctx = dynamic_cast<CudaBackend&>(*gpu).context();
     for (const cudnn::StagedLayout l0 :
          {cudnn::StagedLayout{3, 37, 45}, cudnn::StagedLayout{1, 1, 1},
           cudnn::StagedLayout{2, 64, 33}, cudnn::StagedLayout{5, 3, 1000}}) {
-        for (const bool bf16 : {false, true}) {
-            cudnn::StagedLayout l = l0;
-            l.nhwc = true;
-            l.bf16 = bf16;
-            SCOPED_TRACE(testing::Message() << l.planes << " planes " << l.channels << " x " << l.hw
-                                            << (bf16 ? " bf16" : " f32"));
-            const Shape shape{l.planes, l.channels, l.hw};
-            const Tensor host = random_f32(shape, 40);
-            Tensor src = to_backend(*gpu, host);
-            Tensor staged = gpu->zeros({l.planes * l.channels * l.hw * (bf16 ? 2 : 4)}, DType::u8);
-            cudnn::stage_copy(src.data<float>(), staged.raw(), l, ctx.stream);
-            const Tensor got = to_host(*gpu, staged);
-            const float* in = host.data<float>();
-            for (long long n = 0; n < l.planes; ++n)
-                for (long long c = 0; c < l.channels; ++c)
-                    for (long long p = 0; p < l.hw; ++p) {
-                        const float v = in[(n * l.channels + c) * l.hw + p];
-                        const long long at = (n * l.hw + p) * l.channels + c;
-                        if (bf16) {
-                            std::uint16_t b;
-                            std::memcpy(&b, got.data<std::uint8_t>() + 2 * at, 2);
-                            ASSERT_EQ(b, kernels::bf16_bits(v)) << n << "," << c << "," << p;
-                        } else {
-                            float f;
-                            std::memcpy(&f, got.data<std::uint8_t>() + 4 * at, 4);
-                            ASSERT_EQ(f, v) << n << "," << c << "," << p;
+        for (const bool from_nhwc : {false, true})
+            for (const bool bf16 : {false, true}) {
+                cudnn::StagedLayout l = l0;
+                l.tensor_nhwc = from_nhwc;
+                l.staged_nhwc = !from_nhwc;
+                l.bf16 = bf16;
+                SCOPED_TRACE(testing::Message()
+                             << l.planes << " planes " << l.channels << " x " << l.hw
+                             << (bf16 ? " bf16" : " f32") << (from_nhwc ? " from NHWC" : ""));
+                // Offset of (image n, channel c, pixel p) in NCHW or NHWC.
+                auto at = [&](bool nhwc, long long n, long long c, long long p) {
+                    return nhwc ? (n * l.hw + p) * l.channels + c : (n * l.channels + c) * l.hw + p;
+                };
+                const Shape shape{l.planes, l.channels, l.hw};
+                const Tensor host = random_f32(shape, 40);  // in the tensor's layout
+                Tensor src = to_backend(*gpu, host);
+                Tensor staged =
+                    gpu->zeros({l.planes * l.channels * l.hw * (bf16 ? 2 : 4)}, DType::u8);
+                cudnn::stage_copy(src.data<float>(), staged.raw(), l, ctx.stream);
+                const Tensor got = to_host(*gpu, staged);
+                const float* in = host.data<float>();
+                for (long long n = 0; n < l.planes; ++n)
+                    for (long long c = 0; c < l.channels; ++c)
+                        for (long long p = 0; p < l.hw; ++p) {
+                            const float v = in[at(from_nhwc, n, c, p)];
+                            const long long to = at(!from_nhwc, n, c, p);
+                            if (bf16) {
+                                std::uint16_t b;
+                                std::memcpy(&b, got.data<std::uint8_t>() + 2 * to, 2);
+                                ASSERT_EQ(b, kernels::bf16_bits(v)) << n << "," << c << "," << p;
+                            } else {
+                                float f;
+                                std::memcpy(&f, got.data<std::uint8_t>() + 4 * to, 4);
+                                ASSERT_EQ(f, v) << n << "," << c << "," << p;
+                            }
                         }
-                    }
-            Tensor back = gpu_out(*gpu, shape);
-            cudnn::unstage_copy(staged.raw(), back.data<float>(), l, ctx.stream);
-            const Tensor round_trip = to_host(*gpu, back);
-            for (long long i = 0; i < host.numel(); ++i) {
-                const float want = bf16 ? kernels::bf16_to_float(kernels::bf16_bits(in[i])) : in[i];
-                ASSERT_EQ(round_trip.data<float>()[i], want) << i;
+                Tensor back = gpu_out(*gpu, shape);
+                cudnn::unstage_copy(staged.raw(), back.data<float>(), l, ctx.stream);
+                const Tensor round_trip = to_host(*gpu, back);
+                for (long long i = 0; i < host.numel(); ++i) {
+                    const float want =
+                        bf16 ? kernels::bf16_to_float(kernels::bf16_bits(in[i])) : in[i];
+                    ASSERT_EQ(round_trip.data<float>()[i], want) << i;
+                }
             }
-        }
     }
 }
 
@@ -390,6 +415,30 @@ TEST(NnOpsGpu, ConvolutionsChannelsLastMatchCpu) {
     check_upconv_cases(*cpu, *gpu, up_cases, 550, kTf32Bound);
     gpu->select_op_variant("convolution", "nchw");
 }
+
+// The convolutions and transposed convolutions on nhwc activations (the "activations" variant
+// nhwc): all nhwc (the network's inner layers), nchw in and nhwc out (its first layer), nhwc in
+// and nchw out (its logits layer), with cuDNN convolving in either layout (in place where the
+// layouts agree, through a transposing stage where they do not), biases included.
+TEST(NnOpsGpu, ConvolutionsOnNhwcActivationsMatchCpu) {
+    auto cpu = pfce::test::cpu_backend();
+    PFCE_REQUIRE_GPU(gpu);
+    const std::vector<UpCase> up_cases = {
+        {1, 3, 2, 5, 7, true}, {2, 33, 16, 4, 3, true}, {3, 8, 33, 6, 6, false}};
+    constexpr Layout kNchw = Layout::nchw, kNhwc = Layout::nhwc;
+    for (const std::string& conv_layout : gpu->op_variants("convolution")) {
+        gpu->select_op_variant("convolution", conv_layout);
+        for (const ActivationLayouts l : {ActivationLayouts{kNhwc, kNhwc},
+                                          ActivationLayouts{kNchw, kNhwc},
+                                          ActivationLayouts{kNhwc, kNchw}}) {
+            SCOPED_TRACE(testing::Message() << "cuDNN in " << conv_layout << ", x "
+                                            << layout_name(l.x) << ", y " << layout_name(l.y));
+            check_conv_cases(*cpu, *gpu, kConvCases, 170, kTf32Bound, l);
+            check_upconv_cases(*cpu, *gpu, up_cases, 570, kTf32Bound, l);
+        }
+    }
+    gpu->select_op_variant("convolution", "nchw");
+}
 #endif
 
 // ---- batch norm -------------------------------------------------------------------------------
@@ -399,25 +448,27 @@ struct BnCase {
 };
 
 // Training forward, backward (each side from its own saved statistics) and inference from the
-// updated running statistics of one shape, GPU against CPU.
-void check_batchnorm(Backend& cpu, Backend& gpu, const BnCase& c, std::uint64_t seed) {
-    SCOPED_TRACE(testing::Message() << "N" << c.n << " C" << c.c << " " << c.h << "x" << c.w);
+// updated running statistics of one shape, GPU (activations in `layout`) against CPU (nchw).
+void check_batchnorm(Backend& cpu, Backend& gpu, const BnCase& c, std::uint64_t seed,
+                     Layout layout) {
+    SCOPED_TRACE(testing::Message() << "N" << c.n << " C" << c.c << " " << c.h << "x" << c.w << " "
+                                    << layout_name(layout));
     const Shape xs{c.n, c.c, c.h, c.w}, cs{c.c};
     const BatchNormParams p{0.1f, 1e-5f};
     // A non-zero mean (x in [-1, 3]) exercises the variance computation.
     Tensor x = random_f32(xs, ++seed, -1.0f, 3.0f), dy = random_f32(xs, ++seed);
     Tensor gamma = random_f32(cs, ++seed, 0.5f, 1.5f), beta = random_f32(cs, ++seed);
     Tensor rm = random_f32(cs, ++seed), rv = random_f32(cs, ++seed, 0.5f, 2.0f);
-    Tensor gx = to_backend(gpu, x), gdy = to_backend(gpu, dy);
+    Tensor gx = to_backend(gpu, x, layout), gdy = to_backend(gpu, dy, layout);
     Tensor ggamma = to_backend(gpu, gamma), gbeta = to_backend(gpu, beta);
     Tensor grm = to_backend(gpu, rm), grv = to_backend(gpu, rv);
 
     // training forward
     Tensor y = f32_zeros(cpu, xs), sm = f32_zeros(cpu, cs), si = f32_zeros(cpu, cs);
     cpu.batchnorm_forward_train(x, gamma, beta, rm, rv, y, sm, si, p);
-    Tensor gy = gpu_out(gpu, xs), gsm = gpu_out(gpu, cs), gsi = gpu_out(gpu, cs);
+    Tensor gy = gpu_out(gpu, xs, layout), gsm = gpu_out(gpu, cs), gsi = gpu_out(gpu, cs);
     gpu.batchnorm_forward_train(gx, ggamma, gbeta, grm, grv, gy, gsm, gsi, p);
-    EXPECT_TRUE(within_bound(y, to_host(gpu, gy), bn_forward_magnitude(x, gamma, beta, sm, si),
+    EXPECT_TRUE(within_bound(y, to_host_nchw(gpu, gy), bn_forward_magnitude(x, gamma, beta, sm, si),
                              kBnAtol, kBnRel))
         << "y";
     EXPECT_TRUE(all_close(sm, to_host(gpu, gsm), 1e-5, 1e-5)) << "save_mean";
@@ -428,22 +479,22 @@ void check_batchnorm(Backend& cpu, Backend& gpu, const BnCase& c, std::uint64_t 
     // backward, each side from its own saved statistics
     Tensor dx = f32_zeros(cpu, xs), dg = f32_zeros(cpu, cs), dbt = f32_zeros(cpu, cs);
     cpu.batchnorm_backward(x, nullptr, dy, gamma, sm, si, dx, dg, dbt);
-    Tensor gdx = gpu_out(gpu, xs), gdg = gpu_out(gpu, cs), gdbt = gpu_out(gpu, cs);
+    Tensor gdx = gpu_out(gpu, xs, layout), gdg = gpu_out(gpu, cs), gdbt = gpu_out(gpu, cs);
     gpu.batchnorm_backward(gx, nullptr, gdy, ggamma, gsm, gsi, gdx, gdg, gdbt);
     const BnGradMagnitude mag = bn_backward_magnitude(x, dy, gamma, sm, si);
-    EXPECT_TRUE(within_bound(dx, to_host(gpu, gdx), mag.dx, kBnAtol, kBnRel)) << "dx";
+    EXPECT_TRUE(within_bound(dx, to_host_nchw(gpu, gdx), mag.dx, kBnAtol, kBnRel)) << "dx";
     EXPECT_TRUE(within_bound(dg, to_host(gpu, gdg), mag.dgamma, kBnAtol, kBnRel)) << "dgamma";
     EXPECT_TRUE(within_bound(dbt, to_host(gpu, gdbt), mag.dbeta, kBnAtol, kBnRel)) << "dbeta";
 
     // inference from the (updated) running statistics
     Tensor yi = f32_zeros(cpu, xs);
     cpu.batchnorm_forward_infer(x, gamma, beta, rm, rv, yi, p);
-    Tensor gyi = gpu_out(gpu, xs);
+    Tensor gyi = gpu_out(gpu, xs, layout);
     gpu.batchnorm_forward_infer(gx, ggamma, gbeta, grm, grv, gyi, p);
     Tensor inv_rs = Tensor::host(cs, DType::f32);  // 1/sqrt(running_var + eps)
     for (std::int64_t k = 0; k < c.c; ++k)
         inv_rs.data<float>()[k] = 1.0f / std::sqrt(rv.data<float>()[k] + p.eps);
-    EXPECT_TRUE(within_bound(yi, to_host(gpu, gyi),
+    EXPECT_TRUE(within_bound(yi, to_host_nchw(gpu, gyi),
                              bn_forward_magnitude(x, gamma, beta, rm, inv_rs), kBnAtol, kBnRel))
         << "inference y";
 }
@@ -457,9 +508,12 @@ TEST(NnOpsGpu, BatchNormTrainInferBackwardMatchCpu) {
         {3, 33, 4, 1},     // odd channels, one column
         {2, 5, 33, 35},    // more pixels than one block: several slices per channel
         {3, 22000, 1, 1},  // more (n,c) planes than one grid dimension holds
+        {2, 70, 40, 37},   // nhwc: channel tiles with a partial last one, several slices
     };
-    std::uint64_t seed = 900;
-    for (const BnCase& c : cases) check_batchnorm(*cpu, *gpu, c, seed += 10);
+    for (const Layout layout : kLayouts) {
+        std::uint64_t seed = 900;
+        for (const BnCase& c : cases) check_batchnorm(*cpu, *gpu, c, seed += 10, layout);
+    }
 }
 
 // ---- routing ops: bit-exact ---------------------------------------------------------------------
@@ -472,23 +526,25 @@ struct RoutedOutputs {
 using TensorRefs = std::vector<std::reference_wrapper<const Tensor>>;
 using RoutingOp = std::function<void(Backend&, const TensorRefs& in, std::vector<Tensor>& out)>;
 
-// Runs `op` on the CPU with the host `inputs` and on the GPU with device copies of them; the
-// outputs have `out_shapes` (zeros on the CPU, garbage on the GPU). Expects output i of the GPU to
-// equal that of the CPU bit for bit (a failure names it names[i]) and returns both sets.
+// Runs `op` on the CPU with the host `inputs` and on the GPU with device copies of them (4-D ones
+// in `layout`); the outputs have `out_shapes` (zeros on the CPU, garbage in `layout` on the GPU).
+// Expects output i of the GPU to equal that of the CPU bit for bit (a failure names it names[i])
+// and returns both sets (nchw).
 RoutedOutputs expect_routed_exactly(Backend& cpu, Backend& gpu, const TensorRefs& inputs,
                                     const std::vector<Shape>& out_shapes,
-                                    const std::vector<std::string>& names, const RoutingOp& op) {
+                                    const std::vector<std::string>& names, const RoutingOp& op,
+                                    Layout layout = Layout::nchw) {
     std::vector<Tensor> gin, cpu_outs, gpu_outs;
-    for (const Tensor& t : inputs) gin.push_back(to_backend(gpu, t));
+    for (const Tensor& t : inputs) gin.push_back(to_backend(gpu, t, layout));
     for (const Shape& s : out_shapes) {
         cpu_outs.push_back(f32_zeros(cpu, s));
-        gpu_outs.push_back(gpu_out(gpu, s));
+        gpu_outs.push_back(gpu_out(gpu, s, s.rank == 4 ? layout : Layout::nchw));
     }
     op(cpu, inputs, cpu_outs);
     op(gpu, TensorRefs(gin.begin(), gin.end()), gpu_outs);
     RoutedOutputs r;
     for (std::size_t i = 0; i < gpu_outs.size(); ++i) {
-        r.gpu.push_back(to_host(gpu, gpu_outs[i]));
+        r.gpu.push_back(to_host_nchw(gpu, gpu_outs[i]));
         EXPECT_TRUE(all_close(cpu_outs[i], r.gpu[i], 0.0, 0.0)) << names[i];
     }
     r.cpu = std::move(cpu_outs);
@@ -498,8 +554,9 @@ RoutedOutputs expect_routed_exactly(Backend& cpu, Backend& gpu, const TensorRefs
 TEST(NnOpsGpu, ReluMatchesCpuExactly) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
+    for (const Layout layout : kLayouts)
     for (const Shape& s : {Shape{1, 1, 1, 1}, Shape{2, 3, 5, 7}, Shape{3, 33, 17, 9}}) {
-        SCOPED_TRACE(s.str());
+        SCOPED_TRACE(s.str() + " " + layout_name(layout));
         Tensor x = coarse_f32(s, 1, 9, -2.0f, 0.5f);  // exact zeros included
         Tensor dy = random_f32(s, 2);
         const RoutedOutputs r =
@@ -507,11 +564,13 @@ TEST(NnOpsGpu, ReluMatchesCpuExactly) {
                                   [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
                                       be.relu_forward(in[0], out[0]);
                                       be.relu_backward(out[0], in[1], out[1]);
-                                  });
+                                  },
+                                  layout);
 
-        Tensor gx = to_backend(*gpu, x);
+        Tensor gx = to_backend(*gpu, x, layout);
         gpu->relu_forward(gx, gx);  // in place
-        EXPECT_TRUE(all_close(r.cpu[0], to_host(*gpu, gx), 0.0, 0.0)) << "relu_forward in place";
+        EXPECT_TRUE(all_close(r.cpu[0], to_host_nchw(*gpu, gx), 0.0, 0.0))
+            << "relu_forward in place";
     }
 }
 
@@ -520,9 +579,10 @@ TEST(NnOpsGpu, MaxPoolMatchesCpuExactlyWithTies) {
     PFCE_REQUIRE_GPU(gpu);
     // Odd sides leave a row/column out of every window; 2x3x3 planes by the tens of thousands
     // exceed one grid dimension.
+    for (const Layout layout : kLayouts)
     for (const Shape& s : {Shape{1, 1, 2, 2}, Shape{1, 1, 1, 5}, Shape{2, 3, 7, 9},
                            Shape{3, 33, 8, 6}, Shape{2, 35000, 3, 3}}) {
-        SCOPED_TRACE(s.str());
+        SCOPED_TRACE(s.str() + " " + layout_name(layout));
         const Shape ys{s[0], s[1], s[2] / 2, s[3] / 2};
         Tensor x = coarse_f32(s, 3, 3, -1.0f, 1.0f);  // three levels: ties in most windows
         Tensor dy = random_f32(ys, 4);
@@ -531,7 +591,8 @@ TEST(NnOpsGpu, MaxPoolMatchesCpuExactlyWithTies) {
                               [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
                                   be.maxpool2x2_forward(in[0], out[0]);
                                   be.maxpool2x2_backward(in[0], out[0], in[1], out[1]);
-                              });
+                              },
+                              layout);
     }
 }
 
@@ -541,10 +602,11 @@ TEST(NnOpsGpu, ConcatMatchesCpuExactly) {
     struct Case {
         int n, ca, cb, h, w;
     };
+    for (const Layout layout : kLayouts)
     for (const Case& c :
          {Case{1, 1, 1, 1, 1}, Case{2, 3, 5, 7, 9}, Case{3, 33, 1, 4, 5}, Case{2, 16, 32, 6, 6}}) {
-        SCOPED_TRACE(testing::Message()
-                     << "N" << c.n << " Ca" << c.ca << " Cb" << c.cb << " " << c.h << "x" << c.w);
+        SCOPED_TRACE(testing::Message() << "N" << c.n << " Ca" << c.ca << " Cb" << c.cb << " "
+                                        << c.h << "x" << c.w << " " << layout_name(layout));
         const Shape as{c.n, c.ca, c.h, c.w}, bs{c.n, c.cb, c.h, c.w},
             ys{c.n, c.ca + c.cb, c.h, c.w};
         Tensor a = random_f32(as, 5), b = random_f32(bs, 6), dy = random_f32(ys, 7);
@@ -554,7 +616,8 @@ TEST(NnOpsGpu, ConcatMatchesCpuExactly) {
             [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
                 be.concat_channels(in[0], in[1], out[0]);
                 be.concat_channels_backward(in[2], out[1], out[2]);
-            });
+            },
+            layout);
     }
 }
 
@@ -668,8 +731,10 @@ TEST(NnOpsGpuLarge, BatchNormAtUNetShapesMatchesCpu) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
     const std::vector<BnCase> cases = {{8, 32, 304, 304}, {8, 64, 152, 152}, {8, 512, 19, 19}};
-    std::uint64_t seed = 4000;
-    for (const BnCase& c : cases) check_batchnorm(*cpu, *gpu, c, seed += 10);
+    for (const Layout layout : kLayouts) {
+        std::uint64_t seed = 4000;
+        for (const BnCase& c : cases) check_batchnorm(*cpu, *gpu, c, seed += 10, layout);
+    }
 }
 
 // ---- a warmed-up step neither allocates nor synchronizes ---------------------------------------

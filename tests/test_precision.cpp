@@ -346,13 +346,8 @@ Outputs run_case(Backend& be, const RandomCase& c, const Inputs& in, Precision p
                  Layout layout = Layout::nchw) {
     be.set_precision(p);
     const Shapes s = shapes_of(c);
-    auto up = [&](const Tensor& h) {
-        return layout == Layout::nchw ? to_backend(be, h) : test::to_layout(h, layout);
-    };
-    // (nhwc only on the CPU backend, whose tensors are host tensors)
-    auto down = [&](const Tensor& t) {
-        return layout == Layout::nchw ? to_host(be, t) : test::to_layout(t, Layout::nchw);
-    };
+    auto up = [&](const Tensor& h) { return to_backend(be, h, layout); };
+    auto down = [&](const Tensor& t) { return test::to_host_nchw(be, t); };
     const Tensor x = up(in.x), dy = up(in.dy), w = to_backend(be, in.w);
     const Tensor b = c.bias ? to_backend(be, in.b) : Tensor();
     Tensor y = up(Tensor::host(s.y, DType::f32)), dx = up(Tensor::host(s.x, DType::f32));
@@ -553,9 +548,12 @@ TEST(PrecisionGpu, ConvolutionsMatchTheCpuTwinAtEveryPrecision) {
         {Precision::tf32, {4e-3, 1e-5, 0.0, 0.0, 4e-3}},
         {Precision::fp32, {4e-5, 1e-6, 0.0, 0.0, 1e-4}},
     };
-    // In each memory layout cuDNN may convolve in (the "convolution" variants: NCHW, NHWC).
-    for (const std::string& layout : gpu->op_variants("convolution")) {
-        SCOPED_TRACE(layout);
+    // In each memory layout cuDNN may convolve in (the "convolution" variants: NCHW, NHWC), on
+    // nchw and nhwc activations (the "activations" variants: staged when the layouts differ,
+    // convolved in place at fp32 and tf32 when they agree).
+    for (const std::string& layout : gpu->op_variants("convolution"))
+    for (const Layout activations : {Layout::nchw, Layout::nhwc}) {
+        SCOPED_TRACE(layout + ", " + layout_name(activations) + " activations");
         gpu->select_op_variant("convolution", layout);
         for (const RandomCase& c : kGpuCases) {
             SCOPED_TRACE(c.name);
@@ -564,8 +562,8 @@ TEST(PrecisionGpu, ConvolutionsMatchTheCpuTwinAtEveryPrecision) {
             const Outputs fp32 = run_case(*cpu, c, in, Precision::fp32);
             for (const auto& [p, bounds] : runs) {
                 SCOPED_TRACE(kPrecisions.name(p));
-                check_outputs(run_case(*cpu, c, in, p), run_case(*gpu, c, in, p), fp32, mag, bounds,
-                              p, c.bias);
+                check_outputs(run_case(*cpu, c, in, p), run_case(*gpu, c, in, p, activations), fp32,
+                              mag, bounds, p, c.bias);
             }
         }
     }

@@ -45,6 +45,7 @@ std::unique_ptr<Backend> reference_backend() {
 
 Tensor to_host(Backend& b, const Tensor& t) {
     Tensor h = Tensor::host(t.shape(), t.dtype());
+    if (t.layout() != Layout::nchw) h.set_layout(t.layout());
     if (t.device() == DeviceKind::cpu) {
         if (t.bytes()) std::memcpy(h.raw(), t.raw(), t.bytes());
     } else {
@@ -80,10 +81,22 @@ Tensor to_layout(const Tensor& host, Layout layout) {
     return out;
 }
 
+Tensor to_host_nchw(Backend& b, const Tensor& t) {
+    Tensor h = to_host(b, t);
+    return h.layout() == Layout::nchw ? std::move(h) : to_layout(h, Layout::nchw);
+}
+
 Tensor to_backend(Backend& b, const Tensor& host) {
     Tensor d = b.zeros(host.shape(), host.dtype());
+    if (host.layout() != Layout::nchw) d.set_layout(host.layout());
     b.copy(d, host);
     return d;
+}
+
+Tensor to_backend(Backend& b, const Tensor& host, Layout layout) {
+    if (host.empty() || host.shape().rank != 4 || host.layout() == layout)
+        return to_backend(b, host);
+    return to_backend(b, to_layout(host, layout));
 }
 
 Tensor step_scalars(Backend& b, const std::array<float, kOptimScalarCount>& values) {

@@ -26,10 +26,15 @@ std::string no_gpu_reason();  // why cuda_backend_or_null() gives nullptr
 // The plain loops every backend is checked against (host/reference).
 std::unique_ptr<Backend> reference_backend();
 
-// Host copy of any tensor (device tensors are copied through `b`).
+// Host copy of any tensor in its layout (device tensors are copied through `b`).
 Tensor to_host(Backend& b, const Tensor& t);
-// Device copy of a host tensor on backend `b` (a plain copy on the CPU backend).
+// Host copy of any tensor in nchw (core/tensor.hpp), whatever its layout: its (N,C,H,W) values in
+// the order a reference result has them.
+Tensor to_host_nchw(Backend& b, const Tensor& t);
+// Device copy of a host tensor on backend `b` (a plain copy on the CPU backend); with `layout`, a
+// 4-D one holds the same (N,C,H,W) values in that layout.
 Tensor to_backend(Backend& b, const Tensor& host);
+Tensor to_backend(Backend& b, const Tensor& host, Layout layout);
 // An optimizer step's scalars (core/op_params.hpp OptimScalar) as the step-scalars tensor on `b`.
 Tensor step_scalars(Backend& b, const std::array<float, kOptimScalarCount>& values);
 
