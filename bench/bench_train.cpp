@@ -158,6 +158,22 @@ class ProfilingBackend final : public Backend {
                    const Tensor& k, const AdamParams& q) override {
         timed("optimizer", [&] { in_.adam_step(p, g, m, v, s, k, q); });
     }
+    // The whole-model steps too, or the base class would split them into one-tensor steps and the
+    // profile would never show CUDA's multi-tensor launches.
+    void sgd_steps(std::span<const SgdSlot> slots, const Tensor& s, const Tensor& k,
+                   const SgdParams& q) override {
+        timed("optimizer", [&] { in_.sgd_steps(slots, s, k, q); });
+    }
+    void adam_steps(std::span<const AdamSlot> slots, const Tensor& s, const Tensor& k,
+                    const AdamParams& q) override {
+        timed("optimizer", [&] { in_.adam_steps(slots, s, k, q); });
+    }
+    std::vector<std::string> op_variants(const std::string& op) const override {
+        return in_.op_variants(op);
+    }
+    void select_op_variant(const std::string& op, const std::string& v) override {
+        in_.select_op_variant(op, v);
+    }
     void confusion_accumulate(const Tensor& p, const Tensor& t, Tensor& c) override {
         timed("confusion", [&] { in_.confusion_accumulate(p, t, c); });
     }
@@ -376,6 +392,32 @@ int run(const Options& opt_in) {
     // copies made by the staging pass). A layout's plans are searched in its warm-up steps.
     time_variants("convolution_variants", "convolution layout", backend->op_variants("convolution"),
                   {"convolution"});
+    // The whole network on nhwc activations (CUDA's "activations" variant, cuDNN convolving NHWC
+    // in place): a trainer of its own, since a model takes its layout when it is built.
+    if (backend->op_variants("activations").size() > 1) {
+        backend->select_op_variant("activations", "nhwc");
+        backend->select_op_variant("convolution", "channels_last");
+        Trainer tn(*backend, o);
+        const Timing tv =
+            time_it([&] { tn.step(); }, o.warmup, o.steps, [&] { backend->synchronize(); });
+        backend->select_op_variant("activations", "nchw");
+        backend->select_op_variant("convolution", "nchw");
+        // Against nchw activations with cuDNN on NHWC copies (the convolution variant timed
+        // above), so the ratio isolates what keeping the activations in NHWC saves.
+        double copies_ips = 0.0;
+        if (result.contains("convolution_variants") &&
+            result["convolution_variants"].contains("channels_last"))
+            copies_ips = result["convolution_variants"]["channels_last"].value("images_per_s", 0.0);
+        const double nhwc_ips = o.batch / tv.median_s;
+        json nhwc = {{"images_per_s", nhwc_ips},
+                     {"step", to_json(tv)},
+                     {"speedup_vs_nchw", timing.median_s / tv.median_s}};
+        if (copies_ips > 0.0) nhwc["speedup_vs_channels_last_copies"] = nhwc_ips / copies_ips;
+        result["activation_variants"] = {{"nchw", {{"images_per_s", o.batch / timing.median_s}}},
+                                         {"nhwc", nhwc}};
+        std::fprintf(stderr, "bench_train: nhwc activations: %.2f images/s (%.2fx nchw)\n",
+                     nhwc_ips, timing.median_s / tv.median_s);
+    }
     // The step recorded once as a CUDA graph and replayed (run.step_graph), against the eager
     // step timed above: the launch overhead a graph saves, which is largest at small batches.
     if (cuda) {

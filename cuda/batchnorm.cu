@@ -258,8 +258,8 @@ __global__ void bn_backward_apply_nhwc_kernel(
     for (long long i = 1LL * blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += 1LL * gridDim.x * blockDim.x) {
         const int c = static_cast<int>(i % c_count);
-        dx[i] = coef_a[c] * (bn_grad_in(dy, y, i) - coef_mean_dy[c] - (x[i] - save_mean[c]) *
-                                                                          coef_k[c]);
+        dx[i] = coef_a[c] *
+                (bn_grad_in(dy, y, i) - coef_mean_dy[c] - (x[i] - save_mean[c]) * coef_k[c]);
     }
 }
 
@@ -287,8 +287,8 @@ BnShape bn_shape(const Tensor& x) {
 // pixels at a time; nhwc: kColTile channels of kRowLanes pixels, and a slice at least 8 steps).
 int slices_for(const CudaContext& ctx, const BnShape& s) {
     const long long channel_blocks = s.nhwc ? (s.c + kColTile - 1) / kColTile : s.c;
-    const long long want = (4LL * ctx.props.multiProcessorCount + channel_blocks - 1) /
-                           channel_blocks;
+    const long long want =
+        (4LL * ctx.props.multiProcessorCount + channel_blocks - 1) / channel_blocks;
     const long long per_slice = s.nhwc ? 8LL * kRowLanes : kThreads;
     const long long most = ((s.nhwc ? s.pixels() : s.hw) + per_slice - 1) / per_slice;
     return static_cast<int>(std::max(1LL, std::min({want, most, 1024LL})));
@@ -405,16 +405,15 @@ void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, cons
                y, save_mean.data<float>(), s.pixels(), s.c, partial);
     else
         launch("bn_partial_grad_kernel", bn_partial_grad_kernel, reduction_grid(s, slices),
-               kThreads, ctx.stream, x.data<float>(), dy.data<float>(), y,
-               save_mean.data<float>(), s.n, s.c, s.hw, partial);
+               kThreads, ctx.stream, x.data<float>(), dy.data<float>(), y, save_mean.data<float>(),
+               s.n, s.c, s.hw, partial);
     launch("bn_finalize_grad_kernel", bn_finalize_grad_kernel, grid_for(s.c), 256, ctx.stream,
            partial, slices, s.c, m, gamma.data<float>(), save_invstd.data<float>(),
            dgamma.data<float>(), dbeta.data<float>(), coef_a, coef_mean_dy, coef_k);
     if (s.nhwc)
-        launch("bn_backward_apply_nhwc_kernel", bn_backward_apply_nhwc_kernel,
-               grid_for(s.values()), kThreads, ctx.stream, x.data<float>(), dy.data<float>(), y,
-               dx.data<float>(), s.c, s.values(), save_mean.data<float>(), coef_a, coef_mean_dy,
-               coef_k);
+        launch("bn_backward_apply_nhwc_kernel", bn_backward_apply_nhwc_kernel, grid_for(s.values()),
+               kThreads, ctx.stream, x.data<float>(), dy.data<float>(), y, dx.data<float>(), s.c,
+               s.values(), save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
     else
         launch("bn_backward_apply_kernel", bn_backward_apply_kernel, plane_grid(s), kThreads,
                ctx.stream, x.data<float>(), dy.data<float>(), y, dx.data<float>(), s.c,

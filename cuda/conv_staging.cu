@@ -4,6 +4,7 @@
 // tensor is exact. A layout change is a transpose of each image's (channels x hw) or (hw x
 // channels) matrix, through a shared-memory tile so that both the reads and the writes are
 // coalesced; the conversion rides along for free.
+#include <algorithm>
 #include <cstdint>
 
 #include "core/kernels/precision.hpp"
@@ -37,25 +38,31 @@ __global__ void convert_kernel(const In* __restrict__ src, Out* __restrict__ dst
 
 constexpr int kTile = 32, kTileRows = 8;  // blocks of 32 x 8 threads move 32 x 32 tiles
 
-// Plane blockIdx.z of src, a (rows x cols) matrix, into dst as its transpose (cols x rows), tile
-// (blockIdx.y, blockIdx.x) of (rows, cols): reads run along cols, writes along rows, both
-// coalesced. NCHW -> NHWC is the transpose of each image's (C x HW); NHWC -> NCHW of its (HW x C).
+// Plane blockIdx.z of src, a (rows x cols) matrix, into dst as its transpose (cols x rows), 32 x 32
+// tiles: reads run along cols, writes along rows, both coalesced. The blocks stride over the tiles
+// (the same count for every thread of a block, so __syncthreads is reached by all), so a grid
+// capped at the launch limits covers any size. NCHW -> NHWC is the transpose of each image's
+// (C x HW); NHWC -> NCHW of its (HW x C).
 template <typename In, typename Out>
 __global__ void transpose_kernel(const In* __restrict__ src, Out* __restrict__ dst, long long rows,
                                  long long cols) {
     __shared__ float tile[kTile][kTile + 1];  // +1: no bank conflicts on the transposed read
     const long long plane = static_cast<long long>(blockIdx.z) * rows * cols;
-    const long long r0 = static_cast<long long>(blockIdx.y) * kTile;
-    const long long c0 = static_cast<long long>(blockIdx.x) * kTile;
-    for (int j = threadIdx.y; j < kTile; j += kTileRows) {
-        const long long r = r0 + j, c = c0 + threadIdx.x;
-        if (r < rows && c < cols) tile[j][threadIdx.x] = load(src + plane + r * cols + c);
-    }
-    __syncthreads();
-    for (int j = threadIdx.y; j < kTile; j += kTileRows) {
-        const long long c = c0 + j, r = r0 + threadIdx.x;
-        if (r < rows && c < cols) store(dst + plane + c * rows + r, tile[threadIdx.x][j]);
-    }
+    for (long long r0 = static_cast<long long>(blockIdx.y) * kTile; r0 < rows;
+         r0 += static_cast<long long>(gridDim.y) * kTile)
+        for (long long c0 = static_cast<long long>(blockIdx.x) * kTile; c0 < cols;
+             c0 += static_cast<long long>(gridDim.x) * kTile) {
+            for (int j = threadIdx.y; j < kTile; j += kTileRows) {
+                const long long r = r0 + j, c = c0 + threadIdx.x;
+                if (r < rows && c < cols) tile[j][threadIdx.x] = load(src + plane + r * cols + c);
+            }
+            __syncthreads();
+            for (int j = threadIdx.y; j < kTile; j += kTileRows) {
+                const long long c = c0 + j, r = r0 + threadIdx.x;
+                if (r < rows && c < cols) store(dst + plane + c * rows + r, tile[threadIdx.x][j]);
+            }
+            __syncthreads();  // the tile is refilled by the next iteration
+        }
 }
 
 // One copy from layout src_nhwc to dst_nhwc: a plain conversion when they agree, else the
@@ -69,13 +76,14 @@ void convert(const In* src, Out* dst, const StagedLayout& l, bool src_nhwc, bool
         return;
     }
     const long long rows = src_nhwc ? l.hw : l.channels, cols = src_nhwc ? l.channels : l.hw;
-    const long long gx = (cols + kTile - 1) / kTile, gy = (rows + kTile - 1) / kTile;
-    PFCE_CHECK_SHAPE(gx <= 0x7fffffffLL && gy <= 65535 && l.planes <= 65535, "staging of ",
-                     l.planes, " planes of ", l.channels, " x ", l.hw, " exceeds the grid");
-    launch("stage_transpose", transpose_kernel<In, Out>,
-           dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy),
-                static_cast<unsigned>(l.planes)),
-           dim3(kTile, kTileRows), stream, src, dst, rows, cols);
+    const long long gx = std::min((cols + kTile - 1) / kTile, 0x7fffffffLL);
+    const long long gy = std::min((rows + kTile - 1) / kTile, 65535LL);
+    PFCE_CHECK_SHAPE(l.planes <= 65535, "staging of ", l.planes, " planes of ", l.channels, " x ",
+                     l.hw, " exceeds the grid");
+    launch(
+        "stage_transpose", transpose_kernel<In, Out>,
+        dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy), static_cast<unsigned>(l.planes)),
+        dim3(kTile, kTileRows), stream, src, dst, rows, cols);
 }
 
 }  // namespace

@@ -406,8 +406,8 @@ void CudaBackend::synchronize() {
 
 void CudaBackend::add_inplace(Tensor& y, const Tensor& x) {
     // Elementwise, so any layout, but one for both (as the CPU backend).
-    PFCE_CHECK_SHAPE(y.shape() == x.shape() && y.layout() == x.layout(), y.describe(), " += ",
-                     x.describe());
+    PFCE_CHECK_SHAPE(y.shape() == x.shape() && y.layout() == x.layout(), y.describe(),
+                     " += ", x.describe());
     const long long n = y.numel();
     if (n == 0) return;
     launch("add_inplace_kernel", add_inplace_kernel, grid_for(n), 256, ctx_->stream,

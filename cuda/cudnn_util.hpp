@@ -116,7 +116,7 @@ struct ConvGeometry {
 enum class ConvDirection { forward, backward_data, backward_filter };
 
 struct ConvPlan {
-    TensorDesc x, y;          // in the data type and layout cuDNN convolves (data_type, conv_format)
+    TensorDesc x, y;  // in the data type and layout cuDNN convolves (data_type, conv_format)
     TensorDesc x_f32, y_f32;  // the f32 tensors themselves (in their layouts), for the bias passes
     // Per-channel bias shapes for cudnnAddTensor / cudnnConvolutionBackwardBias: (1,k,1,1) for a
     // convolution's output; (1,c,1,1) for a transposed convolution, whose output is the input side.
@@ -306,8 +306,8 @@ inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDi
     p->x = make_tensor_desc(g.n, g.c, g.h, g.w, type, format);
     p->y = make_tensor_desc(g.n, g.k, g.out_h(), g.out_w(), type, format);
     p->x_f32 = make_tensor_desc(g.n, g.c, g.h, g.w, CUDNN_DATA_FLOAT, tensor_format(f.x_nhwc));
-    p->y_f32 = make_tensor_desc(g.n, g.k, g.out_h(), g.out_w(), CUDNN_DATA_FLOAT,
-                                tensor_format(f.y_nhwc));
+    p->y_f32 =
+        make_tensor_desc(g.n, g.k, g.out_h(), g.out_w(), CUDNN_DATA_FLOAT, tensor_format(f.y_nhwc));
     p->bias_out = make_tensor_desc(1, g.k, 1, 1);
     p->bias_in = make_tensor_desc(1, g.c, 1, 1);
     p->w = make_filter_desc(g.k, g.c, g.r, g.r, type, format);
@@ -353,8 +353,8 @@ inline std::vector<std::string> conv_plan_choices(int device) {
             std::to_string(k[6]) + " r" + std::to_string(k[7]) + " pad" + std::to_string(k[8]) +
             " stride" + std::to_string(k[9]) + " " +
             kPrecisions.name(static_cast<Precision>(k[11])) + (k[12] ? " channels_last" : "") +
-            (k[13] ? " nhwc-activations" : "") +
-            ": algo " + std::to_string(p->algo) + ", " + math_name(p->math) + " math" +
+            ((k[13] & 1) ? " x-nhwc" : "") + ((k[13] & 2) ? " y-nhwc" : "") + ": algo " +
+            std::to_string(p->algo) + ", " + math_name(p->math) + " math" +
             (p->algo_deterministic ? ", deterministic" : ", non-deterministic") +
             (k[10] ? " (deterministic required)" : ""));
     }
@@ -426,11 +426,10 @@ inline int output_index(ConvDirection dir) {
 inline std::array<StagedLayout, 3> staged_layouts(const CudaContext& ctx, const ConvGeometry& g,
                                                   const ConvTensors& f) {
     const bool bf16 = ctx.precision == Precision::bf16, nhwc = ctx.conv_channels_last;
-    return {
-        StagedLayout{g.n, g.c, static_cast<long long>(g.h) * g.w, bf16, f.x_nhwc, nhwc},
-        StagedLayout{g.k, g.c, static_cast<long long>(g.r) * g.r, bf16, false, nhwc},
-        StagedLayout{g.n, g.k, static_cast<long long>(g.out_h()) * g.out_w(), bf16, f.y_nhwc,
-                     nhwc}};
+    return {StagedLayout{g.n, g.c, static_cast<long long>(g.h) * g.w, bf16, f.x_nhwc, nhwc},
+            StagedLayout{g.k, g.c, static_cast<long long>(g.r) * g.r, bf16, false, nhwc},
+            StagedLayout{g.n, g.k, static_cast<long long>(g.out_h()) * g.out_w(), bf16, f.y_nhwc,
+                         nhwc}};
 }
 
 // Whether a tensor is convolved through a staged copy: to convert it to bf16 or to change its
@@ -450,12 +449,12 @@ inline ConvBuffers stage(CudaContext& ctx, const ConvGeometry& g, ConvDirection 
     const std::size_t elem = ctx.precision == Precision::bf16 ? 2 : 4;
     std::array<std::size_t, 4> at{};  // byte offsets, each rounded up to 256 bytes
     for (int i = 0; i < 3; ++i)
-        at[i + 1] = at[i] + (staged(l[i]) ? (static_cast<std::size_t>(
-                                                 l[i].planes * l[i].channels * l[i].hw) *
-                                                 elem +
-                                             255) /
-                                                256 * 256
-                                          : 0);
+        at[i + 1] =
+            at[i] +
+            (staged(l[i])
+                 ? (static_cast<std::size_t>(l[i].planes * l[i].channels * l[i].hw) * elem + 255) /
+                       256 * 256
+                 : 0);
     auto* base = static_cast<char*>(ctx.precision_scratch(at[3]));
     std::array<void*, 3> run{};
     const int output = output_index(dir);
@@ -465,7 +464,8 @@ inline ConvBuffers stage(CudaContext& ctx, const ConvGeometry& g, ConvDirection 
             continue;
         }
         run[i] = base + at[i];
-        if (i != output) stage_copy(static_cast<const float*>(tensors[i]), run[i], l[i], ctx.stream);
+        if (i != output)
+            stage_copy(static_cast<const float*>(tensors[i]), run[i], l[i], ctx.stream);
     }
     return {run[0], run[1], run[2]};
 }

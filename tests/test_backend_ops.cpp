@@ -26,6 +26,7 @@
 
 #ifdef PFCE_HAVE_CUDA
 #include "cuda/cuda_backend.hpp"
+#include "cuda/device_info.hpp"
 #endif
 
 using namespace pfce;
@@ -870,8 +871,7 @@ class NhwcBackend final : public Base {
                             Tensor& dg, Tensor& db) override {
         Tensor dxn = nhwc(dx);
         const Tensor yn = relu_y ? nhwc(*relu_y) : Tensor();
-        Base::batchnorm_backward(nhwc(x), relu_y ? &yn : nullptr, nhwc(dy), g, sm, si, dxn,
-                                       dg, db);
+        Base::batchnorm_backward(nhwc(x), relu_y ? &yn : nullptr, nhwc(dy), g, sm, si, dxn, dg, db);
         back(dx, dxn);
     }
     void relu_forward(const Tensor& x, Tensor& y) override {
@@ -928,7 +928,7 @@ std::unique_ptr<Backend> nhwc_cpu_backend() {
 // configuration whose convolutions stage nothing but filters at fp32 and tf32.
 std::unique_ptr<Backend> nhwc_cuda_backend() {
 #ifdef PFCE_HAVE_CUDA
-    if (!test::cuda_backend_or_null()) return nullptr;
+    if (cuda_device_count() == 0) return nullptr;  // no driver or no device
     auto b = std::make_unique<NhwcBackend<CudaBackend>>(0);
     b->select_op_variant("activations", "nhwc");
     b->select_op_variant("convolution", "channels_last");

@@ -57,9 +57,13 @@ Config sgd_config(const std::string& out) {
 
 // Two steps (one epoch of two batches of 2 at 128x128) from the same initial weights: what each
 // parameter moved must agree within TF32-level differences of the gradients, relative to how far
-// it moved. Momentum 0, so a step is exactly lr times a gradient.
-TEST(TrainGpu, TwoStepsMatchCpu) {
+// it moved. Momentum 0, so a step is exactly lr times a gradient. On a GPU whose activations and
+// convolutions are in `layout` (the "activations" and "convolution" variants).
+void check_two_steps_match_cpu(Layout layout) {
+    SCOPED_TRACE(layout_name(layout));
     PFCE_REQUIRE_GPU(gpu);
+    gpu->select_op_variant("activations", layout_name(layout));
+    gpu->select_op_variant("convolution", layout == Layout::nhwc ? "channels_last" : "nchw");
     auto cpu = cpu_backend();
     const TrainInputs in = synthetic_inputs(4, 128, true);
     const std::string root = temp_dir("train_gpu");
@@ -97,6 +101,15 @@ TEST(TrainGpu, TwoStepsMatchCpu) {
         EXPECT_GT(d.norm, 0.0) << "the CPU run did not move it";
         EXPECT_LE(d.diff, 2e-2 * d.norm + 1e-7) << "moved by " << d.norm;
     }
+}
+
+TEST(TrainGpu, TwoStepsMatchCpu) {
+    check_two_steps_match_cpu(Layout::nchw);
+}
+
+// The same with the whole network in NHWC on the GPU: every op of the U-Net on nhwc activations.
+TEST(TrainGpu, TwoStepsOnNhwcActivationsMatchCpu) {
+    check_two_steps_match_cpu(Layout::nhwc);
 }
 
 // Two epochs of SGD with momentum and clipping on the GPU, once straight through (root/full) and

@@ -324,7 +324,8 @@ struct UpCase {
 
 // Every case of `cases`, seeds counting up from `seed`: the GPU upconv2x2 against the CPU one.
 void check_upconv_cases(Backend& cpu, Backend& gpu, const std::vector<UpCase>& cases,
-                        std::uint64_t seed, const Tf32Bound& bound, ActivationLayouts layouts = {}) {
+                        std::uint64_t seed, const Tf32Bound& bound,
+                        ActivationLayouts layouts = {}) {
     for (const UpCase& c : cases) {
         SCOPED_TRACE(testing::Message() << "N" << c.n << " Ci" << c.ci << " Co" << c.co << " "
                                         << c.h << "x" << c.w << (c.bias ? " bias" : " no-bias"));
@@ -353,7 +354,9 @@ TEST(NnOpsGpu, ConvolutionStagingTransposesExactly) {
     auto& ctx = dynamic_cast<CudaBackend&>(*gpu).context();
     for (const cudnn::StagedLayout l0 :
          {cudnn::StagedLayout{3, 37, 45}, cudnn::StagedLayout{1, 1, 1},
-          cudnn::StagedLayout{2, 64, 33}, cudnn::StagedLayout{5, 3, 1000}}) {
+          cudnn::StagedLayout{2, 64, 33}, cudnn::StagedLayout{5, 3, 1000},
+          // more 32-pixel tiles (65625) than a grid's y dimension holds: the blocks stride
+          cudnn::StagedLayout{1, 3, 2100000}}) {
         for (const bool from_nhwc : {false, true})
             for (const bool bf16 : {false, true}) {
                 cudnn::StagedLayout l = l0;
@@ -428,9 +431,9 @@ TEST(NnOpsGpu, ConvolutionsOnNhwcActivationsMatchCpu) {
     constexpr Layout kNchw = Layout::nchw, kNhwc = Layout::nhwc;
     for (const std::string& conv_layout : gpu->op_variants("convolution")) {
         gpu->select_op_variant("convolution", conv_layout);
-        for (const ActivationLayouts l : {ActivationLayouts{kNhwc, kNhwc},
-                                          ActivationLayouts{kNchw, kNhwc},
-                                          ActivationLayouts{kNhwc, kNchw}}) {
+        for (const ActivationLayouts l :
+             {ActivationLayouts{kNhwc, kNhwc}, ActivationLayouts{kNchw, kNhwc},
+              ActivationLayouts{kNhwc, kNchw}}) {
             SCOPED_TRACE(testing::Message() << "cuDNN in " << conv_layout << ", x "
                                             << layout_name(l.x) << ", y " << layout_name(l.y));
             check_conv_cases(*cpu, *gpu, kConvCases, 170, kTf32Bound, l);
@@ -555,23 +558,23 @@ TEST(NnOpsGpu, ReluMatchesCpuExactly) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
     for (const Layout layout : kLayouts)
-    for (const Shape& s : {Shape{1, 1, 1, 1}, Shape{2, 3, 5, 7}, Shape{3, 33, 17, 9}}) {
-        SCOPED_TRACE(s.str() + " " + layout_name(layout));
-        Tensor x = coarse_f32(s, 1, 9, -2.0f, 0.5f);  // exact zeros included
-        Tensor dy = random_f32(s, 2);
-        const RoutedOutputs r =
-            expect_routed_exactly(*cpu, *gpu, {x, dy}, {s, s}, {"relu_forward", "relu_backward"},
-                                  [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
-                                      be.relu_forward(in[0], out[0]);
-                                      be.relu_backward(out[0], in[1], out[1]);
-                                  },
-                                  layout);
+        for (const Shape& s : {Shape{1, 1, 1, 1}, Shape{2, 3, 5, 7}, Shape{3, 33, 17, 9}}) {
+            SCOPED_TRACE(s.str() + " " + layout_name(layout));
+            Tensor x = coarse_f32(s, 1, 9, -2.0f, 0.5f);  // exact zeros included
+            Tensor dy = random_f32(s, 2);
+            const RoutedOutputs r = expect_routed_exactly(
+                *cpu, *gpu, {x, dy}, {s, s}, {"relu_forward", "relu_backward"},
+                [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
+                    be.relu_forward(in[0], out[0]);
+                    be.relu_backward(out[0], in[1], out[1]);
+                },
+                layout);
 
-        Tensor gx = to_backend(*gpu, x, layout);
-        gpu->relu_forward(gx, gx);  // in place
-        EXPECT_TRUE(all_close(r.cpu[0], to_host_nchw(*gpu, gx), 0.0, 0.0))
-            << "relu_forward in place";
-    }
+            Tensor gx = to_backend(*gpu, x, layout);
+            gpu->relu_forward(gx, gx);  // in place
+            EXPECT_TRUE(all_close(r.cpu[0], to_host_nchw(*gpu, gx), 0.0, 0.0))
+                << "relu_forward in place";
+        }
 }
 
 TEST(NnOpsGpu, MaxPoolMatchesCpuExactlyWithTies) {
@@ -580,20 +583,20 @@ TEST(NnOpsGpu, MaxPoolMatchesCpuExactlyWithTies) {
     // Odd sides leave a row/column out of every window; 2x3x3 planes by the tens of thousands
     // exceed one grid dimension.
     for (const Layout layout : kLayouts)
-    for (const Shape& s : {Shape{1, 1, 2, 2}, Shape{1, 1, 1, 5}, Shape{2, 3, 7, 9},
-                           Shape{3, 33, 8, 6}, Shape{2, 35000, 3, 3}}) {
-        SCOPED_TRACE(s.str() + " " + layout_name(layout));
-        const Shape ys{s[0], s[1], s[2] / 2, s[3] / 2};
-        Tensor x = coarse_f32(s, 3, 3, -1.0f, 1.0f);  // three levels: ties in most windows
-        Tensor dy = random_f32(ys, 4);
-        expect_routed_exactly(*cpu, *gpu, {x, dy}, {ys, s},
-                              {"maxpool2x2_forward", "maxpool2x2_backward"},
-                              [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
-                                  be.maxpool2x2_forward(in[0], out[0]);
-                                  be.maxpool2x2_backward(in[0], out[0], in[1], out[1]);
-                              },
-                              layout);
-    }
+        for (const Shape& s : {Shape{1, 1, 2, 2}, Shape{1, 1, 1, 5}, Shape{2, 3, 7, 9},
+                               Shape{3, 33, 8, 6}, Shape{2, 35000, 3, 3}}) {
+            SCOPED_TRACE(s.str() + " " + layout_name(layout));
+            const Shape ys{s[0], s[1], s[2] / 2, s[3] / 2};
+            Tensor x = coarse_f32(s, 3, 3, -1.0f, 1.0f);  // three levels: ties in most windows
+            Tensor dy = random_f32(ys, 4);
+            expect_routed_exactly(
+                *cpu, *gpu, {x, dy}, {ys, s}, {"maxpool2x2_forward", "maxpool2x2_backward"},
+                [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
+                    be.maxpool2x2_forward(in[0], out[0]);
+                    be.maxpool2x2_backward(in[0], out[0], in[1], out[1]);
+                },
+                layout);
+        }
 }
 
 TEST(NnOpsGpu, ConcatMatchesCpuExactly) {
@@ -603,22 +606,22 @@ TEST(NnOpsGpu, ConcatMatchesCpuExactly) {
         int n, ca, cb, h, w;
     };
     for (const Layout layout : kLayouts)
-    for (const Case& c :
-         {Case{1, 1, 1, 1, 1}, Case{2, 3, 5, 7, 9}, Case{3, 33, 1, 4, 5}, Case{2, 16, 32, 6, 6}}) {
-        SCOPED_TRACE(testing::Message() << "N" << c.n << " Ca" << c.ca << " Cb" << c.cb << " "
-                                        << c.h << "x" << c.w << " " << layout_name(layout));
-        const Shape as{c.n, c.ca, c.h, c.w}, bs{c.n, c.cb, c.h, c.w},
-            ys{c.n, c.ca + c.cb, c.h, c.w};
-        Tensor a = random_f32(as, 5), b = random_f32(bs, 6), dy = random_f32(ys, 7);
-        expect_routed_exactly(
-            *cpu, *gpu, {a, b, dy}, {ys, as, bs},
-            {"concat_channels", "concat_channels_backward da", "concat_channels_backward db"},
-            [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
-                be.concat_channels(in[0], in[1], out[0]);
-                be.concat_channels_backward(in[2], out[1], out[2]);
-            },
-            layout);
-    }
+        for (const Case& c : {Case{1, 1, 1, 1, 1}, Case{2, 3, 5, 7, 9}, Case{3, 33, 1, 4, 5},
+                              Case{2, 16, 32, 6, 6}}) {
+            SCOPED_TRACE(testing::Message() << "N" << c.n << " Ca" << c.ca << " Cb" << c.cb << " "
+                                            << c.h << "x" << c.w << " " << layout_name(layout));
+            const Shape as{c.n, c.ca, c.h, c.w}, bs{c.n, c.cb, c.h, c.w},
+                ys{c.n, c.ca + c.cb, c.h, c.w};
+            Tensor a = random_f32(as, 5), b = random_f32(bs, 6), dy = random_f32(ys, 7);
+            expect_routed_exactly(
+                *cpu, *gpu, {a, b, dy}, {ys, as, bs},
+                {"concat_channels", "concat_channels_backward da", "concat_channels_backward db"},
+                [](Backend& be, const TensorRefs& in, std::vector<Tensor>& out) {
+                    be.concat_channels(in[0], in[1], out[0]);
+                    be.concat_channels_backward(in[2], out[1], out[2]);
+                },
+                layout);
+        }
 }
 
 TEST(NnOpsGpu, ReflectPadCropMatchCpuExactly) {

@@ -552,21 +552,21 @@ TEST(PrecisionGpu, ConvolutionsMatchTheCpuTwinAtEveryPrecision) {
     // nchw and nhwc activations (the "activations" variants: staged when the layouts differ,
     // convolved in place at fp32 and tf32 when they agree).
     for (const std::string& layout : gpu->op_variants("convolution"))
-    for (const Layout activations : {Layout::nchw, Layout::nhwc}) {
-        SCOPED_TRACE(layout + ", " + layout_name(activations) + " activations");
-        gpu->select_op_variant("convolution", layout);
-        for (const RandomCase& c : kGpuCases) {
-            SCOPED_TRACE(c.name);
-            const Inputs in = inputs_of(c, seed += 10), abs_in = inputs_of(c, seed, true);
-            const Outputs mag = run_case(*cpu, c, abs_in, Precision::fp32);
-            const Outputs fp32 = run_case(*cpu, c, in, Precision::fp32);
-            for (const auto& [p, bounds] : runs) {
-                SCOPED_TRACE(kPrecisions.name(p));
-                check_outputs(run_case(*cpu, c, in, p), run_case(*gpu, c, in, p, activations), fp32,
-                              mag, bounds, p, c.bias);
+        for (const Layout activations : {Layout::nchw, Layout::nhwc}) {
+            SCOPED_TRACE(layout + ", " + layout_name(activations) + " activations");
+            gpu->select_op_variant("convolution", layout);
+            for (const RandomCase& c : kGpuCases) {
+                SCOPED_TRACE(c.name);
+                const Inputs in = inputs_of(c, seed += 10), abs_in = inputs_of(c, seed, true);
+                const Outputs mag = run_case(*cpu, c, abs_in, Precision::fp32);
+                const Outputs fp32 = run_case(*cpu, c, in, Precision::fp32);
+                for (const auto& [p, bounds] : runs) {
+                    SCOPED_TRACE(kPrecisions.name(p));
+                    check_outputs(run_case(*cpu, c, in, p), run_case(*gpu, c, in, p, activations),
+                                  fp32, mag, bounds, p, c.bias);
+                }
             }
         }
-    }
 }
 
 TEST(PrecisionGpu, Bf16TrainingLossFalls) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/cpu/cpu_backend.hpp"
@@ -294,19 +295,36 @@ TEST(StepGraph, CpuRunFallsBackToTheSameRun) {
 // ---- CUDA ----------------------------------------------------------------------------------
 
 // The real thing: a run whose steps are CUDA graph replays gives the bits of the run op by op
-// (deterministic cuDNN, so two eager runs agree too), and the graph was replayed.
-TEST(TrainGpu, StepGraphRunMatchesEagerBitForBit) {
+// (deterministic cuDNN, so two eager runs agree too), and the graph was replayed. Both backends
+// take `variants` (op, variant) first.
+void check_step_graph_matches_eager(
+    const std::vector<std::pair<std::string, std::string>>& variants, const std::string& tag) {
     PFCE_REQUIRE_GPU(gpu_eager);
     PFCE_SKIP_IF_LAUNCHES_BLOCK();
     auto gpu_graph = test::cuda_backend_or_null();
     ASSERT_NE(gpu_graph, nullptr);
-    const TrainResult eager = train_small(*gpu_eager, "cuda", false, "gpu_graph_off", true);
-    const TrainResult graph = train_small(*gpu_graph, "cuda", true, "gpu_graph_on", true);
+    for (const auto& [op, variant] : variants) {
+        gpu_eager->select_op_variant(op, variant);
+        gpu_graph->select_op_variant(op, variant);
+    }
+    const TrainResult eager = train_small(*gpu_eager, "cuda", false, tag + "_off", true);
+    const TrainResult graph = train_small(*gpu_graph, "cuda", true, tag + "_on", true);
     EXPECT_EQ(graph.step_graph_failure, "");
     EXPECT_GT(graph.step_graph.replays, 0);
     EXPECT_EQ(graph.train_loss, eager.train_loss);
     EXPECT_EQ(metrics_without_timings(graph.metrics_path),
               metrics_without_timings(eager.metrics_path));
+}
+
+TEST(TrainGpu, StepGraphRunMatchesEagerBitForBit) {
+    check_step_graph_matches_eager({}, "gpu_graph");
+}
+
+// The network on nhwc activations with cuDNN convolving NCHW: every convolution stages through
+// the context's precision scratch, which must have grown before the graph is recorded.
+TEST(TrainGpu, StepGraphOnNhwcActivationsMatchesEagerBitForBit) {
+    check_step_graph_matches_eager({{"activations", "nhwc"}, {"convolution", "nchw"}},
+                                   "gpu_graph_nhwc");
 }
 
 std::vector<float> host_values(Backend& b, const Tensor& t) {
