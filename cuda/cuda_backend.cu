@@ -1,5 +1,6 @@
 // CUDA backend: device set-up, memory, copies and the elementwise helpers. Op families are in
 // their own .cu files, mirroring host/cpu/.
+#include "core/op_variants.hpp"
 #include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
@@ -116,15 +117,12 @@ CudaContext::Landing& CudaContext::landing(const void* device_address) {
 // ---- kernel variants (Backend::op_variants) ---------------------------------------------------
 
 std::vector<std::string> CudaBackend::op_variants(const std::string& op) const {
-    if (op == "focal_loss") return {"three_launch", "single_launch"};  // focal_loss{,_single}.cu
-    if (op == "global_grad_norm" || op == "sgd_steps" || op == "adam_steps")
-        return {"per_tensor", "multi_tensor"};  // optim.cu, optim_multi.cu
-    // Every convolution and transposed convolution, all directions (cudnn_util.hpp).
-    if (op == "convolution") return {"nchw", "channels_last"};
-    // The layout of a network's inner activations (activation_layout): the convolutions, batch
-    // norm, ReLU, max-pool and concat all run on either.
-    if (op == "activations") return {"nchw", "nhwc"};
-    return {};
+    // The catalogue (core/op_variants.hpp): focal_loss{,_single}.cu; optim.cu and optim_multi.cu;
+    // every convolution and transposed convolution, all directions (cudnn_util.hpp); and the
+    // layout of a network's inner activations (activation_layout), which the convolutions, batch
+    // norm, ReLU, max-pool and concat all run on.
+    const OpVariantFamily* f = find_cuda_op_variant_family(op);
+    return f ? f->variants : std::vector<std::string>{};
 }
 
 void CudaBackend::select_op_variant(const std::string& op, const std::string& variant) {

@@ -167,6 +167,8 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[loss]\ncrf_downsample = 17\n", "loss.crf_downsample"},
         {"[optimizer]\nlrr = 0.1\n", "lrr"},
         {"[run]\nepochs = \"ten\"\n", "run.epochs"},
+        {"[run]\nkernels = \"convolution=nhwc\"\n", "run.kernels"},
+        {"[run]\nkernels = \"activations\"\n", "run.kernels"},
         {"[training]\nepochs = 1\n", "training"},
     };
     int k = 0;

@@ -58,12 +58,10 @@ Config sgd_config(const std::string& out) {
 // Two steps (one epoch of two batches of 2 at 128x128) from the same initial weights: what each
 // parameter moved must agree within TF32-level differences of the gradients, relative to how far
 // it moved. Momentum 0, so a step is exactly lr times a gradient. On a GPU whose activations and
-// convolutions are in `layout` (the "activations" and "convolution" variants).
+// convolutions are in `layout` (run.kernels: the "activations" and "convolution" variants).
 void check_two_steps_match_cpu(Layout layout) {
     SCOPED_TRACE(layout_name(layout));
     PFCE_REQUIRE_GPU(gpu);
-    gpu->select_op_variant("activations", layout_name(layout));
-    gpu->select_op_variant("convolution", layout == Layout::nhwc ? "channels_last" : "nchw");
     auto cpu = cpu_backend();
     const TrainInputs in = synthetic_inputs(4, 128, true);
     const std::string root = temp_dir("train_gpu");
@@ -72,6 +70,7 @@ void check_two_steps_match_cpu(Layout layout) {
     const TrainOptions o = quiet_options();
     const TrainResult rc = train_unet(*cpu, c, in, o);
     c.run.out = root + "/gpu";
+    if (layout == Layout::nhwc) c.run.kernels = "activations=nhwc,convolution=channels_last";
     const TrainResult rg = train_unet(*gpu, c, in, o);
     ASSERT_EQ(rc.steps, 2);
     ASSERT_EQ(rg.steps, 2);

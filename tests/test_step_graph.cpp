@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "host/cpu/cpu_backend.hpp"
@@ -236,10 +235,12 @@ std::vector<nlohmann::json> metrics_without_timings(const std::string& path) {
 // Three epochs of a tiny U-Net (clipping and the CRF term on, so every part of the step is in the
 // body) on `b`, run.step_graph as given.
 TrainResult train_small(Backend& b, const std::string& device, bool step_graph,
-                        const std::string& name, bool deterministic = false) {
+                        const std::string& name, bool deterministic = false,
+                        const std::string& kernels = "") {
     const TrainInputs in = synthetic_inputs(5, 32, true, 3);
     Config c = small_config(temp_dir(name) + "/run");
     c.run.device = device;
+    c.run.kernels = kernels;
     c.run.step_graph = step_graph;
     c.run.deterministic = deterministic;
     c.optimizer.clip = 1.0;
@@ -295,20 +296,15 @@ TEST(StepGraph, CpuRunFallsBackToTheSameRun) {
 // ---- CUDA ----------------------------------------------------------------------------------
 
 // The real thing: a run whose steps are CUDA graph replays gives the bits of the run op by op
-// (deterministic cuDNN, so two eager runs agree too), and the graph was replayed. Both backends
-// take `variants` (op, variant) first.
-void check_step_graph_matches_eager(
-    const std::vector<std::pair<std::string, std::string>>& variants, const std::string& tag) {
+// (deterministic cuDNN, so two eager runs agree too), and the graph was replayed. Both runs with
+// the kernel variants `kernels` (run.kernels).
+void check_step_graph_matches_eager(const std::string& kernels, const std::string& tag) {
     PFCE_REQUIRE_GPU(gpu_eager);
     PFCE_SKIP_IF_LAUNCHES_BLOCK();
     auto gpu_graph = test::cuda_backend_or_null();
     ASSERT_NE(gpu_graph, nullptr);
-    for (const auto& [op, variant] : variants) {
-        gpu_eager->select_op_variant(op, variant);
-        gpu_graph->select_op_variant(op, variant);
-    }
-    const TrainResult eager = train_small(*gpu_eager, "cuda", false, tag + "_off", true);
-    const TrainResult graph = train_small(*gpu_graph, "cuda", true, tag + "_on", true);
+    const TrainResult eager = train_small(*gpu_eager, "cuda", false, tag + "_off", true, kernels);
+    const TrainResult graph = train_small(*gpu_graph, "cuda", true, tag + "_on", true, kernels);
     EXPECT_EQ(graph.step_graph_failure, "");
     EXPECT_GT(graph.step_graph.replays, 0);
     EXPECT_EQ(graph.train_loss, eager.train_loss);
@@ -317,14 +313,18 @@ void check_step_graph_matches_eager(
 }
 
 TEST(TrainGpu, StepGraphRunMatchesEagerBitForBit) {
-    check_step_graph_matches_eager({}, "gpu_graph");
+    check_step_graph_matches_eager("", "gpu_graph");
 }
 
 // The network on nhwc activations with cuDNN convolving NCHW: every convolution stages through
 // the context's precision scratch, which must have grown before the graph is recorded.
 TEST(TrainGpu, StepGraphOnNhwcActivationsMatchesEagerBitForBit) {
-    check_step_graph_matches_eager({{"activations", "nhwc"}, {"convolution", "nchw"}},
-                                   "gpu_graph_nhwc");
+    check_step_graph_matches_eager("activations=nhwc,convolution=nchw", "gpu_graph_nhwc");
+    // ... and with every other variant too (multi-tensor launches, the single-launch loss).
+    check_step_graph_matches_eager(
+        "activations=nhwc,convolution=channels_last,focal_loss=single_launch,"
+        "global_grad_norm=multi_tensor,adam_steps=multi_tensor",
+        "gpu_graph_all_variants");
 }
 
 std::vector<float> host_values(Backend& b, const Tensor& t) {

@@ -106,6 +106,9 @@ struct RunSettings {
     std::string precision = "auto";
     // CUDA: record the training step once as a CUDA graph and replay it (host/train/step_graph).
     bool step_graph = false;
+    // CUDA kernel variants, "op=variant" entries separated by commas (core/op_variants.hpp); ""
+    // runs every default.
+    std::string kernels;
 };
 
 struct Config {

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "core/op_params.hpp"
+#include "core/op_variants.hpp"
 #include "host/train/config.hpp"
 
 namespace pfce {
@@ -107,6 +108,20 @@ std::vector<std::string> precision_names() {
     return names;
 }
 
+// run.kernels: the catalogue of core/op_variants.hpp in the help text.
+std::string kernels_help() {
+    std::string h =
+        "CUDA kernel variants as op=variant entries separated by commas, each family's default "
+        "(first) when not named; other backends ignore them:";
+    for (const OpVariantFamily& f : cuda_op_variant_families()) {
+        h += " " + f.op + " = ";
+        for (std::size_t i = 0; i < f.variants.size(); ++i) h += (i ? "|" : "") + f.variants[i];
+        h += " (" + f.about + ");";
+    }
+    h.back() = '.';
+    return h;
+}
+
 // loss.alpha: a list of per-class weights, or "auto" (recorded as "auto"; the weights are computed
 // from the training labels by the trainer).
 Key alpha_key() {
@@ -140,7 +155,7 @@ Key alpha_key() {
 
 template <typename S, typename T>
 Key key(S Config::*section, T S::*member, const char* section_name, const char* name,
-        const char* flag, const char* help) {
+        const char* flag, const std::string& help) {
     Key b;
     b.k.section = section_name;
     b.k.name = name;
@@ -340,6 +355,7 @@ std::vector<ConfigKey> build_keys() {
             "(bf16 factors and results, f32 sums, bias and batch norm); auto = tf32 on CUDA, fp32 "
             "on the CPU (each device's fast f32 path)")
             .choices(precision_names()),
+        key(r, &R::kernels, "run", "kernels", "--kernels", kernels_help()),
         key(r, &R::step_graph, "run", "step_graph", "--step-graph",
             "CUDA: record the training step once as a CUDA graph and replay it (one launch per "
             "step instead of hundreds; the same bits; off until a GPU benchmark has picked it)")

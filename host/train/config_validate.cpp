@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/op_variants.hpp"
 #include "core/text.hpp"
 #include "host/train/config.hpp"
 
@@ -127,6 +128,11 @@ void validate(const Config& c, const std::string& source) {
                             dev.find_first_not_of("0123456789", 5) == std::string::npos);
     if (!device_ok) bad(source, "run.device", dev, "auto, cpu, cuda or cuda:N");
     if (r.out.empty()) bad(source, "run.out", "\"\"", "a directory");
+    try {
+        parse_kernel_choices(r.kernels);
+    } catch (const InputError& e) {
+        PFCE_THROW(InputError, source, ": run.kernels = \"", r.kernels, "\": ", e.what());
+    }
     // Paths are recorded in JSON (checkpoints, masks.json), which holds UTF-8 only: refuse others
     // now rather than after an epoch of training.
     for (const ConfigKey& k : config_keys())

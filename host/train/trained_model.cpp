@@ -1,6 +1,8 @@
 // Model state in checkpoints, model reconstruction, single-image prediction.
 #include "host/train/trained_model.hpp"
 
+#include "core/op_variants.hpp"
+
 #include <cstring>
 
 namespace pfce {
@@ -53,9 +55,11 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
         for (const char* part : {"train", "val", "test"})
             if (split.contains(part))
                 m.split_ids[part] = split.at(part).get<std::vector<std::string>>();
+        // The model runs with the kernels (its activations' layout among them: before it is
+        // built) and at the precision it was trained and validated with (pfce eval, predict, the
+        // suite's test): a bf16 run's checkpoint is not judged at tf32.
+        select_kernels(backend, m.config.run.kernels, false);
         m.net = std::make_unique<UNet>(backend, uc, 0);
-        // The model runs at the precision it was trained and validated at (pfce eval, predict,
-        // the suite's test): a bf16 run's checkpoint is not judged at tf32.
         backend.set_precision(
             parse_precision(m.config.run.precision, backend.device() == DeviceKind::cuda));
     } catch (const nlohmann::json::exception& e) {

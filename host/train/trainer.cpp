@@ -15,6 +15,7 @@
 
 #include "core/file_io.hpp"
 #include "core/log.hpp"
+#include "core/op_variants.hpp"
 #include "core/stop_signal.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/class_weights.hpp"
@@ -172,6 +173,7 @@ class TrainingRun {
           cfg_(cfg),
           in_(in),
           opts_(opts),
+          kernels_(select_kernels(backend, cfg.run.kernels, true)),
           net_(backend, unet_config(cfg, static_cast<int>(checked_classes(in))), cfg.run.seed),
           params_(net_.parameters()),
           opt_(backend, params_, optimizer_config(cfg)),
@@ -547,6 +549,7 @@ class TrainingRun {
         ck.meta["state"] = state_to_json(state, sched_);
         ck.meta["backend"] = backend_.name();
         ck.meta["kernels"] = backend_.kernel_choices();  // e.g. cuDNN's algorithm per shape
+        ck.meta["kernel_variants"] = kernel_choices_text(kernels_);  // every family, defaults too
         save_model_state(ck, backend_, net_);
         for (const StateRef& s : opt_.state()) ck.add(backend_, s.name, *s.value);
         if (also_best) write_checkpoint(result_.best_checkpoint, ck);
@@ -583,6 +586,8 @@ class TrainingRun {
     const Config& cfg_;
     const TrainInputs& in_;
     const TrainOptions& opts_;
+    // run.kernels, selected before the model is built: it takes its activations' layout then.
+    std::vector<KernelChoice> kernels_;
     UNet net_;
     std::vector<Parameter*> params_;
     Optimizer opt_;

@@ -1,0 +1,106 @@
+// Kernel variants: the catalogue (what cuda/cuda_backend.cu implements) and run.kernels.
+#include "core/op_variants.hpp"
+
+#include <algorithm>
+
+#include "core/backend.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+namespace pfce {
+
+const std::vector<OpVariantFamily>& cuda_op_variant_families() {
+    static const std::vector<OpVariantFamily> families = {
+        {"focal_loss",
+         {"three_launch", "single_launch"},
+         "count, loss and finish launches, or one"},
+        {"global_grad_norm", {"per_tensor", "multi_tensor"}, "a launch per tensor, or per list"},
+        {"sgd_steps", {"per_tensor", "multi_tensor"}, "a launch per tensor, or per list"},
+        {"adam_steps", {"per_tensor", "multi_tensor"}, "a launch per tensor, or per list"},
+        {"convolution", {"nchw", "channels_last"}, "the memory layout cuDNN convolves in"},
+        {"activations", {"nchw", "nhwc"}, "the memory layout of a network's inner activations"},
+    };
+    return families;
+}
+
+const OpVariantFamily* find_cuda_op_variant_family(const std::string& op) {
+    for (const OpVariantFamily& f : cuda_op_variant_families())
+        if (f.op == op) return &f;
+    return nullptr;
+}
+
+namespace {
+
+std::string joined(const std::vector<std::string>& names, const char* sep = ", ") {
+    std::string s;
+    for (const std::string& n : names) s += (s.empty() ? "" : sep) + n;
+    return s;
+}
+
+std::string trimmed(const std::string& s) {
+    const auto b = s.find_first_not_of(" \t");
+    if (b == std::string::npos) return "";
+    return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+}  // namespace
+
+std::vector<KernelChoice> parse_kernel_choices(const std::string& text) {
+    std::vector<KernelChoice> out;
+    if (trimmed(text).empty()) return out;
+    std::vector<std::string> ops;
+    for (const OpVariantFamily& f : cuda_op_variant_families()) ops.push_back(f.op);
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t end = std::min(text.find(',', start), text.size());
+        const std::string entry = trimmed(text.substr(start, end - start));
+        start = end + 1;
+        const std::size_t eq = entry.find('=');
+        if (eq == std::string::npos)
+            PFCE_THROW(InputError, "entry \"", entry,
+                       "\": expected op=variant (ops with variants: ", joined(ops), ")");
+        const std::string op = trimmed(entry.substr(0, eq)),
+                          variant = trimmed(entry.substr(eq + 1));
+        const OpVariantFamily* f = find_cuda_op_variant_family(op);
+        if (!f)
+            PFCE_THROW(InputError, "entry \"", entry, "\": no op \"", op,
+                       "\" has variants (expected one of ", joined(ops), ")");
+        if (std::find(f->variants.begin(), f->variants.end(), variant) == f->variants.end())
+            PFCE_THROW(InputError, "entry \"", entry, "\": ", op, " has no variant \"", variant,
+                       "\" (expected one of ", joined(f->variants), ")");
+        for (const KernelChoice& c : out)
+            if (c.first == op)
+                PFCE_THROW(InputError, op, " is named twice (\"", c.first, "=", c.second,
+                           "\" and \"", entry, "\"): expected one variant per op");
+        out.emplace_back(op, variant);
+    }
+    return out;
+}
+
+std::string kernel_choices_text(const std::vector<KernelChoice>& choices) {
+    std::string s;
+    for (const auto& [op, variant] : choices) s += (s.empty() ? "" : ",") + op + "=" + variant;
+    return s;
+}
+
+std::vector<KernelChoice> select_kernels(Backend& b, const std::string& text, bool announce) {
+    const std::vector<KernelChoice> wanted = parse_kernel_choices(text);
+    std::vector<KernelChoice> selected;
+    for (const OpVariantFamily& f : cuda_op_variant_families()) {
+        const std::vector<std::string> have = b.op_variants(f.op);
+        auto it = std::find_if(wanted.begin(), wanted.end(),
+                               [&](const KernelChoice& c) { return c.first == f.op; });
+        if (have.empty()) {
+            if (it != wanted.end() && announce)
+                log_info("run.kernels: ", b.name(), " has one implementation of ", f.op, " (",
+                         it->first, "=", it->second, " is for CUDA; ignored)");
+            continue;
+        }
+        const std::string& variant = it != wanted.end() ? it->second : have.front();
+        b.select_op_variant(f.op, variant);
+        selected.emplace_back(f.op, variant);
+    }
+    return selected;
+}
+
+}  // namespace pfce
