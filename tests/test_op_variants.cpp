@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -118,6 +119,26 @@ TEST(KernelChoices, ARunSelectsThemBeforeBuildingItsModel) {
     select_kernels(loader, "activations=nhwc", false);
     load_trained_model(loader, got_nchw.last_checkpoint);
     EXPECT_EQ(loader.activation_layout(), Layout::nchw);
+}
+
+// pfce doctor lists what run.kernels may pick, and a misspelt choice stops `pfce train` before
+// anything runs, naming the key, the entry and the choices.
+TEST(KernelChoices, DoctorListsThemAndTrainRefusesAMisspeltOne) {
+    const test::CommandResult doctor = test::run_pfce("doctor");
+    ASSERT_EQ(doctor.status, 0) << doctor.output;
+    EXPECT_MESSAGE_HAS(doctor.output, "kernel variants");
+    for (const OpVariantFamily& f : cuda_op_variant_families()) {
+        EXPECT_MESSAGE_HAS(doctor.output, f.op);
+        for (const std::string& v : f.variants) EXPECT_MESSAGE_HAS(doctor.output, v);
+    }
+    const std::string out = test::temp_dir("kernel_choices_cli") + "/run";
+    const test::CommandResult train = test::run_pfce(
+        "train --device cpu --epochs 1 --kernels activations=nwhc --out '" + out + "'");
+    EXPECT_NE(train.status, 0);
+    EXPECT_MESSAGE_HAS(train.output, "run.kernels");
+    EXPECT_MESSAGE_HAS(train.output, "activations=nwhc");
+    EXPECT_MESSAGE_HAS(train.output, "nchw, nhwc");
+    EXPECT_FALSE(std::filesystem::exists(out)) << "a refused run must write nothing";
 }
 
 TEST(KernelChoicesGpu, CudaListsTheCatalogueAndSelectsEveryVariant) {

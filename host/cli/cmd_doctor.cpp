@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/build_info.hpp"
+#include "core/op_variants.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
 
@@ -40,6 +41,13 @@ void run_doctor() {
     std::printf("OpenMP:            not built\n");
 #endif
     std::printf("default device:    %s\n", cuda_devices() > 0 ? "cuda:0" : "cpu");
+    // What run.kernels (--kernels op=variant,...) may pick; the CPU backend has one of each.
+    std::printf("kernel variants:   CUDA only, the default first (run.kernels)\n");
+    for (const OpVariantFamily& f : cuda_op_variant_families()) {
+        std::string names;
+        for (const std::string& v : f.variants) names += (names.empty() ? "" : " | ") + v;
+        std::printf("  %-17s %s: %s\n", f.op.c_str(), names.c_str(), f.about.c_str());
+    }
 }
 
 const bool registered =

@@ -58,10 +58,10 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
         // The model runs with the kernels (its activations' layout among them: before it is
         // built) and at the precision it was trained and validated with (pfce eval, predict, the
         // suite's test): a bf16 run's checkpoint is not judged at tf32.
-        select_kernels(backend, m.config.run.kernels, false);
-        m.net = std::make_unique<UNet>(backend, uc, 0);
         backend.set_precision(
             parse_precision(m.config.run.precision, backend.device() == DeviceKind::cuda));
+        select_kernels(backend, m.config.run.kernels, false);
+        m.net = std::make_unique<UNet>(backend, uc, 0);
     } catch (const nlohmann::json::exception& e) {
         PFCE_THROW(InputError, "checkpoint ", path,
                    ": metadata does not describe a pfce U-Net: ", e.what());

@@ -165,6 +165,16 @@ std::size_t checked_classes(const TrainInputs& in) {
     return C;
 }
 
+// The run's backend settings, before its model is built and its first op runs: determinism and
+// precision (cuDNN's algorithms are chosen and cached at their first use) and the kernel variants
+// of run.kernels (the model takes its activations' layout from them). Returns the variants
+// selected.
+std::vector<KernelChoice> configure_backend(Backend& backend, const Config& cfg) {
+    backend.set_deterministic(cfg.run.deterministic);
+    backend.set_precision(parse_precision(cfg.run.precision, backend.device() == DeviceKind::cuda));
+    return select_kernels(backend, cfg.run.kernels, true);
+}
+
 class TrainingRun {
   public:
     TrainingRun(Backend& backend, const Config& cfg, const TrainInputs& in,
@@ -173,7 +183,7 @@ class TrainingRun {
           cfg_(cfg),
           in_(in),
           opts_(opts),
-          kernels_(select_kernels(backend, cfg.run.kernels, true)),
+          kernels_(configure_backend(backend, cfg)),
           net_(backend, unet_config(cfg, static_cast<int>(checked_classes(in))), cfg.run.seed),
           params_(net_.parameters()),
           opt_(backend, params_, optimizer_config(cfg)),
@@ -187,10 +197,6 @@ class TrainingRun {
         if (bpe_ == 0)
             PFCE_THROW(InputError, "no training batch (", in.train.size(), " samples, batch ",
                        cfg.run.batch_size, ")");
-        // Before the first op: the algorithms are chosen (and cached) at their first use.
-        backend.set_deterministic(cfg.run.deterministic);
-        backend.set_precision(
-            parse_precision(cfg.run.precision, backend.device() == DeviceKind::cuda));
         if (!loss_params_.alpha.empty() && loss_params_.alpha.size() != in.class_names.size())
             PFCE_THROW(InputError, "loss.alpha has ", loss_params_.alpha.size(),
                        " weights but the dataset has ", in.class_names.size(), " classes (",
@@ -586,7 +592,7 @@ class TrainingRun {
     const Config& cfg_;
     const TrainInputs& in_;
     const TrainOptions& opts_;
-    // run.kernels, selected before the model is built: it takes its activations' layout then.
+    // run.kernels as selected (configure_backend, before the model is built).
     std::vector<KernelChoice> kernels_;
     UNet net_;
     std::vector<Parameter*> params_;
