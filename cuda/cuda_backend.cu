@@ -180,6 +180,10 @@ __global__ void scale_inplace_kernel(float* y, float s, long long n) {
 
 void free_device(void* p) {
     ++device_frees;
+    if (cuda_detail::recording_graph) {  // freed when the recording ends (cuda/graph.cu)
+        cuda_detail::frees_while_recording.push_back(p);
+        return;
+    }
     PFCE_CUDA_CHECK_LOG(cudaFree(p));
 }
 

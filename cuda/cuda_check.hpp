@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -71,6 +72,11 @@ inline bool is_launch_error(cudaError_t e) {
 // recorded, not run, so PFCE_CUDA_SYNC_CHECK has nothing to wait for (and stream capture would
 // refuse the wait), and an allocation is refused by name (CudaContext::alloc_device).
 inline thread_local bool recording_graph = false;
+// Device memory a tensor released while this thread recorded a graph: cudaFree there would break
+// the capture (and its failure was once only logged, leaking the block), so the free waits here
+// until the recording ends, which then fails (the graph could hold the freed address) and frees
+// them (cuda/graph.cu).
+inline thread_local std::vector<void*> frees_while_recording;
 
 inline void check_launch(const char* kernel, const char* file, int line) {
     cudaError_t err = cudaGetLastError();

@@ -65,6 +65,13 @@ GraphCapture CudaBackend::capture_graph(const std::function<void()>& body) {
     const cudaError_t ended = cudaStreamEndCapture(c.stream, &graph);
     // A failed capture's errors belong to the capture, not to the next kernel's launch check.
     (void)cudaGetLastError();
+    // Memory the body released: recorded ops may name it, so the graph is not kept. Freed now
+    // (cudaFree waits for the work enqueued before the recording that may still use it).
+    if (!cuda_detail::frees_while_recording.empty()) {
+        if (failure.empty()) failure = "the ops freed device memory while being recorded";
+        for (void* p : cuda_detail::frees_while_recording) PFCE_CUDA_CHECK_LOG(cudaFree(p));
+        cuda_detail::frees_while_recording.clear();
+    }
     if (failure.empty() && ended != cudaSuccess)
         failure = cuda_error_text("stream capture failed", ended);
     if (failure.empty() && graph == nullptr) failure = "stream capture returned no graph";

@@ -12,6 +12,10 @@
 #include "host/train/step_graph.hpp"
 #include "tests/trainer_fixtures.hpp"
 
+#ifdef PFCE_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
+
 namespace pfce {
 namespace {
 
@@ -360,6 +364,15 @@ TEST(CudaGraph, RecordingRunsNothingAndEveryReplayRunsTheKernels) {
     EXPECT_EQ(host_values(b, y)[999], want + 2.0f);
 }
 
+// Free device memory now (0 without CUDA, where the GPU tests skip).
+std::size_t device_free_bytes() {
+    std::size_t free_b = 0, total = 0;
+#ifdef PFCE_HAVE_CUDA
+    if (cudaMemGetInfo(&free_b, &total) != cudaSuccess) return 0;
+#endif
+    return free_b;
+}
+
 TEST(CudaGraph, BodiesThatCannotBeRecordedSayWhyAndLeaveTheStreamUsable) {
     PFCE_REQUIRE_GPU(gpu);
     PFCE_SKIP_IF_LAUNCHES_BLOCK();
@@ -379,6 +392,23 @@ TEST(CudaGraph, BodiesThatCannotBeRecordedSayWhyAndLeaveTheStreamUsable) {
     GraphCapture allocates = b.capture_graph([&] { made = b.zeros({1 << 20}, DType::f32); });
     EXPECT_EQ(allocates.graph, nullptr);
     EXPECT_FALSE(allocates.failure.empty());
+    // A free (a buffer dropped, as the layers' pool does when it grows a block): the recording
+    // fails, since its ops could name the freed memory, and the block is freed once it has ended
+    // (not leaked: the device has its 16 MiB back).
+    Tensor dropped = b.zeros({1 << 22}, DType::f32);
+    b.synchronize();
+    const std::uint64_t moves = b.device_memory_moves();
+    const std::size_t free_holding = device_free_bytes();
+    GraphCapture frees = b.capture_graph([&] {
+        b.fill(dropped, 1.0f);
+        dropped = Tensor();
+    });
+    EXPECT_EQ(frees.graph, nullptr);
+    EXPECT_NE(frees.failure.find("freed"), std::string::npos) << frees.failure;
+    EXPECT_FALSE(frees.allocated);
+    EXPECT_GT(b.device_memory_moves(), moves);
+    EXPECT_GE(device_free_bytes(), free_holding + (std::size_t{14} << 20))
+        << "the block dropped while recording was not freed";
     // The stream still works, and the failed recordings ran nothing.
     EXPECT_EQ(host_values(b, y)[0], 0.0f);
     b.fill(y, 5.0f);

@@ -328,8 +328,10 @@ std::string describe_labels(const LabelSettings& l) {
     if (!l.dir.empty()) return l.kind + " from " + l.dir;
     if (l.kind == "dense") return "dense";
     std::string pts;
-    for (std::size_t i = 0; i < l.points.size(); ++i)
-        pts += (i ? "/" : "") + std::to_string(l.points[i]);
+    for (std::size_t i = 0; i < l.points.size(); ++i) {
+        if (i) pts += '/';  // appended apart: GCC 12 warns falsely on "..." + std::string&&
+        pts += std::to_string(l.points[i]);
+    }
     std::string s = l.kind + " " + pts + "/class";
     if (l.kind == "linked") {
         s += " D=" + std::to_string(l.radius);
