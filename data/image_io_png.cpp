@@ -150,6 +150,7 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
     d.width = win.w;
     d.height = win.h;
     d.channels = h.color_type == PNG_COLOR_TYPE_RGB ? 3 : 1;
+    int palette_size = 256;
     if (h.color_type == PNG_COLOR_TYPE_PALETTE) {
         png_colorp pal = nullptr;
         int n = 0;
@@ -158,6 +159,7 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
         d.colormap.assign(256, Rgb{0, 0, 0});
         for (int i = 0; i < n && i < 256; ++i)
             d.colormap[i] = Rgb{pal[i].red, pal[i].green, pal[i].blue};
+        palette_size = n;
     }
     // libpng decodes whole rows in order: stop after the window's last row (interlaced images need
     // all).
@@ -176,6 +178,15 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
                     buf.data() + static_cast<std::size_t>(y + win.y0) * row_bytes +
                         static_cast<std::size_t>(win.x0) * d.channels,
                     static_cast<std::size_t>(win.w) * d.channels);
+    // An index past the palette has no colour (the PNG specification calls it an error); decoding
+    // it as black would make it whichever class or ignore colour black is.
+    if (palette_size < 256)
+        for (std::size_t i = 0; i < d.samples.size(); ++i)
+            if (d.samples[i] >= palette_size)
+                PFCE_THROW(InputError, path, ": pixel (", win.x0 + static_cast<int>(i % win.w),
+                           ", ", win.y0 + static_cast<int>(i / win.w), ") has palette index ",
+                           static_cast<int>(d.samples[i]), " but the palette has only ",
+                           palette_size, " colours (expected an index below ", palette_size, ")");
     return d;
 }
 

@@ -26,8 +26,14 @@ struct MaskStageResult {
     double seconds = 0;
 };
 
+// What the dense labels of `ds` are, as 16 hex digits that change when they may have: the palette
+// (class names, colours, unlabelled colours), the dataset's dataset.toml, and each sample's mask
+// file, window, size and modification time.
+std::string dense_labels_fingerprint(const Dataset& ds);
+
 // What decides whether a directory of sparse masks can be reused: the dataset (resolved root, kind,
-// tiling) and the sampler settings.
+// tiling, dense_labels_fingerprint: masks sampled before the palette or a mask changed are not
+// the same labels) and the sampler settings.
 nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so);
 
 MaskStageResult make_sparse_masks(

@@ -168,6 +168,8 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[optimizer]\nlrr = 0.1\n", "lrr"},
         {"[run]\nepochs = \"ten\"\n", "run.epochs"},
         {"[run]\nkernels = \"convolution=nhwc\"\n", "run.kernels"},
+        {"[loss]\ngamma = 1e30\n", "loss.gamma"},
+        {"[loss]\nalpha = [0, 0, 0, 0, 0, 0]\n", "loss.alpha"},
         {"[run]\nkernels = \"activations\"\n", "run.kernels"},
         {"[training]\nepochs = 1\n", "training"},
     };

@@ -189,6 +189,42 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
               "ok");
 }
 
+// OUT belongs to one suite: a directory of a user's files is refused (--force or not) and left as
+// it was, and so is another suite's run; the same suite may come back to it.
+TEST(ExperimentRun, OutHoldingOtherFilesOrAnotherSuiteIsRefused) {
+    const std::string dir = test::temp_dir("experiment_out_guard");
+    write_file(dir + "/tiny-linked.toml", kLinkedFile);
+    write_file(dir + "/tiny.toml", kTinySuite);
+    std::string other = kTinySuite;
+    other.replace(other.find("name = \"tiny\""), 13, "name = \"other\"");
+    write_file(dir + "/other.toml", other);
+
+    const std::string mine = dir + "/mine";
+    fs::create_directories(mine);
+    write_file(mine + "/report.md", "my notes\n");
+    for (const char* force : {"", " --force"}) {
+        const test::CommandResult r =
+            test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + mine + force);
+        EXPECT_NE(r.status, 0) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "pfce did not write");
+        EXPECT_MESSAGE_HAS(r.output, "report.md");
+        EXPECT_EQ(read_text_file(mine + "/report.md"), "my notes\n");
+    }
+
+    // A run of suite "tiny" claims its OUT (here it stops at once: no such experiment) ...
+    const std::string out = dir + "/out";
+    const test::CommandResult claim =
+        test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out + " --only nothing");
+    EXPECT_NE(claim.status, 0) << claim.output;
+    // ... which suite "other" may not use, while "tiny" may.
+    const test::CommandResult r2 =
+        test::run_pfce("run " + dir + "/other.toml --device cpu --out " + out + " --only nothing");
+    EXPECT_MESSAGE_HAS(r2.output, "holds pfce's run of suite \"tiny\"");
+    const test::CommandResult r3 =
+        test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out + " --only nothing");
+    EXPECT_EQ(r3.output.find("holds pfce's"), std::string::npos) << r3.output;
+}
+
 // The shipped e6/e7/e8 files run (one epoch, a tiny U-Net): the CRF experiments log the CRF term
 // per epoch beside the focal loss, the report plots it for them alone and compares each with its
 // control. One experiment also takes loss.alpha = "auto".

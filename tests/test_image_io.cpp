@@ -218,6 +218,22 @@ TEST(ImageIo, PaletteFilesExpandToRgbAndKeepIndicesAsGray) {
     EXPECT_EQ(read_gray(dir + "/p.tif").labels, idx);
 }
 
+// A palette PNG with an index past its palette (no colour: the PNG specification calls it an
+// error) is refused naming the pixel, not decoded as black, which may be a class.
+TEST(ImageIo, PaletteIndexPastThePaletteIsRefused) {
+    const std::string dir = test::temp_dir("io_palette_short");
+    const int w = 5, h = 4;
+    std::vector<std::uint8_t> idx(w * h, 1);
+    idx[2 * w + 3] = 3;  // pixel (3, 2)
+    const std::uint8_t colours[3][3] = {{0, 0, 0}, {255, 0, 0}, {255, 255, 255}};
+    write_simple_png(dir + "/p.png", w, h, PNG_FORMAT_RGB_COLORMAP, idx.data(), colours, 3);
+    expect_input_error([&] { read_rgb(dir + "/p.png"); },
+                       {dir + "/p.png", "pixel (3, 2)", "palette index 3", "only 3 colours"});
+    idx[2 * w + 3] = 2;  // in range: read as ever
+    write_simple_png(dir + "/q.png", w, h, PNG_FORMAT_RGB_COLORMAP, idx.data(), colours, 3);
+    EXPECT_EQ(read_rgb(dir + "/q.png").pixels[3 * (2 * w + 3)], 255);
+}
+
 TEST(ImageIo, SixteenBitIsRefusedNamingTheFile) {
     const std::string dir = test::temp_dir("io_16bit");
     write_raw_tiff(dir + "/deep.tif", {.width = 8, .height = 4, .bps = 16},

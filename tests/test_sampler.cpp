@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
+#include "data/sparse_masks.hpp"
 #include "data/sparse_sampler.hpp"
 #include "tests/test_util.hpp"
 
@@ -231,6 +233,66 @@ TEST(MaskDir, MissingOrBadMetadataNamesTheFile) {
     EXPECT_THROW(open_mask_dir(dir), InputError);  // no ids
     EXPECT_THROW(write_mask_dir(dir, {"../escape"}, {LabelMap(2, 2)}, potsdam_palette(), {}),
                  InputError);
+}
+
+// Sparse masks are reused only for the same dense labels: after the dataset's palette changes
+// (two colours swapped in dataset.toml) or a mask file is rewritten, the old points would carry the
+// wrong classes, so the directory is not reused (refused without force, resampled with it).
+TEST(SparseMasks, ReusedOnlyWhileTheDenseLabelsAreTheSame) {
+    const std::string root = test::temp_dir("sparse_stale");
+    const std::string data = root + "/data", out = root + "/sparse";
+    fs::create_directories(data + "/images");
+    fs::create_directories(data + "/masks");
+    auto describe = [&](const char* colours) {
+        std::ofstream(data + "/dataset.toml")
+            << "[classes]\nnames = [\"road\", \"building\"]\n[mask]\nencoding = \"palette\"\n"
+            << "colours = " << colours << "\nignore_colours = [[255, 0, 255]]\n";
+    };
+    describe("[[255, 255, 255], [0, 0, 0]]");  // a black class, a magenta ignore colour
+    RgbImage mask(6, 4);
+    for (int y = 0; y < 4; ++y)
+        for (int x = 0; x < 6; ++x) {
+            const std::uint8_t v = x < 3 ? 255 : 0;
+            std::fill_n(&mask.pixels[3 * (y * 6 + x)], 3, v);
+        }
+    write_png(data + "/images/a.png", test::random_rgb(6, 4, 1));
+    write_png(data + "/masks/a.png", mask);
+    SamplerOptions so = with_points({2}, 3);
+    auto sample = [&](bool force) {
+        return make_sparse_masks(Dataset::open(data), so, out, force);
+    };
+    auto points_of = [&](int cls) {
+        const MaskDir md = open_mask_dir(out);
+        const LabelMap m = read_mask_png(md, "a", Dataset::open(data).palette());
+        int left = 0, right = 0;
+        for (int y = 0; y < 4; ++y)
+            for (int x = 0; x < 6; ++x)
+                if (m.at(y, x) == cls) ++(x < 3 ? left : right);
+        return std::array<int, 2>{left, right};
+    };
+    EXPECT_FALSE(sample(false).reused);
+    EXPECT_EQ(points_of(0), (std::array<int, 2>{2, 0}));  // road (white) on the left
+    EXPECT_TRUE(sample(false).reused);
+
+    describe("[[0, 0, 0], [255, 255, 255]]");  // the colours were swapped: road is black now
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { sample(false); }), "--force");
+    EXPECT_FALSE(sample(true).reused);
+    EXPECT_EQ(points_of(0), (std::array<int, 2>{0, 2}));  // road on the right, as the palette says
+    EXPECT_TRUE(sample(false).reused);
+
+    // The mask rewritten (its left half now ignored): resampled, no road point on the left.
+    for (int y = 0; y < 4; ++y)
+        for (int x = 0; x < 3; ++x) {
+            std::uint8_t* px = &mask.pixels[3 * (y * 6 + x)];
+            px[0] = 255;
+            px[1] = 0;
+            px[2] = 255;
+        }
+    const auto before = fs::last_write_time(data + "/masks/a.png");
+    write_png(data + "/masks/a.png", mask);
+    fs::last_write_time(data + "/masks/a.png", before + std::chrono::seconds(1));
+    EXPECT_FALSE(sample(true).reused);
+    EXPECT_EQ(points_of(1), (std::array<int, 2>{0, 0}));
 }
 
 TEST(SampleCommand, WritesMasksThatMatchTheLibrary) {

@@ -148,6 +148,26 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     ASSERT_EQ(std::system(pred_cmd.c_str()), 0) << pred_cmd;
     EXPECT_TRUE(fs::exists(dir + "/pred.png"));
     EXPECT_TRUE(fs::exists(dir + "/pred_overlay.png"));
+    // A mask file in a directory that does not exist yet: the directory is made.
+    const std::string nested = dir + "/new/sub/pred.png";
+    ASSERT_EQ(std::system((pred_cmd.substr(0, pred_cmd.find(" --out ")) + " --out " + nested +
+                           " > /dev/null")
+                              .c_str()),
+              0);
+    EXPECT_TRUE(fs::exists(nested));
+    // Two inputs of a directory with one stem would write one mask: refused before anything runs,
+    // naming both.
+    fs::create_directories(dir + "/two");
+    fs::copy_file(img, dir + "/two/x.tif");
+    fs::copy_file(img, dir + "/two/x.TIF");
+    const test::CommandResult clash =
+        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --device cpu --input " + dir +
+                       "/two --out " + dir + "/two-out");
+    EXPECT_NE(clash.status, 0);
+    EXPECT_MESSAGE_HAS(clash.output, "x.tif");
+    EXPECT_MESSAGE_HAS(clash.output, "x.TIF");
+    EXPECT_MESSAGE_HAS(clash.output, "rename one");
+    EXPECT_FALSE(fs::exists(dir + "/two-out/x.png"));
 
     // A corrupted checkpoint is refused with its name in the message.
     std::fstream f(run + "/last.ckpt", std::ios::in | std::ios::out | std::ios::binary);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,8 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         if (!lower_ext_is(mask, {".png", ".tif", ".tiff"}))
             PFCE_THROW(InputError, "--out ", mask.string(),
                        ": expected a .png or .tif file (or a directory)");
+        // A mask in a directory that does not exist yet: made, as --out of a directory is.
+        if (mask.has_parent_path()) fs::create_directories(mask.parent_path());
         jobs.push_back({a.input, mask.string(), overlay_path(mask)});
         return jobs;
     }
@@ -83,6 +86,17 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         const fs::path mask = fs::path(a.out) / (in.stem().string() + (tif ? ".tif" : ".png"));
         jobs.push_back({in.string(), mask.string(), overlay_path(mask)});
     }
+    // Two inputs with one stem (x.tif and x.TIF, x.png and x.jpg) would write the same mask: the
+    // second would silently replace the first.
+    std::map<std::string, std::string> made_by;
+    for (const Job& j : jobs)
+        for (const std::string& p : {j.mask, j.overlay}) {
+            const auto [it, fresh] = made_by.emplace(p, j.input);
+            if (!fresh)
+                PFCE_THROW(InputError, "--input ", a.input, ": ", it->second, " and ", j.input,
+                           " would both be predicted to ", p,
+                           ": rename one (outputs are named by the input's stem)");
+        }
     return jobs;
 }
 

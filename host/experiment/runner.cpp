@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "core/log.hpp"
+#include "core/output_dir.hpp"
 #include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
 #include "host/backend/backend_factory.hpp"
@@ -125,7 +126,11 @@ std::string default_out_dir(const Suite& suite) {
 RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     RunSummary sum;
     sum.out_dir = opts.out_dir.empty() ? default_out_dir(suite) : opts.out_dir;
-    fs::create_directories(sum.out_dir);
+    // OUT is this suite's own: new or empty, or an earlier run of the same suite (marker, or its
+    // results.json from before the marker). A directory of anything else -- a user's files,
+    // another suite's run -- is refused, --force or not: --force reruns experiments, it does not
+    // replace what pfce did not write.
+    claim_output_dir(sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
     check_only(suite, opts);
     const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
     std::vector<Plan> plans = plan_runs(suite, data, opts, sum.out_dir, sum);

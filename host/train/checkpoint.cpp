@@ -65,15 +65,6 @@ struct Reader {
 
 }  // namespace
 
-std::uint64_t fnv1a64(const void* data, std::size_t n, std::uint64_t h) {
-    const auto* p = static_cast<const std::uint8_t*>(data);
-    for (std::size_t i = 0; i < n; ++i) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 const Tensor* Checkpoint::find(const std::string& name) const {
     for (const auto& t : tensors)
         if (t.name == name) return &t.value;

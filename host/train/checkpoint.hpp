@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/backend.hpp"
+#include "core/hash.hpp"
 
 namespace pfce {
 
@@ -36,8 +37,6 @@ struct Checkpoint {
     void load_into(Backend& backend, const std::string& name, Tensor& dst,
                    const std::string& source) const;
 };
-
-std::uint64_t fnv1a64(const void* data, std::size_t n, std::uint64_t h = 0xcbf29ce484222325ULL);
 
 void write_checkpoint(const std::string& path, const Checkpoint& ckpt);
 // InputError naming the file for a missing file, bad magic, unknown version, truncation or a

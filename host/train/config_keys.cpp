@@ -355,7 +355,9 @@ std::vector<ConfigKey> build_keys() {
             "(bf16 factors and results, f32 sums, bias and batch norm); auto = tf32 on CUDA, fp32 "
             "on the CPU (each device's fast f32 path)")
             .choices(precision_names()),
-        key(r, &R::kernels, "run", "kernels", "--kernels", kernels_help()),
+        // The same model and arithmetic whichever variants run (only the rounding of sums may
+        // differ), so a run may resume with other ones, as with step_graph.
+        key(r, &R::kernels, "run", "kernels", "--kernels", kernels_help()).no_result(),
         key(r, &R::step_graph, "run", "step_graph", "--step-graph",
             "CUDA: record the training step once as a CUDA graph and replay it (one launch per "
             "step instead of hundreds; the same bits; off until a GPU benchmark has picked it)")

@@ -1,5 +1,6 @@
 // Config checks: every value against its range or names, the rules that tie keys together, and
 // the comparison that decides whether a run may be resumed with the config it is given.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -67,9 +68,16 @@ void validate(const Config& c, const std::string& source) {
         bad(source, "model.width", c.model.width, "1..1024");
     if (c.model.depth < 1 || c.model.depth > 8) bad(source, "model.depth", c.model.depth, "1..8");
 
-    if (c.loss.gamma < 0) bad(source, "loss.gamma", c.loss.gamma, ">= 0 (0 = cross-entropy)");
+    // Past 10, (1 - p)^gamma is below 1e-3 for every pixel the network gets 50% right: the loss
+    // and its gradient vanish and the run trains nothing.
+    if (!(c.loss.gamma >= 0 && c.loss.gamma <= 10))
+        bad(source, "loss.gamma", c.loss.gamma, "0..10 (0 = cross-entropy; the paper uses 2)");
     for (double a : c.loss.alpha)
         if (a < 0) bad(source, "loss.alpha", a, "every weight >= 0");
+    if (!c.loss.alpha.empty() &&
+        std::none_of(c.loss.alpha.begin(), c.loss.alpha.end(), [](double a) { return a > 0; }))
+        bad(source, "loss.alpha", "all 0",
+            "at least one weight > 0 (with every weight 0 no pixel counts)");
     if (c.loss.alpha.size() > static_cast<std::size_t>(kMaxClasses))
         bad(source, "loss.alpha", c.loss.alpha.size(), "one weight per class");
     const LossSettings& lo = c.loss;
