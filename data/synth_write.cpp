@@ -2,9 +2,11 @@
 // patches/Labels/Label_N.tif, colour labels in the Potsdam palette), in parallel over images; each
 // file is written atomically, so an interrupted run leaves only whole files.
 #include <atomic>
+#include <cctype>
 #include <exception>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -67,6 +69,52 @@ void write_synthetic_dataset(const SynthOptions& opts,
     if (error) std::rethrow_exception(error);
 }
 
+namespace {
+
+// Removes what write_synthetic_dataset writes under out_dir/patches (Images/Image_N.tif,
+// Labels/Label_N.tif and their atomic-write temporaries) and nothing else: when anything else is
+// there (a user's file), it refuses, naming it, before removing anything.
+void remove_synthetic_files(const std::string& out_dir) {
+    namespace fs = std::filesystem;
+    const fs::path patches = fs::path(out_dir) / "patches";
+    std::error_code ec;
+    if (!fs::exists(patches, ec)) return;
+    auto ours = [](const std::string& name, const std::string& stem) {
+        std::string s = name;
+        if (!s.empty() && s[0] == '.') s = s.substr(1);  // a temporary: .Image_3.tif.tmp123_0
+        if (s.rfind(stem + "_", 0) != 0) return false;
+        std::size_t i = stem.size() + 1, digits = 0;
+        while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+        if (digits == 0 || s.compare(i, 4, ".tif") != 0) return false;
+        return name[0] == '.' ? s.compare(i + 4, 4, ".tmp") == 0 : i + 4 == s.size();
+    };
+    std::vector<fs::path> remove, foreign;
+    for (const auto& e : fs::directory_iterator(patches, ec)) {
+        const std::string name = e.path().filename().string();
+        const std::string stem = name == "Images" ? "Image" : name == "Labels" ? "Label" : "";
+        if (stem.empty() || !e.is_directory()) {
+            foreign.push_back(e.path());
+            continue;
+        }
+        for (const auto& f : fs::directory_iterator(e.path(), ec))
+            (f.is_regular_file() && ours(f.path().filename().string(), stem) ? remove : foreign)
+                .push_back(f.path());
+    }
+    if (ec) PFCE_THROW(InputError, "cannot list ", patches.string(), ": ", ec.message());
+    if (!foreign.empty()) {
+        std::string some;
+        for (std::size_t i = 0; i < foreign.size() && i < 3; ++i)
+            some += (i ? ", " : "") + foreign[i].string();
+        PFCE_THROW(InputError, out_dir, " holds files pfce did not write (", some,
+                   foreign.size() > 3 ? ", ..." : "",
+                   "); the synthetic dataset is replaced only where it holds nothing else: move "
+                   "them or choose another directory");
+    }
+    for (const fs::path& f : remove) fs::remove(f);
+}
+
+}  // namespace
+
 bool prepare_synthetic_dataset(const SynthOptions& opts, bool force,
                                const std::function<void(int done, int total)>& progress) {
     namespace fs = std::filesystem;
@@ -78,8 +126,9 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, bool force,
     const std::string marker = (fs::path(opts.out_dir) / "synthetic.json").string();
     if (opts.out_dir.empty())
         PFCE_THROW(InputError, "synthetic dataset: no output directory given");
-    if (claim_output_dir(opts.out_dir, "synthetic dataset", "synthetic.json") ==
-        OutputDirState::ours_complete) {
+    const OutputDirState state =
+        claim_output_dir(opts.out_dir, "synthetic dataset", "synthetic.json");
+    if (state == OutputDirState::ours_complete) {
         json have;
         try {
             have = json::parse(read_whole_file(marker));
@@ -90,8 +139,12 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, bool force,
             PFCE_THROW(InputError, opts.out_dir, " holds another synthetic dataset (", marker, ": ",
                        have.dump(), "; asked for ", want.dump(),
                        "); pass --force to replace it or choose another directory");
+        remove_synthetic_files(
+            opts.out_dir);   // refuses, removing nothing, if a user's file is there
         fs::remove(marker);  // incomplete from here until the new one is written
-        fs::remove_all(fs::path(opts.out_dir) / "patches");
+    } else if (state == OutputDirState::ours_incomplete) {
+        // An interrupted earlier run, perhaps of other settings: its images would join these.
+        remove_synthetic_files(opts.out_dir);
     }
     write_synthetic_dataset(opts, progress);
     write_file_atomically(marker, want.dump(2) + "\n");  // last: marks the dataset complete

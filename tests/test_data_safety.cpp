@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -70,6 +72,30 @@ TEST(DataSafety, SyntheticDataIsReusedReplacedOnlyWithForce) {
     EXPECT_EQ(other.status, 2) << other.output;
     EXPECT_MESSAGE_HAS(other.output, "--force");
     EXPECT_EQ(synth("--seed 2 --force").status, 0);
+
+    // --force replaces pfce's images, never a user's file put beside them: refused, nothing gone.
+    std::ofstream(out + "/patches/README.txt") << "mine\n";
+    const auto with_mine = snapshot(out);
+    const test::CommandResult kept = synth("--seed 3 --force");
+    EXPECT_EQ(kept.status, 2) << kept.output;
+    EXPECT_MESSAGE_HAS(kept.output, "README.txt");
+    EXPECT_EQ(snapshot(out), with_mine);
+    fs::remove(out + "/patches/README.txt");
+
+    // An interrupted run (no synthetic.json yet; images of other settings, a temporary) is
+    // cleared before a new one is written: the dataset then holds exactly the new images.
+    fs::remove(out + "/synthetic.json");
+    fs::copy_file(out + "/patches/Images/Image_0.tif", out + "/patches/Images/Image_7.tif");
+    fs::copy_file(out + "/patches/Labels/Label_0.tif", out + "/patches/Labels/Label_7.tif");
+    std::ofstream(out + "/patches/Images/.Image_8.tif.tmp123_0") << "partial";
+    const test::CommandResult fresh =
+        test::run_pfce("data synth --out " + out + " --count 2 --size 32 --seed 4");
+    EXPECT_EQ(fresh.status, 0) << fresh.output;
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(out + "/patches/Images"))
+        names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"Image_0.tif", "Image_1.tif"}));
 }
 
 TEST(DataSafety, MasksAreNeverWrittenIntoAFolderOfOtherFiles) {
