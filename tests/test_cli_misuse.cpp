@@ -85,6 +85,38 @@ TEST(CliMisuse, LabelsMustBelongToTheDataAndClassesToTheCheckpoint) {
     EXPECT_MESSAGE_HAS(e.output, "background");
 }
 
+// Training on a mask directory asks for nothing else: a label kind, point count or seed that is
+// not the directory's is refused, naming both, instead of silently training on what is there.
+TEST(CliMisuse, LabelSettingsThatContradictTheMaskDirectoryAreRefused) {
+    const std::string root = test::temp_dir("misuse_label_settings");
+    const auto fd = dataset(root + "/data");
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 7 --seed 2 --out " + root +
+                             "/sp")
+                  .status,
+              0);
+    const std::string train = "train --data " + fd.root + " --labels " + root + "/sp" + kTiny;
+    struct Case {
+        const char* flags;
+        std::vector<const char*> mentions;
+    };
+    const std::vector<Case> refused = {
+        {" --label-kind linked", {"labels.kind = linked", "sparse masks"}},
+        {" --points 9", {"labels.points = [9]", "[7]"}},
+        {" --label-seed 5", {"labels.seed = 5", "= 2"}},
+    };
+    int k = 0;
+    for (const Case& c : refused) {
+        const test::CommandResult t =
+            test::run_pfce(train + c.flags + " --out " + root + "/r" + std::to_string(k++));
+        EXPECT_EQ(t.status, 2) << c.flags << "\n" << t.output;
+        for (const char* m : c.mentions) EXPECT_MESSAGE_HAS(t.output, m);
+    }
+    // What agrees with the directory (or is left at its default) trains.
+    const test::CommandResult ok =
+        test::run_pfce(train + " --label-kind sparse --points 7 --out " + root + "/ok");
+    EXPECT_EQ(ok.status, 0) << ok.output;
+}
+
 TEST(CliMisuse, ResumeAllowsWhatDoesNotChangeTheResultAndNamesWhatDoes) {
     const std::string root = test::temp_dir("misuse_resume");
     const auto fd = dataset(root + "/data");

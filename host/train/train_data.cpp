@@ -128,6 +128,40 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
     return out;
 }
 
+void check_labels_dir_settings(const LabelSettings& l, const MaskDir& md) {
+    const LabelSettings defaults;
+    const std::string kind = md.meta.value("kind", std::string("sparse"));
+    auto refuse = [&](const char* key, const std::string& asked, const std::string& made) {
+        PFCE_THROW(InputError, "labels.dir ", md.dir, " holds ", kind, " masks made with ", key,
+                   " = ", made, " (its masks.json), but labels.", key, " = ", asked,
+                   ": a mask directory is trained on as it is; drop labels.", key,
+                   " or make masks with it (pfce sample / pfce link)");
+    };
+    if (l.kind != defaults.kind && l.kind != kind) refuse("kind", l.kind, kind);
+    // The sampling and linking settings it records (a linked directory records its input's).
+    const nlohmann::json none;
+    const nlohmann::json& link = md.meta.contains("link") ? md.meta["link"] : none;
+    const nlohmann::json& sample =
+        md.meta.contains("sample")
+            ? md.meta["sample"]
+            : (link.is_object() && link.contains("in_meta") && link["in_meta"].contains("sample")
+                   ? link["in_meta"]["sample"]
+                   : none);
+    if (sample.is_object()) {
+        const auto made = sample.value("points", std::vector<int>{});
+        if (l.points != defaults.points && !made.empty() && made != l.points)
+            refuse("points", nlohmann::json(l.points).dump(), nlohmann::json(made).dump());
+        const auto seed = sample.value("seed", std::uint64_t{0});
+        if (l.seed != defaults.seed && seed != l.seed)
+            refuse("seed", std::to_string(l.seed), std::to_string(seed));
+    }
+    if (link.is_object() && link.contains("radius")) {
+        const int made = link.value("radius", 0);
+        if (l.radius != defaults.radius && made != l.radius)
+            refuse("radius", std::to_string(l.radius), std::to_string(made));
+    }
+}
+
 std::string training_labels_dir(Backend& backend, const Config& cfg, const Dataset& ds) {
     const LabelSettings& l = cfg.labels;
     if (!l.dir.empty()) return l.dir;
@@ -179,7 +213,10 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
     if (!labels.empty()) {
         const MaskDir md = open_mask_dir(labels);
         in.label_kind = md.meta.value("kind", std::string("sparse"));
-        if (!cfg.labels.dir.empty()) cfg.labels.kind = in.label_kind;
+        if (!cfg.labels.dir.empty()) {
+            check_labels_dir_settings(cfg.labels, md);
+            cfg.labels.kind = in.label_kind;
+        }
     }
     in.train = load_samples(ds, split.train, labels);
     in.val = load_samples(ds, split.val, labels);
