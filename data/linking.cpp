@@ -246,8 +246,25 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
 
     // The dataset gives the palette, the dense masks (purity) and the colours (edge-aware).
     const bool edge = o.params.max_color_step >= 0.0f;
-    const std::string root =
-        !o.data_root.empty() ? o.data_root : md.meta.value("source", std::string());
+    const std::string made_from = md.meta.value("source", std::string());
+    auto absolute_of = [](const std::string& p) {
+        std::error_code abs_ec;
+        const fs::path a = fs::weakly_canonical(fs::absolute(p), abs_ec);
+        return abs_ec ? p : a.string();
+    };
+    // --data must be the dataset the sparse masks were sampled from: another one's dense masks
+    // would score the purity and another one's colours would steer edge-aware linking. (A source
+    // that no longer exists is let pass: datasets move; their ids and classes are still checked.)
+    if (!o.data_root.empty() && !made_from.empty() &&
+        absolute_of(made_from) != absolute_of(o.data_root)) {
+        if (fs::exists(made_from, ec))
+            PFCE_THROW(InputError, "--data ", o.data_root, ": the masks in ", o.in_dir,
+                       " were sampled from ", made_from,
+                       "; link them with the dataset they belong to (or leave --data out)");
+        log_warn("link: the masks in ", o.in_dir, " were sampled from ", made_from,
+                 ", which no longer exists; using ", o.data_root);
+    }
+    const std::string root = absolute_of(!o.data_root.empty() ? o.data_root : made_from);
     std::optional<Dataset> ds;
     if (!root.empty()) {
         try {

@@ -71,6 +71,13 @@ TEST(CliMisuse, LabelsMustBelongToTheDataAndClassesToTheCheckpoint) {
                                                  "/sa --out " + root + "/run" + kTiny);
     EXPECT_EQ(t.status, 2) << t.output;
     EXPECT_MESSAGE_HAS(t.output, "were made from");
+    // Linking them against the other dataset (its dense masks for purity, its colours for
+    // edge-aware linking) is refused too, before anything is written.
+    const test::CommandResult l = test::run_pfce("link --in " + root + "/sa --out " + root +
+                                                 "/la --data " + b.root + " --device cpu");
+    EXPECT_EQ(l.status, 2) << l.output;
+    EXPECT_MESSAGE_HAS(l.output, "were sampled from");
+    EXPECT_FALSE(fs::exists(root + "/la/masks.json"));
     // Eval of a checkpoint on a dataset of other classes names both lists.
     ASSERT_EQ(test::run_pfce("train --data " + a.root + " --out " + root + "/ra" + kTiny).status,
               0);
@@ -90,10 +97,10 @@ TEST(CliMisuse, LabelsMustBelongToTheDataAndClassesToTheCheckpoint) {
 TEST(CliMisuse, LabelSettingsThatContradictTheMaskDirectoryAreRefused) {
     const std::string root = test::temp_dir("misuse_label_settings");
     const auto fd = dataset(root + "/data");
-    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 7 --seed 2 --out " + root +
-                             "/sp")
-                  .status,
-              0);
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --points 7 --seed 2 --out " + root + "/sp")
+            .status,
+        0);
     const std::string train = "train --data " + fd.root + " --labels " + root + "/sp" + kTiny;
     struct Case {
         const char* flags;
