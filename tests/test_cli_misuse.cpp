@@ -188,6 +188,9 @@ batch_size = 2
     EXPECT_MESSAGE_HAS(log, "run the same command again");
     EXPECT_TRUE(fs::exists(root + "/out/long/train/last.ckpt")) << log;
     EXPECT_FALSE(fs::exists(root + "/out/long/result.json"));
+    // The report written on the way out says the experiment has not run, not just leaves it out.
+    EXPECT_MESSAGE_HAS(file_text(root + "/out/results.json"), "\"complete\": false");
+    EXPECT_MESSAGE_HAS(file_text(root + "/out/report.md"), "**long**: not run");
     // The same command continues the interrupted training.
     const test::CommandResult again =
         test::run_pfce("run " + root + "/s.toml --device cpu --out " + root + "/out");

@@ -176,6 +176,8 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     // The report still lists all three (the others from their earlier results).
     const auto j3 = nlohmann::json::parse(read_text_file(out + "/results.json"));
     EXPECT_EQ(j3["experiments"].size(), 3u);
+    EXPECT_EQ(j3["complete"], true);
+    EXPECT_EQ(read_text_file(out + "/report.md").find("Incomplete"), std::string::npos);
 
     // Changing an experiment's settings without --force does not overwrite its finished results.
     std::string changed = kTinySuite;
@@ -187,6 +189,13 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_NE(r4.output.find("other settings"), std::string::npos) << r4.output;
     EXPECT_EQ(nlohmann::json::parse(read_text_file(out + "/tiny-dense/result.json"))["status"],
               "ok");
+    // The report keeps showing its results, and says they are not of the current settings.
+    const auto j4 = nlohmann::json::parse(read_text_file(out + "/results.json"));
+    EXPECT_EQ(j4["complete"], false);
+    ASSERT_EQ(j4["not_run"].size(), 1u);
+    EXPECT_EQ(j4["not_run"][0]["id"], "tiny-dense");
+    EXPECT_EQ(j4["experiments"][0]["status"], "ok");
+    EXPECT_NE(read_text_file(out + "/report.md").find("**Incomplete:**"), std::string::npos);
 }
 
 // OUT belongs to one suite: a directory of a user's files is refused (--force or not) and left as

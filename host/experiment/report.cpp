@@ -346,6 +346,12 @@ std::string render_report_markdown(const ReportInput& in) {
     if (!in.description.empty()) o += in.description + "\n\n";
     o += "- suite: `" + in.suite_file + "`\n- data: " + in.data_summary +
          "\n- device: " + in.device + "\n- generated: " + in.generated_at + "\n\n";
+    if (!in.not_run.empty()) {
+        o += "**Incomplete:** this report does not show a run of every experiment of the suite "
+             "with its current settings:\n\n";
+        for (const auto& [id, why] : in.not_run) o += "- **" + id + "**: " + why + "\n";
+        o += "\n";
+    }
     o += "## Results (test split, dense ground truth)\n\n" + md_table(results_table(in)) + "\n";
     o += legend_md(in) + "\n\n";
     const std::string fails = failures_md(in);
@@ -391,6 +397,13 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
          "</code></li><li>data: " + html_escape(in.data_summary) +
          "</li><li>device: " + html_escape(in.device) +
          "</li><li>generated: " + html_escape(in.generated_at) + "</li></ul>\n";
+    if (!in.not_run.empty()) {
+        o += "<div class=\"note\"><p><b>Incomplete:</b> this report does not show a run of every "
+             "experiment of the suite with its current settings:</p><ul>";
+        for (const auto& [id, why] : in.not_run)
+            o += "<li><b>" + html_escape(id) + "</b>: " + html_escape(why) + "</li>";
+        o += "</ul></div>\n";
+    }
     o += "<h2>Results (test split, dense ground truth)</h2>\n" + html_table(results_table(in));
     o += "<p>" + html_escape(legend_md(in)) + "</p>\n";
     bool any_failed = false;
@@ -483,6 +496,8 @@ std::string render_results_csv(const ReportInput& in) {
 nlohmann::json render_results_json(const ReportInput& in) {
     nlohmann::json ex = nlohmann::json::array();
     for (const auto& r : in.results) ex.push_back(to_json(r));
+    nlohmann::json not_run = nlohmann::json::array();
+    for (const auto& [id, why] : in.not_run) not_run.push_back({{"id", id}, {"reason", why}});
     return {{"suite", in.title},
             {"description", in.description},
             {"suite_file", in.suite_file},
@@ -490,6 +505,8 @@ nlohmann::json render_results_json(const ReportInput& in) {
             {"device", in.device},
             {"generated", in.generated_at},
             {"clutter_class", in.clutter_class},
+            {"complete", in.not_run.empty()},
+            {"not_run", not_run},
             {"experiments", ex}};
 }
 

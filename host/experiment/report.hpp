@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/experiment/results.hpp"
@@ -20,6 +21,10 @@ struct ReportInput {
     std::string generated_at;               // UTC timestamp
     std::vector<ExperimentResult> results;  // suite order; failed experiments included
     int clutter_class = -1;                 // left out of "mIoU without clutter"
+    // Experiments of the suite this report lacks or shows from an earlier run, each with why:
+    // not run yet (the run was interrupted first), or refused (OUT holds results of that id made
+    // with other settings, which the report shows instead).
+    std::vector<std::pair<std::string, std::string>> not_run;  // id, reason
 };
 
 // The chart files write_report produces (relative to OUT), in order.

@@ -58,6 +58,7 @@ struct Plan {
     json fingerprint;
     bool run = false;
     std::optional<ExperimentResult> result;
+    std::string refused;  // why an earlier result of other settings was kept, not rerun
 };
 
 // Finished experiments with the same settings are skipped; others run.
@@ -82,12 +83,12 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
         }
         const bool finished = old && old->status == "ok";
         if (selected && finished && !opts.force && old->config != p.fingerprint) {
-            ExperimentResult stale = *old;
-            stale.status = "failed";
-            stale.error = "OUT holds results of this id made with other settings (" + rp +
-                          "); rerun with --force to replace them, or use another --out";
-            log_warn(e.id, ": ", stale.error);
-            p.result = stale;
+            // Not rerun: the report keeps showing the results on disk, and says they are not of
+            // the current settings.
+            p.refused = "not rerun: OUT holds its results made with other settings (" + rp +
+                        ", shown here); rerun with --force to replace them, or use another --out";
+            log_warn(e.id, ": ", p.refused);
+            p.result = old;
             ++sum.failed;
         } else if (selected && (!finished || opts.force)) {
             p.run = true;
@@ -192,6 +193,11 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     in.generated_at = utc_now();
     in.data_summary = L ? L->summary : std::string();
     for (auto& p : plans) {
+        if (!p.refused.empty()) in.not_run.emplace_back(p.spec.id, p.refused);
+        if (p.run && !p.result)
+            in.not_run.emplace_back(p.spec.id,
+                                    "not run: the suite was interrupted before it finished; run "
+                                    "the same command again to run it");
         if (!p.result) continue;
         if (in.device.empty()) in.device = p.result->device;
         in.results.push_back(*p.result);
