@@ -313,7 +313,15 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
                                " is not in the dataset ", root);
                 return;
             }
-            if (edge) images[k] = ds->read_image(it->second);
+            if (edge) {
+                images[k] = ds->read_image(it->second);
+                if (images[k].width != sparse[k].width || images[k].height != sparse[k].height)
+                    PFCE_THROW(InputError, "edge-aware linking: the mask of ", id, " (",
+                               mask_png_path(o.in_dir, id), ") is ", sparse[k].width, "x",
+                               sparse[k].height, " but its image ",
+                               ds->sample(it->second).image_path, " is ", images[k].width, "x",
+                               images[k].height);
+            }
             if (!ds->sample(it->second).mask_path.empty()) {
                 dense[k] = ds->read_mask(it->second);
                 has_dense[k] = 1;

@@ -345,6 +345,10 @@ TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\" }, { id = \"a\" }]\n", p,
                              {p, "duplicate"}));
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a/b\" }]\n", p, {p, "a/b"}));
+    for (const char* taken : {"data", "cache", "report.md", "val_loss.svg"})
+        EXPECT_TRUE(
+            fails_naming(std::string("[suite]\nexperiments = [{ id = \"") + taken + "\" }]\n", p,
+                         {p, taken, "choose another id"}));
     EXPECT_TRUE(fails_naming("[suite]\nname = \"x\"\n", p, {p, "experiments"}));
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\", labels = { points = 0 } }]\n",
                              p, {p, "points"}));

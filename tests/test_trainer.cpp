@@ -3,6 +3,7 @@
 // ends bit-identical to an uninterrupted one; a diverging run stops with a clear error and keeps
 // the last good checkpoint; the outputs (metrics.jsonl, best/last checkpoints) are what
 // eval/predict read.
+#include "data/image_io.hpp"
 #include "tests/trainer_fixtures.hpp"
 
 namespace pfce {
@@ -168,6 +169,25 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     EXPECT_MESSAGE_HAS(clash.output, "x.TIF");
     EXPECT_MESSAGE_HAS(clash.output, "rename one");
     EXPECT_FALSE(fs::exists(dir + "/two-out/x.png"));
+    // An input too small for the network stops the command before any prediction is written,
+    // naming it; so does a window that means nothing.
+    fs::remove(dir + "/two/x.TIF");
+    write_png(dir + "/two/y.png", test::random_rgb(1, 1, 3));
+    const test::CommandResult tiny =
+        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --device cpu --input " + dir +
+                       "/two --out " + dir + "/tiny-out");
+    EXPECT_NE(tiny.status, 0);
+    EXPECT_MESSAGE_HAS(tiny.output, "y.png is 1x1");
+    EXPECT_FALSE(fs::exists(dir + "/tiny-out/x.png"));
+    const test::CommandResult window =
+        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + img +
+                       " --window -5 --out " + dir + "/w.png");
+    EXPECT_NE(window.status, 0);
+    EXPECT_MESSAGE_HAS(window.output, "--window -5");
+    const test::CommandResult sheet =
+        test::run_pfce("data preview " + synth + " --out " + dir + "/sheet.jpg");
+    EXPECT_NE(sheet.status, 0);
+    EXPECT_MESSAGE_HAS(sheet.output, "expected a .png file");
 
     // A corrupted checkpoint is refused with its name in the message.
     std::fstream f(run + "/last.ckpt", std::ios::in | std::ios::out | std::ios::binary);

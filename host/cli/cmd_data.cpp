@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -240,6 +241,14 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DataFlags&
     if (f.count < 1) PFCE_THROW(InputError, "--count ", f.count, " must be at least 1");
     if (f.panel < 16 || f.panel > 4096)
         PFCE_THROW(InputError, "--panel ", f.panel, " must be in 16..4096");
+    {
+        // The sheet is a PNG: a name that says otherwise would hold bytes of another format.
+        std::string ext = std::filesystem::path(f.out).extension().string();
+        std::transform(ext.begin(), ext.end(), ext.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        if (ext != ".png")
+            PFCE_THROW(InputError, "--out ", f.out, ": expected a .png file (the sheet is a PNG)");
+    }
     std::string masks_dir = f.masks;
     std::optional<Dataset> ds;
     std::optional<MaskDir> md;
@@ -282,6 +291,8 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DataFlags&
         progress.tick();
     }
     const RgbImage sheet = make_contact_sheet(rows, opt);
+    const std::filesystem::path parent = std::filesystem::path(f.out).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);  // as predict does
     write_png(f.out, sheet);
     std::printf("wrote %s (%dx%d): %zu rows of image | colour mask%s\n", f.out.c_str(), sheet.width,
                 sheet.height, n, md ? " | sparse mask" : "");

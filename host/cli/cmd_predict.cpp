@@ -44,6 +44,19 @@ bool lower_ext_is(const fs::path& p, std::initializer_list<const char*> exts) {
     return false;
 }
 
+// Whether a side of `side` pixels can be reflect-padded to the multiple of 2^depth the U-Net needs
+// (models/unet.cpp: each pad must be shorter than the side it mirrors).
+bool side_fits_unet(int side, int depth) {
+    const long long unit = 1LL << depth;
+    const long long padded = (side + unit - 1) / unit * unit, pad = padded - side;
+    return side > 0 && pad - pad / 2 < side;
+}
+int smallest_unet_side(int depth) {
+    int side = 1;
+    while (!side_fits_unet(side, depth)) ++side;
+    return side;
+}
+
 std::string overlay_path(const fs::path& mask) {
     return (mask.parent_path() / (mask.stem().string() + "_overlay.png")).string();
 }
@@ -105,6 +118,13 @@ void run_predict(const PredictArgs& a) {
         PFCE_THROW(InputError, "--alpha ", a.alpha, ": expected 0..1");
     if (a.format != "auto" && a.format != "png" && a.format != "tif")
         PFCE_THROW(InputError, "--format ", a.format, ": expected auto, png or tif");
+    // 0 and -1 are the defaults (the run's window, a quarter of it); other values must mean one.
+    if (a.window < 0 || (a.window > 0 && a.window < 16))
+        PFCE_THROW(InputError, "--window ", a.window,
+                   ": expected a side of at least 16 pixels (or leave it out: the run's window)");
+    if (a.overlap < -1)
+        PFCE_THROW(InputError, "--overlap ", a.overlap,
+                   ": expected >= 0 pixels (or leave it out: a quarter of the window)");
     const std::vector<Job> jobs = plan_jobs(a);
     std::vector<std::string> inputs = {a.checkpoint};
     for (const Job& j : jobs) inputs.push_back(j.input);
@@ -113,6 +133,18 @@ void run_predict(const PredictArgs& a) {
 
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
+    // Every input is read (its header) and sized before the first output is written, so a bad
+    // file in a directory stops the command before it has written half of the predictions.
+    const int depth = m.net->config().depth;
+    for (const Job& j : jobs) {
+        const ImageInfo info = probe_image(j.input);
+        for (const int side : {info.width, info.height})
+            if (!side_fits_unet(side, depth))
+                PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height,
+                           ": too small for the depth-", depth, " U-Net of ", a.checkpoint,
+                           " (each side needs at least ", smallest_unet_side(depth),
+                           " pixels); leave it out of --input");
+    }
     SlidingWindow sw;
     sw.window = a.window > 0 ? a.window : eval_options(m.config).window;
     sw.overlap = a.overlap >= 0 ? a.overlap : sw.window / 4;

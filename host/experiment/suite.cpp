@@ -83,6 +83,15 @@ void check_id(const ExperimentSpec& e) {
         PFCE_THROW(InputError, e.source, ": experiment id \"", e.id,
                    "\": expected 1-64 characters of letters, digits, '-', '_' or '.' (it names a "
                    "directory)");
+    // The names pfce run uses in OUT itself: an experiment's directory may not be one of them.
+    for (const char* taken :
+         {"data", "cache", "report.md", "report.html", "results.json", "results.csv"})
+        if (e.id == taken)
+            PFCE_THROW(InputError, e.source, ": experiment id \"", e.id,
+                       "\" is taken: pfce run keeps its own ", e.id, " in OUT (choose another id)");
+    if (e.id.size() > 4 && e.id.compare(e.id.size() - 4, 4, ".svg") == 0)
+        PFCE_THROW(InputError, e.source, ": experiment id \"", e.id,
+                   "\" ends in .svg, the name of the report's charts in OUT (choose another id)");
 }
 
 void apply_meta(const toml::table& t, ExperimentSpec& e, const std::string& source) {

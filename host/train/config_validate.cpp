@@ -109,6 +109,7 @@ void validate(const Config& c, const std::string& source) {
     if (!(s.step_gamma > 0))
         bad(source, "schedule.step_gamma", s.step_gamma, "> 0 (a factor on the lr)");
     if (s.warmup_epochs < 0) bad(source, "schedule.warmup_epochs", s.warmup_epochs, ">= 0");
+    if (c.run.epochs < 1) bad(source, "run.epochs", c.run.epochs, ">= 1");  // before warmup's rule
     if (s.warmup_epochs > c.run.epochs)
         bad(source, "schedule.warmup_epochs", s.warmup_epochs,
             "at most run.epochs = " + std::to_string(c.run.epochs));

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <mutex>
+#include <set>
 
 #include "core/log.hpp"
 #include "core/parallel.hpp"
@@ -87,9 +89,14 @@ void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
             PFCE_THROW(InputError, "the masks in ", md.dir, " were made from ", source,
                        ", not from ", ds.root(),
                        ": train and evaluate them with the dataset they belong to");
-        log_warn("the masks in ", md.dir, " were made from ", source,
-                 ", which no longer exists; using them with ", ds.root(),
-                 " (their classes and sample ids match)");
+        // Once per directory and dataset (the train and validation samples both check).
+        static std::mutex warned_mutex;
+        static std::set<std::string> warned;
+        std::lock_guard<std::mutex> lock(warned_mutex);
+        if (warned.insert(md.dir + "\n" + ds.root()).second)
+            log_warn("the masks in ", md.dir, " were made from ", source,
+                     ", which no longer exists; using them with ", ds.root(),
+                     " (their classes and sample ids match)");
     }
     std::vector<std::string> have = md.ids;
     std::sort(have.begin(), have.end());
@@ -191,7 +198,21 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
 
 void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
                           int crop_size) {
-    if (crop_size > 0 || train.empty()) return;
+    if (crop_size > 0) {
+        // Crops larger than an image are padded with unlabelled pixels: allowed (mixed sizes),
+        // but said, since a crop far larger than every image trains mostly on padding.
+        std::size_t smaller = 0, first = 0;
+        for (std::size_t i = 0; i < train.size(); ++i)
+            if (train[i].image.width < crop_size || train[i].image.height < crop_size)
+                if (smaller++ == 0) first = i;
+        if (smaller > 0)
+            log_warn("data.crop_size ", crop_size, " is larger than ", smaller, " of ",
+                     train.size(), " training images (e.g. ", ids[first], ", ",
+                     train[first].image.width, "x", train[first].image.height,
+                     "): their crops are padded with unlabelled pixels");
+        return;
+    }
+    if (train.empty()) return;
     const RgbImage& first = train[0].image;
     for (std::size_t i = 1; i < train.size(); ++i) {
         const RgbImage& im = train[i].image;

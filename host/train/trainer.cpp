@@ -294,14 +294,21 @@ class TrainingRun {
 
     void log_start() const {
         const OptimizerSettings& o = cfg_.optimizer;
-        log_info("training U-Net (depth ", cfg_.model.depth, ", width ", cfg_.model.width, ", ",
-                 net_.parameter_count(), " parameters) on ", backend_.name(), ": ",
-                 in_.train.size(), " train / ", in_.val.size(), " val samples, ", bpe_,
-                 " batches of ", cfg_.run.batch_size, " per epoch",
-                 cfg_.data.crop_size > 0 ? ", crops of " + std::to_string(cfg_.data.crop_size)
-                                         : std::string(),
-                 ", ", o.name, " lr ", o.lr, ", schedule ", cfg_.schedule.name,
-                 o.clip > 0 ? ", clip " + std::to_string(o.clip) : std::string());
+        log_info(
+            "training U-Net (depth ", cfg_.model.depth, ", width ", cfg_.model.width, ", ",
+            net_.parameter_count(), " parameters) on ", backend_.name(), ": ", in_.train.size(),
+            " train / ", in_.val.size(), " val samples, ", bpe_,
+            bpe_ == 1 ? " batch of " : " batches of ",
+            std::min<std::size_t>(static_cast<std::size_t>(cfg_.run.batch_size), in_.train.size()),
+            " per epoch",
+            static_cast<std::size_t>(cfg_.run.batch_size) > in_.train.size()
+                ? " (batch_size " + std::to_string(cfg_.run.batch_size) + " > " +
+                      std::to_string(in_.train.size()) + " training samples)"
+                : std::string(),
+            cfg_.data.crop_size > 0 ? ", crops of " + std::to_string(cfg_.data.crop_size)
+                                    : std::string(),
+            ", ", o.name, " lr ", o.lr, ", schedule ", cfg_.schedule.name,
+            o.clip > 0 ? ", clip " + std::to_string(o.clip) : std::string());
         if (cfg_.loss.alpha_auto) {
             std::string w;
             for (std::size_t k = 0; k < loss_params_.alpha.size(); ++k) {
