@@ -138,7 +138,9 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, bool force,
         if (!force)
             PFCE_THROW(InputError, opts.out_dir, " holds another synthetic dataset (", marker, ": ",
                        have.dump(), "; asked for ", want.dump(),
-                       "); pass --force to replace it or choose another directory");
+                       "); choose another directory, or replace it with: pfce data synth --out ",
+                       opts.out_dir, " --count ", opts.count, " --size ", opts.size, " --seed ",
+                       opts.seed, " --force");
         remove_synthetic_files(
             opts.out_dir);   // refuses, removing nothing, if a user's file is there
         fs::remove(marker);  // incomplete from here until the new one is written
