@@ -4,6 +4,7 @@
 #include <cctype>
 #include <exception>
 #include <filesystem>
+#include <iterator>
 
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -196,17 +197,22 @@ LabelMap Dataset::read_mask(std::size_t i) const {
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_mask(*this, s);
     if (index_masks_) {
         LabelMap m = read_gray(s.mask_path, opts_.max_pixels);
-        std::uint8_t lut[256];
-        for (int v = 0; v < 256; ++v) lut[v] = static_cast<std::uint8_t>(v);
+        // Pixel value -> class (mask.values), 255 for an ignore value and for 255 itself (pfce's
+        // own "unlabelled"), anything else an error.
+        constexpr int kNotAClass = 256;
+        int lut[256];
+        std::fill(std::begin(lut), std::end(lut), kNotAClass);
+        for (std::size_t c = 0; c < index_values_.size(); ++c)
+            lut[index_values_[c]] = static_cast<int>(c);
         for (std::uint8_t v : index_ignore_) lut[v] = 255;
-        const int n_classes = palette_.num_classes();
+        lut[255] = 255;
         for (std::size_t p = 0; p < m.labels.size(); ++p) {
-            const std::uint8_t v = lut[m.labels[p]];
-            if (v != 255 && v >= n_classes)
-                PFCE_THROW(InputError, s.mask_path, ": index value ", static_cast<int>(v),
+            const int v = lut[m.labels[p]];
+            if (v == kNotAClass)
+                PFCE_THROW(InputError, s.mask_path, ": index value ", static_cast<int>(m.labels[p]),
                            " at pixel (x=", p % m.width, ", y=", p / m.width, ") is not a class (",
-                           n_classes, " classes) and not an ignore value");
-            m.labels[p] = v;
+                           palette_.num_classes(), " classes) and not an ignore value");
+            m.labels[p] = static_cast<std::uint8_t>(v);
         }
         return m;
     }

@@ -58,6 +58,7 @@ class Dataset {
     Palette palette_;
     DatasetOptions opts_;
     std::vector<SampleRef> samples_;
+    std::vector<std::uint8_t> index_values_;  // generic index masks: each class's pixel value
     std::vector<std::uint8_t> index_ignore_;  // generic index masks: values mapped to 255
     bool index_masks_ = false;
     std::shared_ptr<TileBandCache> tile_cache_;  // tiles only; thread-safe

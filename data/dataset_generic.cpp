@@ -6,6 +6,7 @@
 //     [mask]
 //     encoding = "palette"                    # or "index" (pixel value = class)
 //     colours = [[255,255,255], [0,0,255]]    # palette: one per class (index: optional, previews)
+//     values = [1, 2]                         # index: each class's pixel value (default 0, 1, ...)
 //     ignore = [0]                            # index values that mean "unlabelled"
 //     ignore_colours = [[0,0,0]]              # palette colours that mean "unlabelled"
 //
@@ -29,6 +30,7 @@ struct GenericSpec {
     std::vector<std::string> names;
     bool index = false;
     std::vector<Rgb> colours;
+    std::vector<std::uint8_t> values;  // index: the pixel value of each class
     std::vector<std::uint8_t> ignore;
     std::vector<Rgb> ignore_colours;
 };
@@ -105,7 +107,7 @@ GenericSpec parse_spec(const fs::path& toml_path) {
                    " classes given; at most 32 are supported");
 
     const toml::table& mask = sub_table(doc, "mask", file);
-    check_keys(mask, "mask", {"encoding", "colours", "ignore", "ignore_colours"}, file);
+    check_keys(mask, "mask", {"encoding", "colours", "values", "ignore", "ignore_colours"}, file);
     const std::string encoding = mask["encoding"].value_or(std::string("palette"));
     if (encoding != "palette" && encoding != "index")
         PFCE_THROW(InputError, file, ": mask.encoding = '", encoding,
@@ -115,6 +117,13 @@ GenericSpec parse_spec(const fs::path& toml_path) {
         spec.colours = colour_list(*c, file, "mask.colours");
     if (const toml::node* ic = mask.get("ignore_colours"))
         spec.ignore_colours = colour_list(*ic, file, "mask.ignore_colours");
+    if (const toml::node* vs = mask.get("values")) {
+        const toml::array* a = vs->as_array();
+        if (!a) PFCE_THROW(InputError, file, ": mask.values must be a list of index values");
+        for (const toml::node& v : *a)
+            spec.values.push_back(  // 255 is pfce's own "unlabelled", never a class
+                static_cast<std::uint8_t>(int_in(v, 0, 254, file, "mask.values")));
+    }
     if (const toml::node* ig = mask.get("ignore")) {
         const toml::array* a = ig->as_array();
         if (!a) PFCE_THROW(InputError, file, ": mask.ignore must be a list of index values");
@@ -128,11 +137,27 @@ GenericSpec parse_spec(const fs::path& toml_path) {
             PFCE_THROW(InputError, file,
                        ": mask.ignore_colours applies to palette masks; index masks use "
                        "mask.ignore");
+        if (spec.values.empty())
+            for (std::size_t c = 0; c < spec.names.size(); ++c)
+                spec.values.push_back(static_cast<std::uint8_t>(c));
+        if (spec.values.size() != spec.names.size())
+            PFCE_THROW(InputError, file, ": mask.values has ", spec.values.size(), " values for ",
+                       spec.names.size(), " classes (expected one pixel value per class)");
+        for (std::size_t c = 0; c < spec.values.size(); ++c)
+            for (std::size_t d = 0; d < c; ++d)
+                if (spec.values[c] == spec.values[d])
+                    PFCE_THROW(InputError, file, ": mask.values gives classes '", spec.names[d],
+                               "' and '", spec.names[c], "' the same value ", int(spec.values[c]));
         for (std::uint8_t v : spec.ignore)
-            if (v < spec.names.size())
-                PFCE_THROW(InputError, file, ": mask.ignore value ", int(v), " is also class '",
-                           spec.names[v], "'");
+            for (std::size_t c = 0; c < spec.values.size(); ++c)
+                if (v == spec.values[c])
+                    PFCE_THROW(InputError, file, ": mask.ignore value ", int(v),
+                               " is also the value of class '", spec.names[c],
+                               "' (give the classes other values with mask.values)");
     } else {
+        if (!spec.values.empty())
+            PFCE_THROW(InputError, file,
+                       ": mask.values applies to index masks; palette masks use mask.colours");
         if (!spec.ignore.empty())
             PFCE_THROW(InputError, file,
                        ": mask.ignore applies to index masks; palette masks use "
@@ -199,6 +224,7 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
     pal.unlabelled_colours = spec.ignore_colours;
     ds.palette_ = std::move(pal);
     ds.index_masks_ = spec.index;
+    ds.index_values_ = spec.values;
     ds.index_ignore_ = spec.ignore;
 
     const auto images = files_by_stem(images_dir);

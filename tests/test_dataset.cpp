@@ -13,6 +13,7 @@
 #include <fstream>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
@@ -392,6 +393,48 @@ ignore = [7]
     EXPECT_MESSAGE_HAS(msg, "masks/x.tif");
     EXPECT_MESSAGE_HAS(msg, "value 5");
     EXPECT_MESSAGE_HAS(msg, "x=1, y=1");
+}
+
+// LoveDA-style index masks: 0 means "no data" and the classes are 1..N (mask.values), so 0 can be
+// an ignore value; 255 stays unlabelled; a value that is neither is an error. Mistakes in the
+// description name the key and the file.
+TEST(GenericDataset, IndexMasksWithClassValues) {
+    const std::string dir = test::temp_dir("ds_generic_values");
+    write_generic(dir, R"([classes]
+names = ["background", "building", "road"]
+[mask]
+encoding = "index"
+values = [1, 2, 3]
+ignore = [0]
+)");
+    LabelMap m(3, 2);
+    m.labels = {0, 1, 2, 3, 255, 1};
+    write_tiff(dir + "/images/x.tif", test::random_rgb(3, 2, 1));
+    write_tiff_gray(dir + "/masks/x.tif", m);
+    const Dataset ds = Dataset::open(dir, {DatasetKind::generic});
+    EXPECT_EQ(ds.read_mask(0).labels, (std::vector<std::uint8_t>{255, 0, 1, 2, 255, 0}));
+    m.labels[5] = 4;
+    write_tiff_gray(dir + "/masks/x.tif", m);
+    EXPECT_MESSAGE_HAS(input_error_message([&] { ds.read_mask(0); }), "value 4");
+
+    const std::string head = "[classes]\nnames = [\"a\", \"b\"]\n[mask]\nencoding = \"index\"\n";
+    for (const auto& [mask, mention] : std::vector<std::pair<std::string, std::string>>{
+             {"values = [1]\n", "1 values for 2 classes"},
+             {"values = [1, 1]\n", "the same value 1"},
+             {"values = [1, 2]\nignore = [2]\n", "also the value of class 'b'"},
+             {"values = [1, 255]\n", "mask.values"},
+         }) {
+        write_generic(dir, head + mask);
+        const std::string msg =
+            input_error_message([&] { Dataset::open(dir, {DatasetKind::generic}); });
+        EXPECT_MESSAGE_HAS(msg, "dataset.toml");
+        EXPECT_MESSAGE_HAS(msg, mention);
+    }
+    write_generic(dir,
+                  "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"palette\"\n"
+                  "colours = [[1, 2, 3]]\nvalues = [1]\n");
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(dir, {DatasetKind::generic}); }),
+                       "mask.values applies to index masks");
 }
 
 TEST(GenericDataset, UnknownTomlKeyNamesKeyAndFile) {
