@@ -82,6 +82,10 @@ void check_pair_sizes(const std::string& image, const std::string& mask, std::in
                    ": a JPEG mask; lossy compression changes label values, so "
                    "masks must be PNG or TIFF");
     const ImageInfo b = probe_image(mask);
+    if (b.lossy)
+        PFCE_THROW(InputError, mask,
+                   ": a JPEG-compressed mask; lossy compression changes label values, so masks "
+                   "must be PNG or TIFF without JPEG compression");
     check_sample_layout(mask, b.bits_per_sample, b.channels);
     if (a.width != b.width || a.height != b.height)
         PFCE_THROW(InputError, "image/mask size mismatch: ", image, " is ", a.width, "x", a.height,

@@ -22,6 +22,7 @@ struct ImageInfo {
     int height = 0;
     int channels = 0;
     int bits_per_sample = 0;
+    bool lossy = false;  // JPEG, or a TIFF of JPEG-compressed data: no labels in it
 };
 
 // Header only (size, bands, bit depth) without decoding pixels; for limits and validation.

@@ -18,7 +18,7 @@ ImageInfo probe_jpeg(const std::string& path) {
     if (!stbi_info(path.c_str(), &w, &h, &comp))
         PFCE_THROW(InputError, path, ": truncated or corrupt JPEG, its header cannot be read (",
                    stbi_failure_reason(), ")");
-    return ImageInfo{w, h, comp, 8};
+    return ImageInfo{w, h, comp, 8, true};
 }
 
 DecodedSamples read_jpeg(const std::string& path, Window win, std::int64_t max_pixels) {

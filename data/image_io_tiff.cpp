@@ -95,6 +95,7 @@ struct TiffLayout {
     std::uint32_t width = 0, height = 0;
     std::uint16_t spp = 1, bps = 1, photometric = 0, planar = PLANARCONFIG_CONTIG, format = 1;
     bool tiled = false;
+    bool jpeg = false;  // JPEG-compressed: lossy
 };
 
 TiffLayout read_layout(TIFF* t) {
@@ -107,6 +108,14 @@ TiffLayout read_layout(TIFF* t) {
     TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLEFORMAT, &l.format);
     if (!TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &l.photometric))
         l.photometric = l.spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
+    // JPEG-compressed YCbCr (how many orthophoto GeoTIFFs are stored): the JPEG codec converts to
+    // RGB as it decodes when asked, as GDAL asks it, so such a file reads as any RGB one.
+    std::uint16_t compression = COMPRESSION_NONE;
+    TIFFGetFieldDefaulted(t, TIFFTAG_COMPRESSION, &compression);
+    l.jpeg = compression == COMPRESSION_JPEG || compression == COMPRESSION_OJPEG;
+    if (l.photometric == PHOTOMETRIC_YCBCR && compression == COMPRESSION_JPEG && l.spp == 3 &&
+        TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB) == 1)
+        l.photometric = PHOTOMETRIC_RGB;
     l.tiled = TIFFIsTiled(t) != 0;
     return l;
 }
@@ -126,8 +135,10 @@ void check_supported(const std::string& path, const TiffLayout& l) {
         PFCE_THROW(InputError, path, ": sample format ", l.format,
                    " is not supported (expected unsigned 8-bit integers)");
     if (l.spp == 3 && l.photometric != PHOTOMETRIC_RGB)
-        PFCE_THROW(InputError, path, ": 3-band photometric interpretation ", l.photometric,
-                   " is not supported (expected RGB; YCbCr/CIELab files must be converted)");
+        PFCE_THROW(
+            InputError, path, ": 3-band photometric interpretation ", l.photometric,
+            " is not supported (expected RGB, or JPEG-compressed YCbCr; other YCbCr and CIELab "
+            "files must be converted)");
     if (l.spp == 1 && l.photometric != PHOTOMETRIC_MINISBLACK &&
         l.photometric != PHOTOMETRIC_MINISWHITE && l.photometric != PHOTOMETRIC_PALETTE)
         PFCE_THROW(InputError, path, ": 1-band photometric interpretation ", l.photometric,
@@ -224,7 +235,8 @@ ImageInfo probe_tiff(const std::string& path) {
     TiffPtr t = open_tiff(path, "r", msgs);
     const TiffLayout l = read_layout(t.get());
     return ImageInfo{static_cast<int>(std::min<std::uint32_t>(l.width, 1u << 30)),
-                     static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)), l.spp, l.bps};
+                     static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)), l.spp, l.bps,
+                     l.jpeg};
 }
 
 DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels) {

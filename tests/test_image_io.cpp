@@ -234,6 +234,65 @@ TEST(ImageIo, PaletteIndexPastThePaletteIsRefused) {
     EXPECT_EQ(read_rgb(dir + "/q.png").pixels[3 * (2 * w + 3)], 255);
 }
 
+// JPEG-compressed YCbCr TIFFs (common for orthophotos) read as RGB, strips and tiles alike,
+// within JPEG's loss of a smooth image.
+TEST(ImageIo, JpegYCbCrTiffReadsAsRgb) {
+    const std::string dir = test::temp_dir("io_jpeg_tiff");
+    const int w = 40, h = 32;
+    RgbImage img(w, h);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            std::uint8_t* p = &img.pixels[3 * (y * w + x)];
+            p[0] = static_cast<std::uint8_t>(40 + 4 * x);
+            p[1] = static_cast<std::uint8_t>(60 + 5 * y);
+            p[2] = static_cast<std::uint8_t>(200 - 2 * x - y);
+        }
+    for (const bool tiled : {false, true}) {
+        SCOPED_TRACE(tiled ? "tiled" : "strips");
+        const std::string path = dir + (tiled ? "/t.tif" : "/s.tif");
+        TIFF* t = TIFFOpen(path.c_str(), "w");
+        ASSERT_NE(t, nullptr);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+        TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
+        TIFFSetField(t, TIFFTAG_JPEGQUALITY, 95);
+        TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);  // we hand libtiff RGB
+        if (tiled) {
+            TIFFSetField(t, TIFFTAG_TILEWIDTH, 16);
+            TIFFSetField(t, TIFFTAG_TILELENGTH, 16);
+            std::vector<std::uint8_t> tile(16 * 16 * 3);
+            for (int ty = 0; ty < h; ty += 16)
+                for (int tx = 0; tx < w; tx += 16) {
+                    for (int y = 0; y < 16; ++y)
+                        for (int x = 0; x < 16; ++x)
+                            for (int c = 0; c < 3; ++c)
+                                tile[3 * (y * 16 + x) + c] =
+                                    img.pixels[3 * (std::min(ty + y, h - 1) * w +
+                                                    std::min(tx + x, w - 1)) +
+                                               c];
+                    ASSERT_GE(TIFFWriteTile(t, tile.data(), tx, ty, 0, 0), 0);
+                }
+        } else {
+            TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 16);
+            for (int y = 0; y < h; ++y)
+                ASSERT_EQ(TIFFWriteScanline(t, &img.pixels[3 * y * w], y, 0), 1);
+        }
+        TIFFClose(t);
+        const RgbImage back = read_rgb(path);
+        ASSERT_EQ(back.width, w);
+        ASSERT_EQ(back.height, h);
+        double diff = 0;
+        for (std::size_t i = 0; i < img.pixels.size(); ++i)
+            diff += std::abs(int(back.pixels[i]) - int(img.pixels[i]));
+        EXPECT_LT(diff / img.pixels.size(), 4.0);  // JPEG at quality 95 on a smooth image
+        EXPECT_TRUE(probe_image(path).lossy);      // so a dataset refuses it as a mask
+    }
+}
+
 TEST(ImageIo, SixteenBitIsRefusedNamingTheFile) {
     const std::string dir = test::temp_dir("io_16bit");
     write_raw_tiff(dir + "/deep.tif", {.width = 8, .height = 4, .bps = 16},
