@@ -44,6 +44,9 @@ RgbImage resize_nearest(const RgbImage& img, int width, int height) {
 RgbImage render_sparse(const LabelMap& mask, const Palette& palette, int out_w, int out_h,
                        int radius) {
     RgbImage out(out_w, out_h);
+    const Rgb none = palette.display_unlabelled();
+    for (std::size_t i = 0; i < out.pixels.size(); i += 3)
+        std::copy(none.begin(), none.end(), &out.pixels[i]);
     if (mask.width <= 0 || mask.height <= 0) return out;
     for (int y = 0; y < mask.height; ++y) {
         for (int x = 0; x < mask.width; ++x) {

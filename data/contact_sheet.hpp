@@ -29,8 +29,9 @@ RgbImage resize_nearest(const RgbImage& img, int width, int height);
 // The size `img_w` x `img_h` takes in a panel (longer side = panel).
 void panel_size(int img_w, int img_h, int panel, int& out_w, int& out_h);
 
-// A sparse (or linked) mask rendered at out_w x out_h: unlabelled black, every labelled pixel a
-// (2*radius+1)^2 square of its class colour, so isolated points show at any scale.
+// A sparse (or linked) mask rendered at out_w x out_h: unlabelled in palette.display_unlabelled(),
+// every labelled pixel a (2*radius+1)^2 square of its class colour, so isolated points show at any
+// scale (a black class's points too).
 RgbImage render_sparse(const LabelMap& mask, const Palette& palette, int out_w, int out_h,
                        int radius = 1);
 

@@ -3,6 +3,8 @@
 // colour stops with the file, pixel and colour named, and the colours that were expected.
 #include "data/palette.hpp"
 
+#include <algorithm>
+
 #include <sstream>
 
 #include "core/error.hpp"
@@ -66,12 +68,27 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
     return out;
 }
 
-RgbImage Palette::encode(const LabelMap& labels) const {
+Rgb Palette::display_unlabelled() const {
+    static const Rgb kCandidates[] = {{0, 0, 0},     {128, 128, 128}, {255, 0, 255},
+                                      {64, 64, 64},  {192, 192, 192}, {0, 128, 128},
+                                      {128, 0, 128}, {32, 32, 32}};
+    for (const Rgb& c : kCandidates) {
+        bool used = false;
+        for (const ClassInfo& k : classes) used = used || k.colour == c;
+        if (!used) return c;
+    }
+    return Rgb{0, 0, 0};  // eight colours taken: any palette that does this chose its own risk
+}
+
+RgbImage Palette::encode(const LabelMap& labels, const Rgb& unlabelled) const {
     RgbImage out(labels.width, labels.height);
     const std::size_t n = static_cast<std::size_t>(labels.width) * labels.height;
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint8_t l = labels.labels[i];
-        if (l == 255) continue;  // unlabelled stays black
+        if (l == 255) {
+            std::copy(unlabelled.begin(), unlabelled.end(), &out.pixels[3 * i]);
+            continue;
+        }
         if (l >= classes.size())
             PFCE_THROW(InputError, "label ", static_cast<int>(l), " at pixel (x=", i % labels.width,
                        ", y=", i / labels.width, ") has no colour in a palette of ", classes.size(),

@@ -26,8 +26,11 @@ struct Palette {
     // Colour image -> labels. An unknown colour is an InputError naming `source`, the pixel and
     // colour.
     LabelMap decode(const RgbImage& colours, const std::string& source) const;
-    // Labels -> colour image; 255 -> black (0,0,0).
-    RgbImage encode(const LabelMap& labels) const;
+    // Labels -> colour image; 255 -> `unlabelled` (black by default: the Potsdam files' colour).
+    RgbImage encode(const LabelMap& labels, const Rgb& unlabelled = Rgb{0, 0, 0}) const;
+    // The colour pictures show unlabelled pixels in: black, unless a class is black; then the
+    // first of grey, magenta, ... that no class uses, so "no label" never looks like a class.
+    Rgb display_unlabelled() const;
 };
 
 // 0 impervious (255,255,255), 1 building (0,0,255), 2 low vegetation (0,255,255), 3 tree (0,255,0),

@@ -531,6 +531,25 @@ TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
 
 // ---- contact sheet and CLI ---------------------------------------------------------------------
 
+// Pictures never show "no label" in a class's colour: black, unless a class is black; then grey
+// (or the next free colour), and a black class's points show against it.
+TEST(ContactSheet, UnlabelledNeverLooksLikeAClass) {
+    EXPECT_EQ(potsdam_palette().display_unlabelled(), (Rgb{0, 0, 0}));
+    Palette p;
+    p.classes = {{"background", {0, 0, 0}}, {"road", {128, 128, 128}}, {"roof", {255, 0, 0}}};
+    EXPECT_EQ(p.display_unlabelled(), (Rgb{255, 0, 255}));
+    LabelMap m(6, 6);
+    m.at(2, 2) = 0;
+    const RgbImage r = render_sparse(m, p, 6, 6, 0);
+    EXPECT_EQ(r.at(2, 2)[0], 0);    // the black class's point
+    EXPECT_EQ(r.at(0, 0)[0], 255);  // unlabelled: magenta
+    EXPECT_EQ(r.at(0, 0)[1], 0);
+    const RgbImage e = p.encode(m, p.display_unlabelled());
+    EXPECT_EQ(e.at(2, 2)[2], 0);
+    EXPECT_EQ(e.at(5, 5)[2], 255);
+    EXPECT_EQ(p.encode(m).at(5, 5)[2], 0);  // files keep black for unlabelled
+}
+
 TEST(ContactSheet, SparsePointsAreDrawnEnlarged) {
     LabelMap m(10, 10);
     m.at(5, 5) = 1;

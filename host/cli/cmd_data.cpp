@@ -281,7 +281,8 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DataFlags&
         const std::size_t i = r * ds->size() / n;  // spread over the whole set
         const RgbImage image = ds->read_image(i);
         rows[r].push_back(image);
-        rows[r].push_back(ds->palette().encode(ds->read_mask(i)));
+        rows[r].push_back(
+            ds->palette().encode(ds->read_mask(i), ds->palette().display_unlabelled()));
         if (md) {
             const LabelMap sparse = read_mask_png(*md, ds->sample(i).id, ds->palette());
             int w = 0, h = 0;

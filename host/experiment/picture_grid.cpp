@@ -19,7 +19,6 @@ void grid_size(int rows, int width, int height, int& out_width, int& out_height)
 }
 
 RgbImage draw_points(const LabelMap& sparse, const Palette& palette, int radius) {
-    RgbImage out(sparse.width, sparse.height);  // black = unlabelled
     // Paint in ascending label order per pixel: the owner of a pixel is the largest label whose
     // disc covers it, independent of the order points are visited.
     LabelMap owner(sparse.width, sparse.height, 255);
@@ -38,7 +37,7 @@ RgbImage draw_points(const LabelMap& sparse, const Palette& palette, int radius)
                     covered[i] = true;
                 }
         }
-    return palette.encode(owner);
+    return palette.encode(owner, palette.display_unlabelled());
 }
 
 namespace {
@@ -80,9 +79,10 @@ RgbImage compose_picture_grid(const std::vector<GridRow>& rows, const Palette& p
         check_same(row.sparse, row.image, "sparse mask");
         check_same(row.train, row.image, "training labels");
         check_same(row.prediction, row.image, "prediction");
+        const Rgb none = palette.display_unlabelled();  // black unless a class is black
         const RgbImage panels[kGridColumns] = {
-            row.image, palette.encode(row.dense), draw_points(row.sparse, palette, radius),
-            palette.encode(row.train), palette.encode(row.prediction)};
+            row.image, palette.encode(row.dense, none), draw_points(row.sparse, palette, radius),
+            palette.encode(row.train, none), palette.encode(row.prediction, none)};
         const int y0 = kGridGap + static_cast<int>(r) * (h * s + kGridGap);
         for (int c = 0; c < kGridColumns; ++c)
             blit(grid, panels[c], kGridGap + c * (w * s + kGridGap), y0, s);
