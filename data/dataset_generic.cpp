@@ -239,7 +239,7 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
         auto m = masks.find(stem);
         if (m == masks.end())
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no mask ",
-                       (masks_dir / stem).string(), ".(tif|png|jpg)");
+                       (masks_dir / stem).string(), ".(tif|png)");
         SampleRef s;
         s.id = stem;
         s.image_path = path.string();

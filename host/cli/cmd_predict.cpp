@@ -63,6 +63,8 @@ std::string overlay_path(const fs::path& mask) {
 
 // Where each prediction goes: --out names the file for one image, the directory for many.
 std::vector<Job> plan_jobs(const PredictArgs& a) {
+    if (a.out.empty())
+        PFCE_THROW(InputError, "--out \"\": expected a .png or .tif file, or a directory");
     std::error_code ec;
     std::vector<Job> jobs;
     if (!fs::is_directory(a.input, ec)) {

@@ -238,6 +238,11 @@ class TrainingRun {
 
     // Refuses to start over an earlier run without --force (every file of a run is a result).
     void claim_output_dir() {
+        std::error_code ec;
+        if (fs::exists(cfg_.run.out, ec) && !fs::is_directory(cfg_.run.out, ec))
+            PFCE_THROW(
+                InputError, "run.out ", cfg_.run.out,
+                " is a file, not a directory (a run writes checkpoints and metrics into it)");
         fs::create_directories(cfg_.run.out);
         if (opts_.resume) return;
         std::string found;
