@@ -96,13 +96,22 @@ detail::DecodedSamples decode(const std::string& path, detail::Window win,
     return detail::read_tiff(path, win, max_pixels);
 }
 
-RgbImage to_rgb(const detail::DecodedSamples& d) {
+RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d) {
     RgbImage img(d.width, d.height);
     const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
     if (d.channels == 3) {
         img.pixels = d.samples;
     } else if (!d.colormap.empty()) {
         for (std::size_t i = 0; i < n; ++i) {
+            // An index past the palette has no colour (the PNG specification calls it an
+            // error); as black it would become whichever class or ignore colour black is. (Read
+            // as index values, read_gray, it is just a value.)
+            if (d.samples[i] >= d.colormap.size())
+                PFCE_THROW(InputError, path, ": pixel (", d.x0 + static_cast<int>(i % d.width),
+                           ", ", d.y0 + static_cast<int>(i / d.width), ") has palette index ",
+                           static_cast<int>(d.samples[i]), " but the palette has only ",
+                           d.colormap.size(), " colours (expected an index below ",
+                           d.colormap.size(), ")");
             const Rgb& c = d.colormap[d.samples[i]];
             img.pixels[3 * i] = c[0];
             img.pixels[3 * i + 1] = c[1];
@@ -175,7 +184,7 @@ bool is_jpeg_file(const std::string& path) {
 }
 
 RgbImage read_rgb(const std::string& path, std::int64_t max_pixels) {
-    return to_rgb(decode(path, detail::Window{}, max_pixels));
+    return to_rgb(path, decode(path, detail::Window{}, max_pixels));
 }
 
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels) {
@@ -185,7 +194,7 @@ LabelMap read_gray(const std::string& path, std::int64_t max_pixels) {
 RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,
                          std::int64_t max_pixels) {
     if (w <= 0 || h <= 0) PFCE_THROW(InputError, path, ": empty window ", w, "x", h);
-    return to_rgb(decode(path, detail::Window{x0, y0, w, h}, max_pixels));
+    return to_rgb(path, decode(path, detail::Window{x0, y0, w, h}, max_pixels));
 }
 
 void write_png(const std::string& path, const RgbImage& img) {

@@ -20,10 +20,13 @@ struct Window {
 
 struct DecodedSamples {
     int width = 0, height = 0;          // of the window
+    int x0 = 0, y0 = 0;                 // the window's corner in the file (for messages)
     int channels = 0;                   // 1 or 3
     std::vector<std::uint8_t> samples;  // width*height*channels, interleaved
-    std::vector<Rgb> colormap;  // non-empty for palette images (channels == 1, values index it)
-    int gray_bits = 8;          // 1-band non-palette samples hold 0..2^gray_bits-1 (PNG 1/2/4-bit)
+    // Non-empty for palette images (channels == 1, values index it): the file's palette, which
+    // may hold fewer than 256 colours (an index past it is an error when read as colours).
+    std::vector<Rgb> colormap;
+    int gray_bits = 8;  // 1-band non-palette samples hold 0..2^gray_bits-1 (PNG 1/2/4-bit)
 };
 
 // Resolves a whole-image window, checks it lies inside width x height and respects max_pixels;

@@ -4,6 +4,7 @@
 // function holding only plain pointers, and the message is kept for the exception.
 #include <png.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -149,17 +150,17 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
     DecodedSamples d;
     d.width = win.w;
     d.height = win.h;
+    d.x0 = win.x0;
+    d.y0 = win.y0;
     d.channels = h.color_type == PNG_COLOR_TYPE_RGB ? 3 : 1;
-    int palette_size = 256;
     if (h.color_type == PNG_COLOR_TYPE_PALETTE) {
         png_colorp pal = nullptr;
         int n = 0;
         if (!read_palette_guarded(st.png, st.info, &pal, &n))
             PFCE_THROW(InputError, path, ": corrupt PNG palette (", st.msgs.error, ")");
-        d.colormap.assign(256, Rgb{0, 0, 0});
+        d.colormap.assign(static_cast<std::size_t>(std::clamp(n, 0, 256)), Rgb{0, 0, 0});
         for (int i = 0; i < n && i < 256; ++i)
             d.colormap[i] = Rgb{pal[i].red, pal[i].green, pal[i].blue};
-        palette_size = n;
     }
     // libpng decodes whole rows in order: stop after the window's last row (interlaced images need
     // all).
@@ -178,15 +179,6 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
                     buf.data() + static_cast<std::size_t>(y + win.y0) * row_bytes +
                         static_cast<std::size_t>(win.x0) * d.channels,
                     static_cast<std::size_t>(win.w) * d.channels);
-    // An index past the palette has no colour (the PNG specification calls it an error); decoding
-    // it as black would make it whichever class or ignore colour black is.
-    if (palette_size < 256)
-        for (std::size_t i = 0; i < d.samples.size(); ++i)
-            if (d.samples[i] >= palette_size)
-                PFCE_THROW(InputError, path, ": pixel (", win.x0 + static_cast<int>(i % win.w),
-                           ", ", win.y0 + static_cast<int>(i / win.w), ") has palette index ",
-                           static_cast<int>(d.samples[i]), " but the palette has only ",
-                           palette_size, " colours (expected an index below ", palette_size, ")");
     return d;
 }
 

@@ -249,6 +249,8 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
 
     DecodedSamples d;
     d.width = win.w;
+    d.x0 = win.x0;
+    d.y0 = win.y0;
     d.height = win.h;
     d.channels = l.spp;
     d.samples.resize(static_cast<std::size_t>(win.w) * win.h * l.spp);

@@ -248,6 +248,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     const bool edge = o.params.max_color_step >= 0.0f;
     const std::string made_from = md.meta.value("source", std::string());
     auto absolute_of = [](const std::string& p) {
+        if (p.empty()) return p;  // no source and no --data: the fallbacks below
         std::error_code abs_ec;
         const fs::path a = fs::weakly_canonical(fs::absolute(p), abs_ec);
         return abs_ec ? p : a.string();

@@ -43,23 +43,6 @@ bool same_colour(const Rgb& a, const Rgb& b) {
     return a[0] == b[0] && a[1] == b[1] && a[2] == b[2];
 }
 
-bool is_class_colour(const Palette& p, const Rgb& c) {
-    return std::any_of(p.classes.begin(), p.classes.end(),
-                       [&](const ClassInfo& k) { return same_colour(k.colour, c); });
-}
-
-// The colour a viewer that ignores transparency shows for unlabelled pixels: the dataset's own
-// ignore colour when it has one, else black, else a grey no class uses.
-Rgb unlabelled_display_colour(const Palette& p) {
-    for (const Rgb& u : p.unlabelled_colours)
-        if (!is_class_colour(p, u)) return u;
-    for (int g = 0; g < 256; ++g) {  // black first; at most 32 classes, so a grey is always free
-        const auto v = static_cast<std::uint8_t>(g);
-        if (!is_class_colour(p, Rgb{v, v, v})) return Rgb{v, v, v};
-    }
-    return Rgb{0, 0, 0};
-}
-
 std::string class_list(const std::vector<ClassInfo>& classes) {
     std::string s;
     for (const ClassInfo& c : classes) s += (s.empty() ? "" : ", ") + c.name;
@@ -119,7 +102,7 @@ void write_mask_png(const std::string& dir, const std::string& id, const LabelMa
     make_dir(dir);
     std::vector<Rgb> colours(256, Rgb{0, 0, 0});
     for (int c = 0; c < palette.num_classes(); ++c) colours[c] = palette.classes[c].colour;
-    colours[255] = unlabelled_display_colour(palette);
+    colours[255] = palette.display_unlabelled();  // for viewers that ignore transparency
     std::vector<std::uint8_t> alpha(256, 255);
     alpha[255] = 0;  // unlabelled is transparent where the viewer honours it
     write_png_indexed(mask_png_path(dir, id), mask, colours, alpha);

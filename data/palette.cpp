@@ -69,15 +69,21 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
 }
 
 Rgb Palette::display_unlabelled() const {
-    static const Rgb kCandidates[] = {{0, 0, 0},     {128, 128, 128}, {255, 0, 255},
-                                      {64, 64, 64},  {192, 192, 192}, {0, 128, 128},
-                                      {128, 0, 128}, {32, 32, 32}};
-    for (const Rgb& c : kCandidates) {
-        bool used = false;
-        for (const ClassInfo& k : classes) used = used || k.colour == c;
-        if (!used) return c;
+    auto is_class = [&](const Rgb& c) {
+        return std::any_of(classes.begin(), classes.end(),
+                           [&](const ClassInfo& k) { return k.colour == c; });
+    };
+    for (const Rgb& u : unlabelled_colours)  // the dataset's own ignore colour
+        if (!is_class(u)) return u;
+    // Else a grey no class uses (at most 32 classes, so one is free), black first, then spread
+    // out (128, 64, 192, ...: the bit-reversed order) so it is not a near-black next to black.
+    for (int i = 0; i < 256; ++i) {
+        int g = 0;
+        for (int b = 0; b < 8; ++b) g |= ((i >> b) & 1) << (7 - b);
+        const auto v = static_cast<std::uint8_t>(g);
+        if (!is_class(Rgb{v, v, v})) return Rgb{v, v, v};
     }
-    return Rgb{0, 0, 0};  // eight colours taken: any palette that does this chose its own risk
+    return Rgb{0, 0, 0};
 }
 
 RgbImage Palette::encode(const LabelMap& labels, const Rgb& unlabelled) const {

@@ -28,8 +28,9 @@ struct Palette {
     LabelMap decode(const RgbImage& colours, const std::string& source) const;
     // Labels -> colour image; 255 -> `unlabelled` (black by default: the Potsdam files' colour).
     RgbImage encode(const LabelMap& labels, const Rgb& unlabelled = Rgb{0, 0, 0}) const;
-    // The colour pictures show unlabelled pixels in: black, unless a class is black; then the
-    // first of grey, magenta, ... that no class uses, so "no label" never looks like a class.
+    // The colour pictures and mask PNGs show unlabelled pixels in: the dataset's own ignore colour
+    // (Potsdam: black), else black, else a grey no class uses, so "no label" never looks like a
+    // class.
     Rgb display_unlabelled() const;
 };
 

@@ -45,10 +45,11 @@ std::string dense_labels_fingerprint(const Dataset& ds) {
     if (fs::is_regular_file(described, ec)) hash_text(h, read_whole_file(described.string()));
     // Which file each sample's labels come from, and that file's size and modification time
     // (cheap to read for thousands of masks; a rewritten or replaced mask moves them).
+    // Mask paths relative to the root, so ./D, D and /abs/D name the same labels.
     std::string last;
     for (std::size_t i = 0; i < ds.size(); ++i) {
         const SampleRef& r = ds.sample(i);
-        hash_text(h, r.mask_path);
+        hash_text(h, fs::path(r.mask_path).lexically_relative(ds.root()).generic_string());
         hash_value(h, std::array<int, 4>{r.x0, r.y0, r.width, r.height});
         if (r.mask_path.empty() || r.mask_path == last) continue;  // tiles share a file
         last = r.mask_path;
@@ -95,14 +96,25 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
     r.per_class.assign(static_cast<std::size_t>(C), 0);
     if (fs::exists(fs::path(dir) / "masks.json")) {
         const MaskDir md = open_mask_dir(dir);
-        if (md.format == 2 && md.meta.value("sample", nlohmann::json()) == settings &&
-            md.ids == ids) {
+        const nlohmann::json made = md.meta.value("sample", nlohmann::json());
+        if (md.format == 2 && made == settings && md.ids == ids) {
             r.reused = true;
             r.labelled = md.meta.value("labelled_pixels", std::int64_t{0});
             r.pixels = md.meta.value("pixels", std::int64_t{0});
             const auto pc = md.meta.value("per_class", std::vector<std::int64_t>{});
             if (pc.size() == r.per_class.size()) r.per_class = pc;
             return r;
+        }
+        // The same settings but other dense labels: say so, since the command is the same.
+        nlohmann::json same = made;
+        if (!force && same.is_object() && md.ids == ids) {
+            same["dense_labels"] = settings["dense_labels"];
+            if (same == settings)
+                PFCE_THROW(InputError, dir, " holds masks sampled with these settings from ",
+                           ds.root(),
+                           " as its labels were before: its palette, dataset.toml or "
+                           "a mask file changed (or was touched) since, or the masks predate the "
+                           "record of it; pass --force to sample them again");
         }
     }
     prepare_mask_dir(dir, force);

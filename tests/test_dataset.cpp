@@ -531,12 +531,14 @@ TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
 
 // ---- contact sheet and CLI ---------------------------------------------------------------------
 
-// Pictures never show "no label" in a class's colour: black, unless a class is black; then grey
-// (or the next free colour), and a black class's points show against it.
+// Pictures never show "no label" in a class's colour: the dataset's ignore colour, else black,
+// else a free grey well away from black; a black class's points show against it.
 TEST(ContactSheet, UnlabelledNeverLooksLikeAClass) {
     EXPECT_EQ(potsdam_palette().display_unlabelled(), (Rgb{0, 0, 0}));
     Palette p;
     p.classes = {{"background", {0, 0, 0}}, {"road", {128, 128, 128}}, {"roof", {255, 0, 0}}};
+    EXPECT_EQ(p.display_unlabelled(), (Rgb{64, 64, 64}));  // black and 128 are classes
+    p.unlabelled_colours = {{255, 0, 255}};                // the dataset's own ignore colour
     EXPECT_EQ(p.display_unlabelled(), (Rgb{255, 0, 255}));
     LabelMap m(6, 6);
     m.at(2, 2) = 0;

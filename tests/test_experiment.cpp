@@ -192,8 +192,11 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     // The report keeps showing its results, and says they are not of the current settings.
     const auto j4 = nlohmann::json::parse(read_text_file(out + "/results.json"));
     EXPECT_EQ(j4["complete"], false);
-    ASSERT_EQ(j4["not_run"].size(), 1u);
+    // tiny-dense (refused), and the two --only left out, shown from results of other settings.
+    ASSERT_EQ(j4["not_run"].size(), 3u);
     EXPECT_EQ(j4["not_run"][0]["id"], "tiny-dense");
+    EXPECT_NE(j4["not_run"][1]["reason"].get<std::string>().find("not selected by --only"),
+              std::string::npos);
     EXPECT_EQ(j4["experiments"][0]["status"], "ok");
     EXPECT_NE(read_text_file(out + "/report.md").find("**Incomplete:**"), std::string::npos);
 }
@@ -220,18 +223,26 @@ TEST(ExperimentRun, OutHoldingOtherFilesOrAnotherSuiteIsRefused) {
         EXPECT_EQ(read_text_file(mine + "/report.md"), "my notes\n");
     }
 
-    // A run of suite "tiny" claims its OUT (here it stops at once: no such experiment) ...
+    // A mistyped --only claims nothing ...
     const std::string out = dir + "/out";
-    const test::CommandResult claim =
+    const test::CommandResult typo =
         test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out + " --only nothing");
-    EXPECT_NE(claim.status, 0) << claim.output;
-    // ... which suite "other" may not use, while "tiny" may.
-    const test::CommandResult r2 =
-        test::run_pfce("run " + dir + "/other.toml --device cpu --out " + out + " --only nothing");
+    EXPECT_NE(typo.status, 0) << typo.output;
+    EXPECT_FALSE(fs::exists(out + "/.pfce-output"));
+    // ... a run of suite "tiny" claims its OUT, which suite "other" may not use, while "tiny" may.
+    const std::string only = " --device cpu --out " + out + " --only tiny-dense";
+    const test::CommandResult claim = test::run_pfce("run " + dir + "/tiny.toml" + only);
+    EXPECT_EQ(claim.status, 0) << claim.output;
+    // The report says which experiments it lacks: the two --only left out.
+    const auto j = nlohmann::json::parse(read_text_file(out + "/results.json"));
+    EXPECT_EQ(j["complete"], false);
+    EXPECT_EQ(j["not_run"].size(), 2u);
+    const test::CommandResult r2 = test::run_pfce("run " + dir + "/other.toml" + only);
+    EXPECT_NE(r2.status, 0);
     EXPECT_MESSAGE_HAS(r2.output, "holds pfce's run of suite \"tiny\"");
-    const test::CommandResult r3 =
-        test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out + " --only nothing");
-    EXPECT_EQ(r3.output.find("holds pfce's"), std::string::npos) << r3.output;
+    const test::CommandResult r3 = test::run_pfce("run " + dir + "/tiny.toml" + only);
+    EXPECT_EQ(r3.status, 0) << r3.output;
+    EXPECT_MESSAGE_HAS(r3.output, "skipped");
 }
 
 // The shipped e6/e7/e8 files run (one epoch, a tiny U-Net): the CRF experiments log the CRF term

@@ -219,7 +219,8 @@ TEST(ImageIo, PaletteFilesExpandToRgbAndKeepIndicesAsGray) {
 }
 
 // A palette PNG with an index past its palette (no colour: the PNG specification calls it an
-// error) is refused naming the pixel, not decoded as black, which may be a class.
+// error) is refused naming the pixel when read as colours, not decoded as black, which may be a
+// class.
 TEST(ImageIo, PaletteIndexPastThePaletteIsRefused) {
     const std::string dir = test::temp_dir("io_palette_short");
     const int w = 5, h = 4;
@@ -229,6 +230,8 @@ TEST(ImageIo, PaletteIndexPastThePaletteIsRefused) {
     write_simple_png(dir + "/p.png", w, h, PNG_FORMAT_RGB_COLORMAP, idx.data(), colours, 3);
     expect_input_error([&] { read_rgb(dir + "/p.png"); },
                        {dir + "/p.png", "pixel (3, 2)", "palette index 3", "only 3 colours"});
+    // Read as index values (an index mask), the index is just a value.
+    EXPECT_EQ(read_gray(dir + "/p.png").labels[2 * w + 3], 3);
     idx[2 * w + 3] = 2;  // in range: read as ever
     write_simple_png(dir + "/q.png", w, h, PNG_FORMAT_RGB_COLORMAP, idx.data(), colours, 3);
     EXPECT_EQ(read_rgb(dir + "/q.png").pixels[3 * (2 * w + 3)], 255);

@@ -77,8 +77,6 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         if (!lower_ext_is(mask, {".png", ".tif", ".tiff"}))
             PFCE_THROW(InputError, "--out ", mask.string(),
                        ": expected a .png or .tif file (or a directory)");
-        // A mask in a directory that does not exist yet: made, as --out of a directory is.
-        if (mask.has_parent_path()) fs::create_directories(mask.parent_path());
         jobs.push_back({a.input, mask.string(), overlay_path(mask)});
         return jobs;
     }
@@ -94,7 +92,6 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
     if (fs::exists(a.out, ec) && fs::equivalent(a.out, a.input, ec))
         PFCE_THROW(InputError, "--out ", a.out,
                    " is the input directory; write predictions elsewhere");
-    fs::create_directories(a.out);
     for (const fs::path& in : inputs) {
         const bool tif =
             a.format == "tif" || (a.format == "auto" && !read_georeference(in.string()).empty());
@@ -146,6 +143,12 @@ void run_predict(const PredictArgs& a) {
                            ": too small for the depth-", depth, " U-Net of ", a.checkpoint,
                            " (each side needs at least ", smallest_unet_side(depth),
                            " pixels); leave it out of --input");
+    }
+    // Only now, with every input checked: the directories the masks go to (a missing one is made,
+    // for a directory of inputs as for one mask file).
+    for (const Job& j : jobs) {
+        const fs::path parent = fs::path(j.mask).parent_path();
+        if (!parent.empty()) fs::create_directories(parent);
     }
     SlidingWindow sw;
     sw.window = a.window > 0 ? a.window : eval_options(m.config).window;

@@ -96,8 +96,15 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             if (selected) {
                 log_info(e.id, ": finished earlier (", rp, "), skipped; --force reruns it");
                 ++sum.skipped;
+            } else if (old->config != p.fingerprint) {
+                p.refused =
+                    "not selected by --only: shown from an earlier run with other "
+                    "settings (" +
+                    rp + ")";
             }
             p.result = old;
+        } else if (!selected) {
+            p.refused = "not selected by --only and not run before";
         }
         plans.push_back(std::move(p));
     }
@@ -131,8 +138,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     // results.json from before the marker). A directory of anything else -- a user's files,
     // another suite's run -- is refused, --force or not: --force reruns experiments, it does not
     // replace what pfce did not write.
+    check_only(suite, opts);  // a mistyped --only claims nothing
     claim_output_dir(sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
-    check_only(suite, opts);
     const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
     std::vector<Plan> plans = plan_runs(suite, data, opts, sum.out_dir, sum);
     const int to_run = static_cast<int>(
