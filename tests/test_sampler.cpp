@@ -273,6 +273,8 @@ TEST(SparseMasks, ReusedOnlyWhileTheDenseLabelsAreTheSame) {
     EXPECT_FALSE(sample(false).reused);
     EXPECT_EQ(points_of(0), (std::array<int, 2>{2, 0}));  // road (white) on the left
     EXPECT_TRUE(sample(false).reused);
+    // Another spelling of the same dataset is the same labels.
+    EXPECT_TRUE(make_sparse_masks(Dataset::open(root + "/./data/"), so, out, false).reused);
 
     describe("[[0, 0, 0], [255, 255, 255]]");  // the colours were swapped: road is black now
     EXPECT_MESSAGE_HAS(test::input_error_message([&] { sample(false); }), "--force");
