@@ -29,6 +29,18 @@ struct DecodedSamples {
     int gray_bits = 8;  // 1-band non-palette samples hold 0..2^gray_bits-1 (PNG 1/2/4-bit)
 };
 
+// The samples of `win` (resolved) with `channels` bands, zeroed: where each reader decodes into.
+inline DecodedSamples window_samples(const Window& win, int channels) {
+    DecodedSamples d;
+    d.width = win.w;
+    d.height = win.h;
+    d.x0 = win.x0;
+    d.y0 = win.y0;
+    d.channels = channels;
+    d.samples.resize(static_cast<std::size_t>(win.w) * win.h * channels);
+    return d;
+}
+
 // Resolves a whole-image window, checks it lies inside width x height and respects max_pixels;
 // InputError naming the file otherwise.
 Window resolve_window(const std::string& path, Window win, int width, int height,

@@ -34,11 +34,7 @@ DecodedSamples read_jpeg(const std::string& path, Window win, std::int64_t max_p
         PFCE_THROW(InputError, path, ": truncated or corrupt JPEG (", stbi_failure_reason(), ")");
     if (w != info.width || h != info.height || comp != info.channels)
         PFCE_THROW(InputError, path, ": JPEG header and data disagree");
-    DecodedSamples d;
-    d.width = win.w;
-    d.height = win.h;
-    d.channels = comp;
-    d.samples.resize(static_cast<std::size_t>(win.w) * win.h * comp);
+    DecodedSamples d = window_samples(win, comp);
     const std::size_t row = static_cast<std::size_t>(w) * comp;
     for (int y = 0; y < win.h; ++y)
         std::memcpy(d.samples.data() + static_cast<std::size_t>(y) * win.w * comp,

@@ -147,12 +147,7 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
     win = resolve_window(path, win, static_cast<int>(h.width), static_cast<int>(h.height),
                          max_pixels);
 
-    DecodedSamples d;
-    d.width = win.w;
-    d.height = win.h;
-    d.x0 = win.x0;
-    d.y0 = win.y0;
-    d.channels = h.color_type == PNG_COLOR_TYPE_RGB ? 3 : 1;
+    DecodedSamples d = window_samples(win, h.color_type == PNG_COLOR_TYPE_RGB ? 3 : 1);
     if (h.color_type == PNG_COLOR_TYPE_PALETTE) {
         png_colorp pal = nullptr;
         int n = 0;
@@ -173,7 +168,6 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
     for (png_uint_32 y = 0; y < nrows; ++y) rows[y] = buf.data() + y * row_bytes;
     if (!read_rows_guarded(st.png, st.info, rows.data(), nrows, interlaced))
         PFCE_THROW(InputError, path, ": truncated or corrupt PNG (", st.msgs.error, ")");
-    d.samples.resize(static_cast<std::size_t>(win.w) * win.h * d.channels);
     for (int y = 0; y < win.h; ++y)
         std::memcpy(d.samples.data() + static_cast<std::size_t>(y) * win.w * d.channels,
                     buf.data() + static_cast<std::size_t>(y + win.y0) * row_bytes +

@@ -247,13 +247,7 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     win = resolve_window(path, win, static_cast<int>(l.width), static_cast<int>(l.height),
                          max_pixels);
 
-    DecodedSamples d;
-    d.width = win.w;
-    d.x0 = win.x0;
-    d.y0 = win.y0;
-    d.height = win.h;
-    d.channels = l.spp;
-    d.samples.resize(static_cast<std::size_t>(win.w) * win.h * l.spp);
+    DecodedSamples d = window_samples(win, l.spp);
     if (l.tiled)
         read_tiles(t.get(), path, msgs, l, win, d.samples.data());
     else

@@ -344,6 +344,13 @@ void write_generic(const std::string& dir, const std::string& toml) {
     write_text(dir + "/dataset.toml", toml);
 }
 
+// Sample x of a generic index dataset: a random image and the 1-band mask m, then the dataset.
+Dataset write_index_sample(const std::string& dir, const LabelMap& m) {
+    write_tiff(dir + "/images/x.tif", test::random_rgb(m.width, m.height, 1));
+    write_tiff_gray(dir + "/masks/x.tif", m);
+    return Dataset::open(dir, {DatasetKind::generic});
+}
+
 }  // namespace
 
 TEST(GenericDataset, PaletteMasksWithIgnoreColours) {
@@ -382,9 +389,7 @@ ignore = [7]
 )");
     LabelMap m(3, 2);
     m.labels = {0, 1, 2, 7, 255, 1};
-    write_tiff(dir + "/images/x.tif", test::random_rgb(3, 2, 1));
-    write_tiff_gray(dir + "/masks/x.tif", m);
-    const Dataset ds = Dataset::open(dir, {DatasetKind::generic});
+    const Dataset ds = write_index_sample(dir, m);
     EXPECT_EQ(ds.read_mask(0).labels, (std::vector<std::uint8_t>{0, 1, 2, 255, 255, 1}));
     // A value that is neither a class nor ignored names file, pixel and value.
     m.labels[4] = 5;
@@ -409,9 +414,7 @@ ignore = [0]
 )");
     LabelMap m(3, 2);
     m.labels = {0, 1, 2, 3, 255, 1};
-    write_tiff(dir + "/images/x.tif", test::random_rgb(3, 2, 1));
-    write_tiff_gray(dir + "/masks/x.tif", m);
-    const Dataset ds = Dataset::open(dir, {DatasetKind::generic});
+    const Dataset ds = write_index_sample(dir, m);
     EXPECT_EQ(ds.read_mask(0).labels, (std::vector<std::uint8_t>{255, 0, 1, 2, 255, 0}));
     m.labels[5] = 4;
     write_tiff_gray(dir + "/masks/x.tif", m);
