@@ -58,7 +58,9 @@ struct Plan {
     json fingerprint;
     bool run = false;
     std::optional<ExperimentResult> result;
-    std::string refused;  // why an earlier result of other settings was kept, not rerun
+    // Why the report lacks a run of it with the current settings (an earlier result of other
+    // settings kept, or left out by --only); empty when it has one or is about to run.
+    std::string refused;
 };
 
 // Finished experiments with the same settings are skipped; others run.
