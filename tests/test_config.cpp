@@ -171,11 +171,15 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[loss]\ngamma = 1e30\n", "loss.gamma"},
         {"[loss]\nalpha = [0, 0, 0, 0, 0, 0]\n", "loss.alpha"},
         {"[run]\nkernels = \"activations\"\n", "run.kernels"},
+        {"[run]\nkernels = \"activation_storage=bf16\"\n", "run.precision"},
         {"[training]\nepochs = 1\n", "training"},
     };
     int k = 0;
     for (const auto& [text, mention] : cases) {
-        const std::string p = write(dir, "c" + std::to_string(k++) + ".toml", text);
+        std::string name = "c";  // appended piece by piece: GCC 12 warns falsely on "c" + string&&
+        name += std::to_string(k++);
+        name += ".toml";
+        const std::string p = write(dir, name, text);
         const std::string msg = test::input_error_message([&] { load_config_file(p); });
         EXPECT_MESSAGE_HAS(msg, p);
         EXPECT_MESSAGE_HAS(msg, mention);

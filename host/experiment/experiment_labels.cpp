@@ -60,10 +60,12 @@ ExperimentLabels make_experiment_labels(const ExperimentSpec& e, const LoadedDat
     const MaskStageResult s = make_sparse_masks(*L.ds, so, sparse_dir, /*force=*/true);
     lab.sparse = read_masks(sparse_dir, L);
     std::string scaled;
-    for (std::size_t c = 0; c < ls.points.size(); ++c)
-        scaled +=
-            (c ? "/" : "") + std::to_string(points_for_class(
-                                 so, static_cast<int>(c), L.images[0].width, L.images[0].height));
+    for (std::size_t c = 0; c < ls.points.size(); ++c) {
+        // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "/" + std::string&&.
+        if (c) scaled += '/';
+        scaled += std::to_string(
+            points_for_class(so, static_cast<int>(c), L.images[0].width, L.images[0].height));
+    }
     log_info(tag, s.reused ? "sparse masks: reused " : "sampled ", scaled, " points/class at ",
              L.images[0].width, "x", L.images[0].height, " (", describe_labels(ls),
              " at 300x300) in ", t0.seconds(), " s -> ", sparse_dir);
