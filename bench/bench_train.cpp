@@ -45,6 +45,7 @@ class ProfilingBackend final : public Backend {
     DeviceKind device() const override { return in_.device(); }
     std::string name() const override { return in_.name(); }
     Layout activation_layout() const override { return in_.activation_layout(); }
+    DType activation_dtype() const override { return in_.activation_dtype(); }
     void set_precision(Precision p) override { in_.set_precision(p); }
     Tensor zeros(Shape s, DType d) override { return in_.zeros(s, d); }
     Tensor host_staging(Shape s, DType d) override { return in_.host_staging(s, d); }
@@ -394,6 +395,7 @@ int run(const Options& opt_in) {
                   {"convolution"});
     // The whole network on nhwc activations (CUDA's "activations" variant, cuDNN convolving NHWC
     // in place): a trainer of its own, since a model takes its layout when it is built.
+    double nhwc_ips = 0.0;
     if (backend->op_variants("activations").size() > 1) {
         backend->select_op_variant("activations", "nhwc");
         backend->select_op_variant("convolution", "channels_last");
@@ -408,7 +410,7 @@ int run(const Options& opt_in) {
         if (result.contains("convolution_variants") &&
             result["convolution_variants"].contains("channels_last"))
             copies_ips = result["convolution_variants"]["channels_last"].value("images_per_s", 0.0);
-        const double nhwc_ips = o.batch / tv.median_s;
+        nhwc_ips = o.batch / tv.median_s;
         json nhwc = {{"images_per_s", nhwc_ips},
                      {"step", to_json(tv)},
                      {"speedup_vs_nchw", timing.median_s / tv.median_s}};
@@ -417,6 +419,40 @@ int run(const Options& opt_in) {
                                          {"nhwc", nhwc}};
         std::fprintf(stderr, "bench_train: nhwc activations: %.2f images/s (%.2fx nchw)\n",
                      nhwc_ips, timing.median_s / tv.median_s);
+    }
+    // At bf16, the activations and their gradients stored in bf16 (CUDA's "activation_storage"
+    // variant) in each activation layout: a trainer of its own each (a model takes its storage
+    // when it is built), its images/s against f32 storage in the same layout, and the device
+    // memory it holds after its warm-up (cudaMemGetInfo around it: what bf16 storage saves).
+    if (precision == Precision::bf16 && backend->op_variants("activation_storage").size() > 1) {
+        json storage = json::object();
+        const std::pair<const char*, double> layouts[] = {{"nchw", o.batch / timing.median_s},
+                                                          {"nhwc", nhwc_ips}};
+        for (const auto& [layout, f32_ips] : layouts) {
+            if (f32_ips <= 0.0) continue;
+            const bool nhwc = std::string(layout) == "nhwc";
+            backend->select_op_variant("activation_storage", "bf16");
+            backend->select_op_variant("activations", layout);
+            backend->select_op_variant("convolution", nhwc ? "channels_last" : "nchw");
+            const std::int64_t before = device_used_bytes(cuda);
+            Trainer tb(*backend, o);
+            const Timing tv =
+                time_it([&] { tb.step(); }, o.warmup, o.steps, [&] { backend->synchronize(); });
+            const std::int64_t held = device_used_bytes(cuda) - before;
+            backend->select_op_variant("activation_storage", "f32");
+            backend->select_op_variant("activations", "nchw");
+            backend->select_op_variant("convolution", "nchw");
+            const double ips = o.batch / tv.median_s;
+            storage[layout] = {{"images_per_s", ips},
+                               {"step", to_json(tv)},
+                               {"device_mem_bytes", held},
+                               {"speedup_vs_f32_storage", ips / f32_ips}};
+            std::fprintf(stderr,
+                         "bench_train: bf16 activations, %s: %.2f images/s (%.2fx f32 storage), "
+                         "%.1f MiB held\n",
+                         layout, ips, ips / f32_ips, static_cast<double>(held) / (1 << 20));
+        }
+        result["bf16_storage"] = storage;
     }
     // The step recorded once as a CUDA graph and replayed (run.step_graph), against the eager
     // step timed above: the launch overhead a graph saves, which is largest at small batches.
@@ -467,8 +503,9 @@ int run(const Options& opt_in) {
         result["peer"] = peer;
         // pfce's images/s over each PyTorch mode the peer measured (issue 13's three ratios). The
         // like-for-like one is eager_fp32 (TF32 allowed) for pfce at tf32 and
-        // channels_last_amp_bf16 (bf16 autocast, channels-last) for pfce at bf16 (pfce's tensors
-        // stay f32 and nchw on CUDA: only its convolutions run in bf16).
+        // channels_last_amp_bf16 (bf16 autocast, channels-last) for pfce at bf16 -- by default
+        // pfce's activations stay f32 and nchw, so the bf16_storage variants also get that ratio
+        // (nhwc with bf16 storage is the configuration autocast + channels_last runs).
         const double ours = o.batch / timing.median_s;
         const std::pair<const char*, const char*> modes[] = {
             {"eager_fp32", "speedup_vs_torch_fp32"},
@@ -480,6 +517,10 @@ int run(const Options& opt_in) {
             result[key] = ours / p;
             std::fprintf(stderr, "bench_train: PyTorch %s %.2f images/s -> pfce/torch = %.2fx\n",
                          mode, p, ours / p);
+            if (std::string(mode) != "channels_last_amp_bf16" || !result.contains("bf16_storage"))
+                continue;
+            for (auto& [layout, v] : result["bf16_storage"].items())
+                v[key] = v["images_per_s"].get<double>() / p;
         }
     }
     write_json(result, o.json);

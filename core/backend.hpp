@@ -47,6 +47,12 @@ class Backend {
     // CUDA backends (CPU: nhwc by default; CUDA: nchw unless its "activations" variant is nhwc);
     // every other op, and the reference backend, wants nchw.
     virtual Layout activation_layout() const { return Layout::nchw; }
+    // The element type of those activations and their gradients: f32, or bf16 (DType::bf16) on
+    // CUDA at precision bf16 with its "activation_storage" variant bf16, which halves their memory
+    // and traffic (PyTorch's bf16 autocast keeps them so too). Every op on them then computes in
+    // f32 and rounds where it stores (core/kernels/precision.hpp store_value); weights, gradients
+    // of weights, batch-norm statistics, the network's input and its logits stay f32.
+    virtual DType activation_dtype() const { return DType::f32; }
 
     // ---- kernel variants ------------------------------------------------------------------------
     // An op may have several implementations of the same semantics (a new kernel kept beside the

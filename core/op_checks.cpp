@@ -26,6 +26,27 @@ void check_layouts(std::initializer_list<const Tensor*> ts, bool nhwc_ok, bool m
     }
 }
 
+// An op's activation `t` on dev: f32, or bf16 where ok.bf16. "<op>: <what> <t> must be f32 on the
+// host/GPU" (or "f32 or bf16") otherwise.
+void check_activation(const Tensor& t, const char* op, const char* what, DeviceKind dev,
+                      const ActivationForms& ok) {
+    PFCE_CHECK_SHAPE(
+        (t.dtype() == DType::f32 || (ok.bf16 && t.dtype() == DType::bf16)) && t.device() == dev, op,
+        ": ", what, what[0] ? " " : "", t.describe(), " must be ", ok.bf16 ? "f32 or bf16" : "f32",
+        " on the ", dev == DeviceKind::cpu ? "host" : "GPU");
+}
+
+// An op's activations (null or empty entries skipped) share one dtype.
+void check_same_dtype(std::initializer_list<const Tensor*> ts, const char* op) {
+    const Tensor* first = nullptr;
+    for (const Tensor* t : ts) {
+        if (!t || t->empty()) continue;
+        if (!first) first = t;
+        PFCE_CHECK_SHAPE(t->dtype() == first->dtype(), op, ": ", t->describe(), " and ",
+                         first->describe(), " must share one dtype");
+    }
+}
+
 // What the focal and the CRF loss ask of their logits: (N,C,H,W) f32 with 1 <= C <= kMaxClasses.
 // Returns C.
 std::int64_t check_loss_logits(const Tensor& logits) {
@@ -168,16 +189,19 @@ void check_f32_on(const Tensor& t, const char* what, DeviceKind dev) {
                      " must be f32 on the ", dev == DeviceKind::cpu ? "host" : "GPU");
 }
 
-// x (N,C,H,W), y like x, gamma and beta (C), all f32 on dev; returns C.
+// x (N,C,H,W), y like x (activations: f32, or both bf16 where ok.bf16), gamma and beta (C) f32,
+// all on dev; returns C.
 std::int64_t check_bn_geometry(const Tensor& x, const Tensor& y, const Tensor& gamma,
-                               const Tensor& beta, const char* y_name, DeviceKind dev) {
+                               const Tensor& beta, const char* y_name, DeviceKind dev,
+                               const ActivationForms& ok) {
     PFCE_CHECK_SHAPE(x.shape().rank == 4, "x ", x.describe());
     PFCE_CHECK_SHAPE(y.shape() == x.shape(), y_name, " ", y.describe(), " x ", x.describe());
     const Shape cs{x.dim(1)};
     PFCE_CHECK_SHAPE(gamma.shape() == cs && beta.shape() == cs, "gamma ", gamma.describe(),
                      " beta ", beta.describe(), " for x ", x.describe());
-    check_f32_on(x, "x", dev);
-    check_f32_on(y, y_name, dev);
+    check_activation(x, "batch norm", "x", dev, ok);
+    check_activation(y, "batch norm", y_name, dev, ok);
+    check_same_dtype({&x, &y}, "batch norm");
     check_f32_on(gamma, "gamma", dev);
     check_f32_on(beta, "beta", dev);
     return x.dim(1);
@@ -188,9 +212,10 @@ std::int64_t check_bn_geometry(const Tensor& x, const Tensor& y, const Tensor& g
 void check_batchnorm_forward_train_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                         const Tensor& running_mean, const Tensor& running_var,
                                         const Tensor& y, const Tensor& save_mean,
-                                        const Tensor& save_invstd, DeviceKind dev, bool nhwc_ok) {
-    check_layouts({&x, &y}, nhwc_ok, false, "batchnorm_forward_train");
-    const std::int64_t c = check_bn_geometry(x, y, gamma, beta, "y", dev);
+                                        const Tensor& save_invstd, DeviceKind dev,
+                                        ActivationForms ok) {
+    check_layouts({&x, &y}, ok.nhwc, false, "batchnorm_forward_train");
+    const std::int64_t c = check_bn_geometry(x, y, gamma, beta, "y", dev, ok);
     const Shape cs{c};
     PFCE_CHECK_SHAPE(running_mean.shape() == cs && running_var.shape() == cs &&
                          save_mean.shape() == cs && save_invstd.shape() == cs,
@@ -204,9 +229,9 @@ void check_batchnorm_forward_train_args(const Tensor& x, const Tensor& gamma, co
 
 void check_batchnorm_forward_infer_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                         const Tensor& running_mean, const Tensor& running_var,
-                                        const Tensor& y, DeviceKind dev, bool nhwc_ok) {
-    check_layouts({&x, &y}, nhwc_ok, false, "batchnorm_forward_infer");
-    const std::int64_t c = check_bn_geometry(x, y, gamma, beta, "y", dev);
+                                        const Tensor& y, DeviceKind dev, ActivationForms ok) {
+    check_layouts({&x, &y}, ok.nhwc, false, "batchnorm_forward_infer");
+    const std::int64_t c = check_bn_geometry(x, y, gamma, beta, "y", dev, ok);
     const Shape cs{c};
     PFCE_CHECK_SHAPE(running_mean.shape() == cs && running_var.shape() == cs,
                      "running statistics must be (", c, ")");
@@ -218,11 +243,12 @@ void check_batchnorm_backward_args(const Tensor& x, const Tensor* relu_y, const 
                                    const Tensor& gamma, const Tensor& save_mean,
                                    const Tensor& save_invstd, const Tensor& dx,
                                    const Tensor& dgamma, const Tensor& dbeta, DeviceKind dev,
-                                   bool nhwc_ok) {
-    check_layouts({&x, &dy, &dx}, nhwc_ok, false, "batchnorm_backward");
+                                   ActivationForms ok) {
+    check_layouts({&x, &dy, &dx}, ok.nhwc, false, "batchnorm_backward");
     PFCE_CHECK_SHAPE(dy.shape() == x.shape(), "dy ", dy.describe(), " x ", x.describe());
-    check_f32_on(dy, "dy", dev);
-    const std::int64_t c = check_bn_geometry(x, dx, gamma, gamma, "dx", dev);
+    check_activation(dy, "batch norm", "dy", dev, ok);
+    check_same_dtype({&x, &dy}, "batch norm");
+    const std::int64_t c = check_bn_geometry(x, dx, gamma, gamma, "dx", dev, ok);
     const Shape cs{c};
     PFCE_CHECK_SHAPE(save_mean.shape() == cs && save_invstd.shape() == cs && dgamma.shape() == cs &&
                          dbeta.shape() == cs,
@@ -234,24 +260,26 @@ void check_batchnorm_backward_args(const Tensor& x, const Tensor* relu_y, const 
     if (relu_y) {
         PFCE_CHECK_SHAPE(relu_y->shape() == x.shape(), "relu_y ", relu_y->describe(), " x ",
                          x.describe());
-        check_f32_on(*relu_y, "relu_y", dev);
-        check_layouts({&x, relu_y}, nhwc_ok, false, "batchnorm_backward");
+        check_activation(*relu_y, "batch norm", "relu_y", dev, ok);
+        check_same_dtype({&x, relu_y}, "batch norm");
+        check_layouts({&x, relu_y}, ok.nhwc, false, "batchnorm_backward");
     }
 }
 
 // ---- convolution -----------------------------------------------------------------------------
 
 void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& bias,
-                       const Conv2dParams& p, DeviceKind dev, bool nhwc_ok) {
-    check_layouts({&x, &y}, nhwc_ok, true, "conv2d");
+                       const Conv2dParams& p, DeviceKind dev, ActivationForms ok) {
+    check_layouts({&x, &y}, ok.nhwc, true, "conv2d");
     PFCE_CHECK_SHAPE(x.shape().rank == 4 && w.shape().rank == 4 && y.shape().rank == 4,
                      "conv2d wants 4-D x, w, y: ", x.describe(), ", ", w.describe(), ", ",
                      y.describe());
-    PFCE_CHECK_SHAPE(x.dtype() == DType::f32 && w.dtype() == DType::f32 && y.dtype() == DType::f32,
-                     "conv2d wants f32: ", x.describe(), ", ", w.describe(), ", ", y.describe());
+    PFCE_CHECK_SHAPE(w.dtype() == DType::f32, "conv2d wants f32 weights: ", w.describe());
     PFCE_CHECK_SHAPE(x.device() == dev && w.device() == dev && y.device() == dev,
                      "conv2d wants tensors on the backend's device: ", x.describe(), ", ",
                      w.describe(), ", ", y.describe());
+    check_activation(x, "conv2d", "x", dev, ok);
+    check_activation(y, "conv2d", "y", dev, ok);
     const std::int64_t k = w.dim(2);
     PFCE_CHECK_SHAPE(w.dim(3) == k && k >= 1 && w.dim(1) == x.dim(1), "w ", w.describe(), " for x ",
                      x.describe());
@@ -272,17 +300,17 @@ void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const 
 // ---------------------------------------------------------
 
 void check_upconv2x2_args(const Tensor& small, const Tensor& w, const Tensor& big,
-                          const Tensor& bias, DeviceKind dev, bool nhwc_ok) {
-    check_layouts({&small, &big}, nhwc_ok, true, "upconv2x2");
+                          const Tensor& bias, DeviceKind dev, ActivationForms ok) {
+    check_layouts({&small, &big}, ok.nhwc, true, "upconv2x2");
     PFCE_CHECK_SHAPE(small.shape().rank == 4 && w.shape().rank == 4 && big.shape().rank == 4,
                      "upconv2x2 wants 4-D tensors: ", small.describe(), ", ", w.describe(), ", ",
                      big.describe());
-    PFCE_CHECK_SHAPE(
-        small.dtype() == DType::f32 && w.dtype() == DType::f32 && big.dtype() == DType::f32,
-        "upconv2x2 wants f32: ", small.describe(), ", ", w.describe(), ", ", big.describe());
+    PFCE_CHECK_SHAPE(w.dtype() == DType::f32, "upconv2x2 wants f32 weights: ", w.describe());
     PFCE_CHECK_SHAPE(small.device() == dev && w.device() == dev && big.device() == dev,
                      "upconv2x2 wants tensors on the backend's device: ", small.describe(), ", ",
                      w.describe(), ", ", big.describe());
+    check_activation(small, "upconv2x2", "x", dev, ok);
+    check_activation(big, "upconv2x2", "y", dev, ok);
     PFCE_CHECK_SHAPE(w.dim(0) == small.dim(1) && w.dim(2) == 2 && w.dim(3) == 2, "w ", w.describe(),
                      " for x ", small.describe(), " (want (Ci,Co,2,2))");
     PFCE_CHECK_SHAPE(
@@ -299,15 +327,18 @@ void check_upconv2x2_args(const Tensor& small, const Tensor& w, const Tensor& bi
 namespace {
 
 // "<op>: <tensor> must be f32 on the host/GPU", the layers' wording.
-void check_layer_f32(const Tensor& t, const char* op, DeviceKind dev) {
-    PFCE_CHECK_SHAPE(t.dtype() == DType::f32 && t.device() == dev, op, ": ", t.describe(),
-                     " must be f32 on the ", dev == DeviceKind::cpu ? "host" : "GPU");
+void check_layer_f32(const Tensor& t, const char* op, DeviceKind dev,
+                     const ActivationForms& ok = {}) {
+    check_activation(t, op, "", dev, ok);
 }
 
-void check_f32_same(const Tensor& a, const Tensor& b, const char* op, DeviceKind dev) {
+// a and b alike: shape and dtype.
+void check_f32_same(const Tensor& a, const Tensor& b, const char* op, DeviceKind dev,
+                    const ActivationForms& ok) {
     PFCE_CHECK_SHAPE(a.shape() == b.shape(), op, ": ", a.describe(), " vs ", b.describe());
-    check_layer_f32(a, op, dev);
-    check_layer_f32(b, op, dev);
+    check_layer_f32(a, op, dev, ok);
+    check_layer_f32(b, op, dev, ok);
+    check_same_dtype({&a, &b}, op);
 }
 
 void check_pooled(const Tensor& x, const Tensor& y) {
@@ -318,56 +349,61 @@ void check_pooled(const Tensor& x, const Tensor& y) {
 
 }  // namespace
 
-void check_relu_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev, bool nhwc_ok) {
-    check_layouts({&x, &y}, nhwc_ok, false, "relu_forward");
-    check_f32_same(x, y, "relu_forward", dev);
+void check_relu_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev, ActivationForms ok) {
+    check_layouts({&x, &y}, ok.nhwc, false, "relu_forward");
+    check_f32_same(x, y, "relu_forward", dev, ok);
 }
 
 void check_relu_backward_args(const Tensor& y, const Tensor& dy, const Tensor& dx, DeviceKind dev,
-                              bool nhwc_ok) {
-    check_layouts({&y, &dy, &dx}, nhwc_ok, false, "relu_backward");
-    check_f32_same(y, dy, "relu_backward", dev);
-    check_f32_same(y, dx, "relu_backward", dev);
+                              ActivationForms ok) {
+    check_layouts({&y, &dy, &dx}, ok.nhwc, false, "relu_backward");
+    check_f32_same(y, dy, "relu_backward", dev, ok);
+    check_f32_same(y, dx, "relu_backward", dev, ok);
 }
 
-void check_maxpool2x2_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev, bool nhwc_ok) {
-    check_layouts({&x, &y}, nhwc_ok, false, "maxpool2x2_forward");
+void check_maxpool2x2_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev,
+                                   ActivationForms ok) {
+    check_layouts({&x, &y}, ok.nhwc, false, "maxpool2x2_forward");
     check_pooled(x, y);
-    check_layer_f32(x, "maxpool2x2_forward", dev);
-    check_layer_f32(y, "maxpool2x2_forward", dev);
+    check_layer_f32(x, "maxpool2x2_forward", dev, ok);
+    check_layer_f32(y, "maxpool2x2_forward", dev, ok);
+    check_same_dtype({&x, &y}, "maxpool2x2_forward");
 }
 
 void check_maxpool2x2_backward_args(const Tensor& x, const Tensor& y, const Tensor& dy,
-                                    const Tensor& dx, DeviceKind dev, bool nhwc_ok) {
-    check_layouts({&x, &y, &dy, &dx}, nhwc_ok, false, "maxpool2x2_backward");
-    check_f32_same(x, dx, "maxpool2x2_backward", dev);
-    check_f32_same(y, dy, "maxpool2x2_backward", dev);
+                                    const Tensor& dx, DeviceKind dev, ActivationForms ok) {
+    check_layouts({&x, &y, &dy, &dx}, ok.nhwc, false, "maxpool2x2_backward");
+    check_f32_same(x, dx, "maxpool2x2_backward", dev, ok);
+    check_f32_same(y, dy, "maxpool2x2_backward", dev, ok);
+    check_same_dtype({&x, &y}, "maxpool2x2_backward");
     check_pooled(x, y);
 }
 
 void check_concat_channels_args(const Tensor& a, const Tensor& b, const Tensor& y, DeviceKind dev,
-                                bool nhwc_ok) {
-    check_layouts({&a, &b, &y}, nhwc_ok, false, "concat_channels");
+                                ActivationForms ok) {
+    check_layouts({&a, &b, &y}, ok.nhwc, false, "concat_channels");
     PFCE_CHECK_SHAPE(a.shape().rank == 4 && b.shape().rank == 4 && a.dim(0) == b.dim(0) &&
                          a.dim(2) == b.dim(2) && a.dim(3) == b.dim(3) &&
                          y.shape() == Shape({a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}),
                      "a ", a.describe(), " b ", b.describe(), " y ", y.describe());
-    check_layer_f32(a, "concat_channels", dev);
-    check_layer_f32(b, "concat_channels", dev);
-    check_layer_f32(y, "concat_channels", dev);
+    check_layer_f32(a, "concat_channels", dev, ok);
+    check_layer_f32(b, "concat_channels", dev, ok);
+    check_layer_f32(y, "concat_channels", dev, ok);
+    check_same_dtype({&a, &b, &y}, "concat_channels");
 }
 
 void check_concat_channels_backward_args(const Tensor& dy, const Tensor& da, const Tensor& db,
-                                         DeviceKind dev, bool nhwc_ok) {
-    check_layouts({&dy, &da, &db}, nhwc_ok, false, "concat_channels_backward");
+                                         DeviceKind dev, ActivationForms ok) {
+    check_layouts({&dy, &da, &db}, ok.nhwc, false, "concat_channels_backward");
     PFCE_CHECK_SHAPE(
         dy.shape().rank == 4 && da.shape().rank == 4 && db.shape().rank == 4 &&
             dy.shape() == Shape({da.dim(0), da.dim(1) + db.dim(1), da.dim(2), da.dim(3)}) &&
             db.dim(0) == da.dim(0) && db.dim(2) == da.dim(2) && db.dim(3) == da.dim(3),
         "dy ", dy.describe(), " da ", da.describe(), " db ", db.describe());
-    check_layer_f32(dy, "concat_channels_backward", dev);
-    check_layer_f32(da, "concat_channels_backward", dev);
-    check_layer_f32(db, "concat_channels_backward", dev);
+    check_layer_f32(dy, "concat_channels_backward", dev, ok);
+    check_layer_f32(da, "concat_channels_backward", dev, ok);
+    check_layer_f32(db, "concat_channels_backward", dev, ok);
+    check_same_dtype({&dy, &da, &db}, "concat_channels_backward");
 }
 
 void check_reflect_pad_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev) {

@@ -2,9 +2,13 @@
 // CUDA backends so both reject the same inputs with the same ShapeError/InputError. Each op entry
 // calls its check first, then the implementation (STYLE.md); dev is the backend's DeviceKind.
 // Backend-specific limits (e.g. CUDA grid sizes) stay in the backend.
-// Layouts: every 4-D tensor must be nchw, except where a backend passes nhwc_ok = true for an op it
-// also runs on nhwc tensors (the CPU backend's activations): convolutions then take any mix (they
-// reorder), the other ops one layout for all their 4-D tensors.
+// Activations: every 4-D tensor must be nchw f32, except where a backend passes ActivationForms
+// for an op it also runs on other forms. nhwc (the CPU backend's activations, CUDA's with its
+// "activations" variant): convolutions then take any mix of layouts (they reorder), the other ops
+// one layout for all their 4-D tensors. bf16 (CUDA's activation storage at precision bf16,
+// Backend::activation_dtype): a convolution's x and y are each f32 or bf16 (the network's input
+// and logits stay f32), every other op's activations share one dtype; weights, biases and
+// statistics stay f32.
 #pragma once
 
 #include <span>
@@ -13,6 +17,14 @@
 #include "core/tensor.hpp"
 
 namespace pfce {
+
+// What an op of a backend accepts beyond nchw f32 activations (see above). From a bool: nhwc.
+struct ActivationForms {
+    bool nhwc = false;
+    bool bf16 = false;
+    ActivationForms(bool nhwc_ok = false, bool bf16_ok = false)  // NOLINT: implicit from bool
+        : nhwc(nhwc_ok), bf16(bf16_ok) {}
+};
 
 // ---- focal loss ------------------------------------------------------------------------------
 void check_focal_loss_args(const Tensor& logits, const Tensor& labels, const FocalLossParams& p,
@@ -39,45 +51,47 @@ void check_batchnorm_forward_train_args(const Tensor& x, const Tensor& gamma, co
                                         const Tensor& running_mean, const Tensor& running_var,
                                         const Tensor& y, const Tensor& save_mean,
                                         const Tensor& save_invstd, DeviceKind dev,
-                                        bool nhwc_ok = false);
+                                        ActivationForms ok = {});
 void check_batchnorm_forward_infer_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                         const Tensor& running_mean, const Tensor& running_var,
-                                        const Tensor& y, DeviceKind dev, bool nhwc_ok = false);
+                                        const Tensor& y, DeviceKind dev, ActivationForms ok = {});
 // relu_y (may be null): the ReLU forward's output, checked like x.
 void check_batchnorm_backward_args(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
                                    const Tensor& gamma, const Tensor& save_mean,
                                    const Tensor& save_invstd, const Tensor& dx,
                                    const Tensor& dgamma, const Tensor& dbeta, DeviceKind dev,
-                                   bool nhwc_ok = false);
+                                   ActivationForms ok = {});
 
 // ---- convolution -----------------------------------------------------------------------------
 // x (N,Ci,H,W), w (Co,Ci,k,k), y (N,Co,Ho,Wo) with Ho = H + 2 pad - k + 1 >= 1 (likewise Wo), bias
-// empty or (Co), all f32 on dev. The backward ops pass their tensors in these forward roles
-// (backward_data: dx as x, dy as y; backward_filter: dw as w, dy as y, dbias as bias).
+// empty or (Co), all on dev and f32 (x and y may be bf16 where ok.bf16). The backward ops pass
+// their tensors in these forward roles (backward_data: dx as x, dy as y; backward_filter: dw as w,
+// dy as y, dbias as bias).
 void check_conv2d_args(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& bias,
-                       const Conv2dParams& p, DeviceKind dev, bool nhwc_ok = false);
+                       const Conv2dParams& p, DeviceKind dev, ActivationForms ok = {});
 
-// ---- 2x2 stride-2 transposed convolution
-// --------------------------------------------------------- small (N,Ci,H,W), w (Ci,Co,2,2), big
-// (N,Co,2H,2W), bias empty or (Co), all f32 on dev. Forward: x as small, y as big; backward_data:
+// ---- 2x2 stride-2 transposed convolution ---------------------------------------------------
+// small (N,Ci,H,W), w (Ci,Co,2,2), big (N,Co,2H,2W), bias empty or (Co), all on dev and f32 (small
+// and big may be bf16 where ok.bf16). Forward: x as small, y as big; backward_data:
 // dx, dy; backward_filter: x, dw as w, dy, dbias as bias.
 void check_upconv2x2_args(const Tensor& small, const Tensor& w, const Tensor& big,
-                          const Tensor& bias, DeviceKind dev, bool nhwc_ok = false);
+                          const Tensor& bias, DeviceKind dev, ActivationForms ok = {});
 
 // ---- layers ----------------------------------------------------------------------------------
-// Shapes as in core/backend.hpp; all float tensors f32 on dev, argmax's pred u8 on dev.
+// Shapes as in core/backend.hpp; all float tensors f32 on dev (ReLU, max-pool and concat: or all
+// bf16 where ok.bf16), argmax's pred u8 on dev.
 void check_relu_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev,
-                             bool nhwc_ok = false);
+                             ActivationForms ok = {});
 void check_relu_backward_args(const Tensor& y, const Tensor& dy, const Tensor& dx, DeviceKind dev,
-                              bool nhwc_ok = false);
+                              ActivationForms ok = {});
 void check_maxpool2x2_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev,
-                                   bool nhwc_ok = false);
+                                   ActivationForms ok = {});
 void check_maxpool2x2_backward_args(const Tensor& x, const Tensor& y, const Tensor& dy,
-                                    const Tensor& dx, DeviceKind dev, bool nhwc_ok = false);
+                                    const Tensor& dx, DeviceKind dev, ActivationForms ok = {});
 void check_concat_channels_args(const Tensor& a, const Tensor& b, const Tensor& y, DeviceKind dev,
-                                bool nhwc_ok = false);
+                                ActivationForms ok = {});
 void check_concat_channels_backward_args(const Tensor& dy, const Tensor& da, const Tensor& db,
-                                         DeviceKind dev, bool nhwc_ok = false);
+                                         DeviceKind dev, ActivationForms ok = {});
 void check_reflect_pad_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev);
 void check_crop_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev);
 void check_crop_backward_args(const Tensor& dy, const Tensor& dx, int top, int left,

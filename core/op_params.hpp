@@ -43,8 +43,9 @@ struct Conv2dParams {
 };
 
 // The arithmetic of the convolutions and transposed convolutions (Backend::set_precision,
-// run.precision). Tensors are f32 in memory at every precision; only the convolutions round, at
-// the points core/kernels/precision.hpp defines (bias adds and bias gradients stay f32).
+// run.precision). Tensors are f32 in memory at every precision (except a network's activations on
+// a backend that stores them in bf16 at bf16: Backend::activation_dtype); the convolutions round
+// at the points core/kernels/precision.hpp defines (bias adds and bias gradients are f32).
 //   fp32: f32 factors, f32 accumulation and results (CUDA: CUDNN_FMA_MATH, no TF32).
 //   tf32: both factors of every product rounded to TF32 (11 significant bits), f32 accumulation
 //         and results (CUDA: tensor-op math, cuDNN's TF32 tensor cores where it picks them).

@@ -19,6 +19,9 @@ const std::vector<OpVariantFamily>& cuda_op_variant_families() {
         {"adam_steps", {"per_tensor", "multi_tensor"}, "a launch per tensor, or per list"},
         {"convolution", {"nchw", "channels_last"}, "the memory layout cuDNN convolves in"},
         {"activations", {"nchw", "nhwc"}, "the memory layout of a network's inner activations"},
+        {"activation_storage",
+         {"f32", "bf16"},
+         "the element type of a network's inner activations at precision bf16"},
     };
     return families;
 }

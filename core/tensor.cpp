@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/enum_names.hpp"
+#include "core/kernels/precision.hpp"
 
 namespace pfce {
 
@@ -19,13 +20,15 @@ std::size_t dtype_size(DType t) {
             return 1;
         case DType::i32:
             return 4;
+        case DType::bf16:
+            return 2;
     }
     return 0;
 }
 
 const char* dtype_name(DType t) {
     static const EnumName<DType> names[] = {
-        {DType::f32, "f32"}, {DType::u8, "u8"}, {DType::i32, "i32"}};
+        {DType::f32, "f32"}, {DType::u8, "u8"}, {DType::i32, "i32"}, {DType::bf16, "bf16"}};
     return enum_name(t, names);
 }
 
@@ -115,10 +118,12 @@ void Tensor::release() noexcept {
     capacity_ = 0;
 }
 
-Tensor Tensor::borrow(Tensor& owner, Shape shape, Layout layout) {
-    PFCE_CHECK_SHAPE(!owner.empty() && shape.numel() <= owner.numel(), "cannot borrow ",
-                     shape.str(), " from ", owner.describe());
-    Tensor t(shape, owner.dtype(), owner.device(), owner.raw(), nullptr);
+Tensor Tensor::borrow(Tensor& owner, Shape shape, Layout layout, DType dtype) {
+    PFCE_CHECK_SHAPE(
+        !owner.empty() &&
+            static_cast<std::size_t>(shape.numel()) * dtype_size(dtype) <= owner.capacity(),
+        "cannot borrow ", dtype_name(dtype), shape.str(), " from ", owner.describe());
+    Tensor t(shape, dtype, owner.device(), owner.raw(), nullptr);
     t.set_layout(layout);
     return t;
 }
@@ -201,6 +206,11 @@ void fill_host(Tensor& t, float value) {
         case DType::i32: {
             std::int32_t* p = t.data<std::int32_t>();
             for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<std::int32_t>(value);
+            break;
+        }
+        case DType::bf16: {
+            Bf16* p = t.data<Bf16>();
+            for (std::int64_t i = 0; i < n; ++i) kernels::store_value(p + i, value);
             break;
         }
     }

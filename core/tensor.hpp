@@ -9,11 +9,14 @@
 #include <initializer_list>
 #include <string>
 
+#include "core/bf16.hpp"
 #include "core/error.hpp"
 
 namespace pfce {
 
-enum class DType : std::uint8_t { f32, u8, i32 };
+// bf16: the storage of a network's activations and their gradients at precision bf16 where a
+// backend keeps them so (Backend::activation_dtype); every other tensor is f32, u8 or i32.
+enum class DType : std::uint8_t { f32, u8, i32, bf16 };
 enum class DeviceKind : std::uint8_t { cpu, cuda };
 // Memory order of a 4-D tensor's (N,C,H,W) elements. Every tensor is nchw unless a backend asks
 // for nhwc (channels innermost) for the activations inside a network (Backend::activation_layout):
@@ -38,6 +41,10 @@ constexpr DType dtype_of<std::uint8_t>() {
 template <>
 constexpr DType dtype_of<std::int32_t>() {
     return DType::i32;
+}
+template <>
+constexpr DType dtype_of<Bf16>() {
+    return DType::bf16;
 }
 
 // Up to 4 dimensions, outermost first: (N,C,H,W) for images, (N,H,W) for label maps.
@@ -73,10 +80,14 @@ class Tensor {
 
     // Host tensor, 64-byte aligned, zero-filled.
     static Tensor host(Shape shape, DType dtype);
-    // A view of the first shape.numel() elements of `owner` (same dtype and device) as `shape` in
-    // `layout`: it owns nothing and must not outlive owner's memory (models/buffer_pool.hpp hands
-    // these out). ShapeError when owner is too small.
-    static Tensor borrow(Tensor& owner, Shape shape, Layout layout = Layout::nchw);
+    // A view of the memory of `owner` (same device) as `shape` of `dtype` in `layout`: it owns
+    // nothing and must not outlive owner's memory (models/buffer_pool.hpp hands these out).
+    // ShapeError when owner's capacity is too small.
+    static Tensor borrow(Tensor& owner, Shape shape, Layout layout, DType dtype);
+    // ... of owner's own dtype.
+    static Tensor borrow(Tensor& owner, Shape shape, Layout layout = Layout::nchw) {
+        return borrow(owner, shape, layout, owner.dtype());
+    }
 
     const Shape& shape() const { return shape_; }
     DType dtype() const { return dtype_; }
@@ -128,8 +139,8 @@ class Tensor {
 };
 
 // The memory ops of the host backends (CPU, reference): dst <- src for host tensors of the same
-// shape, dtype and layout, and every element of a host tensor <- value (f32: value; u8, i32:
-// static_cast). ShapeError for a device tensor or a mismatch.
+// shape, dtype and layout, and every element of a host tensor <- value (f32: value; bf16: value
+// rounded to bf16; u8, i32: static_cast). ShapeError for a device tensor or a mismatch.
 void copy_host(Tensor& dst, const Tensor& src);
 void fill_host(Tensor& t, float value);
 

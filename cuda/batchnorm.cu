@@ -3,16 +3,22 @@
 // in our own kernels: cuDNN's legacy batch-norm API is deprecated in cuDNN 9. Each reduction is
 // split over (slice, channel) blocks so small-C layers still fill the GPU, summed in double, then
 // finished per channel; scratch comes from the context workspace. On nchw or nhwc activations
-// (nhwc: the reductions read channels across a warp). Mirrors host/cpu/batchnorm.cpp.
+// (nhwc: the reductions read channels across a warp), stored as f32 or bf16 (DType::bf16,
+// Backend::activation_dtype): the kernels are templated on the element type T, read and write it
+// through kernels::load_value/store_value and compute in f32 (sums in double) either way, so bf16
+// rounds only where y or dx is stored; the statistics, gamma, beta and their gradients stay f32.
+// Mirrors host/cpu/batchnorm.cpp.
 // The fused batch norm + ReLU ops are the same kernels with the ReLU applied in the last pass
 // (forward) and its mask (y > 0) applied to dy wherever backward reads it.
 #include "core/kernels/batchnorm.hpp"
+#include "core/kernels/precision.hpp"
 #include "core/op_checks.hpp"
 #include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace pfce {
 
@@ -24,16 +30,17 @@ constexpr int kThreads = 256;  // power of two: the block reductions (block_sum_
 
 // Block (s, c) sums x and x^2 over slice s of channel c: every image, pixels s*T+t, step S*T.
 // partial[(c*S + s)*2 + {0,1}] <- the two sums.
-__global__ void bn_partial_stats_kernel(const float* __restrict__ x, int n, int c_count,
-                                        long long hw, double* __restrict__ partial) {
+template <typename T>
+__global__ void bn_partial_stats_kernel(const T* __restrict__ x, int n, int c_count, long long hw,
+                                        double* __restrict__ partial) {
     __shared__ double sh_a[kThreads], sh_b[kThreads];
     const int c = blockIdx.y;
     const long long step = 1LL * gridDim.x * kThreads;
     double sum = 0.0, sq = 0.0;
     for (int i = 0; i < n; ++i) {
-        const float* plane = x + (1LL * i * c_count + c) * hw;  // (H*W) of image i, channel c
+        const T* plane = x + (1LL * i * c_count + c) * hw;  // (H*W) of image i, channel c
         for (long long k = 1LL * blockIdx.x * kThreads + threadIdx.x; k < hw; k += step) {
-            const double v = plane[k];
+            const double v = kernels::load_value(plane + k);
             sum += v;
             sq += v * v;
         }
@@ -82,10 +89,11 @@ __device__ void nhwc_partial_pair_sums(long long pixels, int c_count, double* __
     }
 }
 
-__global__ void bn_partial_stats_nhwc_kernel(const float* __restrict__ x, long long pixels,
-                                             int c_count, double* __restrict__ partial) {
+template <typename T>
+__global__ void bn_partial_stats_nhwc_kernel(const T* __restrict__ x, long long pixels, int c_count,
+                                             double* __restrict__ partial) {
     nhwc_partial_pair_sums(pixels, c_count, partial, [&](long long i, int) {
-        const double v = x[i];
+        const double v = kernels::load_value(x + i);
         return make_double2(v, v * v);
     });
 }
@@ -134,48 +142,51 @@ __global__ void bn_infer_coeffs_kernel(int c_count, float eps, const float* __re
     }
 }
 
-// y = x*scale[c] + shift[c], then max(0, y) with relu. blockIdx.y walks the (n,c) planes,
-// blockIdx.x the pixels of one.
-__global__ void bn_apply_kernel(const float* __restrict__ x, float* __restrict__ y, int c_count,
+// y = x*scale[c] + shift[c], then max(0, y) with relu, rounded once where it is stored (bf16).
+// blockIdx.y walks the (n,c) planes, blockIdx.x the pixels of one.
+template <typename T>
+__global__ void bn_apply_kernel(const T* __restrict__ x, T* __restrict__ y, int c_count,
                                 long long planes, long long hw, const float* __restrict__ scale,
                                 const float* __restrict__ shift, bool relu) {
     for (long long pl = blockIdx.y; pl < planes; pl += gridDim.y) {
         const int c = static_cast<int>(pl % c_count);
         const float a = scale[c], b = shift[c];
-        const float* xp = x + pl * hw;
-        float* yp = y + pl * hw;
+        const T* xp = x + pl * hw;
+        T* yp = y + pl * hw;
         for (long long k = 1LL * blockIdx.x * blockDim.x + threadIdx.x; k < hw;
              k += 1LL * gridDim.x * blockDim.x) {
-            const float v = xp[k] * a + b;
-            yp[k] = relu ? fmaxf(v, 0.0f) : v;
+            const float v = kernels::load_value(xp + k) * a + b;
+            kernels::store_value(yp + k, relu ? fmaxf(v, 0.0f) : v);
         }
     }
 }
 
 // nhwc: the same map, one thread per value (channel i % C).
-__global__ void bn_apply_nhwc_kernel(const float* __restrict__ x, float* __restrict__ y,
-                                     int c_count, long long total, const float* __restrict__ scale,
+template <typename T>
+__global__ void bn_apply_nhwc_kernel(const T* __restrict__ x, T* __restrict__ y, int c_count,
+                                     long long total, const float* __restrict__ scale,
                                      const float* __restrict__ shift, bool relu) {
     for (long long i = 1LL * blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += 1LL * gridDim.x * blockDim.x) {
         const int c = static_cast<int>(i % c_count);
-        const float v = x[i] * scale[c] + shift[c];
-        y[i] = relu ? fmaxf(v, 0.0f) : v;
+        const float v = kernels::load_value(x + i) * scale[c] + shift[c];
+        kernels::store_value(y + i, relu ? fmaxf(v, 0.0f) : v);
     }
 }
 
-// The gradient arriving at the batch norm's output: dy, or with a fused ReLU (y its output, else
-// null) dy where y > 0 and 0 elsewhere.
-__device__ inline float bn_grad_in(const float* __restrict__ dy, const float* __restrict__ y,
-                                   long long i) {
-    return (y == nullptr || y[i] > 0.0f) ? dy[i] : 0.0f;
+// The gradient arriving at the batch norm's output, as f32: dy, or with a fused ReLU (y its
+// output, else null) dy where y > 0 and 0 elsewhere.
+template <typename T>
+__device__ inline float bn_grad_in(const T* __restrict__ dy, const T* __restrict__ y, long long i) {
+    return (y == nullptr || kernels::load_value(y + i) > 0.0f) ? kernels::load_value(dy + i) : 0.0f;
 }
 
 // Block (s, c) sums g and g*(x - mean) over slice s of channel c, g = bn_grad_in.
-__global__ void bn_partial_grad_kernel(const float* __restrict__ x, const float* __restrict__ dy,
-                                       const float* __restrict__ y,
-                                       const float* __restrict__ save_mean, int n, int c_count,
-                                       long long hw, double* __restrict__ partial) {
+template <typename T>
+__global__ void bn_partial_grad_kernel(const T* __restrict__ x, const T* __restrict__ dy,
+                                       const T* __restrict__ y, const float* __restrict__ save_mean,
+                                       int n, int c_count, long long hw,
+                                       double* __restrict__ partial) {
     __shared__ double sh_a[kThreads], sh_b[kThreads];
     const int c = blockIdx.y;
     const float mean = save_mean[c];
@@ -186,7 +197,7 @@ __global__ void bn_partial_grad_kernel(const float* __restrict__ x, const float*
         for (long long k = 1LL * blockIdx.x * kThreads + threadIdx.x; k < hw; k += step) {
             const double d = bn_grad_in(dy, y, off + k);
             sdy += d;
-            sdyx += d * (static_cast<double>(x[off + k]) - mean);
+            sdyx += d * (static_cast<double>(kernels::load_value(x + off + k)) - mean);
         }
     }
     sdy = block_sum_tree<kThreads>(sdy, sh_a);
@@ -198,14 +209,15 @@ __global__ void bn_partial_grad_kernel(const float* __restrict__ x, const float*
 }
 
 // nhwc: the same sums (nhwc_partial_pair_sums).
-__global__ void bn_partial_grad_nhwc_kernel(const float* __restrict__ x,
-                                            const float* __restrict__ dy,
-                                            const float* __restrict__ y,
+template <typename T>
+__global__ void bn_partial_grad_nhwc_kernel(const T* __restrict__ x, const T* __restrict__ dy,
+                                            const T* __restrict__ y,
                                             const float* __restrict__ save_mean, long long pixels,
                                             int c_count, double* __restrict__ partial) {
     nhwc_partial_pair_sums(pixels, c_count, partial, [&](long long i, int c) {
         const double d = bn_grad_in(dy, y, i);
-        return make_double2(d, d * (static_cast<double>(x[i]) - save_mean[c]));
+        return make_double2(d,
+                            d * (static_cast<double>(kernels::load_value(x + i)) - save_mean[c]));
     });
 }
 
@@ -232,9 +244,11 @@ __global__ void bn_finalize_grad_kernel(const double* __restrict__ partial, int 
     }
 }
 
-__global__ void bn_backward_apply_kernel(const float* __restrict__ x, const float* __restrict__ dy,
-                                         const float* __restrict__ y, float* __restrict__ dx,
-                                         int c_count, long long planes, long long hw,
+// dx = a * (g - mean_dy - (x - mean) * k), g = bn_grad_in, rounded once where it is stored (bf16).
+template <typename T>
+__global__ void bn_backward_apply_kernel(const T* __restrict__ x, const T* __restrict__ dy,
+                                         const T* __restrict__ y, T* __restrict__ dx, int c_count,
+                                         long long planes, long long hw,
                                          const float* __restrict__ save_mean,
                                          const float* __restrict__ coef_a,
                                          const float* __restrict__ coef_mean_dy,
@@ -245,21 +259,26 @@ __global__ void bn_backward_apply_kernel(const float* __restrict__ x, const floa
         const long long off = pl * hw;
         for (long long i = 1LL * blockIdx.x * blockDim.x + threadIdx.x; i < hw;
              i += 1LL * gridDim.x * blockDim.x)
-            dx[off + i] = a * (bn_grad_in(dy, y, off + i) - mdy - (x[off + i] - mean) * k);
+            kernels::store_value(dx + off + i, a * (bn_grad_in(dy, y, off + i) - mdy -
+                                                    (kernels::load_value(x + off + i) - mean) * k));
     }
 }
 
 // nhwc: the same, one thread per value (channel i % C).
-__global__ void bn_backward_apply_nhwc_kernel(
-    const float* __restrict__ x, const float* __restrict__ dy, const float* __restrict__ y,
-    float* __restrict__ dx, int c_count, long long total, const float* __restrict__ save_mean,
-    const float* __restrict__ coef_a, const float* __restrict__ coef_mean_dy,
-    const float* __restrict__ coef_k) {
+template <typename T>
+__global__ void bn_backward_apply_nhwc_kernel(const T* __restrict__ x, const T* __restrict__ dy,
+                                              const T* __restrict__ y, T* __restrict__ dx,
+                                              int c_count, long long total,
+                                              const float* __restrict__ save_mean,
+                                              const float* __restrict__ coef_a,
+                                              const float* __restrict__ coef_mean_dy,
+                                              const float* __restrict__ coef_k) {
     for (long long i = 1LL * blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += 1LL * gridDim.x * blockDim.x) {
         const int c = static_cast<int>(i % c_count);
-        dx[i] = coef_a[c] *
-                (bn_grad_in(dy, y, i) - coef_mean_dy[c] - (x[i] - save_mean[c]) * coef_k[c]);
+        kernels::store_value(dx + i,
+                             coef_a[c] * (bn_grad_in(dy, y, i) - coef_mean_dy[c] -
+                                          (kernels::load_value(x + i) - save_mean[c]) * coef_k[c]));
     }
 }
 
@@ -320,15 +339,16 @@ dim3 plane_grid(const BnShape& s) {
     return dim3(gx, gy);
 }
 
-// y = x * scale[c] + shift[c] (then max(0, .) with relu), in x's layout.
+// y = x * scale[c] + shift[c] (then max(0, .) with relu), in x's layout, x and y stored as T.
+template <typename T>
 void apply_affine(CudaContext& ctx, const BnShape& s, const Tensor& x, Tensor& y,
                   const float* scale, const float* shift, bool relu) {
     if (s.nhwc)
-        launch("bn_apply_nhwc_kernel", bn_apply_nhwc_kernel, grid_for(s.values()), kThreads,
-               ctx.stream, x.data<float>(), y.data<float>(), s.c, s.values(), scale, shift, relu);
+        launch("bn_apply_nhwc_kernel", bn_apply_nhwc_kernel<T>, grid_for(s.values()), kThreads,
+               ctx.stream, x.data<T>(), y.data<T>(), s.c, s.values(), scale, shift, relu);
     else
-        launch("bn_apply_kernel", bn_apply_kernel, plane_grid(s), kThreads, ctx.stream,
-               x.data<float>(), y.data<float>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, relu);
+        launch("bn_apply_kernel", bn_apply_kernel<T>, plane_grid(s), kThreads, ctx.stream,
+               x.data<T>(), y.data<T>(), s.c, 1LL * s.n * s.c, s.hw, scale, shift, relu);
 }
 
 }  // namespace
@@ -340,7 +360,7 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
                                           const BatchNormParams& p) {
     CudaContext& ctx = *ctx_;
     check_batchnorm_forward_train_args(x, gamma, beta, running_mean, running_var, y, save_mean,
-                                       save_invstd, DeviceKind::cuda, true);
+                                       save_invstd, DeviceKind::cuda, ActivationForms(true, true));
     const BnShape s = bn_shape(x);
     const long long m = 1LL * s.n * s.hw;        // values per channel
     const BnScratch ws = bn_scratch(ctx, s, 2);  // per channel: scale, shift
@@ -349,18 +369,21 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
     float* scale = ws.per_channel;
     float* shift = scale + s.c;
 
-    if (s.nhwc)
-        launch("bn_partial_stats_nhwc_kernel", bn_partial_stats_nhwc_kernel,
-               reduction_grid(s, slices), kThreads, ctx.stream, x.data<float>(), s.pixels(), s.c,
-               partial);
-    else
-        launch("bn_partial_stats_kernel", bn_partial_stats_kernel, reduction_grid(s, slices),
-               kThreads, ctx.stream, x.data<float>(), s.n, s.c, s.hw, partial);
-    launch("bn_finalize_stats_kernel", bn_finalize_stats_kernel, grid_for(s.c), 256, ctx.stream,
-           partial, slices, s.c, m, p.eps, p.momentum, gamma.data<float>(), beta.data<float>(),
-           running_mean.data<float>(), running_var.data<float>(), save_mean.data<float>(),
-           save_invstd.data<float>(), scale, shift);
-    apply_affine(ctx, s, x, y, scale, shift, p.relu);
+    with_activation_type(x.dtype(), [&](auto* type) {
+        using T = std::remove_pointer_t<decltype(type)>;
+        if (s.nhwc)
+            launch("bn_partial_stats_nhwc_kernel", bn_partial_stats_nhwc_kernel<T>,
+                   reduction_grid(s, slices), kThreads, ctx.stream, x.data<T>(), s.pixels(), s.c,
+                   partial);
+        else
+            launch("bn_partial_stats_kernel", bn_partial_stats_kernel<T>, reduction_grid(s, slices),
+                   kThreads, ctx.stream, x.data<T>(), s.n, s.c, s.hw, partial);
+        launch("bn_finalize_stats_kernel", bn_finalize_stats_kernel, grid_for(s.c), 256, ctx.stream,
+               partial, slices, s.c, m, p.eps, p.momentum, gamma.data<float>(), beta.data<float>(),
+               running_mean.data<float>(), running_var.data<float>(), save_mean.data<float>(),
+               save_invstd.data<float>(), scale, shift);
+        apply_affine<T>(ctx, s, x, y, scale, shift, p.relu);
+    });
 }
 
 void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -368,7 +391,7 @@ void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, 
                                           Tensor& y, const BatchNormParams& p) {
     CudaContext& ctx = *ctx_;
     check_batchnorm_forward_infer_args(x, gamma, beta, running_mean, running_var, y,
-                                       DeviceKind::cuda, true);
+                                       DeviceKind::cuda, ActivationForms(true, true));
     const BnShape s = bn_shape(x);
     if (x.numel() == 0) return;
     float* scale = static_cast<float*>(ctx.workspace(2 * sizeof(float) * s.c));
@@ -376,7 +399,10 @@ void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, 
     launch("bn_infer_coeffs_kernel", bn_infer_coeffs_kernel, grid_for(s.c), 256, ctx.stream, s.c,
            p.eps, gamma.data<float>(), beta.data<float>(), running_mean.data<float>(),
            running_var.data<float>(), scale, shift);
-    apply_affine(ctx, s, x, y, scale, shift, p.relu);
+    with_activation_type(x.dtype(), [&](auto* type) {
+        using T = std::remove_pointer_t<decltype(type)>;
+        apply_affine<T>(ctx, s, x, y, scale, shift, p.relu);
+    });
 }
 
 // Backward of batch norm, or of batch norm + ReLU when relu_y (the fused forward's output) is
@@ -386,8 +412,7 @@ void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, cons
                                      const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
                                      Tensor& dbeta) {
     check_batchnorm_backward_args(x, relu_y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta,
-                                  DeviceKind::cuda, true);
-    const float* y = relu_y ? relu_y->data<float>() : nullptr;
+                                  DeviceKind::cuda, ActivationForms(true, true));
     CudaContext& ctx = *ctx_;
     const BnShape s = bn_shape(x);
     const long long m = 1LL * s.n * s.hw;
@@ -399,25 +424,30 @@ void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, cons
     float* coef_mean_dy = coef_a + s.c;
     float* coef_k = coef_mean_dy + s.c;
 
-    if (s.nhwc)
-        launch("bn_partial_grad_nhwc_kernel", bn_partial_grad_nhwc_kernel,
-               reduction_grid(s, slices), kThreads, ctx.stream, x.data<float>(), dy.data<float>(),
-               y, save_mean.data<float>(), s.pixels(), s.c, partial);
-    else
-        launch("bn_partial_grad_kernel", bn_partial_grad_kernel, reduction_grid(s, slices),
-               kThreads, ctx.stream, x.data<float>(), dy.data<float>(), y, save_mean.data<float>(),
-               s.n, s.c, s.hw, partial);
-    launch("bn_finalize_grad_kernel", bn_finalize_grad_kernel, grid_for(s.c), 256, ctx.stream,
-           partial, slices, s.c, m, gamma.data<float>(), save_invstd.data<float>(),
-           dgamma.data<float>(), dbeta.data<float>(), coef_a, coef_mean_dy, coef_k);
-    if (s.nhwc)
-        launch("bn_backward_apply_nhwc_kernel", bn_backward_apply_nhwc_kernel, grid_for(s.values()),
-               kThreads, ctx.stream, x.data<float>(), dy.data<float>(), y, dx.data<float>(), s.c,
-               s.values(), save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
-    else
-        launch("bn_backward_apply_kernel", bn_backward_apply_kernel, plane_grid(s), kThreads,
-               ctx.stream, x.data<float>(), dy.data<float>(), y, dx.data<float>(), s.c,
-               1LL * s.n * s.c, s.hw, save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
+    with_activation_type(x.dtype(), [&](auto* type) {
+        using T = std::remove_pointer_t<decltype(type)>;
+        const T* y = relu_y ? relu_y->data<T>() : nullptr;  // null: no ReLU mask
+        if (s.nhwc)
+            launch("bn_partial_grad_nhwc_kernel", bn_partial_grad_nhwc_kernel<T>,
+                   reduction_grid(s, slices), kThreads, ctx.stream, x.data<T>(), dy.data<T>(), y,
+                   save_mean.data<float>(), s.pixels(), s.c, partial);
+        else
+            launch("bn_partial_grad_kernel", bn_partial_grad_kernel<T>, reduction_grid(s, slices),
+                   kThreads, ctx.stream, x.data<T>(), dy.data<T>(), y, save_mean.data<float>(), s.n,
+                   s.c, s.hw, partial);
+        launch("bn_finalize_grad_kernel", bn_finalize_grad_kernel, grid_for(s.c), 256, ctx.stream,
+               partial, slices, s.c, m, gamma.data<float>(), save_invstd.data<float>(),
+               dgamma.data<float>(), dbeta.data<float>(), coef_a, coef_mean_dy, coef_k);
+        if (s.nhwc)
+            launch("bn_backward_apply_nhwc_kernel", bn_backward_apply_nhwc_kernel<T>,
+                   grid_for(s.values()), kThreads, ctx.stream, x.data<T>(), dy.data<T>(), y,
+                   dx.data<T>(), s.c, s.values(), save_mean.data<float>(), coef_a, coef_mean_dy,
+                   coef_k);
+        else
+            launch("bn_backward_apply_kernel", bn_backward_apply_kernel<T>, plane_grid(s), kThreads,
+                   ctx.stream, x.data<T>(), dy.data<T>(), y, dx.data<T>(), s.c, 1LL * s.n * s.c,
+                   s.hw, save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
+    });
 }
 
 }  // namespace pfce

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <utility>
 
+#include "core/bf16.hpp"
+#include "core/tensor.hpp"
 #include "cuda/cuda_check.hpp"
 
 namespace pfce {
@@ -74,6 +76,29 @@ void launch([[maybe_unused]] const char* name, void (*kernel)(Params...), dim3 g
             cudaStream_t stream, Args&&... args) {
     kernel<<<grid, block, 0, stream>>>(std::forward<Args>(args)...);
     PFCE_CUDA_CHECK_LAUNCH(name);
+}
+
+// Runs f with a null pointer of the element type of activation dtype `t` (float for f32, Bf16 for
+// bf16): the dispatch of the ops templated on their activations' storage, f(decltype) picking the
+// kernel instance. ShapeError for any other dtype (the entry checks have refused it already).
+template <typename F>
+void with_activation_type(DType t, F&& f) {
+    if (t == DType::bf16)
+        f(static_cast<Bf16*>(nullptr));
+    else if (t == DType::f32)
+        f(static_cast<float*>(nullptr));
+    else
+        PFCE_THROW(ShapeError, "activations must be f32 or bf16, got ", dtype_name(t));
+}
+
+// t's data as the element type T (f32 or bf16), for the kernels templated on it.
+template <typename T>
+T* activation_data(Tensor& t) {
+    return t.data<T>();
+}
+template <typename T>
+const T* activation_data(const Tensor& t) {
+    return t.data<T>();
 }
 
 }  // namespace pfce

@@ -1,7 +1,7 @@
 // CUDA 2-D convolution (square kernel, stride 1, zero padding): cuDNN forward, backward-data and
 // backward-filter with the algorithm found once per shape, the bias added with cudnnAddTensor and
-// reduced with cudnnConvolutionBackwardBias (all through cuda/cudnn_util.hpp), in f32 at every
-// precision. Mirrors host/cpu/conv.cpp.
+// reduced with cudnnConvolutionBackwardBias on f32 tensors, with our own kernels on bf16 ones (all
+// through cuda/cudnn_util.hpp), in f32 at every precision. Mirrors host/cpu/conv.cpp.
 #include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
@@ -15,7 +15,7 @@ namespace {
 // need every dimension to fit an int).
 cudnn::ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor& y,
                                   const Conv2dParams& p, const Tensor& bias) {
-    check_conv2d_args(x, w, y, bias, p, DeviceKind::cuda, true);  // any layout mix
+    check_conv2d_args(x, w, y, bias, p, DeviceKind::cuda, {true, true});  // any layout or type mix
     return cudnn::geometry(x, cudnn::as_int(w.dim(0), w), cudnn::as_int(w.dim(2), w), p.pad, 1);
 }
 
@@ -26,8 +26,8 @@ void CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor&
     const cudnn::ConvGeometry g = conv_geometry(x, w, y, p, bias);
     if (y.numel() == 0) return;
     const cudnn::ConvPlan& plan = cudnn::run_convolution(*ctx_, g, cudnn::ConvDirection::forward,
-                                                         cudnn::f32_buffers(x, w, y));
-    cudnn::add_bias(*ctx_, plan.bias_out, bias, plan.y_f32, y.data<float>());
+                                                         cudnn::conv_tensors(x, w, y));
+    cudnn::add_bias(*ctx_, plan.bias_out, bias, plan.y_f32, y);
 }
 
 void CudaBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
@@ -35,7 +35,7 @@ void CudaBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor
     const cudnn::ConvGeometry g = conv_geometry(dx, w, dy, p, Tensor());
     if (dx.numel() == 0) return;
     cudnn::run_convolution(*ctx_, g, cudnn::ConvDirection::backward_data,
-                           cudnn::f32_buffers(dx, w, dy));
+                           cudnn::conv_tensors(dx, w, dy));
 }
 
 void CudaBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
@@ -43,8 +43,8 @@ void CudaBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tens
     const cudnn::ConvGeometry g = conv_geometry(x, dw, dy, p, dbias);
     if (cudnn::no_filter_gradient_to_run(*ctx_, dy, dw, dbias)) return;
     const cudnn::ConvPlan& plan = cudnn::run_convolution(
-        *ctx_, g, cudnn::ConvDirection::backward_filter, cudnn::f32_buffers(x, dw, dy));
-    cudnn::bias_gradient(*ctx_, plan.y_f32, dy.data<float>(), plan.bias_out, dbias);
+        *ctx_, g, cudnn::ConvDirection::backward_filter, cudnn::conv_tensors(x, dw, dy));
+    cudnn::bias_gradient(*ctx_, plan.y_f32, dy, plan.bias_out, dbias);
 }
 
 void CudaBackend::set_deterministic(bool on) {

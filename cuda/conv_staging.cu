@@ -1,9 +1,10 @@
-// The staged copies cuDNN convolves when they are not the f32 tensors themselves
-// (cuda/cudnn_util.hpp): bf16 with the rounding the CPU twin uses (core/kernels/precision.hpp,
-// round to nearest even, NaN kept) and/or in the other layout (NCHW <-> NHWC). Back to the f32
-// tensor is exact. A layout change is a transpose of each image's (channels x hw) or (hw x
-// channels) matrix, through a shared-memory tile so that both the reads and the writes are
-// coalesced; the conversion rides along for free.
+// The staged copies cuDNN convolves when they are not the tensors themselves (cuda/cudnn_util.hpp):
+// in the element type the precision convolves in, converted with the rounding the CPU twin uses
+// (core/kernels/precision.hpp, round to nearest even, NaN kept), and/or in the other layout (NCHW
+// <-> NHWC). Back to the tensor is exact, or rounds the same way into a bf16 tensor. A layout
+// change is a transpose of each image's (channels x hw) or (hw x channels) matrix, through a
+// shared-memory tile so that both the reads and the writes are coalesced; the conversion rides
+// along for free.
 #include <algorithm>
 #include <cstdint>
 
@@ -16,24 +17,14 @@ namespace pfce::cudnn {
 
 namespace {
 
-__device__ inline void store(float* p, float v) {
-    *p = v;
-}
-__device__ inline void store(std::uint16_t* p, float v) {
-    *p = kernels::bf16_bits(v);
-}
-__device__ inline float load(const float* p) {
-    return *p;
-}
-__device__ inline float load(const std::uint16_t* p) {
-    return kernels::bf16_to_float(*p);
-}
+using kernels::load_value;
+using kernels::store_value;
 
 template <typename In, typename Out>
 __global__ void convert_kernel(const In* __restrict__ src, Out* __restrict__ dst, long long n) {
     for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < n;
          i += static_cast<long long>(gridDim.x) * blockDim.x)
-        store(dst + i, load(src + i));
+        store_value(dst + i, load_value(src + i));
 }
 
 constexpr int kTile = 32, kTileRows = 8;  // blocks of 32 x 8 threads move 32 x 32 tiles
@@ -54,12 +45,14 @@ __global__ void transpose_kernel(const In* __restrict__ src, Out* __restrict__ d
              c0 += static_cast<long long>(gridDim.x) * kTile) {
             for (int j = threadIdx.y; j < kTile; j += kTileRows) {
                 const long long r = r0 + j, c = c0 + threadIdx.x;
-                if (r < rows && c < cols) tile[j][threadIdx.x] = load(src + plane + r * cols + c);
+                if (r < rows && c < cols)
+                    tile[j][threadIdx.x] = load_value(src + plane + r * cols + c);
             }
             __syncthreads();
             for (int j = threadIdx.y; j < kTile; j += kTileRows) {
                 const long long c = c0 + j, r = r0 + threadIdx.x;
-                if (r < rows && c < cols) store(dst + plane + c * rows + r, tile[threadIdx.x][j]);
+                if (r < rows && c < cols)
+                    store_value(dst + plane + c * rows + r, tile[threadIdx.x][j]);
             }
             __syncthreads();  // the tile is refilled by the next iteration
         }
@@ -88,21 +81,37 @@ void convert(const In* src, Out* dst, const StagedLayout& l, bool src_nhwc, bool
 
 }  // namespace
 
-void stage_copy(const float* src, void* dst, const StagedLayout& l, cudaStream_t stream) {
+namespace {
+
+// convert() with the element types a StagedLayout names: the tensor's (f32 or bf16) and the staged
+// copy's (the precision's), in the direction `to_staged` says.
+void convert_staged(const void* src, void* dst, const StagedLayout& l, bool to_staged,
+                    cudaStream_t stream) {
     if (l.planes * l.channels * l.hw == 0) return;
-    if (l.bf16)
-        convert(src, static_cast<std::uint16_t*>(dst), l, l.tensor_nhwc, l.staged_nhwc, stream);
+    const bool src_bf16 = to_staged ? l.tensor_bf16 : l.bf16;
+    const bool dst_bf16 = to_staged ? l.bf16 : l.tensor_bf16;
+    const bool src_nhwc = to_staged ? l.tensor_nhwc : l.staged_nhwc;
+    const bool dst_nhwc = to_staged ? l.staged_nhwc : l.tensor_nhwc;
+    auto with_dst = [&](const auto* in) {
+        if (dst_bf16)
+            convert(in, static_cast<Bf16*>(dst), l, src_nhwc, dst_nhwc, stream);
+        else
+            convert(in, static_cast<float*>(dst), l, src_nhwc, dst_nhwc, stream);
+    };
+    if (src_bf16)
+        with_dst(static_cast<const Bf16*>(src));
     else
-        convert(src, static_cast<float*>(dst), l, l.tensor_nhwc, l.staged_nhwc, stream);
+        with_dst(static_cast<const float*>(src));
 }
 
-void unstage_copy(const void* src, float* dst, const StagedLayout& l, cudaStream_t stream) {
-    if (l.planes * l.channels * l.hw == 0) return;
-    if (l.bf16)
-        convert(static_cast<const std::uint16_t*>(src), dst, l, l.staged_nhwc, l.tensor_nhwc,
-                stream);
-    else
-        convert(static_cast<const float*>(src), dst, l, l.staged_nhwc, l.tensor_nhwc, stream);
+}  // namespace
+
+void stage_copy(const void* src, void* dst, const StagedLayout& l, cudaStream_t stream) {
+    convert_staged(src, dst, l, true, stream);
+}
+
+void unstage_copy(const void* src, void* dst, const StagedLayout& l, cudaStream_t stream) {
+    convert_staged(src, dst, l, false, stream);
 }
 
 }  // namespace pfce::cudnn

@@ -1,5 +1,6 @@
 // CUDA backend: device set-up, memory, copies and the elementwise helpers. Op families are in
 // their own .cu files, mirroring host/cpu/.
+#include "core/kernels/precision.hpp"
 #include "core/op_variants.hpp"
 #include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 namespace pfce {
 
@@ -119,8 +121,9 @@ CudaContext::Landing& CudaContext::landing(const void* device_address) {
 std::vector<std::string> CudaBackend::op_variants(const std::string& op) const {
     // The catalogue (core/op_variants.hpp): focal_loss{,_single}.cu; optim.cu and optim_multi.cu;
     // every convolution and transposed convolution, all directions (cudnn_util.hpp); and the
-    // layout of a network's inner activations (activation_layout), which the convolutions, batch
-    // norm, ReLU, max-pool and concat all run on.
+    // layout of a network's inner activations (activation_layout) and their element type at
+    // precision bf16 (activation_dtype), which the convolutions, batch norm, ReLU, max-pool,
+    // concat and add_inplace all run on.
     const OpVariantFamily* f = find_cuda_op_variant_family(op);
     return f ? f->variants : std::vector<std::string>{};
 }
@@ -138,10 +141,16 @@ void CudaBackend::select_op_variant(const std::string& op, const std::string& va
         ctx_->conv_channels_last = second;
     else if (op == "activations")
         activations_ = second ? Layout::nhwc : Layout::nchw;
+    else if (op == "activation_storage")
+        bf16_storage_ = second;
     else if (op == "sgd_steps")
         multi_tensor_sgd_ = second;
     else
         multi_tensor_adam_ = second;
+}
+
+DType CudaBackend::activation_dtype() const {
+    return bf16_storage_ && ctx_->precision == Precision::bf16 ? DType::bf16 : DType::f32;
 }
 
 int cuda_device_count() noexcept {
@@ -157,20 +166,23 @@ int cuda_device_count() noexcept {
 
 namespace {
 
-__global__ void fill_f32_kernel(float* p, long long n, float v) {
+template <typename T>  // float, or Bf16 (v rounded as every bf16 store)
+__global__ void fill_value_kernel(T* p, long long n, float v) {
     for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
          i += 1LL * gridDim.x * blockDim.x)
-        p[i] = v;
+        kernels::store_value(p + i, v);
 }
 __global__ void fill_i32_kernel(int* p, long long n, int v) {
     for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
          i += 1LL * gridDim.x * blockDim.x)
         p[i] = v;
 }
-__global__ void add_inplace_kernel(float* y, const float* x, long long n) {
+// y += x in f32, stored as T (bf16: rounded once, as the CPU twin's f32 add then rounding).
+template <typename T>
+__global__ void add_inplace_kernel(T* y, const T* x, long long n) {
     for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
          i += 1LL * gridDim.x * blockDim.x)
-        y[i] += x[i];
+        kernels::store_value(y + i, kernels::load_value(y + i) + kernels::load_value(x + i));
 }
 __global__ void scale_inplace_kernel(float* y, float s, long long n) {
     for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n;
@@ -388,8 +400,12 @@ void CudaBackend::fill(Tensor& t, float value) {
     if (n == 0) return;
     switch (t.dtype()) {
         case DType::f32:
-            launch("fill_f32_kernel", fill_f32_kernel, grid_for(n), 256, ctx_->stream,
+            launch("fill_value_kernel", fill_value_kernel<float>, grid_for(n), 256, ctx_->stream,
                    t.data<float>(), n, value);
+            break;
+        case DType::bf16:
+            launch("fill_value_kernel", fill_value_kernel<Bf16>, grid_for(n), 256, ctx_->stream,
+                   t.data<Bf16>(), n, value);
             break;
         case DType::i32:
             launch("fill_i32_kernel", fill_i32_kernel, grid_for(n), 256, ctx_->stream,
@@ -407,13 +423,18 @@ void CudaBackend::synchronize() {
 }
 
 void CudaBackend::add_inplace(Tensor& y, const Tensor& x) {
-    // Elementwise, so any layout, but one for both (as the CPU backend).
-    PFCE_CHECK_SHAPE(y.shape() == x.shape() && y.layout() == x.layout(), y.describe(),
-                     " += ", x.describe());
+    // Elementwise, so any layout, but one for both (as the CPU backend); f32, or bf16 activation
+    // gradients (activation_dtype), one dtype for both.
+    PFCE_CHECK_SHAPE(y.shape() == x.shape() && y.layout() == x.layout() && y.dtype() == x.dtype() &&
+                         y.device() == DeviceKind::cuda && x.device() == DeviceKind::cuda,
+                     y.describe(), " += ", x.describe());
     const long long n = y.numel();
     if (n == 0) return;
-    launch("add_inplace_kernel", add_inplace_kernel, grid_for(n), 256, ctx_->stream,
-           y.data<float>(), x.data<float>(), n);
+    with_activation_type(y.dtype(), [&](auto* type) {
+        using T = std::remove_pointer_t<decltype(type)>;
+        launch("add_inplace_kernel", add_inplace_kernel<T>, grid_for(n), 256, ctx_->stream,
+               y.data<T>(), x.data<T>(), n);
+    });
 }
 
 void CudaBackend::scale_inplace(Tensor& y, float s) {

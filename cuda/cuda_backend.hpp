@@ -27,6 +27,8 @@ class CudaBackend : public Backend {
     CudaContext& context() { return *ctx_; }
     // nchw, or nhwc once the "activations" variant nhwc is selected (for models built after).
     Layout activation_layout() const override { return activations_; }
+    // bf16 at precision bf16 once the "activation_storage" variant bf16 is selected, else f32.
+    DType activation_dtype() const override;
 #include "core/backend_overrides.inc"
     // Whole-model steps with a "multi_tensor" variant (cuda/optim_multi.cu).
     void sgd_steps(std::span<const SgdSlot> slots, const Tensor& grad_scale,
@@ -59,6 +61,7 @@ class CudaBackend : public Backend {
     // GPU run of bench_loss / bench_train picks.
     FocalKernel focal_kernel_ = FocalKernel::three_launch;
     Layout activations_ = Layout::nchw;
+    bool bf16_storage_ = false;  // "activation_storage" = bf16 (effective at precision bf16)
     bool multi_tensor_norm_ = false, multi_tensor_sgd_ = false, multi_tensor_adam_ = false;
     MultiTensorPlanCache norm_plan_, sgd_plan_, adam_plan_;
 };

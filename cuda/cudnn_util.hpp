@@ -1,18 +1,20 @@
 // cuDNN helpers shared by conv.cu and upconv.cu: descriptors owned by unique_ptr with deleters,
 // convolution plans (descriptors + algorithm + workspace size) found once per (device, geometry,
-// direction, determinism, precision, layout) and cached, so a warmed-up training step creates
-// nothing and allocates nothing, and the calls that run a plan or add and reduce a per-channel
-// bias. Precisions (core/op_params.hpp): fp32 runs f32 tensors with CUDNN_FMA_MATH (no TF32); tf32
-// runs them with tensor-op math (TF32 where cuDNN picks it); bf16 converts the inputs to bf16
-// copies (conv_staging.cu, the rounding of core/kernels/precision.hpp), runs cuDNN on bf16 tensors
-// with f32 compute and converts its bf16 output back, so the f32 result holds bf16 values. Layouts:
-// cuDNN convolves in NCHW, or in NHWC (filters KRSC) with the "channels_last" variant of the
-// convolutions (CudaContext::conv_channels_last), since cuDNN's tensor-core kernels are NHWC-native
-// and transpose NCHW operands themselves otherwise. An activation tensor may be either (nhwc with
-// the "activations" variant, Backend::activation_layout; filters are always KCRS): one whose
-// layout is not the one cuDNN convolves in is staged into it by the same pass as bf16's (a
-// transposing conversion, so at bf16 it costs no extra pass), one whose layout is and whose
-// precision needs no conversion is convolved in place.
+// direction, determinism, precision, tensor layouts and types) and cached, so a warmed-up training
+// step creates nothing and allocates nothing, and the calls that run a plan or add and reduce a
+// per-channel bias. Precisions (core/op_params.hpp): fp32 runs f32 tensors with CUDNN_FMA_MATH (no
+// TF32); tf32 runs them with tensor-op math (TF32 where cuDNN picks it); bf16 runs cuDNN on bf16
+// tensors with f32 compute. Layouts: cuDNN convolves in NCHW, or in NHWC (filters KRSC) with the
+// "channels_last" variant of the convolutions (CudaContext::conv_channels_last), since cuDNN's
+// tensor-core kernels are NHWC-native and transpose NCHW operands themselves otherwise.
+// A convolution's x and y (activations) may each be nchw or nhwc (Backend::activation_layout) and
+// f32 or bf16 (Backend::activation_dtype); filters are always f32 KCRS. A tensor whose element type
+// is not the one the precision convolves in (an f32 tensor at bf16: the network's input, the
+// filters; a bf16 one at fp32/tf32) or whose layout is not the one cuDNN convolves in is staged
+// into them by one pass (conv_staging.cu: a converting and, where needed, transposing copy, with
+// the rounding of core/kernels/precision.hpp) and, when it is the direction's output, converted
+// back; every other tensor is convolved in place. So at bf16 with bf16 activations in cuDNN's
+// layout only the filters and the network's input are staged.
 #pragma once
 
 #include <algorithm>
@@ -117,7 +119,9 @@ enum class ConvDirection { forward, backward_data, backward_filter };
 
 struct ConvPlan {
     TensorDesc x, y;  // in the data type and layout cuDNN convolves (data_type, conv_format)
-    TensorDesc x_f32, y_f32;  // the f32 tensors themselves (in their layouts), for the bias passes
+    // The tensors themselves as f32 in their layouts, for cuDNN's bias passes on f32 tensors (a
+    // bf16 tensor's bias passes are our own kernels, which need no descriptor).
+    TensorDesc x_f32, y_f32;
     // Per-channel bias shapes for cudnnAddTensor / cudnnConvolutionBackwardBias: (1,k,1,1) for a
     // convolution's output; (1,c,1,1) for a transposed convolution, whose output is the input side.
     TensorDesc bias_out, bias_in;
@@ -139,11 +143,13 @@ struct ConvBuffers {
     void* y;
 };
 
-// The f32 tensors of a convolution (x, w, y as in ConvBuffers) and the layouts of x and y (w is
-// always KCRS): what run_convolution takes (f32_buffers makes it).
+// The tensors of a convolution (x, w, y as in ConvBuffers), the layouts of x and y (w is always
+// KCRS) and their element types (w is always f32): what run_convolution takes (conv_tensors makes
+// it).
 struct ConvTensors {
     ConvBuffers data;
     bool x_nhwc = false, y_nhwc = false;
+    bool x_bf16 = false, y_bf16 = false;
 };
 
 // Largest workspace an algorithm may use; bounds the (grow-only) context workspace.
@@ -266,7 +272,7 @@ inline void search_backward_filter(CudaContext& ctx, ConvPlan& p, const ConvBuff
 // Plans are keyed by device as well as shape: descriptors do not depend on a handle, and an
 // algorithm chosen on one device is valid for every context on it, so the cache may outlive the
 // context that filled it. The mutex only guards the map; plans are immutable once inserted.
-using PlanKey = std::array<int, 14>;
+using PlanKey = std::array<int, 15>;
 struct PlanCache {
     std::mutex mutex;
     std::map<PlanKey, std::unique_ptr<ConvPlan>> plans;
@@ -294,7 +300,8 @@ inline const ConvPlan& conv_plan(CudaContext& ctx, const ConvGeometry& g, ConvDi
                               ctx.deterministic ? 1 : 0,
                               static_cast<int>(ctx.precision),
                               ctx.conv_channels_last ? 1 : 0,
-                              (f.x_nhwc ? 1 : 0) | (f.y_nhwc ? 2 : 0)};
+                              (f.x_nhwc ? 1 : 0) | (f.y_nhwc ? 2 : 0),
+                              (f.x_bf16 ? 1 : 0) | (f.y_bf16 ? 2 : 0)};
     detail::PlanCache& cache = detail::plan_cache();
     std::lock_guard<std::mutex> lock(cache.mutex);
     auto it = cache.plans.find(key);
@@ -353,7 +360,8 @@ inline std::vector<std::string> conv_plan_choices(int device) {
             std::to_string(k[6]) + " r" + std::to_string(k[7]) + " pad" + std::to_string(k[8]) +
             " stride" + std::to_string(k[9]) + " " +
             kPrecisions.name(static_cast<Precision>(k[11])) + (k[12] ? " channels_last" : "") +
-            ((k[13] & 1) ? " x-nhwc" : "") + ((k[13] & 2) ? " y-nhwc" : "") + ": algo " +
+            ((k[13] & 1) ? " x-nhwc" : "") + ((k[13] & 2) ? " y-nhwc" : "") +
+            ((k[14] & 1) ? " x-bf16" : "") + ((k[14] & 2) ? " y-bf16" : "") + ": algo " +
             std::to_string(p->algo) + ", " + math_name(p->math) + " math" +
             (p->algo_deterministic ? ", deterministic" : ", non-deterministic") +
             (k[10] ? " (deterministic required)" : ""));
@@ -404,15 +412,25 @@ inline ConvGeometry geometry(const Tensor& input, int k, int r, int pad, int str
 // output; the plan is returned for its bias descriptors. The plan search runs on the buffers the
 // direction runs on and writes only the direction's output, so the inputs are passed const.
 
-// The staged copy of an f32 tensor viewed as (planes, channels, hw), NCHW or (tensor_nhwc)
-// (planes, hw, channels): bf16 (with core/kernels/precision.hpp's rounding) or f32, in the layout
-// staged_nhwc says; and back into the f32 tensor (exact). On `stream` (conv_staging.cu).
+// The staged copy of a tensor (f32, or bf16 with tensor_bf16) viewed as (planes, channels, hw),
+// NCHW or (tensor_nhwc) (planes, hw, channels): bf16 (with core/kernels/precision.hpp's rounding)
+// or f32 as `bf16` says, in the layout staged_nhwc says; and back into the tensor (rounded the same
+// way when the tensor is bf16 and the copy f32; exact otherwise). On `stream` (conv_staging.cu).
 struct StagedLayout {
     long long planes = 0, channels = 0, hw = 0;
     bool bf16 = false, tensor_nhwc = false, staged_nhwc = false;
+    bool tensor_bf16 = false;
 };
-void stage_copy(const float* src, void* dst, const StagedLayout& l, cudaStream_t stream);
-void unstage_copy(const void* src, float* dst, const StagedLayout& l, cudaStream_t stream);
+void stage_copy(const void* src, void* dst, const StagedLayout& l, cudaStream_t stream);
+void unstage_copy(const void* src, void* dst, const StagedLayout& l, cudaStream_t stream);
+
+// The bias passes on a bf16 tensor t (n, c, hw), nchw or nhwc (conv_bias.cu), in f32 like cuDNN's
+// on f32 tensors: t = round_bf16(t + bias[c]); dbias[c] = the sum of t's channel c (deterministic:
+// one fixed reduction tree per channel).
+void add_bias_bf16(Bf16* t, const float* bias, long long n, long long c, long long hw, bool nhwc,
+                   cudaStream_t stream);
+void bias_gradient_bf16(const Bf16* dy, float* dbias, long long n, long long c, long long hw,
+                        bool nhwc, cudaStream_t stream);
 
 namespace detail {
 
@@ -426,21 +444,23 @@ inline int output_index(ConvDirection dir) {
 inline std::array<StagedLayout, 3> staged_layouts(const CudaContext& ctx, const ConvGeometry& g,
                                                   const ConvTensors& f) {
     const bool bf16 = ctx.precision == Precision::bf16, nhwc = ctx.conv_channels_last;
-    return {StagedLayout{g.n, g.c, static_cast<long long>(g.h) * g.w, bf16, f.x_nhwc, nhwc},
-            StagedLayout{g.k, g.c, static_cast<long long>(g.r) * g.r, bf16, false, nhwc},
-            StagedLayout{g.n, g.k, static_cast<long long>(g.out_h()) * g.out_w(), bf16, f.y_nhwc,
-                         nhwc}};
+    return {
+        StagedLayout{g.n, g.c, static_cast<long long>(g.h) * g.w, bf16, f.x_nhwc, nhwc, f.x_bf16},
+        StagedLayout{g.k, g.c, static_cast<long long>(g.r) * g.r, bf16, false, nhwc, false},
+        StagedLayout{g.n, g.k, static_cast<long long>(g.out_h()) * g.out_w(), bf16, f.y_nhwc, nhwc,
+                     f.y_bf16}};
 }
 
-// Whether a tensor is convolved through a staged copy: to convert it to bf16 or to change its
-// layout.
+// Whether a tensor is convolved through a staged copy: to convert it to the element type the
+// precision convolves in, or to change its layout.
 inline bool staged(const StagedLayout& l) {
-    return l.bf16 || l.tensor_nhwc != l.staged_nhwc;
+    return l.bf16 != l.tensor_bf16 || l.tensor_nhwc != l.staged_nhwc;
 }
 
-// The buffers direction `dir` runs on: each f32 tensor itself, or (bf16, or not in the layout
-// cuDNN convolves in) a staged copy in the context's precision scratch, with the direction's
-// inputs converted into it (its output, the tensor `dir` writes, is converted back by unstage()).
+// The buffers direction `dir` runs on: each tensor itself, or (not in the element type or the
+// layout cuDNN convolves in) a staged copy in the context's precision scratch, with the
+// direction's inputs converted into it (its output, the tensor `dir` writes, is converted back by
+// unstage()).
 inline ConvBuffers stage(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
                          const ConvTensors& f) {
     const std::array<StagedLayout, 3> l = staged_layouts(ctx, g, f);
@@ -464,13 +484,12 @@ inline ConvBuffers stage(CudaContext& ctx, const ConvGeometry& g, ConvDirection 
             continue;
         }
         run[i] = base + at[i];
-        if (i != output)
-            stage_copy(static_cast<const float*>(tensors[i]), run[i], l[i], ctx.stream);
+        if (i != output) stage_copy(tensors[i], run[i], l[i], ctx.stream);
     }
     return {run[0], run[1], run[2]};
 }
 
-// When the output of `dir` was staged: the f32 tensor <- its staged copy in `staged_buffers`.
+// When the output of `dir` was staged: the tensor <- its staged copy in `staged_buffers`.
 inline void unstage(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
                     const ConvBuffers& staged_buffers, const ConvTensors& f) {
     const std::array<StagedLayout, 3> l = staged_layouts(ctx, g, f);
@@ -478,12 +497,12 @@ inline void unstage(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
     if (!staged(l[output])) return;
     const std::array<void*, 3> from{staged_buffers.x, staged_buffers.w, staged_buffers.y},
         to{f.data.x, f.data.w, f.data.y};
-    unstage_copy(from[output], static_cast<float*>(to[output]), l[output], ctx.stream);
+    unstage_copy(from[output], to[output], l[output], ctx.stream);
 }
 
 }  // namespace detail
 
-// Runs direction `dir` of g on the f32 tensors f (x, w, y; the direction's output overwritten) at
+// Runs direction `dir` of g on the tensors f (x, w, y; the direction's output overwritten) at
 // the context's precision: forward y <- x * w; backward_data x <- the gradient with respect to x
 // from y (dy); backward_filter w <- the gradient with respect to w of the convolution of x, from y.
 inline const ConvPlan& run_convolution(CudaContext& ctx, const ConvGeometry& g, ConvDirection dir,
@@ -511,30 +530,44 @@ inline const ConvPlan& run_convolution(CudaContext& ctx, const ConvGeometry& g, 
     return p;
 }
 
-// The f32 tensors of a convolution as run_convolution takes them: its x, w, y (for a transposed
-// convolution, the big tensor is x and the small one y) and their layouts. The direction's inputs
-// are only read.
-inline ConvTensors f32_buffers(const Tensor& x, const Tensor& w, const Tensor& y) {
+// The tensors of a convolution as run_convolution takes them: its x, w, y (for a transposed
+// convolution, the big tensor is x and the small one y), their layouts and element types. The
+// direction's inputs are only read.
+inline ConvTensors conv_tensors(const Tensor& x, const Tensor& w, const Tensor& y) {
     return {{const_cast<void*>(x.raw()), const_cast<void*>(w.raw()), const_cast<void*>(y.raw())},
             x.layout() == Layout::nhwc,
-            y.layout() == Layout::nhwc};
+            y.layout() == Layout::nhwc,
+            x.dtype() == DType::bf16,
+            y.dtype() == DType::bf16};
 }
 
-// t (described by t_desc) += bias (per channel, bias_desc (1,C,1,1)); nothing for an empty bias.
+// t (an activation; t_desc describes it as f32) += bias (per channel, bias_desc (1,C,1,1)):
+// cuDNN's cudnnAddTensor on f32, add_bias_bf16 on bf16. Nothing for an empty bias.
 inline void add_bias(CudaContext& ctx, const TensorDesc& bias_desc, const Tensor& bias,
-                     const TensorDesc& t_desc, float* t) {
+                     const TensorDesc& t_desc, Tensor& t) {
     if (bias.empty()) return;
+    if (t.dtype() == DType::bf16) {
+        add_bias_bf16(t.data<Bf16>(), bias.data<float>(), t.dim(0), t.dim(1), t.dim(2) * t.dim(3),
+                      t.layout() == Layout::nhwc, ctx.stream);
+        return;
+    }
     PFCE_CUDNN_CHECK(cudnnAddTensor(ctx.cudnn, &kOne, bias_desc.get(), bias.data<float>(), &kOne,
-                                    t_desc.get(), t));
+                                    t_desc.get(), t.data<float>()));
 }
 
-// dbias (bias_desc (1,C,1,1)) <- sum of dy (dy_desc) over every axis but the channel; nothing for
-// an empty dbias.
-inline void bias_gradient(CudaContext& ctx, const TensorDesc& dy_desc, const float* dy,
+// dbias (bias_desc (1,C,1,1)) <- sum of dy (dy_desc describes it as f32) over every axis but the
+// channel: cuDNN's cudnnConvolutionBackwardBias on f32, bias_gradient_bf16 on bf16. Nothing for an
+// empty dbias.
+inline void bias_gradient(CudaContext& ctx, const TensorDesc& dy_desc, const Tensor& dy,
                           const TensorDesc& bias_desc, Tensor& dbias) {
     if (dbias.empty()) return;
-    PFCE_CUDNN_CHECK(cudnnConvolutionBackwardBias(ctx.cudnn, &kOne, dy_desc.get(), dy, &kZero,
-                                                  bias_desc.get(), dbias.data<float>()));
+    if (dy.dtype() == DType::bf16) {
+        bias_gradient_bf16(dy.data<Bf16>(), dbias.data<float>(), dy.dim(0), dy.dim(1),
+                           dy.dim(2) * dy.dim(3), dy.layout() == Layout::nhwc, ctx.stream);
+        return;
+    }
+    PFCE_CUDNN_CHECK(cudnnConvolutionBackwardBias(ctx.cudnn, &kOne, dy_desc.get(), dy.data<float>(),
+                                                  &kZero, bias_desc.get(), dbias.data<float>()));
 }
 
 }  // namespace pfce::cudnn

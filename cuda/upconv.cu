@@ -17,7 +17,7 @@ namespace {
 // big -> small: input (N,Co,2H,2W), filter (Ci,Co,2,2), stride 2, no padding.
 cudnn::ConvGeometry upconv_geometry(const Tensor& small, const Tensor& w, const Tensor& big,
                                     const Tensor& bias) {
-    check_upconv2x2_args(small, w, big, bias, DeviceKind::cuda, true);  // any layout mix
+    check_upconv2x2_args(small, w, big, bias, DeviceKind::cuda, {true, true});  // any mix
     return cudnn::geometry(big, cudnn::as_int(small.dim(1), small), 2, 0, 2);
 }
 
@@ -29,15 +29,15 @@ void CudaBackend::upconv2x2_forward(const Tensor& x, const Tensor& w, const Tens
     if (y.numel() == 0) return;
     // y (big) is the "input gradient" written by backward-data; x (small) is its "output gradient".
     const cudnn::ConvPlan& plan = cudnn::run_convolution(
-        *ctx_, g, cudnn::ConvDirection::backward_data, cudnn::f32_buffers(y, w, x));
-    cudnn::add_bias(*ctx_, plan.bias_in, bias, plan.x_f32, y.data<float>());
+        *ctx_, g, cudnn::ConvDirection::backward_data, cudnn::conv_tensors(y, w, x));
+    cudnn::add_bias(*ctx_, plan.bias_in, bias, plan.x_f32, y);
 }
 
 void CudaBackend::upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) {
     const cudnn::ConvGeometry g = upconv_geometry(dx, w, dy, Tensor());
     if (dx.numel() == 0) return;
     // dx (small) = the forward convolution of dy (big).
-    cudnn::run_convolution(*ctx_, g, cudnn::ConvDirection::forward, cudnn::f32_buffers(dy, w, dx));
+    cudnn::run_convolution(*ctx_, g, cudnn::ConvDirection::forward, cudnn::conv_tensors(dy, w, dx));
 }
 
 void CudaBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
@@ -47,8 +47,8 @@ void CudaBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, T
     // dw[ci,co,a,b] = sum x[n,ci,i,j] dy[n,co,2i+a,2j+b]: the filter gradient of the convolution
     // big -> small, with dy as its input and x as its output gradient.
     const cudnn::ConvPlan& plan = cudnn::run_convolution(
-        *ctx_, g, cudnn::ConvDirection::backward_filter, cudnn::f32_buffers(dy, dw, x));
-    cudnn::bias_gradient(*ctx_, plan.x_f32, dy.data<float>(), plan.bias_in, dbias);
+        *ctx_, g, cudnn::ConvDirection::backward_filter, cudnn::conv_tensors(dy, dw, x));
+    cudnn::bias_gradient(*ctx_, plan.x_f32, dy, plan.bias_in, dbias);
 }
 
 }  // namespace pfce

@@ -25,8 +25,10 @@ void BufferPool::Lease::reset() {
     view_ = Tensor();
 }
 
-BufferPool::Lease BufferPool::acquire(const Shape& shape, Layout layout) {
-    const std::int64_t need = shape.numel();
+BufferPool::Lease BufferPool::acquire(const Shape& shape, Layout layout, DType dtype) {
+    // In f32 elements (the blocks' unit), rounded up: a bf16 request of n needs ceil(n/2).
+    const std::int64_t need =
+        (shape.numel() * static_cast<std::int64_t>(dtype_size(dtype)) + 3) / 4;
     std::size_t fit = blocks_.size(), largest = blocks_.size();
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
         if (blocks_[i].used) continue;
@@ -48,7 +50,7 @@ BufferPool::Lease BufferPool::acquire(const Shape& shape, Layout layout) {
     Lease l;
     l.pool_ = this;
     l.block_ = fit;
-    l.view_ = Tensor::borrow(blocks_[fit].mem, shape, layout);
+    l.view_ = Tensor::borrow(blocks_[fit].mem, shape, layout, dtype);
     blocks_[fit].used = true;
     return l;
 }

@@ -20,7 +20,8 @@ class BufferPool {
     BufferPool(const BufferPool&) = delete;
     BufferPool& operator=(const BufferPool&) = delete;
 
-    // A borrowed f32 tensor; its contents are whatever the block last held (callers overwrite it).
+    // A borrowed tensor (f32, or bf16 activations); its contents are whatever the block last held
+    // (callers overwrite it).
     class Lease {
       public:
         Lease() = default;
@@ -42,13 +43,13 @@ class BufferPool {
         Tensor view_;
     };
 
-    Lease acquire(const Shape& shape, Layout layout = Layout::nchw);
+    Lease acquire(const Shape& shape, Layout layout = Layout::nchw, DType dtype = DType::f32);
     std::size_t bytes() const;  // held by all blocks
     std::size_t blocks() const { return blocks_.size(); }
 
   private:
     struct Block {
-        Tensor mem;  // 1-D f32
+        Tensor mem;  // 1-D f32; sized and lent by bytes, so one block serves either dtype
         bool used = false;
     };
     Backend& b_;

@@ -5,8 +5,8 @@
 
 namespace pfce {
 
-void ensure_shape(Backend& b, Tensor& t, const Shape& shape, Layout layout) {
-    ensure_tensor(b, t, shape, DType::f32, layout);
+void ensure_shape(Backend& b, Tensor& t, const Shape& shape, Layout layout, DType dtype) {
+    ensure_tensor(b, t, shape, dtype, layout);
 }
 
 namespace {
@@ -36,7 +36,8 @@ Conv2d::Conv2d(Backend& b, BufferPool& pool, const std::string& name, int in_ch,
     : weight(make_param(b, name + ".weight", {out_ch, in_ch, k, k}, true)),
       b_(b),
       pool_(pool),
-      out_layout_(logits ? Layout::nchw : b.activation_layout()) {
+      out_layout_(logits ? Layout::nchw : b.activation_layout()),
+      out_dtype_(logits ? DType::f32 : b.activation_dtype()) {
     PFCE_CHECK_SHAPE(k % 2 == 1, "odd kernel expected for a same-size convolution, got ", k);
     p_.pad = (k - 1) / 2;
     if (with_bias) bias = make_param(b, name + ".bias", {out_ch}, false);
@@ -44,7 +45,8 @@ Conv2d::Conv2d(Backend& b, BufferPool& pool, const std::string& name, int in_ch,
 
 const Tensor& Conv2d::forward(const Tensor& x) {
     x_ = &x;
-    ensure_shape(b_, y_, {x.dim(0), weight.value.dim(0), x.dim(2), x.dim(3)}, out_layout_);
+    ensure_shape(b_, y_, {x.dim(0), weight.value.dim(0), x.dim(2), x.dim(3)}, out_layout_,
+                 out_dtype_);
     b_.conv2d_forward(x, weight.value, bias.value, y_, p_);
     return y_;
 }
@@ -52,7 +54,7 @@ const Tensor& Conv2d::forward(const Tensor& x) {
 Lease Conv2d::backward(const Tensor& dy, bool need_dx) {
     b_.conv2d_backward_filter(*x_, dy, weight.grad, bias.grad, p_);
     if (!need_dx) return {};
-    Lease dx = pool_.acquire(x_->shape(), x_->layout());
+    Lease dx = pool_.acquire(x_->shape(), x_->layout(), x_->dtype());
     b_.conv2d_backward_data(dy, weight.value, *dx, p_);
     return dx;
 }
@@ -92,7 +94,7 @@ void BatchNorm2d::init() {
 
 Tensor& BatchNorm2d::forward(const Tensor& x, bool training) {
     x_ = &x;
-    ensure_shape(b_, y_, x.shape(), x.layout());
+    ensure_shape(b_, y_, x.shape(), x.layout(), x.dtype());
     if (training)
         b_.batchnorm_forward_train(x, weight.value, bias.value, running_mean.value,
                                    running_var.value, y_, save_mean_, save_invstd_, p_);
@@ -103,7 +105,7 @@ Tensor& BatchNorm2d::forward(const Tensor& x, bool training) {
 }
 
 Lease BatchNorm2d::backward(const Tensor& dy) {
-    Lease dx = pool_.acquire(x_->shape(), x_->layout());
+    Lease dx = pool_.acquire(x_->shape(), x_->layout(), x_->dtype());
     b_.batchnorm_backward(*x_, p_.relu ? &y_ : nullptr, dy, weight.value, save_mean_, save_invstd_,
                           *dx, weight.grad, bias.grad);
     return dx;
@@ -129,35 +131,37 @@ const Tensor& Relu::forward(Tensor& x) {
 }
 
 Lease Relu::backward(const Tensor& dy) {
-    Lease dx = pool_.acquire(y_->shape(), y_->layout());
+    Lease dx = pool_.acquire(y_->shape(), y_->layout(), y_->dtype());
     b_.relu_backward(*y_, dy, *dx);
     return dx;
 }
 
 const Tensor& MaxPool2x2::forward(const Tensor& x) {
     x_ = &x;
-    ensure_shape(b_, y_, {x.dim(0), x.dim(1), x.dim(2) / 2, x.dim(3) / 2}, x.layout());
+    ensure_shape(b_, y_, {x.dim(0), x.dim(1), x.dim(2) / 2, x.dim(3) / 2}, x.layout(), x.dtype());
     b_.maxpool2x2_forward(x, y_);
     return y_;
 }
 
 Lease MaxPool2x2::backward(const Tensor& dy) {
-    Lease dx = pool_.acquire(x_->shape(), x_->layout());
+    Lease dx = pool_.acquire(x_->shape(), x_->layout(), x_->dtype());
     b_.maxpool2x2_backward(*x_, y_, dy, *dx);
     return dx;
 }
 
 const Tensor& Concat::forward(const Tensor& a, const Tensor& b) {
-    ensure_shape(b_, y_, {a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}, a.layout());
+    ensure_shape(b_, y_, {a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}, a.layout(),
+                 a.dtype());
     a_shape_ = a.shape();
     b_shape_ = b.shape();
     layout_ = a.layout();
+    dtype_ = a.dtype();
     b_.concat_channels(a, b, y_);
     return y_;
 }
 
 Concat::Grads Concat::backward(const Tensor& dy) {
-    Grads g{pool_.acquire(a_shape_, layout_), pool_.acquire(b_shape_, layout_)};
+    Grads g{pool_.acquire(a_shape_, layout_, dtype_), pool_.acquire(b_shape_, layout_, dtype_)};
     b_.concat_channels_backward(dy, *g.da, *g.db);
     return g;
 }
@@ -173,15 +177,15 @@ UpConv2x2::UpConv2x2(Backend& b, BufferPool& pool, const std::string& name, int 
 
 Lease UpConv2x2::forward(const Tensor& x) {
     x_ = &x;
-    Lease y =
-        pool_.acquire({x.dim(0), weight.value.dim(1), 2 * x.dim(2), 2 * x.dim(3)}, x.layout());
+    Lease y = pool_.acquire({x.dim(0), weight.value.dim(1), 2 * x.dim(2), 2 * x.dim(3)}, x.layout(),
+                            x.dtype());
     b_.upconv2x2_forward(x, weight.value, bias.value, *y);
     return y;
 }
 
 Lease UpConv2x2::backward(const Tensor& dy) {
     b_.upconv2x2_backward_filter(*x_, dy, weight.grad, bias.grad);
-    Lease dx = pool_.acquire(x_->shape(), x_->layout());
+    Lease dx = pool_.acquire(x_->shape(), x_->layout(), x_->dtype());
     b_.upconv2x2_backward_data(dy, weight.value, *dx);
     return dx;
 }

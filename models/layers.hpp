@@ -15,14 +15,16 @@
 
 namespace pfce {
 
-// t <- zeros(shape) in `layout` on the backend unless it already has that shape and layout;
-// grow-only (ensure_tensor, core/backend.hpp), so steady-state calls allocate nothing, a smaller
-// batch included.
-void ensure_shape(Backend& b, Tensor& t, const Shape& shape, Layout layout = Layout::nchw);
+// t <- zeros(shape) of `dtype` in `layout` on the backend unless it already is so; grow-only
+// (ensure_tensor, core/backend.hpp), so steady-state calls allocate nothing, a smaller batch
+// included.
+void ensure_shape(Backend& b, Tensor& t, const Shape& shape, Layout layout = Layout::nchw,
+                  DType dtype = DType::f32);
 
 // Square k x k convolution, stride 1, zero padding (k-1)/2 ("same" size), optional bias. Its
-// output is in the backend's activation layout, or nchw when `logits` (the network's last layer);
-// the input may be in either.
+// output is in the backend's activation layout and dtype, or nchw f32 when `logits` (the network's
+// last layer); the input may be in either (the first layer's is the f32 image). Every other layer
+// keeps its input's layout and dtype.
 class Conv2d {
   public:
     Conv2d(Backend& b, BufferPool& pool, const std::string& name, int in_ch, int out_ch, int k,
@@ -43,6 +45,7 @@ class Conv2d {
     BufferPool& pool_;
     Conv2dParams p_;
     Layout out_layout_;
+    DType out_dtype_;
     const Tensor* x_ = nullptr;
     Tensor y_;
 };
@@ -136,6 +139,7 @@ class Concat {
     BufferPool& pool_;
     Shape a_shape_, b_shape_;
     Layout layout_ = Layout::nchw;
+    DType dtype_ = DType::f32;
     Tensor y_;
 };
 

@@ -208,6 +208,7 @@ SANITIZED=(
   "test_nn_ops_gpu NnOpsGpu.BatchNorm*:NnOpsGpu.Relu*:NnOpsGpu.MaxPool*:NnOpsGpu.Concat*:NnOpsGpu.ReflectPad*:NnOpsGpu.Argmax*:NnOpsGpu.ConvolutionStaging*"
   "test_step_graph CudaGraph.*"
   "test_gpu_pipeline LinkDriverGpu.MixedSizes*"
+  "test_bf16_storage Bf16StorageGpu.ActivationOps*"
   "test_backend_ops Ops/BackendOpsMatchReference.OnEveryShape/*_cuda-*conv2d*:*upconv2x2*"
 )
 
@@ -274,7 +275,8 @@ stage_d() {
       "loss 45 --device cuda --peer bench/peers/focal_torch.py"
       "train 90 --device cuda --precision tf32 --peer bench/peers/unet_torch.py"
       # bf16 convolutions: speedup_vs_torch_bf16_cl is the like-for-like ratio of this run.
-      "train_bf16=train 60 --device cuda --precision bf16 --no-profile --peer bench/peers/unet_torch.py"
+      # With bf16_storage: activations stored in bf16 too, in both layouts, and the memory held.
+      "train_bf16=train 90 --device cuda --precision bf16 --no-profile --peer bench/peers/unet_torch.py"
       # Issue 13's workload: 2400 masks of 300x300 at 500 points/class, D = 20, transfers counted.
       "link 60 --count 2400 --count512 0 --skip-kdtree --peer-count 5 --repeats 2 --peer bench/peers/link_seed.py"
       "data 30 --count 300 --repeats 1 --peer bench/peers/data_seed.py"

@@ -787,8 +787,10 @@ const std::vector<OpEntry>& op_table() {
 
 // Methods of core/backend.hpp that are not ops: identity and memory, which every case above uses
 // to move its inputs and outputs.
-const std::set<std::string> kNotOps = {"device", "name", "activation_layout", "zeros",
-                                       "host_staging", "copy", "synchronize",
+const std::set<std::string> kNotOps = {"device", "name", "activation_layout",
+                                       // bf16 activations (tests/test_bf16_storage.cpp)
+                                       "activation_dtype", "zeros", "host_staging", "copy",
+                                       "synchronize",
                                        // overlapped uploads (tests/test_upload.cpp)
                                        "wait_until_read", "upload_ahead", "take_upload",
                                        // kernel-variant selection, not an op (variants of an op

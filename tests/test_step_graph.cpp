@@ -240,11 +240,12 @@ std::vector<nlohmann::json> metrics_without_timings(const std::string& path) {
 // body) on `b`, run.step_graph as given.
 TrainResult train_small(Backend& b, const std::string& device, bool step_graph,
                         const std::string& name, bool deterministic = false,
-                        const std::string& kernels = "") {
+                        const std::string& kernels = "", const std::string& precision = "auto") {
     const TrainInputs in = synthetic_inputs(5, 32, true, 3);
     Config c = small_config(temp_dir(name) + "/run");
     c.run.device = device;
     c.run.kernels = kernels;
+    c.run.precision = precision;
     c.run.step_graph = step_graph;
     c.run.deterministic = deterministic;
     c.optimizer.clip = 1.0;
@@ -302,13 +303,16 @@ TEST(StepGraph, CpuRunFallsBackToTheSameRun) {
 // The real thing: a run whose steps are CUDA graph replays gives the bits of the run op by op
 // (deterministic cuDNN, so two eager runs agree too), and the graph was replayed. Both runs with
 // the kernel variants `kernels` (run.kernels).
-void check_step_graph_matches_eager(const std::string& kernels, const std::string& tag) {
+void check_step_graph_matches_eager(const std::string& kernels, const std::string& tag,
+                                    const std::string& precision = "auto") {
     PFCE_REQUIRE_GPU(gpu_eager);
     PFCE_SKIP_IF_LAUNCHES_BLOCK();
     auto gpu_graph = test::cuda_backend_or_null();
     ASSERT_NE(gpu_graph, nullptr);
-    const TrainResult eager = train_small(*gpu_eager, "cuda", false, tag + "_off", true, kernels);
-    const TrainResult graph = train_small(*gpu_graph, "cuda", true, tag + "_on", true, kernels);
+    const TrainResult eager =
+        train_small(*gpu_eager, "cuda", false, tag + "_off", true, kernels, precision);
+    const TrainResult graph =
+        train_small(*gpu_graph, "cuda", true, tag + "_on", true, kernels, precision);
     EXPECT_EQ(graph.step_graph_failure, "");
     EXPECT_GT(graph.step_graph.replays, 0);
     EXPECT_EQ(graph.train_loss, eager.train_loss);
@@ -329,6 +333,14 @@ TEST(TrainGpu, StepGraphOnNhwcActivationsMatchesEagerBitForBit) {
         "activations=nhwc,convolution=channels_last,focal_loss=single_launch,"
         "global_grad_norm=multi_tensor,adam_steps=multi_tensor",
         "gpu_graph_all_variants");
+}
+
+// Activations stored in bf16 (precision bf16): the bias kernels of the bf16 tensors and the
+// staging of the f32 image and filters are in the recording too.
+TEST(TrainGpu, StepGraphWithBf16ActivationsMatchesEagerBitForBit) {
+    check_step_graph_matches_eager("activation_storage=bf16", "gpu_graph_bf16", "bf16");
+    check_step_graph_matches_eager("activation_storage=bf16,activations=nhwc,convolution=nchw",
+                                   "gpu_graph_bf16_nhwc", "bf16");
 }
 
 std::vector<float> host_values(Backend& b, const Tensor& t) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "core/bf16.hpp"
 #include "core/kernels/hd.hpp"
 #include "core/op_params.hpp"
 
@@ -52,6 +53,23 @@ PFCE_HD inline float round_bf16(float f) {
 // truncate instead; tests against a GPU allow either.)
 PFCE_HD inline float round_tf32(float f) {
     return bits_float(round_low_bits(float_bits(f), 13));
+}
+
+// An element of an activation tensor as f32, and f32 stored into one: f32 as it is, bf16
+// (DType::bf16 storage) exactly on the way in and rounded by bf16_bits on the way out. Kernels
+// templated on the element type read and write through these, so a bf16 op computes in f32 and
+// rounds only where it stores, on the GPU and in its CPU twin alike.
+PFCE_HD inline float load_value(const float* p) {
+    return *p;
+}
+PFCE_HD inline float load_value(const Bf16* p) {
+    return bf16_to_float(p->bits);
+}
+PFCE_HD inline void store_value(float* p, float v) {
+    *p = v;
+}
+PFCE_HD inline void store_value(Bf16* p, float v) {
+    p->bits = bf16_bits(v);
 }
 
 // A factor of a convolution's products at precision p (fp32: unchanged).

@@ -137,11 +137,21 @@ void validate(const Config& c, const std::string& source) {
                             dev.find_first_not_of("0123456789", 5) == std::string::npos);
     if (!device_ok) bad(source, "run.device", dev, "auto, cpu, cuda or cuda:N");
     if (r.out.empty()) bad(source, "run.out", "\"\"", "a directory");
+    std::vector<KernelChoice> kernels;
     try {
-        parse_kernel_choices(r.kernels);
+        kernels = parse_kernel_choices(r.kernels);
     } catch (const InputError& e) {
         PFCE_THROW(InputError, source, ": run.kernels = \"", r.kernels, "\": ", e.what());
     }
+    // bf16 storage of the activations is half of the bf16 precision: at fp32 or tf32 it would
+    // round every activation to 8 bits while the convolutions keep 24 or 11, which nobody means.
+    const bool bf16_storage =
+        std::find(kernels.begin(), kernels.end(), KernelChoice{"activation_storage", "bf16"}) !=
+        kernels.end();
+    if (bf16_storage && r.precision != "bf16")
+        PFCE_THROW(InputError, source, ": run.kernels = \"", r.kernels,
+                   "\" stores activations in bf16, which needs run.precision = \"bf16\" (got \"",
+                   r.precision, "\")");
     // Paths are recorded in JSON (checkpoints, masks.json), which holds UTF-8 only: refuse others
     // now rather than after an epoch of training.
     for (const ConfigKey& k : config_keys())
