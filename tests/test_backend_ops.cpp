@@ -22,6 +22,7 @@
 #include "core/rng.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/reference/reference_backend.hpp"
+#include "tests/activation_adapter.hpp"
 #include "tests/test_util.hpp"
 
 #ifdef PFCE_HAVE_CUDA
@@ -812,114 +813,22 @@ const std::set<std::string> kNotOps = {"device", "name", "activation_layout",
 // arguments as nhwc copies and its outputs converted back, so every case of the table checks the
 // nhwc paths of the CPU and CUDA backends against the same reference.
 template <class Base>
-class NhwcBackend final : public Base {
+class NhwcBackend final : public test::ActivationAdapter<Base> {
   public:
     template <class... Args>
-    explicit NhwcBackend(Args&&... args) : Base(std::forward<Args>(args)...) {}
+    explicit NhwcBackend(Args&&... args)
+        : test::ActivationAdapter<Base>(std::forward<Args>(args)...) {}
     std::string name() const override { return Base::name() + ", nhwc activations"; }
 
-    void add_inplace(Tensor& y, const Tensor& x) override {
-        Tensor yn = nhwc(y);
-        Base::add_inplace(yn, nhwc(x));
-        back(y, yn);
-    }
-    void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
-                        const Conv2dParams& p) override {
-        Tensor yn = nhwc(y);
-        Base::conv2d_forward(nhwc(x), w, bias, yn, p);
-        back(y, yn);
-    }
-    void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
-                              const Conv2dParams& p) override {
-        Tensor dxn = nhwc(dx);
-        Base::conv2d_backward_data(nhwc(dy), w, dxn, p);
-        back(dx, dxn);
-    }
-    void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& dbias,
-                                const Conv2dParams& p) override {
-        Base::conv2d_backward_filter(nhwc(x), nhwc(dy), dw, dbias, p);
-    }
-    void upconv2x2_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
-                           Tensor& y) override {
-        Tensor yn = nhwc(y);
-        Base::upconv2x2_forward(nhwc(x), w, bias, yn);
-        back(y, yn);
-    }
-    void upconv2x2_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx) override {
-        Tensor dxn = nhwc(dx);
-        Base::upconv2x2_backward_data(nhwc(dy), w, dxn);
-        back(dx, dxn);
-    }
-    void upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
-                                   Tensor& dbias) override {
-        Base::upconv2x2_backward_filter(nhwc(x), nhwc(dy), dw, dbias);
-    }
-    void batchnorm_forward_train(const Tensor& x, const Tensor& g, const Tensor& b, Tensor& rm,
-                                 Tensor& rv, Tensor& y, Tensor& sm, Tensor& si,
-                                 const BatchNormParams& p) override {
-        Tensor yn = nhwc(y);
-        Base::batchnorm_forward_train(nhwc(x), g, b, rm, rv, yn, sm, si, p);
-        back(y, yn);
-    }
-    void batchnorm_forward_infer(const Tensor& x, const Tensor& g, const Tensor& b,
-                                 const Tensor& rm, const Tensor& rv, Tensor& y,
-                                 const BatchNormParams& p) override {
-        Tensor yn = nhwc(y);
-        Base::batchnorm_forward_infer(nhwc(x), g, b, rm, rv, yn, p);
-        back(y, yn);
-    }
-    void batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
-                            const Tensor& g, const Tensor& sm, const Tensor& si, Tensor& dx,
-                            Tensor& dg, Tensor& db) override {
-        Tensor dxn = nhwc(dx);
-        const Tensor yn = relu_y ? nhwc(*relu_y) : Tensor();
-        Base::batchnorm_backward(nhwc(x), relu_y ? &yn : nullptr, nhwc(dy), g, sm, si, dxn, dg, db);
-        back(dx, dxn);
-    }
-    void relu_forward(const Tensor& x, Tensor& y) override {
-        Tensor yn = nhwc(y);
-        if (&x == &y)
-            Base::relu_forward(yn, yn);  // in place stays in place
-        else
-            Base::relu_forward(nhwc(x), yn);
-        back(y, yn);
-    }
-    void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) override {
-        Tensor dxn = nhwc(dx);
-        Base::relu_backward(nhwc(y), nhwc(dy), dxn);
-        back(dx, dxn);
-    }
-    void maxpool2x2_forward(const Tensor& x, Tensor& y) override {
-        Tensor yn = nhwc(y);
-        Base::maxpool2x2_forward(nhwc(x), yn);
-        back(y, yn);
-    }
-    void maxpool2x2_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
-                             Tensor& dx) override {
-        Tensor dxn = nhwc(dx);
-        Base::maxpool2x2_backward(nhwc(x), nhwc(y), nhwc(dy), dxn);
-        back(dx, dxn);
-    }
-    void concat_channels(const Tensor& a, const Tensor& b, Tensor& y) override {
-        Tensor yn = nhwc(y);
-        Base::concat_channels(nhwc(a), nhwc(b), yn);
-        back(y, yn);
-    }
-    void concat_channels_backward(const Tensor& dy, Tensor& da, Tensor& db) override {
-        Tensor dan = nhwc(da), dbn = nhwc(db);
-        Base::concat_channels_backward(nhwc(dy), dan, dbn);
-        back(da, dan);
-        back(db, dbn);
-    }
-
-  private:
+  protected:
     // An nhwc copy on this backend of a 4-D tensor (a plain copy of any other), and the way back
     // into t (nchw).
-    Tensor nhwc(const Tensor& t) {
+    Tensor in(const Tensor& t) override {
         if (t.empty()) return Tensor();
         return test::to_backend(*this, test::to_host_nchw(*this, t), Layout::nhwc);
     }
-    void back(Tensor& t, const Tensor& v) { this->copy(t, test::to_host_nchw(*this, v)); }
+    Tensor for_out(Tensor& t) override { return in(t); }
+    void out(Tensor& t, const Tensor& v) override { this->copy(t, test::to_host_nchw(*this, v)); }
 };
 
 std::unique_ptr<Backend> nhwc_cpu_backend() {
