@@ -27,26 +27,58 @@ __global__ void add_bias_bf16_kernel(Bf16* t, const float* __restrict__ bias, lo
     }
 }
 
-// Block ch sums channel ch of dy over every image and pixel (blockIdx.x strides over channels, so
-// any C fits the grid), one fixed order: each thread its strided share, then the block's tree.
-__global__ void bias_gradient_bf16_kernel(const Bf16* __restrict__ dy, float* __restrict__ dbias,
-                                          long long n, long long c, long long hw, bool nhwc) {
+// The bias gradient is a per-channel sum over every image and pixel, split over (slice, channel)
+// blocks so that a few wide channels still fill the GPU (as batch norm's sums, cuda/batchnorm.cu),
+// then finished per channel; each partial and the finish add in one fixed order, so the result
+// does not depend on timing. partial[c * S + s]: slice s of channel c.
+
+// nchw: block (s, c) sums pixels s*T + t, step S*T, of channel c's plane in every image.
+__global__ void bias_partial_nchw_kernel(const Bf16* __restrict__ dy, long long n, long long c,
+                                         long long hw, double* __restrict__ partial) {
     __shared__ double sh[kThreads];
-    for (long long ch = blockIdx.x; ch < c; ch += gridDim.x) {
+    const long long ch = blockIdx.y;
+    const long long step = 1LL * gridDim.x * kThreads;
+    double sum = 0.0;
+    for (long long i = 0; i < n; ++i) {
+        const Bf16* plane = dy + (i * c + ch) * hw;
+        for (long long k = 1LL * blockIdx.x * kThreads + threadIdx.x; k < hw; k += step)
+            sum += kernels::load_value(plane + k);
+    }
+    sum = block_sum_tree<kThreads>(sum, sh);
+    if (threadIdx.x == 0) partial[ch * gridDim.x + blockIdx.x] = sum;
+}
+
+// nhwc: block (s, t) covers channels t*kColTile + tx (consecutive threads read consecutive
+// channels) and pixels s*kRowLanes + ty, step S*kRowLanes; the kRowLanes lanes of a channel are
+// then added in lane order.
+constexpr int kColTile = 32, kRowLanes = kThreads / kColTile;
+__global__ void bias_partial_nhwc_kernel(const Bf16* __restrict__ dy, long long pixels, long long c,
+                                         double* __restrict__ partial) {
+    __shared__ double sh[kRowLanes][kColTile];
+    const int tx = threadIdx.x % kColTile, ty = threadIdx.x / kColTile;
+    const long long ch = 1LL * blockIdx.y * kColTile + tx;
+    double sum = 0.0;
+    if (ch < c)
+        for (long long q = 1LL * blockIdx.x * kRowLanes + ty; q < pixels;
+             q += 1LL * gridDim.x * kRowLanes)
+            sum += kernels::load_value(dy + q * c + ch);
+    sh[ty][tx] = sum;
+    __syncthreads();
+    if (ty == 0 && ch < c) {
+        double total = 0.0;
+        for (int l = 0; l < kRowLanes; ++l) total += sh[l][tx];
+        partial[ch * gridDim.x + blockIdx.x] = total;
+    }
+}
+
+// One thread per channel: dbias[c] = its slices' partials, added in slice order.
+__global__ void bias_finish_kernel(const double* __restrict__ partial, int slices, long long c,
+                                   float* __restrict__ dbias) {
+    for (long long ch = 1LL * blockIdx.x * blockDim.x + threadIdx.x; ch < c;
+         ch += 1LL * gridDim.x * blockDim.x) {
         double sum = 0.0;
-        if (nhwc) {  // (pixels, C): channel ch every C elements
-            for (long long q = threadIdx.x; q < n * hw; q += kThreads)
-                sum += kernels::load_value(dy + q * c + ch);
-        } else {  // (N, C, HW): image i's plane of channel ch is contiguous
-            for (long long i = 0; i < n; ++i) {
-                const Bf16* plane = dy + (i * c + ch) * hw;
-                for (long long k = threadIdx.x; k < hw; k += kThreads)
-                    sum += kernels::load_value(plane + k);
-            }
-        }
-        sum = block_sum_tree<kThreads>(sum, sh);
-        if (threadIdx.x == 0) dbias[ch] = static_cast<float>(sum);
-        __syncthreads();  // sh is reused by the next channel
+        for (int s = 0; s < slices; ++s) sum += partial[ch * slices + s];
+        dbias[ch] = static_cast<float>(sum);
     }
 }
 
@@ -60,12 +92,30 @@ void add_bias_bf16(Bf16* t, const float* bias, long long n, long long c, long lo
            c, hw, nhwc, total);
 }
 
-void bias_gradient_bf16(const Bf16* dy, float* dbias, long long n, long long c, long long hw,
-                        bool nhwc, cudaStream_t stream) {
+void bias_gradient_bf16(CudaContext& ctx, const Bf16* dy, float* dbias, long long n, long long c,
+                        long long hw, bool nhwc) {
     if (c == 0) return;
-    const unsigned grid = static_cast<unsigned>(std::min(c, 65535LL));
-    launch("bias_gradient_bf16_kernel", bias_gradient_bf16_kernel, dim3(grid), kThreads, stream, dy,
-           dbias, n, c, hw, nhwc);
+    PFCE_CHECK_SHAPE(c <= 65535LL * (nhwc ? kColTile : 1), "bias gradient of ", c,
+                     " channels exceeds the grid");
+    // Slices per channel: enough blocks to fill every SM a few times over, none narrower than a
+    // block's worth of values, at most 1024.
+    const long long channel_blocks = nhwc ? (c + kColTile - 1) / kColTile : c;
+    const long long per_slice = nhwc ? 8LL * kRowLanes : kThreads;
+    const long long extent = nhwc ? n * hw : hw;
+    const long long want =
+        (4LL * ctx.props.multiProcessorCount + channel_blocks - 1) / channel_blocks;
+    const int slices = static_cast<int>(
+        std::max(1LL, std::min({want, (extent + per_slice - 1) / per_slice, 1024LL})));
+    auto* partial = static_cast<double*>(ctx.workspace(sizeof(double) * slices * c));
+    const dim3 grid(static_cast<unsigned>(slices), static_cast<unsigned>(channel_blocks));
+    if (nhwc)
+        launch("bias_partial_nhwc_kernel", bias_partial_nhwc_kernel, grid, kThreads, ctx.stream, dy,
+               n * hw, c, partial);
+    else
+        launch("bias_partial_nchw_kernel", bias_partial_nchw_kernel, grid, kThreads, ctx.stream, dy,
+               n, c, hw, partial);
+    launch("bias_finish_kernel", bias_finish_kernel, grid_for(c), 256, ctx.stream, partial, slices,
+           c, dbias);
 }
 
 }  // namespace pfce::cudnn

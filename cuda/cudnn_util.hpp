@@ -14,7 +14,8 @@
 // into them by one pass (conv_staging.cu: a converting and, where needed, transposing copy, with
 // the rounding of core/kernels/precision.hpp) and, when it is the direction's output, converted
 // back; every other tensor is convolved in place. So at bf16 with bf16 activations in cuDNN's
-// layout only the filters and the network's input are staged.
+// layout only the filters and the f32 tensors at the network's ends are staged: the input image
+// into the first convolution, the logits out of the last and their gradient into its backward.
 #pragma once
 
 #include <algorithm>
@@ -425,12 +426,13 @@ void stage_copy(const void* src, void* dst, const StagedLayout& l, cudaStream_t 
 void unstage_copy(const void* src, void* dst, const StagedLayout& l, cudaStream_t stream);
 
 // The bias passes on a bf16 tensor t (n, c, hw), nchw or nhwc (conv_bias.cu), in f32 like cuDNN's
-// on f32 tensors: t = round_bf16(t + bias[c]); dbias[c] = the sum of t's channel c (deterministic:
-// one fixed reduction tree per channel).
+// on f32 tensors: t = round_bf16(t + bias[c]); dbias[c] = the sum of dy's channel c, in double
+// (deterministic: partial sums per slice in a fixed tree, then added in slice order; scratch from
+// the context workspace).
 void add_bias_bf16(Bf16* t, const float* bias, long long n, long long c, long long hw, bool nhwc,
                    cudaStream_t stream);
-void bias_gradient_bf16(const Bf16* dy, float* dbias, long long n, long long c, long long hw,
-                        bool nhwc, cudaStream_t stream);
+void bias_gradient_bf16(CudaContext& ctx, const Bf16* dy, float* dbias, long long n, long long c,
+                        long long hw, bool nhwc);
 
 namespace detail {
 
@@ -562,8 +564,8 @@ inline void bias_gradient(CudaContext& ctx, const TensorDesc& dy_desc, const Ten
                           const TensorDesc& bias_desc, Tensor& dbias) {
     if (dbias.empty()) return;
     if (dy.dtype() == DType::bf16) {
-        bias_gradient_bf16(dy.data<Bf16>(), dbias.data<float>(), dy.dim(0), dy.dim(1),
-                           dy.dim(2) * dy.dim(3), dy.layout() == Layout::nhwc, ctx.stream);
+        bias_gradient_bf16(ctx, dy.data<Bf16>(), dbias.data<float>(), dy.dim(0), dy.dim(1),
+                           dy.dim(2) * dy.dim(3), dy.layout() == Layout::nhwc);
         return;
     }
     PFCE_CUDNN_CHECK(cudnnConvolutionBackwardBias(ctx.cudnn, &kOne, dy_desc.get(), dy.data<float>(),
