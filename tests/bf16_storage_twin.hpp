@@ -3,9 +3,9 @@
 // activations and their gradients held as DType::bf16. Every op that takes activations
 // (ActivationAdapter) reads bf16 ones as f32 (exact), runs Base's f32 op, and rounds each bf16
 // output with the store of core/kernels/precision.hpp -- what a CUDA kernel on bf16 tensors does:
-// load, compute in f32, round once at the store. f32 tensors (the input image, logits, weights) pass through as they
-// are, so a convolution may mix them as CUDA's does. The twin rounds nothing else: run it at
-// precision bf16, as CUDA stores bf16 only then.
+// load, compute in f32, round once at the store. f32 tensors (the input image, logits, weights)
+// pass through as they are, so a convolution may mix them as CUDA's does. The twin rounds nothing
+// else: run it at precision bf16, as CUDA stores bf16 only then.
 #pragma once
 
 #include <string>
