@@ -273,7 +273,8 @@ def merge_bench(d, out, commit, device):
 
 def ratios(path):
     """Speedups and ratios against the peers, bandwidths, throughputs of training and GPU linking,
-    whether GPU output equals the CPU's, and every error a benchmark or peer recorded."""
+    the device memory training holds, whether GPU output equals the CPU's, and every error a
+    benchmark or peer recorded."""
     with open(path) as fh:
         bench = json.load(fh)["benchmarks"]
     lines = []
@@ -286,6 +287,8 @@ def ratios(path):
             return k in ("output_equals_cpu", "meets_target")
         if "speedup" in k or "ratio" in k or k == "gbs":
             return True
+        if k == "device_mem_bytes":  # what bf16 storage saves, beside f32's
+            return bench_name.startswith("train")
         return k == "images_per_s" and "peer" not in under and \
             (bench_name == "train" or "gpu" in under)
 
@@ -303,7 +306,7 @@ def ratios(path):
 
     for name in sorted(bench):
         walk(bench[name], [name])
-    for trail, v in lines[:24]:
+    for trail, v in lines[:40]:
         text = f"{v:.3g}" if isinstance(v, float) else str(v)
         print(f"  {'.'.join(trail)}: {text[:150]}")
     if not lines:
