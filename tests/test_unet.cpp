@@ -257,11 +257,42 @@ TEST(UNet, GradientMatchesFiniteDifferencesThroughFocalLoss) {
     EXPECT_EQ(bad, 0) << "of " << checked;
 }
 
+namespace {
+
+// |got - ref| / |ref| over all elements of two host f32 tensors (|got - ref| when ref is 0).
+double relative_l2(const Tensor& ref, const Tensor& got) {
+    double diff = 0, norm = 0;
+    for (std::int64_t i = 0; i < ref.numel(); ++i) {
+        const double r = ref.data<float>()[i], g = got.data<float>()[i];
+        diff += (g - r) * (g - r);
+        norm += r * r;
+    }
+    return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+}
+
+}  // namespace
+
 // GPU against CPU: the same weights, input and loss gradient; logits, every parameter gradient and
-// the running statistics agree within TF32-level tolerance.
+// the running statistics agree. This checks how the network is put together on the GPU (layouts,
+// buffers, which gradient goes where); the ops' numerics, TF32 included, are checked op by op in
+// test_nn_ops_gpu.cpp and test_precision.cpp. Both sides run at fp32: at the GPU's default tf32 a
+// correct GPU cannot pass (CPU stand-ins, the twin at tf32 rounding or truncating the factors:
+// gradients 26x over an elementwise bound of 1e-2 of the largest + 2e-2, 60-80% apart in L2 at
+// worst over 100 seeds; truncation also drifts the running statistics to 1.2x their bound).
+// The forward is continuous in the convolutions' rounding, so logits and running statistics are
+// held elementwise. The gradients are not: a difference of a few ulp in the forward flips a ReLU or
+// max-pool decision somewhere (pre-activations near 0 and near-ties are common), and the rerouted
+// element moves whole tensors through the batch-norm backward of the 8x6 bottom level. Measured on
+// the CPU over 100 seeds: its nchw and nhwc runs at fp32 broke that elementwise bound in 10; with a
+// random error of up to 4e-6 sum|x||w| added to every convolution (a simulated fp32 Winograd
+// F(6x6,3x3) errs up to 3.7e-6, 4e-7 rms) all 100 did, yet no gradient was more than 0.15 from the
+// CPU's in L2 (0.05 without the added error). So each gradient must be within 0.25 in L2: one left
+// out, doubled, sent to the wrong tensor or in the wrong layout is off by 1 or more.
 TEST(UNetGpu, ForwardBackwardMatchesCpu) {
     PFCE_REQUIRE_GPU(gpu);
     auto cpu = pfce::test::cpu_backend();
+    cpu->set_precision(Precision::fp32);
+    gpu->set_precision(Precision::fp32);
     const UNetConfig cfg{3, 6, 3, 8};
     UNet nc(*cpu, cfg, 5), ng(*gpu, cfg, 6);
     auto pc = nc.parameters(), pg = ng.parameters();
@@ -284,7 +315,7 @@ TEST(UNetGpu, ForwardBackwardMatchesCpu) {
     ng.backward(dlg);
     for (std::size_t i = 0; i < pc.size(); ++i) {
         Tensor g = to_host(*gpu, pg[i]->grad);
-        EXPECT_TRUE(all_close(pc[i]->grad, g, tol_of(pc[i]->grad), 2e-2)) << pc[i]->name;
+        EXPECT_LE(relative_l2(pc[i]->grad, g), 0.25) << pc[i]->name;
     }
     auto bc = nc.buffers(), bg = ng.buffers();
     for (std::size_t i = 0; i < bc.size(); ++i) {

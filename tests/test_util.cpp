@@ -39,6 +39,36 @@ std::string no_gpu_reason() {
     return why.empty() ? "a CUDA device is present" : why;
 }
 
+namespace {
+
+// After a failed test on a machine with a GPU, prints the cuDNN algorithm and math type chosen for
+// every convolution shape and direction in this process (Backend::kernel_choices; the plan cache
+// is process-wide, and ctest runs one test a process), so a GPU run's log says what a failed
+// convolution check ran on (an algorithm with a larger error, TF32 where fp32 was meant) without
+// a second run.
+class KernelChoicesOnFailure : public ::testing::EmptyTestEventListener {
+    void OnTestEnd(const ::testing::TestInfo& info) override {
+        if (!info.result()->Failed() || !cuda_compiled() || cuda_devices() == 0) return;
+        try {
+            const std::vector<std::string> lines = cuda_backend_or_null()->kernel_choices();
+            if (lines.empty()) return;
+            std::fprintf(stderr, "cuDNN algorithms chosen in this process (%zu):\n", lines.size());
+            for (const std::string& l : lines) std::fprintf(stderr, "  %s\n", l.c_str());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "cuDNN algorithms: not listed (%s)\n", e.what());
+        }
+    }
+};
+
+// Registered when the test helpers are linked in, i.e. in every test binary (gtest_main's main()
+// runs after static initialization; gtest owns the listener).
+const bool kKernelChoicesListener = [] {
+    ::testing::UnitTest::GetInstance()->listeners().Append(new KernelChoicesOnFailure);
+    return true;
+}();
+
+}  // namespace
+
 std::unique_ptr<Backend> reference_backend() {
     return std::make_unique<ReferenceBackend>();
 }
