@@ -326,18 +326,18 @@ void check_upconv2x2_args(const Tensor& small, const Tensor& w, const Tensor& bi
 
 namespace {
 
-// "<op>: <tensor> must be f32 on the host/GPU", the layers' wording.
-void check_layer_f32(const Tensor& t, const char* op, DeviceKind dev,
-                     const ActivationForms& ok = {}) {
+// A layer's activation (check_activation in the layers' wording: "<op>: <tensor> must be ...").
+void check_layer_value(const Tensor& t, const char* op, DeviceKind dev,
+                       const ActivationForms& ok = {}) {
     check_activation(t, op, "", dev, ok);
 }
 
 // a and b alike: shape and dtype.
-void check_f32_same(const Tensor& a, const Tensor& b, const char* op, DeviceKind dev,
-                    const ActivationForms& ok) {
+void check_alike(const Tensor& a, const Tensor& b, const char* op, DeviceKind dev,
+                 const ActivationForms& ok) {
     PFCE_CHECK_SHAPE(a.shape() == b.shape(), op, ": ", a.describe(), " vs ", b.describe());
-    check_layer_f32(a, op, dev, ok);
-    check_layer_f32(b, op, dev, ok);
+    check_layer_value(a, op, dev, ok);
+    check_layer_value(b, op, dev, ok);
     check_same_dtype({&a, &b}, op);
 }
 
@@ -351,30 +351,30 @@ void check_pooled(const Tensor& x, const Tensor& y) {
 
 void check_relu_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev, ActivationForms ok) {
     check_layouts({&x, &y}, ok.nhwc, false, "relu_forward");
-    check_f32_same(x, y, "relu_forward", dev, ok);
+    check_alike(x, y, "relu_forward", dev, ok);
 }
 
 void check_relu_backward_args(const Tensor& y, const Tensor& dy, const Tensor& dx, DeviceKind dev,
                               ActivationForms ok) {
     check_layouts({&y, &dy, &dx}, ok.nhwc, false, "relu_backward");
-    check_f32_same(y, dy, "relu_backward", dev, ok);
-    check_f32_same(y, dx, "relu_backward", dev, ok);
+    check_alike(y, dy, "relu_backward", dev, ok);
+    check_alike(y, dx, "relu_backward", dev, ok);
 }
 
 void check_maxpool2x2_forward_args(const Tensor& x, const Tensor& y, DeviceKind dev,
                                    ActivationForms ok) {
     check_layouts({&x, &y}, ok.nhwc, false, "maxpool2x2_forward");
     check_pooled(x, y);
-    check_layer_f32(x, "maxpool2x2_forward", dev, ok);
-    check_layer_f32(y, "maxpool2x2_forward", dev, ok);
+    check_layer_value(x, "maxpool2x2_forward", dev, ok);
+    check_layer_value(y, "maxpool2x2_forward", dev, ok);
     check_same_dtype({&x, &y}, "maxpool2x2_forward");
 }
 
 void check_maxpool2x2_backward_args(const Tensor& x, const Tensor& y, const Tensor& dy,
                                     const Tensor& dx, DeviceKind dev, ActivationForms ok) {
     check_layouts({&x, &y, &dy, &dx}, ok.nhwc, false, "maxpool2x2_backward");
-    check_f32_same(x, dx, "maxpool2x2_backward", dev, ok);
-    check_f32_same(y, dy, "maxpool2x2_backward", dev, ok);
+    check_alike(x, dx, "maxpool2x2_backward", dev, ok);
+    check_alike(y, dy, "maxpool2x2_backward", dev, ok);
     check_same_dtype({&x, &y}, "maxpool2x2_backward");
     check_pooled(x, y);
 }
@@ -386,9 +386,9 @@ void check_concat_channels_args(const Tensor& a, const Tensor& b, const Tensor& 
                          a.dim(2) == b.dim(2) && a.dim(3) == b.dim(3) &&
                          y.shape() == Shape({a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}),
                      "a ", a.describe(), " b ", b.describe(), " y ", y.describe());
-    check_layer_f32(a, "concat_channels", dev, ok);
-    check_layer_f32(b, "concat_channels", dev, ok);
-    check_layer_f32(y, "concat_channels", dev, ok);
+    check_layer_value(a, "concat_channels", dev, ok);
+    check_layer_value(b, "concat_channels", dev, ok);
+    check_layer_value(y, "concat_channels", dev, ok);
     check_same_dtype({&a, &b, &y}, "concat_channels");
 }
 
@@ -400,9 +400,9 @@ void check_concat_channels_backward_args(const Tensor& dy, const Tensor& da, con
             dy.shape() == Shape({da.dim(0), da.dim(1) + db.dim(1), da.dim(2), da.dim(3)}) &&
             db.dim(0) == da.dim(0) && db.dim(2) == da.dim(2) && db.dim(3) == da.dim(3),
         "dy ", dy.describe(), " da ", da.describe(), " db ", db.describe());
-    check_layer_f32(dy, "concat_channels_backward", dev, ok);
-    check_layer_f32(da, "concat_channels_backward", dev, ok);
-    check_layer_f32(db, "concat_channels_backward", dev, ok);
+    check_layer_value(dy, "concat_channels_backward", dev, ok);
+    check_layer_value(da, "concat_channels_backward", dev, ok);
+    check_layer_value(db, "concat_channels_backward", dev, ok);
     check_same_dtype({&dy, &da, &db}, "concat_channels_backward");
 }
 
@@ -417,8 +417,8 @@ void check_reflect_pad_args(const Tensor& x, const Tensor& y, int top, int left,
                          w2 >= w + left && h2 - h - top < h && w2 - w - left < w,
                      "reflect pad of ", x.describe(), " into ", y.describe(), " at (", top, ",",
                      left, "): every pad must be smaller than the side it mirrors");
-    check_layer_f32(x, "reflect_pad", dev);
-    check_layer_f32(y, "reflect_pad", dev);
+    check_layer_value(x, "reflect_pad", dev);
+    check_layer_value(y, "reflect_pad", dev);
 }
 
 void check_crop_args(const Tensor& x, const Tensor& y, int top, int left, DeviceKind dev) {
@@ -427,8 +427,8 @@ void check_crop_args(const Tensor& x, const Tensor& y, int top, int left, Device
                          x.dim(1) == y.dim(1) && top >= 0 && left >= 0 &&
                          top + y.dim(2) <= x.dim(2) && left + y.dim(3) <= x.dim(3),
                      "crop ", x.describe(), " to ", y.describe(), " at (", top, ",", left, ")");
-    check_layer_f32(x, "crop", dev);
-    check_layer_f32(y, "crop", dev);
+    check_layer_value(x, "crop", dev);
+    check_layer_value(y, "crop", dev);
 }
 
 void check_crop_backward_args(const Tensor& dy, const Tensor& dx, int top, int left,
@@ -439,8 +439,8 @@ void check_crop_backward_args(const Tensor& dy, const Tensor& dx, int top, int l
                          top + dy.dim(2) <= dx.dim(2) && left + dy.dim(3) <= dx.dim(3),
                      "crop_backward ", dy.describe(), " into ", dx.describe(), " at (", top, ",",
                      left, ")");
-    check_layer_f32(dy, "crop_backward", dev);
-    check_layer_f32(dx, "crop_backward", dev);
+    check_layer_value(dy, "crop_backward", dev);
+    check_layer_value(dx, "crop_backward", dev);
 }
 
 void check_argmax_channels_args(const Tensor& logits, const Tensor& pred, DeviceKind dev) {
@@ -449,7 +449,7 @@ void check_argmax_channels_args(const Tensor& logits, const Tensor& pred, Device
                          pred.shape() == Shape({logits.dim(0), logits.dim(2), logits.dim(3)}) &&
                          logits.dim(1) <= 256,
                      "logits ", logits.describe(), " pred ", pred.describe());
-    check_layer_f32(logits, "argmax_channels", dev);
+    check_layer_value(logits, "argmax_channels", dev);
     PFCE_CHECK_SHAPE(pred.device() == dev, "pred ", pred.describe(), " must be on the ",
                      dev == DeviceKind::cpu ? "host" : "GPU");
     PFCE_CHECK_SHAPE(logits.dim(1) >= 1 || pred.numel() == 0, "logits ", logits.describe(),
