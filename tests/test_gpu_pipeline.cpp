@@ -93,6 +93,26 @@ std::map<std::string, double> relative_distances(const std::map<std::string, Ten
     return out;
 }
 
+// The run under test (`got`) against a reference run (`ref`), given another correct run of the
+// reference (`again`) that measures how far correct runs drift apart: every tensor's move, and all
+// of them together, within three times that drift plus `margin` of the reference's move. Returns
+// the distance over all tensors.
+double expect_within_drift(const TrainResult& ref, const TrainResult& again, const TrainResult& got,
+                           const Config& c, double margin, const char* again_is) {
+    const UNetConfig uc{3, 6, c.model.depth, c.model.width};
+    const auto mr = moves(ref, uc, c.run.seed), ma = moves(again, uc, c.run.seed),
+               mg = moves(got, uc, c.run.seed);
+    const auto drift = relative_distances(ma, mr), off = relative_distances(mg, mr);
+    for (const auto& [name, d] : off) {
+        SCOPED_TRACE(name);
+        if (name != "*") {
+            EXPECT_GT(distance(mr.at(name), mg.at(name)).norm, 0.0) << "did not move";
+        }
+        EXPECT_LE(d, 3 * drift.at(name) + margin) << again_is << drift.at(name) << " apart";
+    }
+    return off.at("*");
+}
+
 // Two steps (one epoch of two batches of 2 at 128x128) on the GPU with run.kernels `kernels` and
 // on the CPU from the same initial weights, both at precision fp32, or with `bf16_storage` at bf16
 // with the GPU storing its activations in bf16 and the CPU being its twin
@@ -128,19 +148,7 @@ void check_two_steps_match_cpu(const std::string& kernels, bool bf16_storage = f
     ASSERT_EQ(rg.steps, 2);
     EXPECT_NEAR(rg.train_loss, rc.train_loss, 1e-2 * std::fabs(rc.train_loss));
     EXPECT_NEAR(rg.val.loss, rc.val.loss, 1e-2 * std::fabs(rc.val.loss));
-
-    const UNetConfig uc{3, 6, c.model.depth, c.model.width};
-    const auto mc = moves(rc, uc, c.run.seed), mn = moves(rn, uc, c.run.seed),
-               mg = moves(rg, uc, c.run.seed);
-    const auto spread = relative_distances(mn, mc), off = relative_distances(mg, mc);
-    for (const auto& [name, d] : off) {
-        SCOPED_TRACE(name);
-        if (name != "*") {
-            EXPECT_GT(distance(mc.at(name), mg.at(name)).norm, 0.0) << "did not move";
-        }
-        EXPECT_LE(d, 3 * spread.at(name) + 0.05)
-            << "the CPU's two layouts are " << spread.at(name) << " apart";
-    }
+    expect_within_drift(rc, rn, rg, c, 0.05, "the CPU's two layouts are ");
 }
 
 TEST(TrainGpu, TwoStepsMatchCpu) {
@@ -201,17 +209,9 @@ TEST(TrainGpu, InterruptedAndResumedRunMatchesUninterrupted) {
     again_config.run.out = root + "/again";
     const TrainResult again =
         train_unet(*gpu, again_config, synthetic_inputs(4, 64, true), quiet_options());
-
-    const UNetConfig uc{3, 6, c.model.depth, c.model.width};
-    const auto mf = moves(full, uc, c.run.seed), mr = moves(rest, uc, c.run.seed),
-               ma = moves(again, uc, c.run.seed);
-    const auto spread = relative_distances(ma, mf), off = relative_distances(mr, mf);
-    for (const auto& [name, d] : off) {
-        SCOPED_TRACE(name);
-        EXPECT_LE(d, 3 * spread.at(name) + 1e-2)
-            << "two uninterrupted runs are " << spread.at(name) << " apart";
-    }
-    RecordProperty("bit_identical", off.at("*") == 0 ? "yes" : "no");
+    const double off =
+        expect_within_drift(full, again, rest, c, 1e-2, "two uninterrupted runs are ");
+    RecordProperty("bit_identical", off == 0 ? "yes" : "no");
 }
 
 // With run.deterministic, cuDNN may use only deterministic algorithms: an interrupted and resumed
