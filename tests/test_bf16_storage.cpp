@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -70,14 +69,9 @@ TEST(Bf16Storage, ViewsAndThePoolCountBytes) {
 
 // ---- entry checks -------------------------------------------------------------------------------
 
-std::string shape_error(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const ShapeError& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected a ShapeError";
-    return "";
+template <typename Fn>
+std::string shape_error(Fn&& fn) {
+    return test::error_message<ShapeError>(std::forward<Fn>(fn));
 }
 
 TEST(Bf16Storage, OpsTakeBf16ActivationsOnlyWhereTheBackendSaysSo) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/backend.hpp"
@@ -81,16 +82,21 @@ struct CommandResult {
 };
 CommandResult run_pfce(const std::string& args);
 
-// The message of the InputError `fn` throws; a test failure (and "") when it throws none.
-template <typename Fn>
-std::string input_error_message(Fn&& fn) {
+// The message of the E (an error type of core/error.hpp) `fn` throws; a test failure (and "") when
+// it throws none.
+template <typename E, typename Fn>
+std::string error_message(Fn&& fn) {
     try {
         fn();
-    } catch (const InputError& e) {
+    } catch (const E& e) {
         return e.what();
     }
-    ADD_FAILURE() << "expected an InputError";
+    ADD_FAILURE() << "expected an error of the type asked for";
     return "";
+}
+template <typename Fn>
+std::string input_error_message(Fn&& fn) {
+    return error_message<InputError>(std::forward<Fn>(fn));
 }
 
 // The integer the first group of `pattern` (a regex) captures in `text`; a failure and -1 if none.
