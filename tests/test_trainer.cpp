@@ -87,6 +87,38 @@ TEST(Trainer, InterruptedAndResumedRunIsBitIdentical) {
     }
 }
 
+// A validation split whose masks label no pixel (orthophoto borders, all no-data) has a loss of 0
+// and no mIoU: taken at its word, epoch 1 would stay best.ckpt forever (or, by mIoU, no best.ckpt
+// would be written) and plateau would cut the rate at once. Best and plateau follow the training
+// loss instead, as with no validation split.
+TEST(Trainer, AValidationSplitWithoutLabelledPixelsChoosesNothing) {
+    auto b = test::cpu_backend();
+    TrainInputs in = synthetic_inputs(4, 32, true);
+    ASSERT_FALSE(in.val.empty());
+    for (SampleData& s : in.val) {
+        std::fill(s.train_labels.labels.begin(), s.train_labels.labels.end(), kUnlabelled);
+        std::fill(s.dense.labels.begin(), s.dense.labels.end(), kUnlabelled);
+    }
+    for (const std::string best : {"val_loss", "val_miou"}) {
+        Config c = small_config(test::temp_dir("trainer") + "/run");
+        c.run.epochs = 4;
+        c.run.best_metric = best;
+        c.data.augment = false;
+        c.schedule.name = "plateau";
+        c.schedule.plateau_patience = 0;
+        const TrainResult r = train_unet(*b, c, in, quiet_options());
+        EXPECT_EQ(r.best_metric, "train_loss") << best;
+        const auto lines = read_metrics(r.metrics_path);
+        ASSERT_EQ(lines.size(), 4u);
+        std::size_t lowest = 0;
+        for (std::size_t e = 1; e < lines.size(); ++e)
+            if (lines[e]["train_loss"].get<double>() < lines[lowest]["train_loss"].get<double>())
+                lowest = e;
+        EXPECT_EQ(r.best_epoch, static_cast<int>(lowest) + 1) << best;
+        EXPECT_TRUE(fs::exists(r.best_checkpoint)) << best;
+    }
+}
+
 TEST(Trainer, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
     auto b = test::cpu_backend();
     const TrainInputs in = synthetic_inputs(2, 32, false);

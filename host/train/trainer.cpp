@@ -50,6 +50,16 @@ void append_line(const std::string& path, const std::string& line) {
     if (!ok) PFCE_THROW(SystemError, "cannot append to ", path);
 }
 
+// Whether any sample's training labels (what the validation loss is computed on) label a pixel. A
+// validation split without one has a loss of 0 and no mIoU: it cannot choose best.ckpt or drive
+// the plateau schedule, so those follow the training loss as when there is no split at all.
+bool any_labelled_pixel(const std::vector<SampleData>& samples) {
+    for (const SampleData& s : samples)
+        for (const std::uint8_t v : s.train_labels.labels)
+            if (v != kUnlabelled) return true;
+    return false;
+}
+
 std::vector<json> read_metric_lines(const std::string& path) {
     std::vector<json> out;
     std::error_code ec;
@@ -190,6 +200,7 @@ class TrainingRun {
           loss_params_(resolved_focal_params(cfg, in)),
           crf_on_(cfg.loss.crf_weight > 0),
           crf_params_(crf_params(cfg)),
+          val_on_(any_labelled_pixel(in.val)),
           loader_(backend, in.train, in.stats, train_loader_options(cfg, in.train.size())),
           bpe_(static_cast<std::int64_t>(loader_.batches_per_epoch())),
           sched_(schedule_config(cfg, std::max<std::int64_t>(bpe_, 1))),
@@ -201,8 +212,9 @@ class TrainingRun {
             PFCE_THROW(InputError, "loss.alpha has ", loss_params_.alpha.size(),
                        " weights but the dataset has ", in.class_names.size(), " classes (",
                        join_names(), "): give one weight per class");
-        // With no validation split, best.ckpt follows the training loss whatever best_metric says.
-        best_name_ = in.val.empty() ? "train_loss" : cfg.run.best_metric;
+        // With no validation split, or one without a labelled pixel, best.ckpt follows the
+        // training loss whatever best_metric says.
+        best_name_ = val_on_ ? cfg.run.best_metric : "train_loss";
         best_max_ = best_name_ == "val_miou";
         const fs::path out(cfg.run.out);
         result_.last_checkpoint = (out / "last.ckpt").string();
@@ -331,6 +343,13 @@ class TrainingRun {
             log_warn(
                 "no validation samples: best.ckpt and the plateau schedule follow the "
                 "training loss");
+        else if (!val_on_)
+            log_warn("the ", in_.val.size(), " validation sample(s)",
+                     in_.val_ids.empty()
+                         ? ""
+                         : " (" + in_.val_ids.front() + (in_.val_ids.size() > 1 ? ", ...)" : ")"),
+                     " have no labelled pixel: their loss would be 0 and their mIoU undefined, so "
+                     "best.ckpt and the plateau schedule follow the training loss");
     }
 
     // Trains the rest of epoch st_.epoch. False when stopped (Ctrl-C, SIGTERM, stop_after_step),
@@ -391,6 +410,9 @@ class TrainingRun {
     }
 
     TrainResult finish() {
+        if (st_.best_epoch == 0 && st_.epoch > 0)
+            log_warn("no epoch had a finite ", best_name_, ": no ", result_.best_checkpoint,
+                     " was written (", result_.last_checkpoint, " holds the last epoch)");
         result_.epochs_completed = st_.epoch;
         result_.steps = st_.global_step;
         result_.best_epoch = st_.best_epoch;
@@ -507,8 +529,8 @@ class TrainingRun {
 
         EvalResult val = evaluate(backend_, net_, in_.val, in_.stats, loss_params_,
                                   in_.clutter_class, eval_options(cfg_), eval_);
-        if (!in_.val.empty() && !std::isfinite(val.loss)) diverged("the validation loss", val.loss);
-        const double monitored_loss = in_.val.empty() ? train_loss : val.loss;
+        if (val_on_ && !std::isfinite(val.loss)) diverged("the validation loss", val.loss);
+        const double monitored_loss = val_on_ ? val.loss : train_loss;
         const double candidate = best_name_ == "val_miou" ? val.metrics.miou : monitored_loss;
         const bool improved = std::isfinite(candidate) &&
                               (best_max_ ? candidate > st_.best_value : candidate < st_.best_value);
@@ -516,9 +538,8 @@ class TrainingRun {
             st_.best_value = candidate;
             st_.best_epoch = st_.epoch + 1;
         }
-        sched_.end_epoch(cfg_.schedule.plateau_metric == "val_miou" && !in_.val.empty()
-                             ? val.metrics.miou
-                             : monitored_loss);
+        sched_.end_epoch(cfg_.schedule.plateau_metric == "val_miou" && val_on_ ? val.metrics.miou
+                                                                               : monitored_loss);
 
         json line = {{"epoch", st_.epoch + 1},
                      {"lr", lr_},
@@ -540,7 +561,11 @@ class TrainingRun {
         char crf_part[48] = "";
         if (crf_on_) std::snprintf(crf_part, sizeof crf_part, " + crf %.4f", train_crf);
         char val_part[96] = "no validation split (best and plateau follow the training loss)";
-        if (!in_.val.empty())
+        if (!in_.val.empty() && !val_on_)
+            std::snprintf(val_part, sizeof val_part,
+                          "validation has no labelled pixel (best and plateau follow the training "
+                          "loss)");
+        else if (val_on_)
             std::snprintf(val_part, sizeof val_part, "val loss %.4f (dense %.4f) mIoU %.4f OA %.4f",
                           val.loss, val.loss_dense, val.metrics.miou, val.metrics.oa);
         char summary[320];
@@ -612,6 +637,7 @@ class TrainingRun {
     FocalLossParams loss_params_;
     bool crf_on_;
     CrfLossParams crf_params_;
+    bool val_on_;  // validation split with a labelled pixel: it picks best.ckpt, drives plateau
     BatchLoader loader_;
     std::int64_t bpe_;
     LrSchedule sched_;
