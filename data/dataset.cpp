@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/text.hpp"
 #include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
@@ -201,15 +202,27 @@ LabelMap Dataset::read_mask(std::size_t i) const {
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_mask(*this, s);
     if (index_masks_) {
         LabelMap m = read_gray(s.mask_path, opts_.max_pixels);
-        // Pixel value -> class (mask.values), 255 for an ignore value and for 255 itself (pfce's
-        // own "unlabelled"), anything else an error.
+        // Pixel value -> class (mask.values), 255 for an ignore value and for 255 itself unless
+        // it is a class's value (pfce's own "unlabelled"), anything else an error.
         constexpr int kNotAClass = 256;
         int lut[256];
         std::fill(std::begin(lut), std::end(lut), kNotAClass);
+        for (std::uint8_t v : index_ignore_) lut[v] = 255;
+        const bool implicit_255 =
+            lut[255] == kNotAClass &&
+            std::find(index_values_.begin(), index_values_.end(), 255) == index_values_.end();
+        if (implicit_255) lut[255] = 255;
         for (std::size_t c = 0; c < index_values_.size(); ++c)
             lut[index_values_[c]] = static_cast<int>(c);
-        for (std::uint8_t v : index_ignore_) lut[v] = 255;
-        lut[255] = 255;
+        if (implicit_255 &&
+            std::find(m.labels.begin(), m.labels.end(), std::uint8_t{255}) != m.labels.end() &&
+            !told_implicit_255_->exchange(true))
+            log_warn(s.mask_path,
+                     ": pixel value 255 is read as unlabelled (pfce's default for index masks). "
+                     "If 255 is a class, as in binary 0/255 masks, give it in mask.values of ",
+                     root_,
+                     "/dataset.toml (e.g. values = [0, 255]); to keep it unlabelled and "
+                     "silence this, add 255 to mask.ignore");
         for (std::size_t p = 0; p < m.labels.size(); ++p) {
             const int v = lut[m.labels[p]];
             if (v == kNotAClass)

@@ -3,6 +3,7 @@
 // (images/ + masks/ + dataset.toml). The kind is detected from the layout or named.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -51,6 +52,8 @@ class Dataset {
 
     RgbImage read_image(std::size_t i) const;
     LabelMap read_mask(std::size_t i) const;  // dense mask decoded to class indices
+    // Generic index datasets: each class's pixel value in the masks (mask.values); else empty.
+    const std::vector<std::uint8_t>& index_values() const { return index_values_; }
 
   private:
     std::string root_;
@@ -61,6 +64,9 @@ class Dataset {
     std::vector<std::uint8_t> index_values_;  // generic index masks: each class's pixel value
     std::vector<std::uint8_t> index_ignore_;  // generic index masks: values mapped to 255
     bool index_masks_ = false;
+    // Index masks whose 255 is neither a class's value nor in mask.ignore read it as unlabelled by
+    // default; the first mask that holds one says so, once per opened dataset.
+    std::shared_ptr<std::atomic<bool>> told_implicit_255_ = std::make_shared<std::atomic<bool>>();
     std::shared_ptr<TileBandCache> tile_cache_;  // tiles only; thread-safe
     friend class DatasetBuilder;
 };

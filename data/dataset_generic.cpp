@@ -8,6 +8,9 @@
 //     colours = [[255,255,255], [0,0,255]]    # palette: one per class (index: optional, previews)
 //     values = [1, 2]                         # index: each class's pixel value (default 0, 1, ...)
 //     ignore = [0]                            # index values that mean "unlabelled"
+//
+// In index masks 255 means "unlabelled" (pfce's own masks use it so) unless mask.values makes it
+// a class's value, as binary 0/255 masks need.
 //     ignore_colours = [[0,0,0]]              # palette colours that mean "unlabelled"
 //
 // Unknown keys are errors (a typo must not silently change what is trained on).
@@ -19,6 +22,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "data/dataset_detail.hpp"
 
 namespace fs = std::filesystem;
@@ -121,8 +125,8 @@ GenericSpec parse_spec(const fs::path& toml_path) {
         const toml::array* a = vs->as_array();
         if (!a) PFCE_THROW(InputError, file, ": mask.values must be a list of index values");
         for (const toml::node& v : *a)
-            spec.values.push_back(  // 255 is pfce's own "unlabelled", never a class
-                static_cast<std::uint8_t>(int_in(v, 0, 254, file, "mask.values")));
+            spec.values.push_back(
+                static_cast<std::uint8_t>(int_in(v, 0, 255, file, "mask.values")));
     }
     if (const toml::node* ig = mask.get("ignore")) {
         const toml::array* a = ig->as_array();
@@ -193,11 +197,21 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
     const fs::path& dir) {
     std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)> out(
         detail::natural_less);
+    std::vector<std::string> subdirs;  // not read: said, so a nested layout is not half-read
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
+        std::error_code ec;
+        if (!name.empty() && name[0] != '.' && e.is_directory(ec)) subdirs.push_back(name);
         if (name.empty() || name[0] == '.' || !detail::is_image_extension(e.path())) continue;
         detail::check_file_entry(e);
         detail::add_sample_file(out, e.path().stem().string(), e.path());
+    }
+    if (!subdirs.empty()) {
+        std::sort(subdirs.begin(), subdirs.end());
+        std::string list;
+        for (const std::string& d : subdirs) list += (list.empty() ? "" : ", ") + d + "/";
+        log_warn(dir.string(), ": subdirectories are not read (", list,
+                 "); a generic dataset's files lie directly in images/ and masks/");
     }
     return out;
 }

@@ -51,7 +51,8 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
     if (channels == 4)
         PFCE_THROW(InputError, path,
                    ": 4 bands (RGBA or RGB+infrared) are not supported (expected 3-band RGB or "
-                   "1-band grayscale; drop the 4th band, e.g. keep the RGB channels)");
+                   "1-band grayscale; drop the 4th band, e.g. keep the RGB channels; in a mask "
+                   "whose alpha marks unlabelled pixels, paint those an ignore colour first)");
     if (channels != 1 && channels != 3)
         PFCE_THROW(InputError, path, ": ", channels,
                    " bands are not supported (expected 3-band RGB or 1-band grayscale)");

@@ -24,7 +24,9 @@ namespace pfce::test {
 struct ForeignSpec {
     bool index_masks = false;   // masks hold class indices (ignore value 200) instead of colours
     bool index_colours = true;  // index masks: dataset.toml names the class colours
-    bool jpeg = false;          // images as .jpg (lossy, as DeepGlobe ships them)
+    // Index masks: each class's pixel value (mask.values; 255 may be one); empty = 0, 1, 2, 3.
+    std::vector<int> index_values;
+    bool jpeg = false;  // images as .jpg (lossy, as DeepGlobe ships them)
     std::vector<std::pair<int, int>> sizes = {{40, 32}, {40, 32}, {40, 32}, {40, 32},
                                               {40, 32}, {40, 32}, {40, 32}, {40, 32}};
 };
@@ -96,9 +98,15 @@ inline ForeignDataset write_foreign_dataset(const std::string& root, const Forei
     std::ofstream toml(root + "/dataset.toml");
     toml << "[classes]\nnames = [\"background\", \"road\", \"building\", \"tree\"]\n[mask]\n";
     const bool colours = !spec.index_masks || spec.index_colours;
-    if (spec.index_masks)
+    if (spec.index_masks) {
         toml << "encoding = \"index\"\nignore = [" << int(kForeignIgnoreIndex) << "]\n";
-    else
+        if (!spec.index_values.empty()) {
+            toml << "values = [";
+            for (std::size_t c = 0; c < spec.index_values.size(); ++c)
+                toml << (c ? ", " : "") << spec.index_values[c];
+            toml << "]\n";
+        }
+    } else
         toml << "encoding = \"palette\"\nignore_colours = [[155, 155, 155]]\n";
     if (colours) toml << "colours = [[0, 0, 0], [128, 64, 128], [70, 70, 70], [107, 142, 35]]\n";
     toml.close();
@@ -117,7 +125,9 @@ inline ForeignDataset write_foreign_dataset(const std::string& root, const Forei
         if (spec.index_masks) {
             LabelMap raw = dense;
             for (auto& v : raw.labels)
-                if (v == 255) v = kForeignIgnoreIndex;
+                v = v == 255                    ? kForeignIgnoreIndex
+                    : spec.index_values.empty() ? v
+                                                : static_cast<std::uint8_t>(spec.index_values[v]);
             write_png_gray(root + "/masks/" + id + ".png", raw);
         } else {
             Palette p;

@@ -292,3 +292,90 @@ TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
         for (std::uint8_t v : m.labels) dense_labelled += v != 255;
     EXPECT_EQ(test::number_after(e.output, "\"pixels\": ([0-9]+)"), dense_labelled);
 }
+
+// Binary masks (0 = background, 255 = building, as Inria and Massachusetts ship them): 255 is a
+// class when mask.values says so. Where it says nothing, 255 reads as unlabelled (pfce's own
+// convention), and the first mask holding it says so once, naming the key that changes it.
+TEST(RealDatasets, IndexMasksWith255AsAClassReadWhenValuesSaySoAndAreToldOtherwise) {
+    const std::string root = test::temp_dir("real_255");
+    test::ForeignSpec spec;
+    spec.index_masks = true;
+    spec.index_values = {0, 1, 2, 255};
+    const auto fd = test::write_foreign_dataset(root + "/valued", spec);
+    const Dataset ds = Dataset::open(fd.root);
+    for (std::size_t i = 0; i < ds.size(); ++i)
+        ASSERT_EQ(ds.read_mask(i).labels, fd.dense[i].labels) << fd.ids[i];
+
+    // The same masks declared without values: 255 is not a class, so it is unlabelled, and said.
+    test::ForeignSpec plain;
+    plain.index_masks = true;
+    const auto fp = test::write_foreign_dataset(root + "/plain", plain);
+    for (const std::string& id : fp.ids)
+        fs::copy_file(fd.root + "/masks/" + id + ".png", fp.root + "/masks/" + id + ".png",
+                      fs::copy_options::overwrite_existing);
+    const test::CommandResult s = test::run_pfce("data stats " + fp.root);
+    ASSERT_EQ(s.status, 0) << s.output;
+    const std::string told = "pixel value 255 is read as unlabelled";
+    const std::size_t at = s.output.find(told);
+    ASSERT_NE(at, std::string::npos) << s.output;
+    EXPECT_EQ(s.output.find(told, at + 1), std::string::npos) << "said more than once:\n"
+                                                              << s.output;
+    EXPECT_MESSAGE_HAS(s.output, "mask.values");
+    // 255 may not be both a class and an ignore value.
+    std::ofstream(fp.root + "/dataset.toml")
+        << "[classes]\nnames = [\"background\", \"building\"]\n[mask]\nencoding = \"index\"\n"
+           "values = [0, 255]\nignore = [255]\n";
+    try {
+        Dataset::open(fp.root);
+        FAIL() << "255 accepted as a class and an ignore value";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "mask.ignore value 255");
+    }
+}
+
+// A dataset whose index masks give the classes their own values (LoveDA: 1..7, 0 = no data):
+// predictions are written in those values, so a prediction read back as that dataset's mask means
+// what the network predicted (in class indices, class 0 would read as no data and every other
+// class as its neighbour).
+TEST(RealDatasets, PredictionsOfAnIndexDatasetWithItsOwnValuesReadBackAsItsMasks) {
+    const std::string root = test::temp_dir("real_values");
+    test::ForeignSpec spec;
+    spec.index_masks = true;
+    spec.index_values = {10, 20, 30, 255};
+    const auto fd = test::write_foreign_dataset(root + "/data", spec);
+    const test::CommandResult t =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/run --epochs 1" + kTiny);
+    ASSERT_EQ(t.status, 0) << t.output;
+    const test::CommandResult p =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + fd.root +
+                       "/images --out " + root + "/pred");
+    ASSERT_EQ(p.status, 0) << p.output;
+    EXPECT_MESSAGE_HAS(p.output, "background 10, road 20, building 30, tree 255");
+
+    // The predictions as the masks of a copy of the dataset: every pixel a class, and as many of
+    // each class as predict counted.
+    fs::create_directories(root + "/back/masks");
+    fs::copy(fd.root + "/images", root + "/back/images");
+    fs::copy_file(fd.root + "/dataset.toml", root + "/back/dataset.toml");
+    for (const std::string& id : fd.ids)
+        fs::copy_file(root + "/pred/" + id + ".png", root + "/back/masks/" + id + ".png");
+    const Dataset back = Dataset::open(root + "/back");
+    std::vector<double> count(4, 0.0);
+    double pixels = 0;
+    for (std::size_t i = 0; i < back.size(); ++i)
+        for (const std::uint8_t v : back.read_mask(i).labels) {
+            ASSERT_LT(v, 4) << "a predicted pixel reads back as no class";
+            ++count[v];
+            ++pixels;
+        }
+    for (std::size_t c = 0; c < 4; ++c) {
+        const std::string name = test::foreign_class_names()[c];
+        const std::smatch m = [&] {
+            std::smatch r;
+            std::regex_search(p.output, r, std::regex("\n  " + name + " +([0-9.]+)%"));
+            return r;
+        }();
+        ASSERT_FALSE(m.empty()) << name << "\n" << p.output;
+        EXPECT_NEAR(std::stod(m[1].str()), 100.0 * count[c] / pixels, 0.006) << name;
+    }
+}

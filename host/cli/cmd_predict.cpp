@@ -1,6 +1,8 @@
 // `pfce predict`: the class mask of an image, or of every image in a directory, in sliding windows
 // (any size, bounded memory: a 6000x6000 tile predicts like a 300x300 patch). The mask is a palette
-// image whose pixel values are the class indices and whose colours are the class colours: PNG, or
+// image whose pixel values are the class indices (or, where the training dataset's index masks
+// give classes other values with mask.values, those values: a prediction reads back as a mask of
+// that dataset) and whose colours are the class colours: PNG, or
 // TIFF, which keeps a GeoTIFF input's georeference so the prediction lands on the map where its
 // image was. An overlay (<stem>_overlay.png) blends the mask over the image. Nothing is written
 // over an existing file without --force, and never over an input.
@@ -153,8 +155,19 @@ void run_predict(const PredictArgs& a) {
     SlidingWindow sw;
     sw.window = a.window > 0 ? a.window : eval_options(m.config).window;
     sw.overlap = a.overlap >= 0 ? a.overlap : sw.window / 4;
+    // Class c is written as pixel value value_of[c], shown in its colour.
+    std::vector<std::uint8_t> value_of(m.class_colours.size());
+    for (std::size_t c = 0; c < value_of.size(); ++c)
+        value_of[c] = static_cast<std::uint8_t>(m.mask_values.empty() ? c : m.mask_values[c]);
     std::vector<Rgb> colours(256, Rgb{0, 0, 0});
-    for (std::size_t c = 0; c < m.class_colours.size(); ++c) colours[c] = m.class_colours[c];
+    for (std::size_t c = 0; c < m.class_colours.size(); ++c)
+        colours[value_of[c]] = m.class_colours[c];
+    if (!m.mask_values.empty()) {
+        std::string list;
+        for (std::size_t c = 0; c < value_of.size(); ++c)
+            list += (c ? ", " : "") + m.class_names[c] + " " + std::to_string(value_of[c]);
+        std::printf("pixel values are the training dataset's mask.values: %s\n", list.c_str());
+    }
     std::vector<std::int64_t> total(m.class_colours.size(), 0);
     std::int64_t pixels = 0;
     for (const Job& j : jobs) {
@@ -162,19 +175,22 @@ void run_predict(const PredictArgs& a) {
         const LabelMap pred = predict_sliding(*backend, *m.net, img, m.stats, sw);
         RgbImage overlay(img.width, img.height);
         std::vector<std::int64_t> counts(m.class_colours.size(), 0);
+        LabelMap written(pred.width, pred.height);
         for (std::size_t i = 0; i < pred.labels.size(); ++i) {
             const std::size_t c = pred.labels[i];
             ++counts[c];
+            written.labels[i] = value_of[c];
+            const Rgb& colour = m.class_colours[c];
             for (int k = 0; k < 3; ++k)
                 overlay.pixels[i * 3 + k] = static_cast<std::uint8_t>(
-                    (1.0 - a.alpha) * img.pixels[i * 3 + k] + a.alpha * colours[c][k] + 0.5);
+                    (1.0 - a.alpha) * img.pixels[i * 3 + k] + a.alpha * colour[k] + 0.5);
         }
         const GeoReference geo = read_georeference(j.input);
         const bool tif = lower_ext_is(j.mask, {".tif", ".tiff"});
         if (tif)
-            write_tiff_indexed(j.mask, pred, colours, geo);
+            write_tiff_indexed(j.mask, written, colours, geo);
         else
-            write_png_indexed(j.mask, pred, colours);
+            write_png_indexed(j.mask, written, colours);
         if (!geo.empty() && !tif)
             log_warn(j.input, " is georeferenced (", geo.describe(), ") but ", j.mask,
                      " is a PNG, which cannot carry it: write a .tif to keep it");

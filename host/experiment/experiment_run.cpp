@@ -121,6 +121,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
         in.class_colours.push_back(c.colour);
     }
     in.clutter_class = find_clutter_class(pal);
+    in.mask_values = recorded_mask_values(*L.ds);
     in.label_kind = cfg.labels.kind;
     for (std::size_t p : L.split.train) in.train_ids.push_back(L.ids[p]);
     for (std::size_t p : L.split.val) in.val_ids.push_back(L.ids[p]);

@@ -27,6 +27,13 @@ int find_clutter_class(const Palette& palette) {
     return -1;
 }
 
+std::vector<int> recorded_mask_values(const Dataset& ds) {
+    const std::vector<std::uint8_t>& v = ds.index_values();
+    bool identity = true;
+    for (std::size_t c = 0; c < v.size(); ++c) identity = identity && v[c] == c;
+    return identity ? std::vector<int>() : std::vector<int>(v.begin(), v.end());
+}
+
 DatasetOptions dataset_options(const DataSettings& d) {
     DatasetOptions o;
     o.kind = kDatasetKinds.parse(d.kind);
@@ -249,6 +256,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
         in.class_colours.push_back(c.colour);
     }
     in.clutter_class = find_clutter_class(ds.palette());
+    in.mask_values = recorded_mask_values(ds);
     for (std::size_t i : split.train) in.train_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.val) in.val_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);

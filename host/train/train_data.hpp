@@ -23,7 +23,10 @@ struct TrainInputs {
     ChannelStats stats;  // of the training images
     std::vector<std::string> class_names;
     std::vector<std::array<std::uint8_t, 3>> class_colours;
-    int clutter_class = -1;            // excluded from mIoU-without-clutter; -1 = none
+    int clutter_class = -1;  // excluded from mIoU-without-clutter; -1 = none
+    // Each class's pixel value in the dataset's own masks where that is not the class index
+    // (index datasets with mask.values): predictions are written in it. Else empty.
+    std::vector<int> mask_values;
     std::string label_kind = "dense";  // dense | sparse | linked (what the loss sees)
     // The split by sample id, recorded in checkpoints: eval tests exactly these samples, whatever
     // was added to the dataset since.
@@ -33,6 +36,8 @@ struct TrainInputs {
 
 // Index of a class named "clutter" (any case), or -1.
 int find_clutter_class(const Palette& palette);
+// TrainInputs::mask_values of `ds`: its index masks' class values unless they are 0, 1, 2, ...
+std::vector<int> recorded_mask_values(const Dataset& ds);
 
 DatasetOptions dataset_options(const DataSettings& d);
 // The dataset of `d`. With data.source = "synthetic" the embedded set is generated into data.root

@@ -51,6 +51,16 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
         m.class_names = ck.meta.at("classes").get<std::vector<std::string>>();
         m.class_colours = ck.meta.at("colours").get<std::vector<std::array<std::uint8_t, 3>>>();
         m.clutter_class = ck.meta.at("clutter_class").get<int>();
+        if (ck.meta.contains("mask_values")) {
+            m.mask_values = ck.meta.at("mask_values").get<std::vector<int>>();
+            if (m.mask_values.size() != m.class_names.size())
+                PFCE_THROW(InputError, "checkpoint ", path, ": mask_values has ",
+                           m.mask_values.size(), " values for ", m.class_names.size(), " classes");
+            for (const int v : m.mask_values)
+                if (v < 0 || v > 255)
+                    PFCE_THROW(InputError, "checkpoint ", path, ": mask value ", v,
+                               " is not a pixel value (expected 0..255)");
+        }
         const nlohmann::json split = ck.meta.value("split", nlohmann::json::object());
         for (const char* part : {"train", "val", "test"})
             if (split.contains(part))

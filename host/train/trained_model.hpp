@@ -32,6 +32,9 @@ struct TrainedModel {
     std::vector<std::string> class_names;
     std::vector<std::array<std::uint8_t, 3>> class_colours;
     int clutter_class = -1;
+    // Each class's pixel value in the training dataset's masks, where it is not the class index
+    // (TrainInputs::mask_values); empty otherwise.
+    std::vector<int> mask_values;
     // The run's split by sample id ("train", "val", "test"); empty for checkpoints of older pfce.
     std::map<std::string, std::vector<std::string>> split_ids;
     nlohmann::json meta;  // the checkpoint's metadata

@@ -237,6 +237,7 @@ class TrainingRun {
                  {"data", in.data_meta}};
         // loss.alpha = "auto" stays "auto" in the config; the weights it resolved to are here.
         if (cfg.loss.alpha_auto) meta_["loss_alpha"] = loss_params_.alpha;
+        if (!in.mask_values.empty()) meta_["mask_values"] = in.mask_values;
         st_.best_value = worst_value();
         d_loss_ = backend.zeros({1}, DType::f32);
         loss_sum_ = backend.zeros({1}, DType::f32);
