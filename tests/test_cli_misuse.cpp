@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "data/image_io.hpp"
+#include "host/train/checkpoint.hpp"
 #include "tests/foreign_dataset.hpp"
 #include "tests/test_util.hpp"
 
@@ -118,10 +119,38 @@ TEST(CliMisuse, LabelSettingsThatContradictTheMaskDirectoryAreRefused) {
         EXPECT_EQ(t.status, 2) << c.flags << "\n" << t.output;
         for (const char* m : c.mentions) EXPECT_MESSAGE_HAS(t.output, m);
     }
-    // What agrees with the directory (or is left at its default) trains.
+    // What agrees with the directory (or is left at its default) trains, and the run records the
+    // directory's settings, not the defaults it never used.
     const test::CommandResult ok =
         test::run_pfce(train + " --label-kind sparse --points 7 --out " + root + "/ok");
     EXPECT_EQ(ok.status, 0) << ok.output;
+    const nlohmann::json labels = read_checkpoint(root + "/ok/last.ckpt").meta["config"]["labels"];
+    EXPECT_EQ(labels["kind"], "sparse");
+    EXPECT_EQ(labels["points"], nlohmann::json::array({7}));
+    EXPECT_EQ(labels["seed"], 2);
+    EXPECT_EQ(labels["scale_by_area"], false);  // pfce sample's default, not the config's
+}
+
+// A run started with relative paths records them absolute: evaluated (or resumed) from another
+// directory, it reads the data it trained on, not another dataset under the same relative name.
+TEST(CliMisuse, ARunFindsItsOwnDataFromAnotherDirectory) {
+    const std::string root = test::temp_dir("misuse_relative");
+    dataset(root + "/a/d1");
+    test::ForeignSpec three;
+    three.sizes = {{40, 32}, {40, 32}, {40, 32}};
+    dataset(root + "/b/d1", three);
+    const fs::path here = fs::current_path();
+    fs::current_path(root + "/a");
+    const test::CommandResult t = test::run_pfce("train --data d1 --out run" + kTiny);
+    fs::current_path(root + "/b");
+    const test::CommandResult e =
+        test::run_pfce("eval --checkpoint " + root + "/a/run/last.ckpt --split all --json -q");
+    fs::current_path(here);
+    ASSERT_EQ(t.status, 0) << t.output;
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_EQ(json_int(e.output, "images"), 8) << e.output;
+    const nlohmann::json data = read_checkpoint(root + "/a/run/last.ckpt").meta["config"]["data"];
+    EXPECT_TRUE(fs::path(data["root"].get<std::string>()).is_absolute()) << data.dump();
 }
 
 TEST(CliMisuse, ResumeAllowsWhatDoesNotChangeTheResultAndNamesWhatDoes) {

@@ -3,6 +3,7 @@
 // not leak into "test"); a table, or JSON with --json. Images of any size are evaluated in sliding
 // windows.
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
 #include <string>
 
@@ -19,6 +20,8 @@
 namespace pfce::cli {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct EvalArgs {
     std::string checkpoint, data, split = "test", labels, device = "auto";
     int batch_size = 0, window = 0;
@@ -31,6 +34,27 @@ std::string names(const std::vector<std::string>& v) {
     return s;
 }
 
+// The dataset a checkpoint was trained on. Runs record their config's paths absolute, but older
+// runs and suites kept them as given, relative to the directory training ran in: then the
+// absolute root the run recorded beside them (data.root of its metadata) is what it read, not
+// whatever lies under the same relative name here.
+std::string trained_data_root(const TrainedModel& m, const std::string& checkpoint) {
+    const std::string stored = m.config.data.root;
+    std::string recorded;
+    if (m.meta.contains("data") && m.meta.at("data").is_object())
+        recorded = m.meta.at("data").value("root", std::string());
+    std::error_code ec;
+    const bool use_recorded = !fs::path(stored).is_absolute() && fs::path(recorded).is_absolute() &&
+                              fs::is_directory(recorded, ec);
+    const std::string root = use_recorded ? recorded : stored;
+    if (!fs::is_directory(root, ec))
+        PFCE_THROW(InputError, "checkpoint ", checkpoint, " was trained on ",
+                   recorded.empty() ? stored : recorded,
+                   stored != recorded && !recorded.empty() ? " (data.root \"" + stored + "\")" : "",
+                   ", which is not a directory here: name the dataset with --data");
+    return root;
+}
+
 void run_eval(const EvalArgs& a) {
     if (a.batch_size < 0 || a.window < 0 || (a.window > 0 && a.window < 16))
         PFCE_THROW(InputError,
@@ -38,7 +62,10 @@ void run_eval(const EvalArgs& a) {
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     DataSettings d = m.config.data;
-    if (!a.data.empty()) d.root = a.data;
+    if (!a.data.empty())
+        d.root = a.data;
+    else
+        d.root = trained_data_root(m, a.checkpoint);
     d.source = "dataset";  // evaluation never generates data
     const Dataset ds = Dataset::open(d.root, dataset_options(d));
     std::vector<std::string> dataset_classes;

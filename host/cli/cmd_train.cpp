@@ -43,6 +43,7 @@ void run_train(const TrainArgs& a) {
         std::printf("%s", to_toml_text(cfg).c_str());
         return;
     }
+    make_paths_absolute(cfg);
 
     const StopSignals stop_signals;  // Ctrl-C / SIGTERM: save and exit 130
     auto backend = make_backend(cfg.run.device);

@@ -126,12 +126,14 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     for (std::size_t p : L.split.train) in.train_ids.push_back(L.ids[p]);
     for (std::size_t p : L.split.val) in.val_ids.push_back(L.ids[p]);
     for (std::size_t p : L.split.test) in.test_ids.push_back(L.ids[p]);
-    in.data_meta = {{"root", L.root},
-                    {"labels", lab.dir},
-                    {"experiment", e.id},
-                    {"suite", suite.file},
-                    {"train", in.train.size()},
-                    {"val", in.val.size()},
+    // Absolute, so that `pfce eval` of this checkpoint finds the data from any directory (the
+    // config keeps the suite's own paths: a moved suite resumes where it now is).
+    const auto absolute = [](const std::string& p) {
+        return p.empty() ? p : fs::absolute(p).lexically_normal().string();
+    };
+    in.data_meta = {{"root", absolute(L.root)},  {"labels", absolute(lab.dir)},
+                    {"experiment", e.id},        {"suite", suite.file},
+                    {"train", in.train.size()},  {"val", in.val.size()},
                     {"test", in.test_ids.size()}};
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
     const OptimizerSettings& o = cfg.optimizer;

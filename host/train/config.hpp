@@ -189,6 +189,11 @@ void validate(const Config& c, const std::string& source);
 // longer schedule (more epochs) is allowed. Each entry reads "key: stored -> given".
 std::vector<std::string> differing_result_keys(const Config& stored, const Config& given);
 
+// Every path key made absolute (against the working directory; empty ones stay empty), as a run
+// records its config: its checkpoint then names the files it trained on wherever `pfce eval` or
+// `pfce train --resume` runs, instead of whatever lies under the same relative name there.
+void make_paths_absolute(Config& c);
+
 // ---- resolved pieces ---------------------------------------------------------------------------
 
 OptimizerConfig optimizer_config(const Config& c);

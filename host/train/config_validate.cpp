@@ -160,6 +160,14 @@ void validate(const Config& c, const std::string& source) {
                 "a path that is valid UTF-8 (rename the file or directory)");
 }
 
+void make_paths_absolute(Config& c) {
+    for (const ConfigKey& k : config_keys())
+        if (k.is_path) {
+            const std::string p = k.get(c).get<std::string>();
+            if (!p.empty()) k.set(c, resolved(p));
+        }
+}
+
 std::vector<std::string> differing_result_keys(const Config& stored, const Config& given) {
     std::vector<std::string> out;
     for (const ConfigKey& k : config_keys()) {

@@ -142,7 +142,7 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
     return out;
 }
 
-void check_labels_dir_settings(const LabelSettings& l, const MaskDir& md) {
+void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md) {
     const LabelSettings defaults;
     const std::string kind = md.meta.value("kind", std::string("sparse"));
     auto refuse = [&](const char* key, const std::string& asked, const std::string& made) {
@@ -152,7 +152,11 @@ void check_labels_dir_settings(const LabelSettings& l, const MaskDir& md) {
                    " or make masks with it (pfce sample / pfce link)");
     };
     if (l.kind != defaults.kind && l.kind != kind) refuse("kind", l.kind, kind);
-    // The sampling and linking settings it records (a linked directory records its input's).
+    l.kind = kind;
+    // The sampling and linking settings it records (a linked directory records its input's). A
+    // setting that differs from its default and from the directory's is refused; the rest are
+    // taken from the directory, so the run's config (checkpoints, --print-config) says how its
+    // labels were made, not the defaults it never used.
     const nlohmann::json none;
     const nlohmann::json& link = md.meta.contains("link") ? md.meta["link"] : none;
     const nlohmann::json& sample =
@@ -165,14 +169,32 @@ void check_labels_dir_settings(const LabelSettings& l, const MaskDir& md) {
         const auto made = sample.value("points", std::vector<int>{});
         if (l.points != defaults.points && !made.empty() && made != l.points)
             refuse("points", nlohmann::json(l.points).dump(), nlohmann::json(made).dump());
+        if (!made.empty()) l.points = made;
+        if (sample.contains("scale_by_area")) {
+            const bool by_area = sample.value("scale_by_area", defaults.scale_by_area);
+            if (l.scale_by_area != defaults.scale_by_area && by_area != l.scale_by_area)
+                refuse("scale_by_area", l.scale_by_area ? "true" : "false",
+                       by_area ? "true" : "false");
+            l.scale_by_area = by_area;
+        }
         const auto seed = sample.value("seed", std::uint64_t{0});
         if (l.seed != defaults.seed && seed != l.seed)
             refuse("seed", std::to_string(l.seed), std::to_string(seed));
+        l.seed = seed;
     }
     if (link.is_object() && link.contains("radius")) {
         const int made = link.value("radius", 0);
         if (l.radius != defaults.radius && made != l.radius)
             refuse("radius", std::to_string(l.radius), std::to_string(made));
+        l.radius = made;
+        const std::string conflict = link.value("conflict", defaults.conflict);
+        if (l.conflict != defaults.conflict && conflict != l.conflict)
+            refuse("conflict", l.conflict, conflict);
+        l.conflict = conflict;
+        const double step = link.value("max_color_step", defaults.max_color_step);
+        if (l.max_color_step != defaults.max_color_step && step != l.max_color_step)
+            refuse("max_color_step", std::to_string(l.max_color_step), std::to_string(step));
+        l.max_color_step = step;
     }
 }
 
@@ -242,8 +264,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
         const MaskDir md = open_mask_dir(labels);
         in.label_kind = md.meta.value("kind", std::string("sparse"));
         if (!cfg.labels.dir.empty()) {
-            check_labels_dir_settings(cfg.labels, md);
-            cfg.labels.kind = in.label_kind;
+            adopt_labels_dir_settings(cfg.labels, md);
         }
     }
     in.train = load_samples(ds, split.train, labels);

@@ -64,9 +64,11 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
 std::string training_labels_dir(Backend& backend, const Config& cfg, const Dataset& ds);
 
 // A run given a mask directory (labels.dir) trains on it as it is: a label setting that asks for
-// something else than the directory records (labels.kind, points, seed, radius, when set away from
-// their defaults) is an InputError naming the key, both values and the directory, not ignored.
-void check_labels_dir_settings(const LabelSettings& l, const MaskDir& md);
+// something else than the directory records (labels.kind, points, scale_by_area, seed, radius,
+// conflict, max_color_step, when set away from their defaults) is an InputError naming the key,
+// both values and the directory, not ignored; the others take the directory's values, so the run
+// records how its labels were made.
+void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md);
 
 // Without crops every training image must have one size: InputError naming two samples that
 // differ (ids and sizes) and the crop option that trains on them all.
