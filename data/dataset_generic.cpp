@@ -104,6 +104,11 @@ GenericSpec parse_spec(const fs::path& toml_path) {
     for (const toml::node& n : *names) {
         const auto s = n.value<std::string>();
         if (!s || !n.is_string()) PFCE_THROW(InputError, file, ": classes.names must hold strings");
+        if (s->empty()) PFCE_THROW(InputError, file, ": classes.names holds an empty name");
+        // Reports, metrics and checkpoints name classes: two alike could not be told apart.
+        if (std::find(spec.names.begin(), spec.names.end(), *s) != spec.names.end())
+            PFCE_THROW(InputError, file, ": class name \"", *s,
+                       "\" appears twice in classes.names (expected one name per class)");
         spec.names.push_back(*s);
     }
     if (spec.names.size() > 32)

@@ -263,6 +263,30 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
     EXPECT_MESSAGE_HAS(tr.output, "tile_3.png");
 }
 
+// Settings that were taken quietly and meant something else (second hostile-user probe).
+TEST(CliMisuse, QuietlyTakenSettingsAreRefusedNamingTheValue) {
+    const std::string root = test::temp_dir("misuse_quiet");
+    const auto fd = dataset(root + "/data");
+    // --points beside --points-per-class used to be ignored.
+    const test::CommandResult pp = test::run_pfce("sample --data " + fd.root + " --out " + root +
+                                                  "/s --points 5 --points-per-class 1,2,3,4");
+    EXPECT_NE(pp.status, 0) << pp.output;
+    EXPECT_MESSAGE_HAS(pp.output, "--points");
+    EXPECT_FALSE(fs::exists(root + "/s"));
+    // Two classes of one name could not be told apart in any metric.
+    std::string toml = file_text(fd.root + "/dataset.toml");
+    toml.replace(toml.find("\"tree\""), 6, "\"road\"");
+    std::ofstream(fd.root + "/dataset.toml") << toml;
+    const test::CommandResult dup = test::run_pfce("data stats " + fd.root);
+    EXPECT_EQ(dup.status, 2) << dup.output;
+    EXPECT_MESSAGE_HAS(dup.output, "class name \"road\" appears twice");
+    // A suite's name becomes runs/<name>: a path there would write elsewhere.
+    std::ofstream(root + "/suite.toml") << "[suite]\nname = \"../x\"\nexperiments = []\n";
+    const test::CommandResult su = test::run_pfce("run " + root + "/suite.toml --device cpu");
+    EXPECT_EQ(su.status, 2) << su.output;
+    EXPECT_MESSAGE_HAS(su.output, "name = \"../x\"");
+}
+
 TEST(CliMisuse, KaggleNumbersOfAnyLengthAndMixedSizesNameTheSamples) {
     const std::string root = test::temp_dir("misuse_kaggle");
     fs::create_directories(root + "/k/patches/Images");

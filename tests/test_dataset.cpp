@@ -425,7 +425,7 @@ ignore = [0]
              {"values = [1]\n", "1 values for 2 classes"},
              {"values = [1, 1]\n", "the same value 1"},
              {"values = [1, 2]\nignore = [2]\n", "also the value of class 'b'"},
-             {"values = [1, 255]\n", "mask.values"},
+             {"values = [1, 256]\n", "mask.values"},
          }) {
         write_generic(dir, head + mask);
         const std::string msg =

@@ -56,9 +56,12 @@ std::string trained_data_root(const TrainedModel& m, const std::string& checkpoi
 }
 
 void run_eval(const EvalArgs& a) {
-    if (a.batch_size < 0 || a.window < 0 || (a.window > 0 && a.window < 16))
-        PFCE_THROW(InputError,
-                   "--batch-size and --window: expected positive values (window >= 16)");
+    if (a.batch_size < 0)
+        PFCE_THROW(InputError, "--batch-size ", a.batch_size,
+                   ": expected a positive batch (or leave it out: the run's batch size)");
+    if (a.window < 0 || (a.window > 0 && a.window < 16))
+        PFCE_THROW(InputError, "--window ", a.window,
+                   ": expected a side of at least 16 pixels (or leave it out: the run's window)");
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     DataSettings d = m.config.data;

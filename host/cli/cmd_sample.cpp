@@ -113,11 +113,13 @@ const bool registered = register_command(
             ->required();
         sub.add_option("--out", f->out, "mask directory to write (<id>.png + masks.json)")
             ->required();
-        sub.add_option("--points", f->points,
-                       "points per class and image (at 300x300 with --scale-by-area)")
-            ->capture_default_str();
+        CLI::Option* points =
+            sub.add_option("--points", f->points,
+                           "points per class and image (at 300x300 with --scale-by-area)")
+                ->capture_default_str();
         sub.add_option("--points-per-class", f->per_class,
-                       "per-class counts instead, e.g. 500,500,500,500,500,500");
+                       "per-class counts instead, e.g. 500,500,500,500,500,500")
+            ->excludes(points);
         sub.add_option("--seed", f->seed, "sampling seed")
             ->check(non_negative_integer())
             ->capture_default_str();

@@ -120,6 +120,11 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
     const std::string ssrc = path + " [suite]";
     check_keys(*st, {"name", "description", "experiments", "grid_images"}, ssrc);
     s.name = get_string(*st, "name", fs::path(path).stem().string(), ssrc);
+    // The name is a directory of runs/ (runs/<name>): one plain component, never a path.
+    if (s.name.empty() || s.name == "." || s.name == ".." ||
+        s.name.find_first_of("/\\") != std::string::npos)
+        PFCE_THROW(InputError, ssrc, ": name = \"", s.name,
+                   "\": expected a plain name (it becomes the directory runs/<name>)");
     s.description = get_string(*st, "description", "", ssrc);
     if (const toml::node* g = st->get("grid_images")) {
         if (!g->is_integer() || g->as_integer()->get() < 0 || g->as_integer()->get() > 64)
