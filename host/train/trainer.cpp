@@ -596,8 +596,10 @@ class TrainingRun {
         ck.meta["kernel_variants"] = kernel_choices_text(kernels_);  // every family, defaults too
         save_model_state(ck, backend_, net_);
         for (const StateRef& s : opt_.state()) ck.add(backend_, s.name, *s.value);
-        if (also_best) write_checkpoint(result_.best_checkpoint, ck);
+        // last.ckpt first: a full disk or a kill between the two leaves a run that --resume
+        // continues, never a best.ckpt without the last.ckpt to go on from.
         write_checkpoint(result_.last_checkpoint, ck);
+        if (also_best) write_checkpoint(result_.best_checkpoint, ck);
     }
 
     [[noreturn]] void diverged(const char* what, double value) {
