@@ -1,7 +1,7 @@
 // Misuse that used to give wrong results without a word, or messages that named nothing (issue:
 // hostile-user probe): stale splits in eval, masks of another dataset, other class names, resume
 // refusing harmless differences, finished runs, best.ckpt without validation, Ctrl-C/SIGTERM in
-// `pfce run`, non-UTF-8 paths, and the messages for odd inputs.
+// `pfce run`, non-UTF-8 paths, and the messages for odd inputs (split lists).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -255,4 +255,34 @@ TEST(CliMisuse, KaggleNumbersOfAnyLengthAndMixedSizesNameTheSamples) {
     EXPECT_MESSAGE_HAS(t.output, "Image_7 is 12x10");
     EXPECT_MESSAGE_HAS(t.output, "Image_" + n20);
     EXPECT_MESSAGE_HAS(t.output, "--crop-size");
+}
+
+// A split list must be a file naming samples: an empty one, or a directory, is refused naming it,
+// not read as an empty split (a training split "leaving no sample", a silently empty validation).
+TEST(CliMisuse, SplitListsThatNameNoSampleAreRefused) {
+    const std::string root = test::temp_dir("misuse_lists");
+    const auto fd = dataset(root + "/data");
+    std::ofstream(root + "/train.txt") << fd.ids[0] << "\n" << fd.ids[1] << "\n";
+    std::ofstream(root + "/empty.txt") << "# nothing yet\n\n";
+    fs::create_directories(root + "/adir");
+    const std::string train = "train --data " + fd.root + kTiny;
+    struct Case {
+        std::string flags, named, says;
+    };
+    const std::vector<Case> cases = {
+        {" --train-list " + root + "/empty.txt", root + "/empty.txt", "holds no sample ids"},
+        {" --train-list " + root + "/adir", root + "/adir", "is a directory"},
+        {" --train-list " + root + "/train.txt --val-list " + root + "/empty.txt",
+         root + "/empty.txt", "--val-list"},
+        {" --train-list " + root + "/train.txt --test-list " + root + "/adir", root + "/adir",
+         "--test-list"},
+    };
+    int k = 0;
+    for (const Case& c : cases) {
+        const test::CommandResult r =
+            test::run_pfce(train + c.flags + " --out " + root + "/r" + std::to_string(k++));
+        EXPECT_EQ(r.status, 2) << c.flags << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, c.named);
+        EXPECT_MESSAGE_HAS(r.output, c.says);
+    }
 }
