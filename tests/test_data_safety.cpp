@@ -252,3 +252,19 @@ TEST(DataSafety, AHugeLinkingRadiusIsClampedNotACrash) {
     for (const std::string& id : a.ids)
         EXPECT_EQ(read_mask_png(a, id, *a.palette).labels, read_mask_png(b, id, *b.palette).labels);
 }
+
+// A command refused for its arguments (or its device) leaves no output directory behind.
+TEST(DataSafety, ARefusedCommandCreatesNoOutputDirectory) {
+    const std::string root = test::temp_dir("safety_refused");
+    for (const char* bad : {" --count 0", " --size 5", " --count 3 --size 100000"}) {
+        const test::CommandResult r =
+            test::run_pfce("data synth --out " + root + "/dx" + std::string(bad));
+        EXPECT_EQ(r.status, 2) << bad << "\n" << r.output;
+        EXPECT_FALSE(fs::exists(root + "/dx")) << bad;
+    }
+    // No machine has a 100th GPU: refused as a missing one is, before OUT is claimed.
+    const test::CommandResult run = test::run_pfce("run --device cuda:99 --out " + root + "/sx8");
+    EXPECT_EQ(run.status, 2) << run.output;
+    EXPECT_MESSAGE_HAS(run.output, "--device cuda");
+    EXPECT_FALSE(fs::exists(root + "/sx8"));
+}
