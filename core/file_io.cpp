@@ -2,6 +2,7 @@
 #include "core/file_io.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -26,6 +27,71 @@ std::string temp_path_for(const std::string& path) {
     name += '_';
     name += std::to_string(counter.fetch_add(1));
     return (p.parent_path() / name).string();
+}
+
+bool is_temp_name(const std::string& name, long* pid) {
+    const std::size_t tmp = name.rfind(".tmp");
+    if (name.size() < 2 || name[0] != '.' || tmp == std::string::npos || tmp < 2) return false;
+    const std::size_t under = name.find('_', tmp + 4);
+    if (under == std::string::npos || under == tmp + 4 || under + 1 == name.size()) return false;
+    auto digits = [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i)
+            if (name[i] < '0' || name[i] > '9') return false;
+        return e - b <= 18;
+    };
+    if (!digits(tmp + 4, under) || !digits(under + 1, name.size())) return false;
+    if (pid) *pid = std::stol(name.substr(tmp + 4, under - tmp - 4));
+    return true;
+}
+
+namespace {
+
+// A temporary whose writer is gone: its PID names no process (or not a valid one).
+bool is_stale_temp(const fs::directory_entry& e) {
+    long pid = 0;
+    std::error_code ec;
+    if (!is_temp_name(e.path().filename().string(), &pid) || !e.is_regular_file(ec)) return false;
+    if (pid <= 0 || pid > 0x7FFFFFFF) return true;
+    return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+std::size_t remove_if_stale(const fs::directory_entry& e) {
+    std::error_code ec;
+    return is_stale_temp(e) && fs::remove(e.path(), ec) ? 1 : 0;
+}
+
+}  // namespace
+
+std::size_t remove_stale_temps(const std::string& dir, bool recursive) {
+    std::size_t n = 0;
+    std::error_code ec;
+    if (recursive) {
+        for (auto it = fs::recursive_directory_iterator(dir, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+            n += remove_if_stale(*it);
+    } else {
+        for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+             it.increment(ec))
+            n += remove_if_stale(*it);
+    }
+    return n;
+}
+
+std::size_t remove_stale_temps_of(const std::string& path) {
+    const fs::path p(path);
+    std::string prefix = ".";  // appended piecewise: GCC 12 warns (-Wrestrict, falsely) otherwise
+    prefix += p.filename().string();
+    prefix += ".tmp";
+    const fs::path parent = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+    std::size_t n = 0;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(parent, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.rfind(prefix, 0) == 0 && name.find('.', prefix.size()) == std::string::npos)
+            n += remove_if_stale(*it);
+    }
+    return n;
 }
 
 void commit_temp(const std::string& tmp, const std::string& path) {

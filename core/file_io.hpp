@@ -15,6 +15,16 @@ namespace pfce {
 // A unique temporary name in the directory of `path` (rename is atomic only within a file system;
 // pid + counter keep concurrent writers, threads or processes, apart).
 std::string temp_path_for(const std::string& path);
+// Whether `name` (a file name, no directory) is one temp_path_for makes: ".NAME.tmpPID_N". `pid`
+// receives its PID.
+bool is_temp_name(const std::string& name, long* pid = nullptr);
+// Removes the temporaries of temp_path_for (".NAME.tmpPID_N") that a process no longer running
+// left in `dir` (and below it when `recursive`): a writer killed mid-write (SIGKILL, power loss)
+// cannot remove its own. Nothing else is touched: not a file of another name, not the temporary of
+// a live process (kill(PID, 0) does not fail with ESRCH), not a directory. Returns how many.
+std::size_t remove_stale_temps(const std::string& dir, bool recursive = false);
+// The same for the temporaries of one target file `path` only (".<its name>.tmpPID_N" beside it).
+std::size_t remove_stale_temps_of(const std::string& path);
 // Flushes `tmp` to disk and renames it over `path`; removes `tmp` and throws SystemError on
 // failure.
 void commit_temp(const std::string& tmp, const std::string& path);

@@ -32,12 +32,17 @@ OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
     if (fs::exists(d, ec) && !fs::is_directory(d, ec))
         PFCE_THROW(InputError, flag, " ", dir, " is a file, not a directory");
     if (!fs::exists(d, ec)) {
-        fs::create_directories(d, ec);
+        std::error_code made;  // the reason create_directories failed, not a later call's
+        fs::create_directories(d, made);
         if (!fs::is_directory(d, ec))
-            PFCE_THROW(SystemError, "cannot create ", dir, ": ", ec.message());
+            PFCE_THROW(InputError, flag, " ", dir,
+                       ": cannot create this directory: ", (made ? made : ec).message());
     }
     std::vector<std::string> entries;
-    for (const auto& e : fs::directory_iterator(d, ec)) entries.push_back(e.path().filename());
+    for (const auto& e : fs::directory_iterator(d, ec)) {
+        const std::string name = e.path().filename();
+        if (!is_temp_name(name)) entries.push_back(name);  // a temporary says nothing of the owner
+    }
     if (ec) PFCE_THROW(InputError, "cannot list ", dir, ": ", ec.message());
     const bool complete = fs::exists(d / completion_file, ec);
     if (fs::exists(marker, ec)) {
@@ -45,10 +50,12 @@ OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
         if (have != kind)
             PFCE_THROW(InputError, flag, " ", dir, " holds pfce's ", have, ", not a ", kind,
                        "; choose another directory");
+        remove_stale_temps(dir, true);  // left by an earlier writer that was killed
         return complete ? OutputDirState::ours_complete : OutputDirState::ours_incomplete;
     }
     if (complete) {  // made by a pfce from before the marker: its completion file says it is ours
         write_file_atomically(marker.string(), kind + "\n");
+        remove_stale_temps(dir, true);
         return OutputDirState::ours_complete;
     }
     if (!entries.empty()) {
@@ -61,6 +68,7 @@ OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
                    " only into a new or empty directory or one holding its own ", kind, " (",
                    completion_file, "); choose another directory. --force does not change this.");
     }
+    remove_stale_temps(dir);  // only temporaries: a killed writer's (its marker's)
     write_file_atomically(marker.string(), kind + "\n");
     return OutputDirState::fresh;
 }

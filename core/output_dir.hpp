@@ -18,7 +18,10 @@ enum class OutputDirState {
 
 // Creates or checks `dir` for output of `kind` ("synthetic dataset", "masks"), whose completion
 // file `completion_file` (a name inside dir) is written last. InputError naming the directory and
-// what is in it when it holds anything else. `flag` names the option that chose the directory.
+// what is in it when it holds anything else; InputError with the system's reason (permission
+// denied, read-only file system) when it cannot be created. Temporaries that a killed pfce left
+// (file_io.hpp remove_stale_temps) are removed from a directory that is pfce's own, and alone do
+// not make a directory someone else's. `flag` names the option that chose the directory.
 OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
                                 const std::string& completion_file,
                                 const std::string& flag = "--out");

@@ -11,6 +11,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/parallel.hpp"
 #include "core/stopwatch.hpp"
@@ -216,6 +217,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         }
         if (prev && prev->meta.value("link", nlohmann::json()) == settings && prev->ids == md.ids) {
             r.reused = true;
+            remove_stale_temps(o.out_dir);  // a killed writer's, beside the complete masks
             const nlohmann::json s = prev->meta.value("link_stats", nlohmann::json::object());
             r.stats.points = s.value("points", std::int64_t{0});
             r.stats.pairs = s.value("pairs", std::int64_t{0});

@@ -99,6 +99,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
         const nlohmann::json made = md.meta.value("sample", nlohmann::json());
         if (md.format == 2 && made == settings && md.ids == ids) {
             r.reused = true;
+            remove_stale_temps(dir);  // a killed writer's, beside the complete masks
             r.labelled = md.meta.value("labelled_pixels", std::int64_t{0});
             r.pixels = md.meta.value("pixels", std::int64_t{0});
             const auto pc = md.meta.value("per_class", std::vector<std::int64_t>{});

@@ -1,7 +1,10 @@
 // Train/val/test splits: a Fisher-Yates shuffle driven by the counter-based RNG (so a seed gives
 // the same split on every machine), or explicit lists of sample ids. Each part is returned sorted.
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -40,14 +43,22 @@ Split make_split(std::size_t n, std::uint64_t seed, double train_frac, double va
 
 namespace {
 
-// Ids in `list` (one per line; blank lines and '#' comments skipped) -> sample indices.
-std::vector<std::size_t> read_list(const std::string& list,
+// Ids in `list` (one per line; blank lines and '#' comments skipped) -> sample indices. `key` is
+// the config key that named it (data.train_list). A list given must name at least one sample: an
+// empty split is asked for by leaving the list out, not by an empty file.
+std::vector<std::size_t> read_list(const std::string& list, const char* key,
                                    const std::map<std::string, std::size_t>& index,
                                    std::map<std::size_t, std::string>& owner) {
     std::vector<std::size_t> out;
     if (list.empty()) return out;
+    std::error_code ec;
+    if (std::filesystem::is_directory(list, ec))
+        PFCE_THROW(InputError, key, " ", list,
+                   " is a directory; expected a text file of sample ids, one per line");
     std::ifstream in(list);
-    if (!in) PFCE_THROW(InputError, "cannot open split list ", list);
+    if (!in)
+        PFCE_THROW(InputError, "cannot open split list ", list, " (", key,
+                   "): ", std::strerror(errno));
     std::string line;
     for (int line_no = 1; std::getline(in, line); ++line_no) {
         const auto b = line.find_first_not_of(" \t\r");
@@ -64,6 +75,11 @@ std::vector<std::size_t> read_list(const std::string& list,
                        o->second);
         out.push_back(it->second);
     }
+    if (in.bad()) PFCE_THROW(InputError, "cannot read split list ", list, " (", key, ")");
+    if (out.empty())
+        PFCE_THROW(InputError, key, " ", list,
+                   " holds no sample ids; expected one id per line (blank lines and # comments "
+                   "are skipped)");
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -76,9 +92,9 @@ Split split_from_lists(const Dataset& ds, const std::string& train_list,
     for (std::size_t i = 0; i < ds.size(); ++i) index.emplace(ds.sample(i).id, i);
     std::map<std::size_t, std::string> owner;
     Split s;
-    s.train = read_list(train_list, index, owner);
-    s.val = read_list(val_list, index, owner);
-    s.test = read_list(test_list, index, owner);
+    s.train = read_list(train_list, "--train-list (data.train_list)", index, owner);
+    s.val = read_list(val_list, "--val-list (data.val_list)", index, owner);
+    s.test = read_list(test_list, "--test-list (data.test_list)", index, owner);
     return s;
 }
 

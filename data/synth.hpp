@@ -27,6 +27,10 @@ struct SynthOptions {
     std::uint64_t seed = 0;
 };
 
+// InputError naming the value when `opts` cannot make a dataset (no directory, count < 1, size out
+// of 16..8192). prepare_synthetic_dataset checks this before it creates anything.
+void check_synth_options(const SynthOptions& opts);
+
 // Writes the dataset (parallel over images, atomic per file); `progress(done, total)` may be empty.
 // Low level: writes into opts.out_dir whatever it holds; commands use prepare_synthetic_dataset.
 void write_synthetic_dataset(const SynthOptions& opts,

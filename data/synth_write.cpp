@@ -23,9 +23,7 @@
 
 namespace pfce {
 
-void write_synthetic_dataset(const SynthOptions& opts,
-                             const std::function<void(int done, int total)>& progress) {
-    namespace fs = std::filesystem;
+void check_synth_options(const SynthOptions& opts) {
     if (opts.out_dir.empty())
         PFCE_THROW(InputError, "synthetic dataset: no output directory given");
     if (opts.count < 1)
@@ -33,6 +31,12 @@ void write_synthetic_dataset(const SynthOptions& opts,
     if (opts.size < 16 || opts.size > 8192)
         PFCE_THROW(InputError, "synthetic dataset: size ", opts.size,
                    " is out of range; expected 16..8192");
+}
+
+void write_synthetic_dataset(const SynthOptions& opts,
+                             const std::function<void(int done, int total)>& progress) {
+    namespace fs = std::filesystem;
+    check_synth_options(opts);
     const fs::path images = fs::path(opts.out_dir) / "patches" / "Images";
     const fs::path labels = fs::path(opts.out_dir) / "patches" / "Labels";
     std::error_code ec;
@@ -124,8 +128,7 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, bool force,
                        {"size", opts.size},
                        {"seed", opts.seed}};
     const std::string marker = (fs::path(opts.out_dir) / "synthetic.json").string();
-    if (opts.out_dir.empty())
-        PFCE_THROW(InputError, "synthetic dataset: no output directory given");
+    check_synth_options(opts);  // before the directory is claimed: a refusal leaves no trace
     const OutputDirState state =
         claim_output_dir(opts.out_dir, "synthetic dataset", "synthetic.json");
     if (state == OutputDirState::ours_complete) {

@@ -1,7 +1,7 @@
 // Misuse that used to give wrong results without a word, or messages that named nothing (issue:
 // hostile-user probe): stale splits in eval, masks of another dataset, other class names, resume
 // refusing harmless differences, finished runs, best.ckpt without validation, Ctrl-C/SIGTERM in
-// `pfce run`, non-UTF-8 paths, and the messages for odd inputs.
+// `pfce run` and `pfce predict`, non-UTF-8 paths, and the messages for odd inputs (split lists).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -308,4 +308,74 @@ TEST(CliMisuse, KaggleNumbersOfAnyLengthAndMixedSizesNameTheSamples) {
     EXPECT_MESSAGE_HAS(t.output, "Image_7 is 12x10");
     EXPECT_MESSAGE_HAS(t.output, "Image_" + n20);
     EXPECT_MESSAGE_HAS(t.output, "--crop-size");
+}
+
+// A split list must be a file naming samples: an empty one, or a directory, is refused naming it,
+// not read as an empty split (a training split "leaving no sample", a silently empty validation).
+TEST(CliMisuse, SplitListsThatNameNoSampleAreRefused) {
+    const std::string root = test::temp_dir("misuse_lists");
+    const auto fd = dataset(root + "/data");
+    std::ofstream(root + "/train.txt") << fd.ids[0] << "\n" << fd.ids[1] << "\n";
+    std::ofstream(root + "/empty.txt") << "# nothing yet\n\n";
+    fs::create_directories(root + "/adir");
+    const std::string train = "train --data " + fd.root + kTiny;
+    struct Case {
+        std::string flags, named, says;
+    };
+    const std::vector<Case> cases = {
+        {" --train-list " + root + "/empty.txt", root + "/empty.txt", "holds no sample ids"},
+        {" --train-list " + root + "/adir", root + "/adir", "is a directory"},
+        {" --train-list " + root + "/train.txt --val-list " + root + "/empty.txt",
+         root + "/empty.txt", "--val-list"},
+        {" --train-list " + root + "/train.txt --test-list " + root + "/adir", root + "/adir",
+         "--test-list"},
+    };
+    int k = 0;
+    for (const Case& c : cases) {
+        const test::CommandResult r =
+            test::run_pfce(train + c.flags + " --out " + root + "/r" + std::to_string(k++));
+        EXPECT_EQ(r.status, 2) << c.flags << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, c.named);
+        EXPECT_MESSAGE_HAS(r.output, c.says);
+    }
+}
+
+// Ctrl-C / SIGTERM stop predict between images: it exits 130, and every mask it wrote has its
+// overlay and is whole (no temporary left).
+TEST(CliMisuse, SigtermStopsPredictBetweenImages) {
+    const std::string root = test::temp_dir("misuse_predict_signal");
+    test::ForeignSpec spec;
+    spec.sizes.assign(4, {40, 32});
+    const auto fd = dataset(root + "/data", spec);
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root + "/run" + kTiny).status,
+              0);
+    // Many images, each large enough that predicting all of them takes a while.
+    const std::string many = root + "/many";
+    fs::create_directories(many);
+    const RgbImage img = test::random_rgb(512, 512, 3);
+    for (int i = 0; i < 60; ++i) write_png(many + "/im_" + std::to_string(i) + ".png", img);
+    const std::string out = root + "/pred";
+    const std::string cmd = test::pfce_binary() + " predict --checkpoint " + root +
+                            "/run/last.ckpt --input " + many + " --out " + out + " --device cpu";
+    // SIGTERM once the first image is done.
+    const std::string script = "bash -c '" + cmd + " > " + root + "/log 2>&1 & pid=$!; " +
+                               "for i in $(seq 1200); do grep -q \" -> \" " + root +
+                               "/log && break; sleep 0.02; done; kill -TERM $pid; "
+                               "wait $pid; echo rc=$? >> " +
+                               root + "/log'";
+    ASSERT_EQ(std::system(script.c_str()), 0);
+    const std::string log = file_text(root + "/log");
+    EXPECT_MESSAGE_HAS(log, "rc=130");
+    EXPECT_MESSAGE_HAS(log, "interrupted after");
+    int masks = 0;
+    for (const auto& e : fs::directory_iterator(out)) {
+        const std::string name = e.path().filename().string();
+        EXPECT_NE(name[0], '.') << "a temporary was left: " << name;
+        if (name.find("_overlay") != std::string::npos) continue;
+        ++masks;
+        EXPECT_TRUE(fs::exists(out + "/" + e.path().stem().string() + "_overlay.png")) << name;
+        EXPECT_NO_THROW(read_gray(e.path().string()));
+    }
+    EXPECT_GE(masks, 1);
+    EXPECT_LT(masks, 60) << "predict finished before the signal: the test needs more images";
 }

@@ -4,6 +4,8 @@
 // made a run's own checkpoints unreadable, and a linking radius that crashed the process.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
@@ -14,6 +16,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/output_dir.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "tests/foreign_dataset.hpp"
@@ -35,6 +38,52 @@ std::map<std::string, std::string> snapshot(const std::string& dir) {
 // A dataset a user brought: Kaggle layout, written without any pfce marker.
 std::string write_user_dataset(const std::string& root) {
     return test::write_synthetic(root, 6, 32, 77);
+}
+
+// The PID of a process that has exited (and been reaped): no process has it now.
+pid_t dead_pid() {
+    const pid_t pid = ::fork();
+    if (pid == 0) ::_exit(0);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    return pid;
+}
+
+// A temporary of temp_path_for's form for `target` beside it, as a writer with `pid` leaves it.
+std::string plant_temp(const std::string& target, pid_t pid, int n) {
+    const fs::path t(target);
+    const std::string p = (t.parent_path() / ("." + t.filename().string() + ".tmp" +
+                                              std::to_string(pid) + "_" + std::to_string(n)))
+                              .string();
+    std::ofstream(p) << "partial";
+    return p;
+}
+
+// `pfce args` where file permissions apply: root ignores them, so as root it runs as nobody
+// (setpriv); "" status -1 when that is not possible.
+test::CommandResult run_pfce_unprivileged(const std::string& args) {
+    if (::geteuid() != 0) return test::run_pfce(args);
+    test::CommandResult r;
+    if (std::system("command -v setpriv > /dev/null") != 0) return r;
+    const std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups \"" +
+                            test::pfce_binary() + "\" " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+    const int st = pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+// A directory nobody but root may write into (mode 0555).
+std::string read_only_dir(const std::string& path) {
+    fs::create_directories(path);
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                              fs::perms::group_exec | fs::perms::others_read |
+                              fs::perms::others_exec);
+    return path;
 }
 
 }  // namespace
@@ -251,4 +300,178 @@ TEST(DataSafety, AHugeLinkingRadiusIsClampedNotACrash) {
     const MaskDir a = open_mask_dir(root + "/l1"), b = open_mask_dir(root + "/l2");
     for (const std::string& id : a.ids)
         EXPECT_EQ(read_mask_png(a, id, *a.palette).labels, read_mask_png(b, id, *b.palette).labels);
+}
+
+// An output directory that cannot be made says why (the reason create_directories gave, not that
+// of a later check), and every path a command cannot use is named with what was expected, never a
+// bare "filesystem error".
+TEST(DataSafety, AnOutputThatCannotBeWrittenSaysWhyAndNamesThePath) {
+    const std::string root = test::temp_dir("safety_unwritable");
+    const std::string ro = read_only_dir(root + "/ro");
+    {  // In the process: as root, permissions apply only to another effective user.
+        const bool as_root = ::geteuid() == 0;
+        if (as_root) {
+            ASSERT_EQ(::seteuid(65534), 0);
+        }
+        std::string msg;
+        try {
+            claim_output_dir(ro + "/s", "masks", "masks.json");
+        } catch (const std::exception& e) {
+            msg = e.what();
+        }
+        if (as_root) {
+            ASSERT_EQ(::seteuid(0), 0);
+        }
+        EXPECT_MESSAGE_HAS(msg, "Permission denied");
+        EXPECT_MESSAGE_HAS(msg, ro + "/s");
+    }
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    for (const std::string& cmd :
+         {"sample --data " + fd.root + " --points 5 --out " + ro + "/s",
+          "train --data " + fd.root + " --out " + ro +
+              "/run --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu"}) {
+        const test::CommandResult r = run_pfce_unprivileged(cmd);
+        if (r.status == -1) GTEST_SKIP() << "cannot run pfce as another user (setpriv)";
+        EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "Permission denied");
+        EXPECT_MESSAGE_HAS(r.output, ro);
+        EXPECT_EQ(r.output.find("filesystem error"), std::string::npos) << r.output;
+    }
+    // A directory of images predicted into an existing file; a directory given as a checkpoint.
+    std::ofstream(root + "/afile") << "mine\n";
+    const test::CommandResult p =
+        test::run_pfce("predict --checkpoint " + root + "/none.ckpt --input " + fd.root +
+                       "/images --out " + root + "/afile --device cpu");
+    EXPECT_EQ(p.status, 2) << p.output;
+    EXPECT_MESSAGE_HAS(p.output, root + "/afile is a file");
+    EXPECT_MESSAGE_HAS(p.output, "must be a directory");
+    EXPECT_EQ(read_whole_file(root + "/afile"), "mine\n");
+    const test::CommandResult e =
+        test::run_pfce("eval --checkpoint " + root + "/data --data " + fd.root + " --device cpu");
+    EXPECT_EQ(e.status, 2) << e.output;
+    EXPECT_MESSAGE_HAS(e.output, root + "/data is a directory");
+    EXPECT_MESSAGE_HAS(e.output, "expected a checkpoint file");
+}
+
+// --out of `pfce train` is new, empty or an earlier run: a user's files, the dataset root and the
+// labels directory are refused (--force or not) before anything is written; a run is still
+// resumed and replaced as before.
+TEST(DataSafety, TrainWritesOnlyIntoANewDirectoryOrAnEarlierRun) {
+    const std::string root = test::temp_dir("safety_train_out");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const std::string tiny = " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu";
+    const std::string train = "train --data " + fd.root + tiny;
+    fs::create_directories(root + "/mine");
+    std::ofstream(root + "/mine/notes.txt") << "mine\n";
+    const auto mine = snapshot(root + "/mine");
+    for (const char* force : {"", " --force"}) {
+        const test::CommandResult r = test::run_pfce(train + " --out " + root + "/mine" + force);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "notes.txt");
+        EXPECT_MESSAGE_HAS(r.output, "did not write");
+    }
+    // Sparse labels would be sampled into OUT/labels first: refused before that too.
+    const test::CommandResult sp =
+        test::run_pfce(train + " --label-kind sparse --points 5 --out " + root + "/mine");
+    EXPECT_EQ(sp.status, 2) << sp.output;
+    EXPECT_EQ(snapshot(root + "/mine"), mine);
+    EXPECT_FALSE(fs::exists(root + "/mine/labels"));
+
+    const auto data_before = snapshot(fd.root);
+    const test::CommandResult in_data = test::run_pfce(train + " --out " + fd.root + "/runs");
+    EXPECT_EQ(in_data.status, 2) << in_data.output;
+    EXPECT_MESSAGE_HAS(in_data.output, "inside the dataset root");
+    EXPECT_MESSAGE_HAS(in_data.output, fd.root + "/runs");
+    EXPECT_FALSE(fs::exists(fd.root + "/runs"));
+    EXPECT_EQ(snapshot(fd.root), data_before);
+
+    const std::string labels = root + "/sp";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + labels).status, 0);
+    const test::CommandResult in_labels = test::run_pfce(train + " --label-kind sparse --labels " +
+                                                         labels + " --out " + labels + "/run");
+    EXPECT_EQ(in_labels.status, 2) << in_labels.output;
+    EXPECT_MESSAGE_HAS(in_labels.output, "inside the labels directory " + labels);
+    EXPECT_FALSE(fs::exists(labels + "/run"));
+
+    // An earlier run, with its own label cache: --resume and --force work on it as before.
+    const std::string run = root + "/run";
+    const std::string sparse = train + " --label-kind sparse --points 5 --out " + run;
+    ASSERT_EQ(test::run_pfce(sparse).status, 0);
+    const test::CommandResult resume = test::run_pfce(sparse + " --resume");
+    EXPECT_EQ(resume.status, 0) << resume.output;
+    EXPECT_EQ(test::run_pfce(sparse + " --force").status, 0);
+    // An empty directory is a new one.
+    fs::create_directories(root + "/empty");
+    EXPECT_EQ(test::run_pfce(train + " --out " + root + "/empty").status, 0);
+}
+
+// A writer killed mid-write (SIGKILL) leaves its temporary: the next command that writes there
+// removes the temporaries of processes that are gone, and nothing else (not a live process's, not
+// a file of another name, not a temporary of a file the command does not write).
+TEST(DataSafety, TemporariesOfAKilledWriterAreRemovedAndNothingElse) {
+    const std::string root = test::temp_dir("safety_temps");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const pid_t gone = dead_pid(), alive = ::getpid();
+
+    // A mask directory: reused as it is, and rewritten after an interruption.
+    const std::string sp = root + "/sp";
+    const std::string sample = "sample --data " + fd.root + " --points 5 --out " + sp;
+    ASSERT_EQ(test::run_pfce(sample).status, 0);
+    const std::string stale = plant_temp(sp + "/tile_0.png", gone, 161);
+    const std::string live = plant_temp(sp + "/tile_1.png", alive, 3);
+    const test::CommandResult reused = test::run_pfce(sample);
+    EXPECT_EQ(reused.status, 0) << reused.output;
+    EXPECT_FALSE(fs::exists(stale));
+    EXPECT_TRUE(fs::exists(live));
+    fs::remove(live);
+    fs::remove(sp + "/masks.json");  // as a kill before it leaves the directory
+    const std::string stale2 = plant_temp(sp + "/tile_2.png", gone, 162);
+    const test::CommandResult again = test::run_pfce(sample);
+    EXPECT_EQ(again.status, 0) << again.output;
+    EXPECT_FALSE(fs::exists(stale2));
+    EXPECT_TRUE(fs::exists(sp + "/masks.json"));
+
+    // A run: its checkpoints' temporaries go when the run is resumed (or started over).
+    const std::string run = root + "/run";
+    const std::string train = "train --data " + fd.root + " --out " + run +
+                              " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu";
+    ASSERT_EQ(test::run_pfce(train).status, 0);
+    const std::string best_tmp = plant_temp(run + "/best.ckpt", gone, 7);
+    std::ofstream(run + "/.notes.tmp") << "not pfce's\n";
+    const test::CommandResult resume = test::run_pfce(train + " --resume");
+    EXPECT_EQ(resume.status, 0) << resume.output;
+    EXPECT_FALSE(fs::exists(best_tmp));
+    EXPECT_TRUE(fs::exists(run + "/.notes.tmp"));
+
+    // predict: the temporaries of the files it writes, after a --force rerun as without.
+    const std::string pred = root + "/pred";
+    const std::string predict = "predict --checkpoint " + run + "/last.ckpt --input " + fd.root +
+                                "/images --out " + pred + " --device cpu";
+    ASSERT_EQ(test::run_pfce(predict).status, 0);
+    const std::string mask_tmp = plant_temp(pred + "/tile_0.png", gone, 1);
+    const std::string overlay_tmp = plant_temp(pred + "/tile_0_overlay.png", gone, 2);
+    const std::string other_tmp = plant_temp(pred + "/elsewhere.png", gone, 3);
+    EXPECT_EQ(test::run_pfce(predict + " --force").status, 0);
+    EXPECT_FALSE(fs::exists(mask_tmp));
+    EXPECT_FALSE(fs::exists(overlay_tmp));
+    EXPECT_TRUE(fs::exists(other_tmp));  // not a file this predict writes
+}
+
+// A command refused for its arguments (or its device) leaves no output directory behind.
+TEST(DataSafety, ARefusedCommandCreatesNoOutputDirectory) {
+    const std::string root = test::temp_dir("safety_refused");
+    for (const char* bad : {" --count 0", " --size 5", " --count 3 --size 100000"}) {
+        const test::CommandResult r =
+            test::run_pfce("data synth --out " + root + "/dx" + std::string(bad));
+        EXPECT_EQ(r.status, 2) << bad << "\n" << r.output;
+        EXPECT_FALSE(fs::exists(root + "/dx")) << bad;
+    }
+    // No machine has a 100th GPU: refused as a missing one is, before OUT is claimed.
+    const test::CommandResult run = test::run_pfce("run --device cuda:99 --out " + root + "/sx8");
+    EXPECT_EQ(run.status, 2) << run.output;
+    EXPECT_MESSAGE_HAS(run.output, "--device cuda");
+    EXPECT_FALSE(fs::exists(root + "/sx8"));
 }

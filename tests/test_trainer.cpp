@@ -119,6 +119,25 @@ TEST(Trainer, AValidationSplitWithoutLabelledPixelsChoosesNothing) {
     }
 }
 
+// last.ckpt is written before best.ckpt: a failure (a full disk, a kill) between the two leaves a
+// run --resume continues, never a best.ckpt without its last.ckpt. Here last.ckpt cannot be
+// written (a directory is in its place), as a full disk fails a write.
+TEST(Trainer, BestCheckpointIsNeverWrittenWithoutTheLastOne) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, false);
+    const Config c = small_config(test::temp_dir("trainer_order") + "/run");
+    const std::string last = c.run.out + "/last.ckpt";
+    TrainOptions o = quiet_options();
+    o.stop_after_step = [&](std::int64_t) {  // before the first epoch's checkpoints
+        fs::create_directories(last + "/in-the-way");
+        return false;
+    };
+    EXPECT_THROW(train_unet(*b, c, in, o), SystemError);
+    EXPECT_FALSE(fs::exists(c.run.out + "/best.ckpt"));
+    for (const auto& e : fs::directory_iterator(c.run.out))  // and no temporary is left
+        EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+}
+
 TEST(Trainer, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
     auto b = test::cpu_backend();
     const TrainInputs in = synthetic_inputs(2, 32, false);

@@ -75,6 +75,23 @@ std::string cuda_runtime_version_string() {
 #endif
 }
 
+static void check_cuda_choice(int cuda_ordinal, int n) {
+    if (!cuda_compiled())
+        PFCE_THROW(InputError,
+                   "--device cuda: this pfce was built without CUDA (PFCE_CUDA=OFF); "
+                   "use --device cpu or rebuild with the CUDA toolkit");
+    if (n == 0)
+        PFCE_THROW(InputError, "--device cuda: no CUDA device is usable (",
+                   cuda_unavailable_reason(), "); use --device cpu or --device auto");
+    if (cuda_ordinal < 0 || cuda_ordinal >= n)
+        PFCE_THROW(InputError, "--device cuda:", cuda_ordinal, ": only ", n, " device(s) present");
+}
+
+void check_device(const std::string& choice_text) {
+    const DeviceChoice choice = parse_device_choice(choice_text);
+    if (choice == DeviceChoice::cuda) check_cuda_choice(ordinal_of(choice_text), cuda_devices());
+}
+
 std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal) {
     if (choice == DeviceChoice::cpu) {
         auto b = std::make_unique<CpuBackend>();
@@ -82,18 +99,7 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal) {
         return b;
     }
     const int n = cuda_devices();
-    if (choice == DeviceChoice::cuda) {
-        if (!cuda_compiled())
-            PFCE_THROW(InputError,
-                       "--device cuda: this pfce was built without CUDA (PFCE_CUDA=OFF); "
-                       "use --device cpu or rebuild with the CUDA toolkit");
-        if (n == 0)
-            PFCE_THROW(InputError, "--device cuda: no CUDA device is usable (",
-                       cuda_unavailable_reason(), "); use --device cpu or --device auto");
-        if (cuda_ordinal < 0 || cuda_ordinal >= n)
-            PFCE_THROW(InputError, "--device cuda:", cuda_ordinal, ": only ", n,
-                       " device(s) present");
-    }
+    if (choice == DeviceChoice::cuda) check_cuda_choice(cuda_ordinal, n);
 #ifdef PFCE_HAVE_CUDA
     if (n > 0) {
         auto b = std::make_unique<CudaBackend>(cuda_ordinal);

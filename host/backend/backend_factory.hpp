@@ -16,6 +16,9 @@ enum class DeviceChoice { automatic, cpu, cuda };
 DeviceChoice parse_device_choice(const std::string& text);  // "auto" | "cpu" | "cuda[:N]"
 std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal = 0);
 std::unique_ptr<Backend> make_backend(const std::string& choice_text);
+// The checks of make_backend(choice_text) without making one (InputError for a choice that is not
+// one, or cuda where no device is usable): commands run it before they create any output.
+void check_device(const std::string& choice_text);
 
 // What this build and machine offer (for `pfce doctor` and GPU-test skipping).
 bool cuda_compiled();

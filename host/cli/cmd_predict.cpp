@@ -5,7 +5,8 @@
 // that dataset) and whose colours are the class colours: PNG, or
 // TIFF, which keeps a GeoTIFF input's georeference so the prediction lands on the map where its
 // image was. An overlay (<stem>_overlay.png) blends the mask over the image. Nothing is written
-// over an existing file without --force, and never over an input.
+// over an existing file without --force, and never over an input. Ctrl-C or SIGTERM stops between
+// images (every mask and overlay written is whole) and exits with 130.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,7 @@
 
 #include "core/file_io.hpp"
 #include "core/log.hpp"
+#include "core/stop_signal.hpp"
 #include "data/image_io.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
@@ -94,6 +96,10 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
     if (fs::exists(a.out, ec) && fs::equivalent(a.out, a.input, ec))
         PFCE_THROW(InputError, "--out ", a.out,
                    " is the input directory; write predictions elsewhere");
+    if (fs::exists(a.out, ec) && !fs::is_directory(a.out, ec))
+        PFCE_THROW(InputError, "--out ", a.out, " is a file; --input ", a.input,
+                   " is a directory of images, so --out must be a directory (new or existing) "
+                   "for their masks and overlays");
     for (const fs::path& in : inputs) {
         const bool tif =
             a.format == "tif" || (a.format == "auto" && !read_georeference(in.string()).empty());
@@ -132,6 +138,8 @@ void run_predict(const PredictArgs& a) {
     for (const Job& j : jobs)
         for (const std::string& p : {j.mask, j.overlay}) check_output_file(p, a.force, inputs);
 
+    // Ctrl-C / SIGTERM: stop between images (the image in hand is finished first) and exit 130.
+    const StopSignals stop_signals;
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     // Every input is read (its header) and sized before the first output is written, so a bad
@@ -150,7 +158,14 @@ void run_predict(const PredictArgs& a) {
     // for a directory of inputs as for one mask file).
     for (const Job& j : jobs) {
         const fs::path parent = fs::path(j.mask).parent_path();
-        if (!parent.empty()) fs::create_directories(parent);
+        std::error_code ec;
+        if (!parent.empty()) fs::create_directories(parent, ec);
+        if (!parent.empty() && !fs::is_directory(parent))
+            PFCE_THROW(InputError, "--out ", a.out, ": cannot create the directory ",
+                       parent.string(), " for ", j.mask, ": ",
+                       ec ? ec.message() : "a file of that name is in the way");
+        // The temporaries of a predict killed while writing these outputs (never another file).
+        for (const std::string& p : {j.mask, j.overlay}) remove_stale_temps_of(p);
     }
     SlidingWindow sw;
     sw.window = a.window > 0 ? a.window : eval_options(m.config).window;
@@ -170,7 +185,15 @@ void run_predict(const PredictArgs& a) {
     }
     std::vector<std::int64_t> total(m.class_colours.size(), 0);
     std::int64_t pixels = 0;
+    std::size_t done = 0;
     for (const Job& j : jobs) {
+        if (stop_requested()) {  // between images: every output written so far is complete
+            std::printf(
+                "interrupted after %zu of %zu image(s); the masks written are complete "
+                "(predict the rest with --force, or leave out the inputs done)\n",
+                done, jobs.size());
+            throw CLI::RuntimeError(130);
+        }
         const RgbImage img = read_rgb(j.input, m.config.data.max_pixels);
         const LabelMap pred = predict_sliding(*backend, *m.net, img, m.stats, sw);
         RgbImage overlay(img.width, img.height);
@@ -197,8 +220,10 @@ void run_predict(const PredictArgs& a) {
         write_png(j.overlay, overlay);
         std::printf("%s -> %s (%dx%d%s)\n", j.input.c_str(), j.mask.c_str(), img.width, img.height,
                     tif && !geo.empty() ? (", " + geo.describe()).c_str() : "");
+        std::fflush(stdout);  // each line as its image is done (a log, a watcher)
         for (std::size_t c = 0; c < counts.size(); ++c) total[c] += counts[c];
         pixels += static_cast<std::int64_t>(pred.labels.size());
+        ++done;
     }
     std::printf("%zu image(s), %lld pixels:\n", jobs.size(), static_cast<long long>(pixels));
     for (std::size_t c = 0; c < total.size(); ++c)

@@ -45,12 +45,15 @@ void run_train(const TrainArgs& a) {
     }
     make_paths_absolute(cfg);
 
-    const StopSignals stop_signals;  // Ctrl-C / SIGTERM: save and exit 130
-    auto backend = make_backend(cfg.run.device);
-    const TrainInputs inputs = load_train_inputs(*backend, cfg);
     TrainOptions opts;
     opts.resume = a.resume;
     opts.force = a.force;
+    // Before anything is written (the labels a run samples go into OUT/labels): OUT is new, empty
+    // or an earlier run, and lies outside the dataset and the labels it trains on.
+    check_run_dir(cfg, opts);
+    const StopSignals stop_signals;  // Ctrl-C / SIGTERM: save and exit 130
+    auto backend = make_backend(cfg.run.device);
+    const TrainInputs inputs = load_train_inputs(*backend, cfg);
     const TrainResult r = train_unet(*backend, cfg, inputs, opts);
     if (r.interrupted || stop_requested()) {
         std::printf(

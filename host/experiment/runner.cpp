@@ -140,9 +140,11 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     // results.json from before the marker). A directory of anything else -- a user's files,
     // another suite's run -- is refused, --force or not: --force reruns experiments, it does not
     // replace what pfce did not write.
-    check_only(suite, opts);  // a mistyped --only claims nothing
-    claim_output_dir(sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
+    // Everything that can be refused without writing is refused before OUT is claimed.
+    check_only(suite, opts);    // a mistyped --only claims nothing
+    check_device(opts.device);  // nor does a device this machine does not have
     const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
+    claim_output_dir(sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
     std::vector<Plan> plans = plan_runs(suite, data, opts, sum.out_dir, sum);
     const int to_run = static_cast<int>(
         std::count_if(plans.begin(), plans.end(), [](const Plan& p) { return p.run; }));

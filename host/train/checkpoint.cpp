@@ -123,10 +123,19 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        PFCE_THROW(InputError, "checkpoint ", path,
+                   " is a directory; expected a checkpoint file (a run's last.ckpt or best.ckpt)");
     std::ifstream f(path, std::ios::binary);
-    if (!f) PFCE_THROW(InputError, "cannot open checkpoint ", path);
-    std::vector<std::uint8_t> buf((std::istreambuf_iterator<char>(f)),
-                                  std::istreambuf_iterator<char>());
+    if (!f) PFCE_THROW(InputError, "cannot open checkpoint ", path, ": ", std::strerror(errno));
+    std::vector<std::uint8_t> buf;
+    try {  // a read error surfaces as an exception from the stream buffer, naming no file
+        buf.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    } catch (const std::exception& e) {
+        PFCE_THROW(InputError, "cannot read checkpoint ", path, ": ", e.what());
+    }
+    if (f.bad()) PFCE_THROW(InputError, "cannot read checkpoint ", path);
     constexpr std::size_t kMinSize = sizeof kMagic + 4 + 8 + 4 + 8;
     if (buf.size() < kMinSize)
         PFCE_THROW(InputError, "checkpoint ", path, ": truncated (", buf.size(), " bytes)");

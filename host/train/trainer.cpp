@@ -249,28 +249,22 @@ class TrainingRun {
         for (Parameter* p : params_) grads_.push_back(&p->grad);
     }
 
-    // Refuses to start over an earlier run without --force (every file of a run is a result).
+    // Checks OUT (check_run_dir), creates it and clears what a killed run left: temporaries, and
+    // with --force the earlier run's files.
     void claim_output_dir() {
+        check_run_dir(cfg_, opts_);
         std::error_code ec;
-        if (fs::exists(cfg_.run.out, ec) && !fs::is_directory(cfg_.run.out, ec))
-            PFCE_THROW(
-                InputError, "run.out ", cfg_.run.out,
-                " is a file, not a directory (a run writes checkpoints and metrics into it)");
-        fs::create_directories(cfg_.run.out);
+        fs::create_directories(cfg_.run.out, ec);
+        if (!fs::is_directory(cfg_.run.out))
+            PFCE_THROW(InputError, "--out ", cfg_.run.out,
+                       ": cannot create this directory: ", ec.message());
+        remove_stale_temps(cfg_.run.out);  // a checkpoint's or metrics' of a killed run
         if (opts_.resume) return;
-        std::string found;
         for (const std::string& f :
-             {result_.last_checkpoint, result_.best_checkpoint, result_.metrics_path})
-            if (fs::exists(f))
-                found += (found.empty() ? "" : ", ") + fs::path(f).filename().string();
-        if (!found.empty() && !opts_.force)
-            PFCE_THROW(InputError, "output directory ", cfg_.run.out, " already holds a run (",
-                       found, "): --resume to continue it",
-                       fs::exists(result_.last_checkpoint) ? "" : " (not possible: no last.ckpt)",
-                       ", --force to start over, or choose another --out");
-        for (const std::string& f :
-             {result_.last_checkpoint, result_.best_checkpoint, result_.metrics_path})
-            fs::remove(f);
+             {result_.last_checkpoint, result_.best_checkpoint, result_.metrics_path}) {
+            fs::remove(f, ec);
+            if (ec) PFCE_THROW(SystemError, "cannot remove ", f, ": ", ec.message());
+        }
     }
 
     // Loads OUT/last.ckpt. False when the run has already done all its epochs (result filled from
@@ -596,8 +590,10 @@ class TrainingRun {
         ck.meta["kernel_variants"] = kernel_choices_text(kernels_);  // every family, defaults too
         save_model_state(ck, backend_, net_);
         for (const StateRef& s : opt_.state()) ck.add(backend_, s.name, *s.value);
-        if (also_best) write_checkpoint(result_.best_checkpoint, ck);
+        // last.ckpt first: a full disk or a kill between the two leaves a run that --resume
+        // continues, never a best.ckpt without the last.ckpt to go on from.
         write_checkpoint(result_.last_checkpoint, ck);
+        if (also_best) write_checkpoint(result_.best_checkpoint, ck);
     }
 
     [[noreturn]] void diverged(const char* what, double value) {
@@ -661,7 +657,59 @@ class TrainingRun {
     std::chrono::steady_clock::time_point epoch_start_;
 };
 
+// Whether `dir` is a run's label cache (training_labels_dir: OUT/labels/sparse, .../linked).
+bool is_label_cache(const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return false;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name != "sparse" && name != "linked" && !is_temp_name(name)) return false;
+    }
+    return !ec;
+}
+
 }  // namespace
+
+void check_run_dir(const Config& cfg, const TrainOptions& opts) {
+    const std::string& out = cfg.run.out;
+    if (out.empty()) PFCE_THROW(InputError, "--out \"\": expected the run's directory");
+    std::error_code ec;
+    if (fs::exists(out, ec) && !fs::is_directory(out, ec))
+        PFCE_THROW(InputError, "--out ", out,
+                   " is a file, not a directory (a run writes checkpoints and metrics into it)");
+    if (!cfg.data.root.empty() && path_is_inside(out, cfg.data.root))
+        PFCE_THROW(InputError, "--out ", out, " is inside the dataset root ", cfg.data.root,
+                   ": a run's checkpoints, metrics and labels would be mixed into the dataset; "
+                   "choose an --out outside it");
+    if (!cfg.labels.dir.empty() && path_is_inside(out, cfg.labels.dir))
+        PFCE_THROW(InputError, "--out ", out, " is inside the labels directory ", cfg.labels.dir,
+                   " (labels.dir): choose an --out outside it");
+    if (!fs::is_directory(out, ec)) return;  // a new directory
+    const fs::path o(out);
+    std::string found, other;
+    std::size_t n_other = 0;
+    for (const auto& e : fs::directory_iterator(o, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name == "last.ckpt" || name == "best.ckpt" || name == "metrics.jsonl")
+            found += (found.empty() ? "" : ", ") + name;
+        else if (!is_temp_name(name) && !(name == "labels" && is_label_cache(e.path())) &&
+                 ++n_other <= 3)
+            other += (other.empty() ? "" : ", ") + name;
+    }
+    if (ec) PFCE_THROW(InputError, "cannot list --out ", out, ": ", ec.message());
+    // A run is recognised by its files; a directory of anything else is not pfce's to fill.
+    if (found.empty() && n_other > 0)
+        PFCE_THROW(InputError, "--out ", out, " already holds files pfce did not write (", other,
+                   n_other > 3 ? ", ..." : "", "; ", n_other,
+                   " entries). A run writes its checkpoints, metrics.jsonl and labels/ only into "
+                   "a new or empty directory or one holding an earlier run (last.ckpt, best.ckpt, "
+                   "metrics.jsonl); choose another directory. --force does not change this.");
+    if (opts.resume || found.empty() || opts.force) return;
+    const bool has_last = fs::exists(o / "last.ckpt", ec);
+    PFCE_THROW(InputError, "output directory ", out, " already holds a run (", found,
+               "): --resume to continue it", has_last ? "" : " (not possible: no last.ckpt)",
+               ", --force to start over, or choose another --out");
+}
 
 Config config_of_run(const std::string& out_dir) {
     const std::string path = (fs::path(out_dir) / "last.ckpt").string();

@@ -59,6 +59,13 @@ struct TrainResult {
 TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& inputs,
                        const TrainOptions& opts = {});
 
+// Refuses (InputError naming the paths) a run.out that is a file, lies inside the dataset root or
+// labels.dir, holds files that are not a run's (a run is recognised by last.ckpt, best.ckpt or
+// metrics.jsonl; its label cache OUT/labels and temporaries count as its own), or holds a run when
+// neither --resume nor --force was given. Creates and removes nothing: `pfce train` calls it
+// before writing anything, and train_unet again before it claims the directory.
+void check_run_dir(const Config& cfg, const TrainOptions& opts);
+
 // The config stored in OUT/last.ckpt (for `pfce train --resume` without a config file).
 Config config_of_run(const std::string& out_dir);
 
