@@ -202,6 +202,18 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         PFCE_THROW(InputError, "--out ", o.out_dir, " is the input --in ", o.in_dir,
                    ": linking writes a new mask directory");
     const MaskDir md = open_mask_dir(o.in_dir);
+    // Linking reads every labelled pixel as a point: the labelled pixels of linked masks (whole
+    // segments) would become millions of points and pairs, and purity would fall. Older sparse
+    // directories record no kind.
+    const std::string in_kind = md.meta.value("kind", std::string("sparse"));
+    if (in_kind != "sparse")
+        PFCE_THROW(InputError, "--in ", o.in_dir, " holds ", in_kind,
+                   " masks (masks.json \"kind\": \"", in_kind,
+                   "\"), expected sparse ones: link takes the sparse masks of pfce sample",
+                   md.meta.contains("linked_from") && md.meta["linked_from"].is_string()
+                       ? " (these were linked from " + md.meta["linked_from"].get<std::string>() +
+                             "; link that directory)"
+                       : std::string());
     const nlohmann::json settings = link_settings_json(o.params, o.in_dir, md.meta);
     LinkDirResult r;
 
