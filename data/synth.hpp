@@ -32,6 +32,13 @@ struct SynthOptions {
 void write_synthetic_dataset(const SynthOptions& opts,
                              const std::function<void(int done, int total)>& progress = {});
 
+// How a synthetic dataset directory is recognised (core/output_dir): the kind its .pfce-output
+// marker names (written first) and its completion record, synthetic.json (the settings, written
+// last). A directory with the marker but without synthetic.json was interrupted while being
+// written.
+inline constexpr const char* kSynthOutputKind = "synthetic dataset";
+inline constexpr const char* kSynthCompletionFile = "synthetic.json";
+
 // The dataset of `opts` in opts.out_dir, written only where that is safe (core/output_dir): a new
 // or empty directory is filled, one already holding this very dataset (synthetic.json equal) is
 // reused, one holding another synthetic dataset is replaced only with `force`, and one holding

@@ -15,7 +15,9 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "data/image_io.hpp"
+#include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
+#include "host/train/train_data.hpp"
 #include "tests/foreign_dataset.hpp"
 #include "tests/test_util.hpp"
 
@@ -96,6 +98,40 @@ TEST(DataSafety, SyntheticDataIsReusedReplacedOnlyWithForce) {
         names.push_back(e.path().filename().string());
     std::sort(names.begin(), names.end());
     EXPECT_EQ(names, (std::vector<std::string>{"Image_0.tif", "Image_1.tif"}));
+}
+
+// A `pfce data synth` killed before synthetic.json (written last) leaves some of its images under
+// pfce's marker: every reader took them for a smaller dataset. Now the reader refuses it, saying it
+// was interrupted and how to write it again; `pfce run` (open_run_dataset) still writes it again.
+TEST(DataSafety, AnInterruptedSyntheticDatasetIsRefusedByReaders) {
+    const std::string root = test::temp_dir("safety_synth_killed");
+    const std::string out = root + "/synth";
+    ASSERT_EQ(test::run_pfce("data synth --out " + out + " --count 3 --size 32 --seed 2").status,
+              0);
+    fs::remove(out + "/synthetic.json");  // as a SIGKILL before the last write leaves it
+    fs::remove(out + "/patches/Images/Image_2.tif");
+    fs::remove(out + "/patches/Labels/Label_2.tif");
+    for (const std::string& cmd :
+         {"data stats " + out, "sample --data " + out + " --points 5 --out " + root + "/s"}) {
+        const test::CommandResult r = test::run_pfce(cmd);
+        EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, out);
+        EXPECT_MESSAGE_HAS(r.output, "interrupted while being written");
+        EXPECT_MESSAGE_HAS(r.output, "pfce data synth --out " + out);
+    }
+    EXPECT_FALSE(fs::exists(root + "/s/masks.json"));
+    // Only pfce's own synthetic output is judged by its marker: a user's Kaggle dataset has none.
+    EXPECT_EQ(Dataset::open(test::write_synthetic(root + "/user", 2, 32)).size(), 2u);
+
+    DataSettings d;
+    d.source = "synthetic";
+    d.root = out;
+    d.synthetic_count = 3;
+    d.synthetic_size = 32;
+    d.synthetic_seed = 2;
+    EXPECT_EQ(open_run_dataset(d).size(), 3u);  // written again, then read whole
+    EXPECT_TRUE(fs::exists(out + "/synthetic.json"));
+    EXPECT_EQ(test::run_pfce("data stats " + out).status, 0);
 }
 
 TEST(DataSafety, MasksAreNeverWrittenIntoAFolderOfOtherFiles) {
