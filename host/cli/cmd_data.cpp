@@ -107,7 +107,10 @@ void run_synth(const SynthFlags& f) {
     const SynthOptions& o = f.o;
     const auto start = std::chrono::steady_clock::now();
     Progress progress("synth", static_cast<std::size_t>(o.count));
-    if (prepare_synthetic_dataset(o, f.force, [&](int, int) { progress.tick(); })) {
+    // --force writes it again even over this very dataset: the way to repair one whose files were
+    // replaced (reuse checks that every file is there, not what each holds).
+    const SynthReplace replace = f.force ? SynthReplace::always : SynthReplace::never;
+    if (prepare_synthetic_dataset(o, replace, [&](int, int) { progress.tick(); })) {
         std::printf("%s already holds this synthetic dataset (%d images of %dx%d, seed %llu)\n",
                     o.out_dir.c_str(), o.count, o.size, o.size,
                     static_cast<unsigned long long>(o.seed));
@@ -314,7 +317,8 @@ void setup_data(CLI::App& sub) {
         ->check(non_negative_integer())
         ->capture_default_str();
     s->add_flag("--force", synth->force,
-                "replace another synthetic dataset in --out (never a directory of other files)");
+                "write the dataset again over another synthetic dataset, or this one (damaged), in "
+                "--out (never over a directory of other files)");
     s->callback([synth] { run_synth(*synth); });
 
     auto stats_dir = std::make_shared<std::string>();

@@ -53,7 +53,10 @@ Dataset open_run_dataset(const DataSettings& d, bool force) {
         so.size = d.synthetic_size;
         so.seed = d.synthetic_seed;
         int logged = 0;
-        const bool reused = prepare_synthetic_dataset(so, force, [&](int done, int total) {
+        // `pfce run --force` replaces another synthetic set or a damaged one; one whole and of
+        // these settings is reused (it is deterministic: writing it again would only cost time).
+        const SynthReplace replace = force ? SynthReplace::other_or_broken : SynthReplace::never;
+        const bool reused = prepare_synthetic_dataset(so, replace, [&](int done, int total) {
             if (done == 1)
                 log_info("data: generating ", total, " synthetic images of ", so.size, "x", so.size,
                          " (seed ", so.seed, ") into ", so.out_dir);
