@@ -17,6 +17,7 @@
 #include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
+#include "data/sparse_masks.hpp"
 
 namespace pfce {
 namespace fs = std::filesystem;
@@ -302,7 +303,12 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     r.data_root = ds ? root : std::string();
     // Format-2 mask directories record their classes; older ones fall back to Potsdam's.
     const Palette& palette = ds ? ds->palette() : md.palette ? *md.palette : potsdam_palette();
-    if (ds) check_mask_dir_classes(md, palette, root);
+    if (ds) {
+        check_mask_dir_classes(md, palette, root);
+        // Its dense masks score the purity and its colours steer edge-aware linking: say when
+        // they are not those the points were sampled from.
+        check_dense_labels_unchanged(md, *ds);
+    }
     std::unordered_map<std::string, std::size_t> index;
     if (ds)
         for (std::size_t i = 0; i < ds->size(); ++i) index.emplace(ds->sample(i).id, i);

@@ -21,6 +21,7 @@
 #include "data/dataset.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
+#include "data/sparse_masks.hpp"
 #include "data/synth.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
@@ -191,6 +192,7 @@ void run_stats(const std::string& dir, const DataFlags& flags) {
     if (is_mask_dir(dir)) {
         const MaskDir md = open_mask_dir(dir);
         const std::optional<Dataset> src = mask_source(md, flags);
+        if (src) check_dense_labels_unchanged(md, *src);
         const Palette& pal = src ? src->palette() : md.palette ? *md.palette : potsdam_palette();
         const Counts c = count_masks(md.ids.size(), "stats", [&](std::size_t i) {
             return read_mask_png(md, md.ids[i], pal);
@@ -270,6 +272,9 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DataFlags&
         ds = Dataset::open(dir, flags.options());
         if (!masks_dir.empty()) md = open_mask_dir(masks_dir);
     }
+    // The sheet shows the masks beside the dataset's images: say when they were sampled from
+    // other labels than the dataset's now.
+    if (md) check_dense_labels_unchanged(*md, *ds);
     check_output_file(f.out, f.force, {});
     for (const std::string& d : {ds->root(), md ? md->dir : std::string()})
         if (!d.empty() && path_is_inside(f.out, d))

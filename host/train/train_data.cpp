@@ -108,6 +108,9 @@ void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
                      ", which no longer exists; using them with ", ds.root(),
                      " (their classes and sample ids match)");
     }
+    // Masks sampled before the dataset's labels changed are labels of other images (a warning:
+    // the fingerprint moves with a touch too; data/sparse_masks).
+    check_dense_labels_unchanged(md, ds);
     std::vector<std::string> have = md.ids;
     std::sort(have.begin(), have.end());
     std::string missing;
