@@ -24,6 +24,12 @@ std::string read_marker(const fs::path& p) {
 
 }  // namespace
 
+std::string output_dir_kind(const std::string& dir) {
+    std::error_code ec;
+    const fs::path marker = fs::path(dir) / kMarker;
+    return fs::is_regular_file(marker, ec) ? read_marker(marker) : std::string();
+}
+
 OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
                                 const std::string& completion_file, const std::string& flag) {
     std::error_code ec;

@@ -26,4 +26,9 @@ OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
                                 const std::string& completion_file,
                                 const std::string& flag = "--out");
 
+// The kind of pfce output the marker in `dir` names ("synthetic dataset", "masks"), or "" when
+// there is no marker. Reads only: readers use it to tell pfce's interrupted output from a user's
+// directory (claim_output_dir writes the marker).
+std::string output_dir_kind(const std::string& dir);
+
 }  // namespace pfce

@@ -8,9 +8,11 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/output_dir.hpp"
 #include "core/text.hpp"
 #include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
+#include "data/synth.hpp"
 
 namespace fs = std::filesystem;
 
@@ -124,6 +126,20 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
     if (!fs::is_directory(r, ec))
         PFCE_THROW(InputError, "dataset root ", root, " is not a directory",
                    fs::exists(r, ec) ? "" : " (it does not exist)");
+    // pfce data synth writes its marker first and synthetic.json last: a directory with the one and
+    // not the other was killed while being written and holds only some of its images, which would
+    // read as a smaller dataset without a word. (`pfce run` writes such a directory again before
+    // opening it.)
+    if (output_dir_kind(root) == kSynthOutputKind && !fs::exists(r / kSynthCompletionFile, ec))
+        PFCE_THROW(InputError, "dataset ", root,
+                   " is a synthetic dataset that was interrupted while being written: it has "
+                   "pfce's marker ",
+                   (r / ".pfce-output").string(), " but no ", kSynthCompletionFile,
+                   " (written last), so it holds only part of its images. Write it again with "
+                   "pfce data synth --out ",
+                   root,
+                   " and the --count, --size and --seed you meant (it clears the partial images "
+                   "first; no --force is needed)");
     DatasetKind kind = opts.kind;
     if (kind == DatasetKind::automatic) {
         std::vector<DatasetKind> found;

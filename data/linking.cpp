@@ -18,6 +18,7 @@
 #include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
+#include "data/sparse_masks.hpp"
 
 namespace pfce {
 namespace fs = std::filesystem;
@@ -203,6 +204,18 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         PFCE_THROW(InputError, "--out ", o.out_dir, " is the input --in ", o.in_dir,
                    ": linking writes a new mask directory");
     const MaskDir md = open_mask_dir(o.in_dir);
+    // Linking reads every labelled pixel as a point: the labelled pixels of linked masks (whole
+    // segments) would become millions of points and pairs, and purity would fall. Older sparse
+    // directories record no kind.
+    const std::string in_kind = md.meta.value("kind", std::string("sparse"));
+    if (in_kind != "sparse")
+        PFCE_THROW(InputError, "--in ", o.in_dir, " holds ", in_kind,
+                   " masks (masks.json \"kind\": \"", in_kind,
+                   "\"), expected sparse ones: link takes the sparse masks of pfce sample",
+                   md.meta.contains("linked_from") && md.meta["linked_from"].is_string()
+                       ? " (these were linked from " + md.meta["linked_from"].get<std::string>() +
+                             "; link that directory)"
+                       : std::string());
     const nlohmann::json settings = link_settings_json(o.params, o.in_dir, md.meta);
     LinkDirResult r;
 
@@ -292,7 +305,12 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     r.data_root = ds ? root : std::string();
     // Format-2 mask directories record their classes; older ones fall back to Potsdam's.
     const Palette& palette = ds ? ds->palette() : md.palette ? *md.palette : potsdam_palette();
-    if (ds) check_mask_dir_classes(md, palette, root);
+    if (ds) {
+        check_mask_dir_classes(md, palette, root);
+        // Its dense masks score the purity and its colours steer edge-aware linking: say when
+        // they are not those the points were sampled from.
+        check_dense_labels_unchanged(md, *ds);
+    }
     std::unordered_map<std::string, std::size_t> index;
     if (ds)
         for (std::size_t i = 0; i < ds->size(); ++i) index.emplace(ds->sample(i).id, i);

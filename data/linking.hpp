@@ -75,7 +75,8 @@ struct LinkDirResult {
 
 // Links every mask of in_dir and writes out_dir (PNGs first, masks.json last, with the settings and
 // the statistics). An out_dir holding masks linked from the same input with the same settings is
-// reused as is (a cache); one with other settings is an InputError unless `force`.
+// reused as is (a cache); one with other settings is an InputError unless `force`. An in_dir of
+// another kind than sparse (masks.json "kind": linked masks, say) is an InputError.
 LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& opts);
 
 // The "link" block masks.json records, which decides whether a cached directory can be reused.

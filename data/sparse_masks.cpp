@@ -7,10 +7,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/hash.hpp"
+#include "core/log.hpp"
 #include "core/parallel.hpp"
 #include "data/mask_dir.hpp"
 
@@ -62,6 +65,56 @@ std::string dense_labels_fingerprint(const Dataset& ds) {
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
     return hex;
+}
+
+std::string recorded_dense_labels(const MaskDir& md) {
+    const auto s = md.meta.find("sample");
+    if (s == md.meta.end() || !s->is_object()) return {};
+    const auto d = s->find("dense_labels");
+    return d != s->end() && d->is_string() ? d->get<std::string>() : std::string();
+}
+
+bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds) {
+    const std::string made = recorded_dense_labels(md);
+    if (made.empty()) return true;  // masks of a pfce that did not record it: nothing to compare
+    const std::string now = dense_labels_fingerprint(ds);
+    if (made == now) return true;
+    // Warned, not refused: the fingerprint hashes each mask file's size and modification time, not
+    // its pixels (reading every mask to open a mask directory would cost as much as sampling), so a
+    // touch, a copy that did not keep the times or a checkout moves it while the labels stay the
+    // same. Refusing would make such masks unusable; saying so lets the user decide.
+    static std::mutex warned_mutex;
+    static std::set<std::string> warned;  // the train and validation samples both check
+    {
+        std::lock_guard<std::mutex> lock(warned_mutex);
+        if (!warned.insert(md.dir + "\n" + ds.root()).second) return false;
+    }
+    const bool linked = md.meta.value("kind", std::string()) == "linked";
+    const std::string from = md.meta.value("linked_from", std::string("SPARSE"));
+    // The sampling settings it records, so the command makes the same kind of masks again.
+    const nlohmann::json& made_with = md.meta.at("sample");
+    const auto points = made_with.value("points", std::vector<int>{});
+    std::string flags;
+    if (points.size() == 1) flags += " --points " + std::to_string(points[0]);
+    if (points.size() > 1) {
+        flags += " --points-per-class ";
+        for (std::size_t k = 0; k < points.size(); ++k)
+            flags += (k ? "," : "") + std::to_string(points[k]);
+    }
+    if (made_with.value("scale_by_area", false)) flags += " --scale-by-area";
+    flags += " --seed " + std::to_string(made_with.value("seed", std::uint64_t{0}));
+    log_warn("the masks in ", md.dir, " were ", linked ? "linked from masks " : "",
+             "sampled from the dense labels of ", ds.root(),
+             " as they were then (masks.json sample.dense_labels ", made, "; now ", now,
+             "): its mask files, palette or dataset.toml have changed or been touched since, or "
+             "samples were added or removed. If only the files' times changed (a touch, a copy), "
+             "the masks still fit; if the dataset changed, they are labels of other images: make "
+             "them again with ",
+             linked ? "pfce sample --data " + ds.root() + flags + " --out " + from +
+                          " --force, then pfce link --in " + from + " --out " + md.dir +
+                          " --force (with its link settings)"
+                    : "pfce sample --data " + ds.root() + flags + " --out " + md.dir + " --force");
+    return false;
 }
 
 nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so) {

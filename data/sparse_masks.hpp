@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.hpp"
+#include "data/mask_dir.hpp"
 #include "data/sparse_sampler.hpp"
 
 namespace pfce {
@@ -30,6 +31,17 @@ struct MaskStageResult {
 // (class names, colours, unlabelled colours), the dataset's dataset.toml, and each sample's mask
 // file, window, size and modification time.
 std::string dense_labels_fingerprint(const Dataset& ds);
+
+// The dense_labels_fingerprint a mask directory's masks were sampled at (masks.json
+// sample.dense_labels; a linked directory keeps its input's), or "" for directories made before
+// pfce recorded it.
+std::string recorded_dense_labels(const MaskDir& md);
+
+// Whether the masks of `md` were sampled from `ds`'s dense labels as they are now: true when the
+// recorded fingerprint equals dense_labels_fingerprint(ds) or there is none. Otherwise warns, once
+// per directory and dataset, naming both and the command that makes the masks again, and returns
+// false. A warning and not an error: the fingerprint moves with a touch or a copy as well.
+bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds);
 
 // What decides whether a directory of sparse masks can be reused: the dataset (resolved root, kind,
 // tiling, dense_labels_fingerprint: masks sampled before the palette or a mask changed are not

@@ -36,12 +36,28 @@ void check_synth_options(const SynthOptions& opts);
 void write_synthetic_dataset(const SynthOptions& opts,
                              const std::function<void(int done, int total)>& progress = {});
 
+// How a synthetic dataset directory is recognised (core/output_dir): the kind its .pfce-output
+// marker names (written first) and its completion record, synthetic.json (the settings, written
+// last). A directory with the marker but without synthetic.json was interrupted while being
+// written.
+inline constexpr const char* kSynthOutputKind = "synthetic dataset";
+inline constexpr const char* kSynthCompletionFile = "synthetic.json";
+
+// What prepare_synthetic_dataset may do with a directory that already holds a synthetic dataset.
+enum class SynthReplace {
+    never,            // reuse this very dataset if whole; refuse another one or a damaged one
+    other_or_broken,  // also replace another synthetic dataset, or this one when files are missing
+    always,  // write it again even when it is this very dataset (`pfce data synth --force`)
+};
+
 // The dataset of `opts` in opts.out_dir, written only where that is safe (core/output_dir): a new
-// or empty directory is filled, one already holding this very dataset (synthetic.json equal) is
-// reused, one holding another synthetic dataset is replaced only with `force`, and one holding
-// anything else (a real dataset, say) is refused. synthetic.json is written last. Returns true when
-// reused.
-bool prepare_synthetic_dataset(const SynthOptions& opts, bool force,
+// or empty directory is filled, one already holding this very dataset (synthetic.json equal, and
+// every file it implies there and nothing else beside them) is reused, one holding another
+// synthetic dataset or a damaged one is replaced only as `replace` allows (InputError naming what
+// differs or the missing file and the --force command otherwise), and one holding anything else (a
+// real dataset, say) is refused. A dataset interrupted before synthetic.json is written again.
+// synthetic.json is written last. Returns true when reused.
+bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
                                const std::function<void(int done, int total)>& progress = {});
 
 }  // namespace pfce

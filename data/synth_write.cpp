@@ -1,11 +1,13 @@
 // Writing the synthetic dataset in the Kaggle layout (patches/Images/Image_N.tif and
 // patches/Labels/Label_N.tif, colour labels in the Potsdam palette), in parallel over images; each
 // file is written atomically, so an interrupted run leaves only whole files.
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <exception>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/output_dir.hpp"
+#include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
 #include "data/synth.hpp"
@@ -117,9 +120,49 @@ void remove_synthetic_files(const std::string& out_dir) {
     for (const fs::path& f : remove) fs::remove(f);
 }
 
+// The first problem with the files a complete synthetic dataset of `opts` must hold (Image_k.tif
+// and Label_k.tif for k < count, and nothing else a reader would take for a sample), or "".
+// Files replaced under the same names are not seen (that would mean decoding every image):
+// `pfce data synth --force` writes them all again.
+std::string synthetic_files_problem(const SynthOptions& opts) {
+    namespace fs = std::filesystem;
+    const fs::path patches = fs::path(opts.out_dir) / "patches";
+    std::error_code ec;
+    for (const auto& [dir, stem] : {std::pair<const char*, const char*>{"Images", "Image"},
+                                    std::pair<const char*, const char*>{"Labels", "Label"}}) {
+        for (int k = 0; k < opts.count; ++k) {
+            const fs::path f =
+                patches / dir / (std::string(stem) + "_" + std::to_string(k) + ".tif");
+            if (!fs::is_regular_file(f, ec)) return f.string() + " is missing";
+        }
+        // Beside them: another image file would be read as one more sample.
+        for (const auto& e : fs::directory_iterator(patches / dir, ec)) {
+            const std::string name = e.path().filename().string();
+            if (name.empty() || name[0] == '.' || !detail::is_image_extension(e.path()))
+                continue;  // not read as a sample (atomic-write temporaries among them)
+            const std::string prefix = std::string(stem) + "_";
+            bool expected = false;
+            if (name.rfind(prefix, 0) == 0 && name.size() > prefix.size() + 4 &&
+                name.compare(name.size() - 4, 4, ".tif") == 0) {
+                const std::string digits =
+                    name.substr(prefix.size(), name.size() - prefix.size() - 4);
+                expected = digits.size() < 10 &&
+                           std::all_of(digits.begin(), digits.end(),
+                                       [](unsigned char c) { return std::isdigit(c); }) &&
+                           (digits == "0" || digits[0] != '0') && std::stoll(digits) < opts.count;
+            }
+            if (!expected)
+                return e.path().string() + " is there, which its " + std::to_string(opts.count) +
+                       " images do not account for";
+        }
+        if (ec) return "cannot list " + (patches / dir).string() + ": " + ec.message();
+    }
+    return {};
+}
+
 }  // namespace
 
-bool prepare_synthetic_dataset(const SynthOptions& opts, bool force,
+bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
                                const std::function<void(int done, int total)>& progress) {
     namespace fs = std::filesystem;
     using json = nlohmann::json;
@@ -127,23 +170,34 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, bool force,
                        {"count", opts.count},
                        {"size", opts.size},
                        {"seed", opts.seed}};
-    const std::string marker = (fs::path(opts.out_dir) / "synthetic.json").string();
+    const std::string marker = (fs::path(opts.out_dir) / kSynthCompletionFile).string();
     check_synth_options(opts);  // before the directory is claimed: a refusal leaves no trace
+    const std::string again = "pfce data synth --out " + opts.out_dir + " --count " +
+                              std::to_string(opts.count) + " --size " + std::to_string(opts.size) +
+                              " --seed " + std::to_string(opts.seed) + " --force";
     const OutputDirState state =
-        claim_output_dir(opts.out_dir, "synthetic dataset", "synthetic.json");
+        claim_output_dir(opts.out_dir, kSynthOutputKind, kSynthCompletionFile);
     if (state == OutputDirState::ours_complete) {
         json have;
         try {
             have = json::parse(read_whole_file(marker));
         } catch (const json::exception&) {
         }
-        if (have == want) return true;
-        if (!force)
+        if (have == want && replace != SynthReplace::always) {
+            // Reused only whole: a dataset with files deleted or added since would be read as
+            // fewer or more images than synthetic.json says, without a word.
+            const std::string problem = synthetic_files_problem(opts);
+            if (problem.empty()) return true;
+            if (replace == SynthReplace::never)
+                PFCE_THROW(InputError, opts.out_dir, " holds this synthetic dataset (", marker,
+                           ": ", opts.count, " images of ", opts.size, "x", opts.size, ", seed ",
+                           opts.seed, ") but it is damaged: ", problem,
+                           ". Write it again with: ", again);
+        } else if (have != want && replace == SynthReplace::never) {
             PFCE_THROW(InputError, opts.out_dir, " holds another synthetic dataset (", marker, ": ",
                        have.dump(), "; asked for ", want.dump(),
-                       "); choose another directory, or replace it with: pfce data synth --out ",
-                       opts.out_dir, " --count ", opts.count, " --size ", opts.size, " --seed ",
-                       opts.seed, " --force");
+                       "); choose another directory, or replace it with: ", again);
+        }
         remove_synthetic_files(
             opts.out_dir);   // refuses, removing nothing, if a user's file is there
         fs::remove(marker);  // incomplete from here until the new one is written

@@ -93,6 +93,44 @@ TEST(CliMisuse, LabelsMustBelongToTheDataAndClassesToTheCheckpoint) {
     EXPECT_MESSAGE_HAS(e.output, "background");
 }
 
+// Masks sampled from a dataset that was written again since (other images under the same names)
+// were trained, linked, evaluated and previewed without a word. Each now warns, naming the mask
+// directory, the dataset and the command that samples them again; before the change, not.
+TEST(CliMisuse, MasksOfADatasetThatChangedSinceAreWarnedAbout) {
+    const std::string root = test::temp_dir("misuse_changed_labels");
+    const std::string d = root + "/d5", s = root + "/s5";
+    const std::string changed = "have changed or been touched since";
+    ASSERT_EQ(test::run_pfce("data synth --out " + d + " --count 10 --size 32").status, 0);
+    ASSERT_EQ(test::run_pfce("sample --data " + d + " --out " + s + " --points 40").status, 0);
+    const test::CommandResult same =
+        test::run_pfce("train --data " + d + " --labels " + s + " --out " + root + "/r0" + kTiny);
+    ASSERT_EQ(same.status, 0) << same.output;
+    EXPECT_EQ(same.output.find(changed), std::string::npos) << same.output;
+
+    ASSERT_EQ(
+        test::run_pfce("data synth --out " + d + " --count 10 --size 32 --seed 1 --force").status,
+        0);
+    const std::string again = "pfce sample --data " + d + " --points 40 --seed 0 --out " + s;
+    for (const std::string& cmd :
+         {"train --data " + d + " --labels " + s + " --out " + root + "/r1" + kTiny,
+          "link --in " + s + " --out " + root + "/l5 --device cpu",
+          "eval --checkpoint " + root + "/r0/last.ckpt --labels " + s + " --split all --device cpu",
+          "data preview " + d + " --masks " + s + " --out " + root + "/p.png",
+          "data preview " + s + " --out " + root + "/q.png"}) {
+        const test::CommandResult r = test::run_pfce(cmd);
+        EXPECT_EQ(r.status, 0) << cmd << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "warn: the masks in " + s);
+        EXPECT_MESSAGE_HAS(r.output, changed);
+        EXPECT_MESSAGE_HAS(r.output, again);
+    }
+    // The linked masks keep the record of the sparse ones they were linked from.
+    const test::CommandResult linked = test::run_pfce("train --data " + d + " --labels " + root +
+                                                      "/l5 --out " + root + "/r2" + kTiny);
+    EXPECT_EQ(linked.status, 0) << linked.output;
+    EXPECT_MESSAGE_HAS(linked.output, "warn: the masks in " + root + "/l5");
+    EXPECT_MESSAGE_HAS(linked.output, "then pfce link --in");
+}
+
 // Training on a mask directory asks for nothing else: a label kind, point count or seed that is
 // not the directory's is refused, naming both, instead of silently training on what is there.
 TEST(CliMisuse, LabelSettingsThatContradictTheMaskDirectoryAreRefused) {

@@ -17,8 +17,10 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/output_dir.hpp"
+#include "data/dataset.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
+#include "host/train/train_data.hpp"
 #include "tests/foreign_dataset.hpp"
 #include "tests/test_util.hpp"
 
@@ -145,6 +147,88 @@ TEST(DataSafety, SyntheticDataIsReusedReplacedOnlyWithForce) {
         names.push_back(e.path().filename().string());
     std::sort(names.begin(), names.end());
     EXPECT_EQ(names, (std::vector<std::string>{"Image_0.tif", "Image_1.tif"}));
+}
+
+// A `pfce data synth` killed before synthetic.json (written last) leaves some of its images under
+// pfce's marker: every reader took them for a smaller dataset. Now the reader refuses it, saying it
+// was interrupted and how to write it again; `pfce run` (open_run_dataset) still writes it again.
+TEST(DataSafety, AnInterruptedSyntheticDatasetIsRefusedByReaders) {
+    const std::string root = test::temp_dir("safety_synth_killed");
+    const std::string out = root + "/synth";
+    ASSERT_EQ(test::run_pfce("data synth --out " + out + " --count 3 --size 32 --seed 2").status,
+              0);
+    fs::remove(out + "/synthetic.json");  // as a SIGKILL before the last write leaves it
+    fs::remove(out + "/patches/Images/Image_2.tif");
+    fs::remove(out + "/patches/Labels/Label_2.tif");
+    for (const std::string& cmd :
+         {"data stats " + out, "sample --data " + out + " --points 5 --out " + root + "/s"}) {
+        const test::CommandResult r = test::run_pfce(cmd);
+        EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, out);
+        EXPECT_MESSAGE_HAS(r.output, "interrupted while being written");
+        EXPECT_MESSAGE_HAS(r.output, "pfce data synth --out " + out);
+    }
+    EXPECT_FALSE(fs::exists(root + "/s/masks.json"));
+    // Only pfce's own synthetic output is judged by its marker: a user's Kaggle dataset has none.
+    EXPECT_EQ(Dataset::open(test::write_synthetic(root + "/user", 2, 32)).size(), 2u);
+
+    DataSettings d;
+    d.source = "synthetic";
+    d.root = out;
+    d.synthetic_count = 3;
+    d.synthetic_size = 32;
+    d.synthetic_seed = 2;
+    EXPECT_EQ(open_run_dataset(d).size(), 3u);  // written again, then read whole
+    EXPECT_TRUE(fs::exists(out + "/synthetic.json"));
+    EXPECT_EQ(test::run_pfce("data stats " + out).status, 0);
+}
+
+// A synthetic dataset was reused by its synthetic.json alone: files deleted or added since were
+// read as fewer or more images, and `--force` with the same settings did nothing. Now reuse checks
+// that exactly its files are there (naming the first that is not), and --force writes it again.
+TEST(DataSafety, ASyntheticDatasetIsReusedOnlyWholeAndForceWritesItAgain) {
+    const std::string out = test::temp_dir("safety_synth_damaged") + "/synth";
+    const std::string synth = "data synth --out " + out + " --count 3 --size 32 --seed 1";
+    ASSERT_EQ(test::run_pfce(synth).status, 0);
+    const auto whole = snapshot(out);
+    const std::string image1 = out + "/patches/Images/Image_1.tif";
+    const std::string label0 = out + "/patches/Labels/Label_0.tif";
+
+    fs::remove(image1);
+    const test::CommandResult missing = test::run_pfce(synth);
+    EXPECT_EQ(missing.status, 2) << missing.output;
+    EXPECT_MESSAGE_HAS(missing.output, image1 + " is missing");
+    EXPECT_MESSAGE_HAS(missing.output, synth + " --force");
+    DataSettings d;
+    d.source = "synthetic";
+    d.root = out;
+    d.synthetic_count = 3;
+    d.synthetic_size = 32;
+    d.synthetic_seed = 1;
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { open_run_dataset(d); }), image1);
+    EXPECT_EQ(open_run_dataset(d, /*force=*/true).size(), 3u);  // `pfce run --force` repairs it
+    EXPECT_EQ(snapshot(out), whole);
+
+    // Replaced under its own name: not seen by reuse (that would decode every file); --force
+    // writes every file again.
+    fs::copy_file(out + "/patches/Labels/Label_2.tif", label0,
+                  fs::copy_options::overwrite_existing);
+    const test::CommandResult forced = test::run_pfce(synth + " --force");
+    EXPECT_EQ(forced.status, 0) << forced.output;
+    EXPECT_MESSAGE_HAS(forced.output, "wrote 3");
+    EXPECT_EQ(snapshot(out), whole);
+
+    // One image more beside them would be read as a fourth sample.
+    fs::copy_file(image1, out + "/patches/Images/Image_3.tif");
+    fs::copy_file(label0, out + "/patches/Labels/Label_3.tif");
+    const test::CommandResult extra = test::run_pfce(synth);
+    EXPECT_EQ(extra.status, 2) << extra.output;
+    EXPECT_MESSAGE_HAS(extra.output, "Image_3.tif");
+    EXPECT_EQ(test::run_pfce(synth + " --force").status, 0);
+    EXPECT_EQ(snapshot(out), whole);
+    const test::CommandResult again = test::run_pfce(synth);
+    EXPECT_EQ(again.status, 0) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "already holds this synthetic dataset");
 }
 
 TEST(DataSafety, MasksAreNeverWrittenIntoAFolderOfOtherFiles) {

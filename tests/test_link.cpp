@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -475,6 +476,35 @@ TEST(LinkDriver, MaskDirRoundTripAndCache) {
                             "/bad --conflict newest 2> /dev/null";
     const int rc = std::system(bad.c_str());
     EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 2) << bad;
+}
+
+// Linked masks are no input to link (issue: hostile-user probe): every linked pixel would be read
+// as a point, millions of pairs, and purity would fall, without a word. Refused, naming the
+// directory, its kind and what link takes; nothing is written.
+TEST(LinkDriver, RefusesAnAlreadyLinkedDirectory) {
+    const std::string tmp = test::temp_dir("link_linked_input");
+    const std::string sparse = tmp + "/sparse", linked = tmp + "/linked", again = tmp + "/again";
+    const std::vector<std::string> ids = {"a", "b"};
+    std::vector<LabelMap> masks(2, LabelMap{});
+    for (std::size_t i = 0; i < masks.size(); ++i) {
+        masks[i].width = masks[i].height = 24;
+        masks[i].labels.assign(24 * 24, kUnlabelled);
+        masks[i].labels[3 * 24 + 4] = masks[i].labels[18 * 24 + 9] = static_cast<std::uint8_t>(i);
+    }
+    write_mask_dir(sparse, ids, masks, potsdam_palette(), {{"kind", "sparse"}});
+    auto b = test::cpu_backend();
+    LinkDirOptions o;
+    o.in_dir = sparse;
+    o.out_dir = linked;
+    o.params.radius = 20;
+    ASSERT_NO_THROW(link_mask_dir(*b, o));
+    o.in_dir = linked;
+    o.out_dir = again;
+    const std::string msg = test::input_error_message([&] { link_mask_dir(*b, o); });
+    EXPECT_MESSAGE_HAS(msg, linked);
+    EXPECT_MESSAGE_HAS(msg, "linked masks");
+    EXPECT_MESSAGE_HAS(msg, "pfce sample");
+    EXPECT_FALSE(std::filesystem::exists(again + "/masks.json"));
 }
 
 // Over a million points (a real dataset's worth, linked in one call): millions of pairs, sort keys

@@ -21,6 +21,7 @@
 #include "data/dataset.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
+#include "data/sparse_masks.hpp"
 #include "data/synth.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
@@ -107,7 +108,10 @@ void run_synth(const SynthFlags& f) {
     const SynthOptions& o = f.o;
     const auto start = std::chrono::steady_clock::now();
     Progress progress("synth", static_cast<std::size_t>(o.count));
-    if (prepare_synthetic_dataset(o, f.force, [&](int, int) { progress.tick(); })) {
+    // --force writes it again even over this very dataset: the way to repair one whose files were
+    // replaced (reuse checks that every file is there, not what each holds).
+    const SynthReplace replace = f.force ? SynthReplace::always : SynthReplace::never;
+    if (prepare_synthetic_dataset(o, replace, [&](int, int) { progress.tick(); })) {
         std::printf("%s already holds this synthetic dataset (%d images of %dx%d, seed %llu)\n",
                     o.out_dir.c_str(), o.count, o.size, o.size,
                     static_cast<unsigned long long>(o.seed));
@@ -188,6 +192,7 @@ void run_stats(const std::string& dir, const DataFlags& flags) {
     if (is_mask_dir(dir)) {
         const MaskDir md = open_mask_dir(dir);
         const std::optional<Dataset> src = mask_source(md, flags);
+        if (src) check_dense_labels_unchanged(md, *src);
         const Palette& pal = src ? src->palette() : md.palette ? *md.palette : potsdam_palette();
         const Counts c = count_masks(md.ids.size(), "stats", [&](std::size_t i) {
             return read_mask_png(md, md.ids[i], pal);
@@ -267,6 +272,9 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DataFlags&
         ds = Dataset::open(dir, flags.options());
         if (!masks_dir.empty()) md = open_mask_dir(masks_dir);
     }
+    // The sheet shows the masks beside the dataset's images: say when they were sampled from
+    // other labels than the dataset's now.
+    if (md) check_dense_labels_unchanged(*md, *ds);
     check_output_file(f.out, f.force, {});
     for (const std::string& d : {ds->root(), md ? md->dir : std::string()})
         if (!d.empty() && path_is_inside(f.out, d))
@@ -314,7 +322,8 @@ void setup_data(CLI::App& sub) {
         ->check(non_negative_integer())
         ->capture_default_str();
     s->add_flag("--force", synth->force,
-                "replace another synthetic dataset in --out (never a directory of other files)");
+                "write the dataset again over another synthetic dataset, or this one (damaged), in "
+                "--out (never over a directory of other files)");
     s->callback([synth] { run_synth(*synth); });
 
     auto stats_dir = std::make_shared<std::string>();

@@ -53,7 +53,10 @@ Dataset open_run_dataset(const DataSettings& d, bool force) {
         so.size = d.synthetic_size;
         so.seed = d.synthetic_seed;
         int logged = 0;
-        const bool reused = prepare_synthetic_dataset(so, force, [&](int done, int total) {
+        // `pfce run --force` replaces another synthetic set or a damaged one; one whole and of
+        // these settings is reused (it is deterministic: writing it again would only cost time).
+        const SynthReplace replace = force ? SynthReplace::other_or_broken : SynthReplace::never;
+        const bool reused = prepare_synthetic_dataset(so, replace, [&](int done, int total) {
             if (done == 1)
                 log_info("data: generating ", total, " synthetic images of ", so.size, "x", so.size,
                          " (seed ", so.seed, ") into ", so.out_dir);
@@ -105,6 +108,9 @@ void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
                      ", which no longer exists; using them with ", ds.root(),
                      " (their classes and sample ids match)");
     }
+    // Masks sampled before the dataset's labels changed are labels of other images (a warning:
+    // the fingerprint moves with a touch too; data/sparse_masks).
+    check_dense_labels_unchanged(md, ds);
     std::vector<std::string> have = md.ids;
     std::sort(have.begin(), have.end());
     std::string missing;

@@ -42,7 +42,7 @@ std::vector<int> recorded_mask_values(const Dataset& ds);
 DatasetOptions dataset_options(const DataSettings& d);
 // The dataset of `d`. With data.source = "synthetic" the embedded set is generated into data.root
 // first (data/synth: only into a new, empty or its own directory; another synthetic set there is
-// replaced only with `force`).
+// replaced only with `force`, as is one with files missing; this very one, whole, is reused).
 Dataset open_run_dataset(const DataSettings& d, bool force = false);
 // Train/val/test indices of `ds`: the id lists when data.train_list is given, else the seeded
 // fractions over the first data.max_samples samples.
@@ -50,7 +50,8 @@ Split run_split(const Dataset& ds, const DataSettings& d);
 
 // InputError unless the masks of `md` belong to `ds`: the same classes, made from the same dataset
 // (masks.json "source"; a source that no longer exists is only warned about, since datasets move),
-// and a mask for every sample of `indices`.
+// and a mask for every sample of `indices`. Warns when the dataset's dense labels are not those the
+// masks were sampled from (check_dense_labels_unchanged).
 void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
                                const std::vector<std::size_t>& indices);
 
