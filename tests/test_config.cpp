@@ -146,7 +146,7 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[optimizer]\nmomentum = -0.5\n", "optimizer.momentum"},
         {"[schedule]\nwarmup_epochs = 20\n[run]\nepochs = 10\n", "schedule.warmup_epochs"},
         {"[run]\nprefetch = -1\n", "run.prefetch"},
-        {"[optimizer]\nclip = nan\n", "optimizer.clip"},
+        {"[optimizer]\nclip = nan\n", "\"optimizer.clip\" = nan"},
         {"[optimizer]\nweight_decay = nan\n", "optimizer.weight_decay"},
         {"[optimizer]\nbeta1 = 1.0\n", "optimizer.beta1"},
         {"[data]\nmax_pixels = 0\n", "data.max_pixels"},

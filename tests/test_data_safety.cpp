@@ -63,12 +63,18 @@ std::string plant_temp(const std::string& target, pid_t pid, int n) {
 
 // `pfce args` where file permissions apply: root ignores them, so as root it runs as nobody
 // (setpriv); "" status -1 when that is not possible.
-test::CommandResult run_pfce_unprivileged(const std::string& args) {
+// Nobody must also be able to run the binary and read `readable` (a clone in a mktemp -d
+// directory, mode 0700, lets no one else in): otherwise status -1 as well.
+test::CommandResult run_pfce_unprivileged(const std::string& args, const std::string& readable) {
     if (::geteuid() != 0) return test::run_pfce(args);
     test::CommandResult r;
     if (std::system("command -v setpriv > /dev/null") != 0) return r;
-    const std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups \"" +
-                            test::pfce_binary() + "\" " + args + " 2>&1";
+    const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+    if (std::system((as_nobody + "sh -c 'test -x \"$0\" && test -r \"$1\"' \"" +
+                     test::pfce_binary() + "\" \"" + readable + "\" > /dev/null 2>&1")
+                        .c_str()) != 0)
+        return r;
+    const std::string cmd = as_nobody + "\"" + test::pfce_binary() + "\" " + args + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) return r;
     char buf[4096];
@@ -415,8 +421,10 @@ TEST(DataSafety, AnOutputThatCannotBeWrittenSaysWhyAndNamesThePath) {
          {"sample --data " + fd.root + " --points 5 --out " + ro + "/s",
           "train --data " + fd.root + " --out " + ro +
               "/run --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu"}) {
-        const test::CommandResult r = run_pfce_unprivileged(cmd);
-        if (r.status == -1) GTEST_SKIP() << "cannot run pfce as another user (setpriv)";
+        const test::CommandResult r = run_pfce_unprivileged(cmd, fd.root + "/dataset.toml");
+        if (r.status == -1)
+            GTEST_SKIP() << "cannot run pfce as another user here (setpriv, or a build tree "
+                            "others cannot enter)";
         EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
         EXPECT_MESSAGE_HAS(r.output, "Permission denied");
         EXPECT_MESSAGE_HAS(r.output, ro);

@@ -81,8 +81,10 @@ static void check_cuda_choice(int cuda_ordinal, int n) {
                    "--device cuda: this pfce was built without CUDA (PFCE_CUDA=OFF); "
                    "use --device cpu or rebuild with the CUDA toolkit");
     if (n == 0)
-        PFCE_THROW(InputError, "--device cuda: no CUDA device is usable (",
-                   cuda_unavailable_reason(), "); use --device cpu or --device auto");
+        PFCE_THROW(InputError, "--device cuda",
+                   cuda_ordinal > 0 ? ":" + std::to_string(cuda_ordinal) : std::string(),
+                   ": no CUDA device is usable (", cuda_unavailable_reason(),
+                   "); use --device cpu or --device auto");
     if (cuda_ordinal < 0 || cuda_ordinal >= n)
         PFCE_THROW(InputError, "--device cuda:", cuda_ordinal, ": only ", n, " device(s) present");
 }

@@ -27,6 +27,13 @@ std::string join(const std::vector<std::string>& v) {
 }
 
 // Sets one key, with the error naming source, key, value and expectation.
+// A value as the file wrote it: JSON has no NaN or infinity (dump() gives "null" for them).
+std::string as_written(const json& v) {
+    if (v.is_number_float() && !std::isfinite(v.get<double>()))
+        return std::isnan(v.get<double>()) ? "nan" : (v.get<double>() > 0 ? "inf" : "-inf");
+    return v.dump();
+}
+
 void assign(Config& c, const ConfigKey& k, const json& value, const std::string& source) {
     json v = value;
     // TOML integers stop at 2^63-1: seeds above are written as strings of digits.
@@ -39,8 +46,8 @@ void assign(Config& c, const ConfigKey& k, const json& value, const std::string&
     try {
         k.set(c, v);
     } catch (const std::string& expected) {
-        PFCE_THROW(InputError, source, ": key \"", k.dotted(), "\" = ", value.dump(), ": expected ",
-                   expected);
+        PFCE_THROW(InputError, source, ": key \"", k.dotted(), "\" = ", as_written(value),
+                   ": expected ", expected);
     }
     if (k.type == KeyType::choice) {
         const std::string got = k.get(c).get<std::string>();
