@@ -35,6 +35,18 @@ int json_int(const std::string& text, const std::string& key) {
     return std::stoi(m[1].str());
 }
 
+// Runs `cmd` in the background with its output in `log`, sends SIGTERM once `logged` appears there
+// (after `settle` more seconds), and appends "rc=<exit status>" to the log; returns the log.
+std::string terminate_once_logged(const std::string& cmd, const std::string& log,
+                                  const std::string& logged, const char* settle = "0") {
+    const std::string script = "bash -c '" + cmd + " > " + log + " 2>&1 & pid=$!; " +
+                               "for i in $(seq 1500); do grep -q \"" + logged + "\" " + log +
+                               " && break; sleep 0.02; done; sleep " + settle +
+                               "; kill -TERM $pid; wait $pid; echo rc=$? >> " + log + "'";
+    EXPECT_EQ(std::system(script.c_str()), 0);
+    return file_text(log);
+}
+
 }  // namespace
 
 TEST(CliMisuse, EvalTestsTheRunsOwnSplitAfterImagesAreAdded) {
@@ -244,13 +256,7 @@ batch_size = 2
     const std::string cmd =
         test::pfce_binary() + " run " + root + "/s.toml --device cpu --out " + root + "/out";
     // SIGTERM once training has started; the run saves, says how to continue, exits 130.
-    const std::string script = "bash -c '" + cmd + " > " + root + "/log 2>&1 & pid=$!; " +
-                               "for i in $(seq 600); do grep -q \"training U-Net\" " + root +
-                               "/log && break; sleep 0.05; done; sleep 0.3; kill -TERM $pid; "
-                               "wait $pid; echo rc=$? >> " +
-                               root + "/log'";
-    ASSERT_EQ(std::system(script.c_str()), 0);
-    const std::string log = file_text(root + "/log");
+    const std::string log = terminate_once_logged(cmd, root + "/log", "training U-Net", "0.3");
     EXPECT_MESSAGE_HAS(log, "rc=130");
     EXPECT_MESSAGE_HAS(log, "run the same command again");
     EXPECT_TRUE(fs::exists(root + "/out/long/train/last.ckpt")) << log;
@@ -396,13 +402,7 @@ TEST(CliMisuse, SigtermStopsPredictBetweenImages) {
     const std::string cmd = test::pfce_binary() + " predict --checkpoint " + root +
                             "/run/last.ckpt --input " + many + " --out " + out + " --device cpu";
     // SIGTERM once the first image is done.
-    const std::string script = "bash -c '" + cmd + " > " + root + "/log 2>&1 & pid=$!; " +
-                               "for i in $(seq 1200); do grep -q \" -> \" " + root +
-                               "/log && break; sleep 0.02; done; kill -TERM $pid; "
-                               "wait $pid; echo rc=$? >> " +
-                               root + "/log'";
-    ASSERT_EQ(std::system(script.c_str()), 0);
-    const std::string log = file_text(root + "/log");
+    const std::string log = terminate_once_logged(cmd, root + "/log", " -> ");
     EXPECT_MESSAGE_HAS(log, "rc=130");
     EXPECT_MESSAGE_HAS(log, "interrupted after");
     int masks = 0;

@@ -74,15 +74,7 @@ test::CommandResult run_pfce_unprivileged(const std::string& args, const std::st
                      test::pfce_binary() + "\" \"" + readable + "\" > /dev/null 2>&1")
                         .c_str()) != 0)
         return r;
-    const std::string cmd = as_nobody + "\"" + test::pfce_binary() + "\" " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-    const int st = pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
+    return test::run_command(as_nobody + "\"" + test::pfce_binary() + "\" " + args + " 2>&1");
 }
 
 // A directory nobody but root may write into (mode 0555).

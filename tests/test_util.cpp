@@ -307,6 +307,10 @@ CommandResult run_pfce(const std::string& args) {
     cmd += "\" ";
     cmd += args;
     cmd += " 2>&1";
+    return run_command(cmd);
+}
+
+CommandResult run_command(const std::string& cmd) {
     CommandResult r;
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) return r;

@@ -81,6 +81,8 @@ struct CommandResult {
     std::string output;
 };
 CommandResult run_pfce(const std::string& args);
+// Runs a whole shell command line the same way (append "2>&1" to capture stderr too).
+CommandResult run_command(const std::string& command_line);
 
 // The message of the E (an error type of core/error.hpp) `fn` throws; a test failure (and "") when
 // it throws none.
