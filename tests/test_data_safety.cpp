@@ -86,6 +86,17 @@ std::string read_only_dir(const std::string& path) {
     return path;
 }
 
+// A run's data settings for the synthetic dataset of (count, size, seed) in `root`.
+DataSettings synthetic_settings(const std::string& root, int count, int size, std::uint64_t seed) {
+    DataSettings d;
+    d.source = "synthetic";
+    d.root = root;
+    d.synthetic_count = count;
+    d.synthetic_size = size;
+    d.synthetic_seed = seed;
+    return d;
+}
+
 }  // namespace
 
 TEST(DataSafety, SyntheticDataIsNeverWrittenOverAUsersDataset) {
@@ -170,12 +181,7 @@ TEST(DataSafety, AnInterruptedSyntheticDatasetIsRefusedByReaders) {
     // Only pfce's own synthetic output is judged by its marker: a user's Kaggle dataset has none.
     EXPECT_EQ(Dataset::open(test::write_synthetic(root + "/user", 2, 32)).size(), 2u);
 
-    DataSettings d;
-    d.source = "synthetic";
-    d.root = out;
-    d.synthetic_count = 3;
-    d.synthetic_size = 32;
-    d.synthetic_seed = 2;
+    const DataSettings d = synthetic_settings(out, 3, 32, 2);
     EXPECT_EQ(open_run_dataset(d).size(), 3u);  // written again, then read whole
     EXPECT_TRUE(fs::exists(out + "/synthetic.json"));
     EXPECT_EQ(test::run_pfce("data stats " + out).status, 0);
@@ -197,12 +203,7 @@ TEST(DataSafety, ASyntheticDatasetIsReusedOnlyWholeAndForceWritesItAgain) {
     EXPECT_EQ(missing.status, 2) << missing.output;
     EXPECT_MESSAGE_HAS(missing.output, image1 + " is missing");
     EXPECT_MESSAGE_HAS(missing.output, synth + " --force");
-    DataSettings d;
-    d.source = "synthetic";
-    d.root = out;
-    d.synthetic_count = 3;
-    d.synthetic_size = 32;
-    d.synthetic_seed = 1;
+    const DataSettings d = synthetic_settings(out, 3, 32, 1);
     EXPECT_MESSAGE_HAS(test::input_error_message([&] { open_run_dataset(d); }), image1);
     EXPECT_EQ(open_run_dataset(d, /*force=*/true).size(), 3u);  // `pfce run --force` repairs it
     EXPECT_EQ(snapshot(out), whole);

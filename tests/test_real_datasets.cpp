@@ -28,6 +28,14 @@ namespace {
 
 const std::string kTiny = " --batch-size 4 --width 4 --depth 2 --device cpu";
 
+// Index masks whose classes have the pixel values `values` (mask.values).
+test::ForeignSpec index_spec(std::vector<int> values) {
+    test::ForeignSpec spec;
+    spec.index_masks = true;
+    spec.index_values = std::move(values);
+    return spec;
+}
+
 // The test's own GeoTIFF writer (raw libtiff, its own field declarations), independent of pfce's.
 const TIFFFieldInfo kGeoFields[] = {
     {33550, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, const_cast<char*>("ModelPixelScaleTag")},
@@ -298,9 +306,7 @@ TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
 // convention), and the first mask holding it says so once, naming the key that changes it.
 TEST(RealDatasets, IndexMasksWith255AsAClassReadWhenValuesSaySoAndAreToldOtherwise) {
     const std::string root = test::temp_dir("real_255");
-    test::ForeignSpec spec;
-    spec.index_masks = true;
-    spec.index_values = {0, 1, 2, 255};
+    const test::ForeignSpec spec = index_spec({0, 1, 2, 255});
     const auto fd = test::write_foreign_dataset(root + "/valued", spec);
     const Dataset ds = Dataset::open(fd.root);
     for (std::size_t i = 0; i < ds.size(); ++i)
@@ -339,9 +345,7 @@ TEST(RealDatasets, IndexMasksWith255AsAClassReadWhenValuesSaySoAndAreToldOtherwi
 // class as its neighbour).
 TEST(RealDatasets, PredictionsOfAnIndexDatasetWithItsOwnValuesReadBackAsItsMasks) {
     const std::string root = test::temp_dir("real_values");
-    test::ForeignSpec spec;
-    spec.index_masks = true;
-    spec.index_values = {10, 20, 30, 255};
+    const test::ForeignSpec spec = index_spec({10, 20, 30, 255});
     const auto fd = test::write_foreign_dataset(root + "/data", spec);
     const test::CommandResult t =
         test::run_pfce("train --data " + fd.root + " --out " + root + "/run --epochs 1" + kTiny);
