@@ -146,6 +146,11 @@ void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
 
 MaskDir open_mask_dir(const std::string& dir) {
     const std::string path = (fs::path(dir) / kMetaFile).string();
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+        PFCE_THROW(InputError, "mask directory ", dir,
+                   fs::exists(dir, ec) ? " is not a directory" : " does not exist",
+                   " (expected the --out of pfce sample or pfce link)");
     std::ifstream f(path);
     if (!f)
         PFCE_THROW(InputError, path, ": missing; ", dir,
