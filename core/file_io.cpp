@@ -150,6 +150,13 @@ std::string read_whole_file(const std::string& path) {
 void check_output_file(const std::string& path, bool force, const std::vector<std::string>& inputs,
                        const std::string& force_flag) {
     std::error_code ec;
+    // A directory that cannot take the file (read-only, immutable, not ours) is said now, naming
+    // the output, not later as a temporary's name; a missing one is made by the command.
+    const fs::path parent =
+        fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+    if (fs::is_directory(parent, ec) && ::access(parent.c_str(), W_OK) != 0)
+        PFCE_THROW(InputError, "cannot write ", path, ": its directory ", parent.string(),
+                   " is not writable (", std::strerror(errno), ")");
     if (!fs::exists(path, ec)) return;
     for (const std::string& in : inputs)
         if (!in.empty() && fs::equivalent(path, in, ec))

@@ -412,6 +412,7 @@ TEST(DataSafety, AnOutputThatCannotBeWrittenSaysWhyAndNamesThePath) {
         test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
     for (const std::string& cmd :
          {"sample --data " + fd.root + " --points 5 --out " + ro + "/s",
+          "data preview " + fd.root + " --out " + ro + "/sheet.png",
           "train --data " + fd.root + " --out " + ro +
               "/run --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu"}) {
         const test::CommandResult r = run_pfce_unprivileged(cmd, fd.root + "/dataset.toml");
@@ -455,7 +456,7 @@ TEST(DataSafety, TrainWritesOnlyIntoANewDirectoryOrAnEarlierRun) {
         const test::CommandResult r = test::run_pfce(train + " --out " + root + "/mine" + force);
         EXPECT_EQ(r.status, 2) << r.output;
         EXPECT_MESSAGE_HAS(r.output, "notes.txt");
-        EXPECT_MESSAGE_HAS(r.output, "did not write");
+        EXPECT_MESSAGE_HAS(r.output, "not a run's");
     }
     // Sparse labels would be sampled into OUT/labels first: refused before that too.
     const test::CommandResult sp =

@@ -106,6 +106,7 @@ TEST(Trainer, AValidationSplitWithoutLabelledPixelsChoosesNothing) {
         c.data.augment = false;
         c.schedule.name = "plateau";
         c.schedule.plateau_patience = 0;
+        c.schedule.plateau_metric = best;  // val_miou: higher was better, not for the loss
         const TrainResult r = train_unet(*b, c, in, quiet_options());
         EXPECT_EQ(r.best_metric, "train_loss") << best;
         const auto lines = read_metrics(r.metrics_path);
@@ -115,7 +116,17 @@ TEST(Trainer, AValidationSplitWithoutLabelledPixelsChoosesNothing) {
             if (lines[e]["train_loss"].get<double>() < lines[lowest]["train_loss"].get<double>())
                 lowest = e;
         EXPECT_EQ(r.best_epoch, static_cast<int>(lowest) + 1) << best;
+        EXPECT_TRUE(lines.front()["val_loss"].is_null()) << "a loss of no pixel is no 0";
         EXPECT_TRUE(fs::exists(r.best_checkpoint)) << best;
+        // Plateau follows the training loss too: an epoch that lowered it clearly keeps the rate.
+        double lowest_loss = lines[0]["train_loss"].get<double>();
+        for (std::size_t e = 1; e + 1 < lines.size(); ++e) {
+            const double loss = lines[e]["train_loss"].get<double>();
+            if (loss < 0.99 * lowest_loss) {
+                EXPECT_EQ(lines[e + 1]["lr"], lines[e]["lr"]) << best << ", epoch " << e + 1;
+            }
+            lowest_loss = std::min(lowest_loss, loss);
+        }
     }
 }
 

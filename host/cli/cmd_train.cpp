@@ -73,6 +73,9 @@ void run_train(const TrainArgs& a) {
     std::printf("train loss %.4f", r.train_loss);
     if (inputs.val.empty())  // too few samples for a validation split: say so rather than NaN
         std::printf(", no validation split (best checkpoint follows the training loss)\n");
+    else if (r.best_metric == "train_loss")  // a split without a labelled pixel measures nothing
+        std::printf(
+            ", validation has no labelled pixel (best checkpoint follows the training loss)\n");
     else
         std::printf(", val loss %.4f, val mIoU %.4f, OA %.4f\n", r.val.loss, r.val.metrics.miou,
                     r.val.metrics.oa);

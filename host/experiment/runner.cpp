@@ -87,7 +87,8 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
         if (selected && finished && !opts.force && old->config != p.fingerprint) {
             // Not rerun: the report keeps showing the results on disk, and says they are not of
             // the current settings.
-            p.refused = "not rerun: OUT holds its results made with other settings (" + rp +
+            p.refused = "not rerun: " + out_dir + " holds its results made with other settings (" +
+                        rp +
                         ", shown here); rerun with --force to replace them, or use another --out";
             log_warn(e.id, ": ", p.refused);
             p.result = old;

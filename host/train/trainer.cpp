@@ -60,6 +60,14 @@ bool any_labelled_pixel(const std::vector<SampleData>& samples) {
     return false;
 }
 
+// The schedule of `cfg`; without a validation split to monitor (val_on false), plateau follows the
+// training loss, which falls as it improves, whatever plateau_metric names.
+ScheduleConfig monitored_schedule(const Config& cfg, std::int64_t batches_per_epoch, bool val_on) {
+    ScheduleConfig s = schedule_config(cfg, batches_per_epoch);
+    if (!val_on) s.plateau_max = false;
+    return s;
+}
+
 std::vector<json> read_metric_lines(const std::string& path) {
     std::vector<json> out;
     std::error_code ec;
@@ -203,7 +211,7 @@ class TrainingRun {
           val_on_(any_labelled_pixel(in.val)),
           loader_(backend, in.train, in.stats, train_loader_options(cfg, in.train.size())),
           bpe_(static_cast<std::int64_t>(loader_.batches_per_epoch())),
-          sched_(schedule_config(cfg, std::max<std::int64_t>(bpe_, 1))),
+          sched_(monitored_schedule(cfg, std::max<std::int64_t>(bpe_, 1), val_on_)),
           step_graph_(backend, cfg.run.step_graph) {
         if (bpe_ == 0)
             PFCE_THROW(InputError, "no training batch (", in.train.size(), " samples, batch ",
@@ -539,7 +547,8 @@ class TrainingRun {
         json line = {{"epoch", st_.epoch + 1},
                      {"lr", lr_},
                      {"train_loss", json_number(train_loss)},
-                     {"val_loss", json_number(val.loss)},
+                     // No labelled pixel: the loss is 0 by definition, not a measurement.
+                     {"val_loss", json_number(val_on_ ? val.loss : std::nan(""))},
                      {"val_loss_dense", json_number(val.loss_dense)},
                      {"val_miou", json_number(val.metrics.miou)},
                      {"val_miou_no_clutter", json_number(val.metrics.miou_no_clutter)},
@@ -699,7 +708,7 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     if (ec) PFCE_THROW(InputError, "cannot list --out ", out, ": ", ec.message());
     // A run is recognised by its files; a directory of anything else is not pfce's to fill.
     if (found.empty() && n_other > 0)
-        PFCE_THROW(InputError, "--out ", out, " already holds files pfce did not write (", other,
+        PFCE_THROW(InputError, "--out ", out, " already holds files that are not a run's (", other,
                    n_other > 3 ? ", ..." : "", "; ", n_other,
                    " entries). A run writes its checkpoints, metrics.jsonl and labels/ only into "
                    "a new or empty directory or one holding an earlier run (last.ckpt, best.ckpt, "
