@@ -161,6 +161,9 @@ TEST(CliMisuse, LabelSettingsThatContradictTheMaskDirectoryAreRefused) {
         {" --label-kind linked", {"labels.kind = linked", "sparse masks"}},
         {" --points 9", {"labels.points = [9]", "[7]"}},
         {" --label-seed 5", {"labels.seed = 5", "= 2"}},
+        // Typed at the defaults' values, which adopting the directory's settings would not see.
+        {" --label-kind dense --points 500", {"--label-kind dense", "labels.kind = \"sparse\""}},
+        {" --points 500", {"--points 500", "labels.points = [7]"}},
     };
     int k = 0;
     for (const Case& c : refused) {

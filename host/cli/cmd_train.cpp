@@ -24,6 +24,26 @@ struct TrainArgs {
     bool resume = false, force = false, print_config = false;
 };
 
+// With --labels DIR a run takes the label settings DIR records (adopt_labels_dir_settings). That
+// refuses a setting away from its default that differs; a label flag typed on the command line
+// with the default's value (--points 500 for masks of 40) is refused here, where the flags given
+// are known.
+void refuse_label_flags_the_masks_contradict(const TrainArgs& a, const Config& asked,
+                                             const Config& adopted) {
+    if (adopted.labels.dir.empty()) return;
+    for (const auto& [dotted, text] : a.flags) {
+        if (text.empty() || dotted.rfind("labels.", 0) != 0 || dotted == "labels.dir") continue;
+        const ConfigKey* k = find_config_key(dotted);
+        if (!k) continue;
+        const nlohmann::json given = k->get(asked), made = k->get(adopted);
+        if (given != made)
+            PFCE_THROW(InputError, k->flag, " ", text, ": the masks of --labels ",
+                       adopted.labels.dir, " were made with ", dotted, " = ", made.dump(),
+                       " (their masks.json); a mask directory is trained on as it is: drop ",
+                       k->flag, " or make masks with it (pfce sample / pfce link)");
+    }
+}
+
 void run_train(const TrainArgs& a) {
     Config cfg;
     std::string source = "command line";
@@ -53,7 +73,9 @@ void run_train(const TrainArgs& a) {
     check_run_dir(cfg, opts);
     const StopSignals stop_signals;  // Ctrl-C / SIGTERM: save and exit 130
     auto backend = make_backend(cfg.run.device);
+    const Config asked = cfg;
     const TrainInputs inputs = load_train_inputs(*backend, cfg);
+    refuse_label_flags_the_masks_contradict(a, asked, cfg);
     const TrainResult r = train_unet(*backend, cfg, inputs, opts);
     if (r.interrupted || stop_requested()) {
         std::printf(
