@@ -302,6 +302,17 @@ TEST(DataSafety, OutputsNeverReplaceInputsOrExistingFiles) {
         EXPECT_EQ(r.status, 2) << r.output;
         EXPECT_MESSAGE_HAS(r.output, "input");
     }
+    // Another image's name among the dataset's images or masks would be read as data: refused,
+    // --force or not; a folder of its own inside the dataset's root is fine.
+    for (const std::string& dir : {fd.root + "/images", fd.root + "/masks"})
+        for (const char* force : {"", " --force"}) {
+            const test::CommandResult r =
+                test::run_pfce(predict + " --out " + dir + "/tile_99.png" + force);
+            EXPECT_EQ(r.status, 2) << r.output;
+            EXPECT_MESSAGE_HAS(r.output, "would be read as data");
+        }
+    EXPECT_EQ(test::run_pfce(predict + " --out " + fd.root + "/predictions/").status, 0);
+    fs::remove_all(fd.root + "/predictions");
     const std::string out = root + "/pred.png";
     ASSERT_EQ(test::run_pfce(predict + " --out " + out).status, 0);
     EXPECT_EQ(test::run_pfce(predict + " --out " + out).status, 2);

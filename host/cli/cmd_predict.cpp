@@ -61,6 +61,25 @@ int smallest_unet_side(int depth) {
     return side;
 }
 
+// The data directory `dir` is part of, where a file written into it would be read as data: a mask
+// directory (masks.json), the images/ or masks/ of a generic dataset (dataset.toml beside them),
+// the Images/ or Labels/ of a Kaggle-layout dataset. Empty otherwise (a predictions/ folder inside
+// a dataset's root is fine: nothing reads it).
+std::string data_directory_of(const fs::path& dir) {
+    std::error_code ec;
+    const fs::path d = fs::weakly_canonical(fs::absolute(dir), ec);
+    if (ec || d.empty()) return {};
+    if (fs::exists(d / "masks.json", ec)) return "the mask directory " + d.string();
+    const std::string name = d.filename().string();
+    const fs::path parent = d.parent_path();
+    if ((name == "images" || name == "masks") && fs::exists(parent / "dataset.toml", ec))
+        return "the " + name + "/ of the dataset " + parent.string();
+    if ((name == "Images" && fs::is_directory(parent / "Labels", ec)) ||
+        (name == "Labels" && fs::is_directory(parent / "Images", ec)))
+        return "the " + name + "/ of the dataset " + parent.string();
+    return {};
+}
+
 std::string overlay_path(const fs::path& mask) {
     return (mask.parent_path() / (mask.stem().string() + "_overlay.png")).string();
 }
@@ -137,6 +156,16 @@ void run_predict(const PredictArgs& a) {
     for (const Job& j : jobs) inputs.push_back(j.input);
     for (const Job& j : jobs)
         for (const std::string& p : {j.mask, j.overlay}) check_output_file(p, a.force, inputs);
+    // Predictions among a dataset's own images or masks would be read as data (--force or not).
+    for (const Job& j : jobs) {
+        const fs::path dir =
+            fs::path(j.mask).parent_path().empty() ? fs::path(".") : fs::path(j.mask).parent_path();
+        const std::string data = data_directory_of(dir);
+        if (!data.empty())
+            PFCE_THROW(InputError, "--out ", a.out, ": ", j.mask, " would lie in ", data,
+                       ", where it would be read as data; write predictions elsewhere (--force "
+                       "does not change this)");
+    }
 
     // Ctrl-C / SIGTERM: stop between images (the image in hand is finished first) and exit 130.
     const StopSignals stop_signals;
