@@ -237,7 +237,7 @@ LabelMap Dataset::read_mask(std::size_t i) const {
         if (implicit_255) lut[255] = 255;
         for (std::size_t c = 0; c < index_values_.size(); ++c)
             lut[index_values_[c]] = static_cast<int>(c);
-        if (implicit_255 &&
+        if (implicit_255 && !told_implicit_255_->load() &&  // one scan per mask until told
             std::find(m.labels.begin(), m.labels.end(), std::uint8_t{255}) != m.labels.end() &&
             !told_implicit_255_->exchange(true))
             log_warn(s.mask_path,

@@ -78,6 +78,22 @@ void write_synthetic_dataset(const SynthOptions& opts,
 
 namespace {
 
+// k for a file write_synthetic_dataset names "<stem>_<k>.tif" (stem Image or Label, k as
+// std::to_string writes it), else -1. The one reading of those names: what replacing a dataset
+// removes, and what reusing one expects.
+long long synthetic_file_number(const std::string& name, const std::string& stem) {
+    const std::size_t b = stem.size() + 1;
+    if (name.rfind(stem + "_", 0) != 0 || name.size() < b + 5 ||
+        name.compare(name.size() - 4, 4, ".tif") != 0)
+        return -1;
+    const std::string digits = name.substr(b, name.size() - 4 - b);
+    if (digits.size() > 9 || (digits.size() > 1 && digits[0] == '0') ||
+        !std::all_of(digits.begin(), digits.end(),
+                     [](unsigned char c) { return std::isdigit(c) != 0; }))
+        return -1;
+    return std::stoll(digits);
+}
+
 // Removes what write_synthetic_dataset writes under out_dir/patches (Images/Image_N.tif,
 // Labels/Label_N.tif and their atomic-write temporaries) and nothing else: when anything else is
 // there (a user's file), it refuses, naming it, before removing anything.
@@ -86,14 +102,10 @@ void remove_synthetic_files(const std::string& out_dir) {
     const fs::path patches = fs::path(out_dir) / "patches";
     std::error_code ec;
     if (!fs::exists(patches, ec)) return;
+    // One of its files, or the atomic-write temporary of one (.Image_3.tif.tmp123_0).
     auto ours = [](const std::string& name, const std::string& stem) {
-        std::string s = name;
-        if (!s.empty() && s[0] == '.') s = s.substr(1);  // a temporary: .Image_3.tif.tmp123_0
-        if (s.rfind(stem + "_", 0) != 0) return false;
-        std::size_t i = stem.size() + 1, digits = 0;
-        while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
-        if (digits == 0 || s.compare(i, 4, ".tif") != 0) return false;
-        return name[0] == '.' ? s.compare(i + 4, 4, ".tmp") == 0 : i + 4 == s.size();
+        if (!is_temp_name(name)) return synthetic_file_number(name, stem) >= 0;
+        return synthetic_file_number(name.substr(1, name.rfind(".tmp") - 1), stem) >= 0;
     };
     std::vector<fs::path> remove, foreign;
     for (const auto& e : fs::directory_iterator(patches, ec)) {
@@ -140,17 +152,8 @@ std::string synthetic_files_problem(const SynthOptions& opts) {
             const std::string name = e.path().filename().string();
             if (name.empty() || name[0] == '.' || !detail::is_image_extension(e.path()))
                 continue;  // not read as a sample (atomic-write temporaries among them)
-            const std::string prefix = std::string(stem) + "_";
-            bool expected = false;
-            if (name.rfind(prefix, 0) == 0 && name.size() > prefix.size() + 4 &&
-                name.compare(name.size() - 4, 4, ".tif") == 0) {
-                const std::string digits =
-                    name.substr(prefix.size(), name.size() - prefix.size() - 4);
-                expected = digits.size() < 10 &&
-                           std::all_of(digits.begin(), digits.end(),
-                                       [](unsigned char c) { return std::isdigit(c); }) &&
-                           (digits == "0" || digits[0] != '0') && std::stoll(digits) < opts.count;
-            }
+            const long long k = synthetic_file_number(name, stem);
+            const bool expected = k >= 0 && k < opts.count;
             if (!expected)
                 return e.path().string() + " is there, which its " + std::to_string(opts.count) +
                        " images do not account for";
