@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -46,13 +47,54 @@ bool is_temp_name(const std::string& name, long* pid) {
 
 namespace {
 
-// A temporary whose writer is gone: its PID names no process (or not a valid one).
+// Seconds since the epoch at which process `pid` started, and whether it is a zombie (killed
+// but not yet reaped by its parent: a shell that has not waited for it yet). Linux /proc only;
+// false where it cannot be read.
+bool process_start_and_state(long pid, double* start_s, bool* zombie) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return false;
+    const std::size_t close = line.rfind(')');  // the command name may hold spaces and ')'
+    if (close == std::string::npos) return false;
+    std::istringstream rest(line.substr(close + 1));
+    std::string field;
+    char state = 0;
+    rest >> state;
+    // After the state come fields 4..21; field 22 is the start time in clock ticks since boot.
+    for (int i = 4; i <= 21 && rest >> field;) ++i;
+    unsigned long long ticks = 0;
+    if (!(rest >> ticks)) return false;
+    std::ifstream boot("/proc/stat");
+    double btime = -1;
+    for (std::string key; boot >> key;)
+        if (key == "btime") {
+            boot >> btime;
+            break;
+        }
+    const long hz = ::sysconf(_SC_CLK_TCK);
+    if (btime < 0 || hz <= 0) return false;
+    *start_s = btime + static_cast<double>(ticks) / static_cast<double>(hz);
+    *zombie = state == 'Z' || state == 'X';
+    return true;
+}
+
+// A temporary whose writer is gone: its PID names no process (or not a valid one), a zombie,
+// or a process started after the temporary was last written (the PID was reused).
 bool is_stale_temp(const fs::directory_entry& e) {
     long pid = 0;
     std::error_code ec;
     if (!is_temp_name(e.path().filename().string(), &pid) || !e.is_regular_file(ec)) return false;
     if (pid <= 0 || pid > 0x7FFFFFFF) return true;
-    return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    if (pid == ::getpid()) return false;  // this process's own, being written
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return true;
+    double start_s = 0;
+    bool zombie = false;
+    if (!process_start_and_state(pid, &start_s, &zombie)) return false;
+    if (zombie) return true;
+    struct stat st {};
+    if (::stat(e.path().c_str(), &st) != 0) return false;
+    // btime has whole seconds: a margin of 2 s keeps a writer that started just before.
+    return start_s > static_cast<double>(st.st_mtime) + 2.0;
 }
 
 std::size_t remove_if_stale(const fs::directory_entry& e) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -555,6 +556,44 @@ TEST(DataSafety, TemporariesOfAKilledWriterAreRemovedAndNothingElse) {
     EXPECT_FALSE(fs::exists(mask_tmp));
     EXPECT_FALSE(fs::exists(overlay_tmp));
     EXPECT_TRUE(fs::exists(other_tmp));  // not a file this predict writes
+}
+
+// The writer of a temporary can be gone while its PID still names a process: a zombie (killed,
+// not yet reaped by a shell that has not waited for it), or a process started later that reuses
+// the PID. Both temporaries are stale; a live writer's is not.
+TEST(DataSafety, TemporariesOfAZombieOrAReusedPidAreStale) {
+    const std::string dir = test::temp_dir("safety_zombie");
+    const pid_t zombie = ::fork();
+    if (zombie == 0) ::_exit(0);
+    const pid_t sleeper = ::fork();
+    if (sleeper == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    auto state_of = [](pid_t pid) {
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string line;
+        std::getline(stat, line);
+        const std::size_t close = line.rfind(')');
+        return close == std::string::npos || close + 2 >= line.size() ? '?' : line[close + 2];
+    };
+    for (int i = 0; i < 500 && state_of(zombie) != 'Z'; ++i) ::usleep(10000);
+    ASSERT_EQ(state_of(zombie), 'Z');
+
+    const std::string of_zombie = plant_temp(dir + "/a.png", zombie, 1);
+    const std::string of_live = plant_temp(dir + "/b.png", sleeper, 2);
+    const std::string of_reused = plant_temp(dir + "/c.png", sleeper, 3);
+    // Written an hour before the sleeper started: the sleeper cannot have written it.
+    fs::last_write_time(of_reused, fs::file_time_type::clock::now() - std::chrono::hours(1));
+    EXPECT_EQ(remove_stale_temps(dir), 2u);
+    EXPECT_FALSE(fs::exists(of_zombie));
+    EXPECT_TRUE(fs::exists(of_live));
+    EXPECT_FALSE(fs::exists(of_reused));
+
+    ::kill(sleeper, SIGKILL);
+    int st = 0;
+    ::waitpid(sleeper, &st, 0);
+    ::waitpid(zombie, &st, 0);
 }
 
 // A command refused for its arguments (or its device) leaves no output directory behind.
