@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dir_lock.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 
@@ -44,6 +45,7 @@ OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
             PFCE_THROW(InputError, flag, " ", dir,
                        ": cannot create this directory: ", (made ? made : ec).message());
     }
+    lock_output_dir(dir, flag);  // before reading what is there: another writer may be at work
     std::vector<std::string> entries;
     for (const auto& e : fs::directory_iterator(d, ec)) {
         const std::string name = e.path().filename();

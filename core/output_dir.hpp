@@ -21,7 +21,9 @@ enum class OutputDirState {
 // what is in it when it holds anything else; InputError with the system's reason (permission
 // denied, read-only file system) when it cannot be created. Temporaries that a killed pfce left
 // (file_io.hpp remove_stale_temps) are removed from a directory that is pfce's own, and alone do
-// not make a directory someone else's. `flag` names the option that chose the directory.
+// not make a directory someone else's. The directory stays locked for this process
+// (dir_lock.hpp): another pfce writing it now is an InputError. `flag` names the option that
+// chose the directory.
 OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
                                 const std::string& completion_file,
                                 const std::string& flag = "--out");

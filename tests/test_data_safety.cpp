@@ -2,7 +2,9 @@
 // synthetic data generated over a real dataset, masks written into an image folder, an earlier
 // run's results deleted, outputs written over inputs, half-written files on a full disk, seeds that
 // made a run's own checkpoints unreadable, and a linking radius that crashed the process.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include <map>
 #include <vector>
 
+#include "core/dir_lock.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/output_dir.hpp"
@@ -594,6 +597,37 @@ TEST(DataSafety, TemporariesOfAZombieOrAReusedPidAreStale) {
     int st = 0;
     ::waitpid(sleeper, &st, 0);
     ::waitpid(zombie, &st, 0);
+}
+
+// Two writers of one directory at once: the second is refused while the first holds the lock (a
+// descriptor of this test process here, as another pfce holds it), and nothing of the first's is
+// touched, --force or not; once the lock is gone the same command works.
+TEST(DataSafety, ADirectoryBeingWrittenIsRefusedToASecondWriter) {
+    const std::string root = test::temp_dir("safety_lock");
+    const std::string data = root + "/data", run = root + "/run";
+    const std::string synth = "data synth --count 6 --size 64 --out " + data;
+    ASSERT_EQ(test::run_pfce(synth).status, 0);
+    const std::string train = "train --data " + data + " --out " + run +
+                              " --epochs 1 --batch-size 2 --width 4 --depth 1 --device cpu";
+    ASSERT_EQ(test::run_pfce(train).status, 0);
+
+    for (const std::string& dir : {data, run}) {
+        const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+        const auto before = snapshot(dir);
+        const test::CommandResult r = test::run_pfce((dir == data ? synth : train) + " --force");
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, dir + " is being written by another pfce command now");
+        EXPECT_EQ(snapshot(dir), before);
+        ::close(fd);
+        const test::CommandResult after =
+            test::run_pfce((dir == data ? synth : train) + " --force");
+        EXPECT_EQ(after.status, 0) << after.output;
+    }
+    // One process may claim a directory it holds again (a suite's run inside its directory).
+    lock_output_dir(run);
+    EXPECT_NO_THROW(lock_output_dir(run));
 }
 
 // A command refused for its arguments (or its device) leaves no output directory behind.

@@ -13,6 +13,7 @@
 #include <limits>
 #include <sstream>
 
+#include "core/dir_lock.hpp"
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/op_variants.hpp"
@@ -266,6 +267,7 @@ class TrainingRun {
         if (!fs::is_directory(cfg_.run.out))
             PFCE_THROW(InputError, "--out ", cfg_.run.out,
                        ": cannot create this directory: ", ec.message());
+        lock_output_dir(cfg_.run.out);     // a second train --force would delete this run's files
         remove_stale_temps(cfg_.run.out);  // a checkpoint's or metrics' of a killed run
         if (opts_.resume) return;
         for (const std::string& f :
