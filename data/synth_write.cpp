@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <string>
@@ -163,6 +164,38 @@ std::string synthetic_files_problem(const SynthOptions& opts) {
     return {};
 }
 
+// Refuses a dataset the disk cannot hold, before anything is written: a mistyped `--count
+// 100000000` would otherwise fill the file system and stop half-way. Files are written
+// uncompressed (an image and a label, 3 bytes a pixel each); the files of a dataset already in
+// out_dir count as free, since replacing removes them first.
+void check_synthetic_dataset_fits(const SynthOptions& opts) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path existing = fs::absolute(opts.out_dir, ec);
+    while (!existing.empty() && !fs::exists(existing, ec) && existing != existing.root_path())
+        existing = existing.parent_path();
+    const fs::space_info space = fs::space(existing, ec);
+    if (ec || space.available == static_cast<std::uintmax_t>(-1)) return;  // cannot tell: go on
+    std::uintmax_t reclaimable = 0;
+    const fs::path patches = fs::path(opts.out_dir) / "patches";
+    for (auto it = fs::recursive_directory_iterator(patches, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file(ec)) reclaimable += it->file_size(ec);
+    const double per_image = 6.0 * opts.size * opts.size + 4096.0;  // + headers, directory entries
+    const double need = per_image * opts.count;
+    const double have = static_cast<double>(space.available) + static_cast<double>(reclaimable);
+    if (need > have) {
+        auto gb = [](double b) {
+            char text[32];
+            std::snprintf(text, sizeof text, "%.1f GB", b / 1e9);
+            return std::string(text);
+        };
+        PFCE_THROW(InputError, "synthetic dataset: ", opts.count, " images of ", opts.size, "x",
+                   opts.size, " need about ", gb(need), " but ", existing.string(), " has ",
+                   gb(have), " free; choose a smaller --count or --size, or another --out");
+    }
+}
+
 }  // namespace
 
 bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
@@ -175,6 +208,7 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
                        {"seed", opts.seed}};
     const std::string marker = (fs::path(opts.out_dir) / kSynthCompletionFile).string();
     check_synth_options(opts);  // before the directory is claimed: a refusal leaves no trace
+    check_synthetic_dataset_fits(opts);
     const std::string again = "pfce data synth --out " + opts.out_dir + " --count " +
                               std::to_string(opts.count) + " --size " + std::to_string(opts.size) +
                               " --seed " + std::to_string(opts.seed) + " --force";
