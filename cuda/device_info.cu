@@ -17,8 +17,9 @@ namespace {
 // Loaded only to ask the runtime whether this binary has an image for the current device.
 __global__ void arch_probe_kernel() {}
 
-#define PFCE_STRINGIFY_(x) #x
-#define PFCE_STRINGIFY(x) PFCE_STRINGIFY_(x)
+// Variadic: with several architectures the list expands to "800,900", two macro arguments.
+#define PFCE_STRINGIFY_(...) #__VA_ARGS__
+#define PFCE_STRINGIFY(...) PFCE_STRINGIFY_(__VA_ARGS__)
 
 // nvcc's list of the virtual architectures it compiled for ("800,900"), as "sm_80, sm_90".
 std::string nvcc_arch_list() {
