@@ -9,6 +9,7 @@
 //   4. one block sums the partials in a fixed order and scales them.
 // Per-cell formulas: core/kernels/crf.hpp, shared with the CPU backend and the reference.
 #include <cmath>
+#include <type_traits>
 
 #include "core/error.hpp"
 #include "core/kernels/crf.hpp"
@@ -218,6 +219,21 @@ void launch_crf(CrfArgs& a, std::size_t smem, cudaStream_t stream) {
            1LL * blocks.x * blocks.y * blocks.z);
 }
 
+// f(std::integral_constant<int, CMAX>) for the smallest instantiated CMAX >= c.
+template <class F>
+void dispatch_cmax(int c, F&& f) {
+    if (c <= 2)
+        f(std::integral_constant<int, 2>{});
+    else if (c <= 4)
+        f(std::integral_constant<int, 4>{});
+    else if (c <= 8)
+        f(std::integral_constant<int, 8>{});
+    else if (c <= 16)
+        f(std::integral_constant<int, 16>{});
+    else
+        f(std::integral_constant<int, 32>{});
+}
+
 }  // namespace
 
 // ---- launcher ---------------------------------------------------------------------------------
@@ -252,41 +268,38 @@ void CudaBackend::crf_loss(const Tensor& logits, const Tensor& rgb, const CrfLos
     if (a.n > 65535)
         PFCE_THROW(InputError, "crf_loss: at most 65535 images per call on CUDA, got ", a.n);
 
-    // Tiles of 16 x 16 cells (256 threads) when the tile and its halo fit in shared memory, else
-    // 8 x 8 (64 threads).
-    const std::size_t limit = ctx_->props.sharedMemPerBlockOptin;
-    int t = 16;
-    if (tile_bytes(t, a.r, a.c) > limit) t = 8;
-    a.t = t;
-    const std::size_t smem = tile_bytes(t, a.r, a.c);
-    if (smem > limit)
-        PFCE_THROW(InputError, "crf_loss: radius ", a.r, " with ", a.c, " classes needs ", smem,
-                   " bytes of shared memory per block; this GPU allows ", limit);
+    // Registers hold a cell's C sums: instantiated for a few class-count bounds.
+    dispatch_cmax(a.c, [&](auto cmax) {
+        constexpr int CMAX = decltype(cmax)::value;
+        // Tiles of 16 x 16 cells (256 threads) when the tile and its halo fit in shared memory,
+        // else 8 x 8 (64 threads). The opt-in limit covers the kernel's static shared memory (its
+        // block reduction's) too: only the rest is there for the tile.
+        cudaFuncAttributes fa{};
+        PFCE_CUDA_CHECK(cudaFuncGetAttributes(&fa, crf_window_kernel<CMAX>));
+        const std::size_t optin = ctx_->props.sharedMemPerBlockOptin;
+        const std::size_t limit = optin > fa.sharedSizeBytes ? optin - fa.sharedSizeBytes : 0;
+        int t = 16;
+        if (tile_bytes(t, a.r, a.c) > limit) t = 8;
+        a.t = t;
+        const std::size_t smem = tile_bytes(t, a.r, a.c);
+        if (smem > limit)
+            PFCE_THROW(InputError, "crf_loss: radius ", a.r, " with ", a.c, " classes needs ", smem,
+                       " bytes of shared memory per block; this GPU allows ", limit);
 
-    // Scratch: P, colours and dL/dp planes, then the per-block partials (8-byte aligned).
-    const std::size_t plane = static_cast<std::size_t>(a.n * a.cells) * sizeof(float);
-    const std::size_t cells_bytes = plane * static_cast<std::size_t>(2 * a.c + 3);
-    const std::size_t parts = static_cast<std::size_t>((a.wd + t - 1) / t) *
-                              static_cast<std::size_t>((a.hd + t - 1) / t) *
-                              static_cast<std::size_t>(a.n);
-    const std::size_t offset = (cells_bytes + 7) / 8 * 8;
-    char* ws = static_cast<char*>(ctx_->workspace(offset + parts * sizeof(double)));
-    a.cell_p = reinterpret_cast<float*>(ws);
-    a.cell_rgb = a.cell_p + a.n * a.c * a.cells;
-    a.grad = a.dlogits ? a.cell_rgb + a.n * 3 * a.cells : nullptr;
-    a.partials = reinterpret_cast<double*>(ws + offset);
-
-    // Registers hold a cell's C sums: instantiate for a few class-count bounds.
-    if (a.c <= 2)
-        launch_crf<2>(a, smem, stream);
-    else if (a.c <= 4)
-        launch_crf<4>(a, smem, stream);
-    else if (a.c <= 8)
-        launch_crf<8>(a, smem, stream);
-    else if (a.c <= 16)
-        launch_crf<16>(a, smem, stream);
-    else
-        launch_crf<32>(a, smem, stream);
+        // Scratch: P, colours and dL/dp planes, then the per-block partials (8-byte aligned).
+        const std::size_t plane = static_cast<std::size_t>(a.n * a.cells) * sizeof(float);
+        const std::size_t cells_bytes = plane * static_cast<std::size_t>(2 * a.c + 3);
+        const std::size_t parts = static_cast<std::size_t>((a.wd + t - 1) / t) *
+                                  static_cast<std::size_t>((a.hd + t - 1) / t) *
+                                  static_cast<std::size_t>(a.n);
+        const std::size_t offset = (cells_bytes + 7) / 8 * 8;
+        char* ws = static_cast<char*>(ctx_->workspace(offset + parts * sizeof(double)));
+        a.cell_p = reinterpret_cast<float*>(ws);
+        a.cell_rgb = a.cell_p + a.n * a.c * a.cells;
+        a.grad = a.dlogits ? a.cell_rgb + a.n * 3 * a.cells : nullptr;
+        a.partials = reinterpret_cast<double*>(ws + offset);
+        launch_crf<CMAX>(a, smem, stream);
+    });
 }
 
 }  // namespace pfce
