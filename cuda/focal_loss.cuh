@@ -22,7 +22,7 @@ struct FocalArgs {
     const unsigned char* labels;       // (N,H,W)
     float* dlogits;                    // (N,C,H,W) or null
     const unsigned long long* counts;  // three launches: (C) labelled pixels per class
-    unsigned int* block_counts;        // single launch: (grid, CMAX) per-block class counts
+    unsigned int* block_counts;        // single launch: (CMAX, grid) per-block class counts
     double* partials;                  // (gridDim.x) per-block loss sums
     float* loss;                       // (1)
     long long hw, npix;
