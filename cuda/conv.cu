@@ -1,7 +1,7 @@
 // CUDA 2-D convolution (square kernel, stride 1, zero padding): cuDNN forward, backward-data and
-// backward-filter with the algorithm found once per shape, the bias added with cudnnAddTensor and
-// reduced with cudnnConvolutionBackwardBias on f32 tensors, with our own kernels on bf16 ones (all
-// through cuda/cudnn_util.hpp), in f32 at every precision. Mirrors host/cpu/conv.cpp.
+// backward-filter with the algorithm found once per shape, the bias added with cudnnAddTensor on
+// f32 tensors and our own kernel on bf16 ones, its gradient summed by our own kernel (all through
+// cuda/cudnn_util.hpp), in f32 at every precision. Mirrors host/cpu/conv.cpp.
 #include "core/op_checks.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
@@ -44,7 +44,7 @@ void CudaBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tens
     if (cudnn::no_filter_gradient_to_run(*ctx_, dy, dw, dbias)) return;
     const cudnn::ConvPlan& plan = cudnn::run_convolution(
         *ctx_, g, cudnn::ConvDirection::backward_filter, cudnn::conv_tensors(x, dw, dy));
-    cudnn::bias_gradient(*ctx_, plan.y_f32, dy, plan.bias_out, dbias);
+    cudnn::bias_gradient(*ctx_, dy, dbias);
 }
 
 void CudaBackend::set_deterministic(bool on) {

@@ -1,9 +1,10 @@
-// The bias passes of a convolution or transposed convolution whose output (forward) or output
-// gradient (backward) is a bf16 activation (cuda/cudnn_util.hpp add_bias, bias_gradient): cuDNN's
-// cudnnAddTensor and cudnnConvolutionBackwardBias do them on f32 tensors, but want the bias in
-// the tensor's own type. Here the bias and its gradient stay f32, the arithmetic is f32 (the add)
-// and double (the sums), and a bf16 element is read and written through core/kernels/precision.hpp,
-// as the CPU twin rounds.
+// The bias passes of a convolution or transposed convolution (cuda/cudnn_util.hpp add_bias,
+// bias_gradient). On a bf16 activation both are here: cuDNN's cudnnAddTensor wants the bias in
+// the tensor's own type, and here the bias stays f32, the add is f32 and a bf16 element is read and
+// written through core/kernels/precision.hpp, as the CPU twin rounds. The bias gradient is here
+// for f32 too: summed in double in a fixed order (deterministic, as the CPU twin's double sums),
+// for either layout, instead of cuDNN's cudnnConvolutionBackwardBias, which is deprecated in
+// cuDNN 9 and documents no channels-last dy.
 #include <algorithm>
 
 #include "core/kernels/precision.hpp"
@@ -33,14 +34,15 @@ __global__ void add_bias_bf16_kernel(Bf16* t, const float* __restrict__ bias, lo
 // does not depend on timing. partial[c * S + s]: slice s of channel c.
 
 // nchw: block (s, c) sums pixels s*T + t, step S*T, of channel c's plane in every image.
-__global__ void bias_partial_nchw_kernel(const Bf16* __restrict__ dy, long long n, long long c,
+template <class T>
+__global__ void bias_partial_nchw_kernel(const T* __restrict__ dy, long long n, long long c,
                                          long long hw, double* __restrict__ partial) {
     __shared__ double sh[kThreads];
     const long long ch = blockIdx.y;
     const long long step = 1LL * gridDim.x * kThreads;
     double sum = 0.0;
     for (long long i = 0; i < n; ++i) {
-        const Bf16* plane = dy + (i * c + ch) * hw;
+        const T* plane = dy + (i * c + ch) * hw;
         for (long long k = 1LL * blockIdx.x * kThreads + threadIdx.x; k < hw; k += step)
             sum += kernels::load_value(plane + k);
     }
@@ -52,7 +54,8 @@ __global__ void bias_partial_nchw_kernel(const Bf16* __restrict__ dy, long long 
 // channels) and pixels s*kRowLanes + ty, step S*kRowLanes; the kRowLanes lanes of a channel are
 // then added in lane order.
 constexpr int kColTile = 32, kRowLanes = kThreads / kColTile;
-__global__ void bias_partial_nhwc_kernel(const Bf16* __restrict__ dy, long long pixels, long long c,
+template <class T>
+__global__ void bias_partial_nhwc_kernel(const T* __restrict__ dy, long long pixels, long long c,
                                          double* __restrict__ partial) {
     __shared__ double sh[kRowLanes][kColTile];
     const int tx = threadIdx.x % kColTile, ty = threadIdx.x / kColTile;
@@ -92,7 +95,10 @@ void add_bias_bf16(Bf16* t, const float* bias, long long n, long long c, long lo
            c, hw, nhwc, total);
 }
 
-void bias_gradient_bf16(CudaContext& ctx, const Bf16* dy, float* dbias, long long n, long long c,
+namespace {
+
+template <class T>
+void bias_gradient_sums(CudaContext& ctx, const T* dy, float* dbias, long long n, long long c,
                         long long hw, bool nhwc) {
     if (c == 0) return;
     PFCE_CHECK_SHAPE(c <= 65535LL * (nhwc ? kColTile : 1), "bias gradient of ", c,
@@ -109,13 +115,25 @@ void bias_gradient_bf16(CudaContext& ctx, const Bf16* dy, float* dbias, long lon
     auto* partial = static_cast<double*>(ctx.workspace(sizeof(double) * slices * c));
     const dim3 grid(static_cast<unsigned>(slices), static_cast<unsigned>(channel_blocks));
     if (nhwc)
-        launch("bias_partial_nhwc_kernel", bias_partial_nhwc_kernel, grid, kThreads, ctx.stream, dy,
-               n * hw, c, partial);
+        launch("bias_partial_nhwc_kernel", bias_partial_nhwc_kernel<T>, grid, kThreads, ctx.stream,
+               dy, n * hw, c, partial);
     else
-        launch("bias_partial_nchw_kernel", bias_partial_nchw_kernel, grid, kThreads, ctx.stream, dy,
-               n, c, hw, partial);
+        launch("bias_partial_nchw_kernel", bias_partial_nchw_kernel<T>, grid, kThreads, ctx.stream,
+               dy, n, c, hw, partial);
     launch("bias_finish_kernel", bias_finish_kernel, grid_for(c), 256, ctx.stream, partial, slices,
            c, dbias);
+}
+
+}  // namespace
+
+void bias_gradient(CudaContext& ctx, const Bf16* dy, float* dbias, long long n, long long c,
+                   long long hw, bool nhwc) {
+    bias_gradient_sums(ctx, dy, dbias, n, c, hw, nhwc);
+}
+
+void bias_gradient(CudaContext& ctx, const float* dy, float* dbias, long long n, long long c,
+                   long long hw, bool nhwc) {
+    bias_gradient_sums(ctx, dy, dbias, n, c, hw, nhwc);
 }
 
 }  // namespace pfce::cudnn

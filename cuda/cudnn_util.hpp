@@ -120,11 +120,11 @@ enum class ConvDirection { forward, backward_data, backward_filter };
 
 struct ConvPlan {
     TensorDesc x, y;  // in the data type and layout cuDNN convolves (data_type, conv_format)
-    // The tensors themselves as f32 in their layouts, for cuDNN's bias passes on f32 tensors (a
-    // bf16 tensor's bias passes are our own kernels, which need no descriptor).
+    // The tensors themselves as f32 in their layouts, for cudnnAddTensor on f32 tensors (a bf16
+    // tensor's bias add and every bias gradient are our own kernels, which need no descriptor).
     TensorDesc x_f32, y_f32;
-    // Per-channel bias shapes for cudnnAddTensor / cudnnConvolutionBackwardBias: (1,k,1,1) for a
-    // convolution's output; (1,c,1,1) for a transposed convolution, whose output is the input side.
+    // Per-channel bias shapes for cudnnAddTensor: (1,k,1,1) for a convolution's output; (1,c,1,1)
+    // for a transposed convolution, whose output is the input side.
     TensorDesc bias_out, bias_in;
     FilterDesc w;  // in the data type cuDNN convolves
     ConvDesc conv;
@@ -425,14 +425,16 @@ struct StagedLayout {
 void stage_copy(const void* src, void* dst, const StagedLayout& l, cudaStream_t stream);
 void unstage_copy(const void* src, void* dst, const StagedLayout& l, cudaStream_t stream);
 
-// The bias passes on a bf16 tensor t (n, c, hw), nchw or nhwc (conv_bias.cu), in f32 like cuDNN's
-// on f32 tensors: t = round_bf16(t + bias[c]); dbias[c] = the sum of dy's channel c, in double
-// (deterministic: partial sums per slice in a fixed tree, then added in slice order; scratch from
-// the context workspace).
+// The bias passes on a tensor (n, c, hw), nchw or nhwc (conv_bias.cu). On bf16, in f32 like
+// cuDNN's on f32 tensors: t = round_bf16(t + bias[c]). dbias[c] = the sum of dy's channel c (bf16
+// or f32), in double (deterministic: partial sums per slice in a fixed tree, then added in slice
+// order; scratch from the context workspace).
 void add_bias_bf16(Bf16* t, const float* bias, long long n, long long c, long long hw, bool nhwc,
                    cudaStream_t stream);
-void bias_gradient_bf16(CudaContext& ctx, const Bf16* dy, float* dbias, long long n, long long c,
-                        long long hw, bool nhwc);
+void bias_gradient(CudaContext& ctx, const Bf16* dy, float* dbias, long long n, long long c,
+                   long long hw, bool nhwc);
+void bias_gradient(CudaContext& ctx, const float* dy, float* dbias, long long n, long long c,
+                   long long hw, bool nhwc);
 
 namespace detail {
 
@@ -557,19 +559,17 @@ inline void add_bias(CudaContext& ctx, const TensorDesc& bias_desc, const Tensor
                                     t_desc.get(), t.data<float>()));
 }
 
-// dbias (bias_desc (1,C,1,1)) <- sum of dy (dy_desc describes it as f32) over every axis but the
-// channel: cuDNN's cudnnConvolutionBackwardBias on f32, bias_gradient_bf16 on bf16. Nothing for an
+// dbias <- sum of dy over every axis but the channel, in double (conv_bias.cu; cuDNN's
+// cudnnConvolutionBackwardBias is deprecated and documents no channels-last dy). Nothing for an
 // empty dbias.
-inline void bias_gradient(CudaContext& ctx, const TensorDesc& dy_desc, const Tensor& dy,
-                          const TensorDesc& bias_desc, Tensor& dbias) {
+inline void bias_gradient(CudaContext& ctx, const Tensor& dy, Tensor& dbias) {
     if (dbias.empty()) return;
-    if (dy.dtype() == DType::bf16) {
-        bias_gradient_bf16(ctx, dy.data<Bf16>(), dbias.data<float>(), dy.dim(0), dy.dim(1),
-                           dy.dim(2) * dy.dim(3), dy.layout() == Layout::nhwc);
-        return;
-    }
-    PFCE_CUDNN_CHECK(cudnnConvolutionBackwardBias(ctx.cudnn, &kOne, dy_desc.get(), dy.data<float>(),
-                                                  &kZero, bias_desc.get(), dbias.data<float>()));
+    const long long n = dy.dim(0), c = dy.dim(1), hw = dy.dim(2) * dy.dim(3);
+    const bool nhwc = dy.layout() == Layout::nhwc;
+    if (dy.dtype() == DType::bf16)
+        bias_gradient(ctx, dy.data<Bf16>(), dbias.data<float>(), n, c, hw, nhwc);
+    else
+        bias_gradient(ctx, dy.data<float>(), dbias.data<float>(), n, c, hw, nhwc);
 }
 
 }  // namespace pfce::cudnn

@@ -48,7 +48,7 @@ void CudaBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, T
     // big -> small, with dy as its input and x as its output gradient.
     const cudnn::ConvPlan& plan = cudnn::run_convolution(
         *ctx_, g, cudnn::ConvDirection::backward_filter, cudnn::conv_tensors(dy, dw, x));
-    cudnn::bias_gradient(*ctx_, plan.x_f32, dy, plan.bias_in, dbias);
+    cudnn::bias_gradient(*ctx_, dy, dbias);
 }
 
 }  // namespace pfce
