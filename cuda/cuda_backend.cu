@@ -66,6 +66,9 @@ CudaContext::~CudaContext() {
 
 void* CudaContext::grow(void*& block, std::size_t& size, std::size_t bytes) {
     if (bytes <= size) return block;
+    // Before the synchronize below, which would break a capture without being counted as the
+    // allocation it is (capture_graph then gives graphs up instead of warming up again).
+    refuse_while_recording(bytes, "device");
     if (block) {
         PFCE_CUDA_CHECK(cudaStreamSynchronize(stream));  // earlier ops may still use it
         ++device_frees;
