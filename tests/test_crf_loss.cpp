@@ -258,3 +258,22 @@ TEST(CrfLossGpu, MatchesCpuOnATrainingBatch) {
         EXPECT_TRUE(test::all_close(want.dlogits, got.dlogits, 1e-8, 1e-4)) << "d " << d;
     }
 }
+
+// Wide windows and many classes, where a tile of 16 x 16 cells and its halo no longer fits in
+// shared memory (radius 14 with 27 classes is 256 B under an H200's opt-in limit before the
+// kernel's static shared memory is counted): the 8 x 8 tiles must take over, with the same result.
+TEST(CrfLossGpu, MatchesCpuWithWideWindowsAndManyClasses) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = test::cpu_backend();
+    for (const auto& [c, r] : {std::pair{27, 14}, std::pair{32, 16}, std::pair{9, 16}}) {
+        Tensor logits = test::random_f32({2, c, 40, 37}, 60 + c, -4.0f, 4.0f);
+        Tensor rgb = test::random_rgb(2, 40, 37, 61 + c);
+        CrfLossParams p;
+        p.radius = r;
+        p.weight = 0.5f;
+        const LossResult want = run_crf(*cpu, logits, rgb, p), got = run_crf(*gpu, logits, rgb, p);
+        EXPECT_NEAR(got.loss, want.loss, 1e-5 * std::fabs(want.loss)) << "c " << c << " r " << r;
+        EXPECT_TRUE(test::all_close(want.dlogits, got.dlogits, 1e-8, 1e-4))
+            << "c " << c << " r " << r;
+    }
+}
