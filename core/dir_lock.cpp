@@ -1,4 +1,5 @@
-// lock_output_dir: flock on the directory's own descriptor, held until exit.
+// lock_output_dir: flock on the directory's own descriptor, and this process's registry of the
+// directories it holds (flock refuses a second descriptor of the same process too).
 #include "core/dir_lock.hpp"
 
 #include <fcntl.h>
@@ -6,26 +7,63 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <utility>
 
 #include "core/error.hpp"
 
 namespace pfce {
 namespace fs = std::filesystem;
+namespace {
 
-void lock_output_dir(const std::string& dir, const std::string& flag) {
-    static std::mutex mutex;
-    static std::set<std::string> held;  // canonical paths; their descriptors stay open until exit
+std::mutex& registry_mutex() {
+    static std::mutex m;
+    return m;
+}
+
+std::set<std::string>& registry() {
+    static std::set<std::string> held;
+    return held;
+}
+
+}  // namespace
+
+DirLock::DirLock(DirLock&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), key_(std::move(other.key_)) {}
+
+DirLock& DirLock::operator=(DirLock&& other) noexcept {
+    if (this != &other) {
+        release();
+        fd_ = std::exchange(other.fd_, -1);
+        key_ = std::move(other.key_);
+    }
+    return *this;
+}
+
+DirLock::~DirLock() {
+    release();
+}
+
+void DirLock::release() noexcept {
+    if (fd_ < 0) return;
+    {
+        const std::lock_guard<std::mutex> guard(registry_mutex());
+        registry().erase(key_);
+    }
+    ::close(fd_);  // releases the flock
+    fd_ = -1;
+}
+
+DirLock lock_output_dir(const std::string& dir, const std::string& flag) {
     std::error_code ec;
     const fs::path canonical = fs::canonical(dir, ec);
     const std::string key = ec ? fs::absolute(dir).lexically_normal().string() : canonical.string();
-    const std::lock_guard<std::mutex> guard(mutex);
-    if (held.count(key)) return;  // flock conflicts between two descriptors of one process too
+    const std::lock_guard<std::mutex> guard(registry_mutex());
+    if (registry().count(key)) return {};  // this process holds it already
     const int fd = ::open(key.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;  // the caller's own checks name what is wrong with the directory
+    if (fd < 0) return {};  // the caller's own checks name what is wrong with the directory
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         const int err = errno;
         ::close(fd);
@@ -33,9 +71,13 @@ void lock_output_dir(const std::string& dir, const std::string& flag) {
             PFCE_THROW(InputError, flag, " ", dir,
                        " is being written by another pfce command now (it holds the directory's "
                        "lock); wait until it has finished, or choose another directory");
-        return;  // no locks on this file system: go on without one
+        return {};  // no locks on this file system: go on without one
     }
-    held.insert(key);
+    registry().insert(key);
+    DirLock lock;
+    lock.fd_ = fd;
+    lock.key_ = key;
+    return lock;
 }
 
 }  // namespace pfce

@@ -1,17 +1,39 @@
 // One writer per output directory. Two pfce commands writing one directory at once (a suite run
 // twice, `train --force` while the run still trains) would delete or mix each other's files; each
 // writer holds an exclusive advisory lock on the directory itself (flock on its descriptor, so no
-// lock file is left in a user's directory) until the process exits.
+// lock file is left in a user's directory) while it writes.
 #pragma once
 
 #include <string>
 
 namespace pfce {
 
-// Locks `dir` (which must exist) for the rest of this process; a second call for the same
-// directory in this process does nothing. InputError naming `flag` and `dir` when another process
-// holds the lock. Where the file system cannot lock (some network file systems), it goes on
-// unlocked: the lock protects against a mistake, it is not needed for correct output.
-void lock_output_dir(const std::string& dir, const std::string& flag = "--out");
+// A held lock on a directory, released when destroyed (or when the process ends, however it
+// ends). Empty when this process already held the directory's lock where it was taken (a suite
+// writing its datasets, or a mask directory claimed twice on its way to being written): the outer
+// holder releases it.
+class DirLock {
+  public:
+    DirLock() = default;
+    DirLock(DirLock&& other) noexcept;
+    DirLock& operator=(DirLock&& other) noexcept;
+    DirLock(const DirLock&) = delete;
+    DirLock& operator=(const DirLock&) = delete;
+    ~DirLock();
+
+    bool owns() const { return fd_ >= 0; }
+
+  private:
+    friend DirLock lock_output_dir(const std::string& dir, const std::string& flag);
+    void release() noexcept;
+    int fd_ = -1;
+    std::string key_;  // the canonical path, in this process's registry while held
+};
+
+// Locks `dir` (which must exist) for as long as the returned DirLock lives. InputError naming
+// `flag` and `dir` when another process holds the lock. Where the file system cannot lock (some
+// network file systems), it goes on unlocked: the lock protects against a mistake, correct output
+// does not need it.
+[[nodiscard]] DirLock lock_output_dir(const std::string& dir, const std::string& flag = "--out");
 
 }  // namespace pfce

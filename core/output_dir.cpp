@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "core/dir_lock.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 
@@ -31,7 +31,7 @@ std::string output_dir_kind(const std::string& dir) {
     return fs::is_regular_file(marker, ec) ? read_marker(marker) : std::string();
 }
 
-OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
+OutputDirClaim claim_output_dir(const std::string& dir, const std::string& kind,
                                 const std::string& completion_file, const std::string& flag) {
     std::error_code ec;
     const fs::path d(dir);
@@ -45,7 +45,7 @@ OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
             PFCE_THROW(InputError, flag, " ", dir,
                        ": cannot create this directory: ", (made ? made : ec).message());
     }
-    lock_output_dir(dir, flag);  // before reading what is there: another writer may be at work
+    DirLock lock = lock_output_dir(dir, flag);  // before reading: another writer may be at work
     std::vector<std::string> entries;
     for (const auto& e : fs::directory_iterator(d, ec)) {
         const std::string name = e.path().filename();
@@ -59,12 +59,13 @@ OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
             PFCE_THROW(InputError, flag, " ", dir, " holds pfce's ", have, ", not a ", kind,
                        "; choose another directory");
         remove_stale_temps(dir, true);  // left by an earlier writer that was killed
-        return complete ? OutputDirState::ours_complete : OutputDirState::ours_incomplete;
+        return {complete ? OutputDirState::ours_complete : OutputDirState::ours_incomplete,
+                std::move(lock)};
     }
     if (complete) {  // made by a pfce from before the marker: its completion file says it is ours
         write_file_atomically(marker.string(), kind + "\n");
         remove_stale_temps(dir, true);
-        return OutputDirState::ours_complete;
+        return {OutputDirState::ours_complete, std::move(lock)};
     }
     if (!entries.empty()) {
         std::string some;
@@ -78,7 +79,7 @@ OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
     }
     remove_stale_temps(dir);  // only temporaries: a killed writer's (its marker's)
     write_file_atomically(marker.string(), kind + "\n");
-    return OutputDirState::fresh;
+    return {OutputDirState::fresh, std::move(lock)};
 }
 
 }  // namespace pfce

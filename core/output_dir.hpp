@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "core/dir_lock.hpp"
+
 namespace pfce {
 
 enum class OutputDirState {
@@ -16,17 +18,22 @@ enum class OutputDirState {
     ours_complete,    // pfce's own, of this kind, complete (`completion_file` exists)
 };
 
+struct OutputDirClaim {
+    OutputDirState state;
+    DirLock lock;  // keep it while writing: another pfce writing the directory is refused
+};
+
 // Creates or checks `dir` for output of `kind` ("synthetic dataset", "masks"), whose completion
 // file `completion_file` (a name inside dir) is written last. InputError naming the directory and
 // what is in it when it holds anything else; InputError with the system's reason (permission
 // denied, read-only file system) when it cannot be created. Temporaries that a killed pfce left
 // (file_io.hpp remove_stale_temps) are removed from a directory that is pfce's own, and alone do
-// not make a directory someone else's. The directory stays locked for this process
-// (dir_lock.hpp): another pfce writing it now is an InputError. `flag` names the option that
-// chose the directory.
-OutputDirState claim_output_dir(const std::string& dir, const std::string& kind,
-                                const std::string& completion_file,
-                                const std::string& flag = "--out");
+// not make a directory someone else's. The directory is locked (dir_lock.hpp) from before it is
+// read for as long as the claim's lock is kept: another pfce writing it now is an InputError.
+// `flag` names the option that chose the directory.
+[[nodiscard]] OutputDirClaim claim_output_dir(const std::string& dir, const std::string& kind,
+                                              const std::string& completion_file,
+                                              const std::string& flag = "--out");
 
 // The kind of pfce output the marker in `dir` names ("synthetic dataset", "masks"), or "" when
 // there is no marker. Reads only: readers use it to tell pfce's interrupted output from a user's

@@ -315,7 +315,8 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     if (ds)
         for (std::size_t i = 0; i < ds->size(); ++i) index.emplace(ds->sample(i).id, i);
 
-    prepare_mask_dir(o.out_dir, true);  // replacing was decided above; foreign files are refused
+    // Replacing was decided above; foreign files are refused.
+    const DirLock lock = prepare_mask_dir(o.out_dir, true);
 
     const std::size_t n = md.ids.size();
     const std::size_t wave = static_cast<std::size_t>(o.batch);

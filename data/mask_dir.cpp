@@ -121,8 +121,9 @@ void write_mask_json(const std::string& dir, const std::vector<std::string>& ids
     write_file_atomically(path, j.dump(2) + "\n");
 }
 
-void prepare_mask_dir(const std::string& dir, bool force) {
-    if (claim_output_dir(dir, "masks", kMetaFile) != OutputDirState::ours_complete) return;
+DirLock prepare_mask_dir(const std::string& dir, bool force) {
+    OutputDirClaim claim = claim_output_dir(dir, "masks", kMetaFile);
+    if (claim.state != OutputDirState::ours_complete) return std::move(claim.lock);
     const std::string meta = (fs::path(dir) / kMetaFile).string();
     if (!force)
         PFCE_THROW(InputError, dir, " already holds masks (", meta,
@@ -130,6 +131,7 @@ void prepare_mask_dir(const std::string& dir, bool force) {
     std::error_code ec;
     fs::remove(meta, ec);
     if (ec) PFCE_THROW(SystemError, "cannot remove ", meta, ": ", ec.message());
+    return std::move(claim.lock);
 }
 
 void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
@@ -138,7 +140,7 @@ void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
     if (ids.size() != masks.size())
         PFCE_THROW(InputError, dir, ": ", masks.size(), " masks but ", ids.size(), " ids");
     for (const std::string& id : ids) check_id(dir, id);
-    prepare_mask_dir(dir, true);
+    const DirLock lock = prepare_mask_dir(dir, true);
     parallel_for(
         ids.size(), [&](std::size_t k) { write_mask_png(dir, ids[k], masks[k], palette); }, 4);
     write_mask_json(dir, ids, meta, palette);

@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/dir_lock.hpp"
+
 #include "data/image.hpp"
 #include "data/palette.hpp"
 
@@ -32,8 +34,9 @@ struct MaskDir {
 // Makes `dir` ready to receive masks (core/output_dir): it must be new, empty, or pfce's own mask
 // directory; anything else is refused, with or without `force`. A complete mask directory is
 // replaced only with `force` (InputError naming --force otherwise); its masks.json is removed, so
-// the directory reads as incomplete until the new one lands.
-void prepare_mask_dir(const std::string& dir, bool force);
+// the directory reads as incomplete until the new one lands. Keep the returned lock while writing
+// the masks: another pfce writing the directory meanwhile is refused.
+[[nodiscard]] DirLock prepare_mask_dir(const std::string& dir, bool force);
 
 // Writes dir/<id>.png for each mask (atomically) and dir/masks.json last, so a directory with
 // masks.json is complete. Calls prepare_mask_dir(dir, true): the caller decides about replacing.

@@ -173,7 +173,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
                            "record of it; pass --force to sample them again");
         }
     }
-    prepare_mask_dir(dir, force);
+    const DirLock lock = prepare_mask_dir(dir, force);
 
     const std::size_t chunk = 256;  // bounds memory: the masks of one chunk at a time
     for (std::size_t first = 0; first < n; first += chunk) {

@@ -212,8 +212,9 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
     const std::string again = "pfce data synth --out " + opts.out_dir + " --count " +
                               std::to_string(opts.count) + " --size " + std::to_string(opts.size) +
                               " --seed " + std::to_string(opts.seed) + " --force";
-    const OutputDirState state =
+    const OutputDirClaim claim =
         claim_output_dir(opts.out_dir, kSynthOutputKind, kSynthCompletionFile);
+    const OutputDirState state = claim.state;
     if (state == OutputDirState::ours_complete) {
         json have;
         try {

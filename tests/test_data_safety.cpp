@@ -413,7 +413,7 @@ TEST(DataSafety, AnOutputThatCannotBeWrittenSaysWhyAndNamesThePath) {
         }
         std::string msg;
         try {
-            claim_output_dir(ro + "/s", "masks", "masks.json");
+            (void)claim_output_dir(ro + "/s", "masks", "masks.json");
         } catch (const std::exception& e) {
             msg = e.what();
         }
@@ -625,9 +625,17 @@ TEST(DataSafety, ADirectoryBeingWrittenIsRefusedToASecondWriter) {
             test::run_pfce((dir == data ? synth : train) + " --force");
         EXPECT_EQ(after.status, 0) << after.output;
     }
-    // One process may claim a directory it holds again (a suite's run inside its directory).
-    lock_output_dir(run);
-    EXPECT_NO_THROW(lock_output_dir(run));
+    // One process may claim a directory it holds again (a mask directory on its way to being
+    // written); the outer lock keeps it, and once that is gone so is the lock.
+    {
+        const DirLock outer = lock_output_dir(run);
+        EXPECT_TRUE(outer.owns());
+        DirLock inner;
+        EXPECT_NO_THROW(inner = lock_output_dir(run));
+        EXPECT_FALSE(inner.owns());
+        EXPECT_NE(test::run_pfce(train + " --force").status, 0);
+    }
+    EXPECT_EQ(test::run_pfce(train + " --force").status, 0);
 }
 
 // A command refused for its arguments (or its device) leaves no output directory behind.

@@ -145,7 +145,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     check_only(suite, opts);    // a mistyped --only claims nothing
     check_device(opts.device);  // nor does a device this machine does not have
     const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
-    claim_output_dir(sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
+    const OutputDirClaim out_claim = claim_output_dir(
+        sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
     std::vector<Plan> plans = plan_runs(suite, data, opts, sum.out_dir, sum);
     const int to_run = static_cast<int>(
         std::count_if(plans.begin(), plans.end(), [](const Plan& p) { return p.run; }));

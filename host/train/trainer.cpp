@@ -267,8 +267,8 @@ class TrainingRun {
         if (!fs::is_directory(cfg_.run.out))
             PFCE_THROW(InputError, "--out ", cfg_.run.out,
                        ": cannot create this directory: ", ec.message());
-        lock_output_dir(cfg_.run.out);     // a second train --force would delete this run's files
-        remove_stale_temps(cfg_.run.out);  // a checkpoint's or metrics' of a killed run
+        out_lock_ = lock_output_dir(cfg_.run.out);  // a second train --force would delete its files
+        remove_stale_temps(cfg_.run.out);           // a checkpoint's or metrics' of a killed run
         if (opts_.resume) return;
         for (const std::string& f :
              {result_.last_checkpoint, result_.best_checkpoint, result_.metrics_path}) {
@@ -637,6 +637,7 @@ class TrainingRun {
     const Config& cfg_;
     const TrainInputs& in_;
     const TrainOptions& opts_;
+    DirLock out_lock_;  // held from claim_output_dir on: one writer of OUT at a time
     // run.kernels as selected (configure_backend, before the model is built).
     std::vector<KernelChoice> kernels_;
     UNet net_;
