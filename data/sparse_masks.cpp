@@ -12,60 +12,12 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
-#include "core/hash.hpp"
 #include "core/log.hpp"
 #include "core/parallel.hpp"
 #include "data/mask_dir.hpp"
 
 namespace pfce {
 namespace fs = std::filesystem;
-
-namespace {
-
-template <typename T>
-void hash_value(std::uint64_t& h, const T& v) {
-    h = fnv1a64(&v, sizeof(v), h);
-}
-void hash_text(std::uint64_t& h, const std::string& s) {
-    hash_value(h, s.size());
-    h = fnv1a64(s.data(), s.size(), h);
-}
-
-}  // namespace
-
-std::string dense_labels_fingerprint(const Dataset& ds) {
-    std::uint64_t h = fnv1a64("pfce dense labels 1", 19);
-    // What a mask's colours or values mean: the classes and unlabelled colours, and the dataset's
-    // description (its encoding and ignore values, whatever the reader took from it).
-    const Palette& pal = ds.palette();
-    for (const ClassInfo& c : pal.classes) {
-        hash_text(h, c.name);
-        hash_value(h, c.colour);
-    }
-    for (const Rgb& u : pal.unlabelled_colours) hash_value(h, u);
-    std::error_code ec;
-    const fs::path described = fs::path(ds.root()) / "dataset.toml";
-    if (fs::is_regular_file(described, ec)) hash_text(h, read_whole_file(described.string()));
-    // Which file each sample's labels come from, and that file's size and modification time
-    // (cheap to read for thousands of masks; a rewritten or replaced mask moves them).
-    // Mask paths relative to the root, so ./D, D and /abs/D name the same labels.
-    std::string last;
-    for (std::size_t i = 0; i < ds.size(); ++i) {
-        const SampleRef& r = ds.sample(i);
-        hash_text(h, fs::path(r.mask_path).lexically_relative(ds.root()).generic_string());
-        hash_value(h, std::array<int, 4>{r.x0, r.y0, r.width, r.height});
-        if (r.mask_path.empty() || r.mask_path == last) continue;  // tiles share a file
-        last = r.mask_path;
-        const auto size = fs::file_size(r.mask_path, ec);
-        hash_value(h, ec ? std::uintmax_t{0} : size);
-        const auto when = fs::last_write_time(r.mask_path, ec);
-        hash_value(
-            h, ec ? std::int64_t{0} : static_cast<std::int64_t>(when.time_since_epoch().count()));
-    }
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-    return hex;
-}
 
 std::string recorded_dense_labels(const MaskDir& md) {
     const auto s = md.meta.find("sample");

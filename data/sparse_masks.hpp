@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/data_fingerprint.hpp"
 #include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
 #include "data/sparse_sampler.hpp"
@@ -26,11 +27,6 @@ struct MaskStageResult {
     std::vector<std::int64_t> per_class;  // labelled pixels per class
     double seconds = 0;
 };
-
-// What the dense labels of `ds` are, as 16 hex digits that change when they may have: the palette
-// (class names, colours, unlabelled colours), the dataset's dataset.toml, and each sample's mask
-// file, window, size and modification time.
-std::string dense_labels_fingerprint(const Dataset& ds);
 
 // The dense_labels_fingerprint a mask directory's masks were sampled at (masks.json
 // sample.dense_labels; a linked directory keeps its input's), or "" for directories made before

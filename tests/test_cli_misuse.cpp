@@ -229,6 +229,41 @@ TEST(CliMisuse, ResumeAllowsWhatDoesNotChangeTheResultAndNamesWhatDoes) {
     EXPECT_MESSAGE_HAS(lr.output, "optimizer.lr");
 }
 
+// Resuming reads the data again: a dataset that gained images (a moved split) is refused, since
+// the run would train on other images and test on some it trained on; the same ids in other files
+// are said (the record holds file times, not pixels), and the run goes on.
+TEST(CliMisuse, ResumeRefusesAnotherSplitAndNamesChangedFiles) {
+    const std::string root = test::temp_dir("misuse_resume_data");
+    const std::string data = root + "/data", run = root + "/run";
+    test::write_synthetic(data, 12, 64, 0);
+    ASSERT_EQ(test::run_pfce("train --data " + data + " --out " + run + kTiny).status, 0);
+
+    fs::remove_all(data);
+    test::write_synthetic(data, 20, 64, 1);
+    const test::CommandResult grown =
+        test::run_pfce("train --resume --out " + run + " --epochs 2 --device cpu");
+    EXPECT_EQ(grown.status, 2) << grown.output;
+    EXPECT_MESSAGE_HAS(grown.output, "changed since the run began: its split is now 16/2/2");
+    EXPECT_MESSAGE_HAS(grown.output, "start over with --force");
+
+    fs::remove_all(data);
+    test::write_synthetic(data, 12, 64, 2);
+    const test::CommandResult other =
+        test::run_pfce("train --resume --out " + run + " --epochs 2 --device cpu");
+    EXPECT_EQ(other.status, 0) << other.output;
+    EXPECT_MESSAGE_HAS(other.output, "image and label files changed (or were touched)");
+    EXPECT_MESSAGE_HAS(other.output, "trained 2 epochs");
+    // eval scores the files as they are, and says when they are not those the run trained on.
+    EXPECT_EQ(
+        test::run_pfce("eval --checkpoint " + run + "/last.ckpt").output.find("not as it was"),
+        std::string::npos);
+    fs::remove_all(data);
+    test::write_synthetic(data, 12, 64, 3);
+    const test::CommandResult eval = test::run_pfce("eval --checkpoint " + run + "/last.ckpt");
+    EXPECT_EQ(eval.status, 0) << eval.output;
+    EXPECT_MESSAGE_HAS(eval.output, "is not as it was when " + run + "/last.ckpt was trained");
+}
+
 TEST(CliMisuse, BestCheckpointWithoutValidationFollowsTheTrainingLoss) {
     const std::string root = test::temp_dir("misuse_best");
     const auto fd = dataset(root + "/data");

@@ -245,6 +245,57 @@ TEST(ExperimentRun, OutHoldingOtherFilesOrAnotherSuiteIsRefused) {
     EXPECT_MESSAGE_HAS(r3.output, "skipped");
 }
 
+// A dataset suite's results belong to the data they were made on: after the dataset at --data is
+// replaced (same ids, other files), a finished experiment is not taken for a result on it (not
+// rerun, exit 1, the report incomplete) until --force reruns it; an interrupted one starts over
+// instead of resuming. Unchanged data is skipped as before.
+TEST(ExperimentRun, ResultsOfADatasetThatChangedAreNotTakenForCurrent) {
+    const std::string dir = test::temp_dir("experiment_changed_data");
+    write_file(dir + "/a.toml", "[experiment]\nid = \"a\"\n[labels]\nkind = \"dense\"\n");
+    write_file(dir + "/s.toml", R"([suite]
+name = "s"
+experiments = ["a.toml"]
+grid_images = 0
+[data]
+source = "dataset"
+train_frac = 0.6
+val_frac = 0.2
+[model]
+width = 4
+depth = 2
+[run]
+epochs = 1
+batch_size = 4
+)");
+    const std::string data = dir + "/ds", out = dir + "/out";
+    test::write_synthetic(data, 10, 64, 1);
+    const std::string run = "run " + dir + "/s.toml --device cpu --data " + data + " --out " + out;
+    ASSERT_EQ(test::run_pfce(run).status, 0);
+    const test::CommandResult same = test::run_pfce(run);
+    EXPECT_EQ(same.status, 0) << same.output;
+    EXPECT_MESSAGE_HAS(same.output, "1 skipped");
+
+    fs::remove_all(data);
+    test::write_synthetic(data, 10, 64, 2);  // the same ids, other images and labels
+    const test::CommandResult changed = test::run_pfce(run);
+    EXPECT_EQ(changed.status, 1) << changed.output;
+    EXPECT_MESSAGE_HAS(changed.output, "made with other data");
+    EXPECT_NE(read_text_file(out + "/report.md").find("**Incomplete:**"), std::string::npos);
+    const test::CommandResult forced = test::run_pfce(run + " --force");
+    EXPECT_EQ(forced.status, 0) << forced.output;
+    EXPECT_MESSAGE_HAS(forced.output, "1 ran");
+    EXPECT_MESSAGE_HAS(test::run_pfce(run).output, "1 skipped");
+
+    // Interrupted (its result gone, its checkpoint kept), then the data changes: started over.
+    fs::remove(out + "/a/result.json");
+    fs::remove_all(data);
+    test::write_synthetic(data, 10, 64, 3);
+    const test::CommandResult restarted = test::run_pfce(run);
+    EXPECT_EQ(restarted.status, 0) << restarted.output;
+    EXPECT_MESSAGE_HAS(restarted.output, "was on other data");
+    EXPECT_MESSAGE_HAS(restarted.output, "starting over");
+}
+
 // The shipped e6/e7/e8 files run (one epoch, a tiny U-Net): the CRF experiments log the CRF term
 // per epoch beside the focal loss, the report plots it for them alone and compares each with its
 // control. One experiment also takes loss.alpha = "auto".

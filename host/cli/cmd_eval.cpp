@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.hpp"
+#include "data/data_fingerprint.hpp"
 #include "data/dataset.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
@@ -77,6 +78,13 @@ void run_eval(const EvalArgs& a) {
         PFCE_THROW(InputError, "dataset ", d.root, " has classes [", names(dataset_classes),
                    "] but checkpoint ", a.checkpoint, " was trained for [", names(m.class_names),
                    "]");
+    // Images or labels replaced under the same names since training: scored as they are now,
+    // but said (the record holds file sizes and times, so a touch or a copy says it too).
+    const std::string changed =
+        data_identity_change(recorded_data_identity(m.meta), data_identity(ds));
+    if (!changed.empty())
+        log_warn("the data at ", d.root, " is not as it was when ", a.checkpoint,
+                 " was trained: ", changed, "; these metrics are of its files as they are now");
     std::vector<std::size_t> indices;
     if (a.split == "all") {
         indices.resize(ds.size());

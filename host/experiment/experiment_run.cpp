@@ -10,6 +10,7 @@
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
+#include "data/data_fingerprint.hpp"
 #include "data/image_io.hpp"
 #include "host/experiment/experiment_labels.hpp"
 #include "host/experiment/picture_grid.hpp"
@@ -63,16 +64,23 @@ std::vector<EpochRecord> read_epochs(const std::string& path) {
     return epochs;
 }
 
-// An interrupted training of these very settings in `dir` is resumed, not started over.
-bool can_resume(const std::string& dir, const Config& cfg, const std::string& tag) {
+// An interrupted training of these very settings on this very data in `dir` is resumed, not
+// started over: a suite's result is what its current settings give on its current data.
+bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json& identity,
+                const std::string& tag) {
     const std::string last = (fs::path(dir) / "last.ckpt").string();
     if (!fs::exists(last)) return false;
     try {
         const Config stored = config_of_run(dir);
         const auto diff = differing_result_keys(stored, cfg);
-        if (diff.empty()) return true;
-        log_info(tag, "the training in ", dir, " had other settings (", diff.front(),
-                 diff.size() > 1 ? ", ..." : "", "): starting over");
+        const std::string changed = data_identity_change(data_identity_of_run(dir), identity);
+        if (diff.empty() && changed.empty()) return true;
+        if (diff.empty())
+            log_info(tag, "the training in ", dir, " was on other data (", changed,
+                     " since): starting over");
+        else
+            log_info(tag, "the training in ", dir, " had other settings (", diff.front(),
+                     diff.size() > 1 ? ", ..." : "", "): starting over");
     } catch (const Error& e) {
         log_warn(tag, "cannot resume ", dir, " (", e.what(), "): starting over");
     }
@@ -131,10 +139,10 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     const auto absolute = [](const std::string& p) {
         return p.empty() ? p : fs::absolute(p).lexically_normal().string();
     };
-    in.data_meta = {{"root", absolute(L.root)},  {"labels", absolute(lab.dir)},
-                    {"experiment", e.id},        {"suite", suite.file},
-                    {"train", in.train.size()},  {"val", in.val.size()},
-                    {"test", in.test_ids.size()}};
+    in.data_meta = {{"root", absolute(L.root)},   {"labels", absolute(lab.dir)},
+                    {"experiment", e.id},         {"suite", suite.file},
+                    {"train", in.train.size()},   {"val", in.val.size()},
+                    {"test", in.test_ids.size()}, {"identity", L.identity}};
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
     const OptimizerSettings& o = cfg.optimizer;
     log_info(tag, "training: ", cfg.run.epochs, " epochs, ", o.name, " lr ", o.lr,
@@ -143,7 +151,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
              cfg.model.width);
     const Stopwatch t_train;
     TrainOptions to;
-    to.resume = !opts.force && can_resume(cfg.run.out, cfg, tag);
+    to.resume = !opts.force && can_resume(cfg.run.out, cfg, L.identity, tag);
     to.force = !to.resume;  // finished experiments were skipped before getting here
     to.tty = opts.tty;
     const TrainResult tr = train_unet(backend, cfg, in, to);

@@ -2,6 +2,7 @@
 // data once per suite, each experiment through host/experiment/experiment_run, failures recorded
 // per experiment, and the report from every finished experiment at the end.
 #include "host/experiment/runner.hpp"
+#include "data/data_fingerprint.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +14,7 @@
 #include "core/output_dir.hpp"
 #include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
+#include "data/data_fingerprint.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/experiment/experiment_run.hpp"
 #include "host/experiment/report.hpp"
@@ -63,15 +65,30 @@ struct Plan {
     std::string refused;
 };
 
-// Finished experiments with the same settings are skipped; others run.
+// Why results recorded with fingerprint `was` are not those of `now` ("" when they are): other
+// settings, or the same settings on other data (a dataset suite's data identity; results of an
+// older pfce record none, and are taken on their settings alone).
+std::string stale_reason(json was, json now) {
+    const json was_data = was.contains("data.identity") ? was["data.identity"] : json();
+    const json now_data = now.contains("data.identity") ? now["data.identity"] : json();
+    was.erase("data.identity");
+    now.erase("data.identity");
+    if (was != now) return "other settings";
+    const std::string change = data_identity_change(was_data, now_data);
+    return change.empty() ? std::string() : "other data (" + change + " since)";
+}
+
+// Finished experiments with the same settings on the same data are skipped; others run.
 std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const RunOptions& opts,
                             const std::string& out_dir, RunSummary& sum) {
     std::vector<Plan> plans;
+    const json identity = suite_data_identity(data);
     for (const auto& e : suite.experiments) {
         Plan p;
         p.spec = e;
         p.spec.config.data.root = data.root;
         p.fingerprint = experiment_fingerprint(p.spec);
+        if (!identity.is_null()) p.fingerprint["data.identity"] = identity;
         const bool selected = opts.only.empty() || std::find(opts.only.begin(), opts.only.end(),
                                                              e.id) != opts.only.end();
         const std::string rp = result_path(out_dir, e.id);
@@ -84,10 +101,11 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             }
         }
         const bool finished = old && old->status == "ok";
-        if (selected && finished && !opts.force && old->config != p.fingerprint) {
+        const std::string stale = old ? stale_reason(old->config, p.fingerprint) : std::string();
+        if (selected && finished && !opts.force && !stale.empty()) {
             // Not rerun: the report keeps showing the results on disk, and says they are not of
-            // the current settings.
-            p.refused = "not rerun: " + out_dir + " holds its results made with other settings (" +
+            // the current settings and data.
+            p.refused = "not rerun: " + out_dir + " holds its results made with " + stale + " (" +
                         rp +
                         ", shown here); rerun with --force to replace them, or use another --out";
             log_warn(e.id, ": ", p.refused);
@@ -99,11 +117,9 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             if (selected) {
                 log_info(e.id, ": finished earlier (", rp, "), skipped; --force reruns it");
                 ++sum.skipped;
-            } else if (old->config != p.fingerprint) {
-                p.refused =
-                    "not selected by --only: shown from an earlier run with other "
-                    "settings (" +
-                    rp + ")";
+            } else if (!stale.empty()) {
+                p.refused = "not selected by --only: shown from an earlier run with " + stale +
+                            " (" + rp + ")";
             }
             p.result = old;
         } else if (!selected) {
@@ -160,6 +176,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         log_info("suite ", suite.name, ": ", to_run, " of ", suite.experiments.size(),
                  " experiments to run on ", device_name, ", output in ", sum.out_dir);
         L = load_suite_data(suite, data, opts.force);
+        for (Plan& p : plans)  // the data as read, should it have changed since planning
+            if (p.run && !L->identity.is_null()) p.fingerprint["data.identity"] = L->identity;
     }
     int k = 0;
     for (auto& p : plans) {

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/stopwatch.hpp"
+#include "data/data_fingerprint.hpp"
 #include "host/train/train_data.hpp"
 
 namespace pfce {
@@ -37,11 +39,21 @@ DataSettings suite_data_settings(const Suite& suite, const RunOptions& opts,
     return d;
 }
 
+nlohmann::json suite_data_identity(const DataSettings& d) {
+    if (d.source == "synthetic") return nullptr;
+    try {
+        return data_identity(Dataset::open(d.root, dataset_options(d)));
+    } catch (const InputError&) {
+        return nullptr;
+    }
+}
+
 LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool force) {
     const Stopwatch t0;
     LoadedData L;
     L.root = d.root;
     L.ds = std::make_unique<Dataset>(open_run_dataset(d, force));
+    if (d.source != "synthetic") L.identity = data_identity(*L.ds);
     const Split split = run_split(*L.ds, d);
     for (const auto* part : {&split.train, &split.val, &split.test})
         L.indices.insert(L.indices.end(), part->begin(), part->end());

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "data/dataset.hpp"
 #include "host/experiment/runner.hpp"
 #include "host/experiment/suite.hpp"
@@ -21,7 +23,14 @@ struct LoadedData {
     std::vector<LabelMap> dense;
     Split split;  // positions into `indices`
     std::string summary;
+    // data_identity of a dataset suite's data; null for synthetic data, whose settings (in every
+    // experiment's fingerprint) say what it is.
+    nlohmann::json identity;
 };
+
+// The identity of the data a suite with these settings reads, without reading or generating
+// anything: null for synthetic data or a dataset that does not open (running says why).
+nlohmann::json suite_data_identity(const DataSettings& d);
 
 // Where a synthetic suite's data goes: --data, else OUT/data/synthetic-<count>x<size>-s<seed>.
 std::string synthetic_data_dir(const DataSettings& d, const RunOptions& opts,

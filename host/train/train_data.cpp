@@ -10,6 +10,7 @@
 
 #include "core/log.hpp"
 #include "core/parallel.hpp"
+#include "data/data_fingerprint.hpp"
 #include "data/linking.hpp"
 #include "data/sparse_masks.hpp"
 #include "data/synth.hpp"
@@ -292,7 +293,8 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
                     {"labels", labels.empty() ? std::string() : resolved(labels)},
                     {"train", split.train.size()},
                     {"val", split.val.size()},
-                    {"test", split.test.size()}};
+                    {"test", split.test.size()},
+                    {"identity", data_identity(ds)}};
 
     // Say what the loss will see, so masks that lost their labels cannot train unnoticed.
     std::vector<std::int64_t> per_class(ds.palette().classes.size(), 0);

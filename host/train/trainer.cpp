@@ -18,6 +18,7 @@
 #include "core/log.hpp"
 #include "core/op_variants.hpp"
 #include "core/stop_signal.hpp"
+#include "data/data_fingerprint.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/class_weights.hpp"
 #include "host/train/json_number.hpp"
@@ -277,6 +278,39 @@ class TrainingRun {
         }
     }
 
+    // The run's split by sample id against the split given now: another split would train on
+    // other images and test on images the run trained on, so resuming is refused. Files of the
+    // same names that changed (the data identity's fingerprints) are said, not refused: a touch
+    // or a copy moves them too.
+    void check_same_data(const json& meta) const {
+        const json split = meta.contains("split") ? meta["split"] : json();
+        const std::string root = in_.data_meta.value("root", cfg_.data.root);
+        if (split.is_object()) {
+            auto ids = [&](const char* part) {
+                return split.value(part, std::vector<std::string>{});
+            };
+            const std::vector<std::string> train = ids("train"), val = ids("val"),
+                                           test = ids("test");
+            if (train != in_.train_ids || val != in_.val_ids || test != in_.test_ids) {
+                std::size_t new_train = 0;
+                for (const std::string& id : in_.train_ids)
+                    new_train += std::find(train.begin(), train.end(), id) == train.end();
+                PFCE_THROW(InputError, "cannot resume ", cfg_.run.out, ": the data of ", root,
+                           " changed since the run began: its split is now ", in_.train_ids.size(),
+                           "/", in_.val_ids.size(), "/", in_.test_ids.size(), " (train/val/test; ",
+                           new_train, " training samples the run did not train on), the run's ",
+                           train.size(), "/", val.size(), "/", test.size(),
+                           ". Resuming would train on other images and test on images it trained "
+                           "on; restore the data, or start over with --force");
+            }
+        }
+        const std::string change = data_identity_change(recorded_data_identity(meta),
+                                                        in_.data_meta.value("identity", json()));
+        if (!change.empty())
+            log_warn("resuming ", cfg_.run.out, " on ", root, " as it is now; since the run began ",
+                     change, " (the record holds file sizes and times, not pixels)");
+    }
+
     // Loads OUT/last.ckpt. False when the run has already done all its epochs (result filled from
     // its metrics).
     bool resume() {
@@ -295,6 +329,7 @@ class TrainingRun {
                        "\nresume with the run's settings (pfce train --resume --out ", cfg_.run.out,
                        ") or start over with --force");
         }
+        check_same_data(ck.meta);
         load_model_state(ck, backend_, net_, result_.last_checkpoint);
         for (const StateRef& s : opt_.state())
             ck.load_into(backend_, s.name, *s.value, result_.last_checkpoint);
@@ -723,11 +758,24 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
                ", --force to start over, or choose another --out");
 }
 
-Config config_of_run(const std::string& out_dir) {
+namespace {
+
+Checkpoint last_checkpoint_of(const std::string& out_dir) {
     const std::string path = (fs::path(out_dir) / "last.ckpt").string();
     if (!fs::exists(path))
         PFCE_THROW(InputError, "nothing to resume in ", out_dir, ": it holds no last.ckpt");
-    const Checkpoint ck = read_checkpoint(path);
+    return read_checkpoint(path);
+}
+
+}  // namespace
+
+json data_identity_of_run(const std::string& out_dir) {
+    return recorded_data_identity(last_checkpoint_of(out_dir).meta);
+}
+
+Config config_of_run(const std::string& out_dir) {
+    const std::string path = (fs::path(out_dir) / "last.ckpt").string();
+    const Checkpoint ck = last_checkpoint_of(out_dir);
     if (!ck.meta.contains("config"))
         PFCE_THROW(InputError, "checkpoint ", path, " holds no training config");
     Config c = config_from_json(ck.meta.at("config"), path + " (config)");

@@ -68,5 +68,8 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts);
 
 // The config stored in OUT/last.ckpt (for `pfce train --resume` without a config file).
 Config config_of_run(const std::string& out_dir);
+// The identity of the data OUT/last.ckpt was trained on (data/data_fingerprint.hpp data_identity;
+// null for checkpoints that predate it).
+nlohmann::json data_identity_of_run(const std::string& out_dir);
 
 }  // namespace pfce

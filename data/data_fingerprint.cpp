@@ -1,0 +1,110 @@
+// Dataset fingerprints: FNV-1a over file stamps and ids (see data_fingerprint.hpp).
+#include "data/data_fingerprint.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/file_io.hpp"
+#include "core/hash.hpp"
+
+namespace pfce {
+namespace fs = std::filesystem;
+
+namespace {
+
+template <typename T>
+void hash_value(std::uint64_t& h, const T& v) {
+    h = fnv1a64(&v, sizeof(v), h);
+}
+void hash_text(std::uint64_t& h, const std::string& s) {
+    hash_value(h, s.size());
+    h = fnv1a64(s.data(), s.size(), h);
+}
+
+std::string hex_of(std::uint64_t h) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return hex;
+}
+
+// Which file each sample comes from (relative to the root, so ./D, D and /abs/D are the same
+// data), its window, and that file's size and modification time (cheap to read for thousands of
+// files; a rewritten or replaced file moves them). Tiles of one file stamp it once.
+void hash_sample_files(std::uint64_t& h, const Dataset& ds, std::string SampleRef::*path) {
+    std::error_code ec;
+    std::string last;
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+        const SampleRef& r = ds.sample(i);
+        const std::string& file = r.*path;
+        hash_text(h, fs::path(file).lexically_relative(ds.root()).generic_string());
+        hash_value(h, std::array<int, 4>{r.x0, r.y0, r.width, r.height});
+        if (file.empty() || file == last) continue;
+        last = file;
+        const auto size = fs::file_size(file, ec);
+        hash_value(h, ec ? std::uintmax_t{0} : size);
+        const auto when = fs::last_write_time(file, ec);
+        hash_value(
+            h, ec ? std::int64_t{0} : static_cast<std::int64_t>(when.time_since_epoch().count()));
+    }
+}
+
+}  // namespace
+
+std::string dense_labels_fingerprint(const Dataset& ds) {
+    std::uint64_t h = fnv1a64("pfce dense labels 1", 19);
+    // What a mask's colours or values mean: the classes and unlabelled colours, and the dataset's
+    // description (its encoding and ignore values, whatever the reader took from it).
+    const Palette& pal = ds.palette();
+    for (const ClassInfo& c : pal.classes) {
+        hash_text(h, c.name);
+        hash_value(h, c.colour);
+    }
+    for (const Rgb& u : pal.unlabelled_colours) hash_value(h, u);
+    std::error_code ec;
+    const fs::path described = fs::path(ds.root()) / "dataset.toml";
+    if (fs::is_regular_file(described, ec)) hash_text(h, read_whole_file(described.string()));
+    hash_sample_files(h, ds, &SampleRef::mask_path);
+    return hex_of(h);
+}
+
+std::string images_fingerprint(const Dataset& ds) {
+    std::uint64_t h = fnv1a64("pfce images 1", 13);
+    hash_sample_files(h, ds, &SampleRef::image_path);
+    return hex_of(h);
+}
+
+nlohmann::json data_identity(const Dataset& ds) {
+    std::uint64_t h = fnv1a64("pfce sample ids 1", 17);
+    for (std::size_t i = 0; i < ds.size(); ++i) hash_text(h, ds.sample(i).id);
+    return {{"samples", ds.size()},
+            {"ids", hex_of(h)},
+            {"images", images_fingerprint(ds)},
+            {"dense_labels", dense_labels_fingerprint(ds)}};
+}
+
+nlohmann::json recorded_data_identity(const nlohmann::json& meta) {
+    if (!meta.is_object()) return nullptr;
+    const auto data = meta.find("data");
+    if (data == meta.end() || !data->is_object()) return nullptr;
+    return data->value("identity", nlohmann::json());
+}
+
+std::string data_identity_change(const nlohmann::json& was, const nlohmann::json& now) {
+    if (!was.is_object() || !now.is_object()) return {};
+    auto differs = [&](const char* key) {
+        return was.contains(key) && now.contains(key) && was[key] != now[key];
+    };
+    if (differs("samples"))
+        return "it had " + std::to_string(was["samples"].get<std::size_t>()) + " samples, now " +
+               std::to_string(now["samples"].get<std::size_t>());
+    if (differs("ids")) return "its samples have other ids";
+    if (differs("images") && differs("dense_labels"))
+        return "its image and label files changed (or were touched)";
+    if (differs("images")) return "its image files changed (or were touched)";
+    if (differs("dense_labels")) return "its label files changed (or were touched)";
+    return {};
+}
+
+}  // namespace pfce

@@ -1,0 +1,35 @@
+// What a dataset is, cheaply: fingerprints of its files (names, windows, sizes, modification
+// times; never pixels, which would cost a decode of every file) and of its sample ids. Recorded
+// where results depend on the data (sparse masks, checkpoints, a suite's results), and compared
+// when they are reused, so results of other data are not taken for these.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "data/dataset.hpp"
+
+namespace pfce {
+
+// What the dense labels of `ds` are, as 16 hex digits that change when they may have: the palette
+// (class names, colours, unlabelled colours), the dataset's dataset.toml, and each sample's mask
+// file, window, size and modification time.
+std::string dense_labels_fingerprint(const Dataset& ds);
+
+// The same for the images: each sample's image file (relative to the root), window, size and
+// modification time.
+std::string images_fingerprint(const Dataset& ds);
+
+// {"samples": N, "ids": <hash of the sample ids in order>, "images": ..., "dense_labels": ...}.
+nlohmann::json data_identity(const Dataset& ds);
+
+// The data identity a checkpoint's metadata records (meta["data"]["identity"]), null when it
+// records none (a checkpoint of an older pfce).
+nlohmann::json recorded_data_identity(const nlohmann::json& meta);
+
+// What differs between two data identities, in words ("" when nothing does). A key missing on
+// either side (an identity recorded by an older pfce) is not compared.
+std::string data_identity_change(const nlohmann::json& was, const nlohmann::json& now);
+
+}  // namespace pfce
