@@ -248,8 +248,8 @@ TEST(ExperimentRun, OutHoldingOtherFilesOrAnotherSuiteIsRefused) {
 // A dataset suite's results belong to the data they were made on: after the dataset at --data is
 // replaced (same ids, other files), a finished experiment is not taken for a result on it (not
 // rerun, exit 1, the report incomplete) until --force reruns it; an interrupted one starts over
-// instead of resuming. Unchanged data is skipped as before.
-TEST(ExperimentRun, ResultsOfADatasetThatChangedAreNotTakenForCurrent) {
+// instead of resuming, as one given more epochs does. Unchanged data is skipped as before.
+TEST(ExperimentRun, ResultsOfChangedDataOrALongerScheduleAreNotTakenForCurrent) {
     const std::string dir = test::temp_dir("experiment_changed_data");
     write_file(dir + "/a.toml", "[experiment]\nid = \"a\"\n[labels]\nkind = \"dense\"\n");
     write_file(dir + "/s.toml", R"([suite]
@@ -294,6 +294,17 @@ batch_size = 4
     EXPECT_EQ(restarted.status, 0) << restarted.output;
     EXPECT_MESSAGE_HAS(restarted.output, "was on other data");
     EXPECT_MESSAGE_HAS(restarted.output, "starting over");
+
+    // Interrupted, then given more epochs: started over too (`train --resume --epochs` may
+    // lengthen a run, but a cosine or plateau schedule then differs from a run of that length).
+    fs::remove(out + "/a/result.json");
+    std::string longer = read_text_file(dir + "/s.toml");
+    longer.replace(longer.find("epochs = 1"), 10, "epochs = 2");
+    write_file(dir + "/s.toml", longer);
+    const test::CommandResult lengthened = test::run_pfce(run);
+    EXPECT_EQ(lengthened.status, 0) << lengthened.output;
+    EXPECT_MESSAGE_HAS(lengthened.output, "run.epochs: 1 -> 2");
+    EXPECT_MESSAGE_HAS(lengthened.output, "starting over");
 }
 
 // The shipped e6/e7/e8 files run (one epoch, a tiny U-Net): the CRF experiments log the CRF term

@@ -72,7 +72,13 @@ bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json&
     if (!fs::exists(last)) return false;
     try {
         const Config stored = config_of_run(dir);
-        const auto diff = differing_result_keys(stored, cfg);
+        auto diff = differing_result_keys(stored, cfg);
+        // `pfce train --resume --epochs N` may lengthen a run, but the schedule (cosine, the
+        // plateau's patience) depends on the epoch count: a suite's result must be what a run of
+        // its current settings gives from the start, so another count starts over.
+        if (stored.run.epochs < cfg.run.epochs)  // fewer are in `diff` already
+            diff.push_back("run.epochs: " + std::to_string(stored.run.epochs) + " -> " +
+                           std::to_string(cfg.run.epochs));
         const std::string changed = data_identity_change(data_identity_of_run(dir), identity);
         if (diff.empty() && changed.empty()) return true;
         if (diff.empty())
