@@ -142,7 +142,7 @@ struct ConfigKey {
     KeyType type = KeyType::text;
     std::vector<std::string> choices;  // KeyType::choice
     bool affects_result = true;        // resume must agree on it (see differing_result_keys)
-    bool is_path = false;              // compared after resolution; resolved against a file's dir
+    bool is_path = false;              // compared after resolution, against the working directory
     std::string legacy;                // the key's name in the flat [train] table of older files
     std::function<nlohmann::json(const Config&)> get;
     // Throws std::string (what was expected) on a value of the wrong type.
