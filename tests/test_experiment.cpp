@@ -381,6 +381,45 @@ TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
     EXPECT_THROW(load_suite(dir + "/s2.toml"), InputError);
 }
 
+// A bad value is blamed on the file that holds it: the suite's own tables, the experiment file, or
+// both where a rule ties keys of the two; an experiment file that is not there names the suite's
+// entry that lists it.
+TEST(SuiteFile, ErrorsNameTheFileTheKeyCameFrom) {
+    const std::string dir = test::temp_dir("suite_key_sources");
+    write_file(dir + "/e.toml", "[experiment]\nid = \"e\"\n[run]\nepochs = 2\n");
+    auto message = [&](const std::string& suite_tables, const std::string& entries) {
+        write_file(dir + "/suite.toml",
+                   "[suite]\nexperiments = [" + entries + "]\n" + suite_tables);
+        try {
+            load_suite(dir + "/suite.toml");
+        } catch (const InputError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no InputError");
+    };
+    const std::string suite = dir + "/suite.toml", e = dir + "/e.toml";
+    std::string m = message("[data]\nsynthetic_count = 0\n", "\"e.toml\"");
+    EXPECT_EQ(m.rfind(suite + ": data.synthetic_count = 0", 0), 0u) << m;
+    m = message("[optimizer]\nlr = -1\n", "\"e.toml\"");
+    EXPECT_EQ(m.rfind(suite + ": optimizer.lr = -1", 0), 0u) << m;
+    m = message("[override.optimizer]\nlr = -1\n", "\"e.toml\"");
+    EXPECT_EQ(m.rfind(suite + " [override]: optimizer.lr = -1", 0), 0u) << m;
+    // Valid alone, wrong together: warm-up longer than e.toml's epochs.
+    m = message("[schedule]\nwarmup_epochs = 3\n", "\"e.toml\"");
+    EXPECT_EQ(m.rfind(suite + " + " + e + ": schedule.warmup_epochs = 3", 0), 0u) << m;
+    // The experiment file's own key, and an inline entry's.
+    write_file(dir + "/e.toml", "[experiment]\nid = \"e\"\n[optimizer]\nlr = -2\n");
+    m = message("[optimizer]\nlr = 1e-3\n", "\"e.toml\"");
+    EXPECT_EQ(m.rfind(e + ": optimizer.lr = -2", 0), 0u) << m;
+    m = message("", "{ id = \"i\", model = { depth = 99 } }");
+    EXPECT_EQ(m.rfind(suite + " [suite] experiments[1]: model.depth = 99", 0), 0u) << m;
+    // A missing experiment file: which entry of which suite lists it.
+    write_file(dir + "/e.toml", "[experiment]\nid = \"e\"\n");
+    m = message("", "\"e.toml\", \"sub/nope.toml\"");
+    EXPECT_NE(m.find(suite + " [suite] experiments[2]"), std::string::npos) << m;
+    EXPECT_NE(m.find("sub/nope.toml does not exist"), std::string::npos) << m;
+}
+
 TEST(SuiteFile, LayersApplyInOrder) {
     const std::string dir = test::temp_dir("suite_layers");
     write_file(
