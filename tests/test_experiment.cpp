@@ -158,14 +158,23 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
 
     // Second run: the finished experiments are skipped (result files untouched), the failed one is
-    // tried again.
+    // tried again. An edited description and report figure (which change no result) reach the
+    // report without a rerun.
     const auto mtime = fs::last_write_time(out + "/tiny-dense/result.json");
+    std::string edited = kLinkedFile;
+    edited.replace(edited.find("sparse points + linking"), 23, "points, then linked");
+    edited.replace(edited.find("test 0.8344"), 11, "test 0.9999");
+    write_file(dir + "/tiny-linked.toml", edited);
     const test::CommandResult r2 =
         test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out);
     EXPECT_EQ(r2.status, 1) << r2.output;
     EXPECT_NE(r2.output.find("0 ran, 2 skipped, 1 failed"), std::string::npos) << r2.output;
     EXPECT_EQ(fs::last_write_time(out + "/tiny-dense/result.json"), mtime);
     EXPECT_TRUE(file_exists(out + "/report.md"));
+    const auto j2 = nlohmann::json::parse(read_text_file(out + "/results.json"));
+    EXPECT_EQ(j2["experiments"][1]["description"], "points, then linked");
+    EXPECT_EQ(j2["experiments"][1]["current"], true);
+    EXPECT_NE(read_text_file(out + "/report.md").find("test 0.9999"), std::string::npos);
 
     // --force with --only reruns just that experiment.
     const test::CommandResult r3 = test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " +
@@ -199,6 +208,14 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
               std::string::npos);
     EXPECT_EQ(j4["experiments"][0]["status"], "ok");
     EXPECT_NE(read_text_file(out + "/report.md").find("**Incomplete:**"), std::string::npos);
+    // Each row shown from results of other settings says so: results.csv's current column, the
+    // report's tables.
+    EXPECT_EQ(j4["experiments"][0]["current"], false);
+    const std::string csv4 = read_text_file(out + "/results.csv");
+    EXPECT_NE(csv4.find("\ntiny-dense,ok,false,"), std::string::npos) << csv4;
+    EXPECT_NE(csv4.find("\ntiny-linked,ok,false,"), std::string::npos) << csv4;
+    EXPECT_NE(read_text_file(out + "/report.md").find("| tiny-dense (stale) | dense |"),
+              std::string::npos);
 }
 
 // OUT belongs to one suite: a directory of a user's files is refused (--force or not) and left as

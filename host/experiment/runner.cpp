@@ -1,7 +1,6 @@
-// The suite runner: which experiments run (finished ones with the same settings
-// are skipped), the data once per suite, each experiment through
-// host/experiment/experiment_run, failures recorded per experiment, and the
-// report from every finished experiment at the end.
+// The suite runner: which experiments run (finished ones with the same settings are skipped), the
+// data once per suite, each experiment through host/experiment/experiment_run, failures recorded
+// per experiment, and the report from every finished experiment at the end.
 #include "host/experiment/runner.hpp"
 
 #include <algorithm>
@@ -30,234 +29,256 @@ using json = nlohmann::json;
 namespace {
 
 std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return buf;
 }
 
-std::string result_path(const std::string &out_dir, const std::string &id) {
-  return (fs::path(out_dir) / id / "result.json").string();
+std::string result_path(const std::string& out_dir, const std::string& id) {
+    return (fs::path(out_dir) / id / "result.json").string();
 }
 
-void check_only(const Suite &suite, const RunOptions &opts) {
-  for (const auto &id : opts.only) {
-    bool known = false;
-    for (const auto &e : suite.experiments)
-      known = known || e.id == id;
-    if (known)
-      continue;
-    std::string ids;
-    for (const auto &e : suite.experiments)
-      ids += (ids.empty() ? "" : ", ") + e.id;
-    PFCE_THROW(InputError, "--only ", id, ": no such experiment in ",
-               suite.file, " (it has ", ids, ")");
-  }
+void check_only(const Suite& suite, const RunOptions& opts) {
+    for (const auto& id : opts.only) {
+        bool known = false;
+        for (const auto& e : suite.experiments) known = known || e.id == id;
+        if (known) continue;
+        std::string ids;
+        for (const auto& e : suite.experiments) ids += (ids.empty() ? "" : ", ") + e.id;
+        PFCE_THROW(InputError, "--only ", id, ": no such experiment in ", suite.file, " (it has ",
+                   ids, ")");
+    }
 }
 
 struct Plan {
-  ExperimentSpec spec; // with data.root resolved
-  json fingerprint;
-  bool run = false;
-  std::optional<ExperimentResult> result;
-  // Why the report lacks a run of it with the current settings (an earlier
-  // result of other settings kept, or left out by --only); empty when it has
-  // one or is about to run.
-  std::string refused;
+    ExperimentSpec spec;  // with data.root resolved
+    json fingerprint;
+    bool run = false;
+    std::optional<ExperimentResult> result;
+    // Why the report lacks a run of it with the current settings (an earlier result of other
+    // settings kept, or left out by --only); empty when it has one or is about to run.
+    std::string refused;
 };
 
 // Finished experiments with the same settings are skipped; others run.
-std::vector<Plan> plan_runs(const Suite &suite, const DataSettings &data,
-                            const RunOptions &opts, const std::string &out_dir,
-                            RunSummary &sum) {
-  std::vector<Plan> plans;
-  for (const auto &e : suite.experiments) {
-    Plan p;
-    p.spec = e;
-    p.spec.config.data.root = data.root;
-    p.fingerprint = experiment_fingerprint(p.spec);
-    const bool selected =
-        opts.only.empty() ||
-        std::find(opts.only.begin(), opts.only.end(), e.id) != opts.only.end();
-    const std::string rp = result_path(out_dir, e.id);
-    std::optional<ExperimentResult> old;
-    if (file_exists(rp)) {
-      try {
-        old = read_result(rp);
-      } catch (const Error &ex) {
-        log_warn(e.id, ": ignoring unreadable ", rp, ": ", ex.what());
-      }
+std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const RunOptions& opts,
+                            const std::string& out_dir, RunSummary& sum) {
+    std::vector<Plan> plans;
+    for (const auto& e : suite.experiments) {
+        Plan p;
+        p.spec = e;
+        p.spec.config.data.root = data.root;
+        p.fingerprint = experiment_fingerprint(p.spec);
+        const bool selected = opts.only.empty() || std::find(opts.only.begin(), opts.only.end(),
+                                                             e.id) != opts.only.end();
+        const std::string rp = result_path(out_dir, e.id);
+        std::optional<ExperimentResult> old;
+        if (file_exists(rp)) {
+            try {
+                old = read_result(rp);
+            } catch (const Error& ex) {
+                log_warn(e.id, ": ignoring unreadable ", rp, ": ", ex.what());
+            }
+        }
+        const bool finished = old && old->status == "ok";
+        if (selected && finished && !opts.force && old->config != p.fingerprint) {
+            // Not rerun: the report keeps showing the results on disk, and says they are not of
+            // the current settings.
+            p.refused = "not rerun: " + out_dir + " holds its results made with other settings (" +
+                        rp +
+                        ", shown here); rerun with --force to replace them, or use another --out";
+            log_warn(e.id, ": ", p.refused);
+            p.result = old;
+            ++sum.failed;
+        } else if (selected && (!finished || opts.force)) {
+            p.run = true;
+        } else if (old) {
+            if (selected) {
+                log_info(e.id, ": finished earlier (", rp, "), skipped; --force reruns it");
+                ++sum.skipped;
+            } else if (old->config != p.fingerprint) {
+                p.refused =
+                    "not selected by --only: shown from an earlier run with other "
+                    "settings (" +
+                    rp + ")";
+            }
+            p.result = old;
+        } else if (!selected) {
+            p.refused = "not selected by --only and not run before";
+        }
+        plans.push_back(std::move(p));
     }
-    const bool finished = old && old->status == "ok";
-    if (selected && finished && !opts.force && old->config != p.fingerprint) {
-      // Not rerun: the report keeps showing the results on disk, and says they
-      // are not of the current settings.
-      p.refused = "not rerun: " + out_dir +
-                  " holds its results made with other settings (" + rp +
-                  ", shown here); rerun with --force to replace them, or use "
-                  "another --out";
-      log_warn(e.id, ": ", p.refused);
-      p.result = old;
-      ++sum.failed;
-    } else if (selected && (!finished || opts.force)) {
-      p.run = true;
-    } else if (old) {
-      if (selected) {
-        log_info(e.id, ": finished earlier (", rp,
-                 "), skipped; --force reruns it");
-        ++sum.skipped;
-      } else if (old->config != p.fingerprint) {
-        p.refused =
-            "not selected by --only: shown from an earlier run with other "
-            "settings (" +
-            rp + ")";
-      }
-      p.result = old;
-    } else if (!selected) {
-      p.refused = "not selected by --only and not run before";
-    }
-    plans.push_back(std::move(p));
-  }
-  return plans;
+    return plans;
 }
 
-ExperimentResult failed_result(const ExperimentSpec &e,
-                               const std::string &error,
-                               const std::string &device, double seconds) {
-  ExperimentResult r;
-  r.id = e.id;
-  r.description = e.description;
-  r.labels = describe_labels(e.config.labels);
-  r.report_figure = e.report_figure;
-  r.status = "failed";
-  r.error = error;
-  r.device = device;
-  r.wall_seconds = seconds;
-  return r;
+// The time of an experiment's earlier sessions (each stopped by Ctrl-C / SIGTERM), kept in
+// OUT/<id>/sessions.json until it finishes, so that its wall time covers every session. Only
+// sessions of the same settings count.
+struct EarlierSessions {
+    double seconds = 0;
+    int sessions = 0;
+};
+
+std::string sessions_path(const std::string& out_dir, const std::string& id) {
+    return (fs::path(out_dir) / id / "sessions.json").string();
 }
 
-} // namespace
-
-std::string default_out_dir(const Suite &suite) {
-  return (fs::path("runs") / suite.name).string();
-}
-
-RunSummary run_suite(const Suite &suite, const RunOptions &opts) {
-  RunSummary sum;
-  sum.out_dir = opts.out_dir.empty() ? default_out_dir(suite) : opts.out_dir;
-  // OUT is this suite's own: new or empty, or an earlier run of the same suite
-  // (marker, or its results.json from before the marker). A directory of
-  // anything else -- a user's files, another suite's run -- is refused, --force
-  // or not: --force reruns experiments, it does not replace what pfce did not
-  // write. Everything that can be refused without writing is refused before OUT
-  // is claimed.
-  check_only(suite, opts);   // a mistyped --only claims nothing
-  check_device(opts.device); // nor does a device this machine does not have
-  const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
-  // A --data inside OUT or a directory of other files: refused before OUT
-  // exists.
-  const bool replace_data = check_suite_data_dir(data, opts, sum.out_dir);
-  const OutputDirClaim out_claim =
-      claim_output_dir(sum.out_dir, "run of suite \"" + suite.name + "\"",
-                       "results.json", "--out");
-  std::vector<Plan> plans = plan_runs(suite, data, opts, sum.out_dir, sum);
-  const int to_run = static_cast<int>(std::count_if(
-      plans.begin(), plans.end(), [](const Plan &p) { return p.run; }));
-
-  std::optional<LoadedData> L;
-  std::unique_ptr<Backend> backend;
-  std::string device_name;
-  if (to_run > 0) {
-    backend = make_backend(opts.device);
-    device_name = backend->name();
-    log_info("suite ", suite.name, ": ", to_run, " of ",
-             suite.experiments.size(), " experiments to run on ", device_name,
-             ", output in ", sum.out_dir);
-    L = load_suite_data(suite, data, replace_data,
-                        opts.data_path.empty() ? "--out" : "--data");
-  }
-  int k = 0;
-  for (auto &p : plans) {
-    if (!p.run || sum.interrupted)
-      continue;
-    if (stop_requested()) {
-      sum.interrupted = true;
-      continue;
-    }
-    ++k;
-    const std::string tag = "[" + std::to_string(k) + "/" +
-                            std::to_string(to_run) + " " + p.spec.id + "] ";
-    const Stopwatch t0;
-    ExperimentResult r;
+EarlierSessions read_sessions(const std::string& path, const json& fingerprint) {
+    EarlierSessions s;
+    if (!file_exists(path)) return s;
     try {
-      r = run_experiment(p.spec, suite, *L, *backend, sum.out_dir, opts, tag);
-    } catch (const std::exception &ex) {
-      r = failed_result(p.spec, ex.what(), device_name, t0.seconds());
-      log_warn(tag, "FAILED: ", r.error, " (the other experiments still run)");
+        const json j = json::parse(read_text_file(path));
+        if (j.at("config") == fingerprint) {
+            s.seconds = j.at("seconds").get<double>();
+            s.sessions = j.at("sessions").get<int>();
+        }
+    } catch (const std::exception& ex) {
+        log_warn("ignoring unreadable ", path, ": ", ex.what());
     }
-    if (r.status == "interrupted") {
-      log_info(
-          tag,
-          "interrupted: its training is saved; run the same command again to "
-          "continue where it stopped");
-      sum.interrupted = true;
-      continue;
-    }
-    if (r.status == "ok") {
-      ++sum.ran;
-      log_info(tag, "done in ", t0.seconds(), " s");
-    } else {
-      ++sum.failed;
-    }
-    r.config = p.fingerprint;
-    write_result(result_path(sum.out_dir, r.id), r);
-    p.result = r;
-  }
-
-  // The report, from every experiment with a result (suite order).
-  ReportInput in;
-  in.title = suite.name;
-  in.description = suite.description;
-  in.suite_file = suite.file;
-  in.device = device_name;
-  in.generated_at = utc_now();
-  in.data_summary = L ? L->summary : std::string();
-  for (auto &p : plans) {
-    if (!p.refused.empty())
-      in.not_run.emplace_back(p.spec.id, p.refused);
-    if (p.run && !p.result)
-      in.not_run.emplace_back(
-          p.spec.id,
-          "not run: the suite was interrupted before it finished; run "
-          "the same command again to run it");
-    if (!p.result)
-      continue;
-    if (in.device.empty())
-      in.device = p.result->device;
-    in.results.push_back(*p.result);
-  }
-  if (in.data_summary
-          .empty()) // nothing ran now: describe the data from the suite
-    in.data_summary =
-        data.source == "synthetic"
-            ? "synthetic, " + std::to_string(data.synthetic_count) +
-                  " images of " + std::to_string(data.synthetic_size) + "x" +
-                  std::to_string(data.synthetic_size) + " (seed " +
-                  std::to_string(data.synthetic_seed) + ")"
-            : "dataset at " + data.root;
-  in.clutter_class = kPotsdamClutter;
-  if (L)
-    in.clutter_class = find_clutter_class(L->ds->palette());
-  write_report(sum.out_dir, in);
-  sum.report_md = (fs::path(sum.out_dir) / "report.md").string();
-  sum.report_html = (fs::path(sum.out_dir) / "report.html").string();
-  log_info("suite ", suite.name, ": ", sum.ran, " ran, ", sum.skipped,
-           " skipped, ", sum.failed, " failed",
-           sum.interrupted ? ", interrupted" : "", "; report: ", sum.report_md,
-           " and ", sum.report_html);
-  return sum;
+    return s;
 }
 
-} // namespace pfce
+ExperimentResult failed_result(const ExperimentSpec& e, const std::string& error,
+                               const std::string& device, double seconds) {
+    ExperimentResult r;
+    r.id = e.id;
+    r.description = e.description;
+    r.labels = describe_labels(e.config.labels);
+    r.report_figure = e.report_figure;
+    r.status = "failed";
+    r.error = error;
+    r.device = device;
+    r.wall_seconds = seconds;
+    return r;
+}
+
+}  // namespace
+
+std::string default_out_dir(const Suite& suite) {
+    return (fs::path("runs") / suite.name).string();
+}
+
+RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
+    RunSummary sum;
+    sum.out_dir = opts.out_dir.empty() ? default_out_dir(suite) : opts.out_dir;
+    // OUT is this suite's own: new or empty, or an earlier run of the same suite (marker, or its
+    // results.json from before the marker). A directory of anything else -- a user's files,
+    // another suite's run -- is refused, --force or not: --force reruns experiments, it does not
+    // replace what pfce did not write.
+    // Everything that can be refused without writing is refused before OUT is claimed.
+    check_only(suite, opts);    // a mistyped --only claims nothing
+    check_device(opts.device);  // nor does a device this machine does not have
+    const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
+    // A --data inside OUT or a directory of other files: refused before OUT exists.
+    const bool replace_data = check_suite_data_dir(data, opts, sum.out_dir);
+    const OutputDirClaim out_claim = claim_output_dir(
+        sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
+    std::vector<Plan> plans = plan_runs(suite, data, opts, sum.out_dir, sum);
+    const int to_run = static_cast<int>(
+        std::count_if(plans.begin(), plans.end(), [](const Plan& p) { return p.run; }));
+
+    std::optional<LoadedData> L;
+    std::unique_ptr<Backend> backend;
+    std::string device_name;
+    if (to_run > 0) {
+        backend = make_backend(opts.device);
+        device_name = backend->name();
+        log_info("suite ", suite.name, ": ", to_run, " of ", suite.experiments.size(),
+                 " experiments to run on ", device_name, ", output in ", sum.out_dir);
+        L = load_suite_data(suite, data, replace_data, opts.data_path.empty() ? "--out" : "--data");
+    }
+    int k = 0;
+    for (auto& p : plans) {
+        if (!p.run || sum.interrupted) continue;
+        if (stop_requested()) {
+            sum.interrupted = true;
+            continue;
+        }
+        ++k;
+        const std::string tag =
+            "[" + std::to_string(k) + "/" + std::to_string(to_run) + " " + p.spec.id + "] ";
+        const Stopwatch t0;
+        const std::string sp = sessions_path(sum.out_dir, p.spec.id);
+        std::error_code ec;
+        if (opts.force) fs::remove(sp, ec);  // a forced run starts over
+        const EarlierSessions earlier = read_sessions(sp, p.fingerprint);
+        ExperimentResult r;
+        try {
+            r = run_experiment(p.spec, suite, *L, *backend, sum.out_dir, opts, tag);
+        } catch (const std::exception& ex) {
+            r = failed_result(p.spec, ex.what(), device_name, t0.seconds());
+            log_warn(tag, "FAILED: ", r.error, " (the other experiments still run)");
+        }
+        if (r.status == "interrupted") {
+            log_info(tag,
+                     "interrupted: its training is saved; run the same command again to "
+                     "continue where it stopped");
+            sum.interrupted = true;
+            const json rec = {{"config", p.fingerprint},
+                              {"seconds", earlier.seconds + t0.seconds()},
+                              {"sessions", earlier.sessions + 1}};
+            write_text_atomically(sp, rec.dump(2) + "\n");
+            continue;
+        }
+        if (earlier.sessions > 0) {
+            r.wall_seconds += earlier.seconds;
+            r.sessions += earlier.sessions;
+        }
+        if (r.status == "ok") {
+            ++sum.ran;
+            log_info(tag, "done in ", t0.seconds(), " s");
+        } else {
+            ++sum.failed;
+        }
+        r.config = p.fingerprint;
+        write_result(result_path(sum.out_dir, r.id), r);
+        fs::remove(sp, ec);  // counted in the result
+        p.result = r;
+    }
+
+    // The report, from every experiment with a result (suite order).
+    ReportInput in;
+    in.title = suite.name;
+    in.description = suite.description;
+    in.suite_file = suite.file;
+    in.device = device_name;
+    in.generated_at = utc_now();
+    in.data_summary = L ? L->summary : std::string();
+    for (auto& p : plans) {
+        // A result of the current settings shows the experiment's current description and figure
+        // (they do not change the result, so editing them reruns nothing).
+        if (p.result && p.refused.empty()) {
+            p.result->description = p.spec.description;
+            p.result->report_figure = p.spec.report_figure;
+        }
+        if (!p.refused.empty()) in.not_run.emplace_back(p.spec.id, p.refused);
+        if (p.run && !p.result)
+            in.not_run.emplace_back(p.spec.id,
+                                    "not run: the suite was interrupted before it finished; run "
+                                    "the same command again to run it");
+        if (!p.result) continue;
+        if (in.device.empty()) in.device = p.result->device;
+        in.results.push_back(*p.result);
+    }
+    if (in.data_summary.empty())  // nothing ran now: describe the data from the suite
+        in.data_summary = data.source == "synthetic"
+                              ? "synthetic, " + std::to_string(data.synthetic_count) +
+                                    " images of " + std::to_string(data.synthetic_size) + "x" +
+                                    std::to_string(data.synthetic_size) + " (seed " +
+                                    std::to_string(data.synthetic_seed) + ")"
+                              : "dataset at " + data.root;
+    in.clutter_class = kPotsdamClutter;
+    if (L) in.clutter_class = find_clutter_class(L->ds->palette());
+    write_report(sum.out_dir, in);
+    sum.report_md = (fs::path(sum.out_dir) / "report.md").string();
+    sum.report_html = (fs::path(sum.out_dir) / "report.html").string();
+    log_info("suite ", suite.name, ": ", sum.ran, " ran, ", sum.skipped, " skipped, ", sum.failed,
+             " failed", sum.interrupted ? ", interrupted" : "", "; report: ", sum.report_md,
+             " and ", sum.report_html);
+    return sum;
+}
+
+}  // namespace pfce
