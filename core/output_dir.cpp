@@ -23,7 +23,57 @@ std::string read_marker(const fs::path& p) {
     return kind;
 }
 
+std::vector<std::string> listed_entries(const fs::path& d, const std::string& dir) {
+    std::error_code ec;
+    std::vector<std::string> entries;
+    for (const auto& e : fs::directory_iterator(d, ec)) {
+        const std::string name = e.path().filename();
+        if (!is_temp_name(name)) entries.push_back(name);  // a temporary says nothing of the owner
+    }
+    if (ec) PFCE_THROW(InputError, "cannot list ", dir, ": ", ec.message());
+    return entries;
+}
+
+// What the existing directory `dir` holds for output of `kind`: InputError for anything else.
+// Without the marker, ours_complete means a completion file from before the marker, and fresh an
+// empty directory (temporaries aside).
+OutputDirState classify(const std::string& dir, const std::string& kind,
+                        const std::string& completion_file, const std::string& flag) {
+    std::error_code ec;
+    const fs::path d(dir);
+    const std::vector<std::string> entries = listed_entries(d, dir);
+    const bool complete = fs::exists(d / completion_file, ec);
+    if (fs::exists(d / kMarker, ec)) {
+        const std::string have = read_marker(d / kMarker);
+        if (have != kind)
+            PFCE_THROW(InputError, flag, " ", dir, " holds pfce's ", have, ", not a ", kind,
+                       "; choose another directory");
+        return complete ? OutputDirState::ours_complete : OutputDirState::ours_incomplete;
+    }
+    if (complete) return OutputDirState::ours_complete;
+    if (!entries.empty()) {
+        std::string some;
+        for (std::size_t i = 0; i < entries.size() && i < 3; ++i)
+            some += (i ? ", " : "") + entries[i];
+        PFCE_THROW(InputError, flag, " ", dir, " already holds files pfce did not write (", some,
+                   entries.size() > 3 ? ", ..." : "", "; ", entries.size(),
+                   " entries). pfce writes its ", kind,
+                   " only into a new or empty directory or one holding its own ", kind, " (",
+                   completion_file, "); choose another directory. --force does not change this.");
+    }
+    return OutputDirState::fresh;
+}
+
 }  // namespace
+
+OutputDirState check_output_dir(const std::string& dir, const std::string& kind,
+                                const std::string& completion_file, const std::string& flag) {
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+        PFCE_THROW(InputError, flag, " ", dir, " is a file, not a directory");
+    if (!fs::exists(dir, ec)) return OutputDirState::fresh;
+    return classify(dir, kind, completion_file, flag);
+}
 
 std::string output_dir_kind(const std::string& dir) {
     std::error_code ec;
@@ -46,36 +96,17 @@ OutputDirClaim claim_output_dir(const std::string& dir, const std::string& kind,
                        ": cannot create this directory: ", (made ? made : ec).message());
     }
     DirLock lock = lock_output_dir(dir, flag);  // before reading: another writer may be at work
-    std::vector<std::string> entries;
-    for (const auto& e : fs::directory_iterator(d, ec)) {
-        const std::string name = e.path().filename();
-        if (!is_temp_name(name)) entries.push_back(name);  // a temporary says nothing of the owner
-    }
-    if (ec) PFCE_THROW(InputError, "cannot list ", dir, ": ", ec.message());
-    const bool complete = fs::exists(d / completion_file, ec);
-    if (fs::exists(marker, ec)) {
-        const std::string have = read_marker(marker);
-        if (have != kind)
-            PFCE_THROW(InputError, flag, " ", dir, " holds pfce's ", have, ", not a ", kind,
-                       "; choose another directory");
+    const bool had_marker = fs::exists(marker, ec);
+    const OutputDirState state = classify(dir, kind, completion_file, flag);
+    if (had_marker) {
         remove_stale_temps(dir, true);  // left by an earlier writer that was killed
-        return {complete ? OutputDirState::ours_complete : OutputDirState::ours_incomplete,
-                std::move(lock)};
+        return {state, std::move(lock)};
     }
-    if (complete) {  // made by a pfce from before the marker: its completion file says it is ours
+    if (state == OutputDirState::ours_complete) {
+        // made by a pfce from before the marker: its completion file says it is ours
         write_file_atomically(marker.string(), kind + "\n");
         remove_stale_temps(dir, true);
         return {OutputDirState::ours_complete, std::move(lock)};
-    }
-    if (!entries.empty()) {
-        std::string some;
-        for (std::size_t i = 0; i < entries.size() && i < 3; ++i)
-            some += (i ? ", " : "") + entries[i];
-        PFCE_THROW(InputError, flag, " ", dir, " already holds files pfce did not write (", some,
-                   entries.size() > 3 ? ", ..." : "", "; ", entries.size(),
-                   " entries). pfce writes its ", kind,
-                   " only into a new or empty directory or one holding its own ", kind, " (",
-                   completion_file, "); choose another directory. --force does not change this.");
     }
     remove_stale_temps(dir);  // only temporaries: a killed writer's (its marker's)
     write_file_atomically(marker.string(), kind + "\n");

@@ -35,6 +35,13 @@ struct OutputDirClaim {
                                               const std::string& completion_file,
                                               const std::string& flag = "--out");
 
+// The refusals of claim_output_dir without creating, locking or writing anything: a command checks
+// a directory it will claim later, after claiming another, so that a refusal leaves no trace.
+// Returns fresh for a directory that does not exist.
+OutputDirState check_output_dir(const std::string& dir, const std::string& kind,
+                                const std::string& completion_file,
+                                const std::string& flag = "--out");
+
 // The kind of pfce output the marker in `dir` names ("synthetic dataset", "masks"), or "" when
 // there is no marker. Reads only: readers use it to tell pfce's interrupted output from a user's
 // directory (claim_output_dir writes the marker).

@@ -25,6 +25,7 @@ struct SynthOptions {
     int count = 100;
     int size = 300;
     std::uint64_t seed = 0;
+    std::string flag = "--out";  // the option that named out_dir, for messages
 };
 
 // InputError naming the value when `opts` cannot make a dataset (no directory, count < 1, size out
@@ -59,5 +60,8 @@ enum class SynthReplace {
 // synthetic.json is written last. Returns true when reused.
 bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
                                const std::function<void(int done, int total)>& progress = {});
+// The refusals of prepare_synthetic_dataset, without creating or writing anything (a command that
+// claims another directory first checks this one before).
+void check_synthetic_dataset_dir(const SynthOptions& opts, SynthReplace replace);
 
 }  // namespace pfce

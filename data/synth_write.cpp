@@ -198,44 +198,65 @@ void check_synthetic_dataset_fits(const SynthOptions& opts) {
 
 }  // namespace
 
-bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
-                               const std::function<void(int done, int total)>& progress) {
+namespace {
+
+// Whether the dataset directory in `state` is reused as it is (true) or written (false); an
+// InputError with the command that replaces it when `replace` allows neither.
+bool reuse_synthetic_dataset(const SynthOptions& opts, SynthReplace replace, OutputDirState state) {
     namespace fs = std::filesystem;
     using json = nlohmann::json;
+    if (state != OutputDirState::ours_complete) return false;
     const json want = {{"generator", "pfce synthetic"},
                        {"count", opts.count},
                        {"size", opts.size},
                        {"seed", opts.seed}};
     const std::string marker = (fs::path(opts.out_dir) / kSynthCompletionFile).string();
-    check_synth_options(opts);  // before the directory is claimed: a refusal leaves no trace
-    check_synthetic_dataset_fits(opts);
     const std::string again = "pfce data synth --out " + opts.out_dir + " --count " +
                               std::to_string(opts.count) + " --size " + std::to_string(opts.size) +
                               " --seed " + std::to_string(opts.seed) + " --force";
+    json have;
+    try {
+        have = json::parse(read_whole_file(marker));
+    } catch (const json::exception&) {
+    }
+    if (have == want && replace != SynthReplace::always) {
+        // Reused only whole: a dataset with files deleted or added since would be read as
+        // fewer or more images than synthetic.json says, without a word.
+        const std::string problem = synthetic_files_problem(opts);
+        if (problem.empty()) return true;
+        if (replace == SynthReplace::never)
+            PFCE_THROW(InputError, opts.out_dir, " holds this synthetic dataset (", marker, ": ",
+                       opts.count, " images of ", opts.size, "x", opts.size, ", seed ", opts.seed,
+                       ") but it is damaged: ", problem, ". Write it again with: ", again);
+    } else if (have != want && replace == SynthReplace::never) {
+        PFCE_THROW(InputError, opts.out_dir, " holds another synthetic dataset (", marker, ": ",
+                   have.dump(), "; asked for ", want.dump(),
+                   "); choose another directory, or replace it with: ", again);
+    }
+    return false;
+}
+
+}  // namespace
+
+void check_synthetic_dataset_dir(const SynthOptions& opts, SynthReplace replace) {
+    check_synth_options(opts);
+    check_synthetic_dataset_fits(opts);
+    reuse_synthetic_dataset(
+        opts, replace,
+        check_output_dir(opts.out_dir, kSynthOutputKind, kSynthCompletionFile, opts.flag));
+}
+
+bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
+                               const std::function<void(int done, int total)>& progress) {
+    namespace fs = std::filesystem;
+    const std::string marker = (fs::path(opts.out_dir) / kSynthCompletionFile).string();
+    check_synth_options(opts);  // before the directory is claimed: a refusal leaves no trace
+    check_synthetic_dataset_fits(opts);
     const OutputDirClaim claim =
-        claim_output_dir(opts.out_dir, kSynthOutputKind, kSynthCompletionFile);
+        claim_output_dir(opts.out_dir, kSynthOutputKind, kSynthCompletionFile, opts.flag);
     const OutputDirState state = claim.state;
+    if (reuse_synthetic_dataset(opts, replace, state)) return true;
     if (state == OutputDirState::ours_complete) {
-        json have;
-        try {
-            have = json::parse(read_whole_file(marker));
-        } catch (const json::exception&) {
-        }
-        if (have == want && replace != SynthReplace::always) {
-            // Reused only whole: a dataset with files deleted or added since would be read as
-            // fewer or more images than synthetic.json says, without a word.
-            const std::string problem = synthetic_files_problem(opts);
-            if (problem.empty()) return true;
-            if (replace == SynthReplace::never)
-                PFCE_THROW(InputError, opts.out_dir, " holds this synthetic dataset (", marker,
-                           ": ", opts.count, " images of ", opts.size, "x", opts.size, ", seed ",
-                           opts.seed, ") but it is damaged: ", problem,
-                           ". Write it again with: ", again);
-        } else if (have != want && replace == SynthReplace::never) {
-            PFCE_THROW(InputError, opts.out_dir, " holds another synthetic dataset (", marker, ": ",
-                       have.dump(), "; asked for ", want.dump(),
-                       "); choose another directory, or replace it with: ", again);
-        }
         remove_synthetic_files(
             opts.out_dir);   // refuses, removing nothing, if a user's file is there
         fs::remove(marker);  // incomplete from here until the new one is written
@@ -244,6 +265,10 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
         remove_synthetic_files(opts.out_dir);
     }
     write_synthetic_dataset(opts, progress);
+    const nlohmann::json want = {{"generator", "pfce synthetic"},
+                                 {"count", opts.count},
+                                 {"size", opts.size},
+                                 {"seed", opts.seed}};
     write_file_atomically(marker, want.dump(2) + "\n");  // last: marks the dataset complete
     return false;
 }

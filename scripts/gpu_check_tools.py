@@ -345,7 +345,8 @@ def results(path):
                 secs = f"{float(secs):.0f}"
             except ValueError:
                 pass
-            parts.append(f"{row.get('id')} {row.get('status')} test mIoU {miou} ({secs} s)")
+            stale = " (stale: other settings)" if row.get("current") == "false" else ""
+            parts.append(f"{row.get('id')} {row.get('status')}{stale} test mIoU {miou} ({secs} s)")
     print("; ".join(parts) if parts else "no experiments in results.csv")
 
 

@@ -308,6 +308,12 @@ batch_size = 2
     EXPECT_EQ(again.status, 0) << again.output;
     EXPECT_MESSAGE_HAS(again.output, "resuming");
     EXPECT_TRUE(fs::exists(root + "/out/long/result.json"));
+    // Its wall time covers both sessions, and the report says so.
+    const std::string result = file_text(root + "/out/long/result.json");
+    EXPECT_EQ(json_int(result, "sessions"), 2) << result;
+    EXPECT_MESSAGE_HAS(result, "\"resumed\": true");
+    EXPECT_MESSAGE_HAS(file_text(root + "/out/report.md"), "(2 sessions)");
+    EXPECT_FALSE(fs::exists(root + "/out/long/sessions.json"));
 }
 
 TEST(CliMisuse, MessagesNameTheFileAndTheValue) {

@@ -655,3 +655,69 @@ TEST(DataSafety, ARefusedCommandCreatesNoOutputDirectory) {
     EXPECT_MESSAGE_HAS(run.output, "--device cuda");
     EXPECT_FALSE(fs::exists(root + "/sx8"));
 }
+
+// `pfce run --force` reruns experiments; it never replaces a dataset that --data names outside
+// OUT (other runs may read it): refused as without --force, with the command that does replace
+// it, and before OUT exists.
+TEST(DataSafety, RunForceNeverReplacesADatasetGivenByData) {
+    const std::string root = test::temp_dir("safety_run_data_force");
+    std::ofstream(root + "/s.toml") << R"([suite]
+name = "s"
+experiments = [{ id = "a", labels = { kind = "dense" } }]
+[data]
+source = "synthetic"
+synthetic_count = 12
+synthetic_size = 32
+)";
+    const std::string data = root + "/myds";
+    ASSERT_EQ(test::run_pfce("data synth --out " + data + " --count 24 --size 32").status, 0);
+    const auto before = snapshot(data);
+    for (const char* force : {"", " --force"}) {
+        const test::CommandResult r =
+            test::run_pfce("run " + root + "/s.toml --device cpu --data " + data + " --out " +
+                           root + "/o" + force);
+        EXPECT_EQ(r.status, 2) << force << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "holds another synthetic dataset");
+        EXPECT_MESSAGE_HAS(r.output, "pfce data synth --out " + data + " --count 12");
+        EXPECT_FALSE(fs::exists(root + "/o")) << force;
+    }
+    EXPECT_EQ(snapshot(data), before);
+}
+
+// A --data pfce run may not use is refused naming --data, before OUT is created: a directory of
+// a user's files (for a synthetic suite), OUT itself, a directory inside OUT (where experiments
+// train), one holding OUT.
+TEST(DataSafety, RunRefusesADataDirectoryItMayNotUseBeforeCreatingOut) {
+    const std::string root = test::temp_dir("safety_run_data_dir");
+    std::ofstream(root + "/s.toml") << R"([suite]
+name = "s"
+experiments = [{ id = "a", labels = { kind = "dense" } }]
+[data]
+source = "synthetic"
+synthetic_count = 12
+synthetic_size = 32
+)";
+    fs::create_directories(root + "/user");
+    std::ofstream(root + "/user/notes.txt") << "x\n";
+    const std::string out = root + "/o1";
+    auto run = [&](const std::string& data, const std::string& o) {
+        return test::run_pfce("run " + root + "/s.toml --device cpu --data " + data + " --out " +
+                              o);
+    };
+    const test::CommandResult user = run(root + "/user", out);
+    EXPECT_EQ(user.status, 2) << user.output;
+    EXPECT_MESSAGE_HAS(user.output, "--data " + root + "/user already holds files");
+    EXPECT_EQ(user.output.find("--out " + root + "/user"), std::string::npos) << user.output;
+    EXPECT_FALSE(fs::exists(out));
+    for (const std::string& inside : {out, out + "/a", out + "/a/train", out + "/data"}) {
+        const test::CommandResult r = run(inside, out);
+        EXPECT_EQ(r.status, 2) << inside << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "--data " + inside + " is ");
+        EXPECT_FALSE(fs::exists(out)) << inside;
+    }
+    const test::CommandResult holds = run(root + "/d2", root + "/d2/runs");
+    EXPECT_EQ(holds.status, 2) << holds.output;
+    EXPECT_MESSAGE_HAS(holds.output, "is inside --data");
+    EXPECT_FALSE(fs::exists(root + "/d2"));
+    EXPECT_EQ(snapshot(root + "/user").size(), 1u);
+}

@@ -158,14 +158,23 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
 
     // Second run: the finished experiments are skipped (result files untouched), the failed one is
-    // tried again.
+    // tried again. An edited description and report figure (which change no result) reach the
+    // report without a rerun.
     const auto mtime = fs::last_write_time(out + "/tiny-dense/result.json");
+    std::string edited = kLinkedFile;
+    edited.replace(edited.find("sparse points + linking"), 23, "points, then linked");
+    edited.replace(edited.find("test 0.8344"), 11, "test 0.9999");
+    write_file(dir + "/tiny-linked.toml", edited);
     const test::CommandResult r2 =
         test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out);
     EXPECT_EQ(r2.status, 1) << r2.output;
     EXPECT_NE(r2.output.find("0 ran, 2 skipped, 1 failed"), std::string::npos) << r2.output;
     EXPECT_EQ(fs::last_write_time(out + "/tiny-dense/result.json"), mtime);
     EXPECT_TRUE(file_exists(out + "/report.md"));
+    const auto j2 = nlohmann::json::parse(read_text_file(out + "/results.json"));
+    EXPECT_EQ(j2["experiments"][1]["description"], "points, then linked");
+    EXPECT_EQ(j2["experiments"][1]["current"], true);
+    EXPECT_NE(read_text_file(out + "/report.md").find("test 0.9999"), std::string::npos);
 
     // --force with --only reruns just that experiment.
     const test::CommandResult r3 = test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " +
@@ -199,6 +208,14 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
               std::string::npos);
     EXPECT_EQ(j4["experiments"][0]["status"], "ok");
     EXPECT_NE(read_text_file(out + "/report.md").find("**Incomplete:**"), std::string::npos);
+    // Each row shown from results of other settings says so: results.csv's current column, the
+    // report's tables.
+    EXPECT_EQ(j4["experiments"][0]["current"], false);
+    const std::string csv4 = read_text_file(out + "/results.csv");
+    EXPECT_NE(csv4.find("\ntiny-dense,ok,false,"), std::string::npos) << csv4;
+    EXPECT_NE(csv4.find("\ntiny-linked,ok,false,"), std::string::npos) << csv4;
+    EXPECT_NE(read_text_file(out + "/report.md").find("| tiny-dense (stale) | dense |"),
+              std::string::npos);
 }
 
 // OUT belongs to one suite: a directory of a user's files is refused (--force or not) and left as
@@ -441,6 +458,45 @@ TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
     }
     write_file(dir + "/s2.toml", "[suite]\nexperiments = [\"missing.toml\"]\n");
     EXPECT_THROW(load_suite(dir + "/s2.toml"), InputError);
+}
+
+// A bad value is blamed on the file that holds it: the suite's own tables, the experiment file, or
+// both where a rule ties keys of the two; an experiment file that is not there names the suite's
+// entry that lists it.
+TEST(SuiteFile, ErrorsNameTheFileTheKeyCameFrom) {
+    const std::string dir = test::temp_dir("suite_key_sources");
+    write_file(dir + "/e.toml", "[experiment]\nid = \"e\"\n[run]\nepochs = 2\n");
+    auto message = [&](const std::string& suite_tables, const std::string& entries) {
+        write_file(dir + "/suite.toml",
+                   "[suite]\nexperiments = [" + entries + "]\n" + suite_tables);
+        try {
+            load_suite(dir + "/suite.toml");
+        } catch (const InputError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no InputError");
+    };
+    const std::string suite = dir + "/suite.toml", e = dir + "/e.toml";
+    std::string m = message("[data]\nsynthetic_count = 0\n", "\"e.toml\"");
+    EXPECT_EQ(m.rfind(suite + ": data.synthetic_count = 0", 0), 0u) << m;
+    m = message("[optimizer]\nlr = -1\n", "\"e.toml\"");
+    EXPECT_EQ(m.rfind(suite + ": optimizer.lr = -1", 0), 0u) << m;
+    m = message("[override.optimizer]\nlr = -1\n", "\"e.toml\"");
+    EXPECT_EQ(m.rfind(suite + " [override]: optimizer.lr = -1", 0), 0u) << m;
+    // Valid alone, wrong together: warm-up longer than e.toml's epochs.
+    m = message("[schedule]\nwarmup_epochs = 3\n", "\"e.toml\"");
+    EXPECT_EQ(m.rfind(suite + " + " + e + ": schedule.warmup_epochs = 3", 0), 0u) << m;
+    // The experiment file's own key, and an inline entry's.
+    write_file(dir + "/e.toml", "[experiment]\nid = \"e\"\n[optimizer]\nlr = -2\n");
+    m = message("[optimizer]\nlr = 1e-3\n", "\"e.toml\"");
+    EXPECT_EQ(m.rfind(e + ": optimizer.lr = -2", 0), 0u) << m;
+    m = message("", "{ id = \"i\", model = { depth = 99 } }");
+    EXPECT_EQ(m.rfind(suite + " [suite] experiments[1]: model.depth = 99", 0), 0u) << m;
+    // A missing experiment file: which entry of which suite lists it.
+    write_file(dir + "/e.toml", "[experiment]\nid = \"e\"\n");
+    m = message("", "\"e.toml\", \"sub/nope.toml\"");
+    EXPECT_NE(m.find(suite + " [suite] experiments[2]"), std::string::npos) << m;
+    EXPECT_NE(m.find("sub/nope.toml does not exist"), std::string::npos) << m;
 }
 
 TEST(SuiteFile, LayersApplyInOrder) {

@@ -185,7 +185,13 @@ ExperimentResult make_result(const std::string& id, double miou, int epochs) {
     r.labelled_fraction = id == "dense" ? 1.0 : 0.0078;
     r.link_purity = id == "e4-500-linked" ? 0.995 : kNaN;
     for (int e = 1; e <= epochs; ++e)
-        r.epochs.push_back({e, 1.0 / e, 1.2 / e, 1.5 / e, miou * e / epochs, 1e-3, 2.0});
+        r.epochs.push_back({.epoch = e,
+                            .train_loss = 1.0 / e,
+                            .val_loss = 1.2 / e,
+                            .val_loss_dense = 1.5 / e,
+                            .val_miou = miou * e / epochs,
+                            .lr = 1e-3,
+                            .seconds = 2.0});  // no CRF term
     r.selected_epoch = epochs;
     r.final_train_loss = 1.0 / epochs;
     r.val_loss = 1.2 / epochs;
@@ -271,7 +277,7 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
     for (const char* f : {"report.md", "report.html", "results.json", "results.csv",
                           "train_loss.svg", "val_loss.svg", "val_loss_dense.svg", "val_miou.svg"})
         EXPECT_TRUE(file_exists(dir + "/" + f)) << f;
-    for (const auto& f : report_chart_files()) {
+    for (const auto& f : report_chart_files(in)) {
         const std::string svg = read_text_file(dir + "/" + f);
         EXPECT_TRUE(balanced_tags(svg)) << f;
         EXPECT_NE(svg.find(">e2-2100</text>"), std::string::npos) << f;
@@ -292,17 +298,18 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
         lines.push_back(csv.substr(p, q - p));
     ASSERT_EQ(lines.size(), 6u);
     const int cols = count(lines[0], ",");
-    EXPECT_EQ(cols, 13 + 6 + 6 + 4);
+    EXPECT_EQ(cols, 14 + 6 + 6 + 4);
     for (const auto& l : lines) EXPECT_EQ(count(l, ","), cols) << l;
     EXPECT_NE(lines[0].find("iou_impervious"), std::string::npos) << lines[0];
-    EXPECT_EQ(lines[2].rfind("e1-700,ok,", 0), 0u);
+    EXPECT_EQ(lines[2].rfind("e1-700,ok,true,", 0), 0u);
     EXPECT_NE(lines[2].find(",0.5,"), std::string::npos);
-    // The failed experiment measured nothing: empty cells after id, status and labels, never 0.
+    // The failed experiment measured nothing: empty cells after id, status, current and labels,
+    // never 0.
     EXPECT_EQ(lines[5].rfind("e5-500-edge,failed,", 0), 0u) << lines[5];
     std::vector<std::string> fields;
     std::stringstream row(lines[5]);
     for (std::string f; std::getline(row, f, ',');) fields.push_back(f);
-    for (std::size_t k = 3; k + 1 < fields.size(); ++k)
+    for (std::size_t k = 4; k + 1 < fields.size(); ++k)
         EXPECT_EQ(fields[k], "") << "column " << k << " of " << lines[5];
 
     // Markdown: the table, the report's figures beside ours with the caveat, charts, pictures,
@@ -334,9 +341,78 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
             << "external reference " << (*it)[1].str().substr(0, 80);
         ++n_src;
     }
-    EXPECT_EQ(n_src, 5 + 1);  // five charts (the CRF term's too) and one picture
+    EXPECT_EQ(n_src, 4 + 1);  // four charts (no experiment has the CRF term) and one picture
     const std::string png_b64 = base64_encode(read_text_file(dir + "/dense/grid.png"));
     EXPECT_NE(html.find("data:image/png;base64," + png_b64), std::string::npos);
+}
+
+// A result shown from an earlier run with other settings (listed in not_run) is marked as such in
+// every table, in results.csv (current = false) and in results.json; the others are current.
+TEST(Report, StaleResultsAreMarkedInTheTablesCsvAndJson) {
+    ReportInput in = make_report_input();
+    in.not_run.emplace_back("e1-700", "not rerun: OUT holds its results made with other settings");
+    in.not_run.emplace_back("e9-missing", "not selected by --only and not run before");
+
+    const std::string csv = render_results_csv(in);
+    EXPECT_EQ(csv.rfind("id,status,current,", 0), 0u) << csv;
+    EXPECT_NE(csv.find("\ne1-700,ok,false,"), std::string::npos) << csv;
+    EXPECT_NE(csv.find("\ndense,ok,true,"), std::string::npos) << csv;
+    EXPECT_NE(csv.find("\ne5-500-edge,failed,true,"), std::string::npos) << csv;
+
+    const std::string md = render_report_markdown(in);
+    EXPECT_NE(md.find("| e1-700 (stale) | sparse 700/class |"), std::string::npos) << md;
+    EXPECT_NE(md.find("| dense | dense |"), std::string::npos) << md;
+    EXPECT_NE(md.find("**(stale)**: results of an earlier run with other settings"),
+              std::string::npos)
+        << md;
+    const std::string html = render_report_html(in, test::temp_dir("report_stale"));
+    EXPECT_NE(html.find("<td class=\"id\">e1-700 (stale)</td>"), std::string::npos);
+
+    const auto j = render_results_json(in);
+    EXPECT_EQ(j["experiments"][1]["id"], "e1-700");
+    EXPECT_EQ(j["experiments"][1]["current"], false);
+    EXPECT_EQ(j["experiments"][0]["current"], true);
+
+    // Nothing stale: no mark, no legend note.
+    const std::string plain = render_report_markdown(make_report_input());
+    EXPECT_EQ(plain.find("(stale)"), std::string::npos);
+}
+
+// The CRF term's chart is written (and shown) only when an experiment has the term; a chart an
+// earlier report wrote is removed when no experiment has it any more.
+TEST(Report, TheCrfChartOnlyWhenAnExperimentHasTheTerm) {
+    const std::string dir = test::temp_dir("report_crf_chart");
+    ReportInput in = make_report_input();
+    write_report(dir, in);
+    EXPECT_FALSE(file_exists(dir + "/train_crf_loss.svg"));
+    EXPECT_TRUE(file_exists(dir + "/train_loss.svg"));
+    EXPECT_EQ(read_text_file(dir + "/report.md").find("train_crf_loss.svg"), std::string::npos);
+    EXPECT_EQ(read_text_file(dir + "/report.html").find("train_crf_loss.svg"), std::string::npos);
+
+    for (auto& e : in.results[3].epochs) e.train_crf_loss = 0.25;
+    write_report(dir, in);
+    ASSERT_TRUE(file_exists(dir + "/train_crf_loss.svg"));
+    EXPECT_NE(read_text_file(dir + "/train_crf_loss.svg").find(">e4-500-linked</text>"),
+              std::string::npos);
+    EXPECT_NE(read_text_file(dir + "/report.md").find("(train_crf_loss.svg)"), std::string::npos);
+
+    write_report(dir, make_report_input());
+    EXPECT_FALSE(file_exists(dir + "/train_crf_loss.svg"));
+}
+
+// The wall time of an experiment that took several sessions (interrupted, then continued) is the
+// sum, said so; one resumed without a record of the earlier sessions says it is the last only.
+TEST(Report, WallTimeSaysWhenItSpansSessions) {
+    ReportInput in = make_report_input();
+    in.results[0].sessions = 2;
+    in.results[0].resumed = true;
+    in.results[1].resumed = true;
+    const std::string md = render_report_markdown(in);
+    EXPECT_NE(md.find("1m 15s (2 sessions) |"), std::string::npos) << md;
+    EXPECT_NE(md.find("1m 15s (resumed: the last session only) |"), std::string::npos) << md;
+    const auto back = result_from_json(to_json(in.results[0]), "mem");
+    EXPECT_EQ(back.sessions, 2);
+    EXPECT_TRUE(back.resumed);
 }
 
 TEST(Report, OrderingNoteSaysWhenTheOrderBreaks) {

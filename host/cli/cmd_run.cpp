@@ -60,10 +60,15 @@ const bool registered = register_command(
         sub.add_option(
             "--data", a->data,
             "dataset root for suites that read one (Potsdam Kaggle patches, tiles, generic); for "
-            "synthetic suites, where the generated data goes (default OUT/data/...)");
+            "synthetic suites, where the generated data goes (default OUT/data/...). Never OUT "
+            "or inside it (but OUT/data/NAME), never a directory holding OUT; pfce run never "
+            "replaces a synthetic dataset given here (pfce data synth --force does)");
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
         sub.add_option("--out", a->out, "output directory (default runs/<suite name>)");
-        sub.add_flag("--force", a->force, "rerun experiments already finished in OUT");
+        sub.add_flag("--force", a->force,
+                     "rerun experiments already finished in OUT (and replace the suite's own "
+                     "synthetic data in OUT/data/ when it is of other settings or damaged; never "
+                     "a dataset given by --data elsewhere)");
         sub.add_option("--only", a->only, "run only these experiment ids (comma-separated)");
         sub.callback([a] { run_run(*a); });
     });

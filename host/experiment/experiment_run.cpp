@@ -159,6 +159,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     TrainOptions to;
     to.resume = !opts.force && can_resume(cfg.run.out, cfg, L.identity, tag);
     to.force = !to.resume;  // finished experiments were skipped before getting here
+    r.resumed = to.resume;
     to.tty = opts.tty;
     const TrainResult tr = train_unet(backend, cfg, in, to);
     r.stage_seconds["train"] = t_train.seconds();

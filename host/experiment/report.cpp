@@ -2,6 +2,7 @@
 // (header + rows of cells), so the two always show the same numbers.
 #include "host/experiment/report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -51,8 +52,37 @@ std::string duration(double s) {
     return buf;
 }
 
+// The experiment's wall time over every session it took, or what is known of it.
+std::string wall_time(const ExperimentResult& r) {
+    if (r.sessions > 1)
+        return duration(r.wall_seconds) + " (" + std::to_string(r.sessions) + " sessions)";
+    if (r.resumed) return duration(r.wall_seconds) + " (resumed: the last session only)";
+    return duration(r.wall_seconds);
+}
+
 bool ok(const ExperimentResult& r) {
     return r.status == "ok";
+}
+
+// Whether the result shown is of the suite's current settings: one listed in not_run is shown from
+// an earlier run with other settings (kept because this run did not replace it).
+bool current(const ReportInput& in, const ExperimentResult& r) {
+    for (const auto& [id, why] : in.not_run)
+        if (id == r.id) return false;
+    return true;
+}
+
+const char* kStaleMark = " (stale)";
+
+// The experiment's name in a table row: marked when the row is not of the current settings.
+std::string row_id(const ReportInput& in, const ExperimentResult& r) {
+    return current(in, r) ? r.id : r.id + kStaleMark;
+}
+
+bool any_stale(const ReportInput& in) {
+    for (const auto& r : in.results)
+        if (!current(in, r)) return true;
+    return false;
 }
 
 // The CRF term of the last epoch (NaN when the experiment has none).
@@ -90,8 +120,8 @@ Table results_table(const ReportInput& in) {
                 "wall time"};
     for (const auto& r : in.results) {
         if (!ok(r)) {
-            t.rows.push_back({r.id, r.labels, "failed", kDash, kDash, kDash, kDash, kDash, kDash,
-                              kDash, kDash, kDash, duration(r.wall_seconds)});
+            t.rows.push_back({row_id(in, r), r.labels, "failed", kDash, kDash, kDash, kDash, kDash,
+                              kDash, kDash, kDash, kDash, wall_time(r)});
             continue;
         }
         std::string labelled = percent(r.labelled_fraction);
@@ -100,10 +130,10 @@ Table results_table(const ReportInput& in) {
         // The focal loss, and beside it the CRF term where the experiment adds one.
         std::string train = fixed(r.final_train_loss, 4);
         if (std::isfinite(final_crf(r))) train += " + " + fixed(final_crf(r), 4) + " CRF";
-        t.rows.push_back({r.id, r.labels, labelled, fixed(r.link_purity, 4), train,
+        t.rows.push_back({row_id(in, r), r.labels, labelled, fixed(r.link_purity, 4), train,
                           fixed(r.val_loss, 4), fixed(r.val_loss_dense, 4), fixed(r.val_miou, 4),
                           fixed(r.test.miou, 4), fixed(r.test.miou_no_clutter, 4),
-                          fixed(r.test.oa, 4), fixed(r.test.mean_f1, 4), duration(r.wall_seconds)});
+                          fixed(r.test.oa, 4), fixed(r.test.mean_f1, 4), wall_time(r)});
     }
     return t;
 }
@@ -115,7 +145,7 @@ Table per_class_table(const ReportInput& in) {
     for (const auto& n : names) t.header.push_back(n);
     for (const auto& r : in.results) {
         if (!ok(r)) continue;
-        std::vector<std::string> row = {r.id};
+        std::vector<std::string> row = {row_id(in, r)};
         for (std::size_t c = 0; c < names.size(); ++c)
             row.push_back(c < r.test.iou.size() ? fixed(r.test.iou[c], 4) : kDash);
         t.rows.push_back(row);
@@ -130,10 +160,10 @@ Table comparison_table(const ReportInput& in) {
     for (const auto& r : in.results) {
         if (r.report_figure.empty()) continue;
         if (!ok(r)) {
-            t.rows.push_back({r.id, r.report_figure, "failed", kDash, kDash});
+            t.rows.push_back({row_id(in, r), r.report_figure, "failed", kDash, kDash});
             continue;
         }
-        t.rows.push_back({r.id, r.report_figure,
+        t.rows.push_back({row_id(in, r), r.report_figure,
                           fixed(r.final_train_loss, 4) + " / " + fixed(r.val_loss, 4),
                           fixed(r.val_miou, 4), fixed(r.test.miou, 4)});
     }
@@ -284,6 +314,24 @@ const std::vector<ChartDef>& chart_defs() {
     return defs;
 }
 
+// Whether the chart has a curve: one measured only for some experiments (the CRF term) is left out
+// when none has it.
+bool chart_has_data(const ReportInput& in, const ChartDef& d) {
+    if (!d.measured_only) return true;
+    for (const auto& r : in.results)
+        if (ok(r))
+            for (const auto& e : r.epochs)
+                if (std::isfinite(d.value(e))) return true;
+    return false;
+}
+
+std::vector<const ChartDef*> charts_of(const ReportInput& in) {
+    std::vector<const ChartDef*> out;
+    for (const auto& d : chart_defs())
+        if (chart_has_data(in, d)) out.push_back(&d);
+    return out;
+}
+
 std::string failures_md(const ReportInput& in) {
     std::string o;
     for (const auto& r : in.results)
@@ -296,7 +344,11 @@ const char* kGridCaption =
     "(after linking) | prediction. Black = unlabelled.";
 
 std::string legend_md(const ReportInput& in) {
-    (void)in;
+    const std::string stale =
+        any_stale(in) ? " **(stale)**: results of an earlier run with other settings than the "
+                        "suite's current ones (see Incomplete above); rerun with --force to "
+                        "replace them."
+                      : "";
     return "Labelled fraction: share of training-split pixels the loss sees (sparse → after "
            "linking). Final train loss: the partial focal loss, + the CRF term (weighted, over all "
            "pixels) where the experiment adds one. "
@@ -305,7 +357,8 @@ std::string legend_md(const ReportInput& in) {
            "at the evaluated checkpoint (best validation loss where the experiment keeps the best, "
            "else "
            "the last epoch). Test metrics use dense ground truth; mIoU averages all classes, \"w/o "
-           "clutter\" leaves clutter out (the ISPRS convention).";
+           "clutter\" leaves clutter out (the ISPRS convention)." +
+           stale;
 }
 
 }  // namespace
@@ -313,6 +366,12 @@ std::string legend_md(const ReportInput& in) {
 std::vector<std::string> report_chart_files() {
     std::vector<std::string> files;
     for (const auto& d : chart_defs()) files.push_back(d.file);
+    return files;
+}
+
+std::vector<std::string> report_chart_files(const ReportInput& in) {
+    std::vector<std::string> files;
+    for (const ChartDef* d : charts_of(in)) files.push_back(d->file);
     return files;
 }
 
@@ -362,11 +421,13 @@ std::string render_report_markdown(const ReportInput& in) {
     const Table cmp = comparison_table(in);
     if (!cmp.rows.empty()) o += md_table(cmp) + "\n";
     o += std::string(kCaveat) + "\n\n## Curves\n\n";
-    for (const auto& d : chart_defs()) o += "![" + std::string(d.title) + "](" + d.file + ")\n\n";
+    for (const ChartDef* d : charts_of(in))
+        o += "![" + std::string(d->title) + "](" + d->file + ")\n\n";
     o += "## Pictures\n\n" + std::string(kGridCaption) + "\n\n";
     for (const auto& r : in.results) {
         if (!ok(r) || r.grid_png.empty()) continue;
-        o += "### " + r.id + " — " + r.labels + "\n\n![" + r.id + "](" + r.grid_png + ")\n\n";
+        o += "### " + row_id(in, r) + " — " + r.labels + "\n\n![" + r.id + "](" + r.grid_png +
+             ")\n\n";
     }
     return o;
 }
@@ -428,17 +489,17 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
     if (!cmp.rows.empty()) o += html_table(cmp);
     o += "<p class=\"note\">" + inline_md_to_html(kCaveat) + "</p>\n";
     o += "<h2>Curves</h2>\n<div class=\"charts\">\n";
-    for (const auto& d : chart_defs()) {
-        const std::string uri = data_uri(d.file, "image/svg+xml");
+    for (const ChartDef* d : charts_of(in)) {
+        const std::string uri = data_uri(d->file, "image/svg+xml");
         if (uri.empty())
-            o += "<p>(chart " + std::string(d.file) + " missing)</p>\n";
+            o += "<p>(chart " + std::string(d->file) + " missing)</p>\n";
         else
-            o += "<img alt=\"" + html_escape(d.title) + "\" src=\"" + uri + "\"/>\n";
+            o += "<img alt=\"" + html_escape(d->title) + "\" src=\"" + uri + "\"/>\n";
     }
     o += "</div>\n<h2>Pictures</h2>\n<p>" + html_escape(kGridCaption) + "</p>\n";
     for (const auto& r : in.results) {
         if (!ok(r) || r.grid_png.empty()) continue;
-        o += "<h3>" + html_escape(r.id + " — " + r.labels) + "</h3>\n";
+        o += "<h3>" + html_escape(row_id(in, r) + " — " + r.labels) + "</h3>\n";
         const std::string uri = data_uri(r.grid_png, "image/png");
         if (uri.empty())
             o += "<p>(picture " + html_escape(r.grid_png) + " missing)</p>\n";
@@ -464,7 +525,8 @@ std::string render_results_csv(const ReportInput& in) {
         return std::string(buf);
     };
     std::string o =
-        "id,status,labels,labelled_fraction_sparse,labelled_fraction,link_purity,final_train_loss,"
+        "id,status,current,labels,labelled_fraction_sparse,labelled_fraction,link_purity,final_"
+        "train_loss,"
         "val_loss,val_loss_dense,val_miou,test_miou,test_miou_no_clutter,test_oa,test_mean_f1";
     for (const auto& n : names) o += ",iou_" + csv_field(n);
     for (const auto& n : names) o += ",f1_" + csv_field(n);
@@ -472,11 +534,13 @@ std::string render_results_csv(const ReportInput& in) {
     for (const auto& r : in.results) {
         // A failed experiment measured nothing: its cells stay empty, never 0.
         auto metric = [&](double v) { return ok(r) ? num(v) : std::string(); };
-        o += csv_field(r.id) + "," + r.status + "," + csv_field(r.labels) + "," +
-             metric(r.labelled_fraction_sparse) + "," + metric(r.labelled_fraction) + "," +
-             metric(r.link_purity) + "," + metric(r.final_train_loss) + "," + metric(r.val_loss) +
-             "," + metric(r.val_loss_dense) + "," + metric(r.val_miou) + "," + metric(r.test.miou) +
-             "," + metric(r.test.miou_no_clutter) + "," + metric(r.test.oa) + "," +
+        // current: false for a result of an earlier run with other settings than the suite's now.
+        o += csv_field(r.id) + "," + r.status + "," + (current(in, r) ? "true" : "false") + "," +
+             csv_field(r.labels) + "," + metric(r.labelled_fraction_sparse) + "," +
+             metric(r.labelled_fraction) + "," + metric(r.link_purity) + "," +
+             metric(r.final_train_loss) + "," + metric(r.val_loss) + "," +
+             metric(r.val_loss_dense) + "," + metric(r.val_miou) + "," + metric(r.test.miou) + "," +
+             metric(r.test.miou_no_clutter) + "," + metric(r.test.oa) + "," +
              metric(r.test.mean_f1);
         for (std::size_t c = 0; c < names.size(); ++c) {
             o += ',';
@@ -495,7 +559,10 @@ std::string render_results_csv(const ReportInput& in) {
 
 nlohmann::json render_results_json(const ReportInput& in) {
     nlohmann::json ex = nlohmann::json::array();
-    for (const auto& r : in.results) ex.push_back(to_json(r));
+    for (const auto& r : in.results) {
+        ex.push_back(to_json(r));
+        ex.back()["current"] = current(in, r);  // false: an earlier run's, of other settings
+    }
     nlohmann::json not_run = nlohmann::json::array();
     for (const auto& [id, why] : in.not_run) not_run.push_back({{"id", id}, {"reason", why}});
     return {{"suite", in.title},
@@ -513,7 +580,14 @@ nlohmann::json render_results_json(const ReportInput& in) {
 void write_report(const std::string& out_dir, const ReportInput& in) {
     std::filesystem::create_directories(out_dir);
     auto path = [&](const std::string& f) { return (std::filesystem::path(out_dir) / f).string(); };
-    for (const auto& f : report_chart_files()) write_text_atomically(path(f), render_chart(in, f));
+    const std::vector<std::string> charts = report_chart_files(in);
+    std::error_code ec;
+    for (const auto& f : report_chart_files()) {
+        if (std::find(charts.begin(), charts.end(), f) != charts.end())
+            write_text_atomically(path(f), render_chart(in, f));
+        else  // an earlier report's chart of what no experiment now has (OUT's names are pfce's)
+            std::filesystem::remove(path(f), ec);
+    }
     write_text_atomically(path("results.json"), render_results_json(in).dump(2) + "\n");
     write_text_atomically(path("results.csv"), render_results_csv(in));
     write_text_atomically(path("report.md"), render_report_markdown(in));

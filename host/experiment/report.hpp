@@ -23,12 +23,15 @@ struct ReportInput {
     int clutter_class = -1;                 // left out of "mIoU without clutter"
     // Experiments of the suite this report lacks or shows from an earlier run, each with why:
     // not run yet (the run was interrupted first), or refused (OUT holds results of that id made
-    // with other settings, which the report shows instead).
+    // with other settings, which the report shows instead). A result whose id is listed here is
+    // stale: its rows are marked, results.csv says current=false, results.json "current": false.
     std::vector<std::pair<std::string, std::string>> not_run;  // id, reason
 };
 
-// The chart files write_report produces (relative to OUT), in order.
+// Every chart file a report may have (relative to OUT), in order.
 std::vector<std::string> report_chart_files();
+// The chart files write_report produces for `in`: the CRF term's only when an experiment has it.
+std::vector<std::string> report_chart_files(const ReportInput& in);
 
 std::string render_report_markdown(const ReportInput& in);
 // Pictures and charts are read from out_dir and inlined; a missing picture is shown as a note.

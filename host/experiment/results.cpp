@@ -96,6 +96,8 @@ void result_fields(Rec& r, F&& f) {
     f("test", r.test);
     f("classes", r.class_names);
     f("wall_seconds", r.wall_seconds);
+    f("sessions", r.sessions, Presence::optional);  // older pfce: one session, not resumed
+    f("resumed", r.resumed, Presence::optional);
     f("stage_seconds", r.stage_seconds);
     f("device", r.device);
     f("grid_png", r.grid_png);
@@ -111,6 +113,9 @@ nlohmann::json value(double v) {  // NaN -> null
     return json_number(v);
 }
 nlohmann::json value(int v) {
+    return v;
+}
+nlohmann::json value(bool v) {
     return v;
 }
 nlohmann::json value(std::int64_t v) {
@@ -164,6 +169,13 @@ void read(const nlohmann::json& j, const char* key, const std::string& source, s
 }
 void read(const nlohmann::json& j, const char* key, const std::string& source, double& out) {
     out = num_field(j, key, source);
+}
+void read(const nlohmann::json& j, const char* key, const std::string& source, bool& out) {
+    const auto& v = field(j, key, source);
+    if (!v.is_boolean())
+        PFCE_THROW(InputError, source, ": field \"", key, "\" should be true or false, got ",
+                   v.dump());
+    out = v.get<bool>();
 }
 void read(const nlohmann::json& j, const char* key, const std::string& source, int& out) {
     out = static_cast<int>(num_field(j, key, source));

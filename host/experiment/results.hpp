@@ -51,7 +51,12 @@ struct ExperimentResult {
     SegMetrics test;              // test split, dense truth
     std::vector<std::string> class_names;
 
-    double wall_seconds = 0;                      // whole experiment (sampling through evaluation)
+    double wall_seconds = 0;  // whole experiment (sampling through evaluation), every session
+    // pfce run sessions wall_seconds sums: an interrupted experiment continues in the next one.
+    int sessions = 1;
+    // Its training continued an earlier session's checkpoint. With sessions == 1 the earlier
+    // sessions' time was not recorded (killed, or an older pfce): wall_seconds is the last one's.
+    bool resumed = false;
     std::map<std::string, double> stage_seconds;  // "sample", "link", "train", "test", "grid"
     std::string device;                           // backend name it ran on
     std::string grid_png;                         // path relative to OUT, empty if none

@@ -130,6 +130,33 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
     return plans;
 }
 
+// The time of an experiment's earlier sessions (each stopped by Ctrl-C / SIGTERM), kept in
+// OUT/<id>/sessions.json until it finishes, so that its wall time covers every session. Only
+// sessions of the same settings count.
+struct EarlierSessions {
+    double seconds = 0;
+    int sessions = 0;
+};
+
+std::string sessions_path(const std::string& out_dir, const std::string& id) {
+    return (fs::path(out_dir) / id / "sessions.json").string();
+}
+
+EarlierSessions read_sessions(const std::string& path, const json& fingerprint) {
+    EarlierSessions s;
+    if (!file_exists(path)) return s;
+    try {
+        const json j = json::parse(read_text_file(path));
+        if (j.at("config") == fingerprint) {
+            s.seconds = j.at("seconds").get<double>();
+            s.sessions = j.at("sessions").get<int>();
+        }
+    } catch (const std::exception& ex) {
+        log_warn("ignoring unreadable ", path, ": ", ex.what());
+    }
+    return s;
+}
+
 ExperimentResult failed_result(const ExperimentSpec& e, const std::string& error,
                                const std::string& device, double seconds) {
     ExperimentResult r;
@@ -161,6 +188,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     check_only(suite, opts);    // a mistyped --only claims nothing
     check_device(opts.device);  // nor does a device this machine does not have
     const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
+    // A --data inside OUT or a directory of other files: refused before OUT exists.
+    const bool replace_data = check_suite_data_dir(data, opts, sum.out_dir);
     const OutputDirClaim out_claim = claim_output_dir(
         sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
     std::vector<Plan> plans = plan_runs(suite, data, opts, sum.out_dir, sum);
@@ -175,7 +204,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         device_name = backend->name();
         log_info("suite ", suite.name, ": ", to_run, " of ", suite.experiments.size(),
                  " experiments to run on ", device_name, ", output in ", sum.out_dir);
-        L = load_suite_data(suite, data, opts.force);
+        L = load_suite_data(suite, data, replace_data, opts.data_path.empty() ? "--out" : "--data");
         for (Plan& p : plans)  // the data as read, should it have changed since planning
             if (p.run && !L->identity.is_null()) p.fingerprint["data.identity"] = L->identity;
     }
@@ -190,6 +219,10 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         const std::string tag =
             "[" + std::to_string(k) + "/" + std::to_string(to_run) + " " + p.spec.id + "] ";
         const Stopwatch t0;
+        const std::string sp = sessions_path(sum.out_dir, p.spec.id);
+        std::error_code ec;
+        if (opts.force) fs::remove(sp, ec);  // a forced run starts over
+        const EarlierSessions earlier = read_sessions(sp, p.fingerprint);
         ExperimentResult r;
         try {
             r = run_experiment(p.spec, suite, *L, *backend, sum.out_dir, opts, tag);
@@ -202,7 +235,15 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
                      "interrupted: its training is saved; run the same command again to "
                      "continue where it stopped");
             sum.interrupted = true;
+            const json rec = {{"config", p.fingerprint},
+                              {"seconds", earlier.seconds + t0.seconds()},
+                              {"sessions", earlier.sessions + 1}};
+            write_text_atomically(sp, rec.dump(2) + "\n");
             continue;
+        }
+        if (earlier.sessions > 0) {
+            r.wall_seconds += earlier.seconds;
+            r.sessions += earlier.sessions;
         }
         if (r.status == "ok") {
             ++sum.ran;
@@ -212,6 +253,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         }
         r.config = p.fingerprint;
         write_result(result_path(sum.out_dir, r.id), r);
+        fs::remove(sp, ec);  // counted in the result
         p.result = r;
     }
 
@@ -224,6 +266,12 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     in.generated_at = utc_now();
     in.data_summary = L ? L->summary : std::string();
     for (auto& p : plans) {
+        // A result of the current settings shows the experiment's current description and figure
+        // (they do not change the result, so editing them reruns nothing).
+        if (p.result && p.refused.empty()) {
+            p.result->description = p.spec.description;
+            p.result->report_figure = p.spec.report_figure;
+        }
         if (!p.refused.empty()) in.not_run.emplace_back(p.spec.id, p.refused);
         if (p.run && !p.result)
             in.not_run.emplace_back(p.spec.id,

@@ -2,8 +2,10 @@
 // through the config's own reader (host/train/config), layered in the documented order.
 #include "host/experiment/suite.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <toml++/toml.h>
@@ -74,6 +76,43 @@ void apply_experiment_sections(Config& c, const toml::table& root, const std::st
     apply_toml_sections(c, root, source, others);
 }
 
+// Where each config key of an experiment was set (dotted key -> the file or table), so that a bad
+// value is blamed on the file that holds it, not on the experiment file it was merged into.
+using KeySources = std::map<std::string, std::string>;
+
+void record_key_sources(const toml::table& root, const std::string& source,
+                        const std::set<std::string>& others, KeySources& where) {
+    for (const auto& [k, node] : root) {
+        const std::string section(k.str());
+        const toml::table* t = node.as_table();
+        if (others.count(section) || !t) continue;
+        for (const auto& [key, value] : *t) {
+            (void)value;
+            const std::string name(key.str());
+            if (section != "train") {
+                where[section + "." + name] = source;
+                continue;
+            }
+            for (const ConfigKey& ck : config_keys())  // the flat [train] table of older files
+                if (ck.legacy == name) where[ck.dotted()] = source;
+        }
+    }
+}
+
+// The sources of `keys` (each named once, in order), or `fallback` when none was set by a file.
+std::string sources_of(const KeySources& where, const std::vector<std::string>& keys,
+                       const std::string& fallback) {
+    std::vector<std::string> names;
+    for (const auto& k : keys) {
+        const auto it = where.find(k);
+        if (it != where.end() && std::find(names.begin(), names.end(), it->second) == names.end())
+            names.push_back(it->second);
+    }
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : " + ") + n;
+    return out.empty() ? fallback : out;
+}
+
 void check_id(const ExperimentSpec& e) {
     bool ok = !e.id.empty() && e.id.size() <= 64 && e.id[0] != '.';
     for (char ch : e.id)
@@ -101,8 +140,16 @@ void apply_meta(const toml::table& t, ExperimentSpec& e, const std::string& sour
 }
 
 // An experiment file: [experiment] and config sections over `e` (which holds the suite defaults).
-void apply_experiment_file(const std::string& path, ExperimentSpec& e) {
+// `listed` is the suite's entry that names it, for a file that is not there.
+void apply_experiment_file(const std::string& path, const std::string& listed, ExperimentSpec& e,
+                           KeySources& where) {
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec))
+        PFCE_THROW(InputError, listed, ": experiment file ", path,
+                   fs::exists(path, ec) ? " is not a file" : " does not exist",
+                   " (experiment files are found relative to the suite file's directory)");
     const toml::table root = parse_toml_file(path);
+    record_key_sources(root, path, {"experiment"}, where);
     if (const auto* t = sub_table(root, "experiment", path)) {
         check_keys(*t, {"id", "description", "report_figure"}, path + " [experiment]");
         apply_meta(*t, e, path + " [experiment]");
@@ -140,6 +187,8 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
             check_experiment_section(name, *t, path + " [" + name + "]");
     }
     apply_toml_sections(defaults, root, path, {"suite", "override"});
+    KeySources suite_keys;
+    record_key_sources(root, path, {"suite", "override"}, suite_keys);
     s.data = defaults.data;
     const toml::table* override_tables = sub_table(root, "override", path);
     if (override_tables) {
@@ -160,36 +209,41 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
         ++index;
         ExperimentSpec e;
         e.config = defaults;
+        KeySources where = suite_keys;
         const std::string esrc = ssrc + " experiments[" + std::to_string(index) + "]";
         auto resolve = [&](const std::string& file) {
             return (base / file).lexically_normal().string();
         };
         auto apply_overrides = [&] {
-            if (override_tables)
-                apply_toml_sections(e.config, *override_tables, path + " [override]", {});
+            if (!override_tables) return;
+            apply_toml_sections(e.config, *override_tables, path + " [override]", {});
+            record_key_sources(*override_tables, path + " [override]", {}, where);
         };
         if (const auto* name = entry.as_string()) {
             e.source = resolve(name->get());
-            apply_experiment_file(e.source, e);
+            apply_experiment_file(e.source, esrc, e, where);
             apply_overrides();
         } else if (const auto* t = entry.as_table()) {
             e.source = esrc;
             const std::string file = get_string(*t, "file", "", esrc);
             if (!file.empty()) {
-                apply_experiment_file(resolve(file), e);
+                apply_experiment_file(resolve(file), esrc, e, where);
                 e.source = esrc + " (" + resolve(file) + ")";
             }
             apply_overrides();
             apply_meta(*t, e, esrc);
-            apply_experiment_sections(e.config, *t, esrc,
-                                      {"file", "id", "description", "report_figure"});
+            const std::set<std::string> meta = {"file", "id", "description", "report_figure"};
+            apply_experiment_sections(e.config, *t, esrc, meta);
+            record_key_sources(*t, esrc, meta, where);
         } else {
             PFCE_THROW(InputError, esrc, ": expected an experiment file name or an inline table");
         }
         check_id(e);
         if (!ids.insert(e.id).second)
             PFCE_THROW(InputError, esrc, ": duplicate experiment id \"", e.id, "\"");
-        validate(e.config, e.source);
+        validate(e.config, [&](const std::vector<std::string>& keys) {
+            return sources_of(where, keys, e.source);
+        });
         s.experiments.push_back(std::move(e));
     }
     return s;

@@ -8,8 +8,10 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/output_dir.hpp"
 #include "core/stopwatch.hpp"
 #include "data/data_fingerprint.hpp"
+#include "data/synth.hpp"
 #include "host/train/train_data.hpp"
 
 namespace pfce {
@@ -48,11 +50,66 @@ nlohmann::json suite_data_identity(const DataSettings& d) {
     }
 }
 
-LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool force) {
+namespace {
+
+fs::path resolved(const std::string& p) {
+    std::error_code ec;
+    const fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
+    return (ec ? fs::absolute(p) : r).lexically_normal();
+}
+
+// Whether `p` is `dir` or inside it (both resolved).
+bool within(const fs::path& p, const fs::path& dir) {
+    auto a = p.begin(), b = dir.begin();
+    for (; b != dir.end(); ++a, ++b) {
+        if (b->empty()) continue;  // a trailing separator
+        if (a == p.end() || *a != *b) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool check_suite_data_dir(const DataSettings& d, const RunOptions& opts,
+                          const std::string& out_dir) {
+    const bool synthetic = d.source == "synthetic";
+    if (opts.data_path.empty()) return opts.force;  // the suite's own, in OUT/data/
+    const fs::path data = resolved(opts.data_path), out = resolved(out_dir);
+    const bool own = within(data, out / "data") && data != out / "data";
+    if (within(data, out) && !own)
+        PFCE_THROW(
+            InputError, "--data ", opts.data_path, " is ",
+            data == out ? "--out itself" : "inside --out " + out_dir,
+            ", where pfce run writes its experiments and report: give a dataset outside "
+            "OUT",
+            synthetic ? " (without --data, a synthetic suite writes its own in OUT/data/)" : "");
+    if (within(out, data))
+        PFCE_THROW(InputError, "--out ", out_dir, " is inside --data ", opts.data_path,
+                   ": pfce run writes nothing into a dataset; choose an --out outside it");
+    if (!synthetic) return false;
+    SynthOptions so;
+    so.out_dir = d.root;
+    so.count = d.synthetic_count;
+    so.size = d.synthetic_size;
+    so.seed = d.synthetic_seed;
+    so.flag = "--data";
+    const SynthReplace replace =
+        own && opts.force ? SynthReplace::other_or_broken : SynthReplace::never;
+    std::error_code ec;
+    const bool out_is_new = !fs::exists(out_dir, ec) || fs::is_empty(out_dir, ec);
+    if (out_is_new)  // every experiment runs, so the data is prepared: refuse what that would
+        check_synthetic_dataset_dir(so, replace);
+    else  // a directory of other files is never a synthetic dataset, whatever OUT holds
+        (void)check_output_dir(d.root, kSynthOutputKind, kSynthCompletionFile, "--data");
+    return replace != SynthReplace::never;
+}
+
+LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool replace_synthetic,
+                           const std::string& flag) {
     const Stopwatch t0;
     LoadedData L;
     L.root = d.root;
-    L.ds = std::make_unique<Dataset>(open_run_dataset(d, force));
+    L.ds = std::make_unique<Dataset>(open_run_dataset(d, replace_synthetic, flag));
     if (d.source != "synthetic") L.identity = data_identity(*L.ds);
     const Split split = run_split(*L.ds, d);
     for (const auto* part : {&split.train, &split.val, &split.test})

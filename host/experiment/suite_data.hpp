@@ -39,6 +39,19 @@ std::string synthetic_data_dir(const DataSettings& d, const RunOptions& opts,
 DataSettings suite_data_settings(const Suite& suite, const RunOptions& opts,
                                  const std::string& out_dir);
 
-LoadedData load_suite_data(const Suite& suite, const DataSettings& data, bool force);
+// The synthetic data is written (or replaced, when `replace_synthetic`) as check_suite_data_dir
+// allowed; `flag` names the option that chose its directory.
+LoadedData load_suite_data(const Suite& suite, const DataSettings& data, bool replace_synthetic,
+                           const std::string& flag);
+
+// Refuses, before OUT is claimed, a --data that pfce run may not use: OUT itself or a directory
+// inside OUT other than OUT/data/ (where the experiments and the report are written), a
+// directory that holds OUT, and for a synthetic suite one holding anything but pfce's synthetic
+// data (and, when OUT is new, other synthetic data or damaged data it may not replace). Returns
+// whether the synthetic data may be replaced: only with --force and only the suite's own, in
+// OUT/data/; a dataset given by --data elsewhere is never replaced (`pfce data synth --force`
+// does that).
+bool check_suite_data_dir(const DataSettings& data, const RunOptions& opts,
+                          const std::string& out_dir);
 
 }  // namespace pfce

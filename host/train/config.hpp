@@ -182,6 +182,10 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text);
 // Ranges, names and cross-key rules (warm-up within the run, min_lr below lr, split fractions);
 // InputError naming `source`, the key, the value and the expectation.
 void validate(const Config& c, const std::string& source);
+// The file (or files) that set the keys an error is about, for configs read from several layered
+// files (suites): called with the key the error names, then any key a rule ties it to.
+using ConfigKeySources = std::function<std::string(const std::vector<std::string>& keys)>;
+void validate(const Config& c, const ConfigKeySources& source);
 
 // Keys that change a run's result and differ between a run's stored config and the one given to
 // resume it: paths are compared after resolution (a moved run, another working directory and a

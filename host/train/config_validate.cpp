@@ -13,12 +13,15 @@
 namespace pfce {
 namespace {
 
+// `key` = `value` is wrong; `also` names the key a rule ties it to, whose source is named too.
 template <typename V>
-[[noreturn]] void bad(const std::string& source, const char* key, const V& value,
-                      const std::string& expected) {
+[[noreturn]] void bad(const ConfigKeySources& source, const char* key, const V& value,
+                      const std::string& expected, const char* also = nullptr) {
     std::ostringstream os;
     os << value;
-    PFCE_THROW(InputError, source, ": ", key, " = ", os.str(), ": expected ", expected);
+    std::vector<std::string> keys = {key};
+    if (also) keys.emplace_back(also);
+    PFCE_THROW(InputError, source(keys), ": ", key, " = ", os.str(), ": expected ", expected);
 }
 
 std::string resolved(const std::string& p) {
@@ -33,6 +36,10 @@ std::string resolved(const std::string& p) {
 }  // namespace
 
 void validate(const Config& c, const std::string& source) {
+    validate(c, [&source](const std::vector<std::string>&) { return source; });
+}
+
+void validate(const Config& c, const ConfigKeySources& source) {
     const DataSettings& d = c.data;
     if (d.tile_patch < 16) bad(source, "data.tile_patch", d.tile_patch, ">= 16");
     if (d.tile_stride < 1) bad(source, "data.tile_stride", d.tile_stride, ">= 1");
@@ -46,13 +53,14 @@ void validate(const Config& c, const std::string& source) {
     if (!(d.val_frac >= 0 && d.val_frac < 1)) bad(source, "data.val_frac", d.val_frac, "in [0, 1)");
     if (d.train_frac + d.val_frac > 1.0 + 1e-12)
         bad(source, "data.val_frac", d.val_frac,
-            "at most 1 - train_frac = " + std::to_string(1 - d.train_frac));
+            "at most 1 - train_frac = " + std::to_string(1 - d.train_frac), "data.train_frac");
     if (d.max_samples < 0) bad(source, "data.max_samples", d.max_samples, ">= 0 (0 = all)");
     if (d.crop_size != 0 && (d.crop_size < 16 || d.crop_size > 8192))
         bad(source, "data.crop_size", d.crop_size, "0 (whole images) or 16..8192");
     if (d.train_list.empty() && (!d.val_list.empty() || !d.test_list.empty()))
         bad(source, "data.train_list", "\"\"",
-            "a file too when val_list or test_list is given (a split from lists names all parts)");
+            "a file too when val_list or test_list is given (a split from lists names all parts)",
+            d.val_list.empty() ? "data.test_list" : "data.val_list");
 
     const LabelSettings& l = c.labels;
     if (l.points.empty() || l.points.size() > static_cast<std::size_t>(kMaxClasses))
@@ -112,11 +120,12 @@ void validate(const Config& c, const std::string& source) {
     if (c.run.epochs < 1) bad(source, "run.epochs", c.run.epochs, ">= 1");  // before warmup's rule
     if (s.warmup_epochs > c.run.epochs)
         bad(source, "schedule.warmup_epochs", s.warmup_epochs,
-            "at most run.epochs = " + std::to_string(c.run.epochs));
+            "at most run.epochs = " + std::to_string(c.run.epochs), "run.epochs");
     if (s.min_lr < 0) bad(source, "schedule.min_lr", s.min_lr, ">= 0");
     if ((s.name == "cosine" || s.name == "plateau") && s.min_lr >= o.lr)
         bad(source, "schedule.min_lr", s.min_lr,
-            "below optimizer.lr = " + std::to_string(o.lr) + " (the floor of a decaying lr)");
+            "below optimizer.lr = " + std::to_string(o.lr) + " (the floor of a decaying lr)",
+            "optimizer.lr");
     if (!(s.plateau_factor > 0 && s.plateau_factor < 1))
         bad(source, "schedule.plateau_factor", s.plateau_factor, "in (0, 1)");
     if (s.plateau_patience < 0)
@@ -141,7 +150,8 @@ void validate(const Config& c, const std::string& source) {
     try {
         kernels = parse_kernel_choices(r.kernels);
     } catch (const InputError& e) {
-        PFCE_THROW(InputError, source, ": run.kernels = \"", r.kernels, "\": ", e.what());
+        PFCE_THROW(InputError, source({"run.kernels"}), ": run.kernels = \"", r.kernels,
+                   "\": ", e.what());
     }
     // bf16 storage of the activations is half of the bf16 precision: at fp32 or tf32 it would
     // round every activation to 8 bits while the convolutions keep 24 or 11, which nobody means.
@@ -149,7 +159,8 @@ void validate(const Config& c, const std::string& source) {
         std::find(kernels.begin(), kernels.end(), KernelChoice{"activation_storage", "bf16"}) !=
         kernels.end();
     if (bf16_storage && r.precision != "bf16")
-        PFCE_THROW(InputError, source, ": run.kernels = \"", r.kernels,
+        PFCE_THROW(InputError, source({"run.kernels", "run.precision"}), ": run.kernels = \"",
+                   r.kernels,
                    "\" stores activations in bf16, which needs run.precision = \"bf16\" (got \"",
                    r.precision, "\")");
     // Paths are recorded in JSON (checkpoints, masks.json), which holds UTF-8 only: refuse others

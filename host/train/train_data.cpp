@@ -44,7 +44,7 @@ DatasetOptions dataset_options(const DataSettings& d) {
     return o;
 }
 
-Dataset open_run_dataset(const DataSettings& d, bool force) {
+Dataset open_run_dataset(const DataSettings& d, bool force, const std::string& flag) {
     if (d.root.empty())
         PFCE_THROW(InputError, "no dataset given (--data DIR, or data.root in the config)");
     if (d.source == "synthetic") {
@@ -53,6 +53,7 @@ Dataset open_run_dataset(const DataSettings& d, bool force) {
         so.count = d.synthetic_count;
         so.size = d.synthetic_size;
         so.seed = d.synthetic_seed;
+        so.flag = flag;
         int logged = 0;
         // `pfce run --force` replaces another synthetic set or a damaged one; one whole and of
         // these settings is reused (it is deterministic: writing it again would only cost time).

@@ -43,7 +43,9 @@ DatasetOptions dataset_options(const DataSettings& d);
 // The dataset of `d`. With data.source = "synthetic" the embedded set is generated into data.root
 // first (data/synth: only into a new, empty or its own directory; another synthetic set there is
 // replaced only with `force`, as is one with files missing; this very one, whole, is reused).
-Dataset open_run_dataset(const DataSettings& d, bool force = false);
+// `flag` names the option that chose d.root, for messages about a synthetic dataset's directory.
+Dataset open_run_dataset(const DataSettings& d, bool force = false,
+                         const std::string& flag = "--data");
 // Train/val/test indices of `ds`: the id lists when data.train_list is given, else the seeded
 // fractions over the first data.max_samples samples.
 Split run_split(const Dataset& ds, const DataSettings& d);
