@@ -69,39 +69,86 @@ ScheduleConfig monitored_schedule(const Config& cfg, std::int64_t batches_per_ep
     return s;
 }
 
-std::vector<json> read_metric_lines(const std::string& path) {
-    std::vector<json> out;
+// A line of metrics.jsonl as shown in a message: long ones are cut.
+std::string shown_line(const std::string& line) {
+    return line.size() > 120 ? line.substr(0, 120) + "..." : line;
+}
+
+// What a malformed metrics.jsonl line (number `n`) says: how to go on from it.
+[[noreturn]] void bad_metrics_line(const std::string& path, std::size_t n, const std::string& what,
+                                   const std::string& line) {
+    PFCE_THROW(InputError, path, ": line ", n, " ", what, ": ", shown_line(line),
+               "\nonly a last line cut short (a kill or a full disk during its write) is dropped "
+               "by itself; remove or repair that line and --resume again, or start the run over "
+               "with --force");
+}
+
+// metrics.jsonl, one JSON object per epoch. The file is appended to a line at a time
+// (append_line), never rewritten through a temporary while training, so a kill or a full disk in
+// the middle of an append leaves its last line cut short: an unparsable last line is such a
+// write, left out of `lines` and kept in `torn`. A malformed line anywhere else is an error.
+struct MetricLines {
+    std::vector<json> lines;
+    std::vector<std::string> raw;     // each line's own text
+    std::vector<std::size_t> number;  // ... and its line number in the file
+    std::string torn;                 // the unfinished last line, if any
+    std::string text;                 // the whole file
+};
+
+MetricLines read_metric_lines(const std::string& path) {
+    MetricLines out;
     std::error_code ec;
     if (!fs::exists(path, ec)) return out;
-    std::istringstream in(read_whole_file(path));
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
+    out.text = read_whole_file(path);
+    const std::string& text = out.text;
+    std::size_t pos = 0, number = 0;
+    while (pos < text.size()) {
+        const std::size_t nl = text.find('\n', pos);
+        const std::string line =
+            text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        pos = nl == std::string::npos ? text.size() : nl + 1;
+        ++number;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         try {
-            out.push_back(json::parse(line));
+            out.lines.push_back(json::parse(line));
+            out.raw.push_back(line);
+            out.number.push_back(number);
         } catch (const json::exception&) {
-            PFCE_THROW(InputError, path, ": malformed line: ", line);
+            const bool last = text.find_first_not_of(" \t\r\n", pos) == std::string::npos;
+            if (!last) bad_metrics_line(path, number, "is malformed", line);
+            out.torn = line;
         }
     }
     return out;
 }
 
 // On resume: keep only the lines of epochs the checkpoint has completed (a crash between the
-// metrics line and the checkpoint would otherwise leave a line for an epoch that is run again).
+// metrics line and the checkpoint would otherwise leave a line for an epoch that is run again),
+// and drop a last line whose write never finished (read_metric_lines), saying so. The file is
+// rewritten atomically, and only when that changes it: a last line without its newline gets one,
+// so the next epoch's line starts a line of its own.
 void trim_metrics(const std::string& path, int completed_epochs) {
     std::error_code ec;
     if (!fs::exists(path, ec)) return;
+    const MetricLines m = read_metric_lines(path);
+    if (!m.torn.empty())
+        log_warn(path,
+                 ": dropped its last line, a write that never finished (a kill or a full "
+                 "disk during it): ",
+                 shown_line(m.torn));
     std::string kept;
-    for (const json& j : read_metric_lines(path)) {
+    for (std::size_t i = 0; i < m.lines.size(); ++i) {
+        const json& j = m.lines[i];
         int epoch = 0;
         try {
             epoch = j.at("epoch").get<int>();
         } catch (const json::exception&) {
-            PFCE_THROW(InputError, path, ": a line has no epoch: ", j.dump());
+            bad_metrics_line(path, m.number[i], "has no epoch", m.raw[i]);
         }
-        if (epoch <= completed_epochs) kept += j.dump() + "\n";
+        if (epoch <= completed_epochs) kept += m.raw[i] + "\n";
     }
-    write_file_atomically(path, kept);  // the old history stays whole if this fails
+    if (kept != m.text)
+        write_file_atomically(path, kept);  // the old history stays whole if this fails
 }
 
 struct LoopState {
@@ -623,7 +670,7 @@ class TrainingRun {
     // A finished run resumed: report its last epoch instead of training (or zeros).
     void fill_from_last_metrics() {
         result_.already_finished = true;
-        const std::vector<json> lines = read_metric_lines(result_.metrics_path);
+        const std::vector<json> lines = read_metric_lines(result_.metrics_path).lines;
         if (lines.empty()) return;
         const json& j = lines.back();
         result_.train_loss = number_from_json(j.value("train_loss", json()));
