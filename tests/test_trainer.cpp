@@ -179,6 +179,31 @@ TEST(Trainer, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
     }
 }
 
+// A loss that stays finite but far above an untrained network's is training on nonsense
+// (hostile-user probe: lr 1e9 ended at a loss of 9.5e8 with exit 0). Adam at lr 1, the largest
+// lr validate() lets through, keeps the training loss near 1 (batch norm normalises each batch)
+// but sends the validation loss past 1e6: one warning naming the lr. A sane run says nothing.
+TEST(Trainer, ALossFarAboveAnUntrainedNetworksIsWarnedAbout) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, false);
+    for (const double lr : {1.0, 1e-2}) {
+        Config c = small_config(test::temp_dir("trainer_blowup") + "/run");
+        c.optimizer.lr = lr;
+        c.run.epochs = 2;
+        testing::internal::CaptureStderr();
+        const TrainResult r = train_unet(*b, c, in, quiet_options());
+        const std::string log = testing::internal::GetCapturedStderr();
+        EXPECT_EQ(r.epochs_completed, 2);
+        if (lr == 1.0) {
+            EXPECT_MESSAGE_HAS(log, "times what an untrained network scores");
+            EXPECT_MESSAGE_HAS(log, "lower optimizer.lr (--lr, now 1)");
+            EXPECT_EQ(log.find("throw the weights"), log.rfind("throw the weights")) << "once";
+        } else {
+            EXPECT_EQ(log.find("throw the weights"), std::string::npos) << log;
+        }
+    }
+}
+
 // metrics.jsonl is appended to a line at a time, so a kill or a full disk during an append leaves
 // its last line cut short (hostile-user probe: --resume then failed with "malformed line" and no
 // hint). That line is a write that never finished: resume drops it, says so, and the file it goes

@@ -370,14 +370,14 @@ class TrainingRun {
             bpe_ == 1 ? " batch of " : " batches of ",
             std::min<std::size_t>(static_cast<std::size_t>(cfg_.run.batch_size), in_.train.size()),
             " per epoch",
-            static_cast<std::size_t>(cfg_.run.batch_size) > in_.train.size()
-                ? " (batch_size " + std::to_string(cfg_.run.batch_size) + " > " +
-                      std::to_string(in_.train.size()) + " training samples)"
-                : std::string(),
             cfg_.data.crop_size > 0 ? ", crops of " + std::to_string(cfg_.data.crop_size)
                                     : std::string(),
             ", ", o.name, " lr ", o.lr, ", schedule ", cfg_.schedule.name,
             o.clip > 0 ? ", clip " + std::to_string(o.clip) : std::string());
+        if (static_cast<std::size_t>(cfg_.run.batch_size) > in_.train.size())
+            log_warn("run.batch_size ", cfg_.run.batch_size, " is more than the ", in_.train.size(),
+                     " training samples: every epoch is one batch of all ", in_.train.size(),
+                     " (one optimizer step per epoch)");
         if (cfg_.loss.alpha_auto) {
             std::string w;
             for (std::size_t k = 0; k < loss_params_.alpha.size(); ++k) {
@@ -570,6 +570,7 @@ class TrainingRun {
         st_.epoch_loss_sum = read_scalar(backend_, loss_sum_);
         const double train_loss = st_.epoch_loss_sum / static_cast<double>(bpe_);
         if (!std::isfinite(train_loss)) diverged("the training loss", train_loss);
+        warn_if_blowing_up("training", train_loss, lowest_train_loss_);
         double train_crf = std::numeric_limits<double>::quiet_NaN();
         if (crf_on_) {
             st_.epoch_crf_sum = read_scalar(backend_, crf_sum_);
@@ -582,6 +583,7 @@ class TrainingRun {
         EvalResult val = evaluate(backend_, net_, in_.val, in_.stats, loss_params_,
                                   in_.clutter_class, eval_options(cfg_), eval_);
         if (val_on_ && !std::isfinite(val.loss)) diverged("the validation loss", val.loss);
+        if (val_on_) warn_if_blowing_up("validation", val.loss, lowest_val_loss_);
         const double monitored_loss = val_on_ ? val.loss : train_loss;
         const double candidate = best_name_ == "val_miou" ? val.metrics.miou : monitored_loss;
         const bool improved = std::isfinite(candidate) &&
@@ -654,6 +656,37 @@ class TrainingRun {
         if (also_best) write_checkpoint(result_.best_checkpoint, ck);
     }
 
+    // A finite loss can still say that the run trains on nonsense: far above what an untrained
+    // network scores (about ln C per labelled pixel, times the largest class weight), or above that
+    // and orders of magnitude above its lowest epoch so far (in this process). The training loss
+    // stays moderate while batch norm normalises each batch, so the validation loss (batch norm's
+    // running statistics, as eval and predict run) is watched too: with Adam at lr 1 it reaches
+    // 1e9 in one epoch. Said once a run, naming the lr to lower; a non-finite training or
+    // validation loss stops the run instead (diverged).
+    void warn_if_blowing_up(const char* name, double loss, double& lowest_so_far) {
+        const double lowest = lowest_so_far;
+        lowest_so_far = std::min(lowest_so_far, loss);
+        if (warned_blow_up_) return;
+        double alpha_max = 1;
+        for (const float a : loss_params_.alpha) alpha_max = std::max(alpha_max, double{a});
+        const double untrained =
+            std::log(std::max<double>(2, static_cast<double>(in_.class_names.size()))) * alpha_max;
+        char what[160] = "";
+        if (loss > kBlowUpFactor * untrained)
+            std::snprintf(what, sizeof what,
+                          "is over %g times what an untrained network scores (about %.3g)",
+                          kBlowUpFactor, untrained);
+        else if (loss > untrained && loss > kBlowUpFactor * lowest)
+            std::snprintf(what, sizeof what, "grew over %g-fold from its lowest, %.3g",
+                          kBlowUpFactor, lowest);
+        else
+            return;
+        warned_blow_up_ = true;
+        log_warn("epoch ", st_.epoch + 1, ": the ", name, " loss ", loss, " ", what,
+                 ": the steps throw the weights around; lower optimizer.lr (--lr, now ",
+                 cfg_.optimizer.lr, ")");
+    }
+
     [[noreturn]] void diverged(const char* what, double value) {
         std::ostringstream where;
         where << "training diverged: " << what << " is " << value << " at epoch " << st_.epoch + 1
@@ -713,6 +746,11 @@ class TrainingRun {
     EvalBuffers eval_;  // validation's buffers, kept across epochs
     std::vector<const Tensor*> grads_;
     double lr_ = 0, images_before_ = 0, seconds_before_ = 0;
+    // warn_if_blowing_up: the lowest epoch's losses in this process, and whether it spoke.
+    static constexpr double kBlowUpFactor = 100;
+    double lowest_train_loss_ = std::numeric_limits<double>::infinity();
+    double lowest_val_loss_ = std::numeric_limits<double>::infinity();
+    bool warned_blow_up_ = false;
     std::chrono::steady_clock::time_point epoch_start_;
 };
 
