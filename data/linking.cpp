@@ -198,7 +198,9 @@ nlohmann::json link_settings_json(const LinkParams& p, const std::string& in_dir
 LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     const Stopwatch t0;
     if (o.batch < 1) PFCE_THROW(InputError, "--batch ", o.batch, " must be at least 1");
-    if (o.params.radius < 0) PFCE_THROW(InputError, "--radius ", o.params.radius, " must be >= 0");
+    if (o.params.radius < 0 || o.params.radius > kMaxUsefulLinkRadius)
+        PFCE_THROW(InputError, "--radius ", o.params.radius, ": expected 0..", kMaxUsefulLinkRadius,
+                   " pixels (a distance between two points of one image)");
     std::error_code same_ec;
     if (fs::exists(o.out_dir, same_ec) && fs::equivalent(o.in_dir, o.out_dir, same_ec))
         PFCE_THROW(InputError, "--out ", o.out_dir, " is the input --in ", o.in_dir,

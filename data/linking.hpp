@@ -16,6 +16,11 @@
 
 namespace pfce {
 
+// The largest linking radius pfce link and labels.radius accept: past it a "proximity" joins
+// points a whole image apart (10000 pixels already span a 6000x6000 Potsdam tile's diagonal).
+// Backends take any radius (they clamp to the image diagonal), so this guards settings, not memory.
+inline constexpr int kMaxUsefulLinkRadius = 10'000;
+
 // Coverage and purity, summed over images.
 struct LinkQuality {
     std::int64_t images = 0;

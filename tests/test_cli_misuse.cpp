@@ -428,6 +428,43 @@ TEST(CliMisuse, SplitListsThatNameNoSampleAreRefused) {
     }
 }
 
+// Settings that trained on nonsense without a word (hostile-user probe: --lr 1e9 trained to a
+// loss of 9.5e8 with exit 0): refused before any output exists, naming the key, the value and the
+// bound; pfce link takes no radius a train config refuses. A batch larger than the training split
+// is legal but is said as a warning, not only in the start line that -q hides.
+TEST(CliMisuse, AbsurdSettingsAreRefusedAndABatchLargerThanTheSplitIsSaid) {
+    const std::string root = test::temp_dir("misuse_absurd");
+    const auto fd = dataset(root + "/data");
+    const std::string train =
+        "train --data " + fd.root + " --width 4 --depth 1 --device cpu --out " + root + "/run";
+    struct Case {
+        std::string flags, says;
+    };
+    const std::vector<Case> cases = {
+        {" --epochs 1 --lr 1e9", "optimizer.lr = 1e+09: expected in (0, 1] for adam"},
+        {" --epochs 1 --optimizer sgd --lr 100", "optimizer.lr = 100: expected in (0, 10] for sgd"},
+        {" --epochs 1000000000", "run.epochs = 1000000000: expected 1..100000"},
+        {" --epochs 1 --batch-size 100000000", "run.batch_size = 100000000: expected 1..65536"},
+        {" --epochs 1 --radius 100000", "labels.radius = 100000: expected 0..10000"},
+    };
+    for (const Case& c : cases) {
+        const test::CommandResult r = test::run_pfce(train + c.flags);
+        EXPECT_EQ(r.status, 2) << c.flags << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, c.says);
+        EXPECT_FALSE(fs::exists(root + "/run")) << c.flags;
+    }
+    fs::create_directories(root + "/sparse");
+    const test::CommandResult ln = test::run_pfce("link --in " + root + "/sparse --out " + root +
+                                                  "/linked --radius 100000 --device cpu");
+    EXPECT_EQ(ln.status, 2) << ln.output;
+    EXPECT_MESSAGE_HAS(ln.output, "--radius 100000: expected 0..10000");
+    EXPECT_FALSE(fs::exists(root + "/linked"));
+
+    const test::CommandResult big = test::run_pfce(train + " --epochs 1 --batch-size 64");
+    EXPECT_EQ(big.status, 0) << big.output;
+    EXPECT_MESSAGE_HAS(big.output, "warn: run.batch_size 64 is more than the");
+}
+
 // Ctrl-C / SIGTERM stop predict between images: it exits 130, and every mask it wrote has its
 // overlay and is whole (no temporary left).
 TEST(CliMisuse, SigtermStopsPredictBetweenImages) {

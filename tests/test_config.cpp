@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "host/train/config.hpp"
@@ -184,6 +185,48 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         EXPECT_MESSAGE_HAS(msg, p);
         EXPECT_MESSAGE_HAS(msg, mention);
     }
+}
+
+// Values of the right type and sign that only train on nonsense (hostile-user probe: lr = 1e9
+// trained to a loss of 9.5e8 with exit 0; epochs = 1e9, labels.radius = 100000 and
+// batch_size = 1e8 were taken): refused naming the file, the key, the value and the bound, which
+// depends on the optimizer for the lr. The bounds themselves are accepted.
+TEST(Config, AbsurdValuesAreRefusedNamingTheirBound) {
+    const std::string dir = test::temp_dir("config_absurd");
+    const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+        {"[optimizer]\nlr = 1e9\n", "optimizer.lr = 1e+09", "(0, 1] for adam"},
+        {"[optimizer]\nname = \"adamw\"\nlr = 1.5\n", "optimizer.lr = 1.5", "(0, 1] for adamw"},
+        {"[optimizer]\nname = \"sgd\"\nlr = 11\n", "optimizer.lr = 11", "(0, 10] for sgd"},
+        {"[optimizer]\nname = \"adamw\"\nlr = 0.1\nweight_decay = 10\n",
+         "optimizer.weight_decay = 10", "below 1 / optimizer.lr = 10"},
+        {"[run]\nepochs = 1000000000\n", "run.epochs = 1000000000", "1..100000"},
+        {"[labels]\nradius = 100000\n", "labels.radius = 100000", "0..10000 pixels"},
+        {"[run]\nbatch_size = 100000000\n", "run.batch_size = 100000000", "1..65536"},
+    };
+    int k = 0;
+    for (const auto& [text, value, bound] : cases) {
+        std::string name = "bad";  // piece by piece, as above (GCC 12)
+        name += std::to_string(k++);
+        name += ".toml";
+        const std::string p = write(dir, name, text);
+        const std::string msg = test::input_error_message([&] { load_config_file(p); });
+        EXPECT_MESSAGE_HAS(msg, p);
+        EXPECT_MESSAGE_HAS(msg, value);
+        EXPECT_MESSAGE_HAS(msg, bound);
+    }
+    const Config edge = load_config_file(
+        write(dir, "edge.toml",
+              "[optimizer]\nname = \"sgd\"\nlr = 10\nweight_decay = 0.09\n[run]\nepochs = "
+              "100000\nbatch_size = 65536\n[labels]\nradius = 10000\n"));
+    EXPECT_EQ(edge.run.epochs, 100000);
+    EXPECT_NO_THROW(
+        load_config_file(write(dir, "adam.toml", "[optimizer]\nlr = 1\nweight_decay = 100\n")))
+        << "Adam's L2 decay goes through the normalised step: no lr * weight_decay rule";
+    // The same checks stand behind the flags (pfce train --lr 1e9).
+    Config f;
+    apply_flag_text(f, *find_config_key("optimizer.lr"), "1e9");
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { validate(f, "command line"); }),
+                       "optimizer.lr");
 }
 
 TEST(Config, ResumeComparesOnlyWhatChangesTheResult) {

@@ -3,6 +3,7 @@
 // ends bit-identical to an uninterrupted one; a diverging run stops with a clear error and keeps
 // the last good checkpoint; the outputs (metrics.jsonl, best/last checkpoints) are what
 // eval/predict read.
+#include "core/file_io.hpp"
 #include "data/image_io.hpp"
 #include "tests/trainer_fixtures.hpp"
 
@@ -176,6 +177,91 @@ TEST(Trainer, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
         for (std::int64_t i = 0; i < t.value.numel(); ++i)
             ASSERT_TRUE(std::isfinite(t.value.data<float>()[i])) << t.name;
     }
+}
+
+// A loss that stays finite but far above an untrained network's is training on nonsense
+// (hostile-user probe: lr 1e9 ended at a loss of 9.5e8 with exit 0). Adam at lr 1, the largest
+// lr validate() lets through, keeps the training loss near 1 (batch norm normalises each batch)
+// but sends the validation loss past 1e6: one warning naming the lr. A sane run says nothing.
+TEST(Trainer, ALossFarAboveAnUntrainedNetworksIsWarnedAbout) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, false);
+    for (const double lr : {1.0, 1e-2}) {
+        Config c = small_config(test::temp_dir("trainer_blowup") + "/run");
+        c.optimizer.lr = lr;
+        c.run.epochs = 2;
+        testing::internal::CaptureStderr();
+        const TrainResult r = train_unet(*b, c, in, quiet_options());
+        const std::string log = testing::internal::GetCapturedStderr();
+        EXPECT_EQ(r.epochs_completed, 2);
+        if (lr == 1.0) {
+            EXPECT_MESSAGE_HAS(log, "times what an untrained network scores");
+            EXPECT_MESSAGE_HAS(log, "lower optimizer.lr (--lr, now 1)");
+            EXPECT_EQ(log.find("throw the weights"), log.rfind("throw the weights")) << "once";
+        } else {
+            EXPECT_EQ(log.find("throw the weights"), std::string::npos) << log;
+        }
+    }
+}
+
+// metrics.jsonl is appended to a line at a time, so a kill or a full disk during an append leaves
+// its last line cut short (hostile-user probe: --resume then failed with "malformed line" and no
+// hint). That line is a write that never finished: resume drops it, says so, and the file it goes
+// on with is whole, one line per epoch. An unparsable last line that has its newline is the same.
+TEST(Trainer, ResumeDropsATornLastMetricsLine) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, false);
+    for (const std::string torn : {"{\"epoch\":3,\"train_lo", "{\"epoch\":3,\"train_lo\n"}) {
+        Config c = small_config(test::temp_dir("trainer_torn") + "/run");
+        c.run.epochs = 2;
+        const TrainOptions o = quiet_options();
+        const TrainResult first = train_unet(*b, c, in, o);
+        { std::ofstream(first.metrics_path, std::ios::app) << torn; }
+        c.run.epochs = 3;
+        TrainOptions resume = o;
+        resume.resume = true;
+        testing::internal::CaptureStderr();
+        TrainResult rest;
+        try {
+            rest = train_unet(*b, c, in, resume);
+        } catch (const InputError& e) {
+            testing::internal::GetCapturedStderr();
+            FAIL() << e.what();
+        }
+        const std::string log = testing::internal::GetCapturedStderr();
+        EXPECT_MESSAGE_HAS(log, "dropped its last line");
+        EXPECT_MESSAGE_HAS(log, "{\"epoch\":3,\"train_lo");
+        EXPECT_EQ(rest.epochs_completed, 3);
+        const auto lines = read_metrics(rest.metrics_path);  // every line parses
+        ASSERT_EQ(lines.size(), 3u);
+        for (int e = 0; e < 3; ++e) EXPECT_EQ(lines[static_cast<std::size_t>(e)]["epoch"], e + 1);
+        EXPECT_EQ(read_whole_file(rest.metrics_path).back(), '\n');
+        for (const auto& f : fs::directory_iterator(c.run.out))  // rewritten through a temporary
+            EXPECT_EQ(f.path().filename().string().find(".tmp"), std::string::npos) << f.path();
+    }
+}
+
+// A malformed line before the last is no unfinished write: resume refuses it, naming the line and
+// how to go on, and leaves the file as it was.
+TEST(Trainer, ResumeRefusesAMalformedMiddleMetricsLineSayingHowToRecover) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, false);
+    Config c = small_config(test::temp_dir("trainer_malformed") + "/run");
+    c.run.epochs = 2;
+    const TrainOptions o = quiet_options();
+    const TrainResult first = train_unet(*b, c, in, o);
+    const std::string text = read_whole_file(first.metrics_path);
+    const std::string broken = text.substr(0, text.find('\n') + 1) + "{\"epoch\":2,\"train_lo\n" +
+                               text.substr(text.find('\n') + 1);
+    write_file_atomically(first.metrics_path, broken);
+    c.run.epochs = 3;
+    TrainOptions resume = o;
+    resume.resume = true;
+    const std::string msg = test::input_error_message([&] { train_unet(*b, c, in, resume); });
+    EXPECT_MESSAGE_HAS(msg, "metrics.jsonl: line 2");
+    EXPECT_MESSAGE_HAS(msg, "remove or repair that line");
+    EXPECT_MESSAGE_HAS(msg, "--force");
+    EXPECT_EQ(read_whole_file(first.metrics_path), broken);
 }
 
 TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {

@@ -72,7 +72,7 @@ const bool registered = register_command(
             ->required();
         sub.add_option("--out", f->o.out_dir, "output mask directory")->required();
         sub.add_option("--radius", f->o.params.radius,
-                       "D: link same-class points with dx^2+dy^2 <= D^2")
+                       "D: link same-class points with dx^2+dy^2 <= D^2 (0..10000)")
             ->capture_default_str();
         sub.add_option("--conflict", f->conflict,
                        "pixel on segments of several classes: unlabelled or lowest")

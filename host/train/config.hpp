@@ -179,6 +179,12 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text);
 
 // ---- checks ----------------------------------------------------------------------------------
 
+// Upper bounds past which a setting only trains on nonsense (validate() refuses them).
+inline constexpr double kMaxAdamLr = 1.0;  // adam, adamw, adam_l2: a step moves a weight ~lr
+inline constexpr double kMaxSgdLr = 10.0;
+inline constexpr int kMaxEpochs = 100'000;
+inline constexpr int kMaxBatchSize = 65'536;
+
 // Ranges, names and cross-key rules (warm-up within the run, min_lr below lr, split fractions);
 // InputError naming `source`, the key, the value and the expectation.
 void validate(const Config& c, const std::string& source);

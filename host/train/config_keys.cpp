@@ -243,7 +243,7 @@ std::vector<ConfigKey> build_keys() {
             "scale points by H*W/90000 (the report's counts are for 300x300 patches)"),
         key(l, &L::seed, "labels", "seed", "--label-seed", "sampling seed"),
         key(l, &L::radius, "labels", "radius", "--radius",
-            "linking: join same-class points closer than D pixels"),
+            "linking: join same-class points closer than D pixels (0..10000)"),
         key(l, &L::conflict, "labels", "conflict", "--conflict",
             "linking: a pixel claimed by two classes stays unlabelled, or takes the lowest class")
             .choices({"unlabelled", "lowest"}),
@@ -277,9 +277,11 @@ std::vector<ConfigKey> build_keys() {
             "adam_l2 = Adam with L2 in the gradient, adamw = decoupled decay")
             .choices({"sgd", "adam", "adamw", "adam_l2"})
             .legacy("optimizer"),
-        key(o, &O::lr, "optimizer", "lr", "--lr", "base learning rate").legacy("lr"),
+        key(o, &O::lr, "optimizer", "lr", "--lr",
+            "base learning rate: at most 1 for adam, adamw and adam_l2, 10 for sgd")
+            .legacy("lr"),
         key(o, &O::weight_decay, "optimizer", "weight_decay", "--weight-decay",
-            "weight decay (convolution weights only)")
+            "weight decay (convolution weights only); sgd and adamw: lr * weight_decay < 1")
             .legacy("weight_decay"),
         key(o, &O::momentum, "optimizer", "momentum", "--momentum", "SGD momentum")
             .legacy("momentum"),
@@ -319,9 +321,10 @@ std::vector<ConfigKey> build_keys() {
             .choices({"val_loss", "val_miou"})
             .legacy("plateau_metric"),
         // run
-        key(r, &R::epochs, "run", "epochs", "--epochs", "epochs (a resumed run may add more)")
+        key(r, &R::epochs, "run", "epochs", "--epochs",
+            "epochs, 1..100000 (a resumed run may add more)")
             .legacy("epochs"),
-        key(r, &R::batch_size, "run", "batch_size", "--batch-size", "images per batch")
+        key(r, &R::batch_size, "run", "batch_size", "--batch-size", "images per batch, 1..65536")
             .legacy("batch_size"),
         key(r, &R::seed, "run", "seed", "--seed", "seed of weights, shuffling, augmentation, crops")
             .legacy("seed"),

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/op_variants.hpp"
 #include "core/text.hpp"
+#include "data/linking.hpp"
 #include "host/train/config.hpp"
 
 namespace pfce {
@@ -22,6 +23,13 @@ template <typename V>
     std::vector<std::string> keys = {key};
     if (also) keys.emplace_back(also);
     PFCE_THROW(InputError, source(keys), ": ", key, " = ", os.str(), ": expected ", expected);
+}
+
+// A bound as written in a message: 1, 10, 0.5.
+std::string format_number(double x) {
+    std::ostringstream os;
+    os << x;
+    return os.str();
 }
 
 std::string resolved(const std::string& p) {
@@ -68,7 +76,12 @@ void validate(const Config& c, const ConfigKeySources& source) {
             "one value or one per class (at most " + std::to_string(kMaxClasses) + ")");
     for (int p : l.points)
         if (p < 1) bad(source, "labels.points", p, "every count >= 1");
-    if (l.radius < 0) bad(source, "labels.radius", l.radius, ">= 0 pixels");
+    if (l.radius < 0 || l.radius > kMaxUsefulLinkRadius)
+        bad(source, "labels.radius", l.radius,
+            "0.." + std::to_string(kMaxUsefulLinkRadius) +
+                " pixels (a distance between two points of one image; " +
+                std::to_string(kMaxUsefulLinkRadius) +
+                " already spans a 6000x6000 Potsdam tile's diagonal)");
     if (!(l.max_color_step >= 0 || l.max_color_step == -1))
         bad(source, "labels.max_color_step", l.max_color_step, ">= 0, or -1 (off)");
 
@@ -101,8 +114,22 @@ void validate(const Config& c, const ConfigKeySources& source) {
             "1.." + std::to_string(kMaxCrfDownsample) + " pixels per cell side");
 
     const OptimizerSettings& o = c.optimizer;
-    if (!(o.lr > 0)) bad(source, "optimizer.lr", o.lr, "> 0");
+    // Adam's step moves each weight by about lr whatever its gradient: past 1 every step throws
+    // the weights (initialised at a few tenths) far away. SGD's step is lr times the gradient,
+    // which can be small, so it gets more room; past 10 it only trains on nonsense.
+    const bool sgd = o.name == "sgd";
+    const double max_lr = sgd ? kMaxSgdLr : kMaxAdamLr;
+    if (!(o.lr > 0 && o.lr <= max_lr))
+        bad(source, "optimizer.lr", o.lr,
+            "in (0, " + format_number(max_lr) + "] for " + o.name +
+                (sgd ? " (usual: 1e-3..1e-1)" : " (usual: 1e-4..1e-2)"));
     if (o.weight_decay < 0) bad(source, "optimizer.weight_decay", o.weight_decay, ">= 0");
+    // SGD's and AdamW's decay multiply every decayed weight by 1 - lr * weight_decay each step: at
+    // 1 or more that zeroes or flips the weights.
+    if ((sgd || o.name == "adamw") && o.lr * o.weight_decay >= 1)
+        bad(source, "optimizer.weight_decay", o.weight_decay,
+            "below 1 / optimizer.lr = " + format_number(1 / o.lr) + " for " + o.name +
+                " (each step multiplies the weights by 1 - lr * weight_decay)");
     if (!(o.momentum >= 0 && o.momentum < 1))
         bad(source, "optimizer.momentum", o.momentum, "in [0, 1)");
     if (!(o.beta1 >= 0 && o.beta1 < 1))
@@ -117,7 +144,8 @@ void validate(const Config& c, const ConfigKeySources& source) {
     if (!(s.step_gamma > 0))
         bad(source, "schedule.step_gamma", s.step_gamma, "> 0 (a factor on the lr)");
     if (s.warmup_epochs < 0) bad(source, "schedule.warmup_epochs", s.warmup_epochs, ">= 0");
-    if (c.run.epochs < 1) bad(source, "run.epochs", c.run.epochs, ">= 1");  // before warmup's rule
+    if (c.run.epochs < 1 || c.run.epochs > kMaxEpochs)  // before warmup's rule
+        bad(source, "run.epochs", c.run.epochs, "1.." + std::to_string(kMaxEpochs));
     if (s.warmup_epochs > c.run.epochs)
         bad(source, "schedule.warmup_epochs", s.warmup_epochs,
             "at most run.epochs = " + std::to_string(c.run.epochs), "run.epochs");
@@ -136,8 +164,9 @@ void validate(const Config& c, const ConfigKeySources& source) {
         bad(source, "schedule.plateau_cooldown", s.plateau_cooldown, ">= 0");
 
     const RunSettings& r = c.run;
-    if (r.epochs < 1) bad(source, "run.epochs", r.epochs, ">= 1");
-    if (r.batch_size < 1) bad(source, "run.batch_size", r.batch_size, ">= 1");
+    if (r.batch_size < 1 || r.batch_size > kMaxBatchSize)
+        bad(source, "run.batch_size", r.batch_size,
+            "1.." + std::to_string(kMaxBatchSize) + " images");
     if (r.log_every < 1) bad(source, "run.log_every", r.log_every, ">= 1");
     if (r.prefetch < 0 || r.prefetch > 64) bad(source, "run.prefetch", r.prefetch, "0..64");
     const std::string& dev = r.device;

@@ -70,39 +70,86 @@ ScheduleConfig monitored_schedule(const Config& cfg, std::int64_t batches_per_ep
     return s;
 }
 
-std::vector<json> read_metric_lines(const std::string& path) {
-    std::vector<json> out;
+// A line of metrics.jsonl as shown in a message: long ones are cut.
+std::string shown_line(const std::string& line) {
+    return line.size() > 120 ? line.substr(0, 120) + "..." : line;
+}
+
+// What a malformed metrics.jsonl line (number `n`) says: how to go on from it.
+[[noreturn]] void bad_metrics_line(const std::string& path, std::size_t n, const std::string& what,
+                                   const std::string& line) {
+    PFCE_THROW(InputError, path, ": line ", n, " ", what, ": ", shown_line(line),
+               "\nonly a last line cut short (a kill or a full disk during its write) is dropped "
+               "by itself; remove or repair that line and --resume again, or start the run over "
+               "with --force");
+}
+
+// metrics.jsonl, one JSON object per epoch. The file is appended to a line at a time
+// (append_line), never rewritten through a temporary while training, so a kill or a full disk in
+// the middle of an append leaves its last line cut short: an unparsable last line is such a
+// write, left out of `lines` and kept in `torn`. A malformed line anywhere else is an error.
+struct MetricLines {
+    std::vector<json> lines;
+    std::vector<std::string> raw;     // each line's own text
+    std::vector<std::size_t> number;  // ... and its line number in the file
+    std::string torn;                 // the unfinished last line, if any
+    std::string text;                 // the whole file
+};
+
+MetricLines read_metric_lines(const std::string& path) {
+    MetricLines out;
     std::error_code ec;
     if (!fs::exists(path, ec)) return out;
-    std::istringstream in(read_whole_file(path));
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
+    out.text = read_whole_file(path);
+    const std::string& text = out.text;
+    std::size_t pos = 0, number = 0;
+    while (pos < text.size()) {
+        const std::size_t nl = text.find('\n', pos);
+        const std::string line =
+            text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        pos = nl == std::string::npos ? text.size() : nl + 1;
+        ++number;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         try {
-            out.push_back(json::parse(line));
+            out.lines.push_back(json::parse(line));
+            out.raw.push_back(line);
+            out.number.push_back(number);
         } catch (const json::exception&) {
-            PFCE_THROW(InputError, path, ": malformed line: ", line);
+            const bool last = text.find_first_not_of(" \t\r\n", pos) == std::string::npos;
+            if (!last) bad_metrics_line(path, number, "is malformed", line);
+            out.torn = line;
         }
     }
     return out;
 }
 
 // On resume: keep only the lines of epochs the checkpoint has completed (a crash between the
-// metrics line and the checkpoint would otherwise leave a line for an epoch that is run again).
+// metrics line and the checkpoint would otherwise leave a line for an epoch that is run again),
+// and drop a last line whose write never finished (read_metric_lines), saying so. The file is
+// rewritten atomically, and only when that changes it: a last line without its newline gets one,
+// so the next epoch's line starts a line of its own.
 void trim_metrics(const std::string& path, int completed_epochs) {
     std::error_code ec;
     if (!fs::exists(path, ec)) return;
+    const MetricLines m = read_metric_lines(path);
+    if (!m.torn.empty())
+        log_warn(path,
+                 ": dropped its last line, a write that never finished (a kill or a full "
+                 "disk during it): ",
+                 shown_line(m.torn));
     std::string kept;
-    for (const json& j : read_metric_lines(path)) {
+    for (std::size_t i = 0; i < m.lines.size(); ++i) {
+        const json& j = m.lines[i];
         int epoch = 0;
         try {
             epoch = j.at("epoch").get<int>();
         } catch (const json::exception&) {
-            PFCE_THROW(InputError, path, ": a line has no epoch: ", j.dump());
+            bad_metrics_line(path, m.number[i], "has no epoch", m.raw[i]);
         }
-        if (epoch <= completed_epochs) kept += j.dump() + "\n";
+        if (epoch <= completed_epochs) kept += m.raw[i] + "\n";
     }
-    write_file_atomically(path, kept);  // the old history stays whole if this fails
+    if (kept != m.text)
+        write_file_atomically(path, kept);  // the old history stays whole if this fails
 }
 
 struct LoopState {
@@ -358,14 +405,14 @@ class TrainingRun {
             bpe_ == 1 ? " batch of " : " batches of ",
             std::min<std::size_t>(static_cast<std::size_t>(cfg_.run.batch_size), in_.train.size()),
             " per epoch",
-            static_cast<std::size_t>(cfg_.run.batch_size) > in_.train.size()
-                ? " (batch_size " + std::to_string(cfg_.run.batch_size) + " > " +
-                      std::to_string(in_.train.size()) + " training samples)"
-                : std::string(),
             cfg_.data.crop_size > 0 ? ", crops of " + std::to_string(cfg_.data.crop_size)
                                     : std::string(),
             ", ", o.name, " lr ", o.lr, ", schedule ", cfg_.schedule.name,
             o.clip > 0 ? ", clip " + std::to_string(o.clip) : std::string());
+        if (static_cast<std::size_t>(cfg_.run.batch_size) > in_.train.size())
+            log_warn("run.batch_size ", cfg_.run.batch_size, " is more than the ", in_.train.size(),
+                     " training samples: every epoch is one batch of all ", in_.train.size(),
+                     " (one optimizer step per epoch)");
         if (cfg_.loss.alpha_auto) {
             std::string w;
             for (std::size_t k = 0; k < loss_params_.alpha.size(); ++k) {
@@ -558,6 +605,7 @@ class TrainingRun {
         st_.epoch_loss_sum = read_scalar(backend_, loss_sum_);
         const double train_loss = st_.epoch_loss_sum / static_cast<double>(bpe_);
         if (!std::isfinite(train_loss)) diverged("the training loss", train_loss);
+        warn_if_blowing_up("training", train_loss, lowest_train_loss_);
         double train_crf = std::numeric_limits<double>::quiet_NaN();
         if (crf_on_) {
             st_.epoch_crf_sum = read_scalar(backend_, crf_sum_);
@@ -570,6 +618,7 @@ class TrainingRun {
         EvalResult val = evaluate(backend_, net_, in_.val, in_.stats, loss_params_,
                                   in_.clutter_class, eval_options(cfg_), eval_);
         if (val_on_ && !std::isfinite(val.loss)) diverged("the validation loss", val.loss);
+        if (val_on_) warn_if_blowing_up("validation", val.loss, lowest_val_loss_);
         const double monitored_loss = val_on_ ? val.loss : train_loss;
         const double candidate = best_name_ == "val_miou" ? val.metrics.miou : monitored_loss;
         const bool improved = std::isfinite(candidate) &&
@@ -642,6 +691,37 @@ class TrainingRun {
         if (also_best) write_checkpoint(result_.best_checkpoint, ck);
     }
 
+    // A finite loss can still say that the run trains on nonsense: far above what an untrained
+    // network scores (about ln C per labelled pixel, times the largest class weight), or above that
+    // and orders of magnitude above its lowest epoch so far (in this process). The training loss
+    // stays moderate while batch norm normalises each batch, so the validation loss (batch norm's
+    // running statistics, as eval and predict run) is watched too: with Adam at lr 1 it reaches
+    // 1e9 in one epoch. Said once a run, naming the lr to lower; a non-finite training or
+    // validation loss stops the run instead (diverged).
+    void warn_if_blowing_up(const char* name, double loss, double& lowest_so_far) {
+        const double lowest = lowest_so_far;
+        lowest_so_far = std::min(lowest_so_far, loss);
+        if (warned_blow_up_) return;
+        double alpha_max = 1;
+        for (const float a : loss_params_.alpha) alpha_max = std::max(alpha_max, double{a});
+        const double untrained =
+            std::log(std::max<double>(2, static_cast<double>(in_.class_names.size()))) * alpha_max;
+        char what[160] = "";
+        if (loss > kBlowUpFactor * untrained)
+            std::snprintf(what, sizeof what,
+                          "is over %g times what an untrained network scores (about %.3g)",
+                          kBlowUpFactor, untrained);
+        else if (loss > untrained && loss > kBlowUpFactor * lowest)
+            std::snprintf(what, sizeof what, "grew over %g-fold from its lowest, %.3g",
+                          kBlowUpFactor, lowest);
+        else
+            return;
+        warned_blow_up_ = true;
+        log_warn("epoch ", st_.epoch + 1, ": the ", name, " loss ", loss, " ", what,
+                 ": the steps throw the weights around; lower optimizer.lr (--lr, now ",
+                 cfg_.optimizer.lr, ")");
+    }
+
     [[noreturn]] void diverged(const char* what, double value) {
         std::ostringstream where;
         where << "training diverged: " << what << " is " << value << " at epoch " << st_.epoch + 1
@@ -658,7 +738,7 @@ class TrainingRun {
     // A finished run resumed: report its last epoch instead of training (or zeros).
     void fill_from_last_metrics() {
         result_.already_finished = true;
-        const std::vector<json> lines = read_metric_lines(result_.metrics_path);
+        const std::vector<json> lines = read_metric_lines(result_.metrics_path).lines;
         if (lines.empty()) return;
         const json& j = lines.back();
         result_.train_loss = number_from_json(j.value("train_loss", json()));
@@ -701,6 +781,11 @@ class TrainingRun {
     EvalBuffers eval_;  // validation's buffers, kept across epochs
     std::vector<const Tensor*> grads_;
     double lr_ = 0, images_before_ = 0, seconds_before_ = 0;
+    // warn_if_blowing_up: the lowest epoch's losses in this process, and whether it spoke.
+    static constexpr double kBlowUpFactor = 100;
+    double lowest_train_loss_ = std::numeric_limits<double>::infinity();
+    double lowest_val_loss_ = std::numeric_limits<double>::infinity();
+    bool warned_blow_up_ = false;
     std::chrono::steady_clock::time_point epoch_start_;
 };
 
