@@ -200,16 +200,21 @@ void check_synthetic_dataset_fits(const SynthOptions& opts) {
 
 namespace {
 
+// What synthetic.json records of a dataset (written last; reuse compares it).
+nlohmann::json synthetic_record(const SynthOptions& opts) {
+    return {{"generator", "pfce synthetic"},
+            {"count", opts.count},
+            {"size", opts.size},
+            {"seed", opts.seed}};
+}
+
 // Whether the dataset directory in `state` is reused as it is (true) or written (false); an
 // InputError with the command that replaces it when `replace` allows neither.
 bool reuse_synthetic_dataset(const SynthOptions& opts, SynthReplace replace, OutputDirState state) {
     namespace fs = std::filesystem;
     using json = nlohmann::json;
     if (state != OutputDirState::ours_complete) return false;
-    const json want = {{"generator", "pfce synthetic"},
-                       {"count", opts.count},
-                       {"size", opts.size},
-                       {"seed", opts.seed}};
+    const json want = synthetic_record(opts);
     const std::string marker = (fs::path(opts.out_dir) / kSynthCompletionFile).string();
     const std::string again = "pfce data synth --out " + opts.out_dir + " --count " +
                               std::to_string(opts.count) + " --size " + std::to_string(opts.size) +
@@ -265,11 +270,8 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
         remove_synthetic_files(opts.out_dir);
     }
     write_synthetic_dataset(opts, progress);
-    const nlohmann::json want = {{"generator", "pfce synthetic"},
-                                 {"count", opts.count},
-                                 {"size", opts.size},
-                                 {"seed", opts.seed}};
-    write_file_atomically(marker, want.dump(2) + "\n");  // last: marks the dataset complete
+    write_file_atomically(
+        marker, synthetic_record(opts).dump(2) + "\n");  // last: marks the dataset complete
     return false;
 }
 

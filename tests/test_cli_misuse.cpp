@@ -238,18 +238,20 @@ TEST(CliMisuse, ResumeRefusesAnotherSplitAndNamesChangedFiles) {
     test::write_synthetic(data, 12, 64, 0);
     ASSERT_EQ(test::run_pfce("train --data " + data + " --out " + run + kTiny).status, 0);
 
-    fs::remove_all(data);
-    test::write_synthetic(data, 20, 64, 1);
-    const test::CommandResult grown =
-        test::run_pfce("train --resume --out " + run + " --epochs 2 --device cpu");
+    auto replace_data = [&](int count, std::uint64_t seed) {
+        fs::remove_all(data);
+        test::write_synthetic(data, count, 64, seed);
+    };
+    const std::string resume = "train --resume --out " + run + " --epochs 2 --device cpu";
+
+    replace_data(20, 1);
+    const test::CommandResult grown = test::run_pfce(resume);
     EXPECT_EQ(grown.status, 2) << grown.output;
     EXPECT_MESSAGE_HAS(grown.output, "changed since the run began: its split is now 16/2/2");
     EXPECT_MESSAGE_HAS(grown.output, "start over with --force");
 
-    fs::remove_all(data);
-    test::write_synthetic(data, 12, 64, 2);
-    const test::CommandResult other =
-        test::run_pfce("train --resume --out " + run + " --epochs 2 --device cpu");
+    replace_data(12, 2);
+    const test::CommandResult other = test::run_pfce(resume);
     EXPECT_EQ(other.status, 0) << other.output;
     EXPECT_MESSAGE_HAS(other.output, "image and label files changed (or were touched)");
     EXPECT_MESSAGE_HAS(other.output, "trained 2 epochs");
@@ -257,8 +259,7 @@ TEST(CliMisuse, ResumeRefusesAnotherSplitAndNamesChangedFiles) {
     EXPECT_EQ(
         test::run_pfce("eval --checkpoint " + run + "/last.ckpt").output.find("not as it was"),
         std::string::npos);
-    fs::remove_all(data);
-    test::write_synthetic(data, 12, 64, 3);
+    replace_data(12, 3);
     const test::CommandResult eval = test::run_pfce("eval --checkpoint " + run + "/last.ckpt");
     EXPECT_EQ(eval.status, 0) << eval.output;
     EXPECT_MESSAGE_HAS(eval.output, "is not as it was when " + run + "/last.ckpt was trained");

@@ -381,16 +381,23 @@ TEST(DataSafety, AnySeedTrainsAndItsCheckpointsStayReadable) {
     EXPECT_EQ(p.status, 0) << p.output;
 }
 
-TEST(DataSafety, AHugeLinkingRadiusIsClampedNotACrash) {
+TEST(DataSafety, AnAbsurdLinkingRadiusIsRefusedAndTheLargestClamped) {
     const std::string root = test::temp_dir("safety_radius");
     const test::ForeignDataset fd =
         test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
     ASSERT_EQ(
         test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/s").status, 0);
+    // Past any image's diagonal a radius is refused, naming the bound (it crashed once) ...
+    const test::CommandResult absurd = test::run_pfce("link --in " + root + "/s --out " + root +
+                                                      "/l0 --radius 2147483646 --device cpu");
+    EXPECT_EQ(absurd.status, 2) << absurd.output;
+    EXPECT_MESSAGE_HAS(absurd.output, "--radius 2147483646: expected 0..10000");
+    EXPECT_FALSE(fs::exists(root + "/l0"));
+    // ... and the largest accepted one is clamped to the image's diagonal: the same masks as the
+    // diagonal itself (40x32 -> 52).
     const test::CommandResult huge = test::run_pfce("link --in " + root + "/s --out " + root +
-                                                    "/l1 --radius 2147483646 --device cpu");
+                                                    "/l1 --radius 10000 --device cpu");
     ASSERT_EQ(huge.status, 0) << huge.output;
-    // Clamped to the diagonal: the same masks as the diagonal itself (40x32 -> 52).
     ASSERT_EQ(
         test::run_pfce("link --in " + root + "/s --out " + root + "/l2 --radius 52 --device cpu")
             .status,
@@ -656,12 +663,8 @@ TEST(DataSafety, ARefusedCommandCreatesNoOutputDirectory) {
     EXPECT_FALSE(fs::exists(root + "/sx8"));
 }
 
-// `pfce run --force` reruns experiments; it never replaces a dataset that --data names outside
-// OUT (other runs may read it): refused as without --force, with the command that does replace
-// it, and before OUT exists.
-TEST(DataSafety, RunForceNeverReplacesADatasetGivenByData) {
-    const std::string root = test::temp_dir("safety_run_data_force");
-    std::ofstream(root + "/s.toml") << R"([suite]
+// A synthetic suite of one dense experiment, 12 images of 32x32.
+const char* const kSyntheticSuite = R"([suite]
 name = "s"
 experiments = [{ id = "a", labels = { kind = "dense" } }]
 [data]
@@ -669,6 +672,13 @@ source = "synthetic"
 synthetic_count = 12
 synthetic_size = 32
 )";
+
+// `pfce run --force` reruns experiments; it never replaces a dataset that --data names outside
+// OUT (other runs may read it): refused as without --force, with the command that does replace
+// it, and before OUT exists.
+TEST(DataSafety, RunForceNeverReplacesADatasetGivenByData) {
+    const std::string root = test::temp_dir("safety_run_data_force");
+    std::ofstream(root + "/s.toml") << kSyntheticSuite;
     const std::string data = root + "/myds";
     ASSERT_EQ(test::run_pfce("data synth --out " + data + " --count 24 --size 32").status, 0);
     const auto before = snapshot(data);
@@ -689,14 +699,7 @@ synthetic_size = 32
 // train), one holding OUT.
 TEST(DataSafety, RunRefusesADataDirectoryItMayNotUseBeforeCreatingOut) {
     const std::string root = test::temp_dir("safety_run_data_dir");
-    std::ofstream(root + "/s.toml") << R"([suite]
-name = "s"
-experiments = [{ id = "a", labels = { kind = "dense" } }]
-[data]
-source = "synthetic"
-synthetic_count = 12
-synthetic_size = 32
-)";
+    std::ofstream(root + "/s.toml") << kSyntheticSuite;
     fs::create_directories(root + "/user");
     std::ofstream(root + "/user/notes.txt") << "x\n";
     const std::string out = root + "/o1";

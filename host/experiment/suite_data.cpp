@@ -87,12 +87,7 @@ bool check_suite_data_dir(const DataSettings& d, const RunOptions& opts,
         PFCE_THROW(InputError, "--out ", out_dir, " is inside --data ", opts.data_path,
                    ": pfce run writes nothing into a dataset; choose an --out outside it");
     if (!synthetic) return false;
-    SynthOptions so;
-    so.out_dir = d.root;
-    so.count = d.synthetic_count;
-    so.size = d.synthetic_size;
-    so.seed = d.synthetic_seed;
-    so.flag = "--data";
+    const SynthOptions so = synth_options(d, "--data");
     const SynthReplace replace =
         own && opts.force ? SynthReplace::other_or_broken : SynthReplace::never;
     std::error_code ec;

@@ -44,16 +44,21 @@ DatasetOptions dataset_options(const DataSettings& d) {
     return o;
 }
 
+SynthOptions synth_options(const DataSettings& d, const std::string& flag) {
+    SynthOptions so;
+    so.out_dir = d.root;
+    so.count = d.synthetic_count;
+    so.size = d.synthetic_size;
+    so.seed = d.synthetic_seed;
+    so.flag = flag;
+    return so;
+}
+
 Dataset open_run_dataset(const DataSettings& d, bool force, const std::string& flag) {
     if (d.root.empty())
         PFCE_THROW(InputError, "no dataset given (--data DIR, or data.root in the config)");
     if (d.source == "synthetic") {
-        SynthOptions so;
-        so.out_dir = d.root;
-        so.count = d.synthetic_count;
-        so.size = d.synthetic_size;
-        so.seed = d.synthetic_seed;
-        so.flag = flag;
+        const SynthOptions so = synth_options(d, flag);
         int logged = 0;
         // `pfce run --force` replaces another synthetic set or a damaged one; one whole and of
         // these settings is reused (it is deterministic: writing it again would only cost time).

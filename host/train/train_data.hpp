@@ -14,6 +14,7 @@
 #include "data/batch_loader.hpp"
 #include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
+#include "data/synth.hpp"
 #include "host/train/config.hpp"
 
 namespace pfce {
@@ -40,6 +41,8 @@ int find_clutter_class(const Palette& palette);
 std::vector<int> recorded_mask_values(const Dataset& ds);
 
 DatasetOptions dataset_options(const DataSettings& d);
+// The synthetic dataset `d` names (data.root and the synthetic_* keys); `flag` chose its root.
+SynthOptions synth_options(const DataSettings& d, const std::string& flag);
 // The dataset of `d`. With data.source = "synthetic" the embedded set is generated into data.root
 // first (data/synth: only into a new, empty or its own directory; another synthetic set there is
 // replaced only with `force`, as is one with files missing; this very one, whole, is reused).
