@@ -184,6 +184,10 @@ inline constexpr double kMaxAdamLr = 1.0;  // adam, adamw, adam_l2: a step moves
 inline constexpr double kMaxSgdLr = 10.0;
 inline constexpr int kMaxEpochs = 100'000;
 inline constexpr int kMaxBatchSize = 65'536;
+// The largest loss.crf_weight: at 0.3 the term already overwhelms 500 points per class on the
+// synthetic set (docs/crf-study.md: the run collapsed to a few classes), so past 100 times the
+// shipped 0.1 it only trains every pixel towards one class.
+inline constexpr double kMaxCrfWeight = 10.0;
 
 // Ranges, names and cross-key rules (warm-up within the run, min_lr below lr, split fractions);
 // InputError naming `source`, the key, the value and the expectation.

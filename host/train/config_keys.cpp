@@ -263,7 +263,7 @@ std::vector<ConfigKey> build_keys() {
             .choices({"labelled", "alpha"})
             .legacy("loss_normalize"),
         key(lo, &Lo::crf_weight, "loss", "crf_weight", "--crf-weight",
-            "weight lambda of the local-window CRF (Potts) term on all pixels (0 = off)"),
+            "weight lambda of the local-window CRF (Potts) term on all pixels, 0..10 (0 = off)"),
         key(lo, &Lo::crf_radius, "loss", "crf_radius", "--crf-radius",
             "CRF: window radius, in cells of crf_downsample pixels"),
         key(lo, &Lo::crf_sigma_xy, "loss", "crf_sigma_xy", "--crf-sigma-xy",

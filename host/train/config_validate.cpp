@@ -102,7 +102,10 @@ void validate(const Config& c, const ConfigKeySources& source) {
     if (c.loss.alpha.size() > static_cast<std::size_t>(kMaxClasses))
         bad(source, "loss.alpha", c.loss.alpha.size(), "one weight per class");
     const LossSettings& lo = c.loss;
-    if (lo.crf_weight < 0) bad(source, "loss.crf_weight", lo.crf_weight, ">= 0 (0 = no CRF term)");
+    if (!(lo.crf_weight >= 0 && lo.crf_weight <= kMaxCrfWeight))
+        bad(source, "loss.crf_weight", lo.crf_weight,
+            "0..10 (0 = no CRF term; the shipped experiments use 0.1, and at 0.3 the term already "
+            "outweighs 500 points per class)");
     if (lo.crf_radius < 1 || lo.crf_radius > kMaxCrfRadius)
         bad(source, "loss.crf_radius", lo.crf_radius,
             "1.." + std::to_string(kMaxCrfRadius) + " cells");
