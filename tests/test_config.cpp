@@ -203,6 +203,7 @@ TEST(Config, AbsurdValuesAreRefusedNamingTheirBound) {
         {"[labels]\nradius = 100000\n", "labels.radius = 100000", "0..10000 pixels"},
         {"[run]\nbatch_size = 100000000\n", "run.batch_size = 100000000", "1..65536"},
         {"[loss]\ncrf_weight = 1000\n", "loss.crf_weight = 1000", "0..10 (0 = no CRF term"},
+        {"[schedule]\nname = \"step\"\nstep_gamma = 10\n", "schedule.step_gamma = 10", "(0, 1]"},
     };
     int k = 0;
     for (const auto& [text, value, bound] : cases) {
@@ -218,7 +219,8 @@ TEST(Config, AbsurdValuesAreRefusedNamingTheirBound) {
     const Config edge = load_config_file(
         write(dir, "edge.toml",
               "[optimizer]\nname = \"sgd\"\nlr = 10\nweight_decay = 0.09\n[run]\nepochs = "
-              "100000\nbatch_size = 65536\n[labels]\nradius = 10000\n[loss]\ncrf_weight = 10\n"));
+              "100000\nbatch_size = 65536\n[labels]\nradius = 10000\n[loss]\ncrf_weight = 10\n"
+              "[schedule]\nstep_gamma = 1\n"));
     EXPECT_EQ(edge.run.epochs, 100000);
     EXPECT_NO_THROW(
         load_config_file(write(dir, "adam.toml", "[optimizer]\nlr = 1\nweight_decay = 100\n")))

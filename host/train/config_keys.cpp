@@ -297,7 +297,7 @@ std::vector<ConfigKey> build_keys() {
         key(s, &S::step_size, "schedule", "step_size", "--step-size", "step: epochs between decays")
             .legacy("step_size"),
         key(s, &S::step_gamma, "schedule", "step_gamma", "--step-gamma",
-            "step: factor applied at each decay")
+            "step: factor applied at each decay, (0, 1]")
             .legacy("step_gamma"),
         key(s, &S::warmup_epochs, "schedule", "warmup_epochs", "--warmup-epochs",
             "cosine: linear warm-up, in epochs")

@@ -144,8 +144,11 @@ void validate(const Config& c, const ConfigKeySources& source) {
 
     const ScheduleSettings& s = c.schedule;
     if (s.step_size < 1) bad(source, "schedule.step_size", s.step_size, ">= 1");
-    if (!(s.step_gamma > 0))
-        bad(source, "schedule.step_gamma", s.step_gamma, "> 0 (a factor on the lr)");
+    // A step schedule lowers the lr: a factor above 1 raises it every step_size epochs without
+    // bound (the divergence test uses 1e36 to force an overflow, past this check).
+    if (!(s.step_gamma > 0 && s.step_gamma <= 1))
+        bad(source, "schedule.step_gamma", s.step_gamma,
+            "(0, 1] (the factor the step schedule multiplies the lr by every step_size epochs)");
     if (s.warmup_epochs < 0) bad(source, "schedule.warmup_epochs", s.warmup_epochs, ">= 0");
     if (c.run.epochs < 1 || c.run.epochs > kMaxEpochs)  // before warmup's rule
         bad(source, "run.epochs", c.run.epochs, "1.." + std::to_string(kMaxEpochs));
