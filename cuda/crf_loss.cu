@@ -274,10 +274,14 @@ void CudaBackend::crf_loss(const Tensor& logits, const Tensor& rgb, const CrfLos
         // Tiles of 16 x 16 cells (256 threads) when the tile and its halo fit in shared memory,
         // else 8 x 8 (64 threads). The opt-in limit covers the kernel's static shared memory (its
         // block reduction's) too: only the rest is there for the tile.
-        cudaFuncAttributes fa{};
-        PFCE_CUDA_CHECK(cudaFuncGetAttributes(&fa, crf_window_kernel<CMAX>));
+        // Asked once per instantiation, not on every launch: it is fixed when the kernel is built.
+        static const std::size_t static_bytes = [] {
+            cudaFuncAttributes fa{};
+            PFCE_CUDA_CHECK(cudaFuncGetAttributes(&fa, crf_window_kernel<CMAX>));
+            return fa.sharedSizeBytes;
+        }();
         const std::size_t optin = ctx_->props.sharedMemPerBlockOptin;
-        const std::size_t limit = optin > fa.sharedSizeBytes ? optin - fa.sharedSizeBytes : 0;
+        const std::size_t limit = optin > static_bytes ? optin - static_bytes : 0;
         int t = 16;
         if (tile_bytes(t, a.r, a.c) > limit) t = 8;
         a.t = t;

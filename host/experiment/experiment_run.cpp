@@ -71,7 +71,8 @@ bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json&
     const std::string last = (fs::path(dir) / "last.ckpt").string();
     if (!fs::exists(last)) return false;
     try {
-        const Config stored = config_of_run(dir);
+        const StoredRun run = stored_run(dir);
+        const Config& stored = run.config;
         auto diff = differing_result_keys(stored, cfg);
         // `pfce train --resume --epochs N` may lengthen a run, but the schedule (cosine, the
         // plateau's patience) depends on the epoch count: a suite's result must be what a run of
@@ -79,7 +80,7 @@ bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json&
         if (stored.run.epochs < cfg.run.epochs)  // fewer are in `diff` already
             diff.push_back("run.epochs: " + std::to_string(stored.run.epochs) + " -> " +
                            std::to_string(cfg.run.epochs));
-        const std::string changed = data_identity_change(data_identity_of_run(dir), identity);
+        const std::string changed = data_identity_change(run.data_identity, identity);
         if (diff.empty() && changed.empty()) return true;
         if (diff.empty())
             log_info(tag, "the training in ", dir, " was on other data (", changed,

@@ -843,29 +843,21 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
                ", --force to start over, or choose another --out");
 }
 
-namespace {
-
-Checkpoint last_checkpoint_of(const std::string& out_dir) {
+StoredRun stored_run(const std::string& out_dir) {
     const std::string path = (fs::path(out_dir) / "last.ckpt").string();
     if (!fs::exists(path))
         PFCE_THROW(InputError, "nothing to resume in ", out_dir, ": it holds no last.ckpt");
-    return read_checkpoint(path);
-}
-
-}  // namespace
-
-json data_identity_of_run(const std::string& out_dir) {
-    return recorded_data_identity(last_checkpoint_of(out_dir).meta);
+    const Checkpoint ck = read_checkpoint(path);
+    if (!ck.meta.contains("config"))
+        PFCE_THROW(InputError, "checkpoint ", path, " holds no training config");
+    StoredRun r{config_from_json(ck.meta.at("config"), path + " (config)"),
+                recorded_data_identity(ck.meta)};
+    r.config.run.out = out_dir;  // where it is now, wherever it was written
+    return r;
 }
 
 Config config_of_run(const std::string& out_dir) {
-    const std::string path = (fs::path(out_dir) / "last.ckpt").string();
-    const Checkpoint ck = last_checkpoint_of(out_dir);
-    if (!ck.meta.contains("config"))
-        PFCE_THROW(InputError, "checkpoint ", path, " holds no training config");
-    Config c = config_from_json(ck.meta.at("config"), path + " (config)");
-    c.run.out = out_dir;  // where it is now, wherever it was written
-    return c;
+    return stored_run(out_dir).config;
 }
 
 TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& inputs,

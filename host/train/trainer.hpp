@@ -66,10 +66,15 @@ TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& i
 // before writing anything, and train_unet again before it claims the directory.
 void check_run_dir(const Config& cfg, const TrainOptions& opts);
 
-// The config stored in OUT/last.ckpt (for `pfce train --resume` without a config file).
+// What OUT/last.ckpt records of its run, read once: the config (run.out set to OUT) and the
+// identity of the data it trained on (data/data_fingerprint.hpp data_identity; null for
+// checkpoints that predate it).
+struct StoredRun {
+    Config config;
+    nlohmann::json data_identity;
+};
+StoredRun stored_run(const std::string& out_dir);
+// stored_run(out_dir).config (for `pfce train --resume` without a config file).
 Config config_of_run(const std::string& out_dir);
-// The identity of the data OUT/last.ckpt was trained on (data/data_fingerprint.hpp data_identity;
-// null for checkpoints that predate it).
-nlohmann::json data_identity_of_run(const std::string& out_dir);
 
 }  // namespace pfce
