@@ -14,8 +14,20 @@ if(NOT PFCE_CUDA STREQUAL "OFF")
   if(CMAKE_CUDA_COMPILER)
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
-    find_path(PFCE_CUDNN_INCLUDE cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES include)
-    find_library(PFCE_CUDNN_LIB cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib
+    # cuDNN may also come only as PyTorch's nvidia-cudnn wheel (site-packages/nvidia/cudnn, which
+    # holds libcudnn.so.9 but no libcudnn.so link): ask the Python on PATH where it is.
+    set(pfce_cudnn_wheel "")
+    find_program(PFCE_PYTHON3 python3)
+    if(PFCE_PYTHON3)
+      execute_process(COMMAND ${PFCE_PYTHON3} -c
+                        "import nvidia.cudnn as m; print(list(m.__path__)[0])"
+                      OUTPUT_VARIABLE pfce_cudnn_wheel OUTPUT_STRIP_TRAILING_WHITESPACE
+                      ERROR_QUIET)
+    endif()
+    find_path(PFCE_CUDNN_INCLUDE cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${pfce_cudnn_wheel}
+              PATH_SUFFIXES include)
+    find_library(PFCE_CUDNN_LIB NAMES cudnn libcudnn.so.9
+                 HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib ${pfce_cudnn_wheel}
                  PATH_SUFFIXES lib lib64)
     if(PFCE_CUDNN_INCLUDE AND PFCE_CUDNN_LIB)
       set(PFCE_HAVE_CUDA ON)

@@ -29,7 +29,7 @@ class ShapeError : public Error {
     using Error::Error;
 };
 
-// A failing call into a library or driver (CUDA, cuDNN, cuBLAS, libtiff, file system).
+// A failing call into a library or driver (CUDA, cuDNN, libtiff, file system).
 class SystemError : public Error {
     using Error::Error;
 };

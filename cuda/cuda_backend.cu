@@ -33,10 +33,6 @@ CudaContext::CudaContext(int device_ordinal) : device(device_ordinal) {
     PFCE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     PFCE_CUDNN_CHECK(cudnnCreate(&cudnn));
     PFCE_CUDNN_CHECK(cudnnSetStream(cudnn, stream));
-    PFCE_CUBLAS_CHECK(cublasCreate(&cublas));
-    PFCE_CUBLAS_CHECK(cublasSetStream(cublas, stream));
-    // TF32 tensor cores for GEMMs, as PyTorch's default for convolutions.
-    PFCE_CUBLAS_CHECK(cublasSetMathMode(cublas, CUBLAS_TF32_TENSOR_OP_MATH));
     PFCE_CUDA_CHECK(cudaStreamCreateWithFlags(&upload_stream, cudaStreamNonBlocking));
     PFCE_CUDA_CHECK(cudaEventCreateWithFlags(&compute_mark, cudaEventDisableTiming));
     PFCE_CUDA_CHECK(cudaEventCreateWithFlags(&bulk_copied, cudaEventDisableTiming));
@@ -59,7 +55,6 @@ CudaContext::~CudaContext() {
     if (upload_stream) PFCE_CUDA_CHECK_LOG(cudaStreamDestroy(upload_stream));
     if (workspace_) PFCE_CUDA_CHECK_LOG(cudaFree(workspace_));
     if (precision_scratch_) PFCE_CUDA_CHECK_LOG(cudaFree(precision_scratch_));
-    if (cublas) cublasDestroy(cublas);
     if (cudnn) cudnnDestroy(cudnn);
     if (stream) PFCE_CUDA_CHECK_LOG(cudaStreamDestroy(stream));
 }
@@ -91,7 +86,7 @@ void* CudaContext::precision_scratch(std::size_t bytes) {
 
 void CudaContext::refuse_while_recording(std::size_t bytes, const char* memory) {
     if (!cuda_detail::recording_graph) return;
-    ++allocations_;  // counted, so capture_graph reports the failure as an allocation
+    ++refused_;  // counted, so capture_graph reports the failure as an allocation
     PFCE_THROW(SystemError, "cannot allocate ", bytes, " bytes of ", memory,
                " memory while recording a graph");
 }
@@ -101,6 +96,7 @@ void* CudaContext::alloc_device(std::size_t bytes) {
     void* p = nullptr;
     PFCE_CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 64));
     ++allocations_;
+    ++device_blocks_;
     return p;
 }
 
@@ -253,6 +249,17 @@ cudaEvent_t enqueue_upload(CudaContext& c, void* dst, const Tensor& src) {
     return slot.copied;
 }
 
+// Transfers between the host and the device and the upload stream's hand-overs cannot be part of a
+// recorded graph: a replay would copy whatever the host buffer holds then, and an event recorded
+// outside the capture cannot be waited on inside it. Refused by name instead of breaking the
+// capture (or, worse, recording a stale copy).
+void refuse_transfer_while_recording(const char* op) {
+    if (cuda_detail::recording_graph)
+        PFCE_THROW(SystemError, op,
+                   " cannot be recorded in a graph (a host transfer or the upload stream's "
+                   "hand-over): do it before the recorded step");
+}
+
 // dst <- src by `op`: dst on dst_device, src on src_device, the same shape, dtype and layout.
 void check_transfer(const char* op, const Tensor& dst, DeviceKind dst_device, const Tensor& src,
                     DeviceKind src_device) {
@@ -316,6 +323,8 @@ void CudaBackend::copy(Tensor& dst, const Tensor& src) {
         dst.shape() == src.shape() && dst.dtype() == src.dtype() && dst.layout() == src.layout(),
         dst.describe(), " <- ", src.describe());
     if (src.bytes() == 0) return;
+    if (src.device() == DeviceKind::cpu || dst.device() == DeviceKind::cpu)
+        refuse_transfer_while_recording("a copy between host and device");
     use_device(ctx_->device);
     if (src.device() == DeviceKind::cpu && dst.device() == DeviceKind::cuda) {
         upload(dst, src);
@@ -340,6 +349,7 @@ void CudaBackend::upload(Tensor& dst, const Tensor& src) {
 void CudaBackend::upload_ahead(Tensor& landing, const Tensor& host) {
     check_transfer("upload_ahead", landing, DeviceKind::cuda, host, DeviceKind::cpu);
     if (host.bytes() == 0) return;
+    refuse_transfer_while_recording("upload_ahead");
     use_device(ctx_->device);
     CudaContext& c = *ctx_;
     std::lock_guard<std::mutex> lock(c.upload_mutex);
@@ -366,6 +376,7 @@ void CudaBackend::upload_ahead(Tensor& landing, const Tensor& host) {
 void CudaBackend::take_upload(Tensor& dst, const Tensor& landing) {
     check_transfer("take_upload", dst, DeviceKind::cuda, landing, DeviceKind::cuda);
     if (landing.bytes() == 0) return;
+    refuse_transfer_while_recording("take_upload");
     use_device(ctx_->device);
     CudaContext& c = *ctx_;
     std::lock_guard<std::mutex> lock(c.upload_mutex);
@@ -385,6 +396,7 @@ void CudaBackend::wait_until_read(const Tensor& host_staging) {
     if (host_staging.device() != DeviceKind::cpu || host_staging.bytes() == 0) return;
     const cudaEvent_t read = pinned::last_read(host_staging.raw(), host_staging.bytes());
     if (!read) return;  // not a pinned block of ours, or never copied from: nothing in flight
+    refuse_transfer_while_recording("wait_until_read");
     use_device(ctx_->device);  // a loader thread: no context on GPU 0 for cuda:1
     PFCE_CUDA_CHECK(cudaEventSynchronize(read));
 }
@@ -394,7 +406,7 @@ std::uint64_t CudaBackend::device_allocations() const {
 }
 
 std::uint64_t CudaBackend::device_memory_moves() const {
-    return ctx_->allocations() + device_frees.load();
+    return ctx_->device_blocks() + device_frees.load();
 }
 
 void CudaBackend::fill(Tensor& t, float value) {

@@ -1,4 +1,4 @@
-// The CUDA backend: the ops of core/backend.hpp as kernels plus cuDNN/cuBLAS/CUB, all enqueued on
+// The CUDA backend: the ops of core/backend.hpp as kernels plus cuDNN/CUB, all enqueued on
 // one stream. Tested against host/reference/ and the CPU backend. Each op family lives in
 // cuda/X.cu, mirroring host/cpu/X.cpp. Only compiled when PFCE_CUDA is on.
 #pragma once
@@ -18,7 +18,7 @@ struct MultiTensorPlanCache {
     std::vector<kernels::MultiTensorLaunch> launches;
 };
 
-struct CudaContext;  // stream, cuDNN/cuBLAS handles, plan and workspace caches (cuda_context.hpp)
+struct CudaContext;  // stream, cuDNN handle, plan and workspace caches (cuda_context.hpp)
 
 class CudaBackend : public Backend {
   public:

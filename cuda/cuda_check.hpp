@@ -1,10 +1,9 @@
-// Error checks for CUDA runtime, cuDNN and cuBLAS calls: a failing call becomes a SystemError with
+// Error checks for CUDA runtime and cuDNN calls: a failing call becomes a SystemError with
 // file:line, the expression and the library's own message. *_LOG variants only print, for use in
 // destructors where throwing would terminate. Kernel launches are checked by name, optionally
 // waiting for each (PFCE_CUDA_SYNC_CHECK=1) so a fault is pinned on the kernel that made it.
 #pragma once
 
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
@@ -31,7 +30,7 @@
                          cudaGetErrorString(pfce_err_));                              \
     } while (0)
 
-// The cuDNN and cuBLAS checks: a call returning a `Status` other than `ok` throws with the text of
+// The cuDNN check: a call returning a `Status` other than `ok` throws with the text of
 // the call and the library's message for the status (`message(status)`).
 #define PFCE_LIBRARY_CHECK_(Status, ok, message, expr, expr_text)                      \
     do {                                                                               \
@@ -42,8 +41,6 @@
 
 #define PFCE_CUDNN_CHECK(expr) \
     PFCE_LIBRARY_CHECK_(cudnnStatus_t, CUDNN_STATUS_SUCCESS, cudnnGetErrorString, expr, #expr)
-#define PFCE_CUBLAS_CHECK(expr) \
-    PFCE_LIBRARY_CHECK_(cublasStatus_t, CUBLAS_STATUS_SUCCESS, cublasGetStatusString, expr, #expr)
 
 namespace pfce::cuda_detail {
 

@@ -1,4 +1,4 @@
-// Per-backend CUDA state: the stream every op is enqueued on, the cuDNN and cuBLAS handles bound
+// Per-backend CUDA state: the stream every op is enqueued on, the cuDNN handle bound
 // to it, a grow-only workspace shared by ops (ops run one at a time on the stream, so one
 // workspace suffices), the upload stream with its staging ring and landing tensors' events, and
 // the count of every allocation. Op families may keep their own caches (e.g. cuDNN algorithms by
@@ -21,7 +21,6 @@ struct CudaContext {
     int device = 0;
     cudaStream_t stream = nullptr;
     cudnnHandle_t cudnn = nullptr;
-    cublasHandle_t cublas = nullptr;
     cudaDeviceProp props{};
     // Only cuDNN algorithms flagged CUDNN_DETERMINISTIC (run.deterministic); part of the plan key.
     bool deterministic = false;
@@ -46,6 +45,10 @@ struct CudaContext {
     void* alloc_device(std::size_t bytes);
     void* alloc_pinned(std::size_t bytes);
     std::uint64_t allocations() const { return allocations_.load(); }
+    // Of those, the device blocks (pinned host memory never moves a buffer a graph reads), and the
+    // allocations refused while recording (not taken, so not in allocations()).
+    std::uint64_t device_blocks() const { return device_blocks_.load(); }
+    std::uint64_t refused_while_recording() const { return refused_.load(); }
 
     // Host->device copies (CudaBackend::copy, upload_ahead) run on a stream of their own and hand
     // over to the compute stream through events. Where the DMA reads from:
@@ -103,7 +106,7 @@ struct CudaContext {
 
   private:
     void* grow(void*& block, std::size_t& size, std::size_t bytes);
-    // Throws (counting the attempt) while this thread records a graph: an allocation there would
+    // Throws (counting the refusal) while this thread records a graph: an allocation there would
     // be memory the graph keeps using after its owner frees it.
     void refuse_while_recording(std::size_t bytes, const char* memory);
     void* workspace_ = nullptr;
@@ -111,6 +114,8 @@ struct CudaContext {
     void* precision_scratch_ = nullptr;
     std::size_t precision_scratch_size_ = 0;
     std::atomic<std::uint64_t> allocations_{0};
+    std::atomic<std::uint64_t> device_blocks_{0};
+    std::atomic<std::uint64_t> refused_{0};
 };
 
 // Number of usable CUDA devices; any runtime error (no driver, no device) counts as 0.

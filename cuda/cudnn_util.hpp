@@ -187,15 +187,19 @@ std::size_t candidates_workspace(const Perf* perf, int count) {
 
 // The search of one direction, given its three cuDNN queries: heuristics(max, &n, perf) lists
 // candidates, find(max, &n, perf, workspace, limit) times them, size(algo, &bytes) sizes the
-// chosen one's workspace. `direction` names it in the error when none can run.
-template <typename Perf, int kMax, typename Heuristics, typename Find, typename Size>
-void search(CudaContext& ctx, ConvPlan& p, const char* direction, Heuristics heuristics, Find find,
-            Size size) {
-    std::array<Perf, kMax> heur{}, found{};
+// chosen one's workspace. `direction` names it in the error when none can run. `max_count` is
+// what cudnnGet*AlgorithmMaxCount says the queries may return (at least the enum's count: a
+// library may list an algorithm once per math type, and a list cut short could drop the only
+// deterministic one).
+template <typename Perf, typename Heuristics, typename Find, typename Size>
+void search(CudaContext& ctx, ConvPlan& p, const char* direction, int max_count,
+            Heuristics heuristics, Find find, Size size) {
+    std::vector<Perf> heur(static_cast<std::size_t>(max_count)),
+        found(static_cast<std::size_t>(max_count));
     int nh = 0, nf = 0;
-    heuristics(kMax, &nh, heur.data());
+    heuristics(max_count, &nh, heur.data());
     const std::size_t limit = candidates_workspace(heur.data(), nh);
-    find(kMax, &nf, found.data(), ctx.workspace(limit), limit);
+    find(max_count, &nf, found.data(), ctx.workspace(limit), limit);
     const bool fp32 = ctx.precision == Precision::fp32;
     const Perf* best = pick(found.data(), nf, limit, ctx.deterministic, fp32);
     if (!best) best = pick(heur.data(), nh, limit, ctx.deterministic, fp32);
@@ -217,8 +221,10 @@ void search(CudaContext& ctx, ConvPlan& p, const char* direction, Heuristics heu
 }
 
 inline void search_forward(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {
-    search<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>(
-        ctx, p, "forward",
+    int max_count = 0;
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(ctx.cudnn, &max_count));
+    search<cudnnConvolutionFwdAlgoPerf_t>(
+        ctx, p, "forward", std::max<int>(max_count, CUDNN_CONVOLUTION_FWD_ALGO_COUNT),
         [&](int max, int* n, auto* perf) {
             PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
                 ctx.cudnn, p.x.get(), p.w.get(), p.conv.get(), p.y.get(), max, n, perf));
@@ -235,8 +241,10 @@ inline void search_forward(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) 
 }
 
 inline void search_backward_data(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {
-    search<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT>(
-        ctx, p, "backward-data",
+    int max_count = 0;
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(ctx.cudnn, &max_count));
+    search<cudnnConvolutionBwdDataAlgoPerf_t>(
+        ctx, p, "backward-data", std::max<int>(max_count, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT),
         [&](int max, int* n, auto* perf) {
             PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
                 ctx.cudnn, p.w.get(), p.y.get(), p.conv.get(), p.x.get(), max, n, perf));
@@ -253,8 +261,11 @@ inline void search_backward_data(CudaContext& ctx, ConvPlan& p, const ConvBuffer
 }
 
 inline void search_backward_filter(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {
-    search<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT>(
+    int max_count = 0;
+    PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(ctx.cudnn, &max_count));
+    search<cudnnConvolutionBwdFilterAlgoPerf_t>(
         ctx, p, "backward-filter",
+        std::max<int>(max_count, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT),
         [&](int max, int* n, auto* perf) {
             PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
                 ctx.cudnn, p.x.get(), p.y.get(), p.conv.get(), p.w.get(), max, n, perf));

@@ -46,7 +46,12 @@ std::string cuda_error_text(const char* what, cudaError_t e) {
 GraphCapture CudaBackend::capture_graph(const std::function<void()>& body) {
     CudaContext& c = *ctx_;
     PFCE_CUDA_CHECK(cudaSetDevice(c.device));
-    const std::uint64_t allocations_before = c.allocations();
+    // Device blocks taken, or any allocation refused, by this thread's body (pinned host memory
+    // that the batch loader's threads take meanwhile is no buffer the graph reads).
+    const auto allocation_attempts = [&c] {
+        return c.device_blocks() + c.refused_while_recording();
+    };
+    const std::uint64_t attempts_before = allocation_attempts();
     // Thread-local mode: while this thread captures, its calls that could allocate, free or wait
     // (cudaMalloc, cudaFree, cudaStreamSynchronize, a copy to the host) fail instead of breaking
     // the graph silently, while the batch loader's threads may go on making pinned staging.
@@ -78,7 +83,7 @@ GraphCapture CudaBackend::capture_graph(const std::function<void()>& body) {
     // An allocation inside the body may be cudaMalloc'd memory the graph would keep using after
     // whatever owns it frees it again: only a warmed-up body, which allocates nothing, is kept.
     // (alloc_device refuses while recording, counting the attempt, so the body throws first.)
-    const bool allocated = c.allocations() != allocations_before;
+    const bool allocated = allocation_attempts() != attempts_before;
     if (failure.empty() && allocated)
         failure = "the ops allocated memory while being recorded (run them once first)";
     if (!failure.empty()) {

@@ -5,13 +5,17 @@
 # private prefix (never into /), finds nvcc and cuDNN, builds against that prefix and the CUDA
 # toolkit only, proves nothing else was used, then runs, each stage under its own time limit:
 #   a  environment: driver, GPU, compute capability, nvcc, cuDNN, compiler, OS, pfce doctor
-#   b  every fast test with GPU tests required (PFCE_REQUIRE_GPU=1: a skip is a failure); failing
-#      tests rerun once with CUDA_LAUNCH_BLOCKING=1 PFCE_CUDA_SYNC_CHECK=1 for a precise report
+#   b  every GPU test, required (PFCE_REQUIRE_GPU=1: a skip is a failure; CPU tests only in the
+#      rehearsal: CI runs them); failing tests rerun once with CUDA_LAUNCH_BLOCKING=1
+#      PFCE_CUDA_SYNC_CHECK=1 for a precise report
 #   c  compute-sanitizer memcheck, racecheck, initcheck, synccheck over the GPU tests of our kernels
 #   d  the benchmarks on cuda with their PyTorch/scipy peers (the Python with CUDA torch), JSON
 #   e  pfce run experiments/gpu-check.toml --device cuda, its report
-# Outputs in $OUT (gpu-check-out/ when unset): summary.txt (printed last), bench.json, report.html,
-# logs.tar.gz (every log, the test XML, CMake's cache, the e2e report files).
+# Outputs in $OUT (gpu-check-out/ when unset): summary.txt (printed last, also when the check is
+# stopped from outside), bench.json, report.html, logs.tar.gz (every log, the test XML, CMake's
+# cache, the e2e report files). A stage cut short for time is not a failure: the summary names the
+# --stages that run it again (build-gpu/ is reused while the machine stays warm). Give the device
+# tool's run a timeout_s of at least the budget plus 60 s.
 #
 # --rehearse, on a machine without a GPU (Debian, after gpu_pack.sh): the same unpack, configure and
 # build from the bundle with CMake restricted to it and the toolkit, then proves it: every path in
@@ -29,7 +33,8 @@ self="$root/scripts/gpu_check.sh"
 tools="$root/scripts/gpu_check_tools.py"
 
 # ---- one stage, run by the driver below as: timeout LIMIT gpu_check.sh --stage NAME -----------------
-# A stage's exit status: 0 pass, 3 skipped (it says why in its note), anything else fail. Each
+# A stage's exit status: 0 pass, 3 skipped (it says why in its note), 4 partly done for lack of
+# time (not a failure: --stages runs it again), anything else fail. Each
 # writes one line for the summary to $notes/NAME.
 note() { printf '%s\n' "$*" > "$notes/$stage"; }
 say() { printf '== %s: %s\n' "$stage" "$*"; }
@@ -72,10 +77,6 @@ stage_build() {
   [ -n "$CUDNN_INC" ] || { note "no cuDNN found (torch's nvidia-cudnn wheel, the toolkit, /usr)"; return 1; }
   local gen=(-G Ninja)
   command -v ninja >/dev/null || gen=(-G "Unix Makefiles")
-  local extra=()
-  # cuBLAS may live only in a wheel of torch's environment: name it for FindCUDAToolkit.
-  [ -n "${CUBLAS_WHEEL:-}" ] && extra+=("-DCUDA_cublas_LIBRARY=$CUBLAS_WHEEL")
-  [ -n "${CUBLASLT_WHEEL:-}" ] && extra+=("-DCUDA_cublasLt_LIBRARY=$CUBLASLT_WHEEL")
   # The binaries find every library through DT_RPATH (not RUNPATH, which libraries loaded by
   # libraries ignore): no LD_LIBRARY_PATH, which would also reach cmake, python and torch.
   local rpath
@@ -85,11 +86,17 @@ stage_build() {
     -DPFCE_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
     -DCMAKE_PREFIX_PATH="$prefix/usr;$prefix" -DCMAKE_IGNORE_PREFIX_PATH="$IGNORE_PREFIXES" \
     -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON -DCMAKE_FIND_PACKAGE_NO_SYSTEM_PACKAGE_REGISTRY=ON \
-    -DPFCE_CUDNN_INCLUDE="$CUDNN_INC" -DPFCE_CUDNN_LIB="$CUDNN_LIB" "${extra[@]}" \
+    -DPFCE_CUDNN_INCLUDE="$CUDNN_INC" -DPFCE_CUDNN_LIB="$CUDNN_LIB" \
     -DCMAKE_BUILD_RPATH="$rpath" -DCMAKE_EXE_LINKER_FLAGS="-Wl,--disable-new-dtags" \
     || { note "CMake configure failed (see build.log)"; return 1; }
   local t=$SECONDS
-  cmake --build "$build" -j "$JOBS" || { note "build failed (see build.log)"; return 1; }
+  if ! cmake --build "$build" -j "$JOBS"; then
+    # Ninja's last lines only say that a command failed: the first compiler errors, last.
+    echo "---- first errors ----"
+    grep -E -m 12 'error|undefined reference' "$logs/build.log" | grep -v '^---- first' || true
+    note "build failed: $(grep -E -m 1 'error' "$logs/build.log" | cut -c1-200)"
+    return 1
+  fi
   note "configured and built with $JOBS jobs in $((SECONDS - t)) s (sm_$ARCH, $(basename "${gen[1]}"))"
 }
 
@@ -151,6 +158,11 @@ stage_a() {
   fi
 }
 
+# Every test that runs CUDA code: its name says so (Gpu, Cuda, _cuda), all but the two-architecture
+# compile check, which needs no GPU and a core for 25 s.
+GPU_TESTS='Gpu|Cuda|_cuda'
+GPU_TESTS_EXCLUDE='^cuda_device_info_compiles'
+
 stage_b() {
   local xml="$logs/b-tests.xml" rc=0
   export PFCE_SHARED_DIR=$SHARED_DIR OMP_NUM_THREADS=$TEST_OMP_THREADS
@@ -159,8 +171,11 @@ stage_b() {
   local stop
   stop=$(stop_time $(( ${STAGE_LIMIT:-600} / 3 )))
   if [ "$MODE" = gpu ]; then
-    PFCE_REQUIRE_GPU=1 ctest --test-dir "$build" -LE slow -j "$TEST_JOBS" --timeout 300 \
-      --stop-time "$stop" --output-on-failure --output-junit "$xml" || rc=$?
+    # Only the GPU tests, all of them, required: the CPU tests run in CI on every commit, and here
+    # they would take the GPU's minutes from the tests, sanitizers and benchmarks only it can run.
+    PFCE_REQUIRE_GPU=1 ctest --test-dir "$build" -LE slow -R "$GPU_TESTS" -E "$GPU_TESTS_EXCLUDE" \
+      -j "$TEST_JOBS" --timeout 300 --stop-time "$stop" --output-on-failure --output-junit "$xml" \
+      || rc=$?
   else
     ctest --test-dir "$build" -LE slow -j "$TEST_JOBS" --timeout 900 --stop-time "$stop" \
       --output-on-failure --output-junit "$xml" || rc=$?
@@ -169,9 +184,16 @@ stage_b() {
   counts=$("$HELPER_PY" "$tools" junit "$xml" 2>&1) || counts="no test results"
   counts=${counts%%$'\n'*}
   # Tests ctest stopped for time are not in its report: say how many of all ran.
-  total=$(ctest --test-dir "$build" -N -LE slow | awk '/Total Tests:/ {print $3}')
-  ran=${counts%% *}
+  if [ "$MODE" = gpu ]; then
+    total=$(ctest --test-dir "$build" -N -LE slow -R "$GPU_TESTS" -E "$GPU_TESTS_EXCLUDE" | awk '/Total Tests:/ {print $3}')
+    counts="GPU tests: $counts"
+  else
+    total=$(ctest --test-dir "$build" -N -LE slow | awk '/Total Tests:/ {print $3}')
+  fi
+  ran=${counts#GPU tests: }
+  ran=${ran%% *}
   [ -n "$total" ] && [ "$ran" != "$total" ] && counts="$counts; only $ran of $total tests ran (time)"
+  [ "$MODE" = gpu ] && counts="$counts; CPU tests not run here (CI runs them)"
   if [ "$rc" -ne 0 ]; then
     say "rerunning the failed tests with CUDA_LAUNCH_BLOCKING=1 PFCE_CUDA_SYNC_CHECK=1 (b-rerun.log)"
     CUDA_LAUNCH_BLOCKING=1 PFCE_CUDA_SYNC_CHECK=1 PFCE_REQUIRE_GPU=$([ "$MODE" = gpu ] && echo 1 || echo 0) \
@@ -191,12 +213,14 @@ stage_b() {
     fi
     grep -q "PFCE_REQUIRE_GPU=1 but no GPU is usable" "$req" \
       || { note "$counts; PFCE_REQUIRE_GPU=1 failed without saying why"; return 1; }
-    counts="$counts; with PFCE_REQUIRE_GPU=1 the GPU tests fail, naming the reason"
+    local gpu_total
+    gpu_total=$(ctest --test-dir "$build" -N -LE slow -R "$GPU_TESTS" -E "$GPU_TESTS_EXCLUDE" | awk '/Total Tests:/ {print $3}')
+    counts="$counts; with PFCE_REQUIRE_GPU=1 the GPU tests fail, naming the reason; the GPU run takes $gpu_total GPU tests first"
   fi
   note "$counts"
 }
 
-# The GPU tests of our own kernels (cuDNN and cuBLAS are not ours to check), at their small sizes.
+# The GPU tests of our own kernels (cuDNN's are not ours to check), at their small sizes.
 SANITIZED=(
   "test_core CudaBackend.*"
   "test_no_alloc CudaBackend.UploadRing*"
@@ -210,6 +234,7 @@ SANITIZED=(
   "test_gpu_pipeline LinkDriverGpu.MixedSizes*"
   "test_bf16_storage Bf16StorageGpu.ActivationOps*"
   "test_backend_ops Ops/BackendOpsMatchReference.OnEveryShape/*_cuda-*conv2d*:*upconv2x2*"
+  "test_backend_ops Ops/BackendOpsMatchReference.OnEveryShape/*_cuda_nhwc-*conv2d*:*upconv2x2*"
 )
 
 stage_c() {
@@ -234,8 +259,11 @@ stage_c() {
       for entry in "${SANITIZED[@]}"; do
         set -- $entry
         rc=0
+        # timeout 0 would mean no limit: a run that cannot finish in time is not started.
+        t=$(stage_left 15)
+        [ "$t" -ge 5 ] || break
         echo "### $tool $1 --gtest_filter=$2"
-        timeout -k 5 "$(stage_left 15)" "$SANITIZER" --tool "$tool" --error-exitcode 86 \
+        timeout -k 5 "$t" "$SANITIZER" --tool "$tool" --error-exitcode 86 \
           --print-limit 100 "$build/tests/$1" --gtest_filter="$2" --gtest_brief=1 || rc=$?
         echo "### $tool $1: exit $rc"
         [ "$rc" -eq 0 ] || status=1
@@ -252,7 +280,7 @@ stage_c() {
     runs=$(grep -c "^### $tool .*: exit" "$logs/c-$tool.log" || true)
     clean=$(grep -c "^### $tool .*: exit 0$" "$logs/c-$tool.log" || true)
     found=$(grep -c "^### $tool .*: exit 86$" "$logs/c-$tool.log" || true)
-    errs=$(grep -Eo 'ERROR SUMMARY: [0-9]+' "$logs/c-$tool.log" | awk '{s += $3} END {print s + 0}')
+    errs=$({ grep -Eo 'ERROR SUMMARY: [0-9]+' "$logs/c-$tool.log" || true; } | awk '{s += $3} END {print s + 0}')
     part="$tool $clean/${#SANITIZED[@]} clean"
     [ "$found" -gt 0 ] && part="$part, $errs errors in $found"
     [ $((runs - clean - found)) -gt 0 ] && part="$part, $((runs - clean - found)) test failures"
@@ -293,7 +321,7 @@ stage_d() {
       "data 120 --count 8 --size 64 --repeats 1 --peer bench/peers/data_seed.py"
     )
   fi
-  local failed=() r
+  local failed=() untimed=() r
   for r in "${runs[@]}"; do
     set -- $r
     # "label=binary" runs bench_<binary> under another name (its own JSON and log).
@@ -302,7 +330,7 @@ stage_d() {
     left=$(stage_left 10)
     [ "$limit" -gt "$left" ] && limit=$left
     if [ "$limit" -lt 10 ]; then
-      failed+=("bench_$name (no time left)")
+      untimed+=("bench_$name")
       continue
     fi
     say "bench_$name $* (limit ${limit} s)"
@@ -317,8 +345,12 @@ stage_d() {
     failed+=("a benchmark found no CUDA device")
   fi
   if ((${#failed[@]})); then
-    note "failed: ${failed[*]} (see d-bench_*.log); the rest in bench.json"
+    note "failed: ${failed[*]} (see d-bench_*.log)${untimed:+; no time left for ${untimed[*]}}; the rest in bench.json"
     return 1
+  fi
+  if ((${#untimed[@]})); then
+    note "no time left for ${untimed[*]} (--stages d runs them again); the rest in bench.json"
+    return 4
   fi
   if [ "$MODE" = rehearse ]; then
     note "skipped (no GPU); the four benchmarks and their peers ran at toy size on the CPU"
@@ -352,8 +384,10 @@ epochs = 1
 batch_size = 4
 EOF
   fi
-  local rc=0
-  timeout -k 5 "$(stage_left 10)" "$build/pfce" run "$suite" --device "$dev" --out "$run" --force || rc=$?
+  local rc=0 t
+  t=$(stage_left 10)
+  [ "$t" -ge 20 ] || { note "no time left to run the suite"; return 4; }
+  timeout -k 5 "$t" "$build/pfce" run "$suite" --device "$dev" --out "$run" --force || rc=$?
   if [ "$rc" -ne 0 ]; then
     note "pfce run $([ "$rc" -eq 124 ] && echo "timed out" || echo "failed (exit $rc)") (see e-run.log)"
     return 1
@@ -434,7 +468,7 @@ for d in /opt/torch/.venv/bin "${HOME:-/nonexistent}/.local/bin"; do
 done
 export PATH
 
-# Pythons that might hold torch (and the cuDNN/cuBLAS wheels): $PFCE_PYTHON, torch's venv, PATH.
+# Pythons that might hold torch (and the cuDNN wheel): $PFCE_PYTHON, torch's venv, PATH.
 pythons=()
 for c in "${PFCE_PYTHON:-}" /opt/torch/.venv/bin/python3 "$(command -v python3 || true)" /usr/bin/python3; do
   [ -n "$c" ] && [ -x "$c" ] && [[ " ${pythons[*]} " != *" $c "* ]] && pythons+=("$c")
@@ -473,18 +507,11 @@ if [ -n "$CUDNN_INC" ]; then
   v=$(awk '/#define CUDNN_(MAJOR|MINOR|PATCHLEVEL) /{printf "%s%s", sep, $3; sep="."}' "$CUDNN_INC/cudnn_version.h" 2>/dev/null || true)
   CUDNN_VERSION="cuDNN ${v:-unknown} ($CUDNN_DIR)"
 fi
-# Other NVIDIA wheels (cuBLAS, NVRTC for cuDNN's runtime-compiled engines) as a last resort.
+# Other NVIDIA wheels (cuBLASLt and NVRTC, which cuDNN loads at run time) as a last resort.
 WHEEL_LIB_DIRS=()
 for d in "${site_dirs[@]}"; do
   for l in "$d"/nvidia/*/lib; do [ -d "$l" ] && WHEEL_LIB_DIRS+=("$l"); done
 done
-CUBLAS_WHEEL="" CUBLASLT_WHEEL=""
-if [ -n "$CUDA_ROOT" ] && ! ls "$CUDA_ROOT"/lib*/libcublas.so* "$CUDA_ROOT"/targets/*/lib/libcublas.so* >/dev/null 2>&1; then
-  for l in "${WHEEL_LIB_DIRS[@]}"; do
-    [ -z "$CUBLAS_WHEEL" ] && CUBLAS_WHEEL=$(ls "$l"/libcublas.so.* 2>/dev/null | head -1 || true)
-    [ -z "$CUBLASLT_WHEEL" ] && CUBLASLT_WHEEL=$(ls "$l"/libcublasLt.so.* 2>/dev/null | head -1 || true)
-  done
-fi
 
 # The GPU, and the architecture to build for (its compute capability; 90 without one).
 GPU_NAME="" DRIVER="" ARCH=90
@@ -506,12 +533,13 @@ for p in /usr /usr/local / /opt /opt/conda "${HOME:-/nonexistent}/.local"; do
   IGNORE_PREFIXES="${IGNORE_PREFIXES:+$IGNORE_PREFIXES;}$p"
 done
 
-# Where the binaries look for libraries at run time: the bundle first, then the toolkit, cuDNN and
-# the wheels (baked in as RPATH by the build stage).
+# Where the binaries look for libraries at run time: the bundle first, then cuDNN (before the
+# toolkit, which may hold another libcudnn.so.9 than the one whose headers we compiled against),
+# the toolkit and the wheels (baked in as RPATH by the build stage).
 RUN_DIRS=("$prefix/usr/lib/x86_64-linux-gnu" "$prefix/usr/lib/x86_64-linux-gnu/openblas-pthread"
           "$prefix/lib/x86_64-linux-gnu")
-for d in "$CUDA_ROOT/lib64" "$CUDA_ROOT/lib" "$CUDA_ROOT/targets/x86_64-linux/lib" \
-         "$(dirname "${CUDNN_LIB:-/nonexistent/x}")" "${WHEEL_LIB_DIRS[@]}"; do
+for d in "$(dirname "${CUDNN_LIB:-/nonexistent/x}")" "$CUDA_ROOT/lib64" "$CUDA_ROOT/lib" \
+         "$CUDA_ROOT/targets/x86_64-linux/lib" "${WHEEL_LIB_DIRS[@]}"; do
   [ -d "$d" ] && [[ " ${RUN_DIRS[*]} " != *" $d "* ]] && RUN_DIRS+=("$d")
 done
 SHARED_DIR="$root/.device/shared"
@@ -524,14 +552,14 @@ rm -rf "$TMPDIR"
 mkdir -p "$TMPDIR"
 export MODE root work prefix logs notes out build JOBS COMMIT NVCC CUDA_ROOT SANITIZER CUDNN_INC \
   CUDNN_LIB CUDNN_DIR CUDNN_VERSION GPU_NAME DRIVER ARCH IGNORE_PREFIXES SHARED_DIR HELPER_PY \
-  TEST_OMP_THREADS CUBLAS_WHEEL CUBLASLT_WHEEL TMPDIR
+  TEST_OMP_THREADS TMPDIR
 export WHEEL_LIB_DIRS_STR="${WHEEL_LIB_DIRS[*]}" RUN_DIRS_STR="${RUN_DIRS[*]}"
 
 order=(prepare build deps a b c d e)
 declare -A title=([prepare]="prepare" [build]="build" [deps]="isolation" [a]="a environment"
   [b]="b tests" [c]="c sanitizers" [d]="d benchmarks" [e]="e end-to-end")
 # Limits in seconds on the H200, and the least time worth starting a stage with.
-declare -A limit=([prepare]=60 [build]=240 [deps]=60 [a]=30 [b]=180 [c]=180 [d]=180 [e]=150)
+declare -A limit=([prepare]=60 [build]=300 [deps]=30 [a]=20 [b]=150 [c]=120 [d]=200 [e]=120)
 declare -A least=([prepare]=10 [build]=60 [deps]=10 [a]=5 [b]=40 [c]=40 [d]=40 [e]=45)
 # Stages that cannot run after a failure of one before them.
 declare -A needs=([build]=prepare [deps]=build [a]=prepare [b]=build [c]=build [d]=build [e]=build)
@@ -566,6 +594,7 @@ run_stage() {
   case $rc in
     0) st="pass" ;;
     3) st="skipped" ;;
+    4) st="partial (time)" ;;
     124|137) st="fail (timed out at ${lim} s)" ;;
     *) st="fail" ;;
   esac
@@ -573,6 +602,49 @@ run_stage() {
   echo "gpu_check: ${title[$s]}: $st in $((SECONDS - t)) s"
   if [[ "$st" == fail* ]]; then tail -n 15 "$log" | sed 's/^/    /'; fi
 }
+
+# ---- the summary and the outputs (also when the check is stopped from outside) ------------------------
+finish() {
+  local failed=0 cut=() s n st made
+  {
+    echo "pfce GPU check ($MODE) at commit $COMMIT, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n)"
+    if [ "$MODE" = gpu ]; then
+      echo "device: ${GPU_NAME:-none visible} sm_$ARCH, driver ${DRIVER:-?}; $CUDNN_VERSION"
+    else
+      echo "rehearsal without a GPU: CMake restricted to the bundle ($prefix) and the toolkit ($CUDA_ROOT)"
+    fi
+    printf '%-15s %-28s %6s  %s\n' stage status time notes
+    for s in "${order[@]}"; do
+      n=$(head -c 300 "$notes/$s" 2>/dev/null | head -1 || true)
+      st=$(status_of "$s")
+      printf '%-15s %-28s %5ss  %s\n' "${title[$s]}" "$st" "$(took_of "$s")" "$n"
+      [[ "$st" == fail* ]] && failed=1
+      [[ "$st" == partial* || "$st" == skipped-for-time ]] && cut+=("$s")
+    done
+    if [ -f "$out/bench.json" ]; then
+      [ "$MODE" = gpu ] && echo "key ratios (bench.json):" || echo "key ratios (bench.json, toy size on the CPU: plumbing only):"
+      "$HELPER_PY" "$tools" ratios "$out/bench.json" 2>&1 | head -24 || true
+    fi
+    made=$(cd "$out" && ls summary.txt bench.json report.html 2>/dev/null | tr '\n' ' ' || true)
+    echo "total $((SECONDS - start)) s (budget $budget s); outputs in $out: ${made}logs.tar.gz"
+    if [ "$failed" -ne 0 ]; then
+      echo "OVERALL: FAIL (logs.tar.gz: <stage>.log, b-tests.xml, c-*.log)"
+    elif ((${#cut[@]})); then
+      echo "OVERALL: PASS so far; cut for time: ${cut[*]} (run again at once: --stages $(IFS=,; echo "${cut[*]}"))"
+    else
+      echo "OVERALL: PASS"
+    fi
+  } > "$out/summary.txt"
+  cp "$out/summary.txt" "$logs/summary.txt"
+  [ -f "$build/CMakeCache.txt" ] && cp "$build/CMakeCache.txt" "$logs/CMakeCache.txt"
+  [ -f "$work/facts.txt" ] && cp "$work/facts.txt" "$logs/facts.txt"
+  "$HELPER_PY" "$tools" pack-logs "$logs" "$out/logs.tar.gz" 15 > /dev/null || echo "gpu_check: could not pack the logs" >&2
+  cat "$out/summary.txt"
+  return "$failed"
+}
+# A check killed from outside (the device tool's limit) still leaves its summary and logs. Bash
+# runs the trap once the stage in the foreground has been stopped too.
+trap 'echo "gpu_check: stopped from outside"; finish || true; exit 143' TERM INT
 
 for s in prepare build deps a; do run_stage "$s"; done
 if [ "$MODE" = gpu ]; then
@@ -590,33 +662,7 @@ else
 fi
 for s in d e; do run_stage "$s"; done
 
-# ---- the summary and the outputs ------------------------------------------------------------------
-failed=0
-{
-  echo "pfce GPU check ($MODE) at commit $COMMIT, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n)"
-  if [ "$MODE" = gpu ]; then
-    echo "device: ${GPU_NAME:-none visible} sm_$ARCH, driver ${DRIVER:-?}; $CUDNN_VERSION"
-  else
-    echo "rehearsal without a GPU: CMake restricted to the bundle ($prefix) and the toolkit ($CUDA_ROOT)"
-  fi
-  printf '%-15s %-28s %6s  %s\n' stage status time notes
-  for s in "${order[@]}"; do
-    n=$(head -c 300 "$notes/$s" 2>/dev/null | head -1 || true)
-    st=$(status_of "$s")
-    printf '%-15s %-28s %5ss  %s\n' "${title[$s]}" "$st" "$(took_of "$s")" "$n"
-    [[ "$st" == fail* ]] && failed=1
-  done
-  if [ -f "$out/bench.json" ]; then
-    [ "$MODE" = gpu ] && echo "key ratios (bench.json):" || echo "key ratios (bench.json, toy size on the CPU: plumbing only):"
-    "$HELPER_PY" "$tools" ratios "$out/bench.json" 2>&1 | head -24 || true
-  fi
-  made=$(cd "$out" && ls summary.txt bench.json report.html 2>/dev/null | tr '\n' ' ' || true)
-  echo "total $((SECONDS - start)) s (budget $budget s); outputs in $out: ${made}logs.tar.gz"
-  if [ "$failed" -eq 0 ]; then echo "OVERALL: PASS"; else echo "OVERALL: FAIL (logs.tar.gz: <stage>.log, b-tests.xml, c-*.log)"; fi
-} > "$out/summary.txt"
-cp "$out/summary.txt" "$logs/summary.txt"
-[ -f "$build/CMakeCache.txt" ] && cp "$build/CMakeCache.txt" "$logs/CMakeCache.txt"
-[ -f "$work/facts.txt" ] && cp "$work/facts.txt" "$logs/facts.txt"
-"$HELPER_PY" "$tools" pack-logs "$logs" "$out/logs.tar.gz" 15 > /dev/null || echo "gpu_check: could not pack the logs" >&2
-cat "$out/summary.txt"
-exit "$failed"
+trap - TERM INT
+rc=0
+finish || rc=$?
+exit "$rc"
