@@ -55,7 +55,8 @@ bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds) {
             flags += std::to_string(points[k]);
         }
     }
-    if (made_with.value("scale_by_area", false)) flags += " --scale-by-area";
+    if (!made_with.value("scale_by_area", false))
+        flags += " --no-scale-by-area";  // the default scales
     flags += " --seed " + std::to_string(made_with.value("seed", std::uint64_t{0}));
     log_warn("the masks in ", md.dir, " were ", linked ? "linked from masks " : "",
              "sampled from the dense labels of ", ds.root(),

@@ -148,10 +148,10 @@ TEST(CliMisuse, MasksOfADatasetThatChangedSinceAreWarnedAbout) {
 TEST(CliMisuse, LabelSettingsThatContradictTheMaskDirectoryAreRefused) {
     const std::string root = test::temp_dir("misuse_label_settings");
     const auto fd = dataset(root + "/data");
-    ASSERT_EQ(
-        test::run_pfce("sample --data " + fd.root + " --points 7 --seed 2 --out " + root + "/sp")
-            .status,
-        0);
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root +
+                             " --points 7 --seed 2 --no-scale-by-area --out " + root + "/sp")
+                  .status,
+              0);
     const std::string train = "train --data " + fd.root + " --labels " + root + "/sp" + kTiny;
     struct Case {
         const char* flags;
@@ -181,7 +181,7 @@ TEST(CliMisuse, LabelSettingsThatContradictTheMaskDirectoryAreRefused) {
     EXPECT_EQ(labels["kind"], "sparse");
     EXPECT_EQ(labels["points"], nlohmann::json::array({7}));
     EXPECT_EQ(labels["seed"], 2);
-    EXPECT_EQ(labels["scale_by_area"], false);  // pfce sample's default, not the config's
+    EXPECT_EQ(labels["scale_by_area"], false);  // the directory's, not the config's default
 }
 
 // A run started with relative paths records them absolute: evaluated (or resumed) from another
@@ -445,7 +445,7 @@ TEST(CliMisuse, AbsurdSettingsAreRefusedAndABatchLargerThanTheSplitIsSaid) {
         {" --epochs 1 --lr 1e9", "optimizer.lr = 1e+09: expected in (0, 1] for adam"},
         {" --epochs 1 --optimizer sgd --lr 100", "optimizer.lr = 100: expected in (0, 10] for sgd"},
         {" --epochs 1000000000", "run.epochs = 1000000000: expected 1..100000"},
-        {" --epochs 1 --batch-size 100000000", "run.batch_size = 100000000: expected 1..65536"},
+        {" --epochs 1 --batch-size 100000000", "run.batch_size = 100000000: expected 1..65535"},
         {" --epochs 1 --radius 100000", "labels.radius = 100000: expected 0..10000"},
     };
     for (const Case& c : cases) {

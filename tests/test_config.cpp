@@ -201,7 +201,7 @@ TEST(Config, AbsurdValuesAreRefusedNamingTheirBound) {
          "optimizer.weight_decay = 10", "below 1 / optimizer.lr = 10"},
         {"[run]\nepochs = 1000000000\n", "run.epochs = 1000000000", "1..100000"},
         {"[labels]\nradius = 100000\n", "labels.radius = 100000", "0..10000 pixels"},
-        {"[run]\nbatch_size = 100000000\n", "run.batch_size = 100000000", "1..65536"},
+        {"[run]\nbatch_size = 100000000\n", "run.batch_size = 100000000", "1..65535"},
         {"[loss]\ncrf_weight = 1000\n", "loss.crf_weight = 1000", "0..10 (0 = no CRF term"},
         {"[schedule]\nname = \"step\"\nstep_gamma = 10\n", "schedule.step_gamma = 10", "(0, 1]"},
     };
@@ -219,7 +219,7 @@ TEST(Config, AbsurdValuesAreRefusedNamingTheirBound) {
     const Config edge = load_config_file(
         write(dir, "edge.toml",
               "[optimizer]\nname = \"sgd\"\nlr = 10\nweight_decay = 0.09\n[run]\nepochs = "
-              "100000\nbatch_size = 65536\n[labels]\nradius = 10000\n[loss]\ncrf_weight = 10\n"
+              "100000\nbatch_size = 65535\n[labels]\nradius = 10000\n[loss]\ncrf_weight = 10\n"
               "[schedule]\nstep_gamma = 1\n"));
     EXPECT_EQ(edge.run.epochs, 100000);
     EXPECT_NO_THROW(

@@ -302,7 +302,7 @@ TEST(SampleCommand, WritesMasksThatMatchTheLibrary) {
     const std::string data = test::write_synthetic(root + "/data", 5, 64, 3);
     const std::string out = root + "/sparse";
     const std::string cmd = test::pfce_binary() + " -q sample --data " + data +
-                            " --points 500 --scale-by-area --seed 9 --out " + out + " > " + root +
+                            " --points 500 --seed 9 --out " + out + " > " + root +
                             "/stdout.txt 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     std::ifstream printed(root + "/stdout.txt");
@@ -324,7 +324,9 @@ TEST(SampleCommand, WritesMasksThatMatchTheLibrary) {
                   sample_sparse(ds.read_mask(i), o, ds.sample(i).id).labels)
             << md.ids[i];
     }
-    // Other settings (seed 0, no scaling) are refused without --force; the same ones are reused.
+    // The counts were scaled by area without asking, as training scales them.
+    EXPECT_EQ(md.meta["sample"]["scale_by_area"], true);
+    // Other settings (seed 0) are refused without --force; the same ones are reused.
     const std::string again =
         test::pfce_binary() + " -q sample --data " + data + " --out " + out + " > /dev/null 2>&1";
     EXPECT_NE(std::system(again.c_str()), 0);

@@ -24,7 +24,7 @@ struct SampleFlags {
     std::string data, out, kind = "auto", per_class;
     int points = 500;
     std::uint64_t seed = 0;
-    bool scale_by_area = false, force = false;
+    bool scale_by_area = true, force = false;  // scaled, as training samples (labels.scale_by_area)
     int tile_patch = 300, tile_stride = 300;
     std::int64_t max_pixels = 100'000'000;
 };
@@ -115,7 +115,7 @@ const bool registered = register_command(
             ->required();
         CLI::Option* points =
             sub.add_option("--points", f->points,
-                           "points per class and image (at 300x300 with --scale-by-area)")
+                           "points per class and image at 300x300 (scaled by area)")
                 ->capture_default_str();
         sub.add_option("--points-per-class", f->per_class,
                        "per-class counts instead, e.g. 500,500,500,500,500,500")
@@ -123,8 +123,10 @@ const bool registered = register_command(
         sub.add_option("--seed", f->seed, "sampling seed")
             ->check(non_negative_integer())
             ->capture_default_str();
-        sub.add_flag("--scale-by-area", f->scale_by_area,
-                     "scale the counts by H*W/90000 (round, at least 1)");
+        sub.add_flag("--scale-by-area,!--no-scale-by-area", f->scale_by_area,
+                     "scale the counts by H*W/90000 (round, at least 1), as training does; "
+                     "--no-scale-by-area keeps N on every image whatever its size")
+            ->capture_default_str();
         sub.add_option("--kind", f->kind, "dataset kind: auto, kaggle, tiles or generic")
             ->capture_default_str();
         sub.add_option("--tile-patch", f->tile_patch, "tiles: patch size")->capture_default_str();

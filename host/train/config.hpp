@@ -183,7 +183,8 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text);
 inline constexpr double kMaxAdamLr = 1.0;  // adam, adamw, adam_l2: a step moves a weight ~lr
 inline constexpr double kMaxSgdLr = 10.0;
 inline constexpr int kMaxEpochs = 100'000;
-inline constexpr int kMaxBatchSize = 65'536;
+// 65535: the CUDA kernels put the batch on a grid dimension limited to 65535 (CRF, staging).
+inline constexpr int kMaxBatchSize = 65'535;
 // The largest loss.crf_weight: at 0.3 the term already overwhelms 500 points per class on the
 // synthetic set (docs/crf-study.md: the run collapsed to a few classes), so past 100 times the
 // shipped 0.1 it only trains every pixel towards one class.

@@ -324,7 +324,7 @@ std::vector<ConfigKey> build_keys() {
         key(r, &R::epochs, "run", "epochs", "--epochs",
             "epochs, 1..100000 (a resumed run may add more)")
             .legacy("epochs"),
-        key(r, &R::batch_size, "run", "batch_size", "--batch-size", "images per batch, 1..65536")
+        key(r, &R::batch_size, "run", "batch_size", "--batch-size", "images per batch, 1..65535")
             .legacy("batch_size"),
         key(r, &R::seed, "run", "seed", "--seed", "seed of weights, shuffling, augmentation, crops")
             .legacy("seed"),
