@@ -38,6 +38,25 @@ Window resolve_window(const std::string& path, Window win, int width, int height
     return win;
 }
 
+[[noreturn]] void refuse_orientation(const std::string& path, const char* how, int orientation) {
+    static const char* const kShown[] = {"",
+                                         "as stored",
+                                         "mirrored left to right",
+                                         "rotated 180 degrees",
+                                         "mirrored top to bottom",
+                                         "transposed (mirrored along the main diagonal)",
+                                         "rotated 90 degrees clockwise",
+                                         "transversed (mirrored along the other diagonal)",
+                                         "rotated 90 degrees counter-clockwise"};
+    const char* shown = orientation >= 1 && orientation <= 8 ? kShown[orientation] : "turned";
+    PFCE_THROW(InputError, path, ": ", how, " Orientation ", orientation, " (viewers show it ",
+               shown,
+               "): pfce reads the stored pixels, so image and mask would line up only if the mask "
+               "follows the stored pixels, and nothing says which; store the pixels upright "
+               "(e.g. convert IN -auto-orient OUT), or, if the mask follows the stored pixels, set "
+               "the tag to 1 (expected Orientation 1 or none)");
+}
+
 }  // namespace detail
 
 void check_sample_layout(const std::string& path, int bits_per_sample, int channels) {
@@ -121,7 +140,8 @@ RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d) {
     } else {
         const int maxv = (1 << d.gray_bits) - 1;  // sub-byte gray scales to the full 0..255 range
         for (std::size_t i = 0; i < n; ++i) {
-            const auto v = static_cast<std::uint8_t>(d.samples[i] * 255 / maxv);
+            const int stored = d.min_is_white ? maxv - d.samples[i] : d.samples[i];
+            const auto v = static_cast<std::uint8_t>(stored * 255 / maxv);
             img.pixels[3 * i] = img.pixels[3 * i + 1] = img.pixels[3 * i + 2] = v;
         }
     }

@@ -27,7 +27,16 @@ struct DecodedSamples {
     // may hold fewer than 256 colours (an index past it is an error when read as colours).
     std::vector<Rgb> colormap;
     int gray_bits = 8;  // 1-band non-palette samples hold 0..2^gray_bits-1 (PNG 1/2/4-bit)
+    // 1-band TIFF stored "min is white": shown as an image, 0 is white (to_rgb inverts); read as
+    // a mask, the stored value is the label (to_gray keeps it, as GDAL and rasterio read it).
+    bool min_is_white = false;
 };
+
+// Refuses an image whose file says it is shown rotated or mirrored (TIFF Orientation, JPEG
+// EXIF Orientation, tag 274 in both): pfce reads the stored pixels, a viewer (and a labelling tool)
+// shows them turned, so a mask may follow either and nothing tells which. `orientation` is the
+// tag's value (2..8); `how` names the format ("TIFF", "EXIF").
+[[noreturn]] void refuse_orientation(const std::string& path, const char* how, int orientation);
 
 // The samples of `win` (resolved) with `channels` bands, zeroed: where each reader decodes into.
 inline DecodedSamples window_samples(const Window& win, int channels) {

@@ -94,11 +94,28 @@ TiffPtr open_tiff(const std::string& path, const char* mode, TiffMessages& msgs)
 struct TiffLayout {
     std::uint32_t width = 0, height = 0;
     std::uint16_t spp = 1, bps = 1, photometric = 0, planar = PLANARCONFIG_CONTIG, format = 1;
+    std::uint16_t orientation = ORIENTATION_TOPLEFT;
     bool tiled = false;
     bool jpeg = false;  // JPEG-compressed: lossy
 };
 
-TiffLayout read_layout(TIFF* t) {
+// Moves to the first full-resolution page: a file may begin with a thumbnail or a transparency
+// mask (NewSubfileType bit 0 or 2: a reduced-resolution or mask page), which is not the image.
+void select_full_resolution_page(TIFF* t, const std::string& path) {
+    for (;;) {
+        std::uint32_t subfile = 0;
+        TIFFGetFieldDefaulted(t, TIFFTAG_SUBFILETYPE, &subfile);
+        if ((subfile & (FILETYPE_REDUCEDIMAGE | FILETYPE_MASK)) == 0) return;
+        if (!TIFFReadDirectory(t))
+            PFCE_THROW(InputError, path,
+                       ": TIFF holds only reduced-resolution or mask pages (NewSubfileType ",
+                       subfile, "; expected a full-resolution page)");
+    }
+}
+
+// The layout of the file's first full-resolution page, where `t` is left.
+TiffLayout read_layout(TIFF* t, const std::string& path) {
+    select_full_resolution_page(t, path);
     TiffLayout l;
     TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &l.width);
     TIFFGetField(t, TIFFTAG_IMAGELENGTH, &l.height);
@@ -106,6 +123,7 @@ TiffLayout read_layout(TIFF* t) {
     TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &l.bps);
     TIFFGetFieldDefaulted(t, TIFFTAG_PLANARCONFIG, &l.planar);
     TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLEFORMAT, &l.format);
+    TIFFGetFieldDefaulted(t, TIFFTAG_ORIENTATION, &l.orientation);
     if (!TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &l.photometric))
         l.photometric = l.spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
     // JPEG-compressed YCbCr (how many orthophoto GeoTIFFs are stored): the JPEG codec converts to
@@ -120,17 +138,21 @@ TiffLayout read_layout(TIFF* t) {
     return l;
 }
 
-// Everything we decode is 8-bit unsigned, 1 band (gray/palette) or 3 bands (RGB); say exactly why
-// anything else is refused.
+// Everything we decode is unsigned, 8-bit 1 band (gray/palette) or 3 bands (RGB), or 1, 2 or 4 bits
+// in 1 band (binary building masks, 16-colour palette labels); say exactly why anything else is
+// refused.
 void check_supported(const std::string& path, const TiffLayout& l) {
+    if (l.orientation != ORIENTATION_TOPLEFT) refuse_orientation(path, "TIFF", l.orientation);
     if (l.width == 0 || l.height == 0)
         PFCE_THROW(InputError, path, ": TIFF has an empty image (", l.width, "x", l.height, ")");
     if (l.width > (1u << 30) || l.height > (1u << 30))
         PFCE_THROW(InputError, path, ": TIFF size ", l.width, "x", l.height, " is not supported");
     check_sample_layout(path, l.bps, l.spp);
-    if (l.bps != 8)
-        PFCE_THROW(InputError, path, ": ", l.bps,
-                   "-bit TIFF samples are not supported (expected 8 bits per sample)");
+    const bool sub_byte = l.spp == 1 && (l.bps == 1 || l.bps == 2 || l.bps == 4);
+    if (l.bps != 8 && !sub_byte)
+        PFCE_THROW(InputError, path, ": ", l.bps, "-bit TIFF samples in ", l.spp,
+                   " bands are not supported (expected 8 bits per sample, or 1, 2 or 4 in one "
+                   "band)");
     if (l.format != SAMPLEFORMAT_UINT)
         PFCE_THROW(InputError, path, ": sample format ", l.format,
                    " is not supported (expected unsigned 8-bit integers)");
@@ -149,6 +171,23 @@ void check_supported(const std::string& path, const TiffLayout& l) {
                                 const char* what) {
     PFCE_THROW(InputError, path, ": truncated or corrupt TIFF (", what, " failed",
                msgs.errors.empty() ? std::string() : ": " + msgs.errors, ")");
+}
+
+// Sub-byte samples (1, 2 or 4 bits, first pixel in the high bits, each row starting on a byte) of
+// `rows` rows of `width` pixels, widened to one byte each in place of `block`'s packed rows.
+void unpack_rows(std::vector<std::uint8_t>& block, int bps, std::size_t packed_row_bytes, int width,
+                 int rows) {
+    if (bps == 8) return;
+    std::vector<std::uint8_t> wide(static_cast<std::size_t>(width) * rows);
+    const int per_byte = 8 / bps, mask = (1 << bps) - 1;
+    for (int y = 0; y < rows; ++y) {
+        const std::uint8_t* src = block.data() + y * packed_row_bytes;
+        std::uint8_t* dst = wide.data() + static_cast<std::size_t>(y) * width;
+        for (int x = 0; x < width; ++x)
+            dst[x] = static_cast<std::uint8_t>(
+                (src[x / per_byte] >> (8 - bps * (x % per_byte + 1))) & mask);
+    }
+    block.swap(wide);
 }
 
 // Copies the part of a decoded block (strip or tile) that overlaps the window into `out`.
@@ -181,17 +220,20 @@ void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, con
     const int planes = separate ? l.spp : 1;
     const tmsize_t strip_bytes = TIFFStripSize(t);
     if (strip_bytes <= 0) decode_failed(path, msgs, "TIFFStripSize");
-    std::vector<std::uint8_t> buf(static_cast<std::size_t>(strip_bytes));
+    const std::size_t row_bytes = static_cast<std::size_t>(TIFFScanlineSize(t));
+    std::vector<std::uint8_t> buf;
     const std::uint32_t first = static_cast<std::uint32_t>(win.y0) / rps;
     const std::uint32_t last = static_cast<std::uint32_t>(win.y0 + win.h - 1) / rps;
     for (int p = 0; p < planes; ++p) {
         for (std::uint32_t s = first; s <= last; ++s) {
             const std::uint32_t row0 = s * rps;
             const std::uint32_t rows = std::min(rps, l.height - row0);
-            const tmsize_t need = static_cast<tmsize_t>(rows) * l.width * bands;
+            const tmsize_t need = static_cast<tmsize_t>(rows * row_bytes);
+            buf.resize(static_cast<std::size_t>(strip_bytes));
             const tmsize_t got = TIFFReadEncodedStrip(
                 t, TIFFComputeStrip(t, row0, static_cast<std::uint16_t>(p)), buf.data(), need);
             if (got < need) decode_failed(path, msgs, "reading a strip");
+            unpack_rows(buf, l.bps, row_bytes, static_cast<int>(l.width), static_cast<int>(rows));
             copy_block(buf.data(), 0, static_cast<int>(row0), static_cast<int>(l.width),
                        static_cast<int>(rows), bands, p, win, l.spp, out);
         }
@@ -209,17 +251,20 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
     const int planes = separate ? l.spp : 1;
     const tmsize_t tile_bytes = TIFFTileSize(t);
     if (tile_bytes <= 0) decode_failed(path, msgs, "TIFFTileSize");
-    std::vector<std::uint8_t> buf(static_cast<std::size_t>(tile_bytes));
-    const tmsize_t need = static_cast<tmsize_t>(tw) * th * bands;
+    const std::size_t row_bytes = static_cast<std::size_t>(TIFFTileRowSize(t));
+    std::vector<std::uint8_t> buf;
+    const tmsize_t need = static_cast<tmsize_t>(th * row_bytes);
     for (int p = 0; p < planes; ++p) {
         for (std::uint32_t ty = win.y0 / th * th; ty < static_cast<std::uint32_t>(win.y0 + win.h);
              ty += th) {
             for (std::uint32_t tx = win.x0 / tw * tw;
                  tx < static_cast<std::uint32_t>(win.x0 + win.w); tx += tw) {
+                buf.resize(static_cast<std::size_t>(tile_bytes));
                 const tmsize_t got = TIFFReadEncodedTile(
                     t, TIFFComputeTile(t, tx, ty, 0, static_cast<std::uint16_t>(p)), buf.data(),
                     need);
                 if (got < need) decode_failed(path, msgs, "reading a tile");
+                unpack_rows(buf, l.bps, row_bytes, static_cast<int>(tw), static_cast<int>(th));
                 // Tiles are always full-size in the file; the window clips what lies past the edge.
                 copy_block(buf.data(), static_cast<int>(tx), static_cast<int>(ty),
                            static_cast<int>(tw), static_cast<int>(th), bands, p, win, l.spp, out);
@@ -233,7 +278,9 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
 ImageInfo probe_tiff(const std::string& path) {
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "r", msgs);
-    const TiffLayout l = read_layout(t.get());
+    const TiffLayout l = read_layout(t.get(), path);
+    // Before the size is compared with the partner's: a turned image's size would mislead.
+    if (l.orientation != ORIENTATION_TOPLEFT) refuse_orientation(path, "TIFF", l.orientation);
     return ImageInfo{static_cast<int>(std::min<std::uint32_t>(l.width, 1u << 30)),
                      static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)), l.spp, l.bps,
                      l.jpeg};
@@ -242,7 +289,7 @@ ImageInfo probe_tiff(const std::string& path) {
 DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels) {
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "r", msgs);
-    const TiffLayout l = read_layout(t.get());
+    const TiffLayout l = read_layout(t.get(), path);
     check_supported(path, l);
     win = resolve_window(path, win, static_cast<int>(l.width), static_cast<int>(l.height),
                          max_pixels);
@@ -253,18 +300,20 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     else
         read_strips(t.get(), path, msgs, l, win, d.samples.data());
 
-    if (l.photometric == PHOTOMETRIC_MINISWHITE)
-        for (auto& v : d.samples) v = static_cast<std::uint8_t>(255 - v);
+    d.min_is_white = l.photometric == PHOTOMETRIC_MINISWHITE;
+    if (l.photometric != PHOTOMETRIC_PALETTE) d.gray_bits = l.bps;
     if (l.photometric == PHOTOMETRIC_PALETTE) {
         std::uint16_t *r = nullptr, *g = nullptr, *b = nullptr;
         if (!TIFFGetField(t.get(), TIFFTAG_COLORMAP, &r, &g, &b))
             PFCE_THROW(InputError, path, ": palette TIFF without a colour map");
-        // TIFF colour maps are 16-bit; some writers put 8-bit values in them anyway.
+        // TIFF colour maps are 16-bit; some writers put 8-bit values in them anyway. A map holds
+        // 2^bits entries (16 for a 4-bit palette).
+        const int entries = 1 << l.bps;
         bool eight_bit = true;
-        for (int i = 0; i < 256; ++i)
+        for (int i = 0; i < entries; ++i)
             if (r[i] > 255 || g[i] > 255 || b[i] > 255) eight_bit = false;
-        d.colormap.resize(256);
-        for (int i = 0; i < 256; ++i) {
+        d.colormap.resize(static_cast<std::size_t>(entries));
+        for (int i = 0; i < entries; ++i) {
             auto cv = [&](std::uint16_t v) {
                 return static_cast<std::uint8_t>(eight_bit ? v : v >> 8);
             };

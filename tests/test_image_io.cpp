@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "core/error.hpp"
 #include "data/image_io.hpp"
@@ -43,6 +44,8 @@ struct TiffSpec {
     int planar = PLANARCONFIG_CONTIG;
     int tile = 0;  // >0: tiled with tile x tile tiles
     int rows_per_strip = 3;
+    int orientation = 0;        // >0: an Orientation tag with this value
+    std::uint32_t subfile = 0;  // NewSubfileType (bit 0: a reduced-resolution page)
 };
 
 void write_raw_tiff(const std::string& path, const TiffSpec& s,
@@ -57,6 +60,8 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
     TIFFSetField(t, TIFFTAG_PHOTOMETRIC, s.photometric);
     TIFFSetField(t, TIFFTAG_PLANARCONFIG, s.planar);
     TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
+    if (s.orientation > 0) TIFFSetField(t, TIFFTAG_ORIENTATION, s.orientation);
+    if (s.subfile != 0) TIFFSetField(t, TIFFTAG_SUBFILETYPE, s.subfile);
     if (s.spp == 4) {
         std::uint16_t extra = EXTRASAMPLE_UNASSALPHA;
         TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
@@ -165,6 +170,143 @@ TEST(ImageIo, GrayTiffRoundTripAndRgbRefusedAsIndexMask) {
     EXPECT_EQ(read_gray(dir + "/g.tif").labels, g.labels);
     write_tiff(dir + "/rgb.tif", test::random_rgb(5, 5, 5));
     expect_input_error([&] { read_gray(dir + "/rgb.tif"); }, {dir + "/rgb.tif", "1-band"});
+}
+
+// A "min is white" 1-band TIFF is shown inverted (0 is white), but as a mask its stored values are
+// the labels, as GDAL and rasterio read them: inverted, a binary mask would swap its two classes.
+TEST(ImageIo, MinIsWhiteShowsInvertedButAMaskKeepsItsStoredValues) {
+    const std::string dir = test::temp_dir("io_min_is_white");
+    const std::vector<std::uint8_t> stored = {0, 1, 2, 255, 0, 255};
+    TiffSpec s;
+    s.width = 3;
+    s.height = 2;
+    s.spp = 1;
+    s.photometric = PHOTOMETRIC_MINISWHITE;
+    write_raw_tiff(dir + "/w.tif", s, stored);
+    EXPECT_EQ(read_gray(dir + "/w.tif").labels, stored);
+    const RgbImage shown = read_rgb(dir + "/w.tif");
+    for (std::size_t i = 0; i < stored.size(); ++i)
+        EXPECT_EQ(shown.pixels[3 * i], 255 - stored[i]) << i;
+}
+
+// A file that says viewers show it turned (TIFF Orientation) is refused, naming the tag and what
+// a viewer shows, by the probe too (whose size would otherwise be compared as if upright).
+TEST(ImageIo, TurnedTiffIsRefusedNamingItsOrientation) {
+    const std::string dir = test::temp_dir("io_tiff_orientation");
+    const RgbImage img = test::random_rgb(6, 4, 3);
+    TiffSpec s;
+    s.width = 6;
+    s.height = 4;
+    s.orientation = ORIENTATION_RIGHTTOP;
+    write_raw_tiff(dir + "/r.tif", s, img.pixels);
+    for (const auto& read : std::vector<std::function<void()>>{
+             [&] { read_rgb(dir + "/r.tif"); }, [&] { probe_image(dir + "/r.tif"); }})
+        expect_input_error(read, {dir + "/r.tif", "TIFF Orientation 6",
+                                  "rotated 90 degrees clockwise", "-auto-orient"});
+    s.orientation = ORIENTATION_TOPLEFT;  // said explicitly: as stored
+    write_raw_tiff(dir + "/ok.tif", s, img.pixels);
+    EXPECT_EQ(read_rgb(dir + "/ok.tif").pixels, img.pixels);
+}
+
+// A TIFF may begin with a thumbnail (a reduced-resolution page): the image is the first
+// full-resolution page, not the 2x2 one before it.
+TEST(ImageIo, TiffThatBeginsWithAThumbnailReadsItsFullResolutionPage) {
+    const std::string dir = test::temp_dir("io_tiff_thumbnail");
+    const RgbImage thumb = test::random_rgb(2, 2, 1), full = test::random_rgb(8, 5, 2);
+    const std::string path = dir + "/t.tif";
+    {
+        TIFF* t = TIFFOpen(path.c_str(), "w");
+        ASSERT_NE(t, nullptr);
+        for (const RgbImage* page : {&thumb, &full}) {
+            TIFFSetField(t, TIFFTAG_SUBFILETYPE, page == &thumb ? FILETYPE_REDUCEDIMAGE : 0u);
+            TIFFSetField(t, TIFFTAG_IMAGEWIDTH, page->width);
+            TIFFSetField(t, TIFFTAG_IMAGELENGTH, page->height);
+            TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+            TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+            TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+            TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+            TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, page->height);
+            for (int y = 0; y < page->height; ++y)
+                ASSERT_GE(
+                    TIFFWriteScanline(
+                        t, const_cast<std::uint8_t*>(&page->pixels[3 * y * page->width]), y, 0),
+                    0);
+            ASSERT_TRUE(TIFFWriteDirectory(t));
+        }
+        TIFFClose(t);
+    }
+    expect_size(probe_image(path), 8, 5);
+    EXPECT_EQ(read_rgb(path).pixels, full.pixels);
+}
+
+// 1-band TIFFs of 1, 2 or 4 bits (binary building masks; ImageMagick's -type Palette writes the
+// six ISPRS colours as a 4-bit palette): widened to a byte per pixel, as the PNG reader does: a
+// mask keeps the stored values, an image scales gray to 0..255 and a palette gives its colours.
+// Rows of 13 pixels do not end on a byte; strips of 2 rows and 16x16 tiles both read.
+TEST(ImageIo, SubByteTiffMasksReadTheirStoredValues) {
+    const std::string dir = test::temp_dir("io_tiff_sub_byte");
+    const int w = 13, h = 5;
+    for (const int bits : {1, 2, 4})
+        for (const bool palette : {false, true})
+            for (const bool tiled : {false, true}) {
+                const std::string path = dir + "/m" + std::to_string(bits) + (palette ? "p" : "g") +
+                                         (tiled ? "t" : "s") + ".tif";
+                std::vector<std::uint8_t> values(static_cast<std::size_t>(w) * h);
+                for (std::size_t i = 0; i < values.size(); ++i)
+                    values[i] = static_cast<std::uint8_t>((i * 7 + i / w) % (1u << bits));
+                const int per_byte = 8 / bits;
+                auto packed_row = [&](int y, int width) {
+                    std::vector<std::uint8_t> row(
+                        static_cast<std::size_t>((width + per_byte - 1) / per_byte));
+                    for (int x = 0; x < std::min(width, w); ++x)
+                        row[x / per_byte] |=
+                            static_cast<std::uint8_t>(values[static_cast<std::size_t>(y) * w + x]
+                                                      << (8 - bits * (x % per_byte + 1)));
+                    return row;
+                };
+                std::vector<std::uint16_t> cmap(3 * (1u << bits));
+                for (std::size_t i = 0; i < cmap.size(); ++i)
+                    cmap[i] = static_cast<std::uint16_t>((i * 40503u) & 0xff00u);
+                TIFF* t = TIFFOpen(path.c_str(), "w");
+                ASSERT_NE(t, nullptr);
+                TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+                TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+                TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+                TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
+                TIFFSetField(t, TIFFTAG_PHOTOMETRIC,
+                             palette ? PHOTOMETRIC_PALETTE : PHOTOMETRIC_MINISBLACK);
+                const std::size_t n = 1u << bits;
+                if (palette)
+                    TIFFSetField(t, TIFFTAG_COLORMAP, cmap.data(), cmap.data() + n,
+                                 cmap.data() + 2 * n);
+                if (tiled) {
+                    TIFFSetField(t, TIFFTAG_TILEWIDTH, 16);
+                    TIFFSetField(t, TIFFTAG_TILELENGTH, 16);
+                    std::vector<std::uint8_t> tile;
+                    for (int y = 0; y < 16; ++y) {
+                        const std::vector<std::uint8_t> row =
+                            y < h ? packed_row(y, 16) : std::vector<std::uint8_t>(16 / per_byte);
+                        tile.insert(tile.end(), row.begin(), row.end());
+                    }
+                    ASSERT_GE(TIFFWriteTile(t, tile.data(), 0, 0, 0, 0), 0);
+                } else {
+                    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 2);
+                    for (int y = 0; y < h; ++y) {
+                        std::vector<std::uint8_t> row = packed_row(y, w);
+                        ASSERT_GE(TIFFWriteScanline(t, row.data(), y, 0), 0);
+                    }
+                }
+                TIFFClose(t);
+
+                SCOPED_TRACE(path);
+                EXPECT_EQ(read_gray(path).labels, values);
+                const RgbImage rgb = read_rgb(path);
+                for (std::size_t i = 0; i < values.size(); ++i) {
+                    const int want =
+                        palette ? cmap[values[i]] >> 8 : values[i] * 255 / ((1 << bits) - 1);
+                    ASSERT_EQ(rgb.pixels[3 * i], want) << i;
+                }
+            }
 }
 
 TEST(ImageIo, PlanarTiledAndStripLayoutsDecodeAlike) {
