@@ -3,6 +3,7 @@ find_package(Threads REQUIRED)
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(TIFF REQUIRED)
 find_package(PNG REQUIRED)
+find_package(JPEG REQUIRED)  # libjpeg62-turbo-dev (libtiff-dev needs it too)
 find_package(tomlplusplus REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
@@ -23,7 +24,8 @@ target_include_directories(pfce::openblas INTERFACE ${PFCE_CBLAS_INCLUDE})
 # CMAKE_PREFIX_PATH.
 find_package(dnnl 2.6 CONFIG REQUIRED)
 
-# stb (libstb-dev): headers under stb/, implementations compiled into libstb.
+# stb (libstb-dev): headers under stb/, implementations compiled into libstb. The tests write JPEGs
+# with it (pfce reads them with libjpeg).
 find_path(PFCE_STB_INCLUDE NAMES stb/stb_image.h REQUIRED)
 find_library(PFCE_STB_LIB NAMES stb REQUIRED)
 add_library(pfce::stb INTERFACE IMPORTED)

@@ -1,46 +1,194 @@
-// JPEG through stb_image (libstb): aerial chips often ship as .jpg (DeepGlobe and many drone sets).
-// Decoded whole (JPEG has no random access to windows) and cropped; the size is checked against the
-// pixel limit from the header before decoding. Labels are never read from JPEG: lossy compression
-// changes label values (check_pair_sizes refuses JPEG masks).
-#include <stb/stb_image.h>
+// JPEG through libjpeg(-turbo): aerial chips often ship as .jpg (DeepGlobe and many drone sets).
+// Decoded row by row down to the window's last row, keeping the window's columns; the size is
+// checked against the pixel limit from the header before decoding. libjpeg rather than a
+// decoder that fills damaged data silently: its "corrupt JPEG data" warnings (a scan cut short,
+// a bad Huffman code) become errors naming the file, so a damaged chip is never trained on as
+// grey blocks. Labels are never read from JPEG: lossy compression changes label values
+// (check_pair_sizes refuses JPEG masks).
+#include <csetjmp>
+#include <cstdio>
+// jpeglib.h needs FILE and size_t declared first.
+#include <jerror.h>
+#include <jpeglib.h>
 
-#include <cstdlib>
+#include <cerrno>
 #include <cstring>
-#include <memory>
+#include <vector>
 
 #include "core/error.hpp"
 #include "data/image_io_detail.hpp"
 
 namespace pfce::detail {
+namespace {
+
+// libjpeg reports a fatal error through error_exit, which must not return: it jumps back to the
+// call that set `jump` (guarded, below), which throws. Warnings that mean the pixels are not the
+// file's (damaged entropy data) are kept and turned into an error once decoding ends.
+struct JpegErrors {
+    jpeg_error_mgr mgr;
+    std::jmp_buf jump;
+    char fatal[JMSG_LENGTH_MAX] = {};
+    char corrupt[JMSG_LENGTH_MAX] = {};  // the first damage warning, empty if none
+};
+
+bool is_damage(int code) {
+    switch (code) {
+        case JWRN_BOGUS_PROGRESSION:
+        case JWRN_EXTRANEOUS_DATA:
+        case JWRN_HIT_MARKER:
+        case JWRN_HUFF_BAD_CODE:
+        case JWRN_JPEG_EOF:
+        case JWRN_MUST_RESYNC:
+        case JWRN_NOT_SEQUENTIAL:
+            return true;
+        default:
+            return false;  // metadata (an unknown JFIF revision, a bad ICC profile): pixels are
+                           // fine
+    }
+}
+
+void on_fatal(j_common_ptr c) {
+    auto* e = reinterpret_cast<JpegErrors*>(c->err);
+    c->err->format_message(c, e->fatal);
+    std::longjmp(e->jump, 1);
+}
+
+void on_message(j_common_ptr c, int level) {
+    auto* e = reinterpret_cast<JpegErrors*>(c->err);
+    if (level == -1 && e->corrupt[0] == '\0' && is_damage(c->err->msg_code))
+        c->err->format_message(c, e->corrupt);
+}
+
+struct JpegReader {
+    jpeg_decompress_struct cinfo{};
+    JpegErrors err{};
+    std::FILE* file = nullptr;
+    bool created = false;
+    ~JpegReader() {
+        if (created) jpeg_destroy_decompress(&cinfo);
+        if (file) std::fclose(file);
+    }
+};
+
+// Runs `body` (libjpeg calls only: a fatal error jumps out of it, past any destructor it would
+// need) and throws InputError naming the file if libjpeg gave up.
+template <typename Body>
+void guarded(JpegReader& r, const std::string& path, Body&& body) {
+    if (setjmp(r.err.jump) != 0)
+        PFCE_THROW(InputError, path, ": truncated or corrupt JPEG (", r.err.fatal, ")");
+    body();
+}
+
+// The EXIF Orientation (tag 274 of IFD0 in the APP1 "Exif" block), 1 when there is none or it
+// cannot be read. Bounds-checked: the block is the file's, not to be trusted.
+int exif_orientation(jpeg_saved_marker_ptr markers) {
+    for (jpeg_saved_marker_ptr m = markers; m; m = m->next) {
+        if (m->marker != JPEG_APP0 + 1 || m->data_length < 14 ||
+            std::memcmp(m->data, "Exif\0\0", 6) != 0)
+            continue;
+        const JOCTET* p = m->data + 6;
+        const std::size_t n = m->data_length - 6;
+        const bool le = p[0] == 'I' && p[1] == 'I';
+        if (!le && !(p[0] == 'M' && p[1] == 'M')) return 1;
+        auto u16 = [&](std::size_t o) -> unsigned {
+            return le ? p[o] | (p[o + 1] << 8) : (p[o] << 8) | p[o + 1];
+        };
+        auto u32 = [&](std::size_t o) -> std::size_t {
+            return le ? u16(o) | (std::size_t{u16(o + 2)} << 16)
+                      : (std::size_t{u16(o)} << 16) | u16(o + 2);
+        };
+        if (u16(2) != 42) return 1;
+        const std::size_t ifd = u32(4);
+        if (ifd > n || n - ifd < 2) return 1;
+        const unsigned entries = u16(ifd);
+        for (unsigned i = 0; i < entries; ++i) {
+            const std::size_t e = ifd + 2 + 12 * std::size_t{i};
+            if (e + 12 > n) break;
+            if (u16(e) == 0x0112 && u16(e + 2) == 3) return static_cast<int>(u16(e + 8));
+        }
+        return 1;
+    }
+    return 1;
+}
+
+// Opens `path` and reads its header (the EXIF block kept): the reader is then ready to decode.
+void open_jpeg(JpegReader& r, const std::string& path) {
+    r.file = std::fopen(path.c_str(), "rb");
+    if (!r.file) PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
+    r.cinfo.err = jpeg_std_error(&r.err.mgr);
+    r.err.mgr.error_exit = on_fatal;
+    r.err.mgr.emit_message = on_message;
+    guarded(r, path, [&] {
+        jpeg_create_decompress(&r.cinfo);
+        r.created = true;
+        jpeg_stdio_src(&r.cinfo, r.file);
+        jpeg_save_markers(&r.cinfo, JPEG_APP0 + 1, 0xFFFF);
+        jpeg_read_header(&r.cinfo, TRUE);
+    });
+    const int orientation = exif_orientation(r.cinfo.marker_list);
+    // 0 and values past 8 are not orientations (some cameras write 0): read as stored.
+    if (orientation >= 2 && orientation <= 8) refuse_orientation(path, "EXIF", orientation);
+}
+
+}  // namespace
 
 ImageInfo probe_jpeg(const std::string& path) {
-    int w = 0, h = 0, comp = 0;
-    if (!stbi_info(path.c_str(), &w, &h, &comp))
-        PFCE_THROW(InputError, path, ": truncated or corrupt JPEG, its header cannot be read (",
-                   stbi_failure_reason(), ")");
-    return ImageInfo{w, h, comp, 8, true};
+    JpegReader r;
+    open_jpeg(r, path);
+    const int channels = r.cinfo.num_components == 1 ? 1 : 3;  // CMYK and YCCK decode to RGB
+    return ImageInfo{static_cast<int>(r.cinfo.image_width), static_cast<int>(r.cinfo.image_height),
+                     channels, 8, true};
 }
 
 DecodedSamples read_jpeg(const std::string& path, Window win, std::int64_t max_pixels) {
-    const ImageInfo info = probe_jpeg(path);
-    if (info.channels != 1 && info.channels != 3)
-        PFCE_THROW(InputError, path, ": JPEG with ", info.channels,
-                   " components is not supported (expected RGB or grayscale)");
-    win = resolve_window(path, win, info.width, info.height, max_pixels);
-    int w = 0, h = 0, comp = 0;
-    std::unique_ptr<unsigned char, void (*)(void*)> pixels(
-        stbi_load(path.c_str(), &w, &h, &comp, 0), stbi_image_free);
-    if (!pixels)
-        PFCE_THROW(InputError, path, ": truncated or corrupt JPEG (", stbi_failure_reason(), ")");
-    if (w != info.width || h != info.height || comp != info.channels)
-        PFCE_THROW(InputError, path, ": JPEG header and data disagree");
-    DecodedSamples d = window_samples(win, comp);
-    const std::size_t row = static_cast<std::size_t>(w) * comp;
-    for (int y = 0; y < win.h; ++y)
-        std::memcpy(d.samples.data() + static_cast<std::size_t>(y) * win.w * comp,
-                    pixels.get() + static_cast<std::size_t>(y + win.y0) * row +
-                        static_cast<std::size_t>(win.x0) * comp,
-                    static_cast<std::size_t>(win.w) * comp);
+    JpegReader r;
+    open_jpeg(r, path);
+    jpeg_decompress_struct& c = r.cinfo;
+    if (c.num_components != 1 && c.num_components != 3 && c.num_components != 4)
+        PFCE_THROW(InputError, path, ": JPEG with ", c.num_components,
+                   " components is not supported (expected RGB, grayscale or CMYK)");
+    win = resolve_window(path, win, static_cast<int>(c.image_width),
+                         static_cast<int>(c.image_height), max_pixels);
+    const bool cmyk = c.jpeg_color_space == JCS_CMYK || c.jpeg_color_space == JCS_YCCK;
+    c.out_color_space = c.num_components == 1 ? JCS_GRAYSCALE : cmyk ? JCS_CMYK : JCS_RGB;
+    const int out_channels = c.num_components == 1 ? 1 : 3;
+    DecodedSamples d = window_samples(win, out_channels);
+    std::vector<JSAMPLE> row(static_cast<std::size_t>(c.image_width) * (cmyk ? 4 : out_channels));
+    JSAMPROW rows[1] = {row.data()};
+    std::uint8_t* out = d.samples.data();
+    // Adobe's CMYK JPEGs store the inks inverted (0 = full ink), as Photoshop writes them.
+    const bool inverted = c.saw_Adobe_marker != 0;
+    const int x0 = win.x0, w = win.w, y0 = win.y0, y_end = win.y0 + win.h;
+    guarded(r, path, [&] {
+        jpeg_start_decompress(&c);
+        while (static_cast<int>(c.output_scanline) < y_end) {
+            const int y = static_cast<int>(c.output_scanline);
+            jpeg_read_scanlines(&c, rows, 1);
+            if (y < y0) continue;
+            std::uint8_t* dst = out + static_cast<std::size_t>(y - y0) * w * out_channels;
+            if (!cmyk) {
+                std::memcpy(dst, row.data() + static_cast<std::size_t>(x0) * out_channels,
+                            static_cast<std::size_t>(w) * out_channels);
+                continue;
+            }
+            for (int x = 0; x < w; ++x) {
+                const JSAMPLE* ink = row.data() + 4 * static_cast<std::size_t>(x0 + x);
+                const int k = inverted ? ink[3] : 255 - ink[3];
+                for (int ch = 0; ch < 3; ++ch) {
+                    const int v = inverted ? ink[ch] : 255 - ink[ch];
+                    dst[3 * x + ch] = static_cast<std::uint8_t>((v * k + 127) / 255);
+                }
+            }
+        }
+        // Through the end of the data when the window reaches the last row (finish reads up to
+        // the end marker, so a cut-off file is seen); a window above it needs no more rows.
+        if (c.output_scanline == c.output_height)
+            jpeg_finish_decompress(&c);
+        else
+            jpeg_abort_decompress(&c);
+    });
+    if (r.err.corrupt[0] != '\0')
+        PFCE_THROW(InputError, path, ": truncated or corrupt JPEG (", r.err.corrupt, ")");
     return d;
 }
 

@@ -15,7 +15,7 @@ packages=(
   # OpenBLAS (pthread flavour; pfce doctor reports it) and its Fortran run time
   libopenblas-dev libopenblas-pthread-dev libopenblas0 libopenblas0-pthread libgfortran5
   libquadmath0
-  # TIFF images (Potsdam) and every codec libtiff6 links
+  # TIFF images (Potsdam) and every codec libtiff6 links; libjpeg also reads JPEG chips
   libtiff-dev libtiff6 libtiffxx6 libjpeg62-turbo libjpeg62-turbo-dev libdeflate0 libdeflate-dev
   libjbig0 libjbig-dev liblerc4 liblerc-dev liblzma5 liblzma-dev libwebp7 libwebp-dev libwebpmux3
   libwebpdemux2 libzstd1 libzstd-dev zlib1g zlib1g-dev

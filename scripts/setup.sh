@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config git
-          libopenblas-dev libdnnl-dev ocl-icd-opencl-dev libtiff-dev libpng-dev libstb-dev
+          libopenblas-dev libdnnl-dev ocl-icd-opencl-dev libtiff-dev libpng-dev libjpeg-dev libstb-dev
           libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libnanoflann-dev libgtest-dev)
 missing=()
 for p in "${packages[@]}"; do

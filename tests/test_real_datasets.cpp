@@ -9,6 +9,7 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
 
 #include "core/error.hpp"
@@ -169,6 +170,77 @@ TEST(RealDatasets, JpegImagesReadAndJpegMasksAreRefused) {
     }
 }
 
+// The bytes of `path`, and `path` rewritten with `bytes`.
+std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+void write_bytes(const std::string& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// A JPEG whose scan data is damaged (end markers written over the middle of it, as a cut-off
+// download or a bad sector leaves it) is an error naming the file and libjpeg's reason, not a
+// picture whose lower part is grey blocks; a cut-off file too.
+TEST(RealDatasets, DamagedJpegIsAnErrorNotGreyBlocks) {
+    const std::string root = test::temp_dir("real_jpeg_damage");
+    const LabelMap lab = test::foreign_labels(96, 96, 3);
+    test::write_jpeg_for_test(root + "/x.jpg", test::foreign_image(lab, 3));
+    ASSERT_NO_THROW(read_rgb(root + "/x.jpg"));
+    std::string bytes = file_bytes(root + "/x.jpg");
+    ASSERT_GT(bytes.size(), 1000u);
+    for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 10; i += 2)
+        bytes.replace(i, 2, "\xff\xd9");
+    write_bytes(root + "/damaged.jpg", bytes);
+    try {
+        read_rgb(root + "/damaged.jpg");
+        FAIL() << "a damaged JPEG decoded without a word";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), root + "/damaged.jpg");
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "corrupt JPEG");
+    }
+    write_bytes(root + "/cut.jpg", file_bytes(root + "/x.jpg").substr(0, bytes.size() * 2 / 3));
+    try {
+        read_rgb(root + "/cut.jpg");
+        FAIL() << "a cut-off JPEG decoded without a word";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "truncated or corrupt JPEG");
+    }
+}
+
+// A photo's EXIF Orientation says viewers (and labelling tools) show it turned, while pfce reads
+// the stored pixels: which of the two a mask follows is unknowable, so it is refused, naming the
+// file and what a viewer shows. Orientation 1 (as stored) reads as before.
+TEST(RealDatasets, JpegWithExifOrientationIsRefusedNamingIt) {
+    const std::string root = test::temp_dir("real_jpeg_exif");
+    const LabelMap lab = test::foreign_labels(40, 24, 4);
+    test::write_jpeg_for_test(root + "/x.jpg", test::foreign_image(lab, 4));
+    const std::string plain = file_bytes(root + "/x.jpg");
+    // APP1 "Exif": a big-endian TIFF header and IFD0 with one entry, Orientation (274) = o.
+    auto with_orientation = [&](char o) {
+        const std::string exif = std::string("Exif\0\0MM\0\x2a\0\0\0\x08\0\x01", 16) +
+                                 std::string("\x01\x12\0\x03\0\0\0\x01\0", 9) + o +
+                                 std::string("\0\0\0\0\0\0", 6);
+        const std::size_t len = exif.size() + 2;
+        return plain.substr(0, 2) + "\xff\xe1" + static_cast<char>(len >> 8) +
+               static_cast<char>(len & 0xff) + exif + plain.substr(2);
+    };
+    write_bytes(root + "/turned.jpg", with_orientation('\x06'));
+    for (const auto& read : std::vector<std::function<void()>>{
+             [&] { read_rgb(root + "/turned.jpg"); }, [&] { probe_image(root + "/turned.jpg"); }}) {
+        try {
+            read();
+            FAIL() << "a JPEG shown rotated was read as stored";
+        } catch (const InputError& e) {
+            for (const char* part : {"turned.jpg", "EXIF Orientation 6",
+                                     "rotated 90 degrees clockwise", "-auto-orient"})
+                EXPECT_MESSAGE_HAS(std::string(e.what()), part);
+        }
+    }
+    write_bytes(root + "/upright.jpg", with_orientation('\x01'));
+    EXPECT_EQ(read_rgb(root + "/upright.jpg").pixels, read_rgb(root + "/x.jpg").pixels);
+}
+
 TEST(RealDatasets, OfficialSplitListsReachTrainingAndEval) {
     const std::string root = test::temp_dir("real_lists");
     test::ForeignSpec spec;
@@ -253,7 +325,8 @@ TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
     const auto fd = test::write_foreign_dataset(root + "/data", spec);
     const Dataset ds = Dataset::open(fd.root);
 
-    // sample: the printed labelled count is the library's, on every size.
+    // sample: the printed labelled count is the library's, on every size (8 on each: these
+    // chips are far below 300x300, where scaling by area would keep 1 per class).
     SamplerOptions so;
     so.points = {8};
     so.seed = 2;
@@ -263,8 +336,9 @@ TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
         for (std::uint8_t v : s.labels) want += v != 255;
         pixels += static_cast<long long>(s.labels.size());
     }
-    const test::CommandResult s = test::run_pfce("sample --data " + fd.root +
-                                                 " --points 8 --seed 2 --out " + root + "/sparse");
+    const test::CommandResult s =
+        test::run_pfce("sample --data " + fd.root +
+                       " --points 8 --seed 2 --no-scale-by-area --out " + root + "/sparse");
     ASSERT_EQ(s.status, 0) << s.output;
     EXPECT_EQ(test::number_after(s.output, "points: +([0-9]+)"), want);
     EXPECT_EQ(test::number_after(s.output, "of ([0-9]+) pixels"), pixels);
