@@ -17,6 +17,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -221,6 +222,21 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
     return out;
 }
 
+// For a file without a partner: a file among `others` whose stem differs only in case (pairing
+// is by exact stem, so IMG_1.tif and img_1.png are no pair), said as a hint; empty if none.
+template <typename Files>
+std::string case_only_hint(const std::string& stem, const Files& others) {
+    auto lower = [](std::string t) {
+        for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return t;
+    };
+    const std::string want = lower(stem);
+    for (const auto& [other, path] : others)
+        if (lower(other) == want)
+            return "; " + path.string() + " differs only in case: rename one (stems pair exactly)";
+    return {};
+}
+
 }  // namespace
 
 void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
@@ -253,12 +269,13 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
     for (const auto& [stem, path] : masks)
         if (!images.count(stem))
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
-                       (images_dir / stem).string(), ".(tif|png|jpg)");
+                       (images_dir / stem).string(), ".(tif|tiff|png|jpg|jpeg)",
+                       case_only_hint(stem, images));
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
         if (m == masks.end())
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no mask ",
-                       (masks_dir / stem).string(), ".(tif|png)");
+                       (masks_dir / stem).string(), ".(tif|tiff|png)", case_only_hint(stem, masks));
         SampleRef s;
         s.id = stem;
         s.image_path = path.string();

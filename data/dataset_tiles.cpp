@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
 
@@ -92,11 +93,13 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
     ds.palette_ = potsdam_palette();
     ds.tile_cache_ = std::make_shared<TileBandCache>();
     const int patch = ds.opts_.tile_patch, stride = ds.opts_.tile_stride;
+    std::vector<std::string> both;  // tiles with the full and the eroded labels side by side
     for (const std::string& stem : stems) {
         const fs::path& image = rgb[stem];
         fs::path mask;
         if (label.count(stem)) {
             mask = label[stem];
+            if (label_nb.count(stem)) both.push_back(stem);
         } else if (label_nb.count(stem)) {
             mask = label_nb[stem];
         } else {
@@ -122,6 +125,11 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
             }
         }
     }
+    // Both label sets unzipped into one folder: say which one trains, once.
+    if (!both.empty())
+        log_info(root.string(), ": ", both.size(), " of ", stems.size(),
+                 " tiles have both _label.tif and _label_noBoundary.tif (e.g. ", both.front(),
+                 "): the full labels (_label.tif) are read; move them away to use the eroded ones");
 }
 
 namespace {

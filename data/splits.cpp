@@ -61,14 +61,23 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
                    "): ", std::strerror(errno));
     std::string line;
     for (int line_no = 1; std::getline(in, line); ++line_no) {
+        // A byte-order mark (Windows editors save one) is not part of the first id.
+        if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
         const auto b = line.find_first_not_of(" \t\r");
         if (b == std::string::npos || line[b] == '#') continue;
         const auto e = line.find_last_not_of(" \t\r");
         const std::string id = line.substr(b, e - b + 1);
         auto it = index.find(id);
-        if (it == index.end())
+        if (it == index.end()) {
+            // An id written as a file name: say what an id is, naming the one it would be.
+            const std::string stem = std::filesystem::path(id).stem().string();
+            const bool file_name = stem != id && index.count(stem) > 0;
             PFCE_THROW(InputError, list, ":", line_no, ": unknown sample id '", id,
-                       "' (not in the dataset)");
+                       "' (not in the dataset",
+                       file_name ? "; ids are file names without their extension: '" + stem + "'"
+                                 : std::string(),
+                       ")");
+        }
         auto [o, fresh] = owner.emplace(it->second, list + ":" + std::to_string(line_no));
         if (!fresh)
             PFCE_THROW(InputError, list, ":", line_no, ": sample '", id, "' is already listed at ",

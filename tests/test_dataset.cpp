@@ -468,6 +468,18 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     EXPECT_MESSAGE_HAS(msg, "masks/only");
 }
 
+// Stems pair exactly, so IMG_1 and img_1 are no pair: the error points at the file that differs
+// only in case.
+TEST(GenericDataset, PartnerThatDiffersOnlyInCaseIsPointedOut) {
+    const std::string dir = test::temp_dir("ds_generic_case");
+    write_generic(dir, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
+    write_tiff(dir + "/images/IMG_1.tif", test::random_rgb(3, 2, 1));
+    write_tiff_gray(dir + "/masks/img_1.tif", test::random_gray(3, 2, 1));
+    const std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "missing partner file");
+    EXPECT_MESSAGE_HAS(msg, "IMG_1.tif differs only in case");
+}
+
 // ---- kind detection ----------------------------------------------------------------------------
 
 TEST(DatasetKindDetection, UnknownAmbiguousAndNamedKinds) {
@@ -530,6 +542,16 @@ TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
     msg = input_error_message(
         [&] { split_from_lists(ds, dir + "/train.txt", dir + "/train.txt", ""); });
     EXPECT_MESSAGE_HAS(msg, "already listed");
+    // A list saved with a byte-order mark reads as without; an id written as a file name is
+    // refused, naming the id it would be.
+    write_text(dir + "/bom.txt", "\xEF\xBB\xBFImage_0\n");
+    EXPECT_EQ(split_from_lists(ds, dir + "/train.txt", dir + "/bom.txt", "").val,
+              (std::vector<std::size_t>{0}));
+    write_text(dir + "/names.txt", "Image_0.tif\n");
+    msg = input_error_message(
+        [&] { split_from_lists(ds, dir + "/train.txt", dir + "/names.txt", ""); });
+    EXPECT_MESSAGE_HAS(msg, "names.txt:1");
+    EXPECT_MESSAGE_HAS(msg, "without their extension: 'Image_0'");
 }
 
 // ---- contact sheet and CLI ---------------------------------------------------------------------

@@ -140,26 +140,30 @@ struct Counts {
     }
 };
 
-// Reads mask(i) for i in [0, n) in parallel, with progress; rethrows the first failure.
+// Reads mask(i) for i in [0, n) in parallel, with progress; rethrows the failure of the lowest i,
+// whatever the threads' timing (masks past a failure are skipped, those before it still read),
+// so the same bad dataset names the same file every time.
 template <typename ReadMask>
 Counts count_masks(std::size_t n, const char* what, ReadMask&& read_mask) {
     Counts total;
     Progress progress(what, n);
     std::exception_ptr error;
-    std::atomic<bool> failed{false};
+    std::atomic<long long> first_bad{static_cast<long long>(n)};
 #pragma omp parallel
     {
         Counts mine;
 #pragma omp for schedule(dynamic, 4)
         for (long long i = 0; i < static_cast<long long>(n); ++i) {
-            if (failed.load()) continue;
+            if (i > first_bad.load()) continue;
             try {
                 mine.add(read_mask(static_cast<std::size_t>(i)));
                 progress.tick();
             } catch (...) {
 #pragma omp critical(pfce_stats_error)
-                if (!error) error = std::current_exception();
-                failed = true;
+                if (i < first_bad.load()) {
+                    error = std::current_exception();
+                    first_bad = i;
+                }
             }
         }
 #pragma omp critical(pfce_stats_merge)
