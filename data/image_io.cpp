@@ -57,6 +57,27 @@ Window resolve_window(const std::string& path, Window win, int width, int height
                "the tag to 1 (expected Orientation 1 or none)");
 }
 
+void drop_opaque_alpha(const std::string& path, const std::uint8_t* with_alpha, int bands,
+                       DecodedSamples& d) {
+    const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
+    const int colours = bands - 1;
+    std::size_t transparent = 0, first = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint8_t* px = with_alpha + i * bands;
+        if (px[colours] != 255 && transparent++ == 0) first = i;
+        std::memcpy(&d.samples[i * colours], px, static_cast<std::size_t>(colours));
+    }
+    if (transparent > 0)
+        PFCE_THROW(InputError, path, ": ", transparent,
+                   " pixels are transparent (alpha < 255; the "
+                   "first at x=",
+                   d.x0 + static_cast<int>(first % d.width),
+                   ", y=", d.y0 + static_cast<int>(first / d.width),
+                   "), and a transparent pixel's colour means nothing (expected an alpha band "
+                   "that is opaque everywhere, or none): fill them (e.g. convert IN -background "
+                   "black -alpha remove OUT) and mark them unlabelled in the mask");
+}
+
 }  // namespace detail
 
 void check_sample_layout(const std::string& path, int bits_per_sample, int channels) {
@@ -69,9 +90,10 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
                    "-bit samples are not supported (expected 8 bits per sample)");
     if (channels == 4)
         PFCE_THROW(InputError, path,
-                   ": 4 bands (RGBA or RGB+infrared) are not supported (expected 3-band RGB or "
-                   "1-band grayscale; drop the 4th band, e.g. keep the RGB channels; in a mask "
-                   "whose alpha marks unlabelled pixels, paint those an ignore colour first)");
+                   ": 4 bands that are not RGB + alpha (RGB + near infrared, or a 4th band the "
+                   "file does not call alpha) are not supported (expected 3-band RGB or 1-band "
+                   "grayscale, either with an opaque alpha band or none; keep the RGB bands, e.g. "
+                   "gdal_translate -b 1 -b 2 -b 3 IN OUT)");
     if (channels != 1 && channels != 3)
         PFCE_THROW(InputError, path, ": ", channels,
                    " bands are not supported (expected 3-band RGB or 1-band grayscale)");

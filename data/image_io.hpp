@@ -1,8 +1,8 @@
 // Reading and writing image files. TIFF through libtiff (8-bit RGB/RGBA-less, any compression
 // libtiff decodes, LZW included), PNG through libpng, JPEG (read only) through libjpeg. Every
 // failure is an InputError naming the file and what is wrong (missing, truncated or damaged,
-// 16-bit samples, 4 bands, shown turned by an Orientation tag, ...). Writers are atomic: they write a temporary file beside the target and rename it, so
-// a crash never leaves half a file.
+// 16-bit samples, 4 bands, shown turned by an Orientation tag, ...). Writers are atomic: they write
+// a temporary file beside the target and rename it, so a crash never leaves half a file.
 #pragma once
 
 #include <cstdint>

@@ -38,6 +38,13 @@ struct DecodedSamples {
 // tag's value (2..8); `how` names the format ("TIFF", "EXIF").
 [[noreturn]] void refuse_orientation(const std::string& path, const char* how, int orientation);
 
+// Drops the alpha band of `with_alpha` (`bands` interleaved samples per pixel, alpha last) into
+// `d` (bands - 1 per pixel), which holds the window. An alpha band that is opaque everywhere (as
+// GIS and image tools often write one) carries nothing; a transparent pixel has no colour that
+// means anything, so one is refused, naming the file, how many and the first.
+void drop_opaque_alpha(const std::string& path, const std::uint8_t* with_alpha, int bands,
+                       DecodedSamples& d);
+
 // The samples of `win` (resolved) with `channels` bands, zeroed: where each reader decodes into.
 inline DecodedSamples window_samples(const Window& win, int channels) {
     DecodedSamples d;

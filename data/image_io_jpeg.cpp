@@ -55,7 +55,10 @@ void on_fatal(j_common_ptr c) {
 
 void on_message(j_common_ptr c, int level) {
     auto* e = reinterpret_cast<JpegErrors*>(c->err);
-    if (level == -1 && e->corrupt[0] == '\0' && is_damage(c->err->msg_code))
+    // Padding before the end marker (some encoders write it) loses no pixel.
+    const bool padding_before_end =
+        c->err->msg_code == JWRN_EXTRANEOUS_DATA && c->err->msg_parm.i[1] == 0xD9;
+    if (level == -1 && e->corrupt[0] == '\0' && is_damage(c->err->msg_code) && !padding_before_end)
         c->err->format_message(c, e->corrupt);
 }
 
@@ -135,7 +138,9 @@ void open_jpeg(JpegReader& r, const std::string& path) {
 ImageInfo probe_jpeg(const std::string& path) {
     JpegReader r;
     open_jpeg(r, path);
-    const int channels = r.cinfo.num_components == 1 ? 1 : 3;  // CMYK and YCCK decode to RGB
+    // CMYK and YCCK decode to RGB; any other count is said as it is (and refused by the caller).
+    const int n = r.cinfo.num_components;
+    const int channels = n == 4 ? 3 : n;
     return ImageInfo{static_cast<int>(r.cinfo.image_width), static_cast<int>(r.cinfo.image_height),
                      channels, 8, true};
 }

@@ -123,8 +123,10 @@ ImageInfo probe_png(const std::string& path) {
     PngReadState st;
     PngHeader h;
     open_png(path, file, st, h);
+    // An alpha band is not counted: it is dropped where it is opaque (drop_opaque_alpha).
+    const bool alpha = (h.color_type & PNG_COLOR_MASK_ALPHA) != 0;
     return ImageInfo{static_cast<int>(h.width), static_cast<int>(h.height),
-                     png_channels(h.color_type), h.bit_depth};
+                     png_channels(h.color_type) - (alpha ? 1 : 0), h.bit_depth};
 }
 
 DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pixels) {
@@ -136,18 +138,12 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
         PFCE_THROW(InputError, path,
                    ": 16-bit samples are not supported (expected 8-bit RGB, grayscale or "
                    "palette PNG)");
-    if (h.color_type == PNG_COLOR_TYPE_RGB_ALPHA)
-        PFCE_THROW(InputError, path,
-                   ": 4 bands (RGBA) are not supported (expected RGB, grayscale or "
-                   "palette PNG without alpha)");
-    if (h.color_type == PNG_COLOR_TYPE_GRAY_ALPHA)
-        PFCE_THROW(InputError, path,
-                   ": 2 bands (gray + alpha) are not supported (expected RGB, grayscale "
-                   "or palette PNG without alpha)");
     win = resolve_window(path, win, static_cast<int>(h.width), static_cast<int>(h.height),
                          max_pixels);
 
-    DecodedSamples d = window_samples(win, h.color_type == PNG_COLOR_TYPE_RGB ? 3 : 1);
+    const bool alpha = (h.color_type & PNG_COLOR_MASK_ALPHA) != 0;  // RGBA, gray + alpha
+    const int bands = png_channels(h.color_type);
+    DecodedSamples d = window_samples(win, bands - (alpha ? 1 : 0));
     if (h.color_type == PNG_COLOR_TYPE_PALETTE) {
         png_colorp pal = nullptr;
         int n = 0;
@@ -162,17 +158,23 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
     if (h.color_type == PNG_COLOR_TYPE_GRAY) d.gray_bits = h.bit_depth;
     const bool interlaced = h.interlace != PNG_INTERLACE_NONE;
     const png_uint_32 nrows = interlaced ? h.height : static_cast<png_uint_32>(win.y0 + win.h);
-    const std::size_t row_bytes = static_cast<std::size_t>(h.width) * d.channels;
+    const std::size_t row_bytes = static_cast<std::size_t>(h.width) * bands;
     std::vector<std::uint8_t> buf(row_bytes * nrows);
     std::vector<png_bytep> rows(nrows);
     for (png_uint_32 y = 0; y < nrows; ++y) rows[y] = buf.data() + y * row_bytes;
     if (!read_rows_guarded(st.png, st.info, rows.data(), nrows, interlaced))
         PFCE_THROW(InputError, path, ": truncated or corrupt PNG (", st.msgs.error, ")");
+    // The window's pixels, all bands, packed; then without the alpha band.
+    std::vector<std::uint8_t> window(static_cast<std::size_t>(win.w) * win.h * bands);
     for (int y = 0; y < win.h; ++y)
-        std::memcpy(d.samples.data() + static_cast<std::size_t>(y) * win.w * d.channels,
+        std::memcpy(window.data() + static_cast<std::size_t>(y) * win.w * bands,
                     buf.data() + static_cast<std::size_t>(y + win.y0) * row_bytes +
-                        static_cast<std::size_t>(win.x0) * d.channels,
-                    static_cast<std::size_t>(win.w) * d.channels);
+                        static_cast<std::size_t>(win.x0) * bands,
+                    static_cast<std::size_t>(win.w) * bands);
+    if (alpha)
+        drop_opaque_alpha(path, window.data(), bands, d);
+    else
+        d.samples = std::move(window);
     return d;
 }
 

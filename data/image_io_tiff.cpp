@@ -95,6 +95,8 @@ struct TiffLayout {
     std::uint32_t width = 0, height = 0;
     std::uint16_t spp = 1, bps = 1, photometric = 0, planar = PLANARCONFIG_CONTIG, format = 1;
     std::uint16_t orientation = ORIENTATION_TOPLEFT;
+    bool alpha = false;  // the last band is alpha (ExtraSamples), dropped where opaque
+    int colour_bands() const { return spp - (alpha ? 1 : 0); }
     bool tiled = false;
     bool jpeg = false;  // JPEG-compressed: lossy
 };
@@ -124,6 +126,12 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
     TIFFGetFieldDefaulted(t, TIFFTAG_PLANARCONFIG, &l.planar);
     TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLEFORMAT, &l.format);
     TIFFGetFieldDefaulted(t, TIFFTAG_ORIENTATION, &l.orientation);
+    std::uint16_t extra = 0;
+    std::uint16_t* extra_kinds = nullptr;
+    if (TIFFGetField(t, TIFFTAG_EXTRASAMPLES, &extra, &extra_kinds) && extra == 1 &&
+        (l.spp == 4 || l.spp == 2))
+        l.alpha =
+            extra_kinds[0] == EXTRASAMPLE_ASSOCALPHA || extra_kinds[0] == EXTRASAMPLE_UNASSALPHA;
     if (!TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &l.photometric))
         l.photometric = l.spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
     // JPEG-compressed YCbCr (how many orthophoto GeoTIFFs are stored): the JPEG codec converts to
@@ -131,7 +139,9 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
     std::uint16_t compression = COMPRESSION_NONE;
     TIFFGetFieldDefaulted(t, TIFFTAG_COMPRESSION, &compression);
     l.jpeg = compression == COMPRESSION_JPEG || compression == COMPRESSION_OJPEG;
+    // (libtiff converts only interleaved samples: a planar file keeps Y, Cb, Cr, refused below.)
     if (l.photometric == PHOTOMETRIC_YCBCR && compression == COMPRESSION_JPEG && l.spp == 3 &&
+        l.planar == PLANARCONFIG_CONTIG &&
         TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB) == 1)
         l.photometric = PHOTOMETRIC_RGB;
     l.tiled = TIFFIsTiled(t) != 0;
@@ -147,7 +157,7 @@ void check_supported(const std::string& path, const TiffLayout& l) {
         PFCE_THROW(InputError, path, ": TIFF has an empty image (", l.width, "x", l.height, ")");
     if (l.width > (1u << 30) || l.height > (1u << 30))
         PFCE_THROW(InputError, path, ": TIFF size ", l.width, "x", l.height, " is not supported");
-    check_sample_layout(path, l.bps, l.spp);
+    check_sample_layout(path, l.bps, l.colour_bands());
     const bool sub_byte = l.spp == 1 && (l.bps == 1 || l.bps == 2 || l.bps == 4);
     if (l.bps != 8 && !sub_byte)
         PFCE_THROW(InputError, path, ": ", l.bps, "-bit TIFF samples in ", l.spp,
@@ -156,12 +166,12 @@ void check_supported(const std::string& path, const TiffLayout& l) {
     if (l.format != SAMPLEFORMAT_UINT)
         PFCE_THROW(InputError, path, ": sample format ", l.format,
                    " is not supported (expected unsigned 8-bit integers)");
-    if (l.spp == 3 && l.photometric != PHOTOMETRIC_RGB)
+    if (l.colour_bands() == 3 && l.photometric != PHOTOMETRIC_RGB)
         PFCE_THROW(
             InputError, path, ": 3-band photometric interpretation ", l.photometric,
             " is not supported (expected RGB, or JPEG-compressed YCbCr; other YCbCr and CIELab "
             "files must be converted)");
-    if (l.spp == 1 && l.photometric != PHOTOMETRIC_MINISBLACK &&
+    if (l.colour_bands() == 1 && l.photometric != PHOTOMETRIC_MINISBLACK &&
         l.photometric != PHOTOMETRIC_MINISWHITE && l.photometric != PHOTOMETRIC_PALETTE)
         PFCE_THROW(InputError, path, ": 1-band photometric interpretation ", l.photometric,
                    " is not supported (expected grayscale or palette)");
@@ -282,8 +292,8 @@ ImageInfo probe_tiff(const std::string& path) {
     // Before the size is compared with the partner's: a turned image's size would mislead.
     if (l.orientation != ORIENTATION_TOPLEFT) refuse_orientation(path, "TIFF", l.orientation);
     return ImageInfo{static_cast<int>(std::min<std::uint32_t>(l.width, 1u << 30)),
-                     static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)), l.spp, l.bps,
-                     l.jpeg};
+                     static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)),
+                     l.colour_bands(), l.bps, l.jpeg};
 }
 
 DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels) {
@@ -300,6 +310,12 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     else
         read_strips(t.get(), path, msgs, l, win, d.samples.data());
 
+    if (l.alpha) {  // decoded with its alpha band, which goes (where it is opaque)
+        DecodedSamples opaque = window_samples(win, l.colour_bands());
+        drop_opaque_alpha(path, d.samples.data(), l.spp, opaque);
+        d.channels = opaque.channels;
+        d.samples = std::move(opaque.samples);
+    }
     d.min_is_white = l.photometric == PHOTOMETRIC_MINISWHITE;
     if (l.photometric != PHOTOMETRIC_PALETTE) d.gray_bits = l.bps;
     if (l.photometric == PHOTOMETRIC_PALETTE) {
@@ -365,6 +381,7 @@ void get_doubles(TIFF* t, ttag_t tag, std::vector<double>& out) {
 GeoReference read_tiff_georeference(const std::string& path) {
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "r", msgs);
+    select_full_resolution_page(t.get(), path);  // the image's, not a thumbnail's
     GeoReference g;
     get_doubles(t.get(), 33550, g.pixel_scale);
     get_doubles(t.get(), 33922, g.tiepoints);

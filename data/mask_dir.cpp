@@ -219,7 +219,8 @@ LabelMap read_mask_png(const MaskDir& md, const std::string& id, const Palette& 
                     md.meta.value("kind", std::string()) == "linked"
                         ? "pfce sample ... then pfce link --in SPARSE --out " + md.dir + " --force"
                         : "pfce sample --data " + md.meta.value("source", std::string("DATA")) +
-                              " --out " + md.dir + " --force");
+                              " (with the points and seed it was made with) --out " + md.dir +
+                              " --force");
         Palette old;
         old.classes = palette.classes;
         old.unlabelled_colours = {Rgb{0, 0, 0}};

@@ -16,7 +16,7 @@ struct SamplerOptions {
     std::vector<int> points{500};
     // Scale N by H*W / (300*300) (rounded to nearest, at least 1): the report's counts are for
     // 300x300 Kaggle patches, so other sizes keep the same label density.
-    bool scale_by_area = false;
+    bool scale_by_area = false;  // the library's literal N; pfce sample and training scale (true)
     std::uint64_t seed = 0;
 };
 

@@ -194,6 +194,8 @@ stage_b() {
   ran=${ran%% *}
   [ -n "$total" ] && [ "$ran" != "$total" ] && counts="$counts; only $ran of $total tests ran (time)"
   [ "$MODE" = gpu ] && counts="$counts; CPU tests not run here (CI runs them)"
+  local cut_short=0
+  [ -n "$total" ] && [ "$ran" != "$total" ] && cut_short=1
   if [ "$rc" -ne 0 ]; then
     say "rerunning the failed tests with CUDA_LAUNCH_BLOCKING=1 PFCE_CUDA_SYNC_CHECK=1 (b-rerun.log)"
     CUDA_LAUNCH_BLOCKING=1 PFCE_CUDA_SYNC_CHECK=1 PFCE_REQUIRE_GPU=$([ "$MODE" = gpu ] && echo 1 || echo 0) \
@@ -218,6 +220,7 @@ stage_b() {
     counts="$counts; with PFCE_REQUIRE_GPU=1 the GPU tests fail, naming the reason; the GPU run takes $gpu_total GPU tests first"
   fi
   note "$counts"
+  [ "$cut_short" -eq 0 ] || return 4  # all that ran passed; the rest had no time
 }
 
 # The GPU tests of our own kernels (cuDNN's are not ours to check), at their small sizes.
@@ -261,14 +264,14 @@ stage_c() {
         rc=0
         # timeout 0 would mean no limit: a run that cannot finish in time is not started.
         t=$(stage_left 15)
-        [ "$t" -ge 5 ] || break
+        [ "$t" -ge 5 ] || { [ "$status" -eq 0 ] && status=4; break; }
         echo "### $tool $1 --gtest_filter=$2"
         timeout -k 5 "$t" "$SANITIZER" --tool "$tool" --error-exitcode 86 \
           --print-limit 100 "$build/tests/$1" --gtest_filter="$2" --gtest_brief=1 || rc=$?
         echo "### $tool $1: exit $rc"
         [ "$rc" -eq 0 ] || status=1
       done
-      exit $status
+      exit $status  # 0 clean, 1 errors or failures, 4 clean so far but cut for time
     ) > "$logs/c-$tool.log" 2>&1 &
     pids+=($!)
   done
@@ -286,7 +289,11 @@ stage_c() {
     [ $((runs - clean - found)) -gt 0 ] && part="$part, $((runs - clean - found)) test failures"
     [ "$runs" -lt "${#SANITIZED[@]}" ] && part="$part, $(( ${#SANITIZED[@]} - runs )) not run (time)"
     parts+=("$part")
-    [ "$rc" -eq 0 ] || failed=1
+    case $rc in
+      0) ;;
+      4) [ "$failed" -eq 0 ] && failed=4 ;;
+      *) failed=1 ;;
+    esac
   done
   note "$(IFS=';'; echo "${parts[*]}" | sed 's/;/; /g') (c-<tool>.log)"
   return "$failed"
@@ -590,7 +597,13 @@ run_stage() {
   local t=$SECONDS log="$logs/$s.log"
   [ "$s" = e ] && log="$logs/e-run.log"
   echo "gpu_check: ${title[$s]} (limit ${lim} s) ..."
-  STAGE_LIMIT=$lim timeout -k 15 "$lim" bash "$self" --stage "$s" > "$log" 2>&1 || rc=$?
+  # In the background and waited for, so that a TERM from outside runs the trap at once (bash defers
+  # a trap until a foreground command ends); timeout leads its own process group, which the trap
+  # stops through the pid file.
+  STAGE_LIMIT=$lim timeout -k 15 "$lim" bash "$self" --stage "$s" > "$log" 2>&1 &
+  echo $! > "$status_dir/$s.pid"
+  wait $! || rc=$?
+  rm -f "$status_dir/$s.pid"
   case $rc in
     0) st="pass" ;;
     3) st="skipped" ;;
@@ -606,6 +619,12 @@ run_stage() {
 # ---- the summary and the outputs (also when the check is stopped from outside) ------------------------
 finish() {
   local failed=0 cut=() s n st made
+  # Stopped from outside: the stages that were running or still to run did not finish.
+  if [ -n "${stopped:-}" ]; then
+    for s in "${order[@]}"; do
+      [[ ",$stages," == *",$s,"* ]] && [ ! -f "$status_dir/$s" ] && set_status "$s" "stopped (from outside)" 0
+    done
+  fi
   {
     echo "pfce GPU check ($MODE) at commit $COMMIT, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n)"
     if [ "$MODE" = gpu ]; then
@@ -619,7 +638,7 @@ finish() {
       st=$(status_of "$s")
       printf '%-15s %-28s %5ss  %s\n' "${title[$s]}" "$st" "$(took_of "$s")" "$n"
       [[ "$st" == fail* ]] && failed=1
-      [[ "$st" == partial* || "$st" == skipped-for-time ]] && cut+=("$s")
+      [[ "$st" == partial* || "$st" == skipped-for-time || "$st" == stopped* ]] && cut+=("$s")
     done
     if [ -f "$out/bench.json" ]; then
       [ "$MODE" = gpu ] && echo "key ratios (bench.json):" || echo "key ratios (bench.json, toy size on the CPU: plumbing only):"
@@ -627,7 +646,10 @@ finish() {
     fi
     made=$(cd "$out" && ls summary.txt bench.json report.html 2>/dev/null | tr '\n' ' ' || true)
     echo "total $((SECONDS - start)) s (budget $budget s); outputs in $out: ${made}logs.tar.gz"
-    if [ "$failed" -ne 0 ]; then
+    if [ -n "${stopped:-}" ]; then
+      failed=1
+      echo "OVERALL: STOPPED from outside, incomplete (not done: ${cut[*]}; logs.tar.gz has what ran)"
+    elif [ "$failed" -ne 0 ]; then
       echo "OVERALL: FAIL (logs.tar.gz: <stage>.log, b-tests.xml, c-*.log)"
     elif ((${#cut[@]})); then
       echo "OVERALL: PASS so far; cut for time: ${cut[*]} (run again at once: --stages $(IFS=,; echo "${cut[*]}"))"
@@ -642,9 +664,20 @@ finish() {
   cat "$out/summary.txt"
   return "$failed"
 }
-# A check killed from outside (the device tool's limit) still leaves its summary and logs. Bash
-# runs the trap once the stage in the foreground has been stopped too.
-trap 'echo "gpu_check: stopped from outside"; finish || true; exit 143' TERM INT
+# A check stopped from outside (the device tool's limit, Ctrl-C) stops its running stages (each a
+# process group led by its timeout) and still leaves its summary and logs.
+stop_stages() {
+  local f pid
+  for f in "$status_dir"/*.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  # The sanitizer and benchmark runs inside a stage lead groups of their own: stop those too.
+  pkill -TERM -f "$build/(tests|bench)/" 2>/dev/null || true
+  sleep 2
+}
+trap 'stopped=1; echo "gpu_check: stopped from outside"; stop_stages; finish || true; exit 143' TERM INT
 
 for s in prepare build deps a; do run_stage "$s"; done
 if [ "$MODE" = gpu ]; then

@@ -44,8 +44,9 @@ struct TiffSpec {
     int planar = PLANARCONFIG_CONTIG;
     int tile = 0;  // >0: tiled with tile x tile tiles
     int rows_per_strip = 3;
-    int orientation = 0;        // >0: an Orientation tag with this value
-    std::uint32_t subfile = 0;  // NewSubfileType (bit 0: a reduced-resolution page)
+    int orientation = 0;                 // >0: an Orientation tag with this value
+    int extra = EXTRASAMPLE_UNASSALPHA;  // what a 4th band is (ExtraSamples)
+    std::uint32_t subfile = 0;           // NewSubfileType (bit 0: a reduced-resolution page)
 };
 
 void write_raw_tiff(const std::string& path, const TiffSpec& s,
@@ -63,7 +64,7 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
     if (s.orientation > 0) TIFFSetField(t, TIFFTAG_ORIENTATION, s.orientation);
     if (s.subfile != 0) TIFFSetField(t, TIFFTAG_SUBFILETYPE, s.subfile);
     if (s.spp == 4) {
-        std::uint16_t extra = EXTRASAMPLE_UNASSALPHA;
+        std::uint16_t extra = static_cast<std::uint16_t>(s.extra);
         TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
     }
     if (cmap)
@@ -450,14 +451,46 @@ TEST(ImageIo, SixteenBitIsRefusedNamingTheFile) {
                        {dir + "/deep.png", "16-bit samples are not supported"});
 }
 
-TEST(ImageIo, FourBandsAreRefusedNamingTheFile) {
+// A 4th band that is not alpha (near infrared: RGBIR orthophotos) is refused: which three bands
+// are red, green and blue is not for pfce to guess.
+TEST(ImageIo, FourColourBandsAreRefusedNamingTheFile) {
     const std::string dir = test::temp_dir("io_4band");
-    write_raw_tiff(dir + "/rgbi.tif", {.width = 6, .height = 5, .spp = 4},
-                   std::vector<std::uint8_t>(6 * 5 * 4, 9));
+    TiffSpec s{.width = 6, .height = 5, .spp = 4};
+    s.extra = EXTRASAMPLE_UNSPECIFIED;
+    write_raw_tiff(dir + "/rgbi.tif", s, std::vector<std::uint8_t>(6 * 5 * 4, 9));
     expect_input_error([&] { read_rgb(dir + "/rgbi.tif"); }, {dir + "/rgbi.tif", "4 bands"});
-    std::vector<std::uint8_t> rgba(6 * 5 * 4, 200);
+    const ImageInfo info = probe_image(dir + "/rgbi.tif");  // what a dataset checks pairs with
+    expect_input_error(
+        [&] { check_sample_layout(dir + "/rgbi.tif", info.bits_per_sample, info.channels); },
+        {"4 bands"});
+}
+
+// An alpha band (RGBA and gray + alpha PNG, TIFF with an alpha ExtraSample, as GIS and image tools
+// export them) that is opaque everywhere carries nothing and is dropped; a transparent pixel has no
+// meaningful colour, so a file with one is refused, naming how many and the first.
+TEST(ImageIo, OpaqueAlphaIsDroppedAndTransparencyRefused) {
+    const std::string dir = test::temp_dir("io_alpha");
+    const RgbImage rgb = test::random_rgb(6, 5, 8);
+    std::vector<std::uint8_t> rgba;
+    for (std::size_t i = 0; i < rgb.pixels.size(); i += 3)
+        rgba.insert(rgba.end(), {rgb.pixels[i], rgb.pixels[i + 1], rgb.pixels[i + 2], 255});
     write_simple_png(dir + "/rgba.png", 6, 5, PNG_FORMAT_RGBA, rgba.data());
-    expect_input_error([&] { read_rgb(dir + "/rgba.png"); }, {dir + "/rgba.png", "4 bands"});
+    EXPECT_EQ(read_rgb(dir + "/rgba.png").pixels, rgb.pixels);
+    EXPECT_EQ(probe_image(dir + "/rgba.png").channels, 3);
+    write_raw_tiff(dir + "/rgba.tif", {.width = 6, .height = 5, .spp = 4}, rgba);
+    EXPECT_EQ(read_rgb(dir + "/rgba.tif").pixels, rgb.pixels);
+    EXPECT_EQ(probe_image(dir + "/rgba.tif").channels, 3);
+    const std::vector<std::uint8_t> ga = {3, 255, 7, 255, 250, 255, 0, 255};
+    write_simple_png(dir + "/ga.png", 2, 2, PNG_FORMAT_GA, ga.data());
+    EXPECT_EQ(read_gray(dir + "/ga.png").labels, (std::vector<std::uint8_t>{3, 7, 250, 0}));
+    // Two transparent pixels, the first at (4, 1).
+    rgba[4 * (1 * 6 + 4) + 3] = 0;
+    rgba[4 * (3 * 6 + 2) + 3] = 128;
+    write_simple_png(dir + "/holes.png", 6, 5, PNG_FORMAT_RGBA, rgba.data());
+    write_raw_tiff(dir + "/holes.tif", {.width = 6, .height = 5, .spp = 4}, rgba);
+    for (const std::string name : {"/holes.png", "/holes.tif"})
+        expect_input_error([&] { read_rgb(dir + name); },
+                           {dir + name, "2 pixels are transparent", "x=4, y=1", "-alpha remove"});
 }
 
 TEST(ImageIo, TruncatedFilesAreRefusedNamingTheFile) {

@@ -106,7 +106,8 @@ void run_sample(const SampleFlags& f) {
 
 const bool registered = register_command(
     "sample",
-    "sparse point labels: keep min(N, n_c) pixels of every class present in each dense mask",
+    "sparse point labels: keep min(N, n_c) pixels of every class present in each dense mask (N "
+    "per 300x300, scaled by image area)",
     [](CLI::App& sub) {
         auto f = std::make_shared<SampleFlags>();
         sub.add_option("--data", f->data, "dataset root (Kaggle patches, tiles or generic)")
