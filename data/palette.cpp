@@ -56,9 +56,18 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
                     expected << ", unlabelled " << colour_text(u);
                 const int x = static_cast<int>(i % colours.width),
                           y = static_cast<int>(i / colours.width);
+                // A gray level no higher than the class count is likely a class index stored as
+                // gray (a common re-export of colour labels): say how to read such masks.
+                const bool looks_like_index =
+                    px[0] == px[1] && px[1] == px[2] && px[0] < num_classes();
                 PFCE_THROW(InputError, source, ": unknown colour ",
                            colour_text(Rgb{px[0], px[1], px[2]}), " at pixel (x=", x, ", y=", y,
-                           "); expected one of: ", expected.str());
+                           "); expected one of: ", expected.str(),
+                           looks_like_index
+                               ? ". This looks like a mask of class indices stored as gray "
+                                 "levels: read it as a generic dataset (images/, masks/ and a "
+                                 "dataset.toml with [mask] encoding = \"index\")"
+                               : "");
             }
             last_key = k;
             last_label = table[j].label;

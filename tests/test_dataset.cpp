@@ -150,6 +150,13 @@ TEST(KaggleDataset, UnknownColourNamesFilePixelAndColour) {
     EXPECT_MESSAGE_HAS(msg, "Label_0.tif");
     EXPECT_MESSAGE_HAS(msg, "(200,100,50)");
     EXPECT_MESSAGE_HAS(msg, "x=4, y=9");
+    EXPECT_EQ(msg.find("class indices"), std::string::npos);
+    // Class indices stored as gray levels (a common re-export of the colour labels): the error
+    // says how to read such masks.
+    write_tiff_gray(dir + "/patches/Labels/Label_0.tif", striped_labels(16, 16, 0));
+    const std::string gray = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(gray, "class indices stored as gray levels");
+    EXPECT_MESSAGE_HAS(gray, "encoding = \"index\"");
 }
 
 namespace {
