@@ -9,9 +9,13 @@
 //     values = [1, 2]                         # index: each class's pixel value (default 0, 1, ...)
 //     ignore = [0]                            # index values that mean "unlabelled"
 //
+//     ignore_colours = [[0,0,0]]              # palette colours that mean "unlabelled"
+//     [files]                                 # optional: names with a suffix after the id
+//     image_suffix = "_sat"                   # images/123_sat.jpg is sample 123 (DeepGlobe)
+//     mask_suffix = "_mask"                   # masks/123_mask.png is its mask
+//
 // In index masks 255 means "unlabelled" (pfce's own masks use it so) unless mask.values makes it
 // a class's value, as binary 0/255 masks need.
-//     ignore_colours = [[0,0,0]]              # palette colours that mean "unlabelled"
 //
 // Unknown keys are errors (a typo must not silently change what is trained on).
 #include <toml++/toml.h>
@@ -38,6 +42,8 @@ struct GenericSpec {
     std::vector<std::uint8_t> values;  // index: the pixel value of each class
     std::vector<std::uint8_t> ignore;
     std::vector<Rgb> ignore_colours;
+    // [files]: what follows the sample id in the file names (DeepGlobe: 123_sat.jpg, 123_mask.png).
+    std::string image_suffix, mask_suffix;
 };
 
 void check_keys(const toml::table& t, const std::string& where,
@@ -94,8 +100,24 @@ GenericSpec parse_spec(const fs::path& toml_path) {
     } catch (const toml::parse_error& e) {
         PFCE_THROW(InputError, file, ":", e.source().begin.line, ": ", e.description());
     }
-    check_keys(doc, "", {"classes", "mask"}, file);
+    check_keys(doc, "", {"classes", "mask", "files"}, file);
     GenericSpec spec;
+
+    if (const toml::node* f = doc.get("files")) {
+        if (!f->is_table()) PFCE_THROW(InputError, file, ": 'files' must be a table ([files])");
+        const toml::table& files = *f->as_table();
+        check_keys(files, "files", {"image_suffix", "mask_suffix"}, file);
+        for (auto [key, out] : {std::pair{"image_suffix", &spec.image_suffix},
+                                std::pair{"mask_suffix", &spec.mask_suffix}}) {
+            const toml::node* n = files.get(key);
+            if (!n) continue;
+            if (!n->is_string())
+                PFCE_THROW(InputError, file, ": files.", key,
+                           " must be a string (what follows the sample id in the file names, "
+                           "e.g. \"_sat\")");
+            *out = *n->value<std::string>();
+        }
+    }
 
     const toml::table& classes = sub_table(doc, "classes", file);
     check_keys(classes, "classes", {"names"}, file);
@@ -199,8 +221,10 @@ Rgb default_colour(std::size_t c) {
                static_cast<std::uint8_t>(64 + (h >> 24) % 192)};
 }
 
+// The files directly in `dir` by sample id: the file's stem less `suffix` (files.image_suffix or
+// files.mask_suffix of `toml`, which a stem must then end in).
 std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)> files_by_stem(
-    const fs::path& dir) {
+    const fs::path& dir, const std::string& suffix, const char* suffix_key, const fs::path& toml) {
     std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)> out(
         detail::natural_less);
     std::vector<std::string> subdirs;  // not read: said, so a nested layout is not half-read
@@ -210,7 +234,17 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
         if (!name.empty() && name[0] != '.' && e.is_directory(ec)) subdirs.push_back(name);
         if (name.empty() || name[0] == '.' || !detail::is_image_extension(e.path())) continue;
         detail::check_file_entry(e);
-        detail::add_sample_file(out, e.path().stem().string(), e.path());
+        std::string id = e.path().stem().string();
+        if (!suffix.empty()) {
+            if (id.size() <= suffix.size() ||
+                id.compare(id.size() - suffix.size(), suffix.size(), suffix) != 0)
+                PFCE_THROW(InputError, e.path().string(), ": the name does not end in '", suffix,
+                           "' before its extension, as ", toml.string(), " files.", suffix_key,
+                           " says every file here does (expected <id>", suffix,
+                           e.path().extension().string(), ")");
+            id.resize(id.size() - suffix.size());
+        }
+        detail::add_sample_file(out, id, e.path());
     }
     if (!subdirs.empty()) {
         std::sort(subdirs.begin(), subdirs.end());
@@ -262,20 +296,21 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
     ds.index_values_ = spec.values;
     ds.index_ignore_ = spec.ignore;
 
-    const auto images = files_by_stem(images_dir);
-    const auto masks = files_by_stem(masks_dir);
+    const auto images = files_by_stem(images_dir, spec.image_suffix, "image_suffix", toml_path);
+    const auto masks = files_by_stem(masks_dir, spec.mask_suffix, "mask_suffix", toml_path);
     if (images.empty())
         PFCE_THROW(InputError, "empty dataset: no .tif/.png/.jpg images in ", images_dir.string());
     for (const auto& [stem, path] : masks)
         if (!images.count(stem))
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
-                       (images_dir / stem).string(), ".(tif|tiff|png|jpg|jpeg)",
-                       case_only_hint(stem, images));
+                       (images_dir / (stem + spec.image_suffix)).string(),
+                       ".(tif|tiff|png|jpg|jpeg)", case_only_hint(stem, images));
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
         if (m == masks.end())
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no mask ",
-                       (masks_dir / stem).string(), ".(tif|tiff|png)", case_only_hint(stem, masks));
+                       (masks_dir / (stem + spec.mask_suffix)).string(), ".(tif|tiff|png)",
+                       case_only_hint(stem, masks));
         SampleRef s;
         s.id = stem;
         s.image_path = path.string();

@@ -481,6 +481,44 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     EXPECT_MESSAGE_HAS(cased, "images/only.tif differs only in case");
 }
 
+// Names with a suffix after the id (DeepGlobe: 12_sat.jpg + 12_mask.png) pair through [files];
+// the ids are the names less the suffixes, and a file without its suffix is an error naming it.
+TEST(GenericDataset, FileSuffixesPairDeepGlobeStyleNames) {
+    const std::string dir = test::temp_dir("ds_generic_suffix");
+    write_generic(dir,
+                  "[classes]\nnames = [\"a\", \"b\"]\n[mask]\nencoding = \"index\"\n"
+                  "[files]\nimage_suffix = \"_sat\"\nmask_suffix = \"_mask\"\n");
+    const LabelMap m = test::random_gray(4, 3, 2);
+    LabelMap two = m;
+    for (auto& v : two.labels) v %= 2;
+    for (const char* id : {"12", "7"}) {
+        write_tiff(dir + "/images/" + id + "_sat.tif", test::random_rgb(4, 3, 1));
+        write_tiff_gray(dir + "/masks/" + id + "_mask.tif", two);
+    }
+    const Dataset ds = Dataset::open(dir);
+    ASSERT_EQ(ds.size(), 2u);
+    EXPECT_EQ(ds.sample(0).id, "7");
+    EXPECT_EQ(ds.sample(1).id, "12");
+    EXPECT_EQ(ds.read_mask(1).labels, two.labels);
+    // A mask without its suffix.
+    write_tiff_gray(dir + "/masks/3.tif", two);
+    std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "masks/3.tif");
+    EXPECT_MESSAGE_HAS(msg, "files.mask_suffix");
+    EXPECT_MESSAGE_HAS(msg, "<id>_mask.tif");
+    fs::remove(dir + "/masks/3.tif");
+    // A missing partner is named with its suffix.
+    fs::remove(dir + "/masks/7_mask.tif");
+    msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "masks/7_mask.(tif");
+    // Not a string.
+    write_generic(dir,
+                  "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n"
+                  "[files]\nimage_suffix = 3\n");
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(dir); }),
+                       "files.image_suffix must be a string");
+}
+
 // ---- kind detection ----------------------------------------------------------------------------
 
 TEST(DatasetKindDetection, UnknownAmbiguousAndNamedKinds) {
