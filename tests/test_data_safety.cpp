@@ -4,6 +4,7 @@
 // made a run's own checkpoints unreadable, and a linking radius that crashed the process.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <png.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -379,6 +380,36 @@ TEST(DataSafety, AnySeedTrainsAndItsCheckpointsStayReadable) {
         test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + fd.root +
                        "/images/tile_1.png --out " + root + "/p.png --device cpu");
     EXPECT_EQ(p.status, 0) << p.output;
+}
+
+// A directory with one image pfce cannot read (16-bit samples, known from its header) is refused
+// naming it before any mask is written, not after half of them.
+TEST(DataSafety, PredictRefusesADirectoryWithAnUnreadableImageBeforeWritingAny) {
+    const std::string root = test::temp_dir("safety_predict_mixed");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const std::string run = root + "/run";
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --epochs 1 --batch-size 4 --width 4 " +
+                             "--depth 1 --device cpu --out " + run)
+                  .status,
+              0);
+    fs::create_directories(root + "/mixed");
+    fs::copy_file(fd.root + "/images/tile_1.png", root + "/mixed/a.png");
+    png_image deep{};
+    deep.version = PNG_IMAGE_VERSION;
+    deep.width = 8;
+    deep.height = 8;
+    deep.format = PNG_FORMAT_LINEAR_Y;
+    const std::vector<std::uint16_t> gray16(64, 1000);
+    ASSERT_TRUE(png_image_write_to_file(&deep, (root + "/mixed/b.png").c_str(), 0, gray16.data(), 0,
+                                        nullptr));
+    const test::CommandResult mixed =
+        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + root +
+                       "/mixed --out " + root + "/mixed_out --device cpu");
+    EXPECT_EQ(mixed.status, 2) << mixed.output;
+    EXPECT_MESSAGE_HAS(mixed.output, root + "/mixed/b.png");
+    EXPECT_MESSAGE_HAS(mixed.output, "16-bit");
+    EXPECT_FALSE(fs::exists(root + "/mixed_out/a.png"));
 }
 
 TEST(DataSafety, AnAbsurdLinkingRadiusIsRefusedAndTheLargestClamped) {

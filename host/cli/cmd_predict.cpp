@@ -176,6 +176,8 @@ void run_predict(const PredictArgs& a) {
     const int depth = m.net->config().depth;
     for (const Job& j : jobs) {
         const ImageInfo info = probe_image(j.input);
+        // 16-bit samples, four colour bands: known from the header, so refused before any output.
+        check_sample_layout(j.input, info.bits_per_sample, info.channels);
         for (const int side : {info.width, info.height})
             if (!side_fits_unet(side, depth))
                 PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height,
