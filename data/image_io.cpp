@@ -68,14 +68,18 @@ void drop_opaque_alpha(const std::string& path, const std::uint8_t* with_alpha, 
         std::memcpy(&d.samples[i * colours], px, static_cast<std::size_t>(colours));
     }
     if (transparent > 0)
-        PFCE_THROW(InputError, path, ": ", transparent,
-                   " pixels are transparent (alpha < 255; the "
-                   "first at x=",
-                   d.x0 + static_cast<int>(first % d.width),
-                   ", y=", d.y0 + static_cast<int>(first / d.width),
-                   "), and a transparent pixel's colour means nothing (expected an alpha band "
-                   "that is opaque everywhere, or none): fill them (e.g. convert IN -background "
-                   "black -alpha remove OUT) and mark them unlabelled in the mask");
+        refuse_transparent(path, transparent, d.x0 + static_cast<int>(first % d.width),
+                           d.y0 + static_cast<int>(first / d.width));
+}
+
+[[noreturn]] void refuse_transparent(const std::string& path, std::size_t count, int x, int y) {
+    PFCE_THROW(InputError, path, ": ", count,
+               " pixels are transparent (alpha < 255 or the tRNS "
+               "colour; the first at x=",
+               x, ", y=", y,
+               "), and a transparent pixel's colour means nothing (expected no transparency, or "
+               "an alpha band that is opaque everywhere): fill them (e.g. convert IN -background "
+               "black -alpha remove OUT) and mark them unlabelled in the mask");
 }
 
 }  // namespace detail
@@ -139,6 +143,9 @@ detail::DecodedSamples decode(const std::string& path, detail::Window win,
 }
 
 RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d) {
+    if (d.transparent > 0)
+        detail::refuse_transparent(path, d.transparent, d.first_transparent_x,
+                                   d.first_transparent_y);
     RgbImage img(d.width, d.height);
     const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
     if (d.channels == 3) {

@@ -30,7 +30,15 @@ struct DecodedSamples {
     // 1-band TIFF stored "min is white": shown as an image, 0 is white (to_rgb inverts); read as
     // a mask, the stored value is the label (to_gray keeps it, as GDAL and rasterio read it).
     bool min_is_white = false;
+    // Pixels a PNG tRNS chunk makes transparent (RGB or gray: one colour). Shown as an image they
+    // have no meaningful colour (to_rgb refuses them, as refuse_transparent says); read as a mask
+    // their stored value is the label.
+    std::size_t transparent = 0;
+    int first_transparent_x = 0, first_transparent_y = 0;
 };
+
+// The error for an image with `count` transparent pixels, the first at (x, y) of the file.
+[[noreturn]] void refuse_transparent(const std::string& path, std::size_t count, int x, int y);
 
 // Refuses an image whose file says it is shown rotated or mirrored (TIFF Orientation, JPEG
 // EXIF Orientation, tag 274 in both): pfce reads the stored pixels, a viewer (and a labelling tool)

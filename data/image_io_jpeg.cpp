@@ -11,8 +11,11 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "core/error.hpp"
@@ -29,6 +32,7 @@ struct JpegErrors {
     std::jmp_buf jump;
     char fatal[JMSG_LENGTH_MAX] = {};
     char corrupt[JMSG_LENGTH_MAX] = {};  // the first damage warning, empty if none
+    const JOCTET* begin = nullptr;       // the file's bytes (decoded from memory)
 };
 
 bool is_damage(int code) {
@@ -53,23 +57,33 @@ void on_fatal(j_common_ptr c) {
     std::longjmp(e->jump, 1);
 }
 
+// Whether the bytes libjpeg skipped before a marker (JWRN_EXTRANEOUS_DATA: their count) are
+// padding, 0x00 or 0xFF as some encoders write it, rather than the rest of a scan the decoder lost:
+// libjpeg leaves its input just past them when it warns.
+bool skipped_padding(j_common_ptr c, const JpegErrors& e) {
+    const auto* d = reinterpret_cast<j_decompress_ptr>(c);
+    const JOCTET* end = d->src->next_input_byte;
+    const long n = c->err->msg_parm.i[0];
+    if (!e.begin || n <= 0 || end - e.begin < n) return false;
+    for (const JOCTET* p = end - n; p < end; ++p)
+        if (*p != 0x00 && *p != 0xFF) return false;
+    return true;
+}
+
 void on_message(j_common_ptr c, int level) {
     auto* e = reinterpret_cast<JpegErrors*>(c->err);
-    // Padding before the end marker (some encoders write it) loses no pixel.
-    const bool padding_before_end =
-        c->err->msg_code == JWRN_EXTRANEOUS_DATA && c->err->msg_parm.i[1] == 0xD9;
-    if (level == -1 && e->corrupt[0] == '\0' && is_damage(c->err->msg_code) && !padding_before_end)
+    const bool padding = c->err->msg_code == JWRN_EXTRANEOUS_DATA && skipped_padding(c, *e);
+    if (level == -1 && e->corrupt[0] == '\0' && is_damage(c->err->msg_code) && !padding)
         c->err->format_message(c, e->corrupt);
 }
 
 struct JpegReader {
     jpeg_decompress_struct cinfo{};
     JpegErrors err{};
-    std::FILE* file = nullptr;
+    std::vector<JOCTET> bytes;  // the whole file: chips are small, and damage checks look back
     bool created = false;
     ~JpegReader() {
         if (created) jpeg_destroy_decompress(&cinfo);
-        if (file) std::fclose(file);
     }
 };
 
@@ -107,7 +121,11 @@ int exif_orientation(jpeg_saved_marker_ptr markers) {
         for (unsigned i = 0; i < entries; ++i) {
             const std::size_t e = ifd + 2 + 12 * std::size_t{i};
             if (e + 12 > n) break;
-            if (u16(e) == 0x0112 && u16(e + 2) == 3) return static_cast<int>(u16(e + 8));
+            if (u16(e) != 0x0112) continue;
+            // SHORT as the standard says; LONG from some writers.
+            if (u16(e + 2) == 3) return static_cast<int>(u16(e + 8));
+            if (u16(e + 2) == 4) return static_cast<int>(std::min<std::size_t>(u32(e + 8), 65535));
+            return 1;
         }
         return 1;
     }
@@ -116,18 +134,31 @@ int exif_orientation(jpeg_saved_marker_ptr markers) {
 
 // Opens `path` and reads its header (the EXIF block kept): the reader is then ready to decode.
 void open_jpeg(JpegReader& r, const std::string& path) {
-    r.file = std::fopen(path.c_str(), "rb");
-    if (!r.file) PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
+    {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
+        r.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        if (in.bad()) PFCE_THROW(InputError, "cannot read ", path, ": ", std::strerror(errno));
+    }
+    if (r.bytes.empty()) PFCE_THROW(InputError, path, ": truncated or corrupt JPEG (empty file)");
+    r.err.begin = r.bytes.data();
     r.cinfo.err = jpeg_std_error(&r.err.mgr);
     r.err.mgr.error_exit = on_fatal;
     r.err.mgr.emit_message = on_message;
     guarded(r, path, [&] {
         jpeg_create_decompress(&r.cinfo);
         r.created = true;
-        jpeg_stdio_src(&r.cinfo, r.file);
+        jpeg_mem_src(&r.cinfo, r.bytes.data(), static_cast<unsigned long>(r.bytes.size()));
         jpeg_save_markers(&r.cinfo, JPEG_APP0 + 1, 0xFFFF);
         jpeg_read_header(&r.cinfo, TRUE);
     });
+    // libjpeg's arithmetic decoder reads a damaged scan without a warning: such a file cannot be
+    // told from a good one, so it is refused rather than trained on as it may be.
+    if (r.cinfo.arith_code)
+        PFCE_THROW(InputError, path,
+                   ": arithmetic-coded JPEG: damage in it cannot be detected, so it is not read "
+                   "(expected Huffman coding, as nearly every JPEG has; re-encode it, e.g. "
+                   "jpegtran IN > OUT, or convert IN OUT)");
     const int orientation = exif_orientation(r.cinfo.marker_list);
     // 0 and values past 8 are not orientations (some cameras write 0): read as stored.
     if (orientation >= 2 && orientation <= 8) refuse_orientation(path, "EXIF", orientation);

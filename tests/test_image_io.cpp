@@ -6,6 +6,10 @@
 #include <png.h>
 #include <tiffio.h>
 
+#include <cstdio>
+// jpeglib.h needs FILE declared first.
+#include <jpeglib.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -214,12 +218,12 @@ TEST(ImageIo, TurnedTiffIsRefusedNamingItsOrientation) {
 TEST(ImageIo, TiffThatBeginsWithAThumbnailReadsItsFullResolutionPage) {
     const std::string dir = test::temp_dir("io_tiff_thumbnail");
     const RgbImage thumb = test::random_rgb(2, 2, 1), full = test::random_rgb(8, 5, 2);
-    const std::string path = dir + "/t.tif";
     {
+        const std::string path = dir + "/t.tif";
         TIFF* t = TIFFOpen(path.c_str(), "w");
         ASSERT_NE(t, nullptr);
         for (const RgbImage* page : {&thumb, &full}) {
-            TIFFSetField(t, TIFFTAG_SUBFILETYPE, page == &thumb ? FILETYPE_REDUCEDIMAGE : 0u);
+            if (page == &thumb) TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE);
             TIFFSetField(t, TIFFTAG_IMAGEWIDTH, page->width);
             TIFFSetField(t, TIFFTAG_IMAGELENGTH, page->height);
             TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
@@ -235,9 +239,84 @@ TEST(ImageIo, TiffThatBeginsWithAThumbnailReadsItsFullResolutionPage) {
             ASSERT_TRUE(TIFFWriteDirectory(t));
         }
         TIFFClose(t);
+        expect_size(probe_image(path), 8, 5);
+        EXPECT_EQ(read_rgb(path).pixels, full.pixels) << path;
     }
-    expect_size(probe_image(path), 8, 5);
-    EXPECT_EQ(read_rgb(path).pixels, full.pixels);
+}
+
+// An RGB or gray PNG whose tRNS chunk names a transparent colour (GIS exports mark nodata so): as
+// an image its pixels of that colour have no meaningful colour and are refused, naming the first;
+// as an index mask the stored values are the labels.
+TEST(ImageIo, PngTransparentColourIsRefusedInImagesNotInMasks) {
+    const std::string dir = test::temp_dir("io_png_trns");
+    auto write = [](const std::string& path, int color_type, const std::vector<std::uint8_t>& px,
+                    png_color_16 trans) {
+        std::FILE* f = std::fopen(path.c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+        png_infop info = png_create_info_struct(png);
+        png_init_io(png, f);
+        png_set_IHDR(png, info, 4, 3, 8, color_type, PNG_INTERLACE_NONE,
+                     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+        png_set_tRNS(png, info, nullptr, 0, &trans);
+        png_write_info(png, info);
+        const int channels = color_type == PNG_COLOR_TYPE_RGB ? 3 : 1;
+        for (int y = 0; y < 3; ++y)
+            png_write_row(
+                png, const_cast<std::uint8_t*>(&px[static_cast<std::size_t>(y) * 4 * channels]));
+        png_write_end(png, nullptr);
+        png_destroy_write_struct(&png, &info);
+        std::fclose(f);
+    };
+    RgbImage rgb = test::random_rgb(4, 3, 9);
+    for (std::size_t i = 0; i < rgb.pixels.size(); ++i) rgb.pixels[i] |= 1;  // none is (10,20,30)
+    rgb.pixels[3 * (1 * 4 + 2)] = 10;
+    rgb.pixels[3 * (1 * 4 + 2) + 1] = 20;
+    rgb.pixels[3 * (1 * 4 + 2) + 2] = 30;
+    png_color_16 trans{};
+    trans.red = 10;
+    trans.green = 20;
+    trans.blue = 30;
+    write(dir + "/rgb.png", PNG_COLOR_TYPE_RGB, rgb.pixels, trans);
+    expect_input_error([&] { read_rgb(dir + "/rgb.png"); },
+                       {dir + "/rgb.png", "1 pixels are transparent", "x=2, y=1"});
+    const std::vector<std::uint8_t> gray = {0, 1, 2, 0, 1, 1, 2, 2, 0, 1, 2, 1};
+    png_color_16 zero{};
+    write(dir + "/gray.png", PNG_COLOR_TYPE_GRAY, gray, zero);
+    EXPECT_EQ(read_gray(dir + "/gray.png").labels, gray);
+    expect_input_error([&] { read_rgb(dir + "/gray.png"); }, {"3 pixels are transparent"});
+}
+
+// libjpeg decodes a damaged arithmetic-coded scan without a warning, so such files are refused by
+// name rather than read as they may be.
+TEST(ImageIo, ArithmeticCodedJpegIsRefusedNamingWhy) {
+    const std::string dir = test::temp_dir("io_jpeg_arith");
+    const RgbImage img = test::random_rgb(16, 8, 4);
+    const std::string path = dir + "/a.jpg";
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    jpeg_compress_struct c{};
+    jpeg_error_mgr err{};
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    jpeg_stdio_dest(&c, f);
+    c.image_width = 16;
+    c.image_height = 8;
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    c.arith_code = TRUE;
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = const_cast<JSAMPLE*>(&img.pixels[3 * 16 * c.next_scanline]);
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    std::fclose(f);
+    for (const auto& read :
+         std::vector<std::function<void()>>{[&] { read_rgb(path); }, [&] { probe_image(path); }})
+        expect_input_error(read, {path, "arithmetic-coded JPEG", "re-encode"});
 }
 
 // 1-band TIFFs of 1, 2 or 4 bits (binary building masks; ImageMagick's -type Palette writes the

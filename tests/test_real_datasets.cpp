@@ -199,6 +199,20 @@ TEST(RealDatasets, DamagedJpegIsAnErrorNotGreyBlocks) {
         EXPECT_MESSAGE_HAS(std::string(e.what()), root + "/damaged.jpg");
         EXPECT_MESSAGE_HAS(std::string(e.what()), "corrupt JPEG");
     }
+    // Bytes in the middle of the scan that the decoder skips as "extraneous" are damage too; zero
+    // padding before the end marker (some encoders write it) is not.
+    const std::string good = file_bytes(root + "/x.jpg");
+    write_bytes(root + "/extra.jpg",
+                good.substr(0, good.size() / 2) + "!\"#$%&'()" + good.substr(good.size() / 2));
+    try {
+        read_rgb(root + "/extra.jpg");
+        FAIL() << "a JPEG with bytes inserted into its scan decoded without a word";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "corrupt JPEG");
+    }
+    write_bytes(root + "/padded.jpg", good.substr(0, good.size() - 2) + std::string(3, '\0') +
+                                          good.substr(good.size() - 2));
+    EXPECT_EQ(read_rgb(root + "/padded.jpg").pixels, read_rgb(root + "/x.jpg").pixels);
     write_bytes(root + "/cut.jpg", file_bytes(root + "/x.jpg").substr(0, bytes.size() * 2 / 3));
     try {
         read_rgb(root + "/cut.jpg");
@@ -217,10 +231,13 @@ TEST(RealDatasets, JpegWithExifOrientationIsRefusedNamingIt) {
     test::write_jpeg_for_test(root + "/x.jpg", test::foreign_image(lab, 4));
     const std::string plain = file_bytes(root + "/x.jpg");
     // APP1 "Exif": a big-endian TIFF header and IFD0 with one entry, Orientation (274) = o.
-    auto with_orientation = [&](char o) {
+    // Type 3 (SHORT, as the standard says) or 4 (LONG, as some writers put it).
+    auto with_orientation = [&](char o, char type = '\x03') {
+        const std::string value = type == '\x03' ? std::string("\0", 1) + o + std::string("\0\0", 2)
+                                                 : std::string("\0\0\0", 3) + o;
         const std::string exif = std::string("Exif\0\0MM\0\x2a\0\0\0\x08\0\x01", 16) +
-                                 std::string("\x01\x12\0\x03\0\0\0\x01\0", 9) + o +
-                                 std::string("\0\0\0\0\0\0", 6);
+                                 std::string("\x01\x12\0", 3) + type +
+                                 std::string("\0\0\0\x01", 4) + value + std::string("\0\0\0\0", 4);
         const std::size_t len = exif.size() + 2;
         return plain.substr(0, 2) + "\xff\xe1" + static_cast<char>(len >> 8) +
                static_cast<char>(len & 0xff) + exif + plain.substr(2);
@@ -236,6 +253,13 @@ TEST(RealDatasets, JpegWithExifOrientationIsRefusedNamingIt) {
                                      "rotated 90 degrees clockwise", "-auto-orient"})
                 EXPECT_MESSAGE_HAS(std::string(e.what()), part);
         }
+    }
+    write_bytes(root + "/long.jpg", with_orientation('\x08', '\x04'));
+    try {
+        read_rgb(root + "/long.jpg");
+        FAIL() << "an Orientation stored as LONG was read as stored";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "EXIF Orientation 8");
     }
     write_bytes(root + "/upright.jpg", with_orientation('\x01'));
     EXPECT_EQ(read_rgb(root + "/upright.jpg").pixels, read_rgb(root + "/x.jpg").pixels);
