@@ -80,10 +80,12 @@ void on_message(j_common_ptr c, int level) {
 struct JpegReader {
     jpeg_decompress_struct cinfo{};
     JpegErrors err{};
-    std::vector<JOCTET> bytes;  // the whole file: chips are small, and damage checks look back
+    std::vector<JOCTET> bytes;  // to decode, the whole file: damage checks look back in it
+    std::FILE* file = nullptr;  // to probe, the file, read only as far as the header
     bool created = false;
     ~JpegReader() {
         if (created) jpeg_destroy_decompress(&cinfo);
+        if (file) std::fclose(file);
     }
 };
 
@@ -132,23 +134,32 @@ int exif_orientation(jpeg_saved_marker_ptr markers) {
     return 1;
 }
 
-// Opens `path` and reads its header (the EXIF block kept): the reader is then ready to decode.
-void open_jpeg(JpegReader& r, const std::string& path) {
-    {
+// Opens `path` and reads its header (the EXIF block kept). To `decode`, the whole file is read
+// into memory and the reader is then ready to decode; to probe, only the header is read (every
+// pair of a dataset is probed when it opens).
+void open_jpeg(JpegReader& r, const std::string& path, bool decode) {
+    if (decode) {
         std::ifstream in(path, std::ios::binary);
         if (!in) PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
         r.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
         if (in.bad()) PFCE_THROW(InputError, "cannot read ", path, ": ", std::strerror(errno));
+        if (r.bytes.empty())
+            PFCE_THROW(InputError, path, ": truncated or corrupt JPEG (empty file)");
+        r.err.begin = r.bytes.data();
+    } else {
+        r.file = std::fopen(path.c_str(), "rb");
+        if (!r.file) PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
     }
-    if (r.bytes.empty()) PFCE_THROW(InputError, path, ": truncated or corrupt JPEG (empty file)");
-    r.err.begin = r.bytes.data();
     r.cinfo.err = jpeg_std_error(&r.err.mgr);
     r.err.mgr.error_exit = on_fatal;
     r.err.mgr.emit_message = on_message;
     guarded(r, path, [&] {
         jpeg_create_decompress(&r.cinfo);
         r.created = true;
-        jpeg_mem_src(&r.cinfo, r.bytes.data(), static_cast<unsigned long>(r.bytes.size()));
+        if (decode)
+            jpeg_mem_src(&r.cinfo, r.bytes.data(), static_cast<unsigned long>(r.bytes.size()));
+        else
+            jpeg_stdio_src(&r.cinfo, r.file);
         jpeg_save_markers(&r.cinfo, JPEG_APP0 + 1, 0xFFFF);
         jpeg_read_header(&r.cinfo, TRUE);
     });
@@ -168,7 +179,7 @@ void open_jpeg(JpegReader& r, const std::string& path) {
 
 ImageInfo probe_jpeg(const std::string& path) {
     JpegReader r;
-    open_jpeg(r, path);
+    open_jpeg(r, path, /*decode=*/false);
     // CMYK and YCCK decode to RGB; any other count is said as it is (and refused by the caller).
     const int n = r.cinfo.num_components;
     const int channels = n == 4 ? 3 : n;
@@ -178,7 +189,7 @@ ImageInfo probe_jpeg(const std::string& path) {
 
 DecodedSamples read_jpeg(const std::string& path, Window win, std::int64_t max_pixels) {
     JpegReader r;
-    open_jpeg(r, path);
+    open_jpeg(r, path, /*decode=*/true);
     jpeg_decompress_struct& c = r.cinfo;
     if (c.num_components != 1 && c.num_components != 3 && c.num_components != 4)
         PFCE_THROW(InputError, path, ": JPEG with ", c.num_components,

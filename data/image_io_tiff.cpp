@@ -115,7 +115,8 @@ void select_full_resolution_page(TIFF* t, const std::string& path) {
     }
 }
 
-// The layout of the file's first full-resolution page, where `t` is left.
+// The layout of the file's first full-resolution page, where `t` is left; a page shown turned
+// (Orientation other than 1) is refused.
 TiffLayout read_layout(TIFF* t, const std::string& path) {
     select_full_resolution_page(t, path);
     TiffLayout l;
@@ -145,6 +146,8 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
         TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB) == 1)
         l.photometric = PHOTOMETRIC_RGB;
     l.tiled = TIFFIsTiled(t) != 0;
+    // Before anything else, the probe's size included: a turned image's would mislead.
+    if (l.orientation != ORIENTATION_TOPLEFT) refuse_orientation(path, "TIFF", l.orientation);
     return l;
 }
 
@@ -152,7 +155,6 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
 // in 1 band (binary building masks, 16-colour palette labels); say exactly why anything else is
 // refused.
 void check_supported(const std::string& path, const TiffLayout& l) {
-    if (l.orientation != ORIENTATION_TOPLEFT) refuse_orientation(path, "TIFF", l.orientation);
     if (l.width == 0 || l.height == 0)
         PFCE_THROW(InputError, path, ": TIFF has an empty image (", l.width, "x", l.height, ")");
     if (l.width > (1u << 30) || l.height > (1u << 30))
@@ -289,8 +291,6 @@ ImageInfo probe_tiff(const std::string& path) {
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "r", msgs);
     const TiffLayout l = read_layout(t.get(), path);
-    // Before the size is compared with the partner's: a turned image's size would mislead.
-    if (l.orientation != ORIENTATION_TOPLEFT) refuse_orientation(path, "TIFF", l.orientation);
     return ImageInfo{static_cast<int>(std::min<std::uint32_t>(l.width, 1u << 30)),
                      static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)),
                      l.colour_bands(), l.bps, l.jpeg};
