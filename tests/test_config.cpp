@@ -101,6 +101,36 @@ TEST(Config, FlagTextIsCheckedAsStrictlyAsFiles) {
     }
 }
 
+// A true/false key reads as a switch on the command line: alone it means true, a value or `=value`
+// still sets it, `--no-` negates it, and a switch never swallows the flag after it.
+TEST(Config, SwitchesWorkAloneWithAValueAndNegated) {
+    const std::string dir = test::temp_dir("config_switches");
+    auto shown = [&](const std::string& flags) {
+        const test::CommandResult r = test::run_pfce("train --out " + dir + "/r " + flags +
+                                                     " --print-config");
+        EXPECT_EQ(r.status, 0) << flags << "\n" << r.output;
+        return r.output;
+    };
+    EXPECT_MESSAGE_HAS(shown("--deterministic --epochs 7"), "deterministic = true");
+    EXPECT_MESSAGE_HAS(shown("--deterministic --epochs 7"), "epochs = 7");
+    EXPECT_MESSAGE_HAS(shown("--deterministic false"), "deterministic = false");
+    EXPECT_MESSAGE_HAS(shown("--deterministic=false"), "deterministic = false");
+    EXPECT_MESSAGE_HAS(shown("--no-augment"), "augment = false");
+    EXPECT_MESSAGE_HAS(shown("--no-scale-by-area"), "scale_by_area = false");
+    EXPECT_MESSAGE_HAS(shown("--scale-by-area off"), "scale_by_area = false");
+    // The last of two values wins, as for every flag; a switch and its negation together are an
+    // error, not a silent pick.
+    EXPECT_MESSAGE_HAS(shown("--step-graph --step-graph false"), "step_graph = false");
+    const test::CommandResult both = test::run_pfce("train --out " + dir +
+                                                    "/r --augment --no-augment --print-config");
+    EXPECT_NE(both.status, 0);
+    EXPECT_MESSAGE_HAS(both.output, "--no-augment");
+    const test::CommandResult bad =
+        test::run_pfce("train --out " + dir + "/r --deterministic maybe --print-config");
+    EXPECT_NE(bad.status, 0);
+    EXPECT_MESSAGE_HAS(bad.output, "--deterministic maybe: expected true or false");
+}
+
 // loss.alpha = "auto" and the CRF term's keys go through files, checkpoint JSON and flags alike;
 // "auto" stays "auto" (the trainer resolves it), and unresolved it cannot become loss parameters.
 TEST(Config, AlphaAutoAndCrfKeysRoundTrip) {
