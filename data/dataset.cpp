@@ -77,9 +77,9 @@ bool natural_less(const std::string& a, const std::string& b) {
 }
 
 void check_pair_sizes(const std::string& image, const std::string& mask, std::int64_t max_pixels,
-                      int& width, int& height) {
+                      const BandChoice& bands, int& width, int& height) {
     const ImageInfo a = probe_image(image);
-    check_sample_layout(image, a.bits_per_sample, a.channels);
+    check_sample_layout(image, a.bits_per_sample, a.channels, bands);
     if (is_jpeg_file(mask))
         PFCE_THROW(InputError, mask,
                    ": a JPEG mask; lossy compression changes label values, so "
@@ -102,14 +102,15 @@ void check_pair_sizes(const std::string& image, const std::string& mask, std::in
     height = a.height;
 }
 
-void check_all_pairs(std::vector<SampleRef>& samples, std::int64_t max_pixels) {
+void check_all_pairs(std::vector<SampleRef>& samples, const DatasetOptions& opts) {
     const long long n = static_cast<long long>(samples.size());
     std::vector<std::exception_ptr> errors(samples.size());
 #pragma omp parallel for schedule(dynamic, 16)
     for (long long i = 0; i < n; ++i) {
         SampleRef& s = samples[static_cast<std::size_t>(i)];
         try {
-            check_pair_sizes(s.image_path, s.mask_path, max_pixels, s.width, s.height);
+            check_pair_sizes(s.image_path, s.mask_path, opts.max_pixels, opts.bands, s.width,
+                             s.height);
         } catch (...) {
             errors[static_cast<std::size_t>(i)] = std::current_exception();
         }
@@ -164,6 +165,14 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
         PFCE_THROW(InputError, "dataset root ", root,
                    " is not valid UTF-8; pfce records paths in JSON (masks.json, checkpoints): "
                    "rename it");
+    // (The config refuses these with its source named; this guards pfce sample and pfce data.)
+    if (opts.bands.size() != 0 && opts.bands.size() != 1 && opts.bands.size() != 3)
+        PFCE_THROW(InputError, "--bands gives ", opts.bands.size(),
+                   " bands: expected three (one per input channel) or one (copied to all three)");
+    for (const int b : opts.bands)
+        if (b < 1 || b > 255)
+            PFCE_THROW(InputError, "--bands ", b,
+                       ": expected band numbers 1..255 (1 is the first)");
     if (opts.tile_patch <= 0 || opts.tile_stride <= 0)
         PFCE_THROW(InputError, "tile patch size and stride must be positive (got ", opts.tile_patch,
                    " and ", opts.tile_stride, ")");
@@ -217,7 +226,7 @@ const SampleRef& Dataset::sample(std::size_t i) const {
 RgbImage Dataset::read_image(std::size_t i) const {
     const SampleRef& s = sample(i);
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_image(*this, s);
-    return read_rgb(s.image_path, opts_.max_pixels);
+    return read_rgb(s.image_path, opts_.max_pixels, opts_.bands);
 }
 
 LabelMap Dataset::read_mask(std::size_t i) const {

@@ -12,6 +12,7 @@
 
 #include "core/enum_names.hpp"
 #include "data/image.hpp"
+#include "data/image_io.hpp"
 #include "data/palette.hpp"
 
 namespace pfce {
@@ -25,6 +26,10 @@ struct DatasetOptions {
     int tile_patch = 300;   // tiles: patch size
     int tile_stride = 300;  // tiles: stride (edges covered by a last, shifted patch)
     std::int64_t max_pixels = 100'000'000;  // refuse bigger images instead of running out of memory
+    // tiles: which of the ISPRS image sets is read, top_potsdam_*_<tile_image>.tif: RGB, IRRG or
+    // RGBIR (four bands, so `bands` must pick from them).
+    std::string tile_image = "RGB";
+    BandChoice bands{};  // the images' bands the model sees (empty: their own RGB or gray)
 };
 
 // One sample: where its pixels come from. For tiles, a window of a larger file.

@@ -317,7 +317,7 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
         s.mask_path = m->second.string();
         ds.samples_.push_back(std::move(s));
     }
-    detail::check_all_pairs(ds.samples_, ds.opts_.max_pixels);
+    detail::check_all_pairs(ds.samples_, ds.opts_);
 }
 
 }  // namespace pfce

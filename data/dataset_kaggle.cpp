@@ -76,7 +76,7 @@ void DatasetBuilder::scan_kaggle(Dataset& ds, const fs::path& dir) {
         s.mask_path = l->second.string();
         ds.samples_.push_back(std::move(s));
     }
-    detail::check_all_pairs(ds.samples_, ds.opts_.max_pixels);
+    detail::check_all_pairs(ds.samples_, ds.opts_);
 }
 
 }  // namespace pfce

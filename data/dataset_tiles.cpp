@@ -1,10 +1,12 @@
-// Potsdam original tiles: top_potsdam_X_Y_RGB.tif with top_potsdam_X_Y_label.tif (or
-// _label_noBoundary.tif), in the root or one directory below it (the official archive's
-// 2_Ortho_RGB/ and 5_Labels_all/). Each tile is cut into patch x patch windows every `stride`
-// pixels; the last window of a row or column is shifted back to the edge so nothing is dropped.
-// Windows are read through a cache of recently decoded bands of full-width rows: windows are
-// ordered row by row, so a band is decoded once for all the windows beside each other.
+// Potsdam original tiles: top_potsdam_X_Y_RGB.tif (or the _IRRG / _RGBIR set data.tile_image names)
+// with top_potsdam_X_Y_label.tif (or _label_noBoundary.tif), in the root or one directory below it
+// (the official archive's 2_Ortho_RGB/, 3_Ortho_IRRG/, 4_Ortho_RGBIR/ and 5_Labels_all/). Each tile
+// is cut into patch x patch windows every `stride` pixels; the last window of a row or column is
+// shifted back to the edge so nothing is dropped. Windows are read through a cache of recently
+// decoded bands of full-width rows: windows are ordered row by row, so a band is decoded once for
+// all the windows beside each other.
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -36,9 +38,15 @@ std::vector<fs::path> candidate_files(const fs::path& root) {
     return out;
 }
 
-const std::regex& rgb_pattern() {
-    static const std::regex r("(top_potsdam_.+)_RGB\\.tiff?", std::regex::icase);
+// Any of the ISPRS image sets (2_Ortho_RGB, 3_Ortho_IRRG, 4_Ortho_RGBIR): stem and set.
+const std::regex& image_pattern() {
+    static const std::regex r("(top_potsdam_.+)_(RGB|IRRG|RGBIR)\\.tiff?", std::regex::icase);
     return r;
+}
+
+std::string upper(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
 }
 const std::regex& label_pattern() {
     static const std::regex r("(top_potsdam_.+)_label(_noBoundary)?\\.tiff?", std::regex::icase);
@@ -59,32 +67,48 @@ std::vector<int> window_starts(int size, int patch, int stride) {
 
 bool has_tiles_layout(const fs::path& root) {
     for (const auto& p : candidate_files(root))
-        if (std::regex_match(p.filename().string(), rgb_pattern())) return true;
+        if (std::regex_match(p.filename().string(), image_pattern())) return true;
     return false;
 }
 
 }  // namespace detail
 
 void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
-    std::map<std::string, fs::path> rgb;
+    const std::string set = detail::upper(ds.opts_.tile_image);
+    if (set != "RGB" && set != "IRRG" && set != "RGBIR")
+        PFCE_THROW(InputError, "data.tile_image \"", ds.opts_.tile_image,
+                   "\": expected RGB, IRRG or RGBIR (the ISPRS image sets)");
+    std::map<std::string, std::map<std::string, fs::path>> images;  // set -> stem -> file
     std::map<std::string, fs::path> label, label_nb;  // full labels preferred over noBoundary ones
     for (const auto& p : detail::candidate_files(root)) {
         const std::string name = p.filename().string();
         std::smatch m;
-        if (std::regex_match(name, m, detail::rgb_pattern())) {
-            rgb[m[1].str()] = p;
+        if (std::regex_match(name, m, detail::image_pattern())) {
+            images[detail::upper(m[2].str())][m[1].str()] = p;
         } else if (std::regex_match(name, m, detail::label_pattern())) {
             (m[2].matched ? label_nb : label)[m[1].str()] = p;
         }
     }
-    if (rgb.empty())
-        PFCE_THROW(InputError, "empty dataset: no top_potsdam_*_RGB.tif tiles in ", root.string(),
-                   " or the directories directly below it");
+    std::map<std::string, fs::path>& rgb = images[set];  // the set read (RGB unless told)
+    if (rgb.empty()) {
+        std::string others;
+        for (const auto& [name, stems] : images)
+            if (!stems.empty()) others += (others.empty() ? "" : ", ") + name;
+        if (others.empty())
+            PFCE_THROW(InputError,
+                       "empty dataset: no top_potsdam_*_RGB.tif tiles (nor IRRG or "
+                       "RGBIR ones) in ",
+                       root.string(), " or the directories directly below it");
+        PFCE_THROW(InputError, "no top_potsdam_*_", set, ".tif tiles in ", root.string(),
+                   " or the directories directly below it, but it has ", others,
+                   " tiles: to train on those, set data.tile_image (e.g. --tile-image ",
+                   others.substr(0, others.find(',')), "; RGBIR also needs --bands, e.g. 4,1,2)");
+    }
     for (const auto* labels : {&label, &label_nb})
         for (const auto& [stem, path] : *labels)
             if (!rgb.count(stem))
                 PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
-                           stem, "_RGB.tif");
+                           stem, "_", set, ".tif");
 
     std::vector<std::string> stems;
     for (const auto& kv : rgb) stems.push_back(kv.first);
@@ -109,7 +133,7 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         }
         int w = 0, h = 0;
         // Windows are what gets decoded, so the pixel limit applies to them, not to the tile.
-        detail::check_pair_sizes(image.string(), mask.string(), 0, w, h);
+        detail::check_pair_sizes(image.string(), mask.string(), 0, ds.opts_.bands, w, h);
         const int pw = std::min(patch, w), ph = std::min(patch, h);
         for (int y0 : detail::window_starts(h, patch, stride)) {
             for (int x0 : detail::window_starts(w, patch, stride)) {
@@ -153,7 +177,8 @@ LabelMap crop(const LabelMap& band, int x0, int w) {
 RgbImage DatasetBuilder::read_tile_image(const Dataset& ds, const SampleRef& s) {
     const auto band = ds.tile_cache_->images.get(s.image_path, s.y0, s.height, [&] {
         const ImageInfo info = probe_image(s.image_path);
-        return read_rgb_window(s.image_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels);
+        return read_rgb_window(s.image_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels,
+                               ds.opts_.bands);
     });
     return crop(*band, s.x0, s.width);
 }

@@ -84,7 +84,8 @@ void drop_opaque_alpha(const std::string& path, const std::uint8_t* with_alpha, 
 
 }  // namespace detail
 
-void check_sample_layout(const std::string& path, int bits_per_sample, int channels) {
+void check_sample_layout(const std::string& path, int bits_per_sample, int channels,
+                         const BandChoice& bands) {
     if (bits_per_sample == 16)
         PFCE_THROW(InputError, path,
                    ": 16-bit samples are not supported (expected 8-bit RGB or 8-bit "
@@ -92,15 +93,28 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
     if (bits_per_sample > 8 || bits_per_sample < 1)
         PFCE_THROW(InputError, path, ": ", bits_per_sample,
                    "-bit samples are not supported (expected 8 bits per sample)");
+    if (!bands.empty()) {
+        for (const int b : bands)
+            if (b < 1 || b > channels)
+                PFCE_THROW(InputError, path, ": data.bands asks for band ", b,
+                           ", but the file has ", channels, channels == 1 ? " band" : " bands",
+                           " (expected bands 1..", channels, ")");
+        return;
+    }
+    const std::string pick =
+        " or pick three of them with data.bands (--bands 1,2,3; --bands 4,1,2 makes IR-R-G of "
+        "RGB + infrared)";
     if (channels == 4)
         PFCE_THROW(InputError, path,
                    ": 4 bands that are not RGB + alpha (RGB + near infrared, or a 4th band the "
-                   "file does not call alpha) are not supported (expected 3-band RGB or 1-band "
-                   "grayscale, either with an opaque alpha band or none; keep the RGB bands, e.g. "
-                   "gdal_translate -b 1 -b 2 -b 3 IN OUT)");
+                   "file does not call alpha) are not supported without a choice (expected 3-band "
+                   "RGB or 1-band grayscale, either with an opaque alpha band or none;",
+                   pick, ")");
     if (channels != 1 && channels != 3)
         PFCE_THROW(InputError, path, ": ", channels,
-                   " bands are not supported (expected 3-band RGB or 1-band grayscale)");
+                   " bands are not supported without a choice (expected 3-band RGB or 1-band "
+                   "grayscale;",
+                   pick, ")");
 }
 
 namespace {
@@ -129,8 +143,8 @@ Format sniff_format(const std::string& path) {
     PFCE_THROW(InputError, path, ": not a TIFF, PNG or JPEG file (unrecognized header bytes)");
 }
 
-detail::DecodedSamples decode(const std::string& path, detail::Window win,
-                              std::int64_t max_pixels) {
+detail::DecodedSamples decode(const std::string& path, detail::Window win, std::int64_t max_pixels,
+                              const BandChoice& bands = {}) {
     switch (sniff_format(path)) {
         case Format::png:
             return detail::read_png(path, win, max_pixels);
@@ -139,7 +153,31 @@ detail::DecodedSamples decode(const std::string& path, detail::Window win,
         case Format::tiff:
             break;
     }
-    return detail::read_tiff(path, win, max_pixels);
+    return detail::read_tiff(path, win, max_pixels, bands);
+}
+
+RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d);
+
+// The bands `bands` picks (1-based) of `d` as an image's three channels. A file of 1 or 3 bands is
+// first read as it is shown (gray scaled, and inverted where stored min-is-white), so a 1-band
+// file's only band is the image as shown: its gray, or its palette's colours.
+RgbImage pick_bands(const std::string& path, const detail::DecodedSamples& d,
+                    const BandChoice& bands) {
+    check_sample_layout(path, 8, d.channels, bands);
+    const bool as_shown = d.channels <= 3;
+    RgbImage shown;
+    if (as_shown) shown = to_rgb(path, d);
+    if (d.channels == 1) return shown;  // every pick is band 1
+    const std::uint8_t* src = as_shown ? shown.pixels.data() : d.samples.data();
+    const int stride = as_shown ? 3 : d.channels;
+    RgbImage img(d.width, d.height);
+    const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
+    for (int c = 0; c < 3; ++c) {
+        const int from = bands[bands.size() == 1 ? 0 : static_cast<std::size_t>(c)] - 1;
+        for (std::size_t i = 0; i < n; ++i)
+            img.pixels[3 * i + c] = src[i * static_cast<std::size_t>(stride) + from];
+    }
+    return img;
 }
 
 RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d) {
@@ -233,7 +271,9 @@ bool is_jpeg_file(const std::string& path) {
     return sniff_format(path) == Format::jpeg;
 }
 
-RgbImage read_rgb(const std::string& path, std::int64_t max_pixels) {
+RgbImage read_rgb(const std::string& path, std::int64_t max_pixels, const BandChoice& bands) {
+    if (!bands.empty())
+        return pick_bands(path, decode(path, detail::Window{}, max_pixels, bands), bands);
     return to_rgb(path, decode(path, detail::Window{}, max_pixels));
 }
 
@@ -242,9 +282,11 @@ LabelMap read_gray(const std::string& path, std::int64_t max_pixels) {
 }
 
 RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,
-                         std::int64_t max_pixels) {
+                         std::int64_t max_pixels, const BandChoice& bands) {
     if (w <= 0 || h <= 0) PFCE_THROW(InputError, path, ": empty window ", w, "x", h);
-    return to_rgb(path, decode(path, detail::Window{x0, y0, w, h}, max_pixels));
+    const detail::Window win{x0, y0, w, h};
+    if (!bands.empty()) return pick_bands(path, decode(path, win, max_pixels, bands), bands);
+    return to_rgb(path, decode(path, win, max_pixels));
 }
 
 void write_png(const std::string& path, const RgbImage& img) {

@@ -1,8 +1,9 @@
 // Reading and writing image files. TIFF through libtiff (8-bit RGB/RGBA-less, any compression
 // libtiff decodes, LZW included), PNG through libpng, JPEG (read only) through libjpeg. Every
 // failure is an InputError naming the file and what is wrong (missing, truncated or damaged,
-// 16-bit samples, 4 bands, shown turned by an Orientation tag, ...). Writers are atomic: they write
-// a temporary file beside the target and rename it, so a crash never leaves half a file.
+// 16-bit samples, 4 bands no data.bands picks from, shown turned by an Orientation tag, ...).
+// Writers are atomic: they write a temporary file beside the target and rename it, so a crash never
+// leaves half a file.
 #pragma once
 
 #include <cstdint>
@@ -28,19 +29,27 @@ struct ImageInfo {
 // Header only (size, bands, bit depth) without decoding pixels; for limits and validation.
 ImageInfo probe_image(const std::string& path);
 bool is_jpeg_file(const std::string& path);  // by its header bytes, not its name
-// Everything we decode has at most 8 bits per sample (PNG grayscale may have 1, 2 or 4), 1 band
-// (gray/palette) or 3 bands (RGB): an InputError naming the file says why anything else is refused.
-void check_sample_layout(const std::string& path, int bits_per_sample, int channels);
+// Which of a file's bands become an image's three channels, 1-based as GDAL counts them: {4, 1, 2}
+// makes IR-R-G of an RGB + infrared tile, {1} copies band 1 into all three. Empty: the file's own
+// colours, which must then be RGB or grayscale (data.bands in the config).
+using BandChoice = std::vector<int>;
 
-// 8-bit RGB (grayscale is expanded to RGB). Refuses images above max_pixels (0 = no limit) before
-// decoding, naming the file and its size.
-RgbImage read_rgb(const std::string& path, std::int64_t max_pixels = 0);
+// Everything we decode has at most 8 bits per sample (PNG grayscale may have 1, 2 or 4), 1 band
+// (gray/palette) or 3 bands (RGB), or any number of bands when `bands` picks from them: an
+// InputError naming the file says why anything else is refused.
+void check_sample_layout(const std::string& path, int bits_per_sample, int channels,
+                         const BandChoice& bands = {});
+
+// 8-bit RGB (grayscale is expanded to RGB; `bands` picks other bands). Refuses images above
+// max_pixels (0 = no limit) before decoding, naming the file and its size.
+RgbImage read_rgb(const std::string& path, std::int64_t max_pixels = 0,
+                  const BandChoice& bands = {});
 // 8-bit single-channel file (index-valued masks).
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels = 0);
 // The window [x0, x0+w) x [y0, y0+h) of a file (must lie inside it). TIFF decodes only the strips
 // or tiles the window touches; PNG decodes the rows up to the window's end. max_pixels limits w*h.
 RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,
-                         std::int64_t max_pixels = 0);
+                         std::int64_t max_pixels = 0, const BandChoice& bands = {});
 
 void write_png(const std::string& path, const RgbImage& img);
 void write_png_gray(const std::string& path, const LabelMap& img);

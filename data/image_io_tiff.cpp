@@ -1,6 +1,7 @@
 // TIFF through libtiff: strip- or tile-wise decoding of 8-bit RGB (contiguous or planar), grayscale
-// and palette images, with explicit checks of the sample layout so unsupported files (16-bit, 4
-// bands, ...) are refused by name. libtiff's messages are captured per handle into the exception
+// and palette images, and any number of 8-bit bands when data.bands picks from them, with explicit
+// checks of the sample layout so unsupported files (16-bit, 4 bands unpicked, ...) are refused by
+// name. libtiff's messages are captured per handle into the exception
 // instead of being printed to stderr.
 #include <tiffio.h>
 
@@ -152,14 +153,14 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
 }
 
 // Everything we decode is unsigned, 8-bit 1 band (gray/palette) or 3 bands (RGB), or 1, 2 or 4 bits
-// in 1 band (binary building masks, 16-colour palette labels); say exactly why anything else is
-// refused.
-void check_supported(const std::string& path, const TiffLayout& l) {
+// in 1 band (binary building masks, 16-colour palette labels), or any number of 8-bit bands that
+// `bands` picks from; say exactly why anything else is refused.
+void check_supported(const std::string& path, const TiffLayout& l, const BandChoice& bands) {
     if (l.width == 0 || l.height == 0)
         PFCE_THROW(InputError, path, ": TIFF has an empty image (", l.width, "x", l.height, ")");
     if (l.width > (1u << 30) || l.height > (1u << 30))
         PFCE_THROW(InputError, path, ": TIFF size ", l.width, "x", l.height, " is not supported");
-    check_sample_layout(path, l.bps, l.colour_bands());
+    check_sample_layout(path, l.bps, l.colour_bands(), bands);
     const bool sub_byte = l.spp == 1 && (l.bps == 1 || l.bps == 2 || l.bps == 4);
     if (l.bps != 8 && !sub_byte)
         PFCE_THROW(InputError, path, ": ", l.bps, "-bit TIFF samples in ", l.spp,
@@ -168,7 +169,16 @@ void check_supported(const std::string& path, const TiffLayout& l) {
     if (l.format != SAMPLEFORMAT_UINT)
         PFCE_THROW(InputError, path, ": sample format ", l.format,
                    " is not supported (expected unsigned 8-bit integers)");
-    if (l.colour_bands() == 3 && l.photometric != PHOTOMETRIC_RGB)
+    // Picked bands are taken as stored, so only interpretations whose samples are the bands
+    // themselves (RGB, or GDAL's "minisblack" for a stack of bands) qualify; YCbCr or CMYK
+    // samples are not bands a user could name.
+    if (!bands.empty() && l.colour_bands() > 1 && l.photometric != PHOTOMETRIC_RGB &&
+        l.photometric != PHOTOMETRIC_MINISBLACK)
+        PFCE_THROW(InputError, path, ": photometric interpretation ", l.photometric, " in ",
+                   l.colour_bands(),
+                   " bands cannot be picked from by data.bands (expected RGB or minisblack bands, "
+                   "e.g. gdal_translate -co PHOTOMETRIC=MINISBLACK IN OUT)");
+    if (l.colour_bands() == 3 && l.photometric != PHOTOMETRIC_RGB && bands.empty())
         PFCE_THROW(
             InputError, path, ": 3-band photometric interpretation ", l.photometric,
             " is not supported (expected RGB, or JPEG-compressed YCbCr; other YCbCr and CIELab "
@@ -296,11 +306,12 @@ ImageInfo probe_tiff(const std::string& path) {
                      l.colour_bands(), l.bps, l.jpeg};
 }
 
-DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels) {
+DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels,
+                         const BandChoice& bands) {
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "r", msgs);
     const TiffLayout l = read_layout(t.get(), path);
-    check_supported(path, l);
+    check_supported(path, l, bands);
     win = resolve_window(path, win, static_cast<int>(l.width), static_cast<int>(l.height),
                          max_pixels);
 

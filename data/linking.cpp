@@ -291,8 +291,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
             if (o.data_root.empty() && made.is_object()) {
                 if (made.contains("dataset_kind"))
                     dopt.kind = kDatasetKinds.parse(made["dataset_kind"].get<std::string>());
-                dopt.tile_patch = made.value("tile_patch", dopt.tile_patch);
-                dopt.tile_stride = made.value("tile_stride", dopt.tile_stride);
+                apply_sampled_dataset_options(made, dopt);
             }
             ds = Dataset::open(root, dopt);
         } catch (const InputError& e) {

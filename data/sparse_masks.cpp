@@ -75,14 +75,35 @@ bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds) {
 nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so) {
     std::error_code ec;
     const fs::path root = fs::weakly_canonical(fs::absolute(ds.root()), ec);
-    return {{"source", ec ? ds.root() : root.string()},
-            {"dataset_kind", kDatasetKinds.name(ds.kind())},
-            {"dense_labels", dense_labels_fingerprint(ds)},
-            {"tile_patch", ds.options().tile_patch},
-            {"tile_stride", ds.options().tile_stride},
-            {"points", so.points},
-            {"scale_by_area", so.scale_by_area},
-            {"seed", so.seed}};
+    nlohmann::json s = {{"source", ec ? ds.root() : root.string()},
+                        {"dataset_kind", kDatasetKinds.name(ds.kind())},
+                        {"dense_labels", dense_labels_fingerprint(ds)},
+                        {"tile_patch", ds.options().tile_patch},
+                        {"tile_stride", ds.options().tile_stride},
+                        {"points", so.points},
+                        {"scale_by_area", so.scale_by_area},
+                        {"seed", so.seed}};
+    // How the images open, for whoever reopens the dataset from this record (edge-aware linking
+    // reads them); only where not the default, so directories made before still compare equal.
+    if (ds.options().tile_image != DatasetOptions().tile_image)
+        s["tile_image"] = ds.options().tile_image;
+    if (!ds.options().bands.empty()) s["bands"] = ds.options().bands;
+    return s;
+}
+
+void apply_sampled_dataset_options(const nlohmann::json& made, DatasetOptions& o) {
+    if (!made.is_object()) return;
+    if (made.contains("tile_patch") && made["tile_patch"].is_number_integer())
+        o.tile_patch = made["tile_patch"].get<int>();
+    if (made.contains("tile_stride") && made["tile_stride"].is_number_integer())
+        o.tile_stride = made["tile_stride"].get<int>();
+    if (made.contains("tile_image") && made["tile_image"].is_string())
+        o.tile_image = made["tile_image"].get<std::string>();
+    if (made.contains("bands") && made["bands"].is_array()) {
+        o.bands.clear();
+        for (const auto& b : made["bands"])
+            if (b.is_number_integer()) o.bands.push_back(b.get<int>());
+    }
 }
 
 MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,

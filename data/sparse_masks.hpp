@@ -43,6 +43,9 @@ bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds);
 // tiling, dense_labels_fingerprint: masks sampled before the palette or a mask changed are not
 // the same labels) and the sampler settings.
 nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so);
+// The dataset options a "sample" record (sparse_mask_settings) holds, over `o`: tiling, the tile
+// image set and the bands; keys it lacks leave `o` as it is.
+void apply_sampled_dataset_options(const nlohmann::json& made, DatasetOptions& o);
 
 MaskStageResult make_sparse_masks(
     const Dataset& ds, const SamplerOptions& so, const std::string& dir, bool force,

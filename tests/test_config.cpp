@@ -106,8 +106,8 @@ TEST(Config, FlagTextIsCheckedAsStrictlyAsFiles) {
 TEST(Config, SwitchesWorkAloneWithAValueAndNegated) {
     const std::string dir = test::temp_dir("config_switches");
     auto shown = [&](const std::string& flags) {
-        const test::CommandResult r = test::run_pfce("train --out " + dir + "/r " + flags +
-                                                     " --print-config");
+        const test::CommandResult r =
+            test::run_pfce("train --out " + dir + "/r " + flags + " --print-config");
         EXPECT_EQ(r.status, 0) << flags << "\n" << r.output;
         return r.output;
     };
@@ -121,8 +121,8 @@ TEST(Config, SwitchesWorkAloneWithAValueAndNegated) {
     // The last of two values wins, as for every flag; a switch and its negation together are an
     // error, not a silent pick.
     EXPECT_MESSAGE_HAS(shown("--step-graph --step-graph false"), "step_graph = false");
-    const test::CommandResult both = test::run_pfce("train --out " + dir +
-                                                    "/r --augment --no-augment --print-config");
+    const test::CommandResult both =
+        test::run_pfce("train --out " + dir + "/r --augment --no-augment --print-config");
     EXPECT_NE(both.status, 0);
     EXPECT_MESSAGE_HAS(both.output, "--no-augment");
     const test::CommandResult bad =
@@ -167,6 +167,24 @@ TEST(Config, AlphaAutoAndCrfKeysRoundTrip) {
     EXPECT_EQ(Config().loss.crf_weight, 0.0);  // the term is off unless asked for
 }
 
+// data.bands is empty by default (the images' own RGB or gray) and stays empty through TOML and
+// checkpoint JSON; a choice and the tile image set round-trip like any key.
+TEST(Config, BandsAndTileImageRoundTrip) {
+    const std::string dir = test::temp_dir("config_bands");
+    Config c;
+    EXPECT_TRUE(c.data.bands.empty());
+    EXPECT_EQ(to_json(load_config_file(write(dir, "default.toml", to_toml_text(c)))), to_json(c));
+    apply_flag_text(c, *find_config_key("data.bands"), "4,1,2");
+    apply_flag_text(c, *find_config_key("data.tile_image"), "RGBIR");
+    EXPECT_EQ(c.data.bands, (std::vector<int>{4, 1, 2}));
+    const Config back = load_config_file(write(dir, "rgbir.toml", to_toml_text(c)));
+    EXPECT_EQ(back.data.bands, (std::vector<int>{4, 1, 2}));
+    EXPECT_EQ(back.data.tile_image, "RGBIR");
+    EXPECT_EQ(to_json(config_from_json(to_json(c), "json")), to_json(c));
+    EXPECT_TRUE(
+        load_config_file(write(dir, "rgb.toml", "[data]\nbands = []\n")).data.bands.empty());
+}
+
 TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
     const std::string dir = test::temp_dir("config_bad");
     const std::vector<std::pair<std::string, std::string>> cases = {
@@ -183,6 +201,10 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[data]\nmax_pixels = 0\n", "data.max_pixels"},
         {"[data]\nmax_pixels = -1\n", "data.max_pixels"},
         {"[data]\ncrop_size = 7\n", "data.crop_size"},
+        {"[data]\nbands = [4, 1]\n", "data.bands = 2: expected three bands"},
+        {"[data]\nbands = [0, 1, 2]\n", "data.bands = 0: expected band numbers 1..255"},
+        {"[data]\nbands = \"4,1,2\"\n", "data.bands"},
+        {"[data]\ntile_image = \"rgbi\"\n", "data.tile_image"},
         {"[data]\ntrain_frac = 0.9\nval_frac = 0.2\n", "data.val_frac"},
         {"[optimizer]\nlr = inf\n", "optimizer.lr"},
         {"[run]\ndevice = \"gpu\"\n", "run.device"},

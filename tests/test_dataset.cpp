@@ -333,6 +333,31 @@ TEST(TilesDataset, NoBoundaryLabelsAndSubdirectoriesAndOrder) {
     EXPECT_EQ(class_counts(ds.read_mask(1))[6], 40);
 }
 
+// 2_Ortho_RGB and 3_Ortho_IRRG unpacked side by side: RGB is read unless data.tile_image says IRRG.
+TEST(TilesDataset, TheImageSetReadIsTheOneChosen) {
+    const std::string dir = test::temp_dir("ds_tiles_irrg");
+    fs::create_directories(dir + "/2_Ortho_RGB");
+    fs::create_directories(dir + "/3_Ortho_IRRG");
+    const RgbImage rgb = test::random_rgb(40, 30, 1), irrg = test::random_rgb(40, 30, 2);
+    write_tiff(dir + "/2_Ortho_RGB/top_potsdam_2_10_RGB.tif", rgb);
+    write_tiff(dir + "/3_Ortho_IRRG/top_potsdam_2_10_IRRG.tif", irrg);
+    write_tiff(dir + "/top_potsdam_2_10_label.tif",
+               potsdam_palette().encode(striped_labels(40, 30, 1)));
+    EXPECT_EQ(Dataset::open(dir, {.tile_patch = 50}).read_image(0).pixels, rgb.pixels);
+    DatasetOptions o{.tile_patch = 50};
+    o.tile_image = "IRRG";
+    EXPECT_EQ(Dataset::open(dir, o).read_image(0).pixels, irrg.pixels);
+    o.tile_image = "RGBI";
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(dir, o); }),
+                       "data.tile_image \"RGBI\": expected RGB, IRRG or RGBIR");
+    // Only IRRG tiles: the message names them and the key.
+    fs::remove_all(dir + "/2_Ortho_RGB");
+    const std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "no top_potsdam_*_RGB.tif tiles");
+    EXPECT_MESSAGE_HAS(msg, "IRRG tiles");
+    EXPECT_MESSAGE_HAS(msg, "data.tile_image");
+}
+
 TEST(TilesDataset, MissingLabelNamesTheTile) {
     const std::string dir = test::temp_dir("ds_tiles_missing");
     write_tiff(dir + "/top_potsdam_3_11_RGB.tif", test::random_rgb(20, 20, 1));

@@ -70,6 +70,12 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
     if (s.spp == 4) {
         std::uint16_t extra = static_cast<std::uint16_t>(s.extra);
         TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
+    } else if (s.spp > 4) {  // a stack of bands past the colours: unspecified extras, as GDAL's
+        const int colours = s.photometric == PHOTOMETRIC_RGB ? 3 : 1;
+        std::vector<std::uint16_t> extra(static_cast<std::size_t>(s.spp - colours),
+                                         EXTRASAMPLE_UNSPECIFIED);
+        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, static_cast<std::uint16_t>(extra.size()),
+                     extra.data());
     }
     if (cmap)
         TIFFSetField(t, TIFFTAG_COLORMAP, cmap->data(), cmap->data() + 256, cmap->data() + 512);
@@ -542,6 +548,87 @@ TEST(ImageIo, FourColourBandsAreRefusedNamingTheFile) {
     expect_input_error(
         [&] { check_sample_layout(dir + "/rgbi.tif", info.bits_per_sample, info.channels); },
         {"4 bands"});
+}
+
+// data.bands: three of a file's bands (or one, copied) become the image, 1-based and as stored,
+// from RGB + infrared tiles (Potsdam's RGBIR set) and GDAL band stacks in every TIFF layout; an RGB
+// or gray file picks from the colours it shows. A band the file lacks names the file and its count.
+TEST(ImageIo, BandChoicePicksFromManyBandFiles) {
+    const std::string dir = test::temp_dir("io_bands");
+    const int w = 23, h = 17;
+    auto stack = [&](int bands, unsigned seed) {
+        std::vector<std::uint8_t> v(static_cast<std::size_t>(w) * h * bands);
+        for (std::size_t i = 0; i < v.size(); ++i)
+            v[i] = static_cast<std::uint8_t>((i * 2654435761u + seed) >> 7);
+        return v;
+    };
+    // Band b (1-based) of pixel (x, y) in a `bands`-band stack.
+    auto at = [&](const std::vector<std::uint8_t>& v, int bands, int x, int y, int b) {
+        return v[(static_cast<std::size_t>(y) * w + x) * bands + (b - 1)];
+    };
+    auto expect_picked = [&](const RgbImage& img, const std::vector<std::uint8_t>& v, int bands,
+                             const BandChoice& pick, int x0 = 0, int y0 = 0) {
+        for (int y = 0; y < img.height; ++y)
+            for (int x = 0; x < img.width; ++x)
+                for (int c = 0; c < 3; ++c)
+                    ASSERT_EQ(img.at(y, x)[c],
+                              at(v, bands, x + x0, y + y0, pick[pick.size() == 1 ? 0 : c]))
+                        << x << "," << y << "," << c;
+    };
+    const std::vector<std::uint8_t> rgbi = stack(4, 1);
+    TiffSpec s{.width = w, .height = h, .spp = 4};
+    s.extra = EXTRASAMPLE_UNSPECIFIED;
+    write_raw_tiff(dir + "/rgbir.tif", s, rgbi);
+    s.planar = PLANARCONFIG_SEPARATE;
+    s.tile = 16;
+    write_raw_tiff(dir + "/rgbir_planar_tiled.tif", s, rgbi);
+    for (const char* f : {"rgbir", "rgbir_planar_tiled"}) {
+        SCOPED_TRACE(f);
+        const std::string path = dir + "/" + f + ".tif";
+        expect_picked(read_rgb(path, 0, {4, 1, 2}), rgbi, 4, {4, 1, 2});
+        expect_picked(read_rgb(path, 0, {1, 2, 3}), rgbi, 4, {1, 2, 3});
+        expect_picked(read_rgb(path, 0, {4}), rgbi, 4, {4});
+        expect_picked(read_rgb_window(path, 5, 3, 14, 11, 0, {3, 4, 4}), rgbi, 4, {3, 4, 4}, 5, 3);
+        // Unpicked, four bands stay refused, now pointing at the choice.
+        expect_input_error([&] { read_rgb(path); }, {path, "4 bands", "data.bands", "4,1,2"});
+        expect_input_error(
+            [&] {
+                read_rgb(path, 0, {1, 5, 2});
+            },
+            {path, "band 5", "4 bands", "1..4"});
+    }
+    // A GDAL stack of five gray bands.
+    const std::vector<std::uint8_t> five = stack(5, 7);
+    TiffSpec g{.width = w, .height = h, .spp = 5, .photometric = PHOTOMETRIC_MINISBLACK};
+    write_raw_tiff(dir + "/five.tif", g, five);
+    expect_picked(read_rgb(dir + "/five.tif", 0, {5, 3, 1}), five, 5, {5, 3, 1});
+    const ImageInfo info = probe_image(dir + "/five.tif");
+    EXPECT_EQ(info.channels, 5);
+    check_sample_layout(dir + "/five.tif", 8, info.channels, {5, 3, 1});
+    expect_input_error([&] { check_sample_layout(dir + "/five.tif", 8, info.channels); },
+                       {"5 bands", "data.bands"});
+    // CMYK samples are not bands a user could name.
+    TiffSpec cmyk{.width = w, .height = h, .spp = 4, .photometric = PHOTOMETRIC_SEPARATED};
+    write_raw_tiff(dir + "/cmyk.tif", cmyk, rgbi);
+    expect_input_error(
+        [&] {
+            read_rgb(dir + "/cmyk.tif", 0, {1, 2, 3});
+        },
+        {"cmyk.tif", "photometric interpretation 5"});
+    // RGB and gray files pick from what they show.
+    const RgbImage rgb = test::random_rgb(w, h, 3);
+    write_png(dir + "/rgb.png", rgb);
+    expect_picked(read_rgb(dir + "/rgb.png", 0, {3, 2, 1}), rgb.pixels, 3, {3, 2, 1});
+    const LabelMap gray = random_gray(w, h, 9);
+    write_png_gray(dir + "/gray.png", gray);
+    EXPECT_EQ(read_rgb(dir + "/gray.png", 0, {1}).pixels, read_rgb(dir + "/gray.png").pixels);
+    expect_input_error(
+        [&] {
+            read_rgb(dir + "/gray.png", 0, {1, 1, 2});
+        },
+        {"gray.png", "band 2", "1 band"});
+    // A choice does not lift the bit-depth rule.
+    expect_input_error([&] { check_sample_layout(dir + "/x.tif", 16, 4, {4, 1, 2}); }, {"16-bit"});
 }
 
 // An alpha band (RGBA and gray + alpha PNG, TIFF with an alpha ExtraSample, as GIS and image tools

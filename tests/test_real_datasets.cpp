@@ -55,24 +55,36 @@ const std::vector<double> kTie = {0, 0, 0, 366012.5, 5808070.25, 0};
 const std::vector<std::uint16_t> kKeys = {1,    1, 0, 3, 1024, 0, 1, 1,
                                           1025, 0, 1, 1, 3072, 0, 1, 25832};
 
-void write_geotiff(const std::string& path, const RgbImage& img) {
+// RGB, or with `infrared` (one value per pixel) RGB + IR as Potsdam's 4_Ortho_RGBIR tiles are.
+void write_geotiff(const std::string& path, const RgbImage& img,
+                   const std::vector<std::uint8_t>* infrared = nullptr) {
     TIFF* t = TIFFOpen(path.c_str(), "w");
     ASSERT_NE(t, nullptr);
     declare_geo_fields(t);
+    const int bands = infrared ? 4 : 3;
     TIFFSetField(t, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(img.width));
     TIFFSetField(t, TIFFTAG_IMAGELENGTH, static_cast<std::uint32_t>(img.height));
-    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, bands);
     TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
     TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
     TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
     TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 8);
+    if (infrared) {
+        const std::uint16_t extra = EXTRASAMPLE_UNSPECIFIED;
+        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
+    }
     TIFFSetField(t, 33550, static_cast<std::uint16_t>(kScale.size()), kScale.data());
     TIFFSetField(t, 33922, static_cast<std::uint16_t>(kTie.size()), kTie.data());
     TIFFSetField(t, 34735, static_cast<std::uint16_t>(kKeys.size()), kKeys.data());
     TIFFSetField(t, 34737, "ETRS89 / UTM zone 32N|");
-    std::vector<std::uint8_t> row(static_cast<std::size_t>(img.width) * 3);
+    std::vector<std::uint8_t> row(static_cast<std::size_t>(img.width) * bands);
     for (int y = 0; y < img.height; ++y) {
-        std::copy(img.at(y, 0), img.at(y, 0) + row.size(), row.begin());
+        for (int x = 0; x < img.width; ++x) {
+            std::copy(img.at(y, x), img.at(y, x) + 3, &row[static_cast<std::size_t>(x) * bands]);
+            if (infrared)
+                row[static_cast<std::size_t>(x) * bands + 3] =
+                    (*infrared)[static_cast<std::size_t>(y) * img.width + x];
+        }
         TIFFWriteScanline(t, row.data(), static_cast<std::uint32_t>(y), 0);
     }
     TIFFClose(t);
@@ -337,6 +349,92 @@ TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
         TIFFClose(t);
     }
     EXPECT_TRUE(fs::exists(root + "/preds/tile_overlay.png"));
+}
+
+// Potsdam ships each tile three ways (2_Ortho_RGB, 3_Ortho_IRRG, 4_Ortho_RGBIR). A folder of only
+// RGBIR tiles is recognized and says how to read it; data.tile_image picks the set and data.bands
+// the bands (IR-R-G here), through training, the checkpoint, prediction and edge-aware linking.
+TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
+    const std::string root = test::temp_dir("real_rgbir");
+    const std::string data = root + "/data";
+    fs::create_directories(data + "/4_Ortho_RGBIR");
+    fs::create_directories(data + "/5_Labels_all");
+    const int w = 72, h = 64;
+    std::vector<std::vector<std::uint8_t>> infrared;
+    std::vector<RgbImage> colours;
+    for (int k = 0; k < 3; ++k) {
+        const std::string stem = "top_potsdam_2_" + std::to_string(10 + k);
+        LabelMap lab(w, h, 0);
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x)
+                lab.at(y, x) = static_cast<std::uint8_t>((x / 12 + y / 16 + k) % 6);
+        colours.push_back(test::foreign_image(lab, k));
+        // Infrared says the class outright (vegetation bright), so it is not a copy of R, G or B.
+        infrared.emplace_back(static_cast<std::size_t>(w) * h);
+        for (std::size_t i = 0; i < infrared.back().size(); ++i)
+            infrared.back()[i] = static_cast<std::uint8_t>(20 + 40 * lab.labels[i]);
+        write_geotiff(data + "/4_Ortho_RGBIR/" + stem + "_RGBIR.tif", colours.back(),
+                      &infrared.back());
+        write_tiff(data + "/5_Labels_all/" + stem + "_label.tif", potsdam_palette().encode(lab));
+    }
+    // Without a choice: what is there, and the key that reads it.
+    const test::CommandResult none = test::run_pfce("data stats " + data);
+    EXPECT_NE(none.status, 0);
+    EXPECT_MESSAGE_HAS(none.output, "no top_potsdam_*_RGB.tif tiles");
+    EXPECT_MESSAGE_HAS(none.output, "RGBIR tiles");
+    EXPECT_MESSAGE_HAS(none.output, "--tile-image RGBIR");
+    const std::string tiles =
+        " --data " + data + " --tile-image RGBIR --tile-patch 32 --tile-stride 32";
+    const test::CommandResult unpicked =
+        test::run_pfce("train" + tiles + " --out " + root + "/r0 --epochs 1" + kTiny);
+    EXPECT_NE(unpicked.status, 0);
+    EXPECT_MESSAGE_HAS(unpicked.output, "_RGBIR.tif: 4 bands");
+    EXPECT_MESSAGE_HAS(unpicked.output, "data.bands");
+
+    // The dataset reads IR, R, G where asked.
+    DatasetOptions o;
+    o.tile_image = "RGBIR";
+    o.tile_patch = o.tile_stride = 32;
+    o.bands = {4, 1, 2};
+    const Dataset ds = Dataset::open(data, o);
+    ASSERT_EQ(ds.size(), 3u * 3 * 2);
+    const SampleRef& s = ds.sample(4);
+    const RgbImage img = ds.read_image(4);
+    const int tile = std::stoi(s.id.substr(14, 2)) - 10;  // top_potsdam_2_1K@...
+    for (int y = 0; y < s.height; ++y)
+        for (int x = 0; x < s.width; ++x) {
+            const std::size_t i = static_cast<std::size_t>(s.y0 + y) * w + s.x0 + x;
+            ASSERT_EQ(img.at(y, x)[0], infrared[static_cast<std::size_t>(tile)][i]);
+            ASSERT_EQ(img.at(y, x)[1],
+                      colours[static_cast<std::size_t>(tile)].at(s.y0 + y, s.x0 + x)[0]);
+            ASSERT_EQ(img.at(y, x)[2],
+                      colours[static_cast<std::size_t>(tile)].at(s.y0 + y, s.x0 + x)[1]);
+        }
+
+    const test::CommandResult t = test::run_pfce("train" + tiles + " --bands 4,1,2 --out " + root +
+                                                 "/run --epochs 1" + kTiny);
+    ASSERT_EQ(t.status, 0) << t.output;
+    // The checkpoint's bands read the tile the model was trained on, and refuse a plain RGB file.
+    const std::string ckpt = root + "/run/last.ckpt";
+    const std::string tile0 = data + "/4_Ortho_RGBIR/top_potsdam_2_10_RGBIR.tif";
+    const test::CommandResult p = test::run_pfce("predict --checkpoint " + ckpt + " --input " +
+                                                 tile0 + " --out " + root + "/pred.tif");
+    ASSERT_EQ(p.status, 0) << p.output;
+    EXPECT_EQ(read_gray(root + "/pred.tif").width, w);
+    write_geotiff(root + "/rgb.tif", colours[0]);
+    const test::CommandResult rgb = test::run_pfce("predict --checkpoint " + ckpt + " --input " +
+                                                   root + "/rgb.tif --out " + root + "/p2.tif");
+    EXPECT_NE(rgb.status, 0);
+    EXPECT_MESSAGE_HAS(rgb.output, "rgb.tif: data.bands asks for band 4, but the file has 3 bands");
+    EXPECT_FALSE(fs::exists(root + "/p2.tif"));
+
+    // Sampled with the choice, the masks record it, so edge-aware linking reads the same bands.
+    ASSERT_EQ(
+        test::run_pfce("sample" + tiles + " --bands 4,1,2 --points 5 --out " + root + "/sp").status,
+        0);
+    const test::CommandResult l = test::run_pfce("link --in " + root + "/sp --out " + root +
+                                                 "/ln --radius 6 --max-color-step 30 --device cpu");
+    EXPECT_EQ(l.status, 0) << l.output;
 }
 
 // The "done when" of the issue: a dataset unlike ours through every stage.

@@ -25,6 +25,7 @@
 #include "data/synth.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
+#include "host/cli/dataset_flags.hpp"
 
 namespace fs = std::filesystem;
 
@@ -53,46 +54,16 @@ class Progress {
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
 };
 
-struct DataFlags {
-    std::string kind = "auto";
-    int tile_patch = 300;
-    int tile_stride = 300;
-    std::int64_t max_pixels = 100'000'000;
-
-    DatasetOptions options() const {
-        DatasetOptions o;
-        o.kind = kDatasetKinds.parse(kind);
-        o.tile_patch = tile_patch;
-        o.tile_stride = tile_stride;
-        o.max_pixels = max_pixels;
-        return o;
-    }
-};
-
-void add_dataset_flags(CLI::App& app, DataFlags& f) {
-    app.add_option("--kind", f.kind, "dataset kind: auto, kaggle, tiles or generic")
-        ->capture_default_str();
-    app.add_option("--tile-patch", f.tile_patch, "tiles: patch size")->capture_default_str();
-    app.add_option("--tile-stride", f.tile_stride, "tiles: stride between patches")
-        ->capture_default_str();
-    app.add_option("--max-pixels", f.max_pixels, "refuse images with more pixels")
-        ->capture_default_str();
-}
-
 bool is_mask_dir(const std::string& dir) {
     std::error_code ec;
     return fs::exists(fs::path(dir) / "masks.json", ec);
 }
 
 // The dataset a mask directory was made from (masks.json "source"), if it names one.
-std::optional<Dataset> mask_source(const MaskDir& md, const DataFlags& flags) {
+std::optional<Dataset> mask_source(const MaskDir& md, const DatasetFlags& flags) {
     if (!md.meta.contains("source") || !md.meta["source"].is_string()) return std::nullopt;
     DatasetOptions o = flags.options();
-    const nlohmann::json made = md.meta.value("sample", md.meta);  // older dirs: top level
-    if (made.contains("tile_patch") && made["tile_patch"].is_number_integer())
-        o.tile_patch = made["tile_patch"].get<int>();
-    if (made.contains("tile_stride") && made["tile_stride"].is_number_integer())
-        o.tile_stride = made["tile_stride"].get<int>();
+    apply_sampled_dataset_options(md.meta.value("sample", md.meta), o);  // older dirs: top level
     return Dataset::open(md.meta["source"].get<std::string>(), o);
 }
 
@@ -192,7 +163,7 @@ void print_class_table(const Counts& c, const Palette& pal, std::int64_t denomin
                     denominator > 0 ? static_cast<double>(c.per_label[k]) / denominator : 0.0);
 }
 
-void run_stats(const std::string& dir, const DataFlags& flags) {
+void run_stats(const std::string& dir, const DatasetFlags& flags) {
     if (is_mask_dir(dir)) {
         const MaskDir md = open_mask_dir(dir);
         const std::optional<Dataset> src = mask_source(md, flags);
@@ -246,7 +217,7 @@ struct PreviewFlags {
     bool force = false;
 };
 
-void run_preview(const std::string& dir, const PreviewFlags& f, const DataFlags& flags) {
+void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFlags& flags) {
     if (f.count < 1) PFCE_THROW(InputError, "--count ", f.count, " must be at least 1");
     if (f.panel < 16 || f.panel > 4096)
         PFCE_THROW(InputError, "--panel ", f.panel, " must be in 16..4096");
@@ -331,7 +302,7 @@ void setup_data(CLI::App& sub) {
     s->callback([synth] { run_synth(*synth); });
 
     auto stats_dir = std::make_shared<std::string>();
-    auto stats_flags = std::make_shared<DataFlags>();
+    auto stats_flags = std::make_shared<DatasetFlags>();
     CLI::App* st =
         sub.add_subcommand("stats",
                            "image count, sizes and per-class pixel fractions of a dataset "
@@ -343,7 +314,7 @@ void setup_data(CLI::App& sub) {
 
     auto prev_dir = std::make_shared<std::string>();
     auto prev = std::make_shared<PreviewFlags>();
-    auto prev_flags = std::make_shared<DataFlags>();
+    auto prev_flags = std::make_shared<DatasetFlags>();
     CLI::App* p =
         sub.add_subcommand("preview", "contact sheet PNG: image | colour mask (| sparse mask)");
     p->add_option("DIR", *prev_dir,

@@ -16,17 +16,17 @@
 #include "data/sparse_masks.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
+#include "host/cli/dataset_flags.hpp"
 
 namespace pfce::cli {
 namespace {
 
 struct SampleFlags {
-    std::string data, out, kind = "auto", per_class;
+    std::string data, out, per_class;
     int points = 500;
     std::uint64_t seed = 0;
     bool scale_by_area = true, force = false;  // scaled, as training samples (labels.scale_by_area)
-    int tile_patch = 300, tile_stride = 300;
-    std::int64_t max_pixels = 100'000'000;
+    DatasetFlags dataset;
 };
 
 // Keeps freed image buffers in the process instead of returning them to the kernel: with glibc's
@@ -63,14 +63,9 @@ std::vector<int> parse_point_list(const std::string& text) {
 
 void run_sample(const SampleFlags& f) {
     keep_freed_memory();
-    if (f.max_pixels < 1)
-        PFCE_THROW(InputError, "--max-pixels ", f.max_pixels, ": expected a limit >= 1");
-    DatasetOptions dopts;
-    dopts.kind = kDatasetKinds.parse(f.kind);
-    dopts.tile_patch = f.tile_patch;
-    dopts.tile_stride = f.tile_stride;
-    dopts.max_pixels = f.max_pixels;
-    const Dataset ds = Dataset::open(f.data, dopts);
+    if (f.dataset.max_pixels < 1)
+        PFCE_THROW(InputError, "--max-pixels ", f.dataset.max_pixels, ": expected a limit >= 1");
+    const Dataset ds = Dataset::open(f.data, f.dataset.options());
 
     SamplerOptions so;
     so.points = f.per_class.empty() ? std::vector<int>{f.points} : parse_point_list(f.per_class);
@@ -128,13 +123,7 @@ const bool registered = register_command(
                      "scale the counts by H*W/90000 (round, at least 1), as training does; "
                      "--no-scale-by-area keeps N on every image whatever its size")
             ->capture_default_str();
-        sub.add_option("--kind", f->kind, "dataset kind: auto, kaggle, tiles or generic")
-            ->capture_default_str();
-        sub.add_option("--tile-patch", f->tile_patch, "tiles: patch size")->capture_default_str();
-        sub.add_option("--tile-stride", f->tile_stride, "tiles: stride between patches")
-            ->capture_default_str();
-        sub.add_option("--max-pixels", f->max_pixels, "refuse images with more pixels")
-            ->capture_default_str();
+        add_dataset_flags(sub, f->dataset);
         sub.add_flag("--force", f->force, "replace a mask directory made otherwise");
         sub.callback([f] { run_sample(*f); });
     });

@@ -51,19 +51,19 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
             // and `--deterministic=false` still work, and `--no-deterministic` is the negation
             // that `pfce sample --no-scale-by-area` taught users to expect. A value never
             // swallows the next flag: CLI11 only takes a following word that is not an option.
-            CLI::Option* opt =
-                group
-                    ->add_option(
-                        k.flag,
-                        [&given, key](const CLI::results_t& r) {
-                            // Given alone, the value arrives empty.
-                            given[key] = r.empty() || r.back().empty() ? "true" : r.back();
-                            return true;
-                        },
-                        help)
-                    ->expected(0, 1)
-                    ->type_name("[BOOL]")
-                    ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+            CLI::Option* opt = group
+                                   ->add_option(
+                                       k.flag,
+                                       [&given, key](const CLI::results_t& r) {
+                                           // Given alone, the value arrives empty.
+                                           given[key] =
+                                               r.empty() || r.back().empty() ? "true" : r.back();
+                                           return true;
+                                       },
+                                       help)
+                                   ->expected(0, 1)
+                                   ->type_name("[BOOL]")
+                                   ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
             group
                 ->add_flag_callback(
                     "--no-" + k.flag.substr(2), [&given, key] { given[key] = "false"; },

@@ -22,10 +22,12 @@
 namespace pfce {
 
 struct DataSettings {
-    std::string root;                       // dataset root (any layout data/dataset.hpp reads)
-    std::string kind = "auto";              // auto | kaggle | tiles | generic
-    int tile_patch = 300;                   // tiles: patch size
-    int tile_stride = 300;                  // tiles: stride
+    std::string root;                // dataset root (any layout data/dataset.hpp reads)
+    std::string kind = "auto";       // auto | kaggle | tiles | generic
+    int tile_patch = 300;            // tiles: patch size
+    int tile_stride = 300;           // tiles: stride
+    std::string tile_image = "RGB";  // tiles: RGB | IRRG | RGBIR (the ISPRS image sets)
+    std::vector<int> bands{};  // the images' bands the model sees, 1-based (empty: RGB or gray)
     std::int64_t max_pixels = 100'000'000;  // refuse bigger images (memory guard)
     std::string source = "dataset";         // dataset | synthetic (generated into root)
     int synthetic_count = 160, synthetic_size = 96;

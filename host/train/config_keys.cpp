@@ -153,6 +153,31 @@ Key alpha_key() {
     return b;
 }
 
+// data.bands: like an int list, but empty (the default: the images' own RGB or gray) is a value.
+Key bands_key() {
+    Key b;
+    b.k.section = "data";
+    b.k.name = "bands";
+    b.k.flag = "--bands";
+    b.k.help =
+        "the image bands the model sees, 1-based as GDAL counts them: three (4,1,2 = IR-R-G of "
+        "an RGB + infrared tile) or one (copied to all three); empty = the images' RGB or gray";
+    b.k.type = KeyType::int_list;
+    b.k.get = [](const Config& c) { return json(c.data.bands); };
+    b.k.set = [](Config& c, const json& v) {
+        if (v.is_array() && v.empty()) {
+            c.data.bands.clear();
+            return;
+        }
+        try {
+            set_value(c.data.bands, v);
+        } catch (const std::string&) {
+            throw std::string("a list of band numbers such as [4, 1, 2], or [] for RGB");
+        }
+    };
+    return b;
+}
+
 template <typename S, typename T>
 Key key(S Config::*section, T S::*member, const char* section_name, const char* name,
         const char* flag, const std::string& help) {
@@ -194,6 +219,11 @@ std::vector<ConfigKey> build_keys() {
             "tiles: side of the patches cut from each tile"),
         key(d, &D::tile_stride, "data", "tile_stride", "--tile-stride",
             "tiles: stride between patches (edges covered by a last, shifted patch)"),
+        key(d, &D::tile_image, "data", "tile_image", "--tile-image",
+            "tiles: which ISPRS image set is read, top_potsdam_*_<set>.tif (RGBIR has four "
+            "bands: pick three with data.bands)")
+            .choices({"RGB", "IRRG", "RGBIR"}),
+        bands_key(),
         key(d, &D::max_pixels, "data", "max_pixels", "--max-pixels",
             "refuse images with more pixels than this (a memory guard)")
             .no_result(),

@@ -51,6 +51,12 @@ void validate(const Config& c, const ConfigKeySources& source) {
     const DataSettings& d = c.data;
     if (d.tile_patch < 16) bad(source, "data.tile_patch", d.tile_patch, ">= 16");
     if (d.tile_stride < 1) bad(source, "data.tile_stride", d.tile_stride, ">= 1");
+    if (d.bands.size() != 0 && d.bands.size() != 1 && d.bands.size() != 3)
+        bad(source, "data.bands", d.bands.size(),
+            "three bands (one per input channel), one (copied to all three) or none (the "
+            "images' RGB or gray) (the number of bands given)");
+    for (const int b : d.bands)
+        if (b < 1 || b > 255) bad(source, "data.bands", b, "band numbers 1..255 (1 is the first)");
     if (d.max_pixels < 1)
         bad(source, "data.max_pixels", d.max_pixels, ">= 1 (a limit; there is no 'no limit')");
     if (d.synthetic_count < 3) bad(source, "data.synthetic_count", d.synthetic_count, ">= 3");

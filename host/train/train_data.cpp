@@ -41,6 +41,8 @@ DatasetOptions dataset_options(const DataSettings& d) {
     o.tile_patch = d.tile_patch;
     o.tile_stride = d.tile_stride;
     o.max_pixels = d.max_pixels;
+    o.tile_image = d.tile_image;
+    o.bands = d.bands;
     return o;
 }
 
