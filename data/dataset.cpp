@@ -77,9 +77,9 @@ bool natural_less(const std::string& a, const std::string& b) {
 }
 
 void check_pair_sizes(const std::string& image, const std::string& mask, std::int64_t max_pixels,
-                      const BandChoice& bands, int& width, int& height) {
+                      const ImageChoice& choice, int& width, int& height) {
     const ImageInfo a = probe_image(image);
-    check_sample_layout(image, a.bits_per_sample, a.channels, bands);
+    check_sample_layout(image, a.bits_per_sample, a.channels, choice);
     if (is_jpeg_file(mask))
         PFCE_THROW(InputError, mask,
                    ": a JPEG mask; lossy compression changes label values, so "
@@ -109,7 +109,7 @@ void check_all_pairs(std::vector<SampleRef>& samples, const DatasetOptions& opts
     for (long long i = 0; i < n; ++i) {
         SampleRef& s = samples[static_cast<std::size_t>(i)];
         try {
-            check_pair_sizes(s.image_path, s.mask_path, opts.max_pixels, opts.bands, s.width,
+            check_pair_sizes(s.image_path, s.mask_path, opts.max_pixels, opts.image, s.width,
                              s.height);
         } catch (...) {
             errors[static_cast<std::size_t>(i)] = std::current_exception();
@@ -166,10 +166,11 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
                    " is not valid UTF-8; pfce records paths in JSON (masks.json, checkpoints): "
                    "rename it");
     // (The config refuses these with its source named; this guards pfce sample and pfce data.)
-    if (opts.bands.size() != 0 && opts.bands.size() != 1 && opts.bands.size() != 3)
-        PFCE_THROW(InputError, "--bands gives ", opts.bands.size(),
+    const std::vector<int>& bands = opts.image.bands;
+    if (bands.size() != 0 && bands.size() != 1 && bands.size() != 3)
+        PFCE_THROW(InputError, "--bands gives ", bands.size(),
                    " bands: expected three (one per input channel) or one (copied to all three)");
-    for (const int b : opts.bands)
+    for (const int b : bands)
         if (b < 1 || b > 255)
             PFCE_THROW(InputError, "--bands ", b,
                        ": expected band numbers 1..255 (1 is the first)");
@@ -226,7 +227,7 @@ const SampleRef& Dataset::sample(std::size_t i) const {
 RgbImage Dataset::read_image(std::size_t i) const {
     const SampleRef& s = sample(i);
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_image(*this, s);
-    return read_rgb(s.image_path, opts_.max_pixels, opts_.bands);
+    return read_rgb(s.image_path, opts_.max_pixels, opts_.image);
 }
 
 LabelMap Dataset::read_mask(std::size_t i) const {

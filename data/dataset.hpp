@@ -29,7 +29,7 @@ struct DatasetOptions {
     // tiles: which of the ISPRS image sets is read, top_potsdam_*_<tile_image>.tif: RGB, IRRG or
     // RGBIR (four bands, so `bands` must pick from them).
     std::string tile_image = "RGB";
-    BandChoice bands{};  // the images' bands the model sees (empty: their own RGB or gray)
+    ImageChoice image{};  // which bands the model sees; the range of 16-bit samples
 };
 
 // One sample: where its pixels come from. For tiles, a window of a larger file.

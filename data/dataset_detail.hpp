@@ -106,10 +106,10 @@ void add_sample_file(Map& files, const std::string& id, const std::filesystem::p
 }
 // Order names as a person would: "img2" before "img10".
 bool natural_less(const std::string& a, const std::string& b);
-// Header check shared by all kinds: both files readable and of the same size, the image's bands
-// those `bands` can pick from (or RGB / gray when it is empty).
+// Header check shared by all kinds: both files readable and of the same size, the image's samples
+// what `choice` can read (RGB or gray unless it picks bands; 8-bit unless it gives a range).
 void check_pair_sizes(const std::string& image, const std::string& mask, std::int64_t max_pixels,
-                      const BandChoice& bands, int& width, int& height);
+                      const ImageChoice& choice, int& width, int& height);
 // check_pair_sizes for every sample (in parallel: big sets have thousands of headers), filling each
 // sample's width and height; the fault of the lowest-numbered sample is the one reported.
 void check_all_pairs(std::vector<SampleRef>& samples, const DatasetOptions& opts);

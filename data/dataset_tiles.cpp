@@ -133,7 +133,7 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         }
         int w = 0, h = 0;
         // Windows are what gets decoded, so the pixel limit applies to them, not to the tile.
-        detail::check_pair_sizes(image.string(), mask.string(), 0, ds.opts_.bands, w, h);
+        detail::check_pair_sizes(image.string(), mask.string(), 0, ds.opts_.image, w, h);
         const int pw = std::min(patch, w), ph = std::min(patch, h);
         for (int y0 : detail::window_starts(h, patch, stride)) {
             for (int x0 : detail::window_starts(w, patch, stride)) {
@@ -178,7 +178,7 @@ RgbImage DatasetBuilder::read_tile_image(const Dataset& ds, const SampleRef& s) 
     const auto band = ds.tile_cache_->images.get(s.image_path, s.y0, s.height, [&] {
         const ImageInfo info = probe_image(s.image_path);
         return read_rgb_window(s.image_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels,
-                               ds.opts_.bands);
+                               ds.opts_.image);
     });
     return crop(*band, s.x0, s.width);
 }

@@ -85,14 +85,23 @@ void drop_opaque_alpha(const std::string& path, const std::uint8_t* with_alpha, 
 }  // namespace detail
 
 void check_sample_layout(const std::string& path, int bits_per_sample, int channels,
-                         const BandChoice& bands) {
-    if (bits_per_sample == 16)
+                         const ImageChoice& choice) {
+    const std::vector<int>& bands = choice.bands;
+    if (bits_per_sample == 16 && !choice.reads_16_bit())
         PFCE_THROW(InputError, path,
-                   ": 16-bit samples are not supported (expected 8-bit RGB or 8-bit "
-                   "grayscale; convert the file to 8 bits per sample)");
-    if (bits_per_sample > 8 || bits_per_sample < 1)
+                   ": 16-bit samples, and nothing says which values are black and white (expected "
+                   "8-bit samples, or give data.value_range: --value-range 0,10000 reads 0 as 0 "
+                   "and 10000 and above as 255, e.g. for Sentinel-2 reflectance; gdalinfo -stats "
+                   "FILE shows the values a file holds)");
+    // One scale for the whole dataset: 8-bit images beside 16-bit ones would be read on two.
+    if (choice.reads_16_bit() && bits_per_sample != 16)
         PFCE_THROW(InputError, path, ": ", bits_per_sample,
-                   "-bit samples are not supported (expected 8 bits per sample)");
+                   "-bit samples, but data.value_range says how to read 16-bit ones (expected "
+                   "16-bit samples in every image, or no data.value_range for 8-bit images)");
+    if ((bits_per_sample > 8 && bits_per_sample != 16) || bits_per_sample < 1)
+        PFCE_THROW(InputError, path, ": ", bits_per_sample,
+                   "-bit samples are not supported (expected 8 bits per sample, or 16 with "
+                   "data.value_range)");
     if (!bands.empty()) {
         for (const int b : bands)
             if (b < 1 || b > channels)
@@ -144,16 +153,19 @@ Format sniff_format(const std::string& path) {
 }
 
 detail::DecodedSamples decode(const std::string& path, detail::Window win, std::int64_t max_pixels,
-                              const BandChoice& bands = {}) {
-    switch (sniff_format(path)) {
-        case Format::png:
-            return detail::read_png(path, win, max_pixels);
-        case Format::jpeg:
-            return detail::read_jpeg(path, win, max_pixels);
-        case Format::tiff:
-            break;
+                              const ImageChoice& choice = {}) {
+    const Format format = sniff_format(path);
+    if (format == Format::tiff) return detail::read_tiff(path, win, max_pixels, choice);
+    // PNG and JPEG decode 8-bit samples only (a 16-bit PNG is refused by name): a range for 16-bit
+    // ones is refused here, as TIFF's check refuses it for an 8-bit TIFF.
+    if (choice.reads_16_bit()) {
+        const ImageInfo info = format == Format::png ? detail::probe_png(path)
+                                                     : detail::probe_jpeg(path);
+        if (info.bits_per_sample != 16)
+            check_sample_layout(path, info.bits_per_sample, info.channels, choice);
     }
-    return detail::read_tiff(path, win, max_pixels, bands);
+    return format == Format::png ? detail::read_png(path, win, max_pixels)
+                                 : detail::read_jpeg(path, win, max_pixels);
 }
 
 RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d);
@@ -162,8 +174,10 @@ RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d);
 // first read as it is shown (gray scaled, and inverted where stored min-is-white), so a 1-band
 // file's only band is the image as shown: its gray, or its palette's colours.
 RgbImage pick_bands(const std::string& path, const detail::DecodedSamples& d,
-                    const BandChoice& bands) {
-    check_sample_layout(path, 8, d.channels, bands);
+                    const std::vector<int>& bands) {
+    ImageChoice only_bands;
+    only_bands.bands = bands;
+    check_sample_layout(path, 8, d.channels, only_bands);
     const bool as_shown = d.channels <= 3;
     RgbImage shown;
     if (as_shown) shown = to_rgb(path, d);
@@ -271,10 +285,9 @@ bool is_jpeg_file(const std::string& path) {
     return sniff_format(path) == Format::jpeg;
 }
 
-RgbImage read_rgb(const std::string& path, std::int64_t max_pixels, const BandChoice& bands) {
-    if (!bands.empty())
-        return pick_bands(path, decode(path, detail::Window{}, max_pixels, bands), bands);
-    return to_rgb(path, decode(path, detail::Window{}, max_pixels));
+RgbImage read_rgb(const std::string& path, std::int64_t max_pixels, const ImageChoice& choice) {
+    const detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels, choice);
+    return choice.bands.empty() ? to_rgb(path, d) : pick_bands(path, d, choice.bands);
 }
 
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels) {
@@ -282,11 +295,10 @@ LabelMap read_gray(const std::string& path, std::int64_t max_pixels) {
 }
 
 RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,
-                         std::int64_t max_pixels, const BandChoice& bands) {
+                         std::int64_t max_pixels, const ImageChoice& choice) {
     if (w <= 0 || h <= 0) PFCE_THROW(InputError, path, ": empty window ", w, "x", h);
-    const detail::Window win{x0, y0, w, h};
-    if (!bands.empty()) return pick_bands(path, decode(path, win, max_pixels, bands), bands);
-    return to_rgb(path, decode(path, win, max_pixels));
+    const detail::DecodedSamples d = decode(path, detail::Window{x0, y0, w, h}, max_pixels, choice);
+    return choice.bands.empty() ? to_rgb(path, d) : pick_bands(path, d, choice.bands);
 }
 
 void write_png(const std::string& path, const RgbImage& img) {

@@ -1,9 +1,9 @@
 // Reading and writing image files. TIFF through libtiff (8-bit RGB/RGBA-less, any compression
 // libtiff decodes, LZW included), PNG through libpng, JPEG (read only) through libjpeg. Every
 // failure is an InputError naming the file and what is wrong (missing, truncated or damaged,
-// 16-bit samples, 4 bands no data.bands picks from, shown turned by an Orientation tag, ...).
-// Writers are atomic: they write a temporary file beside the target and rename it, so a crash never
-// leaves half a file.
+// 16-bit samples without a range, 4 bands no data.bands picks from, shown turned by an Orientation
+// tag, ...). Writers are atomic: they write a temporary file beside the target and rename it, so a
+// crash never leaves half a file.
 #pragma once
 
 #include <cstdint>
@@ -29,27 +29,35 @@ struct ImageInfo {
 // Header only (size, bands, bit depth) without decoding pixels; for limits and validation.
 ImageInfo probe_image(const std::string& path);
 bool is_jpeg_file(const std::string& path);  // by its header bytes, not its name
-// Which of a file's bands become an image's three channels, 1-based as GDAL counts them: {4, 1, 2}
-// makes IR-R-G of an RGB + infrared tile, {1} copies band 1 into all three. Empty: the file's own
-// colours, which must then be RGB or grayscale (data.bands in the config).
-using BandChoice = std::vector<int>;
+// How a file's samples become the model's 8-bit RGB (the config's data.bands and data.value_range).
+struct ImageChoice {
+    // Which bands become the three channels, 1-based as GDAL counts them: {4, 1, 2} makes IR-R-G of
+    // an RGB + infrared tile, {1} copies band 1 into all three. Empty: the file's own colours,
+    // which must then be RGB or grayscale.
+    std::vector<int> bands{};
+    // 16-bit samples: the values read as 0 and 255 (linearly, clipped). Unset (hi <= lo), a 16-bit
+    // file is refused: nothing in it says which of its 65536 values are black and white.
+    double range_lo = 0, range_hi = 0;
+    bool reads_16_bit() const { return range_hi > range_lo; }
+};
 
 // Everything we decode has at most 8 bits per sample (PNG grayscale may have 1, 2 or 4), 1 band
-// (gray/palette) or 3 bands (RGB), or any number of bands when `bands` picks from them: an
-// InputError naming the file says why anything else is refused.
+// (gray/palette) or 3 bands (RGB), or any number of bands when `choice.bands` picks from them, and
+// unsigned 16 bits when `choice` gives their range: an InputError naming the file says why anything
+// else is refused.
 void check_sample_layout(const std::string& path, int bits_per_sample, int channels,
-                         const BandChoice& bands = {});
+                         const ImageChoice& choice = {});
 
-// 8-bit RGB (grayscale is expanded to RGB; `bands` picks other bands). Refuses images above
-// max_pixels (0 = no limit) before decoding, naming the file and its size.
+// 8-bit RGB (grayscale is expanded to RGB; `choice` picks other bands and scales 16-bit samples).
+// Refuses images above max_pixels (0 = no limit) before decoding, naming the file and its size.
 RgbImage read_rgb(const std::string& path, std::int64_t max_pixels = 0,
-                  const BandChoice& bands = {});
+                  const ImageChoice& choice = {});
 // 8-bit single-channel file (index-valued masks).
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels = 0);
 // The window [x0, x0+w) x [y0, y0+h) of a file (must lie inside it). TIFF decodes only the strips
 // or tiles the window touches; PNG decodes the rows up to the window's end. max_pixels limits w*h.
 RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,
-                         std::int64_t max_pixels = 0, const BandChoice& bands = {});
+                         std::int64_t max_pixels = 0, const ImageChoice& choice = {});
 
 void write_png(const std::string& path, const RgbImage& img);
 void write_png_gray(const std::string& path, const LabelMap& img);

@@ -21,7 +21,7 @@ struct Window {
 struct DecodedSamples {
     int width = 0, height = 0;          // of the window
     int x0 = 0, y0 = 0;                 // the window's corner in the file (for messages)
-    int channels = 0;                   // 1 or 3; any number where a BandChoice picks
+    int channels = 0;                   // 1 or 3; any number where ImageChoice picks
     std::vector<std::uint8_t> samples;  // width*height*channels, interleaved
     // Non-empty for palette images (channels == 1, values index it): the file's palette, which
     // may hold fewer than 256 colours (an index past it is an error when read as colours).
@@ -73,9 +73,10 @@ Window resolve_window(const std::string& path, Window win, int width, int height
 ImageInfo probe_tiff(const std::string& path);
 ImageInfo probe_png(const std::string& path);
 ImageInfo probe_jpeg(const std::string& path);
-// `bands` (BandChoice, non-empty) lets a TIFF of any number of 8-bit bands through, all decoded.
+// `choice.bands` (non-empty) lets a TIFF of any number of bands through, all decoded; with a range,
+// 16-bit samples are read and scaled to 8 bits by it.
 DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels,
-                         const BandChoice& bands);
+                         const ImageChoice& choice);
 DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pixels);
 DecodedSamples read_jpeg(const std::string& path, Window win, std::int64_t max_pixels);
 

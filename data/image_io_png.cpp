@@ -136,8 +136,8 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
     open_png(path, file, st, h);
     if (h.bit_depth == 16)
         PFCE_THROW(InputError, path,
-                   ": 16-bit samples are not supported (expected 8-bit RGB, grayscale or "
-                   "palette PNG)");
+                   ": 16-bit PNG is not read (expected 8-bit RGB, grayscale or palette PNG; 16-bit "
+                   "images are read as TIFF with data.value_range: gdal_translate IN OUT.tif)");
     win = resolve_window(path, win, static_cast<int>(h.width), static_cast<int>(h.height),
                          max_pixels);
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -153,22 +154,32 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
 }
 
 // Everything we decode is unsigned, 8-bit 1 band (gray/palette) or 3 bands (RGB), or 1, 2 or 4 bits
-// in 1 band (binary building masks, 16-colour palette labels), or any number of 8-bit bands that
-// `bands` picks from; say exactly why anything else is refused.
-void check_supported(const std::string& path, const TiffLayout& l, const BandChoice& bands) {
+// in 1 band (binary building masks, 16-colour palette labels), or any number of bands that
+// `choice.bands` picks from, and 16 bits where `choice` gives their range; say exactly why anything
+// else is refused.
+void check_supported(const std::string& path, const TiffLayout& l, const ImageChoice& choice) {
+    const std::vector<int>& bands = choice.bands;
     if (l.width == 0 || l.height == 0)
         PFCE_THROW(InputError, path, ": TIFF has an empty image (", l.width, "x", l.height, ")");
     if (l.width > (1u << 30) || l.height > (1u << 30))
         PFCE_THROW(InputError, path, ": TIFF size ", l.width, "x", l.height, " is not supported");
-    check_sample_layout(path, l.bps, l.colour_bands(), bands);
-    const bool sub_byte = l.spp == 1 && (l.bps == 1 || l.bps == 2 || l.bps == 4);
-    if (l.bps != 8 && !sub_byte)
-        PFCE_THROW(InputError, path, ": ", l.bps, "-bit TIFF samples in ", l.spp,
-                   " bands are not supported (expected 8 bits per sample, or 1, 2 or 4 in one "
-                   "band)");
     if (l.format != SAMPLEFORMAT_UINT)
         PFCE_THROW(InputError, path, ": sample format ", l.format,
-                   " is not supported (expected unsigned 8-bit integers)");
+                   l.format == SAMPLEFORMAT_INT      ? " (signed integers)"
+                   : l.format == SAMPLEFORMAT_IEEEFP ? " (floating point)"
+                                                     : "",
+                   " is not supported (expected unsigned 8-bit integers, or unsigned 16-bit with "
+                   "data.value_range)");
+    check_sample_layout(path, l.bps, l.colour_bands(), choice);
+    const bool sub_byte = l.spp == 1 && (l.bps == 1 || l.bps == 2 || l.bps == 4);
+    if (l.bps != 8 && l.bps != 16 && !sub_byte)
+        PFCE_THROW(InputError, path, ": ", l.bps, "-bit TIFF samples in ", l.spp,
+                   " bands are not supported (expected 8 bits per sample, 1, 2 or 4 in one "
+                   "band, or 16 with data.value_range)");
+    if (l.bps == 16 && (l.alpha || l.photometric == PHOTOMETRIC_PALETTE))
+        PFCE_THROW(InputError, path, ": 16-bit ",
+                   l.alpha ? "samples with an alpha band" : "palette",
+                   " are not supported (expected 16-bit gray, RGB or band stacks, without alpha)");
     // Picked bands are taken as stored, so only interpretations whose samples are the bands
     // themselves (RGB, or GDAL's "minisblack" for a stack of bands) qualify; YCbCr or CMYK
     // samples are not bands a user could name.
@@ -199,7 +210,7 @@ void check_supported(const std::string& path, const TiffLayout& l, const BandCho
 // `rows` rows of `width` pixels, widened to one byte each in place of `block`'s packed rows.
 void unpack_rows(std::vector<std::uint8_t>& block, int bps, std::size_t packed_row_bytes, int width,
                  int rows) {
-    if (bps == 8) return;
+    if (bps >= 8) return;
     std::vector<std::uint8_t> wide(static_cast<std::size_t>(width) * rows);
     const int per_byte = 8 / bps, mask = (1 << bps) - 1;
     for (int y = 0; y < rows; ++y) {
@@ -213,27 +224,50 @@ void unpack_rows(std::vector<std::uint8_t>& block, int bps, std::size_t packed_r
 }
 
 // Copies the part of a decoded block (strip or tile) that overlaps the window into `out`.
-// block: bw x bh at (bx, by), `bands` interleaved samples per pixel, plane `plane` of `channels`.
+// block: bw x bh at (bx, by), `bands` interleaved samples per pixel, plane `plane` of `channels`;
+// each sample `sample_bytes` bytes (2 for 16-bit, in the host's order as libtiff returns them).
 void copy_block(const std::uint8_t* block, int bx, int by, int bw, int bh, int bands, int plane,
-                const Window& win, int channels, std::uint8_t* out) {
+                const Window& win, int channels, int sample_bytes, std::uint8_t* out) {
     const int x_lo = std::max(bx, win.x0), x_hi = std::min(bx + bw, win.x0 + win.w);
     const int y_lo = std::max(by, win.y0), y_hi = std::min(by + bh, win.y0 + win.h);
+    const std::size_t src_px = static_cast<std::size_t>(bands) * sample_bytes;
+    const std::size_t dst_px = static_cast<std::size_t>(channels) * sample_bytes;
     for (int y = y_lo; y < y_hi; ++y) {
         const std::uint8_t* src =
-            block + (static_cast<std::size_t>(y - by) * bw + (x_lo - bx)) * bands;
+            block + (static_cast<std::size_t>(y - by) * bw + (x_lo - bx)) * src_px;
         std::uint8_t* dst =
-            out + (static_cast<std::size_t>(y - win.y0) * win.w + (x_lo - win.x0)) * channels +
-            plane;
+            out + (static_cast<std::size_t>(y - win.y0) * win.w + (x_lo - win.x0)) * dst_px +
+            static_cast<std::size_t>(plane) * sample_bytes;
         if (bands == channels && plane == 0) {
-            std::memcpy(dst, src, static_cast<std::size_t>(x_hi - x_lo) * bands);
+            std::memcpy(dst, src, static_cast<std::size_t>(x_hi - x_lo) * src_px);
         } else {
-            for (int x = x_lo; x < x_hi; ++x, src += bands, dst += channels) *dst = *src;
+            for (int x = x_lo; x < x_hi; ++x, src += src_px, dst += dst_px)
+                std::memcpy(dst, src, static_cast<std::size_t>(sample_bytes));
         }
     }
 }
 
+// 16-bit samples to 8 bits: lo reads as 0, hi as 255, linearly between, clipped outside (as
+// gdal_translate -scale lo hi 0 255 does). One table for all 65536 values.
+std::vector<std::uint8_t> narrow_16_bit(const std::uint8_t* wide, std::size_t count, double lo,
+                                        double hi) {
+    std::vector<std::uint8_t> table(65536);
+    for (std::size_t v = 0; v < table.size(); ++v) {
+        const double t = (static_cast<double>(v) - lo) * 255.0 / (hi - lo);
+        table[v] = static_cast<std::uint8_t>(std::lround(std::clamp(t, 0.0, 255.0)));
+    }
+    std::vector<std::uint8_t> out(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        std::uint16_t v;
+        std::memcpy(&v, wide + 2 * i, 2);
+        out[i] = table[v];
+    }
+    return out;
+}
+
 void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, const TiffLayout& l,
                  const Window& win, std::uint8_t* out) {
+    const int sample_bytes = l.bps == 16 ? 2 : 1;
     std::uint32_t rps = 0;
     TIFFGetFieldDefaulted(t, TIFFTAG_ROWSPERSTRIP, &rps);
     if (rps == 0 || rps > l.height) rps = l.height;
@@ -257,13 +291,14 @@ void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, con
             if (got < need) decode_failed(path, msgs, "reading a strip");
             unpack_rows(buf, l.bps, row_bytes, static_cast<int>(l.width), static_cast<int>(rows));
             copy_block(buf.data(), 0, static_cast<int>(row0), static_cast<int>(l.width),
-                       static_cast<int>(rows), bands, p, win, l.spp, out);
+                       static_cast<int>(rows), bands, p, win, l.spp, sample_bytes, out);
         }
     }
 }
 
 void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, const TiffLayout& l,
                 const Window& win, std::uint8_t* out) {
+    const int sample_bytes = l.bps == 16 ? 2 : 1;
     std::uint32_t tw = 0, th = 0;
     TIFFGetField(t, TIFFTAG_TILEWIDTH, &tw);
     TIFFGetField(t, TIFFTAG_TILELENGTH, &th);
@@ -289,7 +324,8 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
                 unpack_rows(buf, l.bps, row_bytes, static_cast<int>(tw), static_cast<int>(th));
                 // Tiles are always full-size in the file; the window clips what lies past the edge.
                 copy_block(buf.data(), static_cast<int>(tx), static_cast<int>(ty),
-                           static_cast<int>(tw), static_cast<int>(th), bands, p, win, l.spp, out);
+                           static_cast<int>(tw), static_cast<int>(th), bands, p, win, l.spp,
+                           sample_bytes, out);
             }
         }
     }
@@ -307,19 +343,25 @@ ImageInfo probe_tiff(const std::string& path) {
 }
 
 DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels,
-                         const BandChoice& bands) {
+                         const ImageChoice& choice) {
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "r", msgs);
     const TiffLayout l = read_layout(t.get(), path);
-    check_supported(path, l, bands);
+    check_supported(path, l, choice);
     win = resolve_window(path, win, static_cast<int>(l.width), static_cast<int>(l.height),
                          max_pixels);
 
     DecodedSamples d = window_samples(win, l.spp);
+    const bool wide = l.bps == 16;
+    std::vector<std::uint8_t> wide_samples(wide ? 2 * d.samples.size() : 0);
+    std::uint8_t* out = wide ? wide_samples.data() : d.samples.data();
     if (l.tiled)
-        read_tiles(t.get(), path, msgs, l, win, d.samples.data());
+        read_tiles(t.get(), path, msgs, l, win, out);
     else
-        read_strips(t.get(), path, msgs, l, win, d.samples.data());
+        read_strips(t.get(), path, msgs, l, win, out);
+    if (wide)
+        d.samples =
+            narrow_16_bit(wide_samples.data(), d.samples.size(), choice.range_lo, choice.range_hi);
 
     if (l.alpha) {  // decoded with its alpha band, which goes (where it is opaque)
         DecodedSamples opaque = window_samples(win, l.colour_bands());
@@ -328,7 +370,7 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
         d.samples = std::move(opaque.samples);
     }
     d.min_is_white = l.photometric == PHOTOMETRIC_MINISWHITE;
-    if (l.photometric != PHOTOMETRIC_PALETTE) d.gray_bits = l.bps;
+    if (l.photometric != PHOTOMETRIC_PALETTE) d.gray_bits = wide ? 8 : l.bps;
     if (l.photometric == PHOTOMETRIC_PALETTE) {
         std::uint16_t *r = nullptr, *g = nullptr, *b = nullptr;
         if (!TIFFGetField(t.get(), TIFFTAG_COLORMAP, &r, &g, &b))

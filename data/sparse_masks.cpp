@@ -87,7 +87,9 @@ nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so)
     // reads them); only where not the default, so directories made before still compare equal.
     if (ds.options().tile_image != DatasetOptions().tile_image)
         s["tile_image"] = ds.options().tile_image;
-    if (!ds.options().bands.empty()) s["bands"] = ds.options().bands;
+    const ImageChoice& image = ds.options().image;
+    if (!image.bands.empty()) s["bands"] = image.bands;
+    if (image.reads_16_bit()) s["value_range"] = {image.range_lo, image.range_hi};
     return s;
 }
 
@@ -100,9 +102,15 @@ void apply_sampled_dataset_options(const nlohmann::json& made, DatasetOptions& o
     if (made.contains("tile_image") && made["tile_image"].is_string())
         o.tile_image = made["tile_image"].get<std::string>();
     if (made.contains("bands") && made["bands"].is_array()) {
-        o.bands.clear();
+        o.image.bands.clear();
         for (const auto& b : made["bands"])
-            if (b.is_number_integer()) o.bands.push_back(b.get<int>());
+            if (b.is_number_integer()) o.image.bands.push_back(b.get<int>());
+    }
+    const auto r = made.find("value_range");
+    if (r != made.end() && r->is_array() && r->size() == 2 && (*r)[0].is_number() &&
+        (*r)[1].is_number()) {
+        o.image.range_lo = (*r)[0].get<double>();
+        o.image.range_hi = (*r)[1].get<double>();
     }
 }
 

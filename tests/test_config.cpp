@@ -183,6 +183,9 @@ TEST(Config, BandsAndTileImageRoundTrip) {
     EXPECT_EQ(to_json(config_from_json(to_json(c), "json")), to_json(c));
     EXPECT_TRUE(
         load_config_file(write(dir, "rgb.toml", "[data]\nbands = []\n")).data.bands.empty());
+    apply_flag_text(c, *find_config_key("data.value_range"), "0,10000");
+    EXPECT_EQ(load_config_file(write(dir, "wide.toml", to_toml_text(c))).data.value_range,
+              (std::vector<double>{0, 10000}));
 }
 
 TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
@@ -205,6 +208,8 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[data]\nbands = [0, 1, 2]\n", "data.bands = 0: expected band numbers 1..255"},
         {"[data]\nbands = \"4,1,2\"\n", "data.bands"},
         {"[data]\ntile_image = \"rgbi\"\n", "data.tile_image"},
+        {"[data]\nvalue_range = [100]\n", "data.value_range = 1 values"},
+        {"[data]\nvalue_range = [0, 70000]\n", "data.value_range = [0, 70000]"},
         {"[data]\ntrain_frac = 0.9\nval_frac = 0.2\n", "data.val_frac"},
         {"[optimizer]\nlr = inf\n", "optimizer.lr"},
         {"[run]\ndevice = \"gpu\"\n", "run.device"},

@@ -190,7 +190,8 @@ TEST(KaggleDataset, UnsupportedSampleFormatsNameTheFile) {
     write_odd_tiff(image, 3, 16);
     std::string msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, image);
-    EXPECT_MESSAGE_HAS(msg, "16-bit samples are not supported");
+    EXPECT_MESSAGE_HAS(msg, "16-bit samples, and nothing says which values are black and white");
+    EXPECT_MESSAGE_HAS(msg, "data.value_range");
     write_odd_tiff(image, 4, 8);
     msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, image);

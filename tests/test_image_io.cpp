@@ -11,6 +11,7 @@
 #include <jpeglib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -524,16 +525,78 @@ TEST(ImageIo, JpegYCbCrTiffReadsAsRgb) {
     }
 }
 
-TEST(ImageIo, SixteenBitIsRefusedNamingTheFile) {
+// 16-bit imagery (Sentinel-2, WorldView, SpaceNet GeoTIFFs) reads only with data.value_range, the
+// values that become 0 and 255 (linear, clipped, as gdal_translate -scale): nothing in the file
+// says which of its values are black and white. Every TIFF layout scales alike, bands pick after
+// scaling, and a mask or an 8-bit image beside a range is refused, as is a 16-bit PNG.
+TEST(ImageIo, SixteenBitReadsOnlyWithARangeAndScalesByIt) {
     const std::string dir = test::temp_dir("io_16bit");
-    write_raw_tiff(dir + "/deep.tif", {.width = 8, .height = 4, .bps = 16},
-                   std::vector<std::uint8_t>(8 * 4 * 3 * 2, 7));
-    expect_input_error([&] { read_rgb(dir + "/deep.tif"); },
-                       {dir + "/deep.tif", "16-bit samples are not supported"});
+    const int w = 21, h = 13, bands = 4;
+    std::vector<std::uint16_t> v(static_cast<std::size_t>(w) * h * bands);
+    for (std::size_t i = 0; i < v.size(); ++i)
+        v[i] = static_cast<std::uint16_t>((i * 7919) % 12000);  // past the range's top, too
+    std::vector<std::uint8_t> bytes(v.size() * 2);
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+    auto scaled = [&](int x, int y, int b) {  // gdal_translate -scale 1000 11000 0 255
+        const double t =
+            (v[(static_cast<std::size_t>(y) * w + x) * bands + b - 1] - 1000.0) * 255.0 / 10000.0;
+        return static_cast<int>(std::lround(std::clamp(t, 0.0, 255.0)));
+    };
+    TiffSpec s{.width = w, .height = h, .spp = bands, .bps = 16};
+    s.extra = EXTRASAMPLE_UNSPECIFIED;
+    write_raw_tiff(dir + "/strips.tif", s, bytes);
+    s.planar = PLANARCONFIG_SEPARATE;
+    s.tile = 16;
+    write_raw_tiff(dir + "/planar_tiles.tif", s, bytes);
+    ImageChoice c;
+    c.bands = {4, 1, 2};
+    c.range_lo = 1000;
+    c.range_hi = 11000;
+    for (const char* f : {"strips", "planar_tiles"}) {
+        SCOPED_TRACE(f);
+        const std::string path = dir + "/" + f + ".tif";
+        expect_input_error(
+            [&] {
+                read_rgb(path, 0, {{4, 1, 2}});
+            },
+            {path, "16-bit samples, and nothing says", "--value-range"});
+        const RgbImage img = read_rgb(path, 0, c);
+        const RgbImage win = read_rgb_window(path, 3, 2, 15, 9, 0, c);
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x)
+                for (int k = 0; k < 3; ++k) {
+                    ASSERT_EQ(img.at(y, x)[k], scaled(x, y, c.bands[k])) << x << "," << y;
+                    if (x >= 3 && x < 18 && y >= 2 && y < 11) {
+                        ASSERT_EQ(win.at(y - 2, x - 3)[k], img.at(y, x)[k]);
+                    }
+                }
+    }
+    // The ends land on 0 and 255 exactly; a gray file reads its one band.
+    std::vector<std::uint16_t> ends = {1000, 11000, 0, 65535, 6000, 1000};
+    std::vector<std::uint8_t> ends_bytes(ends.size() * 2);
+    std::memcpy(ends_bytes.data(), ends.data(), ends_bytes.size());
+    write_raw_tiff(
+        dir + "/gray.tif",
+        {.width = 3, .height = 2, .spp = 1, .bps = 16, .photometric = PHOTOMETRIC_MINISBLACK},
+        ends_bytes);
+    ImageChoice range_only;
+    range_only.range_lo = 1000;
+    range_only.range_hi = 11000;
+    const RgbImage g = read_rgb(dir + "/gray.tif", 0, range_only);
+    const std::vector<int> want = {0, 255, 0, 255, 128, 0};
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(g.pixels[3 * i], want[i]) << i;
+    // Never a mask: label values are 8-bit.
+    expect_input_error([&] { read_gray(dir + "/gray.tif"); }, {"gray.tif", "16-bit"});
+    // One scale for a dataset: an 8-bit image beside a range is refused.
+    write_png(dir + "/eight.png", test::random_rgb(4, 4, 1));
+    expect_input_error([&] { read_rgb(dir + "/eight.png", 0, range_only); },
+                       {"eight.png", "8-bit samples, but data.value_range"});
+    // 16-bit PNG is not read, with or without a range.
     std::vector<std::uint16_t> gray16(8 * 4, 1000);
     write_simple_png(dir + "/deep.png", 8, 4, PNG_FORMAT_LINEAR_Y, gray16.data());
-    expect_input_error([&] { read_gray(dir + "/deep.png"); },
-                       {dir + "/deep.png", "16-bit samples are not supported"});
+    expect_input_error([&] { read_gray(dir + "/deep.png"); }, {dir + "/deep.png", "16-bit"});
+    expect_input_error([&] { read_rgb(dir + "/deep.png", 0, range_only); },
+                       {dir + "/deep.png", "16-bit PNG is not read"});
 }
 
 // A 4th band that is not alpha (near infrared: RGBIR orthophotos) is refused: which three bands
@@ -567,7 +630,7 @@ TEST(ImageIo, BandChoicePicksFromManyBandFiles) {
         return v[(static_cast<std::size_t>(y) * w + x) * bands + (b - 1)];
     };
     auto expect_picked = [&](const RgbImage& img, const std::vector<std::uint8_t>& v, int bands,
-                             const BandChoice& pick, int x0 = 0, int y0 = 0) {
+                             const std::vector<int>& pick, int x0 = 0, int y0 = 0) {
         for (int y = 0; y < img.height; ++y)
             for (int x = 0; x < img.width; ++x)
                 for (int c = 0; c < 3; ++c)
@@ -585,15 +648,16 @@ TEST(ImageIo, BandChoicePicksFromManyBandFiles) {
     for (const char* f : {"rgbir", "rgbir_planar_tiled"}) {
         SCOPED_TRACE(f);
         const std::string path = dir + "/" + f + ".tif";
-        expect_picked(read_rgb(path, 0, {4, 1, 2}), rgbi, 4, {4, 1, 2});
-        expect_picked(read_rgb(path, 0, {1, 2, 3}), rgbi, 4, {1, 2, 3});
-        expect_picked(read_rgb(path, 0, {4}), rgbi, 4, {4});
-        expect_picked(read_rgb_window(path, 5, 3, 14, 11, 0, {3, 4, 4}), rgbi, 4, {3, 4, 4}, 5, 3);
+        expect_picked(read_rgb(path, 0, {{4, 1, 2}}), rgbi, 4, {4, 1, 2});
+        expect_picked(read_rgb(path, 0, {{1, 2, 3}}), rgbi, 4, {1, 2, 3});
+        expect_picked(read_rgb(path, 0, {{4}}), rgbi, 4, {4});
+        expect_picked(read_rgb_window(path, 5, 3, 14, 11, 0, {{3, 4, 4}}), rgbi, 4, {3, 4, 4}, 5,
+                      3);
         // Unpicked, four bands stay refused, now pointing at the choice.
         expect_input_error([&] { read_rgb(path); }, {path, "4 bands", "data.bands", "4,1,2"});
         expect_input_error(
             [&] {
-                read_rgb(path, 0, {1, 5, 2});
+                read_rgb(path, 0, {{1, 5, 2}});
             },
             {path, "band 5", "4 bands", "1..4"});
     }
@@ -601,10 +665,10 @@ TEST(ImageIo, BandChoicePicksFromManyBandFiles) {
     const std::vector<std::uint8_t> five = stack(5, 7);
     TiffSpec g{.width = w, .height = h, .spp = 5, .photometric = PHOTOMETRIC_MINISBLACK};
     write_raw_tiff(dir + "/five.tif", g, five);
-    expect_picked(read_rgb(dir + "/five.tif", 0, {5, 3, 1}), five, 5, {5, 3, 1});
+    expect_picked(read_rgb(dir + "/five.tif", 0, {{5, 3, 1}}), five, 5, {5, 3, 1});
     const ImageInfo info = probe_image(dir + "/five.tif");
     EXPECT_EQ(info.channels, 5);
-    check_sample_layout(dir + "/five.tif", 8, info.channels, {5, 3, 1});
+    check_sample_layout(dir + "/five.tif", 8, info.channels, {{5, 3, 1}});
     expect_input_error([&] { check_sample_layout(dir + "/five.tif", 8, info.channels); },
                        {"5 bands", "data.bands"});
     // CMYK samples are not bands a user could name.
@@ -612,23 +676,27 @@ TEST(ImageIo, BandChoicePicksFromManyBandFiles) {
     write_raw_tiff(dir + "/cmyk.tif", cmyk, rgbi);
     expect_input_error(
         [&] {
-            read_rgb(dir + "/cmyk.tif", 0, {1, 2, 3});
+            read_rgb(dir + "/cmyk.tif", 0, {{1, 2, 3}});
         },
         {"cmyk.tif", "photometric interpretation 5"});
     // RGB and gray files pick from what they show.
     const RgbImage rgb = test::random_rgb(w, h, 3);
     write_png(dir + "/rgb.png", rgb);
-    expect_picked(read_rgb(dir + "/rgb.png", 0, {3, 2, 1}), rgb.pixels, 3, {3, 2, 1});
+    expect_picked(read_rgb(dir + "/rgb.png", 0, {{3, 2, 1}}), rgb.pixels, 3, {3, 2, 1});
     const LabelMap gray = random_gray(w, h, 9);
     write_png_gray(dir + "/gray.png", gray);
-    EXPECT_EQ(read_rgb(dir + "/gray.png", 0, {1}).pixels, read_rgb(dir + "/gray.png").pixels);
+    EXPECT_EQ(read_rgb(dir + "/gray.png", 0, {{1}}).pixels, read_rgb(dir + "/gray.png").pixels);
     expect_input_error(
         [&] {
-            read_rgb(dir + "/gray.png", 0, {1, 1, 2});
+            read_rgb(dir + "/gray.png", 0, {{1, 1, 2}});
         },
         {"gray.png", "band 2", "1 band"});
     // A choice does not lift the bit-depth rule.
-    expect_input_error([&] { check_sample_layout(dir + "/x.tif", 16, 4, {4, 1, 2}); }, {"16-bit"});
+    expect_input_error(
+        [&] {
+            check_sample_layout(dir + "/x.tif", 16, 4, {{4, 1, 2}});
+        },
+        {"16-bit"});
 }
 
 // An alpha band (RGBA and gray + alpha PNG, TIFF with an alpha ExtraSample, as GIS and image tools

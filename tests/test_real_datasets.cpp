@@ -90,6 +90,28 @@ void write_geotiff(const std::string& path, const RgbImage& img,
     TIFFClose(t);
 }
 
+// An unsigned 16-bit band stack (pixel-interleaved), as multispectral GeoTIFFs ship.
+void write_tiff16(const std::string& path, int w, int h, int bands,
+                  const std::vector<std::uint16_t>& samples) {
+    TIFF* t = TIFFOpen(path.c_str(), "w");
+    ASSERT_NE(t, nullptr);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(w));
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, static_cast<std::uint32_t>(h));
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, bands);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 16);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 4);
+    std::vector<std::uint16_t> extra(static_cast<std::size_t>(bands - 1), EXTRASAMPLE_UNSPECIFIED);
+    TIFFSetField(t, TIFFTAG_EXTRASAMPLES, static_cast<std::uint16_t>(extra.size()), extra.data());
+    std::vector<std::uint16_t> row(static_cast<std::size_t>(w) * bands);
+    for (int y = 0; y < h; ++y) {
+        std::copy_n(&samples[static_cast<std::size_t>(y) * row.size()], row.size(), row.begin());
+        TIFFWriteScanline(t, row.data(), static_cast<std::uint32_t>(y), 0);
+    }
+    TIFFClose(t);
+}
+
 }  // namespace
 
 TEST(SlidingWindow, StartsCoverEverySideWithOneWindowSize) {
@@ -395,7 +417,7 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
     DatasetOptions o;
     o.tile_image = "RGBIR";
     o.tile_patch = o.tile_stride = 32;
-    o.bands = {4, 1, 2};
+    o.image.bands = {4, 1, 2};
     const Dataset ds = Dataset::open(data, o);
     ASSERT_EQ(ds.size(), 3u * 3 * 2);
     const SampleRef& s = ds.sample(4);
@@ -435,6 +457,64 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
     const test::CommandResult l = test::run_pfce("link --in " + root + "/sp --out " + root +
                                                  "/ln --radius 6 --max-color-step 30 --device cpu");
     EXPECT_EQ(l.status, 0) << l.output;
+}
+
+// 16-bit multispectral imagery (SpaceNet's 11-bit 8-band WorldView, Sentinel-2 stacks): refused
+// until data.value_range says which values are black and white, then trained on the bands chosen;
+// predict reads its inputs with the checkpoint's range and bands.
+TEST(RealDatasets, SixteenBitBandStacksTrainWithARangeAndBands) {
+    const std::string root = test::temp_dir("real_16bit");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const int bands = 5;
+    auto stack = [&](const LabelMap& lab, int k) {  // B, G, R, red edge, NIR, 11-bit
+        const RgbImage rgb = test::foreign_image(lab, k);
+        std::vector<std::uint16_t> v(static_cast<std::size_t>(lab.width) * lab.height * bands);
+        for (std::size_t i = 0; i < lab.labels.size(); ++i) {
+            for (int c = 0; c < 3; ++c) v[i * bands + c] = rgb.pixels[i * 3 + (2 - c)] * 8;
+            v[i * bands + 3] = static_cast<std::uint16_t>(300 + 100 * (lab.labels[i] % 8));
+            v[i * bands + 4] = static_cast<std::uint16_t>(lab.labels[i] == 3 ? 1900 : 400);
+        }
+        return v;
+    };
+    for (std::size_t k = 0; k < fd.ids.size(); ++k) {
+        fs::remove(root + "/data/images/" + fd.ids[k] + ".png");
+        const LabelMap& lab = fd.dense[k];
+        write_tiff16(root + "/data/images/" + fd.ids[k] + ".tif", lab.width, lab.height, bands,
+                     stack(lab, static_cast<int>(k)));
+    }
+    const test::CommandResult stats = test::run_pfce("data stats " + fd.root);
+    EXPECT_NE(stats.status, 0);
+    EXPECT_MESSAGE_HAS(stats.output, "16-bit samples, and nothing says");
+    EXPECT_MESSAGE_HAS(stats.output, "--value-range");
+    const test::CommandResult ok =
+        test::run_pfce("data stats " + fd.root + " --value-range 0,2047 --bands 5,3,2");
+    EXPECT_EQ(ok.status, 0) << ok.output;
+
+    // NIR-R-G, as a false-colour composite.
+    const std::string run = root + "/run";
+    const test::CommandResult t =
+        test::run_pfce("train --data " + fd.root + " --value-range 0,2047 --bands 5,3,2 --out " +
+                       run + " --epochs 1" + kTiny);
+    ASSERT_EQ(t.status, 0) << t.output;
+    const std::string one = root + "/data/images/" + fd.ids[0] + ".tif";
+    const test::CommandResult p =
+        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + one + " --out " +
+                       root + "/pred.png");
+    ASSERT_EQ(p.status, 0) << p.output;
+    EXPECT_EQ(read_gray(root + "/pred.png").width, fd.dense[0].width);
+    // An 8-bit file is not on the checkpoint's scale.
+    write_png(root + "/eight.png", test::foreign_image(fd.dense[0], 0));
+    const test::CommandResult eight =
+        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + root +
+                       "/eight.png --out " + root + "/p8.png");
+    EXPECT_NE(eight.status, 0);
+    EXPECT_MESSAGE_HAS(eight.output, "eight.png: 8-bit samples, but data.value_range");
+    // A range that means nothing is refused naming the key.
+    const test::CommandResult bad =
+        test::run_pfce("train --data " + fd.root + " --value-range 2047,0 --bands 5,3,2 --out " +
+                       root + "/r2 --epochs 1" + kTiny);
+    EXPECT_NE(bad.status, 0);
+    EXPECT_MESSAGE_HAS(bad.output, "data.value_range = [2047, 0]: expected [lo, hi]");
 }
 
 // The "done when" of the issue: a dataset unlike ours through every stage.

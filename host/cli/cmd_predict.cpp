@@ -22,6 +22,7 @@
 #include "host/cli/command_registry.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/sliding_window.hpp"
+#include "host/train/train_data.hpp"
 #include "host/train/trained_model.hpp"
 
 namespace pfce::cli {
@@ -177,7 +178,8 @@ void run_predict(const PredictArgs& a) {
     for (const Job& j : jobs) {
         const ImageInfo info = probe_image(j.input);
         // 16-bit samples, four colour bands: known from the header, so refused before any output.
-        check_sample_layout(j.input, info.bits_per_sample, info.channels, m.config.data.bands);
+        check_sample_layout(j.input, info.bits_per_sample, info.channels,
+                            image_choice(m.config.data));
         for (const int side : {info.width, info.height})
             if (!side_fits_unet(side, depth))
                 PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height,
@@ -225,7 +227,8 @@ void run_predict(const PredictArgs& a) {
                 done, jobs.size());
             throw CLI::RuntimeError(130);
         }
-        const RgbImage img = read_rgb(j.input, m.config.data.max_pixels, m.config.data.bands);
+        const RgbImage img =
+            read_rgb(j.input, m.config.data.max_pixels, image_choice(m.config.data));
         const LabelMap pred = predict_sliding(*backend, *m.net, img, m.stats, sw);
         RgbImage overlay(img.width, img.height);
         std::vector<std::int64_t> counts(m.class_colours.size(), 0);

@@ -1,6 +1,8 @@
 // The dataset flags of pfce sample and pfce data, checked as the config checks its [data] keys.
 #include "host/cli/dataset_flags.hpp"
 
+#include "core/error.hpp"
+
 namespace pfce::cli {
 
 DatasetOptions DatasetFlags::options() const {
@@ -10,7 +12,16 @@ DatasetOptions DatasetFlags::options() const {
     o.tile_stride = tile_stride;
     o.max_pixels = max_pixels;
     o.tile_image = tile_image;
-    o.bands = bands;
+    o.image.bands = bands;
+    if (!value_range.empty()) {
+        if (value_range.size() != 2 ||
+            !(value_range[0] >= 0 && value_range[0] < value_range[1] && value_range[1] <= 65535))
+            PFCE_THROW(InputError,
+                       "--value-range: expected LO,HI with 0 <= LO < HI <= 65535 (the "
+                       "16-bit values read as 0 and 255)");
+        o.image.range_lo = value_range[0];
+        o.image.range_hi = value_range[1];
+    }
     return o;
 }
 
@@ -26,6 +37,9 @@ void add_dataset_flags(CLI::App& app, DatasetFlags& f) {
     app.add_option("--bands", f.bands,
                    "the image bands read, 1-based: three (4,1,2 = IR-R-G of RGB + infrared) or "
                    "one (data.bands)")
+        ->delimiter(',');
+    app.add_option("--value-range", f.value_range,
+                   "16-bit images: the values read as 0 and 255, e.g. 0,10000 (data.value_range)")
         ->delimiter(',');
     app.add_option("--max-pixels", f.max_pixels, "refuse images with more pixels")
         ->capture_default_str();

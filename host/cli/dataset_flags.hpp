@@ -20,6 +20,7 @@ struct DatasetFlags {
     std::int64_t max_pixels = 100'000'000;
     std::string tile_image = "RGB";
     std::vector<int> bands{};
+    std::vector<double> value_range{};
 
     DatasetOptions options() const;
 };

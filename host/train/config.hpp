@@ -28,6 +28,7 @@ struct DataSettings {
     int tile_stride = 300;           // tiles: stride
     std::string tile_image = "RGB";  // tiles: RGB | IRRG | RGBIR (the ISPRS image sets)
     std::vector<int> bands{};  // the images' bands the model sees, 1-based (empty: RGB or gray)
+    std::vector<double> value_range{};  // 16-bit images: [values read as 0, as 255]; empty: 8-bit
     std::int64_t max_pixels = 100'000'000;  // refuse bigger images (memory guard)
     std::string source = "dataset";         // dataset | synthetic (generated into root)
     int synthetic_count = 160, synthetic_size = 96;

@@ -224,6 +224,9 @@ std::vector<ConfigKey> build_keys() {
             "bands: pick three with data.bands)")
             .choices({"RGB", "IRRG", "RGBIR"}),
         bands_key(),
+        key(d, &D::value_range, "data", "value_range", "--value-range",
+            "16-bit images: the sample values read as 0 and as 255, linearly and clipped (0,10000 "
+            "for Sentinel-2 reflectance; 0,2047 for 11-bit WorldView); empty = 8-bit images"),
         key(d, &D::max_pixels, "data", "max_pixels", "--max-pixels",
             "refuse images with more pixels than this (a memory guard)")
             .no_result(),

@@ -57,6 +57,15 @@ void validate(const Config& c, const ConfigKeySources& source) {
             "images' RGB or gray) (the number of bands given)");
     for (const int b : d.bands)
         if (b < 1 || b > 255) bad(source, "data.bands", b, "band numbers 1..255 (1 is the first)");
+    if (!d.value_range.empty() && (d.value_range.size() != 2 ||
+                                   !(d.value_range[0] >= 0 && d.value_range[0] < d.value_range[1] &&
+                                     d.value_range[1] <= 65535)))
+        bad(source, "data.value_range",
+            d.value_range.size() == 2 ? "[" + format_number(d.value_range[0]) + ", " +
+                                            format_number(d.value_range[1]) + "]"
+                                      : std::to_string(d.value_range.size()) + " values",
+            "[lo, hi] with 0 <= lo < hi <= 65535 (the 16-bit values read as 0 and 255), or [] "
+            "for 8-bit images");
     if (d.max_pixels < 1)
         bad(source, "data.max_pixels", d.max_pixels, ">= 1 (a limit; there is no 'no limit')");
     if (d.synthetic_count < 3) bad(source, "data.synthetic_count", d.synthetic_count, ">= 3");

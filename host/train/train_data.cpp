@@ -35,6 +35,16 @@ std::vector<int> recorded_mask_values(const Dataset& ds) {
     return identity ? std::vector<int>() : std::vector<int>(v.begin(), v.end());
 }
 
+ImageChoice image_choice(const DataSettings& d) {
+    ImageChoice c;
+    c.bands = d.bands;
+    if (d.value_range.size() == 2) {
+        c.range_lo = d.value_range[0];
+        c.range_hi = d.value_range[1];
+    }
+    return c;
+}
+
 DatasetOptions dataset_options(const DataSettings& d) {
     DatasetOptions o;
     o.kind = kDatasetKinds.parse(d.kind);
@@ -42,7 +52,7 @@ DatasetOptions dataset_options(const DataSettings& d) {
     o.tile_stride = d.tile_stride;
     o.max_pixels = d.max_pixels;
     o.tile_image = d.tile_image;
-    o.bands = d.bands;
+    o.image = image_choice(d);
     return o;
 }
 

@@ -41,6 +41,8 @@ int find_clutter_class(const Palette& palette);
 std::vector<int> recorded_mask_values(const Dataset& ds);
 
 DatasetOptions dataset_options(const DataSettings& d);
+// How the run's images are read (data.bands, data.value_range): datasets and predict alike.
+ImageChoice image_choice(const DataSettings& d);
 // The synthetic dataset `d` names (data.root and the synthetic_* keys); `flag` chose its root.
 SynthOptions synth_options(const DataSettings& d, const std::string& flag);
 // The dataset of `d`. With data.source = "synthetic" the embedded set is generated into data.root

@@ -1,6 +1,7 @@
 // Fuzz target for the image readers (built three times: PFCE_FUZZ_FORMAT tiff, png or jpeg picks
 // the seeds; every reader sees every input, since the format is told by the bytes): read_rgb,
-// read_gray, probe_image, read_georeference, and a window read.
+// read_gray, probe_image, read_georeference, a window read, and both with bands picked and 16-bit
+// samples scaled.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,6 +34,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         (void)pfce::read_rgb_window(path, 1, 1, 3, 2, kLimit);
     } catch (const pfce::Error&) {
+    }
+    // The data.bands and data.value_range paths: any number of bands, 16-bit samples scaled.
+    pfce::ImageChoice picks;
+    picks.bands = {3, 1, 2};
+    pfce::ImageChoice wide;
+    wide.bands = {2};
+    wide.range_lo = 100;
+    wide.range_hi = 4000;
+    for (const pfce::ImageChoice& c : {picks, wide}) {
+        try {
+            (void)pfce::read_rgb(path, kLimit, c);
+        } catch (const pfce::Error&) {
+        }
+        try {
+            (void)pfce::read_rgb_window(path, 1, 1, 3, 2, kLimit, c);
+        } catch (const pfce::Error&) {
+        }
     }
     return 0;
 }
