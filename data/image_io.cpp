@@ -159,8 +159,8 @@ detail::DecodedSamples decode(const std::string& path, detail::Window win, std::
     // PNG and JPEG decode 8-bit samples only (a 16-bit PNG is refused by name): a range for 16-bit
     // ones is refused here, as TIFF's check refuses it for an 8-bit TIFF.
     if (choice.reads_16_bit()) {
-        const ImageInfo info = format == Format::png ? detail::probe_png(path)
-                                                     : detail::probe_jpeg(path);
+        const ImageInfo info =
+            format == Format::png ? detail::probe_png(path) : detail::probe_jpeg(path);
         if (info.bits_per_sample != 16)
             check_sample_layout(path, info.bits_per_sample, info.channels, choice);
     }
