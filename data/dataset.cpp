@@ -79,7 +79,7 @@ bool natural_less(const std::string& a, const std::string& b) {
 void check_pair_sizes(const std::string& image, const std::string& mask, std::int64_t max_pixels,
                       const ImageChoice& choice, int& width, int& height) {
     const ImageInfo a = probe_image(image);
-    check_sample_layout(image, a.bits_per_sample, a.channels, choice);
+    check_image_layout(image, a, choice);
     if (is_jpeg_file(mask))
         PFCE_THROW(InputError, mask,
                    ": a JPEG mask; lossy compression changes label values, so "
@@ -89,6 +89,10 @@ void check_pair_sizes(const std::string& image, const std::string& mask, std::in
         PFCE_THROW(InputError, mask,
                    ": a JPEG-compressed mask; lossy compression changes label values, so masks "
                    "must be PNG or TIFF without JPEG compression");
+    if (b.bits_per_sample > 8)
+        PFCE_THROW(InputError, mask, ": ", b.bits_per_sample,
+                   "-bit mask samples (expected 8-bit masks: class colours, or class values "
+                   "0..255)");
     check_sample_layout(mask, b.bits_per_sample, b.channels);
     if (a.width != b.width || a.height != b.height)
         PFCE_THROW(InputError, "image/mask size mismatch: ", image, " is ", a.width, "x", a.height,

@@ -72,6 +72,12 @@ void drop_opaque_alpha(const std::string& path, const std::uint8_t* with_alpha, 
                            d.y0 + static_cast<int>(first / d.width));
 }
 
+[[noreturn]] void refuse_16_bit_png(const std::string& path) {
+    PFCE_THROW(InputError, path,
+               ": 16-bit PNG is not read (expected 8-bit RGB, grayscale or palette PNG; 16-bit "
+               "images are read as TIFF with data.value_range: gdal_translate IN OUT.tif)");
+}
+
 [[noreturn]] void refuse_transparent(const std::string& path, std::size_t count, int x, int y) {
     PFCE_THROW(InputError, path, ": ", count,
                " pixels are transparent (alpha < 255 or the tRNS "
@@ -103,6 +109,12 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
                    "-bit samples are not supported (expected 8 bits per sample, or 16 with "
                    "data.value_range)");
     if (!bands.empty()) {
+        if (bands.size() != 1 && bands.size() != 3)
+            PFCE_THROW(InputError, path, ": data.bands gives ", bands.size(),
+                       " bands (expected three, one per input channel, or one)");
+        if (channels > 255)
+            PFCE_THROW(InputError, path, ": ", channels,
+                       " bands are not read (expected at most 255)");
         for (const int b : bands)
             if (b < 1 || b > channels)
                 PFCE_THROW(InputError, path, ": data.bands asks for band ", b,
@@ -124,6 +136,22 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
                    " bands are not supported without a choice (expected 3-band RGB or 1-band "
                    "grayscale;",
                    pick, ")");
+}
+
+void check_image_layout(const std::string& path, const ImageInfo& info, const ImageChoice& choice) {
+    if (info.sample_format != 1)
+        PFCE_THROW(InputError, path, ": sample format ", info.sample_format,
+                   info.sample_format == 2   ? " (signed integers)"
+                   : info.sample_format == 3 ? " (floating point)"
+                                             : "",
+                   " is not supported (expected unsigned 8-bit integers, or unsigned 16-bit with "
+                   "data.value_range)");
+    if (info.png && info.bits_per_sample == 16) detail::refuse_16_bit_png(path);
+    check_sample_layout(path, info.bits_per_sample, info.channels, choice);
+    if (info.bits_per_sample == 16 && info.alpha)
+        PFCE_THROW(InputError, path,
+                   ": 16-bit samples with an alpha band are not supported (expected 16-bit gray, "
+                   "RGB or band stacks, without alpha)");
 }
 
 namespace {

@@ -24,6 +24,10 @@ struct ImageInfo {
     int channels = 0;
     int bits_per_sample = 0;
     bool lossy = false;  // JPEG, or a TIFF of JPEG-compressed data: no labels in it
+    // What check_image_layout needs to refuse, from the header, what only decoding would find.
+    bool png = false;       // a PNG (whose 16-bit samples are not read)
+    bool alpha = false;     // an alpha band besides `channels` (dropped where opaque)
+    int sample_format = 1;  // TIFF SampleFormat: 1 unsigned, 2 signed, 3 floating point
 };
 
 // Header only (size, bands, bit depth) without decoding pixels; for limits and validation.
@@ -47,6 +51,12 @@ struct ImageChoice {
 // else is refused.
 void check_sample_layout(const std::string& path, int bits_per_sample, int channels,
                          const ImageChoice& choice = {});
+
+// check_sample_layout for an image's header, with what it also tells (the sample format, alpha,
+// PNG): every refusal a decode would make, made before decoding, so a command can check all of its
+// inputs before it writes anything.
+void check_image_layout(const std::string& path, const ImageInfo& info,
+                        const ImageChoice& choice = {});
 
 // 8-bit RGB (grayscale is expanded to RGB; `choice` picks other bands and scales 16-bit samples).
 // Refuses images above max_pixels (0 = no limit) before decoding, naming the file and its size.

@@ -125,8 +125,11 @@ ImageInfo probe_png(const std::string& path) {
     open_png(path, file, st, h);
     // An alpha band is not counted: it is dropped where it is opaque (drop_opaque_alpha).
     const bool alpha = (h.color_type & PNG_COLOR_MASK_ALPHA) != 0;
-    return ImageInfo{static_cast<int>(h.width), static_cast<int>(h.height),
-                     png_channels(h.color_type) - (alpha ? 1 : 0), h.bit_depth};
+    ImageInfo info{static_cast<int>(h.width), static_cast<int>(h.height),
+                   png_channels(h.color_type) - (alpha ? 1 : 0), h.bit_depth};
+    info.png = true;
+    info.alpha = alpha;
+    return info;
 }
 
 DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pixels) {
@@ -134,10 +137,7 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
     PngReadState st;
     PngHeader h;
     open_png(path, file, st, h);
-    if (h.bit_depth == 16)
-        PFCE_THROW(InputError, path,
-                   ": 16-bit PNG is not read (expected 8-bit RGB, grayscale or palette PNG; 16-bit "
-                   "images are read as TIFF with data.value_range: gdal_translate IN OUT.tif)");
+    if (h.bit_depth == 16) refuse_16_bit_png(path);
     win = resolve_window(path, win, static_cast<int>(h.width), static_cast<int>(h.height),
                          max_pixels);
 

@@ -190,10 +190,13 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
                    " bands cannot be picked from by data.bands (expected RGB or minisblack bands, "
                    "e.g. gdal_translate -co PHOTOMETRIC=MINISBLACK IN OUT)");
     if (l.colour_bands() == 3 && l.photometric != PHOTOMETRIC_RGB && bands.empty())
-        PFCE_THROW(
-            InputError, path, ": 3-band photometric interpretation ", l.photometric,
-            " is not supported (expected RGB, or JPEG-compressed YCbCr; other YCbCr and CIELab "
-            "files must be converted)");
+        PFCE_THROW(InputError, path, ": 3-band photometric interpretation ", l.photometric,
+                   l.photometric == PHOTOMETRIC_MINISBLACK
+                       ? " (a stack of 3 gray bands) is not read as RGB without a choice (expected "
+                         "RGB; if bands 1, 2, 3 are red, green and blue, say so with data.bands: "
+                         "--bands 1,2,3)"
+                       : " is not supported (expected RGB, or JPEG-compressed YCbCr; other YCbCr "
+                         "and CIELab files must be converted)");
     if (l.colour_bands() == 1 && l.photometric != PHOTOMETRIC_MINISBLACK &&
         l.photometric != PHOTOMETRIC_MINISWHITE && l.photometric != PHOTOMETRIC_PALETTE)
         PFCE_THROW(InputError, path, ": 1-band photometric interpretation ", l.photometric,
@@ -337,9 +340,12 @@ ImageInfo probe_tiff(const std::string& path) {
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "r", msgs);
     const TiffLayout l = read_layout(t.get(), path);
-    return ImageInfo{static_cast<int>(std::min<std::uint32_t>(l.width, 1u << 30)),
-                     static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)),
-                     l.colour_bands(), l.bps, l.jpeg};
+    ImageInfo info{static_cast<int>(std::min<std::uint32_t>(l.width, 1u << 30)),
+                   static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)), l.colour_bands(),
+                   l.bps, l.jpeg};
+    info.alpha = l.alpha;
+    info.sample_format = l.format;
+    return info;
 }
 
 DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels,
@@ -350,9 +356,17 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     check_supported(path, l, choice);
     win = resolve_window(path, win, static_cast<int>(l.width), static_cast<int>(l.height),
                          max_pixels);
+    // Every band is decoded before the picks are taken, so the pixel limit alone does not bound
+    // the memory of a file of many bands: 16 bytes a pixel do (eight 16-bit bands).
+    const int sample_bytes = l.bps == 16 ? 2 : 1;
+    const std::int64_t decoded = static_cast<std::int64_t>(win.w) * win.h * l.spp * sample_bytes;
+    if (max_pixels > 0 && l.spp > 3 && decoded > max_pixels * 16)
+        PFCE_THROW(InputError, path, ": a ", win.w, "x", win.h, " window of ", l.spp, " bands of ",
+                   l.bps, " bits decodes to ", decoded, " bytes, above the limit of ",
+                   max_pixels * 16, " (16 bytes per pixel of max_pixels; raise --max-pixels)");
 
     DecodedSamples d = window_samples(win, l.spp);
-    const bool wide = l.bps == 16;
+    const bool wide = sample_bytes == 2;
     std::vector<std::uint8_t> wide_samples(wide ? 2 * d.samples.size() : 0);
     std::uint8_t* out = wide ? wide_samples.data() : d.samples.data();
     if (l.tiled)

@@ -288,11 +288,11 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         try {
             DatasetOptions dopt = o.data_options;
             const nlohmann::json made = md.meta.value("sample", nlohmann::json::object());
-            if (o.data_root.empty() && made.is_object()) {
-                if (made.contains("dataset_kind"))
-                    dopt.kind = kDatasetKinds.parse(made["dataset_kind"].get<std::string>());
-                apply_sampled_dataset_options(made, dopt);
-            }
+            if (o.data_root.empty() && made.is_object() && made.contains("dataset_kind"))
+                dopt.kind = kDatasetKinds.parse(made["dataset_kind"].get<std::string>());
+            // --data is the dataset the masks were sampled from (checked above), so its images
+            // open as they did then: the bands and range the sampling recorded.
+            apply_sampled_dataset_options(made, dopt);
             ds = Dataset::open(root, dopt);
         } catch (const InputError& e) {
             if (!o.data_root.empty() || edge) throw;

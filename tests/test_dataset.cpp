@@ -196,6 +196,15 @@ TEST(KaggleDataset, UnsupportedSampleFormatsNameTheFile) {
     msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, image);
     EXPECT_MESSAGE_HAS(msg, "4 bands");
+    // A range reads 16-bit images, never masks: their values are labels.
+    write_odd_tiff(image, 3, 16);
+    const std::string label = dir + "/patches/Labels/Label_0.tif";
+    write_odd_tiff(label, 3, 16);
+    DatasetOptions o;
+    o.image.range_lo = 0;
+    o.image.range_hi = 4095;
+    msg = input_error_message([&] { Dataset::open(dir, o); });
+    EXPECT_MESSAGE_HAS(msg, label + ": 16-bit mask samples (expected 8-bit masks");
 }
 
 TEST(KaggleDataset, TruncatedLabelNamesTheFile) {

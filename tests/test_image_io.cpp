@@ -597,6 +597,42 @@ TEST(ImageIo, SixteenBitReadsOnlyWithARangeAndScalesByIt) {
     expect_input_error([&] { read_gray(dir + "/deep.png"); }, {dir + "/deep.png", "16-bit"});
     expect_input_error([&] { read_rgb(dir + "/deep.png", 0, range_only); },
                        {dir + "/deep.png", "16-bit PNG is not read"});
+    // The header check (datasets, predict) refuses all of it before any decoding.
+    expect_input_error(
+        [&] { check_image_layout(dir + "/deep.png", probe_image(dir + "/deep.png"), range_only); },
+        {"16-bit PNG is not read"});
+    TiffSpec signed16{
+        .width = 3, .height = 2, .spp = 1, .bps = 16, .photometric = PHOTOMETRIC_MINISBLACK};
+    write_raw_tiff(dir + "/signed.tif", signed16, ends_bytes);
+    {
+        TIFF* t = TIFFOpen((dir + "/signed.tif").c_str(), "r+");
+        ASSERT_NE(t, nullptr);
+        TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_INT);
+        TIFFRewriteDirectory(t);
+        TIFFClose(t);
+    }
+    for (auto check : {std::function<void()>([&] { read_rgb(dir + "/signed.tif", 0, range_only); }),
+                       std::function<void()>([&] {
+                           check_image_layout(dir + "/signed.tif", probe_image(dir + "/signed.tif"),
+                                              range_only);
+                       })})
+        expect_input_error(check, {"signed.tif", "sample format 2 (signed integers)"});
+}
+
+// Every band is decoded before the picks are taken: a file of many bands is bounded by bytes
+// (16 a pixel of the pixel limit), not only by pixels.
+TEST(ImageIo, ManyBandsAreBoundedByTheirDecodedBytes) {
+    const std::string dir = test::temp_dir("io_many_bands");
+    const int w = 10, h = 10, bands = 40;
+    TiffSpec s{.width = w, .height = h, .spp = bands, .photometric = PHOTOMETRIC_MINISBLACK};
+    write_raw_tiff(dir + "/stack.tif", s, std::vector<std::uint8_t>(w * h * bands, 3));
+    ImageChoice c;
+    c.bands = {40, 20, 1};
+    EXPECT_EQ(read_rgb(dir + "/stack.tif", 1000, c).width, w);  // 4000 bytes <= 16000
+    expect_input_error([&] { read_rgb(dir + "/stack.tif", 200, c); },
+                       {"stack.tif", "40 bands of 8 bits decodes to 4000 bytes", "--max-pixels"});
+    c.bands = {40, 20};
+    expect_input_error([&] { read_rgb(dir + "/stack.tif", 0, c); }, {"gives 2 bands"});
 }
 
 // A 4th band that is not alpha (near infrared: RGBIR orthophotos) is refused: which three bands

@@ -454,9 +454,12 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
     ASSERT_EQ(
         test::run_pfce("sample" + tiles + " --bands 4,1,2 --points 5 --out " + root + "/sp").status,
         0);
-    const test::CommandResult l = test::run_pfce("link --in " + root + "/sp --out " + root +
-                                                 "/ln --radius 6 --max-color-step 30 --device cpu");
-    EXPECT_EQ(l.status, 0) << l.output;
+    for (const std::string& data_flag : {std::string(), " --data " + data}) {
+        const test::CommandResult l =
+            test::run_pfce("link --in " + root + "/sp --out " + root + "/ln --force --radius 6 " +
+                           "--max-color-step 30 --device cpu" + data_flag);
+        EXPECT_EQ(l.status, 0) << data_flag << "\n" << l.output;
+    }
 }
 
 // 16-bit multispectral imagery (SpaceNet's 11-bit 8-band WorldView, Sentinel-2 stacks): refused

@@ -178,8 +178,7 @@ void run_predict(const PredictArgs& a) {
     for (const Job& j : jobs) {
         const ImageInfo info = probe_image(j.input);
         // 16-bit samples, four colour bands: known from the header, so refused before any output.
-        check_sample_layout(j.input, info.bits_per_sample, info.channels,
-                            image_choice(m.config.data));
+        check_image_layout(j.input, info, image_choice(m.config.data));
         for (const int side : {info.width, info.height})
             if (!side_fits_unet(side, depth))
                 PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height,

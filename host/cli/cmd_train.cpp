@@ -40,7 +40,9 @@ void refuse_label_flags_the_masks_contradict(const TrainArgs& a, const Config& a
             PFCE_THROW(InputError, k->flag, " ", text, ": the masks of --labels ",
                        adopted.labels.dir, " were made with ", dotted, " = ", made.dump(),
                        " (their masks.json); a mask directory is trained on as it is: drop ",
-                       k->flag, " or make masks with it (pfce sample / pfce link)");
+                       k->flag,
+                       k->type == KeyType::boolean ? " (or --no-" + k->flag.substr(2) + ")" : "",
+                       " or make masks with it (pfce sample / pfce link)");
     }
 }
 

@@ -1,6 +1,8 @@
 // The dataset flags of pfce sample and pfce data, checked as the config checks its [data] keys.
 #include "host/cli/dataset_flags.hpp"
 
+#include <cctype>
+
 #include "core/error.hpp"
 
 namespace pfce::cli {
@@ -11,7 +13,8 @@ DatasetOptions DatasetFlags::options() const {
     o.tile_patch = tile_patch;
     o.tile_stride = tile_stride;
     o.max_pixels = max_pixels;
-    o.tile_image = tile_image;
+    o.tile_image = tile_image;  // any case, as the tiles scan compares it
+    for (char& c : o.tile_image) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     o.image.bands = bands;
     if (!value_range.empty()) {
         if (value_range.size() != 2 ||

@@ -25,7 +25,7 @@ struct DatasetFlags {
     DatasetOptions options() const;
 };
 
-// --kind, --tile-patch, --tile-stride, --tile-image, --bands and --max-pixels.
+// --kind, --tile-patch, --tile-stride, --tile-image, --bands, --value-range and --max-pixels.
 void add_dataset_flags(CLI::App& app, DatasetFlags& f);
 
 }  // namespace pfce::cli
