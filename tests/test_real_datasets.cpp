@@ -492,6 +492,8 @@ TEST(RealDatasets, SixteenBitBandStacksTrainWithARangeAndBands) {
     const test::CommandResult ok =
         test::run_pfce("data stats " + fd.root + " --value-range 0,2047 --bands 5,3,2");
     EXPECT_EQ(ok.status, 0) << ok.output;
+    EXPECT_MESSAGE_HAS(ok.output,
+                       "5 bands of 16 bits, read as bands 5,3,2, values 0..2047 scaled to 0..255");
 
     // NIR-R-G, as a false-colour composite.
     const std::string run = root + "/run";

@@ -163,6 +163,29 @@ void print_class_table(const Counts& c, const Palette& pal, std::int64_t denomin
                     denominator > 0 ? static_cast<double>(c.per_label[k]) / denominator : 0.0);
 }
 
+// How the images are read, from the first one's header: "3 bands of 8 bits, read as RGB", or the
+// bands picked and the range scaled.
+std::string image_reading_text(const Dataset& ds) {
+    const ImageInfo info = probe_image(ds.sample(0).image_path);
+    const ImageChoice& choice = ds.options().image;
+    std::string text = std::to_string(info.channels) + (info.channels == 1 ? " band" : " bands") +
+                       " of " + std::to_string(info.bits_per_sample) + " bits";
+    if (choice.bands.empty()) {
+        text += info.channels == 1 ? ", read as gray" : ", read as RGB";
+    } else {
+        text += ", read as bands ";
+        for (std::size_t i = 0; i < choice.bands.size(); ++i)
+            text += (i ? "," : "") + std::to_string(choice.bands[i]);
+    }
+    if (choice.reads_16_bit()) {
+        char range[96];
+        std::snprintf(range, sizeof range, ", values %g..%g scaled to 0..255", choice.range_lo,
+                      choice.range_hi);
+        text += range;
+    }
+    return text + " (the first image's header)";
+}
+
 void run_stats(const std::string& dir, const DatasetFlags& flags) {
     if (is_mask_dir(dir)) {
         const MaskDir md = open_mask_dir(dir);
@@ -201,6 +224,7 @@ void run_stats(const std::string& dir, const DatasetFlags& flags) {
     std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(), kDatasetKinds.name(ds.kind()),
                 ds.size());
     std::printf("size:      %s\n", sizes_text(c).c_str());
+    std::printf("images:    %s\n", image_reading_text(ds).c_str());
     std::printf("checked:   every image and mask decoded (%zu pairs)\n", ds.size());
     print_class_table(c, ds.palette(), all, "fraction");
     std::printf("%-24s %14lld %10.4f\n", "unlabelled", static_cast<long long>(c.per_label[255]),
