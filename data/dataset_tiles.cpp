@@ -101,7 +101,7 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
                        root.string(), " or the directories directly below it");
         PFCE_THROW(InputError, "no top_potsdam_*_", set, ".tif tiles in ", root.string(),
                    " or the directories directly below it, but it has ", others,
-                   " tiles: to train on those, set data.tile_image (e.g. --tile-image ",
+                   " tiles: to read those, set data.tile_image (e.g. --tile-image ",
                    others.substr(0, others.find(',')), "; RGBIR also needs --bands, e.g. 4,1,2)");
     }
     for (const auto* labels : {&label, &label_nb})

@@ -147,6 +147,14 @@ void check_image_layout(const std::string& path, const ImageInfo& info, const Im
                    " is not supported (expected unsigned 8-bit integers, or unsigned 16-bit with "
                    "data.value_range)");
     if (info.png && info.bits_per_sample == 16) detail::refuse_16_bit_png(path);
+    // GDAL counts an alpha band as the last band; pfce drops it (where opaque), so a pick of it
+    // would read nothing.
+    for (const int b : choice.bands)
+        if (info.alpha && b == info.channels + 1)
+            PFCE_THROW(InputError, path, ": data.bands asks for band ", b,
+                       ", the file's alpha band, which is not read (an opaque alpha band is "
+                       "dropped; expected bands 1..",
+                       info.channels, ")");
     check_sample_layout(path, info.bits_per_sample, info.channels, choice);
     if (info.bits_per_sample == 16 && info.alpha)
         PFCE_THROW(InputError, path,
@@ -198,20 +206,20 @@ detail::DecodedSamples decode(const std::string& path, detail::Window win, std::
 
 RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d);
 
-// The bands `bands` picks (1-based) of `d` as an image's three channels. A file of 1 or 3 bands is
-// first read as it is shown (gray scaled, and inverted where stored min-is-white), so a 1-band
-// file's only band is the image as shown: its gray, or its palette's colours.
+// The bands `bands` picks (1-based) of `d` as an image's three channels, as stored. A 1-band file
+// is read as it is shown (gray scaled, and inverted where stored min-is-white; a palette's
+// colours), since band 1 is all a pick can name in it.
 RgbImage pick_bands(const std::string& path, const detail::DecodedSamples& d,
                     const std::vector<int>& bands) {
     ImageChoice only_bands;
     only_bands.bands = bands;
     check_sample_layout(path, 8, d.channels, only_bands);
-    const bool as_shown = d.channels <= 3;
-    RgbImage shown;
-    if (as_shown) shown = to_rgb(path, d);
-    if (d.channels == 1) return shown;  // every pick is band 1
-    const std::uint8_t* src = as_shown ? shown.pixels.data() : d.samples.data();
-    const int stride = as_shown ? 3 : d.channels;
+    if (d.channels == 1) return to_rgb(path, d);  // every pick is band 1
+    if (d.transparent > 0)
+        detail::refuse_transparent(path, d.transparent, d.first_transparent_x,
+                                   d.first_transparent_y);
+    const std::uint8_t* src = d.samples.data();
+    const int stride = d.channels;
     RgbImage img(d.width, d.height);
     const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
     for (int c = 0; c < 3; ++c) {

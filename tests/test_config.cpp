@@ -118,6 +118,7 @@ TEST(Config, SwitchesWorkAloneWithAValueAndNegated) {
     EXPECT_MESSAGE_HAS(shown("--no-augment"), "augment = false");
     EXPECT_MESSAGE_HAS(shown("--no-scale-by-area"), "scale_by_area = false");
     EXPECT_MESSAGE_HAS(shown("--scale-by-area off"), "scale_by_area = false");
+    EXPECT_MESSAGE_HAS(shown("--augment FALSE"), "augment = false");
     // The last of two values wins, as for every flag; a switch and its negation together are an
     // error, not a silent pick.
     EXPECT_MESSAGE_HAS(shown("--step-graph --step-graph false"), "step_graph = false");
@@ -125,6 +126,9 @@ TEST(Config, SwitchesWorkAloneWithAValueAndNegated) {
         test::run_pfce("train --out " + dir + "/r --augment --no-augment --print-config");
     EXPECT_NE(both.status, 0);
     EXPECT_MESSAGE_HAS(both.output, "--no-augment");
+    const test::CommandResult odd =
+        test::run_pfce("train --out " + dir + "/r --no-augment=false --print-config");
+    EXPECT_NE(odd.status, 0) << odd.output;
     const test::CommandResult bad =
         test::run_pfce("train --out " + dir + "/r --deterministic maybe --print-config");
     EXPECT_NE(bad.status, 0);

@@ -71,7 +71,7 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
     if (s.spp == 4) {
         std::uint16_t extra = static_cast<std::uint16_t>(s.extra);
         TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
-    } else if (s.spp > 4) {  // a stack of bands past the colours: unspecified extras, as GDAL's
+    } else if (s.spp == 2 || s.spp > 4) {  // bands past the colours: unspecified, as GDAL's
         const int colours = s.photometric == PHOTOMETRIC_RGB ? 3 : 1;
         std::vector<std::uint16_t> extra(static_cast<std::size_t>(s.spp - colours),
                                          EXTRASAMPLE_UNSPECIFIED);
@@ -707,6 +707,16 @@ TEST(ImageIo, BandChoicePicksFromManyBandFiles) {
     check_sample_layout(dir + "/five.tif", 8, info.channels, {{5, 3, 1}});
     expect_input_error([&] { check_sample_layout(dir + "/five.tif", 8, info.channels); },
                        {"5 bands", "data.bands"});
+    // Two bands (gray + near infrared): each pick is its own band, not the pair side by side.
+    const std::vector<std::uint8_t> two = stack(2, 11);
+    TiffSpec g2{.width = w, .height = h, .spp = 2, .photometric = PHOTOMETRIC_MINISBLACK};
+    write_raw_tiff(dir + "/two.tif", g2, two);
+    g2.planar = PLANARCONFIG_SEPARATE;
+    write_raw_tiff(dir + "/two_planar.tif", g2, two);
+    for (const char* f : {"/two.tif", "/two_planar.tif"}) {
+        expect_picked(read_rgb(dir + f, 0, {{2}}), two, 2, {2});
+        expect_picked(read_rgb(dir + f, 0, {{2, 1, 2}}), two, 2, {2, 1, 2});
+    }
     // CMYK samples are not bands a user could name.
     TiffSpec cmyk{.width = w, .height = h, .spp = 4, .photometric = PHOTOMETRIC_SEPARATED};
     write_raw_tiff(dir + "/cmyk.tif", cmyk, rgbi);
@@ -727,6 +737,14 @@ TEST(ImageIo, BandChoicePicksFromManyBandFiles) {
             read_rgb(dir + "/gray.png", 0, {{1, 1, 2}});
         },
         {"gray.png", "band 2", "1 band"});
+    // An alpha band is GDAL's last band, but pfce drops it: a pick of it names it so.
+    std::vector<std::uint8_t> rgba(static_cast<std::size_t>(w) * h * 4, 255);
+    write_simple_png(dir + "/rgba.png", w, h, PNG_FORMAT_RGBA, rgba.data());
+    expect_input_error(
+        [&] {
+            check_image_layout(dir + "/rgba.png", probe_image(dir + "/rgba.png"), {{4, 1, 2}});
+        },
+        {"rgba.png", "band 4, the file's alpha band"});
     // A choice does not lift the bit-depth rule.
     expect_input_error(
         [&] {

@@ -460,6 +460,13 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
                            "--max-color-step 30 --device cpu" + data_flag);
         EXPECT_EQ(l.status, 0) << data_flag << "\n" << l.output;
     }
+    // Masks of 32x32 patches drawn over 300x300 ones would put points on other pixels.
+    const test::CommandResult pv =
+        test::run_pfce("data preview " + data + " --tile-image RGBIR --bands 4,1,2 --masks " +
+                       root + "/sp --out " + root + "/sheet.png");
+    EXPECT_NE(pv.status, 0);
+    EXPECT_MESSAGE_HAS(pv.output, "were sampled with other settings");
+    EXPECT_FALSE(fs::exists(root + "/sheet.png"));
 }
 
 // 16-bit multispectral imagery (SpaceNet's 11-bit 8-band WorldView, Sentinel-2 stacks): refused
@@ -513,7 +520,15 @@ TEST(RealDatasets, SixteenBitBandStacksTrainWithARangeAndBands) {
         test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + root +
                        "/eight.png --out " + root + "/p8.png");
     EXPECT_NE(eight.status, 0);
-    EXPECT_MESSAGE_HAS(eight.output, "eight.png: 8-bit samples, but data.value_range");
+    EXPECT_MESSAGE_HAS(eight.output, "eight.png: 8-bit samples, but " + run +
+                                         "/last.ckpt reads 16-bit images, values 0..2047");
+    // eval reads a dataset as the checkpoint does, and says so rather than naming a flag.
+    const auto plain = test::write_foreign_dataset(root + "/plain", test::ForeignSpec{});
+    const test::CommandResult ev =
+        test::run_pfce("eval --checkpoint " + run + "/last.ckpt --data " + plain.root + " -q");
+    EXPECT_NE(ev.status, 0);
+    EXPECT_MESSAGE_HAS(ev.output, "8-bit samples, but data.value_range");
+    EXPECT_MESSAGE_HAS(ev.output, "[eval reads images as " + run + "/last.ckpt was trained");
     // A range that means nothing is refused naming the key.
     const test::CommandResult bad =
         test::run_pfce("train --data " + fd.root + " --value-range 2047,0 --bands 5,3,2 --out " +

@@ -292,6 +292,14 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
             ds->palette().encode(ds->read_mask(i), ds->palette().display_unlabelled()));
         if (md) {
             const LabelMap sparse = read_mask_png(*md, ds->sample(i).id, ds->palette());
+            // Drawn over an image of another size, the points would land on other pixels.
+            if (sparse.width != image.width || sparse.height != image.height)
+                PFCE_THROW(InputError, "the mask of ", ds->sample(i).id, " in ", md->dir, " is ",
+                           sparse.width, "x", sparse.height, ", its image in ", ds->root(), " is ",
+                           image.width, "x", image.height,
+                           ": the masks were sampled with other settings (tiles: patch, stride, "
+                           "set); preview the mask directory itself: pfce data preview ",
+                           md->dir);
             int w = 0, h = 0;
             panel_size(sparse.width, sparse.height, opt.panel, w, h);
             rows[r].push_back(render_sparse(sparse, ds->palette(), w, h, 1));

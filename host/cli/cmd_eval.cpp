@@ -71,7 +71,20 @@ void run_eval(const EvalArgs& a) {
     else
         d.root = trained_data_root(m, a.checkpoint);
     d.source = "dataset";  // evaluation never generates data
-    const Dataset ds = Dataset::open(d.root, dataset_options(d));
+    const Dataset ds = [&] {
+        try {
+            return Dataset::open(d.root, dataset_options(d));
+        } catch (const InputError& e) {
+            const std::string what = e.what();
+            if (what.find("data.bands") == std::string::npos &&
+                what.find("data.value_range") == std::string::npos)
+                throw;
+            // A refusal may name data.bands or --value-range, which eval does not take: the
+            // checkpoint decides how images are read.
+            PFCE_THROW(InputError, what, " [eval reads images as ", a.checkpoint,
+                       " was trained: its data.bands and data.value_range]");
+        }
+    }();
     std::vector<std::string> dataset_classes;
     for (const auto& c : ds.palette().classes) dataset_classes.push_back(c.name);
     if (dataset_classes != m.class_names)

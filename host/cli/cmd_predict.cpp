@@ -178,7 +178,19 @@ void run_predict(const PredictArgs& a) {
     for (const Job& j : jobs) {
         const ImageInfo info = probe_image(j.input);
         // 16-bit samples, four colour bands: known from the header, so refused before any output.
-        check_image_layout(j.input, info, image_choice(m.config.data));
+        // The checkpoint decides how inputs are read: say so, not which flag would change it.
+        const ImageChoice choice = image_choice(m.config.data);
+        if (info.bits_per_sample == 16 && !choice.reads_16_bit())
+            PFCE_THROW(InputError, j.input, ": 16-bit samples, but ", a.checkpoint,
+                       " was trained on 8-bit images (its data.value_range is empty; expected "
+                       "8-bit images, as it was trained on)");
+        if (info.bits_per_sample != 16 && choice.reads_16_bit())
+            PFCE_THROW(InputError, j.input, ": ", info.bits_per_sample, "-bit samples, but ",
+                       a.checkpoint, " reads 16-bit images, values ", choice.range_lo, "..",
+                       choice.range_hi,
+                       " scaled to 0..255 (its data.value_range; expected 16-bit images, as it "
+                       "was trained on)");
+        check_image_layout(j.input, info, choice);
         for (const int side : {info.width, info.height})
             if (!side_fits_unet(side, depth))
                 PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height,

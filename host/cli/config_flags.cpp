@@ -68,6 +68,7 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
                 ->add_flag_callback(
                     "--no-" + k.flag.substr(2), [&given, key] { given[key] = "false"; },
                     "the same as " + k.flag + " false")
+                ->disable_flag_override()  // --no-x=false would read as false
                 ->excludes(opt);
         }
     }

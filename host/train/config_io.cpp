@@ -1,5 +1,6 @@
 // Config <-> TOML, JSON and command-line text, all through the key table, so a key means the same
 // in a config file, a checkpoint and a flag.
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <sstream>
@@ -229,14 +230,17 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
         case KeyType::number:
             v = number(text);
             break;
-        case KeyType::boolean:
-            if (text == "true" || text == "1" || text == "yes" || text == "on")
+        case KeyType::boolean: {
+            std::string t = text;  // TRUE and False as well
+            for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            if (t == "true" || t == "1" || t == "yes" || t == "on")
                 v = true;
-            else if (text == "false" || text == "0" || text == "no" || text == "off")
+            else if (t == "false" || t == "0" || t == "no" || t == "off")
                 v = false;
             else
                 bad("true or false");
             break;
+        }
         case KeyType::text:
         case KeyType::choice:
             v = text;
