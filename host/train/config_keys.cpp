@@ -153,31 +153,6 @@ Key alpha_key() {
     return b;
 }
 
-// data.bands: like an int list, but empty (the default: the images' own RGB or gray) is a value.
-Key bands_key() {
-    Key b;
-    b.k.section = "data";
-    b.k.name = "bands";
-    b.k.flag = "--bands";
-    b.k.help =
-        "the image bands the model sees, 1-based as GDAL counts them: three (4,1,2 = IR-R-G of "
-        "an RGB + infrared tile) or one (copied to all three); empty = the images' RGB or gray";
-    b.k.type = KeyType::int_list;
-    b.k.get = [](const Config& c) { return json(c.data.bands); };
-    b.k.set = [](Config& c, const json& v) {
-        if (v.is_array() && v.empty()) {
-            c.data.bands.clear();
-            return;
-        }
-        try {
-            set_value(c.data.bands, v);
-        } catch (const std::string&) {
-            throw std::string("a list of band numbers such as [4, 1, 2], or [] for RGB");
-        }
-    };
-    return b;
-}
-
 template <typename S, typename T>
 Key key(S Config::*section, T S::*member, const char* section_name, const char* name,
         const char* flag, const std::string& help) {
@@ -189,6 +164,27 @@ Key key(S Config::*section, T S::*member, const char* section_name, const char* 
     b.k.type = type_of<T>();
     b.k.get = [section, member](const Config& c) { return json((c.*section).*member); };
     b.k.set = [section, member](Config& c, const json& v) { set_value((c.*section).*member, v); };
+    return b;
+}
+
+// data.bands: an int list whose empty value (the default: the images' own RGB or gray) is a value,
+// which the int-list setter refuses.
+Key bands_key() {
+    Key b = key(&Config::data, &DataSettings::bands, "data", "bands", "--bands",
+                "the image bands the model sees, 1-based as GDAL counts them: three (4,1,2 = "
+                "IR-R-G of an RGB + infrared tile) or one (copied to all three); empty = the "
+                "images' RGB or gray");
+    b.k.set = [](Config& c, const json& v) {
+        if (v.is_array() && v.empty()) {
+            c.data.bands.clear();
+            return;
+        }
+        try {
+            set_value(c.data.bands, v);
+        } catch (const std::string&) {
+            throw std::string("a list of band numbers such as [4, 1, 2], or [] for RGB");
+        }
+    };
     return b;
 }
 
