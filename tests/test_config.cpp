@@ -192,6 +192,36 @@ TEST(Config, BandsAndTileImageRoundTrip) {
               (std::vector<double>{0, 10000}));
 }
 
+// A flag typed with an empty value is a value: it clears a list a config file set, and where
+// nothing can be empty it is refused instead of being dropped without a word. Choices are read in
+// any case and stored as the table spells them.
+TEST(Config, EmptyFlagsClearListsOrAreRefusedAndChoicesTakeAnyCase) {
+    const std::string dir = test::temp_dir("config_empty_flags");
+    const std::string cfg =
+        write(dir, "wide.toml", "[data]\nbands = [4, 1, 2]\nvalue_range = [0, 10000]\n");
+    auto shown = [&](const std::string& flags) {
+        const test::CommandResult r = test::run_pfce("train --config " + cfg + " --out " + dir +
+                                                     "/r " + flags + " --print-config");
+        EXPECT_EQ(r.status, 0) << flags << "\n" << r.output;
+        return r.output;
+    };
+    EXPECT_MESSAGE_HAS(shown(""), "bands = [4,1,2]");
+    EXPECT_MESSAGE_HAS(shown("--bands \"\""), "bands = []");
+    EXPECT_MESSAGE_HAS(shown("--value-range \"\""), "value_range = []");
+    EXPECT_MESSAGE_HAS(shown("--value-range \"\""), "bands = [4,1,2]");
+    EXPECT_MESSAGE_HAS(shown("--tile-image irrg"), "tile_image = \"IRRG\"");
+    EXPECT_MESSAGE_HAS(shown("--optimizer AdamW"), "name = \"adamw\"");
+    for (const char* flag : {"--epochs", "--lr", "--seed", "--points", "--optimizer"}) {
+        const test::CommandResult r =
+            test::run_pfce("train --out " + dir + "/r " + flag + " \"\" --print-config");
+        EXPECT_NE(r.status, 0) << flag << " \"\" was taken:\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, flag);
+    }
+    Config c;
+    apply_flag_text(c, *find_config_key("data.tile_image"), "rgbir");
+    EXPECT_EQ(c.data.tile_image, "RGBIR");
+}
+
 TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
     const std::string dir = test::temp_dir("config_bad");
     const std::vector<std::pair<std::string, std::string>> cases = {

@@ -42,7 +42,16 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
             help += "  [" + k.dotted() + (shown.empty() ? "" : " = " + shown) + "]";
             const std::string key = k.dotted();
             if (k.type != KeyType::boolean) {
-                group->add_option(k.flag, given[key], help)
+                // Into `given` only when typed, so an empty value typed is a value: `--bands ""`
+                // clears a config file's list, and `--epochs ""` is refused instead of ignored.
+                group
+                    ->add_option(
+                        k.flag,
+                        [&given, key](const CLI::results_t& r) {
+                            given[key] = r.empty() ? std::string() : r.back();
+                            return true;
+                        },
+                        help)
                     ->type_name(type_name(k))
                     ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // the last one wins
                 continue;
@@ -75,12 +84,11 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
 }
 
 void apply_config_flags(Config& c, const std::map<std::string, std::string>& given) {
-    // Only flags that were typed: CLI11 leaves the others' strings empty, and an empty value is
-    // meaningful for no key but lists and paths, which need not be cleared from the command line.
+    // Only the flags typed are in `given`, empty ones included: each key's parser and setter
+    // decide what an empty value means (an empty list, an empty path) or refuse it.
     for (const ConfigKey& k : config_keys()) {
         const auto it = given.find(k.dotted());
-        if (it == given.end() || it->second.empty()) continue;
-        apply_flag_text(c, k, it->second);
+        if (it != given.end()) apply_flag_text(c, k, it->second);
     }
 }
 

@@ -12,8 +12,8 @@
 
 namespace pfce::cli {
 
-// Adds one option per config key (skipping the dotted keys in `skip`); the text given for each
-// lands in `given[dotted key]`.
+// Adds one option per config key (skipping the dotted keys in `skip`); the text typed for each
+// lands in `given[dotted key]`, and a key not typed has no entry.
 void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
                       const std::set<std::string>& skip = {});
 // Applies the flags given, in table order, over `c` (each value checked as it is set).

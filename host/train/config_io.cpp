@@ -1,5 +1,6 @@
 // Config <-> TOML, JSON and command-line text, all through the key table, so a key means the same
 // in a config file, a checkpoint and a flag.
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -51,12 +52,22 @@ void assign(Config& c, const ConfigKey& k, const json& value, const std::string&
                    ": expected ", expected);
     }
     if (k.type == KeyType::choice) {
+        // Any case (`--tile-image irrg`, as `pfce sample` takes it), stored as the table spells
+        // it, so a config, a checkpoint and a fingerprint hold one spelling of each choice.
         const std::string got = k.get(c).get<std::string>();
-        bool ok = false;
-        for (const auto& ch : k.choices) ok = ok || ch == got;
-        if (!ok)
+        const auto same = [](const std::string& a, const std::string& b) {
+            return a.size() == b.size() &&
+                   std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+                       return std::tolower(static_cast<unsigned char>(x)) ==
+                              std::tolower(static_cast<unsigned char>(y));
+                   });
+        };
+        const auto it = std::find_if(k.choices.begin(), k.choices.end(),
+                                     [&](const std::string& ch) { return same(ch, got); });
+        if (it == k.choices.end())
             PFCE_THROW(InputError, source, ": key \"", k.dotted(), "\" = \"", got,
                        "\": expected one of ", join(k.choices));
+        k.set(c, json(*it));
     }
 }
 
@@ -247,8 +258,9 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
             break;
         case KeyType::int_list:
             v = json::array();
+            // Empty text is an empty list, which the key's setter takes (data.bands: the images'
+            // own colours) or refuses.
             for (const auto& t : items(text)) v.push_back(integer(t, false));
-            if (v.empty()) bad("an integer or a comma-separated list of integers");
             break;
         case KeyType::number_list:
             v = json::array();
