@@ -15,6 +15,7 @@
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/train/evaluate.hpp"
+#include "host/train/test_time_augment.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trained_model.hpp"
 
@@ -24,7 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct EvalArgs {
-    std::string checkpoint, data, split = "test", labels, device = "auto";
+    std::string checkpoint, data, split = "test", labels, device = "auto", tta = "none";
     int batch_size = 0, window = 0;
     bool json = false;
 };
@@ -63,6 +64,7 @@ void run_eval(const EvalArgs& a) {
     if (a.window < 0 || (a.window > 0 && a.window < 16))
         PFCE_THROW(InputError, "--window ", a.window,
                    ": expected a side of at least 16 pixels (or leave it out: the run's window)");
+    const int tta = tta_transforms(a.tta);
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     DataSettings d = m.config.data;
@@ -122,6 +124,7 @@ void run_eval(const EvalArgs& a) {
     EvalOptions eo = eval_options(m.config);
     if (a.batch_size > 0) eo.batch_size = a.batch_size;
     if (a.window > 0) eo.window = a.window;
+    eo.tta = tta;
     const EvalResult r =
         evaluate(*backend, *m.net, samples, m.stats, focal_params(m.config), m.clutter_class, eo);
     if (a.json) {
@@ -130,13 +133,18 @@ void run_eval(const EvalArgs& a) {
         j["data"] = d.root;
         j["split"] = a.split;
         j["images"] = r.images;
+        j["tta"] = a.tta;
         j["loss_dense"] = r.loss_dense;
         if (!a.labels.empty()) j["loss_labels"] = r.loss;
         std::printf("%s\n", j.dump(2).c_str());
         return;
     }
-    std::printf("%s: %s split of %s, %lld images\n", a.checkpoint.c_str(), a.split.c_str(),
-                d.root.c_str(), static_cast<long long>(r.images));
+    std::printf("%s: %s split of %s, %lld images%s\n", a.checkpoint.c_str(), a.split.c_str(),
+                d.root.c_str(), static_cast<long long>(r.images),
+                tta > 1 ? (", test-time augmentation " + a.tta + " (" + std::to_string(tta) +
+                           " views averaged)")
+                              .c_str()
+                        : "");
     std::printf("%s", format_metrics_table(r.metrics, m.class_names).c_str());
     std::printf("%-22s %8.4f\n", "loss (dense)", r.loss_dense);
     if (!a.labels.empty()) std::printf("%-22s %8.4f\n", "loss (--labels)", r.loss);
@@ -158,6 +166,10 @@ const bool registered = register_command(
         sub.add_option("--window", a->window,
                        "sliding-window side for large or mixed-size images (default: the training "
                        "crop, else 512)");
+        sub.add_option("--tta", a->tta,
+                       "test-time augmentation: none, flips (4 mirrored views averaged) or d4 (8: "
+                       "mirrors and rotations)")
+            ->capture_default_str();
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
         sub.add_flag("--json", a->json, "print JSON instead of the table");
         sub.callback([a] { run_eval(*a); });

@@ -22,6 +22,7 @@
 #include "host/cli/command_registry.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/sliding_window.hpp"
+#include "host/train/test_time_augment.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trained_model.hpp"
 
@@ -31,7 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct PredictArgs {
-    std::string checkpoint, input, out, device = "auto", format = "auto";
+    std::string checkpoint, input, out, device = "auto", format = "auto", tta = "none";
     double alpha = 0.5;
     int window = 0, overlap = -1;
     bool force = false;
@@ -152,6 +153,7 @@ void run_predict(const PredictArgs& a) {
     if (a.overlap < -1)
         PFCE_THROW(InputError, "--overlap ", a.overlap,
                    ": expected >= 0 pixels (or leave it out: a quarter of the window)");
+    const int tta = tta_transforms(a.tta);
     const std::vector<Job> jobs = plan_jobs(a);
     std::vector<std::string> inputs = {a.checkpoint};
     for (const Job& j : jobs) inputs.push_back(j.input);
@@ -172,6 +174,14 @@ void run_predict(const PredictArgs& a) {
     const StopSignals stop_signals;
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
+    SlidingWindow sw;
+    sw.window = a.window > 0 ? a.window : eval_options(m.config).window;
+    sw.overlap = a.overlap >= 0 ? a.overlap : sw.window / 4;
+    sw.tta = tta;
+    if (sw.overlap >= sw.window)
+        PFCE_THROW(InputError, "--overlap ", sw.overlap,
+                   ": expected fewer pixels than the window (", sw.window,
+                   a.window > 0 ? ", --window" : ", the run's window", ")");
     // Every input is read (its header) and sized before the first output is written, so a bad
     // file in a directory stops the command before it has written half of the predictions.
     const int depth = m.net->config().depth;
@@ -211,9 +221,6 @@ void run_predict(const PredictArgs& a) {
         // The temporaries of a predict killed while writing these outputs (never another file).
         for (const std::string& p : {j.mask, j.overlay}) remove_stale_temps_of(p);
     }
-    SlidingWindow sw;
-    sw.window = a.window > 0 ? a.window : eval_options(m.config).window;
-    sw.overlap = a.overlap >= 0 ? a.overlap : sw.window / 4;
     // Class c is written as pixel value value_of[c], shown in its colour.
     std::vector<std::uint8_t> value_of(m.class_colours.size());
     for (std::size_t c = 0; c < value_of.size(); ++c)
@@ -293,6 +300,10 @@ const bool registered = register_command(
         sub.add_option("--window", a->window,
                        "sliding-window side (default: the training crop, else 512)");
         sub.add_option("--overlap", a->overlap, "pixels shared by neighbouring windows (window/4)");
+        sub.add_option("--tta", a->tta,
+                       "test-time augmentation: none, flips (4 mirrored views averaged) or d4 (8: "
+                       "mirrors and rotations; 8x the time)")
+            ->capture_default_str();
         sub.add_option("--alpha", a->alpha, "overlay opacity of the mask")->capture_default_str();
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
         sub.add_flag("--force", a->force, "replace existing output files (never an input)");

@@ -27,6 +27,10 @@ struct EvalOptions {
     // set (mixed sizes, large tiles) is evaluated image by image in sliding windows of this side
     // (host/train/sliding_window), with the losses averaged over windows.
     int window = 512;
+    // Test-time augmentation (host/train/test_time_augment.hpp): 1, 4 or 8 symmetries averaged
+    // per window. Above 1, every set goes through sliding windows, and the losses are those of
+    // the averaged logits.
+    int tta = 1;
 };
 
 // A run's evaluation settings: its batch size and prefetch; windows of its crop size when it

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "host/train/test_time_augment.hpp"
 
 namespace pfce {
 
@@ -42,10 +43,12 @@ void sliding_logits(
     const SlidingWindow& sw, const std::function<void(int, int, const float*)>& rows,
     const std::function<void(const Tensor&, const std::vector<WindowRect>&)>& per_batch,
     Tensor* input) {
-    if (sw.window < 16 || sw.overlap < 0 || sw.overlap >= sw.window || sw.batch < 1)
+    if (sw.window < 16 || sw.overlap < 0 || sw.overlap >= sw.window || sw.batch < 1 ||
+        (sw.tta != 1 && sw.tta != 4 && sw.tta != 8))
         PFCE_THROW(InputError, "sliding window ", sw.window, " with overlap ", sw.overlap,
-                   " and batch ", sw.batch,
-                   ": expected a window >= 16, 0 <= overlap < window, batch >= 1");
+                   ", batch ", sw.batch, " and ", sw.tta,
+                   " test-time transforms: expected a window >= 16, 0 <= overlap < window, "
+                   "batch >= 1, and 1, 4 or 8 transforms");
     const int W = img.width, H = img.height, C = net.config().num_classes;
     if (W <= 0 || H <= 0) PFCE_THROW(InputError, "sliding window: empty image");
     const int ww = std::min(sw.window, W), wh = std::min(sw.window, H);
@@ -59,29 +62,69 @@ void sliding_logits(
     int lo = 0;
     Tensor host_x, local_x, host_logits;
     Tensor& x = input ? *input : local_x;
+    // Test-time augmentation: the windows as normalized, their logits averaged over the symmetries
+    // (host, and on the backend for per_batch).
+    std::vector<float> plain;
+    Tensor merged, merged_dev;
+    // The logits (nb, C, h, w) of one forward pass of `host_x`, copied to the host.
+    auto forward_to_host = [&](const Shape& shape) -> const Tensor& {
+        ensure_tensor(backend, x, shape, DType::f32);
+        backend.copy(x, host_x);
+        const Tensor& logits = net.forward(x, false);
+        if (host_logits.empty() || host_logits.shape() != logits.shape())
+            host_logits = Tensor::host(logits.shape(), DType::f32);
+        backend.copy(host_logits, logits);
+        return logits;
+    };
     for (std::size_t k = 0; k < ys.size(); ++k) {
         const int y0 = ys[k];
         for (std::size_t i = 0; i < xs.size(); i += static_cast<std::size_t>(sw.batch)) {
             const std::size_t nb = std::min(static_cast<std::size_t>(sw.batch), xs.size() - i);
             const Shape shape{static_cast<std::int64_t>(nb), 3, wh, ww};
-            if (host_x.empty() || host_x.shape() != shape) {
-                host_x = Tensor::host(shape, DType::f32);
-                ensure_tensor(backend, x, shape, DType::f32);
-            }
-            std::vector<WindowRect> rects(nb);
-            for (std::size_t j = 0; j < nb; ++j) {
-                rects[j] = WindowRect{xs[i + j], y0, ww, wh};
-                normalize_window(img, rects[j], stats,
-                                 host_x.data<float>() + j * 3 * static_cast<std::size_t>(ww) * wh);
-            }
-            backend.copy(x, host_x);
-            const Tensor& logits = net.forward(x, false);
-            if (per_batch) per_batch(logits, rects);
-            if (host_logits.empty() || host_logits.shape() != logits.shape())
-                host_logits = Tensor::host(logits.shape(), DType::f32);
-            backend.copy(host_logits, logits);
-            const float* lg = host_logits.data<float>();
             const std::size_t wplane = static_cast<std::size_t>(ww) * wh;
+            auto ensure_host_x = [&](const Shape& sh) {
+                if (host_x.empty() || host_x.shape() != sh) host_x = Tensor::host(sh, DType::f32);
+            };
+            std::vector<WindowRect> rects(nb);
+            for (std::size_t j = 0; j < nb; ++j) rects[j] = WindowRect{xs[i + j], y0, ww, wh};
+            const float* lg = nullptr;
+            if (sw.tta == 1) {
+                ensure_host_x(shape);
+                for (std::size_t j = 0; j < nb; ++j)
+                    normalize_window(img, rects[j], stats, host_x.data<float>() + j * 3 * wplane);
+                const Tensor& logits = forward_to_host(shape);
+                if (per_batch) per_batch(logits, rects);
+                lg = host_logits.data<float>();
+            } else {
+                plain.resize(nb * 3 * wplane);
+                for (std::size_t j = 0; j < nb; ++j)
+                    normalize_window(img, rects[j], stats, plain.data() + j * 3 * wplane);
+                const Shape out_shape{static_cast<std::int64_t>(nb), C, wh, ww};
+                if (merged.empty() || merged.shape() != out_shape)
+                    merged = Tensor::host(out_shape, DType::f32);
+                float* m = merged.data<float>();
+                std::fill(m, m + merged.numel(), 0.0f);
+                for (int t = 0; t < sw.tta; ++t) {
+                    // Transposed views are ww x wh: their own shape (the same for a square window).
+                    const Shape t_shape = (t & 4) ? Shape{shape[0], 3, ww, wh} : shape;
+                    ensure_host_x(t_shape);
+                    for (std::size_t q = 0; q < nb * 3; ++q)  // every plane of every window
+                        dihedral_forward(plain.data() + q * wplane, wh, ww, t,
+                                         host_x.data<float>() + q * wplane);
+                    forward_to_host(t_shape);
+                    for (std::size_t q = 0; q < nb * static_cast<std::size_t>(C); ++q)
+                        dihedral_add_back(host_logits.data<float>() + q * wplane, wh, ww, t,
+                                          m + q * wplane);
+                }
+                for (std::int64_t q = 0; q < merged.numel(); ++q)
+                    m[q] /= static_cast<float>(sw.tta);
+                if (per_batch) {
+                    ensure_tensor(backend, merged_dev, out_shape, DType::f32);
+                    backend.copy(merged_dev, merged);
+                    per_batch(merged_dev, rects);
+                }
+                lg = m;
+            }
             for (std::size_t j = 0; j < nb; ++j) {
                 const WindowRect& r = rects[j];
                 for (int y = 0; y < wh; ++y) {

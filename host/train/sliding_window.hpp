@@ -20,6 +20,9 @@ struct SlidingWindow {
     int window = 512;   // side of a window (an image side no longer than this is one window)
     int overlap = 128;  // pixels shared by neighbouring windows
     int batch = 4;      // windows per forward pass
+    // Test-time augmentation (host/train/test_time_augment.hpp): each window's logits averaged
+    // over this many symmetries of it, 1 (none), 4 (flips) or 8 (d4), before windows are averaged.
+    int tta = 1;
 };
 
 struct WindowRect {
@@ -32,7 +35,8 @@ std::vector<int> window_starts(int side, int window, int stride);
 
 // Calls `rows(y0, n, logits)` for consecutive bands of rows, top to bottom: `logits` is (C, n, W)
 // host floats, window logits averaged over the windows covering each pixel. `per_batch`, when
-// given, sees every forward pass: the device logits (B, C, h, w) and the windows they belong to.
+// given, sees every batch of windows: the device logits (B, C, h, w) and the windows they belong
+// to (with test-time augmentation, the averaged logits, uploaded for it).
 // `input`, when given, is the device buffer for the windows, kept by the caller from one call to
 // the next (grow-only, ensure_tensor) so that later images allocate nothing; else a local one.
 void sliding_logits(

@@ -1,0 +1,31 @@
+#include "host/train/test_time_augment.hpp"
+
+#include "core/error.hpp"
+
+namespace pfce {
+
+int tta_transforms(const std::string& name) {
+    if (name == "none") return 1;
+    if (name == "flips") return 4;
+    if (name == "d4") return 8;
+    PFCE_THROW(InputError, "--tta ", name,
+               ": expected none, flips (4 mirrored views) or d4 (8: mirrors and rotations)");
+}
+
+const char* tta_name(int transforms) {
+    return transforms == 8 ? "d4" : transforms == 4 ? "flips" : "none";
+}
+
+void dihedral_forward(const float* src, int h, int w, int t, float* dst) {
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            dst[dihedral_index(y, x, h, w, t)] = src[static_cast<std::size_t>(y) * w + x];
+}
+
+void dihedral_add_back(const float* src, int h, int w, int t, float* dst) {
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            dst[static_cast<std::size_t>(y) * w + x] += src[dihedral_index(y, x, h, w, t)];
+}
+
+}  // namespace pfce

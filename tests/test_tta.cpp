@@ -1,0 +1,201 @@
+// Test-time augmentation: the eight symmetries of a window and their inverses, sliding-window
+// logits averaged over them against an oracle that transforms the whole image, predicts it
+// without augmentation and maps the logits back, and evaluation with augmentation against the
+// masks predicted with it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "core/error.hpp"
+#include "host/train/evaluate.hpp"
+#include "host/train/sliding_window.hpp"
+#include "host/train/test_time_augment.hpp"
+#include "models/unet.hpp"
+#include "tests/foreign_dataset.hpp"
+#include "tests/test_util.hpp"
+
+using namespace pfce;
+
+namespace {
+
+// Symmetry t of an image, written pixel by pixel from its definition (not through
+// dihedral_index): mirror left-right (bit 0), top-bottom (bit 1), then transpose (bit 2).
+RgbImage transformed(const RgbImage& img, int t) {
+    const int w = img.width, h = img.height;
+    RgbImage out = (t & 4) ? RgbImage(h, w) : RgbImage(w, h);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const int mx = (t & 1) ? w - 1 - x : x, my = (t & 2) ? h - 1 - y : y;
+            std::uint8_t* dst = (t & 4) ? out.at(mx, my) : out.at(my, mx);
+            for (int c = 0; c < 3; ++c) dst[c] = img.at(y, x)[c];
+        }
+    return out;
+}
+
+struct Fixture {
+    std::unique_ptr<Backend> backend = test::cpu_backend();
+    UNet net;
+    ChannelStats stats;
+    static UNetConfig config() {
+        UNetConfig uc;
+        uc.num_classes = 4;
+        uc.depth = 2;
+        uc.base_width = 4;
+        return uc;
+    }
+    Fixture() : net(*backend, config(), 11) {
+        for (int c = 0; c < 3; ++c) {
+            stats.mean[c] = 110;
+            stats.std[c] = 60;
+        }
+    }
+    // Full (C, H, W) logits of sliding_logits.
+    std::vector<float> logits(const RgbImage& img, const SlidingWindow& sw) {
+        const int C = net.config().num_classes, W = img.width;
+        std::vector<float> out(static_cast<std::size_t>(C) * W * img.height);
+        const std::size_t plane = static_cast<std::size_t>(W) * img.height;
+        sliding_logits(*backend, net, img, stats, sw, [&](int y0, int n, const float* l) {
+            const std::size_t band = static_cast<std::size_t>(n) * W;
+            for (int c = 0; c < C; ++c)
+                std::copy_n(l + c * band, band, out.begin() + c * plane + std::size_t(y0) * W);
+        });
+        return out;
+    }
+    // Oracle: each symmetry of the whole image predicted without augmentation, its logits mapped
+    // back pixel by pixel, summed in symmetry order and divided by their number.
+    std::vector<float> oracle(const RgbImage& img, SlidingWindow sw, int transforms) {
+        sw.tta = 1;
+        const int C = net.config().num_classes, W = img.width, H = img.height;
+        const std::size_t plane = static_cast<std::size_t>(W) * H;
+        std::vector<float> sum(C * plane, 0.0f);
+        for (int t = 0; t < transforms; ++t) {
+            const RgbImage v = transformed(img, t);
+            const std::vector<float> l = logits(v, sw);
+            for (int c = 0; c < C; ++c)
+                for (int y = 0; y < H; ++y)
+                    for (int x = 0; x < W; ++x) {
+                        const int mx = (t & 1) ? W - 1 - x : x, my = (t & 2) ? H - 1 - y : y;
+                        const std::size_t at =
+                            (t & 4) ? std::size_t(mx) * H + my : std::size_t(my) * W + mx;
+                        sum[c * plane + std::size_t(y) * W + x] += l[c * plane + at];
+                    }
+        }
+        for (float& s : sum) s /= static_cast<float>(transforms);
+        return sum;
+    }
+};
+
+}  // namespace
+
+TEST(TestTimeAugment, EverySymmetryIsUndoneByItsInverseAndTheyAreDistinct) {
+    const int h = 3, w = 5;
+    std::vector<float> src(h * w);
+    std::iota(src.begin(), src.end(), 1.0f);
+    std::vector<std::vector<float>> views;
+    for (int t = 0; t < 8; ++t) {
+        std::vector<float> view(src.size()), back(src.size(), 0.0f);
+        dihedral_forward(src.data(), h, w, t, view.data());
+        dihedral_add_back(view.data(), h, w, t, back.data());
+        EXPECT_EQ(back, src) << "symmetry " << t;
+        for (const auto& other : views) EXPECT_NE(view, other) << "symmetry " << t;
+        views.push_back(view);
+    }
+    // Spot checks against the definition: a left-right mirror, and a transpose (3x5 -> 5x3).
+    std::vector<float> v(src.size());
+    dihedral_forward(src.data(), h, w, 1, v.data());
+    EXPECT_EQ(v[0], src[4]);  // (0,0) shows (0,4)
+    dihedral_forward(src.data(), h, w, 4, v.data());
+    EXPECT_EQ(v[1 * h + 2], src[2 * w + 1]);  // (1,2) of the 5x3 view is (2,1) of the source
+}
+
+TEST(TestTimeAugment, NamesAndCounts) {
+    EXPECT_EQ(tta_transforms("none"), 1);
+    EXPECT_EQ(tta_transforms("flips"), 4);
+    EXPECT_EQ(tta_transforms("d4"), 8);
+    for (int n : {1, 4, 8}) EXPECT_EQ(tta_transforms(tta_name(n)), n);
+    try {
+        tta_transforms("D8");
+        FAIL() << "an unknown name was taken";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("--tta D8: expected none, flips"), std::string::npos)
+            << e.what();
+    }
+}
+
+// One window per image: the augmented logits are the oracle's, bit for bit (the same sums in the
+// same order), for the flips and for d4 on a window that is not square.
+TEST(TestTimeAugment, OneWindowEqualsPredictingEverySymmetryOfTheImage) {
+    Fixture f;
+    const LabelMap lab = test::foreign_labels(28, 19, 3);
+    const RgbImage img = test::foreign_image(lab, 3);
+    SlidingWindow sw{32, 8, 1};
+    for (int transforms : {4, 8}) {
+        sw.tta = transforms;
+        EXPECT_EQ(f.logits(img, sw), f.oracle(img, sw, transforms)) << transforms << " views";
+    }
+}
+
+// Many windows, placed so that every symmetry of the image has the mirrored windows (each side is
+// the window plus whole strides): the average over windows and over views commute, so the
+// augmented logits equal the oracle's up to the order of the sums.
+TEST(TestTimeAugment, ManyWindowsAverageLikeTheWholeImageTransformed) {
+    Fixture f;
+    const LabelMap lab = test::foreign_labels(80, 56, 5);  // 32 + 2*24 by 32 + 24
+    const RgbImage img = test::foreign_image(lab, 5);
+    SlidingWindow sw{32, 8, 3};
+    for (int transforms : {4, 8}) {
+        sw.tta = transforms;
+        const std::vector<float> got = f.logits(img, sw), want = f.oracle(img, sw, transforms);
+        ASSERT_EQ(got.size(), want.size());
+        for (std::size_t i = 0; i < got.size(); ++i)
+            ASSERT_NEAR(got[i], want[i], 1e-5f * (1 + std::abs(want[i])))
+                << transforms << " views, element " << i;
+        // And augmentation changes something: the model is not symmetric.
+        sw.tta = 1;
+        EXPECT_NE(f.logits(img, sw), got);
+    }
+}
+
+TEST(TestTimeAugment, RefusesOtherCounts) {
+    Fixture f;
+    const LabelMap lab = test::foreign_labels(20, 20, 1);
+    const RgbImage img = test::foreign_image(lab, 1);
+    SlidingWindow sw{32, 8, 1};
+    sw.tta = 2;
+    EXPECT_THROW(f.logits(img, sw), InputError);
+}
+
+// Evaluation with augmentation scores the masks that augmented prediction gives (the batched path
+// of same-size images is left for sliding windows), and its losses are finite.
+TEST(TestTimeAugment, EvaluationScoresTheAugmentedPredictions) {
+    Fixture f;
+    const int C = f.net.config().num_classes;
+    std::vector<SampleData> samples;
+    for (int k = 0; k < 3; ++k) {
+        SampleData s;
+        s.dense = test::foreign_labels(24, 24, k);
+        s.image = test::foreign_image(s.dense, k);
+        s.train_labels = s.dense;
+        samples.push_back(s);
+    }
+    EvalOptions eo;
+    eo.batch_size = 2;
+    eo.window = 32;
+    eo.tta = 8;
+    FocalLossParams fp;
+    const EvalResult r = evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo);
+    std::vector<std::int64_t> want(static_cast<std::size_t>(C) * C, 0);
+    SlidingWindow sw{32, 8, 1};
+    sw.tta = 8;
+    for (const SampleData& s : samples) {
+        const LabelMap pred = predict_sliding(*f.backend, f.net, s.image, f.stats, sw);
+        for (std::size_t i = 0; i < pred.labels.size(); ++i)
+            if (s.dense.labels[i] != 255) ++want[s.dense.labels[i] * C + pred.labels[i]];
+    }
+    EXPECT_EQ(r.confusion, want);
+    EXPECT_EQ(r.images, 3);
+    EXPECT_TRUE(std::isfinite(r.loss) && std::isfinite(r.loss_dense));
+    eo.tta = 1;
+    EXPECT_NE(evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo).confusion, want);
+}
