@@ -367,11 +367,15 @@ void write_tiff_indexed(const std::string& path, const LabelMap& img,
 }
 
 void write_tiff(const std::string& path, const RgbImage& img) {
-    write_image(path, img, detail::write_tiff_file);
+    write_image(path, img,
+                [](const std::string& tmp, const std::uint8_t* samples, int w, int h,
+                   int channels) { detail::write_tiff_file(tmp, samples, w, h, channels); });
 }
 
-void write_tiff_gray(const std::string& path, const LabelMap& img) {
-    write_image(path, img, detail::write_tiff_file);
+void write_tiff_gray(const std::string& path, const LabelMap& img, const GeoReference& geo) {
+    write_image(path, img,
+                [&](const std::string& tmp, const std::uint8_t* samples, int w, int h,
+                    int channels) { detail::write_tiff_file(tmp, samples, w, h, channels, geo); });
 }
 
 }  // namespace pfce

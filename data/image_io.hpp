@@ -81,7 +81,8 @@ GeoReference read_georeference(const std::string& path);
 // An 8-bit palette TIFF (LZW) whose values are the labels, with `geo`'s GeoTIFF tags when given.
 void write_tiff_indexed(const std::string& path, const LabelMap& img,
                         const std::vector<Rgb>& colours, const GeoReference& geo = {});
-void write_tiff(const std::string& path, const RgbImage& img);       // LZW-compressed, like Potsdam
-void write_tiff_gray(const std::string& path, const LabelMap& img);  // LZW, one 8-bit band
+void write_tiff(const std::string& path, const RgbImage& img);  // LZW-compressed, like Potsdam
+// LZW, one 8-bit band, with `geo`'s GeoTIFF tags when given.
+void write_tiff_gray(const std::string& path, const LabelMap& img, const GeoReference& geo = {});
 
 }  // namespace pfce

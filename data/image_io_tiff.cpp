@@ -406,8 +406,27 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     return d;
 }
 
+namespace {
+
+// The GeoTIFF tags of `geo` (none when it is empty), as read_tiff_georeference reads them.
+void put_georeference(TIFF* tp, const GeoReference& geo) {
+    auto put = [&](ttag_t tag, const std::vector<double>& v) {
+        if (!v.empty()) TIFFSetField(tp, tag, static_cast<std::uint16_t>(v.size()), v.data());
+    };
+    put(33550, geo.pixel_scale);
+    put(33922, geo.tiepoints);
+    put(34264, geo.transformation);
+    put(34736, geo.double_params);
+    if (!geo.key_directory.empty())
+        TIFFSetField(tp, 34735, static_cast<std::uint16_t>(geo.key_directory.size()),
+                     geo.key_directory.data());
+    if (!geo.ascii_params.empty()) TIFFSetField(tp, 34737, geo.ascii_params.c_str());
+}
+
+}  // namespace
+
 void write_tiff_file(const std::string& path, const std::uint8_t* samples, int width, int height,
-                     int channels) {
+                     int channels, const GeoReference& geo) {
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "w", msgs);
     TIFF* tp = t.get();
@@ -420,6 +439,7 @@ void write_tiff_file(const std::string& path, const std::uint8_t* samples, int w
     TIFFSetField(tp, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
     TIFFSetField(tp, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);  // smaller files for photographs
     TIFFSetField(tp, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tp, 0));
+    put_georeference(tp, geo);
     const tmsize_t row_bytes = static_cast<tmsize_t>(width) * channels;
     // TIFFWriteScanline takes a non-const buffer (the predictor works in place on a copy of it).
     std::vector<std::uint8_t> row(static_cast<std::size_t>(row_bytes));
@@ -484,17 +504,7 @@ void write_tiff_palette_file(const std::string& path, const std::uint8_t* indice
         b[i] = static_cast<std::uint16_t>(colours[i][2] * 257);
     }
     TIFFSetField(tp, TIFFTAG_COLORMAP, r.data(), g.data(), b.data());
-    auto put = [&](ttag_t tag, const std::vector<double>& v) {
-        if (!v.empty()) TIFFSetField(tp, tag, static_cast<std::uint16_t>(v.size()), v.data());
-    };
-    put(33550, geo.pixel_scale);
-    put(33922, geo.tiepoints);
-    put(34264, geo.transformation);
-    put(34736, geo.double_params);
-    if (!geo.key_directory.empty())
-        TIFFSetField(tp, 34735, static_cast<std::uint16_t>(geo.key_directory.size()),
-                     geo.key_directory.data());
-    if (!geo.ascii_params.empty()) TIFFSetField(tp, 34737, geo.ascii_params.c_str());
+    put_georeference(tp, geo);
     std::vector<std::uint8_t> row(static_cast<std::size_t>(width));
     for (int y = 0; y < height; ++y) {
         std::memcpy(row.data(), indices + static_cast<std::size_t>(y) * width, row.size());

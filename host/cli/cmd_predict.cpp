@@ -35,11 +35,17 @@ struct PredictArgs {
     std::string checkpoint, input, out, device = "auto", format = "auto", tta = "none";
     double alpha = 0.5;
     int window = 0, overlap = -1;
-    bool force = false;
+    bool force = false, confidence = false;
 };
 
 struct Job {
     std::string input, mask, overlay;
+    std::string confidence;  // empty unless --confidence
+    std::vector<std::string> outputs() const {
+        std::vector<std::string> o{mask, overlay};
+        if (!confidence.empty()) o.push_back(confidence);
+        return o;
+    }
 };
 
 bool lower_ext_is(const fs::path& p, std::initializer_list<const char*> exts) {
@@ -86,6 +92,19 @@ std::string overlay_path(const fs::path& mask) {
     return (mask.parent_path() / (mask.stem().string() + "_overlay.png")).string();
 }
 
+std::string format_fixed(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
+// <stem>_confidence.png|.tif beside the mask, in the mask's format (a GeoTIFF keeps its place).
+std::string confidence_path(const fs::path& mask, bool asked) {
+    if (!asked) return {};
+    return (mask.parent_path() / (mask.stem().string() + "_confidence" + mask.extension().string()))
+        .string();
+}
+
 // Where each prediction goes: --out names the file for one image, the directory for many.
 std::vector<Job> plan_jobs(const PredictArgs& a) {
     if (a.out.empty())
@@ -102,7 +121,8 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         if (!lower_ext_is(mask, {".png", ".tif", ".tiff"}))
             PFCE_THROW(InputError, "--out ", mask.string(),
                        ": expected a .png or .tif file (or a directory)");
-        jobs.push_back({a.input, mask.string(), overlay_path(mask)});
+        jobs.push_back(
+            {a.input, mask.string(), overlay_path(mask), confidence_path(mask, a.confidence)});
         return jobs;
     }
     std::vector<fs::path> inputs;
@@ -125,13 +145,14 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         const bool tif =
             a.format == "tif" || (a.format == "auto" && !read_georeference(in.string()).empty());
         const fs::path mask = fs::path(a.out) / (in.stem().string() + (tif ? ".tif" : ".png"));
-        jobs.push_back({in.string(), mask.string(), overlay_path(mask)});
+        jobs.push_back(
+            {in.string(), mask.string(), overlay_path(mask), confidence_path(mask, a.confidence)});
     }
     // Two inputs with one stem (x.tif and x.TIF, x.png and x.jpg) would write the same mask: the
     // second would silently replace the first.
     std::map<std::string, std::string> made_by;
     for (const Job& j : jobs)
-        for (const std::string& p : {j.mask, j.overlay}) {
+        for (const std::string& p : j.outputs()) {
             const auto [it, fresh] = made_by.emplace(p, j.input);
             if (!fresh)
                 PFCE_THROW(InputError, "--input ", a.input, ": ", it->second, " and ", j.input,
@@ -158,7 +179,7 @@ void run_predict(const PredictArgs& a) {
     std::vector<std::string> inputs = {a.checkpoint};
     for (const Job& j : jobs) inputs.push_back(j.input);
     for (const Job& j : jobs)
-        for (const std::string& p : {j.mask, j.overlay}) check_output_file(p, a.force, inputs);
+        for (const std::string& p : j.outputs()) check_output_file(p, a.force, inputs);
     // Predictions among a dataset's own images or masks would be read as data (--force or not).
     for (const Job& j : jobs) {
         const fs::path dir =
@@ -219,7 +240,7 @@ void run_predict(const PredictArgs& a) {
                        parent.string(), " for ", j.mask, ": ",
                        ec ? ec.message() : "a file of that name is in the way");
         // The temporaries of a predict killed while writing these outputs (never another file).
-        for (const std::string& p : {j.mask, j.overlay}) remove_stale_temps_of(p);
+        for (const std::string& p : j.outputs()) remove_stale_temps_of(p);
     }
     // Class c is written as pixel value value_of[c], shown in its colour.
     std::vector<std::uint8_t> value_of(m.class_colours.size());
@@ -235,7 +256,7 @@ void run_predict(const PredictArgs& a) {
         std::printf("pixel values are the training dataset's mask.values: %s\n", list.c_str());
     }
     std::vector<std::int64_t> total(m.class_colours.size(), 0);
-    std::int64_t pixels = 0;
+    std::int64_t pixels = 0, unsure = 0;  // unsure: confidence below one half
     std::size_t done = 0;
     for (const Job& j : jobs) {
         if (stop_requested()) {  // between images: every output written so far is complete
@@ -247,7 +268,9 @@ void run_predict(const PredictArgs& a) {
         }
         const RgbImage img =
             read_rgb(j.input, m.config.data.max_pixels, image_choice(m.config.data));
-        const LabelMap pred = predict_sliding(*backend, *m.net, img, m.stats, sw);
+        LabelMap confidence;
+        const LabelMap pred = predict_sliding(*backend, *m.net, img, m.stats, sw,
+                                              j.confidence.empty() ? nullptr : &confidence);
         RgbImage overlay(img.width, img.height);
         std::vector<std::int64_t> counts(m.class_colours.size(), 0);
         LabelMap written(pred.width, pred.height);
@@ -270,14 +293,39 @@ void run_predict(const PredictArgs& a) {
             log_warn(j.input, " is georeferenced (", geo.describe(), ") but ", j.mask,
                      " is a PNG, which cannot carry it: write a .tif to keep it");
         write_png(j.overlay, overlay);
-        std::printf("%s -> %s (%dx%d%s)\n", j.input.c_str(), j.mask.c_str(), img.width, img.height,
-                    tif && !geo.empty() ? (", " + geo.describe()).c_str() : "");
+        std::string about;  // the confidence map's summary
+        if (!j.confidence.empty()) {
+            if (tif)
+                write_tiff_gray(j.confidence, confidence, geo);
+            else
+                write_png_gray(j.confidence, confidence);
+            std::int64_t sum = 0, below = 0;
+            for (const std::uint8_t v : confidence.labels) {
+                sum += v;
+                below += v < 128;  // 128/255 is the first value above one half
+            }
+            const double n = static_cast<double>(confidence.labels.size());
+            about = "; confidence mean " + format_fixed(static_cast<double>(sum) / (255.0 * n), 2) +
+                    ", " + format_fixed(100.0 * static_cast<double>(below) / n, 1) +
+                    "% of pixels below 0.5";
+            unsure += below;
+        }
+        std::printf("%s -> %s (%dx%d%s%s)\n", j.input.c_str(), j.mask.c_str(), img.width,
+                    img.height, tif && !geo.empty() ? (", " + geo.describe()).c_str() : "",
+                    about.c_str());
         std::fflush(stdout);  // each line as its image is done (a log, a watcher)
         for (std::size_t c = 0; c < counts.size(); ++c) total[c] += counts[c];
         pixels += static_cast<std::int64_t>(pred.labels.size());
         ++done;
     }
-    std::printf("%zu image(s), %lld pixels:\n", jobs.size(), static_cast<long long>(pixels));
+    std::printf(
+        "%zu image(s), %lld pixels%s:\n", jobs.size(), static_cast<long long>(pixels),
+        a.confidence
+            ? (", " +
+               format_fixed(100.0 * static_cast<double>(unsure) / static_cast<double>(pixels), 1) +
+               "% predicted with confidence below 0.5")
+                  .c_str()
+            : "");
     for (std::size_t c = 0; c < total.size(); ++c)
         std::printf("  %-20s %6.2f%%\n", m.class_names[c].c_str(),
                     100.0 * static_cast<double>(total[c]) / static_cast<double>(pixels));
@@ -306,6 +354,9 @@ const bool registered = register_command(
             ->capture_default_str();
         sub.add_option("--alpha", a->alpha, "overlay opacity of the mask")->capture_default_str();
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
+        sub.add_flag("--confidence", a->confidence,
+                     "also write <stem>_confidence.png|.tif: the predicted class's softmax "
+                     "probability as 0..255 gray (dark = unsure: where more points would help)");
         sub.add_flag("--force", a->force, "replace existing output files (never an input)");
         sub.callback([a] { run_predict(*a); });
     });

@@ -3,6 +3,7 @@
 #include "host/train/sliding_window.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/error.hpp"
@@ -161,12 +162,14 @@ void sliding_logits(
 }
 
 LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,
-                         const ChannelStats& stats, const SlidingWindow& sw) {
+                         const ChannelStats& stats, const SlidingWindow& sw, LabelMap* confidence) {
     const int C = net.config().num_classes;
     LabelMap out(img.width, img.height, 0);
+    if (confidence) *confidence = LabelMap(img.width, img.height, 0);
     sliding_logits(backend, net, img, stats, sw, [&](int y0, int n, const float* logits) {
         const std::size_t plane = static_cast<std::size_t>(n) * img.width;
-        std::uint8_t* dst = out.labels.data() + static_cast<std::size_t>(y0) * img.width;
+        const std::size_t first = static_cast<std::size_t>(y0) * img.width;
+        std::uint8_t* dst = out.labels.data() + first;
         for (std::size_t p = 0; p < plane; ++p) {
             int best = 0;
             float v = logits[p];
@@ -176,6 +179,11 @@ LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,
                     best = c;
                 }
             dst[p] = static_cast<std::uint8_t>(best);
+            if (!confidence) continue;
+            // p(best) = 1 / sum_c exp(l_c - l_best): every term at most 1, the best one exactly 1.
+            double sum = 0;
+            for (int c = 0; c < C; ++c) sum += std::exp(double(logits[c * plane + p]) - v);
+            confidence->labels[first + p] = static_cast<std::uint8_t>(std::lround(255.0 / sum));
         }
     });
     return out;

@@ -47,7 +47,10 @@ void sliding_logits(
     Tensor* input = nullptr);
 
 // Argmax class per pixel (first maximum on ties, as Backend::argmax_channels) of sliding_logits.
+// `confidence`, when given, receives the softmax probability of that class, as round(255 p): where
+// the model is unsure (and where another point label would teach it most).
 LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,
-                         const ChannelStats& stats, const SlidingWindow& sw);
+                         const ChannelStats& stats, const SlidingWindow& sw,
+                         LabelMap* confidence = nullptr);
 
 }  // namespace pfce

@@ -1,13 +1,16 @@
-// Test-time augmentation: the eight symmetries of a window and their inverses, sliding-window
-// logits averaged over them against an oracle that transforms the whole image, predicts it
-// without augmentation and maps the logits back, and evaluation with augmentation against the
-// masks predicted with it.
+// What inference adds to the sliding windows. Test-time augmentation: the eight symmetries of a
+// window and their inverses, sliding-window logits averaged over them against an oracle that
+// transforms the whole image, predicts it without augmentation and maps the logits back, and
+// evaluation with augmentation against the masks predicted with it. Confidence maps: the softmax
+// probability of the predicted class, against the logits, and through `pfce predict --confidence`.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <numeric>
 
 #include "core/error.hpp"
+#include "data/image_io.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/test_time_augment.hpp"
@@ -198,4 +201,62 @@ TEST(TestTimeAugment, EvaluationScoresTheAugmentedPredictions) {
     EXPECT_TRUE(std::isfinite(r.loss) && std::isfinite(r.loss_dense));
     eo.tta = 1;
     EXPECT_NE(evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo).confusion, want);
+}
+
+// The confidence of each pixel is the softmax probability of the class predicted there, from the
+// very logits the mask is the argmax of.
+TEST(Confidence, IsTheSoftmaxProbabilityOfThePredictedClass) {
+    Fixture f;
+    const LabelMap lab = test::foreign_labels(45, 38, 2);
+    const RgbImage img = test::foreign_image(lab, 2);
+    SlidingWindow sw{32, 8, 2};
+    const int C = f.net.config().num_classes;
+    const std::vector<float> l = f.logits(img, sw);
+    LabelMap conf;
+    const LabelMap pred = predict_sliding(*f.backend, f.net, img, f.stats, sw, &conf);
+    ASSERT_EQ(conf.width, img.width);
+    ASSERT_EQ(conf.height, img.height);
+    EXPECT_EQ(predict_sliding(*f.backend, f.net, img, f.stats, sw).labels, pred.labels);
+    const std::size_t plane = static_cast<std::size_t>(img.width) * img.height;
+    int below_half = 0;
+    for (std::size_t p = 0; p < plane; ++p) {
+        double sum = 0;
+        for (int c = 0; c < C; ++c) sum += std::exp(double(l[c * plane + p]));
+        const double prob = std::exp(double(l[pred.labels[p] * plane + p])) / sum;
+        ASSERT_NEAR(conf.labels[p], 255.0 * prob, 0.5 + 1e-6) << "pixel " << p;
+        ASSERT_GE(255.0 * prob, 255.0 / C - 0.5);  // the argmax has at least 1/C
+        below_half += prob < 0.5;
+    }
+    EXPECT_GT(below_half, 0);  // an untrained net is unsure somewhere: the map is not all white
+}
+
+TEST(Confidence, PredictWritesItBesideTheMaskInItsFormatWithoutOverwriting) {
+    const std::string root = test::temp_dir("confidence_cli");
+    test::ForeignSpec spec;
+    const auto fd = test::write_foreign_dataset(root + "/data", spec);
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root +
+                             "/run --epochs 1 --batch-size 4 --width 4 --depth 2 --device cpu")
+                  .status,
+              0);
+    const std::string in = root + "/in.png";
+    write_png(in, test::foreign_image(test::foreign_labels(50, 30, 4), 4));
+    const std::string cmd = "predict --checkpoint " + root + "/run/last.ckpt --input " + in +
+                            " --device cpu --confidence --out " + root;
+    const test::CommandResult first = test::run_pfce(cmd + "/a.png");
+    ASSERT_EQ(first.status, 0) << first.output;
+    EXPECT_MESSAGE_HAS(first.output, "% of pixels below 0.5");
+    const LabelMap conf = read_gray(root + "/a_confidence.png");
+    EXPECT_EQ(conf.width, 50);
+    EXPECT_EQ(conf.height, 30);
+    const test::CommandResult tif = test::run_pfce(cmd + "/b.tif --tta flips");
+    ASSERT_EQ(tif.status, 0) << tif.output;
+    EXPECT_EQ(read_gray(root + "/b_confidence.tif").width, 50);
+    // An existing confidence map is an output like the mask: refused without --force, and the
+    // refusal comes before anything is written.
+    std::filesystem::remove(root + "/a.png");
+    std::filesystem::remove(root + "/a_overlay.png");
+    const test::CommandResult again = test::run_pfce(cmd + "/a.png");
+    EXPECT_NE(again.status, 0);
+    EXPECT_MESSAGE_HAS(again.output, "a_confidence.png");
+    EXPECT_FALSE(std::filesystem::exists(root + "/a.png"));
 }
