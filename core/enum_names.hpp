@@ -5,12 +5,23 @@
 #pragma once
 
 #include <array>
+#include <cctype>
 #include <cstddef>
 #include <string>
 
 #include "core/error.hpp"
 
 namespace pfce {
+
+// Names are read in any case (`--kind GENERIC`, `name = "ADAM"`), as config choices are.
+inline bool same_name(const std::string& text, const char* name) {
+    std::size_t i = 0;
+    for (; name[i] != '\0'; ++i)
+        if (i >= text.size() || std::tolower(static_cast<unsigned char>(text[i])) !=
+                                    std::tolower(static_cast<unsigned char>(name[i])))
+            return false;
+    return i == text.size();
+}
 
 template <typename E>
 struct EnumName {
@@ -30,7 +41,7 @@ template <typename E, std::size_t N>
 E parse_enum(const std::string& text, const EnumName<E> (&table)[N], const std::string& what) {
     std::string names;
     for (const auto& e : table) {
-        if (text == e.name) return e.value;
+        if (same_name(text, e.name)) return e.value;
         names += (names.empty() ? "" : ", ") + std::string(e.name);
     }
     PFCE_THROW(InputError, what, ": unknown value \"", text, "\" (expected one of ", names, ")");
@@ -50,7 +61,7 @@ struct EnumTable {
     E parse(const std::string& text, const std::string& source = {}) const {
         std::string list;
         for (std::size_t i = 0; i < N; ++i) {
-            if (text == names[i]) return static_cast<E>(i);
+            if (same_name(text, names[i])) return static_cast<E>(i);
             list += (list.empty() ? "" : ", ") + std::string(names[i]);
         }
         PFCE_THROW(InputError, source.empty() ? std::string(what) : source, ": unknown value \"",

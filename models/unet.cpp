@@ -53,6 +53,18 @@ struct UNet::Impl {
     std::int64_t count = 0;  // parameter elements
 };
 
+bool unet_side_fits(std::int64_t side, int depth) {
+    const std::int64_t unit = std::int64_t{1} << depth;
+    const std::int64_t pad = (side + unit - 1) / unit * unit - side;
+    return side > 0 && pad - pad / 2 < side;  // the larger pad is the bottom/right one
+}
+
+int smallest_unet_side(int depth) {
+    int side = 1;
+    while (!unet_side_fits(side, depth)) ++side;
+    return side;
+}
+
 UNet::UNet(Backend& backend, const UNetConfig& cfg, std::uint64_t seed)
     : backend_(backend), cfg_(cfg) {
     if (cfg.depth < 1 || cfg.depth > 8 || cfg.base_width < 1 || cfg.in_channels < 1 ||
@@ -91,10 +103,11 @@ const Tensor& UNet::forward(const Tensor& x, bool training) {
     if (m.padded) {
         m.top = static_cast<int>((h2 - h) / 2);
         m.left = static_cast<int>((w2 - w) / 2);
-        if (h2 - h - m.top >= h || w2 - w - m.left >= w)
-            PFCE_THROW(InputError, "image ", h, "x", w, " is too small for a depth-", cfg_.depth,
-                       " U-Net: reflect padding to ", h2, "x", w2,
-                       " needs each pad smaller than the side it mirrors");
+        if (!unet_side_fits(h, cfg_.depth) || !unet_side_fits(w, cfg_.depth))
+            PFCE_THROW(InputError, "image ", w, "x", h, " is too small for a depth-", cfg_.depth,
+                       " U-Net: reflect padding to ", w2, "x", h2,
+                       " needs each pad smaller than the side it mirrors (each side at least ",
+                       smallest_unet_side(cfg_.depth), " pixels)");
         ensure_shape(backend_, m.x_pad, {x.dim(0), x.dim(1), h2, w2});
         backend_.reflect_pad(x, m.x_pad, m.top, m.left);
         in = &m.x_pad;

@@ -21,6 +21,12 @@ struct UNetConfig {
     int base_width = 32;  // channels at level 0; doubles per level
 };
 
+// Whether an image side can be reflect-padded to the multiple of 2^depth the U-Net needs (each pad
+// must be shorter than the side it mirrors), and the shortest side that can: what commands check
+// every input against before they write anything.
+bool unet_side_fits(std::int64_t side, int depth);
+int smallest_unet_side(int depth);
+
 class UNet {
   public:
     UNet(Backend& backend, const UNetConfig& cfg, std::uint64_t seed);  // He initialization

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "host/train/config.hpp"
+#include "host/train/optimizer.hpp"
 #include "tests/test_util.hpp"
 
 using namespace pfce;
@@ -220,6 +221,38 @@ TEST(Config, EmptyFlagsClearListsOrAreRefusedAndChoicesTakeAnyCase) {
     Config c;
     apply_flag_text(c, *find_config_key("data.tile_image"), "rgbir");
     EXPECT_EQ(c.data.tile_image, "RGBIR");
+    // A value that cannot be seen in a message is quoted; a trailing comma is an empty item,
+    // refused as a leading one is (it once dropped silently: "1," read as one band).
+    auto refusal = [&](const char* key, const char* text) {
+        try {
+            apply_flag_text(c, *find_config_key(key), text);
+        } catch (const InputError& e) {
+            return std::string(e.what());
+        }
+        ADD_FAILURE() << key << " took \"" << text << "\"";
+        return std::string();
+    };
+    EXPECT_MESSAGE_HAS(refusal("run.epochs", ""), "--epochs \"\": expected an integer");
+    EXPECT_MESSAGE_HAS(refusal("run.epochs", "3 "), "--epochs \"3 \": expected");
+    EXPECT_MESSAGE_HAS(refusal("data.bands", "1,"), "--bands 1,: expected");
+    EXPECT_MESSAGE_HAS(refusal("data.value_range", "0,10000,"), "--value-range 0,10000,");
+    EXPECT_MESSAGE_HAS(refusal("loss.alpha", "1,2,"), "--focal-alpha 1,2,");
+    // Enum names read anywhere (pfce sample --kind GENERIC) take any case too.
+    EXPECT_EQ(kOptimizerKinds.parse("AdamW"), OptimizerKind::adamw);
+    EXPECT_THROW(kOptimizerKinds.parse("adamw2"), InputError);  // neither longer
+    EXPECT_THROW(kOptimizerKinds.parse("ada"), InputError);     // nor shorter
+    apply_flag_text(c, *find_config_key("loss.alpha"), "AUTO");
+    EXPECT_TRUE(c.loss.alpha_auto);
+    EXPECT_TRUE(
+        load_config_file(write(dir, "auto.toml", "[loss]\nalpha = \"Auto\"\n")).loss.alpha_auto);
+    // A band list of the wrong length shows the list, not its length.
+    apply_flag_text(c, *find_config_key("data.bands"), "1,2");
+    try {
+        validate(c, "command line");
+        ADD_FAILURE() << "two bands were taken";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "data.bands = [1,2]: expected three bands");
+    }
 }
 
 TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
@@ -238,7 +271,7 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[data]\nmax_pixels = 0\n", "data.max_pixels"},
         {"[data]\nmax_pixels = -1\n", "data.max_pixels"},
         {"[data]\ncrop_size = 7\n", "data.crop_size"},
-        {"[data]\nbands = [4, 1]\n", "data.bands = 2: expected three bands"},
+        {"[data]\nbands = [4, 1]\n", "data.bands = [4,1]: expected three bands"},
         {"[data]\nbands = [0, 1, 2]\n", "data.bands = 0: expected band numbers 1..255"},
         {"[data]\nbands = \"4,1,2\"\n", "data.bands"},
         {"[data]\ntile_image = \"rgbi\"\n", "data.tile_image"},

@@ -117,6 +117,7 @@ TEST(TestTimeAugment, NamesAndCounts) {
     EXPECT_EQ(tta_transforms("flips"), 4);
     EXPECT_EQ(tta_transforms("d4"), 8);
     for (int n : {1, 4, 8}) EXPECT_EQ(tta_transforms(tta_name(n)), n);
+    EXPECT_EQ(tta_transforms("D4"), 8);  // any case, as every choice
     try {
         tta_transforms("D8");
         FAIL() << "an unknown name was taken";

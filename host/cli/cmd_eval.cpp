@@ -18,6 +18,7 @@
 #include "host/train/test_time_augment.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trained_model.hpp"
+#include "models/unet.hpp"
 
 namespace pfce::cli {
 namespace {
@@ -97,9 +98,12 @@ void run_eval(const EvalArgs& a) {
     // but said (the record holds file sizes and times, so a touch or a copy says it too).
     const std::string changed =
         data_identity_change(recorded_data_identity(m.meta), data_identity(ds));
-    if (!changed.empty())
+    if (!changed.empty() && a.data.empty())
         log_warn("the data at ", d.root, " is not as it was when ", a.checkpoint,
                  " was trained: ", changed, "; these metrics are of its files as they are now");
+    else if (!changed.empty())  // --data may name another copy, or another dataset
+        log_warn("the data at ", d.root, " (--data) is not the data ", a.checkpoint,
+                 " was trained on, or that data has changed since: ", changed);
     std::vector<std::size_t> indices;
     if (a.split == "all") {
         indices.resize(ds.size());
@@ -121,6 +125,16 @@ void run_eval(const EvalArgs& a) {
     }
     if (indices.empty()) PFCE_THROW(InputError, "split \"", a.split, "\" of ", d.root, " is empty");
     const std::vector<SampleData> samples = load_samples(ds, indices, a.labels);
+    // Named before any evaluation (the U-Net's own refusal knows no file).
+    const int depth = m.net->config().depth;
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        const RgbImage& img = samples[i].image;
+        if (!unet_side_fits(img.width, depth) || !unet_side_fits(img.height, depth))
+            PFCE_THROW(InputError, ds.sample(indices[i]).image_path, " is ", img.width, "x",
+                       img.height, ": too small for the depth-", depth, " U-Net of ", a.checkpoint,
+                       " (each side needs at least ", smallest_unet_side(depth),
+                       " pixels), so it cannot be scored; evaluate a split without it");
+    }
     EvalOptions eo = eval_options(m.config);
     if (a.batch_size > 0) eo.batch_size = a.batch_size;
     if (a.window > 0) eo.window = a.window;

@@ -56,19 +56,6 @@ bool lower_ext_is(const fs::path& p, std::initializer_list<const char*> exts) {
     return false;
 }
 
-// Whether a side of `side` pixels can be reflect-padded to the multiple of 2^depth the U-Net needs
-// (models/unet.cpp: each pad must be shorter than the side it mirrors).
-bool side_fits_unet(int side, int depth) {
-    const long long unit = 1LL << depth;
-    const long long padded = (side + unit - 1) / unit * unit, pad = padded - side;
-    return side > 0 && pad - pad / 2 < side;
-}
-int smallest_unet_side(int depth) {
-    int side = 1;
-    while (!side_fits_unet(side, depth)) ++side;
-    return side;
-}
-
 // The data directory `dir` is part of, where a file written into it would be read as data: a mask
 // directory (masks.json), the images/ or masks/ of a generic dataset (dataset.toml beside them),
 // the Images/ or Labels/ of a Kaggle-layout dataset. Empty otherwise (a predictions/ folder inside
@@ -223,7 +210,7 @@ void run_predict(const PredictArgs& a) {
                        "was trained on)");
         check_image_layout(j.input, info, choice);
         for (const int side : {info.width, info.height})
-            if (!side_fits_unet(side, depth))
+            if (!unet_side_fits(side, depth))
                 PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height,
                            ": too small for the depth-", depth, " U-Net of ", a.checkpoint,
                            " (each side needs at least ", smallest_unet_side(depth),

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/enum_names.hpp"
 #include "core/error.hpp"
 #include "host/train/config.hpp"
 #include "host/train/evaluate.hpp"
@@ -55,15 +56,9 @@ void assign(Config& c, const ConfigKey& k, const json& value, const std::string&
         // Any case (`--tile-image irrg`, as `pfce sample` takes it), stored as the table spells
         // it, so a config, a checkpoint and a fingerprint hold one spelling of each choice.
         const std::string got = k.get(c).get<std::string>();
-        const auto same = [](const std::string& a, const std::string& b) {
-            return a.size() == b.size() &&
-                   std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-                       return std::tolower(static_cast<unsigned char>(x)) ==
-                              std::tolower(static_cast<unsigned char>(y));
-                   });
-        };
-        const auto it = std::find_if(k.choices.begin(), k.choices.end(),
-                                     [&](const std::string& ch) { return same(ch, got); });
+        const auto it =
+            std::find_if(k.choices.begin(), k.choices.end(),
+                         [&](const std::string& ch) { return same_name(got, ch.c_str()); });
         if (it == k.choices.end())
             PFCE_THROW(InputError, source, ": key \"", k.dotted(), "\" = \"", got,
                        "\": expected one of ", join(k.choices));
@@ -202,7 +197,11 @@ std::string to_toml_text(const Config& c) {
 void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
     const std::string source = "command line";
     auto bad = [&](const std::string& expected) {
-        PFCE_THROW(InputError, k.flag, " ", text, ": expected ", expected);
+        // Quoted where a value could not be seen otherwise: empty, or with spaces at its ends.
+        const bool quote = text.empty() || std::isspace(static_cast<unsigned char>(text.front())) ||
+                           std::isspace(static_cast<unsigned char>(text.back()));
+        PFCE_THROW(InputError, k.flag, " ", quote ? "\"" + text + "\"" : text, ": expected ",
+                   expected);
     };
     auto integer = [&](const std::string& t, bool non_negative) -> json {
         if (non_negative) {
@@ -223,11 +222,15 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
         if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(x)) bad("a finite number");
         return x;
     };
+    // Comma-separated items, every one kept: "1," has an empty second item (refused by the
+    // item's parser, as ",1" is), and "" has none (an empty list).
     auto items = [&](const std::string& t) {
         std::vector<std::string> out;
-        std::stringstream ss(t);
-        std::string item;
-        while (std::getline(ss, item, ',')) out.push_back(item);
+        if (t.empty()) return out;
+        std::size_t from = 0;
+        for (std::size_t comma; (comma = t.find(',', from)) != std::string::npos; from = comma + 1)
+            out.push_back(t.substr(from, comma - from));
+        out.push_back(t.substr(from));
         return out;
     };
     json v;
@@ -267,8 +270,8 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
             for (const auto& t : items(text)) v.push_back(number(t));
             break;
         case KeyType::number_list_or_auto:
-            if (text == "auto") {
-                v = text;
+            if (same_name(text, "auto")) {
+                v = "auto";
                 break;
             }
             v = json::array();

@@ -4,6 +4,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/enum_names.hpp"
 #include "core/op_params.hpp"
 #include "core/op_variants.hpp"
 #include "host/train/config.hpp"
@@ -135,7 +136,7 @@ Key alpha_key() {
     b.k.type = KeyType::number_list_or_auto;
     b.k.get = [](const Config& c) { return c.loss.alpha_auto ? json("auto") : json(c.loss.alpha); };
     b.k.set = [](Config& c, const json& v) {
-        if (v.is_string() && v.get<std::string>() == "auto") {
+        if (v.is_string() && same_name(v.get<std::string>(), "auto")) {
             c.loss.alpha_auto = true;
             c.loss.alpha.clear();
             return;

@@ -52,9 +52,9 @@ void validate(const Config& c, const ConfigKeySources& source) {
     if (d.tile_patch < 16) bad(source, "data.tile_patch", d.tile_patch, ">= 16");
     if (d.tile_stride < 1) bad(source, "data.tile_stride", d.tile_stride, ">= 1");
     if (d.bands.size() != 0 && d.bands.size() != 1 && d.bands.size() != 3)
-        bad(source, "data.bands", d.bands.size(),
+        bad(source, "data.bands", nlohmann::json(d.bands).dump(),
             "three bands (one per input channel), one (copied to all three) or none (the "
-            "images' RGB or gray) (the number of bands given)");
+            "images' RGB or gray)");
     for (const int b : d.bands)
         if (b < 1 || b > 255) bad(source, "data.bands", b, "band numbers 1..255 (1 is the first)");
     if (!d.value_range.empty() && (d.value_range.size() != 2 ||

@@ -1,13 +1,14 @@
 #include "host/train/test_time_augment.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/error.hpp"
 
 namespace pfce {
 
 int tta_transforms(const std::string& name) {
-    if (name == "none") return 1;
-    if (name == "flips") return 4;
-    if (name == "d4") return 8;
+    if (same_name(name, "none")) return 1;
+    if (same_name(name, "flips")) return 4;
+    if (same_name(name, "d4")) return 8;
     PFCE_THROW(InputError, "--tta ", name,
                ": expected none, flips (4 mirrored views) or d4 (8: mirrors and rotations)");
 }
