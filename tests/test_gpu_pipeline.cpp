@@ -13,6 +13,7 @@
 #include "data/linking.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/train/evaluate.hpp"
+#include "host/train/sliding_window.hpp"
 #include "tests/bf16_storage_twin.hpp"
 #include "tests/trainer_fixtures.hpp"
 
@@ -286,6 +287,50 @@ TEST(EvalGpu, EvaluateAndPredictMatchCpu) {
     std::size_t differ = 0;
     for (std::size_t i = 0; i < pc.labels.size(); ++i) differ += pc.labels[i] != pg.labels[i];
     EXPECT_LE(differ, pc.labels.size() / 50);
+}
+
+// Test-time augmentation and confidence maps on both backends: the views go through the device as
+// host-built batches (transposed views of a non-square window in their own shape), the averaged
+// logits come back up for the losses; the agreement bounds are those of the test above.
+TEST(EvalGpu, TestTimeAugmentationAndConfidenceMatchCpu) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = cpu_backend();
+    cpu->set_precision(Precision::fp32);
+    gpu->set_precision(Precision::fp32);
+    const TrainInputs in = synthetic_inputs(4, 96, true, 0);
+    const UNetConfig uc{3, 6, 3, 16};
+    UNet nc(*cpu, uc, 11), ng(*gpu, uc, 11);
+    const FocalLossParams loss{2.0f, {}, LossNormalize::labelled};
+    EvalOptions eo;
+    eo.batch_size = 2;
+    eo.window = 64;  // several windows per image
+    eo.tta = 8;
+    const EvalResult ec = evaluate(*cpu, nc, in.train, in.stats, loss, kPotsdamClutter, eo);
+    const EvalResult eg = evaluate(*gpu, ng, in.train, in.stats, loss, kPotsdamClutter, eo);
+    EXPECT_NEAR(eg.loss_dense, ec.loss_dense, 1e-3 * std::fabs(ec.loss_dense));
+    std::int64_t total = 0, moved = 0;
+    for (std::size_t i = 0; i < ec.confusion.size(); ++i) {
+        total += ec.confusion[i];
+        moved += std::abs(eg.confusion[i] - ec.confusion[i]);
+    }
+    EXPECT_EQ(total, 4 * 96 * 96);
+    EXPECT_LE(moved, total / 25) << "pixels whose prediction differs (counted twice)";
+
+    // A non-square image smaller than the window on one side: transposed views of their own shape.
+    RgbImage img(96, 40);
+    std::copy_n(in.train[1].image.pixels.begin(), img.pixels.size(), img.pixels.begin());
+    SlidingWindow sw{64, 16, 2};
+    sw.tta = 8;
+    LabelMap conf_c, conf_g;
+    const LabelMap pc = predict_sliding(*cpu, nc, img, in.stats, sw, &conf_c);
+    const LabelMap pg = predict_sliding(*gpu, ng, img, in.stats, sw, &conf_g);
+    std::size_t differ = 0, off = 0;
+    for (std::size_t i = 0; i < pc.labels.size(); ++i) {
+        differ += pc.labels[i] != pg.labels[i];
+        off += std::abs(int(conf_c.labels[i]) - int(conf_g.labels[i])) > 2;
+    }
+    EXPECT_LE(differ, pc.labels.size() / 50);
+    EXPECT_LE(off, pc.labels.size() / 50) << "confidences more than 2/255 apart";
 }
 
 // The driver stages batches of same-size maps through pinned memory and reuses the device buffers
