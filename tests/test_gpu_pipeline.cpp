@@ -247,6 +247,21 @@ TEST(TrainGpu, DeterministicResumeIsBitIdenticalAndRecordsItsAlgorithms) {
     EXPECT_GT(required, 0) << "no plan was searched with run.deterministic";
 }
 
+// A GPU evaluation against the CPU's: the dense loss within 1e-3, every one of `pixels` counted,
+// and at most 1 in 50 predicted differently (ties within rounding; a wrong op moves most).
+void expect_evaluations_agree(const EvalResult& ec, const EvalResult& eg, std::int64_t pixels) {
+    EXPECT_EQ(eg.images, ec.images);
+    EXPECT_NEAR(eg.loss_dense, ec.loss_dense, 1e-3 * std::fabs(ec.loss_dense));
+    ASSERT_EQ(eg.confusion.size(), ec.confusion.size());
+    std::int64_t total = 0, moved = 0;
+    for (std::size_t i = 0; i < ec.confusion.size(); ++i) {
+        total += ec.confusion[i];
+        moved += std::abs(eg.confusion[i] - ec.confusion[i]);
+    }
+    EXPECT_EQ(total, pixels);
+    EXPECT_LE(moved, total / 25) << "pixels whose prediction differs (counted twice)";
+}
+
 // evaluate() and predict_labels() on both backends with the same (untrained) weights: losses
 // agree, and the argmax differs only where two logits are within rounding of each other, a small
 // fraction of pixels (a wrong op would change most of them). Both at fp32: with batch norm in
@@ -268,17 +283,8 @@ TEST(EvalGpu, EvaluateAndPredictMatchCpu) {
     eo.batch_size = 4;
     const EvalResult ec = evaluate(*cpu, nc, in.train, in.stats, loss, kPotsdamClutter, eo);
     const EvalResult eg = evaluate(*gpu, ng, in.train, in.stats, loss, kPotsdamClutter, eo);
-    EXPECT_EQ(eg.images, ec.images);
     EXPECT_NEAR(eg.loss, ec.loss, 1e-3 * std::fabs(ec.loss));
-    EXPECT_NEAR(eg.loss_dense, ec.loss_dense, 1e-3 * std::fabs(ec.loss_dense));
-    ASSERT_EQ(eg.confusion.size(), ec.confusion.size());
-    std::int64_t total = 0, moved = 0;
-    for (std::size_t i = 0; i < ec.confusion.size(); ++i) {
-        total += ec.confusion[i];
-        moved += std::abs(eg.confusion[i] - ec.confusion[i]);
-    }
-    EXPECT_EQ(total, 6 * 96 * 96);
-    EXPECT_LE(moved, total / 25) << "pixels whose prediction differs (counted twice)";
+    expect_evaluations_agree(ec, eg, 6 * 96 * 96);
     EXPECT_NEAR(eg.metrics.miou, ec.metrics.miou, 2e-2);
 
     const LabelMap pc = predict_labels(*cpu, nc, in.train[0].image, in.stats);
@@ -307,14 +313,7 @@ TEST(EvalGpu, TestTimeAugmentationAndConfidenceMatchCpu) {
     eo.tta = 8;
     const EvalResult ec = evaluate(*cpu, nc, in.train, in.stats, loss, kPotsdamClutter, eo);
     const EvalResult eg = evaluate(*gpu, ng, in.train, in.stats, loss, kPotsdamClutter, eo);
-    EXPECT_NEAR(eg.loss_dense, ec.loss_dense, 1e-3 * std::fabs(ec.loss_dense));
-    std::int64_t total = 0, moved = 0;
-    for (std::size_t i = 0; i < ec.confusion.size(); ++i) {
-        total += ec.confusion[i];
-        moved += std::abs(eg.confusion[i] - ec.confusion[i]);
-    }
-    EXPECT_EQ(total, 4 * 96 * 96);
-    EXPECT_LE(moved, total / 25) << "pixels whose prediction differs (counted twice)";
+    expect_evaluations_agree(ec, eg, 4 * 96 * 96);
 
     // A non-square image smaller than the window on one side: transposed views of their own shape.
     RgbImage img(96, 40);
