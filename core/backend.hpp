@@ -268,6 +268,16 @@ inline void ensure_tensor(Backend& b, Tensor& t, const Shape& shape, DType dtype
     t.set_layout(layout);
 }
 
+// `t` as a host tensor of `shape`, grow-only like ensure_tensor: its memory is reused when it has
+// room, contents left as they are (the caller overwrites them).
+inline void ensure_host_tensor(Tensor& t, const Shape& shape, DType dtype = DType::f32) {
+    if (!t.empty() && t.device() == DeviceKind::cpu &&
+        static_cast<std::size_t>(shape.numel()) * dtype_size(dtype) <= t.capacity())
+        t.reuse_as(shape, dtype);
+    else
+        t = Tensor::host(shape, dtype);
+}
+
 // The value of a one-element f32 tensor on any device (a host sync when it lives on a device).
 inline float read_scalar(Backend& b, const Tensor& t) {
     Tensor h = Tensor::host({1}, DType::f32);

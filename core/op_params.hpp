@@ -57,9 +57,9 @@ inline constexpr EnumTable<Precision, 3> kPrecisions{{"fp32", "tf32", "bf16"}, "
 // run.precision: "auto" (each device's fast f32 path, what pfce did before there was a setting:
 // tf32 on CUDA, fp32 on the CPU) or one of kPrecisions; InputError names anything else.
 inline Precision parse_precision(const std::string& name, bool cuda) {
-    if (name == "auto") return cuda ? Precision::tf32 : Precision::fp32;
+    if (same_name(name, "auto")) return cuda ? Precision::tf32 : Precision::fp32;
     for (std::size_t i = 0; i < kPrecisions.names.size(); ++i)
-        if (name == kPrecisions.names[i]) return static_cast<Precision>(i);
+        if (same_name(name, kPrecisions.names[i])) return static_cast<Precision>(i);
     PFCE_THROW(InputError, "precision: unknown value \"", name,
                "\" (expected one of auto, fp32, tf32, bf16)");
 }

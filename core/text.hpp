@@ -3,6 +3,8 @@
 // instead of failing after the work is done.
 #pragma once
 
+#include <cstdio>
+#include <string>
 #include <string_view>
 
 namespace pfce {
@@ -36,6 +38,13 @@ inline bool is_valid_utf8(std::string_view s) {
         i += static_cast<std::size_t>(n) + 1;
     }
     return true;
+}
+
+// `v` with `decimals` digits after the point ("0.73"), as printf's %.*f writes it.
+inline std::string format_fixed(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
 }
 
 }  // namespace pfce

@@ -331,7 +331,14 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
     // --max-pixels 0 is no silent "no limit".
     const test::CommandResult mp = test::run_pfce("data stats " + fd.root + " --max-pixels 0");
     EXPECT_EQ(mp.status, 2) << mp.output;
-    EXPECT_MESSAGE_HAS(mp.output, "max_pixels 0");
+    EXPECT_MESSAGE_HAS(mp.output, "data.max_pixels = 0");
+    // The dataset flags of sample and data are their config keys' flags, read as train reads them:
+    // a trailing comma is an empty item (it once read "1," as one band), any case for choices.
+    const test::CommandResult tc = test::run_pfce("data stats " + fd.root + " --bands 1,");
+    EXPECT_EQ(tc.status, 2) << tc.output;
+    EXPECT_MESSAGE_HAS(tc.output, "--bands 1,: expected an integer");
+    const test::CommandResult kc = test::run_pfce("data stats " + fd.root + " --kind GENERIC");
+    EXPECT_EQ(kc.status, 0) << kc.output;
     // focal alpha of the wrong length names the classes.
     const test::CommandResult al = test::run_pfce("train --data " + fd.root + " --out " + root +
                                                   "/al --focal-alpha 1,2" + kTiny);

@@ -6,7 +6,28 @@
 
 #include <string>
 
+#include "core/error.hpp"
+#include "models/unet.hpp"
+
 namespace pfce::cli {
+
+// What eval and predict check before they write or score anything: the U-Net takes windows of
+// min(side, window) pixels a side, each reflect-padded to a multiple of 2^depth, which needs a
+// shortest side (models/unet.hpp). So the window must reach it, and so must every image side.
+inline void check_window_fits_unet(int window, bool typed, int depth,
+                                   const std::string& checkpoint) {
+    if (!unet_side_fits(window, depth))
+        PFCE_THROW(InputError, typed ? "--window " : "the run's window ", window,
+                   ": too small for the depth-", depth, " U-Net of ", checkpoint,
+                   " (expected at least ", smallest_unet_side(depth), " pixels)");
+}
+inline void check_image_fits_unet(const std::string& path, int width, int height, int depth,
+                                  const std::string& checkpoint, const char* remedy) {
+    if (!unet_side_fits(width, depth) || !unet_side_fits(height, depth))
+        PFCE_THROW(InputError, path, " is ", width, "x", height, ": too small for the depth-",
+                   depth, " U-Net of ", checkpoint, " (each side needs at least ",
+                   smallest_unet_side(depth), " pixels); ", remedy);
+}
 
 // Digits only: "0" .. "18446744073709551615". CLI11 parses "-1" into a uint64 as 2^64-1.
 inline const CLI::Validator& non_negative_integer() {

@@ -13,12 +13,12 @@
 #include "data/data_fingerprint.hpp"
 #include "data/dataset.hpp"
 #include "host/backend/backend_factory.hpp"
+#include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/test_time_augment.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trained_model.hpp"
-#include "models/unet.hpp"
 
 namespace pfce::cli {
 namespace {
@@ -127,17 +127,14 @@ void run_eval(const EvalArgs& a) {
     const std::vector<SampleData> samples = load_samples(ds, indices, a.labels);
     // Named before any evaluation (the U-Net's own refusal knows no file).
     const int depth = m.net->config().depth;
-    for (std::size_t i = 0; i < samples.size(); ++i) {
-        const RgbImage& img = samples[i].image;
-        if (!unet_side_fits(img.width, depth) || !unet_side_fits(img.height, depth))
-            PFCE_THROW(InputError, ds.sample(indices[i]).image_path, " is ", img.width, "x",
-                       img.height, ": too small for the depth-", depth, " U-Net of ", a.checkpoint,
-                       " (each side needs at least ", smallest_unet_side(depth),
-                       " pixels), so it cannot be scored; evaluate a split without it");
-    }
+    for (std::size_t i = 0; i < samples.size(); ++i)
+        check_image_fits_unet(ds.sample(indices[i]).image_path, samples[i].image.width,
+                              samples[i].image.height, depth, a.checkpoint,
+                              "it cannot be scored: evaluate a split without it");
     EvalOptions eo = eval_options(m.config);
     if (a.batch_size > 0) eo.batch_size = a.batch_size;
     if (a.window > 0) eo.window = a.window;
+    check_window_fits_unet(eo.window, a.window > 0, depth, a.checkpoint);
     eo.tta = tta;
     const EvalResult r =
         evaluate(*backend, *m.net, samples, m.stats, focal_params(m.config), m.clutter_class, eo);
@@ -147,7 +144,7 @@ void run_eval(const EvalArgs& a) {
         j["data"] = d.root;
         j["split"] = a.split;
         j["images"] = r.images;
-        j["tta"] = a.tta;
+        j["tta"] = tta_name(tta);
         j["loss_dense"] = r.loss_dense;
         if (!a.labels.empty()) j["loss_labels"] = r.loss;
         std::printf("%s\n", j.dump(2).c_str());
@@ -155,8 +152,8 @@ void run_eval(const EvalArgs& a) {
     }
     std::printf("%s: %s split of %s, %lld images%s\n", a.checkpoint.c_str(), a.split.c_str(),
                 d.root.c_str(), static_cast<long long>(r.images),
-                tta > 1 ? (", test-time augmentation " + a.tta + " (" + std::to_string(tta) +
-                           " views averaged)")
+                tta > 1 ? (", test-time augmentation " + std::string(tta_name(tta)) + " (" +
+                           std::to_string(tta) + " views averaged)")
                               .c_str()
                         : "");
     std::printf("%s", format_metrics_table(r.metrics, m.class_names).c_str());

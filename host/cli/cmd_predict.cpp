@@ -17,8 +17,10 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
+#include "core/text.hpp"
 #include "data/image_io.hpp"
 #include "host/backend/backend_factory.hpp"
+#include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/sliding_window.hpp"
@@ -77,12 +79,6 @@ std::string data_directory_of(const fs::path& dir) {
 
 std::string overlay_path(const fs::path& mask) {
     return (mask.parent_path() / (mask.stem().string() + "_overlay.png")).string();
-}
-
-std::string format_fixed(double v, int decimals) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
 }
 
 // <stem>_confidence.png|.tif beside the mask, in the mask's format (a GeoTIFF keeps its place).
@@ -186,6 +182,7 @@ void run_predict(const PredictArgs& a) {
     sw.window = a.window > 0 ? a.window : eval_options(m.config).window;
     sw.overlap = a.overlap >= 0 ? a.overlap : sw.window / 4;
     sw.tta = tta;
+    check_window_fits_unet(sw.window, a.window > 0, m.net->config().depth, a.checkpoint);
     if (sw.overlap >= sw.window)
         PFCE_THROW(InputError, "--overlap ", sw.overlap,
                    ": expected fewer pixels than the window (", sw.window,
@@ -209,12 +206,8 @@ void run_predict(const PredictArgs& a) {
                        " scaled to 0..255 (its data.value_range; expected 16-bit images, as it "
                        "was trained on)");
         check_image_layout(j.input, info, choice);
-        for (const int side : {info.width, info.height})
-            if (!unet_side_fits(side, depth))
-                PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height,
-                           ": too small for the depth-", depth, " U-Net of ", a.checkpoint,
-                           " (each side needs at least ", smallest_unet_side(depth),
-                           " pixels); leave it out of --input");
+        check_image_fits_unet(j.input, info.width, info.height, depth, a.checkpoint,
+                              "leave it out of --input");
     }
     // Only now, with every input checked: the directories the masks go to (a missing one is made,
     // for a directory of inputs as for one mask file).

@@ -63,8 +63,6 @@ std::vector<int> parse_point_list(const std::string& text) {
 
 void run_sample(const SampleFlags& f) {
     keep_freed_memory();
-    if (f.dataset.max_pixels < 1)
-        PFCE_THROW(InputError, "--max-pixels ", f.dataset.max_pixels, ": expected a limit >= 1");
     const Dataset ds = Dataset::open(f.data, f.dataset.options());
 
     SamplerOptions so;

@@ -32,7 +32,7 @@ void refuse_label_flags_the_masks_contradict(const TrainArgs& a, const Config& a
                                              const Config& adopted) {
     if (adopted.labels.dir.empty()) return;
     for (const auto& [dotted, text] : a.flags) {
-        if (text.empty() || dotted.rfind("labels.", 0) != 0 || dotted == "labels.dir") continue;
+        if (dotted.rfind("labels.", 0) != 0 || dotted == "labels.dir") continue;
         const ConfigKey* k = find_config_key(dotted);
         if (!k) continue;
         const nlohmann::json given = k->get(asked), made = k->get(adopted);
@@ -55,8 +55,9 @@ void run_train(const TrainArgs& a) {
         source = a.config + " + command line";
     } else if (a.resume) {
         const auto out = a.flags.find("run.out");
-        cfg =
-            config_of_run(out != a.flags.end() && !out->second.empty() ? out->second : cfg.run.out);
+        if (out != a.flags.end() && out->second.empty())
+            PFCE_THROW(InputError, "--resume --out \"\": expected the run directory to resume");
+        cfg = config_of_run(out != a.flags.end() ? out->second : cfg.run.out);
         source = "the run's stored config + command line";
     }
     apply_config_flags(cfg, a.flags);

@@ -19,27 +19,34 @@ const char* type_name(const ConfigKey& k) {
 
 }  // namespace
 
+std::string config_flag_help(const ConfigKey& k) {
+    static const Config defaults;
+    std::string help = k.help;
+    if (k.type == KeyType::choice) {
+        help += " (";
+        for (std::size_t i = 0; i < k.choices.size(); ++i) help += (i ? " | " : "") + k.choices[i];
+        help += ")";
+    }
+    nlohmann::json d = k.get(defaults);
+    std::string shown = d.is_string() ? d.get<std::string>() : d.dump();
+    if (d.is_array()) {
+        shown.clear();
+        for (std::size_t i = 0; i < d.size(); ++i) shown += (i ? "," : "") + d[i].dump();
+    }
+    return help + "  [" + k.dotted() + (shown.empty() ? "" : " = " + shown) + "]";
+}
+
+const char* config_flag_type(const ConfigKey& k) {
+    return type_name(k);
+}
+
 void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
                       const std::set<std::string>& skip) {
-    const Config defaults;
     for (const std::string& section : config_sections()) {
         CLI::Option_group* group = app.add_option_group("[" + section + "]");
         for (const ConfigKey& k : config_keys()) {
             if (k.section != section || skip.count(k.dotted())) continue;
-            std::string help = k.help;
-            if (k.type == KeyType::choice) {
-                help += " (";
-                for (std::size_t i = 0; i < k.choices.size(); ++i)
-                    help += (i ? " | " : "") + k.choices[i];
-                help += ")";
-            }
-            nlohmann::json d = k.get(defaults);
-            std::string shown = d.is_string() ? d.get<std::string>() : d.dump();
-            if (d.is_array()) {
-                shown.clear();
-                for (std::size_t i = 0; i < d.size(); ++i) shown += (i ? "," : "") + d[i].dump();
-            }
-            help += "  [" + k.dotted() + (shown.empty() ? "" : " = " + shown) + "]";
+            const std::string help = config_flag_help(k);
             const std::string key = k.dotted();
             if (k.type != KeyType::boolean) {
                 // Into `given` only when typed, so an empty value typed is a value: `--bands ""`

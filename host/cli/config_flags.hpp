@@ -16,6 +16,10 @@ namespace pfce::cli {
 // lands in `given[dotted key]`, and a key not typed has no entry.
 void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
                       const std::set<std::string>& skip = {});
+// A key's flag help (its choices, and its config name and default in brackets) and its type as
+// --help shows it, for commands that take a few of the keys' flags (host/cli/dataset_flags).
+std::string config_flag_help(const ConfigKey& k);
+const char* config_flag_type(const ConfigKey& k);
 // Applies the flags given, in table order, over `c` (each value checked as it is set).
 void apply_config_flags(Config& c, const std::map<std::string, std::string>& given);
 

@@ -1,51 +1,42 @@
-// The dataset flags of pfce sample and pfce data, checked as the config checks its [data] keys.
+// The dataset flags of pfce sample and pfce data: each is its [data] config key's flag, parsed
+// and checked by the key table and validate() exactly as under `pfce train`, so a value one
+// command takes the other takes too, and every refusal reads the same.
 #include "host/cli/dataset_flags.hpp"
 
-#include <cctype>
-
-#include "core/error.hpp"
+#include "host/cli/config_flags.hpp"
+#include "host/train/train_data.hpp"
 
 namespace pfce::cli {
 
+namespace {
+
+// The [data] keys these commands take, by their config names.
+constexpr const char* kDatasetKeys[] = {"data.kind",       "data.tile_patch", "data.tile_stride",
+                                        "data.tile_image", "data.bands",      "data.value_range",
+                                        "data.max_pixels"};
+
+}  // namespace
+
 DatasetOptions DatasetFlags::options() const {
-    DatasetOptions o;
-    o.kind = kDatasetKinds.parse(kind);
-    o.tile_patch = tile_patch;
-    o.tile_stride = tile_stride;
-    o.max_pixels = max_pixels;
-    o.tile_image = tile_image;  // any case, as the tiles scan compares it
-    for (char& c : o.tile_image) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    o.image.bands = bands;
-    if (!value_range.empty()) {
-        if (value_range.size() != 2 ||
-            !(value_range[0] >= 0 && value_range[0] < value_range[1] && value_range[1] <= 65535))
-            PFCE_THROW(InputError,
-                       "--value-range: expected LO,HI with 0 <= LO < HI <= 65535 (the "
-                       "16-bit values read as 0 and 255)");
-        o.image.range_lo = value_range[0];
-        o.image.range_hi = value_range[1];
-    }
-    return o;
+    Config c;
+    for (const auto& [dotted, text] : typed) apply_flag_text(c, *find_config_key(dotted), text);
+    validate(c, "command line");
+    return dataset_options(c.data);
 }
 
 void add_dataset_flags(CLI::App& app, DatasetFlags& f) {
-    app.add_option("--kind", f.kind, "dataset kind: auto, kaggle, tiles or generic")
-        ->capture_default_str();
-    app.add_option("--tile-patch", f.tile_patch, "tiles: patch size")->capture_default_str();
-    app.add_option("--tile-stride", f.tile_stride, "tiles: stride between patches")
-        ->capture_default_str();
-    app.add_option("--tile-image", f.tile_image,
-                   "tiles: which ISPRS image set is read: RGB, IRRG or RGBIR (data.tile_image)")
-        ->capture_default_str();
-    app.add_option("--bands", f.bands,
-                   "the image bands read, 1-based: three (4,1,2 = IR-R-G of RGB + infrared) or "
-                   "one (data.bands)")
-        ->delimiter(',');
-    app.add_option("--value-range", f.value_range,
-                   "16-bit images: the values read as 0 and 255, e.g. 0,10000 (data.value_range)")
-        ->delimiter(',');
-    app.add_option("--max-pixels", f.max_pixels, "refuse images with more pixels")
-        ->capture_default_str();
+    for (const char* dotted : kDatasetKeys) {
+        const ConfigKey* k = find_config_key(dotted);
+        app.add_option(
+               k->flag,
+               [&f, key = std::string(dotted)](const CLI::results_t& r) {
+                   f.typed[key] = r.empty() ? std::string() : r.back();
+                   return true;
+               },
+               config_flag_help(*k))
+            ->type_name(config_flag_type(*k))
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    }
 }
 
 }  // namespace pfce::cli

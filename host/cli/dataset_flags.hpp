@@ -5,23 +5,17 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cstdint>
+#include <map>
 #include <string>
-#include <vector>
 
 #include "data/dataset.hpp"
 
 namespace pfce::cli {
 
 struct DatasetFlags {
-    std::string kind = "auto";
-    int tile_patch = 300;
-    int tile_stride = 300;
-    std::int64_t max_pixels = 100'000'000;
-    std::string tile_image = "RGB";
-    std::vector<int> bands{};
-    std::vector<double> value_range{};
+    std::map<std::string, std::string> typed;  // config key -> text, for the flags typed
 
+    // The typed values over the config's defaults, each checked as `pfce train` checks it.
     DatasetOptions options() const;
 };
 

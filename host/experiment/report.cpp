@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "host/experiment/svg_chart.hpp"
 #include "host/experiment/text_file.hpp"
 
@@ -25,10 +26,7 @@ struct Table {
 const char* kDash = "—";
 
 std::string fixed(double v, int decimals) {
-    if (!std::isfinite(v)) return kDash;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
+    return std::isfinite(v) ? format_fixed(v, decimals) : kDash;
 }
 
 std::string percent(double v) {

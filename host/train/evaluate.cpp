@@ -36,15 +36,6 @@ void window_labels(const LabelMap& m, const std::vector<WindowRect>& windows, Te
         }
 }
 
-// `t` as a host tensor of `shape`, reusing its memory when it has room (contents left as they are).
-void ensure_host(Tensor& t, const Shape& shape, DType dtype) {
-    if (!t.empty() && t.device() == DeviceKind::cpu &&
-        static_cast<std::size_t>(shape.numel()) * dtype_size(dtype) <= t.capacity())
-        t.reuse_as(shape, dtype);
-    else
-        t = Tensor::host(shape, dtype);
-}
-
 bool same_stats(const ChannelStats& a, const ChannelStats& b) {
     for (int c = 0; c < 3; ++c)
         if (a.mean[c] != b.mean[c] || a.std[c] != b.std[c]) return false;
@@ -120,8 +111,8 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
             auto per_batch = [&](const Tensor& logits, const std::vector<WindowRect>& windows) {
                 const Shape shape{logits.dim(0), logits.dim(2), logits.dim(3)};
                 if (host_labels.empty() || host_labels.shape() != shape) {
-                    ensure_host(host_labels, shape, DType::u8);
-                    ensure_host(host_dense, shape, DType::u8);
+                    ensure_host_tensor(host_labels, shape, DType::u8);
+                    ensure_host_tensor(host_dense, shape, DType::u8);
                     ensure_tensor(backend, labels, shape, DType::u8);
                     ensure_tensor(backend, dense, shape, DType::u8);
                 }
@@ -143,7 +134,8 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
                     ++r.confusion[static_cast<std::size_t>(truth[p]) * C + best];
                 }
             };
-            sliding_logits(backend, net, s.image, stats, sw, rows, per_batch, &buf.x);
+            sliding_logits(backend, net, s.image, stats, sw, rows, per_batch, &buf.x,
+                           &buf.tta_logits);
             ++r.images;
         }
     } else {
@@ -152,7 +144,7 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
         Tensor &x = buf.x, &pred = buf.pred, &conf = buf.conf, &conf_host = buf.conf_host;
         ensure_tensor(backend, conf, {C, C}, DType::i32);
         backend.fill(conf, 0.0f);
-        ensure_host(conf_host, {C, C}, DType::i32);
+        ensure_host_tensor(conf_host, {C, C}, DType::i32);
         auto flush = [&] {
             backend.copy(conf_host, conf);
             for (std::size_t k = 0; k < r.confusion.size(); ++k)

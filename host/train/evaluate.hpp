@@ -45,7 +45,8 @@ EvalOptions eval_options(const Config& cfg);
 // caller owns it; evaluate() without one uses a fresh one.
 struct EvalBuffers {
     Tensor x, labels, dense, pred, d_loss, sum_loss, sum_dense, conf;  // on the backend
-    Tensor conf_host, host_labels, host_dense;                         // host memory
+    Tensor tta_logits;  // sliding windows' averaged logits under test-time augmentation
+    Tensor conf_host, host_labels, host_dense;  // host memory
     std::unique_ptr<BatchLoader> loader;
     const std::vector<SampleData>* loader_samples = nullptr;
     std::size_t loader_count = 0;

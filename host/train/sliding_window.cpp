@@ -43,7 +43,7 @@ void sliding_logits(
     Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
     const SlidingWindow& sw, const std::function<void(int, int, const float*)>& rows,
     const std::function<void(const Tensor&, const std::vector<WindowRect>&)>& per_batch,
-    Tensor* input) {
+    Tensor* input, Tensor* merged_device) {
     if (sw.window < 16 || sw.overlap < 0 || sw.overlap >= sw.window || sw.batch < 1 ||
         (sw.tta != 1 && sw.tta != 4 && sw.tta != 8))
         PFCE_THROW(InputError, "sliding window ", sw.window, " with overlap ", sw.overlap,
@@ -66,14 +66,14 @@ void sliding_logits(
     // Test-time augmentation: the windows as normalized, their logits averaged over the symmetries
     // (host, and on the backend for per_batch).
     std::vector<float> plain;
-    Tensor merged, merged_dev;
+    Tensor merged, local_merged;
+    Tensor& merged_dev = merged_device ? *merged_device : local_merged;
     // The logits (nb, C, h, w) of one forward pass of `host_x`, copied to the host.
     auto forward_to_host = [&](const Shape& shape) -> const Tensor& {
         ensure_tensor(backend, x, shape, DType::f32);
         backend.copy(x, host_x);
         const Tensor& logits = net.forward(x, false);
-        if (host_logits.empty() || host_logits.shape() != logits.shape())
-            host_logits = Tensor::host(logits.shape(), DType::f32);
+        ensure_host_tensor(host_logits, logits.shape());
         backend.copy(host_logits, logits);
         return logits;
     };
@@ -83,14 +83,11 @@ void sliding_logits(
             const std::size_t nb = std::min(static_cast<std::size_t>(sw.batch), xs.size() - i);
             const Shape shape{static_cast<std::int64_t>(nb), 3, wh, ww};
             const std::size_t wplane = static_cast<std::size_t>(ww) * wh;
-            auto ensure_host_x = [&](const Shape& sh) {
-                if (host_x.empty() || host_x.shape() != sh) host_x = Tensor::host(sh, DType::f32);
-            };
             std::vector<WindowRect> rects(nb);
             for (std::size_t j = 0; j < nb; ++j) rects[j] = WindowRect{xs[i + j], y0, ww, wh};
             const float* lg = nullptr;
             if (sw.tta == 1) {
-                ensure_host_x(shape);
+                ensure_host_tensor(host_x, shape);
                 for (std::size_t j = 0; j < nb; ++j)
                     normalize_window(img, rects[j], stats, host_x.data<float>() + j * 3 * wplane);
                 const Tensor& logits = forward_to_host(shape);
@@ -101,14 +98,13 @@ void sliding_logits(
                 for (std::size_t j = 0; j < nb; ++j)
                     normalize_window(img, rects[j], stats, plain.data() + j * 3 * wplane);
                 const Shape out_shape{static_cast<std::int64_t>(nb), C, wh, ww};
-                if (merged.empty() || merged.shape() != out_shape)
-                    merged = Tensor::host(out_shape, DType::f32);
+                ensure_host_tensor(merged, out_shape);
                 float* m = merged.data<float>();
                 std::fill(m, m + merged.numel(), 0.0f);
                 for (int t = 0; t < sw.tta; ++t) {
                     // Transposed views are ww x wh: their own shape (the same for a square window).
                     const Shape t_shape = (t & 4) ? Shape{shape[0], 3, ww, wh} : shape;
-                    ensure_host_x(t_shape);
+                    ensure_host_tensor(host_x, t_shape);      // grow-only: views swap shapes
                     for (std::size_t q = 0; q < nb * 3; ++q)  // every plane of every window
                         dihedral_forward(plain.data() + q * wplane, wh, ww, t,
                                          host_x.data<float>() + q * wplane);

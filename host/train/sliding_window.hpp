@@ -39,16 +39,17 @@ std::vector<int> window_starts(int side, int window, int stride);
 // to (with test-time augmentation, the averaged logits, uploaded for it).
 // `input`, when given, is the device buffer for the windows, kept by the caller from one call to
 // the next (grow-only, ensure_tensor) so that later images allocate nothing; else a local one.
+// `merged_device` likewise holds the averaged logits per_batch sees under test-time augmentation.
 void sliding_logits(
     Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
     const SlidingWindow& sw, const std::function<void(int y0, int n, const float* logits)>& rows,
     const std::function<void(const Tensor& logits, const std::vector<WindowRect>& windows)>&
         per_batch = {},
-    Tensor* input = nullptr);
+    Tensor* input = nullptr, Tensor* merged_device = nullptr);
 
 // Argmax class per pixel (first maximum on ties, as Backend::argmax_channels) of sliding_logits.
 // `confidence`, when given, receives the softmax probability of that class, as round(255 p): where
-// the model is unsure (and where another point label would teach it most).
+// the model is unsure (a candidate for the next point labels; nothing here measures that).
 LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,
                          const ChannelStats& stats, const SlidingWindow& sw,
                          LabelMap* confidence = nullptr);
