@@ -339,6 +339,24 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
     EXPECT_MESSAGE_HAS(tc.output, "--bands 1,: expected an integer");
     const test::CommandResult kc = test::run_pfce("data stats " + fd.root + " --kind GENERIC");
     EXPECT_EQ(kc.status, 0) << kc.output;
+    // A mask directory opens its images as its masks.json says; a flag typed otherwise is refused
+    // (it was overruled without a word), the same one is fine.
+    const std::string bgr = root + "/bgr";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --bands 3,2,1 --out " + bgr)
+                  .status,
+              0);
+    const test::CommandResult other =
+        test::run_pfce("data preview " + bgr + " --bands 1 --out " + root + "/p1.png");
+    EXPECT_EQ(other.status, 2) << other.output;
+    EXPECT_MESSAGE_HAS(other.output, "--bands [1]: the masks in");
+    EXPECT_FALSE(fs::exists(root + "/p1.png"));
+    EXPECT_EQ(
+        test::run_pfce("data preview " + bgr + " --bands 3,2,1 --out " + root + "/p2.png").status,
+        0);
+    const test::CommandResult lm = test::run_pfce("link --in " + bgr + " --out " + root +
+                                                  "/l --radius 5 --device cpu --max-pixels 0");
+    EXPECT_EQ(lm.status, 2) << lm.output;
+    EXPECT_MESSAGE_HAS(lm.output, "--max-pixels 0: expected a limit >= 1");
     // focal alpha of the wrong length names the classes.
     const test::CommandResult al = test::run_pfce("train --data " + fd.root + " --out " + root +
                                                   "/al --focal-alpha 1,2" + kTiny);

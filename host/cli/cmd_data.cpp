@@ -62,8 +62,26 @@ bool is_mask_dir(const std::string& dir) {
 // The dataset a mask directory was made from (masks.json "source"), if it names one.
 std::optional<Dataset> mask_source(const MaskDir& md, const DatasetFlags& flags) {
     if (!md.meta.contains("source") || !md.meta["source"].is_string()) return std::nullopt;
-    DatasetOptions o = flags.options();
+    const DatasetOptions typed = flags.options();
+    DatasetOptions o = typed;
     apply_sampled_dataset_options(md.meta.value("sample", md.meta), o);  // older dirs: top level
+    // The masks were made from the images read as the record says: a flag typed otherwise would
+    // be overruled without a word, so it is refused.
+    const auto refuse = [&](const char* flag, const std::string& asked, const std::string& made) {
+        PFCE_THROW(InputError, flag, " ", asked, ": the masks in ", md.dir,
+                   " were made from images read with ", made,
+                   " (their masks.json), and are shown that way; leave ", flag, " out");
+    };
+    const auto list = [](const auto& v) { return nlohmann::json(v).dump(); };
+    if (flags.typed.count("data.bands") && typed.image.bands != o.image.bands)
+        refuse("--bands", list(typed.image.bands), "bands " + list(o.image.bands));
+    const auto range = [&](const ImageChoice& c) {
+        return c.reads_16_bit() ? list(std::vector<double>{c.range_lo, c.range_hi}) : "[]";
+    };
+    if (flags.typed.count("data.value_range") && range(typed.image) != range(o.image))
+        refuse("--value-range", range(typed.image), "value range " + range(o.image));
+    if (flags.typed.count("data.tile_image") && typed.tile_image != o.tile_image)
+        refuse("--tile-image", typed.tile_image, "tile images " + o.tile_image);
     return Dataset::open(md.meta["source"].get<std::string>(), o);
 }
 

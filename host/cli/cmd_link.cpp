@@ -28,6 +28,9 @@ void run_link(const LinkFlags& f) {
         o.params.conflict = LinkConflict::lowest;
     else
         PFCE_THROW(InputError, "--conflict ", f.conflict, ": expected unlabelled or lowest");
+    if (o.data_options.max_pixels < 1)
+        PFCE_THROW(InputError, "--max-pixels ", o.data_options.max_pixels,
+                   ": expected a limit >= 1 (a limit; there is no 'no limit')");
     if (!std::isfinite(o.params.max_color_step))
         PFCE_THROW(InputError, "--max-color-step ", o.params.max_color_step,
                    ": expected a finite number (< 0: off)");
@@ -85,6 +88,10 @@ const bool registered = register_command(
         sub.add_option("--data", f->o.data_root,
                        "dataset for dense masks and images (default: masks.json source)");
         sub.add_option("--batch", f->o.batch, "images per backend call")->capture_default_str();
+        sub.add_option("--max-pixels", f->o.data_options.max_pixels,
+                       "refuse dataset images with more pixels than this when reopening them "
+                       "(a memory guard; raise it as the sampling did)")
+            ->capture_default_str();
         sub.add_flag("--force", f->o.force, "replace an output directory made with other settings");
         sub.callback([f] { run_link(*f); });
     });
