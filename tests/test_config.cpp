@@ -102,15 +102,19 @@ TEST(Config, FlagTextIsCheckedAsStrictlyAsFiles) {
     }
 }
 
+// What `pfce ARGS --print-config` resolves (the command must succeed).
+static std::string printed_config(const std::string& args) {
+    const test::CommandResult r = test::run_pfce(args + " --print-config");
+    EXPECT_EQ(r.status, 0) << args << "\n" << r.output;
+    return r.output;
+}
+
 // A true/false key reads as a switch on the command line: alone it means true, a value or `=value`
 // still sets it, `--no-` negates it, and a switch never swallows the flag after it.
 TEST(Config, SwitchesWorkAloneWithAValueAndNegated) {
     const std::string dir = test::temp_dir("config_switches");
     auto shown = [&](const std::string& flags) {
-        const test::CommandResult r =
-            test::run_pfce("train --out " + dir + "/r " + flags + " --print-config");
-        EXPECT_EQ(r.status, 0) << flags << "\n" << r.output;
-        return r.output;
+        return printed_config("train --out " + dir + "/r " + flags);
     };
     EXPECT_MESSAGE_HAS(shown("--deterministic --epochs 7"), "deterministic = true");
     EXPECT_MESSAGE_HAS(shown("--deterministic --epochs 7"), "epochs = 7");
@@ -201,10 +205,7 @@ TEST(Config, EmptyFlagsClearListsOrAreRefusedAndChoicesTakeAnyCase) {
     const std::string cfg =
         write(dir, "wide.toml", "[data]\nbands = [4, 1, 2]\nvalue_range = [0, 10000]\n");
     auto shown = [&](const std::string& flags) {
-        const test::CommandResult r = test::run_pfce("train --config " + cfg + " --out " + dir +
-                                                     "/r " + flags + " --print-config");
-        EXPECT_EQ(r.status, 0) << flags << "\n" << r.output;
-        return r.output;
+        return printed_config("train --config " + cfg + " --out " + dir + "/r " + flags);
     };
     EXPECT_MESSAGE_HAS(shown(""), "bands = [4,1,2]");
     EXPECT_MESSAGE_HAS(shown("--bands \"\""), "bands = []");
