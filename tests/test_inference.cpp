@@ -3,6 +3,7 @@
 // transforms the whole image, predicts it without augmentation and maps the logits back, and
 // evaluation with augmentation against the masks predicted with it. Confidence maps: the softmax
 // probability of the predicted class, against the logits, and through `pfce predict --confidence`.
+// Evaluation's losses: those of all the labelled pixels together, whatever the batches or windows.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -202,6 +203,76 @@ TEST(TestTimeAugment, EvaluationScoresTheAugmentedPredictions) {
     EXPECT_TRUE(std::isfinite(r.loss) && std::isfinite(r.loss_dense));
     eo.tta = 1;
     EXPECT_NE(evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo).confusion, want);
+}
+
+// Evaluation's losses are those of every labelled pixel of the split at once: batches of 1, 2 (a
+// short last one) and all 5 give the same loss, for both normalizations, although the samples'
+// labelled pixels differ in number (a mean of batch means would weigh them alike).
+TEST(EvaluationLoss, IsThatOfAllLabelledPixelsWhateverTheBatching) {
+    Fixture f;
+    std::vector<SampleData> samples;
+    for (int k = 0; k < 5; ++k) {
+        SampleData s;
+        s.dense = test::foreign_labels(24, 24, k);
+        s.image = test::foreign_image(s.dense, k);
+        s.train_labels = s.dense;
+        for (std::size_t i = 0; i < s.train_labels.labels.size(); ++i)
+            if (i % static_cast<std::size_t>(1 + 6 * k) != 0) s.train_labels.labels[i] = 255;
+        samples.push_back(s);
+    }
+    for (const LossNormalize normalize : {LossNormalize::labelled, LossNormalize::alpha}) {
+        FocalLossParams fp;
+        fp.alpha = {0.5f, 2.0f, 1.0f, 3.0f};
+        fp.normalize = normalize;
+        EvalOptions eo;
+        eo.window = 32;
+        eo.batch_size = 5;
+        const EvalResult all = evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo);
+        for (const int b : {1, 2}) {
+            eo.batch_size = b;
+            const EvalResult r = evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo);
+            EXPECT_NEAR(r.loss, all.loss, 1e-5 * all.loss) << "batch " << b;
+            EXPECT_NEAR(r.loss_dense, all.loss_dense, 1e-5 * all.loss_dense) << "batch " << b;
+        }
+        EXPECT_GT(std::abs(all.loss - all.loss_dense), 1e-3);  // the two label kinds differ
+    }
+}
+
+// Windows without a labelled pixel add nothing to the loss: an image whose labels all lie where
+// only its first window reaches has the loss of that window alone, evaluated as an image of its
+// own (before, the three empty windows of four divided it by four).
+TEST(EvaluationLoss, WindowsWithoutLabelsDoNotDiluteIt) {
+    Fixture f;
+    SampleData wide;
+    wide.dense = test::foreign_labels(200, 64, 3);
+    wide.image = test::foreign_image(wide.dense, 3);
+    for (int y = 0; y < 64; ++y)
+        for (int x = 32; x < 200; ++x) wide.dense.at(y, x) = 255;  // only columns 0..31 labelled
+    wide.train_labels = wide.dense;
+    SampleData left;  // the first 64 x 64 window of `wide`
+    left.image = RgbImage(64, 64);
+    left.dense = LabelMap(64, 64, 255);
+    for (int y = 0; y < 64; ++y)
+        for (int x = 0; x < 64; ++x) {
+            std::copy_n(wide.image.at(y, x), 3, left.image.at(y, x));
+            left.dense.at(y, x) = wide.dense.at(y, x);
+        }
+    left.train_labels = left.dense;
+    EvalOptions eo;
+    eo.window = 64;     // `wide` in windows at x = 0, 48, 96 and 136; `left` in one batch
+    eo.batch_size = 1;  // a window per forward pass, so each window's loss is a batch's
+    FocalLossParams fp;
+    const EvalResult one = evaluate(*f.backend, f.net, {left}, f.stats, fp, -1, eo);
+    const EvalResult windows = evaluate(*f.backend, f.net, {wide}, f.stats, fp, -1, eo);
+    ASSERT_GT(one.loss, 0);
+    EXPECT_NEAR(windows.loss, one.loss, 1e-5 * one.loss);
+    EXPECT_NEAR(windows.loss_dense, one.loss_dense, 1e-5 * one.loss_dense);
+    SampleData unlabelled = left;
+    std::fill(unlabelled.train_labels.labels.begin(), unlabelled.train_labels.labels.end(), 255);
+    std::fill(unlabelled.dense.labels.begin(), unlabelled.dense.labels.end(), 255);
+    const EvalResult none = evaluate(*f.backend, f.net, {unlabelled}, f.stats, fp, -1, eo);
+    EXPECT_EQ(none.loss, 0.0);  // nothing labelled anywhere: 0, never NaN
+    EXPECT_EQ(none.loss_dense, 0.0);
 }
 
 // The confidence of each pixel is the softmax probability of the class predicted there, from the

@@ -1,5 +1,6 @@
-// Evaluation loop: losses summed on the device (one read at the end); the i32 device confusion
-// matrix is folded into 64-bit host counts before it could overflow.
+// Evaluation loop: losses summed on the device (one read at the end), each batch's mean weighted
+// by its normalizer so the split's loss is that of all its labelled pixels at once; the i32 device
+// confusion matrix is folded into 64-bit host counts before it could overflow.
 #include "host/train/evaluate.hpp"
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/kernels/focal.hpp"
 #include "host/train/sliding_window.hpp"
 
 namespace pfce {
@@ -34,6 +36,20 @@ void window_labels(const LabelMap& m, const std::vector<WindowRect>& windows, Te
             std::memcpy(dst, &m.labels[static_cast<std::size_t>(r.y0 + y) * m.width + r.x0],
                         static_cast<std::size_t>(r.w));
         }
+}
+
+// The focal loss's normalizer for host labels (kernels::focal_normalizer of their class counts):
+// the number of labelled pixels, or with normalize = "alpha" the sum of their class weights. A
+// batch's mean loss times it is the batch's summed loss.
+double loss_normalizer(const Tensor& labels, const FocalLossParams& p, int C) {
+    std::vector<std::int64_t> counts(static_cast<std::size_t>(C), 0);
+    const std::uint8_t* l = labels.data<std::uint8_t>();
+    for (std::int64_t i = 0; i < labels.numel(); ++i)
+        if (l[i] < C) ++counts[l[i]];
+    const std::vector<float> alpha =
+        p.alpha.empty() ? std::vector<float>(static_cast<std::size_t>(C), 1.0f) : p.alpha;
+    return kernels::focal_normalizer(counts.data(), alpha.data(), C,
+                                     p.normalize == LossNormalize::alpha);
 }
 
 bool same_stats(const ChannelStats& a, const ChannelStats& b) {
@@ -90,13 +106,27 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
     ensure_tensor(backend, sum_dense, {1}, DType::f32);
     backend.fill(sum_loss, 0.0f);
     backend.fill(sum_dense, 0.0f);
-    std::int64_t batches = 0;
-    auto add_losses = [&](const Tensor& logits) {
-        backend.focal_loss(logits, labels, loss, d_loss, none);
-        backend.add_inplace(sum_loss, d_loss);
-        backend.focal_loss(logits, dense, loss, d_loss, none);
-        backend.add_inplace(sum_dense, d_loss);
-        ++batches;
+    // Each batch's (or window batch's) mean loss, times its normalizer, is summed on the device;
+    // the normalizers are summed here from the host labels. Dividing at the end gives the loss of
+    // the split's labelled pixels together: a short last batch or a window without labels weighs
+    // what its labelled pixels weigh, so the loss does not move with the batch size or window.
+    double norm_loss = 0, norm_dense = 0;
+    auto add_losses = [&](const Tensor& logits, const Tensor& host_labels,
+                          const Tensor& host_dense) {
+        const double nl = loss_normalizer(host_labels, loss, C);
+        const double nd = loss_normalizer(host_dense, loss, C);
+        if (nl > 0) {
+            backend.focal_loss(logits, labels, loss, d_loss, none);
+            backend.scale_inplace(d_loss, static_cast<float>(nl));
+            backend.add_inplace(sum_loss, d_loss);
+            norm_loss += nl;
+        }
+        if (nd > 0) {
+            backend.focal_loss(logits, dense, loss, d_loss, none);
+            backend.scale_inplace(d_loss, static_cast<float>(nd));
+            backend.add_inplace(sum_dense, d_loss);
+            norm_dense += nd;
+        }
     };
 
     if (opts.tta > 1 || !uniform_within(samples, opts.window)) {
@@ -120,7 +150,7 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
                 window_labels(s.dense, windows, host_dense);
                 backend.copy(labels, host_labels);
                 backend.copy(dense, host_dense);
-                add_losses(logits);
+                add_losses(logits, host_labels, host_dense);
             };
             auto rows = [&](int y0, int n, const float* logits) {
                 if (s.dense.width == 0) return;
@@ -168,7 +198,7 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
             backend.copy(labels, batch.train_labels);
             backend.copy(dense, batch.dense);
             const Tensor& logits = net.forward(x, false);
-            add_losses(logits);
+            add_losses(logits, batch.train_labels, batch.dense);
             backend.argmax_channels(logits, pred);
             backend.confusion_accumulate(pred, dense, conf);
             pending_pixels += pixels;
@@ -176,8 +206,9 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
         }
         flush();
     }
-    r.loss = read_scalar(backend, sum_loss) / static_cast<double>(batches);
-    r.loss_dense = read_scalar(backend, sum_dense) / static_cast<double>(batches);
+    // No labelled pixel in the whole split: 0, as the loss of a batch without one (DESIGN §2).
+    r.loss = norm_loss > 0 ? read_scalar(backend, sum_loss) / norm_loss : 0.0;
+    r.loss_dense = norm_dense > 0 ? read_scalar(backend, sum_dense) / norm_dense : 0.0;
     r.metrics = metrics_from_confusion(r.confusion, C, clutter_class);
     return r;
 }

@@ -13,8 +13,10 @@
 namespace pfce {
 
 struct EvalResult {
-    double loss = 0;                      // focal loss on train_labels, mean over batches
-    double loss_dense = 0;                // focal loss on dense masks, mean over batches
+    // The focal losses of all labelled pixels of the split together (as one batch would give,
+    // up to float rounding): on train_labels, and on the dense masks.
+    double loss = 0;
+    double loss_dense = 0;
     std::vector<std::int64_t> confusion;  // C*C, rows = truth
     SegMetrics metrics;
     std::int64_t images = 0;
@@ -25,7 +27,7 @@ struct EvalOptions {
     int prefetch = 2;
     // Samples that all share one size, no side above `window`, go through in batches; any other
     // set (mixed sizes, large tiles) is evaluated image by image in sliding windows of this side
-    // (host/train/sliding_window), with the losses averaged over windows.
+    // (host/train/sliding_window); a pixel in two windows' overlap counts in both windows' losses.
     int window = 512;
     // Test-time augmentation (host/train/test_time_augment.hpp): 1, 4 or 8 symmetries averaged
     // per window. Above 1, every set goes through sliding windows, and the losses are those of
