@@ -3,6 +3,7 @@
 // instead of failing after the work is done.
 #pragma once
 
+#include <cctype>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -38,6 +39,14 @@ inline bool is_valid_utf8(std::string_view s) {
         i += static_cast<std::size_t>(n) + 1;
     }
     return true;
+}
+
+// A value as an error message shows it: in quotes where it could not be seen otherwise (empty, or
+// with spaces at its ends), else as it is.
+inline std::string quoted_if_unseen(const std::string& text) {
+    const bool quote = text.empty() || std::isspace(static_cast<unsigned char>(text.front())) ||
+                       std::isspace(static_cast<unsigned char>(text.back()));
+    return quote ? "\"" + text + "\"" : text;
 }
 
 // `v` with `decimals` digits after the point ("0.73"), as printf's %.*f writes it.

@@ -353,6 +353,17 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
     EXPECT_EQ(
         test::run_pfce("data preview " + bgr + " --bands 3,2,1 --out " + root + "/p2.png").status,
         0);
+    // The dataset previewed beside those masks (--masks) reads its images as they were made:
+    // the same sheet as previewing the mask directory itself, and another --bands is refused.
+    ASSERT_EQ(
+        test::run_pfce("data preview " + fd.root + " --masks " + bgr + " --out " + root + "/p3.png")
+            .status,
+        0);
+    EXPECT_EQ(file_text(root + "/p3.png"), file_text(root + "/p2.png"));
+    const test::CommandResult beside = test::run_pfce("data preview " + fd.root + " --masks " +
+                                                      bgr + " --bands 1 --out " + root + "/p4.png");
+    EXPECT_EQ(beside.status, 2) << beside.output;
+    EXPECT_MESSAGE_HAS(beside.output, "--bands [1]: the masks in");
     const test::CommandResult lm = test::run_pfce("link --in " + bgr + " --out " + root +
                                                   "/l --radius 5 --device cpu --max-pixels 0");
     EXPECT_EQ(lm.status, 2) << lm.output;
@@ -399,6 +410,44 @@ TEST(CliMisuse, QuietlyTakenSettingsAreRefusedNamingTheValue) {
     const test::CommandResult su = test::run_pfce("run " + root + "/suite.toml --device cpu");
     EXPECT_EQ(su.status, 2) << su.output;
     EXPECT_MESSAGE_HAS(su.output, "name = \"../x\"");
+}
+
+// Empty values: CLI11 read `--force=` and `--deterministic=` as the switch alone, refused
+// `--augment ""` naming a blank argument, and passed "" to other options as a value (`eval --data
+// ""` fell back to the trained dataset). Config-key flags still parse their own empty values.
+// Numbers that were sentinels for "the default" (`--window 0`, `--overlap -1`, `--batch-size 0`)
+// are refused like any other out-of-range value; a device name reads in any case.
+TEST(CliMisuse, EmptyValuesAndSentinelsAreRefusedNamingTheFlag) {
+    const std::string root = test::temp_dir("misuse_empty");
+    struct Case {
+        std::string args, message;
+    };
+    const std::vector<Case> cases = {
+        {"train --augment \"\"", "--augment \"\": an empty value; expected true or false"},
+        {"train --deterministic=", "--deterministic=: an empty value"},
+        {"train --epochs \"\"", "--epochs \"\": expected"},  // the key's own parser
+        {"predict --checkpoint c --input i --out o --force=", "--force=: an empty value"},
+        {"eval --checkpoint c --data \"\"", "--data \"\": an empty value; expected"},
+        {"link --in \"\" --out o", "--in \"\": an empty value"},
+        {"run \"\"", "pfce run: suite is empty (\"\")"},
+        {"data stats \"\"", "pfce data stats: "},
+        {"predict --checkpoint c --input i --out o --window 0", "--window 0: expected"},
+        {"predict --checkpoint c --input i --out o --overlap -1", "--overlap -1: expected >= 0"},
+        {"eval --checkpoint c --batch-size 0", "--batch-size 0: expected a positive batch"},
+        {"eval --checkpoint c --window 0", "--window 0: expected"},
+        {"eval --checkpoint c --device GPU", "--device GPU: expected auto, cpu, cuda or cuda:N"},
+        {"eval --checkpoint c --device cuda:1x", "--device cuda:1x: expected"},
+        {"eval --checkpoint " + root + "/none.ckpt --device CPU", "cannot open checkpoint"},
+    };
+    for (const Case& c : cases) {
+        const test::CommandResult r = test::run_pfce(c.args);
+        EXPECT_EQ(r.status, 2) << c.args << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, c.message) << c.args;
+    }
+    // A word after a switch is its value, and a list flag takes its empty value to its parser.
+    const test::CommandResult ok =
+        test::run_pfce("train --augment false --bands \"\" --print-config");
+    EXPECT_EQ(ok.status, 0) << ok.output;
 }
 
 TEST(CliMisuse, KaggleNumbersOfAnyLengthAndMixedSizesNameTheSamples) {

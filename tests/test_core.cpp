@@ -78,6 +78,14 @@ TEST(BackendFactory, ParsesChoices) {
     EXPECT_EQ(parse_device_choice("cpu"), DeviceChoice::cpu);
     EXPECT_EQ(parse_device_choice("cuda:1"), DeviceChoice::cuda);
     EXPECT_THROW(parse_device_choice("tpu"), InputError);
+    // Any case, one rule for the command line and run.device; N is digits and nothing else.
+    EXPECT_EQ(parse_device_choice("CPU"), DeviceChoice::cpu);
+    EXPECT_EQ(read_device_name("Cuda:12")->ordinal, 12);
+    EXPECT_EQ(read_device_name("cuda")->ordinal, 0);
+    for (const char* bad : {"cuda:", "cuda:1x", "cuda:-1", "cuda: 1", "cuda:99999", "", " cpu"}) {
+        EXPECT_FALSE(read_device_name(bad).has_value()) << bad;
+        EXPECT_THROW(parse_device_choice(bad), InputError) << bad;
+    }
 }
 
 TEST(BackendFactory, CudaWithoutDeviceIsAnErrorNotAFallback) {

@@ -1,7 +1,9 @@
 // Backend selection. CUDA pieces are behind PFCE_HAVE_CUDA so a CPU-only build links without them.
 #include "host/backend/backend_factory.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "host/cpu/cpu_backend.hpp"
 
 #ifdef PFCE_HAVE_CUDA
@@ -11,20 +13,25 @@
 
 namespace pfce {
 
+std::optional<DeviceName> read_device_name(const std::string& text) {
+    if (same_name(text, "auto")) return DeviceName{DeviceChoice::automatic, 0};
+    if (same_name(text, "cpu")) return DeviceName{DeviceChoice::cpu, 0};
+    if (same_name(text, "cuda")) return DeviceName{DeviceChoice::cuda, 0};
+    if (text.size() < 6 || !same_name(text.substr(0, 5), "cuda:") || text.size() > 5 + 4 ||
+        text.find_first_not_of("0123456789", 5) != std::string::npos)
+        return std::nullopt;
+    return DeviceName{DeviceChoice::cuda, std::stoi(text.substr(5))};
+}
+
 DeviceChoice parse_device_choice(const std::string& text) {
-    if (text == "auto") return DeviceChoice::automatic;
-    if (text == "cpu") return DeviceChoice::cpu;
-    if (text == "cuda" || text.rfind("cuda:", 0) == 0) return DeviceChoice::cuda;
-    PFCE_THROW(InputError, "--device '", text, "' is not one of auto, cpu, cuda, cuda:N");
+    if (const auto name = read_device_name(text)) return name->choice;
+    PFCE_THROW(InputError, "--device ", quoted_if_unseen(text),
+               ": expected auto, cpu, cuda or cuda:N (N a device number)");
 }
 
 static int ordinal_of(const std::string& text) {
-    if (text.rfind("cuda:", 0) != 0) return 0;
-    try {
-        return std::stoi(text.substr(5));
-    } catch (const std::exception&) {
-        PFCE_THROW(InputError, "--device '", text, "': expected cuda:N with N a device number");
-    }
+    const auto name = read_device_name(text);
+    return name ? name->ordinal : 0;
 }
 
 bool cuda_compiled() {

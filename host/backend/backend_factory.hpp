@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,14 @@ namespace pfce {
 
 enum class DeviceChoice { automatic, cpu, cuda };
 
-DeviceChoice parse_device_choice(const std::string& text);  // "auto" | "cpu" | "cuda[:N]"
+// A device name: "auto", "cpu", "cuda" or "cuda:N" (N digits), in any case (`--device CPU`). The
+// one rule for the command line and run.device in a config; `ordinal` is N, else 0.
+struct DeviceName {
+    DeviceChoice choice = DeviceChoice::automatic;
+    int ordinal = 0;
+};
+std::optional<DeviceName> read_device_name(const std::string& text);  // nullopt: not a name
+DeviceChoice parse_device_choice(const std::string& text);            // InputError when not a name
 std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal = 0);
 std::unique_ptr<Backend> make_backend(const std::string& choice_text);
 // The checks of make_backend(choice_text) without making one (InputError for a choice that is not

@@ -59,9 +59,9 @@ bool is_mask_dir(const std::string& dir) {
     return fs::exists(fs::path(dir) / "masks.json", ec);
 }
 
-// The dataset a mask directory was made from (masks.json "source"), if it names one.
-std::optional<Dataset> mask_source(const MaskDir& md, const DatasetFlags& flags) {
-    if (!md.meta.contains("source") || !md.meta["source"].is_string()) return std::nullopt;
+// How the images of a mask directory's dataset are read: as its masks.json records they were
+// when the masks were made (bands, value range, tile images and cutting).
+DatasetOptions mask_dir_dataset_options(const MaskDir& md, const DatasetFlags& flags) {
     const DatasetOptions typed = flags.options();
     DatasetOptions o = typed;
     apply_sampled_dataset_options(md.meta.value("sample", md.meta), o);  // older dirs: top level
@@ -82,7 +82,13 @@ std::optional<Dataset> mask_source(const MaskDir& md, const DatasetFlags& flags)
         refuse("--value-range", range(typed.image), "value range " + range(o.image));
     if (flags.typed.count("data.tile_image") && typed.tile_image != o.tile_image)
         refuse("--tile-image", typed.tile_image, "tile images " + o.tile_image);
-    return Dataset::open(md.meta["source"].get<std::string>(), o);
+    return o;
+}
+
+// The dataset a mask directory was made from (masks.json "source"), if it names one.
+std::optional<Dataset> mask_source(const MaskDir& md, const DatasetFlags& flags) {
+    if (!md.meta.contains("source") || !md.meta["source"].is_string()) return std::nullopt;
+    return Dataset::open(md.meta["source"].get<std::string>(), mask_dir_dataset_options(md, flags));
 }
 
 // ---- synth ----------------------------------------------------------------------------------
@@ -285,9 +291,11 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
                        "/masks.json does not name its source dataset; preview the dataset "
                        "with --masks ",
                        dir, " instead");
+    } else if (!masks_dir.empty()) {  // the dataset's images read as the masks were made from
+        md = open_mask_dir(masks_dir);
+        ds = Dataset::open(dir, mask_dir_dataset_options(*md, flags));
     } else {
         ds = Dataset::open(dir, flags.options());
-        if (!masks_dir.empty()) md = open_mask_dir(masks_dir);
     }
     // The sheet shows the masks beside the dataset's images: say when they were sampled from
     // other labels than the dataset's now.

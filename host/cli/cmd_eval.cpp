@@ -28,6 +28,7 @@ namespace fs = std::filesystem;
 struct EvalArgs {
     std::string checkpoint, data, split = "test", labels, device = "auto", tta = "none";
     int batch_size = 0, window = 0;
+    bool batch_size_given = false, window_given = false;  // else the run's
     bool json = false;
 };
 
@@ -59,10 +60,10 @@ std::string trained_data_root(const TrainedModel& m, const std::string& checkpoi
 }
 
 void run_eval(const EvalArgs& a) {
-    if (a.batch_size < 0)
+    if (a.batch_size_given && a.batch_size < 1)
         PFCE_THROW(InputError, "--batch-size ", a.batch_size,
                    ": expected a positive batch (or leave it out: the run's batch size)");
-    if (a.window < 0 || (a.window > 0 && a.window < 16))
+    if (a.window_given && a.window < 16)
         PFCE_THROW(InputError, "--window ", a.window,
                    ": expected a side of at least 16 pixels (or leave it out: the run's window)");
     const int tta = tta_transforms(a.tta);
@@ -132,9 +133,9 @@ void run_eval(const EvalArgs& a) {
                               samples[i].image.height, depth, a.checkpoint,
                               "it cannot be scored: evaluate a split without it");
     EvalOptions eo = eval_options(m.config);
-    if (a.batch_size > 0) eo.batch_size = a.batch_size;
-    if (a.window > 0) eo.window = a.window;
-    check_window_fits_unet(eo.window, a.window > 0, depth, a.checkpoint);
+    if (a.batch_size_given) eo.batch_size = a.batch_size;
+    if (a.window_given) eo.window = a.window;
+    check_window_fits_unet(eo.window, a.window_given, depth, a.checkpoint);
     eo.tta = tta;
     const EvalResult r =
         evaluate(*backend, *m.net, samples, m.stats, focal_params(m.config), m.clutter_class, eo);
@@ -172,18 +173,23 @@ const bool registered = register_command(
             ->capture_default_str();
         sub.add_option("--labels", a->labels,
                        "also report the loss on this mask directory (sparse/linked)");
-        sub.add_option("--batch-size", a->batch_size,
-                       "images per batch (default: the training batch size)");
-        sub.add_option("--window", a->window,
-                       "sliding-window side for large or mixed-size images (default: the training "
-                       "crop, else 512)");
+        CLI::Option* batch_size = sub.add_option(
+            "--batch-size", a->batch_size, "images per batch (default: the training batch size)");
+        CLI::Option* window = sub.add_option(
+            "--window", a->window,
+            "sliding-window side for large or mixed-size images (default: the training "
+            "crop, else 512)");
         sub.add_option("--tta", a->tta,
                        "test-time augmentation: none, flips (4 mirrored views averaged) or d4 (8: "
                        "mirrors and rotations)")
             ->capture_default_str();
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
         sub.add_flag("--json", a->json, "print JSON instead of the table");
-        sub.callback([a] { run_eval(*a); });
+        sub.callback([a, batch_size, window] {
+            a->batch_size_given = batch_size->count() > 0;
+            a->window_given = window->count() > 0;
+            run_eval(*a);
+        });
     });
 
 }  // namespace

@@ -36,7 +36,8 @@ namespace fs = std::filesystem;
 struct PredictArgs {
     std::string checkpoint, input, out, device = "auto", format = "auto", tta = "none";
     double alpha = 0.5;
-    int window = 0, overlap = -1;
+    int window = 0, overlap = 0;
+    bool window_given = false, overlap_given = false;  // else the run's window, a quarter of it
     bool force = false, confidence = false;
 };
 
@@ -150,11 +151,10 @@ void run_predict(const PredictArgs& a) {
         PFCE_THROW(InputError, "--alpha ", a.alpha, ": expected 0..1");
     if (a.format != "auto" && a.format != "png" && a.format != "tif")
         PFCE_THROW(InputError, "--format ", a.format, ": expected auto, png or tif");
-    // 0 and -1 are the defaults (the run's window, a quarter of it); other values must mean one.
-    if (a.window < 0 || (a.window > 0 && a.window < 16))
+    if (a.window_given && a.window < 16)
         PFCE_THROW(InputError, "--window ", a.window,
                    ": expected a side of at least 16 pixels (or leave it out: the run's window)");
-    if (a.overlap < -1)
+    if (a.overlap_given && a.overlap < 0)
         PFCE_THROW(InputError, "--overlap ", a.overlap,
                    ": expected >= 0 pixels (or leave it out: a quarter of the window)");
     const int tta = tta_transforms(a.tta);
@@ -179,14 +179,14 @@ void run_predict(const PredictArgs& a) {
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     SlidingWindow sw;
-    sw.window = a.window > 0 ? a.window : eval_options(m.config).window;
-    sw.overlap = a.overlap >= 0 ? a.overlap : sw.window / 4;
+    sw.window = a.window_given ? a.window : eval_options(m.config).window;
+    sw.overlap = a.overlap_given ? a.overlap : sw.window / 4;
     sw.tta = tta;
-    check_window_fits_unet(sw.window, a.window > 0, m.net->config().depth, a.checkpoint);
+    check_window_fits_unet(sw.window, a.window_given, m.net->config().depth, a.checkpoint);
     if (sw.overlap >= sw.window)
         PFCE_THROW(InputError, "--overlap ", sw.overlap,
                    ": expected fewer pixels than the window (", sw.window,
-                   a.window > 0 ? ", --window" : ", the run's window", ")");
+                   a.window_given ? ", --window" : ", the run's window", ")");
     // Every input is read (its header) and sized before the first output is written, so a bad
     // file in a directory stops the command before it has written half of the predictions.
     const int depth = m.net->config().depth;
@@ -325,9 +325,10 @@ const bool registered = register_command(
         sub.add_option("--format", a->format,
                        "masks of a directory: auto (.tif for georeferenced inputs), png or tif")
             ->capture_default_str();
-        sub.add_option("--window", a->window,
-                       "sliding-window side (default: the training crop, else 512)");
-        sub.add_option("--overlap", a->overlap, "pixels shared by neighbouring windows (window/4)");
+        CLI::Option* window = sub.add_option(
+            "--window", a->window, "sliding-window side (default: the training crop, else 512)");
+        CLI::Option* overlap = sub.add_option("--overlap", a->overlap,
+                                              "pixels shared by neighbouring windows (window/4)");
         sub.add_option("--tta", a->tta,
                        "test-time augmentation: none, flips (4 mirrored views averaged) or d4 (8: "
                        "mirrors and rotations; 8x the time)")
@@ -338,7 +339,11 @@ const bool registered = register_command(
                      "also write <stem>_confidence.png|.tif: the predicted class's softmax "
                      "probability as 0..255 gray (dark = unsure: where more points would help)");
         sub.add_flag("--force", a->force, "replace existing output files (never an input)");
-        sub.callback([a] { run_predict(*a); });
+        sub.callback([a, window, overlap] {
+            a->window_given = window->count() > 0;
+            a->overlap_given = overlap->count() > 0;
+            run_predict(*a);
+        });
     });
 
 }  // namespace

@@ -35,7 +35,8 @@ void add_dataset_flags(CLI::App& app, DatasetFlags& f) {
                },
                config_flag_help(*k))
             ->type_name(config_flag_type(*k))
-            ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+            ->group("[" + k->section + "]");  // a config-key flag: it parses its own empty value
     }
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/log.hpp"
 #include "host/cli/command_registry.hpp"
+#include "host/cli/empty_values.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"pfce: train segmentation models for aerial imagery from sparse point labels"};
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
     });
     pfce::cli::install_commands(app);
     try {
+        pfce::cli::refuse_empty_values(app, argc, argv);
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);

@@ -8,6 +8,7 @@
 
 #include "core/enum_names.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "host/train/config.hpp"
 #include "host/train/evaluate.hpp"
 
@@ -197,11 +198,7 @@ std::string to_toml_text(const Config& c) {
 void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
     const std::string source = "command line";
     auto bad = [&](const std::string& expected) {
-        // Quoted where a value could not be seen otherwise: empty, or with spaces at its ends.
-        const bool quote = text.empty() || std::isspace(static_cast<unsigned char>(text.front())) ||
-                           std::isspace(static_cast<unsigned char>(text.back()));
-        PFCE_THROW(InputError, k.flag, " ", quote ? "\"" + text + "\"" : text, ": expected ",
-                   expected);
+        PFCE_THROW(InputError, k.flag, " ", quoted_if_unseen(text), ": expected ", expected);
     };
     auto integer = [&](const std::string& t, bool non_negative) -> json {
         if (non_negative) {

@@ -9,6 +9,7 @@
 #include "core/op_variants.hpp"
 #include "core/text.hpp"
 #include "data/linking.hpp"
+#include "host/backend/backend_factory.hpp"
 #include "host/train/config.hpp"
 
 namespace pfce {
@@ -191,10 +192,7 @@ void validate(const Config& c, const ConfigKeySources& source) {
     if (r.log_every < 1) bad(source, "run.log_every", r.log_every, ">= 1");
     if (r.prefetch < 0 || r.prefetch > 64) bad(source, "run.prefetch", r.prefetch, "0..64");
     const std::string& dev = r.device;
-    const bool device_ok = dev == "auto" || dev == "cpu" || dev == "cuda" ||
-                           (dev.rfind("cuda:", 0) == 0 && dev.size() > 5 &&
-                            dev.find_first_not_of("0123456789", 5) == std::string::npos);
-    if (!device_ok) bad(source, "run.device", dev, "auto, cpu, cuda or cuda:N");
+    if (!read_device_name(dev)) bad(source, "run.device", dev, "auto, cpu, cuda or cuda:N");
     if (r.out.empty()) bad(source, "run.out", "\"\"", "a directory");
     std::vector<KernelChoice> kernels;
     try {

@@ -2,6 +2,7 @@
 
 #include "core/enum_names.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace pfce {
 
@@ -9,7 +10,7 @@ int tta_transforms(const std::string& name) {
     if (same_name(name, "none")) return 1;
     if (same_name(name, "flips")) return 4;
     if (same_name(name, "d4")) return 8;
-    PFCE_THROW(InputError, "--tta ", name.empty() ? "\"\"" : name,
+    PFCE_THROW(InputError, "--tta ", quoted_if_unseen(name),
                ": expected none, flips (4 mirrored views) or d4 (8: mirrors and rotations)");
 }
 
