@@ -43,11 +43,29 @@ Split make_split(std::size_t n, std::uint64_t seed, double train_frac, double va
 
 namespace {
 
-// Ids in `list` (one per line; blank lines and '#' comments skipped) -> sample indices. `key` is
-// the config key that named it (data.train_list). A list given must name at least one sample: an
-// empty split is asked for by leaving the list out, not by an empty file.
+// The samples of a dataset by id, and the windows of a tiles dataset by tile: window "T@x_y" is
+// one of tile T's, so a list can name a whole tile (the ISPRS splits are lists of tiles).
+struct SampleIndex {
+    const Dataset& ds;
+    std::map<std::string, std::size_t> by_id;
+    std::map<std::string, std::vector<std::size_t>> by_group;
+    explicit SampleIndex(const Dataset& d) : ds(d) {
+        for (std::size_t i = 0; i < ds.size(); ++i) {
+            const std::string& id = ds.sample(i).id;
+            by_id.emplace(id, i);
+            const std::size_t at = id.find('@');
+            if (ds.kind() == DatasetKind::tiles && at != std::string::npos)
+                by_group[id.substr(0, at)].push_back(i);
+        }
+    }
+};
+
+// Ids in `list` (one per line; blank lines and '#' comments skipped) -> sample indices; a tile's
+// name stands for all its windows. `key` is the config key that named it (data.train_list). A
+// list given must name at least one sample: an empty split is asked for by leaving the list out,
+// not by an empty file.
 std::vector<std::size_t> read_list(const std::string& list, const char* key,
-                                   const std::map<std::string, std::size_t>& index,
+                                   const SampleIndex& index,
                                    std::map<std::size_t, std::string>& owner) {
     std::vector<std::size_t> out;
     if (list.empty()) return out;
@@ -67,22 +85,36 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
         if (b == std::string::npos || line[b] == '#') continue;
         const auto e = line.find_last_not_of(" \t\r");
         const std::string id = line.substr(b, e - b + 1);
-        auto it = index.find(id);
-        if (it == index.end()) {
+        std::vector<std::size_t> named;
+        if (const auto it = index.by_id.find(id); it != index.by_id.end()) {
+            named.push_back(it->second);
+        } else if (const auto g = index.by_group.find(id); g != index.by_group.end()) {
+            named = g->second;
+        } else {
             // An id written as a file name: say what an id is, naming the one it would be.
             const std::string stem = std::filesystem::path(id).stem().string();
-            const bool file_name = stem != id && index.count(stem) > 0;
+            const bool file_name =
+                stem != id && (index.by_id.count(stem) > 0 || index.by_group.count(stem) > 0);
             PFCE_THROW(InputError, list, ":", line_no, ": unknown sample id '", id,
                        "' (not in the dataset",
                        file_name ? "; ids are file names without their extension: '" + stem + "'"
-                                 : std::string(),
+                       : index.by_group.empty()
+                           ? std::string()
+                           : "; a tile's name, e.g. '" + index.by_group.begin()->first +
+                                 "', stands for all its windows",
                        ")");
         }
-        auto [o, fresh] = owner.emplace(it->second, list + ":" + std::to_string(line_no));
-        if (!fresh)
-            PFCE_THROW(InputError, list, ":", line_no, ": sample '", id, "' is already listed at ",
-                       o->second);
-        out.push_back(it->second);
+        const std::string here = list + ":" + std::to_string(line_no);
+        const bool tile = index.by_id.count(id) == 0;
+        for (const std::size_t i : named) {
+            auto [o, fresh] = owner.emplace(i, here);
+            if (!fresh)
+                PFCE_THROW(InputError, here, ": ",
+                           tile ? "tile '" + id + "': its window '" + index.ds.sample(i).id + "'"
+                                : "sample '" + id + "'",
+                           " is already listed at ", o->second);
+            out.push_back(i);
+        }
     }
     if (in.bad()) PFCE_THROW(InputError, "cannot read split list ", list, " (", key, ")");
     if (out.empty())
@@ -97,8 +129,7 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
 
 Split split_from_lists(const Dataset& ds, const std::string& train_list,
                        const std::string& val_list, const std::string& test_list) {
-    std::map<std::string, std::size_t> index;
-    for (std::size_t i = 0; i < ds.size(); ++i) index.emplace(ds.sample(i).id, i);
+    const SampleIndex index(ds);
     std::map<std::size_t, std::string> owner;
     Split s;
     s.train = read_list(train_list, "--train-list (data.train_list)", index, owner);

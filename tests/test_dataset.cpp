@@ -628,6 +628,78 @@ TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
     EXPECT_MESSAGE_HAS(msg, "without their extension: 'Image_0'");
 }
 
+// In a tiles dataset a list line may name a tile: it stands for all the tile's windows, and a
+// window listed twice (by its tile and by its own id, in either order) is refused naming both.
+TEST(Splits, ListsNameWholeTiles) {
+    const std::string dir = test::temp_dir("ds_split_tiles");
+    std::filesystem::create_directories(dir + "/data");
+    for (const char* stem : {"top_potsdam_2_10", "top_potsdam_2_11", "top_potsdam_2_13"})
+        write_tile(dir + "/data", stem, 64, 64, "_label.tif", 3);
+    const Dataset ds =
+        Dataset::open(dir + "/data", DatasetOptions{.tile_patch = 32, .tile_stride = 32});
+    ASSERT_EQ(ds.size(), 12u);
+    write_text(dir + "/train.txt", "top_potsdam_2_10\ntop_potsdam_2_11@0_0\n");
+    write_text(dir + "/val.txt", "top_potsdam_2_11@32_0\n");
+    write_text(dir + "/test.txt", "# a whole tile\ntop_potsdam_2_13\n");
+    const Split s = split_from_lists(ds, dir + "/train.txt", dir + "/val.txt", dir + "/test.txt");
+    auto ids = [&](const std::vector<std::size_t>& part) {
+        std::vector<std::string> out;
+        for (std::size_t i : part) out.push_back(ds.sample(i).id);
+        return out;
+    };
+    EXPECT_EQ(ids(s.train),
+              (std::vector<std::string>{"top_potsdam_2_10@0_0", "top_potsdam_2_10@32_0",
+                                        "top_potsdam_2_10@0_32", "top_potsdam_2_10@32_32",
+                                        "top_potsdam_2_11@0_0"}));
+    EXPECT_EQ(ids(s.val), (std::vector<std::string>{"top_potsdam_2_11@32_0"}));
+    EXPECT_EQ(s.test.size(), 4u);
+    for (std::size_t i : s.test) EXPECT_EQ(ds.sample(i).id.rfind("top_potsdam_2_13@", 0), 0u);
+    write_text(dir + "/window.txt", "top_potsdam_2_10@32_0\n");
+    std::string msg = input_error_message(
+        [&] { split_from_lists(ds, dir + "/train.txt", dir + "/window.txt", ""); });
+    EXPECT_MESSAGE_HAS(msg, "window.txt:1: sample 'top_potsdam_2_10@32_0' is already listed at");
+    EXPECT_MESSAGE_HAS(msg, "train.txt:1");
+    msg = input_error_message(
+        [&] { split_from_lists(ds, dir + "/window.txt", dir + "/train.txt", ""); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "train.txt:1: tile 'top_potsdam_2_10': its window "
+                       "'top_potsdam_2_10@32_0' is already listed at");
+    write_text(dir + "/unknown.txt", "top_potsdam_9_9\n");
+    msg = input_error_message([&] { split_from_lists(ds, dir + "/unknown.txt", "", ""); });
+    EXPECT_MESSAGE_HAS(msg, "unknown sample id 'top_potsdam_9_9'");
+    EXPECT_MESSAGE_HAS(msg, "a tile's name, e.g. 'top_potsdam_2_10', stands for all its windows");
+}
+
+// The shipped ISPRS split (experiments/splits/) puts the benchmark's 14 test tiles in test and its
+// 24 training tiles in train and validation, each tile in exactly one part.
+TEST(Splits, TheShippedIsprsPotsdamSplitIsTheBenchmarks) {
+    const std::string dir = test::temp_dir("ds_split_isprs");
+    const std::set<std::string> test_tiles = {"2_13", "2_14", "3_13", "3_14", "4_13",
+                                              "4_14", "4_15", "5_13", "5_14", "5_15",
+                                              "6_13", "6_14", "6_15", "7_13"};
+    std::vector<std::string> tiles;
+    for (int row = 2; row <= 7; ++row)
+        for (int col = 7; col <= 15; ++col) {
+            const std::string t = std::to_string(row) + "_" + std::to_string(col);
+            const bool train = col >= 10 ? col <= 12 && row <= 7 : row >= 6;
+            if (train || test_tiles.count(t)) tiles.push_back(t);
+        }
+    ASSERT_EQ(tiles.size(), 38u);  // the benchmark's 38 tiles
+    for (const std::string& t : tiles) write_tile(dir, "top_potsdam_" + t, 8, 8, "_label.tif", 1);
+    const Dataset ds = Dataset::open(dir, DatasetOptions{.tile_patch = 300, .tile_stride = 300});
+    ASSERT_EQ(ds.size(), 38u);  // one window per 8x8 tile
+    const std::string lists = test::source_dir() + "/experiments/splits/isprs-potsdam-";
+    const Split s =
+        split_from_lists(ds, lists + "train.txt", lists + "val.txt", lists + "test.txt");
+    EXPECT_EQ(s.train.size(), 22u);
+    EXPECT_EQ(s.val.size(), 2u);
+    ASSERT_EQ(s.test.size(), 14u);
+    for (std::size_t i : s.test) {
+        const std::string& id = ds.sample(i).id;  // top_potsdam_R_C@0_0
+        EXPECT_EQ(test_tiles.count(id.substr(12, id.find('@') - 12)), 1u) << id;
+    }
+}
+
 // ---- contact sheet and CLI ---------------------------------------------------------------------
 
 // Pictures never show "no label" in a class's colour: the dataset's ignore colour, else black,

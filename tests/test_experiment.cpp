@@ -537,7 +537,8 @@ batch_size = 4
 }
 
 TEST(SuiteFile, ShippedSuitesLoad) {
-    for (const char* f : {"synthetic-small.toml", "synthetic.toml", "potsdam.toml"}) {
+    for (const char* f :
+         {"synthetic-small.toml", "synthetic.toml", "potsdam.toml", "potsdam-isprs.toml"}) {
         const Suite s = load_suite(test::source_dir() + "/experiments/" + f);
         ASSERT_EQ(s.experiments.size(), 9u) << f;
         EXPECT_EQ(s.experiments[0].id, "dense");
