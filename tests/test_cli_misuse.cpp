@@ -413,24 +413,33 @@ TEST(CliMisuse, QuietlyTakenSettingsAreRefusedNamingTheValue) {
 }
 
 // Empty values: CLI11 read `--force=` and `--deterministic=` as the switch alone, refused
-// `--augment ""` naming a blank argument, and passed "" to other options as a value (`eval --data
-// ""` fell back to the trained dataset). Config-key flags still parse their own empty values.
-// Numbers that were sentinels for "the default" (`--window 0`, `--overlap -1`, `--batch-size 0`)
-// are refused like any other out-of-range value; a device name reads in any case.
+// `--augment ""` naming a blank argument, took the word after `--out=` as the value (a run
+// trained into a directory named --force), and passed "" or " " to other options as a value
+// (`eval --data ""` fell back to the trained dataset; `--out " "` made a directory " "). Config-key
+// flags still parse their own empty values. Numbers that were sentinels for "the default"
+// (`--window 0`, `--overlap -1`, `--batch-size 0`) are refused like any other out-of-range value;
+// a device name reads in any case.
 TEST(CliMisuse, EmptyValuesAndSentinelsAreRefusedNamingTheFlag) {
     const std::string root = test::temp_dir("misuse_empty");
     struct Case {
         std::string args, message;
     };
     const std::vector<Case> cases = {
-        {"train --augment \"\"", "--augment \"\": an empty value; expected true or false"},
+        {"train --augment \"\"", "--augment \"\": an empty value; --augment takes true or false"},
         {"train --deterministic=", "--deterministic=: an empty value"},
-        {"train --epochs \"\"", "--epochs \"\": expected"},  // the key's own parser
-        {"predict --checkpoint c --input i --out o --force=", "--force=: an empty value"},
-        {"eval --checkpoint c --data \"\"", "--data \"\": an empty value; expected"},
+        {"train --no-augment=", "--no-augment=: --no-augment takes no value"},
+        {"train --epochs \"\"", "--epochs \"\": expected"},                // the key's own parser
+        {"train --out= --force", "run.out = \"\": expected a directory"},  // not --out --force
+        {"train --out \" \"", "run.out = \" \": expected a path, not spaces"},
+        {"predict --checkpoint c --input i --out o --force=", "--force=: --force takes no value"},
+        {"predict --checkpoint c --input i --out o --force \"\"", "--force \"\": --force takes no"},
+        {"predict --checkpoint c --input i --out \" \"", "--out \" \": a blank value; --out takes"},
+        {"eval --checkpoint c --data \"\"", "--data \"\": an empty value; --data takes TEXT"},
         {"link --in \"\" --out o", "--in \"\": an empty value"},
         {"run \"\"", "pfce run: suite is empty (\"\")"},
-        {"data stats \"\"", "pfce data stats: "},
+        {"run -- \"\"", "pfce run: suite is empty (\"\")"},
+        {"run x --only ,", "--only ,: an empty experiment id"},
+        {"data stats \"\" -v", "pfce data stats: DIR is empty (\"\"); expected dataset root"},
         {"predict --checkpoint c --input i --out o --window 0", "--window 0: expected"},
         {"predict --checkpoint c --input i --out o --overlap -1", "--overlap -1: expected >= 0"},
         {"eval --checkpoint c --batch-size 0", "--batch-size 0: expected a positive batch"},
@@ -444,10 +453,16 @@ TEST(CliMisuse, EmptyValuesAndSentinelsAreRefusedNamingTheFlag) {
         EXPECT_EQ(r.status, 2) << c.args << "\n" << r.output;
         EXPECT_MESSAGE_HAS(r.output, c.message) << c.args;
     }
-    // A word after a switch is its value, and a list flag takes its empty value to its parser.
-    const test::CommandResult ok =
-        test::run_pfce("train --augment false --bands \"\" --print-config");
+    EXPECT_FALSE(fs::exists("--force"));
+    // A word after a switch is its value; a config-key flag's empty value, as `--key ""` or
+    // `--key=`, goes to its parser (an empty list); list items may have spaces around them.
+    const test::CommandResult ok = test::run_pfce(
+        "train --augment false --bands= --value-range \"\" --focal-alpha \"1, 2,3, 4,5,6\" "
+        "--print-config");
     EXPECT_EQ(ok.status, 0) << ok.output;
+    EXPECT_MESSAGE_HAS(ok.output, "augment = false");
+    EXPECT_MESSAGE_HAS(ok.output, "bands = []");
+    EXPECT_MESSAGE_HAS(ok.output, "alpha = [1.0,2.0,3.0,4.0,5.0,6.0]");
 }
 
 TEST(CliMisuse, KaggleNumbersOfAnyLengthAndMixedSizesNameTheSamples) {

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <tiffio.h>
 
+#include <nlohmann/json.hpp>
+
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -440,6 +442,8 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
     const test::CommandResult t = test::run_pfce("train" + tiles + " --bands 4,1,2 --out " + root +
                                                  "/run --epochs 1" + kTiny);
     ASSERT_EQ(t.status, 0) << t.output;
+    // A random split of windows is said to leak neighbours between the parts.
+    EXPECT_MESSAGE_HAS(t.output, "the random split puts windows of one tile in train");
     // The checkpoint's bands read the tile the model was trained on, and refuse a plain RGB file.
     const std::string ckpt = root + "/run/last.ckpt";
     const std::string tile0 = data + "/4_Ortho_RGBIR/top_potsdam_2_10_RGBIR.tif";
@@ -464,13 +468,35 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
                            "--max-color-step 30 --device cpu" + data_flag);
         EXPECT_EQ(l.status, 0) << data_flag << "\n" << l.output;
     }
-    // Masks of 32x32 patches drawn over 300x300 ones would put points on other pixels.
-    const test::CommandResult pv =
+    // The dataset previewed beside the masks is cut and read as they were (32x32 windows of the
+    // RGBIR tiles' bands 4,1,2, from masks.json), so the points land on their pixels; a patch
+    // typed otherwise would put them on others, and is refused.
+    const test::CommandResult pv = test::run_pfce("data preview " + data + " --masks " + root +
+                                                  "/sp --out " + root + "/sheet.png");
+    EXPECT_EQ(pv.status, 0) << pv.output;
+    EXPECT_TRUE(fs::exists(root + "/sheet.png"));
+    const test::CommandResult other =
+        test::run_pfce("data preview " + data + " --tile-patch 300 --masks " + root + "/sp --out " +
+                       root + "/sheet300.png");
+    EXPECT_NE(other.status, 0);
+    EXPECT_MESSAGE_HAS(other.output, "--tile-patch 300: the masks in");
+    EXPECT_MESSAGE_HAS(other.output, "tile windows of 32 pixels");
+    EXPECT_FALSE(fs::exists(root + "/sheet300.png"));
+    // A directory whose masks.json does not record the cutting (older ones) is read with the
+    // flags; masks of 32x32 windows over 300x300 ones are refused, not drawn on other pixels.
+    fs::copy(root + "/sp", root + "/sp_old", fs::copy_options::recursive);
+    nlohmann::json meta = nlohmann::json::parse(std::ifstream(root + "/sp_old/masks.json"));
+    for (nlohmann::json* j : {&meta, &meta["sample"]}) {
+        j->erase("tile_patch");
+        j->erase("tile_stride");
+    }
+    std::ofstream(root + "/sp_old/masks.json") << meta.dump();
+    const test::CommandResult old =
         test::run_pfce("data preview " + data + " --tile-image RGBIR --bands 4,1,2 --masks " +
-                       root + "/sp --out " + root + "/sheet.png");
-    EXPECT_NE(pv.status, 0);
-    EXPECT_MESSAGE_HAS(pv.output, "were sampled with other settings");
-    EXPECT_FALSE(fs::exists(root + "/sheet.png"));
+                       root + "/sp_old --out " + root + "/sheet_old.png");
+    EXPECT_NE(old.status, 0);
+    EXPECT_MESSAGE_HAS(old.output, "were sampled with other settings");
+    EXPECT_FALSE(fs::exists(root + "/sheet_old.png"));
 }
 
 // 16-bit multispectral imagery (SpaceNet's 11-bit 8-band WorldView, Sentinel-2 stacks): refused

@@ -23,15 +23,14 @@ std::optional<DeviceName> read_device_name(const std::string& text) {
     return DeviceName{DeviceChoice::cuda, std::stoi(text.substr(5))};
 }
 
-DeviceChoice parse_device_choice(const std::string& text) {
-    if (const auto name = read_device_name(text)) return name->choice;
+static DeviceName parse_device_name(const std::string& text) {
+    if (const auto name = read_device_name(text)) return *name;
     PFCE_THROW(InputError, "--device ", quoted_if_unseen(text),
                ": expected auto, cpu, cuda or cuda:N (N a device number)");
 }
 
-static int ordinal_of(const std::string& text) {
-    const auto name = read_device_name(text);
-    return name ? name->ordinal : 0;
+DeviceChoice parse_device_choice(const std::string& text) {
+    return parse_device_name(text).choice;
 }
 
 bool cuda_compiled() {
@@ -82,23 +81,27 @@ std::string cuda_runtime_version_string() {
 #endif
 }
 
-static void check_cuda_choice(int cuda_ordinal, int n) {
+// `typed`: the device as the user wrote it, for the messages ("" where a DeviceChoice came in).
+static void check_cuda_choice(int cuda_ordinal, int n, const std::string& typed = "") {
+    std::string shown = typed;
+    if (shown.empty()) {
+        shown = "cuda";
+        if (cuda_ordinal > 0) shown.append(":").append(std::to_string(cuda_ordinal));
+    }
     if (!cuda_compiled())
-        PFCE_THROW(InputError,
-                   "--device cuda: this pfce was built without CUDA (PFCE_CUDA=OFF); "
+        PFCE_THROW(InputError, "--device ", shown,
+                   ": this pfce was built without CUDA (PFCE_CUDA=OFF); "
                    "use --device cpu or rebuild with the CUDA toolkit");
     if (n == 0)
-        PFCE_THROW(InputError, "--device cuda",
-                   cuda_ordinal > 0 ? ":" + std::to_string(cuda_ordinal) : std::string(),
-                   ": no CUDA device is usable (", cuda_unavailable_reason(),
-                   "); use --device cpu or --device auto");
+        PFCE_THROW(InputError, "--device ", shown, ": no CUDA device is usable (",
+                   cuda_unavailable_reason(), "); use --device cpu or --device auto");
     if (cuda_ordinal < 0 || cuda_ordinal >= n)
-        PFCE_THROW(InputError, "--device cuda:", cuda_ordinal, ": only ", n, " device(s) present");
+        PFCE_THROW(InputError, "--device ", shown, ": only ", n, " device(s) present");
 }
 
 void check_device(const std::string& choice_text) {
-    const DeviceChoice choice = parse_device_choice(choice_text);
-    if (choice == DeviceChoice::cuda) check_cuda_choice(ordinal_of(choice_text), cuda_devices());
+    const DeviceName d = parse_device_name(choice_text);
+    if (d.choice == DeviceChoice::cuda) check_cuda_choice(d.ordinal, cuda_devices(), choice_text);
 }
 
 std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal) {
@@ -125,7 +128,9 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal) {
 }
 
 std::unique_ptr<Backend> make_backend(const std::string& choice_text) {
-    return make_backend(parse_device_choice(choice_text), ordinal_of(choice_text));
+    check_device(choice_text);  // its messages show the device as typed (Cuda:0)
+    const DeviceName d = parse_device_name(choice_text);
+    return make_backend(d.choice, d.ordinal);
 }
 
 }  // namespace pfce

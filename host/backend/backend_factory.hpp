@@ -14,8 +14,8 @@ namespace pfce {
 
 enum class DeviceChoice { automatic, cpu, cuda };
 
-// A device name: "auto", "cpu", "cuda" or "cuda:N" (N digits), in any case (`--device CPU`). The
-// one rule for the command line and run.device in a config; `ordinal` is N, else 0.
+// A device name: "auto", "cpu", "cuda" or "cuda:N" (N of 1 to 4 digits), in any case (`--device
+// CPU`). The one rule for the command line and run.device in a config; `ordinal` is N, else 0.
 struct DeviceName {
     DeviceChoice choice = DeviceChoice::automatic;
     int ordinal = 0;

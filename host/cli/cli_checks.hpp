@@ -11,6 +11,13 @@
 
 namespace pfce::cli {
 
+// --window typed to eval or predict: a side a U-Net can take at all (depth aside, checked below).
+inline void check_window_option(int window) {
+    if (window < 16)
+        PFCE_THROW(InputError, "--window ", window,
+                   ": expected a side of at least 16 pixels (or leave it out: the run's window)");
+}
+
 // What eval and predict check before they write or score anything: the U-Net takes windows of
 // min(side, window) pixels a side, each reflect-padded to a multiple of 2^depth, which needs a
 // shortest side (models/unet.hpp). So the window must reach it, and so must every image side.

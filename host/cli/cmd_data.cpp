@@ -60,7 +60,8 @@ bool is_mask_dir(const std::string& dir) {
 }
 
 // How the images of a mask directory's dataset are read: as its masks.json records they were
-// when the masks were made (bands, value range, tile images and cutting).
+// when the masks were made (bands, value range, tile images, patch and stride); a flag typed
+// otherwise is refused.
 DatasetOptions mask_dir_dataset_options(const MaskDir& md, const DatasetFlags& flags) {
     const DatasetOptions typed = flags.options();
     DatasetOptions o = typed;
@@ -82,6 +83,12 @@ DatasetOptions mask_dir_dataset_options(const MaskDir& md, const DatasetFlags& f
         refuse("--value-range", range(typed.image), "value range " + range(o.image));
     if (flags.typed.count("data.tile_image") && typed.tile_image != o.tile_image)
         refuse("--tile-image", typed.tile_image, "tile images " + o.tile_image);
+    if (flags.typed.count("data.tile_patch") && typed.tile_patch != o.tile_patch)
+        refuse("--tile-patch", std::to_string(typed.tile_patch),
+               "tile windows of " + std::to_string(o.tile_patch) + " pixels");
+    if (flags.typed.count("data.tile_stride") && typed.tile_stride != o.tile_stride)
+        refuse("--tile-stride", std::to_string(typed.tile_stride),
+               "a tile stride of " + std::to_string(o.tile_stride) + " pixels");
     return o;
 }
 

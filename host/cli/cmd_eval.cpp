@@ -63,9 +63,7 @@ void run_eval(const EvalArgs& a) {
     if (a.batch_size_given && a.batch_size < 1)
         PFCE_THROW(InputError, "--batch-size ", a.batch_size,
                    ": expected a positive batch (or leave it out: the run's batch size)");
-    if (a.window_given && a.window < 16)
-        PFCE_THROW(InputError, "--window ", a.window,
-                   ": expected a side of at least 16 pixels (or leave it out: the run's window)");
+    if (a.window_given) check_window_option(a.window);
     const int tta = tta_transforms(a.tta);
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);

@@ -151,9 +151,7 @@ void run_predict(const PredictArgs& a) {
         PFCE_THROW(InputError, "--alpha ", a.alpha, ": expected 0..1");
     if (a.format != "auto" && a.format != "png" && a.format != "tif")
         PFCE_THROW(InputError, "--format ", a.format, ": expected auto, png or tif");
-    if (a.window_given && a.window < 16)
-        PFCE_THROW(InputError, "--window ", a.window,
-                   ": expected a side of at least 16 pixels (or leave it out: the run's window)");
+    if (a.window_given) check_window_option(a.window);
     if (a.overlap_given && a.overlap < 0)
         PFCE_THROW(InputError, "--overlap ", a.overlap,
                    ": expected >= 0 pixels (or leave it out: a quarter of the window)");

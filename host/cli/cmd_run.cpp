@@ -2,6 +2,7 @@
 // sampling, linking, training, testing) and the report in OUT/ (report.md, report.html,
 // results.json, results.csv, SVG curves, PNG picture grids). Finished experiments are skipped
 // unless --force.
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/stop_signal.hpp"
+#include "core/text.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/experiment/runner.hpp"
 #include "host/experiment/suite.hpp"
@@ -22,23 +24,33 @@ struct RunArgs {
     bool force = false;
 };
 
+// --only's ids, trimmed of spaces ("a, b"); an empty item ("a,", ",") is refused: --only ","
+// selected nothing, which meant every experiment.
 std::vector<std::string> split_ids(const std::string& text) {
     std::vector<std::string> ids;
-    std::stringstream ss(text);
-    std::string id;
-    while (std::getline(ss, id, ','))
-        if (!id.empty()) ids.push_back(id);
-    return ids;
+    std::size_t from = 0;
+    while (true) {
+        const std::size_t comma = std::min(text.find(',', from), text.size());
+        std::string id = text.substr(from, comma - from);
+        const std::size_t b = id.find_first_not_of(" \t"), e = id.find_last_not_of(" \t");
+        if (b == std::string::npos)
+            PFCE_THROW(InputError, "--only ", quoted_if_unseen(text),
+                       ": an empty experiment id; expected ids separated by commas (e.g. "
+                       "--only e1-700,e3-2100-tuned)");
+        ids.push_back(id.substr(b, e - b + 1));
+        if (comma == text.size()) return ids;
+        from = comma + 1;
+    }
 }
 
 void run_run(const RunArgs& a) {
-    const Suite suite = load_suite(a.suite);
     RunOptions opts;
+    if (!a.only.empty()) opts.only = split_ids(a.only);  // a flag's error before the file's
+    const Suite suite = load_suite(a.suite);
     opts.out_dir = a.out;
     opts.data_path = a.data;
     opts.device = a.device;
     opts.force = a.force;
-    opts.only = split_ids(a.only);
     const StopSignals stop_signals;  // Ctrl-C / SIGTERM: the runner stops at the next stage
     const RunSummary s = run_suite(suite, opts);
     std::printf("%d ran, %d skipped, %d failed\nreport: %s\n        %s\n", s.ran, s.skipped,

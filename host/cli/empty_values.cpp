@@ -1,8 +1,5 @@
 #include "host/cli/empty_values.hpp"
 
-#include <string>
-#include <vector>
-
 #include "core/error.hpp"
 
 namespace pfce::cli {
@@ -42,20 +39,56 @@ const CLI::App* named_subcommand(const CLI::App& app, const std::string& name) {
     return nullptr;
 }
 
-std::string command_line_name(const std::vector<const CLI::App*>& chain) {
-    std::string name = "pfce";
-    for (std::size_t i = 1; i < chain.size(); ++i) name += " " + chain[i]->get_name();
-    return name;
+bool looks_like_option(const std::string& word) {
+    return word.size() > 1 && word[0] == '-';
 }
 
-[[noreturn]] void refuse(const std::string& what, const CLI::Option& opt) {
-    const bool is_switch = opt.get_expected_min() == 0;
-    const std::string type = opt.get_type_name();
-    PFCE_THROW(InputError, what, ": an empty value; expected ",
-               is_switch ? "true or false, or the switch alone (" + opt.get_name() + ")"
-                         : (type.empty() || type == "TEXT" ? std::string() : type + ": ") +
-                               opt.get_description());
+// Empty, or spaces only: a value nobody can see (`--out " "` made a directory named " ").
+bool blank(const std::string& word) {
+    return word.find_first_not_of(" \t\r\n") == std::string::npos;
 }
+
+std::string shown(const std::string& word) {
+    return "\"" + word + "\"";
+}
+
+// `what` ("--data \"\"", "--force=") gives `opt` the blank `value`.
+[[noreturn]] void refuse(const std::string& what, const std::string& value,
+                         const CLI::Option& opt) {
+    const std::string name = opt.get_name();
+    if (opt.get_expected_max() == 0)  // a pure flag such as --no-augment or --force
+        PFCE_THROW(InputError, what, ": ", name, " takes no value (give it alone)");
+    if (opt.get_expected_min() == 0)
+        PFCE_THROW(InputError, what, ": ", value.empty() ? "an empty" : "a blank", " value; ", name,
+                   " takes true or false, or nothing (alone it means true)");
+    // CLI11 writes a checked type as TEXT:FILE or UINT:UINT: the last part says the most.
+    std::string type = opt.get_type_name();
+    type = type.substr(type.rfind(':') + 1);
+    PFCE_THROW(InputError, what, ": ", value.empty() ? "an empty" : "a blank", " value; ", name,
+               " takes ", type.empty() ? std::string("a value") : type, " (", opt.get_description(),
+               ")");
+}
+
+// The innermost subcommand's positional arguments, counted as they come, and "" refused by name.
+struct Positionals {
+    const std::vector<const CLI::App*>& chain;
+    std::size_t seen = 0;
+    void take(const std::string& arg) {
+        if (blank(arg)) {
+            std::string command = "pfce";
+            for (std::size_t i = 1; i < chain.size(); ++i) command += " " + chain[i]->get_name();
+            const std::vector<const CLI::Option*> pos =
+                chain.back()->get_options([](const CLI::Option* o) { return o->get_positional(); });
+            if (seen < pos.size())
+                PFCE_THROW(InputError, command, ": ", pos[seen]->get_name(),
+                           arg.empty() ? " is empty (" : " is blank (", shown(arg), "); expected ",
+                           pos[seen]->get_description());
+            PFCE_THROW(InputError, command, ": a blank argument (", shown(arg),
+                       ") where none was expected");
+        }
+        ++seen;
+    }
+};
 
 }  // namespace
 
@@ -63,55 +96,69 @@ bool is_config_flag_group(const std::string& group) {
     return group.size() > 2 && group.front() == '[' && group.back() == ']';
 }
 
-void refuse_empty_values(const CLI::App& app, int argc, const char* const* argv) {
+std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const char* const* argv) {
+    std::vector<std::string> out;
     std::vector<const CLI::App*> chain{&app};
-    std::size_t positional = 0;  // positional arguments of the innermost subcommand so far
+    Positionals positionals{chain};
+    bool only_positionals = false;  // after "--"
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
-        if (arg == "--") break;  // what follows is positional, as the user meant it
+        out.push_back(arg);
+        if (only_positionals) {
+            positionals.take(arg);
+            continue;
+        }
+        if (arg == "--") {
+            only_positionals = true;
+            continue;
+        }
         if (arg.size() > 2 && arg.compare(0, 2, "--") == 0) {
             const std::size_t eq = arg.find('=');
             const std::string name = arg.substr(0, eq);
             const Found f = find_option(chain, name);
             if (!f.opt) continue;  // CLI11 names an unknown option itself
-            const bool is_switch = f.opt->get_expected_min() == 0;
+            const int least = f.opt->get_expected_min(), most = f.opt->get_expected_max();
             if (eq != std::string::npos) {
-                if (eq + 1 == arg.size() && (is_switch || !f.config)) refuse(arg, *f.opt);
+                const std::string value = arg.substr(eq + 1);
+                if (!value.empty()) {
+                    if (blank(value) && (least == 0 || !f.config)) refuse(arg, value, *f.opt);
+                    continue;
+                }
+                if (least == 0 || !f.config) refuse(arg, value, *f.opt);
+                // CLI11 would take the next word as the value: the empty one is meant.
+                out.back() = name;
+                out.push_back("");
                 continue;
             }
-            // Values follow: one for a switch given one or a single-value option, more for a
-            // list option, as long as they do not look like options.
-            const int most = f.opt->get_expected_max();
-            for (int taken = 0; taken < most && i + 1 < argc; ++taken) {
+            // The words CLI11 gives the option: the ones it needs whatever they look like, then
+            // (a switch's value, a list's further items) as long as they look like no option.
+            // Config-key flags judge their own values; a blank one anywhere else is refused.
+            int taken = 0;
+            for (; taken < most && i + 1 < argc; ++taken) {
                 const std::string next = argv[i + 1];
-                if (next.empty()) {
-                    if (is_switch || !f.config) refuse(name + " \"\"", *f.opt);
-                } else if (next[0] == '-' && next.size() > 1) {
+                if (taken >= least &&
+                    (looks_like_option(next) || named_subcommand(*chain.back(), next)))
                     break;
-                } else if (is_switch && named_subcommand(*chain.back(), next)) {
-                    break;
-                }
+                if (blank(next) && (least == 0 || !f.config))
+                    refuse(name + " " + shown(next), next, *f.opt);
+                out.push_back(next);
                 ++i;
             }
+            // A blank word right after a flag that takes none (`--force ""`) was meant for it:
+            // name the flag rather than a positional.
+            if (most == 0 && i + 1 < argc && blank(argv[i + 1]))
+                refuse(name + " " + shown(argv[i + 1]), argv[i + 1], *f.opt);
             continue;
         }
-        if (arg.size() > 1 && arg[0] == '-') continue;  // short flags take no value here
+        if (looks_like_option(arg)) continue;  // short flags (-q, -v) take no value
         if (const CLI::App* sub = named_subcommand(*chain.back(), arg)) {
             chain.push_back(sub);
-            positional = 0;
+            positionals.seen = 0;
             continue;
         }
-        if (arg.empty()) {
-            std::vector<const CLI::Option*> pos =
-                chain.back()->get_options([](const CLI::Option* o) { return o->get_positional(); });
-            if (positional < pos.size())
-                PFCE_THROW(InputError, command_line_name(chain), ": ", pos[positional]->get_name(),
-                           " is empty (\"\"); expected ", pos[positional]->get_description());
-            PFCE_THROW(InputError, command_line_name(chain),
-                       ": an empty argument (\"\") where none was expected");
-        }
-        ++positional;
+        positionals.take(arg);
     }
+    return out;
 }
 
 }  // namespace pfce::cli

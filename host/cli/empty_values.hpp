@@ -1,12 +1,16 @@
 // Empty values on the command line, checked before CLI11 parses. CLI11 reads `--force=` and
 // `--deterministic=` as the switch given alone, turns `--augment ""` into a stray argument refused
-// with a blank name, and hands an empty string to any other option as a value (`eval --data ""`
-// fell back to the trained dataset without a word). Config-key flags (train's, and the dataset
-// flags of sample and data) parse their own values, where an empty list means something; every
-// other empty value is refused here, naming the flag or the argument and what it expects.
+// with a blank name, takes the word after `--bands=` as its value, and hands an empty string to
+// any other option as a value (`eval --data ""` fell back to the trained dataset without a word).
+// Config-key flags (train's, and the dataset flags of sample and data) parse their own values,
+// where an empty list means something; every other empty value is refused here, naming the flag
+// or the argument and what it takes.
 #pragma once
 
 #include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
 
 namespace pfce::cli {
 
@@ -14,8 +18,10 @@ namespace pfce::cli {
 // option groups of that name; add_dataset_flags names their group so).
 bool is_config_flag_group(const std::string& group);
 
-// Throws InputError for the first empty value in argv given to a switch, to an option that is
-// not a config-key flag, or as a positional argument.
-void refuse_empty_values(const CLI::App& app, int argc, const char* const* argv);
+// argv[1..] as CLI11 should parse it: `--key=` of a config-key flag becomes `--key ""` (its empty
+// value, which CLI11 would otherwise take from the next word). Throws InputError for the first
+// empty value given to a switch, to an option that is not a config-key flag, or as a positional
+// argument (after `--` too).
+std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const char* const* argv);
 
 }  // namespace pfce::cli

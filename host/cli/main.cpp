@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string>
+#include <vector>
 
 #include "core/log.hpp"
 #include "host/cli/command_registry.hpp"
@@ -22,8 +24,10 @@ int main(int argc, char** argv) {
     });
     pfce::cli::install_commands(app);
     try {
-        pfce::cli::refuse_empty_values(app, argc, argv);
-        app.parse(argc, argv);
+        const std::vector<std::string> args = pfce::cli::checked_arguments(app, argc, argv);
+        std::vector<const char*> ptrs{argv[0]};
+        for (const std::string& a : args) ptrs.push_back(a.c_str());
+        app.parse(static_cast<int>(ptrs.size()), ptrs.data());
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     } catch (const pfce::InputError& e) {

@@ -169,7 +169,9 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
     s.name = get_string(*st, "name", fs::path(path).stem().string(), ssrc);
     // The name is a directory of runs/ (runs/<name>): one plain component, never a path.
     if (s.name.empty() || s.name == "." || s.name == ".." ||
-        s.name.find_first_of("/\\") != std::string::npos)
+        s.name.find_first_of("/\\") != std::string::npos ||
+        std::isspace(static_cast<unsigned char>(s.name.front())) ||
+        std::isspace(static_cast<unsigned char>(s.name.back())))
         PFCE_THROW(InputError, ssrc, ": name = \"", s.name,
                    "\": expected a plain name (it becomes the directory runs/<name>)");
     s.description = get_string(*st, "description", "", ssrc);

@@ -49,6 +49,15 @@ void validate(const Config& c, const std::string& source) {
 }
 
 void validate(const Config& c, const ConfigKeySources& source) {
+    // A path of spaces only names a directory " " nobody meant (`--out " "` trained into it).
+    for (const ConfigKey& k : config_keys()) {
+        if (!k.is_path) continue;
+        const nlohmann::json v = k.get(c);
+        const std::string p = v.is_string() ? v.get<std::string>() : std::string();
+        if (!p.empty() && p.find_first_not_of(" \t\r\n") == std::string::npos)
+            bad(source, k.dotted().c_str(), "\"" + p + "\"",
+                "a path, not spaces (leave the key out, or \"\", for none)");
+    }
     const DataSettings& d = c.data;
     if (d.tile_patch < 16) bad(source, "data.tile_patch", d.tile_patch, ">= 16");
     if (d.tile_stride < 1) bad(source, "data.tile_stride", d.tile_stride, ">= 1");

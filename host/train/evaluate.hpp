@@ -13,8 +13,9 @@
 namespace pfce {
 
 struct EvalResult {
-    // The focal losses of all labelled pixels of the split together (as one batch would give,
-    // up to float rounding): on train_labels, and on the dense masks.
+    // The focal losses of all the split's labelled pixels together, on train_labels and on the
+    // dense masks: batches' means weighted by their normalizers (EvalOptions: in sliding windows,
+    // each window's labelled pixels, a pixel in an overlap counted in each window).
     double loss = 0;
     double loss_dense = 0;
     std::vector<std::int64_t> confusion;  // C*C, rows = truth
