@@ -454,6 +454,13 @@ TEST(CliMisuse, EmptyValuesAndSentinelsAreRefusedNamingTheFlag) {
         EXPECT_MESSAGE_HAS(r.output, c.message) << c.args;
     }
     EXPECT_FALSE(fs::exists("--force"));
+    const test::CommandResult count = test::run_pfce("data synth --out " + root + "/s --count 0");
+    EXPECT_EQ(count.status, 2) << count.output;
+    EXPECT_MESSAGE_HAS(count.output, "--count 0: expected at least 1 image");
+    // An unknown option is named before anything after it is judged.
+    const test::CommandResult typo = test::run_pfce("data stats " + root + " --cout 2 \"\"");
+    EXPECT_NE(typo.status, 0);
+    EXPECT_MESSAGE_HAS(typo.output, "--cout");
     // A word after a switch is its value; a config-key flag's empty value, as `--key ""` or
     // `--key=`, goes to its parser (an empty list); list items may have spaces around them.
     const test::CommandResult ok = test::run_pfce(

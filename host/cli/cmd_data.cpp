@@ -108,6 +108,10 @@ struct SynthFlags {
 
 void run_synth(const SynthFlags& f) {
     const SynthOptions& o = f.o;
+    // The library's own checks cannot name the flags.
+    if (o.count < 1) PFCE_THROW(InputError, "--count ", o.count, ": expected at least 1 image");
+    if (o.size < 16 || o.size > 8192)
+        PFCE_THROW(InputError, "--size ", o.size, ": expected 16..8192 pixels");
     const auto start = std::chrono::steady_clock::now();
     Progress progress("synth", static_cast<std::size_t>(o.count));
     // --force writes it again even over this very dataset: the way to repair one whose files were

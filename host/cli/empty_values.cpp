@@ -116,7 +116,10 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
             const std::size_t eq = arg.find('=');
             const std::string name = arg.substr(0, eq);
             const Found f = find_option(chain, name);
-            if (!f.opt) continue;  // CLI11 names an unknown option itself
+            if (!f.opt) {  // CLI11 names an unknown option first; what follows is its business
+                for (++i; i < argc; ++i) out.push_back(argv[i]);
+                return out;
+            }
             const int least = f.opt->get_expected_min(), most = f.opt->get_expected_max();
             if (eq != std::string::npos) {
                 const std::string value = arg.substr(eq + 1);
