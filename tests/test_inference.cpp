@@ -90,6 +90,19 @@ struct Fixture {
     }
 };
 
+// `n` 24x24 samples of the foreign dataset's scenes, trained on their dense labels.
+std::vector<SampleData> foreign_samples(int n) {
+    std::vector<SampleData> samples;
+    for (int k = 0; k < n; ++k) {
+        SampleData s;
+        s.dense = test::foreign_labels(24, 24, k);
+        s.image = test::foreign_image(s.dense, k);
+        s.train_labels = s.dense;
+        samples.push_back(s);
+    }
+    return samples;
+}
+
 }  // namespace
 
 TEST(TestTimeAugment, EverySymmetryIsUndoneByItsInverseAndTheyAreDistinct) {
@@ -176,14 +189,7 @@ TEST(TestTimeAugment, RefusesOtherCounts) {
 TEST(TestTimeAugment, EvaluationScoresTheAugmentedPredictions) {
     Fixture f;
     const int C = f.net.config().num_classes;
-    std::vector<SampleData> samples;
-    for (int k = 0; k < 3; ++k) {
-        SampleData s;
-        s.dense = test::foreign_labels(24, 24, k);
-        s.image = test::foreign_image(s.dense, k);
-        s.train_labels = s.dense;
-        samples.push_back(s);
-    }
+    const std::vector<SampleData> samples = foreign_samples(3);
     EvalOptions eo;
     eo.batch_size = 2;
     eo.window = 32;
@@ -210,15 +216,11 @@ TEST(TestTimeAugment, EvaluationScoresTheAugmentedPredictions) {
 // labelled pixels differ in number (a mean of batch means would weigh them alike).
 TEST(EvaluationLoss, IsThatOfAllLabelledPixelsWhateverTheBatching) {
     Fixture f;
-    std::vector<SampleData> samples;
-    for (int k = 0; k < 5; ++k) {
-        SampleData s;
-        s.dense = test::foreign_labels(24, 24, k);
-        s.image = test::foreign_image(s.dense, k);
-        s.train_labels = s.dense;
-        for (std::size_t i = 0; i < s.train_labels.labels.size(); ++i)
-            if (i % static_cast<std::size_t>(1 + 6 * k) != 0) s.train_labels.labels[i] = 255;
-        samples.push_back(s);
+    std::vector<SampleData> samples = foreign_samples(5);
+    for (std::size_t k = 0; k < samples.size(); ++k) {
+        std::vector<std::uint8_t>& l = samples[k].train_labels.labels;
+        for (std::size_t i = 0; i < l.size(); ++i)
+            if (i % (1 + 6 * k) != 0) l[i] = 255;
     }
     for (const LossNormalize normalize : {LossNormalize::labelled, LossNormalize::alpha}) {
         FocalLossParams fp;
