@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <string>
 
 namespace pfce {
 
@@ -15,6 +17,13 @@ inline std::uint64_t fnv1a64(const void* data, std::size_t n,
         h *= 0x100000001b3ULL;
     }
     return h;
+}
+
+// A hash as the 16 lowercase hex digits files and fingerprints record.
+inline std::string hex64(std::uint64_t h) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return hex;
 }
 
 }  // namespace pfce

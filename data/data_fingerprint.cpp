@@ -23,12 +23,6 @@ void hash_text(std::uint64_t& h, const std::string& s) {
     h = fnv1a64(s.data(), s.size(), h);
 }
 
-std::string hex_of(std::uint64_t h) {
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-    return hex;
-}
-
 // Which file each sample comes from (relative to the root, so ./D, D and /abs/D are the same
 // data), its window, and that file's size and modification time (cheap to read for thousands of
 // files; a rewritten or replaced file moves them). Tiles of one file stamp it once.
@@ -66,20 +60,20 @@ std::string dense_labels_fingerprint(const Dataset& ds) {
     const fs::path described = fs::path(ds.root()) / "dataset.toml";
     if (fs::is_regular_file(described, ec)) hash_text(h, read_whole_file(described.string()));
     hash_sample_files(h, ds, &SampleRef::mask_path);
-    return hex_of(h);
+    return hex64(h);
 }
 
 std::string images_fingerprint(const Dataset& ds) {
     std::uint64_t h = fnv1a64("pfce images 1", 13);
     hash_sample_files(h, ds, &SampleRef::image_path);
-    return hex_of(h);
+    return hex64(h);
 }
 
 nlohmann::json data_identity(const Dataset& ds) {
     std::uint64_t h = fnv1a64("pfce sample ids 1", 17);
     for (std::size_t i = 0; i < ds.size(); ++i) hash_text(h, ds.sample(i).id);
     return {{"samples", ds.size()},
-            {"ids", hex_of(h)},
+            {"ids", hex64(h)},
             {"images", images_fingerprint(ds)},
             {"dense_labels", dense_labels_fingerprint(ds)}};
 }

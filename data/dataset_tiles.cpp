@@ -83,10 +83,18 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
     for (const auto& p : detail::candidate_files(root)) {
         const std::string name = p.filename().string();
         std::smatch m;
+        // One file per tile and kind: two (the root and 2_Ortho_RGB/) would be read in
+        // whatever order the directories list them.
+        auto put = [&](std::map<std::string, fs::path>& files, const std::string& stem) {
+            const auto [at, fresh] = files.emplace(stem, p);
+            if (!fresh)
+                PFCE_THROW(InputError, "two files for tile ", stem, ": ", at->second.string(),
+                           " and ", p.string(), "; keep one");
+        };
         if (std::regex_match(name, m, detail::image_pattern())) {
-            images[detail::upper(m[2].str())][m[1].str()] = p;
+            put(images[detail::upper(m[2].str())], m[1].str());
         } else if (std::regex_match(name, m, detail::label_pattern())) {
-            (m[2].matched ? label_nb : label)[m[1].str()] = p;
+            put(m[2].matched ? label_nb : label, m[1].str());
         }
     }
     std::map<std::string, fs::path>& rgb = images[set];  // the set read (RGB unless told)

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/rng.hpp"
 #include "data/dataset.hpp"
 
@@ -60,6 +62,45 @@ struct SampleIndex {
     }
 };
 
+// The ids of `list` that are not in the dataset, named together (a tiles dataset missing most of
+// a split's tiles said so one tile at a time), with what the first one would be.
+[[noreturn]] void refuse_unknown(const std::string& list,
+                                 const std::vector<std::pair<int, std::string>>& unknown,
+                                 const SampleIndex& index) {
+    const auto& [line_no, id] = unknown.front();
+    std::string more;
+    for (std::size_t k = 1; k < unknown.size() && k < 4; ++k)
+        more += ", '" + unknown[k].second + "'";
+    if (unknown.size() > 4) more += ", ...";
+    // An id written as a file name (Image_0.tif, top_potsdam_2_13_RGB.tif): the id it stands for.
+    std::string stem = std::filesystem::path(id).stem().string();
+    const bool tiles = index.ds.kind() == DatasetKind::tiles;
+    if (tiles && !index.by_group.count(stem) && !index.by_id.count(stem))
+        for (const char* suffix : {"_RGB", "_IRRG", "_RGBIR", "_label", "_label_noBoundary"}) {
+            const std::string sfx = suffix;
+            if (stem.size() > sfx.size() &&
+                stem.compare(stem.size() - sfx.size(), sfx.size(), sfx) == 0 &&
+                index.by_group.count(stem.substr(0, stem.size() - sfx.size()))) {
+                stem.resize(stem.size() - sfx.size());
+                break;
+            }
+        }
+    std::string hint;
+    if (stem != id && (index.by_id.count(stem) || index.by_group.count(stem)))
+        hint = tiles ? "; that is a file of tile '" + stem + "': name the tile"
+                     : "; ids are file names without their extension: '" + stem + "'";
+    else if (tiles && id.find('@') == std::string::npos)
+        hint = "; no tile of that name in " + index.ds.root() + " (a tile's name, e.g. '" +
+               index.by_group.begin()->first + "', stands for all its windows)";
+    else if (tiles)
+        hint = "; a window's id is TILE@x_y with x, y where the tile's windows start";
+    PFCE_THROW(InputError, list, ":", line_no, ": ",
+               unknown.size() == 1
+                   ? "unknown sample id '" + id + "'"
+                   : std::to_string(unknown.size()) + " unknown sample ids: '" + id + "'" + more,
+               " (not in the dataset", hint, ")");
+}
+
 // Ids in `list` (one per line; blank lines and '#' comments skipped) -> sample indices; a tile's
 // name stands for all its windows. `key` is the config key that named it (data.train_list). A
 // list given must name at least one sample: an empty split is asked for by leaving the list out,
@@ -69,6 +110,7 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
                                    std::map<std::size_t, std::string>& owner) {
     std::vector<std::size_t> out;
     if (list.empty()) return out;
+    std::vector<std::pair<int, std::string>> unknown;  // line, id
     std::error_code ec;
     if (std::filesystem::is_directory(list, ec))
         PFCE_THROW(InputError, key, " ", list,
@@ -91,18 +133,8 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
         } else if (const auto g = index.by_group.find(id); g != index.by_group.end()) {
             named = g->second;
         } else {
-            // An id written as a file name: say what an id is, naming the one it would be.
-            const std::string stem = std::filesystem::path(id).stem().string();
-            const bool file_name =
-                stem != id && (index.by_id.count(stem) > 0 || index.by_group.count(stem) > 0);
-            PFCE_THROW(InputError, list, ":", line_no, ": unknown sample id '", id,
-                       "' (not in the dataset",
-                       file_name ? "; ids are file names without their extension: '" + stem + "'"
-                       : index.by_group.empty()
-                           ? std::string()
-                           : "; a tile's name, e.g. '" + index.by_group.begin()->first +
-                                 "', stands for all its windows",
-                       ")");
+            unknown.push_back({line_no, id});  // all of them are named together below
+            continue;
         }
         const std::string here = list + ":" + std::to_string(line_no);
         const bool tile = index.by_id.count(id) == 0;
@@ -117,6 +149,7 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
         }
     }
     if (in.bad()) PFCE_THROW(InputError, "cannot read split list ", list, " (", key, ")");
+    if (!unknown.empty()) refuse_unknown(list, unknown, index);
     if (out.empty())
         PFCE_THROW(InputError, key, " ", list,
                    " holds no sample ids; expected one id per line (blank lines and # comments "
@@ -129,12 +162,33 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
 
 Split split_from_lists(const Dataset& ds, const std::string& train_list,
                        const std::string& val_list, const std::string& test_list) {
+    const std::pair<const char*, const std::string*> lists[] = {
+        {"--train-list", &train_list}, {"--val-list", &val_list}, {"--test-list", &test_list}};
+    for (std::size_t a = 0; a < 3; ++a)
+        for (std::size_t b = a + 1; b < 3; ++b)
+            if (!lists[a].second->empty() && *lists[a].second == *lists[b].second)
+                PFCE_THROW(InputError, lists[a].first, " and ", lists[b].first,
+                           " name the same file ", *lists[a].second,
+                           ": each part of the split needs its own list");
     const SampleIndex index(ds);
     std::map<std::size_t, std::string> owner;
     Split s;
     s.train = read_list(train_list, "--train-list (data.train_list)", index, owner);
     s.val = read_list(val_list, "--val-list (data.val_list)", index, owner);
     s.test = read_list(test_list, "--test-list (data.test_list)", index, owner);
+    // Windows of one tile in two parts are the neighbours a split by tile keeps apart.
+    for (const auto& [tile, windows] : index.by_group) {
+        std::set<std::string> parts;
+        for (const std::size_t i : windows)
+            if (const auto o = owner.find(i); o != owner.end())
+                parts.insert(o->second.substr(0, o->second.rfind(':')));
+        if (parts.size() > 1) {
+            log_warn("data: tile ", tile, " has windows in ", parts.size(),
+                     " of the split's lists; neighbouring windows touch (or overlap), so scores "
+                     "on the ones held out are optimistic: list whole tiles to split by tile");
+            break;
+        }
+    }
     return s;
 }
 

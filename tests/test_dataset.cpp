@@ -613,9 +613,10 @@ TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
         [&] { split_from_lists(ds, dir + "/train.txt", "", dir + "/test.txt"); });
     EXPECT_MESSAGE_HAS(msg, "test.txt:1");
     EXPECT_MESSAGE_HAS(msg, "Image_7");
+    write_text(dir + "/again.txt", "Image_1010\n");
     msg = input_error_message(
-        [&] { split_from_lists(ds, dir + "/train.txt", dir + "/train.txt", ""); });
-    EXPECT_MESSAGE_HAS(msg, "already listed");
+        [&] { split_from_lists(ds, dir + "/train.txt", dir + "/again.txt", ""); });
+    EXPECT_MESSAGE_HAS(msg, "again.txt:1: sample 'Image_1010' is already listed at");
     // A list saved with a byte-order mark reads as without; an id written as a file name is
     // refused, naming the id it would be.
     write_text(dir + "/bom.txt", "\xEF\xBB\xBFImage_0\n");
@@ -668,6 +669,25 @@ TEST(Splits, ListsNameWholeTiles) {
     msg = input_error_message([&] { split_from_lists(ds, dir + "/unknown.txt", "", ""); });
     EXPECT_MESSAGE_HAS(msg, "unknown sample id 'top_potsdam_9_9'");
     EXPECT_MESSAGE_HAS(msg, "a tile's name, e.g. 'top_potsdam_2_10', stands for all its windows");
+    // Every unknown id of a list is counted, a tile's file names its tile, and one file given as
+    // two parts' lists is refused as such.
+    write_text(dir + "/unknown.txt", "top_potsdam_9_9\ntop_potsdam_2_10\ntop_potsdam_8_8\n");
+    msg = input_error_message([&] { split_from_lists(ds, dir + "/unknown.txt", "", ""); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "unknown.txt:1: 2 unknown sample ids: 'top_potsdam_9_9', "
+                       "'top_potsdam_8_8'");
+    write_text(dir + "/file.txt", "top_potsdam_2_13_RGB.tif\n");
+    msg = input_error_message([&] { split_from_lists(ds, dir + "/file.txt", "", ""); });
+    EXPECT_MESSAGE_HAS(msg, "that is a file of tile 'top_potsdam_2_13': name the tile");
+    msg = input_error_message(
+        [&] { split_from_lists(ds, dir + "/train.txt", "", dir + "/train.txt"); });
+    EXPECT_MESSAGE_HAS(msg, "--train-list and --test-list name the same file");
+    // Two files of one tile (the root and 2_Ortho_RGB/) would be read in directory order.
+    std::filesystem::create_directories(dir + "/data/2_Ortho_RGB");
+    std::filesystem::copy_file(dir + "/data/top_potsdam_2_10_RGB.tif",
+                               dir + "/data/2_Ortho_RGB/top_potsdam_2_10_RGB.tif");
+    msg = input_error_message([&] { Dataset::open(dir + "/data", DatasetOptions{}); });
+    EXPECT_MESSAGE_HAS(msg, "two files for tile top_potsdam_2_10: ");
 }
 
 // The shipped ISPRS split (experiments/splits/) puts the benchmark's 14 test tiles in test and its

@@ -195,7 +195,7 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     const test::CommandResult r4 = test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " +
                                                   out + " --only tiny-dense");
     EXPECT_EQ(r4.status, 1) << r4.output;
-    EXPECT_NE(r4.output.find("other settings"), std::string::npos) << r4.output;
+    EXPECT_NE(r4.output.find("other settings (run.epochs)"), std::string::npos) << r4.output;
     EXPECT_EQ(nlohmann::json::parse(read_text_file(out + "/tiny-dense/result.json"))["status"],
               "ok");
     // The report keeps showing its results, and says they are not of the current settings.
@@ -534,6 +534,37 @@ batch_size = 4
     EXPECT_EQ(b.config.run.epochs, 2);  // inline entry over everything
     EXPECT_EQ(b.config.run.batch_size, 4);
     EXPECT_NE(experiment_fingerprint(a), experiment_fingerprint(b));
+}
+
+// A suite's split lists ship with it: a relative one is found beside the suite file (the shipped
+// ISPRS suite, found by name, read the lists of whatever directory pfce ran in). What a list
+// holds is part of the experiment: after an edit, earlier results are stale, and say why.
+TEST(SuiteFile, SplitListsAreFoundBesideTheSuiteAndTheirIdsFingerprinted) {
+    const std::string dir = test::temp_dir("suite_lists");
+    fs::create_directories(dir + "/splits");
+    write_file(dir + "/splits/train.txt", "a\n");
+    write_file(dir + "/splits/test.txt", "b\n");
+    write_file(dir + "/s.toml", R"(
+[suite]
+experiments = [{ id = "e" }]
+[data]
+train_list = "splits/train.txt"
+test_list = "splits/test.txt"
+)");
+    const Suite s = load_suite(dir + "/s.toml");
+    EXPECT_EQ(fs::path(s.data.train_list), fs::path(dir) / "splits/train.txt");
+    EXPECT_EQ(fs::path(s.experiments[0].config.data.test_list), fs::path(dir) / "splits/test.txt");
+    const nlohmann::json before = experiment_fingerprint(s.experiments[0]);
+    write_file(dir + "/splits/train.txt", "a\nc\n");  // same path, other ids
+    const nlohmann::json after = experiment_fingerprint(s.experiments[0]);
+    EXPECT_NE(before, after);
+    EXPECT_NE(before["data.train_list contents"], after["data.train_list contents"]);
+    EXPECT_EQ(before["data.test_list contents"], after["data.test_list contents"]);
+    for (const char* f : {"potsdam-isprs.toml"}) {  // found by its path, from any directory
+        const Suite shipped = load_suite(test::source_dir() + "/experiments/" + f);
+        EXPECT_TRUE(fs::is_regular_file(shipped.data.train_list)) << shipped.data.train_list;
+        EXPECT_TRUE(fs::is_regular_file(shipped.data.test_list)) << shipped.data.test_list;
+    }
 }
 
 TEST(SuiteFile, ShippedSuitesLoad) {

@@ -442,8 +442,17 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
     const test::CommandResult t = test::run_pfce("train" + tiles + " --bands 4,1,2 --out " + root +
                                                  "/run --epochs 1" + kTiny);
     ASSERT_EQ(t.status, 0) << t.output;
-    // A random split of windows is said to leak neighbours between the parts.
+    // A random split of windows is said to leak neighbours between the parts; so are lists that
+    // put windows of one tile in two parts, and split settings the lists make unused.
     EXPECT_MESSAGE_HAS(t.output, "the random split puts windows of one tile in train");
+    std::ofstream(root + "/train.txt") << ds.sample(0).id << "\n" << ds.sample(2).id << "\n";
+    std::ofstream(root + "/test.txt") << ds.sample(1).id << "\n";
+    const test::CommandResult listed = test::run_pfce(
+        "train" + tiles + " --bands 4,1,2 --train-list " + root + "/train.txt --test-list " + root +
+        "/test.txt --split-seed 5 --out " + root + "/listed --epochs 1" + kTiny);
+    ASSERT_EQ(listed.status, 0) << listed.output;
+    EXPECT_MESSAGE_HAS(listed.output, "has windows in 2 of the split's lists");
+    EXPECT_MESSAGE_HAS(listed.output, "split_seed and max_samples are not used");
     // The checkpoint's bands read the tile the model was trained on, and refuse a plain RGB file.
     const std::string ckpt = root + "/run/last.ckpt";
     const std::string tile0 = data + "/4_Ortho_RGBIR/top_potsdam_2_10_RGBIR.tif";
@@ -468,6 +477,13 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
                            "--max-color-step 30 --device cpu" + data_flag);
         EXPECT_EQ(l.status, 0) << data_flag << "\n" << l.output;
     }
+    // Training on the masks with the tiles cut otherwise is said to be that (not a changed
+    // dataset), naming the cutting to use.
+    const test::CommandResult cut =
+        test::run_pfce("train" + tiles + " --tile-stride 16 --bands 4,1,2 --labels " + root +
+                       "/sp --out " + root + "/cut" + kTiny);
+    EXPECT_MESSAGE_HAS(cut.output, "were sampled from windows of 32 pixels at a stride of 32");
+    EXPECT_MESSAGE_HAS(cut.output, "--tile-patch 32 --tile-stride 32");
     // The dataset previewed beside the masks is cut and read as they were (32x32 windows of the
     // RGBIR tiles' bands 4,1,2, from masks.json), so the points land on their pixels; a patch
     // typed otherwise would put them on others, and is refused.

@@ -23,10 +23,7 @@ namespace {
 
 std::string settings_key(const json& settings) {
     const std::string s = settings.dump();
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%016llx",
-                  static_cast<unsigned long long>(fnv1a64(s.data(), s.size())));
-    return std::string(buf).substr(0, 12);
+    return hex64(fnv1a64(s.data(), s.size())).substr(0, 12);
 }
 
 std::vector<LabelMap> read_masks(const std::string& dir, const LoadedData& L) {

@@ -73,7 +73,17 @@ std::string stale_reason(json was, json now) {
     const json now_data = now.contains("data.identity") ? now["data.identity"] : json();
     was.erase("data.identity");
     now.erase("data.identity");
-    if (was != now) return "other settings";
+    if (was != now) {  // say which, so a list edited in place is seen for what it is
+        std::vector<std::string> differ;
+        for (const auto& [k, v] : was.items())
+            if (!now.contains(k) || now[k] != v) differ.push_back(k);
+        for (const auto& [k, v] : now.items())
+            if (!was.contains(k)) differ.push_back(k);
+        std::string keys;
+        for (std::size_t i = 0; i < differ.size() && i < 3; ++i)
+            keys += (i ? ", " : "") + differ[i];
+        return "other settings (" + keys + (differ.size() > 3 ? ", ..." : "") + ")";
+    }
     const std::string change = data_identity_change(was_data, now_data);
     return change.empty() ? std::string() : "other data (" + change + " since)";
 }

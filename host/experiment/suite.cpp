@@ -12,6 +12,8 @@
 
 #include "core/build_info.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/hash.hpp"
 
 namespace pfce {
 
@@ -189,6 +191,13 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
             check_experiment_section(name, *t, path + " [" + name + "]");
     }
     apply_toml_sections(defaults, root, path, {"suite", "override"});
+    // Split lists ship with a suite (experiments/splits/), like its experiment files: a relative
+    // one is found beside the suite file, wherever pfce runs (a suite found by name in the
+    // source tree read the lists of whatever directory it ran in).
+    for (std::string* list :
+         {&defaults.data.train_list, &defaults.data.val_list, &defaults.data.test_list})
+        if (!list->empty() && fs::path(*list).is_relative())
+            *list = (fs::path(path).parent_path() / *list).lexically_normal().string();
     KeySources suite_keys;
     record_key_sources(root, path, {"suite", "override"}, suite_keys);
     s.data = defaults.data;
@@ -294,6 +303,22 @@ nlohmann::json experiment_fingerprint(const ExperimentSpec& e) {
         if (!ec) j["data.root"] = root.string();
     }
     j["run.evaluate"] = e.config.run.evaluate;
+    // A list's path says nothing of its ids: what it holds is part of the experiment, so results
+    // made with other contents are stale (a finished run was kept, and reported, after an edit).
+    const DataSettings& d = e.config.data;
+    for (const auto& [key, list] :
+         {std::pair{"data.train_list", &d.train_list}, std::pair{"data.val_list", &d.val_list},
+          std::pair{"data.test_list", &d.test_list}}) {
+        if (list->empty()) continue;
+        std::string contents;
+        try {
+            contents = read_whole_file(*list);
+        } catch (const Error&) {
+            j[std::string(key) + " contents"] = "unreadable";
+            continue;
+        }
+        j[std::string(key) + " contents"] = hex64(fnv1a64(contents.data(), contents.size()));
+    }
     return j;
 }
 

@@ -92,14 +92,29 @@ Dataset open_run_dataset(const DataSettings& d, bool force, const std::string& f
 }
 
 Split run_split(const Dataset& ds, const DataSettings& d) {
-    if (!d.train_list.empty()) return split_from_lists(ds, d.train_list, d.val_list, d.test_list);
-    if (ds.kind() == DatasetKind::tiles)
-        log_warn(
-            "data: the random split puts windows of one tile in train, validation and test; "
-            "neighbouring windows touch (or overlap, with a stride below the patch), so the "
-            "validation and test scores are optimistic. To split by tile, list tile names "
-            "(--train-list, --val-list, --test-list; one name, e.g. top_potsdam_2_13, per "
-            "line stands for all its windows): experiments/splits/ has the ISPRS split");
+    if (!d.train_list.empty()) {
+        const DataSettings defaults;
+        if (d.max_samples > 0 || d.train_frac != defaults.train_frac ||
+            d.val_frac != defaults.val_frac || d.split_seed != defaults.split_seed)
+            log_warn(
+                "data: the split comes from the lists (data.train_list ...); data.train_frac, "
+                "val_frac, split_seed and max_samples are not used");
+        return split_from_lists(ds, d.train_list, d.val_list, d.test_list);
+    }
+    if (ds.kind() == DatasetKind::tiles) {
+        std::set<std::string> tiles;
+        for (std::size_t i = 0; i < ds.size(); ++i)
+            tiles.insert(ds.sample(i).id.substr(0, ds.sample(i).id.find('@')));
+        if (tiles.size() < ds.size())  // some tile is cut into several windows
+            log_warn(
+                "data: the random split puts windows of one tile in train, validation and "
+                "test; neighbouring windows touch (or overlap, with a stride below the "
+                "patch), so the validation and test scores are optimistic. To split by tile, "
+                "list tile names (--train-list, --val-list, --test-list; one name, e.g. ",
+                *tiles.begin(),
+                ", per line stands for all its windows): experiments/splits/ has the ISPRS "
+                "split");
+    }
     std::size_t n = ds.size();
     if (d.max_samples > 0) n = std::min<std::size_t>(n, static_cast<std::size_t>(d.max_samples));
     return make_split(n, d.split_seed, d.train_frac, d.val_frac);
