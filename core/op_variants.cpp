@@ -6,6 +6,7 @@
 #include "core/backend.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 
 namespace pfce {
 
@@ -38,12 +39,6 @@ std::string joined(const std::vector<std::string>& names, const char* sep = ", "
     std::string s;
     for (const std::string& n : names) s += (s.empty() ? "" : sep) + n;
     return s;
-}
-
-std::string trimmed(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t") - b + 1);
 }
 
 }  // namespace

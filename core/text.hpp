@@ -41,6 +41,18 @@ inline bool is_valid_utf8(std::string_view s) {
     return true;
 }
 
+// `s` without the spaces and tabs at its ends ("" when that is all it holds).
+inline std::string trimmed(const std::string& s) {
+    const auto b = s.find_first_not_of(" \t");
+    if (b == std::string::npos) return "";
+    return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+// Empty, or white space only: a value nobody can see.
+inline bool is_blank(const std::string& s) {
+    return s.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
 // A value as an error message shows it: in quotes where it could not be seen otherwise (empty, or
 // with spaces at its ends), else as it is.
 inline std::string quoted_if_unseen(const std::string& text) {

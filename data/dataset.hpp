@@ -81,7 +81,18 @@ struct Split {
     std::vector<std::size_t> train, val, test;
 };
 Split make_split(std::size_t n, std::uint64_t seed, double train_frac = 0.8, double val_frac = 0.1);
-// Explicit split from files listing sample ids, one per line; unknown ids are InputErrors.
+// The ids of a split list file with their line numbers: one per line, trimmed of spaces, blank
+// lines and '#' comments skipped, a byte-order mark ignored. `key` names the setting in errors.
+struct SplitListEntry {
+    int line;
+    std::string id;
+};
+std::vector<SplitListEntry> read_split_list(const std::string& list, const std::string& key);
+// The tile a tiles dataset's window id belongs to ("top_potsdam_2_13@0_300" -> "top_potsdam_2_13");
+// an id without '@' is its own.
+std::string tile_of(const std::string& id);
+// Explicit split from files listing sample ids, one per line (in a tiles dataset a tile's name
+// stands for all its windows); unknown ids are InputErrors.
 Split split_from_lists(const Dataset& ds, const std::string& train_list,
                        const std::string& val_list, const std::string& test_list);
 // The split a run recorded (sample ids per part), in `ds`; InputError naming `source` and the

@@ -80,16 +80,25 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
                    "\": expected RGB, IRRG or RGBIR (the ISPRS image sets)");
     std::map<std::string, std::map<std::string, fs::path>> images;  // set -> stem -> file
     std::map<std::string, fs::path> label, label_nb;  // full labels preferred over noBoundary ones
+    // Per file map: stem -> the two files of different sizes found for it.
+    std::map<const std::map<std::string, fs::path>*, std::map<std::string, std::string>> conflicts;
     for (const auto& p : detail::candidate_files(root)) {
         const std::string name = p.filename().string();
         std::smatch m;
-        // One file per tile and kind: two (the root and 2_Ortho_RGB/) would be read in
-        // whatever order the directories list them.
+        // Two files for one tile and kind (the root and 2_Ortho_RGB/, or 5_Labels_all/ and
+        // 5_Labels_for_participants/ of a whole download unzipped) would be read in whatever
+        // order the directories list them: copies of one size keep the first path in name
+        // order, others are a conflict, refused below if the files are read.
         auto put = [&](std::map<std::string, fs::path>& files, const std::string& stem) {
             const auto [at, fresh] = files.emplace(stem, p);
-            if (!fresh)
-                PFCE_THROW(InputError, "two files for tile ", stem, ": ", at->second.string(),
-                           " and ", p.string(), "; keep one");
+            if (fresh) return;
+            std::error_code ec;
+            if (fs::file_size(at->second, ec) == fs::file_size(p, ec) && !ec) {
+                if (p < at->second) at->second = p;
+            } else {
+                conflicts.emplace(&files, std::map<std::string, std::string>())
+                    .first->second.emplace(stem, at->second.string() + " and " + p.string());
+            }
         };
         if (std::regex_match(name, m, detail::image_pattern())) {
             put(images[detail::upper(m[2].str())], m[1].str());
@@ -98,6 +107,10 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         }
     }
     std::map<std::string, fs::path>& rgb = images[set];  // the set read (RGB unless told)
+    for (const auto* read : {&rgb, &label, &label_nb})
+        if (const auto c = conflicts.find(read); c != conflicts.end())
+            PFCE_THROW(InputError, "two different files for tile ", c->second.begin()->first, ": ",
+                       c->second.begin()->second, "; keep one");
     if (rgb.empty()) {
         std::string others;
         for (const auto& [name, stems] : images)

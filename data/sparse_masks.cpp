@@ -59,35 +59,40 @@ bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds) {
     if (!made_with.value("scale_by_area", false))
         flags += " --no-scale-by-area";  // the default scales
     flags += " --seed " + std::to_string(made_with.value("seed", std::uint64_t{0}));
-    // How the dataset was opened, so the command cuts and reads the images as the masks were.
+    // How the masks' dataset was opened, as masks.json records it (the defaults where older
+    // directories record nothing), so the command cuts and reads the images as the masks were.
     const DatasetOptions& o = ds.options();
-    const int patch = made_with.value("tile_patch", o.tile_patch),
-              stride = made_with.value("tile_stride", o.tile_stride);
+    DatasetOptions rec;  // what the record leaves out is the default, but the cutting as now
+    rec.tile_patch = o.tile_patch;
+    rec.tile_stride = o.tile_stride;
+    apply_sampled_dataset_options(made_with, rec);
     if (ds.kind() == DatasetKind::tiles) {
-        if (patch != o.tile_patch || stride != o.tile_stride) {
+        if (rec.tile_patch != o.tile_patch || rec.tile_stride != o.tile_stride) {
             // Not a changed dataset: the same tiles cut otherwise, so other windows.
-            log_warn("the masks in ", md.dir, " were sampled from windows of ", patch,
-                     " pixels at a stride of ", stride, "; ", ds.root(), " is cut into ",
+            log_warn("the masks in ", md.dir, " were sampled from windows of ", rec.tile_patch,
+                     " pixels at a stride of ", rec.tile_stride, "; ", ds.root(), " is cut into ",
                      o.tile_patch, " at ", o.tile_stride,
                      " now, so its windows are other pixels: open it as the masks were made "
                      "(--tile-patch ",
-                     patch, " --tile-stride ", stride, ", data.tile_patch and data.tile_stride)");
+                     rec.tile_patch, " --tile-stride ", rec.tile_stride,
+                     ", data.tile_patch and data.tile_stride)");
             return false;
         }
-        flags +=
-            " --tile-patch " + std::to_string(patch) + " --tile-stride " + std::to_string(stride);
-        if (o.tile_image != DatasetOptions().tile_image) flags += " --tile-image " + o.tile_image;
+        flags += " --tile-patch " + std::to_string(rec.tile_patch) + " --tile-stride " +
+                 std::to_string(rec.tile_stride);
+        if (rec.tile_image != DatasetOptions().tile_image)
+            flags += " --tile-image " + rec.tile_image;
     }
-    if (!o.image.bands.empty()) {
+    if (!rec.image.bands.empty()) {
         flags += " --bands ";
-        for (std::size_t k = 0; k < o.image.bands.size(); ++k) {
+        for (std::size_t k = 0; k < rec.image.bands.size(); ++k) {
             if (k) flags += ',';
-            flags += std::to_string(o.image.bands[k]);
+            flags += std::to_string(rec.image.bands[k]);
         }
     }
-    if (o.image.reads_16_bit()) {
+    if (rec.image.reads_16_bit()) {
         std::ostringstream range;
-        range << " --value-range " << o.image.range_lo << ',' << o.image.range_hi;
+        range << " --value-range " << rec.image.range_lo << ',' << rec.image.range_hi;
         flags += range.str();
     }
     log_warn("the masks in ", md.dir, " were ", linked ? "linked from masks " : "",

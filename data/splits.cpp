@@ -43,6 +43,33 @@ Split make_split(std::size_t n, std::uint64_t seed, double train_frac, double va
     return s;
 }
 
+std::vector<SplitListEntry> read_split_list(const std::string& list, const std::string& key) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(list, ec))
+        PFCE_THROW(InputError, key, " ", list,
+                   " is a directory; expected a text file of sample ids, one per line");
+    std::ifstream in(list);
+    if (!in)
+        PFCE_THROW(InputError, "cannot open split list ", list, " (", key,
+                   "): ", std::strerror(errno));
+    std::vector<SplitListEntry> out;
+    std::string line;
+    for (int line_no = 1; std::getline(in, line); ++line_no) {
+        // A byte-order mark (Windows editors save one) is not part of the first id.
+        if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+        const auto b = line.find_first_not_of(" \t\r");
+        if (b == std::string::npos || line[b] == '#') continue;
+        const auto e = line.find_last_not_of(" \t\r");
+        out.push_back({line_no, line.substr(b, e - b + 1)});
+    }
+    if (in.bad()) PFCE_THROW(InputError, "cannot read split list ", list, " (", key, ")");
+    return out;
+}
+
+std::string tile_of(const std::string& id) {
+    return id.substr(0, id.find('@'));
+}
+
 namespace {
 
 // The samples of a dataset by id, and the windows of a tiles dataset by tile: window "T@x_y" is
@@ -55,9 +82,7 @@ struct SampleIndex {
         for (std::size_t i = 0; i < ds.size(); ++i) {
             const std::string& id = ds.sample(i).id;
             by_id.emplace(id, i);
-            const std::size_t at = id.find('@');
-            if (ds.kind() == DatasetKind::tiles && at != std::string::npos)
-                by_group[id.substr(0, at)].push_back(i);
+            if (ds.kind() == DatasetKind::tiles) by_group[tile_of(id)].push_back(i);
         }
     }
 };
@@ -111,22 +136,9 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
     std::vector<std::size_t> out;
     if (list.empty()) return out;
     std::vector<std::pair<int, std::string>> unknown;  // line, id
-    std::error_code ec;
-    if (std::filesystem::is_directory(list, ec))
-        PFCE_THROW(InputError, key, " ", list,
-                   " is a directory; expected a text file of sample ids, one per line");
-    std::ifstream in(list);
-    if (!in)
-        PFCE_THROW(InputError, "cannot open split list ", list, " (", key,
-                   "): ", std::strerror(errno));
-    std::string line;
-    for (int line_no = 1; std::getline(in, line); ++line_no) {
-        // A byte-order mark (Windows editors save one) is not part of the first id.
-        if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
-        const auto b = line.find_first_not_of(" \t\r");
-        if (b == std::string::npos || line[b] == '#') continue;
-        const auto e = line.find_last_not_of(" \t\r");
-        const std::string id = line.substr(b, e - b + 1);
+    for (const SplitListEntry& entry : read_split_list(list, key)) {
+        const int line_no = entry.line;
+        const std::string& id = entry.id;
         std::vector<std::size_t> named;
         if (const auto it = index.by_id.find(id); it != index.by_id.end()) {
             named.push_back(it->second);
@@ -148,7 +160,6 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
             out.push_back(i);
         }
     }
-    if (in.bad()) PFCE_THROW(InputError, "cannot read split list ", list, " (", key, ")");
     if (!unknown.empty()) refuse_unknown(list, unknown, index);
     if (out.empty())
         PFCE_THROW(InputError, key, " ", list,
@@ -163,19 +174,25 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
 Split split_from_lists(const Dataset& ds, const std::string& train_list,
                        const std::string& val_list, const std::string& test_list) {
     const std::pair<const char*, const std::string*> lists[] = {
-        {"--train-list", &train_list}, {"--val-list", &val_list}, {"--test-list", &test_list}};
+        {"--train-list (data.train_list)", &train_list},
+        {"--val-list (data.val_list)", &val_list},
+        {"--test-list (data.test_list)", &test_list}};
     for (std::size_t a = 0; a < 3; ++a)
-        for (std::size_t b = a + 1; b < 3; ++b)
-            if (!lists[a].second->empty() && *lists[a].second == *lists[b].second)
+        for (std::size_t b = a + 1; b < 3; ++b) {
+            std::error_code ec;
+            if (!lists[a].second->empty() && !lists[b].second->empty() &&
+                (*lists[a].second == *lists[b].second ||
+                 std::filesystem::equivalent(*lists[a].second, *lists[b].second, ec)))
                 PFCE_THROW(InputError, lists[a].first, " and ", lists[b].first,
-                           " name the same file ", *lists[a].second,
+                           " name the same file, ", *lists[b].second,
                            ": each part of the split needs its own list");
+        }
     const SampleIndex index(ds);
     std::map<std::size_t, std::string> owner;
     Split s;
-    s.train = read_list(train_list, "--train-list (data.train_list)", index, owner);
-    s.val = read_list(val_list, "--val-list (data.val_list)", index, owner);
-    s.test = read_list(test_list, "--test-list (data.test_list)", index, owner);
+    s.train = read_list(train_list, lists[0].first, index, owner);
+    s.val = read_list(val_list, lists[1].first, index, owner);
+    s.test = read_list(test_list, lists[2].first, index, owner);
     // Windows of one tile in two parts are the neighbours a split by tile keeps apart.
     for (const auto& [tile, windows] : index.by_group) {
         std::set<std::string> parts;
@@ -184,8 +201,9 @@ Split split_from_lists(const Dataset& ds, const std::string& train_list,
                 parts.insert(o->second.substr(0, o->second.rfind(':')));
         if (parts.size() > 1) {
             log_warn("data: tile ", tile, " has windows in ", parts.size(),
-                     " of the split's lists; neighbouring windows touch (or overlap), so scores "
-                     "on the ones held out are optimistic: list whole tiles to split by tile");
+                     " of the split's lists; windows of one tile are neighbours (or overlap), so "
+                     "scores on the ones held out are optimistic: list whole tiles to split by "
+                     "tile");
             break;
         }
     }

@@ -461,6 +461,9 @@ TEST(CliMisuse, EmptyValuesAndSentinelsAreRefusedNamingTheFlag) {
     const test::CommandResult typo = test::run_pfce("data stats " + root + " --cout 2 \"\"");
     EXPECT_NE(typo.status, 0);
     EXPECT_MESSAGE_HAS(typo.output, "--cout");
+    const test::CommandResult command = test::run_pfce("dta stats \"\"");
+    EXPECT_NE(command.status, 0);
+    EXPECT_MESSAGE_HAS(command.output, "dta");
     // A word after a switch is its value; a config-key flag's empty value, as `--key ""` or
     // `--key=`, goes to its parser (an empty list); list items may have spaces around them.
     const test::CommandResult ok = test::run_pfce(

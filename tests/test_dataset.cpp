@@ -682,12 +682,17 @@ TEST(Splits, ListsNameWholeTiles) {
     msg = input_error_message(
         [&] { split_from_lists(ds, dir + "/train.txt", "", dir + "/train.txt"); });
     EXPECT_MESSAGE_HAS(msg, "--train-list and --test-list name the same file");
-    // Two files of one tile (the root and 2_Ortho_RGB/) would be read in directory order.
+    // Two copies of one tile's file (a whole download unzipped) read as one; two different files
+    // (the root and 2_Ortho_RGB/) would be read in directory order, and are refused.
     std::filesystem::create_directories(dir + "/data/2_Ortho_RGB");
     std::filesystem::copy_file(dir + "/data/top_potsdam_2_10_RGB.tif",
                                dir + "/data/2_Ortho_RGB/top_potsdam_2_10_RGB.tif");
+    EXPECT_EQ(
+        Dataset::open(dir + "/data", DatasetOptions{.tile_patch = 32, .tile_stride = 32}).size(),
+        12u);
+    write_tiff(dir + "/data/2_Ortho_RGB/top_potsdam_2_10_RGB.tif", test::random_rgb(32, 32, 1));
     msg = input_error_message([&] { Dataset::open(dir + "/data", DatasetOptions{}); });
-    EXPECT_MESSAGE_HAS(msg, "two files for tile top_potsdam_2_10: ");
+    EXPECT_MESSAGE_HAS(msg, "two different files for tile top_potsdam_2_10: ");
 }
 
 // The shipped ISPRS split (experiments/splits/) puts the benchmark's 14 test tiles in test and its

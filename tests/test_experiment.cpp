@@ -538,7 +538,8 @@ batch_size = 4
 
 // A suite's split lists ship with it: a relative one is found beside the suite file (the shipped
 // ISPRS suite, found by name, read the lists of whatever directory pfce ran in). What a list
-// holds is part of the experiment: after an edit, earlier results are stale, and say why.
+// holds is part of the experiment (its ids, not its path or comments): after an edit, earlier
+// results are stale.
 TEST(SuiteFile, SplitListsAreFoundBesideTheSuiteAndTheirIdsFingerprinted) {
     const std::string dir = test::temp_dir("suite_lists");
     fs::create_directories(dir + "/splits");
@@ -555,11 +556,15 @@ test_list = "splits/test.txt"
     EXPECT_EQ(fs::path(s.data.train_list), fs::path(dir) / "splits/train.txt");
     EXPECT_EQ(fs::path(s.experiments[0].config.data.test_list), fs::path(dir) / "splits/test.txt");
     const nlohmann::json before = experiment_fingerprint(s.experiments[0]);
+    // The suite named another way (a relative path), a comment or CRLF: the same experiment.
+    write_file(dir + "/splits/train.txt", "# training\r\na\r\n");
+    const std::string relative = fs::relative(dir + "/s.toml").string();
+    EXPECT_EQ(experiment_fingerprint(load_suite(relative).experiments[0]), before) << relative;
     write_file(dir + "/splits/train.txt", "a\nc\n");  // same path, other ids
     const nlohmann::json after = experiment_fingerprint(s.experiments[0]);
     EXPECT_NE(before, after);
-    EXPECT_NE(before["data.train_list contents"], after["data.train_list contents"]);
-    EXPECT_EQ(before["data.test_list contents"], after["data.test_list contents"]);
+    EXPECT_NE(before["data.train_list ids"], after["data.train_list ids"]);
+    EXPECT_EQ(before["data.test_list ids"], after["data.test_list ids"]);
     for (const char* f : {"potsdam-isprs.toml"}) {  // found by its path, from any directory
         const Suite shipped = load_suite(test::source_dir() + "/experiments/" + f);
         EXPECT_TRUE(fs::is_regular_file(shipped.data.train_list)) << shipped.data.train_list;

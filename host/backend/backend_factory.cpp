@@ -128,8 +128,9 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal) {
 }
 
 std::unique_ptr<Backend> make_backend(const std::string& choice_text) {
-    check_device(choice_text);  // its messages show the device as typed (Cuda:0)
     const DeviceName d = parse_device_name(choice_text);
+    // Checked here first so the messages show the device as typed (Cuda:0).
+    if (d.choice == DeviceChoice::cuda) check_cuda_choice(d.ordinal, cuda_devices(), choice_text);
     return make_backend(d.choice, d.ordinal);
 }
 

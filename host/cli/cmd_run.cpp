@@ -31,13 +31,12 @@ std::vector<std::string> split_ids(const std::string& text) {
     std::size_t from = 0;
     while (true) {
         const std::size_t comma = std::min(text.find(',', from), text.size());
-        std::string id = text.substr(from, comma - from);
-        const std::size_t b = id.find_first_not_of(" \t"), e = id.find_last_not_of(" \t");
-        if (b == std::string::npos)
+        const std::string id = trimmed(text.substr(from, comma - from));
+        if (id.empty())
             PFCE_THROW(InputError, "--only ", quoted_if_unseen(text),
                        ": an empty experiment id; expected ids separated by commas (e.g. "
                        "--only e1-700,e3-2100-tuned)");
-        ids.push_back(id.substr(b, e - b + 1));
+        ids.push_back(id);
         if (comma == text.size()) return ids;
         from = comma + 1;
     }

@@ -1,6 +1,7 @@
 #include "host/cli/empty_values.hpp"
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace pfce::cli {
 namespace {
@@ -43,11 +44,6 @@ bool looks_like_option(const std::string& word) {
     return word.size() > 1 && word[0] == '-';
 }
 
-// Empty, or spaces only: a value nobody can see (`--out " "` made a directory named " ").
-bool blank(const std::string& word) {
-    return word.find_first_not_of(" \t\r\n") == std::string::npos;
-}
-
 std::string shown(const std::string& word) {
     return "\"" + word + "\"";
 }
@@ -73,12 +69,17 @@ std::string shown(const std::string& word) {
 struct Positionals {
     const std::vector<const CLI::App*>& chain;
     std::size_t seen = 0;
-    void take(const std::string& arg) {
-        if (blank(arg)) {
+    std::vector<const CLI::Option*> expected() const {
+        return chain.back()->get_options([](const CLI::Option* o) { return o->get_positional(); });
+    }
+    // Whether `arg` is one the command takes: one past them (a mistyped subcommand, `pfce dta
+    // stats`) is CLI11's to name, with what follows it.
+    bool take(const std::string& arg) {
+        const std::vector<const CLI::Option*> pos = expected();
+        if (!is_blank(arg) && seen >= pos.size()) return false;
+        if (is_blank(arg)) {
             std::string command = "pfce";
             for (std::size_t i = 1; i < chain.size(); ++i) command += " " + chain[i]->get_name();
-            const std::vector<const CLI::Option*> pos =
-                chain.back()->get_options([](const CLI::Option* o) { return o->get_positional(); });
             if (seen < pos.size())
                 PFCE_THROW(InputError, command, ": ", pos[seen]->get_name(),
                            arg.empty() ? " is empty (" : " is blank (", shown(arg), "); expected ",
@@ -87,6 +88,7 @@ struct Positionals {
                        ") where none was expected");
         }
         ++seen;
+        return true;
     }
 };
 
@@ -101,11 +103,12 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
     std::vector<const CLI::App*> chain{&app};
     Positionals positionals{chain};
     bool only_positionals = false;  // after "--"
-    for (int i = 1; i < argc; ++i) {
+    int i = 1;
+    for (; i < argc; ++i) {
         const std::string arg = argv[i];
         out.push_back(arg);
         if (only_positionals) {
-            positionals.take(arg);
+            if (!positionals.take(arg)) break;
             continue;
         }
         if (arg == "--") {
@@ -116,15 +119,12 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
             const std::size_t eq = arg.find('=');
             const std::string name = arg.substr(0, eq);
             const Found f = find_option(chain, name);
-            if (!f.opt) {  // CLI11 names an unknown option first; what follows is its business
-                for (++i; i < argc; ++i) out.push_back(argv[i]);
-                return out;
-            }
+            if (!f.opt) break;  // CLI11 names an unknown option first; what follows is its business
             const int least = f.opt->get_expected_min(), most = f.opt->get_expected_max();
             if (eq != std::string::npos) {
                 const std::string value = arg.substr(eq + 1);
                 if (!value.empty()) {
-                    if (blank(value) && (least == 0 || !f.config)) refuse(arg, value, *f.opt);
+                    if (is_blank(value) && (least == 0 || !f.config)) refuse(arg, value, *f.opt);
                     continue;
                 }
                 if (least == 0 || !f.config) refuse(arg, value, *f.opt);
@@ -142,14 +142,14 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
                 if (taken >= least &&
                     (looks_like_option(next) || named_subcommand(*chain.back(), next)))
                     break;
-                if (blank(next) && (least == 0 || !f.config))
+                if (is_blank(next) && (least == 0 || !f.config))
                     refuse(name + " " + shown(next), next, *f.opt);
                 out.push_back(next);
                 ++i;
             }
             // A blank word right after a flag that takes none (`--force ""`) was meant for it:
             // name the flag rather than a positional.
-            if (most == 0 && i + 1 < argc && blank(argv[i + 1]))
+            if (most == 0 && i + 1 < argc && is_blank(argv[i + 1]))
                 refuse(name + " " + shown(argv[i + 1]), argv[i + 1], *f.opt);
             continue;
         }
@@ -159,8 +159,9 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
             positionals.seen = 0;
             continue;
         }
-        positionals.take(arg);
+        if (!positionals.take(arg)) break;
     }
+    for (int k = i + 1; k < argc; ++k) out.push_back(argv[k]);  // after a break: as given
     return out;
 }
 

@@ -73,6 +73,12 @@ std::string stale_reason(json was, json now) {
     const json now_data = now.contains("data.identity") ? now["data.identity"] : json();
     was.erase("data.identity");
     now.erase("data.identity");
+    // Results of a pfce that fingerprinted split lists by path: compared on everything else (as
+    // results without data.identity are), rather than all made stale by the upgrade.
+    for (const char* list : {"data.train_list", "data.val_list", "data.test_list"}) {
+        was.erase(list);
+        if (!was.contains(std::string(list) + " ids")) now.erase(std::string(list) + " ids");
+    }
     if (was != now) {  // say which, so a list edited in place is seen for what it is
         std::vector<std::string> differ;
         for (const auto& [k, v] : was.items())

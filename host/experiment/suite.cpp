@@ -12,8 +12,8 @@
 
 #include "core/build_info.hpp"
 #include "core/error.hpp"
-#include "core/file_io.hpp"
 #include "core/hash.hpp"
+#include "data/dataset.hpp"
 
 namespace pfce {
 
@@ -303,21 +303,23 @@ nlohmann::json experiment_fingerprint(const ExperimentSpec& e) {
         if (!ec) j["data.root"] = root.string();
     }
     j["run.evaluate"] = e.config.run.evaluate;
-    // A list's path says nothing of its ids: what it holds is part of the experiment, so results
-    // made with other contents are stale (a finished run was kept, and reported, after an edit).
+    // What a split list holds is part of the experiment, its path is not (it depends on how the
+    // suite was named): the ids it lists are fingerprinted instead, so a finished run made with
+    // other ids is stale, while a comment or line ending changed is not.
     const DataSettings& d = e.config.data;
     for (const auto& [key, list] :
          {std::pair{"data.train_list", &d.train_list}, std::pair{"data.val_list", &d.val_list},
           std::pair{"data.test_list", &d.test_list}}) {
+        j.erase(key);
         if (list->empty()) continue;
-        std::string contents;
+        std::string ids;
         try {
-            contents = read_whole_file(*list);
+            for (const SplitListEntry& entry : read_split_list(*list, key)) ids += entry.id + "\n";
         } catch (const Error&) {
-            j[std::string(key) + " contents"] = "unreadable";
+            j[std::string(key) + " ids"] = "unreadable";
             continue;
         }
-        j[std::string(key) + " contents"] = hex64(fnv1a64(contents.data(), contents.size()));
+        j[std::string(key) + " ids"] = hex64(fnv1a64(ids.data(), ids.size()));
     }
     return j;
 }

@@ -225,14 +225,10 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
     auto items = [&](const std::string& t) {
         std::vector<std::string> out;
         if (t.empty()) return out;
-        auto trim = [](const std::string& x) {
-            const std::size_t b = x.find_first_not_of(" \t"), e = x.find_last_not_of(" \t");
-            return b == std::string::npos ? std::string() : x.substr(b, e - b + 1);
-        };
         std::size_t from = 0;
         for (std::size_t comma; (comma = t.find(',', from)) != std::string::npos; from = comma + 1)
-            out.push_back(trim(t.substr(from, comma - from)));
-        out.push_back(trim(t.substr(from)));
+            out.push_back(trimmed(t.substr(from, comma - from)));
+        out.push_back(trimmed(t.substr(from)));
         return out;
     };
     json v;

@@ -54,7 +54,7 @@ void validate(const Config& c, const ConfigKeySources& source) {
         if (!k.is_path) continue;
         const nlohmann::json v = k.get(c);
         const std::string p = v.is_string() ? v.get<std::string>() : std::string();
-        if (!p.empty() && p.find_first_not_of(" \t\r\n") == std::string::npos)
+        if (!p.empty() && is_blank(p))
             bad(source, k.dotted().c_str(), "\"" + p + "\"",
                 "a path, not spaces (leave the key out, or \"\", for none)");
     }

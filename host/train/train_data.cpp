@@ -103,14 +103,14 @@ Split run_split(const Dataset& ds, const DataSettings& d) {
     }
     if (ds.kind() == DatasetKind::tiles) {
         std::set<std::string> tiles;
-        for (std::size_t i = 0; i < ds.size(); ++i)
-            tiles.insert(ds.sample(i).id.substr(0, ds.sample(i).id.find('@')));
+        for (std::size_t i = 0; i < ds.size(); ++i) tiles.insert(tile_of(ds.sample(i).id));
         if (tiles.size() < ds.size())  // some tile is cut into several windows
             log_warn(
                 "data: the random split puts windows of one tile in train, validation and "
-                "test; neighbouring windows touch (or overlap, with a stride below the "
-                "patch), so the validation and test scores are optimistic. To split by tile, "
-                "list tile names (--train-list, --val-list, --test-list; one name, e.g. ",
+                "test; windows of one tile are neighbours (or overlap, with a stride below "
+                "the patch), so the validation and test scores are optimistic. To split by "
+                "tile, list tile names (data.train_list, val_list, test_list, or --train-list "
+                "...; one name, e.g. ",
                 *tiles.begin(),
                 ", per line stands for all its windows): experiments/splits/ has the ISPRS "
                 "split");
