@@ -681,7 +681,8 @@ TEST(Splits, ListsNameWholeTiles) {
     EXPECT_MESSAGE_HAS(msg, "that is a file of tile 'top_potsdam_2_13': name the tile");
     msg = input_error_message(
         [&] { split_from_lists(ds, dir + "/train.txt", "", dir + "/train.txt"); });
-    EXPECT_MESSAGE_HAS(msg, "--train-list and --test-list name the same file");
+    EXPECT_MESSAGE_HAS(
+        msg, "--train-list (data.train_list) and --test-list (data.test_list) name the same file");
     // Two copies of one tile's file (a whole download unzipped) read as one; two different files
     // (the root and 2_Ortho_RGB/) would be read in directory order, and are refused.
     std::filesystem::create_directories(dir + "/data/2_Ortho_RGB");

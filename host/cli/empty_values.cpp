@@ -159,6 +159,16 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
             positionals.seen = 0;
             continue;
         }
+        if (chain.back()->get_require_subcommand_min() > 0 && !is_blank(arg)) {
+            // CLI11 says only "A subcommand is required": name the word and the commands.
+            std::string names;
+            for (const CLI::App* s : chain.back()->get_subcommands(
+                     [](const CLI::App* s) { return !s->get_name().empty(); }))
+                names += (names.empty() ? "" : ", ") + s->get_name();
+            PFCE_THROW(InputError, shown(arg), " is not a command of ",
+                       chain.size() == 1 ? std::string("pfce") : "pfce " + chain.back()->get_name(),
+                       "; expected one of ", names);
+        }
         if (!positionals.take(arg)) break;
     }
     for (int k = i + 1; k < argc; ++k) out.push_back(argv[k]);  // after a break: as given
