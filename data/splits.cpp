@@ -43,6 +43,29 @@ Split make_split(std::size_t n, std::uint64_t seed, double train_frac, double va
     return s;
 }
 
+Split make_tile_split(const Dataset& ds, std::size_t n, std::uint64_t seed, double train_frac,
+                      double val_frac) {
+    // Tiles in the order of their first window (the dataset's order, which does not depend on the
+    // directory listing), so a seed picks the same tiles on every machine.
+    std::vector<std::vector<std::size_t>> windows;
+    std::map<std::string, std::size_t> tile_index;
+    for (std::size_t i = 0; i < std::min(n, ds.size()); ++i) {
+        const auto [it, fresh] = tile_index.emplace(tile_of(ds.sample(i).id), windows.size());
+        if (fresh) windows.emplace_back();
+        windows[it->second].push_back(i);
+    }
+    const Split tiles = make_split(windows.size(), seed, train_frac, val_frac);
+    Split s;
+    for (const auto& [tile_part, part] :
+         {std::pair{&tiles.train, &s.train}, std::pair{&tiles.val, &s.val},
+          std::pair{&tiles.test, &s.test}}) {
+        for (const std::size_t t : *tile_part)
+            part->insert(part->end(), windows[t].begin(), windows[t].end());
+        std::sort(part->begin(), part->end());
+    }
+    return s;
+}
+
 std::vector<SplitListEntry> read_split_list(const std::string& list, const std::string& key) {
     std::error_code ec;
     if (std::filesystem::is_directory(list, ec))
@@ -87,6 +110,33 @@ struct SampleIndex {
     }
 };
 
+// Where the windows of `tile` start, for an id off that grid (a list made with another patch or
+// stride): "tile 'T' has windows at x 0, 300, ..., 5700 and y 0, ... (tile_patch 300, ...)".
+std::string window_grid(const Dataset& ds, const std::string& tile,
+                        const std::vector<std::size_t>& windows) {
+    std::set<int> xs, ys;
+    for (const std::size_t i : windows) {
+        xs.insert(ds.sample(i).x0);
+        ys.insert(ds.sample(i).y0);
+    }
+    auto starts = [](const std::set<int>& v) {
+        std::string out;
+        std::size_t k = 0;
+        for (const int s : v) {
+            if (k < 3 || k + 1 == v.size())
+                out += (k ? ", " : "") + std::to_string(s);
+            else if (k == 3)
+                out += ", ...";
+            ++k;
+        }
+        return out;
+    };
+    return "tile '" + tile + "' has windows at x " + starts(xs) + " and y " + starts(ys) +
+           " (data.tile_patch " + std::to_string(ds.options().tile_patch) + ", tile_stride " +
+           std::to_string(ds.options().tile_stride) + "): was the list made with another patch " +
+           "or stride?";
+}
+
 // The ids of `list` that are not in the dataset, named together (a tiles dataset missing most of
 // a split's tiles said so one tile at a time), with what the first one would be.
 [[noreturn]] void refuse_unknown(const std::string& list,
@@ -117,6 +167,8 @@ struct SampleIndex {
     else if (tiles && id.find('@') == std::string::npos)
         hint = "; no tile of that name in " + index.ds.root() + " (a tile's name, e.g. '" +
                index.by_group.begin()->first + "', stands for all its windows)";
+    else if (const auto g = index.by_group.find(tile_of(id)); tiles && g != index.by_group.end())
+        hint = "; " + window_grid(index.ds, g->first, g->second);
     else if (tiles)
         hint = "; a window's id is TILE@x_y with x, y where the tile's windows start";
     PFCE_THROW(InputError, list, ":", line_no, ": ",

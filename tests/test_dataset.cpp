@@ -6,11 +6,13 @@
 #include <sys/wait.h>
 #include <tiffio.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 #include <utility>
@@ -22,6 +24,7 @@
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
+#include "host/train/train_data.hpp"
 #include "tests/test_util.hpp"
 
 using namespace pfce;
@@ -669,6 +672,12 @@ TEST(Splits, ListsNameWholeTiles) {
     msg = input_error_message([&] { split_from_lists(ds, dir + "/unknown.txt", "", ""); });
     EXPECT_MESSAGE_HAS(msg, "unknown sample id 'top_potsdam_9_9'");
     EXPECT_MESSAGE_HAS(msg, "a tile's name, e.g. 'top_potsdam_2_10', stands for all its windows");
+    // A window off the tile's grid (a list cut with another patch or stride) is shown the grid.
+    write_text(dir + "/off_grid.txt", "top_potsdam_2_10@16_0\n");
+    msg = input_error_message([&] { split_from_lists(ds, dir + "/off_grid.txt", "", ""); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "tile 'top_potsdam_2_10' has windows at x 0, 32 and y 0, 32 "
+                       "(data.tile_patch 32, tile_stride 32)");
     // Every unknown id of a list is counted, a tile's file names its tile, and one file given as
     // two parts' lists is refused as such.
     write_text(dir + "/unknown.txt", "top_potsdam_9_9\ntop_potsdam_2_10\ntop_potsdam_8_8\n");
@@ -694,6 +703,66 @@ TEST(Splits, ListsNameWholeTiles) {
     write_tiff(dir + "/data/2_Ortho_RGB/top_potsdam_2_10_RGB.tif", test::random_rgb(32, 32, 1));
     msg = input_error_message([&] { Dataset::open(dir + "/data", DatasetOptions{}); });
     EXPECT_MESSAGE_HAS(msg, "two different files for tile top_potsdam_2_10: ");
+}
+
+// A seeded split of tiles: each tile's windows all in one part, the fractions of tiles, the same
+// tiles for a seed on every machine, and only the first max_samples windows drawn from. Run on a
+// dataset that is not cut from tiles it is refused, naming the dataset and what to set instead.
+TEST(Splits, DrawnByTileKeepsEachTilesWindowsTogether) {
+    const std::string dir = test::temp_dir("ds_split_by_tile");
+    std::filesystem::create_directories(dir + "/data");
+    for (int t = 10; t < 20; ++t)
+        write_tile(dir + "/data", "top_potsdam_2_" + std::to_string(t), 64, 64, "_label.tif",
+                   static_cast<std::uint64_t>(t));
+    const Dataset ds =
+        Dataset::open(dir + "/data", DatasetOptions{.tile_patch = 32, .tile_stride = 32});
+    ASSERT_EQ(ds.size(), 40u);
+    const Split s = make_tile_split(ds, ds.size(), 3, 0.6, 0.2);
+    std::map<std::string, std::set<int>> parts_of_tile;
+    std::set<std::size_t> seen;
+    int part_no = 0;
+    for (const auto* part : {&s.train, &s.val, &s.test}) {
+        EXPECT_TRUE(std::is_sorted(part->begin(), part->end()));
+        for (const std::size_t i : *part) {
+            EXPECT_TRUE(seen.insert(i).second) << "window " << i << " in two parts";
+            parts_of_tile[tile_of(ds.sample(i).id)].insert(part_no);
+        }
+        ++part_no;
+    }
+    EXPECT_EQ(seen.size(), 40u);
+    ASSERT_EQ(parts_of_tile.size(), 10u);
+    for (const auto& [tile, parts] : parts_of_tile) EXPECT_EQ(parts.size(), 1u) << tile;
+    EXPECT_EQ(s.train.size(), 6u * 4);  // 6 of 10 tiles, 4 windows each
+    EXPECT_EQ(s.val.size(), 2u * 4);
+    EXPECT_EQ(s.test.size(), 2u * 4);
+    // The tiles drawn are those make_split draws over the tiles' indices: the same on every
+    // machine.
+    const Split by_index = make_split(10, 3, 0.6, 0.2);
+    for (std::size_t k = 0; k < by_index.test.size(); ++k)
+        EXPECT_EQ(tile_of(ds.sample(s.test[4 * k]).id),
+                  "top_potsdam_2_" + std::to_string(10 + by_index.test[k]));
+    const Split again = make_tile_split(ds, ds.size(), 3, 0.6, 0.2);
+    EXPECT_EQ(again.test, s.test);
+    EXPECT_NE(make_tile_split(ds, ds.size(), 4, 0.6, 0.2).test, s.test);
+    // max_samples 6: the windows of the first tile and two of the second, the second's together.
+    const Split first = make_tile_split(ds, 6, 3, 0.5, 0.0);
+    EXPECT_EQ(first.train.size() + first.test.size(), 6u);
+    EXPECT_TRUE(first.train.size() == 4 || first.train.size() == 2) << first.train.size();
+
+    DataSettings d;
+    d.root = dir + "/data";
+    d.tile_patch = d.tile_stride = 32;
+    d.split_by = "tile";
+    d.split_seed = 3;
+    d.train_frac = 0.6;
+    d.val_frac = 0.2;
+    EXPECT_EQ(run_split(ds, d).test, s.test);
+    write_kaggle(dir + "/kaggle", {0, 1, 2});
+    const Dataset kaggle = Dataset::open(dir + "/kaggle");
+    const std::string msg = input_error_message([&] { run_split(kaggle, d); });
+    EXPECT_MESSAGE_HAS(msg, "data.split_by = \"tile\" (--split-by tile)");
+    EXPECT_MESSAGE_HAS(msg, dir + "/kaggle is a kaggle dataset");
+    EXPECT_MESSAGE_HAS(msg, "expected \"sample\"");
 }
 
 // The shipped ISPRS split (experiments/splits/) puts the benchmark's 14 test tiles in test and its

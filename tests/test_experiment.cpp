@@ -188,6 +188,16 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_EQ(j3["complete"], true);
     EXPECT_EQ(read_text_file(out + "/report.md").find("Incomplete"), std::string::npos);
 
+    // Results of a pfce without a key added since (data.split_by) are those of its default: kept.
+    auto recorded = nlohmann::json::parse(read_text_file(out + "/tiny-dense/result.json"));
+    ASSERT_EQ(recorded["config"]["data.split_by"], "sample");
+    recorded["config"].erase("data.split_by");
+    write_file(out + "/tiny-dense/result.json", recorded.dump(2));
+    const test::CommandResult upgraded = test::run_pfce(
+        "run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
+    EXPECT_EQ(upgraded.status, 0) << upgraded.output;
+    EXPECT_MESSAGE_HAS(upgraded.output, "0 ran, 1 skipped, 0 failed");
+
     // Changing an experiment's settings without --force does not overwrite its finished results.
     std::string changed = kTinySuite;
     changed.replace(changed.find("epochs = 1"), 10, "epochs = 2");

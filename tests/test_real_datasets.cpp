@@ -452,7 +452,16 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
         "/test.txt --split-seed 5 --out " + root + "/listed --epochs 1" + kTiny);
     ASSERT_EQ(listed.status, 0) << listed.output;
     EXPECT_MESSAGE_HAS(listed.output, "has windows in 2 of the split's lists");
-    EXPECT_MESSAGE_HAS(listed.output, "split_seed and max_samples are not used");
+    EXPECT_MESSAGE_HAS(listed.output, "split_seed, split_by and max_samples are not used");
+    // Drawn by tile, the split keeps each tile's windows in one part, and warns of nothing.
+    const test::CommandResult by_tile =
+        test::run_pfce("train" + tiles + " --bands 4,1,2 --split-by tile --out " + root +
+                       "/by-tile --epochs 1" + kTiny);
+    ASSERT_EQ(by_tile.status, 0) << by_tile.output;
+    EXPECT_MESSAGE_HAS(by_tile.output,
+                       "split by tile: 2 tiles (12 windows) for training, 0 tiles (0 windows) for "
+                       "validation, 1 tile (6 windows) for test");
+    EXPECT_EQ(by_tile.output.find("random split"), std::string::npos) << by_tile.output;
     // The checkpoint's bands read the tile the model was trained on, and refuse a plain RGB file.
     const std::string ckpt = root + "/run/last.ckpt";
     const std::string tile0 = data + "/4_Ortho_RGBIR/top_potsdam_2_10_RGBIR.tif";

@@ -21,6 +21,7 @@
 #include "host/experiment/results.hpp"
 #include "host/experiment/suite_data.hpp"
 #include "host/experiment/text_file.hpp"
+#include "host/train/config.hpp"
 #include "host/train/train_data.hpp"
 
 namespace pfce {
@@ -79,6 +80,13 @@ std::string stale_reason(json was, json now) {
         was.erase(list);
         if (!was.contains(std::string(list) + " ids")) now.erase(std::string(list) + " ids");
     }
+    // Keys a later pfce added (data.split_by) hold, at their default, what the earlier pfce did
+    // without them: its results are not made stale by the upgrade.
+    const Config defaults;
+    for (const ConfigKey& k : config_keys())
+        if (const std::string key = k.dotted();
+            !was.contains(key) && now.contains(key) && now[key] == k.get(defaults))
+            now.erase(key);
     if (was != now) {  // say which, so a list edited in place is seen for what it is
         std::vector<std::string> differ;
         for (const auto& [k, v] : was.items())
@@ -163,7 +171,7 @@ EarlierSessions read_sessions(const std::string& path, const json& fingerprint) 
     if (!file_exists(path)) return s;
     try {
         const json j = json::parse(read_text_file(path));
-        if (j.at("config") == fingerprint) {
+        if (stale_reason(j.at("config"), fingerprint).empty()) {  // a later pfce's keys too
             s.seconds = j.at("seconds").get<double>();
             s.sessions = j.at("sessions").get<int>();
         }

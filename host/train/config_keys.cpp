@@ -243,12 +243,16 @@ std::vector<ConfigKey> build_keys() {
             .path(),
         key(d, &D::test_list, "data", "test_list", "--test-list", "file of test sample ids").path(),
         key(d, &D::train_frac, "data", "train_frac", "--train-frac",
-            "fraction of samples for training (seeded split)")
+            "fraction of samples (or tiles, data.split_by) for training (seeded split)")
             .legacy("train_frac"),
         key(d, &D::val_frac, "data", "val_frac", "--val-frac", "fraction for validation")
             .legacy("val_frac"),
         key(d, &D::split_seed, "data", "split_seed", "--split-seed", "seed of the split")
             .legacy("split_seed"),
+        key(d, &D::split_by, "data", "split_by", "--split-by",
+            "what the seeded split draws: samples, or tiles (a tiles dataset's windows then stay "
+            "with their tile in one part, and the fractions are of tiles)")
+            .choices({"sample", "tile"}),
         key(d, &D::max_samples, "data", "max_samples", "--max-samples",
             "use only the first N samples (0 = all)")
             .legacy("max_samples"),

@@ -92,31 +92,52 @@ Dataset open_run_dataset(const DataSettings& d, bool force, const std::string& f
 }
 
 Split run_split(const Dataset& ds, const DataSettings& d) {
+    const DataSettings defaults;
     if (!d.train_list.empty()) {
-        const DataSettings defaults;
         if (d.max_samples > 0 || d.train_frac != defaults.train_frac ||
-            d.val_frac != defaults.val_frac || d.split_seed != defaults.split_seed)
+            d.val_frac != defaults.val_frac || d.split_seed != defaults.split_seed ||
+            d.split_by != defaults.split_by)
             log_warn(
                 "data: the split comes from the lists (data.train_list ...); data.train_frac, "
-                "val_frac, split_seed and max_samples are not used");
+                "val_frac, split_seed, split_by and max_samples are not used");
         return split_from_lists(ds, d.train_list, d.val_list, d.test_list);
     }
-    if (ds.kind() == DatasetKind::tiles) {
+    std::size_t n = ds.size();
+    if (d.max_samples > 0) n = std::min<std::size_t>(n, static_cast<std::size_t>(d.max_samples));
+    const bool tiles_dataset = ds.kind() == DatasetKind::tiles;
+    if (d.split_by == "tile") {
+        if (!tiles_dataset)
+            PFCE_THROW(InputError,
+                       "data.split_by = \"tile\" (--split-by tile) keeps the windows cut from one "
+                       "tile in one part; ",
+                       ds.root(), " is a ", kDatasetKinds.name(ds.kind()),
+                       " dataset, whose samples are not windows of tiles: expected \"sample\"");
+        const Split s = make_tile_split(ds, n, d.split_seed, d.train_frac, d.val_frac);
+        auto tiles_in = [&](const std::vector<std::size_t>& part) {
+            std::set<std::string> tiles;
+            for (const std::size_t i : part) tiles.insert(tile_of(ds.sample(i).id));
+            return std::to_string(tiles.size()) + (tiles.size() == 1 ? " tile (" : " tiles (") +
+                   std::to_string(part.size()) + (part.size() == 1 ? " window)" : " windows)");
+        };
+        log_info("data: split by tile: ", tiles_in(s.train), " for training, ", tiles_in(s.val),
+                 " for validation, ", tiles_in(s.test), " for test");
+        return s;
+    }
+    if (tiles_dataset) {
         std::set<std::string> tiles;
-        for (std::size_t i = 0; i < ds.size(); ++i) tiles.insert(tile_of(ds.sample(i).id));
-        if (tiles.size() < ds.size())  // some tile is cut into several windows
+        for (std::size_t i = 0; i < n; ++i) tiles.insert(tile_of(ds.sample(i).id));
+        if (tiles.size() < n)  // some tile is cut into several windows
             log_warn(
                 "data: the random split puts windows of one tile in train, validation and "
                 "test; windows of one tile are neighbours (or overlap, with a stride below "
                 "the patch), so the validation and test scores are optimistic. To split by "
-                "tile, list tile names (data.train_list, val_list, test_list, or --train-list "
-                "...; one name, e.g. ",
+                "tile, draw tiles (--split-by tile, data.split_by = \"tile\") or list tile "
+                "names (data.train_list, val_list, test_list, or --train-list ...; one name, "
+                "e.g. ",
                 *tiles.begin(),
                 ", per line stands for all its windows): experiments/splits/ has the ISPRS "
                 "split");
     }
-    std::size_t n = ds.size();
-    if (d.max_samples > 0) n = std::min<std::size_t>(n, static_cast<std::size_t>(d.max_samples));
     return make_split(n, d.split_seed, d.train_frac, d.val_frac);
 }
 
