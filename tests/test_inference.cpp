@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "data/image_io.hpp"
@@ -172,6 +173,34 @@ TEST(TestTimeAugment, ManyWindowsAverageLikeTheWholeImageTransformed) {
         // And augmentation changes something: the model is not symmetric.
         sw.tta = 1;
         EXPECT_NE(f.logits(img, sw), got);
+    }
+}
+
+// Views share a forward pass up to the batch: a lone square window's eight views are one pass of
+// eight, a window that is not square goes in two passes of four (its transposed views have their
+// own shape), and the logits are those of one view per pass, added back in the same order.
+TEST(TestTimeAugment, ViewsOfAWindowShareAForwardPass) {
+    Fixture f;
+    for (const auto& [w, h, packed] : {std::tuple{24, 24, 8}, std::tuple{28, 19, 4}}) {
+        const LabelMap lab = test::foreign_labels(w, h, 7);
+        const RgbImage img = test::foreign_image(lab, 7);
+        SlidingWindow one{32, 8, 1}, many{32, 8, 8};
+        one.tta = many.tta = 8;
+        const std::vector<float> want = f.logits(img, one);
+        Tensor input;
+        std::vector<float> got(want.size());
+        const std::size_t plane = static_cast<std::size_t>(w) * h;
+        sliding_logits(
+            *f.backend, f.net, img, f.stats, many,
+            [&](int y0, int n, const float* l) {
+                const std::size_t band = static_cast<std::size_t>(n) * w;
+                for (int c = 0; c < f.net.config().num_classes; ++c)
+                    std::copy_n(l + c * band, band, got.begin() + c * plane + std::size_t(y0) * w);
+            },
+            {}, &input);
+        EXPECT_EQ(input.dim(0), packed) << w << "x" << h;
+        for (std::size_t i = 0; i < got.size(); ++i)
+            ASSERT_NEAR(got[i], want[i], 1e-5f * (1 + std::abs(want[i]))) << w << "x" << h;
     }
 }
 

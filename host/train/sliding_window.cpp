@@ -101,17 +101,36 @@ void sliding_logits(
                 ensure_host_tensor(merged, out_shape);
                 float* m = merged.data<float>();
                 std::fill(m, m + merged.numel(), 0.0f);
-                for (int t = 0; t < sw.tta; ++t) {
+                // Views of one shape go through the network together, as many as the batch holds
+                // beside its windows: a lone window's eight views are one pass of eight, not eight
+                // passes of one. Views are added back in symmetry order whatever the packing.
+                const int per_pass = std::max(1, sw.batch / static_cast<int>(nb));
+                for (int first = 0; first < sw.tta;) {
+                    const bool transposed = (first & 4) != 0;
+                    int views = 1;
+                    while (views < per_pass && first + views < sw.tta &&
+                           (ww == wh || (((first + views) & 4) != 0) == transposed))
+                        ++views;
                     // Transposed views are ww x wh: their own shape (the same for a square window).
-                    const Shape t_shape = (t & 4) ? Shape{shape[0], 3, ww, wh} : shape;
-                    ensure_host_tensor(host_x, t_shape);      // grow-only: views swap shapes
-                    for (std::size_t q = 0; q < nb * 3; ++q)  // every plane of every window
-                        dihedral_forward(plain.data() + q * wplane, wh, ww, t,
-                                         host_x.data<float>() + q * wplane);
+                    const std::int64_t n_in = shape[0] * views;
+                    const Shape t_shape =
+                        transposed ? Shape{n_in, 3, ww, wh} : Shape{n_in, 3, wh, ww};
+                    ensure_host_tensor(host_x, t_shape);  // grow-only: views swap shapes
+                    for (int v = 0; v < views; ++v)
+                        for (std::size_t q = 0; q < nb * 3; ++q)  // every plane of every window
+                            dihedral_forward(
+                                plain.data() + q * wplane, wh, ww, first + v,
+                                host_x.data<float>() +
+                                    (static_cast<std::size_t>(v) * nb * 3 + q) * wplane);
                     forward_to_host(t_shape);
-                    for (std::size_t q = 0; q < nb * static_cast<std::size_t>(C); ++q)
-                        dihedral_add_back(host_logits.data<float>() + q * wplane, wh, ww, t,
-                                          m + q * wplane);
+                    const std::size_t n_out = nb * static_cast<std::size_t>(C);
+                    for (int v = 0; v < views; ++v)
+                        for (std::size_t q = 0; q < n_out; ++q)
+                            dihedral_add_back(
+                                host_logits.data<float>() +
+                                    (static_cast<std::size_t>(v) * n_out + q) * wplane,
+                                wh, ww, first + v, m + q * wplane);
+                    first += views;
                 }
                 for (std::int64_t q = 0; q < merged.numel(); ++q)
                     m[q] /= static_cast<float>(sw.tta);

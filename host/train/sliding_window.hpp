@@ -19,7 +19,7 @@ namespace pfce {
 struct SlidingWindow {
     int window = 512;   // side of a window (an image side no longer than this is one window)
     int overlap = 128;  // pixels shared by neighbouring windows
-    int batch = 4;      // windows per forward pass
+    int batch = 4;      // inputs per forward pass: windows, and under tta their views
     // Test-time augmentation (host/train/test_time_augment.hpp): each window's logits averaged
     // over this many symmetries of it, 1 (none), 4 (flips) or 8 (d4), before windows are averaged.
     int tta = 1;
