@@ -318,6 +318,15 @@ TEST(RealDatasets, OfficialSplitListsReachTrainingAndEval) {
         test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --json -q");
     ASSERT_EQ(e.status, 0) << e.output;
     EXPECT_EQ(test::number_after(e.output, "\"images\": ([0-9]+)"), 2);
+    // With the confusion matrix the metrics come from: a row per class, summing to the pixels.
+    const auto j = nlohmann::json::parse(e.output.substr(e.output.find('{')));
+    ASSERT_EQ(j["confusion"].size(), j["iou"].size()) << e.output;
+    std::int64_t scored = 0;
+    for (const auto& row : j["confusion"]) {
+        EXPECT_EQ(row.size(), j["iou"].size());
+        for (const auto& n : row) scored += n.get<std::int64_t>();
+    }
+    EXPECT_EQ(scored, j["pixels"].get<std::int64_t>());
     // An id that is not in the dataset names the list and the line.
     std::ofstream(root + "/test.txt") << "tile_3\ntile_77\n";
     const test::CommandResult bad = test::run_pfce(

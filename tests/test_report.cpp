@@ -12,6 +12,7 @@
 
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
+#include "host/experiment/confusion_chart.hpp"
 #include "host/experiment/picture_grid.hpp"
 #include "host/experiment/report.hpp"
 #include "host/experiment/results.hpp"
@@ -333,15 +334,15 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
     const std::string html = read_text_file(dir + "/report.html");
     EXPECT_TRUE(balanced_tags(html.substr(html.find("<html"))));
     EXPECT_NE(html.find("something broke &lt;badly&gt;"), std::string::npos);
-    const std::regex src("src=\"([^\"]*)\"");
-    int n_src = 0;
-    for (auto it = std::sregex_iterator(html.begin(), html.end(), src);
-         it != std::sregex_iterator(); ++it) {
-        EXPECT_EQ((*it)[1].str().rfind("data:", 0), 0u)
-            << "external reference " << (*it)[1].str().substr(0, 80);
+    int n_src = 0;  // (std::regex recurses per character: a long data URI overflows its stack)
+    for (std::size_t at = html.find("src=\""); at != std::string::npos;
+         at = html.find("src=\"", at + 1)) {
+        EXPECT_EQ(html.compare(at + 5, 5, "data:"), 0)
+            << "external reference " << html.substr(at + 5, 80);
         ++n_src;
     }
-    EXPECT_EQ(n_src, 4 + 1);  // four charts (no experiment has the CRF term) and one picture
+    // Four charts (no experiment has the CRF term), the confusion matrices and one picture.
+    EXPECT_EQ(n_src, 4 + 1 + 1);
     const std::string png_b64 = base64_encode(read_text_file(dir + "/dense/grid.png"));
     EXPECT_NE(html.find("data:image/png;base64," + png_b64), std::string::npos);
 }
@@ -398,6 +399,81 @@ TEST(Report, TheCrfChartOnlyWhenAnExperimentHasTheTerm) {
 
     write_report(dir, make_report_input());
     EXPECT_FALSE(file_exists(dir + "/train_crf_loss.svg"));
+}
+
+// Each cell is its row's share: whole percent, "<1" for a sliver, nothing for none; a class absent
+// from the truth is a grey row that says so, not a row of zeros; names are escaped, counts in
+// tooltips. A matrix of the wrong size is refused naming its panel.
+TEST(ConfusionChart, CellsAreSharesOfTheirRow) {
+    const std::vector<std::string> names = {"road", "a<b", "car"};
+    const std::vector<std::int64_t> m = {900, 100, 0,  // road: 90% right, 10% taken for a<b
+                                         0,   0,   0,  // a<b: no pixels in the truth
+                                         1,   0,   999};
+    const std::string svg = render_confusion_svg({{"e1: mIoU 0.500", m}, {"e2", m}}, names);
+    EXPECT_TRUE(balanced_tags(svg));
+    EXPECT_MESSAGE_HAS(svg, ">e1: mIoU 0.500</text>");
+    EXPECT_MESSAGE_HAS(svg, ">90</text>");
+    EXPECT_MESSAGE_HAS(svg, ">10</text>");
+    EXPECT_MESSAGE_HAS(svg, ">&lt;1</text>");  // 1 car pixel of 1000 taken for a road
+    EXPECT_MESSAGE_HAS(svg, ">100</text>");    // 999 of 1000, rounded
+    EXPECT_MESSAGE_HAS(svg, "<title>no pixels of a&lt;b in the test split</title>");
+    EXPECT_MESSAGE_HAS(svg, "<title>truth road, predicted a&lt;b: 100 pixels, 10.00% of road");
+    EXPECT_EQ(svg.find("a<b"), std::string::npos);
+    EXPECT_EQ(svg.find(">0</text>"), std::string::npos);  // no share is printed as 0
+    const std::string msg = [&] {
+        try {
+            render_confusion_svg({{"short", {1, 2, 3}}}, names);
+        } catch (const ShapeError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    }();
+    EXPECT_MESSAGE_HAS(msg, "confusion matrix of \"short\" has 3 entries for 3 classes");
+}
+
+// Results keep their test confusion matrix (rows = truth) through result.json; the report shows
+// the matrices of the experiments that recorded one (an older pfce's results did not), and a chart
+// an earlier report wrote is removed when none has one. A malformed matrix names the file.
+TEST(Report, ConfusionMatricesOfTheExperimentsThatRecordedOne) {
+    const std::string dir = test::temp_dir("report_confusion");
+    ReportInput in = make_report_input();
+    for (auto& r : in.results) r.test.confusion.clear();  // as an older pfce wrote them
+    const ReportInput older = in;
+    std::vector<std::int64_t> m(36, 0);
+    for (std::size_t c = 0; c < 6; ++c) m[c * 6 + c] = 100 + static_cast<std::int64_t>(c);
+    m[1] = 50;  // impervious taken for building
+    in.results[3].test.confusion = m;
+    const ExperimentResult back = result_from_json(to_json(in.results[3]), "mem");
+    EXPECT_EQ(back.test.confusion, m);
+    EXPECT_EQ(to_json(in.results[3])["test"]["confusion"][0][1], 50);
+
+    write_report(dir, in);
+    const std::string svg = read_text_file(dir + "/test_confusion.svg");
+    EXPECT_MESSAGE_HAS(svg, ">e4-500-linked: mIoU 0.850</text>");
+    EXPECT_EQ(svg.find(">e1-700"), std::string::npos);  // recorded none
+    EXPECT_MESSAGE_HAS(svg, ">33</text>");              // 50 of 150
+    EXPECT_MESSAGE_HAS(read_text_file(dir + "/report.md"),
+                       "![Confusion matrices (test)](test_confusion.svg)");
+    EXPECT_MESSAGE_HAS(read_text_file(dir + "/report.html"),
+                       "data:image/svg+xml;base64," + base64_encode(svg));
+
+    write_report(dir, older);
+    EXPECT_FALSE(file_exists(dir + "/test_confusion.svg"));
+    EXPECT_EQ(read_text_file(dir + "/report.md").find("Confusion"), std::string::npos);
+
+    nlohmann::json j = to_json(in.results[3]);
+    j["test"]["confusion"][2] = {1, 2};
+    const std::string msg = [&] {
+        try {
+            result_from_json(j, "/x/result.json");
+        } catch (const InputError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    }();
+    EXPECT_MESSAGE_HAS(msg,
+                       "/x/result.json: field \"test.confusion\" row 2 is [1,2]; expected 6 "
+                       "rows of 6 pixel counts");
 }
 
 // The wall time of an experiment that took several sessions (interrupted, then continued) is the

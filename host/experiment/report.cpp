@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "host/experiment/confusion_chart.hpp"
 #include "host/experiment/svg_chart.hpp"
 #include "host/experiment/text_file.hpp"
 
@@ -337,6 +338,26 @@ std::string failures_md(const ReportInput& in) {
     return o;
 }
 
+// The confusion matrices of the experiments that recorded one (results of older pfce did not).
+const char* kConfusionFile = "test_confusion.svg";
+const char* kConfusionCaption =
+    "Confusion on the test split's dense masks, one panel per experiment: each row is a true "
+    "class, each cell the share of its pixels predicted as the column's class (the diagonal is "
+    "the class's recall; errors are shaded by the square root of their share, so small ones "
+    "show). Hover a cell for its pixel count.";
+
+std::vector<ConfusionPanel> confusion_panels(const ReportInput& in) {
+    const std::size_t C = class_names(in).size();
+    std::vector<ConfusionPanel> panels;
+    for (const auto& r : in.results) {
+        if (!ok(r) || r.test.confusion.size() != C * C || C == 0) continue;
+        char miou[32];
+        std::snprintf(miou, sizeof miou, ": mIoU %.3f", r.test.miou);
+        panels.push_back({row_id(in, r) + miou, r.test.confusion});
+    }
+    return panels;
+}
+
 const char* kGridCaption =
     "Rows: test images. Columns: image | dense truth | sparse points (enlarged) | training labels "
     "(after linking) | prediction. Black = unlabelled.";
@@ -415,6 +436,9 @@ std::string render_report_markdown(const ReportInput& in) {
     if (!fails.empty()) o += "### Failed experiments\n\n" + fails + "\n";
     o += "### Per-class IoU (test)\n\n" + md_table(per_class_table(in)) + "\n";
     for (const auto& n : ordering_notes(in)) o += "- " + n + "\n";
+    if (!confusion_panels(in).empty())
+        o += "\n### Confusion (test)\n\n" + std::string(kConfusionCaption) +
+             "\n\n![Confusion matrices (test)](" + kConfusionFile + ")\n";
     o += "\n## The technical report's figures beside ours\n\n";
     const Table cmp = comparison_table(in);
     if (!cmp.rows.empty()) o += md_table(cmp) + "\n";
@@ -481,6 +505,14 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
         o += "<ul>\n";
         for (const auto& n : notes) o += "<li>" + html_escape(n) + "</li>\n";
         o += "</ul>\n";
+    }
+    if (!confusion_panels(in).empty()) {
+        o += "<h3>Confusion (test)</h3>\n<p>" + html_escape(kConfusionCaption) + "</p>\n";
+        const std::string uri = data_uri(kConfusionFile, "image/svg+xml");
+        if (uri.empty())
+            o += "<p>(chart " + std::string(kConfusionFile) + " missing)</p>\n";
+        else
+            o += "<img alt=\"Confusion matrices (test)\" src=\"" + uri + "\"/>\n";
     }
     o += "<h2>The technical report's figures beside ours</h2>\n";
     const Table cmp = comparison_table(in);
@@ -586,6 +618,10 @@ void write_report(const std::string& out_dir, const ReportInput& in) {
         else  // an earlier report's chart of what no experiment now has (OUT's names are pfce's)
             std::filesystem::remove(path(f), ec);
     }
+    if (const std::vector<ConfusionPanel> panels = confusion_panels(in); !panels.empty())
+        write_text_atomically(path(kConfusionFile), render_confusion_svg(panels, class_names(in)));
+    else
+        std::filesystem::remove(path(kConfusionFile), ec);
     write_text_atomically(path("results.json"), render_results_json(in).dump(2) + "\n");
     write_text_atomically(path("results.csv"), render_results_csv(in));
     write_text_atomically(path("report.md"), render_report_markdown(in));

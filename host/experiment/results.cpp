@@ -147,9 +147,12 @@ auto writer(nlohmann::json& o) {
     };
 }
 
+// The confusion matrix travels as rows (one per true class), which test_fields' one value per
+// member cannot shape: it is written and read beside them (optional: older pfce wrote none).
 nlohmann::json value(const SegMetrics& t) {
     nlohmann::json o = nlohmann::json::object();
     test_fields(t, writer(o));
+    if (!t.confusion.empty()) o["confusion"] = confusion_rows(t.confusion, t.num_classes);
     return o;
 }
 nlohmann::json value(const std::vector<EpochRecord>& epochs) {
@@ -218,8 +221,27 @@ auto reader(const nlohmann::json& j, const std::string& source) {
 }
 
 void read(const nlohmann::json& j, const char* key, const std::string& source, SegMetrics& out) {
-    test_fields(out, reader(field(j, key, source), source));
+    const nlohmann::json& m = field(j, key, source);
+    test_fields(out, reader(m, source));
     out.num_classes = static_cast<int>(out.iou.size());
+    if (!m.contains("confusion")) return;
+    const nlohmann::json& rows = m["confusion"];
+    const std::size_t C = out.iou.size();
+    auto bad = [&](const std::string& what) {
+        PFCE_THROW(InputError, source, ": field \"", key, ".confusion\" ", what,
+                   "; expected ", C, " rows of ", C, " pixel counts (one per class)");
+    };
+    if (!rows.is_array() || rows.size() != C)
+        bad(rows.is_array() ? "has " + std::to_string(rows.size()) + " rows" : "is not an array");
+    for (std::size_t t = 0; t < C; ++t) {
+        if (!rows[t].is_array() || rows[t].size() != C)
+            bad("row " + std::to_string(t) + " is " + rows[t].dump());
+        for (const auto& n : rows[t]) {
+            if (!n.is_number_integer() || n.get<std::int64_t>() < 0)
+                bad("row " + std::to_string(t) + " holds " + n.dump());
+            out.confusion.push_back(n.get<std::int64_t>());
+        }
+    }
 }
 void read(const nlohmann::json& j, const char* key, const std::string& source,
           std::vector<EpochRecord>& out) {

@@ -1,6 +1,7 @@
 // Metrics from the confusion matrix; NaN-aware means (classes absent from truth and prediction).
 #include "host/train/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -35,6 +36,7 @@ SegMetrics metrics_from_confusion(const std::vector<std::int64_t>& confusion, in
                      confusion.size(), " entries for ", num_classes, " classes");
     SegMetrics m;
     m.num_classes = num_classes;
+    m.confusion = confusion;
     std::vector<std::int64_t> row(C, 0), col(C, 0);
     std::int64_t diag = 0;
     for (std::size_t t = 0; t < C; ++t)
@@ -71,7 +73,20 @@ nlohmann::json to_json(const SegMetrics& m, const std::vector<std::string>& clas
                         {"iou", iou},          {"f1", f1},
                         {"pixels", m.pixels}};
     if (!class_names.empty()) j["classes"] = class_names;
+    if (!m.confusion.empty()) j["confusion"] = confusion_rows(m.confusion, m.num_classes);
     return j;
+}
+
+nlohmann::json confusion_rows(const std::vector<std::int64_t>& confusion, int num_classes) {
+    const std::size_t C = static_cast<std::size_t>(std::max(num_classes, 0));
+    PFCE_CHECK_SHAPE(confusion.size() == C * C, "confusion has ", confusion.size(), " entries for ",
+                     num_classes, " classes");
+    nlohmann::json rows = nlohmann::json::array();
+    for (std::size_t t = 0; t < C; ++t)
+        rows.push_back(std::vector<std::int64_t>(
+            confusion.begin() + static_cast<std::ptrdiff_t>(t * C),
+            confusion.begin() + static_cast<std::ptrdiff_t>((t + 1) * C)));
+    return rows;
 }
 
 std::string format_metrics_table(const SegMetrics& m, const std::vector<std::string>& class_names) {

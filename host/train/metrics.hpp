@@ -18,6 +18,8 @@ struct SegMetrics {
     std::int64_t pixels = 0;
     std::vector<double> iou, f1;
     double miou = 0, miou_no_clutter = 0, oa = 0, mean_f1 = 0;
+    // The C*C counts they come from (row-major, rows = truth); empty in results of older pfce.
+    std::vector<std::int64_t> confusion;
 };
 
 // confusion: row-major C*C counts. clutter_class: index excluded from miou_no_clutter, or -1
@@ -25,7 +27,9 @@ struct SegMetrics {
 SegMetrics metrics_from_confusion(const std::vector<std::int64_t>& confusion, int num_classes,
                                   int clutter_class = -1);
 
+// The metrics, with the confusion matrix as C rows of C counts ("confusion", rows = truth).
 nlohmann::json to_json(const SegMetrics& m, const std::vector<std::string>& class_names = {});
+nlohmann::json confusion_rows(const std::vector<std::int64_t>& confusion, int num_classes);
 // A human-readable table: one row per class (IoU, F1) and the summary values.
 std::string format_metrics_table(const SegMetrics& m, const std::vector<std::string>& class_names);
 
