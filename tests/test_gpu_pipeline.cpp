@@ -308,17 +308,19 @@ TEST(EvalGpu, TestTimeAugmentationAndConfidenceMatchCpu) {
     UNet nc(*cpu, uc, 11), ng(*gpu, uc, 11);
     const FocalLossParams loss{2.0f, {}, LossNormalize::labelled};
     EvalOptions eo;
-    eo.batch_size = 2;
-    eo.window = 64;  // several windows per image
+    eo.batch_size = 8;  // passes of views of several windows
+    eo.window = 64;     // several windows per image
     eo.tta = 8;
     const EvalResult ec = evaluate(*cpu, nc, in.train, in.stats, loss, kPotsdamClutter, eo);
     const EvalResult eg = evaluate(*gpu, ng, in.train, in.stats, loss, kPotsdamClutter, eo);
     expect_evaluations_agree(ec, eg, 4 * 96 * 96);
 
-    // A non-square image smaller than the window on one side: transposed views of their own shape.
+    // A non-square image smaller than the window on one side: transposed views of their own shape,
+    // a pass for each shape holding both windows' four views of it, the device buffer reused as
+    // the shapes alternate.
     RgbImage img(96, 40);
     std::copy_n(in.train[1].image.pixels.begin(), img.pixels.size(), img.pixels.begin());
-    SlidingWindow sw{64, 16, 2};
+    SlidingWindow sw{64, 16, 8};
     sw.tta = 8;
     LabelMap conf_c, conf_g;
     const LabelMap pc = predict_sliding(*cpu, nc, img, in.stats, sw, &conf_c);

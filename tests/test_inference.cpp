@@ -9,7 +9,6 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
-#include <tuple>
 
 #include "core/error.hpp"
 #include "data/image_io.hpp"
@@ -176,31 +175,41 @@ TEST(TestTimeAugment, ManyWindowsAverageLikeTheWholeImageTransformed) {
     }
 }
 
-// Views share a forward pass up to the batch: a lone square window's eight views are one pass of
-// eight, a window that is not square goes in two passes of four (its transposed views have their
-// own shape), and the logits are those of one view per pass, added back in the same order.
-TEST(TestTimeAugment, ViewsOfAWindowShareAForwardPass) {
+// (view, window) pairs share forward passes of up to the batch: a lone square window's eight views
+// are one pass of eight, a window that is not square goes in passes of four (its transposed views
+// have their own shape), several windows fill passes with views of each. The logits are those of
+// one input per pass, each window's views added back in the same order.
+TEST(TestTimeAugment, ViewsShareForwardPassesUpToTheBatch) {
     Fixture f;
-    for (const auto& [w, h, packed] : {std::tuple{24, 24, 8}, std::tuple{28, 19, 4}}) {
-        const LabelMap lab = test::foreign_labels(w, h, 7);
+    struct Case {
+        int w, h, batch, tta;
+        std::int64_t last_pass;  // inputs in the last pass
+    };
+    for (const Case k : {Case{24, 24, 8, 8, 8}, Case{28, 19, 8, 8, 4}, Case{28, 19, 3, 8, 1},
+                         Case{80, 56, 6, 8, 6}, Case{80, 56, 5, 4, 2}, Case{80, 56, 4, 8, 4},
+                         Case{80, 24, 3, 4, 3}}) {
+        const LabelMap lab = test::foreign_labels(k.w, k.h, 7);
         const RgbImage img = test::foreign_image(lab, 7);
-        SlidingWindow one{32, 8, 1}, many{32, 8, 8};
-        one.tta = many.tta = 8;
+        SlidingWindow one{32, 8, 1}, many{32, 8, k.batch};
+        one.tta = many.tta = k.tta;
         const std::vector<float> want = f.logits(img, one);
         Tensor input;
         std::vector<float> got(want.size());
-        const std::size_t plane = static_cast<std::size_t>(w) * h;
+        const std::size_t plane = static_cast<std::size_t>(k.w) * k.h;
         sliding_logits(
             *f.backend, f.net, img, f.stats, many,
             [&](int y0, int n, const float* l) {
-                const std::size_t band = static_cast<std::size_t>(n) * w;
+                const std::size_t band = static_cast<std::size_t>(n) * k.w;
                 for (int c = 0; c < f.net.config().num_classes; ++c)
-                    std::copy_n(l + c * band, band, got.begin() + c * plane + std::size_t(y0) * w);
+                    std::copy_n(l + c * band, band,
+                                got.begin() + c * plane + std::size_t(y0) * k.w);
             },
             {}, &input);
-        EXPECT_EQ(input.dim(0), packed) << w << "x" << h;
+        const std::string what = std::to_string(k.w) + "x" + std::to_string(k.h) + " batch " +
+                                 std::to_string(k.batch) + " tta " + std::to_string(k.tta);
+        EXPECT_EQ(input.dim(0), k.last_pass) << what;
         for (std::size_t i = 0; i < got.size(); ++i)
-            ASSERT_NEAR(got[i], want[i], 1e-5f * (1 + std::abs(want[i]))) << w << "x" << h;
+            ASSERT_NEAR(got[i], want[i], 1e-5f * (1 + std::abs(want[i]))) << what;
     }
 }
 

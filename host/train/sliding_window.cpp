@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <utility>
 
 #include "core/error.hpp"
 #include "host/train/test_time_augment.hpp"
@@ -34,6 +36,50 @@ void normalize_window(const RgbImage& img, const WindowRect& r, const ChannelSta
                 out[static_cast<std::size_t>(y) * r.w + x] =
                     (static_cast<float>(row[3 * x + c]) - mean) * inv;
         }
+    }
+}
+
+// Test-time augmentation of nb windows (`plain`: their normalized (3, wh, ww) planes, window after
+// window): the logits of every (view, window) pair, mapped back and summed into `sum` ((nb, C, wh,
+// ww), zeroed by the caller). Pairs of one shape share forward passes of up to `batch` inputs, so a
+// lone window's eight views are one pass of eight rather than eight of one; a window that is not
+// square has two shapes (transposed views are ww x wh), which never share a pass. Pairs go view
+// by view, so each window's views are added in symmetry order however they are packed: the sums
+// are those of one view at a time. `forward` runs the network on `host_x` and returns the host
+// logits (inputs, C, h, w).
+void add_augmented_logits(const std::vector<float>& plain, std::size_t nb, int wh, int ww, int tta,
+                          int batch, int C, Tensor& host_x,
+                          const std::function<const float*(const Shape&)>& forward, float* sum) {
+    const std::size_t wplane = static_cast<std::size_t>(ww) * wh;
+    const std::size_t in_planes = 3, out_planes = static_cast<std::size_t>(C);
+    auto shape_of = [&](int t) { return ww != wh && (t & 4) != 0; };  // transposed shape
+    std::vector<std::pair<int, std::size_t>> pass;                    // (view, window)
+    auto run = [&] {
+        const bool transposed = shape_of(pass.front().first);
+        const auto n = static_cast<std::int64_t>(pass.size());
+        const Shape in_shape = transposed ? Shape{n, 3, ww, wh} : Shape{n, 3, wh, ww};
+        ensure_host_tensor(host_x, in_shape);  // grow-only: passes differ in size and shape
+        float* x = host_x.data<float>();
+        for (std::size_t s = 0; s < pass.size(); ++s)
+            for (std::size_t c = 0; c < in_planes; ++c)
+                dihedral_forward(plain.data() + (pass[s].second * in_planes + c) * wplane, wh, ww,
+                                 pass[s].first, x + (s * in_planes + c) * wplane);
+        const float* logits = forward(in_shape);
+        for (std::size_t s = 0; s < pass.size(); ++s)
+            for (std::size_t c = 0; c < out_planes; ++c)
+                dihedral_add_back(logits + (s * out_planes + c) * wplane, wh, ww, pass[s].first,
+                                  sum + (pass[s].second * out_planes + c) * wplane);
+        pass.clear();
+    };
+    for (const bool transposed : {false, true}) {
+        for (int t = 0; t < tta; ++t) {
+            if (shape_of(t) != transposed) continue;
+            for (std::size_t j = 0; j < nb; ++j) {
+                pass.emplace_back(t, j);
+                if (pass.size() == static_cast<std::size_t>(batch)) run();
+            }
+        }
+        if (!pass.empty()) run();  // the other shape starts a pass of its own
     }
 }
 
@@ -68,7 +114,7 @@ void sliding_logits(
     std::vector<float> plain;
     Tensor merged, local_merged;
     Tensor& merged_dev = merged_device ? *merged_device : local_merged;
-    // The logits (nb, C, h, w) of one forward pass of `host_x`, copied to the host.
+    // The logits (inputs, C, h, w) of one forward pass of `host_x`, copied to the host.
     auto forward_to_host = [&](const Shape& shape) -> const Tensor& {
         ensure_tensor(backend, x, shape, DType::f32);
         backend.copy(x, host_x);
@@ -101,37 +147,13 @@ void sliding_logits(
                 ensure_host_tensor(merged, out_shape);
                 float* m = merged.data<float>();
                 std::fill(m, m + merged.numel(), 0.0f);
-                // Views of one shape go through the network together, as many as the batch holds
-                // beside its windows: a lone window's eight views are one pass of eight, not eight
-                // passes of one. Views are added back in symmetry order whatever the packing.
-                const int per_pass = std::max(1, sw.batch / static_cast<int>(nb));
-                for (int first = 0; first < sw.tta;) {
-                    const bool transposed = (first & 4) != 0;
-                    int views = 1;
-                    while (views < per_pass && first + views < sw.tta &&
-                           (ww == wh || (((first + views) & 4) != 0) == transposed))
-                        ++views;
-                    // Transposed views are ww x wh: their own shape (the same for a square window).
-                    const std::int64_t n_in = shape[0] * views;
-                    const Shape t_shape =
-                        transposed ? Shape{n_in, 3, ww, wh} : Shape{n_in, 3, wh, ww};
-                    ensure_host_tensor(host_x, t_shape);  // grow-only: views swap shapes
-                    for (int v = 0; v < views; ++v)
-                        for (std::size_t q = 0; q < nb * 3; ++q)  // every plane of every window
-                            dihedral_forward(
-                                plain.data() + q * wplane, wh, ww, first + v,
-                                host_x.data<float>() +
-                                    (static_cast<std::size_t>(v) * nb * 3 + q) * wplane);
-                    forward_to_host(t_shape);
-                    const std::size_t n_out = nb * static_cast<std::size_t>(C);
-                    for (int v = 0; v < views; ++v)
-                        for (std::size_t q = 0; q < n_out; ++q)
-                            dihedral_add_back(
-                                host_logits.data<float>() +
-                                    (static_cast<std::size_t>(v) * n_out + q) * wplane,
-                                wh, ww, first + v, m + q * wplane);
-                    first += views;
-                }
+                add_augmented_logits(
+                    plain, nb, wh, ww, sw.tta, sw.batch, C, host_x,
+                    [&](const Shape& in_shape) {
+                        forward_to_host(in_shape);
+                        return host_logits.data<float>();
+                    },
+                    m);
                 for (std::int64_t q = 0; q < merged.numel(); ++q)
                     m[q] /= static_cast<float>(sw.tta);
                 if (per_batch) {

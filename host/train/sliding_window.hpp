@@ -1,9 +1,12 @@
 // Inference on images of any size in bounded memory (like mmsegmentation's "slide" mode): the
 // model runs on windows of window x window pixels that overlap, their logits are averaged where
 // they overlap, and rows are handed on in bands as soon as no later window touches them. Memory is
-// a few windows of activations plus logits for about 2 x window rows, so a 6000x6000 tile predicts
-// as well as a 300x300 patch. All windows of an image have one size (the last window of a row or
-// column is shifted to end at the image's edge), so the model reallocates nothing between them.
+// `batch` inputs of activations (windows, or under test-time augmentation views of windows) plus
+// logits for about 2 x window rows, so a 6000x6000 tile predicts as well as a 300x300 patch. All
+// windows of an image have one size (the last window of a row or column is shifted to end at the
+// image's edge), so the model reallocates nothing between them beyond the at most `batch` inputs
+// of the first pass (a pass of augmented views may hold fewer, and views of a window that is not
+// square have a second, transposed shape).
 #pragma once
 
 #include <functional>
