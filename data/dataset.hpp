@@ -81,8 +81,9 @@ struct Split {
     std::vector<std::size_t> train, val, test;
 };
 Split make_split(std::size_t n, std::uint64_t seed, double train_frac = 0.8, double val_frac = 0.1);
-// make_split over the tiles of a tiles dataset's first n windows (fractions are of tiles): every
-// window is in its tile's part, so no part sees a neighbour of another's.
+// make_split over the tiles of a tiles dataset's first n windows (fractions are of tiles, and those
+// tiles are kept whole): every window is in its tile's part, so no part sees a neighbour of
+// another's.
 Split make_tile_split(const Dataset& ds, std::size_t n, std::uint64_t seed, double train_frac,
                       double val_frac);
 // The ids of a split list file with their line numbers: one per line, trimmed of spaces, blank

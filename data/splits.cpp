@@ -1,5 +1,6 @@
 // Train/val/test splits: a Fisher-Yates shuffle driven by the counter-based RNG (so a seed gives
-// the same split on every machine), or explicit lists of sample ids. Each part is returned sorted.
+// the same split on every machine) of samples or of a tiles dataset's tiles, or explicit lists of
+// sample ids (or tiles). Each part is returned sorted.
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -46,12 +47,18 @@ Split make_split(std::size_t n, std::uint64_t seed, double train_frac, double va
 Split make_tile_split(const Dataset& ds, std::size_t n, std::uint64_t seed, double train_frac,
                       double val_frac) {
     // Tiles in the order of their first window (the dataset's order, which does not depend on the
-    // directory listing), so a seed picks the same tiles on every machine.
+    // directory listing), so a seed picks the same tiles on every machine. The tiles of the first
+    // n windows are kept whole: a tile cut by max_samples would be a part of a tile.
     std::vector<std::vector<std::size_t>> windows;
     std::map<std::string, std::size_t> tile_index;
-    for (std::size_t i = 0; i < std::min(n, ds.size()); ++i) {
-        const auto [it, fresh] = tile_index.emplace(tile_of(ds.sample(i).id), windows.size());
-        if (fresh) windows.emplace_back();
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+        const std::string tile = tile_of(ds.sample(i).id);
+        auto it = tile_index.find(tile);
+        if (it == tile_index.end()) {
+            if (i >= n) continue;
+            it = tile_index.emplace(tile, windows.size()).first;
+            windows.emplace_back();
+        }
         windows[it->second].push_back(i);
     }
     const Split tiles = make_split(windows.size(), seed, train_frac, val_frac);
@@ -90,7 +97,7 @@ std::vector<SplitListEntry> read_split_list(const std::string& list, const std::
 }
 
 std::string tile_of(const std::string& id) {
-    return id.substr(0, id.find('@'));
+    return id.substr(0, id.rfind('@'));  // the last '@': a tile's own name may hold one
 }
 
 namespace {
@@ -110,9 +117,22 @@ struct SampleIndex {
     }
 };
 
-// Where the windows of `tile` start, for an id off that grid (a list made with another patch or
-// stride): "tile 'T' has windows at x 0, 300, ..., 5700 and y 0, ... (tile_patch 300, ...)".
-std::string window_grid(const Dataset& ds, const std::string& tile,
+// Whether `id` is TILE@x_y with x and y whole numbers (a window, on this grid or another).
+bool window_id_form(const std::string& id) {
+    const std::size_t at = id.rfind('@');
+    if (at == std::string::npos) return false;
+    const std::string xy = id.substr(at + 1);
+    const std::size_t sep = xy.find('_');
+    auto digits = [](const std::string& t) {
+        return !t.empty() && t.find_first_not_of("0123456789") == std::string::npos;
+    };
+    return sep != std::string::npos && digits(xy.substr(0, sep)) && digits(xy.substr(sep + 1));
+}
+
+// Where the windows of `tile` start, for an id naming one of its windows that is not there:
+// "tile 'T' has windows at x 0, 300, ..., 5700 and y 0, ... (data.tile_patch 300, ...)", and, for
+// a window off that grid, whether the list was cut with another patch or stride.
+std::string window_grid(const Dataset& ds, const std::string& id, const std::string& tile,
                         const std::vector<std::size_t>& windows) {
     std::set<int> xs, ys;
     for (const std::size_t i : windows) {
@@ -131,10 +151,13 @@ std::string window_grid(const Dataset& ds, const std::string& tile,
         }
         return out;
     };
-    return "tile '" + tile + "' has windows at x " + starts(xs) + " and y " + starts(ys) +
-           " (data.tile_patch " + std::to_string(ds.options().tile_patch) + ", tile_stride " +
-           std::to_string(ds.options().tile_stride) + "): was the list made with another patch " +
-           "or stride?";
+    const std::string grid =
+        "tile '" + tile + "' has windows at x " + starts(xs) + " and y " + starts(ys) +
+        " (data.tile_patch " + std::to_string(ds.options().tile_patch) + ", tile_stride " +
+        std::to_string(ds.options().tile_stride) + "; --tile-patch, --tile-stride)";
+    return window_id_form(id)
+               ? grid + ": was the list made with another patch or stride?"
+               : "a window's id is TILE@x_y with x, y where the window starts: " + grid;
 }
 
 // The ids of `list` that are not in the dataset, named together (a tiles dataset missing most of
@@ -168,9 +191,10 @@ std::string window_grid(const Dataset& ds, const std::string& tile,
         hint = "; no tile of that name in " + index.ds.root() + " (a tile's name, e.g. '" +
                index.by_group.begin()->first + "', stands for all its windows)";
     else if (const auto g = index.by_group.find(tile_of(id)); tiles && g != index.by_group.end())
-        hint = "; " + window_grid(index.ds, g->first, g->second);
+        hint = "; " + window_grid(index.ds, id, g->first, g->second);
     else if (tiles)
-        hint = "; a window's id is TILE@x_y with x, y where the tile's windows start";
+        hint = "; no tile '" + tile_of(id) + "' in " + index.ds.root() +
+               " (a window's id is TILE@x_y with x, y where the window starts)";
     PFCE_THROW(InputError, list, ":", line_no, ": ",
                unknown.size() == 1
                    ? "unknown sample id '" + id + "'"

@@ -24,6 +24,7 @@
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
+#include "host/train/config.hpp"
 #include "host/train/train_data.hpp"
 #include "tests/test_util.hpp"
 
@@ -677,7 +678,18 @@ TEST(Splits, ListsNameWholeTiles) {
     msg = input_error_message([&] { split_from_lists(ds, dir + "/off_grid.txt", "", ""); });
     EXPECT_MESSAGE_HAS(msg,
                        "tile 'top_potsdam_2_10' has windows at x 0, 32 and y 0, 32 "
-                       "(data.tile_patch 32, tile_stride 32)");
+                       "(data.tile_patch 32, tile_stride 32; --tile-patch, --tile-stride): was the "
+                       "list made with another patch or stride?");
+    // A malformed window id is told the form; a window of a tile that is not there, that.
+    write_text(dir + "/off_grid.txt", "top_potsdam_2_10@a_b\n");
+    msg = input_error_message([&] { split_from_lists(ds, dir + "/off_grid.txt", "", ""); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "a window's id is TILE@x_y with x, y where the window starts: tile "
+                       "'top_potsdam_2_10' has windows at x 0, 32");
+    EXPECT_EQ(msg.find("another patch"), std::string::npos) << msg;
+    write_text(dir + "/off_grid.txt", "top_potsdam_9_9@0_0\n");
+    msg = input_error_message([&] { split_from_lists(ds, dir + "/off_grid.txt", "", ""); });
+    EXPECT_MESSAGE_HAS(msg, "no tile 'top_potsdam_9_9' in " + dir + "/data");
     // Every unknown id of a list is counted, a tile's file names its tile, and one file given as
     // two parts' lists is refused as such.
     write_text(dir + "/unknown.txt", "top_potsdam_9_9\ntop_potsdam_2_10\ntop_potsdam_8_8\n");
@@ -744,10 +756,13 @@ TEST(Splits, DrawnByTileKeepsEachTilesWindowsTogether) {
     const Split again = make_tile_split(ds, ds.size(), 3, 0.6, 0.2);
     EXPECT_EQ(again.test, s.test);
     EXPECT_NE(make_tile_split(ds, ds.size(), 4, 0.6, 0.2).test, s.test);
-    // max_samples 6: the windows of the first tile and two of the second, the second's together.
+    // max_samples 6: the first tile's windows and two of the second's; both tiles are kept whole.
     const Split first = make_tile_split(ds, 6, 3, 0.5, 0.0);
-    EXPECT_EQ(first.train.size() + first.test.size(), 6u);
-    EXPECT_TRUE(first.train.size() == 4 || first.train.size() == 2) << first.train.size();
+    EXPECT_EQ(first.train.size(), 4u);
+    EXPECT_EQ(first.test.size(), 4u);
+    // A tile whose own name holds '@' is its own tile (window ids are TILE@x_y).
+    EXPECT_EQ(tile_of("top_potsdam_2@0@32_0"), "top_potsdam_2@0");
+    EXPECT_EQ(tile_of("top_potsdam_2_10"), "top_potsdam_2_10");
 
     DataSettings d;
     d.root = dir + "/data";
@@ -763,6 +778,18 @@ TEST(Splits, DrawnByTileKeepsEachTilesWindowsTogether) {
     EXPECT_MESSAGE_HAS(msg, "data.split_by = \"tile\" (--split-by tile)");
     EXPECT_MESSAGE_HAS(msg, dir + "/kaggle is a kaggle dataset");
     EXPECT_MESSAGE_HAS(msg, "expected \"sample\"");
+    // Where the settings alone say the samples are not windows of tiles, validate() refuses it
+    // before anything is read or generated.
+    Config c;
+    c.data.split_by = "tile";
+    c.data.source = "synthetic";
+    EXPECT_MESSAGE_HAS(input_error_message([&] { validate(c, "command line"); }),
+                       "data.split_by = \"tile\": expected \"sample\" with data.source = "
+                       "\"synthetic\"");
+    c.data.source = "dataset";
+    c.data.kind = "generic";
+    EXPECT_MESSAGE_HAS(input_error_message([&] { validate(c, "command line"); }),
+                       "expected \"sample\" with data.kind = \"generic\"");
 }
 
 // The shipped ISPRS split (experiments/splits/) puts the benchmark's 14 test tiles in test and its

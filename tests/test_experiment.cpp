@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -197,6 +198,27 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
         "run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
     EXPECT_EQ(upgraded.status, 0) << upgraded.output;
     EXPECT_MESSAGE_HAS(upgraded.output, "0 ran, 1 skipped, 0 failed");
+    // Any other key missing is a difference, even where the suite holds its default; a result
+    // that records no settings is not taken for current; one whose settings are not an object is
+    // unreadable, and is run again.
+    const std::string kept = read_text_file(out + "/tiny-dense/result.json");
+    auto run_dense = [&](const std::function<void(nlohmann::json&)>& edit) {
+        auto rec = nlohmann::json::parse(kept);
+        edit(rec["config"]);
+        write_file(out + "/tiny-dense/result.json", rec.dump(2));
+        return test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out +
+                              " --only tiny-dense");
+    };
+    const test::CommandResult no_seed = run_dense([](nlohmann::json& c) { c.erase("run.seed"); });
+    EXPECT_EQ(no_seed.status, 1) << no_seed.output;
+    EXPECT_MESSAGE_HAS(no_seed.output, "other settings (run.seed)");
+    const test::CommandResult unrecorded = run_dense([](nlohmann::json& c) { c = nullptr; });
+    EXPECT_EQ(unrecorded.status, 1) << unrecorded.output;
+    EXPECT_MESSAGE_HAS(unrecorded.output, "made with settings it does not record");
+    const test::CommandResult unreadable = run_dense([](nlohmann::json& c) { c = "x"; });
+    EXPECT_EQ(unreadable.status, 0) << unreadable.output;
+    EXPECT_MESSAGE_HAS(unreadable.output, "field \"config\" should be an object, got \"x\"");
+    EXPECT_MESSAGE_HAS(unreadable.output, "1 ran, 0 skipped, 0 failed");
 
     // Changing an experiment's settings without --force does not overwrite its finished results.
     std::string changed = kTinySuite;
@@ -397,6 +419,14 @@ batch_size = 3
     EXPECT_NE(md.find("The CRF term: e7-500-crf − e6-500-tuned"), std::string::npos) << md;
     EXPECT_NE(md.find("The CRF term: e8-500-linked-crf − e4-500-linked"), std::string::npos) << md;
     EXPECT_NE(md.find("train_crf_loss.svg"), std::string::npos) << md;
+    // Run again, everything skipped: the report keeps its description of the data and the split.
+    const test::CommandResult again =
+        test::run_pfce("run " + dir + "/crf.toml --device cpu --out " + out);
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "0 ran, 5 skipped, 0 failed");
+    const auto j2 = nlohmann::json::parse(read_text_file(out + "/results.json"));
+    EXPECT_EQ(j2["data"], j["data"]);
+    EXPECT_MESSAGE_HAS(j2["data"].get<std::string>(), "split 6/3/3 (train/val/test, seed 0)");
 }
 
 ::testing::AssertionResult fails_naming(const std::string& text, const std::string& path,

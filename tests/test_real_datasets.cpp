@@ -469,7 +469,7 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
     ASSERT_EQ(by_tile.status, 0) << by_tile.output;
     EXPECT_MESSAGE_HAS(by_tile.output,
                        "split by tile: 2 tiles (12 windows) for training, 0 tiles (0 windows) for "
-                       "validation, 1 tile (6 windows) for test");
+                       "validation, 1 tile (6 windows: top_potsdam_2_11) for test");
     EXPECT_EQ(by_tile.output.find("random split"), std::string::npos) << by_tile.output;
     // The checkpoint's bands read the tile the model was trained on, and refuse a plain RGB file.
     const std::string ckpt = root + "/run/last.ckpt";

@@ -1,7 +1,7 @@
 // The suite report in OUT/: report.md (tables, the test confusion matrices, the technical report's
-// figures beside ours with the DESIGN §7 caveat, curves, pictures), report.html (the same, readable offline: charts and pictures
-// inlined as base64 data URIs), results.json, results.csv, and the SVG charts. Everything is
-// rendered from ExperimentResults, so it can be re-rendered without training.
+// figures beside ours with the DESIGN §7 caveat, curves, pictures), report.html (the same, readable
+// offline: charts and pictures inlined as base64 data URIs), results.json, results.csv, and the SVG
+// charts. Everything is rendered from ExperimentResults, so it can be re-rendered without training.
 #pragma once
 
 #include <string>

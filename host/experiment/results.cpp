@@ -204,9 +204,13 @@ void read(const nlohmann::json& j, const char* key, const std::string& source,
     if (v.is_object())
         for (const auto& [k, x] : v.items()) out[k] = number_from_json(x);
 }
+// The settings a result was made with: an object, or null where an early pfce recorded none.
 void read(const nlohmann::json& j, const char* key, const std::string& source,
           nlohmann::json& out) {
     out = field(j, key, source);
+    if (!out.is_object() && !out.is_null())
+        PFCE_THROW(InputError, source, ": field \"", key, "\" should be an object, got ",
+                   out.dump());
 }
 // The records inside a result (below reader(), which calls them).
 void read(const nlohmann::json& j, const char* key, const std::string& source, SegMetrics& out);
@@ -228,8 +232,8 @@ void read(const nlohmann::json& j, const char* key, const std::string& source, S
     const nlohmann::json& rows = m["confusion"];
     const std::size_t C = out.iou.size();
     auto bad = [&](const std::string& what) {
-        PFCE_THROW(InputError, source, ": field \"", key, ".confusion\" ", what,
-                   "; expected ", C, " rows of ", C, " pixel counts (one per class)");
+        PFCE_THROW(InputError, source, ": field \"", key, ".confusion\" ", what, "; expected ", C,
+                   " rows of ", C, " pixel counts (one per class)");
     };
     if (!rows.is_array() || rows.size() != C)
         bad(rows.is_array() ? "has " + std::to_string(rows.size()) + " rows" : "is not an array");

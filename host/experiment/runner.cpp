@@ -70,7 +70,10 @@ struct Plan {
 // settings, or the same settings on other data (a dataset suite's data identity; results of an
 // older pfce record none, and are taken on their settings alone).
 std::string stale_reason(json was, json now) {
+    if (!was.is_object()) return "settings it does not record";  // null: an early pfce's result
     const json was_data = was.contains("data.identity") ? was["data.identity"] : json();
+    if (!was_data.is_null() && !was_data.is_object())
+        return "other data (its record of the data, " + was_data.dump() + ", is unreadable)";
     const json now_data = now.contains("data.identity") ? now["data.identity"] : json();
     was.erase("data.identity");
     now.erase("data.identity");
@@ -81,11 +84,12 @@ std::string stale_reason(json was, json now) {
         if (!was.contains(std::string(list) + " ids")) now.erase(std::string(list) + " ids");
     }
     // Keys a later pfce added (data.split_by) hold, at their default, what the earlier pfce did
-    // without them: its results are not made stale by the upgrade.
+    // without them: its results are not made stale by the upgrade. Any other key missing is a
+    // difference.
     const Config defaults;
     for (const ConfigKey& k : config_keys())
-        if (const std::string key = k.dotted();
-            !was.contains(key) && now.contains(key) && now[key] == k.get(defaults))
+        if (const std::string key = k.dotted(); k.added_at_old_behaviour && !was.contains(key) &&
+                                                now.contains(key) && now[key] == k.get(defaults))
             now.erase(key);
     if (was != now) {  // say which, so a list edited in place is seen for what it is
         std::vector<std::string> differ;
@@ -179,6 +183,20 @@ EarlierSessions read_sessions(const std::string& path, const json& fingerprint) 
         log_warn("ignoring unreadable ", path, ": ", ex.what());
     }
     return s;
+}
+
+// The data line of the report OUT holds for this suite, "" when there is none to read.
+std::string earlier_data_summary(const std::string& out_dir, const std::string& suite_name) {
+    const std::string path = (fs::path(out_dir) / "results.json").string();
+    if (!file_exists(path)) return {};
+    try {
+        const json j = json::parse(read_text_file(path));
+        if (j.at("suite") == suite_name && j.at("data").is_string())
+            return j.at("data").get<std::string>();
+    } catch (const std::exception&) {
+        // an unreadable report is replaced below; its data line is not needed
+    }
+    return {};
 }
 
 ExperimentResult failed_result(const ExperimentSpec& e, const std::string& error,
@@ -305,7 +323,10 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         if (in.device.empty()) in.device = p.result->device;
         in.results.push_back(*p.result);
     }
-    if (in.data_summary.empty())  // nothing ran now: describe the data from the suite
+    // Nothing ran now, every result is current and so of this data: as the last report said it.
+    if (in.data_summary.empty() && in.not_run.empty())
+        in.data_summary = earlier_data_summary(sum.out_dir, suite.name);
+    if (in.data_summary.empty())  // else describe the data from the suite
         in.data_summary = data.source == "synthetic"
                               ? "synthetic, " + std::to_string(data.synthetic_count) +
                                     " images of " + std::to_string(data.synthetic_size) + "x" +

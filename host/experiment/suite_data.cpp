@@ -118,10 +118,14 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
         return out;
     };
     L.split = {positions(split.train), positions(split.val), positions(split.test)};
+    const bool by_tile = d.split_by == "tile" && d.train_list.empty();
     if (L.split.train.empty() || L.split.test.empty())
         PFCE_THROW(InputError, suite.file, ": ", L.indices.size(), " samples give ",
                    L.split.train.size(), " train / ", L.split.val.size(), " val / ",
-                   L.split.test.size(), " test: too few for a run");
+                   L.split.test.size(), " test: too few for a run",
+                   by_tile ? " (split by tile: data.train_frac and val_frac are fractions of the "
+                             "tiles, and each part needs whole tiles)"
+                           : "");
     std::vector<SampleData> all = load_samples(*L.ds, L.indices, "");
     for (std::size_t k = 0; k < L.indices.size(); ++k) {
         L.ids.push_back(L.ds->sample(L.indices[k]).id);
@@ -137,7 +141,9 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
             : ("dataset (" + std::string(kDatasetKinds.name(L.ds->kind())) + ")").c_str(),
         L.indices.size(), w, h, L.root.c_str(), L.split.train.size(), L.split.val.size(),
         L.split.test.size(),
-        d.train_list.empty() ? ("seed " + std::to_string(d.split_seed)).c_str() : "from lists");
+        d.train_list.empty()
+            ? ((by_tile ? "by tile, seed " : "seed ") + std::to_string(d.split_seed)).c_str()
+            : "from lists");
     L.summary = buf;
     log_info("data: read ", L.indices.size(), " samples in ", t0.seconds(), " s: ", L.summary);
     return L;

@@ -146,8 +146,11 @@ struct ConfigKey {
     KeyType type = KeyType::text;
     std::vector<std::string> choices;  // KeyType::choice
     bool affects_result = true;        // resume must agree on it (see differing_result_keys)
-    bool is_path = false;              // compared after resolution, against the working directory
-    std::string legacy;                // the key's name in the flat [train] table of older files
+    // Added after results were first recorded, its default doing what pfce did before: a suite
+    // result that lacks it is of the default (a new result key must default so, or be stale).
+    bool added_at_old_behaviour = false;
+    bool is_path = false;  // compared after resolution, against the working directory
+    std::string legacy;    // the key's name in the flat [train] table of older files
     std::function<nlohmann::json(const Config&)> get;
     // Throws std::string (what was expected) on a value of the wrong type.
     std::function<void(Config&, const nlohmann::json&)> set;

@@ -100,6 +100,12 @@ struct Key {
         k.legacy = name;
         return *this;
     }
+    // A result key added after results were first recorded, whose default does what pfce did
+    // before it existed: results recorded without it are those of its default.
+    Key& added_at_old_behaviour() {
+        k.added_at_old_behaviour = true;
+        return *this;
+    }
 };
 
 // run.precision: "auto" and the names of core/op_params.hpp's kPrecisions.
@@ -252,7 +258,8 @@ std::vector<ConfigKey> build_keys() {
         key(d, &D::split_by, "data", "split_by", "--split-by",
             "what the seeded split draws: samples, or tiles (a tiles dataset's windows then stay "
             "with their tile in one part, and the fractions are of tiles)")
-            .choices({"sample", "tile"}),
+            .choices({"sample", "tile"})
+            .added_at_old_behaviour(),
         key(d, &D::max_samples, "data", "max_samples", "--max-samples",
             "use only the first N samples (0 = all)")
             .legacy("max_samples"),

@@ -88,6 +88,20 @@ void validate(const Config& c, const ConfigKeySources& source) {
         bad(source, "data.val_frac", d.val_frac,
             "at most 1 - train_frac = " + std::to_string(1 - d.train_frac), "data.train_frac");
     if (d.max_samples < 0) bad(source, "data.max_samples", d.max_samples, ">= 0 (0 = all)");
+    // Tiles are drawn only where samples are windows of tiles: refused here, before a synthetic
+    // set is generated for nothing.
+    if (d.split_by == "tile" && d.train_list.empty()) {
+        if (d.source == "synthetic")
+            bad(source, "data.split_by", "\"tile\"",
+                "\"sample\" with data.source = \"synthetic\" (its images are whole patches, not "
+                "windows of tiles)",
+                "data.source");
+        if (d.kind == "kaggle" || d.kind == "generic")
+            bad(source, "data.split_by", "\"tile\"",
+                "\"sample\" with data.kind = \"" + d.kind +
+                    "\" (its samples are whole images, not windows of tiles)",
+                "data.kind");
+    }
     if (d.crop_size != 0 && (d.crop_size < 16 || d.crop_size > 8192))
         bad(source, "data.crop_size", d.crop_size, "0 (whole images) or 16..8192");
     if (d.train_list.empty() && (!d.val_list.empty() || !d.test_list.empty()))

@@ -91,6 +91,44 @@ Dataset open_run_dataset(const DataSettings& d, bool force, const std::string& f
     return Dataset::open(d.root, dataset_options(d));
 }
 
+namespace {
+
+// The tiles of a part of a tiles dataset's split, in the order of their first window.
+std::vector<std::string> tiles_of(const Dataset& ds, const std::vector<std::size_t>& part) {
+    std::vector<std::string> tiles;
+    std::set<std::string> seen;
+    for (const std::size_t i : part)
+        if (std::string t = tile_of(ds.sample(i).id); seen.insert(t).second)
+            tiles.push_back(std::move(t));
+    return tiles;
+}
+
+// "2 tiles (18 windows)"; with `named`, the tiles too when there are few (which tiles a run is
+// validated and tested on is the first thing a reader of its scores asks).
+std::string describe_tiles(const Dataset& ds, const std::vector<std::size_t>& part, bool named) {
+    const std::vector<std::string> tiles = tiles_of(ds, part);
+    std::string out = std::to_string(tiles.size()) + (tiles.size() == 1 ? " tile (" : " tiles (") +
+                      std::to_string(part.size()) + (part.size() == 1 ? " window" : " windows");
+    if (named && !tiles.empty() && tiles.size() <= 4) {
+        out += ": ";
+        for (std::size_t k = 0; k < tiles.size(); ++k) out += (k ? ", " : "") + tiles[k];
+    }
+    return out + ")";
+}
+
+void log_tile_split(const Dataset& ds, const Split& s, const DataSettings& d) {
+    log_info("data: split by tile: ", describe_tiles(ds, s.train, false), " for training, ",
+             describe_tiles(ds, s.val, true), " for validation, ", describe_tiles(ds, s.test, true),
+             " for test");
+    if (s.test.empty() && !s.train.empty())
+        log_warn("data: the split by tile leaves no test tile (", tiles_of(ds, s.train).size(),
+                 " + ", tiles_of(ds, s.val).size(), " tiles for training and validation at ",
+                 "data.train_frac ", d.train_frac, " and val_frac ", d.val_frac,
+                 " of the tiles): the run gets no test score; lower the fractions or add tiles");
+}
+
+}  // namespace
+
 Split run_split(const Dataset& ds, const DataSettings& d) {
     const DataSettings defaults;
     if (!d.train_list.empty()) {
@@ -113,14 +151,7 @@ Split run_split(const Dataset& ds, const DataSettings& d) {
                        ds.root(), " is a ", kDatasetKinds.name(ds.kind()),
                        " dataset, whose samples are not windows of tiles: expected \"sample\"");
         const Split s = make_tile_split(ds, n, d.split_seed, d.train_frac, d.val_frac);
-        auto tiles_in = [&](const std::vector<std::size_t>& part) {
-            std::set<std::string> tiles;
-            for (const std::size_t i : part) tiles.insert(tile_of(ds.sample(i).id));
-            return std::to_string(tiles.size()) + (tiles.size() == 1 ? " tile (" : " tiles (") +
-                   std::to_string(part.size()) + (part.size() == 1 ? " window)" : " windows)");
-        };
-        log_info("data: split by tile: ", tiles_in(s.train), " for training, ", tiles_in(s.val),
-                 " for validation, ", tiles_in(s.test), " for test");
+        log_tile_split(ds, s, d);
         return s;
     }
     if (tiles_dataset) {
@@ -323,6 +354,11 @@ void check_training_sizes(const std::vector<SampleData>& train, const std::vecto
 TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
     const Dataset ds = open_run_dataset(cfg.data);
     const Split split = run_split(ds, cfg.data);
+    if (split.train.empty() && cfg.data.split_by == "tile" && cfg.data.train_list.empty())
+        PFCE_THROW(InputError, "dataset ", cfg.data.root, ": its ",
+                   tiles_of(ds, split.val).size() + tiles_of(ds, split.test).size(),
+                   " tiles leave no training tile (data.train_frac ", cfg.data.train_frac,
+                   " of the tiles, data.split_by = \"tile\")");
     if (split.train.empty())
         PFCE_THROW(InputError, "dataset ", cfg.data.root, ": ", ds.size(),
                    " samples leave no training sample (train_frac ", cfg.data.train_frac, ")");

@@ -52,7 +52,8 @@ SynthOptions synth_options(const DataSettings& d, const std::string& flag);
 Dataset open_run_dataset(const DataSettings& d, bool force = false,
                          const std::string& flag = "--data");
 // Train/val/test indices of `ds`: the id lists when data.train_list is given, else the seeded
-// fractions over the first data.max_samples samples.
+// fractions over the first data.max_samples samples, or with data.split_by = "tile" over the
+// (whole) tiles of those windows, said in the log.
 Split run_split(const Dataset& ds, const DataSettings& d);
 
 // InputError unless the masks of `md` belong to `ds`: the same classes, made from the same dataset
