@@ -327,6 +327,25 @@ TEST(RealDatasets, OfficialSplitListsReachTrainingAndEval) {
         for (const auto& n : row) scored += n.get<std::int64_t>();
     }
     EXPECT_EQ(scored, j["pixels"].get<std::int64_t>());
+    // A copy of the test samples alone evaluates the test split; the train split is not in it.
+    std::filesystem::create_directories(root + "/only_test/images");
+    std::filesystem::create_directories(root + "/only_test/masks");
+    std::filesystem::copy_file(fd.root + "/dataset.toml", root + "/only_test/dataset.toml");
+    for (const char* sub : {"images", "masks"})
+        for (const auto& f : std::filesystem::directory_iterator(fd.root + "/" + sub))
+            if (const std::string stem = f.path().stem().string();
+                stem == "tile_3" || stem == "tile_5")
+                std::filesystem::copy_file(
+                    f.path(), root + "/only_test/" + sub + "/" + f.path().filename().string());
+    const std::string on_copy =
+        "eval --checkpoint " + root + "/run/last.ckpt --json -q --data " + root + "/only_test";
+    const test::CommandResult copy_test = test::run_pfce(on_copy);
+    ASSERT_EQ(copy_test.status, 0) << copy_test.output;
+    EXPECT_EQ(nlohmann::json::parse(copy_test.output.substr(copy_test.output.find('{')))["miou"],
+              j["miou"]);
+    const test::CommandResult copy_train = test::run_pfce(on_copy + " --split train");
+    EXPECT_EQ(copy_train.status, 2) << copy_train.output;
+    EXPECT_MESSAGE_HAS(copy_train.output, "4 sample(s) of its train split are not in");
     // An id that is not in the dataset names the list and the line.
     std::ofstream(root + "/test.txt") << "tile_3\ntile_77\n";
     const test::CommandResult bad = test::run_pfce(

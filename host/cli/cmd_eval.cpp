@@ -110,8 +110,12 @@ void run_eval(const EvalArgs& a) {
     } else if (a.split == "test" || a.split == "val" || a.split == "train") {
         Split s;
         if (!m.split_ids.empty()) {
-            s = split_from_ids(ds, m.split_ids["train"], m.split_ids["val"], m.split_ids["test"],
-                               a.checkpoint);
+            // Only the part evaluated must be in the data: a copy of the test tiles alone (to
+            // score on another machine) evaluates the test split.
+            auto ids = [&](const char* part) {
+                return a.split == part ? m.split_ids[part] : std::vector<std::string>{};
+            };
+            s = split_from_ids(ds, ids("train"), ids("val"), ids("test"), a.checkpoint);
         } else {  // checkpoints of older pfce: redraw the split from its settings
             log_warn(a.checkpoint,
                      " records no split ids (older pfce): the split is drawn again "
