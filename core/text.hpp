@@ -53,6 +53,28 @@ inline bool is_blank(const std::string& s) {
     return s.find_first_not_of(" \t\r\n") == std::string::npos;
 }
 
+// `s` with its control characters shown as \t, \n or \xNN, for messages about text that holds
+// them (printed as they are, they would be invisible or break the line).
+inline std::string controls_escaped(const std::string& s) {
+    std::string out;
+    for (const char ch : s) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (ch == '\t') {
+            out += "\\t";
+        } else if (ch == '\n') {
+            out += "\\n";
+        } else if (u < 0x20 || u == 0x7F) {
+            const char* hex = "0123456789ABCDEF";
+            out += "\\x";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
 // A value as an error message shows it: in quotes where it could not be seen otherwise (empty, or
 // with spaces at its ends), else as it is.
 inline std::string quoted_if_unseen(const std::string& text) {

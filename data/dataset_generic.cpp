@@ -28,6 +28,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "data/dataset_detail.hpp"
 
 namespace fs = std::filesystem;
@@ -128,6 +129,12 @@ GenericSpec parse_spec(const fs::path& toml_path) {
         const auto s = n.value<std::string>();
         if (!s || !n.is_string()) PFCE_THROW(InputError, file, ": classes.names must hold strings");
         if (s->empty()) PFCE_THROW(InputError, file, ": classes.names holds an empty name");
+        // Names go into tables, CSV and SVG, where a control character breaks the file.
+        for (const char ch : *s)
+            if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F)
+                PFCE_THROW(InputError, file, ": class name \"", controls_escaped(*s),
+                           "\" holds a control character (a tab, newline or code below 32); "
+                           "expected printable text");
         // Reports, metrics and checkpoints name classes: two alike could not be told apart.
         if (std::find(spec.names.begin(), spec.names.end(), *s) != spec.names.end())
             PFCE_THROW(InputError, file, ": class name \"", *s,

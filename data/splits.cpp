@@ -193,7 +193,7 @@ std::string window_grid(const Dataset& ds, const std::string& id, const std::str
     else if (const auto g = index.by_group.find(tile_of(id)); tiles && g != index.by_group.end())
         hint = "; " + window_grid(index.ds, id, g->first, g->second);
     else if (tiles)
-        hint = "; no tile '" + tile_of(id) + "' in " + index.ds.root() +
+        hint = "; no tile '" + (window_id_form(id) ? tile_of(id) : id) + "' in " + index.ds.root() +
                " (a window's id is TILE@x_y with x, y where the window starts)";
     PFCE_THROW(InputError, list, ":", line_no, ": ",
                unknown.size() == 1

@@ -503,6 +503,11 @@ TEST(GenericDataset, UnknownTomlKeyNamesKeyAndFile) {
                "[classes]\nnames = [\"a\", \"b\"]\n[mask]\ncolours = [[1,2,3]]\n");
     msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, "1 colours for 2 classes");
+    // A control character in a class name would break the report's tables and pictures.
+    write_text(dir + "/dataset.toml",
+               "[classes]\nnames = [\"a\", \"tab\\there\"]\n[mask]\nencoding = \"index\"\n");
+    msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "class name \"tab\\there\" holds a control character");
 }
 
 TEST(GenericDataset, MissingMaskNamesTheFile) {
@@ -760,6 +765,12 @@ TEST(Splits, DrawnByTileKeepsEachTilesWindowsTogether) {
     const Split first = make_tile_split(ds, 6, 3, 0.5, 0.0);
     EXPECT_EQ(first.train.size(), 4u);
     EXPECT_EQ(first.test.size(), 4u);
+    std::vector<std::size_t> both = first.train;
+    both.insert(both.end(), first.test.begin(), first.test.end());
+    std::sort(both.begin(), both.end());
+    EXPECT_EQ(both, (std::vector<std::size_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+    const Split one_tile = make_tile_split(ds, 4, 3, 1.0, 0.0);  // cut at a tile's end
+    EXPECT_EQ(one_tile.train, (std::vector<std::size_t>{0, 1, 2, 3}));
     // A tile whose own name holds '@' is its own tile (window ids are TILE@x_y).
     EXPECT_EQ(tile_of("top_potsdam_2@0@32_0"), "top_potsdam_2@0");
     EXPECT_EQ(tile_of("top_potsdam_2_10"), "top_potsdam_2_10");
@@ -771,7 +782,21 @@ TEST(Splits, DrawnByTileKeepsEachTilesWindowsTogether) {
     d.split_seed = 3;
     d.train_frac = 0.6;
     d.val_frac = 0.2;
+    testing::internal::CaptureStderr();
     EXPECT_EQ(run_split(ds, d).test, s.test);
+    const std::string logged = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(logged,
+                       "data: split by tile: 6 tiles (24 windows) for training, 2 tiles (8 "
+                       "windows: top_potsdam_2_1");
+    // Fractions that leave no test tile are said to.
+    d.train_frac = 0.5;
+    d.val_frac = 0.5;
+    testing::internal::CaptureStderr();
+    EXPECT_TRUE(run_split(ds, d).test.empty());
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
+                       "the split by tile leaves no test tile (5 + 5 tiles");
+    d.train_frac = 0.6;
+    d.val_frac = 0.2;
     write_kaggle(dir + "/kaggle", {0, 1, 2});
     const Dataset kaggle = Dataset::open(dir + "/kaggle");
     const std::string msg = input_error_message([&] { run_split(kaggle, d); });

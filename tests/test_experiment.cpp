@@ -334,6 +334,13 @@ batch_size = 4
     EXPECT_EQ(forced.status, 0) << forced.output;
     EXPECT_MESSAGE_HAS(forced.output, "1 ran");
     EXPECT_MESSAGE_HAS(test::run_pfce(run).output, "1 skipped");
+    // The data moved away: the report is remade from the results, which are said to go unchecked.
+    fs::rename(data, data + ".away");
+    const test::CommandResult away = test::run_pfce(run);
+    EXPECT_EQ(away.status, 0) << away.output;
+    EXPECT_MESSAGE_HAS(away.output, "cannot be read");
+    EXPECT_MESSAGE_HAS(away.output, "kept on their settings alone, unchecked against the data");
+    fs::rename(data + ".away", data);
 
     // Interrupted (its result gone, its checkpoint kept), then the data changes: started over.
     fs::remove(out + "/a/result.json");

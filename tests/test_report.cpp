@@ -405,24 +405,31 @@ TEST(Report, TheCrfChartOnlyWhenAnExperimentHasTheTerm) {
 // from the truth is a grey row that says so, not a row of zeros; names are escaped, counts in
 // tooltips. A matrix of the wrong size is refused naming its panel.
 TEST(ConfusionChart, CellsAreSharesOfTheirRow) {
-    const std::vector<std::string> names = {"road", "a<b", "car"};
+    const std::vector<std::string> names = {"road", "a<b", "car and a name far too long"};
     const std::vector<std::int64_t> m = {900, 100, 0,  // road: 90% right, 10% taken for a<b
                                          0,   0,   0,  // a<b: no pixels in the truth
                                          1,   0,   999};
-    const std::string svg = render_confusion_svg({{"e1: mIoU 0.500", m}, {"e2", m}}, names);
+    // 1 of 200 (0.5%, which printf rounds to an even 0) and 199 of 200: neither reads as exact.
+    const std::vector<std::int64_t> halves = {199, 1, 0, 0, 0, 0, 0, 0, 200};
+    const std::string svg = render_confusion_svg(
+        {{"e1: mIoU 0.500", names, m}, {"e2", names, m}, {"e3", names, halves}});
     EXPECT_TRUE(balanced_tags(svg));
     EXPECT_MESSAGE_HAS(svg, ">e1: mIoU 0.500</text>");
     EXPECT_MESSAGE_HAS(svg, ">90</text>");
     EXPECT_MESSAGE_HAS(svg, ">10</text>");
-    EXPECT_MESSAGE_HAS(svg, ">&lt;1</text>");  // 1 car pixel of 1000 taken for a road
-    EXPECT_MESSAGE_HAS(svg, ">100</text>");    // 999 of 1000, rounded
+    EXPECT_MESSAGE_HAS(svg, ">&lt;1</text>");   // 1 car pixel of 1000 taken for a road
+    EXPECT_MESSAGE_HAS(svg, ">&gt;99</text>");  // 999 of 1000: not all of the row
+    EXPECT_MESSAGE_HAS(svg, ">100</text>");     // 200 of 200
+    EXPECT_MESSAGE_HAS(svg, "<title>truth road, predicted a&lt;b: 1 pixel, 0.50% of road");
+    EXPECT_MESSAGE_HAS(svg, ">car and a name far to\u2026</text>");  // the axes cut long names
+    EXPECT_MESSAGE_HAS(svg, "predicted car and a name far too long:");
     EXPECT_MESSAGE_HAS(svg, "<title>no pixels of a&lt;b in the test split</title>");
     EXPECT_MESSAGE_HAS(svg, "<title>truth road, predicted a&lt;b: 100 pixels, 10.00% of road");
     EXPECT_EQ(svg.find("a<b"), std::string::npos);
     EXPECT_EQ(svg.find(">0</text>"), std::string::npos);  // no share is printed as 0
     const std::string msg = [&] {
         try {
-            render_confusion_svg({{"short", {1, 2, 3}}}, names);
+            render_confusion_svg({{"short", names, {1, 2, 3}}});
         } catch (const ShapeError& e) {
             return std::string(e.what());
         }
@@ -443,6 +450,8 @@ TEST(Report, ConfusionMatricesOfTheExperimentsThatRecordedOne) {
     for (std::size_t c = 0; c < 6; ++c) m[c * 6 + c] = 100 + static_cast<std::int64_t>(c);
     m[1] = 50;  // impervious taken for building
     in.results[3].test.confusion = m;
+    in.results[3].test.pixels = 50 + 6 * 100 + 15;
+    in.results[3].class_names[1] = "roof";  // its own classes, whoever is first
     const ExperimentResult back = result_from_json(to_json(in.results[3]), "mem");
     EXPECT_EQ(back.test.confusion, m);
     EXPECT_EQ(to_json(in.results[3])["test"]["confusion"][0][1], 50);
@@ -452,6 +461,7 @@ TEST(Report, ConfusionMatricesOfTheExperimentsThatRecordedOne) {
     EXPECT_MESSAGE_HAS(svg, ">e4-500-linked: mIoU 0.850</text>");
     EXPECT_EQ(svg.find(">e1-700"), std::string::npos);  // recorded none
     EXPECT_MESSAGE_HAS(svg, ">33</text>");              // 50 of 150
+    EXPECT_MESSAGE_HAS(svg, ">roof</text>");
     EXPECT_MESSAGE_HAS(read_text_file(dir + "/report.md"),
                        "![Confusion matrices (test)](test_confusion.svg)");
     EXPECT_MESSAGE_HAS(read_text_file(dir + "/report.html"),
@@ -462,6 +472,12 @@ TEST(Report, ConfusionMatricesOfTheExperimentsThatRecordedOne) {
     EXPECT_EQ(read_text_file(dir + "/report.md").find("Confusion"), std::string::npos);
 
     nlohmann::json j = to_json(in.results[3]);
+    j["test"]["confusion"][0][1] = 51;  // one pixel more than were scored
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { result_from_json(j, "/x/result.json"); }),
+                       "field \"test.confusion\" adds up to more than the 665 pixels scored");
+    j["test"]["confusion"][0][1] = 49;
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { result_from_json(j, "/x/result.json"); }),
+                       "field \"test.confusion\" adds up to 664, not the 665 pixels scored");
     j["test"]["confusion"][2] = {1, 2};
     const std::string msg = [&] {
         try {

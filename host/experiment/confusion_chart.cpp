@@ -22,35 +22,47 @@ std::string shade(double f, int r, int g, int b) {
     return buf;
 }
 
-// A share as a cell shows it: whole percent, "<1" for a sliver (a count that is not zero must not
-// read as none), nothing for none.
-std::string percent_text(std::int64_t n, double f) {
+// A share as a cell shows it, in whole percent: "<1" for a sliver and ">99" for all but a sliver
+// (a count that is not zero must not read as none, nor a row with errors as all right), nothing
+// for none.
+std::string percent_text(std::int64_t n, std::int64_t row) {
     if (n == 0) return "";
-    if (f < 0.005) return "&lt;1";
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%.0f", 100 * f);
-    return buf;
+    const long p = std::lround(100.0 * static_cast<double>(n) / static_cast<double>(row));
+    if (p == 0) return "&lt;1";
+    if (p == 100 && n != row) return "&gt;99";
+    return std::to_string(p);
+}
+
+// A class name as the axes show it: at most 22 characters (the full name is in the tooltips).
+std::string axis_name(const std::string& name) {
+    constexpr std::size_t kMax = 22;
+    if (name.size() <= kMax) return xml_escape(name);
+    std::size_t cut = kMax - 1;
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+    return xml_escape(name.substr(0, cut)) + "\u2026";
 }
 
 }  // namespace
 
-std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels,
-                                 const std::vector<std::string>& class_names, int per_row) {
-    const std::size_t C = class_names.size();
-    for (const ConfusionPanel& p : panels)
+std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels, int per_row) {
+    std::size_t longest = 1, most_classes = 1;
+    for (const ConfusionPanel& p : panels) {
+        const std::size_t C = p.class_names.size();
         PFCE_CHECK_SHAPE(p.confusion.size() == C * C, "confusion matrix of \"", p.title, "\" has ",
                          p.confusion.size(), " entries for ", C, " classes");
+        most_classes = std::max(most_classes, C);
+        for (const std::string& n : p.class_names)
+            longest = std::max(longest, std::min<std::size_t>(n.size(), 22));
+    }
     per_row = std::max(1, per_row);
     const int cell = 34, title_h = 24, caption_h = 18;
-    std::size_t longest = 1;
-    for (const std::string& n : class_names) longest = std::max(longest, n.size());
     // Row labels left of the cells; column labels at -45 degrees above them, reaching as far up
-    // (and right of the last column) as they are long.
+    // (and right of the last column) as they are long. A panel is at least as wide as its caption.
     const int label_w = std::clamp(static_cast<int>(longest) * 7 + 10, 40, 160);
     const int header = static_cast<int>(label_w * 0.72) + 6;
-    const int n = static_cast<int>(C);
-    const int panel_w = label_w + n * cell + header,
-              panel_h = title_h + header + n * cell + caption_h;
+    const int most = static_cast<int>(most_classes);
+    const int panel_w = std::max(label_w + most * cell + header, 300);
+    const int panel_h = title_h + header + most * cell + caption_h;
     const int cols = std::max(1, std::min(per_row, static_cast<int>(panels.size())));
     const int rows = std::max(1, (static_cast<int>(panels.size()) + per_row - 1) / per_row);
     const int width = cols * panel_w + 20, height = rows * panel_h + 20;
@@ -67,6 +79,9 @@ std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels,
         o += "<text x=\"10\" y=\"30\" font-size=\"14\">no confusion matrix recorded</text>\n";
     for (std::size_t k = 0; k < panels.size(); ++k) {
         const ConfusionPanel& p = panels[k];
+        const std::vector<std::string>& class_names = p.class_names;
+        const std::size_t C = class_names.size();
+        const int n = static_cast<int>(C);
         const int px = 10 + static_cast<int>(k % static_cast<std::size_t>(per_row)) * panel_w;
         const int py = 10 + static_cast<int>(k / static_cast<std::size_t>(per_row)) * panel_h;
         const int gx = px + label_w, gy = py + title_h + header;  // the cells' top left
@@ -75,7 +90,7 @@ std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels,
                       py + 15);
         o += buf + xml_escape(p.title) + "</text>\n";
         for (int c = 0; c < n; ++c) {
-            const std::string name = xml_escape(class_names[static_cast<std::size_t>(c)]);
+            const std::string name = axis_name(class_names[static_cast<std::size_t>(c)]);
             std::snprintf(buf, sizeof buf,
                           "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">", gx - 4,
                           gy + c * cell + cell / 2 + 4);
@@ -110,11 +125,11 @@ std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels,
                     o += "<title>no pixels of " + truth + " in the test split</title></rect>\n";
                     continue;
                 }
-                std::snprintf(buf, sizeof buf, ": %lld pixels, %.2f%% of ",
-                              static_cast<long long>(count), 100 * f);
+                std::snprintf(buf, sizeof buf, ": %lld pixel%s, %.2f%% of ",
+                              static_cast<long long>(count), count == 1 ? "" : "s", 100 * f);
                 o += "<title>truth " + truth + ", predicted " + xml_escape(class_names[q]) + buf +
                      truth + "</title></rect>\n";
-                const std::string text = percent_text(count, f);
+                const std::string text = percent_text(count, row);
                 if (text.empty()) continue;
                 std::snprintf(buf, sizeof buf,
                               "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" "
@@ -125,8 +140,8 @@ std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels,
             }
         }
         std::snprintf(buf, sizeof buf,
-                      "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555555\">rows: truth, "
-                      "%% of the row predicted as each column</text>\n</g>\n",
+                      "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555555\">rows: truth; "
+                      "%% of the row per column</text>\n</g>\n",
                       px, gy + n * cell + 13);
         o += buf;
     }

@@ -11,14 +11,14 @@
 namespace pfce {
 
 struct ConfusionPanel {
-    std::string title;                    // "e4-500-linked: mIoU 0.636"
-    std::vector<std::int64_t> confusion;  // C*C pixel counts, row-major, rows = truth
+    std::string title;                     // "e4-500-linked: mIoU 0.636"
+    std::vector<std::string> class_names;  // its experiment's classes, C of them
+    std::vector<std::int64_t> confusion;   // C*C pixel counts, row-major, rows = truth
 };
 
-// Panels side by side, `per_row` to a row, in the order given. A class with no pixel in the truth
-// has an empty row (drawn grey, "no pixels"), never a row of zeros that reads as all wrong.
-// ShapeError when a panel's matrix is not class_names.size() squared.
-std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels,
-                                 const std::vector<std::string>& class_names, int per_row = 3);
+// Panels side by side, `per_row` to a row, in the order given, each with its own classes. A class
+// with no pixel in the truth has an empty row (drawn grey, "no pixels"), never a row of zeros that
+// reads as all wrong. ShapeError when a panel's matrix is not its class count squared.
+std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels, int per_row = 3);
 
 }  // namespace pfce

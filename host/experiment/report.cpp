@@ -344,16 +344,24 @@ const char* kConfusionCaption =
     "Confusion on the test split's dense masks, one panel per experiment: each row is a true "
     "class, each cell the share of its pixels predicted as the column's class (the diagonal is "
     "the class's recall; errors are shaded by the square root of their share, so small ones "
-    "show). Hover a cell for its pixel count.";
+    "show). The pixel counts are in each experiment's result.json (\"confusion\"), and in the "
+    "cells' tooltips when test_confusion.svg is opened on its own.";
 
+// Each with its own experiment's classes (a suite whose dataset gained a class between runs shows
+// each matrix as it was made); a result whose class list does not fit its matrix (edited by hand)
+// names the classes by number.
 std::vector<ConfusionPanel> confusion_panels(const ReportInput& in) {
-    const std::size_t C = class_names(in).size();
     std::vector<ConfusionPanel> panels;
     for (const auto& r : in.results) {
-        if (!ok(r) || r.test.confusion.size() != C * C || C == 0) continue;
-        char miou[32];
-        std::snprintf(miou, sizeof miou, ": mIoU %.3f", r.test.miou);
-        panels.push_back({row_id(in, r) + miou, r.test.confusion});
+        if (!ok(r) || r.test.confusion.empty()) continue;
+        const std::size_t C = r.test.iou.size();
+        std::vector<std::string> names = r.class_names;
+        if (names.size() != C) {
+            names.clear();
+            for (std::size_t c = 0; c < C; ++c) names.push_back("class " + std::to_string(c));
+        }
+        panels.push_back({row_id(in, r) + ": mIoU " + fixed(r.test.miou, 3), std::move(names),
+                          r.test.confusion});
     }
     return panels;
 }
@@ -619,7 +627,7 @@ void write_report(const std::string& out_dir, const ReportInput& in) {
             std::filesystem::remove(path(f), ec);
     }
     if (const std::vector<ConfusionPanel> panels = confusion_panels(in); !panels.empty())
-        write_text_atomically(path(kConfusionFile), render_confusion_svg(panels, class_names(in)));
+        write_text_atomically(path(kConfusionFile), render_confusion_svg(panels));
     else
         std::filesystem::remove(path(kConfusionFile), ec);
     write_text_atomically(path("results.json"), render_results_json(in).dump(2) + "\n");

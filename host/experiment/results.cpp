@@ -237,15 +237,23 @@ void read(const nlohmann::json& j, const char* key, const std::string& source, S
     };
     if (!rows.is_array() || rows.size() != C)
         bad(rows.is_array() ? "has " + std::to_string(rows.size()) + " rows" : "is not an array");
+    // The counts add up to the pixels scored (checked as they are added, so no sum overflows).
+    std::int64_t left = out.pixels;
     for (std::size_t t = 0; t < C; ++t) {
         if (!rows[t].is_array() || rows[t].size() != C)
-            bad("row " + std::to_string(t) + " is " + rows[t].dump());
+            bad("row " + std::to_string(t) + " is " + rows[t].dump().substr(0, 80));
         for (const auto& n : rows[t]) {
             if (!n.is_number_integer() || n.get<std::int64_t>() < 0)
-                bad("row " + std::to_string(t) + " holds " + n.dump());
+                bad("row " + std::to_string(t) + " holds " + n.dump().substr(0, 80));
+            if (n.get<std::int64_t>() > left)
+                bad("adds up to more than the " + std::to_string(out.pixels) + " pixels scored");
+            left -= n.get<std::int64_t>();
             out.confusion.push_back(n.get<std::int64_t>());
         }
     }
+    if (left != 0)
+        bad("adds up to " + std::to_string(out.pixels - left) + ", not the " +
+            std::to_string(out.pixels) + " pixels scored");
 }
 void read(const nlohmann::json& j, const char* key, const std::string& source,
           std::vector<EpochRecord>& out) {

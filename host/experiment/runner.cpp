@@ -2,7 +2,6 @@
 // data once per suite, each experiment through host/experiment/experiment_run, failures recorded
 // per experiment, and the report from every finished experiment at the end.
 #include "host/experiment/runner.hpp"
-#include "data/data_fingerprint.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -73,7 +72,8 @@ std::string stale_reason(json was, json now) {
     if (!was.is_object()) return "settings it does not record";  // null: an early pfce's result
     const json was_data = was.contains("data.identity") ? was["data.identity"] : json();
     if (!was_data.is_null() && !was_data.is_object())
-        return "other data (its record of the data, " + was_data.dump() + ", is unreadable)";
+        return "other data (its record of the data, " + was_data.dump().substr(0, 80) +
+               ", is unreadable)";
     const json now_data = now.contains("data.identity") ? now["data.identity"] : json();
     was.erase("data.identity");
     now.erase("data.identity");

@@ -45,7 +45,12 @@ nlohmann::json suite_data_identity(const DataSettings& d) {
     if (d.source == "synthetic") return nullptr;
     try {
         return data_identity(Dataset::open(d.root, dataset_options(d)));
-    } catch (const InputError&) {
+    } catch (const InputError& e) {
+        // A report can be remade with the data archived, so this is no error; but nothing then
+        // says the results are of this data, and an experiment that runs will fail on it.
+        log_warn("data: ", d.root, " cannot be read (", e.what(),
+                 "): finished experiments are kept on their settings alone, unchecked against "
+                 "the data");
         return nullptr;
     }
 }

@@ -37,9 +37,9 @@ struct DataSettings {
     double train_frac = 0.8, val_frac = 0.1;
     std::uint64_t split_seed = 0;
     std::string split_by = "sample";  // sample | tile: what the seeded split draws
-    int max_samples = 0;              // only the first N samples (0 = all)
-    int crop_size = 0;                // random crops of this side for training (0 = whole images)
-    bool augment = true;              // random flips and 90-degree rotations
+    int max_samples = 0;  // the first N samples (0 = all; split by tile: their whole tiles)
+    int crop_size = 0;    // random crops of this side for training (0 = whole images)
+    bool augment = true;  // random flips and 90-degree rotations
 };
 
 struct LabelSettings {

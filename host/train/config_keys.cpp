@@ -261,7 +261,8 @@ std::vector<ConfigKey> build_keys() {
             .choices({"sample", "tile"})
             .added_at_old_behaviour(),
         key(d, &D::max_samples, "data", "max_samples", "--max-samples",
-            "use only the first N samples (0 = all)")
+            "use only the first N samples (0 = all; with data.split_by = \"tile\", the whole "
+            "tiles of the first N windows)")
             .legacy("max_samples"),
         key(d, &D::crop_size, "data", "crop_size", "--crop-size",
             "train on one random crop of this side per image and epoch (0 = whole images, which "

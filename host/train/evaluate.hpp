@@ -18,7 +18,7 @@ struct EvalResult {
     // each window's labelled pixels, a pixel in an overlap counted in each window).
     double loss = 0;
     double loss_dense = 0;
-    std::vector<std::int64_t> confusion;  // C*C, rows = truth
+    std::vector<std::int64_t> confusion;  // C*C, rows = truth (metrics.confusion is a copy)
     SegMetrics metrics;
     std::int64_t images = 0;
 };

@@ -124,7 +124,8 @@ void log_tile_split(const Dataset& ds, const Split& s, const DataSettings& d) {
         log_warn("data: the split by tile leaves no test tile (", tiles_of(ds, s.train).size(),
                  " + ", tiles_of(ds, s.val).size(), " tiles for training and validation at ",
                  "data.train_frac ", d.train_frac, " and val_frac ", d.val_frac,
-                 " of the tiles): the run gets no test score; lower the fractions or add tiles");
+                 " of the tiles): pfce eval --split test will have nothing to score; lower the "
+                 "fractions or add tiles");
 }
 
 }  // namespace
@@ -358,7 +359,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
         PFCE_THROW(InputError, "dataset ", cfg.data.root, ": its ",
                    tiles_of(ds, split.val).size() + tiles_of(ds, split.test).size(),
                    " tiles leave no training tile (data.train_frac ", cfg.data.train_frac,
-                   " of the tiles, data.split_by = \"tile\")");
+                   " of the tiles, data.split_by = \"tile\"): raise data.train_frac or add tiles");
     if (split.train.empty())
         PFCE_THROW(InputError, "dataset ", cfg.data.root, ": ", ds.size(),
                    " samples leave no training sample (train_frac ", cfg.data.train_frac, ")");
