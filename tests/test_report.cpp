@@ -5,7 +5,6 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
-#include <regex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -32,19 +31,31 @@ int count(const std::string& s, const std::string& needle) {
 }
 
 // Every opening tag is closed (self-closing or matched) in order: enough for "well-formed-looking".
+// Scanned by hand: std::regex recurses per character and a data URI overflows its stack.
 ::testing::AssertionResult balanced_tags(const std::string& xml) {
     std::vector<std::string> stack;
-    const std::regex tag("<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>");
-    for (auto it = std::sregex_iterator(xml.begin(), xml.end(), tag); it != std::sregex_iterator();
-         ++it) {
-        const auto& m = *it;
-        if (m[3] == "/") continue;
-        if (m[1] == "/") {
-            if (stack.empty() || stack.back() != m[2])
-                return ::testing::AssertionFailure() << "unexpected </" << m[2] << ">";
+    auto is_alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    auto is_alnum = [&](char c) { return is_alpha(c) || (c >= '0' && c <= '9'); };
+    for (std::size_t at = xml.find('<'); at != std::string::npos; at = xml.find('<', at + 1)) {
+        std::size_t p = at + 1;
+        const bool closing = p < xml.size() && xml[p] == '/';
+        if (closing) ++p;
+        if (p >= xml.size() || !is_alpha(xml[p])) continue;  // <!DOCTYPE>, <?xml?>, text
+        const std::size_t name_end = [&] {
+            std::size_t q = p;
+            while (q < xml.size() && is_alnum(xml[q])) ++q;
+            return q;
+        }();
+        const std::size_t close = xml.find('>', name_end);
+        if (close == std::string::npos) return ::testing::AssertionFailure() << "tag never ends";
+        const std::string name = xml.substr(p, name_end - p);
+        if (xml[close - 1] == '/') continue;  // self-closing
+        if (closing) {
+            if (stack.empty() || stack.back() != name)
+                return ::testing::AssertionFailure() << "unexpected </" << name << ">";
             stack.pop_back();
         } else {
-            stack.push_back(m[2]);
+            stack.push_back(name);
         }
     }
     if (!stack.empty())
