@@ -357,6 +357,52 @@ TEST(Config, AbsurdValuesAreRefusedNamingTheirBound) {
                        "optimizer.lr");
 }
 
+// A setting given a value the rest of the config leaves without effect is named with the setting
+// that does so; a default value, or the same key where it is used, says nothing.
+TEST(Config, SettingsWithoutEffectAreNamedWithWhatTurnsThemOff) {
+    auto messages = [](const Config& c) {
+        std::vector<std::string> m;
+        for (const auto& u : unused_settings(c)) m.push_back(u.message);
+        return m;
+    };
+    EXPECT_TRUE(messages(Config{}).empty());
+
+    Config dense;
+    dense.labels.points = {700};
+    dense.labels.radius = 10;
+    dense.loss.crf_sigma_rgb = 20;
+    dense.schedule.plateau_patience = 3;
+    dense.optimizer.momentum = 0.5;
+    EXPECT_EQ(messages(dense),
+              (std::vector<std::string>{
+                  "labels.points = [700] has no effect with labels.kind = \"dense\" (it trains on "
+                  "the dense masks; points are drawn for \"sparse\" and \"linked\")",
+                  "labels.radius = 10 has no effect with labels.kind = \"dense\" (linking settings "
+                  "are for \"linked\")",
+                  "loss.crf_sigma_rgb = 20.0 has no effect with loss.crf_weight = 0 (the CRF term "
+                  "is off)",
+                  "optimizer.momentum = 0.5 has no effect with optimizer.name = \"adam\" (momentum "
+                  "is sgd's; Adam's is beta1)",
+                  "schedule.plateau_patience = 3 has no effect with schedule.name = \"constant\" "
+                  "(it is for \"plateau\")"}));
+
+    Config used = dense;  // the same values, each where it does something
+    used.labels.kind = "linked";
+    used.loss.crf_weight = 0.1;
+    used.schedule.name = "plateau";
+    used.optimizer.name = "sgd";
+    EXPECT_TRUE(messages(used).empty());
+    used.optimizer.beta2 = 0.99;
+    used.schedule.warmup_epochs = 1;
+    EXPECT_EQ(unused_settings(used).size(), 2u);
+    EXPECT_EQ(unused_settings(used)[0].key, "optimizer.beta2");
+    EXPECT_EQ(unused_settings(used)[1].key, "schedule.warmup_epochs");
+
+    Config given_masks = dense;  // a mask directory's settings are its own (masks.json)
+    given_masks.labels.dir = "/masks";
+    EXPECT_EQ(unused_settings(given_masks).size(), 3u);  // the loss, optimizer and schedule only
+}
+
 TEST(Config, ResumeComparesOnlyWhatChangesTheResult) {
     const std::string dir = test::temp_dir("config_resume");
     fs::create_directories(dir + "/data");

@@ -228,6 +228,9 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
                                                   out + " --only tiny-dense");
     EXPECT_EQ(r4.status, 1) << r4.output;
     EXPECT_NE(r4.output.find("other settings (run.epochs)"), std::string::npos) << r4.output;
+    EXPECT_MESSAGE_HAS(r4.output,
+                       "0 ran, 0 skipped, 1 not rerun (results of other settings or "
+                       "data, shown as stale; --force reruns them), 0 failed");
     EXPECT_EQ(nlohmann::json::parse(read_text_file(out + "/tiny-dense/result.json"))["status"],
               "ok");
     // The report keeps showing its results, and says they are not of the current settings.
@@ -544,6 +547,13 @@ TEST(SuiteFile, ErrorsNameTheFileTheKeyCameFrom) {
     m = message("", "\"e.toml\", \"sub/nope.toml\"");
     EXPECT_NE(m.find(suite + " [suite] experiments[2]"), std::string::npos) << m;
     EXPECT_NE(m.find("sub/nope.toml does not exist"), std::string::npos) << m;
+    // A setting that does nothing for an experiment: a warning naming the file that set it.
+    write_file(dir + "/e.toml", "[experiment]\nid = \"e\"\n[loss]\ncrf_radius = 3\n");
+    write_file(dir + "/suite.toml", "[suite]\nexperiments = [\"e.toml\"]\n");
+    const test::CommandResult r = test::run_pfce("run " + suite + " --only nothing");
+    EXPECT_MESSAGE_HAS(r.output, "warn: " + e +
+                                     ": experiment e: loss.crf_radius = 3 has no effect "
+                                     "with loss.crf_weight = 0 (the CRF term is off)");
 }
 
 TEST(SuiteFile, LayersApplyInOrder) {
@@ -657,6 +667,8 @@ TEST(SuiteFile, ShippedSuitesLoad) {
         EXPECT_EQ(e1.labels.points, std::vector<int>{700});
         EXPECT_EQ(s.experiments[4].config.labels.radius, 20);
         EXPECT_GE(s.experiments[5].config.labels.max_color_step, 0.0);
+        for (const auto& e : s.experiments)  // nothing set for show
+            for (const auto& u : unused_settings(e.config)) ADD_FAILURE() << f << ": " << u.message;
     }
 }
 
@@ -673,6 +685,7 @@ TEST(SuiteFile, GpuCheckSuiteLoads) {
         EXPECT_EQ(e.config.model.width, 32) << e.id;
         EXPECT_EQ(e.config.data.synthetic_count, 320) << e.id;
         EXPECT_TRUE(e.config.run.step_graph) << e.id << ": the CUDA graph runs end to end";
+        for (const auto& u : unused_settings(e.config)) ADD_FAILURE() << u.message;
     }
     EXPECT_GE(s.experiments[2].config.labels.max_color_step, 0.0);
 }
@@ -684,6 +697,9 @@ TEST(SuiteFile, StudySuitesLoad) {
         if (f.path().extension() != ".toml") continue;
         const Suite s = load_suite(f.path().string());
         EXPECT_FALSE(s.experiments.empty()) << f.path();
+        for (const auto& e : s.experiments)
+            for (const auto& u : unused_settings(e.config))
+                ADD_FAILURE() << f.path() << ": " << u.message;
         ++n;
     }
     EXPECT_GE(n, 3);  // crf-study, potsdam-pair-a, potsdam-pair-b

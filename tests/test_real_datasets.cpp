@@ -490,6 +490,13 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
                        "split by tile: 2 tiles (12 windows) for training, 0 tiles (0 windows) for "
                        "validation, 1 tile (6 windows: top_potsdam_2_11) for test");
     EXPECT_EQ(by_tile.output.find("random split"), std::string::npos) << by_tile.output;
+    // Resumed with the other split, it is refused before the data's warnings are said.
+    const test::CommandResult other_split =
+        test::run_pfce("train" + tiles + " --bands 4,1,2 --split-by sample --resume --out " + root +
+                       "/by-tile --epochs 2" + kTiny);
+    EXPECT_NE(other_split.status, 0);
+    EXPECT_MESSAGE_HAS(other_split.output, "data.split_by: \"tile\" -> \"sample\"");
+    EXPECT_EQ(other_split.output.find("random split"), std::string::npos) << other_split.output;
     // The checkpoint's bands read the tile the model was trained on, and refuse a plain RGB file.
     const std::string ckpt = root + "/run/last.ckpt";
     const std::string tile0 = data + "/4_Ortho_RGBIR/top_potsdam_2_10_RGBIR.tif";

@@ -503,6 +503,48 @@ TEST(Report, ConfusionMatricesOfTheExperimentsThatRecordedOne) {
                        "rows of 6 pixel counts");
 }
 
+// Experiments with other class lists (a dataset that gained a class between runs): the per-class
+// table and CSV have a column for every class any of them names, and each number sits under its
+// own class's name, not under the first experiment's name at the same index.
+TEST(Report, PerClassColumnsFollowEachExperimentsOwnClasses) {
+    ReportInput in = make_report_input();
+    ExperimentResult& r = in.results[2];
+    r.class_names.insert(r.class_names.begin(), "water");
+    r.test.iou.insert(r.test.iou.begin(), 0.125);
+    r.test.f1.insert(r.test.f1.begin(), 0.25);
+    r.test.iou[1] = 0.5;  // impervious surfaces, now its second class
+
+    auto split = [](const std::string& s, char sep) {
+        std::vector<std::string> parts(1);
+        for (char c : s) {
+            if (c == sep)
+                parts.emplace_back();
+            else
+                parts.back().push_back(c);
+        }
+        return parts;
+    };
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& line : split(render_results_csv(in), '\n'))
+        if (!line.empty()) rows.push_back(split(line, ','));
+    auto column = [&](const std::string& name) {
+        const auto it = std::find(rows[0].begin(), rows[0].end(), name);
+        EXPECT_NE(it, rows[0].end()) << name;
+        return static_cast<std::size_t>(it - rows[0].begin());
+    };
+    const std::size_t water = column("iou_water"), impervious = column("iou_impervious surfaces");
+    EXPECT_EQ(column("iou_clutter") + 1, water);  // after the first experiment's classes
+    EXPECT_EQ(rows[3][water], "0.125");
+    EXPECT_EQ(rows[3][impervious], "0.5");
+    EXPECT_EQ(rows[3][column("f1_water")], "0.25");
+    EXPECT_EQ(rows[1][water], "");  // dense has no such class: empty, never 0
+    EXPECT_FALSE(rows[1][impervious].empty());
+
+    const std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md, "| clutter | water |");
+    EXPECT_MESSAGE_HAS(md, "| e2-2100 | 0.5000 |");
+}
+
 // The wall time of an experiment that took several sessions (interrupted, then continued) is the
 // sum, said so; one resumed without a record of the earlier sessions says it is the last only.
 TEST(Report, WallTimeSaysWhenItSpansSessions) {

@@ -52,13 +52,14 @@ void run_run(const RunArgs& a) {
     opts.force = a.force;
     const StopSignals stop_signals;  // Ctrl-C / SIGTERM: the runner stops at the next stage
     const RunSummary s = run_suite(suite, opts);
-    std::printf("%d ran, %d skipped, %d failed\nreport: %s\n        %s\n", s.ran, s.skipped,
-                s.failed, s.report_md.c_str(), s.report_html.c_str());
+    std::printf("%s\nreport: %s\n        %s\n", run_counts(s).c_str(), s.report_md.c_str(),
+                s.report_html.c_str());
     if (s.interrupted) {
         std::printf("interrupted: run the same command again to continue where it stopped\n");
         throw CLI::RuntimeError(130);
     }
-    if (s.failed > 0) throw CLI::RuntimeError(1);
+    // Stale results not rerun leave the suite without current results: a script must notice.
+    if (s.failed > 0 || s.not_rerun > 0) throw CLI::RuntimeError(1);
 }
 
 const bool registered = register_command(

@@ -66,6 +66,7 @@ void run_train(const TrainArgs& a) {
         std::printf("%s", to_toml_text(cfg).c_str());
         return;
     }
+    for (const UnusedSetting& u : unused_settings(cfg)) log_warn(source, ": ", u.message);
     make_paths_absolute(cfg);
 
     TrainOptions opts;
@@ -77,6 +78,8 @@ void run_train(const TrainArgs& a) {
     const StopSignals stop_signals;  // Ctrl-C / SIGTERM: save and exit 130
     auto backend = make_backend(cfg.run.device);
     const Config asked = cfg;
+    // Settings that cannot resume are refused before the data is read and its warnings said.
+    if (a.resume) refuse_changed_settings(config_of_run(cfg.run.out), cfg, /*labels_too=*/false);
     const TrainInputs inputs = load_train_inputs(*backend, cfg);
     refuse_label_flags_the_masks_contradict(a, asked, cfg);
     const TrainResult r = train_unet(*backend, cfg, inputs, opts);

@@ -98,14 +98,38 @@ double seconds_per_epoch(const ExperimentResult& r) {
                             : s / static_cast<double>(r.epochs.size());
 }
 
-std::vector<std::string> class_names(const ReportInput& in) {
-    for (const auto& r : in.results)
-        if (ok(r) && !r.class_names.empty()) return r.class_names;
-    std::size_t n = 0;
-    for (const auto& r : in.results) n = std::max(n, r.test.iou.size());
+// An experiment's own class names, one per class it measured; a result whose list does not fit its
+// metrics (edited by hand, or older than the list) names its classes by number.
+std::vector<std::string> own_class_names(const ExperimentResult& r) {
+    const std::size_t C = r.test.iou.size();
+    if (r.class_names.size() == C) return r.class_names;
     std::vector<std::string> names;
-    for (std::size_t c = 0; c < n; ++c) names.push_back("class " + std::to_string(c));
+    for (std::size_t c = 0; c < C; ++c) names.push_back("class " + std::to_string(c));
     return names;
+}
+
+// The per-class columns: every class any measured experiment names, in the order they first
+// appear, so a suite whose experiments have other class lists (a dataset that gained a class
+// between runs) puts each number under its own class, never under the first experiment's name at
+// the same index.
+std::vector<std::string> class_columns(const ReportInput& in) {
+    std::vector<std::string> columns;
+    for (const auto& r : in.results) {
+        if (!ok(r)) continue;
+        for (const auto& n : own_class_names(r))
+            if (std::find(columns.begin(), columns.end(), n) == columns.end()) columns.push_back(n);
+    }
+    return columns;
+}
+
+// r's value of a per-class metric under the column of that name; NaN where r has no such class.
+double class_value(const ExperimentResult& r, const std::vector<double>& per_class,
+                   const std::string& column) {
+    const auto names = own_class_names(r);
+    const auto it = std::find(names.begin(), names.end(), column);
+    const auto c = static_cast<std::size_t>(it - names.begin());
+    return it == names.end() || c >= per_class.size() ? std::numeric_limits<double>::quiet_NaN()
+                                                      : per_class[c];
 }
 
 Table results_table(const ReportInput& in) {
@@ -139,14 +163,13 @@ Table results_table(const ReportInput& in) {
 
 Table per_class_table(const ReportInput& in) {
     Table t;
-    const auto names = class_names(in);
+    const auto columns = class_columns(in);
     t.header = {"experiment"};
-    for (const auto& n : names) t.header.push_back(n);
+    for (const auto& n : columns) t.header.push_back(n);
     for (const auto& r : in.results) {
         if (!ok(r)) continue;
         std::vector<std::string> row = {row_id(in, r)};
-        for (std::size_t c = 0; c < names.size(); ++c)
-            row.push_back(c < r.test.iou.size() ? fixed(r.test.iou[c], 4) : kDash);
+        for (const auto& n : columns) row.push_back(fixed(class_value(r, r.test.iou, n), 4));
         t.rows.push_back(row);
     }
     return t;
@@ -354,13 +377,7 @@ std::vector<ConfusionPanel> confusion_panels(const ReportInput& in) {
     std::vector<ConfusionPanel> panels;
     for (const auto& r : in.results) {
         if (!ok(r) || r.test.confusion.empty()) continue;
-        const std::size_t C = r.test.iou.size();
-        std::vector<std::string> names = r.class_names;
-        if (names.size() != C) {
-            names.clear();
-            for (std::size_t c = 0; c < C; ++c) names.push_back("class " + std::to_string(c));
-        }
-        panels.push_back({row_id(in, r) + ": mIoU " + fixed(r.test.miou, 3), std::move(names),
+        panels.push_back({row_id(in, r) + ": mIoU " + fixed(r.test.miou, 3), own_class_names(r),
                           r.test.confusion});
     }
     return panels;
@@ -549,7 +566,7 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
 }
 
 std::string render_results_csv(const ReportInput& in) {
-    const auto names = class_names(in);
+    const auto columns = class_columns(in);
     auto csv_field = [](const std::string& s) {
         if (s.find_first_of(",\"\n") == std::string::npos) return s;
         std::string q = "\"";
@@ -566,8 +583,8 @@ std::string render_results_csv(const ReportInput& in) {
         "id,status,current,labels,labelled_fraction_sparse,labelled_fraction,link_purity,final_"
         "train_loss,"
         "val_loss,val_loss_dense,val_miou,test_miou,test_miou_no_clutter,test_oa,test_mean_f1";
-    for (const auto& n : names) o += ",iou_" + csv_field(n);
-    for (const auto& n : names) o += ",f1_" + csv_field(n);
+    for (const auto& n : columns) o += ",iou_" + csv_field(n);
+    for (const auto& n : columns) o += ",f1_" + csv_field(n);
     o += ",final_train_crf_loss,seconds_per_epoch,selected_epoch,wall_seconds\n";
     for (const auto& r : in.results) {
         // A failed experiment measured nothing: its cells stay empty, never 0.
@@ -580,14 +597,8 @@ std::string render_results_csv(const ReportInput& in) {
              metric(r.val_loss_dense) + "," + metric(r.val_miou) + "," + metric(r.test.miou) + "," +
              metric(r.test.miou_no_clutter) + "," + metric(r.test.oa) + "," +
              metric(r.test.mean_f1);
-        for (std::size_t c = 0; c < names.size(); ++c) {
-            o += ',';
-            if (ok(r) && c < r.test.iou.size()) o += num(r.test.iou[c]);
-        }
-        for (std::size_t c = 0; c < names.size(); ++c) {
-            o += ',';
-            if (ok(r) && c < r.test.f1.size()) o += num(r.test.f1[c]);
-        }
+        for (const auto& n : columns) o += "," + metric(class_value(r, r.test.iou, n));
+        for (const auto& n : columns) o += "," + metric(class_value(r, r.test.f1, n));
         o += "," + metric(final_crf(r)) + "," + metric(seconds_per_epoch(r));
         o += "," + (ok(r) ? std::to_string(r.selected_epoch) : std::string()) + "," +
              num(r.wall_seconds) + "\n";

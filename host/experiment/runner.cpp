@@ -138,7 +138,7 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
                         ", shown here); rerun with --force to replace them, or use another --out";
             log_warn(e.id, ": ", p.refused);
             p.result = old;
-            ++sum.failed;
+            ++sum.not_rerun;
         } else if (selected && (!finished || opts.force)) {
             p.run = true;
         } else if (old) {
@@ -214,6 +214,15 @@ ExperimentResult failed_result(const ExperimentSpec& e, const std::string& error
 }
 
 }  // namespace
+
+std::string run_counts(const RunSummary& s) {
+    std::string o = std::to_string(s.ran) + " ran, " + std::to_string(s.skipped) + " skipped, ";
+    if (s.not_rerun > 0)
+        o += std::to_string(s.not_rerun) +
+             " not rerun (results of other settings or data, shown as stale; --force reruns "
+             "them), ";
+    return o + std::to_string(s.failed) + " failed";
+}
 
 std::string default_out_dir(const Suite& suite) {
     return (fs::path("runs") / suite.name).string();
@@ -338,9 +347,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     write_report(sum.out_dir, in);
     sum.report_md = (fs::path(sum.out_dir) / "report.md").string();
     sum.report_html = (fs::path(sum.out_dir) / "report.html").string();
-    log_info("suite ", suite.name, ": ", sum.ran, " ran, ", sum.skipped, " skipped, ", sum.failed,
-             " failed", sum.interrupted ? ", interrupted" : "", "; report: ", sum.report_md,
-             " and ", sum.report_html);
+    log_info("suite ", suite.name, ": ", run_counts(sum), sum.interrupted ? ", interrupted" : "",
+             "; report: ", sum.report_md, " and ", sum.report_html);
     return sum;
 }
 

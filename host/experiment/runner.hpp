@@ -26,6 +26,9 @@ struct RunOptions {
 
 struct RunSummary {
     int ran = 0, skipped = 0, failed = 0;
+    // Finished earlier with other settings or data and not rerun without --force: their results
+    // are shown marked stale. Not failures, but the suite's results are not current either.
+    int not_rerun = 0;
     // Stopped by a stop request (core/stop_signal: Ctrl-C, SIGTERM) between stages or inside a
     // training, which saved its checkpoint; the same command continues where it stopped.
     bool interrupted = false;
@@ -33,6 +36,9 @@ struct RunSummary {
 };
 
 RunSummary run_suite(const Suite& suite, const RunOptions& opts);
+
+// "N ran, N skipped, [N not rerun (...), ]N failed": what a suite run did, for its log and output.
+std::string run_counts(const RunSummary& s);
 
 // The default OUT of a suite: runs/<suite name>.
 std::string default_out_dir(const Suite& suite);

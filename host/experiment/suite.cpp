@@ -13,6 +13,7 @@
 #include "core/build_info.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
+#include "core/log.hpp"
 #include "data/dataset.hpp"
 
 namespace pfce {
@@ -255,6 +256,8 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
         validate(e.config, [&](const std::vector<std::string>& keys) {
             return sources_of(where, keys, e.source);
         });
+        for (const UnusedSetting& u : unused_settings(e.config))
+            log_warn(sources_of(where, {u.key}, e.source), ": experiment ", e.id, ": ", u.message);
         s.experiments.push_back(std::move(e));
     }
     return s;

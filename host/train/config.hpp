@@ -205,6 +205,15 @@ void validate(const Config& c, const std::string& source);
 using ConfigKeySources = std::function<std::string(const std::vector<std::string>& keys)>;
 void validate(const Config& c, const ConfigKeySources& source);
 
+// Settings set to other than their default that the rest of `c` leaves without effect
+// (labels.points with dense labels, CRF settings with loss.crf_weight = 0, plateau settings under
+// another schedule, ...): the key, and a message "key = value has no effect with setting (why)".
+// Warnings.
+struct UnusedSetting {
+    std::string key, message;
+};
+std::vector<UnusedSetting> unused_settings(const Config& c);
+
 // Keys that change a run's result and differ between a run's stored config and the one given to
 // resume it: paths are compared after resolution (a moved run, another working directory and a
 // trailing slash are the same), the device, the output directory and logging never count, and a

@@ -367,15 +367,7 @@ class TrainingRun {
         const Checkpoint ck = read_checkpoint(result_.last_checkpoint);
         const Config stored = config_from_json(ck.meta.value("config", json::object()),
                                                result_.last_checkpoint + " (config)");
-        const std::vector<std::string> diff = differing_result_keys(stored, cfg_);
-        if (!diff.empty()) {
-            std::string list;
-            for (const auto& d : diff) list += "\n  " + d;
-            PFCE_THROW(InputError, "cannot resume ", cfg_.run.out,
-                       ": these settings differ from the run's own (stored -> given):", list,
-                       "\nresume with the run's settings (pfce train --resume --out ", cfg_.run.out,
-                       ") or start over with --force");
-        }
+        refuse_changed_settings(stored, cfg_, /*labels_too=*/true);
         check_same_data(ck.meta);
         load_model_state(ck, backend_, net_, result_.last_checkpoint);
         for (const StateRef& s : opt_.state())
@@ -854,6 +846,17 @@ StoredRun stored_run(const std::string& out_dir) {
                 recorded_data_identity(ck.meta)};
     r.config.run.out = out_dir;  // where it is now, wherever it was written
     return r;
+}
+
+void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too) {
+    std::string list;
+    for (const auto& d : differing_result_keys(stored, given))
+        if (labels_too || d.rfind("labels.", 0) != 0) list += "\n  " + d;
+    if (list.empty()) return;
+    PFCE_THROW(InputError, "cannot resume ", given.run.out,
+               ": these settings differ from the run's own (stored -> given):", list,
+               "\nresume with the run's settings (pfce train --resume --out ", given.run.out,
+               ") or start over with --force");
 }
 
 Config config_of_run(const std::string& out_dir) {

@@ -74,6 +74,11 @@ struct StoredRun {
     nlohmann::json data_identity;
 };
 StoredRun stored_run(const std::string& out_dir);
+// Refuses (InputError listing "key: stored -> given") to resume a run with settings that change its
+// result (differing_result_keys). `pfce train --resume` calls it before it reads the data, without
+// the labels keys (a mask directory's settings are adopted while the data is read); the trainer
+// again with them.
+void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too);
 // stored_run(out_dir).config (for `pfce train --resume` without a config file).
 Config config_of_run(const std::string& out_dir);
 
