@@ -541,8 +541,14 @@ TEST(CliMisuse, AbsurdSettingsAreRefusedAndABatchLargerThanTheSplitIsSaid) {
         std::string flags, says;
     };
     const std::vector<Case> cases = {
-        {" --epochs 1 --lr 1e9", "optimizer.lr = 1e+09: expected in (0, 1] for adam"},
-        {" --epochs 1 --optimizer sgd --lr 100", "optimizer.lr = 100: expected in (0, 10] for sgd"},
+        {" --epochs 1 --lr 1e9", "optimizer.lr = 1e+09: expected in [1e-10, 1] for adam"},
+        {" --epochs 1 --optimizer sgd --lr 100",
+         "optimizer.lr = 100: expected in [1e-10, 10] for sgd"},
+        // Values float arithmetic would turn into 0 or inf, named by their key before any kernel.
+        {" --epochs 1 --crf-weight 0.1 --crf-sigma-xy 1e-300",
+         "loss.crf_sigma_xy = 1e-300: expected 0.01..10000 pixels"},
+        {" --epochs 1 --focal-alpha 3e38,1,1,1", "loss.alpha = 3e+38: expected every weight in"},
+        {" --epochs 1 --weight-decay 1e300", "optimizer.weight_decay = 1e+300: expected at most"},
         {" --epochs 1000000000", "run.epochs = 1000000000: expected 1..100000"},
         {" --epochs 1 --batch-size 100000000", "run.batch_size = 100000000: expected 1..65535"},
         {" --epochs 1 --radius 100000", "labels.radius = 100000: expected 0..10000"},
@@ -563,6 +569,36 @@ TEST(CliMisuse, AbsurdSettingsAreRefusedAndABatchLargerThanTheSplitIsSaid) {
     const test::CommandResult big = test::run_pfce(train + " --epochs 1 --batch-size 64");
     EXPECT_EQ(big.status, 0) << big.output;
     EXPECT_MESSAGE_HAS(big.output, "warn: run.batch_size 64 is more than the");
+}
+
+// What train checks before it trains: an --out it cannot write into (found at the first
+// checkpoint, an epoch later, before), a user's file named like a checkpoint (not a run, so not
+// replaced by --force), --resume with --force (continue or start over), and a misused flag exits 2
+// like every other refused input.
+TEST(CliMisuse, TrainRefusesBeforeTrainingWhatWouldFailOrOverwriteAfter) {
+    const std::string root = test::temp_dir("misuse_out_checks");
+    const auto fd = dataset(root + "/data");
+    const std::string train = "train --data " + fd.root + kTiny;
+    const test::CommandResult unwritable = test::run_pfce(train + " --out /proc/pfce-run");
+    EXPECT_EQ(unwritable.status, 2) << unwritable.output;
+    EXPECT_MESSAGE_HAS(unwritable.output, "--out /proc/pfce-run: cannot write into /proc (");
+
+    fs::create_directories(root + "/mine");
+    std::ofstream(root + "/mine/last.ckpt") << "my notes\n";
+    const test::CommandResult mine = test::run_pfce(train + " --force --out " + root + "/mine");
+    EXPECT_EQ(mine.status, 2) << mine.output;
+    EXPECT_MESSAGE_HAS(mine.output, "already holds files that are not a run's (last.ckpt;");
+    EXPECT_EQ(file_text(root + "/mine/last.ckpt"), "my notes\n");
+
+    const test::CommandResult both =
+        test::run_pfce(train + " --resume --force --out " + root + "/run");
+    EXPECT_EQ(both.status, 2) << both.output;
+    EXPECT_MESSAGE_HAS(both.output, "--resume excludes --force");
+    const test::CommandResult flags = test::run_pfce(train + " --augment --no-augment");
+    EXPECT_EQ(flags.status, 2) << flags.output;
+    const test::CommandResult missing = test::run_pfce("train --config " + root + "/none.toml");
+    EXPECT_EQ(missing.status, 2) << missing.output;
+    EXPECT_MESSAGE_HAS(missing.output, root + "/none.toml");
 }
 
 // Ctrl-C / SIGTERM stop predict between images: it exits 130, and every mask it wrote has its

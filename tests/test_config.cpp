@@ -319,9 +319,18 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
 TEST(Config, AbsurdValuesAreRefusedNamingTheirBound) {
     const std::string dir = test::temp_dir("config_absurd");
     const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
-        {"[optimizer]\nlr = 1e9\n", "optimizer.lr = 1e+09", "(0, 1] for adam"},
-        {"[optimizer]\nname = \"adamw\"\nlr = 1.5\n", "optimizer.lr = 1.5", "(0, 1] for adamw"},
-        {"[optimizer]\nname = \"sgd\"\nlr = 11\n", "optimizer.lr = 11", "(0, 10] for sgd"},
+        {"[optimizer]\nlr = 1e9\n", "optimizer.lr = 1e+09", "[1e-10, 1] for adam"},
+        {"[optimizer]\nname = \"adamw\"\nlr = 1.5\n", "optimizer.lr = 1.5", "[1e-10, 1] for adamw"},
+        {"[optimizer]\nname = \"sgd\"\nlr = 11\n", "optimizer.lr = 11", "[1e-10, 10] for sgd"},
+        // Values that float arithmetic turns into 0 or inf: refused by their key, not by a kernel.
+        {"[optimizer]\nlr = 1e-300\n", "optimizer.lr = 1e-300", "[1e-10, 1] for adam"},
+        {"[optimizer]\nweight_decay = 1e300\n", "optimizer.weight_decay = 1e+300",
+         "at most 1000 for adam"},
+        {"[optimizer]\neps = 1e-300\n", "optimizer.eps = 1e-300", "1e-30..1 (usual: 1e-8)"},
+        {"[optimizer]\neps = 1e300\n", "optimizer.eps = 1e+300", "1e-30..1"},
+        {"[loss]\nalpha = [1e39, 1]\n", "loss.alpha = 1e+39", "every weight in 0..1000"},
+        {"[loss]\ncrf_sigma_xy = 1e-300\n", "loss.crf_sigma_xy = 1e-300", "0.01..10000 pixels"},
+        {"[loss]\ncrf_sigma_rgb = 1e39\n", "loss.crf_sigma_rgb = 1e+39", "0.01..10000 (0-255"},
         {"[optimizer]\nname = \"adamw\"\nlr = 0.1\nweight_decay = 10\n",
          "optimizer.weight_decay = 10", "below 1 / optimizer.lr = 10"},
         {"[run]\nepochs = 1000000000\n", "run.epochs = 1000000000", "1..100000"},
@@ -346,6 +355,10 @@ TEST(Config, AbsurdValuesAreRefusedNamingTheirBound) {
               "[optimizer]\nname = \"sgd\"\nlr = 10\nweight_decay = 0.09\n[run]\nepochs = "
               "100000\nbatch_size = 65535\n[labels]\nradius = 10000\n[loss]\ncrf_weight = 10\n"
               "[schedule]\nstep_gamma = 1\n"));
+    EXPECT_NO_THROW(load_config_file(
+        write(dir, "edge2.toml",
+              "[optimizer]\nlr = 1e-10\neps = 1e-30\n[loss]\nalpha = [1000, 0]\ncrf_sigma_xy = "
+              "0.01\ncrf_sigma_rgb = 10000\n")));
     EXPECT_EQ(edge.run.epochs, 100000);
     EXPECT_NO_THROW(
         load_config_file(write(dir, "adam.toml", "[optimizer]\nlr = 1\nweight_decay = 100\n")))

@@ -687,6 +687,74 @@ TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
     EXPECT_EQ(test::number_after(e.output, "\"pixels\": ([0-9]+)"), dense_labelled);
 }
 
+// Crops larger than the images are padded with unlabelled pixels: said; past twice the largest
+// image's side (every crop over 3/4 padding, memory growing with its square) refused.
+TEST(RealDatasets, CropsMostlyOfPaddingAreRefused) {
+    const std::string root = test::temp_dir("real_crop_padding");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});  // 40x32
+    const test::CommandResult padded = test::run_pfce(
+        "train --data " + fd.root + " --crop-size 48 --out " + root + "/padded --epochs 1" + kTiny);
+    EXPECT_EQ(padded.status, 0) << padded.output;
+    EXPECT_MESSAGE_HAS(padded.output, "data.crop_size 48 is larger than");
+    // Its classes have no clutter: eval shows no mean without it.
+    const test::CommandResult e =
+        test::run_pfce("eval --checkpoint " + root + "/padded/last.ckpt --split all");
+    EXPECT_EQ(e.status, 0) << e.output;
+    EXPECT_MESSAGE_HAS(e.output, "mIoU ");
+    EXPECT_EQ(e.output.find("clutter"), std::string::npos) << e.output;
+    const test::CommandResult huge = test::run_pfce(
+        "train --data " + fd.root + " --crop-size 81 --out " + root + "/huge --epochs 1" + kTiny);
+    EXPECT_EQ(huge.status, 2) << huge.output;
+    EXPECT_MESSAGE_HAS(huge.output,
+                       "data.crop_size 81 is more than twice the side of the largest "
+                       "training image (tile_");
+    EXPECT_MESSAGE_HAS(huge.output, "40x32): every crop would be over 3/4 padding; use at most 80");
+    EXPECT_FALSE(fs::exists(root + "/huge"));
+}
+
+// Masks that would train on nothing: every pixel ignored (a wrong ignore colour, masks of another
+// palette) is refused, naming where the labels came from; a palette of one class is refused (its
+// softmax is 1 everywhere: a perfect score for learning nothing); a class without a training pixel
+// is said, since the model cannot learn it.
+TEST(RealDatasets, MasksThatTeachNothingAreRefusedAndAnUnseenClassIsSaid) {
+    const std::string root = test::temp_dir("real_nothing");
+    const test::ForeignSpec spec = index_spec({});
+    const auto fd = test::write_foreign_dataset(root + "/data", spec);
+    auto repaint = [&](const std::function<std::uint8_t(std::uint8_t)>& f) {
+        for (std::size_t k = 0; k < fd.ids.size(); ++k) {
+            LabelMap m = read_gray(fd.root + "/masks/" + fd.ids[k] + ".png");
+            for (auto& v : m.labels) v = f(v);
+            write_png_gray(fd.root + "/masks/" + fd.ids[k] + ".png", m);
+        }
+    };
+    auto train = [&](const std::string& out) {
+        return test::run_pfce("train --data " + fd.root + " --out " + root + "/" + out +
+                              " --epochs 1" + kTiny);
+    };
+    repaint([](std::uint8_t v) { return v == 3 ? std::uint8_t{0} : v; });  // no tree left
+    const test::CommandResult no_tree = train("no-tree");
+    EXPECT_EQ(no_tree.status, 0) << no_tree.output;
+    EXPECT_MESSAGE_HAS(no_tree.output,
+                       "warn: no training pixel is labelled tree (the dense masks of " + fd.root +
+                           "): the model cannot learn to predict it");
+
+    repaint([](std::uint8_t) { return test::kForeignIgnoreIndex; });
+    const test::CommandResult ignored = train("ignored");
+    EXPECT_NE(ignored.status, 0);
+    EXPECT_MESSAGE_HAS(ignored.output, "training samples is labelled (the dense masks of " +
+                                           fd.root +
+                                           "): every mask pixel is unlabelled or an ignore colour");
+    EXPECT_FALSE(fs::exists(root + "/ignored/last.ckpt"));
+
+    std::ofstream(fd.root + "/dataset.toml")
+        << "[classes]\nnames = [\"background\"]\n[mask]\nencoding = \"index\"\nignore = [200]\n";
+    repaint([](std::uint8_t) { return std::uint8_t{0}; });
+    const test::CommandResult one = train("one");
+    EXPECT_NE(one.status, 0);
+    EXPECT_MESSAGE_HAS(
+        one.output, "dataset " + fd.root + " has 1 class (background); training needs at least 2");
+}
+
 // Binary masks (0 = background, 255 = building, as Inria and Massachusetts ship them): 255 is a
 // class when mask.values says so. Where it says nothing, 255 reads as unlabelled (pfce's own
 // convention), and the first mask holding it says so once, naming the key that changes it.

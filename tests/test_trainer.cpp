@@ -264,6 +264,34 @@ TEST(Trainer, ResumeRefusesAMalformedMiddleMetricsLineSayingHowToRecover) {
     EXPECT_EQ(read_whole_file(first.metrics_path), broken);
 }
 
+// Epochs are appended in order, once each: a metrics.jsonl whose lines repeat or go back (edited,
+// or two files joined) is refused on resume, since its curves would go back in time; one that lost
+// lines is said, and the run continues.
+TEST(Trainer, ResumeRefusesRepeatedEpochsAndSaysMissingOnes) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, false);
+    Config c = small_config(test::temp_dir("trainer_metrics_order") + "/run");
+    c.run.epochs = 2;
+    const TrainOptions o = quiet_options();
+    const TrainResult first = train_unet(*b, c, in, o);
+    const std::string text = read_whole_file(first.metrics_path);
+    write_file_atomically(first.metrics_path, text + text);  // epochs 1, 2, 1, 2
+    c.run.epochs = 3;
+    TrainOptions resume = o;
+    resume.resume = true;
+    const std::string msg = test::input_error_message([&] { train_unet(*b, c, in, resume); });
+    EXPECT_MESSAGE_HAS(msg, "metrics.jsonl: line 3 repeats or goes back to epoch 1 after epoch 2");
+    EXPECT_EQ(read_whole_file(first.metrics_path), text + text);
+
+    write_file_atomically(first.metrics_path, "");
+    testing::internal::CaptureStderr();
+    const TrainResult resumed = train_unet(*b, c, in, resume);
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(said, "metrics.jsonl: holds 0 of the 2 epochs the checkpoint has completed");
+    EXPECT_EQ(resumed.epochs_completed, 3);
+    EXPECT_EQ(read_metrics(first.metrics_path).size(), 1u);
+}
+
 TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     const std::string dir = test::temp_dir("trainer");
     const std::string synth = write_synthetic(dir + "/synth", 6, 32);
@@ -290,6 +318,9 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     const auto ej = nlohmann::json::parse(ef);
     EXPECT_EQ(ej["pixels"], 6 * 32 * 32);
     EXPECT_EQ(ej["iou"].size(), 6u);
+    const test::CommandResult table = test::run_pfce(
+        "-q eval --checkpoint " + run + "/best.ckpt --data " + synth + " --split all --device cpu");
+    EXPECT_MESSAGE_HAS(table.output, "mIoU w/o clutter");  // the Potsdam palette has one
 
     const std::string img = synth + "/patches/Images/Image_1.tif";
     const std::string pred_cmd = pfce + " -q predict --checkpoint " + run + "/last.ckpt --input " +

@@ -159,7 +159,7 @@ void run_eval(const EvalArgs& a) {
                            std::to_string(tta) + " views averaged)")
                               .c_str()
                         : "");
-    std::printf("%s", format_metrics_table(r.metrics, m.class_names).c_str());
+    std::printf("%s", format_metrics_table(r.metrics, m.class_names, m.clutter_class).c_str());
     std::printf("%-22s %8.4f\n", "loss (dense)", r.loss_dense);
     if (!a.labels.empty()) std::printf("%-22s %8.4f\n", "loss (--labels)", r.loss);
 }

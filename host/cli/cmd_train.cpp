@@ -121,8 +121,10 @@ const bool registered = register_command(
                        "TOML file with [data] [labels] [model] [loss] [optimizer] [schedule] [run] "
                        "tables (flags override it)")
             ->check(CLI::ExistingFile);
-        sub.add_flag("--resume", a->resume, "continue the run in --out from last.ckpt");
-        sub.add_flag("--force", a->force, "start over even if --out holds a run");
+        auto* resume =
+            sub.add_flag("--resume", a->resume, "continue the run in --out from last.ckpt");
+        sub.add_flag("--force", a->force, "start over even if --out holds a run")
+            ->excludes(resume);  // continue it or start over: not both
         sub.add_flag("--print-config", a->print_config,
                      "print the resolved config as TOML and exit (a starting config file)");
         add_config_flags(sub, a->flags);

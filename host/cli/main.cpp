@@ -28,13 +28,25 @@ int main(int argc, char** argv) {
         std::vector<const char*> ptrs{argv[0]};
         for (const std::string& a : args) ptrs.push_back(a.c_str());
         app.parse(static_cast<int>(ptrs.size()), ptrs.data());
+    } catch (const CLI::RuntimeError& e) {
+        return e.get_exit_code();  // a command's own status (1: failed, 130: interrupted)
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // --help prints and exits 0; every misuse of the command line exits 2, as InputError does
+        // (CLI11's own codes, 100 and up, tell a script nothing more).
+        const int code = app.exit(e);
+        return code == 0 ? 0 : 2;
     } catch (const pfce::InputError& e) {
         std::fprintf(stderr, "pfce: error: %s\n", e.what());
         return 2;
+    } catch (const pfce::ShapeError& e) {
+        // A caller broke an op's contract: pfce's bug, so where it happened is part of the report.
+        std::fprintf(stderr, "pfce: internal error: %s\n  (at %s)\n", e.what(), e.where().c_str());
+        return 1;
     } catch (const pfce::Error& e) {
-        std::fprintf(stderr, "pfce: error: %s\n  (at %s)\n", e.what(), e.where().c_str());
+        // A library, the file system or the numbers failed: the message says what; the source
+        // line only with --verbose.
+        std::fprintf(stderr, "pfce: error: %s\n", e.what());
+        if (verbose) std::fprintf(stderr, "  (at %s)\n", e.where().c_str());
         return 1;
     } catch (const std::bad_alloc&) {
         std::fprintf(stderr,

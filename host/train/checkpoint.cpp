@@ -122,6 +122,12 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
                           std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
 }
 
+bool is_checkpoint_file(const std::string& path) {
+    char head[sizeof kMagic] = {};
+    std::ifstream f(path, std::ios::binary);
+    return f.read(head, sizeof head) && std::memcmp(head, kMagic, sizeof kMagic) == 0;
+}
+
 Checkpoint read_checkpoint(const std::string& path) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec))

@@ -42,5 +42,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt);
 // InputError naming the file for a missing file, bad magic, unknown version, truncation or a
 // checksum mismatch.
 Checkpoint read_checkpoint(const std::string& path);
+// Whether `path` starts as a pfce checkpoint does (its magic bytes); false for an unreadable file.
+bool is_checkpoint_file(const std::string& path);
 
 }  // namespace pfce

@@ -132,8 +132,12 @@ void validate(const Config& c, const ConfigKeySources& source) {
     // and its gradient vanish and the run trains nothing.
     if (!(c.loss.gamma >= 0 && c.loss.gamma <= 10))
         bad(source, "loss.gamma", c.loss.gamma, "0..10 (0 = cross-entropy; the paper uses 2)");
+    // The weights are relative; past 1000 times another class's a weight only overflows float
+    // losses (3e38 is inf) while saying nothing a smaller ratio cannot.
     for (double a : c.loss.alpha)
-        if (a < 0) bad(source, "loss.alpha", a, "every weight >= 0");
+        if (!(a >= 0 && a <= kMaxClassWeight))
+            bad(source, "loss.alpha", a,
+                "every weight in 0.." + format_number(kMaxClassWeight) + " (weights are relative)");
     if (!c.loss.alpha.empty() &&
         std::none_of(c.loss.alpha.begin(), c.loss.alpha.end(), [](double a) { return a > 0; }))
         bad(source, "loss.alpha", "all 0",
@@ -148,9 +152,15 @@ void validate(const Config& c, const ConfigKeySources& source) {
     if (lo.crf_radius < 1 || lo.crf_radius > kMaxCrfRadius)
         bad(source, "loss.crf_radius", lo.crf_radius,
             "1.." + std::to_string(kMaxCrfRadius) + " cells");
-    if (!(lo.crf_sigma_xy > 0)) bad(source, "loss.crf_sigma_xy", lo.crf_sigma_xy, "> 0 pixels");
-    if (!(lo.crf_sigma_rgb > 0))
-        bad(source, "loss.crf_sigma_rgb", lo.crf_sigma_rgb, "> 0 (0-255 colour units)");
+    // The kernel divides by 2 sigma^2 in float: below 0.01 or above 1e4 that is 0 or inf, not a
+    // narrower or flatter kernel (0.01 already gives every other pixel a weight of 0).
+    if (!(lo.crf_sigma_xy >= kMinCrfSigma && lo.crf_sigma_xy <= kMaxCrfSigma))
+        bad(source, "loss.crf_sigma_xy", lo.crf_sigma_xy,
+            format_number(kMinCrfSigma) + ".." + format_number(kMaxCrfSigma) + " pixels");
+    if (!(lo.crf_sigma_rgb >= kMinCrfSigma && lo.crf_sigma_rgb <= kMaxCrfSigma))
+        bad(source, "loss.crf_sigma_rgb", lo.crf_sigma_rgb,
+            format_number(kMinCrfSigma) + ".." + format_number(kMaxCrfSigma) +
+                " (0-255 colour units)");
     if (lo.crf_downsample < 1 || lo.crf_downsample > kMaxCrfDownsample)
         bad(source, "loss.crf_downsample", lo.crf_downsample,
             "1.." + std::to_string(kMaxCrfDownsample) + " pixels per cell side");
@@ -161,11 +171,19 @@ void validate(const Config& c, const ConfigKeySources& source) {
     // which can be small, so it gets more room; past 10 it only trains on nonsense.
     const bool sgd = o.name == "sgd";
     const double max_lr = sgd ? kMaxSgdLr : kMaxAdamLr;
-    if (!(o.lr > 0 && o.lr <= max_lr))
+    // Below kMinLr no step moves a float weight of useful size: the run would train nothing.
+    if (!(o.lr >= kMinLr && o.lr <= max_lr))
         bad(source, "optimizer.lr", o.lr,
-            "in (0, " + format_number(max_lr) + "] for " + o.name +
+            "in [" + format_number(kMinLr) + ", " + format_number(max_lr) + "] for " + o.name +
                 (sgd ? " (usual: 1e-3..1e-1)" : " (usual: 1e-4..1e-2)"));
-    if (o.weight_decay < 0) bad(source, "optimizer.weight_decay", o.weight_decay, ">= 0");
+    if (!(o.weight_decay >= 0)) bad(source, "optimizer.weight_decay", o.weight_decay, ">= 0");
+    // Adam's L2 decay adds weight_decay * w to every gradient, which the normalised step then
+    // bounds: 100 only shrinks the weights, but far past it the term overflows float (1e300 made
+    // the loss NaN), so 1000 is the bound.
+    if ((o.name == "adam" || o.name == "adam_l2") && o.weight_decay > kMaxAdamWeightDecay)
+        bad(source, "optimizer.weight_decay", o.weight_decay,
+            "at most " + format_number(kMaxAdamWeightDecay) + " for " + o.name +
+                " (its decay term already outweighs any loss gradient; usual: 1e-5..1e-2)");
     // SGD's and AdamW's decay multiply every decayed weight by 1 - lr * weight_decay each step: at
     // 1 or more that zeroes or flips the weights.
     if ((sgd || o.name == "adamw") && o.lr * o.weight_decay >= 1)
@@ -178,7 +196,10 @@ void validate(const Config& c, const ConfigKeySources& source) {
         bad(source, "optimizer.beta1", o.beta1,
             "in [0, 1) (at 1 the first moment never moves and the bias correction divides by 0)");
     if (!(o.beta2 >= 0 && o.beta2 < 1)) bad(source, "optimizer.beta2", o.beta2, "in [0, 1)");
-    if (!(o.eps > 0)) bad(source, "optimizer.eps", o.eps, "> 0");
+    // eps is added to sqrt(v) in float: below 1e-30 it rounds towards 0 (a division by ~0 for a
+    // weight without gradient), above 1 Adam's step is lr * m / eps, a vanishing SGD.
+    if (!(o.eps >= kMinAdamEps && o.eps <= 1))
+        bad(source, "optimizer.eps", o.eps, format_number(kMinAdamEps) + "..1 (usual: 1e-8)");
     if (o.clip < 0) bad(source, "optimizer.clip", o.clip, ">= 0 (0 = off)");
 
     const ScheduleSettings& s = c.schedule;

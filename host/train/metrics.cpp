@@ -89,7 +89,8 @@ nlohmann::json confusion_rows(const std::vector<std::int64_t>& confusion, int nu
     return rows;
 }
 
-std::string format_metrics_table(const SegMetrics& m, const std::vector<std::string>& class_names) {
+std::string format_metrics_table(const SegMetrics& m, const std::vector<std::string>& class_names,
+                                 int clutter_class) {
     std::string out;
     char line[512];
     std::snprintf(line, sizeof line, "%-22s %8s %8s\n", "class", "IoU", "F1");
@@ -100,10 +101,19 @@ std::string format_metrics_table(const SegMetrics& m, const std::vector<std::str
         std::snprintf(line, sizeof line, "%-22s %8.4f %8.4f\n", name.c_str(), m.iou[c], m.f1[c]);
         out += line;
     }
-    std::snprintf(line, sizeof line,
-                  "%-22s %8.4f\n%-22s %8.4f\n%-22s %8.4f\n%-22s %8.4f\n%-22s %8lld\n", "mIoU",
-                  m.miou, "mIoU (no clutter)", m.miou_no_clutter, "overall accuracy", m.oa,
-                  "mean F1", m.mean_f1, "pixels", static_cast<long long>(m.pixels));
+    std::snprintf(line, sizeof line, "%-22s %8.4f\n", "mIoU", m.miou);
+    out += line;
+    // Only a dataset with a clutter class has a mean without it (else it is the mIoU again).
+    if (clutter_class >= 0 && static_cast<std::size_t>(clutter_class) < m.iou.size()) {
+        const std::string name = static_cast<std::size_t>(clutter_class) < class_names.size()
+                                     ? class_names[static_cast<std::size_t>(clutter_class)]
+                                     : "clutter";
+        std::snprintf(line, sizeof line, "%-22s %8.4f\n", ("mIoU w/o " + name).c_str(),
+                      m.miou_no_clutter);
+        out += line;
+    }
+    std::snprintf(line, sizeof line, "%-22s %8.4f\n%-22s %8.4f\n%-22s %8lld\n", "overall accuracy",
+                  m.oa, "mean F1", m.mean_f1, "pixels", static_cast<long long>(m.pixels));
     out += line;
     return out;
 }

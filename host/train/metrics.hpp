@@ -31,6 +31,8 @@ SegMetrics metrics_from_confusion(const std::vector<std::int64_t>& confusion, in
 nlohmann::json to_json(const SegMetrics& m, const std::vector<std::string>& class_names = {});
 nlohmann::json confusion_rows(const std::vector<std::int64_t>& confusion, int num_classes);
 // A human-readable table: one row per class (IoU, F1) and the summary values.
-std::string format_metrics_table(const SegMetrics& m, const std::vector<std::string>& class_names);
+// The per-class IoU/F1 table and the means; "mIoU w/o <clutter>" only where clutter_class is one.
+std::string format_metrics_table(const SegMetrics& m, const std::vector<std::string>& class_names,
+                                 int clutter_class);
 
 }  // namespace pfce

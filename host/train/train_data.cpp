@@ -334,6 +334,22 @@ void check_training_sizes(const std::vector<SampleData>& train, const std::vecto
         for (std::size_t i = 0; i < train.size(); ++i)
             if (train[i].image.width < crop_size || train[i].image.height < crop_size)
                 if (smaller++ == 0) first = i;
+        // Past twice the largest image's side every crop is over 3/4 padding: the memory and time
+        // of a batch grow with the square of the crop while its labels stay those of the images.
+        std::size_t largest = 0;
+        for (std::size_t i = 1; i < train.size(); ++i)
+            if (std::max(train[i].image.width, train[i].image.height) >
+                std::max(train[largest].image.width, train[largest].image.height))
+                largest = i;
+        const int side =
+            train.empty() ? 0 : std::max(train[largest].image.width, train[largest].image.height);
+        if (side > 0 && crop_size > 2 * side)
+            PFCE_THROW(InputError, "data.crop_size ", crop_size,
+                       " is more than twice the side of the largest training image (", ids[largest],
+                       ", ", train[largest].image.width, "x", train[largest].image.height,
+                       "): every crop would be over 3/4 padding; use "
+                       "at most ",
+                       2 * side, ", or 0 to train on whole images");
         if (smaller > 0)
             log_warn("data.crop_size ", crop_size, " is larger than ", smaller, " of ",
                      train.size(), " training images (e.g. ", ids[first], ", ",
@@ -354,6 +370,13 @@ void check_training_sizes(const std::vector<SampleData>& train, const std::vecto
 
 TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
     const Dataset ds = open_run_dataset(cfg.data);
+    // A softmax over one class is 1 everywhere: such a run would report a perfect score for
+    // learning nothing.
+    if (ds.palette().classes.size() < 2)
+        PFCE_THROW(
+            InputError, "dataset ", cfg.data.root, " has ", ds.palette().classes.size(), " class",
+            ds.palette().classes.size() == 1 ? " (" + ds.palette().classes[0].name + ")" : "",
+            "; training needs at least 2 (a class per kind of surface, in its palette)");
     const Split split = run_split(ds, cfg.data);
     if (split.train.empty() && cfg.data.split_by == "tile" && cfg.data.train_list.empty())
         PFCE_THROW(InputError, "dataset ", cfg.data.root, ": its ",
@@ -412,6 +435,21 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
              " pixels labelled (",
              pixels > 0 ? 100.0 * static_cast<double>(labelled) / static_cast<double>(pixels) : 0.0,
              "%): ", counts);
+    const std::string where = labels.empty() ? "the dense masks of " + cfg.data.root : labels;
+    if (labelled == 0)
+        PFCE_THROW(InputError, "no pixel of the ", in.train.size(),
+                   " training samples is labelled (", where,
+                   "): every mask pixel is unlabelled or an ignore colour, so the loss would see "
+                   "nothing; check the masks' colours against the dataset's palette (pfce data "
+                   "stats)");
+    std::string unseen;
+    for (std::size_t c = 0; c < per_class.size(); ++c)
+        if (per_class[c] == 0)
+            unseen += (unseen.empty() ? "" : ", ") + ds.palette().classes[c].name;
+    if (!unseen.empty())
+        log_warn("no training pixel is labelled ", unseen, " (", where,
+                 "): the model cannot learn to predict it, and its test IoU will be 0 where it "
+                 "occurs");
     return in;
 }
 

@@ -4,11 +4,14 @@
 #include "host/train/trainer.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <sstream>
@@ -138,6 +141,7 @@ void trim_metrics(const std::string& path, int completed_epochs) {
                  "disk during it): ",
                  shown_line(m.torn));
     std::string kept;
+    int last = 0, n_kept = 0;
     for (std::size_t i = 0; i < m.lines.size(); ++i) {
         const json& j = m.lines[i];
         int epoch = 0;
@@ -146,8 +150,22 @@ void trim_metrics(const std::string& path, int completed_epochs) {
         } catch (const json::exception&) {
             bad_metrics_line(path, m.number[i], "has no epoch", m.raw[i]);
         }
-        if (epoch <= completed_epochs) kept += m.raw[i] + "\n";
+        if (epoch > completed_epochs) continue;
+        // Epochs are appended in order, once each: a line out of order or repeated is an edited
+        // or concatenated file, whose curves would go back in time.
+        if (epoch <= last)
+            bad_metrics_line(path, m.number[i],
+                             "repeats or goes back to epoch " + std::to_string(epoch) +
+                                 " after epoch " + std::to_string(last),
+                             m.raw[i]);
+        last = epoch;
+        ++n_kept;
+        kept += m.raw[i] + "\n";
     }
+    if (n_kept < completed_epochs)
+        log_warn(path, ": holds ", n_kept, " of the ", completed_epochs,
+                 " epochs the checkpoint has completed (lines removed or the file replaced); the "
+                 "run continues, and its curves and report lack the missing epochs");
     if (kept != m.text)
         write_file_atomically(path, kept);  // the old history stays whole if this fails
 }
@@ -794,6 +812,25 @@ bool is_label_cache(const fs::path& dir) {
 
 }  // namespace
 
+// The directory a run would write into (OUT, or the nearest existing directory above it, where
+// OUT is created) must take a new entry: else the run would fail at its first checkpoint or
+// metrics line, after an epoch of training. Tried for real (a temporary directory, made and
+// removed at once), since permission bits say nothing of a read-only mount, and nothing to root.
+static void refuse_unwritable_out(const std::string& out) {
+    std::error_code ec;
+    fs::path dir = fs::absolute(out, ec);
+    while (!dir.empty() && !fs::exists(dir, ec) && dir.has_relative_path()) dir = dir.parent_path();
+    if (dir.empty() || !fs::is_directory(dir, ec)) return;  // said by the checks that follow
+    const std::string probe = temp_path_for((dir / "write-check").string());
+    if (::mkdir(probe.c_str(), 0700) == 0) {
+        ::rmdir(probe.c_str());
+        return;
+    }
+    const int err = errno;
+    PFCE_THROW(InputError, "--out ", out, ": cannot write into ", dir.string(), " (",
+               std::strerror(err), "); choose a directory you can write");
+}
+
 void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     const std::string& out = cfg.run.out;
     if (out.empty()) PFCE_THROW(InputError, "--out \"\": expected the run's directory");
@@ -808,13 +845,16 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     if (!cfg.labels.dir.empty() && path_is_inside(out, cfg.labels.dir))
         PFCE_THROW(InputError, "--out ", out, " is inside the labels directory ", cfg.labels.dir,
                    " (labels.dir): choose an --out outside it");
+    refuse_unwritable_out(out);
     if (!fs::is_directory(out, ec)) return;  // a new directory
     const fs::path o(out);
     std::string found, other;
     std::size_t n_other = 0;
     for (const auto& e : fs::directory_iterator(o, ec)) {
         const std::string name = e.path().filename().string();
-        if (name == "last.ckpt" || name == "best.ckpt" || name == "metrics.jsonl")
+        // A checkpoint is recognised by its first bytes: a user's file of that name is not a run.
+        const bool ckpt = name == "last.ckpt" || name == "best.ckpt";
+        if ((ckpt && is_checkpoint_file(e.path().string())) || name == "metrics.jsonl")
             found += (found.empty() ? "" : ", ") + name;
         else if (!is_temp_name(name) && !(name == "labels" && is_label_cache(e.path())) &&
                  ++n_other <= 3)

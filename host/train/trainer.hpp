@@ -60,9 +60,10 @@ TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& i
                        const TrainOptions& opts = {});
 
 // Refuses (InputError naming the paths) a run.out that is a file, lies inside the dataset root or
-// labels.dir, holds files that are not a run's (a run is recognised by last.ckpt, best.ckpt or
-// metrics.jsonl; its label cache OUT/labels and temporaries count as its own), or holds a run when
-// neither --resume nor --force was given. Creates and removes nothing: `pfce train` calls it
+// labels.dir, cannot be written (tried with a temporary directory, removed at once), holds files
+// that are not a run's (a run is recognised by a pfce checkpoint named last.ckpt or best.ckpt, or
+// metrics.jsonl; its label cache OUT/labels and temporaries count as its own), or holds a run
+// when neither --resume nor --force was given. Leaves everything as it was: `pfce train` calls it
 // before writing anything, and train_unet again before it claims the directory.
 void check_run_dir(const Config& cfg, const TrainOptions& opts);
 
