@@ -4,6 +4,8 @@
 // signal ends the process at once (the default action is restored by the first).
 #pragma once
 
+#include <exception>
+
 namespace pfce {
 
 class StopSignals {
@@ -22,5 +24,11 @@ class StopSignals {
 bool stop_requested();
 void request_stop();  // as if a signal arrived (tests)
 void clear_stop_request();
+
+// Thrown by work that polls stop_requested() inside a step that cannot save a part (one image's
+// forward passes under `pfce predict`): the caller drops that step's output and stops.
+struct StopRequested : std::exception {
+    const char* what() const noexcept override { return "stopped on request (Ctrl-C / SIGTERM)"; }
+};
 
 }  // namespace pfce

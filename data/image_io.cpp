@@ -124,7 +124,7 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
     }
     const std::string pick =
         " or pick three of them with data.bands (--bands 1,2,3; --bands 4,1,2 makes IR-R-G of "
-        "RGB + infrared)";
+        "RGB + infrared; predict reads the bands its model was trained with)";
     if (channels == 4)
         PFCE_THROW(InputError, path,
                    ": 4 bands that are not RGB + alpha (RGB + near infrared, or a 4th band the "

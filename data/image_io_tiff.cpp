@@ -194,7 +194,7 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
                    l.photometric == PHOTOMETRIC_MINISBLACK
                        ? " (a stack of 3 gray bands) is not read as RGB without a choice (expected "
                          "RGB; if bands 1, 2, 3 are red, green and blue, say so with data.bands: "
-                         "--bands 1,2,3)"
+                         "--bands 1,2,3, and predict reads the bands its model was trained with)"
                        : " is not supported (expected RGB, or JPEG-compressed YCbCr; other YCbCr "
                          "and CIELab files must be converted)");
     if (l.colour_bands() == 1 && l.photometric != PHOTOMETRIC_MINISBLACK &&

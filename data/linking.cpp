@@ -317,7 +317,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         for (std::size_t i = 0; i < ds->size(); ++i) index.emplace(ds->sample(i).id, i);
 
     // Replacing was decided above; foreign files are refused.
-    const DirLock lock = prepare_mask_dir(o.out_dir, true);
+    MaskDirWriting writing = prepare_mask_dir(o.out_dir, true);
 
     const std::size_t n = md.ids.size();
     const std::size_t wave = static_cast<std::size_t>(o.batch);
@@ -384,6 +384,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     meta["link_stats"] = stats_json(r.stats);
     meta["quality"] = r.quality.to_json();
     write_mask_json(o.out_dir, md.ids, meta, palette);
+    writing.finished();
     r.total_seconds = t0.seconds();
     return r;
 }

@@ -121,17 +121,35 @@ void write_mask_json(const std::string& dir, const std::vector<std::string>& ids
     write_file_atomically(path, j.dump(2) + "\n");
 }
 
-DirLock prepare_mask_dir(const std::string& dir, bool force) {
+MaskDirWriting::MaskDirWriting(DirLock lock, std::string dir, bool undo_on_failure, bool existed)
+    : lock_(std::move(lock)), dir_(std::move(dir)), undo_(undo_on_failure), existed_(existed) {}
+
+MaskDirWriting::~MaskDirWriting() {
+    if (!undo_) return;
+    std::error_code ec;
+    if (!existed_) {
+        fs::remove_all(dir_, ec);
+        return;
+    }
+    for (const auto& e : fs::directory_iterator(dir_, ec)) fs::remove_all(e.path(), ec);
+}
+
+MaskDirWriting prepare_mask_dir(const std::string& dir, bool force) {
+    std::error_code ec;
+    const bool existed = fs::exists(dir, ec);
     OutputDirClaim claim = claim_output_dir(dir, "masks", kMetaFile);
-    if (claim.state != OutputDirState::ours_complete) return std::move(claim.lock);
+    // Only a directory this command starts from nothing is undone: it holds nothing but ours.
+    // Not where this process already held the lock (a mask directory claimed twice on its way).
+    const bool fresh = claim.state == OutputDirState::fresh && claim.lock.owns();
+    if (claim.state != OutputDirState::ours_complete)
+        return MaskDirWriting(std::move(claim.lock), dir, fresh, existed);
     const std::string meta = (fs::path(dir) / kMetaFile).string();
     if (!force)
         PFCE_THROW(InputError, dir, " already holds masks (", meta,
                    "); pass --force to replace them");
-    std::error_code ec;
     fs::remove(meta, ec);
     if (ec) PFCE_THROW(SystemError, "cannot remove ", meta, ": ", ec.message());
-    return std::move(claim.lock);
+    return MaskDirWriting(std::move(claim.lock), dir, false, existed);
 }
 
 void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
@@ -140,10 +158,11 @@ void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
     if (ids.size() != masks.size())
         PFCE_THROW(InputError, dir, ": ", masks.size(), " masks but ", ids.size(), " ids");
     for (const std::string& id : ids) check_id(dir, id);
-    const DirLock lock = prepare_mask_dir(dir, true);
+    MaskDirWriting writing = prepare_mask_dir(dir, true);
     parallel_for(
         ids.size(), [&](std::size_t k) { write_mask_png(dir, ids[k], masks[k], palette); }, 4);
     write_mask_json(dir, ids, meta, palette);
+    writing.finished();
 }
 
 MaskDir open_mask_dir(const std::string& dir) {

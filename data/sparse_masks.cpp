@@ -192,7 +192,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
                            "record of it; pass --force to sample them again");
         }
     }
-    const DirLock lock = prepare_mask_dir(dir, force);
+    MaskDirWriting writing = prepare_mask_dir(dir, force);
 
     const std::size_t chunk = 256;  // bounds memory: the masks of one chunk at a time
     for (std::size_t first = 0; first < n; first += chunk) {
@@ -222,6 +222,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
                            {"sample", settings}, {"labelled_pixels", r.labelled},
                            {"pixels", r.pixels}, {"per_class", r.per_class}};
     write_mask_json(dir, ids, meta, ds.palette());
+    writing.finished();
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
 }

@@ -95,42 +95,66 @@ long long synthetic_file_number(const std::string& name, const std::string& stem
     return std::stoll(digits);
 }
 
-// Removes what write_synthetic_dataset writes under out_dir/patches (Images/Image_N.tif,
-// Labels/Label_N.tif and their atomic-write temporaries) and nothing else: when anything else is
-// there (a user's file), it refuses, naming it, before removing anything.
-void remove_synthetic_files(const std::string& out_dir) {
+// Sorts the files under out_dir/patches into a synthetic dataset's own (Images/Image_k.tif,
+// Labels/Label_k.tif and their atomic-write temporaries) and the rest (a user's file).
+struct PatchFiles {
+    std::vector<std::filesystem::path> ours, foreign;
+};
+PatchFiles synthetic_patch_files(const std::string& out_dir) {
     namespace fs = std::filesystem;
     const fs::path patches = fs::path(out_dir) / "patches";
+    PatchFiles files;
     std::error_code ec;
-    if (!fs::exists(patches, ec)) return;
+    if (!fs::exists(patches, ec)) return files;
     // One of its files, or the atomic-write temporary of one (.Image_3.tif.tmp123_0).
     auto ours = [](const std::string& name, const std::string& stem) {
         if (!is_temp_name(name)) return synthetic_file_number(name, stem) >= 0;
         return synthetic_file_number(name.substr(1, name.rfind(".tmp") - 1), stem) >= 0;
     };
-    std::vector<fs::path> remove, foreign;
     for (const auto& e : fs::directory_iterator(patches, ec)) {
         const std::string name = e.path().filename().string();
         const std::string stem = name == "Images" ? "Image" : name == "Labels" ? "Label" : "";
         if (stem.empty() || !e.is_directory()) {
-            foreign.push_back(e.path());
+            files.foreign.push_back(e.path());
             continue;
         }
         for (const auto& f : fs::directory_iterator(e.path(), ec))
-            (f.is_regular_file() && ours(f.path().filename().string(), stem) ? remove : foreign)
+            (f.is_regular_file() && ours(f.path().filename().string(), stem) ? files.ours
+                                                                             : files.foreign)
                 .push_back(f.path());
     }
     if (ec) PFCE_THROW(InputError, "cannot list ", patches.string(), ": ", ec.message());
-    if (!foreign.empty()) {
-        std::string some;
-        for (std::size_t i = 0; i < foreign.size() && i < 3; ++i)
-            some += (i ? ", " : "") + foreign[i].string();
-        PFCE_THROW(InputError, out_dir, " holds files pfce did not write (", some,
-                   foreign.size() > 3 ? ", ..." : "",
+    return files;
+}
+
+// "a, b, c, ...": the first few of `paths`, for a message.
+std::string some_paths(const std::vector<std::filesystem::path>& paths) {
+    std::string some;
+    for (std::size_t i = 0; i < paths.size() && i < 3; ++i)
+        some += (i ? ", " : "") + paths[i].string();
+    return some + (paths.size() > 3 ? ", ..." : "");
+}
+
+// Before a synthetic dataset is written again: removes its own files (so no file of a larger
+// earlier --count stays behind as an extra sample). Anything else under patches/ is not pfce's to
+// remove: it refuses, naming it, before removing anything.
+void remove_synthetic_files(const std::string& out_dir) {
+    const PatchFiles files = synthetic_patch_files(out_dir);
+    if (!files.foreign.empty())
+        PFCE_THROW(InputError, out_dir, " holds files pfce did not write (",
+                   some_paths(files.foreign),
                    "); the synthetic dataset is replaced only where it holds nothing else: move "
                    "them or choose another directory");
-    }
-    for (const fs::path& f : remove) fs::remove(f);
+    for (const auto& f : files.ours) std::filesystem::remove(f);
+}
+
+// The command that writes the dataset again, preceded by moving the files --force would refuse to
+// replace (a command that is then refused is no advice).
+std::string how_to_write_again(const SynthOptions& opts, const std::string& again) {
+    const PatchFiles files = synthetic_patch_files(opts.out_dir);
+    if (files.foreign.empty()) return again;
+    return "move the files pfce did not write out of it (" + some_paths(files.foreign) +
+           "), then: " + again;
 }
 
 // The first problem with the files a complete synthetic dataset of `opts` must hold (Image_k.tif
@@ -232,11 +256,12 @@ bool reuse_synthetic_dataset(const SynthOptions& opts, SynthReplace replace, Out
         if (replace == SynthReplace::never)
             PFCE_THROW(InputError, opts.out_dir, " holds this synthetic dataset (", marker, ": ",
                        opts.count, " images of ", opts.size, "x", opts.size, ", seed ", opts.seed,
-                       ") but it is damaged: ", problem, ". Write it again with: ", again);
+                       ") but it is damaged: ", problem,
+                       ". Write it again: ", how_to_write_again(opts, again));
     } else if (have != want && replace == SynthReplace::never) {
         PFCE_THROW(InputError, opts.out_dir, " holds another synthetic dataset (", marker, ": ",
                    have.dump(), "; asked for ", want.dump(),
-                   "); choose another directory, or replace it with: ", again);
+                   "); choose another directory, or replace it: ", how_to_write_again(opts, again));
     }
     return false;
 }

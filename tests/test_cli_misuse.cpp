@@ -3,6 +3,7 @@
 // refusing harmless differences, finished runs, best.ckpt without validation, Ctrl-C/SIGTERM in
 // `pfce run` and `pfce predict`, non-UTF-8 paths, and the messages for odd inputs (split lists).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -91,6 +92,14 @@ TEST(CliMisuse, LabelsMustBelongToTheDataAndClassesToTheCheckpoint) {
     EXPECT_EQ(l.status, 2) << l.output;
     EXPECT_MESSAGE_HAS(l.output, "were sampled from");
     EXPECT_FALSE(fs::exists(root + "/la/masks.json"));
+    // Previewed beside the other dataset: refused as well, and never with advice to resample that
+    // dataset over the masks (--force).
+    const test::CommandResult p = test::run_pfce("data preview " + b.root + " --masks " + root +
+                                                 "/sa --out " + root + "/p.png");
+    EXPECT_EQ(p.status, 2) << p.output;
+    EXPECT_MESSAGE_HAS(p.output, "were made from");
+    EXPECT_EQ(p.output.find("--force"), std::string::npos) << p.output;
+    EXPECT_FALSE(fs::exists(root + "/p.png"));
     // Eval of a checkpoint on a dataset of other classes names both lists.
     ASSERT_EQ(test::run_pfce("train --data " + a.root + " --out " + root + "/ra" + kTiny).status,
               0);
@@ -633,4 +642,25 @@ TEST(CliMisuse, SigtermStopsPredictBetweenImages) {
     }
     EXPECT_GE(masks, 1);
     EXPECT_LT(masks, 60) << "predict finished before the signal: the test needs more images";
+
+    // One large image under test-time augmentation (thousands of forward passes): stopped inside
+    // it, not after it, and nothing of it written.
+    const std::string big = root + "/big.png", big_out = root + "/big_pred.png";
+    write_png(big, test::random_rgb(1536, 1536, 4));
+    const std::string one = test::pfce_binary() + " predict --checkpoint " + root +
+                            "/run/last.ckpt --input " + big + " --out " + big_out +
+                            " --device cpu --window 32 --tta d4";
+    const std::string one_log = terminate_once_logged(one, root + "/log1", "device:", "0.5");
+    EXPECT_MESSAGE_HAS(one_log, "interrupted after 0 of 1 image(s)");
+    EXPECT_MESSAGE_HAS(one_log, "rc=130");
+    EXPECT_FALSE(fs::exists(big_out));
+    EXPECT_FALSE(fs::exists(root + "/big_pred_overlay.png"));
+    // A FIFO as --input would block the read for good: refused.
+    const std::string fifo = root + "/fifo.png";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const test::CommandResult f =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + fifo +
+                       " --out " + root + "/f.png --device cpu");
+    EXPECT_EQ(f.status, 2) << f.output;
+    EXPECT_MESSAGE_HAS(f.output, "is not a regular file (a FIFO, socket or device)");
 }

@@ -233,6 +233,16 @@ TEST(DataSafety, ASyntheticDatasetIsReusedOnlyWholeAndForceWritesItAgain) {
     const test::CommandResult again = test::run_pfce(synth);
     EXPECT_EQ(again.status, 0) << again.output;
     EXPECT_MESSAGE_HAS(again.output, "already holds this synthetic dataset");
+
+    // Damaged and holding a user's file: the advice moves the file first, since --force alone
+    // is refused for it.
+    std::ofstream(out + "/patches/Images/notes.txt") << "mine\n";
+    fs::remove(image1);
+    const test::CommandResult both = test::run_pfce(synth);
+    EXPECT_EQ(both.status, 2) << both.output;
+    EXPECT_MESSAGE_HAS(both.output, "move the files pfce did not write out of it (" + out +
+                                        "/patches/Images/notes.txt), then: pfce " + synth +
+                                        " --force");
 }
 
 TEST(DataSafety, MasksAreNeverWrittenIntoAFolderOfOtherFiles) {
@@ -380,6 +390,21 @@ TEST(DataSafety, AnySeedTrainsAndItsCheckpointsStayReadable) {
         test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + fd.root +
                        "/images/tile_1.png --out " + root + "/p.png --device cpu");
     EXPECT_EQ(p.status, 0) << p.output;
+    // Past 2^64 - 1 a seed is refused (CLI11 saturated it to 2^64 - 1: another seed than typed),
+    // and a point count past int's range is out of range, not "not an integer".
+    for (const std::string& cmd :
+         {"data synth --out " + root + "/s --seed 18446744073709551616",
+          "sample --data " + fd.root + " --out " + root + "/sp --seed 99999999999999999999",
+          "sample --data " + fd.root + " --out " + root +
+              "/sp --points-per-class 1,2,3,99999999999"}) {
+        const test::CommandResult r = test::run_pfce(cmd);
+        EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, cmd.find("--points-per-class") != std::string::npos
+                                         ? "99999999999 is out of range"
+                                         : "expected at most 18446744073709551615 (2^64 - 1)");
+    }
+    EXPECT_FALSE(fs::exists(root + "/s"));
+    EXPECT_FALSE(fs::exists(root + "/sp"));
 }
 
 // A directory with one image pfce cannot read (16-bit samples, known from its header) is refused
@@ -692,6 +717,44 @@ TEST(DataSafety, ARefusedCommandCreatesNoOutputDirectory) {
     EXPECT_EQ(run.status, 2) << run.output;
     EXPECT_MESSAGE_HAS(run.output, "--device cuda");
     EXPECT_FALSE(fs::exists(root + "/sx8"));
+}
+
+// A bad mask found halfway (sample reads the dense masks as it writes the points, link the sparse
+// masks) fails the command: a directory it made is removed, one that was empty is emptied again,
+// so no half-written mask directory is left (before, the masks written so far and the marker).
+TEST(DataSafety, AMaskFoundBadHalfwayLeavesNoHalfWrittenDirectory) {
+    const std::string root = test::temp_dir("safety_halfway");
+    test::ForeignSpec spec;
+    spec.sizes.assign(12, {40, 32});
+    const auto fd = test::write_foreign_dataset(root + "/data", spec);
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/good").status,
+        0);
+    // The last dense mask gets a colour of no class, the last sparse mask a value of none.
+    const std::string dense = fd.root + "/masks/" + fd.ids.back() + ".png";
+    RgbImage m = read_rgb(dense);
+    m.at(10, 20)[0] = 1;
+    m.at(10, 20)[1] = 2;
+    m.at(10, 20)[2] = 3;
+    write_png(dense, m);
+    fs::create_directories(root + "/empty");
+    for (const std::string& out : {root + "/new", root + "/empty"}) {
+        const test::CommandResult r =
+            test::run_pfce("sample --data " + fd.root + " --points 5 --out " + out);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, fd.ids.back());
+    }
+    EXPECT_FALSE(fs::exists(root + "/new"));
+    EXPECT_TRUE(fs::is_empty(root + "/empty"));
+
+    const std::string sparse = root + "/good/" + fd.ids.back() + ".png";
+    LabelMap bad = read_gray(sparse);
+    bad.labels[0] = 7;
+    write_png_gray(sparse, bad);
+    const test::CommandResult l = test::run_pfce("link --in " + root + "/good --out " + root +
+                                                 "/linked --radius 5 --device cpu");
+    EXPECT_EQ(l.status, 2) << l.output;
+    EXPECT_FALSE(fs::exists(root + "/linked"));
 }
 
 // A synthetic suite of one dense experiment, 12 images of 32x32.

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "core/error.hpp"
@@ -36,12 +37,17 @@ inline void check_image_fits_unet(const std::string& path, int width, int height
                    smallest_unet_side(depth), " pixels); ", remedy);
 }
 
-// Digits only: "0" .. "18446744073709551615". CLI11 parses "-1" into a uint64 as 2^64-1.
+// Digits only: "0" .. "18446744073709551615". CLI11 parses "-1" into a uint64 as 2^64-1, and
+// a larger number as 2^64-1 too (strtoull saturates): both refused.
 inline const CLI::Validator& non_negative_integer() {
     static const CLI::Validator v(
         [](std::string& s) -> std::string {
             if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
                 return "expected a non-negative integer, got \"" + s + "\"";
+            const std::string max = "18446744073709551615";
+            const std::size_t digits = s.size() - std::min(s.find_first_not_of('0'), s.size());
+            if (digits > max.size() || (digits == max.size() && s.substr(s.size() - digits) > max))
+                return "expected at most " + max + " (2^64 - 1), got " + s;
             return {};
         },
         "UINT");

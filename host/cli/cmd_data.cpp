@@ -26,6 +26,7 @@
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/cli/dataset_flags.hpp"
+#include "host/train/train_data.hpp"
 
 namespace fs = std::filesystem;
 
@@ -308,9 +309,10 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     } else {
         ds = Dataset::open(dir, flags.options());
     }
-    // The sheet shows the masks beside the dataset's images: say when they were sampled from
-    // other labels than the dataset's now.
-    if (md) check_dense_labels_unchanged(*md, *ds);
+    // The sheet shows the masks beside the dataset's images: they must be of that dataset (--masks
+    // of another one is refused before any advice to resample it), and it says when they were
+    // sampled from other labels than the dataset's now.
+    if (md) check_masks_belong_to(*md, *ds);
     check_output_file(f.out, f.force, {});
     for (const std::string& d : {ds->root(), md ? md->dir : std::string()})
         if (!d.empty() && path_is_inside(f.out, d))

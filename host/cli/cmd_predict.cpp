@@ -5,8 +5,9 @@
 // that dataset) and whose colours are the class colours: PNG, or
 // TIFF, which keeps a GeoTIFF input's georeference so the prediction lands on the map where its
 // image was. An overlay (<stem>_overlay.png) blends the mask over the image. Nothing is written
-// over an existing file without --force, and never over an input. Ctrl-C or SIGTERM stops between
-// images (every mask and overlay written is whole) and exits with 130.
+// over an existing file without --force, and never over an input. Ctrl-C or SIGTERM stops before
+// the next forward pass, keeping only the images finished (every mask and overlay written is
+// whole), and exits with 130.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -96,6 +97,11 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
     std::error_code ec;
     std::vector<Job> jobs;
     if (!fs::is_directory(a.input, ec)) {
+        // A FIFO or a device would block the read or never end: only files are images.
+        if (fs::exists(a.input, ec) && !fs::is_regular_file(a.input, ec))
+            PFCE_THROW(InputError, "--input ", a.input,
+                       " is not a regular file (a FIFO, socket or device); expected an image file "
+                       "or a directory of them");
         fs::path mask(a.out);
         if (fs::is_directory(mask, ec) || a.out.back() == '/')
             mask /= fs::path(a.input).stem().string() + (a.format == "tif"   ? ".tif"
@@ -172,7 +178,8 @@ void run_predict(const PredictArgs& a) {
                        "does not change this)");
     }
 
-    // Ctrl-C / SIGTERM: stop between images (the image in hand is finished first) and exit 130.
+    // Ctrl-C / SIGTERM: stop before the next forward pass, drop the image in hand (nothing of it
+    // is written yet) and exit 130.
     const StopSignals stop_signals;
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
@@ -236,19 +243,26 @@ void run_predict(const PredictArgs& a) {
     std::vector<std::int64_t> total(m.class_colours.size(), 0);
     std::int64_t pixels = 0, unsure = 0;  // unsure: confidence below one half
     std::size_t done = 0;
+    auto interrupted = [&] {
+        std::printf(
+            "interrupted after %zu of %zu image(s); the masks written are complete "
+            "(predict the rest with --force, or leave out the inputs done)\n",
+            done, jobs.size());
+        return CLI::RuntimeError(130);
+    };
+    sw.stop_between_passes = true;  // an image in hand is dropped, not finished (minutes, at d4)
     for (const Job& j : jobs) {
-        if (stop_requested()) {  // between images: every output written so far is complete
-            std::printf(
-                "interrupted after %zu of %zu image(s); the masks written are complete "
-                "(predict the rest with --force, or leave out the inputs done)\n",
-                done, jobs.size());
-            throw CLI::RuntimeError(130);
-        }
+        if (stop_requested()) throw interrupted();  // every output written so far is complete
         const RgbImage img =
             read_rgb(j.input, m.config.data.max_pixels, image_choice(m.config.data));
         LabelMap confidence;
-        const LabelMap pred = predict_sliding(*backend, *m.net, img, m.stats, sw,
-                                              j.confidence.empty() ? nullptr : &confidence);
+        LabelMap pred;
+        try {
+            pred = predict_sliding(*backend, *m.net, img, m.stats, sw,
+                                   j.confidence.empty() ? nullptr : &confidence);
+        } catch (const StopRequested&) {
+            throw interrupted();  // nothing of this image was written
+        }
         RgbImage overlay(img.width, img.height);
         std::vector<std::int64_t> counts(m.class_colours.size(), 0);
         LabelMap written(pred.width, pred.height);

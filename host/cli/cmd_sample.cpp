@@ -52,6 +52,10 @@ std::vector<int> parse_point_list(const std::string& text) {
         } catch (const std::exception&) {
             used = 0;
         }
+        if (used == 0 && !item.empty() &&
+            item.find_first_not_of("+-0123456789") == std::string::npos)
+            PFCE_THROW(InputError, "--points-per-class ", text, ": ", item,
+                       " is out of range; expected counts of at most 2147483647");
         if (used == 0 || used != item.size())
             PFCE_THROW(InputError, "--points-per-class ", text, ": \"", item,
                        "\" is not an integer; expected a comma-separated list like 500,500,700");

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/stop_signal.hpp"
 #include "host/train/test_time_augment.hpp"
 
 namespace pfce {
@@ -116,6 +117,7 @@ void sliding_logits(
     Tensor& merged_dev = merged_device ? *merged_device : local_merged;
     // The logits (inputs, C, h, w) of one forward pass of `host_x`, copied to the host.
     auto forward_to_host = [&](const Shape& shape) -> const Tensor& {
+        if (sw.stop_between_passes && stop_requested()) throw StopRequested();
         ensure_tensor(backend, x, shape, DType::f32);
         backend.copy(x, host_x);
         const Tensor& logits = net.forward(x, false);

@@ -26,6 +26,10 @@ struct SlidingWindow {
     // Test-time augmentation (host/train/test_time_augment.hpp): each window's logits averaged
     // over this many symmetries of it, 1 (none), 4 (flips) or 8 (d4), before windows are averaged.
     int tta = 1;
+    // Polls stop_requested() before each forward pass and throws StopRequested
+    // (core/stop_signal.hpp): a large image under test-time augmentation takes minutes, too long
+    // to finish after Ctrl-C. Off where a stop is handled between steps (training, suites).
+    bool stop_between_passes = false;
 };
 
 struct WindowRect {

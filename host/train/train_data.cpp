@@ -183,8 +183,7 @@ std::string resolved(const std::string& p) {
 
 }  // namespace
 
-void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
-                               const std::vector<std::size_t>& indices) {
+void check_masks_belong_to(const MaskDir& md, const Dataset& ds) {
     check_mask_dir_classes(md, ds.palette(), ds.root());
     const std::string source = md.meta.value("source", std::string());
     if (!source.empty() && resolved(source) != resolved(ds.root())) {
@@ -205,6 +204,11 @@ void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
     // Masks sampled before the dataset's labels changed are labels of other images (a warning:
     // the fingerprint moves with a touch too; data/sparse_masks).
     check_dense_labels_unchanged(md, ds);
+}
+
+void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
+                               const std::vector<std::size_t>& indices) {
+    check_masks_belong_to(md, ds);
     std::vector<std::string> have = md.ids;
     std::sort(have.begin(), have.end());
     std::string missing;

@@ -57,9 +57,11 @@ Dataset open_run_dataset(const DataSettings& d, bool force = false,
 Split run_split(const Dataset& ds, const DataSettings& d);
 
 // InputError unless the masks of `md` belong to `ds`: the same classes, made from the same dataset
-// (masks.json "source"; a source that no longer exists is only warned about, since datasets move),
-// and a mask for every sample of `indices`. Warns when the dataset's dense labels are not those the
-// masks were sampled from (check_dense_labels_unchanged).
+// (masks.json "source"; a source that no longer exists is only warned about, since datasets move).
+// Then warns when the dataset's dense labels are not those the masks were sampled from
+// (check_dense_labels_unchanged), whose remedy resamples `ds`: never said of another dataset.
+void check_masks_belong_to(const MaskDir& md, const Dataset& ds);
+// check_masks_belong_to, and a mask for every sample of `indices`.
 void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
                                const std::vector<std::size_t>& indices);
 
