@@ -210,6 +210,15 @@ void check_output_file(const std::string& path, bool force, const std::vector<st
         PFCE_THROW(InputError, path, " already exists; pass ", force_flag, " to replace it");
 }
 
+std::string resolved_path(const std::string& p) {
+    if (p.empty()) return p;
+    std::error_code ec;
+    const auto r = std::filesystem::weakly_canonical(std::filesystem::absolute(p), ec);
+    std::string s = ec ? p : r.string();
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
+}
+
 bool path_is_inside(const std::string& path, const std::string& dir) {
     std::error_code ec;
     const fs::path p = fs::weakly_canonical(fs::absolute(path), ec);

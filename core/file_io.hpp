@@ -59,4 +59,8 @@ void check_output_file(const std::string& path, bool force, const std::vector<st
 // True when `path` (existing or not) lies inside directory `dir`, through any links.
 bool path_is_inside(const std::string& path, const std::string& dir);
 
+// `p` absolute, through any links, without a trailing slash: two spellings of one path compare
+// equal (./D, D/, /abs/D). "" stays ""; a path that cannot be resolved is returned as given.
+std::string resolved_path(const std::string& p);
+
 }  // namespace pfce

@@ -272,6 +272,24 @@ TEST(CliMisuse, ResumeRefusesAnotherSplitAndNamesChangedFiles) {
     const test::CommandResult eval = test::run_pfce("eval --checkpoint " + run + "/last.ckpt");
     EXPECT_EQ(eval.status, 0) << eval.output;
     EXPECT_MESSAGE_HAS(eval.output, "is not as it was when " + run + "/last.ckpt was trained");
+
+    // The dataset moved (a faster disk): resumed with --data at its new place, the same samples,
+    // while one of other samples is refused beside the key; without --data the message says how.
+    const std::string moved = root + "/moved-data";
+    fs::rename(data, moved);
+    const test::CommandResult lost = test::run_pfce(resume + " --epochs 3");
+    EXPECT_EQ(lost.status, 2) << lost.output;
+    EXPECT_MESSAGE_HAS(
+        lost.output, "its dataset " + data + " no longer exists; if it moved, resume with --data");
+    const test::CommandResult there = test::run_pfce(resume + " --epochs 3 --data " + moved);
+    EXPECT_EQ(there.status, 0) << there.output;
+    EXPECT_MESSAGE_HAS(there.output, "the run's dataset (the same samples), moved from " + data);
+    EXPECT_MESSAGE_HAS(there.output, "trained 3 epochs");
+    test::write_synthetic(root + "/bigger", 20, 64, 0);
+    const test::CommandResult bigger =
+        test::run_pfce(resume + " --epochs 4 --data " + root + "/bigger");
+    EXPECT_EQ(bigger.status, 2) << bigger.output;
+    EXPECT_MESSAGE_HAS(bigger.output, "(not the run's data moved: it had 12 samples, now 20)");
 }
 
 TEST(CliMisuse, BestCheckpointWithoutValidationFollowsTheTrainingLoss) {

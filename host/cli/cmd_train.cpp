@@ -79,7 +79,16 @@ void run_train(const TrainArgs& a) {
     auto backend = make_backend(cfg.run.device);
     const Config asked = cfg;
     // Settings that cannot resume are refused before the data is read and its warnings said.
-    if (a.resume) refuse_changed_settings(config_of_run(cfg.run.out), cfg, /*labels_too=*/false);
+    if (a.resume) {
+        refuse_changed_settings(config_of_run(cfg.run.out), cfg, /*labels_too=*/false,
+                                /*root_moved=*/"same");
+        std::error_code ec;
+        if (cfg.data.source == "dataset" && !cfg.data.root.empty() &&
+            !std::filesystem::exists(cfg.data.root, ec))
+            PFCE_THROW(InputError, "cannot resume ", cfg.run.out, ": its dataset ", cfg.data.root,
+                       " no longer exists; if it moved, resume with --data NEW_PLACE (the same "
+                       "samples are checked there)");
+    }
     const TrainInputs inputs = load_train_inputs(*backend, cfg);
     refuse_label_flags_the_masks_contradict(a, asked, cfg);
     const TrainResult r = train_unet(*backend, cfg, inputs, opts);

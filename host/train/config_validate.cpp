@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/op_variants.hpp"
 #include "core/text.hpp"
 #include "data/linking.hpp"
@@ -31,15 +32,6 @@ std::string format_number(double x) {
     std::ostringstream os;
     os << x;
     return os.str();
-}
-
-std::string resolved(const std::string& p) {
-    if (p.empty()) return p;
-    std::error_code ec;
-    const auto r = std::filesystem::weakly_canonical(std::filesystem::absolute(p), ec);
-    std::string s = ec ? p : r.string();
-    while (s.size() > 1 && s.back() == '/') s.pop_back();
-    return s;
 }
 
 }  // namespace
@@ -267,7 +259,7 @@ void make_paths_absolute(Config& c) {
     for (const ConfigKey& k : config_keys())
         if (k.is_path) {
             const std::string p = k.get(c).get<std::string>();
-            if (!p.empty()) k.set(c, resolved(p));
+            if (!p.empty()) k.set(c, resolved_path(p));
         }
 }
 
@@ -279,8 +271,8 @@ std::vector<std::string> differing_result_keys(const Config& stored, const Confi
         if (k.dotted() == "run.epochs") {
             if (b.get<int>() >= a.get<int>()) continue;  // a longer schedule is allowed
         } else if (k.is_path) {
-            a = resolved(a.get<std::string>());
-            b = resolved(b.get<std::string>());
+            a = resolved_path(a.get<std::string>());
+            b = resolved_path(b.get<std::string>());
         }
         if (a != b) out.push_back(k.dotted() + ": " + a.dump() + " -> " + b.dump());
     }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 
+#include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/parallel.hpp"
 #include "data/data_fingerprint.hpp"
@@ -173,20 +174,10 @@ Split run_split(const Dataset& ds, const DataSettings& d) {
     return make_split(n, d.split_seed, d.train_frac, d.val_frac);
 }
 
-namespace {
-
-std::string resolved(const std::string& p) {
-    std::error_code ec;
-    const fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
-    return ec ? p : r.string();
-}
-
-}  // namespace
-
 void check_masks_belong_to(const MaskDir& md, const Dataset& ds) {
     check_mask_dir_classes(md, ds.palette(), ds.root());
     const std::string source = md.meta.value("source", std::string());
-    if (!source.empty() && resolved(source) != resolved(ds.root())) {
+    if (!source.empty() && resolved_path(source) != resolved_path(ds.root())) {
         std::error_code ec;
         if (fs::exists(source, ec))
             PFCE_THROW(InputError, "the masks in ", md.dir, " were made from ", source,
@@ -414,8 +405,8 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
     for (std::size_t i : split.val) in.val_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
-    in.data_meta = {{"root", resolved(cfg.data.root)},
-                    {"labels", labels.empty() ? std::string() : resolved(labels)},
+    in.data_meta = {{"root", resolved_path(cfg.data.root)},
+                    {"labels", labels.empty() ? std::string() : resolved_path(labels)},
                     {"train", split.train.size()},
                     {"val", split.val.size()},
                     {"test", split.test.size()},

@@ -347,6 +347,24 @@ class TrainingRun {
     // other images and test on images the run trained on, so resuming is refused. Files of the
     // same names that changed (the data identity's fingerprints) are said, not refused: a touch
     // or a copy moves them too.
+    // A run resumed with another data.root: "same" where the data there is the run's, moved or
+    // copied (the same sample ids: a copy that did not keep the files' times is then warned about
+    // by check_same_data, as a touch in place is); else what differs. "" where the root did not
+    // change.
+    std::string root_moved(const Config& stored, const json& meta) const {
+        if (resolved_path(stored.data.root) == resolved_path(cfg_.data.root)) return {};
+        const json was = recorded_data_identity(meta),
+                   now = in_.data_meta.value("identity", json());
+        if (!was.is_object() || !now.is_object())
+            return "the checkpoint records no identity of its data to compare";
+        if (was.value("samples", json()) != now.value("samples", json()) ||
+            was.value("ids", json()) != now.value("ids", json()))
+            return data_identity_change(was, now);
+        log_info("resuming ", cfg_.run.out, " on ", cfg_.data.root,
+                 ": the run's dataset (the same samples), moved from ", stored.data.root);
+        return "same";
+    }
+
     void check_same_data(const json& meta) const {
         const json split = meta.contains("split") ? meta["split"] : json();
         const std::string root = in_.data_meta.value("root", cfg_.data.root);
@@ -385,7 +403,7 @@ class TrainingRun {
         const Checkpoint ck = read_checkpoint(result_.last_checkpoint);
         const Config stored = config_from_json(ck.meta.value("config", json::object()),
                                                result_.last_checkpoint + " (config)");
-        refuse_changed_settings(stored, cfg_, /*labels_too=*/true);
+        refuse_changed_settings(stored, cfg_, /*labels_too=*/true, root_moved(stored, ck.meta));
         check_same_data(ck.meta);
         load_model_state(ck, backend_, net_, result_.last_checkpoint);
         for (const StateRef& s : opt_.state())
@@ -888,10 +906,20 @@ StoredRun stored_run(const std::string& out_dir) {
     return r;
 }
 
-void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too) {
+void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too,
+                             const std::string& root_moved) {
     std::string list;
-    for (const auto& d : differing_result_keys(stored, given))
-        if (labels_too || d.rfind("labels.", 0) != 0) list += "\n  " + d;
+    for (const auto& d : differing_result_keys(stored, given)) {
+        if (!labels_too && d.rfind("labels.", 0) == 0) continue;
+        if (d.rfind("data.root:", 0) == 0) {
+            if (root_moved == "same") continue;  // the same files, elsewhere
+            if (!root_moved.empty()) {
+                list += "\n  " + d + " (not the run's data moved: " + root_moved + ")";
+                continue;
+            }
+        }
+        list += "\n  " + d;
+    }
     if (list.empty()) return;
     PFCE_THROW(InputError, "cannot resume ", given.run.out,
                ": these settings differ from the run's own (stored -> given):", list,

@@ -77,9 +77,12 @@ struct StoredRun {
 StoredRun stored_run(const std::string& out_dir);
 // Refuses (InputError listing "key: stored -> given") to resume a run with settings that change its
 // result (differing_result_keys). `pfce train --resume` calls it before it reads the data, without
-// the labels keys (a mask directory's settings are adopted while the data is read); the trainer
-// again with them.
-void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too);
+// the labels keys (a mask directory's settings are adopted while the data is read) and with
+// root_moved "same" (data.root is judged once the data is read); the trainer again with them.
+// root_moved, for another data.root: "same" where the data there is the run's, moved (allowed),
+// else why it is not (said beside the key); "" to compare data.root as any key.
+void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too,
+                             const std::string& root_moved = {});
 // stored_run(out_dir).config (for `pfce train --resume` without a config file).
 Config config_of_run(const std::string& out_dir);
 
