@@ -199,6 +199,14 @@ void check_output_file(const std::string& path, bool force, const std::vector<st
     if (fs::is_directory(parent, ec) && ::access(parent.c_str(), W_OK) != 0)
         PFCE_THROW(InputError, "cannot write ", path, ": its directory ", parent.string(),
                    " is not writable (", std::strerror(errno), ")");
+    // A link whose target is missing is still an entry of the user's: the write would replace it.
+    if (fs::is_symlink(fs::symlink_status(path, ec)) && !fs::exists(path, ec)) {
+        if (!force)
+            PFCE_THROW(InputError, path, " is a link to nothing (",
+                       fs::read_symlink(path, ec).string(), "); pass ", force_flag,
+                       " to replace the link with the file");
+        return;
+    }
     if (!fs::exists(path, ec)) return;
     for (const std::string& in : inputs)
         if (!in.empty() && fs::equivalent(path, in, ec))

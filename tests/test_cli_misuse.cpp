@@ -114,6 +114,28 @@ TEST(CliMisuse, LabelsMustBelongToTheDataAndClassesToTheCheckpoint) {
     EXPECT_MESSAGE_HAS(e.output, "background");
 }
 
+// Masks whose dataset moved: stats counts them with the classes masks.json records (saying so),
+// preview of the masks alone says how to preview them beside the dataset at its new place, which
+// works.
+TEST(CliMisuse, MasksWhoseDatasetMovedSayHowToGoOn) {
+    const std::string root = test::temp_dir("misuse_masks_moved");
+    const auto a = dataset(root + "/a");
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + a.root + " --points 5 --out " + root + "/sa").status, 0);
+    fs::rename(a.root, root + "/moved");
+    const test::CommandResult stats = test::run_pfce("data stats " + root + "/sa");
+    EXPECT_EQ(stats.status, 0) << stats.output;
+    EXPECT_MESSAGE_HAS(stats.output, "which no longer exists: counting the masks with the classes");
+    const test::CommandResult alone =
+        test::run_pfce("data preview " + root + "/sa --out " + root + "/p.png");
+    EXPECT_EQ(alone.status, 2) << alone.output;
+    EXPECT_MESSAGE_HAS(alone.output, "pfce data preview NEW_PLACE --masks " + root + "/sa");
+    const test::CommandResult beside = test::run_pfce("data preview " + root + "/moved --masks " +
+                                                      root + "/sa --out " + root + "/p.png");
+    EXPECT_EQ(beside.status, 0) << beside.output;
+    EXPECT_TRUE(fs::exists(root + "/p.png"));
+}
+
 // Masks sampled from a dataset that was written again since (other images under the same names)
 // were trained, linked, evaluated and previewed without a word. Each now warns, naming the mask
 // directory, the dataset and the command that samples them again; before the change, not.

@@ -328,6 +328,13 @@ TEST(DataSafety, OutputsNeverReplaceInputsOrExistingFiles) {
         }
     EXPECT_EQ(test::run_pfce(predict + " --out " + fd.root + "/predictions/").status, 0);
     fs::remove_all(fd.root + "/predictions");
+    // A link to nothing is an entry of the user's too: replaced only with --force.
+    const std::string dangling = root + "/dangling.png";
+    fs::create_symlink(root + "/nowhere.png", dangling);
+    const test::CommandResult link = test::run_pfce(predict + " --out " + dangling);
+    EXPECT_EQ(link.status, 2) << link.output;
+    EXPECT_MESSAGE_HAS(link.output, dangling + " is a link to nothing (" + root + "/nowhere.png)");
+    EXPECT_TRUE(fs::is_symlink(dangling));
     const std::string out = root + "/pred.png";
     ASSERT_EQ(test::run_pfce(predict + " --out " + out).status, 0);
     EXPECT_EQ(test::run_pfce(predict + " --out " + out).status, 2);

@@ -93,10 +93,26 @@ DatasetOptions mask_dir_dataset_options(const MaskDir& md, const DatasetFlags& f
     return o;
 }
 
-// The dataset a mask directory was made from (masks.json "source"), if it names one.
-std::optional<Dataset> mask_source(const MaskDir& md, const DatasetFlags& flags) {
+// The dataset a mask directory was made from (masks.json "source"), if it names one. One that no
+// longer exists (moved, deleted) is nullopt, said once, where `needed` is false (stats counts the
+// masks with the classes masks.json records); an InputError saying how to go on where it is true.
+std::optional<Dataset> mask_source(const MaskDir& md, const DatasetFlags& flags, bool needed,
+                                   const std::string& remedy) {
     if (!md.meta.contains("source") || !md.meta["source"].is_string()) return std::nullopt;
-    return Dataset::open(md.meta["source"].get<std::string>(), mask_dir_dataset_options(md, flags));
+    const std::string source = md.meta["source"].get<std::string>();
+    std::error_code ec;
+    if (!std::filesystem::exists(source, ec)) {
+        if (needed)
+            PFCE_THROW(InputError, md.dir, "/masks.json names its dataset ", source,
+                       " (\"source\"), which no longer exists; ", remedy);
+        if (md.palette) {
+            log_warn(md.dir, "/masks.json names its dataset ", source,
+                     " (\"source\"), which no longer exists: counting the masks with the classes "
+                     "masks.json records");
+            return std::nullopt;
+        }
+    }
+    return Dataset::open(source, mask_dir_dataset_options(md, flags));
 }
 
 // ---- synth ----------------------------------------------------------------------------------
@@ -225,7 +241,7 @@ std::string image_reading_text(const Dataset& ds) {
 void run_stats(const std::string& dir, const DatasetFlags& flags) {
     if (is_mask_dir(dir)) {
         const MaskDir md = open_mask_dir(dir);
-        const std::optional<Dataset> src = mask_source(md, flags);
+        const std::optional<Dataset> src = mask_source(md, flags, false, "");
         if (src) check_dense_labels_unchanged(md, *src);
         const Palette& pal = src ? src->palette() : md.palette ? *md.palette : potsdam_palette();
         const Counts c = count_masks(md.ids.size(), "stats", [&](std::size_t i) {
@@ -297,7 +313,10 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
             PFCE_THROW(InputError, dir, " is a mask directory already; --masks ", masks_dir,
                        " is not needed");
         md = open_mask_dir(dir);
-        ds = mask_source(*md, flags);
+        ds = mask_source(*md, flags, true,
+                         "preview the dataset at its new place beside them: pfce data preview "
+                         "NEW_PLACE --masks " +
+                             dir);
         if (!ds)
             PFCE_THROW(InputError, dir,
                        "/masks.json does not name its source dataset; preview the dataset "
