@@ -81,6 +81,10 @@ std::string output_dir_kind(const std::string& dir) {
     return fs::is_regular_file(marker, ec) ? read_marker(marker) : std::string();
 }
 
+const char* output_dir_marker_name() {
+    return kMarker;
+}
+
 OutputDirClaim claim_output_dir(const std::string& dir, const std::string& kind,
                                 const std::string& completion_file, const std::string& flag) {
     std::error_code ec;

@@ -42,6 +42,9 @@ OutputDirState check_output_dir(const std::string& dir, const std::string& kind,
                                 const std::string& completion_file,
                                 const std::string& flag = "--out");
 
+// The marker's file name (".pfce-output").
+const char* output_dir_marker_name();
+
 // The kind of pfce output the marker in `dir` names ("synthetic dataset", "masks"), or "" when
 // there is no marker. Reads only: readers use it to tell pfce's interrupted output from a user's
 // directory (claim_output_dir writes the marker).

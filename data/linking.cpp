@@ -317,7 +317,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         for (std::size_t i = 0; i < ds->size(); ++i) index.emplace(ds->sample(i).id, i);
 
     // Replacing was decided above; foreign files are refused.
-    MaskDirWriting writing = prepare_mask_dir(o.out_dir, true);
+    MaskDirWriting writing = prepare_mask_dir(o.out_dir, true, md.ids);
 
     const std::size_t n = md.ids.size();
     const std::size_t wave = static_cast<std::size_t>(o.batch);

@@ -7,8 +7,10 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <system_error>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -121,20 +123,35 @@ void write_mask_json(const std::string& dir, const std::vector<std::string>& ids
     write_file_atomically(path, j.dump(2) + "\n");
 }
 
-MaskDirWriting::MaskDirWriting(DirLock lock, std::string dir, bool undo_on_failure, bool existed)
-    : lock_(std::move(lock)), dir_(std::move(dir)), undo_(undo_on_failure), existed_(existed) {}
+MaskDirWriting::MaskDirWriting(DirLock lock, std::string dir, std::vector<std::string> ids,
+                               bool undo_on_failure, bool existed)
+    : lock_(std::move(lock)),
+      dir_(std::move(dir)),
+      ids_(std::move(ids)),
+      undo_(undo_on_failure),
+      existed_(existed) {}
+
+MaskDirWriting::MaskDirWriting(MaskDirWriting&& other) noexcept
+    : lock_(std::move(other.lock_)),
+      dir_(std::move(other.dir_)),
+      ids_(std::move(other.ids_)),
+      undo_(std::exchange(other.undo_, false)),
+      existed_(other.existed_) {}
 
 MaskDirWriting::~MaskDirWriting() {
     if (!undo_) return;
     std::error_code ec;
-    if (!existed_) {
-        fs::remove_all(dir_, ec);
-        return;
+    std::set<std::string> ours = {output_dir_marker_name(), kMetaFile};
+    for (const std::string& id : ids_) ours.insert(id + ".png");
+    for (const auto& e : fs::directory_iterator(dir_, ec)) {
+        const std::string name = e.path().filename().string();
+        if (ours.count(name) || is_temp_name(name)) fs::remove(e.path(), ec);
     }
-    for (const auto& e : fs::directory_iterator(dir_, ec)) fs::remove_all(e.path(), ec);
+    if (!existed_) fs::remove(dir_, ec);  // only once empty: a file put there meanwhile stays
 }
 
-MaskDirWriting prepare_mask_dir(const std::string& dir, bool force) {
+MaskDirWriting prepare_mask_dir(const std::string& dir, bool force,
+                                const std::vector<std::string>& ids) {
     std::error_code ec;
     const bool existed = fs::exists(dir, ec);
     OutputDirClaim claim = claim_output_dir(dir, "masks", kMetaFile);
@@ -142,14 +159,14 @@ MaskDirWriting prepare_mask_dir(const std::string& dir, bool force) {
     // Not where this process already held the lock (a mask directory claimed twice on its way).
     const bool fresh = claim.state == OutputDirState::fresh && claim.lock.owns();
     if (claim.state != OutputDirState::ours_complete)
-        return MaskDirWriting(std::move(claim.lock), dir, fresh, existed);
+        return MaskDirWriting(std::move(claim.lock), dir, ids, fresh, existed);
     const std::string meta = (fs::path(dir) / kMetaFile).string();
     if (!force)
         PFCE_THROW(InputError, dir, " already holds masks (", meta,
                    "); pass --force to replace them");
     fs::remove(meta, ec);
     if (ec) PFCE_THROW(SystemError, "cannot remove ", meta, ": ", ec.message());
-    return MaskDirWriting(std::move(claim.lock), dir, false, existed);
+    return MaskDirWriting(std::move(claim.lock), dir, ids, false, existed);
 }
 
 void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
@@ -158,7 +175,7 @@ void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
     if (ids.size() != masks.size())
         PFCE_THROW(InputError, dir, ": ", masks.size(), " masks but ", ids.size(), " ids");
     for (const std::string& id : ids) check_id(dir, id);
-    MaskDirWriting writing = prepare_mask_dir(dir, true);
+    MaskDirWriting writing = prepare_mask_dir(dir, true, ids);
     parallel_for(
         ids.size(), [&](std::size_t k) { write_mask_png(dir, ids[k], masks[k], palette); }, 4);
     write_mask_json(dir, ids, meta, palette);

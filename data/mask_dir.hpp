@@ -33,32 +33,37 @@ struct MaskDir {
 
 // A mask directory being written: holds its lock, and undoes a new directory that was not finished.
 // Made by prepare_mask_dir; the writer calls finished() after masks.json is written. Destroyed
-// unfinished (an error, a bad mask found halfway), a directory that did not exist is removed and
-// one that was empty is emptied again, so a failed command leaves no half-written output behind.
-// A directory that already held pfce's masks stays pfce's incomplete output (masks.json removed):
-// the same command writes it again.
+// unfinished (an error, a bad mask found halfway), what it wrote into a directory that was new or
+// empty is removed (the masks of `ids`, the marker, temporaries; never another file, even one put
+// there meanwhile), and a directory that did not exist with it once empty, so a failed command
+// leaves no half-written output behind. A directory that already held pfce's masks stays pfce's
+// incomplete output (masks.json removed): the same command writes it again.
 class MaskDirWriting {
   public:
-    MaskDirWriting(DirLock lock, std::string dir, bool undo_on_failure, bool existed);
-    MaskDirWriting(MaskDirWriting&&) = default;
+    MaskDirWriting(DirLock lock, std::string dir, std::vector<std::string> ids,
+                   bool undo_on_failure, bool existed);
+    MaskDirWriting(MaskDirWriting&& other) noexcept;
     MaskDirWriting(const MaskDirWriting&) = delete;
     MaskDirWriting& operator=(const MaskDirWriting&) = delete;
+    MaskDirWriting& operator=(MaskDirWriting&&) = delete;
     ~MaskDirWriting();
     void finished() { undo_ = false; }
 
   private:
     DirLock lock_;
     std::string dir_;
+    std::vector<std::string> ids_;
     bool undo_, existed_;
 };
 
 // Makes `dir` ready to receive masks (core/output_dir): it must be new, empty, or pfce's own mask
 // directory; anything else is refused, with or without `force`. A complete mask directory is
 // replaced only with `force` (InputError naming --force otherwise); its masks.json is removed, so
-// the directory reads as incomplete until the new one lands. Keep the returned writing while
-// writing the masks (another pfce writing the directory meanwhile is refused) and call its
-// finished() once masks.json is written.
-[[nodiscard]] MaskDirWriting prepare_mask_dir(const std::string& dir, bool force);
+// the directory reads as incomplete until the new one lands. `ids`: the masks it will write. Keep
+// the returned writing while writing the masks (another pfce writing the directory meanwhile is
+// refused) and call its finished() once masks.json is written.
+[[nodiscard]] MaskDirWriting prepare_mask_dir(const std::string& dir, bool force,
+                                              const std::vector<std::string>& ids);
 
 // Writes dir/<id>.png for each mask (atomically) and dir/masks.json last, so a directory with
 // masks.json is complete. Calls prepare_mask_dir(dir, true): the caller decides about replacing.

@@ -192,7 +192,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
                            "record of it; pass --force to sample them again");
         }
     }
-    MaskDirWriting writing = prepare_mask_dir(dir, force);
+    MaskDirWriting writing = prepare_mask_dir(dir, force, ids);
 
     const std::size_t chunk = 256;  // bounds memory: the masks of one chunk at a time
     for (std::size_t first = 0; first < n; first += chunk) {

@@ -134,6 +134,17 @@ TEST(CliMisuse, MasksWhoseDatasetMovedSayHowToGoOn) {
                                                       root + "/sa --out " + root + "/p.png");
     EXPECT_EQ(beside.status, 0) << beside.output;
     EXPECT_TRUE(fs::exists(root + "/p.png"));
+    // Beside another dataset named alike (the same ids, other files): refused, and never with
+    // advice to sample it over these masks.
+    const auto b = dataset(root + "/b");
+    for (const std::string& cmd :
+         {"data preview " + b.root + " --masks " + root + "/sa --out " + root + "/q.png",
+          "train --data " + b.root + " --labels " + root + "/sa --out " + root + "/run" + kTiny}) {
+        const test::CommandResult r = test::run_pfce(cmd);
+        EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "they may be masks of another dataset");
+        EXPECT_EQ(r.output.find("--force"), std::string::npos) << r.output;
+    }
 }
 
 // Masks sampled from a dataset that was written again since (other images under the same names)
@@ -312,6 +323,12 @@ TEST(CliMisuse, ResumeRefusesAnotherSplitAndNamesChangedFiles) {
         test::run_pfce(resume + " --epochs 4 --data " + root + "/bigger");
     EXPECT_EQ(bigger.status, 2) << bigger.output;
     EXPECT_MESSAGE_HAS(bigger.output, "(not the run's data moved: it had 12 samples, now 20)");
+    // Another dataset named alike (the same ids, other files) while the run's data is still there.
+    test::write_synthetic(root + "/alike", 12, 64, 7);
+    const test::CommandResult alike =
+        test::run_pfce(resume + " --epochs 4 --data " + root + "/alike");
+    EXPECT_EQ(alike.status, 2) << alike.output;
+    EXPECT_MESSAGE_HAS(alike.output, "while the run's data is still at " + moved);
 }
 
 TEST(CliMisuse, BestCheckpointWithoutValidationFollowsTheTrainingLoss) {
@@ -596,7 +613,7 @@ TEST(CliMisuse, AbsurdSettingsAreRefusedAndABatchLargerThanTheSplitIsSaid) {
         // Values float arithmetic would turn into 0 or inf, named by their key before any kernel.
         {" --epochs 1 --crf-weight 0.1 --crf-sigma-xy 1e-300",
          "loss.crf_sigma_xy = 1e-300: expected 0.01..10000 pixels"},
-        {" --epochs 1 --focal-alpha 3e38,1,1,1", "loss.alpha = 3e+38: expected every weight in"},
+        {" --epochs 1 --focal-alpha 3e38,1,1,1", "loss.alpha = 3e+38: expected every weight 0 or in"},
         {" --epochs 1 --weight-decay 1e300", "optimizer.weight_decay = 1e+300: expected at most"},
         {" --epochs 1000000000", "run.epochs = 1000000000: expected 1..100000"},
         {" --epochs 1 --batch-size 100000000", "run.batch_size = 100000000: expected 1..65535"},
@@ -636,8 +653,20 @@ TEST(CliMisuse, TrainRefusesBeforeTrainingWhatWouldFailOrOverwriteAfter) {
     std::ofstream(root + "/mine/last.ckpt") << "my notes\n";
     const test::CommandResult mine = test::run_pfce(train + " --force --out " + root + "/mine");
     EXPECT_EQ(mine.status, 2) << mine.output;
-    EXPECT_MESSAGE_HAS(mine.output, "already holds files that are not a run's (last.ckpt;");
+    EXPECT_MESSAGE_HAS(mine.output, "holds last.ckpt that pfce did not write");
     EXPECT_EQ(file_text(root + "/mine/last.ckpt"), "my notes\n");
+
+    // ... nor beside pfce's own files: a real checkpoint or metrics does not make them a run's.
+    fs::create_directories(root + "/mixed");
+    std::ofstream(root + "/mixed/metrics.jsonl") << "my measurements\n";
+    std::ofstream(root + "/mixed/best.ckpt") << "notes\n";
+    ASSERT_EQ(test::run_pfce(train + " --out " + root + "/real").status, 0);
+    fs::copy_file(root + "/real/last.ckpt", root + "/mixed/last.ckpt");
+    const test::CommandResult mixed = test::run_pfce(train + " --force --out " + root + "/mixed");
+    EXPECT_EQ(mixed.status, 2) << mixed.output;
+    EXPECT_MESSAGE_HAS(mixed.output, "holds best.ckpt, metrics.jsonl that pfce did not write");
+    EXPECT_EQ(file_text(root + "/mixed/metrics.jsonl"), "my measurements\n");
+    EXPECT_EQ(file_text(root + "/mixed/best.ckpt"), "notes\n");
 
     const test::CommandResult both =
         test::run_pfce(train + " --resume --force --out " + root + "/run");

@@ -753,6 +753,15 @@ TEST(DataSafety, AMaskFoundBadHalfwayLeavesNoHalfWrittenDirectory) {
     }
     EXPECT_FALSE(fs::exists(root + "/new"));
     EXPECT_TRUE(fs::is_empty(root + "/empty"));
+    // Only what it wrote is undone: a file put there meanwhile stays, and so does its directory.
+    {
+        MaskDirWriting writing = prepare_mask_dir(root + "/busy", false, {"a"});
+        std::ofstream(root + "/busy/a.png") << "mask";
+        std::ofstream(root + "/busy/mine.txt") << "mine";
+    }
+    EXPECT_FALSE(fs::exists(root + "/busy/a.png"));
+    EXPECT_FALSE(fs::exists(root + "/busy/.pfce-output"));
+    EXPECT_EQ(read_whole_file(root + "/busy/mine.txt"), "mine");
 
     const std::string sparse = root + "/good/" + fd.ids.back() + ".png";
     LabelMap bad = read_gray(sparse);

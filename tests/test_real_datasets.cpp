@@ -710,6 +710,12 @@ TEST(RealDatasets, CropsMostlyOfPaddingAreRefused) {
                        "training image (tile_");
     EXPECT_MESSAGE_HAS(huge.output, "40x32): every crop would be over 3/4 padding; use at most 80");
     EXPECT_FALSE(fs::exists(root + "/huge"));
+    // Sparse labels are drawn into OUT/labels before the crops are checked: OUT is removed again.
+    const test::CommandResult sparse =
+        test::run_pfce("train --data " + fd.root + " --label-kind sparse --crop-size 81 --out " +
+                       root + "/huge-sparse --epochs 1" + kTiny);
+    EXPECT_EQ(sparse.status, 2) << sparse.output;
+    EXPECT_FALSE(fs::exists(root + "/huge-sparse"));
 }
 
 // Masks that would train on nothing: every pixel ignored (a wrong ignore colour, masks of another
@@ -740,17 +746,27 @@ TEST(RealDatasets, MasksThatTeachNothingAreRefusedAndAnUnseenClassIsSaid) {
 
     repaint([](std::uint8_t) { return test::kForeignIgnoreIndex; });
     const test::CommandResult ignored = train("ignored");
-    EXPECT_NE(ignored.status, 0);
+    EXPECT_EQ(ignored.status, 2);
     EXPECT_MESSAGE_HAS(ignored.output, "training samples is labelled (the dense masks of " +
                                            fd.root +
                                            "): every mask pixel is unlabelled or an ignore colour");
     EXPECT_FALSE(fs::exists(root + "/ignored/last.ckpt"));
+    // A suite trains through its own path: the same refusal, as a failed experiment.
+    std::ofstream(root + "/suite.toml")
+        << "[suite]\nname = \"s\"\nexperiments = [{ id = \"d\", labels = { kind = \"dense\" } "
+           "}]\n[data]\nroot = \""
+        << fd.root << "\"\n[model]\nwidth = 4\ndepth = 2\n[run]\nepochs = 1\nbatch_size = 4\n";
+    const test::CommandResult suite =
+        test::run_pfce("run " + root + "/suite.toml --device cpu --out " + root + "/suite-out");
+    EXPECT_EQ(suite.status, 1) << suite.output;
+    EXPECT_MESSAGE_HAS(suite.output, "every mask pixel is unlabelled or an ignore colour");
+    EXPECT_MESSAGE_HAS(suite.output, "0 ran, 0 skipped, 1 failed");
 
     std::ofstream(fd.root + "/dataset.toml")
         << "[classes]\nnames = [\"background\"]\n[mask]\nencoding = \"index\"\nignore = [200]\n";
     repaint([](std::uint8_t) { return std::uint8_t{0}; });
     const test::CommandResult one = train("one");
-    EXPECT_NE(one.status, 0);
+    EXPECT_EQ(one.status, 2);
     EXPECT_MESSAGE_HAS(
         one.output, "dataset " + fd.root + " has 1 class (background); training needs at least 2");
 }

@@ -84,12 +84,22 @@ void run_train(const TrainArgs& a) {
                                 /*root_moved=*/"same");
         std::error_code ec;
         if (cfg.data.source == "dataset" && !cfg.data.root.empty() &&
-            !std::filesystem::exists(cfg.data.root, ec))
+            !std::filesystem::exists(cfg.data.root, ec) && !a.flags.count("data.root"))
             PFCE_THROW(InputError, "cannot resume ", cfg.run.out, ": its dataset ", cfg.data.root,
                        " no longer exists; if it moved, resume with --data NEW_PLACE (the same "
                        "samples are checked there)");
     }
-    const TrainInputs inputs = load_train_inputs(*backend, cfg);
+    // Reading the data may write the run's labels (OUT/labels) before a refusal of what it found
+    // (no labelled pixel, crops of padding): an OUT this command made is removed again then.
+    std::error_code ec;
+    const bool out_existed = std::filesystem::exists(cfg.run.out, ec);
+    TrainInputs inputs;
+    try {
+        inputs = load_train_inputs(*backend, cfg);
+    } catch (const InputError&) {
+        if (!out_existed) std::filesystem::remove_all(cfg.run.out, ec);
+        throw;
+    }
     refuse_label_flags_the_masks_contradict(a, asked, cfg);
     const TrainResult r = train_unet(*backend, cfg, inputs, opts);
     if (r.interrupted || stop_requested()) {

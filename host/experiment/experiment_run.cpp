@@ -151,6 +151,14 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                     {"train", in.train.size()},   {"val", in.val.size()},
                     {"test", in.test_ids.size()}, {"identity", L.identity}};
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
+    // As pfce train refuses them: one class, or no labelled pixel to train on.
+    check_class_count(pal, L.root);
+    std::vector<std::int64_t> per_class(pal.classes.size(), 0);
+    for (const SampleData& s : in.train)
+        for (std::uint8_t v : s.train_labels.labels)
+            if (v < per_class.size()) ++per_class[v];
+    check_training_labels(per_class, pal, in.train.size(),
+                          lab.dir.empty() ? "the dense masks of " + L.root : lab.dir);
     const OptimizerSettings& o = cfg.optimizer;
     log_info(tag, "training: ", cfg.run.epochs, " epochs, ", o.name, " lr ", o.lr,
              ", weight decay ", o.weight_decay, ", schedule ", cfg.schedule.name, ", clip ", o.clip,
@@ -193,8 +201,13 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     r.test = ev.metrics;
     r.stage_seconds["test"] = t_test.seconds();
     char buf[256];
-    std::snprintf(buf, sizeof buf, "test mIoU %.4f (w/o clutter %.4f), OA %.4f, mean F1 %.4f",
-                  r.test.miou, r.test.miou_no_clutter, r.test.oa, r.test.mean_f1);
+    std::snprintf(buf, sizeof buf, "test mIoU %.4f, OA %.4f, mean F1 %.4f", r.test.miou, r.test.oa,
+                  r.test.mean_f1);
+    if (in.clutter_class >= 0)
+        std::snprintf(buf, sizeof buf, "test mIoU %.4f (w/o %s %.4f), OA %.4f, mean F1 %.4f",
+                      r.test.miou,
+                      pal.classes[static_cast<std::size_t>(in.clutter_class)].name.c_str(),
+                      r.test.miou_no_clutter, r.test.oa, r.test.mean_f1);
     log_info(tag, buf);
 
     // Picture grid of the first few test images.

@@ -132,6 +132,13 @@ double class_value(const ExperimentResult& r, const std::vector<double>& per_cla
                                                       : per_class[c];
 }
 
+// The mean IoU without clutter, where the suite's dataset has a clutter class (else NaN, shown as
+// a dash: the same number as the mIoU again would read as a second measurement).
+double miou_without_clutter(const ReportInput& in, const ExperimentResult& r) {
+    return in.clutter_class >= 0 ? r.test.miou_no_clutter
+                                 : std::numeric_limits<double>::quiet_NaN();
+}
+
 Table results_table(const ReportInput& in) {
     Table t;
     t.header = {"experiment",        "labels",
@@ -155,7 +162,7 @@ Table results_table(const ReportInput& in) {
         if (std::isfinite(final_crf(r))) train += " + " + fixed(final_crf(r), 4) + " CRF";
         t.rows.push_back({row_id(in, r), r.labels, labelled, fixed(r.link_purity, 4), train,
                           fixed(r.val_loss, 4), fixed(r.val_loss_dense, 4), fixed(r.val_miou, 4),
-                          fixed(r.test.miou, 4), fixed(r.test.miou_no_clutter, 4),
+                          fixed(r.test.miou, 4), fixed(miou_without_clutter(in, r), 4),
                           fixed(r.test.oa, 4), fixed(r.test.mean_f1, 4), wall_time(r)});
     }
     return t;
@@ -595,7 +602,7 @@ std::string render_results_csv(const ReportInput& in) {
              metric(r.labelled_fraction) + "," + metric(r.link_purity) + "," +
              metric(r.final_train_loss) + "," + metric(r.val_loss) + "," +
              metric(r.val_loss_dense) + "," + metric(r.val_miou) + "," + metric(r.test.miou) + "," +
-             metric(r.test.miou_no_clutter) + "," + metric(r.test.oa) + "," +
+             metric(miou_without_clutter(in, r)) + "," + metric(r.test.oa) + "," +
              metric(r.test.mean_f1);
         for (const auto& n : columns) o += "," + metric(class_value(r, r.test.iou, n));
         for (const auto& n : columns) o += "," + metric(class_value(r, r.test.f1, n));

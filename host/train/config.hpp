@@ -196,7 +196,7 @@ inline constexpr int kMaxBatchSize = 65'535;
 // synthetic set (docs/crf-study.md: the run collapsed to a few classes), so past 100 times the
 // shipped 0.1 it only trains every pixel towards one class.
 inline constexpr double kMaxCrfWeight = 10.0;
-inline constexpr double kMaxClassWeight = 1000.0;  // loss.alpha: relative weights
+inline constexpr double kMinClassWeight = 1e-30, kMaxClassWeight = 1000.0;  // loss.alpha
 inline constexpr double kMinCrfSigma = 0.01, kMaxCrfSigma = 1e4;
 inline constexpr double kMinLr = 1e-10;
 inline constexpr double kMaxAdamWeightDecay = 1000.0;  // adam, adam_l2 (an L2 term)

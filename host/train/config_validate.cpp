@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iomanip>
 #include <sstream>
+#include <type_traits>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -22,6 +24,13 @@ template <typename V>
                       const std::string& expected, const char* also = nullptr) {
     std::ostringstream os;
     os << value;
+    if constexpr (std::is_floating_point_v<V>) {
+        // 1.0000001 must not read "1" beside "expected 1e-30..1": as many digits as tell it apart.
+        for (int digits = 7; digits <= 17 && std::stod(os.str()) != value; ++digits) {
+            os.str("");
+            os << std::setprecision(digits) << value;
+        }
+    }
     std::vector<std::string> keys = {key};
     if (also) keys.emplace_back(also);
     PFCE_THROW(InputError, source(keys), ": ", key, " = ", os.str(), ": expected ", expected);
@@ -126,10 +135,12 @@ void validate(const Config& c, const ConfigKeySources& source) {
         bad(source, "loss.gamma", c.loss.gamma, "0..10 (0 = cross-entropy; the paper uses 2)");
     // The weights are relative; past 1000 times another class's a weight only overflows float
     // losses (3e38 is inf) while saying nothing a smaller ratio cannot.
+    // Below 1e-30 a weight is 0 in float: every class at such a weight trains on nothing.
     for (double a : c.loss.alpha)
-        if (!(a >= 0 && a <= kMaxClassWeight))
+        if (!(a == 0 || (a >= kMinClassWeight && a <= kMaxClassWeight)))
             bad(source, "loss.alpha", a,
-                "every weight in 0.." + format_number(kMaxClassWeight) + " (weights are relative)");
+                "every weight 0 or in " + format_number(kMinClassWeight) + ".." +
+                    format_number(kMaxClassWeight) + " (weights are relative)");
     if (!c.loss.alpha.empty() &&
         std::none_of(c.loss.alpha.begin(), c.loss.alpha.end(), [](double a) { return a > 0; }))
         bad(source, "loss.alpha", "all 0",

@@ -183,6 +183,17 @@ void check_masks_belong_to(const MaskDir& md, const Dataset& ds) {
             PFCE_THROW(InputError, "the masks in ", md.dir, " were made from ", source,
                        ", not from ", ds.root(),
                        ": train and evaluate them with the dataset they belong to");
+        // With its source gone, other dense labels than those sampled may be another dataset's
+        // (named alike) as well as this one moved and touched: refused, and never with advice to
+        // sample over these masks.
+        const std::string made = recorded_dense_labels(md);
+        if (!made.empty() && made != dense_labels_fingerprint(ds))
+            PFCE_THROW(InputError, "the masks in ", md.dir, " were made from ", source,
+                       ", which no longer exists, and the labels of ", ds.root(),
+                       " are not those they were sampled from (masks.json sample.dense_labels): "
+                       "they may be masks of another dataset; make masks of this one into a new "
+                       "directory (pfce sample --data ",
+                       ds.root(), " --out NEW_DIR)");
         // Once per directory and dataset (the train and validation samples both check).
         static std::mutex warned_mutex;
         static std::set<std::string> warned;
@@ -363,15 +374,38 @@ void check_training_sizes(const std::vector<SampleData>& train, const std::vecto
     }
 }
 
-TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
-    const Dataset ds = open_run_dataset(cfg.data);
+void check_class_count(const Palette& palette, const std::string& root) {
     // A softmax over one class is 1 everywhere: such a run would report a perfect score for
     // learning nothing.
-    if (ds.palette().classes.size() < 2)
-        PFCE_THROW(
-            InputError, "dataset ", cfg.data.root, " has ", ds.palette().classes.size(), " class",
-            ds.palette().classes.size() == 1 ? " (" + ds.palette().classes[0].name + ")" : "",
-            "; training needs at least 2 (a class per kind of surface, in its palette)");
+    const std::size_t C = palette.classes.size();
+    if (C < 2)
+        PFCE_THROW(InputError, "dataset ", root, " has ", C, " class",
+                   C == 1 ? " (" + palette.classes[0].name + ")" : "",
+                   "; training needs at least 2 (a class per kind of surface, in its palette)");
+}
+
+void check_training_labels(const std::vector<std::int64_t>& per_class, const Palette& palette,
+                           std::size_t train_samples, const std::string& where) {
+    std::int64_t labelled = 0;
+    for (std::int64_t n : per_class) labelled += n;
+    if (labelled == 0)
+        PFCE_THROW(InputError, "no pixel of the ", train_samples, " training samples is labelled (",
+                   where,
+                   "): every mask pixel is unlabelled or an ignore colour, so the loss would see "
+                   "nothing; check the masks' colours against the dataset's palette (pfce data "
+                   "stats)");
+    std::string unseen;
+    for (std::size_t c = 0; c < per_class.size() && c < palette.classes.size(); ++c)
+        if (per_class[c] == 0) unseen += (unseen.empty() ? "" : ", ") + palette.classes[c].name;
+    if (!unseen.empty())
+        log_warn("no training pixel is labelled ", unseen, " (", where,
+                 "): the model cannot learn to predict it, and its test IoU will be 0 where it "
+                 "occurs");
+}
+
+TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
+    const Dataset ds = open_run_dataset(cfg.data);
+    check_class_count(ds.palette(), cfg.data.root);
     const Split split = run_split(ds, cfg.data);
     if (split.train.empty() && cfg.data.split_by == "tile" && cfg.data.train_list.empty())
         PFCE_THROW(InputError, "dataset ", cfg.data.root, ": its ",
@@ -430,21 +464,12 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
              " pixels labelled (",
              pixels > 0 ? 100.0 * static_cast<double>(labelled) / static_cast<double>(pixels) : 0.0,
              "%): ", counts);
-    const std::string where = labels.empty() ? "the dense masks of " + cfg.data.root : labels;
-    if (labelled == 0)
-        PFCE_THROW(InputError, "no pixel of the ", in.train.size(),
-                   " training samples is labelled (", where,
-                   "): every mask pixel is unlabelled or an ignore colour, so the loss would see "
-                   "nothing; check the masks' colours against the dataset's palette (pfce data "
-                   "stats)");
-    std::string unseen;
-    for (std::size_t c = 0; c < per_class.size(); ++c)
-        if (per_class[c] == 0)
-            unseen += (unseen.empty() ? "" : ", ") + ds.palette().classes[c].name;
-    if (!unseen.empty())
-        log_warn("no training pixel is labelled ", unseen, " (", where,
-                 "): the model cannot learn to predict it, and its test IoU will be 0 where it "
-                 "occurs");
+    check_training_labels(per_class, ds.palette(), in.train.size(),
+                          labels.empty() ? "the dense masks of " + cfg.data.root
+                          : cfg.labels.dir.empty()
+                              ? "the " + in.label_kind + " labels drawn from the dense masks of " +
+                                    cfg.data.root + ", in " + labels
+                              : labels);
     return in;
 }
 

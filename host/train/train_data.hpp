@@ -61,6 +61,13 @@ Split run_split(const Dataset& ds, const DataSettings& d);
 // Then warns when the dataset's dense labels are not those the masks were sampled from
 // (check_dense_labels_unchanged), whose remedy resamples `ds`: never said of another dataset.
 void check_masks_belong_to(const MaskDir& md, const Dataset& ds);
+// Training needs at least two classes (a softmax over one is 1 everywhere: a perfect score for
+// learning nothing): InputError naming the dataset `root` otherwise.
+void check_class_count(const Palette& palette, const std::string& root);
+// The training split's labelled pixels per class: InputError when there is none (the loss would
+// see nothing), a warning naming each class without one. `where` says where the labels came from.
+void check_training_labels(const std::vector<std::int64_t>& per_class, const Palette& palette,
+                           std::size_t train_samples, const std::string& where);
 // check_masks_belong_to, and a mask for every sample of `indices`.
 void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
                                const std::vector<std::size_t>& indices);

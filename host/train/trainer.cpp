@@ -7,12 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <sstream>
 
@@ -133,7 +135,12 @@ MetricLines read_metric_lines(const std::string& path) {
 // so the next epoch's line starts a line of its own.
 void trim_metrics(const std::string& path, int completed_epochs) {
     std::error_code ec;
-    if (!fs::exists(path, ec)) return;
+    if (!fs::exists(path, ec)) {
+        if (completed_epochs > 0)
+            log_warn(path, ": missing, though the checkpoint has completed ", completed_epochs,
+                     " epochs; the run continues, and its curves and report lack them");
+        return;
+    }
     const MetricLines m = read_metric_lines(path);
     if (!m.torn.empty())
         log_warn(path,
@@ -360,6 +367,13 @@ class TrainingRun {
         if (was.value("samples", json()) != now.value("samples", json()) ||
             was.value("ids", json()) != now.value("ids", json()))
             return data_identity_change(was, now);
+        // The same ids in other files: a copy that did not keep the files' times, or another
+        // dataset named alike (tile_0, tile_1, ...). Only the first can be where the run's data is
+        // gone; while it is still there, the new place is another dataset.
+        std::error_code ec;
+        if (was != now && fs::exists(stored.data.root, ec))
+            return data_identity_change(was, now) + ", while the run's data is still at " +
+                   stored.data.root;
         log_info("resuming ", cfg_.run.out, " on ", cfg_.data.root,
                  ": the run's dataset (the same samples), moved from ", stored.data.root);
         return "same";
@@ -834,6 +848,27 @@ bool is_label_cache(const fs::path& dir) {
 // OUT is created) must take a new entry: else the run would fail at its first checkpoint or
 // metrics line, after an epoch of training. Tried for real (a temporary directory, made and
 // removed at once), since permission bits say nothing of a read-only mount, and nothing to root.
+// Whether a file named as a run's is one pfce wrote: a checkpoint by its first bytes, metrics.jsonl
+// by its first line (a JSON object with an epoch, or the start of one cut short; an empty file is
+// a run's that had not finished an epoch).
+static bool is_run_file(const fs::path& p) {
+    if (p.filename() != "metrics.jsonl") return is_checkpoint_file(p.string());
+    std::ifstream f(p);
+    std::string line;
+    if (!f) return false;
+    while (std::getline(f, line))
+        if (line.find_first_not_of(" \t\r") != std::string::npos) break;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) return true;  // empty
+    try {
+        const json j = json::parse(line);
+        return j.is_object() && j.contains("epoch");
+    } catch (const json::exception&) {
+        // A first line cut short by a kill (resume drops it): pfce's lines start with their
+        // first key in sorted order.
+        return line.rfind("{\"best\":", 0) == 0;
+    }
+}
+
 static void refuse_unwritable_out(const std::string& out) {
     std::error_code ec;
     fs::path dir = fs::absolute(out, ec);
@@ -867,18 +902,29 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     if (!fs::is_directory(out, ec)) return;  // a new directory
     const fs::path o(out);
     std::string found, other;
+    std::vector<std::string> impostors;
     std::size_t n_other = 0;
     for (const auto& e : fs::directory_iterator(o, ec)) {
         const std::string name = e.path().filename().string();
-        // A checkpoint is recognised by its first bytes: a user's file of that name is not a run.
-        const bool ckpt = name == "last.ckpt" || name == "best.ckpt";
-        if ((ckpt && is_checkpoint_file(e.path().string())) || name == "metrics.jsonl")
+        const bool run_name = name == "last.ckpt" || name == "best.ckpt" || name == "metrics.jsonl";
+        if (run_name && is_run_file(e.path()))
             found += (found.empty() ? "" : ", ") + name;
+        else if (run_name)
+            impostors.push_back(name);
         else if (!is_temp_name(name) && !(name == "labels" && is_label_cache(e.path())) &&
                  ++n_other <= 3)
             other += (other.empty() ? "" : ", ") + name;
     }
     if (ec) PFCE_THROW(InputError, "cannot list --out ", out, ": ", ec.message());
+    // A file of a run's name that is not what pfce writes is a user's: --force would replace it.
+    std::sort(impostors.begin(), impostors.end());
+    std::string named;
+    for (const auto& n : impostors) named += (named.empty() ? "" : ", ") + n;
+    if (!impostors.empty())
+        PFCE_THROW(InputError, "--out ", out, " holds ", named,
+                   " that pfce did not write (not a pfce checkpoint, or not its metrics lines); a "
+                   "run would replace them: choose another directory. --force does not change "
+                   "this.");
     // A run is recognised by its files; a directory of anything else is not pfce's to fill.
     if (found.empty() && n_other > 0)
         PFCE_THROW(InputError, "--out ", out, " already holds files that are not a run's (", other,
