@@ -613,7 +613,8 @@ TEST(CliMisuse, AbsurdSettingsAreRefusedAndABatchLargerThanTheSplitIsSaid) {
         // Values float arithmetic would turn into 0 or inf, named by their key before any kernel.
         {" --epochs 1 --crf-weight 0.1 --crf-sigma-xy 1e-300",
          "loss.crf_sigma_xy = 1e-300: expected 0.01..10000 pixels"},
-        {" --epochs 1 --focal-alpha 3e38,1,1,1", "loss.alpha = 3e+38: expected every weight 0 or in"},
+        {" --epochs 1 --focal-alpha 3e38,1,1,1",
+         "loss.alpha = 3e+38: expected every weight 0 or in"},
         {" --epochs 1 --weight-decay 1e300", "optimizer.weight_decay = 1e+300: expected at most"},
         {" --epochs 1000000000", "run.epochs = 1000000000: expected 1..100000"},
         {" --epochs 1 --batch-size 100000000", "run.batch_size = 100000000: expected 1..65535"},
