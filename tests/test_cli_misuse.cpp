@@ -721,7 +721,8 @@ TEST(CliMisuse, SigtermStopsPredictBetweenImages) {
                             "/run/last.ckpt --input " + big + " --out " + big_out +
                             " --device cpu --window 32 --tta d4";
     const std::string one_log = terminate_once_logged(one, root + "/log1", "device:", "0.5");
-    EXPECT_MESSAGE_HAS(one_log, "interrupted after 0 of 1 image(s)");
+    EXPECT_MESSAGE_HAS(one_log,
+                       "interrupted before the first of 1 image(s) was done; nothing written");
     EXPECT_MESSAGE_HAS(one_log, "rc=130");
     EXPECT_FALSE(fs::exists(big_out));
     EXPECT_FALSE(fs::exists(root + "/big_pred_overlay.png"));

@@ -282,6 +282,13 @@ TEST(Trainer, ResumeRefusesRepeatedEpochsAndSaysMissingOnes) {
     const std::string msg = test::input_error_message([&] { train_unet(*b, c, in, resume); });
     EXPECT_MESSAGE_HAS(msg, "metrics.jsonl: line 3 repeats or goes back to epoch 1 after epoch 2");
     EXPECT_EQ(read_whole_file(first.metrics_path), text + text);
+    std::string halves = text;  // epoch 2 as 2.5
+    const std::size_t at = halves.find("\"epoch\":2");
+    ASSERT_NE(at, std::string::npos);
+    halves.insert(at + 9, ".5");
+    write_file_atomically(first.metrics_path, halves);
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { train_unet(*b, c, in, resume); }),
+                       "metrics.jsonl: line 2 has no epoch number (1, 2, ...)");
 
     write_file_atomically(first.metrics_path, "");
     testing::internal::CaptureStderr();

@@ -244,10 +244,14 @@ void run_predict(const PredictArgs& a) {
     std::int64_t pixels = 0, unsure = 0;  // unsure: confidence below one half
     std::size_t done = 0;
     auto interrupted = [&] {
-        std::printf(
-            "interrupted after %zu of %zu image(s); the masks written are complete "
-            "(predict the rest with --force, or leave out the inputs done)\n",
-            done, jobs.size());
+        if (done == 0)
+            std::printf("interrupted before the first of %zu image(s) was done; nothing written\n",
+                        jobs.size());
+        else
+            std::printf(
+                "interrupted after %zu of %zu image(s); the masks written are complete "
+                "(predict the rest with --force, or leave out the inputs done)\n",
+                done, jobs.size());
         return CLI::RuntimeError(130);
     };
     sw.stop_between_passes = true;  // an image in hand is dropped, not finished (minutes, at d4)

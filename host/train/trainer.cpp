@@ -152,12 +152,17 @@ void trim_metrics(const std::string& path, int completed_epochs) {
     for (std::size_t i = 0; i < m.lines.size(); ++i) {
         const json& j = m.lines[i];
         int epoch = 0;
-        try {
-            epoch = j.at("epoch").get<int>();
-        } catch (const json::exception&) {
-            bad_metrics_line(path, m.number[i], "has no epoch", m.raw[i]);
+        if (!j.is_object() || !j.contains("epoch") || !j["epoch"].is_number_integer() ||
+            j["epoch"].get<std::int64_t>() < 1 || j["epoch"].get<std::int64_t>() > kMaxEpochs)
+            bad_metrics_line(path, m.number[i], "has no epoch number (1, 2, ...)", m.raw[i]);
+        epoch = j["epoch"].get<int>();
+        if (epoch > completed_epochs) {
+            // Written after the checkpoint (a stop between the line and the checkpoint): that
+            // epoch is run again.
+            log_info(path, ": dropped the line of epoch ", epoch, ", past the checkpoint's ",
+                     completed_epochs, " (it runs again)");
+            continue;
         }
-        if (epoch > completed_epochs) continue;
         // Epochs are appended in order, once each: a line out of order or repeated is an edited
         // or concatenated file, whose curves would go back in time.
         if (epoch <= last)
