@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "core/log.hpp"
@@ -48,6 +49,7 @@ void refuse_label_flags_the_masks_contradict(const TrainArgs& a, const Config& a
 
 void run_train(const TrainArgs& a) {
     Config cfg;
+    std::optional<Config> stored;  // the run's own config, read once from its last.ckpt (--resume)
     std::string source = "command line";
     if (!a.config.empty()) {
         cfg = Config{};
@@ -57,7 +59,8 @@ void run_train(const TrainArgs& a) {
         const auto out = a.flags.find("run.out");
         if (out != a.flags.end() && out->second.empty())
             PFCE_THROW(InputError, "--resume --out \"\": expected the run directory to resume");
-        cfg = config_of_run(out != a.flags.end() ? out->second : cfg.run.out);
+        stored = config_of_run(out != a.flags.end() ? out->second : cfg.run.out);
+        cfg = *stored;
         source = "the run's stored config + command line";
     }
     apply_config_flags(cfg, a.flags);
@@ -80,8 +83,8 @@ void run_train(const TrainArgs& a) {
     const Config asked = cfg;
     // Settings that cannot resume are refused before the data is read and its warnings said.
     if (a.resume) {
-        refuse_changed_settings(config_of_run(cfg.run.out), cfg, /*labels_too=*/false,
-                                /*root_moved=*/"same");
+        refuse_changed_settings(stored ? *stored : config_of_run(cfg.run.out), cfg,
+                                /*labels_too=*/false, /*root_moved=*/"same");
         std::error_code ec;
         if (cfg.data.source == "dataset" && !cfg.data.root.empty() &&
             !std::filesystem::exists(cfg.data.root, ec) && !a.flags.count("data.root"))

@@ -153,11 +153,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
     // As pfce train refuses them: one class, or no labelled pixel to train on.
     check_class_count(pal, L.root);
-    std::vector<std::int64_t> per_class(pal.classes.size(), 0);
-    for (const SampleData& s : in.train)
-        for (std::uint8_t v : s.train_labels.labels)
-            if (v < per_class.size()) ++per_class[v];
-    check_training_labels(per_class, pal, in.train.size(),
+    check_training_labels(training_label_counts(in.train, pal.classes.size()), pal, in.train.size(),
                           lab.dir.empty() ? "the dense masks of " + L.root : lab.dir);
     const OptimizerSettings& o = cfg.optimizer;
     log_info(tag, "training: ", cfg.run.epochs, " epochs, ", o.name, " lr ", o.lr,

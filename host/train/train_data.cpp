@@ -374,6 +374,15 @@ void check_training_sizes(const std::vector<SampleData>& train, const std::vecto
     }
 }
 
+std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
+                                                std::size_t num_classes) {
+    std::vector<std::int64_t> per_class(num_classes, 0);
+    for (const SampleData& s : train)
+        for (std::uint8_t v : s.train_labels.labels)
+            if (v < num_classes) ++per_class[v];  // 255: unlabelled
+    return per_class;
+}
+
 void check_class_count(const Palette& palette, const std::string& root) {
     // A softmax over one class is 1 everywhere: such a run would report a perfect score for
     // learning nothing.
@@ -447,13 +456,12 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
                     {"identity", data_identity(ds)}};
 
     // Say what the loss will see, so masks that lost their labels cannot train unnoticed.
-    std::vector<std::int64_t> per_class(ds.palette().classes.size(), 0);
+    const std::vector<std::int64_t> per_class =
+        training_label_counts(in.train, ds.palette().classes.size());
     std::int64_t pixels = 0, labelled = 0;
-    for (const SampleData& s : in.train) {
+    for (const SampleData& s : in.train)
         pixels += static_cast<std::int64_t>(s.train_labels.labels.size());
-        for (std::uint8_t v : s.train_labels.labels)
-            if (v != 255) ++per_class[v], ++labelled;
-    }
+    for (std::int64_t n : per_class) labelled += n;
     std::string counts;
     for (std::size_t c = 0; c < per_class.size(); ++c)
         counts +=

@@ -64,6 +64,9 @@ void check_masks_belong_to(const MaskDir& md, const Dataset& ds);
 // Training needs at least two classes (a softmax over one is 1 everywhere: a perfect score for
 // learning nothing): InputError naming the dataset `root` otherwise.
 void check_class_count(const Palette& palette, const std::string& root);
+// Labelled pixels per class over the samples' training labels (what the loss sees).
+std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
+                                                std::size_t num_classes);
 // The training split's labelled pixels per class: InputError when there is none (the loss would
 // see nothing), a warning naming each class without one. `where` says where the labels came from.
 void check_training_labels(const std::vector<std::int64_t>& per_class, const Palette& palette,
