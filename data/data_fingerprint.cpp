@@ -8,6 +8,7 @@
 
 #include "core/file_io.hpp"
 #include "core/hash.hpp"
+#include "data/mask_dir.hpp"
 
 namespace pfce {
 namespace fs = std::filesystem;
@@ -26,8 +27,16 @@ void hash_text(std::uint64_t& h, const std::string& s) {
 // Which file each sample comes from (relative to the root, so ./D, D and /abs/D are the same
 // data), its window, and that file's size and modification time (cheap to read for thousands of
 // files; a rewritten or replaced file moves them). Tiles of one file stamp it once.
-void hash_sample_files(std::uint64_t& h, const Dataset& ds, std::string SampleRef::*path) {
+void hash_file_stamp(std::uint64_t& h, const std::string& file) {
     std::error_code ec;
+    const auto size = fs::file_size(file, ec);
+    hash_value(h, ec ? std::uintmax_t{0} : size);
+    const auto when = fs::last_write_time(file, ec);
+    hash_value(h,
+               ec ? std::int64_t{0} : static_cast<std::int64_t>(when.time_since_epoch().count()));
+}
+
+void hash_sample_files(std::uint64_t& h, const Dataset& ds, std::string SampleRef::*path) {
     std::string last;
     for (std::size_t i = 0; i < ds.size(); ++i) {
         const SampleRef& r = ds.sample(i);
@@ -36,11 +45,7 @@ void hash_sample_files(std::uint64_t& h, const Dataset& ds, std::string SampleRe
         hash_value(h, std::array<int, 4>{r.x0, r.y0, r.width, r.height});
         if (file.empty() || file == last) continue;
         last = file;
-        const auto size = fs::file_size(file, ec);
-        hash_value(h, ec ? std::uintmax_t{0} : size);
-        const auto when = fs::last_write_time(file, ec);
-        hash_value(
-            h, ec ? std::int64_t{0} : static_cast<std::int64_t>(when.time_since_epoch().count()));
+        hash_file_stamp(h, file);
     }
 }
 
@@ -66,6 +71,15 @@ std::string dense_labels_fingerprint(const Dataset& ds) {
 std::string images_fingerprint(const Dataset& ds) {
     std::uint64_t h = fnv1a64("pfce images 1", 13);
     hash_sample_files(h, ds, &SampleRef::image_path);
+    return hex64(h);
+}
+
+std::string mask_files_fingerprint(const std::string& dir, const std::vector<std::string>& ids) {
+    std::uint64_t h = fnv1a64("pfce mask files 1", 17);
+    for (const std::string& id : ids) {
+        hash_text(h, id);
+        hash_file_stamp(h, mask_png_path(dir, id));
+    }
     return hex64(h);
 }
 

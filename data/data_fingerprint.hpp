@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,10 @@ std::string dense_labels_fingerprint(const Dataset& ds);
 // The same for the images: each sample's image file (relative to the root), window, size and
 // modification time.
 std::string images_fingerprint(const Dataset& ds);
+
+// The same for a mask directory's masks (data/mask_dir): each <id>.png's size and modification
+// time, so masks edited by hand after `pfce sample` are not taken for those linked before.
+std::string mask_files_fingerprint(const std::string& dir, const std::vector<std::string>& ids);
 
 // {"samples": N, "ids": <hash of the sample ids in order>, "images": ..., "dense_labels": ...}.
 nlohmann::json data_identity(const Dataset& ds);

@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "core/parallel.hpp"
 #include "core/stopwatch.hpp"
+#include "data/data_fingerprint.hpp"
 #include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
@@ -218,7 +219,9 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
                        ? " (these were linked from " + md.meta["linked_from"].get<std::string>() +
                              "; link that directory)"
                        : std::string());
-    const nlohmann::json settings = link_settings_json(o.params, o.in_dir, md.meta);
+    nlohmann::json settings = link_settings_json(o.params, o.in_dir, md.meta);
+    // Sparse masks edited by hand after sampling keep their masks.json: their files tell.
+    settings["in_masks"] = mask_files_fingerprint(o.in_dir, md.ids);
     LinkDirResult r;
 
     // The cache: the same input and settings reuse what is there.
@@ -255,10 +258,19 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
             log_info("link: ", o.out_dir, " already holds these linked masks; reusing them");
             return r;
         }
-        if (prev && !o.force)
+        if (prev && !o.force) {
+            nlohmann::json same = prev->meta.value("link", nlohmann::json());
+            if (same.is_object() && prev->ids == md.ids) same["in_masks"] = settings["in_masks"];
+            if (same == settings)
+                PFCE_THROW(InputError, o.out_dir, " holds masks linked with these settings from ",
+                           o.in_dir,
+                           " as its masks were before: a mask file there changed (or "
+                           "was touched) since, or the links predate the record of it; pass "
+                           "--force to link them again");
             PFCE_THROW(InputError, o.out_dir, " already holds masks made otherwise (",
                        prev->meta.value("link", nlohmann::json()).dump(),
                        "); pass --force to replace them");
+        }
     }
 
     // The dataset gives the palette, the dense masks (purity) and the colours (edge-aware).
@@ -364,9 +376,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
                 PFCE_THROW(InputError, "sample ", md.ids[w0 + k], ": ", e.what());
             }
         }
-        parallel_for(nw, [&](std::size_t k) {
-            write_mask_png(o.out_dir, md.ids[w0 + k], linked[k], palette);
-        });
+        parallel_for(nw, [&](std::size_t k) { writing.write(w0 + k, linked[k], palette); });
         if (n > wave) log_info("link: ", w0 + nw, "/", n, " masks");
     }
     r.have_dense = r.quality.dense_images > 0;
@@ -383,8 +393,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     meta["link"] = settings;
     meta["link_stats"] = stats_json(r.stats);
     meta["quality"] = r.quality.to_json();
-    write_mask_json(o.out_dir, md.ids, meta, palette);
-    writing.finished();
+    writing.finish(meta, palette);
     r.total_seconds = t0.seconds();
     return r;
 }

@@ -4,6 +4,9 @@
 #include "data/mask_dir.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -91,15 +94,8 @@ Palette palette_from_json(const nlohmann::json& a, const std::string& path) {
     return p;
 }
 
-}  // namespace
-
-std::string mask_png_path(const std::string& dir, const std::string& id) {
-    return (fs::path(dir) / (id + ".png")).string();
-}
-
-void write_mask_png(const std::string& dir, const std::string& id, const LabelMap& mask,
-                    const Palette& palette) {
-    check_id(dir, id);
+void write_mask_png(const std::string& path, const std::string& dir, const std::string& id,
+                    const LabelMap& mask, const Palette& palette) {
     check_labels(mask, palette.num_classes(), "mask " + id + " for " + dir);
     make_dir(dir);
     std::vector<Rgb> colours(256, Rgb{0, 0, 0});
@@ -107,7 +103,7 @@ void write_mask_png(const std::string& dir, const std::string& id, const LabelMa
     colours[255] = palette.display_unlabelled();  // for viewers that ignore transparency
     std::vector<std::uint8_t> alpha(256, 255);
     alpha[255] = 0;  // unlabelled is transparent where the viewer honours it
-    write_png_indexed(mask_png_path(dir, id), mask, colours, alpha);
+    write_png_indexed(path, mask, colours, alpha);
 }
 
 void write_mask_json(const std::string& dir, const std::vector<std::string>& ids,
@@ -123,24 +119,40 @@ void write_mask_json(const std::string& dir, const std::vector<std::string>& ids
     write_file_atomically(path, j.dump(2) + "\n");
 }
 
+}  // namespace
+
+std::string mask_png_path(const std::string& dir, const std::string& id) {
+    return (fs::path(dir) / (id + ".png")).string();
+}
+
 MaskDirWriting::MaskDirWriting(DirLock lock, std::string dir, std::vector<std::string> ids,
-                               bool undo_on_failure, bool existed)
+                               bool undo_on_failure, bool existed, bool replacing)
     : lock_(std::move(lock)),
       dir_(std::move(dir)),
       ids_(std::move(ids)),
       undo_(undo_on_failure),
-      existed_(existed) {}
+      existed_(existed),
+      replacing_(replacing) {
+    // Each new mask is a temporary of its target's (".<id>.png.tmpPID_N"): one a killed writer
+    // left is removed by the next command as stale, and never read as a mask.
+    if (replacing_)
+        for (const std::string& id : ids_)
+            staged_.push_back(temp_path_for(mask_png_path(dir_, id)));
+}
 
 MaskDirWriting::MaskDirWriting(MaskDirWriting&& other) noexcept
     : lock_(std::move(other.lock_)),
       dir_(std::move(other.dir_)),
       ids_(std::move(other.ids_)),
+      staged_(std::move(other.staged_)),
       undo_(std::exchange(other.undo_, false)),
-      existed_(other.existed_) {}
+      existed_(other.existed_),
+      replacing_(std::exchange(other.replacing_, false)) {}
 
 MaskDirWriting::~MaskDirWriting() {
-    if (!undo_) return;
     std::error_code ec;
+    for (const std::string& tmp : staged_) fs::remove(tmp, ec);  // empty once finished
+    if (!undo_) return;
     std::set<std::string> ours = {output_dir_marker_name(), kMetaFile};
     for (const std::string& id : ids_) ours.insert(id + ".png");
     for (const auto& e : fs::directory_iterator(dir_, ec)) {
@@ -150,8 +162,33 @@ MaskDirWriting::~MaskDirWriting() {
     if (!existed_) fs::remove(dir_, ec);  // only once empty: a file put there meanwhile stays
 }
 
+void MaskDirWriting::write(std::size_t k, const LabelMap& mask, const Palette& palette) {
+    const std::string& id = ids_.at(k);
+    write_mask_png(replacing_ ? staged_[k] : mask_png_path(dir_, id), dir_, id, mask, palette);
+}
+
+void MaskDirWriting::finish(const nlohmann::json& meta, const Palette& palette) {
+    if (replacing_) {
+        const std::string json = (fs::path(dir_) / kMetaFile).string();
+        std::error_code ec;
+        fs::remove(json, ec);
+        if (ec) PFCE_THROW(SystemError, "cannot remove ", json, ": ", ec.message());
+        for (std::size_t k = 0; k < ids_.size(); ++k) {
+            const std::string path = mask_png_path(dir_, ids_[k]);
+            if (std::rename(staged_[k].c_str(), path.c_str()) != 0)
+                PFCE_THROW(SystemError, "cannot rename ", staged_[k], " to ", path, ": ",
+                           std::strerror(errno));
+            staged_[k].clear();
+        }
+        staged_.clear();
+    }
+    write_mask_json(dir_, ids_, meta, palette);
+    undo_ = false;
+}
+
 MaskDirWriting prepare_mask_dir(const std::string& dir, bool force,
                                 const std::vector<std::string>& ids) {
+    for (const std::string& id : ids) check_id(dir, id);  // before anything is claimed
     std::error_code ec;
     const bool existed = fs::exists(dir, ec);
     OutputDirClaim claim = claim_output_dir(dir, "masks", kMetaFile);
@@ -159,14 +196,11 @@ MaskDirWriting prepare_mask_dir(const std::string& dir, bool force,
     // Not where this process already held the lock (a mask directory claimed twice on its way).
     const bool fresh = claim.state == OutputDirState::fresh && claim.lock.owns();
     if (claim.state != OutputDirState::ours_complete)
-        return MaskDirWriting(std::move(claim.lock), dir, ids, fresh, existed);
-    const std::string meta = (fs::path(dir) / kMetaFile).string();
+        return MaskDirWriting(std::move(claim.lock), dir, ids, fresh, existed, false);
     if (!force)
-        PFCE_THROW(InputError, dir, " already holds masks (", meta,
+        PFCE_THROW(InputError, dir, " already holds masks (", (fs::path(dir) / kMetaFile).string(),
                    "); pass --force to replace them");
-    fs::remove(meta, ec);
-    if (ec) PFCE_THROW(SystemError, "cannot remove ", meta, ": ", ec.message());
-    return MaskDirWriting(std::move(claim.lock), dir, ids, false, existed);
+    return MaskDirWriting(std::move(claim.lock), dir, ids, false, existed, true);
 }
 
 void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
@@ -174,12 +208,10 @@ void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
                     const nlohmann::json& meta) {
     if (ids.size() != masks.size())
         PFCE_THROW(InputError, dir, ": ", masks.size(), " masks but ", ids.size(), " ids");
-    for (const std::string& id : ids) check_id(dir, id);
     MaskDirWriting writing = prepare_mask_dir(dir, true, ids);
     parallel_for(
-        ids.size(), [&](std::size_t k) { write_mask_png(dir, ids[k], masks[k], palette); }, 4);
-    write_mask_json(dir, ids, meta, palette);
-    writing.finished();
+        ids.size(), [&](std::size_t k) { writing.write(k, masks[k], palette); }, 4);
+    writing.finish(meta, palette);
 }
 
 MaskDir open_mask_dir(const std::string& dir) {

@@ -10,6 +10,7 @@
 // class colour (then unambiguous); refused otherwise, with the command that regenerates them.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,51 +32,55 @@ struct MaskDir {
     std::optional<Palette> palette;  // the classes recorded at writing (format 2)
 };
 
-// A mask directory being written: holds its lock, and undoes a new directory that was not finished.
-// Made by prepare_mask_dir; the writer calls finished() after masks.json is written. Destroyed
-// unfinished (an error, a bad mask found halfway), what it wrote into a directory that was new or
-// empty is removed (the masks of `ids`, the marker, temporaries; never another file, even one put
-// there meanwhile), and a directory that did not exist with it once empty, so a failed command
-// leaves no half-written output behind. A directory that already held pfce's masks stays pfce's
-// incomplete output (masks.json removed): the same command writes it again.
+// A mask directory being written: holds its lock, writes the masks and masks.json, and undoes
+// what a failure left. Made by prepare_mask_dir; write() each mask, then finish() writes masks.json
+// last. Destroyed unfinished (an error, a bad mask found halfway):
+// - into a directory that was new or empty, what it wrote is removed (the masks of `ids`, the
+//   marker, temporaries; never another file, even one put there meanwhile), and a directory that
+//   did not exist with it once empty, so a failed command leaves no half-written output behind;
+// - replacing a complete mask directory (--force), the new masks were temporaries beside the old
+//   ones until finish(): they are removed, and the old masks and masks.json stay as they were;
+// - a directory that held pfce's incomplete masks stays that: the same command writes it again.
 class MaskDirWriting {
   public:
     MaskDirWriting(DirLock lock, std::string dir, std::vector<std::string> ids,
-                   bool undo_on_failure, bool existed);
+                   bool undo_on_failure, bool existed, bool replacing);
     MaskDirWriting(MaskDirWriting&& other) noexcept;
     MaskDirWriting(const MaskDirWriting&) = delete;
     MaskDirWriting& operator=(const MaskDirWriting&) = delete;
     MaskDirWriting& operator=(MaskDirWriting&&) = delete;
     ~MaskDirWriting();
-    void finished() { undo_ = false; }
+
+    const std::vector<std::string>& ids() const { return ids_; }
+    // Writes the mask of ids()[k], atomically; distinct k may be written from several threads.
+    // InputError for a value that is neither a class index of `palette` nor 255.
+    void write(std::size_t k, const LabelMap& mask, const Palette& palette);
+    // Puts the masks in place (replacing: masks.json goes first, so a crash between reads as
+    // incomplete), then writes masks.json (`meta`, the ids, the classes) last. Every mask must have
+    // been written.
+    void finish(const nlohmann::json& meta, const Palette& palette);
 
   private:
     DirLock lock_;
     std::string dir_;
     std::vector<std::string> ids_;
-    bool undo_, existed_;
+    std::vector<std::string> staged_;  // replacing: each mask's temporary until finish()
+    bool undo_, existed_, replacing_;
 };
 
 // Makes `dir` ready to receive masks (core/output_dir): it must be new, empty, or pfce's own mask
 // directory; anything else is refused, with or without `force`. A complete mask directory is
-// replaced only with `force` (InputError naming --force otherwise); its masks.json is removed, so
-// the directory reads as incomplete until the new one lands. `ids`: the masks it will write. Keep
-// the returned writing while writing the masks (another pfce writing the directory meanwhile is
-// refused) and call its finished() once masks.json is written.
+// replaced only with `force` (InputError naming --force otherwise), and stays complete and
+// unchanged until the new masks are all written. `ids`: the masks it will write. Keep the returned
+// writing while writing the masks (another pfce writing the directory meanwhile is refused).
 [[nodiscard]] MaskDirWriting prepare_mask_dir(const std::string& dir, bool force,
                                               const std::vector<std::string>& ids);
 
-// Writes dir/<id>.png for each mask (atomically) and dir/masks.json last, so a directory with
-// masks.json is complete. Calls prepare_mask_dir(dir, true): the caller decides about replacing.
+// Writes dir/<id>.png for each mask and dir/masks.json last, so a directory with masks.json is
+// complete. Calls prepare_mask_dir(dir, true): the caller decides about replacing.
 void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
                     const std::vector<LabelMap>& masks, const Palette& palette,
                     const nlohmann::json& meta);
-// The two halves of write_mask_dir for callers that stream masks (too many to hold at once): call
-// prepare_mask_dir, write every mask PNG, then masks.json (`ids`, `meta`, the classes) last.
-void write_mask_png(const std::string& dir, const std::string& id, const LabelMap& mask,
-                    const Palette& palette);
-void write_mask_json(const std::string& dir, const std::vector<std::string>& ids,
-                     const nlohmann::json& meta, const Palette& palette);
 std::string mask_png_path(const std::string& dir, const std::string& id);
 // Reads masks.json (InputError naming the file if missing, malformed or of an unknown format).
 MaskDir open_mask_dir(const std::string& dir);

@@ -205,7 +205,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
                 const LabelMap sparse = sample_sparse(ds.read_mask(i), so, ids[i]);
                 counts[k].assign(static_cast<std::size_t>(C) + 1, 0);
                 for (std::uint8_t l : sparse.labels) ++counts[k][l == 255 ? C : l];
-                write_mask_png(dir, ids[i], sparse, ds.palette());
+                writing.write(i, sparse, ds.palette());
             },
             2);
         for (const auto& c : counts) {
@@ -221,8 +221,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
     nlohmann::json meta = {{"kind", "sparse"},   {"source", settings["source"]},
                            {"sample", settings}, {"labelled_pixels", r.labelled},
                            {"pixels", r.pixels}, {"per_class", r.per_class}};
-    write_mask_json(dir, ids, meta, ds.palette());
-    writing.finished();
+    writing.finish(meta, ds.palette());
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
 }

@@ -739,6 +739,7 @@ TEST(DataSafety, AMaskFoundBadHalfwayLeavesNoHalfWrittenDirectory) {
         0);
     // The last dense mask gets a colour of no class, the last sparse mask a value of none.
     const std::string dense = fd.root + "/masks/" + fd.ids.back() + ".png";
+    const std::string dense_bytes = read_whole_file(dense);
     RgbImage m = read_rgb(dense);
     m.at(10, 20)[0] = 1;
     m.at(10, 20)[1] = 2;
@@ -753,6 +754,14 @@ TEST(DataSafety, AMaskFoundBadHalfwayLeavesNoHalfWrittenDirectory) {
     }
     EXPECT_FALSE(fs::exists(root + "/new"));
     EXPECT_TRUE(fs::is_empty(root + "/empty"));
+    // Replacing complete masks, the new ones stay temporaries until all are written: a failure
+    // leaves the old masks and masks.json as they were (before, masks.json was gone and the masks
+    // up to the bad one were new).
+    const auto good = snapshot(root + "/good");
+    const test::CommandResult forced =
+        test::run_pfce("sample --data " + fd.root + " --points 7 --force --out " + root + "/good");
+    EXPECT_EQ(forced.status, 2) << forced.output;
+    EXPECT_EQ(snapshot(root + "/good"), good);
     // Only what it wrote is undone: a file put there meanwhile stays, and so does its directory.
     {
         MaskDirWriting writing = prepare_mask_dir(root + "/busy", false, {"a"});
@@ -764,13 +773,27 @@ TEST(DataSafety, AMaskFoundBadHalfwayLeavesNoHalfWrittenDirectory) {
     EXPECT_EQ(read_whole_file(root + "/busy/mine.txt"), "mine");
 
     const std::string sparse = root + "/good/" + fd.ids.back() + ".png";
+    const std::string sparse_bytes = read_whole_file(sparse);
     LabelMap bad = read_gray(sparse);
-    bad.labels[0] = 7;
+    bad.labels[0] = 200;  // no class index, not unlabelled
     write_png_gray(sparse, bad);
-    const test::CommandResult l = test::run_pfce("link --in " + root + "/good --out " + root +
-                                                 "/linked --radius 5 --device cpu");
+    const std::string link = "link --in " + root + "/good --radius 5 --device cpu --out ";
+    const test::CommandResult l = test::run_pfce(link + root + "/linked");
     EXPECT_EQ(l.status, 2) << l.output;
     EXPECT_FALSE(fs::exists(root + "/linked"));
+    // Linked masks are kept whole when linking them again fails.
+    write_file_atomically(sparse, sparse_bytes);
+    write_file_atomically(dense, dense_bytes);
+    const test::CommandResult made = test::run_pfce(link + root + "/relinked");
+    ASSERT_EQ(made.status, 0) << made.output;
+    const auto linked = snapshot(root + "/relinked");
+    write_png_gray(sparse, bad);
+    // A sparse mask edited since is no reason to reuse the links (before, they were reused).
+    const test::CommandResult edited = test::run_pfce(link + root + "/relinked");
+    EXPECT_EQ(edited.status, 2) << edited.output;
+    EXPECT_MESSAGE_HAS(edited.output, "a mask file there changed");
+    EXPECT_EQ(test::run_pfce(link + root + "/relinked --force").status, 2);
+    EXPECT_EQ(snapshot(root + "/relinked"), linked);
 }
 
 // A synthetic suite of one dense experiment, 12 images of 32x32.
