@@ -44,7 +44,8 @@ struct CrfArgs {
 // ---- kernels ----------------------------------------------------------------------------------
 
 // The unnormalized softmax of one pixel whose C logits stand at z[k * hw]: e[k] <- exp(z_k - max);
-// returns their sum.
+// returns their sum. As on the CPU (host/cpu/crf_loss.cpp): an exponent at or below -87 counts as
+// 0, and the sum is NaN when a logit is not finite, so a diverged network shows a NaN loss.
 template <int CMAX>
 __device__ __forceinline__ float softmax_exp(const float* z, long long hw, int c,
                                              float (&e)[CMAX]) {
@@ -52,8 +53,12 @@ __device__ __forceinline__ float softmax_exp(const float* z, long long hw, int c
     float s = 0.0f;
 #pragma unroll
     for (int k = 0; k < CMAX; ++k)
+        if (k < c) s += e[k] * 0.0f;
+#pragma unroll
+    for (int k = 0; k < CMAX; ++k)
         if (k < c) {
-            e[k] = expf(e[k] - m);
+            const float v = e[k] - m;
+            e[k] = v > -87.0f ? expf(v) : 0.0f;
             s += e[k];
         }
     return s;
@@ -129,12 +134,12 @@ __global__ void crf_window_kernel(const __grid_constant__ CrfArgs a) {
             for (int dx = -a.r; dx <= a.r; ++dx) {
                 if ((dy == 0 && dx == 0) || gb + dx < 0 || gb + dx >= a.wd) continue;
                 const int other = me + dy * s + dx;
-                float e = kernels::crf_spatial_exponent(dy, dx, a.d, a.inv_xy) +
-                          kernels::crf_colour_exponent(
-                              tr[me] - tr[other], tr[area + me] - tr[area + other],
-                              tr[2 * area + me] - tr[2 * area + other], a.inv_rgb);
-                e = fminf(e, kernels::kCrfMaxExponent);
-                const float kv = expf(-e);
+                const float e = kernels::crf_spatial_exponent(dy, dx, a.d, a.inv_xy) +
+                                kernels::crf_colour_exponent(
+                                    tr[me] - tr[other], tr[area + me] - tr[area + other],
+                                    tr[2 * area + me] - tr[2 * area + other], a.inv_rgb);
+                // 0 at or past the bound (and for a NaN exponent), as the CPU's exp gives.
+                const float kv = e < kernels::kCrfMaxExponent ? expf(-e) : 0.0f;
                 ksum += kv;
 #pragma unroll
                 for (int k = 0; k < CMAX; ++k)

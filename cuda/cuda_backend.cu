@@ -211,11 +211,15 @@ void use_device(int device) {
 cudaEvent_t enqueue_upload(CudaContext& c, void* dst, const Tensor& src) {
     const std::size_t n = src.bytes();
     // A pinned block of host_staging's: read where it is; its event tells its owner when.
-    if (const cudaEvent_t read = pinned::read_event(src.raw(), n, c.device)) {
+    if (pinned::holds(src.raw(), n, c.device)) {
         PFCE_CUDA_CHECK(
             cudaMemcpyAsync(dst, src.raw(), n, cudaMemcpyHostToDevice, c.upload_stream));
-        PFCE_CUDA_CHECK(cudaEventRecord(read, c.upload_stream));
-        return read;
+        if (const cudaEvent_t read = pinned::record_read(src.raw(), n, c.device, c.upload_stream))
+            return read;
+        // Not while src holds the block; were it released meanwhile, the copy ends before return.
+        PFCE_CUDA_CHECK(cudaEventRecord(c.bulk_copied, c.upload_stream));
+        PFCE_CUDA_CHECK(cudaEventSynchronize(c.bulk_copied));
+        return c.bulk_copied;
     }
     if (n > CudaContext::kUploadRingMaxBytes) {
         // A one-off bulk upload (bench_link's 2400 masks): straight from src, then wait, rather

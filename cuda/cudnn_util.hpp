@@ -170,6 +170,8 @@ const Perf* pick(const Perf* perf, int count, std::size_t limit, bool determinis
     for (int i = 0; i < count; ++i)
         if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= limit &&
             (!deterministic || perf[i].determinism == CUDNN_DETERMINISTIC) &&
+            // Never one that may convert fp32 tensors to fp16 (overflow past 65504; not TF32).
+            perf[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION &&
             (!no_tensor_ops || perf[i].mathType == CUDNN_FMA_MATH ||
              perf[i].mathType == CUDNN_DEFAULT_MATH))
             return &perf[i];
@@ -186,7 +188,8 @@ std::size_t candidates_workspace(const Perf* perf, int count) {
 }
 
 // The search of one direction, given its three cuDNN queries: heuristics(max, &n, perf) lists
-// candidates, find(max, &n, perf, workspace, limit) times them, size(algo, &bytes) sizes the
+// candidates, find(max, &n, perf, workspace, limit) times them (returning its status: a search
+// that fails as a whole falls back to the heuristics' order), size(algo, &bytes) sizes the
 // chosen one's workspace. `direction` names it in the error when none can run. `max_count` is
 // what cudnnGet*AlgorithmMaxCount says the queries may return (at least the enum's count: a
 // library may list an algorithm once per math type, and a list cut short could drop the only
@@ -199,7 +202,12 @@ void search(CudaContext& ctx, ConvPlan& p, const char* direction, int max_count,
     int nh = 0, nf = 0;
     heuristics(max_count, &nh, heur.data());
     const std::size_t limit = candidates_workspace(heur.data(), nh);
-    find(max_count, &nf, found.data(), ctx.workspace(limit), limit);
+    const cudnnStatus_t found_status =
+        find(max_count, &nf, found.data(), ctx.workspace(limit), limit);
+    if (found_status != CUDNN_STATUS_SUCCESS) {
+        nf = 0;
+        (void)cudaGetLastError();  // what the failed search left must not fail the next launch
+    }
     const bool fp32 = ctx.precision == Precision::fp32;
     const Perf* best = pick(found.data(), nf, limit, ctx.deterministic, fp32);
     if (!best) best = pick(heur.data(), nh, limit, ctx.deterministic, fp32);
@@ -207,7 +215,10 @@ void search(CudaContext& ctx, ConvPlan& p, const char* direction, int max_count,
         PFCE_THROW(
             SystemError, "cuDNN has no ", ctx.deterministic ? "deterministic " : "", direction,
             " convolution algorithm for this shape at precision ", kPrecisions.name(ctx.precision),
-            ctx.deterministic ? " (run.deterministic = true; set it false to allow any)" : "");
+            ctx.deterministic ? " (run.deterministic = true; set it false to allow any)" : "",
+            found_status != CUDNN_STATUS_SUCCESS
+                ? std::string("; its timed search failed: ") + cudnnGetErrorString(found_status)
+                : std::string());
     // The chosen algorithm's math type, except that fp32 stays FMA-only (what PyTorch does with
     // allow_tf32 off: on Ampere and later, the default math type would permit TF32).
     const cudnnMathType_t math = fp32 ? CUDNN_FMA_MATH : best->mathType;
@@ -230,9 +241,9 @@ inline void search_forward(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) 
                 ctx.cudnn, p.x.get(), p.w.get(), p.conv.get(), p.y.get(), max, n, perf));
         },
         [&](int max, int* n, auto* perf, void* ws, std::size_t limit) {
-            PFCE_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
-                ctx.cudnn, p.x.get(), b.x, p.w.get(), b.w, p.conv.get(), p.y.get(), b.y, max, n,
-                perf, ws, limit));
+            return cudnnFindConvolutionForwardAlgorithmEx(ctx.cudnn, p.x.get(), b.x, p.w.get(), b.w,
+                                                          p.conv.get(), p.y.get(), b.y, max, n,
+                                                          perf, ws, limit);
         },
         [&](cudnnConvolutionFwdAlgo_t algo, std::size_t* bytes) {
             PFCE_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
@@ -250,9 +261,9 @@ inline void search_backward_data(CudaContext& ctx, ConvPlan& p, const ConvBuffer
                 ctx.cudnn, p.w.get(), p.y.get(), p.conv.get(), p.x.get(), max, n, perf));
         },
         [&](int max, int* n, auto* perf, void* ws, std::size_t limit) {
-            PFCE_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
-                ctx.cudnn, p.w.get(), b.w, p.y.get(), b.y, p.conv.get(), p.x.get(), b.x, max, n,
-                perf, ws, limit));
+            return cudnnFindConvolutionBackwardDataAlgorithmEx(ctx.cudnn, p.w.get(), b.w, p.y.get(),
+                                                               b.y, p.conv.get(), p.x.get(), b.x,
+                                                               max, n, perf, ws, limit);
         },
         [&](cudnnConvolutionBwdDataAlgo_t algo, std::size_t* bytes) {
             PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
@@ -271,9 +282,9 @@ inline void search_backward_filter(CudaContext& ctx, ConvPlan& p, const ConvBuff
                 ctx.cudnn, p.x.get(), p.y.get(), p.conv.get(), p.w.get(), max, n, perf));
         },
         [&](int max, int* n, auto* perf, void* ws, std::size_t limit) {
-            PFCE_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
+            return cudnnFindConvolutionBackwardFilterAlgorithmEx(
                 ctx.cudnn, p.x.get(), b.x, p.y.get(), b.y, p.conv.get(), p.w.get(), b.w, max, n,
-                perf, ws, limit));
+                perf, ws, limit);
         },
         [&](cudnnConvolutionBwdFilterAlgo_t algo, std::size_t* bytes) {
             PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(

@@ -79,7 +79,7 @@ __global__ void __launch_bounds__(kThreads)
         const float logq = kernels::focal_log_q(x.zy_m, s, u);
         const kernels::FocalPixel<float> t =
             kernels::focal_pixel_terms(u, q, logq, a.gamma, a.alpha[y]);
-        sum += static_cast<double>(t.loss);
+        sum += static_cast<double>(t.loss + x.poison);
         if (a.dlogits) {
             // dl/dz_k = coef (delta_ky - p_k)
             const kernels::FocalGrad g = kernels::focal_grad_factors(t.coef, u, s, inv_norm);
@@ -99,8 +99,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int b = threadIdx.x; b < nparts; b += blockDim.x) v += a.partials[b];
     const double total = block_sum_warps(v);
     if (threadIdx.x == 0) {
-        const double norm = focal_normalizer(a);
-        a.loss[0] = norm > 0.0 ? static_cast<float>(total / norm) : 0.0f;
+        a.loss[0] = kernels::focal_mean(total, focal_normalizer(a));
     }
 }
 

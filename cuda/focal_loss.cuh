@@ -72,18 +72,22 @@ __device__ __forceinline__ void count_labels_in_block(const unsigned char* label
 
 // The softmax terms of a labelled pixel of class y: e[k] <- exp(e[k] - m) for its C logits e and
 // their max m; ey = e[y], s_other the sum of the other e[k] (so u = s_other / s needs no
-// cancellation) and zy_m = z_y - m (for log q).
+// cancellation) and zy_m = z_y - m (for log q). As on the CPU (host/cpu/focal_loss.cpp), an
+// exponent at or below -87 counts as 0, and `poison` (0, or NaN when a logit is not finite) is
+// added to the pixel's loss: a diverged model's loss is NaN on both backends, even where an
+// infinite logit would give exp 0 and a finite loss.
 struct FocalExp {
-    float ey, s_other, zy_m;
+    float ey, s_other, zy_m, poison;
 };
 template <int CMAX>
 __device__ __forceinline__ FocalExp focal_exp(float (&e)[CMAX], int c, int y, float m) {
-    FocalExp r{0.0f, 0.0f, 0.0f};
+    FocalExp r{0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
     for (int k = 0; k < CMAX; ++k)
         if (k < c) {
+            r.poison += e[k] * 0.0f;
             const float zk_m = e[k] - m;
-            e[k] = expf(zk_m);
+            e[k] = zk_m > -87.0f ? expf(zk_m) : 0.0f;
             if (k == y) {
                 r.ey = e[k];
                 r.zy_m = zk_m;

@@ -55,7 +55,7 @@ __device__ __forceinline__ void focal_pixel(float (&z)[CMAX], int y, const Focal
     const float pw = kernels::focal_pow_gamma<G>(u, a.gamma);
     const kernels::FocalPixel<float> t =
         kernels::focal_pixel_terms_pw(u, q, logq, a.gamma, a.alpha[y], pw);
-    sum += static_cast<double>(t.loss);
+    sum += static_cast<double>(t.loss + x.poison);
     // dl/dz_k = coef (delta_ky - p_k), divided by the normalizer
     const float dz_y = t.coef * u * inv_norm, w = t.coef * inv_norm * inv_s;
 #pragma unroll
@@ -174,8 +174,7 @@ __global__ void __launch_bounds__(kThreads)
         double v = 0.0;
         for (unsigned b = threadIdx.x; b < gridDim.x; b += blockDim.x) v += a.partials[b];
         const double total = block_sum_warps(v);
-        if (threadIdx.x == 0)
-            a.loss[0] = norm_shared > 0.0 ? static_cast<float>(total / norm_shared) : 0.0f;
+        if (threadIdx.x == 0) a.loss[0] = kernels::focal_mean(total, norm_shared);
     }
 }
 

@@ -16,7 +16,7 @@ struct Block {
     std::size_t bytes = 0;
     int device = 0;
     cudaEvent_t read = nullptr;  // made at the block's first read, reused for every later one
-    bool recorded = false;       // a read has been (or is being) recorded on `read`
+    bool recorded = false;       // a read has been recorded on `read`
 };
 
 struct Registry {
@@ -71,7 +71,14 @@ void release(void* p) noexcept {
     PFCE_CUDA_CHECK_LOG(cudaFreeHost(p));
 }
 
-cudaEvent_t read_event(const void* p, std::size_t bytes, int device) {
+bool holds(const void* p, std::size_t bytes, int device) {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    const auto it = find(r, p, bytes);
+    return it != r.blocks.end() && it->second.device == device;
+}
+
+cudaEvent_t record_read(const void* p, std::size_t bytes, int device, cudaStream_t stream) {
     Registry& r = registry();
     std::lock_guard<std::mutex> lock(r.mu);
     const auto it = find(r, p, bytes);
@@ -81,6 +88,8 @@ cudaEvent_t read_event(const void* p, std::size_t bytes, int device) {
     if (!b.read)
         PFCE_CUDA_CHECK(
             cudaEventCreateWithFlags(&b.read, cudaEventDisableTiming | cudaEventBlockingSync));
+    // Recorded and marked under the lock: a waiter never sees `recorded` before the record.
+    PFCE_CUDA_CHECK(cudaEventRecord(b.read, stream));
     b.recorded = true;
     return b.read;
 }

@@ -19,10 +19,14 @@ void add(void* p, std::size_t bytes, int device);
 // Deregisters p's block, waits for its last recorded read, frees it: host_staging's deleter.
 void release(void* p) noexcept;
 
-// The event marking reads of the registered block of `device` that holds [p, p + bytes), made at
-// the block's first use (on the current device, which must be `device`); nullptr when the range
-// is in no such block. The caller records it on its stream right after enqueuing the read.
-cudaEvent_t read_event(const void* p, std::size_t bytes, int device);
+// Whether [p, p + bytes) lies in a registered block of `device`.
+bool holds(const void* p, std::size_t bytes, int device);
+
+// Records the event marking reads of the registered block of `device` that holds [p, p + bytes)
+// on `stream`, right after the caller enqueued its read there, and returns it; made at the block's
+// first read (on the current device, which must be `device`). nullptr, recording nothing, when the
+// range is in no such block.
+cudaEvent_t record_read(const void* p, std::size_t bytes, int device, cudaStream_t stream);
 
 // The event of the last read recorded for the registered block that holds [p, p + bytes); nullptr
 // when the range is in no registered block or none was recorded.

@@ -5,6 +5,7 @@
 // reference on many shapes.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -239,7 +240,31 @@ TEST(CrfLoss, CpuResultDoesNotDependOnThreadCount) {
 }
 #endif
 
+// A logit that is not finite (a diverged network) makes the loss NaN, not a finite number: an
+// infinite logit would otherwise give exp 0 and hide.
+void expect_nan_loss_for_non_finite_logits(Backend& b) {
+    Tensor logits = test::random_f32({1, 3, 5, 6}, 62, -3.0f, 3.0f);
+    Tensor rgb = test::random_rgb(1, 5, 6, 63);
+    CrfLossParams p;
+    ASSERT_TRUE(std::isfinite(run_crf(b, logits, rgb, p).loss)) << b.name();
+    for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+        Tensor z = Tensor::host(logits.shape(), DType::f32);
+        copy_host(z, logits);
+        z.data<float>()[1 * 30 + 7] = bad;  // class 1 of one pixel
+        EXPECT_TRUE(std::isnan(run_crf(b, z, rgb, p).loss)) << b.name() << " logit " << bad;
+    }
+}
+
+TEST(CrfLoss, NonFiniteLogitGivesNanLoss) {
+    expect_nan_loss_for_non_finite_logits(*test::cpu_backend());
+}
+
 // ---- GPU against CPU -------------------------------------------------------------------------
+
+TEST(CrfLossGpu, NonFiniteLogitGivesNanLossAsOnTheCpu) {
+    PFCE_REQUIRE_GPU(gpu);
+    expect_nan_loss_for_non_finite_logits(*gpu);
+}
 
 // A synthetic-small training batch at the defaults and on 2x2 cells: the CUDA kernels (shared-
 // memory tiles) against the CPU backend. Both compute in float in different orders; the

@@ -4,6 +4,7 @@
 // reference on many shapes), the mask rules (unlabelled -> exactly 0), and GPU against CPU.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -322,6 +323,8 @@ TEST(FocalLoss, NonFiniteLogitOfLabelledPixelGivesNanLoss) {
     EXPECT_TRUE(std::isnan(run_loss(*cpu, logits, labels, p).loss));
     logits.data<float>()[1 * 4 + 2] = std::numeric_limits<float>::infinity();
     EXPECT_TRUE(std::isnan(run_loss(*cpu, logits, labels, p).loss));
+    logits.data<float>()[1 * 4 + 2] = -std::numeric_limits<float>::infinity();
+    EXPECT_TRUE(std::isnan(run_loss(*cpu, logits, labels, p).loss));
 }
 
 TEST(FocalLoss, WithoutGradientSameLoss) {
@@ -447,6 +450,29 @@ TEST(FocalLossGpu, DeterministicAndZeroWhenUnlabelled) {
     EXPECT_EQ(none.loss, 0.0f);
     for (std::int64_t i = 0; i < none.dlogits.numel(); ++i)
         ASSERT_EQ(none.dlogits.data<float>()[i], 0.0f);
+}
+
+// As on the CPU, every variant: a logit that is not finite, of a labelled pixel, gives a NaN loss
+// (an infinite one would otherwise give exp 0 and a finite loss). The 4-pixel paths too.
+TEST(FocalLossGpu, NonFiniteLogitOfLabelledPixelGivesNanLoss) {
+    PFCE_REQUIRE_GPU(gpu);
+    for (const std::string& variant : gpu->op_variants("focal_loss")) {
+        gpu->select_op_variant("focal_loss", variant);
+        for (const auto& [c, h, w] : {std::array<int, 3>{3, 2, 2}, std::array<int, 3>{6, 8, 8}}) {
+            Tensor logits = test::random_f32({1, c, h, w}, 95, -3.0f, 3.0f);
+            Tensor labels = random_labels({1, h, w}, c, 0.0, 96);
+            labels.data<std::uint8_t>()[2] = 0;  // pixel 2 labelled, class 1 not its own
+            FocalLossParams p;
+            ASSERT_TRUE(std::isfinite(run_loss(*gpu, logits, labels, p).loss)) << variant;
+            for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+                Tensor z = Tensor::host(logits.shape(), DType::f32);
+                copy_host(z, logits);
+                z.data<float>()[1 * h * w + 2] = bad;
+                EXPECT_TRUE(std::isnan(run_loss(*gpu, z, labels, p).loss))
+                    << variant << " C" << c << " logit " << bad;
+            }
+        }
+    }
 }
 
 TEST(FocalLossGpu, HugeLogitsMatchCpu) {

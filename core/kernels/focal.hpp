@@ -31,7 +31,8 @@ PFCE_HD inline FocalPixel<T> focal_pixel_terms_pw(T u, T q, T logq, T gamma, T a
 
 template <typename T>
 PFCE_HD inline FocalPixel<T> focal_pixel_terms(T u, T q, T logq, T gamma, T a) {
-    const T pw = gamma == T(0) ? T(1) : std::pow(u, gamma);
+    // 0 and 2 (cross-entropy, the focal default) as the kernels compiled for them compute it.
+    const T pw = gamma == T(0) ? T(1) : gamma == T(2) ? u * u : std::pow(u, gamma);
     return focal_pixel_terms_pw(u, q, logq, gamma, a, pw);
 }
 
@@ -45,7 +46,7 @@ PFCE_HD inline float focal_pow_gamma(float u, float gamma) {
     else if constexpr (G == 2)
         return u * u;
     else
-        return gamma == 0.0f ? 1.0f : std::pow(u, gamma);
+        return gamma == 0.0f ? 1.0f : gamma == 2.0f ? u * u : std::pow(u, gamma);
 }
 
 // log q from the shifted logit zy_m = z_y - max_k z_k, the softmax denominator s (sum over k of
@@ -65,6 +66,11 @@ PFCE_HD inline double focal_normalizer(const Count* counts, const float* alpha, 
     for (int k = 0; k < c; ++k)
         norm += static_cast<double>(counts[k]) * (by_alpha ? static_cast<double>(alpha[k]) : 1.0);
     return norm;
+}
+
+// The loss: the double sum of the pixel losses over the normalizer, 0 when nothing is labelled.
+PFCE_HD inline float focal_mean(double total, double norm) {
+    return static_cast<float>(total * (norm > 0.0 ? 1.0 / norm : 0.0));
 }
 
 // 1 / normalizer as the float the per-pixel gradient is scaled by; 0 when nothing is labelled.

@@ -364,7 +364,7 @@ void CpuBackend::focal_loss(const Tensor& logits, const Tensor& labels, const Fo
 
     double total = 0.0;
     for (double v : partial) total += v;  // fixed order: independent of the thread count
-    loss.data<float>()[0] = static_cast<float>(total * (norm > 0.0 ? 1.0 / norm : 0.0));
+    loss.data<float>()[0] = kernels::focal_mean(total, norm);
 }
 
 }  // namespace pfce
