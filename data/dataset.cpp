@@ -85,10 +85,11 @@ void check_pair_sizes(const std::string& image, const std::string& mask, std::in
                    ": a JPEG mask; lossy compression changes label values, so "
                    "masks must be PNG or TIFF");
     const ImageInfo b = probe_image(mask);
-    if (b.lossy)
-        PFCE_THROW(InputError, mask,
-                   ": a JPEG-compressed mask; lossy compression changes label values, so masks "
-                   "must be PNG or TIFF without JPEG compression");
+    if (!b.lossy.empty())
+        PFCE_THROW(InputError, mask, ": a ", b.lossy, "-compressed mask; ", b.lossy,
+                   b.lossy == "JPEG" ? " is lossy" : " may be lossy (its header does not say)",
+                   " and lossy compression changes label values, so masks must be PNG or TIFF "
+                   "compressed losslessly (e.g. gdal_translate -co COMPRESS=DEFLATE IN OUT)");
     if (b.bits_per_sample > 8)
         PFCE_THROW(InputError, mask, ": ", b.bits_per_sample,
                    "-bit mask samples (expected 8-bit masks: class colours, or class values "

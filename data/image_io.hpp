@@ -23,7 +23,10 @@ struct ImageInfo {
     int height = 0;
     int channels = 0;
     int bits_per_sample = 0;
-    bool lossy = false;  // JPEG, or a TIFF of JPEG-compressed data: no labels in it
+    // A compression that may change values ("" when none): JPEG, or a TIFF compressed by JPEG,
+    // LERC, WebP or JPEG XL (the last three lossy unless written lossless, which the header does
+    // not say). No labels are read from such a file.
+    std::string lossy;
     // What check_image_layout needs to refuse, from the header, what only decoding would find.
     bool png = false;       // a PNG (whose 16-bit samples are not read)
     bool alpha = false;     // an alpha band besides `channels` (dropped where opaque)

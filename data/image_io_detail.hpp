@@ -30,7 +30,8 @@ struct DecodedSamples {
     // 1-band TIFF stored "min is white": shown as an image, 0 is white (to_rgb inverts); read as
     // a mask, the stored value is the label (to_gray keeps it, as GDAL and rasterio read it).
     bool min_is_white = false;
-    // Pixels a PNG tRNS chunk makes transparent (RGB or gray: one colour). Shown as an image they
+    // Pixels a PNG tRNS chunk makes transparent (RGB or gray: one colour; palette: the entries of
+    // alpha < 255). Shown as an image they
     // have no meaningful colour (to_rgb refuses them, as refuse_transparent says); read as a mask
     // their stored value is the label.
     std::size_t transparent = 0;

@@ -184,7 +184,7 @@ ImageInfo probe_jpeg(const std::string& path) {
     const int n = r.cinfo.num_components;
     const int channels = n == 4 ? 3 : n;
     return ImageInfo{static_cast<int>(r.cinfo.image_width), static_cast<int>(r.cinfo.image_height),
-                     channels, 8, true};
+                     channels, 8, "JPEG"};
 }
 
 DecodedSamples read_jpeg(const std::string& path, Window win, std::int64_t max_pixels) {

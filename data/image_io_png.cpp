@@ -175,20 +175,25 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
         drop_opaque_alpha(path, window.data(), bands, d);
     else
         d.samples = std::move(window);
-    // A tRNS chunk in an RGB or gray PNG names one colour as transparent (GIS exports mark nodata
-    // so): its pixels are counted (palette tRNS, which pfce's own masks carry, is left alone).
+    // A tRNS chunk makes pixels transparent: in an RGB or gray PNG those of one colour (GIS
+    // exports mark nodata so), in a palette PNG those whose entry has alpha < 255. They are
+    // counted; read as labels (read_gray: pfce's own masks make "unlabelled" transparent) their
+    // values stand, read as colours they are refused.
     png_bytep trans_alpha = nullptr;
     int num_trans = 0;
     png_color_16p trans = nullptr;
-    if ((h.color_type == PNG_COLOR_TYPE_RGB || h.color_type == PNG_COLOR_TYPE_GRAY) &&
-        png_get_tRNS(st.png, st.info, &trans_alpha, &num_trans, &trans) != 0 && trans) {
+    const bool palette = h.color_type == PNG_COLOR_TYPE_PALETTE;
+    if ((h.color_type == PNG_COLOR_TYPE_RGB || h.color_type == PNG_COLOR_TYPE_GRAY || palette) &&
+        png_get_tRNS(st.png, st.info, &trans_alpha, &num_trans, &trans) != 0 &&
+        (palette ? trans_alpha != nullptr : trans != nullptr)) {
         const bool rgb = h.color_type == PNG_COLOR_TYPE_RGB;
         const std::size_t n = static_cast<std::size_t>(win.w) * win.h;
         for (std::size_t i = 0; i < n; ++i) {
             const std::uint8_t* px = d.samples.data() + i * d.channels;
             const bool hit =
-                rgb ? px[0] == trans->red && px[1] == trans->green && px[2] == trans->blue
-                    : px[0] == trans->gray;
+                palette ? px[0] < num_trans && trans_alpha[px[0]] < 255
+                : rgb   ? px[0] == trans->red && px[1] == trans->green && px[2] == trans->blue
+                        : px[0] == trans->gray;
             if (!hit) continue;
             if (d.transparent++ == 0) {
                 d.first_transparent_x = win.x0 + static_cast<int>(i % win.w);

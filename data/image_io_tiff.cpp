@@ -100,7 +100,7 @@ struct TiffLayout {
     bool alpha = false;  // the last band is alpha (ExtraSamples), dropped where opaque
     int colour_bands() const { return spp - (alpha ? 1 : 0); }
     bool tiled = false;
-    bool jpeg = false;  // JPEG-compressed: lossy
+    const char* lossy = "";  // a compression that may change values: its name
 };
 
 // Moves to the first full-resolution page: a file may begin with a thumbnail or a transparency
@@ -141,7 +141,10 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
     // RGB as it decodes when asked, as GDAL asks it, so such a file reads as any RGB one.
     std::uint16_t compression = COMPRESSION_NONE;
     TIFFGetFieldDefaulted(t, TIFFTAG_COMPRESSION, &compression);
-    l.jpeg = compression == COMPRESSION_JPEG || compression == COMPRESSION_OJPEG;
+    if (compression == COMPRESSION_JPEG || compression == COMPRESSION_OJPEG) l.lossy = "JPEG";
+    if (compression == COMPRESSION_LERC) l.lossy = "LERC";  // lossy with a MAX_Z_ERROR over 0
+    if (compression == COMPRESSION_WEBP) l.lossy = "WebP";
+    if (compression == COMPRESSION_JXL) l.lossy = "JPEG XL";
     // (libtiff converts only interleaved samples: a planar file keeps Y, Cb, Cr, refused below.)
     if (l.photometric == PHOTOMETRIC_YCBCR && compression == COMPRESSION_JPEG && l.spp == 3 &&
         l.planar == PLANARCONFIG_CONTIG &&
@@ -207,6 +210,20 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
                                 const char* what) {
     PFCE_THROW(InputError, path, ": truncated or corrupt TIFF (", what, " failed",
                msgs.errors.empty() ? std::string() : ": " + msgs.errors, ")");
+}
+
+// A block (strip or tile) of byte count 0 was never written: GDAL writes such "sparse" files with
+// SPARSE_OK=TRUE and reads the missing blocks as nodata or 0, a value nothing in the file gives.
+// Refused by name rather than decoded as "corrupt".
+void refuse_unwritten_block(TIFF* t, const std::string& path, std::uint32_t block, bool tiled,
+                            std::uint32_t x, std::uint32_t y) {
+    int err = 0;
+    if (TIFFGetStrileByteCountWithErr(t, block, &err) != 0 || err != 0) return;
+    PFCE_THROW(InputError, path, ": a sparse TIFF: its ", tiled ? "tile" : "strip", " at (x=", x,
+               ", y=", y, ") was never written, so its pixels have no value (expected every ",
+               tiled ? "tile" : "strip",
+               " written; rewrite it with them, e.g. gdal_translate IN OUT, which fills them "
+               "with nodata or 0)");
 }
 
 // Sub-byte samples (1, 2 or 4 bits, first pixel in the high bits, each row starting on a byte) of
@@ -289,8 +306,9 @@ void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, con
             const std::uint32_t rows = std::min(rps, l.height - row0);
             const tmsize_t need = static_cast<tmsize_t>(rows * row_bytes);
             buf.resize(static_cast<std::size_t>(strip_bytes));
-            const tmsize_t got = TIFFReadEncodedStrip(
-                t, TIFFComputeStrip(t, row0, static_cast<std::uint16_t>(p)), buf.data(), need);
+            const std::uint32_t strip = TIFFComputeStrip(t, row0, static_cast<std::uint16_t>(p));
+            refuse_unwritten_block(t, path, strip, false, 0, row0);
+            const tmsize_t got = TIFFReadEncodedStrip(t, strip, buf.data(), need);
             if (got < need) decode_failed(path, msgs, "reading a strip");
             unpack_rows(buf, l.bps, row_bytes, static_cast<int>(l.width), static_cast<int>(rows));
             copy_block(buf.data(), 0, static_cast<int>(row0), static_cast<int>(l.width),
@@ -320,9 +338,10 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
             for (std::uint32_t tx = win.x0 / tw * tw;
                  tx < static_cast<std::uint32_t>(win.x0 + win.w); tx += tw) {
                 buf.resize(static_cast<std::size_t>(tile_bytes));
-                const tmsize_t got = TIFFReadEncodedTile(
-                    t, TIFFComputeTile(t, tx, ty, 0, static_cast<std::uint16_t>(p)), buf.data(),
-                    need);
+                const std::uint32_t tile =
+                    TIFFComputeTile(t, tx, ty, 0, static_cast<std::uint16_t>(p));
+                refuse_unwritten_block(t, path, tile, true, tx, ty);
+                const tmsize_t got = TIFFReadEncodedTile(t, tile, buf.data(), need);
                 if (got < need) decode_failed(path, msgs, "reading a tile");
                 unpack_rows(buf, l.bps, row_bytes, static_cast<int>(tw), static_cast<int>(th));
                 // Tiles are always full-size in the file; the window clips what lies past the edge.
@@ -342,7 +361,7 @@ ImageInfo probe_tiff(const std::string& path) {
     const TiffLayout l = read_layout(t.get(), path);
     ImageInfo info{static_cast<int>(std::min<std::uint32_t>(l.width, 1u << 30)),
                    static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)), l.colour_bands(),
-                   l.bps, l.jpeg};
+                   l.bps, l.lossy};
     info.alpha = l.alpha;
     info.sample_format = l.format;
     return info;

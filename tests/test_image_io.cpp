@@ -292,6 +292,22 @@ TEST(ImageIo, PngTransparentColourIsRefusedInImagesNotInMasks) {
     write(dir + "/gray.png", PNG_COLOR_TYPE_GRAY, gray, zero);
     EXPECT_EQ(read_gray(dir + "/gray.png").labels, gray);
     expect_input_error([&] { read_rgb(dir + "/gray.png"); }, {"3 pixels are transparent"});
+    // A palette PNG's tRNS gives entries an alpha: those below 255 are transparent (before, a
+    // palette image's were read as their colour without a word).
+    LabelMap idx(4, 3);
+    idx.labels = gray;
+    std::vector<Rgb> colours(256, Rgb{0, 0, 0});
+    colours[1] = Rgb{200, 10, 10};
+    colours[2] = Rgb{10, 200, 10};
+    std::vector<std::uint8_t> alpha(256, 255);
+    alpha[2] = 0;
+    write_png_indexed(dir + "/pal.png", idx, colours, alpha);
+    EXPECT_EQ(read_gray(dir + "/pal.png").labels, gray);
+    expect_input_error([&] { read_rgb(dir + "/pal.png"); },
+                       {dir + "/pal.png", "4 pixels are transparent", "x=2, y=0"});
+    alpha[2] = 255;
+    write_png_indexed(dir + "/opaque.png", idx, colours, alpha);
+    EXPECT_EQ(read_rgb(dir + "/opaque.png").at(0, 1)[0], 200);
 }
 
 // libjpeg decodes a damaged arithmetic-coded scan without a warning, so such files are refused by
@@ -468,6 +484,27 @@ TEST(ImageIo, PaletteIndexPastThePaletteIsRefused) {
 
 // JPEG-compressed YCbCr TIFFs (common for orthophotos) read as RGB, strips and tiles alike,
 // within JPEG's loss of a smooth image.
+// A sparse TIFF (GDAL's SPARSE_OK: blocks never written, byte count 0) is refused naming the
+// block, not called "truncated or corrupt"; its written blocks alone read fine.
+TEST(ImageIo, SparseTiffIsRefusedNamingTheUnwrittenTile) {
+    const std::string path = test::temp_dir("io_sparse_tiff") + "/s.tif";
+    TIFF* t = TIFFOpen(path.c_str(), "w");
+    ASSERT_NE(t, nullptr);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 32);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 16);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+    TIFFSetField(t, TIFFTAG_TILEWIDTH, 16);
+    TIFFSetField(t, TIFFTAG_TILELENGTH, 16);
+    std::vector<std::uint8_t> tile(16 * 16 * 3, 77);
+    ASSERT_GE(TIFFWriteTile(t, tile.data(), 0, 0, 0, 0), 0);  // the tile at x=16 never written
+    TIFFClose(t);
+    EXPECT_EQ(read_rgb_window(path, 0, 0, 16, 16).pixels, tile);
+    expect_input_error([&] { read_rgb(path); }, {path, "sparse TIFF", "tile at (x=16, y=0)"});
+}
+
 TEST(ImageIo, JpegYCbCrTiffReadsAsRgb) {
     const std::string dir = test::temp_dir("io_jpeg_tiff");
     const int w = 40, h = 32;
@@ -520,8 +557,8 @@ TEST(ImageIo, JpegYCbCrTiffReadsAsRgb) {
         double diff = 0;
         for (std::size_t i = 0; i < img.pixels.size(); ++i)
             diff += std::abs(int(back.pixels[i]) - int(img.pixels[i]));
-        EXPECT_LT(diff / img.pixels.size(), 4.0);  // JPEG at quality 95 on a smooth image
-        EXPECT_TRUE(probe_image(path).lossy);      // so a dataset refuses it as a mask
+        EXPECT_LT(diff / img.pixels.size(), 4.0);    // JPEG at quality 95 on a smooth image
+        EXPECT_EQ(probe_image(path).lossy, "JPEG");  // so a dataset refuses it as a mask
     }
 }
 

@@ -206,6 +206,48 @@ TEST(RealDatasets, JpegImagesReadAndJpegMasksAreRefused) {
     }
 }
 
+// Masks in TIFFs compressed by LERC or WebP (GDAL writes both; lossy unless asked otherwise, and
+// the header does not say) are refused as JPEG ones are: a LERC mask with MAX_Z_ERROR 1 was read
+// with 720 of 4800 pixels in another class, without a word.
+TEST(RealDatasets, MasksOfCodecsThatMayBeLossyAreRefused) {
+    const std::string root = test::temp_dir("real_lossy_tiff");
+    test::ForeignSpec spec;
+    const auto fd = test::write_foreign_dataset(root + "/data", spec);
+    const std::string png = fd.root + "/masks/tile_0.png", tif = fd.root + "/masks/tile_0.tif";
+    const RgbImage mask = read_rgb(png);
+    fs::remove(png);
+    for (const auto& [codec, name] :
+         {std::pair{COMPRESSION_LERC, "LERC"}, std::pair{COMPRESSION_WEBP, "WebP"}}) {
+        if (!TIFFIsCODECConfigured(codec)) {
+            ADD_FAILURE() << "this libtiff cannot write " << name;  // Debian 12's writes both
+            continue;
+        }
+        TIFF* t = TIFFOpen(tif.c_str(), "w");
+        ASSERT_NE(t, nullptr);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, mask.width);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, mask.height);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+        TIFFSetField(t, TIFFTAG_COMPRESSION, codec);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, mask.height);
+        ASSERT_GE(TIFFWriteEncodedStrip(t, 0, const_cast<std::uint8_t*>(mask.pixels.data()),
+                                        static_cast<tmsize_t>(mask.pixels.size())),
+                  0);
+        TIFFClose(t);
+        EXPECT_EQ(probe_image(tif).lossy, name);
+        try {
+            Dataset::open(fd.root);
+            ADD_FAILURE() << "a " << name << " mask was accepted";
+        } catch (const InputError& e) {
+            EXPECT_MESSAGE_HAS(std::string(e.what()), "tile_0.tif");
+            EXPECT_MESSAGE_HAS(std::string(e.what()), std::string(name) + "-compressed mask");
+            EXPECT_MESSAGE_HAS(std::string(e.what()), "COMPRESS=DEFLATE");
+        }
+    }
+}
+
 // The bytes of `path`, and `path` rewritten with `bytes`.
 std::string file_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -716,6 +758,33 @@ TEST(RealDatasets, CropsMostlyOfPaddingAreRefused) {
                        root + "/huge-sparse --epochs 1" + kTiny);
     EXPECT_EQ(sparse.status, 2) << sparse.output;
     EXPECT_FALSE(fs::exists(root + "/huge-sparse"));
+}
+
+// Validation and test images are scored whole: one too small for the U-Net (a side under
+// smallest_unet_side) is refused when the data is loaded, naming its file and split, and OUT is
+// not left behind (before, training stopped after its first epoch naming no file).
+TEST(RealDatasets, ImagesTooSmallToScoreAreRefusedBeforeTraining) {
+    const std::string root = test::temp_dir("real_too_small");
+    test::ForeignSpec spec;
+    spec.sizes.push_back({1, 30});  // tile_8
+    const auto fd = test::write_foreign_dataset(root + "/data", spec);
+    std::ofstream(root + "/train.txt") << "tile_0\ntile_1\ntile_2\ntile_3\n";
+    std::ofstream(root + "/small.txt") << "tile_8\n";
+    std::ofstream(root + "/ok.txt") << "tile_4\n";
+    const std::string train = "train --data " + fd.root + " --train-list " + root +
+                              "/train.txt --crop-size 32 --epochs 1" + kTiny;
+    for (const auto& [lists, split] :
+         {std::pair{" --val-list " + root + "/small.txt --test-list " + root + "/ok.txt",
+                    "validation"},
+          std::pair{" --val-list " + root + "/ok.txt --test-list " + root + "/small.txt",
+                    "test"}}) {
+        const test::CommandResult r = test::run_pfce(train + lists + " --out " + root + "/run");
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "tile_8.png is 1x30, in the " + std::string(split) +
+                                         " split: too small for a depth-2 U-Net");
+        EXPECT_EQ(r.output.find("epoch 1"), std::string::npos) << r.output;
+        EXPECT_FALSE(fs::exists(root + "/run"));
+    }
 }
 
 // Masks that would train on nothing: every pixel ignored (a wrong ignore colour, masks of another

@@ -151,6 +151,12 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                     {"train", in.train.size()},   {"val", in.val.size()},
                     {"test", in.test_ids.size()}, {"identity", L.identity}};
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
+    Split in_dataset;  // L.split holds positions into L.indices
+    for (auto [from, to] :
+         {std::pair{&L.split.train, &in_dataset.train}, std::pair{&L.split.val, &in_dataset.val},
+          std::pair{&L.split.test, &in_dataset.test}})
+        for (std::size_t p : *from) to->push_back(L.indices[p]);
+    check_sizes_fit_unet(*L.ds, in_dataset, cfg.model.depth, cfg.data.crop_size);
     // As pfce train refuses them: one class, or no labelled pixel to train on.
     check_class_count(pal, L.root);
     check_training_labels(training_label_counts(in.train, pal.classes.size()), pal, in.train.size(),

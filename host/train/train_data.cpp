@@ -15,6 +15,7 @@
 #include "data/linking.hpp"
 #include "data/sparse_masks.hpp"
 #include "data/synth.hpp"
+#include "models/unet.hpp"
 
 namespace pfce {
 namespace fs = std::filesystem;
@@ -331,6 +332,26 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
     return lo.out_dir;
 }
 
+void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int crop_size) {
+    const auto check = [&](const std::vector<std::size_t>& part, const char* name,
+                           const char* list) {
+        for (std::size_t i : part) {
+            const SampleRef& r = ds.sample(i);
+            if (unet_side_fits(r.width, depth) && unet_side_fits(r.height, depth)) continue;
+            PFCE_THROW(
+                InputError, r.image_path, r.x0 || r.y0 ? " (sample " + r.id + ")" : std::string(),
+                " is ", r.width, "x", r.height, ", in the ", name, " split: too small for a depth-",
+                depth, " U-Net, which takes ", name, " images whole (each side needs at least ",
+                smallest_unet_side(depth), " pixels); leave it out of the ", name, " split (", list,
+                ")", std::string(name) == "training" ? ", train on crops (data.crop_size)" : "",
+                " or lower model.depth");
+        }
+    };
+    if (crop_size == 0) check(split.train, "training", "data.train_list");
+    check(split.val, "validation", "data.val_list");
+    check(split.test, "test", "data.test_list");
+}
+
 void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
                           int crop_size) {
     if (crop_size > 0) {
@@ -448,6 +469,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
     for (std::size_t i : split.val) in.val_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
+    check_sizes_fit_unet(ds, split, cfg.model.depth, cfg.data.crop_size);
     in.data_meta = {{"root", resolved_path(cfg.data.root)},
                     {"labels", labels.empty() ? std::string() : resolved_path(labels)},
                     {"train", split.train.size()},

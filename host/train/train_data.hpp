@@ -93,6 +93,12 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md);
 
 // Without crops every training image must have one size: InputError naming two samples that
 // differ (ids and sizes) and the crop option that trains on them all.
+// InputError naming the first image the U-Net of `depth` cannot take whole (a side below
+// smallest_unet_side: reflect padding to a multiple of 2^depth needs each pad smaller than the side
+// it mirrors): validation and test images, which are scored whole, and training images when
+// `crop_size` is 0. Checked at loading, before an epoch is spent: before, a 1-pixel-wide
+// validation image stopped training at the first validation, naming no file.
+void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int crop_size);
 void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
                           int crop_size);
 
