@@ -449,6 +449,72 @@ TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
     EXPECT_TRUE(fs::exists(root + "/preds/tile_overlay.png"));
 }
 
+// Chips georeferenced beside the file (a world file, a .prj, GDAL's .aux.xml) predict to masks
+// with the same sidecars, named for the mask (.pgw for a PNG, .tfw for a TIFF): before, they were
+// dropped without a word. The .aux.xml keeps only the SRS and GeoTransform (its band statistics
+// are the image's), a file that is not a world file is not carried, and a sidecar already there
+// is a file predict does not replace without --force.
+TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
+    const std::string root = test::temp_dir("real_sidecar_geo");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/run --epochs 1" + kTiny)
+            .status,
+        0);
+    const std::string chips = root + "/chips";
+    fs::create_directories(chips);
+    write_png(chips + "/a.png", test::foreign_image(test::foreign_labels(40, 32, 3), 3));
+    test::write_jpeg_for_test(chips + "/b.JPG",
+                              test::foreign_image(test::foreign_labels(40, 32, 4), 4));
+    const std::string world = "0.5\n0\n0\n-0.5\n500000.25\n5000039.75\n";
+    const std::string wkt = "PROJCS[\"ETRS89 / UTM zone 32N\"]";
+    std::ofstream(chips + "/a.pgw") << world;
+    std::ofstream(chips + "/a.prj") << wkt;
+    std::ofstream(chips + "/a.png.aux.xml")
+        << "<PAMDataset>\n  <SRS dataAxisToSRSAxisMapping=\"1,2\">EPSG:25832</SRS>\n"
+           "  <GeoTransform> 5.0e+05, 5.0e-01, 0.0, 5.0e+06, 0.0, -5.0e-01</GeoTransform>\n"
+           "  <PAMRasterBand band=\"1\"><Metadata><MDI key=\"STATISTICS_MEAN\">97</MDI>"
+           "</Metadata></PAMRasterBand>\n</PAMDataset>\n";
+    std::ofstream(chips + "/b.JGW") << world;
+    const std::string predict =
+        "predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " + chips;
+    const test::CommandResult r = test::run_pfce(predict + " --out " + root + "/out --confidence");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output,
+                       "georeference carried from world file a.pgw, a.prj, a.png.aux.xml");
+    EXPECT_EQ(read_whole_file(root + "/out/a.pgw"), world);
+    EXPECT_EQ(read_whole_file(root + "/out/a_confidence.pgw"), world);
+    EXPECT_EQ(read_whole_file(root + "/out/a.prj"), wkt);
+    EXPECT_EQ(read_whole_file(root + "/out/a.png.aux.xml"),
+              "<PAMDataset>\n  <SRS dataAxisToSRSAxisMapping=\"1,2\">EPSG:25832</SRS>\n"
+              "  <GeoTransform> 5.0e+05, 5.0e-01, 0.0, 5.0e+06, 0.0, -5.0e-01</GeoTransform>\n"
+              "</PAMDataset>\n");
+    EXPECT_EQ(read_whole_file(root + "/out/b.pgw"), world);  // b.JPG -> b.png
+    EXPECT_FALSE(fs::exists(root + "/out/b.prj"));
+    EXPECT_FALSE(fs::exists(root + "/out/a_overlay.pgw"));
+    // One file to a TIFF: its world file is a .tfw.
+    const std::string one = "predict --checkpoint " + root +
+                            "/run/last.ckpt --device cpu --input " + chips + "/a.png --out " +
+                            root + "/one.tif";
+    ASSERT_EQ(test::run_pfce(one).status, 0);
+    EXPECT_EQ(read_whole_file(root + "/one.tfw"), world);
+    // A user's file where a sidecar would go is refused without --force, and stays.
+    fs::remove(root + "/one.tif");
+    fs::remove(root + "/one_overlay.png");
+    std::ofstream(root + "/one.tfw") << "mine";
+    const test::CommandResult mine = test::run_pfce(one);
+    EXPECT_EQ(mine.status, 2) << mine.output;
+    EXPECT_MESSAGE_HAS(mine.output, "one.tfw");
+    EXPECT_EQ(read_whole_file(root + "/one.tfw"), "mine");
+    // Not six numbers: not carried, and said.
+    std::ofstream(chips + "/a.pgw") << "0.5\n0\n";
+    const test::CommandResult bad = test::run_pfce(predict + "/a.png --out " + root + "/bad.png");
+    ASSERT_EQ(bad.status, 0) << bad.output;
+    EXPECT_MESSAGE_HAS(bad.output, "a.pgw: not a world file");
+    EXPECT_FALSE(fs::exists(root + "/bad.pgw"));
+    EXPECT_TRUE(fs::exists(root + "/bad.prj"));
+}
+
 // Potsdam ships each tile three ways (2_Ortho_RGB, 3_Ortho_IRRG, 4_Ortho_RGBIR). A folder of only
 // RGBIR tiles is recognized and says how to read it; data.tile_image picks the set and data.bands
 // the bands (IR-R-G here), through training, the checkpoint, prediction and edge-aware linking.

@@ -4,10 +4,11 @@
 // give classes other values with mask.values, those values: a prediction reads back as a mask of
 // that dataset) and whose colours are the class colours: PNG, or
 // TIFF, which keeps a GeoTIFF input's georeference so the prediction lands on the map where its
-// image was. An overlay (<stem>_overlay.png) blends the mask over the image. Nothing is written
-// over an existing file without --force, and never over an input. Ctrl-C or SIGTERM stops before
-// the next forward pass, keeping only the images finished (every mask and overlay written is
-// whole), and exits with 130.
+// image was; a world file, .prj or .aux.xml beside the input is carried to the mask's own. An
+// overlay (<stem>_overlay.png) blends the mask over the image. Nothing is written over an existing
+// file without --force, and never over an input. Ctrl-C or SIGTERM stops before the next forward
+// pass, keeping only the images finished (every mask and overlay written is whole), and exits with
+// 130.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
 #include "core/text.hpp"
+#include "data/georef_sidecar.hpp"
 #include "data/image_io.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/cli_checks.hpp"
@@ -45,10 +47,21 @@ struct PredictArgs {
 struct Job {
     std::string input, mask, overlay;
     std::string confidence;  // empty unless --confidence
+    SidecarGeoref sidecars;  // the input's world file, .prj, .aux.xml: carried to mask (and
+                             // confidence), which lie on its pixel grid
     std::vector<std::string> outputs() const {
         std::vector<std::string> o{mask, overlay};
         if (!confidence.empty()) o.push_back(confidence);
+        for (const std::string& p : sidecar_paths(sidecars, mask)) o.push_back(p);
+        if (!confidence.empty())
+            for (const std::string& p : sidecar_paths(sidecars, confidence)) o.push_back(p);
         return o;
+    }
+    std::vector<std::string> inputs() const {
+        std::vector<std::string> i{input};
+        for (const std::string* p : {&sidecars.world_file, &sidecars.prj_file, &sidecars.aux_file})
+            if (!p->empty()) i.push_back(*p);
+        return i;
     }
 };
 
@@ -111,8 +124,8 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         if (!lower_ext_is(mask, {".png", ".tif", ".tiff"}))
             PFCE_THROW(InputError, "--out ", mask.string(),
                        ": expected a .png or .tif file (or a directory)");
-        jobs.push_back(
-            {a.input, mask.string(), overlay_path(mask), confidence_path(mask, a.confidence)});
+        jobs.push_back({a.input, mask.string(), overlay_path(mask),
+                        confidence_path(mask, a.confidence), find_sidecar_georef(a.input)});
         return jobs;
     }
     std::vector<fs::path> inputs;
@@ -135,8 +148,8 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         const bool tif =
             a.format == "tif" || (a.format == "auto" && !read_georeference(in.string()).empty());
         const fs::path mask = fs::path(a.out) / (in.stem().string() + (tif ? ".tif" : ".png"));
-        jobs.push_back(
-            {in.string(), mask.string(), overlay_path(mask), confidence_path(mask, a.confidence)});
+        jobs.push_back({in.string(), mask.string(), overlay_path(mask),
+                        confidence_path(mask, a.confidence), find_sidecar_georef(in.string())});
     }
     // Two inputs with one stem (x.tif and x.TIF, x.png and x.jpg) would write the same mask: the
     // second would silently replace the first.
@@ -164,7 +177,8 @@ void run_predict(const PredictArgs& a) {
     const int tta = tta_transforms(a.tta);
     const std::vector<Job> jobs = plan_jobs(a);
     std::vector<std::string> inputs = {a.checkpoint};
-    for (const Job& j : jobs) inputs.push_back(j.input);
+    for (const Job& j : jobs)
+        for (const std::string& i : j.inputs()) inputs.push_back(i);
     for (const Job& j : jobs)
         for (const std::string& p : j.outputs()) check_output_file(p, a.force, inputs);
     // Predictions among a dataset's own images or masks would be read as data (--force or not).
@@ -288,6 +302,7 @@ void run_predict(const PredictArgs& a) {
         if (!geo.empty() && !tif)
             log_warn(j.input, " is georeferenced (", geo.describe(), ") but ", j.mask,
                      " is a PNG, which cannot carry it: write a .tif to keep it");
+        write_sidecar_georef(j.sidecars, j.mask);
         write_png(j.overlay, overlay);
         std::string about;  // the confidence map's summary
         if (!j.confidence.empty()) {
@@ -295,6 +310,7 @@ void run_predict(const PredictArgs& a) {
                 write_tiff_gray(j.confidence, confidence, geo);
             else
                 write_png_gray(j.confidence, confidence);
+            write_sidecar_georef(j.sidecars, j.confidence);
             std::int64_t sum = 0, below = 0;
             for (const std::uint8_t v : confidence.labels) {
                 sum += v;
@@ -306,9 +322,10 @@ void run_predict(const PredictArgs& a) {
                     "% of pixels below 0.5";
             unsure += below;
         }
+        std::string where = tif && !geo.empty() ? ", " + geo.describe() : std::string();
+        if (!j.sidecars.empty()) where += ", georeference carried from " + j.sidecars.describe();
         std::printf("%s -> %s (%dx%d%s%s)\n", j.input.c_str(), j.mask.c_str(), img.width,
-                    img.height, tif && !geo.empty() ? (", " + geo.describe()).c_str() : "",
-                    about.c_str());
+                    img.height, where.c_str(), about.c_str());
         std::fflush(stdout);  // each line as its image is done (a log, a watcher)
         for (std::size_t c = 0; c < counts.size(); ++c) total[c] += counts[c];
         pixels += static_cast<std::int64_t>(pred.labels.size());

@@ -1,0 +1,133 @@
+// Sidecar georeference: find an image's world file, .prj and .aux.xml, and write them for an
+// output on the same grid (data/georef_sidecar.hpp).
+#include "data/georef_sidecar.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "core/file_io.hpp"
+#include "core/log.hpp"
+
+namespace pfce {
+namespace fs = std::filesystem;
+namespace {
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+std::string upper(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+    return s;
+}
+
+// The world-file extension GDAL looks for first: the image extension's first and last letters
+// and "w" (png -> pgw, tif and tiff -> tfw, jpg and jpeg -> jgw).
+std::string short_world_ext(const std::string& ext) {  // ext without the dot, lower case
+    if (ext.size() < 2) return "wld";
+    return std::string{ext.front(), ext.back(), 'w'};
+}
+
+std::string first_existing(const std::vector<fs::path>& candidates) {
+    std::error_code ec;
+    for (const fs::path& p : candidates)
+        if (fs::is_regular_file(p, ec)) return p.string();
+    return {};
+}
+
+// Six numbers (A, D, B, E, C, F), one per line, as ESRI defines a world file.
+bool is_world_file(const std::string& text) {
+    std::istringstream in(text);
+    std::string tok;
+    int n = 0;
+    while (in >> tok) {
+        char* end = nullptr;
+        std::strtod(tok.c_str(), &end);
+        if (end == tok.c_str() || *end != '\0') return false;
+        ++n;
+    }
+    return n == 6;
+}
+
+// The <SRS ...>...</SRS> and <GeoTransform>...</GeoTransform> elements of a PAM document, as
+// written, in a document of their own; "" when it has neither.
+std::string pam_georef(const std::string& xml) {
+    std::string body;
+    for (const char* tag : {"SRS", "GeoTransform"}) {
+        const std::string open = std::string("<") + tag, close = std::string("</") + tag + ">";
+        std::size_t a = xml.find(open + ">");
+        if (a == std::string::npos) a = xml.find(open + " ");
+        if (a == std::string::npos) continue;
+        const std::size_t b = xml.find(close, a);
+        if (b == std::string::npos) continue;
+        body += "  " + xml.substr(a, b + close.size() - a) + "\n";
+    }
+    return body.empty() ? std::string() : "<PAMDataset>\n" + body + "</PAMDataset>\n";
+}
+
+}  // namespace
+
+std::string SidecarGeoref::describe() const {
+    std::string s;
+    const auto add = [&](const std::string& what, const std::string& file) {
+        if (!file.empty()) s += (s.empty() ? "" : ", ") + what + fs::path(file).filename().string();
+    };
+    add("world file ", world.empty() ? std::string() : world_file);
+    add("", prj.empty() ? std::string() : prj_file);
+    add("", aux.empty() ? std::string() : aux_file);
+    return s;
+}
+
+SidecarGeoref find_sidecar_georef(const std::string& image) {
+    SidecarGeoref g;
+    const fs::path p(image);
+    const fs::path dir = p.parent_path();
+    const std::string stem = p.stem().string();
+    const std::string ext = lower(
+        p.extension().string().substr(std::min<std::size_t>(1, p.extension().string().size())));
+    std::vector<fs::path> worlds;
+    for (const std::string& e : {short_world_ext(ext), ext + "w", std::string("wld")})
+        for (const std::string& cased : {lower(e), upper(e)})
+            worlds.push_back(dir / (stem + "." + cased));
+    g.world_file = first_existing(worlds);
+    if (!g.world_file.empty()) {
+        const std::string text = read_whole_file(g.world_file);
+        if (is_world_file(text))
+            g.world = text;
+        else
+            log_warn(g.world_file, ": not a world file (expected six numbers, one per line); ",
+                     "its georeference is not carried to the prediction of ", image);
+    }
+    g.prj_file = first_existing({dir / (stem + ".prj"), dir / (stem + ".PRJ")});
+    if (!g.prj_file.empty()) g.prj = read_whole_file(g.prj_file);
+    g.aux_file = first_existing({fs::path(image + ".aux.xml")});
+    if (!g.aux_file.empty()) g.aux = pam_georef(read_whole_file(g.aux_file));
+    return g;
+}
+
+std::vector<std::string> sidecar_paths(const SidecarGeoref& geo, const std::string& out) {
+    const fs::path p(out);
+    const std::string ext = lower(
+        p.extension().string().substr(std::min<std::size_t>(1, p.extension().string().size())));
+    std::vector<std::string> paths;
+    if (!geo.world.empty())
+        paths.push_back(
+            (p.parent_path() / (p.stem().string() + "." + short_world_ext(ext))).string());
+    if (!geo.prj.empty())
+        paths.push_back((p.parent_path() / (p.stem().string() + ".prj")).string());
+    if (!geo.aux.empty()) paths.push_back(out + ".aux.xml");
+    return paths;
+}
+
+void write_sidecar_georef(const SidecarGeoref& geo, const std::string& out) {
+    const std::vector<std::string> paths = sidecar_paths(geo, out);
+    std::size_t k = 0;
+    if (!geo.world.empty()) write_file_atomically(paths[k++], geo.world);
+    if (!geo.prj.empty()) write_file_atomically(paths[k++], geo.prj);
+    if (!geo.aux.empty()) write_file_atomically(paths[k++], geo.aux);
+}
+
+}  // namespace pfce

@@ -1,0 +1,35 @@
+// Georeference kept beside an image rather than in it, as GIS tools write it for PNG and JPEG
+// chips (and for TIFFs without GeoTIFF tags): an ESRI world file (<stem>.pgw / .jgw / .tfw, the
+// extension's first and last letter + "w"; or <stem>.pngw, <stem>.wld), a <stem>.prj (the CRS as
+// WKT) and GDAL's <file>.aux.xml (its SRS and GeoTransform). A prediction on the same pixel grid
+// carries them to its own sidecars, so it lands on the map where its image was (before, they were
+// dropped without a word).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace pfce {
+
+struct SidecarGeoref {
+    std::string world_file, world;  // the input's world file and its six numbers, verbatim
+    std::string prj_file, prj;      // the input's .prj and its text
+    std::string aux_file, aux;      // the input's .aux.xml and a PAM document of only its SRS
+                                    // and GeoTransform (its band statistics are not the mask's)
+    bool empty() const { return world.empty() && prj.empty() && aux.empty(); }
+    // "world file a.pgw, a.prj" (what is there), for logs.
+    std::string describe() const;
+};
+
+// The sidecars of `image` that hold a georeference. A world file that is not six numbers is
+// ignored (with a warning naming it): GDAL ignores it too.
+SidecarGeoref find_sidecar_georef(const std::string& image);
+
+// The files `out` (a .png or .tif image on the input's pixel grid) gets for `geo`: its world file
+// (extension from out's), .prj and .aux.xml, those `geo` has.
+std::vector<std::string> sidecar_paths(const SidecarGeoref& geo, const std::string& out);
+
+// Writes them (each atomically), in the order of sidecar_paths.
+void write_sidecar_georef(const SidecarGeoref& geo, const std::string& out);
+
+}  // namespace pfce
