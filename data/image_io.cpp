@@ -80,12 +80,13 @@ void drop_opaque_alpha(const std::string& path, const std::uint8_t* with_alpha, 
 
 [[noreturn]] void refuse_transparent(const std::string& path, std::size_t count, int x, int y) {
     PFCE_THROW(InputError, path, ": ", count,
-               " pixels are transparent (alpha < 255 or the tRNS "
-               "colour; the first at x=",
+               " pixels are transparent (alpha < 255, a PNG's tRNS colour or palette entry, or 0 "
+               "in a TIFF's nodata mask; the first at x=",
                x, ", y=", y,
                "), and a transparent pixel's colour means nothing (expected no transparency, or "
                "an alpha band that is opaque everywhere): fill them (e.g. convert IN -background "
-               "black -alpha remove OUT) and mark them unlabelled in the mask");
+               "black -alpha remove OUT, or gdal_translate -mask none IN OUT) and mark them "
+               "unlabelled in the mask");
 }
 
 }  // namespace detail

@@ -505,6 +505,51 @@ TEST(ImageIo, SparseTiffIsRefusedNamingTheUnwrittenTile) {
     expect_input_error([&] { read_rgb(path); }, {path, "sparse TIFF", "tile at (x=16, y=0)"});
 }
 
+// GDAL's internal nodata mask (a later page of NewSubfileType "mask", 1 bit, 0 = no value): its
+// pixels are transparent, as alpha ones are: refused, naming the first; a page of another size is
+// not this image's mask. Before, they were read as their colour without a word.
+TEST(ImageIo, TiffNodataMaskPixelsAreRefusedAsTransparent) {
+    const std::string dir = test::temp_dir("io_tiff_nodata_mask");
+    const int w = 12, h = 5;
+    auto write = [&](const std::string& path, int mask_w, bool hole) {
+        TIFF* t = TIFFOpen(path.c_str(), "w");
+        ASSERT_NE(t, nullptr);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, h);
+        std::vector<std::uint8_t> rgb(3 * w * h, 90);
+        ASSERT_GE(TIFFWriteEncodedStrip(t, 0, rgb.data(), static_cast<tmsize_t>(rgb.size())), 0);
+        ASSERT_TRUE(TIFFWriteDirectory(t));
+        TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_MASK);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, mask_w);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 1);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MASK);
+        TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, h);
+        const int row = (mask_w + 7) / 8;
+        std::vector<std::uint8_t> bits(static_cast<std::size_t>(row) * h, 0xff);
+        if (hole) bits[static_cast<std::size_t>(2 * row + 1)] = 0xf3;  // x = 12, 13 of row 2
+        if (hole && mask_w == w) bits[static_cast<std::size_t>(2 * row + 1)] = 0x3f;  // x 8, 9
+        ASSERT_GE(TIFFWriteEncodedStrip(t, 0, bits.data(), static_cast<tmsize_t>(bits.size())), 0);
+        TIFFClose(t);
+    };
+    write(dir + "/masked.tif", w, true);
+    expect_input_error(
+        [&] { read_rgb(dir + "/masked.tif"); },
+        {dir + "/masked.tif", "2 pixels are transparent", "nodata mask", "x=8, y=2"});
+    EXPECT_EQ(read_rgb_window(dir + "/masked.tif", 0, 0, 8, 5).width, 8);  // outside the hole
+    write(dir + "/valid.tif", w, false);
+    EXPECT_EQ(read_rgb(dir + "/valid.tif").pixels, std::vector<std::uint8_t>(3 * w * h, 90));
+    write(dir + "/other.tif", 16, true);
+    EXPECT_EQ(read_rgb(dir + "/other.tif").width, w);
+}
+
 TEST(ImageIo, JpegYCbCrTiffReadsAsRgb) {
     const std::string dir = test::temp_dir("io_jpeg_tiff");
     const int w = 40, h = 32;
