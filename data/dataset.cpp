@@ -263,10 +263,20 @@ LabelMap Dataset::read_mask(std::size_t i) const {
                      "silence this, add 255 to mask.ignore");
         for (std::size_t p = 0; p < m.labels.size(); ++p) {
             const int v = lut[m.labels[p]];
-            if (v == kNotAClass)
+            if (v == kNotAClass) {
+                // What a value may be: the classes' values (mask.values, else 0..C-1) and the
+                // ignore values.
+                std::string classes, ignore;
+                for (std::size_t c = 0; c < index_values_.size(); ++c)
+                    classes += (c ? ", " : "") + std::to_string(index_values_[c]);
+                for (std::uint8_t u : index_ignore_)
+                    ignore += (ignore.empty() ? "" : ", ") + std::to_string(u);
+                if (implicit_255) ignore += ignore.empty() ? "255" : ", 255";
                 PFCE_THROW(InputError, s.mask_path, ": index value ", static_cast<int>(m.labels[p]),
-                           " at pixel (x=", p % m.width, ", y=", p / m.width, ") is not a class (",
-                           palette_.num_classes(), " classes) and not an ignore value");
+                           " at pixel (x=", p % m.width, ", y=", p / m.width,
+                           ") is neither a class value (", classes, ") nor an ignore value (",
+                           ignore.empty() ? "none" : ignore, ")");
+            }
             m.labels[p] = static_cast<std::uint8_t>(v);
         }
         return m;

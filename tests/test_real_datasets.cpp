@@ -987,4 +987,17 @@ TEST(RealDatasets, PredictionsOfAnIndexDatasetWithItsOwnValuesReadBackAsItsMasks
         ASSERT_FALSE(m.empty()) << name << "\n" << p.output;
         EXPECT_NEAR(std::stod(m[1].str()), 100.0 * count[c] / pixels, 0.006) << name;
     }
+    // A value of no class names the values it may be (before: "not a class (4 classes)", as if
+    // 0..3 were the classes).
+    LabelMap odd = read_gray(root + "/back/masks/" + fd.ids[0] + ".png");
+    odd.labels[5] = 0;
+    write_png_gray(root + "/back/masks/" + fd.ids[0] + ".png", odd);
+    try {
+        back.read_mask(0);
+        ADD_FAILURE() << "value 0 was read as a class";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()),
+                           "index value 0 at pixel (x=5, y=0) is neither a class value (10, 20, "
+                           "30, 255) nor an ignore value (200)");
+    }
 }
