@@ -39,6 +39,18 @@ bool is_image_extension(const fs::path& p) {
     return ext == ".tif" || ext == ".tiff" || ext == ".png" || ext == ".jpg" || ext == ".jpeg";
 }
 
+std::string unread_partner_hint(const fs::path& dir, const std::string& stem) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const fs::path& p = e.path();
+        if (p.stem().string() != stem || p.extension().empty() || is_image_extension(p)) continue;
+        return "; " + p.string() + " is there, but " + p.extension().string() +
+               " files are not read (expected .tif, .png or .jpg: convert it, e.g. "
+               "gdal_translate IN OUT.tif)";
+    }
+    return {};
+}
+
 void check_file_entry(const fs::directory_entry& e) {
     std::error_code ec;
     if (e.is_symlink(ec) && !fs::exists(e.path(), ec))

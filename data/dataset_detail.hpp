@@ -91,6 +91,9 @@ bool has_generic_layout(const std::filesystem::path& root);
 bool has_tiles_layout(const std::filesystem::path& root);
 
 bool is_image_extension(const std::filesystem::path& p);  // .tif .tiff .png .jpg .jpeg, any case
+// For "missing partner file": "; DIR/STEM.bmp is there, but .bmp files are not read (...)" when
+// `dir` holds a file of that stem in a format pfce does not read, else "".
+std::string unread_partner_hint(const std::filesystem::path& dir, const std::string& stem);
 // An entry naming a sample file must be a regular file or a link to one: InputError naming it
 // otherwise (a link whose target is gone, a directory, a device).
 void check_file_entry(const std::filesystem::directory_entry& e);

@@ -311,13 +311,15 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
         if (!images.count(stem))
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
                        (images_dir / (stem + spec.image_suffix)).string(),
-                       ".(tif|tiff|png|jpg|jpeg)", case_only_hint(stem, images));
+                       ".(tif|tiff|png|jpg|jpeg)", case_only_hint(stem, images),
+                       detail::unread_partner_hint(images_dir, stem + spec.image_suffix));
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
         if (m == masks.end())
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no mask ",
                        (masks_dir / (stem + spec.mask_suffix)).string(), ".(tif|tiff|png)",
-                       case_only_hint(stem, masks));
+                       case_only_hint(stem, masks),
+                       detail::unread_partner_hint(masks_dir, stem + spec.mask_suffix));
         SampleRef s;
         s.id = stem;
         s.image_path = path.string();

@@ -61,7 +61,8 @@ void DatasetBuilder::scan_kaggle(Dataset& ds, const fs::path& dir) {
     for (const auto& [n, path] : labels)
         if (!images.count(n))
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
-                       (images_dir / ("Image_" + n + path.extension().string())).string());
+                       (images_dir / ("Image_" + n + path.extension().string())).string(),
+                       detail::unread_partner_hint(images_dir, "Image_" + n));
 
     ds.palette_ = potsdam_palette();
     ds.samples_.reserve(images.size());
@@ -69,7 +70,8 @@ void DatasetBuilder::scan_kaggle(Dataset& ds, const fs::path& dir) {
         auto l = labels.find(n);
         if (l == labels.end())
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no label ",
-                       (labels_dir / ("Label_" + n + path.extension().string())).string());
+                       (labels_dir / ("Label_" + n + path.extension().string())).string(),
+                       detail::unread_partner_hint(labels_dir, "Label_" + n));
         SampleRef s;
         s.id = "Image_" + n;
         s.image_path = path.string();

@@ -178,6 +178,22 @@ TEST(SlidingWindow, EqualsAveragingEveryWindowIntoTheWholeImage) {
     EXPECT_EQ(checked, static_cast<std::size_t>(C) * W * H);
 }
 
+// An image in a format pfce does not read is named where its mask lacks a partner (before, only
+// "has no image", while the file was there).
+TEST(RealDatasets, APartnerInAFormatNotReadIsNamed) {
+    const std::string root = test::temp_dir("real_unread_partner");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    fs::rename(fd.root + "/images/tile_2.png", fd.root + "/images/tile_2.bmp");
+    try {
+        Dataset::open(fd.root);
+        FAIL() << "a mask without a readable image was accepted";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "masks/tile_2.png has no image");
+        EXPECT_MESSAGE_HAS(std::string(e.what()),
+                           "images/tile_2.bmp is there, but .bmp files are not read");
+    }
+}
+
 TEST(RealDatasets, JpegImagesReadAndJpegMasksAreRefused) {
     const std::string root = test::temp_dir("real_jpeg");
     const LabelMap lab = test::foreign_labels(40, 24, 2);
@@ -476,12 +492,15 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
            "  <PAMRasterBand band=\"1\"><Metadata><MDI key=\"STATISTICS_MEAN\">97</MDI>"
            "</Metadata></PAMRasterBand>\n</PAMDataset>\n";
     std::ofstream(chips + "/b.JGW") << world;
+    std::ofstream(chips + "/c.bmp") << "BM";  // a format not read: left out, and said
     const std::string predict =
         "predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " + chips;
     const test::CommandResult r = test::run_pfce(predict + " --out " + root + "/out --confidence");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_MESSAGE_HAS(r.output,
                        "georeference carried from world file a.pgw, a.prj, a.png.aux.xml");
+    EXPECT_MESSAGE_HAS(r.output,
+                       "1 image(s) of a format not read are left out (e.g. " + chips + "/c.bmp");
     EXPECT_EQ(read_whole_file(root + "/out/a.pgw"), world);
     EXPECT_EQ(read_whole_file(root + "/out/a_confidence.pgw"), world);
     EXPECT_EQ(read_whole_file(root + "/out/a.prj"), wkt);

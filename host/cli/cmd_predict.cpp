@@ -128,13 +128,21 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                         confidence_path(mask, a.confidence), find_sidecar_georef(a.input)});
         return jobs;
     }
-    std::vector<fs::path> inputs;
-    for (const auto& e : fs::directory_iterator(a.input))
-        if (e.is_regular_file() &&
-            lower_ext_is(e.path(), {".tif", ".tiff", ".png", ".jpg", ".jpeg"}) &&
-            e.path().filename().string()[0] != '.')
+    std::vector<fs::path> inputs, unread;
+    for (const auto& e : fs::directory_iterator(a.input)) {
+        if (!e.is_regular_file() || e.path().filename().string()[0] == '.') continue;
+        if (lower_ext_is(e.path(), {".tif", ".tiff", ".png", ".jpg", ".jpeg"}))
             inputs.push_back(e.path());
+        else if (lower_ext_is(e.path(), {".bmp", ".gif", ".webp", ".jp2", ".j2k", ".jxl", ".vrt",
+                                         ".img", ".ecw", ".heic", ".pgm", ".ppm"}))
+            unread.push_back(e.path());  // images of formats not read; sidecars are not
+    }
     std::sort(inputs.begin(), inputs.end());
+    std::sort(unread.begin(), unread.end());
+    if (!unread.empty())
+        log_warn("--input ", a.input, ": ", unread.size(), " image(s) of a format not read are ",
+                 "left out (e.g. ", unread[0].string(),
+                 "; expected .tif, .png or .jpg: convert them, e.g. gdal_translate IN OUT.tif)");
     if (inputs.empty())
         PFCE_THROW(InputError, "--input ", a.input, ": no .tif, .png or .jpg images in it");
     if (fs::exists(a.out, ec) && fs::equivalent(a.out, a.input, ec))
