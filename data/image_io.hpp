@@ -30,6 +30,7 @@ struct ImageInfo {
     // What check_image_layout needs to refuse, from the header, what only decoding would find.
     bool png = false;       // a PNG (whose 16-bit samples are not read)
     bool alpha = false;     // an alpha band besides `channels` (dropped where opaque)
+    bool palette = false;   // 1 band of indices into a colour palette (shown as its colours)
     int sample_format = 1;  // TIFF SampleFormat: 1 unsigned, 2 signed, 3 floating point
 };
 

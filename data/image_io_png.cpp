@@ -129,6 +129,7 @@ ImageInfo probe_png(const std::string& path) {
                    png_channels(h.color_type) - (alpha ? 1 : 0), h.bit_depth};
     info.png = true;
     info.alpha = alpha;
+    info.palette = h.color_type == PNG_COLOR_TYPE_PALETTE;
     return info;
 }
 

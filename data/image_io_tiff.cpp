@@ -397,6 +397,7 @@ ImageInfo probe_tiff(const std::string& path) {
                    l.bps, l.lossy};
     info.alpha = l.alpha;
     info.sample_format = l.format;
+    info.palette = l.photometric == PHOTOMETRIC_PALETTE;
     return info;
 }
 

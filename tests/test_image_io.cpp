@@ -308,6 +308,8 @@ TEST(ImageIo, PngTransparentColourIsRefusedInImagesNotInMasks) {
     alpha[2] = 255;
     write_png_indexed(dir + "/opaque.png", idx, colours, alpha);
     EXPECT_EQ(read_rgb(dir + "/opaque.png").at(0, 1)[0], 200);
+    EXPECT_TRUE(probe_image(dir + "/opaque.png").palette);  // `data stats` says so
+    EXPECT_FALSE(probe_image(dir + "/gray.png").palette);
 }
 
 // libjpeg decodes a damaged arithmetic-coded scan without a warning, so such files are refused by

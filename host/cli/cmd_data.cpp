@@ -223,7 +223,9 @@ std::string image_reading_text(const Dataset& ds) {
     std::string text = std::to_string(info.channels) + (info.channels == 1 ? " band" : " bands") +
                        " of " + std::to_string(info.bits_per_sample) + " bits";
     if (choice.bands.empty()) {
-        text += info.channels == 1 ? ", read as gray" : ", read as RGB";
+        text += info.palette         ? " (palette indices), read as the palette's colours"
+                : info.channels == 1 ? ", read as gray"
+                                     : ", read as RGB";
     } else {
         text += ", read as bands ";
         for (std::size_t i = 0; i < choice.bands.size(); ++i)
