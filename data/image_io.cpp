@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -36,6 +37,33 @@ Window resolve_window(const std::string& path, Window win, int width, int height
                    " pixels is above the limit of ", max_pixels, " pixels");
     }
     return win;
+}
+
+int exif_orientation(const unsigned char* p, std::size_t n) {
+    if (n < 8) return 1;
+    const bool le = p[0] == 'I' && p[1] == 'I';
+    if (!le && !(p[0] == 'M' && p[1] == 'M')) return 1;
+    auto u16 = [&](std::size_t o) -> unsigned {
+        return le ? p[o] | (p[o + 1] << 8) : (p[o] << 8) | p[o + 1];
+    };
+    auto u32 = [&](std::size_t o) -> std::size_t {
+        return le ? u16(o) | (std::size_t{u16(o + 2)} << 16)
+                  : (std::size_t{u16(o)} << 16) | u16(o + 2);
+    };
+    if (u16(2) != 42) return 1;
+    const std::size_t ifd = u32(4);
+    if (ifd > n || n - ifd < 2) return 1;
+    const unsigned entries = u16(ifd);
+    for (unsigned i = 0; i < entries; ++i) {
+        const std::size_t e = ifd + 2 + 12 * std::size_t{i};
+        if (e + 12 > n) break;
+        if (u16(e) != 0x0112) continue;
+        // SHORT as the standard says; LONG from some writers.
+        if (u16(e + 2) == 3) return static_cast<int>(u16(e + 8));
+        if (u16(e + 2) == 4) return static_cast<int>(std::min<std::size_t>(u32(e + 8), 65535));
+        return 1;
+    }
+    return 1;
 }
 
 [[noreturn]] void refuse_orientation(const std::string& path, const char* how, int orientation) {
@@ -108,7 +136,8 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
     if ((bits_per_sample > 8 && bits_per_sample != 16) || bits_per_sample < 1)
         PFCE_THROW(InputError, path, ": ", bits_per_sample,
                    "-bit samples are not supported (expected 8 bits per sample, or 16 with "
-                   "data.value_range)");
+                   "data.value_range; e.g. gdal_translate -ot UInt16 IN OUT.tif widens ",
+                   bits_per_sample, "-bit samples to 16)");
     if (!bands.empty()) {
         if (bands.size() != 1 && bands.size() != 3)
             PFCE_THROW(InputError, path, ": data.bands gives ", bands.size(),

@@ -49,6 +49,10 @@ struct DecodedSamples {
 // shows them turned, so a mask may follow either and nothing tells which. `orientation` is the
 // tag's value (2..8); `how` names the format ("TIFF", "EXIF").
 [[noreturn]] void refuse_orientation(const std::string& path, const char* how, int orientation);
+// The Orientation (tag 274 of IFD0) of an EXIF block that starts at its TIFF header ("II*\0" or
+// "MM\0*": JPEG's APP1 after "Exif\0\0", PNG's eXIf chunk), 1 when there is none or it cannot be
+// read. Bounds-checked: the block is the file's, not to be trusted.
+int exif_orientation(const unsigned char* exif, std::size_t size);
 
 // Drops the alpha band of `with_alpha` (`bands` interleaved samples per pixel, alpha last) into
 // `d` (bands - 1 per pixel), which holds the window. An alpha band that is opaque everywhere (as

@@ -98,39 +98,12 @@ void guarded(JpegReader& r, const std::string& path, Body&& body) {
     body();
 }
 
-// The EXIF Orientation (tag 274 of IFD0 in the APP1 "Exif" block), 1 when there is none or it
-// cannot be read. Bounds-checked: the block is the file's, not to be trusted.
+// The EXIF Orientation of the APP1 "Exif" block, 1 when there is none (detail::exif_orientation).
 int exif_orientation(jpeg_saved_marker_ptr markers) {
-    for (jpeg_saved_marker_ptr m = markers; m; m = m->next) {
-        if (m->marker != JPEG_APP0 + 1 || m->data_length < 14 ||
-            std::memcmp(m->data, "Exif\0\0", 6) != 0)
-            continue;
-        const JOCTET* p = m->data + 6;
-        const std::size_t n = m->data_length - 6;
-        const bool le = p[0] == 'I' && p[1] == 'I';
-        if (!le && !(p[0] == 'M' && p[1] == 'M')) return 1;
-        auto u16 = [&](std::size_t o) -> unsigned {
-            return le ? p[o] | (p[o + 1] << 8) : (p[o] << 8) | p[o + 1];
-        };
-        auto u32 = [&](std::size_t o) -> std::size_t {
-            return le ? u16(o) | (std::size_t{u16(o + 2)} << 16)
-                      : (std::size_t{u16(o)} << 16) | u16(o + 2);
-        };
-        if (u16(2) != 42) return 1;
-        const std::size_t ifd = u32(4);
-        if (ifd > n || n - ifd < 2) return 1;
-        const unsigned entries = u16(ifd);
-        for (unsigned i = 0; i < entries; ++i) {
-            const std::size_t e = ifd + 2 + 12 * std::size_t{i};
-            if (e + 12 > n) break;
-            if (u16(e) != 0x0112) continue;
-            // SHORT as the standard says; LONG from some writers.
-            if (u16(e + 2) == 3) return static_cast<int>(u16(e + 8));
-            if (u16(e + 2) == 4) return static_cast<int>(std::min<std::size_t>(u32(e + 8), 65535));
-            return 1;
-        }
-        return 1;
-    }
+    for (jpeg_saved_marker_ptr m = markers; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 14 &&
+            std::memcmp(m->data, "Exif\0\0", 6) == 0)
+            return detail::exif_orientation(m->data + 6, m->data_length - 6);
     return 1;
 }
 

@@ -100,6 +100,14 @@ void open_png(const std::string& path, FileCloser& file, PngReadState& st, PngHe
     if (!read_header_guarded(st.png, st.info, file.f, &h))
         PFCE_THROW(InputError, path, ": truncated or corrupt PNG, its header cannot be read (",
                    st.msgs.error, ")");
+    // An eXIf chunk before the pixels may say the image is shown turned, as a JPEG's EXIF does.
+    png_uint_32 exif_size = 0;
+    png_bytep exif = nullptr;
+    if (png_get_eXIf_1(st.png, st.info, &exif_size, &exif) != 0 && exif) {
+        const int orientation = detail::exif_orientation(exif, exif_size);
+        // 0 and values past 8 are not orientations: read as stored.
+        if (orientation >= 2 && orientation <= 8) refuse_orientation(path, "PNG eXIf", orientation);
+    }
 }
 
 int png_channels(int color_type) {

@@ -173,16 +173,23 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
                                                      : "",
                    " is not supported (expected unsigned 8-bit integers, or unsigned 16-bit with "
                    "data.value_range)");
+    // CMYK before the count of its bands: four ink bands are no RGB + infrared to pick from.
+    if (l.photometric == PHOTOMETRIC_SEPARATED)
+        PFCE_THROW(InputError, path,
+                   ": CMYK (photometric interpretation 5) is not supported (expected RGB or "
+                   "grayscale; convert it, e.g. convert IN -colorspace sRGB OUT.tif)");
     check_sample_layout(path, l.bps, l.colour_bands(), choice);
     const bool sub_byte = l.spp == 1 && (l.bps == 1 || l.bps == 2 || l.bps == 4);
     if (l.bps != 8 && l.bps != 16 && !sub_byte)
         PFCE_THROW(InputError, path, ": ", l.bps, "-bit TIFF samples in ", l.spp,
                    " bands are not supported (expected 8 bits per sample, 1, 2 or 4 in one "
-                   "band, or 16 with data.value_range)");
+                   "band, or 16 with data.value_range; e.g. gdal_translate -ot UInt16 IN OUT.tif "
+                   "widens them to 16)");
     if (l.bps == 16 && (l.alpha || l.photometric == PHOTOMETRIC_PALETTE))
-        PFCE_THROW(InputError, path, ": 16-bit ",
-                   l.alpha ? "samples with an alpha band" : "palette",
-                   " are not supported (expected 16-bit gray, RGB or band stacks, without alpha)");
+        PFCE_THROW(
+            InputError, path, ": 16-bit ", l.alpha ? "samples with an alpha band" : "palette",
+            " are not supported (expected 16-bit gray, RGB or band stacks, without alpha",
+            l.alpha ? "; gdal_translate -b 1 -b 2 -b 3 IN OUT.tif drops the alpha band" : "", ")");
     // Picked bands are taken as stored, so only interpretations whose samples are the bands
     // themselves (RGB, or GDAL's "minisblack" for a stack of bands) qualify; YCbCr or CMYK
     // samples are not bands a user could name.

@@ -312,6 +312,38 @@ TEST(ImageIo, PngTransparentColourIsRefusedInImagesNotInMasks) {
     EXPECT_FALSE(probe_image(dir + "/gray.png").palette);
 }
 
+// A PNG's eXIf chunk may say the image is shown turned, as a JPEG's EXIF does: refused naming it
+// (before, read as stored without a word); Orientation 1 reads.
+TEST(ImageIo, PngExifOrientationIsRefusedNamingIt) {
+    const std::string dir = test::temp_dir("io_png_exif");
+    auto write = [](const std::string& path, std::uint8_t orientation) {
+        // Little-endian TIFF header, IFD0 at 8 with one entry: Orientation (274), SHORT, 1 value.
+        std::vector<std::uint8_t> exif = {'I',         'I',  42,   0, 8, 0, 0, 0, 1,
+                                          0,           0x12, 0x01, 3, 0, 1, 0, 0, 0,
+                                          orientation, 0,    0,    0, 0, 0, 0, 0};
+        std::FILE* f = std::fopen(path.c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+        png_infop info = png_create_info_struct(png);
+        png_init_io(png, f);
+        png_set_IHDR(png, info, 4, 2, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+                     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+        png_set_eXIf_1(png, info, static_cast<png_uint_32>(exif.size()), exif.data());
+        png_write_info(png, info);
+        std::uint8_t row[4] = {1, 2, 3, 4};
+        for (int y = 0; y < 2; ++y) png_write_row(png, row);
+        png_write_end(png, nullptr);
+        png_destroy_write_struct(&png, &info);
+        std::fclose(f);
+    };
+    write(dir + "/turned.png", 6);
+    expect_input_error([&] { read_rgb(dir + "/turned.png"); },
+                       {dir + "/turned.png", "PNG eXIf Orientation 6"});
+    write(dir + "/upright.png", 1);
+    EXPECT_EQ(read_gray(dir + "/upright.png").labels,
+              (std::vector<std::uint8_t>{1, 2, 3, 4, 1, 2, 3, 4}));
+}
+
 // libjpeg decodes a damaged arithmetic-coded scan without a warning, so such files are refused by
 // name rather than read as they may be.
 TEST(ImageIo, ArithmeticCodedJpegIsRefusedNamingWhy) {
@@ -808,7 +840,10 @@ TEST(ImageIo, BandChoicePicksFromManyBandFiles) {
         [&] {
             read_rgb(dir + "/cmyk.tif", 0, {{1, 2, 3}});
         },
-        {"cmyk.tif", "photometric interpretation 5"});
+        {"cmyk.tif", "CMYK (photometric interpretation 5)", "-colorspace sRGB"});
+    // Without a pick it is called CMYK too, not "RGB + near infrared" (whose remedy, a pick, is
+    // then refused).
+    expect_input_error([&] { read_rgb(dir + "/cmyk.tif"); }, {"CMYK"});
     // RGB and gray files pick from what they show.
     const RgbImage rgb = test::random_rgb(w, h, 3);
     write_png(dir + "/rgb.png", rgb);
