@@ -293,7 +293,7 @@ LabelMap Dataset::read_mask(std::size_t i) const {
         }
         return m;
     }
-    return palette_.decode(read_rgb(s.mask_path, opts_.max_pixels), s.mask_path);
+    return palette_.decode(read_mask_rgb(s.mask_path, opts_.max_pixels), s.mask_path);
 }
 
 }  // namespace pfce

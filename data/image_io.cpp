@@ -356,6 +356,12 @@ RgbImage read_rgb(const std::string& path, std::int64_t max_pixels, const ImageC
     return choice.bands.empty() ? to_rgb(path, d) : pick_bands(path, d, choice.bands);
 }
 
+RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels) {
+    detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels);
+    if (d.transparent == d.palette_transparent) d.transparent = 0;  // entries keep their colours
+    return to_rgb(path, d);
+}
+
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels) {
     return to_gray(path, decode(path, detail::Window{}, max_pixels));
 }

@@ -66,6 +66,10 @@ void check_image_layout(const std::string& path, const ImageInfo& info,
 // Refuses images above max_pixels (0 = no limit) before decoding, naming the file and its size.
 RgbImage read_rgb(const std::string& path, std::int64_t max_pixels = 0,
                   const ImageChoice& choice = {});
+// A colour mask: as read_rgb, except that a palette PNG's transparent entries read as their
+// palette colours (pfce's own label PNGs make "unlabelled" transparent, in the dataset's
+// unlabelled colour, so they read back as masks of it); other transparency is refused as there.
+RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels = 0);
 // 8-bit single-channel file (index-valued masks).
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels = 0);
 // The window [x0, x0+w) x [y0, y0+h) of a file (must lie inside it). TIFF decodes only the strips

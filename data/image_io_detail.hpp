@@ -35,6 +35,7 @@ struct DecodedSamples {
     // have no meaningful colour (to_rgb refuses them, as refuse_transparent says); read as a mask
     // their stored value is the label.
     std::size_t transparent = 0;
+    std::size_t palette_transparent = 0;  // of `transparent`, those of palette entries
     int first_transparent_x = 0, first_transparent_y = 0;
 };
 

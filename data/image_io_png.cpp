@@ -204,6 +204,7 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
                 : rgb   ? px[0] == trans->red && px[1] == trans->green && px[2] == trans->blue
                         : px[0] == trans->gray;
             if (!hit) continue;
+            if (palette) ++d.palette_transparent;
             if (d.transparent++ == 0) {
                 d.first_transparent_x = win.x0 + static_cast<int>(i % win.w);
                 d.first_transparent_y = win.y0 + static_cast<int>(i / win.w);

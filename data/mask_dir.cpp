@@ -292,7 +292,7 @@ LabelMap read_mask_png(const MaskDir& md, const std::string& id, const Palette& 
         Palette old;
         old.classes = palette.classes;
         old.unlabelled_colours = {Rgb{0, 0, 0}};
-        return old.decode(read_rgb(path), path);
+        return old.decode(read_mask_rgb(path), path);
     }
     check_mask_dir_classes(md, palette, "given");
     LabelMap m;

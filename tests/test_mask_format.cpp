@@ -69,12 +69,14 @@ TEST(MaskFormat, BlackClassAndGreyIgnoreRoundTripExactly) {
     // A person opening the PNG sees the class colours: a palette image, class 0 black, unlabelled
     // painted in the dataset's own ignore colour (and transparent where the viewer honours it).
     EXPECT_EQ(probe_image(dir + "/a.png").channels, 1);
-    const RgbImage shown = read_rgb(dir + "/a.png");
+    const RgbImage shown = read_mask_rgb(dir + "/a.png");
     for (std::size_t p = 0; p < masks[0].labels.size(); ++p) {
         const std::uint8_t l = masks[0].labels[p];
         const Rgb want = l == 255 ? test::kForeignIgnoreColour : test::foreign_colours()[l];
         for (int c = 0; c < 3; ++c) ASSERT_EQ(shown.pixels[3 * p + c], want[c]) << "pixel " << p;
     }
+    // Read as an image, its transparent pixels have no colour: refused.
+    EXPECT_THROW(read_rgb(dir + "/a.png"), InputError);
 }
 
 TEST(MaskFormat, ValuesThatAreNoClassAreRefusedNamingFileAndPixel) {

@@ -212,7 +212,7 @@ TEST(MaskDir, RoundTripAndMetadata) {
     for (std::size_t i = 0; i < ids.size(); ++i)
         EXPECT_EQ(read_mask_png(md, ids[i], potsdam_palette()).labels, masks[i].labels) << ids[i];
     // Unlabelled pixels are black in the PNG a person opens.
-    const RgbImage png = read_rgb(dir + "/Image_3.png");
+    const RgbImage png = read_mask_rgb(dir + "/Image_3.png");
     for (std::size_t i = 0; i < masks[0].labels.size(); ++i)
         if (masks[0].labels[i] == 255) {
             ASSERT_EQ(png.pixels[3 * i] + png.pixels[3 * i + 1] + png.pixels[3 * i + 2], 0);
