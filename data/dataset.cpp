@@ -1,6 +1,7 @@
 // Dataset: kind detection from the layout on disk, dispatch to the per-kind scanner, and reading a
 // sample's image and dense mask (whole files, or windows of tiles through a shared band cache).
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <exception>
 #include <filesystem>
@@ -247,11 +248,35 @@ RgbImage Dataset::read_image(std::size_t i) const {
     return read_rgb(s.image_path, opts_.max_pixels, opts_.image);
 }
 
+// An index mask saved as a palette image of grays whose entry v is shown as another gray: a
+// viewer shows the grays, pfce (as GDAL, PIL and rasterio) reads the entries, and nothing tells
+// which the labels are. Said once per dataset, naming an entry in use.
+void Dataset::warn_if_grays_disagree(const std::string& path, const LabelMap& m,
+                                     const std::vector<Rgb>& colormap) const {
+    if (colormap.empty()) return;
+    for (const Rgb& c : colormap)
+        if (c[0] != c[1] || c[1] != c[2]) return;  // a palette of colours: no gray to confuse
+    std::array<bool, 256> used{};
+    for (std::uint8_t v : m.labels) used[v] = true;
+    for (std::size_t v = 0; v < colormap.size(); ++v) {
+        if (!used[v] || colormap[v][0] == v) continue;
+        if (told_gray_palette_->exchange(true)) return;
+        log_warn(path, ": a palette image of grays whose entry ", v, " is shown as gray ",
+                 static_cast<int>(colormap[v][0]), ": its labels are read as the entries (", v,
+                 "), as GDAL and PIL read them, not as the grays a viewer shows. If the grays are "
+                 "the labels, rewrite the masks as grayscale (e.g. gdal_translate -expand gray "
+                 "IN OUT)");
+        return;
+    }
+}
+
 LabelMap Dataset::read_mask(std::size_t i) const {
     const SampleRef& s = sample(i);
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_mask(*this, s);
     if (index_masks_) {
-        LabelMap m = read_gray(s.mask_path, opts_.max_pixels);
+        std::vector<Rgb> colormap;
+        LabelMap m = read_gray(s.mask_path, opts_.max_pixels, &colormap);
+        if (!told_gray_palette_->load()) warn_if_grays_disagree(s.mask_path, m, colormap);
         // Pixel value -> class (mask.values), 255 for an ignore value and for 255 itself unless
         // it is a class's value (pfce's own "unlabelled"), anything else an error.
         constexpr int kNotAClass = 256;

@@ -72,6 +72,10 @@ class Dataset {
     // Index masks whose 255 is neither a class's value nor in mask.ignore read it as unlabelled by
     // default; the first mask that holds one says so, once per opened dataset.
     std::shared_ptr<std::atomic<bool>> told_implicit_255_ = std::make_shared<std::atomic<bool>>();
+    // An index mask stored as a palette of grays that disagree with its entries: said once.
+    std::shared_ptr<std::atomic<bool>> told_gray_palette_ = std::make_shared<std::atomic<bool>>();
+    void warn_if_grays_disagree(const std::string& path, const LabelMap& m,
+                                const std::vector<Rgb>& colormap) const;
     std::shared_ptr<TileBandCache> tile_cache_;  // tiles only; thread-safe
     friend class DatasetBuilder;
 };

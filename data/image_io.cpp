@@ -362,8 +362,10 @@ RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels) {
     return to_rgb(path, d);
 }
 
-LabelMap read_gray(const std::string& path, std::int64_t max_pixels) {
-    return to_gray(path, decode(path, detail::Window{}, max_pixels));
+LabelMap read_gray(const std::string& path, std::int64_t max_pixels, std::vector<Rgb>* colormap) {
+    detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels);
+    if (colormap) *colormap = d.colormap;
+    return to_gray(path, std::move(d));
 }
 
 RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,

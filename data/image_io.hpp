@@ -70,8 +70,10 @@ RgbImage read_rgb(const std::string& path, std::int64_t max_pixels = 0,
 // palette colours (pfce's own label PNGs make "unlabelled" transparent, in the dataset's
 // unlabelled colour, so they read back as masks of it); other transparency is refused as there.
 RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels = 0);
-// 8-bit single-channel file (index-valued masks).
-LabelMap read_gray(const std::string& path, std::int64_t max_pixels = 0);
+// 8-bit single-channel file (index-valued masks): a palette image's indices. `colormap`, when
+// given, receives a palette image's colours (empty for others).
+LabelMap read_gray(const std::string& path, std::int64_t max_pixels = 0,
+                   std::vector<Rgb>* colormap = nullptr);
 // The window [x0, x0+w) x [y0, y0+h) of a file (must lie inside it). TIFF decodes only the strips
 // or tiles the window touches; PNG decodes the rows up to the window's end. max_pixels limits w*h.
 RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,

@@ -178,6 +178,41 @@ TEST(SlidingWindow, EqualsAveragingEveryWindowIntoTheWholeImage) {
     EXPECT_EQ(checked, static_cast<std::size_t>(C) * W * H);
 }
 
+// An index mask saved as a palette image of grays whose entries show other grays: the entries
+// are the labels (as GDAL and PIL read them), and pfce says so once, since a viewer shows the
+// grays; grays that agree with their entries, and colour palettes, are not mentioned.
+TEST(RealDatasets, IndexMasksAsPalettesOfOtherGraysAreSaid) {
+    const std::string root = test::temp_dir("real_gray_palette");
+    const auto fd = test::write_foreign_dataset(root + "/data", index_spec({}));
+    const std::string stats = "data stats " + fd.root;
+    EXPECT_EQ(test::run_pfce(stats).output.find("palette image of grays"), std::string::npos);
+    auto rewrite = [&](const std::vector<Rgb>& colours) {
+        for (const std::string& id : fd.ids) {
+            const std::string path = fd.root + "/masks/" + id + ".png";
+            write_png_indexed(path, read_gray(path), colours);
+        }
+    };
+    std::vector<Rgb> agree(256), shifted(256), coloured(256);
+    for (int v = 0; v < 256; ++v) {
+        const auto g = static_cast<std::uint8_t>(v);
+        agree[v] = Rgb{g, g, g};
+        shifted[v] =
+            Rgb{static_cast<std::uint8_t>((v + 1) % 256), static_cast<std::uint8_t>((v + 1) % 256),
+                static_cast<std::uint8_t>((v + 1) % 256)};
+        coloured[v] = Rgb{g, 0, 0};
+    }
+    rewrite(agree);
+    EXPECT_EQ(test::run_pfce(stats).output.find("palette image of grays"), std::string::npos);
+    rewrite(coloured);
+    EXPECT_EQ(test::run_pfce(stats).output.find("palette image of grays"), std::string::npos);
+    rewrite(shifted);
+    const test::CommandResult r = test::run_pfce(stats);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "a palette image of grays whose entry 0 is shown as gray 1");
+    EXPECT_EQ(r.output.find("palette image of grays"), r.output.rfind("palette image of grays"))
+        << "said once";
+}
+
 // An image in a format pfce does not read is named where its mask lacks a partner (before, only
 // "has no image", while the file was there).
 TEST(RealDatasets, APartnerInAFormatNotReadIsNamed) {
