@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "core/log.hpp"
 #include "core/op_params.hpp"
 #include "core/tensor.hpp"
 #include "cuda/cuda_check.hpp"
@@ -207,6 +208,8 @@ void search(CudaContext& ctx, ConvPlan& p, const char* direction, int max_count,
     if (found_status != CUDNN_STATUS_SUCCESS) {
         nf = 0;
         (void)cudaGetLastError();  // what the failed search left must not fail the next launch
+        log_warn("cuDNN: the timed ", direction, " convolution search failed (",
+                 cudnnGetErrorString(found_status), "); taking the heuristics' choice");
     }
     const bool fp32 = ctx.precision == Precision::fp32;
     const Perf* best = pick(found.data(), nf, limit, ctx.deterministic, fp32);

@@ -44,7 +44,7 @@ std::string unread_partner_hint(const fs::path& dir, const std::string& stem) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
         const fs::path& p = e.path();
-        if (p.stem().string() != stem || p.extension().empty() || is_image_extension(p)) continue;
+        if (p.stem().string() != stem || !is_unread_image_name(p.string())) continue;
         return "; " + p.string() + " is there, but " + p.extension().string() +
                " files are not read (expected .tif, .png or .jpg: convert it, e.g. "
                "gdal_translate IN OUT.tif)";

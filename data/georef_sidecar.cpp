@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <utility>
 
 #include "core/file_io.hpp"
 #include "core/log.hpp"
@@ -108,26 +109,39 @@ SidecarGeoref find_sidecar_georef(const std::string& image) {
     return g;
 }
 
-std::vector<std::string> sidecar_paths(const SidecarGeoref& geo, const std::string& out) {
+namespace {
+
+// Each sidecar `out` gets, with its text. Not one that is the input's own file: a mask beside its
+// input with the same stem shares its .prj, whose text is the same.
+std::vector<std::pair<std::string, const std::string*>> sidecar_files(const SidecarGeoref& geo,
+                                                                      const std::string& out) {
     const fs::path p(out);
     const std::string ext = lower(
         p.extension().string().substr(std::min<std::size_t>(1, p.extension().string().size())));
+    const fs::path stem = p.parent_path() / p.stem();
+    std::vector<std::pair<std::string, const std::string*>> files;
+    const auto add = [&](const std::string& path, const std::string& text,
+                         const std::string& input) {
+        std::error_code ec;
+        if (text.empty() || (!input.empty() && fs::equivalent(path, input, ec))) return;
+        files.emplace_back(path, &text);
+    };
+    add(stem.string() + "." + short_world_ext(ext), geo.world, geo.world_file);
+    add(stem.string() + ".prj", geo.prj, geo.prj_file);
+    add(out + ".aux.xml", geo.aux, geo.aux_file);
+    return files;
+}
+
+}  // namespace
+
+std::vector<std::string> sidecar_paths(const SidecarGeoref& geo, const std::string& out) {
     std::vector<std::string> paths;
-    if (!geo.world.empty())
-        paths.push_back(
-            (p.parent_path() / (p.stem().string() + "." + short_world_ext(ext))).string());
-    if (!geo.prj.empty())
-        paths.push_back((p.parent_path() / (p.stem().string() + ".prj")).string());
-    if (!geo.aux.empty()) paths.push_back(out + ".aux.xml");
+    for (const auto& [path, text] : sidecar_files(geo, out)) paths.push_back(path);
     return paths;
 }
 
 void write_sidecar_georef(const SidecarGeoref& geo, const std::string& out) {
-    const std::vector<std::string> paths = sidecar_paths(geo, out);
-    std::size_t k = 0;
-    if (!geo.world.empty()) write_file_atomically(paths[k++], geo.world);
-    if (!geo.prj.empty()) write_file_atomically(paths[k++], geo.prj);
-    if (!geo.aux.empty()) write_file_atomically(paths[k++], geo.aux);
+    for (const auto& [path, text] : sidecar_files(geo, out)) write_file_atomically(path, *text);
 }
 
 }  // namespace pfce

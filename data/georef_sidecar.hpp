@@ -26,10 +26,11 @@ struct SidecarGeoref {
 SidecarGeoref find_sidecar_georef(const std::string& image);
 
 // The files `out` (a .png or .tif image on the input's pixel grid) gets for `geo`: its world file
-// (extension from out's), .prj and .aux.xml, those `geo` has.
+// (extension from out's), .prj and .aux.xml, those `geo` has, except one that is the input's own
+// (a mask beside its input, of the same stem, shares its .prj: the same text).
 std::vector<std::string> sidecar_paths(const SidecarGeoref& geo, const std::string& out);
 
-// Writes them (each atomically), in the order of sidecar_paths.
+// Writes them, each atomically.
 void write_sidecar_georef(const SidecarGeoref& geo, const std::string& out);
 
 }  // namespace pfce

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -354,6 +355,16 @@ bool is_jpeg_file(const std::string& path) {
 RgbImage read_rgb(const std::string& path, std::int64_t max_pixels, const ImageChoice& choice) {
     const detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels, choice);
     return choice.bands.empty() ? to_rgb(path, d) : pick_bands(path, d, choice.bands);
+}
+
+bool is_unread_image_name(const std::string& path) {
+    std::string ext = std::filesystem::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (const char* e : {".bmp", ".gif", ".webp", ".jp2", ".j2k", ".jpx", ".jxl", ".vrt", ".img",
+                          ".ecw", ".sid", ".heic", ".pgm", ".ppm", ".pnm", ".tga"})
+        if (ext == e) return true;
+    return false;
 }
 
 RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels) {

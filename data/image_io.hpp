@@ -37,6 +37,10 @@ struct ImageInfo {
 // Header only (size, bands, bit depth) without decoding pixels; for limits and validation.
 ImageInfo probe_image(const std::string& path);
 bool is_jpeg_file(const std::string& path);  // by its header bytes, not its name
+// Whether `path` is named as an image of a format pfce does not read (.bmp, .gif, .webp, .jp2,
+// .jxl, .vrt, ...), so a command can name it rather than pass it over; sidecars (.tfw, .prj,
+// .aux.xml) and other files are not.
+bool is_unread_image_name(const std::string& path);
 // How a file's samples become the model's 8-bit RGB (the config's data.bands and data.value_range).
 struct ImageChoice {
     // Which bands become the three channels, 1-based as GDAL counts them: {4, 1, 2} makes IR-R-G of

@@ -361,36 +361,36 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
 }
 
 // GDAL's internal nodata mask (GDAL_TIFF_INTERNAL_MASK: how JPEG-YCbCr orthophotos mark what lies
-// outside the survey): a later page of NewSubfileType "mask" and the image's size, 1 or 8 bits,
-// 0 where a pixel has no value. Its 0s in the window are counted as transparent pixels, as alpha
-// would be: an image refuses them (to_rgb), labels keep their values. Leaves `t` on that page.
+// outside the survey): the page right after the image's (where GDAL and COGs put it), of
+// NewSubfileType "mask" and the image's size, 1 or 8 bits, 0 where a pixel has no value. Its 0s
+// in the window are counted as transparent pixels, as alpha would be: an image refuses them
+// (to_rgb), index labels keep their values. One page is looked at, not every overview's, since
+// a tiled dataset reads a file once per band of windows. Leaves `t` on that page.
 void count_masked_pixels(TIFF* t, const std::string& path, const TiffMessages& msgs,
                          const TiffLayout& image, const Window& win, DecodedSamples& d) {
-    while (TIFFReadDirectory(t)) {
-        std::uint32_t subfile = 0;
-        TIFFGetFieldDefaulted(t, TIFFTAG_SUBFILETYPE, &subfile);
-        if ((subfile & FILETYPE_MASK) == 0 || (subfile & FILETYPE_REDUCEDIMAGE) != 0) continue;
-        TiffLayout m;
-        TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &m.width);
-        TIFFGetField(t, TIFFTAG_IMAGELENGTH, &m.height);
-        TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLESPERPIXEL, &m.spp);
-        TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &m.bps);
-        if (m.width != image.width || m.height != image.height || m.spp != 1 ||
-            (m.bps != 1 && m.bps != 8))
-            continue;  // not a nodata mask of this image as GDAL writes one
-        m.tiled = TIFFIsTiled(t) != 0;
-        std::vector<std::uint8_t> valid(static_cast<std::size_t>(win.w) * win.h);
-        if (m.tiled)
-            read_tiles(t, path, msgs, m, win, valid.data());
-        else
-            read_strips(t, path, msgs, m, win, valid.data());
-        for (std::size_t i = 0; i < valid.size(); ++i)
-            if (valid[i] == 0 && d.transparent++ == 0) {
-                d.first_transparent_x = win.x0 + static_cast<int>(i % win.w);
-                d.first_transparent_y = win.y0 + static_cast<int>(i / win.w);
-            }
-        return;
-    }
+    if (!TIFFReadDirectory(t)) return;
+    std::uint32_t subfile = 0;
+    TIFFGetFieldDefaulted(t, TIFFTAG_SUBFILETYPE, &subfile);
+    if ((subfile & FILETYPE_MASK) == 0 || (subfile & FILETYPE_REDUCEDIMAGE) != 0) return;
+    TiffLayout m;
+    TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &m.width);
+    TIFFGetField(t, TIFFTAG_IMAGELENGTH, &m.height);
+    TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLESPERPIXEL, &m.spp);
+    TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &m.bps);
+    if (m.width != image.width || m.height != image.height || m.spp != 1 ||
+        (m.bps != 1 && m.bps != 8))
+        return;  // not a nodata mask of this image as GDAL writes one
+    m.tiled = TIFFIsTiled(t) != 0;
+    std::vector<std::uint8_t> valid(static_cast<std::size_t>(win.w) * win.h);
+    if (m.tiled)
+        read_tiles(t, path, msgs, m, win, valid.data());
+    else
+        read_strips(t, path, msgs, m, win, valid.data());
+    for (std::size_t i = 0; i < valid.size(); ++i)
+        if (valid[i] == 0 && d.transparent++ == 0) {
+            d.first_transparent_x = win.x0 + static_cast<int>(i % win.w);
+            d.first_transparent_y = win.y0 + static_cast<int>(i / win.w);
+        }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "core/dir_lock.hpp"
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/parallel.hpp"
@@ -227,6 +228,8 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     // The cache: the same input and settings reuse what is there.
     std::error_code ec;
     if (fs::exists(fs::path(o.out_dir) / "masks.json", ec)) {
+        // Not while another pfce replaces them: its masks.json stays until its last mask is in.
+        const DirLock reading = lock_output_dir(o.out_dir);
         std::optional<MaskDir> prev;
         try {
             prev = open_mask_dir(o.out_dir);

@@ -153,13 +153,16 @@ MaskDirWriting::~MaskDirWriting() {
     std::error_code ec;
     for (const std::string& tmp : staged_) fs::remove(tmp, ec);  // empty once finished
     if (!undo_) return;
-    std::set<std::string> ours = {output_dir_marker_name(), kMetaFile};
-    for (const std::string& id : ids_) ours.insert(id + ".png");
-    for (const auto& e : fs::directory_iterator(dir_, ec)) {
-        const std::string name = e.path().filename().string();
-        if (ours.count(name) || is_temp_name(name)) fs::remove(e.path(), ec);
+    try {  // a destructor: what cannot be undone (no memory, an unreadable directory) stays
+        std::set<std::string> ours = {output_dir_marker_name(), kMetaFile};
+        for (const std::string& id : ids_) ours.insert(id + ".png");
+        for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::string name = it->path().filename().string();
+            if (ours.count(name) || is_temp_name(name)) fs::remove(it->path(), ec);
+        }
+        if (!existed_) fs::remove(dir_, ec);  // only once empty: a file put there meanwhile stays
+    } catch (...) {
     }
-    if (!existed_) fs::remove(dir_, ec);  // only once empty: a file put there meanwhile stays
 }
 
 void MaskDirWriting::write(std::size_t k, const LabelMap& mask, const Palette& palette) {

@@ -516,8 +516,6 @@ TEST(ImageIo, PaletteIndexPastThePaletteIsRefused) {
     EXPECT_EQ(read_rgb(dir + "/q.png").pixels[3 * (2 * w + 3)], 255);
 }
 
-// JPEG-compressed YCbCr TIFFs (common for orthophotos) read as RGB, strips and tiles alike,
-// within JPEG's loss of a smooth image.
 // A sparse TIFF (GDAL's SPARSE_OK: blocks never written, byte count 0) is refused naming the
 // block, not called "truncated or corrupt"; its written blocks alone read fine.
 TEST(ImageIo, SparseTiffIsRefusedNamingTheUnwrittenTile) {
@@ -584,6 +582,8 @@ TEST(ImageIo, TiffNodataMaskPixelsAreRefusedAsTransparent) {
     EXPECT_EQ(read_rgb(dir + "/other.tif").width, w);
 }
 
+// JPEG-compressed YCbCr TIFFs (common for orthophotos) read as RGB, strips and tiles alike,
+// within JPEG's loss of a smooth image.
 TEST(ImageIo, JpegYCbCrTiffReadsAsRgb) {
     const std::string dir = test::temp_dir("io_jpeg_tiff");
     const int w = 40, h = 32;

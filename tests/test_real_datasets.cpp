@@ -219,6 +219,7 @@ TEST(RealDatasets, APartnerInAFormatNotReadIsNamed) {
     const std::string root = test::temp_dir("real_unread_partner");
     const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
     fs::rename(fd.root + "/images/tile_2.png", fd.root + "/images/tile_2.bmp");
+    std::ofstream(fd.root + "/images/tile_2.tfw") << "1\n0\n0\n-1\n0\n0\n";  // not an image
     try {
         Dataset::open(fd.root);
         FAIL() << "a mask without a readable image was accepted";
@@ -528,6 +529,8 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
            "</Metadata></PAMRasterBand>\n</PAMDataset>\n";
     std::ofstream(chips + "/b.JGW") << world;
     std::ofstream(chips + "/c.bmp") << "BM";  // a format not read: left out, and said
+    // A gray chip for a model trained on colour images: predicted, and said.
+    write_png_gray(chips + "/g.png", test::foreign_labels(40, 32, 6));
     const std::string predict =
         "predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " + chips;
     const test::CommandResult r = test::run_pfce(predict + " --out " + root + "/out --confidence");
@@ -536,6 +539,9 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
                        "georeference carried from world file a.pgw, a.prj, a.png.aux.xml");
     EXPECT_MESSAGE_HAS(r.output,
                        "1 image(s) of a format not read are left out (e.g. " + chips + "/c.bmp");
+    EXPECT_MESSAGE_HAS(r.output,
+                       "g.png is gray but " + root + "/run/last.ckpt was trained on colour images");
+    EXPECT_EQ(r.output.find("b.JPG is"), std::string::npos) << r.output;
     EXPECT_EQ(read_whole_file(root + "/out/a.pgw"), world);
     EXPECT_EQ(read_whole_file(root + "/out/a_confidence.pgw"), world);
     EXPECT_EQ(read_whole_file(root + "/out/a.prj"), wkt);
@@ -560,6 +566,12 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     EXPECT_EQ(mine.status, 2) << mine.output;
     EXPECT_MESSAGE_HAS(mine.output, "one.tfw");
     EXPECT_EQ(read_whole_file(root + "/one.tfw"), "mine");
+    // Beside its input, with its stem: the input's .prj is the mask's too, and stays as it is
+    // (before this was seen, predict refused to write over its input).
+    const test::CommandResult beside = test::run_pfce(predict + "/a.png --out " + chips + "/a.tif");
+    ASSERT_EQ(beside.status, 0) << beside.output;
+    EXPECT_EQ(read_whole_file(chips + "/a.prj"), wkt);
+    EXPECT_EQ(read_whole_file(chips + "/a.tfw"), world);
     // Not six numbers: not carried, and said.
     std::ofstream(chips + "/a.pgw") << "0.5\n0\n";
     const test::CommandResult bad = test::run_pfce(predict + "/a.png --out " + root + "/bad.png");

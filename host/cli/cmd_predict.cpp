@@ -133,8 +133,7 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         if (!e.is_regular_file() || e.path().filename().string()[0] == '.') continue;
         if (lower_ext_is(e.path(), {".tif", ".tiff", ".png", ".jpg", ".jpeg"}))
             inputs.push_back(e.path());
-        else if (lower_ext_is(e.path(), {".bmp", ".gif", ".webp", ".jp2", ".j2k", ".jxl", ".vrt",
-                                         ".img", ".ecw", ".heic", ".pgm", ".ppm"}))
+        else if (is_unread_image_name(e.path().string()))
             unread.push_back(e.path());  // images of formats not read; sidecars are not
     }
     std::sort(inputs.begin(), inputs.end());
@@ -262,6 +261,11 @@ void run_predict(const PredictArgs& a) {
             list += (c ? ", " : "") + m.class_names[c] + " " + std::to_string(value_of[c]);
         std::printf("pixel values are the training dataset's mask.values: %s\n", list.c_str());
     }
+    // Gray images for a model trained on colour ones (or the reverse) predict without an error
+    // but from inputs unlike its training: said for the first, counted for the rest.
+    const nlohmann::json trained_gray =
+        m.meta.value("data", nlohmann::json::object()).value("gray_images", nlohmann::json());
+    std::size_t unlike = 0;
     std::vector<std::int64_t> total(m.class_colours.size(), 0);
     std::int64_t pixels = 0, unsure = 0;  // unsure: confidence below one half
     std::size_t done = 0;
@@ -281,6 +285,15 @@ void run_predict(const PredictArgs& a) {
         if (stop_requested()) throw interrupted();  // every output written so far is complete
         const RgbImage img =
             read_rgb(j.input, m.config.data.max_pixels, image_choice(m.config.data));
+        if (trained_gray.is_boolean()) {
+            bool gray = true;
+            for (std::size_t i = 0; gray && i + 2 < img.pixels.size(); i += 3)
+                gray = img.pixels[i] == img.pixels[i + 1] && img.pixels[i] == img.pixels[i + 2];
+            if (gray != trained_gray.get<bool>() && unlike++ == 0)
+                log_warn(j.input, gray ? " is gray" : " is in colour", " but ", a.checkpoint,
+                         " was trained on ", gray ? "colour" : "gray",
+                         " images: its predictions of such inputs may mean little");
+        }
         LabelMap confidence;
         LabelMap pred;
         try {
@@ -350,6 +363,10 @@ void run_predict(const PredictArgs& a) {
     for (std::size_t c = 0; c < total.size(); ++c)
         std::printf("  %-20s %6.2f%%\n", m.class_names[c].c_str(),
                     100.0 * static_cast<double>(total[c]) / static_cast<double>(pixels));
+    if (unlike > 1)
+        log_warn(unlike, " of ", jobs.size(), " images are ",
+                 trained_gray.get<bool>() ? "in colour" : "gray", " but ", a.checkpoint,
+                 " was trained on ", trained_gray.get<bool>() ? "gray" : "colour", " images");
 }
 
 const bool registered = register_command(

@@ -108,6 +108,13 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     r.device = backend.name();
     const Palette& pal = L.ds->palette();
     for (const auto& c : pal.classes) r.class_names.push_back(c.name);
+    // Before its labels are sampled and linked: images this U-Net cannot take whole.
+    Split in_dataset;  // L.split holds positions into L.indices
+    for (auto [from, to] :
+         {std::pair{&L.split.train, &in_dataset.train}, std::pair{&L.split.val, &in_dataset.val},
+          std::pair{&L.split.test, &in_dataset.test}})
+        for (std::size_t p : *from) to->push_back(L.indices[p]);
+    check_sizes_fit_unet(*L.ds, in_dataset, e.config.model.depth, e.config.data.crop_size);
     const fs::path exp_dir = fs::path(out_dir) / e.id;
     fs::create_directories(exp_dir);
 
@@ -146,17 +153,16 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     const auto absolute = [](const std::string& p) {
         return p.empty() ? p : fs::absolute(p).lexically_normal().string();
     };
-    in.data_meta = {{"root", absolute(L.root)},   {"labels", absolute(lab.dir)},
-                    {"experiment", e.id},         {"suite", suite.file},
-                    {"train", in.train.size()},   {"val", in.val.size()},
-                    {"test", in.test_ids.size()}, {"identity", L.identity}};
+    in.data_meta = {{"root", absolute(L.root)},
+                    {"labels", absolute(lab.dir)},
+                    {"experiment", e.id},
+                    {"suite", suite.file},
+                    {"train", in.train.size()},
+                    {"val", in.val.size()},
+                    {"test", in.test_ids.size()},
+                    {"identity", L.identity},
+                    {"gray_images", training_images_gray(in.train)}};
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
-    Split in_dataset;  // L.split holds positions into L.indices
-    for (auto [from, to] :
-         {std::pair{&L.split.train, &in_dataset.train}, std::pair{&L.split.val, &in_dataset.val},
-          std::pair{&L.split.test, &in_dataset.test}})
-        for (std::size_t p : *from) to->push_back(L.indices[p]);
-    check_sizes_fit_unet(*L.ds, in_dataset, cfg.model.depth, cfg.data.crop_size);
     // As pfce train refuses them: one class, or no labelled pixel to train on.
     check_class_count(pal, L.root);
     check_training_labels(training_label_counts(in.train, pal.classes.size()), pal, in.train.size(),

@@ -395,6 +395,15 @@ void check_training_sizes(const std::vector<SampleData>& train, const std::vecto
     }
 }
 
+bool training_images_gray(const std::vector<SampleData>& train) {
+    for (const SampleData& s : train) {
+        const std::vector<std::uint8_t>& px = s.image.pixels;
+        for (std::size_t i = 0; i + 2 < px.size(); i += 3)
+            if (px[i] != px[i + 1] || px[i] != px[i + 2]) return false;
+    }
+    return !train.empty();
+}
+
 std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
                                                 std::size_t num_classes) {
     std::vector<std::int64_t> per_class(num_classes, 0);
@@ -445,6 +454,8 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
     if (split.train.empty())
         PFCE_THROW(InputError, "dataset ", cfg.data.root, ": ", ds.size(),
                    " samples leave no training sample (train_frac ", cfg.data.train_frac, ")");
+    // Before labels are sampled or linked and pixels read: only the files' sizes are needed.
+    check_sizes_fit_unet(ds, split, cfg.model.depth, cfg.data.crop_size);
     const std::string labels = training_labels_dir(backend, cfg, ds);
     TrainInputs in;
     if (!labels.empty()) {
@@ -469,13 +480,13 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
     for (std::size_t i : split.val) in.val_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
-    check_sizes_fit_unet(ds, split, cfg.model.depth, cfg.data.crop_size);
     in.data_meta = {{"root", resolved_path(cfg.data.root)},
                     {"labels", labels.empty() ? std::string() : resolved_path(labels)},
                     {"train", split.train.size()},
                     {"val", split.val.size()},
                     {"test", split.test.size()},
-                    {"identity", data_identity(ds)}};
+                    {"identity", data_identity(ds)},
+                    {"gray_images", training_images_gray(in.train)}};
 
     // Say what the loss will see, so masks that lost their labels cannot train unnoticed.
     const std::vector<std::int64_t> per_class =

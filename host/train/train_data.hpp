@@ -65,6 +65,10 @@ void check_masks_belong_to(const MaskDir& md, const Dataset& ds);
 // learning nothing): InputError naming the dataset `root` otherwise.
 void check_class_count(const Palette& palette, const std::string& root);
 // Labelled pixels per class over the samples' training labels (what the loss sees).
+// Whether every training image is gray (R = G = B at every pixel): recorded in the checkpoint
+// (meta.data.gray_images) so predict can say when it is given colour images for a gray model, or
+// the reverse.
+bool training_images_gray(const std::vector<SampleData>& train);
 std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
                                                 std::size_t num_classes);
 // The training split's labelled pixels per class: InputError when there is none (the loss would
@@ -91,14 +95,15 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
 // records how its labels were made.
 void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md);
 
-// Without crops every training image must have one size: InputError naming two samples that
-// differ (ids and sizes) and the crop option that trains on them all.
 // InputError naming the first image the U-Net of `depth` cannot take whole (a side below
 // smallest_unet_side: reflect padding to a multiple of 2^depth needs each pad smaller than the side
 // it mirrors): validation and test images, which are scored whole, and training images when
 // `crop_size` is 0. Checked at loading, before an epoch is spent: before, a 1-pixel-wide
 // validation image stopped training at the first validation, naming no file.
 void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int crop_size);
+
+// Without crops every training image must have one size: InputError naming two samples that
+// differ (ids and sizes) and the crop option that trains on them all.
 void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
                           int crop_size);
 
