@@ -715,7 +715,7 @@ TEST(CliMisuse, SigtermStopsPredictBetweenImages) {
 
     // One large image under test-time augmentation (thousands of forward passes): stopped inside
     // it, not after it, and nothing of it written.
-    const std::string big = root + "/big.png", big_out = root + "/big_pred.png";
+    const std::string big = root + "/big.png", big_out = root + "/new/dir/big_pred.png";
     write_png(big, test::random_rgb(1536, 1536, 4));
     const std::string one = test::pfce_binary() + " predict --checkpoint " + root +
                             "/run/last.ckpt --input " + big + " --out " + big_out +
@@ -725,7 +725,7 @@ TEST(CliMisuse, SigtermStopsPredictBetweenImages) {
                        "interrupted before the first of 1 image(s) was done; nothing written");
     EXPECT_MESSAGE_HAS(one_log, "rc=130");
     EXPECT_FALSE(fs::exists(big_out));
-    EXPECT_FALSE(fs::exists(root + "/big_pred_overlay.png"));
+    EXPECT_FALSE(fs::exists(root + "/new")) << "the directories made for it are removed again";
     // A FIFO as --input would block the read for good: refused.
     const std::string fifo = root + "/fifo.png";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);

@@ -92,6 +92,36 @@ std::string data_directory_of(const fs::path& dir) {
     return {};
 }
 
+// Directories a command made for its outputs, removed again when it ends unless kept(): only
+// those still empty (fs::remove leaves any other), the deepest first.
+class MadeDirectories {
+  public:
+    MadeDirectories() = default;
+    MadeDirectories(const MadeDirectories&) = delete;
+    MadeDirectories& operator=(const MadeDirectories&) = delete;
+    ~MadeDirectories() {
+        std::error_code ec;
+        if (!keep_)
+            for (auto it = made_.rbegin(); it != made_.rend(); ++it) fs::remove(*it, ec);
+    }
+    // fs::create_directories(dir), remembering each level it makes.
+    void create(const fs::path& dir, std::error_code& ec) {
+        std::vector<fs::path> missing;
+        for (fs::path p = dir; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+            missing.push_back(p);
+            if (p == p.parent_path()) break;
+        }
+        fs::create_directories(dir, ec);
+        for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+            if (fs::is_directory(*it)) made_.push_back(*it);
+    }
+    void kept() { keep_ = true; }
+
+  private:
+    std::vector<fs::path> made_;
+    bool keep_ = false;
+};
+
 std::string overlay_path(const fs::path& mask) {
     return (mask.parent_path() / (mask.stem().string() + "_overlay.png")).string();
 }
@@ -236,11 +266,13 @@ void run_predict(const PredictArgs& a) {
                               "leave it out of --input");
     }
     // Only now, with every input checked: the directories the masks go to (a missing one is made,
-    // for a directory of inputs as for one mask file).
+    // for a directory of inputs as for one mask file). Those made are removed again, once empty,
+    // when predict ends with nothing written in them (stopped before the first image, or failed).
+    MadeDirectories made;
     for (const Job& j : jobs) {
         const fs::path parent = fs::path(j.mask).parent_path();
         std::error_code ec;
-        if (!parent.empty()) fs::create_directories(parent, ec);
+        if (!parent.empty()) made.create(parent, ec);
         if (!parent.empty() && !fs::is_directory(parent))
             PFCE_THROW(InputError, "--out ", a.out, ": cannot create the directory ",
                        parent.string(), " for ", j.mask, ": ",
@@ -271,8 +303,10 @@ void run_predict(const PredictArgs& a) {
     std::size_t done = 0;
     auto interrupted = [&] {
         if (done == 0)
-            std::printf("interrupted before the first of %zu image(s) was done; nothing written\n",
-                        jobs.size());
+            std::printf(
+                "interrupted before the first of %zu image(s) was done; nothing written "
+                "(and no directory made)\n",
+                jobs.size());
         else
             std::printf(
                 "interrupted after %zu of %zu image(s); the masks written are complete "
@@ -351,6 +385,7 @@ void run_predict(const PredictArgs& a) {
         for (std::size_t c = 0; c < counts.size(); ++c) total[c] += counts[c];
         pixels += static_cast<std::int64_t>(pred.labels.size());
         ++done;
+        made.kept();  // they hold a prediction now
     }
     std::printf(
         "%zu image(s), %lld pixels%s:\n", jobs.size(), static_cast<long long>(pixels),
