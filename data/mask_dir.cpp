@@ -126,10 +126,12 @@ std::string mask_png_path(const std::string& dir, const std::string& id) {
 }
 
 MaskDirWriting::MaskDirWriting(DirLock lock, std::string dir, std::vector<std::string> ids,
-                               bool undo_on_failure, bool existed, bool replacing)
+                               bool undo_on_failure, bool existed, bool replacing,
+                               std::vector<std::string> made_parents)
     : lock_(std::move(lock)),
       dir_(std::move(dir)),
       ids_(std::move(ids)),
+      made_parents_(std::move(made_parents)),
       undo_(undo_on_failure),
       existed_(existed),
       replacing_(replacing) {
@@ -145,6 +147,7 @@ MaskDirWriting::MaskDirWriting(MaskDirWriting&& other) noexcept
       dir_(std::move(other.dir_)),
       ids_(std::move(other.ids_)),
       staged_(std::move(other.staged_)),
+      made_parents_(std::move(other.made_parents_)),
       undo_(std::exchange(other.undo_, false)),
       existed_(other.existed_),
       replacing_(std::exchange(other.replacing_, false)) {}
@@ -160,7 +163,11 @@ MaskDirWriting::~MaskDirWriting() {
             const std::string name = it->path().filename().string();
             if (ours.count(name) || is_temp_name(name)) fs::remove(it->path(), ec);
         }
-        if (!existed_) fs::remove(dir_, ec);  // only once empty: a file put there meanwhile stays
+        if (!existed_) {
+            fs::remove(dir_, ec);  // only once empty: a file put there meanwhile stays
+            for (auto it = made_parents_.rbegin(); it != made_parents_.rend(); ++it)
+                fs::remove(*it, ec);
+        }
     } catch (...) {
     }
 }
@@ -194,12 +201,19 @@ MaskDirWriting prepare_mask_dir(const std::string& dir, bool force,
     for (const std::string& id : ids) check_id(dir, id);  // before anything is claimed
     std::error_code ec;
     const bool existed = fs::exists(dir, ec);
+    std::vector<std::string> made_parents;  // what claiming it will make above it, top first
+    for (fs::path p = fs::path(dir).parent_path(); !p.empty() && !fs::exists(p, ec);
+         p = p.parent_path()) {
+        made_parents.insert(made_parents.begin(), p.string());
+        if (p == p.parent_path()) break;
+    }
     OutputDirClaim claim = claim_output_dir(dir, "masks", kMetaFile);
     // Only a directory this command starts from nothing is undone: it holds nothing but ours.
     // Not where this process already held the lock (a mask directory claimed twice on its way).
     const bool fresh = claim.state == OutputDirState::fresh && claim.lock.owns();
     if (claim.state != OutputDirState::ours_complete)
-        return MaskDirWriting(std::move(claim.lock), dir, ids, fresh, existed, false);
+        return MaskDirWriting(std::move(claim.lock), dir, ids, fresh, existed, false,
+                              std::move(made_parents));
     if (!force)
         PFCE_THROW(InputError, dir, " already holds masks (", (fs::path(dir) / kMetaFile).string(),
                    "); pass --force to replace them");

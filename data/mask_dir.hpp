@@ -37,14 +37,16 @@ struct MaskDir {
 // last. Destroyed unfinished (an error, a bad mask found halfway):
 // - into a directory that was new or empty, what it wrote is removed (the masks of `ids`, the
 //   marker, temporaries; never another file, even one put there meanwhile), and a directory that
-//   did not exist with it once empty, so a failed command leaves no half-written output behind;
+//   did not exist with it once empty (and the parents made for it), so a failed command leaves no
+//   half-written output behind;
 // - replacing a complete mask directory (--force), the new masks were temporaries beside the old
 //   ones until finish(): they are removed, and the old masks and masks.json stay as they were;
 // - a directory that held pfce's incomplete masks stays that: the same command writes it again.
 class MaskDirWriting {
   public:
     MaskDirWriting(DirLock lock, std::string dir, std::vector<std::string> ids,
-                   bool undo_on_failure, bool existed, bool replacing);
+                   bool undo_on_failure, bool existed, bool replacing,
+                   std::vector<std::string> made_parents = {});
     MaskDirWriting(MaskDirWriting&& other) noexcept;
     MaskDirWriting(const MaskDirWriting&) = delete;
     MaskDirWriting& operator=(const MaskDirWriting&) = delete;
@@ -64,7 +66,8 @@ class MaskDirWriting {
     DirLock lock_;
     std::string dir_;
     std::vector<std::string> ids_;
-    std::vector<std::string> staged_;  // replacing: each mask's temporary until finish()
+    std::vector<std::string> staged_;        // replacing: each mask's temporary until finish()
+    std::vector<std::string> made_parents_;  // directories above dir_ made for it, deepest last
     bool undo_, existed_, replacing_;
 };
 

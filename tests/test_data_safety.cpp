@@ -746,7 +746,7 @@ TEST(DataSafety, AMaskFoundBadHalfwayLeavesNoHalfWrittenDirectory) {
     m.at(10, 20)[2] = 3;
     write_png(dense, m);
     fs::create_directories(root + "/empty");
-    for (const std::string& out : {root + "/new", root + "/empty"}) {
+    for (const std::string& out : {root + "/new", root + "/empty", root + "/up/to/new"}) {
         const test::CommandResult r =
             test::run_pfce("sample --data " + fd.root + " --points 5 --out " + out);
         EXPECT_EQ(r.status, 2) << r.output;
@@ -754,6 +754,7 @@ TEST(DataSafety, AMaskFoundBadHalfwayLeavesNoHalfWrittenDirectory) {
     }
     EXPECT_FALSE(fs::exists(root + "/new"));
     EXPECT_TRUE(fs::is_empty(root + "/empty"));
+    EXPECT_FALSE(fs::exists(root + "/up")) << "the parents made for it are removed too";
     // Replacing complete masks, the new ones stay temporaries until all are written: a failure
     // leaves the old masks and masks.json as they were (before, masks.json was gone and the masks
     // up to the bad one were new).
