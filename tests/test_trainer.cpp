@@ -150,6 +150,63 @@ TEST(Trainer, BestCheckpointIsNeverWrittenWithoutTheLastOne) {
         EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
 }
 
+// A kill or a failed write between last.ckpt and best.ckpt (hostile-user probe) leaves last.ckpt
+// recording a best epoch that best.ckpt does not hold. --resume copies last.ckpt when it is that
+// epoch's end; when the best epoch's weights are gone it says so and chooses best.ckpt again
+// instead of naming an epoch it does not hold.
+TEST(Trainer, ResumeRepairsTheBestCheckpointAStopLeftBehind) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, false);
+    Config c = small_config(test::temp_dir("trainer_best") + "/run");
+    const std::string last = c.run.out + "/last.ckpt", best = c.run.out + "/best.ckpt";
+    const std::string epoch1 = c.run.out + "/../epoch1.ckpt";
+    TrainOptions resume = quiet_options();
+    resume.resume = true;
+    c.run.epochs = 1;
+    train_unet(*b, c, in, quiet_options());
+    fs::copy_file(best, epoch1);
+    c.run.epochs = 2;
+    train_unet(*b, c, in, resume);
+    const auto forge_best_epoch = [&](int epoch) {
+        Checkpoint ck = read_checkpoint(last);
+        ck.meta["state"]["best_epoch"] = epoch;
+        write_checkpoint(last, ck);
+    };
+    const auto epoch_of = [](const std::string& path) {
+        return read_checkpoint(path).meta["state"]["epoch"].get<int>();
+    };
+    forge_best_epoch(2);
+    for (const bool stale : {true, false}) {  // best.ckpt of epoch 1, or none
+        if (stale)
+            fs::copy_file(epoch1, best, fs::copy_options::overwrite_existing);
+        else
+            fs::remove(best);
+        testing::internal::CaptureStderr();
+        const TrainResult r = train_unet(*b, c, in, resume);
+        const std::string log = testing::internal::GetCapturedStderr();
+        EXPECT_MESSAGE_HAS(log, "the best epoch is 2 (the run stopped while saving it)");
+        EXPECT_EQ(r.best_epoch, 2);
+        EXPECT_EQ(read_whole_file(best), read_whole_file(last));
+    }
+    // The best epoch (1) is not last.ckpt's and best.ckpt is gone: nothing can restore it.
+    forge_best_epoch(1);
+    fs::remove(best);
+    testing::internal::CaptureStderr();
+    TrainResult r = train_unet(*b, c, in, resume);  // finished: evaluated on last.ckpt
+    std::string log = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(log, "best epoch was 1, whose weights are lost: the run is evaluated on");
+    EXPECT_EQ(log.find("no epoch had a finite"), std::string::npos) << log;
+    EXPECT_EQ(r.best_epoch, 0);
+    EXPECT_FALSE(fs::exists(best));
+    c.run.epochs = 3;
+    testing::internal::CaptureStderr();
+    r = train_unet(*b, c, in, resume);
+    log = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(log, "is chosen again from epoch 3 on");
+    EXPECT_EQ(r.best_epoch, 3);
+    EXPECT_EQ(epoch_of(best), 3);
+}
+
 TEST(Trainer, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
     auto b = test::cpu_backend();
     const TrainInputs in = synthetic_inputs(2, 32, false);

@@ -429,6 +429,7 @@ class TrainingRun {
             ck.load_into(backend_, s.name, *s.value, result_.last_checkpoint);
         st_ = state_from_json(ck.meta.at("state"), sched_);
         if (st_.best_epoch == 0) st_.best_value = worst_value();
+        reconcile_best_checkpoint(ck);
         opt_.set_steps_taken(st_.global_step);
         trim_metrics(result_.metrics_path, st_.epoch);
         if (st_.epoch >= cfg_.run.epochs) {
@@ -441,6 +442,45 @@ class TrainingRun {
         log_info("resuming ", cfg_.run.out, " at epoch ", st_.epoch + 1, ", batch ", st_.batch,
                  " (step ", st_.global_step, ")");
         return true;
+    }
+
+    // save() writes last.ckpt, then best.ckpt: a kill or a failed write between the two leaves a
+    // best.ckpt of an earlier epoch (or none) while last.ckpt records the newer best. When
+    // last.ckpt holds the end of that best epoch it is the best checkpoint, and is copied;
+    // otherwise the best epoch's weights are gone, and best.ckpt is chosen anew from here on
+    // rather than naming an epoch whose weights it does not hold.
+    void reconcile_best_checkpoint(const Checkpoint& last) {
+        if (st_.best_epoch == 0) return;
+        const std::string& path = result_.best_checkpoint;
+        std::string found = "no " + path;
+        if (fs::exists(path)) {
+            try {
+                const json s = read_checkpoint(path).meta.at("state");
+                const int epoch = s.at("epoch").get<int>();
+                if (epoch == st_.best_epoch && s.at("batch").get<std::int64_t>() == 0) return;
+                found = path + " holds epoch " + std::to_string(epoch);
+            } catch (const std::exception& e) {
+                found = path + " is unreadable (" + e.what() + ")";
+            }
+        }
+        if (st_.epoch == st_.best_epoch && st_.batch == 0) {
+            write_checkpoint(path, last);
+            log_info(found, " but the best epoch is ", st_.best_epoch,
+                     " (the run stopped while saving it): copied it from ",
+                     result_.last_checkpoint);
+            return;
+        }
+        if (done())
+            log_warn(found, " but the best epoch was ", st_.best_epoch,
+                     ", whose weights are lost: the run is evaluated on ", result_.last_checkpoint,
+                     " (epoch ", st_.epoch, ")");
+        else
+            log_warn(found, " but the best epoch was ", st_.best_epoch,
+                     ", whose weights are lost: ", path, " is chosen again from epoch ",
+                     st_.epoch + 1, " on");
+        st_.best_epoch = 0;
+        st_.best_value = worst_value();
+        best_lost_ = true;
     }
 
     void log_start() const {
@@ -544,7 +584,7 @@ class TrainingRun {
     }
 
     TrainResult finish() {
-        if (st_.best_epoch == 0 && st_.epoch > 0)
+        if (st_.best_epoch == 0 && st_.epoch > 0 && !best_lost_)
             log_warn("no epoch had a finite ", best_name_, ": no ", result_.best_checkpoint,
                      " was written (", result_.last_checkpoint, " holds the last epoch)");
         result_.epochs_completed = st_.epoch;
@@ -808,6 +848,7 @@ class TrainingRun {
     FocalLossParams loss_params_;
     bool crf_on_;
     CrfLossParams crf_params_;
+    bool best_lost_ = false;  // resume found the best epoch's checkpoint gone (said then)
     bool val_on_;  // validation split with a labelled pixel: it picks best.ckpt, drives plateau
     BatchLoader loader_;
     std::int64_t bpe_;
