@@ -15,6 +15,7 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/parallel.hpp"
+#include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/dataset.hpp"
@@ -381,6 +382,8 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         }
         parallel_for(nw, [&](std::size_t k) { writing.write(w0 + k, linked[k], palette); });
         if (n > wave) log_info("link: ", w0 + nw, "/", n, " masks");
+        // Ctrl-C / SIGTERM (core/stop_signal): unwinding undoes the writing (mask_dir.hpp).
+        if (stop_requested()) throw StopRequested();
     }
     r.have_dense = r.quality.dense_images > 0;
 

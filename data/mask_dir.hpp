@@ -59,7 +59,8 @@ class MaskDirWriting {
     void write(std::size_t k, const LabelMap& mask, const Palette& palette);
     // Puts the masks in place (replacing: masks.json goes first, so a crash between reads as
     // incomplete), then writes masks.json (`meta`, the ids, the classes) last. Every mask must have
-    // been written.
+    // been written. Commands hold core/stop_signal's handlers meanwhile, so Ctrl-C cannot cut the
+    // renames short: it is seen between masks, where unwinding undoes the writing.
     void finish(const nlohmann::json& meta, const Palette& palette);
 
   private:

@@ -16,6 +16,7 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/parallel.hpp"
+#include "core/stop_signal.hpp"
 #include "data/mask_dir.hpp"
 
 namespace pfce {
@@ -220,6 +221,8 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
             r.pixels += c[static_cast<std::size_t>(C)];
         }
         if (progress) progress(first + count, n);
+        // Ctrl-C / SIGTERM (core/stop_signal): unwinding undoes the writing (mask_dir.hpp).
+        if (stop_requested()) throw StopRequested();
     }
     nlohmann::json meta = {{"kind", "sparse"},   {"source", settings["source"]},
                            {"sample", settings}, {"labelled_pixels", r.labelled},

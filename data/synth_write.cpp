@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/output_dir.hpp"
+#include "core/stop_signal.hpp"
 #include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
@@ -57,7 +58,8 @@ void write_synthetic_dataset(const SynthOptions& opts,
 #pragma omp parallel for schedule(dynamic, 1)
     for (int k = 0; k < opts.count; ++k) {
         try {
-            if (failed.load()) continue;  // one failure stops the run; no point writing more
+            // One failure, or Ctrl-C / SIGTERM (core/stop_signal), stops the run.
+            if (failed.load() || stop_requested()) continue;
             const SynthScene scene =
                 synthesize_scene(opts.size, opts.seed, static_cast<std::uint32_t>(k));
             const std::string n = std::to_string(k);
@@ -75,6 +77,7 @@ void write_synthetic_dataset(const SynthOptions& opts,
         }
     }
     if (error) std::rethrow_exception(error);
+    if (stop_requested()) throw StopRequested();  // the dataset stays incomplete (no marker)
 }
 
 namespace {

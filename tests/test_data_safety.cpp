@@ -22,9 +22,13 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/output_dir.hpp"
+#include "core/stop_signal.hpp"
 #include "data/dataset.hpp"
 #include "data/image_io.hpp"
+#include "data/linking.hpp"
 #include "data/mask_dir.hpp"
+#include "data/sparse_masks.hpp"
+#include "data/synth.hpp"
 #include "host/train/train_data.hpp"
 #include "tests/foreign_dataset.hpp"
 #include "tests/test_util.hpp"
@@ -59,9 +63,9 @@ pid_t dead_pid() {
 // A temporary of temp_path_for's form for `target` beside it, as a writer with `pid` leaves it.
 std::string plant_temp(const std::string& target, pid_t pid, int n) {
     const fs::path t(target);
-    const std::string p = (t.parent_path() / ("." + t.filename().string() + ".tmp" +
-                                              std::to_string(pid) + "_" + std::to_string(n)))
-                              .string();
+    std::string name = ".";  // appended to: GCC 12 warns (-Wrestrict) at "." + string&&
+    name += t.filename().string() + ".tmp" + std::to_string(pid) + "_" + std::to_string(n);
+    const std::string p = (t.parent_path() / name).string();
     std::ofstream(p) << "partial";
     return p;
 }
@@ -795,6 +799,69 @@ TEST(DataSafety, AMaskFoundBadHalfwayLeavesNoHalfWrittenDirectory) {
     EXPECT_MESSAGE_HAS(edited.output, "a mask file there changed");
     EXPECT_EQ(test::run_pfce(link + root + "/relinked --force").status, 2);
     EXPECT_EQ(snapshot(root + "/relinked"), linked);
+}
+
+// Ctrl-C / SIGTERM while masks or a synthetic dataset are written (hostile-user probe: they died
+// mid-write, so replacing masks with --force could be cut between its renames): the commands stop
+// between masks, and unwinding undoes what they wrote as a failure does. The stop is requested
+// here as the signal handler does (core/stop_signal).
+TEST(DataSafety, StoppingAWriterUndoesItsWritingAndKeepsTheOldMasks) {
+    struct ClearStop {
+        ~ClearStop() { clear_stop_request(); }
+    } clear;
+    const std::string root = test::temp_dir("safety_stop");
+    test::ForeignSpec spec;
+    spec.sizes.assign(12, {40, 32});
+    const auto fd = test::write_foreign_dataset(root + "/data", spec);
+    const Dataset ds = Dataset::open(fd.root);
+    SamplerOptions so;
+    so.points = {5};
+    const auto stop = [](std::size_t, std::size_t) { request_stop(); };
+    EXPECT_THROW(make_sparse_masks(ds, so, root + "/new", false, stop), StopRequested);
+    EXPECT_FALSE(fs::exists(root + "/new"));
+    clear_stop_request();
+    make_sparse_masks(ds, so, root + "/good", false, nullptr);
+    const auto good = snapshot(root + "/good");
+    so.seed = 9;
+    EXPECT_THROW(make_sparse_masks(ds, so, root + "/good", true, stop), StopRequested);
+    EXPECT_EQ(snapshot(root + "/good"), good);  // the old masks and masks.json, untouched
+
+    auto backend = test::cpu_backend();
+    LinkDirOptions lo;
+    lo.in_dir = root + "/good";
+    lo.out_dir = root + "/linked";
+    lo.params.radius = 5;
+    request_stop();
+    EXPECT_THROW(link_mask_dir(*backend, lo), StopRequested);
+    EXPECT_FALSE(fs::exists(root + "/linked"));
+
+    // A stopped synthetic dataset stays incomplete (no marker), and the same call finishes it.
+    SynthOptions syn;
+    syn.out_dir = root + "/synth";
+    syn.count = 4;
+    syn.size = 32;
+    EXPECT_THROW(prepare_synthetic_dataset(syn, SynthReplace::never, nullptr), StopRequested);
+    EXPECT_FALSE(fs::exists(root + "/synth/" + kSynthCompletionFile));
+    clear_stop_request();
+    EXPECT_FALSE(prepare_synthetic_dataset(syn, SynthReplace::never, nullptr));
+    EXPECT_TRUE(fs::exists(root + "/synth/" + kSynthCompletionFile));
+}
+
+// The command itself, stopped by SIGTERM while it writes: it says so and exits 130 (before, it died
+// by the signal without a word).
+TEST(DataSafety, AStoppedSynthSaysWhatItLeft) {
+    const std::string out = test::temp_dir("safety_stop_cli") + "/synth";
+    // Stopped once its first image is written; 400 images of 256x256 take seconds.
+    std::string command = "\"";  // appended to: GCC 12 warns (-Wrestrict) at "\"" + string&&
+    command += test::pfce_binary() + "\" data synth --count 400 --size 256 --out " + out +
+               " 2>&1 & pid=$!; i=0; while [ ! -e " + out +
+               "/patches/Images/Image_0.tif ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; "
+               "kill -TERM $pid; wait $pid";
+    const test::CommandResult r = test::run_command(command);
+    if (fs::exists(out + "/" + kSynthCompletionFile)) GTEST_SKIP() << "it finished first";
+    EXPECT_EQ(r.status, 130) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "stopped (Ctrl-C / SIGTERM)");
+    EXPECT_MESSAGE_HAS(r.output, "run the same command again");
 }
 
 // A synthetic suite of one dense experiment, 12 images of 32x32.

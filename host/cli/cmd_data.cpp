@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/stop_signal.hpp"
 #include "data/contact_sheet.hpp"
 #include "data/dataset.hpp"
 #include "data/image_io.hpp"
@@ -134,7 +135,22 @@ void run_synth(const SynthFlags& f) {
     // --force writes it again even over this very dataset: the way to repair one whose files were
     // replaced (reuse checks that every file is there, not what each holds).
     const SynthReplace replace = f.force ? SynthReplace::always : SynthReplace::never;
-    if (prepare_synthetic_dataset(o, replace, [&](int, int) { progress.tick(); })) {
+    bool reused = false;
+    {
+        // Ctrl-C / SIGTERM: stop after the images in hand; the dataset stays incomplete.
+        const StopSignals stop_signals;
+        try {
+            reused = prepare_synthetic_dataset(o, replace, [&](int, int) { progress.tick(); });
+        } catch (const StopRequested&) {
+            std::fflush(stdout);
+            std::fprintf(stderr,
+                         "pfce: stopped (Ctrl-C / SIGTERM): %s is incomplete (it has no "
+                         "%s); run the same command again to write it\n",
+                         o.out_dir.c_str(), kSynthCompletionFile);
+            throw CLI::RuntimeError(130);
+        }
+    }
+    if (reused) {
         std::printf("%s already holds this synthetic dataset (%d images of %dx%d, seed %llu)\n",
                     o.out_dir.c_str(), o.count, o.size, o.size,
                     static_cast<unsigned long long>(o.seed));

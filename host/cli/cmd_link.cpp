@@ -7,9 +7,11 @@
 #include <string>
 
 #include "core/log.hpp"
+#include "core/stop_signal.hpp"
 #include "data/linking.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
+#include "host/cli/stopped.hpp"
 
 namespace pfce::cli {
 namespace {
@@ -36,7 +38,16 @@ void run_link(const LinkFlags& f) {
                    ": expected a finite number (< 0: off)");
 
     std::unique_ptr<Backend> backend = make_backend(f.device);
-    const LinkDirResult r = link_mask_dir(*backend, o);
+    LinkDirResult r;
+    {
+        // Ctrl-C / SIGTERM: stop after the wave in hand; the output is undone (mask_dir.hpp).
+        const StopSignals stop_signals;
+        try {
+            r = link_mask_dir(*backend, o);
+        } catch (const StopRequested&) {
+            stopped_writing_masks(o.out_dir);
+        }
+    }
     const LinkQuality& q = r.quality;
     std::printf("%s %lld masks from %s on %s\n", r.reused ? "reused" : "linked",
                 static_cast<long long>(q.images), o.in_dir.c_str(), backend->name().c_str());

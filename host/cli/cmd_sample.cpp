@@ -12,11 +12,13 @@
 #endif
 
 #include "core/log.hpp"
+#include "core/stop_signal.hpp"
 #include "data/dataset.hpp"
 #include "data/sparse_masks.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/cli/dataset_flags.hpp"
+#include "host/cli/stopped.hpp"
 
 namespace pfce::cli {
 namespace {
@@ -74,14 +76,22 @@ void run_sample(const SampleFlags& f) {
     so.scale_by_area = f.scale_by_area;
     so.seed = f.seed;
     auto last_log = std::chrono::steady_clock::now();
-    const MaskStageResult r =
-        make_sparse_masks(ds, so, f.out, f.force, [&](std::size_t done, std::size_t n) {
-            const auto now = std::chrono::steady_clock::now();
-            if (now - last_log > std::chrono::seconds(3)) {
-                log_info("sample: ", done, "/", n, " images");
-                last_log = now;
-            }
-        });
+    MaskStageResult r;
+    {
+        // Ctrl-C / SIGTERM: stop after the masks in hand; the output is undone (mask_dir.hpp).
+        const StopSignals stop_signals;
+        try {
+            r = make_sparse_masks(ds, so, f.out, f.force, [&](std::size_t done, std::size_t n) {
+                const auto now = std::chrono::steady_clock::now();
+                if (now - last_log > std::chrono::seconds(3)) {
+                    log_info("sample: ", done, "/", n, " images");
+                    last_log = now;
+                }
+            });
+        } catch (const StopRequested&) {
+            stopped_writing_masks(f.out);
+        }
+    }
     if (r.reused)
         std::printf("%s already holds these masks (same dataset and settings); reused\n",
                     f.out.c_str());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/stop_signal.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/cli/empty_values.hpp"
 
@@ -30,6 +31,12 @@ int main(int argc, char** argv) {
         app.parse(static_cast<int>(ptrs.size()), ptrs.data());
     } catch (const CLI::RuntimeError& e) {
         return e.get_exit_code();  // a command's own status (1: failed, 130: interrupted)
+    } catch (const pfce::StopRequested&) {
+        // Ctrl-C / SIGTERM where the command has no words of its own (a dataset being written
+        // for a run): what was being written is incomplete, and the same command goes on.
+        std::fprintf(stderr,
+                     "pfce: stopped (Ctrl-C / SIGTERM); run the same command again to go on\n");
+        return 130;
     } catch (const CLI::ParseError& e) {
         // --help prints and exits 0; every misuse of the command line exits 2, as InputError does
         // (CLI11's own codes, 100 and up, tell a script nothing more).

@@ -277,6 +277,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         ExperimentResult r;
         try {
             r = run_experiment(p.spec, suite, *L, *backend, sum.out_dir, opts, tag);
+        } catch (const StopRequested&) {  // while its labels were sampled or linked
+            r.status = "interrupted";
         } catch (const std::exception& ex) {
             r = failed_result(p.spec, ex.what(), device_name, t0.seconds());
             log_warn(tag, "FAILED: ", r.error, " (the other experiments still run)");
