@@ -48,7 +48,7 @@ DirLock::~DirLock() {
 
 void DirLock::release() noexcept {
     if (fd_ < 0) return;
-    {
+    if (!key_.empty()) {
         const std::lock_guard<std::mutex> guard(registry_mutex());
         registry().erase(key_);
     }
@@ -56,10 +56,18 @@ void DirLock::release() noexcept {
     fd_ = -1;
 }
 
-DirLock lock_output_dir(const std::string& dir, const std::string& flag) {
+namespace {
+
+std::string registry_key(const std::string& dir) {
     std::error_code ec;
     const fs::path canonical = fs::canonical(dir, ec);
-    const std::string key = ec ? fs::absolute(dir).lexically_normal().string() : canonical.string();
+    return ec ? fs::absolute(dir).lexically_normal().string() : canonical.string();
+}
+
+}  // namespace
+
+DirLock lock_output_dir(const std::string& dir, const std::string& flag) {
+    const std::string key = registry_key(dir);
     const std::lock_guard<std::mutex> guard(registry_mutex());
     if (registry().count(key)) return {};  // this process holds it already
     const int fd = ::open(key.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -69,14 +77,36 @@ DirLock lock_output_dir(const std::string& dir, const std::string& flag) {
         ::close(fd);
         if (err == EWOULDBLOCK)
             PFCE_THROW(InputError, flag, " ", dir,
-                       " is being written by another pfce command now (it holds the directory's "
-                       "lock); wait until it has finished, or choose another directory");
+                       " is being written or read by another pfce command now (it holds the "
+                       "directory's lock); wait until it has finished, or choose another "
+                       "directory");
         return {};  // no locks on this file system: go on without one
     }
     registry().insert(key);
     DirLock lock;
     lock.fd_ = fd;
     lock.key_ = key;
+    return lock;
+}
+
+DirLock lock_dir_for_reading(const std::string& dir, const std::string& flag) {
+    const std::string key = registry_key(dir);
+    const std::lock_guard<std::mutex> guard(registry_mutex());
+    if (registry().count(key)) return {};  // this process writes it: nothing else does
+    // Not registered: shared locks of one process on several descriptors coexist.
+    const int fd = ::open(key.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return {};  // the reader's own checks name what is wrong with the directory
+    if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+        const int err = errno;
+        ::close(fd);
+        if (err == EWOULDBLOCK)
+            PFCE_THROW(InputError, flag, " ", dir,
+                       " is being written by another pfce command now (it holds the directory's "
+                       "lock); wait until it has finished, then run this again");
+        return {};
+    }
+    DirLock lock;
+    lock.fd_ = fd;
     return lock;
 }
 

@@ -25,9 +25,10 @@ class DirLock {
 
   private:
     friend DirLock lock_output_dir(const std::string& dir, const std::string& flag);
+    friend DirLock lock_dir_for_reading(const std::string& dir, const std::string& flag);
     void release() noexcept;
     int fd_ = -1;
-    std::string key_;  // the canonical path, in this process's registry while held
+    std::string key_;  // the canonical path, in this process's registry while held (writers)
 };
 
 // Locks `dir` (which must exist) for as long as the returned DirLock lives. InputError naming
@@ -35,5 +36,12 @@ class DirLock {
 // network file systems), it goes on unlocked: the lock protects against a mistake, correct output
 // does not need it.
 [[nodiscard]] DirLock lock_output_dir(const std::string& dir, const std::string& flag = "--out");
+
+// A shared lock on `dir` for reading what another pfce may replace (a mask directory that
+// `sample --force` writes again while a run loads it would give the run some old and some new
+// masks): readers share it, a writer waits for none of them but is refused while one reads, and a
+// reader is refused while a writer writes (InputError naming `flag` and `dir`). Empty where this
+// process writes `dir` itself, or where the file system cannot lock.
+[[nodiscard]] DirLock lock_dir_for_reading(const std::string& dir, const std::string& flag);
 
 }  // namespace pfce

@@ -208,6 +208,8 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     if (fs::exists(o.out_dir, same_ec) && fs::equivalent(o.in_dir, o.out_dir, same_ec))
         PFCE_THROW(InputError, "--out ", o.out_dir, " is the input --in ", o.in_dir,
                    ": linking writes a new mask directory");
+    // Held while the sparse masks are read, as a run holds its labels (core/dir_lock.hpp).
+    const DirLock reading_in = lock_dir_for_reading(o.in_dir, "--in");
     const MaskDir md = open_mask_dir(o.in_dir);
     // Linking reads every labelled pixel as a point: the labelled pixels of linked masks (whole
     // segments) would become millions of points and pairs, and purity would fall. Older sparse
@@ -230,7 +232,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     std::error_code ec;
     if (fs::exists(fs::path(o.out_dir) / "masks.json", ec)) {
         // Not while another pfce replaces them: its masks.json stays until its last mask is in.
-        const DirLock reading = lock_output_dir(o.out_dir);
+        const DirLock reading = lock_dir_for_reading(o.out_dir, "--out");
         std::optional<MaskDir> prev;
         try {
             prev = open_mask_dir(o.out_dir);

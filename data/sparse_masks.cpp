@@ -172,7 +172,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
     r.per_class.assign(static_cast<std::size_t>(C), 0);
     if (fs::exists(fs::path(dir) / "masks.json")) {
         // Not while another pfce replaces them: its masks.json stays until its last mask is in.
-        const DirLock reading = lock_output_dir(dir);
+        const DirLock reading = lock_dir_for_reading(dir, "--out");
         const MaskDir md = open_mask_dir(dir);
         const nlohmann::json made = md.meta.value("sample", nlohmann::json());
         if (md.format == 2 && made == settings && md.ids == ids) {

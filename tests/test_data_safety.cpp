@@ -692,7 +692,7 @@ TEST(DataSafety, ADirectoryBeingWrittenIsRefusedToASecondWriter) {
         const auto before = snapshot(dir);
         const test::CommandResult r = test::run_pfce((dir == data ? synth : train) + " --force");
         EXPECT_EQ(r.status, 2) << r.output;
-        EXPECT_MESSAGE_HAS(r.output, dir + " is being written by another pfce command now");
+        EXPECT_MESSAGE_HAS(r.output, dir + " is being written or read by another pfce command now");
         EXPECT_EQ(snapshot(dir), before);
         ::close(fd);
         const test::CommandResult after =
@@ -709,6 +709,42 @@ TEST(DataSafety, ADirectoryBeingWrittenIsRefusedToASecondWriter) {
         EXPECT_FALSE(inner.owns());
         EXPECT_NE(test::run_pfce(train + " --force").status, 0);
     }
+    EXPECT_EQ(test::run_pfce(train + " --force").status, 0);
+}
+
+// A mask directory replaced while a run reads it would give the run some old and some new masks
+// (hostile-user probe: `train --labels` read them unlocked while `sample --force` rewrote them).
+// Readers share the directory's lock: a writer is refused while one reads, a reader while one
+// writes, and readers do not refuse each other.
+TEST(DataSafety, MasksBeingReadAreNotReplacedNorReadWhileReplaced) {
+    const std::string root = test::temp_dir("safety_read_lock");
+    const std::string data = root + "/data", masks = root + "/masks";
+    ASSERT_EQ(test::run_pfce("data synth --count 6 --size 64 --out " + data).status, 0);
+    const std::string sample = "sample --data " + data + " --points 5 --out " + masks;
+    ASSERT_EQ(test::run_pfce(sample).status, 0);
+    const std::string train = "train --data " + data + " --labels " + masks + " --out " + root +
+                              "/run --epochs 1 --batch-size 2 --width 4 --depth 1 --device cpu";
+    const int fd = ::open(masks.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_SH | LOCK_NB), 0);  // a run reading them
+    const auto before = snapshot(masks);
+    const test::CommandResult replace = test::run_pfce(sample + " --seed 4 --force");
+    EXPECT_EQ(replace.status, 2) << replace.output;
+    EXPECT_MESSAGE_HAS(replace.output, masks + " is being written or read by another pfce");
+    EXPECT_EQ(snapshot(masks), before);
+    const test::CommandResult reader = test::run_pfce(train);  // another reader: fine
+    EXPECT_EQ(reader.status, 0) << reader.output;
+    ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);  // now one writing them
+    const test::CommandResult refused = test::run_pfce(train + " --force");
+    EXPECT_EQ(refused.status, 2) << refused.output;
+    EXPECT_MESSAGE_HAS(refused.output,
+                       "labels.dir " + masks + " is being written by another pfce command now");
+    const test::CommandResult link =
+        test::run_pfce("link --in " + masks + " --radius 5 --device cpu --out " + root + "/l");
+    EXPECT_EQ(link.status, 2) << link.output;
+    EXPECT_MESSAGE_HAS(link.output, "--in " + masks + " is being written by another pfce");
+    EXPECT_FALSE(fs::exists(root + "/l"));
+    ::close(fd);
     EXPECT_EQ(test::run_pfce(train + " --force").status, 0);
 }
 

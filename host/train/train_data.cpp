@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 
+#include "core/dir_lock.hpp"
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/parallel.hpp"
@@ -458,6 +459,9 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
     check_sizes_fit_unet(ds, split, cfg.model.depth, cfg.data.crop_size);
     const std::string labels = training_labels_dir(backend, cfg, ds);
     TrainInputs in;
+    // Held while the masks are read: `pfce sample --force` replacing them meanwhile would mix old
+    // and new ones (it is refused instead, and this refused while it writes).
+    const DirLock reading = labels.empty() ? DirLock() : lock_dir_for_reading(labels, "labels.dir");
     if (!labels.empty()) {
         const MaskDir md = open_mask_dir(labels);
         in.label_kind = md.meta.value("kind", std::string("sparse"));
