@@ -132,6 +132,11 @@ std::size_t remove_stale_temps_of(const std::string& path) {
         const std::string name = it->path().filename().string();
         if (name.rfind(prefix, 0) == 0 && name.find('.', prefix.size()) == std::string::npos)
             n += remove_if_stale(*it);
+        // The temporary of one (StagedFiles' temporaries are written atomically themselves).
+        else if (name.size() > prefix.size() + 1 && name[0] == '.' &&
+                 name.compare(1, prefix.size(), prefix) == 0 && is_temp_name(name) &&
+                 is_temp_name(name.substr(1, name.rfind(".tmp") - 1)))
+            n += remove_if_stale(*it);
     }
     return n;
 }
@@ -151,6 +156,23 @@ void commit_temp(const std::string& tmp, const std::string& path) {
         const int err = errno;
         std::remove(tmp.c_str());
         PFCE_THROW(SystemError, "cannot rename ", tmp, " to ", path, ": ", std::strerror(err));
+    }
+}
+
+StagedFiles::~StagedFiles() {
+    for (const auto& [path, tmp] : staged_) std::remove(tmp.c_str());
+}
+
+std::string StagedFiles::stage(const std::string& path) {
+    staged_.emplace_back(path, temp_path_for(path));
+    return staged_.back().second;
+}
+
+void StagedFiles::commit() {
+    while (!staged_.empty()) {
+        const auto [path, tmp] = staged_.front();
+        staged_.erase(staged_.begin());
+        commit_temp(tmp, path);  // removes tmp when it fails
     }
 }
 

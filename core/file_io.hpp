@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pfce {
@@ -23,7 +24,8 @@ bool is_temp_name(const std::string& name, long* pid = nullptr);
 // cannot remove its own. Nothing else is touched: not a file of another name, not the temporary of
 // a live process (kill(PID, 0) does not fail with ESRCH), not a directory. Returns how many.
 std::size_t remove_stale_temps(const std::string& dir, bool recursive = false);
-// The same for the temporaries of one target file `path` only (".<its name>.tmpPID_N" beside it).
+// The same for the temporaries of one target file `path` only (".<its name>.tmpPID_N" beside it,
+// and the temporary of one of those).
 std::size_t remove_stale_temps_of(const std::string& path);
 // Flushes `tmp` to disk and renames it over `path`; removes `tmp` and throws SystemError on
 // failure.
@@ -42,6 +44,25 @@ void write_atomically(const std::string& path, Fn&& write) {
     }
     commit_temp(tmp, path);
 }
+
+// Files that belong together (a predicted mask, its overlay and its confidence map), replaced
+// together: stage(path) names the temporary to write each to (with any writer, itself atomic or
+// not), and commit() renames them all into place once every one is written. Destroyed uncommitted
+// (a writer failed: a full disk), it removes the temporaries and the old files stay as they were,
+// never a new mask beside an old overlay.
+class StagedFiles {
+  public:
+    StagedFiles() = default;
+    StagedFiles(const StagedFiles&) = delete;
+    StagedFiles& operator=(const StagedFiles&) = delete;
+    ~StagedFiles();
+    std::string stage(const std::string& path);
+    // Flushes and renames each temporary over its file (SystemError naming it on failure).
+    void commit();
+
+  private:
+    std::vector<std::pair<std::string, std::string>> staged_;  // (path, its temporary)
+};
 
 // Writes `bytes` to `path` atomically; every write, the flush and the close are checked (ENOSPC,
 // EFBIG, EIO become a SystemError naming the file), and the temporary is removed on failure.

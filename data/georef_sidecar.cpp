@@ -140,8 +140,9 @@ std::vector<std::string> sidecar_paths(const SidecarGeoref& geo, const std::stri
     return paths;
 }
 
-void write_sidecar_georef(const SidecarGeoref& geo, const std::string& out) {
-    for (const auto& [path, text] : sidecar_files(geo, out)) write_file_atomically(path, *text);
+void write_sidecar_georef(const SidecarGeoref& geo, const std::string& out, StagedFiles* staged) {
+    for (const auto& [path, text] : sidecar_files(geo, out))
+        write_file_atomically(staged ? staged->stage(path) : path, *text);
 }
 
 }  // namespace pfce

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/file_io.hpp"
+
 namespace pfce {
 
 struct SidecarGeoref {
@@ -30,7 +32,9 @@ SidecarGeoref find_sidecar_georef(const std::string& image);
 // (a mask beside its input, of the same stem, shares its .prj: the same text).
 std::vector<std::string> sidecar_paths(const SidecarGeoref& geo, const std::string& out);
 
-// Writes them, each atomically.
-void write_sidecar_georef(const SidecarGeoref& geo, const std::string& out);
+// Writes them, each atomically, or (`staged`) to temporaries that staged->commit() puts in place
+// with the image they describe.
+void write_sidecar_georef(const SidecarGeoref& geo, const std::string& out,
+                          StagedFiles* staged = nullptr);
 
 }  // namespace pfce

@@ -24,10 +24,20 @@ namespace {
 // Collects libtiff errors (and the first warning) for one handle.
 struct TiffMessages {
     std::string errors;
+    std::string reason;  // the system's, when the first error came from a failed write
+    std::string text() const { return reason.empty() ? errors : reason + " (" + errors + ")"; }
 };
 
+// libtiff's write errors ("IO error writing tag data") do not say why; the errno of the write that
+// failed does (a full disk, a quota, a file-size limit), and is still set when the handler runs.
+bool is_storage_errno(int e) {
+    return e == ENOSPC || e == EDQUOT || e == EFBIG || e == EIO || e == EROFS;
+}
+
 int capture_error(TIFF*, void* user, const char* module, const char* fmt, va_list ap) {
+    const int err = errno;
     auto* m = static_cast<TiffMessages*>(user);
+    if (m->errors.empty() && is_storage_errno(err)) m->reason = std::strerror(err);
     char buf[512];
     std::vsnprintf(buf, sizeof buf, fmt, ap);
     if (!m->errors.empty()) m->errors += "; ";
@@ -83,12 +93,12 @@ TiffPtr open_tiff(const std::string& path, const char* mode, TiffMessages& msgs)
                 std::fclose(f);
                 PFCE_THROW(InputError, path,
                            ": truncated or corrupt TIFF, its header cannot be read (",
-                           msgs.errors.empty() ? "libtiff could not parse it" : msgs.errors, ")");
+                           msgs.errors.empty() ? "libtiff could not parse it" : msgs.text(), ")");
             }
             PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
         }
         PFCE_THROW(SystemError, "cannot create ", path, ": ",
-                   msgs.errors.empty() ? std::strerror(errno) : msgs.errors);
+                   msgs.errors.empty() ? std::strerror(errno) : msgs.text());
     }
     return TiffPtr(t);
 }
@@ -216,7 +226,7 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
 [[noreturn]] void decode_failed(const std::string& path, const TiffMessages& msgs,
                                 const char* what) {
     PFCE_THROW(InputError, path, ": truncated or corrupt TIFF (", what, " failed",
-               msgs.errors.empty() ? std::string() : ": " + msgs.errors, ")");
+               msgs.errors.empty() ? std::string() : ": " + msgs.text(), ")");
 }
 
 // A block (strip or tile) of byte count 0 was never written: GDAL writes such "sparse" files with
@@ -507,13 +517,13 @@ void write_tiff_file(const std::string& path, const std::uint8_t* samples, int w
     for (int y = 0; y < height; ++y) {
         std::memcpy(row.data(), samples + static_cast<std::size_t>(y) * row_bytes, row.size());
         if (TIFFWriteScanline(tp, row.data(), static_cast<std::uint32_t>(y), 0) < 0)
-            PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+            PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.text());
     }
     if (!TIFFWriteDirectory(tp))
-        PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+        PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.text());
     TIFF* raw = t.release();
     TIFFClose(raw);  // flushes; errors here were already reported through the handler
-    if (!msgs.errors.empty()) PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+    if (!msgs.errors.empty()) PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.text());
 }
 
 namespace {
@@ -570,13 +580,13 @@ void write_tiff_palette_file(const std::string& path, const std::uint8_t* indice
     for (int y = 0; y < height; ++y) {
         std::memcpy(row.data(), indices + static_cast<std::size_t>(y) * width, row.size());
         if (TIFFWriteScanline(tp, row.data(), static_cast<std::uint32_t>(y), 0) < 0)
-            PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+            PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.text());
     }
     if (!TIFFWriteDirectory(tp))
-        PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+        PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.text());
     TIFF* raw = t.release();
     TIFFClose(raw);
-    if (!msgs.errors.empty()) PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.errors);
+    if (!msgs.errors.empty()) PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.text());
 }
 
 }  // namespace pfce::detail

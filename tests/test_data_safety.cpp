@@ -629,10 +629,55 @@ TEST(DataSafety, TemporariesOfAKilledWriterAreRemovedAndNothingElse) {
     const std::string mask_tmp = plant_temp(pred + "/tile_0.png", gone, 1);
     const std::string overlay_tmp = plant_temp(pred + "/tile_0_overlay.png", gone, 2);
     const std::string other_tmp = plant_temp(pred + "/elsewhere.png", gone, 3);
+    const std::string nested_tmp = plant_temp(mask_tmp, gone, 4);  // a staged file's own
     EXPECT_EQ(test::run_pfce(predict + " --force").status, 0);
     EXPECT_FALSE(fs::exists(mask_tmp));
     EXPECT_FALSE(fs::exists(overlay_tmp));
+    EXPECT_FALSE(fs::exists(nested_tmp));
     EXPECT_TRUE(fs::exists(other_tmp));  // not a file this predict writes
+
+    // A full disk while an image's outputs are replaced (--force) leaves the old ones together
+    // (before, a new mask beside the old overlay). A file-size limit fails writes past it as a
+    // full disk does: the palette mask (1.2 KB) fits in its 2 KB, the colour overlay (3.3 KB) not.
+    const std::string mask = pred + "/tile_0.png", overlay = pred + "/tile_0_overlay.png";
+    fs::remove(other_tmp);
+    write_file_atomically(mask, "old mask");
+    write_file_atomically(overlay, "old overlay");
+    const test::CommandResult full = test::run_command(
+        "trap '' XFSZ; ulimit -f 2; \"" + test::pfce_binary() + "\" " + predict + " --force 2>&1");
+    EXPECT_EQ(full.status, 1) << full.output;
+    EXPECT_EQ(read_whole_file(mask), "old mask");
+    EXPECT_EQ(read_whole_file(overlay), "old overlay");
+    for (const auto& e : fs::directory_iterator(pred))
+        EXPECT_FALSE(is_temp_name(e.path().filename().string())) << e.path();
+}
+
+// Two predicts into one --out would each find it free of their outputs and then replace the
+// other's masks with their model's (hostile-user probe): the second is refused while the first
+// writes (here the test holds the directory's lock, as another pfce does).
+TEST(DataSafety, TwoPredictsIntoOneDirectoryAreNotMixed) {
+    const std::string root = test::temp_dir("safety_predict_lock");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const std::string run = root + "/run";
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + run +
+                             " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu")
+                  .status,
+              0);
+    const std::string pred = root + "/pred";
+    fs::create_directories(pred);
+    const int fd_lock = ::open(pred.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd_lock, 0);
+    ASSERT_EQ(::flock(fd_lock, LOCK_EX | LOCK_NB), 0);
+    const std::string predict = "predict --checkpoint " + run + "/last.ckpt --input " + fd.root +
+                                "/images --out " + pred + " --device cpu";
+    const test::CommandResult r = test::run_pfce(predict);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "--out " + pred + " is being written or read by another pfce");
+    EXPECT_TRUE(fs::is_empty(pred));
+    ::close(fd_lock);
+    const test::CommandResult ok = test::run_pfce(predict);
+    EXPECT_EQ(ok.status, 0) << ok.output;
 }
 
 // The writer of a temporary can be gone while its PID still names a process: a zombie (killed,

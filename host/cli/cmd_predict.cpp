@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dir_lock.hpp"
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
@@ -269,6 +270,7 @@ void run_predict(const PredictArgs& a) {
     // for a directory of inputs as for one mask file). Those made are removed again, once empty,
     // when predict ends with nothing written in them (stopped before the first image, or failed).
     MadeDirectories made;
+    std::map<std::string, DirLock> locks;  // declared after `made`: released before it removes
     for (const Job& j : jobs) {
         const fs::path parent = fs::path(j.mask).parent_path();
         std::error_code ec;
@@ -277,9 +279,16 @@ void run_predict(const PredictArgs& a) {
             PFCE_THROW(InputError, "--out ", a.out, ": cannot create the directory ",
                        parent.string(), " for ", j.mask, ": ",
                        ec ? ec.message() : "a file of that name is in the way");
+        // One predict writes a directory at a time: two into one --out would each find it free
+        // of their outputs, then replace the other's masks with their model's.
+        const std::string dir = parent.empty() ? "." : parent.string();
+        if (!locks.count(dir)) locks.emplace(dir, lock_output_dir(dir, "--out"));
         // The temporaries of a predict killed while writing these outputs (never another file).
         for (const std::string& p : j.outputs()) remove_stale_temps_of(p);
     }
+    // Checked again under the locks: outputs another command wrote since the check above.
+    for (const Job& j : jobs)
+        for (const std::string& p : j.outputs()) check_output_file(p, a.force, inputs);
     // Class c is written as pixel value value_of[c], shown in its colour.
     std::vector<std::uint8_t> value_of(m.class_colours.size());
     for (std::size_t c = 0; c < value_of.size(); ++c)
@@ -350,32 +359,45 @@ void run_predict(const PredictArgs& a) {
         }
         const GeoReference geo = read_georeference(j.input);
         const bool tif = lower_ext_is(j.mask, {".tif", ".tiff"});
-        if (tif)
-            write_tiff_indexed(j.mask, written, colours, geo);
-        else
-            write_png_indexed(j.mask, written, colours);
-        if (!geo.empty() && !tif)
-            log_warn(j.input, " is georeferenced (", geo.describe(), ") but ", j.mask,
-                     " is a PNG, which cannot carry it: write a .tif to keep it");
-        write_sidecar_georef(j.sidecars, j.mask);
-        write_png(j.overlay, overlay);
+        // An image's outputs are put in place together once all are written: a full disk leaves
+        // none of them (or, with --force, the old ones together), never a mask without its overlay.
+        StagedFiles staged;
         std::string about;  // the confidence map's summary
-        if (!j.confidence.empty()) {
+        try {
             if (tif)
-                write_tiff_gray(j.confidence, confidence, geo);
+                write_tiff_indexed(staged.stage(j.mask), written, colours, geo);
             else
-                write_png_gray(j.confidence, confidence);
-            write_sidecar_georef(j.sidecars, j.confidence);
-            std::int64_t sum = 0, below = 0;
-            for (const std::uint8_t v : confidence.labels) {
-                sum += v;
-                below += v < 128;  // 128/255 is the first value above one half
+                write_png_indexed(staged.stage(j.mask), written, colours);
+            if (!geo.empty() && !tif)
+                log_warn(j.input, " is georeferenced (", geo.describe(), ") but ", j.mask,
+                         " is a PNG, which cannot carry it: write a .tif to keep it");
+            write_sidecar_georef(j.sidecars, j.mask, &staged);
+            write_png(staged.stage(j.overlay), overlay);
+            if (!j.confidence.empty()) {
+                if (tif)
+                    write_tiff_gray(staged.stage(j.confidence), confidence, geo);
+                else
+                    write_png_gray(staged.stage(j.confidence), confidence);
+                write_sidecar_georef(j.sidecars, j.confidence, &staged);
+                std::int64_t sum = 0, below = 0;
+                for (const std::uint8_t v : confidence.labels) {
+                    sum += v;
+                    below += v < 128;  // 128/255 is the first value above one half
+                }
+                const double n = static_cast<double>(confidence.labels.size());
+                about = "; confidence mean " +
+                        format_fixed(static_cast<double>(sum) / (255.0 * n), 2) + ", " +
+                        format_fixed(100.0 * static_cast<double>(below) / n, 1) +
+                        "% of pixels below 0.5";
+                unsure += below;
             }
-            const double n = static_cast<double>(confidence.labels.size());
-            about = "; confidence mean " + format_fixed(static_cast<double>(sum) / (255.0 * n), 2) +
-                    ", " + format_fixed(100.0 * static_cast<double>(below) / n, 1) +
-                    "% of pixels below 0.5";
-            unsure += below;
+            staged.commit();
+        } catch (const SystemError& e) {
+            // Named by the file the user asked for, not the temporary that failed.
+            PFCE_THROW(SystemError, "cannot write the prediction of ", j.input, " to ", j.mask,
+                       a.force ? " (the files there are as they were)"
+                               : " (none of its files was written)",
+                       ": ", e.what());
         }
         std::string where = tif && !geo.empty() ? ", " + geo.describe() : std::string();
         if (!j.sidecars.empty()) where += ", georeference carried from " + j.sidecars.describe();
