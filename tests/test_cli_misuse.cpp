@@ -735,3 +735,18 @@ TEST(CliMisuse, SigtermStopsPredictBetweenImages) {
     EXPECT_EQ(f.status, 2) << f.output;
     EXPECT_MESSAGE_HAS(f.output, "is not a regular file (a FIFO, socket or device)");
 }
+
+// What a command prints is its result: written to a full disk (/dev/full), --print-config and
+// --help ended with status 0 and nothing written (hostile-user probe). Now status 1, said.
+TEST(CliMisuse, AnUnwritableStandardOutputIsAnError) {
+    if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+    for (const std::string args : {"train --print-config", "--help"}) {
+        std::string command = "\"";  // appended to: GCC 12 warns (-Wrestrict) at "\"" + string&&
+        command += test::pfce_binary() + "\" " + args + " 2>&1 > /dev/full";
+        const test::CommandResult r = test::run_command(command);
+        EXPECT_EQ(r.status, 1) << args << ": " << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "writing to standard output failed: No space left on device");
+    }
+    const test::CommandResult fine = test::run_pfce("train --print-config");
+    EXPECT_EQ(fine.status, 0) << fine.output;
+}

@@ -1,6 +1,8 @@
 // The `pfce` command: parses the subcommand and turns any pfce::Error into one clear message and a
 // non-zero exit (2 for bad input, 1 for everything else).
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -11,7 +13,9 @@
 #include "host/cli/command_registry.hpp"
 #include "host/cli/empty_values.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_pfce(int argc, char** argv) {
     CLI::App app{"pfce: train segmentation models for aerial imagery from sparse point labels"};
     app.require_subcommand(1);
     app.fallthrough();  // -q / -v are accepted after the subcommand too
@@ -66,4 +70,20 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int status = run_pfce(argc, argv);
+    // What a command printed is its result (a report's path, --json, --print-config): a full disk
+    // or a closed pipe under it must not end in status 0 with the output cut short.
+    errno = 0;
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+        const int err = errno;
+        std::fprintf(stderr, "pfce: error: writing to standard output failed%s%s\n",
+                     err ? ": " : "", err ? std::strerror(err) : "");
+        return status == 0 ? 1 : status;
+    }
+    return status;
 }
