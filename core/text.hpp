@@ -90,4 +90,15 @@ inline std::string format_fixed(double v, int decimals) {
     return buf;
 }
 
+// A byte count as people read it: "512 bytes", "3.4 KB", "120.0 MB", "2.1 GB" (powers of 1000,
+// as df -H and file managers count), so a small amount is never "0.0 GB".
+inline std::string format_bytes(double bytes) {
+    const char* units[] = {"KB", "MB", "GB", "TB"};
+    if (bytes < 1000) return format_fixed(bytes, 0) + " bytes";
+    double v = bytes / 1000;
+    int u = 0;
+    while (v >= 1000 && u < 3) v /= 1000, ++u;
+    return format_fixed(v, 1) + " " + units[u];
+}
+
 }  // namespace pfce

@@ -17,6 +17,7 @@
 #include "core/file_io.hpp"
 #include "core/output_dir.hpp"
 #include "core/stop_signal.hpp"
+#include "core/text.hpp"
 #include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
@@ -212,14 +213,10 @@ void check_synthetic_dataset_fits(const SynthOptions& opts) {
     const double need = per_image * opts.count;
     const double have = static_cast<double>(space.available) + static_cast<double>(reclaimable);
     if (need > have) {
-        auto gb = [](double b) {
-            char text[32];
-            std::snprintf(text, sizeof text, "%.1f GB", b / 1e9);
-            return std::string(text);
-        };
         PFCE_THROW(InputError, "synthetic dataset: ", opts.count, " images of ", opts.size, "x",
-                   opts.size, " need about ", gb(need), " but ", existing.string(), " has ",
-                   gb(have), " free; choose a smaller --count or --size, or another --out");
+                   opts.size, " need about ", format_bytes(need), " but ", existing.string(),
+                   " has ", format_bytes(have),
+                   " free; choose a smaller --count or --size, or another --out");
     }
 }
 

@@ -604,8 +604,8 @@ std::string render_results_csv(const ReportInput& in) {
              metric(r.val_loss_dense) + "," + metric(r.val_miou) + "," + metric(r.test.miou) + "," +
              metric(miou_without_clutter(in, r)) + "," + metric(r.test.oa) + "," +
              metric(r.test.mean_f1);
-        for (const auto& n : columns) o += "," + metric(class_value(r, r.test.iou, n));
-        for (const auto& n : columns) o += "," + metric(class_value(r, r.test.f1, n));
+        for (const auto& n : columns) (o += ",") += metric(class_value(r, r.test.iou, n));
+        for (const auto& n : columns) (o += ",") += metric(class_value(r, r.test.f1, n));
         o += "," + metric(final_crf(r)) + "," + metric(seconds_per_epoch(r));
         o += "," + (ok(r) ? std::to_string(r.selected_epoch) : std::string()) + "," +
              num(r.wall_seconds) + "\n";
