@@ -159,6 +159,22 @@ void commit_temp(const std::string& tmp, const std::string& path) {
     }
 }
 
+namespace {
+
+// The rename itself is durable only once the directory is flushed: after a power loss, a completion
+// file (masks.json, synthetic.json, a checkpoint) renamed but not flushed could be missing, or the
+// old one. Best effort: some file systems refuse fsync on a directory, which changes nothing here.
+void sync_parent_directory(const std::string& path) {
+    const fs::path parent = fs::path(path).parent_path();
+    const int fd =
+        ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    ::fsync(fd);
+    ::close(fd);
+}
+
+}  // namespace
+
 StagedFiles::~StagedFiles() {
     for (const auto& [path, tmp] : staged_) std::remove(tmp.c_str());
 }
@@ -168,12 +184,68 @@ std::string StagedFiles::stage(const std::string& path) {
     return staged_.back().second;
 }
 
-void StagedFiles::commit() {
-    while (!staged_.empty()) {
-        const auto [path, tmp] = staged_.front();
-        staged_.erase(staged_.begin());
-        commit_temp(tmp, path);  // removes tmp when it fails
+namespace {
+
+void flush_file(const std::string& tmp, const std::string& path) {
+    const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+        const int err = errno;
+        if (fd >= 0) ::close(fd);
+        PFCE_THROW(SystemError, "cannot write ", path, ": flushing ", tmp,
+                   " failed: ", std::strerror(err));
     }
+    ::close(fd);
+}
+
+// rename(from, to) unless `to` exists, atomically where the file system can (renameat2's
+// RENAME_NOREPLACE; link + unlink, which refuses an existing name too, where it cannot). errno
+// EEXIST when `to` exists.
+int rename_no_replace(const std::string& from, const std::string& to) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return -1;
+    if (::link(from.c_str(), to.c_str()) != 0) return -1;
+    ::unlink(from.c_str());
+    return 0;
+}
+
+}  // namespace
+
+void StagedFiles::commit(bool replace) {
+    for (const auto& [path, tmp] : staged_) flush_file(tmp, path);
+    struct Done {
+        std::string path, aside;  // aside: the old file's hard link ("" when there was none)
+    };
+    std::vector<Done> done;
+    auto undo = [&] {
+        for (auto it = done.rbegin(); it != done.rend(); ++it)
+            if (it->aside.empty())
+                std::remove(it->path.c_str());
+            else
+                std::rename(it->aside.c_str(), it->path.c_str());
+    };
+    for (const auto& [path, tmp] : staged_) {
+        std::string aside;
+        if (replace && ::access(path.c_str(), F_OK) == 0) {
+            aside = temp_path_for(path);
+            if (::link(path.c_str(), aside.c_str()) != 0) aside.clear();  // cannot keep it: go on
+        }
+        const int rc =
+            replace ? std::rename(tmp.c_str(), path.c_str()) : rename_no_replace(tmp, path);
+        if (rc != 0) {
+            const int err = errno;
+            if (!aside.empty()) std::remove(aside.c_str());
+            undo();
+            if (err == EEXIST)
+                PFCE_THROW(InputError, path,
+                           " appeared while it was being written (another command wrote it); "
+                           "it is left as that command wrote it");
+            PFCE_THROW(SystemError, "cannot rename ", tmp, " to ", path, ": ", std::strerror(err));
+        }
+        done.push_back({path, aside});
+    }
+    for (const Done& d : done)
+        if (!d.aside.empty()) std::remove(d.aside.c_str());
+    staged_.clear();
 }
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
@@ -197,6 +269,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
         if (::close(fd) != 0)
             PFCE_THROW(SystemError, "cannot write ", path, ": ", std::strerror(errno));
     });
+    sync_parent_directory(path);
 }
 
 std::string read_whole_file(const std::string& path) {

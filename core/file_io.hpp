@@ -45,7 +45,7 @@ void write_atomically(const std::string& path, Fn&& write) {
     commit_temp(tmp, path);
 }
 
-// Files that belong together (a predicted mask, its overlay and its confidence map), replaced
+// Files that belong together (a predicted mask, its overlay and its confidence map), put in place
 // together: stage(path) names the temporary to write each to (with any writer, itself atomic or
 // not), and commit() renames them all into place once every one is written. Destroyed uncommitted
 // (a writer failed: a full disk), it removes the temporaries and the old files stay as they were,
@@ -57,15 +57,21 @@ class StagedFiles {
     StagedFiles& operator=(const StagedFiles&) = delete;
     ~StagedFiles();
     std::string stage(const std::string& path);
-    // Flushes and renames each temporary over its file (SystemError naming it on failure).
-    void commit();
+    // Flushes every temporary, then renames each to its file. `replace`: over a file there (kept
+    // aside as a hard link until all are in); otherwise a file that appeared there since the caller
+    // checked (another command writing the same name) is an InputError, never replaced. A failure
+    // puts back what the earlier renames changed, so the files are all new or all as they were;
+    // SystemError (InputError for such a file) naming the file.
+    void commit(bool replace);
 
   private:
     std::vector<std::pair<std::string, std::string>> staged_;  // (path, its temporary)
 };
 
 // Writes `bytes` to `path` atomically; every write, the flush and the close are checked (ENOSPC,
-// EFBIG, EIO become a SystemError naming the file), and the temporary is removed on failure.
+// EFBIG, EIO become a SystemError naming the file), and the temporary is removed on failure. The
+// directory is flushed after the rename, so the completion files written this way (masks.json,
+// synthetic.json, checkpoints) survive a power loss once this returns.
 void write_file_atomically(const std::string& path, std::string_view bytes);
 
 // The whole file; InputError naming it when it cannot be opened or read.

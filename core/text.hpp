@@ -94,10 +94,11 @@ inline std::string format_fixed(double v, int decimals) {
 // as df -H and file managers count), so a small amount is never "0.0 GB".
 inline std::string format_bytes(double bytes) {
     const char* units[] = {"KB", "MB", "GB", "TB"};
-    if (bytes < 1000) return format_fixed(bytes, 0) + " bytes";
+    if (bytes < 999.5)
+        return format_fixed(bytes, 0) + (bytes >= 0.5 && bytes < 1.5 ? " byte" : " bytes");
     double v = bytes / 1000;
     int u = 0;
-    while (v >= 1000 && u < 3) v /= 1000, ++u;
+    while (v >= 999.95 && u < 3) v /= 1000, ++u;  // decided as rounded: 999960 is 1.0 MB
     return format_fixed(v, 1) + " " + units[u];
 }
 

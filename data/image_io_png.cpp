@@ -134,7 +134,7 @@ ImageInfo probe_png(const std::string& path) {
     // An alpha band is not counted: it is dropped where it is opaque (drop_opaque_alpha).
     const bool alpha = (h.color_type & PNG_COLOR_MASK_ALPHA) != 0;
     ImageInfo info{static_cast<int>(h.width), static_cast<int>(h.height),
-                   png_channels(h.color_type) - (alpha ? 1 : 0), h.bit_depth};
+                   png_channels(h.color_type) - (alpha ? 1 : 0), h.bit_depth, ""};
     info.png = true;
     info.alpha = alpha;
     info.palette = h.color_type == PNG_COLOR_TYPE_PALETTE;

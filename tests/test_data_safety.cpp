@@ -652,11 +652,12 @@ TEST(DataSafety, TemporariesOfAKilledWriterAreRemovedAndNothingElse) {
         EXPECT_FALSE(is_temp_name(e.path().filename().string())) << e.path();
 }
 
-// Two predicts into one --out would each find it free of their outputs and then replace the
-// other's masks with their model's (hostile-user probe): the second is refused while the first
-// writes (here the test holds the directory's lock, as another pfce does).
-TEST(DataSafety, TwoPredictsIntoOneDirectoryAreNotMixed) {
-    const std::string root = test::temp_dir("safety_predict_lock");
+// Several predicts may share one --out (inputs split across devices or processes): none locks it
+// (a lock made the others fail). Two writing the same name are kept apart where they meet: an
+// image's outputs are put in place together, and without --force never over a file that appeared
+// since (hostile-user probe: two predicts into one --out mixed two models' masks and overlays).
+TEST(DataSafety, PredictsShareAnOutputDirectoryWithoutMixingFiles) {
+    const std::string root = test::temp_dir("safety_predict_share");
     const test::ForeignDataset fd =
         test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
     const std::string run = root + "/run";
@@ -664,20 +665,43 @@ TEST(DataSafety, TwoPredictsIntoOneDirectoryAreNotMixed) {
                              " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu")
                   .status,
               0);
-    const std::string pred = root + "/pred";
-    fs::create_directories(pred);
-    const int fd_lock = ::open(pred.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ASSERT_GE(fd_lock, 0);
-    ASSERT_EQ(::flock(fd_lock, LOCK_EX | LOCK_NB), 0);
-    const std::string predict = "predict --checkpoint " + run + "/last.ckpt --input " + fd.root +
-                                "/images --out " + pred + " --device cpu";
-    const test::CommandResult r = test::run_pfce(predict);
-    EXPECT_EQ(r.status, 2) << r.output;
-    EXPECT_MESSAGE_HAS(r.output, "--out " + pred + " is being written or read by another pfce");
-    EXPECT_TRUE(fs::is_empty(pred));
-    ::close(fd_lock);
-    const test::CommandResult ok = test::run_pfce(predict);
-    EXPECT_EQ(ok.status, 0) << ok.output;
+    const std::string pred = root + "/pred/";
+    std::string both = "s=0; for i in 0 1 2; do \"" + test::pfce_binary() +
+                       "\" predict --checkpoint " + run + "/last.ckpt --input " + fd.root +
+                       "/images/tile_$i.png --out " + pred + " --device cpu > /dev/null 2>&1 & ";
+    both += "done; for j in 1 2 3; do wait -n || s=1; done; exit $s";
+    const test::CommandResult r = test::run_command("bash -c '" + both + "'");
+    EXPECT_EQ(r.status, 0) << r.output;
+    for (int i = 0; i < 3; ++i) {
+        const std::string n = pred + "tile_" + std::to_string(i);
+        EXPECT_TRUE(fs::exists(n + ".png") && fs::exists(n + "_overlay.png")) << n;
+    }
+
+    // Where they meet: a file that appeared after the check is not replaced, and what was renamed
+    // before it is taken back. With replace, a rename that fails puts the old files back.
+    const std::string dir = root + "/staged";
+    fs::create_directories(dir);
+    {
+        StagedFiles staged;
+        write_file_atomically(staged.stage(dir + "/a.png"), "new a");
+        write_file_atomically(staged.stage(dir + "/b.png"), "new b");
+        write_file_atomically(dir + "/b.png", "another command's b");
+        EXPECT_THROW(staged.commit(false), InputError);
+    }
+    EXPECT_FALSE(fs::exists(dir + "/a.png"));
+    EXPECT_EQ(read_whole_file(dir + "/b.png"), "another command's b");
+    write_file_atomically(dir + "/a.png", "old a");
+    fs::remove(dir + "/b.png");
+    fs::create_directories(dir + "/b.png/in-the-way");  // the rename of b fails
+    {
+        StagedFiles staged;
+        write_file_atomically(staged.stage(dir + "/a.png"), "new a");
+        write_file_atomically(staged.stage(dir + "/b.png"), "new b");
+        EXPECT_THROW(staged.commit(true), SystemError);
+    }
+    EXPECT_EQ(read_whole_file(dir + "/a.png"), "old a");
+    for (const auto& e : fs::directory_iterator(dir))  // no temporary, no old file kept aside
+        EXPECT_FALSE(is_temp_name(e.path().filename().string())) << e.path();
 }
 
 // The writer of a temporary can be gone while its PID still names a process: a zombie (killed,

@@ -8,7 +8,10 @@ namespace {
 
 TEST(Text, ByteCountsUseTheUnitThatShowsThem) {
     EXPECT_EQ(format_bytes(0), "0 bytes");
+    EXPECT_EQ(format_bytes(1), "1 byte");
     EXPECT_EQ(format_bytes(999), "999 bytes");
+    EXPECT_EQ(format_bytes(999.7), "1.0 KB");
+    EXPECT_EQ(format_bytes(999960), "1.0 MB");
     EXPECT_EQ(format_bytes(4096), "4.1 KB");
     EXPECT_EQ(format_bytes(12.5e6), "12.5 MB");
     EXPECT_EQ(format_bytes(2.14e9), "2.1 GB");

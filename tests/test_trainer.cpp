@@ -188,23 +188,36 @@ TEST(Trainer, ResumeRepairsTheBestCheckpointAStopLeftBehind) {
         EXPECT_EQ(r.best_epoch, 2);
         EXPECT_EQ(read_whole_file(best), read_whole_file(last));
     }
-    // The best epoch (1) is not last.ckpt's and best.ckpt is gone: nothing can restore it.
+    // The best epoch (1) is not last.ckpt's and best.ckpt holds another (2): nothing can restore
+    // it, and a best.ckpt of epoch 2 would be taken for the best one, so it goes.
     forge_best_epoch(1);
-    fs::remove(best);
     testing::internal::CaptureStderr();
-    TrainResult r = train_unet(*b, c, in, resume);  // finished: evaluated on last.ckpt
+    TrainResult r = train_unet(*b, c, in, resume);  // finished: last.ckpt is what it has
     std::string log = testing::internal::GetCapturedStderr();
-    EXPECT_MESSAGE_HAS(log, "best epoch was 1, whose weights are lost: the run is evaluated on");
+    EXPECT_MESSAGE_HAS(log, "holds epoch 2 but the best epoch was 1, whose weights are lost");
+    EXPECT_MESSAGE_HAS(log, "(epoch 2) is the run's checkpoint");
     EXPECT_EQ(log.find("no epoch had a finite"), std::string::npos) << log;
     EXPECT_EQ(r.best_epoch, 0);
     EXPECT_FALSE(fs::exists(best));
-    c.run.epochs = 3;
+    testing::internal::CaptureStderr();
+    r = train_unet(*b, c, in, resume);  // recorded: said once
+    log = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(log.find("weights are lost"), std::string::npos) << log;
+    EXPECT_EQ(log.find("no epoch had a finite"), std::string::npos) << log;
+    c.run.epochs = 3;  // the next epoch is the best one since
+    r = train_unet(*b, c, in, resume);
+    EXPECT_EQ(r.best_epoch, 3);
+    EXPECT_EQ(epoch_of(best), 3);
+    // Lost with epochs still to run: best.ckpt is chosen again from the next one on.
+    forge_best_epoch(2);
+    c.run.epochs = 4;
     testing::internal::CaptureStderr();
     r = train_unet(*b, c, in, resume);
     log = testing::internal::GetCapturedStderr();
-    EXPECT_MESSAGE_HAS(log, "is chosen again from epoch 3 on");
-    EXPECT_EQ(r.best_epoch, 3);
-    EXPECT_EQ(epoch_of(best), 3);
+    EXPECT_MESSAGE_HAS(log, "holds epoch 3 but the best epoch was 2, whose weights are lost");
+    EXPECT_MESSAGE_HAS(log, "is chosen again from epoch 4 on");
+    EXPECT_EQ(r.best_epoch, 4);
+    EXPECT_EQ(epoch_of(best), 4);
 }
 
 TEST(Trainer, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {

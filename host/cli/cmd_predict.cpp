@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "core/dir_lock.hpp"
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
@@ -270,7 +269,6 @@ void run_predict(const PredictArgs& a) {
     // for a directory of inputs as for one mask file). Those made are removed again, once empty,
     // when predict ends with nothing written in them (stopped before the first image, or failed).
     MadeDirectories made;
-    std::map<std::string, DirLock> locks;  // declared after `made`: released before it removes
     for (const Job& j : jobs) {
         const fs::path parent = fs::path(j.mask).parent_path();
         std::error_code ec;
@@ -279,16 +277,9 @@ void run_predict(const PredictArgs& a) {
             PFCE_THROW(InputError, "--out ", a.out, ": cannot create the directory ",
                        parent.string(), " for ", j.mask, ": ",
                        ec ? ec.message() : "a file of that name is in the way");
-        // One predict writes a directory at a time: two into one --out would each find it free
-        // of their outputs, then replace the other's masks with their model's.
-        const std::string dir = parent.empty() ? "." : parent.string();
-        if (!locks.count(dir)) locks.emplace(dir, lock_output_dir(dir, "--out"));
         // The temporaries of a predict killed while writing these outputs (never another file).
         for (const std::string& p : j.outputs()) remove_stale_temps_of(p);
     }
-    // Checked again under the locks: outputs another command wrote since the check above.
-    for (const Job& j : jobs)
-        for (const std::string& p : j.outputs()) check_output_file(p, a.force, inputs);
     // Class c is written as pixel value value_of[c], shown in its colour.
     std::vector<std::uint8_t> value_of(m.class_colours.size());
     for (std::size_t c = 0; c < value_of.size(); ++c)
@@ -361,6 +352,8 @@ void run_predict(const PredictArgs& a) {
         const bool tif = lower_ext_is(j.mask, {".tif", ".tiff"});
         // An image's outputs are put in place together once all are written: a full disk leaves
         // none of them (or, with --force, the old ones together), never a mask without its overlay.
+        // Without --force none replaces a file: another predict writing the same names into this
+        // --out meanwhile (several may share one, for different inputs) is an error, not a mix.
         StagedFiles staged;
         std::string about;  // the confidence map's summary
         try {
@@ -391,13 +384,17 @@ void run_predict(const PredictArgs& a) {
                         "% of pixels below 0.5";
                 unsure += below;
             }
-            staged.commit();
+            staged.commit(a.force);
         } catch (const SystemError& e) {
             // Named by the file the user asked for, not the temporary that failed.
             PFCE_THROW(SystemError, "cannot write the prediction of ", j.input, " to ", j.mask,
                        a.force ? " (the files there are as they were)"
                                : " (none of its files was written)",
                        ": ", e.what());
+        } catch (const InputError& e) {  // an output another command wrote meanwhile
+            PFCE_THROW(InputError, "cannot write the prediction of ", j.input, " to ", j.mask,
+                       " (none of its files was written): ", e.what(),
+                       "; pass --force to replace it");
         }
         std::string where = tif && !geo.empty() ? ", " + geo.describe() : std::string();
         if (!j.sidecars.empty()) where += ", georeference carried from " + j.sidecars.describe();

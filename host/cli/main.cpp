@@ -78,11 +78,14 @@ int main(int argc, char** argv) {
     const int status = run_pfce(argc, argv);
     // What a command printed is its result (a report's path, --json, --print-config): a full disk
     // or a closed pipe under it must not end in status 0 with the output cut short.
-    errno = 0;
+    // errno names the reason where it is one a write gives (set by the write that failed, which
+    // may have been an earlier one than this flush); another value is not this failure's.
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
         const int err = errno;
+        const bool reason = err == ENOSPC || err == EPIPE || err == EIO || err == EFBIG ||
+                            err == EDQUOT || err == EBADF;
         std::fprintf(stderr, "pfce: error: writing to standard output failed%s%s\n",
-                     err ? ": " : "", err ? std::strerror(err) : "");
+                     reason ? ": " : "", reason ? std::strerror(err) : "");
         return status == 0 ? 1 : status;
     }
     return status;

@@ -13,9 +13,9 @@ namespace pfce::cli {
 [[noreturn]] inline void stopped_writing_masks(const std::string& dir) {
     std::fflush(stdout);
     std::fprintf(stderr,
-                 "pfce: stopped (Ctrl-C / SIGTERM) before the masks were complete: %s holds "
-                 "no new masks.json (complete masks it held are as they were; a directory this "
-                 "command made is removed); run the same command again to make them\n",
+                 "pfce: stopped (Ctrl-C / SIGTERM) before the masks of %s were complete: "
+                 "complete masks it held are as they were, and a directory this command made "
+                 "is removed; run the same command again to make them\n",
                  dir.c_str());
     throw CLI::RuntimeError(130);
 }

@@ -275,18 +275,23 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         if (opts.force) fs::remove(sp, ec);  // a forced run starts over
         const EarlierSessions earlier = read_sessions(sp, p.fingerprint);
         ExperimentResult r;
+        bool stopped_in_labels = false;
         try {
             r = run_experiment(p.spec, suite, *L, *backend, sum.out_dir, opts, tag);
         } catch (const StopRequested&) {  // while its labels were sampled or linked
             r.status = "interrupted";
+            stopped_in_labels = true;
         } catch (const std::exception& ex) {
             r = failed_result(p.spec, ex.what(), device_name, t0.seconds());
             log_warn(tag, "FAILED: ", r.error, " (the other experiments still run)");
         }
         if (r.status == "interrupted") {
             log_info(tag,
-                     "interrupted: its training is saved; run the same command again to "
-                     "continue where it stopped");
+                     stopped_in_labels
+                         ? "interrupted while its labels were made (the unfinished ones are "
+                           "removed); run the same command again to make them and train"
+                         : "interrupted: its labels and its training so far are saved; run the "
+                           "same command again to continue where it stopped");
             sum.interrupted = true;
             const json rec = {{"config", p.fingerprint},
                               {"seconds", earlier.seconds + t0.seconds()},

@@ -461,7 +461,10 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
     TrainInputs in;
     // Held while the masks are read: `pfce sample --force` replacing them meanwhile would mix old
     // and new ones (it is refused instead, and this refused while it writes).
-    const DirLock reading = labels.empty() ? DirLock() : lock_dir_for_reading(labels, "labels.dir");
+    const DirLock reading =
+        labels.empty()
+            ? DirLock()
+            : lock_dir_for_reading(labels, cfg.labels.dir.empty() ? "labels" : "labels.dir");
     if (!labels.empty()) {
         const MaskDir md = open_mask_dir(labels);
         in.label_kind = md.meta.value("kind", std::string("sparse"));

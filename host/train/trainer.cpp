@@ -192,6 +192,7 @@ struct LoopState {
     double epoch_seconds = 0;
     int best_epoch = 0;  // 1-based
     double best_value = 0;
+    bool best_lost = false;  // a resume found the best epoch's checkpoint gone (and said so)
 };
 
 json state_to_json(const LoopState& s, const LrSchedule& sched) {
@@ -204,6 +205,7 @@ json state_to_json(const LoopState& s, const LrSchedule& sched) {
             {"epoch_seconds", s.epoch_seconds},
             {"best_epoch", s.best_epoch},
             {"best_value", json_number(s.best_value)},
+            {"best_lost", s.best_lost},
             {"schedule", sched.state()}};
 }
 
@@ -218,6 +220,7 @@ LoopState state_from_json(const json& j, LrSchedule& sched) {
     s.epoch_seconds = j.at("epoch_seconds").get<double>();
     s.best_epoch = j.at("best_epoch").get<int>();
     s.best_value = j.at("best_value").is_null() ? 0.0 : j.at("best_value").get<double>();
+    s.best_lost = j.value("best_lost", false);  // absent in checkpoints of older pfce
     sched.load_state(j.at("schedule"));
     return s;
 }
@@ -419,7 +422,7 @@ class TrainingRun {
         if (!fs::exists(result_.last_checkpoint))
             PFCE_THROW(InputError, "nothing to resume in ", cfg_.run.out,
                        ": it holds no last.ckpt");
-        const Checkpoint ck = read_checkpoint(result_.last_checkpoint);
+        Checkpoint ck = read_checkpoint(result_.last_checkpoint);
         const Config stored = config_from_json(ck.meta.value("config", json::object()),
                                                result_.last_checkpoint + " (config)");
         refuse_changed_settings(stored, cfg_, /*labels_too=*/true, root_moved(stored, ck.meta));
@@ -449,7 +452,7 @@ class TrainingRun {
     // last.ckpt holds the end of that best epoch it is the best checkpoint, and is copied;
     // otherwise the best epoch's weights are gone, and best.ckpt is chosen anew from here on
     // rather than naming an epoch whose weights it does not hold.
-    void reconcile_best_checkpoint(const Checkpoint& last) {
+    void reconcile_best_checkpoint(Checkpoint& last) {
         if (st_.best_epoch == 0) return;
         const std::string& path = result_.best_checkpoint;
         std::string found = "no " + path;
@@ -470,17 +473,24 @@ class TrainingRun {
                      result_.last_checkpoint);
             return;
         }
+        // A best.ckpt of another epoch would be taken for the best one (eval, predict): it goes.
+        std::error_code ec;
+        const bool removed = fs::remove(path, ec);
+        const std::string what = found + " but the best epoch was " +
+                                 std::to_string(st_.best_epoch) + ", whose weights are lost" +
+                                 (removed ? " (removed " + path + ")" : std::string());
         if (done())
-            log_warn(found, " but the best epoch was ", st_.best_epoch,
-                     ", whose weights are lost: the run is evaluated on ", result_.last_checkpoint,
-                     " (epoch ", st_.epoch, ")");
+            log_warn(what, ": ", result_.last_checkpoint, " (epoch ", st_.epoch,
+                     ") is the run's checkpoint");
         else
-            log_warn(found, " but the best epoch was ", st_.best_epoch,
-                     ", whose weights are lost: ", path, " is chosen again from epoch ",
-                     st_.epoch + 1, " on");
+            log_warn(what, ": ", path, " is chosen again from epoch ", st_.epoch + 1, " on");
         st_.best_epoch = 0;
         st_.best_value = worst_value();
-        best_lost_ = true;
+        st_.best_lost = true;
+        // Recorded at once, so a later --resume neither says it again nor takes the run for one
+        // whose epochs all had a non-finite metric.
+        last.meta["state"] = state_to_json(st_, sched_);
+        write_checkpoint(result_.last_checkpoint, last);
     }
 
     void log_start() const {
@@ -584,7 +594,7 @@ class TrainingRun {
     }
 
     TrainResult finish() {
-        if (st_.best_epoch == 0 && st_.epoch > 0 && !best_lost_)
+        if (st_.best_epoch == 0 && st_.epoch > 0 && !st_.best_lost)
             log_warn("no epoch had a finite ", best_name_, ": no ", result_.best_checkpoint,
                      " was written (", result_.last_checkpoint, " holds the last epoch)");
         result_.epochs_completed = st_.epoch;
@@ -848,7 +858,6 @@ class TrainingRun {
     FocalLossParams loss_params_;
     bool crf_on_;
     CrfLossParams crf_params_;
-    bool best_lost_ = false;  // resume found the best epoch's checkpoint gone (said then)
     bool val_on_;  // validation split with a labelled pixel: it picks best.ckpt, drives plateau
     BatchLoader loader_;
     std::int64_t bpe_;
