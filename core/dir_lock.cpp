@@ -66,25 +66,35 @@ std::string registry_key(const std::string& dir) {
 
 }  // namespace
 
+namespace {
+
+// A descriptor of `dir` (its canonical `key`) holding flock `op`, or -1 where the directory cannot
+// be opened (the caller's own checks name why) or its file system cannot lock (go on without).
+// InputError naming `flag`, `dir` and `held_by` when another process holds a conflicting lock.
+int open_locked(const std::string& key, int op, const std::string& flag, const std::string& dir,
+                const char* held_by) {
+    const int fd = ::open(key.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    if (::flock(fd, op | LOCK_NB) == 0) return fd;
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) PFCE_THROW(InputError, flag, " ", dir, held_by);
+    return -1;
+}
+
+}  // namespace
+
 DirLock lock_output_dir(const std::string& dir, const std::string& flag) {
     const std::string key = registry_key(dir);
     const std::lock_guard<std::mutex> guard(registry_mutex());
     if (registry().count(key)) return {};  // this process holds it already
-    const int fd = ::open(key.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return {};  // the caller's own checks name what is wrong with the directory
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        const int err = errno;
-        ::close(fd);
-        if (err == EWOULDBLOCK)
-            PFCE_THROW(InputError, flag, " ", dir,
-                       " is being written or read by another pfce command now (it holds the "
-                       "directory's lock); wait until it has finished, or choose another "
-                       "directory");
-        return {};  // no locks on this file system: go on without one
-    }
-    registry().insert(key);
     DirLock lock;
-    lock.fd_ = fd;
+    lock.fd_ = open_locked(key, LOCK_EX, flag, dir,
+                           " is being written or read by another pfce command now (it holds the "
+                           "directory's lock); wait until it has finished, or choose another "
+                           "directory");
+    if (lock.fd_ < 0) return lock;
+    registry().insert(key);
     lock.key_ = key;
     return lock;
 }
@@ -94,19 +104,10 @@ DirLock lock_dir_for_reading(const std::string& dir, const std::string& flag) {
     const std::lock_guard<std::mutex> guard(registry_mutex());
     if (registry().count(key)) return {};  // this process writes it: nothing else does
     // Not registered: shared locks of one process on several descriptors coexist.
-    const int fd = ::open(key.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return {};  // the reader's own checks name what is wrong with the directory
-    if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
-        const int err = errno;
-        ::close(fd);
-        if (err == EWOULDBLOCK)
-            PFCE_THROW(InputError, flag, " ", dir,
-                       " is being written by another pfce command now (it holds the directory's "
-                       "lock); wait until it has finished, then run this again");
-        return {};
-    }
     DirLock lock;
-    lock.fd_ = fd;
+    lock.fd_ = open_locked(key, LOCK_SH, flag, dir,
+                           " is being written by another pfce command now (it holds the "
+                           "directory's lock); wait until it has finished, then run this again");
     return lock;
 }
 

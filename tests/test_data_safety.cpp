@@ -95,6 +95,12 @@ std::string read_only_dir(const std::string& path) {
     return path;
 }
 
+// `pfce train` of a one-epoch U-Net of width 4 on `data` into `run`: a checkpoint to predict with.
+test::CommandResult train_tiny_run(const std::string& data, const std::string& run) {
+    return test::run_pfce("train --data " + data + " --out " + run +
+                          " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu");
+}
+
 // A run's data settings for the synthetic dataset of (count, size, seed) in `root`.
 DataSettings synthetic_settings(const std::string& root, int count, int size, std::uint64_t seed) {
     DataSettings d;
@@ -309,10 +315,7 @@ TEST(DataSafety, OutputsNeverReplaceInputsOrExistingFiles) {
     const test::ForeignDataset fd =
         test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
     const std::string run = root + "/run";
-    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + run +
-                             " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu")
-                  .status,
-              0);
+    ASSERT_EQ(train_tiny_run(fd.root, run).status, 0);
     const std::string image = fd.root + "/images/tile_0.png";
     const auto before = snapshot(fd.root);
     const std::string predict = "predict --checkpoint " + run + "/last.ckpt --input " + image;
@@ -661,10 +664,7 @@ TEST(DataSafety, PredictsShareAnOutputDirectoryWithoutMixingFiles) {
     const test::ForeignDataset fd =
         test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
     const std::string run = root + "/run";
-    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + run +
-                             " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu")
-                  .status,
-              0);
+    ASSERT_EQ(train_tiny_run(fd.root, run).status, 0);
     const std::string pred = root + "/pred/";
     std::string both = "s=0; for i in 0 1 2; do \"" + test::pfce_binary() +
                        "\" predict --checkpoint " + run + "/last.ckpt --input " + fd.root +
