@@ -27,6 +27,8 @@ StopSignals::~StopSignals() {
     if (!active_) return;
     std::signal(SIGINT, previous_int_ == SIG_ERR ? SIG_DFL : previous_int_);
     std::signal(SIGTERM, previous_term_ == SIG_ERR ? SIG_DFL : previous_term_);
+    // Seen by the work it was for: library code polling after this must not stop for it.
+    g_stop.store(false);
 }
 
 bool stop_requested() {
