@@ -86,19 +86,17 @@ int exif_orientation(const unsigned char* p, std::size_t n) {
                "the tag to 1 (expected Orientation 1 or none)");
 }
 
-void drop_opaque_alpha(const std::string& path, const std::uint8_t* with_alpha, int bands,
-                       DecodedSamples& d) {
+void drop_opaque_alpha(const std::uint8_t* with_alpha, int bands, DecodedSamples& d) {
     const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
     const int colours = bands - 1;
-    std::size_t transparent = 0, first = 0;
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint8_t* px = with_alpha + i * bands;
-        if (px[colours] != 255 && transparent++ == 0) first = i;
+        if (px[colours] != 255) {
+            d.mark_transparent(i);
+            ++d.alpha_transparent;
+        }
         std::memcpy(&d.samples[i * colours], px, static_cast<std::size_t>(colours));
     }
-    if (transparent > 0)
-        refuse_transparent(path, transparent, d.x0 + static_cast<int>(first % d.width),
-                           d.y0 + static_cast<int>(first / d.width));
 }
 
 [[noreturn]] void refuse_16_bit_png(const std::string& path) {
@@ -297,6 +295,11 @@ RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d) {
 }
 
 LabelMap to_gray(const std::string& path, detail::DecodedSamples&& d) {
+    // tRNS and nodata-mask transparency leave a label its value (pfce's own masks make
+    // "unlabelled" transparent); a label under alpha < 255 is refused, as it always was.
+    if (d.alpha_transparent > 0)
+        detail::refuse_transparent(path, d.transparent, d.first_transparent_x,
+                                   d.first_transparent_y);
     if (d.channels != 1)
         PFCE_THROW(InputError, path,
                    ": expected a 1-band mask (grayscale or palette indices), got ", d.channels,
@@ -354,6 +357,14 @@ bool is_jpeg_file(const std::string& path) {
 
 RgbImage read_rgb(const std::string& path, std::int64_t max_pixels, const ImageChoice& choice) {
     const detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels, choice);
+    return choice.bands.empty() ? to_rgb(path, d) : pick_bands(path, d, choice.bands);
+}
+
+RgbImage read_rgb_with_nodata(const std::string& path, std::vector<std::uint8_t>& nodata,
+                              std::int64_t max_pixels, const ImageChoice& choice) {
+    detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels, choice);
+    nodata = std::move(d.transparent_at);
+    d.transparent = 0;
     return choice.bands.empty() ? to_rgb(path, d) : pick_bands(path, d, choice.bands);
 }
 

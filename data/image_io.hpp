@@ -70,6 +70,12 @@ void check_image_layout(const std::string& path, const ImageInfo& info,
 // Refuses images above max_pixels (0 = no limit) before decoding, naming the file and its size.
 RgbImage read_rgb(const std::string& path, std::int64_t max_pixels = 0,
                   const ImageChoice& choice = {});
+// As read_rgb, but transparent pixels (alpha < 255, a PNG's tRNS colour or palette entry, 0 in a
+// TIFF's nodata mask: outside an orthophoto's survey) are not refused: `nodata` receives 1 for
+// each of them (width*height, row-major; empty when there is none) and their colours are as
+// stored, meaning nothing. For predict, which leaves them without a label.
+RgbImage read_rgb_with_nodata(const std::string& path, std::vector<std::uint8_t>& nodata,
+                              std::int64_t max_pixels = 0, const ImageChoice& choice = {});
 // A colour mask: as read_rgb, except that a palette PNG's transparent entries read as their
 // palette colours (pfce's own label PNGs make "unlabelled" transparent, in the dataset's
 // unlabelled colour, so they read back as masks of it); other transparency is refused as there.

@@ -36,7 +36,23 @@ struct DecodedSamples {
     // their stored value is the label.
     std::size_t transparent = 0;
     std::size_t palette_transparent = 0;  // of `transparent`, those of palette entries
+    std::size_t alpha_transparent = 0;    // of `transparent`, those of an alpha band below 255
     int first_transparent_x = 0, first_transparent_y = 0;
+    // 1 where a pixel is transparent, for each of width*height (empty while none is): what
+    // read_rgb_with_nodata reports.
+    std::vector<std::uint8_t> transparent_at;
+
+    // Counts pixel i of the window (row-major) as transparent.
+    void mark_transparent(std::size_t i) {
+        if (transparent_at.empty())
+            transparent_at.assign(static_cast<std::size_t>(width) * height, 0);
+        if (transparent_at[i]) return;  // alpha and a nodata mask may both say so
+        transparent_at[i] = 1;
+        if (transparent++ == 0) {
+            first_transparent_x = x0 + static_cast<int>(i % static_cast<std::size_t>(width));
+            first_transparent_y = y0 + static_cast<int>(i / static_cast<std::size_t>(width));
+        }
+    }
 };
 
 // The error for a 16-bit PNG (only 16-bit TIFFs are read, with data.value_range).
@@ -57,10 +73,10 @@ int exif_orientation(const unsigned char* exif, std::size_t size);
 
 // Drops the alpha band of `with_alpha` (`bands` interleaved samples per pixel, alpha last) into
 // `d` (bands - 1 per pixel), which holds the window. An alpha band that is opaque everywhere (as
-// GIS and image tools often write one) carries nothing; a transparent pixel has no colour that
-// means anything, so one is refused, naming the file, how many and the first.
-void drop_opaque_alpha(const std::string& path, const std::uint8_t* with_alpha, int bands,
-                       DecodedSamples& d);
+// GIS and image tools often write one) carries nothing; a pixel of alpha < 255 is marked
+// transparent (mark_transparent, alpha_transparent): its colour means nothing, so readers of
+// colours and labels refuse it, and predict leaves it without a label.
+void drop_opaque_alpha(const std::uint8_t* with_alpha, int bands, DecodedSamples& d);
 
 // The samples of `win` (resolved) with `channels` bands, zeroed: where each reader decodes into.
 inline DecodedSamples window_samples(const Window& win, int channels) {

@@ -181,7 +181,7 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
                         static_cast<std::size_t>(win.x0) * bands,
                     static_cast<std::size_t>(win.w) * bands);
     if (alpha)
-        drop_opaque_alpha(path, window.data(), bands, d);
+        drop_opaque_alpha(window.data(), bands, d);
     else
         d.samples = std::move(window);
     // A tRNS chunk makes pixels transparent: in an RGB or gray PNG those of one colour (GIS
@@ -205,10 +205,7 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
                         : px[0] == trans->gray;
             if (!hit) continue;
             if (palette) ++d.palette_transparent;
-            if (d.transparent++ == 0) {
-                d.first_transparent_x = win.x0 + static_cast<int>(i % win.w);
-                d.first_transparent_y = win.y0 + static_cast<int>(i / win.w);
-            }
+            d.mark_transparent(i);
         }
     }
     return d;

@@ -397,10 +397,7 @@ void count_masked_pixels(TIFF* t, const std::string& path, const TiffMessages& m
     else
         read_strips(t, path, msgs, m, win, valid.data());
     for (std::size_t i = 0; i < valid.size(); ++i)
-        if (valid[i] == 0 && d.transparent++ == 0) {
-            d.first_transparent_x = win.x0 + static_cast<int>(i % win.w);
-            d.first_transparent_y = win.y0 + static_cast<int>(i / win.w);
-        }
+        if (valid[i] == 0) d.mark_transparent(i);
 }
 
 }  // namespace
@@ -449,9 +446,14 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
 
     if (l.alpha) {  // decoded with its alpha band, which goes (where it is opaque)
         DecodedSamples opaque = window_samples(win, l.colour_bands());
-        drop_opaque_alpha(path, d.samples.data(), l.spp, opaque);
+        drop_opaque_alpha(d.samples.data(), l.spp, opaque);
         d.channels = opaque.channels;
         d.samples = std::move(opaque.samples);
+        d.transparent = opaque.transparent;
+        d.alpha_transparent = opaque.alpha_transparent;
+        d.first_transparent_x = opaque.first_transparent_x;
+        d.first_transparent_y = opaque.first_transparent_y;
+        d.transparent_at = std::move(opaque.transparent_at);
     }
     d.min_is_white = l.photometric == PHOTOMETRIC_MINISWHITE;
     if (l.photometric != PHOTOMETRIC_PALETTE) d.gray_bits = wide ? 8 : l.bps;

@@ -895,9 +895,23 @@ TEST(ImageIo, OpaqueAlphaIsDroppedAndTransparencyRefused) {
     rgba[4 * (3 * 6 + 2) + 3] = 128;
     write_simple_png(dir + "/holes.png", 6, 5, PNG_FORMAT_RGBA, rgba.data());
     write_raw_tiff(dir + "/holes.tif", {.width = 6, .height = 5, .spp = 4}, rgba);
-    for (const std::string name : {"/holes.png", "/holes.tif"})
+    for (const std::string name : {"/holes.png", "/holes.tif"}) {
         expect_input_error([&] { read_rgb(dir + name); },
                            {dir + name, "2 pixels are transparent", "x=4, y=1", "-alpha remove"});
+        // Predict's reading: the transparent pixels are named, the others read as stored.
+        std::vector<std::uint8_t> nodata;
+        EXPECT_EQ(read_rgb_with_nodata(dir + name, nodata).pixels, rgb.pixels);
+        std::vector<std::uint8_t> want(6 * 5, 0);
+        want[1 * 6 + 4] = want[3 * 6 + 2] = 1;
+        EXPECT_EQ(nodata, want) << name;
+    }
+    // Labels under a transparent alpha are refused as before (tRNS leaves a label its value).
+    const std::vector<std::uint8_t> ga_hole = {3, 255, 7, 0, 250, 255, 0, 255};
+    write_simple_png(dir + "/ga_hole.png", 2, 2, PNG_FORMAT_GA, ga_hole.data());
+    expect_input_error([&] { read_gray(dir + "/ga_hole.png"); }, {"1 pixels are transparent"});
+    std::vector<std::uint8_t> none;
+    read_rgb_with_nodata(dir + "/rgba.png", none);
+    EXPECT_TRUE(none.empty());
 }
 
 TEST(ImageIo, TruncatedFilesAreRefusedNamingTheFile) {

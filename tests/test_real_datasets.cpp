@@ -4,6 +4,7 @@
 // black class, a grey ignore colour, JPEG images and four image sizes through sample, link, train
 // with crops and eval, checking the labelled fraction at every stage.
 #include <gtest/gtest.h>
+#include <png.h>
 #include <tiffio.h>
 
 #include <nlohmann/json.hpp>
@@ -584,6 +585,62 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
 // Potsdam ships each tile three ways (2_Ortho_RGB, 3_Ortho_IRRG, 4_Ortho_RGBIR). A folder of only
 // RGBIR tiles is recognized and says how to read it; data.tile_image picks the set and data.bands
 // the bands (IR-R-G here), through training, the checkpoint, prediction and edge-aware linking.
+// An orthophoto marks what lies outside its survey as transparent (alpha, a tRNS colour, a
+// GeoTIFF nodata mask). Predict refused such a chip outright; now those pixels get no class: 255
+// (pfce's unlabelled, transparent in the PNG) in the mask, 0 in the confidence map, their stored
+// colour in the overlay, and they are counted apart from the pixels with data.
+TEST(RealDatasets, PredictionLeavesPixelsWithoutDataUnlabelled) {
+    const std::string root = test::temp_dir("real_predict_nodata");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/run --epochs 1" + kTiny)
+            .status,
+        0);
+    const int w = 40, h = 32;
+    const RgbImage rgb = test::foreign_image(test::foreign_labels(w, h, 3), 3);
+    std::vector<std::uint8_t> rgba;
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const std::uint8_t* p = &rgb.pixels[3 * (static_cast<std::size_t>(y) * w + x)];
+            rgba.insert(rgba.end(), {p[0], p[1], p[2], std::uint8_t(x < 10 ? 0 : 255)});
+        }
+    const std::string chip = root + "/chip.png";
+    png_image img{};
+    img.version = PNG_IMAGE_VERSION;
+    img.width = w;
+    img.height = h;
+    img.format = PNG_FORMAT_RGBA;
+    ASSERT_TRUE(png_image_write_to_file(&img, chip.c_str(), 0, rgba.data(), 0, nullptr));
+    EXPECT_THROW(read_rgb(chip), InputError);  // training and eval still refuse it
+
+    const test::CommandResult r =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + chip +
+                       " --out " + root + "/pred.png --confidence --device cpu");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "320 pixels of no data left 255");
+    EXPECT_MESSAGE_HAS(r.output, "960 pixels with data (and 320 without, left 255)");
+    const LabelMap mask = read_gray(root + "/pred.png");
+    const LabelMap confidence = read_gray(root + "/pred_confidence.png");
+    const RgbImage overlay = read_rgb(root + "/pred_overlay.png");
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const std::size_t i = static_cast<std::size_t>(y) * w + x;
+            if (x < 10) {
+                ASSERT_EQ(mask.labels[i], 255) << x << "," << y;
+                ASSERT_EQ(confidence.labels[i], 0);
+                for (int k = 0; k < 3; ++k)
+                    ASSERT_EQ(overlay.pixels[3 * i + k], rgb.pixels[3 * i + k]);
+            } else {
+                ASSERT_LT(mask.labels[i], 6) << x << "," << y;
+            }
+        }
+    // The mask's palette makes 255 transparent: a viewer shows no class there.
+    std::vector<std::uint8_t> nodata;
+    read_rgb_with_nodata(root + "/pred.png", nodata);
+    ASSERT_EQ(nodata.size(), static_cast<std::size_t>(w) * h);
+    EXPECT_EQ(std::count(nodata.begin(), nodata.end(), 1), 320);
+}
+
 TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
     const std::string root = test::temp_dir("real_rgbir");
     const std::string data = root + "/data";

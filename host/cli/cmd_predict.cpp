@@ -6,9 +6,10 @@
 // TIFF, which keeps a GeoTIFF input's georeference so the prediction lands on the map where its
 // image was; a world file, .prj or .aux.xml beside the input is carried to the mask's own. An
 // overlay (<stem>_overlay.png) blends the mask over the image. Nothing is written over an existing
-// file without --force, and never over an input. Ctrl-C or SIGTERM stops before the next forward
-// pass, keeping only the images finished (every mask and overlay written is whole), and exits with
-// 130.
+// file without --force, and never over an input. Pixels without data (transparent: alpha, tRNS, a
+// GeoTIFF's nodata mask) get no class: 255 in the mask. Ctrl-C or SIGTERM stops before the next
+// forward pass, keeping only the images finished (every mask and overlay written is whole), and
+// exits with 130.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -35,6 +36,10 @@ namespace pfce::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The value predict writes for a pixel without data (transparent in its input): pfce's
+// "unlabelled", so a prediction read back as a mask leaves those pixels out.
+constexpr std::uint8_t kNoData = 255;
 
 struct PredictArgs {
     std::string checkpoint, input, out, device = "auto", format = "auto", tta = "none";
@@ -287,6 +292,16 @@ void run_predict(const PredictArgs& a) {
     std::vector<Rgb> colours(256, Rgb{0, 0, 0});
     for (std::size_t c = 0; c < m.class_colours.size(); ++c)
         colours[value_of[c]] = m.class_colours[c];
+    // The class (if any) whose value is the one no-data pixels get; a PNG shows those pixels
+    // transparent where no class has the value.
+    int class_of_no_data = -1;
+    for (std::size_t c = 0; c < value_of.size(); ++c)
+        if (value_of[c] == kNoData) class_of_no_data = static_cast<int>(c);
+    std::vector<std::uint8_t> no_data_alpha;
+    if (class_of_no_data < 0) {
+        no_data_alpha.assign(256, 255);
+        no_data_alpha[kNoData] = 0;
+    }
     if (!m.mask_values.empty()) {
         std::string list;
         for (std::size_t c = 0; c < value_of.size(); ++c)
@@ -299,7 +314,8 @@ void run_predict(const PredictArgs& a) {
         m.meta.value("data", nlohmann::json::object()).value("gray_images", nlohmann::json());
     std::size_t unlike = 0;
     std::vector<std::int64_t> total(m.class_colours.size(), 0);
-    std::int64_t pixels = 0, unsure = 0;  // unsure: confidence below one half
+    std::int64_t pixels = 0, unsure = 0;  // unsure: confidence below one half; pixels with data
+    std::int64_t no_data_total = 0;
     std::size_t done = 0;
     auto interrupted = [&] {
         if (done == 0)
@@ -317,12 +333,36 @@ void run_predict(const PredictArgs& a) {
     sw.stop_between_passes = true;  // an image in hand is dropped, not finished (minutes, at d4)
     for (const Job& j : jobs) {
         if (stop_requested()) throw interrupted();  // every output written so far is complete
-        const RgbImage img =
-            read_rgb(j.input, m.config.data.max_pixels, image_choice(m.config.data));
+        // Pixels without data (transparent: alpha, a tRNS colour, a GeoTIFF's nodata mask, as an
+        // orthophoto marks what lies outside its survey) get no class: kNoData in the mask, 0 in
+        // the confidence map. The network sees the training mean there (0 once normalised), the
+        // blank that disturbs the windows beside them least; the overlay shows them as stored.
+        std::vector<std::uint8_t> nodata;
+        const RgbImage stored = read_rgb_with_nodata(j.input, nodata, m.config.data.max_pixels,
+                                                     image_choice(m.config.data));
+        const auto no_data =
+            static_cast<std::int64_t>(std::count(nodata.begin(), nodata.end(), std::uint8_t{1}));
+        if (no_data > 0 && class_of_no_data >= 0)
+            PFCE_THROW(InputError, j.input, ": ", no_data, " pixels have no data (transparent), ",
+                       "which predict writes as ", int{kNoData}, ", but ", a.checkpoint,
+                       "'s mask.values give that value to ", m.class_names[class_of_no_data],
+                       ": make those pixels opaque, or predict it with a model of other values");
+        RgbImage filled;
+        if (no_data > 0) {
+            filled = stored;
+            for (std::size_t i = 0; i < nodata.size(); ++i)
+                if (nodata[i])
+                    for (int k = 0; k < 3; ++k)
+                        filled.pixels[i * 3 + k] = static_cast<std::uint8_t>(
+                            std::clamp(std::lround(m.stats.mean[k]), 0L, 255L));
+        }
+        const RgbImage& img = no_data > 0 ? filled : stored;
         if (trained_gray.is_boolean()) {
             bool gray = true;
-            for (std::size_t i = 0; gray && i + 2 < img.pixels.size(); i += 3)
-                gray = img.pixels[i] == img.pixels[i + 1] && img.pixels[i] == img.pixels[i + 2];
+            for (std::size_t i = 0; gray && i + 2 < stored.pixels.size(); i += 3)
+                gray =
+                    (no_data > 0 && nodata[i / 3]) || (stored.pixels[i] == stored.pixels[i + 1] &&
+                                                       stored.pixels[i] == stored.pixels[i + 2]);
             if (gray != trained_gray.get<bool>() && unlike++ == 0)
                 log_warn(j.input, gray ? " is gray" : " is in colour", " but ", a.checkpoint,
                          " was trained on ", gray ? "colour" : "gray",
@@ -340,6 +380,12 @@ void run_predict(const PredictArgs& a) {
         std::vector<std::int64_t> counts(m.class_colours.size(), 0);
         LabelMap written(pred.width, pred.height);
         for (std::size_t i = 0; i < pred.labels.size(); ++i) {
+            if (no_data > 0 && nodata[i]) {
+                written.labels[i] = kNoData;
+                if (!confidence.labels.empty()) confidence.labels[i] = 0;
+                for (int k = 0; k < 3; ++k) overlay.pixels[i * 3 + k] = stored.pixels[i * 3 + k];
+                continue;
+            }
             const std::size_t c = pred.labels[i];
             ++counts[c];
             written.labels[i] = value_of[c];
@@ -360,7 +406,7 @@ void run_predict(const PredictArgs& a) {
             if (tif)
                 write_tiff_indexed(staged.stage(j.mask), written, colours, geo);
             else
-                write_png_indexed(staged.stage(j.mask), written, colours);
+                write_png_indexed(staged.stage(j.mask), written, colours, no_data_alpha);
             if (!geo.empty() && !tif)
                 log_warn(j.input, " is georeferenced (", geo.describe(), ") but ", j.mask,
                          " is a PNG, which cannot carry it: write a .tif to keep it");
@@ -373,11 +419,13 @@ void run_predict(const PredictArgs& a) {
                     write_png_gray(staged.stage(j.confidence), confidence);
                 write_sidecar_georef(j.sidecars, j.confidence, &staged);
                 std::int64_t sum = 0, below = 0;
-                for (const std::uint8_t v : confidence.labels) {
-                    sum += v;
-                    below += v < 128;  // 128/255 is the first value above one half
+                for (std::size_t i = 0; i < confidence.labels.size(); ++i) {
+                    if (no_data > 0 && nodata[i]) continue;  // no prediction there
+                    sum += confidence.labels[i];
+                    below += confidence.labels[i] < 128;  // 128/255: the first above one half
                 }
-                const double n = static_cast<double>(confidence.labels.size());
+                const double n = std::max(1.0, static_cast<double>(confidence.labels.size()) -
+                                                   static_cast<double>(no_data));
                 about = "; confidence mean " +
                         format_fixed(static_cast<double>(sum) / (255.0 * n), 2) + ", " +
                         format_fixed(100.0 * static_cast<double>(below) / n, 1) +
@@ -397,26 +445,36 @@ void run_predict(const PredictArgs& a) {
                        "; pass --force to replace it");
         }
         std::string where = tif && !geo.empty() ? ", " + geo.describe() : std::string();
+        if (no_data > 0)
+            where += ", " + std::to_string(no_data) + " pixels of no data left " +
+                     std::to_string(int{kNoData});
         if (!j.sidecars.empty()) where += ", georeference carried from " + j.sidecars.describe();
         std::printf("%s -> %s (%dx%d%s%s)\n", j.input.c_str(), j.mask.c_str(), img.width,
                     img.height, where.c_str(), about.c_str());
         std::fflush(stdout);  // each line as its image is done (a log, a watcher)
         for (std::size_t c = 0; c < counts.size(); ++c) total[c] += counts[c];
-        pixels += static_cast<std::int64_t>(pred.labels.size());
+        pixels += static_cast<std::int64_t>(pred.labels.size()) - no_data;
+        no_data_total += no_data;
         ++done;
         made.kept();  // they hold a prediction now
     }
-    std::printf(
-        "%zu image(s), %lld pixels%s:\n", jobs.size(), static_cast<long long>(pixels),
-        a.confidence
-            ? (", " +
-               format_fixed(100.0 * static_cast<double>(unsure) / static_cast<double>(pixels), 1) +
-               "% predicted with confidence below 0.5")
-                  .c_str()
-            : "");
+    std::printf("%zu image(s), %lld pixels%s%s:\n", jobs.size(), static_cast<long long>(pixels),
+                no_data_total > 0 ? (" with data (and " + std::to_string(no_data_total) +
+                                     " without, left " + std::to_string(int{kNoData}) + ")")
+                                        .c_str()
+                                  : "",
+                a.confidence
+                    ? (", " +
+                       format_fixed(100.0 * static_cast<double>(unsure) /
+                                        static_cast<double>(std::max<std::int64_t>(pixels, 1)),
+                                    1) +
+                       "% predicted with confidence below 0.5")
+                          .c_str()
+                    : "");
     for (std::size_t c = 0; c < total.size(); ++c)
         std::printf("  %-20s %6.2f%%\n", m.class_names[c].c_str(),
-                    100.0 * static_cast<double>(total[c]) / static_cast<double>(pixels));
+                    100.0 * static_cast<double>(total[c]) /
+                        static_cast<double>(std::max<std::int64_t>(pixels, 1)));
     if (unlike > 1)
         log_warn(unlike, " of ", jobs.size(), " images are ",
                  trained_gray.get<bool>() ? "in colour" : "gray", " but ", a.checkpoint,
