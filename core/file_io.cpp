@@ -211,19 +211,36 @@ int rename_no_replace(const std::string& from, const std::string& to) {
 }  // namespace
 
 void StagedFiles::commit(bool replace) {
-    for (const auto& [path, tmp] : staged_) flush_file(tmp, path);
+    std::vector<struct stat> written(staged_.size());  // each temporary's identity
+    for (std::size_t k = 0; k < staged_.size(); ++k) {
+        const auto& [path, tmp] = staged_[k];
+        flush_file(tmp, path);
+        if (::stat(tmp.c_str(), &written[k]) != 0)
+            PFCE_THROW(SystemError, "cannot write ", path, ": ", tmp,
+                       " is gone: ", std::strerror(errno));
+    }
     struct Done {
         std::string path, aside;  // aside: the old file's hard link ("" when there was none)
+        dev_t dev;
+        ino_t ino;  // of the file renamed into place: undone only while it is still that one
     };
     std::vector<Done> done;
     auto undo = [&] {
-        for (auto it = done.rbegin(); it != done.rend(); ++it)
-            if (it->aside.empty())
+        for (auto it = done.rbegin(); it != done.rend(); ++it) {
+            struct stat now {};
+            const bool ours = ::stat(it->path.c_str(), &now) == 0 && now.st_dev == it->dev &&
+                              now.st_ino == it->ino;
+            if (!ours) {  // another command has written it since: its file stays
+                if (!it->aside.empty()) std::remove(it->aside.c_str());
+            } else if (it->aside.empty()) {
                 std::remove(it->path.c_str());
-            else
+            } else {
                 std::rename(it->aside.c_str(), it->path.c_str());
+            }
+        }
     };
-    for (const auto& [path, tmp] : staged_) {
+    for (std::size_t k = 0; k < staged_.size(); ++k) {
+        const auto& [path, tmp] = staged_[k];
         std::string aside;
         if (replace && ::access(path.c_str(), F_OK) == 0) {
             aside = temp_path_for(path);
@@ -241,7 +258,7 @@ void StagedFiles::commit(bool replace) {
                            "it is left as that command wrote it");
             PFCE_THROW(SystemError, "cannot rename ", tmp, " to ", path, ": ", std::strerror(err));
         }
-        done.push_back({path, aside});
+        done.push_back({path, aside, written[k].st_dev, written[k].st_ino});
     }
     for (const Done& d : done)
         if (!d.aside.empty()) std::remove(d.aside.c_str());
