@@ -71,6 +71,15 @@ TEST(Config, SectionedFilesJsonAndTomlTextRoundTrip) {
     EXPECT_DOUBLE_EQ(old.optimizer.lr, 0.01);
     EXPECT_DOUBLE_EQ(old.loss.gamma, 1.0);
     EXPECT_EQ(old.model.width, 8);
+    // One key in both forms: whichever came last won without a word (hostile probe); refused.
+    const std::string both = write(dir, "both.toml", "[train]\nlr = 0.5\n[optimizer]\nlr = 0.01\n");
+    try {
+        load_config_file(both);
+        ADD_FAILURE() << "a key set in [train] and [optimizer] was taken";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()),
+                           both + ": optimizer.lr is set twice: as \"lr\" in [train]");
+    }
     const Config from_flat =
         config_from_json({{"lr", 0.3}, {"epochs", 4}, {"optimizer", "sgd"}}, "old checkpoint");
     EXPECT_DOUBLE_EQ(from_flat.optimizer.lr, 0.3);

@@ -128,6 +128,17 @@ void apply_toml_section(Config& c, const std::string& section, const toml::table
 
 void apply_toml_sections(Config& c, const toml::table& root, const std::string& source,
                          const std::set<std::string>& also_allowed) {
+    // A key of the older flat [train] table set again in its section: whichever came last in the
+    // file would win without a word (lr 0.5 in [train] over lr 0.01 in [optimizer]).
+    if (const toml::table* flat = root["train"].as_table())
+        for (const auto& [k, node] : *flat) {
+            const ConfigKey* key = find_legacy_key(std::string(k.str()));
+            const toml::table* section = key ? root[key->section].as_table() : nullptr;
+            if (section && section->contains(key->name))
+                PFCE_THROW(InputError, source, ": ", key->section, ".", key->name,
+                           " is set twice: as \"", k.str(),
+                           "\" in [train] (the older form) and in [", key->section, "]; keep one");
+        }
     for (const auto& [k, node] : root) {
         const std::string name(k.str());
         if (also_allowed.count(name)) continue;
