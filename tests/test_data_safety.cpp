@@ -1029,4 +1029,13 @@ TEST(DataSafety, RunRefusesADataDirectoryItMayNotUseBeforeCreatingOut) {
     EXPECT_MESSAGE_HAS(holds.output, "is inside --data");
     EXPECT_FALSE(fs::exists(root + "/d2"));
     EXPECT_EQ(snapshot(root + "/user").size(), 1u);
+    // A dataset that is not there (or a file): refused before OUT exists (hostile probe: OUT was
+    // claimed first, and then refused another suite).
+    for (const std::string& missing : {root + "/nowhere", root + "/s.toml"}) {
+        const test::CommandResult r =
+            test::run_pfce("run potsdam --device cpu --data " + missing + " --out " + out);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "--data " + missing);
+        EXPECT_FALSE(fs::exists(out)) << missing;
+    }
 }

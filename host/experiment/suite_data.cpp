@@ -78,6 +78,14 @@ bool within(const fs::path& p, const fs::path& dir) {
 bool check_suite_data_dir(const DataSettings& d, const RunOptions& opts,
                           const std::string& out_dir) {
     const bool synthetic = d.source == "synthetic";
+    std::error_code ec;
+    // A dataset that is not there is refused before OUT is claimed, where every experiment would
+    // read it (a new OUT); an OUT of finished experiments reads no data.
+    if (!synthetic && (!fs::exists(out_dir, ec) || fs::is_empty(out_dir, ec)) &&
+        !fs::is_directory(d.root, ec))
+        PFCE_THROW(InputError, opts.data_path.empty() ? "[data] root " : "--data ", d.root,
+                   fs::exists(d.root, ec) ? " is not a directory" : " does not exist",
+                   " (expected the dataset's directory)");
     if (opts.data_path.empty()) return opts.force;  // the suite's own, in OUT/data/
     const fs::path data = resolved(opts.data_path), out = resolved(out_dir);
     const bool own = within(data, out / "data") && data != out / "data";
@@ -95,7 +103,6 @@ bool check_suite_data_dir(const DataSettings& d, const RunOptions& opts,
     const SynthOptions so = synth_options(d, "--data");
     const SynthReplace replace =
         own && opts.force ? SynthReplace::other_or_broken : SynthReplace::never;
-    std::error_code ec;
     const bool out_is_new = !fs::exists(out_dir, ec) || fs::is_empty(out_dir, ec);
     if (out_is_new)  // every experiment runs, so the data is prepared: refuse what that would
         check_synthetic_dataset_dir(so, replace);
