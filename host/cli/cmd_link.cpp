@@ -47,6 +47,7 @@ void run_link(const LinkFlags& f) {
         } catch (const StopRequested&) {
             stopped_writing_masks(o.out_dir);
         }
+        said_stop_came_late(o.out_dir);
     }
     const LinkQuality& q = r.quality;
     std::printf("%s %lld masks from %s on %s\n", r.reused ? "reused" : "linked",

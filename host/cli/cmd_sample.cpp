@@ -91,6 +91,7 @@ void run_sample(const SampleFlags& f) {
         } catch (const StopRequested&) {
             stopped_writing_masks(f.out);
         }
+        said_stop_came_late(f.out);
     }
     if (r.reused)
         std::printf("%s already holds these masks (same dataset and settings); reused\n",

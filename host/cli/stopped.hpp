@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <string>
 
+#include "core/stop_signal.hpp"
+
 namespace pfce::cli {
 
 [[noreturn]] inline void stopped_writing_masks(const std::string& dir) {
@@ -18,6 +20,16 @@ namespace pfce::cli {
                  "is removed; run the same command again to make them\n",
                  dir.c_str());
     throw CLI::RuntimeError(130);
+}
+
+// A stop that came after the last mask was written (while they were put in place, which it does
+// not cut short): the work is done and complete, so the command ends as it would have, saying so.
+inline void said_stop_came_late(const std::string& dir) {
+    if (!stop_requested()) return;
+    std::fprintf(stderr,
+                 "pfce: the stop (Ctrl-C / SIGTERM) came after the last mask was written: the "
+                 "masks in %s are complete\n",
+                 dir.c_str());
 }
 
 }  // namespace pfce::cli
