@@ -64,10 +64,6 @@ std::string registry_key(const std::string& dir) {
     return ec ? fs::absolute(dir).lexically_normal().string() : canonical.string();
 }
 
-}  // namespace
-
-namespace {
-
 // A descriptor of `dir` (its canonical `key`) holding flock `op`, or -1 where the directory cannot
 // be opened (the caller's own checks name why) or its file system cannot lock (go on without).
 // InputError naming `flag`, `dir` and `held_by` when another process holds a conflicting lock.

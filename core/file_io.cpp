@@ -141,17 +141,29 @@ std::size_t remove_stale_temps_of(const std::string& path) {
     return n;
 }
 
-void commit_temp(const std::string& tmp, const std::string& path) {
-    // fsync before rename: after a crash the target is the old file or the complete new one.
+namespace {
+
+// fsync before rename: after a crash the target is the old file or the complete new one.
+void flush_file(const std::string& tmp, const std::string& path) {
     const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 || ::fsync(fd) != 0) {
         const int err = errno;
         if (fd >= 0) ::close(fd);
-        std::remove(tmp.c_str());
         PFCE_THROW(SystemError, "cannot write ", path, ": flushing ", tmp,
                    " failed: ", std::strerror(err));
     }
     ::close(fd);
+}
+
+}  // namespace
+
+void commit_temp(const std::string& tmp, const std::string& path) {
+    try {
+        flush_file(tmp, path);
+    } catch (...) {
+        std::remove(tmp.c_str());
+        throw;
+    }
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
         const int err = errno;
         std::remove(tmp.c_str());
@@ -185,17 +197,6 @@ std::string StagedFiles::stage(const std::string& path) {
 }
 
 namespace {
-
-void flush_file(const std::string& tmp, const std::string& path) {
-    const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::fsync(fd) != 0) {
-        const int err = errno;
-        if (fd >= 0) ::close(fd);
-        PFCE_THROW(SystemError, "cannot write ", path, ": flushing ", tmp,
-                   " failed: ", std::strerror(err));
-    }
-    ::close(fd);
-}
 
 // rename(from, to) unless `to` exists, atomically where the file system can (renameat2's
 // RENAME_NOREPLACE; link + unlink, which refuses an existing name too, where it cannot). errno

@@ -668,8 +668,10 @@ TEST(DataSafety, PredictsShareAnOutputDirectoryWithoutMixingFiles) {
     const std::string pred = root + "/pred/";
     std::string both = "s=0; for i in 0 1 2; do \"" + test::pfce_binary() +
                        "\" predict --checkpoint " + run + "/last.ckpt --input " + fd.root +
-                       "/images/tile_$i.png --out " + pred + " --device cpu > /dev/null 2>&1 & ";
-    both += "done; for j in 1 2 3; do wait -n || s=1; done; exit $s";
+                       "/images/tile_$i.png --out " + pred +
+                       " --device cpu -q 2>&1 & pids=\"$pids $!\"; ";
+    // Each waited for by its PID: bash 5.2's `wait -n` can miss a job that ended early.
+    both += "done; for p in $pids; do wait $p || s=1; done; exit $s";
     const test::CommandResult r = test::run_command("bash -c '" + both + "'");
     EXPECT_EQ(r.status, 0) << r.output;
     for (int i = 0; i < 3; ++i) {

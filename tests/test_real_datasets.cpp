@@ -451,13 +451,19 @@ TEST(RealDatasets, OfficialSplitListsReachTrainingAndEval) {
     EXPECT_MESSAGE_HAS(bad.output, "tile_77");
 }
 
+namespace {
+
+// `pfce train` of one tiny epoch on `data` into `run`: a checkpoint for the prediction tests.
+test::CommandResult train_tiny_run(const std::string& data, const std::string& run) {
+    return test::run_pfce("train --data " + data + " --out " + run + " --epochs 1" + kTiny);
+}
+
+}  // namespace
+
 TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
     const std::string root = test::temp_dir("real_geotiff");
     const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
-    ASSERT_EQ(
-        test::run_pfce("train --data " + fd.root + " --out " + root + "/run --epochs 1" + kTiny)
-            .status,
-        0);
+    ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
     const LabelMap lab = test::foreign_labels(90, 70, 5);
     const std::string tile = root + "/tiles/tile.tif";
     fs::create_directories(root + "/tiles");
@@ -510,10 +516,7 @@ TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
 TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     const std::string root = test::temp_dir("real_sidecar_geo");
     const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
-    ASSERT_EQ(
-        test::run_pfce("train --data " + fd.root + " --out " + root + "/run --epochs 1" + kTiny)
-            .status,
-        0);
+    ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
     const std::string chips = root + "/chips";
     fs::create_directories(chips);
     write_png(chips + "/a.png", test::foreign_image(test::foreign_labels(40, 32, 3), 3));
@@ -592,10 +595,7 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
 TEST(RealDatasets, PredictionLeavesPixelsWithoutDataUnlabelled) {
     const std::string root = test::temp_dir("real_predict_nodata");
     const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
-    ASSERT_EQ(
-        test::run_pfce("train --data " + fd.root + " --out " + root + "/run --epochs 1" + kTiny)
-            .status,
-        0);
+    ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
     const int w = 40, h = 32;
     const RgbImage rgb = test::foreign_image(test::foreign_labels(w, h, 3), 3);
     std::vector<std::uint8_t> rgba;

@@ -432,17 +432,19 @@ void run_predict(const PredictArgs& a) {
                         "% of pixels below 0.5";
                 unsure += below;
             }
-            staged.commit(a.force);
+            try {
+                staged.commit(a.force);
+            } catch (const InputError& e) {  // an output another command wrote meanwhile
+                PFCE_THROW(InputError, "cannot write the prediction of ", j.input, " to ", j.mask,
+                           " (none of its files was written): ", e.what(),
+                           "; pass --force to replace it");
+            }
         } catch (const SystemError& e) {
             // Named by the file the user asked for, not the temporary that failed.
             PFCE_THROW(SystemError, "cannot write the prediction of ", j.input, " to ", j.mask,
                        a.force ? " (the files there are as they were)"
                                : " (none of its files was written)",
                        ": ", e.what());
-        } catch (const InputError& e) {  // an output another command wrote meanwhile
-            PFCE_THROW(InputError, "cannot write the prediction of ", j.input, " to ", j.mask,
-                       " (none of its files was written): ", e.what(),
-                       "; pass --force to replace it");
         }
         std::string where = tif && !geo.empty() ? ", " + geo.describe() : std::string();
         if (no_data > 0)
