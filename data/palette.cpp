@@ -131,4 +131,10 @@ const Palette& potsdam_palette() {
     return p;
 }
 
+std::vector<std::string> Palette::class_names() const {
+    std::vector<std::string> names;
+    for (const ClassInfo& c : classes) names.push_back(c.name);
+    return names;
+}
+
 }  // namespace pfce

@@ -23,6 +23,7 @@ struct Palette {
     std::vector<Rgb> unlabelled_colours;  // colours that decode to 255 (Potsdam: black)
 
     int num_classes() const { return static_cast<int>(classes.size()); }
+    std::vector<std::string> class_names() const;  // in class order
     // Colour image -> labels. An unknown colour is an InputError naming `source`, the pixel and
     // colour.
     LabelMap decode(const RgbImage& colours, const std::string& source) const;

@@ -160,8 +160,9 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
     validate_sampler_options(so);
     const int C = ds.palette().num_classes();
     if (so.points.size() > 1 && static_cast<int>(so.points.size()) != C)
-        PFCE_THROW(InputError, "points per class: ", so.points.size(), " counts given but ",
-                   ds.root(), " has ", C, " classes");
+        PFCE_THROW(InputError, "labels.points: ", so.points.size(), " counts, but dataset ",
+                   ds.root(), " has ", C,
+                   " classes: expected one count per class, or one for every class");
     const nlohmann::json settings = sparse_mask_settings(ds, so);
     const std::size_t n = ds.size();
     std::vector<std::string> ids(n);

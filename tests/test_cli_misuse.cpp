@@ -439,6 +439,21 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
                                                   "/al --focal-alpha 1,2" + kTiny);
     EXPECT_EQ(al.status, 2) << al.output;
     EXPECT_MESSAGE_HAS(al.output, "background, road, building, tree");
+    EXPECT_MESSAGE_HAS(al.output, "command line: loss.alpha");
+    // ... and is refused before labels are drawn, naming the file that set it, not the flags
+    // beside it (errors once said "FILE + command line" for any key).
+    const std::string cfg = root + "/alpha.toml";
+    std::ofstream(cfg) << "[loss]\nalpha = [1, 2, 3]\n[labels]\nkind = \"sparse\"\n";
+    const test::CommandResult af = test::run_pfce("train --config " + cfg + " --data " + fd.root +
+                                                  " --out " + root + "/af" + kTiny);
+    EXPECT_EQ(af.status, 2) << af.output;
+    EXPECT_MESSAGE_HAS(af.output, cfg + ": loss.alpha = [1.0,2.0,3.0]: expected 4 weights");
+    EXPECT_FALSE(fs::exists(root + "/af"));
+    const test::CommandResult pp = test::run_pfce("sample --data " + fd.root + " --out " + root +
+                                                  "/pp --points-per-class 5,5");
+    EXPECT_EQ(pp.status, 2) << pp.output;
+    EXPECT_MESSAGE_HAS(pp.output, "--points-per-class: labels.points = [5,5]: expected 4 counts");
+    EXPECT_FALSE(fs::exists(root + "/pp"));
     // A dangling link among the images names the link.
     fs::create_symlink(root + "/gone.png", fd.root + "/images/tile_9.png");
     const test::CommandResult ln = test::run_pfce("data stats " + fd.root);

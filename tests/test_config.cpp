@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "host/train/config.hpp"
+#include "host/train/config_sources.hpp"
 #include "host/train/optimizer.hpp"
 #include "tests/test_util.hpp"
 
@@ -101,6 +102,9 @@ TEST(Config, FlagTextIsCheckedAsStrictlyAsFiles) {
                                                           {"run.epochs", "ten"},
                                                           {"optimizer.lr", "1e-3x"},
                                                           {"optimizer.clip", "nan"},
+                                                          // reads as 0: not the value typed
+                                                          {"optimizer.lr", "1e-400"},
+                                                          {"optimizer.lr", "1e-310"},
                                                           {"optimizer.name", "adamx"},
                                                           {"data.augment", "maybe"},
                                                           {"labels.points", "5,x"}}) {
@@ -308,6 +312,10 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[run]\nkernels = \"activations\"\n", "run.kernels"},
         {"[run]\nkernels = \"activation_storage=bf16\"\n", "run.precision"},
         {"[training]\nepochs = 1\n", "training"},
+        // Each value as the file wrote it: a NaN in a list once read [1,null,3].
+        {"[loss]\nalpha = [1, nan, 3]\n", "\"loss.alpha\" = [1, nan, 3]"},
+        // A subnormal value once stopped the message itself (std::stod threw "stod").
+        {"[optimizer]\nlr = 1e-310\n", "optimizer.lr = 1e-310"},
     };
     int k = 0;
     for (const auto& [text, mention] : cases) {
@@ -450,4 +458,41 @@ TEST(Config, ResumeComparesOnlyWhatChangesTheResult) {
     ASSERT_EQ(diff.size(), 2u);
     EXPECT_MESSAGE_HAS(diff[0] + diff[1], "optimizer.lr");
     EXPECT_MESSAGE_HAS(diff[0] + diff[1], "run.epochs");
+}
+
+// Counts and weights per class are checked once the dataset's classes are known, naming where the
+// value was set (the file, or the flag that overrode it), the dataset and its classes; a list the
+// run does not use (dense labels, a mask directory's own points) is not refused.
+TEST(Config, ValuesPerClassAreCheckedAgainstTheDatasetNamingTheirSource) {
+    const std::vector<std::string> names = {"water", "field", "road"};
+    KeySources where = {{"loss.alpha", "a.toml"}, {"labels.points", "command line"}};
+    const ConfigKeySources source = key_sources(where, "the defaults");
+    Config c;
+    c.labels.kind = "sparse";
+    c.labels.points = {5, 5};
+    std::string msg =
+        test::input_error_message([&] { validate_for_classes(c, names, "/data/x", source); });
+    EXPECT_MESSAGE_HAS(msg, "command line: labels.points = [5,5]: expected 3 counts");
+    EXPECT_MESSAGE_HAS(msg, "dataset /data/x has 3 classes (water, field, road)");
+    c.labels.points = {5};
+    EXPECT_NO_THROW(validate_for_classes(c, names, "/data/x", source));
+    c.labels.points = {5, 6, 7};
+    EXPECT_NO_THROW(validate_for_classes(c, names, "/data/x", source));
+    c.loss.alpha = {1, 2, 3, 4};
+    msg = test::input_error_message([&] { validate_for_classes(c, names, "/data/x", source); });
+    EXPECT_MESSAGE_HAS(msg, "a.toml: loss.alpha = [1.0,2.0,3.0,4.0]: expected 3 weights");
+    c.loss.alpha_auto = true;
+    EXPECT_NO_THROW(validate_for_classes(c, names, "/data/x", source));
+    c.loss.alpha_auto = false;
+    c.loss.alpha = {};
+    c.labels.points = {5, 5};
+    c.labels.kind = "dense";  // no points are drawn
+    EXPECT_NO_THROW(validate_for_classes(c, names, "/data/x", source));
+    c.labels.kind = "linked";
+    c.labels.dir = "/masks";  // the masks bring their points
+    EXPECT_NO_THROW(validate_for_classes(c, names, "/data/x", source));
+    // A key nobody set is blamed on the fallback; two keys on both of their sources, once each.
+    EXPECT_EQ(sources_of(where, {"run.epochs"}, "the defaults"), "the defaults");
+    EXPECT_EQ(sources_of(where, {"loss.alpha", "labels.points", "loss.alpha"}, "x"),
+              "a.toml + command line");
 }

@@ -90,6 +90,12 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_EQ(r1.status, 1) << r1.output;
     EXPECT_NE(r1.output.find("2 ran, 0 skipped, 1 failed"), std::string::npos) << r1.output;
     EXPECT_NE(r1.output.find("tiny-broken"), std::string::npos);
+    // It is said before the first experiment trains, naming the suite entry that set the points.
+    const std::size_t said = r1.output.find("experiment tiny-broken cannot run on this data");
+    EXPECT_NE(said, std::string::npos) << r1.output;
+    EXPECT_LT(said, r1.output.find("tiny-dense] training")) << r1.output;
+    EXPECT_NE(r1.output.find("labels.points = [5,5]: expected 6 counts"), std::string::npos)
+        << r1.output;
 
     for (const char* f :
          {"report.md", "report.html", "results.json", "results.csv", "train_loss.svg",

@@ -19,6 +19,7 @@
 #include "host/cli/command_registry.hpp"
 #include "host/cli/dataset_flags.hpp"
 #include "host/cli/stopped.hpp"
+#include "host/train/config.hpp"
 
 namespace pfce::cli {
 namespace {
@@ -73,6 +74,14 @@ void run_sample(const SampleFlags& f) {
 
     SamplerOptions so;
     so.points = f.per_class.empty() ? std::vector<int>{f.points} : parse_point_list(f.per_class);
+    if (!f.per_class.empty()) {
+        Config c;  // the same check, and message, as a run's labels.points
+        c.labels.kind = "sparse";
+        c.labels.points = so.points;
+        validate_for_classes(
+            c, ds.palette().class_names(), f.data,
+            [](const std::vector<std::string>&) { return std::string("--points-per-class"); });
+    }
     so.scale_by_area = f.scale_by_area;
     so.seed = f.seed;
     auto last_log = std::chrono::steady_clock::now();

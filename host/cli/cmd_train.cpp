@@ -13,6 +13,7 @@
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/cli/config_flags.hpp"
+#include "host/train/config_sources.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trainer.hpp"
 
@@ -50,26 +51,32 @@ void refuse_label_flags_the_masks_contradict(const TrainArgs& a, const Config& a
 void run_train(const TrainArgs& a) {
     Config cfg;
     std::optional<Config> stored;  // the run's own config, read once from its last.ckpt (--resume)
-    std::string source = "command line";
+    // Where each key was set, so that an error names the file, or the flag, that holds the value.
+    KeySources where;
+    std::string unset = "the defaults";  // the source of a key nobody set
     if (!a.config.empty()) {
+        const toml::table file = parse_toml_file(a.config);
         cfg = Config{};
-        apply_toml_sections(cfg, parse_toml_file(a.config), a.config, {});
-        source = a.config + " + command line";
+        apply_toml_sections(cfg, file, a.config, {});
+        record_key_sources(file, a.config, {}, where);
     } else if (a.resume) {
         const auto out = a.flags.find("run.out");
         if (out != a.flags.end() && out->second.empty())
             PFCE_THROW(InputError, "--resume --out \"\": expected the run directory to resume");
-        stored = config_of_run(out != a.flags.end() ? out->second : cfg.run.out);
+        const std::string dir = out != a.flags.end() ? out->second : cfg.run.out;
+        stored = config_of_run(dir);
         cfg = *stored;
-        source = "the run's stored config + command line";
+        unset = "the stored config of " + dir;
     }
+    for (const auto& [dotted, text] : a.flags) where[dotted] = "command line";
+    const ConfigKeySources source = key_sources(where, unset);
     apply_config_flags(cfg, a.flags);
     validate(cfg, source);
     if (a.print_config) {
         std::printf("%s", to_toml_text(cfg).c_str());
         return;
     }
-    for (const UnusedSetting& u : unused_settings(cfg)) log_warn(source, ": ", u.message);
+    for (const UnusedSetting& u : unused_settings(cfg)) log_warn(source({u.key}), ": ", u.message);
     make_paths_absolute(cfg);
 
     TrainOptions opts;
@@ -98,7 +105,7 @@ void run_train(const TrainArgs& a) {
     const bool out_existed = std::filesystem::exists(cfg.run.out, ec);
     TrainInputs inputs;
     try {
-        inputs = load_train_inputs(*backend, cfg);
+        inputs = load_train_inputs(*backend, cfg, source);
     } catch (const InputError&) {
         if (!out_existed) std::filesystem::remove_all(cfg.run.out, ec);
         throw;

@@ -63,6 +63,9 @@ struct Plan {
     // Why the report lacks a run of it with the current settings (an earlier result of other
     // settings kept, or left out by --only); empty when it has one or is about to run.
     std::string refused;
+    // A setting that does not fit the data as read (validate_for_classes: points or weights per
+    // class): the experiment fails without running, and is said before any other runs.
+    std::string invalid;
 };
 
 // Why results recorded with fingerprint `was` are not those of `now` ("" when they are): other
@@ -256,8 +259,21 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         log_info("suite ", suite.name, ": ", to_run, " of ", suite.experiments.size(),
                  " experiments to run on ", device_name, ", output in ", sum.out_dir);
         L = load_suite_data(suite, data, replace_data, opts.data_path.empty() ? "--out" : "--data");
-        for (Plan& p : plans)  // the data as read, should it have changed since planning
-            if (p.run && !L->identity.is_null()) p.fingerprint["data.identity"] = L->identity;
+        for (Plan& p : plans) {  // the data as read, should it have changed since planning
+            if (!p.run) continue;
+            if (!L->identity.is_null()) p.fingerprint["data.identity"] = L->identity;
+            // A count or weight per class that does not fit the data is said before any
+            // experiment spends its time, not once its turn comes.
+            try {
+                validate_for_classes(p.spec.config, L->ds->palette().class_names(), L->root,
+                                     key_sources(p.spec.key_sources, p.spec.source));
+            } catch (const InputError& ex) {
+                p.invalid = ex.what();
+                log_warn("experiment ", p.spec.id,
+                         " cannot run on this data, and fails: ", p.invalid,
+                         " (the other experiments still run)");
+            }
+        }
     }
     int k = 0;
     for (auto& p : plans) {
@@ -277,6 +293,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         ExperimentResult r;
         bool stopped_in_labels = false;
         try {
+            if (!p.invalid.empty()) PFCE_THROW(InputError, p.invalid);
             r = run_experiment(p.spec, suite, *L, *backend, sum.out_dir, opts, tag);
         } catch (const StopRequested&) {  // while its labels were sampled or linked
             r.status = "interrupted";

@@ -15,6 +15,7 @@
 #include "core/hash.hpp"
 #include "core/log.hpp"
 #include "data/dataset.hpp"
+#include "host/train/config_sources.hpp"
 
 namespace pfce {
 
@@ -77,43 +78,6 @@ void apply_experiment_sections(Config& c, const toml::table& root, const std::st
         if (t) check_experiment_section(name, *t, source + " [" + name + "]");
     }
     apply_toml_sections(c, root, source, others);
-}
-
-// Where each config key of an experiment was set (dotted key -> the file or table), so that a bad
-// value is blamed on the file that holds it, not on the experiment file it was merged into.
-using KeySources = std::map<std::string, std::string>;
-
-void record_key_sources(const toml::table& root, const std::string& source,
-                        const std::set<std::string>& others, KeySources& where) {
-    for (const auto& [k, node] : root) {
-        const std::string section(k.str());
-        const toml::table* t = node.as_table();
-        if (others.count(section) || !t) continue;
-        for (const auto& [key, value] : *t) {
-            (void)value;
-            const std::string name(key.str());
-            if (section != "train") {
-                where[section + "." + name] = source;
-                continue;
-            }
-            for (const ConfigKey& ck : config_keys())  // the flat [train] table of older files
-                if (ck.legacy == name) where[ck.dotted()] = source;
-        }
-    }
-}
-
-// The sources of `keys` (each named once, in order), or `fallback` when none was set by a file.
-std::string sources_of(const KeySources& where, const std::vector<std::string>& keys,
-                       const std::string& fallback) {
-    std::vector<std::string> names;
-    for (const auto& k : keys) {
-        const auto it = where.find(k);
-        if (it != where.end() && std::find(names.begin(), names.end(), it->second) == names.end())
-            names.push_back(it->second);
-    }
-    std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : " + ") + n;
-    return out.empty() ? fallback : out;
 }
 
 void check_id(const ExperimentSpec& e) {
@@ -253,11 +217,10 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
         check_id(e);
         if (!ids.insert(e.id).second)
             PFCE_THROW(InputError, esrc, ": duplicate experiment id \"", e.id, "\"");
-        validate(e.config, [&](const std::vector<std::string>& keys) {
-            return sources_of(where, keys, e.source);
-        });
+        validate(e.config, key_sources(where, e.source));
         for (const UnusedSetting& u : unused_settings(e.config))
             log_warn(sources_of(where, {u.key}, e.source), ": experiment ", e.id, ": ", u.message);
+        e.key_sources = std::move(where);
         s.experiments.push_back(std::move(e));
     }
     return s;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/train/config.hpp"
+#include "host/train/config_sources.hpp"
 
 namespace pfce {
 
@@ -24,6 +25,7 @@ struct ExperimentSpec {
     std::string report_figure;  // the technical report's figure, shown beside ours
     std::string source;         // file (and entry) it came from, for messages
     Config config;              // validated; data.root/run.out/run.device are set by the runner
+    KeySources key_sources;     // where each key of `config` was set (fallback: `source`)
 };
 
 struct Suite {

@@ -209,6 +209,12 @@ void validate(const Config& c, const std::string& source);
 // files (suites): called with the key the error names, then any key a rule ties it to.
 using ConfigKeySources = std::function<std::string(const std::vector<std::string>& keys)>;
 void validate(const Config& c, const ConfigKeySources& source);
+// The keys that give a value per class, once the dataset's classes are known (before labels are
+// drawn or a batch is trained): labels.points one count or one per class (where this run draws
+// points), loss.alpha none or one weight per class. InputError naming the source, the key, its
+// value, the dataset and its classes.
+void validate_for_classes(const Config& c, const std::vector<std::string>& class_names,
+                          const std::string& dataset, const ConfigKeySources& source);
 
 // Settings set to other than their default that the rest of `c` leaves without effect
 // (labels.points with dense labels, CRF settings with loss.crf_weight = 0, plateau settings under

@@ -2,6 +2,7 @@
 // in a config file, a checkpoint and a flag.
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <sstream>
@@ -35,6 +36,14 @@ std::string join(const std::vector<std::string>& v) {
 std::string as_written(const json& v) {
     if (v.is_number_float() && !std::isfinite(v.get<double>()))
         return std::isnan(v.get<double>()) ? "nan" : (v.get<double>() > 0 ? "inf" : "-inf");
+    if (v.is_array()) {  // [1, nan, 3], not [1,null,3]
+        std::string s = "[";
+        for (const json& e : v) {
+            if (s.size() > 1) s += ", ";
+            s += as_written(e);
+        }
+        return s + "]";
+    }
     return v.dump();
 }
 
@@ -226,8 +235,14 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
     };
     auto number = [&](const std::string& t) -> json {
         char* end = nullptr;
+        errno = 0;
         const double x = std::strtod(t.c_str(), &end);
         if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(x)) bad("a finite number");
+        // 1e-400 reads as 0 (and 1e-310 loses its digits): the value checked would not be the
+        // value typed.
+        if (errno == ERANGE)
+            bad("a number 0 or of magnitude 2.3e-308..1.8e308 (this one is too small for a "
+                "double)");
         return x;
     };
     // Comma-separated items, every one kept and trimmed of spaces ("4, 1, 2" as "4,1,2"): "1,"

@@ -2,6 +2,7 @@
 // the comparison that decides whether a run may be resumed with the config it is given.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <sstream>
@@ -26,7 +27,9 @@ template <typename V>
     os << value;
     if constexpr (std::is_floating_point_v<V>) {
         // 1.0000001 must not read "1" beside "expected 1e-30..1": as many digits as tell it apart.
-        for (int digits = 7; digits <= 17 && std::stod(os.str()) != value; ++digits) {
+        // strtod, not stod: a subnormal value (1e-310) reads back with ERANGE, which stod throws.
+        for (int digits = 7; digits <= 17 && std::strtod(os.str().c_str(), nullptr) != value;
+             ++digits) {
             os.str("");
             os << std::setprecision(digits) << value;
         }
@@ -264,6 +267,29 @@ void validate(const Config& c, const ConfigKeySources& source) {
         if (k.is_path && !is_valid_utf8(k.get(c).get<std::string>()))
             bad(source, k.dotted().c_str(), "(a path with bytes that are not UTF-8)",
                 "a path that is valid UTF-8 (rename the file or directory)");
+}
+
+void validate_for_classes(const Config& c, const std::vector<std::string>& class_names,
+                          const std::string& dataset, const ConfigKeySources& source) {
+    const std::size_t C = class_names.size();
+    std::string names;
+    for (const std::string& n : class_names) names += (names.empty() ? "" : ", ") + n;
+    const std::string classes =
+        "dataset " + dataset + " has " + std::to_string(C) + " classes (" + names + ")";
+    // A mask directory given as labels.dir brings its own points; dense runs draw none.
+    const bool draws_points = c.labels.dir.empty() && c.labels.kind != "dense";
+    if (draws_points && c.labels.points.size() > 1 && c.labels.points.size() != C)
+        bad(source, "labels.points", nlohmann::json(c.labels.points).dump(),
+            std::to_string(C) +
+                " counts, one per class in the dataset's order, or one count for "
+                "every class: " +
+                classes);
+    if (!c.loss.alpha_auto && !c.loss.alpha.empty() && c.loss.alpha.size() != C)
+        bad(source, "loss.alpha", nlohmann::json(c.loss.alpha).dump(),
+            std::to_string(C) +
+                " weights, one per class in the dataset's order (or none, or "
+                "\"auto\"): " +
+                classes);
 }
 
 void make_paths_absolute(Config& c) {

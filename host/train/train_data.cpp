@@ -443,9 +443,10 @@ void check_training_labels(const std::vector<std::int64_t>& per_class, const Pal
                  "occurs");
 }
 
-TrainInputs load_train_inputs(Backend& backend, Config& cfg) {
+TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySources& source) {
     const Dataset ds = open_run_dataset(cfg.data);
     check_class_count(ds.palette(), cfg.data.root);
+    validate_for_classes(cfg, ds.palette().class_names(), cfg.data.root, source);
     const Split split = run_split(ds, cfg.data);
     if (split.train.empty() && cfg.data.split_by == "tile" && cfg.data.train_list.empty())
         PFCE_THROW(InputError, "dataset ", cfg.data.root, ": its ",

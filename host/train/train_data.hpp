@@ -108,7 +108,8 @@ void check_training_sizes(const std::vector<SampleData>& train, const std::vecto
                           int crop_size);
 
 // Everything above for `cfg`. Sets cfg.labels.kind from the mask directory when labels.dir is
-// given.
-TrainInputs load_train_inputs(Backend& backend, Config& cfg);
+// given. `source` names where each key was set, for validate_for_classes (checked as soon as the
+// dataset is open).
+TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySources& source);
 
 }  // namespace pfce
