@@ -639,6 +639,31 @@ TEST(RealDatasets, PredictionLeavesPixelsWithoutDataUnlabelled) {
     read_rgb_with_nodata(root + "/pred.png", nodata);
     ASSERT_EQ(nodata.size(), static_cast<std::size_t>(w) * h);
     EXPECT_EQ(std::count(nodata.begin(), nodata.end(), 1), 320);
+    // Read back as a mask of the same dataset (pseudo-labels), PNG or TIFF, those pixels are
+    // unlabelled: 255's palette entry is the dataset's ignore colour, not black, which is this
+    // dataset's background class (a TIFF has no transparency; PNG readers may ignore it).
+    ASSERT_EQ(test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + chip +
+                             " --out " + root + "/tif/pred.tif --device cpu")
+                  .status,
+              0);
+    for (const char* ext : {".png", ".tif"}) {
+        const std::string back = root + "/back" + ext;
+        fs::create_directories(back + "/images");
+        fs::create_directories(back + "/masks");
+        fs::copy_file(fd.root + "/dataset.toml", back + "/dataset.toml");
+        write_png(back + "/images/chip.png", rgb);
+        fs::copy_file(root + (ext == std::string(".png") ? "/pred.png" : "/tif/pred.tif"),
+                      back + "/masks/chip" + ext);
+        const LabelMap read = Dataset::open(back).read_mask(0);
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                const std::uint8_t v = read.labels[static_cast<std::size_t>(y) * w + x];
+                if (x < 10)
+                    ASSERT_EQ(v, 255) << ext << " " << x << "," << y;
+                else
+                    ASSERT_LT(v, 4) << ext << " " << x << "," << y;
+            }
+    }
 }
 
 TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {

@@ -301,6 +301,14 @@ void run_predict(const PredictArgs& a) {
     if (class_of_no_data < 0) {
         no_data_alpha.assign(256, 255);
         no_data_alpha[kNoData] = 0;
+        // Shown, where a viewer (or a TIFF, which has no transparency) ignores that, in the
+        // training dataset's ignore colour, else a colour no class has: a colour mask read back
+        // by its colours is unlabelled there, never a black class (as pfce's own masks do).
+        Palette shown;
+        for (std::size_t c = 0; c < m.class_colours.size(); ++c)
+            shown.classes.push_back({m.class_names[c], m.class_colours[c]});
+        shown.unlabelled_colours = m.unlabelled_colours;
+        colours[kNoData] = shown.display_unlabelled();
     }
     if (!m.mask_values.empty()) {
         std::string list;

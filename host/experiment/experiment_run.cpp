@@ -142,6 +142,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
         in.class_names.push_back(c.name);
         in.class_colours.push_back(c.colour);
     }
+    in.unlabelled_colours = pal.unlabelled_colours;
     in.clutter_class = find_clutter_class(pal);
     in.mask_values = recorded_mask_values(*L.ds);
     in.label_kind = cfg.labels.kind;

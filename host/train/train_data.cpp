@@ -482,6 +482,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
         in.class_names.push_back(c.name);
         in.class_colours.push_back(c.colour);
     }
+    in.unlabelled_colours = ds.palette().unlabelled_colours;
     in.clutter_class = find_clutter_class(ds.palette());
     in.mask_values = recorded_mask_values(ds);
     for (std::size_t i : split.train) in.train_ids.push_back(ds.sample(i).id);

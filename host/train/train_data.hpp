@@ -24,6 +24,9 @@ struct TrainInputs {
     ChannelStats stats;  // of the training images
     std::vector<std::string> class_names;
     std::vector<std::array<std::uint8_t, 3>> class_colours;
+    // The dataset's ignore colours (Palette::unlabelled_colours): predict shows no-data pixels in
+    // one, so that a colour mask it writes reads back unlabelled there, never as a black class.
+    std::vector<std::array<std::uint8_t, 3>> unlabelled_colours;
     int clutter_class = -1;  // excluded from mIoU-without-clutter; -1 = none
     // Each class's pixel value in the dataset's own masks where that is not the class index
     // (index datasets with mask.values): predictions are written in it. Else empty.

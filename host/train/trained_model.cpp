@@ -50,6 +50,9 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
         m.stats = stats_from_json(ck.meta.at("stats"));
         m.class_names = ck.meta.at("classes").get<std::vector<std::string>>();
         m.class_colours = ck.meta.at("colours").get<std::vector<std::array<std::uint8_t, 3>>>();
+        if (ck.meta.contains("unlabelled_colours"))
+            m.unlabelled_colours =
+                ck.meta.at("unlabelled_colours").get<std::vector<std::array<std::uint8_t, 3>>>();
         m.clutter_class = ck.meta.at("clutter_class").get<int>();
         if (ck.meta.contains("mask_values")) {
             m.mask_values = ck.meta.at("mask_values").get<std::vector<int>>();

@@ -31,6 +31,9 @@ struct TrainedModel {
     ChannelStats stats;
     std::vector<std::string> class_names;
     std::vector<std::array<std::uint8_t, 3>> class_colours;
+    // The training dataset's ignore colours (TrainInputs::unlabelled_colours); empty for
+    // checkpoints of older pfce, which did not record them.
+    std::vector<std::array<std::uint8_t, 3>> unlabelled_colours;
     int clutter_class = -1;
     // Each class's pixel value in the training dataset's masks, where it is not the class index
     // (TrainInputs::mask_values); empty otherwise.

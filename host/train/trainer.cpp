@@ -321,6 +321,7 @@ class TrainingRun {
                  {"stats", stats_to_json(in.stats)},
                  {"classes", in.class_names},
                  {"colours", in.class_colours},
+                 {"unlabelled_colours", in.unlabelled_colours},
                  {"clutter_class", in.clutter_class},
                  {"label_kind", in.label_kind},
                  {"split", {{"train", in.train_ids}, {"val", in.val_ids}, {"test", in.test_ids}}},
