@@ -88,6 +88,48 @@ TEST(Trainer, InterruptedAndResumedRunIsBitIdentical) {
     }
 }
 
+// A run killed (SIGKILL, power) in its first epoch once held no last.ckpt: neither --resume nor a
+// new run without --force was possible. It now saves last.ckpt at its start; killed after epoch 1's
+// metrics line but before its checkpoint, it resumes from epoch 0 (dropping that line) and ends
+// bit-identical to an uninterrupted run.
+TEST(Trainer, ARunKilledInItsFirstEpochResumesFromItsStart) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, true);
+    const std::string root = test::temp_dir("trainer_first_epoch");
+    Config c = small_config(root + "/a");
+    c.data.augment = true;
+    const TrainOptions o = quiet_options();
+    const TrainResult full = train_unet(*b, c, in, o);
+
+    c.run.out = root + "/b";
+    TrainOptions first = o;
+    first.stop_after_step = [&](std::int64_t step) {
+        if (step == 1) {  // within epoch 1: the start's checkpoint is there
+            EXPECT_EQ(read_checkpoint(c.run.out + "/last.ckpt").meta["state"]["epoch"], 0);
+            fs::copy_file(c.run.out + "/last.ckpt", root + "/start.ckpt");
+        }
+        return false;
+    };
+    train_unet(*b, c, in, first);
+    // What a kill between epoch 1's metrics line and its checkpoint leaves.
+    fs::copy_file(root + "/start.ckpt", c.run.out + "/last.ckpt",
+                  fs::copy_options::overwrite_existing);
+    fs::remove(c.run.out + "/best.ckpt");
+    const auto lines = read_metrics(c.run.out + "/metrics.jsonl");
+    std::ofstream(c.run.out + "/metrics.jsonl") << lines.front().dump() << "\n";
+    EXPECT_THROW(train_unet(*b, c, in, o), InputError);  // a run: --resume or --force
+    const TrainResult rest = resume_training(*b, c, in, o, full.steps);
+    const Checkpoint ca = read_checkpoint(full.last_checkpoint),
+                     cb = read_checkpoint(rest.last_checkpoint);
+    ASSERT_EQ(ca.tensors.size(), cb.tensors.size());
+    for (std::size_t i = 0; i < ca.tensors.size(); ++i)
+        EXPECT_EQ(0, std::memcmp(ca.tensors[i].value.raw(), cb.tensors[i].value.raw(),
+                                 ca.tensors[i].value.bytes()))
+            << ca.tensors[i].name;
+    EXPECT_EQ(read_metrics(full.metrics_path).size(), read_metrics(rest.metrics_path).size());
+    EXPECT_TRUE(fs::exists(c.run.out + "/best.ckpt"));
+}
+
 // A validation split whose masks label no pixel (orthophoto borders, all no-data) has a loss of 0
 // and no mIoU: taken at its word, epoch 1 would stay best.ckpt forever (or, by mIoU, no best.ckpt
 // would be written) and plateau would cut the rate at once. Best and plateau follow the training
@@ -140,7 +182,8 @@ TEST(Trainer, BestCheckpointIsNeverWrittenWithoutTheLastOne) {
     const Config c = small_config(test::temp_dir("trainer_order") + "/run");
     const std::string last = c.run.out + "/last.ckpt";
     TrainOptions o = quiet_options();
-    o.stop_after_step = [&](std::int64_t) {  // before the first epoch's checkpoints
+    o.stop_after_step = [&](std::int64_t) {               // before the first epoch's checkpoints
+        if (fs::is_regular_file(last)) fs::remove(last);  // the start's (epoch 0)
         fs::create_directories(last + "/in-the-way");
         return false;
     };

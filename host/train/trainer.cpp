@@ -419,6 +419,9 @@ class TrainingRun {
 
     // Loads OUT/last.ckpt. False when the run has already done all its epochs (result filled from
     // its metrics).
+    // last.ckpt at the start of a new run (epoch 0), before metrics.jsonl is begun.
+    void save_start() { save(st_, false); }
+
     bool resume() {
         if (!fs::exists(result_.last_checkpoint))
             PFCE_THROW(InputError, "nothing to resume in ", cfg_.run.out,
@@ -1038,6 +1041,9 @@ TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& i
     TrainingRun run(backend, cfg, inputs, opts);
     run.claim_output_dir();
     if (opts.resume && !run.resume()) return run.finish();
+    // A run always has the last.ckpt --resume needs: killed (SIGKILL, power) in its first epoch,
+    // after metrics.jsonl was begun, it held nothing to resume and refused to start over.
+    if (!opts.resume) run.save_start();
     run.log_start();
     while (!run.done())
         if (!run.train_epoch()) return std::move(run.result());
