@@ -86,7 +86,11 @@ bool natural_less(const std::string& a, const std::string& b) {
             ++j;
         }
     }
-    return a.size() - i < b.size() - j;
+    if (a.size() - i != b.size() - j) return a.size() - i < b.size() - j;
+    // Equal as a person reads them ("tile_1", "tile_01"), yet other names: plain order keeps them
+    // apart, since generic datasets pair their files by exact stem (before, tile_1.png paired with
+    // a mask tile_01.png, and two images tile_3 and tile_03 were "two files for one sample").
+    return a < b;
 }
 
 void check_pair_sizes(const std::string& image, const std::string& mask, std::int64_t max_pixels,

@@ -107,7 +107,8 @@ void add_sample_file(Map& files, const std::string& id, const std::filesystem::p
         PFCE_THROW(InputError, "two files for one sample: ", it->second.string(), " and ",
                    path.string());
 }
-// Order names as a person would: "img2" before "img10".
+// Order names as a person would: "img2" before "img10"; names equal so ("img1", "img01") in
+// plain order: a strict order in which only identical names are equivalent.
 bool natural_less(const std::string& a, const std::string& b);
 // Header check shared by all kinds: both files readable and of the same size, the image's samples
 // what `choice` can read (RGB or gray unless it picks bands; 8-bit unless it gives a range).

@@ -263,18 +263,35 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
     return out;
 }
 
-// For a file without a partner: a file among `others` whose stem differs only in case (pairing
-// is by exact stem, so IMG_1.tif and img_1.png are no pair), said as a hint; empty if none.
+// For a file without a partner: a file among `others` whose stem differs only in case or in
+// zeros before a number (pairing is by exact stem, so IMG_1.tif and img_1.png, or tile_1.png and
+// tile_01.png, are no pair), said as a hint; empty if none.
 template <typename Files>
-std::string case_only_hint(const std::string& stem, const Files& others) {
-    auto lower = [](std::string t) {
-        for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        return t;
+std::string near_stem_hint(const std::string& stem, const Files& others) {
+    auto loose = [](const std::string& t) {  // lower case, numbers without leading zeros
+        auto digit = [&](std::size_t i) {
+            return i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]));
+        };
+        std::string out;
+        for (std::size_t i = 0; i < t.size();) {
+            if (!digit(i)) {
+                out += static_cast<char>(std::tolower(static_cast<unsigned char>(t[i++])));
+                continue;
+            }
+            std::size_t end = i;
+            while (digit(end)) ++end;
+            while (i + 1 < end && t[i] == '0') ++i;
+            out.append(t, i, end - i);
+            i = end;
+        }
+        return out;
     };
-    const std::string want = lower(stem);
+    const std::string want = loose(stem);
     for (const auto& [other, path] : others)
-        if (lower(other) == want)
-            return "; " + path.string() + " differs only in case: rename one (stems pair exactly)";
+        if (loose(other) == want)
+            return "; " + path.string() +
+                   " differs only in case or in zeros before a number: rename one (stems pair "
+                   "exactly)";
     return {};
 }
 
@@ -311,14 +328,14 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
         if (!images.count(stem))
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
                        (images_dir / (stem + spec.image_suffix)).string(),
-                       ".(tif|tiff|png|jpg|jpeg)", case_only_hint(stem, images),
+                       ".(tif|tiff|png|jpg|jpeg)", near_stem_hint(stem, images),
                        detail::unread_partner_hint(images_dir, stem + spec.image_suffix));
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
         if (m == masks.end())
             PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no mask ",
                        (masks_dir / (stem + spec.mask_suffix)).string(), ".(tif|tiff|png)",
-                       case_only_hint(stem, masks),
+                       near_stem_hint(stem, masks),
                        detail::unread_partner_hint(masks_dir, stem + spec.mask_suffix));
         SampleRef s;
         s.id = stem;

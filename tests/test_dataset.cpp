@@ -522,7 +522,31 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     write_tiff_gray(dir + "/masks/ONLY.tif", test::random_gray(3, 2, 1));
     const std::string cased = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(cased, "missing partner file");
-    EXPECT_MESSAGE_HAS(cased, "images/only.tif differs only in case");
+    EXPECT_MESSAGE_HAS(cased, "images/only.tif differs only in case or in zeros");
+}
+
+// Stems pair exactly: numbers read alike are not the same name (tile_1 and tile_01 may be two
+// tiles). Before, tile_1.png paired with a mask tile_01.png without a word, and two images tile_3
+// and tile_03 were refused as "two files for one sample". Order stays natural.
+TEST(GenericDataset, ZeroPaddedAndPlainNumbersAreOtherStems) {
+    const std::string dir = test::temp_dir("ds_generic_padded");
+    write_generic(dir, "[classes]\nnames = [\"a\", \"b\"]\n[mask]\nencoding = \"index\"\n");
+    LabelMap two = test::random_gray(3, 2, 1);
+    for (auto& v : two.labels) v %= 2;
+    write_tiff(dir + "/images/tile_1.tif", test::random_rgb(3, 2, 1));
+    write_tiff_gray(dir + "/masks/tile_01.tif", two);
+    std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "missing partner file");
+    EXPECT_MESSAGE_HAS(msg, "images/tile_1.tif differs only in case or in zeros before a number");
+    for (const char* id : {"tile_01", "tile_1", "tile_3", "tile_03", "tile_10", "tile_2"}) {
+        write_tiff(dir + "/images/" + id + ".tif", test::random_rgb(3, 2, 1));
+        write_tiff_gray(dir + "/masks/" + id + ".tif", two);
+    }
+    const Dataset ds = Dataset::open(dir);
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < ds.size(); ++i) ids.push_back(ds.sample(i).id);
+    EXPECT_EQ(ids, (std::vector<std::string>{"tile_01", "tile_1", "tile_2", "tile_03", "tile_3",
+                                             "tile_10"}));
 }
 
 // Names with a suffix after the id (DeepGlobe: 12_sat.jpg + 12_mask.png) pair through [files];
