@@ -469,6 +469,35 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
     EXPECT_MESSAGE_HAS(tr.output, "tile_3.png");
 }
 
+// An orthophoto larger than the run's data.max_pixels (a memory guard set for its chips) is
+// predicted with --max-pixels, which the refusal names; before, it named a flag predict did not
+// take, and the only way round was to train again. eval takes it too.
+TEST(CliMisuse, PredictAndEvalTakeTheirOwnPixelLimit) {
+    const std::string root = test::temp_dir("misuse_max_pixels");
+    const auto fd = dataset(root + "/data");
+    ASSERT_EQ(
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/run --max-pixels 1280" +
+                       kTiny)
+            .status,
+        0);
+    write_png(root + "/big.png", test::random_rgb(48, 48, 1));
+    const std::string predict = "predict --checkpoint " + root + "/run/last.ckpt --input " +
+                                root + "/big.png --device cpu --out " + root + "/pred.png";
+    const test::CommandResult refused = test::run_pfce(predict);
+    EXPECT_EQ(refused.status, 2) << refused.output;
+    EXPECT_MESSAGE_HAS(refused.output, "big.png is 48x48 = 2304 pixels, above the limit of 1280 "
+                                       "(the run's data.max_pixels): raise it with --max-pixels");
+    EXPECT_FALSE(fs::exists(root + "/pred.png"));
+    EXPECT_MESSAGE_HAS(test::run_pfce(predict + " --max-pixels 0").output,
+                       "--max-pixels 0: expected a limit >= 1");
+    EXPECT_EQ(test::run_pfce(predict + " --max-pixels 2304").status, 0);
+    EXPECT_TRUE(fs::exists(root + "/pred.png"));
+    const test::CommandResult ev = test::run_pfce("eval --checkpoint " + root +
+                                                  "/run/last.ckpt --device cpu --max-pixels 100");
+    EXPECT_EQ(ev.status, 2) << ev.output;
+    EXPECT_MESSAGE_HAS(ev.output, "above the limit of 100");
+}
+
 // Settings that were taken quietly and meant something else (second hostile-user probe).
 TEST(CliMisuse, QuietlyTakenSettingsAreRefusedNamingTheValue) {
     const std::string root = test::temp_dir("misuse_quiet");

@@ -19,6 +19,20 @@ inline void check_window_option(int window) {
                    ": expected a side of at least 16 pixels (or leave it out: the run's window)");
 }
 
+// --max-pixels typed to eval or predict: the largest image read, in place of the run's
+// data.max_pixels (a memory guard; an orthophoto may be larger than the chips a run trained on).
+inline void check_max_pixels_option(std::int64_t max_pixels) {
+    if (max_pixels < 1)
+        PFCE_THROW(InputError, "--max-pixels ", max_pixels,
+                   ": expected a limit >= 1 (a limit; there is no 'no limit'; leave it out: the "
+                   "run's data.max_pixels)");
+}
+inline CLI::Option* add_max_pixels_option(CLI::App& sub, std::int64_t& max_pixels) {
+    return sub.add_option("--max-pixels", max_pixels,
+                          "largest image read, in pixels (a memory guard; default: the run's "
+                          "data.max_pixels)");
+}
+
 // What eval and predict check before they write or score anything: the U-Net takes windows of
 // min(side, window) pixels a side, each reflect-padded to a multiple of 2^depth, which needs a
 // shortest side (models/unet.hpp). So the window must reach it, and so must every image side.

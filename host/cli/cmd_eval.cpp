@@ -28,7 +28,9 @@ namespace fs = std::filesystem;
 struct EvalArgs {
     std::string checkpoint, data, split = "test", labels, device = "auto", tta = "none";
     int batch_size = 0, window = 0;
+    std::int64_t max_pixels = 0;
     bool batch_size_given = false, window_given = false;  // else the run's
+    bool max_pixels_given = false;
     bool json = false;
 };
 
@@ -64,10 +66,12 @@ void run_eval(const EvalArgs& a) {
         PFCE_THROW(InputError, "--batch-size ", a.batch_size,
                    ": expected a positive batch (or leave it out: the run's batch size)");
     if (a.window_given) check_window_option(a.window);
+    if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
     const int tta = tta_transforms(a.tta);
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     DataSettings d = m.config.data;
+    if (a.max_pixels_given) d.max_pixels = a.max_pixels;
     if (!a.data.empty())
         d.root = a.data;
     else
@@ -186,10 +190,12 @@ const bool registered = register_command(
                        "mirrors and rotations)")
             ->capture_default_str();
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
+        CLI::Option* max_pixels = add_max_pixels_option(sub, a->max_pixels);
         sub.add_flag("--json", a->json, "print JSON instead of the table");
-        sub.callback([a, batch_size, window] {
+        sub.callback([a, batch_size, window, max_pixels] {
             a->batch_size_given = batch_size->count() > 0;
             a->window_given = window->count() > 0;
+            a->max_pixels_given = max_pixels->count() > 0;
             run_eval(*a);
         });
     });

@@ -46,6 +46,8 @@ struct PredictArgs {
     double alpha = 0.5;
     int window = 0, overlap = 0;
     bool window_given = false, overlap_given = false;  // else the run's window, a quarter of it
+    std::int64_t max_pixels = 0;
+    bool max_pixels_given = false;  // else the run's data.max_pixels
     bool force = false, confidence = false;
 };
 
@@ -213,6 +215,7 @@ void run_predict(const PredictArgs& a) {
     if (a.format != "auto" && a.format != "png" && a.format != "tif")
         PFCE_THROW(InputError, "--format ", a.format, ": expected auto, png or tif");
     if (a.window_given) check_window_option(a.window);
+    if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
     if (a.overlap_given && a.overlap < 0)
         PFCE_THROW(InputError, "--overlap ", a.overlap,
                    ": expected >= 0 pixels (or leave it out: a quarter of the window)");
@@ -251,8 +254,18 @@ void run_predict(const PredictArgs& a) {
     // Every input is read (its header) and sized before the first output is written, so a bad
     // file in a directory stops the command before it has written half of the predictions.
     const int depth = m.net->config().depth;
+    const std::int64_t max_pixels = a.max_pixels_given ? a.max_pixels : m.config.data.max_pixels;
     for (const Job& j : jobs) {
         const ImageInfo info = probe_image(j.input);
+        const std::int64_t pixels = static_cast<std::int64_t>(info.width) * info.height;
+        if (pixels > max_pixels)
+            PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height, " = ", pixels,
+                       " pixels, above the limit of ", max_pixels,
+                       a.max_pixels_given ? " (--max-pixels)" : " (the run's data.max_pixels)",
+                       ": raise it with --max-pixels N to predict it (a memory guard: predict "
+                       "holds the image, its mask and its overlay, about ",
+                       format_bytes(9.0 * static_cast<double>(pixels)),
+                       "; the class scores only for a band of windows)");
         // 16-bit samples, four colour bands: known from the header, so refused before any output.
         // The checkpoint decides how inputs are read: say so, not which flag would change it.
         const ImageChoice choice = image_choice(m.config.data);
@@ -346,8 +359,8 @@ void run_predict(const PredictArgs& a) {
         // the confidence map. The network sees the training mean there (0 once normalised), the
         // blank that disturbs the windows beside them least; the overlay shows them as stored.
         std::vector<std::uint8_t> nodata;
-        const RgbImage stored = read_rgb_with_nodata(j.input, nodata, m.config.data.max_pixels,
-                                                     image_choice(m.config.data));
+        const RgbImage stored =
+            read_rgb_with_nodata(j.input, nodata, max_pixels, image_choice(m.config.data));
         const auto no_data =
             static_cast<std::int64_t>(std::count(nodata.begin(), nodata.end(), std::uint8_t{1}));
         if (no_data > 0 && class_of_no_data >= 0)
@@ -518,10 +531,12 @@ const bool registered = register_command(
         sub.add_flag("--confidence", a->confidence,
                      "also write <stem>_confidence.png|.tif: the predicted class's softmax "
                      "probability as 0..255 gray (dark = unsure: where more points would help)");
+        CLI::Option* max_pixels = add_max_pixels_option(sub, a->max_pixels);
         sub.add_flag("--force", a->force, "replace existing output files (never an input)");
-        sub.callback([a, window, overlap] {
+        sub.callback([a, window, overlap, max_pixels] {
             a->window_given = window->count() > 0;
             a->overlap_given = overlap->count() > 0;
+            a->max_pixels_given = max_pixels->count() > 0;
             run_predict(*a);
         });
     });
