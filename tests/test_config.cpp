@@ -316,6 +316,8 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[loss]\nalpha = [1, nan, 3]\n", "\"loss.alpha\" = [1, nan, 3]"},
         // A subnormal value once stopped the message itself (std::stod threw "stod").
         {"[optimizer]\nlr = 1e-310\n", "optimizer.lr = 1e-310"},
+        // A crop the U-Net cannot take was refused only after the labels were drawn.
+        {"[data]\ncrop_size = 17\n[model]\ndepth = 6\n", "data.crop_size = 17: expected at least"},
     };
     int k = 0;
     for (const auto& [text, mention] : cases) {
@@ -434,6 +436,21 @@ TEST(Config, SettingsWithoutEffectAreNamedWithWhatTurnsThemOff) {
     Config given_masks = dense;  // a mask directory's settings are its own (masks.json)
     given_masks.labels.dir = "/masks";
     EXPECT_EQ(unused_settings(given_masks).size(), 3u);  // the loss, optimizer and schedule only
+
+    // A step schedule whose decay takes the lr below what moves a weight: the epochs from then on
+    // (the hostile-user probe's step_gamma = 1e-300 trained epoch 3 at lr 0 without a word).
+    Config decayed;
+    decayed.schedule.name = "step";
+    decayed.schedule.step_size = 1;
+    decayed.schedule.step_gamma = 1e-300;
+    decayed.run.epochs = 3;
+    EXPECT_EQ(messages(decayed),
+              (std::vector<std::string>{
+                  "schedule.step_gamma = 1e-300 takes the lr to 1e-303 from epoch 2 of 3 "
+                  "(optimizer.lr x step_gamma every schedule.step_size = 1 epochs): below 1e-10, "
+                  "those epochs train nothing"}));
+    decayed.schedule.step_gamma = 0.1;  // 1e-3 .. 1e-5 over 3 epochs
+    EXPECT_TRUE(messages(decayed).empty());
 }
 
 TEST(Config, ResumeComparesOnlyWhatChangesTheResult) {

@@ -2,7 +2,9 @@
 // effect: a dense run's point counts, a linking radius without linking, CRF settings with the CRF
 // term off, another optimizer's or schedule's parameters. Not errors (a config may carry them for
 // a later run), but a user who set one believed it did something: each is said once, at the start.
+#include <cmath>
 #include <functional>
+#include <sstream>
 
 #include "host/train/config.hpp"
 
@@ -89,6 +91,22 @@ std::vector<UnusedSetting> unused_settings(const Config& c) {
             if (k->get(c) == k->get(defaults)) continue;
             out.push_back({key, key + " = " + k->get(c).dump() + " has no effect with " + setting +
                                     " (" + rule.purpose + ")"});
+        }
+    }
+    // A step schedule that decays the lr below kMinLr (where validate refuses a starting lr: no
+    // step moves a float weight) leaves the epochs after that without effect.
+    const ScheduleSettings& s = c.schedule;
+    if (s.name == "step" && s.step_size >= 1 && s.step_gamma > 0 && s.step_gamma < 1) {
+        for (int epoch = 0; epoch < c.run.epochs; epoch += s.step_size) {
+            const double lr = c.optimizer.lr * std::pow(s.step_gamma, epoch / s.step_size);
+            if (lr >= kMinLr) continue;
+            std::ostringstream os;
+            os << "schedule.step_gamma = " << s.step_gamma << " takes the lr to " << lr
+               << " from epoch " << epoch + 1 << " of " << c.run.epochs
+               << " (optimizer.lr x step_gamma every schedule.step_size = " << s.step_size
+               << " epochs): below " << kMinLr << ", those epochs train nothing";
+            out.push_back({"schedule.step_gamma", os.str()});
+            break;
         }
     }
     return out;

@@ -15,6 +15,7 @@
 #include "data/linking.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/train/config.hpp"
+#include "models/unet.hpp"
 
 namespace pfce {
 namespace {
@@ -131,6 +132,14 @@ void validate(const Config& c, const ConfigKeySources& source) {
     if (c.model.width < 1 || c.model.width > 1024)
         bad(source, "model.width", c.model.width, "1..1024");
     if (c.model.depth < 1 || c.model.depth > 8) bad(source, "model.depth", c.model.depth, "1..8");
+    // A crop is one training image: reflect padding to a multiple of 2^depth needs each side long
+    // enough (models/unet.hpp). Refused here, not after the labels are drawn and the model built.
+    if (d.crop_size != 0 && !unet_side_fits(d.crop_size, c.model.depth))
+        bad(source, "data.crop_size", d.crop_size,
+            "at least " + std::to_string(smallest_unet_side(c.model.depth)) +
+                " pixels for a U-Net of model.depth = " + std::to_string(c.model.depth) +
+                " (or a smaller depth)",
+            "model.depth");
 
     // Past 10, (1 - p)^gamma is below 1e-3 for every pixel the network gets 50% right: the loss
     // and its gradient vanish and the run trains nothing.
