@@ -355,6 +355,22 @@ TEST(DataSafety, OutputsNeverReplaceInputsOrExistingFiles) {
         test::run_pfce("data preview " + fd.root + " --out " + image + " --force");
     EXPECT_EQ(inside.status, 2) << inside.output;
     EXPECT_EQ(snapshot(fd.root), before);
+    // Nor into another dataset or a mask directory, where it would be read as one of its files
+    // (it replaced a mask of pfce sample's output with --force, and made a new Label_9.png).
+    const std::string masks = root + "/masks";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + masks).status, 0);
+    const test::ForeignDataset other =
+        test::write_foreign_dataset(root + "/other", test::ForeignSpec{});
+    const auto masks_before = snapshot(masks), other_before = snapshot(other.root);
+    for (const std::string& target :
+         {masks + "/tile_0.png", masks + "/new.png", other.root + "/masks/tile_99.png"}) {
+        const test::CommandResult r =
+            test::run_pfce("data preview " + fd.root + " --out " + target + " --force");
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "would be read as data; write the sheet elsewhere");
+    }
+    EXPECT_EQ(snapshot(masks), masks_before);
+    EXPECT_EQ(snapshot(other.root), other_before);
 }
 
 TEST(DataSafety, AFullDiskLeavesTheOldFileWholeAndNoTemporary) {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 
 #include "core/error.hpp"
@@ -31,6 +32,44 @@ inline CLI::Option* add_max_pixels_option(CLI::App& sub, std::int64_t& max_pixel
     return sub.add_option("--max-pixels", max_pixels,
                           "largest image read, in pixels (a memory guard; default: the run's "
                           "data.max_pixels)");
+}
+
+// The data directory `dir` is part of, where a file written into it would be read as data: a mask
+// directory (masks.json), the images/ or masks/ of a generic dataset (dataset.toml beside them),
+// the Images/ or Labels/ of a Kaggle-layout dataset. Empty otherwise (a predictions/ folder inside
+// a dataset's root is fine: nothing reads it).
+inline std::string data_directory_of(const std::filesystem::path& dir) {
+    std::error_code ec;
+    const std::filesystem::path d =
+        std::filesystem::weakly_canonical(std::filesystem::absolute(dir), ec);
+    if (ec || d.empty()) return {};
+    if (std::filesystem::exists(d / "masks.json", ec)) return "the mask directory " + d.string();
+    const std::string name = d.filename().string();
+    const std::filesystem::path parent = d.parent_path();
+    if ((name == "images" || name == "masks") &&
+        std::filesystem::exists(parent / "dataset.toml", ec))
+        return "the " + name + "/ of the dataset " + parent.string();
+    if ((name == "Images" && std::filesystem::is_directory(parent / "Labels", ec)) ||
+        (name == "Labels" && std::filesystem::is_directory(parent / "Images", ec)))
+        return "the " + name + "/ of the dataset " + parent.string();
+    return {};
+}
+
+// InputError when `file`, an output given as `given` ("--out X"), would lie in a data directory
+// (data_directory_of), --force or not: a sheet or a prediction among a dataset's masks is read as
+// one of them, and replacing a mask breaks the dataset.
+inline void refuse_output_among_data(const std::string& given, const std::string& file,
+                                     const char* what) {
+    const std::filesystem::path parent = std::filesystem::path(file).parent_path();
+    const std::string data = data_directory_of(parent.empty() ? "." : parent);
+    if (!data.empty())
+        PFCE_THROW(InputError, given,
+                   given.size() >= file.size() &&
+                           given.compare(given.size() - file.size(), file.size(), file) == 0
+                       ? ""
+                       : ": " + file,
+                   " would lie in ", data, ", where it would be read as data; write ", what,
+                   " elsewhere (--force does not change this)");
 }
 
 // What eval and predict check before they write or score anything: the U-Net takes windows of

@@ -80,25 +80,6 @@ bool lower_ext_is(const fs::path& p, std::initializer_list<const char*> exts) {
     return false;
 }
 
-// The data directory `dir` is part of, where a file written into it would be read as data: a mask
-// directory (masks.json), the images/ or masks/ of a generic dataset (dataset.toml beside them),
-// the Images/ or Labels/ of a Kaggle-layout dataset. Empty otherwise (a predictions/ folder inside
-// a dataset's root is fine: nothing reads it).
-std::string data_directory_of(const fs::path& dir) {
-    std::error_code ec;
-    const fs::path d = fs::weakly_canonical(fs::absolute(dir), ec);
-    if (ec || d.empty()) return {};
-    if (fs::exists(d / "masks.json", ec)) return "the mask directory " + d.string();
-    const std::string name = d.filename().string();
-    const fs::path parent = d.parent_path();
-    if ((name == "images" || name == "masks") && fs::exists(parent / "dataset.toml", ec))
-        return "the " + name + "/ of the dataset " + parent.string();
-    if ((name == "Images" && fs::is_directory(parent / "Labels", ec)) ||
-        (name == "Labels" && fs::is_directory(parent / "Images", ec)))
-        return "the " + name + "/ of the dataset " + parent.string();
-    return {};
-}
-
 // Directories a command made for its outputs, removed again when it ends unless kept(): only
 // those still empty (fs::remove leaves any other), the deepest first.
 class MadeDirectories {
@@ -227,15 +208,7 @@ void run_predict(const PredictArgs& a) {
     for (const Job& j : jobs)
         for (const std::string& p : j.outputs()) check_output_file(p, a.force, inputs);
     // Predictions among a dataset's own images or masks would be read as data (--force or not).
-    for (const Job& j : jobs) {
-        const fs::path dir =
-            fs::path(j.mask).parent_path().empty() ? fs::path(".") : fs::path(j.mask).parent_path();
-        const std::string data = data_directory_of(dir);
-        if (!data.empty())
-            PFCE_THROW(InputError, "--out ", a.out, ": ", j.mask, " would lie in ", data,
-                       ", where it would be read as data; write predictions elsewhere (--force "
-                       "does not change this)");
-    }
+    for (const Job& j : jobs) refuse_output_among_data("--out " + a.out, j.mask, "predictions");
 
     // Ctrl-C / SIGTERM: stop before the next forward pass, drop the image in hand (nothing of it
     // is written yet) and exit 130.
