@@ -1,6 +1,7 @@
 // Dataset fingerprints: FNV-1a over file stamps and ids (see data_fingerprint.hpp).
 #include "data/data_fingerprint.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -83,13 +84,57 @@ std::string mask_files_fingerprint(const std::string& dir, const std::vector<std
     return hex64(h);
 }
 
+std::vector<std::string> class_encodings(const Dataset& ds) {
+    auto colour = [](const Rgb& c) {
+        return "colour (" + std::to_string(c[0]) + ", " + std::to_string(c[1]) + ", " +
+               std::to_string(c[2]) + ")";
+    };
+    const Palette& pal = ds.palette();
+    std::vector<std::string> out;
+    for (std::size_t c = 0; c < pal.classes.size(); ++c)
+        out.push_back(pal.classes[c].name + " = " +
+                      (ds.index_masks()
+                           ? "value " + std::to_string(
+                                            c < ds.index_values().size() ? ds.index_values()[c] : c)
+                           : colour(pal.classes[c].colour)));
+    if (ds.index_masks())
+        for (const std::uint8_t v : ds.index_ignore())
+            out.push_back("unlabelled = value " + std::to_string(v));
+    else
+        for (const Rgb& u : pal.unlabelled_colours) out.push_back("unlabelled = " + colour(u));
+    return out;
+}
+
+std::string class_encoding_change(const nlohmann::json& was, const nlohmann::json& now) {
+    auto list = [](const nlohmann::json& j) {
+        std::vector<std::string> out;
+        for (const auto& e : j)
+            if (e.is_string()) out.push_back(e.get<std::string>());
+        return out;
+    };
+    if (!was.is_array() || !now.is_array()) return {};
+    const std::vector<std::string> a = list(was), b = list(now);
+    if (a == b) return {};
+    auto missing_from = [](const std::vector<std::string>& x, const std::vector<std::string>& y) {
+        std::string out;
+        for (const std::string& e : x)
+            if (std::find(y.begin(), y.end(), e) == y.end()) out += (out.empty() ? "" : ", ") + e;
+        return out;
+    };
+    const std::string gone = missing_from(a, b), added = missing_from(b, a);
+    if (gone.empty() && added.empty()) return "the classes' order changed";
+    return (gone.empty() ? "" : gone + " then") + (gone.empty() || added.empty() ? "" : "; ") +
+           (added.empty() ? "" : added + " now");
+}
+
 nlohmann::json data_identity(const Dataset& ds) {
     std::uint64_t h = fnv1a64("pfce sample ids 1", 17);
     for (std::size_t i = 0; i < ds.size(); ++i) hash_text(h, ds.sample(i).id);
     return {{"samples", ds.size()},
             {"ids", hex64(h)},
             {"images", images_fingerprint(ds)},
-            {"dense_labels", dense_labels_fingerprint(ds)}};
+            {"dense_labels", dense_labels_fingerprint(ds)},
+            {"class_encodings", class_encodings(ds)}};
 }
 
 nlohmann::json recorded_data_identity(const nlohmann::json& meta) {
@@ -108,6 +153,9 @@ std::string data_identity_change(const nlohmann::json& was, const nlohmann::json
         return "it had " + std::to_string(was["samples"].get<std::size_t>()) + " samples, now " +
                std::to_string(now["samples"].get<std::size_t>());
     if (differs("ids")) return "its samples have other ids";
+    if (differs("class_encodings"))
+        return "its masks encode the classes otherwise (" +
+               class_encoding_change(was["class_encodings"], now["class_encodings"]) + ")";
     if (differs("images") && differs("dense_labels"))
         return "its image and label files changed (or were touched)";
     if (differs("images")) return "its image files changed (or were touched)";

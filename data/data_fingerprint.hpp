@@ -26,7 +26,20 @@ std::string images_fingerprint(const Dataset& ds);
 // time, so masks edited by hand after `pfce sample` are not taken for those linked before.
 std::string mask_files_fingerprint(const std::string& dir, const std::vector<std::string>& ids);
 
-// {"samples": N, "ids": <hash of the sample ids in order>, "images": ..., "dense_labels": ...}.
+// What each class is in the dataset's masks, in words: "building = colour (255, 0, 0)" for colour
+// masks, "building = value 2" for index masks, then what reads as unlabelled ("unlabelled =
+// colour (0, 0, 0)"). Index masks' colours only show them, so they are not part of it. Recorded
+// beside masks and checkpoints: with another encoding the dense masks mean other classes than
+// the ones the points or the model were made with.
+std::vector<std::string> class_encodings(const Dataset& ds);
+
+// What differs between a recorded class encoding and `now`, in words ("building = colour (255, 0,
+// 0) then, building = colour (255, 255, 255) now"); "" when equal or when either is not a list
+// (`was` of a file of an older pfce records none).
+std::string class_encoding_change(const nlohmann::json& was, const nlohmann::json& now);
+
+// {"samples": N, "ids": <hash of the sample ids in order>, "images": ..., "dense_labels": ...,
+// "class_encodings": [...]}.
 nlohmann::json data_identity(const Dataset& ds);
 
 // The data identity a checkpoint's metadata records (meta["data"]["identity"]), null when it

@@ -59,6 +59,9 @@ class Dataset {
     LabelMap read_mask(std::size_t i) const;  // dense mask decoded to class indices
     // Generic index datasets: each class's pixel value in the masks (mask.values); else empty.
     const std::vector<std::uint8_t>& index_values() const { return index_values_; }
+    // Generic index datasets: the values read as unlabelled (mask.ignore); else empty.
+    const std::vector<std::uint8_t>& index_ignore() const { return index_ignore_; }
+    bool index_masks() const { return index_masks_; }  // else masks hold colours
 
   private:
     std::string root_;

@@ -326,6 +326,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     const Palette& palette = ds ? ds->palette() : md.palette ? *md.palette : potsdam_palette();
     if (ds) {
         check_mask_dir_classes(md, palette, root);
+        check_class_encodings_unchanged(md, *ds);
         // Its dense masks score the purity and its colours steer edge-aware linking: say when
         // they are not those the points were sampled from.
         check_dense_labels_unchanged(md, *ds);

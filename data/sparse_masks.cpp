@@ -2,6 +2,8 @@
 // make the directory reusable and the label counts) written last.
 #include "data/sparse_masks.hpp"
 
+#include "data/data_fingerprint.hpp"
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -109,6 +111,17 @@ bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds) {
                           " --force (with its link settings)"
                     : "pfce sample --data " + ds.root() + flags + " --out " + md.dir + " --force");
     return false;
+}
+
+void check_class_encodings_unchanged(const MaskDir& md, const Dataset& ds) {
+    const std::string recoded = class_encoding_change(
+        md.meta.value("class_encodings", nlohmann::json()), nlohmann::json(class_encodings(ds)));
+    if (!recoded.empty())
+        PFCE_THROW(InputError, "the masks in ", md.dir, " were made when the masks of ", ds.root(),
+                   " encoded the classes otherwise (", recoded,
+                   "): their points are of other classes than its dense masks are now; restore "
+                   "its description (dataset.toml), or make the masks again (pfce sample --data ",
+                   ds.root(), " --out NEW_DIR)");
 }
 
 nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so) {
@@ -228,6 +241,9 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
     nlohmann::json meta = {{"kind", "sparse"},   {"source", settings["source"]},
                            {"sample", settings}, {"labelled_pixels", r.labelled},
                            {"pixels", r.pixels}, {"per_class", r.per_class}};
+    // Outside "sample" (the settings a reuse compares), so that masks made before it was
+    // recorded are still reused; `pfce link` keeps it with the rest of the sparse masks' record.
+    meta["class_encodings"] = class_encodings(ds);
     writing.finish(meta, ds.palette());
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;

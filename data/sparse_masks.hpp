@@ -39,6 +39,12 @@ std::string recorded_dense_labels(const MaskDir& md);
 // false. A warning and not an error: the fingerprint moves with a touch or a copy as well.
 bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds);
 
+// InputError when the masks of `md` were made while `ds`'s masks encoded the classes otherwise
+// (class_encodings: a colour or value changed in dataset.toml, the names the same): its dense
+// masks then mean other classes than the points. Not checked for directories of an older pfce,
+// which record no encoding.
+void check_class_encodings_unchanged(const MaskDir& md, const Dataset& ds);
+
 // What decides whether a directory of sparse masks can be reused: the dataset (resolved root, kind,
 // tiling, dense_labels_fingerprint: masks sampled before the palette or a mask changed are not
 // the same labels) and the sampler settings.

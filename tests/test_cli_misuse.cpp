@@ -185,6 +185,51 @@ TEST(CliMisuse, MasksOfADatasetThatChangedSinceAreWarnedAbout) {
     EXPECT_MESSAGE_HAS(linked.output, "then pfce link --in");
 }
 
+// Class colours swapped in dataset.toml after the masks were sampled and the model trained (the
+// names unchanged): the dense masks now mean other classes than the points and the model. Before,
+// only the warning about files "changed or touched" was said (link scored a purity of 0.11); now
+// train --labels, link and eval refuse, naming the class and both colours. An index dataset's
+// colours only show it: changing them refuses nothing, changing its values does.
+TEST(CliMisuse, MasksAndModelsOfRecolouredClassesAreRefused) {
+    const std::string root = test::temp_dir("misuse_recoloured");
+    const auto fd = dataset(root + "/data");
+    const std::string sp = root + "/sp", run = root + "/run";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sp).status, 0);
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + run + kTiny).status, 0);
+    const std::string toml = fd.root + "/dataset.toml";
+    std::string text = file_text(toml);
+    text.replace(text.find("[128, 64, 128], [70, 70, 70]"), 28, "[70, 70, 70], [128, 64, 128]");
+    std::ofstream(toml) << text;
+    const std::string why =
+        "road = colour (128, 64, 128), building = colour (70, 70, 70) then; "
+        "road = colour (70, 70, 70), building = colour (128, 64, 128) now";
+    for (const std::string& cmd :
+         {"train --data " + fd.root + " --labels " + sp + " --out " + root + "/r1" + kTiny,
+          "link --in " + sp + " --out " + root + "/l1 --device cpu",
+          "eval --checkpoint " + run + "/last.ckpt --device cpu"}) {
+        const test::CommandResult r = test::run_pfce(cmd);
+        EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, why);
+    }
+    EXPECT_FALSE(fs::exists(root + "/r1"));
+    EXPECT_FALSE(fs::exists(root + "/l1"));
+
+    test::ForeignSpec index;
+    index.index_masks = true;
+    const auto fi = dataset(root + "/index", index);
+    const std::string isp = root + "/isp";
+    ASSERT_EQ(test::run_pfce("sample --data " + fi.root + " --points 5 --out " + isp).status, 0);
+    std::string itext = file_text(fi.root + "/dataset.toml");
+    itext.replace(itext.find("[128, 64, 128], [70, 70, 70]"), 28, "[70, 70, 70], [128, 64, 128]");
+    std::ofstream(fi.root + "/dataset.toml") << itext;
+    const std::string link = "link --in " + isp + " --device cpu --out " + root + "/il";
+    EXPECT_EQ(test::run_pfce(link + "1").status, 0);
+    std::ofstream(fi.root + "/dataset.toml", std::ios::app) << "values = [0, 2, 1, 3]\n";
+    const test::CommandResult values = test::run_pfce(link + "2");
+    EXPECT_EQ(values.status, 2) << values.output;
+    EXPECT_MESSAGE_HAS(values.output, "road = value 1, building = value 2 then");
+}
+
 // Training on a mask directory asks for nothing else: a label kind, point count or seed that is
 // not the directory's is refused, naming both, instead of silently training on what is there.
 TEST(CliMisuse, LabelSettingsThatContradictTheMaskDirectoryAreRefused) {
@@ -475,18 +520,18 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
 TEST(CliMisuse, PredictAndEvalTakeTheirOwnPixelLimit) {
     const std::string root = test::temp_dir("misuse_max_pixels");
     const auto fd = dataset(root + "/data");
-    ASSERT_EQ(
-        test::run_pfce("train --data " + fd.root + " --out " + root + "/run --max-pixels 1280" +
-                       kTiny)
-            .status,
-        0);
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root +
+                             "/run --max-pixels 1280" + kTiny)
+                  .status,
+              0);
     write_png(root + "/big.png", test::random_rgb(48, 48, 1));
-    const std::string predict = "predict --checkpoint " + root + "/run/last.ckpt --input " +
-                                root + "/big.png --device cpu --out " + root + "/pred.png";
+    const std::string predict = "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                                "/big.png --device cpu --out " + root + "/pred.png";
     const test::CommandResult refused = test::run_pfce(predict);
     EXPECT_EQ(refused.status, 2) << refused.output;
-    EXPECT_MESSAGE_HAS(refused.output, "big.png is 48x48 = 2304 pixels, above the limit of 1280 "
-                                       "(the run's data.max_pixels): raise it with --max-pixels");
+    EXPECT_MESSAGE_HAS(refused.output,
+                       "big.png is 48x48 = 2304 pixels, above the limit of 1280 "
+                       "(the run's data.max_pixels): raise it with --max-pixels");
     EXPECT_FALSE(fs::exists(root + "/pred.png"));
     EXPECT_MESSAGE_HAS(test::run_pfce(predict + " --max-pixels 0").output,
                        "--max-pixels 0: expected a limit >= 1");

@@ -97,6 +97,18 @@ void run_eval(const EvalArgs& a) {
         PFCE_THROW(InputError, "dataset ", d.root, " has classes [", names(dataset_classes),
                    "] but checkpoint ", a.checkpoint, " was trained for [", names(m.class_names),
                    "]");
+    // The same classes read from other colours or values: the dense masks name other classes
+    // than the model learnt, and the scores would be of a mismatch.
+    const nlohmann::json trained_on = recorded_data_identity(m.meta);
+    const std::string recoded = class_encoding_change(
+        trained_on.is_object() ? trained_on.value("class_encodings", nlohmann::json())
+                               : nlohmann::json(),
+        nlohmann::json(class_encodings(ds)));
+    if (!recoded.empty())
+        PFCE_THROW(InputError, "dataset ", d.root, " encodes the classes otherwise than when ",
+                   a.checkpoint, " was trained (", recoded,
+                   "): its masks would be scored as other classes; restore its description "
+                   "(dataset.toml), or train on it as it is now");
     // Images or labels replaced under the same names since training: scored as they are now,
     // but said (the record holds file sizes and times, so a touch or a copy says it too).
     const std::string changed =

@@ -178,6 +178,9 @@ Split run_split(const Dataset& ds, const DataSettings& d) {
 
 void check_masks_belong_to(const MaskDir& md, const Dataset& ds) {
     check_mask_dir_classes(md, ds.palette(), ds.root());
+    // The same class names read from other colours or values (before, a warning about files
+    // "changed or touched" said only that).
+    check_class_encodings_unchanged(md, ds);
     const std::string source = md.meta.value("source", std::string());
     if (!source.empty() && resolved_path(source) != resolved_path(ds.root())) {
         std::error_code ec;

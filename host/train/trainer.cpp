@@ -410,18 +410,31 @@ class TrainingRun {
                            "on; restore the data, or start over with --force");
             }
         }
-        const std::string change = data_identity_change(recorded_data_identity(meta),
-                                                        in_.data_meta.value("identity", json()));
+        const json was = recorded_data_identity(meta),
+                   now = in_.data_meta.value("identity", json());
+        // Masks read with other colours or values are other classes: the run's labels so far
+        // would contradict its labels from here on.
+        if (was.is_object() && now.is_object()) {
+            const std::string recoded = class_encoding_change(was.value("class_encodings", json()),
+                                                              now.value("class_encodings", json()));
+            if (!recoded.empty())
+                PFCE_THROW(InputError, "cannot resume ", cfg_.run.out, ": the masks of ", root,
+                           " encode the classes otherwise than when the run began (", recoded,
+                           "): the labels it trained on would mean other classes from here on; "
+                           "restore the dataset's description (dataset.toml), or start over "
+                           "with --force");
+        }
+        const std::string change = data_identity_change(was, now);
         if (!change.empty())
             log_warn("resuming ", cfg_.run.out, " on ", root, " as it is now; since the run began ",
                      change, " (the record holds file sizes and times, not pixels)");
     }
 
-    // Loads OUT/last.ckpt. False when the run has already done all its epochs (result filled from
-    // its metrics).
     // last.ckpt at the start of a new run (epoch 0), before metrics.jsonl is begun.
     void save_start() { save(st_, false); }
 
+    // Loads OUT/last.ckpt. False when the run has already done all its epochs (result filled from
+    // its metrics).
     bool resume() {
         if (!fs::exists(result_.last_checkpoint))
             PFCE_THROW(InputError, "nothing to resume in ", cfg_.run.out,
