@@ -543,6 +543,21 @@ TEST(CliMisuse, PredictAndEvalTakeTheirOwnPixelLimit) {
     EXPECT_MESSAGE_HAS(ev.output, "above the limit of 100");
 }
 
+// A config-key flag given twice was taken at its last value by train without a word (`--data d1
+// --data d3` trained on d3): the last still wins, as scripts append their overrides, and it is
+// said.
+TEST(CliMisuse, ARepeatedConfigFlagIsSaidNamingItsValues) {
+    const test::CommandResult r = test::run_pfce("train --epochs 2 --epochs 1 --print-config");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "--epochs is given 2 times (2, then 1): the last one is taken");
+    EXPECT_MESSAGE_HAS(r.output, "epochs = 1\n");
+    EXPECT_MESSAGE_HAS(test::run_pfce("data stats /nowhere --kind generic --kind auto").output,
+                       "--kind is given 2 times (generic, then auto)");
+    EXPECT_MESSAGE_HAS(
+        test::run_pfce("train --deterministic --deterministic false --print-config").output,
+        "--deterministic is given 2 times (alone, then false)");
+}
+
 // Settings that were taken quietly and meant something else (second hostile-user probe).
 TEST(CliMisuse, QuietlyTakenSettingsAreRefusedNamingTheValue) {
     const std::string root = test::temp_dir("misuse_quiet");

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <iterator>
 
+#include "core/log.hpp"
+
 namespace pfce::cli {
 namespace {
 
@@ -36,6 +38,18 @@ std::string config_flag_help(const ConfigKey& k) {
     return help + "  [" + k.dotted() + (shown.empty() ? "" : " = " + shown) + "]";
 }
 
+std::string single_flag_value(const std::string& flag, const CLI::results_t& r) {
+    if (r.size() > 1) {
+        std::string values;
+        for (const std::string& v : r) {
+            if (!values.empty()) values += ", then ";
+            values += v.empty() ? "alone" : v;
+        }
+        log_warn(flag, " is given ", r.size(), " times (", values, "): the last one is taken");
+    }
+    return r.empty() ? std::string() : r.back();
+}
+
 const char* config_flag_type(const ConfigKey& k) {
     return type_name(k);
 }
@@ -54,13 +68,13 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
                 group
                     ->add_option(
                         k.flag,
-                        [&given, key](const CLI::results_t& r) {
-                            given[key] = r.empty() ? std::string() : r.back();
+                        [&given, key, flag = k.flag](const CLI::results_t& r) {
+                            given[key] = single_flag_value(flag, r);
                             return true;
                         },
                         help)
                     ->type_name(type_name(k))
-                    ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // the last one wins
+                    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
                 continue;
             }
             // A switch reads as one: `--deterministic` alone means true, `--deterministic false`
@@ -70,16 +84,16 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
             CLI::Option* opt = group
                                    ->add_option(
                                        k.flag,
-                                       [&given, key](const CLI::results_t& r) {
+                                       [&given, key, flag = k.flag](const CLI::results_t& r) {
                                            // Given alone, the value arrives empty.
-                                           given[key] =
-                                               r.empty() || r.back().empty() ? "true" : r.back();
+                                           const std::string v = single_flag_value(flag, r);
+                                           given[key] = v.empty() ? "true" : v;
                                            return true;
                                        },
                                        help)
                                    ->expected(0, 1)
                                    ->type_name("[BOOL]")
-                                   ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+                                   ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
             group
                 ->add_flag_callback(
                     "--no-" + k.flag.substr(2), [&given, key] { given[key] = "false"; },

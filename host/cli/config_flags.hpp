@@ -20,6 +20,10 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
 // --help shows it, for commands that take a few of the keys' flags (host/cli/dataset_flags).
 std::string config_flag_help(const ConfigKey& k);
 const char* config_flag_type(const ConfigKey& k);
+// The value of a config-key flag from CLI11's results: the last one given, as a flag typed after
+// others overrides them (scripts append their overrides), and said when there were several
+// (`--data d1 --data d3` trained on d3 without a word).
+std::string single_flag_value(const std::string& flag, const CLI::results_t& r);
 // Applies the flags given, in table order, over `c` (each value checked as it is set).
 void apply_config_flags(Config& c, const std::map<std::string, std::string>& given);
 

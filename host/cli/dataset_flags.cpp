@@ -29,13 +29,13 @@ void add_dataset_flags(CLI::App& app, DatasetFlags& f) {
         const ConfigKey* k = find_config_key(dotted);
         app.add_option(
                k->flag,
-               [&f, key = std::string(dotted)](const CLI::results_t& r) {
-                   f.typed[key] = r.empty() ? std::string() : r.back();
+               [&f, key = std::string(dotted), flag = k->flag](const CLI::results_t& r) {
+                   f.typed[key] = single_flag_value(flag, r);
                    return true;
                },
                config_flag_help(*k))
             ->type_name(config_flag_type(*k))
-            ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
             ->group("[" + k->section + "]");  // a config-key flag: it parses its own empty value
     }
 }
