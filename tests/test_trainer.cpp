@@ -130,6 +130,31 @@ TEST(Trainer, ARunKilledInItsFirstEpochResumesFromItsStart) {
     EXPECT_TRUE(fs::exists(c.run.out + "/best.ckpt"));
 }
 
+// Another run's last.ckpt copied into OUT (its settings given, so nothing else differs) was
+// resumed: its epochs continued under this run's curves and replaced this run's best.ckpt. Its
+// best epoch's value is not the one this run's metrics hold there: refused, best.ckpt kept.
+TEST(Trainer, AnotherRunsCheckpointIsNotResumed) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, true);
+    const std::string root = test::temp_dir("trainer_foreign_ckpt");
+    Config mine = small_config(root + "/mine");
+    train_unet(*b, mine, in, quiet_options());
+    Config other = small_config(root + "/other");
+    other.model.depth = 1;
+    other.run.epochs = 1;
+    train_unet(*b, other, in, quiet_options());
+    const std::string best = read_whole_file(mine.run.out + "/best.ckpt");
+    fs::copy_file(other.run.out + "/last.ckpt", mine.run.out + "/last.ckpt",
+                  fs::copy_options::overwrite_existing);
+    other.run.out = mine.run.out;
+    other.run.epochs = 3;
+    TrainOptions resume = quiet_options();
+    resume.resume = true;
+    const std::string msg = test::input_error_message([&] { train_unet(*b, other, in, resume); });
+    EXPECT_MESSAGE_HAS(msg, "the checkpoint is another run's");
+    EXPECT_EQ(read_whole_file(mine.run.out + "/best.ckpt"), best);
+}
+
 // A validation split whose masks label no pixel (orthophoto borders, all no-data) has a loss of 0
 // and no mIoU: taken at its word, epoch 1 would stay best.ckpt forever (or, by mIoU, no best.ckpt
 // would be written) and plateau would cut the rate at once. Best and plateau follow the training
@@ -210,9 +235,11 @@ TEST(Trainer, ResumeRepairsTheBestCheckpointAStopLeftBehind) {
     fs::copy_file(best, epoch1);
     c.run.epochs = 2;
     train_unet(*b, c, in, resume);
-    const auto forge_best_epoch = [&](int epoch) {
+    const auto forge_best_epoch = [&](int epoch) {  // with the value its metrics line holds
         Checkpoint ck = read_checkpoint(last);
         ck.meta["state"]["best_epoch"] = epoch;
+        ck.meta["state"]["best_value"] =
+            read_metrics(c.run.out + "/metrics.jsonl")[epoch - 1]["val_loss"];
         write_checkpoint(last, ck);
     };
     const auto epoch_of = [](const std::string& path) {

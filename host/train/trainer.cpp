@@ -449,6 +449,7 @@ class TrainingRun {
             ck.load_into(backend_, s.name, *s.value, result_.last_checkpoint);
         st_ = state_from_json(ck.meta.at("state"), sched_);
         if (st_.best_epoch == 0) st_.best_value = worst_value();
+        refuse_checkpoint_of_another_run();
         reconcile_best_checkpoint(ck);
         opt_.set_steps_taken(st_.global_step);
         trim_metrics(result_.metrics_path, st_.epoch);
@@ -462,6 +463,25 @@ class TrainingRun {
         log_info("resuming ", cfg_.run.out, " at epoch ", st_.epoch + 1, ", batch ", st_.batch,
                  " (step ", st_.global_step, ")");
         return true;
+    }
+
+    // last.ckpt records its best epoch's value of the metric best.ckpt follows, which that epoch's
+    // metrics line holds too. Another run's last.ckpt copied into OUT (same settings, so nothing
+    // else tells) records another value: resuming it would continue that run under this one's
+    // curves and replace this run's best.ckpt.
+    void refuse_checkpoint_of_another_run() const {
+        if (st_.best_epoch == 0 || !fs::exists(result_.metrics_path)) return;
+        const MetricLines m = read_metric_lines(result_.metrics_path);
+        for (const json& line : m.lines) {
+            if (!line.is_object() || line.value("epoch", json()) != json(st_.best_epoch)) continue;
+            const json v = line.value(best_name_, json());
+            if (!v.is_number() || v.get<double>() == st_.best_value) return;
+            PFCE_THROW(InputError, "cannot resume ", cfg_.run.out, ": its last.ckpt records ",
+                       best_name_, " ", json(st_.best_value).dump(), " at its best epoch ",
+                       st_.best_epoch, ", but its metrics.jsonl has ", v.dump(),
+                       " there: the checkpoint is another run's (copied in?); put back this "
+                       "run's own last.ckpt, or start over with --force");
+        }
     }
 
     // save() writes last.ckpt, then best.ckpt: a kill or a failed write between the two leaves a
