@@ -558,6 +558,21 @@ TEST(CliMisuse, ARepeatedConfigFlagIsSaidNamingItsValues) {
         "--deterministic is given 2 times (alone, then false)");
 }
 
+// A directory given as the suite was "no such suite file"; fractions that leave no test sample
+// were taken without a word, and eval --split test found nothing to score only later.
+TEST(CliMisuse, ADirectoryForASuiteAndAnEmptyTestSplitAreSaid) {
+    const std::string root = test::temp_dir("misuse_small_things");
+    const auto fd = dataset(root + "/data");
+    const test::CommandResult dir = test::run_pfce("run " + fd.root);
+    EXPECT_EQ(dir.status, 2) << dir.output;
+    EXPECT_MESSAGE_HAS(dir.output, fd.root + " is a directory: expected a suite file");
+    const test::CommandResult all = test::run_pfce("train --data " + fd.root + " --out " + root +
+                                                   "/run --train-frac 0.75 --val-frac 0.25" +
+                                                   kTiny);
+    EXPECT_EQ(all.status, 0) << all.output;
+    EXPECT_MESSAGE_HAS(all.output, "of 8 samples leave no test sample");
+}
+
 // Settings that were taken quietly and meant something else (second hostile-user probe).
 TEST(CliMisuse, QuietlyTakenSettingsAreRefusedNamingTheValue) {
     const std::string root = test::temp_dir("misuse_quiet");

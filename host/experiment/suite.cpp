@@ -239,6 +239,11 @@ std::string resolve_suite_path(const std::string& given) {
         for (const fs::path& dir :
              {fs::path("experiments"), fs::path(PFCE_SOURCE_ROOT) / "experiments"})
             if (fs::is_regular_file(dir / name, ec)) return (dir / name).string();
+    if (fs::is_directory(given, ec))
+        PFCE_THROW(InputError, given,
+                   " is a directory: expected a suite file (a .toml with a [suite] table; the "
+                   "shipped ones are in ",
+                   (fs::path(PFCE_SOURCE_ROOT) / "experiments").string(), ")");
     PFCE_THROW(InputError, given, ": no such suite file (suites are in ",
                (fs::path(PFCE_SOURCE_ROOT) / "experiments").string(), ")");
 }

@@ -173,7 +173,13 @@ Split run_split(const Dataset& ds, const DataSettings& d) {
                 ", per line stands for all its windows): experiments/splits/ has the ISPRS "
                 "split");
     }
-    return make_split(n, d.split_seed, d.train_frac, d.val_frac);
+    const Split s = make_split(n, d.split_seed, d.train_frac, d.val_frac);
+    if (s.test.empty() &&
+        !s.train.empty())  // said, not refused: training on everything is a choice
+        log_warn("data: data.train_frac ", d.train_frac, " and val_frac ", d.val_frac, " of ", n,
+                 " samples leave no test sample: pfce eval --split test will have nothing to "
+                 "score; lower the fractions to keep one");
+    return s;
 }
 
 void check_masks_belong_to(const MaskDir& md, const Dataset& ds) {
