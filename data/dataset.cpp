@@ -313,10 +313,23 @@ LabelMap Dataset::read_mask(std::size_t i) const {
                 for (std::uint8_t u : index_ignore_)
                     ignore += (ignore.empty() ? "" : ", ") + std::to_string(u);
                 if (implicit_255) ignore += ignore.empty() ? "255" : ", 255";
+                // A binary 0/255 mask that a tool saved at 1 bit per pixel (ImageMagick does for
+                // two grays) holds 0 and 1: say why its values are not the ones drawn.
+                std::string bits;
+                try {
+                    const int b = probe_image(s.mask_path).bits_per_sample;
+                    if (b < 8)
+                        bits = "; the file stores " + std::to_string(b) +
+                               " bit(s) per pixel, so its values are 0.." +
+                               std::to_string((1 << b) - 1) +
+                               " (a binary mask saved at 1 bit holds 0 and 1, not 0 and 255): "
+                               "give those values in mask.values, or save the masks as 8-bit";
+                } catch (const Error&) {
+                }
                 PFCE_THROW(InputError, s.mask_path, ": index value ", static_cast<int>(m.labels[p]),
                            " at pixel (x=", p % m.width, ", y=", p / m.width,
                            ") is neither a class value (", classes, ") nor an ignore value (",
-                           ignore.empty() ? "none" : ignore, ")");
+                           ignore.empty() ? "none" : ignore, ")", bits);
             }
             m.labels[p] = static_cast<std::uint8_t>(v);
         }

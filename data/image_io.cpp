@@ -135,7 +135,7 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
     if ((bits_per_sample > 8 && bits_per_sample != 16) || bits_per_sample < 1)
         PFCE_THROW(InputError, path, ": ", bits_per_sample,
                    "-bit samples are not supported (expected 8 bits per sample, or 16 with "
-                   "data.value_range; e.g. gdal_translate -ot UInt16 IN OUT.tif widens ",
+                   "data.value_range; e.g. gdal_translate -ot UInt16 -scale IN OUT.tif converts ",
                    bits_per_sample, "-bit samples to 16)");
     if (!bands.empty()) {
         if (bands.size() != 1 && bands.size() != 3)

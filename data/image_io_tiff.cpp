@@ -193,8 +193,8 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
     if (l.bps != 8 && l.bps != 16 && !sub_byte)
         PFCE_THROW(InputError, path, ": ", l.bps, "-bit TIFF samples in ", l.spp,
                    " bands are not supported (expected 8 bits per sample, 1, 2 or 4 in one "
-                   "band, or 16 with data.value_range; e.g. gdal_translate -ot UInt16 IN OUT.tif "
-                   "widens them to 16)");
+                   "band, or 16 with data.value_range; e.g. gdal_translate -ot UInt16 -scale IN "
+                   "OUT.tif converts them to 16)");
     if (l.bps == 16 && (l.alpha || l.photometric == PHOTOMETRIC_PALETTE))
         PFCE_THROW(
             InputError, path, ": 16-bit ", l.alpha ? "samples with an alpha band" : "palette",

@@ -549,6 +549,33 @@ TEST(GenericDataset, ZeroPaddedAndPlainNumbersAreOtherStems) {
                                              "tile_10"}));
 }
 
+// A binary 0/255 mask saved at 1 bit per pixel (ImageMagick does so for two grays) holds 0 and
+// 1: the refusal of its value 1 says why, instead of leaving the user to find the bit depth.
+TEST(GenericDataset, AOneBitMaskOfABinaryDatasetSaysItsValuesAre0And1) {
+    const std::string dir = test::temp_dir("ds_generic_one_bit");
+    write_generic(dir,
+                  "[classes]\nnames = [\"ground\", \"building\"]\n[mask]\nencoding = "
+                  "\"index\"\nvalues = [0, 255]\n");
+    write_tiff(dir + "/images/a.tif", test::random_rgb(8, 2, 1));
+    TIFF* t = TIFFOpen((dir + "/masks/a.tif").c_str(), "w");
+    ASSERT_NE(t, nullptr);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 8);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 2);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 1);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 2);
+    for (std::uint32_t y = 0; y < 2; ++y) {
+        std::uint8_t row = 0x0f;  // four 0s, then four 1s
+        ASSERT_GE(TIFFWriteScanline(t, &row, y, 0), 0);
+    }
+    TIFFClose(t);
+    const Dataset ds = Dataset::open(dir);
+    const std::string msg = input_error_message([&] { ds.read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg, "index value 1 at pixel (x=4, y=0)");
+    EXPECT_MESSAGE_HAS(msg, "stores 1 bit(s) per pixel, so its values are 0..1");
+}
+
 // Names with a suffix after the id (DeepGlobe: 12_sat.jpg + 12_mask.png) pair through [files];
 // the ids are the names less the suffixes, and a file without its suffix is an error naming it.
 TEST(GenericDataset, FileSuffixesPairDeepGlobeStyleNames) {

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "data/image_io.hpp"
@@ -374,6 +375,32 @@ TEST(ImageIo, ArithmeticCodedJpegIsRefusedNamingWhy) {
     for (const auto& read :
          std::vector<std::function<void()>>{[&] { read_rgb(path); }, [&] { probe_image(path); }})
         expect_input_error(read, {path, "arithmetic-coded JPEG", "re-encode"});
+}
+
+// Signed and floating-point samples (DEMs, reflectance as float32) are refused by name: the
+// header says so (probe_image, which predict checks before writing), and so does a read.
+TEST(ImageIo, SignedAndFloatingPointSamplesAreRefusedByName) {
+    const std::string dir = test::temp_dir("io_tiff_sample_format");
+    for (const auto& [format, bits, name] : {std::tuple{SAMPLEFORMAT_IEEEFP, 32, "floating point"},
+                                             std::tuple{SAMPLEFORMAT_INT, 16, "signed integers"}}) {
+        const std::string path = dir + "/f" + std::to_string(format) + ".tif";
+        TIFF* t = TIFFOpen(path.c_str(), "w");
+        ASSERT_NE(t, nullptr);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 4);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, 2);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
+        TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, format);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 2);
+        std::vector<std::uint8_t> row(static_cast<std::size_t>(4 * bits / 8), 0);
+        for (std::uint32_t y = 0; y < 2; ++y) ASSERT_GE(TIFFWriteScanline(t, row.data(), y, 0), 0);
+        TIFFClose(t);
+        const ImageInfo info = probe_image(path);
+        EXPECT_EQ(info.sample_format, format);
+        expect_input_error([&] { check_image_layout(path, info, ImageChoice{}); }, {path, name});
+        expect_input_error([&] { read_rgb(path); }, {path, name});
+    }
 }
 
 // 1-band TIFFs of 1, 2 or 4 bits (binary building masks; ImageMagick's -type Palette writes the

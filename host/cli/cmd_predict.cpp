@@ -242,6 +242,8 @@ void run_predict(const PredictArgs& a) {
         // 16-bit samples, four colour bands: known from the header, so refused before any output.
         // The checkpoint decides how inputs are read: say so, not which flag would change it.
         const ImageChoice choice = image_choice(m.config.data);
+        // Signed or floating-point samples are refused by name (not as "32-bit samples").
+        if (info.sample_format != 1) check_image_layout(j.input, info, choice);
         if (info.bits_per_sample == 16 && !choice.reads_16_bit())
             PFCE_THROW(InputError, j.input, ": 16-bit samples, but ", a.checkpoint,
                        " was trained on 8-bit images (its data.value_range is empty; expected "
