@@ -411,9 +411,11 @@ batch_size = 2
     EXPECT_MESSAGE_HAS(log, "run the same command again");
     EXPECT_TRUE(fs::exists(root + "/out/long/train/last.ckpt")) << log;
     EXPECT_FALSE(fs::exists(root + "/out/long/result.json"));
-    // The report written on the way out says the experiment has not run, not just leaves it out.
+    // The report written on the way out says the experiment was interrupted and continues, not
+    // just leaves it out (nor calls it "not run", as it did).
     EXPECT_MESSAGE_HAS(file_text(root + "/out/results.json"), "\"complete\": false");
-    EXPECT_MESSAGE_HAS(file_text(root + "/out/report.md"), "**long**: not run");
+    EXPECT_MESSAGE_HAS(file_text(root + "/out/report.md"),
+                       "**long**: interrupted: its labels and its training so far (");
     // The same command continues the interrupted training.
     const test::CommandResult again =
         test::run_pfce("run " + root + "/s.toml --device cpu --out " + root + "/out");
@@ -566,9 +568,9 @@ TEST(CliMisuse, ADirectoryForASuiteAndAnEmptyTestSplitAreSaid) {
     const test::CommandResult dir = test::run_pfce("run " + fd.root);
     EXPECT_EQ(dir.status, 2) << dir.output;
     EXPECT_MESSAGE_HAS(dir.output, fd.root + " is a directory: expected a suite file");
-    const test::CommandResult all = test::run_pfce("train --data " + fd.root + " --out " + root +
-                                                   "/run --train-frac 0.75 --val-frac 0.25" +
-                                                   kTiny);
+    const test::CommandResult all =
+        test::run_pfce("train --data " + fd.root + " --out " + root +
+                       "/run --train-frac 0.75 --val-frac 0.25" + kTiny);
     EXPECT_EQ(all.status, 0) << all.output;
     EXPECT_MESSAGE_HAS(all.output, "of 8 samples leave no test sample");
 }

@@ -21,6 +21,7 @@
 #include "host/experiment/suite_data.hpp"
 #include "host/experiment/text_file.hpp"
 #include "host/train/config.hpp"
+#include "host/train/progress.hpp"
 #include "host/train/train_data.hpp"
 
 namespace pfce {
@@ -66,6 +67,9 @@ struct Plan {
     // A setting that does not fit the data as read (validate_for_classes: points or weights per
     // class): the experiment fails without running, and is said before any other runs.
     std::string invalid;
+    // Set when a stop interrupted it this time: what the report says of it (it resumes on the
+    // next run), rather than "not run".
+    std::string stopped;
 };
 
 // Why results recorded with fingerprint `was` are not those of `now` ("" when they are): other
@@ -303,12 +307,14 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
             log_warn(tag, "FAILED: ", r.error, " (the other experiments still run)");
         }
         if (r.status == "interrupted") {
-            log_info(tag,
-                     stopped_in_labels
-                         ? "interrupted while its labels were made (the unfinished ones are "
-                           "removed); run the same command again to make them and train"
-                         : "interrupted: its labels and its training so far are saved; run the "
-                           "same command again to continue where it stopped");
+            p.stopped = stopped_in_labels
+                            ? "interrupted while its labels were made (the unfinished ones are "
+                              "removed); run the same command again to make them and train"
+                            : "interrupted: its labels and its training so far (" +
+                                  format_duration(earlier.seconds + t0.seconds()) +
+                                  ") are saved; run the same command again to continue where "
+                                  "it stopped";
+            log_info(tag, p.stopped);
             sum.interrupted = true;
             const json rec = {{"config", p.fingerprint},
                               {"seconds", earlier.seconds + t0.seconds()},
@@ -350,8 +356,10 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         if (!p.refused.empty()) in.not_run.emplace_back(p.spec.id, p.refused);
         if (p.run && !p.result)
             in.not_run.emplace_back(p.spec.id,
-                                    "not run: the suite was interrupted before it finished; run "
-                                    "the same command again to run it");
+                                    !p.stopped.empty()
+                                        ? p.stopped
+                                        : "not run: the suite was interrupted before it finished; "
+                                          "run the same command again to run it");
         if (!p.result) continue;
         if (in.device.empty()) in.device = p.result->device;
         in.results.push_back(*p.result);
