@@ -364,6 +364,10 @@ RgbImage read_rgb_with_nodata(const std::string& path, std::vector<std::uint8_t>
                               std::int64_t max_pixels, const ImageChoice& choice) {
     detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels, choice);
     nodata = std::move(d.transparent_at);
+    if (!d.no_data_value_at.empty()) {  // a GeoTIFF's NoData value, as predict leaves it
+        if (nodata.empty()) nodata.assign(d.no_data_value_at.size(), 0);
+        for (std::size_t i = 0; i < nodata.size(); ++i) nodata[i] |= d.no_data_value_at[i];
+    }
     d.transparent = 0;
     return choice.bands.empty() ? to_rgb(path, d) : pick_bands(path, d, choice.bands);
 }
@@ -419,10 +423,10 @@ GeoReference read_georeference(const std::string& path) {
 }
 
 void write_tiff_indexed(const std::string& path, const LabelMap& img,
-                        const std::vector<Rgb>& colours, const GeoReference& geo) {
+                        const std::vector<Rgb>& colours, const GeoReference& geo, int no_data) {
     write_image(path, img,
                 [&](const std::string& tmp, const std::uint8_t* samples, int w, int h, int) {
-                    detail::write_tiff_palette_file(tmp, samples, w, h, colours, geo);
+                    detail::write_tiff_palette_file(tmp, samples, w, h, colours, geo, no_data);
                 });
 }
 

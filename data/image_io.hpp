@@ -71,7 +71,8 @@ void check_image_layout(const std::string& path, const ImageInfo& info,
 RgbImage read_rgb(const std::string& path, std::int64_t max_pixels = 0,
                   const ImageChoice& choice = {});
 // As read_rgb, but transparent pixels (alpha < 255, a PNG's tRNS colour or palette entry, 0 in a
-// TIFF's nodata mask: outside an orthophoto's survey) are not refused: `nodata` receives 1 for
+// TIFF's nodata mask: outside an orthophoto's survey) are not refused, and pixels whose every band
+// holds a GeoTIFF's GDAL NoData value count with them: `nodata` receives 1 for
 // each of them (width*height, row-major; empty when there is none) and their colours are as
 // stored, meaning nothing. For predict, which leaves them without a label.
 RgbImage read_rgb_with_nodata(const std::string& path, std::vector<std::uint8_t>& nodata,
@@ -98,9 +99,12 @@ void write_png_indexed(const std::string& path, const LabelMap& img,
                        const std::vector<std::uint8_t>& alpha = {});
 // The georeference of a GeoTIFF (empty for any other file, a plain TIFF included).
 GeoReference read_georeference(const std::string& path);
-// An 8-bit palette TIFF (LZW) whose values are the labels, with `geo`'s GeoTIFF tags when given.
+// An 8-bit palette TIFF (LZW) whose values are the labels, with `geo`'s GeoTIFF tags when given,
+// and GDAL's NoData tag when `no_data` is a value (0..255; -1 = none), so that GIS tools show
+// those pixels as no data.
 void write_tiff_indexed(const std::string& path, const LabelMap& img,
-                        const std::vector<Rgb>& colours, const GeoReference& geo = {});
+                        const std::vector<Rgb>& colours, const GeoReference& geo = {},
+                        int no_data = -1);
 void write_tiff(const std::string& path, const RgbImage& img);  // LZW-compressed, like Potsdam
 // LZW, one 8-bit band, with `geo`'s GeoTIFF tags when given.
 void write_tiff_gray(const std::string& path, const LabelMap& img, const GeoReference& geo = {});

@@ -41,6 +41,12 @@ struct DecodedSamples {
     // 1 where a pixel is transparent, for each of width*height (empty while none is): what
     // read_rgb_with_nodata reports.
     std::vector<std::uint8_t> transparent_at;
+    // Pixels whose every band holds the TIFF's GDAL NoData value (tag 42113): for predict, which
+    // leaves them without a class as it does transparent ones. Not counted in `transparent`:
+    // training and evaluation read such a pixel as stored, since a value like 0 is also a colour
+    // (a black shadow) that a dataset's masks may label. Empty while none is.
+    std::vector<std::uint8_t> no_data_value_at;
+    std::size_t no_data_values = 0;
 
     // Counts pixel i of the window (row-major) as transparent.
     void mark_transparent(std::size_t i) {
@@ -111,7 +117,8 @@ void write_tiff_file(const std::string& path, const std::uint8_t* samples, int w
                      int channels, const GeoReference& geo = {});
 // 1-band palette TIFF with a 256-entry colour map and optional GeoTIFF tags.
 void write_tiff_palette_file(const std::string& path, const std::uint8_t* indices, int width,
-                             int height, const std::vector<Rgb>& colours, const GeoReference& geo);
+                             int height, const std::vector<Rgb>& colours, const GeoReference& geo,
+                             int no_data = -1);
 GeoReference read_tiff_georeference(const std::string& path);
 void write_png_file(const std::string& path, const std::uint8_t* samples, int width, int height,
                     int channels);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -59,8 +60,9 @@ struct TiffCloser {
 using TiffPtr = std::unique_ptr<TIFF, TiffCloser>;
 
 // Opens `path` with handlers that capture messages into `msgs` (which must outlive the handle).
-// GeoTIFF's tags, as libgeotiff's xtiff.c declares them: registered with every TIFF libtiff opens,
-// so they are read and written like any other tag (-1 = variable count, passed as a uint16).
+// GeoTIFF's tags, as libgeotiff's xtiff.c declares them, and GDAL's NoData value, as GDAL
+// declares it: registered with every TIFF libtiff opens, so they are read and written like any
+// other tag (-1 = variable count, passed as a uint16).
 const TIFFFieldInfo kGeoTiffFields[] = {
     {33550, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, const_cast<char*>("ModelPixelScaleTag")},
     {33922, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, const_cast<char*>("ModelTiepointTag")},
@@ -68,6 +70,8 @@ const TIFFFieldInfo kGeoTiffFields[] = {
     {34735, -1, -1, TIFF_SHORT, FIELD_CUSTOM, 1, 1, const_cast<char*>("GeoKeyDirectoryTag")},
     {34736, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, const_cast<char*>("GeoDoubleParamsTag")},
     {34737, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0, const_cast<char*>("GeoASCIIParamsTag")},
+    {TIFFTAG_GDAL_NODATA, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0,
+     const_cast<char*>("GDALNoDataValue")},
 };
 TIFFExtendProc g_parent_extender = nullptr;
 
@@ -370,6 +374,37 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
     }
 }
 
+// GDAL's NoData value (tag 42113, ASCII, one value for every band): the pixels of the window whose
+// every colour band holds it, in `samples` as decoded (interleaved, spp bands of 1 or 2 bytes,
+// before 16-bit ones are scaled). A value that is not a whole number in the samples' range (GDAL
+// writes "nan" or "-9999" for other types) matches nothing.
+void mark_no_data_values(TIFF* t, const TiffLayout& l, const std::uint8_t* samples,
+                         DecodedSamples& d) {
+    char* text = nullptr;
+    if (!TIFFGetField(t, TIFFTAG_GDAL_NODATA, &text) || !text) return;
+    char* end = nullptr;
+    const double v = std::strtod(text, &end);
+    if (end == text || !std::isfinite(v) || v != std::floor(v) || v < 0 ||
+        v >= static_cast<double>(1u << std::min<int>(l.bps, 16)) || (l.bps != 8 && l.bps != 16))
+        return;
+    const auto value = static_cast<std::uint16_t>(v);
+    const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
+    const int bands = l.colour_bands();
+    for (std::size_t i = 0; i < n; ++i) {
+        bool all = true;
+        for (int b = 0; b < bands && all; ++b) {
+            const std::size_t k = i * l.spp + static_cast<std::size_t>(b);
+            std::uint16_t s = samples[k];
+            if (l.bps == 16) std::memcpy(&s, samples + 2 * k, 2);
+            all = s == value;
+        }
+        if (!all) continue;
+        if (d.no_data_value_at.empty()) d.no_data_value_at.assign(n, 0);
+        d.no_data_value_at[i] = 1;
+        ++d.no_data_values;
+    }
+}
+
 // GDAL's internal nodata mask (GDAL_TIFF_INTERNAL_MASK: how JPEG-YCbCr orthophotos mark what lies
 // outside the survey): the page right after the image's (where GDAL and COGs put it), of
 // NewSubfileType "mask" and the image's size, 1 or 8 bits, 0 where a pixel has no value. Its 0s
@@ -440,6 +475,8 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
         read_tiles(t.get(), path, msgs, l, win, out);
     else
         read_strips(t.get(), path, msgs, l, win, out);
+    if (l.format == SAMPLEFORMAT_UINT && l.photometric != PHOTOMETRIC_PALETTE)
+        mark_no_data_values(t.get(), l, out, d);
     if (wide)
         d.samples =
             narrow_16_bit(wide_samples.data(), d.samples.size(), choice.range_lo, choice.range_hi);
@@ -556,7 +593,8 @@ GeoReference read_tiff_georeference(const std::string& path) {
 }
 
 void write_tiff_palette_file(const std::string& path, const std::uint8_t* indices, int width,
-                             int height, const std::vector<Rgb>& colours, const GeoReference& geo) {
+                             int height, const std::vector<Rgb>& colours, const GeoReference& geo,
+                             int no_data) {
     if (colours.size() != 256)
         PFCE_THROW(ShapeError, "cannot write ", path, ": a palette TIFF needs 256 colours");
     TiffMessages msgs;
@@ -578,6 +616,8 @@ void write_tiff_palette_file(const std::string& path, const std::uint8_t* indice
     }
     TIFFSetField(tp, TIFFTAG_COLORMAP, r.data(), g.data(), b.data());
     put_georeference(tp, geo);
+    if (no_data >= 0 && no_data <= 255)
+        TIFFSetField(tp, TIFFTAG_GDAL_NODATA, std::to_string(no_data).c_str());
     std::vector<std::uint8_t> row(static_cast<std::size_t>(width));
     for (int y = 0; y < height; ++y) {
         std::memcpy(row.data(), indices + static_cast<std::size_t>(y) * width, row.size());

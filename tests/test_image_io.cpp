@@ -567,6 +567,66 @@ TEST(ImageIo, SparseTiffIsRefusedNamingTheUnwrittenTile) {
 // GDAL's internal nodata mask (a later page of NewSubfileType "mask", 1 bit, 0 = no value): its
 // pixels are transparent, as alpha ones are: refused, naming the first; a page of another size is
 // not this image's mask. Before, they were read as their colour without a word.
+// A GeoTIFF's GDAL NoData value (tag 42113, as gdal_translate -a_nodata writes it): predict's
+// reader marks the pixels whose every band holds it, 8- or 16-bit (compared before scaling), so an
+// orthophoto's outside of the survey gets no class. read_rgb (training, eval) reads them as
+// stored: 0 is also a black that masks may label. A value no sample can hold marks nothing.
+TEST(ImageIo, TiffNoDataValuePixelsAreNoDataForPredictOnly) {
+    const std::string dir = test::temp_dir("io_tiff_nodata_value");
+    const int w = 4, h = 2;
+    auto write = [&](const std::string& path, int bits, const char* nodata,
+                     const std::vector<std::uint16_t>& samples) {
+        TIFF* t = TIFFOpen(path.c_str(), "w");
+        ASSERT_NE(t, nullptr);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, h);
+        static TIFFFieldInfo field = {
+            TIFFTAG_GDAL_NODATA, -1, -1, TIFF_ASCII,
+            FIELD_CUSTOM,        1,  0,  const_cast<char*>("GDALNoDataValue")};
+        if (!TIFFFindField(t, TIFFTAG_GDAL_NODATA, TIFF_ANY)) TIFFMergeFieldInfo(t, &field, 1);
+        ASSERT_TRUE(TIFFSetField(t, TIFFTAG_GDAL_NODATA, nodata));
+        std::vector<std::uint8_t> bytes;
+        for (const std::uint16_t v : samples) {
+            if (bits == 16) {
+                std::uint8_t b[2];
+                std::memcpy(b, &v, 2);
+                bytes.insert(bytes.end(), b, b + 2);
+            } else {
+                bytes.push_back(static_cast<std::uint8_t>(v));
+            }
+        }
+        ASSERT_GE(TIFFWriteEncodedStrip(t, 0, bytes.data(), static_cast<tmsize_t>(bytes.size())),
+                  0);
+        TIFFClose(t);
+    };
+    // Pixel 0 is 0 in every band (no data), pixel 1 in two of three (a dark colour), the rest lit.
+    std::vector<std::uint16_t> samples = {0, 0, 0, 0, 0, 7};
+    for (int i = 2; i < w * h; ++i) samples.insert(samples.end(), {90, 80, 70});
+    write(dir + "/a.tif", 8, "0", samples);
+    std::vector<std::uint8_t> nodata;
+    const RgbImage img = read_rgb_with_nodata(dir + "/a.tif", nodata);
+    std::vector<std::uint8_t> expected(w * h, 0);
+    expected[0] = 1;
+    EXPECT_EQ(nodata, expected);
+    EXPECT_EQ(read_rgb(dir + "/a.tif").pixels, img.pixels);  // training reads them as stored
+    // 16-bit, compared as stored (before data.value_range scales them).
+    for (auto& v : samples) v = static_cast<std::uint16_t>(v == 0 ? 0 : v * 100);
+    samples[0] = samples[1] = samples[2] = 9999;
+    write(dir + "/b.tif", 16, "9999", samples);
+    ImageChoice range;
+    range.range_lo = 0;
+    range.range_hi = 10000;
+    read_rgb_with_nodata(dir + "/b.tif", nodata, 0, range);
+    EXPECT_EQ(nodata, expected);
+    write(dir + "/c.tif", 8, "-9999", samples);  // what a float product writes: no 8-bit sample
+    read_rgb_with_nodata(dir + "/c.tif", nodata);
+    EXPECT_TRUE(nodata.empty());
+}
+
 TEST(ImageIo, TiffNodataMaskPixelsAreRefusedAsTransparent) {
     const std::string dir = test::temp_dir("io_tiff_nodata_mask");
     const int w = 12, h = 5;

@@ -646,6 +646,17 @@ TEST(RealDatasets, PredictionLeavesPixelsWithoutDataUnlabelled) {
                              " --out " + root + "/tif/pred.tif --device cpu")
                   .status,
               0);
+    // The TIFF says so to GIS tools too: GDAL's NoData tag holds 255 (pfce's reader marks it).
+    std::vector<std::uint8_t> tif_nodata;
+    read_rgb_with_nodata(root + "/tif/pred.tif", tif_nodata);
+    EXPECT_EQ(std::count(tif_nodata.begin(), tif_nodata.end(), 1), 0);  // a palette: not images'
+    {
+        TIFF* t = TIFFOpen((root + "/tif/pred.tif").c_str(), "r");
+        ASSERT_NE(t, nullptr);
+        char* text = nullptr;
+        EXPECT_TRUE(TIFFGetField(t, 42113, &text) && text && std::string(text) == "255");
+        TIFFClose(t);
+    }
     for (const char* ext : {".png", ".tif"}) {
         const std::string back = root + "/back" + ext;
         fs::create_directories(back + "/images");

@@ -400,7 +400,8 @@ void run_predict(const PredictArgs& a) {
         std::string about;  // the confidence map's summary
         try {
             if (tif)
-                write_tiff_indexed(staged.stage(j.mask), written, colours, geo);
+                write_tiff_indexed(staged.stage(j.mask), written, colours, geo,
+                                   class_of_no_data < 0 ? kNoData : -1);
             else
                 write_png_indexed(staged.stage(j.mask), written, colours, no_data_alpha);
             if (!geo.empty() && !tif)
