@@ -465,6 +465,19 @@ TEST(DataSafety, PredictRefusesADirectoryWithAnUnreadableImageBeforeWritingAny) 
     EXPECT_MESSAGE_HAS(mixed.output, root + "/mixed/b.png");
     EXPECT_MESSAGE_HAS(mixed.output, "16-bit");
     EXPECT_FALSE(fs::exists(root + "/mixed_out/a.png"));
+    // What a directory holds besides its images is left out and said (it was passed over without
+    // a word): a subdirectory, a link to nothing named as an image.
+    fs::remove(root + "/mixed/b.png");
+    fs::create_directories(root + "/mixed/more");
+    fs::create_symlink(root + "/nowhere.png", root + "/mixed/c.png");
+    const test::CommandResult rest =
+        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + root +
+                       "/mixed --out " + root + "/mixed_out --device cpu");
+    EXPECT_EQ(rest.status, 0) << rest.output;
+    EXPECT_MESSAGE_HAS(rest.output,
+                       "1 subdirectories are not read (e.g. " + root + "/mixed/more/)");
+    EXPECT_MESSAGE_HAS(rest.output, "1 entries named as images are no readable file");
+    EXPECT_TRUE(fs::exists(root + "/mixed_out/a.png"));
 }
 
 TEST(DataSafety, AnAbsurdLinkingRadiusIsRefusedAndTheLargestClamped) {

@@ -146,20 +146,35 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                         confidence_path(mask, a.confidence), find_sidecar_georef(a.input)});
         return jobs;
     }
-    std::vector<fs::path> inputs, unread;
+    // Left out, and said: images of formats not read, subdirectories (not searched), and entries
+    // named as images that are no file (a link to nothing, a pipe).
+    std::vector<fs::path> inputs, unread, subdirs, not_files;
     for (const auto& e : fs::directory_iterator(a.input)) {
-        if (!e.is_regular_file() || e.path().filename().string()[0] == '.') continue;
-        if (lower_ext_is(e.path(), {".tif", ".tiff", ".png", ".jpg", ".jpeg"}))
+        if (e.path().filename().string()[0] == '.') continue;
+        const bool image_name = lower_ext_is(e.path(), {".tif", ".tiff", ".png", ".jpg", ".jpeg"});
+        if (e.is_directory(ec))
+            subdirs.push_back(e.path());
+        else if (!e.is_regular_file(ec)) {
+            if (image_name) not_files.push_back(e.path());
+        } else if (image_name)
             inputs.push_back(e.path());
         else if (is_unread_image_name(e.path().string()))
             unread.push_back(e.path());  // images of formats not read; sidecars are not
     }
     std::sort(inputs.begin(), inputs.end());
-    std::sort(unread.begin(), unread.end());
+    for (auto* list : {&unread, &subdirs, &not_files}) std::sort(list->begin(), list->end());
     if (!unread.empty())
         log_warn("--input ", a.input, ": ", unread.size(), " image(s) of a format not read are ",
                  "left out (e.g. ", unread[0].string(),
                  "; expected .tif, .png or .jpg: convert them, e.g. gdal_translate IN OUT.tif)");
+    if (!subdirs.empty())
+        log_warn("--input ", a.input, ": ", subdirs.size(), " subdirectories are not read (e.g. ",
+                 subdirs[0].string(),
+                 "/); predict takes the images directly in the directory given");
+    if (!not_files.empty())
+        log_warn("--input ", a.input, ": ", not_files.size(),
+                 " entries named as images are no readable file and are left out (e.g. ",
+                 not_files[0].string(), ": a link to nothing, or not a regular file)");
     if (inputs.empty())
         PFCE_THROW(InputError, "--input ", a.input, ": no .tif, .png or .jpg images in it");
     if (fs::exists(a.out, ec) && fs::equivalent(a.out, a.input, ec))
