@@ -97,11 +97,6 @@ std::vector<std::string> class_encodings(const Dataset& ds) {
                            ? "value " + std::to_string(
                                             c < ds.index_values().size() ? ds.index_values()[c] : c)
                            : colour(pal.classes[c].colour)));
-    if (ds.index_masks())
-        for (const std::uint8_t v : ds.index_ignore())
-            out.push_back("unlabelled = value " + std::to_string(v));
-    else
-        for (const Rgb& u : pal.unlabelled_colours) out.push_back("unlabelled = " + colour(u));
     return out;
 }
 

@@ -27,10 +27,11 @@ std::string images_fingerprint(const Dataset& ds);
 std::string mask_files_fingerprint(const std::string& dir, const std::vector<std::string>& ids);
 
 // What each class is in the dataset's masks, in words: "building = colour (255, 0, 0)" for colour
-// masks, "building = value 2" for index masks, then what reads as unlabelled ("unlabelled =
-// colour (0, 0, 0)"). Index masks' colours only show them, so they are not part of it. Recorded
-// beside masks and checkpoints: with another encoding the dense masks mean other classes than
-// the ones the points or the model were made with.
+// masks, "building = value 2" for index masks. Index masks' colours only show them, so they are
+// not part of it; nor are the ignore colours or values (adding or reordering them changes no
+// class, and a pixel of one removed is an error, not another class). Recorded beside masks and
+// checkpoints: with another encoding the dense masks mean other classes than the ones the points
+// or the model were made with.
 std::vector<std::string> class_encodings(const Dataset& ds);
 
 // What differs between a recorded class encoding and `now`, in words ("building = colour (255, 0,

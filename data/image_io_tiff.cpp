@@ -6,6 +6,7 @@
 #include <tiffio.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdarg>
@@ -384,7 +385,8 @@ void mark_no_data_values(TIFF* t, const TiffLayout& l, const std::uint8_t* sampl
     if (!TIFFGetField(t, TIFFTAG_GDAL_NODATA, &text) || !text) return;
     char* end = nullptr;
     const double v = std::strtod(text, &end);
-    if (end == text || !std::isfinite(v) || v != std::floor(v) || v < 0 ||
+    while (end && std::isspace(static_cast<unsigned char>(*end))) ++end;
+    if (end == text || *end != '\0' || !std::isfinite(v) || v != std::floor(v) || v < 0 ||
         v >= static_cast<double>(1u << std::min<int>(l.bps, 16)) || (l.bps != 8 && l.bps != 16))
         return;
     const auto value = static_cast<std::uint16_t>(v);

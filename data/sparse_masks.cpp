@@ -2,8 +2,6 @@
 // make the directory reusable and the label counts) written last.
 #include "data/sparse_masks.hpp"
 
-#include "data/data_fingerprint.hpp"
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -19,6 +17,7 @@
 #include "core/log.hpp"
 #include "core/parallel.hpp"
 #include "core/stop_signal.hpp"
+#include "data/data_fingerprint.hpp"
 #include "data/mask_dir.hpp"
 
 namespace pfce {
@@ -114,6 +113,13 @@ bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds) {
 }
 
 void check_class_encodings_unchanged(const MaskDir& md, const Dataset& ds) {
+    // Masks of another dataset (their source still there) are refused as such by the caller: the
+    // encodings of two datasets may differ without a class having changed.
+    const std::string source = md.meta.value("source", std::string());
+    std::error_code ec;
+    if (!source.empty() && fs::exists(source, ec) &&
+        resolved_path(source) != resolved_path(ds.root()))
+        return;
     const std::string recoded = class_encoding_change(
         md.meta.value("class_encodings", nlohmann::json()), nlohmann::json(class_encodings(ds)));
     if (!recoded.empty())

@@ -213,6 +213,23 @@ TEST(CliMisuse, MasksAndModelsOfRecolouredClassesAreRefused) {
     }
     EXPECT_FALSE(fs::exists(root + "/r1"));
     EXPECT_FALSE(fs::exists(root + "/l1"));
+    // Another dataset of the same class names may encode them otherwise (here: the masks as
+    // they were, under the colours as they were): eval --data compares the names only.
+    std::string back = file_text(toml);
+    back.replace(back.find("[70, 70, 70], [128, 64, 128]"), 28, "[128, 64, 128], [70, 70, 70]");
+    std::ofstream(toml) << back;
+    const test::ForeignDataset copy = dataset(root + "/copy");
+    std::ofstream(copy.root + "/dataset.toml") << text;  // the swapped colours
+    const test::CommandResult other =
+        test::run_pfce("eval --checkpoint " + run + "/last.ckpt --device cpu --data " + copy.root);
+    EXPECT_EQ(other.status, 0) << other.output;
+    // Ignore colours added or reordered change no class: the masks are still trained on.
+    std::string more = file_text(toml);
+    more.replace(more.find("[[155, 155, 155]]"), 17, "[[1, 2, 3], [155, 155, 155]]");
+    std::ofstream(toml) << more;
+    const test::CommandResult ignore = test::run_pfce("train --data " + fd.root + " --labels " +
+                                                      sp + " --out " + root + "/r2" + kTiny);
+    EXPECT_EQ(ignore.status, 0) << ignore.output;
 
     test::ForeignSpec index;
     index.index_masks = true;
@@ -415,7 +432,7 @@ batch_size = 2
     // just leaves it out (nor calls it "not run", as it did).
     EXPECT_MESSAGE_HAS(file_text(root + "/out/results.json"), "\"complete\": false");
     EXPECT_MESSAGE_HAS(file_text(root + "/out/report.md"),
-                       "**long**: interrupted: its labels and its training so far (");
+                       "its labels and its training so far are saved; run the same command again");
     // The same command continues the interrupted training.
     const test::CommandResult again =
         test::run_pfce("run " + root + "/s.toml --device cpu --out " + root + "/out");
@@ -573,6 +590,18 @@ TEST(CliMisuse, ADirectoryForASuiteAndAnEmptyTestSplitAreSaid) {
                        "/run --train-frac 0.75 --val-frac 0.25" + kTiny);
     EXPECT_EQ(all.status, 0) << all.output;
     EXPECT_MESSAGE_HAS(all.output, "of 8 samples leave no test sample");
+    EXPECT_EQ(all.output.find("training images are gray"), std::string::npos) << all.output;
+    // Gray images among colour ones (often one band of a stack read by mistake) are said.
+    RgbImage gray = read_rgb(fd.root + "/images/tile_0.png");
+    for (std::size_t i = 0; i < gray.pixels.size(); i += 3)
+        gray.pixels[i + 1] = gray.pixels[i + 2] = gray.pixels[i];
+    write_png(fd.root + "/images/tile_0.png", gray);
+    const test::CommandResult mixed = test::run_pfce("train --data " + fd.root + " --out " + root +
+                                                     "/mixed --train-frac 1 --val-frac 0" + kTiny);
+    EXPECT_EQ(mixed.status, 0) << mixed.output;
+    EXPECT_MESSAGE_HAS(mixed.output,
+                       "1 of the 8 training images are gray (e.g. sample tile_0) and the others "
+                       "in colour (e.g. tile_1)");
 }
 
 // Settings that were taken quietly and meant something else (second hostile-user probe).

@@ -564,9 +564,6 @@ TEST(ImageIo, SparseTiffIsRefusedNamingTheUnwrittenTile) {
     expect_input_error([&] { read_rgb(path); }, {path, "sparse TIFF", "tile at (x=16, y=0)"});
 }
 
-// GDAL's internal nodata mask (a later page of NewSubfileType "mask", 1 bit, 0 = no value): its
-// pixels are transparent, as alpha ones are: refused, naming the first; a page of another size is
-// not this image's mask. Before, they were read as their colour without a word.
 // A GeoTIFF's GDAL NoData value (tag 42113, as gdal_translate -a_nodata writes it): predict's
 // reader marks the pixels whose every band holds it, 8- or 16-bit (compared before scaling), so an
 // orthophoto's outside of the survey gets no class. read_rgb (training, eval) reads them as
@@ -627,6 +624,9 @@ TEST(ImageIo, TiffNoDataValuePixelsAreNoDataForPredictOnly) {
     EXPECT_TRUE(nodata.empty());
 }
 
+// GDAL's internal nodata mask (a later page of NewSubfileType "mask", 1 bit, 0 = no value): its
+// pixels are transparent, as alpha ones are: refused, naming the first; a page of another size is
+// not this image's mask. Before, they were read as their colour without a word.
 TEST(ImageIo, TiffNodataMaskPixelsAreRefusedAsTransparent) {
     const std::string dir = test::temp_dir("io_tiff_nodata_mask");
     const int w = 12, h = 5;

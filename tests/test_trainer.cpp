@@ -128,6 +128,16 @@ TEST(Trainer, ARunKilledInItsFirstEpochResumesFromItsStart) {
             << ca.tensors[i].name;
     EXPECT_EQ(read_metrics(full.metrics_path).size(), read_metrics(rest.metrics_path).size());
     EXPECT_TRUE(fs::exists(c.run.out + "/best.ckpt"));
+
+    // A run stopped before its first step ended (killed, failed) leaves only that start: the
+    // same command, or a corrected one, runs again without --force, as before the start was saved.
+    c.run.out = root + "/c";
+    TrainOptions failing = o;
+    failing.stop_after_step = [](std::int64_t) -> bool { throw std::runtime_error("killed"); };
+    EXPECT_THROW(train_unet(*b, c, in, failing), std::runtime_error);
+    EXPECT_EQ(read_checkpoint(c.run.out + "/last.ckpt").meta["state"]["epoch"], 0);
+    c.run.batch_size = 1;  // corrected
+    EXPECT_EQ(train_unet(*b, c, in, o).epochs_completed, c.run.epochs);
 }
 
 // Another run's last.ckpt copied into OUT (its settings given, so nothing else differs) was

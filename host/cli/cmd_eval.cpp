@@ -97,13 +97,15 @@ void run_eval(const EvalArgs& a) {
         PFCE_THROW(InputError, "dataset ", d.root, " has classes [", names(dataset_classes),
                    "] but checkpoint ", a.checkpoint, " was trained for [", names(m.class_names),
                    "]");
-    // The same classes read from other colours or values: the dense masks name other classes
-    // than the model learnt, and the scores would be of a mismatch.
+    // The run's own dataset with its classes read from other colours or values (dataset.toml
+    // edited): its masks name other classes than the model learnt. Another dataset (--data) may
+    // encode the same classes otherwise; its class names were compared above.
     const nlohmann::json trained_on = recorded_data_identity(m.meta);
-    const std::string recoded = class_encoding_change(
-        trained_on.is_object() ? trained_on.value("class_encodings", nlohmann::json())
-                               : nlohmann::json(),
-        nlohmann::json(class_encodings(ds)));
+    const std::string recoded =
+        a.data.empty() && trained_on.is_object()
+            ? class_encoding_change(trained_on.value("class_encodings", nlohmann::json()),
+                                    nlohmann::json(class_encodings(ds)))
+            : std::string();
     if (!recoded.empty())
         PFCE_THROW(InputError, "dataset ", d.root, " encodes the classes otherwise than when ",
                    a.checkpoint, " was trained (", recoded,

@@ -38,12 +38,12 @@ std::string config_flag_help(const ConfigKey& k) {
     return help + "  [" + k.dotted() + (shown.empty() ? "" : " = " + shown) + "]";
 }
 
-std::string single_flag_value(const std::string& flag, const CLI::results_t& r) {
+std::string single_flag_value(const std::string& flag, const CLI::results_t& r, bool is_switch) {
     if (r.size() > 1) {
         std::string values;
         for (const std::string& v : r) {
             if (!values.empty()) values += ", then ";
-            values += v.empty() ? "alone" : v;
+            values += !v.empty() ? v : is_switch ? "alone" : "\"\"";
         }
         log_warn(flag, " is given ", r.size(), " times (", values, "): the last one is taken");
     }
@@ -69,7 +69,7 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
                     ->add_option(
                         k.flag,
                         [&given, key, flag = k.flag](const CLI::results_t& r) {
-                            given[key] = single_flag_value(flag, r);
+                            given[key] = single_flag_value(flag, r, false);
                             return true;
                         },
                         help)
@@ -86,7 +86,7 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
                                        k.flag,
                                        [&given, key, flag = k.flag](const CLI::results_t& r) {
                                            // Given alone, the value arrives empty.
-                                           const std::string v = single_flag_value(flag, r);
+                                           const std::string v = single_flag_value(flag, r, true);
                                            given[key] = v.empty() ? "true" : v;
                                            return true;
                                        },

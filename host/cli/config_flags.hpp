@@ -23,7 +23,8 @@ const char* config_flag_type(const ConfigKey& k);
 // The value of a config-key flag from CLI11's results: the last one given, as a flag typed after
 // others overrides them (scripts append their overrides), and said when there were several
 // (`--data d1 --data d3` trained on d3 without a word).
-std::string single_flag_value(const std::string& flag, const CLI::results_t& r);
+// (`is_switch`: a true/false flag, which may be given alone.)
+std::string single_flag_value(const std::string& flag, const CLI::results_t& r, bool is_switch);
 // Applies the flags given, in table order, over `c` (each value checked as it is set).
 void apply_config_flags(Config& c, const std::map<std::string, std::string>& given);
 

@@ -30,7 +30,7 @@ void add_dataset_flags(CLI::App& app, DatasetFlags& f) {
         app.add_option(
                k->flag,
                [&f, key = std::string(dotted), flag = k->flag](const CLI::results_t& r) {
-                   f.typed[key] = single_flag_value(flag, r);
+                   f.typed[key] = single_flag_value(flag, r, false);
                    return true;
                },
                config_flag_help(*k))

@@ -310,10 +310,10 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
             p.stopped = stopped_in_labels
                             ? "interrupted while its labels were made (the unfinished ones are "
                               "removed); run the same command again to make them and train"
-                            : "interrupted: its labels and its training so far (" +
+                            : "interrupted after " +
                                   format_duration(earlier.seconds + t0.seconds()) +
-                                  ") are saved; run the same command again to continue where "
-                                  "it stopped";
+                                  " of work: its labels and its training so far are saved; run "
+                                  "the same command again to continue where it stopped";
             log_info(tag, p.stopped);
             sum.interrupted = true;
             const json rec = {{"config", p.fingerprint},

@@ -128,6 +128,20 @@ bool is_checkpoint_file(const std::string& path) {
     return f.read(head, sizeof head) && std::memcmp(head, kMagic, sizeof kMagic) == 0;
 }
 
+nlohmann::json peek_checkpoint_meta(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    char head[sizeof kMagic] = {};
+    std::uint32_t version = 0;
+    std::uint64_t n = 0;
+    if (!f.read(head, sizeof head) || std::memcmp(head, kMagic, sizeof kMagic) != 0 ||
+        !f.read(reinterpret_cast<char*>(&version), sizeof version) ||
+        !f.read(reinterpret_cast<char*>(&n), sizeof n) || n > (std::uint64_t{1} << 30))
+        return nullptr;
+    std::string text(static_cast<std::size_t>(n), '\0');
+    if (!f.read(text.data(), static_cast<std::streamsize>(n))) return nullptr;
+    return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
 Checkpoint read_checkpoint(const std::string& path) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec))

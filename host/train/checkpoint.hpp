@@ -44,5 +44,8 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt);
 Checkpoint read_checkpoint(const std::string& path);
 // Whether `path` starts as a pfce checkpoint does (its magic bytes); false for an unreadable file.
 bool is_checkpoint_file(const std::string& path);
+// The metadata of the checkpoint at `path`, read from its head alone (no tensor is read and the
+// checksum is not verified: a quick look, e.g. at a run's state); null when it cannot be read.
+nlohmann::json peek_checkpoint_meta(const std::string& path);
 
 }  // namespace pfce

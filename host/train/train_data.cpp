@@ -6,6 +6,7 @@
 #include <cctype>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "core/dir_lock.hpp"
@@ -405,13 +406,36 @@ void check_training_sizes(const std::vector<SampleData>& train, const std::vecto
     }
 }
 
+namespace {
+bool image_gray(const RgbImage& img) {
+    const std::vector<std::uint8_t>& px = img.pixels;
+    for (std::size_t i = 0; i + 2 < px.size(); i += 3)
+        if (px[i] != px[i + 1] || px[i] != px[i + 2]) return false;
+    return true;
+}
+}  // namespace
+
 bool training_images_gray(const std::vector<SampleData>& train) {
-    for (const SampleData& s : train) {
-        const std::vector<std::uint8_t>& px = s.image.pixels;
-        for (std::size_t i = 0; i + 2 < px.size(); i += 3)
-            if (px[i] != px[i + 1] || px[i] != px[i + 2]) return false;
-    }
+    for (const SampleData& s : train)
+        if (!image_gray(s.image)) return false;
     return !train.empty();
+}
+
+void warn_if_gray_and_colour_mixed(const std::vector<SampleData>& train,
+                                   const std::vector<std::string>& ids) {
+    std::size_t gray = 0;
+    std::optional<std::size_t> first_gray, first_colour;
+    for (std::size_t i = 0; i < train.size(); ++i) {
+        const bool g = image_gray(train[i].image);
+        std::optional<std::size_t>& first = g ? first_gray : first_colour;
+        if (!first) first = i;
+        gray += g ? 1 : 0;
+    }
+    if (!first_gray || !first_colour) return;
+    log_warn("data: ", gray, " of the ", train.size(), " training images are gray (e.g. sample ",
+             ids.at(*first_gray), ") and the others in colour (e.g. ", ids.at(*first_colour),
+             "): the model learns from both kinds; if the gray ones are one band of a stack read "
+             "by mistake, give data.bands");
 }
 
 std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
@@ -498,6 +522,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     for (std::size_t i : split.val) in.val_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
+    warn_if_gray_and_colour_mixed(in.train, in.train_ids);
     in.data_meta = {{"root", resolved_path(cfg.data.root)},
                     {"labels", labels.empty() ? std::string() : resolved_path(labels)},
                     {"train", split.train.size()},

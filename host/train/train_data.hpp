@@ -72,6 +72,10 @@ void check_class_count(const Palette& palette, const std::string& root);
 // (meta.data.gray_images) so predict can say when it is given colour images for a gray model, or
 // the reverse.
 bool training_images_gray(const std::vector<SampleData>& train);
+// Warns when some training images are gray (three equal channels) and others in colour, naming one
+// of each (`ids` of `train`): a mix is often one band of a stack read by mistake.
+void warn_if_gray_and_colour_mixed(const std::vector<SampleData>& train,
+                                   const std::vector<std::string>& ids);
 std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
                                                 std::size_t num_classes);
 // The training split's labelled pixels per class: InputError when there is none (the loss would

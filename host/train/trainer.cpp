@@ -380,7 +380,8 @@ class TrainingRun {
         // dataset named alike (tile_0, tile_1, ...). Only the first can be where the run's data is
         // gone; while it is still there, the new place is another dataset.
         std::error_code ec;
-        if (was != now && fs::exists(stored.data.root, ec))
+        // Compared key by key (data_identity_change): a checkpoint of an older pfce records fewer.
+        if (!data_identity_change(was, now).empty() && fs::exists(stored.data.root, ec))
             return data_identity_change(was, now) + ", while the run's data is still at " +
                    stored.data.root;
         log_info("resuming ", cfg_.run.out, " on ", cfg_.data.root,
@@ -449,7 +450,7 @@ class TrainingRun {
             ck.load_into(backend_, s.name, *s.value, result_.last_checkpoint);
         st_ = state_from_json(ck.meta.at("state"), sched_);
         if (st_.best_epoch == 0) st_.best_value = worst_value();
-        refuse_checkpoint_of_another_run();
+        refuse_checkpoint_of_another_run(ck.meta.at("state"));
         reconcile_best_checkpoint(ck);
         opt_.set_steps_taken(st_.global_step);
         trim_metrics(result_.metrics_path, st_.epoch);
@@ -469,8 +470,13 @@ class TrainingRun {
     // metrics line holds too. Another run's last.ckpt copied into OUT (same settings, so nothing
     // else tells) records another value: resuming it would continue that run under this one's
     // curves and replace this run's best.ckpt.
-    void refuse_checkpoint_of_another_run() const {
-        if (st_.best_epoch == 0 || !fs::exists(result_.metrics_path)) return;
+    // Checked only where the checkpoint says which metric its value is of, and it is the one this
+    // run follows (validation labels gained or lost change it; a checkpoint of an older pfce does
+    // not say).
+    void refuse_checkpoint_of_another_run(const json& state) const {
+        if (st_.best_epoch == 0 || !fs::exists(result_.metrics_path) ||
+            state.value("best_metric", std::string()) != best_name_)
+            return;
         const MetricLines m = read_metric_lines(result_.metrics_path);
         for (const json& line : m.lines) {
             if (!line.is_object() || line.value("epoch", json()) != json(st_.best_epoch)) continue;
@@ -814,6 +820,8 @@ class TrainingRun {
         Checkpoint ck;
         ck.meta = meta_;
         ck.meta["state"] = state_to_json(state, sched_);
+        // Which metric best_value is of (it follows the training loss without validation labels).
+        ck.meta["state"]["best_metric"] = best_name_;
         ck.meta["backend"] = backend_.name();
         ck.meta["kernels"] = backend_.kernel_choices();  // e.g. cuDNN's algorithm per shape
         ck.meta["kernel_variants"] = kernel_choices_text(kernels_);  // every family, defaults too
@@ -860,12 +868,14 @@ class TrainingRun {
         std::ostringstream where;
         where << "training diverged: " << what << " is " << value << " at epoch " << st_.epoch + 1
               << ", batch " << st_.batch << " (step " << st_.global_step << "); stopping. ";
-        if (fs::exists(result_.last_checkpoint))
+        if (st_.epoch > 0 && fs::exists(result_.last_checkpoint))
             where << "The last good checkpoint is " << result_.last_checkpoint << " (" << st_.epoch
-                  << " epochs completed); lower the lr or enable clipping (--clip) "
-                  << "and resume or start over.";
+                  << " epochs completed; eval and predict take it). To train on, start over "
+                  << "with a lower lr (--lr) or clipping (--clip) and --force: a resumed run "
+                  << "keeps its settings.";
         else
-            where << "No checkpoint was written yet; lower the lr or enable clipping (--clip).";
+            where << "No epoch was completed; run again with a lower lr (--lr) or clipping "
+                  << "(--clip).";
         PFCE_THROW(NumericError, where.str());
     }
 
@@ -1025,6 +1035,15 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
                    "a new or empty directory or one holding an earlier run (last.ckpt, best.ckpt, "
                    "metrics.jsonl); choose another directory. --force does not change this.");
     if (opts.resume || found.empty() || opts.force) return;
+    // A run stopped (killed, failed, diverged) before its first step leaves only the last.ckpt of
+    // its start: nothing of it is lost by starting over, so the same command, or a corrected one,
+    // runs without --force.
+    if (found == "last.ckpt") {
+        const json meta = peek_checkpoint_meta((o / "last.ckpt").string());
+        const json state = meta.is_object() ? meta.value("state", json()) : json();
+        if (state.is_object() && state.value("epoch", -1) == 0 && state.value("batch", -1) == 0)
+            return;
+    }
     const bool has_last = fs::exists(o / "last.ckpt", ec);
     PFCE_THROW(InputError, "output directory ", out, " already holds a run (", found,
                "): --resume to continue it", has_last ? "" : " (not possible: no last.ckpt)",
