@@ -604,6 +604,21 @@ TEST(CliMisuse, ADirectoryForASuiteAndAnEmptyTestSplitAreSaid) {
                        "in colour (e.g. tile_1)");
 }
 
+// A path the system refuses where no check of pfce's said more (a symbolic-link loop, a name too
+// long) was a raw "filesystem error: status: ..." with status 1: now the path, the reason and
+// status 2, as for any input error.
+TEST(CliMisuse, APathTheSystemRefusesIsNamedWithItsReason) {
+    const std::string root = test::temp_dir("misuse_fs_paths");
+    fs::create_symlink(root + "/loop2", root + "/loop1");
+    fs::create_symlink(root + "/loop1", root + "/loop2");
+    const test::CommandResult loop =
+        test::run_pfce("train --data " + root + " --out " + root + "/loop1/run" + kTiny);
+    EXPECT_EQ(loop.status, 2) << loop.output;
+    EXPECT_MESSAGE_HAS(loop.output,
+                       "pfce: error: " + root + "/loop1: Too many levels of symbolic links");
+    EXPECT_EQ(loop.output.find("filesystem error"), std::string::npos) << loop.output;
+}
+
 // Settings that were taken quietly and meant something else (second hostile-user probe).
 TEST(CliMisuse, QuietlyTakenSettingsAreRefusedNamingTheValue) {
     const std::string root = test::temp_dir("misuse_quiet");

@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <new>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "core/log.hpp"
@@ -59,6 +61,26 @@ int run_pfce(int argc, char** argv) {
         std::fprintf(stderr, "pfce: error: %s\n", e.what());
         if (verbose) std::fprintf(stderr, "  (at %s)\n", e.where().c_str());
         return 1;
+    } catch (const std::filesystem::filesystem_error& e) {
+        // A path the system would not take where no check of pfce's said more: "filesystem
+        // error: status: Too many levels of symbolic links [out/loop]" reads as the path, the
+        // reason and the call. A path given that cannot be one (a loop, a name too long, a file
+        // where a directory must be, no permission) is the caller's to fix, as an InputError.
+        std::string where = e.path1().string();
+        if (!e.path2().empty()) where += " -> " + e.path2().string();
+        std::string call = e.what();  // "filesystem error: OPERATION: REASON [PATHS]"
+        const std::string prefix = "filesystem error: ";
+        call = call.rfind(prefix, 0) == 0 ? call.substr(prefix.size()) : call;
+        call = call.substr(0, call.find(':'));
+        std::fprintf(stderr, "pfce: error: %s: %s (%s)\n", where.c_str(),
+                     e.code().message().c_str(), call.c_str());
+        const int v = e.code().value();
+        const bool callers = e.code().category() == std::generic_category() ||
+                             e.code().category() == std::system_category();
+        return callers && (v == ELOOP || v == ENAMETOOLONG || v == ENOTDIR || v == EACCES ||
+                           v == EROFS || v == EEXIST || v == EISDIR || v == ENOENT)
+                   ? 2
+                   : 1;
     } catch (const std::bad_alloc&) {
         std::fprintf(stderr,
                      "pfce: error: out of memory (std::bad_alloc): the data, a batch or an image "
