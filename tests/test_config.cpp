@@ -314,8 +314,11 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[training]\nepochs = 1\n", "training"},
         // Each value as the file wrote it: a NaN in a list once read [1,null,3].
         {"[loss]\nalpha = [1, nan, 3]\n", "\"loss.alpha\" = [1, nan, 3]"},
-        // A subnormal value once stopped the message itself (std::stod threw "stod").
-        {"[optimizer]\nlr = 1e-310\n", "optimizer.lr = 1e-310"},
+        // Digits a double cannot hold: refused as written (1e-400 was read, and said, as 0; a
+        // subnormal once stopped the message itself: std::stod threw "stod").
+        {"[optimizer]\nlr = 1e-310\n", ":2:6: 1e-310 is too small for a double"},
+        {"[optimizer]\nlr = 1e-400  # tiny\n", ":2:6: 1e-400 is too small for a double"},
+        {"[loss]\nalpha = [1.0, 1e-400]\n", ":2:15: 1e-400 is too small"},
         // A crop the U-Net cannot take was refused only after the labels were drawn.
         {"[data]\ncrop_size = 17\n[model]\ndepth = 6\n", "data.crop_size = 17: expected at least"},
     };

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cfloat>
 #include <charconv>
 #include <cmath>
 #include <sstream>
 
 #include "core/enum_names.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/text.hpp"
 #include "host/train/config.hpp"
 #include "host/train/evaluate.hpp"
@@ -103,13 +105,56 @@ bool is_section(const std::string& name) {
 
 }  // namespace
 
+namespace {
+
+// A float the TOML parser read as 0 or a subnormal though the file wrote digits a double cannot
+// hold (`lr = 1e-400`): the value checked would not be the value written, and its message would
+// say "0". Found from the number's text at its place in the file; InputError naming it.
+void refuse_underflowed_floats(const toml::node& node, const std::vector<std::string>& lines,
+                               const std::string& path) {
+    if (const toml::table* t = node.as_table()) {
+        for (const auto& entry : *t) refuse_underflowed_floats(entry.second, lines, path);
+        return;
+    }
+    if (const toml::array* a = node.as_array()) {
+        for (const toml::node& v : *a) refuse_underflowed_floats(v, lines, path);
+        return;
+    }
+    const auto* f = node.as_floating_point();
+    if (!f || std::fabs(f->get()) >= DBL_MIN) return;
+    const auto& at = node.source().begin;
+    if (at.line < 1 || at.line > lines.size() || at.column < 1) return;
+    const std::string& line = lines[at.line - 1];
+    const std::size_t from = at.column - 1;
+    if (from >= line.size()) return;
+    const std::size_t end = line.find_first_of(" \t,]}#\r", from);
+    std::string text = line.substr(from, end == std::string::npos ? std::string::npos : end - from);
+    text.erase(std::remove(text.begin(), text.end(), '_'), text.end());  // TOML's 1_000.0
+    errno = 0;
+    std::strtod(text.c_str(), nullptr);
+    if (errno == ERANGE)
+        PFCE_THROW(
+            InputError, path, ":", at.line, ":", at.column, ": ", text,
+            " is too small for a double (it reads as 0, or loses its digits): expected 0 or a "
+            "number of "
+            "magnitude 2.3e-308..1.8e308");
+}
+
+}  // namespace
+
 toml::table parse_toml_file(const std::string& path) {
+    toml::table table;
     try {
-        return toml::parse_file(path);
+        table = toml::parse_file(path);
     } catch (const toml::parse_error& e) {
         PFCE_THROW(InputError, path, ":", e.source().begin.line, ":", e.source().begin.column, ": ",
                    e.description());
     }
+    std::vector<std::string> lines;
+    std::istringstream text(read_whole_file(path));
+    for (std::string line; std::getline(text, line);) lines.push_back(line);
+    refuse_underflowed_floats(table, lines, path);
+    return table;
 }
 
 void apply_toml_section(Config& c, const std::string& section, const toml::table& table,
