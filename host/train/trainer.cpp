@@ -381,9 +381,9 @@ class TrainingRun {
         // gone; while it is still there, the new place is another dataset.
         std::error_code ec;
         // Compared key by key (data_identity_change): a checkpoint of an older pfce records fewer.
-        if (!data_identity_change(was, now).empty() && fs::exists(stored.data.root, ec))
-            return data_identity_change(was, now) + ", while the run's data is still at " +
-                   stored.data.root;
+        const std::string change = data_identity_change(was, now);
+        if (!change.empty() && fs::exists(stored.data.root, ec))
+            return change + ", while the run's data is still at " + stored.data.root;
         log_info("resuming ", cfg_.run.out, " on ", cfg_.data.root,
                  ": the run's dataset (the same samples), moved from ", stored.data.root);
         return "same";
