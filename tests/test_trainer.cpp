@@ -1,8 +1,12 @@
 // The trainer end to end on the CPU with small synthetic scenes: a small U-Net overfits one image
 // with dense labels; with sparse labels the training loss falls; an interrupted-and-resumed run
-// ends bit-identical to an uninterrupted one; a diverging run stops with a clear error and keeps
-// the last good checkpoint; the outputs (metrics.jsonl, best/last checkpoints) are what
-// eval/predict read.
+// ends bit-identical to an uninterrupted one, and so does a run on another thread count; a
+// diverging run stops with a clear error and keeps the last good checkpoint; the outputs
+// (metrics.jsonl, best/last checkpoints) are what eval/predict read.
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "core/file_io.hpp"
 #include "data/image_io.hpp"
 #include "tests/trainer_fixtures.hpp"
@@ -86,6 +90,44 @@ TEST(Trainer, InterruptedAndResumedRunIsBitIdentical) {
     } catch (const InputError& e) {
         EXPECT_NE(std::string(e.what()).find("optimizer.lr"), std::string::npos) << e.what();
     }
+}
+
+// The CPU trains to the same bits on any thread count: every sum split between threads is added in
+// a fixed order, and the convolutions' filter gradients are made in fixed tiles of channels
+// (host/cpu/dnnl_plan.hpp). Width 16 gives convolutions whose gradient oneDNN alone splits by
+// thread count. A new op that reduces per thread without a fixed order fails here.
+TEST(Trainer, ARunHasTheSameBitsOnAnyThreadCount) {
+#ifndef _OPENMP
+    GTEST_SKIP() << "built without OpenMP: one thread only";
+#else
+    const TrainInputs in = synthetic_inputs(4, 32, true);
+    const std::string root = test::temp_dir("trainer-threads");
+    const int saved = omp_get_max_threads();
+    std::vector<Checkpoint> runs;
+    std::vector<std::vector<nlohmann::json> > metrics;
+    for (int threads : {1, 3}) {
+        omp_set_num_threads(threads);
+        auto b = test::cpu_backend();
+        Config c = small_config(root + "/t" + std::to_string(threads));
+        c.model.width = 16;
+        c.run.epochs = 2;
+        const TrainResult r = train_unet(*b, c, in, quiet_options());
+        runs.push_back(read_checkpoint(r.last_checkpoint));
+        metrics.push_back(read_metrics(r.metrics_path));
+    }
+    omp_set_num_threads(saved);
+    ASSERT_EQ(runs[0].tensors.size(), runs[1].tensors.size());
+    for (std::size_t i = 0; i < runs[0].tensors.size(); ++i)
+        EXPECT_EQ(0, std::memcmp(runs[0].tensors[i].value.raw(), runs[1].tensors[i].value.raw(),
+                                 runs[0].tensors[i].value.bytes()))
+            << runs[0].tensors[i].name << " differs between 1 and 3 threads";
+    ASSERT_EQ(metrics[0].size(), 2u);
+    ASSERT_EQ(metrics[1].size(), 2u);
+    for (std::size_t e = 0; e < 2; ++e) {
+        EXPECT_EQ(metrics[0][e]["train_loss"], metrics[1][e]["train_loss"]) << "epoch " << e + 1;
+        EXPECT_EQ(metrics[0][e]["val_loss"], metrics[1][e]["val_loss"]) << "epoch " << e + 1;
+    }
+#endif
 }
 
 // A run killed (SIGKILL, power) in its first epoch once held no last.ckpt: neither --resume nor a

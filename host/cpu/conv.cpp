@@ -58,9 +58,8 @@ void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tenso
     check_conv2d_args(x, dw, dy, dbias, p, DeviceKind::cpu, true);
     const Tensor &rx = conv_operand(0, x), &rdy = conv_operand(1, dy);
     Tensor& db = fused_bias(dbias);
-    cpu::Plan& plan = cpu::conv_plan(dnnl(), ConvDir::backward_filter,
-                                     conv_spec(rx, dw, rdy, p.pad, !db.empty()));
-    run_dnnl(plan, rx.raw(), rdy.raw(), dw.raw(), db.empty() ? nullptr : db.raw());
+    cpu::FilterTiles& tiles = cpu::filter_tiles(dnnl(), conv_spec(rx, dw, rdy, p.pad, !db.empty()));
+    run_filter_tiles(tiles, rx.raw(), rdy.raw(), dw.raw(), db.empty() ? nullptr : db.raw());
     finish_filter_gradient(dw, dy, dbias);
 }
 

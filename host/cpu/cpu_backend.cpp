@@ -32,6 +32,12 @@ void CpuBackend::run_dnnl(cpu::Plan& plan, const void* a, const void* b, void* o
                   scratch(cpu::kDnnlSlot, plan.scratch_bytes / sizeof(float) + 1));
 }
 
+void CpuBackend::run_filter_tiles(cpu::FilterTiles& tiles, const void* x, const void* dy, void* dw,
+                                  void* bias) {
+    cpu::run_filter_tiles(dnnl_->ctx, tiles, x, dy, dw, bias,
+                          scratch(cpu::kDnnlSlot, tiles.scratch_bytes / sizeof(float) + 1));
+}
+
 std::string CpuBackend::name() const {
 #ifdef _OPENMP
     return "cpu (" + std::to_string(omp_get_max_threads()) + " OpenMP threads)";

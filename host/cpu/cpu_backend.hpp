@@ -15,6 +15,7 @@ namespace pfce {
 namespace cpu {
 struct DnnlState;  // host/cpu/dnnl_plan.hpp
 struct Plan;
+struct FilterTiles;
 }  // namespace cpu
 
 class CpuBackend : public HostBackend {
@@ -39,6 +40,9 @@ class CpuBackend : public HostBackend {
     // Runs a oneDNN plan (out <- op(a, b), the bias read or written when non-null) with its
     // scratch in this backend's oneDNN slot, and waits.
     void run_dnnl(cpu::Plan& plan, const void* a, const void* b, void* out, void* bias);
+    // The same for the backward-filter tiles (x, dy -> dw and the bias gradient when non-null).
+    void run_filter_tiles(cpu::FilterTiles& tiles, const void* x, const void* dy, void* dw,
+                          void* bias);
 
   protected:
     // The precision roundings on every thread, vectorized (host/cpu/precision.cpp).

@@ -1,7 +1,12 @@
 // oneDNN plumbing of the CPU backend (see dnnl_plan.hpp).
 #include "host/cpu/dnnl_plan.hpp"
 
+#include <exception>
 #include <unordered_map>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace pfce::cpu {
 
@@ -41,25 +46,28 @@ void Operand::finish(void* data, dnnl::stream& s) {
     to_user_->execute(s, want_mem_, user_mem_);
 }
 
-void run_plan(DnnlContext& ctx, Plan& p, const void* a, const void* b, void* out, void* bias,
-              void* scratch) {
+void run_plan(const dnnl::engine& engine, dnnl::stream& stream, Plan& p, const void* a,
+              const void* b, void* out, void* bias, void* scratch) {
     Arena arena(scratch);
     void* sa = arena.take(p.a.scratch_bytes());
     void* sb = arena.take(p.b.scratch_bytes());
     void* so = arena.take(p.out.scratch_bytes());
-    const memory pad(p.scratchpad, ctx.engine, arena.take(p.scratchpad.get_size()));
-    std::unordered_map<int, memory> args{{p.arg_a, p.a.in(a, sa, ctx.stream)},
-                                         {p.arg_b, p.b.in(b, sb, ctx.stream)},
+    const memory pad(p.scratchpad, engine, arena.take(p.scratchpad.get_size()));
+    std::unordered_map<int, memory> args{{p.arg_a, p.a.in(a, sa, stream)},
+                                         {p.arg_b, p.b.in(b, sb, stream)},
                                          {p.arg_out, p.out.out(out, so)},
                                          {DNNL_ARG_SCRATCHPAD, pad}};
     if (bias) {
         p.bias.set_data_handle(bias);
         args.emplace(p.arg_bias, p.bias);
     }
-    p.prim.execute(ctx.stream, args);
-    p.out.finish(out, ctx.stream);
-    ctx.stream.wait();
+    p.prim.execute(stream, args);
+    p.out.finish(out, stream);
+    stream.wait();
 }
+
+DnnlState::DnnlState() = default;
+DnnlState::~DnnlState() = default;
 
 dnnl::primitive_attr user_scratchpad_attr() {
     dnnl::primitive_attr attr;
@@ -73,14 +81,29 @@ memory::dims dims(const std::array<std::int64_t, 4>& d) {
     return {d[0], d[1], d[2], d[3]};
 }
 
+// Output channels [first, first + count) of a (de)convolution; count 0 = all of them.
+struct ChannelSlice {
+    std::int64_t first = 0, count = 0;
+};
+
 // conv_plan for one family: Fwd, BwdData and BwdWeights are oneDNN's convolution_* or
-// deconvolution_* primitives, whose descriptors take the same arguments.
+// deconvolution_* primitives, whose descriptors take the same arguments. With a slice the
+// primitive is built for the slice's output channels, and y and w are read and written as that
+// slice of the whole tensors (the bias gradient is passed at its first channel).
 template <typename Fwd, typename BwdData, typename BwdWeights>
-std::unique_ptr<Plan> make_conv_plan(DnnlContext& ctx, ConvDir dir, const ConvSpec& s) {
+std::unique_ptr<Plan> make_conv_plan(DnnlContext& ctx, ConvDir dir, const ConvSpec& whole,
+                                     ChannelSlice slice = {}) {
+    ConvSpec s = whole;
+    if (slice.count) s.y[1] = s.w[0] = slice.count;
     const memory::dims xd = dims(s.x), wd = dims(s.w), yd = dims(s.y), st{s.stride, s.stride},
                        pad{s.pad, s.pad};
+    memory::desc y_user = f32_desc(dims(whole.y), tag_of(s.y_layout)),
+                 w_user = f32_desc(dims(whole.w), s.w_tag);
+    if (slice.count) {
+        y_user = y_user.submemory_desc(yd, {0, slice.first, 0, 0});
+        w_user = w_user.submemory_desc(wd, {slice.first, 0, 0, 0});
+    }
     const memory::desc x_user = f32_desc(xd, tag_of(s.x_layout)),
-                       y_user = f32_desc(yd, tag_of(s.y_layout)), w_user = f32_desc(wd, s.w_tag),
                        b_desc = f32_desc({s.y[1]}, Tag::x);
     const Tag act =
         (s.x_layout == Layout::nhwc || s.y_layout == Layout::nhwc) ? Tag::nhwc : Tag::any;
@@ -127,32 +150,96 @@ std::unique_ptr<Plan> make_conv_plan(DnnlContext& ctx, ConvDir dir, const ConvSp
     return plan;
 }
 
+PlanKey plan_key(ConvDir dir, const ConvSpec& s) {
+    const bool deconv = s.alg == dnnl::algorithm::deconvolution_direct;
+    return {deconv ? 2 : 1,
+            static_cast<std::int64_t>(dir),
+            s.x[0],
+            s.x[1],
+            s.x[2],
+            s.x[3],
+            s.w[0],
+            s.w[2],
+            s.w[3],
+            s.stride,
+            s.pad,
+            s.bias ? 1 : 0,
+            static_cast<std::int64_t>(s.x_layout),
+            static_cast<std::int64_t>(s.y_layout)};
+}
+
+std::unique_ptr<Plan> make_plan(DnnlContext& ctx, ConvDir dir, const ConvSpec& s,
+                                ChannelSlice slice = {}) {
+    return s.alg == dnnl::algorithm::deconvolution_direct
+               ? make_conv_plan<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
+                                dnnl::deconvolution_backward_weights>(ctx, dir, s, slice)
+               : make_conv_plan<dnnl::convolution_forward, dnnl::convolution_backward_data,
+                                dnnl::convolution_backward_weights>(ctx, dir, s, slice);
+}
+
+// While alive, primitives are built for one thread: oneDNN fixes a primitive's thread split when
+// it is built (from omp_get_max_threads), and a tile runs on one thread of our own parallel loop.
+class OneThreadBuild {
+  public:
+#ifdef _OPENMP
+    OneThreadBuild() : keep_(omp_get_max_threads()) {
+        omp_set_num_threads(1);
+    }
+    ~OneThreadBuild() {
+        omp_set_num_threads(keep_);
+    }
+
+  private:
+    int keep_;
+#endif
+};
+
 }  // namespace
 
 Plan& conv_plan(DnnlState& st, ConvDir dir, const ConvSpec& s) {
-    const bool deconv = s.alg == dnnl::algorithm::deconvolution_direct;
-    const PlanKey key{deconv ? 2 : 1,
-                      static_cast<std::int64_t>(dir),
-                      s.x[0],
-                      s.x[1],
-                      s.x[2],
-                      s.x[3],
-                      s.w[0],
-                      s.w[2],
-                      s.w[3],
-                      s.stride,
-                      s.pad,
-                      s.bias ? 1 : 0,
-                      static_cast<std::int64_t>(s.x_layout),
-                      static_cast<std::int64_t>(s.y_layout)};
+    const PlanKey key = plan_key(dir, s);
     auto it = st.plans.find(key);
     if (it != st.plans.end()) return *it->second;
-    auto plan = deconv
-                    ? make_conv_plan<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
-                                     dnnl::deconvolution_backward_weights>(st.ctx, dir, s)
-                    : make_conv_plan<dnnl::convolution_forward, dnnl::convolution_backward_data,
-                                     dnnl::convolution_backward_weights>(st.ctx, dir, s);
-    return *st.plans.emplace(key, std::move(plan)).first->second;
+    return *st.plans.emplace(key, make_plan(st.ctx, dir, s)).first->second;
+}
+
+FilterTiles& filter_tiles(DnnlState& st, const ConvSpec& s) {
+    const PlanKey key = plan_key(ConvDir::backward_filter, s);
+    auto it = st.filter_plans.find(key);
+    if (it != st.filter_plans.end()) return *it->second;
+    auto tiles = std::make_unique<FilterTiles>();
+    const OneThreadBuild one_thread;
+    for (std::int64_t first = 0; first < s.y[1]; first += kFilterTileChannels) {
+        const ChannelSlice slice{first, std::min(kFilterTileChannels, s.y[1] - first)};
+        FilterTile t{.first = first,
+                     .plan = make_plan(st.ctx, ConvDir::backward_filter, s, slice),
+                     .stream = dnnl::stream(st.ctx.engine),
+                     .scratch_offset = tiles->scratch_bytes};
+        tiles->scratch_bytes += t.plan->scratch_bytes;
+        tiles->tiles.push_back(std::move(t));
+    }
+    return *st.filter_plans.emplace(key, std::move(tiles)).first->second;
+}
+
+void run_filter_tiles(DnnlContext& ctx, FilterTiles& ft, const void* x, const void* dy, void* dw,
+                      void* bias, void* scratch) {
+    const int n = static_cast<int>(ft.tiles.size());
+    std::exception_ptr failed;
+    // Tiles are independent, so any schedule gives the same bits; dynamic evens out a short last
+    // tile. oneDNN runs a primitive on one thread inside a parallel region.
+#pragma omp parallel for schedule(dynamic, 1) if (n > 1)
+    for (int i = 0; i < n; ++i) {
+        FilterTile& t = ft.tiles[static_cast<std::size_t>(i)];
+        try {
+            run_plan(ctx.engine, t.stream, *t.plan, x, dy, dw,
+                     bias ? static_cast<float*>(bias) + t.first : nullptr,
+                     static_cast<char*>(scratch) + t.scratch_offset);
+        } catch (...) {  // an exception may not leave an OpenMP region
+#pragma omp critical(pfce_filter_tiles)
+            if (!failed) failed = std::current_exception();
+        }
+    }
+    if (failed) std::rethrow_exception(failed);
 }
 
 }  // namespace pfce::cpu

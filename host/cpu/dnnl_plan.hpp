@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "core/tensor.hpp"
 
@@ -109,16 +110,25 @@ struct Plan {
 
 // Runs a plan on the stream and waits: out <- op(a, b), with the bias read or written when
 // non-null. `scratch` holds plan.scratch_bytes.
-void run_plan(DnnlContext& ctx, Plan& plan, const void* a, const void* b, void* out, void* bias,
-              void* scratch);
+void run_plan(const dnnl::engine& engine, dnnl::stream& stream, Plan& plan, const void* a,
+              const void* b, void* out, void* bias, void* scratch);
+inline void run_plan(DnnlContext& ctx, Plan& plan, const void* a, const void* b, void* out,
+                     void* bias, void* scratch) {
+    run_plan(ctx.engine, ctx.stream, plan, a, b, out, bias, scratch);
+}
 
 // Plans keyed by up to 16 integers: the op family and direction first, then shape and layouts.
 using PlanKey = std::array<std::int64_t, 16>;
+
+struct FilterTiles;
 
 // Everything oneDNN a CpuBackend keeps.
 struct DnnlState {
     DnnlContext ctx;
     std::map<PlanKey, std::unique_ptr<Plan>> plans;
+    std::map<PlanKey, std::unique_ptr<FilterTiles>> filter_plans;
+    DnnlState();
+    ~DnnlState();
 };
 
 // primitive_attr for plans whose scratchpad we pass in (so a warm step allocates nothing).
@@ -143,7 +153,39 @@ struct ConvSpec {
 
 // The plan of one direction of spec, built on first use and cached in st. Activations run in nhwc
 // when either side is (mixed layouts get slow reference kernels), else in the layout oneDNN picks;
-// weights always as it picks.
+// weights always as it picks. The backward-filter direction goes through filter_tiles instead.
 Plan& conv_plan(DnnlState& st, ConvDir dir, const ConvSpec& spec);
+
+// ---- the backward-filter in fixed tiles: the same bits on any thread count ----
+//
+// oneDNN's parallel backward-filter splits each weight's sum over the batch and the pixels between
+// the threads, so its last bits change with the thread count, and a training run drifts with them
+// (by several mIoU points after a few epochs of the synthetic suite). Here the output channels
+// are cut into fixed tiles of kFilterTileChannels, each a primitive built for one thread, and the
+// tiles run in parallel: every weight's (and bias's) sum is made by one thread in one order, so
+// the gradient has the same bits on any thread count, those of a one-thread run.
+inline constexpr std::int64_t kFilterTileChannels = 16;
+
+// One tile: output channels [first, first + plan's count) of the filter gradient.
+struct FilterTile {
+    std::int64_t first = 0;
+    std::unique_ptr<Plan> plan;  // x, the tile's channels of dy -> its rows of dw (and bias)
+    dnnl::stream stream;         // its own, since tiles run concurrently
+    std::size_t scratch_offset = 0;
+};
+
+struct FilterTiles {
+    std::vector<FilterTile> tiles;
+    std::size_t scratch_bytes = 0;  // every tile's scratch, side by side
+};
+
+// The backward-filter tiles of spec (a backward_filter spec, as conv_plan takes), built on first
+// use and cached in st.
+FilterTiles& filter_tiles(DnnlState& st, const ConvSpec& spec);
+
+// dw (and the bias gradient when non-null) <- the filter gradient of x and dy, tile by tile on the
+// OpenMP threads. `scratch` holds tiles.scratch_bytes.
+void run_filter_tiles(DnnlContext& ctx, FilterTiles& tiles, const void* x, const void* dy, void* dw,
+                      void* bias, void* scratch);
 
 }  // namespace pfce::cpu

@@ -55,8 +55,8 @@ void CpuBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, Te
     check_upconv2x2_args(x, dw, dy, dbias, DeviceKind::cpu, true);
     const Tensor &rx = conv_operand(0, x), &rdy = conv_operand(1, dy);
     Tensor& db = fused_bias(dbias);
-    cpu::Plan& plan = cpu::conv_plan(dnnl(), ConvDir::backward_filter, up_spec(rx, dw, rdy, db));
-    run_dnnl(plan, rx.raw(), rdy.raw(), dw.raw(), db.empty() ? nullptr : db.raw());
+    cpu::FilterTiles& tiles = cpu::filter_tiles(dnnl(), up_spec(rx, dw, rdy, db));
+    run_filter_tiles(tiles, rx.raw(), rdy.raw(), dw.raw(), db.empty() ? nullptr : db.raw());
     finish_filter_gradient(dw, dy, dbias);
 }
 
