@@ -274,6 +274,19 @@ void Dataset::warn_if_grays_disagree(const std::string& path, const LabelMap& m,
     }
 }
 
+void unlabel_pixels_owned_elsewhere(LabelMap& dense, const SampleRef& s) {
+    if (s.owns_all() || dense.width == 0) return;
+    for (int y = 0; y < dense.height; ++y) {
+        std::uint8_t* row = &dense.labels[static_cast<std::size_t>(y) * dense.width];
+        if (y < s.own_y0 || y >= s.own_y1) {
+            std::fill(row, row + dense.width, std::uint8_t{255});
+            continue;
+        }
+        std::fill(row, row + std::min(s.own_x0, dense.width), std::uint8_t{255});
+        if (s.own_x1 < dense.width) std::fill(row + s.own_x1, row + dense.width, std::uint8_t{255});
+    }
+}
+
 LabelMap Dataset::read_mask(std::size_t i) const {
     const SampleRef& s = sample(i);
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_mask(*this, s);

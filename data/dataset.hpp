@@ -39,7 +39,18 @@ struct SampleRef {
     std::string mask_path;  // dense mask (colour or index), empty if none
     int x0 = 0, y0 = 0, width = 0,
         height = 0;  // window; whole-file samples: 0, 0 and the file's size
+    // The window's own pixels [own_x0, own_x1) x [own_y0, own_y1), relative to it. A tile's
+    // windows overlap (the last of a row or column is shifted back to the edge; a stride below
+    // the patch overlaps them all), and each tile pixel is owned by one window, the overlaps split
+    // at their middle: metrics score a pixel in its own window only, so once. 0, 0, 0, 0 = all.
+    int own_x0 = 0, own_y0 = 0, own_x1 = 0, own_y1 = 0;
+    bool owns_all() const { return own_x1 == 0 && own_y1 == 0; }
 };
+
+// Marks unlabelled (255) the pixels of `dense`, the mask of sample `s`, that another window of its
+// tile owns (SampleRef::own_x0): what metrics should score. Whole-file samples are left as they
+// are.
+void unlabel_pixels_owned_elsewhere(LabelMap& dense, const SampleRef& s);
 
 struct TileBandCache;  // recently decoded rows of tiles, shared by neighbouring windows
 

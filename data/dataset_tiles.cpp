@@ -63,6 +63,20 @@ std::vector<int> window_starts(int size, int patch, int stride) {
     return v;
 }
 
+// The part of the tile each window along one axis owns, [lo, hi) in tile coordinates: its whole
+// span, except that where two neighbours overlap, each owns the half nearer its own centre.
+std::vector<std::pair<int, int>> owned_spans(const std::vector<int>& starts, int len) {
+    std::vector<std::pair<int, int>> spans;
+    for (int s : starts) spans.emplace_back(s, s + len);
+    for (std::size_t i = 0; i + 1 < spans.size(); ++i)
+        if (spans[i].second > spans[i + 1].first) {
+            const int middle = (spans[i].second + spans[i + 1].first) / 2;
+            spans[i].second = middle;
+            spans[i + 1].first = middle;
+        }
+    return spans;
+}
+
 }  // namespace
 
 bool has_tiles_layout(const fs::path& root) {
@@ -156,16 +170,23 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         // Windows are what gets decoded, so the pixel limit applies to them, not to the tile.
         detail::check_pair_sizes(image.string(), mask.string(), 0, ds.opts_.image, w, h);
         const int pw = std::min(patch, w), ph = std::min(patch, h);
-        for (int y0 : detail::window_starts(h, patch, stride)) {
-            for (int x0 : detail::window_starts(w, patch, stride)) {
+        const std::vector<int> ys = detail::window_starts(h, patch, stride),
+                               xs = detail::window_starts(w, patch, stride);
+        const auto own_ys = detail::owned_spans(ys, ph), own_xs = detail::owned_spans(xs, pw);
+        for (std::size_t j = 0; j < ys.size(); ++j) {
+            for (std::size_t i = 0; i < xs.size(); ++i) {
                 SampleRef s;
-                s.id = stem + "@" + std::to_string(x0) + "_" + std::to_string(y0);
+                s.id = stem + "@" + std::to_string(xs[i]) + "_" + std::to_string(ys[j]);
                 s.image_path = image.string();
                 s.mask_path = mask.string();
-                s.x0 = x0;
-                s.y0 = y0;
+                s.x0 = xs[i];
+                s.y0 = ys[j];
                 s.width = pw;
                 s.height = ph;
+                s.own_x0 = own_xs[i].first - xs[i];
+                s.own_x1 = own_xs[i].second - xs[i];
+                s.own_y0 = own_ys[j].first - ys[j];
+                s.own_y1 = own_ys[j].second - ys[j];
                 ds.samples_.push_back(std::move(s));
             }
         }

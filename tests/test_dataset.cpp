@@ -255,15 +255,29 @@ void write_tile(const std::string& dir, const std::string& stem, int w, int h,
                potsdam_palette().encode(striped_labels(w, h, seed)));
 }
 
-// Windows must cover the tile and agree with it everywhere they overlap.
+// Windows must cover the tile and agree with it everywhere they overlap, and each tile pixel must
+// be owned by one window (what metrics score), the one that load_samples leaves it labelled in.
 void check_reassembly(const Dataset& ds, int w, int h, int patch, std::size_t expected_windows,
                       std::uint64_t seed) {
     ASSERT_EQ(ds.size(), expected_windows);
     const RgbImage tile = test::random_rgb(w, h, seed);
     const LabelMap labels = striped_labels(w, h, seed);
-    std::vector<int> covered(static_cast<std::size_t>(w) * h, 0);
+    std::vector<int> covered(static_cast<std::size_t>(w) * h, 0),
+        owned(static_cast<std::size_t>(w) * h, 0);
+    std::vector<std::size_t> all(ds.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    const std::vector<SampleData> loaded = load_samples(ds, all, "");
     for (std::size_t i = 0; i < ds.size(); ++i) {
         const SampleRef& s = ds.sample(i);
+        for (int y = 0; y < patch; ++y)
+            for (int x = 0; x < patch; ++x) {
+                const bool own = x >= s.own_x0 && x < s.own_x1 && y >= s.own_y0 && y < s.own_y1;
+                if (own) ++owned[static_cast<std::size_t>(s.y0 + y) * w + s.x0 + x];
+                // Trained on everywhere, scored where owned.
+                ASSERT_EQ(loaded[i].train_labels.at(y, x), labels.at(s.y0 + y, s.x0 + x));
+                ASSERT_EQ(loaded[i].dense.at(y, x), own ? labels.at(s.y0 + y, s.x0 + x) : 255)
+                    << s.id << " at " << x << "," << y;
+            }
         ASSERT_EQ(s.width, patch);
         ASSERT_EQ(s.height, patch);
         ASSERT_LE(s.x0 + s.width, w);
@@ -281,6 +295,7 @@ void check_reassembly(const Dataset& ds, int w, int h, int patch, std::size_t ex
             }
     }
     for (int v : covered) ASSERT_GT(v, 0);
+    for (int v : owned) ASSERT_EQ(v, 1);
 }
 
 }  // namespace
@@ -295,6 +310,11 @@ TEST(TilesDataset, WindowsReassembleToTheTileWithEdgesCovered) {
     check_reassembly(a, 1000, 700, 300, 12, 5);
     EXPECT_EQ(a.sample(3).id, "top_potsdam_2_10@700_0");
     EXPECT_EQ(a.sample(11).id, "top_potsdam_2_10@700_400");
+    // The windows at x 600 and 700 overlap on [700, 900): each owns the half nearer its centre.
+    EXPECT_EQ(a.sample(2).own_x0, 0);
+    EXPECT_EQ(a.sample(2).own_x1, 200);
+    EXPECT_EQ(a.sample(3).own_x0, 100);
+    EXPECT_EQ(a.sample(3).own_x1, 300);
     o.tile_stride = 250;
     // x: 0 250 500 700, y: 0 250 400.
     check_reassembly(Dataset::open(dir, o), 1000, 700, 300, 12, 5);

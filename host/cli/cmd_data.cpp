@@ -169,9 +169,17 @@ struct Counts {
     std::vector<std::int64_t> per_label = std::vector<std::int64_t>(256, 0);
     std::map<std::pair<int, int>, std::int64_t> sizes;  // (w, h) -> images
 
-    void add(const LabelMap& m) {
-        for (std::uint8_t v : m.labels) ++per_label[v];
+    // The pixels of mask m that its sample owns (a tile's windows overlap: each pixel is counted
+    // in one, SampleRef::own_x0); a whole-file sample owns them all.
+    void add(const LabelMap& m, const SampleRef& sample) {
         ++sizes[{m.width, m.height}];
+        if (sample.owns_all()) {
+            for (std::uint8_t v : m.labels) ++per_label[v];
+            return;
+        }
+        for (int y = std::max(sample.own_y0, 0); y < std::min(sample.own_y1, m.height); ++y)
+            for (int x = std::max(sample.own_x0, 0); x < std::min(sample.own_x1, m.width); ++x)
+                ++per_label[m.at(y, x)];
     }
     void merge(const Counts& o) {
         for (int i = 0; i < 256; ++i) per_label[i] += o.per_label[i];
@@ -179,11 +187,11 @@ struct Counts {
     }
 };
 
-// Reads mask(i) for i in [0, n) in parallel, with progress; rethrows the failure of the lowest i,
-// whatever the threads' timing (masks past a failure are skipped, those before it still read),
-// so the same bad dataset names the same file every time.
-template <typename ReadMask>
-Counts count_masks(std::size_t n, const char* what, ReadMask&& read_mask) {
+// Reads mask(i) for i in [0, n) in parallel, with progress, counting the pixels sample(i) owns;
+// rethrows the failure of the lowest i, whatever the threads' timing (masks past a failure are
+// skipped, those before it still read), so the same bad dataset names the same file every time.
+template <typename ReadMask, typename Sample>
+Counts count_masks(std::size_t n, const char* what, ReadMask&& read_mask, Sample&& sample) {
     Counts total;
     Progress progress(what, n);
     std::exception_ptr error;
@@ -195,7 +203,8 @@ Counts count_masks(std::size_t n, const char* what, ReadMask&& read_mask) {
         for (long long i = 0; i < static_cast<long long>(n); ++i) {
             if (i > first_bad.load()) continue;
             try {
-                mine.add(read_mask(static_cast<std::size_t>(i)));
+                mine.add(read_mask(static_cast<std::size_t>(i)),
+                         sample(static_cast<std::size_t>(i)));
                 progress.tick();
             } catch (...) {
 #pragma omp critical(pfce_stats_error)
@@ -262,9 +271,12 @@ void run_stats(const std::string& dir, const DatasetFlags& flags) {
         const std::optional<Dataset> src = mask_source(md, flags, false, "");
         if (src) check_dense_labels_unchanged(md, *src);
         const Palette& pal = src ? src->palette() : md.palette ? *md.palette : potsdam_palette();
-        const Counts c = count_masks(md.ids.size(), "stats", [&](std::size_t i) {
-            return read_mask_png(md, md.ids[i], pal);
-        });
+        const Counts c = count_masks(
+            md.ids.size(), "stats",
+            [&](std::size_t i) { return read_mask_png(md, md.ids[i], pal); },
+            // Masks are counted whole, as the files they are: a point in the overlap of two
+            // windows is a label of each.
+            [](std::size_t) { return SampleRef{}; });
         std::int64_t all = 0;
         for (int v = 0; v < 256; ++v) all += c.per_label[v];
         const std::int64_t labelled = all - c.per_label[255];
@@ -281,14 +293,17 @@ void run_stats(const std::string& dir, const DatasetFlags& flags) {
     const Dataset ds = Dataset::open(dir, flags.options());
     // Every image and mask is decoded, in parallel: a file truncated after its header fails here,
     // naming it, not in the middle of a training run.
-    const Counts c = count_masks(ds.size(), "stats", [&](std::size_t i) {
-        const RgbImage image = ds.read_image(i);
-        LabelMap mask = ds.read_mask(i);
-        if (image.width != mask.width || image.height != mask.height)
-            PFCE_THROW(InputError, ds.sample(i).image_path, " decodes to ", image.width, "x",
-                       image.height, " but its mask to ", mask.width, "x", mask.height);
-        return mask;
-    });
+    const Counts c = count_masks(
+        ds.size(), "stats",
+        [&](std::size_t i) {
+            const RgbImage image = ds.read_image(i);
+            LabelMap mask = ds.read_mask(i);
+            if (image.width != mask.width || image.height != mask.height)
+                PFCE_THROW(InputError, ds.sample(i).image_path, " decodes to ", image.width, "x",
+                           image.height, " but its mask to ", mask.width, "x", mask.height);
+            return mask;
+        },
+        [&](std::size_t i) { return ds.sample(i); });
     std::int64_t all = 0;
     for (int v = 0; v < 256; ++v) all += c.per_label[v];
     std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(), kDatasetKinds.name(ds.kind()),
@@ -296,6 +311,8 @@ void run_stats(const std::string& dir, const DatasetFlags& flags) {
     std::printf("size:      %s\n", sizes_text(c).c_str());
     std::printf("images:    %s\n", image_reading_text(ds).c_str());
     std::printf("checked:   every image and mask decoded (%zu pairs)\n", ds.size());
+    if (ds.kind() == DatasetKind::tiles)
+        std::printf("pixels:    each tile pixel once (windows that overlap share them out)\n");
     print_class_table(c, ds.palette(), all, "fraction");
     std::printf("%-24s %14lld %10.4f\n", "unlabelled", static_cast<long long>(c.per_label[255]),
                 all > 0 ? static_cast<double>(c.per_label[255]) / all : 0.0);

@@ -34,6 +34,8 @@ std::vector<SampleData> samples_for(const LoadedData& L, const ExperimentLabels&
         out[i].image = L.images[pos[i]];
         out[i].train_labels = lab.train[pos[i]];
         out[i].dense = L.dense[pos[i]];
+        // Metrics score each pixel of a tile once, in the window that owns it.
+        if (L.ds) unlabel_pixels_owned_elsewhere(out[i].dense, L.ds->sample(L.indices[pos[i]]));
     }
     return out;
 }

@@ -247,10 +247,10 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
         SampleData& s = out[k];
         s.image = ds.read_image(indices[k]);
         s.dense = ds.read_mask(indices[k]);
-        if (labels_dir.empty()) {
-            s.train_labels = s.dense;
-            return;
-        }
+        if (labels_dir.empty()) s.train_labels = s.dense;
+        // Metrics score each pixel of a tile once, in the window that owns it.
+        unlabel_pixels_owned_elsewhere(s.dense, ds.sample(indices[k]));
+        if (labels_dir.empty()) return;
         s.train_labels = read_mask_png(md, ds.sample(indices[k]).id, ds.palette());
         if (s.train_labels.width != s.image.width || s.train_labels.height != s.image.height)
             PFCE_THROW(InputError, "mask ", mask_png_path(labels_dir, ds.sample(indices[k]).id),
