@@ -915,3 +915,14 @@ TEST(CliMisuse, AnUnwritableStandardOutputIsAnError) {
     const test::CommandResult fine = test::run_pfce("train --print-config");
     EXPECT_EQ(fine.status, 0) << fine.output;
 }
+
+// OMP_NUM_THREADS=100000 crashed every command inside the OpenMP runtime (hostile-user probe):
+// a count above the hardware threads is capped, saying so, and the command runs.
+TEST(CliMisuse, AnAbsurdOpenMpThreadCountIsCapped) {
+    std::string command = "OMP_NUM_THREADS=100000 \"";
+    command += test::pfce_binary() + "\" doctor 2>&1";
+    const test::CommandResult r = test::run_command(command);
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "OpenMP asks for 100000 threads");
+    EXPECT_MESSAGE_HAS(r.output, "hardware threads: using");
+}
