@@ -602,6 +602,19 @@ TEST(CliMisuse, ADirectoryForASuiteAndAnEmptyTestSplitAreSaid) {
     EXPECT_MESSAGE_HAS(mixed.output,
                        "1 of the 8 training images are gray (e.g. sample tile_0) and the others "
                        "in colour (e.g. tile_1)");
+    EXPECT_EQ(all.output.find("in every training image"), std::string::npos) << all.output;
+    // A channel that never varies (an empty band) trains nothing and misleads predictions: said.
+    for (const auto& e : fs::directory_iterator(fd.root + "/images")) {
+        RgbImage img = read_rgb(e.path().string());
+        for (std::size_t i = 0; i < img.pixels.size(); i += 3) img.pixels[i + 2] = 0;
+        write_png(e.path().string(), img);
+    }
+    const test::CommandResult flat = test::run_pfce("train --data " + fd.root + " --out " + root +
+                                                    "/flat --train-frac 1 --val-frac 0" + kTiny);
+    EXPECT_EQ(flat.status, 0) << flat.output;
+    EXPECT_MESSAGE_HAS(flat.output,
+                       "a channel holds the same value in every training image (channel 3 (blue) "
+                       "= 0): the model learns nothing from it");
 }
 
 // A path the system refuses where no check of pfce's said more (a symbolic-link loop, a name too

@@ -3,6 +3,7 @@
 #include "host/train/train_data.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <filesystem>
 #include <mutex>
@@ -438,6 +439,40 @@ void warn_if_gray_and_colour_mixed(const std::vector<SampleData>& train,
              "by mistake, give data.bands");
 }
 
+void warn_if_a_channel_never_varies(const std::vector<SampleData>& train) {
+    if (train.empty()) return;
+    std::array<std::uint8_t, 3> lo{255, 255, 255}, hi{0, 0, 0};
+    for (const SampleData& s : train) {
+        const std::uint8_t* p = s.image.pixels.data();
+        for (std::size_t i = 0; i < s.image.pixels.size(); i += 3)
+            for (int c = 0; c < 3; ++c) {
+                lo[c] = std::min(lo[c], p[i + c]);
+                hi[c] = std::max(hi[c], p[i + c]);
+            }
+    }
+    static constexpr const char* kNames[3] = {"red", "green", "blue"};
+    std::string flat;
+    int count = 0;
+    for (int c = 0; c < 3; ++c)
+        if (lo[c] == hi[c]) {
+            flat += std::string(flat.empty() ? "" : ", ") + "channel " + std::to_string(c + 1) +
+                    " (" + kNames[c] + ") = " + std::to_string(lo[c]);
+            ++count;
+        }
+    if (count == 0) return;
+    if (count == 3) {
+        log_warn("data: every training image is one flat colour (", flat,
+                 "): there is nothing to learn from");
+        return;
+    }
+    log_warn("data: ", count == 1 ? "a channel holds" : "channels hold",
+             " the same value in every training image (", flat, "): the model learns nothing from ",
+             count == 1 ? "it" : "them", ", and its predictions go wrong on images where ",
+             count == 1 ? "it varies" : "they vary",
+             ". An empty or saturated band? Pick three that vary with data.bands, or check "
+             "data.value_range");
+}
+
 std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
                                                 std::size_t num_classes) {
     std::vector<std::int64_t> per_class(num_classes, 0);
@@ -523,6 +558,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
+    warn_if_a_channel_never_varies(in.train);
     in.data_meta = {{"root", resolved_path(cfg.data.root)},
                     {"labels", labels.empty() ? std::string() : resolved_path(labels)},
                     {"train", split.train.size()},

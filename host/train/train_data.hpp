@@ -76,6 +76,9 @@ bool training_images_gray(const std::vector<SampleData>& train);
 // of each (`ids` of `train`): a mix is often one band of a stack read by mistake.
 void warn_if_gray_and_colour_mixed(const std::vector<SampleData>& train,
                                    const std::vector<std::string>& ids);
+// Warns when a channel of the model's input (after data.bands) holds one value in every training
+// image: its weights never learn, and predictions on images where it varies go wrong.
+void warn_if_a_channel_never_varies(const std::vector<SampleData>& train);
 std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
                                                 std::size_t num_classes);
 // The training split's labelled pixels per class: InputError when there is none (the loss would
