@@ -568,5 +568,40 @@ TEST(Report, OrderingNoteSaysWhenTheOrderBreaks) {
         << md;
 }
 
+// Class names with a comma, a quote or a '|' (a foreign dataset's probe): the CSV header quoted
+// only the name ("iou_"a, b"" read as two fields, so every later column shifted onto the wrong
+// class), and a '|' split the Markdown table's cell. Each header is now one quoted field; a '|'
+// is escaped. The pictures' caption names the colour unlabelled pixels are shown in.
+TEST(Report, ClassNamesWithCommasQuotesAndBarsKeepTheirColumns) {
+    ReportInput in = make_report_input();
+    for (auto& r : in.results) {
+        if (r.class_names.size() < 2) continue;  // a failed experiment names none
+        r.class_names[0] = "bg, other";
+        r.class_names[1] = "road \"x\" | co";
+    }
+    const std::string csv = render_results_csv(in);
+    const std::string header = csv.substr(0, csv.find('\n'));
+    EXPECT_MESSAGE_HAS(header, ",\"iou_bg, other\",\"iou_road \"\"x\"\" | co\",");
+    EXPECT_MESSAGE_HAS(header, ",\"f1_bg, other\",");
+    // A CSV reader's field count: commas outside quotes.
+    auto fields = [](const std::string& line) {
+        std::size_t n = 1;
+        bool quoted = false;
+        for (char c : line) {
+            if (c == '"') quoted = !quoted;
+            if (c == ',' && !quoted) ++n;
+        }
+        return n;
+    };
+    const std::string first_row =
+        csv.substr(csv.find('\n') + 1, csv.find('\n', csv.find('\n') + 1) - csv.find('\n') - 1);
+    EXPECT_EQ(fields(header), fields(first_row));
+    const std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md, "| road \"x\" \\| co |");
+    EXPECT_MESSAGE_HAS(md, "Black = unlabelled.");
+    in.unlabelled_colour = {155, 155, 155};
+    EXPECT_MESSAGE_HAS(render_report_markdown(in), "The colour (155, 155, 155) = unlabelled.");
+}
+
 }  // namespace
 }  // namespace pfce

@@ -267,16 +267,30 @@ std::vector<std::string> ordering_notes(const ReportInput& in) {
     return notes;
 }
 
+// A Markdown table cell: a '|' in a class name would end the cell, a line break the row.
+std::string md_cell(const std::string& s) {
+    std::string o;
+    for (char c : s) {
+        if (c == '|')
+            o += "\\|";
+        else if (c == '\n' || c == '\r')
+            o += ' ';
+        else
+            o += c;
+    }
+    return o;
+}
+
 std::string md_table(const Table& t) {
     std::string o = "|";
-    for (const auto& h : t.header) o += " " + h + " |";
+    for (const auto& h : t.header) o += " " + md_cell(h) + " |";
     o += "\n|";
     // Names and labels left, numbers right.
     for (std::size_t i = 0; i < t.header.size(); ++i) o += i < 2 ? "---|" : "---:|";
     o += "\n";
     for (const auto& row : t.rows) {
         o += "|";
-        for (const auto& c : row) o += " " + c + " |";
+        for (const auto& c : row) o += " " + md_cell(c) + " |";
         o += "\n";
     }
     return o;
@@ -390,9 +404,18 @@ std::vector<ConfusionPanel> confusion_panels(const ReportInput& in) {
     return panels;
 }
 
-const char* kGridCaption =
-    "Rows: test images. Columns: image | dense truth | sparse points (enlarged) | training labels "
-    "(after linking) | prediction. Black = unlabelled.";
+// The pictures' caption, naming the colour unlabelled pixels are shown in (black, or the dataset's
+// ignore colour, or a grey when a class is black).
+std::string grid_caption(const ReportInput& in) {
+    const auto& u = in.unlabelled_colour;
+    const std::string colour = u == std::array<std::uint8_t, 3>{0, 0, 0}
+                                   ? "Black"
+                                   : "The colour (" + std::to_string(u[0]) + ", " +
+                                         std::to_string(u[1]) + ", " + std::to_string(u[2]) + ")";
+    return "Rows: test images. Columns: image | dense truth | sparse points (enlarged) | training "
+           "labels (after linking) | prediction. " +
+           colour + " = unlabelled.";
+}
 
 std::string legend_md(const ReportInput& in) {
     const std::string stale =
@@ -477,7 +500,7 @@ std::string render_report_markdown(const ReportInput& in) {
     o += std::string(kCaveat) + "\n\n## Curves\n\n";
     for (const ChartDef* d : charts_of(in))
         o += "![" + std::string(d->title) + "](" + d->file + ")\n\n";
-    o += "## Pictures\n\n" + std::string(kGridCaption) + "\n\n";
+    o += "## Pictures\n\n" + grid_caption(in) + "\n\n";
     for (const auto& r : in.results) {
         if (!ok(r) || r.grid_png.empty()) continue;
         o += "### " + row_id(in, r) + " — " + r.labels + "\n\n![" + r.id + "](" + r.grid_png +
@@ -558,7 +581,7 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
         else
             o += "<img alt=\"" + html_escape(d->title) + "\" src=\"" + uri + "\"/>\n";
     }
-    o += "</div>\n<h2>Pictures</h2>\n<p>" + html_escape(kGridCaption) + "</p>\n";
+    o += "</div>\n<h2>Pictures</h2>\n<p>" + html_escape(grid_caption(in)) + "</p>\n";
     for (const auto& r : in.results) {
         if (!ok(r) || r.grid_png.empty()) continue;
         o += "<h3>" + html_escape(row_id(in, r) + " — " + r.labels) + "</h3>\n";
@@ -575,7 +598,7 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
 std::string render_results_csv(const ReportInput& in) {
     const auto columns = class_columns(in);
     auto csv_field = [](const std::string& s) {
-        if (s.find_first_of(",\"\n") == std::string::npos) return s;
+        if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
         std::string q = "\"";
         for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
         return q + "\"";
@@ -590,8 +613,9 @@ std::string render_results_csv(const ReportInput& in) {
         "id,status,current,labels,labelled_fraction_sparse,labelled_fraction,link_purity,final_"
         "train_loss,"
         "val_loss,val_loss_dense,val_miou,test_miou,test_miou_no_clutter,test_oa,test_mean_f1";
-    for (const auto& n : columns) o += ",iou_" + csv_field(n);
-    for (const auto& n : columns) o += ",f1_" + csv_field(n);
+    // The whole header cell is one field: quoting only the name ("iou_\"a, b\"") split it.
+    for (const auto& n : columns) o += "," + csv_field("iou_" + n);
+    for (const auto& n : columns) o += "," + csv_field("f1_" + n);
     o += ",final_train_crf_loss,seconds_per_epoch,selected_epoch,wall_seconds\n";
     for (const auto& r : in.results) {
         // A failed experiment measured nothing: its cells stay empty, never 0.

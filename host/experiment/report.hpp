@@ -4,6 +4,8 @@
 // charts. Everything is rendered from ExperimentResults, so it can be re-rendered without training.
 #pragma once
 
+#include <array>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +23,9 @@ struct ReportInput {
     std::string generated_at;               // UTC timestamp
     std::vector<ExperimentResult> results;  // suite order; failed experiments included
     int clutter_class = -1;                 // left out of "mIoU without clutter"
+    // The colour the picture grids show unlabelled pixels in (Palette::display_unlabelled): black
+    // unless a class is black or the dataset has an ignore colour.
+    std::array<std::uint8_t, 3> unlabelled_colour{0, 0, 0};
     // Experiments of the suite this report lacks or shows from an earlier run, each with why:
     // not run yet (the run was interrupted first), or refused (OUT holds results of that id made
     // with other settings, which the report shows instead). A result whose id is listed here is

@@ -375,7 +375,9 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
                                     std::to_string(data.synthetic_seed) + ")"
                               : "dataset at " + data.root;
     in.clutter_class = kPotsdamClutter;
-    if (L) in.clutter_class = find_clutter_class(L->ds->palette());
+    const Palette& pal = L ? L->ds->palette() : potsdam_palette();
+    if (L) in.clutter_class = find_clutter_class(pal);
+    in.unlabelled_colour = pal.display_unlabelled();
     write_report(sum.out_dir, in);
     sum.report_md = (fs::path(sum.out_dir) / "report.md").string();
     sum.report_html = (fs::path(sum.out_dir) / "report.html").string();
