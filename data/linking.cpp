@@ -239,7 +239,13 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         } catch (const InputError&) {
             if (!o.force) throw;
         }
-        if (prev && prev->meta.value("link", nlohmann::json()) == settings && prev->ids == md.ids) {
+        const bool same_links =
+            prev && prev->meta.value("link", nlohmann::json()) == settings && prev->ids == md.ids;
+        const std::string changed = same_links ? mask_files_change(*prev) : "";
+        if (!changed.empty() && !o.force)
+            PFCE_THROW(InputError, o.out_dir, " holds masks linked with these settings, but ",
+                       changed, ": pass --force to link them again");
+        if (same_links && changed.empty()) {
             r.reused = true;
             remove_stale_temps(o.out_dir);  // a killed writer's, beside the complete masks
             const nlohmann::json s = prev->meta.value("link_stats", nlohmann::json::object());

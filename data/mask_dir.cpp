@@ -19,6 +19,7 @@
 #include "core/file_io.hpp"
 #include "core/output_dir.hpp"
 #include "core/parallel.hpp"
+#include "data/data_fingerprint.hpp"
 #include "data/image_io.hpp"
 
 namespace pfce {
@@ -115,6 +116,9 @@ void write_mask_json(const std::string& dir, const std::vector<std::string>& ids
     j["classes"] = classes_json(palette);
     j["unlabelled"] = 255;
     j["ids"] = ids;
+    // The mask files as written (sizes and times): a reuse checks that none was replaced, touched
+    // or removed since (mask_files_change).
+    j["files"] = mask_files_fingerprint(dir, ids);
     const std::string path = (fs::path(dir) / kMetaFile).string();
     write_file_atomically(path, j.dump(2) + "\n");
 }
@@ -123,6 +127,18 @@ void write_mask_json(const std::string& dir, const std::vector<std::string>& ids
 
 std::string mask_png_path(const std::string& dir, const std::string& id) {
     return (fs::path(dir) / (id + ".png")).string();
+}
+
+std::string mask_files_change(const MaskDir& md) {
+    const auto recorded = md.meta.find("files");
+    if (recorded == md.meta.end()) return {};  // written before the record: taken as it is
+    std::error_code ec;
+    for (const std::string& id : md.ids)
+        if (const std::string path = mask_png_path(md.dir, id); !fs::is_regular_file(path, ec))
+            return "its mask " + path + " is missing";
+    if (*recorded != mask_files_fingerprint(md.dir, md.ids))
+        return "a mask file there changed (or was touched) since it was written";
+    return {};
 }
 
 MaskDirWriting::MaskDirWriting(DirLock lock, std::string dir, std::vector<std::string> ids,

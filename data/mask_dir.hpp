@@ -86,6 +86,10 @@ void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
                     const std::vector<LabelMap>& masks, const Palette& palette,
                     const nlohmann::json& meta);
 std::string mask_png_path(const std::string& dir, const std::string& id);
+// "" when md's mask files are as its masks.json recorded them (or it records nothing of them);
+// else what changed: a mask missing, or a file replaced or touched since it was written. What a
+// reuse of a mask directory (sample, link, a suite's cache) checks first.
+std::string mask_files_change(const MaskDir& md);
 // Reads masks.json (InputError naming the file if missing, malformed or of an unknown format).
 MaskDir open_mask_dir(const std::string& dir);
 // Reads one mask. `palette` is the dataset's: its class names must equal those recorded in

@@ -287,6 +287,50 @@ TEST(DataSafety, MasksAreNeverWrittenIntoAFolderOfOtherFiles) {
     EXPECT_EQ(snapshot(sparse), sparse_before);
 }
 
+// A mask directory was reused on its masks.json alone: a mask copied over another, or removed,
+// was trained on as it was (or failed every later run, --force or not, in a suite's cache). Its
+// masks.json now records the files, and a reuse checks them: refused with what changed, redone
+// with --force (a suite's cache always redoes it).
+TEST(DataSafety, AMaskDirectoryWhoseFilesChangedIsNotReused) {
+    const std::string root = test::temp_dir("safety_mask_files");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const std::string sparse = root + "/sparse", linked = root + "/linked";
+    const std::string sample = "sample --data " + fd.root + " --points 5 --out " + sparse;
+    const std::string link = "link --in " + sparse + " --out " + linked + " --device cpu";
+    ASSERT_EQ(test::run_pfce(sample).status, 0);
+    ASSERT_EQ(test::run_pfce(link).status, 0);
+    std::vector<std::string> masks;
+    for (const auto& e : fs::directory_iterator(sparse))
+        if (e.path().extension() == ".png") masks.push_back(e.path().string());
+    std::sort(masks.begin(), masks.end());
+    ASSERT_GE(masks.size(), 2u);
+    fs::copy_file(masks[0], masks[1], fs::copy_options::overwrite_existing);
+    const test::CommandResult copied = test::run_pfce(sample);
+    EXPECT_EQ(copied.status, 2) << copied.output;
+    EXPECT_MESSAGE_HAS(copied.output, "holds masks sampled with these settings, but a mask file "
+                                      "there changed (or was touched) since it was written: pass "
+                                      "--force to sample them again");
+    fs::remove(masks[1]);
+    const test::CommandResult missing = test::run_pfce(sample);
+    EXPECT_EQ(missing.status, 2) << missing.output;
+    EXPECT_MESSAGE_HAS(missing.output, "its mask " + masks[1] + " is missing");
+    const test::CommandResult again = test::run_pfce(sample + " --force");
+    EXPECT_EQ(again.status, 0) << again.output;
+    EXPECT_TRUE(fs::exists(masks[1]));
+    EXPECT_EQ(test::run_pfce(sample).output.find("changed"), std::string::npos);
+    // The linked masks: their input changed, so they are made again; then one of their own.
+    ASSERT_EQ(test::run_pfce(link + " --force").status, 0);
+    std::string one_linked;
+    for (const auto& e : fs::directory_iterator(linked))
+        if (e.path().extension() == ".png") one_linked = e.path().string();
+    fs::last_write_time(one_linked, fs::last_write_time(one_linked) - std::chrono::hours(1));
+    const test::CommandResult touched = test::run_pfce(link);
+    EXPECT_EQ(touched.status, 2) << touched.output;
+    EXPECT_MESSAGE_HAS(touched.output, "holds masks linked with these settings, but a mask file");
+    EXPECT_EQ(test::run_pfce(link + " --force").status, 0);
+}
+
 TEST(DataSafety, AnEarlierRunIsKeptWithoutForce) {
     const std::string root = test::temp_dir("safety_train");
     const test::ForeignDataset fd =
