@@ -136,6 +136,9 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_EQ(linked["labels"], "linked 500/class D=6");
     EXPECT_EQ(j["experiments"][2]["status"], "failed");
     EXPECT_FALSE(j["experiments"][2]["error"].get<std::string>().empty());
+    // A failed experiment measured nothing: null, never a 0 a script would average in.
+    EXPECT_TRUE(j["experiments"][2]["test"]["miou"].is_null()) << j["experiments"][2].dump();
+    EXPECT_TRUE(j["experiments"][2]["val_miou"].is_null());
     EXPECT_NE(read_text_file(out + "/report.md").find("**tiny-broken** failed: "),
               std::string::npos);
 
@@ -257,6 +260,52 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_NE(csv4.find("\ntiny-linked,ok,false,"), std::string::npos) << csv4;
     EXPECT_NE(read_text_file(out + "/report.md").find("| tiny-dense (stale) | dense |"),
               std::string::npos);
+}
+
+// What a suite wrote stays what its report says (hostile-user probe): train may not write into an
+// experiment's directory; a mask of its cache replaced or removed is sampled again, not trained
+// on or failed on at every rerun; its synthetic data replaced under finished experiments is said,
+// and eval of their checkpoints says the data changed.
+TEST(ExperimentRun, ASuitesFilesStayWhatItsReportSays) {
+    const std::string dir = test::temp_dir("experiment_own_files");
+    write_file(dir + "/tiny-linked.toml", kLinkedFile);
+    write_file(dir + "/tiny.toml", kTinySuite);
+    const std::string out = dir + "/out";
+    const std::string run =
+        "run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-linked";
+    ASSERT_EQ(test::run_pfce(run).status, 0);
+
+    const test::CommandResult train =
+        test::run_pfce("train --out " + out + "/tiny-linked/train --force --data " + out +
+                       "/data --epochs 1 --device cpu");
+    EXPECT_EQ(train.status, 2) << train.output;
+    EXPECT_MESSAGE_HAS(train.output, "is the training directory of experiment \"tiny-linked\"");
+    EXPECT_MESSAGE_HAS(train.output, "--only tiny-linked --force");
+
+    std::string cache;
+    for (const auto& e : fs::directory_iterator(out + "/cache"))
+        if (e.path().filename().string().rfind("sparse-", 0) == 0) cache = e.path().string();
+    ASSERT_FALSE(cache.empty());
+    std::string mask;
+    for (const auto& e : fs::directory_iterator(cache))
+        if (e.path().extension() == ".png") mask = e.path().string();
+    fs::remove(mask);
+    const test::CommandResult redo = test::run_pfce(run + " --force");
+    EXPECT_EQ(redo.status, 0) << redo.output;
+    EXPECT_TRUE(fs::exists(mask));
+
+    const std::string data = out + "/data/synthetic-16x64-s3";
+    ASSERT_EQ(test::run_pfce("data synth --out " + data + " --count 16 --size 64 --seed 4 --force")
+                  .status,
+              0);
+    const test::CommandResult skipped = test::run_pfce(run);
+    EXPECT_EQ(skipped.status, 0) << skipped.output;
+    EXPECT_MESSAGE_HAS(skipped.output, "holds another synthetic dataset");
+    EXPECT_MESSAGE_HAS(skipped.output, "finished experiments are kept");
+    const test::CommandResult ev =
+        test::run_pfce("eval --checkpoint " + out + "/tiny-linked/train/last.ckpt --device cpu");
+    EXPECT_EQ(ev.status, 0) << ev.output;
+    EXPECT_MESSAGE_HAS(ev.output, "is not as it was when");
 }
 
 // OUT belongs to one suite: a directory of a user's files is refused (--force or not) and left as

@@ -13,6 +13,7 @@
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/cli/config_flags.hpp"
+#include "host/train/checkpoint.hpp"
 #include "host/train/config_sources.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trainer.hpp"
@@ -25,6 +26,39 @@ struct TrainArgs {
     std::map<std::string, std::string> flags;  // config key -> text, for the flags given
     bool resume = false, force = false, print_config = false;
 };
+
+// An experiment's training directory of a suite (pfce run OUT/<id>/train): the suite's report and
+// result.json say what it trained, and skip it as finished. train --force or --resume there
+// replaced its checkpoints under a report that still showed the old run (hostile-user probe), so
+// it is refused, naming the suite command that reruns the experiment.
+void refuse_a_suites_experiment_dir(const std::string& out) {
+    namespace fs = std::filesystem;
+    fs::path dir = fs::path(out).lexically_normal();
+    if (dir.filename().empty()) dir = dir.parent_path();
+    std::string experiment, suite;
+    for (const char* name : {"last.ckpt", "best.ckpt"}) {
+        const nlohmann::json meta = peek_checkpoint_meta((dir / name).string());
+        const nlohmann::json data =
+            meta.is_object() ? meta.value("data", nlohmann::json()) : nlohmann::json();
+        if (data.is_object() && data.contains("experiment") && data.contains("suite")) {
+            experiment =
+                data["experiment"].is_string() ? data["experiment"].get<std::string>() : "";
+            suite = data["suite"].is_string() ? data["suite"].get<std::string>() : "";
+            break;
+        }
+    }
+    std::error_code ec;
+    if (experiment.empty() && dir.filename() == "train" &&
+        fs::is_regular_file(dir.parent_path() / "result.json", ec))
+        experiment = dir.parent_path().filename().string();
+    if (experiment.empty()) return;
+    PFCE_THROW(InputError, "--out ", out, " is the training directory of experiment \"", experiment,
+               "\" of a suite", suite.empty() ? "" : " (" + suite + ")",
+               ": pfce run writes it, and its report shows what it trained; train in another "
+               "--out, or rerun the experiment with pfce run ",
+               suite.empty() ? "SUITE" : suite, " --out ",
+               (dir.parent_path().parent_path()).string(), " --only ", experiment, " --force");
+}
 
 // With --labels DIR a run takes the label settings DIR records (adopt_labels_dir_settings). That
 // refuses a setting away from its default that differs; a label flag typed on the command line
@@ -77,11 +111,16 @@ void run_train(const TrainArgs& a) {
         return;
     }
     for (const UnusedSetting& u : unused_settings(cfg)) log_warn(source({u.key}), ": ", u.message);
+    if (cfg.run.evaluate != Config{}.run.evaluate)  // a suite's setting: train tests nothing
+        log_warn(source({"run.evaluate"}), ": run.evaluate = \"", cfg.run.evaluate,
+                 "\" has no effect in pfce train (it picks the checkpoint a suite tests); test "
+                 "one with pfce eval --checkpoint OUT/best.ckpt or OUT/last.ckpt");
     make_paths_absolute(cfg);
 
     TrainOptions opts;
     opts.resume = a.resume;
     opts.force = a.force;
+    refuse_a_suites_experiment_dir(cfg.run.out);
     // Before anything is written (the labels a run samples go into OUT/labels): OUT is new, empty
     // or an earlier run, and lies outside the dataset and the labels it trains on.
     check_run_dir(cfg, opts);

@@ -163,7 +163,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                     {"train", in.train.size()},
                     {"val", in.val.size()},
                     {"test", in.test_ids.size()},
-                    {"identity", L.identity},
+                    {"identity", L.files},
                     {"gray_images", training_images_gray(in.train)}};
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <optional>
 
 #include "core/log.hpp"
@@ -14,6 +15,7 @@
 #include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
 #include "data/data_fingerprint.hpp"
+#include "data/synth.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/experiment/experiment_run.hpp"
 #include "host/experiment/report.hpp"
@@ -215,6 +217,12 @@ ExperimentResult failed_result(const ExperimentSpec& e, const std::string& error
     r.report_figure = e.report_figure;
     r.status = "failed";
     r.error = error;
+    // It measured nothing: results.json says null, never a 0 a script would average in.
+    const double none = std::numeric_limits<double>::quiet_NaN();
+    for (double* v : {&r.labelled_fraction_sparse, &r.labelled_fraction, &r.link_purity,
+                      &r.final_train_loss, &r.val_loss, &r.val_loss_dense, &r.val_miou,
+                      &r.test.miou, &r.test.miou_no_clutter, &r.test.oa, &r.test.mean_f1})
+        *v = none;
     r.device = device;
     r.wall_seconds = seconds;
     return r;
@@ -254,6 +262,18 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     const int to_run = static_cast<int>(
         std::count_if(plans.begin(), plans.end(), [](const Plan& p) { return p.run; }));
 
+    // Nothing to run reads no data; but the suite's synthetic data may have been replaced or
+    // damaged since its experiments finished (pfce data synth --force into it): their results
+    // stay those of the suite's settings, while their checkpoints would evaluate what is there.
+    if (to_run == 0 && data.source == "synthetic" && fs::exists(data.root)) {
+        try {
+            check_synthetic_dataset_dir(synth_options(data, "--data"), SynthReplace::never);
+        } catch (const InputError& e) {
+            log_warn("data: ", e.what(),
+                     ". The finished experiments are kept (their results are of the suite's "
+                     "settings), but their checkpoints evaluate the data as it is there now");
+        }
+    }
     std::optional<LoadedData> L;
     std::unique_ptr<Backend> backend;
     std::string device_name;

@@ -117,7 +117,8 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
     LoadedData L;
     L.root = d.root;
     L.ds = std::make_unique<Dataset>(open_run_dataset(d, replace_synthetic, flag));
-    if (d.source != "synthetic") L.identity = data_identity(*L.ds);
+    L.files = data_identity(*L.ds);
+    if (d.source != "synthetic") L.identity = L.files;
     const Split split = run_split(*L.ds, d);
     for (const auto* part : {&split.train, &split.val, &split.test})
         L.indices.insert(L.indices.end(), part->begin(), part->end());

@@ -26,6 +26,10 @@ struct LoadedData {
     // data_identity of a dataset suite's data; null for synthetic data, whose settings (in every
     // experiment's fingerprint) say what it is.
     nlohmann::json identity;
+    // data_identity of the files as read, synthetic data too: checkpoints record it, so that eval
+    // says when the data under a suite's checkpoint changed (not fingerprinted: a synthetic
+    // dataset written again from its settings is the same data).
+    nlohmann::json files;
 };
 
 // The identity of the data a suite with these settings reads, without reading or generating
