@@ -939,3 +939,72 @@ TEST(CliMisuse, AnAbsurdOpenMpThreadCountIsCapped) {
     EXPECT_MESSAGE_HAS(r.output, "OpenMP asks for 100000 threads");
     EXPECT_MESSAGE_HAS(r.output, "hardware threads: using");
 }
+
+// Taken without a word until a hostile-user probe: suite-only and CUDA-only settings in a CPU
+// train, split lists that leave samples untested, a split with nothing to score (NaN metrics,
+// status 0), choices in capitals that other flags take, a sample switch given a value, and a
+// resume whose longer cosine schedule raises the lr again.
+TEST(CliMisuse, SettingsWithoutEffectAndNothingToScoreAreSaid) {
+    const std::string root = test::temp_dir("misuse_said");
+    const auto fd = dataset(root + "/data");
+    {
+        RgbImage ignored(40, 32);  // tile_7's mask: every pixel the ignore colour
+        for (std::size_t i = 0; i < ignored.pixels.size(); ++i)
+            ignored.pixels[i] = test::kForeignIgnoreColour[i % 3];
+        write_png(fd.root + "/masks/tile_7.png", ignored);
+    }
+    std::ofstream(root + "/train.txt") << "tile_0\ntile_1\ntile_2\ntile_3\n";
+    std::ofstream(root + "/val.txt") << "tile_4\n";
+    std::ofstream(root + "/test.txt") << "tile_7\n";
+    const std::string lists =
+        " --train-list " + root + "/train.txt --val-list " + root + "/val.txt";
+    const test::CommandResult r =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/run" + lists +
+                       " --evaluate best --step-graph" + kTiny);
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output,
+                       "no test sample (no data.test_list): the lists name 5 of the 8 "
+                       "samples, and the other 3 are used nowhere");
+    EXPECT_MESSAGE_HAS(r.output, "run.evaluate = \"best\" has no effect in pfce train");
+    EXPECT_MESSAGE_HAS(r.output, "run.step_graph = true has no effect on cpu");
+    EXPECT_EQ(test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --split VAL").status, 0);
+
+    const test::CommandResult empty =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/run2" + lists +
+                       " --test-list " + root + "/test.txt" + kTiny);
+    EXPECT_EQ(empty.status, 0) << empty.output;
+    const test::CommandResult nothing =
+        test::run_pfce("eval --checkpoint " + root + "/run2/last.ckpt");
+    EXPECT_EQ(nothing.status, 2) << nothing.output;
+    EXPECT_MESSAGE_HAS(nothing.output,
+                       "(1 image, e.g. tile_7) label no pixel: there is nothing "
+                       "to score");
+
+    const std::string sparse = root + "/sparse";
+    const test::CommandResult no_scale = test::run_pfce(
+        "sample --data " + fd.root + " --points 5 --out " + sparse + " --scale-by-area false");
+    EXPECT_EQ(no_scale.status, 0) << no_scale.output;
+    EXPECT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root +
+                             "/s2 --scale-by-area maybe")
+                  .status,
+              2);
+    EXPECT_EQ(test::run_pfce("link --in " + sparse + " --out " + root +
+                             "/linked --conflict LOWEST --device cpu")
+                  .status,
+              0);
+    const test::CommandResult png =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + fd.root +
+                       "/images --out " + root + "/pred --format PNG --device cpu");
+    EXPECT_EQ(png.status, 0) << png.output;
+
+    const std::string cosine = "train --data " + fd.root + " --out " + root +
+                               "/cos --schedule cosine --device cpu --batch-size 4 --width 4 "
+                               "--depth 1";
+    ASSERT_EQ(test::run_pfce(cosine + " --epochs 3").status, 0);
+    const test::CommandResult longer = test::run_pfce(cosine + " --epochs 6 --resume");
+    EXPECT_EQ(longer.status, 0) << longer.output;
+    EXPECT_MESSAGE_HAS(longer.output,
+                       "resuming with a longer schedule (3 -> 6 epochs): the cosine "
+                       "schedule now spans 6 epochs, so the lr rises from 0.00025 (epoch 3) to "
+                       "0.0005 (epoch 4)");
+}

@@ -363,6 +363,9 @@ TEST(Config, AbsurdValuesAreRefusedNamingTheirBound) {
         {"[run]\nbatch_size = 100000000\n", "run.batch_size = 100000000", "1..65535"},
         {"[loss]\ncrf_weight = 1000\n", "loss.crf_weight = 1000", "0..10 (0 = no CRF term"},
         {"[schedule]\nname = \"step\"\nstep_gamma = 10\n", "schedule.step_gamma = 10", "(0, 1]"},
+        // A gradient clipped to 1e-30 moves no weight (the hostile-user probe trained 4 epochs).
+        {"[optimizer]\nclip = 1e-30\n", "optimizer.clip = 1e-30", "0 (off) or at least 1e-06"},
+        {"[optimizer]\nclip = -1\n", "optimizer.clip = -1", "0 (off) or at least 1e-06"},
     };
     int k = 0;
     for (const auto& [text, value, bound] : cases) {
@@ -454,6 +457,35 @@ TEST(Config, SettingsWithoutEffectAreNamedWithWhatTurnsThemOff) {
                   "those epochs train nothing"}));
     decayed.schedule.step_gamma = 0.1;  // 1e-3 .. 1e-5 over 3 epochs
     EXPECT_TRUE(messages(decayed).empty());
+    // A step schedule whose first step is past the last epoch; the data source's and layout's
+    // settings of another source or layout; alpha normalisation without weights (hostile-user
+    // probe: each was taken without a word).
+    Config never;
+    never.schedule.name = "step";
+    never.schedule.step_size = 5;
+    never.run.epochs = 2;
+    never.data.synthetic_seed = 5;
+    never.data.kind = "kaggle";
+    never.data.tile_image = "IRRG";
+    never.loss.normalize = "alpha";
+    EXPECT_EQ(messages(never),
+              (std::vector<std::string>{
+                  "data.synthetic_seed = 5 has no effect with data.source = \"dataset\" (it "
+                  "describes the embedded synthetic dataset, data.source = \"synthetic\")",
+                  "data.tile_image = \"IRRG\" has no effect with data.kind = \"kaggle\" (it is "
+                  "for the original Potsdam tiles, data.kind = \"tiles\")",
+                  "loss.normalize = \"alpha\" has no effect with no loss.alpha (without class "
+                  "weights every labelled pixel weighs 1, so the sum of alphas is the labelled "
+                  "count)",
+                  "schedule.name = \"step\" never lowers the lr: schedule.step_size = 5 epochs is "
+                  "not below run.epochs = 2 (the lr is optimizer.lr throughout)"}));
+    never.schedule.step_size = 1;
+    never.data.source = "synthetic";
+    never.loss.alpha = {1, 2, 1, 1, 1, 1};
+    EXPECT_EQ(messages(never),
+              (std::vector<std::string>{"data.tile_image = \"IRRG\" has no effect with "
+                                        "data.source = \"synthetic\" (it is for the original "
+                                        "Potsdam tiles, data.kind = \"tiles\")"}));
 }
 
 TEST(Config, ResumeComparesOnlyWhatChangesTheResult) {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <string>
 
@@ -104,6 +105,19 @@ inline const CLI::Validator& non_negative_integer() {
             return {};
         },
         "UINT");
+    return v;
+}
+
+// Lower-cases a choice as it is read, so that --split TEST and --format PNG mean what the config
+// keys' choices (--device CPU, --tile-image irrg) already do: choices are read in any case.
+inline const CLI::Validator& any_case() {
+    static const CLI::Validator v(
+        [](std::string& s) -> std::string {
+            std::transform(s.begin(), s.end(), s.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            return {};
+        },
+        "");
     return v;
 }
 

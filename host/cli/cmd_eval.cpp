@@ -2,6 +2,7 @@
 // run's own split (stored by sample id in the checkpoint, so images added to the dataset since do
 // not leak into "test"); a table, or JSON with --json. Images of any size are evaluated in sliding
 // windows.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
@@ -146,6 +147,17 @@ void run_eval(const EvalArgs& a) {
     }
     if (indices.empty()) PFCE_THROW(InputError, "split \"", a.split, "\" of ", d.root, " is empty");
     const std::vector<SampleData> samples = load_samples(ds, indices, a.labels);
+    // Metrics of no pixel are NaN, and a dense loss of none 0: an error, not numbers to believe.
+    const bool any_labelled = std::any_of(samples.begin(), samples.end(), [](const SampleData& s) {
+        return std::any_of(s.dense.labels.begin(), s.dense.labels.end(),
+                           [](std::uint8_t v) { return v != 255; });
+    });
+    if (!any_labelled)
+        PFCE_THROW(InputError, "the dense masks of split \"", a.split, "\" of ", d.root, " (",
+                   samples.size(), samples.size() == 1 ? " image" : " images", ", e.g. ",
+                   ds.sample(indices[0]).id,
+                   ") label no pixel: there is nothing to score (every pixel is unlabelled or "
+                   "an ignore colour); evaluate another split");
     // Named before any evaluation (the U-Net's own refusal knows no file).
     const int depth = m.net->config().depth;
     for (std::size_t i = 0; i < samples.size(); ++i)
@@ -190,6 +202,7 @@ const bool registered = register_command(
         sub.add_option("--data", a->data, "dataset root (default: the one the run trained on)");
         sub.add_option("--split", a->split,
                        "test | val | train (the run's own, by sample id) | all")
+            ->transform(any_case())
             ->capture_default_str();
         sub.add_option("--labels", a->labels,
                        "also report the loss on this mask directory (sparse/linked)");

@@ -10,6 +10,7 @@
 #include "core/stop_signal.hpp"
 #include "data/linking.hpp"
 #include "host/backend/backend_factory.hpp"
+#include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/cli/stopped.hpp"
 
@@ -91,6 +92,7 @@ const bool registered = register_command(
             ->capture_default_str();
         sub.add_option("--conflict", f->conflict,
                        "pixel on segments of several classes: unlabelled or lowest")
+            ->transform(any_case())
             ->capture_default_str();
         sub.add_option("--max-color-step", f->o.params.max_color_step,
                        "edge-aware: skip segments with a pixel farther than this from the "

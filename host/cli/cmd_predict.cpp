@@ -508,6 +508,7 @@ const bool registered = register_command(
             ->required();
         sub.add_option("--format", a->format,
                        "masks of a directory: auto (.tif for georeferenced inputs), png or tif")
+            ->transform(any_case())
             ->capture_default_str();
         CLI::Option* window = sub.add_option(
             "--window", a->window, "sliding-window side (default: the training crop, else 512)");

@@ -1,6 +1,7 @@
 // `pfce sample`: sparse point labels (DESIGN §2) from a dataset's dense masks into a mask directory
 // (data/sparse_masks: the same stage experiments use, with the same cache rule). Prints images,
 // points per class, the labelled fraction and the time.
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <sstream>
@@ -141,10 +142,29 @@ const bool registered = register_command(
         sub.add_option("--seed", f->seed, "sampling seed")
             ->check(non_negative_integer())
             ->capture_default_str();
-        sub.add_flag("--scale-by-area,!--no-scale-by-area", f->scale_by_area,
-                     "scale the counts by H*W/90000 (round, at least 1), as training does; "
-                     "--no-scale-by-area keeps N on every image whatever its size")
-            ->capture_default_str();
+        // A switch as train's are: alone, or with a value (`--scale-by-area false`, which a flag
+        // refused), or negated.
+        sub.add_option(
+               "--scale-by-area",
+               [f](const CLI::results_t& r) {
+                   std::string t = r.empty() ? "" : r.back();
+                   for (char& ch : t)
+                       ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                   if (t.empty() || t == "true" || t == "1" || t == "yes" || t == "on")
+                       f->scale_by_area = true;
+                   else if (t == "false" || t == "0" || t == "no" || t == "off")
+                       f->scale_by_area = false;
+                   else
+                       return false;  // CLI11 names the flag and the value
+                   return true;
+               },
+               "scale the counts by H*W/90000 (round, at least 1), as training does (default "
+               "true); --no-scale-by-area keeps N on every image whatever its size")
+            ->expected(0, 1)
+            ->type_name("[BOOL]");
+        sub.add_flag_callback(
+            "--no-scale-by-area", [f] { f->scale_by_area = false; },
+            "the same as --scale-by-area false");
         add_dataset_flags(sub, f->dataset);
         sub.add_flag("--force", f->force, "replace a mask directory made otherwise");
         sub.callback([f] { run_sample(*f); });

@@ -199,6 +199,8 @@ inline constexpr double kMaxCrfWeight = 10.0;
 inline constexpr double kMinClassWeight = 1e-30, kMaxClassWeight = 1000.0;  // loss.alpha
 inline constexpr double kMinCrfSigma = 0.01, kMaxCrfSigma = 1e4;
 inline constexpr double kMinLr = 1e-10;
+// The smallest gradient-clipping norm that still trains (optimizer.clip; 0 = off).
+inline constexpr double kMinClip = 1e-6;
 inline constexpr double kMaxAdamWeightDecay = 1000.0;  // adam, adam_l2 (an L2 term)
 inline constexpr double kMinAdamEps = 1e-30;
 

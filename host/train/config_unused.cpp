@@ -41,6 +41,25 @@ const std::vector<UnusedRule>& rules() {
         {{"loss.crf_radius", "loss.crf_sigma_xy", "loss.crf_sigma_rgb", "loss.crf_downsample"},
          [=](const Config& c) { return when(c.loss.crf_weight == 0, "loss.crf_weight = 0"); },
          "the CRF term is off"},
+        {{"data.synthetic_count", "data.synthetic_size", "data.synthetic_seed"},
+         [=](const Config& c) {
+             return when(c.data.source != "synthetic", "data.source = " + quoted(c.data.source));
+         },
+         "it describes the embedded synthetic dataset, data.source = \"synthetic\""},
+        {{"data.tile_patch", "data.tile_stride", "data.tile_image"},
+         [=](const Config& c) {
+             return c.data.source == "synthetic"
+                        ? "data.source = \"synthetic\""
+                        : when(c.data.kind == "kaggle" || c.data.kind == "generic",
+                               "data.kind = " + quoted(c.data.kind));
+         },
+         "it is for the original Potsdam tiles, data.kind = \"tiles\""},
+        {{"loss.normalize"},
+         [=](const Config& c) {
+             return when(c.loss.alpha.empty() && !c.loss.alpha_auto, "no loss.alpha");
+         },
+         "without class weights every labelled pixel weighs 1, so the sum of alphas is the "
+         "labelled count"},
         {{"optimizer.momentum"},
          [=](const Config& c) {
              return when(c.optimizer.name != "sgd", "optimizer.name = " + quoted(c.optimizer.name));
@@ -78,6 +97,11 @@ const std::vector<UnusedRule>& rules() {
     return r;
 }
 
+// A step schedule whose first decay (after step_size epochs) comes after the last epoch.
+bool step_schedule_never_steps(const Config& c) {
+    return c.schedule.name == "step" && c.schedule.step_size >= c.run.epochs;
+}
+
 }  // namespace
 
 std::vector<UnusedSetting> unused_settings(const Config& c) {
@@ -93,6 +117,13 @@ std::vector<UnusedSetting> unused_settings(const Config& c) {
                                     " (" + rule.purpose + ")"});
         }
     }
+    // A step schedule whose first step comes after the last epoch never lowers the lr.
+    if (step_schedule_never_steps(c))
+        out.push_back({"schedule.step_size",
+                       "schedule.name = \"step\" never lowers the lr: schedule.step_size = " +
+                           std::to_string(c.schedule.step_size) +
+                           " epochs is not below run.epochs = " + std::to_string(c.run.epochs) +
+                           " (the lr is optimizer.lr throughout)"});
     // A step schedule that decays the lr below kMinLr (where validate refuses a starting lr: no
     // step moves a float weight) leaves the epochs after that without effect.
     const ScheduleSettings& s = c.schedule;

@@ -144,7 +144,18 @@ Split run_split(const Dataset& ds, const DataSettings& d) {
             log_warn(
                 "data: the split comes from the lists (data.train_list ...); data.train_frac, "
                 "val_frac, split_seed, split_by and max_samples are not used");
-        return split_from_lists(ds, d.train_list, d.val_list, d.test_list);
+        const Split s = split_from_lists(ds, d.train_list, d.val_list, d.test_list);
+        // Samples in no list are left out, by design (an official split need not cover all); a
+        // missing test list leaves nothing to test, which a user who gave two lists rarely meant.
+        const std::size_t listed = s.train.size() + s.val.size() + s.test.size();
+        if (s.test.empty() && listed < ds.size())
+            log_warn("data: no test sample (",
+                     d.test_list.empty() ? "no data.test_list" : "an empty test list",
+                     "): the lists name ", listed, " of the ", ds.size(),
+                     " samples, and the other ", ds.size() - listed,
+                     " are used nowhere; pfce eval --split test will have nothing to score. "
+                     "List them in data.test_list (--test-list) to test on them");
+        return s;
     }
     std::size_t n = ds.size();
     if (d.max_samples > 0) n = std::min<std::size_t>(n, static_cast<std::size_t>(d.max_samples));

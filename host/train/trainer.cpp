@@ -295,6 +295,10 @@ class TrainingRun {
           bpe_(static_cast<std::int64_t>(loader_.batches_per_epoch())),
           sched_(monitored_schedule(cfg, std::max<std::int64_t>(bpe_, 1), val_on_)),
           step_graph_(backend, cfg.run.step_graph) {
+        // The CPU backend records no graphs; a warm CPU step allocates, so it never even tries.
+        if (cfg.run.step_graph && backend.device() == DeviceKind::cpu)
+            log_warn("run.step_graph = true has no effect on ", backend.name(),
+                     " (it records the step as a CUDA graph); every step runs op by op");
         if (bpe_ == 0)
             PFCE_THROW(InputError, "no training batch (", in.train.size(), " samples, batch ",
                        cfg.run.batch_size, ")");
@@ -458,12 +462,39 @@ class TrainingRun {
             fill_from_last_metrics();
             return false;
         }
-        if (cfg_.run.epochs > stored.run.epochs)
-            log_info("resuming with a longer schedule: ", stored.run.epochs, " -> ",
-                     cfg_.run.epochs, " epochs");
+        if (cfg_.run.epochs > stored.run.epochs) say_longer_schedule(stored.run.epochs);
         log_info("resuming ", cfg_.run.out, " at epoch ", st_.epoch + 1, ", batch ", st_.batch,
                  " (step ", st_.global_step, ")");
         return true;
+    }
+
+    // A longer schedule than the run began with: a cosine schedule (or a warm-up) is laid over the
+    // new epoch count, so its lr may rise again from where the run ended, which is neither a
+    // continuation nor what a run of that length from the start gives: said with both values.
+    void say_longer_schedule(int stored_epochs) const {
+        double last_lr = std::numeric_limits<double>::quiet_NaN();
+        if (fs::exists(result_.metrics_path)) {
+            const MetricLines m = read_metric_lines(result_.metrics_path);
+            if (!m.lines.empty() && m.lines.back().value("lr", json()).is_number())
+                last_lr = m.lines.back()["lr"].get<double>();
+        }
+        const double next_lr = sched_.lr(st_.global_step, st_.epoch);
+        auto g = [](double v) {
+            char b[32];
+            std::snprintf(b, sizeof b, "%.3g", v);
+            return std::string(b);
+        };
+        if (std::isfinite(last_lr) && next_lr > last_lr * (1 + 1e-9)) {
+            log_warn("resuming with a longer schedule (", stored_epochs, " -> ", cfg_.run.epochs,
+                     " epochs): the ", cfg_.schedule.name, " schedule now spans ", cfg_.run.epochs,
+                     " epochs, so the lr rises from ", g(last_lr), " (epoch ", st_.epoch, ") to ",
+                     g(next_lr), " (epoch ", st_.epoch + 1,
+                     "); the results are neither this run's continued nor those of a ",
+                     cfg_.run.epochs, "-epoch run from the start");
+            return;
+        }
+        log_info("resuming with a longer schedule: ", stored_epochs, " -> ", cfg_.run.epochs,
+                 " epochs");
     }
 
     // last.ckpt records its best epoch's value of the metric best.ckpt follows, which that epoch's
