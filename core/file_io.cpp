@@ -30,6 +30,21 @@ std::string temp_path_for(const std::string& path) {
     return (p.parent_path() / name).string();
 }
 
+std::string target_of_temp(const std::string& path) {
+    fs::path p(path);
+    std::string name = p.filename().string();
+    while (is_temp_name(name)) name = name.substr(1, name.rfind(".tmp") - 1);
+    return (p.parent_path() / name).string();
+}
+
+std::string naming_target(std::string message, const std::string& tmp) {
+    const std::string target = target_of_temp(tmp);
+    for (std::size_t at = message.find(tmp); at != std::string::npos;
+         at = message.find(tmp, at + target.size()))
+        message.replace(at, tmp.size(), target);
+    return message;
+}
+
 bool is_temp_name(const std::string& name, long* pid) {
     const std::size_t tmp = name.rfind(".tmp");
     if (name.size() < 2 || name[0] != '.' || tmp == std::string::npos || tmp < 2) return false;

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.hpp"
+
 namespace pfce {
 
 // A unique temporary name in the directory of `path` (rename is atomic only within a file system;
@@ -31,13 +33,23 @@ std::size_t remove_stale_temps_of(const std::string& path);
 // failure.
 void commit_temp(const std::string& tmp, const std::string& path);
 
+// The file a temporary of temp_path_for stands for, in its directory: ".NAME.tmpPID_N" -> "NAME",
+// a temporary's temporary too; any other path as it is. What an error should name: the user's file.
+std::string target_of_temp(const std::string& path);
+// `message` with every `tmp` in it replaced by the file it stands for.
+std::string naming_target(std::string message, const std::string& tmp);
+
 // Atomic write for writers that need a path (libtiff, libpng): calls write(tmp), then commits it.
-// A throwing writer leaves no temporary behind.
+// A throwing writer leaves no temporary behind; its SystemError names the file, not the temporary
+// (a full disk said "writing .p.png.tmp25022_0 failed").
 template <typename Fn>
 void write_atomically(const std::string& path, Fn&& write) {
     const std::string tmp = temp_path_for(path);
     try {
         write(tmp);
+    } catch (const SystemError& e) {
+        std::remove(tmp.c_str());
+        throw SystemError(naming_target(e.what(), tmp), __FILE__, __LINE__);
     } catch (...) {
         std::remove(tmp.c_str());
         throw;

@@ -153,16 +153,25 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
     // not the other was killed while being written and holds only some of its images, which would
     // read as a smaller dataset without a word. (`pfce run` writes such a directory again before
     // opening it.)
-    if (output_dir_kind(root) == kSynthOutputKind && !fs::exists(r / kSynthCompletionFile, ec))
-        PFCE_THROW(InputError, "dataset ", root,
-                   " is a synthetic dataset that was interrupted while being written: it has "
-                   "pfce's marker ",
-                   (r / ".pfce-output").string(), " but no ", kSynthCompletionFile,
+    // Its patches/ directory, given as the root, is the same partial dataset.
+    fs::path normal = r.lexically_normal();
+    if (normal.filename().empty()) normal = normal.parent_path();  // "patches/"
+    const fs::path parent = normal.parent_path();
+    for (const fs::path& dir : {r, parent}) {
+        if (dir.empty() || output_dir_kind(dir.string()) != kSynthOutputKind ||
+            fs::exists(dir / kSynthCompletionFile, ec))
+            continue;
+        PFCE_THROW(InputError, "dataset ", root, dir == r ? " is" : " is part of",
+                   " a synthetic dataset that was interrupted while being written (or is being "
+                   "written now): ",
+                   dir == r ? "it" : dir.string(), " has pfce's marker ",
+                   (dir / ".pfce-output").string(), " but no ", kSynthCompletionFile,
                    " (written last), so it holds only part of its images. Write it again with "
                    "pfce data synth --out ",
-                   root,
+                   dir.string(),
                    " and the --count, --size and --seed you meant (it clears the partial images "
                    "first; no --force is needed)");
+    }
     DatasetKind kind = opts.kind;
     if (kind == DatasetKind::automatic) {
         std::vector<DatasetKind> found;

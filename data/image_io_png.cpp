@@ -263,9 +263,15 @@ void write_png_any(const std::string& path, const std::uint8_t* samples, int wid
     std::vector<png_bytep> rows(static_cast<std::size_t>(height));
     const std::size_t row_bytes = static_cast<std::size_t>(width) * channels;
     for (int y = 0; y < height; ++y) rows[y] = const_cast<png_bytep>(samples + y * row_bytes);
+    errno = 0;
     if (!write_guarded(st.png, st.info, file.f, static_cast<png_uint_32>(width),
-                       static_cast<png_uint_32>(height), color_type, rows.data(), pal))
-        PFCE_THROW(SystemError, "writing ", path, " failed: ", st.msgs.error);
+                       static_cast<png_uint_32>(height), color_type, rows.data(), pal)) {
+        // libpng says only "Write Error" when fwrite comes up short; errno says why (a full disk).
+        const int err = errno;
+        PFCE_THROW(SystemError, "writing ", path, " failed: ",
+                   err != 0 ? std::string(std::strerror(err)) + " (libpng: " + st.msgs.error + ")"
+                            : st.msgs.error);
+    }
     const int rc = std::fclose(file.f);
     file.f = nullptr;
     if (rc != 0) PFCE_THROW(SystemError, "writing ", path, " failed: ", std::strerror(errno));

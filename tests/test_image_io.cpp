@@ -1064,6 +1064,22 @@ TEST(ImageIo, WritersAreAtomicAndLeaveNoTemporaries) {
     const std::string tmp = temp_path_for(dir + "/z.png");
     EXPECT_EQ(fs::path(tmp).parent_path(), fs::path(dir));
     EXPECT_NE(tmp, temp_path_for(dir + "/z.png"));
+    // A failed write names the user's file, never its temporary (a full disk said "writing
+    // .p.png.tmp25022_0 failed"), also when a staged temporary is itself written atomically.
+    EXPECT_EQ(target_of_temp(tmp), dir + "/z.png");
+    EXPECT_EQ(target_of_temp(temp_path_for(tmp)), dir + "/z.png");
+    EXPECT_EQ(target_of_temp(dir + "/.hidden.png"), dir + "/.hidden.png");
+    for (const std::string& target :
+         {dir + "/no/such/dir/y.png", temp_path_for(dir + "/no/such/dir/staged.png")}) {
+        try {
+            write_png(target, test::random_rgb(4, 4, 1));
+            ADD_FAILURE() << "wrote " << target;
+        } catch (const SystemError& e) {
+            const std::string msg = e.what();
+            EXPECT_MESSAGE_HAS(msg, target_of_temp(target));
+            EXPECT_EQ(msg.find(".tmp"), std::string::npos) << msg;
+        }
+    }
 }
 
 TEST(Palette, PotsdamDecodeEncodeRoundTrip) {
