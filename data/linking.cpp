@@ -198,6 +198,29 @@ nlohmann::json link_settings_json(const LinkParams& p, const std::string& in_dir
             {"max_color_step", p.max_color_step}};
 }
 
+namespace {
+
+// What differs between the link settings a directory records and those asked for, named key by
+// key ("max_color_step 40 there, -1 asked"), not as the whole record.
+std::string link_settings_change(const nlohmann::json& was, const nlohmann::json& now) {
+    if (!was.is_object()) return "by another pfce, which recorded no link settings";
+    std::string out;
+    auto add = [&](const std::string& piece) { out += (out.empty() ? "" : ", ") + piece; };
+    for (const char* key : {"radius", "conflict", "max_color_step"})
+        if (was.value(key, nlohmann::json()) != now.value(key, nlohmann::json()))
+            add(std::string(key) + " " + was.value(key, nlohmann::json()).dump() + " there, " +
+                now.value(key, nlohmann::json()).dump() + " asked");
+    if (was.value("in_dir", nlohmann::json()) != now.value("in_dir", nlohmann::json()))
+        add("linked from " + was.value("in_dir", nlohmann::json()).dump());
+    else if (was.value("in_meta", nlohmann::json()) != now.value("in_meta", nlohmann::json()) ||
+             was.value("in_masks", nlohmann::json()) != now.value("in_masks", nlohmann::json()))
+        add("from other sparse masks in " + was.value("in_dir", std::string()) +
+            " (sampled again, or a mask changed since)");
+    return out.empty() ? "with other settings" : out;
+}
+
+}  // namespace
+
 LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     const Stopwatch t0;
     if (o.batch < 1) PFCE_THROW(InputError, "--batch ", o.batch, " must be at least 1");
@@ -280,7 +303,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
                            "was touched) since, or the links predate the record of it; pass "
                            "--force to link them again");
             PFCE_THROW(InputError, o.out_dir, " already holds masks made otherwise (",
-                       prev->meta.value("link", nlohmann::json()).dump(),
+                       link_settings_change(prev->meta.value("link", nlohmann::json()), settings),
                        "); pass --force to replace them");
         }
     }

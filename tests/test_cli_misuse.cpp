@@ -1008,3 +1008,26 @@ TEST(CliMisuse, SettingsWithoutEffectAndNothingToScoreAreSaid) {
                        "schedule now spans 6 epochs, so the lr rises from 0.00025 (epoch 3) to "
                        "0.0005 (epoch 4)");
 }
+
+// Linking into a directory of other links printed its whole masks.json as one line; reusing links
+// made without the dataset told to pass --data when it was passed, then said "wrote".
+TEST(CliMisuse, LinkSaysWhichSettingDiffersAndWhatAReuseMeasured) {
+    const std::string root = test::temp_dir("misuse_link_words");
+    const auto fd = dataset(root + "/data");
+    const std::string sparse = root + "/sparse", linked = root + "/linked";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sparse).status, 0);
+    const std::string link = "link --in " + sparse + " --out " + linked + " --device cpu";
+    ASSERT_EQ(test::run_pfce(link + " --max-color-step 40").status, 0);
+    const test::CommandResult other = test::run_pfce(link);
+    EXPECT_EQ(other.status, 2) << other.output;
+    EXPECT_MESSAGE_HAS(other.output,
+                       "already holds masks made otherwise (max_color_step 40.0 "
+                       "there, -1.0 asked); pass --force to replace them");
+    const std::string plain = root + "/plain";
+    ASSERT_EQ(test::run_pfce("link --in " + sparse + " --out " + plain + " --device cpu").status,
+              0);
+    const test::CommandResult reused = test::run_pfce("link --in " + sparse + " --out " + plain +
+                                                      " --device cpu --data " + fd.root);
+    EXPECT_EQ(reused.status, 0) << reused.output;
+    EXPECT_MESSAGE_HAS(reused.output, "kept " + plain + " as it was");
+}

@@ -70,6 +70,11 @@ void run_link(const LinkFlags& f) {
             "purity vs dense:  %.4f of labelled pixels, %.4f of pixels added by linking (%lld "
             "images)\n",
             q.purity(), q.added_purity(), static_cast<long long>(q.dense_images));
+    else if (r.reused)  // the masks were linked without their dataset; reusing them measures
+                        // nothing
+        std::printf(
+            "purity vs dense:  not measured when these masks were linked (without the "
+            "dataset); --force links them again and measures it\n");
     else
         std::printf("purity vs dense:  not measured (no dense masks available; pass --data)\n");
     if (r.reused)
@@ -77,7 +82,7 @@ void run_link(const LinkFlags& f) {
     else
         std::printf("time:             %.3f s linking (transfers included), %.3f s in all\n",
                     r.link_seconds, r.total_seconds);
-    std::printf("wrote %s\n", o.out_dir.c_str());
+    std::printf(r.reused ? "kept %s as it was\n" : "wrote %s\n", o.out_dir.c_str());
 }
 
 const bool registered = register_command(
