@@ -105,15 +105,23 @@ void drop_opaque_alpha(const std::uint8_t* with_alpha, int bands, DecodedSamples
                "images are read as TIFF with data.value_range: gdal_translate IN OUT.tif)");
 }
 
+[[noreturn]] void refuse_cmyk_tiff(const std::string& path) {
+    PFCE_THROW(InputError, path,
+               ": CMYK (photometric interpretation 5) is not supported (expected RGB or "
+               "grayscale; convert it, e.g. convert IN -colorspace sRGB OUT.tif)");
+}
+
 [[noreturn]] void refuse_transparent(const std::string& path, std::size_t count, int x, int y) {
     PFCE_THROW(InputError, path, ": ", count,
                " pixels are transparent (alpha < 255, a PNG's tRNS colour or palette entry, or 0 "
                "in a TIFF's nodata mask; the first at x=",
                x, ", y=", y,
                "), and a transparent pixel's colour means nothing (expected no transparency, or "
-               "an alpha band that is opaque everywhere): fill them (e.g. convert IN -background "
-               "black -alpha remove OUT, or gdal_translate -mask none IN OUT) and mark them "
-               "unlabelled in the mask");
+               "an alpha band that is opaque everywhere): in an image, fill them (e.g. convert "
+               "IN -background black -alpha remove OUT, or gdal_translate -mask none IN OUT) and "
+               "mark them unlabelled in the mask; in a mask, fill them with an ignore colour of "
+               "the dataset (mask.ignore_colours), never with a class's colour (black may be "
+               "one), so that they read as unlabelled");
 }
 
 }  // namespace detail
@@ -184,6 +192,7 @@ void check_image_layout(const std::string& path, const ImageInfo& info, const Im
                        ", the file's alpha band, which is not read (an opaque alpha band is "
                        "dropped; expected bands 1..",
                        info.channels, ")");
+    if (info.cmyk) detail::refuse_cmyk_tiff(path);
     check_sample_layout(path, info.bits_per_sample, info.channels, choice);
     if (info.bits_per_sample == 16 && info.alpha)
         PFCE_THROW(InputError, path,

@@ -32,6 +32,7 @@ struct ImageInfo {
     bool alpha = false;     // an alpha band besides `channels` (dropped where opaque)
     bool palette = false;   // 1 band of indices into a colour palette (shown as its colours)
     int sample_format = 1;  // TIFF SampleFormat: 1 unsigned, 2 signed, 3 floating point
+    bool cmyk = false;      // TIFF ink bands (photometric SEPARATED): not read
 };
 
 // Header only (size, bands, bit depth) without decoding pixels; for limits and validation.

@@ -63,6 +63,8 @@ struct DecodedSamples {
 
 // The error for a 16-bit PNG (only 16-bit TIFFs are read, with data.value_range).
 [[noreturn]] void refuse_16_bit_png(const std::string& path);
+// A CMYK TIFF, named as one before its four bands are counted (they are no RGB + infrared).
+[[noreturn]] void refuse_cmyk_tiff(const std::string& path);
 
 // The error for an image with `count` transparent pixels, the first at (x, y) of the file.
 [[noreturn]] void refuse_transparent(const std::string& path, std::size_t count, int x, int y);

@@ -189,10 +189,7 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
                    " is not supported (expected unsigned 8-bit integers, or unsigned 16-bit with "
                    "data.value_range)");
     // CMYK before the count of its bands: four ink bands are no RGB + infrared to pick from.
-    if (l.photometric == PHOTOMETRIC_SEPARATED)
-        PFCE_THROW(InputError, path,
-                   ": CMYK (photometric interpretation 5) is not supported (expected RGB or "
-                   "grayscale; convert it, e.g. convert IN -colorspace sRGB OUT.tif)");
+    if (l.photometric == PHOTOMETRIC_SEPARATED) refuse_cmyk_tiff(path);
     check_sample_layout(path, l.bps, l.colour_bands(), choice);
     const bool sub_byte = l.spp == 1 && (l.bps == 1 || l.bps == 2 || l.bps == 4);
     if (l.bps != 8 && l.bps != 16 && !sub_byte)
@@ -218,8 +215,10 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
         PFCE_THROW(InputError, path, ": 3-band photometric interpretation ", l.photometric,
                    l.photometric == PHOTOMETRIC_MINISBLACK
                        ? " (a stack of 3 gray bands) is not read as RGB without a choice (expected "
-                         "RGB; if bands 1, 2, 3 are red, green and blue, say so with data.bands: "
-                         "--bands 1,2,3, and predict reads the bands its model was trained with)"
+                         "RGB; an image whose bands 1, 2, 3 are red, green and blue: say so with "
+                         "data.bands, --bands 1,2,3, and predict reads the bands its model was "
+                         "trained with; a colour mask, which data.bands does not choose for: "
+                         "rewrite it as RGB, e.g. gdal_translate -co PHOTOMETRIC=RGB IN OUT)"
                        : " is not supported (expected RGB, or JPEG-compressed YCbCr; other YCbCr "
                          "and CIELab files must be converted)");
     if (l.colour_bands() == 1 && l.photometric != PHOTOMETRIC_MINISBLACK &&
@@ -449,6 +448,7 @@ ImageInfo probe_tiff(const std::string& path) {
     info.alpha = l.alpha;
     info.sample_format = l.format;
     info.palette = l.photometric == PHOTOMETRIC_PALETTE;
+    info.cmyk = l.photometric == PHOTOMETRIC_SEPARATED;
     return info;
 }
 

@@ -931,6 +931,11 @@ TEST(ImageIo, BandChoicePicksFromManyBandFiles) {
     // Without a pick it is called CMYK too, not "RGB + near infrared" (whose remedy, a pick, is
     // then refused).
     expect_input_error([&] { read_rgb(dir + "/cmyk.tif"); }, {"CMYK"});
+    // So is it from its header alone (datasets check every pair's header before decoding; a probe
+    // got "4 bands ... pick three with --bands" first).
+    expect_input_error(
+        [&] { check_image_layout(dir + "/cmyk.tif", probe_image(dir + "/cmyk.tif"), {}); },
+        {"CMYK"});
     // RGB and gray files pick from what they show.
     const RgbImage rgb = test::random_rgb(w, h, 3);
     write_png(dir + "/rgb.png", rgb);
