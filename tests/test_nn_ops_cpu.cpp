@@ -1,6 +1,7 @@
 // CPU backend properties the op harness (test_backend_ops.cpp, every op against the reference)
 // does not cover: convolution shape errors, and backward-filter passes that give the same bits on
-// every run and on any thread count (host/cpu/dnnl_plan.hpp: fixed tiles of output channels).
+// every run and on any thread count (host/cpu/dnnl_plan.hpp: fixed tiles of output channels and
+// of the batch, the batch's partial sums added in a fixed order).
 #include <gtest/gtest.h>
 
 #ifdef _OPENMP
@@ -108,19 +109,20 @@ TEST(Conv2d, BackwardFilterHasTheSameBitsOnAnyThreadCount) {
 // dimension. 32 -> 16 channels as in a U-Net's last up-step, and 12 -> 20 (tiles of 16 and 4).
 TEST(Upconv2x2, BackwardFilterHasTheSameBitsOnAnyThreadCount) {
     auto ref = test::reference_backend();
-    for (const FilterCase& c : {FilterCase{{2, 32, 16, 16}, 16}, FilterCase{{3, 12, 9, 7}, 20}}) {
-        SCOPED_TRACE(c.out);
-        const Shape ys{c.x[0], c.out, 2 * c.x[2], 2 * c.x[3]}, ws{c.x[1], c.out, 2, 2};
-        const Tensor x = random_f32(c.x, 21), dy = random_f32(ys, 22);
-        const std::vector<Tensor> got = expect_same_bits_on_any_thread_count([&](Backend& be) {
-            Tensor dw = Tensor::host(ws, DType::f32), db = Tensor::host({c.out}, DType::f32);
-            be.upconv2x2_backward_filter(test::to_backend(be, x, Layout::nhwc),
-                                         test::to_backend(be, dy, Layout::nhwc), dw, db);
-            return gradients(std::move(dw), std::move(db));
-        });
-        Tensor rdw = Tensor::host(ws, DType::f32), rdb = Tensor::host({c.out}, DType::f32);
-        ref->upconv2x2_backward_filter(x, dy, rdw, rdb);
-        EXPECT_TRUE(all_close(rdw, got[0], 1e-3, 1e-3));
-        EXPECT_TRUE(all_close(rdb, got[1], 1e-3, 1e-3));
-    }
+    for (const FilterCase& c : {FilterCase{{2, 32, 16, 16}, 16}, FilterCase{{3, 12, 9, 7}, 20}})
+        for (Layout layout : {Layout::nhwc, Layout::nchw}) {
+            SCOPED_TRACE(std::to_string(c.out) + (layout == Layout::nhwc ? " nhwc" : " nchw"));
+            const Shape ys{c.x[0], c.out, 2 * c.x[2], 2 * c.x[3]}, ws{c.x[1], c.out, 2, 2};
+            const Tensor x = random_f32(c.x, 21), dy = random_f32(ys, 22);
+            const std::vector<Tensor> got = expect_same_bits_on_any_thread_count([&](Backend& be) {
+                Tensor dw = Tensor::host(ws, DType::f32), db = Tensor::host({c.out}, DType::f32);
+                be.upconv2x2_backward_filter(test::to_backend(be, x, layout),
+                                             test::to_backend(be, dy, layout), dw, db);
+                return gradients(std::move(dw), std::move(db));
+            });
+            Tensor rdw = Tensor::host(ws, DType::f32), rdb = Tensor::host({c.out}, DType::f32);
+            ref->upconv2x2_backward_filter(x, dy, rdw, rdb);
+            EXPECT_TRUE(all_close(rdw, got[0], 1e-3, 1e-3));
+            EXPECT_TRUE(all_close(rdb, got[1], 1e-3, 1e-3));
+        }
 }

@@ -1,6 +1,7 @@
 // oneDNN plumbing of the CPU backend (see dnnl_plan.hpp).
 #include "host/cpu/dnnl_plan.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <unordered_map>
 
@@ -207,32 +208,60 @@ FilterTiles& filter_tiles(DnnlState& st, const ConvSpec& s) {
     const PlanKey key = plan_key(ConvDir::backward_filter, s);
     auto it = st.filter_plans.find(key);
     if (it != st.filter_plans.end()) return *it->second;
-    auto tiles = std::make_unique<FilterTiles>();
+    auto ft = std::make_unique<FilterTiles>();
+    const std::int64_t images = s.x[0], outs = s.y[1];
+    const std::int64_t blocks = (outs + kFilterTileChannels - 1) / kFilterTileChannels;
+    ft->chunks = static_cast<int>(
+        std::clamp<std::int64_t>((kFilterTargetTiles + blocks - 1) / blocks, 1, images));
+    ft->x_image = s.x[1] * s.x[2] * s.x[3];
+    ft->dy_image = s.y[1] * s.y[2] * s.y[3];
+    ft->dw_size = s.w[0] * s.w[1] * s.w[2] * s.w[3];
+    ft->bias_size = s.bias ? outs : 0;
     const OneThreadBuild one_thread;
-    for (std::int64_t first = 0; first < s.y[1]; first += kFilterTileChannels) {
-        const ChannelSlice slice{first, std::min(kFilterTileChannels, s.y[1] - first)};
-        FilterTile t{.first = first,
-                     .plan = make_plan(st.ctx, ConvDir::backward_filter, s, slice),
-                     .stream = dnnl::stream(st.ctx.engine),
-                     .scratch_offset = tiles->scratch_bytes};
-        tiles->scratch_bytes += t.plan->scratch_bytes;
-        tiles->tiles.push_back(std::move(t));
+    for (int c = 0; c < ft->chunks; ++c) {
+        // Chunk c holds images [c * images / chunks, (c + 1) * images / chunks).
+        const std::int64_t from = c * images / ft->chunks, to = (c + 1) * images / ft->chunks;
+        ConvSpec part = s;
+        part.x[0] = part.y[0] = to - from;
+        for (std::int64_t first = 0; first < outs; first += kFilterTileChannels) {
+            const ChannelSlice slice{first, std::min(kFilterTileChannels, outs - first)};
+            FilterTile t{.first = first,
+                         .image = from,
+                         .chunk = c,
+                         .plan = make_plan(st.ctx, ConvDir::backward_filter, part, slice),
+                         .stream = dnnl::stream(st.ctx.engine),
+                         .scratch_offset = ft->scratch_bytes};
+            ft->scratch_bytes += t.plan->scratch_bytes;
+            ft->tiles.push_back(std::move(t));
+        }
     }
-    return *st.filter_plans.emplace(key, std::move(tiles)).first->second;
+    ft->partials_offset = ft->scratch_bytes;
+    ft->scratch_bytes +=
+        Arena::rounded(static_cast<std::size_t>(ft->chunks - 1) *
+                       static_cast<std::size_t>(ft->dw_size + ft->bias_size) * sizeof(float));
+    return *st.filter_plans.emplace(key, std::move(ft)).first->second;
 }
 
 void run_filter_tiles(DnnlContext& ctx, FilterTiles& ft, const void* x, const void* dy, void* dw,
                       void* bias, void* scratch) {
     const int n = static_cast<int>(ft.tiles.size());
+    float* partials = reinterpret_cast<float*>(static_cast<char*>(scratch) + ft.partials_offset);
+    float* partial_biases = partials + (ft.chunks - 1) * ft.dw_size;
     std::exception_ptr failed;
     // Tiles are independent, so any schedule gives the same bits; dynamic evens out a short last
     // tile. oneDNN runs a primitive on one thread inside a parallel region.
 #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
     for (int i = 0; i < n; ++i) {
         FilterTile& t = ft.tiles[static_cast<std::size_t>(i)];
+        float* out = t.chunk == 0 ? static_cast<float*>(dw) : partials + (t.chunk - 1) * ft.dw_size;
+        float* out_bias = !bias          ? nullptr
+                          : t.chunk == 0 ? static_cast<float*>(bias)
+                                         : partial_biases + (t.chunk - 1) * ft.bias_size;
         try {
-            run_plan(ctx.engine, t.stream, *t.plan, x, dy, dw,
-                     bias ? static_cast<float*>(bias) + t.first : nullptr,
+            run_plan(ctx.engine, t.stream, *t.plan,
+                     static_cast<const float*>(x) + t.image * ft.x_image,
+                     static_cast<const float*>(dy) + t.image * ft.dy_image, out,
+                     out_bias ? out_bias + t.first : nullptr,
                      static_cast<char*>(scratch) + t.scratch_offset);
         } catch (...) {  // an exception may not leave an OpenMP region
 #pragma omp critical(pfce_filter_tiles)
@@ -240,6 +269,18 @@ void run_filter_tiles(DnnlContext& ctx, FilterTiles& ft, const void* x, const vo
         }
     }
     if (failed) std::rethrow_exception(failed);
+    if (ft.chunks == 1) return;
+    // The chunks' partial sums added to the first's in chunk order: one order for every weight.
+    auto add_partials = [&](float* total, const float* parts, std::int64_t size) {
+#pragma omp parallel for schedule(static)
+        for (std::int64_t e = 0; e < size; ++e) {
+            float v = total[e];
+            for (int c = 1; c < ft.chunks; ++c) v += parts[(c - 1) * size + e];
+            total[e] = v;
+        }
+    };
+    add_partials(static_cast<float*>(dw), partials, ft.dw_size);
+    if (bias) add_partials(static_cast<float*>(bias), partial_biases, ft.bias_size);
 }
 
 }  // namespace pfce::cpu

@@ -160,23 +160,33 @@ Plan& conv_plan(DnnlState& st, ConvDir dir, const ConvSpec& spec);
 //
 // oneDNN's parallel backward-filter splits each weight's sum over the batch and the pixels between
 // the threads, so its last bits change with the thread count, and a training run drifts with them
-// (by several mIoU points after a few epochs of the synthetic suite). Here the output channels
-// are cut into fixed tiles of kFilterTileChannels, each a primitive built for one thread, and the
-// tiles run in parallel: every weight's (and bias's) sum is made by one thread in one order, so
-// the gradient has the same bits on any thread count, those of a one-thread run.
+// (by several mIoU points after a few epochs of the synthetic suite). Here the work is cut into
+// fixed tiles, a function of the shape alone: blocks of kFilterTileChannels output channels, and
+// where those are fewer than kFilterTargetTiles, chunks of the batch too. Each tile is a primitive
+// built for one thread; the tiles run in parallel; a chunk after the first writes its partial
+// gradient aside, and the partials are added to the first chunk's in chunk order. Every weight's
+// (and bias's) sum is then made in one order whatever the thread count, and a U-Net's first
+// levels, with few output channels, still have enough tiles for the cores.
 inline constexpr std::int64_t kFilterTileChannels = 16;
+inline constexpr std::int64_t kFilterTargetTiles = 16;
 
-// One tile: output channels [first, first + plan's count) of the filter gradient.
+// One tile: output channels [first, first + the plan's count) of the images [image, image + the
+// plan's batch) of the filter gradient, into dw itself (chunk 0) or partial chunk - 1.
 struct FilterTile {
-    std::int64_t first = 0;
-    std::unique_ptr<Plan> plan;  // x, the tile's channels of dy -> its rows of dw (and bias)
+    std::int64_t first = 0, image = 0;
+    int chunk = 0;
+    std::unique_ptr<Plan> plan;  // the chunk's x, the tile's channels of its dy -> rows of dw
     dnnl::stream stream;         // its own, since tiles run concurrently
     std::size_t scratch_offset = 0;
 };
 
 struct FilterTiles {
     std::vector<FilterTile> tiles;
-    std::size_t scratch_bytes = 0;  // every tile's scratch, side by side
+    int chunks = 1;                           // of the batch
+    std::int64_t x_image = 0, dy_image = 0;   // floats of one image of x and of dy
+    std::int64_t dw_size = 0, bias_size = 0;  // floats of dw and of the bias gradient (0: none)
+    std::size_t partials_offset = 0;  // in scratch: chunks - 1 partial dw, then partial biases
+    std::size_t scratch_bytes = 0;    // every tile's scratch side by side, then the partials
 };
 
 // The backward-filter tiles of spec (a backward_filter spec, as conv_plan takes), built on first
