@@ -195,12 +195,12 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
         const DirLock reading = lock_dir_for_reading(dir, "--out");
         const MaskDir md = open_mask_dir(dir);
         const nlohmann::json made = md.meta.value("sample", nlohmann::json());
-        const std::string changed =
-            md.format == 2 && made == settings && md.ids == ids ? mask_files_change(md) : "";
+        const bool same_masks = md.format == 2 && made == settings && md.ids == ids;
+        const std::string changed = same_masks ? mask_files_change(md) : "";
         if (!changed.empty() && !force)
             PFCE_THROW(InputError, dir, " holds masks sampled with these settings, but ", changed,
                        ": pass --force to sample them again");
-        if (md.format == 2 && made == settings && md.ids == ids && changed.empty()) {
+        if (same_masks && changed.empty()) {
             r.reused = true;
             remove_stale_temps(dir);  // a killed writer's, beside the complete masks
             r.labelled = md.meta.value("labelled_pixels", std::int64_t{0});

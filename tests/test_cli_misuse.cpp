@@ -930,14 +930,14 @@ TEST(CliMisuse, AnUnwritableStandardOutputIsAnError) {
 }
 
 // OMP_NUM_THREADS=100000 crashed every command inside the OpenMP runtime (hostile-user probe):
-// a count above the hardware threads is capped, saying so, and the command runs.
+// a count above the CPUs the process may use is capped, saying so, and the command runs.
 TEST(CliMisuse, AnAbsurdOpenMpThreadCountIsCapped) {
     std::string command = "OMP_NUM_THREADS=100000 \"";
     command += test::pfce_binary() + "\" doctor 2>&1";
     const test::CommandResult r = test::run_command(command);
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_MESSAGE_HAS(r.output, "OpenMP asks for 100000 threads");
-    EXPECT_MESSAGE_HAS(r.output, "hardware threads: using");
+    EXPECT_MESSAGE_HAS(r.output, "more than the CPUs this process may use");
 }
 
 // Taken without a word until a hostile-user probe: suite-only and CUDA-only settings in a CPU
@@ -966,7 +966,7 @@ TEST(CliMisuse, SettingsWithoutEffectAndNothingToScoreAreSaid) {
                        "no test sample (no data.test_list): the lists name 5 of the 8 "
                        "samples, and the other 3 are used nowhere");
     EXPECT_MESSAGE_HAS(r.output, "run.evaluate = \"best\" has no effect in pfce train");
-    EXPECT_MESSAGE_HAS(r.output, "run.step_graph = true has no effect on cpu");
+    EXPECT_MESSAGE_HAS(r.output, "run.step_graph = true has no effect on the CPU backend");
     EXPECT_EQ(test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --split VAL").status, 0);
 
     const test::CommandResult empty =
@@ -984,6 +984,18 @@ TEST(CliMisuse, SettingsWithoutEffectAndNothingToScoreAreSaid) {
     const test::CommandResult no_scale = test::run_pfce(
         "sample --data " + fd.root + " --points 5 --out " + sparse + " --scale-by-area false");
     EXPECT_EQ(no_scale.status, 0) << no_scale.output;
+    EXPECT_EQ(nlohmann::json::parse(file_text(sparse + "/masks.json"))["sample"]["scale_by_area"],
+              false);
+    // As train's switches: given twice, the last is taken and said; negated, not also given.
+    const test::CommandResult twice =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root +
+                       "/s3 --scale-by-area false --scale-by-area");
+    EXPECT_EQ(twice.status, 0) << twice.output;
+    EXPECT_MESSAGE_HAS(twice.output, "--scale-by-area is given 2 times (false, then alone)");
+    EXPECT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root +
+                             "/s4 --no-scale-by-area --scale-by-area")
+                  .status,
+              2);
     EXPECT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root +
                              "/s2 --scale-by-area maybe")
                   .status,

@@ -266,17 +266,21 @@ void check_reassembly(const Dataset& ds, int w, int h, int patch, std::size_t ex
         owned(static_cast<std::size_t>(w) * h, 0);
     std::vector<std::size_t> all(ds.size());
     for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-    const std::vector<SampleData> loaded = load_samples(ds, all, "");
+    const std::vector<SampleData> whole = load_samples(ds, all, ""),
+                                  scored = load_samples(ds, all, "", /*scored=*/true);
     for (std::size_t i = 0; i < ds.size(); ++i) {
         const SampleRef& s = ds.sample(i);
         for (int y = 0; y < patch; ++y)
             for (int x = 0; x < patch; ++x) {
                 const bool own = x >= s.own_x0 && x < s.own_x1 && y >= s.own_y0 && y < s.own_y1;
                 if (own) ++owned[static_cast<std::size_t>(s.y0 + y) * w + s.x0 + x];
-                // Trained on everywhere, scored where owned.
-                ASSERT_EQ(loaded[i].train_labels.at(y, x), labels.at(s.y0 + y, s.x0 + x));
-                ASSERT_EQ(loaded[i].dense.at(y, x), own ? labels.at(s.y0 + y, s.x0 + x) : 255)
+                // Trained on everywhere, scored where owned (dense and training labels alike).
+                const std::uint8_t truth = labels.at(s.y0 + y, s.x0 + x);
+                ASSERT_EQ(whole[i].train_labels.at(y, x), truth);
+                ASSERT_EQ(whole[i].dense.at(y, x), truth);
+                ASSERT_EQ(scored[i].dense.at(y, x), own ? truth : 255)
                     << s.id << " at " << x << "," << y;
+                ASSERT_EQ(scored[i].train_labels.at(y, x), own ? truth : 255);
             }
         ASSERT_EQ(s.width, patch);
         ASSERT_EQ(s.height, patch);

@@ -281,6 +281,16 @@ TEST(ExperimentRun, ASuitesFilesStayWhatItsReportSays) {
     EXPECT_EQ(train.status, 2) << train.output;
     EXPECT_MESSAGE_HAS(train.output, "is the training directory of experiment \"tiny-linked\"");
     EXPECT_MESSAGE_HAS(train.output, "--only tiny-linked --force");
+    // A user's own run named train beside a result.json of its own (eval --json) is no suite's.
+    const std::string mine = dir + "/proj/train";
+    const std::string tiny = " --data " + out +
+                             "/data/synthetic-16x64-s3 --width 4 --depth 2 "
+                             "--batch-size 4 --device cpu";
+    ASSERT_EQ(test::run_pfce("train --out " + mine + tiny + " --epochs 1").status, 0);
+    write_file(dir + "/proj/result.json", "{\"miou\": 0.5}");
+    const test::CommandResult resumed =
+        test::run_pfce("train --out " + mine + tiny + " --epochs 2 --resume");
+    EXPECT_EQ(resumed.status, 0) << resumed.output;
 
     std::string cache;
     for (const auto& e : fs::directory_iterator(out + "/cache"))

@@ -1160,3 +1160,37 @@ TEST(RealDatasets, PredictionsOfAnIndexDatasetWithItsOwnValuesReadBackAsItsMasks
                            "30, 255) nor an ignore value (200)");
     }
 }
+
+// A suite rerun with nothing to run read no data, and wrote its report with Potsdam's classes: the
+// foreign dataset's class 5 counted as clutter (none here) and the pictures' unlabelled colour
+// said black. The report of a rerun is the report of the run.
+TEST(RealDatasets, ASuiteRerunWithNothingToRunKeepsItsDatasetsClasses) {
+    const std::string root = test::temp_dir("real_suite_rerun");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    std::ofstream(root + "/suite.toml")
+        << "[suite]\nname = \"s\"\nexperiments = [{ id = \"d\", labels = { kind = \"dense\" } "
+           "}]\n[data]\nroot = \""
+        << fd.root
+        << "\"\ntrain_frac = 0.5\nval_frac = 0.25\n[model]\nwidth = 4\ndepth = 2\n[run]\nepochs "
+           "= 1\nbatch_size = 4\n";
+    const std::string run = "run " + root + "/suite.toml --device cpu --out " + root + "/out";
+    const test::CommandResult first = test::run_pfce(run);
+    ASSERT_EQ(first.status, 0) << first.output;
+    const std::string report = root + "/out/report.md";
+    auto results_row = [&] {
+        std::ifstream f(report);
+        std::string line;
+        while (std::getline(f, line))
+            if (line.rfind("| d |", 0) == 0) return line;
+        return std::string();
+    };
+    const std::string row = results_row();
+    ASSERT_FALSE(row.empty());
+    const test::CommandResult again = test::run_pfce(run);
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "0 ran, 1 skipped");
+    EXPECT_EQ(results_row(), row);
+    std::ifstream f(report);
+    const std::string md((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_MESSAGE_HAS(md, "The colour (155, 155, 155) = unlabelled.");
+}

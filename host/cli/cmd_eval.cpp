@@ -146,7 +146,7 @@ void run_eval(const EvalArgs& a) {
         PFCE_THROW(InputError, "--split ", a.split, ": expected test, val, train or all");
     }
     if (indices.empty()) PFCE_THROW(InputError, "split \"", a.split, "\" of ", d.root, " is empty");
-    const std::vector<SampleData> samples = load_samples(ds, indices, a.labels);
+    const std::vector<SampleData> samples = load_samples(ds, indices, a.labels, /*scored=*/true);
     // Metrics of no pixel are NaN, and a dense loss of none 0: an error, not numbers to believe.
     const bool any_labelled = std::any_of(samples.begin(), samples.end(), [](const SampleData& s) {
         return std::any_of(s.dense.labels.begin(), s.dense.labels.end(),

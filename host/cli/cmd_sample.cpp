@@ -1,7 +1,6 @@
 // `pfce sample`: sparse point labels (DESIGN §2) from a dataset's dense masks into a mask directory
 // (data/sparse_masks: the same stage experiments use, with the same cache rule). Prints images,
 // points per class, the labelled fraction and the time.
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <sstream>
@@ -18,6 +17,7 @@
 #include "data/sparse_masks.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
+#include "host/cli/config_flags.hpp"
 #include "host/cli/dataset_flags.hpp"
 #include "host/cli/stopped.hpp"
 #include "host/train/config.hpp"
@@ -29,7 +29,9 @@ struct SampleFlags {
     std::string data, out, per_class;
     int points = 500;
     std::uint64_t seed = 0;
-    bool scale_by_area = true, force = false;  // scaled, as training samples (labels.scale_by_area)
+    bool force = false;
+    // --scale-by-area as typed ("" when not given: scaled, as training samples, by default).
+    std::string scale_by_area_text;
     DatasetFlags dataset;
 };
 
@@ -83,7 +85,15 @@ void run_sample(const SampleFlags& f) {
             c, ds.palette().class_names(), f.data,
             [](const std::vector<std::string>&) { return std::string("--points-per-class"); });
     }
-    so.scale_by_area = f.scale_by_area;
+    bool scale = true;
+    if (!f.scale_by_area_text.empty()) {
+        const std::optional<bool> given = switch_value(f.scale_by_area_text);
+        if (!given)
+            PFCE_THROW(InputError, "--scale-by-area ", f.scale_by_area_text,
+                       ": expected true or false");
+        scale = *given;
+    }
+    so.scale_by_area = scale;
     so.seed = f.seed;
     auto last_log = std::chrono::steady_clock::now();
     MaskStageResult r;
@@ -142,29 +152,12 @@ const bool registered = register_command(
         sub.add_option("--seed", f->seed, "sampling seed")
             ->check(non_negative_integer())
             ->capture_default_str();
-        // A switch as train's are: alone, or with a value (`--scale-by-area false`, which a flag
-        // refused), or negated.
-        sub.add_option(
-               "--scale-by-area",
-               [f](const CLI::results_t& r) {
-                   std::string t = r.empty() ? "" : r.back();
-                   for (char& ch : t)
-                       ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-                   if (t.empty() || t == "true" || t == "1" || t == "yes" || t == "on")
-                       f->scale_by_area = true;
-                   else if (t == "false" || t == "0" || t == "no" || t == "off")
-                       f->scale_by_area = false;
-                   else
-                       return false;  // CLI11 names the flag and the value
-                   return true;
-               },
-               "scale the counts by H*W/90000 (round, at least 1), as training does (default "
-               "true); --no-scale-by-area keeps N on every image whatever its size")
-            ->expected(0, 1)
-            ->type_name("[BOOL]");
-        sub.add_flag_callback(
-            "--no-scale-by-area", [f] { f->scale_by_area = false; },
-            "the same as --scale-by-area false");
+        // A switch as train's are: alone, with a value (`--scale-by-area false`, which a flag
+        // refused), or negated; the value is read after parsing, naming the flag.
+        add_switch(&sub, "--scale-by-area",
+                   "scale the counts by H*W/90000 (round, at least 1), as training does "
+                   "(default true); --no-scale-by-area keeps N on every image whatever its size",
+                   [f](const std::string& text) { f->scale_by_area_text = text; });
         add_dataset_flags(sub, f->dataset);
         sub.add_flag("--force", f->force, "replace a mask directory made otherwise");
         sub.callback([f] { run_sample(*f); });

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
 #include "host/backend/backend_factory.hpp"
@@ -36,10 +37,12 @@ void refuse_a_suites_experiment_dir(const std::string& out) {
     fs::path dir = fs::path(out).lexically_normal();
     if (dir.filename().empty()) dir = dir.parent_path();
     std::string experiment, suite;
+    bool checkpoint_read = false;  // a checkpoint says whose it is; then nothing else is asked
     for (const char* name : {"last.ckpt", "best.ckpt"}) {
         const nlohmann::json meta = peek_checkpoint_meta((dir / name).string());
-        const nlohmann::json data =
-            meta.is_object() ? meta.value("data", nlohmann::json()) : nlohmann::json();
+        if (!meta.is_object()) continue;
+        checkpoint_read = true;
+        const nlohmann::json data = meta.value("data", nlohmann::json());
         if (data.is_object() && data.contains("experiment") && data.contains("suite")) {
             experiment =
                 data["experiment"].is_string() ? data["experiment"].get<std::string>() : "";
@@ -47,10 +50,18 @@ void refuse_a_suites_experiment_dir(const std::string& out) {
             break;
         }
     }
-    std::error_code ec;
-    if (experiment.empty() && dir.filename() == "train" &&
-        fs::is_regular_file(dir.parent_path() / "result.json", ec))
-        experiment = dir.parent_path().filename().string();
+    // No checkpoint (removed): OUT/<id>/train beside the result.json of experiment <id>.
+    if (!checkpoint_read && dir.filename() == "train") {
+        const std::string id = dir.parent_path().filename().string();
+        const fs::path result = dir.parent_path() / "result.json";
+        std::error_code ec;
+        if (fs::is_regular_file(result, ec)) {
+            const nlohmann::json j =
+                nlohmann::json::parse(read_whole_file(result.string()), nullptr,
+                                      /*allow_exceptions=*/false);
+            if (j.is_object() && j.value("id", nlohmann::json()) == id) experiment = id;
+        }
+    }
     if (experiment.empty()) return;
     PFCE_THROW(InputError, "--out ", out, " is the training directory of experiment \"", experiment,
                "\" of a suite", suite.empty() ? "" : " (" + suite + ")",

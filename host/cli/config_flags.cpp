@@ -77,31 +77,34 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
                     ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
                 continue;
             }
-            // A switch reads as one: `--deterministic` alone means true, `--deterministic false`
-            // and `--deterministic=false` still work, and `--no-deterministic` is the negation
-            // that `pfce sample --no-scale-by-area` taught users to expect. A value never
-            // swallows the next flag: CLI11 only takes a following word that is not an option.
-            CLI::Option* opt = group
-                                   ->add_option(
-                                       k.flag,
-                                       [&given, key, flag = k.flag](const CLI::results_t& r) {
-                                           // Given alone, the value arrives empty.
-                                           const std::string v = single_flag_value(flag, r, true);
-                                           given[key] = v.empty() ? "true" : v;
-                                           return true;
-                                       },
-                                       help)
-                                   ->expected(0, 1)
-                                   ->type_name("[BOOL]")
-                                   ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-            group
-                ->add_flag_callback(
-                    "--no-" + k.flag.substr(2), [&given, key] { given[key] = "false"; },
-                    "the same as " + k.flag + " false")
-                ->disable_flag_override()  // --no-x=false would read as false
-                ->excludes(opt);
+            add_switch(group, k.flag, help,
+                       [&given, key](const std::string& text) { given[key] = text; });
         }
     }
+}
+
+CLI::Option* add_switch(CLI::App* app, const std::string& flag, const std::string& help,
+                        const std::function<void(const std::string&)>& take) {
+    // A switch reads as one: `--deterministic` alone means true, `--deterministic false` and
+    // `--deterministic=false` still work, and `--no-deterministic` is the negation. A value never
+    // swallows the next flag: CLI11 only takes a following word that is not an option.
+    CLI::Option* opt = app->add_option(
+                              flag,
+                              [take, flag](const CLI::results_t& r) {
+                                  // Given alone, the value arrives empty.
+                                  const std::string v = single_flag_value(flag, r, true);
+                                  take(v.empty() ? "true" : v);
+                                  return true;
+                              },
+                              help)
+                           ->expected(0, 1)
+                           ->type_name("[BOOL]")
+                           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    app->add_flag_callback(
+           "--no-" + flag.substr(2), [take] { take("false"); }, "the same as " + flag + " false")
+        ->disable_flag_override()  // --no-x=false would read as false
+        ->excludes(opt);
+    return opt;
 }
 
 void apply_config_flags(Config& c, const std::map<std::string, std::string>& given) {

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -25,6 +26,11 @@ const char* config_flag_type(const ConfigKey& k);
 // (`--data d1 --data d3` trained on d3 without a word).
 // (`is_switch`: a true/false flag, which may be given alone.)
 std::string single_flag_value(const std::string& flag, const CLI::results_t& r, bool is_switch);
+// A true/false flag as every config key's switch is: `--flag` alone (true), `--flag VALUE` or
+// `--flag=VALUE`, and `--no-flag` (excluding it); given twice, the last is taken and said.
+// `take` receives "true", "false" or the value as typed (parse_switch_text reads it).
+CLI::Option* add_switch(CLI::App* app, const std::string& flag, const std::string& help,
+                        const std::function<void(const std::string&)>& take);
 // Applies the flags given, in table order, over `c` (each value checked as it is set).
 void apply_config_flags(Config& c, const std::map<std::string, std::string>& given);
 

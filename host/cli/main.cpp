@@ -1,5 +1,7 @@
 // The `pfce` command: parses the subcommand and turns any pfce::Error into one clear message and a
 // non-zero exit (2 for bad input, 1 for everything else).
+#include <sched.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -24,16 +26,22 @@ namespace {
 
 // More OpenMP threads than the machine has only wait on each other: OMP_NUM_THREADS=20000 made a
 // 0.2 s training take minutes, and 100000 crashed inside the OpenMP runtime. Such a count is
-// capped at the hardware threads, saying so; the results are the same bits on any count.
+// capped at the CPUs the process may use, saying so; the CPU results are the same bits on any
+// count.
 void cap_openmp_threads() {
 #ifdef _OPENMP
-    const int hardware = static_cast<int>(std::thread::hardware_concurrency());
+    // The CPUs this process may run on (taskset, a container's cpuset), else the machine's.
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    const int hardware = sched_getaffinity(0, sizeof allowed, &allowed) == 0
+                             ? CPU_COUNT(&allowed)
+                             : static_cast<int>(std::thread::hardware_concurrency());
     const int asked = omp_get_max_threads();
     if (hardware <= 0 || asked <= hardware) return;
     omp_set_num_threads(hardware);
     pfce::log_warn("OpenMP asks for ", asked,
-                   " threads (OMP_NUM_THREADS), more than this machine's ", hardware,
-                   " hardware threads: using ", hardware);
+                   " threads (OMP_NUM_THREADS), more than the CPUs this process may use (",
+                   hardware, "): using ", hardware);
 #endif
 }
 

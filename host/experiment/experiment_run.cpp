@@ -27,15 +27,19 @@ using json = nlohmann::json;
 
 namespace {
 
+// `scored` (validation, test): as load_samples' (a tile's pixel labelled only in the window that
+// owns it), so that metrics and losses count it once.
 std::vector<SampleData> samples_for(const LoadedData& L, const ExperimentLabels& lab,
-                                    const std::vector<std::size_t>& pos) {
+                                    const std::vector<std::size_t>& pos, bool scored) {
     std::vector<SampleData> out(pos.size());
     for (std::size_t i = 0; i < pos.size(); ++i) {
         out[i].image = L.images[pos[i]];
         out[i].train_labels = lab.train[pos[i]];
         out[i].dense = L.dense[pos[i]];
-        // Metrics score each pixel of a tile once, in the window that owns it.
-        if (L.ds) unlabel_pixels_owned_elsewhere(out[i].dense, L.ds->sample(L.indices[pos[i]]));
+        if (!scored || !L.ds) continue;
+        const SampleRef& ref = L.ds->sample(L.indices[pos[i]]);
+        unlabel_pixels_owned_elsewhere(out[i].dense, ref);
+        unlabel_pixels_owned_elsewhere(out[i].train_labels, ref);
     }
     return out;
 }
@@ -135,8 +139,8 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     cfg.run.out = (exp_dir / "train").string();
     cfg.run.device = opts.device;
     TrainInputs in;
-    in.train = samples_for(L, lab, L.split.train);
-    in.val = samples_for(L, lab, L.split.val);
+    in.train = samples_for(L, lab, L.split.train, /*scored=*/false);
+    in.val = samples_for(L, lab, L.split.val, /*scored=*/true);
     std::vector<const RgbImage*> imgs;
     for (const auto& s : in.train) imgs.push_back(&s.image);
     in.stats = compute_channel_stats(imgs);
@@ -208,7 +212,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
              r.selected_epoch, ") on ", L.split.test.size(), " test images");
     const Stopwatch t_test;
     TrainedModel tm = load_trained_model(backend, ckpt);
-    const std::vector<SampleData> test = samples_for(L, lab, L.split.test);
+    const std::vector<SampleData> test = samples_for(L, lab, L.split.test, /*scored=*/true);
     const EvalResult ev = evaluate(backend, *tm.net, test, tm.stats, focal_params(tm.config),
                                    in.clutter_class, eval_options(cfg));
     r.test = ev.metrics;

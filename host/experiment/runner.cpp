@@ -394,9 +394,20 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
                                     std::to_string(data.synthetic_size) + " (seed " +
                                     std::to_string(data.synthetic_seed) + ")"
                               : "dataset at " + data.root;
-    in.clutter_class = kPotsdamClutter;
-    const Palette& pal = L ? L->ds->palette() : potsdam_palette();
-    if (L) in.clutter_class = find_clutter_class(pal);
+    // The classes of the data: its clutter class and the colour its pictures show unlabelled
+    // pixels in. Nothing ran, so nothing was read: the dataset's description is (the synthetic
+    // data is Potsdam's; a dataset that cannot be read now falls back to Potsdam's too).
+    Palette pal = potsdam_palette();
+    if (L) {
+        pal = L->ds->palette();
+    } else if (data.source != "synthetic") {
+        try {
+            pal = Dataset::open(data.root, dataset_options(data)).palette();
+        } catch (const InputError&) {
+            // said when the data identity was taken (suite_data_identity)
+        }
+    }
+    in.clutter_class = find_clutter_class(pal);
     in.unlabelled_colour = pal.display_unlabelled();
     write_report(sum.out_dir, in);
     sum.report_md = (fs::path(sum.out_dir) / "report.md").string();

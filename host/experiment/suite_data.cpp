@@ -143,9 +143,9 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
     for (std::size_t k = 0; k < L.indices.size(); ++k) {
         L.ids.push_back(L.ds->sample(L.indices[k]).id);
         L.images.push_back(std::move(all[k].image));
-        // The whole dense mask (train_labels is its copy): dense experiments train on it, links
-        // are measured on it; only evaluation leaves other windows' pixels out (samples_for).
-        L.dense.push_back(std::move(all[k].train_labels));
+        // Whole windows: dense experiments train on them, links are measured on them; only
+        // evaluation leaves other windows' pixels out (samples_for).
+        L.dense.push_back(std::move(all[k].dense));
     }
     char buf[512];
     const int w = L.images[0].width, h = L.images[0].height;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -183,6 +184,9 @@ std::string to_toml_text(const Config& c);  // the whole config as a file `load_
 
 // A value typed on the command line for `k` ("1e-3", "adam", "500,500,700", "true").
 void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text);
+// A switch's text as the flags and files take it: true/1/yes/on or false/0/no/off, in any case;
+// nullopt for anything else.
+std::optional<bool> switch_value(const std::string& text);
 
 // ---- checks ----------------------------------------------------------------------------------
 

@@ -260,6 +260,14 @@ std::string to_toml_text(const Config& c) {
     return os.str();
 }
 
+std::optional<bool> switch_value(const std::string& text) {
+    std::string t = text;  // TRUE and False as well
+    for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (t == "true" || t == "1" || t == "yes" || t == "on") return true;
+    if (t == "false" || t == "0" || t == "no" || t == "off") return false;
+    return std::nullopt;
+}
+
 void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
     const std::string source = "command line";
     auto bad = [&](const std::string& expected) {
@@ -314,14 +322,9 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
             v = number(text);
             break;
         case KeyType::boolean: {
-            std::string t = text;  // TRUE and False as well
-            for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-            if (t == "true" || t == "1" || t == "yes" || t == "on")
-                v = true;
-            else if (t == "false" || t == "0" || t == "no" || t == "off")
-                v = false;
-            else
-                bad("true or false");
+            const std::optional<bool> b = switch_value(text);
+            if (!b) bad("true or false");
+            v = *b;
             break;
         }
         case KeyType::text:

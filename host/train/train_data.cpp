@@ -248,7 +248,7 @@ void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
 }
 
 std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::size_t>& indices,
-                                     const std::string& labels_dir) {
+                                     const std::string& labels_dir, bool scored) {
     std::vector<SampleData> out(indices.size());
     MaskDir md;
     if (!labels_dir.empty()) {
@@ -259,15 +259,18 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
         SampleData& s = out[k];
         s.image = ds.read_image(indices[k]);
         s.dense = ds.read_mask(indices[k]);
-        if (labels_dir.empty()) s.train_labels = s.dense;
-        // Metrics score each pixel of a tile once, in the window that owns it.
+        if (labels_dir.empty()) {
+            s.train_labels = s.dense;
+        } else {
+            s.train_labels = read_mask_png(md, ds.sample(indices[k]).id, ds.palette());
+            if (s.train_labels.width != s.image.width || s.train_labels.height != s.image.height)
+                PFCE_THROW(InputError, "mask ", mask_png_path(labels_dir, ds.sample(indices[k]).id),
+                           " is ", s.train_labels.width, "x", s.train_labels.height,
+                           ", its image is ", s.image.width, "x", s.image.height);
+        }
+        if (!scored) return;
         unlabel_pixels_owned_elsewhere(s.dense, ds.sample(indices[k]));
-        if (labels_dir.empty()) return;
-        s.train_labels = read_mask_png(md, ds.sample(indices[k]).id, ds.palette());
-        if (s.train_labels.width != s.image.width || s.train_labels.height != s.image.height)
-            PFCE_THROW(InputError, "mask ", mask_png_path(labels_dir, ds.sample(indices[k]).id),
-                       " is ", s.train_labels.width, "x", s.train_labels.height, ", its image is ",
-                       s.image.width, "x", s.image.height);
+        unlabel_pixels_owned_elsewhere(s.train_labels, ds.sample(indices[k]));
     });
     return out;
 }
@@ -553,7 +556,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
         }
     }
     in.train = load_samples(ds, split.train, labels);
-    in.val = load_samples(ds, split.val, labels);
+    in.val = load_samples(ds, split.val, labels, /*scored=*/true);
     std::vector<const RgbImage*> imgs;
     for (const auto& s : in.train) imgs.push_back(&s.image);
     in.stats = compute_channel_stats(imgs);

@@ -91,8 +91,11 @@ void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
 
 // Reads samples `indices` of `ds` (in parallel); train_labels from mask directory `labels_dir`
 // (empty = the dense masks).
+// `scored`: samples that evaluation scores (validation, test, eval): a tile's pixel keeps its
+// labels, dense and training alike, only in the window that owns it (SampleRef::own_x0), so that
+// metrics and losses count it once; training samples keep whole windows.
 std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::size_t>& indices,
-                                     const std::string& labels_dir);
+                                     const std::string& labels_dir, bool scored = false);
 
 // The mask directory a config trains with: labels.dir, or sparse (and linked) masks made from the
 // label settings into <run.out>/labels/ (reused when their settings match). Empty for dense.

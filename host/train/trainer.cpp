@@ -297,8 +297,9 @@ class TrainingRun {
           step_graph_(backend, cfg.run.step_graph) {
         // The CPU backend records no graphs; a warm CPU step allocates, so it never even tries.
         if (cfg.run.step_graph && backend.device() == DeviceKind::cpu)
-            log_warn("run.step_graph = true has no effect on ", backend.name(),
-                     " (it records the step as a CUDA graph); every step runs op by op");
+            log_warn(
+                "run.step_graph = true has no effect on the CPU backend (it records the step "
+                "as a CUDA graph); every step runs op by op");
         if (bpe_ == 0)
             PFCE_THROW(InputError, "no training batch (", in.train.size(), " samples, batch ",
                        cfg.run.batch_size, ")");
