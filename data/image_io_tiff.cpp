@@ -6,6 +6,7 @@
 #include <tiffio.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "data/image_io_detail.hpp"
 
 namespace pfce::detail {
@@ -129,6 +131,40 @@ void select_full_resolution_page(TIFF* t, const std::string& path) {
             PFCE_THROW(InputError, path,
                        ": TIFF holds only reduced-resolution or mask pages (NewSubfileType ",
                        subfile, "; expected a full-resolution page)");
+    }
+}
+
+// A file is read at its first full-resolution page. Reduced-resolution and mask pages (a GeoTIFF's
+// overviews) go with it; but a second full-resolution page as large, or larger, is something else:
+// a stack of bands or masks saved page by page, or a thumbnail stored first unmarked (then predict
+// wrote a thumbnail-sized mask). Said once per process, naming the file and the page.
+void note_other_full_pages(TIFF* t, const std::string& path, std::uint32_t width,
+                           std::uint32_t height) {
+    static std::atomic<bool> told{false};
+    if (told.load(std::memory_order_relaxed)) return;
+    const tdir_t pages = TIFFNumberOfDirectories(t);
+    bool first_full = true;
+    for (tdir_t k = 0; k < pages && TIFFSetDirectory(t, k); ++k) {
+        std::uint32_t subfile = 0, w = 0, h = 0;
+        TIFFGetFieldDefaulted(t, TIFFTAG_SUBFILETYPE, &subfile);
+        if (subfile & (FILETYPE_REDUCEDIMAGE | FILETYPE_MASK)) continue;
+        if (first_full) {  // the page read
+            first_full = false;
+            continue;
+        }
+        TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w);
+        TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
+        if (static_cast<std::uint64_t>(w) * h < static_cast<std::uint64_t>(width) * height)
+            continue;
+        if (told.exchange(true)) return;
+        log_warn(path, " has ", pages, " pages; only its first full-resolution page (", width, "x",
+                 height, ") is read, but page ", k + 1, " is ", w, "x", h,
+                 w * static_cast<std::uint64_t>(h) > static_cast<std::uint64_t>(width) * height
+                     ? " (larger: a thumbnail stored first?)"
+                     : " as well (a stack of bands or masks saved page by page?)",
+                 ". Save the page meant as a file of its own (e.g. tiffsplit, or gdal_translate "
+                 "-b); said once");
+        return;
     }
 }
 
@@ -515,6 +551,7 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
         }
     }
     count_masked_pixels(t.get(), path, msgs, l, win, d);  // moves on from the image's page
+    note_other_full_pages(t.get(), path, l.width, l.height);
     return d;
 }
 

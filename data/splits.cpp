@@ -85,6 +85,13 @@ std::vector<SplitListEntry> read_split_list(const std::string& list, const std::
     std::vector<SplitListEntry> out;
     std::string line;
     for (int line_no = 1; std::getline(in, line); ++line_no) {
+        // UTF-16 (Notepad's "Unicode", PowerShell's default for > redirection) would read as ids
+        // of NULs and a stray byte-order mark: named for what it is.
+        if (line.find('\0') != std::string::npos ||
+            (line_no == 1 && (line.rfind("\xFF\xFE", 0) == 0 || line.rfind("\xFE\xFF", 0) == 0)))
+            PFCE_THROW(InputError, "split list ", list, " (", key,
+                       ") is UTF-16 text (or holds NUL bytes): expected UTF-8 or ASCII, one sample "
+                       "id per line; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 IN > OUT)");
         // A byte-order mark (Windows editors save one) is not part of the first id.
         if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
         const auto b = line.find_first_not_of(" \t\r");

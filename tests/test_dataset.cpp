@@ -711,6 +711,11 @@ TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
         [&] { split_from_lists(ds, dir + "/train.txt", dir + "/names.txt", ""); });
     EXPECT_MESSAGE_HAS(msg, "names.txt:1");
     EXPECT_MESSAGE_HAS(msg, "without their extension: 'Image_0'");
+    // UTF-16 (Notepad's "Unicode") read as ids of NUL bytes: named for what it is.
+    write_text(dir + "/utf16.txt", std::string("\xFF\xFEI\0m\0a\0g\0e\0_\0\x30\0\n\0", 18));
+    msg = input_error_message(
+        [&] { split_from_lists(ds, dir + "/train.txt", dir + "/utf16.txt", ""); });
+    EXPECT_MESSAGE_HAS(msg, "utf16.txt (--val-list (data.val_list)) is UTF-16 text");
 }
 
 // In a tiles dataset a list line may name a tile: it stands for all the tile's windows, and a

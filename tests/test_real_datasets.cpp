@@ -1194,3 +1194,45 @@ TEST(RealDatasets, ASuiteRerunWithNothingToRunKeepsItsDatasetsClasses) {
     const std::string md((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     EXPECT_MESSAGE_HAS(md, "The colour (155, 155, 155) = unlabelled.");
 }
+
+// A TIFF of several full-size pages (an ImageJ stack of bands, masks saved page by page) is read
+// at its first page; that was silent. Overviews and thumbnails marked as reduced-resolution pages
+// are not full pages, and say nothing.
+TEST(RealDatasets, ATiffOfSeveralFullPagesIsSaidOnce) {
+    const std::string root = test::temp_dir("real_pages");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    auto write_pages = [](const std::string& path, const std::vector<RgbImage>& pages,
+                          bool later_reduced) {
+        TIFF* t = TIFFOpen(path.c_str(), "w");
+        ASSERT_NE(t, nullptr);
+        for (std::size_t k = 0; k < pages.size(); ++k) {
+            const RgbImage& page = pages[k];
+            if (k > 0 && later_reduced) TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE);
+            TIFFSetField(t, TIFFTAG_IMAGEWIDTH, page.width);
+            TIFFSetField(t, TIFFTAG_IMAGELENGTH, page.height);
+            TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+            TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+            TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+            TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+            TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, page.height);
+            for (int y = 0; y < page.height; ++y)
+                ASSERT_GE(TIFFWriteScanline(
+                              t, const_cast<std::uint8_t*>(&page.pixels[3 * y * page.width]), y, 0),
+                          0);
+            ASSERT_TRUE(TIFFWriteDirectory(t));
+        }
+        TIFFClose(t);
+    };
+    const RgbImage first = read_rgb(fd.root + "/images/tile_0.png");
+    fs::remove(fd.root + "/images/tile_0.png");
+    write_pages(fd.root + "/images/tile_0.tif", {first, test::random_rgb(40, 32, 5)}, false);
+    const test::CommandResult stack = test::run_pfce("data stats " + fd.root);
+    EXPECT_EQ(stack.status, 0) << stack.output;
+    EXPECT_MESSAGE_HAS(stack.output,
+                       "tile_0.tif has 2 pages; only its first full-resolution page "
+                       "(40x32) is read, but page 2 is 40x32 as well");
+    write_pages(fd.root + "/images/tile_0.tif", {first, test::random_rgb(20, 16, 5)}, true);
+    const test::CommandResult overview = test::run_pfce("data stats " + fd.root);
+    EXPECT_EQ(overview.status, 0) << overview.output;
+    EXPECT_EQ(overview.output.find("has 2 pages"), std::string::npos) << overview.output;
+}
