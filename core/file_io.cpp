@@ -30,6 +30,19 @@ std::string temp_path_for(const std::string& path) {
     return (p.parent_path() / name).string();
 }
 
+std::string missing_reason(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) return {};
+    const int err = errno;
+    if (err == ELOOP) return "is a loop of symbolic links";
+    if (err != ENOENT) return std::string("cannot be reached: ") + std::strerror(err);
+    std::error_code ec;
+    if (fs::is_symlink(fs::symlink_status(path, ec)))
+        return "is a symbolic link to " + fs::read_symlink(path, ec).string() +
+               ", which does not exist";
+    return "does not exist";
+}
+
 std::string target_of_temp(const std::string& path) {
     fs::path p(path);
     std::string name = p.filename().string();

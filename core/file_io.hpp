@@ -39,6 +39,11 @@ std::string target_of_temp(const std::string& path);
 // `message` with every `tmp` in it replaced by the file it stands for.
 std::string naming_target(std::string message, const std::string& tmp);
 
+// Why `path` names nothing to open, as a message's end: "does not exist", "is a symbolic link to
+// T, which does not exist", "is a loop of symbolic links" or the system's reason; "" when it names
+// something. (std::filesystem::exists says only false for a loop.)
+std::string missing_reason(const std::string& path);
+
 // Atomic write for writers that need a path (libtiff, libpng): calls write(tmp), then commits it.
 // A throwing writer leaves no temporary behind; its SystemError names the file, not the temporary
 // (a full disk said "writing .p.png.tmp25022_0 failed").

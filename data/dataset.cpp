@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/output_dir.hpp"
 #include "core/text.hpp"
@@ -148,7 +149,7 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
     std::error_code ec;
     if (!fs::is_directory(r, ec))
         PFCE_THROW(InputError, "dataset root ", root, " is not a directory",
-                   fs::exists(r, ec) ? "" : " (it does not exist)");
+                   fs::exists(r, ec) ? "" : " (it " + missing_reason(root) + ")");
     // pfce data synth writes its marker first and synthetic.json last: a directory with the one and
     // not the other was killed while being written and holds only some of its images, which would
     // read as a smaller dataset without a word. (`pfce run` writes such a directory again before

@@ -252,7 +252,7 @@ MaskDir open_mask_dir(const std::string& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec))
         PFCE_THROW(InputError, "mask directory ", dir,
-                   fs::exists(dir, ec) ? " is not a directory" : " does not exist",
+                   fs::exists(dir, ec) ? " is not a directory" : " " + missing_reason(dir),
                    " (expected the --out of pfce sample or pfce link)");
     std::ifstream f(path);
     if (!f)

@@ -630,6 +630,29 @@ TEST(CliMisuse, APathTheSystemRefusesIsNamedWithItsReason) {
     EXPECT_MESSAGE_HAS(loop.output,
                        "pfce: error: " + root + "/loop1: Too many levels of symbolic links");
     EXPECT_EQ(loop.output.find("filesystem error"), std::string::npos) << loop.output;
+    // A loop or a dangling link given as an input read "does not exist" (hostile-user probe).
+    const std::string l1 = root + "/loop1";
+    fs::create_symlink(root + "/nowhere", root + "/dangling");
+    const std::vector<std::pair<std::string, std::string>> inputs = {
+        {"train --data " + l1 + " --out " + root + "/r" + kTiny,
+         "dataset root " + l1 + " is not a directory (it is a loop of symbolic links)"},
+        {"train --config " + l1, l1 + " is a loop of symbolic links"},
+        {"run " + l1, "suite file " + l1 + " is a loop of symbolic links"},
+        {"link --in " + l1 + " --out " + root + "/x",
+         "mask directory " + l1 + " is a loop of symbolic links"},
+        {"data stats " + root + "/dangling",
+         "(it is a symbolic link to " + root + "/nowhere, which does not exist)"}};
+    for (const auto& [args, said] : inputs) {
+        const test::CommandResult r = test::run_pfce(args);
+        EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, said);
+    }
+    // A config from a pipe (toml++ would seek it, and it was read twice).
+    std::string piped = "printf '[run]\\nepochs = 3\\n' | \"";
+    piped += test::pfce_binary() + "\" train --config /dev/stdin --print-config 2>&1";
+    const test::CommandResult pipe = test::run_command(piped);
+    EXPECT_EQ(pipe.status, 0) << pipe.output;
+    EXPECT_MESSAGE_HAS(pipe.output, "epochs = 3\n");
 }
 
 // Settings that were taken quietly and meant something else (second hostile-user probe).

@@ -199,7 +199,12 @@ const bool registered = register_command(
         sub.add_option("--config", a->config,
                        "TOML file with [data] [labels] [model] [loss] [optimizer] [schedule] [run] "
                        "tables (flags override it)")
-            ->check(CLI::ExistingFile);
+            ->check(CLI::Validator(
+                [](std::string& path) -> std::string {
+                    const std::string why = missing_reason(path);  // a loop said as one
+                    return why.empty() ? std::string() : path + " " + why;
+                },
+                "FILE"));
         auto* resume =
             sub.add_flag("--resume", a->resume, "continue the run in --out from last.ckpt");
         sub.add_flag("--force", a->force, "start over even if --out holds a run")

@@ -12,6 +12,7 @@
 
 #include "core/build_info.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/hash.hpp"
 #include "core/log.hpp"
 #include "data/dataset.hpp"
@@ -113,7 +114,7 @@ void apply_experiment_file(const std::string& path, const std::string& listed, E
     std::error_code ec;
     if (!fs::is_regular_file(path, ec))
         PFCE_THROW(InputError, listed, ": experiment file ", path,
-                   fs::exists(path, ec) ? " is not a file" : " does not exist",
+                   fs::exists(path, ec) ? " is not a file" : " " + missing_reason(path),
                    " (experiment files are found relative to the suite file's directory)");
     const toml::table root = parse_toml_file(path);
     record_key_sources(root, path, {"experiment"}, where);
@@ -244,6 +245,9 @@ std::string resolve_suite_path(const std::string& given) {
                    " is a directory: expected a suite file (a .toml with a [suite] table; the "
                    "shipped ones are in ",
                    (fs::path(PFCE_SOURCE_ROOT) / "experiments").string(), ")");
+    const std::string why = missing_reason(given);
+    if (!why.empty() && why != "does not exist")  // a loop, a dangling link: said as it is
+        PFCE_THROW(InputError, "suite file ", given, " ", why);
     PFCE_THROW(InputError, given, ": no such suite file (suites are in ",
                (fs::path(PFCE_SOURCE_ROOT) / "experiments").string(), ")");
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/output_dir.hpp"
 #include "core/stopwatch.hpp"
@@ -84,7 +85,7 @@ bool check_suite_data_dir(const DataSettings& d, const RunOptions& opts,
     if (!synthetic && (!fs::exists(out_dir, ec) || fs::is_empty(out_dir, ec)) &&
         !fs::is_directory(d.root, ec))
         PFCE_THROW(InputError, opts.data_path.empty() ? "[data] root " : "--data ", d.root,
-                   fs::exists(d.root, ec) ? " is not a directory" : " does not exist",
+                   fs::exists(d.root, ec) ? " is not a directory" : " " + missing_reason(d.root),
                    " (expected the dataset's directory)");
     if (opts.data_path.empty()) return opts.force;  // the suite's own, in OUT/data/
     const fs::path data = resolved(opts.data_path), out = resolved(out_dir);

@@ -143,16 +143,19 @@ void refuse_underflowed_floats(const toml::node& node, const std::vector<std::st
 }  // namespace
 
 toml::table parse_toml_file(const std::string& path) {
+    // Read once, as a stream: a pipe (--config /dev/stdin, <(...)) cannot be read twice or sought,
+    // which toml::parse_file needs.
+    const std::string text = read_whole_file(path);
     toml::table table;
     try {
-        table = toml::parse_file(path);
+        table = toml::parse(text, path);
     } catch (const toml::parse_error& e) {
         PFCE_THROW(InputError, path, ":", e.source().begin.line, ":", e.source().begin.column, ": ",
                    e.description());
     }
     std::vector<std::string> lines;
-    std::istringstream text(read_whole_file(path));
-    for (std::string line; std::getline(text, line);) lines.push_back(line);
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
     refuse_underflowed_floats(table, lines, path);
     return table;
 }
