@@ -316,7 +316,19 @@ LabelMap Dataset::read_mask(std::size_t i) const {
         if (implicit_255) lut[255] = 255;
         for (std::size_t c = 0; c < index_values_.size(); ++c)
             lut[index_values_[c]] = static_cast<int>(c);
-        if (implicit_255 && !told_implicit_255_->load() &&  // one scan per mask until told
+        // The file's own NoData value: unlabelled where no class has it (and no need to say
+        // so of 255, as pfce's GeoTIFF predictions mark it); a class's value stays that class.
+        const MaskNoData no_data = read_mask_no_data(s.mask_path);
+        if (no_data.value >= 0) {
+            const int c = lut[no_data.value];
+            if (c == kNotAClass || c == 255)
+                lut[no_data.value] = 255;
+            else
+                warn_if_no_data_is_a_class(s.mask_path, no_data, c,
+                                           std::count(m.labels.begin(), m.labels.end(),
+                                                      static_cast<std::uint8_t>(no_data.value)));
+        }
+        if (implicit_255 && no_data.value != 255 && !told_implicit_255_->load() &&
             std::find(m.labels.begin(), m.labels.end(), std::uint8_t{255}) != m.labels.end() &&
             !told_implicit_255_->exchange(true))
             log_warn(s.mask_path,
@@ -358,7 +370,52 @@ LabelMap Dataset::read_mask(std::size_t i) const {
         }
         return m;
     }
-    return palette_.decode(read_mask_rgb(s.mask_path, opts_.max_pixels), s.mask_path);
+    const RgbImage colours = read_mask_rgb(s.mask_path, opts_.max_pixels);
+    return mask_palette(s.mask_path, colours).decode(colours, s.mask_path);
+}
+
+Palette Dataset::mask_palette(const std::string& path, const RgbImage& colours) const {
+    const MaskNoData no_data = read_mask_no_data(path);
+    if (no_data.value < 0) return palette_;
+    for (std::size_t c = 0; c < palette_.classes.size(); ++c)
+        if (palette_.classes[c].colour == no_data.colour) {
+            std::int64_t pixels = 0;
+            for (std::size_t i = 0; i + 2 < colours.pixels.size(); i += 3)
+                pixels += Rgb{colours.pixels[i], colours.pixels[i + 1], colours.pixels[i + 2]} ==
+                          no_data.colour;
+            warn_if_no_data_is_a_class(path, no_data, static_cast<int>(c), pixels);
+            return palette_;
+        }
+    // The file says those pixels have no label: its NoData colour reads as unlabelled.
+    Palette p = palette_;
+    p.unlabelled_colours.push_back(no_data.colour);
+    return p;
+}
+
+void Dataset::warn_if_no_data_is_a_class(const std::string& path, const MaskNoData& no_data,
+                                         int cls, std::int64_t pixels) const {
+    if (pixels == 0 || told_no_data_class_->exchange(true)) return;
+    const Rgb& rgb = no_data.colour;
+    std::string colour = "(";  // appended to: GCC 12 warns (-Wrestrict) at "(" + string&&
+    colour += std::to_string(rgb[0]) + ", " + std::to_string(rgb[1]) + ", " +
+              std::to_string(rgb[2]) + ")";
+    const std::string& name = palette_.classes[static_cast<std::size_t>(cls)].name;
+    if (index_masks_)
+        log_warn(path, ": ", pixels, " pixels hold ", no_data.value,
+                 ", which the file's GDAL NoData tag marks as no data, but ", no_data.value,
+                 " is the value of class ", name, " in this dataset, so they are read as ", name,
+                 ". If they have no label, make ", no_data.value, " an ignore value (mask.ignore, ",
+                 "with mask.values giving the classes' values, in ", root_,
+                 "/dataset.toml); if they are ", name,
+                 ", remove the tag (gdal_edit.py -unsetnodata)"
+                 " to silence this");
+    else
+        log_warn(path, ": ", pixels, " pixels are ", colour,
+                 ", which the file's GDAL NoData tag (value ", no_data.value,
+                 ") marks as no data, but ", colour, " is the colour of class ", name,
+                 ", so they are read as ", name,
+                 ". If they have no label, recolour them with an ignore colour; if they are ", name,
+                 ", remove the tag (gdal_edit.py -unsetnodata) to silence this");
 }
 
 }  // namespace pfce

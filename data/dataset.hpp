@@ -90,6 +90,13 @@ class Dataset {
     std::shared_ptr<std::atomic<bool>> told_gray_palette_ = std::make_shared<std::atomic<bool>>();
     void warn_if_grays_disagree(const std::string& path, const LabelMap& m,
                                 const std::vector<Rgb>& colormap) const;
+    // A mask's GDAL NoData value that is a class's value (or colour): said once per dataset.
+    std::shared_ptr<std::atomic<bool>> told_no_data_class_ = std::make_shared<std::atomic<bool>>();
+    void warn_if_no_data_is_a_class(const std::string& path, const MaskNoData& no_data, int cls,
+                                    std::int64_t pixels) const;
+    // The palette a colour mask decodes with: the dataset's, and the file's NoData colour as
+    // unlabelled where no class has it (said where one does).
+    Palette mask_palette(const std::string& path, const RgbImage& colours) const;
     std::shared_ptr<TileBandCache> tile_cache_;  // tiles only; thread-safe
     friend class DatasetBuilder;
 };

@@ -231,10 +231,10 @@ LabelMap DatasetBuilder::read_tile_mask(const Dataset& ds, const SampleRef& s) {
         const RgbImage colours =
             read_rgb_window(s.mask_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels);
         // A bad colour's y is reported within the band; say where the band starts.
-        return ds.palette_.decode(colours, s.mask_path + " (rows " + std::to_string(s.y0) + ".." +
-                                               std::to_string(s.y0 + s.height - 1) +
-                                               ", pixel y counted from row " +
-                                               std::to_string(s.y0) + ")");
+        return ds.mask_palette(s.mask_path, colours)
+            .decode(colours, s.mask_path + " (rows " + std::to_string(s.y0) + ".." +
+                                 std::to_string(s.y0 + s.height - 1) +
+                                 ", pixel y counted from row " + std::to_string(s.y0) + ")");
     });
     return crop(*band, s.x0, s.width);
 }

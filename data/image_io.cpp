@@ -391,6 +391,10 @@ bool is_unread_image_name(const std::string& path) {
     return false;
 }
 
+MaskNoData read_mask_no_data(const std::string& path) {
+    return sniff_format(path) == Format::tiff ? detail::read_tiff_mask_no_data(path) : MaskNoData{};
+}
+
 RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels) {
     detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels);
     if (d.transparent == d.palette_transparent) d.transparent = 0;  // entries keep their colours

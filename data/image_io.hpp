@@ -82,6 +82,15 @@ RgbImage read_rgb_with_nodata(const std::string& path, std::vector<std::uint8_t>
 // palette colours (pfce's own label PNGs make "unlabelled" transparent, in the dataset's
 // unlabelled colour, so they read back as masks of it); other transparency is refused as there.
 RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels = 0);
+// What a mask file says has no data: a GeoTIFF's GDAL NoData value (tag 42113), which GDAL's
+// -a_nodata writes and pfce's own GeoTIFF predictions carry. A mask tool that marks a value so
+// means "no label here", but a dataset's settings may also give that value to a class.
+struct MaskNoData {
+    int value = -1;  // the pixel value (an index, or every band's sample); -1: none
+    Rgb colour{};    // how read_mask_rgb reads those pixels: (v, v, v), or a palette's entry v
+};
+// An 8-bit TIFF's NoData value; none for other files (PNG and JPEG have no such tag).
+MaskNoData read_mask_no_data(const std::string& path);
 // 8-bit single-channel file (index-valued masks): a palette image's indices. `colormap`, when
 // given, receives a palette image's colours (empty for others).
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels = 0,

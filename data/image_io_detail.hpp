@@ -111,6 +111,7 @@ ImageInfo probe_jpeg(const std::string& path);
 DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels,
                          const ImageChoice& choice);
 DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pixels);
+MaskNoData read_tiff_mask_no_data(const std::string& path);
 DecodedSamples read_jpeg(const std::string& path, Window win, std::int64_t max_pixels);
 
 // Writers to an exact path (callers wrap them in write_atomically). channels is 1 or 3; `geo`'s

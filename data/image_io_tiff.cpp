@@ -414,17 +414,24 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
 // every colour band holds it, in `samples` as decoded (interleaved, spp bands of 1 or 2 bytes,
 // before 16-bit ones are scaled). A value that is not a whole number in the samples' range (GDAL
 // writes "nan" or "-9999" for other types) matches nothing.
-void mark_no_data_values(TIFF* t, const TiffLayout& l, const std::uint8_t* samples,
-                         DecodedSamples& d) {
+// The GDAL NoData value of `t` as a sample of `l` (-1: none, or none such a sample can hold).
+int no_data_sample(TIFF* t, const TiffLayout& l) {
     char* text = nullptr;
-    if (!TIFFGetField(t, TIFFTAG_GDAL_NODATA, &text) || !text) return;
+    if (!TIFFGetField(t, TIFFTAG_GDAL_NODATA, &text) || !text) return -1;
     char* end = nullptr;
     const double v = std::strtod(text, &end);
     while (end && std::isspace(static_cast<unsigned char>(*end))) ++end;
     if (end == text || *end != '\0' || !std::isfinite(v) || v != std::floor(v) || v < 0 ||
         v >= static_cast<double>(1u << std::min<int>(l.bps, 16)) || (l.bps != 8 && l.bps != 16))
-        return;
-    const auto value = static_cast<std::uint16_t>(v);
+        return -1;
+    return static_cast<int>(v);
+}
+
+void mark_no_data_values(TIFF* t, const TiffLayout& l, const std::uint8_t* samples,
+                         DecodedSamples& d) {
+    const int no_data = no_data_sample(t, l);
+    if (no_data < 0) return;
+    const auto value = static_cast<std::uint16_t>(no_data);
     const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
     const int bands = l.colour_bands();
     for (std::size_t i = 0; i < n; ++i) {
@@ -472,6 +479,27 @@ void count_masked_pixels(TIFF* t, const std::string& path, const TiffMessages& m
         if (valid[i] == 0) d.mark_transparent(i);
 }
 
+// A palette TIFF's colours, one for each of its 2^bits indices.
+std::vector<Rgb> colour_map(TIFF* t, const std::string& path, const TiffLayout& l) {
+    std::uint16_t *r = nullptr, *g = nullptr, *b = nullptr;
+    if (!TIFFGetField(t, TIFFTAG_COLORMAP, &r, &g, &b))
+        PFCE_THROW(InputError, path, ": palette TIFF without a colour map");
+    // TIFF colour maps are 16-bit; some writers put 8-bit values in them anyway. A map holds
+    // 2^bits entries (16 for a 4-bit palette).
+    const int entries = 1 << l.bps;
+    bool eight_bit = true;
+    for (int i = 0; i < entries; ++i)
+        if (r[i] > 255 || g[i] > 255 || b[i] > 255) eight_bit = false;
+    std::vector<Rgb> map(static_cast<std::size_t>(entries));
+    for (int i = 0; i < entries; ++i) {
+        auto cv = [&](std::uint16_t v) {
+            return static_cast<std::uint8_t>(eight_bit ? v : v >> 8);
+        };
+        map[i] = Rgb{cv(r[i]), cv(g[i]), cv(b[i])};
+    }
+    return map;
+}
+
 }  // namespace
 
 ImageInfo probe_tiff(const std::string& path) {
@@ -486,6 +514,22 @@ ImageInfo probe_tiff(const std::string& path) {
     info.palette = l.photometric == PHOTOMETRIC_PALETTE;
     info.cmyk = l.photometric == PHOTOMETRIC_SEPARATED;
     return info;
+}
+
+MaskNoData read_tiff_mask_no_data(const std::string& path) {
+    TiffMessages msgs;
+    TiffPtr t = open_tiff(path, "r", msgs);
+    const TiffLayout l = read_layout(t.get(), path);
+    MaskNoData n;
+    if (l.bps != 8 || l.format != SAMPLEFORMAT_UINT) return n;
+    n.value = no_data_sample(t.get(), l);
+    if (n.value < 0) return n;
+    const auto v = static_cast<std::uint8_t>(n.value);
+    n.colour = Rgb{v, v, v};
+    if (l.photometric == PHOTOMETRIC_PALETTE) n.colour = colour_map(t.get(), path, l)[v];
+    const auto inverse = static_cast<std::uint8_t>(255 - v);  // shown inverted, as read_mask_rgb
+    if (l.photometric == PHOTOMETRIC_MINISWHITE) n.colour = Rgb{inverse, inverse, inverse};
+    return n;
 }
 
 DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels,
@@ -532,24 +576,7 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     }
     d.min_is_white = l.photometric == PHOTOMETRIC_MINISWHITE;
     if (l.photometric != PHOTOMETRIC_PALETTE) d.gray_bits = wide ? 8 : l.bps;
-    if (l.photometric == PHOTOMETRIC_PALETTE) {
-        std::uint16_t *r = nullptr, *g = nullptr, *b = nullptr;
-        if (!TIFFGetField(t.get(), TIFFTAG_COLORMAP, &r, &g, &b))
-            PFCE_THROW(InputError, path, ": palette TIFF without a colour map");
-        // TIFF colour maps are 16-bit; some writers put 8-bit values in them anyway. A map holds
-        // 2^bits entries (16 for a 4-bit palette).
-        const int entries = 1 << l.bps;
-        bool eight_bit = true;
-        for (int i = 0; i < entries; ++i)
-            if (r[i] > 255 || g[i] > 255 || b[i] > 255) eight_bit = false;
-        d.colormap.resize(static_cast<std::size_t>(entries));
-        for (int i = 0; i < entries; ++i) {
-            auto cv = [&](std::uint16_t v) {
-                return static_cast<std::uint8_t>(eight_bit ? v : v >> 8);
-            };
-            d.colormap[i] = Rgb{cv(r[i]), cv(g[i]), cv(b[i])};
-        }
-    }
+    if (l.photometric == PHOTOMETRIC_PALETTE) d.colormap = colour_map(t.get(), path, l);
     count_masked_pixels(t.get(), path, msgs, l, win, d);  // moves on from the image's page
     note_other_full_pages(t.get(), path, l.width, l.height);
     return d;

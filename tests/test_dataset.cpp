@@ -26,6 +26,7 @@
 #include "data/palette.hpp"
 #include "host/train/config.hpp"
 #include "host/train/train_data.hpp"
+#include "tests/raw_tiff.hpp"
 #include "tests/test_util.hpp"
 
 using namespace pfce;
@@ -165,24 +166,15 @@ TEST(KaggleDataset, UnknownColourNamesFilePixelAndColour) {
 
 namespace {
 
-// An uncompressed 16x16 TIFF with `spp` bands of `bps` bits, written with libtiff directly.
+// An uncompressed 16x16 TIFF of zeros with `spp` bands of `bps` bits (a 4th band: e.g. infrared).
 void write_odd_tiff(const std::string& path, int spp, int bps) {
-    TIFF* t = TIFFOpen(path.c_str(), "w");
-    ASSERT_NE(t, nullptr);
-    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 16);
-    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 16);
-    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spp);
-    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bps);
-    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
-    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 16);
-    if (spp == 4) {
-        std::uint16_t extra = EXTRASAMPLE_UNSPECIFIED;  // e.g. near infrared
-        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
-    }
-    std::vector<std::uint8_t> row(16 * spp * bps / 8, 0);
-    for (int y = 0; y < 16; ++y) ASSERT_GE(TIFFWriteScanline(t, row.data(), y, 0), 0);
-    TIFFClose(t);
+    test::TiffSpec s;
+    s.width = s.height = 16;
+    s.spp = spp;
+    s.bps = bps;
+    s.rows_per_strip = 16;
+    s.extra = EXTRASAMPLE_UNSPECIFIED;
+    test::write_raw_tiff(path, s, std::vector<std::uint8_t>(16 * 16 * spp * bps / 8, 0));
 }
 
 }  // namespace
@@ -598,6 +590,69 @@ TEST(GenericDataset, AOneBitMaskOfABinaryDatasetSaysItsValuesAre0And1) {
     const std::string msg = input_error_message([&] { ds.read_mask(0); });
     EXPECT_MESSAGE_HAS(msg, "index value 1 at pixel (x=4, y=0)");
     EXPECT_MESSAGE_HAS(msg, "stores 1 bit(s) per pixel, so its values are 0..1");
+}
+
+// A mask GeoTIFF's GDAL NoData value (gdal_translate -a_nodata, pfce's own predictions) says
+// "no label": read as unlabelled where no class has it (before, an index mask's was refused as no
+// class value and a colour mask's as no class colour). Where a class has it, the dataset's
+// settings decide and the warning, once, names the file, value, class and count.
+TEST(GenericDataset, AMaskGeoTiffsNoDataValueIsUnlabelledUnlessAClassHasIt) {
+    const std::string dir = test::temp_dir("ds_generic_mask_nodata");
+    write_generic(dir,
+                  "[classes]\nnames = [\"ground\", \"building\"]\n[mask]\nencoding = "
+                  "\"index\"\n");
+    write_tiff(dir + "/images/a.tif", test::random_rgb(4, 2, 1));
+    write_tiff(dir + "/images/b.tif", test::random_rgb(4, 2, 2));
+    test::TiffSpec gray;
+    gray.width = 4;
+    gray.height = 2;
+    gray.spp = 1;
+    gray.photometric = PHOTOMETRIC_MINISBLACK;
+    gray.rows_per_strip = 2;
+    const std::vector<std::uint8_t> values = {0, 1, 9, 9, 1, 0, 0, 9};
+    test::write_raw_tiff(dir + "/masks/a.tif", gray, values, nullptr, "9");
+    // NoData 0: class ground's value.
+    test::write_raw_tiff(dir + "/masks/b.tif", gray, {0, 1, 1, 1, 1, 0, 0, 1}, nullptr, "0");
+    const Dataset ds = Dataset::open(dir, {DatasetKind::generic});
+    EXPECT_EQ(ds.read_mask(0).labels, (std::vector<std::uint8_t>{0, 1, 255, 255, 1, 0, 0, 255}));
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(ds.read_mask(1).labels, (std::vector<std::uint8_t>{0, 1, 1, 1, 1, 0, 0, 1}));
+    EXPECT_EQ(ds.read_mask(1).labels[0], 0);  // said once
+    const std::string logged = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(logged, dir +
+                                   "/masks/b.tif: 3 pixels hold 0, which the file's GDAL NoData "
+                                   "tag marks as no data, but 0 is the value of class ground");
+    EXPECT_MESSAGE_HAS(logged, "make 0 an ignore value (mask.ignore");
+    EXPECT_EQ(logged.find("GDAL NoData", logged.find("GDAL NoData") + 1), std::string::npos)
+        << logged;
+    // Without the tag, 9 is no value of the dataset: refused, as before.
+    test::write_raw_tiff(dir + "/masks/a.tif", gray, values);
+    EXPECT_MESSAGE_HAS(input_error_message([&] { ds.read_mask(0); }),
+                       "index value 9 at pixel (x=2, y=0) is neither a class value");
+
+    // Colour masks: the NoData colour (v, v, v) is unlabelled unless it is a class's colour.
+    const std::string col = test::temp_dir("ds_generic_mask_nodata_colour");
+    write_generic(col,
+                  "[classes]\nnames = [\"ground\", \"building\"]\n[mask]\n"
+                  "colours = [[0, 0, 0], [0, 0, 255]]\n");
+    write_tiff(col + "/images/a.tif", test::random_rgb(2, 1, 1));
+    write_tiff(col + "/images/b.tif", test::random_rgb(2, 1, 2));
+    test::TiffSpec rgb;
+    rgb.width = 2;
+    rgb.height = 1;
+    rgb.rows_per_strip = 1;
+    test::write_raw_tiff(col + "/masks/a.tif", rgb, {7, 7, 7, 0, 0, 255}, nullptr, "7");
+    // NoData 0: black, class ground's colour.
+    test::write_raw_tiff(col + "/masks/b.tif", rgb, {0, 0, 0, 0, 0, 255}, nullptr, "0");
+    const Dataset cds = Dataset::open(col, {DatasetKind::generic});
+    EXPECT_EQ(cds.read_mask(0).labels, (std::vector<std::uint8_t>{255, 1}));
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(cds.read_mask(1).labels, (std::vector<std::uint8_t>{0, 1}));
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
+                       col +
+                           "/masks/b.tif: 1 pixels are (0, 0, 0), which the file's GDAL NoData "
+                           "tag (value 0) marks as no data, but (0, 0, 0) is the colour of "
+                           "class ground, so they are read as ground");
 }
 
 // Names with a suffix after the id (DeepGlobe: 12_sat.jpg + 12_mask.png) pair through [files];

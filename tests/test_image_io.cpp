@@ -21,6 +21,7 @@
 #include "core/error.hpp"
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
+#include "tests/raw_tiff.hpp"
 #include "tests/test_util.hpp"
 
 using namespace pfce;
@@ -29,6 +30,8 @@ namespace fs = std::filesystem;
 namespace {
 
 using test::random_gray;
+using test::TiffSpec;
+using test::write_raw_tiff;
 
 // Expects `fn` to throw InputError whose message contains every string in `parts`.
 template <typename Fn>
@@ -41,83 +44,6 @@ void expect_input_error(Fn&& fn, const std::vector<std::string>& parts) {
         for (const auto& p : parts)
             EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
     }
-}
-
-// A TIFF written field by field, for layouts our writer does not produce.
-struct TiffSpec {
-    int width = 0, height = 0, spp = 3, bps = 8;
-    int photometric = PHOTOMETRIC_RGB;
-    int planar = PLANARCONFIG_CONTIG;
-    int tile = 0;  // >0: tiled with tile x tile tiles
-    int rows_per_strip = 3;
-    int orientation = 0;                 // >0: an Orientation tag with this value
-    int extra = EXTRASAMPLE_UNASSALPHA;  // what a 4th band is (ExtraSamples)
-    std::uint32_t subfile = 0;           // NewSubfileType (bit 0: a reduced-resolution page)
-};
-
-void write_raw_tiff(const std::string& path, const TiffSpec& s,
-                    const std::vector<std::uint8_t>& samples,
-                    const std::vector<std::uint16_t>* cmap = nullptr) {
-    TIFF* t = TIFFOpen(path.c_str(), "w");
-    ASSERT_NE(t, nullptr);
-    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, s.width);
-    TIFFSetField(t, TIFFTAG_IMAGELENGTH, s.height);
-    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, s.spp);
-    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, s.bps);
-    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, s.photometric);
-    TIFFSetField(t, TIFFTAG_PLANARCONFIG, s.planar);
-    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
-    if (s.orientation > 0) TIFFSetField(t, TIFFTAG_ORIENTATION, s.orientation);
-    if (s.subfile != 0) TIFFSetField(t, TIFFTAG_SUBFILETYPE, s.subfile);
-    if (s.spp == 4) {
-        std::uint16_t extra = static_cast<std::uint16_t>(s.extra);
-        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
-    } else if (s.spp == 2 || s.spp > 4) {  // bands past the colours: unspecified, as GDAL's
-        const int colours = s.photometric == PHOTOMETRIC_RGB ? 3 : 1;
-        std::vector<std::uint16_t> extra(static_cast<std::size_t>(s.spp - colours),
-                                         EXTRASAMPLE_UNSPECIFIED);
-        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, static_cast<std::uint16_t>(extra.size()),
-                     extra.data());
-    }
-    if (cmap)
-        TIFFSetField(t, TIFFTAG_COLORMAP, cmap->data(), cmap->data() + 256, cmap->data() + 512);
-    const int bytes = s.bps / 8;
-    const bool separate = s.planar == PLANARCONFIG_SEPARATE;
-    auto sample = [&](int x, int y, int c) -> const std::uint8_t* {
-        return &samples[((static_cast<std::size_t>(y) * s.width + x) * s.spp + c) * bytes];
-    };
-    if (s.tile > 0) {
-        TIFFSetField(t, TIFFTAG_TILEWIDTH, s.tile);
-        TIFFSetField(t, TIFFTAG_TILELENGTH, s.tile);
-        for (int p = 0; p < (separate ? s.spp : 1); ++p)
-            for (int ty = 0; ty < s.height; ty += s.tile)
-                for (int tx = 0; tx < s.width; tx += s.tile) {
-                    const int bands = separate ? 1 : s.spp;
-                    std::vector<std::uint8_t> buf(
-                        static_cast<std::size_t>(s.tile) * s.tile * bands * bytes, 0);
-                    for (int y = ty; y < std::min(ty + s.tile, s.height); ++y)
-                        for (int x = tx; x < std::min(tx + s.tile, s.width); ++x)
-                            for (int c = 0; c < bands; ++c)
-                                std::memcpy(
-                                    &buf[(((y - ty) * s.tile + (x - tx)) * bands + c) * bytes],
-                                    sample(x, y, separate ? p : c), bytes);
-                    ASSERT_GE(
-                        TIFFWriteTile(t, buf.data(), tx, ty, 0, static_cast<std::uint16_t>(p)), 0);
-                }
-    } else {
-        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, s.rows_per_strip);
-        for (int p = 0; p < (separate ? s.spp : 1); ++p)
-            for (int y = 0; y < s.height; ++y) {
-                const int bands = separate ? 1 : s.spp;
-                std::vector<std::uint8_t> row(static_cast<std::size_t>(s.width) * bands * bytes);
-                for (int x = 0; x < s.width; ++x)
-                    for (int c = 0; c < bands; ++c)
-                        std::memcpy(&row[(x * bands + c) * bytes], sample(x, y, separate ? p : c),
-                                    bytes);
-                ASSERT_GE(TIFFWriteScanline(t, row.data(), y, static_cast<std::uint16_t>(p)), 0);
-            }
-    }
-    TIFFClose(t);
 }
 
 // PNGs through libpng's simplified API (no setjmp in tests): any format it offers.
@@ -573,32 +499,18 @@ TEST(ImageIo, TiffNoDataValuePixelsAreNoDataForPredictOnly) {
     const int w = 4, h = 2;
     auto write = [&](const std::string& path, int bits, const char* nodata,
                      const std::vector<std::uint16_t>& samples) {
-        TIFF* t = TIFFOpen(path.c_str(), "w");
-        ASSERT_NE(t, nullptr);
-        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
-        TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
-        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
-        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
-        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
-        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, h);
-        static TIFFFieldInfo field = {
-            TIFFTAG_GDAL_NODATA, -1, -1, TIFF_ASCII,
-            FIELD_CUSTOM,        1,  0,  const_cast<char*>("GDALNoDataValue")};
-        if (!TIFFFindField(t, TIFFTAG_GDAL_NODATA, TIFF_ANY)) TIFFMergeFieldInfo(t, &field, 1);
-        ASSERT_TRUE(TIFFSetField(t, TIFFTAG_GDAL_NODATA, nodata));
-        std::vector<std::uint8_t> bytes;
-        for (const std::uint16_t v : samples) {
-            if (bits == 16) {
-                std::uint8_t b[2];
-                std::memcpy(b, &v, 2);
-                bytes.insert(bytes.end(), b, b + 2);
-            } else {
-                bytes.push_back(static_cast<std::uint8_t>(v));
-            }
-        }
-        ASSERT_GE(TIFFWriteEncodedStrip(t, 0, bytes.data(), static_cast<tmsize_t>(bytes.size())),
-                  0);
-        TIFFClose(t);
+        TiffSpec s;
+        s.width = w;
+        s.height = h;
+        s.bps = bits;
+        s.rows_per_strip = h;
+        std::vector<std::uint8_t> bytes(samples.size() * static_cast<std::size_t>(bits / 8));
+        for (std::size_t i = 0; i < samples.size(); ++i)
+            if (bits == 16)
+                std::memcpy(&bytes[2 * i], &samples[i], 2);
+            else
+                bytes[i] = static_cast<std::uint8_t>(samples[i]);
+        write_raw_tiff(path, s, bytes, nullptr, nodata);
     };
     // Pixel 0 is 0 in every band (no data), pixel 1 in two of three (a dark colour), the rest lit.
     std::vector<std::uint16_t> samples = {0, 0, 0, 0, 0, 7};

@@ -1,0 +1,33 @@
+// A TIFF written tag by tag with libtiff, for layouts and tags pfce's own writers do not produce
+// (planar, tiled, 16-bit, alpha, palette, Orientation, reduced-resolution pages, GDAL NoData).
+#pragma once
+
+#include <tiffio.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pfce::test {
+
+// A TIFF written field by field, for layouts our writer does not produce.
+struct TiffSpec {
+    int width = 0, height = 0, spp = 3, bps = 8;
+    int photometric = PHOTOMETRIC_RGB;
+    int planar = PLANARCONFIG_CONTIG;
+    int tile = 0;  // >0: tiled with tile x tile tiles
+    int rows_per_strip = 3;
+    int orientation = 0;                 // >0: an Orientation tag with this value
+    int extra = EXTRASAMPLE_UNASSALPHA;  // what a 4th band is (ExtraSamples)
+    std::uint32_t subfile = 0;           // NewSubfileType (bit 0: a reduced-resolution page)
+};
+
+// `samples`: width*height*spp samples of bps/8 bytes, interleaved; `cmap`: 3*256 entries for a
+// palette; `no_data`: GDAL's NoData tag (42113) with this text. A failure is a test failure
+// (gtest's ASSERT), the file then incomplete.
+void write_raw_tiff(const std::string& path, const TiffSpec& s,
+                    const std::vector<std::uint8_t>& samples,
+                    const std::vector<std::uint16_t>* cmap = nullptr,
+                    const char* no_data = nullptr);
+
+}  // namespace pfce::test
