@@ -615,6 +615,28 @@ TEST(CliMisuse, ADirectoryForASuiteAndAnEmptyTestSplitAreSaid) {
     EXPECT_MESSAGE_HAS(flat.output,
                        "a channel holds the same value in every training image (channel 3 (blue) "
                        "= 0): the model learns nothing from it");
+    // Predicting images where that channel varies is said (it was predicted without a word).
+    RgbImage lit = test::random_rgb(40, 32, 5);
+    write_png(root + "/lit.png", lit);
+    int lo = 255, hi = 0;
+    for (std::size_t i = 2; i < lit.pixels.size(); i += 3) {
+        lo = std::min<int>(lo, lit.pixels[i]);
+        hi = std::max<int>(hi, lit.pixels[i]);
+    }
+    const test::CommandResult pred =
+        test::run_pfce("predict --checkpoint " + root + "/flat/last.ckpt --input " + root +
+                       "/lit.png --out " + root + "/lit_pred.png --device cpu");
+    EXPECT_EQ(pred.status, 0) << pred.output;
+    EXPECT_MESSAGE_HAS(pred.output, root + "/lit.png: channel 3 (blue) holds " +
+                                        std::to_string(lo) + ".." + std::to_string(hi) +
+                                        " here, but was 0 in every training image of " + root +
+                                        "/flat/last.ckpt: the model learnt nothing from that "
+                                        "channel");
+    const test::CommandResult same =
+        test::run_pfce("predict --checkpoint " + root + "/flat/last.ckpt --input " + fd.root +
+                       "/images --out " + root + "/same_pred --device cpu");
+    EXPECT_EQ(same.status, 0) << same.output;
+    EXPECT_EQ(same.output.find("in every training image of"), std::string::npos) << same.output;
 }
 
 // A path the system refuses where no check of pfce's said more (a symbolic-link loop, a name too
@@ -1031,6 +1053,22 @@ TEST(CliMisuse, SettingsWithoutEffectAndNothingToScoreAreSaid) {
         test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + fd.root +
                        "/images --out " + root + "/pred --format PNG --device cpu");
     EXPECT_EQ(png.status, 0) << png.output;
+    // A directory of images into a new --out named like an image made a directory "x.tif"; an
+    // --out of ".png" alone wrote the hidden file "..png" (foreign-data probe).
+    const test::CommandResult into_file =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + fd.root +
+                       "/images --out " + root + "/preds.tif --device cpu");
+    EXPECT_EQ(into_file.status, 2) << into_file.output;
+    EXPECT_MESSAGE_HAS(into_file.output, "/preds.tif names an image file, but --input ");
+    EXPECT_MESSAGE_HAS(
+        into_file.output,
+        "expected a directory for their masks and overlays (e.g. " + root + "/preds/)");
+    EXPECT_FALSE(fs::exists(root + "/preds.tif"));
+    const test::CommandResult hidden =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + fd.root +
+                       "/images/" + fd.ids[0] + ".png --out " + root + "/.png --device cpu");
+    EXPECT_EQ(hidden.status, 2) << hidden.output;
+    EXPECT_MESSAGE_HAS(hidden.output, "the file name .png has no stem (it would be a hidden file)");
 
     const std::string cosine = "train --data " + fd.root + " --out " + root +
                                "/cos --schedule cosine --device cpu --batch-size 4 --width 4 "

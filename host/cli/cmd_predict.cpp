@@ -121,6 +121,32 @@ std::string confidence_path(const fs::path& mask, bool asked) {
         .string();
 }
 
+// What differs in `img` (its pixels with data) from a channel that was `constant` (the checkpoint's
+// meta.data.constant_channels: each channel's one training value, or null) in training: "channel 3
+// (blue) holds 0..212 here, but was 0", or "" when nothing does.
+std::string differs_where_training_was_constant(const RgbImage& img,
+                                                const std::vector<std::uint8_t>* nodata,
+                                                const nlohmann::json& constant) {
+    static constexpr const char* kNames[3] = {"red", "green", "blue"};
+    if (!constant.is_array() || constant.size() != 3) return {};
+    for (int c = 0; c < 3; ++c) {
+        const nlohmann::json& v = constant[static_cast<std::size_t>(c)];
+        if (!v.is_number_integer()) continue;
+        int lo = 255, hi = 0;
+        for (std::size_t i = 0; i < img.pixels.size() / 3; ++i) {
+            if (nodata && (*nodata)[i]) continue;
+            lo = std::min<int>(lo, img.pixels[3 * i + c]);
+            hi = std::max<int>(hi, img.pixels[3 * i + c]);
+        }
+        const int was = v.get<int>();
+        if (lo > hi || (lo == was && hi == was)) continue;
+        return "channel " + std::to_string(c + 1) + " (" + kNames[c] + ") holds " +
+               (lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi)) +
+               " here, but was " + std::to_string(was);
+    }
+    return {};
+}
+
 // Where each prediction goes: --out names the file for one image, the directory for many.
 std::vector<Job> plan_jobs(const PredictArgs& a) {
     if (a.out.empty())
@@ -138,6 +164,11 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
             mask /= fs::path(a.input).stem().string() + (a.format == "tif"   ? ".tif"
                                                          : a.format == "png" ? ".png"
                                                                              : "");
+        // ".png" alone is a name without a stem: it would become the hidden file "..png".
+        if (mask.filename().string().front() == '.')
+            PFCE_THROW(InputError, "--out ", a.out, ": the file name ", mask.filename().string(),
+                       " has no stem (it would be a hidden file); expected a name such as ",
+                       (mask.parent_path() / "mask.png").string(), ", or a directory");
         if (!mask.has_extension()) mask += read_georeference(a.input).empty() ? ".png" : ".tif";
         if (!lower_ext_is(mask, {".png", ".tif", ".tiff"}))
             PFCE_THROW(InputError, "--out ", mask.string(),
@@ -184,6 +215,13 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         PFCE_THROW(InputError, "--out ", a.out, " is a file; --input ", a.input,
                    " is a directory of images, so --out must be a directory (new or existing) "
                    "for their masks and overlays");
+    // A new --out named like an image would become a directory of that name, holding the masks.
+    if (!fs::exists(a.out, ec) && a.out.back() != '/' &&
+        lower_ext_is(fs::path(a.out), {".png", ".tif", ".tiff", ".jpg", ".jpeg"}))
+        PFCE_THROW(InputError, "--out ", a.out, " names an image file, but --input ", a.input,
+                   " is a directory of ", inputs.size(),
+                   " images: expected a directory for their masks and overlays (e.g. ",
+                   (fs::path(a.out).parent_path() / fs::path(a.out).stem()).string(), "/)");
     for (const fs::path& in : inputs) {
         const bool tif =
             a.format == "tif" || (a.format == "auto" && !read_georeference(in.string()).empty());
@@ -324,6 +362,11 @@ void run_predict(const PredictArgs& a) {
     const nlohmann::json trained_gray =
         m.meta.value("data", nlohmann::json::object()).value("gray_images", nlohmann::json());
     std::size_t unlike = 0;
+    // A channel that held one value in every training image (an empty band) taught the model
+    // nothing: an input where it holds another value is predicted from what it never saw.
+    const nlohmann::json trained_constant =
+        m.meta.value("data", nlohmann::json::object()).value("constant_channels", nlohmann::json());
+    std::size_t unlike_constant = 0;
     std::vector<std::int64_t> total(m.class_colours.size(), 0);
     std::int64_t pixels = 0, unsure = 0;  // unsure: confidence below one half; pixels with data
     std::int64_t no_data_total = 0;
@@ -379,6 +422,12 @@ void run_predict(const PredictArgs& a) {
                          " was trained on ", gray ? "colour" : "gray",
                          " images: its predictions of such inputs may mean little");
         }
+        if (const std::string differs = differs_where_training_was_constant(
+                stored, no_data > 0 ? &nodata : nullptr, trained_constant);
+            !differs.empty() && unlike_constant++ == 0)
+            log_warn(j.input, ": ", differs, " in every training image of ", a.checkpoint,
+                     ": the model learnt nothing from that channel, so its predictions of such "
+                     "inputs may mean little (read with the run's data.bands)");
         LabelMap confidence;
         LabelMap pred;
         try {
@@ -489,6 +538,9 @@ void run_predict(const PredictArgs& a) {
         std::printf("  %-20s %6.2f%%\n", m.class_names[c].c_str(),
                     100.0 * static_cast<double>(total[c]) /
                         static_cast<double>(std::max<std::int64_t>(pixels, 1)));
+    if (unlike_constant > 1)
+        log_warn(unlike_constant, " of ", jobs.size(),
+                 " images differ from the training images in a channel that never varied there");
     if (unlike > 1)
         log_warn(unlike, " of ", jobs.size(), " images are ",
                  trained_gray.get<bool>() ? "in colour" : "gray", " but ", a.checkpoint,

@@ -171,7 +171,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                     {"gray_images", training_images_gray(in.train)}};
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
-    warn_if_a_channel_never_varies(in.train);
+    in.data_meta["constant_channels"] = warn_if_a_channel_never_varies(in.train);
     // As pfce train refuses them: one class, or no labelled pixel to train on.
     check_class_count(pal, L.root);
     check_training_labels(training_label_counts(in.train, pal.classes.size()), pal, in.train.size(),

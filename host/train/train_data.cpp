@@ -453,8 +453,9 @@ void warn_if_gray_and_colour_mixed(const std::vector<SampleData>& train,
              "by mistake, give data.bands");
 }
 
-void warn_if_a_channel_never_varies(const std::vector<SampleData>& train) {
-    if (train.empty()) return;
+nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& train) {
+    nlohmann::json constant = nlohmann::json::array({nullptr, nullptr, nullptr});
+    if (train.empty()) return constant;
     std::array<std::uint8_t, 3> lo{255, 255, 255}, hi{0, 0, 0};
     for (const SampleData& s : train) {
         const std::uint8_t* p = s.image.pixels.data();
@@ -471,13 +472,14 @@ void warn_if_a_channel_never_varies(const std::vector<SampleData>& train) {
         if (lo[c] == hi[c]) {
             flat += std::string(flat.empty() ? "" : ", ") + "channel " + std::to_string(c + 1) +
                     " (" + kNames[c] + ") = " + std::to_string(lo[c]);
+            constant[static_cast<std::size_t>(c)] = lo[c];
             ++count;
         }
-    if (count == 0) return;
+    if (count == 0) return constant;
     if (count == 3) {
         log_warn("data: every training image is one flat colour (", flat,
                  "): there is nothing to learn from");
-        return;
+        return constant;
     }
     log_warn("data: ", count == 1 ? "a channel holds" : "channels hold",
              " the same value in every training image (", flat, "): the model learns nothing from ",
@@ -485,6 +487,7 @@ void warn_if_a_channel_never_varies(const std::vector<SampleData>& train) {
              count == 1 ? "it varies" : "they vary",
              ". An empty or saturated band? Pick three that vary with data.bands, or check "
              "data.value_range");
+    return constant;
 }
 
 std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
@@ -572,14 +575,15 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
-    warn_if_a_channel_never_varies(in.train);
+    const nlohmann::json constant_channels = warn_if_a_channel_never_varies(in.train);
     in.data_meta = {{"root", resolved_path(cfg.data.root)},
                     {"labels", labels.empty() ? std::string() : resolved_path(labels)},
                     {"train", split.train.size()},
                     {"val", split.val.size()},
                     {"test", split.test.size()},
                     {"identity", data_identity(ds)},
-                    {"gray_images", training_images_gray(in.train)}};
+                    {"gray_images", training_images_gray(in.train)},
+                    {"constant_channels", constant_channels}};
 
     // Say what the loss will see, so masks that lost their labels cannot train unnoticed.
     const std::vector<std::int64_t> per_class =

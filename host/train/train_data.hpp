@@ -77,8 +77,10 @@ bool training_images_gray(const std::vector<SampleData>& train);
 void warn_if_gray_and_colour_mixed(const std::vector<SampleData>& train,
                                    const std::vector<std::string>& ids);
 // Warns when a channel of the model's input (after data.bands) holds one value in every training
-// image: its weights never learn, and predictions on images where it varies go wrong.
-void warn_if_a_channel_never_varies(const std::vector<SampleData>& train);
+// image: its weights never learn, and predictions on images where it varies go wrong. Returns each
+// channel's one value (null where it varies), recorded in checkpoints (meta.data.
+// constant_channels) so that predict can say when an input differs there.
+nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& train);
 std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
                                                 std::size_t num_classes);
 // The training split's labelled pixels per class: InputError when there is none (the loss would
