@@ -136,9 +136,20 @@ std::string mask_files_change(const MaskDir& md) {
     for (const std::string& id : md.ids)
         if (const std::string path = mask_png_path(md.dir, id); !fs::is_regular_file(path, ec))
             return "its mask " + path + " is missing";
-    if (*recorded != mask_files_fingerprint(md.dir, md.ids))
-        return "a mask file there changed (or was touched) since it was written";
-    return {};
+    if (*recorded == mask_files_fingerprint(md.dir, md.ids)) return {};
+    // Masks are written before masks.json: one modified after it is one that changed (a copy
+    // that keeps its old time, cp -p, only moves the size, and is not named).
+    const auto written = fs::last_write_time(fs::path(md.dir) / kMetaFile, ec);
+    std::vector<std::string> newer;
+    for (const std::string& id : md.ids)
+        if (const std::string path = mask_png_path(md.dir, id);
+            !ec && fs::last_write_time(path, ec) > written && !ec)
+            newer.push_back(path);
+    if (!newer.empty())
+        return "its mask " + newer[0] +
+               (newer.size() > 1 ? " (and " + std::to_string(newer.size() - 1) + " more)" : "") +
+               " changed after it was written";
+    return "a mask file there changed (or was touched) since it was written";
 }
 
 MaskDirWriting::MaskDirWriting(DirLock lock, std::string dir, std::vector<std::string> ids,

@@ -312,9 +312,8 @@ TEST(DataSafety, AMaskDirectoryWhoseFilesChangedIsNotReused) {
     const test::CommandResult copied = test::run_pfce(sample);
     EXPECT_EQ(copied.status, 2) << copied.output;
     EXPECT_MESSAGE_HAS(copied.output,
-                       "holds masks sampled with these settings, but a mask file "
-                       "there changed (or was touched) since it was written: pass "
-                       "--force to sample them again");
+                       "holds masks sampled with these settings, but its mask " + masks[1] +
+                           " changed after it was written: pass --force to sample them again");
     fs::remove(masks[1]);
     const test::CommandResult missing = test::run_pfce(sample);
     EXPECT_EQ(missing.status, 2) << missing.output;
