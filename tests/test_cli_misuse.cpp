@@ -985,6 +985,64 @@ TEST(CliMisuse, AnAbsurdOpenMpThreadCountIsCapped) {
     EXPECT_MESSAGE_HAS(r.output, "more than the CPUs this process may use");
 }
 
+// From a walk through the docs: the shipped experiment files did not work with train --config
+// ("unknown table experiment"); --print-config with --labels printed kind = "dense" for linked
+// masks, and that file then trained on them with its kind ignored (the same value as a flag was
+// refused); data.tile_* on a dataset that data.kind = "auto" found not to be tiles was taken
+// without a word.
+TEST(CliMisuse, ExperimentFilesTrainAndPrintedConfigsSayTheirLabels) {
+    const std::string root = test::temp_dir("misuse_configs");
+    const auto fd = dataset(root + "/data");
+    const std::string experiments = test::source_dir() + "/experiments";
+    const test::CommandResult e4 =
+        test::run_pfce("train --config " + experiments + "/e4-500-linked.toml --data " + fd.root +
+                       " --print-config");
+    EXPECT_EQ(e4.status, 0) << e4.output;
+    EXPECT_MESSAGE_HAS(e4.output,
+                       "the experiment file of \"e4-500-linked\": pfce train takes its "
+                       "settings over the defaults, not over its suite's");
+    EXPECT_MESSAGE_HAS(e4.output, "kind = \"linked\"");
+    const test::CommandResult suite =
+        test::run_pfce("train --config " + experiments + "/synthetic-small.toml --print-config");
+    EXPECT_EQ(suite.status, 2) << suite.output;
+    EXPECT_MESSAGE_HAS(suite.output,
+                       "synthetic-small.toml is a suite file ([suite]): run it with pfce run");
+
+    const std::string sparse = root + "/sparse", linked = root + "/linked";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sparse).status, 0);
+    ASSERT_EQ(
+        test::run_pfce("link --in " + sparse + " --out " + linked + " --radius 7 --device cpu")
+            .status,
+        0);
+    std::string print = "\"";  // appended to: GCC 12 warns (-Wrestrict) at "\"" + string&&
+    print += test::pfce_binary() + "\" train --data " + fd.root + " --labels " + linked +
+             " --print-config 2>&1 > " + root + "/printed.toml";
+    ASSERT_EQ(test::run_command(print).status, 0);
+    const std::string printed = file_text(root + "/printed.toml");
+    EXPECT_MESSAGE_HAS(printed, "kind = \"linked\"");
+    EXPECT_MESSAGE_HAS(printed, "radius = 7");
+    const std::string run = " --out " + root + "/run" + kTiny;
+    const test::CommandResult as_printed =
+        test::run_pfce("train --config " + root + "/printed.toml" + run);
+    EXPECT_EQ(as_printed.status, 0) << as_printed.output;
+    std::string dense = printed;
+    dense.replace(dense.find("kind = \"linked\""), 15, "kind = \"dense\"");
+    std::ofstream(root + "/dense.toml") << dense;
+    const test::CommandResult refused =
+        test::run_pfce("train --config " + root + "/dense.toml --out " + root + "/run2" + kTiny);
+    EXPECT_EQ(refused.status, 2) << refused.output;
+    EXPECT_MESSAGE_HAS(refused.output, root +
+                                           "/dense.toml: labels.kind = \"dense\", but the masks "
+                                           "of labels.dir " +
+                                           linked + " were made with labels.kind = \"linked\"");
+
+    const test::CommandResult tile = test::run_pfce("train --data " + fd.root + " --out " + root +
+                                                    "/tile --tile-patch 200" + kTiny);
+    EXPECT_EQ(tile.status, 0) << tile.output;
+    EXPECT_MESSAGE_HAS(tile.output, "data.tile_patch = 200 has no effect: " + fd.root +
+                                        " is a generic dataset (data.kind = \"auto\" found it)");
+}
+
 // Taken without a word until a hostile-user probe: suite-only and CUDA-only settings in a CPU
 // train, split lists that leave samples untested, a split with nothing to score (NaN metrics,
 // status 0), choices in capitals that other flags take, a sample switch given a value, and a

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "core/file_io.hpp"
@@ -72,24 +73,30 @@ void refuse_a_suites_experiment_dir(const std::string& out) {
 }
 
 // With --labels DIR a run takes the label settings DIR records (adopt_labels_dir_settings). That
-// refuses a setting away from its default that differs; a label flag typed on the command line
-// with the default's value (--points 500 for masks of 40) is refused here, where the flags given
-// are known.
-void refuse_label_flags_the_masks_contradict(const TrainArgs& a, const Config& asked,
-                                             const Config& adopted) {
+// refuses a setting away from its default that differs; a label setting given with the default's
+// value (--points 500, or kind = "dense" in the config file, for linked masks of 40) is refused
+// here, where what was given is known (`where`: the flags', and the config file's keys).
+void refuse_label_settings_the_masks_contradict(const TrainArgs& a, const KeySources& where,
+                                                const Config& asked, const Config& adopted) {
     if (adopted.labels.dir.empty()) return;
-    for (const auto& [dotted, text] : a.flags) {
+    for (const auto& [dotted, from] : where) {
         if (dotted.rfind("labels.", 0) != 0 || dotted == "labels.dir") continue;
         const ConfigKey* k = find_config_key(dotted);
         if (!k) continue;
         const nlohmann::json given = k->get(asked), made = k->get(adopted);
-        if (given != made)
-            PFCE_THROW(InputError, k->flag, " ", text, ": the masks of --labels ",
-                       adopted.labels.dir, " were made with ", dotted, " = ", made.dump(),
-                       " (their masks.json); a mask directory is trained on as it is: drop ",
-                       k->flag,
+        if (given == made) continue;
+        const std::string made_with = " were made with " + dotted + " = " + made.dump() +
+                                      " (their masks.json); a mask directory is trained on as it "
+                                      "is: ";
+        const auto flag = a.flags.find(dotted);
+        if (flag != a.flags.end())
+            PFCE_THROW(InputError, k->flag, " ", flag->second, ": the masks of --labels ",
+                       adopted.labels.dir, made_with, "drop ", k->flag,
                        k->type == KeyType::boolean ? " (or --no-" + k->flag.substr(2) + ")" : "",
                        " or make masks with it (pfce sample / pfce link)");
+        PFCE_THROW(InputError, from, ": ", dotted, " = ", given.dump(), ", but the masks of ",
+                   "labels.dir ", adopted.labels.dir, made_with, "remove the key, or make masks ",
+                   "with it (pfce sample / pfce link)");
     }
 }
 
@@ -101,9 +108,19 @@ void run_train(const TrainArgs& a) {
     std::string unset = "the defaults";  // the source of a key nobody set
     if (!a.config.empty()) {
         const toml::table file = parse_toml_file(a.config);
+        // A suite's experiment file trains as a config: its settings over the defaults, not over
+        // its suite's [data], [model] and others, so the run may differ from the suite's.
+        const std::string experiment = experiment_of_config_file(file, a.config);
+        const std::set<std::string> others =
+            experiment.empty() ? std::set<std::string>{} : std::set<std::string>{"experiment"};
+        if (!experiment.empty())
+            log_info(a.config, ": the experiment file of \"", experiment,
+                     "\": pfce train takes its settings over the defaults, not over its suite's "
+                     "(pfce run SUITE --only ",
+                     experiment, " runs it as the suite does)");
         cfg = Config{};
-        apply_toml_sections(cfg, file, a.config, {});
-        record_key_sources(file, a.config, {}, where);
+        apply_toml_sections(cfg, file, a.config, others);
+        record_key_sources(file, a.config, others, where);
     } else if (a.resume) {
         const auto out = a.flags.find("run.out");
         if (out != a.flags.end() && out->second.empty())
@@ -118,6 +135,16 @@ void run_train(const TrainArgs& a) {
     apply_config_flags(cfg, a.flags);
     validate(cfg, source);
     if (a.print_config) {
+        // The label settings of a mask directory are the run's (as training takes them), so the
+        // file printed says what the run trains on.
+        std::error_code ec;
+        if (!cfg.labels.dir.empty() &&
+            std::filesystem::is_regular_file(std::filesystem::path(cfg.labels.dir) / "masks.json",
+                                             ec)) {
+            const Config asked = cfg;
+            adopt_labels_dir_settings(cfg.labels, open_mask_dir(cfg.labels.dir));
+            refuse_label_settings_the_masks_contradict(a, where, asked, cfg);
+        }
         std::printf("%s", to_toml_text(cfg).c_str());
         return;
     }
@@ -160,7 +187,7 @@ void run_train(const TrainArgs& a) {
         if (!out_existed) std::filesystem::remove_all(cfg.run.out, ec);
         throw;
     }
-    refuse_label_flags_the_masks_contradict(a, asked, cfg);
+    refuse_label_settings_the_masks_contradict(a, where, asked, cfg);
     const TrainResult r = train_unet(*backend, cfg, inputs, opts);
     if (r.interrupted || stop_requested()) {
         std::printf(
@@ -175,8 +202,9 @@ void run_train(const TrainArgs& a) {
             "for longer)\nlast epoch: ",
             cfg.run.out.c_str(), r.epochs_completed);
     else
-        std::printf("trained %d epochs (%lld steps): ", r.epochs_completed,
-                    static_cast<long long>(r.steps));
+        std::printf("trained %d epoch%s (%lld step%s): ", r.epochs_completed,
+                    r.epochs_completed == 1 ? "" : "s", static_cast<long long>(r.steps),
+                    r.steps == 1 ? "" : "s");
     std::printf("train loss %.4f", r.train_loss);
     if (inputs.val.empty())  // too few samples for a validation split: say so rather than NaN
         std::printf(", no validation split (best checkpoint follows the training loss)\n");

@@ -173,8 +173,13 @@ void apply_toml_sections(Config& c, const toml::table& root, const std::string& 
 // One [section] table (suite overrides, inline experiment entries).
 void apply_toml_section(Config& c, const std::string& section, const toml::table& table,
                         const std::string& source);
-// A config file: any of the seven section tables; validated.
+// A config file: any of the seven section tables, and an experiment file's [experiment] table
+// (experiment_of_config_file); validated.
 Config load_config_file(const std::string& path);
+// The id of a suite's experiment file (its [experiment] table: id, description, report_figure,
+// which only a suite's report uses; the file's stem where it has no id), or "" for a config. A
+// suite file ([suite]) is an InputError naming pfce run.
+std::string experiment_of_config_file(const toml::table& root, const std::string& path);
 toml::table parse_toml_file(const std::string& path);  // InputError naming file, line and column
 
 nlohmann::json to_json(const Config& c);  // {"data": {...}, "labels": {...}, ...}

@@ -6,6 +6,8 @@
 #include <cfloat>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "core/enum_names.hpp"
@@ -211,9 +213,34 @@ void apply_toml_sections(Config& c, const toml::table& root, const std::string& 
     }
 }
 
+std::string experiment_of_config_file(const toml::table& root, const std::string& path) {
+    if (root.contains("suite"))
+        PFCE_THROW(InputError, path, " is a suite file ([suite]): run it with pfce run ", path,
+                   " (--only ID for one experiment); pfce train --config takes a config (",
+                   join(config_sections()), ") or an experiment file of a suite");
+    const toml::node* node = root.get("experiment");
+    if (!node) return {};
+    const toml::table* t = node->as_table();
+    if (!t) PFCE_THROW(InputError, path, ": \"experiment\" must be a table ([experiment])");
+    std::string id = std::filesystem::path(path).stem().string();
+    for (const auto& [k, v] : *t) {
+        const std::string name(k.str());
+        if (name != "id" && name != "description" && name != "report_figure")
+            PFCE_THROW(InputError, path, " [experiment]: unknown key \"", name,
+                       "\" (expected id, description, report_figure)");
+        if (!v.is_string())
+            PFCE_THROW(InputError, path, " [experiment]: ", name, " must be a string");
+        if (name == "id") id = *v.value<std::string>();
+    }
+    return id;
+}
+
 Config load_config_file(const std::string& path) {
     Config c;
-    apply_toml_sections(c, parse_toml_file(path), path, {});
+    const toml::table root = parse_toml_file(path);
+    const bool experiment = !experiment_of_config_file(root, path).empty();
+    apply_toml_sections(c, root, path,
+                        experiment ? std::set<std::string>{"experiment"} : std::set<std::string>{});
     validate(c, path);
     return c;
 }

@@ -93,7 +93,27 @@ Dataset open_run_dataset(const DataSettings& d, bool force, const std::string& f
             log_info("data: reusing synthetic dataset ", so.out_dir, " (", so.count, " images of ",
                      so.size, "x", so.size, ", seed ", so.seed, ")");
     }
-    return Dataset::open(d.root, dataset_options(d));
+    Dataset ds = Dataset::open(d.root, dataset_options(d));
+    // data.tile_* on a data.kind that says it is no tiles dataset is said with the other unused
+    // settings (unused_settings); with data.kind = "auto" only the dataset found tells.
+    if (d.kind == "auto" && ds.kind() != DatasetKind::tiles) {
+        const DataSettings defaults;
+        std::string given;
+        auto add = [&](const char* key, const std::string& value) {
+            given += (given.empty() ? "" : ", ") + std::string(key) + " = " + value;
+        };
+        if (d.tile_patch != defaults.tile_patch)
+            add("data.tile_patch", std::to_string(d.tile_patch));
+        if (d.tile_stride != defaults.tile_stride)
+            add("data.tile_stride", std::to_string(d.tile_stride));
+        if (d.tile_image != defaults.tile_image) add("data.tile_image", "\"" + d.tile_image + "\"");
+        if (!given.empty())
+            log_warn("data: ", given, " has no effect: ", d.root, " is a ",
+                     kDatasetKinds.name(ds.kind()),
+                     " dataset (data.kind = \"auto\" found it), and the tile settings are for the "
+                     "original Potsdam tiles, data.kind = \"tiles\"");
+    }
+    return ds;
 }
 
 namespace {
