@@ -370,8 +370,27 @@ LabelMap Dataset::read_mask(std::size_t i) const {
         }
         return m;
     }
-    const RgbImage colours = read_mask_rgb(s.mask_path, opts_.max_pixels);
-    return mask_palette(s.mask_path, colours).decode(colours, s.mask_path);
+    std::vector<std::uint8_t> transparent;
+    RgbImage colours = read_mask_rgb(s.mask_path, opts_.max_pixels, &transparent);
+    const Palette palette = mask_palette(s.mask_path, colours);
+    // A palette PNG's transparent entry marks pixels without a label: pfce predict's masks mark
+    // no data so, in the dataset's ignore colour or, where it has none, a grey no class has.
+    // Those of a colour no class has read as unlabelled; a class's colour stays the class.
+    std::vector<std::size_t> unlabelled_at;
+    for (std::size_t k = 0; k < transparent.size(); ++k) {
+        if (!transparent[k]) continue;
+        std::uint8_t* p = &colours.pixels[3 * k];
+        const Rgb c{p[0], p[1], p[2]};
+        bool known = false;
+        for (const ClassInfo& info : palette.classes) known = known || info.colour == c;
+        for (const Rgb& u : palette.unlabelled_colours) known = known || u == c;
+        if (known) continue;
+        unlabelled_at.push_back(k);
+        std::copy(palette.classes[0].colour.begin(), palette.classes[0].colour.end(), p);  // any
+    }
+    LabelMap m = palette.decode(colours, s.mask_path);
+    for (const std::size_t k : unlabelled_at) m.labels[k] = 255;
+    return m;
 }
 
 Palette Dataset::mask_palette(const std::string& path, const RgbImage& colours) const {

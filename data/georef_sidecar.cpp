@@ -53,11 +53,12 @@ bool is_world_file(const std::string& text) {
     return n == 6;
 }
 
-// The <SRS ...>...</SRS> and <GeoTransform>...</GeoTransform> elements of a PAM document, as
-// written, in a document of their own; "" when it has neither.
+// The <SRS ...>...</SRS>, <GeoTransform>...</GeoTransform> and <GCPList ...>...</GCPList> (ground
+// control points, a scan's georeference; pixel coordinates, so a mask on the same grid keeps
+// them) elements of a PAM document, as written, in a document of their own; "" when it has none.
 std::string pam_georef(const std::string& xml) {
     std::string body;
-    for (const char* tag : {"SRS", "GeoTransform"}) {
+    for (const char* tag : {"SRS", "GeoTransform", "GCPList"}) {
         const std::string open = std::string("<") + tag, close = std::string("</") + tag + ">";
         std::size_t a = xml.find(open + ">");
         if (a == std::string::npos) a = xml.find(open + " ");
@@ -67,6 +68,36 @@ std::string pam_georef(const std::string& xml) {
         body += "  " + xml.substr(a, b + close.size() - a) + "\n";
     }
     return body.empty() ? std::string() : "<PAMDataset>\n" + body + "</PAMDataset>\n";
+}
+
+// The bands' <NoDataValue>s of a PAM document: the one value all give, when it is a whole number
+// 0..255 (an 8-bit sample); -1 when there is none. Others (per band, "nan", -9999) are said, since
+// the pixels they mark would be predicted as data.
+int pam_no_data(const std::string& xml, const std::string& file) {
+    const std::string open = "<NoDataValue>", close = "</NoDataValue>";
+    std::vector<std::string> values;
+    for (std::size_t a = xml.find(open); a != std::string::npos; a = xml.find(open, a + 1)) {
+        const std::size_t b = xml.find(close, a);
+        if (b == std::string::npos) break;
+        std::string v = xml.substr(a + open.size(), b - a - open.size());
+        v.erase(0, v.find_first_not_of(" \t\r\n"));
+        v.erase(v.find_last_not_of(" \t\r\n") + 1);
+        values.push_back(v);
+    }
+    if (values.empty()) return -1;
+    char* end = nullptr;
+    const double v = std::strtod(values[0].c_str(), &end);
+    const bool whole = end && *end == '\0' && !values[0].empty() && v >= 0 && v <= 255 &&
+                       v == static_cast<double>(static_cast<int>(v));
+    if (whole && std::all_of(values.begin(), values.end(),
+                             [&](const std::string& s) { return s == values[0]; }))
+        return static_cast<int>(v);
+    std::string all;
+    for (const std::string& s : values) all += (all.empty() ? "" : ", ") + s;
+    log_warn(file, ": NoDataValue ", all,
+             " is not used (expected one whole value 0..255 for every band); its pixels are "
+             "predicted as data");
+    return -1;
 }
 
 }  // namespace
@@ -105,7 +136,11 @@ SidecarGeoref find_sidecar_georef(const std::string& image) {
     g.prj_file = first_existing({dir / (stem + ".prj"), dir / (stem + ".PRJ")});
     if (!g.prj_file.empty()) g.prj = read_whole_file(g.prj_file);
     g.aux_file = first_existing({fs::path(image + ".aux.xml")});
-    if (!g.aux_file.empty()) g.aux = pam_georef(read_whole_file(g.aux_file));
+    if (!g.aux_file.empty()) {
+        const std::string xml = read_whole_file(g.aux_file);
+        g.aux = pam_georef(xml);
+        g.no_data = pam_no_data(xml, g.aux_file);
+    }
     return g;
 }
 

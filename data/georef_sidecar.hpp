@@ -1,7 +1,8 @@
 // Georeference kept beside an image rather than in it, as GIS tools write it for PNG and JPEG
 // chips (and for TIFFs without GeoTIFF tags): an ESRI world file (<stem>.pgw / .jgw / .tfw, the
 // extension's first and last letter + "w"; or <stem>.pngw, <stem>.wld), a <stem>.prj (the CRS as
-// WKT) and GDAL's <file>.aux.xml (its SRS and GeoTransform). A prediction on the same pixel grid
+// WKT) and GDAL's <file>.aux.xml (its SRS, GeoTransform or ground control points, and its bands'
+// NoData value). A prediction on the same pixel grid
 // carries them to its own sidecars, so it lands on the map where its image was (before, they were
 // dropped without a word).
 #pragma once
@@ -16,8 +17,12 @@ namespace pfce {
 struct SidecarGeoref {
     std::string world_file, world;  // the input's world file and its six numbers, verbatim
     std::string prj_file, prj;      // the input's .prj and its text
-    std::string aux_file, aux;      // the input's .aux.xml and a PAM document of only its SRS
-                                    // and GeoTransform (its band statistics are not the mask's)
+    std::string aux_file, aux;      // the input's .aux.xml and a PAM document of only its SRS,
+                                    // GeoTransform and GCPList (its band statistics are not the
+                                    // mask's)
+    // The .aux.xml's NoDataValue when every band that has one gives the same whole 0..255 value
+    // (GDAL's way for a PNG or JPEG): pixels holding it in every band have no data. -1: none.
+    int no_data = -1;
     bool empty() const { return world.empty() && prj.empty() && aux.empty(); }
     // "world file a.pgw, a.prj" (what is there), for logs.
     std::string describe() const;

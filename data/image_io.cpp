@@ -395,10 +395,17 @@ MaskNoData read_mask_no_data(const std::string& path) {
     return sniff_format(path) == Format::tiff ? detail::read_tiff_mask_no_data(path) : MaskNoData{};
 }
 
-RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels) {
+RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels,
+                       std::vector<std::uint8_t>* transparent) {
     detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels);
-    if (d.transparent == d.palette_transparent) d.transparent = 0;  // entries keep their colours
-    return to_rgb(path, d);
+    const bool entries_only = d.transparent == d.palette_transparent;
+    if (entries_only) d.transparent = 0;  // entries keep their colours
+    RgbImage img = to_rgb(path, d);
+    if (transparent) {
+        transparent->clear();
+        if (entries_only && d.palette_transparent > 0) *transparent = std::move(d.transparent_at);
+    }
+    return img;
 }
 
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels, std::vector<Rgb>* colormap) {
@@ -449,10 +456,13 @@ void write_tiff(const std::string& path, const RgbImage& img) {
                    int channels) { detail::write_tiff_file(tmp, samples, w, h, channels); });
 }
 
-void write_tiff_gray(const std::string& path, const LabelMap& img, const GeoReference& geo) {
-    write_image(path, img,
-                [&](const std::string& tmp, const std::uint8_t* samples, int w, int h,
-                    int channels) { detail::write_tiff_file(tmp, samples, w, h, channels, geo); });
+void write_tiff_gray(const std::string& path, const LabelMap& img, const GeoReference& geo,
+                     int no_data) {
+    write_image(
+        path, img,
+        [&](const std::string& tmp, const std::uint8_t* samples, int w, int h, int channels) {
+            detail::write_tiff_file(tmp, samples, w, h, channels, geo, no_data);
+        });
 }
 
 }  // namespace pfce

@@ -81,7 +81,10 @@ RgbImage read_rgb_with_nodata(const std::string& path, std::vector<std::uint8_t>
 // A colour mask: as read_rgb, except that a palette PNG's transparent entries read as their
 // palette colours (pfce's own label PNGs make "unlabelled" transparent, in the dataset's
 // unlabelled colour, so they read back as masks of it); other transparency is refused as there.
-RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels = 0);
+// `transparent`, when given, receives 1 for each pixel of such an entry (width*height; empty when
+// there is none).
+RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels = 0,
+                       std::vector<std::uint8_t>* transparent = nullptr);
 // What a mask file says has no data: a GeoTIFF's GDAL NoData value (tag 42113), which GDAL's
 // -a_nodata writes and pfce's own GeoTIFF predictions carry. A mask tool that marks a value so
 // means "no label here", but a dataset's settings may also give that value to a class.
@@ -116,7 +119,9 @@ void write_tiff_indexed(const std::string& path, const LabelMap& img,
                         const std::vector<Rgb>& colours, const GeoReference& geo = {},
                         int no_data = -1);
 void write_tiff(const std::string& path, const RgbImage& img);  // LZW-compressed, like Potsdam
-// LZW, one 8-bit band, with `geo`'s GeoTIFF tags when given.
-void write_tiff_gray(const std::string& path, const LabelMap& img, const GeoReference& geo = {});
+// LZW, one 8-bit band, with `geo`'s GeoTIFF tags when given, and GDAL's NoData tag when `no_data`
+// is a value (0..255; -1 = none).
+void write_tiff_gray(const std::string& path, const LabelMap& img, const GeoReference& geo = {},
+                     int no_data = -1);
 
 }  // namespace pfce

@@ -557,8 +557,8 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
         read_tiles(t.get(), path, msgs, l, win, out);
     else
         read_strips(t.get(), path, msgs, l, win, out);
-    if (l.format == SAMPLEFORMAT_UINT && l.photometric != PHOTOMETRIC_PALETTE)
-        mark_no_data_values(t.get(), l, out, d);
+    // A palette image's NoData value is an index, compared before the colour map (as GDAL does).
+    if (l.format == SAMPLEFORMAT_UINT) mark_no_data_values(t.get(), l, out, d);
     if (wide)
         d.samples =
             narrow_16_bit(wide_samples.data(), d.samples.size(), choice.range_lo, choice.range_hi);
@@ -602,7 +602,7 @@ void put_georeference(TIFF* tp, const GeoReference& geo) {
 }  // namespace
 
 void write_tiff_file(const std::string& path, const std::uint8_t* samples, int width, int height,
-                     int channels, const GeoReference& geo) {
+                     int channels, const GeoReference& geo, int no_data) {
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "w", msgs);
     TIFF* tp = t.get();
@@ -616,6 +616,8 @@ void write_tiff_file(const std::string& path, const std::uint8_t* samples, int w
     TIFFSetField(tp, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);  // smaller files for photographs
     TIFFSetField(tp, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tp, 0));
     put_georeference(tp, geo);
+    if (no_data >= 0 && no_data <= 255)
+        TIFFSetField(tp, TIFFTAG_GDAL_NODATA, std::to_string(no_data).c_str());
     const tmsize_t row_bytes = static_cast<tmsize_t>(width) * channels;
     // TIFFWriteScanline takes a non-const buffer (the predictor works in place on a copy of it).
     std::vector<std::uint8_t> row(static_cast<std::size_t>(row_bytes));

@@ -653,6 +653,20 @@ TEST(GenericDataset, AMaskGeoTiffsNoDataValueIsUnlabelledUnlessAClassHasIt) {
                            "/masks/b.tif: 1 pixels are (0, 0, 0), which the file's GDAL NoData "
                            "tag (value 0) marks as no data, but (0, 0, 0) is the colour of "
                            "class ground, so they are read as ground");
+    // A palette PNG's transparent entry is "no label" too (pfce predict marks no data so, in a
+    // grey no class has where the dataset has no ignore colour: it read as an unknown colour); a
+    // transparent entry of a class's colour stays that class.
+    write_tiff(col + "/images/c.tif", test::random_rgb(4, 1, 3));
+    LabelMap entries(4, 1);
+    entries.labels = {0, 1, 2, 3};
+    std::vector<Rgb> pal(256, Rgb{0, 0, 0});
+    pal[1] = {0, 0, 255};
+    pal[2] = {128, 128, 128};
+    std::vector<std::uint8_t> alpha(256, 255);
+    alpha[2] = alpha[3] = 0;  // the grey, and a black (ground's colour)
+    write_png_indexed(col + "/masks/c.png", entries, pal, alpha);
+    EXPECT_EQ(Dataset::open(col, {DatasetKind::generic}).read_mask(2).labels,
+              (std::vector<std::uint8_t>{0, 1, 255, 0}));
 }
 
 // Names with a suffix after the id (DeepGlobe: 12_sat.jpg + 12_mask.png) pair through [files];

@@ -532,6 +532,27 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
            "  <PAMRasterBand band=\"1\"><Metadata><MDI key=\"STATISTICS_MEAN\">97</MDI>"
            "</Metadata></PAMRasterBand>\n</PAMDataset>\n";
     std::ofstream(chips + "/b.JGW") << world;
+    // A scan georeferenced by ground control points, its outside marked by the bands' NoData
+    // value in the .aux.xml (GDAL's way for PNG and JPEG): the points are carried, and the pixels
+    // of NoData get no class (both were dropped without a word); NoData values that differ
+    // between bands are said not to be used.
+    RgbImage scan = test::foreign_image(test::foreign_labels(40, 32, 5), 5);
+    for (int y = 0; y < 32; ++y)
+        for (int x = 0; x < 5; ++x) scan.at(y, x)[0] = scan.at(y, x)[1] = scan.at(y, x)[2] = 0;
+    write_png(chips + "/s.png", scan);
+    const std::string gcps =
+        "<GCPList Projection=\"EPSG:4326\">\n    <GCP Id=\"1\" Pixel=\"0\" Line=\"0\" X=\"7.1\" "
+        "Y=\"50.2\"/>\n  </GCPList>";
+    std::string bands;
+    for (int b = 1; b <= 3; ++b)
+        bands += "  <PAMRasterBand band=\"" + std::to_string(b) +
+                 "\">\n    <NoDataValue>0</NoDataValue>\n  </PAMRasterBand>\n";
+    std::ofstream(chips + "/s.png.aux.xml") << "<PAMDataset>\n  " << gcps << "\n"
+                                            << bands << "</PAMDataset>\n";
+    write_png(chips + "/t.png", scan);
+    std::ofstream(chips + "/t.png.aux.xml")
+        << "<PAMDataset><PAMRasterBand band=\"1\"><NoDataValue>0</NoDataValue></PAMRasterBand>"
+           "<PAMRasterBand band=\"2\"><NoDataValue>5</NoDataValue></PAMRasterBand></PAMDataset>";
     std::ofstream(chips + "/c.bmp") << "BM";  // a format not read: left out, and said
     // A gray chip for a model trained on colour images: predicted, and said.
     write_png_gray(chips + "/g.png", test::foreign_labels(40, 32, 6));
@@ -546,6 +567,15 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     EXPECT_MESSAGE_HAS(r.output,
                        "g.png is gray but " + root + "/run/last.ckpt was trained on colour images");
     EXPECT_EQ(r.output.find("b.JPG is"), std::string::npos) << r.output;
+    EXPECT_EQ(read_whole_file(root + "/out/s.png.aux.xml"),
+              "<PAMDataset>\n  " + gcps + "\n</PAMDataset>\n");
+    const LabelMap scan_mask = read_gray(root + "/out/s.png");
+    for (int y = 0; y < 32; ++y)
+        for (int x = 0; x < 40; ++x) ASSERT_EQ(scan_mask.at(y, x) == 255, x < 5) << x << "," << y;
+    EXPECT_MESSAGE_HAS(r.output, "160 pixels of no data left 255");
+    EXPECT_MESSAGE_HAS(r.output,
+                       "t.png.aux.xml: NoDataValue 0, 5 is not used (expected one whole "
+                       "value 0..255 for every band); its pixels are predicted as data");
     EXPECT_EQ(read_whole_file(root + "/out/a.pgw"), world);
     EXPECT_EQ(read_whole_file(root + "/out/a_confidence.pgw"), world);
     EXPECT_EQ(read_whole_file(root + "/out/a.prj"), wkt);
@@ -643,18 +673,28 @@ TEST(RealDatasets, PredictionLeavesPixelsWithoutDataUnlabelled) {
     // unlabelled: 255's palette entry is the dataset's ignore colour, not black, which is this
     // dataset's background class (a TIFF has no transparency; PNG readers may ignore it).
     ASSERT_EQ(test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + chip +
-                             " --out " + root + "/tif/pred.tif --device cpu")
+                             " --out " + root + "/tif/pred.tif --confidence --device cpu")
                   .status,
               0);
     // The TIFF says so to GIS tools too: GDAL's NoData tag holds 255 (pfce's reader marks it).
+    // A palette image's NoData value is an index, as GDAL reads it (it was not read at all):
+    // predicting the mask itself as an image leaves those pixels without a class again.
     std::vector<std::uint8_t> tif_nodata;
     read_rgb_with_nodata(root + "/tif/pred.tif", tif_nodata);
-    EXPECT_EQ(std::count(tif_nodata.begin(), tif_nodata.end(), 1), 0);  // a palette: not images'
-    {
-        TIFF* t = TIFFOpen((root + "/tif/pred.tif").c_str(), "r");
-        ASSERT_NE(t, nullptr);
+    EXPECT_EQ(std::count(tif_nodata.begin(), tif_nodata.end(), 1), 320);
+    const test::CommandResult again =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                       "/tif/pred.tif --out " + root + "/again.png --device cpu");
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "320 pixels of no data left 255");
+    // The GIS tools' NoData tag: 255 in the mask, 0 in the confidence map (a confidence is at
+    // least 1/C, so 0 is free; without the tag no-data pixels showed as the most unsure ones).
+    for (const auto& [file, want] : {std::pair<std::string, std::string>{"/tif/pred.tif", "255"},
+                                     {"/tif/pred_confidence.tif", "0"}}) {
+        TIFF* t = TIFFOpen((root + file).c_str(), "r");
+        ASSERT_NE(t, nullptr) << file;
         char* text = nullptr;
-        EXPECT_TRUE(TIFFGetField(t, 42113, &text) && text && std::string(text) == "255");
+        EXPECT_TRUE(TIFFGetField(t, 42113, &text) && text && std::string(text) == want) << file;
         TIFFClose(t);
     }
     for (const char* ext : {".png", ".tif"}) {

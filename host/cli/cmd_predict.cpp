@@ -140,11 +140,35 @@ std::string differs_where_training_was_constant(const RgbImage& img,
         }
         const int was = v.get<int>();
         if (lo > hi || (lo == was && hi == was)) continue;
-        return "channel " + std::to_string(c + 1) + " (" + kNames[c] + ") holds " +
+        std::string said = "channel ";  // appended to: GCC 12 warns (-Wrestrict) at "" + string&&
+        return said + std::to_string(c + 1) + " (" + kNames[c] + ") holds " +
                (lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi)) +
                " here, but was " + std::to_string(was);
     }
     return {};
+}
+
+// The NoData value of the input's .aux.xml (GDAL's way for a PNG or JPEG chip) marks the pixels
+// that hold it in every band as no data, with those read_rgb_with_nodata found. It is a stored
+// sample, so it is compared where the image is read as stored (8 bits, its own colours); else it
+// is said not to be used.
+void mark_sidecar_no_data(const Job& j, const RgbImage& img, const ImageChoice& choice,
+                          std::vector<std::uint8_t>& nodata) {
+    if (j.sidecars.no_data < 0) return;
+    if (choice.reads_16_bit() || !choice.bands.empty()) {
+        log_warn(j.sidecars.aux_file, ": NoDataValue ", j.sidecars.no_data,
+                 " is not used: the run reads its images through data.bands or data.value_range, "
+                 "so a stored value is not the colour read; its pixels are predicted as data");
+        return;
+    }
+    const auto v = static_cast<std::uint8_t>(j.sidecars.no_data);
+    const std::size_t n = img.pixels.size() / 3;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint8_t* p = &img.pixels[3 * i];
+        if (p[0] != v || p[1] != v || p[2] != v) continue;
+        if (nodata.empty()) nodata.assign(n, 0);
+        nodata[i] = 1;
+    }
 }
 
 // Where each prediction goes: --out names the file for one image, the directory for many.
@@ -394,6 +418,7 @@ void run_predict(const PredictArgs& a) {
         std::vector<std::uint8_t> nodata;
         const RgbImage stored =
             read_rgb_with_nodata(j.input, nodata, max_pixels, image_choice(m.config.data));
+        mark_sidecar_no_data(j, stored, image_choice(m.config.data), nodata);
         const auto no_data =
             static_cast<std::int64_t>(std::count(nodata.begin(), nodata.end(), std::uint8_t{1}));
         if (no_data > 0 && class_of_no_data >= 0)
@@ -474,8 +499,10 @@ void run_predict(const PredictArgs& a) {
             write_sidecar_georef(j.sidecars, j.mask, &staged);
             write_png(staged.stage(j.overlay), overlay);
             if (!j.confidence.empty()) {
+                // 0 is no data (a prediction's confidence is at least 1/C of 255): tagged so, a
+                // GIS shows those pixels as no data, not as the most unsure ones.
                 if (tif)
-                    write_tiff_gray(staged.stage(j.confidence), confidence, geo);
+                    write_tiff_gray(staged.stage(j.confidence), confidence, geo, 0);
                 else
                     write_png_gray(staged.stage(j.confidence), confidence);
                 write_sidecar_georef(j.sidecars, j.confidence, &staged);
