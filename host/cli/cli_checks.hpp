@@ -104,7 +104,7 @@ inline const CLI::Validator& non_negative_integer() {
                 return "expected at most " + max + " (2^64 - 1), got " + s;
             return {};
         },
-        "UINT");
+        "");  // the option's own type shows UINT ("UINT:UINT" with a description here)
     return v;
 }
 

@@ -200,7 +200,7 @@ Table comparison_table(const ReportInput& in) {
 }
 
 const char* kCaveat =
-    "The technical report's figures are **not comparable** with ours (DESIGN §7). Its code read "
+    "The technical report's figures are **not comparable** with ours. Its code read "
     "the "
     "label images through PIL grayscale, so *impervious surfaces* (white) were silently treated as "
     "\"ignore\": never trained, never scored. Its \"IoU\" was a binary foreground IoU computed on "

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <limits>
@@ -348,7 +349,10 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         }
         if (r.status == "ok") {
             ++sum.ran;
-            log_info(tag, "done in ", t0.seconds(), " s");
+            const double s = t0.seconds();
+            char took[32];
+            std::snprintf(took, sizeof took, "%.1f s", s);
+            log_info(tag, "done in ", s < 60 ? std::string(took) : format_duration(s));
         } else {
             ++sum.failed;
         }
