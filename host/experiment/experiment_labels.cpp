@@ -14,6 +14,7 @@
 #include "data/mask_dir.hpp"
 #include "data/sparse_masks.hpp"
 #include "host/train/checkpoint.hpp"
+#include "host/train/progress.hpp"
 
 namespace pfce {
 namespace fs = std::filesystem;
@@ -65,7 +66,7 @@ ExperimentLabels make_experiment_labels(const ExperimentSpec& e, const LoadedDat
     }
     log_info(tag, s.reused ? "sparse masks: reused " : "sampled ", scaled, " points/class at ",
              L.images[0].width, "x", L.images[0].height, " (", describe_labels(ls),
-             " at 300x300) in ", t0.seconds(), " s -> ", sparse_dir);
+             " at 300x300) in ", format_seconds(t0.seconds()), " -> ", sparse_dir);
     r.stage_seconds["sample"] = t0.seconds();
     if (ls.kind == "sparse") {
         lab.train = lab.sparse;
@@ -87,7 +88,7 @@ ExperimentLabels make_experiment_labels(const ExperimentSpec& e, const LoadedDat
     lab.dir = lo.out_dir;
     log_info(tag, lr.reused ? "linked masks: reused " : "linked ", lr.stats.points,
              " points: ", lr.stats.pairs, " pairs within D=", ls.radius, ", ", lr.stats.segments,
-             " segments drawn, in ", t1.seconds(), " s -> ", lo.out_dir);
+             " segments drawn, in ", format_seconds(t1.seconds()), " -> ", lo.out_dir);
     r.stage_seconds["link"] = t1.seconds();
     return lab;
 }

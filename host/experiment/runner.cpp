@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <limits>
@@ -349,10 +348,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         }
         if (r.status == "ok") {
             ++sum.ran;
-            const double s = t0.seconds();
-            char took[32];
-            std::snprintf(took, sizeof took, "%.1f s", s);
-            log_info(tag, "done in ", s < 60 ? std::string(took) : format_duration(s));
+            log_info(tag, "done in ", format_seconds(t0.seconds()));
         } else {
             ++sum.failed;
         }

@@ -13,6 +13,7 @@
 #include "core/stopwatch.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/synth.hpp"
+#include "host/train/progress.hpp"
 #include "host/train/train_data.hpp"
 
 namespace pfce {
@@ -161,7 +162,8 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
             ? ((by_tile ? "by tile, seed " : "seed ") + std::to_string(d.split_seed)).c_str()
             : "from lists");
     L.summary = buf;
-    log_info("data: read ", L.indices.size(), " samples in ", t0.seconds(), " s: ", L.summary);
+    log_info("data: read ", L.indices.size(), " samples in ", format_seconds(t0.seconds()), ": ",
+             L.summary);
     return L;
 }
 

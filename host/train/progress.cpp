@@ -19,6 +19,14 @@ std::string format_duration(double seconds) {
     return buf;
 }
 
+std::string format_seconds(double seconds) {
+    if (!std::isfinite(seconds) || seconds < 0) return "?";
+    if (seconds >= 60) return format_duration(seconds);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, seconds < 1 ? "%.3f s" : "%.1f s", seconds);
+    return buf;
+}
+
 ProgressBar::ProgressBar(std::string label, std::int64_t total, int tty)
     : label_(std::move(label)),
       total_(total),

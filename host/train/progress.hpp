@@ -27,5 +27,7 @@ class ProgressBar {
 };
 
 std::string format_duration(double seconds);  // "1:02:03" / "2:03"
+// A step's time for a log line: "0.022 s", "85.9 s" below a minute, else format_duration's.
+std::string format_seconds(double seconds);
 
 }  // namespace pfce
