@@ -304,6 +304,7 @@ LabelMap Dataset::read_mask(std::size_t i) const {
         std::vector<Rgb> colormap;
         LabelMap m = read_gray(s.mask_path, opts_.max_pixels, &colormap);
         if (!told_gray_palette_->load()) warn_if_grays_disagree(s.mask_path, m, colormap);
+        refuse_pfce_label_png(s.mask_path);
         // Pixel value -> class (mask.values), 255 for an ignore value and for 255 itself unless
         // it is a class's value (pfce's own "unlabelled"), anything else an error.
         constexpr int kNotAClass = 256;
@@ -370,45 +371,58 @@ LabelMap Dataset::read_mask(std::size_t i) const {
         }
         return m;
     }
-    std::vector<std::uint8_t> transparent;
-    RgbImage colours = read_mask_rgb(s.mask_path, opts_.max_pixels, &transparent);
-    const Palette palette = mask_palette(s.mask_path, colours);
-    // A palette PNG's transparent entry marks pixels without a label: pfce predict's masks mark
-    // no data so, in the dataset's ignore colour or, where it has none, a grey no class has.
-    // Those of a colour no class has read as unlabelled; a class's colour stays the class.
+    MaskMarks marks;
+    RgbImage colours = read_mask_rgb(s.mask_path, opts_.max_pixels, &marks);
+    return decode_colour_mask(s.mask_path, s.mask_path, std::move(colours), marks);
+}
+
+LabelMap Dataset::decode_colour_mask(const std::string& path, const std::string& source,
+                                     RgbImage colours, const MaskMarks& marks) const {
+    // Pixels the file says have no label: a palette PNG's transparent entry (pfce predict's masks
+    // mark no data so, in the dataset's ignore colour or, where it has none, a grey no class has)
+    // and a GeoTIFF's NoData value. Those of a colour no class has read as unlabelled (they were
+    // refused as unknown colours); a class's colour stays the class, and NoData there is said.
     std::vector<std::size_t> unlabelled_at;
-    for (std::size_t k = 0; k < transparent.size(); ++k) {
-        if (!transparent[k]) continue;
+    std::int64_t no_data_as_class = 0;
+    int no_data_class = -1;
+    const std::size_t n = colours.pixels.size() / 3;
+    for (std::size_t k = 0; k < n; ++k) {
+        const bool transparent = !marks.transparent.empty() && marks.transparent[k];
+        const bool no_data = !marks.no_data.empty() && marks.no_data[k];
+        if (!transparent && !no_data) continue;
         std::uint8_t* p = &colours.pixels[3 * k];
         const Rgb c{p[0], p[1], p[2]};
-        bool known = false;
-        for (const ClassInfo& info : palette.classes) known = known || info.colour == c;
-        for (const Rgb& u : palette.unlabelled_colours) known = known || u == c;
-        if (known) continue;
+        int cls = -1;
+        for (std::size_t i = 0; i < palette_.classes.size() && cls < 0; ++i)
+            if (palette_.classes[i].colour == c) cls = static_cast<int>(i);
+        if (cls >= 0) {
+            if (no_data && no_data_as_class++ == 0) no_data_class = cls;
+            continue;
+        }
         unlabelled_at.push_back(k);
-        std::copy(palette.classes[0].colour.begin(), palette.classes[0].colour.end(), p);  // any
+        std::copy(palette_.classes[0].colour.begin(), palette_.classes[0].colour.end(), p);  // any
     }
-    LabelMap m = palette.decode(colours, s.mask_path);
+    if (no_data_as_class > 0)
+        warn_if_no_data_is_a_class(path, read_mask_no_data(path), no_data_class, no_data_as_class);
+    LabelMap m = palette_.decode(colours, source);
     for (const std::size_t k : unlabelled_at) m.labels[k] = 255;
     return m;
 }
 
-Palette Dataset::mask_palette(const std::string& path, const RgbImage& colours) const {
-    const MaskNoData no_data = read_mask_no_data(path);
-    if (no_data.value < 0) return palette_;
-    for (std::size_t c = 0; c < palette_.classes.size(); ++c)
-        if (palette_.classes[c].colour == no_data.colour) {
-            std::int64_t pixels = 0;
-            for (std::size_t i = 0; i + 2 < colours.pixels.size(); i += 3)
-                pixels += Rgb{colours.pixels[i], colours.pixels[i + 1], colours.pixels[i + 2]} ==
-                          no_data.colour;
-            warn_if_no_data_is_a_class(path, no_data, static_cast<int>(c), pixels);
-            return palette_;
-        }
-    // The file says those pixels have no label: its NoData colour reads as unlabelled.
-    Palette p = palette_;
-    p.unlabelled_colours.push_back(no_data.colour);
-    return p;
+void Dataset::refuse_pfce_label_png(const std::string& path) const {
+    bool indices = true;  // the classes' values are 0, 1, 2, ...: a label PNG means the same
+    for (std::size_t c = 0; c < index_values_.size(); ++c)
+        indices = indices && index_values_[c] == c;
+    if (indices || probe_image(path).labels.empty()) return;
+    std::string values;
+    for (std::size_t c = 0; c < index_values_.size(); ++c)
+        values += (c ? ", " : "") + std::to_string(index_values_[c]);
+    PFCE_THROW(InputError, path,
+               " is a label PNG of pfce sample or link: its pixel values are class indices (0..",
+               index_values_.size() - 1, ", 255 unlabelled), not this dataset's mask.values (",
+               values,
+               "), so every class would be read as another; train on its directory with "
+               "--labels DIR (labels.dir) instead, or predict masks, which hold the values");
 }
 
 void Dataset::warn_if_no_data_is_a_class(const std::string& path, const MaskNoData& no_data,

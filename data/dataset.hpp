@@ -94,9 +94,13 @@ class Dataset {
     std::shared_ptr<std::atomic<bool>> told_no_data_class_ = std::make_shared<std::atomic<bool>>();
     void warn_if_no_data_is_a_class(const std::string& path, const MaskNoData& no_data, int cls,
                                     std::int64_t pixels) const;
-    // The palette a colour mask decodes with: the dataset's, and the file's NoData colour as
-    // unlabelled where no class has it (said where one does).
-    Palette mask_palette(const std::string& path, const RgbImage& colours) const;
+    // An index mask that is pfce's own label PNG (sample, link: class indices) where the dataset's
+    // classes have other values: an InputError, since every class would read as another.
+    void refuse_pfce_label_png(const std::string& path) const;
+    // A colour mask's labels, the pixels `marks` names (transparent, NoData) unlabelled where their
+    // colour is no class's (said where it is); `source` names the file and window in errors.
+    LabelMap decode_colour_mask(const std::string& path, const std::string& source,
+                                RgbImage colours, const MaskMarks& marks) const;
     std::shared_ptr<TileBandCache> tile_cache_;  // tiles only; thread-safe
     friend class DatasetBuilder;
 };

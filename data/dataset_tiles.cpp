@@ -228,13 +228,15 @@ RgbImage DatasetBuilder::read_tile_image(const Dataset& ds, const SampleRef& s) 
 LabelMap DatasetBuilder::read_tile_mask(const Dataset& ds, const SampleRef& s) {
     const auto band = ds.tile_cache_->masks.get(s.mask_path, s.y0, s.height, [&] {
         const ImageInfo info = probe_image(s.mask_path);
-        const RgbImage colours =
-            read_rgb_window(s.mask_path, 0, s.y0, info.width, s.height, ds.opts_.max_pixels);
+        MaskMarks marks;
+        RgbImage colours =
+            read_mask_rgb(s.mask_path, ds.opts_.max_pixels, &marks, 0, s.y0, info.width, s.height);
         // A bad colour's y is reported within the band; say where the band starts.
-        return ds.mask_palette(s.mask_path, colours)
-            .decode(colours, s.mask_path + " (rows " + std::to_string(s.y0) + ".." +
-                                 std::to_string(s.y0 + s.height - 1) +
-                                 ", pixel y counted from row " + std::to_string(s.y0) + ")");
+        return ds.decode_colour_mask(s.mask_path,
+                                     s.mask_path + " (rows " + std::to_string(s.y0) + ".." +
+                                         std::to_string(s.y0 + s.height - 1) +
+                                         ", pixel y counted from row " + std::to_string(s.y0) + ")",
+                                     std::move(colours), marks);
     });
     return crop(*band, s.x0, s.width);
 }

@@ -74,24 +74,32 @@ std::string pam_georef(const std::string& xml) {
 // 0..255 (an 8-bit sample); -1 when there is none. Others (per band, "nan", -9999) are said, since
 // the pixels they mark would be predicted as data.
 int pam_no_data(const std::string& xml, const std::string& file) {
-    const std::string open = "<NoDataValue>", close = "</NoDataValue>";
+    // <NoDataValue>0</NoDataValue>, or with attributes (<NoDataValue le_hex_equiv="...">nan<...>).
+    const std::string open = "<NoDataValue", close = "</NoDataValue>";
     std::vector<std::string> values;
     for (std::size_t a = xml.find(open); a != std::string::npos; a = xml.find(open, a + 1)) {
-        const std::size_t b = xml.find(close, a);
-        if (b == std::string::npos) break;
-        std::string v = xml.substr(a + open.size(), b - a - open.size());
+        const std::size_t tag_end = xml.find('>', a), b = xml.find(close, a);
+        if (tag_end == std::string::npos || b == std::string::npos || tag_end > b) break;
+        const char after = xml[a + open.size()];
+        if (after != '>' && !std::isspace(static_cast<unsigned char>(after))) continue;
+        std::string v = xml.substr(tag_end + 1, b - tag_end - 1);
         v.erase(0, v.find_first_not_of(" \t\r\n"));
         v.erase(v.find_last_not_of(" \t\r\n") + 1);
         values.push_back(v);
     }
     if (values.empty()) return -1;
-    char* end = nullptr;
-    const double v = std::strtod(values[0].c_str(), &end);
-    const bool whole = end && *end == '\0' && !values[0].empty() && v >= 0 && v <= 255 &&
-                       v == static_cast<double>(static_cast<int>(v));
-    if (whole && std::all_of(values.begin(), values.end(),
-                             [&](const std::string& s) { return s == values[0]; }))
-        return static_cast<int>(v);
+    // Each band's value as a whole number 0..255, or -1 (compared as numbers: "0" and "0.0").
+    const auto whole = [](const std::string& s) {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        const bool ok = !s.empty() && end && *end == '\0' && v >= 0 && v <= 255 &&
+                        v == static_cast<double>(static_cast<int>(v));
+        return ok ? static_cast<int>(v) : -1;
+    };
+    const int first = whole(values[0]);
+    if (first >= 0 && std::all_of(values.begin(), values.end(),
+                                  [&](const std::string& s) { return whole(s) == first; }))
+        return first;
     std::string all;
     for (const std::string& s : values) all += (all.empty() ? "" : ", ") + s;
     log_warn(file, ": NoDataValue ", all,

@@ -395,15 +395,18 @@ MaskNoData read_mask_no_data(const std::string& path) {
     return sniff_format(path) == Format::tiff ? detail::read_tiff_mask_no_data(path) : MaskNoData{};
 }
 
-RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels,
-                       std::vector<std::uint8_t>* transparent) {
-    detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels);
+RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels, MaskMarks* marks, int x0,
+                       int y0, int w, int h) {
+    detail::DecodedSamples d =
+        decode(path, w > 0 ? detail::Window{x0, y0, w, h} : detail::Window{}, max_pixels);
     const bool entries_only = d.transparent == d.palette_transparent;
     if (entries_only) d.transparent = 0;  // entries keep their colours
     RgbImage img = to_rgb(path, d);
-    if (transparent) {
-        transparent->clear();
-        if (entries_only && d.palette_transparent > 0) *transparent = std::move(d.transparent_at);
+    if (marks) {
+        marks->transparent.clear();
+        if (entries_only && d.palette_transparent > 0)
+            marks->transparent = std::move(d.transparent_at);
+        marks->no_data = std::move(d.no_data_value_at);
     }
     return img;
 }
@@ -430,10 +433,11 @@ void write_png_gray(const std::string& path, const LabelMap& img) {
 }
 
 void write_png_indexed(const std::string& path, const LabelMap& img,
-                       const std::vector<Rgb>& colours, const std::vector<std::uint8_t>& alpha) {
+                       const std::vector<Rgb>& colours, const std::vector<std::uint8_t>& alpha,
+                       const std::string& labels) {
     write_image(path, img,
                 [&](const std::string& tmp, const std::uint8_t* samples, int w, int h, int) {
-                    detail::write_png_palette_file(tmp, samples, w, h, colours, alpha);
+                    detail::write_png_palette_file(tmp, samples, w, h, colours, alpha, labels);
                 });
 }
 

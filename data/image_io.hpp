@@ -33,7 +33,14 @@ struct ImageInfo {
     bool palette = false;   // 1 band of indices into a colour palette (shown as its colours)
     int sample_format = 1;  // TIFF SampleFormat: 1 unsigned, 2 signed, 3 floating point
     bool cmyk = false;      // TIFF ink bands (photometric SEPARATED): not read
+    // A PNG's "pfce-labels" text (kLabelsTextKey): what its pixel values are, as pfce wrote them
+    // ("" for other files).
+    std::string labels = {};
 };
+
+// The PNG text key of pfce's own label PNGs (sample, link): their values are class indices
+// (0..C-1, 255 unlabelled) of the masks.json beside them, not a dataset's mask.values.
+inline constexpr const char* kLabelsTextKey = "pfce-labels";
 
 // Header only (size, bands, bit depth) without decoding pixels; for limits and validation.
 ImageInfo probe_image(const std::string& path);
@@ -81,10 +88,17 @@ RgbImage read_rgb_with_nodata(const std::string& path, std::vector<std::uint8_t>
 // A colour mask: as read_rgb, except that a palette PNG's transparent entries read as their
 // palette colours (pfce's own label PNGs make "unlabelled" transparent, in the dataset's
 // unlabelled colour, so they read back as masks of it); other transparency is refused as there.
-// `transparent`, when given, receives 1 for each pixel of such an entry (width*height; empty when
-// there is none).
+// `marks`, when given, receives the pixels the file says have no label (below); a window
+// (w > 0) reads only [x0, x0+w) x [y0, y0+h), as read_rgb_window.
+struct MaskMarks {
+    // 1 for each pixel of a transparent palette entry; width*height, or empty when there is none.
+    std::vector<std::uint8_t> transparent;
+    // 1 for each pixel holding the TIFF's GDAL NoData value in every band (a palette's: the
+    // index, whatever colour it shows; 8- and 16-bit samples); empty when none does.
+    std::vector<std::uint8_t> no_data;
+};
 RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels = 0,
-                       std::vector<std::uint8_t>* transparent = nullptr);
+                       MaskMarks* marks = nullptr, int x0 = 0, int y0 = 0, int w = 0, int h = 0);
 // What a mask file says has no data: a GeoTIFF's GDAL NoData value (tag 42113), which GDAL's
 // -a_nodata writes and pfce's own GeoTIFF predictions carry. A mask tool that marks a value so
 // means "no label here", but a dataset's settings may also give that value to a class.
@@ -106,10 +120,11 @@ RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,
 void write_png(const std::string& path, const RgbImage& img);
 void write_png_gray(const std::string& path, const LabelMap& img);
 // An 8-bit palette PNG whose pixel values are the label values (a viewer shows colours[value]);
-// `colours` has 256 entries, `alpha` 256 (0 = transparent) or none. Read back with read_gray.
+// `colours` has 256 entries, `alpha` 256 (0 = transparent) or none; `labels`, when given, is
+// written as the kLabelsTextKey text (probe_image's ImageInfo::labels). Read back with read_gray.
 void write_png_indexed(const std::string& path, const LabelMap& img,
-                       const std::vector<Rgb>& colours,
-                       const std::vector<std::uint8_t>& alpha = {});
+                       const std::vector<Rgb>& colours, const std::vector<std::uint8_t>& alpha = {},
+                       const std::string& labels = "");
 // The georeference of a GeoTIFF (empty for any other file, a plain TIFF included).
 GeoReference read_georeference(const std::string& path);
 // An 8-bit palette TIFF (LZW) whose values are the labels, with `geo`'s GeoTIFF tags when given,

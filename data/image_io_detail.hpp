@@ -129,6 +129,6 @@ void write_png_file(const std::string& path, const std::uint8_t* samples, int wi
 // tRNS entries (0 = transparent) or empty for an opaque image.
 void write_png_palette_file(const std::string& path, const std::uint8_t* indices, int width,
                             int height, const std::vector<Rgb>& colours,
-                            const std::vector<std::uint8_t>& alpha);
+                            const std::vector<std::uint8_t>& alpha, const std::string& labels = "");
 
 }  // namespace pfce::detail

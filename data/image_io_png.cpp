@@ -48,6 +48,7 @@ struct PngReadState {
 struct PngHeader {
     png_uint_32 width = 0, height = 0;
     int bit_depth = 0, color_type = 0, interlace = 0;
+    std::string labels;  // the "pfce-labels" text chunk before the image data, if any
 };
 
 // Phase 1 (may longjmp): signature, chunks up to the image data.
@@ -58,6 +59,11 @@ bool read_header_guarded(png_structp png, png_infop info, FILE* f, PngHeader* h)
     png_read_info(png, info);
     png_get_IHDR(png, info, &h->width, &h->height, &h->bit_depth, &h->color_type, &h->interlace,
                  nullptr, nullptr);
+    png_textp texts = nullptr;
+    const int n = png_get_text(png, info, &texts, nullptr);
+    for (int i = 0; i < n; ++i)
+        if (texts[i].key && std::strcmp(texts[i].key, kLabelsTextKey) == 0 && texts[i].text)
+            h->labels = texts[i].text;
     return true;
 }
 
@@ -138,6 +144,7 @@ ImageInfo probe_png(const std::string& path) {
     info.png = true;
     info.alpha = alpha;
     info.palette = h.color_type == PNG_COLOR_TYPE_PALETTE;
+    info.labels = h.labels;
     return info;
 }
 
@@ -226,6 +233,7 @@ struct PngWriteState {
 struct PngPaletteChunks {
     const png_color* colours = nullptr;
     const png_byte* alpha = nullptr;
+    const std::string* labels = nullptr;  // a tEXt chunk "pfce-labels" (kLabelsTextKey), or none
 };
 
 bool write_guarded(png_structp png, png_infop info, FILE* f, png_uint_32 w, png_uint_32 h,
@@ -237,6 +245,13 @@ bool write_guarded(png_structp png, png_infop info, FILE* f, png_uint_32 w, png_
     if (color_type == PNG_COLOR_TYPE_PALETTE) {
         png_set_PLTE(png, info, pal.colours, 256);
         if (pal.alpha) png_set_tRNS(png, info, pal.alpha, 256, nullptr);
+    }
+    png_text text{};  // before the image data, so a header read (probe_png) finds it
+    if (pal.labels) {
+        text.compression = PNG_TEXT_COMPRESSION_NONE;
+        text.key = const_cast<png_charp>(kLabelsTextKey);
+        text.text = const_cast<png_charp>(pal.labels->c_str());
+        png_set_text(png, info, &text, 1);
     }
     // Masks and contact sheets are written often; fast deflate keeps them cheap, still lossless.
     png_set_compression_level(png, 3);
@@ -287,14 +302,15 @@ void write_png_file(const std::string& path, const std::uint8_t* samples, int wi
 
 void write_png_palette_file(const std::string& path, const std::uint8_t* indices, int width,
                             int height, const std::vector<Rgb>& colours,
-                            const std::vector<std::uint8_t>& alpha) {
+                            const std::vector<std::uint8_t>& alpha, const std::string& labels) {
     if (colours.size() != 256 || (!alpha.empty() && alpha.size() != 256))
         PFCE_THROW(ShapeError, "cannot write ", path,
                    ": a palette PNG needs 256 colours (and 256 alphas or none)");
     std::vector<png_color> plte(256);
     for (int i = 0; i < 256; ++i) plte[i] = png_color{colours[i][0], colours[i][1], colours[i][2]};
-    write_png_any(path, indices, width, height, 1, PNG_COLOR_TYPE_PALETTE,
-                  {plte.data(), alpha.empty() ? nullptr : alpha.data()});
+    write_png_any(
+        path, indices, width, height, 1, PNG_COLOR_TYPE_PALETTE,
+        {plte.data(), alpha.empty() ? nullptr : alpha.data(), labels.empty() ? nullptr : &labels});
 }
 
 }  // namespace pfce::detail

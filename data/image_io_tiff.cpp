@@ -414,17 +414,23 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
 // every colour band holds it, in `samples` as decoded (interleaved, spp bands of 1 or 2 bytes,
 // before 16-bit ones are scaled). A value that is not a whole number in the samples' range (GDAL
 // writes "nan" or "-9999" for other types) matches nothing.
-// The GDAL NoData value of `t` as a sample of `l` (-1: none, or none such a sample can hold).
-int no_data_sample(TIFF* t, const TiffLayout& l) {
+// The GDAL NoData value of `t` as a sample of `bits` bits (-1: none, or none such a sample can
+// hold).
+int no_data_of_bits(TIFF* t, int bits) {
     char* text = nullptr;
     if (!TIFFGetField(t, TIFFTAG_GDAL_NODATA, &text) || !text) return -1;
     char* end = nullptr;
     const double v = std::strtod(text, &end);
     while (end && std::isspace(static_cast<unsigned char>(*end))) ++end;
     if (end == text || *end != '\0' || !std::isfinite(v) || v != std::floor(v) || v < 0 ||
-        v >= static_cast<double>(1u << std::min<int>(l.bps, 16)) || (l.bps != 8 && l.bps != 16))
+        v >= static_cast<double>(1u << std::min(bits, 16)))
         return -1;
     return static_cast<int>(v);
+}
+
+// The same for the decoded samples mark_no_data_values compares: 8- and 16-bit ones.
+int no_data_sample(TIFF* t, const TiffLayout& l) {
+    return l.bps == 8 || l.bps == 16 ? no_data_of_bits(t, l.bps) : -1;
 }
 
 void mark_no_data_values(TIFF* t, const TiffLayout& l, const std::uint8_t* samples,
@@ -521,14 +527,19 @@ MaskNoData read_tiff_mask_no_data(const std::string& path) {
     TiffPtr t = open_tiff(path, "r", msgs);
     const TiffLayout l = read_layout(t.get(), path);
     MaskNoData n;
-    if (l.bps != 8 || l.format != SAMPLEFORMAT_UINT) return n;
-    n.value = no_data_sample(t.get(), l);
+    // Masks have 8 bits or fewer (a 1-, 2- or 4-bit mask reads as its stored values).
+    if (l.bps > 8 || l.format != SAMPLEFORMAT_UINT) return n;
+    n.value = no_data_of_bits(t.get(), l.bps);
     if (n.value < 0) return n;
-    const auto v = static_cast<std::uint8_t>(n.value);
-    n.colour = Rgb{v, v, v};
-    if (l.photometric == PHOTOMETRIC_PALETTE) n.colour = colour_map(t.get(), path, l)[v];
-    const auto inverse = static_cast<std::uint8_t>(255 - v);  // shown inverted, as read_mask_rgb
-    if (l.photometric == PHOTOMETRIC_MINISWHITE) n.colour = Rgb{inverse, inverse, inverse};
+    if (l.photometric == PHOTOMETRIC_PALETTE) {
+        n.colour = colour_map(t.get(), path, l)[static_cast<std::size_t>(n.value)];
+        return n;
+    }
+    // Gray scaled to 0..255 and inverted where stored min-is-white, as read_mask_rgb reads it.
+    const int max = (1 << l.bps) - 1;
+    const auto shown = static_cast<std::uint8_t>(
+        (l.photometric == PHOTOMETRIC_MINISWHITE ? max - n.value : n.value) * 255 / max);
+    n.colour = Rgb{shown, shown, shown};
     return n;
 }
 

@@ -104,7 +104,11 @@ void write_mask_png(const std::string& path, const std::string& dir, const std::
     colours[255] = palette.display_unlabelled();  // for viewers that ignore transparency
     std::vector<std::uint8_t> alpha(256, 255);
     alpha[255] = 0;  // unlabelled is transparent where the viewer honours it
-    write_png_indexed(path, mask, colours, alpha);
+    // Said in the file: its values are class indices, so a dataset whose masks give classes other
+    // values (mask.values) refuses it as a mask of its own rather than read other classes.
+    write_png_indexed(path, mask, colours, alpha,
+                      "class indices 0.." + std::to_string(palette.num_classes() - 1) +
+                          ", 255 unlabelled (pfce sample/link; the classes are in masks.json)");
 }
 
 void write_mask_json(const std::string& dir, const std::vector<std::string>& ids,
@@ -138,17 +142,24 @@ std::string mask_files_change(const MaskDir& md) {
             return "its mask " + path + " is missing";
     if (*recorded == mask_files_fingerprint(md.dir, md.ids)) return {};
     // Masks are written before masks.json: one modified after it is one that changed (a copy
-    // that keeps its old time, cp -p, only moves the size, and is not named).
-    const auto written = fs::last_write_time(fs::path(md.dir) / kMetaFile, ec);
+    // that keeps its old time, cp -p, only moves the size, and is not named). All of them after
+    // it is a directory copied or touched whole (cp -r gives every file the copy's time).
+    std::error_code meta_ec;
+    const auto written = fs::last_write_time(fs::path(md.dir) / kMetaFile, meta_ec);
     std::vector<std::string> newer;
-    for (const std::string& id : md.ids)
-        if (const std::string path = mask_png_path(md.dir, id);
-            !ec && fs::last_write_time(path, ec) > written && !ec)
+    for (const std::string& id : md.ids) {
+        const std::string path = mask_png_path(md.dir, id);
+        std::error_code file_ec;
+        if (!meta_ec && fs::last_write_time(path, file_ec) > written && !file_ec)
             newer.push_back(path);
-    if (!newer.empty())
+    }
+    if (!newer.empty() && newer.size() < md.ids.size())
         return "its mask " + newer[0] +
                (newer.size() > 1 ? " (and " + std::to_string(newer.size() - 1) + " more)" : "") +
                " changed after it was written";
+    if (!newer.empty())
+        return "its masks were all modified after its masks.json (a copy of the directory, or "
+               "touched)";
     return "a mask file there changed (or was touched) since it was written";
 }
 

@@ -38,7 +38,7 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
             TIFFTAG_GDAL_NODATA, -1, -1, TIFF_ASCII,
             FIELD_CUSTOM,        1,  0,  const_cast<char*>("GDALNoDataValue")};
         if (!TIFFFindField(t, TIFFTAG_GDAL_NODATA, TIFF_ANY)) TIFFMergeFieldInfo(t, &field, 1);
-        ASSERT_TRUE(TIFFSetField(t, TIFFTAG_GDAL_NODATA, no_data));
+        EXPECT_TRUE(TIFFSetField(t, TIFFTAG_GDAL_NODATA, no_data));
     }
     if (cmap)
         TIFFSetField(t, TIFFTAG_COLORMAP, cmap->data(), cmap->data() + 256, cmap->data() + 512);
@@ -62,7 +62,7 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
                                 std::memcpy(
                                     &buf[(((y - ty) * s.tile + (x - tx)) * bands + c) * bytes],
                                     sample(x, y, separate ? p : c), bytes);
-                    ASSERT_GE(
+                    EXPECT_GE(
                         TIFFWriteTile(t, buf.data(), tx, ty, 0, static_cast<std::uint16_t>(p)), 0);
                 }
     } else {
@@ -75,7 +75,7 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
                     for (int c = 0; c < bands; ++c)
                         std::memcpy(&row[(x * bands + c) * bytes], sample(x, y, separate ? p : c),
                                     bytes);
-                ASSERT_GE(TIFFWriteScanline(t, row.data(), y, static_cast<std::uint16_t>(p)), 0);
+                EXPECT_GE(TIFFWriteScanline(t, row.data(), y, static_cast<std::uint16_t>(p)), 0);
             }
     }
     TIFFClose(t);

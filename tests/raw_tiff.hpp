@@ -24,7 +24,7 @@ struct TiffSpec {
 
 // `samples`: width*height*spp samples of bps/8 bytes, interleaved; `cmap`: 3*256 entries for a
 // palette; `no_data`: GDAL's NoData tag (42113) with this text. A failure is a test failure
-// (gtest's ASSERT), the file then incomplete.
+// (gtest's EXPECT; the file is closed, incomplete).
 void write_raw_tiff(const std::string& path, const TiffSpec& s,
                     const std::vector<std::uint8_t>& samples,
                     const std::vector<std::uint16_t>* cmap = nullptr,

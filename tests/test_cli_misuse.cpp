@@ -1126,7 +1126,9 @@ TEST(CliMisuse, SettingsWithoutEffectAndNothingToScoreAreSaid) {
         test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + fd.root +
                        "/images/" + fd.ids[0] + ".png --out " + root + "/.png --device cpu");
     EXPECT_EQ(hidden.status, 2) << hidden.output;
-    EXPECT_MESSAGE_HAS(hidden.output, "the file name .png has no stem (it would be a hidden file)");
+    EXPECT_MESSAGE_HAS(hidden.output,
+                       "the file name .png is only an extension (it would be a "
+                       "hidden file)");
 
     const std::string cosine = "train --data " + fd.root + " --out " + root +
                                "/cos --schedule cosine --device cpu --batch-size 4 --width 4 "

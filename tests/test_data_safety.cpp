@@ -332,6 +332,16 @@ TEST(DataSafety, AMaskDirectoryWhoseFilesChangedIsNotReused) {
     EXPECT_EQ(touched.status, 2) << touched.output;
     EXPECT_MESSAGE_HAS(touched.output, "holds masks linked with these settings, but a mask file");
     EXPECT_EQ(test::run_pfce(link + " --force").status, 0);
+    // Every mask newer than masks.json (a copy of the directory, cp -r): said as such, not as one
+    // mask that changed.
+    for (const auto& e : fs::directory_iterator(linked))
+        if (e.path().extension() == ".png")
+            fs::last_write_time(e.path(), fs::last_write_time(e.path()) + std::chrono::hours(1));
+    const test::CommandResult copied_dir = test::run_pfce(link);
+    EXPECT_EQ(copied_dir.status, 2) << copied_dir.output;
+    EXPECT_MESSAGE_HAS(copied_dir.output,
+                       "its masks were all modified after its masks.json (a "
+                       "copy of the directory, or touched)");
 }
 
 TEST(DataSafety, AnEarlierRunIsKeptWithoutForce) {

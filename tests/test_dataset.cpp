@@ -667,6 +667,29 @@ TEST(GenericDataset, AMaskGeoTiffsNoDataValueIsUnlabelledUnlessAClassHasIt) {
     write_png_indexed(col + "/masks/c.png", entries, pal, alpha);
     EXPECT_EQ(Dataset::open(col, {DatasetKind::generic}).read_mask(2).labels,
               (std::vector<std::uint8_t>{0, 1, 255, 0}));
+    // A palette TIFF's NoData value is an index: its pixels are found by index, not by colour
+    // (index 0 shows the same black as the NoData entry 255 here: ground's pixels stay ground,
+    // and only the NoData ones are counted). Its entry's colour decides as for the others.
+    write_tiff(col + "/images/d.tif", test::random_rgb(4, 1, 4));
+    test::TiffSpec p;
+    p.width = 4;
+    p.height = 1;
+    p.spp = 1;
+    p.photometric = PHOTOMETRIC_PALETTE;
+    p.rows_per_strip = 1;
+    std::vector<std::uint16_t> cmap(3 * 256, 0);  // every entry black but 1 (blue) and 7 (grey)
+    cmap[512 + 1] = 65535;
+    cmap[7] = cmap[256 + 7] = cmap[512 + 7] = 128 * 257;
+    test::write_raw_tiff(col + "/masks/d.tif", p, {0, 1, 7, 0}, &cmap, "7");
+    const Dataset four = Dataset::open(col, {DatasetKind::generic});
+    EXPECT_EQ(four.read_mask(3).labels, (std::vector<std::uint8_t>{0, 1, 255, 0}));
+    test::write_raw_tiff(col + "/masks/d.tif", p, {0, 1, 255, 255}, &cmap, "255");
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(Dataset::open(col, {DatasetKind::generic}).read_mask(3).labels,
+              (std::vector<std::uint8_t>{0, 1, 0, 0}));
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
+                       "/masks/d.tif: 2 pixels are (0, 0, 0), which the file's GDAL NoData tag "
+                       "(value 255) marks as no data");
 }
 
 // Names with a suffix after the id (DeepGlobe: 12_sat.jpg + 12_mask.png) pair through [files];

@@ -553,6 +553,18 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     std::ofstream(chips + "/t.png.aux.xml")
         << "<PAMDataset><PAMRasterBand band=\"1\"><NoDataValue>0</NoDataValue></PAMRasterBand>"
            "<PAMRasterBand band=\"2\"><NoDataValue>5</NoDataValue></PAMRasterBand></PAMDataset>";
+    // A palette chip's NoDataValue is an index, which predict does not compare (it reads the
+    // colours): said, not applied to the colour it shows.
+    {
+        std::vector<Rgb> colours(256, Rgb{255, 255, 255});  // entry 0 white, not (0, 0, 0)
+        colours[1] = {200, 100, 50};
+        colours[2] = {40, 160, 90};
+        colours[3] = {70, 70, 70};
+        write_png_indexed(chips + "/p.png", test::foreign_labels(40, 32, 2), colours);
+        std::ofstream(chips + "/p.png.aux.xml")
+            << "<PAMDataset><PAMRasterBand band=\"1\"><NoDataValue>0</NoDataValue>"
+               "</PAMRasterBand></PAMDataset>";
+    }
     std::ofstream(chips + "/c.bmp") << "BM";  // a format not read: left out, and said
     // A gray chip for a model trained on colour images: predicted, and said.
     write_png_gray(chips + "/g.png", test::foreign_labels(40, 32, 6));
@@ -576,6 +588,10 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     EXPECT_MESSAGE_HAS(r.output,
                        "t.png.aux.xml: NoDataValue 0, 5 is not used (expected one whole "
                        "value 0..255 for every band); its pixels are predicted as data");
+    EXPECT_MESSAGE_HAS(r.output,
+                       "p.png.aux.xml: NoDataValue 0 is not used: it is a stored sample, "
+                       "and " +
+                           chips + "/p.png is a palette image");
     EXPECT_EQ(read_whole_file(root + "/out/a.pgw"), world);
     EXPECT_EQ(read_whole_file(root + "/out/a_confidence.pgw"), world);
     EXPECT_EQ(read_whole_file(root + "/out/a.prj"), wkt);
@@ -1199,6 +1215,29 @@ TEST(RealDatasets, PredictionsOfAnIndexDatasetWithItsOwnValuesReadBackAsItsMasks
                            "index value 0 at pixel (x=5, y=0) is neither a class value (10, 20, "
                            "30, 255) nor an ignore value (200)");
     }
+    // pfce sample's masks hold class indices: copied in as the dataset's masks, every class read
+    // as another (foreign-data probe). Each says what it holds, and such a dataset refuses it.
+    const test::CommandResult sampled =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/sparse");
+    ASSERT_EQ(sampled.status, 0) << sampled.output;
+    const std::string label_png = root + "/sparse/" + fd.ids[0] + ".png";
+    EXPECT_MESSAGE_HAS(probe_image(label_png).labels, "class indices 0..3, 255 unlabelled");
+    fs::copy_file(label_png, root + "/back/masks/" + fd.ids[0] + ".png",
+                  fs::copy_options::overwrite_existing);
+    try {
+        back.read_mask(0);
+        ADD_FAILURE() << "a label PNG of class indices was read as masks of values 10..255";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()),
+                           "is a label PNG of pfce sample or link: its pixel values are class "
+                           "indices (0..3, 255 unlabelled), not this dataset's mask.values (10, "
+                           "20, 30, 255)");
+    }
+    // Where the classes' values are their indices, the same file means the same classes.
+    const auto plain = test::write_foreign_dataset(root + "/plain", index_spec({}));
+    fs::copy_file(label_png, plain.root + "/masks/" + plain.ids[0] + ".png",
+                  fs::copy_options::overwrite_existing);
+    EXPECT_EQ(Dataset::open(plain.root).read_mask(0).labels, read_gray(label_png).labels);
 }
 
 // A suite rerun with nothing to run read no data, and wrote its report with Potsdam's classes: the

@@ -150,15 +150,20 @@ std::string differs_where_training_was_constant(const RgbImage& img,
 
 // The NoData value of the input's .aux.xml (GDAL's way for a PNG or JPEG chip) marks the pixels
 // that hold it in every band as no data, with those read_rgb_with_nodata found. It is a stored
-// sample, so it is compared where the image is read as stored (8 bits, its own colours); else it
-// is said not to be used.
+// sample, so it is compared where the image is read as stored (8-bit RGB or gray, its own
+// colours); else (a palette's index, 1-bit gray scaled, bands picked) it is said not to be used.
 void mark_sidecar_no_data(const Job& j, const RgbImage& img, const ImageChoice& choice,
                           std::vector<std::uint8_t>& nodata) {
     if (j.sidecars.no_data < 0) return;
-    if (choice.reads_16_bit() || !choice.bands.empty()) {
+    const ImageInfo info = probe_image(j.input);
+    if (choice.reads_16_bit() || !choice.bands.empty() || info.palette ||
+        info.bits_per_sample != 8) {
         log_warn(j.sidecars.aux_file, ": NoDataValue ", j.sidecars.no_data,
-                 " is not used: the run reads its images through data.bands or data.value_range, "
-                 "so a stored value is not the colour read; its pixels are predicted as data");
+                 " is not used: it is a stored sample, and ", j.input,
+                 info.palette                ? " is a palette image (read as its colours)"
+                 : info.bits_per_sample != 8 ? " has samples of other than 8 bits"
+                                             : " is read through data.bands or data.value_range",
+                 "; its pixels are predicted as data");
         return;
     }
     const auto v = static_cast<std::uint8_t>(j.sidecars.no_data);
@@ -188,10 +193,13 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
             mask /= fs::path(a.input).stem().string() + (a.format == "tif"   ? ".tif"
                                                          : a.format == "png" ? ".png"
                                                                              : "");
-        // ".png" alone is a name without a stem: it would become the hidden file "..png".
-        if (mask.filename().string().front() == '.')
+        // ".png" alone is an extension without a name: it would become the hidden file "..png".
+        if (!fs::is_directory(a.out, ec) && a.out.back() != '/' &&
+            lower_ext_is(fs::path("x" + mask.filename().string()), {".png", ".tif", ".tiff"}) &&
+            mask.filename().string().find('.', 1) == std::string::npos)
             PFCE_THROW(InputError, "--out ", a.out, ": the file name ", mask.filename().string(),
-                       " has no stem (it would be a hidden file); expected a name such as ",
+                       " is only an extension (it would be a hidden file); expected a name such "
+                       "as ",
                        (mask.parent_path() / "mask.png").string(), ", or a directory");
         if (!mask.has_extension()) mask += read_georeference(a.input).empty() ? ".png" : ".tif";
         if (!lower_ext_is(mask, {".png", ".tif", ".tiff"}))
@@ -452,7 +460,8 @@ void run_predict(const PredictArgs& a) {
             !differs.empty() && unlike_constant++ == 0)
             log_warn(j.input, ": ", differs, " in every training image of ", a.checkpoint,
                      ": the model learnt nothing from that channel, so its predictions of such "
-                     "inputs may mean little (read with the run's data.bands)");
+                     "inputs may mean little",
+                     m.config.data.bands.empty() ? "" : " (read with the run's data.bands)");
         LabelMap confidence;
         LabelMap pred;
         try {

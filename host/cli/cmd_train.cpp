@@ -106,11 +106,12 @@ void run_train(const TrainArgs& a) {
     // Where each key was set, so that an error names the file, or the flag, that holds the value.
     KeySources where;
     std::string unset = "the defaults";  // the source of a key nobody set
+    std::string experiment;              // the id of a suite's experiment file given as --config
     if (!a.config.empty()) {
         const toml::table file = parse_toml_file(a.config);
         // A suite's experiment file trains as a config: its settings over the defaults, not over
         // its suite's [data], [model] and others, so the run may differ from the suite's.
-        const std::string experiment = experiment_of_config_file(file, a.config);
+        experiment = experiment_of_config_file(file, a.config);
         const std::set<std::string> others =
             experiment.empty() ? std::set<std::string>{} : std::set<std::string>{"experiment"};
         if (!experiment.empty())
@@ -149,7 +150,8 @@ void run_train(const TrainArgs& a) {
         return;
     }
     for (const UnusedSetting& u : unused_settings(cfg)) log_warn(source({u.key}), ": ", u.message);
-    if (cfg.run.evaluate != Config{}.run.evaluate)  // a suite's setting: train tests nothing
+    // A suite's setting (train tests nothing), said unless the file is a suite's experiment file.
+    if (cfg.run.evaluate != Config{}.run.evaluate && experiment.empty())
         log_warn(source({"run.evaluate"}), ": run.evaluate = \"", cfg.run.evaluate,
                  "\" has no effect in pfce train (it picks the checkpoint a suite tests); test "
                  "one with pfce eval --checkpoint OUT/best.ckpt or OUT/last.ckpt");

@@ -230,7 +230,7 @@ std::string experiment_of_config_file(const toml::table& root, const std::string
                        "\" (expected id, description, report_figure)");
         if (!v.is_string())
             PFCE_THROW(InputError, path, " [experiment]: ", name, " must be a string");
-        if (name == "id") id = *v.value<std::string>();
+        if (name == "id" && !v.value<std::string>()->empty()) id = *v.value<std::string>();
     }
     return id;
 }
