@@ -393,6 +393,60 @@ TEST(CliMisuse, ResumeRefusesAnotherSplitAndNamesChangedFiles) {
     EXPECT_MESSAGE_HAS(alike.output, "while the run's data is still at " + moved);
 }
 
+// A dataset moved whole, with its split lists and mask directory inside: --data NEW_PLACE alone
+// resumes the run, reading the lists and masks at their place in the new one. A list of other ids
+// given at the new place is still refused (the split's ids are compared, not the file's path), and
+// so is a mask directory made with other settings.
+TEST(CliMisuse, ResumeOnAMovedDatasetFollowsItsSplitListsAndMasks) {
+    const std::string root = test::temp_dir("misuse_resume_lists");
+    const std::string data = root + "/data", run = root + "/run";
+    test::write_synthetic(data, 10, 64, 0);
+    fs::create_directories(data + "/splits");
+    std::ofstream(data + "/splits/train.txt") << "Image_0\nImage_1\nImage_2\nImage_3\nImage_4\n";
+    std::ofstream(data + "/splits/val.txt") << "Image_5\nImage_6\n";
+    std::ofstream(data + "/splits/test.txt") << "Image_7\nImage_8\nImage_9\n";
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + data + " --points 20 --out " + data + "/sparse").status,
+        0);
+    const std::string lists = " --train-list " + data + "/splits/train.txt --val-list " + data +
+                              "/splits/val.txt --test-list " + data + "/splits/test.txt";
+    const test::CommandResult first = test::run_pfce("train --data " + data + " --labels " + data +
+                                                     "/sparse" + lists + " --out " + run + kTiny);
+    ASSERT_EQ(first.status, 0) << first.output;
+
+    const std::string moved = root + "/moved";
+    fs::rename(data, moved);
+    const std::string resume = "train --resume --out " + run + " --device cpu --data " + moved;
+    const test::CommandResult there = test::run_pfce(resume + " --epochs 2");
+    EXPECT_EQ(there.status, 0) << there.output;
+    EXPECT_MESSAGE_HAS(there.output, "data.train_list moved with the dataset: " + data +
+                                         "/splits/train.txt -> " + moved + "/splits/train.txt");
+    EXPECT_MESSAGE_HAS(there.output, "labels.dir moved with the dataset: " + data + "/sparse -> " +
+                                         moved + "/sparse");
+    EXPECT_MESSAGE_HAS(there.output, "trained 2 epochs");
+
+    // The same list kept elsewhere is the same run.
+    fs::copy_file(moved + "/splits/train.txt", root + "/train-copy.txt");
+    const test::CommandResult copy =
+        test::run_pfce(resume + " --epochs 3 --train-list " + root + "/train-copy.txt");
+    EXPECT_EQ(copy.status, 0) << copy.output;
+    EXPECT_MESSAGE_HAS(copy.output, "trained 3 epochs");
+    // Another training list (one image fewer) is another run.
+    std::ofstream(moved + "/splits/other.txt") << "Image_0\nImage_1\nImage_2\nImage_3\n";
+    const test::CommandResult other =
+        test::run_pfce(resume + " --epochs 4 --train-list " + moved + "/splits/other.txt");
+    EXPECT_EQ(other.status, 2) << other.output;
+    EXPECT_MESSAGE_HAS(other.output, "changed since the run began: its split is now 4/2/3");
+    // Masks of other points are other labels.
+    ASSERT_EQ(test::run_pfce("sample --data " + moved + " --points 30 --out " + root + "/sparse30")
+                  .status,
+              0);
+    const test::CommandResult masks =
+        test::run_pfce(resume + " --epochs 4 --labels " + root + "/sparse30");
+    EXPECT_EQ(masks.status, 2) << masks.output;
+    EXPECT_MESSAGE_HAS(masks.output, "made with points = [30]");
+}
+
 TEST(CliMisuse, BestCheckpointWithoutValidationFollowsTheTrainingLoss) {
     const std::string root = test::temp_dir("misuse_best");
     const auto fd = dataset(root + "/data");

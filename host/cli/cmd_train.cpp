@@ -100,6 +100,33 @@ void refuse_label_settings_the_masks_contradict(const TrainArgs& a, const KeySou
     }
 }
 
+// A run resumed on its dataset at a new place (--data NEW_PLACE): the split lists and the mask
+// directory it read from inside the old place are read from the same place inside the new one, so
+// a dataset moved whole resumes with --data alone. Only a path gone from the old place whose twin
+// exists at the new one is moved, and a path given on the command line stays as given; the split's
+// ids and the label settings are still compared by the trainer.
+void follow_the_moved_dataset(Config& cfg, const Config& stored, const TrainArgs& a) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const std::string old_root = resolved_path(stored.data.root);
+    if (old_root.empty() || cfg.data.root.empty() || old_root == resolved_path(cfg.data.root) ||
+        fs::exists(old_root, ec))
+        return;
+    for (const char* dotted :
+         {"data.train_list", "data.val_list", "data.test_list", "labels.dir"}) {
+        if (a.flags.count(dotted)) continue;
+        const ConfigKey* k = find_config_key(dotted);
+        const std::string was = k->get(cfg).get<std::string>();
+        if (was.empty() || fs::exists(was, ec)) continue;
+        const fs::path inside = fs::path(was).lexically_relative(old_root);
+        if (inside.empty() || *inside.begin() == "..") continue;
+        const std::string now = (fs::path(cfg.data.root) / inside).lexically_normal().string();
+        if (!fs::exists(now, ec)) continue;
+        log_info(dotted, " moved with the dataset: ", was, " -> ", now);
+        k->set(cfg, now);
+    }
+}
+
 void run_train(const TrainArgs& a) {
     Config cfg;
     std::optional<Config> stored;  // the run's own config, read once from its last.ckpt (--resume)
@@ -169,8 +196,9 @@ void run_train(const TrainArgs& a) {
     const Config asked = cfg;
     // Settings that cannot resume are refused before the data is read and its warnings said.
     if (a.resume) {
-        refuse_changed_settings(stored ? *stored : config_of_run(cfg.run.out), cfg,
-                                /*labels_too=*/false, /*root_moved=*/"same");
+        const Config run_cfg = stored ? *stored : config_of_run(cfg.run.out);
+        follow_the_moved_dataset(cfg, run_cfg, a);
+        refuse_changed_settings(run_cfg, cfg, /*labels_too=*/false, /*root_moved=*/"same");
         std::error_code ec;
         if (cfg.data.source == "dataset" && !cfg.data.root.empty() &&
             !std::filesystem::exists(cfg.data.root, ec) && !a.flags.count("data.root"))

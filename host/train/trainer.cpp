@@ -1095,11 +1095,29 @@ StoredRun stored_run(const std::string& out_dir) {
     return r;
 }
 
+namespace {
+// Whether the `differing_result_keys` line `line` is of the path key `dotted`, given as another
+// file at both times (a split list or a mask directory given, or dropped, changes the settings).
+bool moved_file(const std::string& line, const char* dotted, const Config& stored,
+                const Config& given) {
+    const ConfigKey* k = find_config_key(dotted);
+    return line.rfind(std::string(dotted) + ":", 0) == 0 &&
+           !k->get(stored).get<std::string>().empty() && !k->get(given).get<std::string>().empty();
+}
+}  // namespace
+
 void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too,
                              const std::string& root_moved) {
     std::string list;
     for (const auto& d : differing_result_keys(stored, given)) {
         if (!labels_too && d.rfind("labels.", 0) == 0) continue;
+        // A split list or a mask directory at another path (moved, or moved with the dataset:
+        // follow_the_moved_dataset) is the same run when what it holds is: the split's ids are
+        // compared by check_same_data, the masks' settings by the labels.* keys.
+        bool moved = labels_too && moved_file(d, "labels.dir", stored, given);
+        for (const char* split_list : {"data.train_list", "data.val_list", "data.test_list"})
+            moved = moved || moved_file(d, split_list, stored, given);
+        if (moved) continue;
         if (d.rfind("data.root:", 0) == 0) {
             if (root_moved == "same") continue;  // the same files, elsewhere
             if (!root_moved.empty()) {
