@@ -62,7 +62,8 @@ nlohmann::json LinkQuality::to_json() const {
     if (dense_images > 0) {
         j["dense_images"] = dense_images;
         j["purity"] = purity();
-        j["added_purity"] = added_purity();
+        // null where linking added no checked pixel (JSON has no NaN)
+        j["added_purity"] = added_checked ? nlohmann::json(added_purity()) : nlohmann::json();
         j["checked"] = checked;
         j["agree"] = agree;
         j["added_checked"] = added_checked;
@@ -369,6 +370,8 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
 
     const std::size_t n = md.ids.size();
     const std::size_t wave = static_cast<std::size_t>(o.batch);
+    // Labelled pixels of each class in the linked masks (masks.json's per_class is the input's).
+    std::vector<std::int64_t> per_class(static_cast<std::size_t>(palette.num_classes()), 0);
     for (std::size_t w0 = 0; w0 < n; w0 += wave) {
         const std::size_t nw = std::min(wave, n - w0);
         std::vector<LabelMap> sparse(nw), dense(nw), linked;
@@ -412,6 +415,9 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
                 PFCE_THROW(InputError, "sample ", md.ids[w0 + k], ": ", e.what());
             }
         }
+        for (const LabelMap& m : linked)
+            for (const std::uint8_t v : m.labels)
+                if (v < per_class.size()) ++per_class[v];
         parallel_for(nw, [&](std::size_t k) { writing.write(w0 + k, linked[k], palette); });
         if (n > wave) log_info("link: ", w0 + nw, "/", n, " masks");
         // Ctrl-C / SIGTERM (core/stop_signal): unwinding undoes the writing (mask_dir.hpp).
@@ -423,6 +429,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     meta["kind"] = "linked";
     meta["labelled_pixels"] = r.quality.labelled_after;  // the sparse input's count is under "link"
     meta["pixels"] = r.quality.pixels;
+    meta["per_class"] = per_class;
     if (!root.empty()) meta["source"] = root;
     meta["radius"] = o.params.radius;
     meta["conflict"] = conflict_name(o.params.conflict);

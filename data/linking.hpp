@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,10 @@ struct LinkQuality {
     }
     double coverage_after() const { return pixels ? double(labelled_after) / double(pixels) : 0.0; }
     double purity() const { return checked ? double(agree) / double(checked) : 1.0; }
+    // NaN where linking added no pixel with a dense class (0/0: nothing to be right or wrong).
     double added_purity() const {
-        return added_checked ? double(added_agree) / double(added_checked) : 1.0;
+        return added_checked ? double(added_agree) / double(added_checked)
+                             : std::numeric_limits<double>::quiet_NaN();
     }
     void add(const LinkQuality& o);
     nlohmann::json to_json() const;

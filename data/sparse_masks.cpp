@@ -195,7 +195,10 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
         const DirLock reading = lock_dir_for_reading(dir, "--out");
         const MaskDir md = open_mask_dir(dir);
         const nlohmann::json made = md.meta.value("sample", nlohmann::json());
-        const bool same_masks = md.format == 2 && made == settings && md.ids == ids;
+        // A linked directory keeps the "sample" record of the points it was linked from: the
+        // same settings, but not these masks.
+        const bool sparse = md.meta.value("kind", std::string()) == "sparse";
+        const bool same_masks = md.format == 2 && sparse && made == settings && md.ids == ids;
         const std::string changed = same_masks ? mask_files_change(md) : "";
         if (!changed.empty() && !force)
             PFCE_THROW(InputError, dir, " holds masks sampled with these settings, but ", changed,
@@ -211,7 +214,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
         }
         // The same settings but other dense labels: say so, since the command is the same.
         nlohmann::json same = made;
-        if (!force && same.is_object() && md.ids == ids) {
+        if (!force && sparse && same.is_object() && md.ids == ids) {
             same["dense_labels"] = settings["dense_labels"];
             if (same == settings)
                 PFCE_THROW(InputError, dir, " holds masks sampled with these settings from ",

@@ -507,6 +507,46 @@ TEST(LinkDriver, RefusesAnAlreadyLinkedDirectory) {
     EXPECT_FALSE(std::filesystem::exists(again + "/masks.json"));
 }
 
+// What a linked directory records is of its linked masks (oracle probe): per_class counts their
+// pixels (it repeated the sparse input's), a radius that adds nothing has no purity of added
+// pixels (it said 1.0), and sample does not take the directory for its own masks because it keeps
+// the "sample" record of its points (it printed "reused" and the linked counts as points).
+TEST(LinkDriver, LinkedDirectoryRecordsItsOwnCountsAndIsNoSampleCache) {
+    const std::string tmp = test::temp_dir("link_records");
+    const std::string data = tmp + "/data", sparse = tmp + "/sparse", linked = tmp + "/linked";
+    test::write_synthetic(data, 6, 96, 3);
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + data + " --points 60 --seed 1 --out " + sparse).status,
+        0);
+    const test::CommandResult l =
+        test::run_pfce("link --in " + sparse + " --out " + linked + " --radius 20 --device cpu");
+    ASSERT_EQ(l.status, 0) << l.output;
+    const Dataset ds = Dataset::open(data);
+    const MaskDir md = open_mask_dir(linked);
+    std::vector<std::int64_t> want(ds.palette().classes.size(), 0);
+    for (const std::string& id : md.ids)
+        for (const std::uint8_t v : read_mask_png(md, id, ds.palette()).labels)
+            if (v < want.size()) ++want[v];
+    EXPECT_EQ(md.meta.value("per_class", std::vector<std::int64_t>{}), want);
+    std::int64_t labelled = 0;
+    for (const std::int64_t n : want) labelled += n;
+    EXPECT_EQ(md.meta.value("labelled_pixels", std::int64_t{-1}), labelled);
+
+    const test::CommandResult again =
+        test::run_pfce("sample --data " + data + " --points 60 --seed 1 --out " + linked);
+    EXPECT_EQ(again.status, 2) << again.output;
+    EXPECT_EQ(again.output.find("reused"), std::string::npos) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "pass --force");
+
+    const test::CommandResult none =
+        test::run_pfce("link --in " + sparse + " --out " + tmp + "/r0 --radius 0 --device cpu");
+    ASSERT_EQ(none.status, 0) << none.output;
+    EXPECT_MESSAGE_HAS(none.output, "linking added no pixel");
+    const nlohmann::json q = open_mask_dir(tmp + "/r0").meta.at("quality");
+    EXPECT_TRUE(q.at("added_purity").is_null()) << q.dump();
+    EXPECT_EQ(q.at("purity").get<double>(), 1.0);
+}
+
 // Over a million points (a real dataset's worth, linked in one call): millions of pairs, sort keys
 // over many cells and images, and pair-drawing grids far larger than one wave of blocks.
 TEST(LinkGpuLarge, OverAMillionPointsEqualsCpuBitForBit) {

@@ -65,7 +65,11 @@ void run_link(const LinkFlags& f) {
     const double gain = q.coverage_before() > 0 ? q.coverage_after() / q.coverage_before() : 0.0;
     std::printf("coverage:         %.4f%% -> %.4f%% of pixels (%.1fx)\n",
                 100.0 * q.coverage_before(), 100.0 * q.coverage_after(), gain);
-    if (r.have_dense)
+    if (r.have_dense && q.added_checked == 0)
+        std::printf(
+            "purity vs dense:  %.4f of labelled pixels; linking added no pixel (%lld images)\n",
+            q.purity(), static_cast<long long>(q.dense_images));
+    else if (r.have_dense)
         std::printf(
             "purity vs dense:  %.4f of labelled pixels, %.4f of pixels added by linking (%lld "
             "images)\n",
