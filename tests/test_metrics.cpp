@@ -44,6 +44,14 @@ TEST(Metrics, AbsentClassIsLeftOutOfTheMeans) {
     EXPECT_DOUBLE_EQ(m.miou, (5.0 / 7 + 3.0 / 5) / 2);
     EXPECT_DOUBLE_EQ(m.miou_no_clutter, m.miou);  // no clutter class given
     EXPECT_TRUE(to_json(m)["iou"][1].is_null());
+    // The table says so, instead of "nan" beside a mean that silently skips it.
+    const std::string table = format_metrics_table(m, {"road", "car", "tree"}, -1);
+    EXPECT_EQ(table.find("nan"), std::string::npos) << table;
+    EXPECT_NE(table.find("(absent)"), std::string::npos) << table;
+    EXPECT_NE(
+        table.find("over the 2 classes in the truth or the predictions; absent from both: car"),
+        std::string::npos)
+        << table;
     // A class present in truth but never predicted counts as 0.
     const SegMetrics z = metrics_from_confusion({4, 0, 2, 0}, 2);
     EXPECT_DOUBLE_EQ(z.iou[1], 0.0);

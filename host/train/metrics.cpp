@@ -95,14 +95,27 @@ std::string format_metrics_table(const SegMetrics& m, const std::vector<std::str
     char line[512];
     std::snprintf(line, sizeof line, "%-22s %8s %8s\n", "class", "IoU", "F1");
     out += line;
+    std::string absent;  // classes neither in the truth nor predicted: no IoU, not in the means
+    std::size_t scored = 0;
     for (std::size_t c = 0; c < m.iou.size(); ++c) {
         const std::string name =
             c < class_names.size() ? class_names[c] : "class " + std::to_string(c);
-        std::snprintf(line, sizeof line, "%-22s %8.4f %8.4f\n", name.c_str(), m.iou[c], m.f1[c]);
+        if (std::isnan(m.iou[c])) {
+            std::snprintf(line, sizeof line, "%-22s %8s %8s  (absent)\n", name.c_str(), "-", "-");
+            absent += (absent.empty() ? "" : ", ") + name;
+        } else {
+            std::snprintf(line, sizeof line, "%-22s %8.4f %8.4f\n", name.c_str(), m.iou[c],
+                          m.f1[c]);
+            ++scored;
+        }
         out += line;
     }
     std::snprintf(line, sizeof line, "%-22s %8.4f\n", "mIoU", m.miou);
     out += line;
+    if (!absent.empty()) {
+        out += "  (the means are over the " + std::to_string(scored) + " classes in the truth or ";
+        out += "the predictions; absent from both: " + absent + ")\n";
+    }
     // Only a dataset with a clutter class has a mean without it (else it is the mIoU again).
     if (clutter_class >= 0 && static_cast<std::size_t>(clutter_class) < m.iou.size()) {
         const std::string name = static_cast<std::size_t>(clutter_class) < class_names.size()
