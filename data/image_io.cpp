@@ -124,6 +124,21 @@ void drop_opaque_alpha(const std::uint8_t* with_alpha, int bands, DecodedSamples
                "one), so that they read as unlabelled");
 }
 
+// GDAL counts an alpha band as the last band; pfce drops it (where opaque), so a pick of it
+// would read nothing.
+void refuse_a_pick_of_the_alpha_band(const std::string& path, int colour_bands,
+                                     const ImageChoice& choice) {
+    for (const int b : choice.bands)
+        if (b == colour_bands + 1)
+            PFCE_THROW(InputError, path, ": data.bands asks for band ", b,
+                       ", the file's alpha band, which is not read (an opaque alpha band is "
+                       "dropped, its transparent pixels are no data; expected bands 1..",
+                       colour_bands,
+                       "; if that band holds infrared or another measurement, tag it as such: "
+                       "gdal_translate -colorinterp_",
+                       b, " undefined IN OUT.tif)");
+}
+
 }  // namespace detail
 
 void check_sample_layout(const std::string& path, int bits_per_sample, int channels,
@@ -184,14 +199,7 @@ void check_image_layout(const std::string& path, const ImageInfo& info, const Im
                    " is not supported (expected unsigned 8-bit integers, or unsigned 16-bit with "
                    "data.value_range)");
     if (info.png && info.bits_per_sample == 16) detail::refuse_16_bit_png(path);
-    // GDAL counts an alpha band as the last band; pfce drops it (where opaque), so a pick of it
-    // would read nothing.
-    for (const int b : choice.bands)
-        if (info.alpha && b == info.channels + 1)
-            PFCE_THROW(InputError, path, ": data.bands asks for band ", b,
-                       ", the file's alpha band, which is not read (an opaque alpha band is "
-                       "dropped; expected bands 1..",
-                       info.channels, ")");
+    if (info.alpha) detail::refuse_a_pick_of_the_alpha_band(path, info.channels, choice);
     if (info.cmyk) detail::refuse_cmyk_tiff(path);
     check_sample_layout(path, info.bits_per_sample, info.channels, choice);
     if (info.bits_per_sample == 16 && info.alpha)

@@ -86,6 +86,11 @@ int exif_orientation(const unsigned char* exif, std::size_t size);
 // colours and labels refuse it, and predict leaves it without a label.
 void drop_opaque_alpha(const std::uint8_t* with_alpha, int bands, DecodedSamples& d);
 
+// A data.bands pick of a file's alpha band (band colour_bands + 1, GDAL's last) is refused,
+// naming how to tag the band otherwise when it holds a measurement.
+void refuse_a_pick_of_the_alpha_band(const std::string& path, int colour_bands,
+                                     const ImageChoice& choice);
+
 // The samples of `win` (resolved) with `channels` bands, zeroed: where each reader decodes into.
 inline DecodedSamples window_samples(const Window& win, int channels) {
     DecodedSamples d;

@@ -182,10 +182,29 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
     TIFFGetFieldDefaulted(t, TIFFTAG_ORIENTATION, &l.orientation);
     std::uint16_t extra = 0;
     std::uint16_t* extra_kinds = nullptr;
-    if (TIFFGetField(t, TIFFTAG_EXTRASAMPLES, &extra, &extra_kinds) && extra == 1 &&
-        (l.spp == 4 || l.spp == 2))
-        l.alpha =
-            extra_kinds[0] == EXTRASAMPLE_ASSOCALPHA || extra_kinds[0] == EXTRASAMPLE_UNASSALPHA;
+    // GDAL tags every band beyond the colour ones (an RGBIR orthophoto's infrared: unspecified)
+    // and puts an alpha band last, e.g. {unspecified, alpha} after gdalwarp -dstalpha on RGBIR.
+    // Only a last alpha band is read as one; an alpha band elsewhere is refused, since reading
+    // it as data would use transparent pixels' colours.
+    if (TIFFGetField(t, TIFFTAG_EXTRASAMPLES, &extra, &extra_kinds) && extra >= 1 &&
+        extra < l.spp) {
+        auto is_alpha = [&](std::uint16_t k) {
+            return extra_kinds[k] == EXTRASAMPLE_ASSOCALPHA ||
+                   extra_kinds[k] == EXTRASAMPLE_UNASSALPHA;
+        };
+        l.alpha = is_alpha(static_cast<std::uint16_t>(extra - 1));
+        for (std::uint16_t k = 0; k + 1 < extra; ++k) {
+            if (!is_alpha(k)) continue;
+            const int band = l.spp - extra + k + 1;
+            std::string order;  // the gdal_translate bands that put this one last
+            for (int b = 1; b <= l.spp; ++b)
+                if (b != band) order += "-b " + std::to_string(b) + " ";
+            PFCE_THROW(InputError, path, ": band ", band, " of ", l.spp,
+                       " is tagged as alpha (ExtraSamples) but is not the last band (expected an "
+                       "alpha band last, as GDAL writes it: gdal_translate ",
+                       order, "-b ", band, " IN OUT.tif moves it last)");
+        }
+    }
     if (!TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &l.photometric))
         l.photometric = l.spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
     // JPEG-compressed YCbCr (how many orthophoto GeoTIFFs are stored): the JPEG codec converts to
@@ -226,6 +245,7 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
                    "data.value_range)");
     // CMYK before the count of its bands: four ink bands are no RGB + infrared to pick from.
     if (l.photometric == PHOTOMETRIC_SEPARATED) refuse_cmyk_tiff(path);
+    if (l.alpha) refuse_a_pick_of_the_alpha_band(path, l.colour_bands(), choice);
     check_sample_layout(path, l.bps, l.colour_bands(), choice);
     const bool sub_byte = l.spp == 1 && (l.bps == 1 || l.bps == 2 || l.bps == 4);
     if (l.bps != 8 && l.bps != 16 && !sub_byte)

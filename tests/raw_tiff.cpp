@@ -22,7 +22,10 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
     TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
     if (s.orientation > 0) TIFFSetField(t, TIFFTAG_ORIENTATION, s.orientation);
     if (s.subfile != 0) TIFFSetField(t, TIFFTAG_SUBFILETYPE, s.subfile);
-    if (s.spp == 4) {
+    if (!s.extra_samples.empty()) {
+        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, static_cast<std::uint16_t>(s.extra_samples.size()),
+                     s.extra_samples.data());
+    } else if (s.spp == 4) {
         std::uint16_t extra = static_cast<std::uint16_t>(s.extra);
         TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
     } else if (s.spp == 2 || s.spp > 4) {  // bands past the colours: unspecified, as GDAL's

@@ -20,6 +20,7 @@ struct TiffSpec {
     int orientation = 0;                 // >0: an Orientation tag with this value
     int extra = EXTRASAMPLE_UNASSALPHA;  // what a 4th band is (ExtraSamples)
     std::uint32_t subfile = 0;           // NewSubfileType (bit 0: a reduced-resolution page)
+    std::vector<std::uint16_t> extra_samples = {};  // non-empty: the ExtraSamples tag as given
 };
 
 // `samples`: width*height*spp samples of bps/8 bytes, interleaved; `cmap`: 3*256 entries for a

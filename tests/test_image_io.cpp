@@ -918,6 +918,53 @@ TEST(ImageIo, OpaqueAlphaIsDroppedAndTransparencyRefused) {
     EXPECT_TRUE(none.empty());
 }
 
+// RGB + infrared + alpha, as gdalwarp -dstalpha writes an RGBIR orthophoto (ExtraSamples
+// {unspecified, alpha}): the last band is alpha, so its transparent pixels are no data and a pick
+// of it is refused (foreign-data probe: only a 2- or 4-band file's alpha was seen, so the
+// transparent pixels were read as data). An alpha band that is not last is refused, naming it.
+TEST(ImageIo, AlphaAfterAnInfraredBandIsAlpha) {
+    const std::string dir = test::temp_dir("io_alpha5");
+    const int w = 6, h = 5;
+    std::vector<std::uint8_t> px;
+    for (int i = 0; i < w * h; ++i) {
+        const auto v = static_cast<std::uint8_t>(i * 7);
+        px.insert(px.end(), {v, static_cast<std::uint8_t>(v + 1), static_cast<std::uint8_t>(v + 2),
+                             static_cast<std::uint8_t>(v + 3), 255});
+    }
+    px[5 * (1 * w + 4) + 4] = 0;  // transparent at (4, 1)
+    write_raw_tiff(dir + "/rgbia.tif",
+                   {.width = w,
+                    .height = h,
+                    .spp = 5,
+                    .extra_samples = {EXTRASAMPLE_UNSPECIFIED, EXTRASAMPLE_UNASSALPHA}},
+                   px);
+    EXPECT_EQ(probe_image(dir + "/rgbia.tif").channels, 4);
+    const ImageChoice ir = {.bands = {4, 1, 2}};
+    std::vector<std::uint8_t> nodata;
+    const RgbImage img = read_rgb_with_nodata(dir + "/rgbia.tif", nodata, 0, ir);
+    std::vector<std::uint8_t> want(w * h, 0);
+    want[1 * w + 4] = 1;
+    EXPECT_EQ(nodata, want);
+    EXPECT_EQ(img.pixels[0], 3);  // band 4 of pixel 0
+    EXPECT_EQ(img.pixels[1], 0);  // band 1
+    expect_input_error([&] { read_rgb(dir + "/rgbia.tif", 0, ir); },
+                       {"1 pixels are transparent", "x=4, y=1"});
+    expect_input_error(
+        [&] {
+            read_rgb(dir + "/rgbia.tif", 0, {.bands = {5, 5, 5}});
+        },
+        {"band 5, the file's alpha band", "-colorinterp_5 undefined"});
+    write_raw_tiff(dir + "/alpha4.tif",
+                   {.width = w,
+                    .height = h,
+                    .spp = 5,
+                    .extra_samples = {EXTRASAMPLE_ASSOCALPHA, EXTRASAMPLE_UNSPECIFIED}},
+                   px);
+    expect_input_error([&] { read_rgb(dir + "/alpha4.tif", 0, ir); },
+                       {dir + "/alpha4.tif", "band 4 of 5 is tagged as alpha",
+                        "-b 1 -b 2 -b 3 -b 5 -b 4 IN OUT.tif"});
+}
+
 TEST(ImageIo, TruncatedFilesAreRefusedNamingTheFile) {
     const std::string dir = test::temp_dir("io_truncated");
     const RgbImage img = test::random_rgb(64, 64, 7);
