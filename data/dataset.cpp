@@ -144,6 +144,15 @@ void check_all_pairs(std::vector<SampleRef>& samples, const DatasetOptions& opts
 
 }  // namespace detail
 
+namespace {
+// "(r, g, b)", as messages about a mask's pixels write a colour.
+std::string colour_text(const Rgb& c) {
+    std::string t = "(";  // appended to: GCC 12 warns (-Wrestrict) at "(" + string&&
+    t += std::to_string(c[0]) + ", " + std::to_string(c[1]) + ", " + std::to_string(c[2]) + ")";
+    return t;
+}
+}  // namespace
+
 Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
     const fs::path r(root);
     std::error_code ec;
@@ -302,7 +311,8 @@ LabelMap Dataset::read_mask(std::size_t i) const {
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_mask(*this, s);
     if (index_masks_) {
         std::vector<Rgb> colormap;
-        LabelMap m = read_gray(s.mask_path, opts_.max_pixels, &colormap);
+        MaskMarks marks;
+        LabelMap m = read_gray(s.mask_path, opts_.max_pixels, &colormap, &marks);
         if (!told_gray_palette_->load()) warn_if_grays_disagree(s.mask_path, m, colormap);
         refuse_pfce_label_png(s.mask_path);
         // Pixel value -> class (mask.values), 255 for an ignore value and for 255 itself unless
@@ -338,7 +348,25 @@ LabelMap Dataset::read_mask(std::size_t i) const {
                      root_,
                      "/dataset.toml (e.g. values = [0, 255]); to keep it unlabelled and "
                      "silence this, add 255 to mask.ignore");
+        // Transparent pixels (a labelling tool's "not labelled" entry) of a value no class has
+        // read as unlabelled; of a class's value, as that class, said once.
+        std::int64_t transparent_as_class = 0;
+        int transparent_value = -1;
+        for (std::size_t p = 0; p < marks.transparent.size(); ++p) {
+            if (!marks.transparent[p]) continue;
+            const int v = lut[m.labels[p]];
+            if (v == kNotAClass || v == 255) {
+                m.labels[p] = 255;  // lut[255] may be a class: mark p done instead
+                marks.transparent[p] = 2;
+            } else if (transparent_as_class++ == 0) {
+                transparent_value = m.labels[p];
+            }
+        }
+        if (transparent_as_class > 0)
+            warn_if_transparent_is_a_class(s.mask_path, std::to_string(transparent_value),
+                                           lut[transparent_value], transparent_as_class);
         for (std::size_t p = 0; p < m.labels.size(); ++p) {
+            if (!marks.transparent.empty() && marks.transparent[p] == 2) continue;
             const int v = lut[m.labels[p]];
             if (v == kNotAClass) {
                 // What a value may be: the classes' values (mask.values, else 0..C-1) and the
@@ -383,8 +411,9 @@ LabelMap Dataset::decode_colour_mask(const std::string& path, const std::string&
     // and a GeoTIFF's NoData value. Those of a colour no class has read as unlabelled (they were
     // refused as unknown colours); a class's colour stays the class, and NoData there is said.
     std::vector<std::size_t> unlabelled_at;
-    std::int64_t no_data_as_class = 0;
-    int no_data_class = -1;
+    std::int64_t no_data_as_class = 0, transparent_as_class = 0;
+    int no_data_class = -1, transparent_class = -1;
+    Rgb transparent_colour{};
     const std::size_t n = colours.pixels.size() / 3;
     for (std::size_t k = 0; k < n; ++k) {
         const bool transparent = !marks.transparent.empty() && marks.transparent[k];
@@ -397,6 +426,10 @@ LabelMap Dataset::decode_colour_mask(const std::string& path, const std::string&
             if (palette_.classes[i].colour == c) cls = static_cast<int>(i);
         if (cls >= 0) {
             if (no_data && no_data_as_class++ == 0) no_data_class = cls;
+            if (transparent && !no_data && transparent_as_class++ == 0) {
+                transparent_class = cls;
+                transparent_colour = c;
+            }
             continue;
         }
         unlabelled_at.push_back(k);
@@ -404,6 +437,9 @@ LabelMap Dataset::decode_colour_mask(const std::string& path, const std::string&
     }
     if (no_data_as_class > 0)
         warn_if_no_data_is_a_class(path, read_mask_no_data(path), no_data_class, no_data_as_class);
+    if (transparent_as_class > 0)
+        warn_if_transparent_is_a_class(path, colour_text(transparent_colour), transparent_class,
+                                       transparent_as_class);
     LabelMap m = palette_.decode(colours, source);
     for (const std::size_t k : unlabelled_at) m.labels[k] = 255;
     return m;
@@ -425,13 +461,32 @@ void Dataset::refuse_pfce_label_png(const std::string& path) const {
                "--labels DIR (labels.dir) instead, or predict masks, which hold the values");
 }
 
+void Dataset::warn_if_transparent_is_a_class(const std::string& path, const std::string& shown,
+                                             int cls, std::int64_t pixels) const {
+    if (pixels == 0 || told_transparent_class_->exchange(true)) return;
+    const std::string& name = palette_.classes[static_cast<std::size_t>(cls)].name;
+    if (index_masks_)
+        log_warn(path, ": ", pixels, " pixels hold ", shown,
+                 " and are transparent (a palette entry, tRNS or nodata mask that marks them as "
+                 "not labelled), but ",
+                 shown, " is the value of class ", name, " in this dataset, so they are read as ",
+                 name, ". If they have no label, make ", shown, " an ignore value (mask.ignore, ",
+                 "with mask.values giving the classes' values, in ", root_, "/dataset.toml); if ",
+                 "they are ", name, ", make them opaque to silence this");
+    else
+        log_warn(path, ": ", pixels, " pixels are ", shown,
+                 " and transparent (a palette entry or tRNS colour that marks them as not "
+                 "labelled), but ",
+                 shown, " is the colour of class ", name, ", so they are read as ", name,
+                 ". If they have no label, give them a colour no class has (an ignore colour); "
+                 "if they are ",
+                 name, ", make them opaque to silence this");
+}
+
 void Dataset::warn_if_no_data_is_a_class(const std::string& path, const MaskNoData& no_data,
                                          int cls, std::int64_t pixels) const {
     if (pixels == 0 || told_no_data_class_->exchange(true)) return;
-    const Rgb& rgb = no_data.colour;
-    std::string colour = "(";  // appended to: GCC 12 warns (-Wrestrict) at "(" + string&&
-    colour += std::to_string(rgb[0]) + ", " + std::to_string(rgb[1]) + ", " +
-              std::to_string(rgb[2]) + ")";
+    const std::string colour = colour_text(no_data.colour);
     const std::string& name = palette_.classes[static_cast<std::size_t>(cls)].name;
     if (index_masks_)
         log_warn(path, ": ", pixels, " pixels hold ", no_data.value,

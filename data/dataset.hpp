@@ -94,6 +94,13 @@ class Dataset {
     std::shared_ptr<std::atomic<bool>> told_no_data_class_ = std::make_shared<std::atomic<bool>>();
     void warn_if_no_data_is_a_class(const std::string& path, const MaskNoData& no_data, int cls,
                                     std::int64_t pixels) const;
+    // Pixels a mask marks transparent (a labelling tool's "not labelled" palette entry) whose
+    // value or colour is a class's: read as the class, said once per dataset. `shown` is the
+    // value (index masks) or colour of the first.
+    std::shared_ptr<std::atomic<bool>> told_transparent_class_ =
+        std::make_shared<std::atomic<bool>>();
+    void warn_if_transparent_is_a_class(const std::string& path, const std::string& shown, int cls,
+                                        std::int64_t pixels) const;
     // An index mask that is pfce's own label PNG (sample, link: class indices) where the dataset's
     // classes have other values: an InputError, since every class would read as another.
     void refuse_pfce_label_png(const std::string& path) const;

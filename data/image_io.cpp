@@ -419,9 +419,15 @@ RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels, MaskMar
     return img;
 }
 
-LabelMap read_gray(const std::string& path, std::int64_t max_pixels, std::vector<Rgb>* colormap) {
+LabelMap read_gray(const std::string& path, std::int64_t max_pixels, std::vector<Rgb>* colormap,
+                   MaskMarks* marks) {
     detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels);
     if (colormap) *colormap = d.colormap;
+    if (marks) {
+        marks->transparent =
+            d.alpha_transparent == 0 ? d.transparent_at : std::vector<std::uint8_t>{};
+        marks->no_data = d.no_data_value_at;
+    }
     return to_gray(path, std::move(d));
 }
 

@@ -109,9 +109,10 @@ struct MaskNoData {
 // An 8-bit TIFF's NoData value; none for other files (PNG and JPEG have no such tag).
 MaskNoData read_mask_no_data(const std::string& path);
 // 8-bit single-channel file (index-valued masks): a palette image's indices. `colormap`, when
-// given, receives a palette image's colours (empty for others).
+// given, receives a palette image's colours (empty for others); `marks`, the pixels that a
+// transparent palette entry, a tRNS gray or a TIFF's nodata mask marks (their values are kept).
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels = 0,
-                   std::vector<Rgb>* colormap = nullptr);
+                   std::vector<Rgb>* colormap = nullptr, MaskMarks* marks = nullptr);
 // The window [x0, x0+w) x [y0, y0+h) of a file (must lie inside it). TIFF decodes only the strips
 // or tiles the window touches; PNG decodes the rows up to the window's end. max_pixels limits w*h.
 RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,

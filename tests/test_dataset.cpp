@@ -665,8 +665,16 @@ TEST(GenericDataset, AMaskGeoTiffsNoDataValueIsUnlabelledUnlessAClassHasIt) {
     std::vector<std::uint8_t> alpha(256, 255);
     alpha[2] = alpha[3] = 0;  // the grey, and a black (ground's colour)
     write_png_indexed(col + "/masks/c.png", entries, pal, alpha);
+    testing::internal::CaptureStderr();
     EXPECT_EQ(Dataset::open(col, {DatasetKind::generic}).read_mask(2).labels,
               (std::vector<std::uint8_t>{0, 1, 255, 0}));
+    // ... and says so (foreign-data probe: a labelling tool's transparent "not labelled" entry
+    // in a black class's colour silently became that class).
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
+                       col +
+                           "/masks/c.png: 1 pixels are (0, 0, 0) and transparent (a palette "
+                           "entry or tRNS colour that marks them as not labelled), but (0, 0, "
+                           "0) is the colour of class ground, so they are read as ground");
     // A palette TIFF's NoData value is an index: its pixels are found by index, not by colour
     // (index 0 shows the same black as the NoData entry 255 here: ground's pixels stay ground,
     // and only the NoData ones are counted). Its entry's colour decides as for the others.
@@ -690,6 +698,35 @@ TEST(GenericDataset, AMaskGeoTiffsNoDataValueIsUnlabelledUnlessAClassHasIt) {
     EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
                        "/masks/d.tif: 2 pixels are (0, 0, 0), which the file's GDAL NoData tag "
                        "(value 255) marks as no data");
+}
+
+// An index mask's transparent palette entries (a labelling tool's "not labelled"): of a value no
+// class has, unlabelled (it was refused as no class value); of a class's value, that class, said
+// once naming the file, value, class and count (it was read as the class without a word).
+TEST(GenericDataset, AnIndexMasksTransparentEntryIsUnlabelledUnlessAClassHasIt) {
+    const std::string dir = test::temp_dir("ds_generic_index_transparent");
+    write_generic(dir,
+                  "[classes]\nnames = [\"ground\", \"building\"]\n[mask]\nencoding = "
+                  "\"index\"\n");
+    write_tiff(dir + "/images/a.tif", test::random_rgb(4, 1, 1));
+    LabelMap m(4, 1);
+    m.labels = {0, 1, 5, 0};
+    std::vector<Rgb> pal(256, Rgb{0, 0, 0});
+    for (int v = 0; v < 256; ++v) pal[v] = {std::uint8_t(v), std::uint8_t(v), std::uint8_t(v)};
+    std::vector<std::uint8_t> alpha(256, 255);
+    alpha[5] = 0;
+    write_png_indexed(dir + "/masks/a.png", m, pal, alpha);
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(Dataset::open(dir).read_mask(0).labels, (std::vector<std::uint8_t>{0, 1, 255, 0}));
+    EXPECT_EQ(testing::internal::GetCapturedStderr().find("transparent"), std::string::npos);
+    alpha[0] = 0;
+    write_png_indexed(dir + "/masks/a.png", m, pal, alpha);
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(Dataset::open(dir).read_mask(0).labels, (std::vector<std::uint8_t>{0, 1, 255, 0}));
+    const std::string logged = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(logged, dir + "/masks/a.png: 2 pixels hold 0 and are transparent");
+    EXPECT_MESSAGE_HAS(logged, "0 is the value of class ground in this dataset");
+    EXPECT_MESSAGE_HAS(logged, "make 0 an ignore value (mask.ignore");
 }
 
 // Names with a suffix after the id (DeepGlobe: 12_sat.jpg + 12_mask.png) pair through [files];
