@@ -409,6 +409,9 @@ RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels, MaskMar
         decode(path, w > 0 ? detail::Window{x0, y0, w, h} : detail::Window{}, max_pixels);
     const bool entries_only = d.transparent == d.palette_transparent;
     if (entries_only) d.transparent = 0;  // entries keep their colours
+    // A mask means its stored values, as GDAL reads it: a "min is white" binary mask shown
+    // inverted would swap its two classes (read_gray keeps them too).
+    d.min_is_white = false;
     RgbImage img = to_rgb(path, d);
     if (marks) {
         marks->transparent.clear();

@@ -555,10 +555,9 @@ MaskNoData read_tiff_mask_no_data(const std::string& path) {
         n.colour = colour_map(t.get(), path, l)[static_cast<std::size_t>(n.value)];
         return n;
     }
-    // Gray scaled to 0..255 and inverted where stored min-is-white, as read_mask_rgb reads it.
+    // Gray scaled to 0..255 (stored values, min-is-white too), as read_mask_rgb reads it.
     const int max = (1 << l.bps) - 1;
-    const auto shown = static_cast<std::uint8_t>(
-        (l.photometric == PHOTOMETRIC_MINISWHITE ? max - n.value : n.value) * 255 / max);
+    const auto shown = static_cast<std::uint8_t>(n.value * 255 / max);
     n.colour = Rgb{shown, shown, shown};
     return n;
 }

@@ -111,8 +111,9 @@ TEST(ImageIo, GrayTiffRoundTripAndRgbRefusedAsIndexMask) {
     expect_input_error([&] { read_gray(dir + "/rgb.tif"); }, {dir + "/rgb.tif", "1-band"});
 }
 
-// A "min is white" 1-band TIFF is shown inverted (0 is white), but as a mask its stored values are
-// the labels, as GDAL and rasterio read them: inverted, a binary mask would swap its two classes.
+// A "min is white" 1-band TIFF is shown inverted (0 is white), but as a mask (index or colour) its
+// stored values are the labels, as GDAL and rasterio read them: inverted, a binary mask would swap
+// its two classes.
 TEST(ImageIo, MinIsWhiteShowsInvertedButAMaskKeepsItsStoredValues) {
     const std::string dir = test::temp_dir("io_min_is_white");
     const std::vector<std::uint8_t> stored = {0, 1, 2, 255, 0, 255};
@@ -126,6 +127,23 @@ TEST(ImageIo, MinIsWhiteShowsInvertedButAMaskKeepsItsStoredValues) {
     const RgbImage shown = read_rgb(dir + "/w.tif");
     for (std::size_t i = 0; i < stored.size(); ++i)
         EXPECT_EQ(shown.pixels[3 * i], 255 - stored[i]) << i;
+    // A colour dataset's gray mask too (foreign-data probe: a 1-bit binary mask swapped its two
+    // classes there, while the same mask as a PNG did not).
+    const RgbImage mask = read_mask_rgb(dir + "/w.tif");
+    for (std::size_t i = 0; i < stored.size(); ++i) EXPECT_EQ(mask.pixels[3 * i], stored[i]) << i;
+    TIFF* t = TIFFOpen((dir + "/w1.tif").c_str(), "w");
+    ASSERT_NE(t, nullptr);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 8);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 1);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 1);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISWHITE);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 1);
+    std::uint8_t row = 0x0f;  // four stored 0s, then four 1s
+    EXPECT_GE(TIFFWriteScanline(t, &row, 0, 0), 0);
+    TIFFClose(t);
+    const RgbImage one = read_mask_rgb(dir + "/w1.tif");
+    for (int x = 0; x < 8; ++x) EXPECT_EQ(one.pixels[3 * x], x < 4 ? 0 : 255) << x;
 }
 
 // A file that says viewers show it turned (TIFF Orientation) is refused, naming the tag and what
