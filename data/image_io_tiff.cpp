@@ -362,6 +362,53 @@ std::vector<std::uint8_t> narrow_16_bit(const std::uint8_t* wide, std::size_t co
     return out;
 }
 
+// A data.value_range that does not fit the samples ruins them silently: most of them clipped to
+// one end (0..1000 on 12-bit data), or all of them in a few dark levels (0..65535 on 12-bit data).
+// Said once per process, naming the file, its samples' extent and a range that fits. Pixels of the
+// file's NoData value are left out (a fill of 0 outside a survey is no sample).
+void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wide,
+                                 const DecodedSamples& d, double lo, double hi) {
+    static std::atomic<bool> told{false};
+    if (told.load()) return;
+    const std::size_t bands = static_cast<std::size_t>(d.channels);
+    const std::size_t pixels = d.samples.size() / bands;
+    std::uint16_t least = 65535, most = 0;
+    std::int64_t below = 0, above = 0, counted = 0;
+    for (std::size_t p = 0; p < pixels; ++p) {
+        if (!d.no_data_value_at.empty() && d.no_data_value_at[p]) continue;
+        for (std::size_t b = 0; b < bands; ++b) {
+            std::uint16_t v;
+            std::memcpy(&v, wide + 2 * (p * bands + b), 2);
+            least = std::min(least, v);
+            most = std::max(most, v);
+            below += v < lo;
+            above += v > hi;
+            ++counted;
+        }
+    }
+    if (counted == 0) return;
+    const double outside = static_cast<double>(below + above) / static_cast<double>(counted);
+    const bool clipped = outside > 0.1, dark = most < lo + (hi - lo) / 8;
+    if ((!clipped && !dark) || told.exchange(true)) return;
+    char range[64];
+    std::snprintf(range, sizeof range, "%g,%g", lo, hi);
+    std::string what;
+    if (clipped) {
+        char share[32];
+        std::snprintf(share, sizeof share, "%.1f%%", 100.0 * outside);
+        what = std::string(share) + " of its samples lie outside data.value_range " + range +
+               " and read as " + (above >= below ? "255 (white)" : "0 (black)") + " alike";
+    } else {
+        const long top = std::lround((most - lo) * 255.0 / (hi - lo));
+        what = "its samples reach only " + std::to_string(most) + ", which data.value_range " +
+               range + " reads as " + std::to_string(std::max(0L, top)) +
+               " of 255: the images are nearly black, their detail in a few levels";
+    }
+    log_warn(path, ": ", what, " (its 16-bit samples span ", least, "..", most,
+             "; a range that fits them, e.g. --value-range ", least, ",", most,
+             ", keeps them apart; the same range must serve every image of the dataset)");
+}
+
 void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, const TiffLayout& l,
                  const Window& win, std::uint8_t* out) {
     const int sample_bytes = l.bps == 16 ? 2 : 1;
@@ -589,9 +636,11 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
         read_strips(t.get(), path, msgs, l, win, out);
     // A palette image's NoData value is an index, compared before the colour map (as GDAL does).
     if (l.format == SAMPLEFORMAT_UINT) mark_no_data_values(t.get(), l, out, d);
-    if (wide)
+    if (wide) {
+        warn_if_value_range_misfits(path, wide_samples.data(), d, choice.range_lo, choice.range_hi);
         d.samples =
             narrow_16_bit(wide_samples.data(), d.samples.size(), choice.range_lo, choice.range_hi);
+    }
 
     if (l.alpha) {  // decoded with its alpha band, which goes (where it is opaque)
         DecodedSamples opaque = window_samples(win, l.colour_bands());

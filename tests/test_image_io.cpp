@@ -554,6 +554,31 @@ TEST(ImageIo, TiffNoDataValuePixelsAreNoDataForPredictOnly) {
     EXPECT_TRUE(nodata.empty());
 }
 
+// A data.value_range that does not fit the 16-bit samples is said, once per process, naming the
+// file, the samples' extent and a range that fits (foreign-data probe: 0,65535 on 12-bit data read
+// every image as 0..16, and 0,1000 clipped three quarters of the samples, without a word).
+TEST(ImageIo, AValueRangeThatDoesNotFitThe16BitSamplesIsSaid) {
+    const std::string dir = test::temp_dir("io_16_bit_range_fit");
+    const int w = 8, h = 8;
+    std::vector<std::uint16_t> wide;
+    for (int i = 0; i < w * h * 3; ++i) wide.push_back(static_cast<std::uint16_t>(100 + 20 * i));
+    std::vector<std::uint8_t> bytes(wide.size() * 2);
+    std::memcpy(bytes.data(), wide.data(), bytes.size());
+    write_raw_tiff(dir + "/a.tif", {.width = w, .height = h, .bps = 16}, bytes);
+    const std::string most = std::to_string(100 + 20 * (w * h * 3 - 1));
+    testing::internal::CaptureStderr();
+    read_rgb(dir + "/a.tif", 0, {.range_lo = 0, .range_hi = 5000});  // fits: nothing said
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+    testing::internal::CaptureStderr();
+    read_rgb(dir + "/a.tif", 0, {.range_lo = 0, .range_hi = 65535});
+    read_rgb(dir + "/a.tif", 0, {.range_lo = 0, .range_hi = 1000});  // said once: not again
+    const std::string logged = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(logged, dir + "/a.tif: its samples reach only " + most +
+                                   ", which data.value_range 0,65535 reads as");
+    EXPECT_MESSAGE_HAS(logged, "--value-range 100," + most);
+    EXPECT_EQ(logged.find("outside"), std::string::npos) << logged;
+}
+
 // GDAL's internal nodata mask (a later page of NewSubfileType "mask", 1 bit, 0 = no value): its
 // pixels are transparent, as alpha ones are: refused, naming the first; a page of another size is
 // not this image's mask. Before, they were read as their colour without a word.
