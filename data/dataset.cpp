@@ -111,7 +111,8 @@ void check_pair_sizes(const std::string& image, const std::string& mask, std::in
     if (b.bits_per_sample > 8)
         PFCE_THROW(InputError, mask, ": ", b.bits_per_sample,
                    "-bit mask samples (expected 8-bit masks: class colours, or class values "
-                   "0..255)");
+                   "0..255; class values below 256 convert without change: gdal_translate -ot "
+                   "Byte IN OUT.tif, or gdal_rasterize -ot Byte where the masks are drawn)");
     check_sample_layout(mask, b.bits_per_sample, b.channels);
     if (a.width != b.width || a.height != b.height)
         PFCE_THROW(InputError, "image/mask size mismatch: ", image, " is ", a.width, "x", a.height,

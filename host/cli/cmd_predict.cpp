@@ -417,6 +417,7 @@ void run_predict(const PredictArgs& a) {
         return CLI::RuntimeError(130);
     };
     sw.stop_between_passes = true;  // an image in hand is dropped, not finished (minutes, at d4)
+    bool told_alpha_majority = false;
     for (const Job& j : jobs) {
         if (stop_requested()) throw interrupted();  // every output written so far is complete
         // Pixels without data (transparent: alpha, a tRNS colour, a GeoTIFF's nodata mask, as an
@@ -434,6 +435,22 @@ void run_predict(const PredictArgs& a) {
                        "which predict writes as ", int{kNoData}, ", but ", a.checkpoint,
                        "'s mask.values give that value to ", m.class_names[class_of_no_data],
                        ": make those pixels opaque, or predict it with a model of other values");
+        // A 4th band of measurements (infrared) tagged as alpha makes most pixels "transparent":
+        // say how to re-tag it, once, where most of an image has no data by its alpha band.
+        if (no_data * 2 > static_cast<std::int64_t>(nodata.size()) && !told_alpha_majority) {
+            const ImageInfo info = probe_image(j.input);
+            if (info.alpha) {
+                told_alpha_majority = true;
+                log_warn(j.input, ": ", no_data, " of its ", nodata.size(),
+                         " pixels are transparent (no data, left without a class), and it has an "
+                         "alpha band (band ",
+                         info.channels + 1,
+                         "); if that band holds infrared or another "
+                         "measurement rather than alpha, tag it as such: gdal_translate "
+                         "-colorinterp_",
+                         info.channels + 1, " undefined IN OUT.tif");
+            }
+        }
         RgbImage filled;
         if (no_data > 0) {
             filled = stored;
