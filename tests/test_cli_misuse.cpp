@@ -405,9 +405,7 @@ TEST(CliMisuse, ResumeOnAMovedDatasetFollowsItsSplitListsAndMasks) {
     std::ofstream(data + "/splits/train.txt") << "Image_0\nImage_1\nImage_2\nImage_3\nImage_4\n";
     std::ofstream(data + "/splits/val.txt") << "Image_5\nImage_6\n";
     std::ofstream(data + "/splits/test.txt") << "Image_7\nImage_8\nImage_9\n";
-    ASSERT_EQ(
-        test::run_pfce("sample --data " + data + " --points 20 --out " + data + "/sparse").status,
-        0);
+    ASSERT_EQ(test::run_pfce("sample --data " + data + " --out " + data + "/sparse").status, 0);
     const std::string lists = " --train-list " + data + "/splits/train.txt --val-list " + data +
                               "/splits/val.txt --test-list " + data + "/splits/test.txt";
     const test::CommandResult first = test::run_pfce("train --data " + data + " --labels " + data +
@@ -437,14 +435,34 @@ TEST(CliMisuse, ResumeOnAMovedDatasetFollowsItsSplitListsAndMasks) {
         test::run_pfce(resume + " --epochs 4 --train-list " + moved + "/splits/other.txt");
     EXPECT_EQ(other.status, 2) << other.output;
     EXPECT_MESSAGE_HAS(other.output, "changed since the run began: its split is now 4/2/3");
-    // Masks of other points are other labels.
+    // The masks copied elsewhere are the run's; masks of other points are other labels, and so
+    // is a copy with one mask replaced (the same settings, other pixels).
+    fs::copy(moved + "/sparse", root + "/sparse-copy", fs::copy_options::recursive);
+    const test::CommandResult copied =
+        test::run_pfce(resume + " --epochs 4 --labels " + root + "/sparse-copy");
+    EXPECT_EQ(copied.status, 0) << copied.output;
+    EXPECT_MESSAGE_HAS(copied.output, "trained 4 epochs");
     ASSERT_EQ(test::run_pfce("sample --data " + moved + " --points 30 --out " + root + "/sparse30")
                   .status,
               0);
     const test::CommandResult masks =
-        test::run_pfce(resume + " --epochs 4 --labels " + root + "/sparse30");
+        test::run_pfce(resume + " --epochs 5 --labels " + root + "/sparse30");
     EXPECT_EQ(masks.status, 2) << masks.output;
-    EXPECT_MESSAGE_HAS(masks.output, "made with points = [30]");
+    EXPECT_MESSAGE_HAS(masks.output, "labels.points: [500] -> [30]");
+    EXPECT_MESSAGE_HAS(masks.output, "(not the run's masks: their labelled pixels differ");
+    fs::copy(root + "/sparse-copy", root + "/sparse-edit", fs::copy_options::recursive);
+    fs::copy_file(root + "/sparse30/Image_0.png", root + "/sparse-edit/Image_0.png",
+                  fs::copy_options::overwrite_existing);
+    const test::CommandResult edited =
+        test::run_pfce(resume + " --epochs 5 --labels " + root + "/sparse-edit");
+    EXPECT_EQ(edited.status, 2) << edited.output;
+    EXPECT_MESSAGE_HAS(edited.output, "(not the run's masks: their labelled pixels differ");
+    // The run's own masks edited in place: resumed, and said.
+    fs::copy_file(root + "/sparse30/Image_0.png", root + "/sparse-copy/Image_0.png",
+                  fs::copy_options::overwrite_existing);
+    const test::CommandResult in_place = test::run_pfce(resume + " --epochs 5");
+    EXPECT_EQ(in_place.status, 0) << in_place.output;
+    EXPECT_MESSAGE_HAS(in_place.output, "on labels that changed since the run began");
 }
 
 TEST(CliMisuse, BestCheckpointWithoutValidationFollowsTheTrainingLoss) {

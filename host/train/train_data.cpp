@@ -612,6 +612,10 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     for (const SampleData& s : in.train)
         pixels += static_cast<std::int64_t>(s.train_labels.labels.size());
     for (std::int64_t n : per_class) labelled += n;
+    // What the labels hold, whatever their path: a run resumed with its mask directory at another
+    // path takes it only where these counts are the run's (a copy, not other masks).
+    in.data_meta["label_counts"] = {
+        {"train", per_class}, {"val", training_label_counts(in.val, ds.palette().classes.size())}};
     std::string counts;
     for (std::size_t c = 0; c < per_class.size(); ++c)
         counts +=

@@ -407,13 +407,18 @@ class TrainingRun {
                 std::size_t new_train = 0;
                 for (const std::string& id : in_.train_ids)
                     new_train += std::find(train.begin(), train.end(), id) == train.end();
-                PFCE_THROW(InputError, "cannot resume ", cfg_.run.out, ": the data of ", root,
-                           " changed since the run began: its split is now ", in_.train_ids.size(),
-                           "/", in_.val_ids.size(), "/", in_.test_ids.size(), " (train/val/test; ",
-                           new_train, " training samples the run did not train on), the run's ",
-                           train.size(), "/", val.size(), "/", test.size(),
-                           ". Resuming would train on other images and test on images it trained "
-                           "on; restore the data, or start over with --force");
+                const bool lists = !cfg_.data.train_list.empty() || !cfg_.data.val_list.empty() ||
+                                   !cfg_.data.test_list.empty();
+                PFCE_THROW(
+                    InputError, "cannot resume ", cfg_.run.out, ": the data of ", root,
+                    lists ? " or its split lists (data.train_list, val_list, test_list)" : "",
+                    " changed since the run began: its split is now ", in_.train_ids.size(), "/",
+                    in_.val_ids.size(), "/", in_.test_ids.size(), " (train/val/test; ", new_train,
+                    " training samples the run did not train on), the run's ", train.size(), "/",
+                    val.size(), "/", test.size(),
+                    ". Resuming would train on other images and test on images it trained "
+                    "on; restore the data",
+                    lists ? " or the lists" : "", ", or start over with --force");
             }
         }
         const json was = recorded_data_identity(meta),
@@ -434,6 +439,17 @@ class TrainingRun {
         if (!change.empty())
             log_warn("resuming ", cfg_.run.out, " on ", root, " as it is now; since the run began ",
                      change, " (the record holds file sizes and times, not pixels)");
+        // The labels at the same path with other pixels (masks edited, or drawn again from dense
+        // masks that changed): said, as a change of the data is.
+        const json was_counts = meta.value("data", json::object()).value("label_counts", json());
+        const json now_counts = in_.data_meta.value("label_counts", json());
+        if (was_counts.is_object() && was_counts != now_counts)
+            log_warn("resuming ", cfg_.run.out, " on labels that changed since the run began: ",
+                     "labelled pixels per class, training ",
+                     was_counts.value("train", json()).dump(), " then, ",
+                     now_counts.value("train", json()).dump(), " now; validation ",
+                     was_counts.value("val", json()).dump(), " then, ",
+                     now_counts.value("val", json()).dump(), " now");
     }
 
     // last.ckpt at the start of a new run (epoch 0), before metrics.jsonl is begun.
@@ -448,7 +464,11 @@ class TrainingRun {
         Checkpoint ck = read_checkpoint(result_.last_checkpoint);
         const Config stored = config_from_json(ck.meta.value("config", json::object()),
                                                result_.last_checkpoint + " (config)");
-        refuse_changed_settings(stored, cfg_, /*labels_too=*/true, root_moved(stored, ck.meta));
+        const json was_counts = ck.meta.value("data", json::object()).value("label_counts", json());
+        const bool same_counts =
+            was_counts.is_object() && was_counts == in_.data_meta.value("label_counts", json());
+        refuse_changed_settings(stored, cfg_, /*labels_too=*/true, root_moved(stored, ck.meta),
+                                same_counts);
         check_same_data(ck.meta);
         load_model_state(ck, backend_, net_, result_.last_checkpoint);
         for (const StateRef& s : opt_.state())
@@ -1107,17 +1127,25 @@ bool moved_file(const std::string& line, const char* dotted, const Config& store
 }  // namespace
 
 void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too,
-                             const std::string& root_moved) {
+                             const std::string& root_moved, bool same_label_counts) {
     std::string list;
     for (const auto& d : differing_result_keys(stored, given)) {
         if (!labels_too && d.rfind("labels.", 0) == 0) continue;
         // A split list or a mask directory at another path (moved, or moved with the dataset:
         // follow_the_moved_dataset) is the same run when what it holds is: the split's ids are
-        // compared by check_same_data, the masks' settings by the labels.* keys.
-        bool moved = labels_too && moved_file(d, "labels.dir", stored, given);
+        // compared by check_same_data; the masks' settings by the labels.* keys and their pixels
+        // by the labelled counts of every class in the training and validation samples.
+        bool moved = false;
         for (const char* split_list : {"data.train_list", "data.val_list", "data.test_list"})
             moved = moved || moved_file(d, split_list, stored, given);
         if (moved) continue;
+        if (labels_too && moved_file(d, "labels.dir", stored, given)) {
+            if (same_label_counts) continue;
+            list += "\n  " + d +
+                    " (not the run's masks: their labelled pixels differ, or the run "
+                    "records none to compare)";
+            continue;
+        }
         if (d.rfind("data.root:", 0) == 0) {
             if (root_moved == "same") continue;  // the same files, elsewhere
             if (!root_moved.empty()) {

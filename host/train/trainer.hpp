@@ -81,8 +81,10 @@ StoredRun stored_run(const std::string& out_dir);
 // root_moved "same" (data.root is judged once the data is read); the trainer again with them.
 // root_moved, for another data.root: "same" where the data there is the run's, moved (allowed),
 // else why it is not (said beside the key); "" to compare data.root as any key.
+// same_label_counts: the labels read now hold, class by class, the pixels the run's did (a mask
+// directory at another path is then the run's, moved or copied).
 void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too,
-                             const std::string& root_moved = {});
+                             const std::string& root_moved = {}, bool same_label_counts = false);
 // stored_run(out_dir).config (for `pfce train --resume` without a config file).
 Config config_of_run(const std::string& out_dir);
 
