@@ -94,6 +94,7 @@ void drop_opaque_alpha(const std::uint8_t* with_alpha, int bands, DecodedSamples
         if (px[colours] != 255) {
             d.mark_transparent(i);
             ++d.alpha_transparent;
+            d.alpha_partial += px[colours] != 0;
         }
         std::memcpy(&d.samples[i * colours], px, static_cast<std::size_t>(colours));
     }
@@ -202,10 +203,6 @@ void check_image_layout(const std::string& path, const ImageInfo& info, const Im
     if (info.alpha) detail::refuse_a_pick_of_the_alpha_band(path, info.channels, choice);
     if (info.cmyk) detail::refuse_cmyk_tiff(path);
     check_sample_layout(path, info.bits_per_sample, info.channels, choice);
-    if (info.bits_per_sample == 16 && info.alpha)
-        PFCE_THROW(InputError, path,
-                   ": 16-bit samples with an alpha band are not supported (expected 16-bit gray, "
-                   "RGB or band stacks, without alpha)");
 }
 
 namespace {
@@ -378,8 +375,13 @@ RgbImage read_rgb(const std::string& path, std::int64_t max_pixels, const ImageC
 }
 
 RgbImage read_rgb_with_nodata(const std::string& path, std::vector<std::uint8_t>& nodata,
-                              std::int64_t max_pixels, const ImageChoice& choice) {
+                              std::int64_t max_pixels, const ImageChoice& choice,
+                              NoDataSources* sources) {
     detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels, choice);
+    if (sources) {
+        sources->alpha = static_cast<std::int64_t>(d.alpha_transparent);
+        sources->alpha_partial = static_cast<std::int64_t>(d.alpha_partial);
+    }
     nodata = std::move(d.transparent_at);
     if (!d.no_data_value_at.empty()) {  // a GeoTIFF's NoData value, as predict leaves it
         if (nodata.empty()) nodata.assign(d.no_data_value_at.size(), 0);

@@ -83,8 +83,14 @@ RgbImage read_rgb(const std::string& path, std::int64_t max_pixels = 0,
 // holds a GeoTIFF's GDAL NoData value count with them: `nodata` receives 1 for
 // each of them (width*height, row-major; empty when there is none) and their colours are as
 // stored, meaning nothing. For predict, which leaves them without a label.
+// Where read_rgb_with_nodata's no-data pixels came from, as far as predict explains them.
+struct NoDataSources {
+    std::int64_t alpha = 0;          // transparent by an alpha band
+    std::int64_t alpha_partial = 0;  // of those, alpha strictly between 0 and opaque
+};
 RgbImage read_rgb_with_nodata(const std::string& path, std::vector<std::uint8_t>& nodata,
-                              std::int64_t max_pixels = 0, const ImageChoice& choice = {});
+                              std::int64_t max_pixels = 0, const ImageChoice& choice = {},
+                              NoDataSources* sources = nullptr);
 // A colour mask: as read_rgb, except that a palette PNG's transparent entries read as their
 // palette colours (pfce's own label PNGs make "unlabelled" transparent, in the dataset's
 // unlabelled colour, so they read back as masks of it); other transparency is refused as there.

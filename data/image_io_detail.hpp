@@ -37,6 +37,9 @@ struct DecodedSamples {
     std::size_t transparent = 0;
     std::size_t palette_transparent = 0;  // of `transparent`, those of palette entries
     std::size_t alpha_transparent = 0;    // of `transparent`, those of an alpha band below 255
+    // Of `alpha_transparent`, those strictly between transparent and opaque: an alpha band that
+    // holds mostly such values is likely a measurement (infrared) tagged as alpha.
+    std::size_t alpha_partial = 0;
     int first_transparent_x = 0, first_transparent_y = 0;
     // 1 where a pixel is transparent, for each of width*height (empty while none is): what
     // read_rgb_with_nodata reports.

@@ -187,7 +187,7 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
     // Only a last alpha band is read as one; an alpha band elsewhere is refused, since reading
     // it as data would use transparent pixels' colours.
     if (TIFFGetField(t, TIFFTAG_EXTRASAMPLES, &extra, &extra_kinds) && extra >= 1 &&
-        extra < l.spp) {
+        extra <= l.spp && l.spp >= 2) {
         auto is_alpha = [&](std::uint16_t k) {
             return extra_kinds[k] == EXTRASAMPLE_ASSOCALPHA ||
                    extra_kinds[k] == EXTRASAMPLE_UNASSALPHA;
@@ -253,11 +253,10 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
                    " bands are not supported (expected 8 bits per sample, 1, 2 or 4 in one "
                    "band, or 16 with data.value_range; e.g. gdal_translate -ot UInt16 -scale IN "
                    "OUT.tif converts them to 16)");
-    if (l.bps == 16 && (l.alpha || l.photometric == PHOTOMETRIC_PALETTE))
-        PFCE_THROW(
-            InputError, path, ": 16-bit ", l.alpha ? "samples with an alpha band" : "palette",
-            " are not supported (expected 16-bit gray, RGB or band stacks, without alpha",
-            l.alpha ? "; gdal_translate -b 1 -b 2 -b 3 IN OUT.tif drops the alpha band" : "", ")");
+    if (l.bps == 16 && l.photometric == PHOTOMETRIC_PALETTE)
+        PFCE_THROW(InputError, path,
+                   ": 16-bit palette is not supported (expected 16-bit gray, RGB or band "
+                   "stacks)");
     // Picked bands are taken as stored, so only interpretations whose samples are the bands
     // themselves (RGB, or GDAL's "minisblack" for a stack of bands) qualify; YCbCr or CMYK
     // samples are not bands a user could name.
@@ -364,21 +363,23 @@ std::vector<std::uint8_t> narrow_16_bit(const std::uint8_t* wide, std::size_t co
 
 // A data.value_range that does not fit the samples ruins them silently: most of them clipped to
 // one end (0..1000 on 12-bit data), or all of them in a few dark levels (0..65535 on 12-bit data).
-// Said once per process, naming the file, its samples' extent and a range that fits. Pixels of the
-// file's NoData value are left out (a fill of 0 outside a survey is no sample).
-void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wide,
-                                 const DecodedSamples& d, double lo, double hi) {
+// Said once per process, naming the file, its samples' extent and a range that fits. Only the
+// bands the model sees count (`bands`, 0-based, of `spp` interleaved), and only pixels with data
+// (not the file's NoData value, nor transparent).
+void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wide, int spp,
+                                 const std::vector<int>& bands, const DecodedSamples& d, double lo,
+                                 double hi) {
     static std::atomic<bool> told{false};
     if (told.load()) return;
-    const std::size_t bands = static_cast<std::size_t>(d.channels);
-    const std::size_t pixels = d.samples.size() / bands;
+    const std::size_t pixels = static_cast<std::size_t>(d.width) * d.height;
     std::uint16_t least = 65535, most = 0;
     std::int64_t below = 0, above = 0, counted = 0;
     for (std::size_t p = 0; p < pixels; ++p) {
         if (!d.no_data_value_at.empty() && d.no_data_value_at[p]) continue;
-        for (std::size_t b = 0; b < bands; ++b) {
+        if (!d.transparent_at.empty() && d.transparent_at[p]) continue;
+        for (const int b : bands) {
             std::uint16_t v;
-            std::memcpy(&v, wide + 2 * (p * bands + b), 2);
+            std::memcpy(&v, wide + 2 * (p * static_cast<std::size_t>(spp) + b), 2);
             least = std::min(least, v);
             most = std::max(most, v);
             below += v < lo;
@@ -386,9 +387,13 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
             ++counted;
         }
     }
-    if (counted == 0) return;
+    if (counted == 0 || most <= least) return;  // nothing, or a fill: no extent to fit
     const double outside = static_cast<double>(below + above) / static_cast<double>(counted);
-    const bool clipped = outside > 0.1, dark = most < lo + (hi - lo) / 8;
+    // Dark: a range at least 16 times the smallest power of two that holds the samples (12-bit
+    // data read as 0..65535), not a dim scene in a fitting range (dark water in 0..10000).
+    double holds = 1;
+    while (holds < most + 1.0) holds *= 2;
+    const bool clipped = outside > 0.1, dark = hi + 1 >= 16 * holds;
     if ((!clipped && !dark) || told.exchange(true)) return;
     char range[64];
     std::snprintf(range, sizeof range, "%g,%g", lo, hi);
@@ -407,6 +412,25 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
     log_warn(path, ": ", what, " (its 16-bit samples span ", least, "..", most,
              "; a range that fits them, e.g. --value-range ", least, ",", most,
              ", keeps them apart; the same range must serve every image of the dataset)");
+}
+
+// A 16-bit alpha band narrowed to what drop_opaque_alpha reads: 255 opaque, 0 transparent, 128
+// between. Opaque is 65535, or 255 where no sample of the window exceeds 255 (GDAL writes either,
+// by its DST_ALPHA_MAX).
+void narrow_16_bit_alpha(const std::uint8_t* wide, int spp, std::vector<std::uint8_t>& narrow) {
+    const std::size_t pixels = narrow.size() / static_cast<std::size_t>(spp);
+    auto alpha = [&](std::size_t p) {
+        std::uint16_t v;
+        std::memcpy(&v, wide + 2 * (p * static_cast<std::size_t>(spp) + spp - 1), 2);
+        return v;
+    };
+    std::uint16_t most = 0;
+    for (std::size_t p = 0; p < pixels; ++p) most = std::max(most, alpha(p));
+    const std::uint16_t opaque = most > 255 ? 65535 : 255;
+    for (std::size_t p = 0; p < pixels; ++p) {
+        const std::uint16_t a = alpha(p);
+        narrow[p * static_cast<std::size_t>(spp) + spp - 1] = a == opaque ? 255 : a == 0 ? 0 : 128;
+    }
 }
 
 void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, const TiffLayout& l,
@@ -637,9 +661,9 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     // A palette image's NoData value is an index, compared before the colour map (as GDAL does).
     if (l.format == SAMPLEFORMAT_UINT) mark_no_data_values(t.get(), l, out, d);
     if (wide) {
-        warn_if_value_range_misfits(path, wide_samples.data(), d, choice.range_lo, choice.range_hi);
         d.samples =
             narrow_16_bit(wide_samples.data(), d.samples.size(), choice.range_lo, choice.range_hi);
+        if (l.alpha) narrow_16_bit_alpha(wide_samples.data(), l.spp, d.samples);
     }
 
     if (l.alpha) {  // decoded with its alpha band, which goes (where it is opaque)
@@ -649,6 +673,7 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
         d.samples = std::move(opaque.samples);
         d.transparent = opaque.transparent;
         d.alpha_transparent = opaque.alpha_transparent;
+        d.alpha_partial = opaque.alpha_partial;
         d.first_transparent_x = opaque.first_transparent_x;
         d.first_transparent_y = opaque.first_transparent_y;
         d.transparent_at = std::move(opaque.transparent_at);
@@ -657,6 +682,15 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     if (l.photometric != PHOTOMETRIC_PALETTE) d.gray_bits = wide ? 8 : l.bps;
     if (l.photometric == PHOTOMETRIC_PALETTE) d.colormap = colour_map(t.get(), path, l);
     count_masked_pixels(t.get(), path, msgs, l, win, d);  // moves on from the image's page
+    if (wide) {
+        std::vector<int> seen;  // the bands the model sees, 0-based
+        if (choice.bands.empty())
+            for (int b = 0; b < l.colour_bands(); ++b) seen.push_back(b);
+        else
+            for (const int b : choice.bands) seen.push_back(b - 1);
+        warn_if_value_range_misfits(path, wide_samples.data(), l.spp, seen, d, choice.range_lo,
+                                    choice.range_hi);
+    }
     note_other_full_pages(t.get(), path, l.width, l.height);
     return d;
 }

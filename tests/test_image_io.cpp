@@ -579,6 +579,29 @@ TEST(ImageIo, AValueRangeThatDoesNotFitThe16BitSamplesIsSaid) {
     EXPECT_EQ(logged.find("outside"), std::string::npos) << logged;
 }
 
+// Only the bands the model sees count: a band left out by data.bands (a QA or elevation band far
+// above the range) is no misfit of the range. A separate process from the test above (ctest runs
+// each test alone), since the warning is said once per process.
+TEST(ImageIo, AValueRangeIsJudgedOnThePickedBandsOnly) {
+    const std::string dir = test::temp_dir("io_16_bit_range_picked");
+    const int w = 8, h = 8;
+    std::vector<std::uint16_t> wide;
+    for (int i = 0; i < w * h; ++i)
+        wide.insert(wide.end(), {std::uint16_t(100 + 40 * i), std::uint16_t(200 + 30 * i),
+                                 std::uint16_t(300 + 20 * i), 60000});
+    std::vector<std::uint8_t> bytes(wide.size() * 2);
+    std::memcpy(bytes.data(), wide.data(), bytes.size());
+    write_raw_tiff(dir + "/a.tif",
+                   {.width = w, .height = h, .spp = 4, .bps = 16, .extra = EXTRASAMPLE_UNSPECIFIED},
+                   bytes);
+    testing::internal::CaptureStderr();
+    read_rgb(dir + "/a.tif", 0, {.bands = {1, 2, 3}, .range_lo = 0, .range_hi = 3000});
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+    testing::internal::CaptureStderr();
+    read_rgb(dir + "/a.tif", 0, {.bands = {4, 1, 2}, .range_lo = 0, .range_hi = 3000});
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(), "lie outside data.value_range");
+}
+
 // GDAL's internal nodata mask (a later page of NewSubfileType "mask", 1 bit, 0 = no value): its
 // pixels are transparent, as alpha ones are: refused, naming the first; a page of another size is
 // not this image's mask. Before, they were read as their colour without a word.
@@ -997,6 +1020,28 @@ TEST(ImageIo, AlphaAfterAnInfraredBandIsAlpha) {
             read_rgb(dir + "/rgbia.tif", 0, {.bands = {5, 5, 5}});
         },
         {"band 5, the file's alpha band", "-colorinterp_5 undefined"});
+    // 16 bits (a 16-bit RGBIR orthophoto warped with -dstalpha; it was refused): opaque is 65535,
+    // or 255 where the alpha band holds nothing above it, as GDAL writes either.
+    for (const std::uint16_t opaque : {std::uint16_t{65535}, std::uint16_t{255}}) {
+        std::vector<std::uint16_t> wide;
+        for (int i = 0; i < w * h; ++i)
+            wide.insert(wide.end(), {std::uint16_t(1000 + i), 2000, 3000, std::uint16_t(4000 + i),
+                                     std::uint16_t(i == 1 * w + 4 ? 0 : opaque)});
+        std::vector<std::uint8_t> bytes(wide.size() * 2);
+        std::memcpy(bytes.data(), wide.data(), bytes.size());
+        write_raw_tiff(dir + "/rgbia16.tif",
+                       {.width = w,
+                        .height = h,
+                        .spp = 5,
+                        .bps = 16,
+                        .extra_samples = {EXTRASAMPLE_UNSPECIFIED, EXTRASAMPLE_UNASSALPHA}},
+                       bytes);
+        std::vector<std::uint8_t> nodata16;
+        const ImageChoice ir16 = {.bands = {4, 1, 2}, .range_lo = 0, .range_hi = 5100};
+        const RgbImage img16 = read_rgb_with_nodata(dir + "/rgbia16.tif", nodata16, 0, ir16);
+        EXPECT_EQ(nodata16, want) << opaque;
+        EXPECT_EQ(img16.pixels[0], 200) << opaque;  // band 4 of pixel 0: 4000 of 5100
+    }
     write_raw_tiff(dir + "/alpha4.tif",
                    {.width = w,
                     .height = h,

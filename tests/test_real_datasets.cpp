@@ -665,19 +665,29 @@ TEST(RealDatasets, PredictionLeavesPixelsWithoutDataUnlabelled) {
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_MESSAGE_HAS(r.output, "320 pixels of no data left 255");
     EXPECT_MESSAGE_HAS(r.output, "960 pixels with data (and 320 without, left 255)");
-    EXPECT_EQ(r.output.find("has an alpha band"), std::string::npos) << r.output;
-    // Most of an image transparent by an alpha band (an infrared band tagged as alpha, as some
-    // exports do): how to re-tag it is said.
-    for (std::size_t i = 3; i < rgba.size(); i += 4) rgba[i] = (i / 4) % w < 30 ? 0 : 255;
+    EXPECT_EQ(r.output.find("-colorinterp"), std::string::npos) << r.output;
+    // Most of an image transparent by an alpha band of measurements (infrared tagged as alpha,
+    // as some exports do: values between 0 and 255): how to re-tag it is said. An edge tile
+    // mostly outside its survey (alpha 0 there, 255 inside) says nothing.
     const std::string mostly = root + "/mostly.png";
-    ASSERT_TRUE(png_image_write_to_file(&img, mostly.c_str(), 0, rgba.data(), 0, nullptr));
-    const test::CommandResult m =
-        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + mostly +
-                       " --out " + root + "/mostly/pred.png --device cpu");
-    ASSERT_EQ(m.status, 0) << m.output;
-    EXPECT_MESSAGE_HAS(m.output, mostly + ": 960 of its 1280 pixels are transparent");
-    EXPECT_MESSAGE_HAS(m.output, "alpha band (band 4); if that band holds infrared");
-    EXPECT_MESSAGE_HAS(m.output, "-colorinterp_4 undefined");
+    auto predict_mostly = [&](bool measured) {
+        for (std::size_t i = 3; i < rgba.size(); i += 4)
+            rgba[i] = (i / 4) % w >= 30 ? 255 : measured ? std::uint8_t(1 + i % 200) : 0;
+        EXPECT_TRUE(png_image_write_to_file(&img, mostly.c_str(), 0, rgba.data(), 0, nullptr));
+        return test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + mostly +
+                              " --out " + root + "/mostly/pred.png --force --device cpu");
+    };
+    const test::CommandResult edge = predict_mostly(false);
+    ASSERT_EQ(edge.status, 0) << edge.output;
+    EXPECT_MESSAGE_HAS(edge.output, "960 pixels of no data left 255");
+    EXPECT_EQ(edge.output.find("-colorinterp"), std::string::npos) << edge.output;
+    const test::CommandResult ir = predict_mostly(true);
+    ASSERT_EQ(ir.status, 0) << ir.output;
+    EXPECT_MESSAGE_HAS(ir.output, mostly +
+                                      ": 960 of its 1280 pixels are transparent by its alpha "
+                                      "band (band 4), 960 of them neither transparent nor "
+                                      "opaque");
+    EXPECT_MESSAGE_HAS(ir.output, "-colorinterp_4 undefined");
     for (std::size_t i = 3; i < rgba.size(); i += 4) rgba[i] = (i / 4) % w < 10 ? 0 : 255;
     const LabelMap mask = read_gray(root + "/pred.png");
     const LabelMap confidence = read_gray(root + "/pred_confidence.png");

@@ -425,8 +425,9 @@ void run_predict(const PredictArgs& a) {
         // the confidence map. The network sees the training mean there (0 once normalised), the
         // blank that disturbs the windows beside them least; the overlay shows them as stored.
         std::vector<std::uint8_t> nodata;
-        const RgbImage stored =
-            read_rgb_with_nodata(j.input, nodata, max_pixels, image_choice(m.config.data));
+        NoDataSources sources;
+        const RgbImage stored = read_rgb_with_nodata(j.input, nodata, max_pixels,
+                                                     image_choice(m.config.data), &sources);
         mark_sidecar_no_data(j, stored, image_choice(m.config.data), nodata);
         const auto no_data =
             static_cast<std::int64_t>(std::count(nodata.begin(), nodata.end(), std::uint8_t{1}));
@@ -435,21 +436,20 @@ void run_predict(const PredictArgs& a) {
                        "which predict writes as ", int{kNoData}, ", but ", a.checkpoint,
                        "'s mask.values give that value to ", m.class_names[class_of_no_data],
                        ": make those pixels opaque, or predict it with a model of other values");
-        // A 4th band of measurements (infrared) tagged as alpha makes most pixels "transparent":
-        // say how to re-tag it, once, where most of an image has no data by its alpha band.
-        if (no_data * 2 > static_cast<std::int64_t>(nodata.size()) && !told_alpha_majority) {
-            const ImageInfo info = probe_image(j.input);
-            if (info.alpha) {
-                told_alpha_majority = true;
-                log_warn(j.input, ": ", no_data, " of its ", nodata.size(),
-                         " pixels are transparent (no data, left without a class), and it has an "
-                         "alpha band (band ",
-                         info.channels + 1,
-                         "); if that band holds infrared or another "
-                         "measurement rather than alpha, tag it as such: gdal_translate "
-                         "-colorinterp_",
-                         info.channels + 1, " undefined IN OUT.tif");
-            }
+        // A band of measurements (infrared) tagged as alpha makes most pixels "transparent", by
+        // values between transparent and opaque, which a real alpha band (0 outside a survey,
+        // opaque inside) seldom holds: said once, with how to re-tag the band.
+        if (sources.alpha * 2 > static_cast<std::int64_t>(nodata.size()) &&
+            sources.alpha_partial * 2 > sources.alpha && !told_alpha_majority) {
+            told_alpha_majority = true;
+            const int band = probe_image(j.input).channels + 1;
+            log_warn(j.input, ": ", sources.alpha, " of its ", nodata.size(),
+                     " pixels are transparent by its alpha band (band ", band, "), ",
+                     sources.alpha_partial,
+                     " of them neither transparent nor opaque, and get no class; if that band "
+                     "holds infrared or another measurement rather than alpha, tag it as such: "
+                     "gdal_translate -colorinterp_",
+                     band, " undefined IN OUT.tif");
         }
         RgbImage filled;
         if (no_data > 0) {
