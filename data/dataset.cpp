@@ -359,8 +359,9 @@ LabelMap Dataset::read_mask(std::size_t i) const {
             if (v == kNotAClass || v == 255) {
                 m.labels[p] = 255;  // lut[255] may be a class: mark p done instead
                 marks.transparent[p] = 2;
-            } else if (transparent_as_class++ == 0) {
-                transparent_value = m.labels[p];
+            } else {  // counted for the first such value, which the warning names
+                if (transparent_value < 0) transparent_value = m.labels[p];
+                transparent_as_class += m.labels[p] == transparent_value;
             }
         }
         if (transparent_as_class > 0)
@@ -427,9 +428,12 @@ LabelMap Dataset::decode_colour_mask(const std::string& path, const std::string&
             if (palette_.classes[i].colour == c) cls = static_cast<int>(i);
         if (cls >= 0) {
             if (no_data && no_data_as_class++ == 0) no_data_class = cls;
-            if (transparent && !no_data && transparent_as_class++ == 0) {
-                transparent_class = cls;
-                transparent_colour = c;
+            if (transparent && !no_data) {  // counted for the first such colour, as named
+                if (transparent_class < 0) {
+                    transparent_class = cls;
+                    transparent_colour = c;
+                }
+                transparent_as_class += c == transparent_colour;
             }
             continue;
         }
@@ -476,9 +480,8 @@ void Dataset::warn_if_transparent_is_a_class(const std::string& path, const std:
                  "they are ", name, ", make them opaque to silence this");
     else
         log_warn(path, ": ", pixels, " pixels are ", shown,
-                 " and transparent (a palette entry or tRNS colour that marks them as not "
-                 "labelled), but ",
-                 shown, " is the colour of class ", name, ", so they are read as ", name,
+                 " and transparent (a palette entry that marks them as not labelled), but ", shown,
+                 " is the colour of class ", name, ", so they are read as ", name,
                  ". If they have no label, give them a colour no class has (an ignore colour); "
                  "if they are ",
                  name, ", make them opaque to silence this");

@@ -674,8 +674,8 @@ TEST(GenericDataset, AMaskGeoTiffsNoDataValueIsUnlabelledUnlessAClassHasIt) {
     EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
                        col +
                            "/masks/c.png: 1 pixels are (0, 0, 0) and transparent (a palette "
-                           "entry or tRNS colour that marks them as not labelled), but (0, 0, "
-                           "0) is the colour of class ground, so they are read as ground");
+                           "entry that marks them as not labelled), but (0, 0, 0) is the colour "
+                           "of class ground, so they are read as ground");
     // A palette TIFF's NoData value is an index: its pixels are found by index, not by colour
     // (index 0 shows the same black as the NoData entry 255 here: ground's pixels stay ground,
     // and only the NoData ones are counted). Its entry's colour decides as for the others.
