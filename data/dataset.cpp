@@ -392,10 +392,19 @@ LabelMap Dataset::read_mask(std::size_t i) const {
                                "give those values in mask.values, or save the masks as 8-bit";
                 } catch (const Error&) {
                 }
-                PFCE_THROW(InputError, s.mask_path, ": index value ", static_cast<int>(m.labels[p]),
+                const int value = m.labels[p];
+                std::string advice = bits;  // else, what [mask] settings would read it
+                if (advice.empty())
+                    advice = "; if " + std::to_string(value) +
+                             " means \"no label\" (as 0 does in LoveDA and OpenEarthMap), add it "
+                             "to [mask] ignore in " +
+                             root_ +
+                             "/dataset.toml; if the classes are stored as other values, give "
+                             "them in order in [mask] values";
+                PFCE_THROW(InputError, s.mask_path, ": index value ", value,
                            " at pixel (x=", p % m.width, ", y=", p / m.width,
                            ") is neither a class value (", classes, ") nor an ignore value (",
-                           ignore.empty() ? "none" : ignore, ")", bits);
+                           ignore.empty() ? "none" : ignore, ")", advice);
             }
             m.labels[p] = static_cast<std::uint8_t>(v);
         }

@@ -4,6 +4,7 @@
 #include "data/palette.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include <sstream>
 
@@ -26,6 +27,62 @@ std::string colour_text(const Rgb& c) {
 }
 
 }  // namespace
+
+// What an unknown colour likely is, said after the refusal. A mask all of gray levels below the
+// class count holds class indices stored as gray (a common re-export of colour labels); a colour
+// within a few levels of a class's, of many pixels, a mask resized or re-saved with interpolation
+// or lossy compression; anything else may be a "no label" colour (ISPRS _noBoundary black,
+// DeepGlobe unknown) the dataset does not list.
+std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& unknown) const {
+    const std::size_t n = static_cast<std::size_t>(colours.width) * colours.height;
+    bool all_gray_indices = true;
+    std::size_t off = 0;  // pixels of no class or ignore colour
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint8_t* p = &colours.pixels[3 * i];
+        const Rgb c{p[0], p[1], p[2]};
+        all_gray_indices = all_gray_indices && p[0] == p[1] && p[1] == p[2] &&
+                           static_cast<int>(p[0]) < std::max(num_classes(), 2);
+        const bool known = std::any_of(classes.begin(), classes.end(),
+                                       [&](const ClassInfo& k) { return k.colour == c; }) ||
+                           std::find(unlabelled_colours.begin(), unlabelled_colours.end(), c) !=
+                               unlabelled_colours.end();
+        off += !known;
+    }
+    if (all_gray_indices)
+        return ". This looks like a mask of class indices stored as gray levels: read it as a "
+               "generic dataset (images/, masks/ and a dataset.toml with [mask] encoding = "
+               "\"index\")";
+    // The nearest colour the dataset knows, a class's or an ignore colour, by the largest
+    // channel difference.
+    std::string nearest;
+    int nearest_step = 256;
+    auto consider = [&](const Rgb& c, const std::string& name) {
+        int step = 0;
+        for (int ch = 0; ch < 3; ++ch) step = std::max(step, std::abs(c[ch] - unknown[ch]));
+        if (step < nearest_step) {
+            nearest_step = step;
+            nearest = name + " " + colour_text(c);
+        }
+    };
+    for (const ClassInfo& k : classes) consider(k.colour, "class " + k.name);
+    for (const Rgb& u : unlabelled_colours) consider(u, "the ignore colour");
+    std::ostringstream advice;
+    advice << " (" << off << " of the mask's " << n << " pixels are of no class or ignore colour)";
+    if (nearest_step <= 8)
+        advice << ". " << colour_text(unknown) << " is within " << nearest_step << " levels of "
+               << nearest
+               << ": the mask was likely resized or saved with interpolation or lossy "
+                  "compression, which changes label colours; restore its exact colours (resize "
+                  "with nearest neighbour; colours of only 0 and 255 snap back with ImageMagick's "
+                  "convert IN -channel RGB -threshold 50% OUT.png)";
+    else
+        advice << ". If " << colour_text(unknown)
+               << " means \"no label\" (as black does in ISPRS _noBoundary masks and DeepGlobe's "
+                  "unknown), list it among the dataset's ignore colours: ignore_colours = [["
+               << int(unknown[0]) << ", " << int(unknown[1]) << ", " << int(unknown[2])
+               << "]] under [mask] in a generic dataset's dataset.toml";
+    return advice.str();
+}
 
 LabelMap Palette::decode(const RgbImage& colours, const std::string& source) const {
     struct Entry {
@@ -56,18 +113,10 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
                     expected << ", unlabelled " << colour_text(u);
                 const int x = static_cast<int>(i % colours.width),
                           y = static_cast<int>(i / colours.width);
-                // A gray level no higher than the class count is likely a class index stored as
-                // gray (a common re-export of colour labels): say how to read such masks.
-                const bool looks_like_index =
-                    px[0] == px[1] && px[1] == px[2] && px[0] < num_classes();
                 PFCE_THROW(InputError, source, ": unknown colour ",
                            colour_text(Rgb{px[0], px[1], px[2]}), " at pixel (x=", x, ", y=", y,
                            "); expected one of: ", expected.str(),
-                           looks_like_index
-                               ? ". This looks like a mask of class indices stored as gray "
-                                 "levels: read it as a generic dataset (images/, masks/ and a "
-                                 "dataset.toml with [mask] encoding = \"index\")"
-                               : "");
+                           unknown_colour_advice(colours, Rgb{px[0], px[1], px[2]}));
             }
             last_key = k;
             last_label = table[j].label;

@@ -33,6 +33,8 @@ struct Palette {
     // (Potsdam: black), else black, else a grey no class uses, so "no label" never looks like a
     // class.
     Rgb display_unlabelled() const;
+    // What an unknown colour of `colours` likely is and how to read it (decode's refusal).
+    std::string unknown_colour_advice(const RgbImage& colours, const Rgb& unknown) const;
 };
 
 // 0 impervious (255,255,255), 1 building (0,0,255), 2 low vegetation (0,255,255), 3 tree (0,255,0),

@@ -593,6 +593,31 @@ TEST(GenericDataset, AOneBitMaskOfABinaryDatasetSaysItsValuesAre0And1) {
     EXPECT_MESSAGE_HAS(msg, "stores 1 bit(s) per pixel, so its values are 0..1");
 }
 
+// An unknown colour's refusal says what it likely is (public-datasets probe: an RGB mask's black,
+// ISPRS _noBoundary's "no label" in a dataset that did not list it, was said to look like class
+// indices, and following that advice failed again).
+TEST(GenericDataset, AnUnknownColourIsExplainedByWhatItLikelyIs) {
+    const std::string dir = test::temp_dir("ds_generic_unknown_colour");
+    write_generic(dir,
+                  "[classes]\nnames = [\"road\", \"roof\"]\n[mask]\n"
+                  "colours = [[255, 255, 255], [0, 0, 255]]\n");
+    write_tiff(dir + "/images/a.tif", test::random_rgb(4, 1, 1));
+    RgbImage mask(4, 1);
+    mask.pixels = {255, 255, 255, 0, 0, 0, 0, 0, 255, 0, 0, 0};
+    write_png(dir + "/masks/a.png", mask);
+    std::string msg = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg, "unknown colour (0,0,0) at pixel (x=1, y=0)");
+    EXPECT_MESSAGE_HAS(msg, "(2 of the mask's 4 pixels are of no class or ignore colour)");
+    EXPECT_MESSAGE_HAS(msg, "ignore_colours = [[0, 0, 0]] under [mask]");
+    EXPECT_EQ(msg.find("class indices"), std::string::npos) << msg;
+    // A colour a few levels off a class's: resized or lossy masks.
+    mask.pixels = {255, 255, 255, 2, 0, 251, 0, 0, 255, 0, 0, 255};
+    write_png(dir + "/masks/a.png", mask);
+    msg = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg, "(2,0,251) is within 4 levels of class roof (0,0,255)");
+    EXPECT_MESSAGE_HAS(msg, "-threshold 50%");
+}
+
 // A mask GeoTIFF's GDAL NoData value (gdal_translate -a_nodata, pfce's own predictions) says
 // "no label": read as unlabelled where no class has it (before, an index mask's was refused as no
 // class value and a colour mask's as no class colour). Where a class has it, the dataset's
@@ -628,8 +653,13 @@ TEST(GenericDataset, AMaskGeoTiffsNoDataValueIsUnlabelledUnlessAClassHasIt) {
         << logged;
     // Without the tag, 9 is no value of the dataset: refused, as before.
     test::write_raw_tiff(dir + "/masks/a.tif", gray, values);
-    EXPECT_MESSAGE_HAS(input_error_message([&] { ds.read_mask(0); }),
-                       "index value 9 at pixel (x=2, y=0) is neither a class value");
+    const std::string nine = input_error_message([&] { ds.read_mask(0); });
+    EXPECT_MESSAGE_HAS(nine, "index value 9 at pixel (x=2, y=0) is neither a class value");
+    // ... saying which settings would read it (public-datasets probe).
+    EXPECT_MESSAGE_HAS(nine,
+                       "if 9 means \"no label\" (as 0 does in LoveDA and OpenEarthMap), "
+                       "add it to [mask] ignore in " +
+                           dir + "/dataset.toml");
 
     // Colour masks: the NoData colour (v, v, v) is unlabelled unless it is a class's colour.
     const std::string col = test::temp_dir("ds_generic_mask_nodata_colour");
