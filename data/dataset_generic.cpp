@@ -13,6 +13,8 @@
 //     [files]                                 # optional: names with a suffix after the id
 //     image_suffix = "_sat"                   # images/123_sat.jpg is sample 123 (DeepGlobe)
 //     mask_suffix = "_mask"                   # masks/123_mask.png is its mask
+//     images = "Images_png"                   # the directories, under root (default images/
+//     masks = "Masks_png"                     # and masks/; one directory for both with suffixes)
 //
 // In index masks 255 means "unlabelled" (pfce's own masks use it so) unless mask.values makes it
 // a class's value, as binary 0/255 masks need.
@@ -45,6 +47,8 @@ struct GenericSpec {
     std::vector<Rgb> ignore_colours;
     // [files]: what follows the sample id in the file names (DeepGlobe: 123_sat.jpg, 123_mask.png).
     std::string image_suffix, mask_suffix;
+    // [files]: the directories of images and masks, relative to the root (LoveDA: Images_png).
+    std::string images = "images", masks = "masks";
 };
 
 void check_keys(const toml::table& t, const std::string& where,
@@ -107,7 +111,7 @@ GenericSpec parse_spec(const fs::path& toml_path) {
     if (const toml::node* f = doc.get("files")) {
         if (!f->is_table()) PFCE_THROW(InputError, file, ": 'files' must be a table ([files])");
         const toml::table& files = *f->as_table();
-        check_keys(files, "files", {"image_suffix", "mask_suffix"}, file);
+        check_keys(files, "files", {"image_suffix", "mask_suffix", "images", "masks"}, file);
         for (auto [key, out] : {std::pair{"image_suffix", &spec.image_suffix},
                                 std::pair{"mask_suffix", &spec.mask_suffix}}) {
             const toml::node* n = files.get(key);
@@ -118,6 +122,30 @@ GenericSpec parse_spec(const fs::path& toml_path) {
                            "e.g. \"_sat\")");
             *out = *n->value<std::string>();
         }
+        for (auto [key, out] :
+             {std::pair{"images", &spec.images}, std::pair{"masks", &spec.masks}}) {
+            const toml::node* n = files.get(key);
+            if (!n) continue;
+            const fs::path dir = n->value<std::string>().value_or("");
+            if (!n->is_string() || dir.empty() || dir.is_absolute() ||
+                *dir.lexically_normal().begin() == "..")
+                PFCE_THROW(InputError, file, ": files.", key,
+                           " must name a directory inside the dataset, relative to it (e.g. \"",
+                           key == std::string("images") ? "Images_png" : "Masks_png",
+                           "\"); a dataset's files stay under its root");
+            fs::path normal = dir.lexically_normal();  // "train/" and "train" are one
+            if (!normal.has_filename()) normal = normal.parent_path();
+            *out = normal.string();
+        }
+        // One directory for both (DeepGlobe's train/: 123_sat.jpg beside 123_mask.png): the
+        // suffixes tell images from masks.
+        if (fs::path(spec.images) == fs::path(spec.masks) &&
+            (spec.image_suffix.empty() || spec.mask_suffix.empty() ||
+             spec.image_suffix == spec.mask_suffix))
+            PFCE_THROW(InputError, file, ": files.images and files.masks are one directory (\"",
+                       spec.images,
+                       "\"), so files.image_suffix and files.mask_suffix must tell images from "
+                       "masks (expected two different suffixes, e.g. \"_sat\" and \"_mask\")");
     }
 
     const toml::table& classes = sub_table(doc, "classes", file);
@@ -231,7 +259,8 @@ Rgb default_colour(std::size_t c) {
 // The files directly in `dir` by sample id: the file's stem less `suffix` (files.image_suffix or
 // files.mask_suffix of `toml`, which a stem must then end in).
 std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)> files_by_stem(
-    const fs::path& dir, const std::string& suffix, const char* suffix_key, const fs::path& toml) {
+    const fs::path& dir, const std::string& suffix, const char* suffix_key, const fs::path& toml,
+    const std::string& others_suffix = {}) {
     std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)> out(
         detail::natural_less);
     std::vector<std::string> subdirs;  // not read: said, so a nested layout is not half-read
@@ -242,6 +271,12 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
         if (name.empty() || name[0] == '.' || !detail::is_image_extension(e.path())) continue;
         detail::check_file_entry(e);
         std::string id = e.path().stem().string();
+        auto ends_in = [&](const std::string& end) {
+            return id.size() > end.size() &&
+                   id.compare(id.size() - end.size(), end.size(), end) == 0;
+        };
+        // A directory shared by images and masks: the other kind's files are not this kind's.
+        if (!others_suffix.empty() && ends_in(others_suffix)) continue;
         if (!suffix.empty()) {
             if (id.size() <= suffix.size() ||
                 id.compare(id.size() - suffix.size(), suffix.size(), suffix) != 0)
@@ -258,7 +293,7 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
         std::string list;
         for (const std::string& d : subdirs) list += (list.empty() ? "" : ", ") + d + "/";
         log_warn(dir.string(), ": subdirectories are not read (", list,
-                 "); a generic dataset's files lie directly in images/ and masks/");
+                 "); a generic dataset's files lie directly in its image and mask directories");
     }
     return out;
 }
@@ -298,17 +333,30 @@ std::string near_stem_hint(const std::string& stem, const Files& others) {
 }  // namespace
 
 void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
-    const fs::path toml_path = root / "dataset.toml", images_dir = root / "images",
-                   masks_dir = root / "masks";
+    const fs::path toml_path = root / "dataset.toml";
     std::error_code ec;
     if (!fs::exists(toml_path, ec))
         PFCE_THROW(InputError, "generic dataset ", root.string(), " has no dataset.toml (",
                    toml_path.string(), " names the classes and the mask encoding)");
     const GenericSpec spec = parse_spec(toml_path);
-    for (const fs::path& d : {images_dir, masks_dir})
-        if (!fs::is_directory(d, ec))
+    const fs::path images_dir = root / spec.images, masks_dir = root / spec.masks;
+    const bool shared = images_dir == masks_dir;
+    for (const auto& [d, key] : {std::pair{images_dir, "images"}, std::pair{masks_dir, "masks"}})
+        if (!fs::is_directory(d, ec)) {
+            // The directories a dataset ships under other names (LoveDA's Images_png, Inria's
+            // gt): named, with the key that reads them.
+            std::vector<std::string> subdirs;
+            for (const auto& e : fs::directory_iterator(root, ec))
+                if (e.is_directory(ec) && e.path().filename().string()[0] != '.')
+                    subdirs.push_back(e.path().filename().string() + "/");
+            std::sort(subdirs.begin(), subdirs.end());
+            std::string there;
+            for (const std::string& sub : subdirs) there += (there.empty() ? "" : ", ") + sub;
             PFCE_THROW(InputError, "generic dataset ", root.string(), ": directory ", d.string(),
-                       " is missing");
+                       " is missing (", root.string(), " holds ",
+                       there.empty() ? "no directory" : there, "; [files] ", key,
+                       " = \"DIR\" in dataset.toml names another)");
+        }
 
     Palette pal;
     for (std::size_t c = 0; c < spec.names.size(); ++c)
@@ -320,8 +368,10 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
     ds.index_values_ = spec.values;
     ds.index_ignore_ = spec.ignore;
 
-    const auto images = files_by_stem(images_dir, spec.image_suffix, "image_suffix", toml_path);
-    const auto masks = files_by_stem(masks_dir, spec.mask_suffix, "mask_suffix", toml_path);
+    const auto images = files_by_stem(images_dir, spec.image_suffix, "image_suffix", toml_path,
+                                      shared ? spec.mask_suffix : std::string());
+    const auto masks = files_by_stem(masks_dir, spec.mask_suffix, "mask_suffix", toml_path,
+                                     shared ? spec.image_suffix : std::string());
     if (images.empty())
         PFCE_THROW(InputError, "empty dataset: no .tif/.png/.jpg images in ", images_dir.string());
     for (const auto& [stem, path] : masks)

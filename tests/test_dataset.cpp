@@ -798,6 +798,49 @@ TEST(GenericDataset, FileSuffixesPairDeepGlobeStyleNames) {
                        "files.image_suffix must be a string");
 }
 
+// The directories a public dataset ships (LoveDA's Images_png/Masks_png, Inria's gt/, DeepGlobe's
+// one train/ of 123_sat.jpg beside 123_mask.png) read through [files] images and masks (they
+// needed symlinks named images/ and masks/; one shared directory was refused on its masks'
+// names); a missing directory names those there and the key (public-datasets probe).
+TEST(GenericDataset, FilesKeysNameTheDirectoriesAndOneMayHoldBoth) {
+    const std::string dir = test::temp_dir("ds_generic_dirs");
+    const std::string toml =
+        "[classes]\nnames = [\"a\", \"b\"]\n[mask]\nencoding = \"index\"\n[files]\n";
+    fs::create_directories(dir + "/Images_png");
+    fs::create_directories(dir + "/Masks_png");
+    write_text(dir + "/dataset.toml", toml);
+    std::string msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "directory " + dir + "/images is missing");
+    EXPECT_MESSAGE_HAS(msg, "holds Images_png/, Masks_png/");
+    EXPECT_MESSAGE_HAS(msg, "[files] images = \"DIR\"");
+    LabelMap m = test::random_gray(4, 3, 2);
+    for (auto& v : m.labels) v %= 2;
+    write_tiff(dir + "/Images_png/7.tif", test::random_rgb(4, 3, 1));
+    write_tiff_gray(dir + "/Masks_png/7.tif", m);
+    write_text(dir + "/dataset.toml", toml + "images = \"Images_png\"\nmasks = \"Masks_png\"\n");
+    const Dataset named = Dataset::open(dir);
+    ASSERT_EQ(named.size(), 1u);
+    EXPECT_EQ(named.read_mask(0).labels, m.labels);
+    // One directory, the suffixes telling images from masks.
+    fs::create_directories(dir + "/train");
+    write_tiff(dir + "/train/12_sat.tif", test::random_rgb(4, 3, 1));
+    write_tiff_gray(dir + "/train/12_mask.tif", m);
+    write_text(dir + "/dataset.toml", toml +
+                                          "images = \"train\"\nmasks = \"train/\"\n"
+                                          "image_suffix = \"_sat\"\nmask_suffix = \"_mask\"\n");
+    const Dataset shared = Dataset::open(dir);
+    ASSERT_EQ(shared.size(), 1u);
+    EXPECT_EQ(shared.sample(0).id, "12");
+    EXPECT_EQ(shared.read_mask(0).labels, m.labels);
+    // ... which needs two suffixes; a directory outside the dataset is refused.
+    write_text(dir + "/dataset.toml", toml + "images = \"train\"\nmasks = \"train\"\n");
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(dir); }),
+                       "files.images and files.masks are one directory");
+    write_text(dir + "/dataset.toml", toml + "images = \"../elsewhere\"\n");
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(dir); }),
+                       "files.images must name a directory inside the dataset");
+}
+
 // ---- kind detection ----------------------------------------------------------------------------
 
 TEST(DatasetKindDetection, UnknownAmbiguousAndNamedKinds) {
