@@ -202,6 +202,9 @@ std::string window_grid(const Dataset& ds, const std::string& id, const std::str
     else if (tiles)
         hint = "; no tile '" + (window_id_form(id) ? tile_of(id) : id) + "' in " + index.ds.root() +
                " (a window's id is TILE@x_y with x, y where the window starts)";
+    else if (index.ds.size() > 0)  // what an id of this dataset looks like ('Image_0', not '0')
+        hint = "; its ids are like '" + index.ds.sample(0).id + "'" +
+               (index.ds.size() > 1 ? ", '" + index.ds.sample(1).id + "'" : std::string());
     PFCE_THROW(InputError, list, ":", line_no, ": ",
                unknown.size() == 1
                    ? "unknown sample id '" + id + "'"

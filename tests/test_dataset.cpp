@@ -900,6 +900,13 @@ TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
         [&] { split_from_lists(ds, dir + "/train.txt", "", dir + "/test.txt"); });
     EXPECT_MESSAGE_HAS(msg, "test.txt:1");
     EXPECT_MESSAGE_HAS(msg, "Image_7");
+    // An id of another form ('0' for Image_0): what this dataset's ids look like.
+    write_text(dir + "/numbers.txt", "0\n");
+    msg = input_error_message(
+        [&] { split_from_lists(ds, dir + "/train.txt", "", dir + "/numbers.txt"); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "unknown sample id '0' (not in the dataset; its ids are like 'Image_0', "
+                       "'Image_1010')");
     write_text(dir + "/again.txt", "Image_1010\n");
     msg = input_error_message(
         [&] { split_from_lists(ds, dir + "/train.txt", dir + "/again.txt", ""); });
