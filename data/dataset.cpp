@@ -484,9 +484,9 @@ void Dataset::warn_if_transparent_is_a_class(const std::string& path, const std:
                  " and are transparent (a palette entry, tRNS or nodata mask that marks them as "
                  "not labelled), but ",
                  shown, " is the value of class ", name, " in this dataset, so they are read as ",
-                 name, ". If they have no label, make ", shown, " an ignore value (mask.ignore, ",
-                 "with mask.values giving the classes' values, in ", root_, "/dataset.toml); if ",
-                 "they are ", name, ", make them opaque to silence this");
+                 name, ". If they have no label, give them a value no class has (255, or one ",
+                 "listed in mask.ignore of ", root_, "/dataset.toml); if they are ", name,
+                 ", make them opaque to silence this");
     else
         log_warn(path, ": ", pixels, " pixels are ", shown,
                  " and transparent (a palette entry that marks them as not labelled), but ", shown,

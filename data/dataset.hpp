@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -111,6 +112,15 @@ class Dataset {
     std::shared_ptr<TileBandCache> tile_cache_;  // tiles only; thread-safe
     friend class DatasetBuilder;
 };
+
+// Where a generic dataset keeps its files: root/dataset.toml's [files] directories (absolute;
+// images/ and masks/ by default) and suffixes. Null where root has no dataset.toml; the default
+// directories where it cannot be read (a guard against writing among data must still guard).
+struct GenericLayout {
+    std::filesystem::path images, masks;
+    std::string image_suffix, mask_suffix;
+};
+std::optional<GenericLayout> generic_layout(const std::filesystem::path& root);
 
 // Deterministic split of indices 0..n-1 (shuffled by seed) into train/val/test fractions.
 struct Split {

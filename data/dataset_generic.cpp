@@ -126,9 +126,11 @@ GenericSpec parse_spec(const fs::path& toml_path) {
              {std::pair{"images", &spec.images}, std::pair{"masks", &spec.masks}}) {
             const toml::node* n = files.get(key);
             if (!n) continue;
+            if (!n->is_string())
+                PFCE_THROW(InputError, file, ": files.", key,
+                           " must be a string (a directory inside the dataset, relative to it)");
             const fs::path dir = n->value<std::string>().value_or("");
-            if (!n->is_string() || dir.empty() || dir.is_absolute() ||
-                *dir.lexically_normal().begin() == "..")
+            if (dir.empty() || dir.is_absolute() || *dir.lexically_normal().begin() == "..")
                 PFCE_THROW(InputError, file, ": files.", key,
                            " must name a directory inside the dataset, relative to it (e.g. \"",
                            key == std::string("images") ? "Images_png" : "Masks_png",
@@ -260,14 +262,15 @@ Rgb default_colour(std::size_t c) {
 // files.mask_suffix of `toml`, which a stem must then end in).
 std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)> files_by_stem(
     const fs::path& dir, const std::string& suffix, const char* suffix_key, const fs::path& toml,
-    const std::string& others_suffix = {}) {
+    const std::string& others_suffix, const fs::path& other_dir) {
     std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)> out(
         detail::natural_less);
     std::vector<std::string> subdirs;  // not read: said, so a nested layout is not half-read
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
         std::error_code ec;
-        if (!name.empty() && name[0] != '.' && e.is_directory(ec)) subdirs.push_back(name);
+        if (!name.empty() && name[0] != '.' && e.is_directory(ec) && e.path() != other_dir)
+            subdirs.push_back(name);  // the other kind's directory (images = ".") is read
         if (name.empty() || name[0] == '.' || !detail::is_image_extension(e.path())) continue;
         detail::check_file_entry(e);
         std::string id = e.path().stem().string();
@@ -332,6 +335,19 @@ std::string near_stem_hint(const std::string& stem, const Files& others) {
 
 }  // namespace
 
+std::optional<GenericLayout> generic_layout(const fs::path& root) {
+    std::error_code ec;
+    const fs::path toml_path = root / "dataset.toml";
+    if (!fs::exists(toml_path, ec)) return std::nullopt;
+    GenericLayout l{root / "images", root / "masks", {}, {}};
+    try {
+        const GenericSpec spec = parse_spec(toml_path);
+        l = {root / spec.images, root / spec.masks, spec.image_suffix, spec.mask_suffix};
+    } catch (const InputError&) {
+    }
+    return l;
+}
+
 void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
     const fs::path toml_path = root / "dataset.toml";
     std::error_code ec;
@@ -352,6 +368,10 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
             std::sort(subdirs.begin(), subdirs.end());
             std::string there;
             for (const std::string& sub : subdirs) there += (there.empty() ? "" : ", ") + sub;
+            if (fs::exists(d, ec))
+                PFCE_THROW(InputError, "generic dataset ", root.string(), ": ", d.string(),
+                           " is a file, not a directory (expected the dataset's ", key,
+                           " directory; [files] ", key, " = \"DIR\" in dataset.toml names it)");
             PFCE_THROW(InputError, "generic dataset ", root.string(), ": directory ", d.string(),
                        " is missing (", root.string(), " holds ",
                        there.empty() ? "no directory" : there, "; [files] ", key,
@@ -369,9 +389,9 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
     ds.index_ignore_ = spec.ignore;
 
     const auto images = files_by_stem(images_dir, spec.image_suffix, "image_suffix", toml_path,
-                                      shared ? spec.mask_suffix : std::string());
+                                      shared ? spec.mask_suffix : std::string(), masks_dir);
     const auto masks = files_by_stem(masks_dir, spec.mask_suffix, "mask_suffix", toml_path,
-                                     shared ? spec.image_suffix : std::string());
+                                     shared ? spec.image_suffix : std::string(), images_dir);
     if (images.empty())
         PFCE_THROW(InputError, "empty dataset: no .tif/.png/.jpg images in ", images_dir.string());
     for (const auto& [stem, path] : masks)

@@ -410,8 +410,9 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
                " of 255: the images are nearly black, their detail in a few levels";
     }
     log_warn(path, ": ", what, " (its 16-bit samples span ", least, "..", most,
-             "; a range that fits them, e.g. --value-range ", least, ",", most,
-             ", keeps them apart; the same range must serve every image of the dataset)");
+             "; a range that fits them keeps them apart: data.value_range = [", least, ", ", most,
+             "], --value-range ", least, ",", most,
+             " when training; the same range must serve every image of the dataset)");
 }
 
 // A 16-bit alpha band narrowed to what drop_opaque_alpha reads: 255 opaque, 0 transparent, 128

@@ -428,6 +428,54 @@ TEST(DataSafety, OutputsNeverReplaceInputsOrExistingFiles) {
     }
     EXPECT_EQ(snapshot(masks), masks_before);
     EXPECT_EQ(snapshot(other.root), other_before);
+
+    // A dataset's directories by other names ([files] images, masks), or reached through a link,
+    // are its data too (probe: predict --force replaced the ground truth of a masks = "gt").
+    const std::string custom = root + "/custom";
+    fs::copy(fd.root, custom, fs::copy_options::recursive);
+    fs::rename(custom + "/images", custom + "/imgs");
+    fs::rename(custom + "/masks", custom + "/gt");
+    std::ofstream(custom + "/dataset.toml", std::ios::app)
+        << "\n[files]\nimages = \"imgs\"\nmasks = \"gt\"\n";
+    const std::string linked = root + "/linked";
+    fs::copy(fd.root, linked, fs::copy_options::recursive);
+    fs::rename(linked + "/images", root + "/raw-images");
+    fs::create_directory_symlink(root + "/raw-images", linked + "/images");
+    const auto custom_before = snapshot(custom), raw_before = snapshot(root + "/raw-images");
+    for (const std::string& target : {custom + "/gt/tile_0.png", custom + "/imgs/tile_99.png",
+                                      linked + "/images/tile_99.png"}) {
+        const test::CommandResult r = test::run_pfce(predict + " --out " + target + " --force");
+        EXPECT_EQ(r.status, 2) << target << ": " << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "would be read as data");
+    }
+    EXPECT_EQ(snapshot(custom), custom_before);
+    EXPECT_EQ(snapshot(root + "/raw-images"), raw_before);
+    // One directory of images and masks (DeepGlobe's train/): no prediction into it, and its
+    // masks are no inputs (a prediction named tile_0_mask.png would pass for ground truth).
+    const std::string shared = root + "/shared";
+    fs::create_directories(shared + "/train");
+    fs::copy_file(fd.root + "/dataset.toml", shared + "/dataset.toml");
+    std::ofstream(shared + "/dataset.toml", std::ios::app)
+        << "\n[files]\nimages = \"train\"\nmasks = \"train\"\nimage_suffix = \"_sat\"\n"
+           "mask_suffix = \"_mask\"\n";
+    for (const auto& e : fs::directory_iterator(fd.root + "/images"))
+        fs::copy_file(e.path(), shared + "/train/" + e.path().stem().string() + "_sat.png");
+    for (const auto& e : fs::directory_iterator(fd.root + "/masks"))
+        fs::copy_file(e.path(), shared + "/train/" + e.path().stem().string() + "_mask" +
+                                    e.path().extension().string());
+    const auto shared_before = snapshot(shared);
+    const std::string on_shared = "predict --checkpoint " + run + "/last.ckpt --input " + shared;
+    const test::CommandResult into =
+        test::run_pfce(on_shared + "/train/tile_0_sat.png --out " + shared + "/train/x.png");
+    EXPECT_EQ(into.status, 2) << into.output;
+    EXPECT_MESSAGE_HAS(into.output, "would be read as data");
+    const test::CommandResult all =
+        test::run_pfce(on_shared + "/train --out " + root + "/shared-pred");
+    ASSERT_EQ(all.status, 0) << all.output;
+    EXPECT_MESSAGE_HAS(all.output, "masks (*_mask, as its dataset.toml says) are left out");
+    for (const auto& e : fs::directory_iterator(root + "/shared-pred"))
+        EXPECT_EQ(e.path().filename().string().find("_mask"), std::string::npos) << e.path();
+    EXPECT_EQ(snapshot(shared), shared_before);
 }
 
 TEST(DataSafety, AFullDiskLeavesTheOldFileWholeAndNoTemporary) {

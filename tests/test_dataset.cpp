@@ -757,7 +757,7 @@ TEST(GenericDataset, AnIndexMasksTransparentEntryIsUnlabelledUnlessAClassHasIt) 
     const std::string logged = testing::internal::GetCapturedStderr();
     EXPECT_MESSAGE_HAS(logged, dir + "/masks/a.png: 2 pixels hold 0 and are transparent");
     EXPECT_MESSAGE_HAS(logged, "0 is the value of class ground in this dataset");
-    EXPECT_MESSAGE_HAS(logged, "make 0 an ignore value (mask.ignore");
+    EXPECT_MESSAGE_HAS(logged, "give them a value no class has (255, or one listed in mask.ignore");
 }
 
 // Names with a suffix after the id (DeepGlobe: 12_sat.jpg + 12_mask.png) pair through [files];

@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "core/error.hpp"
+#include "data/dataset.hpp"
 #include "models/unet.hpp"
 
 namespace pfce::cli {
@@ -36,23 +38,38 @@ inline CLI::Option* add_max_pixels_option(CLI::App& sub, std::int64_t& max_pixel
 }
 
 // The data directory `dir` is part of, where a file written into it would be read as data: a mask
-// directory (masks.json), the images/ or masks/ of a generic dataset (dataset.toml beside them),
-// the Images/ or Labels/ of a Kaggle-layout dataset. Empty otherwise (a predictions/ folder inside
-// a dataset's root is fine: nothing reads it).
+// directory (masks.json), the image or mask directory of a generic dataset (dataset.toml in an
+// ancestor; its [files] images and masks, images/ and masks/ by default), the Images/ or Labels/
+// of a Kaggle-layout dataset. Compared through links, both as given and resolved (an images/ that
+// links elsewhere is still one). Empty otherwise (a predictions/ folder inside a dataset's root is
+// fine: nothing reads it).
 inline std::string data_directory_of(const std::filesystem::path& dir) {
+    namespace fs = std::filesystem;
     std::error_code ec;
-    const std::filesystem::path d =
-        std::filesystem::weakly_canonical(std::filesystem::absolute(dir), ec);
+    const fs::path given = fs::absolute(dir, ec).lexically_normal();
+    const fs::path d = fs::weakly_canonical(given, ec);
     if (ec || d.empty()) return {};
-    if (std::filesystem::exists(d / "masks.json", ec)) return "the mask directory " + d.string();
-    const std::string name = d.filename().string();
-    const std::filesystem::path parent = d.parent_path();
-    if ((name == "images" || name == "masks") &&
-        std::filesystem::exists(parent / "dataset.toml", ec))
-        return "the " + name + "/ of the dataset " + parent.string();
-    if ((name == "Images" && std::filesystem::is_directory(parent / "Labels", ec)) ||
-        (name == "Labels" && std::filesystem::is_directory(parent / "Images", ec)))
-        return "the " + name + "/ of the dataset " + parent.string();
+    if (fs::exists(d / "masks.json", ec)) return "the mask directory " + d.string();
+    auto same = [&](const fs::path& a) {
+        std::error_code e;
+        return fs::weakly_canonical(a, e) == d && !e;
+    };
+    for (const fs::path& start : {given, d})
+        for (fs::path root = start; !root.empty(); root = root.parent_path()) {
+            if (const std::optional<GenericLayout> l = generic_layout(root)) {
+                if (same(l->images))
+                    return "the image directory " + l->images.string() + " of the dataset " +
+                           root.string();
+                if (same(l->masks))
+                    return "the mask directory " + l->masks.string() + " of the dataset " +
+                           root.string();
+            }
+            for (const auto& [mine, other] :
+                 {std::pair{"Images", "Labels"}, std::pair{"Labels", "Images"}})
+                if (same(root / mine) && fs::is_directory(root / other, ec))
+                    return std::string("the ") + mine + "/ of the dataset " + root.string();
+            if (root == root.parent_path()) break;
+        }
     return {};
 }
 

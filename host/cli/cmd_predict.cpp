@@ -21,6 +21,7 @@
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
 #include "core/text.hpp"
+#include "data/dataset.hpp"
 #include "data/georef_sidecar.hpp"
 #include "data/image_io.hpp"
 #include "host/backend/backend_factory.hpp"
@@ -223,6 +224,26 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
             inputs.push_back(e.path());
         else if (is_unread_image_name(e.path().string()))
             unread.push_back(e.path());  // images of formats not read; sidecars are not
+    }
+    // A generic dataset's directory of images and masks both (DeepGlobe's train/: 12_sat.jpg
+    // beside 12_mask.png): its masks are no images to predict (a prediction named 12_mask.png
+    // would pass for ground truth).
+    const fs::path input_dir = fs::weakly_canonical(a.input, ec);
+    std::optional<GenericLayout> layout;
+    for (const fs::path& root : {input_dir, input_dir.parent_path()})
+        if (!layout || layout->mask_suffix.empty()) layout = generic_layout(root);
+    if (layout && !layout->mask_suffix.empty() && fs::equivalent(layout->images, a.input, ec) &&
+        fs::equivalent(layout->masks, a.input, ec)) {
+        const auto masks = std::remove_if(inputs.begin(), inputs.end(), [&](const fs::path& p) {
+            const std::string stem = p.stem().string();
+            return stem.size() > layout->mask_suffix.size() &&
+                   stem.compare(stem.size() - layout->mask_suffix.size(),
+                                layout->mask_suffix.size(), layout->mask_suffix) == 0;
+        });
+        if (masks != inputs.end())
+            log_info("--input ", a.input, ": its ", inputs.end() - masks, " masks (*",
+                     layout->mask_suffix, ", as its dataset.toml says) are left out");
+        inputs.erase(masks, inputs.end());
     }
     std::sort(inputs.begin(), inputs.end());
     for (auto* list : {&unread, &subdirs, &not_files}) std::sort(list->begin(), list->end());
