@@ -68,6 +68,14 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
                     EXPECT_GE(
                         TIFFWriteTile(t, buf.data(), tx, ty, 0, static_cast<std::uint16_t>(p)), 0);
                 }
+    } else if (s.bps < 8) {  // 1-, 2- or 4-bit samples, given packed row by row
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, s.rows_per_strip);
+        const std::size_t row_bytes = (static_cast<std::size_t>(s.width) * s.spp * s.bps + 7) / 8;
+        for (int y = 0; y < s.height; ++y) {
+            std::vector<std::uint8_t> row(samples.begin() + y * row_bytes,
+                                          samples.begin() + (y + 1) * row_bytes);
+            EXPECT_GE(TIFFWriteScanline(t, row.data(), y, 0), 0);
+        }
     } else {
         TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, s.rows_per_strip);
         for (int p = 0; p < (separate ? s.spp : 1); ++p)

@@ -23,7 +23,8 @@ struct TiffSpec {
     std::vector<std::uint16_t> extra_samples = {};  // non-empty: the ExtraSamples tag as given
 };
 
-// `samples`: width*height*spp samples of bps/8 bytes, interleaved; `cmap`: 3*256 entries for a
+// `samples`: width*height*spp samples of bps/8 bytes, interleaved (bps < 8: packed rows, each
+// starting on a byte, first pixel in the high bits); `cmap`: 3*256 entries for a
 // palette; `no_data`: GDAL's NoData tag (42113) with this text. A failure is a test failure
 // (gtest's EXPECT; the file is closed, incomplete).
 void write_raw_tiff(const std::string& path, const TiffSpec& s,

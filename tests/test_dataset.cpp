@@ -574,19 +574,14 @@ TEST(GenericDataset, AOneBitMaskOfABinaryDatasetSaysItsValuesAre0And1) {
                   "[classes]\nnames = [\"ground\", \"building\"]\n[mask]\nencoding = "
                   "\"index\"\nvalues = [0, 255]\n");
     write_tiff(dir + "/images/a.tif", test::random_rgb(8, 2, 1));
-    TIFF* t = TIFFOpen((dir + "/masks/a.tif").c_str(), "w");
-    ASSERT_NE(t, nullptr);
-    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 8);
-    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 2);
-    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
-    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 1);
-    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
-    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 2);
-    for (std::uint32_t y = 0; y < 2; ++y) {
-        std::uint8_t row = 0x0f;  // four 0s, then four 1s
-        ASSERT_GE(TIFFWriteScanline(t, &row, y, 0), 0);
-    }
-    TIFFClose(t);
+    test::TiffSpec one_bit;
+    one_bit.width = 8;
+    one_bit.height = 2;
+    one_bit.spp = 1;
+    one_bit.bps = 1;
+    one_bit.photometric = PHOTOMETRIC_MINISBLACK;
+    one_bit.rows_per_strip = 2;
+    test::write_raw_tiff(dir + "/masks/a.tif", one_bit, {0x0f, 0x0f});  // four 0s, then four 1s
     const Dataset ds = Dataset::open(dir);
     const std::string msg = input_error_message([&] { ds.read_mask(0); });
     EXPECT_MESSAGE_HAS(msg, "index value 1 at pixel (x=4, y=0)");

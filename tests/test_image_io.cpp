@@ -131,17 +131,10 @@ TEST(ImageIo, MinIsWhiteShowsInvertedButAMaskKeepsItsStoredValues) {
     // classes there, while the same mask as a PNG did not).
     const RgbImage mask = read_mask_rgb(dir + "/w.tif");
     for (std::size_t i = 0; i < stored.size(); ++i) EXPECT_EQ(mask.pixels[3 * i], stored[i]) << i;
-    TIFF* t = TIFFOpen((dir + "/w1.tif").c_str(), "w");
-    ASSERT_NE(t, nullptr);
-    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 8);
-    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 1);
-    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
-    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 1);
-    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISWHITE);
-    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 1);
-    std::uint8_t row = 0x0f;  // four stored 0s, then four 1s
-    EXPECT_GE(TIFFWriteScanline(t, &row, 0, 0), 0);
-    TIFFClose(t);
+    s.width = 8;
+    s.height = 1;
+    s.bps = 1;
+    write_raw_tiff(dir + "/w1.tif", s, {0x0f});  // four stored 0s, then four 1s
     const RgbImage one = read_mask_rgb(dir + "/w1.tif");
     for (int x = 0; x < 8; ++x) EXPECT_EQ(one.pixels[3 * x], x < 4 ? 0 : 255) << x;
 }
