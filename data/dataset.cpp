@@ -350,26 +350,21 @@ LabelMap Dataset::read_mask(std::size_t i) const {
                      "/dataset.toml (e.g. values = [0, 255]); to keep it unlabelled and "
                      "silence this, add 255 to mask.ignore");
         // Transparent pixels (a labelling tool's "not labelled" entry) of a value no class has
-        // read as unlabelled; of a class's value, as that class, said once.
+        // read as unlabelled; of a class's value, as that class, said once (counted for the first
+        // such value, which the warning names).
         std::int64_t transparent_as_class = 0;
         int transparent_value = -1;
-        for (std::size_t p = 0; p < marks.transparent.size(); ++p) {
-            if (!marks.transparent[p]) continue;
+        for (std::size_t p = 0; p < m.labels.size(); ++p) {
+            const bool transparent = !marks.transparent.empty() && marks.transparent[p];
             const int v = lut[m.labels[p]];
-            if (v == kNotAClass || v == 255) {
-                m.labels[p] = 255;  // lut[255] may be a class: mark p done instead
-                marks.transparent[p] = 2;
-            } else {  // counted for the first such value, which the warning names
+            if (transparent && v == kNotAClass) {
+                m.labels[p] = 255;
+                continue;
+            }
+            if (transparent && v != 255) {
                 if (transparent_value < 0) transparent_value = m.labels[p];
                 transparent_as_class += m.labels[p] == transparent_value;
             }
-        }
-        if (transparent_as_class > 0)
-            warn_if_transparent_is_a_class(s.mask_path, std::to_string(transparent_value),
-                                           lut[transparent_value], transparent_as_class);
-        for (std::size_t p = 0; p < m.labels.size(); ++p) {
-            if (!marks.transparent.empty() && marks.transparent[p] == 2) continue;
-            const int v = lut[m.labels[p]];
             if (v == kNotAClass) {
                 // What a value may be: the classes' values (mask.values, else 0..C-1) and the
                 // ignore values.
@@ -408,6 +403,9 @@ LabelMap Dataset::read_mask(std::size_t i) const {
             }
             m.labels[p] = static_cast<std::uint8_t>(v);
         }
+        if (transparent_as_class > 0)
+            warn_if_transparent_is_a_class(s.mask_path, std::to_string(transparent_value),
+                                           lut[transparent_value], transparent_as_class);
         return m;
     }
     MaskMarks marks;
