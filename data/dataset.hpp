@@ -30,6 +30,10 @@ struct DatasetOptions {
     // tiles: which of the ISPRS image sets is read, top_potsdam_*_<tile_image>.tif: RGB, IRRG or
     // RGBIR (four bands, so `bands` must pick from them).
     std::string tile_image = "RGB";
+    // tiles: which labels are read: "full" (top_potsdam_*_label.tif), "eroded"
+    // (_label_noBoundary.tif, whose black boundaries are unlabelled, as the ISPRS benchmark scores)
+    // or "auto" (the full ones where a tile has both).
+    std::string tile_labels = "auto";
     ImageChoice image{};  // which bands the model sees; the range of 16-bit samples
 };
 

@@ -1,5 +1,6 @@
 // Potsdam original tiles: top_potsdam_X_Y_RGB.tif (or the _IRRG / _RGBIR set data.tile_image names)
-// with top_potsdam_X_Y_label.tif (or _label_noBoundary.tif), in the root or one directory below it
+// with top_potsdam_X_Y_label.tif or _label_noBoundary.tif (data.tile_labels), in the root or one
+// directory below it
 // (the official archive's 2_Ortho_RGB/, 3_Ortho_IRRG/, 4_Ortho_RGBIR/ and 5_Labels_all/). Each tile
 // is cut into patch x patch windows every `stride` pixels; the last window of a row or column is
 // shifted back to the edge so nothing is dropped. Windows are read through a cache of recently
@@ -92,6 +93,10 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
     if (set != "RGB" && set != "IRRG" && set != "RGBIR")
         PFCE_THROW(InputError, "data.tile_image \"", ds.opts_.tile_image,
                    "\": expected RGB, IRRG or RGBIR (the ISPRS image sets)");
+    const std::string& labels_wanted = ds.opts_.tile_labels;
+    if (labels_wanted != "auto" && labels_wanted != "full" && labels_wanted != "eroded")
+        PFCE_THROW(InputError, "data.tile_labels \"", labels_wanted,
+                   "\": expected auto, full (_label.tif) or eroded (_label_noBoundary.tif)");
     std::map<std::string, std::map<std::string, fs::path>> images;  // set -> stem -> file
     std::map<std::string, fs::path> label, label_nb;  // full labels preferred over noBoundary ones
     // Per file map: stem -> the two files of different sizes found for it.
@@ -152,19 +157,37 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
     ds.palette_ = potsdam_palette();
     ds.tile_cache_ = std::make_shared<TileBandCache>();
     const int patch = ds.opts_.tile_patch, stride = ds.opts_.tile_stride;
-    std::vector<std::string> both;  // tiles with the full and the eroded labels side by side
+    // The labels each tile reads: the set asked for, or under "auto" the full labels where a tile
+    // has them and the eroded ones otherwise (said below where the tiles end up mixed).
+    std::vector<std::string> both, only_full, only_eroded;
+    for (const std::string& stem : stems) {
+        const bool has_full = label.count(stem) != 0, has_eroded = label_nb.count(stem) != 0;
+        (has_full && has_eroded ? both : has_full ? only_full : only_eroded).push_back(stem);
+    }
     for (const std::string& stem : stems) {
         const fs::path& image = rgb[stem];
+        const bool has_full = label.count(stem) != 0, has_eroded = label_nb.count(stem) != 0;
         fs::path mask;
-        if (label.count(stem)) {
+        if (labels_wanted == "full" || (labels_wanted == "auto" && has_full)) {
+            if (!has_full)
+                PFCE_THROW(InputError, "missing partner file: ", image.string(), " has no label ",
+                           stem, "_label.tif beside it or in a sibling directory",
+                           has_eroded ? " (only the eroded " + label_nb[stem].filename().string() +
+                                            ": data.tile_labels = \"eroded\" reads those)"
+                                      : std::string());
             mask = label[stem];
-            if (label_nb.count(stem)) both.push_back(stem);
-        } else if (label_nb.count(stem)) {
+        } else if (has_eroded) {
             mask = label_nb[stem];
         } else {
             PFCE_THROW(InputError, "missing partner file: ", image.string(), " has no label ", stem,
-                       "_label.tif (or ", stem,
-                       "_label_noBoundary.tif) beside it or in a sibling directory");
+                       labels_wanted == "eroded"
+                           ? "_label_noBoundary.tif"
+                           : "_label.tif (or " + stem + "_label_noBoundary.tif)",
+                       " beside it or in a sibling directory",
+                       labels_wanted == "eroded" && has_full
+                           ? " (only the full " + label[stem].filename().string() +
+                                 ": data.tile_labels = \"full\" reads those)"
+                           : std::string());
         }
         int w = 0, h = 0;
         // Windows are what gets decoded, so the pixel limit applies to them, not to the tile.
@@ -191,11 +214,22 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
             }
         }
     }
-    // Both label sets unzipped into one folder: say which one trains, once.
-    if (!both.empty())
+    // Both label sets unzipped into one folder: say which one is read, once. Tiles of one set
+    // beside tiles of the other only are two kinds of labels in one dataset (the eroded ones
+    // leave boundaries unlabelled): said as a warning, since the scores mix the two.
+    if (labels_wanted == "auto" && !only_eroded.empty() && !(only_full.empty() && both.empty()))
+        log_warn(root.string(), ": ", only_eroded.size(), " of ", stems.size(),
+                 " tiles have only eroded labels (_label_noBoundary.tif, e.g. ",
+                 only_eroded.front(),
+                 ") and the others full ones (_label.tif): both are read, so "
+                 "their boundaries are labelled in some tiles and not in others; set "
+                 "data.tile_labels to read one kind (--tile-labels eroded or full: every tile "
+                 "then needs that file)");
+    else if (labels_wanted == "auto" && !both.empty())
         log_info(root.string(), ": ", both.size(), " of ", stems.size(),
                  " tiles have both _label.tif and _label_noBoundary.tif (e.g. ", both.front(),
-                 "): the full labels (_label.tif) are read; move them away to use the eroded ones");
+                 "): the full labels (_label.tif) are read; data.tile_labels = \"eroded\" "
+                 "(--tile-labels eroded) reads the eroded ones");
 }
 
 namespace {

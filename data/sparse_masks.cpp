@@ -85,6 +85,8 @@ bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds) {
                  std::to_string(rec.tile_stride);
         if (rec.tile_image != DatasetOptions().tile_image)
             flags += " --tile-image " + rec.tile_image;
+        if (rec.tile_labels != DatasetOptions().tile_labels)
+            flags += " --tile-labels " + rec.tile_labels;
     }
     if (!rec.image.bands.empty()) {
         flags += " --bands ";
@@ -145,6 +147,8 @@ nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so)
     // reads them); only where not the default, so directories made before still compare equal.
     if (ds.options().tile_image != DatasetOptions().tile_image)
         s["tile_image"] = ds.options().tile_image;
+    if (ds.options().tile_labels != DatasetOptions().tile_labels)
+        s["tile_labels"] = ds.options().tile_labels;
     const ImageChoice& image = ds.options().image;
     if (!image.bands.empty()) s["bands"] = image.bands;
     if (image.reads_16_bit()) s["value_range"] = {image.range_lo, image.range_hi};
@@ -157,8 +161,17 @@ void apply_sampled_dataset_options(const nlohmann::json& made, DatasetOptions& o
         o.tile_patch = made["tile_patch"].get<int>();
     if (made.contains("tile_stride") && made["tile_stride"].is_number_integer())
         o.tile_stride = made["tile_stride"].get<int>();
+    // A record with the tiling records the tile image set and labels where they were not the
+    // defaults (sparse_mask_settings), so there a missing one is the default, not "as typed now".
+    const bool tiling_recorded = made.contains("tile_patch");
     if (made.contains("tile_image") && made["tile_image"].is_string())
         o.tile_image = made["tile_image"].get<std::string>();
+    else if (tiling_recorded)
+        o.tile_image = DatasetOptions().tile_image;
+    if (made.contains("tile_labels") && made["tile_labels"].is_string())
+        o.tile_labels = made["tile_labels"].get<std::string>();
+    else if (tiling_recorded)
+        o.tile_labels = DatasetOptions().tile_labels;
     if (made.contains("bands") && made["bands"].is_array()) {
         o.image.bands.clear();
         for (const auto& b : made["bands"])

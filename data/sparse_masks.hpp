@@ -50,7 +50,8 @@ void check_class_encodings_unchanged(const MaskDir& md, const Dataset& ds);
 // the same labels) and the sampler settings.
 nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so);
 // The dataset options a "sample" record (sparse_mask_settings) holds, over `o`: tiling, the tile
-// image set and the bands; keys it lacks leave `o` as it is.
+// image set and labels, the bands and value range; keys it lacks leave `o` as it is, except the
+// tile image set and labels of a record with the tiling, which are then the defaults.
 void apply_sampled_dataset_options(const nlohmann::json& made, DatasetOptions& o);
 
 MaskStageResult make_sparse_masks(

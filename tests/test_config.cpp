@@ -225,6 +225,7 @@ TEST(Config, EmptyFlagsClearListsOrAreRefusedAndChoicesTakeAnyCase) {
     EXPECT_MESSAGE_HAS(shown("--value-range \"\""), "value_range = []");
     EXPECT_MESSAGE_HAS(shown("--value-range \"\""), "bands = [4,1,2]");
     EXPECT_MESSAGE_HAS(shown("--tile-image irrg"), "tile_image = \"IRRG\"");
+    EXPECT_MESSAGE_HAS(shown("--tile-labels Eroded"), "tile_labels = \"eroded\"");
     EXPECT_MESSAGE_HAS(shown("--optimizer AdamW"), "name = \"adamw\"");
     for (const char* flag : {"--epochs", "--lr", "--seed", "--points", "--optimizer"}) {
         const test::CommandResult r =
@@ -289,6 +290,7 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[data]\nbands = [0, 1, 2]\n", "data.bands = 0: expected band numbers 1..255"},
         {"[data]\nbands = \"4,1,2\"\n", "data.bands"},
         {"[data]\ntile_image = \"rgbi\"\n", "data.tile_image"},
+        {"[data]\ntile_labels = \"noBoundary\"\n", "data.tile_labels"},
         {"[data]\nvalue_range = [100]\n", "data.value_range = 1 values"},
         {"[data]\nvalue_range = [0, 70000]\n", "data.value_range = [0, 70000]"},
         {"[data]\ntrain_frac = 0.9\nval_frac = 0.2\n", "data.val_frac"},

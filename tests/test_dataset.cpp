@@ -389,6 +389,59 @@ TEST(TilesDataset, TheImageSetReadIsTheOneChosen) {
     EXPECT_MESSAGE_HAS(msg, "data.tile_image");
 }
 
+// 5_Labels_all and 5_Labels_all_noBoundary unpacked side by side: the full labels are read unless
+// data.tile_labels says eroded; a tile without the labels asked for names the other file and the
+// key; tiles of one kind beside tiles of the other only are said, not mixed in silence.
+TEST(TilesDataset, TheLabelSetReadIsTheOneChosen) {
+    const std::string dir = test::temp_dir("ds_tiles_labels");
+    for (const char* sub : {"/2_Ortho_RGB", "/5_Labels_all", "/5_Labels_all_noBoundary"})
+        fs::create_directories(dir + sub);
+    write_tiff(dir + "/2_Ortho_RGB/top_potsdam_2_10_RGB.tif", test::random_rgb(40, 30, 1));
+    write_tiff(dir + "/2_Ortho_RGB/top_potsdam_2_9_RGB.tif", test::random_rgb(40, 30, 2));
+    const LabelMap full = striped_labels(40, 30, 1);
+    LabelMap eroded = full;
+    for (int x = 0; x < 40; ++x) eroded.at(10, x) = 255;  // black on disk
+    for (const char* stem : {"top_potsdam_2_10", "top_potsdam_2_9"}) {
+        write_tiff(dir + "/5_Labels_all/" + stem + "_label.tif", potsdam_palette().encode(full));
+        write_tiff(dir + "/5_Labels_all_noBoundary/" + stem + "_label_noBoundary.tif",
+                   potsdam_palette().encode(eroded));
+    }
+    DatasetOptions o{.tile_patch = 50};
+    EXPECT_EQ(Dataset::open(dir, o).read_mask(1).labels, full.labels);
+    o.tile_labels = "full";
+    EXPECT_EQ(Dataset::open(dir, o).read_mask(1).labels, full.labels);
+    o.tile_labels = "eroded";
+    const Dataset ds = Dataset::open(dir, o);
+    EXPECT_EQ(ds.read_mask(1).labels, eroded.labels);
+    EXPECT_NE(ds.sample(1).mask_path.find("_label_noBoundary.tif"), std::string::npos);
+    o.tile_labels = "noBoundary";
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(dir, o); }),
+                       "data.tile_labels \"noBoundary\": expected auto, full");
+
+    // Tile 2_9 has only its full labels: "eroded" names them and the key that reads them.
+    fs::remove(dir + "/5_Labels_all_noBoundary/top_potsdam_2_9_label_noBoundary.tif");
+    o.tile_labels = "eroded";
+    std::string msg = input_error_message([&] { Dataset::open(dir, o); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "top_potsdam_2_9_RGB.tif has no label top_potsdam_2_9_label_noBoundary");
+    EXPECT_MESSAGE_HAS(msg, "only the full top_potsdam_2_9_label.tif");
+    EXPECT_MESSAGE_HAS(msg, "data.tile_labels = \"full\"");
+    // ... and 2_10 only its eroded ones: "full" names those; "auto" reads both kinds and says so.
+    fs::remove(dir + "/5_Labels_all/top_potsdam_2_10_label.tif");
+    o.tile_labels = "full";
+    msg = input_error_message([&] { Dataset::open(dir, o); });
+    EXPECT_MESSAGE_HAS(msg, "top_potsdam_2_10_RGB.tif has no label top_potsdam_2_10_label.tif");
+    EXPECT_MESSAGE_HAS(msg, "data.tile_labels = \"eroded\"");
+    o.tile_labels = "auto";
+    testing::internal::CaptureStderr();
+    const Dataset mixed = Dataset::open(dir, o);
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(mixed.read_mask(0).labels, full.labels);    // 2_9
+    EXPECT_EQ(mixed.read_mask(1).labels, eroded.labels);  // 2_10
+    EXPECT_MESSAGE_HAS(said, "1 of 2 tiles have only eroded labels");
+    EXPECT_MESSAGE_HAS(said, "--tile-labels");
+}
+
 TEST(TilesDataset, MissingLabelNamesTheTile) {
     const std::string dir = test::temp_dir("ds_tiles_missing");
     write_tiff(dir + "/top_potsdam_3_11_RGB.tif", test::random_rgb(20, 20, 1));

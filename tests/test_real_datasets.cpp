@@ -909,6 +909,81 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
 // 16-bit multispectral imagery (SpaceNet's 11-bit 8-band WorldView, Sentinel-2 stacks): refused
 // until data.value_range says which values are black and white, then trained on the bands chosen;
 // predict reads its inputs with the checkpoint's range and bands.
+// ISPRS ships Potsdam's labels twice: 5_Labels_all and 5_Labels_all_noBoundary, whose black
+// boundaries are unlabelled and which the benchmark scores. data.tile_labels picks the set for
+// training and sampling (masks.json records it, so the masks reopen their dataset as made), and
+// eval --tile-labels scores a run on the other set of the same windows, without taking those
+// files for changed data.
+TEST(RealDatasets, PotsdamErodedLabelsTrainSampleAndScore) {
+    const std::string root = test::temp_dir("real_tile_labels");
+    const std::string data = root + "/data";
+    for (const char* sub : {"/2_Ortho_RGB", "/5_Labels_all", "/5_Labels_all_noBoundary"})
+        fs::create_directories(data + sub);
+    const int w = 64, h = 64;
+    std::int64_t boundary = 0;  // pixels the eroded labels leave unlabelled, over all tiles
+    for (int k = 0; k < 3; ++k) {
+        const std::string stem = "top_potsdam_2_" + std::to_string(10 + k);
+        LabelMap full(w, h, 0);
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x)
+                full.at(y, x) = static_cast<std::uint8_t>((x / 16 + y / 16 + k) % 6);
+        LabelMap eroded = full;
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x)
+                if (x % 16 == 0 || y % 16 == 0) eroded.at(y, x) = 255, ++boundary;
+        write_tiff(data + "/2_Ortho_RGB/" + stem + "_RGB.tif", test::foreign_image(full, k));
+        write_tiff(data + "/5_Labels_all/" + stem + "_label.tif", potsdam_palette().encode(full));
+        write_tiff(data + "/5_Labels_all_noBoundary/" + stem + "_label_noBoundary.tif",
+                   potsdam_palette().encode(eroded));
+    }
+    const std::string tiles = " --data " + data + " --tile-patch 32 --tile-stride 32";
+    const test::CommandResult t =
+        test::run_pfce("train" + tiles + " --out " + root + "/run --epochs 1" + kTiny);
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_MESSAGE_HAS(t.output, "--tile-labels eroded");  // both sets there: which one is read
+    auto scored = [&](const std::string& flags) {
+        const test::CommandResult e = test::run_pfce("eval --checkpoint " + root +
+                                                     "/run/best.ckpt --split all --json" + flags);
+        EXPECT_EQ(e.status, 0) << e.output;
+        EXPECT_EQ(e.output.find("is not as it was"), std::string::npos) << e.output;
+        return nlohmann::json::parse(e.output.substr(e.output.find('{')));
+    };
+    const nlohmann::json as_trained = scored(""), eroded = scored(" --tile-labels ERODED");
+    EXPECT_EQ(as_trained["pixels"].get<std::int64_t>(), 3 * w * h);
+    EXPECT_EQ(eroded["pixels"].get<std::int64_t>(), 3 * w * h - boundary);
+    EXPECT_EQ(eroded["tile_labels"], "eroded");
+    const test::CommandResult wrong =
+        test::run_pfce("eval --checkpoint " + root + "/run/best.ckpt --tile-labels noBoundary");
+    EXPECT_NE(wrong.status, 0);
+    EXPECT_MESSAGE_HAS(wrong.output, "--tile-labels noboundary: expected auto, full");
+
+    // Sampled from the eroded labels: no point on a boundary, and masks.json says which set.
+    const test::CommandResult sp = test::run_pfce("sample" + tiles + " --tile-labels eroded " +
+                                                  "--points 20 --out " + root + "/sp");
+    ASSERT_EQ(sp.status, 0) << sp.output;
+    const nlohmann::json meta = nlohmann::json::parse(std::ifstream(root + "/sp/masks.json"));
+    EXPECT_EQ(meta["sample"]["tile_labels"], "eroded");
+    const MaskDir md = open_mask_dir(root + "/sp");
+    std::int64_t points = 0;
+    for (const std::string& id : md.ids) {
+        const LabelMap m = read_mask_png(md, id, potsdam_palette());
+        const int x0 = std::stoi(id.substr(id.find('@') + 1)),
+                  y0 = std::stoi(id.substr(id.find('_', id.find('@')) + 1));
+        for (int y = 0; y < m.height; ++y)
+            for (int x = 0; x < m.width; ++x)
+                if (m.at(y, x) != 255) {
+                    ++points;
+                    EXPECT_FALSE((x0 + x) % 16 == 0 || (y0 + y) % 16 == 0) << id;
+                }
+    }
+    EXPECT_GT(points, 0);
+    // The masks show their own labels: --tile-labels otherwise is refused, not overruled.
+    const test::CommandResult shown =
+        test::run_pfce("data stats " + root + "/sp --tile-labels full");
+    EXPECT_NE(shown.status, 0);
+    EXPECT_MESSAGE_HAS(shown.output, "tile labels eroded");
+}
+
 TEST(RealDatasets, SixteenBitBandStacksTrainWithARangeAndBands) {
     const std::string root = test::temp_dir("real_16bit");
     const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});

@@ -85,6 +85,8 @@ DatasetOptions mask_dir_dataset_options(const MaskDir& md, const DatasetFlags& f
         refuse("--value-range", range(typed.image), "value range " + range(o.image));
     if (flags.typed.count("data.tile_image") && typed.tile_image != o.tile_image)
         refuse("--tile-image", typed.tile_image, "tile images " + o.tile_image);
+    if (flags.typed.count("data.tile_labels") && typed.tile_labels != o.tile_labels)
+        refuse("--tile-labels", typed.tile_labels, "tile labels " + o.tile_labels);
     if (flags.typed.count("data.tile_patch") && typed.tile_patch != o.tile_patch)
         refuse("--tile-patch", std::to_string(typed.tile_patch),
                "tile windows of " + std::to_string(o.tile_patch) + " pixels");

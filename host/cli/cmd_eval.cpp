@@ -28,6 +28,7 @@ namespace fs = std::filesystem;
 
 struct EvalArgs {
     std::string checkpoint, data, split = "test", labels, device = "auto", tta = "none";
+    std::string tile_labels;  // empty: the labels the run trained with
     int batch_size = 0, window = 0;
     std::int64_t max_pixels = 0;
     bool batch_size_given = false, window_given = false;  // else the run's
@@ -78,6 +79,15 @@ void run_eval(const EvalArgs& a) {
     else
         d.root = trained_data_root(m, a.checkpoint);
     d.source = "dataset";  // evaluation never generates data
+    // ISPRS scores the eroded labels (boundaries unlabelled) whichever labels trained: the same
+    // tiles and windows, other label files.
+    if (!a.tile_labels.empty()) {
+        if (a.tile_labels != "auto" && a.tile_labels != "full" && a.tile_labels != "eroded")
+            PFCE_THROW(InputError, "--tile-labels ", a.tile_labels,
+                       ": expected auto, full (_label.tif) or eroded (_label_noBoundary.tif)");
+        d.tile_labels = a.tile_labels;
+    }
+    const bool other_labels = d.tile_labels != m.config.data.tile_labels;
     const Dataset ds = [&] {
         try {
             return Dataset::open(d.root, dataset_options(d));
@@ -92,6 +102,10 @@ void run_eval(const EvalArgs& a) {
                        " was trained: its data.bands and data.value_range]");
         }
     }();
+    if (!a.tile_labels.empty() && ds.kind() != DatasetKind::tiles)
+        PFCE_THROW(InputError, "--tile-labels ", a.tile_labels, ": ", d.root, " is a ",
+                   kDatasetKinds.name(ds.kind()),
+                   " dataset; the option chooses the labels of the original Potsdam tiles");
     std::vector<std::string> dataset_classes;
     for (const auto& c : ds.palette().classes) dataset_classes.push_back(c.name);
     if (dataset_classes != m.class_names)
@@ -114,8 +128,12 @@ void run_eval(const EvalArgs& a) {
                    "(dataset.toml), or train on it as it is now");
     // Images or labels replaced under the same names since training: scored as they are now,
     // but said (the record holds file sizes and times, so a touch or a copy says it too).
-    const std::string changed =
-        data_identity_change(recorded_data_identity(m.meta), data_identity(ds));
+    nlohmann::json was = recorded_data_identity(m.meta), now = data_identity(ds);
+    if (other_labels && was.is_object() && now.is_object()) {  // other label files, as asked
+        was.erase("dense_labels");
+        now.erase("dense_labels");
+    }
+    const std::string changed = data_identity_change(was, now);
     if (!changed.empty() && a.data.empty())
         log_warn("the data at ", d.root, " is not as it was when ", a.checkpoint,
                  " was trained: ", changed, "; these metrics are of its files as they are now");
@@ -176,6 +194,7 @@ void run_eval(const EvalArgs& a) {
         j["checkpoint"] = a.checkpoint;
         j["data"] = d.root;
         j["split"] = a.split;
+        if (ds.kind() == DatasetKind::tiles) j["tile_labels"] = d.tile_labels;
         j["images"] = r.images;
         j["tta"] = tta_name(tta);
         j["loss_dense"] = r.loss_dense;
@@ -183,8 +202,9 @@ void run_eval(const EvalArgs& a) {
         std::printf("%s\n", j.dump(2).c_str());
         return;
     }
-    std::printf("%s: %s split of %s, %lld images%s\n", a.checkpoint.c_str(), a.split.c_str(),
-                d.root.c_str(), static_cast<long long>(r.images),
+    std::printf("%s: %s split of %s%s, %lld images%s\n", a.checkpoint.c_str(), a.split.c_str(),
+                d.root.c_str(), other_labels ? (" (" + d.tile_labels + " labels)").c_str() : "",
+                static_cast<long long>(r.images),
                 tta > 1 ? (", test-time augmentation " + std::string(tta_name(tta)) + " (" +
                            std::to_string(tta) + " views averaged)")
                               .c_str()
@@ -216,6 +236,11 @@ const bool registered = register_command(
                        "test-time augmentation: none, flips (4 mirrored views averaged) or d4 (8: "
                        "mirrors and rotations)")
             ->capture_default_str();
+        sub.add_option("--tile-labels", a->tile_labels,
+                       "Potsdam tiles: score these labels (auto | full | eroded: "
+                       "_label_noBoundary.tif, as the ISPRS benchmark scores) instead of the "
+                       "run's data.tile_labels")
+            ->transform(any_case());
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
         CLI::Option* max_pixels = add_max_pixels_option(sub, a->max_pixels);
         sub.add_flag("--json", a->json, "print JSON instead of the table");

@@ -11,9 +11,9 @@ namespace pfce::cli {
 namespace {
 
 // The [data] keys these commands take, by their config names.
-constexpr const char* kDatasetKeys[] = {"data.kind",       "data.tile_patch", "data.tile_stride",
-                                        "data.tile_image", "data.bands",      "data.value_range",
-                                        "data.max_pixels"};
+constexpr const char* kDatasetKeys[] = {"data.kind",        "data.tile_patch",  "data.tile_stride",
+                                        "data.tile_image",  "data.tile_labels", "data.bands",
+                                        "data.value_range", "data.max_pixels"};
 
 }  // namespace
 

@@ -23,11 +23,12 @@
 namespace pfce {
 
 struct DataSettings {
-    std::string root;                // dataset root (any layout data/dataset.hpp reads)
-    std::string kind = "auto";       // auto | kaggle | tiles | generic
-    int tile_patch = 300;            // tiles: patch size
-    int tile_stride = 300;           // tiles: stride
-    std::string tile_image = "RGB";  // tiles: RGB | IRRG | RGBIR (the ISPRS image sets)
+    std::string root;                  // dataset root (any layout data/dataset.hpp reads)
+    std::string kind = "auto";         // auto | kaggle | tiles | generic
+    int tile_patch = 300;              // tiles: patch size
+    int tile_stride = 300;             // tiles: stride
+    std::string tile_image = "RGB";    // tiles: RGB | IRRG | RGBIR (the ISPRS image sets)
+    std::string tile_labels = "auto";  // tiles: auto | full | eroded (_label_noBoundary)
     std::vector<int> bands{};  // the images' bands the model sees, 1-based (empty: RGB or gray)
     std::vector<double> value_range{};  // 16-bit images: [values read as 0, as 255]; empty: 8-bit
     std::int64_t max_pixels = 100'000'000;  // refuse bigger images (memory guard)

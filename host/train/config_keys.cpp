@@ -226,6 +226,11 @@ std::vector<ConfigKey> build_keys() {
             "tiles: which ISPRS image set is read, top_potsdam_*_<set>.tif (RGBIR has four "
             "bands: pick three with data.bands)")
             .choices({"RGB", "IRRG", "RGBIR"}),
+        key(d, &D::tile_labels, "data", "tile_labels", "--tile-labels",
+            "tiles: which labels are read: full (top_potsdam_*_label.tif), eroded "
+            "(_label_noBoundary.tif: boundaries unlabelled, as the ISPRS benchmark scores) or "
+            "auto (full where a tile has both)")
+            .choices({"auto", "full", "eroded"}),
         bands_key(),
         key(d, &D::value_range, "data", "value_range", "--value-range",
             "16-bit images: the sample values read as 0 and as 255, linearly and clipped (0,10000 "

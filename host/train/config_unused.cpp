@@ -46,7 +46,7 @@ const std::vector<UnusedRule>& rules() {
              return when(c.data.source != "synthetic", "data.source = " + quoted(c.data.source));
          },
          "it describes the embedded synthetic dataset, data.source = \"synthetic\""},
-        {{"data.tile_patch", "data.tile_stride", "data.tile_image"},
+        {{"data.tile_patch", "data.tile_stride", "data.tile_image", "data.tile_labels"},
          [=](const Config& c) {
              return c.data.source == "synthetic"
                         ? "data.source = \"synthetic\""

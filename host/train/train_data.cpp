@@ -57,6 +57,7 @@ DatasetOptions dataset_options(const DataSettings& d) {
     o.tile_stride = d.tile_stride;
     o.max_pixels = d.max_pixels;
     o.tile_image = d.tile_image;
+    o.tile_labels = d.tile_labels;
     o.image = image_choice(d);
     return o;
 }
@@ -107,6 +108,8 @@ Dataset open_run_dataset(const DataSettings& d, bool force, const std::string& f
         if (d.tile_stride != defaults.tile_stride)
             add("data.tile_stride", std::to_string(d.tile_stride));
         if (d.tile_image != defaults.tile_image) add("data.tile_image", "\"" + d.tile_image + "\"");
+        if (d.tile_labels != defaults.tile_labels)
+            add("data.tile_labels", "\"" + d.tile_labels + "\"");
         if (!given.empty())
             log_warn("data: ", given, " has no effect: ", d.root, " is a ",
                      kDatasetKinds.name(ds.kind()),
