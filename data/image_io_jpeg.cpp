@@ -32,6 +32,8 @@ struct JpegErrors {
     std::jmp_buf jump;
     char fatal[JMSG_LENGTH_MAX] = {};
     char corrupt[JMSG_LENGTH_MAX] = {};  // the first damage warning, empty if none
+    int fatal_code = 0;                  // libjpeg's code of `fatal`
+    int precision = 0;                   // JERR_BAD_PRECISION: the file's bits per sample
     const JOCTET* begin = nullptr;       // the file's bytes (decoded from memory)
 };
 
@@ -54,6 +56,8 @@ bool is_damage(int code) {
 void on_fatal(j_common_ptr c) {
     auto* e = reinterpret_cast<JpegErrors*>(c->err);
     c->err->format_message(c, e->fatal);
+    e->fatal_code = c->err->msg_code;
+    if (e->fatal_code == JERR_BAD_PRECISION) e->precision = c->err->msg_parm.i[0];
     std::longjmp(e->jump, 1);
 }
 
@@ -89,12 +93,22 @@ struct JpegReader {
     }
 };
 
+// A 12-bit JPEG (some camera and medical files) is whole, only not of 8-bit samples: libjpeg
+// refuses it at the header (libjpeg-turbo 2) or at the first row (3, which reads the header).
+[[noreturn]] void refuse_precision(const std::string& path, int bits) {
+    PFCE_THROW(InputError, path, ": JPEG of ", bits,
+               "-bit samples is not read (expected 8-bit JPEG; convert it, e.g. gdal_translate "
+               "-ot Byte -scale IN OUT.tif, or to a 16-bit TIFF read with data.value_range)");
+}
+
 // Runs `body` (libjpeg calls only: a fatal error jumps out of it, past any destructor it would
 // need) and throws InputError naming the file if libjpeg gave up.
 template <typename Body>
 void guarded(JpegReader& r, const std::string& path, Body&& body) {
-    if (setjmp(r.err.jump) != 0)
+    if (setjmp(r.err.jump) != 0) {
+        if (r.err.fatal_code == JERR_BAD_PRECISION) refuse_precision(path, r.err.precision);
         PFCE_THROW(InputError, path, ": truncated or corrupt JPEG (", r.err.fatal, ")");
+    }
     body();
 }
 
@@ -143,6 +157,14 @@ void open_jpeg(JpegReader& r, const std::string& path, bool decode) {
                    ": arithmetic-coded JPEG: damage in it cannot be detected, so it is not read "
                    "(expected Huffman coding, as nearly every JPEG has; re-encode it, e.g. "
                    "jpegtran IN > OUT, or convert IN OUT)");
+    if (r.cinfo.data_precision != 8) refuse_precision(path, r.cinfo.data_precision);
+    // Two components (gray + alpha is no JPEG colour space) have no RGB to read, whichever bands
+    // are picked: refused at the probe, before any advice about bands.
+    const int n = r.cinfo.num_components;
+    if (n != 1 && n != 3 && n != 4)
+        PFCE_THROW(InputError, path, ": JPEG with ", n,
+                   " components is not read (expected RGB, grayscale or CMYK JPEG; convert "
+                   "it to RGB or grayscale)");
     const int orientation = exif_orientation(r.cinfo.marker_list);
     // 0 and values past 8 are not orientations (some cameras write 0): read as stored.
     if (orientation >= 2 && orientation <= 8) refuse_orientation(path, "EXIF", orientation);
@@ -153,7 +175,7 @@ void open_jpeg(JpegReader& r, const std::string& path, bool decode) {
 ImageInfo probe_jpeg(const std::string& path) {
     JpegReader r;
     open_jpeg(r, path, /*decode=*/false);
-    // CMYK and YCCK decode to RGB; any other count is said as it is (and refused by the caller).
+    // CMYK and YCCK decode to RGB (other counts are refused by open_jpeg).
     const int n = r.cinfo.num_components;
     const int channels = n == 4 ? 3 : n;
     return ImageInfo{static_cast<int>(r.cinfo.image_width), static_cast<int>(r.cinfo.image_height),
@@ -163,10 +185,7 @@ ImageInfo probe_jpeg(const std::string& path) {
 DecodedSamples read_jpeg(const std::string& path, Window win, std::int64_t max_pixels) {
     JpegReader r;
     open_jpeg(r, path, /*decode=*/true);
-    jpeg_decompress_struct& c = r.cinfo;
-    if (c.num_components != 1 && c.num_components != 3 && c.num_components != 4)
-        PFCE_THROW(InputError, path, ": JPEG with ", c.num_components,
-                   " components is not supported (expected RGB, grayscale or CMYK)");
+    jpeg_decompress_struct& c = r.cinfo;  // 1, 3 or 4 components (open_jpeg)
     win = resolve_window(path, win, static_cast<int>(c.image_width),
                          static_cast<int>(c.image_height), max_pixels);
     const bool cmyk = c.jpeg_color_space == JCS_CMYK || c.jpeg_color_space == JCS_YCCK;

@@ -7,6 +7,10 @@
 #include <png.h>
 #include <tiffio.h>
 
+#include <cstdio>
+// jpeglib.h needs FILE and size_t declared first.
+#include <jpeglib.h>
+
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -350,6 +354,56 @@ TEST(RealDatasets, DamagedJpegIsAnErrorNotGreyBlocks) {
         FAIL() << "a cut-off JPEG decoded without a word";
     } catch (const InputError& e) {
         EXPECT_MESSAGE_HAS(std::string(e.what()), "truncated or corrupt JPEG");
+    }
+}
+
+// JPEGs that are whole but not of what pfce reads are said as such, not as damage nor with advice
+// about bands that cannot help: 12-bit samples (the precision byte of the frame header), and two
+// components (written by libjpeg itself: JCS_UNKNOWN takes any count).
+TEST(RealDatasets, JpegOfOtherPrecisionOrComponentsIsNamedAsSuch) {
+    const std::string root = test::temp_dir("real_jpeg_kinds");
+    test::write_jpeg_for_test(root + "/x.jpg",
+                              test::foreign_image(test::foreign_labels(24, 16, 1), 1));
+    std::string bytes = file_bytes(root + "/x.jpg");
+    const std::size_t sof = bytes.find("\xff\xc0");
+    ASSERT_NE(sof, std::string::npos);
+    ASSERT_EQ(bytes[sof + 4], '\x08');  // FFC0, length (2 bytes), precision
+    bytes[sof + 4] = '\x0c';
+    write_bytes(root + "/deep.jpg", bytes);
+    for (const auto& read : std::vector<std::function<void()>>{
+             [&] { read_rgb(root + "/deep.jpg"); }, [&] { probe_image(root + "/deep.jpg"); }}) {
+        const std::string msg = test::input_error_message(read);
+        EXPECT_MESSAGE_HAS(msg, "deep.jpg: JPEG of 12-bit samples is not read");
+        EXPECT_EQ(msg.find("corrupt"), std::string::npos) << msg;
+    }
+
+    const std::string two = root + "/two.jpg";
+    {
+        jpeg_compress_struct c{};
+        jpeg_error_mgr err{};
+        c.err = jpeg_std_error(&err);
+        jpeg_create_compress(&c);
+        std::FILE* f = std::fopen(two.c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        jpeg_stdio_dest(&c, f);
+        c.image_width = 8;
+        c.image_height = 8;
+        c.input_components = 2;
+        c.in_color_space = JCS_UNKNOWN;
+        jpeg_set_defaults(&c);
+        jpeg_start_compress(&c, TRUE);
+        std::vector<JSAMPLE> row(16, 100);
+        JSAMPROW rows[1] = {row.data()};
+        while (c.next_scanline < c.image_height) jpeg_write_scanlines(&c, rows, 1);
+        jpeg_finish_compress(&c);
+        jpeg_destroy_compress(&c);
+        std::fclose(f);
+    }
+    for (const auto& read :
+         std::vector<std::function<void()>>{[&] { read_rgb(two); }, [&] { probe_image(two); }}) {
+        const std::string msg = test::input_error_message(read);
+        EXPECT_MESSAGE_HAS(msg, "two.jpg: JPEG with 2 components is not read");
+        EXPECT_EQ(msg.find("bands"), std::string::npos) << msg;
     }
 }
 
