@@ -65,6 +65,12 @@ int smallest_unet_side(int depth) {
     return side;
 }
 
+int deepest_unet_for_side(std::int64_t side) {
+    for (int depth = 8; depth >= 1; --depth)
+        if (unet_side_fits(side, depth)) return depth;
+    return 0;
+}
+
 UNet::UNet(Backend& backend, const UNetConfig& cfg, std::uint64_t seed)
     : backend_(backend), cfg_(cfg) {
     if (cfg.depth < 1 || cfg.depth > 8 || cfg.base_width < 1 || cfg.in_channels < 1 ||

@@ -26,6 +26,9 @@ struct UNetConfig {
 // every input against before they write anything.
 bool unet_side_fits(std::int64_t side, int depth);
 int smallest_unet_side(int depth);
+// The deepest U-Net (depth 1..8) that takes a side of `side` pixels; 0 if none does (a side of one
+// pixel has nothing to mirror).
+int deepest_unet_for_side(std::int64_t side);
 
 class UNet {
   public:

@@ -16,6 +16,24 @@ namespace {
 
 using namespace test;
 
+// Images too small for the U-Net are named together, and a lower depth only where one takes them:
+// a side of 3 fits depth 2 (reflect padding to 4 mirrors 1 pixel), a side of 1 fits none.
+TEST(Trainer, TooSmallImagesAreNamedTogetherWithADepthThatFits) {
+    TooSmallImages small(3);
+    small.add("big.png", 64, 64);
+    EXPECT_TRUE(small.empty());
+    small.add("a.png", 3, 30);
+    EXPECT_EQ(small.describe("r.ckpt"),
+              "a.png is 3x30: too small for a depth-3 U-Net of r.ckpt (each side needs at least 4 "
+              "pixels)");
+    EXPECT_EQ(small.lower_depth_that_fits(), 2);
+    for (const char* name : {"b.png", "c.png", "d.png"}) small.add(name, 1, 5);
+    EXPECT_EQ(small.describe(),
+              "4 images are too small for a depth-3 U-Net (each side needs at least 4 pixels): "
+              "a.png (3x30), b.png (1x5), c.png (1x5), ...");
+    EXPECT_EQ(small.lower_depth_that_fits(), 0);
+}
+
 TEST(Trainer, SmallUNetOverfitsOneSmallImageWithDenseLabels) {
     check_overfit(32, 100);
 }
@@ -551,11 +569,13 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     // naming it; so does a window that means nothing.
     fs::remove(dir + "/two/x.TIF");
     write_png(dir + "/two/y.png", test::random_rgb(1, 1, 3));
+    write_png(dir + "/two/z.png", test::random_rgb(2, 1, 3));
     const test::CommandResult tiny =
         test::run_pfce("predict --checkpoint " + run + "/last.ckpt --device cpu --input " + dir +
                        "/two --out " + dir + "/tiny-out");
     EXPECT_NE(tiny.status, 0);
-    EXPECT_MESSAGE_HAS(tiny.output, "y.png is 1x1");
+    EXPECT_MESSAGE_HAS(tiny.output, "2 images are too small for a depth-");
+    EXPECT_MESSAGE_HAS(tiny.output, "y.png (1x1), " + dir + "/two/z.png (2x1); leave them out");
     EXPECT_FALSE(fs::exists(dir + "/tiny-out/x.png"));
     const test::CommandResult window =
         test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + img +

@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "data/dataset.hpp"
+#include "host/train/train_data.hpp"
 #include "models/unet.hpp"
 
 namespace pfce::cli {
@@ -100,12 +101,10 @@ inline void check_window_fits_unet(int window, bool typed, int depth,
                    ": too small for the depth-", depth, " U-Net of ", checkpoint,
                    " (expected at least ", smallest_unet_side(depth), " pixels)");
 }
-inline void check_image_fits_unet(const std::string& path, int width, int height, int depth,
-                                  const std::string& checkpoint, const char* remedy) {
-    if (!unet_side_fits(width, depth) || !unet_side_fits(height, depth))
-        PFCE_THROW(InputError, path, " is ", width, "x", height, ": too small for the depth-",
-                   depth, " U-Net of ", checkpoint, " (each side needs at least ",
-                   smallest_unet_side(depth), " pixels); ", remedy);
+// Every image (gathered in `small`) must reach it too; one refusal names them all.
+inline void refuse_images_too_small(const TooSmallImages& small, const std::string& checkpoint,
+                                    const char* remedy) {
+    if (!small.empty()) PFCE_THROW(InputError, small.describe(checkpoint), "; ", remedy);
 }
 
 // Digits only: "0" .. "18446744073709551615". CLI11 parses "-1" into a uint64 as 2^64-1, and

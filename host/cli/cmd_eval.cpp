@@ -178,10 +178,12 @@ void run_eval(const EvalArgs& a) {
                    "an ignore colour); evaluate another split");
     // Named before any evaluation (the U-Net's own refusal knows no file).
     const int depth = m.net->config().depth;
+    TooSmallImages small(depth);
     for (std::size_t i = 0; i < samples.size(); ++i)
-        check_image_fits_unet(ds.sample(indices[i]).image_path, samples[i].image.width,
-                              samples[i].image.height, depth, a.checkpoint,
-                              "it cannot be scored: evaluate a split without it");
+        small.add(ds.sample(indices[i]).image_path, samples[i].image.width,
+                  samples[i].image.height);
+    refuse_images_too_small(small, a.checkpoint,
+                            "they cannot be scored: evaluate a split without them");
     EvalOptions eo = eval_options(m.config);
     if (a.batch_size_given) eo.batch_size = a.batch_size;
     if (a.window_given) eo.window = a.window;

@@ -332,7 +332,7 @@ void run_predict(const PredictArgs& a) {
                    a.window_given ? ", --window" : ", the run's window", ")");
     // Every input is read (its header) and sized before the first output is written, so a bad
     // file in a directory stops the command before it has written half of the predictions.
-    const int depth = m.net->config().depth;
+    TooSmallImages small(m.net->config().depth);  // said all at once, after the loop
     const std::int64_t max_pixels = a.max_pixels_given ? a.max_pixels : m.config.data.max_pixels;
     for (const Job& j : jobs) {
         const ImageInfo info = probe_image(j.input);
@@ -361,9 +361,9 @@ void run_predict(const PredictArgs& a) {
                        " scaled to 0..255 (its data.value_range; expected 16-bit images, as it "
                        "was trained on)");
         check_image_layout(j.input, info, choice);
-        check_image_fits_unet(j.input, info.width, info.height, depth, a.checkpoint,
-                              "leave it out of --input");
+        small.add(j.input, info.width, info.height);
     }
+    refuse_images_too_small(small, a.checkpoint, "leave them out of --input");
     // Only now, with every input checked: the directories the masks go to (a missing one is made,
     // for a directory of inputs as for one mask file). Those made are removed again, once empty,
     // when predict ends with nothing written in them (stopped before the first image, or failed).

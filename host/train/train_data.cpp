@@ -381,20 +381,40 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
     return lo.out_dir;
 }
 
+void TooSmallImages::add(const std::string& name, int w, int h) {
+    if (unet_side_fits(w, depth_) && unet_side_fits(h, depth_)) return;
+    const std::string size = std::to_string(w) + "x" + std::to_string(h);
+    if (count_++ == 0) first_ = name + " is " + size;
+    if (named_.size() < 3) named_.push_back(name + " (" + size + ")");
+    deepest_ = std::min({deepest_, deepest_unet_for_side(w), deepest_unet_for_side(h)});
+}
+
+std::string TooSmallImages::describe(const std::string& of) const {
+    const std::string needs = "for a depth-" + std::to_string(depth_) + " U-Net" +
+                              (of.empty() ? "" : " of " + of) + " (each side needs at least " +
+                              std::to_string(smallest_unet_side(depth_)) + " pixels)";
+    if (count_ == 1) return first_ + ": too small " + needs;
+    std::string s = std::to_string(count_) + " images are too small " + needs + ": ";
+    for (std::size_t k = 0; k < named_.size(); ++k) s += (k ? ", " : "") + named_[k];
+    return s + (count_ > named_.size() ? ", ..." : "");
+}
+
 void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int crop_size) {
     const auto check = [&](const std::vector<std::size_t>& part, const char* name,
                            const char* list) {
+        TooSmallImages small(depth);
         for (std::size_t i : part) {
             const SampleRef& r = ds.sample(i);
-            if (unet_side_fits(r.width, depth) && unet_side_fits(r.height, depth)) continue;
-            PFCE_THROW(
-                InputError, r.image_path, r.x0 || r.y0 ? " (sample " + r.id + ")" : std::string(),
-                " is ", r.width, "x", r.height, ", in the ", name, " split: too small for a depth-",
-                depth, " U-Net, which takes ", name, " images whole (each side needs at least ",
-                smallest_unet_side(depth), " pixels); leave it out of the ", name, " split (", list,
-                ")", std::string(name) == "training" ? ", train on crops (data.crop_size)" : "",
-                " or lower model.depth");
+            small.add(r.image_path + (r.x0 || r.y0 ? " (sample " + r.id + ")" : std::string()),
+                      r.width, r.height);
         }
+        if (small.empty()) return;
+        const int lower = small.lower_depth_that_fits();
+        const bool training = std::string(name) == "training";
+        PFCE_THROW(InputError, "the ", name, " split: ", small.describe(), "; the U-Net takes ",
+                   name, " images whole: leave them out of the ", name, " split (", list, ")",
+                   training ? ", train on crops (data.crop_size)" : "",
+                   lower > 0 ? " or lower model.depth to " + std::to_string(lower) : std::string());
     };
     if (crop_size == 0) check(split.train, "training", "data.train_list");
     check(split.val, "validation", "data.val_list");

@@ -110,7 +110,30 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
 // records how its labels were made.
 void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md);
 
-// InputError naming the first image the U-Net of `depth` cannot take whole (a side below
+// Images a U-Net of one depth cannot take whole, gathered so that one refusal names them all (the
+// first three and how many), and names a lower depth only where one takes them all.
+class TooSmallImages {
+  public:
+    explicit TooSmallImages(int depth) : depth_(depth) {}
+    // Keeps `name` (a path, with its sample where that says more) when w x h is too small.
+    void add(const std::string& name, int w, int h);
+    bool empty() const { return count_ == 0; }
+    // "a.png is 1x64: too small for a depth-D U-Net (each side needs at least S pixels)", or
+    // "3 images are too small for ... pixels): a.png (1x64), b.png (64x1), c.png (2x2)"; `of`
+    // names the U-Net (its checkpoint) where given.
+    std::string describe(const std::string& of = "") const;
+    // The deepest U-Net below depth_ that takes every image kept; 0 if none does.
+    int lower_depth_that_fits() const { return deepest_ < depth_ ? deepest_ : 0; }
+
+  private:
+    int depth_;
+    std::vector<std::string> named_;  // the first three, "path (WxH)"
+    std::string first_;               // "path is WxH", said alone when it is the only one
+    std::size_t count_ = 0;
+    int deepest_ = 8;
+};
+
+// InputError naming every image the U-Net of `depth` cannot take whole (a side below
 // smallest_unet_side: reflect padding to a multiple of 2^depth needs each pad smaller than the side
 // it mirrors): validation and test images, which are scored whole, and training images when
 // `crop_size` is 0. Checked at loading, before an epoch is spent: before, a 1-pixel-wide
