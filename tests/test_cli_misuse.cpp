@@ -590,6 +590,17 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
     EXPECT_EQ(pp.status, 2) << pp.output;
     EXPECT_MESSAGE_HAS(pp.output, "--points-per-class: labels.points = [5,5]: expected 4 counts");
     EXPECT_FALSE(fs::exists(root + "/pp"));
+    // --points names itself (it said "sampler: point count 0"), and takes a list as train's does.
+    const test::CommandResult zero =
+        test::run_pfce("sample --data " + fd.root + " --out " + root + "/pp --points 0");
+    EXPECT_EQ(zero.status, 2) << zero.output;
+    EXPECT_MESSAGE_HAS(zero.output, "--points: labels.points = 0: expected every count >= 1");
+    EXPECT_FALSE(fs::exists(root + "/pp"));
+    const test::CommandResult list =
+        test::run_pfce("sample --data " + fd.root + " --out " + root + "/pp --points 1,2,3,4");
+    EXPECT_EQ(list.status, 0) << list.output;
+    EXPECT_EQ(nlohmann::json::parse(std::ifstream(root + "/pp/masks.json"))["sample"]["points"],
+              nlohmann::json({1, 2, 3, 4}));
     // A dangling link among the images names the link.
     fs::create_symlink(root + "/gone.png", fd.root + "/images/tile_9.png");
     const test::CommandResult ln = test::run_pfce("data stats " + fd.root);

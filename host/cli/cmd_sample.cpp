@@ -27,7 +27,7 @@ namespace {
 
 struct SampleFlags {
     std::string data, out, per_class;
-    int points = 500;
+    std::string points = "500";  // one count, or one per class as --points-per-class takes
     std::uint64_t seed = 0;
     bool force = false;
     // --scale-by-area as typed ("" when not given: scaled, as training samples, by default).
@@ -46,7 +46,7 @@ void keep_freed_memory() {
 #endif
 }
 
-std::vector<int> parse_point_list(const std::string& text) {
+std::vector<int> parse_point_list(const std::string& text, const char* flag) {
     std::vector<int> out;
     std::stringstream ss(text);
     std::string item;
@@ -60,14 +60,15 @@ std::vector<int> parse_point_list(const std::string& text) {
         }
         if (used == 0 && !item.empty() &&
             item.find_first_not_of("+-0123456789") == std::string::npos)
-            PFCE_THROW(InputError, "--points-per-class ", text, ": ", item,
+            PFCE_THROW(InputError, flag, " ", text, ": ", item,
                        " is out of range; expected counts of at most 2147483647");
         if (used == 0 || used != item.size())
-            PFCE_THROW(InputError, "--points-per-class ", text, ": \"", item,
-                       "\" is not an integer; expected a comma-separated list like 500,500,700");
+            PFCE_THROW(InputError, flag, " ", text, ": \"", item,
+                       "\" is not an integer; expected a count, or a comma-separated list like "
+                       "500,500,700");
         out.push_back(v);
     }
-    if (out.empty()) PFCE_THROW(InputError, "--points-per-class is empty");
+    if (out.empty()) PFCE_THROW(InputError, flag, " is empty");
     return out;
 }
 
@@ -76,14 +77,16 @@ void run_sample(const SampleFlags& f) {
     const Dataset ds = Dataset::open(f.data, f.dataset.options());
 
     SamplerOptions so;
-    so.points = f.per_class.empty() ? std::vector<int>{f.points} : parse_point_list(f.per_class);
-    if (!f.per_class.empty()) {
-        Config c;  // the same check, and message, as a run's labels.points
+    // The same checks, and messages, as a run's labels.points, naming the flag typed.
+    const char* flag = f.per_class.empty() ? "--points" : "--points-per-class";
+    so.points = parse_point_list(f.per_class.empty() ? f.points : f.per_class, flag);
+    {
+        Config c;
         c.labels.kind = "sparse";
         c.labels.points = so.points;
-        validate_for_classes(
-            c, ds.palette().class_names(), f.data,
-            [](const std::vector<std::string>&) { return std::string("--points-per-class"); });
+        const auto typed = [flag](const std::vector<std::string>&) { return std::string(flag); };
+        validate(c, typed);
+        validate_for_classes(c, ds.palette().class_names(), f.data, typed);
     }
     bool scale = true;
     if (!f.scale_by_area_text.empty()) {
@@ -144,10 +147,11 @@ const bool registered = register_command(
             ->required();
         CLI::Option* points =
             sub.add_option("--points", f->points,
-                           "points per class and image at 300x300 (scaled by area)")
+                           "points per class and image at 300x300 (scaled by area); a list "
+                           "gives each class its own, e.g. 500,500,500,500,500,1000")
                 ->capture_default_str();
         sub.add_option("--points-per-class", f->per_class,
-                       "per-class counts instead, e.g. 500,500,500,500,500,500")
+                       "per-class counts (the same as a list to --points)")
             ->excludes(points);
         sub.add_option("--seed", f->seed, "sampling seed")
             ->check(non_negative_integer())
