@@ -286,11 +286,19 @@ TEST(StepGraph, InterruptedRunReportsItsCounts) {
     EXPECT_GT(r.step_graph.replays, 0);
 }
 
-// On the plain CPU backend run.step_graph says it cannot record and trains op by op, the same.
+// On the plain CPU backend run.step_graph says once, before training, that it has no effect, and
+// trains op by op, the same (its try at recording says nothing more).
 TEST(StepGraph, CpuRunFallsBackToTheSameRun) {
     CpuBackend b1, b2;
     const TrainResult eager = train_small(b1, "cpu", false, "cpu_graph_off");
+    testing::internal::CaptureStderr();
     const TrainResult graph = train_small(b2, "cpu", true, "cpu_graph_on");
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_NE(said.find("run.step_graph = true has no effect on the CPU backend"),
+              std::string::npos)
+        << said;
+    EXPECT_EQ(said.find("cannot record the training step"), std::string::npos) << said;
+    EXPECT_GT(graph.step_graph.eager, 2);  // it tried
     EXPECT_EQ(graph.step_graph.replays, 0);
     EXPECT_NE(graph.step_graph_failure.find("no op graphs"), std::string::npos)
         << graph.step_graph_failure;

@@ -34,8 +34,9 @@ void StepGraph::run(const std::vector<Shape>& inputs, const std::function<void()
             // Nothing ran: the step runs eagerly below, and so do all later ones.
             enabled_ = false;
             failure_ = rec.failure;
-            log_warn("run.step_graph: cannot record the training step as a graph (", failure_,
-                     "); every step runs op by op, with the same results");
+            if (!failure_said_)
+                log_warn("run.step_graph: cannot record the training step as a graph (", failure_,
+                         "); every step runs op by op, with the same results");
         }
     }
     if (graph_) {

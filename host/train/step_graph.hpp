@@ -27,7 +27,10 @@ struct StepGraphCounts {
 
 class StepGraph {
   public:
-    StepGraph(Backend& backend, bool enabled) : backend_(backend), enabled_(enabled) {}
+    // failure_said: the caller has said why recording cannot work (a backend without graphs),
+    // so a failed recording is kept in failure() without a warning.
+    StepGraph(Backend& backend, bool enabled, bool failure_said = false)
+        : backend_(backend), enabled_(enabled), failure_said_(failure_said) {}
 
     // Runs `body`, the device work of one step whose fixed-shape inputs have shapes `inputs`
     // (they and every buffer body touches must be the same from step to step at the same
@@ -44,6 +47,7 @@ class StepGraph {
     static constexpr std::int64_t kMaxRetries = 3;
     Backend& backend_;
     bool enabled_;
+    bool failure_said_;
     std::unique_ptr<OpGraph> graph_;
     std::vector<Shape> graph_inputs_;
     std::uint64_t graph_allocations_ = 0;  // device_memory_moves() when graph_ was recorded

@@ -294,8 +294,10 @@ class TrainingRun {
           loader_(backend, in.train, in.stats, train_loader_options(cfg, in.train.size())),
           bpe_(static_cast<std::int64_t>(loader_.batches_per_epoch())),
           sched_(monitored_schedule(cfg, std::max<std::int64_t>(bpe_, 1), val_on_)),
-          step_graph_(backend, cfg.run.step_graph) {
-        // The CPU backend records no graphs; a warm CPU step allocates, so it never even tries.
+          // The CPU backend records no graphs: said here, before training, so its try (from the
+          // second step) says nothing more.
+          step_graph_(backend, cfg.run.step_graph,
+                      /*failure_said=*/backend.device() == DeviceKind::cpu) {
         if (cfg.run.step_graph && backend.device() == DeviceKind::cpu)
             log_warn(
                 "run.step_graph = true has no effect on the CPU backend (it records the step "
