@@ -58,9 +58,18 @@ void check_keys(const toml::table& t, const std::string& where,
         if (!allowed.count(std::string(k.str()))) {
             std::string list;
             for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+            // A key of another table, put in the wrong one (values under [classes]).
+            static const std::map<std::string, std::string> home = {
+                {"names", "classes"},      {"encoding", "mask"},     {"colours", "mask"},
+                {"values", "mask"},        {"ignore", "mask"},       {"ignore_colours", "mask"},
+                {"image_suffix", "files"}, {"mask_suffix", "files"}, {"images", "files"},
+                {"masks", "files"}};
+            const auto h = home.find(std::string(k.str()));
             PFCE_THROW(InputError, file, ": unknown key '", where.empty() ? "" : where + ".",
-                       k.str(), "' (line ", k.source().begin.line, "; expected one of: ", list,
-                       ")");
+                       k.str(), "' (line ", k.source().begin.line, "; expected one of: ", list, ")",
+                       h != home.end() && h->second != where
+                           ? "; " + std::string(k.str()) + " belongs under [" + h->second + "]"
+                           : std::string());
         }
     }
 }

@@ -569,6 +569,12 @@ TEST(GenericDataset, UnknownTomlKeyNamesKeyAndFile) {
                "seed = 3\n[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
     msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, "'seed'");
+    // A key of another table: the message says where it belongs.
+    write_text(dir + "/dataset.toml",
+               "[classes]\nnames = [\"a\"]\nvalues = [3]\n[mask]\nencoding = \"index\"\n");
+    msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, "unknown key 'classes.values'");
+    EXPECT_MESSAGE_HAS(msg, "values belongs under [mask]");
     write_text(dir + "/dataset.toml",
                "[classes]\nnames = [\"a\", \"b\"]\n[mask]\ncolours = [[1,2,3]]\n");
     msg = input_error_message([&] { Dataset::open(dir); });
