@@ -167,6 +167,28 @@ std::string window_grid(const Dataset& ds, const std::string& id, const std::str
                : "a window's id is TILE@x_y with x, y where the window starts: " + grid;
 }
 
+// An id written as an image's file name, as official lists often are (OpenEarthMap's
+// "aachen_1.tif"): the sample or tile it names, without the image extension (and, for tiles, the
+// image set's suffix: "top_potsdam_2_13_RGB.tif"); "" when that names nothing either. Only ever
+// tried for an id that is not itself a sample's or tile's.
+std::string id_of_file_name(const SampleIndex& index, const std::string& id) {
+    const std::filesystem::path p(id);
+    std::string ext = p.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (ext != ".tif" && ext != ".tiff" && ext != ".png" && ext != ".jpg" && ext != ".jpeg")
+        return {};
+    const std::string stem = id.substr(0, id.size() - ext.size());
+    if (index.by_id.count(stem) || index.by_group.count(stem)) return stem;
+    if (index.ds.kind() == DatasetKind::tiles)
+        for (const std::string sfx : {"_RGB", "_IRRG", "_RGBIR"})
+            if (stem.size() > sfx.size() &&
+                stem.compare(stem.size() - sfx.size(), sfx.size(), sfx) == 0 &&
+                index.by_group.count(stem.substr(0, stem.size() - sfx.size())))
+                return stem.substr(0, stem.size() - sfx.size());
+    return {};
+}
+
 // The ids of `list` that are not in the dataset, named together (a tiles dataset missing most of
 // a split's tiles said so one tile at a time), with what the first one would be.
 [[noreturn]] void refuse_unknown(const std::string& list,
@@ -177,7 +199,8 @@ std::string window_grid(const Dataset& ds, const std::string& id, const std::str
     for (std::size_t k = 1; k < unknown.size() && k < 4; ++k)
         more += ", '" + unknown[k].second + "'";
     if (unknown.size() > 4) more += ", ...";
-    // An id written as a file name (Image_0.tif, top_potsdam_2_13_RGB.tif): the id it stands for.
+    // An id written as a file name that is not an image's (a label's, a .txt): the id it stands
+    // for.
     std::string stem = std::filesystem::path(id).stem().string();
     const bool tiles = index.ds.kind() == DatasetKind::tiles;
     if (tiles && !index.by_group.count(stem) && !index.by_id.count(stem))
@@ -222,9 +245,16 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
     std::vector<std::size_t> out;
     if (list.empty()) return out;
     std::vector<std::pair<int, std::string>> unknown;  // line, id
+    std::size_t file_names = 0;                        // ids written as file names, read as ids
+    std::string first_file_name;
     for (const SplitListEntry& entry : read_split_list(list, key)) {
         const int line_no = entry.line;
-        const std::string& id = entry.id;
+        std::string id = entry.id;
+        if (!index.by_id.count(id) && !index.by_group.count(id))
+            if (std::string named_id = id_of_file_name(index, id); !named_id.empty()) {
+                if (file_names++ == 0) first_file_name = "'" + id + "' as '" + named_id + "'";
+                id = std::move(named_id);
+            }
         std::vector<std::size_t> named;
         if (const auto it = index.by_id.find(id); it != index.by_id.end()) {
             named.push_back(it->second);
@@ -247,6 +277,10 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
         }
     }
     if (!unknown.empty()) refuse_unknown(list, unknown, index);
+    if (file_names > 0)
+        log_info("data: ", list, " names ", file_names == 1 ? "a sample" : "samples",
+                 " by file name: read ", first_file_name,
+                 file_names > 1 ? " (and " + std::to_string(file_names - 1) + " more)" : "");
     if (out.empty())
         PFCE_THROW(InputError, key, " ", list,
                    " holds no sample ids; expected one id per line (blank lines and # comments "

@@ -965,12 +965,19 @@ TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
     msg = input_error_message(
         [&] { split_from_lists(ds, dir + "/train.txt", dir + "/again.txt", ""); });
     EXPECT_MESSAGE_HAS(msg, "again.txt:1: sample 'Image_1010' is already listed at");
-    // A list saved with a byte-order mark reads as without; an id written as a file name is
-    // refused, naming the id it would be.
+    // A list saved with a byte-order mark reads as without; an id written as an image's file
+    // name (OpenEarthMap's lists) is read as the id, and said; a mask's file name is refused,
+    // naming the id it would be.
     write_text(dir + "/bom.txt", "\xEF\xBB\xBFImage_0\n");
     EXPECT_EQ(split_from_lists(ds, dir + "/train.txt", dir + "/bom.txt", "").val,
               (std::vector<std::size_t>{0}));
-    write_text(dir + "/names.txt", "Image_0.tif\n");
+    write_text(dir + "/names.txt", "Image_0.TIF\n");
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(split_from_lists(ds, dir + "/train.txt", dir + "/names.txt", "").val,
+              (std::vector<std::size_t>{0}));
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
+                       "names.txt names a sample by file name: read 'Image_0.TIF' as 'Image_0'");
+    write_text(dir + "/names.txt", "Image_0.txt\n");
     msg = input_error_message(
         [&] { split_from_lists(ds, dir + "/train.txt", dir + "/names.txt", ""); });
     EXPECT_MESSAGE_HAS(msg, "names.txt:1");
@@ -1046,9 +1053,13 @@ TEST(Splits, ListsNameWholeTiles) {
     EXPECT_MESSAGE_HAS(msg,
                        "unknown.txt:1: 2 unknown sample ids: 'top_potsdam_9_9', "
                        "'top_potsdam_8_8'");
-    write_text(dir + "/file.txt", "top_potsdam_2_13_RGB.tif\n");
+    write_text(dir + "/file.txt", "top_potsdam_2_13_label.tif\n");
     msg = input_error_message([&] { split_from_lists(ds, dir + "/file.txt", "", ""); });
     EXPECT_MESSAGE_HAS(msg, "that is a file of tile 'top_potsdam_2_13': name the tile");
+    write_text(dir + "/file.txt", "top_potsdam_2_13_RGB.tif\n");  // the image: read as its tile
+    write_text(dir + "/tile.txt", "top_potsdam_2_13\n");
+    EXPECT_EQ(split_from_lists(ds, dir + "/file.txt", "", "").train,
+              split_from_lists(ds, dir + "/tile.txt", "", "").train);
     msg = input_error_message(
         [&] { split_from_lists(ds, dir + "/train.txt", "", dir + "/train.txt"); });
     EXPECT_MESSAGE_HAS(
