@@ -45,6 +45,7 @@ struct GenericSpec {
     std::vector<std::uint8_t> values;  // index: the pixel value of each class
     std::vector<std::uint8_t> ignore;
     std::vector<Rgb> ignore_colours;
+    int colour_tolerance = 0;  // palette masks: levels a colour may be off a known one
     // [files]: what follows the sample id in the file names (DeepGlobe: 123_sat.jpg, 123_mask.png).
     std::string image_suffix, mask_suffix;
     // [files]: the directories of images and masks, relative to the root (LoveDA: Images_png).
@@ -185,7 +186,9 @@ GenericSpec parse_spec(const fs::path& toml_path) {
                    " classes given; at most 32 are supported");
 
     const toml::table& mask = sub_table(doc, "mask", file);
-    check_keys(mask, "mask", {"encoding", "colours", "values", "ignore", "ignore_colours"}, file);
+    check_keys(mask, "mask",
+               {"encoding", "colours", "values", "ignore", "ignore_colours", "colour_tolerance"},
+               file);
     const std::string encoding = mask["encoding"].value_or(std::string("palette"));
     if (encoding != "palette" && encoding != "index")
         PFCE_THROW(InputError, file, ": mask.encoding = '", encoding,
@@ -195,6 +198,8 @@ GenericSpec parse_spec(const fs::path& toml_path) {
         spec.colours = colour_list(*c, file, "mask.colours");
     if (const toml::node* ic = mask.get("ignore_colours"))
         spec.ignore_colours = colour_list(*ic, file, "mask.ignore_colours");
+    if (const toml::node* t = mask.get("colour_tolerance"))
+        spec.colour_tolerance = int_in(*t, 0, 127, file, "mask.colour_tolerance");
     if (const toml::node* vs = mask.get("values")) {
         const toml::array* a = vs->as_array();
         if (!a) PFCE_THROW(InputError, file, ": mask.values must be a list of index values");
@@ -253,6 +258,31 @@ GenericSpec parse_spec(const fs::path& toml_path) {
             if (!seen.insert((c[0] << 16) | (c[1] << 8) | c[2]).second)
                 PFCE_THROW(InputError, file, ": colour (", int(c[0]), ",", int(c[1]), ",",
                            int(c[2]), ") appears twice in mask.colours / mask.ignore_colours");
+    if (spec.colour_tolerance > 0) {
+        if (spec.index)
+            PFCE_THROW(InputError, file,
+                       ": mask.colour_tolerance applies to palette masks; index masks hold "
+                       "exact values");
+        // A colour within the tolerance of two known colours would be either: each must be the
+        // only one within reach, so twice the tolerance stays below every pair's distance.
+        std::vector<Rgb> known = spec.colours;
+        known.insert(known.end(), spec.ignore_colours.begin(), spec.ignore_colours.end());
+        auto text = [](const Rgb& c) {
+            return "(" + std::to_string(c[0]) + "," + std::to_string(c[1]) + "," +
+                   std::to_string(c[2]) + ")";
+        };
+        for (std::size_t a = 0; a < known.size(); ++a)
+            for (std::size_t b = 0; b < a; ++b) {
+                const int step = colour_step(known[a], known[b]);
+                if (2 * spec.colour_tolerance >= step)
+                    PFCE_THROW(InputError, file,
+                               ": mask.colour_tolerance = ", spec.colour_tolerance, ": colours ",
+                               text(known[b]), " and ", text(known[a]), " are ", step,
+                               " levels apart, so a colour between them could be read as either "
+                               "(expected at most ",
+                               (step - 1) / 2, ")");
+            }
+    }
     return spec;
 }
 
@@ -392,6 +422,7 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
         pal.classes.push_back(
             {spec.names[c], spec.colours.empty() ? default_colour(c) : spec.colours[c]});
     pal.unlabelled_colours = spec.ignore_colours;
+    pal.colour_tolerance = spec.colour_tolerance;
     ds.palette_ = std::move(pal);
     ds.index_masks_ = spec.index;
     ds.index_values_ = spec.values;

@@ -4,11 +4,13 @@
 #include "data/palette.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 
 namespace pfce {
 namespace {
@@ -28,6 +30,12 @@ std::string colour_text(const Rgb& c) {
 
 }  // namespace
 
+int colour_step(const Rgb& a, const Rgb& b) {
+    int step = 0;
+    for (int ch = 0; ch < 3; ++ch) step = std::max(step, std::abs(a[ch] - b[ch]));
+    return step;
+}
+
 // What an unknown colour likely is, said after the refusal. A mask all of gray levels below the
 // class count holds class indices stored as gray (a common re-export of colour labels); a colour
 // within a few levels of a class's, of many pixels, a mask resized or re-saved with interpolation
@@ -42,10 +50,13 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
         const Rgb c{p[0], p[1], p[2]};
         all_gray_indices = all_gray_indices && p[0] == p[1] && p[1] == p[2] &&
                            static_cast<int>(p[0]) < std::max(num_classes(), 2);
-        const bool known = std::any_of(classes.begin(), classes.end(),
-                                       [&](const ClassInfo& k) { return k.colour == c; }) ||
-                           std::find(unlabelled_colours.begin(), unlabelled_colours.end(), c) !=
-                               unlabelled_colours.end();
+        // Known: a class's or ignore colour, or within the tolerance of one.
+        const bool known =
+            std::any_of(
+                classes.begin(), classes.end(),
+                [&](const ClassInfo& k) { return colour_step(k.colour, c) <= colour_tolerance; }) ||
+            std::any_of(unlabelled_colours.begin(), unlabelled_colours.end(),
+                        [&](const Rgb& u) { return colour_step(u, c) <= colour_tolerance; });
         off += !known;
     }
     if (all_gray_indices)
@@ -57,8 +68,7 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
     std::string nearest;
     int nearest_step = 256;
     auto consider = [&](const Rgb& c, const std::string& name) {
-        int step = 0;
-        for (int ch = 0; ch < 3; ++ch) step = std::max(step, std::abs(c[ch] - unknown[ch]));
+        const int step = colour_step(c, unknown);
         if (step < nearest_step) {
             nearest_step = step;
             nearest = name + " " + colour_text(c);
@@ -68,13 +78,15 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
     for (const Rgb& u : unlabelled_colours) consider(u, "the ignore colour");
     std::ostringstream advice;
     advice << " (" << off << " of the mask's " << n << " pixels are of no class or ignore colour)";
-    if (nearest_step <= 8)
+    if (nearest_step <= std::max(8, 2 * colour_tolerance))  // a few levels, or past the tolerance
         advice << ". " << colour_text(unknown) << " is within " << nearest_step << " levels of "
                << nearest
                << ": the mask was likely resized or saved with interpolation or lossy "
                   "compression, which changes label colours; restore its exact colours (resize "
                   "with nearest neighbour; colours of only 0 and 255 snap back with ImageMagick's "
-                  "convert IN -channel RGB -threshold 50% OUT.png)";
+                  "convert IN -channel RGB -threshold 50% OUT.png), or read such colours as the "
+                  "nearest known one: colour_tolerance = "
+               << nearest_step << " under [mask] in a generic dataset's dataset.toml";
     else
         advice << ". If " << colour_text(unknown)
                << " means \"no label\" (as black does in ISPRS _noBoundary masks and DeepGlobe's "
@@ -104,6 +116,28 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
         if (k != last_key) {
             std::size_t j = 0;
             while (j < table.size() && table[j].key != k) ++j;
+            if (j == table.size() && colour_tolerance > 0) {
+                // Within the tolerance of a known colour (of one at most: checked when it was
+                // set): remembered in the table, so its other pixels are found at once.
+                const Rgb c{px[0], px[1], px[2]};
+                for (std::size_t e = 0; e < classes.size() + unlabelled_colours.size(); ++e) {
+                    const bool cls = e < classes.size();
+                    const Rgb& known =
+                        cls ? classes[e].colour : unlabelled_colours[e - classes.size()];
+                    if (colour_step(c, known) <= colour_tolerance) {
+                        table.push_back({k, cls ? static_cast<std::uint8_t>(e)
+                                                : static_cast<std::uint8_t>(255)});
+                        static std::atomic<bool> said{false};
+                        if (!said.exchange(true))
+                            log_info(source, ": colour ", colour_text(c), " read as ",
+                                     cls ? "class " + classes[e].name : std::string("unlabelled"),
+                                     " ", colour_text(known),
+                                     ", within mask.colour_tolerance = ", colour_tolerance,
+                                     " (said for the first such colour)");
+                        break;
+                    }
+                }
+            }
             if (j == table.size()) {
                 std::ostringstream expected;
                 for (std::size_t c = 0; c < classes.size(); ++c)

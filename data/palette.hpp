@@ -21,6 +21,11 @@ struct ClassInfo {
 struct Palette {
     std::vector<ClassInfo> classes;       // index = class id
     std::vector<Rgb> unlabelled_colours;  // colours that decode to 255 (Potsdam: black)
+    // A colour within this many levels (in every channel) of a class or unlabelled colour reads
+    // as it: masks resized or saved lossily (DeepGlobe's off-by-a-few colours). Set only from a
+    // generic dataset's [mask] colour_tolerance, which is refused unless each colour is then the
+    // nearest of exactly one known colour (twice it below their distances). 0: exact colours.
+    int colour_tolerance = 0;
 
     int num_classes() const { return static_cast<int>(classes.size()); }
     std::vector<std::string> class_names() const;  // in class order
@@ -36,6 +41,9 @@ struct Palette {
     // What an unknown colour of `colours` likely is and how to read it (decode's refusal).
     std::string unknown_colour_advice(const RgbImage& colours, const Rgb& unknown) const;
 };
+
+// The largest channel difference of two colours: what colour_tolerance bounds.
+int colour_step(const Rgb& a, const Rgb& b);
 
 // 0 impervious (255,255,255), 1 building (0,0,255), 2 low vegetation (0,255,255), 3 tree (0,255,0),
 // 4 car (255,255,0), 5 clutter (255,0,0); black = unlabelled.

@@ -670,6 +670,45 @@ TEST(GenericDataset, AnUnknownColourIsExplainedByWhatItLikelyIs) {
     msg = input_error_message([&] { Dataset::open(dir).read_mask(0); });
     EXPECT_MESSAGE_HAS(msg, "(2,0,251) is within 4 levels of class roof (0,0,255)");
     EXPECT_MESSAGE_HAS(msg, "-threshold 50%");
+    EXPECT_MESSAGE_HAS(msg, "colour_tolerance = 4 under [mask]");
+}
+
+// [mask] colour_tolerance reads a colour a few levels off a known one (DeepGlobe's masks, resized
+// or lossy ones) as that one, a class's or an ignore colour's; one too large for the colours to
+// stay apart (a colour between two within reach of both) is refused, and so is one for index masks.
+TEST(GenericDataset, ColourToleranceReadsNearColoursAsTheirClass) {
+    const std::string dir = test::temp_dir("ds_generic_tolerance");
+    const std::string classes =
+        "[classes]\nnames = [\"ground\", \"roof\", \"road\"]\n[mask]\n"
+        "colours = [[0, 0, 0], [255, 0, 0], [255, 255, 255]]\n"
+        "ignore_colours = [[155, 155, 155]]\n";
+    write_generic(dir, classes + "colour_tolerance = 8\n");
+    write_tiff(dir + "/images/a.tif", test::random_rgb(6, 1, 1));
+    RgbImage mask(6, 1);
+    mask.pixels = {0, 0, 0, 3, 3, 3, 254, 1, 0, 247, 8, 8, 255, 255, 255, 150, 157, 155};
+    write_png(dir + "/masks/a.png", mask);
+    EXPECT_EQ(Dataset::open(dir).read_mask(0).labels,
+              (std::vector<std::uint8_t>{0, 0, 1, 1, 2, 255}));
+    // Nine levels off is past 8: refused, and the advice names the tolerance that reads it.
+    mask.pixels[9] = 246;
+    write_png(dir + "/masks/a.png", mask);
+    std::string msg = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg, "unknown colour (246,8,8)");
+    EXPECT_MESSAGE_HAS(msg, "colour_tolerance = 9 under [mask]");
+    // White and the grey ignore colour are 100 levels apart: 49 keeps them apart, 50 does not.
+    write_generic(dir, classes + "colour_tolerance = 49\n");
+    EXPECT_NO_THROW(Dataset::open(dir));
+    write_generic(dir, classes + "colour_tolerance = 50\n");
+    msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "mask.colour_tolerance = 50: colours (255,255,255) and (155,155,155) "
+                       "are 100 levels apart");
+    EXPECT_MESSAGE_HAS(msg, "expected at most 49");
+    write_generic(dir,
+                  "[classes]\nnames = [\"a\", \"b\"]\n[mask]\nencoding = \"index\"\n"
+                  "colour_tolerance = 2\n");
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(dir); }),
+                       "mask.colour_tolerance applies to palette masks");
 }
 
 // A mask GeoTIFF's GDAL NoData value (gdal_translate -a_nodata, pfce's own predictions) says
