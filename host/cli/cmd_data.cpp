@@ -250,8 +250,10 @@ std::string image_reading_text(const Dataset& ds) {
     std::string text = std::to_string(info.channels) + (info.channels == 1 ? " band" : " bands") +
                        " of " + std::to_string(info.bits_per_sample) + " bits";
     if (choice.bands.empty()) {
+        const bool irrg = ds.kind() == DatasetKind::tiles && ds.options().tile_image == "IRRG";
         text += info.palette         ? " (palette indices), read as the palette's colours"
                 : info.channels == 1 ? ", read as gray"
+                : irrg               ? ", read as infrared, red, green (the IRRG set)"
                                      : ", read as RGB";
     } else {
         text += ", read as bands ";
