@@ -550,3 +550,78 @@ TEST(Config, ValuesPerClassAreCheckedAgainstTheDatasetNamingTheirSource) {
     EXPECT_EQ(sources_of(where, {"loss.alpha", "labels.points", "loss.alpha"}, "x"),
               "a.toml + command line");
 }
+
+// Suite results record every result key; one added later is missing from older results, which are
+// current only if the key is marked added_at_old_behaviour (its default does what pfce did before
+// it). Every result key not in this list, frozen when the guard was written, must be so marked:
+// else upgrading pfce makes every earlier suite result stale (data.tile_labels once did).
+TEST(Config, ResultKeysAddedLaterKeepEarlierResultsCurrent) {
+    const std::set<std::string> at_first_record = {"data.root",
+                                                   "data.kind",
+                                                   "data.tile_patch",
+                                                   "data.tile_stride",
+                                                   "data.tile_image",
+                                                   "data.bands",
+                                                   "data.value_range",
+                                                   "data.source",
+                                                   "data.synthetic_count",
+                                                   "data.synthetic_size",
+                                                   "data.synthetic_seed",
+                                                   "data.train_list",
+                                                   "data.val_list",
+                                                   "data.test_list",
+                                                   "data.train_frac",
+                                                   "data.val_frac",
+                                                   "data.split_seed",
+                                                   "data.max_samples",
+                                                   "data.crop_size",
+                                                   "data.augment",
+                                                   "labels.kind",
+                                                   "labels.dir",
+                                                   "labels.points",
+                                                   "labels.scale_by_area",
+                                                   "labels.seed",
+                                                   "labels.radius",
+                                                   "labels.conflict",
+                                                   "labels.max_color_step",
+                                                   "model.width",
+                                                   "model.depth",
+                                                   "loss.gamma",
+                                                   "loss.alpha",
+                                                   "loss.normalize",
+                                                   "loss.crf_weight",
+                                                   "loss.crf_radius",
+                                                   "loss.crf_sigma_xy",
+                                                   "loss.crf_sigma_rgb",
+                                                   "loss.crf_downsample",
+                                                   "optimizer.name",
+                                                   "optimizer.lr",
+                                                   "optimizer.weight_decay",
+                                                   "optimizer.momentum",
+                                                   "optimizer.beta1",
+                                                   "optimizer.beta2",
+                                                   "optimizer.eps",
+                                                   "optimizer.clip",
+                                                   "schedule.name",
+                                                   "schedule.step_size",
+                                                   "schedule.step_gamma",
+                                                   "schedule.warmup_epochs",
+                                                   "schedule.min_lr",
+                                                   "schedule.plateau_factor",
+                                                   "schedule.plateau_patience",
+                                                   "schedule.plateau_threshold",
+                                                   "schedule.plateau_cooldown",
+                                                   "schedule.plateau_metric",
+                                                   "run.epochs",
+                                                   "run.batch_size",
+                                                   "run.seed",
+                                                   "run.best_metric",
+                                                   "run.evaluate",
+                                                   "run.deterministic",
+                                                   "run.precision"};
+    std::string unmarked;
+    for (const ConfigKey& k : config_keys())
+        if (k.affects_result && !k.added_at_old_behaviour && !at_first_record.count(k.dotted()))
+            unmarked += "\"" + k.dotted() + "\", ";
+    EXPECT_EQ(unmarked, "") << "result keys added since: mark them added_at_old_behaviour";
+}

@@ -198,10 +198,13 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_EQ(j3["complete"], true);
     EXPECT_EQ(read_text_file(out + "/report.md").find("Incomplete"), std::string::npos);
 
-    // Results of a pfce without a key added since (data.split_by) are those of its default: kept.
+    // Results of a pfce without keys added since (data.split_by, data.tile_labels) are those of
+    // their defaults: kept.
     auto recorded = nlohmann::json::parse(read_text_file(out + "/tiny-dense/result.json"));
     ASSERT_EQ(recorded["config"]["data.split_by"], "sample");
+    ASSERT_EQ(recorded["config"]["data.tile_labels"], "auto");
     recorded["config"].erase("data.split_by");
+    recorded["config"].erase("data.tile_labels");
     write_file(out + "/tiny-dense/result.json", recorded.dump(2));
     const test::CommandResult upgraded = test::run_pfce(
         "run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");

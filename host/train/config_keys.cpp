@@ -230,7 +230,8 @@ std::vector<ConfigKey> build_keys() {
             "tiles: which labels are read: full (top_potsdam_*_label.tif), eroded "
             "(_label_noBoundary.tif: boundaries unlabelled, as the ISPRS benchmark scores) or "
             "auto (full where a tile has both)")
-            .choices({"auto", "full", "eroded"}),
+            .choices({"auto", "full", "eroded"})
+            .added_at_old_behaviour(),
         bands_key(),
         key(d, &D::value_range, "data", "value_range", "--value-range",
             "16-bit images: the sample values read as 0 and as 255, linearly and clipped (0,10000 "
