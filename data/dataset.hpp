@@ -78,6 +78,9 @@ class Dataset {
     // Generic index datasets: the values read as unlabelled (mask.ignore); else empty.
     const std::vector<std::uint8_t>& index_ignore() const { return index_ignore_; }
     bool index_masks() const { return index_masks_; }  // else masks hold colours
+    // Tiles: the labels read, whatever data.tile_labels asked: "full", "eroded" (every tile's
+    // _label_noBoundary.tif) or "mixed" (under "auto", some tiles of each); else "".
+    const std::string& tile_labels_read() const { return tile_labels_read_; }
 
   private:
     std::string root_;
@@ -88,6 +91,7 @@ class Dataset {
     std::vector<std::uint8_t> index_values_;  // generic index masks: each class's pixel value
     std::vector<std::uint8_t> index_ignore_;  // generic index masks: values mapped to 255
     bool index_masks_ = false;
+    std::string tile_labels_read_;
     // Index masks whose 255 is neither a class's value nor in mask.ignore read it as unlabelled by
     // default; the first mask that holds one says so, once per opened dataset.
     std::shared_ptr<std::atomic<bool>> told_implicit_255_ = std::make_shared<std::atomic<bool>>();

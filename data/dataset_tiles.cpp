@@ -10,7 +10,9 @@
 #include <cctype>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <regex>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -126,8 +128,11 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         }
     }
     std::map<std::string, fs::path>& rgb = images[set];  // the set read (RGB unless told)
+    // Label files of the set not read may clash: nothing of them is read.
     for (const auto* read : {&rgb, &label, &label_nb})
-        if (const auto c = conflicts.find(read); c != conflicts.end())
+        if (const auto c = conflicts.find(read); c != conflicts.end() &&
+                                                 !(read == &label && labels_wanted == "eroded") &&
+                                                 !(read == &label_nb && labels_wanted == "full"))
             PFCE_THROW(InputError, "two different files for tile ", c->second.begin()->first, ": ",
                        c->second.begin()->second, "; keep one");
     if (rgb.empty()) {
@@ -164,6 +169,7 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         const bool has_full = label.count(stem) != 0, has_eroded = label_nb.count(stem) != 0;
         (has_full && has_eroded ? both : has_full ? only_full : only_eroded).push_back(stem);
     }
+    std::size_t read_eroded = 0;  // tiles whose eroded labels are read
     for (const std::string& stem : stems) {
         const fs::path& image = rgb[stem];
         const bool has_full = label.count(stem) != 0, has_eroded = label_nb.count(stem) != 0;
@@ -178,6 +184,7 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
             mask = label[stem];
         } else if (has_eroded) {
             mask = label_nb[stem];
+            ++read_eroded;
         } else {
             PFCE_THROW(InputError, "missing partner file: ", image.string(), " has no label ", stem,
                        labels_wanted == "eroded"
@@ -214,10 +221,24 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
             }
         }
     }
+    ds.tile_labels_read_ = read_eroded == 0              ? "full"
+                           : read_eroded == stems.size() ? "eroded"
+                                                         : "mixed";
     // Both label sets unzipped into one folder: say which one is read, once. Tiles of one set
     // beside tiles of the other only are two kinds of labels in one dataset (the eroded ones
     // leave boundaries unlabelled): said as a warning, since the scores mix the two.
-    if (labels_wanted == "auto" && !only_eroded.empty() && !(only_full.empty() && both.empty()))
+    // Each said once per dataset and process: linking and suites open it again.
+    const bool mixed =
+        labels_wanted == "auto" && !only_eroded.empty() && !(only_full.empty() && both.empty());
+    const bool chose_full = !mixed && labels_wanted == "auto" && !both.empty();
+    if (!mixed && !chose_full) return;
+    static std::mutex said_mutex;
+    static std::set<std::string> said;
+    {
+        std::lock_guard<std::mutex> lock(said_mutex);
+        if (!said.insert(root.string() + (mixed ? "\nmixed" : "\nfull")).second) return;
+    }
+    if (mixed)
         log_warn(root.string(), ": ", only_eroded.size(), " of ", stems.size(),
                  " tiles have only eroded labels (_label_noBoundary.tif, e.g. ",
                  only_eroded.front(),
@@ -225,7 +246,7 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
                  "their boundaries are labelled in some tiles and not in others; set "
                  "data.tile_labels to read one kind (--tile-labels eroded or full: every tile "
                  "then needs that file)");
-    else if (labels_wanted == "auto" && !both.empty())
+    else
         log_info(root.string(), ": ", both.size(), " of ", stems.size(),
                  " tiles have both _label.tif and _label_noBoundary.tif (e.g. ", both.front(),
                  "): the full labels (_label.tif) are read; data.tile_labels = \"eroded\" "

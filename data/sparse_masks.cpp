@@ -49,6 +49,23 @@ bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds) {
     const std::string from = md.meta.value("linked_from", std::string("SPARSE"));
     // The sampling settings it records, so the command makes the same kind of masks again.
     const nlohmann::json& made_with = md.meta.at("sample");
+    // Potsdam's other label set opened (data.tile_labels, or "auto" finding other files): the
+    // masks are as they were; what differs is which labels the dataset reads, said as such.
+    const bool made_eroded = made_with.value("tile_labels", std::string()) == "eroded";
+    if (ds.kind() == DatasetKind::tiles && made_eroded != (ds.tile_labels_read() == "eroded")) {
+        const auto set = [](const std::string& read) {
+            return read == "eroded"  ? "eroded labels (_label_noBoundary.tif)"
+                   : read == "mixed" ? "labels of both sets (data.tile_labels = \"auto\")"
+                                     : "full labels (_label.tif)";
+        };
+        log_warn("the masks in ", md.dir, " were sampled from the ",
+                 set(made_eroded ? "eroded" : "full"), " of ", ds.root(),
+                 ", which is read with its ", set(ds.tile_labels_read()),
+                 " now: give --tile-labels ", made_eroded ? "eroded" : "full",
+                 " (data.tile_labels) to read the labels they were sampled from (their points "
+                 "are labels of either set, but validation and scores read the set opened)");
+        return false;
+    }
     const auto points = made_with.value("points", std::vector<int>{});
     std::string flags;
     if (points.size() == 1) flags += " --points " + std::to_string(points[0]);
@@ -147,8 +164,10 @@ nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so)
     // reads them); only where not the default, so directories made before still compare equal.
     if (ds.options().tile_image != DatasetOptions().tile_image)
         s["tile_image"] = ds.options().tile_image;
-    if (ds.options().tile_labels != DatasetOptions().tile_labels)
-        s["tile_labels"] = ds.options().tile_labels;
+    // The labels read, not the setting: masks sampled under "auto" from a folder of eroded labels
+    // keep reading those when the full ones are added beside them. Full labels (and a mix, which
+    // only "auto" reads) are recorded as nothing, as before the key existed.
+    if (ds.tile_labels_read() == "eroded") s["tile_labels"] = "eroded";
     const ImageChoice& image = ds.options().image;
     if (!image.bands.empty()) s["bands"] = image.bands;
     if (image.reads_16_bit()) s["value_range"] = {image.range_lo, image.range_hi};

@@ -595,6 +595,10 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
         test::run_pfce("sample --data " + fd.root + " --out " + root + "/pp --points 0");
     EXPECT_EQ(zero.status, 2) << zero.output;
     EXPECT_MESSAGE_HAS(zero.output, "--points: labels.points = 0: expected every count >= 1");
+    const test::CommandResult comma =
+        test::run_pfce("sample --data " + fd.root + " --out " + root + "/pp --points 500,");
+    EXPECT_EQ(comma.status, 2) << comma.output;
+    EXPECT_MESSAGE_HAS(comma.output, "--points 500,: ends with a comma");
     EXPECT_FALSE(fs::exists(root + "/pp"));
     const test::CommandResult list =
         test::run_pfce("sample --data " + fd.root + " --out " + root + "/pp --points 1,2,3,4");

@@ -1036,6 +1036,56 @@ TEST(RealDatasets, PotsdamErodedLabelsTrainSampleAndScore) {
         test::run_pfce("data stats " + root + "/sp --tile-labels full");
     EXPECT_NE(shown.status, 0);
     EXPECT_MESSAGE_HAS(shown.output, "tile labels eroded");
+    // Training on them with the full labels opened says which set differs and the flag that
+    // reads theirs (it said their files had changed or been touched).
+    const test::CommandResult on_full = test::run_pfce(
+        "train" + tiles + " --labels " + root + "/sp --out " + root + "/run-sp --epochs 1" + kTiny);
+    ASSERT_EQ(on_full.status, 0) << on_full.output;
+    EXPECT_MESSAGE_HAS(on_full.output, "were sampled from the eroded labels");
+    EXPECT_MESSAGE_HAS(on_full.output, "give --tile-labels eroded");
+    EXPECT_EQ(on_full.output.find("touched"), std::string::npos) << on_full.output;
+    // Sampled with "full" asked where "auto" reads the full labels anyway: the same masks, reused.
+    ASSERT_EQ(test::run_pfce("sample" + tiles + " --points 20 --out " + root + "/sp-auto").status,
+              0);
+    const test::CommandResult same = test::run_pfce("sample" + tiles + " --tile-labels full " +
+                                                    "--points 20 --out " + root + "/sp-auto");
+    EXPECT_EQ(same.status, 0) << same.output;
+    EXPECT_MESSAGE_HAS(same.output, "reused");
+
+    // Without its full labels, the folder reads the eroded ones under "auto": masks sampled so
+    // record the set read, and keep it when the full labels come back; eval says which set it
+    // scores, and that the run trained on the other.
+    fs::rename(data + "/5_Labels_all", root + "/full-aside");
+    const nlohmann::json found_eroded = scored("");
+    EXPECT_EQ(found_eroded["tile_labels"], "eroded");
+    EXPECT_EQ(found_eroded["pixels"].get<std::int64_t>(), 3 * w * h - boundary);
+    const test::CommandResult table =
+        test::run_pfce("eval --checkpoint " + root + "/run/best.ckpt --split all");
+    EXPECT_MESSAGE_HAS(table.output, "(eroded labels, trained on full)");
+    ASSERT_EQ(test::run_pfce("sample" + tiles + " --points 20 --out " + root + "/sp-found").status,
+              0);
+    EXPECT_EQ(nlohmann::json::parse(
+                  std::ifstream(root + "/sp-found/masks.json"))["sample"]["tile_labels"],
+              "eroded");
+    fs::rename(root + "/full-aside", data + "/5_Labels_all");
+    const test::CommandResult stats = test::run_pfce("data stats " + root + "/sp-found");
+    EXPECT_EQ(stats.status, 0) << stats.output;
+    EXPECT_EQ(stats.output.find("warn"), std::string::npos) << stats.output;
+    // Two different copies of a full label file clash, but not where only the eroded ones are read.
+    fs::create_directories(data + "/5_Labels_for_participants");
+    write_tiff(data + "/5_Labels_for_participants/top_potsdam_2_10_label.tif",
+               potsdam_palette().encode(LabelMap(8, 8, 0)));
+    EXPECT_NE(test::run_pfce("data stats " + data).status, 0);
+    EXPECT_EQ(test::run_pfce("data stats " + data + " --tile-labels eroded").status, 0);
+    // eval --tile-labels opens the set for every tile, scored or not: said in eval's terms.
+    fs::remove_all(data + "/5_Labels_for_participants");
+    fs::remove(data + "/5_Labels_all_noBoundary/top_potsdam_2_10_label_noBoundary.tif");
+    const test::CommandResult partial =
+        test::run_pfce("eval --checkpoint " + root + "/run/best.ckpt --tile-labels eroded");
+    EXPECT_NE(partial.status, 0);
+    EXPECT_MESSAGE_HAS(partial.output,
+                       "eval --tile-labels eroded opens that label set for every "
+                       "tile");
 }
 
 TEST(RealDatasets, SixteenBitBandStacksTrainWithARangeAndBands) {

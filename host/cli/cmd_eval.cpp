@@ -87,12 +87,17 @@ void run_eval(const EvalArgs& a) {
                        ": expected auto, full (_label.tif) or eroded (_label_noBoundary.tif)");
         d.tile_labels = a.tile_labels;
     }
-    const bool other_labels = d.tile_labels != m.config.data.tile_labels;
     const Dataset ds = [&] {
         try {
             return Dataset::open(d.root, dataset_options(d));
         } catch (const InputError& e) {
             const std::string what = e.what();
+            // Say it in eval's terms: the set asked for is read for every tile, scored or not.
+            if (!a.tile_labels.empty() && what.find("missing partner file") != std::string::npos)
+                PFCE_THROW(InputError, what, " [eval --tile-labels ", a.tile_labels,
+                           " opens that label set for every tile of ", d.root,
+                           "; to score tiles that alone have it, give --data a folder of those "
+                           "tiles' images and labels]");
             if (what.find("data.bands") == std::string::npos &&
                 what.find("data.value_range") == std::string::npos)
                 throw;
@@ -128,6 +133,16 @@ void run_eval(const EvalArgs& a) {
                    "(dataset.toml), or train on it as it is now");
     // Images or labels replaced under the same names since training: scored as they are now,
     // but said (the record holds file sizes and times, so a touch or a copy says it too).
+    // Another Potsdam label set than training read (--tile-labels, or "auto" finding other files
+    // here): its labels are scored as that set, not taken for changed files. Runs that did not
+    // record the set read compare the settings.
+    const nlohmann::json trained_data = m.meta.value("data", nlohmann::json::object());
+    const std::string trained_read = trained_data.is_object()
+                                         ? trained_data.value("tile_labels_read", std::string())
+                                         : std::string();
+    const bool other_labels = ds.kind() == DatasetKind::tiles &&
+                              (trained_read.empty() ? d.tile_labels != m.config.data.tile_labels
+                                                    : trained_read != ds.tile_labels_read());
     nlohmann::json was = recorded_data_identity(m.meta), now = data_identity(ds);
     if (other_labels && was.is_object() && now.is_object()) {  // other label files, as asked
         was.erase("dense_labels");
@@ -196,7 +211,7 @@ void run_eval(const EvalArgs& a) {
         j["checkpoint"] = a.checkpoint;
         j["data"] = d.root;
         j["split"] = a.split;
-        if (ds.kind() == DatasetKind::tiles) j["tile_labels"] = d.tile_labels;
+        if (ds.kind() == DatasetKind::tiles) j["tile_labels"] = ds.tile_labels_read();
         j["images"] = r.images;
         j["tta"] = tta_name(tta);
         j["loss_dense"] = r.loss_dense;
@@ -205,7 +220,11 @@ void run_eval(const EvalArgs& a) {
         return;
     }
     std::printf("%s: %s split of %s%s, %lld images%s\n", a.checkpoint.c_str(), a.split.c_str(),
-                d.root.c_str(), other_labels ? (" (" + d.tile_labels + " labels)").c_str() : "",
+                d.root.c_str(),
+                other_labels ? (" (" + ds.tile_labels_read() + " labels" +
+                                (trained_read.empty() ? "" : ", trained on " + trained_read) + ")")
+                                   .c_str()
+                             : "",
                 static_cast<long long>(r.images),
                 tta > 1 ? (", test-time augmentation " + std::string(tta_name(tta)) + " (" +
                            std::to_string(tta) + " views averaged)")

@@ -69,6 +69,10 @@ std::vector<int> parse_point_list(const std::string& text, const char* flag) {
         out.push_back(v);
     }
     if (out.empty()) PFCE_THROW(InputError, flag, " is empty");
+    if (text.back() == ',')  // getline drops the empty last item: "500," is not "500"
+        PFCE_THROW(InputError, flag, " ", text,
+                   ": ends with a comma; expected a count, or a comma-separated list like "
+                   "500,500,700");
     return out;
 }
 

@@ -627,6 +627,8 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
                     {"identity", data_identity(ds)},
                     {"gray_images", training_images_gray(in.train)},
                     {"constant_channels", constant_channels}};
+    // Which Potsdam label set was read (eval scores another one as such, not as changed files).
+    if (ds.kind() == DatasetKind::tiles) in.data_meta["tile_labels_read"] = ds.tile_labels_read();
 
     // Say what the loss will see, so masks that lost their labels cannot train unnoticed.
     const std::vector<std::int64_t> per_class =
