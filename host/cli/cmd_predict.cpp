@@ -439,6 +439,10 @@ void run_predict(const PredictArgs& a) {
     };
     sw.stop_between_passes = true;  // an image in hand is dropped, not finished (minutes, at d4)
     bool told_alpha_majority = false;
+    // Inputs whose pixels turned out unreadable (damage past a good header: every header was
+    // checked above): the others are still predicted, and the command fails at the end naming
+    // them, so one bad chip does not leave most of a directory unpredicted.
+    std::vector<std::string> unread;
     for (const Job& j : jobs) {
         if (stop_requested()) throw interrupted();  // every output written so far is complete
         // Pixels without data (transparent: alpha, a tRNS colour, a GeoTIFF's nodata mask, as an
@@ -447,8 +451,16 @@ void run_predict(const PredictArgs& a) {
         // blank that disturbs the windows beside them least; the overlay shows them as stored.
         std::vector<std::uint8_t> nodata;
         NoDataSources sources;
-        const RgbImage stored = read_rgb_with_nodata(j.input, nodata, max_pixels,
-                                                     image_choice(m.config.data), &sources);
+        RgbImage stored;
+        try {
+            stored = read_rgb_with_nodata(j.input, nodata, max_pixels, image_choice(m.config.data),
+                                          &sources);
+        } catch (const InputError& e) {
+            if (jobs.size() == 1) throw;  // nothing else to predict: the error as it is
+            log_warn(e.what(), "; no prediction of it is written, the other inputs go on");
+            unread.push_back(e.what());
+            continue;
+        }
         mark_sidecar_no_data(j, stored, image_choice(m.config.data), nodata);
         const auto no_data =
             static_cast<std::int64_t>(std::count(nodata.begin(), nodata.end(), std::uint8_t{1}));
@@ -595,7 +607,8 @@ void run_predict(const PredictArgs& a) {
         ++done;
         made.kept();  // they hold a prediction now
     }
-    std::printf("%zu image(s), %lld pixels%s%s:\n", jobs.size(), static_cast<long long>(pixels),
+    std::printf("%zu image(s), %lld pixels%s%s:\n", jobs.size() - unread.size(),
+                static_cast<long long>(pixels),
                 no_data_total > 0 ? (" with data (and " + std::to_string(no_data_total) +
                                      " without, left " + std::to_string(int{kNoData}) + ")")
                                         .c_str()
@@ -619,6 +632,15 @@ void run_predict(const PredictArgs& a) {
         log_warn(unlike, " of ", jobs.size(), " images are ",
                  trained_gray.get<bool>() ? "in colour" : "gray", " but ", a.checkpoint,
                  " was trained on ", trained_gray.get<bool>() ? "gray" : "colour", " images");
+    if (!unread.empty()) {
+        std::string more;
+        for (std::size_t k = 1; k < unread.size() && k < 3; ++k) more += "; " + unread[k];
+        PFCE_THROW(InputError, unread.size(), " of ", jobs.size(),
+                   " inputs could not be read and have no prediction (the other ",
+                   jobs.size() - unread.size(), " were written): ", unread.front(), more,
+                   unread.size() > 3 ? "; ..." : "",
+                   ". Predict each alone once repaired (--input FILE)");
+    }
 }
 
 const bool registered = register_command(
