@@ -1267,6 +1267,7 @@ TEST(RealDatasets, ImagesTooSmallToScoreAreRefusedBeforeTraining) {
         EXPECT_MESSAGE_HAS(r.output, "the " + std::string(split) + " split: " + fd.root +
                                          "/images/tile_8.png is 1x30: too small for a depth-2 "
                                          "U-Net");
+        EXPECT_MESSAGE_HAS(r.output, "leave it out of the " + std::string(split) + " split");
         // A side of one pixel fits no depth: no advice to lower it.
         EXPECT_EQ(r.output.find("model.depth"), std::string::npos) << r.output;
         EXPECT_EQ(r.output.find("epoch 1"), std::string::npos) << r.output;

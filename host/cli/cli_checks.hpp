@@ -102,9 +102,14 @@ inline void check_window_fits_unet(int window, bool typed, int depth,
                    " (expected at least ", smallest_unet_side(depth), " pixels)");
 }
 // Every image (gathered in `small`) must reach it too; one refusal names them all.
+// `remedy` says what to do with "them" (one image: "it").
 inline void refuse_images_too_small(const TooSmallImages& small, const std::string& checkpoint,
-                                    const char* remedy) {
-    if (!small.empty()) PFCE_THROW(InputError, small.describe(checkpoint), "; ", remedy);
+                                    std::string remedy) {
+    if (small.empty()) return;
+    for (std::size_t at = remedy.find("them"); at != std::string::npos;
+         at = remedy.find("them", at + 1))
+        remedy.replace(at, 4, small.them());
+    PFCE_THROW(InputError, small.describe(checkpoint), "; ", remedy);
 }
 
 // Digits only: "0" .. "18446744073709551615". CLI11 parses "-1" into a uint64 as 2^64-1, and

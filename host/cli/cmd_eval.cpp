@@ -197,8 +197,7 @@ void run_eval(const EvalArgs& a) {
     for (std::size_t i = 0; i < samples.size(); ++i)
         small.add(ds.sample(indices[i]).image_path, samples[i].image.width,
                   samples[i].image.height);
-    refuse_images_too_small(small, a.checkpoint,
-                            "they cannot be scored: evaluate a split without them");
+    refuse_images_too_small(small, a.checkpoint, "evaluate a split without them");
     EvalOptions eo = eval_options(m.config);
     if (a.batch_size_given) eo.batch_size = a.batch_size;
     if (a.window_given) eo.window = a.window;

@@ -412,8 +412,8 @@ void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int 
         const int lower = small.lower_depth_that_fits();
         const bool training = std::string(name) == "training";
         PFCE_THROW(InputError, "the ", name, " split: ", small.describe(), "; the U-Net takes ",
-                   name, " images whole: leave them out of the ", name, " split (", list, ")",
-                   training ? ", train on crops (data.crop_size)" : "",
+                   name, " images whole: leave ", small.them(), " out of the ", name, " split (",
+                   list, ")", training ? ", train on crops (data.crop_size)" : "",
                    lower > 0 ? " or lower model.depth to " + std::to_string(lower) : std::string());
     };
     if (crop_size == 0) check(split.train, "training", "data.train_list");
