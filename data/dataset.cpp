@@ -430,9 +430,9 @@ LabelMap Dataset::decode_colour_mask(const std::string& path, const std::string&
         if (!transparent && !no_data) continue;
         std::uint8_t* p = &colours.pixels[3 * k];
         const Rgb c{p[0], p[1], p[2]};
-        int cls = -1;
-        for (std::size_t i = 0; i < palette_.classes.size() && cls < 0; ++i)
-            if (palette_.classes[i].colour == c) cls = static_cast<int>(i);
+        // A class's colour (or one within mask.colour_tolerance of it) stays the class, said.
+        const int found = palette_.class_of(c);
+        const int cls = found == 255 ? -1 : found;
         if (cls >= 0) {
             if (no_data && no_data_as_class++ == 0) no_data_class = cls;
             if (transparent && !no_data) {  // counted for the first such colour, as named

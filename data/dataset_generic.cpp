@@ -82,11 +82,14 @@ const toml::table& sub_table(const toml::table& t, const char* key, const std::s
     return *n->as_table();
 }
 
-int int_in(const toml::node& n, int lo, int hi, const std::string& file, const std::string& key) {
+// An integer of a list (`key` names the list) or, `single`, the key's own value.
+int int_in(const toml::node& n, int lo, int hi, const std::string& file, const std::string& key,
+           bool single = false) {
     const auto v = n.value<std::int64_t>();
     if (!v || !n.is_integer() || *v < lo || *v > hi)
-        PFCE_THROW(InputError, file, ": ", key, " must hold integers in ", lo, "..", hi, " (line ",
-                   n.source().begin.line, ")");
+        PFCE_THROW(InputError, file, ": ", key,
+                   single ? " must be an integer in " : " must hold integers in ", lo, "..", hi,
+                   " (line ", n.source().begin.line, ")");
     return static_cast<int>(*v);
 }
 
@@ -199,7 +202,7 @@ GenericSpec parse_spec(const fs::path& toml_path) {
     if (const toml::node* ic = mask.get("ignore_colours"))
         spec.ignore_colours = colour_list(*ic, file, "mask.ignore_colours");
     if (const toml::node* t = mask.get("colour_tolerance"))
-        spec.colour_tolerance = int_in(*t, 0, 127, file, "mask.colour_tolerance");
+        spec.colour_tolerance = int_in(*t, 0, 127, file, "mask.colour_tolerance", true);
     if (const toml::node* vs = mask.get("values")) {
         const toml::array* a = vs->as_array();
         if (!a) PFCE_THROW(InputError, file, ": mask.values must be a list of index values");
@@ -264,24 +267,31 @@ GenericSpec parse_spec(const fs::path& toml_path) {
                        ": mask.colour_tolerance applies to palette masks; index masks hold "
                        "exact values");
         // A colour within the tolerance of two known colours would be either: each must be the
-        // only one within reach, so twice the tolerance stays below every pair's distance.
+        // only one within reach, so twice the tolerance stays below the closest two's distance.
         std::vector<Rgb> known = spec.colours;
         known.insert(known.end(), spec.ignore_colours.begin(), spec.ignore_colours.end());
         auto text = [](const Rgb& c) {
-            return "(" + std::to_string(c[0]) + "," + std::to_string(c[1]) + "," +
-                   std::to_string(c[2]) + ")";
-        };
-        for (std::size_t a = 0; a < known.size(); ++a)
-            for (std::size_t b = 0; b < a; ++b) {
-                const int step = colour_step(known[a], known[b]);
-                if (2 * spec.colour_tolerance >= step)
-                    PFCE_THROW(InputError, file,
-                               ": mask.colour_tolerance = ", spec.colour_tolerance, ": colours ",
-                               text(known[b]), " and ", text(known[a]), " are ", step,
-                               " levels apart, so a colour between them could be read as either "
-                               "(expected at most ",
-                               (step - 1) / 2, ")");
+            std::string t = "(";  // piece by piece: GCC 12 warns falsely (-Wrestrict) on "(" + ...
+            for (int ch = 0; ch < 3; ++ch) {
+                t += std::to_string(c[ch]);
+                t += ch < 2 ? ',' : ')';
             }
+            return t;
+        };
+        int closest = 256;
+        std::string pair;
+        for (std::size_t a = 0; a < known.size(); ++a)
+            for (std::size_t b = 0; b < a; ++b)
+                if (const int step = colour_step(known[a], known[b]); step < closest) {
+                    closest = step;
+                    pair = text(known[b]) + " and " + text(known[a]);
+                }
+        if (2 * spec.colour_tolerance >= closest)
+            PFCE_THROW(InputError, file, ": mask.colour_tolerance = ", spec.colour_tolerance,
+                       ": colours ", pair, " are ", closest,
+                       " levels apart, so a colour between them could be read as either "
+                       "(expected at most ",
+                       (closest - 1) / 2, ")");
     }
     return spec;
 }
@@ -423,6 +433,7 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
             {spec.names[c], spec.colours.empty() ? default_colour(c) : spec.colours[c]});
     pal.unlabelled_colours = spec.ignore_colours;
     pal.colour_tolerance = spec.colour_tolerance;
+    pal.tolerance_settable = !spec.index;
     ds.palette_ = std::move(pal);
     ds.index_masks_ = spec.index;
     ds.index_values_ = spec.values;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include <sstream>
+#include <unordered_map>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -36,6 +37,32 @@ int colour_step(const Rgb& a, const Rgb& b) {
     return step;
 }
 
+int Palette::class_of(const Rgb& c) const {
+    int best = -1, best_step = colour_tolerance + 1;
+    for (std::size_t e = 0; e < classes.size(); ++e)
+        if (const int step = colour_step(c, classes[e].colour); step < best_step) {
+            best_step = step;
+            best = static_cast<int>(e);
+        }
+    for (const Rgb& u : unlabelled_colours)
+        if (const int step = colour_step(c, u); step < best_step) {
+            best_step = step;
+            best = 255;
+        }
+    return best;
+}
+
+int Palette::max_colour_tolerance() const {
+    std::vector<Rgb> known;
+    for (const ClassInfo& k : classes) known.push_back(k.colour);
+    known.insert(known.end(), unlabelled_colours.begin(), unlabelled_colours.end());
+    int closest = 256;
+    for (std::size_t a = 0; a < known.size(); ++a)
+        for (std::size_t b = 0; b < a; ++b)
+            closest = std::min(closest, colour_step(known[a], known[b]));
+    return std::min(127, (closest - 1) / 2);
+}
+
 // What an unknown colour likely is, said after the refusal. A mask all of gray levels below the
 // class count holds class indices stored as gray (a common re-export of colour labels); a colour
 // within a few levels of a class's, of many pixels, a mask resized or re-saved with interpolation
@@ -50,14 +77,7 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
         const Rgb c{p[0], p[1], p[2]};
         all_gray_indices = all_gray_indices && p[0] == p[1] && p[1] == p[2] &&
                            static_cast<int>(p[0]) < std::max(num_classes(), 2);
-        // Known: a class's or ignore colour, or within the tolerance of one.
-        const bool known =
-            std::any_of(
-                classes.begin(), classes.end(),
-                [&](const ClassInfo& k) { return colour_step(k.colour, c) <= colour_tolerance; }) ||
-            std::any_of(unlabelled_colours.begin(), unlabelled_colours.end(),
-                        [&](const Rgb& u) { return colour_step(u, c) <= colour_tolerance; });
-        off += !known;
+        off += class_of(c) < 0;  // known: a class's or ignore colour, or within the tolerance
     }
     if (all_gray_indices)
         return ". This looks like a mask of class indices stored as gray levels: read it as a "
@@ -65,29 +85,38 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
                "\"index\")";
     // The nearest colour the dataset knows, a class's or an ignore colour, by the largest
     // channel difference.
-    std::string nearest;
+    std::string nearest, tied;  // tied: another known colour as near as the nearest
     int nearest_step = 256;
     auto consider = [&](const Rgb& c, const std::string& name) {
         const int step = colour_step(c, unknown);
         if (step < nearest_step) {
             nearest_step = step;
             nearest = name + " " + colour_text(c);
+            tied.clear();
+        } else if (step == nearest_step) {
+            tied = name + " " + colour_text(c);
         }
     };
     for (const ClassInfo& k : classes) consider(k.colour, "class " + k.name);
     for (const Rgb& u : unlabelled_colours) consider(u, "the ignore colour");
     std::ostringstream advice;
     advice << " (" << off << " of the mask's " << n << " pixels are of no class or ignore colour)";
-    if (nearest_step <= std::max(8, 2 * colour_tolerance))  // a few levels, or past the tolerance
+    if (nearest_step <= std::max(8, 2 * colour_tolerance)) {  // a few levels, or past the tolerance
         advice << ". " << colour_text(unknown) << " is within " << nearest_step << " levels of "
-               << nearest
+               << nearest << (tied.empty() ? "" : " and of " + tied)
                << ": the mask was likely resized or saved with interpolation or lossy "
                   "compression, which changes label colours; restore its exact colours (resize "
                   "with nearest neighbour; colours of only 0 and 255 snap back with ImageMagick's "
-                  "convert IN -channel RGB -threshold 50% OUT.png), or read such colours as the "
-                  "nearest known one: colour_tolerance = "
-               << nearest_step << " under [mask] in a generic dataset's dataset.toml";
-    else
+                  "convert IN -channel RGB -threshold 50% OUT.png)";
+        // A tolerance only where one reads it as one colour and the dataset would take it.
+        if (tolerance_settable && tied.empty() && nearest_step <= max_colour_tolerance())
+            advice << ", or read such colours as the nearest known one: colour_tolerance = "
+                   << nearest_step << " under [mask] in dataset.toml";
+        else if (tolerance_settable && tied.empty())
+            advice << "; colour_tolerance cannot read it: the dataset's closest colours allow "
+                      "at most "
+                   << max_colour_tolerance();
+    } else
         advice << ". If " << colour_text(unknown)
                << " means \"no label\" (as black does in ISPRS _noBoundary masks and DeepGlobe's "
                   "unknown), list it among the dataset's ignore colours: ignore_colours = [["
@@ -106,6 +135,7 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
         table.push_back({key(classes[c].colour), static_cast<std::uint8_t>(c)});
     for (const Rgb& u : unlabelled_colours) table.push_back({key(u), 255});
 
+    std::unordered_map<std::uint32_t, std::uint8_t> near;  // colours read by the tolerance
     LabelMap out(colours.width, colours.height);
     const std::size_t n = static_cast<std::size_t>(colours.width) * colours.height;
     const std::uint8_t* px = colours.pixels.data();
@@ -117,25 +147,26 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
             std::size_t j = 0;
             while (j < table.size() && table[j].key != k) ++j;
             if (j == table.size() && colour_tolerance > 0) {
-                // Within the tolerance of a known colour (of one at most: checked when it was
-                // set): remembered in the table, so its other pixels are found at once.
+                // Within the tolerance of a known colour: remembered, so its other pixels are
+                // found at once (a noisy mask holds thousands of near colours).
+                const auto it = near.find(k);
                 const Rgb c{px[0], px[1], px[2]};
-                for (std::size_t e = 0; e < classes.size() + unlabelled_colours.size(); ++e) {
-                    const bool cls = e < classes.size();
-                    const Rgb& known =
-                        cls ? classes[e].colour : unlabelled_colours[e - classes.size()];
-                    if (colour_step(c, known) <= colour_tolerance) {
-                        table.push_back({k, cls ? static_cast<std::uint8_t>(e)
-                                                : static_cast<std::uint8_t>(255)});
+                const int cls = it != near.end() ? it->second : class_of(c);
+                if (cls >= 0) {
+                    if (it == near.end()) {
+                        near.emplace(k, static_cast<std::uint8_t>(cls));
                         static std::atomic<bool> said{false};
                         if (!said.exchange(true))
                             log_info(source, ": colour ", colour_text(c), " read as ",
-                                     cls ? "class " + classes[e].name : std::string("unlabelled"),
-                                     " ", colour_text(known),
+                                     cls == 255 ? std::string("unlabelled")
+                                                : "class " + classes[cls].name,
                                      ", within mask.colour_tolerance = ", colour_tolerance,
-                                     " (said for the first such colour)");
-                        break;
+                                     " of its colour (said for the first such colour)");
                     }
+                    last_key = k;
+                    last_label = static_cast<std::uint8_t>(cls);
+                    out.labels[i] = last_label;
+                    continue;
                 }
             }
             if (j == table.size()) {

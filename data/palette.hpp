@@ -26,6 +26,8 @@ struct Palette {
     // generic dataset's [mask] colour_tolerance, which is refused unless each colour is then the
     // nearest of exactly one known colour (twice it below their distances). 0: exact colours.
     int colour_tolerance = 0;
+    // Whether colour_tolerance can be set (a generic dataset's palette), for the advice.
+    bool tolerance_settable = false;
 
     int num_classes() const { return static_cast<int>(classes.size()); }
     std::vector<std::string> class_names() const;  // in class order
@@ -40,6 +42,12 @@ struct Palette {
     Rgb display_unlabelled() const;
     // What an unknown colour of `colours` likely is and how to read it (decode's refusal).
     std::string unknown_colour_advice(const RgbImage& colours, const Rgb& unknown) const;
+    // The class `c` reads as: its index, 255 for an unlabelled colour, -1 for none; a colour
+    // within colour_tolerance of a known one reads as it.
+    int class_of(const Rgb& c) const;
+    // The largest colour_tolerance that keeps every colour within reach of one known colour at
+    // most: below half the distance of the closest two (127 with fewer than two colours).
+    int max_colour_tolerance() const;
 };
 
 // The largest channel difference of two colours: what colour_tolerance bounds.

@@ -162,6 +162,15 @@ TEST(KaggleDataset, UnknownColourNamesFilePixelAndColour) {
     const std::string gray = input_error_message([&] { Dataset::open(dir).read_mask(0); });
     EXPECT_MESSAGE_HAS(gray, "class indices stored as gray levels");
     EXPECT_MESSAGE_HAS(gray, "encoding = \"index\"");
+    // A colour a level off a class's: the advice restores it, and names no dataset.toml setting
+    // (the built-in palette has none).
+    lab.at(9, 4)[0] = 254;
+    lab.at(9, 4)[1] = 255;
+    lab.at(9, 4)[2] = 255;
+    write_tiff(dir + "/patches/Labels/Label_0.tif", lab);
+    const std::string near = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(near, "within 1 levels of class impervious surfaces");
+    EXPECT_EQ(near.find("colour_tolerance"), std::string::npos) << near;
 }
 
 namespace {
@@ -704,6 +713,24 @@ TEST(GenericDataset, ColourToleranceReadsNearColoursAsTheirClass) {
                        "mask.colour_tolerance = 50: colours (255,255,255) and (155,155,155) "
                        "are 100 levels apart");
     EXPECT_MESSAGE_HAS(msg, "expected at most 49");
+    // A colour as near two colours is read as neither, and no tolerance is offered; nor is one
+    // the dataset's closest colours would refuse (a loop of advice and refusals before).
+    write_generic(dir,
+                  "[classes]\nnames = [\"a\", \"b\"]\n[mask]\n"
+                  "colours = [[0, 0, 0], [10, 0, 0]]\n");
+    RgbImage between(1, 1);
+    between.pixels = {5, 0, 0};
+    write_png(dir + "/masks/a.png", between);
+    write_tiff(dir + "/images/a.tif", test::random_rgb(1, 1, 1));
+    msg = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg, "within 5 levels of class a (0,0,0) and of class b (10,0,0)");
+    EXPECT_EQ(msg.find("colour_tolerance"), std::string::npos) << msg;
+    between.pixels = {0, 0, 7};
+    write_png(dir + "/masks/a.png", between);
+    msg = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "colour_tolerance cannot read it: the dataset's closest colours allow "
+                       "at most 4");
     write_generic(dir,
                   "[classes]\nnames = [\"a\", \"b\"]\n[mask]\nencoding = \"index\"\n"
                   "colour_tolerance = 2\n");
