@@ -115,11 +115,16 @@ struct SampleIndex {
     const Dataset& ds;
     std::map<std::string, std::size_t> by_id;
     std::map<std::string, std::vector<std::size_t>> by_group;
+    // Each image's file name -> the id (a tile's: the tile) it stands for in a list.
+    std::map<std::string, std::string> by_image_name;
     explicit SampleIndex(const Dataset& d) : ds(d) {
         for (std::size_t i = 0; i < ds.size(); ++i) {
-            const std::string& id = ds.sample(i).id;
-            by_id.emplace(id, i);
-            if (ds.kind() == DatasetKind::tiles) by_group[tile_of(id)].push_back(i);
+            const SampleRef& s = ds.sample(i);
+            by_id.emplace(s.id, i);
+            const bool tiles = ds.kind() == DatasetKind::tiles;
+            if (tiles) by_group[tile_of(s.id)].push_back(i);
+            by_image_name.emplace(std::filesystem::path(s.image_path).filename().string(),
+                                  tiles ? tile_of(s.id) : s.id);
         }
     }
 };
@@ -168,25 +173,12 @@ std::string window_grid(const Dataset& ds, const std::string& id, const std::str
 }
 
 // An id written as an image's file name, as official lists often are (OpenEarthMap's
-// "aachen_1.tif"): the sample or tile it names, without the image extension (and, for tiles, the
-// image set's suffix: "top_potsdam_2_13_RGB.tif"); "" when that names nothing either. Only ever
-// tried for an id that is not itself a sample's or tile's.
+// "aachen_1.tif", DeepGlobe's "100694_sat.jpg", a Potsdam tile's "top_potsdam_2_13_RGB.tif"): the
+// sample or tile whose image has that name; "" when no image has it. Only ever tried for an id
+// that is not itself a sample's or tile's.
 std::string id_of_file_name(const SampleIndex& index, const std::string& id) {
-    const std::filesystem::path p(id);
-    std::string ext = p.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (ext != ".tif" && ext != ".tiff" && ext != ".png" && ext != ".jpg" && ext != ".jpeg")
-        return {};
-    const std::string stem = id.substr(0, id.size() - ext.size());
-    if (index.by_id.count(stem) || index.by_group.count(stem)) return stem;
-    if (index.ds.kind() == DatasetKind::tiles)
-        for (const std::string sfx : {"_RGB", "_IRRG", "_RGBIR"})
-            if (stem.size() > sfx.size() &&
-                stem.compare(stem.size() - sfx.size(), sfx.size(), sfx) == 0 &&
-                index.by_group.count(stem.substr(0, stem.size() - sfx.size())))
-                return stem.substr(0, stem.size() - sfx.size());
-    return {};
+    const auto it = index.by_image_name.find(id);
+    return it == index.by_image_name.end() ? std::string() : it->second;
 }
 
 // The ids of `list` that are not in the dataset, named together (a tiles dataset missing most of
@@ -278,7 +270,7 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
     }
     if (!unknown.empty()) refuse_unknown(list, unknown, index);
     if (file_names > 0)
-        log_info("data: ", list, " names ", file_names == 1 ? "a sample" : "samples",
+        log_info("data: ", list, " names ", file_names == 1 ? "an image" : "images",
                  " by file name: read ", first_file_name,
                  file_names > 1 ? " (and " + std::to_string(file_names - 1) + " more)" : "");
     if (out.empty())

@@ -899,6 +899,9 @@ TEST(GenericDataset, FileSuffixesPairDeepGlobeStyleNames) {
     EXPECT_EQ(ds.sample(0).id, "7");
     EXPECT_EQ(ds.sample(1).id, "12");
     EXPECT_EQ(ds.read_mask(1).labels, two.labels);
+    // A split list of the images' file names (DeepGlobe's) names the samples, suffix and all.
+    write_text(dir + "/list.txt", "12_sat.tif\n");
+    EXPECT_EQ(split_from_lists(ds, dir + "/list.txt", "", "").train, (std::vector<std::size_t>{1}));
     // A mask without its suffix.
     write_tiff_gray(dir + "/masks/3.tif", two);
     std::string msg = input_error_message([&] { Dataset::open(dir); });
@@ -1037,12 +1040,20 @@ TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
     write_text(dir + "/bom.txt", "\xEF\xBB\xBFImage_0\n");
     EXPECT_EQ(split_from_lists(ds, dir + "/train.txt", dir + "/bom.txt", "").val,
               (std::vector<std::size_t>{0}));
-    write_text(dir + "/names.txt", "Image_0.TIF\n");
+    write_text(dir + "/names.txt", "Image_0.tif\n");
     testing::internal::CaptureStderr();
     EXPECT_EQ(split_from_lists(ds, dir + "/train.txt", dir + "/names.txt", "").val,
               (std::vector<std::size_t>{0}));
     EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
-                       "names.txt names a sample by file name: read 'Image_0.TIF' as 'Image_0'");
+                       "names.txt names an image by file name: read 'Image_0.tif' as 'Image_0'");
+    // Only the name of an image that is there: not another extension, not a mask's name.
+    for (const char* name : {"Image_0.png", "Image_0.txt", "Label_0.tif"}) {
+        write_text(dir + "/names.txt", std::string(name) + "\n");
+        EXPECT_MESSAGE_HAS(input_error_message([&] {
+                               split_from_lists(ds, dir + "/train.txt", dir + "/names.txt", "");
+                           }),
+                           std::string("unknown sample id '") + name + "'");
+    }
     write_text(dir + "/names.txt", "Image_0.txt\n");
     msg = input_error_message(
         [&] { split_from_lists(ds, dir + "/train.txt", dir + "/names.txt", ""); });
