@@ -576,23 +576,30 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     EXPECT_NE(tiny.status, 0);
     EXPECT_MESSAGE_HAS(tiny.output, "2 images are too small for a depth-");
     // A file damaged past its header (found only when decoded): the other inputs are predicted,
-    // and the command fails at the end naming it.
+    // the command fails at the end naming it, and with --force an earlier prediction of it is
+    // removed, not left to pass for this one's.
     fs::create_directories(dir + "/dmg");
     fs::copy_file(img, dir + "/dmg/a.tif");
     write_png(dir + "/dmg/b.png", test::random_rgb(40, 40, 5));
-    fs::resize_file(dir + "/dmg/b.png", fs::file_size(dir + "/dmg/b.png") * 2 / 3);
     fs::copy_file(img, dir + "/dmg/c.tif");
-    const test::CommandResult damaged =
-        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --device cpu --input " + dir +
-                       "/dmg --out " + dir + "/dmg-out");
+    const std::string into_dmg = "predict --checkpoint " + run +
+                                 "/last.ckpt --device cpu --input " + dir + "/dmg --out " + dir +
+                                 "/dmg-out";
+    ASSERT_EQ(test::run_pfce(into_dmg).status, 0);
+    ASSERT_TRUE(fs::exists(dir + "/dmg-out/b.png"));
+    fs::resize_file(dir + "/dmg/b.png", fs::file_size(dir + "/dmg/b.png") * 2 / 3);
+    const test::CommandResult damaged = test::run_pfce(into_dmg + " --force");
     EXPECT_EQ(damaged.status, 2) << damaged.output;
     EXPECT_MESSAGE_HAS(damaged.output,
                        "1 of 3 inputs could not be read and have no prediction "
-                       "(the other 2 were written): " +
+                       "(the other 2 were written; each unread one is named "
+                       "above): " +
                            dir + "/dmg/b.png");
+    EXPECT_MESSAGE_HAS(damaged.output, "its earlier one is removed: " + dir + "/dmg-out/b.png");
     EXPECT_TRUE(fs::exists(dir + "/dmg-out/a.png"));
     EXPECT_TRUE(fs::exists(dir + "/dmg-out/c.png"));
     EXPECT_FALSE(fs::exists(dir + "/dmg-out/b.png"));
+    EXPECT_FALSE(fs::exists(dir + "/dmg-out/b_overlay.png"));
     EXPECT_MESSAGE_HAS(tiny.output, "y.png (1x1), " + dir + "/two/z.png (2x1); leave them out");
     EXPECT_FALSE(fs::exists(dir + "/tiny-out/x.png"));
     const test::CommandResult window =

@@ -457,7 +457,17 @@ void run_predict(const PredictArgs& a) {
                                           &sources);
         } catch (const InputError& e) {
             if (jobs.size() == 1) throw;  // nothing else to predict: the error as it is
-            log_warn(e.what(), "; no prediction of it is written, the other inputs go on");
+            // With --force its outputs would have been replaced: an earlier prediction left there
+            // would pass for this image's, beside the new ones. Removed, and said.
+            std::string removed;
+            for (const std::string& o : j.outputs()) {
+                std::error_code ec;
+                if (a.force && fs::is_regular_file(o, ec) && fs::remove(o, ec))
+                    removed += (removed.empty() ? "" : ", ") + o;
+            }
+            log_warn(e.what(), "; no prediction of it is written",
+                     removed.empty() ? "" : " (its earlier one is removed: " + removed + ")",
+                     ", the other inputs go on");
             unread.push_back(e.what());
             continue;
         }
@@ -607,6 +617,10 @@ void run_predict(const PredictArgs& a) {
         ++done;
         made.kept();  // they hold a prediction now
     }
+    if (done == 0 && !unread.empty())
+        PFCE_THROW(InputError, "none of the ", jobs.size(),
+                   " inputs could be read (each is named above), so no prediction was written: ",
+                   unread.front());
     std::printf("%zu image(s), %lld pixels%s%s:\n", jobs.size() - unread.size(),
                 static_cast<long long>(pixels),
                 no_data_total > 0 ? (" with data (and " + std::to_string(no_data_total) +
@@ -637,9 +651,10 @@ void run_predict(const PredictArgs& a) {
         for (std::size_t k = 1; k < unread.size() && k < 3; ++k) more += "; " + unread[k];
         PFCE_THROW(InputError, unread.size(), " of ", jobs.size(),
                    " inputs could not be read and have no prediction (the other ",
-                   jobs.size() - unread.size(), " were written): ", unread.front(), more,
-                   unread.size() > 3 ? "; ..." : "",
-                   ". Predict each alone once repaired (--input FILE)");
+                   jobs.size() - unread.size(),
+                   " were written; each unread one is named above): ", unread.front(), more,
+                   unread.size() > 3 ? "; ...;" : ";",
+                   " predict each alone once repaired (--input FILE)");
     }
 }
 
