@@ -268,30 +268,17 @@ GenericSpec parse_spec(const fs::path& toml_path) {
                        "exact values");
         // A colour within the tolerance of two known colours would be either: each must be the
         // only one within reach, so twice the tolerance stays below the closest two's distance.
-        std::vector<Rgb> known = spec.colours;
-        known.insert(known.end(), spec.ignore_colours.begin(), spec.ignore_colours.end());
-        auto text = [](const Rgb& c) {
-            std::string t = "(";  // piece by piece: GCC 12 warns falsely (-Wrestrict) on "(" + ...
-            for (int ch = 0; ch < 3; ++ch) {
-                t += std::to_string(c[ch]);
-                t += ch < 2 ? ',' : ')';
-            }
-            return t;
-        };
+        Palette known;
+        for (const Rgb& c : spec.colours) known.classes.push_back({"", c});
+        known.unlabelled_colours = spec.ignore_colours;
         int closest = 256;
-        std::string pair;
-        for (std::size_t a = 0; a < known.size(); ++a)
-            for (std::size_t b = 0; b < a; ++b)
-                if (const int step = colour_step(known[a], known[b]); step < closest) {
-                    closest = step;
-                    pair = text(known[b]) + " and " + text(known[a]);
-                }
+        const std::string pair = known.closest_colours(closest);
         if (2 * spec.colour_tolerance >= closest)
             PFCE_THROW(InputError, file, ": mask.colour_tolerance = ", spec.colour_tolerance,
                        ": colours ", pair, " are ", closest,
                        " levels apart, so a colour between them could be read as either "
                        "(expected at most ",
-                       (closest - 1) / 2, ")");
+                       known.max_colour_tolerance(), ")");
     }
     return spec;
 }

@@ -52,14 +52,26 @@ int Palette::class_of(const Rgb& c) const {
     return best;
 }
 
-int Palette::max_colour_tolerance() const {
+std::string Palette::closest_colours(int& step) const {
     std::vector<Rgb> known;
     for (const ClassInfo& k : classes) known.push_back(k.colour);
     known.insert(known.end(), unlabelled_colours.begin(), unlabelled_colours.end());
-    int closest = 256;
+    step = 256;
+    std::string pair;
     for (std::size_t a = 0; a < known.size(); ++a)
         for (std::size_t b = 0; b < a; ++b)
-            closest = std::min(closest, colour_step(known[a], known[b]));
+            if (const int s = colour_step(known[a], known[b]); s < step) {
+                step = s;
+                pair = colour_text(known[b]);
+                pair += " and ";  // piece by piece: GCC 12 warns falsely (-Wrestrict) on a + b
+                pair += colour_text(known[a]);
+            }
+    return pair;
+}
+
+int Palette::max_colour_tolerance() const {
+    int closest = 256;
+    closest_colours(closest);
     return std::min(127, (closest - 1) / 2);
 }
 

@@ -48,6 +48,9 @@ struct Palette {
     // The largest colour_tolerance that keeps every colour within reach of one known colour at
     // most: below half the distance of the closest two (127 with fewer than two colours).
     int max_colour_tolerance() const;
+    // The two known colours (classes' and unlabelled) closest by colour_step, as "(r,g,b) and
+    // (r,g,b)", and their step in `step` (256 with fewer than two colours).
+    std::string closest_colours(int& step) const;
 };
 
 // The largest channel difference of two colours: what colour_tolerance bounds.
