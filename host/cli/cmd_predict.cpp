@@ -647,14 +647,20 @@ void run_predict(const PredictArgs& a) {
                  trained_gray.get<bool>() ? "in colour" : "gray", " but ", a.checkpoint,
                  " was trained on ", trained_gray.get<bool>() ? "gray" : "colour", " images");
     if (!unread.empty()) {
+        // Exit 3, not 2: a script must tell "some written" from "nothing written" (a refusal of
+        // the command, exit 2, and none readable above, which writes nothing).
         std::string more;
         for (std::size_t k = 1; k < unread.size() && k < 3; ++k) more += "; " + unread[k];
-        PFCE_THROW(InputError, unread.size(), " of ", jobs.size(),
-                   " inputs could not be read and have no prediction (the other ",
-                   jobs.size() - unread.size(),
-                   " were written; each unread one is named above): ", unread.front(), more,
-                   unread.size() > 3 ? "; ...;" : ";",
-                   " predict each alone once repaired (--input FILE)");
+        std::fflush(stdout);
+        std::fprintf(stderr, "pfce: error: %s\n",
+                     detail::concat(unread.size(), " of ", jobs.size(),
+                                    " inputs could not be read and have no prediction (the other ",
+                                    jobs.size() - unread.size(),
+                                    " were written; each unread one is named above): ",
+                                    unread.front(), more, unread.size() > 3 ? "; ...;" : ";",
+                                    " predict each alone once repaired (--input FILE)")
+                         .c_str());
+        throw CLI::RuntimeError(kExitSomeInputsUnread);
     }
 }
 

@@ -9,6 +9,11 @@
 
 namespace pfce::cli {
 
+// pfce's exit statuses, as the README lists them: 0 done, 1 failed, 2 refused (bad input or a
+// misused command line), 3 partly done (predict: some inputs could not be read,
+// the others' predictions were written), 130 stopped by Ctrl-C / SIGTERM.
+constexpr int kExitSomeInputsUnread = 3;
+
 // `setup` adds options to `sub` and sets its callback; the callback throws on failure.
 using CommandSetup = std::function<void(CLI::App& sub)>;
 
