@@ -538,7 +538,8 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
     // a trailing comma is an empty item (it once read "1," as one band), any case for choices.
     const test::CommandResult tc = test::run_pfce("data stats " + fd.root + " --bands 1,");
     EXPECT_EQ(tc.status, 2) << tc.output;
-    EXPECT_MESSAGE_HAS(tc.output, "--bands 1,: expected an integer");
+    EXPECT_MESSAGE_HAS(tc.output,
+                       "--bands 1,: expected a comma-separated list without an empty item");
     const test::CommandResult kc = test::run_pfce("data stats " + fd.root + " --kind GENERIC");
     EXPECT_EQ(kc.status, 0) << kc.output;
     // A mask directory opens its images as its masks.json says; a flag typed otherwise is refused
@@ -598,8 +599,20 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
     const test::CommandResult comma =
         test::run_pfce("sample --data " + fd.root + " --out " + root + "/pp --points 500,");
     EXPECT_EQ(comma.status, 2) << comma.output;
-    EXPECT_MESSAGE_HAS(comma.output, "--points 500,: ends with a comma");
+    EXPECT_MESSAGE_HAS(comma.output,
+                       "--points 500,: expected a comma-separated list without an "
+                       "empty item (a comma too many)");
     EXPECT_FALSE(fs::exists(root + "/pp"));
+    // One parser for both commands' lists: train says the same of it, and of a count out of range.
+    const test::CommandResult train_comma = test::run_pfce("train --points 500, --print-config");
+    EXPECT_EQ(train_comma.status, 2) << train_comma.output;
+    EXPECT_MESSAGE_HAS(train_comma.output, "--points 500,: expected a comma-separated list");
+    const test::CommandResult huge = test::run_pfce("sample --data " + fd.root + " --out " + root +
+                                                    "/pp --points-per-class 99999999999");
+    EXPECT_EQ(huge.status, 2) << huge.output;
+    EXPECT_MESSAGE_HAS(huge.output,
+                       "command line (--points-per-class): key \"labels.points\" = "
+                       "[99999999999]: expected an integer in int range");
     const test::CommandResult list =
         test::run_pfce("sample --data " + fd.root + " --out " + root + "/pp --points 1,2,3,4");
     EXPECT_EQ(list.status, 0) << list.output;

@@ -3,7 +3,6 @@
 // points per class, the labelled fraction and the time.
 #include <chrono>
 #include <cstdio>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -46,34 +45,14 @@ void keep_freed_memory() {
 #endif
 }
 
+// Read as train reads its --points (labels.points: one parser, the same messages), naming the
+// flag typed.
 std::vector<int> parse_point_list(const std::string& text, const char* flag) {
-    std::vector<int> out;
-    std::stringstream ss(text);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        std::size_t used = 0;
-        int v = 0;
-        try {
-            v = std::stoi(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used == 0 && !item.empty() &&
-            item.find_first_not_of("+-0123456789") == std::string::npos)
-            PFCE_THROW(InputError, flag, " ", text, ": ", item,
-                       " is out of range; expected counts of at most 2147483647");
-        if (used == 0 || used != item.size())
-            PFCE_THROW(InputError, flag, " ", text, ": \"", item,
-                       "\" is not an integer; expected a count, or a comma-separated list like "
-                       "500,500,700");
-        out.push_back(v);
-    }
-    if (out.empty()) PFCE_THROW(InputError, flag, " is empty");
-    if (text.back() == ',')  // getline drops the empty last item: "500," is not "500"
-        PFCE_THROW(InputError, flag, " ", text,
-                   ": ends with a comma; expected a count, or a comma-separated list like "
-                   "500,500,700");
-    return out;
+    ConfigKey key = *find_config_key("labels.points");
+    key.flag = flag;
+    Config c;
+    apply_flag_text(c, key, text);
+    return c.labels.points;
 }
 
 void run_sample(const SampleFlags& f) {

@@ -338,6 +338,9 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
         for (std::size_t comma; (comma = t.find(',', from)) != std::string::npos; from = comma + 1)
             out.push_back(trimmed(t.substr(from, comma - from)));
         out.push_back(trimmed(t.substr(from)));
+        // "500," read as an item "" would say "expected an integer" of text that holds one.
+        if (out.size() > 1 && std::find(out.begin(), out.end(), "") != out.end())
+            bad("a comma-separated list without an empty item (a comma too many)");
         return out;
     };
     json v;
