@@ -12,11 +12,18 @@
 #include <vector>
 
 #include "core/enum_names.hpp"
+#include "core/error.hpp"
 #include "data/image.hpp"
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
 
 namespace pfce {
+
+// An image without its mask or a mask without its image ("missing partner file: ..."): a caller
+// that chose which label files are read (eval --tile-labels) adds how to choose otherwise.
+class MissingPartnerFile : public InputError {
+    using InputError::InputError;
+};
 
 enum class DatasetKind { automatic, kaggle, tiles, generic };
 inline constexpr EnumTable<DatasetKind, 4> kDatasetKinds{{"auto", "kaggle", "tiles", "generic"},

@@ -434,14 +434,14 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
         PFCE_THROW(InputError, "empty dataset: no .tif/.png/.jpg images in ", images_dir.string());
     for (const auto& [stem, path] : masks)
         if (!images.count(stem))
-            PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
-                       (images_dir / (stem + spec.image_suffix)).string(),
+            PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(),
+                       " has no image ", (images_dir / (stem + spec.image_suffix)).string(),
                        ".(tif|tiff|png|jpg|jpeg)", near_stem_hint(stem, images),
                        detail::unread_partner_hint(images_dir, stem + spec.image_suffix));
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
         if (m == masks.end())
-            PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no mask ",
+            PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(), " has no mask ",
                        (masks_dir / (stem + spec.mask_suffix)).string(), ".(tif|tiff|png)",
                        near_stem_hint(stem, masks),
                        detail::unread_partner_hint(masks_dir, stem + spec.mask_suffix));

@@ -60,7 +60,8 @@ void DatasetBuilder::scan_kaggle(Dataset& ds, const fs::path& dir) {
                    images_dir.string(), " (dataset root ", ds.root_, ")");
     for (const auto& [n, path] : labels)
         if (!images.count(n))
-            PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
+            PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(),
+                       " has no image ",
                        (images_dir / ("Image_" + n + path.extension().string())).string(),
                        detail::unread_partner_hint(images_dir, "Image_" + n));
 
@@ -69,7 +70,8 @@ void DatasetBuilder::scan_kaggle(Dataset& ds, const fs::path& dir) {
     for (const auto& [n, path] : images) {
         auto l = labels.find(n);
         if (l == labels.end())
-            PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no label ",
+            PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(),
+                       " has no label ",
                        (labels_dir / ("Label_" + n + path.extension().string())).string(),
                        detail::unread_partner_hint(labels_dir, "Label_" + n));
         SampleRef s;

@@ -152,8 +152,8 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
     for (const auto* labels : {&label, &label_nb})
         for (const auto& [stem, path] : *labels)
             if (!rgb.count(stem))
-                PFCE_THROW(InputError, "missing partner file: ", path.string(), " has no image ",
-                           stem, "_", set, ".tif");
+                PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(),
+                           " has no image ", stem, "_", set, ".tif");
 
     std::vector<std::string> stems;
     for (const auto& kv : rgb) stems.push_back(kv.first);
@@ -176,8 +176,8 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         fs::path mask;
         if (labels_wanted == "full" || (labels_wanted == "auto" && has_full)) {
             if (!has_full)
-                PFCE_THROW(InputError, "missing partner file: ", image.string(), " has no label ",
-                           stem, "_label.tif beside it or in a sibling directory",
+                PFCE_THROW(MissingPartnerFile, "missing partner file: ", image.string(),
+                           " has no label ", stem, "_label.tif beside it or in a sibling directory",
                            has_eroded ? " (only the eroded " + label_nb[stem].filename().string() +
                                             ": data.tile_labels = \"eroded\" reads those)"
                                       : std::string());
@@ -186,7 +186,8 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
             mask = label_nb[stem];
             ++read_eroded;
         } else {
-            PFCE_THROW(InputError, "missing partner file: ", image.string(), " has no label ", stem,
+            PFCE_THROW(MissingPartnerFile, "missing partner file: ", image.string(),
+                       " has no label ", stem,
                        labels_wanted == "eroded"
                            ? "_label_noBoundary.tif"
                            : "_label.tif (or " + stem + "_label_noBoundary.tif)",

@@ -90,14 +90,15 @@ void run_eval(const EvalArgs& a) {
     const Dataset ds = [&] {
         try {
             return Dataset::open(d.root, dataset_options(d));
+        } catch (const MissingPartnerFile& e) {
+            if (a.tile_labels.empty()) throw;
+            // Say it in eval's terms: the set asked for is read for every tile, scored or not.
+            PFCE_THROW(InputError, e.what(), " [eval --tile-labels ", a.tile_labels,
+                       " opens that label set for every tile of ", d.root,
+                       "; to score tiles that alone have it, give --data a folder of those "
+                       "tiles' images and labels]");
         } catch (const InputError& e) {
             const std::string what = e.what();
-            // Say it in eval's terms: the set asked for is read for every tile, scored or not.
-            if (!a.tile_labels.empty() && what.find("missing partner file") != std::string::npos)
-                PFCE_THROW(InputError, what, " [eval --tile-labels ", a.tile_labels,
-                           " opens that label set for every tile of ", d.root,
-                           "; to score tiles that alone have it, give --data a folder of those "
-                           "tiles' images and labels]");
             if (what.find("data.bands") == std::string::npos &&
                 what.find("data.value_range") == std::string::npos)
                 throw;
