@@ -740,6 +740,30 @@ TEST(SuiteFile, ShippedSuitesLoad) {
     }
 }
 
+// The README's suite example, as printed there, beside the experiment files it names: a user
+// copies it first (it once gave only a test list, which every suite refuses).
+TEST(SuiteFile, ReadmeExampleLoads) {
+    std::ifstream in(test::source_dir() + "/README.md");
+    const std::string readme((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+    const std::size_t from = readme.find("[suite]\nname = \"my-suite\"");
+    ASSERT_NE(from, std::string::npos) << "the README's suite example moved";
+    const std::string example = readme.substr(from, readme.find("```", from) - from);
+    const std::string dir = test::temp_dir("readme_suite");
+    fs::create_directories(dir + "/splits");
+    for (const char* f : {"dense.toml", "e6-500-tuned.toml"})
+        fs::copy_file(test::source_dir() + "/experiments/" + f, dir + "/" + f);
+    for (const char* list : {"my-train", "my-val", "my-test"})
+        write_file(dir + "/splits/" + list + ".txt", std::string(list) + "-sample\n");
+    write_file(dir + "/my-suite.toml", example);
+    const Suite s = load_suite(dir + "/my-suite.toml");
+    ASSERT_EQ(s.experiments.size(), 3u);
+    EXPECT_EQ(s.experiments[2].id, "e6-crf-0.2");
+    EXPECT_DOUBLE_EQ(s.experiments[2].config.loss.crf_weight, 0.2);
+    EXPECT_EQ(s.experiments[0].config.run.epochs, 20);
+    EXPECT_EQ(fs::path(s.data.test_list), fs::path(dir) / "splits/my-test.txt");
+}
+
 // The end-to-end stage of scripts/gpu_check.sh: a typo must fail here, not on the GPU machine.
 TEST(SuiteFile, GpuCheckSuiteLoads) {
     const Suite s = load_suite(test::source_dir() + "/experiments/gpu-check.toml");

@@ -111,7 +111,8 @@ void validate(const Config& c, const ConfigKeySources& source) {
         bad(source, "data.crop_size", d.crop_size, "0 (whole images) or 16..8192");
     if (d.train_list.empty() && (!d.val_list.empty() || !d.test_list.empty()))
         bad(source, "data.train_list", "\"\"",
-            "a file too when val_list or test_list is given (a split from lists names all parts)",
+            "a file too when val_list or test_list is given (lists split the data: the training "
+            "samples are listed too; a val or test list may be left out)",
             d.val_list.empty() ? "data.test_list" : "data.val_list");
 
     const LabelSettings& l = c.labels;
