@@ -1143,6 +1143,36 @@ TEST(CliMisuse, ExperimentFilesTrainAndPrintedConfigsSayTheirLabels) {
                                         " is a generic dataset (data.kind = \"auto\" found it)");
 }
 
+// link took any negative --max-color-step as off and recorded it; a run on those masks took the
+// value into its config, which --resume then refused (labels.max_color_step is >= 0 or -1).
+TEST(CliMisuse, LinkTakesTheColourStepsARunCanResumeWith) {
+    const std::string root = test::temp_dir("misuse_link_step");
+    const auto fd = dataset(root + "/data");
+    const std::string sparse = root + "/sparse", linked = root + "/linked";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sparse).status, 0);
+    const test::CommandResult minus2 = test::run_pfce("link --in " + sparse + " --out " + linked +
+                                                      " --max-color-step -2 --device cpu");
+    EXPECT_EQ(minus2.status, 2) << minus2.output;
+    EXPECT_MESSAGE_HAS(minus2.output, "--max-color-step -2: expected a finite number >= 0, or -1");
+    EXPECT_FALSE(fs::exists(linked));
+    ASSERT_EQ(test::run_pfce("link --in " + sparse + " --out " + linked +
+                             " --max-color-step -1 --device cpu")
+                  .status,
+              0);
+    // Masks an older link recorded with -2: read as off (-1), so the run resumes.
+    nlohmann::json record = nlohmann::json::parse(file_text(linked + "/masks.json"));
+    record["link"]["max_color_step"] = -2;
+    std::ofstream(linked + "/masks.json") << record.dump(2);
+    const std::string train =
+        "train --data " + fd.root + " --labels " + linked + " --out " + root + "/run";
+    ASSERT_EQ(test::run_pfce(train + kTiny).status, 0);
+    const test::CommandResult resumed =
+        test::run_pfce("train --resume --out " + root + "/run --epochs 2");
+    EXPECT_EQ(resumed.status, 0) << resumed.output;
+    const test::CommandResult printed = test::run_pfce(train + " --print-config");
+    EXPECT_MESSAGE_HAS(printed.output, "max_color_step = -1");
+}
+
 // Taken without a word until a hostile-user probe: suite-only and CUDA-only settings in a CPU
 // train, split lists that leave samples untested, a split with nothing to score (NaN metrics,
 // status 0), choices in capitals that other flags take, a sample switch given a value, and a

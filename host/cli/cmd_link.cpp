@@ -34,9 +34,11 @@ void run_link(const LinkFlags& f) {
     if (o.data_options.max_pixels < 1)
         PFCE_THROW(InputError, "--max-pixels ", o.data_options.max_pixels,
                    ": expected a limit >= 1 (a limit; there is no 'no limit')");
-    if (!std::isfinite(o.params.max_color_step))
+    // As labels.max_color_step takes it: a run trained on these masks records their value, and
+    // its --resume checks it (-2 linked here once made a run that could not be resumed).
+    if (!(o.params.max_color_step >= 0 || o.params.max_color_step == -1))
         PFCE_THROW(InputError, "--max-color-step ", o.params.max_color_step,
-                   ": expected a finite number (< 0: off)");
+                   ": expected a finite number >= 0, or -1 (off)");
 
     std::unique_ptr<Backend> backend = make_backend(f.device);
     LinkDirResult r;
@@ -107,7 +109,7 @@ const bool registered = register_command(
             ->capture_default_str();
         sub.add_option("--max-color-step", f->o.params.max_color_step,
                        "edge-aware: skip segments with a pixel farther than this from the "
-                       "endpoints' mean RGB (< 0: off)")
+                       "endpoints' mean RGB (-1: off)")
             ->capture_default_str();
         sub.add_option("--device", f->device, "auto, cpu or cuda[:N]")->capture_default_str();
         sub.add_option("--data", f->o.data_root,

@@ -347,7 +347,9 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md) {
         if (l.conflict != defaults.conflict && conflict != l.conflict)
             refuse("conflict", l.conflict, conflict);
         l.conflict = conflict;
-        const double step = link.value("max_color_step", defaults.max_color_step);
+        // Older pfce link took any negative step as off, as -1 is now.
+        double step = link.value("max_color_step", defaults.max_color_step);
+        if (step < 0) step = -1;
         if (l.max_color_step != defaults.max_color_step && step != l.max_color_step)
             refuse("max_color_step", std::to_string(l.max_color_step), std::to_string(step));
         l.max_color_step = step;
