@@ -1173,6 +1173,28 @@ TEST(CliMisuse, LinkTakesTheColourStepsARunCanResumeWith) {
     EXPECT_MESSAGE_HAS(printed.output, "max_color_step = -1");
 }
 
+// Class weights of 0 on every class the training labels hold trained nothing (loss 0.0000 every
+// epoch, status 0), found only by a class that no training pixel has taking all the weight.
+TEST(CliMisuse, ClassWeightsOnNoLabelledClassAreRefused) {
+    const std::string root = test::temp_dir("misuse_alpha_unlabelled");
+    const auto fd = dataset(root + "/data");
+    std::ofstream(fd.root + "/dataset.toml")
+        << "[classes]\nnames = [\"background\", \"road\", \"building\", \"tree\", "
+           "\"water\"]\n[mask]\nencoding = \"palette\"\nignore_colours = [[155, 155, 155]]\n"
+           "colours = [[0, 0, 0], [128, 64, 128], [70, 70, 70], [107, 142, 35], [0, 0, 255]]\n";
+    const std::string train = "train --data " + fd.root + " --out " + root + "/run" + kTiny;
+    const test::CommandResult none = test::run_pfce(train + " --focal-alpha 0,0,0,0,1");
+    EXPECT_EQ(none.status, 2) << none.output;
+    EXPECT_MESSAGE_HAS(none.output,
+                       "loss.alpha = [0.0,0.0,0.0,0.0,1.0] gives weight 0 to every class labelled "
+                       "in the training samples (background, road, building, tree, in the dense "
+                       "masks of " +
+                           fd.root + ")");
+    EXPECT_FALSE(fs::exists(root + "/run"));
+    const test::CommandResult one = test::run_pfce(train + " --focal-alpha 0,0,0,1,1");
+    EXPECT_EQ(one.status, 0) << one.output;
+}
+
 // Taken without a word until a hostile-user probe: suite-only and CUDA-only settings in a CPU
 // train, split lists that leave samples untested, a split with nothing to score (NaN metrics,
 // status 0), choices in capitals that other flags take, a sample switch given a value, and a

@@ -175,7 +175,8 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     // As pfce train refuses them: one class, or no labelled pixel to train on.
     check_class_count(pal, L.root);
     check_training_labels(training_label_counts(in.train, pal.classes.size()), pal, in.train.size(),
-                          lab.dir.empty() ? "the dense masks of " + L.root : lab.dir);
+                          lab.dir.empty() ? "the dense masks of " + L.root : lab.dir,
+                          cfg.loss.alpha_auto ? std::vector<double>{} : cfg.loss.alpha);
     const OptimizerSettings& o = cfg.optimizer;
     log_info(tag, "training: ", cfg.run.epochs, " epochs, ", o.name, " lr ", o.lr,
              ", weight decay ", o.weight_decay, ", schedule ", cfg.schedule.name, ", clip ", o.clip,

@@ -555,7 +555,8 @@ void check_class_count(const Palette& palette, const std::string& root) {
 }
 
 void check_training_labels(const std::vector<std::int64_t>& per_class, const Palette& palette,
-                           std::size_t train_samples, const std::string& where) {
+                           std::size_t train_samples, const std::string& where,
+                           const std::vector<double>& alpha) {
     std::int64_t labelled = 0;
     for (std::int64_t n : per_class) labelled += n;
     if (labelled == 0)
@@ -567,6 +568,23 @@ void check_training_labels(const std::vector<std::int64_t>& per_class, const Pal
     std::string unseen;
     for (std::size_t c = 0; c < per_class.size() && c < palette.classes.size(); ++c)
         if (per_class[c] == 0) unseen += (unseen.empty() ? "" : ", ") + palette.classes[c].name;
+    // Weights of 0 on every class the labels hold: loss 0 and no gradient, epoch after epoch,
+    // with nothing else to say so (a weight above 0 on a class without a training pixel counts
+    // for nothing).
+    if (alpha.size() == per_class.size()) {
+        std::string weighed, labelled_names;
+        for (std::size_t c = 0; c < per_class.size() && c < palette.classes.size(); ++c) {
+            if (per_class[c] == 0) continue;
+            labelled_names += (labelled_names.empty() ? "" : ", ") + palette.classes[c].name;
+            if (alpha[c] > 0) weighed += palette.classes[c].name;
+        }
+        if (weighed.empty())
+            PFCE_THROW(InputError, "loss.alpha = ", nlohmann::json(alpha).dump(),
+                       " gives weight 0 to every class labelled in the training samples (",
+                       labelled_names, ", in ", where,
+                       "), so the loss would be 0 and nothing would train; expected a weight "
+                       "above 0 for at least one of them");
+    }
     if (!unseen.empty())
         log_warn("no training pixel is labelled ", unseen, " (", where,
                  "): the model cannot learn to predict it, and its test IoU will be 0 where it "
@@ -658,7 +676,8 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
                           : cfg.labels.dir.empty()
                               ? "the " + in.label_kind + " labels drawn from the dense masks of " +
                                     cfg.data.root + ", in " + labels
-                              : labels);
+                              : labels,
+                          cfg.loss.alpha_auto ? std::vector<double>{} : cfg.loss.alpha);
     return in;
 }
 

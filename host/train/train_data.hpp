@@ -84,9 +84,11 @@ nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& tra
 std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
                                                 std::size_t num_classes);
 // The training split's labelled pixels per class: InputError when there is none (the loss would
-// see nothing), a warning naming each class without one. `where` says where the labels came from.
+// see nothing) or when the class weights `alpha` (loss.alpha; empty: none) give every labelled
+// class 0, a warning naming each class without one. `where` says where the labels came from.
 void check_training_labels(const std::vector<std::int64_t>& per_class, const Palette& palette,
-                           std::size_t train_samples, const std::string& where);
+                           std::size_t train_samples, const std::string& where,
+                           const std::vector<double>& alpha);
 // check_masks_belong_to, and a mask for every sample of `indices`.
 void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
                                const std::vector<std::size_t>& indices);
