@@ -368,6 +368,10 @@ TEST(Config, AbsurdValuesAreRefusedNamingTheirBound) {
         // A gradient clipped to 1e-30 moves no weight (the hostile-user probe trained 4 epochs).
         {"[optimizer]\nclip = 1e-30\n", "optimizer.clip = 1e-30", "0 (off) or at least 1e-06"},
         {"[optimizer]\nclip = -1\n", "optimizer.clip = -1", "0 (off) or at least 1e-06"},
+        // No loss is below best * (1 - 1): the lr fell every epoch while the model improved.
+        {"[schedule]\nname = \"plateau\"\nplateau_threshold = 1\n",
+         "schedule.plateau_threshold = 1",
+         "in [0, 1) (the relative improvement that counts: 0.01 is 1%)"},
     };
     int k = 0;
     for (const auto& [text, value, bound] : cases) {
@@ -444,6 +448,20 @@ TEST(Config, SettingsWithoutEffectAreNamedWithWhatTurnsThemOff) {
     Config given_masks = dense;  // a mask directory's settings are its own (masks.json)
     given_masks.labels.dir = "/masks";
     EXPECT_EQ(unused_settings(given_masks).size(), 3u);  // the loss, optimizer and schedule only
+
+    // A plateau schedule that can first decay after epoch patience + 2 (epoch 1 sets the best):
+    // a 5-epoch run at patience 3 keeps optimizer.lr throughout, a 6-epoch one may not.
+    Config plateau;
+    plateau.schedule.name = "plateau";
+    plateau.schedule.plateau_patience = 3;
+    plateau.run.epochs = 5;
+    EXPECT_EQ(messages(plateau),
+              std::vector<std::string>{
+                  "schedule.name = \"plateau\" cannot lower the lr: with "
+                  "schedule.plateau_patience = 3 the first decay can follow epoch 5, and "
+                  "run.epochs = 5 has no epoch after it (the lr is optimizer.lr throughout)"});
+    plateau.run.epochs = 6;
+    EXPECT_TRUE(messages(plateau).empty());
 
     // A step schedule whose decay takes the lr below what moves a weight: the epochs from then on
     // (the hostile-user probe's step_gamma = 1e-300 trained epoch 3 at lr 0 without a word).

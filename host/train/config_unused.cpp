@@ -124,6 +124,18 @@ std::vector<UnusedSetting> unused_settings(const Config& c) {
                            std::to_string(c.schedule.step_size) +
                            " epochs is not below run.epochs = " + std::to_string(c.run.epochs) +
                            " (the lr is optimizer.lr throughout)"});
+    // A plateau schedule lowers the lr after more than plateau_patience epochs without
+    // improvement on the first (which sets the best): at the end of epoch patience + 2 at the
+    // earliest, for the epochs after it.
+    if (c.schedule.name == "plateau" && c.schedule.plateau_patience + 3 > c.run.epochs)
+        out.push_back({"schedule.plateau_patience",
+                       "schedule.name = \"plateau\" cannot lower the lr: with "
+                       "schedule.plateau_patience = " +
+                           std::to_string(c.schedule.plateau_patience) +
+                           " the first decay can follow epoch " +
+                           std::to_string(c.schedule.plateau_patience + 2) +
+                           ", and run.epochs = " + std::to_string(c.run.epochs) +
+                           " has no epoch after it (the lr is optimizer.lr throughout)"});
     // A step schedule that decays the lr below kMinLr (where validate refuses a starting lr: no
     // step moves a float weight) leaves the epochs after that without effect.
     const ScheduleSettings& s = c.schedule;

@@ -247,8 +247,11 @@ void validate(const Config& c, const ConfigKeySources& source) {
         bad(source, "schedule.plateau_factor", s.plateau_factor, "in (0, 1)");
     if (s.plateau_patience < 0)
         bad(source, "schedule.plateau_patience", s.plateau_patience, ">= 0");
-    if (s.plateau_threshold < 0)
-        bad(source, "schedule.plateau_threshold", s.plateau_threshold, ">= 0");
+    // Relative: an epoch improves on the best when below best * (1 - threshold). At 1 or above no
+    // loss ever does, and the lr fell every patience + 1 epochs while the model improved.
+    if (!(s.plateau_threshold >= 0 && s.plateau_threshold < 1))
+        bad(source, "schedule.plateau_threshold", s.plateau_threshold,
+            "in [0, 1) (the relative improvement that counts: 0.01 is 1%)");
     if (s.plateau_cooldown < 0)
         bad(source, "schedule.plateau_cooldown", s.plateau_cooldown, ">= 0");
 
