@@ -1114,6 +1114,15 @@ TEST(CliMisuse, ExperimentFilesTrainAndPrintedConfigsSayTheirLabels) {
         test::run_pfce("link --in " + sparse + " --out " + linked + " --radius 7 --device cpu")
             .status,
         0);
+    // Linking settings beside masks that are not linked: refused, not recorded as the run's.
+    const test::CommandResult unlinked =
+        test::run_pfce("train --data " + fd.root + " --labels " + sparse + " --radius 5 --out " +
+                       root + "/r5" + kTiny);
+    EXPECT_EQ(unlinked.status, 2) << unlinked.output;
+    EXPECT_MESSAGE_HAS(unlinked.output, "labels.dir " + sparse +
+                                            " holds sparse masks, which are not linked, but "
+                                            "labels.radius = 5 is a linking setting");
+    EXPECT_FALSE(fs::exists(root + "/r5"));
     std::string print = "\"";  // appended to: GCC 12 warns (-Wrestrict) at "\"" + string&&
     print += test::pfce_binary() + "\" train --data " + fd.root + " --labels " + linked +
              " --print-config 2>&1 > " + root + "/printed.toml";

@@ -353,6 +353,21 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md) {
         if (l.max_color_step != defaults.max_color_step && step != l.max_color_step)
             refuse("max_color_step", std::to_string(l.max_color_step), std::to_string(step));
         l.max_color_step = step;
+    } else {
+        // Unlinked masks: a linking setting would be recorded as the run's without having been
+        // applied (a checkpoint saying radius 5 of masks never linked).
+        auto unlinked = [&](const char* key, bool given, const std::string& value) {
+            if (!given) return;
+            PFCE_THROW(InputError, "labels.dir ", md.dir, " holds ", kind,
+                       " masks, which are not linked, but labels.", key, " = ", value,
+                       " is a linking setting: drop it, or train on masks linked with it (pfce "
+                       "link --in ",
+                       md.dir, ")");
+        };
+        unlinked("radius", l.radius != defaults.radius, std::to_string(l.radius));
+        unlinked("conflict", l.conflict != defaults.conflict, "\"" + l.conflict + "\"");
+        unlinked("max_color_step", l.max_color_step != defaults.max_color_step,
+                 nlohmann::json(l.max_color_step).dump());
     }
 }
 
