@@ -1182,6 +1182,31 @@ TEST(CliMisuse, LinkTakesTheColourStepsARunCanResumeWith) {
     EXPECT_MESSAGE_HAS(printed.output, "max_color_step = -1");
 }
 
+// --resume --config FILE put the defaults under the file (a file of run.epochs alone was refused
+// for model.width, model.depth and run.batch_size, which nobody set), and --resume
+// --print-config printed settings that the resume then refused.
+TEST(CliMisuse, ResumeTakesAConfigFileOverTheRunsOwnSettings) {
+    const std::string root = test::temp_dir("misuse_resume_config");
+    const auto fd = dataset(root + "/data");
+    const std::string run = root + "/run";
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + run + kTiny).status, 0);
+    std::ofstream(root + "/more.toml") << "[run]\nepochs = 2\nout = \"" << run << "\"\n";
+    const test::CommandResult more =
+        test::run_pfce("train --resume --config " + root + "/more.toml");
+    EXPECT_EQ(more.status, 0) << more.output;
+    const std::string metrics = file_text(run + "/metrics.jsonl");
+    EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 2) << metrics;
+    const test::CommandResult printed =
+        test::run_pfce("train --resume --out " + run + " --lr 0.01 --print-config");
+    EXPECT_EQ(printed.status, 2) << printed.output;
+    EXPECT_MESSAGE_HAS(printed.output, "cannot resume " + run + ": these settings differ");
+    const test::CommandResult longer =
+        test::run_pfce("train --resume --out " + run + " --epochs 3 --print-config");
+    EXPECT_EQ(longer.status, 0) << longer.output;
+    EXPECT_MESSAGE_HAS(longer.output, "epochs = 3");
+    EXPECT_MESSAGE_HAS(longer.output, "width = 4");
+}
+
 // Class weights of 0 on every class the training labels hold trained nothing (loss 0.0000 every
 // epoch, status 0), found only by a class that no training pixel has taking all the weight.
 TEST(CliMisuse, ClassWeightsOnNoLabelledClassAreRefused) {

@@ -134,29 +134,41 @@ void run_train(const TrainArgs& a) {
     KeySources where;
     std::string unset = "the defaults";  // the source of a key nobody set
     std::string experiment;              // the id of a suite's experiment file given as --config
+    std::optional<toml::table> file;
+    std::set<std::string> others;  // tables of the file that are not config sections
     if (!a.config.empty()) {
-        const toml::table file = parse_toml_file(a.config);
+        file = parse_toml_file(a.config);
         // A suite's experiment file trains as a config: its settings over the defaults, not over
         // its suite's [data], [model] and others, so the run may differ from the suite's.
-        experiment = experiment_of_config_file(file, a.config);
-        const std::set<std::string> others =
-            experiment.empty() ? std::set<std::string>{} : std::set<std::string>{"experiment"};
-        if (!experiment.empty())
+        experiment = experiment_of_config_file(*file, a.config);
+        if (!experiment.empty()) others = {"experiment"};
+        if (!experiment.empty() && !a.resume)
             log_info(a.config, ": the experiment file of \"", experiment,
                      "\": pfce train takes its settings over the defaults, not over its suite's "
                      "(pfce run SUITE --only ",
                      experiment, " runs it as the suite does)");
-        cfg = Config{};
-        apply_toml_sections(cfg, file, a.config, others);
-        record_key_sources(file, a.config, others, where);
-    } else if (a.resume) {
+    }
+    if (a.resume) {
+        // The run's own settings, under the file's and the flags': a file that sets only
+        // run.epochs changes only that (it once put the defaults back under it, and every
+        // other setting was then refused as changed).
         const auto out = a.flags.find("run.out");
         if (out != a.flags.end() && out->second.empty())
             PFCE_THROW(InputError, "--resume --out \"\": expected the run directory to resume");
-        const std::string dir = out != a.flags.end() ? out->second : cfg.run.out;
+        std::string dir = cfg.run.out;
+        if (file) {
+            Config from_file;
+            apply_toml_sections(from_file, *file, a.config, others);
+            dir = from_file.run.out;
+        }
+        if (out != a.flags.end()) dir = out->second;
         stored = config_of_run(dir);
         cfg = *stored;
         unset = "the stored config of " + dir;
+    }
+    if (file) {
+        apply_toml_sections(cfg, *file, a.config, others);
+        record_key_sources(*file, a.config, others, where);
     }
     for (const auto& [dotted, text] : a.flags) where[dotted] = "command line";
     const ConfigKeySources source = key_sources(where, unset);
@@ -172,6 +184,14 @@ void run_train(const TrainArgs& a) {
             const Config asked = cfg;
             adopt_labels_dir_settings(cfg.labels, open_mask_dir(cfg.labels.dir));
             refuse_label_settings_the_masks_contradict(a, where, asked, cfg);
+        }
+        // What --resume would continue with, or its refusal: a printed config of settings the
+        // resume then refuses (an lr changed mid-run) would be a config no run has.
+        if (a.resume) {
+            Config resumed = cfg;
+            make_paths_absolute(resumed);
+            follow_the_moved_dataset(resumed, *stored, a);
+            refuse_changed_settings(*stored, resumed, /*labels_too=*/false, /*root_moved=*/"same");
         }
         std::printf("%s", to_toml_text(cfg).c_str());
         return;
