@@ -368,6 +368,9 @@ TEST(Config, AbsurdValuesAreRefusedNamingTheirBound) {
         // A gradient clipped to 1e-30 moves no weight (the hostile-user probe trained 4 epochs).
         {"[optimizer]\nclip = 1e-30\n", "optimizer.clip = 1e-30", "0 (off) or at least 1e-06"},
         {"[optimizer]\nclip = -1\n", "optimizer.clip = -1", "0 (off) or at least 1e-06"},
+        // A NUL cuts a path short in every system call: all of a run's outputs went into one file.
+        {"[run]\nout = \"runs/a\\u0000b\"\n", "run.out", "a string without a NUL character"},
+        {"[data]\nroot = \"data\\u0000junk\"\n", "data.root", "without a NUL character"},
         // No loss is below best * (1 - 1): the lr fell every epoch while the model improved.
         {"[schedule]\nname = \"plateau\"\nplateau_threshold = 1\n",
          "schedule.plateau_threshold = 1",

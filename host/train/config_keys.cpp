@@ -22,6 +22,10 @@ void set_value(T& out, const json& v) {
         out = v.get<bool>();
     } else if constexpr (std::is_same_v<T, std::string>) {
         if (!v.is_string()) throw std::string("a string");
+        // A path is cut at a NUL by every system call: "out\u0000x" wrote every output of a run
+        // into one file "out".
+        if (v.get<std::string>().find('\0') != std::string::npos)
+            throw std::string("a string without a NUL character (\\u0000)");
         out = v.get<std::string>();
     } else if constexpr (std::is_same_v<T, double>) {
         if (!v.is_number() || !std::isfinite(v.get<double>())) throw std::string("a finite number");
