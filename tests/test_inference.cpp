@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "data/image_io.hpp"
 #include "host/train/evaluate.hpp"
+#include "host/train/progress.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/test_time_augment.hpp"
 #include "models/unet.hpp"
@@ -247,6 +248,60 @@ TEST(TestTimeAugment, EvaluationScoresTheAugmentedPredictions) {
     EXPECT_TRUE(std::isfinite(r.loss) && std::isfinite(r.loss_dense));
     eo.tta = 1;
     EXPECT_NE(evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo).confusion, want);
+}
+
+// Progress on large images: sliding_logits counts each image's windows up to window_count,
+// evaluation counts all the samples' windows (or images, in batches) up to their total, and
+// LazyProgress says nothing of quick work and plain lines of slow work in a log.
+TEST(Progress, CountsWindowsAndImagesToTheirTotals) {
+    Fixture f;
+    SlidingWindow sw{32, 8, 3};
+    RgbImage img = test::foreign_image(test::foreign_labels(100, 70, 1), 1);
+    std::vector<std::pair<std::int64_t, std::int64_t>> seen;
+    sw.progress = [&](std::int64_t done, std::int64_t total) { seen.emplace_back(done, total); };
+    f.logits(img, sw);
+    const std::int64_t windows = window_count(100, 70, sw);
+    EXPECT_EQ(windows, 4 * 3);  // x at 0, 24, 48 and 68 (the edge), y at 0, 24 and 38
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back(), std::make_pair(windows, windows));
+    for (std::size_t k = 1; k < seen.size(); ++k) EXPECT_GT(seen[k].first, seen[k - 1].first);
+
+    std::vector<SampleData> samples = foreign_samples(3);
+    samples.push_back(SampleData{});
+    samples.back().dense = test::foreign_labels(100, 70, 1);
+    samples.back().image = img;
+    samples.back().train_labels = samples.back().dense;
+    EvalOptions eo;
+    eo.window = 32;
+    std::vector<std::tuple<std::int64_t, std::int64_t, std::string>> calls;
+    eo.progress = [&](std::int64_t done, std::int64_t total, const char* unit) {
+        calls.emplace_back(done, total, unit);
+    };
+    evaluate(*f.backend, f.net, samples, f.stats, FocalLossParams{}, -1, eo);
+    ASSERT_FALSE(calls.empty());
+    EXPECT_EQ(calls.back(), std::make_tuple(3 + windows, 3 + windows, std::string("windows")));
+    calls.clear();
+    samples.pop_back();  // one size: batches of images
+    evaluate(*f.backend, f.net, samples, f.stats, FocalLossParams{}, -1, eo);
+    ASSERT_FALSE(calls.empty());
+    EXPECT_EQ(calls.back(), std::make_tuple(std::int64_t{3}, std::int64_t{3}, std::string("img")));
+
+    testing::internal::CaptureStderr();
+    {
+        LazyProgress quick("quick", 1000.0, /*tty=*/0);
+        for (int k = 1; k <= 10; ++k) quick.update(k, 10, "windows");
+    }
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+    testing::internal::CaptureStderr();
+    {
+        LazyProgress slow("tile.tif", 0.0, /*tty=*/0);
+        for (int k = 1; k <= 10; ++k) slow.update(k, 10, "windows");
+    }
+    const std::string lines = testing::internal::GetCapturedStderr();
+    EXPECT_NE(lines.find("tile.tif 1/10  "), std::string::npos) << lines;
+    EXPECT_NE(lines.find("tile.tif 10/10  "), std::string::npos) << lines;
+    EXPECT_NE(lines.find(" windows/s  ETA "), std::string::npos) << lines;
+    EXPECT_EQ(lines.find("loss"), std::string::npos) << lines;
 }
 
 // Evaluation's losses are those of every labelled pixel of the split at once: batches of 1, 2 (a

@@ -17,6 +17,7 @@
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/train/evaluate.hpp"
+#include "host/train/progress.hpp"
 #include "host/train/test_time_augment.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trained_model.hpp"
@@ -204,8 +205,14 @@ void run_eval(const EvalArgs& a) {
     if (a.window_given) eo.window = a.window;
     check_window_fits_unet(eo.window, a.window_given, depth, a.checkpoint);
     eo.tta = tta;
-    const EvalResult r =
-        evaluate(*backend, *m.net, samples, m.stats, focal_params(m.config), m.clutter_class, eo);
+    const EvalResult r = [&] {
+        LazyProgress progress("eval " + a.split);  // tiles under --tta d4: minutes, said past 2 s
+        eo.progress = [&](std::int64_t done, std::int64_t total, const char* unit) {
+            progress.update(done, total, unit);
+        };
+        return evaluate(*backend, *m.net, samples, m.stats, focal_params(m.config), m.clutter_class,
+                        eo);
+    }();
     if (a.json) {
         nlohmann::json j = to_json(r.metrics, m.class_names);
         j["checkpoint"] = a.checkpoint;

@@ -28,6 +28,7 @@
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/train/evaluate.hpp"
+#include "host/train/progress.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/test_time_augment.hpp"
 #include "host/train/train_data.hpp"
@@ -525,7 +526,13 @@ void run_predict(const PredictArgs& a) {
         LabelMap confidence;
         LabelMap pred;
         try {
-            pred = predict_sliding(*backend, *m.net, img, m.stats, sw,
+            // A 6000x6000 tile is minutes of windows on a CPU: said as it goes, past 2 s.
+            LazyProgress progress(fs::path(j.input).filename().string());
+            SlidingWindow image_sw = sw;
+            image_sw.progress = [&](std::int64_t done, std::int64_t total) {
+                progress.update(done, total, "windows");
+            };
+            pred = predict_sliding(*backend, *m.net, img, m.stats, image_sw,
                                    j.confidence.empty() ? nullptr : &confidence);
         } catch (const StopRequested&) {
             throw interrupted();  // nothing of this image was written

@@ -136,6 +136,13 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
         sw.batch = std::max(1, std::min(opts.batch_size, 8));
         sw.tta = opts.tta;
         Tensor &host_labels = buf.host_labels, &host_dense = buf.host_dense;
+        std::int64_t windows = 0, windows_before = 0;
+        for (const SampleData& s : samples)
+            windows += window_count(s.image.width, s.image.height, sw);
+        if (opts.progress)
+            sw.progress = [&](std::int64_t done, std::int64_t) {
+                opts.progress(windows_before + done, windows, "windows");
+            };
         for (const SampleData& s : samples) {
             const int W = s.image.width;
             auto per_batch = [&](const Tensor& logits, const std::vector<WindowRect>& windows) {
@@ -166,6 +173,7 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
             };
             sliding_logits(backend, net, s.image, stats, sw, rows, per_batch, &buf.x,
                            &buf.tta_logits);
+            windows_before += window_count(s.image.width, s.image.height, sw);
             ++r.images;
         }
     } else {
@@ -203,6 +211,8 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
             backend.confusion_accumulate(pred, dense, conf);
             pending_pixels += pixels;
             r.images += batch.images.dim(0);
+            if (opts.progress)
+                opts.progress(r.images, static_cast<std::int64_t>(samples.size()), "img");
         }
         flush();
     }

@@ -3,6 +3,8 @@
 // from it. Used for per-epoch validation and by `pfce eval`. Images of any size: see EvalOptions.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -34,6 +36,9 @@ struct EvalOptions {
     // per window. Above 1, every set goes through sliding windows, and the losses are those of
     // the averaged logits.
     int tta = 1;
+    // Called as the work goes: windows done of all the samples' windows, or images done of the
+    // samples in batches (`unit` says which): eval and validation of large tiles take minutes.
+    std::function<void(std::int64_t done, std::int64_t total, const char* unit)> progress;
 };
 
 // A run's evaluation settings: its batch size and prefetch; windows of its crop size when it

@@ -27,10 +27,13 @@ std::string format_seconds(double seconds) {
     return buf;
 }
 
-ProgressBar::ProgressBar(std::string label, std::int64_t total, int tty)
+ProgressBar::ProgressBar(std::string label, std::int64_t total, int tty, std::string unit,
+                         std::string loss_name)
     : label_(std::move(label)),
       total_(total),
       tty_(tty < 0 ? ::isatty(STDERR_FILENO) != 0 : tty != 0),
+      unit_(std::move(unit)),
+      loss_name_(std::move(loss_name)),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
@@ -44,11 +47,14 @@ void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
     const double rate = t > 0 ? static_cast<double>(images) / t : 0.0;
     const double eta =
         done > 0 ? t * static_cast<double>(total_ - done) / static_cast<double>(done) : NAN;
-    char loss_s[32];
-    if (loss >= 0 && std::isfinite(loss))
-        std::snprintf(loss_s, sizeof loss_s, "%.4f", loss);
+    char loss_s[64] = "";
+    if (loss_name_.empty())
+        ;  // inference: no loss to show
+    else if (loss >= 0 && std::isfinite(loss))
+        std::snprintf(loss_s, sizeof loss_s, " %s %.4f", loss_name_.c_str(), loss);
     else
-        std::snprintf(loss_s, sizeof loss_s, "%s", std::isnan(loss) ? "nan" : "-");
+        std::snprintf(loss_s, sizeof loss_s, " %s %s", loss_name_.c_str(),
+                      std::isnan(loss) ? "nan" : "-");
     if (tty_) {
         // Redraw at most 10 times a second; always draw the last item.
         if (done < total_ && std::chrono::duration<double>(now - last_draw_).count() < 0.1) return;
@@ -57,18 +63,48 @@ void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
         const int filled = total_ > 0 ? static_cast<int>(kWidth * done / total_) : kWidth;
         std::string bar(static_cast<std::size_t>(filled), '=');
         bar.resize(kWidth, ' ');
-        std::fprintf(stderr, "\r%s %lld/%lld [%s] loss %s  %.1f img/s  ETA %s \x1b[K",
-                     label_.c_str(), static_cast<long long>(done), static_cast<long long>(total_),
-                     bar.c_str(), loss_s, rate, format_duration(eta).c_str());
+        std::fprintf(stderr, "\r%s %lld/%lld [%s]%s  %.1f %s/s  ETA %s \x1b[K", label_.c_str(),
+                     static_cast<long long>(done), static_cast<long long>(total_), bar.c_str(),
+                     loss_s, rate, unit_.c_str(), format_duration(eta).c_str());
         std::fflush(stderr);
         return;
     }
     if (done < next_plain_ && done < total_) return;
     const std::int64_t step = total_ >= 10 ? total_ / 10 : 1;
     next_plain_ = (done / step + 1) * step;
-    std::fprintf(stderr, "%s %lld/%lld loss %s  %.1f img/s  ETA %s\n", label_.c_str(),
+    std::fprintf(stderr, "%s %lld/%lld%s  %.1f %s/s  ETA %s\n", label_.c_str(),
                  static_cast<long long>(done), static_cast<long long>(total_), loss_s, rate,
-                 format_duration(eta).c_str());
+                 unit_.c_str(), format_duration(eta).c_str());
+}
+
+void ProgressBar::erase() {
+    if (!tty_) return;
+    std::fprintf(stderr, "\r\x1b[K");
+    std::fflush(stderr);
+}
+
+LazyProgress::LazyProgress(std::string label, double after_s, int tty)
+    : label_(std::move(label)),
+      after_s_(after_s),
+      tty_(tty),
+      start_(std::chrono::steady_clock::now()) {}
+
+void LazyProgress::update(std::int64_t done, std::int64_t total, const char* unit) {
+    if (!bar_) {
+        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() <
+            after_s_)
+            return;
+        bar_.emplace(label_, total, tty_, unit, "");
+        bar_->started_at(start_);
+        unit_ = unit;
+        total_ = total;
+    }
+    if (unit != unit_ || total != total_) return;
+    bar_->update(done, -1, done);
+}
+
+LazyProgress::~LazyProgress() {
+    if (bar_) bar_->erase();
 }
 
 void ProgressBar::finish(const std::string& summary) {

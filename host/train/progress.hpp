@@ -5,25 +5,51 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace pfce {
 
 class ProgressBar {
   public:
-    // tty < 0: detect with isatty(stderr).
-    ProgressBar(std::string label, std::int64_t total, int tty = -1);
-    // `done` items of `total`; loss < 0 or NaN prints "-"; images counts the work for images/s.
+    // tty < 0: detect with isatty(stderr). `unit` names what the rate counts ("img": img/s); an
+    // empty `loss_name` leaves the loss out (work that has none: inference).
+    ProgressBar(std::string label, std::int64_t total, int tty = -1, std::string unit = "img",
+                std::string loss_name = "loss");
+    // `done` items of `total`; loss < 0 or NaN prints "-"; images counts the work for the rate.
     void update(std::int64_t done, double loss, std::int64_t images);
     void finish(const std::string& summary);  // ends the line (tty) or prints the summary
+    void erase();  // takes the bar off its line (tty): the caller's own line follows
+    // The work began before the bar (LazyProgress): the rate and ETA count from then.
+    void started_at(std::chrono::steady_clock::time_point t) { start_ = t; }
     double elapsed_s() const;
 
   private:
     std::string label_;
     std::int64_t total_;
     bool tty_;
+    std::string unit_, loss_name_;
     std::chrono::steady_clock::time_point start_, last_draw_;
     std::int64_t next_plain_ = 0;
+};
+
+// Progress of work that is usually quick: nothing is shown until it has run `after_s` seconds,
+// so a 300x300 patch says nothing and a 6000x6000 tile (minutes of windows on a CPU) says how far
+// it is and when it will end. Erased from a terminal when done; a log keeps its lines.
+class LazyProgress {
+  public:
+    explicit LazyProgress(std::string label, double after_s = 2.0, int tty = -1);
+    void update(std::int64_t done, std::int64_t total, const char* unit);
+    ~LazyProgress();
+
+  private:
+    std::string label_;
+    double after_s_;
+    int tty_;
+    std::chrono::steady_clock::time_point start_;
+    std::string unit_;
+    std::int64_t total_ = -1;
+    std::optional<ProgressBar> bar_;
 };
 
 std::string format_duration(double seconds);  // "1:02:03" / "2:03"

@@ -86,6 +86,12 @@ void add_augmented_logits(const std::vector<float>& plain, std::size_t nb, int w
 
 }  // namespace
 
+std::int64_t window_count(int w, int h, const SlidingWindow& sw) {
+    const int stride = sw.window - sw.overlap;
+    return static_cast<std::int64_t>(window_starts(w, std::min(sw.window, w), stride).size()) *
+           static_cast<std::int64_t>(window_starts(h, std::min(sw.window, h), stride).size());
+}
+
 void sliding_logits(
     Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
     const SlidingWindow& sw, const std::function<void(int, int, const float*)>& rows,
@@ -178,6 +184,9 @@ void sliding_logits(
                     }
                 }
             }
+            if (sw.progress)
+                sw.progress(static_cast<std::int64_t>(k * xs.size() + i + nb),
+                            static_cast<std::int64_t>(ys.size() * xs.size()));
         }
         // Rows above the next window row are final: average, hand on, move the band down.
         const int next = k + 1 < ys.size() ? ys[k + 1] : H;

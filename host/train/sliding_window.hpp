@@ -9,6 +9,7 @@
 // square have a second, transposed shape).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -30,7 +31,13 @@ struct SlidingWindow {
     // (core/stop_signal.hpp): a large image under test-time augmentation takes minutes, too long
     // to finish after Ctrl-C. Off where a stop is handled between steps (training, suites).
     bool stop_between_passes = false;
+    // Called after each batch of windows with the windows done and the image's count: progress on
+    // a large image (minutes on a CPU), shown by LazyProgress (host/train/progress.hpp).
+    std::function<void(std::int64_t done, std::int64_t total)> progress;
 };
+
+// The windows sliding_logits runs on an image of w x h: what `progress` counts to.
+std::int64_t window_count(int w, int h, const SlidingWindow& sw);
 
 struct WindowRect {
     int x0, y0, w, h;

@@ -23,6 +23,7 @@
 #include "core/log.hpp"
 #include "core/op_variants.hpp"
 #include "core/stop_signal.hpp"
+#include "core/stopwatch.hpp"
 #include "data/data_fingerprint.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/class_weights.hpp"
@@ -809,8 +810,19 @@ class TrainingRun {
         const double train_seconds = epoch_seconds();
         const double images_per_s = train_seconds > 0 ? st_.epoch_images / train_seconds : 0.0;
 
-        EvalResult val = evaluate(backend_, net_, in_.val, in_.stats, loss_params_,
-                                  in_.clutter_class, eval_options(cfg_), eval_);
+        // Validation of large tiles takes minutes on a CPU: said as it goes (past 2 s), and timed
+        // apart from the training it follows.
+        const Stopwatch val_clock;
+        EvalResult val = [&] {
+            LazyProgress progress("validation", 2.0, opts_.tty);
+            EvalOptions eo = eval_options(cfg_);
+            eo.progress = [&](std::int64_t done, std::int64_t total, const char* unit) {
+                progress.update(done, total, unit);
+            };
+            return evaluate(backend_, net_, in_.val, in_.stats, loss_params_, in_.clutter_class, eo,
+                            eval_);
+        }();
+        const double val_seconds = val_clock.seconds();
         if (val_on_ && !std::isfinite(val.loss)) diverged("the validation loss", val.loss);
         if (val_on_) warn_if_blowing_up("validation", val.loss, lowest_val_loss_);
         const double monitored_loss = val_on_ ? val.loss : train_loss;
@@ -836,6 +848,7 @@ class TrainingRun {
                      {"val_mean_f1", json_number(val.metrics.mean_f1)},
                      {"val_iou", to_json(val.metrics)["iou"]},
                      {"time_s", train_seconds},
+                     {"val_time_s", val_seconds},
                      {"images_per_s", images_per_s},
                      {"steps", st_.global_step},
                      {"best", improved}};
@@ -853,9 +866,11 @@ class TrainingRun {
             std::snprintf(val_part, sizeof val_part, "val loss %.4f (dense %.4f) mIoU %.4f OA %.4f",
                           val.loss, val.loss_dense, val.metrics.miou, val.metrics.oa);
         char summary[320];
-        std::snprintf(summary, sizeof summary, "train loss %.4f%s | %s | %.1f img/s, %s%s",
+        std::snprintf(summary, sizeof summary, "train loss %.4f%s | %s | %.1f img/s, %s%s%s",
                       train_loss, crf_part, val_part, images_per_s,
-                      format_duration(train_seconds).c_str(), improved ? " | best" : "");
+                      format_duration(train_seconds).c_str(),
+                      val_seconds >= 1 ? (" + val " + format_duration(val_seconds)).c_str() : "",
+                      improved ? " | best" : "");
         bar.finish(summary);
 
         // The checkpoint describes the start of the next epoch.
