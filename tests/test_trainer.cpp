@@ -9,6 +9,8 @@
 
 #include "core/file_io.hpp"
 #include "data/image_io.hpp"
+#include "host/train/memory_estimate.hpp"
+#include "host/train/train_data.hpp"
 #include "tests/trainer_fixtures.hpp"
 
 namespace pfce {
@@ -507,6 +509,35 @@ TEST(Trainer, ResumeRefusesRepeatedEpochsAndSaysMissingOnes) {
     EXPECT_MESSAGE_HAS(said, "metrics.jsonl: holds 0 of the 2 epochs the checkpoint has completed");
     EXPECT_EQ(resumed.epochs_completed, 3);
     EXPECT_EQ(read_metrics(first.metrics_path).size(), 1u);
+}
+
+// A step that cannot fit in the machine's memory is refused before training, with the estimate
+// and a crop that fits; one above what is available now is warned about; the GPU is not judged
+// by host memory. The estimate is that measured (2000x2000 at width 8, batch 1: 3.64 GB).
+TEST(Trainer, AStepLargerThanTheMachinesMemoryIsRefusedWithACropThatFits) {
+    EXPECT_NEAR(training_step_bytes(2000 * 2000, 1, 8), 3.64e9, 0.2 * 3.64e9);
+    std::vector<SampleData> train(4);
+    for (SampleData& s : train) s.image = RgbImage(2000, 2000);
+    Config cfg;
+    cfg.model.width = 32;
+    cfg.run.batch_size = 8;  // 4 images: batches of 4
+    const double gb = 1e9;
+    const std::string msg = test::input_error_message(
+        [&] { check_training_memory(train, cfg, DeviceKind::cpu, 16 * gb, 15 * gb); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "training on whole 2000x2000 images (data.crop_size = 0) at batch 4 and "
+                       "model.width 32 needs about 52.8 GB for one step on the CPU, more than "
+                       "this machine's 16.0 GB of memory; train on crops of at most 768 "
+                       "(--crop-size 512: about 3.5 GB)");
+    cfg.data.crop_size = 512;
+    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cpu, 16 * gb, 15 * gb));
+    cfg.data.crop_size = 0;
+    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cuda, 16 * gb, 15 * gb));
+    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cpu, 0, 0));  // unknown
+    testing::internal::CaptureStderr();
+    check_training_memory(train, cfg, DeviceKind::cpu, 64 * gb, 30 * gb);
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
+                       "more than the 30.0 GB of memory available now");
 }
 
 TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {

@@ -28,6 +28,7 @@
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/train/evaluate.hpp"
+#include "host/train/memory_estimate.hpp"
 #include "host/train/progress.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/test_time_augment.hpp"
@@ -344,7 +345,10 @@ void run_predict(const PredictArgs& a) {
                        a.max_pixels_given ? " (--max-pixels)" : " (the run's data.max_pixels)",
                        ": raise it with --max-pixels N to predict it (a memory guard: predict "
                        "holds the image, its mask and its overlay, about ",
-                       format_bytes(9.0 * static_cast<double>(pixels)),
+                       format_bytes(9.0 * static_cast<double>(pixels)), ", and the activations of ",
+                       sw.batch, " windows of ", sw.window, "x", sw.window, ", about ",
+                       format_bytes(inference_bytes(std::int64_t{sw.window} * sw.window, sw.batch,
+                                                    m.net->config().base_width)),
                        "; the class scores only for a band of windows)");
         // 16-bit samples, four colour bands: known from the header, so refused before any output.
         // The checkpoint decides how inputs are read: say so, not which flag would change it.

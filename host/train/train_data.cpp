@@ -14,10 +14,12 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/parallel.hpp"
+#include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/linking.hpp"
 #include "data/sparse_masks.hpp"
 #include "data/synth.hpp"
+#include "host/train/memory_estimate.hpp"
 #include "models/unet.hpp"
 
 namespace pfce {
@@ -438,6 +440,54 @@ void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int 
     check(split.test, "test", "data.test_list");
 }
 
+void check_training_memory(const std::vector<SampleData>& train, const Config& cfg,
+                           DeviceKind device, double total, double available) {
+    if (device != DeviceKind::cpu || train.empty() || total <= 0) return;
+    const int crop = cfg.data.crop_size;
+    const int w = crop > 0 ? crop : train[0].image.width,
+              h = crop > 0 ? crop : train[0].image.height;
+    const int batch = static_cast<int>(
+        std::min<std::int64_t>(cfg.run.batch_size, static_cast<std::int64_t>(train.size())));
+    const int width = cfg.model.width;
+    const double need = training_step_bytes(std::int64_t{w} * h, batch, width);
+    if (need <= 0.8 * (available > 0 ? available : total)) return;
+    // The largest crop side (a multiple of 64) whose step at this batch, else at batch 1, fits in
+    // half of the memory: advice that works, not a guess.
+    auto fitting_side = [&](int b) {
+        int side = 0;
+        for (int s = 64; s <= std::max(w, h); s += 64)
+            if (training_step_bytes(std::int64_t{s} * s, b, width) <= 0.5 * total) side = s;
+        return side;
+    };
+    const int side = fitting_side(batch), side1 = fitting_side(1);
+    std::string what = crop > 0 ? std::to_string(crop) + "x" + std::to_string(crop) + " crops"
+                                : "whole " + std::to_string(w) + "x" + std::to_string(h) +
+                                      " images (data.crop_size = 0)";
+    std::string advice;
+    if (side >= 64)
+        advice = "train on crops of at most " + std::to_string(side) + " (--crop-size " +
+                 std::to_string(std::min(side, 512)) + ": about " +
+                 format_bytes(training_step_bytes(
+                     std::int64_t{std::min(side, 512)} * std::min(side, 512), batch, width)) +
+                 ")";
+    else if (side1 >= 64)
+        advice = "lower run.batch_size (--batch-size 1 with --crop-size " + std::to_string(side1) +
+                 " fits)";
+    else
+        advice = "lower model.width";
+    if (need > total)
+        PFCE_THROW(InputError, "training on ", what, " at batch ", batch, " and model.width ",
+                   width, " needs about ", format_bytes(need),
+                   " for one step on the CPU, more than this machine's ", format_bytes(total),
+                   " of memory; ", advice);
+    log_warn("training on ", what, " at batch ", batch, " and model.width ", width, " needs about ",
+             format_bytes(need), " for one step on the CPU, more than the ",
+             format_bytes(available),
+             " of memory available now: the machine may swap or stop "
+             "the run; ",
+             advice);
+}
+
 void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
                           int crop_size) {
     if (crop_size > 0) {
@@ -652,6 +702,10 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     for (std::size_t i : split.val) in.val_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
+    {
+        const MachineMemory mem = machine_memory();
+        check_training_memory(in.train, cfg, backend.device(), mem.total, mem.available);
+    }
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
     const nlohmann::json constant_channels = warn_if_a_channel_never_varies(in.train);
     in.data_meta = {{"root", resolved_path(cfg.data.root)},

@@ -143,6 +143,13 @@ class TooSmallImages {
 // validation image stopped training at the first validation, naming no file.
 void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int crop_size);
 
+// A training step on the CPU that would need more memory than the machine has (host/train/
+// memory_estimate.hpp: whole large images, a large crop or batch): InputError with the estimate,
+// the machine's memory and a crop and batch that fit; a warning above the memory available now.
+// `total` and `available` are the machine's (machine_memory(); 0: unknown, nothing checked).
+void check_training_memory(const std::vector<SampleData>& train, const Config& cfg,
+                           DeviceKind device, double total, double available);
+
 // Without crops every training image must have one size: InputError naming two samples that
 // differ (ids and sizes) and the crop option that trains on them all.
 void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,

@@ -1,0 +1,23 @@
+// What a training step or a sliding-window pass holds in host memory on the CPU, from the model's
+// width and the pixels it sees, so that a run that cannot fit is refused before it is killed (a
+// probe's 4 whole 2000x2000 images at batch 4 passed 10 GB within 22 s, saying nothing).
+// Measured on the 2-core VM (oneDNN, depth 3 and 4): a training step holds about 100 bytes per
+// pixel per channel of model.width, and 100 more per pixel (inputs, labels, the loss's scratch),
+// for each image of the batch: 0.9 kB per pixel at width 8 (2000x2000 at batch 1: 3.64 GB
+// measured, 3.6 estimated), 3.3 kB at width 32. Inference keeps no gradients: about 60 bytes per
+// pixel per channel of width. Estimates within about 20%, not bounds.
+#pragma once
+
+#include <cstdint>
+
+namespace pfce {
+
+double training_step_bytes(std::int64_t pixels_per_image, int batch, int width);
+double inference_bytes(std::int64_t pixels_per_window, int batch, int width);
+
+struct MachineMemory {
+    double total = 0, available = 0;  // bytes; 0 where /proc/meminfo does not say
+};
+MachineMemory machine_memory();
+
+}  // namespace pfce
