@@ -466,6 +466,19 @@ TEST(Config, SettingsWithoutEffectAreNamedWithWhatTurnsThemOff) {
     plateau.run.epochs = 6;
     EXPECT_TRUE(messages(plateau).empty());
 
+    // A CRF kernel that weighs the nearest neighbours by about 0: the term is off in all but name.
+    Config crf;
+    crf.loss.crf_weight = 0.1;
+    crf.loss.crf_sigma_xy = 0.01;
+    ASSERT_EQ(messages(crf).size(), 1u);
+    EXPECT_MESSAGE_HAS(messages(crf)[0],
+                       "loss.crf_sigma_xy = 0.01 px makes the CRF term vanish: the nearest "
+                       "neighbours, one cell of 1 px away (loss.crf_downsample), weigh exp(-5000)");
+    crf.loss.crf_sigma_xy = 0.5;
+    EXPECT_TRUE(messages(crf).empty());
+    crf.loss.crf_downsample = 4;
+    EXPECT_EQ(messages(crf).size(), 1u);
+
     // A step schedule whose decay takes the lr below what moves a weight: the epochs from then on
     // (the hostile-user probe's step_gamma = 1e-300 trained epoch 3 at lr 0 without a word).
     Config decayed;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <sstream>
 
+#include "core/text.hpp"
 #include "host/train/config.hpp"
 
 namespace pfce {
@@ -124,6 +125,24 @@ std::vector<UnusedSetting> unused_settings(const Config& c) {
                            std::to_string(c.schedule.step_size) +
                            " epochs is not below run.epochs = " + std::to_string(c.run.epochs) +
                            " (the lr is optimizer.lr throughout)"});
+    // The CRF term's nearest neighbours are one cell (crf_downsample px) away: a sigma_xy far
+    // below that weighs every pair by about 0, and the term vanishes (sigma_xy 0.01 px trained
+    // exactly as without it, its curve at 0.0000).
+    if (c.loss.crf_weight > 0) {
+        const double cell = c.loss.crf_downsample;
+        const double nearest =
+            std::exp(-cell * cell / (2 * c.loss.crf_sigma_xy * c.loss.crf_sigma_xy));
+        if (nearest < 1e-3) {
+            std::ostringstream os;
+            os << "loss.crf_sigma_xy = " << c.loss.crf_sigma_xy
+               << " px makes the CRF term vanish: the nearest neighbours, one cell of "
+               << c.loss.crf_downsample << " px away (loss.crf_downsample), weigh exp(-"
+               << format_fixed(cell * cell / (2 * c.loss.crf_sigma_xy * c.loss.crf_sigma_xy), 0)
+               << ") = " << nearest << " (expected sigma_xy of at least "
+               << format_fixed(0.27 * cell, 2) << " px, about a cell or more)";
+            out.push_back({"loss.crf_sigma_xy", os.str()});
+        }
+    }
     // A plateau schedule lowers the lr after more than plateau_patience epochs without
     // improvement on the first (which sets the best): at the end of epoch patience + 2 at the
     // earliest, for the epochs after it.
