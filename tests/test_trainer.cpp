@@ -633,6 +633,21 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     EXPECT_FALSE(fs::exists(dir + "/dmg-out/b_overlay.png"));
     EXPECT_MESSAGE_HAS(tiny.output, "y.png (1x1), " + dir + "/two/z.png (2x1); leave them out");
     EXPECT_FALSE(fs::exists(dir + "/tiny-out/x.png"));
+    // One image's file names its format: a --format that says otherwise is refused (it wrote a
+    // PNG without a word); a name without extension takes --format's.
+    const test::CommandResult format =
+        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --device cpu --input " + img +
+                       " --format tif --out " + dir + "/f.png");
+    EXPECT_EQ(format.status, 2) << format.output;
+    EXPECT_MESSAGE_HAS(format.output, "--format tif but --out " + dir +
+                                          "/f.png names a PNG file; expected --out " + dir +
+                                          "/f.tif");
+    EXPECT_FALSE(fs::exists(dir + "/f.png"));
+    EXPECT_EQ(test::run_pfce("predict --checkpoint " + run + "/last.ckpt --device cpu --input " +
+                             img + " --format tif --out " + dir + "/f")
+                  .status,
+              0);
+    EXPECT_TRUE(fs::exists(dir + "/f.tif"));
     const test::CommandResult window =
         test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + img +
                        " --window -5 --out " + dir + "/w.png");

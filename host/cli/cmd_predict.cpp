@@ -204,10 +204,23 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                        " is only an extension (it would be a hidden file); expected a name such "
                        "as ",
                        (mask.parent_path() / "mask.png").string(), ", or a directory");
-        if (!mask.has_extension()) mask += read_georeference(a.input).empty() ? ".png" : ".tif";
+        if (!mask.has_extension())
+            mask += a.format == "tif"                    ? ".tif"
+                    : a.format == "png"                  ? ".png"
+                    : read_georeference(a.input).empty() ? ".png"
+                                                         : ".tif";
         if (!lower_ext_is(mask, {".png", ".tif", ".tiff"}))
             PFCE_THROW(InputError, "--out ", mask.string(),
                        ": expected a .png or .tif file (or a directory)");
+        // The file's name decides its format: a --format that says otherwise was not obeyed
+        // (--out x.png --format tif wrote a PNG without a word).
+        const bool tif = lower_ext_is(mask, {".tif", ".tiff"});
+        if (a.format != "auto" && (a.format == "tif") != tif)
+            PFCE_THROW(InputError, "--format ", a.format, " but --out ", mask.string(), " names a ",
+                       tif ? "TIFF" : "PNG", " file; expected --out ",
+                       (mask.parent_path() / mask.stem()).string(),
+                       a.format == "tif" ? ".tif" : ".png",
+                       ", or no --format (the file's extension decides)");
         jobs.push_back({a.input, mask.string(), overlay_path(mask),
                         confidence_path(mask, a.confidence), find_sidecar_georef(a.input)});
         return jobs;
