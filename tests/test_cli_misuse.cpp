@@ -675,6 +675,17 @@ TEST(CliMisuse, ARepeatedConfigFlagIsSaidNamingItsValues) {
     EXPECT_MESSAGE_HAS(
         test::run_pfce("train --deterministic --deterministic false --print-config").output,
         "--deterministic is given 2 times (alone, then false)");
+    // Every other option of one value too (CLI11 said "At Most 1 required but received 2").
+    const test::CommandResult split =
+        test::run_pfce("eval --checkpoint /nowhere.ckpt --split val --split=test");
+    EXPECT_MESSAGE_HAS(split.output,
+                       "--split is given 2 times (val, then test): the last one is "
+                       "taken");
+    EXPECT_MESSAGE_HAS(split.output, "/nowhere.ckpt");  // and the command goes on to its work
+    const test::CommandResult count = test::run_pfce("data synth --count 3 --count 4 --out " +
+                                                     test::temp_dir("misuse_repeat") + "/s");
+    EXPECT_EQ(count.status, 0) << count.output;
+    EXPECT_MESSAGE_HAS(count.output, "wrote 4 synthetic");
 }
 
 // A directory given as the suite was "no such suite file"; fractions that leave no test sample

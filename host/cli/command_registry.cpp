@@ -22,10 +22,22 @@ bool register_command(const std::string& name, const std::string& description, C
     return true;
 }
 
+// An option of one value given twice takes the last, as the config-key flags do (checked_arguments
+// says so): CLI11 refused it with "At Most 1 required but received 2".
+void take_last_of_repeated(CLI::App& app) {
+    for (CLI::Option* o : app.get_options())
+        if (o->nonpositional() && o->get_expected_max() == 1 &&
+            o->get_multi_option_policy() == CLI::MultiOptionPolicy::Throw)
+            o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    for (CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; }))
+        take_last_of_repeated(*s);
+}
+
 void install_commands(CLI::App& app) {
     for (auto& [name, entry] : registry()) {
         CLI::App* sub = app.add_subcommand(name, entry.description);
         entry.setup(*sub);
+        take_last_of_repeated(*sub);
     }
 }
 

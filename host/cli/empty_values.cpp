@@ -1,6 +1,10 @@
 #include "host/cli/empty_values.hpp"
 
+#include <map>
+#include <utility>
+
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/text.hpp"
 
 namespace pfce::cli {
@@ -100,6 +104,16 @@ bool is_config_flag_group(const std::string& group) {
 
 std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const char* const* argv) {
     std::vector<std::string> out;
+    // Options of one value that are not config keys (those say it themselves), as typed: given
+    // twice, the last is taken and said, as config flags do (CLI11 said only "At Most 1 required
+    // but received 2").
+    std::map<const CLI::Option*, std::pair<std::string, std::vector<std::string>>> single;
+    auto note = [&](const Found& f, const std::string& name, const std::string& value) {
+        if (f.config || f.opt->get_expected_max() != 1) return;
+        auto& [typed, values] = single[f.opt];
+        if (typed.empty()) typed = name;
+        values.push_back(value);
+    };
     std::vector<const CLI::App*> chain{&app};
     Positionals positionals{chain};
     bool only_positionals = false;  // after "--"
@@ -123,6 +137,7 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
             const int least = f.opt->get_expected_min(), most = f.opt->get_expected_max();
             if (eq != std::string::npos) {
                 const std::string value = arg.substr(eq + 1);
+                note(f, name, value);
                 if (!value.empty()) {
                     if (is_blank(value) && (least == 0 || !f.config)) refuse(arg, value, *f.opt);
                     continue;
@@ -145,6 +160,7 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
                 if (is_blank(next) && (least == 0 || !f.config))
                     refuse(name + " " + shown(next), next, *f.opt);
                 out.push_back(next);
+                if (taken == 0) note(f, name, next);
                 ++i;
             }
             // A blank word right after a flag that takes none (`--force ""`) was meant for it:
@@ -172,6 +188,18 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
         if (!positionals.take(arg)) break;
     }
     for (int k = i + 1; k < argc; ++k) out.push_back(argv[k]);  // after a break: as given
+    for (const auto& [opt, given] : single) {
+        const auto& [typed, values] = given;
+        if (values.size() < 2) continue;
+        std::string listed;
+        for (std::size_t k = 0; k < values.size(); ++k)
+            listed += (k == 0                   ? ""
+                       : k + 1 == values.size() ? ", then "
+                                                : ", ") +
+                      (is_blank(values[k]) ? shown(values[k]) : values[k]);
+        log_warn(typed, " is given ", values.size(), " times (", listed,
+                 "): the last one is taken");
+    }
     return out;
 }
 
