@@ -631,6 +631,17 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
     const test::CommandResult tr = test::run_pfce("data stats " + fd.root);
     EXPECT_EQ(tr.status, 2) << tr.output;
     EXPECT_MESSAGE_HAS(tr.output, "tile_3.png");
+    // A path that is not there names the file or the flag that set it.
+    std::ofstream(root + "/gone.toml") << "[data]\nroot = \"" << root << "/gone\"\n";
+    const test::CommandResult gone =
+        test::run_pfce("train --config " + root + "/gone.toml --out " + root + "/g" + kTiny);
+    EXPECT_EQ(gone.status, 2) << gone.output;
+    EXPECT_MESSAGE_HAS(gone.output, root + "/gone.toml: data.root = \"" + root +
+                                        "/gone\" does not exist (expected the dataset's "
+                                        "directory)");
+    const test::CommandResult no_labels = test::run_pfce(
+        "train --data " + fd.root + " --labels " + root + "/nolabels --out " + root + "/g" + kTiny);
+    EXPECT_MESSAGE_HAS(no_labels.output, "--labels " + root + "/nolabels does not exist");
 }
 
 // An orthophoto larger than the run's data.max_pixels (a memory guard set for its chips) is

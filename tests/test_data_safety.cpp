@@ -535,7 +535,7 @@ TEST(DataSafety, AnySeedTrainsAndItsCheckpointsStayReadable) {
         const test::CommandResult r = test::run_pfce(cmd);
         EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
         EXPECT_MESSAGE_HAS(r.output, cmd.find("--points-per-class") != std::string::npos
-                                         ? "99999999999 is out of range"
+                                         ? "99999999999]: expected an integer in int range"
                                          : "expected at most 18446744073709551615 (2^64 - 1)");
     }
     EXPECT_FALSE(fs::exists(root + "/s"));

@@ -657,6 +657,23 @@ void check_training_labels(const std::vector<std::int64_t>& per_class, const Pal
 }
 
 TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySources& source) {
+    // A path that is not there, named with where it was set: a config file's data.root was said
+    // as "dataset root X is not a directory", naming neither the file nor the key.
+    auto missing = [&](const char* key, const std::string& path, const char* expected) {
+        std::error_code ec;
+        // A path that is there but cannot be looked at (a loop of links, no permission) is
+        // refused by the open that follows, naming the system's reason.
+        if (path.empty() || fs::exists(path, ec) || ec) return;
+        const std::string from = source({key});
+        if (from == "command line")
+            PFCE_THROW(InputError, find_config_key(key)->flag, " ", path,
+                       " does not exist (expected ", expected, ")");
+        PFCE_THROW(InputError, from, ": ", key, " = \"", path, "\" does not exist (expected ",
+                   expected, ")");
+    };
+    if (cfg.data.source == "dataset")
+        missing("data.root", cfg.data.root, "the dataset's directory");
+    missing("labels.dir", cfg.labels.dir, "the --out of pfce sample or pfce link");
     const Dataset ds = open_run_dataset(cfg.data);
     check_class_count(ds.palette(), cfg.data.root);
     validate_for_classes(cfg, ds.palette().class_names(), cfg.data.root, source);
