@@ -1148,6 +1148,9 @@ void refuse_changed_settings(const Config& stored, const Config& given, bool lab
     std::string list;
     for (const auto& d : differing_result_keys(stored, given)) {
         if (!labels_too && d.rfind("labels.", 0) == 0) continue;
+        // run.evaluate picks the checkpoint a suite tests: pfce train, which tests nothing, says
+        // it has no effect there, so it does not block a resume either.
+        if (d.rfind("run.evaluate", 0) == 0) continue;
         // A split list or a mask directory at another path (moved, or moved with the dataset:
         // follow_the_moved_dataset) is the same run when what it holds is: the split's ids are
         // compared by check_same_data; the masks' settings by the labels.* keys and their pixels
