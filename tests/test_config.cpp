@@ -479,6 +479,14 @@ TEST(Config, SettingsWithoutEffectAreNamedWithWhatTurnsThemOff) {
     crf.loss.crf_downsample = 4;
     EXPECT_EQ(messages(crf).size(), 1u);
 
+    Config linked;  // linking within 0 pixels: the sparse points as they are
+    linked.labels.kind = "linked";
+    linked.labels.radius = 0;
+    ASSERT_EQ(messages(linked).size(), 1u);
+    EXPECT_MESSAGE_HAS(messages(linked)[0], "labels.radius = 0 links no two points");
+    linked.labels.radius = 1;
+    EXPECT_TRUE(messages(linked).empty());
+
     // A step schedule whose decay takes the lr below what moves a weight: the epochs from then on
     // (the hostile-user probe's step_gamma = 1e-300 trained epoch 3 at lr 0 without a word).
     Config decayed;

@@ -125,6 +125,12 @@ std::vector<UnusedSetting> unused_settings(const Config& c) {
                            std::to_string(c.schedule.step_size) +
                            " epochs is not below run.epochs = " + std::to_string(c.run.epochs) +
                            " (the lr is optimizer.lr throughout)"});
+    // Linking within 0 pixels joins no two points: "linked" trains on the sparse points as sampled.
+    if (c.labels.kind == "linked" && c.labels.dir.empty() && c.labels.radius == 0)
+        out.push_back({"labels.radius",
+                       "labels.radius = 0 links no two points: labels.kind = \"linked\" trains on "
+                       "the sparse points as they are (expected a radius of a few pixels or "
+                       "more, e.g. 20)"});
     // The CRF term's nearest neighbours are one cell (crf_downsample px) away: a sigma_xy far
     // below that weighs every pair by about 0, and the term vanishes (sigma_xy 0.01 px trained
     // exactly as without it, its curve at 0.0000).
