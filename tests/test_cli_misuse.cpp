@@ -1227,6 +1227,18 @@ TEST(CliMisuse, ResumeTakesAConfigFileOverTheRunsOwnSettings) {
     EXPECT_EQ(longer.status, 0) << longer.output;
     EXPECT_MESSAGE_HAS(longer.output, "epochs = 3");
     EXPECT_MESSAGE_HAS(longer.output, "width = 4");
+    // run.evaluate has no effect in pfce train (it says so): it does not block a resume.
+    const test::CommandResult evaluate =
+        test::run_pfce("train --resume --out " + run + " --epochs 3 --evaluate best");
+    EXPECT_EQ(evaluate.status, 0) << evaluate.output;
+    // Point counts are per 300x300: the log says what was kept at the images' size.
+    const test::CommandResult sparse =
+        test::run_pfce("train --data " + fd.root + " --label-kind sparse --points 500 --out " +
+                       root + "/sparse" + kTiny);
+    EXPECT_EQ(sparse.status, 0) << sparse.output;
+    EXPECT_MESSAGE_HAS(sparse.output,
+                       "sparse 500/class (at 300x300; 7/class at 40x32, the first "
+                       "image's size)");
 }
 
 // Class weights of 0 on every class the training labels hold trained nothing (loss 0.0000 every
