@@ -1141,9 +1141,9 @@ TEST(CliMisuse, ExperimentFilesTrainAndPrintedConfigsSayTheirLabels) {
         test::run_pfce("train --data " + fd.root + " --labels " + sparse + " --radius 5 --out " +
                        root + "/r5" + kTiny);
     EXPECT_EQ(unlinked.status, 2) << unlinked.output;
-    EXPECT_MESSAGE_HAS(unlinked.output, "labels.dir " + sparse +
-                                            " holds sparse masks, which are not linked, but "
-                                            "labels.radius = 5 is a linking setting");
+    EXPECT_MESSAGE_HAS(unlinked.output, "--radius 5: the masks of labels.dir " + sparse +
+                                            " are sparse, not linked, and labels.radius is a "
+                                            "linking setting");
     EXPECT_FALSE(fs::exists(root + "/r5"));
     std::string print = "\"";  // appended to: GCC 12 warns (-Wrestrict) at "\"" + string&&
     print += test::pfce_binary() + "\" train --data " + fd.root + " --labels " + linked +
@@ -1186,6 +1186,12 @@ TEST(CliMisuse, LinkTakesTheColourStepsARunCanResumeWith) {
     EXPECT_EQ(minus2.status, 2) << minus2.output;
     EXPECT_MESSAGE_HAS(minus2.output, "--max-color-step -2: expected a finite number >= 0, or -1");
     EXPECT_FALSE(fs::exists(linked));
+    for (const char* step : {"inf", "1e39"}) {  // 1e39 is inf as a float: stored as null
+        const test::CommandResult r = test::run_pfce("link --in " + sparse + " --out " + linked +
+                                                     " --max-color-step " + step + " --device cpu");
+        EXPECT_EQ(r.status, 2) << step << "\n" << r.output;
+        EXPECT_FALSE(fs::exists(linked)) << step;
+    }
     ASSERT_EQ(test::run_pfce("link --in " + sparse + " --out " + linked +
                              " --max-color-step -1 --device cpu")
                   .status,
@@ -1261,6 +1267,11 @@ TEST(CliMisuse, ClassWeightsOnNoLabelledClassAreRefused) {
     EXPECT_FALSE(fs::exists(root + "/run"));
     const test::CommandResult one = test::run_pfce(train + " --focal-alpha 0,0,0,1,1");
     EXPECT_EQ(one.status, 0) << one.output;
+    // With the CRF term on, every pixel trains whatever the weights: not refused.
+    const test::CommandResult crf =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/crf" + kTiny +
+                       " --focal-alpha 0,0,0,0,1 --crf-weight 0.1");
+    EXPECT_EQ(crf.status, 0) << crf.output;
 }
 
 // Taken without a word until a hostile-user probe: suite-only and CUDA-only settings in a CPU

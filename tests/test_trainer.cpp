@@ -523,21 +523,25 @@ TEST(Trainer, AStepLargerThanTheMachinesMemoryIsRefusedWithACropThatFits) {
     cfg.run.batch_size = 8;  // 4 images: batches of 4
     const double gb = 1e9;
     const std::string msg = test::input_error_message(
-        [&] { check_training_memory(train, cfg, DeviceKind::cpu, 16 * gb, 15 * gb); });
+        [&] { check_training_memory(train, cfg, DeviceKind::cpu, 16 * gb, 15 * gb, false); });
     EXPECT_MESSAGE_HAS(msg,
                        "training on whole 2000x2000 images (data.crop_size = 0) at batch 4 and "
                        "model.width 32 needs about 52.8 GB for one step on the CPU, more than "
                        "this machine's 16.0 GB of memory; train on crops of at most 768 "
                        "(--crop-size 512: about 3.5 GB)");
     cfg.data.crop_size = 512;
-    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cpu, 16 * gb, 15 * gb));
+    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cpu, 16 * gb, 15 * gb, false));
     cfg.data.crop_size = 0;
-    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cuda, 16 * gb, 15 * gb));
-    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cpu, 0, 0));  // unknown
+    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cuda, 16 * gb, 15 * gb, false));
+    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cpu, 0, 0, false));  // unknown
     testing::internal::CaptureStderr();
-    check_training_memory(train, cfg, DeviceKind::cpu, 64 * gb, 30 * gb);
+    check_training_memory(train, cfg, DeviceKind::cpu, 64 * gb, 30 * gb, false);
     EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
-                       "more than the 30.0 GB of memory available now");
+                       "close to or more than the 30.0 GB of memory available now");
+    // A resume is never refused (the run trained here before), only warned about.
+    testing::internal::CaptureStderr();
+    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cpu, 16 * gb, 15 * gb, true));
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(), "needs about 52.8 GB");
 }
 
 TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {

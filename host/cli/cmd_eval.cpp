@@ -210,8 +210,10 @@ void run_eval(const EvalArgs& a) {
         eo.progress = [&](std::int64_t done, std::int64_t total, const char* unit) {
             progress.update(done, total, unit);
         };
-        return evaluate(*backend, *m.net, samples, m.stats, focal_params(m.config), m.clutter_class,
-                        eo);
+        const EvalResult result = evaluate(*backend, *m.net, samples, m.stats,
+                                           focal_params(m.config), m.clutter_class, eo);
+        eo.progress = nullptr;  // it refers to `progress`, gone with this scope
+        return result;
     }();
     if (a.json) {
         nlohmann::json j = to_json(r.metrics, m.class_names);

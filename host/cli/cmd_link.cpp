@@ -36,7 +36,8 @@ void run_link(const LinkFlags& f) {
                    ": expected a limit >= 1 (a limit; there is no 'no limit')");
     // As labels.max_color_step takes it: a run trained on these masks records their value, and
     // its --resume checks it (-2 linked here once made a run that could not be resumed).
-    if (!(o.params.max_color_step >= 0 || o.params.max_color_step == -1))
+    if (!std::isfinite(o.params.max_color_step) ||
+        !(o.params.max_color_step >= 0 || o.params.max_color_step == -1))
         PFCE_THROW(InputError, "--max-color-step ", o.params.max_color_step,
                    ": expected a finite number >= 0, or -1 (off)");
 

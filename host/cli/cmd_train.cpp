@@ -17,6 +17,7 @@
 #include "host/cli/config_flags.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/config_sources.hpp"
+#include "host/train/memory_estimate.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trainer.hpp"
 
@@ -83,6 +84,20 @@ void refuse_label_settings_the_masks_contradict(const TrainArgs& a, const KeySou
         if (dotted.rfind("labels.", 0) != 0 || dotted == "labels.dir") continue;
         const ConfigKey* k = find_config_key(dotted);
         if (!k) continue;
+        // A linking setting beside masks that are not linked would train without effect.
+        if (adopted.labels.kind != "linked" &&
+            (dotted == "labels.radius" || dotted == "labels.conflict" ||
+             dotted == "labels.max_color_step")) {
+            const auto flag = a.flags.find(dotted);
+            PFCE_THROW(InputError,
+                       flag != a.flags.end() ? k->flag + " " + flag->second
+                                             : from + ": " + dotted + " = " + k->get(asked).dump(),
+                       ": the masks of labels.dir ", adopted.labels.dir, " are ",
+                       adopted.labels.kind, ", not linked, and ", dotted,
+                       " is a linking setting; drop it, or train on masks linked with it (pfce "
+                       "link --in ",
+                       adopted.labels.dir, ")");
+        }
         const nlohmann::json given = k->get(asked), made = k->get(adopted);
         if (given == made) continue;
         const std::string made_with = " were made with " + dotted + " = " + made.dump() +
@@ -238,6 +253,11 @@ void run_train(const TrainArgs& a) {
         throw;
     }
     refuse_label_settings_the_masks_contradict(a, where, asked, cfg);
+    {
+        const MachineMemory mem = machine_memory();
+        check_training_memory(inputs.train, cfg, backend->device(), mem.total, mem.available,
+                              a.resume);
+    }
     const TrainResult r = train_unet(*backend, cfg, inputs, opts);
     if (r.interrupted || stop_requested()) {
         std::printf(

@@ -173,15 +173,17 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
     {
         const MachineMemory mem = machine_memory();
-        check_training_memory(in.train, cfg, backend.device(), mem.total, mem.available);
+        check_training_memory(in.train, cfg, backend.device(), mem.total, mem.available,
+                              /*resuming=*/false);
     }
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
     in.data_meta["constant_channels"] = warn_if_a_channel_never_varies(in.train);
     // As pfce train refuses them: one class, or no labelled pixel to train on.
     check_class_count(pal, L.root);
-    check_training_labels(training_label_counts(in.train, pal.classes.size()), pal, in.train.size(),
-                          lab.dir.empty() ? "the dense masks of " + L.root : lab.dir,
-                          cfg.loss.alpha_auto ? std::vector<double>{} : cfg.loss.alpha);
+    check_training_labels(
+        training_label_counts(in.train, pal.classes.size()), pal, in.train.size(),
+        lab.dir.empty() ? "the dense masks of " + L.root : lab.dir,
+        cfg.loss.alpha_auto || cfg.loss.crf_weight > 0 ? std::vector<double>{} : cfg.loss.alpha);
     const OptimizerSettings& o = cfg.optimizer;
     log_info(tag, "training: ", cfg.run.epochs, " epochs, ", o.name, " lr ", o.lr,
              ", weight decay ", o.weight_decay, ", schedule ", cfg.schedule.name, ", clip ", o.clip,

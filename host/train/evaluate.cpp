@@ -75,6 +75,7 @@ BatchLoader& loader_for(EvalBuffers& buf, Backend& backend, const std::vector<Sa
         buf.loader_count = samples.size();
         buf.loader_stats = stats;
         buf.loader_opts = opts;
+        buf.loader_opts.progress = nullptr;  // it refers to the caller's progress, gone after
     }
     return *buf.loader;
 }

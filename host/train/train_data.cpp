@@ -350,26 +350,22 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md) {
             refuse("conflict", l.conflict, conflict);
         l.conflict = conflict;
         // Older pfce link took any negative step as off, as -1 is now.
-        double step = link.value("max_color_step", defaults.max_color_step);
+        const nlohmann::json& recorded = link.contains("max_color_step")
+                                             ? link["max_color_step"]
+                                             : nlohmann::json(defaults.max_color_step);
+        double step = recorded.is_number() ? recorded.get<double>() : -1.0;  // inf was null
         if (step < 0) step = -1;
         if (l.max_color_step != defaults.max_color_step && step != l.max_color_step)
             refuse("max_color_step", std::to_string(l.max_color_step), std::to_string(step));
         l.max_color_step = step;
     } else {
-        // Unlinked masks: a linking setting would be recorded as the run's without having been
-        // applied (a checkpoint saying radius 5 of masks never linked).
-        auto unlinked = [&](const char* key, bool given, const std::string& value) {
-            if (!given) return;
-            PFCE_THROW(InputError, "labels.dir ", md.dir, " holds ", kind,
-                       " masks, which are not linked, but labels.", key, " = ", value,
-                       " is a linking setting: drop it, or train on masks linked with it (pfce "
-                       "link --in ",
-                       md.dir, ")");
-        };
-        unlinked("radius", l.radius != defaults.radius, std::to_string(l.radius));
-        unlinked("conflict", l.conflict != defaults.conflict, "\"" + l.conflict + "\"");
-        unlinked("max_color_step", l.max_color_step != defaults.max_color_step,
-                 nlohmann::json(l.max_color_step).dump());
+        // Unlinked masks: linking settings were never applied, so the run's config holds their
+        // defaults (a checkpoint said radius 5 of masks never linked). pfce train refuses them
+        // where they were typed (refuse_label_settings_the_masks_contradict); a run that
+        // recorded them before is resumed, since they do nothing without linking.
+        l.radius = defaults.radius;
+        l.conflict = defaults.conflict;
+        l.max_color_step = defaults.max_color_step;
     }
 }
 
@@ -457,7 +453,7 @@ void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int 
 }
 
 void check_training_memory(const std::vector<SampleData>& train, const Config& cfg,
-                           DeviceKind device, double total, double available) {
+                           DeviceKind device, double total, double available, bool resuming) {
     if (device != DeviceKind::cpu || train.empty() || total <= 0) return;
     const int crop = cfg.data.crop_size;
     const int w = crop > 0 ? crop : train[0].image.width,
@@ -466,7 +462,8 @@ void check_training_memory(const std::vector<SampleData>& train, const Config& c
         std::min<std::int64_t>(cfg.run.batch_size, static_cast<std::int64_t>(train.size())));
     const int width = cfg.model.width;
     const double need = training_step_bytes(std::int64_t{w} * h, batch, width);
-    if (need <= 0.8 * (available > 0 ? available : total)) return;
+    const double free_now = available > 0 ? available : total;
+    if (need <= 0.8 * free_now) return;
     // The largest crop side (a multiple of 64) whose step at this batch, else at batch 1, fits in
     // half of the memory: advice that works, not a guess.
     auto fitting_side = [&](int b) {
@@ -491,17 +488,18 @@ void check_training_memory(const std::vector<SampleData>& train, const Config& c
                  " fits)";
     else
         advice = "lower model.width";
-    if (need > total)
+    // Refused only well past the machine's memory (the estimate is within about 20%), and
+    // never on a resume: a run that trained here (swapping, say) must be able to go on.
+    if (need > 1.25 * total && !resuming)
         PFCE_THROW(InputError, "training on ", what, " at batch ", batch, " and model.width ",
                    width, " needs about ", format_bytes(need),
                    " for one step on the CPU, more than this machine's ", format_bytes(total),
                    " of memory; ", advice);
     log_warn("training on ", what, " at batch ", batch, " and model.width ", width, " needs about ",
-             format_bytes(need), " for one step on the CPU, more than the ",
-             format_bytes(available),
-             " of memory available now: the machine may swap or stop "
-             "the run; ",
-             advice);
+             format_bytes(need), " for one step on the CPU, close to or more than the ",
+             format_bytes(free_now), " of memory ",
+             available > 0 ? "available now" : "this machine has",
+             ": the machine may swap or stop the run; ", advice);
 }
 
 void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
@@ -735,10 +733,6 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     for (std::size_t i : split.val) in.val_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
-    {
-        const MachineMemory mem = machine_memory();
-        check_training_memory(in.train, cfg, backend.device(), mem.total, mem.available);
-    }
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
     const nlohmann::json constant_channels = warn_if_a_channel_never_varies(in.train);
     in.data_meta = {{"root", resolved_path(cfg.data.root)},
@@ -779,7 +773,9 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
                               ? "the " + in.label_kind + " labels drawn from the dense masks of " +
                                     cfg.data.root + ", in " + labels
                               : labels,
-                          cfg.loss.alpha_auto ? std::vector<double>{} : cfg.loss.alpha);
+                          cfg.loss.alpha_auto || cfg.loss.crf_weight > 0
+                              ? std::vector<double>{}  // the CRF term trains on every pixel
+                              : cfg.loss.alpha);
     return in;
 }
 

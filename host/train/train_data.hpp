@@ -145,10 +145,11 @@ void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int 
 
 // A training step on the CPU that would need more memory than the machine has (host/train/
 // memory_estimate.hpp: whole large images, a large crop or batch): InputError with the estimate,
-// the machine's memory and a crop and batch that fit; a warning above the memory available now.
+// the machine's memory and a crop and batch that fit, where the estimate is well past the
+// machine's memory and the run is not `resuming`; else a warning near the memory available now.
 // `total` and `available` are the machine's (machine_memory(); 0: unknown, nothing checked).
 void check_training_memory(const std::vector<SampleData>& train, const Config& cfg,
-                           DeviceKind device, double total, double available);
+                           DeviceKind device, double total, double available, bool resuming);
 
 // Without crops every training image must have one size: InputError naming two samples that
 // differ (ids and sizes) and the crop option that trains on them all.

@@ -1129,6 +1129,8 @@ StoredRun stored_run(const std::string& out_dir) {
     StoredRun r{config_from_json(ck.meta.at("config"), path + " (config)"),
                 recorded_data_identity(ck.meta)};
     r.config.run.out = out_dir;  // where it is now, wherever it was written
+    // Older runs on masks linked at any negative step (off) recorded it: off is -1 now.
+    if (r.config.labels.max_color_step < 0) r.config.labels.max_color_step = -1;
     return r;
 }
 
@@ -1151,6 +1153,12 @@ void refuse_changed_settings(const Config& stored, const Config& given, bool lab
         // run.evaluate picks the checkpoint a suite tests: pfce train, which tests nothing, says
         // it has no effect there, so it does not block a resume either.
         if (d.rfind("run.evaluate", 0) == 0) continue;
+        // Linking settings do nothing unless the labels are linked (a run on sparse masks that
+        // recorded them before they were reset resumes).
+        if (given.labels.kind != "linked" &&
+            (d.rfind("labels.radius", 0) == 0 || d.rfind("labels.conflict", 0) == 0 ||
+             d.rfind("labels.max_color_step", 0) == 0))
+            continue;
         // A split list or a mask directory at another path (moved, or moved with the dataset:
         // follow_the_moved_dataset) is the same run when what it holds is: the split's ids are
         // compared by check_same_data; the masks' settings by the labels.* keys and their pixels
