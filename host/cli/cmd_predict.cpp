@@ -675,16 +675,12 @@ void run_predict(const PredictArgs& a) {
         // the command, exit 2, and none readable above, which writes nothing).
         std::string more;
         for (std::size_t k = 1; k < unread.size() && k < 3; ++k) more += "; " + unread[k];
-        std::fflush(stdout);
-        std::fprintf(stderr, "pfce: error: %s\n",
-                     detail::concat(unread.size(), " of ", jobs.size(),
-                                    " inputs could not be read and have no prediction (the other ",
-                                    jobs.size() - unread.size(),
-                                    " were written; each unread one is named above): ",
-                                    unread.front(), more, unread.size() > 3 ? "; ...;" : ";",
-                                    " predict each alone once repaired (--input FILE)")
-                         .c_str());
-        throw CLI::RuntimeError(kExitSomeInputsUnread);
+        PFCE_THROW(PartlyDone, unread.size(), " of ", jobs.size(),
+                   " inputs could not be read and have no prediction (the other ",
+                   jobs.size() - unread.size(),
+                   " were written; each unread one is named above): ", unread.front(), more,
+                   unread.size() > 3 ? "; ...;" : ";",
+                   " predict each alone once repaired (--input FILE)");
     }
 }
 

@@ -1,5 +1,5 @@
 // The `pfce` command: parses the subcommand and turns any pfce::Error into one clear message and a
-// non-zero exit (2 for bad input, 1 for everything else).
+// non-zero exit (2 for bad input, 3 for work done in part, 1 for everything else).
 #include <sched.h>
 
 #include <cerrno>
@@ -80,6 +80,9 @@ int run_pfce(int argc, char** argv) {
     } catch (const pfce::InputError& e) {
         std::fprintf(stderr, "pfce: error: %s\n", e.what());
         return 2;
+    } catch (const pfce::cli::PartlyDone& e) {
+        std::fprintf(stderr, "pfce: error: %s\n", e.what());
+        return pfce::cli::kExitPartlyDone;
     } catch (const pfce::ShapeError& e) {
         // A caller broke an op's contract: pfce's bug, so where it happened is part of the report.
         std::fprintf(stderr, "pfce: internal error: %s\n  (at %s)\n", e.what(), e.where().c_str());
