@@ -17,7 +17,6 @@
 #include "host/cli/config_flags.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/config_sources.hpp"
-#include "host/train/memory_estimate.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trainer.hpp"
 
@@ -253,11 +252,7 @@ void run_train(const TrainArgs& a) {
         throw;
     }
     refuse_label_settings_the_masks_contradict(a, where, asked, cfg);
-    {
-        const MachineMemory mem = machine_memory();
-        check_training_memory(inputs.train, cfg, backend->device(), mem.total, mem.available,
-                              a.resume);
-    }
+    check_training_memory(inputs.train, cfg, backend->device(), a.resume);
     const TrainResult r = train_unet(*backend, cfg, inputs, opts);
     if (r.interrupted || stop_requested()) {
         std::printf(

@@ -16,7 +16,6 @@
 #include "host/experiment/picture_grid.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/evaluate.hpp"
-#include "host/train/memory_estimate.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trained_model.hpp"
@@ -171,11 +170,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                     {"identity", L.files},
                     {"gray_images", training_images_gray(in.train)}};
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
-    {
-        const MachineMemory mem = machine_memory();
-        check_training_memory(in.train, cfg, backend.device(), mem.total, mem.available,
-                              /*resuming=*/false);
-    }
+    check_training_memory(in.train, cfg, backend.device(), /*resuming=*/false);
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
     in.data_meta["constant_channels"] = warn_if_a_channel_never_varies(in.train);
     // As pfce train refuses them: one class, or no labelled pixel to train on.

@@ -28,12 +28,12 @@ std::string format_seconds(double seconds) {
 }
 
 ProgressBar::ProgressBar(std::string label, std::int64_t total, int tty, std::string unit,
-                         std::string loss_name)
+                         bool with_loss)
     : label_(std::move(label)),
       total_(total),
       tty_(tty < 0 ? ::isatty(STDERR_FILENO) != 0 : tty != 0),
       unit_(std::move(unit)),
-      loss_name_(std::move(loss_name)),
+      with_loss_(with_loss),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
@@ -47,14 +47,11 @@ void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
     const double rate = t > 0 ? static_cast<double>(images) / t : 0.0;
     const double eta =
         done > 0 ? t * static_cast<double>(total_ - done) / static_cast<double>(done) : NAN;
-    char loss_s[64] = "";
-    if (loss_name_.empty())
-        ;  // inference: no loss to show
-    else if (loss >= 0 && std::isfinite(loss))
-        std::snprintf(loss_s, sizeof loss_s, " %s %.4f", loss_name_.c_str(), loss);
-    else
-        std::snprintf(loss_s, sizeof loss_s, " %s %s", loss_name_.c_str(),
-                      std::isnan(loss) ? "nan" : "-");
+    char loss_s[32] = "";  // none for inference
+    if (with_loss_ && loss >= 0 && std::isfinite(loss))
+        std::snprintf(loss_s, sizeof loss_s, " loss %.4f", loss);
+    else if (with_loss_)
+        std::snprintf(loss_s, sizeof loss_s, " loss %s", std::isnan(loss) ? "nan" : "-");
     if (tty_) {
         // Redraw at most 10 times a second; always draw the last item.
         if (done < total_ && std::chrono::duration<double>(now - last_draw_).count() < 0.1) return;
@@ -94,7 +91,7 @@ void LazyProgress::update(std::int64_t done, std::int64_t total, const char* uni
         if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() <
             after_s_)
             return;
-        bar_.emplace(label_, total, tty_, unit, "");
+        bar_.emplace(label_, total, tty_, unit, /*with_loss=*/false);
         bar_->started_at(start_);
         unit_ = unit;
         total_ = total;

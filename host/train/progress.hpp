@@ -12,10 +12,10 @@ namespace pfce {
 
 class ProgressBar {
   public:
-    // tty < 0: detect with isatty(stderr). `unit` names what the rate counts ("img": img/s); an
-    // empty `loss_name` leaves the loss out (work that has none: inference).
+    // tty < 0: detect with isatty(stderr). `unit` names what the rate counts ("img": img/s);
+    // without `with_loss` the loss is left out (work that has none: inference).
     ProgressBar(std::string label, std::int64_t total, int tty = -1, std::string unit = "img",
-                std::string loss_name = "loss");
+                bool with_loss = true);
     // `done` items of `total`; loss < 0 or NaN prints "-"; images counts the work for the rate.
     void update(std::int64_t done, double loss, std::int64_t images);
     void finish(const std::string& summary);  // ends the line (tty) or prints the summary
@@ -28,7 +28,8 @@ class ProgressBar {
     std::string label_;
     std::int64_t total_;
     bool tty_;
-    std::string unit_, loss_name_;
+    std::string unit_;
+    bool with_loss_;
     std::chrono::steady_clock::time_point start_, last_draw_;
     std::int64_t next_plain_ = 0;
 };

@@ -502,6 +502,12 @@ void check_training_memory(const std::vector<SampleData>& train, const Config& c
              ": the machine may swap or stop the run; ", advice);
 }
 
+void check_training_memory(const std::vector<SampleData>& train, const Config& cfg,
+                           DeviceKind device, bool resuming) {
+    const MachineMemory mem = machine_memory();
+    check_training_memory(train, cfg, device, mem.total, mem.available, resuming);
+}
+
 void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
                           int crop_size) {
     if (crop_size > 0) {

@@ -150,6 +150,9 @@ void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int 
 // `total` and `available` are the machine's (machine_memory(); 0: unknown, nothing checked).
 void check_training_memory(const std::vector<SampleData>& train, const Config& cfg,
                            DeviceKind device, double total, double available, bool resuming);
+// The same against this machine's memory (machine_memory()).
+void check_training_memory(const std::vector<SampleData>& train, const Config& cfg,
+                           DeviceKind device, bool resuming);
 
 // Without crops every training image must have one size: InputError naming two samples that
 // differ (ids and sizes) and the crop option that trains on them all.
