@@ -1382,6 +1382,33 @@ TEST(RealDatasets, PredictionsOfAnIndexDatasetWithItsOwnValuesReadBackAsItsMasks
                        "/images --out " + root + "/pred");
     ASSERT_EQ(p.status, 0) << p.output;
     EXPECT_MESSAGE_HAS(p.output, "background 10, road 20, building 30, tree 255");
+    // A chip with pixels of no data (a NoDataValue in its .aux.xml), which predict writes as 255,
+    // this model's value of tree: that chip fails, found only once its pixels are read; the others
+    // are predicted and the command ends with exit 3, as for a damaged chip (it exited 2, a
+    // refusal, with the chips before it written and those after it not).
+    fs::create_directories(root + "/chips");
+    RgbImage scan = test::foreign_image(test::foreign_labels(40, 32, 5), 5);
+    for (int x = 0; x < 5; ++x) scan.at(0, x)[0] = scan.at(0, x)[1] = scan.at(0, x)[2] = 0;
+    write_png(root + "/chips/a.png", test::foreign_image(test::foreign_labels(40, 32, 6), 6));
+    write_png(root + "/chips/b.png", scan);
+    std::ofstream(root + "/chips/b.png.aux.xml")
+        << "<PAMDataset><PAMRasterBand band=\"1\"><NoDataValue>0</NoDataValue></PAMRasterBand>"
+           "<PAMRasterBand band=\"2\"><NoDataValue>0</NoDataValue></PAMRasterBand>"
+           "<PAMRasterBand band=\"3\"><NoDataValue>0</NoDataValue></PAMRasterBand></PAMDataset>";
+    write_png(root + "/chips/c.png", test::foreign_image(test::foreign_labels(40, 32, 7), 7));
+    const test::CommandResult nd =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                       "/chips --out " + root + "/chips-out");
+    EXPECT_EQ(nd.status, 3) << nd.output;
+    EXPECT_MESSAGE_HAS(nd.output, root +
+                                      "/chips/b.png: 5 pixels have no data (transparent), which "
+                                      "predict writes as 255, but " +
+                                      root +
+                                      "/run/last.ckpt's mask.values give that value to tree");
+    EXPECT_MESSAGE_HAS(nd.output, "1 of 3 inputs could not be read or predicted");
+    EXPECT_TRUE(fs::exists(root + "/chips-out/a.png"));
+    EXPECT_FALSE(fs::exists(root + "/chips-out/b.png"));
+    EXPECT_TRUE(fs::exists(root + "/chips-out/c.png"));
 
     // The predictions as the masks of a copy of the dataset: every pixel a class, and as many of
     // each class as predict counted.

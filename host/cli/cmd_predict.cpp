@@ -470,9 +470,21 @@ void run_predict(const PredictArgs& a) {
         std::vector<std::uint8_t> nodata;
         NoDataSources sources;
         RgbImage stored;
+        std::int64_t no_data = 0;
         try {
             stored = read_rgb_with_nodata(j.input, nodata, max_pixels, image_choice(m.config.data),
                                           &sources);
+            mark_sidecar_no_data(j, stored, image_choice(m.config.data), nodata);
+            no_data = static_cast<std::int64_t>(
+                std::count(nodata.begin(), nodata.end(), std::uint8_t{1}));
+            // Known only once the pixels are read: this input fails, the others go on.
+            if (no_data > 0 && class_of_no_data >= 0)
+                PFCE_THROW(
+                    InputError, j.input, ": ", no_data,
+                    " pixels have no data (transparent), which predict writes as ", int{kNoData},
+                    ", but ", a.checkpoint, "'s mask.values give that value to ",
+                    m.class_names[class_of_no_data],
+                    ": make those pixels opaque, or predict it with a model of other values");
         } catch (const InputError& e) {
             if (jobs.size() == 1) throw;  // nothing else to predict: the error as it is
             // With --force its outputs would have been replaced: an earlier prediction left there
@@ -489,14 +501,6 @@ void run_predict(const PredictArgs& a) {
             unread.push_back(e.what());
             continue;
         }
-        mark_sidecar_no_data(j, stored, image_choice(m.config.data), nodata);
-        const auto no_data =
-            static_cast<std::int64_t>(std::count(nodata.begin(), nodata.end(), std::uint8_t{1}));
-        if (no_data > 0 && class_of_no_data >= 0)
-            PFCE_THROW(InputError, j.input, ": ", no_data, " pixels have no data (transparent), ",
-                       "which predict writes as ", int{kNoData}, ", but ", a.checkpoint,
-                       "'s mask.values give that value to ", m.class_names[class_of_no_data],
-                       ": make those pixels opaque, or predict it with a model of other values");
         // A band of measurements (infrared) tagged as alpha makes most pixels "transparent", by
         // values between transparent and opaque, which a real alpha band (0 outside a survey,
         // opaque inside) seldom holds: said once, with how to re-tag the band.
@@ -546,8 +550,8 @@ void run_predict(const PredictArgs& a) {
             // A 6000x6000 tile is minutes of windows on a CPU: said as it goes, past 2 s.
             LazyProgress progress(fs::path(j.input).filename().string());
             SlidingWindow image_sw = sw;
-            image_sw.progress = [&](std::int64_t done, std::int64_t total) {
-                progress.update(done, total, "windows");
+            image_sw.progress = [&](std::int64_t windows_done, std::int64_t windows) {
+                progress.update(windows_done, windows, "windows");
             };
             pred = predict_sliding(*backend, *m.net, img, m.stats, image_sw,
                                    j.confidence.empty() ? nullptr : &confidence);
@@ -676,7 +680,7 @@ void run_predict(const PredictArgs& a) {
         std::string more;
         for (std::size_t k = 1; k < unread.size() && k < 3; ++k) more += "; " + unread[k];
         PFCE_THROW(PartlyDone, unread.size(), " of ", jobs.size(),
-                   " inputs could not be read and have no prediction (the other ",
+                   " inputs could not be read or predicted and have no prediction (the other ",
                    jobs.size() - unread.size(),
                    " were written; each unread one is named above): ", unread.front(), more,
                    unread.size() > 3 ? "; ...;" : ";",
