@@ -101,6 +101,7 @@ TEST(Trainer, InterruptedAndResumedRunIsBitIdentical) {
         EXPECT_EQ(la[e]["lr"], lb[e]["lr"]) << "epoch " << e + 1;
     }
     // A different config cannot resume this run; the message names the key that differs.
+    const double lr = c.optimizer.lr;
     c.optimizer.lr = 0.5;
     TrainOptions resume = o;
     resume.resume = true;
@@ -110,6 +111,13 @@ TEST(Trainer, InterruptedAndResumedRunIsBitIdentical) {
     } catch (const InputError& e) {
         EXPECT_NE(std::string(e.what()).find("optimizer.lr"), std::string::npos) << e.what();
     }
+    // run.deterministic only picks among algorithms of one arithmetic (it does nothing on the
+    // CPU): a resume may change it, as it may change the device.
+    c.optimizer.lr = lr;
+    c.run.deterministic = !c.run.deterministic;
+    c.run.epochs = 4;
+    EXPECT_NO_THROW(train_unet(*b, c, in, resume));
+    EXPECT_EQ(read_metrics(rest.metrics_path).size(), 4u);
 }
 
 // The CPU trains to the same bits on any thread count: every sum split between threads is added in
@@ -416,6 +424,32 @@ TEST(Trainer, ALossFarAboveAnUntrainedNetworksIsWarnedAbout) {
     }
 }
 
+// SGD's clipped step moves the weights by at most lr * clip / (1 - momentum): at --clip 1e-6 the
+// whole run moves them by a millionth of their norm and trained as lr 1e-10 would, without a word.
+// Said, with the bound; a clip that lets the weights move says nothing, nor does Adam's.
+TEST(Trainer, SgdWhoseClipLeavesTheWeightsWhereTheyAreIsWarnedAbout) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, false);
+    for (const auto& [name, clip] : {std::pair{"sgd", 1e-6}, {"sgd", 10.0}, {"adam", 1e-6}}) {
+        Config c = small_config(test::temp_dir("trainer_sgd_clip") + "/run");
+        c.optimizer.name = name;
+        c.optimizer.clip = clip;
+        c.run.epochs = 1;
+        testing::internal::CaptureStderr();
+        train_unet(*b, c, in, quiet_options());
+        const std::string log = testing::internal::GetCapturedStderr();
+        if (clip == 1e-6 && std::string(name) == "sgd") {
+            EXPECT_MESSAGE_HAS(log,
+                               "optimizer.clip 1e-06 with sgd at lr 0.01 and momentum 0.9: a "
+                               "step moves the weights by at most lr * clip / (1 - momentum) "
+                               "= 1e-07, the run's 2 steps by at most 2e-07");
+            EXPECT_MESSAGE_HAS(log, "the model can hardly change; raise optimizer.clip");
+        } else {
+            EXPECT_EQ(log.find("can hardly change"), std::string::npos) << name << " " << clip;
+        }
+    }
+}
+
 // metrics.jsonl is appended to a line at a time, so a kill or a full disk during an append leaves
 // its last line cut short (hostile-user probe: --resume then failed with "malformed line" and no
 // hint). That line is a write that never finished: resume drops it, says so, and the file it goes
@@ -626,7 +660,7 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     const test::CommandResult damaged = test::run_pfce(into_dmg + " --force");
     EXPECT_EQ(damaged.status, 3) << damaged.output;  // some written: not a refusal (2)
     EXPECT_MESSAGE_HAS(damaged.output,
-                       "1 of 3 inputs could not be read and have no prediction "
+                       "1 of 3 inputs could not be read or predicted and have no prediction "
                        "(the other 2 were written; each unread one is named "
                        "above): " +
                            dir + "/dmg/b.png");

@@ -91,7 +91,7 @@ void validate(const Config& c, const ConfigKeySources& source) {
     if (!(d.val_frac >= 0 && d.val_frac < 1)) bad(source, "data.val_frac", d.val_frac, "in [0, 1)");
     if (d.train_frac + d.val_frac > 1.0 + 1e-12)
         bad(source, "data.val_frac", d.val_frac,
-            "at most 1 - train_frac = " + std::to_string(1 - d.train_frac), "data.train_frac");
+            detail::concat("at most 1 - train_frac = ", 1 - d.train_frac), "data.train_frac");
     if (d.max_samples < 0) bad(source, "data.max_samples", d.max_samples, ">= 0 (0 = all)");
     // Tiles are drawn only where samples are windows of tiles: refused here, before a synthetic
     // set is generated for nothing.
@@ -241,7 +241,7 @@ void validate(const Config& c, const ConfigKeySources& source) {
     if (s.min_lr < 0) bad(source, "schedule.min_lr", s.min_lr, ">= 0");
     if ((s.name == "cosine" || s.name == "plateau") && s.min_lr >= o.lr)
         bad(source, "schedule.min_lr", s.min_lr,
-            "below optimizer.lr = " + std::to_string(o.lr) + " (the floor of a decaying lr)",
+            detail::concat("below optimizer.lr = ", o.lr, " (the floor of a decaying lr)"),
             "optimizer.lr");
     if (!(s.plateau_factor > 0 && s.plateau_factor < 1))
         bad(source, "schedule.plateau_factor", s.plateau_factor, "in (0, 1)");

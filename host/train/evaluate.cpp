@@ -137,12 +137,12 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
         sw.batch = std::max(1, std::min(opts.batch_size, 8));
         sw.tta = opts.tta;
         Tensor &host_labels = buf.host_labels, &host_dense = buf.host_dense;
-        std::int64_t windows = 0, windows_before = 0;
+        std::int64_t all_windows = 0, windows_before = 0;
         for (const SampleData& s : samples)
-            windows += window_count(s.image.width, s.image.height, sw);
+            all_windows += window_count(s.image.width, s.image.height, sw);
         if (opts.progress)
             sw.progress = [&](std::int64_t done, std::int64_t) {
-                opts.progress(windows_before + done, windows, "windows");
+                opts.progress(windows_before + done, all_windows, "windows");
             };
         for (const SampleData& s : samples) {
             const int W = s.image.width;

@@ -33,7 +33,7 @@ struct SlidingWindow {
     bool stop_between_passes = false;
     // Called after each batch of windows with the windows done and the image's count: progress on
     // a large image (minutes on a CPU), shown by LazyProgress (host/train/progress.hpp).
-    std::function<void(std::int64_t done, std::int64_t total)> progress;
+    std::function<void(std::int64_t done, std::int64_t total)> progress{};
 };
 
 // The windows sliding_logits runs on an image of w x h: what `progress` counts to.

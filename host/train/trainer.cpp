@@ -472,6 +472,11 @@ class TrainingRun {
             was_counts.is_object() && was_counts == in_.data_meta.value("label_counts", json());
         refuse_changed_settings(stored, cfg_, /*labels_too=*/true, root_moved(stored, ck.meta),
                                 same_counts);
+        if (stored.run.deterministic != cfg_.run.deterministic &&
+            backend_.device() == DeviceKind::cuda)
+            log_warn("run.deterministic is ", cfg_.run.deterministic ? "true" : "false",
+                     " from this resume on, ", stored.run.deterministic ? "true" : "false",
+                     " before: the run as a whole is not reproducible bit for bit");
         check_same_data(ck.meta);
         load_model_state(ck, backend_, net_, result_.last_checkpoint);
         for (const StateRef& s : opt_.state())
@@ -591,6 +596,37 @@ class TrainingRun {
         write_checkpoint(result_.last_checkpoint, last);
     }
 
+    // SGD moves the weights by lr times the gradient, which clipping bounds by optimizer.clip: a
+    // step moves them by at most lr * clip (momentum adds up to 1 / (1 - momentum) of that). Where
+    // the whole run's bound is a hundredth of the weights' own norm the model cannot change, and a
+    // run at --clip 1e-6 trained as lr 1e-10 would, without a word. (Adam's step does not scale
+    // with the gradient, so its clip bounds nothing of the kind.)
+    void warn_if_sgd_cannot_move_the_weights() const {
+        const OptimizerSettings& o = cfg_.optimizer;
+        if (o.name != "sgd" || o.clip <= 0) return;
+        const double steps = static_cast<double>(cfg_.run.epochs) * static_cast<double>(bpe_);
+        const double reach = o.lr * o.clip * steps / (1 - o.momentum);
+        double sum = 0;
+        for (const Parameter* p : params_) {
+            Tensor h = Tensor::host(p->value.shape(), p->value.dtype());
+            if (p->value.device() == DeviceKind::cpu)
+                std::memcpy(h.raw(), p->value.raw(), p->value.bytes());
+            else
+                backend_.copy(h, p->value);
+            if (h.dtype() != DType::f32) return;  // master weights are f32; anything else: unsure
+            const float* v = h.data<float>();
+            for (std::int64_t i = 0; i < h.numel(); ++i) sum += double{v[i]} * v[i];
+        }
+        const double norm = std::sqrt(sum);
+        if (!(reach < 0.01 * norm)) return;
+        log_warn("optimizer.clip ", o.clip, " with sgd at lr ", o.lr, " and momentum ", o.momentum,
+                 ": a step moves the weights by at most lr * clip / (1 - momentum) = ",
+                 o.lr * o.clip / (1 - o.momentum), ", the run's ", steps, " steps by at most ",
+                 reach, ", ", 100 * reach / norm, "% of the weights' norm (", norm,
+                 "): the model can hardly change; raise optimizer.clip (usual: 0.5..10) or "
+                 "optimizer.lr");
+    }
+
     void log_start() const {
         const OptimizerSettings& o = cfg_.optimizer;
         log_info(
@@ -603,7 +639,8 @@ class TrainingRun {
             cfg_.data.crop_size > 0 ? ", crops of " + std::to_string(cfg_.data.crop_size)
                                     : std::string(),
             ", ", o.name, " lr ", o.lr, ", schedule ", cfg_.schedule.name,
-            o.clip > 0 ? ", clip " + std::to_string(o.clip) : std::string());
+            o.clip > 0 ? detail::concat(", clip ", o.clip) : std::string());  // 1, not 1.000000
+        warn_if_sgd_cannot_move_the_weights();
         if (static_cast<std::size_t>(cfg_.run.batch_size) > in_.train.size())
             log_warn("run.batch_size ", cfg_.run.batch_size, " is more than the ", in_.train.size(),
                      " training samples: every epoch is one batch of all ", in_.train.size(),
@@ -1153,6 +1190,9 @@ void refuse_changed_settings(const Config& stored, const Config& given, bool lab
         // run.evaluate picks the checkpoint a suite tests: pfce train, which tests nothing, says
         // it has no effect there, so it does not block a resume either.
         if (d.rfind("run.evaluate", 0) == 0) continue;
+        // run.deterministic picks among algorithms of the same arithmetic (cuDNN's; the CPU's are
+        // all deterministic): how the run goes on, like run.device, not what it trains.
+        if (d.rfind("run.deterministic", 0) == 0) continue;
         // Linking settings do nothing unless the labels are linked (a run on sparse masks that
         // recorded them before they were reset resumes).
         if (given.labels.kind != "linked" &&
