@@ -550,32 +550,104 @@ TEST(Trainer, ResumeRefusesRepeatedEpochsAndSaysMissingOnes) {
 // by host memory. The estimate is that measured (2000x2000 at width 8, batch 1: 3.64 GB).
 TEST(Trainer, AStepLargerThanTheMachinesMemoryIsRefusedWithACropThatFits) {
     EXPECT_NEAR(training_step_bytes(2000 * 2000, 1, 8), 3.64e9, 0.2 * 3.64e9);
-    std::vector<SampleData> train(4);
+    std::vector<SampleData> train(4), val;
     for (SampleData& s : train) s.image = RgbImage(2000, 2000);
     Config cfg;
     cfg.model.width = 32;
     cfg.run.batch_size = 8;  // 4 images: batches of 4
     const double gb = 1e9;
-    const std::string msg = test::input_error_message(
-        [&] { check_training_memory(train, cfg, DeviceKind::cpu, 16 * gb, 15 * gb, false); });
+    auto check = [&](double total, double available, bool resuming,
+                     DeviceKind device = DeviceKind::cpu) {
+        check_training_memory(training_footprint(train, val, cfg.data.crop_size), cfg, device,
+                              total, available, resuming);
+    };
+    const std::string msg = test::input_error_message([&] { check(16 * gb, 15 * gb, false); });
     EXPECT_MESSAGE_HAS(msg,
                        "training on whole 2000x2000 images (data.crop_size = 0) at batch 4 and "
-                       "model.width 32 needs about 52.8 GB for one step on the CPU, more than "
+                       "model.width 32 needs about 52.9 GB for one step on the CPU, more than "
                        "this machine's 16.0 GB of memory; train on crops of at most 768 "
-                       "(--crop-size 512: about 3.5 GB)");
+                       "(--crop-size 512: about 3.5 GB a step)");
     cfg.data.crop_size = 512;
-    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cpu, 16 * gb, 15 * gb, false));
+    EXPECT_NO_THROW(check(16 * gb, 15 * gb, false));
     cfg.data.crop_size = 0;
-    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cuda, 16 * gb, 15 * gb, false));
-    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cpu, 0, 0, false));  // unknown
+    EXPECT_NO_THROW(check(16 * gb, 15 * gb, false, DeviceKind::cuda));
+    EXPECT_NO_THROW(check(0, 0, false));  // unknown
     testing::internal::CaptureStderr();
-    check_training_memory(train, cfg, DeviceKind::cpu, 64 * gb, 30 * gb, false);
+    check(64 * gb, 30 * gb, false);
     EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
                        "close to or more than the 30.0 GB of memory available now");
     // A resume is never refused (the run trained here before), only warned about.
     testing::internal::CaptureStderr();
-    EXPECT_NO_THROW(check_training_memory(train, cfg, DeviceKind::cpu, 16 * gb, 15 * gb, true));
-    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(), "needs about 52.8 GB");
+    EXPECT_NO_THROW(check(16 * gb, 15 * gb, true));
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(), "needs about 52.9 GB");
+    // The samples are held for the whole run (5 bytes a pixel): many of them do not fit however
+    // small the crop, and the advice is fewer samples. 400 images of 2000x2000: 8 GB.
+    TrainingFootprint many_samples{256, 256, 400, 400 * 5.0 * 2000 * 2000};
+    cfg.data.crop_size = 256;
+    const std::string many = test::input_error_message(
+        [&] { check_training_memory(many_samples, cfg, DeviceKind::cpu, 6 * gb, 5 * gb, false); });
+    EXPECT_MESSAGE_HAS(many,
+                       "training on 256x256 crops at batch 8 and model.width 32 needs about 9.7 "
+                       "GB (1.7 GB for one step on the CPU, 8.0 GB for the 400 training and the "
+                       "validation samples it holds), more than this machine's 6.0 GB of memory; "
+                       "train on fewer samples (data.max_samples");
+}
+
+// pfce train refuses a run that cannot fit before reading a pixel: from the files' sizes, as the
+// dataset's headers give them (a whole large dataset took minutes to read before the refusal).
+TEST(Trainer, TheMemoryCheckUsesTheFilesSizesBeforeReadingPixels) {
+    const std::string dir = test::temp_dir("trainer_memory_sizes");
+    const std::string synth = write_synthetic(dir + "/synth", 6, 64);
+    const Dataset ds = Dataset::open(synth);
+    Split split;
+    split.train = {0, 1, 2, 3};
+    split.val = {4};
+    const TrainingFootprint f = training_footprint(ds, split, 0);
+    EXPECT_EQ(f.width, 64);
+    EXPECT_EQ(f.height, 64);
+    EXPECT_EQ(f.train_count, 4u);
+    EXPECT_EQ(f.data_bytes, 5.0 * 5 * 64 * 64);
+    EXPECT_EQ(training_footprint(ds, split, 32).width, 32);
+
+    // PNGs whose headers say 9000x9000 and whose pixel data is 100 bytes: pfce train refuses them
+    // for memory (a step of whole 9000x9000 images needs hundreds of GB), not for the damage it
+    // would find reading them.
+    auto chunk = [](const std::string& type, const std::string& data) {
+        std::uint32_t crc = 0xffffffffu;
+        for (const char ch : type + data) {
+            crc ^= static_cast<std::uint8_t>(ch);
+            for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+        }
+        auto be32 = [](std::uint32_t v) {
+            return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                               static_cast<char>(v >> 8), static_cast<char>(v)};
+        };
+        return be32(static_cast<std::uint32_t>(data.size())) + type + data + be32(~crc);
+    };
+    auto header_only_png = [&](const std::string& path, char colour_type) {
+        const std::string ihdr = std::string("\0\0\x23\x28\0\0\x23\x28\x08", 9) + colour_type +
+                                 std::string(3, '\0');  // 9000 x 9000, 8 bits
+        std::ofstream(path, std::ios::binary)
+            << std::string("\x89PNG\r\n\x1a\n", 8) << chunk("IHDR", ihdr)
+            << chunk("IDAT", std::string(100, '\0')) << chunk("IEND", "");
+    };
+    const std::string big = dir + "/big";
+    fs::create_directories(big + "/images");
+    fs::create_directories(big + "/masks");
+    for (const char* id : {"a", "b", "c"}) {
+        header_only_png(big + "/images/" + id + ".png", '\2');
+        header_only_png(big + "/masks/" + id + ".png", '\0');
+    }
+    std::ofstream(big + "/dataset.toml")
+        << "[classes]\nnames = [\"x\", \"y\"]\n[mask]\nencoding = \"index\"\n";
+    if (machine_memory().total <= 0) GTEST_SKIP() << "/proc/meminfo gives no total memory";
+    const test::CommandResult r =
+        test::run_pfce("train --data " + big + " --device cpu --out " + dir + "/run --epochs 1");
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_MESSAGE_HAS(r.output,
+                       "training on whole 9000x9000 images (data.crop_size = 0) at batch");
+    EXPECT_MESSAGE_HAS(r.output, "for one step on the CPU, more than this machine's");
+    EXPECT_FALSE(fs::exists(dir + "/run"));
 }
 
 TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {

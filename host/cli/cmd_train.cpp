@@ -246,13 +246,12 @@ void run_train(const TrainArgs& a) {
     const bool out_existed = std::filesystem::exists(cfg.run.out, ec);
     TrainInputs inputs;
     try {
-        inputs = load_train_inputs(*backend, cfg, source);
+        inputs = load_train_inputs(*backend, cfg, source, a.resume);
     } catch (const InputError&) {
         if (!out_existed) std::filesystem::remove_all(cfg.run.out, ec);
         throw;
     }
     refuse_label_settings_the_masks_contradict(a, where, asked, cfg);
-    check_training_memory(inputs.train, cfg, backend->device(), a.resume);
     const TrainResult r = train_unet(*backend, cfg, inputs, opts);
     if (r.interrupted || stop_requested()) {
         std::printf(

@@ -170,7 +170,8 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                     {"identity", L.files},
                     {"gray_images", training_images_gray(in.train)}};
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
-    check_training_memory(in.train, cfg, backend.device(), /*resuming=*/false);
+    check_training_memory(training_footprint(in.train, in.val, cfg.data.crop_size), cfg,
+                          backend.device(), /*resuming=*/false);
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
     in.data_meta["constant_channels"] = warn_if_a_channel_never_varies(in.train);
     // As pfce train refuses them: one class, or no labelled pixel to train on.

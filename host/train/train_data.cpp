@@ -452,24 +452,51 @@ void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int 
     check(split.test, "test", "data.test_list");
 }
 
-void check_training_memory(const std::vector<SampleData>& train, const Config& cfg,
-                           DeviceKind device, double total, double available, bool resuming) {
-    if (device != DeviceKind::cpu || train.empty() || total <= 0) return;
+TrainingFootprint training_footprint(const Dataset& ds, const Split& split, int crop_size) {
+    TrainingFootprint f;
+    f.train_count = split.train.size();
+    if (!split.train.empty()) {
+        const SampleRef& first = ds.sample(split.train.front());
+        f.width = crop_size > 0 ? crop_size : first.width;
+        f.height = crop_size > 0 ? crop_size : first.height;
+    }
+    for (const std::vector<std::size_t>* part : {&split.train, &split.val})
+        for (std::size_t i : *part) f.data_bytes += 5.0 * ds.sample(i).width * ds.sample(i).height;
+    return f;
+}
+
+TrainingFootprint training_footprint(const std::vector<SampleData>& train,
+                                     const std::vector<SampleData>& val, int crop_size) {
+    TrainingFootprint f;
+    f.train_count = train.size();
+    if (!train.empty()) {
+        f.width = crop_size > 0 ? crop_size : train.front().image.width;
+        f.height = crop_size > 0 ? crop_size : train.front().image.height;
+    }
+    for (const std::vector<SampleData>* part : {&train, &val})
+        for (const SampleData& s : *part) f.data_bytes += 5.0 * s.image.width * s.image.height;
+    return f;
+}
+
+void check_training_memory(const TrainingFootprint& run, const Config& cfg, DeviceKind device,
+                           double total, double available, bool resuming) {
+    if (device != DeviceKind::cpu || run.train_count == 0 || total <= 0) return;
     const int crop = cfg.data.crop_size;
-    const int w = crop > 0 ? crop : train[0].image.width,
-              h = crop > 0 ? crop : train[0].image.height;
+    const int w = run.width, h = run.height;
     const int batch = static_cast<int>(
-        std::min<std::int64_t>(cfg.run.batch_size, static_cast<std::int64_t>(train.size())));
+        std::min<std::int64_t>(cfg.run.batch_size, static_cast<std::int64_t>(run.train_count)));
     const int width = cfg.model.width;
-    const double need = training_step_bytes(std::int64_t{w} * h, batch, width);
+    const double step = training_step_bytes(std::int64_t{w} * h, batch, width);
+    const double need = step + run.data_bytes;
     const double free_now = available > 0 ? available : total;
     if (need <= 0.8 * free_now) return;
-    // The largest crop side (a multiple of 64) whose step at this batch, else at batch 1, fits in
-    // half of the memory: advice that works, not a guess.
+    // The largest crop side (a multiple of 64) whose step at this batch, else at batch 1, fits
+    // beside the samples in half of the memory: advice that works, not a guess.
     auto fitting_side = [&](int b) {
         int side = 0;
         for (int s = 64; s <= std::max(w, h); s += 64)
-            if (training_step_bytes(std::int64_t{s} * s, b, width) <= 0.5 * total) side = s;
+            if (training_step_bytes(std::int64_t{s} * s, b, width) + run.data_bytes <= 0.5 * total)
+                side = s;
         return side;
     };
     const int side = fitting_side(batch), side1 = fitting_side(1);
@@ -477,35 +504,42 @@ void check_training_memory(const std::vector<SampleData>& train, const Config& c
                                 : "whole " + std::to_string(w) + "x" + std::to_string(h) +
                                       " images (data.crop_size = 0)";
     std::string advice;
-    if (side >= 64)
+    if (run.data_bytes > 0.25 * total)
+        advice = "train on fewer samples (data.max_samples, or a shorter data.train_list)";
+    else if (side >= 64)
         advice = "train on crops of at most " + std::to_string(side) + " (--crop-size " +
                  std::to_string(std::min(side, 512)) + ": about " +
                  format_bytes(training_step_bytes(
                      std::int64_t{std::min(side, 512)} * std::min(side, 512), batch, width)) +
-                 ")";
+                 " a step)";
     else if (side1 >= 64)
         advice = "lower run.batch_size (--batch-size 1 with --crop-size " + std::to_string(side1) +
                  " fits)";
     else
         advice = "lower model.width";
+    // The samples are said only where they are a part worth saying (a tenth of the need).
+    const std::string held =
+        run.data_bytes >= 0.1 * need
+            ? detail::concat(" (", format_bytes(step), " for one step on the CPU, ",
+                             format_bytes(run.data_bytes), " for the ", run.train_count,
+                             " training and the validation samples it holds)")
+            : std::string(" for one step on the CPU");
     // Refused only well past the machine's memory (the estimate is within about 20%), and
     // never on a resume: a run that trained here (swapping, say) must be able to go on.
     if (need > 1.25 * total && !resuming)
         PFCE_THROW(InputError, "training on ", what, " at batch ", batch, " and model.width ",
-                   width, " needs about ", format_bytes(need),
-                   " for one step on the CPU, more than this machine's ", format_bytes(total),
-                   " of memory; ", advice);
+                   width, " needs about ", format_bytes(need), held, ", more than this machine's ",
+                   format_bytes(total), " of memory; ", advice);
     log_warn("training on ", what, " at batch ", batch, " and model.width ", width, " needs about ",
-             format_bytes(need), " for one step on the CPU, close to or more than the ",
-             format_bytes(free_now), " of memory ",
-             available > 0 ? "available now" : "this machine has",
+             format_bytes(need), held, ", close to or more than the ", format_bytes(free_now),
+             " of memory ", available > 0 ? "available now" : "this machine has",
              ": the machine may swap or stop the run; ", advice);
 }
 
-void check_training_memory(const std::vector<SampleData>& train, const Config& cfg,
-                           DeviceKind device, bool resuming) {
+void check_training_memory(const TrainingFootprint& run, const Config& cfg, DeviceKind device,
+                           bool resuming) {
     const MachineMemory mem = machine_memory();
-    check_training_memory(train, cfg, device, mem.total, mem.available, resuming);
+    check_training_memory(run, cfg, device, mem.total, mem.available, resuming);
 }
 
 void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
@@ -676,7 +710,8 @@ void check_training_labels(const std::vector<std::int64_t>& per_class, const Pal
                  "occurs");
 }
 
-TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySources& source) {
+TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySources& source,
+                              bool resuming) {
     // A path that is not there, named with where it was set: a config file's data.root was said
     // as "dataset root X is not a directory", naming neither the file nor the key.
     auto missing = [&](const char* key, const std::string& path, const char* expected) {
@@ -708,6 +743,8 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
                    " samples leave no training sample (train_frac ", cfg.data.train_frac, ")");
     // Before labels are sampled or linked and pixels read: only the files' sizes are needed.
     check_sizes_fit_unet(ds, split, cfg.model.depth, cfg.data.crop_size);
+    check_training_memory(training_footprint(ds, split, cfg.data.crop_size), cfg, backend.device(),
+                          resuming);
     const std::string labels = training_labels_dir(backend, cfg, ds);
     TrainInputs in;
     // Held while the masks are read: `pfce sample --force` replacing them meanwhile would mix old

@@ -143,16 +143,30 @@ class TooSmallImages {
 // validation image stopped training at the first validation, naming no file.
 void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int crop_size);
 
-// A training step on the CPU that would need more memory than the machine has (host/train/
-// memory_estimate.hpp: whole large images, a large crop or batch): InputError with the estimate,
-// the machine's memory and a crop and batch that fit, where the estimate is well past the
-// machine's memory and the run is not `resuming`; else a warning near the memory available now.
-// `total` and `available` are the machine's (machine_memory(); 0: unknown, nothing checked).
-void check_training_memory(const std::vector<SampleData>& train, const Config& cfg,
-                           DeviceKind device, double total, double available, bool resuming);
+// What a CPU run holds in memory besides the network: the size of a training input (the crop, else
+// the first training image: check_training_sizes makes them one) and the training and validation
+// samples, held whole for the run (image, training labels and dense labels: 5 bytes a pixel).
+struct TrainingFootprint {
+    int width = 0, height = 0;
+    std::size_t train_count = 0;
+    double data_bytes = 0;
+};
+// From the files' sizes (before a pixel is read) and from samples already read.
+TrainingFootprint training_footprint(const Dataset& ds, const Split& split, int crop_size);
+TrainingFootprint training_footprint(const std::vector<SampleData>& train,
+                                     const std::vector<SampleData>& val, int crop_size);
+
+// A training step on the CPU, with the samples held, that would need more memory than the machine
+// has (host/train/memory_estimate.hpp: whole large images, a large crop or batch, a large
+// dataset): InputError with the estimate, the machine's memory and a crop and batch that fit,
+// where the estimate is well past the machine's memory and the run is not `resuming`; else a
+// warning near the memory available now. `total` and `available` are the machine's
+// (machine_memory(); 0: unknown, nothing checked).
+void check_training_memory(const TrainingFootprint& run, const Config& cfg, DeviceKind device,
+                           double total, double available, bool resuming);
 // The same against this machine's memory (machine_memory()).
-void check_training_memory(const std::vector<SampleData>& train, const Config& cfg,
-                           DeviceKind device, bool resuming);
+void check_training_memory(const TrainingFootprint& run, const Config& cfg, DeviceKind device,
+                           bool resuming);
 
 // Without crops every training image must have one size: InputError naming two samples that
 // differ (ids and sizes) and the crop option that trains on them all.
@@ -162,6 +176,9 @@ void check_training_sizes(const std::vector<SampleData>& train, const std::vecto
 // Everything above for `cfg`. Sets cfg.labels.kind from the mask directory when labels.dir is
 // given. `source` names where each key was set, for validate_for_classes (checked as soon as the
 // dataset is open).
-TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySources& source);
+// The memory check runs from the files' sizes, before any pixel is read (a whole large dataset
+// took minutes to read before it was refused); `resuming` as for check_training_memory.
+TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySources& source,
+                              bool resuming = false);
 
 }  // namespace pfce
