@@ -595,7 +595,14 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
     const test::CommandResult zero =
         test::run_pfce("sample --data " + fd.root + " --out " + root + "/pp --points 0");
     EXPECT_EQ(zero.status, 2) << zero.output;
-    EXPECT_MESSAGE_HAS(zero.output, "--points: labels.points = 0: expected every count >= 1");
+    EXPECT_MESSAGE_HAS(zero.output, "--points: labels.points = 0: expected a count >= 1");
+    // In a list, the list as given and which count is wrong (it said "labels.points = 0").
+    const test::CommandResult zero_in_list =
+        test::run_pfce("sample --data " + fd.root + " --out " + root + "/pp --points 5,0,5,5");
+    EXPECT_EQ(zero_in_list.status, 2) << zero_in_list.output;
+    EXPECT_MESSAGE_HAS(zero_in_list.output,
+                       "--points: labels.points = [5,0,5,5]: expected every "
+                       "count >= 1 (count 2 of 4 is 0)");
     const test::CommandResult comma =
         test::run_pfce("sample --data " + fd.root + " --out " + root + "/pp --points 500,");
     EXPECT_EQ(comma.status, 2) << comma.output;

@@ -69,15 +69,16 @@ void run_link(const LinkFlags& f) {
     std::printf("coverage:         %.4f%% -> %.4f%% of pixels (%.1fx)\n",
                 100.0 * q.coverage_before(), 100.0 * q.coverage_after(), gain);
     if (r.have_dense && q.added_checked == 0)
-        std::printf("purity vs dense:  %.4f of labelled pixels; %s (%lld images)\n", q.purity(),
-                    q.labelled_after == q.labelled_before
-                        ? "linking added no pixel"
-                        : "no pixel linking added has a dense label",
-                    static_cast<long long>(q.dense_images));
+        std::printf(
+            "purity vs dense:  %.4f of labelled pixels with a dense label; %s (%lld images)\n",
+            q.purity(),
+            q.labelled_after == q.labelled_before ? "linking added no pixel"
+                                                  : "no pixel linking added has a dense label",
+            static_cast<long long>(q.dense_images));
     else if (r.have_dense)
         std::printf(
-            "purity vs dense:  %.4f of labelled pixels, %.4f of pixels added by linking (%lld "
-            "images)\n",
+            "purity vs dense:  %.4f of labelled pixels with a dense label, %.4f of pixels added "
+            "by linking (%lld images)\n",
             q.purity(), q.added_purity(), static_cast<long long>(q.dense_images));
     else if (r.reused)  // the masks were linked without their dataset; reusing them measures
                         // nothing

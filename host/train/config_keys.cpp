@@ -295,7 +295,7 @@ std::vector<ConfigKey> build_keys() {
             "scale points by H*W/90000 (the report's counts are for 300x300 patches)"),
         key(l, &L::seed, "labels", "seed", "--label-seed", "sampling seed"),
         key(l, &L::radius, "labels", "radius", "--radius",
-            "linking: join same-class points closer than D pixels (0..10000)"),
+            "linking: join same-class points at most D pixels apart (0..10000)"),
         key(l, &L::conflict, "labels", "conflict", "--conflict",
             "linking: a pixel claimed by two classes stays unlabelled, or takes the lowest class")
             .choices({"unlabelled", "lowest"}),

@@ -119,8 +119,19 @@ void validate(const Config& c, const ConfigKeySources& source) {
     if (l.points.empty() || l.points.size() > static_cast<std::size_t>(kMaxClasses))
         bad(source, "labels.points", l.points.size(),
             "one value or one per class (at most " + std::to_string(kMaxClasses) + ")");
-    for (int p : l.points)
-        if (p < 1) bad(source, "labels.points", p, "every count >= 1");
+    for (std::size_t k = 0; k < l.points.size(); ++k) {
+        if (l.points[k] >= 1) continue;
+        if (l.points.size() == 1) bad(source, "labels.points", l.points[k], "a count >= 1");
+        std::string list;  // the whole list, as written, and which of its counts is wrong
+        for (std::size_t j = 0; j < l.points.size(); ++j) {
+            list += j ? ',' : '[';  // appended apart: GCC 12 warns falsely on "[" + std::string&&
+            list += std::to_string(l.points[j]);
+        }
+        list += ']';
+        bad(source, "labels.points", list,
+            detail::concat("every count >= 1 (count ", k + 1, " of ", l.points.size(), " is ",
+                           l.points[k], ")"));
+    }
     if (l.radius < 0 || l.radius > kMaxUsefulLinkRadius)
         bad(source, "labels.radius", l.radius,
             "0.." + std::to_string(kMaxUsefulLinkRadius) +

@@ -380,8 +380,8 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
     so.seed = l.seed;
     const std::string sparse = (base / "sparse").string();
     const MaskStageResult s = make_sparse_masks(ds, so, sparse, /*force=*/true);
-    // The counts are per 300x300: said as kept at the first image's size, where they differ
-    // ("sampled 7/class" of 64x64 images kept 1 per class).
+    // The counts are per 300x300 and each image keeps its own, by its area: said for the first
+    // image where it differs ("sampled 7/class" of 64x64 images kept 1 per class).
     std::string kept;
     if (so.scale_by_area && ds.size() > 0) {
         const SampleRef& first = ds.sample(0);
@@ -392,8 +392,9 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
                 points_for_class(so, static_cast<int>(c), first.width, first.height));
         }
         if (first.width * first.height != 90000)
-            kept = " (at 300x300; " + counts + "/class at " + std::to_string(first.width) + "x" +
-                   std::to_string(first.height) + ", the first image's size)";
+            kept = " (per 300x300, each image's count scaled by its area: " + counts +
+                   "/class at " + std::to_string(first.width) + "x" + std::to_string(first.height) +
+                   ", the first image's size)";
     }
     log_info("labels: ", s.reused ? "reused " : "sampled ", describe_labels(l), kept, " -> ",
              sparse);
