@@ -862,6 +862,7 @@ TEST(CliMisuse, EmptyValuesAndSentinelsAreRefusedNamingTheFlag) {
         {"predict --checkpoint c --input i --out o --overlap -1", "--overlap -1: expected >= 0"},
         {"eval --checkpoint c --batch-size 0", "--batch-size 0: expected a positive batch"},
         {"eval --checkpoint c --window 0", "--window 0: expected"},
+        {"eval --checkpoint c --overlap -1", "--overlap -1: expected >= 0"},
         {"eval --checkpoint c --device GPU", "--device GPU: expected auto, cpu, cuda or cuda:N"},
         {"eval --checkpoint c --device cuda:1x", "--device cuda:1x: expected"},
         {"eval --checkpoint " + root + "/none.ckpt --device CPU", "cannot open checkpoint"},

@@ -248,6 +248,19 @@ TEST(TestTimeAugment, EvaluationScoresTheAugmentedPredictions) {
     EXPECT_TRUE(std::isfinite(r.loss) && std::isfinite(r.loss_dense));
     eo.tta = 1;
     EXPECT_NE(evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo).confusion, want);
+
+    // An overlap other than a quarter of the window (eval --overlap, as predict --overlap) scores
+    // the masks prediction gives with that overlap.
+    eo.tta = 8;
+    eo.overlap = 3;
+    sw.overlap = 3;
+    std::fill(want.begin(), want.end(), 0);
+    for (const SampleData& s : samples) {
+        const LabelMap pred = predict_sliding(*f.backend, f.net, s.image, f.stats, sw);
+        for (std::size_t i = 0; i < pred.labels.size(); ++i)
+            if (s.dense.labels[i] != 255) ++want[s.dense.labels[i] * C + pred.labels[i]];
+    }
+    EXPECT_EQ(evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo).confusion, want);
 }
 
 // Progress on large images: sliding_logits counts each image's windows up to window_count,

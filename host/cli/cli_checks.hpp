@@ -94,6 +94,24 @@ inline void refuse_output_among_data(const std::string& given, const std::string
 // What eval and predict check before they write or score anything: the U-Net takes windows of
 // min(side, window) pixels a side, each reflect-padded to a multiple of 2^depth, which needs a
 // shortest side (models/unet.hpp). So the window must reach it, and so must every image side.
+// --overlap typed to eval or predict: pixels neighbouring windows share, checked before the
+// checkpoint is read (>= 0), then against the window (overlap_for).
+inline void check_overlap_option(int overlap) {
+    if (overlap < 0)
+        PFCE_THROW(InputError, "--overlap ", overlap,
+                   ": expected >= 0 pixels (or leave it out: a quarter of the window)");
+}
+// The windows' overlap: fewer pixels than the window (the run's, or --window when
+// `window_typed`); untyped, a quarter of the window.
+inline int overlap_for(int overlap, bool typed, int window, bool window_typed) {
+    if (!typed) return window / 4;
+    check_overlap_option(overlap);
+    if (overlap >= window)
+        PFCE_THROW(InputError, "--overlap ", overlap, ": expected fewer pixels than the window (",
+                   window, window_typed ? ", --window" : ", the run's window", ")");
+    return overlap;
+}
+
 inline void check_window_fits_unet(int window, bool typed, int depth,
                                    const std::string& checkpoint) {
     if (!unet_side_fits(window, depth))

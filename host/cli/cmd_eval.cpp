@@ -30,9 +30,10 @@ namespace fs = std::filesystem;
 struct EvalArgs {
     std::string checkpoint, data, split = "test", labels, device = "auto", tta = "none";
     std::string tile_labels;  // empty: the labels the run trained with
-    int batch_size = 0, window = 0;
+    int batch_size = 0, window = 0, overlap = 0;
     std::int64_t max_pixels = 0;
     bool batch_size_given = false, window_given = false;  // else the run's
+    bool overlap_given = false;                           // else a quarter of the window
     bool max_pixels_given = false;
     bool json = false;
 };
@@ -70,6 +71,7 @@ void run_eval(const EvalArgs& a) {
                    ": expected a positive batch (or leave it out: the run's batch size)");
     if (a.window_given) check_window_option(a.window);
     if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
+    if (a.overlap_given) check_overlap_option(a.overlap);
     const int tta = tta_transforms(a.tta);
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
@@ -204,6 +206,7 @@ void run_eval(const EvalArgs& a) {
     if (a.batch_size_given) eo.batch_size = a.batch_size;
     if (a.window_given) eo.window = a.window;
     check_window_fits_unet(eo.window, a.window_given, depth, a.checkpoint);
+    eo.overlap = overlap_for(a.overlap, a.overlap_given, eo.window, a.window_given);
     eo.tta = tta;
     const EvalResult r = [&] {
         LazyProgress progress("eval " + a.split);  // tiles under --tta d4: minutes, said past 2 s
@@ -260,8 +263,11 @@ const bool registered = register_command(
             "--batch-size", a->batch_size, "images per batch (default: the training batch size)");
         CLI::Option* window = sub.add_option(
             "--window", a->window,
-            "sliding-window side for large or mixed-size images (default: the training "
-            "crop, else 512)");
+            "sliding-window side for large or mixed-size images, at least 16 (default: the "
+            "training crop, else 512)");
+        CLI::Option* overlap =
+            sub.add_option("--overlap", a->overlap,
+                           "pixels shared by neighbouring windows (window/4, as predict's)");
         sub.add_option("--tta", a->tta,
                        "test-time augmentation: none, flips (4 mirrored views averaged) or d4 (8: "
                        "mirrors and rotations)")
@@ -274,9 +280,10 @@ const bool registered = register_command(
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
         CLI::Option* max_pixels = add_max_pixels_option(sub, a->max_pixels);
         sub.add_flag("--json", a->json, "print JSON instead of the table");
-        sub.callback([a, batch_size, window, max_pixels] {
+        sub.callback([a, batch_size, window, overlap, max_pixels] {
             a->batch_size_given = batch_size->count() > 0;
             a->window_given = window->count() > 0;
+            a->overlap_given = overlap->count() > 0;
             a->max_pixels_given = max_pixels->count() > 0;
             run_eval(*a);
         });

@@ -318,9 +318,7 @@ void run_predict(const PredictArgs& a) {
         PFCE_THROW(InputError, "--format ", a.format, ": expected auto, png or tif");
     if (a.window_given) check_window_option(a.window);
     if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
-    if (a.overlap_given && a.overlap < 0)
-        PFCE_THROW(InputError, "--overlap ", a.overlap,
-                   ": expected >= 0 pixels (or leave it out: a quarter of the window)");
+    if (a.overlap_given) check_overlap_option(a.overlap);
     const int tta = tta_transforms(a.tta);
     const std::vector<Job> jobs = plan_jobs(a);
     std::vector<std::string> inputs = {a.checkpoint};
@@ -338,13 +336,9 @@ void run_predict(const PredictArgs& a) {
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     SlidingWindow sw;
     sw.window = a.window_given ? a.window : eval_options(m.config).window;
-    sw.overlap = a.overlap_given ? a.overlap : sw.window / 4;
     sw.tta = tta;
     check_window_fits_unet(sw.window, a.window_given, m.net->config().depth, a.checkpoint);
-    if (sw.overlap >= sw.window)
-        PFCE_THROW(InputError, "--overlap ", sw.overlap,
-                   ": expected fewer pixels than the window (", sw.window,
-                   a.window_given ? ", --window" : ", the run's window", ")");
+    sw.overlap = overlap_for(a.overlap, a.overlap_given, sw.window, a.window_given);
     // Every input is read (its header) and sized before the first output is written, so a bad
     // file in a directory stops the command before it has written half of the predictions.
     TooSmallImages small(m.net->config().depth);  // said all at once, after the loop
@@ -704,7 +698,8 @@ const bool registered = register_command(
             ->transform(any_case())
             ->capture_default_str();
         CLI::Option* window = sub.add_option(
-            "--window", a->window, "sliding-window side (default: the training crop, else 512)");
+            "--window", a->window,
+            "sliding-window side, at least 16 (default: the training crop, else 512)");
         CLI::Option* overlap = sub.add_option("--overlap", a->overlap,
                                               "pixels shared by neighbouring windows (window/4)");
         sub.add_option("--tta", a->tta,

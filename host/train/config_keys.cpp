@@ -275,8 +275,8 @@ std::vector<ConfigKey> build_keys() {
             "tiles of the first N windows)")
             .legacy("max_samples"),
         key(d, &D::crop_size, "data", "crop_size", "--crop-size",
-            "train on one random crop of this side per image and epoch (0 = whole images, which "
-            "must then share one size)"),
+            "train on one random crop of this side per image and epoch, 16..8192 (0 = whole "
+            "images, which must then share one size)"),
         key(d, &D::augment, "data", "augment", "--augment",
             "random flips and 90-degree rotations, image and labels together")
             .legacy("augment"),

@@ -32,6 +32,9 @@ struct EvalOptions {
     // set (mixed sizes, large tiles) is evaluated image by image in sliding windows of this side
     // (host/train/sliding_window); a pixel in two windows' overlap counts in both windows' losses.
     int window = 512;
+    // Pixels neighbouring windows share; -1: a quarter of the window (predict's default), so eval
+    // scores the masks predict writes.
+    int overlap = -1;
     // Test-time augmentation (host/train/test_time_augment.hpp): 1, 4 or 8 symmetries averaged
     // per window. Above 1, every set goes through sliding windows, and the losses are those of
     // the averaged logits.

@@ -56,7 +56,8 @@ SegMetrics metrics_from_confusion(const std::vector<std::int64_t>& confusion, in
         m.f1.push_back(uni > 0 ? 2 * tp / (2 * tp + fp + fn) : nan);
     }
     m.miou = nan_mean(m.iou);
-    m.miou_no_clutter = nan_mean(m.iou, clutter_class);
+    m.miou_no_clutter = clutter_class >= 0 ? nan_mean(m.iou, clutter_class)
+                                           : std::numeric_limits<double>::quiet_NaN();
     m.mean_f1 = nan_mean(m.f1);
     m.oa = m.pixels > 0 ? static_cast<double>(diag) / static_cast<double>(m.pixels) : nan;
     return m;

@@ -23,7 +23,7 @@ struct SegMetrics {
 };
 
 // confusion: row-major C*C counts. clutter_class: index excluded from miou_no_clutter, or -1
-// (then miou_no_clutter == miou).
+// (then miou_no_clutter is NaN, null in JSON: the mIoU again would read as a second measurement).
 SegMetrics metrics_from_confusion(const std::vector<std::int64_t>& confusion, int num_classes,
                                   int clutter_class = -1);
 
