@@ -1251,8 +1251,8 @@ TEST(CliMisuse, ResumeTakesAConfigFileOverTheRunsOwnSettings) {
                        root + "/sparse" + kTiny);
     EXPECT_EQ(sparse.status, 0) << sparse.output;
     EXPECT_MESSAGE_HAS(sparse.output,
-                       "sparse 500/class (at 300x300; 7/class at 40x32, the first "
-                       "image's size)");
+                       "sparse 500/class (per 300x300, each image's count scaled by its area: "
+                       "7/class at 40x32, the first image's size)");
 }
 
 // Class weights of 0 on every class the training labels hold trained nothing (loss 0.0000 every
