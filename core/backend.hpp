@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <span>
@@ -276,6 +277,16 @@ inline void ensure_host_tensor(Tensor& t, const Shape& shape, DType dtype = DTyp
         t.reuse_as(shape, dtype);
     else
         t = Tensor::host(shape, dtype);
+}
+
+// A host copy of `t` from any device (a host sync when it lives on a device).
+inline Tensor host_copy(Backend& b, const Tensor& t) {
+    Tensor h = Tensor::host(t.shape(), t.dtype());
+    if (t.device() != DeviceKind::cpu)
+        b.copy(h, t);
+    else if (t.bytes())
+        std::memcpy(h.raw(), t.raw(), t.bytes());
+    return h;
 }
 
 // The value of a one-element f32 tensor on any device (a host sync when it lives on a device).

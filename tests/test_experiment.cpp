@@ -68,6 +68,7 @@ synthetic_size = 64
 synthetic_seed = 3
 train_frac = 0.75   # 12 / 2 / 2 images
 val_frac = 0.125
+crop_size = 32      # windows of 32 for the test images and the grid (overlap 8, not 128)
 
 [model]
 width = 4

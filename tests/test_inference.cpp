@@ -248,19 +248,35 @@ TEST(TestTimeAugment, EvaluationScoresTheAugmentedPredictions) {
     EXPECT_TRUE(std::isfinite(r.loss) && std::isfinite(r.loss_dense));
     eo.tta = 1;
     EXPECT_NE(evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo).confusion, want);
+}
 
-    // An overlap other than a quarter of the window (eval --overlap, as predict --overlap) scores
-    // the masks prediction gives with that overlap.
-    eo.tta = 8;
+// An overlap other than a quarter of the window (eval --overlap, as predict --overlap) scores the
+// masks prediction gives with that overlap, on images of several windows each; the overlap is
+// used (a pixel in two windows counts in both windows' losses, so the loss moves with it).
+TEST(TestTimeAugment, EvaluationScoresThePredictionsOfItsOverlap) {
+    Fixture f;
+    const int C = f.net.config().num_classes;
+    std::vector<SampleData> samples(2);
+    for (int k = 0; k < 2; ++k) {
+        samples[k].dense = test::foreign_labels(70, 50, k);
+        samples[k].image = test::foreign_image(samples[k].dense, k);
+        samples[k].train_labels = samples[k].dense;
+    }
+    EvalOptions eo;
+    eo.window = 32;
     eo.overlap = 3;
-    sw.overlap = 3;
-    std::fill(want.begin(), want.end(), 0);
+    SlidingWindow sw{32, 3, 1};
+    std::vector<std::int64_t> want(static_cast<std::size_t>(C) * C, 0);
     for (const SampleData& s : samples) {
         const LabelMap pred = predict_sliding(*f.backend, f.net, s.image, f.stats, sw);
         for (std::size_t i = 0; i < pred.labels.size(); ++i)
             if (s.dense.labels[i] != 255) ++want[s.dense.labels[i] * C + pred.labels[i]];
     }
-    EXPECT_EQ(evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo).confusion, want);
+    const EvalResult r = evaluate(*f.backend, f.net, samples, f.stats, FocalLossParams{}, -1, eo);
+    EXPECT_EQ(r.confusion, want);
+    eo.overlap = -1;  // a quarter of the window: 8
+    EXPECT_NE(evaluate(*f.backend, f.net, samples, f.stats, FocalLossParams{}, -1, eo).loss_dense,
+              r.loss_dense);
 }
 
 // Progress on large images: sliding_logits counts each image's windows up to window_count,

@@ -440,12 +440,12 @@ TEST(Trainer, SgdWhoseClipLeavesTheWeightsWhereTheyAreIsWarnedAbout) {
         const std::string log = testing::internal::GetCapturedStderr();
         if (clip == 1e-6 && std::string(name) == "sgd") {
             EXPECT_MESSAGE_HAS(log,
-                               "optimizer.clip 1e-06 with sgd at lr 0.01 and momentum 0.9: a "
-                               "step moves the weights by at most lr * clip / (1 - momentum) "
-                               "= 1e-07, the run's 2 steps by at most 2e-07");
-            EXPECT_MESSAGE_HAS(log, "the model can hardly change; raise optimizer.clip");
+                               "optimizer.clip 1e-06 with sgd at lr 0.01 and momentum 0.9: "
+                               "the gradient moves the weights by at most lr * clip / (1 - "
+                               "momentum) = 1e-07, the run's 2 steps by at most 2e-07");
+            EXPECT_MESSAGE_HAS(log, "the model can hardly learn; raise optimizer.clip");
         } else {
-            EXPECT_EQ(log.find("can hardly change"), std::string::npos) << name << " " << clip;
+            EXPECT_EQ(log.find("can hardly learn"), std::string::npos) << name << " " << clip;
         }
     }
 }
@@ -564,9 +564,10 @@ TEST(Trainer, AStepLargerThanTheMachinesMemoryIsRefusedWithACropThatFits) {
     const std::string msg = test::input_error_message([&] { check(16 * gb, 15 * gb, false); });
     EXPECT_MESSAGE_HAS(msg,
                        "training on whole 2000x2000 images (data.crop_size = 0) at batch 4 and "
-                       "model.width 32 needs about 52.9 GB for one step on the CPU, more than "
-                       "this machine's 16.0 GB of memory; train on crops of at most 768 "
-                       "(--crop-size 512: about 3.5 GB a step)");
+                       "model.width 32 needs about 52.9 GB (52.8 GB for one step on the CPU, "
+                       "80.0 MB for the 4 training and validation samples it holds at 5 bytes a "
+                       "pixel), more than this machine's 16.0 GB of memory; train on crops of at "
+                       "most 768 (--crop-size 512: about 3.5 GB a step)");
     cfg.data.crop_size = 512;
     EXPECT_NO_THROW(check(16 * gb, 15 * gb, false));
     cfg.data.crop_size = 0;
@@ -588,9 +589,27 @@ TEST(Trainer, AStepLargerThanTheMachinesMemoryIsRefusedWithACropThatFits) {
         [&] { check_training_memory(many_samples, cfg, DeviceKind::cpu, 6 * gb, 5 * gb, false); });
     EXPECT_MESSAGE_HAS(many,
                        "training on 256x256 crops at batch 8 and model.width 32 needs about 9.7 "
-                       "GB (1.7 GB for one step on the CPU, 8.0 GB for the 400 training and the "
-                       "validation samples it holds), more than this machine's 6.0 GB of memory; "
-                       "train on fewer samples (data.max_samples");
+                       "GB (1.7 GB for one step on the CPU, 8.0 GB for the 400 training and "
+                       "validation samples it holds at 5 bytes a pixel), more than this machine's "
+                       "6.0 GB of memory; train on fewer samples (data.max_samples, or a shorter "
+                       "data.train_list)");
+    EXPECT_EQ(many.find("crops of at most"), std::string::npos) << "a 256 crop fits alone";
+    // On CUDA the step is the device's, but the samples are in host memory all the same.
+    const std::string on_gpu = test::input_error_message(
+        [&] { check_training_memory(many_samples, cfg, DeviceKind::cuda, 6 * gb, 5 * gb, false); });
+    EXPECT_MESSAGE_HAS(on_gpu,
+                       "training on 400 samples needs about 8.0 GB of host memory (8.0 GB "
+                       "for the 400 training and validation samples it holds at 5 bytes "
+                       "a pixel), more than this machine's 6.0 GB of memory; train on "
+                       "fewer samples");
+    // Whole 9000x9000 images: neither fewer samples alone nor a crop beside all of them fits.
+    TrainingFootprint huge{9000, 9000, 20, 20 * 5.0 * 9000 * 9000};
+    cfg.data.crop_size = 0;
+    const std::string both = test::input_error_message(
+        [&] { check_training_memory(huge, cfg, DeviceKind::cpu, 16 * gb, 15 * gb, false); });
+    EXPECT_MESSAGE_HAS(both,
+                       "train on fewer samples (data.max_samples, or a shorter "
+                       "data.train_list) and on crops of at most");
 }
 
 // pfce train refuses a run that cannot fit before reading a pixel: from the files' sizes, as the
@@ -646,7 +665,10 @@ TEST(Trainer, TheMemoryCheckUsesTheFilesSizesBeforeReadingPixels) {
     EXPECT_EQ(r.status, 2) << r.output;
     EXPECT_MESSAGE_HAS(r.output,
                        "training on whole 9000x9000 images (data.crop_size = 0) at batch");
-    EXPECT_MESSAGE_HAS(r.output, "for one step on the CPU, more than this machine's");
+    EXPECT_MESSAGE_HAS(r.output, "for one step on the CPU, ");
+    EXPECT_MESSAGE_HAS(r.output,
+                       " training and validation samples it holds at 5 bytes a pixel), "
+                       "more than this machine's");
     EXPECT_FALSE(fs::exists(dir + "/run"));
 }
 
@@ -733,8 +755,8 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     EXPECT_EQ(damaged.status, 3) << damaged.output;  // some written: not a refusal (2)
     EXPECT_MESSAGE_HAS(damaged.output,
                        "1 of 3 inputs could not be read or predicted and have no prediction "
-                       "(the other 2 were written; each unread one is named "
-                       "above): " +
+                       "(the other 2 were written; each failed one is named "
+                       "above, with why): " +
                            dir + "/dmg/b.png");
     EXPECT_MESSAGE_HAS(damaged.output, "its earlier one is removed: " + dir + "/dmg-out/b.png");
     EXPECT_TRUE(fs::exists(dir + "/dmg-out/a.png"));

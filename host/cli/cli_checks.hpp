@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "data/dataset.hpp"
+#include "host/train/sliding_window.hpp"
 #include "host/train/train_data.hpp"
 #include "models/unet.hpp"
 
@@ -91,9 +92,6 @@ inline void refuse_output_among_data(const std::string& given, const std::string
                    " elsewhere (--force does not change this)");
 }
 
-// What eval and predict check before they write or score anything: the U-Net takes windows of
-// min(side, window) pixels a side, each reflect-padded to a multiple of 2^depth, which needs a
-// shortest side (models/unet.hpp). So the window must reach it, and so must every image side.
 // --overlap typed to eval or predict: pixels neighbouring windows share, checked before the
 // checkpoint is read (>= 0), then against the window (overlap_for).
 inline void check_overlap_option(int overlap) {
@@ -104,7 +102,7 @@ inline void check_overlap_option(int overlap) {
 // The windows' overlap: fewer pixels than the window (the run's, or --window when
 // `window_typed`); untyped, a quarter of the window.
 inline int overlap_for(int overlap, bool typed, int window, bool window_typed) {
-    if (!typed) return window / 4;
+    if (!typed) return default_overlap(window);
     check_overlap_option(overlap);
     if (overlap >= window)
         PFCE_THROW(InputError, "--overlap ", overlap, ": expected fewer pixels than the window (",
@@ -112,6 +110,9 @@ inline int overlap_for(int overlap, bool typed, int window, bool window_typed) {
     return overlap;
 }
 
+// What eval and predict check before they write or score anything: the U-Net takes windows of
+// min(side, window) pixels a side, each reflect-padded to a multiple of 2^depth, which needs a
+// shortest side (models/unet.hpp). So the window must reach it, and so must every image side.
 inline void check_window_fits_unet(int window, bool typed, int depth,
                                    const std::string& checkpoint) {
     if (!unet_side_fits(window, depth))

@@ -226,6 +226,9 @@ void run_eval(const EvalArgs& a) {
         if (ds.kind() == DatasetKind::tiles) j["tile_labels"] = ds.tile_labels_read();
         j["images"] = r.images;
         j["tta"] = tta_name(tta);
+        // The sliding windows of large or mixed-size images (predict's --window and --overlap).
+        j["window"] = eo.window;
+        j["overlap"] = eo.overlap;
         j["loss_dense"] = r.loss_dense;
         if (!a.labels.empty()) j["loss_labels"] = r.loss;
         std::printf("%s\n", j.dump(2).c_str());

@@ -77,7 +77,7 @@ void run_link(const LinkFlags& f) {
             static_cast<long long>(q.dense_images));
     else if (r.have_dense)
         std::printf(
-            "purity vs dense:  %.4f of labelled pixels with a dense label, %.4f of pixels added "
+            "purity vs dense:  %.4f of labelled pixels with a dense label, %.4f of those added "
             "by linking (%lld images)\n",
             q.purity(), q.added_purity(), static_cast<long long>(q.dense_images));
     else if (r.reused)  // the masks were linked without their dataset; reusing them measures

@@ -451,9 +451,10 @@ void run_predict(const PredictArgs& a) {
     };
     sw.stop_between_passes = true;  // an image in hand is dropped, not finished (minutes, at d4)
     bool told_alpha_majority = false;
-    // Inputs whose pixels turned out unreadable (damage past a good header: every header was
-    // checked above): the others are still predicted, and the command fails at the end naming
-    // them, so one bad chip does not leave most of a directory unpredicted.
+    // Inputs that fail once their pixels are read (damage past a good header: every header was
+    // checked above; no-data pixels where the model's values have no room for them): the others
+    // are still predicted, and the command fails at the end naming them, so one bad chip does not
+    // leave most of a directory unpredicted.
     std::vector<std::string> unread;
     for (const Job& j : jobs) {
         if (stop_requested()) throw interrupted();  // every output written so far is complete
@@ -641,7 +642,8 @@ void run_predict(const PredictArgs& a) {
     }
     if (done == 0 && !unread.empty())
         PFCE_THROW(InputError, "none of the ", jobs.size(),
-                   " inputs could be read (each is named above), so no prediction was written: ",
+                   " inputs could be read or predicted (each is named above), so no prediction "
+                   "was written: ",
                    unread.front());
     std::printf("%zu image(s), %lld pixels%s%s:\n", jobs.size() - unread.size(),
                 static_cast<long long>(pixels),
@@ -676,9 +678,9 @@ void run_predict(const PredictArgs& a) {
         PFCE_THROW(PartlyDone, unread.size(), " of ", jobs.size(),
                    " inputs could not be read or predicted and have no prediction (the other ",
                    jobs.size() - unread.size(),
-                   " were written; each unread one is named above): ", unread.front(), more,
-                   unread.size() > 3 ? "; ...;" : ";",
-                   " predict each alone once repaired (--input FILE)");
+                   " were written; each failed one is named above, with why): ", unread.front(),
+                   more, unread.size() > 3 ? "; ...;" : ";",
+                   " predict each alone (--input FILE) once its cause is mended");
     }
 }
 

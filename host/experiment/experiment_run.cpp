@@ -239,6 +239,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
             std::min<std::size_t>(static_cast<std::size_t>(suite.grid_images), L.split.test.size());
         SlidingWindow sw;
         sw.window = eval_options(cfg).window;
+        sw.overlap = default_overlap(sw.window);  // the struct's 128 is more than a crop of 96
         for (std::size_t i = 0; i < k; ++i) {
             const std::size_t p = L.split.test[i];
             GridRow row;

@@ -432,8 +432,9 @@ std::string legend_md(const ReportInput& in) {
     std::string legend =
         "Labelled fraction: share of training-split pixels the loss sees (sparse → after "
         "linking). Final train loss: the partial focal loss, + the CRF term (weighted, over all "
-        "pixels) where the experiment adds one. Link purity: share of linked pixels that agree "
-        "with the dense truth. Validation numbers are at the evaluated checkpoint (best "
+        "pixels) where the experiment adds one. Link purity: share of linked pixels with a dense "
+        "label "
+        "that agree with it. Validation numbers are at the evaluated checkpoint (best "
         "validation loss where the experiment keeps the best, else the last epoch). Test metrics "
         "use dense ground truth; mIoU averages the classes in the truth or the predictions, \"w/o "
         "clutter\" leaves clutter out (the ISPRS convention).";

@@ -72,13 +72,7 @@ const Tensor* Checkpoint::find(const std::string& name) const {
 }
 
 void Checkpoint::add(Backend& backend, const std::string& name, const Tensor& t) {
-    Tensor h = Tensor::host(t.shape(), t.dtype());
-    if (t.device() == DeviceKind::cpu) {
-        if (t.bytes()) std::memcpy(h.raw(), t.raw(), t.bytes());
-    } else {
-        backend.copy(h, t);
-    }
-    tensors.push_back({name, std::move(h)});
+    tensors.push_back({name, host_copy(backend, t)});
 }
 
 void Checkpoint::load_into(Backend& backend, const std::string& name, Tensor& dst,

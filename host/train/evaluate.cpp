@@ -133,7 +133,7 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
     if (opts.tta > 1 || !uniform_within(samples, opts.window)) {
         SlidingWindow sw;
         sw.window = opts.window;
-        sw.overlap = opts.overlap >= 0 ? opts.overlap : opts.window / 4;
+        sw.overlap = opts.overlap >= 0 ? opts.overlap : default_overlap(opts.window);
         sw.batch = std::max(1, std::min(opts.batch_size, 8));
         sw.tta = opts.tta;
         Tensor &host_labels = buf.host_labels, &host_dense = buf.host_dense;

@@ -20,9 +20,15 @@
 
 namespace pfce {
 
+// Pixels neighbouring windows share unless told otherwise: a quarter of the window, for eval,
+// predict and the report's pictures alike, so each scores or shows what the others do.
+inline int default_overlap(int window) {
+    return window / 4;
+}
+
 struct SlidingWindow {
     int window = 512;   // side of a window (an image side no longer than this is one window)
-    int overlap = 128;  // pixels shared by neighbouring windows
+    int overlap = 128;  // pixels shared by neighbouring windows: default_overlap(window) if set
     int batch = 4;      // inputs per forward pass: windows, and under tta their views
     // Test-time augmentation (host/train/test_time_augment.hpp): each window's logits averaged
     // over this many symmetries of it, 1 (none), 4 (flips) or 8 (d4), before windows are averaged.

@@ -481,59 +481,78 @@ TrainingFootprint training_footprint(const std::vector<SampleData>& train,
 
 void check_training_memory(const TrainingFootprint& run, const Config& cfg, DeviceKind device,
                            double total, double available, bool resuming) {
-    if (device != DeviceKind::cpu || run.train_count == 0 || total <= 0) return;
+    if (run.train_count == 0 || total <= 0) return;
+    const bool cpu = device == DeviceKind::cpu;
     const int crop = cfg.data.crop_size;
     const int w = run.width, h = run.height;
     const int batch = static_cast<int>(
         std::min<std::int64_t>(cfg.run.batch_size, static_cast<std::int64_t>(run.train_count)));
     const int width = cfg.model.width;
-    const double step = training_step_bytes(std::int64_t{w} * h, batch, width);
+    // On CUDA the step is in device memory (not judged here); the samples are in host memory on
+    // every device.
+    const double step = cpu ? training_step_bytes(std::int64_t{w} * h, batch, width) : 0.0;
     const double need = step + run.data_bytes;
     const double free_now = available > 0 ? available : total;
     if (need <= 0.8 * free_now) return;
-    // The largest crop side (a multiple of 64) whose step at this batch, else at batch 1, fits
-    // beside the samples in half of the memory: advice that works, not a guess.
-    auto fitting_side = [&](int b) {
+    const std::string samples =
+        detail::concat(format_bytes(run.data_bytes), " for the ", run.train_count,
+                       " training and validation samples it holds at 5 bytes a pixel");
+    // The largest crop side (a multiple of 64) whose step at batch b fits in `room`: advice that
+    // works, not a guess.
+    auto fitting_side = [&](int b, double room) {
         int side = 0;
         for (int s = 64; s <= std::max(w, h); s += 64)
-            if (training_step_bytes(std::int64_t{s} * s, b, width) + run.data_bytes <= 0.5 * total)
-                side = s;
+            if (training_step_bytes(std::int64_t{s} * s, b, width) <= room) side = s;
         return side;
     };
-    const int side = fitting_side(batch), side1 = fitting_side(1);
-    std::string what = crop > 0 ? std::to_string(crop) + "x" + std::to_string(crop) + " crops"
-                                : "whole " + std::to_string(w) + "x" + std::to_string(h) +
-                                      " images (data.crop_size = 0)";
+    // Beside the samples in half of the memory; else, what fits once there are fewer samples.
+    const double beside = 0.5 * total - run.data_bytes;
+    const int side = fitting_side(batch, beside), side1 = fitting_side(1, beside);
+    const int alone = fitting_side(batch, 0.5 * total);
+    auto crop_advice = [&](int s) {
+        const int c = std::min(s, 512);
+        return detail::concat("crops of at most ", s, " (--crop-size ", c, ": about ",
+                              format_bytes(training_step_bytes(std::int64_t{c} * c, batch, width)),
+                              " a step)");
+    };
+    const bool many_samples = run.data_bytes > 0.25 * total;
     std::string advice;
-    if (run.data_bytes > 0.25 * total)
+    if (!cpu || (many_samples && step <= 0.5 * total))
         advice = "train on fewer samples (data.max_samples, or a shorter data.train_list)";
+    else if (step <= beside)  // only what is available now is short
+        advice = "free memory (other programs hold most of it)";
     else if (side >= 64)
-        advice = "train on crops of at most " + std::to_string(side) + " (--crop-size " +
-                 std::to_string(std::min(side, 512)) + ": about " +
-                 format_bytes(training_step_bytes(
-                     std::int64_t{std::min(side, 512)} * std::min(side, 512), batch, width)) +
-                 " a step)";
+        advice = "train on " + crop_advice(side);
     else if (side1 >= 64)
-        advice = "lower run.batch_size (--batch-size 1 with --crop-size " + std::to_string(side1) +
-                 " fits)";
+        advice = detail::concat("lower run.batch_size (--batch-size 1 with --crop-size ", side1,
+                                " fits)");
+    else if (many_samples && alone >= 64)
+        advice = "train on fewer samples (data.max_samples, or a shorter data.train_list) and on " +
+                 crop_advice(alone);
+    else if (many_samples)
+        advice =
+            "train on fewer samples (data.max_samples, or a shorter data.train_list) and "
+            "lower model.width";
     else
         advice = "lower model.width";
-    // The samples are said only where they are a part worth saying (a tenth of the need).
+    const std::string what =
+        !cpu       ? detail::concat("training on ", run.train_count, " samples")
+        : crop > 0 ? detail::concat("training on ", crop, "x", crop, " crops at batch ", batch,
+                                    " and model.width ", width)
+                   : detail::concat("training on whole ", w, "x", h,
+                                    " images (data.crop_size = 0) at batch ", batch,
+                                    " and model.width ", width);
     const std::string held =
-        run.data_bytes >= 0.1 * need
-            ? detail::concat(" (", format_bytes(step), " for one step on the CPU, ",
-                             format_bytes(run.data_bytes), " for the ", run.train_count,
-                             " training and the validation samples it holds)")
-            : std::string(" for one step on the CPU");
+        !cpu ? " of host memory (" + samples + ")"
+             : detail::concat(" (", format_bytes(step), " for one step on the CPU, ", samples, ")");
     // Refused only well past the machine's memory (the estimate is within about 20%), and
     // never on a resume: a run that trained here (swapping, say) must be able to go on.
     if (need > 1.25 * total && !resuming)
-        PFCE_THROW(InputError, "training on ", what, " at batch ", batch, " and model.width ",
-                   width, " needs about ", format_bytes(need), held, ", more than this machine's ",
-                   format_bytes(total), " of memory; ", advice);
-    log_warn("training on ", what, " at batch ", batch, " and model.width ", width, " needs about ",
-             format_bytes(need), held, ", close to or more than the ", format_bytes(free_now),
-             " of memory ", available > 0 ? "available now" : "this machine has",
+        PFCE_THROW(InputError, what, " needs about ", format_bytes(need), held,
+                   ", more than this machine's ", format_bytes(total), " of memory; ", advice);
+    log_warn(what, " needs about ", format_bytes(need), held, ", close to or more than the ",
+             format_bytes(free_now), " of memory ",
+             available > 0 ? "available now" : "this machine has",
              ": the machine may swap or stop the run; ", advice);
 }
 
@@ -543,47 +562,62 @@ void check_training_memory(const TrainingFootprint& run, const Config& cfg, Devi
     check_training_memory(run, cfg, device, mem.total, mem.available, resuming);
 }
 
-void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
+void check_training_sizes(const std::vector<ImageSize>& train, const std::vector<std::string>& ids,
                           int crop_size) {
     if (crop_size > 0) {
         // Crops larger than an image are padded with unlabelled pixels: allowed (mixed sizes),
         // but said, since a crop far larger than every image trains mostly on padding.
         std::size_t smaller = 0, first = 0;
         for (std::size_t i = 0; i < train.size(); ++i)
-            if (train[i].image.width < crop_size || train[i].image.height < crop_size)
+            if (train[i].width < crop_size || train[i].height < crop_size)
                 if (smaller++ == 0) first = i;
         // Past twice the largest image's side every crop is over 3/4 padding: the memory and time
         // of a batch grow with the square of the crop while its labels stay those of the images.
         std::size_t largest = 0;
         for (std::size_t i = 1; i < train.size(); ++i)
-            if (std::max(train[i].image.width, train[i].image.height) >
-                std::max(train[largest].image.width, train[largest].image.height))
+            if (std::max(train[i].width, train[i].height) >
+                std::max(train[largest].width, train[largest].height))
                 largest = i;
-        const int side =
-            train.empty() ? 0 : std::max(train[largest].image.width, train[largest].image.height);
+        const int side = train.empty() ? 0 : std::max(train[largest].width, train[largest].height);
         if (side > 0 && crop_size > 2 * side)
             PFCE_THROW(InputError, "data.crop_size ", crop_size,
                        " is more than twice the side of the largest training image (", ids[largest],
-                       ", ", train[largest].image.width, "x", train[largest].image.height,
+                       ", ", train[largest].width, "x", train[largest].height,
                        "): every crop would be over 3/4 padding; use "
                        "at most ",
                        2 * side, ", or 0 to train on whole images");
         if (smaller > 0)
             log_warn("data.crop_size ", crop_size, " is larger than ", smaller, " of ",
-                     train.size(), " training images (e.g. ", ids[first], ", ",
-                     train[first].image.width, "x", train[first].image.height,
-                     "): their crops are padded with unlabelled pixels");
+                     train.size(), " training images (e.g. ", ids[first], ", ", train[first].width,
+                     "x", train[first].height, "): their crops are padded with unlabelled pixels");
         return;
     }
     if (train.empty()) return;
-    const RgbImage& first = train[0].image;
+    const ImageSize& first = train[0];
     for (std::size_t i = 1; i < train.size(); ++i) {
-        const RgbImage& im = train[i].image;
+        const ImageSize& im = train[i];
         if (im.width == first.width && im.height == first.height) continue;
         PFCE_THROW(InputError, "training images differ in size: ", ids[0], " is ", first.width, "x",
                    first.height, ", ", ids[i], " is ", im.width, "x", im.height,
                    "; train on random crops of one size (--crop-size 512, data.crop_size)");
     }
+}
+
+void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
+                          int crop_size) {
+    std::vector<ImageSize> sizes;
+    for (const SampleData& s : train) sizes.push_back({s.image.width, s.image.height});
+    check_training_sizes(sizes, ids, crop_size);
+}
+
+void check_training_sizes(const Dataset& ds, const Split& split, int crop_size) {
+    std::vector<ImageSize> sizes;
+    std::vector<std::string> ids;
+    for (std::size_t i : split.train) {
+        sizes.push_back({ds.sample(i).width, ds.sample(i).height});
+        ids.push_back(ds.sample(i).id);
+    }
+    check_training_sizes(sizes, ids, crop_size);
 }
 
 namespace {
@@ -744,6 +778,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
                    " samples leave no training sample (train_frac ", cfg.data.train_frac, ")");
     // Before labels are sampled or linked and pixels read: only the files' sizes are needed.
     check_sizes_fit_unet(ds, split, cfg.model.depth, cfg.data.crop_size);
+    check_training_sizes(ds, split, cfg.data.crop_size);  // one size, or crops: what memory sizes
     check_training_memory(training_footprint(ds, split, cfg.data.crop_size), cfg, backend.device(),
                           resuming);
     const std::string labels = training_labels_dir(backend, cfg, ds);
@@ -776,7 +811,6 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     for (std::size_t i : split.train) in.train_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.val) in.val_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);
-    check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
     const nlohmann::json constant_channels = warn_if_a_channel_never_varies(in.train);
     in.data_meta = {{"root", resolved_path(cfg.data.root)},

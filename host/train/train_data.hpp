@@ -158,10 +158,10 @@ TrainingFootprint training_footprint(const std::vector<SampleData>& train,
 
 // A training step on the CPU, with the samples held, that would need more memory than the machine
 // has (host/train/memory_estimate.hpp: whole large images, a large crop or batch, a large
-// dataset): InputError with the estimate, the machine's memory and a crop and batch that fit,
-// where the estimate is well past the machine's memory and the run is not `resuming`; else a
-// warning near the memory available now. `total` and `available` are the machine's
-// (machine_memory(); 0: unknown, nothing checked).
+// dataset): InputError with the estimate, the machine's memory and a crop, batch or sample count
+// that fits, where the estimate is well past the machine's memory and the run is not `resuming`;
+// else a warning near the memory available now. On CUDA only the samples (host memory) are judged.
+// `total` and `available` are the machine's (machine_memory(); 0: unknown, nothing checked).
 void check_training_memory(const TrainingFootprint& run, const Config& cfg, DeviceKind device,
                            double total, double available, bool resuming);
 // The same against this machine's memory (machine_memory()).
@@ -169,7 +169,15 @@ void check_training_memory(const TrainingFootprint& run, const Config& cfg, Devi
                            bool resuming);
 
 // Without crops every training image must have one size: InputError naming two samples that
-// differ (ids and sizes) and the crop option that trains on them all.
+// differ (ids and sizes) and the crop option that trains on them all. With crops, one more than
+// twice the largest image's side is refused, and one larger than some images said. From the sizes
+// (`ids` beside them), from samples read, or from the files' headers before a pixel is read.
+struct ImageSize {
+    int width = 0, height = 0;
+};
+void check_training_sizes(const std::vector<ImageSize>& train, const std::vector<std::string>& ids,
+                          int crop_size);
+void check_training_sizes(const Dataset& ds, const Split& split, int crop_size);
 void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
                           int crop_size);
 

@@ -472,11 +472,6 @@ class TrainingRun {
             was_counts.is_object() && was_counts == in_.data_meta.value("label_counts", json());
         refuse_changed_settings(stored, cfg_, /*labels_too=*/true, root_moved(stored, ck.meta),
                                 same_counts);
-        if (stored.run.deterministic != cfg_.run.deterministic &&
-            backend_.device() == DeviceKind::cuda)
-            log_warn("run.deterministic is ", cfg_.run.deterministic ? "true" : "false",
-                     " from this resume on, ", stored.run.deterministic ? "true" : "false",
-                     " before: the run as a whole is not reproducible bit for bit");
         check_same_data(ck.meta);
         load_model_state(ck, backend_, net_, result_.last_checkpoint);
         for (const StateRef& s : opt_.state())
@@ -492,6 +487,11 @@ class TrainingRun {
             return false;
         }
         if (cfg_.run.epochs > stored.run.epochs) say_longer_schedule(stored.run.epochs);
+        if (stored.run.deterministic != cfg_.run.deterministic &&
+            backend_.device() == DeviceKind::cuda)
+            log_warn("run.deterministic is ", cfg_.run.deterministic ? "true" : "false",
+                     " from this resume on, ", stored.run.deterministic ? "true" : "false",
+                     " before: the run as a whole is not reproducible bit for bit");
         log_info("resuming ", cfg_.run.out, " at epoch ", st_.epoch + 1, ", batch ", st_.batch,
                  " (step ", st_.global_step, ")");
         return true;
@@ -597,10 +597,11 @@ class TrainingRun {
     }
 
     // SGD moves the weights by lr times the gradient, which clipping bounds by optimizer.clip: a
-    // step moves them by at most lr * clip (momentum adds up to 1 / (1 - momentum) of that). Where
-    // the whole run's bound is a hundredth of the weights' own norm the model cannot change, and a
-    // run at --clip 1e-6 trained as lr 1e-10 would, without a word. (Adam's step does not scale
-    // with the gradient, so its clip bounds nothing of the kind.)
+    // step's gradient part moves them by at most lr * clip (momentum adds up to 1 / (1 - momentum)
+    // of that; weight decay, added after clipping, only shrinks them). Where the whole run's bound
+    // is a hundredth of the weights' own norm the model cannot learn from the data, and a run at
+    // --clip 1e-6 trained as lr 1e-10 would, without a word. (Adam's step does not scale with the
+    // gradient, so its clip bounds nothing of the kind.)
     void warn_if_sgd_cannot_move_the_weights() const {
         const OptimizerSettings& o = cfg_.optimizer;
         if (o.name != "sgd" || o.clip <= 0) return;
@@ -608,11 +609,7 @@ class TrainingRun {
         const double reach = o.lr * o.clip * steps / (1 - o.momentum);
         double sum = 0;
         for (const Parameter* p : params_) {
-            Tensor h = Tensor::host(p->value.shape(), p->value.dtype());
-            if (p->value.device() == DeviceKind::cpu)
-                std::memcpy(h.raw(), p->value.raw(), p->value.bytes());
-            else
-                backend_.copy(h, p->value);
+            const Tensor h = host_copy(backend_, p->value);
             if (h.dtype() != DType::f32) return;  // master weights are f32; anything else: unsure
             const float* v = h.data<float>();
             for (std::int64_t i = 0; i < h.numel(); ++i) sum += double{v[i]} * v[i];
@@ -620,10 +617,10 @@ class TrainingRun {
         const double norm = std::sqrt(sum);
         if (!(reach < 0.01 * norm)) return;
         log_warn("optimizer.clip ", o.clip, " with sgd at lr ", o.lr, " and momentum ", o.momentum,
-                 ": a step moves the weights by at most lr * clip / (1 - momentum) = ",
+                 ": the gradient moves the weights by at most lr * clip / (1 - momentum) = ",
                  o.lr * o.clip / (1 - o.momentum), ", the run's ", steps, " steps by at most ",
                  reach, ", ", 100 * reach / norm, "% of the weights' norm (", norm,
-                 "): the model can hardly change; raise optimizer.clip (usual: 0.5..10) or "
+                 "): the model can hardly learn; raise optimizer.clip (usual: 0.5..10) or "
                  "optimizer.lr");
     }
 
