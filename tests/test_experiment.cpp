@@ -145,7 +145,7 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
 
     // Pictures: 2 test rows of 64x64 panels, enlarged.
     int gw = 0, gh = 0;
-    grid_size(2, 64, 64, gw, gh);
+    grid_size({{64, 64}, {64, 64}}, gw, gh);
     for (const char* id : {"tiny-dense", "tiny-linked"}) {
         const RgbImage g = read_rgb(out + "/" + id + "/grid.png");
         EXPECT_EQ(g.width, gw) << id;
@@ -264,6 +264,22 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_NE(csv4.find("\ntiny-linked,ok,false,"), std::string::npos) << csv4;
     EXPECT_NE(read_text_file(out + "/report.md").find("| tiny-dense (stale) | dense |"),
               std::string::npos);
+
+    // A report a person edited is not rewritten without --force (a rerun with nothing to run
+    // replaced it silently); moved away, the rerun goes on.
+    write_file(out + "/report.md", read_text_file(out + "/report.md") + "\nMY NOTES\n");
+    const test::CommandResult r5 = test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " +
+                                                  out + " --only tiny-dense");
+    EXPECT_EQ(r5.status, 2) << r5.output;
+    EXPECT_MESSAGE_HAS(r5.output, out +
+                                      "/report.md was changed since pfce wrote it, and a run "
+                                      "rewrites the report: move it elsewhere");
+    EXPECT_NE(read_text_file(out + "/report.md").find("MY NOTES"), std::string::npos);
+    fs::rename(out + "/report.md", out + "/my-report.md");
+    const test::CommandResult r6 = test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " +
+                                                  out + " --only tiny-dense");
+    EXPECT_EQ(r6.status, 1) << r6.output;  // still refused to rerun with other settings, as r4
+    EXPECT_TRUE(file_exists(out + "/report.md"));
 }
 
 // What a suite wrote stays what its report says (hostile-user probe): train may not write into an

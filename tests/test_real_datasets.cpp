@@ -1508,6 +1508,37 @@ TEST(RealDatasets, ASuiteRerunWithNothingToRunKeepsItsDatasetsClasses) {
     EXPECT_MESSAGE_HAS(md, "The colour (155, 155, 155) = unlabelled.");
 }
 
+// A suite on images of ten sizes: the picture grid of test images of other sizes failed every
+// experiment after its training and testing ("grid row 1 image is 72x100, expected 40x48"); the
+// report said "10 images of 40x32" and compared the data with the technical report's Potsdam
+// figures, which are of other classes.
+TEST(RealDatasets, ASuiteOnImagesOfManySizesDrawsItsPicturesAndDescribesItsData) {
+    const std::string root = test::temp_dir("real_suite_sizes");
+    test::ForeignSpec spec;
+    spec.sizes = {{40, 32}, {56, 48}, {33, 61}, {72, 40}, {48, 40},
+                  {64, 36}, {36, 52}, {44, 44}, {60, 34}, {50, 46}};  // all different
+    const auto fd = test::write_foreign_dataset(root + "/data", spec);
+    std::ofstream(root + "/suite.toml")
+        << "[suite]\nname = \"s\"\ngrid_images = 3\nexperiments = [{ id = \"d\", labels = { "
+           "kind = \"dense\" } }, { id = \"e4-500-linked\", report_figure = \"test 0.83\", "
+           "labels = { kind = \"linked\", points = 20, radius = 8 } }]\n[data]\nroot = \""
+        << fd.root
+        << "\"\ncrop_size = 32\ntrain_frac = 0.5\nval_frac = 0.2\n[model]\nwidth = 4\ndepth = "
+           "2\n[run]\nepochs = 1\nbatch_size = 4\n";
+    const test::CommandResult r =
+        test::run_pfce("run " + root + "/suite.toml --device cpu --out " + root + "/out");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "2 ran");
+    for (const char* id : {"d", "e4-500-linked"}) {
+        const RgbImage g = read_rgb(root + "/out/" + id + "/grid.png");
+        EXPECT_GT(g.height, 0) << id;
+    }
+    std::ifstream f(root + "/out/report.md");
+    const std::string md((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_MESSAGE_HAS(md, "10 images of 10 sizes: 40x32 (1) to 72x40 (1)");
+    EXPECT_EQ(md.find("technical report's figures"), std::string::npos) << md;
+}
+
 // A TIFF of several full-size pages (an ImageJ stack of bands, masks saved page by page) is read
 // at its first page; that was silent. Overviews and thumbnails marked as reduced-resolution pages
 // are not full pages, and say nothing.

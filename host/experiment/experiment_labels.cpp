@@ -57,6 +57,7 @@ ExperimentLabels make_experiment_labels(const ExperimentSpec& e, const LoadedDat
         (fs::path(out_dir) / "cache" / ("sparse-" + settings_key(sparse_settings))).string();
     const MaskStageResult s = make_sparse_masks(*L.ds, so, sparse_dir, /*force=*/true);
     lab.sparse = read_masks(sparse_dir, L);
+    // The counts at the first image's size; images of other sizes get theirs (scaled by area).
     std::string scaled;
     for (std::size_t c = 0; c < ls.points.size(); ++c) {
         // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "/" + std::string&&.
@@ -64,9 +65,13 @@ ExperimentLabels make_experiment_labels(const ExperimentSpec& e, const LoadedDat
         scaled += std::to_string(
             points_for_class(so, static_cast<int>(c), L.images[0].width, L.images[0].height));
     }
+    const std::string sizes = describe_image_sizes(L.images);
+    const bool one_size = sizes.find(' ') == std::string::npos;
     log_info(tag, s.reused ? "sparse masks: reused " : "sampled ", scaled, " points/class at ",
-             L.images[0].width, "x", L.images[0].height, " (", describe_labels(ls),
-             " at 300x300) in ", format_seconds(t0.seconds()), " -> ", sparse_dir);
+             L.images[0].width, "x", L.images[0].height,
+             one_size || !so.scale_by_area ? "" : " (and in proportion on images of other sizes)",
+             " (", describe_labels(ls), " at 300x300) in ", format_seconds(t0.seconds()), " -> ",
+             sparse_dir);
     r.stage_seconds["sample"] = t0.seconds();
     if (ls.kind == "sparse") {
         lab.train = lab.sparse;

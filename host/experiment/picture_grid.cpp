@@ -7,15 +7,39 @@
 
 namespace pfce {
 
-int grid_scale_for(int width, int height) {
+GridZoom grid_zoom_for(int width, int height) {
+    constexpr int kSmall = 160, kLarge = 480;
     const int side = std::max(1, std::max(width, height));
-    return std::max(1, 160 / side);
+    GridZoom z;
+    if (side < kSmall) z.up = kSmall / side;
+    if (side > kLarge) z.down = (side + kLarge - 1) / kLarge;
+    return z;
 }
 
-void grid_size(int rows, int width, int height, int& out_width, int& out_height) {
-    const int s = grid_scale_for(width, height);
-    out_width = kGridColumns * width * s + (kGridColumns + 1) * kGridGap;
-    out_height = rows * height * s + (rows + 1) * kGridGap;
+namespace {
+
+GridZoom zoom_of(const std::vector<GridImageSize>& rows) {
+    int w = 0, h = 0;
+    for (const GridImageSize& r : rows) {
+        w = std::max(w, r.width);
+        h = std::max(h, r.height);
+    }
+    return grid_zoom_for(w, h);
+}
+
+int column_width(const std::vector<GridImageSize>& rows, const GridZoom& z) {
+    int w = 0;
+    for (const GridImageSize& r : rows) w = std::max(w, z.shown(r.width));
+    return w;
+}
+
+}  // namespace
+
+void grid_size(const std::vector<GridImageSize>& rows, int& out_width, int& out_height) {
+    const GridZoom z = zoom_of(rows);
+    out_width = kGridColumns * column_width(rows, z) + (kGridColumns + 1) * kGridGap;
+    out_height = kGridGap;
+    for (const GridImageSize& r : rows) out_height += z.shown(r.height) + kGridGap;
 }
 
 RgbImage draw_points(const LabelMap& sparse, const Palette& palette, int radius) {
@@ -42,10 +66,11 @@ RgbImage draw_points(const LabelMap& sparse, const Palette& palette, int radius)
 
 namespace {
 
-void blit(RgbImage& dst, const RgbImage& src, int x0, int y0, int scale) {
-    for (int y = 0; y < src.height * scale; ++y)
-        for (int x = 0; x < src.width * scale; ++x) {
-            const std::uint8_t* s = src.at(y / scale, x / scale);
+// Nearest-neighbour: label panels must show class colours, never blends of two classes.
+void blit(RgbImage& dst, const RgbImage& src, int x0, int y0, const GridZoom& z) {
+    for (int y = 0; y < z.shown(src.height); ++y)
+        for (int x = 0; x < z.shown(src.width); ++x) {
+            const std::uint8_t* s = src.at(y * z.down / z.up, x * z.down / z.up);
             std::uint8_t* d = dst.at(y0 + y, x0 + x);
             d[0] = s[0];
             d[1] = s[1];
@@ -62,30 +87,29 @@ void check_same(const LabelMap& m, const RgbImage& img, const char* what) {
 
 RgbImage compose_picture_grid(const std::vector<GridRow>& rows, const Palette& palette) {
     PFCE_CHECK_SHAPE(!rows.empty(), "a picture grid needs at least one row");
-    const int w = rows[0].image.width, h = rows[0].image.height;
-    const int s = grid_scale_for(w, h);
+    std::vector<GridImageSize> sizes;
+    for (const GridRow& row : rows) sizes.push_back({row.image.width, row.image.height});
+    const GridZoom z = zoom_of(sizes);
+    const int cw = column_width(sizes, z);
     int gw = 0, gh = 0;
-    grid_size(static_cast<int>(rows.size()), w, h, gw, gh);
+    grid_size(sizes, gw, gh);
     RgbImage grid(gw, gh);
     std::fill(grid.pixels.begin(), grid.pixels.end(), std::uint8_t{255});
-    // Dots of about 1/60 of the image side, at least 1 px, in image pixels before enlargement.
-    const int radius = std::max(1, std::max(w, h) / 60);
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-        const GridRow& row = rows[r];
-        PFCE_CHECK_SHAPE(row.image.width == w && row.image.height == h, "grid row ", r,
-                         " image is ", row.image.width, "x", row.image.height, ", expected ", w,
-                         "x", h);
+    int y0 = kGridGap;
+    for (const GridRow& row : rows) {
         check_same(row.dense, row.image, "dense truth");
         check_same(row.sparse, row.image, "sparse mask");
         check_same(row.train, row.image, "training labels");
         check_same(row.prediction, row.image, "prediction");
+        // Dots of about 1/60 of the image side, at least 1 px, in image pixels before zooming.
+        const int radius = std::max(1, std::max(row.image.width, row.image.height) / 60);
         const Rgb none = palette.display_unlabelled();  // black unless a class is black
         const RgbImage panels[kGridColumns] = {
             row.image, palette.encode(row.dense, none), draw_points(row.sparse, palette, radius),
             palette.encode(row.train, none), palette.encode(row.prediction, none)};
-        const int y0 = kGridGap + static_cast<int>(r) * (h * s + kGridGap);
         for (int c = 0; c < kGridColumns; ++c)
-            blit(grid, panels[c], kGridGap + c * (w * s + kGridGap), y0, s);
+            blit(grid, panels[c], kGridGap + c * (cw + kGridGap), y0, z);
+        y0 += z.shown(row.image.height) + kGridGap;
     }
     return grid;
 }

@@ -1,9 +1,10 @@
 // The report's picture per experiment: a few test images, one per row, as
 // image | dense truth | sparse points | training labels (linked) | prediction, in the dataset's
 // palette (unlabelled = black). Sparse points are drawn as enlarged dots so a person can see them;
-// small images are enlarged by an integer factor so a row is readable.
+// small images are enlarged and large ones reduced by an integer factor (GridZoom).
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "data/image.hpp"
@@ -22,12 +23,27 @@ struct GridRow {
 constexpr int kGridColumns = 5;
 constexpr int kGridGap = 4;  // white pixels between and around panels
 
-// Integer enlargement for panels of this size: images under 160 px are scaled up.
-int grid_scale_for(int width, int height);
-// Size of the grid for `rows` rows of width x height images.
-void grid_size(int rows, int width, int height, int& out_width, int& out_height);
+// How panels are scaled: images under 160 px are enlarged by an integer factor so a row is
+// readable, images over 480 px reduced by one so a panel stays a few hundred pixels (a 6000x6000
+// tile would otherwise make a 30000-pixel-wide picture). Either up or down is 1.
+struct GridZoom {
+    int up = 1;
+    int down = 1;
+    int shown(int n) const { return std::max(1, n * up / down); }  // panel pixels for n
+};
+// One zoom for every row, from the largest image, so rows of other sizes keep their proportions.
+GridZoom grid_zoom_for(int width, int height);
 
-// All rows must share one size; masks must match their image (ShapeError otherwise).
+struct GridImageSize {
+    int width = 0;
+    int height = 0;
+};
+// Size of the grid for one row per image size: columns as wide as the widest row's panels, each
+// row as tall as its own.
+void grid_size(const std::vector<GridImageSize>& rows, int& out_width, int& out_height);
+
+// Rows may differ in size (smaller panels are left-aligned on white); masks must match their
+// image (ShapeError otherwise).
 RgbImage compose_picture_grid(const std::vector<GridRow>& rows, const Palette& palette);
 
 // Sparse labels drawn as filled discs of `radius` pixels on black (larger labels are kept where

@@ -10,6 +10,8 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/hash.hpp"
 #include "core/text.hpp"
 #include "host/experiment/confusion_chart.hpp"
 #include "host/experiment/svg_chart.hpp"
@@ -267,10 +269,25 @@ std::vector<std::string> ordering_notes(const ReportInput& in) {
     return notes;
 }
 
+// Text from users (class names, error messages) in Markdown: a '<' would open an HTML tag that
+// renderers drop ("sol <autre>" showed as "sol ").
+std::string md_text(const std::string& s) {
+    std::string o;
+    for (char c : s) {
+        if (c == '<')
+            o += "&lt;";
+        else if (c == '>')
+            o += "&gt;";
+        else
+            o += c;
+    }
+    return o;
+}
+
 // A Markdown table cell: a '|' in a class name would end the cell, a line break the row.
 std::string md_cell(const std::string& s) {
     std::string o;
-    for (char c : s) {
+    for (char c : md_text(s)) {
         if (c == '|')
             o += "\\|";
         else if (c == '\n' || c == '\r')
@@ -384,7 +401,7 @@ std::vector<const ChartDef*> charts_of(const ReportInput& in) {
 std::string failures_md(const ReportInput& in) {
     std::string o;
     for (const auto& r : in.results)
-        if (!ok(r)) o += "- **" + r.id + "** failed: " + r.error + "\n";
+        if (!ok(r)) o += "- **" + r.id + "** failed: " + md_text(r.error) + "\n";
     return o;
 }
 
@@ -501,10 +518,13 @@ std::string render_report_markdown(const ReportInput& in) {
     if (!confusion_panels(in).empty())
         o += "\n### Confusion (test)\n\n" + std::string(kConfusionCaption) +
              "\n\n![Confusion matrices (test)](" + kConfusionFile + ")\n";
-    o += "\n## The technical report's figures beside ours\n\n";
-    const Table cmp = comparison_table(in);
-    if (!cmp.rows.empty()) o += md_table(cmp) + "\n";
-    o += std::string(kCaveat) + "\n\n## Curves\n\n";
+    if (in.potsdam_classes) {
+        o += "\n## The technical report's figures beside ours\n\n";
+        const Table cmp = comparison_table(in);
+        if (!cmp.rows.empty()) o += md_table(cmp) + "\n";
+        o += std::string(kCaveat) + "\n";
+    }
+    o += "\n## Curves\n\n";
     for (const ChartDef* d : charts_of(in))
         o += "![" + std::string(d->title) + "](" + d->file + ")\n\n";
     o += "## Pictures\n\n" + grid_caption(in) + "\n\n";
@@ -576,10 +596,12 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
         else
             o += "<img alt=\"Confusion matrices (test)\" src=\"" + uri + "\"/>\n";
     }
-    o += "<h2>The technical report's figures beside ours</h2>\n";
-    const Table cmp = comparison_table(in);
-    if (!cmp.rows.empty()) o += html_table(cmp);
-    o += "<p class=\"note\">" + inline_md_to_html(kCaveat) + "</p>\n";
+    if (in.potsdam_classes) {
+        o += "<h2>The technical report's figures beside ours</h2>\n";
+        const Table cmp = comparison_table(in);
+        if (!cmp.rows.empty()) o += html_table(cmp);
+        o += "<p class=\"note\">" + inline_md_to_html(kCaveat) + "</p>\n";
+    }
     o += "<h2>Curves</h2>\n<div class=\"charts\">\n";
     for (const ChartDef* d : charts_of(in)) {
         const std::string uri = data_uri(d->file, "image/svg+xml");
@@ -679,10 +701,45 @@ void write_report(const std::string& out_dir, const ReportInput& in) {
         write_text_atomically(path(kConfusionFile), render_confusion_svg(panels));
     else
         std::filesystem::remove(path(kConfusionFile), ec);
-    write_text_atomically(path("results.json"), render_results_json(in).dump(2) + "\n");
-    write_text_atomically(path("results.csv"), render_results_csv(in));
-    write_text_atomically(path("report.md"), render_report_markdown(in));
-    write_text_atomically(path("report.html"), render_report_html(in, out_dir));
+    const std::pair<const char*, std::string> documents[] = {
+        {"results.csv", render_results_csv(in)},
+        {"report.md", render_report_markdown(in)},
+        {"report.html", render_report_html(in, out_dir)}};
+    nlohmann::json results = render_results_json(in);
+    for (const auto& [name, text] : documents)
+        results["report_files"][name] = hex64(fnv1a64(text.data(), text.size()));
+    write_text_atomically(path("results.json"), results.dump(2) + "\n");
+    for (const auto& [name, text] : documents) write_text_atomically(path(name), text);
+}
+
+std::vector<std::string> edited_report_files(const std::string& out_dir) {
+    std::vector<std::string> edited;
+    const std::filesystem::path dir(out_dir);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(dir / "results.json", ec)) return edited;
+    nlohmann::json results;
+    try {
+        results = nlohmann::json::parse(read_whole_file((dir / "results.json").string()));
+    } catch (const std::exception&) {
+        return edited;  // a damaged results.json is said by the run that reads it
+    }
+    const auto files = results.find("report_files");
+    if (!results.is_object() || files == results.end() || !files->is_object()) return edited;
+    for (const auto& [name, hash] : files->items()) {
+        const std::filesystem::path file = dir / name;
+        if (name.find('/') != std::string::npos || !hash.is_string() ||
+            !std::filesystem::is_regular_file(file, ec))
+            continue;  // removed: nothing to lose
+        std::string text;
+        try {
+            text = read_whole_file(file.string());
+        } catch (const std::exception&) {
+            continue;
+        }
+        if (hex64(fnv1a64(text.data(), text.size())) != hash.get<std::string>())
+            edited.push_back(file.string());
+    }
+    return edited;
 }
 
 }  // namespace pfce

@@ -26,6 +26,9 @@ struct ReportInput {
     // The colour the picture grids show unlabelled pixels in (Palette::display_unlabelled): black
     // unless a class is black or the dataset has an ignore colour.
     std::array<std::uint8_t, 3> unlabelled_colour{0, 0, 0};
+    // Whether the data has Potsdam's six classes, which the technical report's figures are of;
+    // other data gets no comparison with them (their caveat speaks of Potsdam's classes).
+    bool potsdam_classes = true;
     // Experiments of the suite this report lacks or shows from an earlier run, each with why:
     // not run yet (the run was interrupted first), or refused (OUT holds results of that id made
     // with other settings, which the report shows instead). A result whose id is listed here is
@@ -46,6 +49,13 @@ nlohmann::json render_results_json(const ReportInput& in);
 std::string render_chart(const ReportInput& in, const std::string& chart_file);
 
 // Writes every report file into out_dir, each atomically: charts first, report.html last.
+// results.json records a hash of each document a person may edit (report.md, report.html,
+// results.csv) under "report_files", for edited_report_files.
 void write_report(const std::string& out_dir, const ReportInput& in);
+
+// The report documents in out_dir that differ from what write_report last wrote there (a person
+// edited them): a rerun, which rewrites them, refuses without --force. Empty when there is no
+// record (no report yet, or one of a pfce before the record).
+std::vector<std::string> edited_report_files(const std::string& out_dir);
 
 }  // namespace pfce

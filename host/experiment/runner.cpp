@@ -253,6 +253,17 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     // Everything that can be refused without writing is refused before OUT is claimed.
     check_only(suite, opts);    // a mistyped --only claims nothing
     check_device(opts.device);  // nor does a device this machine does not have
+    // A report a person edited is theirs: a rerun, which rewrites it, asks for --force first.
+    if (const std::vector<std::string> edited = edited_report_files(sum.out_dir);
+        !edited.empty() && !opts.force) {
+        std::string names;
+        for (const std::string& f : edited) names += (names.empty() ? "" : ", ") + f;
+        PFCE_THROW(InputError, names, edited.size() > 1 ? " were" : " was",
+                   " changed since pfce wrote ", edited.size() > 1 ? "them" : "it",
+                   ", and a run rewrites the report: move ", edited.size() > 1 ? "them" : "it",
+                   " elsewhere to keep the changes, or pass --force (which also reruns the "
+                   "finished experiments)");
+    }
     const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
     // A --data inside OUT or a directory of other files: refused before OUT exists.
     const bool replace_data = check_suite_data_dir(data, opts, sum.out_dir);
@@ -409,6 +420,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     }
     in.clutter_class = find_clutter_class(pal);
     in.unlabelled_colour = pal.display_unlabelled();
+    in.potsdam_classes = pal.class_names() == potsdam_palette().class_names();
     write_report(sum.out_dir, in);
     sum.report_md = (fs::path(sum.out_dir) / "report.md").string();
     sum.report_html = (fs::path(sum.out_dir) / "report.html").string();

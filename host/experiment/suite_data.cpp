@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -76,6 +78,25 @@ bool within(const fs::path& p, const fs::path& dir) {
 }
 
 }  // namespace
+
+std::string describe_image_sizes(const std::vector<RgbImage>& images) {
+    std::map<std::tuple<std::int64_t, int, int>, std::size_t> n;  // (area, w, h) -> images
+    for (const RgbImage& im : images)
+        ++n[{static_cast<std::int64_t>(im.width) * im.height, im.width, im.height}];
+    const auto text = [&](const auto& entry) {
+        const auto& [key, count] = entry;
+        return std::to_string(std::get<1>(key)) + "x" + std::to_string(std::get<2>(key)) +
+               (n.size() > 1 ? " (" + std::to_string(count) + ")" : std::string());
+    };
+    if (n.size() == 1) return text(*n.begin());
+    std::string s = std::to_string(n.size()) + " sizes: ";
+    if (n.size() > 4) return s + text(*n.begin()) + " to " + text(*n.rbegin());
+    for (auto it = n.begin(); it != n.end(); ++it) {
+        if (it != n.begin()) s += ", ";
+        s += text(*it);
+    }
+    return s;
+}
 
 bool check_suite_data_dir(const DataSettings& d, const RunOptions& opts,
                           const std::string& out_dir) {
@@ -149,15 +170,14 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
         // evaluation leaves other windows' pixels out (samples_for).
         L.dense.push_back(std::move(all[k].dense));
     }
-    char buf[512];
-    const int w = L.images[0].width, h = L.images[0].height;
+    char buf[768];
     std::snprintf(
-        buf, sizeof buf, "%s, %zu images of %dx%d at %s; split %zu/%zu/%zu (train/val/test, %s)",
+        buf, sizeof buf, "%s, %zu images of %s at %s; split %zu/%zu/%zu (train/val/test, %s)",
         d.source == "synthetic"
             ? ("synthetic (seed " + std::to_string(d.synthetic_seed) + ")").c_str()
             : ("dataset (" + std::string(kDatasetKinds.name(L.ds->kind())) + ")").c_str(),
-        L.indices.size(), w, h, L.root.c_str(), L.split.train.size(), L.split.val.size(),
-        L.split.test.size(),
+        L.indices.size(), describe_image_sizes(L.images).c_str(), L.root.c_str(),
+        L.split.train.size(), L.split.val.size(), L.split.test.size(),
         d.train_list.empty()
             ? ((by_tile ? "by tile, seed " : "seed ") + std::to_string(d.split_seed)).c_str()
             : "from lists");

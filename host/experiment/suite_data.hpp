@@ -32,6 +32,10 @@ struct LoadedData {
     nlohmann::json files;
 };
 
+// "96x96" when every image has that size; else the sizes, by area, with their counts ("4 sizes:
+// 40x48 (3), 64x64 (3), ..."; only the smallest and largest past four).
+std::string describe_image_sizes(const std::vector<RgbImage>& images);
+
 // The identity of the data a suite with these settings reads, without reading or generating
 // anything: null for synthetic data or a dataset that does not open (running says why).
 nlohmann::json suite_data_identity(const DataSettings& d);
