@@ -81,6 +81,16 @@ std::string output_dir_kind(const std::string& dir) {
     return fs::is_regular_file(marker, ec) ? read_marker(marker) : std::string();
 }
 
+std::string cannot_create_dir_reason(const std::string& dir, const std::error_code& failure) {
+    std::error_code ec;
+    if (fs::is_symlink(fs::symlink_status(dir, ec)) && !fs::exists(dir, ec)) {
+        const fs::path target = fs::read_symlink(dir, ec);
+        return "it is a symbolic link to " + (ec ? std::string("?") : target.string()) +
+               ", which does not exist: create that directory, or choose another path";
+    }
+    return "cannot create this directory: " + failure.message();
+}
+
 const char* output_dir_marker_name() {
     return kMarker;
 }
@@ -96,8 +106,8 @@ OutputDirClaim claim_output_dir(const std::string& dir, const std::string& kind,
         std::error_code made;  // the reason create_directories failed, not a later call's
         fs::create_directories(d, made);
         if (!fs::is_directory(d, ec))
-            PFCE_THROW(InputError, flag, " ", dir,
-                       ": cannot create this directory: ", (made ? made : ec).message());
+            PFCE_THROW(InputError, flag, " ", dir, ": ",
+                       cannot_create_dir_reason(dir, made ? made : ec));
     }
     DirLock lock = lock_output_dir(dir, flag);  // before reading: another writer may be at work
     const bool had_marker = fs::exists(marker, ec);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <system_error>
 
 #include "core/dir_lock.hpp"
 
@@ -41,6 +42,10 @@ struct OutputDirClaim {
 OutputDirState check_output_dir(const std::string& dir, const std::string& kind,
                                 const std::string& completion_file,
                                 const std::string& flag = "--out");
+
+// Why `dir` could not be created, after create_directories failed with `failure`: a symbolic link
+// to nothing is said as such ("File exists" named neither the link nor its missing target).
+std::string cannot_create_dir_reason(const std::string& dir, const std::error_code& failure);
 
 // The marker's file name (".pfce-output").
 const char* output_dir_marker_name();

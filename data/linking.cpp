@@ -361,6 +361,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         // they are not those the points were sampled from.
         check_dense_labels_unchanged(md, *ds);
     }
+    warn_if_mask_files_changed(md);
     std::unordered_map<std::string, std::size_t> index;
     if (ds)
         for (std::size_t i = 0; i < ds->size(); ++i) index.emplace(ds->sample(i).id, i);

@@ -10,6 +10,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -17,6 +18,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/log.hpp"
 #include "core/output_dir.hpp"
 #include "core/parallel.hpp"
 #include "data/data_fingerprint.hpp"
@@ -161,6 +163,20 @@ std::string mask_files_change(const MaskDir& md) {
         return "its masks were all modified after its masks.json (a copy of the directory, or "
                "touched)";
     return "a mask file there changed (or was touched) since it was written";
+}
+
+void warn_if_mask_files_changed(const MaskDir& md) {
+    const std::string change = mask_files_change(md);
+    if (change.empty()) return;
+    static std::mutex warned_mutex;
+    static std::set<std::string> warned;  // the train and validation samples both read them
+    {
+        std::lock_guard<std::mutex> lock(warned_mutex);
+        if (!warned.insert(md.dir).second) return;
+    }
+    log_warn("the masks in ", md.dir, ": ", change,
+             "; read as they are now, which its masks.json (how they were made) may no longer "
+             "describe: make them again (pfce sample or pfce link) unless the change was yours");
 }
 
 MaskDirWriting::MaskDirWriting(DirLock lock, std::string dir, std::vector<std::string> ids,

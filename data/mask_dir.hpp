@@ -90,6 +90,10 @@ std::string mask_png_path(const std::string& dir, const std::string& id);
 // else what changed: a mask missing, or a file replaced or touched since it was written. What a
 // reuse of a mask directory (sample, link, a suite's cache) checks first.
 std::string mask_files_change(const MaskDir& md);
+// What a reader of md's masks (train, eval, link) says of a mask_files_change, once per directory:
+// a warning, not a refusal, since a copy without its times or a hand-corrected mask is a change
+// too; reused as it stands, a replaced mask (another image's) would train silently.
+void warn_if_mask_files_changed(const MaskDir& md);
 // Reads masks.json (InputError naming the file if missing, malformed or of an unknown format).
 MaskDir open_mask_dir(const std::string& dir);
 // Reads one mask. `palette` is the dataset's: its class names must equal those recorded in

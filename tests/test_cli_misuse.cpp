@@ -1403,3 +1403,52 @@ TEST(CliMisuse, LinkSaysWhichSettingDiffersAndWhatAReuseMeasured) {
     EXPECT_EQ(reused.status, 0) << reused.output;
     EXPECT_MESSAGE_HAS(reused.output, "kept " + plain + " as it was");
 }
+
+// From a hostile-user probe: options of commands other than train answered CLI11's "Could not
+// convert: --radius = abc", naming no expectation and without pfce's prefix.
+TEST(CliMisuse, UnreadableNumbersSayWhatWasExpected) {
+    const test::CommandResult radius = test::run_pfce("link --in x --out y --radius abc");
+    EXPECT_EQ(radius.status, 2) << radius.output;
+    EXPECT_MESSAGE_HAS(radius.output, "pfce: error: --radius abc: expected an integer");
+    const test::CommandResult count = test::run_pfce("data synth --out zz --count 99999999999");
+    EXPECT_EQ(count.status, 2) << count.output;
+    EXPECT_MESSAGE_HAS(count.output,
+                       "pfce: error: --count 99999999999: expected an integer small enough");
+    const test::CommandResult seed = test::run_pfce("data synth --out zz --seed -1");
+    EXPECT_EQ(seed.status, 2) << seed.output;
+    EXPECT_MESSAGE_HAS(seed.output, "pfce: error: --seed: expected a non-negative integer");
+    const test::CommandResult unknown = test::run_pfce("data synth --out zz --bogus");
+    EXPECT_EQ(unknown.status, 2) << unknown.output;
+    EXPECT_MESSAGE_HAS(unknown.output, "pfce: error: The following argument was not expected");
+    EXPECT_FALSE(fs::exists("zz"));
+}
+
+// -q is warnings and errors only: training printed its progress and epoch lines all the same.
+// An --out set in a config file is named as the file's key, not as a flag never typed; a link to
+// nothing as such ("cannot create this directory: File exists").
+TEST(CliMisuse, QuietTrainingIsQuietAndOutIsNamedWhereItWasSet) {
+    const std::string root = test::temp_dir("misuse_quiet");
+    const auto fd = dataset(root + "/data");
+    const test::CommandResult q =
+        test::run_pfce("-q train --data " + fd.root + " --out " + root + "/run" + kTiny);
+    EXPECT_EQ(q.status, 0) << q.output;
+    EXPECT_EQ(q.output.find("epoch 1/1"), std::string::npos) << q.output;  // progress lines
+    EXPECT_MESSAGE_HAS(q.output, "trained 1 epoch");  // the result, on stdout, stays
+    std::ofstream(root + "/c.toml")
+        << "[data]\nroot = \"" << fd.root << "\"\n[run]\nout = \"" << fd.root << "/inside\"\n";
+    const test::CommandResult in_data =
+        test::run_pfce("train --config " + root + "/c.toml" + kTiny);
+    EXPECT_EQ(in_data.status, 2) << in_data.output;
+    EXPECT_MESSAGE_HAS(in_data.output,
+                       "c.toml: run.out " + fd.root + "/inside is inside the dataset root");
+    fs::create_directory_symlink(root + "/nowhere", root + "/dangling");
+    const test::CommandResult dangling =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/dangling");
+    EXPECT_EQ(dangling.status, 2) << dangling.output;
+    EXPECT_MESSAGE_HAS(dangling.output, "--out " + root + "/dangling: it is a symbolic link to " +
+                                            root + "/nowhere, which does not exist");
+    const test::CommandResult train_dangling =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/dangling" + kTiny);
+    EXPECT_EQ(train_dangling.status, 2) << train_dangling.output;
+    EXPECT_MESSAGE_HAS(train_dangling.output, "it is a symbolic link to " + root + "/nowhere");
+}

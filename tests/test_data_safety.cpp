@@ -314,6 +314,18 @@ TEST(DataSafety, AMaskDirectoryWhoseFilesChangedIsNotReused) {
     EXPECT_MESSAGE_HAS(copied.output,
                        "holds masks sampled with these settings, but its mask " + masks[1] +
                            " changed after it was written: pass --force to sample them again");
+    // Its readers use it as it stands (a hand-corrected mask is a change too), and say so: they
+    // trained on another image's mask without a word.
+    const test::CommandResult trained =
+        test::run_pfce("train --data " + fd.root + " --labels " + sparse + " --out " + root +
+                       "/run --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu");
+    EXPECT_EQ(trained.status, 0) << trained.output;
+    EXPECT_MESSAGE_HAS(trained.output, "the masks in " + sparse + ": its mask " + masks[1] +
+                                           " changed after it was written; read as they are now");
+    const test::CommandResult linked_from =
+        test::run_pfce("link --in " + sparse + " --out " + root + "/linked2 --device cpu");
+    EXPECT_EQ(linked_from.status, 0) << linked_from.output;
+    EXPECT_MESSAGE_HAS(linked_from.output, "changed after it was written; read as they are now");
     fs::remove(masks[1]);
     const test::CommandResult missing = test::run_pfce(sample);
     EXPECT_EQ(missing.status, 2) << missing.output;

@@ -221,6 +221,9 @@ void run_train(const TrainArgs& a) {
     TrainOptions opts;
     opts.resume = a.resume;
     opts.force = a.force;
+    // Errors about OUT name the file that set it ("--out" for one it did not).
+    if (const auto it = where.find("run.out"); it != where.end() && it->second != "command line")
+        opts.out_name = it->second + ": run.out";
     refuse_a_suites_experiment_dir(cfg.run.out);
     // Before anything is written (the labels a run samples go into OUT/labels): OUT is new, empty
     // or an earlier run, and lies outside the dataset and the labels it trains on.

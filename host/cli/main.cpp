@@ -45,6 +45,43 @@ void cap_openmp_threads() {
 #endif
 }
 
+// The deepest subcommand the command line selected (`data synth`): where its options are.
+const CLI::App* selected_command(const CLI::App& app) {
+    const CLI::App* at = &app;
+    for (auto subs = at->get_subcommands(); !subs.empty(); subs = at->get_subcommands())
+        at = subs.back();
+    return at;
+}
+
+// CLI11's "Could not convert: --count = abc" as "--count abc: expected an integer", from the
+// option's type; other parse errors as CLI11 words them.
+std::string parse_error_message(const CLI::App& app, const CLI::ParseError& e) {
+    const std::string what = e.what();
+    const std::string prefix = "Could not convert: ";
+    const std::size_t eq = what.find(" = ");
+    if (!dynamic_cast<const CLI::ConversionError*>(&e) || what.rfind(prefix, 0) != 0 ||
+        eq == std::string::npos)
+        return what;
+    const std::string name = what.substr(prefix.size(), eq - prefix.size());
+    const std::string value = what.substr(eq + 3);
+    const CLI::Option* opt = nullptr;
+    for (const CLI::App* at = selected_command(app); at && !opt; at = at->get_parent())
+        opt = at->get_option_no_throw(name);
+    const std::string type = opt ? opt->get_type_name() : std::string();
+    std::string expected = "expected a value of type " + (type.empty() ? "TEXT" : type);
+    const bool digits =
+        !value.empty() && value.find_first_not_of("-0123456789") == std::string::npos;
+    if (type.rfind("UINT", 0) == 0)
+        expected = digits ? "expected a non-negative integer small enough for this option"
+                          : "expected a non-negative integer";
+    else if (type.rfind("INT", 0) == 0)
+        expected =
+            digits ? "expected an integer small enough for this option" : "expected an integer";
+    else if (type.rfind("FLOAT", 0) == 0)
+        expected = "expected a number";
+    return name + " " + value + ": " + expected;
+}
+
 int run_pfce(int argc, char** argv) {
     CLI::App app{"pfce: train segmentation models for aerial imagery from sparse point labels"};
     app.require_subcommand(1);
@@ -74,9 +111,13 @@ int run_pfce(int argc, char** argv) {
         return 130;
     } catch (const CLI::ParseError& e) {
         // --help prints and exits 0; every misuse of the command line exits 2, as InputError does
-        // (CLI11's own codes, 100 and up, tell a script nothing more).
-        const int code = app.exit(e);
-        return code == 0 ? 0 : 2;
+        // (CLI11's own codes, 100 and up, tell a script nothing more), and reads as pfce's other
+        // errors do ("Could not convert: --radius = abc" named no expectation).
+        if (e.get_exit_code() == 0) return app.exit(e);
+        std::fprintf(stderr,
+                     "pfce: error: %s\nRun with --help or --help-all for more information.\n",
+                     parse_error_message(app, e).c_str());
+        return 2;
     } catch (const pfce::InputError& e) {
         std::fprintf(stderr, "pfce: error: %s\n", e.what());
         return 2;

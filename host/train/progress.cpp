@@ -6,7 +6,18 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/log.hpp"
+
 namespace pfce {
+
+namespace {
+
+// -q (warnings and errors only) keeps progress and epoch lines off stderr too: they are info.
+bool progress_shown() {
+    return log_level() <= LogLevel::info;
+}
+
+}  // namespace
 
 std::string format_duration(double seconds) {
     if (!std::isfinite(seconds) || seconds < 0) return "?";
@@ -42,6 +53,7 @@ double ProgressBar::elapsed_s() const {
 }
 
 void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
+    if (!progress_shown()) return;
     const auto now = std::chrono::steady_clock::now();
     const double t = elapsed_s();
     const double rate = t > 0 ? static_cast<double>(images) / t : 0.0;
@@ -75,7 +87,7 @@ void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
 }
 
 void ProgressBar::erase() {
-    if (!tty_) return;
+    if (!tty_ || !progress_shown()) return;
     std::fprintf(stderr, "\r\x1b[K");
     std::fflush(stderr);
 }
@@ -105,6 +117,7 @@ LazyProgress::~LazyProgress() {
 }
 
 void ProgressBar::finish(const std::string& summary) {
+    if (!progress_shown()) return;
     if (tty_)
         std::fprintf(stderr, "\r%s %s\x1b[K\n", label_.c_str(), summary.c_str());
     else

@@ -255,6 +255,7 @@ void check_masks_belong_to(const MaskDir& md, const Dataset& ds) {
     // Masks sampled before the dataset's labels changed are labels of other images (a warning:
     // the fingerprint moves with a touch too; data/sparse_masks).
     check_dense_labels_unchanged(md, ds);
+    warn_if_mask_files_changed(md);
 }
 
 void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,

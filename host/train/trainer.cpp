@@ -22,6 +22,7 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/op_variants.hpp"
+#include "core/output_dir.hpp"
 #include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
 #include "data/data_fingerprint.hpp"
@@ -355,8 +356,8 @@ class TrainingRun {
         std::error_code ec;
         fs::create_directories(cfg_.run.out, ec);
         if (!fs::is_directory(cfg_.run.out))
-            PFCE_THROW(InputError, "--out ", cfg_.run.out,
-                       ": cannot create this directory: ", ec.message());
+            PFCE_THROW(InputError, opts_.out_name, " ", cfg_.run.out, ": ",
+                       cannot_create_dir_reason(cfg_.run.out, ec));
         out_lock_ = lock_output_dir(cfg_.run.out);  // a second train --force would delete its files
         remove_stale_temps(cfg_.run.out);           // a checkpoint's or metrics' of a killed run
         if (opts_.resume) return;
@@ -1074,7 +1075,7 @@ static bool is_run_file(const fs::path& p) {
     }
 }
 
-static void refuse_unwritable_out(const std::string& out) {
+static void refuse_unwritable_out(const std::string& out, const std::string& name) {
     std::error_code ec;
     fs::path dir = fs::absolute(out, ec);
     while (!dir.empty() && !fs::exists(dir, ec) && dir.has_relative_path()) dir = dir.parent_path();
@@ -1085,25 +1086,28 @@ static void refuse_unwritable_out(const std::string& out) {
         return;
     }
     const int err = errno;
-    PFCE_THROW(InputError, "--out ", out, ": cannot write into ", dir.string(), " (",
+    PFCE_THROW(InputError, name, " ", out, ": cannot write into ", dir.string(), " (",
                std::strerror(err), "); choose a directory you can write");
 }
 
 void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     const std::string& out = cfg.run.out;
-    if (out.empty()) PFCE_THROW(InputError, "--out \"\": expected the run's directory");
+    const std::string& flag = opts.out_name;
+    if (out.empty()) PFCE_THROW(InputError, flag, " \"\": expected the run's directory");
     std::error_code ec;
+    if (fs::is_symlink(fs::symlink_status(out, ec)) && !fs::exists(out, ec))  // before the data
+        PFCE_THROW(InputError, flag, " ", out, ": ", cannot_create_dir_reason(out, {}));
     if (fs::exists(out, ec) && !fs::is_directory(out, ec))
-        PFCE_THROW(InputError, "--out ", out,
+        PFCE_THROW(InputError, flag, " ", out,
                    " is a file, not a directory (a run writes checkpoints and metrics into it)");
     if (!cfg.data.root.empty() && path_is_inside(out, cfg.data.root))
-        PFCE_THROW(InputError, "--out ", out, " is inside the dataset root ", cfg.data.root,
+        PFCE_THROW(InputError, flag, " ", out, " is inside the dataset root ", cfg.data.root,
                    ": a run's checkpoints, metrics and labels would be mixed into the dataset; "
                    "choose an --out outside it");
     if (!cfg.labels.dir.empty() && path_is_inside(out, cfg.labels.dir))
-        PFCE_THROW(InputError, "--out ", out, " is inside the labels directory ", cfg.labels.dir,
+        PFCE_THROW(InputError, flag, " ", out, " is inside the labels directory ", cfg.labels.dir,
                    " (labels.dir): choose an --out outside it");
-    refuse_unwritable_out(out);
+    refuse_unwritable_out(out, flag);
     if (!fs::is_directory(out, ec)) return;  // a new directory
     const fs::path o(out);
     std::string found, other;
@@ -1120,19 +1124,19 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
                  ++n_other <= 3)
             other += (other.empty() ? "" : ", ") + name;
     }
-    if (ec) PFCE_THROW(InputError, "cannot list --out ", out, ": ", ec.message());
+    if (ec) PFCE_THROW(InputError, "cannot list ", flag, " ", out, ": ", ec.message());
     // A file of a run's name that is not what pfce writes is a user's: --force would replace it.
     std::sort(impostors.begin(), impostors.end());
     std::string named;
     for (const auto& n : impostors) named += (named.empty() ? "" : ", ") + n;
     if (!impostors.empty())
-        PFCE_THROW(InputError, "--out ", out, " holds ", named,
+        PFCE_THROW(InputError, flag, " ", out, " holds ", named,
                    " that pfce did not write (not a pfce checkpoint, or not its metrics lines); a "
                    "run would replace them: choose another directory. --force does not change "
                    "this.");
     // A run is recognised by its files; a directory of anything else is not pfce's to fill.
     if (found.empty() && n_other > 0)
-        PFCE_THROW(InputError, "--out ", out, " already holds files that are not a run's (", other,
+        PFCE_THROW(InputError, flag, " ", out, " already holds files that are not a run's (", other,
                    n_other > 3 ? ", ..." : "", "; ", n_other,
                    " entries). A run writes its checkpoints, metrics.jsonl and labels/ only into "
                    "a new or empty directory or one holding an earlier run (last.ckpt, best.ckpt, "

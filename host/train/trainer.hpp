@@ -33,7 +33,9 @@ struct TrainOptions {
     // and more epochs are fine); the keys that differ are named otherwise.
     bool resume = false;
     bool force = false;  // start over even though OUT/ already holds a run
-    int tty = -1;        // progress display: -1 detect, 0 plain lines, 1 redrawn bar
+    // How errors about run.out name it: "--out", or "FILE: run.out" when a config file set it.
+    std::string out_name = "--out";
+    int tty = -1;  // progress display: -1 detect, 0 plain lines, 1 redrawn bar
     // Called after every optimizer step with the number of steps taken; true stops the run as a
     // stop request does (tests use it to interrupt at a chosen point).
     std::function<bool(std::int64_t)> stop_after_step;
