@@ -83,10 +83,15 @@ std::string output_dir_kind(const std::string& dir) {
 
 std::string cannot_create_dir_reason(const std::string& dir, const std::error_code& failure) {
     std::error_code ec;
-    if (fs::is_symlink(fs::symlink_status(dir, ec)) && !fs::exists(dir, ec)) {
-        const fs::path target = fs::read_symlink(dir, ec);
-        return "it is a symbolic link to " + (ec ? std::string("?") : target.string()) +
-               ", which does not exist: create that directory, or choose another path";
+    if (fs::is_symlink(fs::symlink_status(dir, ec))) {
+        // A loop, or a link to nothing (named where it points, relative to the link's directory).
+        const std::string why = missing_reason(dir);
+        fs::path target = fs::read_symlink(dir, ec);
+        if (!ec && target.is_relative()) target = fs::path(dir).parent_path() / target;
+        if (why == "is a loop of symbolic links") return "it " + why + ": choose another path";
+        if (!why.empty() && !ec)
+            return "it is a symbolic link to " + target.lexically_normal().string() +
+                   ", which does not exist: create that directory, or choose another path";
     }
     return "cannot create this directory: " + failure.message();
 }

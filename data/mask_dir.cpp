@@ -175,7 +175,7 @@ void warn_if_mask_files_changed(const MaskDir& md) {
         if (!warned.insert(md.dir).second) return;
     }
     log_warn("the masks in ", md.dir, ": ", change,
-             "; read as they are now, which its masks.json (how they were made) may no longer "
+             "; read as they are now, which their masks.json (how they were made) may no longer "
              "describe: make them again (pfce sample or pfce link) unless the change was yours");
 }
 

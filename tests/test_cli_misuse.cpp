@@ -1409,7 +1409,7 @@ TEST(CliMisuse, LinkSaysWhichSettingDiffersAndWhatAReuseMeasured) {
 TEST(CliMisuse, UnreadableNumbersSayWhatWasExpected) {
     const test::CommandResult radius = test::run_pfce("link --in x --out y --radius abc");
     EXPECT_EQ(radius.status, 2) << radius.output;
-    EXPECT_MESSAGE_HAS(radius.output, "pfce: error: --radius abc: expected an integer");
+    EXPECT_MESSAGE_HAS(radius.output, "pfce: error: --radius: expected an integer, got \"abc\"");
     const test::CommandResult count = test::run_pfce("data synth --out zz --count 99999999999");
     EXPECT_EQ(count.status, 2) << count.output;
     EXPECT_MESSAGE_HAS(count.output,
@@ -1417,6 +1417,15 @@ TEST(CliMisuse, UnreadableNumbersSayWhatWasExpected) {
     const test::CommandResult seed = test::run_pfce("data synth --out zz --seed -1");
     EXPECT_EQ(seed.status, 2) << seed.output;
     EXPECT_MESSAGE_HAS(seed.output, "pfce: error: --seed: expected a non-negative integer");
+    // CLI11 read integers as C literals: --count 010 made 8 images, 0x10 16. Decimal only now.
+    const test::CommandResult hex = test::run_pfce("data synth --out zz --count 0x10");
+    EXPECT_EQ(hex.status, 2) << hex.output;
+    EXPECT_MESSAGE_HAS(hex.output, "pfce: error: --count: expected an integer, got \"0x10\"");
+    const std::string root = test::temp_dir("misuse_decimal");
+    const test::CommandResult ten =
+        test::run_pfce("data synth --out " + root + "/d --count 010 --size 32");
+    EXPECT_EQ(ten.status, 0) << ten.output;
+    EXPECT_MESSAGE_HAS(ten.output, "wrote 10 synthetic 32x32 images");
     const test::CommandResult unknown = test::run_pfce("data synth --out zz --bogus");
     EXPECT_EQ(unknown.status, 2) << unknown.output;
     EXPECT_MESSAGE_HAS(unknown.output, "pfce: error: The following argument was not expected");
@@ -1447,6 +1456,11 @@ TEST(CliMisuse, QuietTrainingIsQuietAndOutIsNamedWhereItWasSet) {
     EXPECT_EQ(dangling.status, 2) << dangling.output;
     EXPECT_MESSAGE_HAS(dangling.output, "--out " + root + "/dangling: it is a symbolic link to " +
                                             root + "/nowhere, which does not exist");
+    fs::create_directory_symlink(root + "/loop", root + "/loop");
+    const test::CommandResult loop =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/loop" + kTiny);
+    EXPECT_EQ(loop.status, 2) << loop.output;
+    EXPECT_MESSAGE_HAS(loop.output, "--out " + root + "/loop: it is a loop of symbolic links");
     const test::CommandResult train_dangling =
         test::run_pfce("train --data " + fd.root + " --out " + root + "/dangling" + kTiny);
     EXPECT_EQ(train_dangling.status, 2) << train_dangling.output;

@@ -215,7 +215,10 @@ TEST(PictureGrid, LargeImagesAreReduced) {
     EXPECT_EQ(grid_zoom_for(480, 200).down, 1);
     EXPECT_EQ(grid_zoom_for(481, 200).down, 2);
     const Palette& pal = potsdam_palette();
-    const std::vector<GridRow> rows = {make_row(1000, 500, 0)};
+    std::vector<GridRow> rows = {make_row(1000, 500, 0)};
+    // Training labels of single pixels off the sampled grid: each still shows in its block.
+    rows[0].train = LabelMap(1000, 500);
+    rows[0].train.at(301, 602) = 4;  // car: yellow, in block (100, 200)
     const RgbImage g = compose_picture_grid(rows, pal);
     EXPECT_EQ(g.width, 5 * 333 + 6 * kGridGap);
     EXPECT_EQ(g.height, 166 + 2 * kGridGap);
@@ -225,6 +228,16 @@ TEST(PictureGrid, LargeImagesAreReduced) {
     EXPECT_EQ(got[0], want[0]);
     EXPECT_EQ(got[1], want[1]);
     EXPECT_EQ(got[2], want[2]);
+    const std::uint8_t* point = g.at(kGridGap + 100, kGridGap + 3 * (333 + kGridGap) + 200);
+    EXPECT_EQ(point[0], 255);
+    EXPECT_EQ(point[1], 255);
+    EXPECT_EQ(point[2], 0);
+    // A dense map as the points (a dense experiment's row): its discs are drawn on the reduced
+    // map (at 3000 px, a disc of radius 50 around each of 9M pixels took many minutes).
+    std::vector<GridRow> big = {make_row(3000, 3000, 1)};
+    big[0].sparse = big[0].dense;
+    const RgbImage large = compose_picture_grid(big, pal);
+    EXPECT_EQ(large.width, 5 * 428 + 6 * kGridGap);  // down ceil(3000 / 480) = 7
 }
 
 TEST(PictureGrid, MismatchedMaskIsRefused) {
@@ -318,6 +331,32 @@ ReportInput make_report_input() {
     failed.error = "something broke <badly>";
     in.results.push_back(failed);
     return in;
+}
+
+// A document a person edited is theirs: found by its hash in results.json, kept by a rewrite
+// (the new one beside it) unless replacing is asked for. Nothing edited, nothing found.
+TEST(Report, EditedDocumentsAreFoundAndKept) {
+    const std::string dir = test::temp_dir("report_edited");
+    const ReportInput in = make_report_input();
+    write_report(dir, in);
+    EXPECT_TRUE(edited_report_files(dir).empty());
+    write_report(dir, in);  // the same report again: nothing edited
+    EXPECT_TRUE(edited_report_files(dir).empty());
+    EXPECT_FALSE(file_exists(dir + "/report.md.new"));
+    const std::string mine = read_text_file(dir + "/report.md") + "\nMY NOTES\n";
+    write_text_atomically(dir + "/report.md", mine);
+    ASSERT_EQ(edited_report_files(dir), std::vector<std::string>{dir + "/report.md"});
+    write_report(dir, in);
+    EXPECT_EQ(read_text_file(dir + "/report.md"), mine);
+    EXPECT_EQ(read_text_file(dir + "/report.md.new"), render_report_markdown(in));
+    EXPECT_EQ(edited_report_files(dir), std::vector<std::string>{dir + "/report.md"});
+    write_report(dir, in, /*replace_edited=*/true);
+    EXPECT_EQ(read_text_file(dir + "/report.md"), render_report_markdown(in));
+    EXPECT_TRUE(edited_report_files(dir).empty());
+    // A results.json without the record (an older pfce's) finds nothing.
+    write_text_atomically(dir + "/results.json", "{}\n");
+    write_text_atomically(dir + "/report.md", mine);
+    EXPECT_TRUE(edited_report_files(dir).empty());
 }
 
 TEST(Report, WritesEveryFileWithTheSameNumbers) {

@@ -2,6 +2,7 @@
 // non-zero exit (2 for bad input, 3 for work done in part, 1 for everything else).
 #include <sched.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -45,6 +46,40 @@ void cap_openmp_threads() {
 #endif
 }
 
+// CLI11 reads integers with strtoll's base 0: "--count 010" made 8 images and "0x10" 16, without
+// a word. Integer options take decimal digits only (leading zeros dropped: 010 is 10), and an
+// unsigned one no sign; anything else is refused naming the value.
+CLI::Validator decimal_integer(bool is_signed) {
+    return CLI::Validator(
+        [is_signed](std::string& s) -> std::string {
+            const std::string expected =
+                is_signed ? "expected an integer" : "expected a non-negative integer";
+            std::size_t start = 0;
+            if (is_signed && !s.empty() && (s[0] == '-' || s[0] == '+')) start = 1;
+            if (s.size() == start || s.find_first_not_of("0123456789", start) != std::string::npos)
+                return expected + ", got \"" + s + "\"";
+            const std::size_t first = std::min(s.find_first_not_of('0', start), s.size() - 1);
+            s = s.substr(0, start) + s.substr(first);
+            return {};
+        },
+        "");
+}
+
+void read_integers_as_decimal(CLI::App& app) {
+    // Config-key flags ("[section]" groups) parse their own text, in decimal (config_flags).
+    const auto config_key = [](const std::string& group) { return group.rfind('[', 0) == 0; };
+    for (CLI::Option* opt : app.get_options()) {
+        if (opt->get_type_size_max() == 0) continue;  // a flag: its value is no number typed
+        if (config_key(app.get_group()) || config_key(opt->get_group())) continue;
+        const std::string type = opt->get_type_name();
+        if (type.rfind("UINT", 0) == 0)
+            opt->transform(decimal_integer(false));
+        else if (type.rfind("INT", 0) == 0)
+            opt->transform(decimal_integer(true));
+    }
+    for (CLI::App* sub : app.get_subcommands({})) read_integers_as_decimal(*sub);
+}
+
 // The deepest subcommand the command line selected (`data synth`): where its options are.
 const CLI::App* selected_command(const CLI::App& app) {
     const CLI::App* at = &app;
@@ -60,7 +95,7 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& e) {
     const std::string prefix = "Could not convert: ";
     const std::size_t eq = what.find(" = ");
     if (!dynamic_cast<const CLI::ConversionError*>(&e) || what.rfind(prefix, 0) != 0 ||
-        eq == std::string::npos)
+        eq == std::string::npos || eq <= prefix.size())
         return what;
     const std::string name = what.substr(prefix.size(), eq - prefix.size());
     const std::string value = what.substr(eq + 3);
@@ -69,17 +104,15 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& e) {
         opt = at->get_option_no_throw(name);
     const std::string type = opt ? opt->get_type_name() : std::string();
     std::string expected = "expected a value of type " + (type.empty() ? "TEXT" : type);
-    const bool digits =
-        !value.empty() && value.find_first_not_of("-0123456789") == std::string::npos;
+    // Integers reach conversion as decimal digits (read_integers_as_decimal): what fails is their
+    // size.
     if (type.rfind("UINT", 0) == 0)
-        expected = digits ? "expected a non-negative integer small enough for this option"
-                          : "expected a non-negative integer";
+        expected = "expected a non-negative integer small enough for this option";
     else if (type.rfind("INT", 0) == 0)
-        expected =
-            digits ? "expected an integer small enough for this option" : "expected an integer";
+        expected = "expected an integer small enough for this option";
     else if (type.rfind("FLOAT", 0) == 0)
         expected = "expected a number";
-    return name + " " + value + ": " + expected;
+    return name + " " + (value.empty() ? "\"\"" : value) + ": " + expected;
 }
 
 int run_pfce(int argc, char** argv) {
@@ -95,6 +128,7 @@ int run_pfce(int argc, char** argv) {
         if (quiet) pfce::set_log_level(pfce::LogLevel::warn);
     });
     pfce::cli::install_commands(app);
+    read_integers_as_decimal(app);
     cap_openmp_threads();
     try {
         const std::vector<std::string> args = pfce::cli::checked_arguments(app, argc, argv);

@@ -65,13 +65,13 @@ ExperimentLabels make_experiment_labels(const ExperimentSpec& e, const LoadedDat
         scaled += std::to_string(
             points_for_class(so, static_cast<int>(c), L.images[0].width, L.images[0].height));
     }
-    const std::string sizes = describe_image_sizes(L.images);
-    const bool one_size = sizes.find(' ') == std::string::npos;
+    const bool one_size = std::all_of(L.images.begin(), L.images.end(), [&](const RgbImage& im) {
+        return im.width == L.images[0].width && im.height == L.images[0].height;
+    });
     log_info(tag, s.reused ? "sparse masks: reused " : "sampled ", scaled, " points/class at ",
-             L.images[0].width, "x", L.images[0].height,
-             one_size || !so.scale_by_area ? "" : " (and in proportion on images of other sizes)",
-             " (", describe_labels(ls), " at 300x300) in ", format_seconds(t0.seconds()), " -> ",
-             sparse_dir);
+             L.images[0].width, "x", L.images[0].height, " (", describe_labels(ls), " at 300x300",
+             one_size || !so.scale_by_area ? "" : "; in proportion on other sizes", ") in ",
+             format_seconds(t0.seconds()), " -> ", sparse_dir);
     r.stage_seconds["sample"] = t0.seconds();
     if (ls.kind == "sparse") {
         lab.train = lab.sparse;

@@ -66,16 +66,46 @@ RgbImage draw_points(const LabelMap& sparse, const Palette& palette, int radius)
 
 namespace {
 
-// Nearest-neighbour: label panels must show class colours, never blends of two classes.
-void blit(RgbImage& dst, const RgbImage& src, int x0, int y0, const GridZoom& z) {
-    for (int y = 0; y < z.shown(src.height); ++y)
-        for (int x = 0; x < z.shown(src.width); ++x) {
-            const std::uint8_t* s = src.at(y * z.down / z.up, x * z.down / z.up);
+// Enlarges by z.up (a reduced panel is already at its size: z.down is done by reduce_*).
+void blit(RgbImage& dst, const RgbImage& src, int x0, int y0, int up) {
+    for (int y = 0; y < src.height * up; ++y)
+        for (int x = 0; x < src.width * up; ++x) {
+            const std::uint8_t* s = src.at(y / up, x / up);
             std::uint8_t* d = dst.at(y0 + y, x0 + x);
             d[0] = s[0];
             d[1] = s[1];
             d[2] = s[2];
         }
+}
+
+// Every down-th pixel: a photo panel needs no more.
+RgbImage reduce_image(const RgbImage& src, int down) {
+    if (down == 1) return src;
+    const GridZoom z{1, down};
+    RgbImage out(z.shown(src.width), z.shown(src.height));
+    for (int y = 0; y < out.height; ++y)
+        for (int x = 0; x < out.width; ++x) {
+            const std::uint8_t* s = src.at(y * down, x * down);
+            std::copy(s, s + 3, out.at(y, x));
+        }
+    return out;
+}
+
+// One label per block of down x down pixels, never a blend of classes: the block's first pixel,
+// or where that is unlabelled, its first labelled one. Sampling one pixel of each block would
+// lose single-pixel points and 1-px linked lines (at 6000 px, 168 of every 169 points).
+LabelMap reduce_labels(const LabelMap& src, int down) {
+    if (down == 1) return src;
+    const GridZoom z{1, down};
+    LabelMap out(z.shown(src.width), z.shown(src.height), 255);
+    for (int y = 0; y < out.height; ++y)
+        for (int x = 0; x < out.width; ++x) {
+            std::uint8_t& o = out.at(y, x);
+            for (int dy = 0; dy < down && o == 255 && y * down + dy < src.height; ++dy)
+                for (int dx = 0; dx < down && o == 255 && x * down + dx < src.width; ++dx)
+                    o = src.at(y * down + dy, x * down + dx);
+        }
+    return out;
 }
 
 void check_same(const LabelMap& m, const RgbImage& img, const char* what) {
@@ -101,14 +131,19 @@ RgbImage compose_picture_grid(const std::vector<GridRow>& rows, const Palette& p
         check_same(row.sparse, row.image, "sparse mask");
         check_same(row.train, row.image, "training labels");
         check_same(row.prediction, row.image, "prediction");
-        // Dots of about 1/60 of the image side, at least 1 px, in image pixels before zooming.
-        const int radius = std::max(1, std::max(row.image.width, row.image.height) / 60);
+        // Reduced first, so the points are drawn at the panel's size (a disc around each of a
+        // 6000x6000 dense map's pixels took hours) and stay visible.
+        const LabelMap points = reduce_labels(row.sparse, z.down);
+        // Dots of about 1/60 of the panel side, at least 1 px, before enlarging.
+        const int radius = std::max(1, std::max(points.width, points.height) / 60);
         const Rgb none = palette.display_unlabelled();  // black unless a class is black
         const RgbImage panels[kGridColumns] = {
-            row.image, palette.encode(row.dense, none), draw_points(row.sparse, palette, radius),
-            palette.encode(row.train, none), palette.encode(row.prediction, none)};
+            reduce_image(row.image, z.down), palette.encode(reduce_labels(row.dense, z.down), none),
+            draw_points(points, palette, radius),
+            palette.encode(reduce_labels(row.train, z.down), none),
+            palette.encode(reduce_labels(row.prediction, z.down), none)};
         for (int c = 0; c < kGridColumns; ++c)
-            blit(grid, panels[c], kGridGap + c * (cw + kGridGap), y0, z);
+            blit(grid, panels[c], kGridGap + c * (cw + kGridGap), y0, z.up);
         y0 += z.shown(row.image.height) + kGridGap;
     }
     return grid;

@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/hash.hpp"
+#include "core/log.hpp"
 #include "core/text.hpp"
 #include "host/experiment/confusion_chart.hpp"
 #include "host/experiment/svg_chart.hpp"
@@ -686,7 +687,7 @@ nlohmann::json render_results_json(const ReportInput& in) {
             {"experiments", ex}};
 }
 
-void write_report(const std::string& out_dir, const ReportInput& in) {
+void write_report(const std::string& out_dir, const ReportInput& in, bool replace_edited) {
     std::filesystem::create_directories(out_dir);
     auto path = [&](const std::string& f) { return (std::filesystem::path(out_dir) / f).string(); };
     const std::vector<std::string> charts = report_chart_files(in);
@@ -705,11 +706,25 @@ void write_report(const std::string& out_dir, const ReportInput& in) {
         {"results.csv", render_results_csv(in)},
         {"report.md", render_report_markdown(in)},
         {"report.html", render_report_html(in, out_dir)}};
+    // A document edited since the run began (a person reading the last report meanwhile) is kept,
+    // the new one written beside it; the next run refuses until it is moved away.
+    const std::vector<std::string> edited =
+        replace_edited ? std::vector<std::string>() : edited_report_files(out_dir);
     nlohmann::json results = render_results_json(in);
-    for (const auto& [name, text] : documents)
+    // All four or none: results.json's hashes must be of the documents beside it (a report cut
+    // short after it would read as edited to the next run).
+    StagedFiles staged;
+    for (const auto& [name, text] : documents) {
         results["report_files"][name] = hex64(fnv1a64(text.data(), text.size()));
-    write_text_atomically(path("results.json"), results.dump(2) + "\n");
-    for (const auto& [name, text] : documents) write_text_atomically(path(name), text);
+        std::string target = path(name);
+        if (std::find(edited.begin(), edited.end(), target) != edited.end()) {
+            log_warn(target, " was changed during this run: kept; the new one is ", target, ".new");
+            target += ".new";
+        }
+        write_text_atomically(staged.stage(target), text);
+    }
+    write_text_atomically(staged.stage(path("results.json")), results.dump(2) + "\n");
+    staged.commit(/*replace=*/true);
 }
 
 std::vector<std::string> edited_report_files(const std::string& out_dir) {

@@ -50,8 +50,10 @@ std::string render_chart(const ReportInput& in, const std::string& chart_file);
 
 // Writes every report file into out_dir, each atomically: charts first, report.html last.
 // results.json records a hash of each document a person may edit (report.md, report.html,
-// results.csv) under "report_files", for edited_report_files.
-void write_report(const std::string& out_dir, const ReportInput& in);
+// results.csv) under "report_files", for edited_report_files; the documents and results.json are
+// replaced together (all new or all old). A document edited since it was written is kept and the
+// new one written as NAME.new, unless `replace_edited` (--force).
+void write_report(const std::string& out_dir, const ReportInput& in, bool replace_edited = false);
 
 // The report documents in out_dir that differ from what write_report last wrote there (a person
 // edited them): a rerun, which rewrites them, refuses without --force. Empty when there is no

@@ -421,7 +421,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     in.clutter_class = find_clutter_class(pal);
     in.unlabelled_colour = pal.display_unlabelled();
     in.potsdam_classes = pal.class_names() == potsdam_palette().class_names();
-    write_report(sum.out_dir, in);
+    write_report(sum.out_dir, in, /*replace_edited=*/opts.force);
     sum.report_md = (fs::path(sum.out_dir) / "report.md").string();
     sum.report_html = (fs::path(sum.out_dir) / "report.html").string();
     log_info("suite ", suite.name, ": ", run_counts(sum), sum.interrupted ? ", interrupted" : "",

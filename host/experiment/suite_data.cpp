@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -170,18 +171,18 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
         // evaluation leaves other windows' pixels out (samples_for).
         L.dense.push_back(std::move(all[k].dense));
     }
-    char buf[768];
-    std::snprintf(
-        buf, sizeof buf, "%s, %zu images of %s at %s; split %zu/%zu/%zu (train/val/test, %s)",
-        d.source == "synthetic"
-            ? ("synthetic (seed " + std::to_string(d.synthetic_seed) + ")").c_str()
-            : ("dataset (" + std::string(kDatasetKinds.name(L.ds->kind())) + ")").c_str(),
-        L.indices.size(), describe_image_sizes(L.images).c_str(), L.root.c_str(),
-        L.split.train.size(), L.split.val.size(), L.split.test.size(),
-        d.train_list.empty()
-            ? ((by_tile ? "by tile, seed " : "seed ") + std::to_string(d.split_seed)).c_str()
-            : "from lists");
-    L.summary = buf;
+    // Built piece by piece: a long root or many sizes never cut short.
+    std::string& t = L.summary;
+    t = d.source == "synthetic" ? "synthetic (seed " + std::to_string(d.synthetic_seed) + ")"
+                                : "dataset (" + std::string(kDatasetKinds.name(L.ds->kind())) + ")";
+    t += ", " + std::to_string(L.indices.size()) + " images of " + describe_image_sizes(L.images);
+    t += " at " + L.root + "; split " + std::to_string(L.split.train.size()) + "/";
+    t += std::to_string(L.split.val.size()) + "/" + std::to_string(L.split.test.size());
+    t += " (train/val/test, ";
+    t += d.train_list.empty()
+             ? (by_tile ? "by tile, seed " : "seed ") + std::to_string(d.split_seed)
+             : std::string("from lists");
+    t += ")";
     log_info("data: read ", L.indices.size(), " samples in ", format_seconds(t0.seconds()), ": ",
              L.summary);
     return L;

@@ -1103,10 +1103,10 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     if (!cfg.data.root.empty() && path_is_inside(out, cfg.data.root))
         PFCE_THROW(InputError, flag, " ", out, " is inside the dataset root ", cfg.data.root,
                    ": a run's checkpoints, metrics and labels would be mixed into the dataset; "
-                   "choose an --out outside it");
+                   "choose a run directory outside it");
     if (!cfg.labels.dir.empty() && path_is_inside(out, cfg.labels.dir))
         PFCE_THROW(InputError, flag, " ", out, " is inside the labels directory ", cfg.labels.dir,
-                   " (labels.dir): choose an --out outside it");
+                   " (labels.dir): choose a run directory outside it");
     refuse_unwritable_out(out, flag);
     if (!fs::is_directory(out, ec)) return;  // a new directory
     const fs::path o(out);
