@@ -1151,6 +1151,26 @@ TEST(RealDatasets, SixteenBitBandStacksTrainWithARangeAndBands) {
                        root + "/r2 --epochs 1" + kTiny);
     EXPECT_NE(bad.status, 0);
     EXPECT_MESSAGE_HAS(bad.output, "data.value_range = [2047, 0]: expected [lo, hi]");
+    // Masks sampled with a range and bands record them; train on them takes both (it refused the
+    // images without --value-range, though the masks said how they were read), and says so; a
+    // range given otherwise is warned about.
+    const test::CommandResult s =
+        test::run_pfce("sample --data " + fd.root +
+                       " --value-range 0,2047 --bands 5,3,2 --points 5 --out " + root + "/sparse");
+    ASSERT_EQ(s.status, 0) << s.output;
+    const test::CommandResult adopted =
+        test::run_pfce("train --data " + fd.root + " --labels " + root + "/sparse --out " + root +
+                       "/r3 --epochs 1" + kTiny);
+    ASSERT_EQ(adopted.status, 0) << adopted.output;
+    EXPECT_MESSAGE_HAS(adopted.output, "data.value_range = [0, 2047]: the range the masks in");
+    EXPECT_MESSAGE_HAS(adopted.output, "data.bands = [5,3,2]: the bands the masks in");
+    const test::CommandResult other = test::run_pfce(
+        "train --data " + fd.root + " --labels " + root + "/sparse --value-range 0,1000 --out " +
+        root + "/r4 --epochs 1 --print-config" + kTiny);
+    EXPECT_EQ(other.status, 0) << other.output;
+    EXPECT_MESSAGE_HAS(other.output,
+                       "data.value_range = [0, 1000] reads the images otherwise than the [0, "
+                       "2047] the masks in");
 }
 
 // The "done when" of the issue: a dataset unlike ours through every stage.

@@ -188,6 +188,13 @@ void run_train(const TrainArgs& a) {
     const ConfigKeySources source = key_sources(where, unset);
     apply_config_flags(cfg, a.flags);
     validate(cfg, source);
+    {
+        std::error_code ec;
+        if (!cfg.labels.dir.empty() &&
+            std::filesystem::is_regular_file(std::filesystem::path(cfg.labels.dir) / "masks.json",
+                                             ec))
+            adopt_labels_dir_image_settings(cfg.data, open_mask_dir(cfg.labels.dir));
+    }
     if (a.print_config) {
         // The label settings of a mask directory are the run's (as training takes them), so the
         // file printed says what the run trains on.

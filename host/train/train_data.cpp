@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "core/dir_lock.hpp"
 #include "core/file_io.hpp"
@@ -301,6 +302,57 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
     return out;
 }
 
+namespace {
+
+// The "sample" record of a mask directory: its own, or for linked masks their input's.
+const nlohmann::json& sampling_record(const MaskDir& md) {
+    static const nlohmann::json none;
+    if (md.meta.contains("sample")) return md.meta["sample"];
+    const nlohmann::json& link = md.meta.contains("link") ? md.meta["link"] : none;
+    if (link.is_object() && link.contains("in_meta") && link["in_meta"].is_object() &&
+        link["in_meta"].contains("sample"))
+        return link["in_meta"]["sample"];
+    return none;
+}
+
+// [0, 10000], as typed.
+std::string range_text(const std::vector<double>& r) {
+    std::ostringstream os;
+    os << "[" << r[0] << ", " << r[1] << "]";
+    return os.str();
+}
+
+}  // namespace
+
+void adopt_labels_dir_image_settings(DataSettings& d, const MaskDir& md) {
+    const nlohmann::json& sample = sampling_record(md);
+    if (!sample.is_object()) return;
+    const auto range = sample.find("value_range");
+    if (range != sample.end() && range->is_array() && range->size() == 2 &&
+        (*range)[0].is_number() && (*range)[1].is_number()) {
+        const std::vector<double> made = {(*range)[0].get<double>(), (*range)[1].get<double>()};
+        if (d.value_range.empty()) {
+            d.value_range = made;
+            log_info("data.value_range = ", range_text(made), ": the range the masks in ", md.dir,
+                     " were sampled with (masks.json)");
+        } else if (d.value_range != made) {
+            log_warn("data.value_range = ", range_text(d.value_range),
+                     " reads the images otherwise than the ", range_text(made), " the masks in ",
+                     md.dir,
+                     " were sampled with (masks.json): the points are the same, the "
+                     "pixels the network sees are not those sampling and linking read");
+        }
+    }
+    const auto bands = sample.find("bands");
+    if (bands != sample.end() && bands->is_array() && d.bands.empty()) {
+        for (const auto& b : *bands)
+            if (b.is_number_integer()) d.bands.push_back(b.get<int>());
+        if (!d.bands.empty())
+            log_info("data.bands = ", bands->dump(), ": the bands the masks in ", md.dir,
+                     " were sampled with (masks.json)");
+    }
+}
+
 void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md) {
     const LabelSettings defaults;
     const std::string kind = md.meta.value("kind", std::string("sparse"));
@@ -318,12 +370,7 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md) {
     // labels were made, not the defaults it never used.
     const nlohmann::json none;
     const nlohmann::json& link = md.meta.contains("link") ? md.meta["link"] : none;
-    const nlohmann::json& sample =
-        md.meta.contains("sample")
-            ? md.meta["sample"]
-            : (link.is_object() && link.contains("in_meta") && link["in_meta"].contains("sample")
-                   ? link["in_meta"]["sample"]
-                   : none);
+    const nlohmann::json& sample = sampling_record(md);
     if (sample.is_object()) {
         const auto made = sample.value("points", std::vector<int>{});
         if (l.points != defaults.points && !made.empty() && made != l.points)

@@ -111,6 +111,10 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
 // both values and the directory, not ignored; the others take the directory's values, so the run
 // records how its labels were made.
 void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md);
+// How the images were read when its masks were sampled (data.value_range, data.bands of 16-bit
+// or multi-band images): taken where the run sets none (train refused 16-bit images the masks
+// record a range for), a range that differs warned about.
+void adopt_labels_dir_image_settings(DataSettings& d, const MaskDir& md);
 
 // Images a U-Net of one depth cannot take whole, gathered so that one refusal names them all (the
 // first three and how many), and names a lower depth only where one takes them all.
