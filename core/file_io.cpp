@@ -37,9 +37,14 @@ std::string missing_reason(const std::string& path) {
     if (err == ELOOP) return "is a loop of symbolic links";
     if (err != ENOENT) return std::string("cannot be reached: ") + std::strerror(err);
     std::error_code ec;
-    if (fs::is_symlink(fs::symlink_status(path, ec)))
-        return "is a symbolic link to " + fs::read_symlink(path, ec).string() +
-               ", which does not exist";
+    if (fs::is_symlink(fs::symlink_status(path, ec))) {
+        // Where it points from the link's own directory: a relative target read from the working
+        // directory would name another place.
+        fs::path target = fs::read_symlink(path, ec);
+        if (target.is_relative())
+            target = (fs::path(path).parent_path() / target).lexically_normal();
+        return "is a symbolic link to " + target.string() + ", which does not exist";
+    }
     return "does not exist";
 }
 

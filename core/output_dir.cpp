@@ -83,16 +83,9 @@ std::string output_dir_kind(const std::string& dir) {
 
 std::string cannot_create_dir_reason(const std::string& dir, const std::error_code& failure) {
     std::error_code ec;
-    if (fs::is_symlink(fs::symlink_status(dir, ec))) {
-        // A loop, or a link to nothing (named where it points, relative to the link's directory).
-        const std::string why = missing_reason(dir);
-        fs::path target = fs::read_symlink(dir, ec);
-        if (!ec && target.is_relative()) target = fs::path(dir).parent_path() / target;
-        if (why == "is a loop of symbolic links") return "it " + why + ": choose another path";
-        if (!why.empty() && !ec)
-            return "it is a symbolic link to " + target.lexically_normal().string() +
-                   ", which does not exist: create that directory, or choose another path";
-    }
+    if (fs::is_symlink(fs::symlink_status(dir, ec)))  // a loop, or a link to nothing
+        if (const std::string why = missing_reason(dir); !why.empty())
+            return "it " + why + ": mend the link, or choose another path";
     return "cannot create this directory: " + failure.message();
 }
 

@@ -166,14 +166,16 @@ std::string mask_files_change(const MaskDir& md) {
 }
 
 void warn_if_mask_files_changed(const MaskDir& md) {
+    // Checked once per directory: the train and validation samples both read them, and the check
+    // stats every mask.
+    static std::mutex checked_mutex;
+    static std::set<std::string> checked;
+    {
+        std::lock_guard<std::mutex> lock(checked_mutex);
+        if (!checked.insert(md.dir).second) return;
+    }
     const std::string change = mask_files_change(md);
     if (change.empty()) return;
-    static std::mutex warned_mutex;
-    static std::set<std::string> warned;  // the train and validation samples both read them
-    {
-        std::lock_guard<std::mutex> lock(warned_mutex);
-        if (!warned.insert(md.dir).second) return;
-    }
     log_warn("the masks in ", md.dir, ": ", change,
              "; read as they are now, which their masks.json (how they were made) may no longer "
              "describe: make them again (pfce sample or pfce link) unless the change was yours");

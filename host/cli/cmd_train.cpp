@@ -188,22 +188,23 @@ void run_train(const TrainArgs& a) {
     const ConfigKeySources source = key_sources(where, unset);
     apply_config_flags(cfg, a.flags);
     validate(cfg, source);
+    // A mask directory given is read once here: how its images were read (value range, bands)
+    // is the run's where it sets none, and --print-config shows its label settings too.
+    std::optional<MaskDir> labels_md;
     {
         std::error_code ec;
         if (!cfg.labels.dir.empty() &&
             std::filesystem::is_regular_file(std::filesystem::path(cfg.labels.dir) / "masks.json",
                                              ec))
-            adopt_labels_dir_image_settings(cfg.data, open_mask_dir(cfg.labels.dir));
+            labels_md = open_mask_dir(cfg.labels.dir);
     }
+    if (labels_md) adopt_labels_dir_image_settings(cfg.data, *labels_md);
     if (a.print_config) {
         // The label settings of a mask directory are the run's (as training takes them), so the
         // file printed says what the run trains on.
-        std::error_code ec;
-        if (!cfg.labels.dir.empty() &&
-            std::filesystem::is_regular_file(std::filesystem::path(cfg.labels.dir) / "masks.json",
-                                             ec)) {
+        if (labels_md) {
             const Config asked = cfg;
-            adopt_labels_dir_settings(cfg.labels, open_mask_dir(cfg.labels.dir));
+            adopt_labels_dir_settings(cfg.labels, *labels_md);
             refuse_label_settings_the_masks_contradict(a, where, asked, cfg);
         }
         // What --resume would continue with, or its refusal: a printed config of settings the

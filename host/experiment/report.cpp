@@ -687,6 +687,11 @@ nlohmann::json render_results_json(const ReportInput& in) {
             {"experiments", ex}};
 }
 
+// What results.json records of a report document, to tell an edit from pfce's own text.
+static std::string content_hash(const std::string& text) {
+    return hex64(fnv1a64(text.data(), text.size()));
+}
+
 void write_report(const std::string& out_dir, const ReportInput& in, bool replace_edited) {
     std::filesystem::create_directories(out_dir);
     auto path = [&](const std::string& f) { return (std::filesystem::path(out_dir) / f).string(); };
@@ -715,7 +720,7 @@ void write_report(const std::string& out_dir, const ReportInput& in, bool replac
     // short after it would read as edited to the next run).
     StagedFiles staged;
     for (const auto& [name, text] : documents) {
-        results["report_files"][name] = hex64(fnv1a64(text.data(), text.size()));
+        results["report_files"][name] = content_hash(text);
         std::string target = path(name);
         if (std::find(edited.begin(), edited.end(), target) != edited.end()) {
             log_warn(target, " was changed during this run: kept; the new one is ", target, ".new");
@@ -751,8 +756,7 @@ std::vector<std::string> edited_report_files(const std::string& out_dir) {
         } catch (const std::exception&) {
             continue;
         }
-        if (hex64(fnv1a64(text.data(), text.size())) != hash.get<std::string>())
-            edited.push_back(file.string());
+        if (content_hash(text) != hash.get<std::string>()) edited.push_back(file.string());
     }
     return edited;
 }

@@ -327,29 +327,27 @@ std::string range_text(const std::vector<double>& r) {
 void adopt_labels_dir_image_settings(DataSettings& d, const MaskDir& md) {
     const nlohmann::json& sample = sampling_record(md);
     if (!sample.is_object()) return;
-    const auto range = sample.find("value_range");
-    if (range != sample.end() && range->is_array() && range->size() == 2 &&
-        (*range)[0].is_number() && (*range)[1].is_number()) {
-        const std::vector<double> made = {(*range)[0].get<double>(), (*range)[1].get<double>()};
+    // The record read as link and preview read it, into the options the images opened with.
+    DatasetOptions made;
+    apply_sampled_dataset_options(sample, made);
+    if (made.image.reads_16_bit()) {
+        const std::vector<double> range = {made.image.range_lo, made.image.range_hi};
         if (d.value_range.empty()) {
-            d.value_range = made;
-            log_info("data.value_range = ", range_text(made), ": the range the masks in ", md.dir,
+            d.value_range = range;
+            log_info("data.value_range = ", range_text(range), ": the range the masks in ", md.dir,
                      " were sampled with (masks.json)");
-        } else if (d.value_range != made) {
+        } else if (d.value_range != range) {
             log_warn("data.value_range = ", range_text(d.value_range),
-                     " reads the images otherwise than the ", range_text(made), " the masks in ",
+                     " reads the images otherwise than the ", range_text(range), " the masks in ",
                      md.dir,
                      " were sampled with (masks.json): the points are the same, the "
                      "pixels the network sees are not those sampling and linking read");
         }
     }
-    const auto bands = sample.find("bands");
-    if (bands != sample.end() && bands->is_array() && d.bands.empty()) {
-        for (const auto& b : *bands)
-            if (b.is_number_integer()) d.bands.push_back(b.get<int>());
-        if (!d.bands.empty())
-            log_info("data.bands = ", bands->dump(), ": the bands the masks in ", md.dir,
-                     " were sampled with (masks.json)");
+    if (!made.image.bands.empty() && d.bands.empty()) {
+        d.bands = made.image.bands;
+        log_info("data.bands = ", nlohmann::json(d.bands).dump(), ": the bands the masks in ",
+                 md.dir, " were sampled with (masks.json)");
     }
 }
 
