@@ -649,6 +649,15 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
     const test::CommandResult no_labels = test::run_pfce(
         "train --data " + fd.root + " --labels " + root + "/nolabels --out " + root + "/g" + kTiny);
     EXPECT_MESSAGE_HAS(no_labels.output, "--labels " + root + "/nolabels does not exist");
+    // A device a config file asks for and this machine lacks names the file's key, not a flag
+    // that was never typed.
+    std::ofstream(root + "/dev.toml") << "[run]\ndevice = \"cuda:9\"\n";
+    const test::CommandResult dev =
+        test::run_pfce("train --config " + root + "/dev.toml --data " + fd.root + " --out " + root +
+                       "/d --epochs 1 --batch-size 4 --width 4 --depth 1");
+    EXPECT_EQ(dev.status, 2) << dev.output;
+    EXPECT_MESSAGE_HAS(dev.output, root + "/dev.toml: run.device cuda:9: ");
+    EXPECT_FALSE(fs::exists(root + "/d"));
 }
 
 // An orthophoto larger than the run's data.max_pixels (a memory guard set for its chips) is

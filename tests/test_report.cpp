@@ -328,7 +328,7 @@ ReportInput make_report_input() {
     ExperimentResult failed;
     failed.id = "e5-500-edge";
     failed.status = "failed";
-    failed.error = "something broke <badly>";
+    failed.error = "something broke <badly> in a&lt;b & c";
     in.results.push_back(failed);
     return in;
 }
@@ -419,7 +419,9 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
     EXPECT_NE(md.find("![Validation mIoU (dense truth)](val_miou.svg)"), std::string::npos);
     EXPECT_NE(md.find("](dense/grid.png)"), std::string::npos);
     // Escaped: a renderer would take <badly> for a tag and drop it.
-    EXPECT_NE(md.find("e5-500-edge** failed: something broke &lt;badly&gt;"), std::string::npos);
+    // An '&' that starts an entity name is escaped too ("a&lt;b" would show as "a<b"), others not.
+    EXPECT_NE(md.find("e5-500-edge** failed: something broke &lt;badly&gt; in a&amp;lt;b & c"),
+              std::string::npos);
     EXPECT_NE(
         md.find(
             "dense (0.9000) ≥ e4-500-linked (0.8500) ≥ e2-2100 (0.6000) ≥ e1-700 (0.5000) — holds"),
@@ -429,7 +431,7 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
     // HTML: well formed, self-contained (every src is a data URI), grid PNG inlined and decodable.
     const std::string html = read_text_file(dir + "/report.html");
     EXPECT_TRUE(balanced_tags(html.substr(html.find("<html"))));
-    EXPECT_NE(html.find("something broke &lt;badly&gt;"), std::string::npos);
+    EXPECT_NE(html.find("something broke &lt;badly&gt; in a&amp;lt;b &amp; c"), std::string::npos);
     int n_src = 0;  // (std::regex recurses per character: a long data URI overflows its stack)
     for (std::size_t at = html.find("src=\""); at != std::string::npos;
          at = html.find("src=\"", at + 1)) {

@@ -23,9 +23,9 @@ std::optional<DeviceName> read_device_name(const std::string& text) {
     return DeviceName{DeviceChoice::cuda, std::stoi(text.substr(5))};
 }
 
-static DeviceName parse_device_name(const std::string& text) {
-    if (const auto name = read_device_name(text)) return *name;
-    PFCE_THROW(InputError, "--device ", quoted_if_unseen(text),
+static DeviceName parse_device_name(const std::string& text, const std::string& name = "--device") {
+    if (const auto d = read_device_name(text)) return *d;
+    PFCE_THROW(InputError, name, " ", quoted_if_unseen(text),
                ": expected auto, cpu, cuda or cuda:N (N a device number)");
 }
 
@@ -81,22 +81,24 @@ std::string cuda_runtime_version_string() {
 #endif
 }
 
-// `typed`: the device as the user wrote it, for the messages ("" where a DeviceChoice came in).
-static void check_cuda_choice(int cuda_ordinal, int n, const std::string& typed = "") {
+// `typed`: the device as the user wrote it, for the messages ("" where a DeviceChoice came in);
+// `name`: what set it.
+static void check_cuda_choice(int cuda_ordinal, int n, const std::string& typed = "",
+                              const std::string& name = "--device") {
     std::string shown = typed;
     if (shown.empty()) {
         shown = "cuda";
         if (cuda_ordinal > 0) shown.append(":").append(std::to_string(cuda_ordinal));
     }
     if (!cuda_compiled())
-        PFCE_THROW(InputError, "--device ", shown,
+        PFCE_THROW(InputError, name, " ", shown,
                    ": this pfce was built without CUDA (PFCE_CUDA=OFF); "
                    "use --device cpu or rebuild with the CUDA toolkit");
     if (n == 0)
-        PFCE_THROW(InputError, "--device ", shown, ": no CUDA device is usable (",
+        PFCE_THROW(InputError, name, " ", shown, ": no CUDA device is usable (",
                    cuda_unavailable_reason(), "); use --device cpu or --device auto");
     if (cuda_ordinal < 0 || cuda_ordinal >= n)
-        PFCE_THROW(InputError, "--device ", shown, ": only ", n, " device(s) present");
+        PFCE_THROW(InputError, name, " ", shown, ": only ", n, " device(s) present");
 }
 
 void check_device(const std::string& choice_text) {
@@ -127,10 +129,11 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal) {
     return b;
 }
 
-std::unique_ptr<Backend> make_backend(const std::string& choice_text) {
-    const DeviceName d = parse_device_name(choice_text);
-    // Checked here first so the messages show the device as typed (Cuda:0).
-    if (d.choice == DeviceChoice::cuda) check_cuda_choice(d.ordinal, cuda_devices(), choice_text);
+std::unique_ptr<Backend> make_backend(const std::string& choice_text, const std::string& name) {
+    const DeviceName d = parse_device_name(choice_text, name);
+    // Checked here first so the messages show the device as typed (Cuda:0) and what set it.
+    if (d.choice == DeviceChoice::cuda)
+        check_cuda_choice(d.ordinal, cuda_devices(), choice_text, name);
     return make_backend(d.choice, d.ordinal);
 }
 

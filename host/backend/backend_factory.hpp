@@ -23,7 +23,9 @@ struct DeviceName {
 std::optional<DeviceName> read_device_name(const std::string& text);  // nullopt: not a name
 DeviceChoice parse_device_choice(const std::string& text);            // InputError when not a name
 std::unique_ptr<Backend> make_backend(DeviceChoice choice, int cuda_ordinal = 0);
-std::unique_ptr<Backend> make_backend(const std::string& choice_text);
+// `name`: what set the choice, for the messages ("--device", or "FILE: run.device").
+std::unique_ptr<Backend> make_backend(const std::string& choice_text,
+                                      const std::string& name = "--device");
 // The checks of make_backend(choice_text) without making one (InputError for a choice that is not
 // one, or cuda where no device is usable): commands run it before they create any output.
 void check_device(const std::string& choice_text);

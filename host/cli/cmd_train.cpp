@@ -232,12 +232,15 @@ void run_train(const TrainArgs& a) {
     // Errors about OUT name the file that set it ("--out" for one it did not).
     if (const auto it = where.find("run.out"); it != where.end() && it->second != "command line")
         opts.out_name = it->second + ": run.out";
+    std::string device_name = "--device";
+    if (const auto it = where.find("run.device"); it != where.end() && it->second != "command line")
+        device_name = it->second + ": run.device";
     refuse_a_suites_experiment_dir(cfg.run.out);
     // Before anything is written (the labels a run samples go into OUT/labels): OUT is new, empty
     // or an earlier run, and lies outside the dataset and the labels it trains on.
     check_run_dir(cfg, opts);
     const StopSignals stop_signals;  // Ctrl-C / SIGTERM: save and exit 130
-    auto backend = make_backend(cfg.run.device);
+    auto backend = make_backend(cfg.run.device, device_name);
     const Config asked = cfg;
     // Settings that cannot resume are refused before the data is read and its warnings said.
     if (a.resume) {

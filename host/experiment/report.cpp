@@ -3,6 +3,7 @@
 #include "host/experiment/report.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -270,17 +271,25 @@ std::vector<std::string> ordering_notes(const ReportInput& in) {
     return notes;
 }
 
-// Text from users (class names, error messages) in Markdown: a '<' would open an HTML tag that
-// renderers drop ("sol <autre>" showed as "sol ").
+// Text from users (class names, paths, error messages) in Markdown: a '<' would open an HTML tag
+// that renderers drop ("sol <autre>" showed as "sol "), and an '&' that starts an entity name
+// would show as its character ("a&lt;b" as "a<b"). Other '&' stay as typed ("roads & paths").
 std::string md_text(const std::string& s) {
     std::string o;
-    for (char c : s) {
-        if (c == '<')
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c == '<') {
             o += "&lt;";
-        else if (c == '>')
+        } else if (c == '>') {
             o += "&gt;";
-        else
+        } else if (c == '&') {
+            std::size_t j = i + 1;
+            while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '#'))
+                ++j;
+            o += j > i + 1 && j < s.size() && s[j] == ';' ? "&amp;" : "&";
+        } else {
             o += c;
+        }
     }
     return o;
 }
@@ -502,12 +511,12 @@ std::string render_chart(const ReportInput& in, const std::string& chart_file) {
 std::string render_report_markdown(const ReportInput& in) {
     std::string o = "# pfce report: " + in.title + "\n\n";
     if (!in.description.empty()) o += in.description + "\n\n";
-    o += "- suite: `" + in.suite_file + "`\n- data: " + in.data_summary +
+    o += "- suite: `" + in.suite_file + "`\n- data: " + md_text(in.data_summary) +
          "\n- device: " + in.device + "\n- generated: " + in.generated_at + "\n\n";
     if (!in.not_run.empty()) {
         o += "**Incomplete:** this report does not show a run of every experiment of the suite "
              "with its current settings:\n\n";
-        for (const auto& [id, why] : in.not_run) o += "- **" + id + "**: " + why + "\n";
+        for (const auto& [id, why] : in.not_run) o += "- **" + id + "**: " + md_text(why) + "\n";
         o += "\n";
     }
     o += "## Results (test split, dense ground truth)\n\n" + md_table(results_table(in)) + "\n";
@@ -531,8 +540,8 @@ std::string render_report_markdown(const ReportInput& in) {
     o += "## Pictures\n\n" + grid_caption(in) + "\n\n";
     for (const auto& r : in.results) {
         if (!ok(r) || r.grid_png.empty()) continue;
-        o += "### " + row_id(in, r) + " — " + r.labels + "\n\n![" + r.id + "](" + r.grid_png +
-             ")\n\n";
+        o += "### " + row_id(in, r) + " — " + md_text(r.labels) + "\n\n![" + r.id + "](" +
+             r.grid_png + ")\n\n";
     }
     return o;
 }
