@@ -81,6 +81,23 @@ std::string output_dir_kind(const std::string& dir) {
     return fs::is_regular_file(marker, ec) ? read_marker(marker) : std::string();
 }
 
+MadeDirectories::~MadeDirectories() {
+    std::error_code ec;
+    if (!keep_)
+        for (auto it = made_.rbegin(); it != made_.rend(); ++it) fs::remove(*it, ec);
+}
+
+void MadeDirectories::create(const fs::path& dir, std::error_code& ec) {
+    std::vector<fs::path> missing;
+    for (fs::path p = dir; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+        missing.push_back(p);
+        if (p == p.parent_path()) break;
+    }
+    fs::create_directories(dir, ec);
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+        if (fs::is_directory(*it)) made_.push_back(*it);
+}
+
 std::string cannot_create_dir_reason(const std::string& dir, const std::error_code& failure) {
     std::error_code ec;
     if (fs::is_symlink(fs::symlink_status(dir, ec)))  // a loop, or a link to nothing

@@ -6,8 +6,10 @@
 // pfce's own output, never a user's files.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "core/dir_lock.hpp"
 
@@ -46,6 +48,24 @@ OutputDirState check_output_dir(const std::string& dir, const std::string& kind,
 // Why `dir` could not be created, after create_directories failed with `failure`: a symbolic link
 // to nothing is said as such ("File exists" named neither the link nor its missing target).
 std::string cannot_create_dir_reason(const std::string& dir, const std::error_code& failure);
+
+// Directories a command made for a file it writes, removed again when it ends unless kept(): only
+// those still empty (remove leaves any other), the deepest first. A command that fails or is
+// stopped before writing leaves no empty directories behind.
+class MadeDirectories {
+  public:
+    MadeDirectories() = default;
+    MadeDirectories(const MadeDirectories&) = delete;
+    MadeDirectories& operator=(const MadeDirectories&) = delete;
+    ~MadeDirectories();
+    // std::filesystem::create_directories(dir), remembering each level it makes.
+    void create(const std::filesystem::path& dir, std::error_code& ec);
+    void kept() { keep_ = true; }
+
+  private:
+    std::vector<std::filesystem::path> made_;
+    bool keep_ = false;
+};
 
 // The marker's file name (".pfce-output").
 const char* output_dir_marker_name();

@@ -807,6 +807,28 @@ TEST(CliMisuse, APathTheSystemRefusesIsNamedWithItsReason) {
         EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
         EXPECT_MESSAGE_HAS(r.output, said);
     }
+    // An output file whose directory cannot be made names --out and the reason, before any image
+    // is read; the directories preview made for a sheet it then failed to write are removed.
+    const auto fd = dataset(root + "/data");
+    std::ofstream(root + "/afile") << "x";
+    const test::CommandResult in_file =
+        test::run_pfce("data preview " + fd.root + " --out " + root + "/afile/p.png");
+    EXPECT_EQ(in_file.status, 2) << in_file.output;
+    EXPECT_MESSAGE_HAS(in_file.output, "--out " + root + "/afile/p.png: " + root +
+                                           "/afile: cannot create this directory: Not a directory");
+    const test::ForeignDataset broken = test::write_foreign_dataset(root + "/broken", {});
+    {  // its second image's header reads, its pixels do not: preview fails on it, after mkdir
+        const std::string png = broken.root + "/images/tile_1.png";
+        std::string bytes = file_text(png);
+        ASSERT_NE(bytes.find("IDAT"), std::string::npos);
+        bytes.resize(bytes.find("IDAT") + 24);
+        std::ofstream(png, std::ios::binary | std::ios::trunc) << bytes;
+    }
+    const test::CommandResult bad_image =
+        test::run_pfce("data preview " + broken.root + " --out " + root + "/made/sub/p.png");
+    EXPECT_NE(bad_image.status, 0) << bad_image.output;
+    EXPECT_MESSAGE_HAS(bad_image.output, "tile_1.png: truncated or corrupt PNG (");
+    EXPECT_FALSE(fs::exists(root + "/made")) << bad_image.output;
     // A config from a pipe (toml++ would seek it, and it was read twice).
     std::string piped = "printf '[run]\\nepochs = 3\\n' | \"";
     piped += test::pfce_binary() + "\" train --config /dev/stdin --print-config 2>&1";

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/output_dir.hpp"
 #include "core/stop_signal.hpp"
 #include "data/contact_sheet.hpp"
 #include "data/dataset.hpp"
@@ -377,6 +378,19 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         if (!d.empty() && path_is_inside(f.out, d))
             PFCE_THROW(InputError, "--out ", f.out, " lies inside ", d,
                        ", which preview reads; write the sheet elsewhere");
+    // The sheet's directory, made as predict makes its outputs' (and removed again when preview
+    // fails or is stopped before writing): before any image is read, so a path that cannot be
+    // created is said first.
+    MadeDirectories made;
+    if (const std::filesystem::path parent = std::filesystem::path(f.out).parent_path();
+        !parent.empty()) {
+        std::error_code ec;
+        made.create(parent, ec);
+        if (!std::filesystem::is_directory(parent))
+            PFCE_THROW(InputError, "--out ", f.out, ": ", parent.string(), ": ",
+                       ec ? cannot_create_dir_reason(parent.string(), ec)
+                          : "cannot create this directory: a file of that name is in the way");
+    }
     const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(f.count), ds->size());
     SheetOptions opt;
     opt.panel = f.panel;
@@ -405,9 +419,8 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         progress.tick();
     }
     const RgbImage sheet = make_contact_sheet(rows, opt);
-    const std::filesystem::path parent = std::filesystem::path(f.out).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent);  // as predict does
     write_png(f.out, sheet);
+    made.kept();
     std::printf("wrote %s (%dx%d): %zu rows of image | colour mask%s\n", f.out.c_str(), sheet.width,
                 sheet.height, n, md ? " | sparse mask" : "");
 }

@@ -19,6 +19,7 @@
 
 #include "core/file_io.hpp"
 #include "core/log.hpp"
+#include "core/output_dir.hpp"
 #include "core/stop_signal.hpp"
 #include "core/text.hpp"
 #include "data/dataset.hpp"
@@ -82,36 +83,6 @@ bool lower_ext_is(const fs::path& p, std::initializer_list<const char*> exts) {
         if (e == x) return true;
     return false;
 }
-
-// Directories a command made for its outputs, removed again when it ends unless kept(): only
-// those still empty (fs::remove leaves any other), the deepest first.
-class MadeDirectories {
-  public:
-    MadeDirectories() = default;
-    MadeDirectories(const MadeDirectories&) = delete;
-    MadeDirectories& operator=(const MadeDirectories&) = delete;
-    ~MadeDirectories() {
-        std::error_code ec;
-        if (!keep_)
-            for (auto it = made_.rbegin(); it != made_.rend(); ++it) fs::remove(*it, ec);
-    }
-    // fs::create_directories(dir), remembering each level it makes.
-    void create(const fs::path& dir, std::error_code& ec) {
-        std::vector<fs::path> missing;
-        for (fs::path p = dir; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
-            missing.push_back(p);
-            if (p == p.parent_path()) break;
-        }
-        fs::create_directories(dir, ec);
-        for (auto it = missing.rbegin(); it != missing.rend(); ++it)
-            if (fs::is_directory(*it)) made_.push_back(*it);
-    }
-    void kept() { keep_ = true; }
-
-  private:
-    std::vector<fs::path> made_;
-    bool keep_ = false;
-};
 
 std::string overlay_path(const fs::path& mask) {
     return (mask.parent_path() / (mask.stem().string() + "_overlay.png")).string();
@@ -385,9 +356,9 @@ void run_predict(const PredictArgs& a) {
         std::error_code ec;
         if (!parent.empty()) made.create(parent, ec);
         if (!parent.empty() && !fs::is_directory(parent))
-            PFCE_THROW(InputError, "--out ", a.out, ": cannot create the directory ",
-                       parent.string(), " for ", j.mask, ": ",
-                       ec ? ec.message() : "a file of that name is in the way");
+            PFCE_THROW(InputError, "--out ", a.out, ": ", parent.string(), ": ",
+                       ec ? cannot_create_dir_reason(parent.string(), ec)
+                          : "cannot create this directory: a file of that name is in the way");
         // The temporaries of a predict killed while writing these outputs (never another file).
         for (const std::string& p : j.outputs()) remove_stale_temps_of(p);
     }
