@@ -160,7 +160,7 @@ TEST(Config, AlphaAutoAndCrfKeysRoundTrip) {
     const Config c = load_config_file(
         write(dir, "crf.toml",
               "[loss]\nalpha = \"auto\"\ncrf_weight = 0.02\ncrf_radius = 3\ncrf_sigma_xy = 4\n"
-              "crf_sigma_rgb = 20\ncrf_downsample = 2\n"));
+              "crf_sigma_rgb = 20\ncrf_downsample = 2\ncrf_warmup = 4\n"));
     EXPECT_TRUE(c.loss.alpha_auto);
     EXPECT_TRUE(c.loss.alpha.empty());
     EXPECT_EQ(to_json(c)["loss"]["alpha"], "auto");
@@ -172,6 +172,15 @@ TEST(Config, AlphaAutoAndCrfKeysRoundTrip) {
     EXPECT_FLOAT_EQ(p.sigma_xy, 4.0f);
     EXPECT_FLOAT_EQ(p.sigma_rgb, 20.0f);
     EXPECT_EQ(p.downsample, 2);
+    // The weight ramps over crf_warmup epochs: epoch e (from 0) at lambda * (e + 1) / 4, then
+    // lambda; without a warm-up it is lambda from the first epoch.
+    EXPECT_EQ(c.loss.crf_warmup, 4);
+    for (const auto& [epoch, weight] : std::vector<std::pair<int, double>>{
+             {0, 0.005}, {1, 0.01}, {2, 0.015}, {3, 0.02}, {4, 0.02}, {99, 0.02}})
+        EXPECT_DOUBLE_EQ(crf_weight_at(c.loss, epoch), weight) << epoch;
+    LossSettings no_ramp = c.loss;
+    no_ramp.crf_warmup = 0;
+    EXPECT_DOUBLE_EQ(crf_weight_at(no_ramp, 0), 0.02);
     EXPECT_MESSAGE_HAS(test::input_error_message([&] { focal_params(c); }), "auto");
 
     Config f;
@@ -306,6 +315,8 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[loss]\ncrf_sigma_rgb = nan\n", "loss.crf_sigma_rgb"},
         {"[loss]\ncrf_downsample = 0\n", "loss.crf_downsample"},
         {"[loss]\ncrf_downsample = 17\n", "loss.crf_downsample"},
+        {"[loss]\ncrf_warmup = -1\n", "loss.crf_warmup"},
+        {"[loss]\ncrf_warmup = 100001\n", "loss.crf_warmup"},
         {"[optimizer]\nlrr = 0.1\n", "lrr"},
         {"[run]\nepochs = \"ten\"\n", "run.epochs"},
         {"[run]\nkernels = \"convolution=nhwc\"\n", "run.kernels"},
@@ -636,6 +647,7 @@ TEST(Config, ResultKeysAddedLaterKeepEarlierResultsCurrent) {
                                                    "loss.crf_sigma_xy",
                                                    "loss.crf_sigma_rgb",
                                                    "loss.crf_downsample",
+                                                   "loss.crf_warmup",
                                                    "optimizer.name",
                                                    "optimizer.lr",
                                                    "optimizer.weight_decay",

@@ -120,6 +120,20 @@ TEST(StepGraph, ShapeChangeRunsEagerlyAndRecordsAgain) {
     expect_counts(g.counts(), 3, 2, 3);
 }
 
+// Host settings the recorded ops take as parameters (the CRF weight of a warm-up, new each
+// epoch): a change is a new graph, recorded after a clean eager step with the new settings.
+TEST(StepGraph, SettingsChangeRunsEagerlyAndRecordsAgain) {
+    RecordingCpuBackend b;
+    StepGraph g(b, true);
+    int ran = 0;
+    for (const std::uint64_t s : {1, 1, 1, 2, 2, 2})
+        g.run(
+            kA, [&] { ++ran; }, s);
+    EXPECT_EQ(ran, 6);
+    // 1 eager, 1 recorded and replayed, 1 replayed, 2 eager, 2 recorded and replayed, 2 replayed.
+    expect_counts(g.counts(), 2, 2, 4);
+}
+
 // Two steps (the second recorded and replayed), `move` (device memory allocated or freed
 // between steps), three more: the graph is dropped, step 3 runs eagerly, 4 is recorded again, 5
 // replayed.
@@ -240,7 +254,8 @@ std::vector<nlohmann::json> metrics_without_timings(const std::string& path) {
 // body) on `b`, run.step_graph as given.
 TrainResult train_small(Backend& b, const std::string& device, bool step_graph,
                         const std::string& name, bool deterministic = false,
-                        const std::string& kernels = "", const std::string& precision = "auto") {
+                        const std::string& kernels = "", const std::string& precision = "auto",
+                        int crf_warmup = 0) {
     const TrainInputs in = synthetic_inputs(5, 32, true, 3);
     Config c = small_config(temp_dir(name) + "/run");
     c.run.device = device;
@@ -251,6 +266,7 @@ TrainResult train_small(Backend& b, const std::string& device, bool step_graph,
     c.optimizer.clip = 1.0;
     c.loss.crf_weight = 0.01;
     c.loss.crf_radius = 2;
+    c.loss.crf_warmup = crf_warmup;
     return train_unet(b, c, in, quiet_options());
 }
 
@@ -270,6 +286,27 @@ TEST(StepGraph, TrainingWithReplayedStepsIsTheSameRun) {
     EXPECT_EQ(graph.train_loss, eager.train_loss);
     EXPECT_EQ(metrics_without_timings(graph.metrics_path),
               metrics_without_timings(eager.metrics_path));
+}
+
+// A CRF weight that ramps up is a parameter of the recorded op: each epoch of the ramp records
+// the step again (a CUDA graph would replay the first epoch's weight), and the run is the run op
+// by op, its metrics naming each epoch's weight.
+TEST(StepGraph, ACrfWarmUpRecordsEachEpochOfTheRamp) {
+    RecordingCpuBackend eager_b, graph_b;
+    const TrainResult eager =
+        train_small(eager_b, "cpu", false, "graph_ramp_off", false, "", "auto", 3);
+    const TrainResult graph =
+        train_small(graph_b, "cpu", true, "graph_ramp_on", false, "", "auto", 3);
+    // Steps 1, 2 eager (epoch 1); 3 eager (validation allocated), 4 recorded at epoch 2's
+    // weight; 5 eager (epoch 3's weight), 6 recorded anew.
+    expect_counts(graph.step_graph, 4, 2, 2);
+    EXPECT_EQ(graph.train_loss, eager.train_loss);
+    const std::vector<nlohmann::json> metrics = metrics_without_timings(graph.metrics_path);
+    EXPECT_EQ(metrics, metrics_without_timings(eager.metrics_path));
+    ASSERT_EQ(metrics.size(), 3u);
+    const double lambda = 0.01;
+    for (int e = 0; e < 3; ++e)
+        EXPECT_DOUBLE_EQ(metrics[e].value("crf_weight", -1.0), lambda * (e + 1) / 3) << e;
 }
 
 // A run stopped mid-way reports its graph's counts too.

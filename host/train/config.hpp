@@ -74,6 +74,9 @@ struct LossSettings {
     double crf_sigma_xy = 5.0;
     double crf_sigma_rgb = 15.0;
     int crf_downsample = 1;  // cells of d x d pixels
+    // Epochs over which lambda ramps up: epoch e (from 1) trains at lambda * min(1, e / warmup),
+    // so the points shape the classes before the term pulls neighbours together. 0 = full lambda.
+    int crf_warmup = 0;
 };
 
 struct OptimizerSettings {
@@ -255,6 +258,8 @@ OptimizerConfig optimizer_config(const Config& c);
 // trainer, or from a checkpoint by load_trained_model); InputError otherwise.
 FocalLossParams focal_params(const Config& c);
 CrfLossParams crf_params(const Config& c);
+// The CRF term's weight in epoch `epoch` (from 0): loss.crf_weight ramped over loss.crf_warmup.
+double crf_weight_at(const LossSettings& l, int epoch);
 ScheduleConfig schedule_config(const Config& c, std::int64_t batches_per_epoch);
 LinkParams link_params(const LabelSettings& l);
 std::string describe_labels(const LabelSettings& l);  // "sparse 700/class", "linked ... D=20"

@@ -419,6 +419,11 @@ CrfLossParams crf_params(const Config& c) {
     return p;
 }
 
+double crf_weight_at(const LossSettings& l, int epoch) {
+    if (l.crf_warmup <= epoch) return l.crf_weight;
+    return l.crf_weight * (epoch + 1) / l.crf_warmup;
+}
+
 ScheduleConfig schedule_config(const Config& c, std::int64_t batches_per_epoch) {
     const ScheduleSettings& s = c.schedule;
     ScheduleConfig out;

@@ -324,6 +324,10 @@ std::vector<ConfigKey> build_keys() {
             "CRF: colour bandwidth of the kernel, in 0-255 RGB units"),
         key(lo, &Lo::crf_downsample, "loss", "crf_downsample", "--crf-downsample",
             "CRF: run the window on cells of d x d pixels (mean probabilities and colours)"),
+        key(lo, &Lo::crf_warmup, "loss", "crf_warmup", "--crf-warmup",
+            "CRF: epochs over which the weight ramps up linearly (epoch e of W trains at "
+            "lambda * e / W; 0 = full weight from the first step)")
+            .added_at_old_behaviour(),
         // optimizer
         key(o, &O::name, "optimizer", "name", "--optimizer",
             "adam_l2 = Adam with L2 in the gradient, adamw = decoupled decay")

@@ -39,7 +39,8 @@ const std::vector<UnusedRule>& rules() {
                          "labels.kind = " + quoted(c.labels.kind));
          },
          "linking settings are for \"linked\""},
-        {{"loss.crf_radius", "loss.crf_sigma_xy", "loss.crf_sigma_rgb", "loss.crf_downsample"},
+        {{"loss.crf_radius", "loss.crf_sigma_xy", "loss.crf_sigma_rgb", "loss.crf_downsample",
+          "loss.crf_warmup"},
          [=](const Config& c) { return when(c.loss.crf_weight == 0, "loss.crf_weight = 0"); },
          "the CRF term is off"},
         {{"data.synthetic_count", "data.synthetic_size", "data.synthetic_seed"},

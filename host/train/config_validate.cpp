@@ -191,6 +191,9 @@ void validate(const Config& c, const ConfigKeySources& source) {
     if (lo.crf_downsample < 1 || lo.crf_downsample > kMaxCrfDownsample)
         bad(source, "loss.crf_downsample", lo.crf_downsample,
             "1.." + std::to_string(kMaxCrfDownsample) + " pixels per cell side");
+    if (lo.crf_warmup < 0 || lo.crf_warmup > kMaxEpochs)
+        bad(source, "loss.crf_warmup", lo.crf_warmup,
+            "0.." + std::to_string(kMaxEpochs) + " epochs (0 = full weight from the start)");
 
     const OptimizerSettings& o = c.optimizer;
     // Adam's step moves each weight by about lr whatever its gradient: past 1 every step throws

@@ -5,23 +5,25 @@
 
 namespace pfce {
 
-void StepGraph::run(const std::vector<Shape>& inputs, const std::function<void()>& body) {
+void StepGraph::run(const std::vector<Shape>& inputs, const std::function<void()>& body,
+                    std::uint64_t settings) {
     if (!enabled_) {
         body();
         ++counts_.eager;
         return;
     }
-    if (graph_ &&
-        (inputs != graph_inputs_ || backend_.device_memory_moves() != graph_allocations_)) {
-        graph_.reset();  // its buffers may have moved
+    if (graph_ && (inputs != graph_inputs_ || settings != graph_settings_ ||
+                   backend_.device_memory_moves() != graph_allocations_)) {
+        graph_.reset();  // its buffers may have moved, or its parameters changed
         last_clean_ = false;
     }
-    if (!graph_ && last_clean_ && inputs == last_inputs_ &&
+    if (!graph_ && last_clean_ && inputs == last_inputs_ && settings == last_settings_ &&
         backend_.device_memory_moves() == last_allocations_) {
         GraphCapture rec = backend_.capture_graph(body);
         if (rec.graph) {
             graph_ = std::move(rec.graph);
             graph_inputs_ = inputs;
+            graph_settings_ = settings;
             graph_allocations_ = backend_.device_memory_moves();
             if (counts_.captures++ == 0)
                 log_info("training step recorded as one ", graph_->describe(),
@@ -48,6 +50,7 @@ void StepGraph::run(const std::vector<Shape>& inputs, const std::function<void()
     body();
     ++counts_.eager;
     last_inputs_ = inputs;
+    last_settings_ = settings;
     last_allocations_ = backend_.device_memory_moves();
     last_clean_ = last_allocations_ == before;
 }

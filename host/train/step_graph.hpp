@@ -35,8 +35,11 @@ class StepGraph {
     // Runs `body`, the device work of one step whose fixed-shape inputs have shapes `inputs`
     // (they and every buffer body touches must be the same from step to step at the same
     // shapes): eagerly, or recorded and replayed. Every value that changes between steps must be
-    // in a device tensor written before the call, since a replay does not run body's host code.
-    void run(const std::vector<Shape>& inputs, const std::function<void()>& body);
+    // in a device tensor written before the call, since a replay does not run body's host code;
+    // `settings` stands for host values the ops take as parameters and that change seldom (the
+    // CRF term's weight while it ramps up each epoch): a change records the step again.
+    void run(const std::vector<Shape>& inputs, const std::function<void()>& body,
+             std::uint64_t settings = 0);
 
     bool enabled() const { return enabled_; }
     const StepGraphCounts& counts() const { return counts_; }
@@ -50,8 +53,10 @@ class StepGraph {
     bool failure_said_;
     std::unique_ptr<OpGraph> graph_;
     std::vector<Shape> graph_inputs_;
+    std::uint64_t graph_settings_ = 0;
     std::uint64_t graph_allocations_ = 0;  // device_memory_moves() when graph_ was recorded
     std::vector<Shape> last_inputs_;       // of the previous eager step
+    std::uint64_t last_settings_ = 0;      // ... its settings
     bool last_clean_ = false;              // ... which allocated nothing
     std::uint64_t last_allocations_ = 0;   // device_memory_moves() after it
     StepGraphCounts counts_;

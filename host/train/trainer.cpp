@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -653,9 +654,13 @@ class TrainingRun {
             log_info("loss.alpha = auto (inverse square-root label frequency): ", w);
         }
         if (crf_on_)
-            log_info("CRF term: weight ", crf_params_.weight, ", radius ", crf_params_.radius,
-                     " cells of ", crf_params_.downsample, " px, sigma_xy ", crf_params_.sigma_xy,
-                     " px, sigma_rgb ", crf_params_.sigma_rgb);
+            log_info("CRF term: weight ", cfg_.loss.crf_weight,
+                     cfg_.loss.crf_warmup > 0 ? detail::concat(" (ramped up over the first ",
+                                                               cfg_.loss.crf_warmup, " epochs)")
+                                              : std::string(),
+                     ", radius ", crf_params_.radius, " cells of ", crf_params_.downsample,
+                     " px, sigma_xy ", crf_params_.sigma_xy, " px, sigma_rgb ",
+                     crf_params_.sigma_rgb);
         if (in_.val.empty())
             log_warn(
                 "no validation samples: best.ckpt and the plateau schedule follow the "
@@ -689,6 +694,7 @@ class TrainingRun {
         seconds_before_ = st_.epoch_seconds;
         epoch_start_ = t0;
         lr_ = sched_.lr(st_.global_step, st_.epoch);
+        crf_params_.weight = static_cast<float>(crf_weight_at(cfg_.loss, st_.epoch));
         bool next = send_next_batch();
         while (next) {
             step();
@@ -786,7 +792,10 @@ class TrainingRun {
     // the step's bookkeeping.
     void step() {
         prepare_step();
-        step_graph_.run({x_.shape(), labels_.shape(), rgb_.shape()}, [this] { compute_step(); });
+        // The CRF weight is a parameter of its op: a ramp records the step again each epoch.
+        step_graph_.run(
+            {x_.shape(), labels_.shape(), rgb_.shape()}, [this] { compute_step(); },
+            std::bit_cast<std::uint32_t>(crf_params_.weight));
         ++st_.batch;
         ++st_.global_step;
         st_.epoch_images += static_cast<double>(x_.dim(0));
@@ -889,6 +898,8 @@ class TrainingRun {
                      {"best", improved}};
         // The CRF term (weighted, as added to the loss), beside the focal loss in train_loss.
         if (crf_on_) line["train_crf_loss"] = json_number(train_crf);
+        if (crf_on_ && cfg_.loss.crf_warmup > 0)
+            line["crf_weight"] = crf_weight_at(cfg_.loss, st_.epoch);
         append_line(result_.metrics_path, line.dump());
         char crf_part[48] = "";
         if (crf_on_) std::snprintf(crf_part, sizeof crf_part, " + crf %.4f", train_crf);
