@@ -169,7 +169,8 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         const bool has_full = label.count(stem) != 0, has_eroded = label_nb.count(stem) != 0;
         (has_full && has_eroded ? both : has_full ? only_full : only_eroded).push_back(stem);
     }
-    std::size_t read_eroded = 0;  // tiles whose eroded labels are read
+    std::size_t read_eroded = 0;       // tiles whose eroded labels are read
+    std::vector<std::string> smaller;  // tiles narrower or lower than a window: one window each
     for (const std::string& stem : stems) {
         const fs::path& image = rgb[stem];
         const bool has_full = label.count(stem) != 0, has_eroded = label_nb.count(stem) != 0;
@@ -201,6 +202,8 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         // Windows are what gets decoded, so the pixel limit applies to them, not to the tile.
         detail::check_pair_sizes(image.string(), mask.string(), 0, ds.opts_.image, w, h);
         const int pw = std::min(patch, w), ph = std::min(patch, h);
+        if (pw < patch || ph < patch)
+            smaller.push_back(stem + " (" + std::to_string(w) + "x" + std::to_string(h) + ")");
         const std::vector<int> ys = detail::window_starts(h, patch, stride),
                                xs = detail::window_starts(w, patch, stride);
         const auto own_ys = detail::owned_spans(ys, ph), own_xs = detail::owned_spans(xs, pw);
@@ -232,13 +235,20 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
     const bool mixed =
         labels_wanted == "auto" && !only_eroded.empty() && !(only_full.empty() && both.empty());
     const bool chose_full = !mixed && labels_wanted == "auto" && !both.empty();
-    if (!mixed && !chose_full) return;
     static std::mutex said_mutex;
     static std::set<std::string> said;
-    {
+    const auto first_time = [&](const char* what) {
         std::lock_guard<std::mutex> lock(said_mutex);
-        if (!said.insert(root.string() + (mixed ? "\nmixed" : "\nfull")).second) return;
-    }
+        return said.insert(root.string() + "\n" + what).second;
+    };
+    // A window larger than a tile is cut to the tile: said, since the windows are then of several
+    // sizes and smaller than asked (a setting meant for 6000-px tiles on a set of chips).
+    if (!smaller.empty() && first_time("smaller"))
+        log_warn(root.string(), ": ", smaller.size(), " of ", stems.size(),
+                 " tiles are smaller than data.tile_patch = ", patch, " (e.g. ", smaller.front(),
+                 "): each is one window of its own size");
+    if (!mixed && !chose_full) return;
+    if (!first_time(mixed ? "mixed" : "full")) return;
     if (mixed)
         log_warn(root.string(), ": ", only_eroded.size(), " of ", stems.size(),
                  " tiles have only eroded labels (_label_noBoundary.tif, e.g. ",

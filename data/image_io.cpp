@@ -115,7 +115,7 @@ void drop_opaque_alpha(const std::uint8_t* with_alpha, int bands, DecodedSamples
 [[noreturn]] void refuse_transparent(const std::string& path, std::size_t count, int x, int y) {
     PFCE_THROW(InputError, path, ": ", count,
                " pixels are transparent (alpha < 255, a PNG's tRNS colour or palette entry, or 0 "
-               "in a TIFF's nodata mask; the first at x=",
+               "in a TIFF's nodata mask or its .msk file; the first at x=",
                x, ", y=", y,
                "), and a transparent pixel's colour means nothing (expected no transparency, or "
                "an alpha band that is opaque everywhere): in an image, fill them (e.g. convert "
@@ -461,8 +461,20 @@ void write_png_indexed(const std::string& path, const LabelMap& img,
 }
 
 GeoReference read_georeference(const std::string& path) {
-    if (sniff_format(path) != Format::tiff) return {};
-    return detail::read_tiff_georeference(path);
+    GeoReference g;
+    if (sniff_format(path) == Format::tiff) g = detail::read_tiff_georeference(path);
+    if (g.rpc.empty()) {  // the sidecars GDAL reads RPCs from, beside any image
+        const std::filesystem::path p(path);
+        const std::string base = (p.parent_path() / p.stem()).string();
+        for (const char* suffix : {"_RPC.TXT", "_rpc.txt", ".RPB", ".rpb"}) {
+            std::error_code ec;
+            if (std::filesystem::is_regular_file(base + suffix, ec)) {
+                g.rpc = base + suffix;
+                break;
+            }
+        }
+    }
+    return g;
 }
 
 void write_tiff_indexed(const std::string& path, const LabelMap& img,

@@ -547,18 +547,12 @@ void mark_no_data_values(TIFF* t, const TiffLayout& l, const std::uint8_t* sampl
     }
 }
 
-// GDAL's internal nodata mask (GDAL_TIFF_INTERNAL_MASK: how JPEG-YCbCr orthophotos mark what lies
-// outside the survey): the page right after the image's (where GDAL and COGs put it), of
-// NewSubfileType "mask" and the image's size, 1 or 8 bits, 0 where a pixel has no value. Its 0s
-// in the window are counted as transparent pixels, as alpha would be: an image refuses them
-// (to_rgb), index labels keep their values. One page is looked at, not every overview's, since
-// a tiled dataset reads a file once per band of windows. Leaves `t` on that page.
-void count_masked_pixels(TIFF* t, const std::string& path, const TiffMessages& msgs,
-                         const TiffLayout& image, const Window& win, DecodedSamples& d) {
-    if (!TIFFReadDirectory(t)) return;
-    std::uint32_t subfile = 0;
-    TIFFGetFieldDefaulted(t, TIFFTAG_SUBFILETYPE, &subfile);
-    if ((subfile & FILETYPE_MASK) == 0 || (subfile & FILETYPE_REDUCEDIMAGE) != 0) return;
+// Marks the 0s of the current page of `t` in the window as transparent pixels, as alpha would
+// be: an image refuses them (to_rgb), index labels keep their values. False, marking nothing, for
+// a page that is not a nodata mask of `image` as GDAL writes one: its size, 1 band of 1 or 8
+// bits, 0 where a pixel has no value.
+bool mark_mask_page_zeros(TIFF* t, const std::string& path, const TiffMessages& msgs,
+                          const TiffLayout& image, const Window& win, DecodedSamples& d) {
     TiffLayout m;
     TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &m.width);
     TIFFGetField(t, TIFFTAG_IMAGELENGTH, &m.height);
@@ -566,7 +560,7 @@ void count_masked_pixels(TIFF* t, const std::string& path, const TiffMessages& m
     TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &m.bps);
     if (m.width != image.width || m.height != image.height || m.spp != 1 ||
         (m.bps != 1 && m.bps != 8))
-        return;  // not a nodata mask of this image as GDAL writes one
+        return false;
     m.tiled = TIFFIsTiled(t) != 0;
     std::vector<std::uint8_t> valid(static_cast<std::size_t>(win.w) * win.h);
     if (m.tiled)
@@ -575,6 +569,46 @@ void count_masked_pixels(TIFF* t, const std::string& path, const TiffMessages& m
         read_strips(t, path, msgs, m, win, valid.data());
     for (std::size_t i = 0; i < valid.size(); ++i)
         if (valid[i] == 0) d.mark_transparent(i);
+    return true;
+}
+
+// GDAL's internal nodata mask (GDAL_TIFF_INTERNAL_MASK: how JPEG-YCbCr orthophotos mark what lies
+// outside the survey): the page right after the image's (where GDAL and COGs put it), of
+// NewSubfileType "mask". One page is looked at, not every overview's, since a tiled dataset
+// reads a file once per band of windows. Leaves `t` on that page; false where there is none.
+bool count_masked_pixels(TIFF* t, const std::string& path, const TiffMessages& msgs,
+                         const TiffLayout& image, const Window& win, DecodedSamples& d) {
+    if (!TIFFReadDirectory(t)) return false;
+    std::uint32_t subfile = 0;
+    TIFFGetFieldDefaulted(t, TIFFTAG_SUBFILETYPE, &subfile);
+    if ((subfile & FILETYPE_MASK) == 0 || (subfile & FILETYPE_REDUCEDIMAGE) != 0) return false;
+    return mark_mask_page_zeros(t, path, msgs, image, win, d);
+}
+
+// GDAL's external nodata mask, PATH.msk beside the image (what gdal_translate -mask and
+// CreateMaskBand write unless GDAL_TIFF_INTERNAL_MASK is set): its first page, read as the
+// internal one. It was ignored, and predict labelled the pixels it masks. A .msk that is not a
+// mask of this image (another size, one mask per band) is said, once per process, and not read.
+void count_external_masked_pixels(const std::string& path, const TiffLayout& image,
+                                  const Window& win, DecodedSamples& d) {
+    const std::string msk = path + ".msk";
+    std::FILE* f = std::fopen(msk.c_str(), "rb");
+    if (!f) return;
+    std::fclose(f);
+    TiffMessages msgs;
+    TiffPtr t = open_tiff(msk, "r", msgs);
+    if (mark_mask_page_zeros(t.get(), msk, msgs, image, win, d)) return;
+    static std::atomic<bool> told{false};
+    if (told.exchange(true)) return;
+    std::uint32_t w = 0, h = 0;
+    std::uint16_t spp = 1, bps = 1;
+    TIFFGetField(t.get(), TIFFTAG_IMAGEWIDTH, &w);
+    TIFFGetField(t.get(), TIFFTAG_IMAGELENGTH, &h);
+    TIFFGetFieldDefaulted(t.get(), TIFFTAG_SAMPLESPERPIXEL, &spp);
+    TIFFGetFieldDefaulted(t.get(), TIFFTAG_BITSPERSAMPLE, &bps);
+    log_warn(msk, " is not read as the nodata mask of ", path, ": it is ", w, "x", h, ", ", spp,
+             " band(s) of ", bps, " bits, expected ", image.width, "x", image.height,
+             ", 1 band of 1 or 8 bits (one mask for all bands; said once)");
 }
 
 // A palette TIFF's colours, one for each of its 2^bits indices.
@@ -682,7 +716,9 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     d.min_is_white = l.photometric == PHOTOMETRIC_MINISWHITE;
     if (l.photometric != PHOTOMETRIC_PALETTE) d.gray_bits = wide ? 8 : l.bps;
     if (l.photometric == PHOTOMETRIC_PALETTE) d.colormap = colour_map(t.get(), path, l);
-    count_masked_pixels(t.get(), path, msgs, l, win, d);  // moves on from the image's page
+    // Moves on from the image's page.
+    if (!count_masked_pixels(t.get(), path, msgs, l, win, d))
+        count_external_masked_pixels(path, l, win, d);
     if (wide) {
         std::vector<int> seen;  // the bands the model sees, 0-based
         if (choice.bands.empty())

@@ -329,6 +329,26 @@ TEST(TilesDataset, WindowsReassembleToTheTileWithEdgesCovered) {
     check_reassembly(Dataset::open(dir, o), 1000, 700, 300, 15, 5);
 }
 
+// A window larger than a tile is cut to the tile, and said once per dataset (it was silent).
+TEST(TilesDataset, AWindowLargerThanATileIsSaid) {
+    const std::string dir = test::temp_dir("ds_tiles_small");
+    write_tile(dir, "top_potsdam_2_11", 120, 90, "_label.tif", 5);
+    write_tile(dir, "top_potsdam_2_12", 400, 400, "_label.tif", 5);
+    testing::internal::CaptureStderr();
+    const Dataset ds = Dataset::open(dir, {.tile_patch = 300, .tile_stride = 300});
+    Dataset::open(dir, {.tile_patch = 300, .tile_stride = 300});
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(ds.sample(0).width, 120);
+    EXPECT_EQ(ds.sample(0).height, 90);
+    EXPECT_MESSAGE_HAS(said,
+                       "1 of 2 tiles are smaller than data.tile_patch = 300 (e.g. "
+                       "top_potsdam_2_11 (120x90)): each is one window of its own size");
+    EXPECT_EQ(said.find("smaller"), said.rfind("smaller")) << said;  // once
+    testing::internal::CaptureStderr();
+    Dataset::open(dir, {.tile_patch = 64, .tile_stride = 64});
+    EXPECT_EQ(testing::internal::GetCapturedStderr().find("smaller"), std::string::npos);
+}
+
 TEST(TilesDataset, ConcurrentReadersGetTheSameWindows) {
     // Threads reading neighbouring rows of windows at once share the band cache; each must still
     // get exactly its own window.

@@ -640,6 +640,61 @@ TEST(ImageIo, TiffNodataMaskPixelsAreRefusedAsTransparent) {
     EXPECT_EQ(read_rgb(dir + "/other.tif").width, w);
 }
 
+// GDAL's external nodata mask, IMAGE.msk (gdal_translate -mask and CreateMaskBand write it unless
+// GDAL_TIFF_INTERNAL_MASK is set): read as the internal one. It was ignored, and predict labelled
+// the pixels it masks (real-data probe). A .msk of another size is said and not read.
+TEST(ImageIo, TiffExternalNodataMaskIsRead) {
+    const std::string dir = test::temp_dir("io_tiff_msk");
+    const int w = 12, h = 5;
+    auto write_gray = [](const std::string& path, int width, int height, int bands,
+                         const std::vector<std::uint8_t>& samples) {
+        TIFF* t = TIFFOpen(path.c_str(), "w");
+        ASSERT_NE(t, nullptr);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, width);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, height);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, bands);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, bands == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, height);
+        ASSERT_GE(TIFFWriteEncodedStrip(t, 0, const_cast<std::uint8_t*>(samples.data()),
+                                        static_cast<tmsize_t>(samples.size())),
+                  0);
+        TIFFClose(t);
+    };
+    const std::string image = dir + "/ortho.tif";
+    write_gray(image, w, h, 3, std::vector<std::uint8_t>(3 * w * h, 90));
+    std::vector<std::uint8_t> valid(w * h, 255);
+    valid[2 * w + 8] = valid[2 * w + 9] = 0;
+    write_gray(image + ".msk", w, h, 1, valid);
+    expect_input_error([&] { read_rgb(image); },
+                       {image, "2 pixels are transparent", "nodata mask", "x=8, y=2"});
+    std::vector<std::uint8_t> nodata;
+    read_rgb_with_nodata(image, nodata);
+    ASSERT_EQ(nodata.size(), static_cast<std::size_t>(w * h));
+    for (int i = 0; i < w * h; ++i)
+        EXPECT_EQ(nodata[i], i == 2 * w + 8 || i == 2 * w + 9 ? 1 : 0) << i;
+    EXPECT_EQ(read_rgb_window(image, 0, 0, 8, 5).width, 8);  // outside the hole
+    // Another size: not this image's mask, said once, the image read whole.
+    write_gray(image + ".msk", w + 4, h, 1, std::vector<std::uint8_t>((w + 4) * h, 0));
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(read_rgb(image).pixels, std::vector<std::uint8_t>(3 * w * h, 90));
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
+                       image + ".msk is not read as the nodata mask of " + image + ": it is 16x5");
+}
+
+// RPC coefficients in a sidecar GDAL reads (NAME_RPC.TXT, NAME.RPB, beside any image) are found,
+// and are no georeference: predict says it cannot carry them (real-data probe: dropped in silence).
+TEST(ImageIo, RpcSidecarsAreFoundAndAreNoGeoreference) {
+    const std::string dir = test::temp_dir("io_rpc");
+    const std::string png = dir + "/chip.png";
+    write_png(png, RgbImage(4, 2));
+    EXPECT_EQ(read_georeference(png).rpc, "");
+    std::ofstream(dir + "/chip_RPC.TXT") << "LINE_OFF: 0\n";
+    EXPECT_EQ(read_georeference(png).rpc, dir + "/chip_RPC.TXT");
+    EXPECT_TRUE(read_georeference(png).empty());
+}
+
 // JPEG-compressed YCbCr TIFFs (common for orthophotos) read as RGB, strips and tiles alike,
 // within JPEG's loss of a smooth image.
 TEST(ImageIo, JpegYCbCrTiffReadsAsRgb) {

@@ -518,6 +518,19 @@ TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
     const std::string root = test::temp_dir("real_geotiff");
     const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
     ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
+    {  // An image located only by RPCs: its prediction cannot keep that, and says so.
+        fs::create_directories(root + "/rpc");
+        write_png(root + "/rpc/cam.png", test::foreign_image(test::foreign_labels(40, 32, 1), 1));
+        std::ofstream(root + "/rpc/cam.RPB") << "satId = \"X\";\n";
+        const test::CommandResult r =
+            test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                           "/rpc/cam.png --out " + root + "/rpc/pred.tif --device cpu");
+        ASSERT_EQ(r.status, 0) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, root +
+                                         "/rpc/cam.png is located only by rational polynomial "
+                                         "(RPC) coefficients (" +
+                                         root + "/rpc/cam.RPB), which pfce does not carry");
+    }
     const LabelMap lab = test::foreign_labels(90, 70, 5);
     const std::string tile = root + "/tiles/tile.tif";
     fs::create_directories(root + "/tiles");

@@ -559,6 +559,12 @@ void run_predict(const PredictArgs& a) {
             if (!geo.empty() && !tif)
                 log_warn(j.input, " is georeferenced (", geo.describe(), ") but ", j.mask,
                          " is a PNG, which cannot carry it: write a .tif to keep it");
+            // A camera model is not a georeference pfce can carry: said, not dropped in silence.
+            if (geo.empty() && !geo.rpc.empty() && j.sidecars.empty())
+                log_warn(j.input, " is located only by rational polynomial (RPC) coefficients (",
+                         geo.rpc, "), which pfce does not carry: ", j.mask,
+                         " has no georeference. Orthorectify the image first (e.g. gdalwarp -rpc "
+                         "IN OUT.tif) to predict a mask that keeps its place");
             write_sidecar_georef(j.sidecars, j.mask, &staged);
             write_png(staged.stage(j.overlay), overlay);
             if (!j.confidence.empty()) {
