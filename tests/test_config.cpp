@@ -497,6 +497,11 @@ TEST(Config, SettingsWithoutEffectAreNamedWithWhatTurnsThemOff) {
     EXPECT_MESSAGE_HAS(messages(linked)[0], "labels.radius = 0 links no two points");
     linked.labels.radius = 1;
     EXPECT_TRUE(messages(linked).empty());
+    linked.labels.max_color_step = 0;  // edge-aware with no colour step: next to nothing linked
+    ASSERT_EQ(messages(linked).size(), 1u);
+    EXPECT_MESSAGE_HAS(messages(linked)[0], "labels.max_color_step = 0 keeps only segments");
+    linked.labels.max_color_step = 40;
+    EXPECT_TRUE(messages(linked).empty());
 
     // A step schedule whose decay takes the lr below what moves a weight: the epochs from then on
     // (the hostile-user probe's step_gamma = 1e-300 trained epoch 3 at lr 0 without a word).

@@ -13,6 +13,7 @@
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/cli/stopped.hpp"
+#include "host/train/config.hpp"
 
 namespace pfce::cli {
 namespace {
@@ -41,6 +42,7 @@ void run_link(const LinkFlags& f) {
         PFCE_THROW(InputError, "--max-color-step ", o.params.max_color_step,
                    ": expected a finite number >= 0, or -1 (off)");
 
+    if (o.params.max_color_step == 0) log_warn(zero_colour_step_note("--max-color-step"));
     std::unique_ptr<Backend> backend = make_backend(f.device);
     LinkDirResult r;
     {

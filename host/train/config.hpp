@@ -239,6 +239,8 @@ struct UnusedSetting {
     std::string key, message;
 };
 std::vector<UnusedSetting> unused_settings(const Config& c);
+// What a colour step of 0 for edge-aware linking does, `name` the key or flag that set it.
+std::string zero_colour_step_note(const std::string& name);
 
 // Keys that change a run's result and differ between a run's stored config and the one given to
 // resume it: paths are compared after resolution (a moved run, another working directory and a

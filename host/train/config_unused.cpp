@@ -106,6 +106,13 @@ bool step_schedule_never_steps(const Config& c) {
 
 }  // namespace
 
+std::string zero_colour_step_note(const std::string& name) {
+    return name +
+           " = 0 keeps only segments whose every pixel has exactly their endpoints' mean colour: "
+           "on a photograph almost none, and linking adds next to nothing (expected a step of "
+           "tens of 0-255 units, e.g. 40; -1 turns edge-aware linking off)";
+}
+
 std::vector<UnusedSetting> unused_settings(const Config& c) {
     static const Config defaults;
     std::vector<UnusedSetting> out;
@@ -132,6 +139,10 @@ std::vector<UnusedSetting> unused_settings(const Config& c) {
                        "labels.radius = 0 links no two points: labels.kind = \"linked\" trains on "
                        "the sparse points as they are (expected a radius of a few pixels or "
                        "more, e.g. 20)"});
+    // A colour step of 0 keeps only segments of one exact colour: on a photograph almost none
+    // (the probe's run linked 3.304% -> 3.305% of pixels without a word).
+    if (c.labels.kind == "linked" && c.labels.dir.empty() && c.labels.max_color_step == 0)
+        out.push_back({"labels.max_color_step", zero_colour_step_note("labels.max_color_step")});
     // The CRF term's nearest neighbours are one cell (crf_downsample px) away: a sigma_xy far
     // below that weighs every pair by about 0, and the term vanishes (sigma_xy 0.01 px trained
     // exactly as without it, its curve at 0.0000).
