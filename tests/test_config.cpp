@@ -503,6 +503,20 @@ TEST(Config, SettingsWithoutEffectAreNamedWithWhatTurnsThemOff) {
     linked.labels.max_color_step = 40;
     EXPECT_TRUE(messages(linked).empty());
 
+    // A plateau reduction below what moves a weight, with no min_lr to stop it.
+    Config flat;
+    flat.schedule.name = "plateau";
+    flat.run.epochs = 10;
+    flat.schedule.plateau_patience = 2;
+    flat.schedule.plateau_factor = 1e-300;
+    ASSERT_EQ(messages(flat).size(), 1u);
+    EXPECT_MESSAGE_HAS(messages(flat)[0], "schedule.plateau_factor = 1e-300 takes the lr to");
+    flat.schedule.min_lr = 1e-6;
+    EXPECT_TRUE(messages(flat).empty());
+    flat.schedule.min_lr = 0;
+    flat.schedule.plateau_factor = 0.5;
+    EXPECT_TRUE(messages(flat).empty());
+
     // A step schedule whose decay takes the lr below what moves a weight: the epochs from then on
     // (the hostile-user probe's step_gamma = 1e-300 trained epoch 3 at lr 0 without a word).
     Config decayed;

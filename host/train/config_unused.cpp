@@ -173,6 +173,19 @@ std::vector<UnusedSetting> unused_settings(const Config& c) {
                            std::to_string(c.schedule.plateau_patience + 2) +
                            ", and run.epochs = " + std::to_string(c.run.epochs) +
                            " has no epoch after it (the lr is optimizer.lr throughout)"});
+    // A plateau schedule whose first reduction already takes the lr below kMinLr, with no
+    // schedule.min_lr to stop it (the probe's factor 1e-300 trained at lr 1e-303 without a word).
+    if (c.schedule.name == "plateau" && c.schedule.plateau_patience + 3 <= c.run.epochs &&
+        c.schedule.min_lr < kMinLr && c.optimizer.lr * c.schedule.plateau_factor < kMinLr) {
+        std::ostringstream os;
+        os << "schedule.plateau_factor = " << c.schedule.plateau_factor << " takes the lr to "
+           << c.optimizer.lr * c.schedule.plateau_factor
+           << " at its first reduction (optimizer.lr x plateau_factor): below " << kMinLr
+           << ", the epochs after it train nothing (expected a factor such as 0.5, or a "
+              "schedule.min_lr of at least "
+           << kMinLr << ")";
+        out.push_back({"schedule.plateau_factor", os.str()});
+    }
     // A step schedule that decays the lr below kMinLr (where validate refuses a starting lr: no
     // step moves a float weight) leaves the epochs after that without effect.
     const ScheduleSettings& s = c.schedule;
