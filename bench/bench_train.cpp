@@ -503,9 +503,10 @@ int run(const Options& opt_in) {
         result["peer"] = peer;
         // pfce's images/s over each PyTorch mode the peer measured (issue 13's three ratios). The
         // like-for-like one is eager_fp32 (TF32 allowed) for pfce at tf32 and
-        // channels_last_amp_bf16 (bf16 autocast, channels-last) for pfce at bf16 -- by default
-        // pfce's activations stay f32 and nchw, so the bf16_storage variants also get that ratio
-        // (nhwc with bf16 storage is the configuration autocast + channels_last runs).
+        // channels_last_amp_bf16 (bf16 autocast, channels-last) for pfce at bf16 -- the headline
+        // times the reference kernels (nchw, f32 activations), so the bf16_storage variants also
+        // get that ratio (nhwc with bf16 storage is what autocast + channels_last runs, and what
+        // a pfce run at bf16 takes by default: core/op_variants.hpp).
         const double ours = o.batch / timing.median_s;
         const std::pair<const char*, const char*> modes[] = {
             {"eager_fp32", "speedup_vs_torch_fp32"},

@@ -1,10 +1,13 @@
 // The catalogue of kernel variants (Backend::op_variants): for each family of interchangeable
-// kernels, its name and its variants, the default first. CUDA has them (a new kernel kept beside
-// the one it may replace until a GPU benchmark picks); the CPU backends have none. Written once
-// here so a config can be checked without a device and the CUDA backend lists exactly these.
+// kernels, its name and its variants, the reference kernel first (what a CUDA backend starts on,
+// and what the GPU tests compare each other variant with). CUDA has them (a new kernel kept beside
+// the one it may replace); the CPU backends have none. Written once here so a config can be
+// checked without a device and the CUDA backend lists exactly these.
 //
 // A run picks variants with run.kernels, "op=variant" entries separated by commas
-// ("activations=nhwc,convolution=channels_last"); every family it does not name runs its default.
+// ("activations=nchw,focal_loss=single_launch"); every family it does not name runs its run
+// default, the variant a GPU benchmark measured fastest among those that pass every GPU test
+// (bench/results/2026-12-04-h200-24455af).
 #pragma once
 
 #include <string>
@@ -17,8 +20,9 @@ class Backend;
 
 struct OpVariantFamily {
     std::string op;                     // a Backend method's name, or a family's
-    std::vector<std::string> variants;  // the default first
+    std::vector<std::string> variants;  // the reference kernel first
     std::string about;                  // what the variants differ in, for help text
+    std::string run_default;            // what a run takes when run.kernels does not name it
 };
 
 // Every family of CUDA's kernel variants.
@@ -36,8 +40,14 @@ std::vector<KernelChoice> parse_kernel_choices(const std::string& text);
 // "op=variant,..." of the choices (the inverse of parse_kernel_choices).
 std::string kernel_choices_text(const std::vector<KernelChoice>& choices);
 
+// The variant a run takes for family `f` when run.kernels does not name it, given what it names
+// (`wanted`): f.run_default, except that the layout cuDNN convolves in follows the activations'
+// layout when only that is named (nchw activations convolved channels_last would pay a copy each
+// way).
+std::string run_default_variant(const OpVariantFamily& f, const std::vector<KernelChoice>& wanted);
+
 // Selects on `b` the variant `text` (a run.kernels value) names for each family b has variants
-// of, and the default for every other one of b's families, so a backend shared by several runs
+// of, and the run default for every other one of b's families, so a backend shared by several runs
 // carries no choice from one run to the next. A named family `b` has no variants of (every family
 // on the CPU) is left out, with one line saying so when `announce`. Returns what was selected.
 std::vector<KernelChoice> select_kernels(Backend& b, const std::string& text, bool announce);

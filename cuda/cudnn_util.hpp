@@ -195,9 +195,17 @@ std::size_t candidates_workspace(const Perf* perf, int count) {
 // what cudnnGet*AlgorithmMaxCount says the queries may return (at least the enum's count: a
 // library may list an algorithm once per math type, and a list cut short could drop the only
 // deterministic one).
+//
+// `prefer_deterministic`: take a deterministic algorithm when there is one, else any (unlike
+// ctx.deterministic, which requires one). For cuDNN's NCHW bf16 filter gradient: on the H200
+// (cuDNN 9.19, 2026-12-04) its non-deterministic algorithm 0 gave a bf16 filter gradient that
+// differed from one f32 sum rounded once in up to 36% of the elements (within a bf16 spacing),
+// enough to move a training step's loss by 0.7% where the twins' own layouts differ by 0.01%:
+// what partial sums added into the bf16 output with atomics would do. The channels_last path,
+// also algorithm 0, matched.
 template <typename Perf, typename Heuristics, typename Find, typename Size>
 void search(CudaContext& ctx, ConvPlan& p, const char* direction, int max_count,
-            Heuristics heuristics, Find find, Size size) {
+            Heuristics heuristics, Find find, Size size, bool prefer_deterministic = false) {
     std::vector<Perf> heur(static_cast<std::size_t>(max_count)),
         found(static_cast<std::size_t>(max_count));
     int nh = 0, nf = 0;
@@ -212,7 +220,12 @@ void search(CudaContext& ctx, ConvPlan& p, const char* direction, int max_count,
                  cudnnGetErrorString(found_status), "); taking the heuristics' choice");
     }
     const bool fp32 = ctx.precision == Precision::fp32;
-    const Perf* best = pick(found.data(), nf, limit, ctx.deterministic, fp32);
+    const Perf* best = nullptr;
+    if (prefer_deterministic && !ctx.deterministic) {
+        best = pick(found.data(), nf, limit, true, fp32);
+        if (!best) best = pick(heur.data(), nh, limit, true, fp32);
+    }
+    if (!best) best = pick(found.data(), nf, limit, ctx.deterministic, fp32);
     if (!best) best = pick(heur.data(), nh, limit, ctx.deterministic, fp32);
     if (!best)
         PFCE_THROW(
@@ -292,7 +305,8 @@ inline void search_backward_filter(CudaContext& ctx, ConvPlan& p, const ConvBuff
         [&](cudnnConvolutionBwdFilterAlgo_t algo, std::size_t* bytes) {
             PFCE_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
                 ctx.cudnn, p.x.get(), p.y.get(), p.conv.get(), p.w.get(), algo, bytes));
-        });
+        },
+        ctx.precision == Precision::bf16 && !ctx.conv_channels_last);
 }
 
 // Plans are keyed by device as well as shape: descriptors do not depend on a handle, and an

@@ -1,6 +1,7 @@
 // The pipeline on CUDA against the CPU: two trainer steps (loader workers, copies, forward, loss,
 // backward, optimizer), a run resumed on the GPU, evaluate and predict, and the linking driver
 // over mixed sizes (library and `pfce link`). Every test skips without a CUDA device.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -147,27 +148,35 @@ void check_two_steps_match_cpu(const std::string& kernels, bool bf16_storage = f
     const TrainResult rg = train_unet(*gpu, c, in, o);
     ASSERT_EQ(rc.steps, 2);
     ASSERT_EQ(rg.steps, 2);
-    EXPECT_NEAR(rg.train_loss, rc.train_loss, 1e-2 * std::fabs(rc.train_loss));
-    EXPECT_NEAR(rg.val.loss, rc.val.loss, 1e-2 * std::fabs(rc.val.loss));
+    // The losses within 1%, or three times the CPU's two layouts' distance where that is more: at
+    // bf16 the twins' validation losses were 1% apart on the H200's first run (1.8142 and
+    // 1.8330), and the GPU's nhwc run 1.3% from one of them.
+    auto loss_tolerance = [](double want, double again) {
+        return std::max(1e-2 * std::fabs(want), 3 * std::fabs(again - want));
+    };
+    EXPECT_NEAR(rg.train_loss, rc.train_loss, loss_tolerance(rc.train_loss, rn.train_loss));
+    EXPECT_NEAR(rg.val.loss, rc.val.loss, loss_tolerance(rc.val.loss, rn.val.loss));
     expect_within_drift(rc, rn, rg, c, 0.05, "the CPU's two layouts are ");
 }
 
+// The reference kernels (nchw, a launch per tensor).
 TEST(TrainGpu, TwoStepsMatchCpu) {
-    check_two_steps_match_cpu("");
+    check_two_steps_match_cpu(kReferenceKernels);
 }
 
-// The same with the whole network in NHWC on the GPU: every op of the U-Net on nhwc activations.
+// The run defaults: the whole network in NHWC on the GPU (every op of the U-Net on nhwc
+// activations, cuDNN convolving channels_last), multi-tensor launches; and nhwc with cuDNN NCHW.
 TEST(TrainGpu, TwoStepsOnNhwcActivationsMatchCpu) {
-    check_two_steps_match_cpu("activations=nhwc,convolution=channels_last");
+    check_two_steps_match_cpu("");
+    check_two_steps_match_cpu("activations=nhwc,convolution=nchw");
 }
 
 // ... with the activations and their gradients stored in bf16, against the CPU twin, in both
-// layouts: every op of the U-Net on bf16 tensors, and the convolutions mixing them with the f32
-// image and logits.
+// layouts (the run default at bf16, and nchw): every op of the U-Net on bf16 tensors, and the
+// convolutions mixing them with the f32 image and logits.
 TEST(TrainGpu, TwoStepsWithBf16ActivationsMatchTheTwin) {
-    check_two_steps_match_cpu("activation_storage=bf16", true);
-    check_two_steps_match_cpu("activations=nhwc,convolution=channels_last,activation_storage=bf16",
-                              true);
+    check_two_steps_match_cpu("activations=nchw,convolution=nchw,activation_storage=bf16", true);
+    check_two_steps_match_cpu("", true);
 }
 
 // Two epochs of SGD with momentum and clipping on the GPU, once straight through (root/full) and

@@ -76,9 +76,10 @@ TEST(KernelChoices, SelectNamedVariantsAndDefaultsForTheRest) {
     EXPECT_EQ(select_kernels(b, "activations=nchw,focal_loss=single_launch", false),
               (Choices{{"convolution", "nchw"}, {"activations", "nchw"}}));
     EXPECT_EQ(b.activation_layout(), Layout::nchw);
-    // A later run that names nothing gets every default back, not the last run's choice.
+    // A later run that names nothing gets every run default back, not the last run's choice:
+    // nhwc activations convolved channels_last (the catalogue's, which this backend has).
     EXPECT_EQ(select_kernels(b, "", false),
-              (Choices{{"convolution", "nchw"}, {"activations", "nhwc"}}));
+              (Choices{{"convolution", "channels_last"}, {"activations", "nhwc"}}));
     EXPECT_EQ(b.activation_layout(), Layout::nhwc);
     select_kernels(b, "convolution=channels_last", false);
     EXPECT_EQ(b.selected["convolution"], "channels_last");
@@ -150,10 +151,24 @@ TEST(KernelChoicesGpu, CudaListsTheCatalogueAndSelectsEveryVariant) {
         for (const std::string& v : f.variants) EXPECT_NO_THROW(gpu->select_op_variant(f.op, v));
         gpu->select_op_variant(f.op, f.variants.front());
     }
-    select_kernels(*gpu, "activations=nhwc", false);
-    EXPECT_EQ(gpu->activation_layout(), Layout::nhwc);
-    select_kernels(*gpu, "", false);
+    select_kernels(*gpu, "activations=nchw", false);
     EXPECT_EQ(gpu->activation_layout(), Layout::nchw);
+    select_kernels(*gpu, "", false);  // the run default
+    EXPECT_EQ(gpu->activation_layout(), Layout::nhwc);
+}
+
+// Each family's run default is one of its variants; the convolution layout follows a named
+// activations layout, and otherwise takes its own run default.
+TEST(KernelChoices, RunDefaultsAreVariantsAndTheConvolutionFollowsTheActivations) {
+    for (const OpVariantFamily& f : cuda_op_variant_families()) {
+        SCOPED_TRACE(f.op);
+        EXPECT_NE(std::find(f.variants.begin(), f.variants.end(), f.run_default), f.variants.end());
+        EXPECT_EQ(run_default_variant(f, {}), f.run_default);
+    }
+    const OpVariantFamily& conv = *find_cuda_op_variant_family("convolution");
+    EXPECT_EQ(run_default_variant(conv, {{"activations", "nchw"}}), "nchw");
+    EXPECT_EQ(run_default_variant(conv, {{"activations", "nhwc"}}), "channels_last");
+    EXPECT_EQ(run_default_variant(conv, {{"focal_loss", "single_launch"}}), conv.run_default);
 }
 
 }  // namespace

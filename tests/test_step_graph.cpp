@@ -365,8 +365,11 @@ void check_step_graph_matches_eager(const std::string& kernels, const std::strin
               metrics_without_timings(eager.metrics_path));
 }
 
+// The run defaults (nhwc activations convolved channels_last, multi-tensor launches), and the
+// reference kernels.
 TEST(TrainGpu, StepGraphRunMatchesEagerBitForBit) {
     check_step_graph_matches_eager("", "gpu_graph");
+    check_step_graph_matches_eager(kReferenceKernels, "gpu_graph_reference");
 }
 
 // The network on nhwc activations with cuDNN convolving NCHW: every convolution stages through
@@ -383,7 +386,9 @@ TEST(TrainGpu, StepGraphOnNhwcActivationsMatchesEagerBitForBit) {
 // Activations stored in bf16 (precision bf16): the bias kernels of the bf16 tensors and the
 // staging of the f32 image and filters are in the recording too.
 TEST(TrainGpu, StepGraphWithBf16ActivationsMatchesEagerBitForBit) {
-    check_step_graph_matches_eager("activation_storage=bf16", "gpu_graph_bf16", "bf16");
+    check_step_graph_matches_eager("", "gpu_graph_bf16", "bf16");  // the run defaults at bf16
+    check_step_graph_matches_eager("activation_storage=bf16,activations=nchw,convolution=nchw",
+                                   "gpu_graph_bf16_nchw", "bf16");
     check_step_graph_matches_eager("activation_storage=bf16,activations=nhwc,convolution=nchw",
                                    "gpu_graph_bf16_nhwc", "bf16");
 }

@@ -21,6 +21,12 @@ std::unique_ptr<Backend> cpu_backend();
 // The CUDA backend, or nullptr when this build has no CUDA or no device is visible. A device that
 // is present but unusable (no code for its architecture) throws: that is a failure, not a skip.
 std::unique_ptr<Backend> cuda_backend_or_null();
+// run.kernels naming the reference kernel of every CUDA family (each family's first variant, what
+// a CUDA backend starts on): a run's defaults are the measured-fastest variants
+// (core/op_variants.hpp), so a GPU test of the reference path names it.
+inline constexpr const char* kReferenceKernels =
+    "focal_loss=three_launch,global_grad_norm=per_tensor,sgd_steps=per_tensor,"
+    "adam_steps=per_tensor,convolution=nchw,activations=nchw,activation_storage=f32";
 // PFCE_REQUIRE_GPU=1 in the environment: a GPU test that would skip fails instead.
 bool gpu_required();
 std::string no_gpu_reason();  // why cuda_backend_or_null() gives nullptr

@@ -42,10 +42,11 @@ void run_doctor() {
 #endif
     std::printf("default device:    %s\n", cuda_devices() > 0 ? "cuda:0" : "cpu");
     // What run.kernels (--kernels op=variant,...) may pick; the CPU backend has one of each.
-    std::printf("kernel variants:   CUDA only, the default first (run.kernels)\n");
+    std::printf("kernel variants:   CUDA only, a run's default marked * (run.kernels)\n");
     for (const OpVariantFamily& f : cuda_op_variant_families()) {
         std::string names;
-        for (const std::string& v : f.variants) names += (names.empty() ? "" : " | ") + v;
+        for (const std::string& v : f.variants)
+            names += (names.empty() ? "" : " | ") + v + (v == f.run_default ? "*" : "");
         std::printf("  %-17s %s: %s\n", f.op.c_str(), names.c_str(), f.about.c_str());
     }
 }
