@@ -75,10 +75,11 @@ UNet::UNet(Backend& backend, const UNetConfig& cfg, std::uint64_t seed)
     : backend_(backend), cfg_(cfg) {
     if (cfg.depth < 1 || cfg.depth > 8 || cfg.base_width < 1 || cfg.in_channels < 1 ||
         cfg.num_classes < 1 || cfg.num_classes > kMaxClasses ||
-        (cfg.base_width << cfg.depth) > (1 << 16))
-        PFCE_THROW(InputError, "U-Net config: depth ", cfg.depth, " (1..8), base width ",
-                   cfg.base_width, ", in channels ", cfg.in_channels, ", classes ", cfg.num_classes,
-                   " (1..", kMaxClasses, ") is not a valid network");
+        (static_cast<std::int64_t>(cfg.base_width) << cfg.depth) > kMaxUNetChannels)
+        PFCE_THROW(
+            InputError, "U-Net config: depth ", cfg.depth, " (1..8), base width ", cfg.base_width,
+            ", in channels ", cfg.in_channels, ", classes ", cfg.num_classes, " (1..", kMaxClasses,
+            ") is not a valid network (expected base width x 2^depth <= ", kMaxUNetChannels, ")");
     impl_ = std::make_unique<Impl>(backend, cfg);
     // One RNG stream per weight tensor, numbered in parameter order: the weights depend on the seed
     // and the architecture only.

@@ -21,6 +21,9 @@ struct UNetConfig {
     int base_width = 32;  // channels at level 0; doubles per level
 };
 
+// The most channels a level may have: the bottom level has base_width * 2^depth of them.
+inline constexpr int kMaxUNetChannels = 1 << 16;
+
 // Whether an image side can be reflect-padded to the multiple of 2^depth the U-Net needs (each pad
 // must be shorter than the side it mirrors), and the shortest side that can: what commands check
 // every input against before they write anything.

@@ -105,6 +105,10 @@ TEST(Config, FlagTextIsCheckedAsStrictlyAsFiles) {
                                                           // reads as 0: not the value typed
                                                           {"optimizer.lr", "1e-400"},
                                                           {"optimizer.lr", "1e-310"},
+                                                          // C's hex float and a leading space:
+                                                          // strtod read both
+                                                          {"optimizer.lr", "0x1p-10"},
+                                                          {"optimizer.lr", " 0.1"},
                                                           {"optimizer.name", "adamx"},
                                                           {"data.augment", "maybe"},
                                                           {"labels.points", "5,x"}}) {
@@ -334,6 +338,9 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[loss]\nalpha = [1.0, 1e-400]\n", ":2:15: 1e-400 is too small"},
         // A crop the U-Net cannot take was refused only after the labels were drawn.
         {"[data]\ncrop_size = 17\n[model]\ndepth = 6\n", "data.crop_size = 17: expected at least"},
+        // A U-Net whose bottom level would have over 65536 channels was refused only after the
+        // data were read, as "not a valid network", without the limit.
+        {"[model]\nwidth = 512\ndepth = 8\n", "model.width = 512: expected at most 256"},
     };
     int k = 0;
     for (const auto& [text, mention] : cases) {

@@ -317,6 +317,11 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
         return x;
     };
     auto number = [&](const std::string& t) -> json {
+        // strtod also reads C's hex floats (0x1p-10) and skips leading spaces: neither is how
+        // anyone writes a learning rate, and the integer options refuse both already.
+        if (!t.empty() &&
+            (std::isspace(static_cast<unsigned char>(t[0])) || t.find_first_of("xX") != t.npos))
+            bad("a decimal number (such as 0.001 or 1e-3)");
         char* end = nullptr;
         errno = 0;
         const double x = std::strtod(t.c_str(), &end);

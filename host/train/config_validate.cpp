@@ -144,6 +144,15 @@ void validate(const Config& c, const ConfigKeySources& source) {
     if (c.model.width < 1 || c.model.width > 1024)
         bad(source, "model.width", c.model.width, "1..1024");
     if (c.model.depth < 1 || c.model.depth > 8) bad(source, "model.depth", c.model.depth, "1..8");
+    // The bottom level has width * 2^depth channels (models/unet.hpp): refused here, not after the
+    // data are read and the model is built.
+    if ((static_cast<std::int64_t>(c.model.width) << c.model.depth) > kMaxUNetChannels)
+        bad(source, "model.width", c.model.width,
+            "at most " + std::to_string(kMaxUNetChannels >> c.model.depth) +
+                " at model.depth = " + std::to_string(c.model.depth) +
+                " (the U-Net's bottom level has width x 2^depth channels, at most " +
+                std::to_string(kMaxUNetChannels) + ")",
+            "model.depth");
     // A crop is one training image: reflect padding to a multiple of 2^depth needs each side long
     // enough (models/unet.hpp). Refused here, not after the labels are drawn and the model built.
     if (d.crop_size != 0 && !unet_side_fits(d.crop_size, c.model.depth))
