@@ -102,6 +102,28 @@ TEST(Checkpoint, CorruptedOrTruncatedIsRefused) {
     expect_refused(dir + "/missing.ckpt", "missing");
 }
 
+// A file that is not a checkpoint is refused by its first 8 bytes, before the rest is read: a
+// hostile-user probe waited 32 s and 4 GB of memory for a 3 GB file, and /dev/zero (endless
+// zeros) ran out of memory.
+TEST(Checkpoint, AForeignFileIsRefusedByItsMagicBeforeItIsRead) {
+    try {
+        read_checkpoint("/dev/zero");
+        ADD_FAILURE() << "accepted /dev/zero";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "/dev/zero");
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "not a pfce checkpoint");
+    }
+    const std::string png = test::temp_dir("ckpt_foreign") + "/image.png";
+    write_bytes(png, {'\x89', 'P', 'N', 'G', '\r', '\n', '\x1a', '\n', 0, 0});
+    try {
+        read_checkpoint(png);
+        ADD_FAILURE() << "accepted a PNG";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), png);
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "PFCECKPT");
+    }
+}
+
 TEST(CheckpointGpu, DeviceTensorsAreStoredAsHostData) {
     PFCE_REQUIRE_GPU(gpu);
     auto cpu = test::cpu_backend();

@@ -145,7 +145,18 @@ Checkpoint read_checkpoint(const std::string& path) {
     if (!f) PFCE_THROW(InputError, "cannot open checkpoint ", path, ": ", std::strerror(errno));
     std::vector<std::uint8_t> buf;
     try {  // a read error surfaces as an exception from the stream buffer, naming no file
-        buf.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+        // The magic first: a file that is not a checkpoint (a 3 GB image, /dev/zero) is refused
+        // after 8 bytes, not after reading it whole (or running out of memory trying).
+        char head[sizeof kMagic] = {};
+        f.read(head, sizeof head);
+        buf.assign(head, head + f.gcount());
+        if (buf.size() == sizeof kMagic && std::memcmp(head, kMagic, sizeof kMagic) != 0)
+            PFCE_THROW(InputError, "checkpoint ", path,
+                       ": not a pfce checkpoint (bad magic; a run's last.ckpt or best.ckpt starts "
+                       "with PFCECKPT)");
+        if (f) buf.insert(buf.end(), std::istreambuf_iterator<char>(f), {});
+    } catch (const InputError&) {
+        throw;
     } catch (const std::exception& e) {
         PFCE_THROW(InputError, "cannot read checkpoint ", path, ": ", e.what());
     }
@@ -153,8 +164,6 @@ Checkpoint read_checkpoint(const std::string& path) {
     constexpr std::size_t kMinSize = sizeof kMagic + 4 + 8 + 4 + 8;
     if (buf.size() < kMinSize)
         PFCE_THROW(InputError, "checkpoint ", path, ": truncated (", buf.size(), " bytes)");
-    if (std::memcmp(buf.data(), kMagic, sizeof kMagic) != 0)
-        PFCE_THROW(InputError, "checkpoint ", path, ": not a pfce checkpoint (bad magic)");
     std::uint32_t version;
     std::memcpy(&version, buf.data() + sizeof kMagic, 4);
     if (version != kCheckpointVersion)
