@@ -331,6 +331,22 @@ TEST(CliMisuse, ResumeAllowsWhatDoesNotChangeTheResultAndNamesWhatDoes) {
         test::run_pfce("train --resume --out " + root + "/moved --epochs 3 --lr 0.5");
     EXPECT_EQ(lr.status, 2) << lr.output;
     EXPECT_MESSAGE_HAS(lr.output, "optimizer.lr");
+    // A finished run whose metrics.jsonl lost its last line, or the whole file: the last epoch's
+    // numbers are said to be lost (a hostile-user probe got epoch 1's, or zeros, as the last).
+    const std::string metrics = root + "/moved/metrics.jsonl";
+    std::string first;
+    std::getline(std::ifstream(metrics), first);
+    std::ofstream(metrics) << first << "\n";
+    const test::CommandResult cut = test::run_pfce("train --resume --out " + root + "/moved");
+    EXPECT_EQ(cut.status, 0) << cut.output;
+    EXPECT_MESSAGE_HAS(cut.output, "ends at epoch 1");
+    EXPECT_MESSAGE_HAS(cut.output, "numbers of epoch 2");
+    EXPECT_EQ(cut.output.find("train loss"), std::string::npos) << cut.output;
+    fs::remove(metrics);
+    const test::CommandResult gone = test::run_pfce("train --resume --out " + root + "/moved");
+    EXPECT_EQ(gone.status, 0) << gone.output;
+    EXPECT_MESSAGE_HAS(gone.output, "is missing or empty");
+    EXPECT_EQ(gone.output.find("train loss"), std::string::npos) << gone.output;
 }
 
 // Resuming reads the data again: a dataset that gained images (a moved split) is refused, since

@@ -141,6 +141,41 @@ void follow_the_moved_dataset(Config& cfg, const Config& stored, const TrainArgs
     }
 }
 
+// What a finished `pfce train` prints: what ran (or that nothing had to), the last epoch's
+// numbers, and where the checkpoints and metrics are.
+void print_train_result(const TrainResult& r, const TrainInputs& inputs, const Config& cfg) {
+    if (r.already_finished && r.last_epoch_metrics_lost) {
+        std::printf(
+            "nothing to do: %s already finished its %d epochs (--epochs N continues it for "
+            "longer); its last epoch's numbers are not in its metrics.jsonl (see above)\n",
+            cfg.run.out.c_str(), r.epochs_completed);
+    } else {
+        if (r.already_finished)
+            std::printf(
+                "nothing to do: %s already finished its %d epochs (--epochs N continues it "
+                "for longer)\nlast epoch: ",
+                cfg.run.out.c_str(), r.epochs_completed);
+        else
+            std::printf("trained %d epoch%s (%lld step%s): ", r.epochs_completed,
+                        r.epochs_completed == 1 ? "" : "s", static_cast<long long>(r.steps),
+                        r.steps == 1 ? "" : "s");
+        std::printf("train loss %.4f", r.train_loss);
+        if (inputs.val.empty())  // too few samples for a validation split: say so, not NaN
+            std::printf(", no validation split (best checkpoint follows the training loss)\n");
+        else if (r.best_metric == "train_loss")  // a split without a labelled pixel
+            std::printf(
+                ", validation has no labelled pixel (best checkpoint follows the "
+                "training loss)\n");
+        else
+            std::printf(", val loss %.4f, val mIoU %.4f, OA %.4f\n", r.val.loss, r.val.metrics.miou,
+                        r.val.metrics.oa);
+    }
+    if (r.best_epoch > 0 && std::filesystem::exists(r.best_checkpoint))
+        std::printf("best epoch %d (%s %.4f): %s\n", r.best_epoch, r.best_metric.c_str(),
+                    r.best_value, r.best_checkpoint.c_str());
+    std::printf("last: %s\nmetrics: %s\n", r.last_checkpoint.c_str(), r.metrics_path.c_str());
+}
+
 void run_train(const TrainArgs& a) {
     Config cfg;
     std::optional<Config> stored;  // the run's own config, read once from its last.ckpt (--resume)
@@ -274,28 +309,7 @@ void run_train(const TrainArgs& a) {
             static_cast<long long>(r.steps), r.last_checkpoint.c_str(), cfg.run.out.c_str());
         throw CLI::RuntimeError(130);
     }
-    if (r.already_finished)
-        std::printf(
-            "nothing to do: %s already finished its %d epochs (--epochs N continues it "
-            "for longer)\nlast epoch: ",
-            cfg.run.out.c_str(), r.epochs_completed);
-    else
-        std::printf("trained %d epoch%s (%lld step%s): ", r.epochs_completed,
-                    r.epochs_completed == 1 ? "" : "s", static_cast<long long>(r.steps),
-                    r.steps == 1 ? "" : "s");
-    std::printf("train loss %.4f", r.train_loss);
-    if (inputs.val.empty())  // too few samples for a validation split: say so rather than NaN
-        std::printf(", no validation split (best checkpoint follows the training loss)\n");
-    else if (r.best_metric == "train_loss")  // a split without a labelled pixel measures nothing
-        std::printf(
-            ", validation has no labelled pixel (best checkpoint follows the training loss)\n");
-    else
-        std::printf(", val loss %.4f, val mIoU %.4f, OA %.4f\n", r.val.loss, r.val.metrics.miou,
-                    r.val.metrics.oa);
-    if (r.best_epoch > 0 && std::filesystem::exists(r.best_checkpoint))
-        std::printf("best epoch %d (%s %.4f): %s\n", r.best_epoch, r.best_metric.c_str(),
-                    r.best_value, r.best_checkpoint.c_str());
-    std::printf("last: %s\nmetrics: %s\n", r.last_checkpoint.c_str(), r.metrics_path.c_str());
+    print_train_result(r, inputs, cfg);
 }
 
 const bool registered = register_command(

@@ -998,8 +998,23 @@ class TrainingRun {
     void fill_from_last_metrics() {
         result_.already_finished = true;
         const std::vector<json> lines = read_metric_lines(result_.metrics_path).lines;
-        if (lines.empty()) return;
-        const json& j = lines.back();
+        // The line of the epoch the checkpoint ends with: a metrics.jsonl cut short or removed
+        // once gave an older epoch's numbers, or zeros, as the run's last.
+        const json* last = nullptr;
+        for (const json& j : lines)
+            if (j.value("epoch", 0) == st_.epoch) last = &j;
+        if (!last) {
+            result_.last_epoch_metrics_lost = true;
+            log_warn(result_.metrics_path,
+                     lines.empty()
+                         ? std::string(" is missing or empty")
+                         : " ends at epoch " + std::to_string(lines.back().value("epoch", 0)),
+                     ": the numbers of epoch ", st_.epoch,
+                     ", the run's last, are lost (its "
+                     "checkpoints are whole: pfce eval measures the model again)");
+            return;
+        }
+        const json& j = *last;
         result_.train_loss = number_from_json(j.value("train_loss", json()));
         result_.val.loss = number_from_json(j.value("val_loss", json()));
         result_.val.loss_dense = number_from_json(j.value("val_loss_dense", json()));

@@ -45,6 +45,7 @@ struct TrainResult {
     int epochs_completed = 0;
     bool interrupted = false;
     bool already_finished = false;  // resumed a run that had done all its epochs: nothing ran
+    bool last_epoch_metrics_lost = false;  // ... and metrics.jsonl lacks its last epoch's line
     std::int64_t steps = 0;
     double train_loss = 0;  // of the last completed epoch
     EvalResult val;         // of the last completed epoch (metrics read back when already_finished)
