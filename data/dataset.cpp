@@ -6,6 +6,8 @@
 #include <exception>
 #include <filesystem>
 #include <iterator>
+#include <mutex>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -14,6 +16,7 @@
 #include "core/text.hpp"
 #include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
+#include "data/image_io_detail.hpp"
 #include "data/synth.hpp"
 
 namespace fs = std::filesystem;
@@ -126,21 +129,54 @@ void check_pair_sizes(const std::string& image, const std::string& mask, std::in
     height = a.height;
 }
 
+std::string pair_grid_mismatch(const std::string& image, const std::string& mask) {
+    // Only TIFFs carry a georeference here; the RPC sidecars read_georeference also looks for
+    // are not a grid.
+    if (!is_tiff_file(image) || !is_tiff_file(mask)) return "";
+    const GeoReference gi = detail::read_tiff_georeference(image),
+                       gm = detail::read_tiff_georeference(mask);
+    const std::string why = grid_difference(gi, gm);
+    if (why.empty()) return "";
+    return image + " (" + gi.describe() + ") and " + mask + " (" + gm.describe() + "): " + why;
+}
+
+void warn_grid_mismatches(const std::vector<std::string>& found, std::size_t pairs) {
+    std::size_t n = 0;
+    const std::string* first = nullptr;
+    for (const std::string& f : found)
+        if (!f.empty() && n++ == 0) first = &f;
+    if (n == 0) return;
+    // Once per process: linking and suites open a dataset again.
+    static std::mutex said_mutex;
+    static std::set<std::string> said;
+    {
+        std::lock_guard<std::mutex> lock(said_mutex);
+        if (!said.insert(*first).second) return;
+    }
+    log_warn(n, " of ", pairs, " image/mask pairs lie on different map grids, first ", *first,
+             ". pfce pairs an image's pixels with its mask's by position: if a mask was not made "
+             "on its image's grid, its labels fall on the wrong pixels (gdalwarp -te/-tr or "
+             "gdal_translate -projwin onto the image's grid aligns it)");
+}
+
 void check_all_pairs(std::vector<SampleRef>& samples, const DatasetOptions& opts) {
     const long long n = static_cast<long long>(samples.size());
     std::vector<std::exception_ptr> errors(samples.size());
+    std::vector<std::string> grids(samples.size());
 #pragma omp parallel for schedule(dynamic, 16)
     for (long long i = 0; i < n; ++i) {
         SampleRef& s = samples[static_cast<std::size_t>(i)];
         try {
             check_pair_sizes(s.image_path, s.mask_path, opts.max_pixels, opts.image, s.width,
                              s.height);
+            grids[static_cast<std::size_t>(i)] = pair_grid_mismatch(s.image_path, s.mask_path);
         } catch (...) {
             errors[static_cast<std::size_t>(i)] = std::current_exception();
         }
     }
     for (const auto& e : errors)
         if (e) std::rethrow_exception(e);
+    warn_grid_mismatches(grids, samples.size());
 }
 
 }  // namespace detail

@@ -115,8 +115,15 @@ bool natural_less(const std::string& a, const std::string& b);
 void check_pair_sizes(const std::string& image, const std::string& mask, std::int64_t max_pixels,
                       const ImageChoice& choice, int& width, int& height);
 // check_pair_sizes for every sample (in parallel: big sets have thousands of headers), filling each
-// sample's width and height; the fault of the lowest-numbered sample is the one reported.
+// sample's width and height; the fault of the lowest-numbered sample is the one reported. Pairs of
+// GeoTIFFs on different map grids are said (warn_grid_mismatches).
 void check_all_pairs(std::vector<SampleRef>& samples, const DatasetOptions& opts);
+// When image and mask are both georeferenced and lie on different pixel grids: "IMAGE (its grid)
+// and MASK (its grid): what differs"; "" otherwise.
+std::string pair_grid_mismatch(const std::string& image, const std::string& mask);
+// One warning for the pairs pair_grid_mismatch found (`found`, "" entries ignored) among `pairs`:
+// how many, and the first.
+void warn_grid_mismatches(const std::vector<std::string>& found, std::size_t pairs);
 
 }  // namespace detail
 }  // namespace pfce

@@ -31,4 +31,11 @@ struct GeoReference {
     std::string describe() const;
 };
 
+// How the pixel grids of two georeferenced rasters differ ("" when either has no georeference or
+// both lie on one grid): their EPSG codes (where both name one), their pixel sizes (beyond one
+// part in a million) or their origins (half a pixel apart or more), e.g. "origin 12.5 pixels
+// apart". pfce pairs an image's pixels with its mask's by position: a mask on another grid puts
+// its labels on the wrong pixels.
+std::string grid_difference(const GeoReference& a, const GeoReference& b);
+
 }  // namespace pfce

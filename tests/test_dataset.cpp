@@ -21,6 +21,7 @@
 #include "core/rng.hpp"
 #include "data/contact_sheet.hpp"
 #include "data/dataset.hpp"
+#include "data/georef.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
@@ -874,6 +875,69 @@ TEST(GenericDataset, AMaskGeoTiffsNoDataValueIsUnlabelledUnlessAClassHasIt) {
 // An index mask's transparent palette entries (a labelling tool's "not labelled"): of a value no
 // class has, unlabelled (it was refused as no class value); of a class's value, that class, said
 // once naming the file, value, class and count (it was read as the class without a word).
+// A GeoTIFF georeference in EPSG:`epsg` whose pixel (0, 0) has its corner at (x0, y0), pixels
+// `size` map units wide (tie point and scale, as Potsdam's tiles).
+GeoReference geo_at(int epsg, double x0, double y0, double size = 0.05) {
+    GeoReference g;
+    g.pixel_scale = {size, size, 0};
+    g.tiepoints = {0, 0, 0, x0, y0, 0};
+    g.key_directory = {1,    1, 0, 3,
+                       1024, 0, 1, 1,  // model type projected
+                       1025, 0, 1, 1,  // raster is area
+                       3072, 0, 1, static_cast<std::uint16_t>(epsg)};
+    return g;
+}
+
+TEST(GeoReference, GridDifferenceSaysWhatDiffers) {
+    const GeoReference a = geo_at(25832, 366000, 5808000);
+    EXPECT_EQ(grid_difference(a, a), "");
+    EXPECT_EQ(grid_difference(a, GeoReference{}), "");  // a mask with no georeference: nothing
+    EXPECT_EQ(grid_difference(a, geo_at(25832, 366000.02, 5808000)), "");  // under half a pixel
+    // The same grid as an affine transformation (row-major 4x4, y down).
+    GeoReference t = a;
+    t.pixel_scale.clear();
+    t.tiepoints.clear();
+    t.transformation = {0.05, 0, 0, 366000, 0, -0.05, 0, 5808000, 0, 0, 0, 0, 0, 0, 0, 1};
+    EXPECT_EQ(grid_difference(a, t), "");
+    EXPECT_EQ(grid_difference(a, geo_at(32632, 366000, 5808000)),
+              "CRS EPSG:25832 against EPSG:32632");
+    EXPECT_EQ(grid_difference(a, geo_at(25832, 366000, 5808000, 0.1)),
+              "pixel 0.05 x 0.05 against 0.1 x 0.1");
+    EXPECT_EQ(grid_difference(a, geo_at(25832, 366000.5, 5808000)),
+              "origin 10 pixels apart (10, 0)");
+}
+
+// A mask GeoTIFF on another map grid than its image (another CRS, or shifted) is said, naming both
+// files and what differs: pairs are matched by pixel position (a real-data probe found them paired
+// without a word). Masks without a georeference, and masks on the image's grid, say nothing.
+TEST(GenericDataset, AnImageAndMaskOnDifferentMapGridsAreSaid) {
+    const std::string dir = test::temp_dir("ds_generic_grids");
+    write_generic(dir,
+                  "[classes]\nnames = [\"ground\", \"building\"]\n[mask]\nencoding = "
+                  "\"index\"\n");
+    const LabelMap img(8, 6, 100), mask(8, 6, 1);
+    const GeoReference here = geo_at(25832, 366000, 5808000);
+    write_tiff_gray(dir + "/images/a.tif", img, here);
+    write_tiff_gray(dir + "/masks/a.tif", mask, here);
+    write_tiff_gray(dir + "/images/b.tif", img, here);
+    write_tiff_gray(dir + "/masks/b.tif", mask);  // no georeference
+    testing::internal::CaptureStderr();
+    Dataset::open(dir, {DatasetKind::generic});
+    std::string logged = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(logged.find("map grid"), std::string::npos) << logged;
+
+    write_tiff_gray(dir + "/masks/b.tif", mask, geo_at(25832, 366001, 5808000));
+    testing::internal::CaptureStderr();
+    Dataset::open(dir, {DatasetKind::generic});
+    logged = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(logged, "1 of 2 image/mask pairs lie on different map grids, first " + dir +
+                                   "/images/b.tif (EPSG:25832, pixel 0.05 x 0.05, origin "
+                                   "(366000, 5808000)) and " +
+                                   dir + "/masks/b.tif (EPSG:25832");
+    EXPECT_MESSAGE_HAS(logged, "origin 20 pixels apart (20, 0)");
+    EXPECT_MESSAGE_HAS(logged, "its labels fall on the wrong pixels");
+}
+
 TEST(GenericDataset, AnIndexMasksTransparentEntryIsUnlabelledUnlessAClassHasIt) {
     const std::string dir = test::temp_dir("ds_generic_index_transparent");
     write_generic(dir,
