@@ -59,6 +59,23 @@ bool unet_side_fits(std::int64_t side, int depth) {
     return side > 0 && pad - pad / 2 < side;  // the larger pad is the bottom/right one
 }
 
+std::int64_t unet_parameter_count(const UNetConfig& c) {
+    // DoubleConv: two bias-free 3x3 convolutions, each followed by a batch norm (weight, bias);
+    // UpConv2x2: a 2x2 filter and a bias; the head: a 1x1 convolution with a bias.
+    auto double_conv = [](std::int64_t in, std::int64_t out) {
+        return 9 * in * out + 2 * out + 9 * out * out + 2 * out;
+    };
+    std::int64_t n = 0, in = c.in_channels;
+    for (int l = 0; l < c.depth; ++l) {
+        const std::int64_t w = std::int64_t{c.base_width} << l;
+        n += double_conv(in, w) + double_conv(2 * w, w)  // down, and the decoder of its level
+             + 4 * (2 * w) * w + w;                      // the upconv into that level
+        in = w;
+    }
+    n += double_conv(in, std::int64_t{c.base_width} << c.depth);
+    return n + std::int64_t{c.base_width} * c.num_classes + c.num_classes;
+}
+
 int smallest_unet_side(int depth) {
     int side = 1;
     while (!unet_side_fits(side, depth)) ++side;

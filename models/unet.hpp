@@ -24,6 +24,10 @@ struct UNetConfig {
 // The most channels a level may have: the bottom level has base_width * 2^depth of them.
 inline constexpr int kMaxUNetChannels = 1 << 16;
 
+// The parameter elements of the U-Net `cfg` describes, without building it (what
+// UNet::parameter_count() gives): for memory estimates before anything is allocated.
+std::int64_t unet_parameter_count(const UNetConfig& cfg);
+
 // Whether an image side can be reflect-padded to the multiple of 2^depth the U-Net needs (each pad
 // must be shorter than the side it mirrors), and the shortest side that can: what commands check
 // every input against before they write anything.

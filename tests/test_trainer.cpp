@@ -564,8 +564,9 @@ TEST(Trainer, AStepLargerThanTheMachinesMemoryIsRefusedWithACropThatFits) {
     const std::string msg = test::input_error_message([&] { check(16 * gb, 15 * gb, false); });
     EXPECT_MESSAGE_HAS(msg,
                        "training on whole 2000x2000 images (data.crop_size = 0) at batch 4 and "
-                       "model.width 32 needs about 52.9 GB (52.8 GB for one step on the CPU, "
-                       "80.0 MB for the 4 training and validation samples it holds at 5 bytes a "
+                       "model.width 32 needs about 53.0 GB (52.8 GB for one step on the CPU, "
+                       "124.2 MB for the weights, gradients and optimizer state, 80.0 MB for "
+                       "the 4 training and validation samples it holds at 5 bytes a "
                        "pixel), more than this machine's 16.0 GB of memory; train on crops of at "
                        "most 768 (--crop-size 512: about 3.5 GB a step)");
     cfg.data.crop_size = 512;
@@ -580,7 +581,7 @@ TEST(Trainer, AStepLargerThanTheMachinesMemoryIsRefusedWithACropThatFits) {
     // A resume is never refused (the run trained here before), only warned about.
     testing::internal::CaptureStderr();
     EXPECT_NO_THROW(check(16 * gb, 15 * gb, true));
-    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(), "needs about 52.9 GB");
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(), "needs about 53.0 GB");
     // The samples are held for the whole run (5 bytes a pixel): many of them do not fit however
     // small the crop, and the advice is fewer samples. 400 images of 2000x2000: 8 GB.
     TrainingFootprint many_samples{256, 256, 400, 400 * 5.0 * 2000 * 2000};
@@ -588,8 +589,9 @@ TEST(Trainer, AStepLargerThanTheMachinesMemoryIsRefusedWithACropThatFits) {
     const std::string many = test::input_error_message(
         [&] { check_training_memory(many_samples, cfg, DeviceKind::cpu, 6 * gb, 5 * gb, false); });
     EXPECT_MESSAGE_HAS(many,
-                       "training on 256x256 crops at batch 8 and model.width 32 needs about 9.7 "
-                       "GB (1.7 GB for one step on the CPU, 8.0 GB for the 400 training and "
+                       "training on 256x256 crops at batch 8 and model.width 32 needs about 9.9 "
+                       "GB (1.7 GB for one step on the CPU, 124.2 MB for the weights, gradients "
+                       "and optimizer state, 8.0 GB for the 400 training and "
                        "validation samples it holds at 5 bytes a pixel), more than this machine's "
                        "6.0 GB of memory; train on fewer samples (data.max_samples, or a shorter "
                        "data.train_list)");
@@ -610,6 +612,17 @@ TEST(Trainer, AStepLargerThanTheMachinesMemoryIsRefusedWithACropThatFits) {
     EXPECT_MESSAGE_HAS(both,
                        "train on fewer samples (data.max_samples, or a shorter "
                        "data.train_list) and on crops of at most");
+    // A model whose weights, gradients and Adam state alone pass the memory (width 128, depth
+    // 8: 31.9G parameters): the step's pixels were counted and the model was not, so a hostile
+    // probe's run allocated tens of GB past the estimate; no crop helps, the model is named.
+    cfg.model.width = 128;
+    cfg.model.depth = 8;
+    cfg.data.crop_size = 256;
+    const std::string model = test::input_error_message([&] { check(64 * gb, 60 * gb, false); });
+    EXPECT_MESSAGE_HAS(model,
+                       "lower model.width or model.depth (the model's 31854431238 "
+                       "parameters, their gradients and the optimizer's state alone need "
+                       "about 509.7 GB)");
 }
 
 // pfce train refuses a run that cannot fit before reading a pixel: from the files' sizes, as the

@@ -22,24 +22,6 @@ using pfce::test::to_host;
 namespace {
 
 // Conv weights 9*in*out (no bias: BN follows), BN gamma+beta, up-conv 4*in*out + bias, head 1x1.
-std::int64_t expected_parameter_count(const UNetConfig& c) {
-    std::int64_t total = 0, in = c.in_channels;
-    auto double_conv = [&](std::int64_t i, std::int64_t o) {
-        return 9 * i * o + 2 * o + 9 * o * o + 2 * o;
-    };
-    for (int l = 0; l < c.depth; ++l) {
-        const std::int64_t w = std::int64_t{c.base_width} << l;
-        total += double_conv(in, w);
-        in = w;
-    }
-    total += double_conv(in, std::int64_t{c.base_width} << c.depth);
-    for (int l = 0; l < c.depth; ++l) {
-        const std::int64_t w = std::int64_t{c.base_width} << l;
-        total += 4 * (2 * w) * w + w + double_conv(2 * w, w);
-    }
-    return total + std::int64_t{c.base_width} * c.num_classes + c.num_classes;
-}
-
 Tensor random_labels(Shape s, int classes, std::uint64_t seed) {
     Tensor t = Tensor::host(s, DType::u8);
     CounterRng rng(seed, 1);
@@ -94,11 +76,14 @@ TEST(UNet, ParameterCountMatchesFormula) {
     auto be = pfce::test::cpu_backend();
     UNetConfig def;  // 3 in, 6 classes, depth 4, width 32
     UNet net(*be, def, 1);
-    EXPECT_EQ(net.parameter_count(), expected_parameter_count(def));
+    EXPECT_EQ(net.parameter_count(), unet_parameter_count(def));
     EXPECT_EQ(net.parameter_count(), 7763206);
-    UNetConfig tiny{3, 5, 2, 4};
-    UNet small(*be, tiny, 1);
-    EXPECT_EQ(small.parameter_count(), expected_parameter_count(tiny));
+    for (const UNetConfig& c :
+         {UNetConfig{3, 5, 2, 4}, UNetConfig{4, 12, 1, 3}, UNetConfig{1, 2, 6, 2}}) {
+        UNet small(*be, c, 1);
+        EXPECT_EQ(small.parameter_count(), unet_parameter_count(c))
+            << c.in_channels << " " << c.num_classes << " " << c.depth << " " << c.base_width;
+    }
 }
 
 TEST(UNet, NamesDecayFlagsAndBuffers) {

@@ -11,6 +11,11 @@ double training_step_bytes(std::int64_t pixels_per_image, int batch, int width) 
     return static_cast<double>(pixels_per_image) * batch * (100.0 * width + 100.0);
 }
 
+double parameter_state_bytes(std::int64_t parameters, const std::string& optimizer) {
+    const double copies = optimizer == "sgd" ? 3.0 : 4.0;
+    return static_cast<double>(parameters) * 4.0 * copies;
+}
+
 double inference_bytes(std::int64_t pixels_per_window, int batch, int width) {
     return static_cast<double>(pixels_per_window) * batch * (60.0 * width + 100.0);
 }

@@ -9,10 +9,16 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace pfce {
 
 double training_step_bytes(std::int64_t pixels_per_image, int batch, int width);
+// What a model's `parameters` hold while training, whatever the image size: the weights, their
+// gradients and the optimizer's state (two moments for the Adam family, a momentum for SGD), f32.
+// Negligible at the usual widths (width 32 depth 4: 7.8M parameters, 124 MB with Adam), not at
+// width 128 depth 8 (31.9G parameters, 510 GB).
+double parameter_state_bytes(std::int64_t parameters, const std::string& optimizer);
 double inference_bytes(std::int64_t pixels_per_window, int batch, int width);
 
 struct MachineMemory {

@@ -537,7 +537,13 @@ void check_training_memory(const TrainingFootprint& run, const Config& cfg, Devi
     // On CUDA the step is in device memory (not judged here); the samples are in host memory on
     // every device.
     const double step = cpu ? training_step_bytes(std::int64_t{w} * h, batch, width) : 0.0;
-    const double need = step + run.data_bytes;
+    // The weights, gradients and optimizer state, whatever the crop (3 bands and 6 classes: the
+    // head's share is negligible): a wide, deep U-Net holds tens of GB before its first step.
+    const double params =
+        cpu ? parameter_state_bytes(unet_parameter_count({3, 6, cfg.model.depth, width}),
+                                    cfg.optimizer.name)
+            : 0.0;
+    const double need = step + params + run.data_bytes;
     const double free_now = available > 0 ? available : total;
     if (need <= 0.8 * free_now) return;
     const std::string samples =
@@ -548,7 +554,7 @@ void check_training_memory(const TrainingFootprint& run, const Config& cfg, Devi
     auto fitting_side = [&](int b, double room) {
         int side = 0;
         for (int s = 64; s <= std::max(w, h); s += 64)
-            if (training_step_bytes(std::int64_t{s} * s, b, width) <= room) side = s;
+            if (training_step_bytes(std::int64_t{s} * s, b, width) + params <= room) side = s;
         return side;
     };
     // Beside the samples in half of the memory; else, what fits once there are fewer samples.
@@ -563,9 +569,15 @@ void check_training_memory(const TrainingFootprint& run, const Config& cfg, Devi
     };
     const bool many_samples = run.data_bytes > 0.25 * total;
     std::string advice;
-    if (!cpu || (many_samples && step <= 0.5 * total))
+    if (params > 0.25 * total)  // no crop or batch makes room: the model itself is too large
+        advice = detail::concat("lower model.width or model.depth (the model's ",
+                                unet_parameter_count({3, 6, cfg.model.depth, width}),
+                                " parameters, their gradients and the optimizer's state alone "
+                                "need about ",
+                                format_bytes(params), ")");
+    else if (!cpu || (many_samples && step <= 0.5 * total))
         advice = "train on fewer samples (data.max_samples, or a shorter data.train_list)";
-    else if (step <= beside)  // only what is available now is short
+    else if (step + params <= beside)  // only what is available now is short
         advice = "free memory (other programs hold most of it)";
     else if (side >= 64)
         advice = "train on " + crop_advice(side);
@@ -590,7 +602,11 @@ void check_training_memory(const TrainingFootprint& run, const Config& cfg, Devi
                                     " and model.width ", width);
     const std::string held =
         !cpu ? " of host memory (" + samples + ")"
-             : detail::concat(" (", format_bytes(step), " for one step on the CPU, ", samples, ")");
+             : detail::concat(" (", format_bytes(step), " for one step on the CPU, ",
+                              format_bytes(params),
+                              " for the weights, gradients and optimizer "
+                              "state, ",
+                              samples, ")");
     // Refused only well past the machine's memory (the estimate is within about 20%), and
     // never on a resume: a run that trained here (swapping, say) must be able to go on.
     if (need > 1.25 * total && !resuming)
