@@ -350,7 +350,18 @@ TEST(Report, EditedDocumentsAreFoundAndKept) {
     EXPECT_EQ(read_text_file(dir + "/report.md"), mine);
     EXPECT_EQ(read_text_file(dir + "/report.md.new"), render_report_markdown(in));
     EXPECT_EQ(edited_report_files(dir), std::vector<std::string>{dir + "/report.md"});
-    write_report(dir, in, /*replace_edited=*/true);
+    // --force agreed to replace the edit as it was when the run began: an edit made during the
+    // run is kept all the same (a hostile-user probe lost one), the new report beside it.
+    const ReportFileHashes seen_at_start = edited_report_hashes(dir);
+    ASSERT_EQ(seen_at_start.size(), 1u);
+    const std::string later = mine + "MORE NOTES, DURING THE RUN\n";
+    write_text_atomically(dir + "/report.md", later);
+    std::filesystem::remove(dir + "/report.md.new");
+    write_report(dir, in, seen_at_start);
+    EXPECT_EQ(read_text_file(dir + "/report.md"), later);
+    EXPECT_EQ(read_text_file(dir + "/report.md.new"), render_report_markdown(in));
+    write_text_atomically(dir + "/report.md", mine);
+    write_report(dir, in, edited_report_hashes(dir));
     EXPECT_EQ(read_text_file(dir + "/report.md"), render_report_markdown(in));
     EXPECT_TRUE(edited_report_files(dir).empty());
     // A results.json without the record (an older pfce's) finds nothing.

@@ -701,7 +701,23 @@ static std::string content_hash(const std::string& text) {
     return hex64(fnv1a64(text.data(), text.size()));
 }
 
-void write_report(const std::string& out_dir, const ReportInput& in, bool replace_edited) {
+// The hash of a file's content, "" when it cannot be read.
+static std::string file_content_hash(const std::string& path) {
+    try {
+        return content_hash(read_whole_file(path));
+    } catch (const std::exception&) {
+        return "";
+    }
+}
+
+ReportFileHashes edited_report_hashes(const std::string& out_dir) {
+    ReportFileHashes h;
+    for (const std::string& f : edited_report_files(out_dir)) h[f] = file_content_hash(f);
+    return h;
+}
+
+void write_report(const std::string& out_dir, const ReportInput& in,
+                  const ReportFileHashes& replaceable) {
     std::filesystem::create_directories(out_dir);
     auto path = [&](const std::string& f) { return (std::filesystem::path(out_dir) / f).string(); };
     const std::vector<std::string> charts = report_chart_files(in);
@@ -721,9 +737,14 @@ void write_report(const std::string& out_dir, const ReportInput& in, bool replac
         {"report.md", render_report_markdown(in)},
         {"report.html", render_report_html(in, out_dir)}};
     // A document edited since the run began (a person reading the last report meanwhile) is kept,
-    // the new one written beside it; the next run refuses until it is moved away.
-    const std::vector<std::string> edited =
-        replace_edited ? std::vector<std::string>() : edited_report_files(out_dir);
+    // the new one written beside it; the next run refuses until it is moved away. --force
+    // replaces only the edits it saw at the start, as they were then.
+    std::vector<std::string> edited;
+    for (const std::string& f : edited_report_files(out_dir)) {
+        const auto it = replaceable.find(f);
+        if (it == replaceable.end() || it->second.empty() || it->second != file_content_hash(f))
+            edited.push_back(f);
+    }
     nlohmann::json results = render_results_json(in);
     // All four or none: results.json's hashes must be of the documents beside it (a report cut
     // short after it would read as edited to the next run).

@@ -6,6 +6,7 @@
 
 #include <array>
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,12 +53,18 @@ std::string render_chart(const ReportInput& in, const std::string& chart_file);
 // results.json records a hash of each document a person may edit (report.md, report.html,
 // results.csv) under "report_files", for edited_report_files; the documents and results.json are
 // replaced together (all new or all old). A document edited since it was written is kept and the
-// new one written as NAME.new, unless `replace_edited` (--force).
-void write_report(const std::string& out_dir, const ReportInput& in, bool replace_edited = false);
+// new one written as NAME.new, unless `replaceable` holds it with its content as it is now (what
+// --force saw, and so agreed to replace, when the run began: an edit made during the run is kept).
+using ReportFileHashes = std::map<std::string, std::string>;  // path -> hash of its content
+void write_report(const std::string& out_dir, const ReportInput& in,
+                  const ReportFileHashes& replaceable = {});
 
 // The report documents in out_dir that differ from what write_report last wrote there (a person
 // edited them): a rerun, which rewrites them, refuses without --force. Empty when there is no
 // record (no report yet, or one of a pfce before the record).
 std::vector<std::string> edited_report_files(const std::string& out_dir);
+// The edited documents (edited_report_files) with the hashes of their content now: what a run
+// with --force may replace at its end.
+ReportFileHashes edited_report_hashes(const std::string& out_dir);
 
 }  // namespace pfce

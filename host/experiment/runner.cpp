@@ -264,6 +264,10 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
                    " elsewhere to keep the changes, or pass --force (which also reruns the "
                    "finished experiments)");
     }
+    // What --force agreed to replace: the edits as they are now (one made during the run is kept
+    // at its end, the new report written beside it).
+    const ReportFileHashes forced_edits =
+        opts.force ? edited_report_hashes(sum.out_dir) : ReportFileHashes{};
     const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
     // A --data inside OUT or a directory of other files: refused before OUT exists.
     const bool replace_data = check_suite_data_dir(data, opts, sum.out_dir);
@@ -421,7 +425,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     in.clutter_class = find_clutter_class(pal);
     in.unlabelled_colour = pal.display_unlabelled();
     in.potsdam_classes = pal.class_names() == potsdam_palette().class_names();
-    write_report(sum.out_dir, in, /*replace_edited=*/opts.force);
+    write_report(sum.out_dir, in, forced_edits);
     sum.report_md = (fs::path(sum.out_dir) / "report.md").string();
     sum.report_html = (fs::path(sum.out_dir) / "report.html").string();
     log_info("suite ", suite.name, ": ", run_counts(sum), sum.interrupted ? ", interrupted" : "",
