@@ -310,6 +310,36 @@ TEST(CliMisuse, ARunFindsItsOwnDataFromAnotherDirectory) {
     EXPECT_TRUE(fs::path(data["root"].get<std::string>()).is_absolute()) << data.dump();
 }
 
+// A run's mask directory made again with other settings (pfce sample --force) since the run
+// began: the resume says the directory changed, not that settings nobody typed "differ", and it
+// does not suggest the command that just failed (a hostile-user probe).
+TEST(CliMisuse, ResumeOnAMaskDirectoryMadeAgainSaysSo) {
+    const std::string root = test::temp_dir("misuse_resume_resampled");
+    const auto fd = dataset(root + "/data");
+    for (const char* points : {"", " --points 50"}) {
+        SCOPED_TRACE(points);
+        const std::string masks = root + "/masks" + (*points ? "50" : "");
+        const std::string run = root + "/run" + (*points ? "50" : "");
+        ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --out " + masks + points).status,
+                  0);
+        ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --labels " + masks + " --out " +
+                                 run + kTiny)
+                      .status,
+                  0);
+        ASSERT_EQ(
+            test::run_pfce("sample --data " + fd.root + " --out " + masks + " --points 80 --force")
+                .status,
+            0);
+        const test::CommandResult r = test::run_pfce("train --resume --epochs 2 --out " + run);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, masks);
+        EXPECT_MESSAGE_HAS(r.output, "made again since the run began");
+        EXPECT_MESSAGE_HAS(r.output, *points ? "[50]" : "[500]");
+        EXPECT_MESSAGE_HAS(r.output, "[80]");
+        EXPECT_EQ(r.output.find("resume with the run's settings"), std::string::npos) << r.output;
+    }
+}
+
 TEST(CliMisuse, ResumeAllowsWhatDoesNotChangeTheResultAndNamesWhatDoes) {
     const std::string root = test::temp_dir("misuse_resume");
     const auto fd = dataset(root + "/data");

@@ -351,10 +351,24 @@ void adopt_labels_dir_image_settings(DataSettings& d, const MaskDir& md) {
     }
 }
 
-void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md) {
+void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resuming) {
     const LabelSettings defaults;
     const std::string kind = md.meta.value("kind", std::string("sparse"));
     auto refuse = [&](const char* key, const std::string& asked, const std::string& made) {
+        // A resumed run's settings are its own: nothing to drop; the directory changed.
+        if (resuming)
+            PFCE_THROW(InputError, "cannot resume: labels.dir ", md.dir,
+                       " was made again since the run began: its masks.json now says ", key, " = ",
+                       made, ", the run trained on masks made with ", key, " = ", asked,
+                       ". Its labels would change in the middle of the run: make the masks as "
+                       "they were (the run's labels.points = ",
+                       nlohmann::json(l.points).dump(), ", seed = ", l.seed,
+                       ", scale_by_area = ", l.scale_by_area ? "true" : "false",
+                       kind == "linked" || l.kind == "linked"
+                           ? detail::concat(", radius = ", l.radius, ", conflict = ", l.conflict,
+                                            ", max_color_step = ", l.max_color_step)
+                           : std::string(),
+                       "), or start over with --force");
         PFCE_THROW(InputError, "labels.dir ", md.dir, " holds ", kind, " masks made with ", key,
                    " = ", made, " (its masks.json), but labels.", key, " = ", asked,
                    ": a mask directory is trained on as it is; drop labels.", key,
@@ -855,7 +869,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
         const MaskDir md = open_mask_dir(labels);
         in.label_kind = md.meta.value("kind", std::string("sparse"));
         if (!cfg.labels.dir.empty()) {
-            adopt_labels_dir_settings(cfg.labels, md);
+            adopt_labels_dir_settings(cfg.labels, md, resuming);
         }
     }
     in.train = load_samples(ds, split.train, labels);

@@ -1212,6 +1212,7 @@ bool moved_file(const std::string& line, const char* dotted, const Config& store
 void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too,
                              const std::string& root_moved, bool same_label_counts) {
     std::string list;
+    bool all_from_masks = true;
     for (const auto& d : differing_result_keys(stored, given)) {
         if (!labels_too && d.rfind("labels.", 0) == 0) continue;
         // run.evaluate picks the checkpoint a suite tests: pfce train, which tests nothing, says
@@ -1248,9 +1249,22 @@ void refuse_changed_settings(const Config& stored, const Config& given, bool lab
                 continue;
             }
         }
-        list += "\n  " + d;
+        // With a mask directory, the label settings are what its masks.json records
+        // (adopt_labels_dir_settings): one that differs was not typed, the directory was made
+        // again (pfce sample --force) since the run began.
+        const bool from_masks = labels_too && !given.labels.dir.empty() &&
+                                d.rfind("labels.", 0) == 0 && d.rfind("labels.dir:", 0) != 0;
+        all_from_masks = all_from_masks && from_masks;
+        list +=
+            "\n  " + d + (from_masks ? " (what " + given.labels.dir + "/masks.json records)" : "");
     }
     if (list.empty()) return;
+    if (all_from_masks)
+        PFCE_THROW(
+            InputError, "cannot resume ", given.run.out, ": its mask directory ", given.labels.dir,
+            " was made again since the run began, with other settings (stored -> now):", list,
+            "\nits labels would change in the middle of the run: make the masks as they "
+            "were (the stored settings), or start over with --force");
     PFCE_THROW(InputError, "cannot resume ", given.run.out,
                ": these settings differ from the run's own (stored -> given):", list,
                "\nresume with the run's settings (pfce train --resume --out ", given.run.out,
