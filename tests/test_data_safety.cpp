@@ -965,6 +965,32 @@ TEST(DataSafety, MasksBeingReadAreNotReplacedNorReadWhileReplaced) {
     EXPECT_EQ(test::run_pfce(train + " --force").status, 0);
 }
 
+// The same for the dataset a run reads (hostile-user probe: `data synth --force` rewrote it while
+// a run read it, and the run failed on what looked like bad input).
+TEST(DataSafety, ADatasetBeingReadIsNotWrittenAgainNorReadWhileWritten) {
+    const std::string root = test::temp_dir("safety_read_data");
+    const std::string data = root + "/data";
+    const std::string synth = "data synth --count 6 --size 64 --out " + data;
+    ASSERT_EQ(test::run_pfce(synth).status, 0);
+    const std::string train = "train --data " + data + " --out " + root +
+                              "/run --epochs 1 --batch-size 2 --width 4 --depth 1 --device cpu";
+    const int fd = ::open(data.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_SH | LOCK_NB), 0);  // a run reading it
+    const test::CommandResult rewrite = test::run_pfce(synth + " --seed 3 --force");
+    EXPECT_EQ(rewrite.status, 2) << rewrite.output;
+    EXPECT_MESSAGE_HAS(rewrite.output, data + " is being written or read by another pfce");
+    const test::CommandResult reader = test::run_pfce(train);  // another reader: fine
+    EXPECT_EQ(reader.status, 0) << reader.output;
+    ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);  // now one writing it
+    const test::CommandResult refused = test::run_pfce(train + " --force");
+    EXPECT_EQ(refused.status, 2) << refused.output;
+    EXPECT_MESSAGE_HAS(refused.output,
+                       "--data " + data + " is being written by another pfce command now");
+    ::close(fd);
+    EXPECT_EQ(test::run_pfce(train + " --force").status, 0);
+}
+
 // A command refused for its arguments (or its device) leaves no output directory behind.
 TEST(DataSafety, ARefusedCommandCreatesNoOutputDirectory) {
     const std::string root = test::temp_dir("safety_refused");

@@ -841,6 +841,10 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
         missing("data.root", cfg.data.root, "the dataset's directory");
     missing("labels.dir", cfg.labels.dir, "the --out of pfce sample or pfce link");
     const Dataset ds = open_run_dataset(cfg.data);
+    // Held while the samples are read (into memory, below): `pfce data synth --force` writing the
+    // dataset again meanwhile would give the run damaged or mixed files (it is refused instead,
+    // and this refused while it writes).
+    const DirLock reading_data = lock_dir_for_reading(cfg.data.root, "--data");
     check_class_count(ds.palette(), cfg.data.root);
     validate_for_classes(cfg, ds.palette().class_names(), cfg.data.root, source);
     const Split split = run_split(ds, cfg.data);
