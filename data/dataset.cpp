@@ -16,7 +16,6 @@
 #include "core/text.hpp"
 #include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
-#include "data/image_io_detail.hpp"
 #include "data/synth.hpp"
 
 namespace fs = std::filesystem;
@@ -97,8 +96,9 @@ bool natural_less(const std::string& a, const std::string& b) {
     return a < b;
 }
 
-void check_pair_sizes(const std::string& image, const std::string& mask, std::int64_t max_pixels,
-                      const ImageChoice& choice, int& width, int& height) {
+std::string check_pair_sizes(const std::string& image, const std::string& mask,
+                             std::int64_t max_pixels, const ImageChoice& choice, int& width,
+                             int& height) {
     const ImageInfo a = probe_image(image);
     check_image_layout(image, a, choice);
     if (is_jpeg_file(mask))
@@ -127,17 +127,10 @@ void check_pair_sizes(const std::string& image, const std::string& mask, std::in
                    " pixels (raise the limit, e.g. --max-pixels, to read it)");
     width = a.width;
     height = a.height;
-}
-
-std::string pair_grid_mismatch(const std::string& image, const std::string& mask) {
-    // Only TIFFs carry a georeference here; the RPC sidecars read_georeference also looks for
-    // are not a grid.
-    if (!is_tiff_file(image) || !is_tiff_file(mask)) return "";
-    const GeoReference gi = detail::read_tiff_georeference(image),
-                       gm = detail::read_tiff_georeference(mask);
-    const std::string why = grid_difference(gi, gm);
+    const std::string why = grid_difference(a.geo, b.geo);
     if (why.empty()) return "";
-    return image + " (" + gi.describe() + ") and " + mask + " (" + gm.describe() + "): " + why;
+    return image + " (" + a.geo.describe() + ") and " + mask + " (" + b.geo.describe() +
+           "): " + why;
 }
 
 void warn_grid_mismatches(const std::vector<std::string>& found, std::size_t pairs) {
@@ -167,9 +160,8 @@ void check_all_pairs(std::vector<SampleRef>& samples, const DatasetOptions& opts
     for (long long i = 0; i < n; ++i) {
         SampleRef& s = samples[static_cast<std::size_t>(i)];
         try {
-            check_pair_sizes(s.image_path, s.mask_path, opts.max_pixels, opts.image, s.width,
-                             s.height);
-            grids[static_cast<std::size_t>(i)] = pair_grid_mismatch(s.image_path, s.mask_path);
+            grids[static_cast<std::size_t>(i)] = check_pair_sizes(
+                s.image_path, s.mask_path, opts.max_pixels, opts.image, s.width, s.height);
         } catch (...) {
             errors[static_cast<std::size_t>(i)] = std::current_exception();
         }

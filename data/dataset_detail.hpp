@@ -112,17 +112,17 @@ void add_sample_file(Map& files, const std::string& id, const std::filesystem::p
 bool natural_less(const std::string& a, const std::string& b);
 // Header check shared by all kinds: both files readable and of the same size, the image's samples
 // what `choice` can read (RGB or gray unless it picks bands; 8-bit unless it gives a range).
-void check_pair_sizes(const std::string& image, const std::string& mask, std::int64_t max_pixels,
-                      const ImageChoice& choice, int& width, int& height);
+// Returns how their map grids differ when both are georeferenced and they do (see
+// grid_difference): "IMAGE (its grid) and MASK (its grid): what differs"; "" otherwise.
+std::string check_pair_sizes(const std::string& image, const std::string& mask,
+                             std::int64_t max_pixels, const ImageChoice& choice, int& width,
+                             int& height);
 // check_pair_sizes for every sample (in parallel: big sets have thousands of headers), filling each
 // sample's width and height; the fault of the lowest-numbered sample is the one reported. Pairs of
 // GeoTIFFs on different map grids are said (warn_grid_mismatches).
 void check_all_pairs(std::vector<SampleRef>& samples, const DatasetOptions& opts);
-// When image and mask are both georeferenced and lie on different pixel grids: "IMAGE (its grid)
-// and MASK (its grid): what differs"; "" otherwise.
-std::string pair_grid_mismatch(const std::string& image, const std::string& mask);
-// One warning for the pairs pair_grid_mismatch found (`found`, "" entries ignored) among `pairs`:
-// how many, and the first.
+// One warning for the pairs check_pair_sizes found on different grids (`found`, "" entries ignored)
+// among `pairs`: how many, and the first.
 void warn_grid_mismatches(const std::vector<std::string>& found, std::size_t pairs);
 
 }  // namespace detail

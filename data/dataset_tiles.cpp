@@ -171,7 +171,7 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
     }
     std::size_t read_eroded = 0;       // tiles whose eroded labels are read
     std::vector<std::string> smaller;  // tiles narrower or lower than a window: one window each
-    std::vector<std::string> grids;    // image and mask on different map grids (pair_grid_mismatch)
+    std::vector<std::string> grids;    // image and mask on different map grids (check_pair_sizes)
     for (const std::string& stem : stems) {
         const fs::path& image = rgb[stem];
         const bool has_full = label.count(stem) != 0, has_eroded = label_nb.count(stem) != 0;
@@ -201,8 +201,8 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         }
         int w = 0, h = 0;
         // Windows are what gets decoded, so the pixel limit applies to them, not to the tile.
-        detail::check_pair_sizes(image.string(), mask.string(), 0, ds.opts_.image, w, h);
-        grids.push_back(detail::pair_grid_mismatch(image.string(), mask.string()));
+        grids.push_back(
+            detail::check_pair_sizes(image.string(), mask.string(), 0, ds.opts_.image, w, h));
         const int pw = std::min(patch, w), ph = std::min(patch, h);
         if (pw < patch || ph < patch)
             smaller.push_back(stem + " (" + std::to_string(w) + "x" + std::to_string(h) + ")");

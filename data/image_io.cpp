@@ -369,10 +369,6 @@ bool is_jpeg_file(const std::string& path) {
     return sniff_format(path) == Format::jpeg;
 }
 
-bool is_tiff_file(const std::string& path) {
-    return sniff_format(path) == Format::tiff;
-}
-
 RgbImage read_rgb(const std::string& path, std::int64_t max_pixels, const ImageChoice& choice) {
     const detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels, choice);
     return choice.bands.empty() ? to_rgb(path, d) : pick_bands(path, d, choice.bands);

@@ -36,6 +36,8 @@ struct ImageInfo {
     // A PNG's "pfce-labels" text (kLabelsTextKey): what its pixel values are, as pfce wrote them
     // ("" for other files).
     std::string labels = {};
+    // A GeoTIFF's georeference (empty for any other file): pairs are checked for one grid.
+    GeoReference geo = {};
 };
 
 // The PNG text key of pfce's own label PNGs (sample, link): their values are class indices
@@ -45,7 +47,6 @@ inline constexpr const char* kLabelsTextKey = "pfce-labels";
 // Header only (size, bands, bit depth) without decoding pixels; for limits and validation.
 ImageInfo probe_image(const std::string& path);
 bool is_jpeg_file(const std::string& path);  // by its header bytes, not its name
-bool is_tiff_file(const std::string& path);  // likewise (BigTIFF too)
 // Whether `path` is named as an image of a format pfce does not read (.bmp, .gif, .webp, .jp2,
 // .jxl, .vrt, ...), so a command can name it rather than pass it over; sidecars (.tfw, .prj,
 // .aux.xml) and other files are not.

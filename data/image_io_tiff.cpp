@@ -632,6 +632,27 @@ std::vector<Rgb> colour_map(TIFF* t, const std::string& path, const TiffLayout& 
     return map;
 }
 
+void get_doubles(TIFF* t, ttag_t tag, std::vector<double>& out) {
+    std::uint16_t n = 0;
+    double* v = nullptr;
+    if (TIFFGetField(t, tag, &n, &v) && v) out.assign(v, v + n);
+}
+
+// The GeoTIFF tags of the current page of `t`.
+GeoReference geo_tags(TIFF* t) {
+    GeoReference g;
+    get_doubles(t, 33550, g.pixel_scale);
+    get_doubles(t, 33922, g.tiepoints);
+    get_doubles(t, 34264, g.transformation);
+    get_doubles(t, 34736, g.double_params);
+    std::uint16_t n = 0;
+    std::uint16_t* keys = nullptr;
+    if (TIFFGetField(t, 34735, &n, &keys) && keys) g.key_directory.assign(keys, keys + n);
+    char* ascii = nullptr;
+    if (TIFFGetField(t, 34737, &ascii) && ascii) g.ascii_params = ascii;
+    return g;
+}
+
 }  // namespace
 
 ImageInfo probe_tiff(const std::string& path) {
@@ -645,6 +666,7 @@ ImageInfo probe_tiff(const std::string& path) {
     info.sample_format = l.format;
     info.palette = l.photometric == PHOTOMETRIC_PALETTE;
     info.cmyk = l.photometric == PHOTOMETRIC_SEPARATED;
+    info.geo = geo_tags(t.get());  // the full-resolution page read_layout selected
     return info;
 }
 
@@ -783,31 +805,11 @@ void write_tiff_file(const std::string& path, const std::uint8_t* samples, int w
     if (!msgs.errors.empty()) PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.text());
 }
 
-namespace {
-
-void get_doubles(TIFF* t, ttag_t tag, std::vector<double>& out) {
-    std::uint16_t n = 0;
-    double* v = nullptr;
-    if (TIFFGetField(t, tag, &n, &v) && v) out.assign(v, v + n);
-}
-
-}  // namespace
-
 GeoReference read_tiff_georeference(const std::string& path) {
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "r", msgs);
     select_full_resolution_page(t.get(), path);  // the image's, not a thumbnail's
-    GeoReference g;
-    get_doubles(t.get(), 33550, g.pixel_scale);
-    get_doubles(t.get(), 33922, g.tiepoints);
-    get_doubles(t.get(), 34264, g.transformation);
-    get_doubles(t.get(), 34736, g.double_params);
-    std::uint16_t n = 0;
-    std::uint16_t* keys = nullptr;
-    if (TIFFGetField(t.get(), 34735, &n, &keys) && keys) g.key_directory.assign(keys, keys + n);
-    char* ascii = nullptr;
-    if (TIFFGetField(t.get(), 34737, &ascii) && ascii) g.ascii_params = ascii;
-    return g;
+    return geo_tags(t.get());
 }
 
 void write_tiff_palette_file(const std::string& path, const std::uint8_t* indices, int width,
