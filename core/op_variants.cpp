@@ -19,8 +19,8 @@ const std::vector<OpVariantFamily>& cuda_op_variant_families() {
     // storage, 1.4 GB held against 3.2 GB: what PyTorch's autocast with channels_last does).
     static const std::vector<OpVariantFamily> families = {
         {"focal_loss",
-         {"three_launch", "single_launch"},
-         "count, loss and finish launches, or one",
+         {"three_launch", "single_launch", "vec4"},
+         "count, loss and finish launches; or one; or three, 4 pixels a thread",
          "three_launch"},
         {"global_grad_norm",
          {"per_tensor", "multi_tensor"},

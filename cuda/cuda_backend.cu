@@ -118,11 +118,11 @@ CudaContext::Landing& CudaContext::landing(const void* device_address) {
 // ---- kernel variants (Backend::op_variants) ---------------------------------------------------
 
 std::vector<std::string> CudaBackend::op_variants(const std::string& op) const {
-    // The catalogue (core/op_variants.hpp): focal_loss{,_single}.cu; optim.cu and optim_multi.cu;
-    // every convolution and transposed convolution, all directions (cudnn_util.hpp); and the
-    // layout of a network's inner activations (activation_layout) and their element type at
-    // precision bf16 (activation_dtype), which the convolutions, batch norm, ReLU, max-pool,
-    // concat and add_inplace all run on.
+    // The catalogue (core/op_variants.hpp): focal_loss{,_single,_vec4}.cu; optim.cu and
+    // optim_multi.cu; every convolution and transposed convolution, all directions
+    // (cudnn_util.hpp); and the layout of a network's inner activations (activation_layout) and
+    // their element type at precision bf16 (activation_dtype), which the convolutions, batch norm,
+    // ReLU, max-pool, concat and add_inplace all run on.
     const OpVariantFamily* f = find_cuda_op_variant_family(op);
     return f ? f->variants : std::vector<std::string>{};
 }
@@ -132,8 +132,8 @@ void CudaBackend::select_op_variant(const std::string& op, const std::string& va
     const auto it = std::find(names.begin(), names.end(), variant);
     if (it == names.end()) Backend::select_op_variant(op, variant);  // throws, naming the choices
     const bool second = it != names.begin();
-    if (op == "focal_loss")
-        focal_kernel_ = second ? FocalKernel::single_launch : FocalKernel::three_launch;
+    if (op == "focal_loss")  // in the catalogue's order
+        focal_kernel_ = static_cast<FocalKernel>(it - names.begin());
     else if (op == "global_grad_norm")
         multi_tensor_norm_ = second;
     else if (op == "convolution")

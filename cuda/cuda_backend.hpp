@@ -55,7 +55,8 @@ class CudaBackend : public Backend {
     void upload(Tensor& dst, const Tensor& src);  // copy() from host memory: see CudaContext
     void global_grad_norm_multi(std::span<const Tensor* const> grads, Tensor& norm);
 
-    enum class FocalKernel { three_launch, single_launch };
+    // In the order of the catalogue's focal_loss variants (core/op_variants.cpp).
+    enum class FocalKernel { three_launch, single_launch, vec4 };
     std::unique_ptr<CudaContext> ctx_;
     // Kernel variants (op_variants): the defaults are the kernels that were there first, until a
     // GPU run of bench_loss / bench_train picks.

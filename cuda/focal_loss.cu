@@ -1,5 +1,6 @@
 // CUDA backend: the fused partial focal loss (DESIGN §2). The default: three launches, no host sync
-// (the variant "single_launch", cuda/focal_loss_single.cu, does it in one):
+// (the variant "single_launch", cuda/focal_loss_single.cu, does it in one; the variant "vec4",
+// cuda/focal_loss_vec4.cu, replaces step 2 with a pass of 4 pixels a thread):
 //   1. count labelled pixels per class from the u8 labels (integer counts: exact, deterministic);
 //   2. one fused pass, a thread per pixel over NCHW (consecutive threads = consecutive pixels, so
 //      every channel plane is read coalesced), that reads each logit once, keeps the pixel's C
@@ -103,13 +104,17 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
+// vec4: the fused pass of cuda/focal_loss_vec4.cu where it can run (it says), else this file's.
 template <int CMAX>
-void launch_focal(FocalArgs& a, unsigned long long* counts, cudaStream_t stream) {
+void launch_focal(FocalArgs& a, unsigned long long* counts, bool vec4, cudaStream_t stream) {
     launch("focal_count_kernel", focal_count_kernel<CMAX>,
            grid_for(a.npix, kThreads, kMaxCountBlocks), kThreads, stream, a.labels, a.npix, a.c,
            counts);
-    const unsigned loss_blocks = grid_for(a.npix, kThreads, kMaxLossBlocks);
-    launch("focal_fused_kernel", focal_fused_kernel<CMAX>, loss_blocks, kThreads, stream, a);
+    unsigned loss_blocks = vec4 ? focal_detail::launch_focal_vec4(a, kMaxLossBlocks, stream) : 0;
+    if (loss_blocks == 0) {
+        loss_blocks = grid_for(a.npix, kThreads, kMaxLossBlocks);
+        launch("focal_fused_kernel", focal_fused_kernel<CMAX>, loss_blocks, kThreads, stream, a);
+    }
     launch("focal_finish_kernel", focal_finish_kernel, 1, kThreads, stream, a,
            static_cast<int>(loss_blocks));
 }
@@ -152,16 +157,17 @@ void CudaBackend::focal_loss(const Tensor& logits, const Tensor& labels, const F
     PFCE_CUDA_CHECK(cudaMemsetAsync(counts, 0, count_bytes, stream));
 
     // Registers hold the pixel's C logits: instantiate for a few class-count bounds.
+    const bool vec4 = focal_kernel_ == FocalKernel::vec4;
     if (a.c <= 2)
-        launch_focal<2>(a, counts, stream);
+        launch_focal<2>(a, counts, vec4, stream);
     else if (a.c <= 4)
-        launch_focal<4>(a, counts, stream);
+        launch_focal<4>(a, counts, vec4, stream);
     else if (a.c <= 8)
-        launch_focal<8>(a, counts, stream);
+        launch_focal<8>(a, counts, vec4, stream);
     else if (a.c <= 16)
-        launch_focal<16>(a, counts, stream);
+        launch_focal<16>(a, counts, vec4, stream);
     else
-        launch_focal<32>(a, counts, stream);
+        launch_focal<32>(a, counts, vec4, stream);
 }
 
 }  // namespace pfce

@@ -1,12 +1,14 @@
-// What the focal-loss kernels of cuda/focal_loss.cu (three launches, the default) and
-// cuda/focal_loss_single.cu (one cooperative launch, a variant) share: their argument block, the
-// block size, the per-block label count and the softmax terms of a pixel. Their per-pixel
-// formulas are core/kernels/focal.hpp, shared with the CPU.
+// What the focal-loss kernels share: cuda/focal_loss.cu (three launches, the default),
+// cuda/focal_loss_vec4.cu (the same launches with a 4-pixels-a-thread pass, a variant) and
+// cuda/focal_loss_single.cu (one cooperative launch, a variant): their argument block, the block
+// size, the per-block label count, the softmax terms of a pixel and the 1- and 4-pixel bodies of
+// the variants. Their per-pixel formulas are core/kernels/focal.hpp, shared with the CPU.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include "core/kernels/fast_divmod.hpp"
+#include "core/kernels/focal.hpp"
 #include "core/op_params.hpp"
 
 namespace pfce {
@@ -38,6 +40,12 @@ struct FocalArgs {
 // launch. Returns false (nothing launched) where it cannot run: no cooperative launch on this
 // device, or 2^32 pixels or more; the caller then runs the three-launch kernels.
 bool launch_focal_single(FocalArgs& a, CudaContext& ctx);
+
+// The variant "vec4"'s fused pass (cuda/focal_loss_vec4.cu), run between the three-launch count
+// and finish kernels: launches it on a grid of at most max_blocks blocks and returns that number
+// (of loss partials), or returns 0 (nothing launched) where it cannot run: more than 8 classes,
+// an image size not a multiple of 4, unaligned tensors, or more images than max_blocks.
+unsigned launch_focal_vec4(const FocalArgs& a, unsigned max_blocks, cudaStream_t stream);
 
 // block_counts[k] (shared, CMAX entries) <- the labels == k (k < c) in this block's share of a
 // grid-stride loop over npix labels; every thread of the block must call it. Each warp counts 32
@@ -96,6 +104,68 @@ __device__ __forceinline__ FocalExp focal_exp(float (&e)[CMAX], int c, int y, fl
             }
         }
     return r;
+}
+
+// One labelled-or-not pixel: z holds its C logits on entry and its gradient on return (all 0 for
+// an unlabelled pixel, whose logits are never used). Adds its loss to sum.
+template <int CMAX, int G>
+__device__ __forceinline__ void focal_pixel(float (&z)[CMAX], int y, const FocalArgs& a,
+                                            float inv_norm, double& sum) {
+    const int c = a.c;
+    if (y >= c) {
+#pragma unroll
+        for (int k = 0; k < CMAX; ++k) z[k] = 0.0f;
+        return;
+    }
+    float m = -INFINITY;
+#pragma unroll
+    for (int k = 0; k < CMAX; ++k)
+        if (k < c) m = fmaxf(m, z[k]);
+    const FocalExp x = focal_exp(z, c, y, m);
+    const float s = x.ey + x.s_other;
+    const float inv_s = 1.0f / s;
+    const float u = x.s_other * inv_s, q = x.ey * inv_s;
+    const float logq = kernels::focal_log_q(x.zy_m, s, u);
+    const float pw = kernels::focal_pow_gamma<G>(u, a.gamma);
+    const kernels::FocalPixel<float> t =
+        kernels::focal_pixel_terms_pw(u, q, logq, a.gamma, a.alpha[y], pw);
+    sum += static_cast<double>(t.loss + x.poison);
+    // dl/dz_k = coef (delta_ky - p_k), divided by the normalizer
+    const float dz_y = t.coef * u * inv_norm, w = t.coef * inv_norm * inv_s;
+#pragma unroll
+    for (int k = 0; k < CMAX; ++k)
+        if (k < c) z[k] = k == y ? dz_y : 0.0f - w * z[k];
+}
+
+// Four consecutive pixels of one image: their labels y4, channel k's four logits at
+// logits[k * hw] (16-byte aligned: hw % 4 == 0 and aligned planes), so each channel is one float4
+// load and, into dlogits (or nowhere when null), one float4 store. A group with no labelled pixel
+// reads no logits.
+template <int CMAX, int G>
+__device__ __forceinline__ void focal_group4(const float* logits, float* dlogits, long long hw,
+                                             uchar4 y4, const FocalArgs& a, float inv_norm,
+                                             double& sum) {
+    const int y[4] = {y4.x, y4.y, y4.z, y4.w};
+    const bool any = y[0] < a.c || y[1] < a.c || y[2] < a.c || y[3] < a.c;
+    float z[4][CMAX];
+#pragma unroll
+    for (int k = 0; k < CMAX; ++k) {
+        float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (k < a.c && any) v = *reinterpret_cast<const float4*>(logits + k * hw);
+        z[0][k] = v.x;
+        z[1][k] = v.y;
+        z[2][k] = v.z;
+        z[3][k] = v.w;
+    }
+#pragma unroll
+    for (int p = 0; p < 4; ++p) focal_pixel<CMAX, G>(z[p], y[p], a, inv_norm, sum);
+    if (dlogits) {
+#pragma unroll
+        for (int k = 0; k < CMAX; ++k)
+            if (k < a.c)
+                *reinterpret_cast<float4*>(dlogits + k * hw) =
+                    make_float4(z[0][k], z[1][k], z[2][k], z[3][k]);
+    }
 }
 
 }  // namespace focal_detail

@@ -32,37 +32,6 @@ namespace cg = cooperative_groups;
 
 constexpr unsigned kMaxBlocks = 4096;  // workspace bound; the resident grid is far smaller
 
-// One labelled-or-not pixel: z holds its C logits on entry and its gradient on return (all 0 for
-// an unlabelled pixel, whose logits are never used). Adds its loss to sum.
-template <int CMAX, int G>
-__device__ __forceinline__ void focal_pixel(float (&z)[CMAX], int y, const FocalArgs& a,
-                                            float inv_norm, double& sum) {
-    const int c = a.c;
-    if (y >= c) {
-#pragma unroll
-        for (int k = 0; k < CMAX; ++k) z[k] = 0.0f;
-        return;
-    }
-    float m = -INFINITY;
-#pragma unroll
-    for (int k = 0; k < CMAX; ++k)
-        if (k < c) m = fmaxf(m, z[k]);
-    const FocalExp x = focal_exp(z, c, y, m);
-    const float s = x.ey + x.s_other;
-    const float inv_s = 1.0f / s;
-    const float u = x.s_other * inv_s, q = x.ey * inv_s;
-    const float logq = kernels::focal_log_q(x.zy_m, s, u);
-    const float pw = kernels::focal_pow_gamma<G>(u, a.gamma);
-    const kernels::FocalPixel<float> t =
-        kernels::focal_pixel_terms_pw(u, q, logq, a.gamma, a.alpha[y], pw);
-    sum += static_cast<double>(t.loss + x.poison);
-    // dl/dz_k = coef (delta_ky - p_k), divided by the normalizer
-    const float dz_y = t.coef * u * inv_norm, w = t.coef * inv_norm * inv_s;
-#pragma unroll
-    for (int k = 0; k < CMAX; ++k)
-        if (k < c) z[k] = k == y ? dz_y : 0.0f - w * z[k];
-}
-
 template <int CMAX>
 __device__ void count_block_labels(const FocalArgs& a) {
     __shared__ unsigned int counts[CMAX];
@@ -110,8 +79,7 @@ __device__ double fused_pass_scalar(const FocalArgs& a, float inv_norm) {
     return sum;
 }
 
-// Four consecutive pixels of one image a thread: hw % 4 == 0 and 16-byte aligned planes, so each
-// channel is one float4 load (and store) and the labels one 4-byte load.
+// Four consecutive pixels of one image a thread (focal_group4).
 template <int CMAX, int G>
 __device__ double fused_pass_vec4(const FocalArgs& a, float inv_norm) {
     double sum = 0.0;
@@ -122,27 +90,8 @@ __device__ double fused_pass_vec4(const FocalArgs& a, float inv_norm) {
         a.hw4_div.divmod(static_cast<std::uint32_t>(g), img, j4);
         const long long base = static_cast<long long>(img) * a.c * hw + 4LL * j4;
         const uchar4 y4 = reinterpret_cast<const uchar4*>(a.labels)[g];
-        const int y[4] = {y4.x, y4.y, y4.z, y4.w};
-        const bool any = y[0] < a.c || y[1] < a.c || y[2] < a.c || y[3] < a.c;
-        float z[4][CMAX];
-#pragma unroll
-        for (int k = 0; k < CMAX; ++k) {
-            float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-            if (k < a.c && any) v = *reinterpret_cast<const float4*>(a.logits + base + k * hw);
-            z[0][k] = v.x;
-            z[1][k] = v.y;
-            z[2][k] = v.z;
-            z[3][k] = v.w;
-        }
-#pragma unroll
-        for (int p = 0; p < 4; ++p) focal_pixel<CMAX, G>(z[p], y[p], a, inv_norm, sum);
-        if (a.dlogits) {
-#pragma unroll
-            for (int k = 0; k < CMAX; ++k)
-                if (k < a.c)
-                    *reinterpret_cast<float4*>(a.dlogits + base + k * hw) =
-                        make_float4(z[0][k], z[1][k], z[2][k], z[3][k]);
-        }
+        focal_group4<CMAX, G>(a.logits + base, a.dlogits ? a.dlogits + base : nullptr, hw, y4, a,
+                              inv_norm, sum);
     }
     return sum;
 }

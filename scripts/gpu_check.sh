@@ -11,6 +11,8 @@
 #   c  compute-sanitizer memcheck, racecheck, initcheck, synccheck over the GPU tests of our kernels
 #   d  the benchmarks on cuda with their PyTorch/scipy peers (the Python with CUDA torch), JSON
 #   e  pfce run experiments/gpu-check.toml --device cuda, its report
+#   p  Nsight Compute's counters (DRAM throughput, occupancy, stall reasons) of every focal-loss
+#      kernel variant, one call each (issue 13's loss target: why a kernel is below copy speed)
 # Outputs in $OUT (gpu-check-out/ when unset): summary.txt (printed last, also when the check is
 # stopped from outside), bench.json, report.html, logs.tar.gz (every log, the test XML, CMake's
 # cache, the e2e report files). A stage cut short for time is not a failure: the summary names the
@@ -24,7 +26,7 @@
 # tests run; PFCE_REQUIRE_GPU=1 must make GPU tests fail; the GPU stages are skipped, their
 # plumbing run at toy size on the CPU. A dependency missing from the bundle fails here.
 #
-# Usage: bash scripts/gpu_check.sh [--rehearse] [--stages prepare,build,deps,a,b,c,d,e]
+# Usage: bash scripts/gpu_check.sh [--rehearse] [--stages prepare,build,deps,a,b,c,d,e,p]
 # Environment: OUT, PFCE_CHECK_BUDGET_S (default 540), PFCE_PYTHON, PFCE_CUDNN_ROOT, CUDA_HOME.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -436,6 +438,32 @@ EOF
   note "$results -> report.html"
 }
 
+# Nsight Compute on bench_loss at issue 13's shape, one call of each variant: the counters that say
+# what holds a kernel below the copy's bandwidth. The full report is p-ncu-loss.txt; the note and
+# p-ncu-summary.txt give each kernel's time, DRAM throughput and achieved occupancy.
+stage_p() {
+  if [ "$MODE" != gpu ]; then note "skipped (no GPU): Nsight Compute needs one"; return 3; fi
+  [ -n "$NCU" ] || { note "skipped: no ncu in the toolkit ($CUDA_ROOT)"; return 3; }
+  local t rc=0 report="$logs/p-ncu-loss.txt"
+  t=$(stage_left 10)
+  [ "$t" -ge 20 ] || { note "no time left for ncu"; return 4; }
+  # --calls 1 --repeats 1 --warmup 0: one call of each variant, and two more of the default (the
+  # first touch, and its time for the peer): 13 kernel launches, below --launch-count.
+  (cd "$root" && timeout -k 5 "$t" "$NCU" --kernel-name regex:focal --launch-count 24 \
+    --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+    --section MemoryWorkloadAnalysis --section SchedulerStats \
+    "$build/bench/bench_loss" --device cuda --shapes 16,6,512,512 --repeats 1 --warmup 0 \
+    --calls 1 --json "$work/p-loss.json") > "$report" 2>&1 || rc=$?
+  if grep -q "ERR_NVGPUCTRPERM" "$report"; then
+    note "skipped: this user may not read the GPU's counters (ERR_NVGPUCTRPERM, see p-ncu-loss.txt)"
+    return 3
+  fi
+  "$HELPER_PY" "$tools" ncu-summary "$report" > "$logs/p-ncu-summary.txt" 2>&1 || true
+  if [ "$rc" -eq 124 ]; then note "ncu stopped at the stage's limit (p-ncu-loss.txt has what ran)"; return 4; fi
+  [ "$rc" -eq 0 ] || { note "ncu failed (exit $rc, see p-ncu-loss.txt)"; return 1; }
+  note "$(head -c 280 "$logs/p-ncu-summary.txt" | tr '\n' ';')"
+}
+
 if [ "${1:-}" = "--stage" ]; then
   stage=$2
   "stage_$stage"
@@ -444,7 +472,7 @@ fi
 
 # ---- the driver ------------------------------------------------------------------------------------
 MODE=gpu
-stages="prepare,build,deps,a,b,c,d,e"
+stages="prepare,build,deps,a,b,c,d,e,p"
 while [ $# -gt 0 ]; do
   case $1 in
     --rehearse) MODE=rehearse ;;
@@ -486,6 +514,10 @@ for c in "${CUDACXX:-}" "$(command -v nvcc || true)" "${CUDA_HOME:-/nonexistent}
 done
 CUDA_ROOT=""
 [ -n "$NVCC" ] && CUDA_ROOT=$(cd "$(dirname "$NVCC")/.." && pwd)
+NCU=""
+for c in "$(command -v ncu || true)" "$CUDA_ROOT/bin/ncu"; do
+  [ -n "$c" ] && [ -x "$c" ] && { NCU=$c; break; }
+done
 SANITIZER=""
 for c in "$(command -v compute-sanitizer || true)" "$CUDA_ROOT/bin/compute-sanitizer" \
          "$CUDA_ROOT/compute-sanitizer/compute-sanitizer"; do
@@ -585,14 +617,14 @@ export MODE root work prefix logs notes out build JOBS COMMIT NVCC CUDA_ROOT SAN
   TEST_OMP_THREADS TMPDIR
 export WHEEL_LIB_DIRS_STR="${WHEEL_LIB_DIRS[*]}" RUN_DIRS_STR="${RUN_DIRS[*]}"
 
-order=(prepare build deps a b c d e)
+order=(prepare build deps a b c d e p)
 declare -A title=([prepare]="prepare" [build]="build" [deps]="isolation" [a]="a environment"
-  [b]="b tests" [c]="c sanitizers" [d]="d benchmarks" [e]="e end-to-end")
+  [b]="b tests" [c]="c sanitizers" [d]="d benchmarks" [e]="e end-to-end" [p]="p ncu profile")
 # Limits in seconds on the H200, and the least time worth starting a stage with.
-declare -A limit=([prepare]=60 [build]=300 [deps]=30 [a]=20 [b]=150 [c]=150 [d]=200 [e]=120)
-declare -A least=([prepare]=10 [build]=60 [deps]=10 [a]=5 [b]=40 [c]=40 [d]=40 [e]=45)
+declare -A limit=([prepare]=60 [build]=300 [deps]=30 [a]=20 [b]=150 [c]=150 [d]=200 [e]=120 [p]=90)
+declare -A least=([prepare]=10 [build]=60 [deps]=10 [a]=5 [b]=40 [c]=40 [d]=40 [e]=45 [p]=30)
 # Stages that cannot run after a failure of one before them.
-declare -A needs=([build]=prepare [deps]=build [a]=prepare [b]=build [c]=build [d]=build [e]=build)
+declare -A needs=([build]=prepare [deps]=build [a]=prepare [b]=build [c]=build [d]=build [e]=build [p]=build)
 reserve=15  # for the summary and the log tarball
 # A stage's result is a file (stages may run in the background): "status<TAB>seconds".
 status_dir="$work/status"
@@ -709,7 +741,7 @@ for s in prepare build deps a; do run_stage "$s"; done
 export TEST_JOBS=$JOBS
 run_stage b
 run_stage c
-for s in d e; do run_stage "$s"; done
+for s in d e p; do run_stage "$s"; done
 
 trap - TERM INT
 rc=0

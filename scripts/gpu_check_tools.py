@@ -13,6 +13,7 @@ benchmark JSON, counting test results, packing logs under the size limit of one 
   gpu_check_tools.py ratios BENCH_JSON                the lines of the summary's key ratios
   gpu_check_tools.py junit JUNIT_XML                  "N tests: P passed, F failed, S skipped"
   gpu_check_tools.py results RESULTS_CSV              one line: each experiment's test mIoU
+  gpu_check_tools.py ncu-summary NCU_TEXT             one line per kernel launch of an ncu report
   gpu_check_tools.py pack-logs DIR OUT_TGZ MAX_MIB
 """
 import hashlib
@@ -378,6 +379,47 @@ def pack_logs(d, out, max_mib):
     die(f"{out} stays over {max_mib} MiB")
 
 
+NCU_KERNEL = re.compile(r"^\s{1,3}(?:void )?(\S.*?)\s*\((\d+), (\d+), (\d+)\)x\((\d+), (\d+), (\d+)\), "
+                        r"Context")
+NCU_METRIC = re.compile(r"^\s{3,}(\S.*?)\s{2,}(?:(\S+)\s+)?([\d][\d,.]*)\s*$")
+NCU_WANTED = [("Duration", "time"), ("DRAM Throughput", "DRAM %"),
+              ("Memory Throughput", "memory %"), ("Achieved Occupancy", "occupancy %"),
+              ("Theoretical Occupancy", "theoretical %"), ("Registers Per Thread", "registers"),
+              ("Warp Cycles Per Issued Instruction", "cycles/issue")]
+
+
+def ncu_summary(path):
+    """One line per kernel launch of an Nsight Compute text report (its default details page):
+    the kernel's short name, grid, time, DRAM and memory throughput, occupancy and registers."""
+    launches = []
+    with open(path, errors="replace") as fh:
+        for line in fh:
+            m = NCU_KERNEL.match(line)
+            if m:
+                name = m.group(1).replace("(anonymous namespace)::", "")
+                name = re.sub(r"\(.*", "", name)       # the argument list
+                name = re.sub(r"^.*::", "", name)       # the namespaces
+                grid = "x".join(g for g in m.group(2, 3, 4) if g != "1") or "1"
+                launches.append({"name": name, "grid": grid, "block": m.group(5), "metrics": {}})
+                continue
+            m = NCU_METRIC.match(line)
+            if m and launches:
+                launches[-1]["metrics"].setdefault(m.group(1), (m.group(3), m.group(2) or ""))
+    if not launches:
+        print("no kernel launches found in the ncu report")
+        return
+    for k in launches:
+        parts = [f"{k['name']} grid {k['grid']} block {k['block']}"]
+        for metric, label in NCU_WANTED:
+            if metric in k["metrics"]:
+                value, unit = k["metrics"][metric]
+                if metric == "Duration":
+                    parts.append(f"{value} {unit}")
+                else:
+                    parts.append(f"{label} {value}")
+        print(", ".join(parts))
+
+
 def main(argv):
     if len(argv) < 2:
         die(__doc__)
@@ -403,6 +445,8 @@ def main(argv):
         junit(args[0])
     elif cmd == "results":
         results(args[0])
+    elif cmd == "ncu-summary":
+        ncu_summary(args[0])
     elif cmd == "pack-logs":
         pack_logs(args[0], args[1], float(args[2]))
     else:

@@ -519,9 +519,10 @@ TEST(FocalLossGpuLarge, OverAMillionPixelsWithSixAndThirtyTwoClasses) {
 }
 
 // Every CUDA variant of the loss (Backend::op_variants) against the CPU, on odd shapes and on
-// shapes that take each path of a variant: 4 pixels a thread (H*W a multiple of 4, C <= 8) and one
-// (odd sizes, C > 8); gamma 0 and 2 (compiled without pow) and any other; single pixels; up to 32
-// classes. Each also bit-identical on a repeat call and zero when everything is unlabelled.
+// shapes that take each path of a variant: 4 pixels a thread (H*W a multiple of 4, C <= 8; 2, 4,
+// 6 and 8 classes) and one (odd sizes, C > 8); gamma 0 and 2 (compiled without pow) and any other;
+// single pixels; up to 32 classes. Each also bit-identical on a repeat call and zero when
+// everything is unlabelled.
 TEST(FocalLossGpu, EveryVariantMatchesCpu) {
     PFCE_REQUIRE_GPU(gpu);
     auto cpu = test::cpu_backend();
@@ -546,6 +547,8 @@ TEST(FocalLossGpu, EveryVariantMatchesCpu) {
         {2, 17, 33, 65, 2.0f, LossNormalize::alpha},
         {1, 32, 7, 3, 0.0f, LossNormalize::labelled},
         {4, 6, 512, 512, 2.0f, LossNormalize::labelled},
+        // More than 4096 blocks of 256 threads of 4 pixels: vec4's threads loop (and prefetch).
+        {1, 6, 2048, 2056, 2.0f, LossNormalize::alpha},
     };
     for (const std::string& variant : variants) {
         gpu->select_op_variant("focal_loss", variant);

@@ -370,6 +370,7 @@ void check_step_graph_matches_eager(const std::string& kernels, const std::strin
 TEST(TrainGpu, StepGraphRunMatchesEagerBitForBit) {
     check_step_graph_matches_eager("", "gpu_graph");
     check_step_graph_matches_eager(kReferenceKernels, "gpu_graph_reference");
+    check_step_graph_matches_eager("focal_loss=vec4", "gpu_graph_vec4");  // its 2-D grid
 }
 
 // The network on nhwc activations with cuDNN convolving NCHW: every convolution stages through

@@ -1,0 +1,102 @@
+// The focal-loss variant "vec4" (select_op_variant("focal_loss", "vec4")): the three launches of
+// cuda/focal_loss.cu with another fused pass, kept beside it until a GPU benchmark (bench_loss
+// times every variant) picks. What the first H200 run suggested the default's pass lacks (0.44 of
+// copy bandwidth): it divides a 64-bit pixel index per pixel, waits for each pixel's label before
+// loading its logits, and moves 4 bytes per load. The single-launch variant has 16-byte accesses
+// but ran slower still: its 4-pixel kernel needs 86 registers (2 blocks an SM) and its cooperative
+// grid is only what is resident. This pass:
+//   - a 2-D grid, one row of blocks per image (blockIdx.y): no division at all;
+//   - 4 consecutive pixels a thread, one float4 per channel, one uchar4 of labels (focal_group4);
+//   - the next group's labels loaded before this group's logits are used, so a thread waits for
+//     one round trip per group, not two;
+//   - registers bounded so that 3 or 4 blocks of 256 stay resident on an SM (kMinBlocksPerSm),
+//     and a grid fixed by the shape alone (at most max_blocks, as the default's), so the loss's
+//     summation order does not depend on the GPU.
+#include <cstdint>
+
+#include "cuda/common.cuh"
+#include "cuda/focal_loss.cuh"
+
+namespace pfce::focal_detail {
+
+namespace {
+
+// Blocks an SM must hold (so registers a thread may use: 64 at 4, 80 at 3). ptxas -v (nvcc 13,
+// sm_90): 4 pixels of up to 4 classes fit in 64 without spilling; of 6 they spill 28 bytes at 64
+// and none at 80; of 8, 20-28 bytes at 80.
+template <int CMAX>
+constexpr int kMinBlocksPerSm = CMAX <= 4 ? 4 : 3;
+
+template <int CMAX, int G>
+__global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<CMAX>)
+    focal_vec4_kernel(const __grid_constant__ FocalArgs a) {
+    __shared__ float inv_norm_shared;
+    if (threadIdx.x == 0)
+        inv_norm_shared = kernels::focal_inv_norm(
+            kernels::focal_normalizer(a.counts, a.alpha, a.c, a.normalize_alpha != 0));
+    __syncthreads();
+    const float inv_norm = inv_norm_shared;
+    const long long hw = a.hw, groups = hw / 4;
+    const long long plane0 = static_cast<long long>(blockIdx.y) * a.c * hw;  // this image
+    const uchar4* labels4 = reinterpret_cast<const uchar4*>(a.labels + blockIdx.y * hw);
+    const long long stride = 1LL * gridDim.x * blockDim.x;
+    long long g = blockIdx.x * 1LL * blockDim.x + threadIdx.x;
+    const uchar4 none = make_uchar4(255, 255, 255, 255);
+    uchar4 next = g < groups ? labels4[g] : none;
+    double sum = 0.0;
+    for (; g < groups; g += stride) {
+        const uchar4 y4 = next;
+        next = g + stride < groups ? labels4[g + stride] : none;
+        const long long base = plane0 + 4 * g;
+        focal_group4<CMAX, G>(a.logits + base, a.dlogits ? a.dlogits + base : nullptr, hw, y4, a,
+                              inv_norm, sum);
+    }
+    const double block_total = block_sum_warps(sum);
+    if (threadIdx.x == 0) a.partials[blockIdx.y * gridDim.x + blockIdx.x] = block_total;
+}
+
+template <int CMAX, int G>
+void launch_vec4(const FocalArgs& a, dim3 grid, cudaStream_t stream) {
+    launch("focal_vec4_kernel", focal_vec4_kernel<CMAX, G>, grid, kThreads, stream, a);
+}
+
+template <int CMAX>
+void launch_for_gamma(const FocalArgs& a, dim3 grid, cudaStream_t stream) {
+    if (a.gamma == 0.0f)
+        launch_vec4<CMAX, 0>(a, grid, stream);
+    else if (a.gamma == 2.0f)
+        launch_vec4<CMAX, 2>(a, grid, stream);
+    else
+        launch_vec4<CMAX, kernels::kAnyGamma>(a, grid, stream);
+}
+
+bool aligned16(const void* p) {
+    return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
+}
+
+}  // namespace
+
+unsigned launch_focal_vec4(const FocalArgs& a, unsigned max_blocks, cudaStream_t stream) {
+    const long long n = a.npix / a.hw;
+    const bool fits = a.c <= 8 && a.hw % 4 == 0 && n <= max_blocks && aligned16(a.logits) &&
+                      (a.dlogits == nullptr || aligned16(a.dlogits)) &&
+                      reinterpret_cast<std::uintptr_t>(a.labels) % 4 == 0;
+    if (!fits) return 0;
+    // Blocks per image: enough for one group a thread, at most an equal share of max_blocks.
+    const long long wanted = (a.hw / 4 + kThreads - 1) / kThreads;
+    const long long share = max_blocks / n;
+    const dim3 grid(static_cast<unsigned>(wanted < share ? wanted : share),
+                    static_cast<unsigned>(n));
+    // Registers hold 4 pixels' C logits: 6 (ISPRS Potsdam and Vaihingen) gets its own bound.
+    if (a.c <= 2)
+        launch_for_gamma<2>(a, grid, stream);
+    else if (a.c <= 4)
+        launch_for_gamma<4>(a, grid, stream);
+    else if (a.c <= 6)
+        launch_for_gamma<6>(a, grid, stream);
+    else
+        launch_for_gamma<8>(a, grid, stream);
+    return grid.x * grid.y;
+}
+
+}  // namespace pfce::focal_detail
