@@ -697,7 +697,7 @@ finish() {
     done
     if [ -f "$out/bench.json" ]; then
       [ "$MODE" = gpu ] && echo "key ratios (bench.json):" || echo "key ratios (bench.json, toy size on the CPU: plumbing only):"
-      "$HELPER_PY" "$tools" ratios "$out/bench.json" 2>&1 | head -24 || true
+      "$HELPER_PY" "$tools" ratios "$out/bench.json" 2>&1 | head -48 || true
     fi
     made=$(cd "$out" && ls summary.txt bench.json report.html 2>/dev/null | tr '\n' ' ' || true)
     echo "total $((SECONDS - start)) s (budget $budget s); outputs in $out: ${made}logs.tar.gz"

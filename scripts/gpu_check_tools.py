@@ -307,7 +307,7 @@ def ratios(path):
 
     for name in sorted(bench):
         walk(bench[name], [name])
-    for trail, v in lines[:40]:
+    for trail, v in lines[:60]:
         text = f"{v:.3g}" if isinstance(v, float) else str(v)
         print(f"  {'.'.join(trail)}: {text[:150]}")
     if not lines:
