@@ -144,5 +144,14 @@ LabelMap random_gray(int w, int h, std::uint64_t seed, std::uint32_t stream = 2)
     GTEST_SKIP() << "no Potsdam sample at " << ::pfce::test::shared_dir() \
                  << "/data/potsdam-kaggle-sample (set PFCE_SHARED_DIR): test skipped"
 
-#define EXPECT_MESSAGE_HAS(msg, part) \
-    EXPECT_NE((msg).find(part), std::string::npos) << "'" << (part) << "' not in: " << (msg)
+// Whether message `msg` contains `part`, each evaluated once: a msg of
+// testing::internal::GetCapturedStderr() read twice (once more to print a failure) dereferenced
+// the ended capture and crashed the whole test binary.
+namespace pfce::test {
+template <typename Msg, typename Part>
+::testing::AssertionResult message_has(const Msg& msg, const Part& part) {
+    if (msg.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "'" << part << "' not in: " << msg;
+}
+}  // namespace pfce::test
+#define EXPECT_MESSAGE_HAS(msg, part) EXPECT_TRUE(::pfce::test::message_has((msg), (part)))
