@@ -961,6 +961,11 @@ TEST(DataSafety, MasksBeingReadAreNotReplacedNorReadWhileReplaced) {
     EXPECT_EQ(link.status, 2) << link.output;
     EXPECT_MESSAGE_HAS(link.output, "--in " + masks + " is being written by another pfce");
     EXPECT_FALSE(fs::exists(root + "/l"));
+    const test::CommandResult eval =
+        test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --labels " + masks +
+                       " --device cpu");  // the loss on them
+    EXPECT_EQ(eval.status, 2) << eval.output;
+    EXPECT_MESSAGE_HAS(eval.output, "--labels " + masks + " is being written by another pfce");
     ::close(fd);
     EXPECT_EQ(test::run_pfce(train + " --force").status, 0);
 }
@@ -982,10 +987,18 @@ TEST(DataSafety, ADatasetBeingReadIsNotWrittenAgainNorReadWhileWritten) {
     EXPECT_MESSAGE_HAS(rewrite.output, data + " is being written or read by another pfce");
     const test::CommandResult reader = test::run_pfce(train);  // another reader: fine
     EXPECT_EQ(reader.status, 0) << reader.output;
+    const std::string eval =
+        "eval --checkpoint " + root + "/run/last.ckpt --split all --device cpu";
+    const test::CommandResult scoring = test::run_pfce(eval);  // eval reads it too: fine
+    EXPECT_EQ(scoring.status, 0) << scoring.output;
     ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);  // now one writing it
     const test::CommandResult refused = test::run_pfce(train + " --force");
     EXPECT_EQ(refused.status, 2) << refused.output;
     EXPECT_MESSAGE_HAS(refused.output,
+                       "--data " + data + " is being written by another pfce command now");
+    const test::CommandResult eval_refused = test::run_pfce(eval);  // nor scored meanwhile
+    EXPECT_EQ(eval_refused.status, 2) << eval_refused.output;
+    EXPECT_MESSAGE_HAS(eval_refused.output,
                        "--data " + data + " is being written by another pfce command now");
     ::close(fd);
     EXPECT_EQ(test::run_pfce(train + " --force").status, 0);

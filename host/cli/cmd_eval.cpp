@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/dir_lock.hpp"
 #include "core/log.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/dataset.hpp"
@@ -90,6 +91,12 @@ void run_eval(const EvalArgs& a) {
                        ": expected auto, full (_label.tif) or eroded (_label_noBoundary.tif)");
         d.tile_labels = a.tile_labels;
     }
+    // Held while the dataset and the masks are read, as training holds them: `data synth --force`
+    // or `sample --force` writing them again meanwhile would score mixed files (it is refused
+    // instead, and this refused while they are written).
+    const DirLock reading_data = lock_dir_for_reading(d.root, "--data");
+    const DirLock reading_labels =
+        a.labels.empty() ? DirLock() : lock_dir_for_reading(a.labels, "--labels");
     const Dataset ds = [&] {
         try {
             return Dataset::open(d.root, dataset_options(d));
