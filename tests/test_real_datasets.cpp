@@ -755,6 +755,16 @@ TEST(RealDatasets, PredictionLeavesPixelsWithoutDataUnlabelled) {
                                       "band (band 4), 960 of them neither transparent nor "
                                       "opaque");
     EXPECT_MESSAGE_HAS(ir.output, "-colorinterp_4 undefined");
+    // All transparent: no pixel is gray or in colour, so nothing is said of it (it was called
+    // gray, a model trained on colour warned of).
+    for (std::size_t i = 3; i < rgba.size(); i += 4) rgba[i] = 0;
+    ASSERT_TRUE(png_image_write_to_file(&img, mostly.c_str(), 0, rgba.data(), 0, nullptr));
+    const test::CommandResult empty =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + mostly +
+                       " --out " + root + "/mostly/pred.png --force --device cpu");
+    ASSERT_EQ(empty.status, 0) << empty.output;
+    EXPECT_MESSAGE_HAS(empty.output, "1280 pixels of no data left 255");
+    EXPECT_EQ(empty.output.find(" is gray"), std::string::npos) << empty.output;
     for (std::size_t i = 3; i < rgba.size(); i += 4) rgba[i] = (i / 4) % w < 10 ? 0 : 255;
     const LabelMap mask = read_gray(root + "/pred.png");
     const LabelMap confidence = read_gray(root + "/pred_confidence.png");

@@ -493,12 +493,16 @@ void run_predict(const PredictArgs& a) {
         }
         const RgbImage& img = no_data > 0 ? filled : stored;
         if (trained_gray.is_boolean()) {
-            bool gray = true;
-            for (std::size_t i = 0; gray && i + 2 < stored.pixels.size(); i += 3)
-                gray =
-                    (no_data > 0 && nodata[i / 3]) || (stored.pixels[i] == stored.pixels[i + 1] &&
-                                                       stored.pixels[i] == stored.pixels[i + 2]);
-            if (gray != trained_gray.get<bool>() && unlike++ == 0)
+            // Judged on the pixels with a value: an image that is all no data (a transparent
+            // PNG) is neither gray nor colour.
+            bool gray = true, any_value = false;
+            for (std::size_t i = 0; gray && i + 2 < stored.pixels.size(); i += 3) {
+                if (no_data > 0 && nodata[i / 3]) continue;
+                any_value = true;
+                gray = stored.pixels[i] == stored.pixels[i + 1] &&
+                       stored.pixels[i] == stored.pixels[i + 2];
+            }
+            if (any_value && gray != trained_gray.get<bool>() && unlike++ == 0)
                 log_warn(j.input, gray ? " is gray" : " is in colour", " but ", a.checkpoint,
                          " was trained on ", gray ? "colour" : "gray",
                          " images: its predictions of such inputs may mean little");
