@@ -2,6 +2,7 @@
 // their own .cu files, mirroring host/cpu/.
 #include "core/kernels/precision.hpp"
 #include "core/op_variants.hpp"
+#include "core/text.hpp"
 #include "cuda/common.cuh"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_context.hpp"
@@ -94,7 +95,25 @@ void CudaContext::refuse_while_recording(std::size_t bytes, const char* memory) 
 void* CudaContext::alloc_device(std::size_t bytes) {
     refuse_while_recording(bytes, "device");
     void* p = nullptr;
-    PFCE_CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 64));
+    const cudaError_t err = cudaMalloc(&p, bytes ? bytes : 64);
+    if (err == cudaErrorMemoryAllocation) {
+        // Not sticky: cleared, the backend goes on (a caller may catch this and try smaller). The
+        // memory check before training judges host memory only, so this is where a batch, an
+        // image or a model too large for the GPU is said: with what to lower.
+        (void)cudaGetLastError();
+        std::size_t free_bytes = 0, total_bytes = 0;
+        const std::string held =
+            cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess
+                ? detail::concat(" (", format_bytes(static_cast<double>(free_bytes)), " free of ",
+                                 format_bytes(static_cast<double>(total_bytes)), ")")
+                : std::string();
+        PFCE_THROW(SystemError, "out of GPU memory: ", format_bytes(static_cast<double>(bytes)),
+                   " more could not be allocated on cuda:", device, " ", props.name, held,
+                   "; a batch, an image or the model needs more than this GPU holds: lower the "
+                   "batch size, the crop or image size, or model.width or model.depth; training "
+                   "at --precision bf16 stores activations in half the memory");
+    }
+    PFCE_CUDA_CHECK(err);
     ++allocations_;
     ++device_blocks_;
     return p;

@@ -56,6 +56,28 @@ TEST(CudaChecksGpu, EveryDeviceLineSaysWhichCodeItRuns) {
     for (const std::string& l : lines) EXPECT_MESSAGE_HAS(l, "runs kernels built for sm_");
 }
 
+// A tensor larger than the GPU: the error says it is GPU memory, how much is free and what to
+// lower (the memory check before training judges host memory only), and the backend goes on.
+TEST(CudaChecksGpu, AnAllocationLargerThanTheGpuSaysWhatToLowerAndTheBackendGoesOn) {
+    PFCE_REQUIRE_GPU(gpu);
+    try {
+        Tensor huge = gpu->zeros({std::int64_t{1} << 20, std::int64_t{1} << 20, 64}, DType::f32);
+        FAIL() << "a 281 TB tensor was allocated";
+    } catch (const SystemError& e) {
+        const std::string msg = e.what();
+        EXPECT_MESSAGE_HAS(msg, "out of GPU memory: 281.5 TB more could not be allocated");
+        EXPECT_MESSAGE_HAS(msg, " free of ");
+        EXPECT_MESSAGE_HAS(msg, "lower the batch size");
+        EXPECT_MESSAGE_HAS(msg, "--precision bf16");
+    }
+    Tensor small = gpu->zeros({4}, DType::f32);
+    Tensor back = Tensor::host({4}, DType::f32);
+    back.data<float>()[0] = 1.0f;
+    gpu->copy(back, small);
+    gpu->synchronize();
+    EXPECT_EQ(back.data<float>()[0], 0.0f);
+}
+
 // The batch loader's workers allocate pinned staging memory; on a thread of its own the runtime's
 // current device is 0 until set, so cuda:1 would also open GPU 0. (With one GPU the last device
 // is 0 and this only checks the mechanism.)
