@@ -1,8 +1,8 @@
 // Ctrl-C and SIGTERM as a request to stop cleanly: while a StopSignals object lives, either signal
 // sets a flag that long work polls between steps (the trainer between batches, the suite runner
-// between stages), so the work saves what it has and returns instead of dying mid-write. A second
-// signal ends the process at once (the default action is restored by the first). The flag is
-// cleared when the object goes, so work polling later is not stopped by an old request.
+// between stages), so the work saves what it has and returns instead of dying mid-write. Each
+// signal says so on stderr at once; a second one ends the process (by the signal's default action).
+// The flag is cleared when the object goes, so work polling later is not stopped by an old request.
 #pragma once
 
 #include <exception>

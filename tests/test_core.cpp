@@ -1,10 +1,16 @@
 // Core: tensors are move-only owners with checked dtype access; the RNG is counter-based (a draw
-// depends only on seed and stream ids); the backend factory never falls back silently.
+// depends only on seed and stream ids); the backend factory never falls back silently; Ctrl-C /
+// SIGTERM is acknowledged at once, and a second one ends the process saying what it leaves.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <set>
+#include <string>
 
 #include "core/rng.hpp"
+#include "core/stop_signal.hpp"
 #include "core/tensor.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "tests/test_util.hpp"
@@ -118,4 +124,35 @@ TEST(CudaBackend, CopyFillAddMatchesCpu) {
     gpu->fill(d, 3.0f);
     Tensor back = test::to_host(*gpu, d);
     for (int i = 0; i < back.numel(); ++i) EXPECT_EQ(back.data<float>()[i], 3.0f);
+}
+
+// In a child process (the second signal ends it): the first SIGTERM sets the stop flag and is
+// acknowledged at once on stderr; the second says what stopping at once leaves, and the child
+// dies by SIGTERM, as the default action would end it. Before, both were silent.
+TEST(StopSignals, TheFirstIsAcknowledgedAndTheSecondEndsTheProcessSayingSo) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::dup2(fds[1], STDERR_FILENO);
+        ::close(fds[0]);
+        const StopSignals signals;
+        std::raise(SIGTERM);
+        if (!stop_requested()) ::_exit(3);
+        std::raise(SIGTERM);
+        ::_exit(4);  // not reached
+    }
+    ::close(fds[1]);
+    std::string err;
+    char buf[512];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+        err.append(buf, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "exit " << WEXITSTATUS(status) << ": " << err;
+    EXPECT_EQ(WTERMSIG(status), SIGTERM);
+    EXPECT_MESSAGE_HAS(err, "pfce: stopping cleanly at the next safe point");
+    EXPECT_MESSAGE_HAS(err, "pfce: stopped at once by a second Ctrl-C / SIGTERM");
 }
