@@ -217,6 +217,17 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
         if (!detail::kaggle_dir(r).empty()) found.push_back(DatasetKind::kaggle);
         if (detail::has_tiles_layout(r)) found.push_back(DatasetKind::tiles);
         if (detail::has_generic_layout(r)) found.push_back(DatasetKind::generic);
+        // Another pfce output given as a dataset: say what it is (a mask directory's writer
+        // marks it "masks" first and writes masks.json last), not which layouts were expected.
+        if (found.empty() && output_dir_kind(root) == "masks")
+            PFCE_THROW(InputError, root,
+                       " is a mask directory (the --out of pfce sample or pfce link)",
+                       fs::exists(r / "masks.json", ec)
+                           ? ", not a dataset: give it as --labels beside its dataset's --data, or "
+                             "to pfce data stats or preview"
+                           : " whose writing did not finish (it was stopped or killed): "
+                             "masks.json, written last, is missing. Run the command that made "
+                             "it again");
         if (found.empty())
             PFCE_THROW(InputError, "cannot tell the dataset kind of ", root,
                        ": expected patches/Images + patches/Labels (Kaggle patches), "

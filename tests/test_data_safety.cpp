@@ -205,6 +205,34 @@ TEST(DataSafety, AnInterruptedSyntheticDatasetIsRefusedByReaders) {
     EXPECT_EQ(test::run_pfce("data stats " + out).status, 0);
 }
 
+// A mask directory given where a dataset is read says what it is, not which dataset layouts were
+// expected; one whose writer was killed before masks.json (written last) says it did not finish
+// (`data stats` on it said "cannot tell the dataset kind").
+TEST(DataSafety, AMaskDirectoryGivenAsADatasetSaysWhatItIs) {
+    const std::string root = test::temp_dir("safety_masks_as_data");
+    const std::string data = root + "/data", masks = root + "/masks";
+    ASSERT_EQ(test::run_pfce("data synth --count 4 --size 64 --out " + data).status, 0);
+    ASSERT_EQ(test::run_pfce("sample --data " + data + " --points 5 --out " + masks).status, 0);
+    const test::CommandResult train =
+        test::run_pfce("train --data " + masks + " --out " + root + "/run --device cpu");
+    EXPECT_EQ(train.status, 2) << train.output;
+    EXPECT_MESSAGE_HAS(train.output, masks +
+                                         " is a mask directory (the --out of pfce sample or "
+                                         "pfce link), not a dataset: give it as --labels");
+    fs::remove(masks + "/masks.json");  // as a SIGKILL before the last write leaves it
+    for (const std::string& cmd :
+         {"data stats " + masks, "sample --data " + masks + " --points 5 --out " + root + "/s"}) {
+        const test::CommandResult r = test::run_pfce(cmd);
+        EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, masks +
+                                         " is a mask directory (the --out of pfce sample or "
+                                         "pfce link) whose writing did not finish");
+        EXPECT_MESSAGE_HAS(r.output, "masks.json, written last, is missing");
+    }
+    EXPECT_FALSE(fs::exists(root + "/run"));
+    EXPECT_FALSE(fs::exists(root + "/s"));
+}
+
 // A synthetic dataset was reused by its synthetic.json alone: files deleted or added since were
 // read as fewer or more images, and `--force` with the same settings did nothing. Now reuse checks
 // that exactly its files are there (naming the first that is not), and --force writes it again.
