@@ -17,10 +17,9 @@ struct GeoReference {
     std::vector<std::uint16_t> key_directory;  // GeoKeyDirectoryTag (34735)
     std::vector<double> double_params;         // GeoDoubleParamsTag (34736)
     std::string ascii_params;                  // GeoAsciiParamsTag (34737)
-    // The sidecar holding the image's rational polynomial (RPC) coefficients, as GDAL reads them
-    // (NAME_RPC.TXT, NAME.RPB), "" when there is none. pfce does not carry them, and they alone
-    // are not a georeference (empty() stays true). (A TIFF's own RPCCoefficientTag is not looked
-    // for: this libtiff does not register it.)
+    // Where the image's rational polynomial (RPC) coefficients are, as GDAL reads them: the
+    // sidecar (NAME_RPC.TXT, NAME.RPB), or "its RPCCoefficientTag" in a TIFF; "" when there are
+    // none. pfce does not carry them, and they alone are not a georeference (empty() stays true).
     std::string rpc;
 
     bool empty() const {

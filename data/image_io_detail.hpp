@@ -131,6 +131,9 @@ void write_tiff_palette_file(const std::string& path, const std::uint8_t* indice
                              int height, const std::vector<Rgb>& colours, const GeoReference& geo,
                              int no_data = -1);
 GeoReference read_tiff_georeference(const std::string& path);
+// The TIFF tag GDAL stores RPC coefficients in (RPCCoefficientTag): read_tiff_georeference says so
+// in GeoReference::rpc.
+inline constexpr unsigned kTiffTagRpcCoefficients = 50844;
 void write_png_file(const std::string& path, const std::uint8_t* samples, int width, int height,
                     int channels);
 // An 8-bit palette PNG: `indices` are pixel values, `colours` the 256 PLTE entries, `alpha` 256

@@ -75,6 +75,11 @@ const TIFFFieldInfo kGeoTiffFields[] = {
     {34737, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0, const_cast<char*>("GeoASCIIParamsTag")},
     {TIFFTAG_GDAL_NODATA, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0,
      const_cast<char*>("GDALNoDataValue")},
+    // A camera model GDAL writes into the TIFF itself (92 doubles), as it reads _RPC.TXT or .RPB
+    // beside it: found so that predict says it does not carry it. (libtiff adds a field only where
+    // it has none of that tag, so a libtiff that knows it keeps its own.)
+    {kTiffTagRpcCoefficients, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1,
+     const_cast<char*>("RPCCoefficientTag")},
 };
 TIFFExtendProc g_parent_extender = nullptr;
 
@@ -809,7 +814,11 @@ GeoReference read_tiff_georeference(const std::string& path) {
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "r", msgs);
     select_full_resolution_page(t.get(), path);  // the image's, not a thumbnail's
-    return geo_tags(t.get());
+    GeoReference g = geo_tags(t.get());
+    std::vector<double> rpc;
+    get_doubles(t.get(), kTiffTagRpcCoefficients, rpc);
+    if (!rpc.empty()) g.rpc = "its RPCCoefficientTag";
+    return g;
 }
 
 void write_tiff_palette_file(const std::string& path, const std::uint8_t* indices, int width,
