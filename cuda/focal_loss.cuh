@@ -7,6 +7,8 @@
 
 #include <cuda_runtime.h>
 
+#include <cstdint>
+
 #include "core/kernels/fast_divmod.hpp"
 #include "core/kernels/focal.hpp"
 #include "core/op_params.hpp"
@@ -40,6 +42,11 @@ struct FocalArgs {
 // launch. Returns false (nothing launched) where it cannot run: no cooperative launch on this
 // device, or 2^32 pixels or more; the caller then runs the three-launch kernels.
 bool launch_focal_single(FocalArgs& a, CudaContext& ctx);
+
+// Whether p may be read as float4 / written as float4 (the 4-pixel paths of both variants).
+inline bool aligned16(const void* p) {
+    return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
+}
 
 // The variant "vec4"'s fused pass (cuda/focal_loss_vec4.cu), run between the three-launch count
 // and finish kernels: launches it on a grid of at most max_blocks blocks and returns that number

@@ -173,10 +173,6 @@ void launch_for_gamma(FocalArgs& a, CudaContext& ctx) {
         launch_single<CMAX, kernels::kAnyGamma, VEC>(a, ctx);
 }
 
-bool aligned16(const void* p) {
-    return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
-}
-
 }  // namespace
 
 bool launch_focal_single(FocalArgs& a, CudaContext& ctx) {

@@ -7,8 +7,9 @@
 // grid is only what is resident. This pass:
 //   - a 2-D grid, one row of blocks per image (blockIdx.y): no division at all;
 //   - 4 consecutive pixels a thread, one float4 per channel, one uchar4 of labels (focal_group4);
-//   - the next group's labels loaded before this group's logits are used, so a thread waits for
-//     one round trip per group, not two;
+//   - where a thread has several groups (a batch of more than 4096 x 256 groups), the next labels
+//     loaded before this group's logits are used, so it waits for one round trip per group, not
+//     two;
 //   - registers bounded so that 3 or 4 blocks of 256 stay resident on an SM (kMinBlocksPerSm),
 //     and a grid fixed by the shape alone (at most max_blocks, as the default's), so the loss's
 //     summation order does not depend on the GPU.
@@ -68,10 +69,6 @@ void launch_for_gamma(const FocalArgs& a, dim3 grid, cudaStream_t stream) {
         launch_vec4<CMAX, 2>(a, grid, stream);
     else
         launch_vec4<CMAX, kernels::kAnyGamma>(a, grid, stream);
-}
-
-bool aligned16(const void* p) {
-    return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
 }
 
 }  // namespace
