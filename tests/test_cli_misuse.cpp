@@ -349,6 +349,15 @@ TEST(CliMisuse, ResumeAllowsWhatDoesNotChangeTheResultAndNamesWhatDoes) {
     const test::CommandResult done = test::run_pfce("train --resume --out " + run);
     EXPECT_EQ(done.status, 0) << done.output;
     EXPECT_MESSAGE_HAS(done.output, "nothing to do");
+    // A mistyped --out is said to be missing (it was said to hold no last.ckpt); a directory
+    // without a run still holds no last.ckpt.
+    const test::CommandResult typo = test::run_pfce("train --resume --out " + root + "/rnu");
+    EXPECT_EQ(typo.status, 2) << typo.output;
+    EXPECT_MESSAGE_HAS(typo.output, "nothing to resume in " + root + "/rnu: it does not exist");
+    EXPECT_FALSE(fs::exists(root + "/rnu"));
+    const test::CommandResult empty = test::run_pfce("train --resume --out " + fd.root);
+    EXPECT_EQ(empty.status, 2) << empty.output;
+    EXPECT_MESSAGE_HAS(empty.output, "nothing to resume in " + fd.root + ": it holds no last.ckpt");
     // Another spelling of the data path, a trailing slash, a moved run and more epochs: allowed.
     fs::rename(run, root + "/moved");
     const test::CommandResult more =

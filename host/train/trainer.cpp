@@ -42,6 +42,17 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+// "nothing to resume in OUT: ..." saying whether OUT itself is missing (a mistyped --out) or holds
+// no last.ckpt.
+[[noreturn]] void refuse_nothing_to_resume(const std::string& out_dir) {
+    std::error_code ec;
+    if (!fs::is_directory(out_dir, ec))
+        PFCE_THROW(InputError, "nothing to resume in ", out_dir, ": it ",
+                   fs::exists(out_dir, ec) ? "is not a directory" : missing_reason(out_dir),
+                   " (--resume continues the run in --out)");
+    PFCE_THROW(InputError, "nothing to resume in ", out_dir, ": it holds no last.ckpt");
+}
+
 json json_number(double x) {
     return std::isfinite(x) ? json(x) : json();
 }
@@ -463,9 +474,7 @@ class TrainingRun {
     // Loads OUT/last.ckpt. False when the run has already done all its epochs (result filled from
     // its metrics).
     bool resume() {
-        if (!fs::exists(result_.last_checkpoint))
-            PFCE_THROW(InputError, "nothing to resume in ", cfg_.run.out,
-                       ": it holds no last.ckpt");
+        if (!fs::exists(result_.last_checkpoint)) refuse_nothing_to_resume(cfg_.run.out);
         Checkpoint ck = read_checkpoint(result_.last_checkpoint);
         const Config stored = config_from_json(ck.meta.value("config", json::object()),
                                                result_.last_checkpoint + " (config)");
@@ -1185,8 +1194,7 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
 
 StoredRun stored_run(const std::string& out_dir) {
     const std::string path = (fs::path(out_dir) / "last.ckpt").string();
-    if (!fs::exists(path))
-        PFCE_THROW(InputError, "nothing to resume in ", out_dir, ": it holds no last.ckpt");
+    if (!fs::exists(path)) refuse_nothing_to_resume(out_dir);
     const Checkpoint ck = read_checkpoint(path);
     if (!ck.meta.contains("config"))
         PFCE_THROW(InputError, "checkpoint ", path, " holds no training config");
