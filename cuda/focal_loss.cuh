@@ -43,6 +43,12 @@ struct FocalArgs {
 // device, or 2^32 pixels or more; the caller then runs the three-launch kernels.
 bool launch_focal_single(FocalArgs& a, CudaContext& ctx);
 
+// Blocks an SM must hold in the 4-pixel kernels (so registers a thread may use: 64 at 4, 80 at
+// 3). ptxas -v (nvcc 13, sm_90): 4 pixels of up to 4 classes fit in 64 without spilling; of 6
+// they spill 28 bytes at 64 and none at 80; of 8, 20-28 bytes at 80.
+template <int CMAX>
+constexpr int kMinBlocksPerSm = CMAX <= 4 ? 4 : 3;
+
 // Whether p may be read as float4 / written as float4 (the 4-pixel paths of both variants).
 inline bool aligned16(const void* p) {
     return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;

@@ -1,13 +1,13 @@
 // The focal-loss variant "single_launch" (select_op_variant("focal_loss", "single_launch")): the
 // same semantics and per-pixel formulas as cuda/focal_loss.cu in one cooperative launch instead of
-// three, kept beside the default until a GPU benchmark (bench_loss times both) picks:
+// three, kept beside the default until a GPU benchmark (bench_loss times every variant) picks:
 //   1. each block counts its share of the labels per class into its own row (no atomics between
 //      blocks, nothing to zero beforehand); grid sync;
 //   2. every block sums the rows (integers: exact in any order) and forms 1 / normalizer;
 //   3. the fused pass: 4 consecutive pixels a thread with 16-byte loads and stores where the
 //      image size and pointers allow (C <= 8), else one; image and pixel from a FastDivmod
-//      instead of a 64-bit division; one reciprocal of the softmax sum; gamma 0 and 2 compiled
-//      without pow; grid sync;
+//      instead of a 64-bit division; the next group's labels loaded ahead; one reciprocal of the
+//      softmax sum; gamma 0 and 2 compiled without pow; grid sync;
 //   4. block 0 sums the per-block partials in block order and divides by the normalizer.
 // The grid is as many blocks as fit on the device at once (a cooperative launch needs them all
 // resident), so the loss's summation order is fixed for a given GPU model, as the three-launch
@@ -83,21 +83,30 @@ __device__ double fused_pass_scalar(const FocalArgs& a, float inv_norm) {
 template <int CMAX, int G>
 __device__ double fused_pass_vec4(const FocalArgs& a, float inv_norm) {
     double sum = 0.0;
-    const long long hw = a.hw, groups = a.npix / 4;
-    for (long long g = blockIdx.x * 1LL * blockDim.x + threadIdx.x; g < groups;
-         g += 1LL * gridDim.x * blockDim.x) {
+    const long long hw = a.hw, groups = a.npix / 4, stride = 1LL * gridDim.x * blockDim.x;
+    const uchar4* labels4 = reinterpret_cast<const uchar4*>(a.labels);
+    const uchar4 none = make_uchar4(255, 255, 255, 255);
+    long long g = blockIdx.x * 1LL * blockDim.x + threadIdx.x;
+    // The resident grid gives each thread many groups: the next one's labels are loaded before
+    // this one's logits are used, so a thread waits for one round trip a group, not two.
+    uchar4 next = g < groups ? labels4[g] : none;
+    for (; g < groups; g += stride) {
+        const uchar4 y4 = next;
+        next = g + stride < groups ? labels4[g + stride] : none;
         std::uint32_t img, j4;
         a.hw4_div.divmod(static_cast<std::uint32_t>(g), img, j4);
         const long long base = static_cast<long long>(img) * a.c * hw + 4LL * j4;
-        const uchar4 y4 = reinterpret_cast<const uchar4*>(a.labels)[g];
         focal_group4<CMAX, G>(a.logits + base, a.dlogits ? a.dlogits + base : nullptr, hw, y4, a,
                               inv_norm, sum);
     }
     return sum;
 }
 
+// 4 pixels a thread: registers bounded as vec4's (kMinBlocksPerSm), for the resident grid is all
+// the parallelism this launch has (unbounded, the 4-pixel kernel took 86 registers: 2 blocks an
+// SM, and ran at 0.38 of copy on the first H200 run).
 template <int CMAX, int G, int VEC>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, VEC == 4 ? kMinBlocksPerSm<CMAX> : 1)
     focal_single_kernel(const __grid_constant__ FocalArgs a) {
     cg::grid_group grid = cg::this_grid();
     count_block_labels<CMAX>(a);
@@ -187,6 +196,8 @@ bool launch_focal_single(FocalArgs& a, CudaContext& ctx) {
             launch_for_gamma<2, 4>(a, ctx);
         else if (a.c <= 4)
             launch_for_gamma<4, 4>(a, ctx);
+        else if (a.c <= 6)  // ISPRS Potsdam and Vaihingen: 80 registers without spilling
+            launch_for_gamma<6, 4>(a, ctx);
         else
             launch_for_gamma<8, 4>(a, ctx);
     } else if (a.c <= 2) {

@@ -22,12 +22,6 @@ namespace pfce::focal_detail {
 
 namespace {
 
-// Blocks an SM must hold (so registers a thread may use: 64 at 4, 80 at 3). ptxas -v (nvcc 13,
-// sm_90): 4 pixels of up to 4 classes fit in 64 without spilling; of 6 they spill 28 bytes at 64
-// and none at 80; of 8, 20-28 bytes at 80.
-template <int CMAX>
-constexpr int kMinBlocksPerSm = CMAX <= 4 ? 4 : 3;
-
 template <int CMAX, int G>
 __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<CMAX>)
     focal_vec4_kernel(const __grid_constant__ FocalArgs a) {
