@@ -649,6 +649,15 @@ class TrainingRun {
             ", ", o.name, " lr ", o.lr, ", schedule ", cfg_.schedule.name,
             o.clip > 0 ? detail::concat(", clip ", o.clip) : std::string());  // 1, not 1.000000
         warn_if_sgd_cannot_move_the_weights();
+        // Full batches only (train_loader_options): the remainder sits out each epoch, drawn
+        // anew by each epoch's shuffle. Said, since a small split loses a large share.
+        const std::size_t batch = static_cast<std::size_t>(cfg_.run.batch_size);
+        if (batch <= in_.train.size() && in_.train.size() % batch != 0)
+            log_info("full batches only: ", in_.train.size() % batch, " of the ", in_.train.size(),
+                     " training samples ", in_.train.size() % batch == 1 ? "sits" : "sit",
+                     " out each epoch (others each time, as each epoch shuffles); a batch size "
+                     "that divides ",
+                     in_.train.size(), " uses them all");
         if (static_cast<std::size_t>(cfg_.run.batch_size) > in_.train.size())
             log_warn("run.batch_size ", cfg_.run.batch_size, " is more than the ", in_.train.size(),
                      " training samples: every epoch is one batch of all ", in_.train.size(),
