@@ -302,11 +302,14 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
     std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)> out(
         detail::natural_less);
     std::vector<std::string> subdirs;  // not read: said, so a nested layout is not half-read
+    std::vector<std::string> hidden;   // image files named .*: not read, and said
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
         std::error_code ec;
         if (!name.empty() && name[0] != '.' && e.is_directory(ec) && e.path() != other_dir)
             subdirs.push_back(name);  // the other kind's directory (images = ".") is read
+        if (!name.empty() && name[0] == '.' && detail::is_image_extension(e.path()))
+            hidden.push_back(name);
         if (name.empty() || name[0] == '.' || !detail::is_image_extension(e.path())) continue;
         detail::check_file_entry(e);
         std::string id = e.path().stem().string();
@@ -326,6 +329,14 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
             id.resize(id.size() - suffix.size());
         }
         detail::add_sample_file(out, id, e.path());
+    }
+    if (!hidden.empty()) {
+        std::sort(hidden.begin(), hidden.end());
+        log_warn(dir.string(), ": ", hidden.size(), " hidden image file",
+                 hidden.size() == 1 ? " is" : "s are", " not read (", hidden.front(),
+                 hidden.size() > 1 ? ", ..." : "",
+                 "): names that start with '.' are left out (macOS's ._ copies are no images); "
+                 "rename a file to read it");
     }
     if (!subdirs.empty()) {
         std::sort(subdirs.begin(), subdirs.end());

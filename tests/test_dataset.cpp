@@ -631,6 +631,23 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     EXPECT_MESSAGE_HAS(cased, "images/only.tif differs only in case or in zeros");
 }
 
+// Image files whose names start with '.' (macOS's ._ copies, hidden files) are left out, and said
+// per directory, naming one (a probe found a pair dropped with nothing said).
+TEST(GenericDataset, HiddenImageFilesAreLeftOutAndSaid) {
+    const std::string dir = test::temp_dir("ds_generic_hidden");
+    write_generic(dir, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
+    for (const char* id : {"x", ".hidden"}) {
+        write_tiff(dir + "/images/" + id + ".tif", test::random_rgb(3, 2, 1));
+        write_tiff_gray(dir + "/masks/" + id + ".tif", LabelMap(3, 2, 0));
+    }
+    write_text(dir + "/images/._x.tif", "AppleDouble");  // no image at all
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(Dataset::open(dir).size(), 1u);
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(said, dir + "/images: 2 hidden image files are not read (._x.tif, ...)");
+    EXPECT_MESSAGE_HAS(said, dir + "/masks: 1 hidden image file is not read (.hidden.tif)");
+}
+
 // Stems pair exactly: numbers read alike are not the same name (tile_1 and tile_01 may be two
 // tiles). Before, tile_1.png paired with a mask tile_01.png without a word, and two images tile_3
 // and tile_03 were refused as "two files for one sample". Order stays natural.
