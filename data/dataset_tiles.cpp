@@ -170,7 +170,7 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         (has_full && has_eroded ? both : has_full ? only_full : only_eroded).push_back(stem);
     }
     std::size_t read_eroded = 0;       // tiles whose eroded labels are read
-    std::vector<std::string> smaller;  // tiles narrower or lower than a window: one window each
+    std::vector<std::string> smaller;  // tiles narrower or lower than a window: windows cut to them
     std::vector<std::string> grids;    // image and mask on different map grids (check_pair_sizes)
     for (const std::string& stem : stems) {
         const fs::path& image = rgb[stem];
@@ -248,8 +248,10 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
     // sizes and smaller than asked (a setting meant for 6000-px tiles on a set of chips).
     if (!smaller.empty() && first_time("smaller"))
         log_warn(root.string(), ": ", smaller.size(), " of ", stems.size(),
-                 " tiles are smaller than data.tile_patch = ", patch, " (e.g. ", smaller.front(),
-                 "): each is one window of its own size");
+                 " tiles are narrower or lower than data.tile_patch = ", patch, " (e.g. ",
+                 smaller.front(),
+                 "): their windows are cut to the tile's side (one window where both sides "
+                 "fall short), so windows are of several sizes");
     if (!mixed && !chose_full) return;
     if (!first_time(mixed ? "mixed" : "full")) return;
     if (mixed)

@@ -342,12 +342,24 @@ TEST(TilesDataset, AWindowLargerThanATileIsSaid) {
     EXPECT_EQ(ds.sample(0).width, 120);
     EXPECT_EQ(ds.sample(0).height, 90);
     EXPECT_MESSAGE_HAS(said,
-                       "1 of 2 tiles are smaller than data.tile_patch = 300 (e.g. "
-                       "top_potsdam_2_11 (120x90)): each is one window of its own size");
-    EXPECT_EQ(said.find("smaller"), said.rfind("smaller")) << said;  // once
+                       "1 of 2 tiles are narrower or lower than data.tile_patch = 300 (e.g. "
+                       "top_potsdam_2_11 (120x90)): their windows are cut to the tile's side");
+    EXPECT_EQ(said.find("narrower"), said.rfind("narrower")) << said;  // once
     testing::internal::CaptureStderr();
     Dataset::open(dir, {.tile_patch = 64, .tile_stride = 64});
-    EXPECT_EQ(testing::internal::GetCapturedStderr().find("smaller"), std::string::npos);
+    EXPECT_EQ(testing::internal::GetCapturedStderr().find("narrower"), std::string::npos);
+    // Short on one side only (a probe: it was said to be "one window"): 3 windows of 20x32.
+    const std::string thin = test::temp_dir("ds_tiles_thin");
+    write_tile(thin, "top_potsdam_3_10", 20, 90, "_label.tif", 5);
+    testing::internal::CaptureStderr();
+    const Dataset t = Dataset::open(thin, {.tile_patch = 32, .tile_stride = 32});
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
+                       "top_potsdam_3_10 (20x90)): their windows are cut to the tile's side");
+    ASSERT_EQ(t.size(), 3u);
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        EXPECT_EQ(t.sample(i).width, 20);
+        EXPECT_EQ(t.sample(i).height, 32);
+    }
 }
 
 TEST(TilesDataset, ConcurrentReadersGetTheSameWindows) {
