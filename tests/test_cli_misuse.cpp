@@ -362,6 +362,28 @@ TEST(CliMisuse, TheSamplesFullBatchesLeaveOutAreSaid) {
     EXPECT_EQ(five.output.find("full batches only"), std::string::npos) << five.output;
 }
 
+// Point counts are per 300x300, scaled by each image's area: what the first image keeps is said,
+// and warned of where classes typed apart get one count (1,2,..,6 on 64x64 images kept 1 each).
+TEST(CliMisuse, PointCountsScaledTogetherAreSaid) {
+    const std::string root = test::temp_dir("misuse_scaled_points");
+    ASSERT_EQ(test::run_pfce("data synth --count 4 --size 64 --out " + root + "/d").status, 0);
+    const std::string sample = "sample --data " + root + "/d --force --out " + root + "/m ";
+    const test::CommandResult merged = test::run_pfce(sample + "--points-per-class 1,2,3,4,5,6");
+    ASSERT_EQ(merged.status, 0) << merged.output;
+    EXPECT_MESSAGE_HAS(merged.output,
+                       "--points-per-class 1,2,3,4,5,6 is per 300x300: scaled by the area of "
+                       "64x64 (the first image) it keeps 1/1/1/1/1/1");
+    const test::CommandResult apart =
+        test::run_pfce(sample + "--points-per-class 100,200,300,400,500,600");
+    ASSERT_EQ(apart.status, 0) << apart.output;
+    EXPECT_MESSAGE_HAS(apart.output, "scaled by each image's area: 5/9/14/18/23/27 at 64x64");
+    EXPECT_EQ(apart.output.find("typed apart"), std::string::npos) << apart.output;
+    const test::CommandResult typed =
+        test::run_pfce(sample + "--points-per-class 1,2,3,4,5,6 --scale-by-area false");
+    ASSERT_EQ(typed.status, 0) << typed.output;
+    EXPECT_EQ(typed.output.find("scaled by"), std::string::npos) << typed.output;
+}
+
 TEST(CliMisuse, ResumeAllowsWhatDoesNotChangeTheResultAndNamesWhatDoes) {
     const std::string root = test::temp_dir("misuse_resume");
     const auto fd = dataset(root + "/data");
