@@ -449,13 +449,20 @@ stage_p() {
   [ "$t" -ge 20 ] || { note "no time left for ncu"; return 4; }
   # --calls 1 --repeats 1 --warmup 0: one call of each variant, and two more of the default (the
   # first touch, and its time for the peer): 13 kernel launches, below --launch-count.
-  (cd "$root" && timeout -k 5 "$t" "$NCU" --kernel-name regex:focal --launch-count 24 \
+  # --clock-control none: the clocks are left as they are (the device library's METHOD.md).
+  (cd "$root" && timeout -k 5 "$t" "$NCU" --clock-control none --kernel-name regex:focal \
+    --launch-count 24 \
     --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
     --section MemoryWorkloadAnalysis --section SchedulerStats \
     "$build/bench/bench_loss" --device cuda --shapes 16,6,512,512 --repeats 1 --warmup 0 \
     --calls 1 --json "$work/p-loss.json") > "$report" 2>&1 || rc=$?
   if grep -q "ERR_NVGPUCTRPERM" "$report"; then
     note "skipped: this user may not read the GPU's counters (ERR_NVGPUCTRPERM, see p-ncu-loss.txt)"
+    return 3
+  fi
+  # A sandboxed runtime (gVisor) gives ncu no counters at all (KINDS.md of the device library).
+  if grep -q "Failed to initialize the profiler\|LibraryNotLoaded" "$report"; then
+    note "skipped: ncu cannot read the counters on this machine (see p-ncu-loss.txt)"
     return 3
   fi
   "$HELPER_PY" "$tools" ncu-summary "$report" > "$logs/p-ncu-summary.txt" 2>&1 || true
