@@ -604,6 +604,20 @@ batch_size = 2
     EXPECT_MESSAGE_HAS(file_text(root + "/out/results.json"), "\"complete\": false");
     EXPECT_MESSAGE_HAS(file_text(root + "/out/report.md"),
                        "its labels and its training so far are saved; run the same command again");
+    // Its settings edited (more epochs): the interrupted training is kept, not started over
+    // without --force (it was, with an info line), and the exit says not everything ran.
+    const std::string ckpt = file_text(root + "/out/long/train/last.ckpt");
+    std::string edited = file_text(root + "/s.toml");
+    edited.replace(edited.find("epochs = 40"), 11, "epochs = 41");
+    std::ofstream(root + "/s41.toml") << edited;
+    const test::CommandResult changed =
+        test::run_pfce("run " + root + "/s41.toml --device cpu --out " + root + "/out");
+    EXPECT_EQ(changed.status, 1) << changed.output;
+    EXPECT_MESSAGE_HAS(changed.output,
+                       "holds an interrupted training made with other settings "
+                       "(run.epochs: 40 -> 41); restore them to continue it");
+    EXPECT_EQ(file_text(root + "/out/long/train/last.ckpt"), ckpt);
+    EXPECT_FALSE(fs::exists(root + "/out/long/result.json"));
     // The same command continues the interrupted training.
     const test::CommandResult again =
         test::run_pfce("run " + root + "/s.toml --device cpu --out " + root + "/out");

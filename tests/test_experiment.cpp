@@ -439,16 +439,23 @@ batch_size = 4
     EXPECT_MESSAGE_HAS(restarted.output, "was on other data");
     EXPECT_MESSAGE_HAS(restarted.output, "starting over");
 
-    // Interrupted, then given more epochs: started over too (`train --resume --epochs` may
-    // lengthen a run, but a cosine or plateau schedule then differs from a run of that length).
+    // Interrupted, then given more epochs: not resumed (`train --resume --epochs` may lengthen a
+    // run, but a cosine or plateau schedule then differs from a run of that length), and not
+    // started over without --force either: kept, as finished results of other settings are (it
+    // was started over, its epochs lost, with an info line).
     fs::remove(out + "/a/result.json");
+    const std::string ckpt = read_text_file(out + "/a/train/last.ckpt");
     std::string longer = read_text_file(dir + "/s.toml");
     longer.replace(longer.find("epochs = 1"), 10, "epochs = 2");
     write_file(dir + "/s.toml", longer);
     const test::CommandResult lengthened = test::run_pfce(run);
-    EXPECT_EQ(lengthened.status, 0) << lengthened.output;
+    EXPECT_EQ(lengthened.status, 1) << lengthened.output;
     EXPECT_MESSAGE_HAS(lengthened.output, "run.epochs: 1 -> 2");
-    EXPECT_MESSAGE_HAS(lengthened.output, "starting over");
+    EXPECT_MESSAGE_HAS(lengthened.output, "rerun with --force --only a to start it over");
+    EXPECT_EQ(read_text_file(out + "/a/train/last.ckpt"), ckpt);
+    const test::CommandResult started_over = test::run_pfce(run + " --force --only a");
+    EXPECT_EQ(started_over.status, 0) << started_over.output;
+    EXPECT_TRUE(fs::exists(out + "/a/result.json"));
 }
 
 // The shipped e6/e7/e8 files run (one epoch, a tiny U-Net): the CRF experiments log the CRF term

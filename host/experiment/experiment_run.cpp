@@ -70,6 +70,18 @@ std::vector<EpochRecord> read_epochs(const std::string& path) {
     return epochs;
 }
 
+// What keeps a stored training of `stored` from being resumed as one of `cfg`.
+std::vector<std::string> training_changes(const Config& stored, const Config& cfg) {
+    std::vector<std::string> diff = differing_result_keys(stored, cfg);
+    // `pfce train --resume --epochs N` may lengthen a run, but the schedule (cosine, the
+    // plateau's patience) depends on the epoch count: a suite's result must be what a run of
+    // its current settings gives from the start, so another count starts over.
+    if (stored.run.epochs < cfg.run.epochs)  // fewer are in `diff` already
+        diff.push_back("run.epochs: " + std::to_string(stored.run.epochs) + " -> " +
+                       std::to_string(cfg.run.epochs));
+    return diff;
+}
+
 // An interrupted training of these very settings on this very data in `dir` is resumed, not
 // started over: a suite's result is what its current settings give on its current data.
 bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json& identity,
@@ -78,14 +90,7 @@ bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json&
     if (!fs::exists(last)) return false;
     try {
         const StoredRun run = stored_run(dir);
-        const Config& stored = run.config;
-        auto diff = differing_result_keys(stored, cfg);
-        // `pfce train --resume --epochs N` may lengthen a run, but the schedule (cosine, the
-        // plateau's patience) depends on the epoch count: a suite's result must be what a run of
-        // its current settings gives from the start, so another count starts over.
-        if (stored.run.epochs < cfg.run.epochs)  // fewer are in `diff` already
-            diff.push_back("run.epochs: " + std::to_string(stored.run.epochs) + " -> " +
-                           std::to_string(cfg.run.epochs));
+        const std::vector<std::string> diff = training_changes(run.config, cfg);
         const std::string changed = data_identity_change(run.data_identity, identity);
         if (diff.empty() && changed.empty()) return true;
         if (diff.empty())
@@ -101,6 +106,17 @@ bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json&
 }
 
 }  // namespace
+
+std::vector<std::string> interrupted_training_changes(const std::string& train_dir,
+                                                      const Config& cfg) {
+    std::error_code ec;
+    if (!fs::exists(fs::path(train_dir) / "last.ckpt", ec)) return {};
+    try {
+        return training_changes(stored_run(train_dir).config, cfg);
+    } catch (const Error&) {
+        return {};  // run_experiment says why it cannot resume, and starts over
+    }
+}
 
 ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, const LoadedData& L,
                                 Backend& backend, const std::string& out_dir,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/backend.hpp"
 #include "host/experiment/results.hpp"
@@ -18,5 +19,12 @@ namespace pfce {
 ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, const LoadedData& L,
                                 Backend& backend, const std::string& out_dir,
                                 const RunOptions& opts, const std::string& tag);
+
+// The settings that keep the interrupted training in `train_dir` (its last.ckpt) from being
+// resumed by an experiment of `cfg`: the keys that change the result, and a longer run.epochs
+// (the schedule depends on the count), as "run.epochs: 300 -> 301"; empty when there is no
+// checkpoint, the settings agree, or it cannot be read (the run then says why it starts over).
+std::vector<std::string> interrupted_training_changes(const std::string& train_dir,
+                                                      const Config& cfg);
 
 }  // namespace pfce

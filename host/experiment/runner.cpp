@@ -148,6 +148,25 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             log_warn(e.id, ": ", p.refused);
             p.result = old;
             ++sum.not_rerun;
+        } else if (const std::vector<std::string> changes =
+                       selected && !finished && !opts.force
+                           ? interrupted_training_changes(
+                                 (fs::path(out_dir) / e.id / "train").string(), p.spec.config)
+                           : std::vector<std::string>{};
+                   !changes.empty()) {
+            // An interrupted training of other settings is kept, as finished results are: the
+            // run would otherwise start it over and lose its epochs without --force.
+            std::string keys;
+            for (std::size_t i = 0; i < changes.size() && i < 3; ++i)
+                keys += (i ? ", " : "") + changes[i];
+            p.refused = "not rerun: " + (fs::path(out_dir) / e.id / "train").string() +
+                        " holds an interrupted training made with other settings (" + keys +
+                        (changes.size() > 3 ? ", ..." : "") +
+                        "); restore them to continue it, or rerun with --force --only " + e.id +
+                        " to start it over";
+            log_warn(e.id, ": ", p.refused);
+            p.result = old;
+            ++sum.not_rerun;
         } else if (selected && (!finished || opts.force)) {
             p.run = true;
         } else if (old) {
