@@ -184,6 +184,25 @@ TEST(PictureGrid, PointsAreEnlargedDiscs) {
     EXPECT_EQ(img.at(0, 0)[0], 0);
 }
 
+// A dense experiment's third panel is its mask as it is: discs around every pixel grew the
+// classes over each other (a probe counted 3500 of 16384 pixels of another class).
+TEST(PictureGrid, ADenseExperimentsMaskIsNotDrawnAsPoints) {
+    const Palette& pal = potsdam_palette();
+    const int w = 64, h = 48;
+    GridRow row = make_row(w, h, 0);
+    row.sparse = row.dense;
+    row.sparse_are_points = false;
+    const RgbImage g = compose_picture_grid({row}, pal);
+    const int s = grid_zoom_for(w, h).up, x0 = kGridGap + 2 * (w * s + kGridGap);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const Rgb want = pal.classes[row.dense.at(y, x)].colour;
+            const std::uint8_t* got = g.at(kGridGap + y * s, x0 + x * s);
+            ASSERT_TRUE(got[0] == want[0] && got[1] == want[1] && got[2] == want[2])
+                << x << "," << y;
+        }
+}
+
 // Test images of a real dataset differ in size (it threw "grid row 1 image is 72x100, expected
 // 40x48" after training and failed every experiment of such a suite).
 TEST(PictureGrid, RowsOfDifferentSizesKeepTheirProportions) {

@@ -262,6 +262,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
             row.image = L.images[p];
             row.dense = L.dense[p];
             row.sparse = lab.sparse.empty() ? L.dense[p] : lab.sparse[p];
+            row.sparse_are_points = !lab.sparse.empty();
             row.train = lab.train[p];
             row.prediction = predict_sliding(backend, *tm.net, L.images[p], tm.stats, sw);
             rows.push_back(std::move(row));

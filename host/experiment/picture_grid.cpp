@@ -139,7 +139,8 @@ RgbImage compose_picture_grid(const std::vector<GridRow>& rows, const Palette& p
         const Rgb none = palette.display_unlabelled();  // black unless a class is black
         const RgbImage panels[kGridColumns] = {
             reduce_image(row.image, z.down), palette.encode(reduce_labels(row.dense, z.down), none),
-            draw_points(points, palette, radius),
+            row.sparse_are_points ? draw_points(points, palette, radius)
+                                  : palette.encode(points, none),
             palette.encode(reduce_labels(row.train, z.down), none),
             palette.encode(reduce_labels(row.prediction, z.down), none)};
         for (int c = 0; c < kGridColumns; ++c)

@@ -16,7 +16,10 @@ struct GridRow {
     RgbImage image;
     LabelMap dense;   // dense truth
     LabelMap sparse;  // sampled points (or the dense mask for a dense experiment)
-    LabelMap train;   // what the loss saw: linked labels, sparse points, or dense
+    // Whether `sparse` holds points, drawn as enlarged discs; a dense experiment's mask is drawn
+    // as it is (discs around every pixel grew classes over each other).
+    bool sparse_are_points = true;
+    LabelMap train;  // what the loss saw: linked labels, sparse points, or dense
     LabelMap prediction;
 };
 

@@ -445,8 +445,8 @@ std::string grid_caption(const ReportInput& in) {
                                    ? "Black"
                                    : "The colour (" + std::to_string(u[0]) + ", " +
                                          std::to_string(u[1]) + ", " + std::to_string(u[2]) + ")";
-    return "Rows: test images. Columns: image | dense truth | sparse points (enlarged) | training "
-           "labels (after linking) | prediction. " +
+    return "Rows: test images. Columns: image | dense truth | sparse points (enlarged; a dense "
+           "experiment's mask as it is) | training labels (after linking) | prediction. " +
            colour + " = unlabelled.";
 }
 
