@@ -496,6 +496,13 @@ TEST(Report, StaleResultsAreMarkedInTheTablesCsvAndJson) {
         << md;
     const std::string html = render_report_html(in, test::temp_dir("report_stale"));
     EXPECT_NE(html.find("<td class=\"id\">e1-700 (stale)</td>"), std::string::npos);
+    // ... and in the summary lines that compare results (a stale dense against a current e4
+    // read "e4 reaches 299% of the dense upper bound" without a mark).
+    EXPECT_MESSAGE_HAS(md, "e2-2100 (0.6000) ≥ e1-700 (stale) (0.5000)");
+    ReportInput dense_stale = make_report_input();
+    dense_stale.not_run.emplace_back("dense", "not rerun: other settings");
+    EXPECT_MESSAGE_HAS(render_report_markdown(dense_stale),
+                       "e4-500-linked reaches 94.4% of the dense (stale) upper bound's test mIoU.");
 
     const auto j = render_results_json(in);
     EXPECT_EQ(j["experiments"][1]["id"], "e1-700");
@@ -713,8 +720,15 @@ TEST(Report, ClassNamesWithCommasQuotesAndBarsKeepTheirColumns) {
     const std::string first_row =
         csv.substr(csv.find('\n') + 1, csv.find('\n', csv.find('\n') + 1) - csv.find('\n') - 1);
     EXPECT_EQ(fields(header), fields(first_row));
-    const std::string md = render_report_markdown(in);
+    // No experiment drew pictures (suite.grid_images = 0): no section, no caption (a probe found
+    // the heading and its legend over nothing).
+    std::string md = render_report_markdown(in);
     EXPECT_MESSAGE_HAS(md, "| road \"x\" \\| co |");
+    EXPECT_EQ(md.find("## Pictures"), std::string::npos) << md;
+    EXPECT_EQ(render_report_html(in, "").find("<h2>Pictures</h2>"), std::string::npos);
+    in.results[0].grid_png = "dense/grid.png";
+    md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md, "## Pictures");
     EXPECT_MESSAGE_HAS(md, "Black = unlabelled.");
     in.unlabelled_colour = {155, 155, 155};
     EXPECT_MESSAGE_HAS(render_report_markdown(in), "The colour (155, 155, 155) = unlabelled.");

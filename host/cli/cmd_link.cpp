@@ -22,6 +22,7 @@ namespace {
 struct LinkFlags {
     LinkDirOptions o;
     std::string device = "auto", conflict = "unlabelled";
+    std::string max_color_step = "-1";  // as typed: read as labels.max_color_step is
 };
 
 void run_link(const LinkFlags& f) {
@@ -35,12 +36,20 @@ void run_link(const LinkFlags& f) {
     if (o.data_options.max_pixels < 1)
         PFCE_THROW(InputError, "--max-pixels ", o.data_options.max_pixels,
                    ": expected a limit >= 1 (a limit; there is no 'no limit')");
-    // As labels.max_color_step takes it: a run trained on these masks records their value, and
-    // its --resume checks it (-2 linked here once made a run that could not be resumed).
-    if (!std::isfinite(o.params.max_color_step) ||
-        !(o.params.max_color_step >= 0 || o.params.max_color_step == -1))
-        PFCE_THROW(InputError, "--max-color-step ", o.params.max_color_step,
-                   ": expected a finite number >= 0, or -1 (off)");
+    // As labels.max_color_step takes it (one parser, its messages): a run trained on these masks
+    // records their value, and its --resume checks it (-2 linked here once made a run that could
+    // not be resumed). Named as typed: 1e300 was said to be "inf", what a float made of it.
+    {
+        ConfigKey key = *find_config_key("labels.max_color_step");
+        key.flag = "--max-color-step";
+        Config c;
+        apply_flag_text(c, key, f.max_color_step);
+        const double step = c.labels.max_color_step;
+        if (!(step >= 0 || step == -1) || !std::isfinite(static_cast<float>(step)))
+            PFCE_THROW(InputError, "--max-color-step ", f.max_color_step,
+                       ": expected a finite number >= 0 (at most 3.4e38, a float), or -1 (off)");
+        o.params.max_color_step = static_cast<float>(step);
+    }
 
     if (o.params.max_color_step == 0) log_warn(zero_colour_step_note("--max-color-step"));
     std::unique_ptr<Backend> backend = make_backend(f.device);
@@ -111,7 +120,7 @@ const bool registered = register_command(
                        "pixel on segments of several classes: unlabelled or lowest")
             ->transform(any_case())
             ->capture_default_str();
-        sub.add_option("--max-color-step", f->o.params.max_color_step,
+        sub.add_option("--max-color-step", f->max_color_step,
                        "edge-aware: skip segments with a pixel farther than this from the "
                        "endpoints' mean RGB (-1: off)")
             ->capture_default_str();

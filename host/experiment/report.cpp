@@ -225,6 +225,8 @@ const ExperimentResult* find(const ReportInput& in, const std::string& id) {
     return nullptr;
 }
 
+// Names go through row_id: a stale result compared with a current one is marked (a probe found
+// "e4 reaches 299% of the dense upper bound" against a dense run of other settings, unmarked).
 std::vector<std::string> ordering_notes(const ReportInput& in) {
     std::vector<std::string> notes;
     std::vector<const ExperimentResult*> present;
@@ -239,7 +241,7 @@ std::vector<std::string> ordering_notes(const ReportInput& in) {
                 holds = holds && ge;
                 chain += ge ? " ≥ " : " < ";
             }
-            chain += present[i]->id + " (" + fixed(present[i]->test.miou, 4) + ")";
+            chain += row_id(in, *present[i]) + " (" + fixed(present[i]->test.miou, 4) + ")";
         }
         notes.push_back(std::string("Test mIoU order the report implies: ") + chain + " — " +
                         (holds ? "holds." : "does not hold everywhere (see the table)."));
@@ -247,9 +249,9 @@ std::vector<std::string> ordering_notes(const ReportInput& in) {
     const auto* dense = find(in, "dense");
     const auto* e4 = find(in, "e4-500-linked");
     if (dense && e4 && std::isfinite(dense->test.miou) && dense->test.miou > 0)
-        notes.push_back("e4-500-linked reaches " +
-                        fixed(100 * e4->test.miou / dense->test.miou, 1) +
-                        "% of the dense upper bound's test mIoU.");
+        notes.push_back(row_id(in, *e4) + " reaches " +
+                        fixed(100 * e4->test.miou / dense->test.miou, 1) + "% of the " +
+                        row_id(in, *dense) + " upper bound's test mIoU.");
     // The CRF term against its controls (issue 15's targets: +0.05 and +0.03 test mIoU, at most
     // 1.3x the control's training time per epoch).
     struct Pair {
@@ -262,8 +264,8 @@ std::vector<std::string> ordering_notes(const ReportInput& in) {
         const auto* b = find(in, p.without);
         if (!a || !b) continue;
         const double gain = a->test.miou - b->test.miou;
-        notes.push_back(std::string("The CRF term: ") + p.with + " − " + p.without + " = " +
-                        (gain >= 0 ? "+" : "") + fixed(gain, 4) + " test mIoU (target +" +
+        notes.push_back(std::string("The CRF term: ") + row_id(in, *a) + " − " + row_id(in, *b) +
+                        " = " + (gain >= 0 ? "+" : "") + fixed(gain, 4) + " test mIoU (target +" +
                         fixed(p.target, 2) + ": " + (gain >= p.target ? "met" : "missed") +
                         "); training time per epoch " +
                         fixed(seconds_per_epoch(*a) / seconds_per_epoch(*b), 2) + "x.");
@@ -437,6 +439,13 @@ std::vector<ConfusionPanel> confusion_panels(const ReportInput& in) {
     return panels;
 }
 
+// Whether any experiment has a picture grid (none with suite.grid_images = 0): the section and its
+// caption only then.
+bool any_pictures(const ReportInput& in) {
+    return std::any_of(in.results.begin(), in.results.end(),
+                       [](const ExperimentResult& r) { return ok(r) && !r.grid_png.empty(); });
+}
+
 // The pictures' caption, naming the colour unlabelled pixels are shown in (black, or the dataset's
 // ignore colour, or a grey when a class is black).
 std::string grid_caption(const ReportInput& in) {
@@ -537,7 +546,7 @@ std::string render_report_markdown(const ReportInput& in) {
     o += "\n## Curves\n\n";
     for (const ChartDef* d : charts_of(in))
         o += "![" + std::string(d->title) + "](" + d->file + ")\n\n";
-    o += "## Pictures\n\n" + grid_caption(in) + "\n\n";
+    if (any_pictures(in)) o += "## Pictures\n\n" + grid_caption(in) + "\n\n";
     for (const auto& r : in.results) {
         if (!ok(r) || r.grid_png.empty()) continue;
         o += "### " + row_id(in, r) + " — " + md_text(r.labels) + "\n\n![" + r.id + "](" +
@@ -620,7 +629,8 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
         else
             o += "<img alt=\"" + html_escape(d->title) + "\" src=\"" + uri + "\"/>\n";
     }
-    o += "</div>\n<h2>Pictures</h2>\n<p>" + html_escape(grid_caption(in)) + "</p>\n";
+    o += "</div>\n";
+    if (any_pictures(in)) o += "<h2>Pictures</h2>\n<p>" + html_escape(grid_caption(in)) + "</p>\n";
     for (const auto& r : in.results) {
         if (!ok(r) || r.grid_png.empty()) continue;
         o += "<h3>" + html_escape(row_id(in, r) + " — " + r.labels) + "</h3>\n";
