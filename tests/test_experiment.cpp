@@ -211,6 +211,14 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
         "run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
     EXPECT_EQ(upgraded.status, 0) << upgraded.output;
     EXPECT_MESSAGE_HAS(upgraded.output, "0 ran, 1 skipped, 0 failed");
+    // The run directory moved, its synthetic data with it: still its results (every one was
+    // "made with other settings (data.root)").
+    fs::rename(out, out + "-moved");
+    const test::CommandResult moved = test::run_pfce(
+        "run " + dir + "/tiny.toml --device cpu --out " + out + "-moved --only tiny-dense");
+    EXPECT_EQ(moved.status, 0) << moved.output;
+    EXPECT_MESSAGE_HAS(moved.output, "0 ran, 1 skipped, 0 failed");
+    fs::rename(out + "-moved", out);
     // Any other key missing is a difference, even where the suite holds its default; a result
     // that records no settings is not taken for current; one whose settings are not an object is
     // unreadable, and is run again.

@@ -86,6 +86,21 @@ std::string stale_reason(json was, json now) {
     const json now_data = now.contains("data.identity") ? now["data.identity"] : json();
     was.erase("data.identity");
     now.erase("data.identity");
+    // Where the data lies is not what it is: synthetic data is made from its settings (compared
+    // below as keys), a dataset is compared by its files (data.identity). A run directory moved or
+    // copied with its own synthetic data found every result "made with other settings
+    // (data.root)".
+    const auto source = [](const json& j) {
+        return j.contains("data.source") && j["data.source"].is_string()
+                   ? j["data.source"].get<std::string>()
+                   : std::string();
+    };
+    const bool same_files = was_data.is_object() && now_data.is_object() &&
+                            data_identity_change(was_data, now_data).empty();
+    if ((source(was) == "synthetic" && source(now) == "synthetic") || same_files) {
+        was.erase("data.root");
+        now.erase("data.root");
+    }
     // Results of a pfce that fingerprinted split lists by path: compared on everything else (as
     // results without data.identity are), rather than all made stale by the upgrade.
     for (const char* list : {"data.train_list", "data.val_list", "data.test_list"}) {
