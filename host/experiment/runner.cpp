@@ -164,13 +164,14 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             p.result = old;
             ++sum.not_rerun;
         } else if (const std::vector<std::string> changes =
-                       selected && !finished && !opts.force
+                       selected && !old && !opts.force  // no result: stopped, not failed
                            ? interrupted_training_changes(
                                  (fs::path(out_dir) / e.id / "train").string(), p.spec.config)
                            : std::vector<std::string>{};
                    !changes.empty()) {
             // An interrupted training of other settings is kept, as finished results are: the
-            // run would otherwise start it over and lose its epochs without --force.
+            // run would otherwise start it over and lose its epochs without --force. (A failed
+            // experiment's training, its settings edited to mend it, starts over as before.)
             std::string keys;
             for (std::size_t i = 0; i < changes.size() && i < 3; ++i)
                 keys += (i ? ", " : "") + changes[i];
