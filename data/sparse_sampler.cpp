@@ -53,6 +53,15 @@ int points_for_class(const SamplerOptions& opts, int cls, int width, int height)
     return scaled < 1.0 ? 1 : (scaled > 2e9 ? 2000000000 : static_cast<int>(scaled));
 }
 
+std::string points_per_class_text(const SamplerOptions& opts, int width, int height) {
+    std::string text;
+    for (std::size_t c = 0; c < opts.points.size(); ++c) {
+        if (c) text += '/';  // appended apart: GCC 12 warns falsely on "/" + std::string&&
+        text += std::to_string(points_for_class(opts, static_cast<int>(c), width, height));
+    }
+    return text;
+}
+
 LabelMap sample_sparse(const LabelMap& dense, const SamplerOptions& opts,
                        const std::string& sample_id) {
     validate_sampler_options(opts);

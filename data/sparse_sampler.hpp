@@ -27,6 +27,10 @@ std::uint32_t sample_stream_id(const std::string& sample_id);
 // Points kept for class `cls` in an image of width x height (before min with n_c).
 int points_for_class(const SamplerOptions& opts, int cls, int width, int height);
 
+// points_for_class of every class of opts.points at width x height, as "a/b/c" (logs and warnings
+// say what an image of that size keeps).
+std::string points_per_class_text(const SamplerOptions& opts, int width, int height);
+
 // Throws InputError when `opts` is unusable (empty list, N < 1).
 void validate_sampler_options(const SamplerOptions& opts);
 

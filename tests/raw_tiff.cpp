@@ -43,6 +43,14 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
         if (!TIFFFindField(t, TIFFTAG_GDAL_NODATA, TIFF_ANY)) TIFFMergeFieldInfo(t, &field, 1);
         EXPECT_TRUE(TIFFSetField(t, TIFFTAG_GDAL_NODATA, no_data));
     }
+    if (!s.rpc.empty()) {
+        // GDAL's camera model tag, registered as GDAL does (libtiff may not know it).
+        constexpr ttag_t kRpc = 50844;
+        static TIFFFieldInfo field = {kRpc,         -1, -1, TIFF_DOUBLE,
+                                      FIELD_CUSTOM, 1,  1,  const_cast<char*>("RPCCoefficientTag")};
+        if (!TIFFFindField(t, kRpc, TIFF_ANY)) TIFFMergeFieldInfo(t, &field, 1);
+        EXPECT_TRUE(TIFFSetField(t, kRpc, static_cast<std::uint16_t>(s.rpc.size()), s.rpc.data()));
+    }
     if (cmap)
         TIFFSetField(t, TIFFTAG_COLORMAP, cmap->data(), cmap->data() + 256, cmap->data() + 512);
     const int bytes = s.bps / 8;

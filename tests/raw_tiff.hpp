@@ -1,5 +1,6 @@
 // A TIFF written tag by tag with libtiff, for layouts and tags pfce's own writers do not produce
-// (planar, tiled, 16-bit, alpha, palette, Orientation, reduced-resolution pages, GDAL NoData).
+// (planar, tiled, 16-bit, alpha, palette, Orientation, reduced-resolution pages, GDAL NoData,
+// RPC coefficients).
 #pragma once
 
 #include <tiffio.h>
@@ -21,6 +22,7 @@ struct TiffSpec {
     int extra = EXTRASAMPLE_UNASSALPHA;  // what a 4th band is (ExtraSamples)
     std::uint32_t subfile = 0;           // NewSubfileType (bit 0: a reduced-resolution page)
     std::vector<std::uint16_t> extra_samples = {};  // non-empty: the ExtraSamples tag as given
+    std::vector<double> rpc = {};  // non-empty: GDAL's RPCCoefficientTag (50844) with these
 };
 
 // `samples`: width*height*spp samples of bps/8 bytes, interleaved (bps < 8: packed rows, each

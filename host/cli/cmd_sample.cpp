@@ -64,17 +64,14 @@ void say_scaled_counts(const SamplerOptions& so, const Dataset& ds, const char* 
     if (!so.scale_by_area || ds.size() == 0) return;
     const SampleRef& first = ds.sample(0);
     if (static_cast<std::int64_t>(first.width) * first.height == 90000) return;
-    std::vector<int> kept;
-    std::string counts;
-    for (std::size_t c = 0; c < so.points.size(); ++c) {
-        kept.push_back(points_for_class(so, static_cast<int>(c), first.width, first.height));
-        if (c) counts += '/';  // appended apart: GCC 12 warns falsely on "/" + std::string&&
-        counts += std::to_string(kept.back());
-    }
+    const std::string counts = points_per_class_text(so, first.width, first.height);
+    auto kept = [&](std::size_t c) {
+        return points_for_class(so, static_cast<int>(c), first.width, first.height);
+    };
     bool merged = false;
-    for (std::size_t i = 0; i < kept.size(); ++i)
-        for (std::size_t j = i + 1; j < kept.size(); ++j)
-            merged = merged || (so.points[i] != so.points[j] && kept[i] == kept[j]);
+    for (std::size_t i = 0; i < so.points.size(); ++i)
+        for (std::size_t j = i + 1; j < so.points.size(); ++j)
+            merged = merged || (so.points[i] != so.points[j] && kept(i) == kept(j));
     const std::string size = std::to_string(first.width) + "x" + std::to_string(first.height);
     if (merged)
         log_warn(flag, " ", typed, " is per 300x300: scaled by the area of ", size,

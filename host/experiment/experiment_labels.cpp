@@ -58,13 +58,7 @@ ExperimentLabels make_experiment_labels(const ExperimentSpec& e, const LoadedDat
     const MaskStageResult s = make_sparse_masks(*L.ds, so, sparse_dir, /*force=*/true);
     lab.sparse = read_masks(sparse_dir, L);
     // The counts at the first image's size; images of other sizes get theirs (scaled by area).
-    std::string scaled;
-    for (std::size_t c = 0; c < ls.points.size(); ++c) {
-        // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "/" + std::string&&.
-        if (c) scaled += '/';
-        scaled += std::to_string(
-            points_for_class(so, static_cast<int>(c), L.images[0].width, L.images[0].height));
-    }
+    const std::string scaled = points_per_class_text(so, L.images[0].width, L.images[0].height);
     const bool one_size = std::all_of(L.images.begin(), L.images.end(), [&](const RgbImage& im) {
         return im.width == L.images[0].width && im.height == L.images[0].height;
     });

@@ -445,12 +445,7 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
     std::string kept;
     if (so.scale_by_area && ds.size() > 0) {
         const SampleRef& first = ds.sample(0);
-        std::string counts;
-        for (std::size_t c = 0; c < l.points.size(); ++c) {
-            if (c) counts += '/';  // appended apart: GCC 12 warns falsely on "/" + std::string&&
-            counts += std::to_string(
-                points_for_class(so, static_cast<int>(c), first.width, first.height));
-        }
+        const std::string counts = points_per_class_text(so, first.width, first.height);
         if (first.width * first.height != 90000)
             kept = " (per 300x300, each image's count scaled by its area: " + counts +
                    "/class at " + std::to_string(first.width) + "x" + std::to_string(first.height) +
