@@ -578,7 +578,7 @@ TEST(CliMisuse, SigtermStopsTrainAndRunCleanlyAndTheSameCommandContinues) {
     const std::string root = test::temp_dir("misuse_signal");
     std::ofstream(root + "/s.toml") << R"([suite]
 name = "sig"
-experiments = [{ id = "long", labels = { kind = "dense" } }]
+experiments = [{ id = "long", labels = { kind = "sparse", points = [500] } }]
 grid_images = 1
 [data]
 source = "synthetic"
@@ -618,18 +618,26 @@ batch_size = 2
                        "(run.epochs: 40 -> 41); restore them to continue it");
     EXPECT_EQ(file_text(root + "/out/long/train/last.ckpt"), ckpt);
     EXPECT_FALSE(fs::exists(root + "/out/long/result.json"));
-    // The same command continues the interrupted training.
+    // The same command continues the interrupted training, also from a copy of the run
+    // directory (its sparse labels and synthetic data elsewhere, in files of new times, the
+    // original still there): it was kept as "other settings (labels.dir ...)", data.root too.
+    fs::copy(root + "/out", root + "/copy", fs::copy_options::recursive);
     const test::CommandResult again =
-        test::run_pfce("run " + root + "/s.toml --device cpu --out " + root + "/out");
+        test::run_pfce("run " + root + "/s.toml --device cpu --out " + root + "/copy");
     EXPECT_EQ(again.status, 0) << again.output;
     EXPECT_MESSAGE_HAS(again.output, "resuming");
-    EXPECT_TRUE(fs::exists(root + "/out/long/result.json"));
+    EXPECT_TRUE(fs::exists(root + "/copy/long/result.json"));
     // Its wall time covers both sessions, and the report says so.
-    const std::string result = file_text(root + "/out/long/result.json");
+    const std::string result = file_text(root + "/copy/long/result.json");
     EXPECT_EQ(json_int(result, "sessions"), 2) << result;
     EXPECT_MESSAGE_HAS(result, "\"resumed\": true");
-    EXPECT_MESSAGE_HAS(file_text(root + "/out/report.md"), "(2 sessions)");
-    EXPECT_FALSE(fs::exists(root + "/out/long/sessions.json"));
+    EXPECT_MESSAGE_HAS(file_text(root + "/copy/report.md"), "(2 sessions)");
+    EXPECT_FALSE(fs::exists(root + "/copy/long/sessions.json"));
+    // And in place.
+    const test::CommandResult in_place =
+        test::run_pfce("run " + root + "/s.toml --device cpu --out " + root + "/out");
+    EXPECT_EQ(in_place.status, 0) << in_place.output;
+    EXPECT_MESSAGE_HAS(in_place.output, "resuming");
 }
 
 TEST(CliMisuse, MessagesNameTheFileAndTheValue) {

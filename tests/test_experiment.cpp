@@ -392,8 +392,9 @@ TEST(ExperimentRun, OutHoldingOtherFilesOrAnotherSuiteIsRefused) {
 
 // A dataset suite's results belong to the data they were made on: after the dataset at --data is
 // replaced (same ids, other files), a finished experiment is not taken for a result on it (not
-// rerun, exit 1, the report incomplete) until --force reruns it; an interrupted one starts over
-// instead of resuming, as one given more epochs does. Unchanged data is skipped as before.
+// rerun, exit 1, the report incomplete) until --force reruns it; an interrupted one is kept so
+// too (not resumed on other data, nor started over), as one given more epochs is. Unchanged data
+// is skipped as before.
 TEST(ExperimentRun, ResultsOfChangedDataOrALongerScheduleAreNotTakenForCurrent) {
     const std::string dir = test::temp_dir("experiment_changed_data");
     write_file(dir + "/a.toml", "[experiment]\nid = \"a\"\n[labels]\nkind = \"dense\"\n");
@@ -438,14 +439,21 @@ batch_size = 4
     EXPECT_MESSAGE_HAS(away.output, "kept on their settings alone, unchecked against the data");
     fs::rename(data + ".away", data);
 
-    // Interrupted (its result gone, its checkpoint kept), then the data changes: started over.
+    // Interrupted (its result gone, its checkpoint kept), then the data changes: kept, not
+    // started over without --force (it was, its epochs lost, with an info line), until --force.
     fs::remove(out + "/a/result.json");
     fs::remove_all(data);
     test::write_synthetic(data, 10, 64, 3);
-    const test::CommandResult restarted = test::run_pfce(run);
+    const std::string trained = read_text_file(out + "/a/train/last.ckpt");
+    const test::CommandResult kept = test::run_pfce(run);
+    EXPECT_EQ(kept.status, 1) << kept.output;
+    EXPECT_MESSAGE_HAS(kept.output, "holds an interrupted training made on other data (the data:");
+    EXPECT_MESSAGE_HAS(kept.output, "rerun with --force --only a to start it over");
+    EXPECT_EQ(read_text_file(out + "/a/train/last.ckpt"), trained);
+    EXPECT_FALSE(fs::exists(out + "/a/result.json"));
+    const test::CommandResult restarted = test::run_pfce(run + " --force --only a");
     EXPECT_EQ(restarted.status, 0) << restarted.output;
-    EXPECT_MESSAGE_HAS(restarted.output, "was on other data");
-    EXPECT_MESSAGE_HAS(restarted.output, "starting over");
+    EXPECT_MESSAGE_HAS(restarted.output, "1 ran");
 
     // Interrupted, then given more epochs: not resumed (`train --resume --epochs` may lengthen a
     // run, but a cosine or plateau schedule then differs from a run of that length), and not

@@ -70,15 +70,29 @@ std::vector<EpochRecord> read_epochs(const std::string& path) {
     return epochs;
 }
 
-// What keeps a stored training of `stored` from being resumed as one of `cfg`.
-std::vector<std::string> training_changes(const Config& stored, const Config& cfg) {
-    std::vector<std::string> diff = differing_result_keys(stored, cfg);
+// What keeps a stored training from being resumed as one of `cfg` on data of `identity` (a
+// dataset suite's; null for synthetic data, which its settings make).
+std::vector<std::string> training_changes(const StoredRun& stored, const Config& cfg,
+                                          const json& identity) {
+    const std::string data_change = data_identity_change(stored.data_identity, identity);
+    // Where the data and the labels lie is not what they are: a suite's labels are made in its
+    // run directory from the labels.* settings (compared here; their pixels by the trainer's
+    // label counts), its data is made from its settings (synthetic) or compared by its files. A
+    // run directory moved or copied, or the data moved, resumes (it was kept as "other settings").
+    const bool same_data =
+        (stored.config.data.source == "synthetic" && cfg.data.source == "synthetic") ||
+        (stored.data_identity.is_object() && identity.is_object() && data_change.empty());
+    std::vector<std::string> diff;
+    for (std::string& line : differing_result_keys(stored.config, cfg))
+        if (line.rfind("labels.dir:", 0) != 0 && !(same_data && line.rfind("data.root:", 0) == 0))
+            diff.push_back(std::move(line));
     // `pfce train --resume --epochs N` may lengthen a run, but the schedule (cosine, the
     // plateau's patience) depends on the epoch count: a suite's result must be what a run of
     // its current settings gives from the start, so another count starts over.
-    if (stored.run.epochs < cfg.run.epochs)  // fewer are in `diff` already
-        diff.push_back("run.epochs: " + std::to_string(stored.run.epochs) + " -> " +
+    if (stored.config.run.epochs < cfg.run.epochs)  // fewer are in `diff` already
+        diff.push_back("run.epochs: " + std::to_string(stored.config.run.epochs) + " -> " +
                        std::to_string(cfg.run.epochs));
+    if (!data_change.empty()) diff.push_back("the data: " + data_change + " since");
     return diff;
 }
 
@@ -89,16 +103,12 @@ bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json&
     const std::string last = (fs::path(dir) / "last.ckpt").string();
     if (!fs::exists(last)) return false;
     try {
-        const StoredRun run = stored_run(dir);
-        const std::vector<std::string> diff = training_changes(run.config, cfg);
-        const std::string changed = data_identity_change(run.data_identity, identity);
-        if (diff.empty() && changed.empty()) return true;
-        if (diff.empty())
-            log_info(tag, "the training in ", dir, " was on other data (", changed,
-                     " since): starting over");
-        else
-            log_info(tag, "the training in ", dir, " had other settings (", diff.front(),
-                     diff.size() > 1 ? ", ..." : "", "): starting over");
+        const std::vector<std::string> diff = training_changes(stored_run(dir), cfg, identity);
+        if (diff.empty()) return true;
+        // Reached with --force, or after a failure (plan_runs keeps an interrupted training of
+        // other settings or data otherwise).
+        log_info(tag, "the training in ", dir, " had other settings or data (", diff.front(),
+                 diff.size() > 1 ? ", ..." : "", "): starting over");
     } catch (const Error& e) {
         log_warn(tag, "cannot resume ", dir, " (", e.what(), "): starting over");
     }
@@ -108,11 +118,11 @@ bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json&
 }  // namespace
 
 std::vector<std::string> interrupted_training_changes(const std::string& train_dir,
-                                                      const Config& cfg) {
+                                                      const Config& cfg, const json& identity) {
     std::error_code ec;
     if (!fs::exists(fs::path(train_dir) / "last.ckpt", ec)) return {};
     try {
-        return training_changes(stored_run(train_dir).config, cfg);
+        return training_changes(stored_run(train_dir), cfg, identity);
     } catch (const Error&) {
         return {};  // run_experiment says why it cannot resume, and starts over
     }
@@ -192,8 +202,14 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     in.data_meta["constant_channels"] = warn_if_a_channel_never_varies(in.train);
     // As pfce train refuses them: one class, or no labelled pixel to train on.
     check_class_count(pal, L.root);
+    const std::vector<std::int64_t> train_counts =
+        training_label_counts(in.train, pal.classes.size());
+    // What the labels hold, as pfce train records it: a run directory moved or copied resumes on
+    // its labels at their new path where these are the run's (the trainer compares them).
+    in.data_meta["label_counts"] = {{"train", train_counts},
+                                    {"val", training_label_counts(in.val, pal.classes.size())}};
     check_training_labels(
-        training_label_counts(in.train, pal.classes.size()), pal, in.train.size(),
+        train_counts, pal, in.train.size(),
         lab.dir.empty() ? "the dense masks of " + L.root : lab.dir,
         cfg.loss.alpha_auto || cfg.loss.crf_weight > 0 ? std::vector<double>{} : cfg.loss.alpha);
     const OptimizerSettings& o = cfg.optimizer;

@@ -21,10 +21,13 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                                 const RunOptions& opts, const std::string& tag);
 
 // The settings that keep the interrupted training in `train_dir` (its last.ckpt) from being
-// resumed by an experiment of `cfg`: the keys that change the result, and a longer run.epochs
-// (the schedule depends on the count), as "run.epochs: 300 -> 301"; empty when there is no
-// checkpoint, the settings agree, or it cannot be read (the run then says why it starts over).
+// resumed by an experiment of `cfg` on data of `identity` (suite_data_identity: null for
+// synthetic data): the keys that change the result, a longer run.epochs (the schedule depends on
+// the count), as "run.epochs: 300 -> 301", and other data ("the data: ... since"); not where the
+// data or the suite's labels lie. Empty when there is no checkpoint, all agree, or it cannot be
+// read (the run then says why it starts over).
 std::vector<std::string> interrupted_training_changes(const std::string& train_dir,
-                                                      const Config& cfg);
+                                                      const Config& cfg,
+                                                      const nlohmann::json& identity);
 
 }  // namespace pfce

@@ -166,7 +166,8 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
         } else if (const std::vector<std::string> changes =
                        selected && !old && !opts.force  // no result: stopped, not failed
                            ? interrupted_training_changes(
-                                 (fs::path(out_dir) / e.id / "train").string(), p.spec.config)
+                                 (fs::path(out_dir) / e.id / "train").string(), p.spec.config,
+                                 identity)
                            : std::vector<std::string>{};
                    !changes.empty()) {
             // An interrupted training of other settings is kept, as finished results are: the
@@ -175,9 +176,13 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             std::string keys;
             for (std::size_t i = 0; i < changes.size() && i < 3; ++i)
                 keys += (i ? ", " : "") + changes[i];
+            const bool data_too = changes.back().rfind("the data:", 0) == 0;  // said last
             p.refused = "not rerun: " + (fs::path(out_dir) / e.id / "train").string() +
-                        " holds an interrupted training made with other settings (" + keys +
-                        (changes.size() > 3 ? ", ..." : "") +
+                        " holds an interrupted training made " +
+                        (!data_too            ? "with other settings ("
+                         : changes.size() > 1 ? "with other settings and data ("
+                                              : "on other data (") +
+                        keys + (changes.size() > 3 ? ", ..." : "") +
                         "); restore them to continue it, or rerun with --force --only " + e.id +
                         " to start it over";
             log_warn(e.id, ": ", p.refused);

@@ -390,6 +390,10 @@ class TrainingRun {
     // change.
     std::string root_moved(const Config& stored, const json& meta) const {
         if (resolved_path(stored.data.root) == resolved_path(cfg_.data.root)) return {};
+        // Synthetic data is what its settings (compared as keys) make, wherever it was written:
+        // a suite's run directory copied with its data resumes (check_same_data still says a
+        // change of its files).
+        if (stored.data.source == "synthetic" && cfg_.data.source == "synthetic") return "same";
         const json was = recorded_data_identity(meta),
                    now = in_.data_meta.value("identity", json());
         if (!was.is_object() || !now.is_object())
