@@ -188,7 +188,8 @@ TEST(CliMisuse, MasksOfADatasetThatChangedSinceAreWarnedAbout) {
 // Class colours swapped in dataset.toml after the masks were sampled and the model trained (the
 // names unchanged): the dense masks now mean other classes than the points and the model. Before,
 // only the warning about files "changed or touched" was said (link scored a purity of 0.11); now
-// train --labels, link and eval refuse, naming the class and both colours. An index dataset's
+// train --labels, link and eval (also given the same dataset by --data) refuse, naming the class
+// and both colours. An index dataset's
 // colours only show it: changing them refuses nothing, changing its values does.
 TEST(CliMisuse, MasksAndModelsOfRecolouredClassesAreRefused) {
     const std::string root = test::temp_dir("misuse_recoloured");
@@ -206,7 +207,11 @@ TEST(CliMisuse, MasksAndModelsOfRecolouredClassesAreRefused) {
     for (const std::string& cmd :
          {"train --data " + fd.root + " --labels " + sp + " --out " + root + "/r1" + kTiny,
           "link --in " + sp + " --out " + root + "/l1 --device cpu",
-          "eval --checkpoint " + run + "/last.ckpt --device cpu"}) {
+          "eval --checkpoint " + run + "/last.ckpt --device cpu",
+          // The run's own dataset named by --data, spelt otherwise: refused too (it was scored,
+          // with a warning, as if another dataset).
+          "eval --checkpoint " + run + "/last.ckpt --device cpu --data " + fd.root + "/",
+          "eval --checkpoint " + run + "/last.ckpt --device cpu --data " + fd.root + "/../data"}) {
         const test::CommandResult r = test::run_pfce(cmd);
         EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
         EXPECT_MESSAGE_HAS(r.output, why);

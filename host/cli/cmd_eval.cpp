@@ -66,6 +66,18 @@ std::string trained_data_root(const TrainedModel& m, const std::string& checkpoi
     return root;
 }
 
+// Whether --data `data` names the directory the checkpoint was trained on (by another spelling:
+// relative, a trailing slash, a symlink): it is then judged as the run's own data.
+bool is_trained_data(const TrainedModel& m, const std::string& checkpoint,
+                     const std::string& data) {
+    try {
+        std::error_code ec;
+        return fs::equivalent(data, trained_data_root(m, checkpoint), ec);
+    } catch (const InputError&) {
+        return false;  // the trained root is gone: --data is another place
+    }
+}
+
 void run_eval(const EvalArgs& a) {
     if (a.batch_size_given && a.batch_size < 1)
         PFCE_THROW(InputError, "--batch-size ", a.batch_size,
@@ -83,6 +95,7 @@ void run_eval(const EvalArgs& a) {
     else
         d.root = trained_data_root(m, a.checkpoint);
     d.source = "dataset";  // evaluation never generates data
+    const bool own_data = a.data.empty() || is_trained_data(m, a.checkpoint, a.data);
     // ISPRS scores the eroded labels (boundaries unlabelled) whichever labels trained: the same
     // tiles and windows, other label files.
     if (!a.tile_labels.empty()) {
@@ -128,12 +141,12 @@ void run_eval(const EvalArgs& a) {
         PFCE_THROW(InputError, "dataset ", d.root, " has classes [", names(dataset_classes),
                    "] but checkpoint ", a.checkpoint, " was trained for [", names(m.class_names),
                    "]");
-    // The run's own dataset with its classes read from other colours or values (dataset.toml
-    // edited): its masks name other classes than the model learnt. Another dataset (--data) may
-    // encode the same classes otherwise; its class names were compared above.
+    // The run's own dataset (also named by --data) with its classes read from other colours or
+    // values (dataset.toml edited): its masks name other classes than the model learnt. Another
+    // dataset (--data) may encode the same classes otherwise; its class names were compared above.
     const nlohmann::json trained_on = recorded_data_identity(m.meta);
     const std::string recoded =
-        a.data.empty() && trained_on.is_object()
+        own_data && trained_on.is_object()
             ? class_encoding_change(trained_on.value("class_encodings", nlohmann::json()),
                                     nlohmann::json(class_encodings(ds)))
             : std::string();
@@ -160,7 +173,7 @@ void run_eval(const EvalArgs& a) {
         now.erase("dense_labels");
     }
     const std::string changed = data_identity_change(was, now);
-    if (!changed.empty() && a.data.empty())
+    if (!changed.empty() && own_data)
         log_warn("the data at ", d.root, " is not as it was when ", a.checkpoint,
                  " was trained: ", changed, "; these metrics are of its files as they are now");
     else if (!changed.empty())  // --data may name another copy, or another dataset
