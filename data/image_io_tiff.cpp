@@ -14,7 +14,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -75,6 +77,10 @@ const TIFFFieldInfo kGeoTiffFields[] = {
     {34737, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0, const_cast<char*>("GeoASCIIParamsTag")},
     {TIFFTAG_GDAL_NODATA, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0,
      const_cast<char*>("GDALNoDataValue")},
+    // GDAL's metadata (XML): among others, each band's colour interpretation where the TIFF tags
+    // cannot say it (band_interpretations).
+    {TIFFTAG_GDAL_METADATA, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0,
+     const_cast<char*>("GDALMetadata")},
     // A camera model GDAL writes into the TIFF itself (92 doubles), as it reads _RPC.TXT or .RPB
     // beside it: found so that predict says it does not carry it. (libtiff adds a field only where
     // it has none of that tag, so a libtiff that knows it keeps its own.)
@@ -173,6 +179,27 @@ void note_other_full_pages(TIFF* t, const std::string& path, std::uint32_t width
     }
 }
 
+// The colour interpretation GDAL records per band (0-based sample -> "Undefined", "Alpha", ...)
+// in its metadata tag, where the TIFF tags cannot say it: GDAL writes 4 bands of 8 bits as RGB +
+// alpha (ExtraSamples) whatever they hold, and records them as its users made them, e.g. four
+// "Undefined" bands after gdalbuildvrt -separate. GDAL reads the record over the tags; so does
+// pfce.
+std::map<int, std::string> band_interpretations(TIFF* t) {
+    std::map<int, std::string> out;
+    const char* xml = nullptr;
+    if (!TIFFGetField(t, TIFFTAG_GDAL_METADATA, &xml) || xml == nullptr) return out;
+    static const std::regex item(
+        R"re(<Item\s+name="COLORINTERP"\s+sample="([0-9]{1,5})"\s+role="colorinterp"\s*>\s*([A-Za-z]+)\s*</Item>)re");
+    const std::string text(xml);
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), item);
+         it != std::sregex_iterator(); ++it) {
+        std::string v = (*it)[2].str();
+        for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        out[std::stoi((*it)[1].str())] = v;
+    }
+    return out;
+}
+
 // The layout of the file's first full-resolution page, where `t` is left; a page shown turned
 // (Orientation other than 1) is refused.
 TiffLayout read_layout(TIFF* t, const std::string& path) {
@@ -191,9 +218,13 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
     // and puts an alpha band last, e.g. {unspecified, alpha} after gdalwarp -dstalpha on RGBIR.
     // Only a last alpha band is read as one; an alpha band elsewhere is refused, since reading
     // it as data would use transparent pixels' colours.
+    // A band GDAL's own record interprets (band_interpretations) is alpha where it says so.
+    const std::map<int, std::string> interpreted = band_interpretations(t);
     if (TIFFGetField(t, TIFFTAG_EXTRASAMPLES, &extra, &extra_kinds) && extra >= 1 &&
         extra <= l.spp && l.spp >= 2) {
         auto is_alpha = [&](std::uint16_t k) {
+            if (const auto it = interpreted.find(l.spp - extra + k); it != interpreted.end())
+                return it->second == "alpha";
             return extra_kinds[k] == EXTRASAMPLE_ASSOCALPHA ||
                    extra_kinds[k] == EXTRASAMPLE_UNASSALPHA;
         };

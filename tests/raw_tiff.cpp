@@ -51,6 +51,13 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
         if (!TIFFFindField(t, kRpc, TIFF_ANY)) TIFFMergeFieldInfo(t, &field, 1);
         EXPECT_TRUE(TIFFSetField(t, kRpc, static_cast<std::uint16_t>(s.rpc.size()), s.rpc.data()));
     }
+    if (!s.gdal_metadata.empty()) {
+        static TIFFFieldInfo field = {
+            TIFFTAG_GDAL_METADATA, -1, -1, TIFF_ASCII,
+            FIELD_CUSTOM,          1,  0,  const_cast<char*>("GDALMetadata")};
+        if (!TIFFFindField(t, TIFFTAG_GDAL_METADATA, TIFF_ANY)) TIFFMergeFieldInfo(t, &field, 1);
+        EXPECT_TRUE(TIFFSetField(t, TIFFTAG_GDAL_METADATA, s.gdal_metadata.c_str()));
+    }
     if (cmap)
         TIFFSetField(t, TIFFTAG_COLORMAP, cmap->data(), cmap->data() + 256, cmap->data() + 512);
     const int bytes = s.bps / 8;

@@ -22,7 +22,8 @@ struct TiffSpec {
     int extra = EXTRASAMPLE_UNASSALPHA;  // what a 4th band is (ExtraSamples)
     std::uint32_t subfile = 0;           // NewSubfileType (bit 0: a reduced-resolution page)
     std::vector<std::uint16_t> extra_samples = {};  // non-empty: the ExtraSamples tag as given
-    std::vector<double> rpc = {};  // non-empty: GDAL's RPCCoefficientTag (50844) with these
+    std::vector<double> rpc = {};    // non-empty: GDAL's RPCCoefficientTag (50844) with these
+    std::string gdal_metadata = {};  // non-empty: GDAL's metadata tag (42112), this XML
 };
 
 // `samples`: width*height*spp samples of bps/8 bytes, interleaved (bps < 8: packed rows, each

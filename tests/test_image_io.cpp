@@ -1125,6 +1125,46 @@ TEST(ImageIo, AlphaAfterAnInfraredBandIsAlpha) {
                         "-b 1 -b 2 -b 3 -b 5 -b 4 IN OUT.tif"});
 }
 
+// Four bands of 8 bits stacked by GDAL (gdalbuildvrt -separate, gdal_translate) are tagged RGB +
+// alpha (ExtraSamples) with GDAL's own record of them, four "Undefined" bands, beside: GDAL reads
+// the record, and so does pfce (band 4 was read as alpha: refused when picked, and the pixels
+// where it was below 255 were no data, a prediction all 255). A record that says alpha is alpha.
+TEST(ImageIo, GdalsRecordOfTheBandsOverrulesTheAlphaTag) {
+    const std::string dir = test::temp_dir("io_gdal_colorinterp");
+    const int w = 6, h = 5;
+    std::vector<std::uint8_t> px;
+    for (int i = 0; i < w * h; ++i) {
+        const auto v = static_cast<std::uint8_t>(i * 7);
+        px.insert(px.end(), {v, static_cast<std::uint8_t>(v + 1), static_cast<std::uint8_t>(v + 2),
+                             static_cast<std::uint8_t>(100 + i)});  // band 4: no alpha at all
+    }
+    auto record = [](const char* fourth) {
+        std::string xml = "<GDALMetadata>\n";
+        for (int b = 0; b < 4; ++b)
+            xml += "  <Item name=\"COLORINTERP\" sample=\"" + std::to_string(b) +
+                   "\" role=\"colorinterp\">" + (b == 3 ? fourth : "Undefined") + "</Item>\n";
+        return xml + "</GDALMetadata>\n";
+    };
+    write_raw_tiff(dir + "/stack.tif",
+                   {.width = w, .height = h, .spp = 4, .gdal_metadata = record("Undefined")}, px);
+    EXPECT_EQ(probe_image(dir + "/stack.tif").channels, 4);
+    const RgbImage img = read_rgb(dir + "/stack.tif", 0, {.bands = {4, 1, 2}});
+    EXPECT_EQ(img.pixels[0], 100);  // band 4 of pixel 0
+    EXPECT_EQ(img.pixels[3 * 7], 107);
+    expect_input_error([&] { read_rgb(dir + "/stack.tif", 0); },
+                       {dir + "/stack.tif", "4 bands that are not RGB + alpha"});
+    write_raw_tiff(dir + "/alpha.tif",
+                   {.width = w,
+                    .height = h,
+                    .spp = 4,
+                    .extra = EXTRASAMPLE_UNSPECIFIED,
+                    .gdal_metadata = record("Alpha")},
+                   px);
+    EXPECT_EQ(probe_image(dir + "/alpha.tif").channels, 3);
+    expect_input_error([&] { read_rgb(dir + "/alpha.tif", 0); },
+                       {dir + "/alpha.tif", "pixels are transparent"});
+}
+
 TEST(ImageIo, TruncatedFilesAreRefusedNamingTheFile) {
     const std::string dir = test::temp_dir("io_truncated");
     const RgbImage img = test::random_rgb(64, 64, 7);
