@@ -295,9 +295,18 @@ MaskDir open_mask_dir(const std::string& dir) {
                    fs::exists(dir, ec) ? " is not a directory" : " " + missing_reason(dir),
                    " (expected the --out of pfce sample or pfce link)");
     std::ifstream f(path);
-    if (!f)
-        PFCE_THROW(InputError, path, ": missing; ", dir,
-                   " is not a complete mask directory (masks.json is written last)");
+    if (!f) {
+        // pfce marks a mask directory first and writes masks.json last: with the mark, its
+        // writing was cut short; without it, it is some other folder (a dataset's dense masks?).
+        if (output_dir_kind(dir) == "masks")
+            PFCE_THROW(InputError, path, ": missing; ", dir,
+                       " is a mask directory whose writing did not finish (it was stopped or "
+                       "killed; masks.json is written last): run the command that made it again");
+        PFCE_THROW(InputError, dir,
+                   " is not a mask directory: it holds no masks.json (expected the --out of pfce "
+                   "sample or pfce link; a dataset's own dense masks are read with the dataset, "
+                   "by --data alone)");
+    }
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(f);

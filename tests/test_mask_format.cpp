@@ -115,6 +115,23 @@ TEST(MaskFormat, MasksOfOtherClassesAreRefused) {
     EXPECT_MESSAGE_HAS(msg, "impervious surfaces");
 }
 
+// A folder without masks.json is said to be no mask directory (a dataset's dense masks given as
+// --labels), one pfce marked but did not finish is said to be cut short: both were "not a
+// complete mask directory (masks.json is written last)", which hinted at the second alone.
+TEST(MaskFormat, AFolderWithoutMasksJsonIsSaidForWhatItIs) {
+    const std::string root = test::temp_dir("maskfmt_no_meta");
+    const std::string dense = root + "/ds/masks", cut = root + "/cut";
+    fs::create_directories(dense);
+    write_png(dense + "/a.png", potsdam_palette().encode(LabelMap(3, 3, 1)));
+    std::string msg = test::input_error_message([&] { open_mask_dir(dense); });
+    EXPECT_MESSAGE_HAS(msg, dense + " is not a mask directory: it holds no masks.json");
+    EXPECT_MESSAGE_HAS(msg, "by --data alone");
+    write_mask_dir(cut, {"x"}, {LabelMap(3, 3, 1)}, potsdam_palette(), {});
+    fs::remove(cut + "/masks.json");
+    msg = test::input_error_message([&] { open_mask_dir(cut); });
+    EXPECT_MESSAGE_HAS(msg, cut + " is a mask directory whose writing did not finish");
+}
+
 TEST(MaskFormat, UnknownFormatVersionIsRefused) {
     const std::string dir = test::temp_dir("maskfmt_version");
     std::ofstream(dir + "/masks.json")
