@@ -1331,6 +1331,24 @@ TEST(CliMisuse, ExperimentFilesTrainAndPrintedConfigsSayTheirLabels) {
                                            "/dense.toml: labels.kind = \"dense\", but the masks "
                                            "of labels.dir " +
                                            linked + " were made with labels.kind = \"linked\"");
+    // A setting away from its default that the masks contradict names the flag as typed, or the
+    // file that holds the key (both were "labels.radius = 5", naming neither).
+    const test::CommandResult flag =
+        test::run_pfce("train --data " + fd.root + " --labels " + linked + " --radius 5 --out " +
+                       root + "/r6" + kTiny);
+    EXPECT_EQ(flag.status, 2) << flag.output;
+    EXPECT_MESSAGE_HAS(flag.output, "labels.radius = 5 (--radius): labels.dir " + linked +
+                                        " holds linked masks made with radius = 7 (its "
+                                        "masks.json); a mask directory is trained on as it is: "
+                                        "drop --radius or make masks with it");
+    std::ofstream(root + "/r5.toml") << "[labels]\ndir = \"" + linked + "\"\nradius = 5\n";
+    const test::CommandResult file = test::run_pfce("train --config " + root + "/r5.toml --data " +
+                                                    fd.root + " --out " + root + "/r7" + kTiny);
+    EXPECT_EQ(file.status, 2) << file.output;
+    EXPECT_MESSAGE_HAS(file.output, root + "/r5.toml: labels.radius = 5: labels.dir " + linked);
+    EXPECT_MESSAGE_HAS(file.output, "drop labels.radius or make masks with it");
+    EXPECT_FALSE(fs::exists(root + "/r6"));
+    EXPECT_FALSE(fs::exists(root + "/r7"));
 
     const test::CommandResult tile = test::run_pfce("train --data " + fd.root + " --out " + root +
                                                     "/tile --tile-patch 200" + kTiny);

@@ -239,7 +239,7 @@ void run_train(const TrainArgs& a) {
         // file printed says what the run trains on.
         if (labels_md) {
             const Config asked = cfg;
-            adopt_labels_dir_settings(cfg.labels, *labels_md, a.resume);
+            adopt_labels_dir_settings(cfg.labels, *labels_md, a.resume, &source);
             refuse_label_settings_the_masks_contradict(a, where, asked, cfg);
         }
         // What --resume would continue with, or its refusal: a printed config of settings the

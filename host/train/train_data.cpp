@@ -351,7 +351,8 @@ void adopt_labels_dir_image_settings(DataSettings& d, const MaskDir& md) {
     }
 }
 
-void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resuming) {
+void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resuming,
+                               const ConfigKeySources* source) {
     const LabelSettings defaults;
     const std::string kind = md.meta.value("kind", std::string("sparse"));
     auto refuse = [&](const char* key, const std::string& asked, const std::string& made) {
@@ -369,10 +370,17 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resumin
                                             ", max_color_step = ", l.max_color_step)
                            : std::string(),
                        "), or start over with --force");
-        PFCE_THROW(InputError, "labels.dir ", md.dir, " holds ", kind, " masks made with ", key,
-                   " = ", made, " (its masks.json), but labels.", key, " = ", asked,
-                   ": a mask directory is trained on as it is; drop labels.", key,
-                   " or make masks with it (pfce sample / pfce link)");
+        // Named with what gave it: its flag, or the file that holds the key.
+        const std::string dotted = std::string("labels.") + key;
+        const std::string from = source ? (*source)({dotted}) : std::string();
+        const ConfigKey* k = find_config_key(dotted);
+        const bool flag = from == "command line" && k && !k->flag.empty();
+        const std::string given = flag ? dotted + " = " + asked + " (" + k->flag + ")"
+                                       : (from.empty() ? "" : from + ": ") + dotted + " = " + asked;
+        PFCE_THROW(InputError, given, ": labels.dir ", md.dir, " holds ", kind, " masks made with ",
+                   key, " = ", made,
+                   " (its masks.json); a mask directory is trained on as it is: drop ",
+                   flag ? k->flag : dotted, " or make masks with it (pfce sample / pfce link)");
     };
     if (l.kind != defaults.kind && l.kind != kind) refuse("kind", l.kind, kind);
     l.kind = kind;
@@ -868,7 +876,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
         const MaskDir md = open_mask_dir(labels);
         in.label_kind = md.meta.value("kind", std::string("sparse"));
         if (!cfg.labels.dir.empty()) {
-            adopt_labels_dir_settings(cfg.labels, md, resuming);
+            adopt_labels_dir_settings(cfg.labels, md, resuming, &source);
         }
     }
     in.train = load_samples(ds, split.train, labels);

@@ -111,8 +111,10 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
 // both values and the directory, not ignored; the others take the directory's values, so the run
 // records how its labels were made.
 // `resuming`: the settings are the run's (from its checkpoint), so a directory that now records
-// others was made again since the run began: said as that, not as a setting to drop.
-void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resuming = false);
+// others was made again since the run began: said as that, not as a setting to drop. `source`,
+// where given, names what set a refused key (its flag, or the config file).
+void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resuming = false,
+                               const ConfigKeySources* source = nullptr);
 // How the images were read when its masks were sampled (data.value_range, data.bands of 16-bit
 // or multi-band images): taken where the run sets none (train refused 16-bit images the masks
 // record a range for), a range that differs warned about.
