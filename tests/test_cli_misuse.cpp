@@ -867,6 +867,18 @@ TEST(CliMisuse, ADirectoryForASuiteAndAnEmptyTestSplitAreSaid) {
                        "1 of the 8 training images are gray (e.g. sample tile_0) and the others "
                        "in colour (e.g. tile_1)");
     EXPECT_EQ(all.output.find("in every training image"), std::string::npos) << all.output;
+    // data stats, which decodes them all, says the mix too (it described the first header alone).
+    const test::CommandResult stats = test::run_pfce("data stats " + fd.root);
+    EXPECT_EQ(stats.status, 0) << stats.output;
+    EXPECT_MESSAGE_HAS(stats.output,
+                       "1 of the 8 images are gray (equal red, green and blue), the "
+                       "others colour");
+    // eval of the colour model on them scores them, saying so (as predict says of its inputs).
+    const test::CommandResult scored =
+        test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --split all --device cpu");
+    EXPECT_EQ(scored.status, 0) << scored.output;
+    EXPECT_MESSAGE_HAS(scored.output, "1 of the 8 images scored are gray but " + root +
+                                          "/run/last.ckpt was trained on colour images");
     // A channel that never varies (an empty band) trains nothing and misleads predictions: said.
     for (const auto& e : fs::directory_iterator(fd.root + "/images")) {
         RgbImage img = read_rgb(e.path().string());

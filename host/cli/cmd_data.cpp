@@ -297,11 +297,13 @@ void run_stats(const std::string& dir, const DatasetFlags& flags) {
     }
     const Dataset ds = Dataset::open(dir, flags.options());
     // Every image and mask is decoded, in parallel: a file truncated after its header fails here,
-    // naming it, not in the middle of a training run.
+    // naming it, not in the middle of a training run. Gray ones are counted (a mix is said).
+    std::atomic<std::size_t> gray{0};
     const Counts c = count_masks(
         ds.size(), "stats",
         [&](std::size_t i) {
             const RgbImage image = ds.read_image(i);
+            if (image_gray(image)) ++gray;
             LabelMap mask = ds.read_mask(i);
             if (image.width != mask.width || image.height != mask.height)
                 PFCE_THROW(InputError, ds.sample(i).image_path, " decodes to ", image.width, "x",
@@ -315,6 +317,13 @@ void run_stats(const std::string& dir, const DatasetFlags& flags) {
                 ds.size());
     std::printf("size:      %s\n", sizes_text(c).c_str());
     std::printf("images:    %s\n", image_reading_text(ds).c_str());
+    // The header is the first image's: a set of gray and colour images is said as one (training
+    // warns of it; a model of the one kind predicts the other poorly).
+    if (const std::size_t g = gray.load(); g > 0 && g < ds.size())
+        std::printf(
+            "           %zu of the %zu images are gray (equal red, green and blue), the "
+            "others colour\n",
+            g, ds.size());
     std::printf("checked:   every image and mask decoded (%zu pairs)\n", ds.size());
     if (ds.kind() == DatasetKind::tiles)
         std::printf("pixels:    each tile pixel once (windows that overlap share them out)\n");

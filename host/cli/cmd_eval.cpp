@@ -215,6 +215,21 @@ void run_eval(const EvalArgs& a) {
                    ds.sample(indices[0]).id,
                    ") label no pixel: there is nothing to score (every pixel is unlabelled or "
                    "an ignore colour); evaluate another split");
+    // Images of the other kind than the model learnt (gray for a colour model, or the reverse),
+    // as predict says of its inputs: scored as asked, with the reason the scores may be low.
+    const nlohmann::json trained_gray = trained_data.is_object()
+                                            ? trained_data.value("gray_images", nlohmann::json())
+                                            : nlohmann::json();
+    if (trained_gray.is_boolean()) {
+        const std::size_t unlike = static_cast<std::size_t>(std::count_if(
+            samples.begin(), samples.end(),
+            [&](const SampleData& s) { return image_gray(s.image) != trained_gray.get<bool>(); }));
+        if (unlike > 0)
+            log_warn(unlike, " of the ", samples.size(), " images scored are ",
+                     trained_gray.get<bool>() ? "in colour" : "gray", " but ", a.checkpoint,
+                     " was trained on ", trained_gray.get<bool>() ? "gray" : "colour",
+                     " images: its scores on them may say little of the model");
+    }
     // Named before any evaluation (the U-Net's own refusal knows no file).
     const int depth = m.net->config().depth;
     TooSmallImages small(depth);

@@ -203,11 +203,11 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     // As pfce train refuses them: one class, or no labelled pixel to train on.
     check_class_count(pal, L.root);
     const std::vector<std::int64_t> train_counts =
-        training_label_counts(in.train, pal.classes.size());
+        training_label_counts(in.train, pal.num_classes());
     // What the labels hold, as pfce train records it: a run directory moved or copied resumes on
     // its labels at their new path where these are the run's (the trainer compares them).
     in.data_meta["label_counts"] = {{"train", train_counts},
-                                    {"val", training_label_counts(in.val, pal.classes.size())}};
+                                    {"val", training_label_counts(in.val, pal.num_classes())}};
     check_training_labels(
         train_counts, pal, in.train.size(),
         lab.dir.empty() ? "the dense masks of " + L.root : lab.dir,

@@ -699,14 +699,12 @@ void check_training_sizes(const Dataset& ds, const Split& split, int crop_size) 
     check_training_sizes(sizes, ids, crop_size);
 }
 
-namespace {
 bool image_gray(const RgbImage& img) {
     const std::vector<std::uint8_t>& px = img.pixels;
     for (std::size_t i = 0; i + 2 < px.size(); i += 3)
         if (px[i] != px[i + 1] || px[i] != px[i + 2]) return false;
     return true;
 }
-}  // namespace
 
 bool training_images_gray(const std::vector<SampleData>& train) {
     for (const SampleData& s : train)
@@ -766,15 +764,6 @@ nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& tra
              ". An empty or saturated band? Pick three that vary with data.bands, or check "
              "data.value_range");
     return constant;
-}
-
-std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
-                                                std::size_t num_classes) {
-    std::vector<std::int64_t> per_class(num_classes, 0);
-    for (const SampleData& s : train)
-        for (std::uint8_t v : s.train_labels.labels)
-            if (v < num_classes) ++per_class[v];  // 255: unlabelled
-    return per_class;
 }
 
 void check_class_count(const Palette& palette, const std::string& root) {
@@ -909,7 +898,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
 
     // Say what the loss will see, so masks that lost their labels cannot train unnoticed.
     const std::vector<std::int64_t> per_class =
-        training_label_counts(in.train, ds.palette().classes.size());
+        training_label_counts(in.train, ds.palette().num_classes());
     std::int64_t pixels = 0, labelled = 0;
     for (const SampleData& s : in.train)
         pixels += static_cast<std::int64_t>(s.train_labels.labels.size());
@@ -917,7 +906,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     // What the labels hold, whatever their path: a run resumed with its mask directory at another
     // path takes it only where these counts are the run's (a copy, not other masks).
     in.data_meta["label_counts"] = {
-        {"train", per_class}, {"val", training_label_counts(in.val, ds.palette().classes.size())}};
+        {"train", per_class}, {"val", training_label_counts(in.val, ds.palette().num_classes())}};
     std::string counts;
     for (std::size_t c = 0; c < per_class.size(); ++c)
         counts +=

@@ -15,6 +15,7 @@
 #include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
 #include "data/synth.hpp"
+#include "host/train/class_weights.hpp"
 #include "host/train/config.hpp"
 
 namespace pfce {
@@ -67,7 +68,8 @@ void check_masks_belong_to(const MaskDir& md, const Dataset& ds);
 // Training needs at least two classes (a softmax over one is 1 everywhere: a perfect score for
 // learning nothing): InputError naming the dataset `root` otherwise.
 void check_class_count(const Palette& palette, const std::string& root);
-// Labelled pixels per class over the samples' training labels (what the loss sees).
+// Whether every pixel of `img` has equal red, green and blue (a gray image, whatever its file).
+bool image_gray(const RgbImage& img);
 // Whether every training image is gray (R = G = B at every pixel): recorded in the checkpoint
 // (meta.data.gray_images) so predict can say when it is given colour images for a gray model, or
 // the reverse.
@@ -81,8 +83,6 @@ void warn_if_gray_and_colour_mixed(const std::vector<SampleData>& train,
 // channel's one value (null where it varies), recorded in checkpoints (meta.data.
 // constant_channels) so that predict can say when an input differs there.
 nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& train);
-std::vector<std::int64_t> training_label_counts(const std::vector<SampleData>& train,
-                                                std::size_t num_classes);
 // The training split's labelled pixels per class: InputError when there is none (the loss would
 // see nothing) or when the class weights `alpha` (loss.alpha; empty: none) give every labelled
 // class 0, a warning naming each class without one. `where` says where the labels came from.
