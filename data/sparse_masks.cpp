@@ -191,11 +191,14 @@ void apply_sampled_dataset_options(const nlohmann::json& made, DatasetOptions& o
         o.tile_labels = made["tile_labels"].get<std::string>();
     else if (tiling_recorded)
         o.tile_labels = DatasetOptions().tile_labels;
-    if (made.contains("bands") && made["bands"].is_array()) {
-        o.image.bands.clear();
+    // Bands and a value range are recorded where set (sparse_mask_settings) since pfce read
+    // either, so one missing is the default (the file's own colours, 8 bits), not as typed now: a
+    // --bands typed beside masks made without was taken without a word.
+    o.image.bands.clear();
+    if (made.contains("bands") && made["bands"].is_array())
         for (const auto& b : made["bands"])
             if (b.is_number_integer()) o.image.bands.push_back(b.get<int>());
-    }
+    o.image.range_lo = o.image.range_hi = 0;
     const auto r = made.find("value_range");
     if (r != made.end() && r->is_array() && r->size() == 2 && (*r)[0].is_number() &&
         (*r)[1].is_number()) {

@@ -678,6 +678,15 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
         test::run_pfce("data preview " + bgr + " --bands 1 --out " + root + "/p1.png");
     EXPECT_EQ(other.status, 2) << other.output;
     EXPECT_MESSAGE_HAS(other.output, "--bands [1]: the masks in");
+    // Masks made without --bands record none: a --bands typed beside them is refused as well (it
+    // was taken without a word, by data stats and preview alike).
+    const std::string plain = root + "/plain";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + plain).status, 0);
+    const test::CommandResult typed = test::run_pfce("data stats " + plain + " --bands 3,2,1");
+    EXPECT_EQ(typed.status, 2) << typed.output;
+    EXPECT_MESSAGE_HAS(typed.output, "--bands [3,2,1]: the masks in " + plain +
+                                         " were made from images read with their files' own "
+                                         "colours (no --bands)");
     EXPECT_FALSE(fs::exists(root + "/p1.png"));
     EXPECT_EQ(
         test::run_pfce("data preview " + bgr + " --bands 3,2,1 --out " + root + "/p2.png").status,

@@ -611,10 +611,11 @@ TEST(DataSafety, PredictRefusesADirectoryWithAnUnreadableImageBeforeWritingAny) 
     EXPECT_MESSAGE_HAS(mixed.output, "16-bit");
     EXPECT_FALSE(fs::exists(root + "/mixed_out/a.png"));
     // What a directory holds besides its images is left out and said (it was passed over without
-    // a word): a subdirectory, a link to nothing named as an image.
+    // a word): a subdirectory, a link to nothing named as an image, a hidden image file.
     fs::remove(root + "/mixed/b.png");
     fs::create_directories(root + "/mixed/more");
     fs::create_symlink(root + "/nowhere.png", root + "/mixed/c.png");
+    fs::copy_file(root + "/mixed/a.png", root + "/mixed/._a.png");
     const test::CommandResult rest =
         test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + root +
                        "/mixed --out " + root + "/mixed_out --device cpu");
@@ -622,7 +623,10 @@ TEST(DataSafety, PredictRefusesADirectoryWithAnUnreadableImageBeforeWritingAny) 
     EXPECT_MESSAGE_HAS(rest.output,
                        "1 subdirectories are not read (e.g. " + root + "/mixed/more/)");
     EXPECT_MESSAGE_HAS(rest.output, "1 entries named as images are no readable file");
+    EXPECT_MESSAGE_HAS(rest.output, "1 hidden image file (named .*) is left out (e.g. " + root +
+                                        "/mixed/._a.png)");
     EXPECT_TRUE(fs::exists(root + "/mixed_out/a.png"));
+    EXPECT_FALSE(fs::exists(root + "/mixed_out/._a.png"));
 }
 
 TEST(DataSafety, AnAbsurdLinkingRadiusIsRefusedAndTheLargestClamped) {

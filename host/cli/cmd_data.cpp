@@ -74,11 +74,13 @@ DatasetOptions mask_dir_dataset_options(const MaskDir& md, const DatasetFlags& f
     const auto refuse = [&](const char* flag, const std::string& asked, const std::string& made) {
         PFCE_THROW(InputError, flag, " ", asked, ": the masks in ", md.dir,
                    " were made from images read with ", made,
-                   " (their masks.json), and are shown that way; leave ", flag, " out");
+                   " (their masks.json), and are read that way here; leave ", flag, " out");
     };
     const auto list = [](const auto& v) { return nlohmann::json(v).dump(); };
     if (flags.typed.count("data.bands") && typed.image.bands != o.image.bands)
-        refuse("--bands", list(typed.image.bands), "bands " + list(o.image.bands));
+        refuse("--bands", list(typed.image.bands),
+               o.image.bands.empty() ? std::string("their files' own colours (no --bands)")
+                                     : "bands " + list(o.image.bands));
     const auto range = [&](const ImageChoice& c) {
         return c.reads_16_bit() ? list(std::vector<double>{c.range_lo, c.range_hi}) : "[]";
     };

@@ -196,12 +196,16 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                         confidence_path(mask, a.confidence), find_sidecar_georef(a.input)});
         return jobs;
     }
-    // Left out, and said: images of formats not read, subdirectories (not searched), and entries
-    // named as images that are no file (a link to nothing, a pipe).
-    std::vector<fs::path> inputs, unread, subdirs, not_files;
+    // Left out, and said: images of formats not read, subdirectories (not searched), entries
+    // named as images that are no file (a link to nothing, a pipe), hidden image files (macOS's
+    // ._x.png resource forks, as a generic dataset says of them).
+    std::vector<fs::path> inputs, unread, subdirs, not_files, hidden;
     for (const auto& e : fs::directory_iterator(a.input)) {
-        if (e.path().filename().string()[0] == '.') continue;
         const bool image_name = lower_ext_is(e.path(), {".tif", ".tiff", ".png", ".jpg", ".jpeg"});
+        if (e.path().filename().string()[0] == '.') {
+            if (image_name) hidden.push_back(e.path());
+            continue;
+        }
         if (e.is_directory(ec))
             subdirs.push_back(e.path());
         else if (!e.is_regular_file(ec)) {
@@ -232,7 +236,13 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         inputs.erase(masks, inputs.end());
     }
     std::sort(inputs.begin(), inputs.end());
-    for (auto* list : {&unread, &subdirs, &not_files}) std::sort(list->begin(), list->end());
+    for (auto* list : {&unread, &subdirs, &not_files, &hidden})
+        std::sort(list->begin(), list->end());
+    if (!hidden.empty())
+        log_warn("--input ", a.input, ": ", hidden.size(), " hidden image file",
+                 hidden.size() > 1 ? "s (named .*) are" : " (named .*) is", " left out (e.g. ",
+                 hidden[0].string(), "); rename ", hidden.size() > 1 ? "them" : "it",
+                 " to predict ", hidden.size() > 1 ? "them" : "it");
     if (!unread.empty())
         log_warn("--input ", a.input, ": ", unread.size(), " image(s) of a format not read are ",
                  "left out (e.g. ", unread[0].string(),
