@@ -1291,6 +1291,20 @@ TEST(CliMisuse, AnAbsurdOpenMpThreadCountIsCapped) {
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_MESSAGE_HAS(r.output, "OpenMP asks for 100000 threads");
     EXPECT_MESSAGE_HAS(r.output, "more than the CPUs this process may use");
+    // A count OpenMP cannot read is said with what is used instead (libgomp's own line says only
+    // "invalid value"); a list for nested levels is no count to refuse.
+    std::string bad = "OMP_NUM_THREADS=abc \"";
+    bad += test::pfce_binary() + "\" doctor 2>&1";
+    const test::CommandResult b = test::run_command(bad);
+    EXPECT_EQ(b.status, 0) << b.output;
+    EXPECT_MESSAGE_HAS(b.output,
+                       "OMP_NUM_THREADS=\"abc\" is not a positive count of threads: "
+                       "OpenMP ignores it and uses ");
+    std::string nested = "OMP_NUM_THREADS=1,1 \"";
+    nested += test::pfce_binary() + "\" doctor 2>&1";
+    const test::CommandResult n = test::run_command(nested);
+    EXPECT_EQ(n.status, 0) << n.output;
+    EXPECT_EQ(n.output.find("OMP_NUM_THREADS="), std::string::npos) << n.output;
 }
 
 // From a walk through the docs: the shipped experiment files did not work with train --config

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <filesystem>
 #include <new>
+#include <regex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -38,6 +40,12 @@ void cap_openmp_threads() {
                              ? CPU_COUNT(&allowed)
                              : static_cast<int>(std::thread::hardware_concurrency());
     const int asked = omp_get_max_threads();
+    // A value OpenMP cannot read (0, -1, abc, empty) is dropped by it with a line of its own that
+    // names no consequence: say what is used instead. (It takes a list, 4,2, for nested levels.)
+    if (const char* env = std::getenv("OMP_NUM_THREADS");
+        env && !std::regex_match(env, std::regex(R"(\s*[1-9][0-9]*(\s*,\s*[1-9][0-9]*)*\s*)")))
+        pfce::log_warn("OMP_NUM_THREADS=\"", env,
+                       "\" is not a positive count of threads: OpenMP ignores it and uses ", asked);
     if (hardware <= 0 || asked <= hardware) return;
     omp_set_num_threads(hardware);
     pfce::log_warn("OpenMP asks for ", asked,
