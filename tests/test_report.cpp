@@ -504,6 +504,18 @@ TEST(Report, StaleResultsAreMarkedInTheTablesCsvAndJson) {
     EXPECT_MESSAGE_HAS(render_report_markdown(dense_stale),
                        "e4-500-linked reaches 94.4% of the dense (stale) upper bound's test mIoU.");
 
+    // A suite's own "dense" that trains on points is no upper bound (it was called one), and is
+    // left out of the order the report implies; results that record no settings are taken on
+    // their id.
+    ReportInput dense_points = make_report_input();
+    dense_points.results[0].config = {{"labels.kind", "sparse"}};
+    ASSERT_EQ(dense_points.results[0].id, "dense");
+    const std::string points_md = render_report_markdown(dense_points);
+    EXPECT_EQ(points_md.find("upper bound"), std::string::npos) << points_md;
+    EXPECT_MESSAGE_HAS(points_md, "Test mIoU order the report implies: e4-500-linked (0.8500)");
+    dense_points.results[0].config = {{"labels.kind", "dense"}};
+    EXPECT_MESSAGE_HAS(render_report_markdown(dense_points), "of the dense upper bound");
+
     const auto j = render_results_json(in);
     EXPECT_EQ(j["experiments"][1]["id"], "e1-700");
     EXPECT_EQ(j["experiments"][1]["current"], false);
