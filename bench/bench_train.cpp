@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -497,6 +498,29 @@ int run(const Options& opt_in) {
                     {"step", to_json(tg)},
                     {"speedup_vs_eager", te.median_s / tg.median_s}}}};
         if (!graph.failure().empty()) d["step_graph"]["error"] = graph.failure();
+        // The run defaults with each other variant of a family whose default stays the reference
+        // kernel until a GPU measures it (batch norm's nhwc passes), eager.
+        for (const char* family : {"batchnorm_nhwc"}) {
+            const std::vector<std::string> variants = backend->op_variants(family);
+            const auto chosen_it =
+                std::find_if(chosen.begin(), chosen.end(),
+                             [&](const KernelChoice& k) { return k.first == family; });
+            if (variants.size() < 2 || chosen_it == chosen.end()) continue;
+            json by_variant = {{chosen_it->second, {{"images_per_s", o.batch / te.median_s}}}};
+            for (const std::string& v : variants) {
+                if (v == chosen_it->second) continue;
+                backend->select_op_variant(family, v);
+                const Timing tv =
+                    time_it([&] { td.step(); }, o.warmup, o.steps, [&] { backend->synchronize(); });
+                by_variant[v] = {{"images_per_s", o.batch / tv.median_s},
+                                 {"speedup_vs_run_default", te.median_s / tv.median_s}};
+                std::fprintf(stderr,
+                             "bench_train: run defaults with %s=%s: %.2f images/s (%.3fx)\n",
+                             family, v.c_str(), o.batch / tv.median_s, te.median_s / tv.median_s);
+            }
+            backend->select_op_variant(family, chosen_it->second);
+            d[std::string(family) + "_variants"] = by_variant;
+        }
         result["run_defaults"] = d;
         std::fprintf(stderr,
                      "bench_train: run defaults (%s): %.2f images/s (%.2fx reference kernels), as "

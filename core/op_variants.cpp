@@ -46,6 +46,12 @@ const std::vector<OpVariantFamily>& cuda_op_variant_families() {
          {"f32", "bf16"},
          "the element type of a network's inner activations at precision bf16",
          "bf16"},
+        // Not yet run on a GPU: the run default stays the kernel that passed there.
+        {"batchnorm_nhwc",
+         {"per_value", "by_channel"},
+         "batch norm's elementwise passes on nhwc activations: a channel index per value, or "
+         "channels fixed per thread, 4 at a time",
+         "per_value"},
     };
     return families;
 }

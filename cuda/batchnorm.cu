@@ -18,6 +18,8 @@
 #include "cuda/cuda_context.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <initializer_list>
 #include <type_traits>
 
 namespace pfce {
@@ -171,6 +173,125 @@ __global__ void bn_apply_nhwc_kernel(const T* __restrict__ x, T* __restrict__ y,
         const int c = static_cast<int>(i % c_count);
         const float v = kernels::load_value(x + i) * scale[c] + shift[c];
         kernels::store_value(y + i, relu ? fmaxf(v, 0.0f) : v);
+    }
+}
+
+// ---- nhwc by channel (the "batchnorm_nhwc" variant by_channel) -------------------------------
+// The per-value nhwc kernels find each value's channel as i % C: a 64-bit remainder and the
+// channel's parameters loaded again per value, tens of instructions where the pass has the
+// memory time for about thirty (bf16 storage halves the bytes). Here the grid's stride is a
+// multiple of C, so a thread's values keep the channels of its first: their parameters are
+// loaded once, and V = 4 consecutive channels go as one 16-byte (f32) or 8-byte (bf16) access
+// where C % 4 == 0 and the tensors are aligned. Same arithmetic per value as the per-value
+// kernels, so the same bits.
+
+// V consecutive values of T as f32, and stored back rounded as store_value rounds them.
+template <int V>
+__device__ inline void load_values(const float* __restrict__ p, float (&v)[V]) {
+    if constexpr (V == 4) {
+        const float4 q = *reinterpret_cast<const float4*>(p);
+        v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+    } else {
+        for (int k = 0; k < V; ++k) v[k] = p[k];
+    }
+}
+template <int V>
+__device__ inline void load_values(const Bf16* __restrict__ p, float (&v)[V]) {
+    if constexpr (V == 4) {  // little-endian: the lower address is the low half
+        const uint2 q = *reinterpret_cast<const uint2*>(p);
+        v[0] = kernels::bf16_to_float(static_cast<std::uint16_t>(q.x & 0xffffu));
+        v[1] = kernels::bf16_to_float(static_cast<std::uint16_t>(q.x >> 16));
+        v[2] = kernels::bf16_to_float(static_cast<std::uint16_t>(q.y & 0xffffu));
+        v[3] = kernels::bf16_to_float(static_cast<std::uint16_t>(q.y >> 16));
+    } else {
+        for (int k = 0; k < V; ++k) v[k] = kernels::load_value(p + k);
+    }
+}
+template <int V>
+__device__ inline void store_values(float* __restrict__ p, const float (&v)[V]) {
+    if constexpr (V == 4)
+        *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+    else
+        for (int k = 0; k < V; ++k) p[k] = v[k];
+}
+template <int V>
+__device__ inline void store_values(Bf16* __restrict__ p, const float (&v)[V]) {
+    if constexpr (V == 4) {
+        uint2 q;
+        q.x = kernels::bf16_bits(v[0]) | (static_cast<unsigned>(kernels::bf16_bits(v[1])) << 16);
+        q.y = kernels::bf16_bits(v[2]) | (static_cast<unsigned>(kernels::bf16_bits(v[3])) << 16);
+        *reinterpret_cast<uint2*>(p) = q;
+    } else {
+        for (int k = 0; k < V; ++k) kernels::store_value(p + k, v[k]);
+    }
+}
+
+// This thread's place in a by-channel pass over `total` values of C channels, V at a time: its
+// first group of V values, the stride (a multiple of C / V groups) and its first channel; false
+// for a thread past the last whole multiple (it idles).
+struct ChannelStride {
+    long long first, step;
+    int c0;
+};
+template <int V>
+__device__ inline bool channel_stride(int c_count, ChannelStride& s) {
+    const long long groups = c_count / V;  // per pixel
+    s.step = 1LL * gridDim.x * blockDim.x / groups * groups;
+    s.first = 1LL * blockIdx.x * blockDim.x + threadIdx.x;
+    if (s.first >= s.step) return false;
+    s.c0 = static_cast<int>(s.first % groups) * V;
+    return true;
+}
+
+// bn_apply_nhwc_kernel by channel.
+template <typename T, int V>
+__global__ void bn_apply_nhwc_by_channel_kernel(const T* __restrict__ x, T* __restrict__ y,
+                                                int c_count, long long total,
+                                                const float* __restrict__ scale,
+                                                const float* __restrict__ shift, bool relu) {
+    ChannelStride s;
+    if (!channel_stride<V>(c_count, s)) return;
+    float a[V], b[V];
+    for (int k = 0; k < V; ++k) a[k] = scale[s.c0 + k], b[k] = shift[s.c0 + k];
+    for (long long g = s.first; g * V < total; g += s.step) {
+        float v[V];
+        load_values<V>(x + g * V, v);
+        for (int k = 0; k < V; ++k) {
+            v[k] = v[k] * a[k] + b[k];
+            if (relu) v[k] = fmaxf(v[k], 0.0f);
+        }
+        store_values<V>(y + g * V, v);
+    }
+}
+
+// bn_backward_apply_nhwc_kernel by channel: dx = a * (g - mean_dy - (x - mean) * k), g = dy
+// masked by y > 0 where y is given.
+template <typename T, int V>
+__global__ void bn_backward_apply_nhwc_by_channel_kernel(
+    const T* __restrict__ x, const T* __restrict__ dy, const T* __restrict__ y, T* __restrict__ dx,
+    int c_count, long long total, const float* __restrict__ save_mean,
+    const float* __restrict__ coef_a, const float* __restrict__ coef_mean_dy,
+    const float* __restrict__ coef_k) {
+    ChannelStride s;
+    if (!channel_stride<V>(c_count, s)) return;
+    float a[V], mdy[V], kk[V], mean[V];
+    for (int k = 0; k < V; ++k) {
+        a[k] = coef_a[s.c0 + k];
+        mdy[k] = coef_mean_dy[s.c0 + k];
+        kk[k] = coef_k[s.c0 + k];
+        mean[k] = save_mean[s.c0 + k];
+    }
+    for (long long g = s.first; g * V < total; g += s.step) {
+        float xv[V], d[V], m[V];
+        load_values<V>(x + g * V, xv);
+        load_values<V>(dy + g * V, d);
+        if (y) {
+            load_values<V>(y + g * V, m);
+            for (int k = 0; k < V; ++k)
+                if (!(m[k] > 0.0f)) d[k] = 0.0f;
+        }
+        for (int k = 0; k < V; ++k) d[k] = a[k] * (d[k] - mdy[k] - (xv[k] - mean[k]) * kk[k]);
+        store_values<V>(dx + g * V, d);
     }
 }
 
@@ -340,10 +461,29 @@ dim3 plane_grid(const BnShape& s) {
 }
 
 // y = x * scale[c] + shift[c] (then max(0, .) with relu), in x's layout, x and y stored as T.
+// Whether the by-channel kernels may take 4 values at a time: whole groups of 4 channels and every
+// tensor aligned to 4 values' bytes (a view at an odd offset takes 1 at a time).
+template <typename T>
+bool by_four(const BnShape& s, std::initializer_list<const void*> tensors) {
+    if (s.c % 4 != 0) return false;
+    for (const void* p : tensors)
+        if (p && reinterpret_cast<std::uintptr_t>(p) % (4 * sizeof(T)) != 0) return false;
+    return true;
+}
+
 template <typename T>
 void apply_affine(CudaContext& ctx, const BnShape& s, const Tensor& x, Tensor& y,
                   const float* scale, const float* shift, bool relu) {
-    if (s.nhwc)
+    if (s.nhwc && ctx.bn_by_channel) {
+        if (by_four<T>(s, {x.data<T>(), y.data<T>()}))
+            launch("bn_apply_nhwc_by_channel_kernel<4>", bn_apply_nhwc_by_channel_kernel<T, 4>,
+                   grid_for(s.values() / 4), kThreads, ctx.stream, x.data<T>(), y.data<T>(), s.c,
+                   s.values(), scale, shift, relu);
+        else
+            launch("bn_apply_nhwc_by_channel_kernel<1>", bn_apply_nhwc_by_channel_kernel<T, 1>,
+                   grid_for(s.values()), kThreads, ctx.stream, x.data<T>(), y.data<T>(), s.c,
+                   s.values(), scale, shift, relu);
+    } else if (s.nhwc)
         launch("bn_apply_nhwc_kernel", bn_apply_nhwc_kernel<T>, grid_for(s.values()), kThreads,
                ctx.stream, x.data<T>(), y.data<T>(), s.c, s.values(), scale, shift, relu);
     else
@@ -438,7 +578,18 @@ void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, cons
         launch("bn_finalize_grad_kernel", bn_finalize_grad_kernel, grid_for(s.c), 256, ctx.stream,
                partial, slices, s.c, m, gamma.data<float>(), save_invstd.data<float>(),
                dgamma.data<float>(), dbeta.data<float>(), coef_a, coef_mean_dy, coef_k);
-        if (s.nhwc)
+        if (s.nhwc && ctx.bn_by_channel &&
+            by_four<T>(s, {x.data<T>(), dy.data<T>(), y, dx.data<T>()}))
+            launch("bn_backward_apply_nhwc_by_channel_kernel<4>",
+                   bn_backward_apply_nhwc_by_channel_kernel<T, 4>, grid_for(s.values() / 4),
+                   kThreads, ctx.stream, x.data<T>(), dy.data<T>(), y, dx.data<T>(), s.c,
+                   s.values(), save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
+        else if (s.nhwc && ctx.bn_by_channel)
+            launch("bn_backward_apply_nhwc_by_channel_kernel<1>",
+                   bn_backward_apply_nhwc_by_channel_kernel<T, 1>, grid_for(s.values()), kThreads,
+                   ctx.stream, x.data<T>(), dy.data<T>(), y, dx.data<T>(), s.c, s.values(),
+                   save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
+        else if (s.nhwc)
             launch("bn_backward_apply_nhwc_kernel", bn_backward_apply_nhwc_kernel<T>,
                    grid_for(s.values()), kThreads, ctx.stream, x.data<T>(), dy.data<T>(), y,
                    dx.data<T>(), s.c, s.values(), save_mean.data<float>(), coef_a, coef_mean_dy,

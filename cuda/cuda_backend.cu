@@ -163,6 +163,8 @@ void CudaBackend::select_op_variant(const std::string& op, const std::string& va
         bf16_storage_ = second;
     else if (op == "sgd_steps")
         multi_tensor_sgd_ = second;
+    else if (op == "batchnorm_nhwc")
+        ctx_->bn_by_channel = second;
     else
         multi_tensor_adam_ = second;
 }

@@ -29,6 +29,9 @@ struct CudaContext {
     // The "channels_last" variant of the convolutions: cuDNN runs on NHWC copies (cudnn_util.hpp);
     // part of the plan key.
     bool conv_channels_last = false;
+    // The "batchnorm_nhwc" variant by_channel (cuda/batchnorm.cu): nhwc elementwise passes with
+    // each thread's channels fixed, 4 at a time where the channels and pointers allow.
+    bool bn_by_channel = false;
 
     // Returns at least `bytes` of device scratch, reused across calls; grows (and frees the old
     // block after the stream drains) only when a larger request arrives.

@@ -352,10 +352,14 @@ void expect_within_a_spacing(const Tensor& want, const Tensor& got, double min_e
 // boundary; the f32 statistics and parameter gradients as the f32 ops'.
 TEST(Bf16StorageGpu, ActivationOpsMatchTheTwin) {
     if (!test::cuda_backend_or_null()) PFCE_NO_GPU_SKIP_OR_FAIL();
-    for (const Layout layout : {Layout::nchw, Layout::nhwc}) {
-        SCOPED_TRACE(layout_name(layout));
+    // nhwc also with batch norm's by-channel variant (16 channels: 4 values a thread).
+    const std::pair<Layout, const char*> configs[] = {
+        {Layout::nchw, "per_value"}, {Layout::nhwc, "per_value"}, {Layout::nhwc, "by_channel"}};
+    for (const auto& [layout, bn] : configs) {
+        SCOPED_TRACE(testing::Message() << layout_name(layout) << ", batchnorm_nhwc=" << bn);
         auto gpu = bf16_gpu(layout);
         if (!gpu) PFCE_NO_GPU_SKIP_OR_FAIL();
+        gpu->select_op_variant("batchnorm_nhwc", bn);
         Twin twin(layout);
         twin.set_precision(Precision::bf16);
         const Shape s{2, 16, 9, 11}, pooled{2, 16, 4, 5};

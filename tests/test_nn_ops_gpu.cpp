@@ -502,6 +502,12 @@ void check_batchnorm(Backend& cpu, Backend& gpu, const BnCase& c, std::uint64_t 
         << "inference y";
 }
 
+// The batchnorm_nhwc variants that apply in `layout`: each on nhwc, the reference on nchw.
+std::vector<std::string> bn_variants(Backend& gpu, Layout layout) {
+    const std::vector<std::string> all = gpu.op_variants("batchnorm_nhwc");
+    return layout == Layout::nhwc ? all : std::vector<std::string>{all.front()};
+}
+
 TEST(NnOpsGpu, BatchNormTrainInferBackwardMatchCpu) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
@@ -513,10 +519,56 @@ TEST(NnOpsGpu, BatchNormTrainInferBackwardMatchCpu) {
         {3, 22000, 1, 1},  // more (n,c) planes than one grid dimension holds
         {2, 70, 40, 37},   // nhwc: channel tiles with a partial last one, several slices
     };
-    for (const Layout layout : kLayouts) {
-        std::uint64_t seed = 900;
-        for (const BnCase& c : cases) check_batchnorm(*cpu, *gpu, c, seed += 10, layout);
+    for (const Layout layout : kLayouts)
+        for (const std::string& bn : bn_variants(*gpu, layout)) {
+            SCOPED_TRACE("batchnorm_nhwc=" + bn);
+            gpu->select_op_variant("batchnorm_nhwc", bn);
+            std::uint64_t seed = 900;
+            for (const BnCase& c : cases) check_batchnorm(*cpu, *gpu, c, seed += 10, layout);
+        }
+}
+
+// The by-channel variant of the nhwc elementwise passes against the per-value kernels it may
+// replace, fused ReLU included: the same arithmetic per value, so the same bits, at 4 channels a
+// thread (C % 4 == 0) and 1 (odd C), with more values than the grid has threads.
+TEST(NnOpsGpu, BatchNormByChannelIsBitIdenticalToPerValue) {
+    PFCE_REQUIRE_GPU(gpu);
+    const std::vector<BnCase> cases = {{2, 32, 9, 11}, {3, 33, 5, 7}, {2, 4, 600, 700}};
+    std::uint64_t seed = 7700;
+    for (const BnCase& c : cases) {
+        SCOPED_TRACE(testing::Message() << "N" << c.n << " C" << c.c << " " << c.h << "x" << c.w);
+        const Shape xs{c.n, c.c, c.h, c.w}, cs{c.c};
+        const Tensor x = random_f32(xs, ++seed, -1.0f, 3.0f), dy = random_f32(xs, ++seed);
+        const Tensor gamma = random_f32(cs, ++seed, 0.5f, 1.5f), beta = random_f32(cs, ++seed);
+        std::vector<Tensor> outs[2];
+        const char* variants[] = {"per_value", "by_channel"};
+        for (int v = 0; v < 2; ++v) {
+            gpu->select_op_variant("batchnorm_nhwc", variants[v]);
+            for (const bool relu : {false, true}) {
+                Tensor gx = to_backend(*gpu, x, Layout::nhwc),
+                       gdy = to_backend(*gpu, dy, Layout::nhwc);
+                Tensor g = to_backend(*gpu, gamma), b = to_backend(*gpu, beta);
+                Tensor rm = gpu_out(*gpu, cs), rv = gpu_out(*gpu, cs);
+                gpu->fill(rm, 0.0f);
+                gpu->fill(rv, 1.0f);
+                Tensor y = gpu_out(*gpu, xs, Layout::nhwc), sm = gpu_out(*gpu, cs),
+                       si = gpu_out(*gpu, cs);
+                gpu->batchnorm_forward_train(gx, g, b, rm, rv, y, sm, si, {.relu = relu});
+                Tensor dx = gpu_out(*gpu, xs, Layout::nhwc), dg = gpu_out(*gpu, cs),
+                       db = gpu_out(*gpu, cs);
+                gpu->batchnorm_backward(gx, relu ? &y : nullptr, gdy, g, sm, si, dx, dg, db);
+                Tensor yi = gpu_out(*gpu, xs, Layout::nhwc);
+                gpu->batchnorm_forward_infer(gx, g, b, rm, rv, yi, {.relu = relu});
+                for (const Tensor* t : {&y, &dx, &dg, &db, &yi})
+                    outs[v].push_back(to_host_nchw(*gpu, *t));
+            }
+        }
+        const char* names[] = {"y", "dx", "dgamma", "dbeta", "inference y"};
+        for (std::size_t i = 0; i < outs[0].size(); ++i)
+            EXPECT_TRUE(all_close(outs[0][i], outs[1][i], 0.0, 0.0))
+                << names[i % 5] << (i >= 5 ? " (relu)" : "");
     }
+    gpu->select_op_variant("batchnorm_nhwc", "per_value");
 }
 
 // ---- routing ops: bit-exact ---------------------------------------------------------------------
@@ -734,10 +786,13 @@ TEST(NnOpsGpuLarge, BatchNormAtUNetShapesMatchesCpu) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
     const std::vector<BnCase> cases = {{8, 32, 304, 304}, {8, 64, 152, 152}, {8, 512, 19, 19}};
-    for (const Layout layout : kLayouts) {
-        std::uint64_t seed = 4000;
-        for (const BnCase& c : cases) check_batchnorm(*cpu, *gpu, c, seed += 10, layout);
-    }
+    for (const Layout layout : kLayouts)
+        for (const std::string& bn : bn_variants(*gpu, layout)) {
+            SCOPED_TRACE("batchnorm_nhwc=" + bn);
+            gpu->select_op_variant("batchnorm_nhwc", bn);
+            std::uint64_t seed = 4000;
+            for (const BnCase& c : cases) check_batchnorm(*cpu, *gpu, c, seed += 10, layout);
+        }
 }
 
 // ---- a warmed-up step neither allocates nor synchronizes ---------------------------------------
