@@ -1366,7 +1366,7 @@ TEST(CliMisuse, ExperimentFilesTrainAndPrintedConfigsSayTheirLabels) {
                                            "/dense.toml: labels.kind = \"dense\", but the masks "
                                            "of labels.dir " +
                                            linked + " were made with labels.kind = \"linked\"");
-    // A setting away from its default that the masks contradict names the flag as typed, or the
+    // A setting away from its default that the masks contradict names its flag, or the
     // file that holds the key (both were "labels.radius = 5", naming neither).
     const test::CommandResult flag =
         test::run_pfce("train --data " + fd.root + " --labels " + linked + " --radius 5 --out " +
