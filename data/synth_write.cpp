@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -15,7 +16,9 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/hash.hpp"
 #include "core/output_dir.hpp"
+#include "core/parallel.hpp"
 #include "core/stop_signal.hpp"
 #include "core/text.hpp"
 #include "data/dataset_detail.hpp"
@@ -224,12 +227,31 @@ void check_synthetic_dataset_fits(const SynthOptions& opts) {
 
 namespace {
 
-// What synthetic.json records of a dataset (written last; reuse compares it).
+// What synthetic.json records of a dataset's settings (written last; reuse compares them).
 nlohmann::json synthetic_record(const SynthOptions& opts) {
     return {{"generator", "pfce synthetic"},
             {"count", opts.count},
             {"size", opts.size},
             {"seed", opts.seed}};
+}
+
+// A hash of the bytes of every image and label file of the dataset, in order (each file hashed on
+// its own, in parallel): synthetic.json records it beside the settings, so a file replaced under
+// its own name (another image copied over one) is seen by reuse, which reads bytes but decodes
+// nothing. Files of a copied run directory hash the same, whatever their times.
+std::string synthetic_content_hash(const SynthOptions& opts) {
+    namespace fs = std::filesystem;
+    const fs::path patches = fs::path(opts.out_dir) / "patches";
+    const std::size_t n = static_cast<std::size_t>(opts.count);
+    std::vector<std::uint64_t> hashes(2 * n);
+    parallel_for(2 * n, [&](std::size_t i) {
+        const std::string k = std::to_string(i % n);
+        const fs::path f = i < n ? patches / "Images" / ("Image_" + k + ".tif")
+                                 : patches / "Labels" / ("Label_" + k + ".tif");
+        const std::string bytes = read_whole_file(f.string());
+        hashes[i] = fnv1a64(bytes.data(), bytes.size());
+    });
+    return hex64(fnv1a64(hashes.data(), hashes.size() * sizeof(std::uint64_t)));
 }
 
 // Whether the dataset directory in `state` is reused as it is (true) or written (false); an
@@ -248,10 +270,19 @@ bool reuse_synthetic_dataset(const SynthOptions& opts, SynthReplace replace, Out
         have = json::parse(read_whole_file(marker));
     } catch (const json::exception&) {
     }
+    // The settings; the content hash apart (datasets of an older pfce record none).
+    const json content = have.is_object() && have.contains("content") ? have["content"] : json();
+    if (have.is_object()) have.erase("content");
     if (have == want && replace != SynthReplace::always) {
         // Reused only whole: a dataset with files deleted or added since would be read as
-        // fewer or more images than synthetic.json says, without a word.
-        const std::string problem = synthetic_files_problem(opts);
+        // fewer or more images than synthetic.json says, and one with a file replaced as other
+        // images or labels than its settings make, without a word.
+        std::string problem = synthetic_files_problem(opts);
+        if (problem.empty() && content.is_string() && content != synthetic_content_hash(opts))
+            problem =
+                "its images or labels are not the files pfce wrote (replaced or edited "
+                "since: " +
+                std::string(kSynthCompletionFile) + " records a hash of their bytes)";
         if (problem.empty()) return true;
         if (replace == SynthReplace::never)
             PFCE_THROW(InputError, opts.out_dir, " holds this synthetic dataset (", marker, ": ",
@@ -295,8 +326,9 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
         remove_synthetic_files(opts.out_dir);
     }
     write_synthetic_dataset(opts, progress);
-    write_file_atomically(
-        marker, synthetic_record(opts).dump(2) + "\n");  // last: marks the dataset complete
+    nlohmann::json record = synthetic_record(opts);
+    record["content"] = synthetic_content_hash(opts);
+    write_file_atomically(marker, record.dump(2) + "\n");  // last: marks the dataset complete
     return false;
 }
 

@@ -235,7 +235,8 @@ TEST(DataSafety, AMaskDirectoryGivenAsADatasetSaysWhatItIs) {
 
 // A synthetic dataset was reused by its synthetic.json alone: files deleted or added since were
 // read as fewer or more images, and `--force` with the same settings did nothing. Now reuse checks
-// that exactly its files are there (naming the first that is not), and --force writes it again.
+// that exactly its files are there (naming the first that is not) and hold the bytes pfce wrote,
+// and --force writes it again.
 TEST(DataSafety, ASyntheticDatasetIsReusedOnlyWholeAndForceWritesItAgain) {
     const std::string out = test::temp_dir("safety_synth_damaged") + "/synth";
     const std::string synth = "data synth --out " + out + " --count 3 --size 32 --seed 1";
@@ -254,10 +255,16 @@ TEST(DataSafety, ASyntheticDatasetIsReusedOnlyWholeAndForceWritesItAgain) {
     EXPECT_EQ(open_run_dataset(d, /*force=*/true).size(), 3u);  // `pfce run --force` repairs it
     EXPECT_EQ(snapshot(out), whole);
 
-    // Replaced under its own name: not seen by reuse (that would decode every file); --force
-    // writes every file again.
+    // Replaced under its own name (it was reused: a suite then trained and reported on other
+    // labels than its settings make): seen by the hash of the files' bytes synthetic.json
+    // records; --force writes every file again.
     fs::copy_file(out + "/patches/Labels/Label_2.tif", label0,
                   fs::copy_options::overwrite_existing);
+    const test::CommandResult replaced = test::run_pfce(synth);
+    EXPECT_EQ(replaced.status, 2) << replaced.output;
+    EXPECT_MESSAGE_HAS(replaced.output, "its images or labels are not the files pfce wrote");
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { open_run_dataset(d); }),
+                       "not the files pfce wrote");
     const test::CommandResult forced = test::run_pfce(synth + " --force");
     EXPECT_EQ(forced.status, 0) << forced.output;
     EXPECT_MESSAGE_HAS(forced.output, "wrote 3");
