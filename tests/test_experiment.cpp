@@ -474,6 +474,22 @@ batch_size = 4
     EXPECT_TRUE(fs::exists(out + "/a/result.json"));
 }
 
+// A dataset suite's [data] root that is not there names the suite file, and for a relative path the
+// directory it was read from (the working directory, not the suite's: it named neither).
+TEST(ExperimentRun, AMissingDataRootNamesTheSuiteAndWhereARelativePathIsRead) {
+    const std::string dir = test::temp_dir("experiment_missing_root");
+    write_file(dir + "/s.toml",
+               "[suite]\nname = \"s\"\nexperiments = [{ id = \"a\", labels = "
+               "{ kind = \"dense\" } }]\n[data]\nsource = \"dataset\"\nroot = "
+               "\"no_such_data\"\n");
+    const test::CommandResult r =
+        test::run_pfce("run " + dir + "/s.toml --device cpu --out " + dir + "/out");
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, dir + "/s.toml: [data] root no_such_data does not exist");
+    EXPECT_MESSAGE_HAS(r.output, "a relative path is read from the working directory, ");
+    EXPECT_FALSE(fs::exists(dir + "/out"));
+}
+
 // The shipped e6/e7/e8 files run (one epoch, a tiny U-Net): the CRF experiments log the CRF term
 // per epoch beside the focal loss, the report plots it for them alone and compares each with its
 // control. One experiment also takes loss.alpha = "auto".

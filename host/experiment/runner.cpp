@@ -310,7 +310,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         opts.force ? edited_report_hashes(sum.out_dir) : ReportFileHashes{};
     const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
     // A --data inside OUT or a directory of other files: refused before OUT exists.
-    const bool replace_data = check_suite_data_dir(data, opts, sum.out_dir);
+    const bool replace_data = check_suite_data_dir(data, opts, sum.out_dir, suite.file);
     const OutputDirClaim out_claim = claim_output_dir(
         sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
     std::vector<Plan> plans = plan_runs(suite, data, opts, sum.out_dir, sum);

@@ -99,17 +99,23 @@ std::string describe_image_sizes(const std::vector<RgbImage>& images) {
     return s;
 }
 
-bool check_suite_data_dir(const DataSettings& d, const RunOptions& opts,
-                          const std::string& out_dir) {
+bool check_suite_data_dir(const DataSettings& d, const RunOptions& opts, const std::string& out_dir,
+                          const std::string& suite_file) {
     const bool synthetic = d.source == "synthetic";
     std::error_code ec;
     // A dataset that is not there is refused before OUT is claimed, where every experiment would
     // read it (a new OUT); an OUT of finished experiments reads no data.
     if (!synthetic && (!fs::exists(out_dir, ec) || fs::is_empty(out_dir, ec)) &&
         !fs::is_directory(d.root, ec))
-        PFCE_THROW(InputError, opts.data_path.empty() ? "[data] root " : "--data ", d.root,
+        PFCE_THROW(InputError, opts.data_path.empty() ? suite_file + ": [data] root " : "--data ",
+                   d.root,
                    fs::exists(d.root, ec) ? " is not a directory" : " " + missing_reason(d.root),
-                   " (expected the dataset's directory)");
+                   " (expected the dataset's directory",
+                   fs::path(d.root).is_relative()
+                       ? "; a relative path is read from the working directory, " +
+                             fs::current_path(ec).string()
+                       : std::string(),
+                   ")");
     if (opts.data_path.empty()) return opts.force;  // the suite's own, in OUT/data/
     const fs::path data = resolved(opts.data_path), out = resolved(out_dir);
     const bool own = within(data, out / "data") && data != out / "data";

@@ -60,6 +60,6 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& data, bool re
 // OUT/data/; a dataset given by --data elsewhere is never replaced (`pfce data synth --force`
 // does that).
 bool check_suite_data_dir(const DataSettings& data, const RunOptions& opts,
-                          const std::string& out_dir);
+                          const std::string& out_dir, const std::string& suite_file);
 
 }  // namespace pfce
