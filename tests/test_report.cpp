@@ -504,6 +504,16 @@ TEST(Report, StaleResultsAreMarkedInTheTablesCsvAndJson) {
     EXPECT_MESSAGE_HAS(render_report_markdown(dense_stale),
                        "e4-500-linked reaches 94.4% of the dense (stale) upper bound's test mIoU.");
 
+    // Nothing finished (the one experiment failed): no per-class table (it was one of no class
+    // columns).
+    ReportInput none_ok = make_report_input();
+    none_ok.results = {none_ok.results.back()};
+    ASSERT_EQ(none_ok.results[0].status, "failed");
+    EXPECT_EQ(render_report_markdown(none_ok).find("Per-class IoU"), std::string::npos);
+    EXPECT_EQ(render_report_html(none_ok, test::temp_dir("report_none_ok")).find("Per-class IoU"),
+              std::string::npos);
+    EXPECT_MESSAGE_HAS(render_report_markdown(make_report_input()), "### Per-class IoU (test)");
+
     // A suite's own "dense" that trains on points is no upper bound (it was called one), and is
     // left out of the order the report implies; results that record no settings are taken on
     // their id.

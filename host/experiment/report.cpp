@@ -548,7 +548,9 @@ std::string render_report_markdown(const ReportInput& in) {
     o += legend_md(in) + "\n\n";
     const std::string fails = failures_md(in);
     if (!fails.empty()) o += "### Failed experiments\n\n" + fails + "\n";
-    o += "### Per-class IoU (test)\n\n" + md_table(per_class_table(in)) + "\n";
+    // Only where an experiment finished (its table had no class column otherwise).
+    if (const Table pc = per_class_table(in); !pc.rows.empty())
+        o += "### Per-class IoU (test)\n\n" + md_table(pc) + "\n";
     for (const auto& n : ordering_notes(in)) o += "- " + n + "\n";
     if (!confusion_panels(in).empty())
         o += "\n### Confusion (test)\n\n" + std::string(kConfusionCaption) +
@@ -616,7 +618,8 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
                      "</strong> failed: " + html_escape(r.error) + "</li>\n";
         o += "</ul>\n";
     }
-    o += "<h3>Per-class IoU (test)</h3>\n" + html_table(per_class_table(in));
+    if (const Table pc = per_class_table(in); !pc.rows.empty())
+        o += "<h3>Per-class IoU (test)</h3>\n" + html_table(pc);
     const auto notes = ordering_notes(in);
     if (!notes.empty()) {
         o += "<ul>\n";
