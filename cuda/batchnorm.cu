@@ -460,7 +460,6 @@ dim3 plane_grid(const BnShape& s) {
     return dim3(gx, gy);
 }
 
-// y = x * scale[c] + shift[c] (then max(0, .) with relu), in x's layout, x and y stored as T.
 // Whether the by-channel kernels may take 4 values at a time: whole groups of 4 channels and every
 // tensor aligned to 4 values' bytes (a view at an odd offset takes 1 at a time).
 template <typename T>
@@ -471,18 +470,28 @@ bool by_four(const BnShape& s, std::initializer_list<const void*> tensors) {
     return true;
 }
 
+// The grid of a by-channel pass over n groups of V values, `per_pixel` (C / V) a pixel: enough
+// blocks to fill every SM (8 of 256 threads each), so each thread walks several groups with its
+// channels' parameters loaded once, but never fewer threads than a pixel's groups (channel_stride
+// needs a whole pixel's worth, else every thread would idle).
+unsigned by_channel_grid(const CudaContext& ctx, long long n, long long per_pixel) {
+    const long long fill = 8LL * ctx.props.multiProcessorCount;
+    return grid_for(n, kThreads, std::max(fill, (per_pixel + kThreads - 1) / kThreads));
+}
+
+// y = x * scale[c] + shift[c] (then max(0, .) with relu), in x's layout, x and y stored as T.
 template <typename T>
 void apply_affine(CudaContext& ctx, const BnShape& s, const Tensor& x, Tensor& y,
                   const float* scale, const float* shift, bool relu) {
     if (s.nhwc && ctx.bn_by_channel) {
         if (by_four<T>(s, {x.data<T>(), y.data<T>()}))
             launch("bn_apply_nhwc_by_channel_kernel<4>", bn_apply_nhwc_by_channel_kernel<T, 4>,
-                   grid_for(s.values() / 4), kThreads, ctx.stream, x.data<T>(), y.data<T>(), s.c,
-                   s.values(), scale, shift, relu);
+                   by_channel_grid(ctx, s.values() / 4, s.c / 4), kThreads, ctx.stream, x.data<T>(),
+                   y.data<T>(), s.c, s.values(), scale, shift, relu);
         else
             launch("bn_apply_nhwc_by_channel_kernel<1>", bn_apply_nhwc_by_channel_kernel<T, 1>,
-                   grid_for(s.values()), kThreads, ctx.stream, x.data<T>(), y.data<T>(), s.c,
-                   s.values(), scale, shift, relu);
+                   by_channel_grid(ctx, s.values(), s.c), kThreads, ctx.stream, x.data<T>(),
+                   y.data<T>(), s.c, s.values(), scale, shift, relu);
     } else if (s.nhwc)
         launch("bn_apply_nhwc_kernel", bn_apply_nhwc_kernel<T>, grid_for(s.values()), kThreads,
                ctx.stream, x.data<T>(), y.data<T>(), s.c, s.values(), scale, shift, relu);
@@ -581,14 +590,16 @@ void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor* relu_y, cons
         if (s.nhwc && ctx.bn_by_channel &&
             by_four<T>(s, {x.data<T>(), dy.data<T>(), y, dx.data<T>()}))
             launch("bn_backward_apply_nhwc_by_channel_kernel<4>",
-                   bn_backward_apply_nhwc_by_channel_kernel<T, 4>, grid_for(s.values() / 4),
-                   kThreads, ctx.stream, x.data<T>(), dy.data<T>(), y, dx.data<T>(), s.c,
-                   s.values(), save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
+                   bn_backward_apply_nhwc_by_channel_kernel<T, 4>,
+                   by_channel_grid(ctx, s.values() / 4, s.c / 4), kThreads, ctx.stream, x.data<T>(),
+                   dy.data<T>(), y, dx.data<T>(), s.c, s.values(), save_mean.data<float>(), coef_a,
+                   coef_mean_dy, coef_k);
         else if (s.nhwc && ctx.bn_by_channel)
             launch("bn_backward_apply_nhwc_by_channel_kernel<1>",
-                   bn_backward_apply_nhwc_by_channel_kernel<T, 1>, grid_for(s.values()), kThreads,
-                   ctx.stream, x.data<T>(), dy.data<T>(), y, dx.data<T>(), s.c, s.values(),
-                   save_mean.data<float>(), coef_a, coef_mean_dy, coef_k);
+                   bn_backward_apply_nhwc_by_channel_kernel<T, 1>,
+                   by_channel_grid(ctx, s.values(), s.c), kThreads, ctx.stream, x.data<T>(),
+                   dy.data<T>(), y, dx.data<T>(), s.c, s.values(), save_mean.data<float>(), coef_a,
+                   coef_mean_dy, coef_k);
         else if (s.nhwc)
             launch("bn_backward_apply_nhwc_kernel", bn_backward_apply_nhwc_kernel<T>,
                    grid_for(s.values()), kThreads, ctx.stream, x.data<T>(), dy.data<T>(), y,

@@ -141,7 +141,7 @@ std::vector<std::string> CudaBackend::op_variants(const std::string& op) const {
     // optim_multi.cu; every convolution and transposed convolution, all directions
     // (cudnn_util.hpp); and the layout of a network's inner activations (activation_layout) and
     // their element type at precision bf16 (activation_dtype), which the convolutions, batch norm,
-    // ReLU, max-pool, concat and add_inplace all run on.
+    // ReLU, max-pool, concat and add_inplace all run on; batch norm's nhwc passes (batchnorm.cu).
     const OpVariantFamily* f = find_cuda_op_variant_family(op);
     return f ? f->variants : std::vector<std::string>{};
 }

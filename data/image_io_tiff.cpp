@@ -189,7 +189,7 @@ std::map<int, std::string> band_interpretations(TIFF* t) {
     const char* xml = nullptr;
     if (!TIFFGetField(t, TIFFTAG_GDAL_METADATA, &xml) || xml == nullptr) return out;
     static const std::regex item(
-        R"re(<Item\s+name="COLORINTERP"\s+sample="([0-9]{1,5})"\s+role="colorinterp"\s*>\s*([A-Za-z]+)\s*</Item>)re");
+        R"re(<Item\s+name="COLORINTERP"\s+sample="([0-9]{1,5})"\s+role="colorinterp"\s*>\s*([A-Za-z0-9_]+)\s*</Item>)re");
     const std::string text(xml);
     for (auto it = std::sregex_iterator(text.begin(), text.end(), item);
          it != std::sregex_iterator(); ++it) {
@@ -236,7 +236,8 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
             for (int b = 1; b <= l.spp; ++b)
                 if (b != band) order += "-b " + std::to_string(b) + " ";
             PFCE_THROW(InputError, path, ": band ", band, " of ", l.spp,
-                       " is tagged as alpha (ExtraSamples) but is not the last band (expected an "
+                       " is tagged as alpha (ExtraSamples, or GDAL's record of the bands) but is "
+                       "not the last band (expected an "
                        "alpha band last, as GDAL writes it: gdal_translate ",
                        order, "-b ", band, " IN OUT.tif moves it last)");
         }

@@ -47,7 +47,8 @@ inline constexpr const char* kSynthCompletionFile = "synthetic.json";
 // What prepare_synthetic_dataset may do with a directory that already holds a synthetic dataset.
 enum class SynthReplace {
     never,            // reuse this very dataset if whole; refuse another one or a damaged one
-    other_or_broken,  // also replace another synthetic dataset, or this one when files are missing
+    other_or_broken,  // also replace another synthetic dataset, or this one when damaged (files
+                      // missing or added, or bytes other than its content hash records)
     always,  // write it again even when it is this very dataset (`pfce data synth --force`)
 };
 

@@ -166,8 +166,7 @@ std::string how_to_write_again(const SynthOptions& opts, const std::string& agai
 
 // The first problem with the files a complete synthetic dataset of `opts` must hold (Image_k.tif
 // and Label_k.tif for k < count, and nothing else a reader would take for a sample), or "".
-// Files replaced under the same names are not seen (that would mean decoding every image):
-// `pfce data synth --force` writes them all again.
+// Files replaced under the same names are seen by the content hash (synthetic_content_hash).
 std::string synthetic_files_problem(const SynthOptions& opts) {
     namespace fs = std::filesystem;
     const fs::path patches = fs::path(opts.out_dir) / "patches";

@@ -530,7 +530,8 @@ TEST(NnOpsGpu, BatchNormTrainInferBackwardMatchCpu) {
 
 // The by-channel variant of the nhwc elementwise passes against the per-value kernels it may
 // replace, fused ReLU included: the same arithmetic per value, so the same bits, at 4 channels a
-// thread (C % 4 == 0) and 1 (odd C), with more values than the grid has threads.
+// thread (C % 4 == 0) and 1 (odd C), with more groups of values than the grid has threads (it fills
+// the SMs, no more: each thread walks several).
 TEST(NnOpsGpu, BatchNormByChannelIsBitIdenticalToPerValue) {
     PFCE_REQUIRE_GPU(gpu);
     const std::vector<BnCase> cases = {{2, 32, 9, 11}, {3, 33, 5, 7}, {2, 4, 600, 700}};

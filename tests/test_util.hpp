@@ -26,7 +26,8 @@ std::unique_ptr<Backend> cuda_backend_or_null();
 // (core/op_variants.hpp), so a GPU test of the reference path names it.
 inline constexpr const char* kReferenceKernels =
     "focal_loss=three_launch,global_grad_norm=per_tensor,sgd_steps=per_tensor,"
-    "adam_steps=per_tensor,convolution=nchw,activations=nchw,activation_storage=f32";
+    "adam_steps=per_tensor,convolution=nchw,activations=nchw,activation_storage=f32,"
+    "batchnorm_nhwc=per_value";
 // PFCE_REQUIRE_GPU=1 in the environment: a GPU test that would skip fails instead.
 bool gpu_required();
 std::string no_gpu_reason();  // why cuda_backend_or_null() gives nullptr

@@ -43,7 +43,8 @@ void cap_openmp_threads() {
     // A value OpenMP cannot read (0, -1, abc, empty) is dropped by it with a line of its own that
     // names no consequence: say what is used instead. (It takes a list, 4,2, for nested levels.)
     if (const char* env = std::getenv("OMP_NUM_THREADS");
-        env && !std::regex_match(env, std::regex(R"(\s*[1-9][0-9]*(\s*,\s*[1-9][0-9]*)*\s*)")))
+        env &&
+        !std::regex_match(env, std::regex(R"(\s*\+?0*[1-9][0-9]*(\s*,\s*\+?0*[1-9][0-9]*)*\s*)")))
         pfce::log_warn("OMP_NUM_THREADS=\"", env,
                        "\" is not a positive count of threads: OpenMP ignores it and uses ", asked);
     if (hardware <= 0 || asked <= hardware) return;

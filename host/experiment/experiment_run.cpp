@@ -73,7 +73,7 @@ std::vector<EpochRecord> read_epochs(const std::string& path) {
 // What keeps a stored training from being resumed as one of `cfg` on data of `identity` (a
 // dataset suite's; null for synthetic data, which its settings make).
 std::vector<std::string> training_changes(const StoredRun& stored, const Config& cfg,
-                                          const json& identity) {
+                                          const json& identity, const std::string& out_dir) {
     const std::string data_change = data_identity_change(stored.data_identity, identity);
     // Where the data and the labels lie is not what they are: a suite's labels are made in its
     // run directory from the labels.* settings (compared here; their pixels by the trainer's
@@ -82,9 +82,16 @@ std::vector<std::string> training_changes(const StoredRun& stored, const Config&
     const bool same_data =
         (stored.config.data.source == "synthetic" && cfg.data.source == "synthetic") ||
         (stored.data_identity.is_object() && identity.is_object() && data_change.empty());
+    // The suite's labels at another path are taken where the run recorded their counts, or where
+    // they lie in this run directory (a run of an older pfce, which records none, resumed in
+    // place).
+    const bool labels_here =
+        stored.records_label_counts ||
+        path_is_inside(stored.config.labels.dir, (fs::path(out_dir) / "cache").string());
     std::vector<std::string> diff;
     for (std::string& line : differing_result_keys(stored.config, cfg))
-        if (line.rfind("labels.dir:", 0) != 0 && !(same_data && line.rfind("data.root:", 0) == 0))
+        if (!(labels_here && line.rfind("labels.dir:", 0) == 0) &&
+            !(same_data && line.rfind("data.root:", 0) == 0))
             diff.push_back(std::move(line));
     // `pfce train --resume --epochs N` may lengthen a run, but the schedule (cosine, the
     // plateau's patience) depends on the epoch count: a suite's result must be what a run of
@@ -103,10 +110,12 @@ bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json&
     const std::string last = (fs::path(dir) / "last.ckpt").string();
     if (!fs::exists(last)) return false;
     try {
-        const std::vector<std::string> diff = training_changes(stored_run(dir), cfg, identity);
+        const std::vector<std::string> diff =
+            training_changes(stored_run(dir), cfg, identity,
+                             fs::path(dir).parent_path().parent_path().string());  // OUT/<id>/train
         if (diff.empty()) return true;
-        // Reached with --force, or after a failure (plan_runs keeps an interrupted training of
-        // other settings or data otherwise).
+        // Reached after a failure (plan_runs keeps an interrupted training of other settings or
+        // data otherwise; --force does not ask).
         log_info(tag, "the training in ", dir, " had other settings or data (", diff.front(),
                  diff.size() > 1 ? ", ..." : "", "): starting over");
     } catch (const Error& e) {
@@ -122,7 +131,8 @@ std::vector<std::string> interrupted_training_changes(const std::string& train_d
     std::error_code ec;
     if (!fs::exists(fs::path(train_dir) / "last.ckpt", ec)) return {};
     try {
-        return training_changes(stored_run(train_dir), cfg, identity);
+        return training_changes(stored_run(train_dir), cfg, identity,
+                                fs::path(train_dir).parent_path().parent_path().string());
     } catch (const Error&) {
         return {};  // run_experiment says why it cannot resume, and starts over
     }

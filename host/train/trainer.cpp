@@ -1213,6 +1213,9 @@ StoredRun stored_run(const std::string& out_dir) {
         PFCE_THROW(InputError, "checkpoint ", path, " holds no training config");
     StoredRun r{config_from_json(ck.meta.at("config"), path + " (config)"),
                 recorded_data_identity(ck.meta)};
+    r.records_label_counts = ck.meta.contains("data") && ck.meta["data"].is_object() &&
+                             ck.meta["data"].contains("label_counts") &&
+                             ck.meta["data"]["label_counts"].is_object();
     r.config.run.out = out_dir;  // where it is now, wherever it was written
     // Older runs on masks linked at any negative step (off) recorded it: off is -1 now.
     if (r.config.labels.max_color_step < 0) r.config.labels.max_color_step = -1;

@@ -76,6 +76,9 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts);
 struct StoredRun {
     Config config;
     nlohmann::json data_identity;
+    // Whether it recorded its labels' pixels per class (data.label_counts): then its labels are
+    // taken at another path where they hold the same counts (a run directory moved or copied).
+    bool records_label_counts = false;
 };
 StoredRun stored_run(const std::string& out_dir);
 // Refuses (InputError listing "key: stored -> given") to resume a run with settings that change its
