@@ -137,6 +137,10 @@ struct GenericLayout {
 };
 std::optional<GenericLayout> generic_layout(const std::filesystem::path& root);
 
+// Says (one warning) that image files named .* in `where` (a directory, or how a command names
+// it) are left out: `names` as they are to be shown, in any order. Nothing when there are none.
+void warn_of_hidden_image_files(const std::string& where, std::vector<std::string> names);
+
 // Deterministic split of indices 0..n-1 (shuffled by seed) into train/val/test fractions.
 struct Split {
     std::vector<std::size_t> train, val, test;

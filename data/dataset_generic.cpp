@@ -330,14 +330,7 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
         }
         detail::add_sample_file(out, id, e.path());
     }
-    if (!hidden.empty()) {
-        std::sort(hidden.begin(), hidden.end());
-        log_warn(dir.string(), ": ", hidden.size(), " hidden image file",
-                 hidden.size() == 1 ? " is" : "s are", " not read (", hidden.front(),
-                 hidden.size() > 1 ? ", ..." : "",
-                 "): names that start with '.' are left out (macOS's ._ copies are no images); "
-                 "rename a file to read it");
-    }
+    warn_of_hidden_image_files(dir.string(), std::move(hidden));
     if (!subdirs.empty()) {
         std::sort(subdirs.begin(), subdirs.end());
         std::string list;
@@ -381,6 +374,15 @@ std::string near_stem_hint(const std::string& stem, const Files& others) {
 }
 
 }  // namespace
+
+void warn_of_hidden_image_files(const std::string& where, std::vector<std::string> names) {
+    if (names.empty()) return;
+    std::sort(names.begin(), names.end());
+    log_warn(where, ": ", names.size(), " hidden image file", names.size() == 1 ? " is" : "s are",
+             " not read (", names.front(), names.size() > 1 ? ", ..." : "",
+             "): names that start with '.' are left out (macOS's ._ copies are no images); "
+             "rename a file to read it");
+}
 
 std::optional<GenericLayout> generic_layout(const fs::path& root) {
     std::error_code ec;

@@ -199,11 +199,12 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
     // Left out, and said: images of formats not read, subdirectories (not searched), entries
     // named as images that are no file (a link to nothing, a pipe), hidden image files (macOS's
     // ._x.png resource forks, as a generic dataset says of them).
-    std::vector<fs::path> inputs, unread, subdirs, not_files, hidden;
+    std::vector<fs::path> inputs, unread, subdirs, not_files;
+    std::vector<std::string> hidden;
     for (const auto& e : fs::directory_iterator(a.input)) {
         const bool image_name = lower_ext_is(e.path(), {".tif", ".tiff", ".png", ".jpg", ".jpeg"});
         if (e.path().filename().string()[0] == '.') {
-            if (image_name) hidden.push_back(e.path());
+            if (image_name) hidden.push_back(e.path().string());
             continue;
         }
         if (e.is_directory(ec))
@@ -236,13 +237,8 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         inputs.erase(masks, inputs.end());
     }
     std::sort(inputs.begin(), inputs.end());
-    for (auto* list : {&unread, &subdirs, &not_files, &hidden})
-        std::sort(list->begin(), list->end());
-    if (!hidden.empty())
-        log_warn("--input ", a.input, ": ", hidden.size(), " hidden image file",
-                 hidden.size() > 1 ? "s (named .*) are" : " (named .*) is", " left out (e.g. ",
-                 hidden[0].string(), "); rename ", hidden.size() > 1 ? "them" : "it",
-                 " to predict ", hidden.size() > 1 ? "them" : "it");
+    for (auto* list : {&unread, &subdirs, &not_files}) std::sort(list->begin(), list->end());
+    warn_of_hidden_image_files("--input " + a.input, std::move(hidden));
     if (!unread.empty())
         log_warn("--input ", a.input, ": ", unread.size(), " image(s) of a format not read are ",
                  "left out (e.g. ", unread[0].string(),
