@@ -508,6 +508,20 @@ std::vector<std::string> bn_variants(Backend& gpu, Layout layout) {
     return layout == Layout::nhwc ? all : std::vector<std::string>{all.front()};
 }
 
+// check_batchnorm of every case in each layout, on nhwc under each batchnorm_nhwc variant (the
+// reference left selected), the seeds from `seed` on in each.
+void check_batchnorm_everywhere(Backend& cpu, Backend& gpu, const std::vector<BnCase>& cases,
+                                std::uint64_t seed) {
+    for (const Layout layout : kLayouts)
+        for (const std::string& bn : bn_variants(gpu, layout)) {
+            SCOPED_TRACE("batchnorm_nhwc=" + bn);
+            gpu.select_op_variant("batchnorm_nhwc", bn);
+            std::uint64_t s = seed;
+            for (const BnCase& c : cases) check_batchnorm(cpu, gpu, c, s += 10, layout);
+        }
+    gpu.select_op_variant("batchnorm_nhwc", bn_variants(gpu, Layout::nchw).front());
+}
+
 TEST(NnOpsGpu, BatchNormTrainInferBackwardMatchCpu) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
@@ -519,13 +533,7 @@ TEST(NnOpsGpu, BatchNormTrainInferBackwardMatchCpu) {
         {3, 22000, 1, 1},  // more (n,c) planes than one grid dimension holds
         {2, 70, 40, 37},   // nhwc: channel tiles with a partial last one, several slices
     };
-    for (const Layout layout : kLayouts)
-        for (const std::string& bn : bn_variants(*gpu, layout)) {
-            SCOPED_TRACE("batchnorm_nhwc=" + bn);
-            gpu->select_op_variant("batchnorm_nhwc", bn);
-            std::uint64_t seed = 900;
-            for (const BnCase& c : cases) check_batchnorm(*cpu, *gpu, c, seed += 10, layout);
-        }
+    check_batchnorm_everywhere(*cpu, *gpu, cases, 900);
 }
 
 // The by-channel variant of the nhwc elementwise passes against the per-value kernels it may
@@ -787,13 +795,7 @@ TEST(NnOpsGpuLarge, BatchNormAtUNetShapesMatchesCpu) {
     auto cpu = pfce::test::cpu_backend();
     PFCE_REQUIRE_GPU(gpu);
     const std::vector<BnCase> cases = {{8, 32, 304, 304}, {8, 64, 152, 152}, {8, 512, 19, 19}};
-    for (const Layout layout : kLayouts)
-        for (const std::string& bn : bn_variants(*gpu, layout)) {
-            SCOPED_TRACE("batchnorm_nhwc=" + bn);
-            gpu->select_op_variant("batchnorm_nhwc", bn);
-            std::uint64_t seed = 4000;
-            for (const BnCase& c : cases) check_batchnorm(*cpu, *gpu, c, seed += 10, layout);
-        }
+    check_batchnorm_everywhere(*cpu, *gpu, cases, 4000);
 }
 
 // ---- a warmed-up step neither allocates nor synchronizes ---------------------------------------
