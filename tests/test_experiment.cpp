@@ -187,6 +187,54 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_EQ(j2["experiments"][1]["current"], true);
     EXPECT_NE(read_text_file(out + "/report.md").find("test 0.9999"), std::string::npos);
 
+    // A new grid_images changes no result: a finished experiment's grid is drawn again from its
+    // checkpoint (here with nothing else to run), its results otherwise untouched; one --only
+    // leaves out keeps its grid; 0 removes the grids and the report's pictures.
+    const auto with_grid = [&](int n) {
+        std::string suite = kTinySuite;
+        suite.replace(suite.find("grid_images = 2"), 15, "grid_images = " + std::to_string(n));
+        write_file(dir + "/tiny.toml", suite);
+    };
+    const auto recorded_result = [&](const std::string& id) {
+        return nlohmann::json::parse(read_text_file(out + "/" + id + "/result.json"));
+    };
+    const double dense_miou = recorded_result("tiny-dense")["test"]["miou"].get<double>();
+    with_grid(1);
+    const test::CommandResult one_row = test::run_pfce(
+        "run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
+    EXPECT_EQ(one_row.status, 0) << one_row.output;
+    EXPECT_MESSAGE_HAS(one_row.output,
+                       "[grid tiny-dense] picture grid drawn again for grid_images = 1 (it was "
+                       "drawn for 2)");
+    EXPECT_MESSAGE_HAS(one_row.output, "0 ran, 1 skipped, 0 failed");
+    int gw1 = 0, gh1 = 0;
+    grid_size({{64, 64}}, gw1, gh1);
+    EXPECT_EQ(read_rgb(out + "/tiny-dense/grid.png").height, gh1);
+    EXPECT_EQ(read_rgb(out + "/tiny-linked/grid.png").height, gh);  // not selected: as it was
+    EXPECT_EQ(recorded_result("tiny-dense")["grid_images"], 1);
+    EXPECT_EQ(recorded_result("tiny-dense")["test"]["miou"].get<double>(), dense_miou);
+    const test::CommandResult again = test::run_pfce(
+        "run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
+    EXPECT_EQ(again.output.find("drawn again"), std::string::npos) << again.output;  // once
+    with_grid(0);
+    const test::CommandResult no_grid =
+        test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out);
+    EXPECT_EQ(no_grid.status, 1) << no_grid.output;  // tiny-broken fails again
+    EXPECT_MESSAGE_HAS(no_grid.output,
+                       "[grid tiny-linked] picture grid removed for grid_images = 0");
+    for (const char* id : {"tiny-dense", "tiny-linked"}) {
+        EXPECT_FALSE(file_exists(out + "/" + id + "/grid.png")) << id;
+        EXPECT_EQ(recorded_result(id)["grid_png"], "") << id;
+    }
+    EXPECT_EQ(read_text_file(out + "/report.md").find("## Pictures"), std::string::npos);
+    with_grid(2);  // as the rest of this test expects
+    const test::CommandResult two_rows =
+        test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out);
+    EXPECT_MESSAGE_HAS(two_rows.output, "0 ran, 2 skipped, 1 failed");
+    for (const char* id : {"tiny-dense", "tiny-linked"})
+        EXPECT_EQ(read_rgb(out + "/" + id + "/grid.png").height, gh) << id;
+    EXPECT_NE(read_text_file(out + "/report.md").find("## Pictures"), std::string::npos);
+
     // --force with --only reruns just that experiment.
     const test::CommandResult r3 = test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " +
                                                   out + " --force --only tiny-dense");

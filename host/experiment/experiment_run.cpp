@@ -124,6 +124,40 @@ bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json&
     return false;
 }
 
+// The picture grid of the first suite.grid_images test images (their sliding windows as the test
+// split's) into OUT/<id>/grid.png, written whole or not at all; with none asked, no grid (an
+// earlier one is removed). Sets r.grid_png, r.grid_images (the count it was drawn for) and
+// r.stage_seconds["grid"].
+void draw_picture_grid(const ExperimentSpec& e, const Suite& suite, const LoadedData& L,
+                       const ExperimentLabels& lab, Backend& backend, const TrainedModel& tm,
+                       const std::string& out_dir, ExperimentResult& r) {
+    remove_picture_grid(e, out_dir, r);
+    r.grid_images = suite.grid_images;
+    const std::size_t k = std::min<std::size_t>(
+        static_cast<std::size_t>(std::max(suite.grid_images, 0)), L.split.test.size());
+    if (k == 0) return;
+    const Stopwatch t_grid;
+    std::vector<GridRow> rows;
+    SlidingWindow sw;
+    sw.window = eval_options(e.config).window;
+    sw.overlap = default_overlap(sw.window);  // the struct's 128 is more than a crop of 96
+    for (std::size_t i = 0; i < k; ++i) {
+        const std::size_t p = L.split.test[i];
+        GridRow row;
+        row.image = L.images[p];
+        row.dense = L.dense[p];
+        row.sparse = lab.sparse.empty() ? L.dense[p] : lab.sparse[p];
+        row.sparse_are_points = !lab.sparse.empty();
+        row.train = lab.train[p];
+        row.prediction = predict_sliding(backend, *tm.net, L.images[p], tm.stats, sw);
+        rows.push_back(std::move(row));
+    }
+    const std::string rel = e.id + "/grid.png";
+    write_png((fs::path(out_dir) / rel).string(), compose_picture_grid(rows, L.ds->palette()));
+    r.grid_png = rel;
+    r.stage_seconds["grid"] = t_grid.seconds();
+}
+
 }  // namespace
 
 std::vector<std::string> interrupted_training_changes(const std::string& train_dir,
@@ -273,33 +307,35 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                       r.test.miou_no_clutter, r.test.oa, r.test.mean_f1);
     log_info(tag, buf);
 
-    // Picture grid of the first few test images.
-    if (suite.grid_images > 0) {
-        const Stopwatch t_grid;
-        std::vector<GridRow> rows;
-        const std::size_t k =
-            std::min<std::size_t>(static_cast<std::size_t>(suite.grid_images), L.split.test.size());
-        SlidingWindow sw;
-        sw.window = eval_options(cfg).window;
-        sw.overlap = default_overlap(sw.window);  // the struct's 128 is more than a crop of 96
-        for (std::size_t i = 0; i < k; ++i) {
-            const std::size_t p = L.split.test[i];
-            GridRow row;
-            row.image = L.images[p];
-            row.dense = L.dense[p];
-            row.sparse = lab.sparse.empty() ? L.dense[p] : lab.sparse[p];
-            row.sparse_are_points = !lab.sparse.empty();
-            row.train = lab.train[p];
-            row.prediction = predict_sliding(backend, *tm.net, L.images[p], tm.stats, sw);
-            rows.push_back(std::move(row));
-        }
-        const std::string rel = e.id + "/grid.png";
-        write_png((fs::path(out_dir) / rel).string(), compose_picture_grid(rows, pal));
-        r.grid_png = rel;
-        r.stage_seconds["grid"] = t_grid.seconds();
-    }
+    draw_picture_grid(e, suite, L, lab, backend, tm, out_dir, r);
     r.wall_seconds = t_start.seconds();
     return r;
+}
+
+}  // namespace pfce
+
+namespace pfce {
+
+void remove_picture_grid(const ExperimentSpec& e, const std::string& out_dir, ExperimentResult& r) {
+    std::error_code ec;
+    fs::remove(fs::path(out_dir) / e.id / "grid.png", ec);  // pfce's picture, of an earlier run
+    r.grid_png.clear();
+    r.grid_images = 0;
+    r.stage_seconds.erase("grid");
+}
+
+void redraw_picture_grid(const ExperimentSpec& e, const Suite& suite, const LoadedData& L,
+                         Backend& backend, const std::string& out_dir, ExperimentResult& r,
+                         const std::string& tag) {
+    const fs::path train = fs::path(out_dir) / e.id / "train";
+    // The checkpoint run_experiment tested: best.ckpt where it evaluated the best epoch.
+    const fs::path best = train / "best.ckpt";
+    const std::string ckpt =
+        (e.config.run.evaluate == "best" && fs::exists(best) ? best : train / "last.ckpt").string();
+    ExperimentResult scratch;  // the label stages' times belong to the run that made them
+    const ExperimentLabels lab = make_experiment_labels(e, L, backend, out_dir, scratch, tag);
+    const TrainedModel tm = load_trained_model(backend, ckpt);
+    draw_picture_grid(e, suite, L, lab, backend, tm, out_dir, r);
 }
 
 }  // namespace pfce

@@ -20,6 +20,16 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                                 Backend& backend, const std::string& out_dir,
                                 const RunOptions& opts, const std::string& tag);
 
+// OUT/<id>/grid.png removed and r's grid fields cleared (a suite asking for no pictures).
+void remove_picture_grid(const ExperimentSpec& e, const std::string& out_dir, ExperimentResult& r);
+
+// A finished experiment's picture grid drawn again for suite.grid_images (which changes no result,
+// so a new count reruns nothing): its tested checkpoint on its labels (OUT/cache, made again where
+// they are gone). Updates r's grid fields; throws where the checkpoint cannot be read.
+void redraw_picture_grid(const ExperimentSpec& e, const Suite& suite, const LoadedData& L,
+                         Backend& backend, const std::string& out_dir, ExperimentResult& r,
+                         const std::string& tag);
+
 // The settings that keep the interrupted training in `train_dir` (its last.ckpt) from being
 // resumed by an experiment of `cfg` on data of `identity` (suite_data_identity: null for
 // synthetic data): the keys that change the result, a longer run.epochs (the schedule depends on

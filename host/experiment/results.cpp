@@ -101,7 +101,8 @@ void result_fields(Rec& r, F&& f) {
     f("stage_seconds", r.stage_seconds);
     f("device", r.device);
     f("grid_png", r.grid_png);
-    f("config", r.config, Presence::optional);  // older pfce: none
+    f("grid_images", r.grid_images, Presence::optional);  // older pfce: not recorded
+    f("config", r.config, Presence::optional);            // older pfce: none
 }
 
 // ---- writing: the JSON value of a member of each type -----------------------------------------

@@ -60,7 +60,8 @@ struct ExperimentResult {
     std::map<std::string, double> stage_seconds;  // "sample", "link", "train", "test", "grid"
     std::string device;                           // backend name it ran on
     std::string grid_png;                         // path relative to OUT, empty if none
-    nlohmann::json config;                        // experiment_fingerprint() it ran with (or null)
+    int grid_images = -1;   // test images (rows) in grid_png; -1: not recorded (older pfce)
+    nlohmann::json config;  // experiment_fingerprint() it ran with (or null)
 };
 
 nlohmann::json to_json(const ExperimentResult& r);

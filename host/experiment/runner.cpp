@@ -72,6 +72,9 @@ struct Plan {
     // Set when a stop interrupted it this time: what the report says of it (it resumes on the
     // next run), rather than "not run".
     std::string stopped;
+    // A finished experiment skipped whose picture grid was drawn for another suite.grid_images
+    // (which changes no result): drawn again from its checkpoint.
+    bool redraw_grid = false;
 };
 
 // Why results recorded with fingerprint `was` are not those of `now` ("" when they are): other
@@ -194,6 +197,7 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             if (selected) {
                 log_info(e.id, ": finished earlier (", rp, "), skipped; --force reruns it");
                 ++sum.skipped;
+                p.redraw_grid = old->grid_images != suite.grid_images;
             } else if (!stale.empty()) {
                 p.refused = "not selected by --only: shown from an earlier run with " + stale +
                             " (" + rp + ")";
@@ -332,7 +336,21 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     std::optional<LoadedData> L;
     std::unique_ptr<Backend> backend;
     std::string device_name;
-    if (to_run > 0) {
+    if (to_run == 0 && suite.grid_images > 0 &&
+        std::any_of(plans.begin(), plans.end(), [](const Plan& p) { return p.redraw_grid; })) {
+        // Only pictures to draw: data or a device that fails now leaves the earlier ones shown.
+        try {
+            backend = make_backend(opts.device);
+            L = load_suite_data(suite, data, replace_data,
+                                opts.data_path.empty() ? "--out" : "--data");
+        } catch (const InputError& ex) {
+            log_warn("picture grids not drawn again for grid_images = ", suite.grid_images, ": ",
+                     ex.what());
+            for (Plan& p : plans) p.redraw_grid = false;
+            backend.reset();
+            L.reset();
+        }
+    } else if (to_run > 0) {
         backend = make_backend(opts.device);
         device_name = backend->name();
         log_info("suite ", suite.name, ": ", to_run, " of ", suite.experiments.size(),
@@ -411,6 +429,32 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         write_result(result_path(sum.out_dir, r.id), r);
         fs::remove(sp, ec);  // counted in the result
         p.result = r;
+    }
+
+    // Picture grids of finished experiments, for the suite's grid_images now.
+    for (Plan& p : plans) {
+        if (!p.redraw_grid || sum.interrupted || !p.result) continue;
+        if (suite.grid_images > 0 && !L) continue;  // said above
+        const std::string tag = "[grid " + p.spec.id + "] ";
+        ExperimentResult r = *p.result;
+        try {
+            if (suite.grid_images > 0)
+                redraw_picture_grid(p.spec, suite, *L, *backend, sum.out_dir, r, tag);
+            else
+                remove_picture_grid(p.spec, sum.out_dir, r);
+            write_result(result_path(sum.out_dir, p.spec.id), r);
+            log_info(tag,
+                     suite.grid_images > 0 ? "picture grid drawn again" : "picture grid removed",
+                     " for grid_images = ", suite.grid_images,
+                     p.result->grid_images >= 0
+                         ? " (it was drawn for " + std::to_string(p.result->grid_images) + ")"
+                         : "");
+            p.result = r;
+        } catch (const StopRequested&) {
+            sum.interrupted = true;
+        } catch (const std::exception& ex) {
+            log_warn(tag, "picture grid not drawn again (the earlier one is shown): ", ex.what());
+        }
     }
 
     // The report, from every experiment with a result (suite order).
