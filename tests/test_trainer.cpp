@@ -36,6 +36,37 @@ TEST(Trainer, TooSmallImagesAreNamedTogetherWithADepthThatFits) {
     EXPECT_EQ(small.lower_depth_that_fits(), 0);
 }
 
+// What a model learnt from, gray or colour images, as predict and eval read it from the checkpoint:
+// a model trained on both is unlike neither (it was said to be trained on colour images only);
+// a checkpoint of an older pfce records only whether every image was gray.
+TEST(Trainer, TheKindsOfTrainingImagesAreRecordedForInputsUnlikeThem) {
+    SampleData gray, colour;
+    gray.image = RgbImage(2, 1);
+    gray.image.pixels = {7, 7, 7, 9, 9, 9};
+    colour.image = RgbImage(2, 1);
+    colour.image.pixels = {7, 7, 7, 9, 8, 9};
+    const nlohmann::json mixed = {{"image_kinds", training_image_kinds({gray, colour, gray})}};
+    EXPECT_EQ(mixed["image_kinds"], (nlohmann::json{{"gray", 2}, {"colour", 1}}));
+    const TrainedImageKinds both = trained_image_kinds(mixed);
+    EXPECT_TRUE(both.known && both.gray && both.colour);
+    EXPECT_FALSE(both.unlike(true));
+    EXPECT_FALSE(both.unlike(false));
+    const TrainedImageKinds colour_only =
+        trained_image_kinds({{"image_kinds", training_image_kinds({colour})}});
+    EXPECT_TRUE(colour_only.unlike(true));
+    EXPECT_FALSE(colour_only.unlike(false));
+    const TrainedImageKinds older = trained_image_kinds({{"gray_images", true}});
+    EXPECT_FALSE(older.unlike(true));
+    EXPECT_TRUE(older.unlike(false));
+    // Nothing recorded, or records of the wrong type: nothing is said.
+    for (const nlohmann::json& meta :
+         {nlohmann::json(), nlohmann::json::object(), nlohmann::json{{"gray_images", "yes"}},
+          nlohmann::json{{"image_kinds", {{"gray", "2"}, {"colour", 1}}}}}) {
+        EXPECT_FALSE(trained_image_kinds(meta).known) << meta;
+        EXPECT_FALSE(trained_image_kinds(meta).unlike(true)) << meta;
+    }
+}
+
 TEST(Trainer, SmallUNetOverfitsOneSmallImageWithDenseLabels) {
     check_overfit(32, 100);
 }

@@ -217,17 +217,14 @@ void run_eval(const EvalArgs& a) {
                    "an ignore colour); evaluate another split");
     // Images of the other kind than the model learnt (gray for a colour model, or the reverse),
     // as predict says of its inputs: scored as asked, with the reason the scores may be low.
-    const nlohmann::json trained_gray = trained_data.is_object()
-                                            ? trained_data.value("gray_images", nlohmann::json())
-                                            : nlohmann::json();
-    if (trained_gray.is_boolean()) {
+    if (const TrainedImageKinds trained = trained_image_kinds(trained_data); trained.known) {
         const std::size_t unlike = static_cast<std::size_t>(std::count_if(
             samples.begin(), samples.end(),
-            [&](const SampleData& s) { return image_gray(s.image) != trained_gray.get<bool>(); }));
+            [&](const SampleData& s) { return trained.unlike(image_gray(s.image)); }));
         if (unlike > 0)
             log_warn(unlike, " of the ", samples.size(), " images scored are ",
-                     trained_gray.get<bool>() ? "in colour" : "gray", " but ", a.checkpoint,
-                     " was trained on ", trained_gray.get<bool>() ? "gray" : "colour",
+                     trained.gray ? "in colour" : "gray", " but ", a.checkpoint, " was trained on ",
+                     trained.gray ? "gray" : "colour",
                      " images: its scores on them may say little of the model");
     }
     // Named before any evaluation (the U-Net's own refusal knows no file).

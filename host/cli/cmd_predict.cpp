@@ -401,8 +401,8 @@ void run_predict(const PredictArgs& a) {
     }
     // Gray images for a model trained on colour ones (or the reverse) predict without an error
     // but from inputs unlike its training: said for the first, counted for the rest.
-    const nlohmann::json trained_gray =
-        m.meta.value("data", nlohmann::json::object()).value("gray_images", nlohmann::json());
+    const TrainedImageKinds trained =
+        trained_image_kinds(m.meta.value("data", nlohmann::json::object()));
     std::size_t unlike = 0;
     // A channel that held one value in every training image (an empty band) taught the model
     // nothing: an input where it holds another value is predicted from what it never saw.
@@ -498,7 +498,7 @@ void run_predict(const PredictArgs& a) {
                             std::clamp(std::lround(m.stats.mean[k]), 0L, 255L));
         }
         const RgbImage& img = no_data > 0 ? filled : stored;
-        if (trained_gray.is_boolean()) {
+        if (trained.known) {
             // Judged on the pixels with a value: an image that is all no data (a transparent
             // PNG) is neither gray nor colour.
             bool gray = true, any_value = false;
@@ -508,7 +508,7 @@ void run_predict(const PredictArgs& a) {
                 gray = stored.pixels[i] == stored.pixels[i + 1] &&
                        stored.pixels[i] == stored.pixels[i + 2];
             }
-            if (any_value && gray != trained_gray.get<bool>() && unlike++ == 0)
+            if (any_value && trained.unlike(gray) && unlike++ == 0)
                 log_warn(j.input, gray ? " is gray" : " is in colour", " but ", a.checkpoint,
                          " was trained on ", gray ? "colour" : "gray",
                          " images: its predictions of such inputs may mean little");
@@ -654,9 +654,9 @@ void run_predict(const PredictArgs& a) {
         log_warn(unlike_constant, " of ", jobs.size(),
                  " images differ from the training images in a channel that never varied there");
     if (unlike > 1)
-        log_warn(unlike, " of ", jobs.size(), " images are ",
-                 trained_gray.get<bool>() ? "in colour" : "gray", " but ", a.checkpoint,
-                 " was trained on ", trained_gray.get<bool>() ? "gray" : "colour", " images");
+        log_warn(unlike, " of ", jobs.size(), " images are ", trained.gray ? "in colour" : "gray",
+                 " but ", a.checkpoint, " was trained on ", trained.gray ? "gray" : "colour",
+                 " images");
     if (!unread.empty()) {
         // Exit 3, not 2: a script must tell "some written" from "nothing written" (a refusal of
         // the command, exit 2, and none readable above, which writes nothing).

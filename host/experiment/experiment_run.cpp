@@ -238,7 +238,8 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                     {"val", in.val.size()},
                     {"test", in.test_ids.size()},
                     {"identity", L.files},
-                    {"gray_images", training_images_gray(in.train)}};
+                    {"gray_images", training_images_gray(in.train)},
+                    {"image_kinds", training_image_kinds(in.train)}};
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
     check_training_memory(training_footprint(in.train, in.val, cfg.data.crop_size), cfg,
                           backend.device(), /*resuming=*/false);

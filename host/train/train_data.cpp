@@ -712,6 +712,29 @@ bool training_images_gray(const std::vector<SampleData>& train) {
     return !train.empty();
 }
 
+nlohmann::json training_image_kinds(const std::vector<SampleData>& train) {
+    const auto gray = std::count_if(train.begin(), train.end(),
+                                    [](const SampleData& s) { return image_gray(s.image); });
+    return {{"gray", gray}, {"colour", static_cast<std::ptrdiff_t>(train.size()) - gray}};
+}
+
+TrainedImageKinds trained_image_kinds(const nlohmann::json& data_meta) {
+    TrainedImageKinds k;
+    if (!data_meta.is_object()) return k;
+    const nlohmann::json kinds = data_meta.value("image_kinds", nlohmann::json());
+    const auto count = [&](const char* key) {
+        const nlohmann::json v = kinds.value(key, nlohmann::json());
+        return v.is_number_integer() ? v.get<std::int64_t>() : std::int64_t{-1};
+    };
+    if (kinds.is_object() && count("gray") >= 0 && count("colour") >= 0) {
+        k = {true, count("gray") > 0, count("colour") > 0};
+    } else if (const nlohmann::json all_gray = data_meta.value("gray_images", nlohmann::json());
+               all_gray.is_boolean()) {
+        k = {true, all_gray.get<bool>(), !all_gray.get<bool>()};
+    }
+    return k;
+}
+
 void warn_if_gray_and_colour_mixed(const std::vector<SampleData>& train,
                                    const std::vector<std::string>& ids) {
     std::size_t gray = 0;
@@ -892,6 +915,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
                     {"test", split.test.size()},
                     {"identity", data_identity(ds)},
                     {"gray_images", training_images_gray(in.train)},
+                    {"image_kinds", training_image_kinds(in.train)},
                     {"constant_channels", constant_channels}};
     // Which Potsdam label set was read (eval scores another one as such, not as changed files).
     if (ds.kind() == DatasetKind::tiles) in.data_meta["tile_labels_read"] = ds.tile_labels_read();

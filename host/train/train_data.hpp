@@ -74,6 +74,18 @@ bool image_gray(const RgbImage& img);
 // (meta.data.gray_images) so predict can say when it is given colour images for a gray model, or
 // the reverse.
 bool training_images_gray(const std::vector<SampleData>& train);
+// How many training images are gray and how many in colour, {"gray": n, "colour": n}: recorded
+// beside gray_images (meta.data.image_kinds), so that a model trained on both is not said to be
+// unlike an input of either kind.
+nlohmann::json training_image_kinds(const std::vector<SampleData>& train);
+// The kinds of images a checkpoint's model learnt from (its meta.data): from image_kinds, or from
+// gray_images where an older pfce recorded only that (all gray, or not); unknown where neither.
+struct TrainedImageKinds {
+    bool known = false, gray = false, colour = false;
+    // Whether an input of this kind is unlike every image the model learnt from.
+    bool unlike(bool input_gray) const { return known && (input_gray ? !gray : !colour); }
+};
+TrainedImageKinds trained_image_kinds(const nlohmann::json& data_meta);
 // Warns when some training images are gray (three equal channels) and others in colour, naming one
 // of each (`ids` of `train`): a mix is often one band of a stack read by mistake.
 void warn_if_gray_and_colour_mixed(const std::vector<SampleData>& train,
