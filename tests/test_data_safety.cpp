@@ -767,6 +767,36 @@ TEST(DataSafety, TrainWritesOnlyIntoANewDirectoryOrAnEarlierRun) {
     // An empty directory is a new one.
     fs::create_directories(root + "/empty");
     EXPECT_EQ(test::run_pfce(train + " --out " + root + "/empty").status, 0);
+
+    // Files of a run's names are not a run where they cannot be one (hostile-user probe): another
+    // tool's metrics.jsonl with an "epoch" key, and a checkpoint copied into a folder of one's own
+    // files, were called a run, and --force replaced them.
+    fs::create_directories(root + "/other");
+    std::ofstream(root + "/other/metrics.jsonl") << "{\"epoch\": 0, \"loss\": 0.93}\n";
+    std::ofstream(root + "/other/model.pt") << "w\n";
+    const auto other = snapshot(root + "/other");
+    fs::create_directories(root + "/models");
+    fs::copy_file(run + "/best.ckpt", root + "/models/best.ckpt");
+    std::ofstream(root + "/models/README.md") << "notes\n";
+    const auto models = snapshot(root + "/models");
+    for (const char* force : {"", " --force"}) {
+        const test::CommandResult r = test::run_pfce(train + " --out " + root + "/other" + force);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "metrics.jsonl that pfce did not write");
+        const test::CommandResult m = test::run_pfce(train + " --out " + root + "/models" + force);
+        EXPECT_EQ(m.status, 2) << m.output;
+        EXPECT_MESSAGE_HAS(m.output, root +
+                                         "/models holds best.ckpt beside files that are not a "
+                                         "run's (README.md; 1 entry), but not the run that "
+                                         "writes them (no last.ckpt)");
+    }
+    EXPECT_EQ(snapshot(root + "/other"), other);
+    EXPECT_EQ(snapshot(root + "/models"), models);
+    // A run of one's own with a file put beside it is still a run: resumed, and started over.
+    std::ofstream(run + "/notes.txt") << "mine\n";
+    EXPECT_EQ(test::run_pfce(sparse + " --resume --epochs 2").status, 0);
+    EXPECT_EQ(test::run_pfce(sparse + " --force").status, 0);
+    EXPECT_EQ(read_whole_file(run + "/notes.txt"), "mine\n");
 }
 
 // A writer killed mid-write (SIGKILL) leaves its temporary: the next command that writes there

@@ -1114,8 +1114,10 @@ static bool is_run_file(const fs::path& p) {
         if (line.find_first_not_of(" \t\r") != std::string::npos) break;
     if (line.find_first_not_of(" \t\r") == std::string::npos) return true;  // empty
     try {
+        // pfce's lines, not any tool's with an epoch: keys only its lines hold together.
         const json j = json::parse(line);
-        return j.is_object() && j.contains("epoch");
+        return j.is_object() && j.contains("epoch") && j.contains("train_loss") &&
+               j.contains("time_s");
     } catch (const json::exception&) {
         // A first line cut short by a kill (resume drops it): pfce's lines start with their
         // first key in sorted order.
@@ -1185,10 +1187,29 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     // A run is recognised by its files; a directory of anything else is not pfce's to fill.
     if (found.empty() && n_other > 0)
         PFCE_THROW(InputError, flag, " ", out, " already holds files that are not a run's (", other,
-                   n_other > 3 ? ", ..." : "", "; ", n_other,
-                   " entries). A run writes its checkpoints, metrics.jsonl and labels/ only into "
+                   n_other > 3 ? ", ..." : "", "; ", n_other, n_other == 1 ? " entry" : " entries",
+                   "). A run writes its checkpoints, metrics.jsonl and labels/ only into "
                    "a new or empty directory or one holding an earlier run (last.ckpt, best.ckpt, "
                    "metrics.jsonl); choose another directory. --force does not change this.");
+    // Files of a run's names beside other files are a run only where they are one a run leaves:
+    // every run writes last.ckpt first, and its metrics.jsonl from the first epoch on. A checkpoint
+    // copied into a folder of one's own (best.ckpt beside a README) is not a run --force may
+    // start over in: it would replace the copy.
+    const bool has_last = fs::exists(o / "last.ckpt", ec);
+    const bool has_metrics = fs::exists(o / "metrics.jsonl", ec);
+    const auto last_at_start = [&] {
+        const json meta = peek_checkpoint_meta((o / "last.ckpt").string());
+        const json state = meta.is_object() ? meta.value("state", json()) : json();
+        return state.is_object() && state.value("epoch", -1) == 0;
+    };
+    if (!found.empty() && n_other > 0 && !(has_last && (has_metrics || last_at_start())))
+        PFCE_THROW(InputError, flag, " ", out, " holds ", found,
+                   " beside files that are not a run's (", other, n_other > 3 ? ", ..." : "", "; ",
+                   n_other, n_other == 1 ? " entry" : " entries",
+                   "), but not the run that writes them (",
+                   has_last ? "no metrics.jsonl beside last.ckpt" : "no last.ckpt",
+                   "): a run there would replace them. Choose another directory, or move "
+                   "the other files out if it is a run of yours. --force does not change this.");
     if (opts.resume || found.empty() || opts.force) return;
     // A run stopped (killed, failed, diverged) before its first step leaves only the last.ckpt of
     // its start: nothing of it is lost by starting over, so the same command, or a corrected one,
@@ -1199,7 +1220,6 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
         if (state.is_object() && state.value("epoch", -1) == 0 && state.value("batch", -1) == 0)
             return;
     }
-    const bool has_last = fs::exists(o / "last.ckpt", ec);
     PFCE_THROW(InputError, "output directory ", out, " already holds a run (", found,
                "): --resume to continue it", has_last ? "" : " (not possible: no last.ckpt)",
                ", --force to start over, or choose another --out");
