@@ -4,6 +4,7 @@
 #include "data/mask_dir.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -127,6 +128,48 @@ void write_mask_json(const std::string& dir, const std::vector<std::string>& ids
     j["files"] = mask_files_fingerprint(dir, ids);
     const std::string path = (fs::path(dir) / kMetaFile).string();
     write_file_atomically(path, j.dump(2) + "\n");
+}
+
+// A mask PNG's values as labels. pfce wrote value = class index (255 unlabelled) with each class's
+// colour at its index; an editor that saved the picture again may have renumbered the palette (the
+// picture unchanged), and a value read as written would then be another class. So a value whose
+// palette colour is not its class's reads as the class of that colour (or unlabelled, by the
+// display colour); a colour of neither is refused. 255 stays unlabelled (an older pfce wrote other
+// colours there), as do values of a gray PNG, which has no colours.
+LabelMap labels_by_palette_colour(LabelMap m, const std::vector<Rgb>& colormap,
+                                  const Palette& written, const std::string& path) {
+    if (colormap.empty()) return m;
+    std::array<std::int64_t, 256> count{};
+    for (std::uint8_t v : m.labels) ++count[v];
+    std::array<std::uint8_t, 256> label{};
+    bool renumbered = false;
+    const int n = written.num_classes();
+    const Rgb unlabelled = written.display_unlabelled();
+    for (int v = 0; v < 255; ++v) {
+        label[v] = static_cast<std::uint8_t>(v);
+        if (count[v] == 0 || v >= static_cast<int>(colormap.size())) continue;
+        const Rgb& c = colormap[v];
+        if (v < n && same_colour(c, written.classes[v].colour)) continue;
+        int of = -1;
+        for (int k = 0; k < n; ++k)
+            if (same_colour(c, written.classes[k].colour)) of = k;
+        if (of < 0 && same_colour(c, unlabelled)) of = 255;
+        if (of < 0 && v >= n) continue;  // neither: check_labels refuses the value
+        if (of < 0)
+            PFCE_THROW(InputError, path, ": ", count[v], " pixels have value ", v,
+                       ", which pfce wrote as class '", written.classes[v].name,
+                       "', but the file's palette gives it the colour (", int(c[0]), ", ",
+                       int(c[1]), ", ", int(c[2]),
+                       "), of no class (nor unlabelled's): its palette was changed since. pfce "
+                       "reads a value by its colour where the two differ; give the value a "
+                       "class's colour, or make the masks again");
+        label[v] = static_cast<std::uint8_t>(of);
+        renumbered = renumbered || of != v;
+    }
+    label[255] = 255;
+    if (renumbered)
+        for (std::uint8_t& v : m.labels) v = label[v];
+    return m;
 }
 
 }  // namespace
@@ -377,14 +420,21 @@ LabelMap read_mask_png(const MaskDir& md, const std::string& id, const Palette& 
         return old.decode(read_mask_rgb(path), path);
     }
     check_mask_dir_classes(md, palette, "given");
+    // The colours pfce wrote: the recorded classes', and the display colour for unlabelled.
+    Palette written = palette;
+    if (md.palette) written.classes = md.palette->classes;
     LabelMap m;
+    std::vector<Rgb> colormap;
     try {
-        m = read_gray(path);
+        m = read_gray(path, 0, &colormap);
     } catch (const InputError& e) {
+        // Not read by colour: a colour PNG need not show unlabelled pixels as pfce did (black
+        // there is a class in some datasets), so its colours could change what a pixel means.
         PFCE_THROW(InputError, e.what(), " (", md.dir,
                    " holds 8-bit palette PNGs whose values are labels; ",
-                   "was this file replaced?)");
+                   "was this file replaced, or saved again in colour?)");
     }
+    m = labels_by_palette_colour(std::move(m), colormap, written, path);
     check_labels(m, palette.num_classes(), path);
     return m;
 }

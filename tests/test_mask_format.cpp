@@ -11,6 +11,8 @@
 #include <fstream>
 #include <regex>
 
+#include <png.h>
+
 #include "core/error.hpp"
 #include "data/dataset.hpp"
 #include "data/image_io.hpp"
@@ -47,6 +49,19 @@ void write_legacy_dir(const std::string& dir, const std::vector<std::string>& id
     for (std::size_t i = 0; i < ids.size(); ++i)
         write_png(dir + "/" + ids[i] + ".png", palette.encode(masks[i]));
     std::ofstream(dir + "/masks.json") << j.dump();
+}
+
+// A palette PNG as an image editor saves one: as many palette entries as it uses, in its order.
+void write_short_palette_png(const std::string& path, const LabelMap& m,
+                             const std::vector<Rgb>& colours) {
+    png_image img{};
+    img.version = PNG_IMAGE_VERSION;
+    img.width = static_cast<png_uint_32>(m.width);
+    img.height = static_cast<png_uint_32>(m.height);
+    img.format = PNG_FORMAT_RGB_COLORMAP;
+    img.colormap_entries = static_cast<png_uint_32>(colours.size());
+    ASSERT_TRUE(png_image_write_to_file(&img, path.c_str(), 0, m.labels.data(), 0, colours.data()))
+        << img.message;
 }
 
 }  // namespace
@@ -103,6 +118,48 @@ TEST(MaskFormat, ValuesThatAreNoClassAreRefusedNamingFileAndPixel) {
     msg = test::input_error_message([&] { read_mask_png(md, "x", pal); });
     EXPECT_MESSAGE_HAS(msg, "x.png");
     EXPECT_MESSAGE_HAS(msg, "palette PNGs");
+}
+
+// A mask PNG saved again by an editor that renumbered its palette (the picture unchanged) reads as
+// the picture shows (hostile-user probe: read by value, its unlabelled pixels became class 0 and
+// every point another class); a value given a colour of no class is refused, naming it.
+TEST(MaskFormat, APaletteRenumberedByAnEditorReadsByItsColours) {
+    const Palette pal = black_class_palette();
+    const std::string dir = test::temp_dir("maskfmt_renumbered") + "/masks";
+    LabelMap m(6, 5, 255);
+    m.at(0, 1) = 3;
+    m.at(2, 2) = 1;
+    m.at(4, 3) = 0;  // the black class
+    write_mask_dir(dir, {"x"}, {m}, pal, {});
+    const MaskDir md = open_mask_dir(dir);
+    // The editor's order: unlabelled first, then the used classes backwards, nothing else.
+    const std::vector<int> order = {255, 3, 1, 0};
+    std::vector<Rgb> colours(order.size());
+    std::array<std::uint8_t, 256> to{};
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        colours[i] = order[i] == 255 ? pal.display_unlabelled() : pal.classes[order[i]].colour;
+        to[order[i]] = static_cast<std::uint8_t>(i);
+    }
+    LabelMap renumbered = m;
+    for (auto& v : renumbered.labels) v = to[v];
+    write_short_palette_png(dir + "/x.png", renumbered, colours);
+    ASSERT_EQ(probe_image(dir + "/x.png").channels, 1);
+    EXPECT_EQ(read_rgb(dir + "/x.png").pixels, pal.encode(m, pal.display_unlabelled()).pixels);
+    EXPECT_EQ(read_mask_png(md, "x", pal).labels, m.labels);
+    // A value moved to an index past the classes reads by its colour too.
+    colours.resize(40, Rgb{0, 0, 0});
+    colours[39] = pal.classes[3].colour;
+    for (auto& v : renumbered.labels) v = v == 1 ? 39 : v;
+    write_short_palette_png(dir + "/x.png", renumbered, colours);
+    EXPECT_EQ(read_mask_png(md, "x", pal).labels, m.labels);
+    // A value whose colour is no class's: refused, not read as the class of its number.
+    colours[2] = Rgb{1, 2, 3};
+    write_short_palette_png(dir + "/x.png", renumbered, colours);
+    const std::string msg = test::input_error_message([&] { read_mask_png(md, "x", pal); });
+    EXPECT_MESSAGE_HAS(msg, dir + "/x.png: 1 pixels have value 2, which pfce wrote as class '" +
+                                pal.classes[2].name +
+                                "', but the file's palette gives it the colour (1, 2, 3), of no "
+                                "class");
 }
 
 TEST(MaskFormat, MasksOfOtherClassesAreRefused) {
