@@ -341,6 +341,16 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         // A U-Net whose bottom level would have over 65536 channels was refused only after the
         // data were read, as "not a valid network", without the limit.
         {"[model]\nwidth = 512\ndepth = 8\n", "model.width = 512: expected at most 256"},
+        // A date or a table unquoted was read as the text "<a table or a date>", which a path key
+        // took: a run trained into a directory of that name (hostile-user probe).
+        {"[run]\nout = 2024-05-01\n",
+         "key \"run.out\" (line 2) = 2024-05-01, a TOML date or time: expected a value of the "
+         "key's type; a name or path is written in quotes (\"2024-05-01\")"},
+        {"[data]\ntrain_list = 07:32:00\n", "key \"data.train_list\" (line 2) = 07:32:00"},
+        {"[train]\nout = 1979-05-27T07:32:00Z\n",
+         "key \"run.out\" (line 2) = 1979-05-27T07:32:00Z"},
+        {"[labels]\ndir = {}\n", "key \"labels.dir\" (line 2) is a TOML table: expected one value"},
+        {"[loss]\nalpha = [1, 2024-05-01]\n", "key \"loss.alpha\" (line 2) = 2024-05-01"},
     };
     int k = 0;
     for (const auto& [text, mention] : cases) {

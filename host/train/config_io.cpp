@@ -80,17 +80,34 @@ void assign(Config& c, const ConfigKey& k, const json& value, const std::string&
     }
 }
 
-json toml_to_json(const toml::node& n) {
+// The value of key k as written in `source`. A table, date or time is no value of any key, and is
+// refused here: as text it would pass for a name or path (`out = 2024-05-01`, unquoted, trained
+// into a directory named after the placeholder text).
+json toml_to_json(const toml::node& n, const ConfigKey& k, const std::string& source) {
     if (auto v = n.as_boolean()) return v->get();
     if (auto v = n.as_integer()) return v->get();
     if (auto v = n.as_floating_point()) return v->get();
     if (auto v = n.as_string()) return v->get();
     if (auto a = n.as_array()) {
         json out = json::array();
-        for (const auto& e : *a) out.push_back(toml_to_json(e));
+        for (const auto& e : *a) out.push_back(toml_to_json(e, k, source));
         return out;
     }
-    return json("<a table or a date>");  // rejected by every setter as the wrong type
+    std::ostringstream written;
+    if (const auto* d = n.as_date())
+        written << *d;
+    else if (const auto* t = n.as_time())
+        written << *t;
+    else if (const auto* dt = n.as_date_time())
+        written << *dt;
+    const std::string line = " (line " + std::to_string(n.source().begin.line) + ")";
+    if (n.is_table())
+        PFCE_THROW(InputError, source, ": key \"", k.dotted(), "\"", line,
+                   " is a TOML table: expected one value");
+    PFCE_THROW(InputError, source, ": key \"", k.dotted(), "\"", line, " = ", written.str(),
+               ", a TOML date or time: expected a value of the key's type; a name or path "
+               "is written in quotes (\"",
+               written.str(), "\")");
 }
 
 const ConfigKey* find_legacy_key(const std::string& name) {
@@ -168,7 +185,7 @@ void apply_toml_section(Config& c, const std::string& section, const toml::table
         for (const auto& [k, node] : table) {
             const ConfigKey* key = find_legacy_key(std::string(k.str()));
             if (!key) PFCE_THROW(InputError, source, ": unknown key \"", k.str(), "\" in [train]");
-            assign(c, *key, toml_to_json(node), source);
+            assign(c, *key, toml_to_json(node, *key, source), source);
         }
         return;
     }
@@ -181,7 +198,7 @@ void apply_toml_section(Config& c, const std::string& section, const toml::table
         if (!key)
             PFCE_THROW(InputError, source, ": unknown key \"", section, ".", name, "\" (line ",
                        k.source().begin.line, "; [", section, "] has ", keys_of(section), ")");
-        assign(c, *key, toml_to_json(node), source);
+        assign(c, *key, toml_to_json(node, *key, source), source);
     }
 }
 
