@@ -797,6 +797,14 @@ TEST(DataSafety, TrainWritesOnlyIntoANewDirectoryOrAnEarlierRun) {
     EXPECT_EQ(test::run_pfce(sparse + " --resume --epochs 2").status, 0);
     EXPECT_EQ(test::run_pfce(sparse + " --force").status, 0);
     EXPECT_EQ(read_whole_file(run + "/notes.txt"), "mine\n");
+    // A snapshot of the run by hard links (cp -al) keeps its metrics when the run is resumed: the
+    // lines were appended into the shared file, so the copy gained epochs its checkpoints lack.
+    fs::create_hard_link(run + "/metrics.jsonl", root + "/snapshot-metrics.jsonl");
+    const std::string one_epoch = read_whole_file(run + "/metrics.jsonl");
+    EXPECT_EQ(test::run_pfce(sparse + " --resume --epochs 2").status, 0);
+    EXPECT_EQ(read_whole_file(root + "/snapshot-metrics.jsonl"), one_epoch);
+    EXPECT_EQ(read_whole_file(run + "/metrics.jsonl").rfind(one_epoch, 0), 0u);
+    EXPECT_GT(read_whole_file(run + "/metrics.jsonl").size(), one_epoch.size());
 }
 
 // A writer killed mid-write (SIGKILL) leaves its temporary: the next command that writes there

@@ -192,7 +192,14 @@ void trim_metrics(const std::string& path, int completed_epochs) {
         log_warn(path, ": holds ", n_kept, " of the ", completed_epochs,
                  " epochs the checkpoint has completed (lines removed or the file replaced); the "
                  "run continues, and its curves and report lack the missing epochs");
-    if (kept != m.text)
+    // Also rewritten where the file is shared, so the epochs appended from here on stay out of the
+    // copies: a snapshot made with hard links (cp -al, rsync --link-dest) or a symlink to another
+    // run's file would gain lines for epochs its checkpoints never reached. A new file, as
+    // checkpoints are written.
+    struct stat st {};
+    const bool shared = fs::is_symlink(fs::symlink_status(path, ec)) ||
+                        (::stat(path.c_str(), &st) == 0 && st.st_nlink > 1);
+    if (kept != m.text || shared)
         write_file_atomically(path, kept);  // the old history stays whole if this fails
 }
 
