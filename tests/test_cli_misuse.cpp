@@ -489,6 +489,10 @@ TEST(CliMisuse, ResumeRefusesAnotherSplitAndNamesChangedFiles) {
         test::run_pfce(resume + " --epochs 4 --data " + root + "/bigger");
     EXPECT_EQ(bigger.status, 2) << bigger.output;
     EXPECT_MESSAGE_HAS(bigger.output, "(not the run's data moved: it had 12 samples, now 20)");
+    // Said as settings that differ: it was blamed on a mask directory (with no name) the run has
+    // none of.
+    EXPECT_MESSAGE_HAS(bigger.output, "these settings differ from the run's own");
+    EXPECT_EQ(bigger.output.find("mask directory"), std::string::npos) << bigger.output;
     // Another dataset named alike (the same ids, other files) while the run's data is still there.
     test::write_synthetic(root + "/alike", 12, 64, 7);
     const test::CommandResult alike =

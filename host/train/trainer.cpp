@@ -1288,6 +1288,7 @@ void refuse_changed_settings(const Config& stored, const Config& given, bool lab
         if (moved) continue;
         if (labels_too && moved_file(d, "labels.dir", stored, given)) {
             if (same_label_counts) continue;
+            all_from_masks = false;
             list += "\n  " + d +
                     " (not the run's masks: their labelled pixels differ, or the run "
                     "records none to compare)";
@@ -1296,6 +1297,7 @@ void refuse_changed_settings(const Config& stored, const Config& given, bool lab
         if (d.rfind("data.root:", 0) == 0) {
             if (root_moved == "same") continue;  // the same files, elsewhere
             if (!root_moved.empty()) {
+                all_from_masks = false;
                 list += "\n  " + d + " (not the run's data moved: " + root_moved + ")";
                 continue;
             }
