@@ -1293,8 +1293,13 @@ TEST(CliMisuse, AnAbsurdOpenMpThreadCountIsCapped) {
     command += test::pfce_binary() + "\" doctor 2>&1";
     const test::CommandResult r = test::run_command(command);
     EXPECT_EQ(r.status, 0) << r.output;
-    EXPECT_MESSAGE_HAS(r.output, "OpenMP asks for 100000 threads");
-    EXPECT_MESSAGE_HAS(r.output, "more than the CPUs this process may use");
+    EXPECT_MESSAGE_HAS(r.output,
+                       "OpenMP asks for OMP_NUM_THREADS=100000, more threads than the "
+                       "CPUs this process may use");
+    // Past 2^32, as written (OpenMP's own count has wrapped).
+    std::string huge = "OMP_NUM_THREADS=99999999999 \"";
+    huge += test::pfce_binary() + "\" doctor 2>&1";
+    EXPECT_MESSAGE_HAS(test::run_command(huge).output, "OMP_NUM_THREADS=99999999999, more threads");
     // A count OpenMP cannot read is said with what is used instead (libgomp's own line says only
     // "invalid value"); a list for nested levels is no count to refuse.
     std::string bad = "OMP_NUM_THREADS=abc \"";

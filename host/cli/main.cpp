@@ -49,9 +49,13 @@ void cap_openmp_threads() {
                        "\" is not a positive count of threads: OpenMP ignores it and uses ", asked);
     if (hardware <= 0 || asked <= hardware) return;
     omp_set_num_threads(hardware);
-    pfce::log_warn("OpenMP asks for ", asked,
-                   " threads (OMP_NUM_THREADS), more than the CPUs this process may use (",
-                   hardware, "): using ", hardware);
+    // The variable as written: a count past 2^32 reaches OpenMP wrapped (99999999999 became
+    // 1215752191), a number the user never typed.
+    const char* env = std::getenv("OMP_NUM_THREADS");
+    pfce::log_warn("OpenMP asks for ",
+                   env ? "OMP_NUM_THREADS=" + std::string(env) : std::to_string(asked) + " threads",
+                   ", more threads than the CPUs this process may use (", hardware, "): using ",
+                   hardware);
 #endif
 }
 
