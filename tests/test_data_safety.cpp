@@ -797,6 +797,16 @@ TEST(DataSafety, TrainWritesOnlyIntoANewDirectoryOrAnEarlierRun) {
     EXPECT_EQ(test::run_pfce(sparse + " --resume --epochs 2").status, 0);
     EXPECT_EQ(test::run_pfce(sparse + " --force").status, 0);
     EXPECT_EQ(read_whole_file(run + "/notes.txt"), "mine\n");
+    // A label cache holding one's own files is refused naming the --out typed (it named only the
+    // cache, as if that had been given as --out).
+    fs::create_directories(root + "/proj/labels/sparse");
+    std::ofstream(root + "/proj/labels/sparse/mine.txt") << "mine\n";
+    const test::CommandResult cache = test::run_pfce(
+        train + " --label-kind linked --points 5 --radius 3 --out " + root + "/proj");
+    EXPECT_EQ(cache.status, 2) << cache.output;
+    EXPECT_MESSAGE_HAS(cache.output, "the label cache of --out " + root + "/proj: " + root +
+                                         "/proj/labels/sparse already holds files pfce did not "
+                                         "write (mine.txt");
     // A snapshot of the run by hard links (cp -al) keeps its metrics when the run is resumed: the
     // lines were appended into the shared file, so the copy gained epochs its checkpoints lack.
     fs::create_hard_link(run + "/metrics.jsonl", root + "/snapshot-metrics.jsonl");

@@ -14,6 +14,7 @@
 #include "core/dir_lock.hpp"
 #include "core/file_io.hpp"
 #include "core/log.hpp"
+#include "core/output_dir.hpp"
 #include "core/parallel.hpp"
 #include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
@@ -447,6 +448,11 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
     so.scale_by_area = l.scale_by_area;
     so.seed = l.seed;
     const std::string sparse = (base / "sparse").string();
+    // A cache holding files pfce did not write is refused naming the run's --out, which the user
+    // typed (the mask writer names only the cache's own path, as if it were an --out given).
+    const std::string cache_of = "the label cache of --out " + cfg.run.out + ":";
+    for (const char* kind : {"sparse", "linked"})
+        check_output_dir((base / kind).string(), "masks", "masks.json", cache_of);
     const MaskStageResult s = make_sparse_masks(ds, so, sparse, /*force=*/true);
     // The counts are per 300x300 and each image keeps its own, by its area: said for the first
     // image where it differs ("sampled 7/class" of 64x64 images kept 1 per class).
