@@ -871,6 +871,16 @@ TEST(DataSafety, TemporariesOfAKilledWriterAreRemovedAndNothingElse) {
     EXPECT_FALSE(fs::exists(nested_tmp));
     EXPECT_TRUE(fs::exists(other_tmp));  // not a file this predict writes
 
+    // A contact sheet: a killed preview's temporary went only with its process, never (1.9 MB
+    // each, hostile-user probe).
+    const std::string sheet_tmp = plant_temp(root + "/sheet.png", gone, 5);
+    const std::string other_sheet_tmp = plant_temp(root + "/other.png", gone, 6);
+    EXPECT_EQ(test::run_pfce("data preview " + fd.root + " --count 1 --out " + root + "/sheet.png")
+                  .status,
+              0);
+    EXPECT_FALSE(fs::exists(sheet_tmp));
+    EXPECT_TRUE(fs::exists(other_sheet_tmp));
+
     // A full disk while an image's outputs are replaced (--force) leaves the old ones together
     // (before, a new mask beside the old overlay). A file-size limit fails writes past it as a
     // full disk does: the palette mask (1.2 KB) fits in its 2 KB, the colour overlay (3.3 KB) not.

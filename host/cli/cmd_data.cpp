@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/output_dir.hpp"
 #include "core/stop_signal.hpp"
@@ -430,6 +431,7 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         progress.tick();
     }
     const RgbImage sheet = make_contact_sheet(rows, opt);
+    remove_stale_temps_of(f.out);  // a killed preview's, as every writer removes them
     write_png(f.out, sheet);
     made.kept();
     std::printf("wrote %s (%dx%d): %zu rows of image | colour mask%s\n", f.out.c_str(), sheet.width,
