@@ -247,6 +247,7 @@ MaskDirWriting::MaskDirWriting(MaskDirWriting&& other) noexcept
       ids_(std::move(other.ids_)),
       staged_(std::move(other.staged_)),
       made_parents_(std::move(other.made_parents_)),
+      dropped_(std::move(other.dropped_)),
       undo_(std::exchange(other.undo_, false)),
       existed_(other.existed_),
       replacing_(std::exchange(other.replacing_, false)) {}
@@ -276,6 +277,13 @@ void MaskDirWriting::write(std::size_t k, const LabelMap& mask, const Palette& p
     write_mask_png(replacing_ ? staged_[k] : mask_png_path(dir_, id), dir_, id, mask, palette);
 }
 
+void MaskDirWriting::drop_at_finish(std::vector<std::string> earlier_ids) {
+    const std::set<std::string> now(ids_.begin(), ids_.end());
+    dropped_.clear();
+    for (std::string& id : earlier_ids)
+        if (!now.count(id)) dropped_.push_back(std::move(id));
+}
+
 void MaskDirWriting::finish(const nlohmann::json& meta, const Palette& palette) {
     if (replacing_) {
         const std::string json = (fs::path(dir_) / kMetaFile).string();
@@ -290,6 +298,11 @@ void MaskDirWriting::finish(const nlohmann::json& meta, const Palette& palette) 
             staged_[k].clear();
         }
         staged_.clear();
+        for (const std::string& id : dropped_) {
+            const std::string path = mask_png_path(dir_, id);
+            fs::remove(path, ec);
+            if (ec) PFCE_THROW(SystemError, "cannot remove ", path, ": ", ec.message());
+        }
     }
     write_mask_json(dir_, ids_, meta, palette);
     undo_ = false;
@@ -316,7 +329,15 @@ MaskDirWriting prepare_mask_dir(const std::string& dir, bool force,
     if (!force)
         PFCE_THROW(InputError, dir, " already holds masks (", (fs::path(dir) / kMetaFile).string(),
                    "); pass --force to replace them");
-    return MaskDirWriting(std::move(claim.lock), dir, ids, false, existed, true);
+    MaskDirWriting writing(std::move(claim.lock), dir, ids, false, existed, true);
+    try {
+        const MaskDir earlier = open_mask_dir(dir);
+        for (const std::string& id : earlier.ids) check_id(dir, id);  // no path out of dir
+        writing.drop_at_finish(earlier.ids);
+    } catch (const InputError&) {
+        // A record that cannot be read names no masks to drop: the others stay, unlisted.
+    }
+    return writing;
 }
 
 void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,

@@ -62,6 +62,10 @@ class MaskDirWriting {
     // been written. Commands hold core/stop_signal's handlers meanwhile, so Ctrl-C cannot cut the
     // renames short: it is seen between masks, where unwinding undoes the writing.
     void finish(const nlohmann::json& meta, const Palette& palette);
+    // Replacing: the masks of the directory's earlier ids that this writing has none of (a dataset
+    // that lost samples since), removed by finish() before masks.json is written, so the directory
+    // holds what its record lists.
+    void drop_at_finish(std::vector<std::string> earlier_ids);
 
   private:
     DirLock lock_;
@@ -69,6 +73,7 @@ class MaskDirWriting {
     std::vector<std::string> ids_;
     std::vector<std::string> staged_;        // replacing: each mask's temporary until finish()
     std::vector<std::string> made_parents_;  // directories above dir_ made for it, deepest last
+    std::vector<std::string> dropped_;       // replacing: earlier ids without a new mask
     bool undo_, existed_, replacing_;
 };
 

@@ -162,6 +162,23 @@ TEST(MaskFormat, APaletteRenumberedByAnEditorReadsByItsColours) {
                                 "class");
 }
 
+// Masks made again (--force) for a dataset that lost a sample since: the lost sample's mask goes,
+// so the directory holds what masks.json lists (it stayed, listed nowhere; hostile-user probe);
+// a file of another name stays.
+TEST(MaskFormat, MasksMadeAgainDropTheMasksOfSamplesGoneSince) {
+    const Palette pal = black_class_palette();
+    const std::string dir = test::temp_dir("maskfmt_shrunk") + "/masks";
+    const LabelMap m(4, 3, 1);
+    write_mask_dir(dir, {"a", "b", "c"}, {m, m, m}, pal, {});
+    std::ofstream(dir + "/notes.txt") << "mine\n";
+    write_mask_dir(dir, {"a", "c"}, {m, m}, pal, {});
+    EXPECT_TRUE(fs::exists(dir + "/a.png"));
+    EXPECT_FALSE(fs::exists(dir + "/b.png"));
+    EXPECT_TRUE(fs::exists(dir + "/c.png"));
+    EXPECT_TRUE(fs::exists(dir + "/notes.txt"));
+    EXPECT_EQ(open_mask_dir(dir).ids, (std::vector<std::string>{"a", "c"}));
+}
+
 TEST(MaskFormat, MasksOfOtherClassesAreRefused) {
     const std::string dir = test::temp_dir("maskfmt_classes") + "/masks";
     write_mask_dir(dir, {"x"}, {LabelMap(3, 3, 1)}, black_class_palette(), {});
