@@ -29,6 +29,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "data/dataset_detail.hpp"
@@ -113,8 +114,11 @@ std::vector<Rgb> colour_list(const toml::node& n, const std::string& file, const
 GenericSpec parse_spec(const fs::path& toml_path) {
     const std::string file = toml_path.string();
     toml::table doc;
+    // Read as the config files are: a directory of that name is said to be one (toml++ read it as
+    // an empty document: "missing table [classes]").
+    const std::string text = read_whole_file(file);
     try {
-        doc = toml::parse_file(file);
+        doc = toml::parse(text, file);
     } catch (const toml::parse_error& e) {
         PFCE_THROW(InputError, file, ":", e.source().begin.line, ": ", e.description());
     }

@@ -626,6 +626,11 @@ TEST(GenericDataset, UnknownTomlKeyNamesKeyAndFile) {
                "[classes]\nnames = [\"a\", \"tab\\there\"]\n[mask]\nencoding = \"index\"\n");
     msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, "class name \"tab\\there\" holds a control character");
+    // A directory of that name was read as an empty file: "missing table [classes]".
+    fs::remove(dir + "/dataset.toml");
+    fs::create_directories(dir + "/dataset.toml");
+    msg = input_error_message([&] { Dataset::open(dir); });
+    EXPECT_MESSAGE_HAS(msg, dir + "/dataset.toml is a directory (expected a file)");
 }
 
 TEST(GenericDataset, MissingMaskNamesTheFile) {
