@@ -49,10 +49,17 @@ std::string unread_partner_hint(const fs::path& dir, const std::string& stem) {
         const fs::path& p = e.path();
         if (p.stem().string() != stem || !is_unread_image_name(p.string())) continue;
         return "; " + p.string() + " is there, but " + p.extension().string() +
-               " files are not read (expected .tif, .png or .jpg: convert it, e.g. "
-               "gdal_translate IN OUT.tif)";
+               " files are not read (" + kUnreadFormatAdvice + ")";
     }
     return {};
+}
+
+void warn_of_files_left_out(const std::string& dir, std::vector<std::string> names,
+                            const std::string& kind, const std::string& why) {
+    if (names.empty()) return;
+    std::sort(names.begin(), names.end());
+    log_warn(dir, ": ", names.size(), " ", kind, names.size() == 1 ? " file is" : " files are",
+             " not read (", names.front(), names.size() > 1 ? ", ..." : "", "): ", why);
 }
 
 void check_file_entry(const fs::directory_entry& e) {

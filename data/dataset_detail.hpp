@@ -91,9 +91,17 @@ bool has_generic_layout(const std::filesystem::path& root);
 bool has_tiles_layout(const std::filesystem::path& root);
 
 bool is_image_extension(const std::filesystem::path& p);  // .tif .tiff .png .jpg .jpeg, any case
+// What to do with an image of a format pfce does not read.
+inline constexpr const char* kUnreadFormatAdvice =
+    "expected .tif, .png or .jpg: convert it, e.g. gdal_translate IN OUT.tif";
 // For "missing partner file": "; DIR/STEM.bmp is there, but .bmp files are not read (...)" when
 // `dir` holds a file of that stem in a format pfce does not read, else "".
 std::string unread_partner_hint(const std::filesystem::path& dir, const std::string& stem);
+// Says (one warning) that `names` in `dir` (in any order), `kind` files ("hidden image"), are
+// left out, and `why`; nothing when there are none. What a dataset's scan does not read is said,
+// never only seen as fewer images.
+void warn_of_files_left_out(const std::string& dir, std::vector<std::string> names,
+                            const std::string& kind, const std::string& why);
 // An entry naming a sample file must be a regular file or a link to one: InputError naming it
 // otherwise (a link whose target is gone, a directory, a device).
 void check_file_entry(const std::filesystem::directory_entry& e);

@@ -307,6 +307,7 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
         detail::natural_less);
     std::vector<std::string> subdirs;  // not read: said, so a nested layout is not half-read
     std::vector<std::string> hidden;   // image files named .*: not read, and said
+    std::vector<std::string> unread;   // image files of a format pfce does not read: said
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
         std::error_code ec;
@@ -314,6 +315,8 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
             subdirs.push_back(name);  // the other kind's directory (images = ".") is read
         if (!name.empty() && name[0] == '.' && detail::is_image_extension(e.path()))
             hidden.push_back(name);
+        else if (!name.empty() && name[0] != '.' && is_unread_image_name(name))
+            unread.push_back(name);
         if (name.empty() || name[0] == '.' || !detail::is_image_extension(e.path())) continue;
         detail::check_file_entry(e);
         std::string id = e.path().stem().string();
@@ -335,6 +338,8 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
         detail::add_sample_file(out, id, e.path());
     }
     warn_of_hidden_image_files(dir.string(), std::move(hidden));
+    detail::warn_of_files_left_out(dir.string(), std::move(unread), "image",
+                                   detail::kUnreadFormatAdvice);
     if (!subdirs.empty()) {
         std::sort(subdirs.begin(), subdirs.end());
         std::string list;
@@ -380,12 +385,9 @@ std::string near_stem_hint(const std::string& stem, const Files& others) {
 }  // namespace
 
 void warn_of_hidden_image_files(const std::string& where, std::vector<std::string> names) {
-    if (names.empty()) return;
-    std::sort(names.begin(), names.end());
-    log_warn(where, ": ", names.size(), " hidden image file", names.size() == 1 ? " is" : "s are",
-             " not read (", names.front(), names.size() > 1 ? ", ..." : "",
-             "): names that start with '.' are left out (macOS's ._ copies are no images); "
-             "rename a file to read it");
+    detail::warn_of_files_left_out(where, std::move(names), "hidden image",
+                                   "names that start with '.' are left out (macOS's ._ copies are "
+                                   "no images); rename a file to read it");
 }
 
 std::optional<GenericLayout> generic_layout(const fs::path& root) {

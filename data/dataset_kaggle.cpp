@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "data/dataset_detail.hpp"
+#include "data/image_io.hpp"
 
 namespace fs = std::filesystem;
 
@@ -30,11 +31,16 @@ Numbered numbered_files(const fs::path& dir, const std::string& prefix) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return out;
     const std::regex pattern(prefix + "([0-9]+)\\.(tif|tiff|png|jpg|jpeg)", std::regex::icase);
+    std::vector<std::string> left_out;  // image files not named as the layout's: said
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
         std::smatch m;
         if (!std::regex_match(name, m, pattern)) {
-            if (!name.empty() && name[0] != '.') log_debug("kaggle: ignoring ", e.path().string());
+            if (!name.empty() && name[0] != '.' &&
+                (detail::is_image_extension(e.path()) || is_unread_image_name(name)))
+                left_out.push_back(name);  // a browser's "Image_5 (1).tif", a .bmp
+            else if (!name.empty() && name[0] != '.')
+                log_debug("kaggle: ignoring ", e.path().string());
             continue;
         }
         detail::check_file_entry(e);
@@ -42,6 +48,10 @@ Numbered numbered_files(const fs::path& dir, const std::string& prefix) {
         n.erase(0, std::min(n.find_first_not_of('0'), n.size() - 1));
         detail::add_sample_file(out, n, e.path());
     }
+    detail::warn_of_files_left_out(dir.string(), std::move(left_out), "image",
+                                   "a Potsdam Kaggle directory reads " + prefix +
+                                       "N.tif, .png or .jpg (N a number) alone; rename a file "
+                                       "to read it");
     return out;
 }
 

@@ -115,6 +115,19 @@ TEST(KaggleDataset, OrderedNumericallyAndPngAccepted) {
     EXPECT_EQ(ds.sample(2).id, "Image_10");
     EXPECT_EQ(ds.read_mask(2).labels, striped_labels(16, 16, 10).labels);
     EXPECT_EQ(ds.read_image(0).pixels, test::random_rgb(16, 16, 1).pixels);
+    // Image files not named as the layout's are left out and said (a browser's duplicate was
+    // dropped with nothing said but one image fewer); other files are not.
+    fs::copy_file(dir + "/patches/Images/Image_1.png", dir + "/patches/Images/Image_5 (1).png");
+    fs::copy_file(dir + "/patches/Labels/Label_1.png", dir + "/patches/Labels/Label_5 (1).png");
+    write_text(dir + "/patches/Images/notes.txt", "mine");
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(Dataset::open(dir).size(), 3u);
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(said, dir +
+                                 "/patches/Images: 1 image file is not read (Image_5 (1).png): a "
+                                 "Potsdam Kaggle directory reads Image_N.tif, .png or .jpg");
+    EXPECT_MESSAGE_HAS(said, dir + "/patches/Labels: 1 image file is not read (Label_5 (1).png)");
+    EXPECT_EQ(said.find("notes.txt"), std::string::npos) << said;
 }
 
 TEST(KaggleDataset, MissingPartnerNamesTheFile) {
@@ -663,6 +676,17 @@ TEST(GenericDataset, HiddenImageFilesAreLeftOutAndSaid) {
     const std::string said = testing::internal::GetCapturedStderr();
     EXPECT_MESSAGE_HAS(said, dir + "/images: 2 hidden image files are not read (._x.tif, ...)");
     EXPECT_MESSAGE_HAS(said, dir + "/masks: 1 hidden image file is not read (.hidden.tif)");
+    // A pair in a format pfce does not read is left out too, and said (it was not).
+    write_text(dir + "/images/y.bmp", "BM");
+    write_text(dir + "/masks/y.bmp", "BM");
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(Dataset::open(dir).size(), 1u);
+    const std::string unread = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(unread,
+                       dir +
+                           "/images: 1 image file is not read (y.bmp): expected .tif, .png or "
+                           ".jpg: convert it");
+    EXPECT_MESSAGE_HAS(unread, dir + "/masks: 1 image file is not read (y.bmp)");
 }
 
 // Stems pair exactly: numbers read alike are not the same name (tile_1 and tile_01 may be two
