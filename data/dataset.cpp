@@ -43,13 +43,16 @@ bool is_image_extension(const fs::path& p) {
     return ext == ".tif" || ext == ".tiff" || ext == ".png" || ext == ".jpg" || ext == ".jpeg";
 }
 
-std::string unread_partner_hint(const fs::path& dir, const std::string& stem) {
+std::string unread_partner_hint(const fs::path& dir, const std::string& stem, bool mask) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
         const fs::path& p = e.path();
         if (p.stem().string() != stem || !is_unread_image_name(p.string())) continue;
         return "; " + p.string() + " is there, but " + p.extension().string() +
-               " files are not read (" + kUnreadFormatAdvice + ")";
+               " files are not read (" +
+               (mask ? "expected .tif or .png: convert it, e.g. gdal_translate IN OUT.tif"
+                     : kUnreadFormatAdvice) +
+               ")";
     }
     return {};
 }

@@ -95,8 +95,10 @@ bool is_image_extension(const std::filesystem::path& p);  // .tif .tiff .png .jp
 inline constexpr const char* kUnreadFormatAdvice =
     "expected .tif, .png or .jpg: convert it, e.g. gdal_translate IN OUT.tif";
 // For "missing partner file": "; DIR/STEM.bmp is there, but .bmp files are not read (...)" when
-// `dir` holds a file of that stem in a format pfce does not read, else "".
-std::string unread_partner_hint(const std::filesystem::path& dir, const std::string& stem);
+// `dir` holds a file of that stem in a format pfce does not read, else "". A mask's advice names
+// the lossless formats alone (a JPEG mask is refused: compression changes its values).
+std::string unread_partner_hint(const std::filesystem::path& dir, const std::string& stem,
+                                bool mask);
 // Says (one warning) that `names` in `dir` (in any order), `kind` files ("hidden image"), are
 // left out, and `why`; nothing when there are none. What a dataset's scan does not read is said,
 // never only seen as fewer images.

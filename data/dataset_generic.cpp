@@ -382,6 +382,28 @@ std::string near_stem_hint(const std::string& stem, const Files& others) {
     return {};
 }
 
+// For a file without a partner: where a file among `others` has a stem that is this one's less
+// an ending (IMG_1_label beside IMG_1), the [files] key that pairs them, as a hint; empty if none
+// or if that key is set already (the ending is then another one).
+template <typename Files>
+std::string suffix_hint(const std::string& stem, const Files& others, const char* key,
+                        const std::string& set) {
+    if (!set.empty()) return {};
+    const std::filesystem::path* longest = nullptr;  // IMG_10 before IMG_1 for IMG_10_label
+    std::size_t length = 0;
+    for (const auto& [other, path] : others)
+        if (stem.size() > other.size() && other.size() > length &&
+            stem.compare(0, other.size(), other) == 0) {
+            longest = &path;
+            length = other.size();
+        }
+    if (!longest) return {};
+    const std::string ending = stem.substr(length);
+    return "; it is named as " + longest->string() + " with \"" + ending +
+           "\" added: if every file here is, say so in dataset.toml ([files] " + key + " = \"" +
+           ending + "\")";
+}
+
 }  // namespace
 
 void warn_of_hidden_image_files(const std::string& where, std::vector<std::string> names) {
@@ -456,14 +478,16 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
             PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(),
                        " has no image ", (images_dir / (stem + spec.image_suffix)).string(),
                        ".(tif|tiff|png|jpg|jpeg)", near_stem_hint(stem, images),
-                       detail::unread_partner_hint(images_dir, stem + spec.image_suffix));
+                       suffix_hint(stem, images, "mask_suffix", spec.mask_suffix),
+                       detail::unread_partner_hint(images_dir, stem + spec.image_suffix, false));
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
         if (m == masks.end())
             PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(), " has no mask ",
                        (masks_dir / (stem + spec.mask_suffix)).string(), ".(tif|tiff|png)",
                        near_stem_hint(stem, masks),
-                       detail::unread_partner_hint(masks_dir, stem + spec.mask_suffix));
+                       suffix_hint(stem, masks, "image_suffix", spec.image_suffix),
+                       detail::unread_partner_hint(masks_dir, stem + spec.mask_suffix, true));
         SampleRef s;
         s.id = stem;
         s.image_path = path.string();

@@ -73,7 +73,7 @@ void DatasetBuilder::scan_kaggle(Dataset& ds, const fs::path& dir) {
             PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(),
                        " has no image ",
                        (images_dir / ("Image_" + n + path.extension().string())).string(),
-                       detail::unread_partner_hint(images_dir, "Image_" + n));
+                       detail::unread_partner_hint(images_dir, "Image_" + n, false));
 
     ds.palette_ = potsdam_palette();
     ds.samples_.reserve(images.size());
@@ -83,7 +83,7 @@ void DatasetBuilder::scan_kaggle(Dataset& ds, const fs::path& dir) {
             PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(),
                        " has no label ",
                        (labels_dir / ("Label_" + n + path.extension().string())).string(),
-                       detail::unread_partner_hint(labels_dir, "Label_" + n));
+                       detail::unread_partner_hint(labels_dir, "Label_" + n, true));
         SampleRef s;
         s.id = "Image_" + n;
         s.image_path = path.string();

@@ -659,6 +659,28 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     const std::string cased = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(cased, "missing partner file");
     EXPECT_MESSAGE_HAS(cased, "images/only.tif differs only in case or in zeros");
+    // Masks named as their images with an ending: the [files] key that pairs them is pointed out
+    // (the longest stem: IMG_10 for IMG_10_label, not IMG_1).
+    const std::string named = test::temp_dir("ds_generic_suffix");
+    write_generic(named, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
+    for (const char* id : {"IMG_1", "IMG_10"}) {
+        write_tiff(named + "/images/" + id + ".tif", test::random_rgb(3, 2, 1));
+        write_tiff_gray(named + "/masks/" + std::string(id) + "_label.tif", LabelMap(3, 2, 0));
+    }
+    const std::string suffixed = input_error_message([&] { Dataset::open(named); });
+    EXPECT_MESSAGE_HAS(suffixed, "_label.tif has no image");
+    EXPECT_MESSAGE_HAS(suffixed,
+                       "with \"_label\" added: if every file here is, say so in "
+                       "dataset.toml ([files] mask_suffix = \"_label\")");
+    // A mask in a format pfce does not read is pointed to the lossless ones (not .jpg, which a
+    // mask may not be).
+    fs::remove(named + "/masks/IMG_1_label.tif");
+    fs::remove(named + "/masks/IMG_10_label.tif");
+    write_text(named + "/masks/IMG_1.gif", "GIF89a");
+    const std::string gif = input_error_message([&] { Dataset::open(named); });
+    EXPECT_MESSAGE_HAS(gif,
+                       "IMG_1.gif is there, but .gif files are not read (expected .tif or "
+                       ".png: convert it");
 }
 
 // Image files whose names start with '.' (macOS's ._ copies, hidden files) are left out, and said
