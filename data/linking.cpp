@@ -303,6 +303,12 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
                            " as its masks were before: a mask file there changed (or "
                            "was touched) since, or the links predate the record of it; pass "
                            "--force to link them again");
+            // Sparse masks are no earlier links: --force would replace points with links.
+            if (prev->meta.value("kind", std::string()) == "sparse")
+                PFCE_THROW(InputError, o.out_dir,
+                           " holds the sparse masks of pfce sample (points, not links); linking "
+                           "into it would replace them: give link an --out of its own (--force "
+                           "replaces them)");
             PFCE_THROW(InputError, o.out_dir, " already holds masks made otherwise (",
                        link_settings_change(prev->meta.value("link", nlohmann::json()), settings),
                        "); pass --force to replace them");

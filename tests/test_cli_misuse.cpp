@@ -1616,6 +1616,15 @@ TEST(CliMisuse, LinkSaysWhichSettingDiffersAndWhatAReuseMeasured) {
     EXPECT_MESSAGE_HAS(other.output,
                        "already holds masks made otherwise (max_color_step 40.0 "
                        "there, -1.0 asked); pass --force to replace them");
+    // Into another directory of sampled points: said as such (it was "made otherwise, by another
+    // pfce, which recorded no link settings"), and kept.
+    const std::string points = root + "/points";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 7 --out " + points).status, 0);
+    const test::CommandResult into_points =
+        test::run_pfce("link --in " + sparse + " --out " + points + " --device cpu");
+    EXPECT_EQ(into_points.status, 2) << into_points.output;
+    EXPECT_MESSAGE_HAS(into_points.output,
+                       points + " holds the sparse masks of pfce sample (points, not links)");
     const std::string plain = root + "/plain";
     ASSERT_EQ(test::run_pfce("link --in " + sparse + " --out " + plain + " --device cpu").status,
               0);
