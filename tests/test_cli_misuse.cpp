@@ -126,6 +126,16 @@ TEST(CliMisuse, MasksWhoseDatasetMovedSayHowToGoOn) {
     const test::CommandResult stats = test::run_pfce("data stats " + root + "/sa");
     EXPECT_EQ(stats.status, 0) << stats.output;
     EXPECT_MESSAGE_HAS(stats.output, "which no longer exists: counting the masks with the classes");
+    EXPECT_EQ(stats.output.find("changed after it was written"), std::string::npos) << stats.output;
+    // A mask changed since it was written is said, as link and preview say it (stats said
+    // nothing, though it is the command to check data with).
+    std::string touched;
+    for (const auto& f : fs::directory_iterator(root + "/sa"))
+        if (f.path().extension() == ".png" && touched.empty()) touched = f.path().string();
+    ASSERT_FALSE(touched.empty());
+    fs::last_write_time(touched, fs::last_write_time(touched) + std::chrono::seconds(10));
+    EXPECT_MESSAGE_HAS(test::run_pfce("data stats " + root + "/sa").output,
+                       "its mask " + touched + " changed after it was written");
     const test::CommandResult alone =
         test::run_pfce("data preview " + root + "/sa --out " + root + "/p.png");
     EXPECT_EQ(alone.status, 2) << alone.output;

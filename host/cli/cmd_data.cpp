@@ -276,6 +276,7 @@ std::string image_reading_text(const Dataset& ds) {
 void run_stats(const std::string& dir, const DatasetFlags& flags) {
     if (is_mask_dir(dir)) {
         const MaskDir md = open_mask_dir(dir);
+        warn_if_mask_files_changed(md);  // as link and preview say: the command to check data
         const std::optional<Dataset> src = mask_source(md, flags, false, "");
         if (src) check_dense_labels_unchanged(md, *src);
         const Palette& pal = src ? src->palette() : md.palette ? *md.palette : potsdam_palette();
