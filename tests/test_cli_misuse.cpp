@@ -1627,6 +1627,11 @@ TEST(CliMisuse, LinkSaysWhichSettingDiffersAndWhatAReuseMeasured) {
     EXPECT_MESSAGE_HAS(other.output,
                        "already holds masks made otherwise (max_color_step 40.0 "
                        "there, -1.0 asked); pass --force to replace them");
+    // A radius of 0 links nothing: said, as train says it of labels.radius = 0.
+    const test::CommandResult zero =
+        test::run_pfce("link --in " + sparse + " --out " + root + "/zero --radius 0 --device cpu");
+    EXPECT_EQ(zero.status, 0) << zero.output;
+    EXPECT_MESSAGE_HAS(zero.output, "--radius 0 links no two points");
     // Into another directory of sampled points: said as such (it was "made otherwise, by another
     // pfce, which recorded no link settings"), and kept.
     const std::string points = root + "/points";

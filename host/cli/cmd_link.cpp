@@ -52,6 +52,12 @@ void run_link(const LinkFlags& f) {
     }
 
     if (o.params.max_color_step == 0) log_warn(zero_colour_step_note("--max-color-step"));
+    // Points are whole pixels: within 0 pixels lies no other point (pfce train says the same of
+    // labels.radius = 0).
+    if (o.params.radius == 0)
+        log_warn(
+            "--radius 0 links no two points: the linked masks are the sparse points as they "
+            "are (expected a radius of a few pixels or more, e.g. 20)");
     std::unique_ptr<Backend> backend = make_backend(f.device);
     LinkDirResult r;
     {
