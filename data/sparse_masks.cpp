@@ -149,6 +149,32 @@ void check_class_encodings_unchanged(const MaskDir& md, const Dataset& ds) {
                    ds.root(), " --out NEW_DIR)");
 }
 
+namespace {
+
+// What differs between the sampling a mask directory records (`was`) and the one asked for, key
+// by key ("points [5] there, [50] asked"), as link says of its settings.
+std::string sampled_masks_change(const nlohmann::json& was, const nlohmann::json& now, bool sparse,
+                                 std::size_t had, std::size_t has) {
+    if (!sparse) return "linked masks, not sampled points: sample into a directory of its own";
+    std::string out;
+    auto add = [&](const std::string& piece) { out += (out.empty() ? "" : ", ") + piece; };
+    for (const auto& [key, value] : now.items()) {
+        if (key == "dense_labels") continue;  // said below, with the samples
+        const nlohmann::json there = was.value(key, nlohmann::json());
+        if (there != value)
+            add(key + " " + (there.is_null() ? "unrecorded" : there.dump()) + " there, " +
+                value.dump() + " asked");
+    }
+    if (had != has)
+        add(std::to_string(had) + " samples there, " + std::to_string(has) + " in the dataset");
+    else if (was.value("dense_labels", nlohmann::json()) !=
+             now.value("dense_labels", nlohmann::json()))
+        add("from other dense labels");
+    return out.empty() ? "other samples" : out;
+}
+
+}  // namespace
+
 nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so) {
     std::error_code ec;
     const fs::path root = fs::weakly_canonical(fs::absolute(ds.root()), ec);
@@ -258,6 +284,12 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
                            "a mask file changed (or was touched) since, or the masks predate the "
                            "record of it; pass --force to sample them again");
         }
+        // Masks of other settings: which, so that a mistyped flag is not taken for a rerun.
+        if (!force && md.format == 2 && (made.is_object() || !sparse))
+            PFCE_THROW(InputError, dir, " already holds masks (",
+                       (fs::path(dir) / "masks.json").string(), ") made otherwise (",
+                       sampled_masks_change(made, settings, sparse, md.ids.size(), ids.size()),
+                       "); pass --force to replace them");
     }
     MaskDirWriting writing = prepare_mask_dir(dir, force, ids);
 

@@ -1627,6 +1627,18 @@ TEST(CliMisuse, LinkSaysWhichSettingDiffersAndWhatAReuseMeasured) {
     EXPECT_MESSAGE_HAS(other.output,
                        "already holds masks made otherwise (max_color_step 40.0 "
                        "there, -1.0 asked); pass --force to replace them");
+    // Sampling again into the points with other settings says which (it said only "already
+    // holds masks").
+    const test::CommandResult resample =
+        test::run_pfce("sample --data " + fd.root + " --points 9 --seed 3 --out " + sparse);
+    EXPECT_EQ(resample.status, 2) << resample.output;
+    EXPECT_MESSAGE_HAS(resample.output,
+                       "made otherwise (points [5] there, [9] asked, seed 0 "
+                       "there, 3 asked); pass --force to replace them");
+    const test::CommandResult into_links =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + linked);
+    EXPECT_EQ(into_links.status, 2) << into_links.output;
+    EXPECT_MESSAGE_HAS(into_links.output, "linked masks, not sampled points");
     // A radius of 0 links nothing: said, as train says it of labels.radius = 0.
     const test::CommandResult zero =
         test::run_pfce("link --in " + sparse + " --out " + root + "/zero --radius 0 --device cpu");
