@@ -627,9 +627,8 @@ TEST(DataSafety, PredictRefusesADirectoryWithAnUnreadableImageBeforeWritingAny) 
         test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + root +
                        "/mixed --out " + root + "/mixed_out --device cpu");
     EXPECT_EQ(rest.status, 0) << rest.output;
-    EXPECT_MESSAGE_HAS(rest.output,
-                       "1 subdirectories are not read (e.g. " + root + "/mixed/more/)");
-    EXPECT_MESSAGE_HAS(rest.output, "1 entries named as images are no readable file");
+    EXPECT_MESSAGE_HAS(rest.output, "1 subdirectory is not read (e.g. " + root + "/mixed/more/)");
+    EXPECT_MESSAGE_HAS(rest.output, "1 entry named as an image is no readable file");
     EXPECT_MESSAGE_HAS(rest.output, "1 hidden image file is not read (" + root + "/mixed/._a.png)");
     EXPECT_TRUE(fs::exists(root + "/mixed_out/a.png"));
     EXPECT_FALSE(fs::exists(root + "/mixed_out/._a.png"));

@@ -244,13 +244,16 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                  "left out (e.g. ", unread[0].string(),
                  "; expected .tif, .png or .jpg: convert them, e.g. gdal_translate IN OUT.tif)");
     if (!subdirs.empty())
-        log_warn("--input ", a.input, ": ", subdirs.size(), " subdirectories are not read (e.g. ",
-                 subdirs[0].string(),
+        log_warn("--input ", a.input, ": ", subdirs.size(),
+                 subdirs.size() == 1 ? " subdirectory is" : " subdirectories are",
+                 " not read (e.g. ", subdirs[0].string(),
                  "/); predict takes the images directly in the directory given");
     if (!not_files.empty())
         log_warn("--input ", a.input, ": ", not_files.size(),
-                 " entries named as images are no readable file and are left out (e.g. ",
-                 not_files[0].string(), ": a link to nothing, or not a regular file)");
+                 not_files.size() == 1 ? " entry named as an image is no readable file and is"
+                                       : " entries named as images are no readable file and are",
+                 " left out (e.g. ", not_files[0].string(),
+                 ": a link to nothing, or not a regular file)");
     if (inputs.empty())
         PFCE_THROW(InputError, "--input ", a.input, ": no .tif, .png or .jpg images in it");
     if (fs::exists(a.out, ec) && fs::equivalent(a.out, a.input, ec))
