@@ -382,26 +382,37 @@ std::string near_stem_hint(const std::string& stem, const Files& others) {
     return {};
 }
 
-// For a file without a partner: where a file among `others` has a stem that is this one's less
-// an ending (IMG_1_label beside IMG_1), the [files] key that pairs them, as a hint; empty if none
-// or if that key is set already (the ending is then another one).
+// For a file without a partner: where its stem and a stem among `others` differ by an ending
+// alone (IMG_1_label beside IMG_1, or IMG_1 beside IMG_1_rgb), the [files] key that pairs them,
+// as a hint; empty if none. An ending is a separator and a word ("_label", "-mask"): t_11 beside
+// t_1, or a browser's "x (1)", is no naming scheme. `key` names this file's ending, `others_key`
+// the other's; a key set already is not suggested.
 template <typename Files>
 std::string suffix_hint(const std::string& stem, const Files& others, const char* key,
-                        const std::string& set) {
-    if (!set.empty()) return {};
-    const std::filesystem::path* longest = nullptr;  // IMG_10 before IMG_1 for IMG_10_label
-    std::size_t length = 0;
-    for (const auto& [other, path] : others)
-        if (stem.size() > other.size() && other.size() > length &&
-            stem.compare(0, other.size(), other) == 0) {
-            longest = &path;
-            length = other.size();
-        }
-    if (!longest) return {};
-    const std::string ending = stem.substr(length);
-    return "; it is named as " + longest->string() + " with \"" + ending +
-           "\" added: if every file here is, say so in dataset.toml ([files] " + key + " = \"" +
-           ending + "\")";
+                        const char* others_key, const std::string& set,
+                        const std::string& others_set) {
+    const auto ending = [](const std::string& longer, const std::string& shorter) {
+        if (longer.size() < shorter.size() + 2 || longer.compare(0, shorter.size(), shorter) != 0)
+            return std::string();
+        const std::string e = longer.substr(shorter.size());
+        const bool word = (e[0] == '_' || e[0] == '-' || e[0] == '.') &&
+                          std::isalpha(static_cast<unsigned char>(e[1])) &&
+                          e.find_first_of(" ()") == std::string::npos;
+        return word ? e : std::string();
+    };
+    const auto say = [](const std::string& named, const std::string& as, const std::string& e,
+                        const char* k) {
+        return "; " + named + " is named as " + as + " with \"" + e +
+               "\" added: if every such file is, say so in dataset.toml ([files] " + k + " = \"" +
+               e + "\")";
+    };
+    for (const auto& [other, path] : others) {
+        if (const std::string e = ending(stem, other); !e.empty() && set.empty())
+            return say("it", path.string(), e, key);
+        if (const std::string e = ending(other, stem); !e.empty() && others_set.empty())
+            return say(path.string(), "it", e, others_key);
+    }
+    return {};
 }
 
 }  // namespace
@@ -478,7 +489,8 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
             PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(),
                        " has no image ", (images_dir / (stem + spec.image_suffix)).string(),
                        ".(tif|tiff|png|jpg|jpeg)", near_stem_hint(stem, images),
-                       suffix_hint(stem, images, "mask_suffix", spec.mask_suffix),
+                       suffix_hint(stem, images, "mask_suffix", "image_suffix", spec.mask_suffix,
+                                   spec.image_suffix),
                        detail::unread_partner_hint(images_dir, stem + spec.image_suffix, false));
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
@@ -486,7 +498,8 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
             PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(), " has no mask ",
                        (masks_dir / (stem + spec.mask_suffix)).string(), ".(tif|tiff|png)",
                        near_stem_hint(stem, masks),
-                       suffix_hint(stem, masks, "image_suffix", spec.image_suffix),
+                       suffix_hint(stem, masks, "image_suffix", "mask_suffix", spec.image_suffix,
+                                   spec.mask_suffix),
                        detail::unread_partner_hint(masks_dir, stem + spec.mask_suffix, true));
         SampleRef s;
         s.id = stem;

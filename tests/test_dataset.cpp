@@ -669,9 +669,29 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     }
     const std::string suffixed = input_error_message([&] { Dataset::open(named); });
     EXPECT_MESSAGE_HAS(suffixed, "_label.tif has no image");
-    EXPECT_MESSAGE_HAS(suffixed,
-                       "with \"_label\" added: if every file here is, say so in "
-                       "dataset.toml ([files] mask_suffix = \"_label\")");
+    EXPECT_MESSAGE_HAS(suffixed, "it is named as " + named +
+                                     "/images/IMG_1.tif with \"_label\" added: if every such "
+                                     "file is, say so in dataset.toml ([files] mask_suffix = "
+                                     "\"_label\")");
+    // Images with the ending, masks without: found from the mask's side (its loop runs first).
+    const std::string rgb = test::temp_dir("ds_generic_image_suffix");
+    write_generic(rgb, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
+    write_tiff(rgb + "/images/t_1_rgb.tif", test::random_rgb(3, 2, 1));
+    write_tiff_gray(rgb + "/masks/t_1.tif", LabelMap(3, 2, 0));
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(rgb); }),
+                       rgb +
+                           "/images/t_1_rgb.tif is named as it with \"_rgb\" added: if every "
+                           "such file is, say so in dataset.toml ([files] image_suffix = "
+                           "\"_rgb\")");
+    // Numbered names are no endings: t_11 without its mask is not t_1 with "1" added.
+    const std::string numbered = test::temp_dir("ds_generic_numbered");
+    write_generic(numbered, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
+    for (const char* id : {"t_1", "t_11"})
+        write_tiff(numbered + "/images/" + id + ".tif", test::random_rgb(3, 2, 1));
+    write_tiff_gray(numbered + "/masks/t_1.tif", LabelMap(3, 2, 0));
+    const std::string no_hint = input_error_message([&] { Dataset::open(numbered); });
+    EXPECT_MESSAGE_HAS(no_hint, "t_11.tif has no mask");
+    EXPECT_EQ(no_hint.find("added"), std::string::npos) << no_hint;
     // A mask in a format pfce does not read is pointed to the lossless ones (not .jpg, which a
     // mask may not be).
     fs::remove(named + "/masks/IMG_1_label.tif");
