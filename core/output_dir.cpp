@@ -57,7 +57,7 @@ OutputDirState classify(const std::string& dir, const std::string& kind,
             some += (i ? ", " : "") + entries[i];
         PFCE_THROW(InputError, flag, " ", dir, " already holds files pfce did not write (", some,
                    entries.size() > 3 ? ", ..." : "", "; ", entries.size(),
-                   " entries). pfce writes its ", kind,
+                   entries.size() == 1 ? " entry" : " entries", "). pfce writes its ", kind,
                    " only into a new or empty directory or one holding its own ", kind, " (",
                    completion_file, "); choose another directory. --force does not change this.");
     }

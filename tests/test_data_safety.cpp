@@ -803,7 +803,8 @@ TEST(DataSafety, TrainWritesOnlyIntoANewDirectoryOrAnEarlierRun) {
     const test::CommandResult cache = test::run_pfce(
         train + " --label-kind linked --points 5 --radius 3 --out " + root + "/proj");
     EXPECT_EQ(cache.status, 2) << cache.output;
-    EXPECT_MESSAGE_HAS(cache.output, "the label cache of --out " + root + "/proj: " + root +
+    EXPECT_MESSAGE_HAS(cache.output, "the label cache of the run directory " + root +
+                                         "/proj: " + root +
                                          "/proj/labels/sparse already holds files pfce did not "
                                          "write (mine.txt");
     // A snapshot of the run by hard links (cp -al) keeps its metrics when the run is resumed: the

@@ -234,6 +234,29 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     for (const char* id : {"tiny-dense", "tiny-linked"})
         EXPECT_EQ(read_rgb(out + "/" + id + "/grid.png").height, gh) << id;
     EXPECT_NE(read_text_file(out + "/report.md").find("## Pictures"), std::string::npos);
+    // A result of an older pfce records no count: its grid is kept as it is (every one was drawn
+    // again on the first run).
+    auto older = recorded_result("tiny-dense");
+    older.erase("grid_images");
+    write_file(out + "/tiny-dense/result.json", older.dump(2));
+    const auto grid_time = fs::last_write_time(out + "/tiny-dense/grid.png");
+    const test::CommandResult no_count = test::run_pfce(
+        "run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
+    EXPECT_EQ(no_count.output.find("drawn again"), std::string::npos) << no_count.output;
+    EXPECT_EQ(fs::last_write_time(out + "/tiny-dense/grid.png"), grid_time);
+    // A grid that cannot be drawn again (its checkpoints gone) leaves the earlier one, as said.
+    older["grid_images"] = 2;
+    write_file(out + "/tiny-dense/result.json", older.dump(2));
+    fs::rename(out + "/tiny-dense/train", out + "/tiny-dense/train-away");
+    with_grid(1);
+    const test::CommandResult failed = test::run_pfce(
+        "run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
+    EXPECT_EQ(failed.status, 0) << failed.output;
+    EXPECT_MESSAGE_HAS(failed.output, "picture grid not drawn again (the earlier one is shown)");
+    EXPECT_EQ(read_rgb(out + "/tiny-dense/grid.png").height, gh);
+    EXPECT_NE(read_text_file(out + "/report.md").find("tiny-dense/grid.png"), std::string::npos);
+    fs::rename(out + "/tiny-dense/train-away", out + "/tiny-dense/train");
+    with_grid(2);
 
     // --force with --only reruns just that experiment.
     const test::CommandResult r3 = test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " +

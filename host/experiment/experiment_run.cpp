@@ -131,11 +131,15 @@ bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json&
 void draw_picture_grid(const ExperimentSpec& e, const Suite& suite, const LoadedData& L,
                        const ExperimentLabels& lab, Backend& backend, const TrainedModel& tm,
                        const std::string& out_dir, ExperimentResult& r) {
-    remove_picture_grid(e, out_dir, r);
-    r.grid_images = suite.grid_images;
     const std::size_t k = std::min<std::size_t>(
         static_cast<std::size_t>(std::max(suite.grid_images, 0)), L.split.test.size());
-    if (k == 0) return;
+    if (k == 0) {
+        remove_picture_grid(e, out_dir, r);
+        r.grid_images = suite.grid_images;
+        return;
+    }
+    // The earlier grid stays until the new one is written (write_png is atomic): a failure here
+    // leaves the report showing it, as the runner says.
     const Stopwatch t_grid;
     std::vector<GridRow> rows;
     SlidingWindow sw;
@@ -155,6 +159,7 @@ void draw_picture_grid(const ExperimentSpec& e, const Suite& suite, const Loaded
     const std::string rel = e.id + "/grid.png";
     write_png((fs::path(out_dir) / rel).string(), compose_picture_grid(rows, L.ds->palette()));
     r.grid_png = rel;
+    r.grid_images = suite.grid_images;
     r.stage_seconds["grid"] = t_grid.seconds();
 }
 
@@ -329,13 +334,14 @@ void redraw_picture_grid(const ExperimentSpec& e, const Suite& suite, const Load
                          Backend& backend, const std::string& out_dir, ExperimentResult& r,
                          const std::string& tag) {
     const fs::path train = fs::path(out_dir) / e.id / "train";
-    // The checkpoint run_experiment tested: best.ckpt where it evaluated the best epoch.
-    const fs::path best = train / "best.ckpt";
-    const std::string ckpt =
-        (e.config.run.evaluate == "best" && fs::exists(best) ? best : train / "last.ckpt").string();
+    // The checkpoint run_experiment tested: the last epoch's weights are last.ckpt's (and
+    // best.ckpt's too where that epoch was the best), an earlier one's best.ckpt's.
+    const bool last = r.epochs.empty() || r.selected_epoch == r.epochs.back().epoch;
+    const std::string ckpt = (train / (last ? "last.ckpt" : "best.ckpt")).string();
+    // Read first: a checkpoint that is gone fails here, before any labels are made again.
+    const TrainedModel tm = load_trained_model(backend, ckpt);
     ExperimentResult scratch;  // the label stages' times belong to the run that made them
     const ExperimentLabels lab = make_experiment_labels(e, L, backend, out_dir, scratch, tag);
-    const TrainedModel tm = load_trained_model(backend, ckpt);
     draw_picture_grid(e, suite, L, lab, backend, tm, out_dir, r);
 }
 

@@ -197,7 +197,11 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             if (selected) {
                 log_info(e.id, ": finished earlier (", rp, "), skipped; --force reruns it");
                 ++sum.skipped;
-                p.redraw_grid = old->grid_images != suite.grid_images;
+                // A result of an older pfce records no count: its grid is kept unless there is
+                // one where none is asked, or none where one is.
+                p.redraw_grid = old->grid_images >= 0
+                                    ? old->grid_images != suite.grid_images
+                                    : old->grid_png.empty() != (suite.grid_images == 0);
             } else if (!stale.empty()) {
                 p.refused = "not selected by --only: shown from an earlier run with " + stale +
                             " (" + rp + ")";
@@ -343,7 +347,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
             backend = make_backend(opts.device);
             L = load_suite_data(suite, data, replace_data,
                                 opts.data_path.empty() ? "--out" : "--data");
-        } catch (const InputError& ex) {
+        } catch (const std::exception& ex) {
             log_warn("picture grids not drawn again for grid_images = ", suite.grid_images, ": ",
                      ex.what());
             for (Plan& p : plans) p.redraw_grid = false;

@@ -448,9 +448,9 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
     so.scale_by_area = l.scale_by_area;
     so.seed = l.seed;
     const std::string sparse = (base / "sparse").string();
-    // A cache holding files pfce did not write is refused naming the run's --out, which the user
+    // A cache holding files pfce did not write is refused naming the run directory, which the user
     // typed (the mask writer names only the cache's own path, as if it were an --out given).
-    const std::string cache_of = "the label cache of --out " + cfg.run.out + ":";
+    const std::string cache_of = "the label cache of the run directory " + cfg.run.out + ":";
     for (const char* kind : {"sparse", "linked"})
         check_output_dir((base / kind).string(), "masks", "masks.json", cache_of);
     const MaskStageResult s = make_sparse_masks(ds, so, sparse, /*force=*/true);

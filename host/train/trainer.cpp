@@ -1110,8 +1110,8 @@ bool is_label_cache(const fs::path& dir) {
 // metrics line, after an epoch of training. Tried for real (a temporary directory, made and
 // removed at once), since permission bits say nothing of a read-only mount, and nothing to root.
 // Whether a file named as a run's is one pfce wrote: a checkpoint by its first bytes, metrics.jsonl
-// by its first line (a JSON object with an epoch, or the start of one cut short; an empty file is
-// a run's that had not finished an epoch).
+// by its first line (a JSON object with pfce's epoch, train_loss and time_s, or the start of one
+// cut short; an empty file is a run's that had not finished an epoch).
 static bool is_run_file(const fs::path& p) {
     if (p.filename() != "metrics.jsonl") return is_checkpoint_file(p.string());
     std::ifstream f(p);
@@ -1201,7 +1201,8 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     // Files of a run's names beside other files are a run only where they are one a run leaves:
     // every run writes last.ckpt first, and its metrics.jsonl from the first epoch on. A checkpoint
     // copied into a folder of one's own (best.ckpt beside a README) is not a run --force may
-    // start over in: it would replace the copy.
+    // start over in: it would replace the copy. (--resume is refused without a last.ckpt below,
+    // and continues one whose metrics.jsonl is gone, saying so.)
     const bool has_last = fs::exists(o / "last.ckpt", ec);
     const bool has_metrics = fs::exists(o / "metrics.jsonl", ec);
     const auto last_at_start = [&] {
@@ -1209,7 +1210,8 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
         const json state = meta.is_object() ? meta.value("state", json()) : json();
         return state.is_object() && state.value("epoch", -1) == 0;
     };
-    if (!found.empty() && n_other > 0 && !(has_last && (has_metrics || last_at_start())))
+    if (!opts.resume && !found.empty() && n_other > 0 &&
+        !(has_last && (has_metrics || last_at_start())))
         PFCE_THROW(InputError, flag, " ", out, " holds ", found,
                    " beside files that are not a run's (", other, n_other > 3 ? ", ..." : "", "; ",
                    n_other, n_other == 1 ? " entry" : " entries",
