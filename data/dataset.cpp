@@ -285,13 +285,8 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
             break;
         }
         case DatasetKind::tiles:
-            // Warned, not refused: --tile-patch alone (the stride left at its default) does it.
-            if (opts.tile_stride > opts.tile_patch)
-                log_warn(root, ": tile stride ", opts.tile_stride, " exceeds the patch size ",
-                         opts.tile_patch,
-                         ", so the pixels between patches are never read (give "
-                         "--tile-stride ",
-                         opts.tile_patch, " or less to cover every tile)");
+            // A stride above the patch (--tile-patch alone, the stride left at its default) is
+            // warned of there, where the windows say how many pixels it leaves out.
             DatasetBuilder::scan_tiles(ds, r);
             break;
         case DatasetKind::generic:

@@ -16,6 +16,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
 
@@ -64,6 +65,16 @@ std::vector<int> window_starts(int size, int patch, int stride) {
     for (int p = 0; p + patch <= size; p += stride) v.push_back(p);
     if (v.back() + patch < size) v.push_back(size - patch);
     return v;
+}
+
+// How many pixels along one axis the windows at `starts`, `len` long, cover together.
+int covered(const std::vector<int>& starts, int len) {
+    int n = 0, end = 0;
+    for (int s : starts) {
+        n += std::max(0, s + len - std::max(s, end));
+        end = std::max(end, s + len);
+    }
+    return n;
 }
 
 // The part of the tile each window along one axis owns, [lo, hi) in tile coordinates: its whole
@@ -172,6 +183,8 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
     std::size_t read_eroded = 0;       // tiles whose eroded labels are read
     std::vector<std::string> smaller;  // tiles narrower or lower than a window: windows cut to them
     std::vector<std::string> grids;    // image and mask on different map grids (check_pair_sizes)
+    std::int64_t skipped = 0, pixels = 0;  // pixels no window covers (a stride above the patch)
+    std::string first_gap;                 // a tile with such pixels
     for (const std::string& stem : stems) {
         const fs::path& image = rgb[stem];
         const bool has_full = label.count(stem) != 0, has_eroded = label_nb.count(stem) != 0;
@@ -209,6 +222,11 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         const std::vector<int> ys = detail::window_starts(h, patch, stride),
                                xs = detail::window_starts(w, patch, stride);
         const auto own_ys = detail::owned_spans(ys, ph), own_xs = detail::owned_spans(xs, pw);
+        const std::int64_t gap =
+            std::int64_t{w} * h - std::int64_t{detail::covered(xs, pw)} * detail::covered(ys, ph);
+        pixels += std::int64_t{w} * h;
+        skipped += gap;
+        if (gap > 0 && first_gap.empty()) first_gap = stem;
         for (std::size_t j = 0; j < ys.size(); ++j) {
             for (std::size_t i = 0; i < xs.size(); ++i) {
                 SampleRef s;
@@ -244,6 +262,14 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         std::lock_guard<std::mutex> lock(said_mutex);
         return said.insert(root.string() + "\n" + what).second;
     };
+    // Windows further apart than their side leave pixels no window reads: said with how many,
+    // counted from the windows themselves (the last is flush with the tile's end, so a stride
+    // above the patch may still cover a tile whole, as 300-px windows at 0 and 300 of 600 do).
+    if (skipped > 0 && first_time("gaps"))
+        log_warn(root.string(), ": tile stride ", stride, " exceeds the patch size ", patch, ": ",
+                 skipped, " of ", pixels, " pixels (", format_fixed(100.0 * skipped / pixels, 1),
+                 "%) lie between windows and are never read (e.g. in ", first_gap,
+                 "); give --tile-stride ", patch, " or less to cover every tile");
     // A window larger than a tile is cut to the tile: said, since the windows are then of several
     // sizes and smaller than asked (a setting meant for 6000-px tiles on a set of chips).
     if (!smaller.empty() && first_time("smaller"))

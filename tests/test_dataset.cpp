@@ -341,6 +341,21 @@ TEST(TilesDataset, WindowsReassembleToTheTileWithEdgesCovered) {
     o.tile_stride = 200;
     // x: 0 200 400 600 700, y: 0 200 400.
     check_reassembly(Dataset::open(dir, o), 1000, 700, 300, 15, 5);
+    // A stride above the patch: the pixels no window reads are counted from the windows (it was
+    // said of every such stride, even one whose last window, flush with the end, covers the tile).
+    o.tile_patch = 500;
+    o.tile_stride = 600;  // x: 0 500 (covering all 1000), y: 0 200 (all 700): no gap
+    testing::internal::CaptureStderr();
+    Dataset::open(dir, o);
+    EXPECT_EQ(testing::internal::GetCapturedStderr().find("never read"), std::string::npos);
+    o.tile_patch = 200;
+    o.tile_stride = 300;  // x: 0 300 600 800 (200 cols left), y: 0 300 500 (100 rows left)
+    testing::internal::CaptureStderr();
+    Dataset::open(dir, o);
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
+                       "tile stride 300 exceeds the patch size 200: 220000 of 700000 pixels "
+                       "(31.4%) lie between windows and are never read (e.g. in "
+                       "top_potsdam_2_10)");
 }
 
 // A window larger than a tile is cut to the tile, and said once per dataset (it was silent).
