@@ -243,12 +243,35 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
                        ": expected patches/Images + patches/Labels (Kaggle patches), "
                        "top_potsdam_*_RGB.tif "
                        "tiles, or images/ + masks/ + dataset.toml (generic)");
-        if (found.size() > 1)
-            PFCE_THROW(
-                InputError, "the layout of ", root,
-                " matches more than one dataset kind; name it with --kind kaggle|tiles|generic");
+        if (found.size() > 1) {
+            // What each kind was recognised by, so the file that should not be there is seen.
+            std::string which;
+            for (DatasetKind k : found)
+                which += (which.empty() ? "" : ", ") +
+                         std::string(k == DatasetKind::kaggle  ? "kaggle (Images/ + Labels/)"
+                                     : k == DatasetKind::tiles ? "tiles (top_potsdam_*_RGB.tif)"
+                                                               : "generic (dataset.toml)");
+            PFCE_THROW(InputError, "the layout of ", root,
+                       " matches more than one dataset kind: ", which,
+                       "; name it with --kind kaggle|tiles|generic");
+        }
         kind = found[0];
     }
+    // The Potsdam layouts have their palette built in: a dataset.toml beside them (written for
+    // its [mask] colour_tolerance, say) is not read, which is said rather than seen as no effect.
+    static std::mutex told_mutex;
+    static std::set<std::string> told;  // once per dataset: commands open one several times
+    const auto first_time = [&] {
+        std::lock_guard<std::mutex> lock(told_mutex);
+        return told.insert(root).second;
+    };
+    if ((kind == DatasetKind::kaggle || kind == DatasetKind::tiles) &&
+        fs::exists(r / "dataset.toml", ec) && first_time())
+        log_warn((r / "dataset.toml").string(), " is not read: a ",
+                 kind == DatasetKind::kaggle ? "Kaggle patch" : "Potsdam tile",
+                 " dataset has the ISPRS Potsdam classes and colours built in, and none of its "
+                 "settings (e.g. [mask] colour_tolerance) apply; a dataset that needs them is a "
+                 "generic one (images/, masks/ and dataset.toml)");
     if (opts.max_pixels < 1)
         PFCE_THROW(InputError, "max_pixels ", opts.max_pixels,
                    ": expected a limit >= 1 pixels (there is no 'no limit')");

@@ -130,6 +130,26 @@ TEST(KaggleDataset, OrderedNumericallyAndPngAccepted) {
     EXPECT_EQ(said.find("notes.txt"), std::string::npos) << said;
 }
 
+// A dataset.toml beside a Kaggle layout: the ambiguity names what each kind was recognised by,
+// and the file, not read under --kind kaggle, is said to be unread (its colour_tolerance was
+// ignored without a word; real-data probe).
+TEST(KaggleDataset, ADatasetTomlBesideItIsNamedAndSaidToBeUnread) {
+    const std::string dir = test::temp_dir("ds_kaggle_toml");
+    write_kaggle(dir, {0, 1});
+    write_text(dir + "/dataset.toml", "[mask]\ncolour_tolerance = 5\n");
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(dir); }),
+                       "matches more than one dataset kind: kaggle (Images/ + Labels/), generic "
+                       "(dataset.toml); name it with --kind");
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(Dataset::open(dir, {DatasetKind::kaggle}).size(), 2u);
+    Dataset::open(dir, {DatasetKind::kaggle});
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(said, dir +
+                                 "/dataset.toml is not read: a Kaggle patch dataset has the "
+                                 "ISPRS Potsdam classes and colours built in");
+    EXPECT_EQ(said.find("is not read"), said.rfind("is not read")) << said;  // once
+}
+
 TEST(KaggleDataset, MissingPartnerNamesTheFile) {
     const std::string dir = test::temp_dir("ds_kaggle_partner");
     write_kaggle(dir, {0, 1});
