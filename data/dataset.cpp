@@ -584,4 +584,22 @@ void Dataset::warn_if_no_data_is_a_class(const std::string& path, const MaskNoDa
                  ", remove the tag (gdal_edit.py -unsetnodata) to silence this");
 }
 
+void refuse_output_among_samples(const Dataset& ds, const std::string& out,
+                                 const std::string& flag) {
+    std::set<std::string> dirs;  // few: the directories of the samples' files
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+        const SampleRef& s = ds.sample(i);
+        dirs.insert(fs::path(s.image_path).parent_path().string());
+        dirs.insert(fs::path(s.mask_path).parent_path().string());
+    }
+    for (const std::string& d : dirs)
+        if (path_is_inside(out, d.empty() ? "." : d))
+            PFCE_THROW(
+                InputError, flag, " ", out,
+                resolved_path(out) == resolved_path(d.empty() ? "." : d) ? " is " : " is inside ",
+                d,
+                ", which holds the dataset's images or masks: its masks would lie among "
+                "them; choose a directory outside it");
+}
+
 }  // namespace pfce

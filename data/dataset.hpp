@@ -141,6 +141,12 @@ std::optional<GenericLayout> generic_layout(const std::filesystem::path& root);
 // it) are left out: `names` as they are to be shown, in any order. Nothing when there are none.
 void warn_of_hidden_image_files(const std::string& where, std::vector<std::string> names);
 
+// InputError when `out` (named by `flag`, e.g. "--out") is, or lies inside, a directory that holds
+// the dataset's image or mask files: masks written there would lie among them (and a scan of the
+// dataset would meet them). Elsewhere inside the dataset root is allowed.
+void refuse_output_among_samples(const Dataset& ds, const std::string& out,
+                                 const std::string& flag);
+
 // Deterministic split of indices 0..n-1 (shuffled by seed) into train/val/test fractions.
 struct Split {
     std::vector<std::size_t> train, val, test;

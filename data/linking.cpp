@@ -361,6 +361,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     // Format-2 mask directories record their classes; older ones fall back to Potsdam's.
     const Palette& palette = ds ? ds->palette() : md.palette ? *md.palette : potsdam_palette();
     if (ds) {
+        refuse_output_among_samples(*ds, o.out_dir, "--out");
         check_mask_dir_classes(md, palette, root);
         check_class_encodings_unchanged(md, *ds);
         // Its dense masks score the purity and its colours steer edge-aware linking: say when

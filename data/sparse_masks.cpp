@@ -243,6 +243,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
         PFCE_THROW(InputError, "labels.points: ", so.points.size(), " counts, but dataset ",
                    ds.root(), " has ", C,
                    " classes: expected one count per class, or one for every class");
+    refuse_output_among_samples(ds, dir, "--out");
     const nlohmann::json settings = sparse_mask_settings(ds, so);
     const std::size_t n = ds.size();
     std::vector<std::string> ids(n);

@@ -303,7 +303,8 @@ TEST(DataSafety, MasksAreNeverWrittenIntoAFolderOfOtherFiles) {
             const test::CommandResult r =
                 test::run_pfce("sample --data " + fd.root + " --points 5 --out " + target + force);
             EXPECT_EQ(r.status, 2) << r.output;
-            EXPECT_MESSAGE_HAS(r.output, "did not write");
+            EXPECT_MESSAGE_HAS(r.output, target == fd.root ? "did not write"
+                                                           : "holds the dataset's images or masks");
         }
     EXPECT_EQ(snapshot(fd.root), before);
     // pfce's own mask directory: replaced only with --force; link never writes over its input.
@@ -815,6 +816,30 @@ TEST(DataSafety, TrainWritesOnlyIntoANewDirectoryOrAnEarlierRun) {
     EXPECT_EQ(read_whole_file(root + "/snapshot-metrics.jsonl"), one_epoch);
     EXPECT_EQ(read_whole_file(run + "/metrics.jsonl").rfind(one_epoch, 0), 0u);
     EXPECT_GT(read_whole_file(run + "/metrics.jsonl").size(), one_epoch.size());
+}
+
+// Masks written among the dataset's own files (sample or link --out inside its image or mask
+// directory) are refused before anything is written; elsewhere inside the dataset's root they are
+// not (a labels folder beside images/ and masks/).
+TEST(DataSafety, MasksAreNotWrittenAmongTheDatasetsFiles) {
+    const std::string root = test::temp_dir("safety_among_samples");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const auto before = snapshot(fd.root);
+    for (const char* inside : {"/images/sp", "/masks", "/masks/sp/deeper"}) {
+        const test::CommandResult r =
+            test::run_pfce("sample --data " + fd.root + " --points 5 --out " + fd.root + inside);
+        EXPECT_EQ(r.status, 2) << inside << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "which holds the dataset's images or masks");
+    }
+    EXPECT_EQ(snapshot(fd.root), before);
+    const std::string sparse = fd.root + "/labels/sparse";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sparse).status, 0);
+    const test::CommandResult link =
+        test::run_pfce("link --in " + sparse + " --out " + fd.root + "/masks/linked --device cpu");
+    EXPECT_EQ(link.status, 2) << link.output;
+    EXPECT_MESSAGE_HAS(link.output, "which holds the dataset's images or masks");
+    EXPECT_FALSE(fs::exists(fd.root + "/masks/linked"));
 }
 
 // A writer killed mid-write (SIGKILL) leaves its temporary: the next command that writes there
