@@ -10,10 +10,14 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <sys/wait.h>
+
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "core/build_info.hpp"
@@ -28,8 +32,26 @@ struct Timing {
 
 // Runs fn `warmup` times untimed, then `repeats` times; `sync` (e.g. backend.synchronize) is called
 // before each clock read so asynchronous device work is counted.
+// An integer option's check: at least `lo` ("--repeats 0: expected an integer >= 1"; CLI11's own
+// PositiveNumber says "not in range 0.000000 to 1797693134862315708145...").
+inline CLI::Validator at_least(long long lo) {
+    return CLI::Validator(
+        [lo](std::string& s) -> std::string {
+            try {
+                std::size_t used = 0;
+                const long long v = std::stoll(s, &used);
+                if (used == s.size() && v >= lo) return {};
+            } catch (const std::exception&) {
+            }
+            return "expected an integer >= " + std::to_string(lo) + ", got \"" + s + "\"";
+        },
+        ">= " + std::to_string(lo));
+}
+
 // Min, median and mean of measured times (seconds), for benchmarks that time their own loops.
 inline Timing summarize(std::vector<double> t) {
+    // The options ask for at least one repeat; an empty list is a caller's bug, never a crash.
+    if (t.empty()) throw std::invalid_argument("no timed repeats to summarize");
     std::sort(t.begin(), t.end());
     Timing r;
     r.repeats = static_cast<int>(t.size());
@@ -79,26 +101,84 @@ inline std::string peer_python(const std::string& given, const std::string& modu
         const std::string probe = std::string(py) + " -c 'import " + modules + "' > /dev/null 2>&1";
         if (std::system(probe.c_str()) == 0) return py;
     }
-    return "python3";
+    // Said before the peer fails, naming every module asked for (its traceback names the first
+    // one the interpreter lacks, which may not be what is missing where the others are).
+    std::fprintf(stderr,
+                 "bench: no interpreter imports %s (tried /usr/bin/python3, python3; give "
+                 "--python or PFCE_PYTHON): the peer will fail\n",
+                 modules.c_str());
+    std::error_code ec;
+    return std::filesystem::exists("/usr/bin/python3", ec) ? "/usr/bin/python3" : "python3";
 }
 
 // Runs a peer script's command line `cmd` (which writes its results to `json_path`) and returns
 // those results, with "command" added, or {"error", "command"} when it fails. `who` prefixes the
 // line that shows the command. The results file is removed.
+// How a command std::system ran ended, as words: "exit code 1", "killed by signal 9" (its raw wait
+// status, 256 for exit code 1, means nothing to a reader).
+inline std::string exit_words(int status) {
+    if (status == -1) return "could not be started";
+    if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+    return "wait status " + std::to_string(status);
+}
+
+// Runs a peer script's command line `cmd` (which writes its results to `json_path`) and returns
+// those results, with "command" added, or {"error", "command"} when it fails or writes no JSON
+// that reads (a Python NaN, a cut file): said on stderr too, and the results file is removed
+// either way. `who` prefixes the lines.
 inline nlohmann::json run_peer_command(const char* who, const std::string& cmd,
                                        const std::filesystem::path& json_path) {
     std::fprintf(stderr, "%s: peer: %s\n", who, cmd.c_str());
     const int rc = std::system(cmd.c_str());
-    if (rc != 0 || !std::filesystem::exists(json_path))
-        return {{"error", "peer exited with status " + std::to_string(rc)}, {"command", cmd}};
+    std::string error;
     nlohmann::json j;
-    {
-        std::ifstream f(json_path);
-        j = nlohmann::json::parse(f);
+    std::error_code ec;
+    if (rc != 0) {
+        error = "peer failed (" + exit_words(rc) + "; its output is above)";
+    } else if (!std::filesystem::exists(json_path, ec)) {
+        error = "peer wrote no results (" + json_path.string() + ")";
+    } else {
+        try {
+            std::ifstream f(json_path);
+            j = nlohmann::json::parse(f);
+            if (!j.is_object()) error = "peer results are not a JSON object";
+        } catch (const nlohmann::json::exception& e) {
+            error = std::string("peer results do not read as JSON: ") + e.what();
+        }
     }
-    std::filesystem::remove(json_path);
+    std::filesystem::remove(json_path, ec);
+    if (!error.empty()) {
+        std::fprintf(stderr, "%s: %s\n", who, error.c_str());
+        return {{"error", error}, {"command", cmd}};
+    }
     j["command"] = cmd;
     return j;
+}
+
+// Refuses, before any work, a --json path the results could not be written to (its directory
+// missing, or a directory itself): found at the end, the run's results were lost.
+inline void check_json_path(const std::string& path) {
+    if (path.empty()) return;
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path p(path);
+    if (fs::is_directory(p, ec))
+        throw std::invalid_argument("--json " + path + " is a directory (expected a file name)");
+    const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+    if (!fs::is_directory(dir, ec))
+        throw std::invalid_argument("--json " + path + ": its directory " + dir.string() +
+                                    " does not exist");
+}
+
+// A benchmark's main: its errors (std::exception) are said as "who: error: ...", exit 1.
+inline int run_main(const char* who, const std::function<int()>& body) {
+    try {
+        return body();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: error: %s\n", who, e.what());
+        return 1;
+    }
 }
 
 // Writes j to `path` (temp + rename) or prints it when path is empty.
@@ -108,12 +188,20 @@ inline void write_json(const nlohmann::json& j, const std::string& path) {
         return;
     }
     const std::string tmp = path + ".tmp";
+    std::error_code ec;
     {
         std::ofstream f(tmp);
         f << j.dump(2) << "\n";
-        if (!f) throw std::runtime_error("cannot write " + tmp);
+        if (!f) {
+            std::filesystem::remove(tmp, ec);
+            throw std::runtime_error("cannot write " + path);
+        }
     }
-    std::filesystem::rename(tmp, path);
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        std::filesystem::remove(tmp, ec);
+        throw std::runtime_error("cannot write " + path + ": " + ec.message());
+    }
     std::fprintf(stderr, "wrote %s\n", path.c_str());
 }
 

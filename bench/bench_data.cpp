@@ -87,6 +87,10 @@ bench::Timing timed(const std::function<void()>& fn, int warmup, int repeats,
     return t;
 }
 
+// The benchmark itself, after its options are read (below main).
+int run(const std::string& json_path, const std::string& peer, std::string data_dir,
+        const std::string& python, int count, int size, int points, int repeats, bool keep);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,15 +102,34 @@ int main(int argc, char** argv) {
     app.add_option("--peer", peer, "peer script (bench/peers/data_seed.py); empty: no peer");
     app.add_option("--data", data_dir,
                    "reuse this Kaggle-layout dataset instead of generating one");
-    app.add_option("--count", count, "synthetic images to generate")->capture_default_str();
-    app.add_option("--size", size, "synthetic image size")->capture_default_str();
-    app.add_option("--points", points, "points per class and image")->capture_default_str();
-    app.add_option("--repeats", repeats, "timed repeats")->capture_default_str();
+    app.add_option("--count", count, "synthetic images to generate")
+        ->capture_default_str()
+        ->check(bench::at_least(1));
+    app.add_option("--size", size, "synthetic image size")
+        ->capture_default_str()
+        ->check(CLI::Range(16, 4096));
+    app.add_option("--points", points, "points per class and image")
+        ->capture_default_str()
+        ->check(bench::at_least(1));
+    app.add_option("--repeats", repeats, "timed repeats")
+        ->capture_default_str()
+        ->check(bench::at_least(1));
     app.add_option("--python", python, "Python with PIL and numpy for the peer (default: found)");
-    app.add_flag("--keep", keep, "keep the generated dataset");
-    app.allow_extras();  // run_all.sh passes the same extra flags to every bench
+    app.add_flag("--keep", keep, "keep the generated dataset (its path is said and recorded)");
     CLI11_PARSE(app, argc, argv);
     keep_freed_memory();
+    return bench::run_main("bench_data", [&] {
+        return run(json_path, peer, data_dir, python, count, size, points, repeats, keep);
+    });
+}
+
+namespace {
+
+int run(const std::string& json_path, const std::string& peer, std::string data_dir,
+        const std::string& python, int count, int size, int points, int repeats, bool keep) {
+    bench::check_json_path(json_path);
+    if (!data_dir.empty() && !fs::is_directory(data_dir))
+        throw std::invalid_argument("--data " + data_dir + " is no directory");
 
     nlohmann::json out = {
         {"benchmark", "data"}, {"machine", bench::machine_json()}, {"threads", threads()}};
@@ -132,10 +155,19 @@ int main(int argc, char** argv) {
                      n / cpu, n / wall);
     }
 
-    bool generated = false;
+    // The generated dataset goes when the run ends, however it ends (an error too), unless kept.
+    struct Generated {
+        std::string dir;
+        bool keep = false;
+        ~Generated() {
+            std::error_code ec;
+            if (!dir.empty() && !keep) fs::remove_all(dir, ec);
+        }
+    } generated{{}, keep};
     if (data_dir.empty()) {
         data_dir = (fs::temp_directory_path() / ("pfce_bench_data_" + std::to_string(::getpid())))
                        .string();
+        generated.dir = data_dir;
         SynthOptions so;
         so.out_dir = data_dir;
         so.count = count;
@@ -145,7 +177,6 @@ int main(int argc, char** argv) {
         write_synthetic_dataset(so);
         const double s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        generated = true;
         out["synth_write"] = {
             {"images", count}, {"size", size}, {"seconds", s}, {"images_per_s", count / s}};
         std::fprintf(
@@ -186,49 +217,60 @@ int main(int argc, char** argv) {
     out["sample_only"] = bench::to_json(sampling);
     out["sample_only"]["images_per_s"] = n / sampling.median_s;
     out["sample_only"]["images_per_cpu_s"] = n / cpu_sampling;
-    std::printf(
-        "bench_data: %zu images, %d points/class, %d threads (rates: wall clock | per CPU "
-        "second)\n",
-        ds.size(), points, threads());
-    std::printf("  read image + label + sample: %8.0f | %8.0f images/s\n", ours, n / cpu_full);
-    std::printf("  read label + sample:         %8.0f | %8.0f images/s  (what pfce sample does)\n",
-                n / masks.median_s, n / cpu_masks);
-    std::printf("  sample only (in memory):     %8.0f | %8.0f images/s\n", n / sampling.median_s,
-                n / cpu_sampling);
+    // The report on stderr, as the other benchmarks write it: stdout is the JSON without --json.
+    std::fprintf(stderr,
+                 "bench_data: %zu images, %d points/class, %d threads (rates: wall clock | per CPU "
+                 "second)\n",
+                 ds.size(), points, threads());
+    std::fprintf(stderr, "  read image + label + sample: %8.0f | %8.0f images/s\n", ours,
+                 n / cpu_full);
+    std::fprintf(stderr,
+                 "  read label + sample:         %8.0f | %8.0f images/s  (what pfce sample does)\n",
+                 n / masks.median_s, n / cpu_masks);
+    std::fprintf(stderr, "  sample only (in memory):     %8.0f | %8.0f images/s\n",
+                 n / sampling.median_s, n / cpu_sampling);
     if (kept_masks != kept_full)
-        std::printf("  warning: passes kept %lld vs %lld points\n",
-                    static_cast<long long>(kept_masks), static_cast<long long>(kept_full));
+        std::fprintf(stderr, "  warning: passes kept %lld vs %lld points\n",
+                     static_cast<long long>(kept_masks), static_cast<long long>(kept_full));
 
     if (!peer.empty()) {
         const std::string py = bench::peer_python(python, "PIL, numpy");
-        const std::string peer_json = data_dir + "/peer.json";
-        const std::string cmd = py + " " + peer + " --data " + data_dir + " --points " +
-                                std::to_string(points) + " --json " + peer_json;
-        std::fprintf(stderr, "peer: %s\n", cmd.c_str());
-        if (std::system(cmd.c_str()) == 0) {
-            std::ifstream f(peer_json);
-            const nlohmann::json pj = nlohmann::json::parse(f);
+        // Beside no one's files: the dataset given with --data is the user's.
+        const fs::path peer_json =
+            fs::temp_directory_path() / ("pfce_data_peer_" + std::to_string(::getpid()) + ".json");
+        const std::string cmd = py + " '" + peer + "' --data '" + data_dir + "' --points " +
+                                std::to_string(points) + " --json '" + peer_json.string() + "'";
+        const nlohmann::json pj = bench::run_peer_command("bench_data", cmd, peer_json);
+        if (!pj.contains("error") && pj.value("images_per_s", nlohmann::json()).is_number()) {
             const double theirs = pj.at("images_per_s").get<double>();
             const double theirs_cpu = pj.value("images_per_cpu_s", theirs);
             out["peer"] = pj;
             out["ratio_vs_peer"] = ours / theirs;
             out["ratio_vs_peer_label_only"] = (n / masks.median_s) / theirs;
             out["ratio_vs_peer_per_cpu_s"] = (n / cpu_full) / theirs_cpu;
-            std::printf("  peer (%s): %8.1f | %8.1f images/s (one Python process)\n", peer.c_str(),
-                        theirs, theirs_cpu);
-            std::printf(
+            std::fprintf(stderr, "  peer (%s): %8.1f | %8.1f images/s (one Python process)\n",
+                         peer.c_str(), theirs, theirs_cpu);
+            std::fprintf(
+                stderr,
                 "  ratio (wall, all threads vs peer): %.1fx (image + label), %.1fx (label only, as "
                 "pfce sample)\n",
                 ours / theirs, (n / masks.median_s) / theirs);
-            std::printf(
+            std::fprintf(
+                stderr,
                 "  ratio (per CPU second):            %.1fx (image + label), %.1fx (label only)\n",
                 (n / cpu_full) / theirs_cpu, (n / cpu_masks) / theirs_cpu);
         } else {
-            std::fprintf(stderr, "peer failed: %s\n", cmd.c_str());
-            out["peer_error"] = "peer command failed: " + cmd;
+            out["peer_error"] = pj.value("error", std::string("peer results hold no images_per_s"));
+            out["peer"] = pj;
         }
     }
-    if (generated && !keep) fs::remove_all(data_dir);
+    if (!generated.dir.empty() && keep) {
+        out["kept_data"] = generated.dir;
+        std::fprintf(stderr, "bench_data: the generated dataset is kept in %s\n",
+                     generated.dir.c_str());
+    }
     bench::write_json(out, json_path);
     return 0;
 }
+
+}  // namespace

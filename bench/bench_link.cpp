@@ -332,22 +332,37 @@ int main(int argc, char** argv) {
     app.add_option(
         "--python", f.python,
         "Python interpreter for the peer (default: $PFCE_PYTHON, else one with numpy and scipy)");
-    app.add_option("--count", f.count300, "300x300 masks (500 points/class)")
-        ->capture_default_str();
+    app.add_option("--count", f.count300, "300x300 masks (500 points/class; 0 skips)")
+        ->capture_default_str()
+        ->check(bench::at_least(0));
     app.add_option("--count512", f.count512, "512x512 masks (2100 points/class; 0 skips)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(bench::at_least(0));
     app.add_option("--peer-count", f.peer_count, "masks the peer links (it is slow)")
-        ->capture_default_str();
-    app.add_option("--repeats", f.repeats, "timed repeats")->capture_default_str();
-    app.add_option("--radius", f.radius, "D")->capture_default_str();
+        ->capture_default_str()
+        ->check(bench::at_least(1));
+    app.add_option("--repeats", f.repeats, "timed repeats")
+        ->capture_default_str()
+        ->check(bench::at_least(1));
+    // D = 0 links no two points: its timings (and a speedup of two empty runs) would mean nothing.
+    app.add_option("--radius", f.radius, "D, pixels")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 10000));
     app.add_option("--target-s", f.target_s,
                    "GPU target for 2400 300x300 masks, transfers included (scaled per image)")
         ->capture_default_str();
-    app.add_option("--seed", f.seed, "scene and sampler seed")->capture_default_str();
+    app.add_option("--seed", f.seed, "scene and sampler seed")
+        ->capture_default_str()
+        ->check(bench::at_least(0));
     app.add_flag("--skip-kdtree", f.skip_kdtree, "skip the nanoflann baseline");
     CLI11_PARSE(app, argc, argv);
     try {
+        bench::check_json_path(f.json);
+        if (f.count300 == 0 && f.count512 == 0)
+            throw std::invalid_argument("--count 0 and --count512 0: nothing to time");
         nlohmann::json j = {{"benchmark", "link"},
+                            {"seed", f.seed},
+                            {"radius", f.radius},
                             {"machine", bench::machine_json()},
                             {"sets", nlohmann::json::array()}};
         if (f.count300 > 0) j["sets"].push_back(bench_set(f, 300, 500, f.count300));

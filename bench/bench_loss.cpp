@@ -53,10 +53,21 @@ std::vector<Shape> parse_shapes(const std::string& text) {
         std::int64_t d[4];
         char sep;
         std::stringstream s(one);
-        if (!(s >> d[0] >> sep >> d[1] >> sep >> d[2] >> sep >> d[3]))
+        std::string rest;
+        // Strictly four positive numbers: "1x2x4x4garbage" read as (1,2,4,4), a 0 timed nothing
+        // (and said "ratio -nan"), and a product past 2^63 wrapped before the allocation.
+        if (!(s >> d[0] >> sep >> d[1] >> sep >> d[2] >> sep >> d[3]) || (s >> rest))
             PFCE_THROW(InputError, "--shapes: '", one, "' is not N,C,H,W");
+        double values = 1;
+        for (std::int64_t v : d) {
+            if (v < 1) PFCE_THROW(InputError, "--shapes: '", one, "': every size must be >= 1");
+            values *= static_cast<double>(v);
+        }
+        if (values > 9.2e18 / 4)
+            PFCE_THROW(InputError, "--shapes: '", one, "' holds more values than memory can");
         out.push_back(Shape{d[0], d[1], d[2], d[3]});
     }
+    if (out.empty()) PFCE_THROW(InputError, "--shapes: no shape given (expected N,C,H,W;...)");
     return out;
 }
 
@@ -140,24 +151,31 @@ int main(int argc, char** argv) {
     CLI::App app{"bench_loss: fused partial focal loss, forward + backward"};
     app.add_option("--json", o.json, "write results here (default: stdout)");
     app.add_option("--device", o.device, "auto | cpu | cuda[:N]")->capture_default_str();
-    app.add_option("--repeats", o.repeats, "timed runs per shape")->capture_default_str();
-    app.add_option("--warmup", o.warmup, "untimed runs per shape")->capture_default_str();
+    app.add_option("--repeats", o.repeats, "timed runs per shape")
+        ->capture_default_str()
+        ->check(bench::at_least(1));
+    app.add_option("--warmup", o.warmup, "untimed runs per shape")
+        ->capture_default_str()
+        ->check(bench::at_least(0));
     app.add_option("--calls", o.calls, "CUDA: back-to-back calls timed by one event pair")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(bench::at_least(1));
     app.add_option("--shapes", o.shapes, "N,C,H,W;...")->capture_default_str();
     app.add_option("--gamma", o.gamma, "focal gamma")->capture_default_str();
     app.add_option("--unlabelled", o.unlabelled, "fraction of pixels labelled 255")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--peer", o.peer,
                    "run this peer script (bench/peers/focal_torch.py) and report the speedup");
     app.add_option("--peer-repeats", o.peer_repeats, "timed runs per shape for the peer")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(bench::at_least(1));
     app.add_option("--python", o.python,
                    "interpreter for the peer (default /usr/bin/python3 if present)");
     CLI11_PARSE(app, argc, argv);
 
     try {
+        bench::check_json_path(o.json);
         const std::vector<Shape> shapes = parse_shapes(o.shapes);
         std::unique_ptr<Backend> backend = make_backend(o.device);
         const bool cuda = backend->device() == DeviceKind::cuda;
@@ -318,19 +336,26 @@ int main(int argc, char** argv) {
         if (!o.peer.empty()) {
             nlohmann::json peer = run_peer(o, shapes, cuda, threads);
             if (peer.contains("results")) {
-                for (std::size_t i = 0; i < cases.size() && i < peer["results"].size(); ++i) {
-                    const double theirs = peer["results"][i]["median_s"].get<double>();
+                for (std::size_t i = 0; i < cases.size(); ++i) {
+                    // By shape, not position: a peer that skipped a shape shifts no other's.
+                    const nlohmann::json* mine = nullptr;
+                    for (const auto& pr : peer["results"])
+                        if (pr.value("shape", nlohmann::json()) == cases[i]["shape"]) mine = &pr;
+                    if (!mine || !(*mine)["median_s"].is_number()) {
+                        std::fprintf(stderr, "bench_loss: %s: no peer result\n",
+                                     shapes[i].str().c_str());
+                        continue;
+                    }
+                    const double theirs = (*mine)["median_s"].get<double>();
                     const double ours = cases[i]["timing"]["median_s"].get<double>();
                     cases[i]["peer_median_s"] = theirs;
-                    cases[i]["peer_loss"] = peer["results"][i]["loss"];
+                    cases[i]["peer_loss"] = (*mine)["loss"];
                     cases[i]["speedup_vs_peer"] = theirs / ours;
                     std::fprintf(
                         stderr,
                         "bench_loss: %s: torch eager %.3f ms, ours %.3f ms, speedup %.2fx\n",
                         shapes[i].str().c_str(), theirs * 1e3, ours * 1e3, theirs / ours);
                 }
-            } else {
-                std::fprintf(stderr, "bench_loss: peer failed: %s\n", peer.dump().c_str());
             }
             out["peer"] = peer;
         }
@@ -338,6 +363,9 @@ int main(int argc, char** argv) {
         bench::write_json(out, o.json);
     } catch (const Error& e) {
         std::fprintf(stderr, "bench_loss: %s (%s)\n", e.what(), e.where().c_str());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_loss: error: %s\n", e.what());
         return 1;
     }
     return 0;

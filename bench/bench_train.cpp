@@ -605,12 +605,22 @@ int main(int argc, char** argv) {
                    "run this peer script (bench/peers/unet_torch.py) and report the ratio");
     app.add_option("--python", o.python,
                    "interpreter for the peer (default /usr/bin/python3 if present)");
-    app.add_option("--batch", o.batch, "batch size (default 8 on CUDA, 2 on CPU)");
-    app.add_option("--size", o.size, "image side (default 304 on CUDA, 128 on CPU)");
-    app.add_option("--width", o.width, "U-Net base width (default 32 on CUDA, 16 on CPU)");
-    app.add_option("--depth", o.depth, "U-Net depth (default 4 on CUDA, 3 on CPU)");
-    app.add_option("--warmup", o.warmup, "untimed steps")->capture_default_str();
-    app.add_option("--steps", o.steps, "timed steps")->capture_default_str();
+    // Each checked here, naming its flag: a negative batch was "negative dimension -1", and zero
+    // steps crashed on an empty list of times.
+    app.add_option("--batch", o.batch, "batch size (default 8 on CUDA, 2 on CPU)")
+        ->check(pfce::bench::at_least(1));
+    app.add_option("--size", o.size, "image side (default 304 on CUDA, 128 on CPU)")
+        ->check(pfce::bench::at_least(1));
+    app.add_option("--width", o.width, "U-Net base width (default 32 on CUDA, 16 on CPU)")
+        ->check(pfce::bench::at_least(1));
+    app.add_option("--depth", o.depth, "U-Net depth (default 4 on CUDA, 3 on CPU)")
+        ->check(pfce::bench::at_least(1));
+    app.add_option("--warmup", o.warmup, "untimed steps")
+        ->capture_default_str()
+        ->check(pfce::bench::at_least(0));
+    app.add_option("--steps", o.steps, "timed steps")
+        ->capture_default_str()
+        ->check(pfce::bench::at_least(1));
     app.add_flag("--no-profile", o.no_profile, "skip the per-op profile");
     app.add_option("--precision", o.precision,
                    "convolution precision (run.precision): auto (tf32 on CUDA, fp32 on the CPU), "
@@ -619,12 +629,17 @@ int main(int argc, char** argv) {
     app.add_flag("--peer-compile", o.peer_compile,
                  "the peer also times torch.compile (speedup_vs_torch_compile)");
     app.add_option("--crf-weight", o.crf.weight, "add the CRF term with this weight (0 = off)")
-        ->capture_default_str();
-    app.add_option("--crf-radius", o.crf.radius, "CRF window radius, cells")->capture_default_str();
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1e6));
+    app.add_option("--crf-radius", o.crf.radius, "CRF window radius, cells")
+        ->capture_default_str()
+        ->check(pfce::bench::at_least(1));
     app.add_option("--crf-downsample", o.crf.downsample, "CRF cell side, pixels")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(pfce::bench::at_least(1));
     CLI11_PARSE(app, argc, argv);
     try {
+        pfce::bench::check_json_path(o.json);
         return pfce::bench::run(o);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_train: error: %s\n", e.what());
