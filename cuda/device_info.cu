@@ -83,6 +83,15 @@ std::string cuda_unavailable_reason_text() {
     const cudaError_t err = cudaGetDeviceCount(&n);
     if (err != cudaSuccess) {
         cudaGetLastError();
+        // With no driver at all the runtime says "driver version is insufficient", which sends
+        // one looking for a driver upgrade: say there is none (as pfce doctor does).
+        int drv = 0;
+        if (err == cudaErrorInsufficientDriver &&
+            (cudaDriverGetVersion(&drv) != cudaSuccess || drv == 0)) {
+            cudaGetLastError();
+            return "no NVIDIA driver is installed or loaded: the CUDA runtime finds none, and "
+                   "nvidia-smi would list the GPU where there is one";
+        }
         return std::string("cudaGetDeviceCount: ") + cudaGetErrorName(err) + ": " +
                cudaGetErrorString(err);
     }

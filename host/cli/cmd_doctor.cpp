@@ -32,7 +32,8 @@ void run_doctor() {
         for (const auto& l : lines) std::printf("  %s\n", l.c_str());
         if (lines.empty()) std::printf("  (none visible: --device auto will use the CPU)\n");
     }
-    std::printf("BLAS:              OpenBLAS %s, %d threads\n", openblas_get_config(),
+    // Its config string starts with its own name ("OpenBLAS 0.3.21 ..."): not said twice.
+    std::printf("BLAS:              %s, %d threads\n", openblas_get_config(),
                 openblas_get_num_threads());
 #ifdef _OPENMP
     std::printf("OpenMP:            %d threads (OMP_NUM_THREADS to change)\n",
