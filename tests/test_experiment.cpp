@@ -632,6 +632,10 @@ batch_size = 3
     const auto j2 = nlohmann::json::parse(read_text_file(out + "/results.json"));
     EXPECT_EQ(j2["data"], j["data"]);
     EXPECT_MESSAGE_HAS(j2["data"].get<std::string>(), "split 6/3/3 (train/val/test, seed 0)");
+    // Where the data lies, absolute: the report outlives the directory the run was started in.
+    EXPECT_MESSAGE_HAS(
+        j2["data"].get<std::string>(),
+        " at " + fs::absolute(out).lexically_normal().string() + "/data/synthetic-12x48-s5; split");
 }
 
 ::testing::AssertionResult fails_naming(const std::string& text, const std::string& path,

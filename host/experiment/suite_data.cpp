@@ -182,7 +182,13 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
     t = d.source == "synthetic" ? "synthetic (seed " + std::to_string(d.synthetic_seed) + ")"
                                 : "dataset (" + std::string(kDatasetKinds.name(L.ds->kind())) + ")";
     t += ", " + std::to_string(L.indices.size()) + " images of " + describe_image_sizes(L.images);
-    t += " at " + L.root + "; split " + std::to_string(L.split.train.size()) + "/";
+    // Absolute: the report is read from anywhere, and kept by later runs with nothing to run
+    // (a path relative to the first run's directory then misled).
+    std::error_code ec;
+    fs::path where = fs::absolute(L.root, ec).lexically_normal();
+    if (where.filename().empty()) where = where.parent_path();  // "data/" -> ".../data"
+    t += " at " + (ec ? L.root : where.string()) + "; split " +
+         std::to_string(L.split.train.size()) + "/";
     t += std::to_string(L.split.val.size()) + "/" + std::to_string(L.split.test.size());
     t += " (train/val/test, ";
     t += d.train_list.empty()
