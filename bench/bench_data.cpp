@@ -23,6 +23,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/bench_common.hpp"
+#include "core/stop_signal.hpp"
 #include "data/dataset.hpp"
 #include "data/sparse_sampler.hpp"
 #include "data/synth.hpp"
@@ -128,6 +129,12 @@ namespace {
 int run(const std::string& json_path, const std::string& peer, std::string data_dir,
         const std::string& python, int count, int size, int points, int repeats, bool keep) {
     bench::check_json_path(json_path);
+    // Ctrl-C / SIGTERM stop at the next phase, and the generated dataset goes with the unwinding
+    // (a stopped run left hundreds of megabytes in /tmp); a second signal ends it at once.
+    const StopSignals stop;
+    const auto check_stop = [] {
+        if (stop_requested()) throw StopRequested();
+    };
     if (!data_dir.empty() && !fs::is_directory(data_dir))
         throw std::invalid_argument("--data " + data_dir + " is no directory");
 
@@ -185,6 +192,7 @@ int run(const std::string& json_path, const std::string& peer, std::string data_
             count, size, size, s, count / s, threads());
     }
 
+    check_stop();
     const Dataset ds = Dataset::open(data_dir);
     SamplerOptions so;
     so.points = {points};
@@ -193,6 +201,7 @@ int run(const std::string& json_path, const std::string& peer, std::string data_
     double cpu_full = 0, cpu_masks = 0, cpu_sampling = 0;
     const bench::Timing full =
         timed([&] { kept_full = read_and_sample(ds, so, true); }, 1, repeats, cpu_full);
+    check_stop();
     const bench::Timing masks =
         timed([&] { kept_masks = read_and_sample(ds, so, false); }, 0, repeats, cpu_masks);
     std::vector<LabelMap> dense(ds.size());
@@ -201,6 +210,7 @@ int run(const std::string& json_path, const std::string& peer, std::string data_
         dense[i] = ds.read_mask(i);
         ids[i] = ds.sample(i).id;
     }
+    check_stop();
     const bench::Timing sampling =
         timed([&] { sample_sparse_all(dense, ids, so); }, 1, repeats, cpu_sampling);
     const double n = static_cast<double>(ds.size());
@@ -233,6 +243,7 @@ int run(const std::string& json_path, const std::string& peer, std::string data_
         std::fprintf(stderr, "  warning: passes kept %lld vs %lld points\n",
                      static_cast<long long>(kept_masks), static_cast<long long>(kept_full));
 
+    check_stop();
     if (!peer.empty()) {
         const std::string py = bench::peer_python(python, "PIL, numpy");
         // Beside no one's files: the dataset given with --data is the user's.
