@@ -30,7 +30,10 @@ void run_doctor() {
         const auto lines = cuda_device_lines();
         std::printf("CUDA devices:      %zu\n", lines.size());
         for (const auto& l : lines) std::printf("  %s\n", l.c_str());
-        if (lines.empty()) std::printf("  (none visible: --device auto will use the CPU)\n");
+        // Why: an old driver, no driver, a hidden device (CUDA_VISIBLE_DEVICES) read alike.
+        if (lines.empty())
+            std::printf("  (none visible: %s; --device auto will use the CPU)\n",
+                        cuda_unavailable_reason().c_str());
     }
     // Its config string starts with its own name ("OpenBLAS 0.3.21 ..."): not said twice.
     std::printf("BLAS:              %s, %d threads\n", openblas_get_config(),
