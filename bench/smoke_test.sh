@@ -11,6 +11,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# Parsed by Python where there is one (a fresh Debian has none, and the tests need none): else
+# an object from its first byte to its last, without NaN (the tools write null for it).
+json_reads() {
+  if command -v python3 > /dev/null; then
+    python3 -c 'import json,sys; json.load(open(sys.argv[1]), parse_constant=lambda c: sys.exit(1))' "$1"
+  else
+    [ "$(head -c 1 "$1")" = "{" ] && [ "$(tail -c 2 "$1" | head -c 1)" = "}" ] && ! grep -qw 'NaN\|Infinity' "$1"
+  fi
+}
 
 declare -A toy=(
   [loss]="--device cpu --shapes 1,2,8,8 --repeats 1 --warmup 0"
@@ -28,8 +37,8 @@ for b in loss data link train; do
   rc=$?
   if [ $rc -ne 0 ]; then
     fail "bench_$b at toy size exited $rc"; cat "$tmp/$b.log"
-  elif ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/$b.json"; then
-    fail "bench_$b wrote JSON that does not parse"
+  elif ! json_reads "$tmp/$b.json"; then
+    fail "bench_$b wrote JSON that does not parse"; head -c 300 "$tmp/$b.json"
   fi
   # shellcheck disable=SC2086
   "$exe" ${toy[$b]} ${none[$b]} > "$tmp/$b-none.log" 2>&1
