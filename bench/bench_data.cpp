@@ -275,6 +275,7 @@ int run(const std::string& json_path, const std::string& peer, std::string data_
             out["peer"] = pj;
         }
     }
+    check_stop();  // during the peer, whose Python the signal stopped
     if (!generated.dir.empty() && keep) {
         out["kept_data"] = generated.dir;
         std::fprintf(stderr, "bench_data: the generated dataset is kept in %s\n",

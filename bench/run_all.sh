@@ -22,6 +22,8 @@ while [ $# -gt 0 ]; do
        exit 2 ;;
   esac
 done
+# The merge needs Python: found now, not after every benchmark ran (their results were lost).
+python3 -c 1 2> /dev/null || { echo "run_all: python3 is needed to merge the results (apt-get install python3)" >&2; exit 2; }
 [ -d "$build/bench" ] || { echo "run_all: $build/bench does not exist (build the project first, or name its build dir)" >&2; exit 2; }
 commit=$(git rev-parse --short HEAD)
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr ' ' '-' | tr -cd 'A-Za-z0-9-' || true)
@@ -47,12 +49,15 @@ for b in loss data link train; do
     train) peer=bench/peers/unet_torch.py ;;
   esac
   echo "run_all: bench_$b ${extra[$b]}" >&2
-  # shellcheck disable=SC2086  # the extra arguments are split at spaces on purpose
+  # shellcheck disable=SC2086  # the extra arguments are split at spaces on purpose (not globbed)
+  set -f
   if ! "$exe" --json "$tmp/$b.json" --peer "$peer" ${extra[$b]} 2>&1 | tee "$tmp/$b.log" >&2; then
+    set +f
     echo "run_all: bench_$b failed (its output is above)" >&2
     failed+=("$b")
     rm -f "$tmp/$b.json"
   fi
+  set +f
 done
 if ! ls "$tmp"/*.json > /dev/null 2>&1; then
   echo "run_all: no benchmark ran; nothing written" >&2

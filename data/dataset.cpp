@@ -592,14 +592,18 @@ void refuse_output_among_samples(const Dataset& ds, const std::string& out,
         dirs.insert(fs::path(s.image_path).parent_path().string());
         dirs.insert(fs::path(s.mask_path).parent_path().string());
     }
-    for (const std::string& d : dirs)
-        if (path_is_inside(out, d.empty() ? "." : d))
-            PFCE_THROW(
-                InputError, flag, " ", out,
-                resolved_path(out) == resolved_path(d.empty() ? "." : d) ? " is " : " is inside ",
-                d,
-                ", which holds the dataset's images or masks: its masks would lie among "
-                "them; choose a directory outside it");
+    const std::string root = resolved_path(ds.root());
+    for (const std::string& d : dirs) {
+        const std::string dir = resolved_path(d.empty() ? "." : d);
+        const bool same = resolved_path(out) == dir;
+        // Files that lie in the root itself (tiles unpacked flat, a generic images = "."): a
+        // folder beside them is a labels folder of the dataset, as elsewhere; the root itself is
+        // refused where it is claimed (it holds files pfce did not write).
+        if (same || (dir != root && path_is_inside(out, dir)))
+            PFCE_THROW(InputError, flag, " ", out, same ? " is " : " is inside ", d,
+                       ", which holds the dataset's images or masks: its masks would lie among "
+                       "them; choose a directory outside it");
+    }
 }
 
 }  // namespace pfce

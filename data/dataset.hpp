@@ -143,7 +143,8 @@ void warn_of_hidden_image_files(const std::string& where, std::vector<std::strin
 
 // InputError when `out` (named by `flag`, e.g. "--out") is, or lies inside, a directory that holds
 // the dataset's image or mask files: masks written there would lie among them (and a scan of the
-// dataset would meet them). Elsewhere inside the dataset root is allowed.
+// dataset would meet them). Elsewhere inside the dataset root is allowed, and so is a folder in
+// the root where the samples' files lie in the root itself.
 void refuse_output_among_samples(const Dataset& ds, const std::string& out,
                                  const std::string& flag);
 

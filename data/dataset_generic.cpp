@@ -406,13 +406,25 @@ std::string suffix_hint(const std::string& stem, const Files& others, const char
                "\" added: if every such file is, say so in dataset.toml ([files] " + k + " = \"" +
                e + "\")";
     };
-    for (const auto& [other, path] : others) {
-        if (const std::string e = ending(stem, other); !e.empty() && set.empty())
-            return say("it", path.string(), e, key);
-        if (const std::string e = ending(other, stem); !e.empty() && others_set.empty())
-            return say(path.string(), "it", e, others_key);
-    }
-    return {};
+    // The longest stem this one extends (area_north for area_north_mask, not area), else the
+    // shortest that extends it.
+    std::string best;
+    std::size_t best_len = 0;
+    for (const auto& [other, path] : others)
+        if (const std::string e = ending(stem, other);
+            !e.empty() && set.empty() && other.size() > best_len) {
+            best = say("it", path.string(), e, key);
+            best_len = other.size();
+        }
+    if (!best.empty()) return best;
+    std::size_t shortest = std::string::npos;
+    for (const auto& [other, path] : others)
+        if (const std::string e = ending(other, stem);
+            !e.empty() && others_set.empty() && other.size() < shortest) {
+            best = say(path.string(), "it", e, others_key);
+            shortest = other.size();
+        }
+    return best;
 }
 
 }  // namespace

@@ -840,6 +840,14 @@ TEST(DataSafety, MasksAreNotWrittenAmongTheDatasetsFiles) {
     EXPECT_EQ(link.status, 2) << link.output;
     EXPECT_MESSAGE_HAS(link.output, "which holds the dataset's images or masks");
     EXPECT_FALSE(fs::exists(fd.root + "/masks/linked"));
+    // Images in the root itself (images = "."): a folder beside them is a labels folder still.
+    for (const auto& e : fs::directory_iterator(fd.root + "/images"))
+        fs::rename(e.path(), fd.root + "/" + e.path().filename().string());
+    fs::remove(fd.root + "/images");
+    std::ofstream(fd.root + "/dataset.toml", std::ios::app) << "\n[files]\nimages = \".\"\n";
+    const test::CommandResult flat =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + fd.root + "/flat-sp");
+    EXPECT_EQ(flat.status, 0) << flat.output;
 }
 
 // A writer killed mid-write (SIGKILL) leaves its temporary: the next command that writes there

@@ -727,6 +727,15 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     const std::string no_hint = input_error_message([&] { Dataset::open(numbered); });
     EXPECT_MESSAGE_HAS(no_hint, "t_11.tif has no mask");
     EXPECT_EQ(no_hint.find("added"), std::string::npos) << no_hint;
+    // The longest stem extended: area_north_mask is area_north with "_mask", not area with
+    // "_north_mask".
+    const std::string areas = test::temp_dir("ds_generic_areas");
+    write_generic(areas, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
+    for (const char* id : {"area", "area_north"})
+        write_tiff(areas + "/images/" + id + ".tif", test::random_rgb(3, 2, 1));
+    write_tiff_gray(areas + "/masks/area_north_mask.tif", LabelMap(3, 2, 0));
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(areas); }),
+                       "([files] mask_suffix = \"_mask\")");
     // A mask in a format pfce does not read is pointed to the lossless ones (not .jpg, which a
     // mask may not be).
     fs::remove(named + "/masks/IMG_1_label.tif");
