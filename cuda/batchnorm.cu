@@ -30,19 +30,28 @@ constexpr int kThreads = 256;  // power of two: the block reductions (block_sum_
 
 // ---- kernels ----------------------------------------------------------------------------------
 
-// Block (s, c) sums x and x^2 over slice s of channel c: every image, pixels s*T+t, step S*T.
-// partial[(c*S + s)*2 + {0,1}] <- the two sums.
+// The value each channel's statistics are summed around: its first value (image 0, pixel 0), as
+// host/cpu/batchnorm.cpp takes it, so sums of x - shift do not cancel when |mean| >> std.
+// shift_stride: hw on nchw, 1 on nhwc.
+template <typename T>
+__device__ float stats_shift(const T* x, int c, long long shift_stride) {
+    return kernels::load_value(x + c * shift_stride);
+}
+
+// Block (s, c) sums d and d^2, d = x - shift (in f32, as the CPU), over slice s of channel c: every
+// image, pixels s*T+t, step S*T. partial[(c*S + s)*2 + {0,1}] <- the two sums.
 template <typename T>
 __global__ void bn_partial_stats_kernel(const T* __restrict__ x, int n, int c_count, long long hw,
                                         double* __restrict__ partial) {
     __shared__ double sh_a[kThreads], sh_b[kThreads];
     const int c = blockIdx.y;
+    const float sh = stats_shift(x, c, hw);
     const long long step = 1LL * gridDim.x * kThreads;
     double sum = 0.0, sq = 0.0;
     for (int i = 0; i < n; ++i) {
         const T* plane = x + (1LL * i * c_count + c) * hw;  // (H*W) of image i, channel c
         for (long long k = 1LL * blockIdx.x * kThreads + threadIdx.x; k < hw; k += step) {
-            const double v = kernels::load_value(plane + k);
+            const double v = kernels::load_value(plane + k) - sh;
             sum += v;
             sq += v * v;
         }
@@ -94,15 +103,18 @@ __device__ void nhwc_partial_pair_sums(long long pixels, int c_count, double* __
 template <typename T>
 __global__ void bn_partial_stats_nhwc_kernel(const T* __restrict__ x, long long pixels, int c_count,
                                              double* __restrict__ partial) {
-    nhwc_partial_pair_sums(pixels, c_count, partial, [&](long long i, int) {
-        const double v = kernels::load_value(x + i);
+    nhwc_partial_pair_sums(pixels, c_count, partial, [&](long long i, int c) {
+        const double v = kernels::load_value(x + i) - stats_shift(x, c, 1);
         return make_double2(v, v * v);
     });
 }
 
-// One thread per channel: batch mean and variance from the slices, running statistics, saved
-// mean and 1/std, and the affine map y = x*scale + shift.
+// One thread per channel: batch mean and variance from the slices (sums of x - stats_shift, the
+// same formulas as host/cpu/batchnorm.cpp), running statistics, saved mean and 1/std, and the
+// affine map y = x*scale + shift.
+template <typename T>
 __global__ void bn_finalize_stats_kernel(const double* __restrict__ partial, int slices,
+                                         const T* __restrict__ x, long long shift_stride,
                                          int c_count, long long m, float eps, float momentum,
                                          const float* __restrict__ gamma,
                                          const float* __restrict__ beta, float* running_mean,
@@ -115,9 +127,11 @@ __global__ void bn_finalize_stats_kernel(const double* __restrict__ partial, int
             sq += partial[(1LL * c * slices + s) * 2 + 1];
         }
         const double md = static_cast<double>(m);
-        const double mean = sum / md;
-        const double var = fmax(sq / md - mean * mean, 0.0);  // biased; double keeps it accurate
-        const double unbiased = m > 1 ? var * md / (md - 1.0) : var;
+        const double d_mean = sum / md;                    // mean of x - shift
+        const double dev2 = fmax(sq - sum * d_mean, 0.0);  // sum of squared deviations
+        const double mean = stats_shift(x, c, shift_stride) + d_mean;
+        const double var = dev2 / md;  // biased: it normalizes
+        const double unbiased = m > 1 ? dev2 / static_cast<double>(m - 1) : var;
         const double invstd = kernels::bn_invstd(var, eps);
         save_mean[c] = static_cast<float>(mean);
         save_invstd[c] = static_cast<float>(invstd);
@@ -527,10 +541,11 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
         else
             launch("bn_partial_stats_kernel", bn_partial_stats_kernel<T>, reduction_grid(s, slices),
                    kThreads, ctx.stream, x.data<T>(), s.n, s.c, s.hw, partial);
-        launch("bn_finalize_stats_kernel", bn_finalize_stats_kernel, grid_for(s.c), 256, ctx.stream,
-               partial, slices, s.c, m, p.eps, p.momentum, gamma.data<float>(), beta.data<float>(),
-               running_mean.data<float>(), running_var.data<float>(), save_mean.data<float>(),
-               save_invstd.data<float>(), scale, shift);
+        launch("bn_finalize_stats_kernel", bn_finalize_stats_kernel<T>, grid_for(s.c), 256,
+               ctx.stream, partial, slices, x.data<T>(), s.nhwc ? 1LL : s.hw, s.c, m, p.eps,
+               p.momentum, gamma.data<float>(), beta.data<float>(), running_mean.data<float>(),
+               running_var.data<float>(), save_mean.data<float>(), save_invstd.data<float>(), scale,
+               shift);
         apply_affine<T>(ctx, s, x, y, scale, shift, p.relu);
     });
 }

@@ -42,8 +42,8 @@ void CudaBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tens
                                          Tensor& dbias, const Conv2dParams& p) {
     const cudnn::ConvGeometry g = conv_geometry(x, dw, dy, p, dbias);
     if (cudnn::no_filter_gradient_to_run(*ctx_, dy, dw, dbias)) return;
-    const cudnn::ConvPlan& plan = cudnn::run_convolution(
-        *ctx_, g, cudnn::ConvDirection::backward_filter, cudnn::conv_tensors(x, dw, dy));
+    cudnn::run_convolution(*ctx_, g, cudnn::ConvDirection::backward_filter,
+                           cudnn::conv_tensors(x, dw, dy));
     cudnn::bias_gradient(*ctx_, dy, dbias);
 }
 

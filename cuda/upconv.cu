@@ -46,8 +46,8 @@ void CudaBackend::upconv2x2_backward_filter(const Tensor& x, const Tensor& dy, T
     if (cudnn::no_filter_gradient_to_run(*ctx_, dy, dw, dbias)) return;
     // dw[ci,co,a,b] = sum x[n,ci,i,j] dy[n,co,2i+a,2j+b]: the filter gradient of the convolution
     // big -> small, with dy as its input and x as its output gradient.
-    const cudnn::ConvPlan& plan = cudnn::run_convolution(
-        *ctx_, g, cudnn::ConvDirection::backward_filter, cudnn::conv_tensors(dy, dw, x));
+    cudnn::run_convolution(*ctx_, g, cudnn::ConvDirection::backward_filter,
+                           cudnn::conv_tensors(dy, dw, x));
     cudnn::bias_gradient(*ctx_, dy, dbias);
 }
 

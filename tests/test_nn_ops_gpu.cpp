@@ -580,6 +580,53 @@ TEST(NnOpsGpu, BatchNormByChannelIsBitIdenticalToPerValue) {
     gpu->select_op_variant("batchnorm_nhwc", "per_value");
 }
 
+// Statistics of values far from zero (mean 1e5, std 0.6): sums of x and x^2 would cancel to a
+// variance off by ~1e-3 relative; both backends sum x - (the channel's first value) instead and
+// must land on the double-precision oracle, in each layout (the CPU checked first, also here).
+TEST(NnOpsGpu, BatchNormStatisticsHoldFarFromZero) {
+    auto cpu = pfce::test::cpu_backend();
+    const Shape xs{4, 3, 64, 64}, cs{3};
+    const Tensor x = random_f32(xs, 4242, 1e5f - 1.0f, 1e5f + 1.0f);
+    const Tensor gamma = random_f32(cs, 4243, 0.5f, 1.5f), beta = random_f32(cs, 4244);
+    const std::int64_t hw = 64 * 64, m = 4 * hw;
+    std::vector<double> oracle_invstd(3);
+    for (std::int64_t c = 0; c < 3; ++c) {
+        double mean = 0.0, sq = 0.0;
+        for (std::int64_t i = 0; i < 4; ++i)
+            for (std::int64_t k = 0; k < hw; ++k) mean += x.data<float>()[(i * 3 + c) * hw + k];
+        mean /= static_cast<double>(m);
+        for (std::int64_t i = 0; i < 4; ++i)
+            for (std::int64_t k = 0; k < hw; ++k) {
+                const double d = x.data<float>()[(i * 3 + c) * hw + k] - mean;
+                sq += d * d;
+            }
+        oracle_invstd[static_cast<std::size_t>(c)] = 1.0 / std::sqrt(sq / m + 1e-5);
+    }
+    const auto expect_oracle = [&](const Tensor& si, const char* who) {
+        for (std::int64_t c = 0; c < 3; ++c)
+            EXPECT_NEAR(si.data<float>()[c], oracle_invstd[static_cast<std::size_t>(c)],
+                        1e-5 * oracle_invstd[static_cast<std::size_t>(c)])
+                << who << " channel " << c;
+    };
+    {
+        Tensor rm = f32_zeros(*cpu, cs), rv = f32_zeros(*cpu, cs), y = f32_zeros(*cpu, xs),
+               sm = f32_zeros(*cpu, cs), si = f32_zeros(*cpu, cs);
+        cpu->batchnorm_forward_train(x, gamma, beta, rm, rv, y, sm, si, BatchNormParams{});
+        expect_oracle(si, "cpu");
+    }
+    PFCE_REQUIRE_GPU(gpu);
+    for (const Layout layout : kLayouts) {
+        Tensor gx = to_backend(*gpu, x, layout), g = to_backend(*gpu, gamma),
+               b = to_backend(*gpu, beta);
+        Tensor rm = gpu_out(*gpu, cs), rv = gpu_out(*gpu, cs);
+        gpu->fill(rm, 0.0f);
+        gpu->fill(rv, 1.0f);
+        Tensor y = gpu_out(*gpu, xs, layout), sm = gpu_out(*gpu, cs), si = gpu_out(*gpu, cs);
+        gpu->batchnorm_forward_train(gx, g, b, rm, rv, y, sm, si, BatchNormParams{});
+        expect_oracle(to_host(*gpu, si), layout_name(layout));
+    }
+}
+
 // ---- routing ops: bit-exact ---------------------------------------------------------------------
 
 // Host copies of the outputs of a routing op run on both backends.
