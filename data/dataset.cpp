@@ -31,6 +31,21 @@ fs::path kaggle_dir(const fs::path& root) {
     return {};
 }
 
+// Whether dir holds a file of the Kaggle patches' naming, Image_N.<image extension>.
+bool holds_kaggle_images(const fs::path& dir) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        const std::size_t digits = name.find_first_not_of("0123456789", 6);
+        if (name.rfind("image_", 0) == 0 && digits > 6 && digits != std::string::npos &&
+            name[digits] == '.' && is_image_extension(it->path()))
+            return true;
+    }
+    return false;
+}
+
 bool has_generic_layout(const fs::path& root) {
     std::error_code ec;
     return fs::exists(root / "dataset.toml", ec);
@@ -120,7 +135,10 @@ std::string check_pair_sizes(const std::string& image, const std::string& mask,
         PFCE_THROW(InputError, mask, ": a ", b.lossy, "-compressed mask; ", b.lossy,
                    b.lossy == "JPEG" ? " is lossy" : " may be lossy (its header does not say)",
                    " and lossy compression changes label values, so masks must be PNG or TIFF "
-                   "compressed losslessly (e.g. gdal_translate -co COMPRESS=DEFLATE IN OUT)");
+                   "compressed losslessly. Re-compressing this file keeps the damage already "
+                   "done: export the masks again from their lossless source (e.g. gdal_translate "
+                   "-co COMPRESS=DEFLATE SOURCE OUT.tif), or snap every pixel to its nearest "
+                   "class colour first");
     if (b.bits_per_sample > 8)
         PFCE_THROW(InputError, mask, ": ", b.bits_per_sample,
                    "-bit mask samples (expected 8-bit masks: class colours, or class values "
@@ -190,6 +208,36 @@ std::string colour_text(const Rgb& c) {
     t += std::to_string(c[0]) + ", " + std::to_string(c[1]) + ", " + std::to_string(c[2]) + ")";
     return t;
 }
+
+// What [mask] settings of `toml` would read an index mask holding `value`, which is neither a class
+// value nor an ignore value (lut[v] == not_a_class). A mask with the default values 0..C-1 whose
+// values run 0..C, 0 included, is most likely LoveDA's or OpenEarthMap's: classes 1..C, 0 "no
+// label"; advice to ignore the top value there would shift every class by one.
+std::string index_value_advice(const std::vector<std::uint8_t>& labels, int value,
+                               const std::vector<std::uint8_t>& class_values, const int* lut,
+                               int not_a_class, const std::string& toml) {
+    const int c = static_cast<int>(class_values.size());
+    bool default_values = true;
+    for (int k = 0; k < c; ++k) default_values = default_values && class_values[k] == k;
+    std::array<bool, 256> present{};
+    for (std::uint8_t v : labels) present[v] = true;
+    bool zero_to_c = default_values && value == c && present[0];
+    for (int v = 0; v < 256 && zero_to_c; ++v)
+        zero_to_c = !present[v] || v <= c || lut[v] != not_a_class;
+    if (zero_to_c) {
+        std::string one_to_c;
+        for (int k = 1; k <= c; ++k) one_to_c += (k > 1 ? ", " : "") + std::to_string(k);
+        return "; the mask holds values 0.." + std::to_string(c) + " for " + std::to_string(c) +
+               " classes: if 0 means \"no label\" and the classes are 1.." + std::to_string(c) +
+               " (LoveDA, OpenEarthMap), write values = [" + one_to_c +
+               "] and ignore = [0] under [mask] in " + toml + "; if instead " + std::to_string(c) +
+               " means \"no label\", write ignore = [" + std::to_string(c) +
+               "]; if it is a class, name one more class";
+    }
+    return "; if " + std::to_string(value) + " means \"no label\", add it to [mask] ignore in " +
+           toml +
+           "; if the classes are stored as other values, give them in order in [mask] values";
+}
 }  // namespace
 
 Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
@@ -224,7 +272,12 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
     DatasetKind kind = opts.kind;
     if (kind == DatasetKind::automatic) {
         std::vector<DatasetKind> found;
-        if (!detail::kaggle_dir(r).empty()) found.push_back(DatasetKind::kaggle);
+        // Images/ beside a dataset.toml is also UAVid's and others' generic layout: Kaggle
+        // then needs its own Image_N files to be a reading of it.
+        const fs::path kaggle = detail::kaggle_dir(r);
+        if (!kaggle.empty() &&
+            (!detail::has_generic_layout(r) || detail::holds_kaggle_images(kaggle / "Images")))
+            found.push_back(DatasetKind::kaggle);
         if (detail::has_tiles_layout(r)) found.push_back(DatasetKind::tiles);
         if (detail::has_generic_layout(r)) found.push_back(DatasetKind::generic);
         // Another pfce output given as a dataset: say what it is (a mask directory's writer
@@ -242,7 +295,9 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
             PFCE_THROW(InputError, "cannot tell the dataset kind of ", root,
                        ": expected patches/Images + patches/Labels (Kaggle patches), "
                        "top_potsdam_*_RGB.tif "
-                       "tiles, or images/ + masks/ + dataset.toml (generic)");
+                       "tiles, or a dataset.toml (generic: images/ + masks/ beside it, or the "
+                       "directories its [files] images and masks name; README.md's \"Your own "
+                       "data\" shows one)");
         if (found.size() > 1) {
             // What each kind was recognised by, so the file that should not be there is seen.
             std::string which;
@@ -457,12 +512,8 @@ LabelMap Dataset::read_mask(std::size_t i) const {
                 const int value = m.labels[p];
                 std::string advice = bits;  // else, what [mask] settings would read it
                 if (advice.empty())
-                    advice = "; if " + std::to_string(value) +
-                             " means \"no label\" (as 0 does in LoveDA and OpenEarthMap), add it "
-                             "to [mask] ignore in " +
-                             root_ +
-                             "/dataset.toml; if the classes are stored as other values, give "
-                             "them in order in [mask] values";
+                    advice = index_value_advice(m.labels, value, index_values_, lut, kNotAClass,
+                                                root_ + "/dataset.toml");
                 PFCE_THROW(InputError, s.mask_path, ": index value ", value,
                            " at pixel (x=", p % m.width, ", y=", p / m.width,
                            ") is neither a class value (", classes, ") nor an ignore value (",

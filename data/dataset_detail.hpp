@@ -87,6 +87,8 @@ namespace detail {
 
 // The directory holding Images/ and Labels/ (root/patches or root itself), or empty if neither.
 std::filesystem::path kaggle_dir(const std::filesystem::path& root);
+// Whether dir holds a file named as the Kaggle patches' images are (Image_N.tif, .png, .jpg).
+bool holds_kaggle_images(const std::filesystem::path& dir);
 bool has_generic_layout(const std::filesystem::path& root);
 bool has_tiles_layout(const std::filesystem::path& root);
 

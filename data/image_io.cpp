@@ -112,7 +112,22 @@ void drop_opaque_alpha(const std::uint8_t* with_alpha, int bands, DecodedSamples
                "grayscale; convert it, e.g. convert IN -colorspace sRGB OUT.tif)");
 }
 
-[[noreturn]] void refuse_transparent(const std::string& path, std::size_t count, int x, int y) {
+[[noreturn]] void refuse_transparent(const std::string& path, const DecodedSamples& d) {
+    const std::size_t count = d.transparent;
+    const int x = d.first_transparent_x, y = d.first_transparent_y;
+    // Most of them partly transparent: an alpha band of measurements (an RGBIR file's infrared
+    // tagged as alpha), where filling the pixels would throw the band away.
+    std::string measurement;
+    if (d.alpha_transparent > 0 && d.alpha_partial * 2 > d.alpha_transparent)
+        measurement = "; " + std::to_string(d.alpha_partial) +
+                      " of them are partly transparent, "
+                      "as a band of measurements tagged as alpha would be: if band " +
+                      std::to_string(d.channels + 1) +
+                      " holds infrared or another measurement, tag it as such (gdal_translate "
+                      "-colorinterp_" +
+                      std::to_string(d.channels + 1) +
+                      " undefined IN OUT.tif) and pick the bands to read with data.bands "
+                      "(--bands)";
     PFCE_THROW(InputError, path, ": ", count,
                " pixels are transparent (alpha < 255, a PNG's tRNS colour or palette entry, or 0 "
                "in a TIFF's nodata mask or its .msk file; the first at x=",
@@ -122,7 +137,8 @@ void drop_opaque_alpha(const std::uint8_t* with_alpha, int bands, DecodedSamples
                "IN -background black -alpha remove OUT, or gdal_translate -mask none IN OUT) and "
                "mark them unlabelled in the mask; in a mask, fill them with an ignore colour of "
                "the dataset (mask.ignore_colours), never with a class's colour (black may be "
-               "one), so that they read as unlabelled");
+               "one), so that they read as unlabelled",
+               measurement);
 }
 
 // GDAL counts an alpha band as the last band; pfce drops it (where opaque), so a pick of it
@@ -258,9 +274,7 @@ RgbImage pick_bands(const std::string& path, const detail::DecodedSamples& d,
     only_bands.bands = bands;
     check_sample_layout(path, 8, d.channels, only_bands);
     if (d.channels == 1) return to_rgb(path, d);  // every pick is band 1
-    if (d.transparent > 0)
-        detail::refuse_transparent(path, d.transparent, d.first_transparent_x,
-                                   d.first_transparent_y);
+    if (d.transparent > 0) detail::refuse_transparent(path, d);
     const std::uint8_t* src = d.samples.data();
     const int stride = d.channels;
     RgbImage img(d.width, d.height);
@@ -274,9 +288,7 @@ RgbImage pick_bands(const std::string& path, const detail::DecodedSamples& d,
 }
 
 RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d) {
-    if (d.transparent > 0)
-        detail::refuse_transparent(path, d.transparent, d.first_transparent_x,
-                                   d.first_transparent_y);
+    if (d.transparent > 0) detail::refuse_transparent(path, d);
     RgbImage img(d.width, d.height);
     const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
     if (d.channels == 3) {
@@ -311,9 +323,7 @@ RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d) {
 LabelMap to_gray(const std::string& path, detail::DecodedSamples&& d) {
     // tRNS and nodata-mask transparency leave a label its value (pfce's own masks make
     // "unlabelled" transparent); a label under alpha < 255 is refused, as it always was.
-    if (d.alpha_transparent > 0)
-        detail::refuse_transparent(path, d.transparent, d.first_transparent_x,
-                                   d.first_transparent_y);
+    if (d.alpha_transparent > 0) detail::refuse_transparent(path, d);
     if (d.channels != 1)
         PFCE_THROW(InputError, path,
                    ": expected a 1-band mask (grayscale or palette indices), got ", d.channels,

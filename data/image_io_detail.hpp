@@ -69,8 +69,9 @@ struct DecodedSamples {
 // A CMYK TIFF, named as one before its four bands are counted (they are no RGB + infrared).
 [[noreturn]] void refuse_cmyk_tiff(const std::string& path);
 
-// The error for an image with `count` transparent pixels, the first at (x, y) of the file.
-[[noreturn]] void refuse_transparent(const std::string& path, std::size_t count, int x, int y);
+// The error for an image with d.transparent transparent pixels, the first at
+// (d.first_transparent_x, d.first_transparent_y) of the file.
+[[noreturn]] void refuse_transparent(const std::string& path, const DecodedSamples& d);
 
 // Refuses an image whose file says it is shown rotated or mirrored (TIFF Orientation, JPEG
 // EXIF Orientation, tag 274 in both): pfce reads the stored pixels, a viewer (and a labelling tool)

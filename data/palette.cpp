@@ -9,12 +9,18 @@
 
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 
 namespace pfce {
 namespace {
+
+// Distinct colours of no class past which a mask reads as damaged rather than as holding a "no
+// label" colour the dataset does not list.
+constexpr std::size_t kManyOffColours = 8;
 
 std::uint32_t key(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
     return (static_cast<std::uint32_t>(r) << 16) | (static_cast<std::uint32_t>(g) << 8) | b;
@@ -83,13 +89,17 @@ int Palette::max_colour_tolerance() const {
 std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& unknown) const {
     const std::size_t n = static_cast<std::size_t>(colours.width) * colours.height;
     bool all_gray_indices = true;
-    std::size_t off = 0;  // pixels of no class or ignore colour
+    std::size_t off = 0;                            // pixels of no class or ignore colour
+    std::unordered_set<std::uint32_t> off_colours;  // their distinct colours (a few kept)
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint8_t* p = &colours.pixels[3 * i];
         const Rgb c{p[0], p[1], p[2]};
         all_gray_indices = all_gray_indices && p[0] == p[1] && p[1] == p[2] &&
                            static_cast<int>(p[0]) < std::max(num_classes(), 2);
-        off += class_of(c) < 0;  // known: a class's or ignore colour, or within the tolerance
+        if (class_of(c) < 0) {  // known: a class's or ignore colour, or within the tolerance
+            ++off;
+            if (off_colours.size() < kManyOffColours) off_colours.insert(key(p[0], p[1], p[2]));
+        }
     }
     if (all_gray_indices)
         return ". This looks like a mask of class indices stored as gray levels: read it as a "
@@ -112,14 +122,23 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
     for (const ClassInfo& k : classes) consider(k.colour, "class " + k.name);
     for (const Rgb& u : unlabelled_colours) consider(u, "the ignore colour");
     std::ostringstream advice;
-    advice << " (" << off << " of the mask's " << n << " pixels are of no class or ignore colour)";
-    if (nearest_step <= std::max(8, 2 * colour_tolerance)) {  // a few levels, or past the tolerance
+    advice << " (" << off << " of the mask's " << n << " pixels are of no class or ignore colour"
+           << (off_colours.size() >= kManyOffColours
+                   ? ", in " + std::to_string(kManyOffColours) + " or more colours"
+                   : "")
+           << ")";
+    // A "no label" colour is one exact colour; many colours of no class are damage, however far
+    // each lies from its class's (JPEG moves colours by 9-40 levels): never advice to ignore them
+    // one colour at a time.
+    const bool damaged = off_colours.size() >= kManyOffColours;
+    if (nearest_step <= std::max(8, 2 * colour_tolerance) || damaged) {
         advice << ". " << colour_text(unknown) << " is within " << nearest_step << " levels of "
                << nearest << (tied.empty() ? "" : " and of " + tied)
                << ": the mask was likely resized or saved with interpolation or lossy "
-                  "compression, which changes label colours; restore its exact colours (resize "
-                  "with nearest neighbour; colours of only 0 and 255 snap back with ImageMagick's "
-                  "convert IN -channel RGB -threshold 50% OUT.png)";
+                  "compression, which changes label colours; restore its exact colours (export "
+                  "it again from a lossless source, resize with nearest neighbour; colours of "
+                  "only 0 and 255 snap back with ImageMagick's convert IN -channel RGB "
+                  "-threshold 50% OUT, saved under the mask's own name and format)";
         // A tolerance only where one reads it as one colour and the dataset would take it.
         if (tolerance_settable && tied.empty() && nearest_step <= max_colour_tolerance())
             advice << ", or read such colours as the nearest known one: colour_tolerance = "
@@ -128,12 +147,19 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
             advice << "; colour_tolerance cannot read it: the dataset's closest colours allow "
                       "at most "
                    << max_colour_tolerance();
-    } else
+    } else {
         advice << ". If " << colour_text(unknown)
                << " means \"no label\" (as black does in ISPRS _noBoundary masks and DeepGlobe's "
                   "unknown), list it among the dataset's ignore colours: ignore_colours = [["
                << int(unknown[0]) << ", " << int(unknown[1]) << ", " << int(unknown[2])
-               << "]] under [mask] in a generic dataset's dataset.toml";
+               << "]] under [mask] in ";
+        if (tolerance_settable)
+            advice << "its dataset.toml";
+        else
+            advice << "the dataset.toml of a generic dataset (this layout has no such setting: "
+                      "describe the data as one, images/ and masks/ beside a dataset.toml, as "
+                      "README.md's \"Your own data\" shows)";
+    }
     return advice.str();
 }
 
@@ -148,6 +174,8 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
     for (const Rgb& u : unlabelled_colours) table.push_back({key(u), 255});
 
     std::unordered_map<std::uint32_t, std::uint8_t> near;  // colours read by the tolerance
+    std::size_t near_pixels = 0;                           // pixels of those colours
+    std::string first_near;                                // the first, and what it was read as
     LabelMap out(colours.width, colours.height);
     const std::size_t n = static_cast<std::size_t>(colours.width) * colours.height;
     const std::uint8_t* px = colours.pixels.data();
@@ -167,17 +195,15 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
                 if (cls >= 0) {
                     if (it == near.end()) {
                         near.emplace(k, static_cast<std::uint8_t>(cls));
-                        static std::atomic<bool> said{false};
-                        if (!said.exchange(true))
-                            log_info(source, ": colour ", colour_text(c), " read as ",
-                                     cls == 255 ? std::string("unlabelled")
-                                                : "class " + classes[cls].name,
-                                     ", within mask.colour_tolerance = ", colour_tolerance,
-                                     " of its colour (said for the first such colour)");
+                        if (first_near.empty())
+                            first_near = colour_text(c) + " as " +
+                                         (cls == 255 ? std::string("unlabelled")
+                                                     : "class " + classes[cls].name);
                     }
                     last_key = k;
                     last_label = static_cast<std::uint8_t>(cls);
                     out.labels[i] = last_label;
+                    ++near_pixels;
                     continue;
                 }
             }
@@ -200,6 +226,16 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
         }
         out.labels[i] = last_label;
     }
+    // How much the tolerance decided, said for the first mask that needed it: a large share means
+    // a damaged mask whose far colours may land in the wrong class.
+    static std::atomic<bool> said{false};
+    if (near_pixels > 0 && !said.exchange(true))
+        log_info(source, ": ", near_pixels, " of its ", n, " pixels (",
+                 format_fixed(100.0 * static_cast<double>(near_pixels) / static_cast<double>(n), 1),
+                 "%) in ", near.size(),
+                 " colours were read as their nearest known colour, within "
+                 "mask.colour_tolerance = ",
+                 colour_tolerance, " (first: ", first_near, "; said for the first such mask)");
     return out;
 }
 

@@ -646,6 +646,36 @@ ignore = [0]
                        "mask.values applies to index masks");
 }
 
+// LoveDA's masks read with the default values 0..C-1 hold 0..C: the advice must be values 1..C and
+// ignore 0 (ignoring C, the top value, would shift every class by one and drop the last), and that
+// advice, followed, reads every pixel as its class (public-datasets probe).
+TEST(GenericDataset, MasksOfValuesZeroToCGetLoveDAAdvice) {
+    const std::string dir = test::temp_dir("ds_generic_loveda_advice");
+    write_generic(dir, "[classes]\nnames = [\"a\", \"b\", \"c\"]\n[mask]\nencoding = \"index\"\n");
+    LabelMap m(4, 2);
+    m.labels = {0, 1, 2, 3, 3, 2, 1, 0};
+    const Dataset ds = write_index_sample(dir, m);
+    const std::string msg = input_error_message([&] { ds.read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg, "index value 3 at pixel (x=3, y=0)");
+    EXPECT_MESSAGE_HAS(msg, "the mask holds values 0..3 for 3 classes");
+    EXPECT_MESSAGE_HAS(msg,
+                       "write values = [1, 2, 3] and ignore = [0] under [mask] in " + dir +
+                           "/dataset.toml; if instead 3 means \"no label\", write ignore = [3]");
+    write_generic(dir,
+                  "[classes]\nnames = [\"a\", \"b\", \"c\"]\n[mask]\nencoding = \"index\"\n"
+                  "values = [1, 2, 3]\nignore = [0]\n");
+    EXPECT_EQ(Dataset::open(dir, {DatasetKind::generic}).read_mask(0).labels,
+              (std::vector<std::uint8_t>{255, 0, 1, 2, 2, 1, 0, 255}));
+    // Values past C + 1, or without a 0: the general advice.
+    write_generic(dir, "[classes]\nnames = [\"a\", \"b\", \"c\"]\n[mask]\nencoding = \"index\"\n");
+    m.labels = {1, 1, 2, 3, 3, 2, 1, 1};
+    write_tiff_gray(dir + "/masks/x.tif", m);
+    const Dataset no_zero = Dataset::open(dir, {DatasetKind::generic});
+    const std::string general = input_error_message([&] { no_zero.read_mask(0); });
+    EXPECT_MESSAGE_HAS(general, "if 3 means \"no label\", add it to [mask] ignore");
+    EXPECT_EQ(general.find("0..3"), std::string::npos) << general;
+}
+
 TEST(GenericDataset, UnknownTomlKeyNamesKeyAndFile) {
     const std::string dir = test::temp_dir("ds_generic_key");
     write_generic(dir,
@@ -845,6 +875,36 @@ TEST(GenericDataset, AnUnknownColourIsExplainedByWhatItLikelyIs) {
     EXPECT_MESSAGE_HAS(msg, "(2,0,251) is within 4 levels of class roof (0,0,255)");
     EXPECT_MESSAGE_HAS(msg, "-threshold 50%");
     EXPECT_MESSAGE_HAS(msg, "colour_tolerance = 4 under [mask]");
+    // Many colours of no class, each 9-40 levels off (JPEG damage): damage, however far, never
+    // advice to ignore them one colour at a time (real-datasets probe).
+    RgbImage jpeg_like(12, 1);
+    for (int x = 0; x < 12; ++x) {
+        const auto off = static_cast<std::uint8_t>(9 + 3 * x);
+        const std::uint8_t px[3] = {off, 0, static_cast<std::uint8_t>(255 - off)};
+        std::copy(px, px + 3, jpeg_like.at(0, x));
+    }
+    write_tiff(dir + "/images/a.tif", test::random_rgb(12, 1, 1));
+    write_png(dir + "/masks/a.png", jpeg_like);
+    msg = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg, "unknown colour (9,0,246)");
+    EXPECT_MESSAGE_HAS(msg, "in 8 or more colours");
+    EXPECT_MESSAGE_HAS(msg, "is within 9 levels of class roof (0,0,255)");
+    EXPECT_MESSAGE_HAS(msg, "lossy compression");
+    EXPECT_EQ(msg.find("ignore_colours"), std::string::npos) << msg;
+}
+
+// A "no label" colour in a layout with no dataset.toml (Kaggle, tiles): the advice says that the
+// setting is a generic dataset's, not "add it to dataset.toml" as if there were one.
+TEST(KaggleDataset, AnUnknownColourAdviceSaysWhereIgnoreColoursLive) {
+    const std::string dir = test::temp_dir("ds_kaggle_unknown_far");
+    write_kaggle(dir, {0});
+    RgbImage lab = potsdam_palette().encode(striped_labels(16, 16, 0));
+    lab.at(3, 3)[0] = lab.at(3, 3)[1] = lab.at(3, 3)[2] = 128;
+    write_tiff(dir + "/patches/Labels/Label_0.tif", lab);
+    const std::string msg = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "ignore_colours = [[128, 128, 128]] under [mask] in the dataset.toml "
+                       "of a generic dataset (this layout has no such setting");
 }
 
 // [mask] colour_tolerance reads a colour a few levels off a known one (DeepGlobe's masks, resized
@@ -861,8 +921,14 @@ TEST(GenericDataset, ColourToleranceReadsNearColoursAsTheirClass) {
     RgbImage mask(6, 1);
     mask.pixels = {0, 0, 0, 3, 3, 3, 254, 1, 0, 247, 8, 8, 255, 255, 255, 150, 157, 155};
     write_png(dir + "/masks/a.png", mask);
+    testing::internal::CaptureStderr();
     EXPECT_EQ(Dataset::open(dir).read_mask(0).labels,
               (std::vector<std::uint8_t>{0, 0, 1, 1, 2, 255}));
+    // How much the tolerance decided is said (the first mask it read so): 4 of 6 pixels moved.
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
+                       "masks/a.png: 4 of its 6 pixels (66.7%) in 4 colours were read as their "
+                       "nearest known colour, within mask.colour_tolerance = 8 (first: (3,3,3) as "
+                       "class ground");
     // Nine levels off is past 8: refused, and the advice names the tolerance that reads it.
     mask.pixels[9] = 246;
     write_png(dir + "/masks/a.png", mask);
@@ -941,10 +1007,8 @@ TEST(GenericDataset, AMaskGeoTiffsNoDataValueIsUnlabelledUnlessAClassHasIt) {
     const std::string nine = input_error_message([&] { ds.read_mask(0); });
     EXPECT_MESSAGE_HAS(nine, "index value 9 at pixel (x=2, y=0) is neither a class value");
     // ... saying which settings would read it (public-datasets probe).
-    EXPECT_MESSAGE_HAS(nine,
-                       "if 9 means \"no label\" (as 0 does in LoveDA and OpenEarthMap), "
-                       "add it to [mask] ignore in " +
-                           dir + "/dataset.toml");
+    EXPECT_MESSAGE_HAS(
+        nine, "if 9 means \"no label\", add it to [mask] ignore in " + dir + "/dataset.toml");
 
     // Colour masks: the NoData colour (v, v, v) is unlabelled unless it is a class's colour.
     const std::string col = test::temp_dir("ds_generic_mask_nodata_colour");
@@ -1199,6 +1263,7 @@ TEST(DatasetKindDetection, UnknownAmbiguousAndNamedKinds) {
     std::string msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, dir);
     EXPECT_MESSAGE_HAS(msg, "cannot tell the dataset kind");
+    EXPECT_MESSAGE_HAS(msg, "the directories its [files] images and masks name");
     msg = input_error_message([&] { Dataset::open(dir + "/nope"); });
     EXPECT_MESSAGE_HAS(msg, "does not exist");
     write_kaggle(dir, {0});
@@ -1206,6 +1271,17 @@ TEST(DatasetKindDetection, UnknownAmbiguousAndNamedKinds) {
     msg = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(msg, "more than one dataset kind");
     EXPECT_EQ(Dataset::open(dir, {DatasetKind::kaggle}).size(), 1u);
+    // UAVid's Images/ + Labels/ of 000000.png, described by a dataset.toml: no Image_N file, so
+    // no Kaggle reading and no ambiguity (real-datasets probe: every command needed --kind).
+    const std::string uavid = test::temp_dir("ds_kind_uavid");
+    fs::create_directories(uavid + "/Images");
+    fs::create_directories(uavid + "/Labels");
+    write_tiff(uavid + "/Images/000000.tif", test::random_rgb(4, 4, 1));
+    write_tiff_gray(uavid + "/Labels/000000.tif", LabelMap(4, 4, 0));
+    write_text(uavid + "/dataset.toml",
+               "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n[files]\n"
+               "images = \"Images\"\nmasks = \"Labels\"\n");
+    EXPECT_EQ(Dataset::open(uavid).kind(), DatasetKind::generic);
     EXPECT_EQ(kDatasetKinds.parse("tiles"), DatasetKind::tiles);
     EXPECT_EQ(kDatasetKinds.parse("auto"), DatasetKind::automatic);
     EXPECT_STREQ(kDatasetKinds.name(DatasetKind::generic), "generic");

@@ -1047,6 +1047,17 @@ TEST(ImageIo, OpaqueAlphaIsDroppedAndTransparencyRefused) {
         want[1 * 6 + 4] = want[3 * 6 + 2] = 1;
         EXPECT_EQ(nodata, want) << name;
     }
+    // The holes above: one of two partly transparent, no hint of a measurement band. An "alpha"
+    // of mostly partial values (an RGBIR file's infrared tagged as alpha): the refusal says how to
+    // retag it rather than only to fill the pixels, which would throw the band away.
+    EXPECT_EQ(test::input_error_message([&] { read_rgb(dir + "/holes.tif"); }).find("colorinterp"),
+              std::string::npos);
+    for (std::size_t i = 3; i < rgba.size(); i += 4)
+        rgba[i] = static_cast<std::uint8_t>(20 + i % 200);
+    write_raw_tiff(dir + "/infrared.tif", {.width = 6, .height = 5, .spp = 4}, rgba);
+    expect_input_error([&] { read_rgb(dir + "/infrared.tif"); },
+                       {"30 pixels are transparent", "30 of them are partly transparent",
+                        "if band 4 holds infrared", "gdal_translate -colorinterp_4 undefined"});
     // Labels under a transparent alpha are refused as before (tRNS leaves a label its value).
     const std::vector<std::uint8_t> ga_hole = {3, 255, 7, 0, 250, 255, 0, 255};
     write_simple_png(dir + "/ga_hole.png", 2, 2, PNG_FORMAT_GA, ga_hole.data());
