@@ -80,9 +80,13 @@ class StagedFiles {
     // puts back what the earlier renames changed, so the files are all new or all as they were;
     // SystemError (InputError for such a file) naming the file.
     void commit(bool replace);
+    // Removes `path` in the commit, after the renames (a file that no longer belongs with the new
+    // ones, e.g. the old sidecar of a replaced image): a failure to remove it undoes the renames.
+    void drop(const std::string& path) { dropped_.push_back(path); }
 
   private:
     std::vector<std::pair<std::string, std::string>> staged_;  // (path, its temporary)
+    std::vector<std::string> dropped_;
 };
 
 // Writes `bytes` to `path` atomically; every write, the flush and the close are checked (ENOSPC,

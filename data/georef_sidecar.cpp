@@ -121,8 +121,10 @@ std::string SidecarGeoref::describe() const {
     return s;
 }
 
-SidecarGeoref find_sidecar_georef(const std::string& image) {
-    SidecarGeoref g;
+namespace {
+
+// The world files GDAL looks for beside `image`, in its order.
+std::vector<fs::path> world_file_candidates(const std::string& image) {
     const fs::path p(image);
     const fs::path dir = p.parent_path();
     const std::string stem = p.stem().string();
@@ -132,7 +134,28 @@ SidecarGeoref find_sidecar_georef(const std::string& image) {
     for (const std::string& e : {short_world_ext(ext), ext + "w", std::string("wld")})
         for (const std::string& cased : {lower(e), upper(e)})
             worlds.push_back(dir / (stem + "." + cased));
-    g.world_file = first_existing(worlds);
+    return worlds;
+}
+
+std::vector<fs::path> prj_candidates(const std::string& image) {
+    const fs::path p(image);
+    const std::string stem = (p.parent_path() / p.stem()).string();
+    return {stem + ".prj", stem + ".PRJ"};
+}
+
+}  // namespace
+
+std::vector<std::string> georef_sidecar_candidates(const std::string& image) {
+    std::vector<std::string> names;
+    for (const fs::path& w : world_file_candidates(image)) names.push_back(w.string());
+    for (const fs::path& w : prj_candidates(image)) names.push_back(w.string());
+    names.push_back(image + ".aux.xml");
+    return names;
+}
+
+SidecarGeoref find_sidecar_georef(const std::string& image) {
+    SidecarGeoref g;
+    g.world_file = first_existing(world_file_candidates(image));
     if (!g.world_file.empty()) {
         const std::string text = read_whole_file(g.world_file);
         if (is_world_file(text))
@@ -141,7 +164,7 @@ SidecarGeoref find_sidecar_georef(const std::string& image) {
             log_warn(g.world_file, ": not a world file (expected six numbers, one per line); ",
                      "its georeference is not carried to the prediction of ", image);
     }
-    g.prj_file = first_existing({dir / (stem + ".prj"), dir / (stem + ".PRJ")});
+    g.prj_file = first_existing(prj_candidates(image));
     if (!g.prj_file.empty()) g.prj = read_whole_file(g.prj_file);
     g.aux_file = first_existing({fs::path(image + ".aux.xml")});
     if (!g.aux_file.empty()) {

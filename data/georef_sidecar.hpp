@@ -28,6 +28,10 @@ struct SidecarGeoref {
     std::string describe() const;
 };
 
+// Every name a georeference sidecar of `image` may have (world file in either case, .prj,
+// .aux.xml), whether there or not: what GDAL or pfce would read as the image's place on the map.
+std::vector<std::string> georef_sidecar_candidates(const std::string& image);
+
 // The sidecars of `image` that hold a georeference. A world file that is not six numbers is
 // ignored (with a warning naming it): GDAL ignores it too.
 SidecarGeoref find_sidecar_georef(const std::string& image);

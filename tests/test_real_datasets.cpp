@@ -696,6 +696,42 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     EXPECT_MESSAGE_HAS(bad.output, "a.pgw: not a world file");
     EXPECT_FALSE(fs::exists(root + "/bad.pgw"));
     EXPECT_TRUE(fs::exists(root + "/bad.prj"));
+
+    // An earlier prediction's sidecars and confidence map beside a new mask of the same name would
+    // place and describe it (hostile-user probe: --force left them, and GDAL put an image without
+    // georeference where the old one lay). --force removes them with the new mask's writing;
+    // without it, a stray world file is refused, named, and left as it is.
+    std::ofstream(chips + "/a.pgw") << world;
+    const std::string plain = root + "/plain";
+    fs::create_directories(plain);
+    write_png(plain + "/a.png", test::foreign_image(test::foreign_labels(24, 16, 7), 7));
+    const std::string again =
+        "predict --checkpoint " + root + "/run/last.ckpt --device cpu --input ";
+    ASSERT_EQ(
+        test::run_pfce(again + chips + "/a.png --out " + root + "/re/a.png --confidence").status,
+        0);
+    ASSERT_TRUE(fs::exists(root + "/re/a.pgw"));
+    const test::CommandResult refused = test::run_pfce(again + plain + " --out " + root + "/re");
+    EXPECT_EQ(refused.status, 2) << refused.output;
+    const test::CommandResult replaced =
+        test::run_pfce(again + plain + " --out " + root + "/re --force");
+    ASSERT_EQ(replaced.status, 0) << replaced.output;
+    for (const char* gone : {"a.pgw", "a.prj", "a.png.aux.xml", "a_confidence.png",
+                             "a_confidence.pgw", "a_confidence.prj", "a_confidence.png.aux.xml"})
+        EXPECT_FALSE(fs::exists(root + "/re/" + gone)) << gone;
+    EXPECT_EQ(read_gray(root + "/re/a.png").width, 24);
+    std::vector<std::string> left;
+    for (const auto& e : fs::directory_iterator(root + "/re")) left.push_back(e.path().filename());
+    std::sort(left.begin(), left.end());
+    EXPECT_EQ(left, (std::vector<std::string>{"a.png", "a_overlay.png"}));
+    fs::create_directories(root + "/stray");
+    std::ofstream(root + "/stray/a.wld") << world;
+    const test::CommandResult stray = test::run_pfce(again + plain + " --out " + root + "/stray");
+    EXPECT_EQ(stray.status, 2) << stray.output;
+    EXPECT_MESSAGE_HAS(stray.output, root + "/stray/a.wld exists beside " + root +
+                                         "/stray/a.png and would be read with it");
+    EXPECT_EQ(read_whole_file(root + "/stray/a.wld"), world);
+    EXPECT_FALSE(fs::exists(root + "/stray/a.png"));
 }
 
 // Potsdam ships each tile three ways (2_Ortho_RGB, 3_Ortho_IRRG, 4_Ortho_RGBIR). A folder of only

@@ -74,7 +74,32 @@ struct Job {
             if (!p->empty()) i.push_back(*p);
         return i;
     }
+    // Files there now that would be read with the new mask but are not among its outputs: an
+    // earlier prediction's world file, .prj or .aux.xml (GDAL would place the new mask by them),
+    // its confidence map and that map's sidecars. Never an input's own file.
+    std::vector<std::string> stale_companions() const;
 };
+
+// <stem>_confidence.<ext> beside the mask, asked for or not.
+std::string confidence_path(const fs::path& mask, bool asked);
+
+std::vector<std::string> Job::stale_companions() const {
+    const std::vector<std::string> ours = outputs(), theirs = inputs();
+    std::vector<std::string> names = georef_sidecar_candidates(mask);
+    const std::string conf = confidence_path(mask, true);
+    if (conf != confidence) names.push_back(conf);
+    for (const std::string& n : georef_sidecar_candidates(conf)) names.push_back(n);
+    std::vector<std::string> stale;
+    std::error_code ec;
+    for (const std::string& n : names) {
+        const auto same = [&](const std::string& o) { return fs::equivalent(n, o, ec); };
+        if (fs::is_regular_file(n, ec) && std::find(ours.begin(), ours.end(), n) == ours.end() &&
+            std::none_of(theirs.begin(), theirs.end(), same) &&
+            std::find(stale.begin(), stale.end(), n) == stale.end())
+            stale.push_back(n);
+    }
+    return stale;
+}
 
 bool lower_ext_is(const fs::path& p, std::initializer_list<const char*> exts) {
     std::string e = p.extension().string();
@@ -306,6 +331,17 @@ void run_predict(const PredictArgs& a) {
         for (const std::string& i : j.inputs()) inputs.push_back(i);
     for (const Job& j : jobs)
         for (const std::string& p : j.outputs()) check_output_file(p, a.force, inputs);
+    // An earlier prediction's sidecars or confidence map beside a new mask would describe it
+    // (before, --force left them: a new mask took the old one's place on the map). With --force
+    // they go with the prediction's files; without, nothing is removed.
+    for (const Job& j : jobs)
+        for (const std::string& p : j.stale_companions())
+            if (!a.force)
+                PFCE_THROW(InputError, p, " exists beside ", j.mask,
+                           " and would be read with it (GDAL takes a world file, .prj or .aux.xml "
+                           "beside an image for its place on the map; a _confidence file is an "
+                           "earlier prediction's), but this prediction does not write it: remove "
+                           "it, or pass --force to remove it with the new mask's writing");
     // Predictions among a dataset's own images or masks would be read as data (--force or not).
     for (const Job& j : jobs) refuse_output_among_data("--out " + a.out, j.mask, "predictions");
 
@@ -602,6 +638,7 @@ void run_predict(const PredictArgs& a) {
                         "% of pixels below 0.5";
                 unsure += below;
             }
+            for (const std::string& p : j.stale_companions()) staged.drop(p);
             try {
                 staged.commit(a.force);
             } catch (const InputError& e) {  // an output another command wrote meanwhile
