@@ -24,6 +24,7 @@
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "data/sparse_sampler.hpp"
+#include "host/train/checkpoint.hpp"
 #include "host/train/sliding_window.hpp"
 #include "models/unet.hpp"
 #include "tests/foreign_dataset.hpp"
@@ -513,6 +514,38 @@ test::CommandResult train_tiny_run(const std::string& data, const std::string& r
 }
 
 }  // namespace
+
+// A last.ckpt of a run killed before its first step holds random weights: predict and eval say
+// so, and eval's JSON records the epoch and step so a script can tell (hostile-user probe: used
+// without a word, mIoU 0.08).
+TEST(RealDatasets, AnUntrainedCheckpointIsSaidToBeOne) {
+    const std::string root = test::temp_dir("real_untrained");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
+    Checkpoint ck = read_checkpoint(root + "/run/last.ckpt");
+    ck.meta["state"]["epoch"] = 0;
+    ck.meta["state"]["global_step"] = 0;
+    write_checkpoint(root + "/untrained.ckpt", ck);
+    const std::string said = "checkpoint " + root + "/untrained.ckpt holds untrained weights";
+    const test::CommandResult e =
+        test::run_pfce("eval --checkpoint " + root + "/untrained.ckpt --data " + fd.root +
+                       " --split all --device cpu --json");
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_MESSAGE_HAS(e.output, said);
+    EXPECT_MESSAGE_HAS(e.output, "\"global_step\": 0");
+    const test::CommandResult p =
+        test::run_pfce("predict --checkpoint " + root + "/untrained.ckpt --input " + fd.root +
+                       "/images --out " + root + "/pred --device cpu");
+    ASSERT_EQ(p.status, 0) << p.output;
+    EXPECT_MESSAGE_HAS(p.output, said);
+    // The trained one: its step, and no such word.
+    const test::CommandResult t =
+        test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --data " + fd.root +
+                       " --split all --device cpu --json");
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_MESSAGE_HAS(t.output, "\"global_step\": 1");
+    EXPECT_EQ(t.output.find("untrained weights"), std::string::npos) << t.output;
+}
 
 TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
     const std::string root = test::temp_dir("real_geotiff");

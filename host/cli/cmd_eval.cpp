@@ -253,6 +253,11 @@ void run_eval(const EvalArgs& a) {
     if (a.json) {
         nlohmann::json j = to_json(r.metrics, m.class_names);
         j["checkpoint"] = a.checkpoint;
+        // How far its run had trained: a script can tell an untrained last.ckpt (step 0).
+        if (const TrainingProgress p = training_progress(m.meta); p.known) {
+            j["epoch"] = p.epoch;
+            j["global_step"] = p.global_step;
+        }
         j["data"] = d.root;
         j["split"] = a.split;
         if (ds.kind() == DatasetKind::tiles) j["tile_labels"] = ds.tile_labels_read();

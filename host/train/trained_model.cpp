@@ -1,6 +1,7 @@
 // Model state in checkpoints, model reconstruction, single-image prediction.
 #include "host/train/trained_model.hpp"
 
+#include "core/log.hpp"
 #include "core/op_variants.hpp"
 
 #include <cstring>
@@ -80,7 +81,30 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
                    ": metadata does not describe a pfce U-Net: ", e.what());
     }
     load_model_state(ck, backend, *m.net, path);
+    // A run's last.ckpt is written at its start, before the first step: a run killed then leaves
+    // weights that never trained, whose predictions and metrics mean nothing (hostile-user probe:
+    // used without a word).
+    if (const TrainingProgress p = training_progress(m.meta); p.known && p.global_step == 0)
+        log_warn("checkpoint ", path,
+                 " holds untrained weights (epoch 0, optimizer step 0: written at the start of a "
+                 "run that stopped before its first step); its results are those of a random "
+                 "model. Resume the run (pfce train --resume) or use a checkpoint of a later "
+                 "epoch");
     return m;
+}
+
+TrainingProgress training_progress(const nlohmann::json& meta) {
+    TrainingProgress p;
+    const nlohmann::json state =
+        meta.is_object() ? meta.value("state", nlohmann::json()) : nlohmann::json();
+    if (!state.is_object()) return p;
+    const nlohmann::json epoch = state.value("epoch", nlohmann::json()),
+                         step = state.value("global_step", nlohmann::json());
+    if (!epoch.is_number_integer() || !step.is_number_integer()) return p;
+    p.known = true;
+    p.epoch = epoch.get<std::int64_t>();
+    p.global_step = step.get<std::int64_t>();
+    return p;
 }
 
 Tensor normalize_image(const RgbImage& img, const ChannelStats& stats) {

@@ -48,6 +48,14 @@ struct TrainedModel {
 // U-Net.
 TrainedModel load_trained_model(Backend& backend, const std::string& path);
 
+// How far the run had trained when it wrote a checkpoint (its meta.state): the epochs done and the
+// optimizer steps taken. known = false for a checkpoint that does not record them.
+struct TrainingProgress {
+    bool known = false;
+    std::int64_t epoch = 0, global_step = 0;
+};
+TrainingProgress training_progress(const nlohmann::json& meta);
+
 // (1,3,H,W) f32 host tensor: (pixel - mean) / std per channel, as the batch loader does.
 Tensor normalize_image(const RgbImage& img, const ChannelStats& stats);
 // Argmax class per pixel (inference-mode batch norm).
