@@ -145,6 +145,13 @@ LabelMap labels_by_palette_colour(LabelMap m, const std::vector<Rgb>& colormap,
     bool renumbered = false;
     const int n = written.num_classes();
     const Rgb unlabelled = written.display_unlabelled();
+    // Every class's colour still at its index: the palette is as pfce wrote it, so a value that
+    // is no class is an error (check_labels), not whatever colour pfce's unused entries have
+    // (black, class 0's colour in some datasets: a stray value 7 read as that class).
+    bool as_written = static_cast<int>(colormap.size()) >= n;
+    for (int k = 0; k < n && as_written; ++k)
+        as_written = same_colour(colormap[static_cast<std::size_t>(k)], written.classes[k].colour);
+    if (as_written) return m;
     for (int v = 0; v < 255; ++v) {
         label[v] = static_cast<std::uint8_t>(v);
         if (count[v] == 0 || v >= static_cast<int>(colormap.size())) continue;

@@ -113,6 +113,17 @@ TEST(MaskFormat, ValuesThatAreNoClassAreRefusedNamingFileAndPixel) {
     msg = test::input_error_message([&] { read_mask_png(md, "x", pal); });
     EXPECT_MESSAGE_HAS(msg, "x.png");
     EXPECT_MESSAGE_HAS(msg, "value 7");
+    // And with pfce's own palette kept (an edit in a tool that keeps the palette): entry 7 is
+    // black there, as the black class 0 is, yet 7 is no class: refused, not read as class 0
+    // (hostile-user probe).
+    std::vector<Rgb> own(256, Rgb{0, 0, 0});
+    for (int k = 0; k < pal.num_classes(); ++k)
+        own[static_cast<std::size_t>(k)] = pal.classes[k].colour;
+    own[255] = pal.display_unlabelled();
+    write_png_indexed(dir + "/x.png", bad, own);
+    msg = test::input_error_message([&] { read_mask_png(md, "x", pal); });
+    EXPECT_MESSAGE_HAS(msg, "x.png");
+    EXPECT_MESSAGE_HAS(msg, "value 7");
     // So is a colour PNG in its place.
     write_png(dir + "/x.png", pal.encode(m));
     msg = test::input_error_message([&] { read_mask_png(md, "x", pal); });
