@@ -244,6 +244,16 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
     }
     if (!TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &l.photometric))
         l.photometric = l.spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
+    // Bands tagged a gray stack (gdal_translate -co PHOTOMETRIC=MINISBLACK) that GDAL's record
+    // calls red, green and blue: RGB, as GDAL reads them (before, refused as "a stack of 3 gray
+    // bands" while GDAL showed colour).
+    const auto role = [&](int sample) {
+        const auto it = interpreted.find(sample);
+        return it == interpreted.end() ? std::string() : it->second;
+    };
+    if (l.photometric == PHOTOMETRIC_MINISBLACK && l.spp >= 3 && role(0) == "red" &&
+        role(1) == "green" && role(2) == "blue")
+        l.photometric = PHOTOMETRIC_RGB;
     // JPEG-compressed YCbCr (how many orthophoto GeoTIFFs are stored): the JPEG codec converts to
     // RGB as it decodes when asked, as GDAL asks it, so such a file reads as any RGB one.
     std::uint16_t compression = COMPRESSION_NONE;

@@ -1174,6 +1174,27 @@ TEST(ImageIo, GdalsRecordOfTheBandsOverrulesTheAlphaTag) {
     EXPECT_EQ(probe_image(dir + "/alpha.tif").channels, 3);
     expect_input_error([&] { read_rgb(dir + "/alpha.tif", 0); },
                        {dir + "/alpha.tif", "pixels are transparent"});
+    // Tagged a gray stack (gdal_translate -co PHOTOMETRIC=MINISBLACK) but recorded red, green,
+    // blue: RGB, as GDAL reads it (hostile-user probe: refused as "a stack of 3 gray bands").
+    std::vector<std::uint8_t> rgb;
+    for (std::size_t i = 0; i < px.size(); i += 4)
+        rgb.insert(rgb.end(), {px[i], px[i + 1], px[i + 2]});
+    const std::string rgb_record =
+        "<GDALMetadata>\n  <Item name=\"COLORINTERP\" sample=\"0\" role=\"colorinterp\">Red</Item>"
+        "\n  <Item name=\"COLORINTERP\" sample=\"1\" role=\"colorinterp\">Green</Item>"
+        "\n  <Item name=\"COLORINTERP\" sample=\"2\" role=\"colorinterp\">Blue</Item>"
+        "\n</GDALMetadata>\n";
+    write_raw_tiff(dir + "/gray_tagged_rgb.tif",
+                   {.width = w,
+                    .height = h,
+                    .photometric = PHOTOMETRIC_MINISBLACK,
+                    .gdal_metadata = rgb_record},
+                   rgb);
+    EXPECT_EQ(read_rgb(dir + "/gray_tagged_rgb.tif").pixels, rgb);
+    // Without the record, a gray stack stays refused without a choice of bands.
+    write_raw_tiff(dir + "/gray_stack.tif",
+                   {.width = w, .height = h, .photometric = PHOTOMETRIC_MINISBLACK}, rgb);
+    expect_input_error([&] { read_rgb(dir + "/gray_stack.tif"); }, {"a stack of 3 gray bands"});
 }
 
 TEST(ImageIo, TruncatedFilesAreRefusedNamingTheFile) {
