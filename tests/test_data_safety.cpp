@@ -438,6 +438,13 @@ TEST(DataSafety, OutputsNeverReplaceInputsOrExistingFiles) {
             EXPECT_EQ(r.status, 2) << r.output;
             EXPECT_MESSAGE_HAS(r.output, "would be read as data");
         }
+    // Where a file of that name is there already: the same word, not "pass --force", which could
+    // not help (hostile-user probe).
+    const test::CommandResult taken =
+        test::run_pfce(predict + " --out " + fd.root + "/masks/tile_1.png");
+    EXPECT_EQ(taken.status, 2) << taken.output;
+    EXPECT_MESSAGE_HAS(taken.output, "would be read as data");
+    EXPECT_EQ(taken.output.find("pass --force"), std::string::npos) << taken.output;
     EXPECT_EQ(test::run_pfce(predict + " --out " + fd.root + "/predictions/").status, 0);
     fs::remove_all(fd.root + "/predictions");
     // A link to nothing is an entry of the user's too: replaced only with --force.

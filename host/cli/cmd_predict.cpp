@@ -329,6 +329,12 @@ void run_predict(const PredictArgs& a) {
     std::vector<std::string> inputs = {a.checkpoint};
     for (const Job& j : jobs)
         for (const std::string& i : j.inputs()) inputs.push_back(i);
+    // An output that is an input, then predictions among a dataset's own images or masks (read
+    // as data): each refused --force or not, so said before "pass --force" would be advice that
+    // cannot work.
+    for (const Job& j : jobs)
+        for (const std::string& p : j.outputs()) check_output_file(p, true, inputs);
+    for (const Job& j : jobs) refuse_output_among_data("--out " + a.out, j.mask, "predictions");
     for (const Job& j : jobs)
         for (const std::string& p : j.outputs()) check_output_file(p, a.force, inputs);
     // An earlier prediction's sidecars or confidence map beside a new mask would describe it
@@ -342,8 +348,6 @@ void run_predict(const PredictArgs& a) {
                            "beside an image for its place on the map; a _confidence file is an "
                            "earlier prediction's), but this prediction does not write it: remove "
                            "it, or pass --force to remove it with the new mask's writing");
-    // Predictions among a dataset's own images or masks would be read as data (--force or not).
-    for (const Job& j : jobs) refuse_output_among_data("--out " + a.out, j.mask, "predictions");
 
     // Ctrl-C / SIGTERM: stop before the next forward pass, drop the image in hand (nothing of it
     // is written yet) and exit 130.
