@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "data/contact_sheet.hpp"
+#include "data/data_fingerprint.hpp"
 #include "data/dataset.hpp"
 #include "data/georef.hpp"
 #include "data/image_io.hpp"
@@ -1257,6 +1258,25 @@ TEST(GenericDataset, FilesKeysNameTheDirectoriesAndOneMayHoldBoth) {
 }
 
 // ---- kind detection ----------------------------------------------------------------------------
+
+// One dataset, however its root is spelled: Kaggle patches given as D, D/, ./D or D/patches
+// fingerprint alike (hostile-user probe: eval --data D/patches said the run's files had changed).
+TEST(DatasetFingerprint, KagglePatchesFingerprintAlikeUnderEverySpelling) {
+    const std::string dir = test::temp_dir("ds_fingerprint_spellings");
+    write_kaggle(dir, {0, 1});
+    const Dataset ds = Dataset::open(dir);
+    const std::string images = images_fingerprint(ds), labels = dense_labels_fingerprint(ds);
+    for (const std::string& spelling :
+         {dir + "/", dir + "/patches", dir + "/patches/", dir + "/./patches",
+          fs::relative(dir, fs::current_path()).string()}) {
+        const Dataset other = Dataset::open(spelling);
+        EXPECT_EQ(images_fingerprint(other), images) << spelling;
+        EXPECT_EQ(dense_labels_fingerprint(other), labels) << spelling;
+    }
+    // A file that did change still changes it.
+    write_kaggle(dir, {1}, 20);
+    EXPECT_NE(images_fingerprint(Dataset::open(dir + "/patches")), images);
+}
 
 TEST(DatasetKindDetection, UnknownAmbiguousAndNamedKinds) {
     const std::string dir = test::temp_dir("ds_kind");
