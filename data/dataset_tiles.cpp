@@ -101,6 +101,25 @@ bool has_tiles_layout(const fs::path& root) {
 
 }  // namespace detail
 
+namespace {
+
+// "; <file> is there, but ..." for a label of `stem` in another format than TIFF (a threshold or
+// an edit saved as .png), which the tiles layout does not read; else "".
+std::string unread_label_hint(const fs::path& root, const std::string& stem) {
+    for (const auto& p : detail::candidate_files(root)) {
+        const std::string name = p.filename().string(), ext = detail::upper(p.extension().string());
+        if (name.rfind(stem + "_label", 0) == 0 && detail::is_image_extension(p) && ext != ".TIF" &&
+            ext != ".TIFF")
+            return "; " + p.string() +
+                   " is there, but Potsdam tile labels are read as .tif "
+                   "only: save it as " +
+                   p.stem().string() + ".tif (e.g. gdal_translate IN OUT.tif)";
+    }
+    return {};
+}
+
+}  // namespace
+
 void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
     const std::string set = detail::upper(ds.opts_.tile_image);
     if (set != "RGB" && set != "IRRG" && set != "RGBIR")
@@ -195,7 +214,8 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
                            " has no label ", stem, "_label.tif beside it or in a sibling directory",
                            has_eroded ? " (only the eroded " + label_nb[stem].filename().string() +
                                             ": data.tile_labels = \"eroded\" reads those)"
-                                      : std::string());
+                                      : std::string(),
+                           unread_label_hint(root, stem));
             mask = label[stem];
         } else if (has_eroded) {
             mask = label_nb[stem];
@@ -210,7 +230,8 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
                        labels_wanted == "eroded" && has_full
                            ? " (only the full " + label[stem].filename().string() +
                                  ": data.tile_labels = \"full\" reads those)"
-                           : std::string());
+                           : std::string(),
+                       unread_label_hint(root, stem));
         }
         int w = 0, h = 0;
         // Windows are what gets decoded, so the pixel limit applies to them, not to the tile.

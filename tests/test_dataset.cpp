@@ -523,6 +523,13 @@ TEST(TilesDataset, TheLabelSetReadIsTheOneChosen) {
     msg = input_error_message([&] { Dataset::open(dir, o); });
     EXPECT_MESSAGE_HAS(msg, "top_potsdam_2_10_RGB.tif has no label top_potsdam_2_10_label.tif");
     EXPECT_MESSAGE_HAS(msg, "data.tile_labels = \"eroded\"");
+    // A PNG of the label beside it (thresholded by the near-colour advice): named, with the fix.
+    write_png(dir + "/5_Labels_all/top_potsdam_2_10_label.png", RgbImage(2, 2));
+    msg = input_error_message([&] { Dataset::open(dir, o); });
+    EXPECT_MESSAGE_HAS(msg, dir +
+                                "/5_Labels_all/top_potsdam_2_10_label.png is there, but Potsdam "
+                                "tile labels are read as .tif only");
+    fs::remove(dir + "/5_Labels_all/top_potsdam_2_10_label.png");
     o.tile_labels = "auto";
     testing::internal::CaptureStderr();
     const Dataset mixed = Dataset::open(dir, o);
