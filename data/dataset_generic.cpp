@@ -504,6 +504,10 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
                        suffix_hint(stem, images, "mask_suffix", "image_suffix", spec.mask_suffix,
                                    spec.image_suffix),
                        detail::unread_partner_hint(images_dir, stem + spec.image_suffix, false));
+    // Images without a mask, counted: several are most likely a public dataset's test images,
+    // whose labels are withheld (OpenEarthMap keeps them in images/), not a misnamed file.
+    std::size_t unlabelled_images = 0;
+    for (const auto& [stem, path] : images) unlabelled_images += masks.count(stem) == 0;
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
         if (m == masks.end())
@@ -512,7 +516,15 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
                        near_stem_hint(stem, masks),
                        suffix_hint(stem, masks, "image_suffix", "mask_suffix", spec.image_suffix,
                                    spec.mask_suffix),
-                       detail::unread_partner_hint(masks_dir, stem + spec.mask_suffix, true));
+                       detail::unread_partner_hint(masks_dir, stem + spec.mask_suffix, true),
+                       unlabelled_images > 1
+                           ? "; " + std::to_string(unlabelled_images) + " of the " +
+                                 std::to_string(images.size()) +
+                                 " images have no mask (a dataset's test images, whose labels "
+                                 "are withheld?): every image of a generic dataset needs its "
+                                 "mask, so move those out of " +
+                                 images_dir.string() + " (split lists do not leave them out)"
+                           : std::string());
         SampleRef s;
         s.id = stem;
         s.image_path = path.string();

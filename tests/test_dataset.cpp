@@ -765,6 +765,13 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     const std::string no_hint = input_error_message([&] { Dataset::open(numbered); });
     EXPECT_MESSAGE_HAS(no_hint, "t_11.tif has no mask");
     EXPECT_EQ(no_hint.find("added"), std::string::npos) << no_hint;
+    EXPECT_EQ(no_hint.find("images have no mask"), std::string::npos) << no_hint;  // only one
+    // Several images without masks (OpenEarthMap keeps its test images in images/): counted, and
+    // the way out said.
+    write_tiff(numbered + "/images/t_12.tif", test::random_rgb(3, 2, 1));
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(numbered); }),
+                       "2 of the 3 images have no mask (a dataset's test images, whose labels "
+                       "are withheld?)");
     // The longest stem extended: area_north_mask is area_north with "_mask", not area with
     // "_north_mask".
     const std::string areas = test::temp_dir("ds_generic_areas");
