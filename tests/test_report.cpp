@@ -383,6 +383,18 @@ TEST(Report, EditedDocumentsAreFoundAndKept) {
     write_report(dir, in, edited_report_hashes(dir));
     EXPECT_EQ(read_text_file(dir + "/report.md"), render_report_markdown(in));
     EXPECT_TRUE(edited_report_files(dir).empty());
+    // A rewrite cut short between its renames (kill -9): results.json new, report.md still the
+    // report pfce wrote before. pfce's own text, not an edit (hostile-user probe: the next run
+    // refused, and its advice, --force, would have trained every experiment again).
+    const std::string old_report = read_text_file(dir + "/report.md");
+    ReportInput changed = in;
+    changed.results.front().report_figure = "another figure";
+    write_report(dir, changed);
+    ASSERT_NE(read_text_file(dir + "/report.md"), old_report);
+    write_text_atomically(dir + "/report.md", old_report);
+    EXPECT_TRUE(edited_report_files(dir).empty());
+    write_text_atomically(dir + "/report.md", old_report + "AN EDIT\n");  // an edit still is one
+    EXPECT_EQ(edited_report_files(dir), std::vector<std::string>{dir + "/report.md"});
     // A results.json without the record (an older pfce's) finds nothing.
     write_text_atomically(dir + "/results.json", "{}\n");
     write_text_atomically(dir + "/report.md", mine);

@@ -775,20 +775,41 @@ void write_report(const std::string& out_dir, const ReportInput& in,
             edited.push_back(f);
     }
     nlohmann::json results = render_results_json(in);
-    // All four or none: results.json's hashes must be of the documents beside it (a report cut
-    // short after it would read as edited to the next run).
+    // results.json goes in first, then the documents, each a rename: a kill between two renames
+    // (kill -9, power loss) leaves each document either as pfce wrote it before, whose hash is kept
+    // as "report_files_before", or new, whose hash is "report_files": neither reads as an edit to
+    // the next run (before, it refused the run as if report.md had been edited by hand).
+    const nlohmann::json before = recorded_report_hashes(out_dir);
     StagedFiles staged;
+    const std::string results_tmp = staged.stage(path("results.json"));
+    std::vector<std::pair<std::string, const std::string*>> targets;
     for (const auto& [name, text] : documents) {
         results["report_files"][name] = content_hash(text);
         std::string target = path(name);
         if (std::find(edited.begin(), edited.end(), target) != edited.end()) {
             log_warn(target, " was changed during this run: kept; the new one is ", target, ".new");
             target += ".new";
+        } else if (const auto it = before.find(name); it != before.end() && it->is_string()) {
+            results["report_files_before"][name] = *it;
         }
-        write_text_atomically(staged.stage(target), text);
+        targets.emplace_back(target, &text);
     }
-    write_text_atomically(staged.stage(path("results.json")), results.dump(2) + "\n");
+    write_text_atomically(results_tmp, results.dump(2) + "\n");
+    for (const auto& [target, text] : targets) write_text_atomically(staged.stage(target), *text);
     staged.commit(/*replace=*/true);
+}
+
+nlohmann::json recorded_report_hashes(const std::string& out_dir) {
+    const std::filesystem::path file = std::filesystem::path(out_dir) / "results.json";
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) return nlohmann::json::object();
+    try {
+        const nlohmann::json results = nlohmann::json::parse(read_whole_file(file.string()));
+        const auto files = results.find("report_files");
+        if (results.is_object() && files != results.end() && files->is_object()) return *files;
+    } catch (const std::exception&) {
+    }
+    return nlohmann::json::object();
 }
 
 std::vector<std::string> edited_report_files(const std::string& out_dir) {
@@ -804,6 +825,7 @@ std::vector<std::string> edited_report_files(const std::string& out_dir) {
     }
     const auto files = results.find("report_files");
     if (!results.is_object() || files == results.end() || !files->is_object()) return edited;
+    const nlohmann::json before = results.value("report_files_before", nlohmann::json::object());
     for (const auto& [name, hash] : files->items()) {
         const std::filesystem::path file = dir / name;
         if (name.find('/') != std::string::npos || !hash.is_string() ||
@@ -815,7 +837,11 @@ std::vector<std::string> edited_report_files(const std::string& out_dir) {
         } catch (const std::exception&) {
             continue;
         }
-        if (content_hash(text) != hash.get<std::string>()) edited.push_back(file.string());
+        // pfce's text: this report's, or the one before it (a write cut short between renames).
+        const std::string now = content_hash(text);
+        const bool earlier = before.is_object() && before.contains(name) &&
+                             before[name].is_string() && before[name].get<std::string>() == now;
+        if (now != hash.get<std::string>() && !earlier) edited.push_back(file.string());
     }
     return edited;
 }

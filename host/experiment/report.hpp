@@ -51,8 +51,10 @@ std::string render_chart(const ReportInput& in, const std::string& chart_file);
 
 // Writes every report file into out_dir, each atomically: charts first, report.html last.
 // results.json records a hash of each document a person may edit (report.md, report.html,
-// results.csv) under "report_files", for edited_report_files; the documents and results.json are
-// replaced together (all new or all old). A document edited since it was written is kept and the
+// results.csv) under "report_files", for edited_report_files, and the hashes of those it replaces
+// under "report_files_before": results.json goes in first, then each document, so a write cut
+// short between two renames leaves documents that are old or new, neither read as an edit. A
+// document edited since it was written is kept and the
 // new one written as NAME.new, unless `replaceable` holds it with its content as it is now (what
 // --force saw, and so agreed to replace, when the run began: an edit made during the run is kept).
 using ReportFileHashes = std::map<std::string, std::string>;  // path -> hash of its content
@@ -66,5 +68,8 @@ std::vector<std::string> edited_report_files(const std::string& out_dir);
 // The edited documents (edited_report_files) with the hashes of their content now: what a run
 // with --force may replace at its end.
 ReportFileHashes edited_report_hashes(const std::string& out_dir);
+// What results.json in out_dir records under "report_files" (document name -> hash), an empty
+// object when there is none.
+nlohmann::json recorded_report_hashes(const std::string& out_dir);
 
 }  // namespace pfce
