@@ -294,20 +294,19 @@ void StagedFiles::commit(bool replace) {
         }
         done.push_back({path, aside, written[k].st_dev, written[k].st_ino});
     }
-    // Dropped files go last, each kept aside (a hard link) until all are gone, so a failure puts
-    // them and the renamed ones back.
-    std::vector<std::pair<std::string, std::string>> removed;  // (path, its aside link)
+    // Dropped files go last, each renamed aside (no copy, no hard link, which some file systems
+    // lack) until all are gone, so a failure puts them and the renamed ones back.
+    std::vector<std::pair<std::string, std::string>> removed;  // (path, where it was put aside)
     for (const std::string& path : dropped_) {
-        std::string aside = temp_path_for(path);
-        if (::link(path.c_str(), aside.c_str()) != 0) aside.clear();
-        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        const std::string aside = temp_path_for(path);
+        if (std::rename(path.c_str(), aside.c_str()) != 0) {
+            if (errno == ENOENT) continue;  // gone already
             const int err = errno;
-            if (!aside.empty()) std::remove(aside.c_str());
             for (const auto& [p, a] : removed) std::rename(a.c_str(), p.c_str());
             undo();
             PFCE_THROW(SystemError, "cannot remove ", path, ": ", std::strerror(err));
         }
-        if (!aside.empty()) removed.emplace_back(path, aside);
+        removed.emplace_back(path, aside);
     }
     for (const auto& [p, a] : removed) std::remove(a.c_str());
     for (const Done& d : done)

@@ -986,6 +986,32 @@ TEST(DataSafety, PredictsShareAnOutputDirectoryWithoutMixingFiles) {
     EXPECT_EQ(read_whole_file(dir + "/a.png"), "old a");
     for (const auto& e : fs::directory_iterator(dir))  // no temporary, no old file kept aside
         EXPECT_FALSE(is_temp_name(e.path().filename().string())) << e.path();
+    // A dropped file goes with the commit, and comes back when the commit fails; one gone
+    // already is no failure.
+    fs::remove_all(dir + "/b.png");
+    write_file_atomically(dir + "/a.pgw", "old world");
+    {
+        StagedFiles staged;
+        write_file_atomically(staged.stage(dir + "/a.png"), "new a");
+        staged.drop(dir + "/a.pgw");
+        staged.drop(dir + "/never-there.pgw");
+        staged.commit(true);
+    }
+    EXPECT_EQ(read_whole_file(dir + "/a.png"), "new a");
+    EXPECT_FALSE(fs::exists(dir + "/a.pgw"));
+    write_file_atomically(dir + "/a.pgw", "old world");
+    fs::create_directories(dir + "/b.png/in-the-way");
+    {
+        StagedFiles staged;
+        write_file_atomically(staged.stage(dir + "/a.png"), "newer a");
+        staged.drop(dir + "/a.pgw");
+        write_file_atomically(staged.stage(dir + "/b.png"), "new b");  // fails: a directory
+        EXPECT_THROW(staged.commit(true), SystemError);
+    }
+    EXPECT_EQ(read_whole_file(dir + "/a.png"), "new a");
+    EXPECT_EQ(read_whole_file(dir + "/a.pgw"), "old world");
+    for (const auto& e : fs::directory_iterator(dir))
+        EXPECT_FALSE(is_temp_name(e.path().filename().string())) << e.path();
 }
 
 // The writer of a temporary can be gone while its PID still names a process: a zombie (killed,

@@ -765,6 +765,20 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
                                          "/stray/a.png and would be read with it");
     EXPECT_EQ(read_whole_file(root + "/stray/a.wld"), world);
     EXPECT_FALSE(fs::exists(root + "/stray/a.png"));
+    // Never a file of anyone else's (diff review): not an input's other world file (the mask
+    // beside its input), not the .prj of a user's a.tif beside a new a.png, --force or not.
+    std::ofstream(chips + "/a.wld") << world;
+    ASSERT_EQ(test::run_pfce(again + chips + "/a.png --out " + chips + "/a.tif --force").status, 0);
+    EXPECT_EQ(read_whole_file(chips + "/a.wld"), world);
+    EXPECT_EQ(read_whole_file(chips + "/a.pgw"), world);
+    const std::string users = root + "/users";
+    fs::create_directories(users);
+    write_png(users + "/a.tif", test::foreign_image(test::foreign_labels(8, 8, 1), 1));
+    std::ofstream(users + "/a.prj") << wkt;
+    std::ofstream(users + "/a.tfw") << world;
+    ASSERT_EQ(test::run_pfce(again + plain + "/a.png --out " + users + "/a.png --force").status, 0);
+    EXPECT_EQ(read_whole_file(users + "/a.prj"), wkt);
+    EXPECT_EQ(read_whole_file(users + "/a.tfw"), world);
 }
 
 // Potsdam ships each tile three ways (2_Ortho_RGB, 3_Ortho_IRRG, 4_Ortho_RGBIR). A folder of only

@@ -75,26 +75,63 @@ struct Job {
         return i;
     }
     // Files there now that would be read with the new mask but are not among its outputs: an
-    // earlier prediction's world file, .prj or .aux.xml (GDAL would place the new mask by them),
-    // its confidence map and that map's sidecars. Never an input's own file.
-    std::vector<std::string> stale_companions() const;
+    // earlier prediction's world file or .aux.xml (GDAL would place the new mask by them) and,
+    // where that prediction is being replaced, its .prj, confidence map and that map's sidecars.
+    // Never a file of `protected_files` (every input of the run, with each input's sidecars), nor a
+    // name another image of the mask's stem shares (its .prj, .wld), nor a file that is one of the
+    // outputs under another spelling (a case-insensitive file system).
+    std::vector<std::string> stale_companions(
+        const std::vector<std::string>& protected_files) const;
 };
 
 // <stem>_confidence.<ext> beside the mask, asked for or not.
 std::string confidence_path(const fs::path& mask, bool asked);
+bool lower_ext_is(const fs::path& p, std::initializer_list<const char*> exts);
 
-std::vector<std::string> Job::stale_companions() const {
-    const std::vector<std::string> ours = outputs(), theirs = inputs();
-    std::vector<std::string> names = georef_sidecar_candidates(mask);
-    const std::string conf = confidence_path(mask, true);
-    if (conf != confidence) names.push_back(conf);
-    for (const std::string& n : georef_sidecar_candidates(conf)) names.push_back(n);
-    std::vector<std::string> stale;
+// Whether another image file (not `except`) of stem `stem` lies in `dir`: a .prj or .wld of that
+// stem may be its.
+bool other_image_of_stem(const fs::path& dir, const std::string& stem,
+                         const std::vector<std::string>& except) {
     std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const fs::path& p = it->path();
+        if (p.stem() != stem || !lower_ext_is(p, {".tif", ".tiff", ".png", ".jpg", ".jpeg"}))
+            continue;
+        if (std::find(except.begin(), except.end(), p.string()) == except.end()) return true;
+    }
+    return false;
+}
+
+std::vector<std::string> Job::stale_companions(
+    const std::vector<std::string>& protected_files) const {
+    const std::vector<std::string> ours = outputs();
+    std::error_code ec;
+    const bool replacing = fs::exists(mask, ec);  // an earlier prediction (or file) of this name
+    // Per image the names: those of its extension (world files .pgw/.pngw, <file>.aux.xml) are
+    // its alone; a .prj or .wld is its stem's, shared with any other image of that stem.
+    std::vector<std::string> names;
+    const auto add = [&](const std::string& image, bool with_stem_names) {
+        const fs::path p(image);
+        // (The confidence map being replaced is no other image of its stem.)
+        std::vector<std::string> mine = ours;
+        mine.push_back(image);
+        const bool shared = other_image_of_stem(p.parent_path(), p.stem().string(), mine);
+        for (const std::string& n : georef_sidecar_candidates(image)) {
+            const std::string ext = fs::path(n).extension().string();
+            const bool stem_name = ext == ".prj" || ext == ".PRJ" || ext == ".wld" || ext == ".WLD";
+            if (!stem_name || (with_stem_names && !shared)) names.push_back(n);
+        }
+    };
+    add(mask, true);
+    const std::string conf = confidence_path(mask, true);
+    if (replacing && conf != confidence) names.push_back(conf);
+    if (replacing || conf == confidence) add(conf, true);
+    std::vector<std::string> stale;
     for (const std::string& n : names) {
         const auto same = [&](const std::string& o) { return fs::equivalent(n, o, ec); };
         if (fs::is_regular_file(n, ec) && std::find(ours.begin(), ours.end(), n) == ours.end() &&
-            std::none_of(theirs.begin(), theirs.end(), same) &&
+            std::none_of(ours.begin(), ours.end(), same) &&
+            std::none_of(protected_files.begin(), protected_files.end(), same) &&
             std::find(stale.begin(), stale.end(), n) == stale.end())
             stale.push_back(n);
     }
@@ -340,8 +377,12 @@ void run_predict(const PredictArgs& a) {
     // An earlier prediction's sidecars or confidence map beside a new mask would describe it
     // (before, --force left them: a new mask took the old one's place on the map). With --force
     // they go with the prediction's files; without, nothing is removed.
+    // Every input and every sidecar name of every input: never removed as another's companion.
+    std::vector<std::string> kept = inputs;
     for (const Job& j : jobs)
-        for (const std::string& p : j.stale_companions())
+        for (const std::string& n : georef_sidecar_candidates(j.input)) kept.push_back(n);
+    for (const Job& j : jobs)
+        for (const std::string& p : j.stale_companions(kept))
             if (!a.force)
                 PFCE_THROW(InputError, p, " exists beside ", j.mask,
                            " and would be read with it (GDAL takes a world file, .prj or .aux.xml "
@@ -642,7 +683,9 @@ void run_predict(const PredictArgs& a) {
                         "% of pixels below 0.5";
                 unsure += below;
             }
-            for (const std::string& p : j.stale_companions()) staged.drop(p);
+            // Only with --force: one that appeared since the check above is another command's.
+            if (a.force)
+                for (const std::string& p : j.stale_companions(kept)) staged.drop(p);
             try {
                 staged.commit(a.force);
             } catch (const InputError& e) {  // an output another command wrote meanwhile
