@@ -40,14 +40,18 @@ void hash_file_stamp(std::uint64_t& h, const std::string& file) {
 void hash_sample_files(std::uint64_t& h, const Dataset& ds, std::string SampleRef::*path) {
     // Kaggle patches given as D or as D/patches are one dataset: paths from D either way (before,
     // eval --data D/patches said a run's files had changed when nothing had).
-    fs::path base = fs::path(ds.root()).lexically_normal();
+    // Absolute, so --data . from inside D/patches is D/patches too (relative paths to an absolute
+    // base are the same as to the relative spelling of it).
+    std::error_code ec;
+    fs::path base = fs::absolute(ds.root(), ec).lexically_normal();
     if (base.filename().empty()) base = base.parent_path();
     if (ds.kind() == DatasetKind::kaggle && base.filename() == "patches") base = base.parent_path();
     std::string last;
     for (std::size_t i = 0; i < ds.size(); ++i) {
         const SampleRef& r = ds.sample(i);
         const std::string& file = r.*path;
-        hash_text(h, fs::path(file).lexically_normal().lexically_relative(base).generic_string());
+        hash_text(
+            h, fs::absolute(file, ec).lexically_normal().lexically_relative(base).generic_string());
         hash_value(h, std::array<int, 4>{r.x0, r.y0, r.width, r.height});
         if (file.empty() || file == last) continue;
         last = file;

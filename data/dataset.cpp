@@ -230,9 +230,9 @@ std::string index_value_advice(const std::vector<std::uint8_t>& labels, int valu
         return "; the mask holds values 0.." + std::to_string(c) + " for " + std::to_string(c) +
                " classes: if 0 means \"no label\" and the classes are 1.." + std::to_string(c) +
                " (LoveDA, OpenEarthMap), write values = [" + one_to_c +
-               "] and ignore = [0] under [mask] in " + toml + "; if instead " + std::to_string(c) +
-               " means \"no label\", write ignore = [" + std::to_string(c) +
-               "]; if it is a class, name one more class";
+               "] and add 0 to ignore under [mask] in " + toml + "; if instead " +
+               std::to_string(c) + " means \"no label\", add " + std::to_string(c) +
+               " to ignore; if it is a class, name one more class";
     }
     return "; if " + std::to_string(value) + " means \"no label\", add it to [mask] ignore in " +
            toml +

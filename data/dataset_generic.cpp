@@ -517,7 +517,7 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
                        suffix_hint(stem, masks, "image_suffix", "mask_suffix", spec.image_suffix,
                                    spec.mask_suffix),
                        detail::unread_partner_hint(masks_dir, stem + spec.mask_suffix, true),
-                       unlabelled_images > 1
+                       unlabelled_images > 1 && unlabelled_images < images.size()
                            ? "; " + std::to_string(unlabelled_images) + " of the " +
                                  std::to_string(images.size()) +
                                  " images have no mask (a dataset's test images, whose labels "

@@ -103,17 +103,22 @@ bool has_tiles_layout(const fs::path& root) {
 
 namespace {
 
-// "; <file> is there, but ..." for a label of `stem` in another format than TIFF (a threshold or
-// an edit saved as .png), which the tiles layout does not read; else "".
-std::string unread_label_hint(const fs::path& root, const std::string& stem) {
+// "; <file> is there, but ..." for a label named `wanted` (a file stem: top_potsdam_2_10_label)
+// in another format than TIFF (a threshold or an edit saved as .png), which the tiles layout does
+// not read; else "".
+std::string unread_label_hint(const fs::path& root, const std::vector<std::string>& wanted) {
     for (const auto& p : detail::candidate_files(root)) {
-        const std::string name = p.filename().string(), ext = detail::upper(p.extension().string());
-        if (name.rfind(stem + "_label", 0) == 0 && detail::is_image_extension(p) && ext != ".TIF" &&
-            ext != ".TIFF")
+        const std::string ext = detail::upper(p.extension().string());
+        if (std::find(wanted.begin(), wanted.end(), p.stem().string()) == wanted.end() ||
+            !detail::is_image_extension(p) || ext == ".TIF" || ext == ".TIFF")
+            continue;
+        if (ext == ".JPG" || ext == ".JPEG")
             return "; " + p.string() +
-                   " is there, but Potsdam tile labels are read as .tif "
-                   "only: save it as " +
-                   p.stem().string() + ".tif (e.g. gdal_translate IN OUT.tif)";
+                   " is there, but it is a JPEG, whose lossy compression changed label colours: "
+                   "export the label again as .tif from its lossless source";
+        return "; " + p.string() +
+               " is there, but Potsdam tile labels are read as .tif only: save it as " +
+               p.stem().string() + ".tif (e.g. gdal_translate IN OUT.tif)";
     }
     return {};
 }
@@ -215,23 +220,26 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
                            has_eroded ? " (only the eroded " + label_nb[stem].filename().string() +
                                             ": data.tile_labels = \"eroded\" reads those)"
                                       : std::string(),
-                           unread_label_hint(root, stem));
+                           unread_label_hint(root, {stem + "_label"}));
             mask = label[stem];
         } else if (has_eroded) {
             mask = label_nb[stem];
             ++read_eroded;
         } else {
-            PFCE_THROW(MissingPartnerFile, "missing partner file: ", image.string(),
-                       " has no label ", stem,
-                       labels_wanted == "eroded"
-                           ? "_label_noBoundary.tif"
-                           : "_label.tif (or " + stem + "_label_noBoundary.tif)",
-                       " beside it or in a sibling directory",
-                       labels_wanted == "eroded" && has_full
-                           ? " (only the full " + label[stem].filename().string() +
-                                 ": data.tile_labels = \"full\" reads those)"
-                           : std::string(),
-                       unread_label_hint(root, stem));
+            PFCE_THROW(
+                MissingPartnerFile, "missing partner file: ", image.string(), " has no label ",
+                stem,
+                labels_wanted == "eroded" ? "_label_noBoundary.tif"
+                                          : "_label.tif (or " + stem + "_label_noBoundary.tif)",
+                " beside it or in a sibling directory",
+                labels_wanted == "eroded" && has_full
+                    ? " (only the full " + label[stem].filename().string() +
+                          ": data.tile_labels = \"full\" reads those)"
+                    : std::string(),
+                unread_label_hint(root, labels_wanted == "eroded"
+                                            ? std::vector<std::string>{stem + "_label_noBoundary"}
+                                            : std::vector<std::string>{
+                                                  stem + "_label", stem + "_label_noBoundary"}));
         }
         int w = 0, h = 0;
         // Windows are what gets decoded, so the pixel limit applies to them, not to the tile.

@@ -112,13 +112,13 @@ void drop_opaque_alpha(const std::uint8_t* with_alpha, int bands, DecodedSamples
                "grayscale; convert it, e.g. convert IN -colorspace sRGB OUT.tif)");
 }
 
-[[noreturn]] void refuse_transparent(const std::string& path, const DecodedSamples& d) {
+[[noreturn]] void refuse_transparent(const std::string& path, const DecodedSamples& d, bool image) {
     const std::size_t count = d.transparent;
     const int x = d.first_transparent_x, y = d.first_transparent_y;
     // Most of them partly transparent: an alpha band of measurements (an RGBIR file's infrared
     // tagged as alpha), where filling the pixels would throw the band away.
     std::string measurement;
-    if (d.alpha_transparent > 0 && d.alpha_partial * 2 > d.alpha_transparent)
+    if (image && d.alpha_transparent > 0 && d.alpha_partial * 2 > d.alpha_transparent)
         measurement = "; " + std::to_string(d.alpha_partial) +
                       " of them are partly transparent, "
                       "as a band of measurements tagged as alpha would be: if band " +
@@ -274,7 +274,7 @@ RgbImage pick_bands(const std::string& path, const detail::DecodedSamples& d,
     only_bands.bands = bands;
     check_sample_layout(path, 8, d.channels, only_bands);
     if (d.channels == 1) return to_rgb(path, d);  // every pick is band 1
-    if (d.transparent > 0) detail::refuse_transparent(path, d);
+    if (d.transparent > 0) detail::refuse_transparent(path, d, true);
     const std::uint8_t* src = d.samples.data();
     const int stride = d.channels;
     RgbImage img(d.width, d.height);
@@ -288,7 +288,7 @@ RgbImage pick_bands(const std::string& path, const detail::DecodedSamples& d,
 }
 
 RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d) {
-    if (d.transparent > 0) detail::refuse_transparent(path, d);
+    if (d.transparent > 0) detail::refuse_transparent(path, d, true);
     RgbImage img(d.width, d.height);
     const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
     if (d.channels == 3) {
@@ -323,7 +323,7 @@ RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d) {
 LabelMap to_gray(const std::string& path, detail::DecodedSamples&& d) {
     // tRNS and nodata-mask transparency leave a label its value (pfce's own masks make
     // "unlabelled" transparent); a label under alpha < 255 is refused, as it always was.
-    if (d.alpha_transparent > 0) detail::refuse_transparent(path, d);
+    if (d.alpha_transparent > 0) detail::refuse_transparent(path, d, false);
     if (d.channels != 1)
         PFCE_THROW(InputError, path,
                    ": expected a 1-band mask (grayscale or palette indices), got ", d.channels,

@@ -71,7 +71,8 @@ struct DecodedSamples {
 
 // The error for an image with d.transparent transparent pixels, the first at
 // (d.first_transparent_x, d.first_transparent_y) of the file.
-[[noreturn]] void refuse_transparent(const std::string& path, const DecodedSamples& d);
+// `image`: read as an image (else as a mask, whose bands data.bands does not choose).
+[[noreturn]] void refuse_transparent(const std::string& path, const DecodedSamples& d, bool image);
 
 // Refuses an image whose file says it is shown rotated or mirrored (TIFF Orientation, JPEG
 // EXIF Orientation, tag 274 in both): pfce reads the stored pixels, a viewer (and a labelling tool)

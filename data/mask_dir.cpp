@@ -148,9 +148,13 @@ LabelMap labels_by_palette_colour(LabelMap m, const std::vector<Rgb>& colormap,
     // Every class's colour still at its index: the palette is as pfce wrote it, so a value that
     // is no class is an error (check_labels), not whatever colour pfce's unused entries have
     // (black, class 0's colour in some datasets: a stray value 7 read as that class).
-    bool as_written = static_cast<int>(colormap.size()) >= n;
+    // pfce writes all 256 entries, those of no class one fill colour: a palette compacted by a
+    // tool (unlabelled moved from 255 to a low index) is read by colour below.
+    bool as_written = colormap.size() == 256;
     for (int k = 0; k < n && as_written; ++k)
         as_written = same_colour(colormap[static_cast<std::size_t>(k)], written.classes[k].colour);
+    for (std::size_t k = static_cast<std::size_t>(n) + 1; k < 255 && as_written; ++k)
+        as_written = same_colour(colormap[k], colormap[static_cast<std::size_t>(n)]);
     if (as_written) return m;
     for (int v = 0; v < 255; ++v) {
         label[v] = static_cast<std::uint8_t>(v);

@@ -21,6 +21,9 @@ namespace {
 // Distinct colours of no class past which a mask reads as damaged rather than as holding a "no
 // label" colour the dataset does not list.
 constexpr std::size_t kManyOffColours = 8;
+// How far lossy compression or interpolation moves a label colour, at most, in practice (JPEG at
+// usual qualities: 9-40 levels).
+constexpr int kDamageReach = 48;
 
 std::uint32_t key(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
     return (static_cast<std::uint32_t>(r) << 16) | (static_cast<std::uint32_t>(g) << 8) | b;
@@ -130,8 +133,18 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
     // A "no label" colour is one exact colour; many colours of no class are damage, however far
     // each lies from its class's (JPEG moves colours by 9-40 levels): never advice to ignore them
     // one colour at a time.
-    const bool damaged = off_colours.size() >= kManyOffColours;
-    if (nearest_step <= std::max(8, 2 * colour_tolerance) || damaged) {
+    // Most pixels of colours far from every known one is no damage but other colours: the
+    // dataset's [mask] colours (or its kind) are not this mask's.
+    // (One such colour alone is more likely a "no label" colour covering most of the mask.)
+    const bool foreign = 2 * off > n && nearest_step > kDamageReach && off_colours.size() >= 2;
+    const bool damaged = off_colours.size() >= kManyOffColours && !foreign;
+    if (foreign) {
+        advice << ". Most of its pixels are of colours far from every colour the dataset knows "
+                  "(this one "
+               << nearest_step << " levels from the nearest, " << nearest
+               << "): the class colours given for the dataset do not seem to be this mask's; "
+                  "compare them with the mask's own colours";
+    } else if (nearest_step <= std::max(8, 2 * colour_tolerance) || damaged) {
         advice << ". " << colour_text(unknown) << " is within " << nearest_step << " levels of "
                << nearest << (tied.empty() ? "" : " and of " + tied)
                << ": the mask was likely resized or saved with interpolation or lossy "

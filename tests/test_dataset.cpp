@@ -666,9 +666,8 @@ TEST(GenericDataset, MasksOfValuesZeroToCGetLoveDAAdvice) {
     const std::string msg = input_error_message([&] { ds.read_mask(0); });
     EXPECT_MESSAGE_HAS(msg, "index value 3 at pixel (x=3, y=0)");
     EXPECT_MESSAGE_HAS(msg, "the mask holds values 0..3 for 3 classes");
-    EXPECT_MESSAGE_HAS(msg,
-                       "write values = [1, 2, 3] and ignore = [0] under [mask] in " + dir +
-                           "/dataset.toml; if instead 3 means \"no label\", write ignore = [3]");
+    EXPECT_MESSAGE_HAS(msg, "write values = [1, 2, 3] and add 0 to ignore under [mask] in " + dir +
+                                "/dataset.toml; if instead 3 means \"no label\", add 3 to ignore");
     write_generic(dir,
                   "[classes]\nnames = [\"a\", \"b\", \"c\"]\n[mask]\nencoding = \"index\"\n"
                   "values = [1, 2, 3]\nignore = [0]\n");
@@ -905,6 +904,19 @@ TEST(GenericDataset, AnUnknownColourIsExplainedByWhatItLikelyIs) {
     EXPECT_MESSAGE_HAS(msg, "in 8 or more colours");
     EXPECT_MESSAGE_HAS(msg, "is within 9 levels of class roof (0,0,255)");
     EXPECT_MESSAGE_HAS(msg, "lossy compression");
+    EXPECT_EQ(msg.find("ignore_colours"), std::string::npos) << msg;
+    // A mask of other colours altogether (another dataset's palette): said so, neither damage
+    // nor an ignore colour (diff review).
+    RgbImage other(12, 1);
+    for (int x = 0; x < 12; ++x) {
+        const std::uint8_t px[3] = {static_cast<std::uint8_t>(100 + 10 * x), 128, 60};
+        std::copy(px, px + 3, other.at(0, x));
+    }
+    write_png(dir + "/masks/a.png", other);
+    msg = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "the class colours given for the dataset do not seem to be this mask's");
+    EXPECT_EQ(msg.find("lossy"), std::string::npos) << msg;
     EXPECT_EQ(msg.find("ignore_colours"), std::string::npos) << msg;
 }
 
@@ -1287,6 +1299,12 @@ TEST(DatasetFingerprint, KagglePatchesFingerprintAlikeUnderEverySpelling) {
         EXPECT_EQ(images_fingerprint(other), images) << spelling;
         EXPECT_EQ(dense_labels_fingerprint(other), labels) << spelling;
     }
+    // --data . from inside D/patches.
+    const fs::path cwd = fs::current_path();
+    fs::current_path(dir + "/patches");
+    const std::string from_inside = images_fingerprint(Dataset::open("."));
+    fs::current_path(cwd);
+    EXPECT_EQ(from_inside, images);
     // A file that did change still changes it.
     write_kaggle(dir, {1}, 20);
     EXPECT_NE(images_fingerprint(Dataset::open(dir + "/patches")), images);

@@ -163,6 +163,19 @@ TEST(MaskFormat, APaletteRenumberedByAnEditorReadsByItsColours) {
     for (auto& v : renumbered.labels) v = v == 1 ? 39 : v;
     write_short_palette_png(dir + "/x.png", renumbered, colours);
     EXPECT_EQ(read_mask_png(md, "x", pal).labels, m.labels);
+    // Compacted by a palette-reducing tool: the classes kept at their indices, unlabelled moved
+    // from 255 to the first free one, nothing after it (diff review: read by value, refused).
+    {
+        std::vector<Rgb> compact;
+        for (int k = 0; k < pal.num_classes(); ++k) compact.push_back(pal.classes[k].colour);
+        compact.push_back(pal.display_unlabelled());
+        LabelMap packed = m;
+        for (auto& v : packed.labels)
+            if (v == 255) v = static_cast<std::uint8_t>(pal.num_classes());
+        write_short_palette_png(dir + "/x.png", packed, compact);
+        EXPECT_EQ(read_mask_png(md, "x", pal).labels, m.labels);
+    }
+    write_short_palette_png(dir + "/x.png", renumbered, colours);
     // A value whose colour is no class's: refused, not read as the class of its number.
     colours[2] = Rgb{1, 2, 3};
     write_short_palette_png(dir + "/x.png", renumbered, colours);
