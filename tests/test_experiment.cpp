@@ -19,6 +19,7 @@
 #include "data/image_io.hpp"
 #include "host/experiment/picture_grid.hpp"
 #include "host/experiment/suite.hpp"
+#include "host/experiment/suite_data.hpp"
 #include "host/experiment/text_file.hpp"
 #include "test_util.hpp"
 
@@ -684,7 +685,7 @@ TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\" }, { id = \"a\" }]\n", p,
                              {p, "duplicate"}));
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a/b\" }]\n", p, {p, "a/b"}));
-    for (const char* taken : {"data", "cache", "report.md", "val_loss.svg"})
+    for (const char* taken : {"data", "cache", "report.md", "val_loss.svg", "report.md.new"})
         EXPECT_TRUE(
             fails_naming(std::string("[suite]\nexperiments = [{ id = \"") + taken + "\" }]\n", p,
                          {p, taken, "choose another id"}));
@@ -931,4 +932,24 @@ TEST(SuiteFile, StudySuitesLoad) {
 }
 
 }  // namespace
+// A synthetic suite's [data] root says where its set goes, as --data does; --data still wins
+// (hostile-user probe: the root was ignored without a word, the set written under OUT/data).
+TEST(SuiteFile, ASyntheticSuitesRootIsWhereItsDataGoes) {
+    const std::string dir = test::temp_dir("suite_synthetic_root");
+    write_file(dir + "/s.toml",
+               "[suite]\nexperiments = [{ id = \"a\" }]\n[data]\nsource = \"synthetic\"\n"
+               "root = \"" +
+                   dir + "/mine\"\n");
+    const Suite s = load_suite(dir + "/s.toml");
+    RunOptions o;
+    EXPECT_EQ(suite_data_settings(s, o, dir + "/out").root, dir + "/mine");
+    o.data_path = dir + "/given";
+    EXPECT_EQ(suite_data_settings(s, o, dir + "/out").root, dir + "/given");
+    write_file(dir + "/s.toml",
+               "[suite]\nexperiments = [{ id = \"a\" }]\n[data]\nsource = \"synthetic\"\n");
+    EXPECT_EQ(suite_data_settings(load_suite(dir + "/s.toml"), RunOptions{}, dir + "/out")
+                  .root.rfind(dir + "/out/data/synthetic-", 0),
+              0u);
+}
+
 }  // namespace pfce

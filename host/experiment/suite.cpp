@@ -91,8 +91,9 @@ void check_id(const ExperimentSpec& e) {
                    "\": expected 1-64 characters of letters, digits, '-', '_' or '.' (it names a "
                    "directory)");
     // The names pfce run uses in OUT itself: an experiment's directory may not be one of them.
-    for (const char* taken :
-         {"data", "cache", "report.md", "report.html", "results.json", "results.csv"})
+    // (NAME.new: a new report written beside one edited during the run.)
+    for (const char* taken : {"data", "cache", "report.md", "report.html", "results.json",
+                              "results.csv", "report.md.new", "report.html.new", "results.csv.new"})
         if (e.id == taken)
             PFCE_THROW(InputError, e.source, ": experiment id \"", e.id,
                        "\" is taken: pfce run keeps its own ", e.id, " in OUT (choose another id)");

@@ -25,6 +25,9 @@ namespace fs = std::filesystem;
 std::string synthetic_data_dir(const DataSettings& d, const RunOptions& opts,
                                const std::string& out_dir) {
     if (!opts.data_path.empty()) return opts.data_path;
+    // [data] root of a synthetic suite: where the set is written (or found), as --data would say
+    // (before, it was ignored without a word and the set went under OUT/data).
+    if (!d.root.empty()) return d.root;
     return (fs::path(out_dir) / "data" /
             ("synthetic-" + std::to_string(d.synthetic_count) + "x" +
              std::to_string(d.synthetic_size) + "-s" + std::to_string(d.synthetic_seed)))

@@ -40,7 +40,8 @@ std::string describe_image_sizes(const std::vector<RgbImage>& images);
 // anything: null for synthetic data or a dataset that does not open (running says why).
 nlohmann::json suite_data_identity(const DataSettings& d);
 
-// Where a synthetic suite's data goes: --data, else OUT/data/synthetic-<count>x<size>-s<seed>.
+// Where a synthetic suite's data goes: --data, else [data] root, else
+// OUT/data/synthetic-<count>x<size>-s<seed>.
 std::string synthetic_data_dir(const DataSettings& d, const RunOptions& opts,
                                const std::string& out_dir);
 // `data` with its root resolved: --data for dataset suites, the synthetic directory otherwise.
