@@ -577,6 +577,24 @@ TEST(Config, SettingsWithoutEffectAreNamedWithWhatTurnsThemOff) {
               (std::vector<std::string>{"data.tile_image = \"IRRG\" has no effect with "
                                         "data.source = \"synthetic\" (it is for the original "
                                         "Potsdam tiles, data.kind = \"tiles\")"}));
+    // A CRF ramp past the last epoch, a cosine warmup as long as the run: said (hostile-user
+    // probe: both trained without a word).
+    Config ramp;
+    ramp.run.epochs = 2;
+    ramp.loss.crf_weight = 0.1;
+    ramp.loss.crf_warmup = 100;
+    ramp.schedule.name = "cosine";
+    ramp.schedule.warmup_epochs = 2;
+    EXPECT_EQ(messages(ramp),
+              (std::vector<std::string>{
+                  "loss.crf_warmup = 100 epochs is longer than run.epochs = 2: the CRF term ends "
+                  "at 2% of loss.crf_weight, never at the weight given (expected a ramp of fewer "
+                  "epochs than the run)",
+                  "schedule.warmup_epochs = 2 is the whole run (run.epochs = 2): schedule.name = "
+                  "\"cosine\" never acts, the lr only warms up"}));
+    ramp.loss.crf_warmup = 2;
+    ramp.schedule.warmup_epochs = 1;
+    EXPECT_TRUE(messages(ramp).empty());
 }
 
 TEST(Config, ResumeComparesOnlyWhatChangesTheResult) {

@@ -161,6 +161,25 @@ std::vector<UnusedSetting> unused_settings(const Config& c) {
             out.push_back({"loss.crf_sigma_xy", os.str()});
         }
     }
+    // A CRF ramp longer than the run never reaches the weight asked for (the probe's warmup of
+    // 100 epochs over a 2-epoch run kept the term at 2% of it).
+    if (c.loss.crf_weight > 0 && c.loss.crf_warmup > c.run.epochs)
+        out.push_back({"loss.crf_warmup",
+                       "loss.crf_warmup = " + std::to_string(c.loss.crf_warmup) +
+                           " epochs is longer than run.epochs = " + std::to_string(c.run.epochs) +
+                           ": the CRF term ends at " +
+                           format_fixed(100.0 * c.run.epochs / c.loss.crf_warmup, 0) +
+                           "% of loss.crf_weight, never at the weight given (expected a ramp of "
+                           "fewer epochs than the run)"});
+    // A warmup as long as the run leaves a decaying schedule nothing to decay.
+    if (c.schedule.name == "cosine" && c.schedule.warmup_epochs > 0 &&
+        c.schedule.warmup_epochs >= c.run.epochs) {
+        std::ostringstream os;
+        os << "schedule.warmup_epochs = " << c.schedule.warmup_epochs
+           << " is the whole run (run.epochs = " << c.run.epochs
+           << "): schedule.name = \"cosine\" never acts, the lr only warms up";
+        out.push_back({"schedule.warmup_epochs", os.str()});
+    }
     // A plateau schedule lowers the lr after more than plateau_patience epochs without
     // improvement on the first (which sets the best): at the end of epoch patience + 2 at the
     // earliest, for the epochs after it.
