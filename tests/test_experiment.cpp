@@ -80,6 +80,42 @@ epochs = 1
 batch_size = 4
 )";
 
+// An experiment's directory in OUT holding what pfce did not write (a folder made by hand with a
+// user's grid.png, a foreign result.json, a link out of OUT) is refused before anything is written
+// or trained, --force or not (hostile-user probe: the user's grid.png was overwritten).
+TEST(ExperimentRun, AnExperimentDirectoryOfOtherFilesIsRefused) {
+    const std::string dir = test::temp_dir("experiment_dir_users");
+    write_file(dir + "/tiny-linked.toml", kLinkedFile);
+    write_file(dir + "/tiny.toml", kTinySuite);
+    const std::string out = dir + "/out", exp = out + "/tiny-dense";
+    fs::create_directories(exp);
+    write_file(out + "/.pfce-output", "run of suite \"tiny\"\n");  // OUT is the suite's own
+    write_file(exp + "/grid.png", "MY OWN PICTURE");
+    write_file(exp + "/notes.txt", "mine");
+    const std::string run =
+        "run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense";
+    for (const char* force : {"", " --force"}) {
+        const test::CommandResult r = test::run_pfce(run + force);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, exp + " holds files pfce did not write (notes.txt)");
+    }
+    EXPECT_EQ(read_text_file(exp + "/grid.png"), "MY OWN PICTURE");
+    EXPECT_FALSE(fs::exists(exp + "/result.json"));
+    fs::remove(exp + "/notes.txt");
+    write_file(exp + "/result.json", "{\"mine\": true}");
+    const test::CommandResult foreign = test::run_pfce(run);
+    EXPECT_EQ(foreign.status, 2) << foreign.output;
+    EXPECT_MESSAGE_HAS(foreign.output, exp + "/result.json is not a result pfce wrote");
+    EXPECT_EQ(read_text_file(exp + "/result.json"), "{\"mine\": true}");
+    fs::remove_all(exp);
+    fs::create_directories(dir + "/elsewhere");
+    fs::create_directory_symlink(dir + "/elsewhere", exp);
+    const test::CommandResult linked = test::run_pfce(run);
+    EXPECT_EQ(linked.status, 2) << linked.output;
+    EXPECT_MESSAGE_HAS(linked.output, exp + " is a link, not the directory pfce keeps");
+    EXPECT_TRUE(fs::is_empty(dir + "/elsewhere"));
+}
+
 TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     const std::string dir = test::temp_dir("experiment_run");
     write_file(dir + "/tiny-linked.toml", kLinkedFile);
@@ -248,7 +284,7 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     // A grid that cannot be drawn again (its checkpoints gone) leaves the earlier one, as said.
     older["grid_images"] = 2;
     write_file(out + "/tiny-dense/result.json", older.dump(2));
-    fs::rename(out + "/tiny-dense/train", out + "/tiny-dense/train-away");
+    fs::rename(out + "/tiny-dense/train", dir + "/train-away");
     with_grid(1);
     const test::CommandResult failed = test::run_pfce(
         "run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
@@ -256,7 +292,7 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_MESSAGE_HAS(failed.output, "picture grid not drawn again (the earlier one is shown)");
     EXPECT_EQ(read_rgb(out + "/tiny-dense/grid.png").height, gh);
     EXPECT_NE(read_text_file(out + "/report.md").find("tiny-dense/grid.png"), std::string::npos);
-    fs::rename(out + "/tiny-dense/train-away", out + "/tiny-dense/train");
+    fs::rename(dir + "/train-away", out + "/tiny-dense/train");
     with_grid(2);
 
     // --force with --only reruns just that experiment.

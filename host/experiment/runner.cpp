@@ -133,6 +133,41 @@ std::string stale_reason(json was, json now) {
     return change.empty() ? std::string() : "other data (" + change + " since)";
 }
 
+// OUT/<id> as pfce keeps an experiment there: a directory of its result.json, grid.png and train/
+// (and temporaries), or nothing yet. Anything else is a user's -- a folder made by hand, a file,
+// a link out of OUT, another command's output -- and is refused, --force or not: --force reruns
+// experiments, it does not replace what pfce did not write (before, a user's grid.png there was
+// overwritten without a word).
+void check_experiment_dir(const std::string& out_dir, const std::string& id) {
+    const fs::path dir = fs::path(out_dir) / id;
+    std::error_code ec;
+    const fs::file_status st = fs::symlink_status(dir, ec);
+    if (!fs::exists(st)) return;
+    if (fs::is_symlink(st) || !fs::is_directory(st))
+        PFCE_THROW(InputError, dir.string(), " is ", fs::is_symlink(st) ? "a link" : "a file",
+                   ", not the directory pfce keeps experiment \"", id,
+                   "\" in: move it, or give the experiment another id");
+    std::vector<std::string> others;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        const bool ours = (name == "result.json" || name == "grid.png") && e.is_regular_file(ec);
+        if (!ours && !(name == "train" && e.is_directory(ec) && !e.is_symlink(ec)) &&
+            !is_temp_name(name))
+            others.push_back(name);
+    }
+    std::sort(others.begin(), others.end());
+    if (!others.empty()) {
+        std::string some;
+        for (std::size_t i = 0; i < others.size() && i < 3; ++i)
+            some += (i ? ", " : "") + others[i];
+        PFCE_THROW(InputError, dir.string(), " holds files pfce did not write (", some,
+                   others.size() > 3 ? ", ..." : "",
+                   "): pfce keeps an experiment's result.json, grid.png and train/ there and "
+                   "nothing else; move them, or give experiment \"",
+                   id, "\" another id. --force does not change this.");
+    }
+}
+
 // Finished experiments with the same settings on the same data are skipped; others run.
 std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const RunOptions& opts,
                             const std::string& out_dir, RunSummary& sum) {
@@ -147,11 +182,24 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
         const bool selected = opts.only.empty() || std::find(opts.only.begin(), opts.only.end(),
                                                              e.id) != opts.only.end();
         const std::string rp = result_path(out_dir, e.id);
+        if (selected) check_experiment_dir(out_dir, e.id);
         std::optional<ExperimentResult> old;
         if (file_exists(rp)) {
             try {
                 old = read_result(rp);
             } catch (const Error& ex) {
+                // pfce's, damaged (it names this experiment): run again, as before. Anything
+                // else is another's file, which a rerun would replace.
+                bool names_it = false;
+                try {
+                    const json j = json::parse(read_whole_file(rp));
+                    names_it = j.is_object() && j.value("id", json()) == json(e.id);
+                } catch (const std::exception&) {
+                }
+                if (selected && !names_it)
+                    PFCE_THROW(InputError, rp, " is not a result pfce wrote (", ex.what(),
+                               "): move it, or give experiment \"", e.id,
+                               "\" another id. --force does not change this.");
                 log_warn(e.id, ": ignoring unreadable ", rp, ": ", ex.what());
             }
         }
