@@ -133,11 +133,11 @@ std::string stale_reason(json was, json now) {
     return change.empty() ? std::string() : "other data (" + change + " since)";
 }
 
-// OUT/<id> as pfce keeps an experiment there: a directory of its result.json, grid.png and train/
-// (and temporaries), or nothing yet. Anything else is a user's -- a folder made by hand, a file,
-// a link out of OUT, another command's output -- and is refused, --force or not: --force reruns
-// experiments, it does not replace what pfce did not write (before, a user's grid.png there was
-// overwritten without a word).
+// OUT/<id> as pfce keeps an experiment there: a directory of its result.json, grid.png, train/ and
+// sessions.json (an interrupted run's, see session_path) and temporaries, or nothing yet. Anything
+// else is a user's -- a folder made by hand, a file, a link out of OUT, another command's output --
+// and is refused, --force or not: --force reruns experiments, it does not replace what pfce did not
+// write (before, a user's grid.png there was overwritten without a word).
 void check_experiment_dir(const std::string& out_dir, const std::string& id) {
     const fs::path dir = fs::path(out_dir) / id;
     std::error_code ec;
@@ -150,7 +150,9 @@ void check_experiment_dir(const std::string& out_dir, const std::string& id) {
     std::vector<std::string> others;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
         const std::string name = e.path().filename().string();
-        const bool ours = (name == "result.json" || name == "grid.png") && e.is_regular_file(ec);
+        const bool ours =
+            (name == "result.json" || name == "grid.png" || name == "sessions.json") &&
+            e.is_regular_file(ec);
         if (!ours && !(name == "train" && e.is_directory(ec) && !e.is_symlink(ec)) &&
             !is_temp_name(name))
             others.push_back(name);
@@ -162,8 +164,8 @@ void check_experiment_dir(const std::string& out_dir, const std::string& id) {
             some += (i ? ", " : "") + others[i];
         PFCE_THROW(InputError, dir.string(), " holds files pfce did not write (", some,
                    others.size() > 3 ? ", ..." : "",
-                   "): pfce keeps an experiment's result.json, grid.png and train/ there and "
-                   "nothing else; move them, or give experiment \"",
+                   "): pfce keeps an experiment's result.json, grid.png, sessions.json and "
+                   "train/ there and nothing else; move them, or give experiment \"",
                    id, "\" another id. --force does not change this.");
     }
 }
