@@ -116,6 +116,23 @@ TEST(ExperimentRun, AnExperimentDirectoryOfOtherFilesIsRefused) {
     EXPECT_TRUE(fs::is_empty(dir + "/elsewhere"));
 }
 
+// A dataset suite whose data does not open, into a new OUT: refused with the dataset's own error,
+// and no OUT left behind (hostile-user probe: OUT was made, after a warning about keeping
+// finished results that did not exist).
+TEST(ExperimentRun, ADatasetThatDoesNotOpenLeavesNoOut) {
+    const std::string dir = test::temp_dir("experiment_bad_data");
+    write_file(dir + "/s.toml",
+               "[suite]\nname = \"s\"\nexperiments = [{ id = \"a\" }]\n[data]\n"
+               "source = \"dataset\"\n");
+    fs::create_directories(dir + "/empty");
+    const test::CommandResult r = test::run_pfce("run " + dir + "/s.toml --device cpu --data " +
+                                                 dir + "/empty --out " + dir + "/out");
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "cannot tell the dataset kind");
+    EXPECT_EQ(r.output.find("finished experiments are kept"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(dir + "/out"));
+}
+
 TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     const std::string dir = test::temp_dir("experiment_run");
     write_file(dir + "/tiny-linked.toml", kLinkedFile);

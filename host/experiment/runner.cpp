@@ -369,6 +369,12 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
     // A --data inside OUT or a directory of other files: refused before OUT exists.
     const bool replace_data = check_suite_data_dir(data, opts, sum.out_dir, suite.file);
+    // A dataset that does not open, for an OUT with no results to report from: refused before
+    // OUT exists (before, OUT was made and the warning for remaking a report from archived
+    // results came first, about a run that had none).
+    if (data.source != "synthetic" &&
+        !file_exists((fs::path(sum.out_dir) / "results.json").string()))
+        (void)Dataset::open(data.root, dataset_options(data));
     const OutputDirClaim out_claim = claim_output_dir(
         sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
     std::vector<Plan> plans = plan_runs(suite, data, opts, sum.out_dir, sum);
