@@ -296,10 +296,8 @@ std::string md_text(const std::string& s) {
     std::string o;
     for (std::size_t i = 0; i < s.size(); ++i) {
         const char c = s[i];
-        if (c == '<') {
+        if (c == '<') {  // ('>' alone opens nothing: "0.001 -> 0.002" stays readable as text)
             o += "&lt;";
-        } else if (c == '>') {
-            o += "&gt;";
         } else if (c == '&') {
             std::size_t j = i + 1;
             while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '#'))
