@@ -103,8 +103,11 @@ __device__ void nhwc_partial_pair_sums(long long pixels, int c_count, double* __
 template <typename T>
 __global__ void bn_partial_stats_nhwc_kernel(const T* __restrict__ x, long long pixels, int c_count,
                                              double* __restrict__ partial) {
-    nhwc_partial_pair_sums(pixels, c_count, partial, [&](long long i, int c) {
-        const double v = kernels::load_value(x + i) - stats_shift(x, c, 1);
+    // Each thread keeps one channel (threadIdx.x % kColTile of its tile): its shift read once.
+    const int c = blockIdx.y * kColTile + threadIdx.x % kColTile;
+    const float sh = c < c_count ? stats_shift(x, c, 1) : 0.0f;
+    nhwc_partial_pair_sums(pixels, c_count, partial, [&](long long i, int) {
+        const double v = kernels::load_value(x + i) - sh;
         return make_double2(v, v * v);
     });
 }

@@ -139,12 +139,7 @@ void write_mask_json(const std::string& dir, const std::vector<std::string>& ids
 LabelMap labels_by_palette_colour(LabelMap m, const std::vector<Rgb>& colormap,
                                   const Palette& written, const std::string& path) {
     if (colormap.empty()) return m;
-    std::array<std::int64_t, 256> count{};
-    for (std::uint8_t v : m.labels) ++count[v];
-    std::array<std::uint8_t, 256> label{};
-    bool renumbered = false;
     const int n = written.num_classes();
-    const Rgb unlabelled = written.display_unlabelled();
     // Every class's colour still at its index: the palette is as pfce wrote it, so a value that
     // is no class is an error (check_labels), not whatever colour pfce's unused entries have
     // (black, class 0's colour in some datasets: a stray value 7 read as that class).
@@ -156,6 +151,11 @@ LabelMap labels_by_palette_colour(LabelMap m, const std::vector<Rgb>& colormap,
     for (std::size_t k = static_cast<std::size_t>(n) + 1; k < 255 && as_written; ++k)
         as_written = same_colour(colormap[k], colormap[static_cast<std::size_t>(n)]);
     if (as_written) return m;
+    std::array<std::int64_t, 256> count{};
+    for (std::uint8_t v : m.labels) ++count[v];
+    std::array<std::uint8_t, 256> label{};
+    bool renumbered = false;
+    const Rgb unlabelled = written.display_unlabelled();
     for (int v = 0; v < 255; ++v) {
         label[v] = static_cast<std::uint8_t>(v);
         if (count[v] == 0 || v >= static_cast<int>(colormap.size())) continue;

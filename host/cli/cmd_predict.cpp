@@ -10,11 +10,16 @@
 // GeoTIFF's nodata mask) get no class: 255 in the mask. Ctrl-C or SIGTERM stops before the next
 // forward pass, keeping only the images finished (every mask and overlay written is whole), and
 // exits with 130.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/file_io.hpp"
@@ -55,6 +60,20 @@ struct PredictArgs {
     bool force = false, confidence = false;
 };
 
+// Files by identity (device, inode), so a path through any link or spelling is found in one
+// lookup (a --force rerun of thousands of tiles compared every candidate with every input before).
+struct FileIds {
+    std::set<std::pair<dev_t, ino_t>> ids;
+    void add(const std::string& path) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0) ids.insert({st.st_dev, st.st_ino});
+    }
+    bool holds(const std::string& path) const {
+        struct stat st {};
+        return ::stat(path.c_str(), &st) == 0 && ids.count({st.st_dev, st.st_ino}) != 0;
+    }
+};
+
 struct Job {
     std::string input, mask, overlay;
     std::string confidence;  // empty unless --confidence
@@ -80,8 +99,7 @@ struct Job {
     // Never a file of `protected_files` (every input of the run, with each input's sidecars), nor a
     // name another image of the mask's stem shares (its .prj, .wld), nor a file that is one of the
     // outputs under another spelling (a case-insensitive file system).
-    std::vector<std::string> stale_companions(
-        const std::vector<std::string>& protected_files) const;
+    std::vector<std::string> stale_companions(const FileIds& protected_files) const;
 };
 
 // <stem>_confidence.<ext> beside the mask, asked for or not.
@@ -89,49 +107,57 @@ std::string confidence_path(const fs::path& mask, bool asked);
 bool lower_ext_is(const fs::path& p, std::initializer_list<const char*> exts);
 
 // Whether another image file (not `except`) of stem `stem` lies in `dir`: a .prj or .wld of that
-// stem may be its.
+// stem may be its. Probed by name (each image extension, lower, upper and title case), not by
+// listing the directory, which a rerun over thousands of tiles would do once per tile.
 bool other_image_of_stem(const fs::path& dir, const std::string& stem,
                          const std::vector<std::string>& except) {
     std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        const fs::path& p = it->path();
-        if (p.stem() != stem || !lower_ext_is(p, {".tif", ".tiff", ".png", ".jpg", ".jpeg"}))
-            continue;
-        if (std::find(except.begin(), except.end(), p.string()) == except.end()) return true;
+    for (const char* ext : {"tif", "tiff", "png", "jpg", "jpeg"}) {
+        std::string upper = ext, title = ext;
+        for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        title[0] = upper[0];
+        for (const std::string& e : {std::string(ext), upper, title}) {
+            const std::string p = (dir / (stem + "." + e)).string();
+            if (fs::is_regular_file(p, ec) &&
+                std::find(except.begin(), except.end(), p) == except.end())
+                return true;
+        }
     }
     return false;
 }
 
-std::vector<std::string> Job::stale_companions(
-    const std::vector<std::string>& protected_files) const {
+std::vector<std::string> Job::stale_companions(const FileIds& protected_files) const {
     const std::vector<std::string> ours = outputs();
     std::error_code ec;
     const bool replacing = fs::exists(mask, ec);  // an earlier prediction (or file) of this name
     // Per image the names: those of its extension (world files .pgw/.pngw, <file>.aux.xml) are
-    // its alone; a .prj or .wld is its stem's, shared with any other image of that stem.
+    // its alone; a .prj or .wld is its stem's, shared with any other image of that stem (the
+    // directory listed only where such a file is there).
     std::vector<std::string> names;
-    const auto add = [&](const std::string& image, bool with_stem_names) {
+    const auto add = [&](const std::string& image) {
         const fs::path p(image);
-        // (The confidence map being replaced is no other image of its stem.)
-        std::vector<std::string> mine = ours;
-        mine.push_back(image);
-        const bool shared = other_image_of_stem(p.parent_path(), p.stem().string(), mine);
+        int shared = -1;  // unknown until needed
         for (const std::string& n : georef_sidecar_candidates(image)) {
             const std::string ext = fs::path(n).extension().string();
             const bool stem_name = ext == ".prj" || ext == ".PRJ" || ext == ".wld" || ext == ".WLD";
-            if (!stem_name || (with_stem_names && !shared)) names.push_back(n);
+            if (stem_name && fs::exists(n, ec) && shared < 0) {
+                // (The confidence map being replaced is no other image of its stem.)
+                std::vector<std::string> mine = ours;
+                mine.push_back(image);
+                shared = other_image_of_stem(p.parent_path(), p.stem().string(), mine);
+            }
+            if (!stem_name || shared == 0) names.push_back(n);
         }
     };
-    add(mask, true);
+    add(mask);
     const std::string conf = confidence_path(mask, true);
     if (replacing && conf != confidence) names.push_back(conf);
-    if (replacing || conf == confidence) add(conf, true);
+    if (replacing || conf == confidence) add(conf);
     std::vector<std::string> stale;
     for (const std::string& n : names) {
         const auto same = [&](const std::string& o) { return fs::equivalent(n, o, ec); };
         if (fs::is_regular_file(n, ec) && std::find(ours.begin(), ours.end(), n) == ours.end() &&
-            std::none_of(ours.begin(), ours.end(), same) &&
-            std::none_of(protected_files.begin(), protected_files.end(), same) &&
+            std::none_of(ours.begin(), ours.end(), same) && !protected_files.holds(n) &&
             std::find(stale.begin(), stale.end(), n) == stale.end())
             stale.push_back(n);
     }
@@ -378,9 +404,10 @@ void run_predict(const PredictArgs& a) {
     // (before, --force left them: a new mask took the old one's place on the map). With --force
     // they go with the prediction's files; without, nothing is removed.
     // Every input and every sidecar name of every input: never removed as another's companion.
-    std::vector<std::string> kept = inputs;
+    FileIds kept;
+    for (const std::string& i : inputs) kept.add(i);
     for (const Job& j : jobs)
-        for (const std::string& n : georef_sidecar_candidates(j.input)) kept.push_back(n);
+        for (const std::string& n : georef_sidecar_candidates(j.input)) kept.add(n);
     for (const Job& j : jobs)
         for (const std::string& p : j.stale_companions(kept))
             if (!a.force)

@@ -797,34 +797,38 @@ void write_report(const std::string& out_dir, const ReportInput& in,
     staged.commit(/*replace=*/true);
 }
 
-nlohmann::json recorded_report_hashes(const std::string& out_dir) {
+// results.json in out_dir, an empty object where there is none (no report yet) or it does not
+// parse (said by the run that reads it).
+static nlohmann::json results_record(const std::string& out_dir) {
     const std::filesystem::path file = std::filesystem::path(out_dir) / "results.json";
     std::error_code ec;
     if (!std::filesystem::is_regular_file(file, ec)) return nlohmann::json::object();
     try {
-        const nlohmann::json results = nlohmann::json::parse(read_whole_file(file.string()));
-        const auto files = results.find("report_files");
-        if (results.is_object() && files != results.end() && files->is_object()) return *files;
+        nlohmann::json results = nlohmann::json::parse(read_whole_file(file.string()));
+        if (results.is_object()) return results;
     } catch (const std::exception&) {
     }
     return nlohmann::json::object();
+}
+
+// record[key] where it is an object, else an empty object (a record of an older pfce).
+static nlohmann::json object_at(const nlohmann::json& record, const char* key) {
+    const auto found = record.find(key);
+    return found != record.end() && found->is_object() ? *found : nlohmann::json::object();
+}
+
+nlohmann::json recorded_report_hashes(const std::string& out_dir) {
+    return object_at(results_record(out_dir), "report_files");
 }
 
 std::vector<std::string> edited_report_files(const std::string& out_dir) {
     std::vector<std::string> edited;
     const std::filesystem::path dir(out_dir);
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(dir / "results.json", ec)) return edited;
-    nlohmann::json results;
-    try {
-        results = nlohmann::json::parse(read_whole_file((dir / "results.json").string()));
-    } catch (const std::exception&) {
-        return edited;  // a damaged results.json is said by the run that reads it
-    }
-    const auto files = results.find("report_files");
-    if (!results.is_object() || files == results.end() || !files->is_object()) return edited;
-    const nlohmann::json before = results.value("report_files_before", nlohmann::json::object());
-    for (const auto& [name, hash] : files->items()) {
+    const nlohmann::json record = results_record(out_dir);
+    const nlohmann::json files = object_at(record, "report_files");
+    const nlohmann::json before = object_at(record, "report_files_before");
+    for (const auto& [name, hash] : files.items()) {
         const std::filesystem::path file = dir / name;
         if (name.find('/') != std::string::npos || !hash.is_string() ||
             !std::filesystem::is_regular_file(file, ec))
@@ -837,8 +841,8 @@ std::vector<std::string> edited_report_files(const std::string& out_dir) {
         }
         // pfce's text: this report's, or the one before it (a write cut short between renames).
         const std::string now = content_hash(text);
-        const bool earlier = before.is_object() && before.contains(name) &&
-                             before[name].is_string() && before[name].get<std::string>() == now;
+        const bool earlier = before.contains(name) && before[name].is_string() &&
+                             before[name].get<std::string>() == now;
         if (now != hash.get<std::string>() && !earlier) edited.push_back(file.string());
     }
     return edited;

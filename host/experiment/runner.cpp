@@ -171,10 +171,10 @@ void check_experiment_dir(const std::string& out_dir, const std::string& id) {
 }
 
 // Finished experiments with the same settings on the same data are skipped; others run.
-std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const RunOptions& opts,
-                            const std::string& out_dir, RunSummary& sum) {
+// `identity`: suite_data_identity(data).
+std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const json& identity,
+                            const RunOptions& opts, const std::string& out_dir, RunSummary& sum) {
     std::vector<Plan> plans;
-    const json identity = suite_data_identity(data);
     for (const auto& e : suite.experiments) {
         Plan p;
         p.spec = e;
@@ -369,15 +369,14 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
     // A --data inside OUT or a directory of other files: refused before OUT exists.
     const bool replace_data = check_suite_data_dir(data, opts, sum.out_dir, suite.file);
-    // A dataset that does not open, for an OUT with no results to report from: refused before
-    // OUT exists (before, OUT was made and the warning for remaking a report from archived
-    // results came first, about a run that had none).
-    if (data.source != "synthetic" &&
-        !file_exists((fs::path(sum.out_dir) / "results.json").string()))
-        (void)Dataset::open(data.root, dataset_options(data));
+    // The data's identity, read once. A dataset that does not open, for an OUT with no results to
+    // report from, is refused before OUT exists (before, OUT was made and the warning for remaking
+    // a report from archived results came first, about a run that had none).
+    const json identity =
+        suite_data_identity(data, !file_exists((fs::path(sum.out_dir) / "results.json").string()));
     const OutputDirClaim out_claim = claim_output_dir(
         sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
-    std::vector<Plan> plans = plan_runs(suite, data, opts, sum.out_dir, sum);
+    std::vector<Plan> plans = plan_runs(suite, data, identity, opts, sum.out_dir, sum);
     const int to_run = static_cast<int>(
         std::count_if(plans.begin(), plans.end(), [](const Plan& p) { return p.run; }));
 
