@@ -430,6 +430,15 @@ TEST(CliMisuse, ResumeAllowsWhatDoesNotChangeTheResultAndNamesWhatDoes) {
         test::run_pfce("train --resume --out " + root + "/moved --epochs 3 --lr 0.5");
     EXPECT_EQ(lr.status, 2) << lr.output;
     EXPECT_MESSAGE_HAS(lr.output, "optimizer.lr");
+    // "auto" is fp32 on a CPU: the same arithmetic typed out resumes (it was refused as a change);
+    // another arithmetic is named.
+    const test::CommandResult fp32 =
+        test::run_pfce("train --resume --out " + root + "/moved --epochs 2 --precision fp32");
+    EXPECT_EQ(fp32.status, 0) << fp32.output;
+    const test::CommandResult bf16 =
+        test::run_pfce("train --resume --out " + root + "/moved --epochs 3 --precision bf16");
+    EXPECT_EQ(bf16.status, 2) << bf16.output;
+    EXPECT_MESSAGE_HAS(bf16.output, "run.precision");
     // A finished run whose metrics.jsonl lost its last line, or the whole file: the last epoch's
     // numbers are said to be lost (a hostile-user probe got epoch 1's, or zeros, as the last).
     const std::string metrics = root + "/moved/metrics.jsonl";
@@ -828,6 +837,9 @@ TEST(CliMisuse, PredictAndEvalTakeTheirOwnPixelLimit) {
     EXPECT_MESSAGE_HAS(refused.output,
                        "big.png is 48x48 = 2304 pixels, above the limit of 1280 "
                        "(the run's data.max_pixels): raise it with --max-pixels");
+    // The memory it would take is the image's own: one window no larger than the image (it cited
+    // four 512x512 windows for a 48x48 image).
+    EXPECT_MESSAGE_HAS(refused.output, "the activations of 1 window of 48x48, about");
     EXPECT_FALSE(fs::exists(root + "/pred.png"));
     EXPECT_MESSAGE_HAS(test::run_pfce(predict + " --max-pixels 0").output,
                        "--max-pixels 0: expected a limit >= 1");
@@ -1684,6 +1696,24 @@ TEST(CliMisuse, UnreadableNumbersSayWhatWasExpected) {
         test::run_pfce("data synth --out " + root + "/d --count 010 --size 32");
     EXPECT_EQ(ten.status, 0) << ten.output;
     EXPECT_MESSAGE_HAS(ten.output, "wrote 10 synthetic 32x32 images");
+    // A leading '+' is read by every number option as --lr +1e-3 was (--batch-size +4 and --seed
+    // +3 were refused); "+-4" and a lone "+" are not numbers.
+    const test::CommandResult plus =
+        test::run_pfce("data synth --out " + root + "/p --count +3 --size +32 --seed +5");
+    EXPECT_EQ(plus.status, 0) << plus.output;
+    EXPECT_MESSAGE_HAS(plus.output, "wrote 3 synthetic 32x32 images");
+    const test::CommandResult train_plus =
+        test::run_pfce("train --data " + root + "/p --out " + root +
+                       "/run --epochs +1 --batch-size +2 --seed +1 --width 4 --depth 1 "
+                       "--device cpu --print-config");
+    EXPECT_EQ(train_plus.status, 0) << train_plus.output;
+    EXPECT_MESSAGE_HAS(train_plus.output, "batch_size = 2");
+    EXPECT_MESSAGE_HAS(test::run_pfce("data synth --out zz --count +-3").output,
+                       "--count: expected an integer, got \"+-3\"");
+    EXPECT_MESSAGE_HAS(test::run_pfce("train --data zz --out zz --batch-size +").output,
+                       "--batch-size +: expected an integer");
+    EXPECT_MESSAGE_HAS(test::run_pfce("train --data zz --out zz --seed +-1").output,
+                       "--seed +-1: expected a non-negative integer");
     const test::CommandResult unknown = test::run_pfce("data synth --out zz --bogus");
     EXPECT_EQ(unknown.status, 2) << unknown.output;
     EXPECT_MESSAGE_HAS(unknown.output, "pfce: error: The following argument was not expected");

@@ -625,6 +625,18 @@ TEST(DataSafety, PredictRefusesADirectoryWithAnUnreadableImageBeforeWritingAny) 
     EXPECT_MESSAGE_HAS(mixed.output, root + "/mixed/b.png");
     EXPECT_MESSAGE_HAS(mixed.output, "16-bit");
     EXPECT_FALSE(fs::exists(root + "/mixed_out/a.png"));
+    // Several bad inputs are named in one refusal (it named the first only, so each rerun found
+    // the next).
+    std::ofstream(root + "/mixed/c.png") << "not a PNG";
+    const test::CommandResult two =
+        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + root +
+                       "/mixed --out " + root + "/mixed_out --device cpu");
+    EXPECT_EQ(two.status, 2) << two.output;
+    EXPECT_MESSAGE_HAS(two.output, "2 of 3 inputs are refused (nothing written)");
+    EXPECT_MESSAGE_HAS(two.output, root + "/mixed/b.png");
+    EXPECT_MESSAGE_HAS(two.output, root + "/mixed/c.png");
+    EXPECT_FALSE(fs::exists(root + "/mixed_out/a.png"));
+    fs::remove(root + "/mixed/c.png");
     // What a directory holds besides its images is left out and said (it was passed over without
     // a word): a subdirectory, a link to nothing named as an image, a hidden image file.
     fs::remove(root + "/mixed/b.png");

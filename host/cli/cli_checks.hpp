@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "data/dataset.hpp"
@@ -131,16 +132,46 @@ inline void refuse_images_too_small(const TooSmallImages& small, const std::stri
     PFCE_THROW(InputError, small.describe(checkpoint), "; ", remedy);
 }
 
-// Digits only: "0" .. "18446744073709551615". CLI11 parses "-1" into a uint64 as 2^64-1, and
-// a larger number as 2^64-1 too (strtoull saturates): both refused.
+// The inputs a command refuses while it checks them all before writing anything (predict's images):
+// one refusal says every one of them (the first ten in full), so a directory is fixed in one go.
+class RefusedInputs {
+  public:
+    void add(const InputError& e) {
+        if (!first_) first_ = e;
+        if (messages_.size() < kShown) messages_.emplace_back(e.what());
+        ++count_;
+    }
+    // `inputs`: how many were checked. A lone refusal is thrown as it was raised.
+    void throw_if_any(std::size_t inputs) const {
+        if (count_ == 0) return;
+        if (count_ == 1) throw *first_;
+        std::string all = std::to_string(count_) + " of " + std::to_string(inputs) +
+                          " inputs are refused (nothing written):";
+        for (const std::string& m : messages_) all += "\n  " + m;
+        if (count_ > messages_.size())
+            all += "\n  ... and " + std::to_string(count_ - messages_.size()) + " more";
+        PFCE_THROW(InputError, all);
+    }
+
+  private:
+    static constexpr std::size_t kShown = 10;
+    std::optional<InputError> first_;
+    std::vector<std::string> messages_;
+    std::size_t count_ = 0;
+};
+
+// Digits only, after an optional '+': "0" .. "18446744073709551615". CLI11 parses "-1" into a
+// uint64 as 2^64-1, and a larger number as 2^64-1 too (strtoull saturates): both refused.
 inline const CLI::Validator& non_negative_integer() {
     static const CLI::Validator v(
         [](std::string& s) -> std::string {
-            if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
+            const std::size_t start = !s.empty() && s[0] == '+' ? 1 : 0;  // +3, as numbers take
+            if (s.size() == start || s.find_first_not_of("0123456789", start) != std::string::npos)
                 return "expected a non-negative integer, got \"" + s + "\"";
             const std::string max = "18446744073709551615";
-            const std::size_t digits = s.size() - std::min(s.find_first_not_of('0'), s.size());
-            if (digits > max.size() || (digits == max.size() && s.substr(s.size() - digits) > max))
+            const std::string n = s.substr(start);
+            const std::size_t digits = n.size() - std::min(n.find_first_not_of('0'), n.size());
+            if (digits > max.size() || (digits == max.size() && n.substr(n.size() - digits) > max))
                 return "expected at most " + max + " (2^64 - 1), got " + s;
             return {};
         },

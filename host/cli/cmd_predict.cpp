@@ -359,8 +359,15 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                    " images: expected a directory for their masks and overlays (e.g. ",
                    (fs::path(a.out).parent_path() / fs::path(a.out).stem()).string(), "/)");
     for (const fs::path& in : inputs) {
-        const bool tif =
-            a.format == "tif" || (a.format == "auto" && !read_georeference(in.string()).empty());
+        // An input that does not read is refused by run_predict with every other such input.
+        auto georeferenced = [&] {
+            try {
+                return !read_georeference(in.string()).empty();
+            } catch (const InputError&) {
+                return false;
+            }
+        };
+        const bool tif = a.format == "tif" || (a.format == "auto" && georeferenced());
         const fs::path mask = fs::path(a.out) / (in.stem().string() + (tif ? ".tif" : ".png"));
         jobs.push_back({in.string(), mask.string(), overlay_path(mask),
                         confidence_path(mask, a.confidence), find_sidecar_georef(in.string())});
@@ -431,38 +438,54 @@ void run_predict(const PredictArgs& a) {
     // file in a directory stops the command before it has written half of the predictions.
     TooSmallImages small(m.net->config().depth);  // said all at once, after the loop
     const std::int64_t max_pixels = a.max_pixels_given ? a.max_pixels : m.config.data.max_pixels;
-    for (const Job& j : jobs) {
-        const ImageInfo info = probe_image(j.input);
-        const std::int64_t pixels = static_cast<std::int64_t>(info.width) * info.height;
-        if (pixels > max_pixels)
-            PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height, " = ", pixels,
-                       " pixels, above the limit of ", max_pixels,
-                       a.max_pixels_given ? " (--max-pixels)" : " (the run's data.max_pixels)",
-                       ": raise it with --max-pixels N to predict it (a memory guard: predict "
-                       "holds the image, its mask and its overlay, about ",
-                       format_bytes(9.0 * static_cast<double>(pixels)), ", and the activations of ",
-                       sw.batch, " windows of ", sw.window, "x", sw.window, ", about ",
-                       format_bytes(inference_bytes(std::int64_t{sw.window} * sw.window, sw.batch,
-                                                    m.net->config().base_width)),
-                       "; the class scores only for a band of windows)");
-        // 16-bit samples, four colour bands: known from the header, so refused before any output.
-        // The checkpoint decides how inputs are read: say so, not which flag would change it.
-        const ImageChoice choice = image_choice(m.config.data);
-        // Signed or floating-point samples are refused by name (not as "32-bit samples").
-        if (info.sample_format != 1) check_image_layout(j.input, info, choice);
-        if (info.bits_per_sample == 16 && !choice.reads_16_bit())
-            PFCE_THROW(InputError, j.input, ": 16-bit samples, but ", a.checkpoint,
-                       " was trained on 8-bit images (its data.value_range is empty; expected "
-                       "8-bit images, as it was trained on)");
-        if (info.bits_per_sample != 16 && choice.reads_16_bit())
-            PFCE_THROW(InputError, j.input, ": ", info.bits_per_sample, "-bit samples, but ",
-                       a.checkpoint, " reads 16-bit images, values ", choice.range_lo, "..",
-                       choice.range_hi,
-                       " scaled to 0..255 (its data.value_range; expected 16-bit images, as it "
-                       "was trained on)");
-        check_image_layout(j.input, info, choice);
-        small.add(j.input, info.width, info.height);
-    }
+    // Every refused input is named at once: a directory with three bad images is fixed in one go,
+    // not in three reruns that each name the next.
+    RefusedInputs refused;
+    for (const Job& j : jobs) try {
+            const ImageInfo info = probe_image(j.input);
+            const std::int64_t pixels = static_cast<std::int64_t>(info.width) * info.height;
+            if (pixels > max_pixels) {
+                // The windows this image would run: no wider or taller than the image, and no more
+                // of them in a pass than it has (a 64x64 image is one 64x64 window, not four of
+                // 512).
+                const int ww = std::min(sw.window, info.width),
+                          wh = std::min(sw.window, info.height);
+                const int batch = static_cast<int>(
+                    std::min<std::int64_t>(sw.batch, window_count(info.width, info.height, sw)));
+                PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height, " = ", pixels,
+                           " pixels, above the limit of ", max_pixels,
+                           a.max_pixels_given ? " (--max-pixels)" : " (the run's data.max_pixels)",
+                           ": raise it with --max-pixels N to predict it (a memory guard: predict "
+                           "holds the image, its mask and its overlay, about ",
+                           format_bytes(9.0 * static_cast<double>(pixels)),
+                           ", and the activations of ", batch,
+                           batch == 1 ? " window of " : " windows of ", ww, "x", wh, ", about ",
+                           format_bytes(inference_bytes(std::int64_t{ww} * wh, batch,
+                                                        m.net->config().base_width)),
+                           "; the class scores only for a band of windows)");
+            }
+            // 16-bit samples, four colour bands: known from the header, so refused before any
+            // output. The checkpoint decides how inputs are read: say so, not which flag would
+            // change it.
+            const ImageChoice choice = image_choice(m.config.data);
+            // Signed or floating-point samples are refused by name (not as "32-bit samples").
+            if (info.sample_format != 1) check_image_layout(j.input, info, choice);
+            if (info.bits_per_sample == 16 && !choice.reads_16_bit())
+                PFCE_THROW(InputError, j.input, ": 16-bit samples, but ", a.checkpoint,
+                           " was trained on 8-bit images (its data.value_range is empty; expected "
+                           "8-bit images, as it was trained on)");
+            if (info.bits_per_sample != 16 && choice.reads_16_bit())
+                PFCE_THROW(InputError, j.input, ": ", info.bits_per_sample, "-bit samples, but ",
+                           a.checkpoint, " reads 16-bit images, values ", choice.range_lo, "..",
+                           choice.range_hi,
+                           " scaled to 0..255 (its data.value_range; expected 16-bit images, as it "
+                           "was trained on)");
+            check_image_layout(j.input, info, choice);
+            small.add(j.input, info.width, info.height);
+        } catch (const InputError& e) {
+            refused.add(e);
+        }
+    refused.throw_if_any(jobs.size());
     refuse_images_too_small(small, a.checkpoint, "leave them out of --input");
     // Only now, with every input checked: the directories the masks go to (a missing one is made,
     // for a directory of inputs as for one mask file). Those made are removed again, once empty,

@@ -248,7 +248,11 @@ void run_train(const TrainArgs& a) {
             Config resumed = cfg;
             make_paths_absolute(resumed);
             follow_the_moved_dataset(resumed, *stored, a);
-            refuse_changed_settings(*stored, resumed, /*labels_too=*/false, /*root_moved=*/"same");
+            const DeviceChoice device = parse_device_choice(resumed.run.device);
+            const bool cuda = device == DeviceChoice::cuda ||
+                              (device == DeviceChoice::automatic && cuda_devices() > 0);
+            refuse_changed_settings(*stored, resumed, /*labels_too=*/false, cuda,
+                                    /*root_moved=*/"same");
         }
         std::printf("%s", to_toml_text(cfg).c_str());
         return;
@@ -281,7 +285,8 @@ void run_train(const TrainArgs& a) {
     if (a.resume) {
         const Config run_cfg = stored ? *stored : config_of_run(cfg.run.out);
         follow_the_moved_dataset(cfg, run_cfg, a);
-        refuse_changed_settings(run_cfg, cfg, /*labels_too=*/false, /*root_moved=*/"same");
+        refuse_changed_settings(run_cfg, cfg, /*labels_too=*/false,
+                                backend->device() == DeviceKind::cuda, /*root_moved=*/"same");
         std::error_code ec;
         if (cfg.data.source == "dataset" && !cfg.data.root.empty() &&
             !std::filesystem::exists(cfg.data.root, ec) && !a.flags.count("data.root"))

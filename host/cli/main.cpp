@@ -60,19 +60,20 @@ void cap_openmp_threads() {
 }
 
 // CLI11 reads integers with strtoll's base 0: "--count 010" made 8 images and "0x10" 16, without
-// a word. Integer options take decimal digits only (leading zeros dropped: 010 is 10), and an
-// unsigned one no sign; anything else is refused naming the value.
+// a word. Integer options take decimal digits only (leading zeros dropped: 010 is 10), after a
+// '+' (as every number option takes one) or, for a signed one, a '-'; anything else is refused
+// naming the value.
 CLI::Validator decimal_integer(bool is_signed) {
     return CLI::Validator(
         [is_signed](std::string& s) -> std::string {
             const std::string expected =
                 is_signed ? "expected an integer" : "expected a non-negative integer";
             std::size_t start = 0;
-            if (is_signed && !s.empty() && (s[0] == '-' || s[0] == '+')) start = 1;
+            if (!s.empty() && (s[0] == '+' || (is_signed && s[0] == '-'))) start = 1;
             if (s.size() == start || s.find_first_not_of("0123456789", start) != std::string::npos)
                 return expected + ", got \"" + s + "\"";
             const std::size_t first = std::min(s.find_first_not_of('0', start), s.size() - 1);
-            s = s.substr(0, start) + s.substr(first);
+            s = (start && s[0] == '-' ? "-" : "") + s.substr(first);
             return {};
         },
         "");

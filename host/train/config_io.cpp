@@ -320,7 +320,9 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
     auto bad = [&](const std::string& expected) {
         PFCE_THROW(InputError, k.flag, " ", quoted_if_unseen(text), ": expected ", expected);
     };
-    auto integer = [&](const std::string& t, bool non_negative) -> json {
+    auto integer = [&](std::string t, bool non_negative) -> json {
+        // A leading '+' is read as every other number option reads it (--lr +1e-3, --seed +3).
+        if (t.size() > 1 && t[0] == '+' && t[1] != '-') t.erase(0, 1);
         if (non_negative) {
             std::uint64_t x = 0;
             const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), x);

@@ -492,7 +492,8 @@ class TrainingRun {
         const json was_counts = ck.meta.value("data", json::object()).value("label_counts", json());
         const bool same_counts =
             was_counts.is_object() && was_counts == in_.data_meta.value("label_counts", json());
-        refuse_changed_settings(stored, cfg_, /*labels_too=*/true, root_moved(stored, ck.meta),
+        refuse_changed_settings(stored, cfg_, /*labels_too=*/true,
+                                backend_.device() == DeviceKind::cuda, root_moved(stored, ck.meta),
                                 same_counts);
         check_same_data(ck.meta);
         load_model_state(ck, backend_, net_, result_.last_checkpoint);
@@ -1263,11 +1264,16 @@ bool moved_file(const std::string& line, const char* dotted, const Config& store
 }  // namespace
 
 void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too,
-                             const std::string& root_moved, bool same_label_counts) {
+                             bool on_cuda, const std::string& root_moved, bool same_label_counts) {
     std::string list;
     bool all_from_masks = true;
     for (const auto& d : differing_result_keys(stored, given)) {
         if (!labels_too && d.rfind("labels.", 0) == 0) continue;
+        // "auto" is a precision by device: the same one typed out changes nothing (a run begun
+        // with auto on a CPU was refused a resume with --precision fp32).
+        if (d.rfind("run.precision:", 0) == 0 && parse_precision(stored.run.precision, on_cuda) ==
+                                                     parse_precision(given.run.precision, on_cuda))
+            continue;
         // run.evaluate picks the checkpoint a suite tests: pfce train, which tests nothing, says
         // it has no effect there, so it does not block a resume either.
         if (d.rfind("run.evaluate", 0) == 0) continue;

@@ -89,8 +89,11 @@ StoredRun stored_run(const std::string& out_dir);
 // else why it is not (said beside the key); "" to compare data.root as any key.
 // same_label_counts: the labels read now hold, class by class, the pixels the run's did (a mask
 // directory at another path is then the run's, moved or copied).
+// on_cuda: where the run goes on, for run.precision "auto" (the same as fp32 on a CPU, tf32 on
+// CUDA: the arithmetic typed out is no change).
 void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too,
-                             const std::string& root_moved = {}, bool same_label_counts = false);
+                             bool on_cuda, const std::string& root_moved = {},
+                             bool same_label_counts = false);
 // stored_run(out_dir).config (for `pfce train --resume` without a config file).
 Config config_of_run(const std::string& out_dir);
 
