@@ -554,14 +554,25 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
 // before 16-bit ones are scaled). A value that is not a whole number in the samples' range (GDAL
 // writes "nan" or "-9999" for other types) matches nothing.
 // The GDAL NoData value of `t` as a sample of `bits` bits (-1: none, or none such a sample can
-// hold).
+// hold). The text is read as GDAL reads it (CPLAtofM): its longest leading number, 0 where it has
+// none, so that "7abc" marks the pixels GDAL and QGIS show as no data (it marked none). Such a tag
+// is said once per process, naming the file, the text and the value read.
 int no_data_of_bits(TIFF* t, int bits) {
     char* text = nullptr;
     if (!TIFFGetField(t, TIFFTAG_GDAL_NODATA, &text) || !text) return -1;
     char* end = nullptr;
-    const double v = std::strtod(text, &end);
+    double v = std::strtod(text, &end);
+    if (end == text) v = 0;
     while (end && std::isspace(static_cast<unsigned char>(*end))) ++end;
-    if (end == text || *end != '\0' || !std::isfinite(v) || v != std::floor(v) || v < 0 ||
+    if (end == text || *end != '\0') {
+        static std::atomic<bool> told{false};
+        if (!told.exchange(true))
+            log_warn(TIFFFileName(t), ": its GDAL NoData tag is \"", text,
+                     "\", not a number: read as ", v,
+                     ", as GDAL reads it (expected a number such as 0; gdal_edit -a_nodata "
+                     "VALUE sets one, -unsetnodata drops it)");
+    }
+    if (!std::isfinite(v) || v != std::floor(v) || v < 0 ||
         v >= static_cast<double>(1u << std::min(bits, 16)))
         return -1;
     return static_cast<int>(v);

@@ -547,6 +547,30 @@ TEST(ImageIo, TiffNoDataValuePixelsAreNoDataForPredictOnly) {
     EXPECT_TRUE(nodata.empty());
 }
 
+// A malformed NoData tag is read as GDAL reads it (its leading number: "9999abc" is 9999), so the
+// pixels GDAL and QGIS show as no data are no data here too (it marked none), and said once.
+TEST(ImageIo, AMalformedTiffNoDataValueIsReadAsGdalReadsIt) {
+    const std::string dir = test::temp_dir("io_tiff_nodata_malformed");
+    const int w = 2, h = 1;
+    const std::vector<std::uint8_t> samples = {7, 7, 7, 90, 80, 70};
+    TiffSpec s;
+    s.width = w;
+    s.height = h;
+    s.rows_per_strip = h;
+    write_raw_tiff(dir + "/a.tif", s, samples, nullptr, "7abc");
+    testing::internal::CaptureStderr();
+    std::vector<std::uint8_t> nodata;
+    read_rgb_with_nodata(dir + "/a.tif", nodata);
+    read_rgb_with_nodata(dir + "/a.tif", nodata);  // said once: not again
+    const std::string logged = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(nodata, (std::vector<std::uint8_t>{1, 0}));
+    EXPECT_MESSAGE_HAS(logged, dir +
+                                   "/a.tif: its GDAL NoData tag is \"7abc\", not a number: "
+                                   "read as 7, as GDAL reads it");
+    EXPECT_EQ(logged.find("NoData tag", logged.find("NoData tag") + 1), std::string::npos)
+        << logged;
+}
+
 // A data.value_range that does not fit the 16-bit samples is said, once per process, naming the
 // file, the samples' extent and a range that fits (foreign-data probe: 0,65535 on 12-bit data read
 // every image as 0..16, and 0,1000 clipped three quarters of the samples, without a word).
