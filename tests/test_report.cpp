@@ -383,6 +383,27 @@ TEST(Report, EditedDocumentsAreFoundAndKept) {
     write_report(dir, in, edited_report_hashes(dir));
     EXPECT_EQ(read_text_file(dir + "/report.md"), render_report_markdown(in));
     EXPECT_TRUE(edited_report_files(dir).empty());
+    // The report.md.new of the run before is stale once report.md is written again (it stayed, an
+    // older report beside the newest).
+    EXPECT_FALSE(file_exists(dir + "/report.md.new"));
+    // So once the edited report is moved away as told; a report.md.new someone edited stays.
+    write_text_atomically(dir + "/report.md", mine);
+    write_report(dir, in);
+    ASSERT_TRUE(file_exists(dir + "/report.md.new"));
+    std::filesystem::rename(dir + "/report.md", dir + "/mine.md");
+    ReportInput next = in;
+    next.results.front().report_figure = "the next run's figure";
+    write_report(dir, next);
+    EXPECT_EQ(read_text_file(dir + "/report.md"), render_report_markdown(next));
+    EXPECT_FALSE(file_exists(dir + "/report.md.new"));
+    write_text_atomically(dir + "/report.md", mine);
+    write_report(dir, in);
+    write_text_atomically(dir + "/report.md.new", "MY NOTES IN THE NEW ONE\n");
+    std::filesystem::remove(dir + "/report.md");
+    write_report(dir, in);
+    EXPECT_EQ(read_text_file(dir + "/report.md.new"), "MY NOTES IN THE NEW ONE\n");
+    std::filesystem::remove(dir + "/report.md.new");
+    write_report(dir, in);
     // A rewrite cut short between its renames (kill -9): results.json new, report.md still the
     // report pfce wrote before. pfce's own text, not an edit (hostile-user probe: the next run
     // refused, and its advice, --force, would have trained every experiment again).

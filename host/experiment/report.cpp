@@ -781,20 +781,34 @@ void write_report(const std::string& out_dir, const ReportInput& in,
     StagedFiles staged;
     const std::string results_tmp = staged.stage(path("results.json"));
     std::vector<std::pair<std::string, const std::string*>> targets;
+    // NAME.new that an earlier run wrote beside an edited NAME, now that NAME is written again
+    // (the edit moved away, or --force): stale, removed once the new documents are in. Only pfce's
+    // text, the last recorded report or this one; a NAME.new someone edited stays.
+    std::vector<std::string> stale_new;
     for (const auto& [name, text] : documents) {
         results["report_files"][name] = content_hash(text);
         std::string target = path(name);
         if (std::find(edited.begin(), edited.end(), target) != edited.end()) {
             log_warn(target, " was changed during this run: kept; the new one is ", target, ".new");
             target += ".new";
-        } else if (const auto it = before.find(name); it != before.end() && it->is_string()) {
-            results["report_files_before"][name] = *it;
+        } else {
+            const auto it = before.find(name);
+            const bool recorded = it != before.end() && it->is_string();
+            if (recorded) results["report_files_before"][name] = *it;
+            const std::string new_file = target + ".new";
+            if (std::filesystem::is_regular_file(new_file, ec) &&
+                !std::filesystem::is_symlink(new_file, ec)) {
+                const std::string hash = file_content_hash(new_file);
+                if (hash == content_hash(text) || (recorded && hash == it->get<std::string>()))
+                    stale_new.push_back(new_file);
+            }
         }
         targets.emplace_back(target, &text);
     }
     write_text_atomically(results_tmp, results.dump(2) + "\n");
     for (const auto& [target, text] : targets) write_text_atomically(staged.stage(target), *text);
     staged.commit(/*replace=*/true);
+    for (const std::string& f : stale_new) std::filesystem::remove(f, ec);
 }
 
 // results.json in out_dir, an empty object where there is none (no report yet) or it does not
