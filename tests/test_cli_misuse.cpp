@@ -439,6 +439,18 @@ TEST(CliMisuse, ResumeAllowsWhatDoesNotChangeTheResultAndNamesWhatDoes) {
         test::run_pfce("train --resume --out " + root + "/moved --epochs 3 --precision bf16");
     EXPECT_EQ(bf16.status, 2) << bf16.output;
     EXPECT_MESSAGE_HAS(bf16.output, "run.precision");
+    // Keys said to have no effect (sgd's momentum in an adam run, a plateau's patience on a
+    // constant schedule, tile windows on a dataset of patches, a dense run's points) are no change
+    // either: a shared config carrying them was refused after the warning that they do nothing.
+    const test::CommandResult no_effect = test::run_pfce(
+        "train --resume --out " + root +
+        "/moved --epochs 2 --momentum 0.5 --plateau-patience 4 --tile-patch 200 --points 7");
+    EXPECT_EQ(no_effect.status, 0) << no_effect.output;
+    EXPECT_MESSAGE_HAS(no_effect.output, "optimizer.momentum = 0.5 has no effect");
+    const test::CommandResult sgd =
+        test::run_pfce("train --resume --out " + root + "/moved --epochs 2 --optimizer sgd");
+    EXPECT_EQ(sgd.status, 2) << sgd.output;
+    EXPECT_MESSAGE_HAS(sgd.output, "optimizer.name");
     // A finished run whose metrics.jsonl lost its last line, or the whole file: the last epoch's
     // numbers are said to be lost (a hostile-user probe got epoch 1's, or zeros, as the last).
     const std::string metrics = root + "/moved/metrics.jsonl";
@@ -1414,6 +1426,13 @@ TEST(CliMisuse, ExperimentFilesTrainAndPrintedConfigsSayTheirLabels) {
     EXPECT_EQ(file.status, 2) << file.output;
     EXPECT_MESSAGE_HAS(file.output, root + "/r5.toml: labels.radius = 5: labels.dir " + linked);
     EXPECT_MESSAGE_HAS(file.output, "drop labels.radius or make masks with it");
+    // A switch turned off is named as typed (it said "drop --scale-by-area" to --no-scale-by-area).
+    const test::CommandResult off =
+        test::run_pfce("train --data " + fd.root + " --labels " + linked +
+                       " --no-scale-by-area --out " + root + "/r6" + kTiny);
+    EXPECT_EQ(off.status, 2) << off.output;
+    EXPECT_MESSAGE_HAS(off.output, "labels.scale_by_area = false (--no-scale-by-area)");
+    EXPECT_MESSAGE_HAS(off.output, "drop --no-scale-by-area or make masks with it");
     EXPECT_FALSE(fs::exists(root + "/r6"));
     EXPECT_FALSE(fs::exists(root + "/r7"));
 

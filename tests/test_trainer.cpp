@@ -849,4 +849,16 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
 }
 
 }  // namespace
+// Training images of several sizes need crops of one size: the crop suggested lies inside every
+// image (it suggested 512, which a dataset of 64-pixel chips then refused as too large).
+TEST(TrainData, MixedSizesSuggestACropTheImagesTake) {
+    const std::vector<ImageSize> sizes = {{48, 40}, {64, 64}, {64, 36}};
+    const std::string message = test::input_error_message([&] {
+        check_training_sizes(sizes, {"a", "b", "c"}, 0);
+    });
+    EXPECT_MESSAGE_HAS(message, "training images differ in size: a is 48x40, b is 64x64");
+    EXPECT_MESSAGE_HAS(message, "e.g. --crop-size 36, the shortest side of the training images");
+    EXPECT_NO_THROW(check_training_sizes(sizes, {"a", "b", "c"}, 36));
+}
+
 }  // namespace pfce

@@ -143,6 +143,15 @@ void follow_the_moved_dataset(Config& cfg, const Config& stored, const TrainArgs
 
 // What a finished `pfce train` prints: what ran (or that nothing had to), the last epoch's
 // numbers, and where the checkpoints and metrics are.
+// Whether the run in `out` read a tiles dataset (its checkpoint records which labels it read
+// there): where it did not, data.tile_* do nothing and a resume does not compare them.
+bool run_read_tiles(const std::string& out) {
+    const nlohmann::json meta =
+        peek_checkpoint_meta((std::filesystem::path(out) / "last.ckpt").string());
+    const nlohmann::json data = meta.is_object() ? meta.value("data", nlohmann::json()) : nullptr;
+    return data.is_object() && data.contains("tile_labels_read");
+}
+
 void print_train_result(const TrainResult& r, const TrainInputs& inputs, const Config& cfg) {
     if (r.already_finished && r.last_epoch_metrics_lost) {
         std::printf(
@@ -252,7 +261,8 @@ void run_train(const TrainArgs& a) {
             const bool cuda = device == DeviceChoice::cuda ||
                               (device == DeviceChoice::automatic && cuda_devices() > 0);
             refuse_changed_settings(*stored, resumed, /*labels_too=*/false, cuda,
-                                    /*root_moved=*/"same");
+                                    /*root_moved=*/"same", /*same_label_counts=*/false,
+                                    !run_read_tiles(resumed.run.out));
         }
         std::printf("%s", to_toml_text(cfg).c_str());
         return;
@@ -286,7 +296,8 @@ void run_train(const TrainArgs& a) {
         const Config run_cfg = stored ? *stored : config_of_run(cfg.run.out);
         follow_the_moved_dataset(cfg, run_cfg, a);
         refuse_changed_settings(run_cfg, cfg, /*labels_too=*/false,
-                                backend->device() == DeviceKind::cuda, /*root_moved=*/"same");
+                                backend->device() == DeviceKind::cuda, /*root_moved=*/"same",
+                                /*same_label_counts=*/false, !run_read_tiles(cfg.run.out));
         std::error_code ec;
         if (cfg.data.source == "dataset" && !cfg.data.root.empty() &&
             !std::filesystem::exists(cfg.data.root, ec) && !a.flags.count("data.root"))

@@ -239,6 +239,10 @@ struct UnusedSetting {
     std::string key, message;
 };
 std::vector<UnusedSetting> unused_settings(const Config& c);
+// Every key the rest of `c` leaves without effect, whatever its value (another optimizer's
+// momentum, a dense run's point counts): a resume does not compare them where both configs agree
+// they do nothing.
+std::vector<std::string> keys_without_effect(const Config& c);
 // What a colour step of 0 for edge-aware linking does, `name` the key or flag that set it.
 std::string zero_colour_step_note(const std::string& name);
 

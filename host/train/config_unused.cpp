@@ -113,6 +113,13 @@ std::string zero_colour_step_note(const std::string& name) {
            "tens of 0-255 units, e.g. 40; -1 turns edge-aware linking off)";
 }
 
+std::vector<std::string> keys_without_effect(const Config& c) {
+    std::vector<std::string> out;
+    for (const UnusedRule& rule : rules())
+        if (!rule.unused_with(c).empty()) out.insert(out.end(), rule.keys.begin(), rule.keys.end());
+    return out;
+}
+
 std::vector<UnusedSetting> unused_settings(const Config& c) {
     static const Config defaults;
     std::vector<UnusedSetting> out;

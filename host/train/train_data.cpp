@@ -376,12 +376,16 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resumin
         const std::string from = source ? (*source)({dotted}) : std::string();
         const ConfigKey* k = find_config_key(dotted);
         const bool flag = from == "command line" && k && !k->flag.empty();
-        const std::string given = flag ? dotted + " = " + asked + " (" + k->flag + ")"
+        // A switch set false was typed --no-X (or --X false): named so, not as the --X it undoes.
+        const std::string typed = flag && k->type == KeyType::boolean && asked == "false"
+                                      ? "--no-" + k->flag.substr(2)
+                                      : (flag ? k->flag : std::string());
+        const std::string given = flag ? dotted + " = " + asked + " (" + typed + ")"
                                        : (from.empty() ? "" : from + ": ") + dotted + " = " + asked;
         PFCE_THROW(InputError, given, ": labels.dir ", md.dir, " holds ", kind, " masks made with ",
                    key, " = ", made,
                    " (its masks.json); a mask directory is trained on as it is: drop ",
-                   flag ? k->flag : dotted, " or make masks with it (pfce sample / pfce link)");
+                   flag ? typed : dotted, " or make masks with it (pfce sample / pfce link)");
     };
     if (l.kind != defaults.kind && l.kind != kind) refuse("kind", l.kind, kind);
     l.kind = kind;
@@ -679,12 +683,19 @@ void check_training_sizes(const std::vector<ImageSize>& train, const std::vector
     }
     if (train.empty()) return;
     const ImageSize& first = train[0];
+    // The crop suggested lies inside every training image: their shortest side (it suggested 512,
+    // which datasets of small chips then refused as more than twice their side).
+    int shortest = std::min(first.width, first.height);
+    for (const ImageSize& im : train) shortest = std::min({shortest, im.width, im.height});
     for (std::size_t i = 1; i < train.size(); ++i) {
         const ImageSize& im = train[i];
         if (im.width == first.width && im.height == first.height) continue;
         PFCE_THROW(InputError, "training images differ in size: ", ids[0], " is ", first.width, "x",
                    first.height, ", ", ids[i], " is ", im.width, "x", im.height,
-                   "; train on random crops of one size (--crop-size 512, data.crop_size)");
+                   "; train on random crops of one size (data.crop_size, e.g. --crop-size ",
+                   shortest,
+                   ", the shortest side of the training images; a larger crop pads "
+                   "the smaller images with unlabelled pixels)");
     }
 }
 

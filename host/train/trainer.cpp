@@ -494,7 +494,8 @@ class TrainingRun {
             was_counts.is_object() && was_counts == in_.data_meta.value("label_counts", json());
         refuse_changed_settings(stored, cfg_, /*labels_too=*/true,
                                 backend_.device() == DeviceKind::cuda, root_moved(stored, ck.meta),
-                                same_counts);
+                                same_counts,
+                                /*not_tiles=*/!in_.data_meta.contains("tile_labels_read"));
         check_same_data(ck.meta);
         load_model_state(ck, backend_, net_, result_.last_checkpoint);
         for (const StateRef& s : opt_.state())
@@ -1264,9 +1265,15 @@ bool moved_file(const std::string& line, const char* dotted, const Config& store
 }  // namespace
 
 void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too,
-                             bool on_cuda, const std::string& root_moved, bool same_label_counts) {
+                             bool on_cuda, const std::string& root_moved, bool same_label_counts,
+                             bool not_tiles) {
     std::string list;
     bool all_from_masks = true;
+    const std::vector<std::string> without_effect_stored = keys_without_effect(stored),
+                                   without_effect_given = keys_without_effect(given);
+    auto contains = [](const std::vector<std::string>& keys, const std::string& key) {
+        return std::find(keys.begin(), keys.end(), key) != keys.end();
+    };
     for (const auto& d : differing_result_keys(stored, given)) {
         if (!labels_too && d.rfind("labels.", 0) == 0) continue;
         // "auto" is a precision by device: the same one typed out changes nothing (a run begun
@@ -1286,6 +1293,14 @@ void refuse_changed_settings(const Config& stored, const Config& given, bool lab
             (d.rfind("labels.radius", 0) == 0 || d.rfind("labels.conflict", 0) == 0 ||
              d.rfind("labels.max_color_step", 0) == 0))
             continue;
+        // A key that does nothing in the run and in the resume alike (sgd's momentum in an adam
+        // run, plateau settings on a constant schedule): the same run, as the warning that it has
+        // no effect says (a shared config file carrying them was refused as a change).
+        const std::string key = d.substr(0, d.find(':'));
+        if (contains(without_effect_stored, key) && contains(without_effect_given, key)) continue;
+        // data.tile_* on a dataset that is not tiles (data.kind "auto" found another): judged by
+        // the trainer, which knows what it found.
+        if (not_tiles && key.rfind("data.tile_", 0) == 0) continue;
         // A split list or a mask directory at another path (moved, or moved with the dataset:
         // follow_the_moved_dataset) is the same run when what it holds is: the split's ids are
         // compared by check_same_data; the masks' settings by the labels.* keys and their pixels

@@ -90,10 +90,11 @@ StoredRun stored_run(const std::string& out_dir);
 // same_label_counts: the labels read now hold, class by class, the pixels the run's did (a mask
 // directory at another path is then the run's, moved or copied).
 // on_cuda: where the run goes on, for run.precision "auto" (the same as fp32 on a CPU, tf32 on
-// CUDA: the arithmetic typed out is no change).
+// CUDA: the arithmetic typed out is no change). not_tiles: the dataset read is no tiles dataset
+// (data.tile_* do nothing). Keys that do nothing in both configs are not compared.
 void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too,
                              bool on_cuda, const std::string& root_moved = {},
-                             bool same_label_counts = false);
+                             bool same_label_counts = false, bool not_tiles = false);
 // stored_run(out_dir).config (for `pfce train --resume` without a config file).
 Config config_of_run(const std::string& out_dir);
 
