@@ -861,4 +861,33 @@ TEST(TrainData, MixedSizesSuggestACropTheImagesTake) {
     EXPECT_NO_THROW(check_training_sizes(sizes, {"a", "b", "c"}, 36));
 }
 
+// Crops smaller than the gaps between sparse points leave most batches without a labelled pixel:
+// they train nothing and count 0 in the epoch's mean loss, which read 0.54 for a network that had
+// learned nothing (a probe) without a word. Counted in metrics.jsonl, beside the loss and warned.
+TEST(TrainCli, BatchesWithoutALabelledPixelAreCountedAndSaid) {
+    const std::string dir = test::temp_dir("trainer_unlabelled_batches");
+    const std::string synth = write_synthetic(dir + "/synth", 12, 64, 3);
+    const test::CommandResult r = test::run_pfce(
+        "train --data " + synth + " --out " + dir + "/run --label-kind sparse --points 1 " +
+        "--no-scale-by-area --crop-size 16 --batch-size 1 --epochs 1 --width 4 --depth 1 " +
+        "--no-augment --device cpu");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const std::vector<nlohmann::json> m = read_metrics(dir + "/run/metrics.jsonl");
+    ASSERT_EQ(m.size(), 1u);
+    const std::int64_t unlabelled = m[0].at("train_unlabelled_batches").get<std::int64_t>();
+    EXPECT_GT(unlabelled, 0);
+    EXPECT_MESSAGE_HAS(r.output, std::to_string(unlabelled) + " of ");
+    EXPECT_MESSAGE_HAS(r.output, "training batches of epoch 1");
+    EXPECT_MESSAGE_HAS(r.output, "hold no labelled pixel: they train nothing");
+    EXPECT_MESSAGE_HAS(r.output, "batches unlabelled, at 0)");
+    // Dense labels: every batch is labelled, nothing said.
+    const test::CommandResult dense =
+        test::run_pfce("train --data " + synth + " --out " + dir +
+                       "/dense --crop-size 16 --batch-size 1 --epochs 1 --width 4 --depth 1 "
+                       "--device cpu");
+    ASSERT_EQ(dense.status, 0) << dense.output;
+    EXPECT_EQ(read_metrics(dir + "/dense/metrics.jsonl")[0].at("train_unlabelled_batches"), 0);
+    EXPECT_EQ(dense.output.find("no labelled pixel"), std::string::npos) << dense.output;
+}
+
 }  // namespace pfce

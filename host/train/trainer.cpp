@@ -26,6 +26,7 @@
 #include "core/output_dir.hpp"
 #include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
+#include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/class_weights.hpp"
@@ -209,6 +210,9 @@ struct LoopState {
     std::int64_t global_step = 0;  // optimizer steps over the run
     float epoch_loss_sum = 0;      // device sum of batch losses of `epoch` so far
     float epoch_crf_sum = 0;       // ... and of the CRF term's, when it is on
+    // Batches of `epoch` so far without a labelled pixel: their focal loss is 0 by definition, so
+    // they lower the epoch's mean (small crops of sparse points), which is said beside it.
+    std::int64_t epoch_unlabelled_batches = 0;
     double epoch_images = 0;
     double epoch_seconds = 0;
     int best_epoch = 0;  // 1-based
@@ -222,6 +226,7 @@ json state_to_json(const LoopState& s, const LrSchedule& sched) {
             {"global_step", s.global_step},
             {"epoch_loss_sum", s.epoch_loss_sum},
             {"epoch_crf_sum", s.epoch_crf_sum},
+            {"epoch_unlabelled_batches", s.epoch_unlabelled_batches},
             {"epoch_images", s.epoch_images},
             {"epoch_seconds", s.epoch_seconds},
             {"best_epoch", s.best_epoch},
@@ -237,6 +242,7 @@ LoopState state_from_json(const json& j, LrSchedule& sched) {
     s.global_step = j.at("global_step").get<std::int64_t>();
     s.epoch_loss_sum = j.at("epoch_loss_sum").get<float>();
     s.epoch_crf_sum = j.value("epoch_crf_sum", 0.0f);  // absent in checkpoints of older pfce
+    s.epoch_unlabelled_batches = j.value("epoch_unlabelled_batches", std::int64_t{0});  // ditto
     s.epoch_images = j.at("epoch_images").get<double>();
     s.epoch_seconds = j.at("epoch_seconds").get<double>();
     s.best_epoch = j.at("best_epoch").get<int>();
@@ -807,6 +813,7 @@ class TrainingRun {
     // take (prepare_step), not for the compute enqueued since, so it overlaps that.
     bool send_next_batch() {
         if (st_.batch >= bpe_ || !loader_.next(batch_)) return false;
+        sent_unlabelled_ = !any_labelled(batch_.train_labels);
         ensure_tensor(backend_, x_landing_, batch_.images.shape(), DType::f32);
         ensure_tensor(backend_, labels_landing_, batch_.train_labels.shape(), DType::u8);
         backend_.upload_ahead(x_landing_, batch_.images);
@@ -846,6 +853,7 @@ class TrainingRun {
         }
         lr_ = sched_.lr(st_.global_step, st_.epoch);
         opt_.begin_step(static_cast<float>(lr_));
+        st_.epoch_unlabelled_batches += sent_unlabelled_ ? 1 : 0;
     }
 
     // The step's device work on x_, labels_ (and rgb_): forward, loss, backward, clipping, the
@@ -868,6 +876,29 @@ class TrainingRun {
         }
         opt_.apply(scale_);
         backend_.add_inplace(loss_sum_, d_loss_);
+    }
+
+    // Whether a batch's training labels label any pixel (an all-255 batch trains nothing).
+    static bool any_labelled(const Tensor& labels) {
+        const std::uint8_t* p = labels.data<std::uint8_t>();
+        return std::any_of(p, p + labels.numel(), [](std::uint8_t v) { return v != kUnlabelled; });
+    }
+
+    // Many batches without a labelled pixel (crops smaller than the gaps between sparse points)
+    // train nothing and pull the mean training loss towards 0: said once, with what helps.
+    void warn_of_unlabelled_batches() {
+        if (warned_unlabelled_ || bpe_ == 0) return;
+        const double share = static_cast<double>(st_.epoch_unlabelled_batches) / bpe_;
+        if (share < 0.1) return;
+        warned_unlabelled_ = true;
+        log_warn(st_.epoch_unlabelled_batches, " of ", bpe_, " training batches of epoch ",
+                 st_.epoch + 1, " (", format_fixed(100 * share, 0),
+                 "%) hold no labelled pixel: they train nothing, and count 0 in the training loss "
+                 "(its mean over all batches). Larger crops (data.crop_size ",
+                 cfg_.data.crop_size,
+                 "), more points (labels.points) or a larger batch "
+                 "(run.batch_size ",
+                 cfg_.run.batch_size, ") put labels in more of them");
     }
 
     // Validation, the metrics line, best/last checkpoints.
@@ -929,6 +960,8 @@ class TrainingRun {
                      {"best", improved}};
         // The CRF term (weighted, as added to the loss), beside the focal loss in train_loss.
         if (crf_on_) line["train_crf_loss"] = json_number(train_crf);
+        line["train_unlabelled_batches"] = st_.epoch_unlabelled_batches;
+        warn_of_unlabelled_batches();
         if (crf_on_ && cfg_.loss.crf_warmup > 0)
             line["crf_weight"] = crf_weight_at(cfg_.loss, st_.epoch);
         append_line(result_.metrics_path, line.dump());
@@ -942,9 +975,14 @@ class TrainingRun {
         else if (val_on_)
             std::snprintf(val_part, sizeof val_part, "val loss %.4f (dense %.4f) mIoU %.4f OA %.4f",
                           val.loss, val.loss_dense, val.metrics.miou, val.metrics.oa);
-        char summary[320];
-        std::snprintf(summary, sizeof summary, "train loss %.4f%s | %s | %.1f img/s, %s%s%s",
-                      train_loss, crf_part, val_part, images_per_s,
+        char unlabelled_part[80] = "";
+        if (st_.epoch_unlabelled_batches > 0)
+            std::snprintf(
+                unlabelled_part, sizeof unlabelled_part, " (%lld of %lld batches unlabelled, at 0)",
+                static_cast<long long>(st_.epoch_unlabelled_batches), static_cast<long long>(bpe_));
+        char summary[400];
+        std::snprintf(summary, sizeof summary, "train loss %.4f%s%s | %s | %.1f img/s, %s%s%s",
+                      train_loss, unlabelled_part, crf_part, val_part, images_per_s,
                       format_duration(train_seconds).c_str(),
                       val_seconds >= 1 ? (" + val " + format_duration(val_seconds)).c_str() : "",
                       improved ? " | best" : "");
@@ -954,6 +992,7 @@ class TrainingRun {
         st_.batch = 0;
         st_.epoch_loss_sum = 0;
         st_.epoch_crf_sum = 0;
+        st_.epoch_unlabelled_batches = 0;
         st_.epoch_images = 0;
         st_.epoch_seconds = 0;
         ++st_.epoch;
@@ -1067,6 +1106,8 @@ class TrainingRun {
     bool crf_on_;
     CrfLossParams crf_params_;
     bool val_on_;  // validation split with a labelled pixel: it picks best.ckpt, drives plateau
+    bool sent_unlabelled_ = false;    // the batch send_next_batch sent has no labelled pixel
+    bool warned_unlabelled_ = false;  // warn_of_unlabelled_batches said it (once a run)
     BatchLoader loader_;
     std::int64_t bpe_;
     LrSchedule sched_;
