@@ -1389,6 +1389,18 @@ TEST(CliMisuse, ExperimentFilesTrainAndPrintedConfigsSayTheirLabels) {
                                             " are sparse, not linked, and labels.radius is a "
                                             "linking setting");
     EXPECT_FALSE(fs::exists(root + "/r5"));
+    // The file --print-config writes for sparse masks trains as printed: its linking keys at
+    // their defaults set nothing (it was refused for the conflict = "unlabelled" it printed).
+    std::string print_sparse = "\"";
+    print_sparse += test::pfce_binary() + "\" train --data " + fd.root + " --labels " + sparse +
+                    " --out " + root + "/r5" + kTiny + " --print-config 2>&1 > " + root +
+                    "/sparse.toml";
+    ASSERT_EQ(test::run_command(print_sparse).status, 0);
+    EXPECT_MESSAGE_HAS(file_text(root + "/sparse.toml"), "conflict = \"unlabelled\"");
+    const test::CommandResult sparse_printed =
+        test::run_pfce("train --config " + root + "/sparse.toml");
+    EXPECT_EQ(sparse_printed.status, 0) << sparse_printed.output;
+    fs::remove_all(root + "/r5");
     std::string print = "\"";  // appended to: GCC 12 warns (-Wrestrict) at "\"" + string&&
     print += test::pfce_binary() + "\" train --data " + fd.root + " --labels " + linked +
              " --print-config 2>&1 > " + root + "/printed.toml";

@@ -819,8 +819,9 @@ const bool registered = register_command(
                        "mask file (.png, or .tif to keep a GeoTIFF's georeference) for one image; "
                        "a directory for many (masks <stem>.png|.tif, overlays <stem>_overlay.png)")
             ->required();
-        sub.add_option("--format", a->format,
-                       "masks of a directory: auto (.tif for georeferenced inputs), png or tif")
+        sub.add_option(
+               "--format", a->format,
+               "masks of a directory: auto (.tif for GeoTIFF inputs, else .png), png or tif")
             ->transform(any_case())
             ->capture_default_str();
         CLI::Option* window = sub.add_option(

@@ -67,7 +67,7 @@ const bool registered = register_command(
         auto a = std::make_shared<RunArgs>();
         sub.add_option("suite", a->suite,
                        "suite file, or the name of a suite in experiments/ (synthetic-small, "
-                       "synthetic, potsdam)")
+                       "synthetic, potsdam, potsdam-isprs, gpu-check)")
             ->capture_default_str();
         sub.add_option(
             "--data", a->data,

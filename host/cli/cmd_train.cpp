@@ -83,10 +83,14 @@ void refuse_label_settings_the_masks_contradict(const TrainArgs& a, const KeySou
         if (dotted.rfind("labels.", 0) != 0 || dotted == "labels.dir") continue;
         const ConfigKey* k = find_config_key(dotted);
         if (!k) continue;
-        // A linking setting beside masks that are not linked would train without effect.
+        // A linking setting beside masks that are not linked would train without effect. Its
+        // default is no setting of anything (--print-config writes every key: its file, given back
+        // as --config, was refused for the conflict = "unlabelled" it printed).
+        static const Config defaults;
         if (adopted.labels.kind != "linked" &&
             (dotted == "labels.radius" || dotted == "labels.conflict" ||
-             dotted == "labels.max_color_step")) {
+             dotted == "labels.max_color_step") &&
+            k->get(asked) != k->get(defaults)) {
             const auto flag = a.flags.find(dotted);
             PFCE_THROW(InputError,
                        flag != a.flags.end() ? k->flag + " " + flag->second
