@@ -178,17 +178,22 @@ std::string sampled_masks_change(const nlohmann::json& was, const nlohmann::json
 nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so) {
     std::error_code ec;
     const fs::path root = fs::weakly_canonical(fs::absolute(ds.root()), ec);
+    // The tiling of a dataset that is no tiles dataset did nothing: recorded as the defaults
+    // whatever was typed (as directories made with them recorded), so masks sampled again with
+    // the same settings are the same masks, not "made otherwise".
+    const bool tiles = ds.kind() == DatasetKind::tiles;
+    const DatasetOptions defaults;
     nlohmann::json s = {{"source", ec ? ds.root() : root.string()},
                         {"dataset_kind", kDatasetKinds.name(ds.kind())},
                         {"dense_labels", dense_labels_fingerprint(ds)},
-                        {"tile_patch", ds.options().tile_patch},
-                        {"tile_stride", ds.options().tile_stride},
+                        {"tile_patch", tiles ? ds.options().tile_patch : defaults.tile_patch},
+                        {"tile_stride", tiles ? ds.options().tile_stride : defaults.tile_stride},
                         {"points", so.points},
                         {"scale_by_area", so.scale_by_area},
                         {"seed", so.seed}};
     // How the images open, for whoever reopens the dataset from this record (edge-aware linking
     // reads them); only where not the default, so directories made before still compare equal.
-    if (ds.options().tile_image != DatasetOptions().tile_image)
+    if (tiles && ds.options().tile_image != defaults.tile_image)
         s["tile_image"] = ds.options().tile_image;
     // The labels read, not the setting: masks sampled under "auto" from a folder of eroded labels
     // keep reading those when the full ones are added beside them. Full labels (and a mix, which

@@ -1785,3 +1785,33 @@ TEST(CliMisuse, QuietTrainingIsQuietAndOutIsNamedWhereItWasSet) {
     EXPECT_EQ(train_dangling.status, 2) << train_dangling.output;
     EXPECT_MESSAGE_HAS(train_dangling.output, "it is a symbolic link to " + root + "/nowhere");
 }
+
+// Tile flags on a dataset of patches did nothing: said by sample and data stats/preview as by
+// train, and not recorded in masks.json, so the same sampling without them is the same masks (it
+// was refused as "made otherwise", and data stats SP --tile-patch 300 as other tile windows).
+TEST(CliMisuse, TileFlagsOnADatasetOfPatchesAreSaidToDoNothing) {
+    const std::string root = test::temp_dir("misuse_tile_flags");
+    const auto fd = dataset(root + "/data");
+    const std::string tile_flags = " --tile-patch 50 --tile-stride 20 --tile-image IRRG";
+    const test::CommandResult s =
+        test::run_pfce("sample --data " + fd.root + " --out " + root + "/sp" + tile_flags);
+    ASSERT_EQ(s.status, 0) << s.output;
+    EXPECT_MESSAGE_HAS(s.output,
+                       "--tile-image IRRG, --tile-patch 50, --tile-stride 20: no "
+                       "effect, " +
+                           fd.root + " is a generic dataset");
+    const std::string record = file_text(root + "/sp/masks.json");
+    EXPECT_EQ(record.find("IRRG"), std::string::npos) << record;
+    EXPECT_EQ(record.find("\"tile_patch\": 50"), std::string::npos) << record;
+    const test::CommandResult again =
+        test::run_pfce("sample --data " + fd.root + " --out " + root + "/sp");
+    EXPECT_EQ(again.status, 0) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "already holds these masks");
+    const test::CommandResult stats = test::run_pfce("data stats " + root + "/sp --tile-patch 300");
+    EXPECT_EQ(stats.status, 0) << stats.output;
+    EXPECT_MESSAGE_HAS(stats.output, "--tile-patch 300: no effect");
+    const test::CommandResult preview =
+        test::run_pfce("data preview " + fd.root + " --out " + root + "/p.png --tile-patch 50");
+    EXPECT_EQ(preview.status, 0) << preview.output;
+    EXPECT_MESSAGE_HAS(preview.output, "--tile-patch 50: no effect");
+}

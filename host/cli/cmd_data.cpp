@@ -87,6 +87,10 @@ DatasetOptions mask_dir_dataset_options(const MaskDir& md, const DatasetFlags& f
     };
     if (flags.typed.count("data.value_range") && range(typed.image) != range(o.image))
         refuse("--value-range", range(typed.image), "value range " + range(o.image));
+    // Tile settings of masks made from a dataset of another kind did nothing: not compared
+    // (the dataset opened says they do nothing, DatasetFlags::warn_of_unused).
+    const std::string kind_made = md.meta.value("sample", md.meta).value("dataset_kind", "");
+    if (!kind_made.empty() && kind_made != "tiles") return o;
     if (flags.typed.count("data.tile_image") && typed.tile_image != o.tile_image)
         refuse("--tile-image", typed.tile_image, "tile images " + o.tile_image);
     if (flags.typed.count("data.tile_labels") && typed.tile_labels != o.tile_labels)
@@ -119,7 +123,7 @@ std::optional<Dataset> mask_source(const MaskDir& md, const DatasetFlags& flags,
             return std::nullopt;
         }
     }
-    return Dataset::open(source, mask_dir_dataset_options(md, flags));
+    return open_dataset(source, mask_dir_dataset_options(md, flags), flags);
 }
 
 // ---- synth ----------------------------------------------------------------------------------
@@ -299,7 +303,7 @@ void run_stats(const std::string& dir, const DatasetFlags& flags) {
         print_class_table(c, pal, labelled, "of labelled");
         return;
     }
-    const Dataset ds = Dataset::open(dir, flags.options());
+    const Dataset ds = open_dataset(dir, flags.options(), flags);
     // Every image and mask is decoded, in parallel: a file truncated after its header fails here,
     // naming it, not in the middle of a training run. Gray ones are counted (a mix is said).
     std::atomic<std::size_t> gray{0};
@@ -377,9 +381,9 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
                        dir, " instead");
     } else if (!masks_dir.empty()) {  // the dataset's images read as the masks were made from
         md = open_mask_dir(masks_dir);
-        ds = Dataset::open(dir, mask_dir_dataset_options(*md, flags));
+        ds = open_dataset(dir, mask_dir_dataset_options(*md, flags), flags);
     } else {
-        ds = Dataset::open(dir, flags.options());
+        ds = open_dataset(dir, flags.options(), flags);
     }
     // The sheet shows the masks beside the dataset's images: they must be of that dataset (--masks
     // of another one is refused before any advice to resample it), and it says when they were

@@ -85,7 +85,7 @@ void say_scaled_counts(const SamplerOptions& so, const Dataset& ds, const char* 
 
 void run_sample(const SampleFlags& f) {
     keep_freed_memory();
-    const Dataset ds = Dataset::open(f.data, f.dataset.options());
+    const Dataset ds = open_dataset(f.data, f.dataset.options(), f.dataset);
 
     SamplerOptions so;
     // The same checks, and messages, as a run's labels.points, naming the flag typed.

@@ -3,6 +3,7 @@
 // command takes the other takes too, and every refusal reads the same.
 #include "host/cli/dataset_flags.hpp"
 
+#include "core/log.hpp"
 #include "host/cli/config_flags.hpp"
 #include "host/train/train_data.hpp"
 
@@ -22,6 +23,24 @@ DatasetOptions DatasetFlags::options() const {
     for (const auto& [dotted, text] : typed) apply_flag_text(c, *find_config_key(dotted), text);
     validate(c, "command line");
     return dataset_options(c.data);
+}
+
+void DatasetFlags::warn_of_unused(const Dataset& ds) const {
+    if (ds.kind() == DatasetKind::tiles) return;
+    std::string given;
+    for (const auto& [dotted, text] : typed) {
+        if (dotted.rfind("data.tile_", 0) != 0) continue;
+        given += (given.empty() ? "" : ", ") + find_config_key(dotted)->flag + " " + text;
+    }
+    if (!given.empty())
+        log_warn(given, ": no effect, ", ds.root(), " is a ", kDatasetKinds.name(ds.kind()),
+                 " dataset (the tile settings are for the original Potsdam tiles, --kind tiles)");
+}
+
+Dataset open_dataset(const std::string& root, const DatasetOptions& o, const DatasetFlags& flags) {
+    Dataset ds = Dataset::open(root, o);
+    flags.warn_of_unused(ds);
+    return ds;
 }
 
 void add_dataset_flags(CLI::App& app, DatasetFlags& f) {

@@ -17,7 +17,13 @@ struct DatasetFlags {
 
     // The typed values over the config's defaults, each checked as `pfce train` checks it.
     DatasetOptions options() const;
+    // Says the tile flags typed that `ds` leaves without effect: it is no tiles dataset (they were
+    // taken without a word, and recorded in the masks.json of what was sampled).
+    void warn_of_unused(const Dataset& ds) const;
 };
+
+// Dataset::open(root, o), and flags.warn_of_unused on what it opened.
+Dataset open_dataset(const std::string& root, const DatasetOptions& o, const DatasetFlags& flags);
 
 // --kind, --tile-patch, --tile-stride, --tile-image, --bands, --value-range and --max-pixels.
 void add_dataset_flags(CLI::App& app, DatasetFlags& f);
