@@ -349,7 +349,15 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
             apply_sampled_dataset_options(made, dopt);
             ds = Dataset::open(root, dopt);
         } catch (const InputError& e) {
-            if (!o.data_root.empty() || edge) throw;
+            if (!o.data_root.empty()) throw;
+            // The path came from masks.json, not from the user: say so, and how to go on (the
+            // dataset's own error named a path nobody typed).
+            if (edge)
+                PFCE_THROW(InputError, "edge-aware linking needs the images of the dataset ",
+                           o.in_dir, "/masks.json names (\"source\"), ", root,
+                           ", which does not open: ", e.what(),
+                           ". If it moved, give its new place: pfce link --in ", o.in_dir,
+                           " --out ", o.out_dir, " --data NEW_PLACE");
             log_warn("link: cannot open the source dataset ", root, " (", e.what(), "): no purity",
                      md.palette ? "" : ", Potsdam palette assumed");
         }

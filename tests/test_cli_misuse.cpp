@@ -145,6 +145,20 @@ TEST(CliMisuse, MasksWhoseDatasetMovedSayHowToGoOn) {
                                                       root + "/sa --out " + root + "/p.png");
     EXPECT_EQ(beside.status, 0) << beside.output;
     EXPECT_TRUE(fs::exists(root + "/p.png"));
+    // Edge-aware linking needs the images: the path masks.json names is said to be its, with how
+    // to go on (it said only "dataset root ... is not a directory", a path nobody typed).
+    const test::CommandResult edge = test::run_pfce("link --in " + root + "/sa --out " + root +
+                                                    "/ln --max-color-step 50 --device cpu");
+    EXPECT_EQ(edge.status, 2) << edge.output;
+    EXPECT_MESSAGE_HAS(edge.output, "edge-aware linking needs the images of the dataset " + root +
+                                        "/sa/masks.json names (\"source\"), " + a.root);
+    EXPECT_MESSAGE_HAS(edge.output,
+                       "pfce link --in " + root + "/sa --out " + root + "/ln --data NEW_PLACE");
+    EXPECT_FALSE(fs::exists(root + "/ln"));
+    EXPECT_EQ(test::run_pfce("link --in " + root + "/sa --out " + root +
+                             "/ln --max-color-step 50 --device cpu --data " + root + "/moved")
+                  .status,
+              0);
     // Beside another dataset named alike (the same ids, other files): refused, and never with
     // advice to sample it over these masks.
     const auto b = dataset(root + "/b");
