@@ -350,6 +350,36 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
     return out;
 }
 
+// `t` (UTF-8) with its Latin letters' accents dropped and Latin-1 capitals in lower case: combining
+// marks (U+0300..U+036F, what NFD splits an accent into) go, and a precomposed letter (U+00C0..
+// U+00FF, NFC's é) becomes its ASCII base letter. Other bytes stay as they are. Only for hints:
+// files pair by their exact stems.
+std::string fold_accents(const std::string& t) {
+    // U+00C0..U+00FF: the base letter, or 0 for a letter without one (Æ, Ð, Ø, Þ, ß, ×, ÷).
+    static const char base[65] =
+        "AAAAAA\0CEEEEIIII\0NOOOOO\0\0UUUUY\0\0"
+        "aaaaaa\0ceeeeiiii\0nooooo\0\0uuuuy\0y";
+    std::string out;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        const auto b = static_cast<unsigned char>(t[i]);
+        if (i + 1 < t.size() && (b == 0xC3 || b == 0xCC || b == 0xCD)) {
+            const auto c = static_cast<unsigned char>(t[i + 1]);
+            const unsigned cp = ((b & 0x1Fu) << 6) | (c & 0x3Fu);
+            if ((c & 0xC0) == 0x80 && cp >= 0x300 && cp <= 0x36F) {  // a combining mark
+                ++i;
+                continue;
+            }
+            if ((c & 0xC0) == 0x80 && cp >= 0xC0 && cp <= 0xFF && base[cp - 0xC0]) {
+                out += base[cp - 0xC0];
+                ++i;
+                continue;
+            }
+        }
+        out += t[i];
+    }
+    return out;
+}
+
 // For a file without a partner: a file among `others` whose stem differs only in case or in
 // zeros before a number (pairing is by exact stem, so IMG_1.tif and img_1.png, or tile_1.png and
 // tile_01.png, are no pair), said as a hint; empty if none.
@@ -379,6 +409,15 @@ std::string near_stem_hint(const std::string& stem, const Files& others) {
             return "; " + path.string() +
                    " differs only in case or in zeros before a number: rename one (stems pair "
                    "exactly)";
+    // Accented letters: é is one code point (NFC) or e and a combining accent (NFD, how names
+    // copied from macOS come), and É is é in upper case. Both files then look alike in `ls`.
+    const std::string want_folded = loose(fold_accents(stem));
+    for (const auto& [other, path] : others)
+        if (loose(fold_accents(other)) == want_folded)
+            return "; " + path.string() +
+                   " differs only in its accented letters: their case, or how they are encoded "
+                   "(Unicode NFC or NFD: names copied from macOS are NFD), which look alike but "
+                   "are other bytes: rename one (stems pair exactly)";
     return {};
 }
 
