@@ -58,11 +58,25 @@ RgbImage render_sparse(const LabelMap& mask, const Palette& palette, int out_w, 
                            "palette of ",
                            palette.num_classes(), " classes");
             const Rgb& c = palette.classes[l].colour;
-            const int cx = static_cast<int>(static_cast<long long>(x) * out_w / mask.width);
-            const int cy = static_cast<int>(static_cast<long long>(y) * out_h / mask.height);
-            for (int yy = std::max(0, cy - radius); yy <= std::min(out_h - 1, cy + radius); ++yy)
-                for (int xx = std::max(0, cx - radius); xx <= std::min(out_w - 1, cx + radius);
-                     ++xx)
+            // The point's own block of the panel [x0, x1) x [y0, y1) (more than one panel pixel
+            // where the image is enlarged), and a dot of `radius` around its centre: drawn at the
+            // block's corner, a point of a 20x20 image sat 7 panel pixels up and left of its pixel.
+            // Blocks as resize_nearest shows the image: panel pixel X shows pixel X * in / out.
+            auto block = [](int v, int panel, int side) {
+                return std::min(
+                    panel - 1,
+                    static_cast<int>((static_cast<long long>(v) * panel + side - 1) / side));
+            };
+            const int x0 = block(x, out_w, mask.width), y0 = block(y, out_h, mask.height);
+            const int x1 = std::max(x0 + 1, block(x + 1, out_w, mask.width));
+            const int y1 = std::max(y0 + 1, block(y + 1, out_h, mask.height));
+            const int cx = (x0 + x1 - 1) / 2, cy = (y0 + y1 - 1) / 2;
+            const int left = std::max(0, std::min(x0, cx - radius));
+            const int right = std::min(out_w - 1, std::max(x1 - 1, cx + radius));
+            const int top = std::max(0, std::min(y0, cy - radius));
+            const int bottom = std::min(out_h - 1, std::max(y1 - 1, cy + radius));
+            for (int yy = top; yy <= bottom; ++yy)
+                for (int xx = left; xx <= right; ++xx)
                     std::copy(c.begin(), c.end(), out.at(yy, xx));
         }
     }

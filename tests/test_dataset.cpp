@@ -731,6 +731,23 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     const std::string cased = input_error_message([&] { Dataset::open(dir); });
     EXPECT_MESSAGE_HAS(cased, "missing partner file");
     EXPECT_MESSAGE_HAS(cased, "images/only.tif differs only in case or in zeros");
+    // Accented letters that look alike but are other bytes: é as one code point (NFC) beside e
+    // and a combining accent (NFD, names copied from macOS), and Ü beside ü. No hint before.
+    for (const auto& [image, mask] :
+         std::vector<std::pair<std::string, std::string>>{{"caf\xc3\xa9", "cafe\xcc\x81"},
+                                                          {"\xc3\x9c"
+                                                           "ber",
+                                                           "\xc3\xbc"
+                                                           "ber"}}) {
+        const std::string accents = test::temp_dir("ds_generic_accents");
+        write_generic(accents, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
+        write_tiff(accents + "/images/" + image + ".tif", test::random_rgb(3, 2, 1));
+        write_tiff_gray(accents + "/masks/" + mask + ".tif", test::random_gray(3, 2, 1));
+        const std::string accented = input_error_message([&] { Dataset::open(accents); });
+        EXPECT_MESSAGE_HAS(accented, "images/" + image +
+                                         ".tif differs only in its accented letters: their case, "
+                                         "or how they are encoded (Unicode NFC or NFD");
+    }
     // Masks named as their images with an ending: the [files] key that pairs them is pointed out
     // (the longest stem: IMG_10 for IMG_10_label, not IMG_1).
     const std::string named = test::temp_dir("ds_generic_suffix");
@@ -1677,6 +1694,23 @@ TEST(ContactSheet, SparsePointsAreDrawnEnlarged) {
     EXPECT_EQ(sheet.width, sheet_width(2, opt));
     EXPECT_EQ(sheet.height, sheet_height(2, opt));
     EXPECT_EQ(sheet.at(opt.gap + 5, opt.gap + 5)[2], 255);
+    // An image enlarged 15x: the point covers its own 15x15 block, where the dense mask shows its
+    // pixel (resize_nearest), with the dot centred there (it sat at the block's corner, 7 panel
+    // pixels up and left).
+    LabelMap small(20, 20);
+    small.at(10, 10) = 1;
+    const RgbImage big = render_sparse(small, potsdam_palette(), 300, 300, 1);
+    const RgbImage dense = resize_nearest(potsdam_palette().encode(small), 300, 300);
+    int lo = 300, hi = -1;
+    for (int y = 0; y < 300; ++y)
+        for (int x = 0; x < 300; ++x) {
+            const bool point = big.at(y, x)[2] == 255 && big.at(y, x)[0] == 0;
+            const bool pixel = dense.at(y, x)[2] == 255 && dense.at(y, x)[0] == 0;
+            EXPECT_EQ(point, pixel) << "x=" << x << " y=" << y;
+            if (point) lo = std::min(lo, x), hi = std::max(hi, x);
+        }
+    EXPECT_EQ(lo, 150);
+    EXPECT_EQ(hi, 164);
 }
 
 TEST(DataCommand, StatsOnTheRealSample) {

@@ -440,7 +440,10 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     write_png(f.out, sheet);
     made.kept();
     std::printf("wrote %s (%dx%d): %zu rows of image | colour mask%s\n", f.out.c_str(), sheet.width,
-                sheet.height, n, md ? " | sparse mask" : "");
+                sheet.height, n,
+                !md                                                         ? ""
+                : md->meta.value("kind", std::string("sparse")) == "linked" ? " | linked mask"
+                                                                            : " | sparse mask");
 }
 
 void setup_data(CLI::App& sub) {

@@ -233,7 +233,7 @@ void check_masks_belong_to(const MaskDir& md, const Dataset& ds) {
         if (fs::exists(source, ec))
             PFCE_THROW(InputError, "the masks in ", md.dir, " were made from ", source,
                        ", not from ", ds.root(),
-                       ": train and evaluate them with the dataset they belong to");
+                       ": use them with the dataset they belong to (its --data)");
         // With its source gone, other dense labels than those sampled may be another dataset's
         // (named alike) as well as this one moved and touched: refused, and never with advice to
         // sample over these masks.
