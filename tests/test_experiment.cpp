@@ -800,6 +800,13 @@ TEST(SuiteFile, ErrorsNameTheFileTheKeyCameFrom) {
     m = message("", "\"e.toml\", \"sub/nope.toml\"");
     EXPECT_NE(m.find(suite + " [suite] experiments[2]"), std::string::npos) << m;
     EXPECT_NE(m.find("sub/nope.toml does not exist"), std::string::npos) << m;
+    // A suite listing itself (or another suite): said as such (it was refused for the first key
+    // of its [data] an experiment may not set).
+    m = message("[data]\nsource = \"synthetic\"\n", "\"e.toml\", \"suite.toml\"");
+    EXPECT_NE(m.find(suite + " [suite] experiments[2]: "), std::string::npos) << m;
+    EXPECT_NE(m.find("suite.toml is a suite file ([suite]), not an experiment file"),
+              std::string::npos)
+        << m;
     // A setting that does nothing for an experiment: a warning naming the file that set it.
     write_file(dir + "/e.toml", "[experiment]\nid = \"e\"\n[loss]\ncrf_radius = 3\n");
     write_file(dir + "/suite.toml", "[suite]\nexperiments = [\"e.toml\"]\n");

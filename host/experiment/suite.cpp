@@ -118,6 +118,12 @@ void apply_experiment_file(const std::string& path, const std::string& listed, E
                    fs::exists(path, ec) ? " is not a file" : " " + missing_reason(path),
                    " (experiment files are found relative to the suite file's directory)");
     const toml::table root = parse_toml_file(path);
+    // A suite listed among experiments (itself, or another): said as such, not as the first of its
+    // keys an experiment may not set ("data.source belongs to the suite's [data] table").
+    if (root.get("suite"))
+        PFCE_THROW(InputError, listed, ": ", path,
+                   " is a suite file ([suite]), not an experiment file: list the experiment files "
+                   "it lists instead (suites do not nest)");
     record_key_sources(root, path, {"experiment"}, where);
     if (const auto* t = sub_table(root, "experiment", path)) {
         check_keys(*t, {"id", "description", "report_figure"}, path + " [experiment]");
