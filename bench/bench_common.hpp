@@ -15,7 +15,10 @@
 #include <thread>
 #include <vector>
 
+#include <signal.h>
 #include <sys/wait.h>
+
+#include <cerrno>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -34,6 +37,32 @@ struct Timing {
 // before each clock read so asynchronous device work is counted.
 // An integer option's check: at least `lo` ("--repeats 0: expected an integer >= 1"; CLI11's own
 // PositiveNumber says "not in range 0.000000 to 1797693134862315708145...").
+// Scratch files of a benchmark in the temp directory, named PREFIX<pid>: where an earlier run was
+// killed (SIGKILL, a power cut: no destructor ran), its PREFIX<pid> holds a generated dataset of
+// up to gigabytes. Removed when no process of that pid is alive; a live one's stays, and so does
+// one holding kKeptMarker (a dataset kept on purpose, --keep).
+inline constexpr const char* kKeptMarker = ".pfce-bench-kept";
+inline void remove_scratch_of_dead_runs(const std::string& prefix) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path(ec), ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        std::string pid = name.substr(prefix.size());
+        const std::size_t dot = pid.find('.');  // PREFIX<pid>.json
+        if (dot != std::string::npos) pid.resize(dot);
+        if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos ||
+            pid.size() > 9)
+            continue;
+        if (::kill(static_cast<pid_t>(std::stol(pid)), 0) == 0 || errno != ESRCH) continue;
+        if (fs::exists(e.path() / kKeptMarker, ec)) continue;
+        std::error_code rm;
+        fs::remove_all(e.path(), rm);
+        if (!rm)
+            std::fprintf(stderr, "removed %s, left by a run that was killed\n", e.path().c_str());
+    }
+}
+
 inline CLI::Validator at_least(long long lo) {
     return CLI::Validator(
         [lo](std::string& s) -> std::string {

@@ -119,6 +119,8 @@ int main(int argc, char** argv) {
     app.add_flag("--keep", keep, "keep the generated dataset (its path is said and recorded)");
     CLI11_PARSE(app, argc, argv);
     keep_freed_memory();
+    bench::remove_scratch_of_dead_runs("pfce_bench_data_");
+    bench::remove_scratch_of_dead_runs("pfce_data_peer_");
     return bench::run_main("bench_data", [&] {
         return run(json_path, peer, data_dir, python, count, size, points, repeats, keep);
     });
@@ -277,6 +279,7 @@ int run(const std::string& json_path, const std::string& peer, std::string data_
     }
     check_stop();  // during the peer, whose Python the signal stopped
     if (!generated.dir.empty() && keep) {
+        std::ofstream(fs::path(generated.dir) / bench::kKeptMarker) << "kept by --keep\n";
         out["kept_data"] = generated.dir;
         std::fprintf(stderr, "bench_data: the generated dataset is kept in %s\n",
                      generated.dir.c_str());

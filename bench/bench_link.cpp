@@ -356,6 +356,7 @@ int main(int argc, char** argv) {
         ->check(bench::at_least(0));
     app.add_flag("--skip-kdtree", f.skip_kdtree, "skip the nanoflann baseline");
     CLI11_PARSE(app, argc, argv);
+    bench::remove_scratch_of_dead_runs("bench_link_");
     try {
         bench::check_json_path(f.json);
         if (f.count300 == 0 && f.count512 == 0)
