@@ -64,10 +64,12 @@ RgbImage render_sparse(const LabelMap& mask, const Palette& palette, int out_w, 
             // Blocks as resize_nearest shows the image: panel pixel X shows pixel X * in / out.
             auto block = [](int v, int panel, int side) {
                 return std::min(
-                    panel - 1,
-                    static_cast<int>((static_cast<long long>(v) * panel + side - 1) / side));
+                    panel, static_cast<int>((static_cast<long long>(v) * panel + side - 1) / side));
             };
-            const int x0 = block(x, out_w, mask.width), y0 = block(y, out_h, mask.height);
+            // A start inside the panel (a downscaled image's pixel may start past its last
+            // column), an end at the panel's edge at most (the last pixel's block reaches it).
+            const int x0 = std::min(out_w - 1, block(x, out_w, mask.width));
+            const int y0 = std::min(out_h - 1, block(y, out_h, mask.height));
             const int x1 = std::max(x0 + 1, block(x + 1, out_w, mask.width));
             const int y1 = std::max(y0 + 1, block(y + 1, out_h, mask.height));
             const int cx = (x0 + x1 - 1) / 2, cy = (y0 + y1 - 1) / 2;

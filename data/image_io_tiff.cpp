@@ -558,16 +558,22 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
 // none, so that "7abc" marks the pixels GDAL and QGIS show as no data (it marked none). Such a tag
 // is said once per process, naming the file, the text and the value read.
 int no_data_of_bits(TIFF* t, int bits) {
-    char* text = nullptr;
-    if (!TIFFGetField(t, TIFFTAG_GDAL_NODATA, &text) || !text) return -1;
+    char* tag = nullptr;
+    // An empty tag is no NoData value to GDAL (it skips one), not 0.
+    if (!TIFFGetField(t, TIFFTAG_GDAL_NODATA, &tag) || !tag || !*tag) return -1;
+    // CPLAtofM takes a decimal comma as a point: "1,5" is 1.5 (which no sample holds), not 1.
+    std::string text = tag;
+    if (const std::size_t comma = text.find(',');
+        comma != std::string::npos && text.find('.') == std::string::npos)
+        text[comma] = '.';
     char* end = nullptr;
-    double v = std::strtod(text, &end);
-    if (end == text) v = 0;
+    double v = std::strtod(text.c_str(), &end);
+    if (end == text.c_str()) v = 0;
     while (end && std::isspace(static_cast<unsigned char>(*end))) ++end;
-    if (end == text || *end != '\0') {
+    if (end == text.c_str() || *end != '\0') {
         static std::atomic<bool> told{false};
         if (!told.exchange(true))
-            log_warn(TIFFFileName(t), ": its GDAL NoData tag is \"", text,
+            log_warn(TIFFFileName(t), ": its GDAL NoData tag is \"", tag,
                      "\", not a number: read as ", v,
                      ", as GDAL reads it (expected a number such as 0; gdal_edit -a_nodata "
                      "VALUE sets one, -unsetnodata drops it)");

@@ -151,6 +151,19 @@ void check_class_encodings_unchanged(const MaskDir& md, const Dataset& ds) {
 
 namespace {
 
+// A "sample" record as sparse_mask_settings writes it now: a dataset that is no tiles dataset has
+// the default tiling whatever was typed (directories made before recorded the flags typed, and
+// were then refused as "made otherwise" by the same command).
+nlohmann::json as_recorded_now(nlohmann::json made) {
+    if (!made.is_object() || made.value("dataset_kind", std::string("tiles")) == "tiles")
+        return made;
+    const DatasetOptions defaults;
+    if (made.contains("tile_patch")) made["tile_patch"] = defaults.tile_patch;
+    if (made.contains("tile_stride")) made["tile_stride"] = defaults.tile_stride;
+    made.erase("tile_image");
+    return made;
+}
+
 // What differs between the sampling a mask directory records (`was`) and the one asked for, key
 // by key ("points [5] there, [50] asked"), as link says of its settings.
 std::string sampled_masks_change(const nlohmann::json& was, const nlohmann::json& now, bool sparse,
@@ -261,7 +274,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
         // Not while another pfce replaces them: its masks.json stays until its last mask is in.
         const DirLock reading = lock_dir_for_reading(dir, "--out");
         const MaskDir md = open_mask_dir(dir);
-        const nlohmann::json made = md.meta.value("sample", nlohmann::json());
+        const nlohmann::json made = as_recorded_now(md.meta.value("sample", nlohmann::json()));
         // A linked directory keeps the "sample" record of the points it was linked from: the
         // same settings, but not these masks.
         const bool sparse = md.meta.value("kind", std::string()) == "sparse";

@@ -1821,6 +1821,19 @@ TEST(CliMisuse, TileFlagsOnADatasetOfPatchesAreSaidToDoNothing) {
         test::run_pfce("sample --data " + fd.root + " --out " + root + "/sp");
     EXPECT_EQ(again.status, 0) << again.output;
     EXPECT_MESSAGE_HAS(again.output, "already holds these masks");
+    // A directory an earlier pfce made recorded the flags as typed: the same command reuses it.
+    std::string old_record = file_text(root + "/sp/masks.json");
+    for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+             {"\"tile_patch\": 300", "\"tile_patch\": 50"},
+             {"\"tile_stride\": 300", "\"tile_stride\": 20"}}) {
+        ASSERT_NE(old_record.find(from), std::string::npos) << old_record;
+        old_record.replace(old_record.find(from), from.size(), to);
+    }
+    std::ofstream(root + "/sp/masks.json") << old_record;
+    const test::CommandResult old_dir =
+        test::run_pfce("sample --data " + fd.root + " --out " + root + "/sp" + tile_flags);
+    EXPECT_EQ(old_dir.status, 0) << old_dir.output;
+    EXPECT_MESSAGE_HAS(old_dir.output, "already holds these masks");
     const test::CommandResult stats = test::run_pfce("data stats " + root + "/sp --tile-patch 300");
     EXPECT_EQ(stats.status, 0) << stats.output;
     EXPECT_MESSAGE_HAS(stats.output, "--tile-patch 300: no effect");

@@ -628,15 +628,18 @@ TEST(DataSafety, PredictRefusesADirectoryWithAnUnreadableImageBeforeWritingAny) 
     // Several bad inputs are named in one refusal (it named the first only, so each rerun found
     // the next).
     std::ofstream(root + "/mixed/c.png") << "not a PNG";
-    const test::CommandResult two =
+    write_png(root + "/mixed/d.png", test::random_rgb(1, 1, 1));  // too small for the U-Net
+    const test::CommandResult three =
         test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + root +
                        "/mixed --out " + root + "/mixed_out --device cpu");
-    EXPECT_EQ(two.status, 2) << two.output;
-    EXPECT_MESSAGE_HAS(two.output, "2 of 3 inputs are refused (nothing written)");
-    EXPECT_MESSAGE_HAS(two.output, root + "/mixed/b.png");
-    EXPECT_MESSAGE_HAS(two.output, root + "/mixed/c.png");
+    EXPECT_EQ(three.status, 2) << three.output;
+    EXPECT_MESSAGE_HAS(three.output, "3 of 4 inputs are refused (nothing written)");
+    EXPECT_MESSAGE_HAS(three.output, root + "/mixed/b.png");
+    EXPECT_MESSAGE_HAS(three.output, root + "/mixed/c.png");
+    EXPECT_MESSAGE_HAS(three.output, root + "/mixed/d.png is 1x1");
     EXPECT_FALSE(fs::exists(root + "/mixed_out/a.png"));
     fs::remove(root + "/mixed/c.png");
+    fs::remove(root + "/mixed/d.png");
     // What a directory holds besides its images is left out and said (it was passed over without
     // a word): a subdirectory, a link to nothing named as an image, a hidden image file.
     fs::remove(root + "/mixed/b.png");

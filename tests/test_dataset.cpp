@@ -1697,20 +1697,33 @@ TEST(ContactSheet, SparsePointsAreDrawnEnlarged) {
     // An image enlarged 15x: the point covers its own 15x15 block, where the dense mask shows its
     // pixel (resize_nearest), with the dot centred there (it sat at the block's corner, 7 panel
     // pixels up and left).
-    LabelMap small(20, 20);
-    small.at(10, 10) = 1;
-    const RgbImage big = render_sparse(small, potsdam_palette(), 300, 300, 1);
-    const RgbImage dense = resize_nearest(potsdam_palette().encode(small), 300, 300);
-    int lo = 300, hi = -1;
-    for (int y = 0; y < 300; ++y)
-        for (int x = 0; x < 300; ++x) {
-            const bool point = big.at(y, x)[2] == 255 && big.at(y, x)[0] == 0;
-            const bool pixel = dense.at(y, x)[2] == 255 && dense.at(y, x)[0] == 0;
-            EXPECT_EQ(point, pixel) << "x=" << x << " y=" << y;
-            if (point) lo = std::min(lo, x), hi = std::max(hi, x);
+    // The last row and column too (their blocks reach the panel's edge), and at a scale that is
+    // no whole number (20 -> 290).
+    for (const int at : {10, 19, 0})
+        for (const int panel : {300, 290}) {
+            LabelMap small(20, 20);
+            small.at(at, at) = 1;
+            const RgbImage big = render_sparse(small, potsdam_palette(), panel, panel, 1);
+            const RgbImage dense = resize_nearest(potsdam_palette().encode(small), panel, panel);
+            int lo = panel, hi = -1;
+            for (int y = 0; y < panel; ++y)
+                for (int x = 0; x < panel; ++x) {
+                    const bool point = big.at(y, x)[2] == 255 && big.at(y, x)[0] == 0;
+                    const bool pixel = dense.at(y, x)[2] == 255 && dense.at(y, x)[0] == 0;
+                    EXPECT_EQ(point, pixel)
+                        << "x=" << x << " y=" << y << " at " << at << " in " << panel;
+                    if (point) lo = std::min(lo, x), hi = std::max(hi, x);
+                }
+            if (at == 10 && panel == 300) {
+                EXPECT_EQ(lo, 150);
+                EXPECT_EQ(hi, 164);
+            }
         }
-    EXPECT_EQ(lo, 150);
-    EXPECT_EQ(hi, 164);
+    // Downscaled (a 20x20 mask in 7x7): every point still drawn inside the panel.
+    LabelMap corner(20, 20);
+    corner.at(19, 19) = 1;
+    const RgbImage tiny = render_sparse(corner, potsdam_palette(), 7, 7, 0);
+    EXPECT_EQ(tiny.at(6, 6)[2], 255);
 }
 
 TEST(DataCommand, StatsOnTheRealSample) {

@@ -569,6 +569,14 @@ TEST(ImageIo, AMalformedTiffNoDataValueIsReadAsGdalReadsIt) {
                                    "read as 7, as GDAL reads it");
     EXPECT_EQ(logged.find("NoData tag", logged.find("NoData tag") + 1), std::string::npos)
         << logged;
+    // An empty tag is none to GDAL (it read as 0, and every black pixel lost its class); a decimal
+    // comma is a point to GDAL ("7,5" matched 7).
+    write_raw_tiff(dir + "/empty.tif", s, samples, nullptr, "");
+    read_rgb_with_nodata(dir + "/empty.tif", nodata);
+    EXPECT_TRUE(nodata.empty());
+    write_raw_tiff(dir + "/comma.tif", s, samples, nullptr, "7,5");
+    read_rgb_with_nodata(dir + "/comma.tif", nodata);
+    EXPECT_TRUE(nodata.empty());
 }
 
 // A data.value_range that does not fit the 16-bit samples is said, once per process, naming the

@@ -404,6 +404,13 @@ TEST(Report, EditedDocumentsAreFoundAndKept) {
     EXPECT_EQ(read_text_file(dir + "/report.md.new"), "MY NOTES IN THE NEW ONE\n");
     std::filesystem::remove(dir + "/report.md.new");
     write_report(dir, in);
+    // A copy someone made of the last report under that name is theirs: pfce did not write it.
+    const std::string last = read_text_file(dir + "/report.md");
+    write_text_atomically(dir + "/report.md.new", last);
+    write_report(dir, next);
+    EXPECT_EQ(read_text_file(dir + "/report.md.new"), last);
+    std::filesystem::remove(dir + "/report.md.new");
+    write_report(dir, in);
     // A rewrite cut short between its renames (kill -9): results.json new, report.md still the
     // report pfce wrote before. pfce's own text, not an edit (hostile-user probe: the next run
     // refused, and its advice, --force, would have trained every experiment again).

@@ -136,20 +136,22 @@ inline void refuse_images_too_small(const TooSmallImages& small, const std::stri
 // one refusal says every one of them (the first ten in full), so a directory is fixed in one go.
 class RefusedInputs {
   public:
-    void add(const InputError& e) {
+    // `inputs`: how many inputs the refusal names (the too-small images are one refusal).
+    void add(const InputError& e, std::size_t inputs = 1) {
         if (!first_) first_ = e;
         if (messages_.size() < kShown) messages_.emplace_back(e.what());
-        ++count_;
+        ++refusals_;
+        inputs_ += inputs;
     }
-    // `inputs`: how many were checked. A lone refusal is thrown as it was raised.
-    void throw_if_any(std::size_t inputs) const {
-        if (count_ == 0) return;
-        if (count_ == 1) throw *first_;
-        std::string all = std::to_string(count_) + " of " + std::to_string(inputs) +
+    // `checked`: how many inputs were checked. A lone refusal is thrown as it was raised.
+    void throw_if_any(std::size_t checked) const {
+        if (refusals_ == 0) return;
+        if (refusals_ == 1) throw *first_;
+        std::string all = std::to_string(inputs_) + " of " + std::to_string(checked) +
                           " inputs are refused (nothing written):";
         for (const std::string& m : messages_) all += "\n  " + m;
-        if (count_ > messages_.size())
-            all += "\n  ... and " + std::to_string(count_ - messages_.size()) + " more";
+        if (refusals_ > messages_.size())
+            all += "\n  ... and " + std::to_string(refusals_ - messages_.size()) + " more";
         PFCE_THROW(InputError, all);
     }
 
@@ -157,7 +159,7 @@ class RefusedInputs {
     static constexpr std::size_t kShown = 10;
     std::optional<InputError> first_;
     std::vector<std::string> messages_;
-    std::size_t count_ = 0;
+    std::size_t refusals_ = 0, inputs_ = 0;
 };
 
 // Digits only, after an optional '+': "0" .. "18446744073709551615". CLI11 parses "-1" into a

@@ -485,8 +485,12 @@ void run_predict(const PredictArgs& a) {
         } catch (const InputError& e) {
             refused.add(e);
         }
+    try {  // in the same refusal: a directory is fixed in one go
+        refuse_images_too_small(small, a.checkpoint, "leave them out of --input");
+    } catch (const InputError& e) {
+        refused.add(e, small.count());
+    }
     refused.throw_if_any(jobs.size());
-    refuse_images_too_small(small, a.checkpoint, "leave them out of --input");
     // Only now, with every input checked: the directories the masks go to (a missing one is made,
     // for a directory of inputs as for one mask file). Those made are removed again, once empty,
     // when predict ends with nothing written in them (stopped before the first image, or failed).

@@ -147,13 +147,17 @@ void follow_the_moved_dataset(Config& cfg, const Config& stored, const TrainArgs
 
 // What a finished `pfce train` prints: what ran (or that nothing had to), the last epoch's
 // numbers, and where the checkpoints and metrics are.
-// Whether the run in `out` read a tiles dataset (its checkpoint records which labels it read
-// there): where it did not, data.tile_* do nothing and a resume does not compare them.
+// Whether the run in `out` read a tiles dataset, as its checkpoint records (the kind found, or
+// the tile labels read): where it did not, data.tile_* do nothing and a resume does not compare
+// them. A checkpoint that records neither (an older pfce's) counts as tiles: compared, as before.
 bool run_read_tiles(const std::string& out) {
     const nlohmann::json meta =
         peek_checkpoint_meta((std::filesystem::path(out) / "last.ckpt").string());
     const nlohmann::json data = meta.is_object() ? meta.value("data", nlohmann::json()) : nullptr;
-    return data.is_object() && data.contains("tile_labels_read");
+    if (!data.is_object()) return true;
+    if (data.contains("dataset_kind") && data["dataset_kind"].is_string())
+        return data["dataset_kind"].get<std::string>() == "tiles";
+    return true;
 }
 
 void print_train_result(const TrainResult& r, const TrainInputs& inputs, const Config& cfg) {

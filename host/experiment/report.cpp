@@ -743,6 +743,26 @@ ReportFileHashes edited_report_hashes(const std::string& out_dir) {
     return h;
 }
 
+// results.json in out_dir, an empty object where there is none (no report yet) or it does not
+// parse (said by the run that reads it).
+static nlohmann::json results_record(const std::string& out_dir) {
+    const std::filesystem::path file = std::filesystem::path(out_dir) / "results.json";
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) return nlohmann::json::object();
+    try {
+        nlohmann::json results = nlohmann::json::parse(read_whole_file(file.string()));
+        if (results.is_object()) return results;
+    } catch (const std::exception&) {
+    }
+    return nlohmann::json::object();
+}
+
+// record[key] where it is an object, else an empty object (a record of an older pfce).
+static nlohmann::json object_at(const nlohmann::json& record, const char* key) {
+    const auto found = record.find(key);
+    return found != record.end() && found->is_object() ? *found : nlohmann::json::object();
+}
+
 void write_report(const std::string& out_dir, const ReportInput& in,
                   const ReportFileHashes& replaceable) {
     std::filesystem::create_directories(out_dir);
@@ -778,12 +798,14 @@ void write_report(const std::string& out_dir, const ReportInput& in,
     // as "report_files_before", or new, whose hash is "report_files": neither reads as an edit to
     // the next run (before, it refused the run as if report.md had been edited by hand).
     const nlohmann::json before = recorded_report_hashes(out_dir);
+    const nlohmann::json written_new = object_at(results_record(out_dir), "report_files_new");
     StagedFiles staged;
     const std::string results_tmp = staged.stage(path("results.json"));
     std::vector<std::pair<std::string, const std::string*>> targets;
     // NAME.new that an earlier run wrote beside an edited NAME, now that NAME is written again
-    // (the edit moved away, or --force): stale, removed once the new documents are in. Only pfce's
-    // text, the last recorded report or this one; a NAME.new someone edited stays.
+    // (the edit moved away, or --force): stale, removed once the new documents are in. Only what
+    // pfce wrote there (results.json "report_files_new") or this report's own text; a NAME.new
+    // someone edited, or copied there, stays.
     std::vector<std::string> stale_new;
     for (const auto& [name, text] : documents) {
         results["report_files"][name] = content_hash(text);
@@ -791,15 +813,18 @@ void write_report(const std::string& out_dir, const ReportInput& in,
         if (std::find(edited.begin(), edited.end(), target) != edited.end()) {
             log_warn(target, " was changed during this run: kept; the new one is ", target, ".new");
             target += ".new";
+            results["report_files_new"][name] = content_hash(text);
         } else {
-            const auto it = before.find(name);
-            const bool recorded = it != before.end() && it->is_string();
-            if (recorded) results["report_files_before"][name] = *it;
+            if (const auto it = before.find(name); it != before.end() && it->is_string())
+                results["report_files_before"][name] = *it;
             const std::string new_file = target + ".new";
+            const auto was_new = written_new.find(name);
             if (std::filesystem::is_regular_file(new_file, ec) &&
                 !std::filesystem::is_symlink(new_file, ec)) {
                 const std::string hash = file_content_hash(new_file);
-                if (hash == content_hash(text) || (recorded && hash == it->get<std::string>()))
+                if (hash == content_hash(text) ||
+                    (was_new != written_new.end() && was_new->is_string() &&
+                     hash == was_new->get<std::string>()))
                     stale_new.push_back(new_file);
             }
         }
@@ -809,26 +834,6 @@ void write_report(const std::string& out_dir, const ReportInput& in,
     for (const auto& [target, text] : targets) write_text_atomically(staged.stage(target), *text);
     staged.commit(/*replace=*/true);
     for (const std::string& f : stale_new) std::filesystem::remove(f, ec);
-}
-
-// results.json in out_dir, an empty object where there is none (no report yet) or it does not
-// parse (said by the run that reads it).
-static nlohmann::json results_record(const std::string& out_dir) {
-    const std::filesystem::path file = std::filesystem::path(out_dir) / "results.json";
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) return nlohmann::json::object();
-    try {
-        nlohmann::json results = nlohmann::json::parse(read_whole_file(file.string()));
-        if (results.is_object()) return results;
-    } catch (const std::exception&) {
-    }
-    return nlohmann::json::object();
-}
-
-// record[key] where it is an object, else an empty object (a record of an older pfce).
-static nlohmann::json object_at(const nlohmann::json& record, const char* key) {
-    const auto found = record.find(key);
-    return found != record.end() && found->is_object() ? *found : nlohmann::json::object();
 }
 
 nlohmann::json recorded_report_hashes(const std::string& out_dir) {

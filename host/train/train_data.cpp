@@ -687,6 +687,7 @@ void check_training_sizes(const std::vector<ImageSize>& train, const std::vector
     // which datasets of small chips then refused as more than twice their side).
     int shortest = std::min(first.width, first.height);
     for (const ImageSize& im : train) shortest = std::min({shortest, im.width, im.height});
+    shortest = std::clamp(shortest, 16, 8192);  // data.crop_size's range (validate)
     for (std::size_t i = 1; i < train.size(); ++i) {
         const ImageSize& im = train[i];
         if (im.width == first.width && im.height == first.height) continue;
@@ -926,6 +927,8 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
     const nlohmann::json constant_channels = warn_if_a_channel_never_varies(in.train);
     in.data_meta = {{"root", resolved_path(cfg.data.root)},
+                    // What data.kind "auto" found: a resume knows whether data.tile_* mattered.
+                    {"dataset_kind", kDatasetKinds.name(ds.kind())},
                     {"labels", labels.empty() ? std::string() : resolved_path(labels)},
                     {"train", split.train.size()},
                     {"val", split.val.size()},

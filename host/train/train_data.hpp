@@ -140,6 +140,7 @@ class TooSmallImages {
     // Keeps `name` (a path, with its sample where that says more) when w x h is too small.
     void add(const std::string& name, int w, int h);
     bool empty() const { return count_ == 0; }
+    std::size_t count() const { return count_; }
     const char* them() const { return count_ > 1 ? "them" : "it"; }  // for the remedy's words
     // "a.png is 1x64: too small for a depth-D U-Net (each side needs at least S pixels)", or
     // "3 images are too small for ... pixels): a.png (1x64), b.png (64x1), c.png (2x2)"; `of`

@@ -893,8 +893,10 @@ class TrainingRun {
         warned_unlabelled_ = true;
         log_warn(st_.epoch_unlabelled_batches, " of ", bpe_, " training batches of epoch ",
                  st_.epoch + 1, " (", format_fixed(100 * share, 0),
-                 "%) hold no labelled pixel: they train nothing, and count 0 in the training loss "
-                 "(its mean over all batches). Larger crops (data.crop_size ",
+                 "%) hold no labelled pixel: they train ",
+                 crf_on_ ? "only through the CRF term" : "nothing", ", and count ",
+                 crf_on_ ? "only their CRF term" : "0",
+                 " in the training loss (its mean over all batches). Larger crops (data.crop_size ",
                  cfg_.data.crop_size,
                  "), more points (labels.points) or a larger batch "
                  "(run.batch_size ",
