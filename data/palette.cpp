@@ -176,6 +176,14 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
     return advice.str();
 }
 
+namespace {
+std::atomic<std::int64_t> tally_masks{0}, tally_pixels{0};  // tolerance_tally
+}  // namespace
+
+ToleranceTally tolerance_tally() {
+    return {tally_masks.load(), tally_pixels.load()};
+}
+
 LabelMap Palette::decode(const RgbImage& colours, const std::string& source) const {
     struct Entry {
         std::uint32_t key;
@@ -238,6 +246,10 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
             last_label = table[j].label;
         }
         out.labels[i] = last_label;
+    }
+    if (near_pixels > 0) {
+        tally_masks.fetch_add(1, std::memory_order_relaxed);
+        tally_pixels.fetch_add(static_cast<std::int64_t>(near_pixels), std::memory_order_relaxed);
     }
     // How much the tolerance decided, said for the first mask that needed it: a large share means
     // a damaged mask whose far colours may land in the wrong class.

@@ -56,6 +56,14 @@ struct Palette {
 // The largest channel difference of two colours: what colour_tolerance bounds.
 int colour_step(const Rgb& a, const Rgb& b);
 
+// What colour_tolerance has decided in this process so far, over every mask decoded: the masks
+// with a colour read as its nearest known one, and their pixels so read. Decode says the first
+// such mask; `pfce data stats`, which decodes them all, says the total.
+struct ToleranceTally {
+    std::int64_t masks = 0, pixels = 0;
+};
+ToleranceTally tolerance_tally();
+
 // 0 impervious (255,255,255), 1 building (0,0,255), 2 low vegetation (0,255,255), 3 tree (0,255,0),
 // 4 car (255,255,0), 5 clutter (255,0,0); black = unlabelled.
 const Palette& potsdam_palette();

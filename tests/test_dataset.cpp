@@ -951,6 +951,27 @@ TEST(KaggleDataset, AnUnknownColourAdviceSaysWhereIgnoreColoursLive) {
                        "of a generic dataset (this layout has no such setting");
 }
 
+// data stats, which decodes every mask, says how much the tolerance decided over all of them (the
+// log names only the first mask it read so).
+TEST(DataCommand, StatsSaysWhatTheColourToleranceDecidedOverEveryMask) {
+    const std::string dir = test::temp_dir("ds_stats_tolerance");
+    write_generic(dir,
+                  "[classes]\nnames = [\"ground\", \"roof\"]\n[mask]\n"
+                  "colours = [[0, 0, 0], [255, 0, 0]]\ncolour_tolerance = 8\n");
+    for (const char* id : {"a", "b", "c"}) {
+        write_tiff(dir + "/images/" + id + ".tif", test::random_rgb(4, 1, 1));
+        RgbImage mask(4, 1);
+        mask.pixels = {0, 0, 0, 255, 0, 0, 0, 0, 0, 255, 0, 0};
+        if (std::string(id) != "c") mask.pixels[0] = 3;  // one pixel off in a and b
+        write_png(dir + "/masks/" + id + ".png", mask);
+    }
+    const CommandResult r = run_pfce("data stats " + dir);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output,
+                       "tolerance: 2 pixels (16.6667%) in 2 of the 3 masks read as their "
+                       "nearest known colour (mask.colour_tolerance = 8)");
+}
+
 // [mask] colour_tolerance reads a colour a few levels off a known one (DeepGlobe's masks, resized
 // or lossy ones) as that one, a class's or an ignore colour's; one too large for the colours to
 // stay apart (a colour between two within reach of both) is refused, and so is one for index masks.

@@ -338,6 +338,14 @@ void run_stats(const std::string& dir, const DatasetFlags& flags) {
     print_class_table(c, ds.palette(), all, "fraction");
     std::printf("%-24s %14lld %10.4f\n", "unlabelled", static_cast<long long>(c.per_label[255]),
                 all > 0 ? static_cast<double>(c.per_label[255]) / all : 0.0);
+    // Over the whole dataset (the log names the first mask only): how much the tolerance decided.
+    if (const ToleranceTally t = tolerance_tally(); t.masks > 0)
+        std::printf(
+            "tolerance: %lld pixels (%.4f%%) in %lld of the %zu masks read as their nearest "
+            "known colour (mask.colour_tolerance = %d)\n",
+            static_cast<long long>(t.pixels),
+            all > 0 ? 100.0 * static_cast<double>(t.pixels) / all : 0.0,
+            static_cast<long long>(t.masks), ds.size(), ds.palette().colour_tolerance);
 }
 
 // ---- preview --------------------------------------------------------------------------------
