@@ -27,6 +27,15 @@ std::string temp_path_for(const std::string& path) {
     name += std::to_string(::getpid());
     name += '_';
     name += std::to_string(counter.fetch_add(1));
+    // A file name of up to 255 bytes is legal, but its temporary is some 20 bytes longer: said as
+    // what it is (it failed as "cannot create .NAME.tmp...: File name too long").
+    if (name.size() > 255 && p.filename().string().size() <= 255)
+        PFCE_THROW(InputError, path, ": its name is ", p.filename().string().size(),
+                   " bytes, and pfce writes it through a temporary named .NAME.tmpPID_N, ",
+                   name.size(),
+                   " bytes, past the 255 a file name may have: expected a name of at "
+                   "most ",
+                   255 - (name.size() - p.filename().string().size()), " bytes");
     return (p.parent_path() / name).string();
 }
 
@@ -316,10 +325,13 @@ void StagedFiles::commit(bool replace) {
 }
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
+    // A staged temporary written this way (a report's documents) is named as the file it stands
+    // for: "cannot write report.html", not ".report.html.tmp5691_62".
+    const std::string named = target_of_temp(path);
     write_atomically(path, [&](const std::string& tmp) {
         const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
-            PFCE_THROW(SystemError, "cannot write ", path, ": creating ", tmp,
+            PFCE_THROW(SystemError, "cannot write ", named, ": creating ", tmp,
                        " failed: ", std::strerror(errno));
         std::size_t done = 0;
         while (done < bytes.size()) {
@@ -328,21 +340,36 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
             if (w <= 0) {
                 const int err = w < 0 ? errno : EIO;
                 ::close(fd);
-                PFCE_THROW(SystemError, "cannot write ", path, " (", bytes.size(),
+                PFCE_THROW(SystemError, "cannot write ", named, " (", bytes.size(),
                            " bytes): ", std::strerror(err));
             }
             done += static_cast<std::size_t>(w);
         }
         if (::close(fd) != 0)
-            PFCE_THROW(SystemError, "cannot write ", path, ": ", std::strerror(errno));
+            PFCE_THROW(SystemError, "cannot write ", named, ": ", std::strerror(errno));
     });
     sync_parent_directory(path);
 }
 
-std::string read_whole_file(const std::string& path) {
+std::string special_file_kind(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return {};
+    if (S_ISFIFO(st.st_mode)) return "a FIFO (named pipe)";
+    if (S_ISSOCK(st.st_mode)) return "a socket";
+    return "a device";
+}
+
+void refuse_special_file(const std::string& path, const std::string& what) {
+    const std::string kind = special_file_kind(path);
+    if (!kind.empty())
+        PFCE_THROW(InputError, path, " is ", kind, ", not a regular file: expected ", what);
+}
+
+std::string read_whole_file(const std::string& path, bool streams_too) {
     std::error_code ec;
     if (fs::is_directory(path, ec))
         PFCE_THROW(InputError, path, " is a directory (expected a file)");
+    if (!streams_too) refuse_special_file(path, "a file");
     std::ifstream in(path, std::ios::binary);
     if (!in) PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
     std::ostringstream ss;

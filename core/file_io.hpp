@@ -95,8 +95,18 @@ class StagedFiles {
 // synthetic.json, checkpoints) survive a power loss once this returns.
 void write_file_atomically(const std::string& path, std::string_view bytes);
 
-// The whole file; InputError naming it when it cannot be opened or read.
-std::string read_whole_file(const std::string& path);
+// What a path names when it is no regular file: "a FIFO (named pipe)", "a socket", "a device";
+// "" for a regular file, a directory, or nothing (those are each caller's to say).
+std::string special_file_kind(const std::string& path);
+// InputError "PATH is a FIFO (named pipe), not a regular file: expected WHAT" where
+// special_file_kind is not "". Opening a FIFO for reading waits for a writer: one left where pfce
+// reads a file of its own (masks.json, a checkpoint) hung the command, and a SIGTERM could not end
+// it.
+void refuse_special_file(const std::string& path, const std::string& what);
+
+// The whole file; InputError naming it when it cannot be opened or read. Only a regular file,
+// unless `streams_too` (a --config given as /dev/stdin or <(...) is a pipe the user fills).
+std::string read_whole_file(const std::string& path, bool streams_too = false);
 
 // Refuses (InputError naming the file and the flag) to write `path` when it exists and `force` is
 // false, and always when it is one of `inputs` (the same file, through any path or link): a command

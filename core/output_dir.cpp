@@ -17,6 +17,7 @@ namespace {
 constexpr const char* kMarker = ".pfce-output";
 
 std::string read_marker(const fs::path& p) {
+    if (!special_file_kind(p.string()).empty()) return {};  // no marker pfce wrote; never waits
     std::ifstream in(p);
     std::string kind;
     std::getline(in, kind);
@@ -117,9 +118,12 @@ OutputDirClaim claim_output_dir(const std::string& dir, const std::string& kind,
     const fs::path marker = d / kMarker;
     if (fs::exists(d, ec) && !fs::is_directory(d, ec))
         PFCE_THROW(InputError, flag, " ", dir, " is a file, not a directory");
+    // The directories made here go again if the claim fails (a full disk at the marker, a name
+    // too long for it): it left them empty before.
+    MadeDirectories made_dirs;
     if (!fs::exists(d, ec)) {
         std::error_code made;  // the reason create_directories failed, not a later call's
-        fs::create_directories(d, made);
+        made_dirs.create(d, made);
         if (!fs::is_directory(d, ec))
             PFCE_THROW(InputError, flag, " ", dir, ": ",
                        cannot_create_dir_reason(dir, made ? made : ec));
@@ -129,16 +133,19 @@ OutputDirClaim claim_output_dir(const std::string& dir, const std::string& kind,
     const OutputDirState state = classify(dir, kind, completion_file, flag);
     if (had_marker) {
         remove_stale_temps(dir, true);  // left by an earlier writer that was killed
+        made_dirs.kept();
         return {state, std::move(lock)};
     }
     if (state == OutputDirState::ours_complete) {
         // made by a pfce from before the marker: its completion file says it is ours
         write_file_atomically(marker.string(), kind + "\n");
         remove_stale_temps(dir, true);
+        made_dirs.kept();
         return {OutputDirState::ours_complete, std::move(lock)};
     }
     remove_stale_temps(dir);  // only temporaries: a killed writer's (its marker's)
     write_file_atomically(marker.string(), kind + "\n");
+    made_dirs.kept();
     return {OutputDirState::fresh, std::move(lock)};
 }
 

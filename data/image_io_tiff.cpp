@@ -103,7 +103,9 @@ TiffPtr open_tiff(const std::string& path, const char* mode, TiffMessages& msgs)
     TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
     TIFFOpenOptionsSetErrorHandlerExtR(opts, capture_error, &msgs);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, ignore_warning, &msgs);
+    errno = 0;
     TIFF* t = TIFFOpenExt(path.c_str(), mode, opts);
+    const int open_errno = errno;
     TIFFOpenOptionsFree(opts);
     if (!t) {
         if (mode[0] == 'r') {
@@ -115,8 +117,12 @@ TiffPtr open_tiff(const std::string& path, const char* mode, TiffMessages& msgs)
             }
             PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
         }
+        // The system's reason where there is one: libtiff's message repeats the path, cut at 512
+        // bytes, so a long path lost it ("File name too long").
         PFCE_THROW(SystemError, "cannot create ", path, ": ",
-                   msgs.errors.empty() ? std::strerror(errno) : msgs.text());
+                   open_errno != 0       ? std::string(std::strerror(open_errno))
+                   : msgs.errors.empty() ? std::string("libtiff could not create it")
+                                         : msgs.text());
     }
     return TiffPtr(t);
 }

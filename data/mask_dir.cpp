@@ -369,6 +369,7 @@ MaskDir open_mask_dir(const std::string& dir) {
         PFCE_THROW(InputError, "mask directory ", dir,
                    fs::exists(dir, ec) ? " is not a directory" : " " + missing_reason(dir),
                    " (expected the --out of pfce sample or pfce link)");
+    refuse_special_file(path, "the masks.json pfce sample or pfce link writes");
     std::ifstream f(path);
     if (!f) {
         // pfce marks a mask directory first and writes masks.json last: with the mark, its
@@ -457,6 +458,11 @@ LabelMap read_mask_png(const MaskDir& md, const std::string& id, const Palette& 
     if (md.palette) written.classes = md.palette->classes;
     LabelMap m;
     std::vector<Rgb> colormap;
+    // A mask gone since masks.json listed it is said as such (it got the colour hint below).
+    if (const std::string why = missing_reason(path); !why.empty())
+        PFCE_THROW(InputError, path, ", listed in ", md.dir, "/masks.json, ", why,
+                   ": the mask directory is incomplete; make it again with the command that made "
+                   "it (pfce sample or pfce link, --force)");
     try {
         m = read_gray(path, 0, &colormap);
     } catch (const InputError& e) {

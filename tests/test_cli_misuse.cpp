@@ -1842,3 +1842,84 @@ TEST(CliMisuse, TileFlagsOnADatasetOfPatchesAreSaidToDoNothing) {
     EXPECT_EQ(preview.status, 0) << preview.output;
     EXPECT_MESSAGE_HAS(preview.output, "--tile-patch 50: no effect");
 }
+
+// A FIFO (named pipe) where pfce reads a file of its own waited for a writer for ever, and a
+// SIGTERM could not end the wait: each is refused by name, at once.
+TEST(CliMisuse, AFifoWherePfceReadsItsOwnFileIsRefusedNotWaitedOn) {
+    const std::string root = test::temp_dir("misuse_fifo");
+    const auto fd = dataset(root + "/data");
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/sp").status, 0);
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root + "/run" + kTiny).status,
+              0);
+    auto fifo = [](const std::string& path) {
+        fs::remove(path);
+        ASSERT_EQ(::mkfifo(path.c_str(), 0644), 0) << path;
+    };
+    auto run = [](const std::string& args) {
+        std::string line = "timeout 60 \"";  // a hang fails the test, not the suite
+        line += test::pfce_binary() + "\" " + args + " 2>&1";
+        return test::run_command(line);
+    };
+    fifo(root + "/sp/masks.json");
+    const test::CommandResult stats = run("data stats " + root + "/sp");
+    EXPECT_EQ(stats.status, 2) << stats.output;
+    EXPECT_MESSAGE_HAS(stats.output, root +
+                                         "/sp/masks.json is a FIFO (named pipe), not a regular "
+                                         "file: expected the masks.json");
+    fifo(root + "/ck.ckpt");
+    const test::CommandResult predict = run("predict --checkpoint " + root + "/ck.ckpt --input " +
+                                            fd.root + "/images --out " + root + "/p --device cpu");
+    EXPECT_EQ(predict.status, 2) << predict.output;
+    EXPECT_MESSAGE_HAS(predict.output,
+                       root + "/ck.ckpt is a FIFO (named pipe), not a regular file");
+    fifo(root + "/run/last.ckpt");
+    const test::CommandResult resume = run("train --resume --out " + root + "/run --epochs 2");
+    EXPECT_EQ(resume.status, 2) << resume.output;
+    EXPECT_MESSAGE_HAS(resume.output, "last.ckpt is a FIFO (named pipe)");
+    fifo(fd.root + "/dataset.toml");
+    const test::CommandResult toml = run("data stats " + fd.root);
+    EXPECT_EQ(toml.status, 2) << toml.output;
+    EXPECT_MESSAGE_HAS(toml.output, fd.root + "/dataset.toml is a FIFO (named pipe)");
+}
+
+// From a file-system probe: an --out that is a loop of symbolic links is said as such by sample
+// and predict too (they said "masks.json: Too many levels of symbolic links (status)"); a mask
+// listed in masks.json but gone is said to be missing (it got a hint about colour PNGs); a train
+// that fails before its first checkpoint leaves none of the directories it made for OUT.
+TEST(CliMisuse, OutputPathsAndMissingMasksAreSaidForWhatTheyAre) {
+    const std::string root = test::temp_dir("misuse_fs_paths");
+    const auto fd = dataset(root + "/data");
+    fs::create_symlink(root + "/loopB", root + "/loopA");
+    fs::create_symlink(root + "/loopA", root + "/loopB");
+    const test::CommandResult s =
+        test::run_pfce("sample --data " + fd.root + " --out " + root + "/loopA --force");
+    EXPECT_EQ(s.status, 2) << s.output;
+    EXPECT_MESSAGE_HAS(s.output, "--out " + root + "/loopA: it is a loop of symbolic links");
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root + "/run" + kTiny).status,
+              0);
+    const test::CommandResult p =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + fd.root +
+                       "/images --out " + root + "/loopA --device cpu");
+    EXPECT_EQ(p.status, 2) << p.output;
+    EXPECT_MESSAGE_HAS(p.output, "--out " + root + "/loopA: it is a loop of symbolic links");
+
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/sp").status, 0);
+    std::string gone;
+    for (const auto& e : fs::directory_iterator(root + "/sp"))
+        if (e.path().extension() == ".png" && gone.empty()) gone = e.path().string();
+    ASSERT_FALSE(gone.empty());
+    fs::remove(gone);
+    const test::CommandResult missing = test::run_pfce("data stats " + root + "/sp");
+    EXPECT_NE(missing.status, 0) << missing.output;
+    EXPECT_MESSAGE_HAS(missing.output, gone + ", listed in " + root +
+                                           "/sp/masks.json, does not exist: the mask directory "
+                                           "is incomplete");
+    EXPECT_EQ(missing.output.find("saved again in colour"), std::string::npos) << missing.output;
+
+    const test::CommandResult failed = test::run_pfce(
+        "train --data " + fd.root + " --crop-size 81 --out " + root + "/new/deeper/run" + kTiny);
+    EXPECT_EQ(failed.status, 2) << failed.output;
+    EXPECT_FALSE(fs::exists(root + "/new")) << failed.output;
+}

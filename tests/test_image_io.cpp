@@ -1308,6 +1308,29 @@ TEST(ImageIo, WritersAreAtomicAndLeaveNoTemporaries) {
             EXPECT_EQ(msg.find(".tmp"), std::string::npos) << msg;
         }
     }
+    // So for write_file_atomically given a staged temporary (a report's documents), whose own
+    // failure named the staged temporary.
+    try {
+        write_file_atomically(temp_path_for(dir + "/no/such/dir/report.html"), "x");
+        ADD_FAILURE() << "wrote into a missing directory";
+    } catch (const SystemError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()),
+                           "cannot write " + dir + "/no/such/dir/report.html");
+        EXPECT_EQ(std::string(e.what()).find(".tmp"), std::string::npos) << e.what();
+    }
+    // A legal name too long for its temporary is refused as such (it failed as "cannot create
+    // .NAME.tmp...: File name too long"); a TIFF path past the limit keeps the system's reason
+    // (libtiff's message, cut at 512 bytes, lost it).
+    const std::string long_name = dir + "/" + std::string(245, 'a') + ".png";
+    EXPECT_MESSAGE_HAS(
+        test::input_error_message([&] { write_png(long_name, test::random_rgb(2, 2, 1)); }),
+        "bytes, past the 255 a file name may have: expected a name of at most ");
+    try {
+        write_tiff(dir + "/" + std::string(300, 'b') + ".tif", test::random_rgb(2, 2, 1));
+        ADD_FAILURE() << "wrote a 304-byte name";
+    } catch (const SystemError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "File name too long");
+    }
 }
 
 TEST(Palette, PotsdamDecodeEncodeRoundTrip) {

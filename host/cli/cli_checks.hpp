@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "data/dataset.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/train_data.hpp"
@@ -130,6 +131,19 @@ inline void refuse_images_too_small(const TooSmallImages& small, const std::stri
          at = remedy.find("them", at + 1))
         remedy.replace(at, 4, small.them());
     PFCE_THROW(InputError, small.describe(checkpoint), "; ", remedy);
+}
+
+// An output path no file can be made at: a loop of symbolic links, a name too long, a component
+// that is no directory. Said as `flag OUT: reason` before any work (sample and predict said
+// "OUT/masks.json: Too many levels of symbolic links (status)", std::filesystem's words). A path
+// that does not exist yet, or a link to one, is for the command to make or refuse.
+inline void refuse_unreachable_out(const std::string& out, const std::string& flag) {
+    const std::string why = missing_reason(out);
+    if (why.empty() || why == "does not exist" || why.rfind("is a symbolic link to", 0) == 0)
+        return;
+    PFCE_THROW(
+        InputError, flag, " ", out, ": it ", why,
+        why == "is a loop of symbolic links" ? ": mend the link, or choose another path" : "");
 }
 
 // The inputs a command refuses while it checks them all before writing anything (predict's images):

@@ -242,6 +242,7 @@ void mark_sidecar_no_data(const Job& j, const RgbImage& img, const ImageChoice& 
 std::vector<Job> plan_jobs(const PredictArgs& a) {
     if (a.out.empty())
         PFCE_THROW(InputError, "--out \"\": expected a .png or .tif file, or a directory");
+    refuse_unreachable_out(a.out, "--out");
     std::error_code ec;
     std::vector<Job> jobs;
     if (!fs::is_directory(a.input, ec)) {

@@ -85,6 +85,7 @@ void say_scaled_counts(const SamplerOptions& so, const Dataset& ds, const char* 
 
 void run_sample(const SampleFlags& f) {
     keep_freed_memory();
+    refuse_unreachable_out(f.out, "--out");
     const Dataset ds = open_dataset(f.data, f.dataset.options(), f.dataset);
 
     SamplerOptions so;

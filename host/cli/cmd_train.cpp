@@ -314,18 +314,33 @@ void run_train(const TrainArgs& a) {
                        "samples are checked there)");
     }
     // Reading the data may write the run's labels (OUT/labels) before a refusal of what it found
-    // (no labelled pixel, crops of padding): an OUT this command made is removed again then.
+    // (no labelled pixel, crops of padding), and a full disk may fail the first checkpoint: an OUT
+    // this command made, and the directories made for it, go again while it holds no checkpoint
+    // to resume (they were left, empty or with labels alone).
     std::error_code ec;
-    const bool out_existed = std::filesystem::exists(cfg.run.out, ec);
+    namespace fs = std::filesystem;
+    std::vector<fs::path> missing;  // OUT and the ancestors it lacks, deepest first
+    for (fs::path p = fs::path(cfg.run.out).lexically_normal();
+         !p.empty() && !fs::exists(fs::symlink_status(p, ec)); p = p.parent_path()) {
+        missing.push_back(p);
+        if (p == p.parent_path()) break;
+    }
+    const bool out_existed = missing.empty();
+    auto remove_what_was_made = [&] {
+        if (out_existed || fs::exists(fs::path(cfg.run.out) / "last.ckpt", ec)) return;
+        fs::remove_all(cfg.run.out, ec);
+        for (const fs::path& p : missing) fs::remove(p, ec);  // each only if empty
+    };
     TrainInputs inputs;
+    TrainResult r;
     try {
         inputs = load_train_inputs(*backend, cfg, source, a.resume);
-    } catch (const InputError&) {
-        if (!out_existed) std::filesystem::remove_all(cfg.run.out, ec);
+        refuse_label_settings_the_masks_contradict(a, where, asked, cfg);
+        r = train_unet(*backend, cfg, inputs, opts);
+    } catch (...) {
+        remove_what_was_made();
         throw;
     }
-    refuse_label_settings_the_masks_contradict(a, where, asked, cfg);
-    const TrainResult r = train_unet(*backend, cfg, inputs, opts);
     if (r.interrupted || stop_requested()) {
         std::printf(
             "interrupted after %lld steps; checkpoint %s (continue: pfce train --resume --out "

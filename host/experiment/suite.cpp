@@ -252,6 +252,7 @@ std::string resolve_suite_path(const std::string& given) {
                    " is a directory: expected a suite file (a .toml with a [suite] table; the "
                    "shipped ones are in ",
                    (fs::path(PFCE_SOURCE_ROOT) / "experiments").string(), ")");
+    refuse_special_file(given, "a suite file (a .toml with a [suite] table)");
     const std::string why = missing_reason(given);
     if (!why.empty() && why != "does not exist")  // a loop, a dangling link: said as it is
         PFCE_THROW(InputError, "suite file ", given, " ", why);

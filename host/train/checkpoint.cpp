@@ -117,12 +117,14 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
 }
 
 bool is_checkpoint_file(const std::string& path) {
+    if (!special_file_kind(path).empty()) return false;  // a FIFO would wait for a writer
     char head[sizeof kMagic] = {};
     std::ifstream f(path, std::ios::binary);
     return f.read(head, sizeof head) && std::memcmp(head, kMagic, sizeof kMagic) == 0;
 }
 
 nlohmann::json peek_checkpoint_meta(const std::string& path) {
+    if (!special_file_kind(path).empty()) return nullptr;
     std::ifstream f(path, std::ios::binary);
     char head[sizeof kMagic] = {};
     std::uint32_t version = 0;
@@ -141,6 +143,7 @@ Checkpoint read_checkpoint(const std::string& path) {
     if (std::filesystem::is_directory(path, ec))
         PFCE_THROW(InputError, "checkpoint ", path,
                    " is a directory; expected a checkpoint file (a run's last.ckpt or best.ckpt)");
+    refuse_special_file(path, "a checkpoint file (a run's last.ckpt or best.ckpt)");
     std::ifstream f(path, std::ios::binary);
     if (!f) PFCE_THROW(InputError, "cannot open checkpoint ", path, ": ", std::strerror(errno));
     std::vector<std::uint8_t> buf;

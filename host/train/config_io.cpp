@@ -164,7 +164,7 @@ void refuse_underflowed_floats(const toml::node& node, const std::vector<std::st
 toml::table parse_toml_file(const std::string& path) {
     // Read once, as a stream: a pipe (--config /dev/stdin, <(...)) cannot be read twice or sought,
     // which toml::parse_file needs.
-    const std::string text = read_whole_file(path);
+    const std::string text = read_whole_file(path, /*streams_too=*/true);
     toml::table table;
     try {
         table = toml::parse(text, path);

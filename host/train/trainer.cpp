@@ -1159,6 +1159,7 @@ bool is_label_cache(const fs::path& dir) {
 // cut short; an empty file is a run's that had not finished an epoch).
 static bool is_run_file(const fs::path& p) {
     if (p.filename() != "metrics.jsonl") return is_checkpoint_file(p.string());
+    if (!special_file_kind(p.string()).empty()) return false;  // a FIFO would wait for a writer
     std::ifstream f(p);
     std::string line;
     if (!f) return false;
