@@ -11,7 +11,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -161,26 +164,35 @@ std::size_t remove_stale_temps(const std::string& dir, bool recursive) {
     return n;
 }
 
-std::size_t remove_stale_temps_of(const std::string& path) {
-    const fs::path p(path);
-    std::string prefix = ".";  // appended piecewise: GCC 12 warns (-Wrestrict, falsely) otherwise
-    prefix += p.filename().string();
-    prefix += ".tmp";
-    const fs::path parent = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+std::size_t remove_stale_temps_of(const std::vector<std::string>& paths) {
+    // Each directory listed once, whatever the number of targets in it (listing it once per
+    // target made a rerun of predict over thousands of images quadratic).
+    std::map<fs::path, std::set<std::string>> targets;  // directory -> target names in it
+    for (const std::string& path : paths) {
+        const fs::path p(path);
+        targets[p.parent_path().empty() ? fs::path(".") : p.parent_path()].insert(
+            p.filename().string());
+    }
     std::size_t n = 0;
-    std::error_code ec;
-    for (auto it = fs::directory_iterator(parent, ec); !ec && it != fs::directory_iterator();
-         it.increment(ec)) {
-        const std::string name = it->path().filename().string();
-        if (name.rfind(prefix, 0) == 0 && name.find('.', prefix.size()) == std::string::npos)
-            n += remove_if_stale(*it);
-        // The temporary of one (StagedFiles' temporaries are written atomically themselves).
-        else if (name.size() > prefix.size() + 1 && name[0] == '.' &&
-                 name.compare(1, prefix.size(), prefix) == 0 && is_temp_name(name) &&
-                 is_temp_name(name.substr(1, name.rfind(".tmp") - 1)))
-            n += remove_if_stale(*it);
+    for (const auto& [parent, names] : targets) {
+        std::error_code ec;
+        for (auto it = fs::directory_iterator(parent, ec); !ec && it != fs::directory_iterator();
+             it.increment(ec)) {
+            // A target's temporary, or the temporary of one (StagedFiles' temporaries are written
+            // atomically themselves): nothing else.
+            const std::string name = it->path().filename().string();
+            if (!is_temp_name(name)) continue;
+            const std::string inner = name.substr(1, name.rfind(".tmp") - 1);
+            const std::string target =
+                is_temp_name(inner) ? inner.substr(1, inner.rfind(".tmp") - 1) : inner;
+            if (names.count(target) && !is_temp_name(target)) n += remove_if_stale(*it);
+        }
     }
     return n;
+}
+
+std::size_t remove_stale_temps_of(const std::string& path) {
+    return remove_stale_temps_of(std::vector<std::string>{path});
 }
 
 namespace {
@@ -378,7 +390,20 @@ std::string read_whole_file(const std::string& path, bool streams_too) {
     return ss.str();
 }
 
-void check_output_file(const std::string& path, bool force, const std::vector<std::string>& inputs,
+void FileIdentities::add(const std::string& path) {
+    struct stat st {};
+    if (!path.empty() && ::stat(path.c_str(), &st) == 0)
+        ids_.emplace(std::pair{st.st_dev, st.st_ino}, path);
+}
+
+const std::string* FileIdentities::find(const std::string& path) const {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return nullptr;
+    const auto it = ids_.find({st.st_dev, st.st_ino});
+    return it == ids_.end() ? nullptr : &it->second;
+}
+
+void check_output_file(const std::string& path, bool force, const FileIdentities& inputs,
                        const std::string& force_flag) {
     std::error_code ec;
     // A directory that cannot take the file (read-only, immutable, not ours) is said now, naming
@@ -397,10 +422,9 @@ void check_output_file(const std::string& path, bool force, const std::vector<st
         return;
     }
     if (!fs::exists(path, ec)) return;
-    for (const std::string& in : inputs)
-        if (!in.empty() && fs::equivalent(path, in, ec))
-            PFCE_THROW(InputError, "refusing to write ", path, ": it is the input ", in,
-                       " (choose another output name)");
+    if (const std::string* in = inputs.find(path))
+        PFCE_THROW(InputError, "refusing to write ", path, ": it is the input ", *in,
+                   " (choose another output name)");
     if (fs::is_directory(path, ec))
         PFCE_THROW(InputError, "cannot write ", path, ": it is a directory");
     if (!force)

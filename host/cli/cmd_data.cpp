@@ -398,7 +398,7 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     // sampled from other labels than the dataset's now.
     if (md) check_masks_belong_to(*md, *ds);
     refuse_output_among_data("--out " + f.out, f.out, "the sheet");
-    check_output_file(f.out, f.force, {});
+    check_output_file(f.out, f.force, FileIdentities{});
     for (const std::string& d : {ds->root(), md ? md->dir : std::string()})
         if (!d.empty() && path_is_inside(f.out, d))
             PFCE_THROW(InputError, "--out ", f.out, " lies inside ", d,

@@ -60,20 +60,6 @@ struct PredictArgs {
     bool force = false, confidence = false;
 };
 
-// Files by identity (device, inode), so a path through any link or spelling is found in one
-// lookup (a --force rerun of thousands of tiles compared every candidate with every input before).
-struct FileIds {
-    std::set<std::pair<dev_t, ino_t>> ids;
-    void add(const std::string& path) {
-        struct stat st {};
-        if (::stat(path.c_str(), &st) == 0) ids.insert({st.st_dev, st.st_ino});
-    }
-    bool holds(const std::string& path) const {
-        struct stat st {};
-        return ::stat(path.c_str(), &st) == 0 && ids.count({st.st_dev, st.st_ino}) != 0;
-    }
-};
-
 struct Job {
     std::string input, mask, overlay;
     std::string confidence;  // empty unless --confidence
@@ -99,7 +85,7 @@ struct Job {
     // Never a file of `protected_files` (every input of the run, with each input's sidecars), nor a
     // name another image of the mask's stem shares (its .prj, .wld), nor a file that is one of the
     // outputs under another spelling (a case-insensitive file system).
-    std::vector<std::string> stale_companions(const FileIds& protected_files) const;
+    std::vector<std::string> stale_companions(const FileIdentities& protected_files) const;
 };
 
 // <stem>_confidence.<ext> beside the mask, asked for or not.
@@ -126,7 +112,7 @@ bool other_image_of_stem(const fs::path& dir, const std::string& stem,
     return false;
 }
 
-std::vector<std::string> Job::stale_companions(const FileIds& protected_files) const {
+std::vector<std::string> Job::stale_companions(const FileIdentities& protected_files) const {
     const std::vector<std::string> ours = outputs();
     std::error_code ec;
     const bool replacing = fs::exists(mask, ec);  // an earlier prediction (or file) of this name
@@ -157,7 +143,7 @@ std::vector<std::string> Job::stale_companions(const FileIds& protected_files) c
     for (const std::string& n : names) {
         const auto same = [&](const std::string& o) { return fs::equivalent(n, o, ec); };
         if (fs::is_regular_file(n, ec) && std::find(ours.begin(), ours.end(), n) == ours.end() &&
-            std::none_of(ours.begin(), ours.end(), same) && !protected_files.holds(n) &&
+            std::none_of(ours.begin(), ours.end(), same) && !protected_files.find(n) &&
             std::find(stale.begin(), stale.end(), n) == stale.end())
             stale.push_back(n);
     }
@@ -403,16 +389,17 @@ void run_predict(const PredictArgs& a) {
     // An output that is an input, then predictions among a dataset's own images or masks (read
     // as data): each refused --force or not, so said before "pass --force" would be advice that
     // cannot work.
+    const FileIdentities input_ids(inputs);
     for (const Job& j : jobs)
-        for (const std::string& p : j.outputs()) check_output_file(p, true, inputs);
+        for (const std::string& p : j.outputs()) check_output_file(p, true, input_ids);
     for (const Job& j : jobs) refuse_output_among_data("--out " + a.out, j.mask, "predictions");
     for (const Job& j : jobs)
-        for (const std::string& p : j.outputs()) check_output_file(p, a.force, inputs);
+        for (const std::string& p : j.outputs()) check_output_file(p, a.force, input_ids);
     // An earlier prediction's sidecars or confidence map beside a new mask would describe it
     // (before, --force left them: a new mask took the old one's place on the map). With --force
     // they go with the prediction's files; without, nothing is removed.
     // Every input and every sidecar name of every input: never removed as another's companion.
-    FileIds kept;
+    FileIdentities kept;
     for (const std::string& i : inputs) kept.add(i);
     for (const Job& j : jobs)
         for (const std::string& n : georef_sidecar_candidates(j.input)) kept.add(n);
@@ -504,9 +491,12 @@ void run_predict(const PredictArgs& a) {
             PFCE_THROW(InputError, "--out ", a.out, ": ", parent.string(), ": ",
                        ec ? cannot_create_dir_reason(parent.string(), ec)
                           : "cannot create this directory: a file of that name is in the way");
-        // The temporaries of a predict killed while writing these outputs (never another file).
-        for (const std::string& p : j.outputs()) remove_stale_temps_of(p);
     }
+    // The temporaries of a predict killed while writing these outputs (never another file).
+    std::vector<std::string> outputs;
+    for (const Job& j : jobs)
+        for (const std::string& p : j.outputs()) outputs.push_back(p);
+    remove_stale_temps_of(outputs);
     // Class c is written as pixel value value_of[c], shown in its colour.
     std::vector<std::uint8_t> value_of(m.class_colours.size());
     for (std::size_t c = 0; c < value_of.size(); ++c)
