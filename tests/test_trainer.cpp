@@ -8,6 +8,7 @@
 #endif
 
 #include "core/file_io.hpp"
+#include "core/stop_signal.hpp"
 #include "data/image_io.hpp"
 #include "host/train/memory_estimate.hpp"
 #include "host/train/train_data.hpp"
@@ -846,6 +847,48 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     const std::string err((std::istreambuf_iterator<char>(errf)), std::istreambuf_iterator<char>());
     EXPECT_NE(err.find("last.ckpt"), std::string::npos) << err;
     EXPECT_NE(err.find("checksum"), std::string::npos) << err;
+}
+
+// Ctrl-C during validation stops it (minutes of windows on large tiles; it ran to the end, then
+// one more training step): the epoch's training is saved, --resume validates it and goes on,
+// bit for bit as the run that was never stopped.
+TEST(Trainer, AStopDuringValidationSavesTheEpochAndResumesBitIdentical) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, true);
+    const std::string root = test::temp_dir("trainer_stop_in_validation");
+    Config c = small_config(root + "/a");
+    c.run.seed = 5;
+    const TrainOptions o = quiet_options();
+    const TrainResult full = train_unet(*b, c, in, o);
+    ASSERT_EQ(full.steps, 6);
+
+    c.run.out = root + "/b";
+    TrainOptions stop = o;
+    bool asked = false;
+    stop.during_validation = [&] {
+        if (!asked) request_stop();
+        asked = true;
+    };
+    const TrainResult part = train_unet(*b, c, in, stop);
+    clear_stop_request();
+    EXPECT_TRUE(part.interrupted);
+    EXPECT_EQ(part.steps, 2);  // epoch 1's two steps, none of epoch 2
+    EXPECT_EQ(part.epochs_completed, 0);
+    EXPECT_TRUE(read_metrics(part.metrics_path).empty());
+    const TrainResult rest = resume_training(*b, c, in, o, 6);
+    const Checkpoint ca = read_checkpoint(full.last_checkpoint),
+                     cb = read_checkpoint(rest.last_checkpoint);
+    ASSERT_EQ(ca.tensors.size(), cb.tensors.size());
+    for (std::size_t i = 0; i < ca.tensors.size(); ++i)
+        EXPECT_EQ(0, std::memcmp(ca.tensors[i].value.raw(), cb.tensors[i].value.raw(),
+                                 ca.tensors[i].value.bytes()))
+            << ca.tensors[i].name << " differs after a stop in validation";
+    const auto la = read_metrics(full.metrics_path), lb = read_metrics(rest.metrics_path);
+    ASSERT_EQ(lb.size(), 3u);
+    for (std::size_t e = 0; e < 3; ++e) {
+        EXPECT_EQ(la[e]["train_loss"], lb[e]["train_loss"]) << "epoch " << e + 1;
+        EXPECT_EQ(la[e]["val_loss"], lb[e]["val_loss"]) << "epoch " << e + 1;
+    }
 }
 
 }  // namespace

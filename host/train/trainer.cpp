@@ -732,6 +732,9 @@ class TrainingRun {
         epoch_start_ = t0;
         lr_ = sched_.lr(st_.global_step, st_.epoch);
         crf_params_.weight = static_cast<float>(crf_weight_at(cfg_.loss, st_.epoch));
+        // A stop asked during the previous epoch's validation or save: before this epoch's first
+        // step (it ran one more).
+        if (stop_requested()) return stop_here(bar);
         bool next = send_next_batch();
         while (next) {
             step();
@@ -752,21 +755,33 @@ class TrainingRun {
                 bar.update(st_.batch, mean,
                            static_cast<std::int64_t>(st_.epoch_images - images_before_));
             }
-            if (stop) {
-                st_.epoch_seconds = epoch_seconds();
-                save(st_, false);
-                bar.finish("interrupted");
-                log_info("interrupted: saved ", result_.last_checkpoint, " at epoch ",
-                         st_.epoch + 1, ", batch ", st_.batch, "; continue with --resume");
-                result_.interrupted = true;
-                result_.steps = st_.global_step;
-                result_.epochs_completed = st_.epoch;
-                record_step_graph();
-                return false;
-            }
+            if (stop) return stop_here(bar);
         }
-        finish_epoch(bar);
+        // Ctrl-C during validation stops it (minutes of windows on large tiles): the epoch's
+        // training is saved, and --resume validates it again.
+        try {
+            finish_epoch(bar);
+        } catch (const StopRequested&) {
+            return stop_here(bar);
+        }
         return true;
+    }
+
+    // Saves last.ckpt where the run stands (within st_.epoch, after st_.batch steps) and says how
+    // to go on. False, for train_epoch's caller.
+    bool stop_here(ProgressBar& bar) {
+        st_.epoch_seconds = epoch_seconds();
+        save(st_, false);
+        bar.finish("interrupted");
+        log_info("interrupted: saved ", result_.last_checkpoint, " at epoch ", st_.epoch + 1,
+                 st_.batch >= bpe_ ? ", its training done (its validation runs on --resume)"
+                                   : ", batch " + std::to_string(st_.batch),
+                 "; continue with --resume");
+        result_.interrupted = true;
+        result_.steps = st_.global_step;
+        result_.epochs_completed = st_.epoch;
+        record_step_graph();
+        return false;
     }
 
     TrainResult finish() {
@@ -926,6 +941,8 @@ class TrainingRun {
             EvalOptions eo = eval_options(cfg_);
             eo.progress = [&](std::int64_t done, std::int64_t total, const char* unit) {
                 progress.update(done, total, unit);
+                if (opts_.during_validation) opts_.during_validation();
+                if (stop_requested()) throw StopRequested();  // train_epoch saves and stops
             };
             return evaluate(backend_, net_, in_.val, in_.stats, loss_params_, in_.clutter_class, eo,
                             eval_);

@@ -39,6 +39,9 @@ struct TrainOptions {
     // Called after every optimizer step with the number of steps taken; true stops the run as a
     // stop request does (tests use it to interrupt at a chosen point).
     std::function<bool(std::int64_t)> stop_after_step;
+    // Called as validation reports its progress, before it polls for a stop (tests ask for one
+    // there, as a Ctrl-C during minutes of validation windows would).
+    std::function<void()> during_validation;
 };
 
 struct TrainResult {
