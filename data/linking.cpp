@@ -385,11 +385,16 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     MaskDirWriting writing = prepare_mask_dir(o.out_dir, true, md.ids);
 
     const std::size_t n = md.ids.size();
-    const std::size_t wave = static_cast<std::size_t>(o.batch);
+    // Waves of at most o.batch masks and about kWavePixels pixels: a wave holds its masks (and
+    // images) several times over, 4-7 bytes a pixel, so 512 masks of 6000x6000 took 4.3 GB, ran
+    // 44 s without a progress line and 56 s to stop. The first wave is small, to learn the sizes.
+    constexpr double kWavePixels = 64e6;
+    std::size_t wave = std::min<std::size_t>(8, static_cast<std::size_t>(o.batch));
+    const Stopwatch since_start;
     // Labelled pixels of each class in the linked masks (masks.json's per_class is the input's).
     std::vector<std::int64_t> per_class(static_cast<std::size_t>(palette.num_classes()), 0);
-    for (std::size_t w0 = 0; w0 < n; w0 += wave) {
-        const std::size_t nw = std::min(wave, n - w0);
+    for (std::size_t w0 = 0, nw = 0; w0 < n; w0 += nw) {
+        nw = std::min(wave, n - w0);
         std::vector<LabelMap> sparse(nw), dense(nw), linked;
         std::vector<RgbImage> images(edge ? nw : 0);
         std::vector<char> has_dense(nw, 0);
@@ -435,9 +440,15 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
             for (const std::uint8_t v : m.labels)
                 if (v < per_class.size()) ++per_class[v];
         parallel_for(nw, [&](std::size_t k) { writing.write(w0 + k, linked[k], palette); });
-        if (n > wave) log_info("link: ", w0 + nw, "/", n, " masks");
+        // Long work shows progress: past 2 s, a line a wave.
+        if (w0 + nw < n && since_start.seconds() > 2) log_info("link: ", w0 + nw, "/", n, " masks");
         // Ctrl-C / SIGTERM (core/stop_signal): unwinding undoes the writing (mask_dir.hpp).
         if (stop_requested()) throw StopRequested();
+        std::int64_t pixels = 0;
+        for (const LabelMap& m : sparse) pixels += static_cast<std::int64_t>(m.width) * m.height;
+        const double per_mask = static_cast<double>(pixels) / static_cast<double>(nw);
+        wave = static_cast<std::size_t>(
+            std::clamp(kWavePixels / std::max(per_mask, 1.0), 1.0, static_cast<double>(o.batch)));
     }
     r.have_dense = r.quality.dense_images > 0;
 
