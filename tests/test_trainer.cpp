@@ -221,13 +221,7 @@ TEST(Trainer, ARunKilledInItsFirstEpochResumesFromItsStart) {
     std::ofstream(c.run.out + "/metrics.jsonl") << lines.front().dump() << "\n";
     EXPECT_THROW(train_unet(*b, c, in, o), InputError);  // a run: --resume or --force
     const TrainResult rest = resume_training(*b, c, in, o, full.steps);
-    const Checkpoint ca = read_checkpoint(full.last_checkpoint),
-                     cb = read_checkpoint(rest.last_checkpoint);
-    ASSERT_EQ(ca.tensors.size(), cb.tensors.size());
-    for (std::size_t i = 0; i < ca.tensors.size(); ++i)
-        EXPECT_EQ(0, std::memcmp(ca.tensors[i].value.raw(), cb.tensors[i].value.raw(),
-                                 ca.tensors[i].value.bytes()))
-            << ca.tensors[i].name;
+    expect_same_tensors(full.last_checkpoint, rest.last_checkpoint);
     EXPECT_EQ(read_metrics(full.metrics_path).size(), read_metrics(rest.metrics_path).size());
     EXPECT_TRUE(fs::exists(c.run.out + "/best.ckpt"));
 
@@ -876,13 +870,7 @@ TEST(Trainer, AStopDuringValidationSavesTheEpochAndResumesBitIdentical) {
     EXPECT_EQ(part.epochs_completed, 0);
     EXPECT_TRUE(read_metrics(part.metrics_path).empty());
     const TrainResult rest = resume_training(*b, c, in, o, 6);
-    const Checkpoint ca = read_checkpoint(full.last_checkpoint),
-                     cb = read_checkpoint(rest.last_checkpoint);
-    ASSERT_EQ(ca.tensors.size(), cb.tensors.size());
-    for (std::size_t i = 0; i < ca.tensors.size(); ++i)
-        EXPECT_EQ(0, std::memcmp(ca.tensors[i].value.raw(), cb.tensors[i].value.raw(),
-                                 ca.tensors[i].value.bytes()))
-            << ca.tensors[i].name << " differs after a stop in validation";
+    expect_same_tensors(full.last_checkpoint, rest.last_checkpoint);
     const auto la = read_metrics(full.metrics_path), lb = read_metrics(rest.metrics_path);
     ASSERT_EQ(lb.size(), 3u);
     for (std::size_t e = 0; e < 3; ++e) {

@@ -76,6 +76,16 @@ inline std::vector<nlohmann::json> read_metrics(const std::string& path) {
     return out;
 }
 
+// Every tensor of two checkpoints equal bit for bit (a resumed run against one never stopped).
+inline void expect_same_tensors(const std::string& a, const std::string& b) {
+    const Checkpoint ca = read_checkpoint(a), cb = read_checkpoint(b);
+    ASSERT_EQ(ca.tensors.size(), cb.tensors.size());
+    for (std::size_t i = 0; i < ca.tensors.size(); ++i)
+        EXPECT_EQ(0, std::memcmp(ca.tensors[i].value.raw(), cb.tensors[i].value.raw(),
+                                 ca.tensors[i].value.bytes()))
+            << ca.tensors[i].name << " differs between " << a << " and " << b;
+}
+
 // Options for a run that prints no progress bar.
 inline TrainOptions quiet_options() {
     TrainOptions o;
