@@ -95,8 +95,11 @@ void MadeDirectories::create(const fs::path& dir, std::error_code& ec) {
         if (p == p.parent_path()) break;
     }
     fs::create_directories(dir, ec);
+    // Never the throwing overloads: a path this user cannot search (a parent without x for it)
+    // is a reason for the caller to say, not "filesystem error: status: Permission denied".
+    std::error_code status;
     for (auto it = missing.rbegin(); it != missing.rend(); ++it)
-        if (fs::is_directory(*it)) made_.push_back(*it);
+        if (fs::is_directory(*it, status)) made_.push_back(*it);
 }
 
 std::string cannot_create_dir_reason(const std::string& dir, const std::error_code& failure) {
