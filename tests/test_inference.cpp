@@ -6,16 +6,20 @@
 // Evaluation's losses: those of all the labelled pixels together, whatever the batches or windows.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "data/image_io.hpp"
 #include "host/train/evaluate.hpp"
+#include "host/train/evaluate_split.hpp"
 #include "host/train/progress.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/test_time_augment.hpp"
+#include "host/train/train_data.hpp"
 #include "models/unet.hpp"
 #include "tests/foreign_dataset.hpp"
 #include "tests/test_util.hpp"
@@ -455,4 +459,89 @@ TEST(Confidence, PredictWritesItBesideTheMaskInItsFormatWithoutOverwriting) {
     EXPECT_NE(again.status, 0);
     EXPECT_MESSAGE_HAS(again.output, "a_confidence.png");
     EXPECT_FALSE(std::filesystem::exists(root + "/a.png"));
+}
+
+// Parts of a split (pfce eval's bounded memory): consecutive, each within the budget unless one
+// sample alone is larger, every sample in exactly one.
+TEST(EvaluateSplit, PartsKeepOrderAndBudget) {
+    using Parts = std::vector<std::pair<std::size_t, std::size_t>>;
+    EXPECT_EQ(plan_eval_parts({}, 100), Parts{});
+    EXPECT_EQ(plan_eval_parts({10, 20, 30}, 100), (Parts{{0, 3}}));
+    EXPECT_EQ(plan_eval_parts({60, 40, 1, 100, 30}, 100), (Parts{{0, 2}, {2, 3}, {3, 4}, {4, 5}}));
+    EXPECT_EQ(plan_eval_parts({250, 10, 250}, 100), (Parts{{0, 1}, {1, 2}, {2, 3}}));
+    EXPECT_EQ(decoded_sample_bytes(6000, 6000), std::int64_t{180'000'000});
+}
+
+namespace {
+
+// Evaluation of a dataset's samples all read at once, as eval did before it read parts.
+EvalResult evaluate_at_once(Fixture& f, const Dataset& ds, const std::vector<std::size_t>& indices,
+                            const EvalOptions& eo) {
+    return evaluate(*f.backend, f.net, load_samples(ds, indices, "", /*scored=*/true), f.stats,
+                    FocalLossParams{}, -1, eo);
+}
+
+}  // namespace
+
+// A split evaluated in parts scores what it scores at once: the same confusion matrix and the same
+// losses (to the order of float additions; one part: bit for bit), on mixed image sizes (sliding
+// windows) and on one size (batches, which a part of one size must not leave for windows or the
+// reverse), with progress counting the whole split once to its total.
+TEST(EvaluateSplit, PartsScoreWhatTheWholeSplitScores) {
+    Fixture f;
+    const std::string root = test::temp_dir("evaluate_split");
+    test::ForeignSpec mixed;
+    mixed.sizes = {{40, 32}, {70, 50}, {24, 24}, {40, 32}, {33, 41}};
+    test::ForeignSpec uniform;
+    uniform.sizes.assign(5, {24, 24});
+    for (const auto& [name, spec] :
+         {std::make_pair("mixed", mixed), std::make_pair("uniform", uniform)}) {
+        SCOPED_TRACE(name);
+        const auto fd = test::write_foreign_dataset(root + "/" + name, spec);
+        const Dataset ds = Dataset::open(fd.root);
+        std::vector<std::size_t> indices(ds.size());
+        std::iota(indices.begin(), indices.end(), std::size_t{0});
+        std::reverse(indices.begin(), indices.end());  // any order of the split
+        SplitEvalOptions so;
+        so.eval.window = 32;
+        so.eval.batch_size = 2;
+        const EvalResult whole = evaluate_at_once(f, ds, indices, so.eval);
+        std::vector<std::tuple<std::int64_t, std::int64_t, std::string>> calls;
+        so.eval.progress = [&](std::int64_t done, std::int64_t total, const char* unit) {
+            calls.emplace_back(done, total, unit);
+        };
+        std::size_t read = 0, parts = 0;
+        so.on_read = [&](const std::vector<SampleData>& part) {
+            read += part.size();
+            ++parts;
+        };
+        const EvalResult one = evaluate_split(*f.backend, f.net, ds, indices, nullptr, f.stats,
+                                              FocalLossParams{}, -1, so);
+        EXPECT_EQ(parts, 1u);
+        EXPECT_EQ(one.confusion, whole.confusion);
+        EXPECT_EQ(one.loss_dense, whole.loss_dense);
+        EXPECT_EQ(one.loss, whole.loss);
+        EXPECT_EQ(one.metrics.miou, whole.metrics.miou);
+        ASSERT_FALSE(calls.empty());
+        const std::int64_t total = std::get<1>(calls.back());
+        EXPECT_EQ(std::get<0>(calls.back()), total);
+
+        so.part_bytes = decoded_sample_bytes(40, 32);  // about one image a part
+        read = parts = 0;
+        calls.clear();
+        const EvalResult split = evaluate_split(*f.backend, f.net, ds, indices, nullptr, f.stats,
+                                                FocalLossParams{}, -1, so);
+        EXPECT_GE(parts, 3u);
+        EXPECT_EQ(read, indices.size());
+        EXPECT_EQ(split.images, whole.images);
+        EXPECT_EQ(split.confusion, whole.confusion);
+        EXPECT_NEAR(split.loss_dense, whole.loss_dense, 1e-6 * whole.loss_dense);
+        EXPECT_NEAR(split.loss, whole.loss, 1e-6 * whole.loss);
+        EXPECT_EQ(split.metrics.miou, whole.metrics.miou);
+        ASSERT_FALSE(calls.empty());
+        EXPECT_EQ(calls.back(), std::make_tuple(total, total, std::get<2>(calls.back())));
+        EXPECT_EQ(std::get<2>(calls.back()), name == std::string("mixed") ? "windows" : "img");
+        for (std::size_t k = 1; k < calls.size(); ++k)
+            EXPECT_GE(std::get<0>(calls[k]), std::get<0>(calls[k - 1]));
+    }
 }

@@ -18,6 +18,7 @@
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/train/evaluate.hpp"
+#include "host/train/evaluate_split.hpp"
 #include "host/train/progress.hpp"
 #include "host/train/test_time_augment.hpp"
 #include "host/train/train_data.hpp"
@@ -203,53 +204,63 @@ void run_eval(const EvalArgs& a) {
         PFCE_THROW(InputError, "--split ", a.split, ": expected test, val, train or all");
     }
     if (indices.empty()) PFCE_THROW(InputError, "split \"", a.split, "\" of ", d.root, " is empty");
-    const std::vector<SampleData> samples = load_samples(ds, indices, a.labels, /*scored=*/true);
-    // Metrics of no pixel are NaN, and a dense loss of none 0: an error, not numbers to believe.
-    const bool any_labelled = std::any_of(samples.begin(), samples.end(), [](const SampleData& s) {
-        return std::any_of(s.dense.labels.begin(), s.dense.labels.end(),
-                           [](std::uint8_t v) { return v != 255; });
-    });
-    if (!any_labelled)
-        PFCE_THROW(InputError, "the dense masks of split \"", a.split, "\" of ", d.root, " (",
-                   samples.size(), samples.size() == 1 ? " image" : " images", ", e.g. ",
-                   ds.sample(indices[0]).id,
-                   ") label no pixel: there is nothing to score (every pixel is unlabelled or "
-                   "an ignore colour); evaluate another split");
-    // Images of the other kind than the model learnt (gray for a colour model, or the reverse),
-    // as predict says of its inputs: scored as asked, with the reason the scores may be low.
-    if (const TrainedImageKinds trained = trained_image_kinds(trained_data); trained.known) {
-        const std::size_t unlike = static_cast<std::size_t>(std::count_if(
-            samples.begin(), samples.end(),
-            [&](const SampleData& s) { return trained.unlike(image_gray(s.image)); }));
-        if (unlike > 0)
-            log_warn(unlike, " of the ", samples.size(), " images scored are ",
-                     trained.gray ? "in colour" : "gray", " but ", a.checkpoint, " was trained on ",
-                     trained.gray ? "gray" : "colour",
-                     " images: its scores on them may say little of the model");
-    }
-    // Named before any evaluation (the U-Net's own refusal knows no file).
+    // Named before any image is read (the U-Net's own refusal knows no file): the sizes are the
+    // dataset's, from its scan.
     const int depth = m.net->config().depth;
+    const std::vector<std::pair<int, int>> sizes = sample_sizes(ds, indices);
     TooSmallImages small(depth);
-    for (std::size_t i = 0; i < samples.size(); ++i)
-        small.add(ds.sample(indices[i]).image_path, samples[i].image.width,
-                  samples[i].image.height);
+    for (std::size_t i = 0; i < indices.size(); ++i)
+        small.add(ds.sample(indices[i]).image_path, sizes[i].first, sizes[i].second);
     refuse_images_too_small(small, a.checkpoint, "evaluate a split without them");
-    EvalOptions eo = eval_options(m.config);
+    MaskDir labels;
+    if (!a.labels.empty()) {
+        labels = open_mask_dir(a.labels);
+        check_masks_match_dataset(labels, ds, indices);
+    }
+    SplitEvalOptions so;
+    EvalOptions& eo = so.eval;
+    eo = eval_options(m.config);
     if (a.batch_size_given) eo.batch_size = a.batch_size;
     if (a.window_given) eo.window = a.window;
     check_window_fits_unet(eo.window, a.window_given, depth, a.checkpoint);
     eo.overlap = overlap_for(a.overlap, a.overlap_given, eo.window, a.window_given);
     eo.tta = tta;
+    // Images of the other kind than the model learnt (gray for a colour model, or the reverse),
+    // as predict says of its inputs: scored as asked, with the reason the scores may be low.
+    const TrainedImageKinds trained = trained_image_kinds(trained_data);
+    std::size_t unlike = 0;
+    so.on_read = [&](const std::vector<SampleData>& part) {
+        if (trained.known)
+            unlike += static_cast<std::size_t>(std::count_if(
+                part.begin(), part.end(),
+                [&](const SampleData& s) { return trained.unlike(image_gray(s.image)); }));
+    };
+    // The split is read in parts of bounded memory, each evaluated while the next is read
+    // (evaluate_split): 38 Potsdam tiles would take 7 GB at once.
     const EvalResult r = [&] {
         LazyProgress progress("eval " + a.split);  // tiles under --tta d4: minutes, said past 2 s
         eo.progress = [&](std::int64_t done, std::int64_t total, const char* unit) {
             progress.update(done, total, unit);
         };
-        const EvalResult result = evaluate(*backend, *m.net, samples, m.stats,
-                                           focal_params(m.config), m.clutter_class, eo);
+        const EvalResult result =
+            evaluate_split(*backend, *m.net, ds, indices, a.labels.empty() ? nullptr : &labels,
+                           m.stats, focal_params(m.config), m.clutter_class, so);
         eo.progress = nullptr;  // it refers to `progress`, gone with this scope
         return result;
     }();
+    // Metrics of no pixel are NaN, and a dense loss of none 0: an error, not numbers to believe.
+    // The confusion matrix counts every labelled pixel of the dense masks.
+    if (std::all_of(r.confusion.begin(), r.confusion.end(), [](std::int64_t n) { return n == 0; }))
+        PFCE_THROW(InputError, "the dense masks of split \"", a.split, "\" of ", d.root, " (",
+                   indices.size(), indices.size() == 1 ? " image" : " images", ", e.g. ",
+                   ds.sample(indices[0]).id,
+                   ") label no pixel: there is nothing to score (every pixel is unlabelled or "
+                   "an ignore colour); evaluate another split");
+    if (unlike > 0)
+        log_warn(unlike, " of the ", indices.size(), " images scored are ",
+                 trained.gray ? "in colour" : "gray", " but ", a.checkpoint, " was trained on ",
+                 trained.gray ? "gray" : "colour",
+                 " images: its scores on them may say little of the model");
     if (a.json) {
         nlohmann::json j = to_json(r.metrics, m.class_names);
         j["checkpoint"] = a.checkpoint;

@@ -15,13 +15,20 @@ namespace pfce {
 
 namespace {
 
-// Every sample the same size and within one window: the batched path.
-bool uniform_within(const std::vector<SampleData>& samples, int window) {
-    const int w = samples[0].image.width, h = samples[0].image.height;
-    if (w > window || h > window) return false;
-    for (const SampleData& s : samples)
-        if (s.image.width != w || s.image.height != h) return false;
-    return true;
+SlidingWindow sliding_window_of(const EvalOptions& opts) {
+    SlidingWindow sw;
+    sw.window = opts.window;
+    sw.overlap = opts.overlap >= 0 ? opts.overlap : default_overlap(opts.window);
+    sw.batch = std::max(1, std::min(opts.batch_size, 8));
+    sw.tta = opts.tta;
+    return sw;
+}
+
+std::vector<std::pair<int, int>> sizes_of(const std::vector<SampleData>& samples) {
+    std::vector<std::pair<int, int>> sizes;
+    sizes.reserve(samples.size());
+    for (const SampleData& s : samples) sizes.emplace_back(s.image.width, s.image.height);
+    return sizes;
 }
 
 // Labels of `windows` of a sample into a (B, h, w) host tensor.
@@ -80,7 +87,42 @@ BatchLoader& loader_for(EvalBuffers& buf, Backend& backend, const std::vector<Sa
     return *buf.loader;
 }
 
+// The losses and metrics of the sums and the confusion matrix. No labelled pixel in the whole
+// split: a loss of 0, as that of a batch without one (DESIGN §2).
+void derive(EvalResult& r, int C, int clutter_class) {
+    r.loss = r.loss_norm > 0 ? r.loss_sum / r.loss_norm : 0.0;
+    r.loss_dense = r.loss_dense_norm > 0 ? r.loss_dense_sum / r.loss_dense_norm : 0.0;
+    r.metrics = metrics_from_confusion(r.confusion, C, clutter_class);
+}
+
 }  // namespace
+
+// Every sample the same size and within one window (and no augmentation): the batched path.
+bool evaluates_in_windows(const std::vector<std::pair<int, int>>& sizes, const EvalOptions& opts) {
+    if (opts.in_windows || opts.tta > 1) return true;
+    if (sizes.empty()) return false;
+    const auto [w, h] = sizes[0];
+    if (w > opts.window || h > opts.window) return true;
+    for (const auto& s : sizes)
+        if (s.first != w || s.second != h) return true;
+    return false;
+}
+
+std::int64_t eval_progress_units(int width, int height, bool in_windows, const EvalOptions& opts) {
+    return in_windows ? window_count(width, height, sliding_window_of(opts)) : 1;
+}
+
+void merge_into(EvalResult& total, const EvalResult& part, int clutter_class) {
+    if (total.confusion.empty()) total.confusion.assign(part.confusion.size(), 0);
+    for (std::size_t k = 0; k < part.confusion.size(); ++k) total.confusion[k] += part.confusion[k];
+    total.loss_sum += part.loss_sum;
+    total.loss_norm += part.loss_norm;
+    total.loss_dense_sum += part.loss_dense_sum;
+    total.loss_dense_norm += part.loss_dense_norm;
+    total.images += part.images;
+    const int C = static_cast<int>(std::lround(std::sqrt(double(total.confusion.size()))));
+    derive(total, C, clutter_class);
+}
 
 EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& samples,
                     const ChannelStats& stats, const FocalLossParams& loss, int clutter_class,
@@ -130,12 +172,8 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
         }
     };
 
-    if (opts.tta > 1 || !uniform_within(samples, opts.window)) {
-        SlidingWindow sw;
-        sw.window = opts.window;
-        sw.overlap = opts.overlap >= 0 ? opts.overlap : default_overlap(opts.window);
-        sw.batch = std::max(1, std::min(opts.batch_size, 8));
-        sw.tta = opts.tta;
+    if (evaluates_in_windows(sizes_of(samples), opts)) {
+        SlidingWindow sw = sliding_window_of(opts);
         Tensor &host_labels = buf.host_labels, &host_dense = buf.host_dense;
         std::int64_t all_windows = 0, windows_before = 0;
         for (const SampleData& s : samples)
@@ -217,10 +255,11 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
         }
         flush();
     }
-    // No labelled pixel in the whole split: 0, as the loss of a batch without one (DESIGN §2).
-    r.loss = norm_loss > 0 ? read_scalar(backend, sum_loss) / norm_loss : 0.0;
-    r.loss_dense = norm_dense > 0 ? read_scalar(backend, sum_dense) / norm_dense : 0.0;
-    r.metrics = metrics_from_confusion(r.confusion, C, clutter_class);
+    r.loss_norm = norm_loss;
+    r.loss_dense_norm = norm_dense;
+    r.loss_sum = norm_loss > 0 ? read_scalar(backend, sum_loss) : 0.0;
+    r.loss_dense_sum = norm_dense > 0 ? read_scalar(backend, sum_dense) : 0.0;
+    derive(r, C, clutter_class);
     return r;
 }
 

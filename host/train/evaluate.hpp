@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "data/batch_loader.hpp"
@@ -20,6 +21,10 @@ struct EvalResult {
     // each window's labelled pixels, a pixel in an overlap counted in each window).
     double loss = 0;
     double loss_dense = 0;
+    // What they divide: the summed losses and their normalizers (each batch's normalizer, summed).
+    // Evaluations of parts of a split merge into that of the whole by adding these (merge_into).
+    double loss_sum = 0, loss_norm = 0;
+    double loss_dense_sum = 0, loss_dense_norm = 0;
     std::vector<std::int64_t> confusion;  // C*C, rows = truth (metrics.confusion is a copy)
     SegMetrics metrics;
     std::int64_t images = 0;
@@ -39,6 +44,9 @@ struct EvalOptions {
     // per window. Above 1, every set goes through sliding windows, and the losses are those of
     // the averaged logits.
     int tta = 1;
+    // Sliding windows even for samples that would go through in batches: a split evaluated in
+    // parts (evaluate_split) takes every part the way the whole split would go.
+    bool in_windows = false;
     // Called as the work goes: windows done of all the samples' windows, or images done of the
     // samples in batches (`unit` says which): eval and validation of large tiles take minutes.
     std::function<void(std::int64_t done, std::int64_t total, const char* unit)> progress;
@@ -64,6 +72,15 @@ struct EvalBuffers {
     ChannelStats loader_stats;
     EvalOptions loader_opts;
 };
+
+// Whether evaluate() takes samples of these sizes (width, height) through sliding windows, and
+// the work it then counts in progress: windows, or images in batches.
+bool evaluates_in_windows(const std::vector<std::pair<int, int>>& sizes, const EvalOptions& opts);
+std::int64_t eval_progress_units(int width, int height, bool in_windows, const EvalOptions& opts);
+
+// Adds the evaluation of other samples of the same split to `total` (confusion, loss sums and
+// normalizers, images) and derives its losses and metrics again.
+void merge_into(EvalResult& total, const EvalResult& part, int clutter_class);
 
 EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& samples,
                     const ChannelStats& stats, const FocalLossParams& loss, int clutter_class,

@@ -277,24 +277,28 @@ void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
 
 std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::size_t>& indices,
                                      const std::string& labels_dir, bool scored) {
+    if (labels_dir.empty()) return load_samples(ds, indices, nullptr, scored);
+    const MaskDir md = open_mask_dir(labels_dir);
+    check_masks_match_dataset(md, ds, indices);
+    return load_samples(ds, indices, &md, scored);
+}
+
+std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::size_t>& indices,
+                                     const MaskDir* labels, bool scored) {
     std::vector<SampleData> out(indices.size());
-    MaskDir md;
-    if (!labels_dir.empty()) {
-        md = open_mask_dir(labels_dir);
-        check_masks_match_dataset(md, ds, indices);
-    }
     parallel_for(indices.size(), [&](std::size_t k) {
         SampleData& s = out[k];
         s.image = ds.read_image(indices[k]);
         s.dense = ds.read_mask(indices[k]);
-        if (labels_dir.empty()) {
+        if (!labels) {
             s.train_labels = s.dense;
         } else {
-            s.train_labels = read_mask_png(md, ds.sample(indices[k]).id, ds.palette());
+            s.train_labels = read_mask_png(*labels, ds.sample(indices[k]).id, ds.palette());
             if (s.train_labels.width != s.image.width || s.train_labels.height != s.image.height)
-                PFCE_THROW(InputError, "mask ", mask_png_path(labels_dir, ds.sample(indices[k]).id),
-                           " is ", s.train_labels.width, "x", s.train_labels.height,
-                           ", its image is ", s.image.width, "x", s.image.height);
+                PFCE_THROW(InputError, "mask ",
+                           mask_png_path(labels->dir, ds.sample(indices[k]).id), " is ",
+                           s.train_labels.width, "x", s.train_labels.height, ", its image is ",
+                           s.image.width, "x", s.image.height);
         }
         if (!scored) return;
         unlabel_pixels_owned_elsewhere(s.dense, ds.sample(indices[k]));

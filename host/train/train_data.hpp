@@ -112,6 +112,11 @@ void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
 // metrics and losses count it once; training samples keep whole windows.
 std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::size_t>& indices,
                                      const std::string& labels_dir, bool scored = false);
+// The same with the mask directory opened and checked once (check_masks_match_dataset over every
+// index to be read) and `indices` read in parts, as evaluate_split reads them: nullptr = the dense
+// masks.
+std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::size_t>& indices,
+                                     const MaskDir* labels, bool scored);
 
 // The mask directory a config trains with: labels.dir, or sparse (and linked) masks made from the
 // label settings into <run.out>/labels/ (reused when their settings match). Empty for dense.

@@ -1,0 +1,96 @@
+// Parts of a split read while the previous part is evaluated: the next part's reading (decoding
+// TIFFs and PNGs, on its own OpenMP team) overlaps the device's work on this one.
+#include "host/train/evaluate_split.hpp"
+
+#include <future>
+#include <numeric>
+
+#include "data/image_io.hpp"
+#include "host/train/train_data.hpp"
+
+namespace pfce {
+
+std::int64_t decoded_sample_bytes(int width, int height) {
+    return std::int64_t{width} * height * (3 + 1 + 1);
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> plan_eval_parts(
+    const std::vector<std::int64_t>& bytes, std::int64_t budget) {
+    std::vector<std::pair<std::size_t, std::size_t>> parts;
+    std::size_t first = 0;
+    std::int64_t held = 0;
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        if (i > first && held + bytes[i] > budget) {
+            parts.emplace_back(first, i);
+            first = i;
+            held = 0;
+        }
+        held += bytes[i];
+    }
+    if (first < bytes.size()) parts.emplace_back(first, bytes.size());
+    return parts;
+}
+
+std::vector<std::pair<int, int>> sample_sizes(const Dataset& ds,
+                                              const std::vector<std::size_t>& indices) {
+    std::vector<std::pair<int, int>> sizes;
+    sizes.reserve(indices.size());
+    for (std::size_t i : indices) {
+        const SampleRef& s = ds.sample(i);
+        if (s.width > 0 && s.height > 0) {
+            sizes.emplace_back(s.width, s.height);
+        } else {
+            const ImageInfo info = probe_image(s.image_path);
+            sizes.emplace_back(info.width, info.height);
+        }
+    }
+    return sizes;
+}
+
+EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
+                          const std::vector<std::size_t>& indices, const MaskDir* labels,
+                          const ChannelStats& stats, const FocalLossParams& loss, int clutter_class,
+                          const SplitEvalOptions& opts) {
+    const std::vector<std::pair<int, int>> sizes = sample_sizes(ds, indices);
+    EvalOptions eo = opts.eval;
+    eo.in_windows = evaluates_in_windows(sizes, eo);
+    std::vector<std::int64_t> bytes, units;
+    for (const auto& [w, h] : sizes) {
+        bytes.push_back(decoded_sample_bytes(w, h));
+        units.push_back(eval_progress_units(w, h, eo.in_windows, eo));
+    }
+    const std::int64_t all_units = std::accumulate(units.begin(), units.end(), std::int64_t{0});
+    const auto parts = plan_eval_parts(bytes, opts.part_bytes);
+    auto read = [&ds, &indices, labels](std::pair<std::size_t, std::size_t> part) {
+        const std::vector<std::size_t> these(
+            indices.begin() + static_cast<std::ptrdiff_t>(part.first),
+            indices.begin() + static_cast<std::ptrdiff_t>(part.second));
+        return load_samples(ds, these, labels, /*scored=*/true);
+    };
+
+    const int C = net.config().num_classes;
+    EvalResult total;
+    total.confusion.assign(static_cast<std::size_t>(C) * C, 0);
+    // Declared before the buffers, so that the buffers' batch loader (whose threads read these
+    // samples) goes first when an exception leaves this function.
+    std::vector<SampleData> samples;
+    EvalBuffers buffers;  // device tensors kept from one part to the next
+    std::future<std::vector<SampleData>> next;
+    std::int64_t units_before = 0;
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+        samples = p == 0 ? read(parts[0]) : next.get();
+        if (p + 1 < parts.size()) next = std::async(std::launch::async, read, parts[p + 1]);
+        if (opts.on_read) opts.on_read(samples);
+        if (opts.eval.progress)
+            eo.progress = [&](std::int64_t done, std::int64_t, const char* unit) {
+                opts.eval.progress(units_before + done, all_units, unit);
+            };
+        merge_into(total, evaluate(backend, net, samples, stats, loss, clutter_class, eo, buffers),
+                   clutter_class);
+        buffers.loader.reset();  // it refers to `samples`, replaced by the next part
+        for (std::size_t i = parts[p].first; i < parts[p].second; ++i) units_before += units[i];
+    }
+    return total;
+}
+
+}  // namespace pfce
