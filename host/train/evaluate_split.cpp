@@ -5,6 +5,10 @@
 #include <future>
 #include <numeric>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "data/image_io.hpp"
 #include "host/train/train_data.hpp"
 
@@ -79,6 +83,12 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
     std::int64_t units_before = 0;
     for (std::size_t p = 0; p < parts.size(); ++p) {
         samples = p == 0 ? read(parts[0]) : next.get();
+#ifdef __GLIBC__
+        // The previous part's pixels, freed by that assignment, go back to the system. glibc
+        // keeps freed blocks in its heaps for reuse, and the reader's threads allocate in heaps of
+        // their own: on 40 images of 3000x3000 the peak was 2.0 GB without this, 1.6 GB with it.
+        if (p > 0) malloc_trim(0);
+#endif
         if (p + 1 < parts.size()) next = std::async(std::launch::async, read, parts[p + 1]);
         if (opts.on_read) opts.on_read(samples);
         if (opts.eval.progress)
