@@ -604,6 +604,22 @@ TEST(Trainer, AStepLargerThanTheMachinesMemoryIsRefusedWithACropThatFits) {
     check(64 * gb, 30 * gb, false);
     EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
                        "close to or more than the 30.0 GB of memory available now");
+    // Without swap the system kills a run past the memory (a probe's, at 1.11x, after 131 s and
+    // with no message): refused past the memory itself. With swap, only well past it.
+    auto check_swap = [&](double total, double swap, bool resuming) {
+        check_training_memory(training_footprint(train, val, cfg.data.crop_size), cfg,
+                              DeviceKind::cpu, total, total, resuming, swap);
+    };
+    testing::internal::CaptureStderr();
+    EXPECT_NO_THROW(check_swap(48 * gb, 8 * gb, false));  // 53.0 GB: 1.10x the memory
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(), "the machine may swap");
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { check_swap(48 * gb, 0, false); }),
+                       "more than this machine's 48.0 GB of memory (and it has no swap); train on "
+                       "crops");
+    EXPECT_NO_THROW(check_swap(60 * gb, 0, false));  // below the memory: a warning
+    testing::internal::CaptureStderr();
+    EXPECT_NO_THROW(check_swap(48 * gb, 0, true));
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(), "this machine has no swap");
     // A resume is never refused (the run trained here before), only warned about.
     testing::internal::CaptureStderr();
     EXPECT_NO_THROW(check(16 * gb, 15 * gb, true));

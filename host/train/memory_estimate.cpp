@@ -31,6 +31,7 @@ MachineMemory machine_memory() {
         if (!(fields >> key >> kb)) continue;
         if (key == "MemTotal:") m.total = kb * 1024;
         if (key == "MemAvailable:") m.available = kb * 1024;
+        if (key == "SwapTotal:") m.swap = kb * 1024;
     }
     return m;
 }

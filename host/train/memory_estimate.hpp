@@ -23,6 +23,7 @@ double inference_bytes(std::int64_t pixels_per_window, int batch, int width);
 
 struct MachineMemory {
     double total = 0, available = 0;  // bytes; 0 where /proc/meminfo does not say
+    double swap = -1;                 // bytes of swap (SwapTotal); -1 where it does not say
 };
 MachineMemory machine_memory();
 

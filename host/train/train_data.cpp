@@ -557,7 +557,7 @@ TrainingFootprint training_footprint(const std::vector<SampleData>& train,
 }
 
 void check_training_memory(const TrainingFootprint& run, const Config& cfg, DeviceKind device,
-                           double total, double available, bool resuming) {
+                           double total, double available, bool resuming, double swap) {
     if (run.train_count == 0 || total <= 0) return;
     const bool cpu = device == DeviceKind::cpu;
     const int crop = cfg.data.crop_size;
@@ -639,20 +639,27 @@ void check_training_memory(const TrainingFootprint& run, const Config& cfg, Devi
                               "state, ",
                               samples, ")");
     // Refused only well past the machine's memory (the estimate is within about 20%), and
-    // never on a resume: a run that trained here (swapping, say) must be able to go on.
-    if (need > 1.25 * total && !resuming)
+    // never on a resume: a run that trained here (swapping, say) must be able to go on. Without
+    // swap, past the memory itself: nothing can take the excess, and the system kills the run
+    // (a probe's run estimated at 1.11x the memory was killed after 131 s, with no message).
+    const bool no_swap = swap == 0;
+    if (need > (no_swap ? 1.0 : 1.25) * total && !resuming)
         PFCE_THROW(InputError, what, " needs about ", format_bytes(need), held,
-                   ", more than this machine's ", format_bytes(total), " of memory; ", advice);
+                   ", more than this machine's ", format_bytes(total), " of memory",
+                   no_swap ? " (and it has no swap)" : "", "; ", advice);
     log_warn(what, " needs about ", format_bytes(need), held, ", close to or more than the ",
              format_bytes(free_now), " of memory ",
              available > 0 ? "available now" : "this machine has",
-             ": the machine may swap or stop the run; ", advice);
+             no_swap ? ": this machine has no swap, and the system stops a run that runs out of "
+                       "memory without a message; "
+                     : ": the machine may swap or stop the run; ",
+             advice);
 }
 
 void check_training_memory(const TrainingFootprint& run, const Config& cfg, DeviceKind device,
                            bool resuming) {
     const MachineMemory mem = machine_memory();
-    check_training_memory(run, cfg, device, mem.total, mem.available, resuming);
+    check_training_memory(run, cfg, device, mem.total, mem.available, resuming, mem.swap);
 }
 
 void check_training_sizes(const std::vector<ImageSize>& train, const std::vector<std::string>& ids,

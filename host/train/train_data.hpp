@@ -187,9 +187,11 @@ TrainingFootprint training_footprint(const std::vector<SampleData>& train,
 // dataset): InputError with the estimate, the machine's memory and a crop, batch or sample count
 // that fits, where the estimate is well past the machine's memory and the run is not `resuming`;
 // else a warning near the memory available now. On CUDA only the samples (host memory) are judged.
-// `total` and `available` are the machine's (machine_memory(); 0: unknown, nothing checked).
+// `total` and `available` are the machine's (machine_memory(); 0: unknown, nothing checked), and
+// `swap` its swap (-1: unknown). Without swap, a run past the machine's memory is stopped by the
+// system, without a word from pfce: it is refused past the memory itself, not only well past it.
 void check_training_memory(const TrainingFootprint& run, const Config& cfg, DeviceKind device,
-                           double total, double available, bool resuming);
+                           double total, double available, bool resuming, double swap = -1);
 // The same against this machine's memory (machine_memory()).
 void check_training_memory(const TrainingFootprint& run, const Config& cfg, DeviceKind device,
                            bool resuming);
