@@ -738,7 +738,16 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
                                                           {"\xc3\x9c"
                                                            "ber",
                                                            "\xc3\xbc"
-                                                           "ber"}}) {
+                                                           "ber"},
+                                                          // Latin Extended-A: Brno_č (NFC)
+                                                          // and Brno_c + caron (NFD), Győr,
+                                                          // Łódź beside łódź.
+                                                          {"Brno_\xc4\x8d", "Brno_c\xcc\x8c"},
+                                                          {"Gy\xc5\x91r", "Gyo\xcc\x8br"},
+                                                          {"\xc5\x81\xc3\xb3"
+                                                           "d\xc5\xba",
+                                                           "\xc5\x82o\xcc\x81"
+                                                           "dz\xcc\x81"}}) {
         const std::string accents = test::temp_dir("ds_generic_accents");
         write_generic(accents, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
         write_tiff(accents + "/images/" + image + ".tif", test::random_rgb(3, 2, 1));
