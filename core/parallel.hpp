@@ -6,6 +6,10 @@
 #include <cstddef>
 #include <exception>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace pfce {
 
 template <typename Fn>
@@ -22,6 +26,24 @@ void parallel_for(std::size_t n, Fn&& fn, int chunk = 1) {
         }
     }
     if (error) std::rethrow_exception(error);
+}
+
+// The OpenMP team size of the calling thread. pfce caps it at the CPUs it may use (host/cli/main),
+// but that setting is the thread's own: a thread started later begins from OMP_NUM_THREADS again
+// (a team of 64 on 2 CPUs), so work handed to one carries the count and sets it there.
+inline int openmp_threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+inline void use_openmp_threads(int n) {
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
 }
 
 }  // namespace pfce

@@ -474,10 +474,11 @@ TEST(EvaluateSplit, PartsKeepOrderAndBudget) {
 
 namespace {
 
-// Evaluation of a dataset's samples all read at once, as eval did before it read parts.
+// Evaluation of a dataset's samples all read at once, as eval did before it read parts; training
+// labels from mask directory `labels` (empty: the dense masks).
 EvalResult evaluate_at_once(Fixture& f, const Dataset& ds, const std::vector<std::size_t>& indices,
-                            const EvalOptions& eo) {
-    return evaluate(*f.backend, f.net, load_samples(ds, indices, "", /*scored=*/true), f.stats,
+                            const EvalOptions& eo, const std::string& labels = "") {
+    return evaluate(*f.backend, f.net, load_samples(ds, indices, labels, /*scored=*/true), f.stats,
                     FocalLossParams{}, -1, eo);
 }
 
@@ -543,5 +544,20 @@ TEST(EvaluateSplit, PartsScoreWhatTheWholeSplitScores) {
         EXPECT_EQ(std::get<2>(calls.back()), name == std::string("mixed") ? "windows" : "img");
         for (std::size_t k = 1; k < calls.size(); ++k)
             EXPECT_GE(std::get<0>(calls[k]), std::get<0>(calls[k - 1]));
+
+        // Sparse training labels (eval --labels): their loss merges apart from the dense one.
+        const std::string sparse = root + "/" + name + "_sparse";
+        const test::CommandResult sampled =
+            test::run_pfce("sample --data " + fd.root + " --points 4 --out " + sparse);
+        ASSERT_EQ(sampled.status, 0) << sampled.output;
+        const MaskDir md = open_mask_dir(sparse);
+        so.eval.progress = nullptr;
+        const EvalResult sparse_whole = evaluate_at_once(f, ds, indices, so.eval, sparse);
+        const EvalResult sparse_split =
+            evaluate_split(*f.backend, f.net, ds, indices, &md, f.stats, FocalLossParams{}, -1, so);
+        EXPECT_NE(sparse_whole.loss, sparse_whole.loss_dense);
+        EXPECT_NEAR(sparse_split.loss, sparse_whole.loss, 1e-6 * sparse_whole.loss);
+        EXPECT_NEAR(sparse_split.loss_dense, whole.loss_dense, 1e-6 * whole.loss_dense);
+        EXPECT_EQ(sparse_split.confusion, whole.confusion);
     }
 }

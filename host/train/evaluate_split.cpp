@@ -9,6 +9,7 @@
 #include <malloc.h>
 #endif
 
+#include "core/parallel.hpp"
 #include "data/image_io.hpp"
 #include "host/train/train_data.hpp"
 
@@ -65,7 +66,9 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
     }
     const std::int64_t all_units = std::accumulate(units.begin(), units.end(), std::int64_t{0});
     const auto parts = plan_eval_parts(bytes, opts.part_bytes);
-    auto read = [&ds, &indices, labels](std::pair<std::size_t, std::size_t> part) {
+    auto read = [&ds, &indices, labels,
+                 threads = openmp_threads()](std::pair<std::size_t, std::size_t> part) {
+        use_openmp_threads(threads);  // on the reader's thread too (core/parallel.hpp)
         const std::vector<std::size_t> these(
             indices.begin() + static_cast<std::ptrdiff_t>(part.first),
             indices.begin() + static_cast<std::ptrdiff_t>(part.second));
