@@ -150,6 +150,7 @@ struct BatchLoader::Impl {
         std::uint8_t* lab_out = batch.train_labels.data<std::uint8_t>();
         std::uint8_t* dense_out = batch.dense.data<std::uint8_t>();
         std::uint8_t* rgb_out = opts.keep_rgb ? batch.rgb.data<std::uint8_t>() : nullptr;
+        batch.any_train_label = false;
         for (std::size_t j = 0; j < count; ++j) {
             const std::size_t idx = batch.indices[j];
             const SampleData& s = samples[idx];
@@ -205,20 +206,24 @@ struct BatchLoader::Impl {
                     den[dst] = has_dense ? s.dense.labels[src] : 255;
                 }
             }
-            check_labels(lab, plane, idx, "training labels");
+            batch.any_train_label |= check_labels(lab, plane, idx, "training labels");
             if (has_dense) check_labels(den, plane, idx, "dense mask");
         }
     }
 
     // Labels are validated as batches are made (the check rides on the copy): classes 0..31 or 255.
-    void check_labels(const std::uint8_t* labels, std::size_t count, std::size_t idx,
+    // Whether any is a class (not 255).
+    bool check_labels(const std::uint8_t* labels, std::size_t count, std::size_t idx,
                       const char* what) const {
+        bool any = false;
         for (std::size_t i = 0; i < count; ++i) {
             if (labels[i] >= 32 && labels[i] != 255)
                 PFCE_THROW(InputError, "batch loader: sample ", idx, " ", what, " hold label ",
                            static_cast<int>(labels[i]),
                            "; expected a class 0..31 or 255 (unlabelled)");
+            any |= labels[i] != 255;
         }
+        return any;
     }
 
     void work() {

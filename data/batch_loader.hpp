@@ -54,6 +54,9 @@ struct Batch {
     Tensor dense;         // (B,H,W) u8 (all 255 where no dense mask)
     Tensor rgb;  // (B,3,H,W) u8 raw colours, same crop and augmentation (keep_rgb), else empty
     std::vector<std::size_t> indices;  // positions in the sample list
+    // Whether train_labels label any pixel (found by the worker as it checks them): a batch
+    // without one trains nothing, and the trainer counts such batches.
+    bool any_train_label = false;
 };
 
 class BatchLoader {

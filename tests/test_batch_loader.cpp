@@ -256,3 +256,40 @@ TEST(BatchLoader, RejectsMixedSizesAndSurfacesWorkerErrors) {
     BatchLoader fresh(*b, t, {}, o);
     EXPECT_THROW(fresh.next(unused), ShapeError);  // next() before start_epoch()
 }
+
+// Each batch says whether its training labels label any pixel (the trainer counts batches without
+// one): set from the labels the batch holds, crops and padding included, whatever buffer it reuses.
+TEST(BatchLoader, SaysWhetherABatchHoldsALabelledPixel) {
+    auto b = test::cpu_backend();
+    std::vector<SampleData> s = pattern_samples(6, 8, 8);
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (i % 3 != 0)
+            std::fill(s[i].train_labels.labels.begin(), s[i].train_labels.labels.end(), 255);
+    s[3].train_labels.labels.assign(64, 255);
+    s[3].train_labels.at(7, 7) = 2;  // one labelled pixel, in the corner
+    LoaderOptions o{.batch_size = 1, .prefetch = 2};
+    BatchLoader loader(*b, s, {}, o);
+    for (int epoch = 0; epoch < 2; ++epoch) {
+        loader.start_epoch(epoch);
+        Batch batch;
+        std::vector<bool> labelled;
+        while (loader.next(batch)) labelled.push_back(batch.any_train_label);
+        EXPECT_EQ(labelled, (std::vector<bool>{true, false, false, true, false, false}));
+    }
+    // With crops, the crop's labels decide (sample 3's one pixel lies in some of its crops only);
+    // sample 0 is labelled everywhere.
+    o.crop_size = 4;
+    o.seed = 3;
+    BatchLoader cropped(*b, s, {}, o);
+    cropped.start_epoch(0);
+    Batch batch;
+    std::vector<bool> labelled;
+    while (cropped.next(batch)) {
+        const std::uint8_t* l = batch.train_labels.data<std::uint8_t>();
+        const bool any =
+            std::any_of(l, l + batch.train_labels.numel(), [](std::uint8_t v) { return v != 255; });
+        EXPECT_EQ(batch.any_train_label, any);
+        labelled.push_back(any);
+    }
+    EXPECT_TRUE(labelled[0]);
+}

@@ -828,7 +828,7 @@ class TrainingRun {
     // take (prepare_step), not for the compute enqueued since, so it overlaps that.
     bool send_next_batch() {
         if (st_.batch >= bpe_ || !loader_.next(batch_)) return false;
-        sent_unlabelled_ = !any_labelled(batch_.train_labels);
+        sent_unlabelled_ = !batch_.any_train_label;  // the loader's worker scanned them
         ensure_tensor(backend_, x_landing_, batch_.images.shape(), DType::f32);
         ensure_tensor(backend_, labels_landing_, batch_.train_labels.shape(), DType::u8);
         backend_.upload_ahead(x_landing_, batch_.images);
@@ -891,12 +891,6 @@ class TrainingRun {
         }
         opt_.apply(scale_);
         backend_.add_inplace(loss_sum_, d_loss_);
-    }
-
-    // Whether a batch's training labels label any pixel (an all-255 batch trains nothing).
-    static bool any_labelled(const Tensor& labels) {
-        const std::uint8_t* p = labels.data<std::uint8_t>();
-        return std::any_of(p, p + labels.numel(), [](std::uint8_t v) { return v != kUnlabelled; });
     }
 
     // Many batches without a labelled pixel (crops smaller than the gaps between sparse points)
