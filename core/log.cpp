@@ -14,6 +14,7 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
 const auto g_start = std::chrono::steady_clock::now();
 std::mutex g_mutex;
+std::atomic<bool> g_bar_on_line{false};
 const char* level_name(LogLevel l) {
     static const EnumName<LogLevel> names[] = {{LogLevel::debug, "debug"},
                                                {LogLevel::info, "info"},
@@ -33,7 +34,14 @@ LogLevel log_level() {
 void log_message(LogLevel level, const std::string& msg) {
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count();
     std::lock_guard<std::mutex> lock(g_mutex);
-    std::fprintf(stderr, "[%7.1fs] %s: %s\n", t, level_name(level), msg.c_str());
+    // A progress bar's line is cleared first (the bar draws itself again at its next update):
+    // a warning from a reader thread was appended to the bar's text.
+    const char* clear = g_bar_on_line.exchange(false) ? "\r\x1b[K" : "";
+    std::fprintf(stderr, "%s[%7.1fs] %s: %s\n", clear, t, level_name(level), msg.c_str());
+}
+
+void set_progress_line_shown(bool shown) {
+    g_bar_on_line.store(shown);
 }
 
 }  // namespace pfce

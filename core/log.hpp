@@ -13,6 +13,9 @@ enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
 void set_log_level(LogLevel level);
 LogLevel log_level();
 void log_message(LogLevel level, const std::string& msg);
+// A progress bar is drawn on stderr's current line, with no newline yet (a terminal's bar): the
+// next log line clears that line before it is written. false once the bar erased its line.
+void set_progress_line_shown(bool shown);
 
 template <typename... Args>
 void log_info(const Args&... args) {

@@ -7,12 +7,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <thread>
 #include <tuple>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "data/image_io.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/evaluate_split.hpp"
@@ -335,6 +338,28 @@ TEST(Progress, CountsWindowsAndImagesToTheirTotals) {
     EXPECT_NE(lines.find("tile.tif 10/10  "), std::string::npos) << lines;
     EXPECT_NE(lines.find(" windows/s  ETA "), std::string::npos) << lines;
     EXPECT_EQ(lines.find("loss"), std::string::npos) << lines;
+
+    // On a terminal, a log line written while the bar is drawn (a warning of eval's reader
+    // thread) clears the bar's line first instead of continuing it, and the bar draws itself
+    // again below it. Plain lines (no terminal) never hold control characters.
+    EXPECT_EQ(lines.find('\x1b'), std::string::npos) << lines;
+    testing::internal::CaptureStderr();
+    {
+        LazyProgress bar("eval test", 0.0, /*tty=*/1);
+        bar.update(0, 10, "windows");
+        std::this_thread::sleep_for(std::chrono::milliseconds(150));  // bars redraw every 0.1 s
+        bar.update(1, 10, "windows");
+        log_warn("a warning mid-bar");
+        bar.update(10, 10, "windows");
+    }
+    const std::string drawn = testing::internal::GetCapturedStderr();
+    const std::size_t warning = drawn.find("warn: a warning mid-bar");
+    ASSERT_NE(warning, std::string::npos) << drawn;
+    const std::size_t line = drawn.rfind('[', warning);
+    ASSERT_GE(line, 4u) << drawn;
+    EXPECT_EQ(drawn.substr(line - 4, 4), "\r\x1b[K") << drawn;
+    EXPECT_NE(drawn.find("eval test 1/10"), std::string::npos) << drawn;
+    EXPECT_GT(drawn.find("eval test 10/10"), warning) << drawn;
 }
 
 // Evaluation's losses are those of every labelled pixel of the split at once: batches of 1, 2 (a

@@ -76,6 +76,7 @@ void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
                      static_cast<long long>(done), static_cast<long long>(total_), bar.c_str(),
                      loss_s, rate, unit_.c_str(), format_duration(eta).c_str());
         std::fflush(stderr);
+        set_progress_line_shown(true);
         return;
     }
     if (done < next_plain_ && done < total_) return;
@@ -90,6 +91,7 @@ void ProgressBar::erase() {
     if (!tty_ || !progress_shown()) return;
     std::fprintf(stderr, "\r\x1b[K");
     std::fflush(stderr);
+    set_progress_line_shown(false);
 }
 
 LazyProgress::LazyProgress(std::string label, double after_s, int tty)
@@ -118,6 +120,7 @@ LazyProgress::~LazyProgress() {
 
 void ProgressBar::finish(const std::string& summary) {
     if (!progress_shown()) return;
+    set_progress_line_shown(false);  // the summary ends the line
     if (tty_)
         std::fprintf(stderr, "\r%s %s\x1b[K\n", label_.c_str(), summary.c_str());
     else
