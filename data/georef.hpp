@@ -18,7 +18,8 @@ struct GeoReference {
     std::vector<double> double_params;         // GeoDoubleParamsTag (34736)
     std::string ascii_params;                  // GeoAsciiParamsTag (34737)
     // Where the image's rational polynomial (RPC) coefficients are, as GDAL reads them: the
-    // sidecar (NAME_RPC.TXT, NAME.RPB), or "its RPCCoefficientTag" in a TIFF; "" when there are
+    // sidecar (NAME_RPC.TXT, NAME.RPB), "its RPCCoefficientTag" in a TIFF, or "the RPC metadata
+    // of NAME.aux.xml" (GDAL's RPC domain); "" when there are
     // none. pfce does not carry them, and they alone are not a georeference (empty() stays true).
     std::string rpc;
 

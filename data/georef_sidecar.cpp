@@ -3,7 +3,9 @@
 #include "data/georef_sidecar.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -11,6 +13,7 @@
 
 #include "core/file_io.hpp"
 #include "core/log.hpp"
+#include "data/image_io.hpp"
 
 namespace pfce {
 namespace fs = std::filesystem;
@@ -39,18 +42,24 @@ std::string first_existing(const std::vector<fs::path>& candidates) {
     return {};
 }
 
-// Six numbers (A, D, B, E, C, F), one per line, as ESRI defines a world file.
-bool is_world_file(const std::string& text) {
+// A world file's six numbers (A, D, B, E, C, F), one per line as ESRI defines it, as the text
+// carried (one per line); "" when its first six lines are not six numbers. Lines after the sixth
+// are ignored, as GDAL ignores them (a comment, a seventh value).
+std::string world_numbers(const std::string& text) {
     std::istringstream in(text);
-    std::string tok;
+    std::string line, six;
     int n = 0;
-    while (in >> tok) {
+    while (n < 6 && std::getline(in, line)) {
+        const std::size_t a = line.find_first_not_of(" \t\r"), b = line.find_last_not_of(" \t\r");
+        if (a == std::string::npos) continue;  // blank lines, as GDAL skips them
+        const std::string tok = line.substr(a, b - a + 1);
         char* end = nullptr;
         std::strtod(tok.c_str(), &end);
-        if (end == tok.c_str() || *end != '\0') return false;
+        if (end == tok.c_str() || *end != '\0') return {};
+        six += tok + "\n";
         ++n;
     }
-    return n == 6;
+    return n == 6 ? six : std::string();
 }
 
 // The <SRS ...>...</SRS>, <GeoTransform>...</GeoTransform> and <GCPList ...>...</GCPList> (ground
@@ -108,6 +117,112 @@ int pam_no_data(const std::string& xml, const std::string& file) {
     return -1;
 }
 
+// A geotransform in GDAL's order: pixel (0, 0)'s corner x0, its row (a, b) and y0, (d, e).
+using Transform = std::array<double, 6>;
+
+// A world file's: its C and F are the centre of pixel (0, 0).
+Transform world_transform(const std::string& six) {
+    std::istringstream in(six);
+    double A = 0, D = 0, B = 0, E = 0, C = 0, F = 0;
+    in >> A >> D >> B >> E >> C >> F;
+    return {C - 0.5 * A - 0.5 * B, A, B, F - 0.5 * D - 0.5 * E, D, E};
+}
+
+// A PAM document's <GeoTransform>x0, a, b, y0, d, e</GeoTransform>; false when it has none.
+bool pam_transform(const std::string& pam, Transform& t) {
+    const std::size_t a = pam.find("<GeoTransform>"), b = pam.find("</GeoTransform>");
+    if (a == std::string::npos || b == std::string::npos || b < a) return false;
+    std::string body = pam.substr(a + 14, b - a - 14);
+    std::replace(body.begin(), body.end(), ',', ' ');
+    std::istringstream in(body);
+    for (double& v : t)
+        if (!(in >> v)) return false;
+    return true;
+}
+
+// A GeoTIFF's tags as GDAL reads them: the affine transformation, or the tie point and scale;
+// a raster of points (GTRasterTypeGeoKey 1025 = 2) moved half a pixel, as GDAL moves it. False
+// where it is neither (ground control points).
+bool tiff_transform(const GeoReference& g, Transform& t) {
+    if (g.transformation.size() >= 8) {
+        const auto& m = g.transformation;
+        t = {m[3], m[0], m[1], m[7], m[4], m[5]};
+    } else if (g.pixel_scale.size() >= 2 && g.tiepoints.size() == 6) {
+        const double sx = g.pixel_scale[0], sy = g.pixel_scale[1];
+        t = {g.tiepoints[3] - g.tiepoints[0] * sx, sx, 0,
+             g.tiepoints[4] + g.tiepoints[1] * sy, 0,  -sy};
+    } else {
+        return false;
+    }
+    for (std::size_t i = 4; i + 3 < g.key_directory.size(); i += 4)
+        if (g.key_directory[i] == 1025 && g.key_directory[i + 1] == 0 &&
+            g.key_directory[i + 3] == 2) {
+            t[0] -= 0.5 * t[1] + 0.5 * t[2];
+            t[3] -= 0.5 * t[4] + 0.5 * t[5];
+        }
+    return true;
+}
+
+// Whether two transforms put every pixel in one place: the same pixel size and rotation (to a
+// part in a million) and origins less than a thousandth of a pixel apart.
+bool same_place(const Transform& u, const Transform& v) {
+    const double pixel =
+        std::max({std::fabs(u[1]), std::fabs(u[2]), std::fabs(u[4]), std::fabs(u[5])});
+    for (int i : {1, 2, 4, 5})
+        if (std::fabs(u[i] - v[i]) > 1e-6 * pixel) return false;
+    return std::fabs(u[0] - v[0]) <= 1e-3 * pixel && std::fabs(u[3] - v[3]) <= 1e-3 * pixel;
+}
+
+std::string transform_text(const Transform& t) {
+    std::ostringstream os;
+    os.precision(10);
+    os << "origin (" << t[0] << ", " << t[3] << "), pixel " << t[1] << " x " << -t[5];
+    return os.str();
+}
+
+// GDAL reads one place for an image, from the first of its sources that has one, in an order
+// that depends on the format: a PNG's world file before its .aux.xml; a TIFF's .aux.xml, then its
+// GeoTIFF tags, then its world file; a JPEG's .aux.xml before its world file. A prediction's own
+// format may read them in another order, so only the place GDAL reads for the input is carried:
+// a disagreeing source is dropped, and said (a stale .tfw beside a GeoTIFF had placed a PNG mask
+// 4 km away).
+void keep_what_gdal_reads(SidecarGeoref& g, const std::string& image) {
+    if (g.world.empty()) return;
+    const Transform world = world_transform(g.world);
+    const std::string ext = lower(fs::path(image).extension().string());
+    Transform aux{};
+    const bool aux_placed = pam_transform(g.aux, aux);
+    if (aux_placed && same_place(world, aux)) return;
+    if (aux_placed && ext == ".png") {
+        const std::size_t a = g.aux.find("  <GeoTransform>"), b = g.aux.find("</GeoTransform>");
+        g.aux.erase(a, b + 16 - a);
+        if (g.aux.find("<SRS") == std::string::npos && g.aux.find("<GCPList") == std::string::npos)
+            g.aux.clear();
+        log_warn(g.aux_file, ": its GeoTransform (", transform_text(aux),
+                 ") is not carried to the prediction of ", image,
+                 ": GDAL places a PNG by its world file ", g.world_file, " (",
+                 transform_text(world), "), which it reads first");
+        return;
+    }
+    if (aux_placed) {
+        log_warn(g.world_file, " (", transform_text(world),
+                 ") is not carried to the prediction of ", image,
+                 ": GDAL places the image by the GeoTransform of ", g.aux_file, " (",
+                 transform_text(aux), "), which it reads first");
+        g.world.clear();
+        return;
+    }
+    if (ext != ".tif" && ext != ".tiff") return;
+    const GeoReference tags = read_georeference(image);
+    // Tags of a CRS alone, or ground control points: GDAL takes the world file's transform.
+    Transform inside{};
+    if (!tiff_transform(tags, inside) || same_place(world, inside)) return;
+    log_warn(g.world_file, " (", transform_text(world), ") is not carried to the prediction of ",
+             image, ": GDAL places the image by its own GeoTIFF tags (", tags.describe(),
+             "), which it reads before a world file");
+    g.world.clear();
+}
+
 }  // namespace
 
 std::string SidecarGeoref::describe() const {
@@ -157,10 +272,8 @@ SidecarGeoref find_sidecar_georef(const std::string& image) {
     SidecarGeoref g;
     g.world_file = first_existing(world_file_candidates(image));
     if (!g.world_file.empty()) {
-        const std::string text = read_whole_file(g.world_file);
-        if (is_world_file(text))
-            g.world = text;
-        else
+        g.world = world_numbers(read_whole_file(g.world_file));
+        if (g.world.empty())
             log_warn(g.world_file, ": not a world file (expected six numbers, one per line); ",
                      "its georeference is not carried to the prediction of ", image);
     }
@@ -172,6 +285,7 @@ SidecarGeoref find_sidecar_georef(const std::string& image) {
         g.aux = pam_georef(xml);
         g.no_data = pam_no_data(xml, g.aux_file);
     }
+    keep_what_gdal_reads(g, image);
     return g;
 }
 

@@ -3,6 +3,8 @@
 // renamed into place, so readers never see half a file.
 #include "data/image_io.hpp"
 
+#include "core/file_io.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -483,6 +485,13 @@ GeoReference read_georeference(const std::string& path) {
                 break;
             }
         }
+    }
+    if (g.rpc.empty()) {  // GDAL's .aux.xml holds them in its RPC metadata domain
+        const std::string aux = path + ".aux.xml";
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(aux, ec) &&
+            read_whole_file(aux).find("domain=\"RPC\"") != std::string::npos)
+            g.rpc = "the RPC metadata of " + aux;
     }
     return g;
 }

@@ -613,6 +613,71 @@ TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
 // dropped without a word. The .aux.xml keeps only the SRS and GeoTransform (its band statistics
 // are the image's), a file that is not a world file is not carried, and a sidecar already there
 // is a file predict does not replace without --force.
+// An image's place as GDAL reads it, whatever the output's format reads first. GDAL takes the
+// first source that has one, by format: a PNG's world file before its .aux.xml, a JPEG's .aux.xml
+// before its world file, a GeoTIFF's tags before its world file. A disagreeing source is not
+// carried (a stale .tfw beside a GeoTIFF had placed its PNG mask 4 km away, by a georeference
+// probe), and said; one that agrees is. A world file's lines after the sixth are ignored, as GDAL
+// ignores them, and RPCs in an .aux.xml are said as RPCs elsewhere are.
+TEST(RealDatasets, PredictionCarriesThePlaceGdalReads) {
+    const std::string root = test::temp_dir("real_gdal_place");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
+    const std::string in = root + "/in";
+    fs::create_directories(in);
+    const RgbImage img = test::foreign_image(test::foreign_labels(40, 32, 3), 3);
+    const std::string stale = "0.2\n0\n0\n-0.2\n370000.1\n5819999.9\n";
+    // GeoTIFF tags: EPSG:25832, pixel 0.05, origin (366012.5, 5808070.25) (write_geotiff).
+    write_geotiff(in + "/stale.tif", img);
+    std::ofstream(in + "/stale.tfw") << stale;
+    write_geotiff(in + "/agrees.tif", img);
+    const std::string agrees = "0.05\n0\n0\n-0.05\n366012.525\n5808070.225\n";
+    std::ofstream(in + "/agrees.tfw") << agrees;
+    const std::string srs = "<SRS>EPSG:25832</SRS>";
+    const std::string pam_gt = "<GeoTransform>366000, 0.1, 0, 5810000, 0, -0.1</GeoTransform>";
+    write_png(in + "/both.png", img);
+    std::ofstream(in + "/both.pgw") << stale;
+    std::ofstream(in + "/both.png.aux.xml")
+        << "<PAMDataset>\n  " << srs << "\n  " << pam_gt << "\n</PAMDataset>\n";
+    test::write_jpeg_for_test(in + "/cam.jpg", img);
+    std::ofstream(in + "/cam.jgw") << stale;
+    std::ofstream(in + "/cam.jpg.aux.xml") << "<PAMDataset>\n  " << pam_gt << "\n</PAMDataset>\n";
+    write_png(in + "/notes.png", img);
+    std::ofstream(in + "/notes.pgw") << stale << "exported by a GIS, 2026\n";
+    write_png(in + "/rpc.png", img);
+    std::ofstream(in + "/rpc.png.aux.xml")
+        << "<PAMDataset><Metadata domain=\"RPC\"><MDI key=\"LINE_OFF\">16</MDI></Metadata>"
+           "</PAMDataset>";
+    const test::CommandResult r =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " +
+                       in + " --format png --out " + root + "/out");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const std::string out = root + "/out";
+    EXPECT_FALSE(fs::exists(out + "/stale.pgw"));
+    EXPECT_MESSAGE_HAS(r.output, in +
+                                     "/stale.tfw (origin (370000, 5820000), pixel 0.2 x 0.2) is "
+                                     "not carried to the prediction of " +
+                                     in +
+                                     "/stale.tif: GDAL places the image by its own GeoTIFF "
+                                     "tags (EPSG:25832");
+    EXPECT_EQ(read_whole_file(out + "/agrees.pgw"), agrees);
+    EXPECT_EQ(read_whole_file(out + "/both.pgw"), stale);
+    EXPECT_EQ(read_whole_file(out + "/both.png.aux.xml"),
+              "<PAMDataset>\n  " + srs + "\n</PAMDataset>\n");
+    EXPECT_MESSAGE_HAS(r.output, in + "/both.png.aux.xml: its GeoTransform (origin (366000, "
+                                      "5810000), pixel 0.1 x 0.1) is not carried");
+    EXPECT_FALSE(fs::exists(out + "/cam.pgw"));
+    EXPECT_EQ(read_whole_file(out + "/cam.png.aux.xml"),
+              "<PAMDataset>\n  " + pam_gt + "\n</PAMDataset>\n");
+    EXPECT_MESSAGE_HAS(r.output,
+                       "GDAL places the image by the GeoTransform of " + in + "/cam.jpg.aux.xml");
+    EXPECT_EQ(read_whole_file(out + "/notes.pgw"), stale);
+    EXPECT_MESSAGE_HAS(r.output, in +
+                                     "/rpc.png is located only by rational polynomial (RPC) "
+                                     "coefficients (the RPC metadata of " +
+                                     in + "/rpc.png.aux.xml)");
+}
+
 TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     const std::string root = test::temp_dir("real_sidecar_geo");
     const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
@@ -628,7 +693,7 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     std::ofstream(chips + "/a.prj") << wkt;
     std::ofstream(chips + "/a.png.aux.xml")
         << "<PAMDataset>\n  <SRS dataAxisToSRSAxisMapping=\"1,2\">EPSG:25832</SRS>\n"
-           "  <GeoTransform> 5.0e+05, 5.0e-01, 0.0, 5.0e+06, 0.0, -5.0e-01</GeoTransform>\n"
+           "  <GeoTransform> 5.0e+05, 5.0e-01, 0.0, 5.00004e+06, 0.0, -5.0e-01</GeoTransform>\n"
            "  <PAMRasterBand band=\"1\"><Metadata><MDI key=\"STATISTICS_MEAN\">97</MDI>"
            "</Metadata></PAMRasterBand>\n</PAMDataset>\n";
     std::ofstream(chips + "/b.JGW") << world;
@@ -697,7 +762,7 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     EXPECT_EQ(read_whole_file(root + "/out/a.prj"), wkt);
     EXPECT_EQ(read_whole_file(root + "/out/a.png.aux.xml"),
               "<PAMDataset>\n  <SRS dataAxisToSRSAxisMapping=\"1,2\">EPSG:25832</SRS>\n"
-              "  <GeoTransform> 5.0e+05, 5.0e-01, 0.0, 5.0e+06, 0.0, -5.0e-01</GeoTransform>\n"
+              "  <GeoTransform> 5.0e+05, 5.0e-01, 0.0, 5.00004e+06, 0.0, -5.0e-01</GeoTransform>\n"
               "</PAMDataset>\n");
     EXPECT_EQ(read_whole_file(root + "/out/b.pgw"), world);  // b.JPG -> b.png
     EXPECT_FALSE(fs::exists(root + "/out/b.prj"));

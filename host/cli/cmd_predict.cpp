@@ -704,6 +704,11 @@ void run_predict(const PredictArgs& a) {
                          geo.rpc, "), which pfce does not carry: ", j.mask,
                          " has no georeference. Orthorectify the image first (e.g. gdalwarp -rpc "
                          "IN OUT.tif) to predict a mask that keeps its place");
+            // Beside a georeference it is a second description of the same place: the mask keeps
+            // the georeference, and says that the camera model stays behind.
+            if (!geo.rpc.empty() && (!geo.empty() || !j.sidecars.empty()))
+                log_info(j.input, ": its rational polynomial (RPC) coefficients (", geo.rpc,
+                         ") are not carried to ", j.mask, ", which keeps its georeference");
             write_sidecar_georef(j.sidecars, j.mask, &staged);
             write_png(staged.stage(j.overlay), overlay);
             if (!j.confidence.empty()) {
