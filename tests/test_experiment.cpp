@@ -413,6 +413,30 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
                                                   out + " --only tiny-dense");
     EXPECT_EQ(r6.status, 1) << r6.output;  // still refused to rerun with other settings, as r4
     EXPECT_TRUE(file_exists(out + "/report.md"));
+
+    // Without results.json, which records what pfce wrote, an edit cannot be told from pfce's
+    // text: refused all the same (a probe's edited report was replaced without a word); --force
+    // replaces it, and says so.
+    write_file(out + "/report.md", read_text_file(out + "/report.md") + "\nMY NOTES\n");
+    fs::remove(out + "/results.json");
+    const test::CommandResult r7 = test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " +
+                                                  out + " --only tiny-dense");
+    EXPECT_EQ(r7.status, 2) << r7.output;
+    EXPECT_MESSAGE_HAS(r7.output,
+                       "/report.html: the results.json beside them, which records the "
+                       "report pfce wrote, is missing or unreadable");
+    EXPECT_NE(read_text_file(out + "/report.md").find("MY NOTES"), std::string::npos);
+    write_file(out + "/results.json", "{not json");
+    EXPECT_EQ(
+        test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense")
+            .status,
+        2);
+    EXPECT_NE(read_text_file(out + "/report.md").find("MY NOTES"), std::string::npos);
+    const test::CommandResult r8 = test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " +
+                                                  out + " --only tiny-dense --force");
+    EXPECT_EQ(r8.status, 0) << r8.output;
+    EXPECT_MESSAGE_HAS(r8.output, "/report.md: replaced (--force)");
+    EXPECT_EQ(read_text_file(out + "/report.md").find("MY NOTES"), std::string::npos);
 }
 
 // What a suite wrote stays what its report says (hostile-user probe): train may not write into an

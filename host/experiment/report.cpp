@@ -791,6 +791,10 @@ void write_report(const std::string& out_dir, const ReportInput& in,
         const auto it = replaceable.find(f);
         if (it == replaceable.end() || it->second.empty() || it->second != file_content_hash(f))
             edited.push_back(f);
+        else  // --force agreed; said, so that the edit's loss is not silent
+            log_warn(f,
+                     ": replaced (--force); it had been edited since pfce wrote it, or its "
+                     "record in results.json was missing");
     }
     nlohmann::json results = render_results_json(in);
     // results.json goes in first, then the documents, each a rename: a kill between two renames
@@ -840,7 +844,37 @@ nlohmann::json recorded_report_hashes(const std::string& out_dir) {
     return object_at(results_record(out_dir), "report_files");
 }
 
+// The report's documents there now.
+static std::vector<std::string> report_documents_in(const std::string& out_dir) {
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (const char* name : {"results.csv", "report.md", "report.html"}) {
+        const std::filesystem::path file = std::filesystem::path(out_dir) / name;
+        if (std::filesystem::is_regular_file(file, ec)) found.push_back(file.string());
+    }
+    return found;
+}
+
+// Whether results.json is there and reads as a JSON object.
+static bool results_record_readable(const std::string& out_dir) {
+    const std::filesystem::path file = std::filesystem::path(out_dir) / "results.json";
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) return false;
+    try {
+        return nlohmann::json::parse(read_whole_file(file.string())).is_object();
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+bool report_without_record(const std::string& out_dir) {
+    return !report_documents_in(out_dir).empty() && !results_record_readable(out_dir);
+}
+
 std::vector<std::string> edited_report_files(const std::string& out_dir) {
+    // results.json goes in before the documents (write_report): documents without it are not
+    // known to be pfce's text.
+    if (report_without_record(out_dir)) return report_documents_in(out_dir);
     std::vector<std::string> edited;
     const std::filesystem::path dir(out_dir);
     std::error_code ec;

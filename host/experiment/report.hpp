@@ -62,9 +62,14 @@ void write_report(const std::string& out_dir, const ReportInput& in,
                   const ReportFileHashes& replaceable = {});
 
 // The report documents in out_dir that differ from what write_report last wrote there (a person
-// edited them): a rerun, which rewrites them, refuses without --force. Empty when there is no
-// record (no report yet, or one of a pfce before the record).
+// edited them): a rerun, which rewrites them, refuses without --force. Those there while
+// results.json, which records what pfce wrote, is missing or unreadable count too (whether they
+// were edited cannot be told: a probe's edited report was replaced without a word). Empty when
+// there are none, or the record is of a pfce before it kept one.
 std::vector<std::string> edited_report_files(const std::string& out_dir);
+// Whether out_dir has documents of a report but no readable results.json (edited_report_files
+// then names them all).
+bool report_without_record(const std::string& out_dir);
 // The edited documents (edited_report_files) with the hashes of their content now: what a run
 // with --force may replace at its end.
 ReportFileHashes edited_report_hashes(const std::string& out_dir);

@@ -356,6 +356,16 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         !edited.empty() && !opts.force) {
         std::string names;
         for (const std::string& f : edited) names += (names.empty() ? "" : ", ") + f;
+        if (report_without_record(sum.out_dir))
+            PFCE_THROW(InputError, names, ": the results.json beside ",
+                       edited.size() > 1 ? "them" : "it",
+                       ", which records the report pfce wrote, is missing or unreadable, so "
+                       "whether ",
+                       edited.size() > 1 ? "they were" : "it was",
+                       " edited cannot be told, and a run rewrites the report: move ",
+                       edited.size() > 1 ? "them" : "it",
+                       " elsewhere to keep the changes, or pass --force to replace ",
+                       edited.size() > 1 ? "them" : "it");
         PFCE_THROW(InputError, names, edited.size() > 1 ? " were" : " was",
                    " changed since pfce wrote ", edited.size() > 1 ? "them" : "it",
                    ", and a run rewrites the report: move ", edited.size() > 1 ? "them" : "it",
