@@ -1392,6 +1392,18 @@ TEST(DataSafety, RunRefusesADataDirectoryItMayNotUseBeforeCreatingOut) {
     EXPECT_EQ(holds.status, 2) << holds.output;
     EXPECT_MESSAGE_HAS(holds.output, "is inside --data");
     EXPECT_FALSE(fs::exists(root + "/d2"));
+    // The same for a dataset the suite file names ([data] root): refused before OUT exists.
+    const std::string ds = root + "/foreign";
+    test::write_foreign_dataset(ds, test::ForeignSpec{});
+    std::ofstream(root + "/ds.toml") << "[suite]\nname = \"d\"\nexperiments = [{ id = \"a\", "
+                                        "labels = { kind = \"dense\" } }]\n[data]\nsource = "
+                                        "\"dataset\"\nroot = \""
+                                     << ds << "\"\n";
+    const test::CommandResult in_root =
+        test::run_pfce("run " + root + "/ds.toml --device cpu --out " + ds + "/images/out");
+    EXPECT_EQ(in_root.status, 2) << in_root.output;
+    EXPECT_MESSAGE_HAS(in_root.output, "--out " + ds + "/images/out is inside the dataset " + ds);
+    EXPECT_FALSE(fs::exists(ds + "/images/out"));
     EXPECT_EQ(snapshot(root + "/user").size(), 1u);
     // A dataset that is not there (or a file): refused before OUT exists (hostile probe: OUT was
     // claimed first, and then refused another suite).

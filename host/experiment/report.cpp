@@ -14,6 +14,7 @@
 #include "core/file_io.hpp"
 #include "core/hash.hpp"
 #include "core/log.hpp"
+#include "core/output_dir.hpp"
 #include "core/text.hpp"
 #include "host/experiment/confusion_chart.hpp"
 #include "host/experiment/svg_chart.hpp"
@@ -868,7 +869,10 @@ static bool results_record_readable(const std::string& out_dir) {
 }
 
 bool report_without_record(const std::string& out_dir) {
-    return !report_documents_in(out_dir).empty() && !results_record_readable(out_dir);
+    // In a suite's OUT only (its marker): documents in another directory are no report of pfce's,
+    // and claiming OUT refuses them as files pfce did not write.
+    return output_dir_kind(out_dir).rfind("run of suite", 0) == 0 &&
+           !report_documents_in(out_dir).empty() && !results_record_readable(out_dir);
 }
 
 std::vector<std::string> edited_report_files(const std::string& out_dir) {

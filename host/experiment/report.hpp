@@ -67,8 +67,8 @@ void write_report(const std::string& out_dir, const ReportInput& in,
 // were edited cannot be told: a probe's edited report was replaced without a word). Empty when
 // there are none, or the record is of a pfce before it kept one.
 std::vector<std::string> edited_report_files(const std::string& out_dir);
-// Whether out_dir has documents of a report but no readable results.json (edited_report_files
-// then names them all).
+// Whether out_dir, a suite's output directory (its marker says so), has documents of a report
+// but no readable results.json (edited_report_files then names them all).
 bool report_without_record(const std::string& out_dir);
 // The edited documents (edited_report_files) with the hashes of their content now: what a run
 // with --force may replace at its end.

@@ -120,6 +120,13 @@ bool check_suite_data_dir(const DataSettings& d, const RunOptions& opts, const s
                              fs::current_path(ec).string()
                        : std::string(),
                    ")");
+    // A dataset the suite file names: OUT inside it is refused as with --data (a probe's run
+    // wrote its report and cache there before every experiment failed).
+    if (opts.data_path.empty() && !synthetic && within(resolved(out_dir), resolved(d.root)))
+        PFCE_THROW(InputError, "--out ", out_dir, " is inside the dataset ", d.root, " (",
+                   suite_file,
+                   ": [data] root): pfce run writes nothing into a dataset; choose an --out "
+                   "outside it");
     if (opts.data_path.empty()) return opts.force;  // the suite's own, in OUT/data/
     const fs::path data = resolved(opts.data_path), out = resolved(out_dir);
     const bool own = within(data, out / "data") && data != out / "data";
