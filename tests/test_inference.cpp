@@ -586,3 +586,66 @@ TEST(EvaluateSplit, PartsScoreWhatTheWholeSplitScores) {
         EXPECT_EQ(sparse_split.confusion, whole.confusion);
     }
 }
+
+// Samples whose masks label no pixel (orthophoto borders, tiles left unlabelled) add nothing to a
+// split's scores: evaluate_split counts them as scored without running them through the network,
+// and scores the rest as they score alone; a split of only such samples scores nothing (eval
+// refuses it) after its reading alone, with its progress at its end.
+TEST(EvaluateSplit, SamplesThatLabelNoPixelAddNothing) {
+    Fixture f;
+    const std::string root = test::temp_dir("evaluate_split_unlabelled");
+    test::ForeignSpec mixed;
+    mixed.sizes = {{40, 32}, {70, 50}, {24, 24}, {40, 32}, {33, 41}};
+    test::ForeignSpec uniform;
+    uniform.sizes.assign(5, {24, 24});
+    for (const auto& [name, spec] :
+         {std::make_pair("mixed", mixed), std::make_pair("uniform", uniform)}) {
+        SCOPED_TRACE(name);
+        const auto fd = test::write_foreign_dataset(root + "/" + name, spec);
+        auto unlabel = [&](std::size_t k) {
+            RgbImage ignore(spec.sizes[k].first, spec.sizes[k].second);
+            for (std::size_t i = 0; i < ignore.pixels.size(); ++i)
+                ignore.pixels[i] = test::kForeignIgnoreColour[i % 3];
+            write_png(fd.root + "/masks/" + fd.ids[k] + ".png", ignore);
+        };
+        unlabel(1);
+        unlabel(4);  // the last: progress must still reach its end
+        const Dataset ds = Dataset::open(fd.root);
+        const std::vector<std::size_t> all = {0, 1, 2, 3, 4}, labelled = {0, 2, 3};
+        SplitEvalOptions so;
+        so.eval.window = 32;
+        so.eval.batch_size = 2;
+        // The labelled samples alone, the way the whole split goes (windows for mixed sizes).
+        EvalOptions alone = so.eval;
+        alone.in_windows = evaluates_in_windows(sample_sizes(ds, all), so.eval);
+        const EvalResult expected = evaluate_at_once(f, ds, labelled, alone);
+        std::vector<std::int64_t> done;
+        std::int64_t total = 0;
+        so.eval.progress = [&](std::int64_t d, std::int64_t t, const char*) {
+            done.push_back(d);
+            total = t;
+        };
+        for (std::int64_t part_bytes : {kEvalPartBytes, decoded_sample_bytes(40, 32)}) {
+            done.clear();
+            so.part_bytes = part_bytes;
+            const EvalResult r = evaluate_split(*f.backend, f.net, ds, all, nullptr, f.stats,
+                                                FocalLossParams{}, -1, so);
+            EXPECT_EQ(r.images, 5);
+            EXPECT_EQ(r.images_unlabelled, 2);
+            EXPECT_EQ(r.confusion, expected.confusion);
+            EXPECT_NEAR(r.loss_dense, expected.loss_dense, 1e-6 * expected.loss_dense);
+            EXPECT_EQ(r.metrics.miou, expected.metrics.miou);
+            ASSERT_FALSE(done.empty());
+            EXPECT_EQ(done.back(), total);
+            EXPECT_TRUE(std::is_sorted(done.begin(), done.end()));
+        }
+        const EvalResult none = evaluate_split(*f.backend, f.net, ds, {1, 4}, nullptr, f.stats,
+                                               FocalLossParams{}, -1, so);
+        EXPECT_EQ(none.images, 2);
+        EXPECT_EQ(none.images_unlabelled, 2);
+        EXPECT_TRUE(std::all_of(none.confusion.begin(), none.confusion.end(),
+                                [](std::int64_t n) { return n == 0; }));
+        EXPECT_EQ(none.loss_dense, 0.0);
+        EXPECT_EQ(done.back(), total);
+    }
+}

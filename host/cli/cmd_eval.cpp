@@ -273,6 +273,7 @@ void run_eval(const EvalArgs& a) {
         j["split"] = a.split;
         if (ds.kind() == DatasetKind::tiles) j["tile_labels"] = ds.tile_labels_read();
         j["images"] = r.images;
+        j["images_unlabelled"] = r.images_unlabelled;  // of those, labelling no pixel
         j["tta"] = tta_name(tta);
         // The sliding windows of large or mixed-size images (predict's --window and --overlap).
         j["window"] = eo.window;
@@ -282,13 +283,17 @@ void run_eval(const EvalArgs& a) {
         std::printf("%s\n", j.dump(2).c_str());
         return;
     }
-    std::printf("%s: %s split of %s%s, %lld images%s\n", a.checkpoint.c_str(), a.split.c_str(),
+    const std::string unlabelled = r.images_unlabelled > 0
+                                       ? " (" + std::to_string(r.images_unlabelled) +
+                                             " of them label no pixel: nothing scored)"
+                                       : std::string();
+    std::printf("%s: %s split of %s%s, %lld image%s%s%s\n", a.checkpoint.c_str(), a.split.c_str(),
                 d.root.c_str(),
                 other_labels ? (" (" + ds.tile_labels_read() + " labels" +
                                 (trained_read.empty() ? "" : ", trained on " + trained_read) + ")")
                                    .c_str()
                              : "",
-                static_cast<long long>(r.images),
+                static_cast<long long>(r.images), r.images == 1 ? "" : "s", unlabelled.c_str(),
                 tta > 1 ? (", test-time augmentation " + std::string(tta_name(tta)) + " (" +
                            std::to_string(tta) + " views averaged)")
                               .c_str()

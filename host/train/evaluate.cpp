@@ -120,6 +120,7 @@ void merge_into(EvalResult& total, const EvalResult& part, int clutter_class) {
     total.loss_dense_sum += part.loss_dense_sum;
     total.loss_dense_norm += part.loss_dense_norm;
     total.images += part.images;
+    total.images_unlabelled += part.images_unlabelled;
     const int C = static_cast<int>(std::lround(std::sqrt(double(total.confusion.size()))));
     derive(total, C, clutter_class);
 }

@@ -28,6 +28,8 @@ struct EvalResult {
     std::vector<std::int64_t> confusion;  // C*C, rows = truth (metrics.confusion is a copy)
     SegMetrics metrics;
     std::int64_t images = 0;
+    // Of those, the images whose masks label no pixel (evaluate_split: counted, not run).
+    std::int64_t images_unlabelled = 0;
 };
 
 struct EvalOptions {

@@ -2,6 +2,7 @@
 // TIFFs and PNGs, on its own OpenMP team) overlaps the device's work on this one.
 #include "host/train/evaluate_split.hpp"
 
+#include <algorithm>
 #include <future>
 #include <numeric>
 
@@ -9,7 +10,10 @@
 #include <malloc.h>
 #endif
 
+#include "core/log.hpp"
+#include "core/op_params.hpp"
 #include "core/parallel.hpp"
+#include "core/text.hpp"
 #include "data/image_io.hpp"
 #include "host/train/train_data.hpp"
 
@@ -52,6 +56,20 @@ std::vector<std::pair<int, int>> sample_sizes(const Dataset& ds,
     return sizes;
 }
 
+namespace {
+
+// Whether a sample labels a pixel its evaluation counts: one of its dense mask (the confusion
+// matrix, the dense loss) or of its training labels (the loss).
+bool labels_a_pixel(const SampleData& s) {
+    auto any = [](const LabelMap& m) {
+        return std::any_of(m.labels.begin(), m.labels.end(),
+                           [](std::uint8_t v) { return v != kUnlabelled; });
+    };
+    return any(s.dense) || any(s.train_labels);
+}
+
+}  // namespace
+
 EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
                           const std::vector<std::size_t>& indices, const MaskDir* labels,
                           const ChannelStats& stats, const FocalLossParams& loss, int clutter_class,
@@ -66,6 +84,11 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
     }
     const std::int64_t all_units = std::accumulate(units.begin(), units.end(), std::int64_t{0});
     const auto parts = plan_eval_parts(bytes, opts.part_bytes);
+    log_debug("eval: ", indices.size(), indices.size() == 1 ? " image, " : " images, ",
+              format_bytes(static_cast<double>(
+                  std::accumulate(bytes.begin(), bytes.end(), std::int64_t{0}))),
+              " decoded, read in ", parts.size(), parts.size() == 1 ? " part" : " parts", ", ",
+              eo.in_windows ? "in sliding windows" : "in batches");
     auto read = [&ds, &indices, labels,
                  threads = openmp_threads()](std::pair<std::size_t, std::size_t> part) {
         use_openmp_threads(threads);  // on the reader's thread too (core/parallel.hpp)
@@ -83,7 +106,7 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
     std::vector<SampleData> samples;
     EvalBuffers buffers;  // device tensors kept from one part to the next
     std::future<std::vector<SampleData>> next;
-    std::int64_t units_before = 0;
+    std::int64_t units_before = 0, last_done = 0;
     for (std::size_t p = 0; p < parts.size(); ++p) {
         samples = p == 0 ? read(parts[0]) : next.get();
 #ifdef __GLIBC__
@@ -94,15 +117,42 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
 #endif
         if (p + 1 < parts.size()) next = std::async(std::launch::async, read, parts[p + 1]);
         if (opts.on_read) opts.on_read(samples);
-        if (opts.eval.progress)
-            eo.progress = [&](std::int64_t done, std::int64_t, const char* unit) {
-                opts.eval.progress(units_before + done, all_units, unit);
-            };
-        merge_into(total, evaluate(backend, net, samples, stats, loss, clutter_class, eo, buffers),
-                   clutter_class);
-        buffers.loader.reset();  // it refers to `samples`, replaced by the next part
+        // A sample that labels no pixel adds nothing to the confusion matrix or the losses: it
+        // is counted as scored but not run through the network. A split whose masks label
+        // nothing is then refused after its reading alone (eval: 13 s, not 137 s of windows).
+        std::size_t kept = 0;
+        std::int64_t units_skipped = 0;
+        for (std::size_t k = 0; k < samples.size(); ++k) {
+            if (labels_a_pixel(samples[k])) {
+                if (kept != k) samples[kept] = std::move(samples[k]);
+                ++kept;
+            } else {
+                units_skipped += units[parts[p].first + k];
+                ++total.images;
+                ++total.images_unlabelled;
+            }
+        }
+        samples.resize(kept);
+        units_before += units_skipped;
+        if (!samples.empty()) {
+            if (opts.eval.progress)
+                eo.progress = [&](std::int64_t done, std::int64_t, const char* unit) {
+                    last_done = units_before + done;
+                    opts.eval.progress(last_done, all_units, unit);
+                };
+            merge_into(total,
+                       evaluate(backend, net, samples, stats, loss, clutter_class, eo, buffers),
+                       clutter_class);
+            buffers.loader.reset();  // it refers to `samples`, replaced by the next part
+        }
         for (std::size_t i = parts[p].first; i < parts[p].second; ++i) units_before += units[i];
+        units_before -= units_skipped;
     }
+    // Its metrics even where no part ran (every sample skipped), and its progress to the end
+    // where the last samples were skipped.
+    merge_into(total, EvalResult{}, clutter_class);
+    if (opts.eval.progress && last_done < all_units)
+        opts.eval.progress(all_units, all_units, eo.in_windows ? "windows" : "img");
     return total;
 }
 
