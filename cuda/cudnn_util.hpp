@@ -253,6 +253,12 @@ void search(CudaContext& ctx, ConvPlan& p, const char* direction, int max_count,
     p.workspace = std::max(need, best->memory);
     p.algo_deterministic = best->determinism == CUDNN_DETERMINISTIC;
     p.math = math;
+    log_debug("cuDNN ", direction, " convolution: algorithm ", p.algo,
+              best >= found.data() && best < found.data() + nf
+                  ? " (timed " + std::to_string(best->time) + " ms)"
+                  : std::string(" (heuristics)"),
+              ", math type ", static_cast<int>(math), p.algo_deterministic ? ", deterministic" : "",
+              ", workspace ", p.workspace, " bytes");
 }
 
 inline void search_forward(CudaContext& ctx, ConvPlan& p, const ConvBuffers& b) {

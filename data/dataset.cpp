@@ -378,6 +378,12 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
             PFCE_THROW(InputError, sr.image_path,
                        ": the file name is not valid UTF-8; pfce records sample ids in JSON "
                        "(masks.json, checkpoints): rename it");
+    log_debug("dataset ", root, ": ",
+              kind == DatasetKind::kaggle  ? "kaggle patches"
+              : kind == DatasetKind::tiles ? "Potsdam tiles"
+                                           : "generic (dataset.toml)",
+              opts.kind == DatasetKind::automatic ? " (found by its layout)" : " (as asked)", ", ",
+              ds.samples_.size(), " samples, ", ds.palette().classes.size(), " classes");
     return ds;
 }
 

@@ -1610,6 +1610,11 @@ TEST(CliMisuse, SettingsWithoutEffectAndNothingToScoreAreSaid) {
     EXPECT_MESSAGE_HAS(nothing.output,
                        "(1 image, e.g. tile_7) label no pixel: there is nothing "
                        "to score");
+    // Among labelled images, it is said and scores nothing.
+    const test::CommandResult all =
+        test::run_pfce("eval --checkpoint " + root + "/run2/last.ckpt --split all");
+    EXPECT_EQ(all.status, 0) << all.output;
+    EXPECT_MESSAGE_HAS(all.output, "8 images (1 of them label no pixel: nothing scored)");
 
     const std::string sparse = root + "/sparse";
     const test::CommandResult no_scale = test::run_pfce(
@@ -1922,4 +1927,22 @@ TEST(CliMisuse, OutputPathsAndMissingMasksAreSaidForWhatTheyAre) {
         "train --data " + fd.root + " --crop-size 81 --out " + root + "/new/deeper/run" + kTiny);
     EXPECT_EQ(failed.status, 2) << failed.output;
     EXPECT_FALSE(fs::exists(root + "/new")) << failed.output;
+}
+
+// -v logged one line in the whole program until a documentation audit: it now says what each
+// step did (loss, learning rate, gradient norm), the dataset read and the checkpoints written.
+TEST(CliMisuse, VerboseSaysEachStepTheDataAndTheCheckpoints) {
+    const std::string root = test::temp_dir("misuse_verbose");
+    const auto fd = dataset(root + "/data");
+    const test::CommandResult r =
+        test::run_pfce("-v train --data " + fd.root + " --out " + root + "/run --clip 1" + kTiny);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "debug: dataset " + fd.root + ": generic (dataset.toml)");
+    EXPECT_MESSAGE_HAS(r.output, "debug: step 1 (epoch 1, batch 1/");
+    EXPECT_MESSAGE_HAS(r.output, "gradient norm ");
+    EXPECT_MESSAGE_HAS(r.output, "debug: checkpoint " + root + "/run/best.ckpt: ");
+    const test::CommandResult quiet =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/run2" + kTiny);
+    ASSERT_EQ(quiet.status, 0) << quiet.output;
+    EXPECT_EQ(quiet.output.find("debug:"), std::string::npos) << quiet.output;
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <new>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -129,8 +130,27 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& e) {
     return name + " " + (value.empty() ? "\"\"" : value) + ": " + expected;
 }
 
+// --help-all shows every option of every command, also of a command's own subcommands (data
+// synth, stats, preview), which CLI11's formatter lists by name only.
+class NestedHelpFormatter : public CLI::Formatter {
+  public:
+    std::string make_expanded(const CLI::App* sub) const override {
+        if (sub->get_subcommands({}).empty()) return CLI::Formatter::make_expanded(sub);
+        std::stringstream out;
+        out << sub->get_display_name(true) << "\n"
+            << make_description(sub) << make_positionals(sub)
+            << make_groups(sub, CLI::AppFormatMode::Sub)
+            << make_subcommands(sub, CLI::AppFormatMode::All);
+        // As the base: no blank lines, every line but the name indented.
+        std::string text = CLI::detail::find_and_replace(out.str(), "\n\n", "\n");
+        text = text.substr(0, text.size() - 1);
+        return CLI::detail::find_and_replace(text, "\n", "\n  ") + "\n";
+    }
+};
+
 int run_pfce(int argc, char** argv) {
     CLI::App app{"pfce: train segmentation models for aerial imagery from sparse point labels"};
+    app.formatter(std::make_shared<NestedHelpFormatter>());  // before the commands: they copy it
     app.require_subcommand(1);
     app.fallthrough();  // -q / -v are accepted after the subcommand too
     app.set_help_all_flag("--help-all", "show help for every subcommand");

@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/log.hpp"
 
 namespace pfce {
 
@@ -114,6 +115,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
     put<std::uint64_t>(buf, fnv1a64(buf.data(), buf.size()));
     write_file_atomically(path,
                           std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
+    log_debug("checkpoint ", path, ": ", ckpt.tensors.size(), " tensors, ", buf.size(), " bytes");
 }
 
 bool is_checkpoint_file(const std::string& path) {
