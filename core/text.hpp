@@ -102,4 +102,43 @@ inline std::string format_bytes(double bytes) {
     return format_fixed(v, 1) + " " + units[u];
 }
 
+// Terminal columns `s` takes: one per code point, two for East Asian wide ones (CJK, Hangul,
+// fullwidth forms), none for combining marks; a byte that is not UTF-8 one column. So a table
+// of class names ("Straße", "道路") stays aligned where printf's %-22s counts bytes.
+inline std::size_t display_width(std::string_view s) {
+    std::size_t width = 0;
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const int n = c < 0x80             ? 0
+                      : (c & 0xE0) == 0xC0 ? 1
+                      : (c & 0xF0) == 0xE0 ? 2
+                      : (c & 0xF8) == 0xF0 ? 3
+                                           : -1;
+        if (n < 0 || i + static_cast<std::size_t>(n) >= s.size()) {  // not UTF-8, or cut short
+            ++width;
+            ++i;
+            continue;
+        }
+        unsigned cp = n == 0 ? c : c & (0x3F >> n);
+        for (int k = 1; k <= n; ++k)
+            cp =
+                (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3F);
+        i += static_cast<std::size_t>(n) + 1;
+        if ((cp >= 0x300 && cp <= 0x36F) || (cp >= 0x200B && cp <= 0x200F)) continue;  // combining
+        const bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+                          (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+                          (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+                          (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1FAFF) ||
+                          (cp >= 0x20000 && cp <= 0x3FFFD);
+        width += wide ? 2 : 1;
+    }
+    return width;
+}
+
+// `s` followed by spaces to `width` terminal columns (display_width), for a printed table.
+inline std::string padded(const std::string& s, std::size_t width) {
+    const std::size_t w = display_width(s);
+    return w >= width ? s : s + std::string(width - w, ' ');
+}
+
 }  // namespace pfce

@@ -130,8 +130,8 @@ void drop_opaque_alpha(const std::uint8_t* with_alpha, int bands, DecodedSamples
                       std::to_string(d.channels + 1) +
                       " undefined IN OUT.tif) and pick the bands to read with data.bands "
                       "(--bands)";
-    PFCE_THROW(InputError, path, ": ", count,
-               " pixels are transparent (alpha < 255, a PNG's tRNS colour or palette entry, or 0 "
+    PFCE_THROW(InputError, path, ": ", count, count == 1 ? " pixel is" : " pixels are",
+               " transparent (alpha < 255, a PNG's tRNS colour or palette entry, or 0 "
                "in a TIFF's nodata mask or its .msk file; the first at x=",
                x, ", y=", y,
                "), and a transparent pixel's colour means nothing (expected no transparency, or "

@@ -387,14 +387,19 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
     const std::size_t n = md.ids.size();
     // Waves of at most o.batch masks and about kWavePixels pixels: a wave holds its masks (and
     // images) several times over, 4-7 bytes a pixel, so 512 masks of 6000x6000 took 4.3 GB, ran
-    // 44 s without a progress line and 56 s to stop. The first wave is small, to learn the sizes.
+    // 44 s without a progress line and 56 s to stop. The first wave (2) is small, to learn the
+    // sizes and the time a mask takes.
     constexpr double kWavePixels = 64e6;
-    std::size_t wave = std::min<std::size_t>(8, static_cast<std::size_t>(o.batch));
+    // And of about kWaveSeconds: masks dense with points to join (2000 points, radius 200) took
+    // 1.6 s each on a CPU, and a wave of 22 such made Ctrl-C wait 36 s for its end.
+    constexpr double kWaveSeconds = 2;
+    std::size_t wave = std::min<std::size_t>(2, static_cast<std::size_t>(o.batch));
     const Stopwatch since_start;
     // Labelled pixels of each class in the linked masks (masks.json's per_class is the input's).
     std::vector<std::int64_t> per_class(static_cast<std::size_t>(palette.num_classes()), 0);
     for (std::size_t w0 = 0, nw = 0; w0 < n; w0 += nw) {
         nw = std::min(wave, n - w0);
+        const Stopwatch wave_time;
         std::vector<LabelMap> sparse(nw), dense(nw), linked;
         std::vector<RgbImage> images(edge ? nw : 0);
         std::vector<char> has_dense(nw, 0);
@@ -408,17 +413,17 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
                                " is not in the dataset ", root);
                 return;
             }
+            const SampleRef& ref = ds->sample(it->second);
+            const bool tiles = ds->kind() == DatasetKind::tiles;
             if (edge) {
                 images[k] = ds->read_image(it->second);
-                if (images[k].width != sparse[k].width || images[k].height != sparse[k].height)
-                    PFCE_THROW(InputError, "edge-aware linking: the mask of ", id, " (",
-                               mask_png_path(o.in_dir, id), ") is ", sparse[k].width, "x",
-                               sparse[k].height, " but its image ",
-                               ds->sample(it->second).image_path, " is ", images[k].width, "x",
-                               images[k].height);
+                check_mask_fits(md, id, sparse[k], "image", ref.image_path, images[k].width,
+                                images[k].height, tiles);
             }
-            if (!ds->sample(it->second).mask_path.empty()) {
+            if (!ref.mask_path.empty()) {
                 dense[k] = ds->read_mask(it->second);
+                check_mask_fits(md, id, sparse[k], "dense mask", ref.mask_path, dense[k].width,
+                                dense[k].height, tiles);
                 has_dense[k] = 1;
             }
         });
@@ -447,8 +452,11 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         std::int64_t pixels = 0;
         for (const LabelMap& m : sparse) pixels += static_cast<std::int64_t>(m.width) * m.height;
         const double per_mask = static_cast<double>(pixels) / static_cast<double>(nw);
+        const double seconds_per_mask = wave_time.seconds() / static_cast<double>(nw);
         wave = static_cast<std::size_t>(
-            std::clamp(kWavePixels / std::max(per_mask, 1.0), 1.0, static_cast<double>(o.batch)));
+            std::clamp(std::min(kWavePixels / std::max(per_mask, 1.0),
+                                kWaveSeconds / std::max(seconds_per_mask, 1e-6)),
+                       1.0, static_cast<double>(o.batch)));
     }
     r.have_dense = r.quality.dense_images > 0;
 

@@ -430,6 +430,36 @@ void check_mask_dir_classes(const MaskDir& md, const Palette& palette, const std
                    class_list(palette.classes), "]: they do not belong together");
 }
 
+namespace {
+
+// The command that makes md's masks again (its sampling settings as masks.json records them).
+std::string remake_command(const MaskDir& md) {
+    const std::string sample = "pfce sample --data " +
+                               md.meta.value("source", std::string("DATA")) +
+                               " (with the points and seed it was made with) --out ";
+    return md.meta.value("kind", std::string()) == "linked"
+               ? sample + "SPARSE, then pfce link --in SPARSE --out " + md.dir + " --force"
+               : sample + md.dir + " --force";
+}
+
+}  // namespace
+
+void check_mask_fits(const MaskDir& md, const std::string& id, const LabelMap& mask,
+                     const std::string& what, const std::string& path, int width, int height,
+                     bool tiles) {
+    if (mask.width == width && mask.height == height) return;
+    PFCE_THROW(
+        InputError, "mask ", mask_png_path(md.dir, id), " is ", mask.width, "x", mask.height,
+        " but its ", what, " ", path, " is ", width, "x", height,
+        ": its labels would fall on other pixels. ",
+        tiles ? "The tiles are cut into patches otherwise than when the masks were made "
+                "(data.tile_patch, data.tile_stride; masks.json records theirs): read them "
+                "with those, or make the masks again: " +
+                    remake_command(md)
+              : "Was the mask or the " + what +
+                    " replaced since the masks were made? Make them again: " + remake_command(md));
+}
+
 LabelMap read_mask_png(const MaskDir& md, const std::string& id, const Palette& palette) {
     check_id(md.dir, id);
     const std::string path = mask_png_path(md.dir, id);
@@ -441,12 +471,7 @@ LabelMap read_mask_png(const MaskDir& md, const std::string& id, const Palette& 
                     " holds masks of an older pfce that stored unlabelled pixels as "
                     "black, and black is the colour of class '",
                     c.name, "' in this dataset, so unlabelled and '", c.name,
-                    "' cannot be told apart. Regenerate the directory: ",
-                    md.meta.value("kind", std::string()) == "linked"
-                        ? "pfce sample ... then pfce link --in SPARSE --out " + md.dir + " --force"
-                        : "pfce sample --data " + md.meta.value("source", std::string("DATA")) +
-                              " (with the points and seed it was made with) --out " + md.dir +
-                              " --force");
+                    "' cannot be told apart. Regenerate the directory: ", remake_command(md));
         Palette old;
         old.classes = palette.classes;
         old.unlabelled_colours = {Rgb{0, 0, 0}};
@@ -459,10 +484,17 @@ LabelMap read_mask_png(const MaskDir& md, const std::string& id, const Palette& 
     LabelMap m;
     std::vector<Rgb> colormap;
     // A mask gone since masks.json listed it is said as such (it got the colour hint below).
-    if (const std::string why = missing_reason(path); !why.empty())
+    if (const std::string why = missing_reason(path); !why.empty()) {
+        // A sample the dataset gained since the masks were made has none, and is not listed.
+        if (std::find(md.ids.begin(), md.ids.end(), id) == md.ids.end())
+            PFCE_THROW(InputError, md.dir, " has no mask for sample ", id, " (", path, " ", why,
+                       ", and ", md.dir,
+                       "/masks.json does not list it: was the sample added to the dataset after "
+                       "the masks were made?); make them again: ",
+                       remake_command(md));
         PFCE_THROW(InputError, path, ", listed in ", md.dir, "/masks.json, ", why,
-                   ": the mask directory is incomplete; make it again with the command that made "
-                   "it (pfce sample or pfce link, --force)");
+                   ": the mask directory is incomplete; make it again: ", remake_command(md));
+    }
     try {
         m = read_gray(path, 0, &colormap);
     } catch (const InputError& e) {

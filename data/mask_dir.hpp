@@ -104,6 +104,14 @@ MaskDir open_mask_dir(const std::string& dir);
 // Reads one mask. `palette` is the dataset's: its class names must equal those recorded in
 // masks.json (InputError naming both otherwise). Every value must be a class index or 255.
 LabelMap read_mask_png(const MaskDir& md, const std::string& id, const Palette& palette);
+// InputError unless `mask`, md's mask of sample `id`, has the size of the raster it labels
+// (`what`: "image" or "dense mask", at `path`, width x height): its labels would fall on other
+// pixels. Names both files and the likely cause: `tiles` (a Potsdam tiles dataset, cut into
+// patches by settings) patches cut otherwise than when the masks were made, else a file replaced
+// since then, with the command that makes the masks again.
+void check_mask_fits(const MaskDir& md, const std::string& id, const LabelMap& mask,
+                     const std::string& what, const std::string& path, int width, int height,
+                     bool tiles);
 // InputError unless the classes recorded in `md` are those of `palette` (same names, same order).
 void check_mask_dir_classes(const MaskDir& md, const Palette& palette, const std::string& dataset);
 

@@ -1946,3 +1946,46 @@ TEST(CliMisuse, VerboseSaysEachStepTheDataAndTheCheckpoints) {
     ASSERT_EQ(quiet.status, 0) << quiet.output;
     EXPECT_EQ(quiet.output.find("debug:"), std::string::npos) << quiet.output;
 }
+
+// A mask of another size than its image, or none for a sample added to the dataset since the masks
+// were made: a probe got "sampled with other settings (tiles: ...)" for a generic dataset with
+// the very command that failed as the fix, link named no file, and preview called a mask "listed
+// in masks.json" that was not. Each names the files and the command that makes the masks again.
+TEST(CliMisuse, MasksOfAnotherSizeOrMissingNameTheFilesAndTheRemedy) {
+    const std::string root = test::temp_dir("misuse_mask_size");
+    test::ForeignSpec spec;
+    spec.sizes = {{40, 32}, {48, 40}, {40, 32}, {40, 32}};
+    const auto fd = dataset(root + "/data", spec);
+    const std::string sparse = root + "/sparse";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sparse).status, 0);
+    fs::copy_file(sparse + "/tile_0.png", sparse + "/tile_1.png",
+                  fs::copy_options::overwrite_existing);  // 40x32 where the image is 48x40
+    const std::string remedy = "Make them again: pfce sample --data " + fd.root;
+    const test::CommandResult preview =
+        test::run_pfce("data preview " + sparse + " --out " + root + "/sheet.png");
+    EXPECT_EQ(preview.status, 2) << preview.output;
+    EXPECT_MESSAGE_HAS(preview.output, "mask " + sparse + "/tile_1.png is 40x32 but its image " +
+                                           fd.root + "/images/tile_1.png is 48x40");
+    EXPECT_MESSAGE_HAS(preview.output, remedy);
+    EXPECT_EQ(preview.output.find("tiles:"), std::string::npos) << preview.output;
+    const test::CommandResult link =
+        test::run_pfce("link --in " + sparse + " --out " + root + "/linked --radius 5");
+    EXPECT_EQ(link.status, 2) << link.output;
+    EXPECT_MESSAGE_HAS(link.output, "mask " + sparse + "/tile_1.png is 40x32 but its dense mask " +
+                                        fd.root + "/masks/tile_1.png is 48x40");
+    EXPECT_MESSAGE_HAS(link.output, remedy);
+    EXPECT_FALSE(fs::exists(root + "/linked"));
+
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sparse + " --force")
+            .status,
+        0);
+    for (const char* d : {"/images/", "/masks/"})  // a sample added since
+        fs::copy_file(fd.root + d + "tile_0.png", fd.root + d + "tile_9.png");
+    const test::CommandResult added = test::run_pfce("data preview " + fd.root + " --masks " +
+                                                     sparse + " --out " + root + "/sheet.png");
+    EXPECT_EQ(added.status, 2) << added.output;
+    EXPECT_MESSAGE_HAS(added.output, sparse + " has no mask for sample tile_9");
+    EXPECT_MESSAGE_HAS(added.output, "masks.json does not list it");
+    EXPECT_EQ(added.output.find("listed in"), std::string::npos) << added.output;
+}

@@ -224,7 +224,7 @@ TEST(ImageIo, PngTransparentColourIsRefusedInImagesNotInMasks) {
     trans.blue = 30;
     write(dir + "/rgb.png", PNG_COLOR_TYPE_RGB, rgb.pixels, trans);
     expect_input_error([&] { read_rgb(dir + "/rgb.png"); },
-                       {dir + "/rgb.png", "1 pixels are transparent", "x=2, y=1"});
+                       {dir + "/rgb.png", "1 pixel is transparent", "x=2, y=1"});
     const std::vector<std::uint8_t> gray = {0, 1, 2, 0, 1, 1, 2, 2, 0, 1, 2, 1};
     png_color_16 zero{};
     write(dir + "/gray.png", PNG_COLOR_TYPE_GRAY, gray, zero);
@@ -1093,7 +1093,7 @@ TEST(ImageIo, OpaqueAlphaIsDroppedAndTransparencyRefused) {
     // Labels under a transparent alpha are refused as before (tRNS leaves a label its value).
     const std::vector<std::uint8_t> ga_hole = {3, 255, 7, 0, 250, 255, 0, 255};
     write_simple_png(dir + "/ga_hole.png", 2, 2, PNG_FORMAT_GA, ga_hole.data());
-    expect_input_error([&] { read_gray(dir + "/ga_hole.png"); }, {"1 pixels are transparent"});
+    expect_input_error([&] { read_gray(dir + "/ga_hole.png"); }, {"1 pixel is transparent"});
     std::vector<std::uint8_t> none;
     read_rgb_with_nodata(dir + "/rgba.png", none);
     EXPECT_TRUE(none.empty());
@@ -1129,7 +1129,7 @@ TEST(ImageIo, AlphaAfterAnInfraredBandIsAlpha) {
     EXPECT_EQ(img.pixels[0], 3);  // band 4 of pixel 0
     EXPECT_EQ(img.pixels[1], 0);  // band 1
     expect_input_error([&] { read_rgb(dir + "/rgbia.tif", 0, ir); },
-                       {"1 pixels are transparent", "x=4, y=1"});
+                       {"1 pixel is transparent", "x=4, y=1"});
     expect_input_error(
         [&] {
             read_rgb(dir + "/rgbia.tif", 0, {.bands = {5, 5, 5}});

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/text.hpp"
 #include "host/train/metrics.hpp"
 #include "tests/test_util.hpp"
 
@@ -54,6 +55,15 @@ TEST(Metrics, AbsentClassIsLeftOutOfTheMeans) {
         table.find("over the 2 classes in the truth or the predictions; absent from both: car"),
         std::string::npos)
         << table;
+    // Names that are not ASCII keep the columns: each row's IoU ends at the header's "IoU".
+    const std::string wide = format_metrics_table(m, {"Straße 道路", "car", "tree"}, -1);
+    const auto column_of = [](const std::string& line, const std::string& what) {
+        return display_width(line.substr(0, line.find(what) + what.size()));
+    };
+    const std::size_t header_end = column_of(wide.substr(0, wide.find('\n')), "IoU");
+    const std::size_t row = wide.find("Straße");
+    EXPECT_EQ(column_of(wide.substr(row, wide.find('\n', row) - row), "0.7143"), header_end)
+        << wide;
     // A class present in truth but never predicted counts as 0.
     const SegMetrics z = metrics_from_confusion({4, 0, 2, 0}, 2);
     EXPECT_DOUBLE_EQ(z.iou[1], 0.0);

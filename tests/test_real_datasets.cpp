@@ -1127,7 +1127,8 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
         test::run_pfce("data preview " + data + " --tile-image RGBIR --bands 4,1,2 --masks " +
                        root + "/sp_old --out " + root + "/sheet_old.png");
     EXPECT_NE(old.status, 0);
-    EXPECT_MESSAGE_HAS(old.output, "were sampled with other settings");
+    EXPECT_MESSAGE_HAS(old.output,
+                       "The tiles are cut into patches otherwise than when the masks were made");
     EXPECT_FALSE(fs::exists(root + "/sheet_old.png"));
 }
 

@@ -18,5 +18,19 @@ TEST(Text, ByteCountsUseTheUnitThatShowsThem) {
     EXPECT_EQ(format_bytes(3e15), "3000.0 TB");
 }
 
+// Tables of class names stay aligned with names that are not ASCII (a probe's "Straße 道路"
+// shifted data stats' columns: printf pads by bytes).
+TEST(Text, DisplayWidthCountsColumnsNotBytes) {
+    EXPECT_EQ(display_width("road"), 4u);
+    EXPECT_EQ(display_width("Straße"), 6u);     // 7 bytes
+    EXPECT_EQ(display_width("道路"), 4u);       // 6 bytes, two wide characters
+    EXPECT_EQ(display_width("e\xcc\x81"), 1u);  // e + combining acute
+    EXPECT_EQ(display_width("\xff\xfe"), 2u);   // not UTF-8: a column a byte
+    EXPECT_EQ(display_width("\xe9\x81"), 2u);   // cut short
+    EXPECT_EQ(padded("Straße", 8), "Straße  ");
+    EXPECT_EQ(padded("道路", 5), "道路 ");
+    EXPECT_EQ(padded("longer than", 4), "longer than");
+}
+
 }  // namespace
 }  // namespace pfce

@@ -20,6 +20,7 @@
 #include "core/log.hpp"
 #include "core/output_dir.hpp"
 #include "core/stop_signal.hpp"
+#include "core/text.hpp"
 #include "data/contact_sheet.hpp"
 #include "data/dataset.hpp"
 #include "data/image_io.hpp"
@@ -245,7 +246,7 @@ void print_class_table(const Counts& c, const Palette& pal, std::int64_t denomin
                        const char* fraction_of) {
     std::printf("%-24s %14s %10s\n", "class", "pixels", fraction_of);
     for (int k = 0; k < pal.num_classes(); ++k)
-        std::printf("%-24s %14lld %10.4f\n", pal.classes[k].name.c_str(),
+        std::printf("%s %14lld %10.4f\n", padded(pal.classes[k].name, 24).c_str(),
                     static_cast<long long>(c.per_label[k]),
                     denominator > 0 ? static_cast<double>(c.per_label[k]) / denominator : 0.0);
 }
@@ -430,13 +431,8 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         if (md) {
             const LabelMap sparse = read_mask_png(*md, ds->sample(i).id, ds->palette());
             // Drawn over an image of another size, the points would land on other pixels.
-            if (sparse.width != image.width || sparse.height != image.height)
-                PFCE_THROW(InputError, "the mask of ", ds->sample(i).id, " in ", md->dir, " is ",
-                           sparse.width, "x", sparse.height, ", its image in ", ds->root(), " is ",
-                           image.width, "x", image.height,
-                           ": the masks were sampled with other settings (tiles: patch, stride, "
-                           "set); preview the mask directory itself: pfce data preview ",
-                           md->dir);
+            check_mask_fits(*md, ds->sample(i).id, sparse, "image", ds->sample(i).image_path,
+                            image.width, image.height, ds->kind() == DatasetKind::tiles);
             int w = 0, h = 0;
             panel_size(sparse.width, sparse.height, opt.panel, w, h);
             rows[r].push_back(render_sparse(sparse, ds->palette(), w, h, 1));

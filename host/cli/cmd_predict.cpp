@@ -784,7 +784,7 @@ void run_predict(const PredictArgs& a) {
                           .c_str()
                     : "");
     for (std::size_t c = 0; c < total.size(); ++c)
-        std::printf("  %-20s %6.2f%%\n", m.class_names[c].c_str(),
+        std::printf("  %s %6.2f%%\n", padded(m.class_names[c], 20).c_str(),
                     100.0 * static_cast<double>(total[c]) /
                         static_cast<double>(std::max<std::int64_t>(pixels, 1)));
     if (unlike_constant > 1)

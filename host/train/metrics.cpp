@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace pfce {
 
@@ -102,10 +103,11 @@ std::string format_metrics_table(const SegMetrics& m, const std::vector<std::str
         const std::string name =
             c < class_names.size() ? class_names[c] : "class " + std::to_string(c);
         if (std::isnan(m.iou[c])) {
-            std::snprintf(line, sizeof line, "%-22s %8s %8s  (absent)\n", name.c_str(), "-", "-");
+            std::snprintf(line, sizeof line, "%s %8s %8s  (absent)\n", padded(name, 22).c_str(),
+                          "-", "-");
             absent += (absent.empty() ? "" : ", ") + name;
         } else {
-            std::snprintf(line, sizeof line, "%-22s %8.4f %8.4f\n", name.c_str(), m.iou[c],
+            std::snprintf(line, sizeof line, "%s %8.4f %8.4f\n", padded(name, 22).c_str(), m.iou[c],
                           m.f1[c]);
             ++scored;
         }
@@ -122,7 +124,7 @@ std::string format_metrics_table(const SegMetrics& m, const std::vector<std::str
         const std::string name = static_cast<std::size_t>(clutter_class) < class_names.size()
                                      ? class_names[static_cast<std::size_t>(clutter_class)]
                                      : "clutter";
-        std::snprintf(line, sizeof line, "%-22s %8.4f\n", ("mIoU w/o " + name).c_str(),
+        std::snprintf(line, sizeof line, "%s %8.4f\n", padded("mIoU w/o " + name, 22).c_str(),
                       m.miou_no_clutter);
         out += line;
     }

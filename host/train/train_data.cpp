@@ -293,12 +293,10 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
         if (!labels) {
             s.train_labels = s.dense;
         } else {
-            s.train_labels = read_mask_png(*labels, ds.sample(indices[k]).id, ds.palette());
-            if (s.train_labels.width != s.image.width || s.train_labels.height != s.image.height)
-                PFCE_THROW(InputError, "mask ",
-                           mask_png_path(labels->dir, ds.sample(indices[k]).id), " is ",
-                           s.train_labels.width, "x", s.train_labels.height, ", its image is ",
-                           s.image.width, "x", s.image.height);
+            const SampleRef& ref = ds.sample(indices[k]);
+            s.train_labels = read_mask_png(*labels, ref.id, ds.palette());
+            check_mask_fits(*labels, ref.id, s.train_labels, "image", ref.image_path, s.image.width,
+                            s.image.height, ds.kind() == DatasetKind::tiles);
         }
         if (!scored) return;
         unlabel_pixels_owned_elsewhere(s.dense, ds.sample(indices[k]));
