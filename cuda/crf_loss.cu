@@ -294,6 +294,11 @@ void CudaBackend::crf_loss(const Tensor& logits, const Tensor& rgb, const CrfLos
         if (smem > limit)
             PFCE_THROW(InputError, "crf_loss: radius ", a.r, " with ", a.c, " classes needs ", smem,
                        " bytes of shared memory per block; this GPU allows ", limit);
+        // A grid's y extent is at most 65535 blocks: one per row of tiles.
+        if ((a.hd + t - 1) / t > 65535)
+            PFCE_THROW(InputError, "crf_loss: images of ", a.hd, " cells in height (", a.h,
+                       " pixels) take more than 65535 rows of ", t,
+                       "-cell tiles, the most one CUDA launch has; crop them");
 
         // Scratch: P, colours and dL/dp planes, then the per-block partials (8-byte aligned).
         const std::size_t plane = static_cast<std::size_t>(a.n * a.cells) * sizeof(float);
