@@ -1989,3 +1989,39 @@ TEST(CliMisuse, MasksOfAnotherSizeOrMissingNameTheFilesAndTheRemedy) {
     EXPECT_MESSAGE_HAS(added.output, "masks.json does not list it");
     EXPECT_EQ(added.output.find("listed in"), std::string::npos) << added.output;
 }
+
+// Finished results, then a mistyped --data or split list: it read as "made with other settings
+// (data.root)" and nothing said the path named nothing; and split lists given where the results
+// had none read as the same experiment ("finished earlier, skipped").
+TEST(CliMisuse, RunSaysAMistypedDataOrListAndSeesListsGiven) {
+    const std::string root = test::temp_dir("misuse_run_paths");
+    const auto fd = dataset(root + "/data");
+    std::ofstream(root + "/s.toml") << "[suite]\nname = \"paths\"\nexperiments = [{ id = \"e\", "
+                                       "labels = { kind = \"dense\" } }]\n[model]\nwidth = 4\n"
+                                       "depth = 1\n[run]\nepochs = 1\nbatch_size = 4\n";
+    const std::string run = "run " + root + "/s.toml --device cpu --out " + root + "/out";
+    ASSERT_EQ(test::run_pfce(run + " --data " + fd.root).status, 0);
+    const test::CommandResult typo = test::run_pfce(run + " --data " + fd.root + "x");
+    EXPECT_EQ(typo.status, 1) << typo.output;
+    EXPECT_MESSAGE_HAS(typo.output, "The data now named, " + fd.root + "x, cannot be read");
+    EXPECT_MESSAGE_HAS(typo.output, "is it the path you meant?");
+
+    std::ofstream(root + "/train.txt") << "tile_0\ntile_1\ntile_2\ntile_3\ntile_4\n";
+    std::ofstream(root + "/val.txt") << "tile_5\n";
+    std::ofstream(root + "/test.txt") << "tile_6\ntile_7\n";
+    std::string lists = file_text(root + "/s.toml");
+    lists +=
+        "[data]\ntrain_list = \"train.txt\"\nval_list = \"val.txt\"\ntest_list = \"test.txt\"\n";
+    std::ofstream(root + "/s.toml") << lists;
+    const test::CommandResult given = test::run_pfce(run + " --data " + fd.root);
+    EXPECT_EQ(given.status, 1) << given.output;
+    EXPECT_MESSAGE_HAS(given.output,
+                       "made with other settings (data.test_list ids, data.train_list ids");
+    lists.replace(lists.find("val.txt"), 7, "vel.txt");
+    std::ofstream(root + "/s.toml") << lists;
+    const test::CommandResult list_typo = test::run_pfce(run + " --data " + fd.root);
+    EXPECT_EQ(list_typo.status, 1) << list_typo.output;
+    EXPECT_MESSAGE_HAS(list_typo.output,
+                       "vel.txt cannot be read (it does not exist): is it the "
+                       "file you meant?");
+}

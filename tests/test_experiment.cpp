@@ -913,6 +913,41 @@ test_list = "splits/test.txt"
     }
 }
 
+// A split list given where finished results had none is a change of settings: a result of this
+// pfce records no list ids then, and their absence once made any list added later read as the
+// same experiment ("finished earlier, skipped"). Results of a pfce that recorded a list's path
+// compare as before where both have a list.
+TEST(SuiteFile, SplitListsGivenOrDroppedMakeResultsStale) {
+    const std::string dir = test::temp_dir("suite_lists_stale");
+    write_file(dir + "/train.txt", "a\n");
+    write_file(dir + "/test.txt", "b\n");
+    write_file(dir + "/none.toml", "[suite]\nexperiments = [{ id = \"e\" }]\n");
+    write_file(dir + "/lists.toml",
+               "[suite]\nexperiments = [{ id = \"e\" }]\n[data]\ntrain_list = \"train.txt\"\n"
+               "test_list = \"test.txt\"\n");
+    const nlohmann::json none =
+        experiment_fingerprint(load_suite(dir + "/none.toml").experiments[0]);
+    const nlohmann::json lists =
+        experiment_fingerprint(load_suite(dir + "/lists.toml").experiments[0]);
+    EXPECT_EQ(stale_reason(none, none), "");
+    EXPECT_EQ(stale_reason(lists, lists), "");
+    EXPECT_MESSAGE_HAS(stale_reason(none, lists), "data.train_list ids");
+    EXPECT_MESSAGE_HAS(stale_reason(lists, none), "data.train_list ids");
+    // An older pfce's record: the path ("" for none) where this one records the ids.
+    nlohmann::json old_none = none, old_lists = lists;
+    for (const char* k : {"data.train_list", "data.val_list", "data.test_list"}) {
+        old_none[k] = "";
+        old_lists.erase(std::string(k) + " ids");
+        old_lists[k] = "";
+    }
+    old_lists["data.train_list"] = dir + "/train.txt";
+    old_lists["data.test_list"] = dir + "/test.txt";
+    EXPECT_EQ(stale_reason(old_none, none), "");
+    EXPECT_EQ(stale_reason(old_lists, lists), "");  // compared on the rest
+    EXPECT_MESSAGE_HAS(stale_reason(old_none, lists), "data.train_list ids");
+    EXPECT_MESSAGE_HAS(stale_reason(old_lists, none), "data.train_list ids");
+}
+
 TEST(SuiteFile, ShippedSuitesLoad) {
     for (const char* f :
          {"synthetic-small.toml", "synthetic.toml", "potsdam.toml", "potsdam-isprs.toml"}) {

@@ -10,6 +10,7 @@
 #include <limits>
 #include <optional>
 
+#include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/output_dir.hpp"
 #include "core/stop_signal.hpp"
@@ -77,9 +78,8 @@ struct Plan {
     bool redraw_grid = false;
 };
 
-// Why results recorded with fingerprint `was` are not those of `now` ("" when they are): other
-// settings, or the same settings on other data (a dataset suite's data identity; results of an
-// older pfce record none, and are taken on their settings alone).
+}  // namespace
+
 std::string stale_reason(json was, json now) {
     if (!was.is_object()) return "settings it does not record";  // null: an early pfce's result
     const json was_data = was.contains("data.identity") ? was["data.identity"] : json();
@@ -104,11 +104,20 @@ std::string stale_reason(json was, json now) {
         was.erase("data.root");
         now.erase("data.root");
     }
-    // Results of a pfce that fingerprinted split lists by path: compared on everything else (as
-    // results without data.identity are), rather than all made stale by the upgrade.
-    for (const char* list : {"data.train_list", "data.val_list", "data.test_list"}) {
+    // Results of a pfce that fingerprinted split lists by path (it recorded the path, "" for
+    // none): where both then and now have a list, compared on everything else (as results without
+    // data.identity are), rather than all made stale by the upgrade. A list given or dropped since
+    // is a change, as are a list's ids now recorded where a result of this pfce had no list (its
+    // absence once took any list added later for the same settings).
+    for (const std::string list : {"data.train_list", "data.val_list", "data.test_list"}) {
+        const std::string ids = list + " ids";
+        if (!was.contains(list)) continue;  // this pfce's: lists by their ids, compared below
+        const bool had = was[list].is_string() && !was[list].get<std::string>().empty();
         was.erase(list);
-        if (!was.contains(std::string(list) + " ids")) now.erase(std::string(list) + " ids");
+        if (had && now.contains(ids))
+            now.erase(ids);
+        else if (had)
+            was[ids] = "a list (recorded by its path)";
     }
     // Keys a later pfce added (data.split_by) hold, at their default, what the earlier pfce did
     // without them: its results are not made stale by the upgrade. Any other key missing is a
@@ -132,6 +141,8 @@ std::string stale_reason(json was, json now) {
     const std::string change = data_identity_change(was_data, now_data);
     return change.empty() ? std::string() : "other data (" + change + " since)";
 }
+
+namespace {
 
 // OUT/<id> as pfce keeps an experiment there: a directory of its result.json, grid.png, train/ and
 // sessions.json (an interrupted run's, see session_path) and temporaries, or nothing yet. Anything
@@ -171,9 +182,11 @@ void check_experiment_dir(const std::string& out_dir, const std::string& id) {
 }
 
 // Finished experiments with the same settings on the same data are skipped; others run.
-// `identity`: suite_data_identity(data).
+// `identity`: suite_data_identity(data); `unreadable`: why the data does not open ("" if it
+// does).
 std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const json& identity,
-                            const RunOptions& opts, const std::string& out_dir, RunSummary& sum) {
+                            const std::string& unreadable, const RunOptions& opts,
+                            const std::string& out_dir, RunSummary& sum) {
     std::vector<Plan> plans;
     for (const auto& e : suite.experiments) {
         Plan p;
@@ -213,6 +226,22 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             p.refused = "not rerun: " + out_dir + " holds its results made with " + stale + " (" +
                         rp +
                         ", shown here); rerun with --force to replace them, or use another --out";
+            // A mistyped --data or [data] root reads as a change of settings: say that the
+            // data now named would not even open.
+            if (!unreadable.empty())
+                p.refused += ". The data now named, " + data.root + ", cannot be read (" +
+                             unreadable + "): is it the path you meant?";
+            const DataSettings& d = p.spec.config.data;
+            for (const auto& [key, list] : {std::pair{"data.train_list", &d.train_list},
+                                            std::pair{"data.val_list", &d.val_list},
+                                            std::pair{"data.test_list", &d.test_list}})
+                if (p.fingerprint.value(std::string(key) + " ids", json()) == "unreadable") {
+                    const std::string why = missing_reason(*list);
+                    p.refused += ". " + std::string(key) + " " + *list +
+                                 (why.empty() ? " is not a list of sample ids"
+                                              : " cannot be read (it " + why + ")") +
+                                 ": is it the file you meant?";
+                }
             log_warn(e.id, ": ", p.refused);
             p.result = old;
             ++sum.not_rerun;
@@ -382,11 +411,12 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     // The data's identity, read once. A dataset that does not open, for an OUT with no results to
     // report from, is refused before OUT exists (before, OUT was made and the warning for remaking
     // a report from archived results came first, about a run that had none).
-    const json identity =
-        suite_data_identity(data, !file_exists((fs::path(sum.out_dir) / "results.json").string()));
+    std::string unreadable;
+    const json identity = suite_data_identity(
+        data, !file_exists((fs::path(sum.out_dir) / "results.json").string()), &unreadable);
     const OutputDirClaim out_claim = claim_output_dir(
         sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
-    std::vector<Plan> plans = plan_runs(suite, data, identity, opts, sum.out_dir, sum);
+    std::vector<Plan> plans = plan_runs(suite, data, identity, unreadable, opts, sum.out_dir, sum);
     const int to_run = static_cast<int>(
         std::count_if(plans.begin(), plans.end(), [](const Plan& p) { return p.run; }));
 

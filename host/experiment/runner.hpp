@@ -37,6 +37,11 @@ struct RunSummary {
 
 RunSummary run_suite(const Suite& suite, const RunOptions& opts);
 
+// Why results recorded with fingerprint `was` (experiment_fingerprint) are not those of `now`
+// ("" when they are): other settings, or the same settings on other data (a dataset suite's data
+// identity; results of an older pfce record none, and are taken on their settings alone).
+std::string stale_reason(nlohmann::json was, nlohmann::json now);
+
 // "N ran, N skipped, [N not rerun (...), ]N failed": what a suite run did, for its log and output.
 std::string run_counts(const RunSummary& s);
 

@@ -49,12 +49,14 @@ DataSettings suite_data_settings(const Suite& suite, const RunOptions& opts,
     return d;
 }
 
-nlohmann::json suite_data_identity(const DataSettings& d, bool must_open) {
+nlohmann::json suite_data_identity(const DataSettings& d, bool must_open, std::string* unreadable) {
+    if (unreadable) unreadable->clear();
     if (d.source == "synthetic") return nullptr;
     try {
         return data_identity(Dataset::open(d.root, dataset_options(d)));
     } catch (const InputError& e) {
         if (must_open) throw;
+        if (unreadable) *unreadable = e.what();
         // A report can be remade with the data archived, so this is no error; but nothing then
         // says the results are of this data, and an experiment that runs will fail on it.
         log_warn("data: ", d.root, " cannot be read (", e.what(),

@@ -38,8 +38,10 @@ std::string describe_image_sizes(const std::vector<RgbImage>& images);
 
 // The identity of the data a suite with these settings reads, without reading or generating
 // anything: null for synthetic data or a dataset that does not open (running says why), or, with
-// `must_open` (an OUT with no results to report from), that dataset's InputError.
-nlohmann::json suite_data_identity(const DataSettings& d, bool must_open = false);
+// `must_open` (an OUT with no results to report from), that dataset's InputError. `unreadable`
+// (when given) receives why a dataset does not open ("" when it does, or for synthetic data).
+nlohmann::json suite_data_identity(const DataSettings& d, bool must_open = false,
+                                   std::string* unreadable = nullptr);
 
 // Where a synthetic suite's data goes: --data, else [data] root, else
 // OUT/data/synthetic-<count>x<size>-s<seed>.
