@@ -10,10 +10,7 @@
 
 namespace pfce {
 
-namespace {
-
-// The EPSG code of the CRS (projected, else geographic), 0 when the keys define it otherwise.
-int epsg_of(const GeoReference& g) {
+int epsg_code(const GeoReference& g) {
     // Directory: header (version, revision, minor, count), then (key, location, count, value).
     int epsg = 0;
     for (std::size_t i = 4; i + 3 < g.key_directory.size(); i += 4) {
@@ -23,6 +20,8 @@ int epsg_of(const GeoReference& g) {
     }
     return epsg > 0 && epsg < 32767 ? epsg : 0;
 }
+
+namespace {
 
 // Pixel (0, 0)'s corner on the map and the pixel size, from the tie point and scale or from the
 // affine transformation (row-major 4x4); false when neither is there.
@@ -48,7 +47,7 @@ bool grid_of(const GeoReference& g, Grid& out) {
 
 std::string grid_difference(const GeoReference& a, const GeoReference& b) {
     if (a.empty() || b.empty()) return "";
-    const int ea = epsg_of(a), eb = epsg_of(b);
+    const int ea = epsg_code(a), eb = epsg_code(b);
     if (ea && eb && ea != eb)
         return "CRS EPSG:" + std::to_string(ea) + " against EPSG:" + std::to_string(eb);
     Grid ga, gb;
@@ -75,7 +74,7 @@ std::string GeoReference::describe() const {
     if (empty()) return "no georeference";
     std::ostringstream os;
     os.precision(12);  // map coordinates need their decimals
-    const int epsg = epsg_of(*this);
+    const int epsg = epsg_code(*this);
     os << (epsg ? "EPSG:" + std::to_string(epsg) : std::string("CRS in keys"));
     if (pixel_scale.size() >= 2) os << ", pixel " << pixel_scale[0] << " x " << pixel_scale[1];
     if (tiepoints.size() >= 6) os << ", origin (" << tiepoints[3] << ", " << tiepoints[4] << ")";

@@ -31,6 +31,10 @@ struct GeoReference {
     std::string describe() const;
 };
 
+// The EPSG code of a georeference's CRS (projected, else geographic) from its GeoKey directory;
+// 0 when the keys define the CRS otherwise (user-defined parameters) or name none.
+int epsg_code(const GeoReference& g);
+
 // How the pixel grids of two georeferenced rasters differ ("" when either has no georeference or
 // both lie on one grid): their EPSG codes (where both name one), their pixel sizes (beyond one
 // part in a million) or their origins (half a pixel apart or more), e.g. "origin 12.5 pixels

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -233,7 +234,46 @@ std::string SidecarGeoref::describe() const {
     add("world file ", world.empty() ? std::string() : world_file);
     add("", prj.empty() ? std::string() : prj_file);
     add("", aux.empty() ? std::string() : aux_file);
+    add("the GeoTIFF tags of ", tags_of);
     return s;
+}
+
+void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoReference& tags) {
+    if (tags.empty()) return;
+    Transform t{}, aux{};
+    if (g.world.empty() && !pam_transform(g.aux, aux)) {
+        if (tiff_transform(tags, t)) {
+            // A world file's C and F are the centre of pixel (0, 0). Each number in its
+            // shortest form that reads back to the same double (GDAL's %.10f would cut a pixel
+            // size in degrees to five digits).
+            g.world.clear();
+            for (const double v : {t[1], t[4], t[2], t[5], t[0] + 0.5 * t[1] + 0.5 * t[2],
+                                   t[3] + 0.5 * t[4] + 0.5 * t[5]}) {
+                char buf[32];
+                const auto end = std::to_chars(buf, buf + sizeof buf, v + 0.0).ptr;  // no -0
+                g.world.append(buf, end).push_back('\n');
+            }
+            g.tags_of = image;
+        } else {
+            log_warn(image, " is located by ground control points (", tags.describe(),
+                     "), which a PNG cannot carry: its prediction as a PNG has no place on the "
+                     "map; write a .tif (--format tif) to keep them");
+            return;
+        }
+    }
+    if (!g.prj.empty() || g.aux.find("<SRS") != std::string::npos) return;
+    if (const int epsg = epsg_code(tags); epsg > 0) {
+        const std::string srs = "  <SRS>EPSG:" + std::to_string(epsg) + "</SRS>\n";
+        if (g.aux.empty())
+            g.aux = "<PAMDataset>\n" + srs + "</PAMDataset>\n";
+        else
+            g.aux.insert(g.aux.find('\n') + 1, srs);  // after <PAMDataset>
+        g.tags_of = image;
+    } else {
+        log_warn(image, "'s CRS is defined by GeoTIFF keys without an EPSG code (", tags.describe(),
+                 "), which pfce cannot write beside a PNG: its prediction as a PNG is placed by "
+                 "a world file but names no CRS; write a .tif (--format tif) to keep it");
+    }
 }
 
 namespace {

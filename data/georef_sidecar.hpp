@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/file_io.hpp"
+#include "data/georef.hpp"
 
 namespace pfce {
 
@@ -23,6 +24,9 @@ struct SidecarGeoref {
     // The .aux.xml's NoDataValue when every band that has one gives the same whole 0..255 value
     // (GDAL's way for a PNG or JPEG): pixels holding it in every band have no data. -1: none.
     int no_data = -1;
+    // The GeoTIFF whose tags gave the world file or the .aux.xml's SRS (add_place_of_tags: a PNG
+    // prediction of a GeoTIFF); "" when they are the input's own sidecars.
+    std::string tags_of;
     bool empty() const { return world.empty() && prj.empty() && aux.empty(); }
     // "world file a.pgw, a.prj" (what is there), for logs.
     std::string describe() const;
@@ -35,6 +39,12 @@ std::vector<std::string> georef_sidecar_candidates(const std::string& image);
 // The sidecars of `image` that hold a georeference. A world file that is not six numbers is
 // ignored (with a warning naming it): GDAL ignores it too.
 SidecarGeoref find_sidecar_georef(const std::string& image);
+
+// For a PNG prediction of `image`: the place its GeoTIFF tags (`tags`, read_georeference) give,
+// as GDAL reads a PNG's place from beside it: a world file, and an .aux.xml naming the CRS by its
+// EPSG code, each where g (its sidecars) has none. What cannot be carried so (a CRS of keys with
+// no EPSG code, ground control points) is said. Before, such a PNG had no place at all.
+void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoReference& tags);
 
 // The files `out` (a .png or .tif image on the input's pixel grid) gets for `geo`: its world file
 // (extension from out's), .prj and .aux.xml, those `geo` has, except one that is the input's own

@@ -653,7 +653,10 @@ TEST(RealDatasets, PredictionCarriesThePlaceGdalReads) {
                        in + " --format png --out " + root + "/out");
     ASSERT_EQ(r.status, 0) << r.output;
     const std::string out = root + "/out";
-    EXPECT_FALSE(fs::exists(out + "/stale.pgw"));
+    // The tags' place instead, as a PNG's world file and .aux.xml SRS (a PNG holds no tags).
+    EXPECT_EQ(read_whole_file(out + "/stale.pgw"), agrees);
+    EXPECT_EQ(read_whole_file(out + "/stale.png.aux.xml"),
+              "<PAMDataset>\n  " + srs + "\n</PAMDataset>\n");
     EXPECT_MESSAGE_HAS(r.output, in +
                                      "/stale.tfw (origin (370000, 5820000), pixel 0.2 x 0.2) is "
                                      "not carried to the prediction of " +

@@ -224,6 +224,19 @@ void mark_sidecar_no_data(const Job& j, const RgbImage& img, const ImageChoice& 
     }
 }
 
+// The georeference a prediction of `input` carries beside `mask`: the input's sidecars, and for
+// a PNG mask of a GeoTIFF the place its tags give (a PNG holds no tags; a TIFF mask copies them).
+SidecarGeoref georef_for(const std::string& input, const fs::path& mask) {
+    SidecarGeoref g = find_sidecar_georef(input);
+    if (!lower_ext_is(mask, {".png"})) return g;
+    try {
+        add_place_of_tags(g, input, read_georeference(input));
+    } catch (const InputError&) {
+        // An input that does not read is refused by run_predict with every other such input.
+    }
+    return g;
+}
+
 // Where each prediction goes: --out names the file for one image, the directory for many.
 std::vector<Job> plan_jobs(const PredictArgs& a) {
     if (a.out.empty())
@@ -268,7 +281,7 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                        a.format == "tif" ? ".tif" : ".png",
                        ", or no --format (the file's extension decides)");
         jobs.push_back({a.input, mask.string(), overlay_path(mask),
-                        confidence_path(mask, a.confidence), find_sidecar_georef(a.input)});
+                        confidence_path(mask, a.confidence), georef_for(a.input, mask)});
         return jobs;
     }
     // Left out, and said: images of formats not read, subdirectories (not searched), entries
@@ -357,7 +370,7 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         const bool tif = a.format == "tif" || (a.format == "auto" && georeferenced());
         const fs::path mask = fs::path(a.out) / (in.stem().string() + (tif ? ".tif" : ".png"));
         jobs.push_back({in.string(), mask.string(), overlay_path(mask),
-                        confidence_path(mask, a.confidence), find_sidecar_georef(in.string())});
+                        confidence_path(mask, a.confidence), georef_for(in.string(), mask)});
     }
     // Two inputs with one stem (x.tif and x.TIF, x.png and x.jpg) would write the same mask: the
     // second would silently replace the first.
@@ -695,9 +708,6 @@ void run_predict(const PredictArgs& a) {
                                    class_of_no_data < 0 ? kNoData : -1);
             else
                 write_png_indexed(staged.stage(j.mask), written, colours, no_data_alpha);
-            if (!geo.empty() && !tif)
-                log_warn(j.input, " is georeferenced (", geo.describe(), ") but ", j.mask,
-                         " is a PNG, which cannot carry it: write a .tif to keep it");
             // A camera model is not a georeference pfce can carry: said, not dropped in silence.
             if (geo.empty() && !geo.rpc.empty() && j.sidecars.empty())
                 log_warn(j.input, " is located only by rational polynomial (RPC) coefficients (",
