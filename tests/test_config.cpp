@@ -58,6 +58,9 @@ TEST(Config, HelpAllShowsNestedCommandsOptions) {
     EXPECT_MESSAGE_HAS(all.output, "--panel INT=300");     // data preview
     EXPECT_MESSAGE_HAS(all.output, "DIR TEXT REQUIRED");   // data stats
     EXPECT_MESSAGE_HAS(all.output, "--points-per-class");  // sample
+    const test::CommandResult version = test::run_pfce("--version");
+    EXPECT_EQ(version.status, 0) << version.output;
+    EXPECT_MESSAGE_HAS(version.output, "pfce 0.");
 }
 
 TEST(Config, SectionedFilesJsonAndTomlTextRoundTrip) {

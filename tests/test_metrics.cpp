@@ -64,6 +64,13 @@ TEST(Metrics, AbsentClassIsLeftOutOfTheMeans) {
     const std::size_t row = wide.find("Straße");
     EXPECT_EQ(column_of(wide.substr(row, wide.find('\n', row) - row), "0.7143"), header_end)
         << wide;
+    // A class the truth lacks but the predictions have scores 0 in the means, which is said.
+    const SegMetrics predicted_only = metrics_from_confusion({5, 1, 0, 0}, 2);
+    EXPECT_DOUBLE_EQ(predicted_only.iou[1], 0.0);
+    EXPECT_MESSAGE_HAS(
+        format_metrics_table(predicted_only, {"road", "car"}, -1),
+        "(absent from the truth but predicted, so IoU 0 in the means: car (1 pixel))");
+    EXPECT_EQ(table.find("absent from the truth but"), std::string::npos) << table;
     // A class present in truth but never predicted counts as 0.
     const SegMetrics z = metrics_from_confusion({4, 0, 2, 0}, 2);
     EXPECT_DOUBLE_EQ(z.iou[1], 0.0);

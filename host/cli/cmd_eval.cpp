@@ -192,7 +192,13 @@ void run_eval(const EvalArgs& a) {
             auto ids = [&](const char* part) {
                 return a.split == part ? m.split_ids[part] : std::vector<std::string>{};
             };
-            s = split_from_ids(ds, ids("train"), ids("val"), ids("test"), a.checkpoint);
+            try {
+                s = split_from_ids(ds, ids("train"), ids("val"), ids("test"), a.checkpoint);
+            } catch (const InputError& e) {
+                // Another dataset, scored on purpose (a benchmark's own test set): all of it.
+                PFCE_THROW(InputError, e.what(),
+                           " To score every image of another dataset, give --split all");
+            }
         } else {  // checkpoints of older pfce: redraw the split from its settings
             log_warn(a.checkpoint,
                      " records no split ids (older pfce): the split is drawn again "
@@ -203,7 +209,12 @@ void run_eval(const EvalArgs& a) {
     } else {
         PFCE_THROW(InputError, "--split ", a.split, ": expected test, val, train or all");
     }
-    if (indices.empty()) PFCE_THROW(InputError, "split \"", a.split, "\" of ", d.root, " is empty");
+    if (indices.empty())
+        PFCE_THROW(InputError, "split \"", a.split, "\" of ", d.root, " is empty",
+                   a.split == "all"
+                       ? std::string()
+                       : " (a dataset too small to hold one): evaluate --split " +
+                             std::string(a.split == "test" ? "val" : "test") + ", train or all");
     // Named before any image is read (the U-Net's own refusal knows no file): the sizes are the
     // dataset's, from its scan.
     const int depth = m.net->config().depth;
@@ -275,9 +286,11 @@ void run_eval(const EvalArgs& a) {
         j["images"] = r.images;
         j["images_unlabelled"] = r.images_unlabelled;  // of those, labelling no pixel
         j["tta"] = tta_name(tta);
-        // The sliding windows of large or mixed-size images (predict's --window and --overlap).
-        j["window"] = eo.window;
-        j["overlap"] = eo.overlap;
+        // The sliding windows of large or mixed-size images (predict's --window and --overlap);
+        // null where the images went through whole, in batches.
+        const bool windows = evaluates_in_windows(sizes, eo);
+        j["window"] = windows ? nlohmann::json(eo.window) : nlohmann::json();
+        j["overlap"] = windows ? nlohmann::json(eo.overlap) : nlohmann::json();
         j["loss_dense"] = r.loss_dense;
         if (!a.labels.empty()) j["loss_labels"] = r.loss;
         std::printf("%s\n", j.dump(2).c_str());

@@ -21,6 +21,7 @@
 #include <omp.h>
 #endif
 
+#include "core/build_info.hpp"
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
 #include "host/cli/command_registry.hpp"
@@ -154,6 +155,9 @@ int run_pfce(int argc, char** argv) {
     app.require_subcommand(1);
     app.fallthrough();  // -q / -v are accepted after the subcommand too
     app.set_help_all_flag("--help-all", "show help for every subcommand");
+    // A bug report or a paper's methods names the build (pfce doctor says more of it).
+    app.set_version_flag("--version",
+                         std::string("pfce ") + PFCE_VERSION + " (" + PFCE_BUILD_TYPE + " build)");
     bool verbose = false, quiet = false;
     app.add_flag("-v,--verbose", verbose, "log debug messages");
     app.add_flag("-q,--quiet", quiet, "log warnings and errors only");

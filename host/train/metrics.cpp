@@ -98,6 +98,9 @@ std::string format_metrics_table(const SegMetrics& m, const std::vector<std::str
     std::snprintf(line, sizeof line, "%-22s %8s %8s\n", "class", "IoU", "F1");
     out += line;
     std::string absent;  // classes neither in the truth nor predicted: no IoU, not in the means
+    std::string only_predicted;  // absent from the truth but predicted: IoU 0, in the means
+    const std::size_t C = m.iou.size();
+    const bool counts = m.confusion.size() == C * C;
     std::size_t scored = 0;
     for (std::size_t c = 0; c < m.iou.size(); ++c) {
         const std::string name =
@@ -110,6 +113,15 @@ std::string format_metrics_table(const SegMetrics& m, const std::vector<std::str
             std::snprintf(line, sizeof line, "%s %8.4f %8.4f\n", padded(name, 22).c_str(), m.iou[c],
                           m.f1[c]);
             ++scored;
+            std::int64_t truth = 0, predicted = 0;
+            for (std::size_t k = 0; counts && k < C; ++k) {
+                truth += m.confusion[c * C + k];
+                predicted += m.confusion[k * C + c];
+            }
+            if (counts && truth == 0 && predicted > 0)
+                only_predicted += (only_predicted.empty() ? "" : ", ") + name + " (" +
+                                  std::to_string(predicted) +
+                                  (predicted == 1 ? " pixel)" : " pixels)");
         }
         out += line;
     }
@@ -119,6 +131,11 @@ std::string format_metrics_table(const SegMetrics& m, const std::vector<std::str
         out += "  (the means are over the " + std::to_string(scored) + " classes in the truth or ";
         out += "the predictions; absent from both: " + absent + ")\n";
     }
+    // A class the truth lacks but a few pixels predict scores 0 and pulls the means down: said,
+    // so that a low mIoU on a small split is read for what it is.
+    if (!only_predicted.empty())
+        out += "  (absent from the truth but predicted, so IoU 0 in the means: " + only_predicted +
+               ")\n";
     // Only a dataset with a clutter class has a mean without it (else it is the mIoU again).
     if (clutter_class >= 0 && static_cast<std::size_t>(clutter_class) < m.iou.size()) {
         const std::string name = static_cast<std::size_t>(clutter_class) < class_names.size()
