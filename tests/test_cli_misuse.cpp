@@ -2025,3 +2025,26 @@ TEST(CliMisuse, RunSaysAMistypedDataOrListAndSeesListsGiven) {
                        "vel.txt cannot be read (it does not exist): is it the "
                        "file you meant?");
 }
+
+// A resume refused for other label settings rewrote the run's own labels (OUT/labels) with the
+// settings it then refused, and --print-config printed them as the resume's (a probe): both are
+// refused now before any label is sampled.
+TEST(CliMisuse, ResumeRefusedForLabelSettingsLeavesTheRunsLabels) {
+    const std::string root = test::temp_dir("misuse_resume_labels");
+    const auto fd = dataset(root + "/data");
+    const std::string base = "train --data " + fd.root + " --out " + root +
+                             "/run --label-kind linked --radius 4" + kTiny;
+    ASSERT_EQ(test::run_pfce(base + " --points 40").status, 0);
+    const std::string masks = root + "/run/labels/sparse/masks.json";
+    const std::string before = file_text(masks);
+    for (const std::string extra : {" --resume", " --resume --print-config"}) {
+        const test::CommandResult r = test::run_pfce(base + " --points 60" + extra);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "labels.points: [40] -> [60]");
+        EXPECT_EQ(file_text(masks), before) << extra;
+    }
+    const test::CommandResult dense =
+        test::run_pfce(base + " --points 40 --label-kind dense --resume");
+    EXPECT_EQ(dense.status, 2) << dense.output;
+    EXPECT_EQ(file_text(masks), before);
+}

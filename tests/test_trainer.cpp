@@ -261,6 +261,66 @@ TEST(Trainer, AnotherRunsCheckpointIsNotResumed) {
     EXPECT_EQ(read_whole_file(mine.run.out + "/best.ckpt"), best);
 }
 
+// The same from a run that went further (a probe copied a 20-epoch run's last.ckpt into a 10-epoch
+// one): this run's metrics.jsonl has no line at its best epoch to compare, and the resume removed
+// this run's best.ckpt as "another epoch's". metrics.jsonl ending an epoch or more before the
+// checkpoint's best is refused. And another run's best.ckpt of the same epoch number, copied in,
+// was taken as the run's best (eval scored it as such): refused, naming both values.
+TEST(Trainer, ACheckpointOfALongerRunOrAnotherRunsBestIsNotResumed) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, true);
+    const std::string root = test::temp_dir("trainer_longer_ckpt");
+    Config c = small_config(root + "/run");
+    c.run.epochs = 4;
+    train_unet(*b, c, in, quiet_options());
+    const std::string last = c.run.out + "/last.ckpt", best = c.run.out + "/best.ckpt";
+    const std::string metrics = read_whole_file(c.run.out + "/metrics.jsonl");
+    Checkpoint forged = read_checkpoint(last);  // its best at epoch 4, which no line reaches
+    forged.meta["state"]["best_epoch"] = 4;
+    write_checkpoint(last, forged);
+    write_file_atomically(c.run.out + "/metrics.jsonl", metrics.substr(0, metrics.find('\n') + 1));
+    const std::string best_before = read_whole_file(best);
+    TrainOptions resume = quiet_options();
+    resume.resume = true;
+    c.run.epochs = 5;
+    const std::string msg = test::input_error_message([&] { train_unet(*b, c, in, resume); });
+    EXPECT_MESSAGE_HAS(msg, "but its metrics.jsonl ends at epoch 1");
+    EXPECT_MESSAGE_HAS(msg, "the checkpoint is another run's (copied in?)");
+    EXPECT_EQ(read_whole_file(best), best_before);
+
+    // Its own files back, and another run's best.ckpt of the run's best epoch in place of its own.
+    Config again = small_config(root + "/again");
+    again.run.epochs = 2;
+    train_unet(*b, again, in, quiet_options());
+    Checkpoint own_best = read_checkpoint(again.run.out + "/best.ckpt");
+    const nlohmann::json state = own_best.meta["state"];
+    ASSERT_EQ(read_checkpoint(again.run.out + "/last.ckpt").meta["state"]["best_epoch"],
+              state["epoch"]);
+    own_best.meta["state"]["best_value"] = state["best_value"].get<double>() + 0.25;
+    write_checkpoint(again.run.out + "/best.ckpt", own_best);
+    const std::string foreign = read_whole_file(again.run.out + "/best.ckpt");
+    again.run.epochs = 3;
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { train_unet(*b, again, in, resume); }),
+                       "it is another run's best checkpoint (copied in?)");
+    EXPECT_EQ(read_whole_file(again.run.out + "/best.ckpt"), foreign);
+
+    // A best.ckpt that does not read (a flipped bit) is said, and left for eval and predict to
+    // refuse, not removed by a resume that has nothing to do.
+    std::string damaged = read_whole_file(again.run.out + "/best.ckpt");
+    damaged[damaged.size() / 2] ^= 0x10;
+    write_file_atomically(again.run.out + "/best.ckpt", damaged);
+    Checkpoint ck = read_checkpoint(again.run.out + "/last.ckpt");
+    ck.meta["state"]["best_epoch"] = 1;  // not last.ckpt's epoch: its weights are not there
+    ck.meta["state"]["best_value"] = read_metrics(again.run.out + "/metrics.jsonl")[0]["val_loss"];
+    write_checkpoint(again.run.out + "/last.ckpt", ck);
+    again.run.epochs = 2;
+    testing::internal::CaptureStderr();
+    train_unet(*b, again, in, resume);
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(said, "best.ckpt is unreadable");
+    EXPECT_EQ(read_whole_file(again.run.out + "/best.ckpt"), damaged);
+}
+
 // A validation split whose masks label no pixel (orthophoto borders, all no-data) has a loss of 0
 // and no mIoU: taken at its word, epoch 1 would stay best.ckpt forever (or, by mIoU, no best.ckpt
 // would be written) and plateau would cut the rate at once. Best and plateau follow the training

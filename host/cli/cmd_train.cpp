@@ -268,7 +268,10 @@ void run_train(const TrainArgs& a) {
             const DeviceChoice device = parse_device_choice(resumed.run.device);
             const bool cuda = device == DeviceChoice::cuda ||
                               (device == DeviceChoice::automatic && cuda_devices() > 0);
-            refuse_changed_settings(*stored, resumed, /*labels_too=*/false, cuda,
+            // Labels a run samples itself are as typed: compared now, as the resume compares
+            // them (a mask directory's are compared by the resume, with its moved-masks rules).
+            refuse_changed_settings(*stored, resumed, /*labels_too=*/resumed.labels.dir.empty(),
+                                    cuda,
                                     /*root_moved=*/"same", /*same_label_counts=*/false,
                                     !run_read_tiles(resumed.run.out));
         }
@@ -303,7 +306,9 @@ void run_train(const TrainArgs& a) {
     if (a.resume) {
         const Config run_cfg = stored ? *stored : config_of_run(cfg.run.out);
         follow_the_moved_dataset(cfg, run_cfg, a);
-        refuse_changed_settings(run_cfg, cfg, /*labels_too=*/false,
+        // Labels the run samples itself (OUT/labels) are compared here too, before they are
+        // sampled: a refused resume rewrote them with the settings it then refused.
+        refuse_changed_settings(run_cfg, cfg, /*labels_too=*/cfg.labels.dir.empty(),
                                 backend->device() == DeviceKind::cuda, /*root_moved=*/"same",
                                 /*same_label_counts=*/false, !run_read_tiles(cfg.run.out));
         std::error_code ec;

@@ -565,10 +565,25 @@ class TrainingRun {
     // run follows (validation labels gained or lost change it; a checkpoint of an older pfce does
     // not say).
     void refuse_checkpoint_of_another_run(const json& state) const {
-        if (st_.best_epoch == 0 || !fs::exists(result_.metrics_path) ||
-            state.value("best_metric", std::string()) != best_name_)
-            return;
+        if (st_.best_epoch == 0 || !fs::exists(result_.metrics_path)) return;
         const MetricLines m = read_metric_lines(result_.metrics_path);
+        // A kill leaves metrics.jsonl at most the checkpoint's last epoch behind. A file that
+        // ends before the checkpoint's best epoch, and an epoch earlier still, belongs to a run
+        // that never reached it: the checkpoint is another run's, whose resume removed this run's
+        // best.ckpt (a probe copied a 20-epoch run's last.ckpt into a 10-epoch one). An emptied
+        // file says nothing of whose it is, and is continued as before.
+        int last_line = 0;
+        for (const json& line : m.lines)
+            if (line.is_object() && line.value("epoch", json()).is_number_integer())
+                last_line = std::max(last_line, line["epoch"].get<int>());
+        if (last_line > 0 && last_line < st_.best_epoch - 1)
+            PFCE_THROW(InputError, "cannot resume ", cfg_.run.out, ": its last.ckpt has ",
+                       st_.epoch, " epochs done and its best at epoch ", st_.best_epoch,
+                       ", but its metrics.jsonl ends at epoch ", last_line,
+                       " (a kill leaves it one epoch behind at most): the checkpoint is another "
+                       "run's (copied in?), or the metrics lost lines; put back this run's own "
+                       "last.ckpt (or its metrics.jsonl), or start over with --force");
+        if (state.value("best_metric", std::string()) != best_name_) return;
         for (const json& line : m.lines) {
             if (!line.is_object() || line.value("epoch", json()) != json(st_.best_epoch)) continue;
             const json v = line.value(best_name_, json());
@@ -590,14 +605,33 @@ class TrainingRun {
         if (st_.best_epoch == 0) return;
         const std::string& path = result_.best_checkpoint;
         std::string found = "no " + path;
+        bool unreadable = false;
         if (fs::exists(path)) {
+            json s;
             try {
-                const json s = read_checkpoint(path).meta.at("state");
-                const int epoch = s.at("epoch").get<int>();
-                if (epoch == st_.best_epoch && s.at("batch").get<std::int64_t>() == 0) return;
-                found = path + " holds epoch " + std::to_string(epoch);
+                s = read_checkpoint(path).meta.at("state");
+                s.at("epoch").get<int>();
+                s.at("batch").get<std::int64_t>();
             } catch (const std::exception& e) {
                 found = path + " is unreadable (" + e.what() + ")";
+                unreadable = true;
+            }
+            if (!unreadable) {
+                const int epoch = s["epoch"].get<int>();
+                // The best epoch's checkpoint records itself as the best so far: another run's
+                // best.ckpt of the same epoch number (copied in) records its own run's value.
+                const json v = s.value("best_value", json());
+                if (epoch == st_.best_epoch && s["batch"].get<std::int64_t>() == 0 &&
+                    s.value("best_epoch", json()) == json(st_.best_epoch) && v.is_number() &&
+                    v.get<double>() != st_.best_value)
+                    PFCE_THROW(InputError, "cannot resume ", cfg_.run.out, ": its ", path,
+                               " holds epoch ", epoch, " with ", best_name_, " ", v.dump(),
+                               ", but this run's best epoch ", st_.best_epoch, " had ",
+                               json(st_.best_value).dump(),
+                               " (its last.ckpt): it is another run's best checkpoint (copied "
+                               "in?); put back this run's own, or move it away");
+                if (epoch == st_.best_epoch && s["batch"].get<std::int64_t>() == 0) return;
+                found = path + " holds epoch " + std::to_string(epoch);
             }
         }
         if (st_.epoch == st_.best_epoch && st_.batch == 0) {
@@ -608,8 +642,9 @@ class TrainingRun {
             return;
         }
         // A best.ckpt of another epoch would be taken for the best one (eval, predict): it goes.
+        // One that does not read is refused by them, and is left as it is (it may be mended).
         std::error_code ec;
-        const bool removed = fs::remove(path, ec);
+        const bool removed = !unreadable && fs::remove(path, ec);
         const std::string what = found + " but the best epoch was " +
                                  std::to_string(st_.best_epoch) + ", whose weights are lost" +
                                  (removed ? " (removed " + path + ")" : std::string());
