@@ -438,12 +438,16 @@ void unlabel_pixels_owned_elsewhere(LabelMap& dense, const SampleRef& s) {
 LabelMap Dataset::read_mask(std::size_t i) const {
     const SampleRef& s = sample(i);
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_mask(*this, s);
+    return read_mask_file(s.mask_path);
+}
+
+LabelMap Dataset::read_mask_file(const std::string& path) const {
     if (index_masks_) {
         std::vector<Rgb> colormap;
         MaskMarks marks;
-        LabelMap m = read_gray(s.mask_path, opts_.max_pixels, &colormap, &marks);
-        if (!told_gray_palette_->load()) warn_if_grays_disagree(s.mask_path, m, colormap);
-        refuse_pfce_label_png(s.mask_path);
+        LabelMap m = read_gray(path, opts_.max_pixels, &colormap, &marks);
+        if (!told_gray_palette_->load()) warn_if_grays_disagree(path, m, colormap);
+        refuse_pfce_label_png(path);
         // Pixel value -> class (mask.values), 255 for an ignore value and for 255 itself unless
         // it is a class's value (pfce's own "unlabelled"), anything else an error.
         constexpr int kNotAClass = 256;
@@ -458,20 +462,20 @@ LabelMap Dataset::read_mask(std::size_t i) const {
             lut[index_values_[c]] = static_cast<int>(c);
         // The file's own NoData value: unlabelled where no class has it (and no need to say
         // so of 255, as pfce's GeoTIFF predictions mark it); a class's value stays that class.
-        const MaskNoData no_data = read_mask_no_data(s.mask_path);
+        const MaskNoData no_data = read_mask_no_data(path);
         if (no_data.value >= 0) {
             const int c = lut[no_data.value];
             if (c == kNotAClass || c == 255)
                 lut[no_data.value] = 255;
             else
-                warn_if_no_data_is_a_class(s.mask_path, no_data, c,
+                warn_if_no_data_is_a_class(path, no_data, c,
                                            std::count(m.labels.begin(), m.labels.end(),
                                                       static_cast<std::uint8_t>(no_data.value)));
         }
         if (implicit_255 && no_data.value != 255 && !told_implicit_255_->load() &&
             std::find(m.labels.begin(), m.labels.end(), std::uint8_t{255}) != m.labels.end() &&
             !told_implicit_255_->exchange(true))
-            log_warn(s.mask_path,
+            log_warn(path,
                      ": pixel value 255 is read as unlabelled (pfce's default for index masks). "
                      "If 255 is a class, as in binary 0/255 masks, give it in mask.values of ",
                      root_,
@@ -506,7 +510,7 @@ LabelMap Dataset::read_mask(std::size_t i) const {
                 // two grays) holds 0 and 1: say why its values are not the ones drawn.
                 std::string bits;
                 try {
-                    const int b = probe_image(s.mask_path).bits_per_sample;
+                    const int b = probe_image(path).bits_per_sample;
                     if (b < 8)
                         bits = "; the file stores " + std::to_string(b) +
                                " bit(s) per pixel, so its values are 0.." +
@@ -520,21 +524,21 @@ LabelMap Dataset::read_mask(std::size_t i) const {
                 if (advice.empty())
                     advice = index_value_advice(m.labels, value, index_values_, lut, kNotAClass,
                                                 root_ + "/dataset.toml");
-                PFCE_THROW(InputError, s.mask_path, ": index value ", value,
-                           " at pixel (x=", p % m.width, ", y=", p / m.width,
-                           ") is neither a class value (", classes, ") nor an ignore value (",
-                           ignore.empty() ? "none" : ignore, ")", advice);
+                PFCE_THROW(InputError, path, ": index value ", value, " at pixel (x=", p % m.width,
+                           ", y=", p / m.width, ") is neither a class value (", classes,
+                           ") nor an ignore value (", ignore.empty() ? "none" : ignore, ")",
+                           advice);
             }
             m.labels[p] = static_cast<std::uint8_t>(v);
         }
         if (transparent_as_class > 0)
-            warn_if_transparent_is_a_class(s.mask_path, std::to_string(transparent_value),
+            warn_if_transparent_is_a_class(path, std::to_string(transparent_value),
                                            lut[transparent_value], transparent_as_class);
         return m;
     }
     MaskMarks marks;
-    RgbImage colours = read_mask_rgb(s.mask_path, opts_.max_pixels, &marks);
-    return decode_colour_mask(s.mask_path, s.mask_path, std::move(colours), marks);
+    RgbImage colours = read_mask_rgb(path, opts_.max_pixels, &marks);
+    return decode_colour_mask(path, path, std::move(colours), marks);
 }
 
 LabelMap Dataset::decode_colour_mask(const std::string& path, const std::string& source,

@@ -80,6 +80,10 @@ class Dataset {
 
     RgbImage read_image(std::size_t i) const;
     LabelMap read_mask(std::size_t i) const;  // dense mask decoded to class indices
+    // Any mask file encoded as this dataset's masks (colours, or index values and ignore values),
+    // decoded as read_mask decodes them: a user's own annotations (pfce sample --from). Not for
+    // a tiles dataset, whose masks are tiles cut into patches.
+    LabelMap read_mask_file(const std::string& path) const;
     // Generic index datasets: each class's pixel value in the masks (mask.values); else empty.
     const std::vector<std::uint8_t>& index_values() const { return index_values_; }
     // Generic index datasets: the values read as unlabelled (mask.ignore); else empty.

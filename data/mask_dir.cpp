@@ -434,6 +434,10 @@ namespace {
 
 // The command that makes md's masks again (its sampling settings as masks.json records them).
 std::string remake_command(const MaskDir& md) {
+    const nlohmann::json imported = md.meta.value("imported", nlohmann::json());
+    if (imported.is_object())
+        return "pfce sample --data " + md.meta.value("source", std::string("DATA")) + " --from " +
+               imported.value("from", std::string("ANNOTATIONS")) + " --out " + md.dir + " --force";
     const std::string sample = "pfce sample --data " +
                                md.meta.value("source", std::string("DATA")) +
                                " (with the points and seed it was made with) --out ";

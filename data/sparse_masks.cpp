@@ -251,6 +251,49 @@ void apply_sampled_dataset_options(const nlohmann::json& made, DatasetOptions& o
     }
 }
 
+void write_masks_in_chunks(std::size_t n, const Palette& palette, MaskDirWriting& writing,
+                           const std::function<LabelMap(std::size_t)>& mask_of,
+                           const std::function<void(std::size_t, std::size_t)>& progress,
+                           MaskStageResult& r) {
+    const int C = palette.num_classes();
+    r.per_class.assign(static_cast<std::size_t>(C), 0);
+    // Chunks of about half a second: progress and a stop request are seen between chunks, so a
+    // fixed 256 images of 6000x6000 showed nothing for 79 s and took 71 s to stop. A few images
+    // per thread to start with, then as many as the last chunk's rate fits, up to 256.
+    std::size_t chunk = 4;
+    for (std::size_t first = 0, count = 0; first < n; first += count) {
+        count = std::min(chunk, n - first);
+        const auto chunk_start = std::chrono::steady_clock::now();
+        std::vector<std::vector<std::int64_t>> counts(count);
+        parallel_for(
+            count,
+            [&](std::size_t k) {
+                const std::size_t i = first + k;
+                const LabelMap mask = mask_of(i);
+                counts[k].assign(static_cast<std::size_t>(C) + 1, 0);
+                for (std::uint8_t l : mask.labels) ++counts[k][l == 255 ? C : l];
+                writing.write(i, mask, palette);
+            },
+            2);
+        for (const auto& c : counts) {
+            for (int k = 0; k < C; ++k) {
+                r.per_class[static_cast<std::size_t>(k)] += c[static_cast<std::size_t>(k)];
+                r.labelled += c[static_cast<std::size_t>(k)];
+                r.pixels += c[static_cast<std::size_t>(k)];
+            }
+            r.pixels += c[static_cast<std::size_t>(C)];
+        }
+        if (progress) progress(first + count, n);
+        // Ctrl-C / SIGTERM (core/stop_signal): unwinding undoes the writing (mask_dir.hpp).
+        if (stop_requested()) throw StopRequested();
+        const double took =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - chunk_start).count();
+        const double per_image = took / static_cast<double>(count);
+        chunk =
+            per_image > 0 ? static_cast<std::size_t>(std::clamp(0.5 / per_image, 1.0, 256.0)) : 256;
+    }
+}
+
 MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
                                   const std::string& dir, bool force,
                                   const std::function<void(std::size_t, std::size_t)>& progress) {
@@ -312,41 +355,9 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
     }
     MaskDirWriting writing = prepare_mask_dir(dir, force, ids);
 
-    // Chunks of about half a second: progress and a stop request are seen between chunks, so a
-    // fixed 256 images of 6000x6000 showed nothing for 79 s and took 71 s to stop. A few images
-    // per thread to start with, then as many as the last chunk's rate fits, up to 256.
-    std::size_t chunk = 4;
-    for (std::size_t first = 0, count = 0; first < n; first += count) {
-        count = std::min(chunk, n - first);
-        const auto chunk_start = std::chrono::steady_clock::now();
-        std::vector<std::vector<std::int64_t>> counts(count);
-        parallel_for(
-            count,
-            [&](std::size_t k) {
-                const std::size_t i = first + k;
-                const LabelMap sparse = sample_sparse(ds.read_mask(i), so, ids[i]);
-                counts[k].assign(static_cast<std::size_t>(C) + 1, 0);
-                for (std::uint8_t l : sparse.labels) ++counts[k][l == 255 ? C : l];
-                writing.write(i, sparse, ds.palette());
-            },
-            2);
-        for (const auto& c : counts) {
-            for (int k = 0; k < C; ++k) {
-                r.per_class[static_cast<std::size_t>(k)] += c[static_cast<std::size_t>(k)];
-                r.labelled += c[static_cast<std::size_t>(k)];
-                r.pixels += c[static_cast<std::size_t>(k)];
-            }
-            r.pixels += c[static_cast<std::size_t>(C)];
-        }
-        if (progress) progress(first + count, n);
-        // Ctrl-C / SIGTERM (core/stop_signal): unwinding undoes the writing (mask_dir.hpp).
-        if (stop_requested()) throw StopRequested();
-        const double took =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - chunk_start).count();
-        const double per_image = took / static_cast<double>(count);
-        chunk =
-            per_image > 0 ? static_cast<std::size_t>(std::clamp(0.5 / per_image, 1.0, 256.0)) : 256;
-    }
+    write_masks_in_chunks(
+        n, ds.palette(), writing,
+        [&](std::size_t i) { return sample_sparse(ds.read_mask(i), so, ids[i]); }, progress, r);
     nlohmann::json meta = {{"kind", "sparse"},   {"source", settings["source"]},
                            {"sample", settings}, {"labelled_pixels", r.labelled},
                            {"pixels", r.pixels}, {"per_class", r.per_class}};

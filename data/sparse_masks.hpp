@@ -54,6 +54,14 @@ nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so)
 // tile image set and labels of a record with the tiling, which are then the defaults.
 void apply_sampled_dataset_options(const nlohmann::json& made, DatasetOptions& o);
 
+// Writes mask_of(i) for i in [0, n) through `writing`, counting each class's pixels into r
+// (per_class, labelled, pixels), in chunks of about half a second (the first of 4): progress(done,
+// n) is called and a stop request seen (StopRequested, which undoes the writing) between chunks.
+void write_masks_in_chunks(std::size_t n, const Palette& palette, MaskDirWriting& writing,
+                           const std::function<LabelMap(std::size_t)>& mask_of,
+                           const std::function<void(std::size_t, std::size_t)>& progress,
+                           MaskStageResult& r);
+
 MaskStageResult make_sparse_masks(
     const Dataset& ds, const SamplerOptions& so, const std::string& dir, bool force,
     const std::function<void(std::size_t done, std::size_t n)>& progress = {});

@@ -20,6 +20,7 @@
 #include <regex>
 
 #include "core/error.hpp"
+#include "core/op_params.hpp"
 #include "data/dataset.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
@@ -1774,4 +1775,89 @@ TEST(RealDatasets, ATiffOfSeveralFullPagesIsSaidOnce) {
     const test::CommandResult overview = test::run_pfce("data stats " + fd.root);
     EXPECT_EQ(overview.status, 0) << overview.output;
     EXPECT_EQ(overview.output.find("has 2 pages"), std::string::npos) << overview.output;
+}
+
+// A researcher's own point annotations (a walkthrough found no way to train on them: only points
+// sampled from dense masks could). pfce sample --from reads one file per sample, encoded as the
+// dataset's masks (black as a class's colour, grey as ignore; or index values with 0 as "no
+// data"), and writes a mask directory whose labels mean what the files meant: read back pixel for
+// pixel, trained on, linked. A sample without a file labels nothing and is said, as is a file
+// named for no sample; one of another size is refused, naming both files.
+TEST(RealDatasets, OwnAnnotationsAreImportedAsTheyMean) {
+    const std::string root = test::temp_dir("real_import");
+    for (const bool index : {false, true}) {
+        SCOPED_TRACE(index ? "index masks" : "palette masks");
+        test::ForeignSpec spec;
+        spec.sizes = {{40, 32}, {48, 40}, {40, 32}, {40, 32}, {40, 32}, {40, 32}};
+        spec.index_masks = index;
+        spec.index_values = index ? std::vector<int>{1, 2, 3, 4} : std::vector<int>{};
+        const std::string base = root + (index ? "/index" : "/palette");
+        const auto fd = test::write_foreign_dataset(base + "/data", spec);
+        const std::string ann = base + "/annotations";
+        fs::create_directories(ann);
+        std::vector<LabelMap> meant;  // what each annotation means: a few points per image
+        for (std::size_t k = 0; k + 1 < fd.ids.size(); ++k) {  // the last sample has none
+            LabelMap points(fd.dense[k].width, fd.dense[k].height, kUnlabelled);
+            for (std::size_t p = 0; p < points.labels.size(); p += 37)
+                points.labels[p] = fd.dense[k].labels[p];
+            meant.push_back(points);
+            if (index) {
+                LabelMap raw = points;  // class c as value c + 1, unlabelled as 200 (ignore)
+                for (auto& v : raw.labels)
+                    v = v == kUnlabelled ? test::kForeignIgnoreIndex
+                                         : static_cast<std::uint8_t>(v + 1);
+                write_png_gray(ann + "/" + fd.ids[k] + ".png", raw);
+            } else {
+                Palette p;
+                for (std::size_t c = 0; c < test::foreign_colours().size(); ++c)
+                    p.classes.push_back(
+                        {test::foreign_class_names()[c], test::foreign_colours()[c]});
+                RgbImage colour = p.encode(points);  // class 0 is black
+                for (std::size_t i = 0; i < points.labels.size(); ++i)
+                    if (points.labels[i] == kUnlabelled)
+                        for (int c = 0; c < 3; ++c)
+                            colour.pixels[3 * i + c] = test::kForeignIgnoreColour[c];
+                write_png(ann + "/" + fd.ids[k] + ".png", colour);
+            }
+        }
+        write_png(ann + "/notes_sketch.png", RgbImage(8, 8));  // named for no sample
+        const std::string out = base + "/imported";
+        const test::CommandResult r =
+            test::run_pfce("sample --data " + fd.root + " --from " + ann + " --out " + out);
+        ASSERT_EQ(r.status, 0) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "1 of the 6 samples have no annotation in " + ann +
+                                         " (tile_5): their masks label nothing");
+        EXPECT_MESSAGE_HAS(r.output, "(notes_sketch.png): annotations of other images");
+        EXPECT_MESSAGE_HAS(r.output, "imported 5 annotations from " + ann);
+        const MaskDir md = open_mask_dir(out);
+        const Dataset ds = Dataset::open(fd.root);
+        for (std::size_t k = 0; k < meant.size(); ++k)
+            EXPECT_EQ(read_mask_png(md, fd.ids[k], ds.palette()).labels, meant[k].labels)
+                << fd.ids[k];
+        const LabelMap none = read_mask_png(md, fd.ids.back(), ds.palette());
+        EXPECT_TRUE(std::all_of(none.labels.begin(), none.labels.end(),
+                                [](std::uint8_t v) { return v == kUnlabelled; }));
+        // Trained on, and linked, as sampled points are.
+        const test::CommandResult train = test::run_pfce(
+            "train --data " + fd.root + " --labels " + out + " --out " + base +
+            "/run --epochs 1 --batch-size 2 --width 4 --depth 1 --crop-size 32 --device cpu");
+        EXPECT_EQ(train.status, 0) << train.output;
+        EXPECT_MESSAGE_HAS(train.output, "training labels: sparse");
+        const test::CommandResult link =
+            test::run_pfce("link --in " + out + " --out " + base + "/linked --radius 6");
+        EXPECT_EQ(link.status, 0) << link.output;
+        // Again without --force, sampling flags beside --from, a file of another size.
+        const std::string again = "sample --data " + fd.root + " --from " + ann + " --out " + out;
+        EXPECT_MESSAGE_HAS(test::run_pfce(again).output, "pass --force to replace them");
+        EXPECT_MESSAGE_HAS(test::run_pfce(again + " --force --points 5").output,
+                           "--points sets how points are sampled");
+        fs::copy_file(ann + "/" + fd.ids[0] + ".png", ann + "/" + fd.ids[1] + ".png",
+                      fs::copy_options::overwrite_existing);  // 40x32 for a 48x40 image
+        const test::CommandResult size = test::run_pfce(again + " --force");
+        EXPECT_EQ(size.status, 2) << size.output;
+        EXPECT_MESSAGE_HAS(size.output,
+                           "annotation " + ann + "/" + fd.ids[1] + ".png is 40x32 but its image");
+        EXPECT_EQ(open_mask_dir(out).meta.value("imported", nlohmann::json()).value("files", 0),
+                  5);  // the directory as it was
+    }
 }

@@ -3,6 +3,7 @@
 // points per class, the labelled fraction and the time.
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
 #include "data/dataset.hpp"
+#include "data/imported_masks.hpp"
 #include "data/sparse_masks.hpp"
 #include "data/sparse_sampler.hpp"
 #include "host/cli/cli_checks.hpp"
@@ -33,7 +35,71 @@ struct SampleFlags {
     // --scale-by-area as typed ("" when not given: scaled, as training samples, by default).
     std::string scale_by_area_text;
     DatasetFlags dataset;
+    std::string from;  // a directory of the user's own annotations, taken instead of sampling
+    std::vector<const CLI::Option*> sampling;  // the flags that only sampling reads
 };
+
+using Progress = std::function<void(std::size_t done, std::size_t n)>;
+
+// write(progress) under Ctrl-C / SIGTERM: it stops after the masks in hand and the output is
+// undone (mask_dir.hpp), said; its progress is a line every 3 s ("sample: done/n unit").
+template <typename Write>
+auto writing_masks(const std::string& out, const char* unit, Write write) {
+    auto last_log = std::chrono::steady_clock::now();
+    const Progress progress = [&](std::size_t done, std::size_t n) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_log > std::chrono::seconds(3)) {
+            log_info("sample: ", done, "/", n, " ", unit);
+            last_log = now;
+        }
+    };
+    const StopSignals stop_signals;
+    try {
+        auto r = write(progress);
+        said_stop_came_late(out);
+        return r;
+    } catch (const StopRequested&) {
+        stopped_writing_masks(out);
+    }
+}
+
+// "<what>N (class n, ...)" and the labelled fraction of a mask directory written.
+void print_label_counts(const char* what, const MaskStageResult& r, const Dataset& ds) {
+    std::printf("%s%lld (", what, static_cast<long long>(r.labelled));
+    for (std::size_t c = 0; c < r.per_class.size(); ++c)
+        std::printf("%s%s %lld", c ? ", " : "", ds.palette().classes[c].name.c_str(),
+                    static_cast<long long>(r.per_class[c]));
+    std::printf(")\n");
+    std::printf("labelled fraction: %.4f%% of %lld pixels\n",
+                r.pixels > 0 ? 100.0 * static_cast<double>(r.labelled) / r.pixels : 0.0,
+                static_cast<long long>(r.pixels));
+}
+
+// --from: the user's annotations, read as the dataset's masks, written as a mask directory.
+void run_import(const SampleFlags& f, const Dataset& ds) {
+    for (const CLI::Option* o : f.sampling)
+        if (o->count() > 0)
+            PFCE_THROW(InputError, o->get_name(),
+                       " sets how points are sampled from the dense masks, and --from takes the "
+                       "annotations in ",
+                       f.from, " as they are: give one or the other");
+    if (!f.scale_by_area_text.empty())
+        PFCE_THROW(InputError,
+                   "--scale-by-area sets how points are sampled from the dense masks, and --from "
+                   "takes the annotations in ",
+                   f.from, " as they are: give one or the other");
+    const ImportResult r = writing_masks(f.out, "annotations", [&](const Progress& progress) {
+        return import_masks(ds, f.from, f.out, f.force, progress);
+    });
+    const MaskStageResult& m = r.masks;
+    std::printf("imported %zu annotation%s from %s into %s (%zu of %zu samples)\n", r.files,
+                r.files == 1 ? "" : "s", f.from.c_str(), f.out.c_str(), r.files, ds.size());
+    print_label_counts("labelled pixels:   ", m, ds);
+    for (std::size_t c = 0; c < m.per_class.size(); ++c)
+        if (m.per_class[c] == 0)
+            log_warn("the annotations label no pixel of class ", ds.palette().classes[c].name,
+                     ": a model trained on them never learns it");
+}
 
 // Keeps freed image buffers in the process instead of returning them to the kernel: with glibc's
 // defaults every decoded image (270 KB at 300x300) is a fresh mmap, and the page faults cost more
@@ -87,6 +153,7 @@ void run_sample(const SampleFlags& f) {
     keep_freed_memory();
     refuse_unreachable_out(f.out, "--out");
     const Dataset ds = open_dataset(f.data, f.dataset.options(), f.dataset);
+    if (!f.from.empty()) return run_import(f, ds);
 
     SamplerOptions so;
     // The same checks, and messages, as a run's labels.points, naming the flag typed.
@@ -111,38 +178,16 @@ void run_sample(const SampleFlags& f) {
     so.scale_by_area = scale;
     so.seed = f.seed;
     say_scaled_counts(so, ds, flag, f.per_class.empty() ? f.points : f.per_class);
-    auto last_log = std::chrono::steady_clock::now();
-    MaskStageResult r;
-    {
-        // Ctrl-C / SIGTERM: stop after the masks in hand; the output is undone (mask_dir.hpp).
-        const StopSignals stop_signals;
-        try {
-            r = make_sparse_masks(ds, so, f.out, f.force, [&](std::size_t done, std::size_t n) {
-                const auto now = std::chrono::steady_clock::now();
-                if (now - last_log > std::chrono::seconds(3)) {
-                    log_info("sample: ", done, "/", n, " images");
-                    last_log = now;
-                }
-            });
-        } catch (const StopRequested&) {
-            stopped_writing_masks(f.out);
-        }
-        said_stop_came_late(f.out);
-    }
+    const MaskStageResult r = writing_masks(f.out, "images", [&](const Progress& progress) {
+        return make_sparse_masks(ds, so, f.out, f.force, progress);
+    });
     if (r.reused)
         std::printf("%s already holds these masks (same dataset and settings); reused\n",
                     f.out.c_str());
     else
         std::printf("sampled %zu images from %s into %s\n", ds.size(), f.data.c_str(),
                     f.out.c_str());
-    std::printf("points:            %lld (", static_cast<long long>(r.labelled));
-    for (std::size_t c = 0; c < r.per_class.size(); ++c)
-        std::printf("%s%s %lld", c ? ", " : "", ds.palette().classes[c].name.c_str(),
-                    static_cast<long long>(r.per_class[c]));
-    std::printf(")\n");
-    std::printf("labelled fraction: %.4f%% of %lld pixels\n",
-                r.pixels > 0 ? 100.0 * static_cast<double>(r.labelled) / r.pixels : 0.0,
-                static_cast<long long>(r.pixels));
+    print_label_counts("points:            ", r, ds);
     if (!r.reused)
         std::printf("time:              %.2f s (%.0f images/s)\n", r.seconds,
                     static_cast<double>(ds.size()) / std::max(r.seconds, 1e-9));
@@ -151,7 +196,7 @@ void run_sample(const SampleFlags& f) {
 const bool registered = register_command(
     "sample",
     "sparse point labels: keep min(N, n_c) pixels of every class present in each dense mask (N "
-    "per 300x300, scaled by image area)",
+    "per 300x300, scaled by image area), or take your own annotations (--from DIR)",
     [](CLI::App& sub) {
         auto f = std::make_shared<SampleFlags>();
         sub.add_option("--data", f->data, "dataset root (Kaggle patches, tiles or generic)")
@@ -166,9 +211,15 @@ const bool registered = register_command(
         sub.add_option("--points-per-class", f->per_class,
                        "per-class counts (the same as a list to --points)")
             ->excludes(points);
-        sub.add_option("--seed", f->seed, "sampling seed")
-            ->check(non_negative_integer())
-            ->capture_default_str();
+        CLI::Option* seed = sub.add_option("--seed", f->seed, "sampling seed")
+                                ->check(non_negative_integer())
+                                ->capture_default_str();
+        CLI::Option* per_class = sub.get_option("--points-per-class");
+        f->sampling = {points, per_class, seed};
+        sub.add_option("--from", f->from,
+                       "your own annotations instead of sampling: a directory of one mask per "
+                       "sample (<id>.png or .tif, or named as the sample's mask), encoded as the "
+                       "dataset's masks (its colours or index values; ignore = unlabelled)");
         // A switch as train's are: alone, with a value (`--scale-by-area false`, which a flag
         // refused), or negated; the value is read after parsing, naming the flag.
         add_switch(&sub, "--scale-by-area",

@@ -1,0 +1,162 @@
+// The annotation files of a directory matched to a dataset's samples by name, read as the
+// dataset's masks, and written as a mask directory in chunks (progress and Ctrl-C between them),
+// as data/sparse_masks writes sampled points.
+#include "data/imported_masks.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <filesystem>
+#include <map>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/log.hpp"
+#include "core/op_params.hpp"
+#include "data/data_fingerprint.hpp"
+#include "data/image_io.hpp"
+
+namespace pfce {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+// Up to three names of `names`, and "..." past them.
+std::string some(const std::vector<std::string>& names) {
+    std::string s;
+    for (std::size_t i = 0; i < names.size() && i < 3; ++i) s += (i ? ", " : "") + names[i];
+    return s + (names.size() > 3 ? ", ..." : "");
+}
+
+}  // namespace
+
+std::vector<std::string> annotation_files(const Dataset& ds, const std::string& from,
+                                          std::vector<std::string>* unused) {
+    std::error_code ec;
+    if (!fs::is_directory(from, ec))
+        PFCE_THROW(InputError, "--from ", from, ": expected a directory of annotation masks (it ",
+                   fs::exists(from, ec) ? std::string("is not a directory") : missing_reason(from),
+                   ")");
+    // Its mask files by stem: <id>.png, or named as the sample's own mask (12_mask.png).
+    std::map<std::string, std::vector<std::string>> by_stem;
+    for (const auto& e : fs::directory_iterator(from, ec)) {
+        const std::string ext = lower(e.path().extension().string());
+        if ((ext != ".png" && ext != ".tif" && ext != ".tiff") || !e.is_regular_file(ec) ||
+            is_temp_name(e.path().filename().string()))
+            continue;
+        by_stem[e.path().stem().string()].push_back(e.path().string());
+    }
+    std::vector<std::string> files(ds.size());
+    std::map<std::string, bool> used;
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+        const SampleRef& s = ds.sample(i);
+        std::vector<std::string> found;
+        for (const std::string& stem : {s.id, fs::path(s.mask_path).stem().string()}) {
+            const auto it = by_stem.find(stem);
+            if (it == by_stem.end()) continue;
+            for (const std::string& f : it->second)
+                if (std::find(found.begin(), found.end(), f) == found.end()) found.push_back(f);
+            used[stem] = true;
+        }
+        if (found.size() > 1)
+            PFCE_THROW(InputError, "sample ", s.id, " of ", ds.root(), " has ", found.size(),
+                       " annotation files in ", from, " (", some(found),
+                       "): expected one; move the others away");
+        if (!found.empty()) files[i] = found[0];
+    }
+    if (unused) {
+        unused->clear();
+        for (const auto& [stem, paths] : by_stem)
+            if (!used.count(stem))
+                for (const std::string& p : paths)
+                    unused->push_back(fs::path(p).filename().string());
+    }
+    return files;
+}
+
+ImportResult import_masks(const Dataset& ds, const std::string& from, const std::string& out,
+                          bool force,
+                          const std::function<void(std::size_t, std::size_t)>& progress) {
+    const auto start = std::chrono::steady_clock::now();
+    if (ds.kind() == DatasetKind::tiles)
+        PFCE_THROW(InputError, "--from: ", ds.root(),
+                   " is a dataset of Potsdam tiles, read as patches cut from them: annotations "
+                   "per patch have no file name to match; annotate the Kaggle patches, or give "
+                   "the tiles as a generic dataset (images/, masks/, dataset.toml)");
+    refuse_output_among_samples(ds, out, "--out");
+    if (resolved_path(out) == resolved_path(from) || path_is_inside(out, from) ||
+        path_is_inside(from, out))
+        PFCE_THROW(InputError, "--out ", out, " and --from ", from,
+                   " overlap: the masks pfce writes would mix with the annotations it reads; "
+                   "write them elsewhere");
+    ImportResult r;
+    const std::vector<std::string> files = annotation_files(ds, from, &r.unused);
+    const std::size_t n = ds.size();
+    std::vector<std::string> ids(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        ids[i] = ds.sample(i).id;
+        if (files[i].empty())
+            r.unlabelled.push_back(ids[i]);
+        else
+            ++r.files;
+    }
+    if (r.files == 0)
+        PFCE_THROW(InputError, "--from ", from, " holds no annotation named for a sample of ",
+                   ds.root(), ": expected <id>.png (or .tif) per sample, e.g. ",
+                   ids.empty() ? std::string("ID.png") : ids[0] + ".png",
+                   ids.empty() ? std::string()
+                               : ", or the name of its mask, " +
+                                     fs::path(ds.sample(0).mask_path).filename().string(),
+                   r.unused.empty() ? std::string() : "; it holds " + some(r.unused));
+    if (!r.unused.empty())
+        log_warn(from, ": ", r.unused.size(), r.unused.size() == 1 ? " file is" : " files are",
+                 " named for no sample of ", ds.root(), " and not read (", some(r.unused),
+                 "): annotations of other images, or misnamed?");
+    if (!r.unlabelled.empty())
+        log_warn(r.unlabelled.size(), " of the ", n, " samples have no annotation in ", from, " (",
+                 some(r.unlabelled), "): their masks label nothing, so they train nothing");
+
+    MaskStageResult& m = r.masks;
+    m.dir = out;
+    MaskDirWriting writing = prepare_mask_dir(out, force, ids);
+    write_masks_in_chunks(
+        n, ds.palette(), writing,
+        [&](std::size_t i) {
+            const SampleRef& s = ds.sample(i);
+            const ImageInfo image = probe_image(s.image_path);
+            if (files[i].empty()) return LabelMap(image.width, image.height, kUnlabelled);
+            LabelMap mask = ds.read_mask_file(files[i]);
+            // Points on an image of another size would fall on other pixels.
+            if (mask.width != image.width || mask.height != image.height)
+                PFCE_THROW(InputError, "annotation ", files[i], " is ", mask.width, "x",
+                           mask.height, " but its image ", s.image_path, " is ", image.width, "x",
+                           image.height, ": expected one mask per image, of its size");
+            return mask;
+        },
+        progress, m);
+    if (m.labelled == 0)
+        PFCE_THROW(InputError, "the annotations in ", from, " label no pixel of ", ds.root(),
+                   " (every pixel is unlabelled or an ignore value/colour): nothing to train on");
+    // No "sample" record: these are no points drawn by settings, and nothing resamples them.
+    nlohmann::json meta = {{"kind", "sparse"},
+                           {"source", resolved_path(ds.root())},
+                           {"imported",
+                            {{"from", resolved_path(from)},
+                             {"files", r.files},
+                             {"samples_without_annotation", r.unlabelled.size()}}},
+                           {"labelled_pixels", m.labelled},
+                           {"pixels", m.pixels},
+                           {"per_class", m.per_class},
+                           {"class_encodings", class_encodings(ds)}};
+    writing.finish(meta, ds.palette());
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+}  // namespace pfce
