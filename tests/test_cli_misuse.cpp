@@ -368,6 +368,22 @@ TEST(CliMisuse, ResumeOnAMaskDirectoryMadeAgainSaysSo) {
         EXPECT_MESSAGE_HAS(r.output, "[80]");
         EXPECT_EQ(r.output.find("resume with the run's settings"), std::string::npos) << r.output;
     }
+    // A setting typed beside --resume is said as typed, not as the directory "made again" (a
+    // checkpoint probe got the two values the wrong way round).
+    const std::string masks = root + "/masks_typed", run = root + "/run_typed";
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --out " + masks + " --points 50").status, 0);
+    ASSERT_EQ(
+        test::run_pfce("train --data " + fd.root + " --labels " + masks + " --out " + run + kTiny)
+            .status,
+        0);
+    const test::CommandResult typed =
+        test::run_pfce("train --resume --epochs 2 --points 80 --out " + run);
+    EXPECT_EQ(typed.status, 2) << typed.output;
+    EXPECT_MESSAGE_HAS(typed.output,
+                       "labels.points = [80] was given, but the masks the run "
+                       "trains on (labels.dir " +
+                           masks + ") were made with points = [50]");
 }
 
 // Training takes full batches only (fixed shapes): the samples that leaves out of each epoch are
@@ -2047,4 +2063,30 @@ TEST(CliMisuse, ResumeRefusedForLabelSettingsLeavesTheRunsLabels) {
         test::run_pfce(base + " --points 40 --label-kind dense --resume");
     EXPECT_EQ(dense.status, 2) << dense.output;
     EXPECT_EQ(file_text(masks), before);
+}
+
+// A checkpoint whose weights are not numbers (edited, or damaged and checksummed again) was scored
+// and predicted as "100% building" with status 0 (a checkpoint probe): refused, naming the tensor.
+TEST(CliMisuse, ACheckpointOfNonFiniteWeightsIsRefused) {
+    const std::string root = test::temp_dir("misuse_nan_ckpt");
+    const auto fd = dataset(root + "/data");
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root + "/run" + kTiny).status,
+              0);
+    Checkpoint ck = read_checkpoint(root + "/run/last.ckpt");
+    NamedTensor* param = nullptr;
+    for (NamedTensor& t : ck.tensors)
+        if (t.name.rfind("param.", 0) == 0 && t.value.dtype() == DType::f32) param = &t;
+    ASSERT_NE(param, nullptr);
+    param->value.data<float>()[0] = std::numeric_limits<float>::quiet_NaN();
+    write_checkpoint(root + "/nan.ckpt", ck);
+    for (const std::string& command :
+         {"eval --checkpoint " + root + "/nan.ckpt --split all",
+          "predict --checkpoint " + root + "/nan.ckpt --input " + fd.root +
+              "/images/tile_0.png --out " + root + "/pred.png"}) {
+        const test::CommandResult r = test::run_pfce(command);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "its tensor " + param->name + " holds 1 of ");
+        EXPECT_MESSAGE_HAS(r.output, "values that are not finite (NaN or infinity)");
+    }
+    EXPECT_FALSE(fs::exists(root + "/pred.png"));
 }

@@ -1861,3 +1861,37 @@ TEST(RealDatasets, OwnAnnotationsAreImportedAsTheyMean) {
                   5);  // the directory as it was
     }
 }
+
+// A directory of images and their masks without a dataset.toml (DeepGlobe's train/ as
+// downloaded): --match picks the images, so masks are not predicted as images (a walkthrough
+// got 100000_mask.png predicted to a file named as ground truth). A pattern that matches nothing,
+// or --match with one file, is an error.
+TEST(RealDatasets, PredictMatchPicksTheImagesOfADirectory) {
+    const std::string root = test::temp_dir("real_predict_match");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
+    const std::string in = root + "/deepglobe";
+    fs::create_directories(in);
+    for (const char* id : {"100", "200"}) {
+        fs::copy_file(fd.root + "/images/tile_0.png", in + "/" + id + "_sat.png");
+        fs::copy_file(fd.root + "/masks/tile_0.png", in + "/" + id + "_mask.png");
+    }
+    const std::string predict =
+        "predict --checkpoint " + root + "/run/last.ckpt --device cpu --input ";
+    const test::CommandResult r =
+        test::run_pfce(predict + in + " --match '*_sat.png' --out " + root + "/out");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "--match *_sat.png: 2 of the 4 images of " + in + " left out");
+    EXPECT_TRUE(fs::exists(root + "/out/100_sat.png"));
+    EXPECT_TRUE(fs::exists(root + "/out/200_sat.png"));
+    EXPECT_FALSE(fs::exists(root + "/out/100_mask.png"));
+    const test::CommandResult none =
+        test::run_pfce(predict + in + " --match '*.jpg' --out " + root + "/none");
+    EXPECT_EQ(none.status, 2) << none.output;
+    EXPECT_MESSAGE_HAS(none.output, "--match *.jpg: none of the 4 images of " + in);
+    EXPECT_FALSE(fs::exists(root + "/none"));
+    const test::CommandResult file =
+        test::run_pfce(predict + in + "/100_sat.png --match '*' --out " + root + "/one.png");
+    EXPECT_EQ(file.status, 2) << file.output;
+    EXPECT_MESSAGE_HAS(file.output, "picks images of a directory");
+}

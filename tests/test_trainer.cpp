@@ -997,4 +997,29 @@ TEST(TrainCli, BatchesWithoutALabelledPixelAreCountedAndSaid) {
     EXPECT_EQ(dense.output.find("no labelled pixel"), std::string::npos) << dense.output;
 }
 
+// An earlier last.ckpt put back into a run that went on rewinds it: said once, as a warning
+// naming the epochs trained again (it was an info line per epoch), where a stop leaves one line.
+TEST(Trainer, AnEarlierCheckpointPutBackIsSaidOnce) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, false);
+    Config c = small_config(test::temp_dir("trainer_rewound") + "/run");
+    const std::string last = c.run.out + "/last.ckpt", early = c.run.out + "/../epoch1.ckpt";
+    c.run.epochs = 1;
+    train_unet(*b, c, in, quiet_options());
+    fs::copy_file(last, early);
+    TrainOptions resume = quiet_options();
+    resume.resume = true;
+    c.run.epochs = 3;
+    train_unet(*b, c, in, resume);
+    fs::copy_file(early, last, fs::copy_options::overwrite_existing);
+    testing::internal::CaptureStderr();
+    const TrainResult r = train_unet(*b, c, in, resume);
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(said,
+                       "metrics.jsonl: dropped the lines of epochs 2..3, past the "
+                       "checkpoint's 1: a stop leaves one such line at most");
+    EXPECT_EQ(said.find("dropped the line of epoch"), std::string::npos) << said;
+    EXPECT_EQ(r.epochs_completed, 3);
+    EXPECT_EQ(read_metrics(c.run.out + "/metrics.jsonl").size(), 3u);
+}
 }  // namespace pfce

@@ -10,6 +10,7 @@
 // GeoTIFF's nodata mask) get no class: 255 in the mask. Ctrl-C or SIGTERM stops before the next
 // forward pass, keeping only the images finished (every mask and overlay written is whole), and
 // exits with 130.
+#include <fnmatch.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -58,6 +59,7 @@ struct PredictArgs {
     std::int64_t max_pixels = 0;
     bool max_pixels_given = false;  // else the run's data.max_pixels
     bool force = false, confidence = false;
+    std::string match;  // --match: a shell pattern the directory's image names must match
 };
 
 struct Job {
@@ -245,6 +247,10 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
     std::error_code ec;
     std::vector<Job> jobs;
     if (!fs::is_directory(a.input, ec)) {
+        if (!a.match.empty())
+            PFCE_THROW(InputError, "--match ", a.match,
+                       " picks images of a directory, but --input ", a.input,
+                       " is one file: give its directory, or leave --match out");
         // A FIFO or a device would block the read or never end: only files are images.
         if (fs::exists(a.input, ec) && !fs::is_regular_file(a.input, ec))
             PFCE_THROW(InputError, "--input ", a.input,
@@ -323,6 +329,26 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
             log_info("--input ", a.input, ": its ", inputs.end() - masks, " masks (*",
                      layout->mask_suffix, ", as its dataset.toml says) are left out");
         inputs.erase(masks, inputs.end());
+    }
+    // --match: the images of a directory that also holds others (DeepGlobe's 12_sat.jpg beside
+    // 12_mask.png with no dataset.toml; a researcher's walkthrough predicted the masks too).
+    if (!a.match.empty()) {
+        std::vector<fs::path> left_out;
+        std::vector<fs::path> matched;
+        for (const fs::path& p : inputs)
+            (fnmatch(a.match.c_str(), p.filename().c_str(), 0) == 0 ? matched : left_out)
+                .push_back(p);
+        if (matched.empty())
+            PFCE_THROW(InputError, "--match ", a.match, ": none of the ", inputs.size(),
+                       " images of ", a.input, " has a name it matches",
+                       inputs.empty() ? std::string()
+                                      : " (e.g. " + inputs.front().filename().string() + ")",
+                       "; expected a shell pattern of file names, e.g. \"*_sat.jpg\"");
+        if (!left_out.empty())
+            log_info("--match ", a.match, ": ", left_out.size(), " of the ", inputs.size(),
+                     " images of ", a.input, " left out (e.g. ",
+                     left_out.front().filename().string(), ")");
+        inputs = std::move(matched);
     }
     std::sort(inputs.begin(), inputs.end());
     for (auto* list : {&unread, &subdirs, &not_files}) std::sort(list->begin(), list->end());
@@ -825,6 +851,9 @@ const bool registered = register_command(
         sub.add_option("--checkpoint", a->checkpoint, "checkpoint file")->required();
         sub.add_option("--input", a->input, "image (TIFF, PNG or JPEG) or a directory of them")
             ->required();
+        sub.add_option("--match", a->match,
+                       "a directory's images to predict: a shell pattern of their file names "
+                       "(e.g. \"*_sat.jpg\"; others left out, said)");
         sub.add_option("--out", a->out,
                        "mask file (.png, or .tif to keep a GeoTIFF's georeference) for one image; "
                        "a directory for many (masks <stem>.png|.tif, overlays <stem>_overlay.png)")

@@ -359,13 +359,23 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resumin
     const LabelSettings defaults;
     const std::string kind = md.meta.value("kind", std::string("sparse"));
     auto refuse = [&](const char* key, const std::string& asked, const std::string& made) {
-        // A resumed run's settings are its own: nothing to drop; the directory changed.
+        const std::string dotted_key = std::string("labels.") + key;
+        const std::string typed_from = source ? (*source)({dotted_key}) : std::string();
+        // A setting typed beside --resume is not the run's: the masks the run trains on decide
+        // it (a probe's --points 80 was said as the directory's, "made again").
+        if (resuming && typed_from == "command line")
+            PFCE_THROW(InputError, "cannot resume: ", dotted_key, " = ", asked,
+                       " was given, but the masks the run trains on (labels.dir ", md.dir,
+                       ") were made with ", key, " = ", made,
+                       " (its masks.json); resume without it");
+        // A resumed run's settings are its own: the directory holds other masks than it did.
         if (resuming)
-            PFCE_THROW(InputError, "cannot resume: labels.dir ", md.dir,
-                       " was made again since the run began: its masks.json now says ", key, " = ",
-                       made, ", the run trained on masks made with ", key, " = ", asked,
-                       ". Its labels would change in the middle of the run: make the masks as "
-                       "they were (the run's labels.points = ",
+            PFCE_THROW(InputError, "cannot resume: labels.dir ", md.dir, " holds masks made with ",
+                       key, " = ", made, " (its masks.json), the run trained on masks made with ",
+                       key, " = ", asked,
+                       ": they are not the run's masks (made again since the run began, or another "
+                       "directory). Its labels would change in the middle of the run: make the "
+                       "masks as they were (the run's labels.points = ",
                        nlohmann::json(l.points).dump(), ", seed = ", l.seed,
                        ", scale_by_area = ", l.scale_by_area ? "true" : "false",
                        kind == "linked" || l.kind == "linked"

@@ -4,6 +4,8 @@
 #include "core/log.hpp"
 #include "core/op_variants.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace pfce {
@@ -79,6 +81,20 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
     } catch (const nlohmann::json::exception& e) {
         PFCE_THROW(InputError, "checkpoint ", path,
                    ": metadata does not describe a pfce U-Net: ", e.what());
+    }
+    // Weights that are not numbers predict one class everywhere without a word (a probe's edited
+    // checkpoint scored "100% building"); training never saves them (it stops at a non-finite
+    // loss and keeps the last good checkpoint), so such a file was damaged or edited.
+    for (const auto& t : ck.tensors) {
+        if (t.value.dtype() != DType::f32) continue;
+        const float* v = t.value.data<float>();
+        const std::int64_t n = t.value.numel();
+        const std::int64_t bad = std::count_if(v, v + n, [](float x) { return !std::isfinite(x); });
+        if (bad > 0)
+            PFCE_THROW(InputError, "checkpoint ", path, ": its tensor ", t.name, " holds ", bad,
+                       " of ", n,
+                       " values that are not finite (NaN or infinity): a model of them cannot "
+                       "predict; use another checkpoint (the run's best.ckpt or last.ckpt)");
     }
     load_model_state(ck, backend, *m.net, path);
     // A run's last.ckpt is written at its start, before the first step: a run killed then leaves

@@ -165,6 +165,7 @@ void trim_metrics(const std::string& path, int completed_epochs) {
                  shown_line(m.torn));
     std::string kept;
     int last = 0, n_kept = 0;
+    std::vector<int> dropped;
     for (std::size_t i = 0; i < m.lines.size(); ++i) {
         const json& j = m.lines[i];
         int epoch = 0;
@@ -174,9 +175,8 @@ void trim_metrics(const std::string& path, int completed_epochs) {
         epoch = j["epoch"].get<int>();
         if (epoch > completed_epochs) {
             // Written after the checkpoint (a stop between the line and the checkpoint): that
-            // epoch is run again.
-            log_info(path, ": dropped the line of epoch ", epoch, ", past the checkpoint's ",
-                     completed_epochs, " (it runs again)");
+            // epoch is run again. Said once, below.
+            dropped.push_back(epoch);
             continue;
         }
         // Epochs are appended in order, once each: a line out of order or repeated is an edited
@@ -190,6 +190,18 @@ void trim_metrics(const std::string& path, int completed_epochs) {
         ++n_kept;
         kept += m.raw[i] + "\n";
     }
+    // A kill leaves one line past the checkpoint at most: more is a checkpoint older than the
+    // metrics (an earlier last.ckpt put back), whose epochs since are trained again (a probe saw
+    // a finished 20-epoch run rewound to epoch 0 in twenty info lines).
+    if (dropped.size() == 1)
+        log_info(path, ": dropped the line of epoch ", dropped[0], ", past the checkpoint's ",
+                 completed_epochs, " (it runs again)");
+    else if (dropped.size() > 1)
+        log_warn(path, ": dropped the lines of epochs ", dropped.front(), "..", dropped.back(),
+                 ", past the checkpoint's ", completed_epochs,
+                 ": a stop leaves one such line at most, so this last.ckpt is older than the run's "
+                 "metrics (an earlier one put back?); the run goes on from epoch ",
+                 completed_epochs + 1, " and trains those epochs again");
     if (n_kept < completed_epochs)
         log_warn(path, ": holds ", n_kept, " of the ", completed_epochs,
                  " epochs the checkpoint has completed (lines removed or the file replaced); the "
