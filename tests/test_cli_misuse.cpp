@@ -336,6 +336,10 @@ TEST(CliMisuse, ARunFindsItsOwnDataFromAnotherDirectory) {
     ASSERT_EQ(t.status, 0) << t.output;
     ASSERT_EQ(e.status, 0) << e.output;
     EXPECT_EQ(json_int(e.output, "images"), 8) << e.output;
+    // The ids scored, for a paper's list of its test set (a walkthrough found them nowhere).
+    const nlohmann::json scored = nlohmann::json::parse(e.output.substr(e.output.find('{')));
+    EXPECT_EQ(scored["ids"].size(), 8u);
+    EXPECT_EQ(scored["ids"][0], "tile_0");
     const nlohmann::json data = read_checkpoint(root + "/a/run/last.ckpt").meta["config"]["data"];
     EXPECT_TRUE(fs::path(data["root"].get<std::string>()).is_absolute()) << data.dump();
 }

@@ -284,6 +284,10 @@ void run_eval(const EvalArgs& a) {
         j["split"] = a.split;
         if (ds.kind() == DatasetKind::tiles) j["tile_labels"] = ds.tile_labels_read();
         j["images"] = r.images;
+        // The samples scored, by id: a run's random split made publishable (a paper's test set).
+        nlohmann::json ids = nlohmann::json::array();
+        for (const std::size_t i : indices) ids.push_back(ds.sample(i).id);
+        j["ids"] = std::move(ids);
         j["images_unlabelled"] = r.images_unlabelled;  // of those, labelling no pixel
         j["tta"] = tta_name(tta);
         // The sliding windows of large or mixed-size images (predict's --window and --overlap);
