@@ -2094,3 +2094,46 @@ TEST(CliMisuse, ACheckpointOfNonFiniteWeightsIsRefused) {
     }
     EXPECT_FALSE(fs::exists(root + "/pred.png"));
 }
+
+// Fine-tuning (a researcher's walkthrough: no way to start from a trained model): --init-from
+// starts a new run from a checkpoint's weights; one of another U-Net or other classes is refused
+// before the run directory is made.
+TEST(CliMisuse, InitFromStartsFromACheckpointsWeights) {
+    const std::string root = test::temp_dir("misuse_init_from");
+    const auto fd = dataset(root + "/data");
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root + "/base" + kTiny).status,
+              0);
+    const std::string base = root + "/base/last.ckpt";
+    const test::CommandResult tuned =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/tuned --init-from " + base +
+                       " --lr 1e-9" + kTiny);
+    ASSERT_EQ(tuned.status, 0) << tuned.output;
+    EXPECT_MESSAGE_HAS(tuned.output, "model: the weights of " + base);
+    // At lr 1e-9 one epoch of Adam moves no weight by more than about 1e-8 of the base's.
+    const Checkpoint a = read_checkpoint(base), b = read_checkpoint(root + "/tuned/last.ckpt");
+    std::size_t compared = 0;
+    for (const NamedTensor& t : a.tensors) {
+        if (t.name.rfind("param.", 0) != 0) continue;
+        const Tensor* u = b.find(t.name);
+        ASSERT_NE(u, nullptr) << t.name;
+        for (std::int64_t i = 0; i < t.value.numel(); ++i)
+            ASSERT_NEAR(u->data<float>()[i], t.value.data<float>()[i], 1e-6) << t.name;
+        ++compared;
+    }
+    EXPECT_GT(compared, 0u);
+    EXPECT_EQ(b.meta["config"]["model"]["init_from"], fs::absolute(base).string());
+    // Another U-Net: refused, and no run directory is left.
+    const test::CommandResult wider =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/wider --init-from " + base +
+                       kTiny + " --width 8");
+    EXPECT_EQ(wider.status, 2) << wider.output;
+    EXPECT_MESSAGE_HAS(wider.output,
+                       "its U-Net is width 4, depth 1 for 4 classes; this run's is "
+                       "width 8, depth 1 for 4 classes");
+    EXPECT_FALSE(fs::exists(root + "/wider"));
+    const test::CommandResult missing =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/missing --init-from " +
+                       root + "/none.ckpt" + kTiny);
+    EXPECT_EQ(missing.status, 2) << missing.output;
+    EXPECT_MESSAGE_HAS(missing.output, "model.init_from (--init-from): ");
+}

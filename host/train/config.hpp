@@ -58,6 +58,8 @@ struct LabelSettings {
 struct ModelSettings {
     int width = 32;  // base width F
     int depth = 4;   // down-sampling steps L
+    // A checkpoint whose weights the run starts from (fine-tuning), "" for random weights.
+    std::string init_from;
 };
 
 struct LossSettings {

@@ -309,6 +309,11 @@ std::vector<ConfigKey> build_keys() {
             .legacy("width"),
         key(m, &M::depth, "model", "depth", "--depth", "U-Net depth (down-sampling steps)")
             .legacy("depth"),
+        key(m, &M::init_from, "model", "init_from", "--init-from",
+            "start from the weights of this checkpoint (fine-tuning: its width, depth and classes; "
+            "a new optimizer and schedule)")
+            .path()
+            .added_at_old_behaviour(),
         // loss
         key(lo, &Lo::gamma, "loss", "gamma", "--focal-gamma", "focal exponent (0 = cross-entropy)")
             .legacy("focal_gamma"),

@@ -22,6 +22,23 @@ void load_model_state(const Checkpoint& ck, Backend& backend, UNet& net,
     for (Buffer* b : net.buffers()) ck.load_into(backend, "buffer." + b->name, b->value, source);
 }
 
+// Weights that are not numbers predict one class everywhere without a word (a probe's edited
+// checkpoint scored "100% building"); training never saves them (it stops at a non-finite loss
+// and keeps the last good checkpoint), so such a file was damaged or edited.
+void check_finite_weights(const Checkpoint& ck, const std::string& path) {
+    for (const auto& t : ck.tensors) {
+        if (t.value.dtype() != DType::f32) continue;
+        const float* v = t.value.data<float>();
+        const std::int64_t n = t.value.numel();
+        const std::int64_t bad = std::count_if(v, v + n, [](float x) { return !std::isfinite(x); });
+        if (bad > 0)
+            PFCE_THROW(InputError, "checkpoint ", path, ": its tensor ", t.name, " holds ", bad,
+                       " of ", n,
+                       " values that are not finite (NaN or infinity): a model of them cannot "
+                       "predict; use another checkpoint (the run's best.ckpt or last.ckpt)");
+    }
+}
+
 nlohmann::json stats_to_json(const ChannelStats& s) {
     return {{"mean", {s.mean[0], s.mean[1], s.mean[2]}}, {"std", {s.std[0], s.std[1], s.std[2]}}};
 }
@@ -82,20 +99,7 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
         PFCE_THROW(InputError, "checkpoint ", path,
                    ": metadata does not describe a pfce U-Net: ", e.what());
     }
-    // Weights that are not numbers predict one class everywhere without a word (a probe's edited
-    // checkpoint scored "100% building"); training never saves them (it stops at a non-finite
-    // loss and keeps the last good checkpoint), so such a file was damaged or edited.
-    for (const auto& t : ck.tensors) {
-        if (t.value.dtype() != DType::f32) continue;
-        const float* v = t.value.data<float>();
-        const std::int64_t n = t.value.numel();
-        const std::int64_t bad = std::count_if(v, v + n, [](float x) { return !std::isfinite(x); });
-        if (bad > 0)
-            PFCE_THROW(InputError, "checkpoint ", path, ": its tensor ", t.name, " holds ", bad,
-                       " of ", n,
-                       " values that are not finite (NaN or infinity): a model of them cannot "
-                       "predict; use another checkpoint (the run's best.ckpt or last.ckpt)");
-    }
+    check_finite_weights(ck, path);
     load_model_state(ck, backend, *m.net, path);
     // A run's last.ckpt is written at its start, before the first step: a run killed then leaves
     // weights that never trained, whose predictions and metrics mean nothing (hostile-user probe:

@@ -21,6 +21,9 @@ namespace pfce {
 // "param.<name>" for every parameter, "buffer.<name>" for every buffer (host copies).
 void save_model_state(Checkpoint& ck, Backend& backend, UNet& net);
 void load_model_state(const Checkpoint& ck, Backend& backend, UNet& net, const std::string& source);
+// InputError naming `path` and the tensor when a f32 tensor of `ck` holds a NaN or an infinity:
+// a model of them predicts one class everywhere.
+void check_finite_weights(const Checkpoint& ck, const std::string& path);
 
 nlohmann::json stats_to_json(const ChannelStats& s);
 ChannelStats stats_from_json(const nlohmann::json& j);

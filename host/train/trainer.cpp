@@ -499,6 +499,45 @@ class TrainingRun {
     }
 
     // last.ckpt at the start of a new run (epoch 0), before metrics.jsonl is begun.
+    // model.init_from: the weights (and batch-norm statistics) of a checkpoint of the same U-Net
+    // and classes, before the first step; the optimizer and schedule start anew. Checked before
+    // OUT is claimed, so a checkpoint that does not fit leaves nothing behind.
+    void init_weights() {
+        const std::string& from = cfg_.model.init_from;
+        if (from.empty()) return;
+        Checkpoint ck;
+        try {
+            ck = read_checkpoint(from);
+        } catch (const InputError& e) {
+            PFCE_THROW(InputError, "model.init_from (--init-from): ", e.what());
+        }
+        const json model = ck.meta.value("model", json::object());
+        const json classes = ck.meta.value("classes", json());
+        const UNetConfig& uc = net_.config();
+        const auto get = [&](const char* k) { return model.value(k, -1); };
+        if (get("depth") != uc.depth || get("base_width") != uc.base_width ||
+            get("num_classes") != uc.num_classes || get("in_channels") != uc.in_channels)
+            PFCE_THROW(InputError, "model.init_from ", from, ": its U-Net is width ",
+                       get("base_width"), ", depth ", get("depth"), " for ", get("num_classes"),
+                       " classes; this run's is width ", uc.base_width, ", depth ", uc.depth,
+                       " for ", uc.num_classes,
+                       " classes: give its --width and --depth, on data of its classes");
+        if (classes != json(in_.class_names))
+            PFCE_THROW(InputError, "model.init_from ", from, ": it was trained on the classes ",
+                       classes.dump(), ", this run's data has ", json(in_.class_names).dump(),
+                       ": its outputs would mean other classes; give data of its classes (in its "
+                       "order)");
+        check_finite_weights(ck, from);
+        load_model_state(ck, backend_, net_, from);
+        const TrainingProgress p = training_progress(ck.meta);
+        log_info("model: the weights of ", from,
+                 p.known ? " (epoch " + std::to_string(p.epoch) + ", step " +
+                               std::to_string(p.global_step) + ")"
+                         : std::string(),
+                 "; a new optimizer and learning-rate schedule, and this run's input "
+                 "normalization (its training images' channel means)");
+    }
+
     void save_start() { save(st_, false); }
 
     // Loads OUT/last.ckpt. False when the run has already done all its epochs (result filled from
@@ -1481,6 +1520,7 @@ Config config_of_run(const std::string& out_dir) {
 TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& inputs,
                        const TrainOptions& opts) {
     TrainingRun run(backend, cfg, inputs, opts);
+    if (!opts.resume) run.init_weights();  // a resume takes its own weights from last.ckpt
     run.claim_output_dir();
     if (opts.resume && !run.resume()) return run.finish();
     // A run always has the last.ckpt --resume needs: killed (SIGKILL, power) in its first epoch,
