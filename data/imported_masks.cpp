@@ -129,7 +129,14 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
         n, ds.palette(), writing,
         [&](std::size_t i) {
             const SampleRef& s = ds.sample(i);
-            const ImageInfo image = probe_image(s.image_path);
+            // Its size from the dataset's scan, where it recorded one (else the header's).
+            ImageInfo image;
+            if (s.width > 0 && s.height > 0) {
+                image.width = s.width;
+                image.height = s.height;
+            } else {
+                image = probe_image(s.image_path);
+            }
             if (files[i].empty()) return LabelMap(image.width, image.height, kUnlabelled);
             LabelMap mask = ds.read_mask_file(files[i]);
             // Points on an image of another size would fall on other pixels.

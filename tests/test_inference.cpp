@@ -507,6 +507,15 @@ EvalResult evaluate_at_once(Fixture& f, const Dataset& ds, const std::vector<std
                     FocalLossParams{}, -1, eo);
 }
 
+// Five images of mixed sizes (evaluated in sliding windows) and five of one size (in batches).
+std::vector<std::pair<std::string, test::ForeignSpec>> split_specs() {
+    test::ForeignSpec mixed;
+    mixed.sizes = {{40, 32}, {70, 50}, {24, 24}, {40, 32}, {33, 41}};
+    test::ForeignSpec uniform;
+    uniform.sizes.assign(5, {24, 24});
+    return {{"mixed", mixed}, {"uniform", uniform}};
+}
+
 }  // namespace
 
 // A split evaluated in parts scores what it scores at once: the same confusion matrix and the same
@@ -516,12 +525,7 @@ EvalResult evaluate_at_once(Fixture& f, const Dataset& ds, const std::vector<std
 TEST(EvaluateSplit, PartsScoreWhatTheWholeSplitScores) {
     Fixture f;
     const std::string root = test::temp_dir("evaluate_split");
-    test::ForeignSpec mixed;
-    mixed.sizes = {{40, 32}, {70, 50}, {24, 24}, {40, 32}, {33, 41}};
-    test::ForeignSpec uniform;
-    uniform.sizes.assign(5, {24, 24});
-    for (const auto& [name, spec] :
-         {std::make_pair("mixed", mixed), std::make_pair("uniform", uniform)}) {
+    for (const auto& [name, spec] : split_specs()) {
         SCOPED_TRACE(name);
         const auto fd = test::write_foreign_dataset(root + "/" + name, spec);
         const Dataset ds = Dataset::open(fd.root);
@@ -594,12 +598,7 @@ TEST(EvaluateSplit, PartsScoreWhatTheWholeSplitScores) {
 TEST(EvaluateSplit, SamplesThatLabelNoPixelAddNothing) {
     Fixture f;
     const std::string root = test::temp_dir("evaluate_split_unlabelled");
-    test::ForeignSpec mixed;
-    mixed.sizes = {{40, 32}, {70, 50}, {24, 24}, {40, 32}, {33, 41}};
-    test::ForeignSpec uniform;
-    uniform.sizes.assign(5, {24, 24});
-    for (const auto& [name, spec] :
-         {std::make_pair("mixed", mixed), std::make_pair("uniform", uniform)}) {
+    for (const auto& [name, spec] : split_specs()) {
         SCOPED_TRACE(name);
         const auto fd = test::write_foreign_dataset(root + "/" + name, spec);
         auto unlabel = [&](std::size_t k) {

@@ -1791,6 +1791,7 @@ TEST(RealDatasets, OwnAnnotationsAreImportedAsTheyMean) {
         spec.sizes = {{40, 32}, {48, 40}, {40, 32}, {40, 32}, {40, 32}, {40, 32}};
         spec.index_masks = index;
         spec.index_values = index ? std::vector<int>{1, 2, 3, 4} : std::vector<int>{};
+        spec.jpeg = index;  // JPEG chips beside index masks (DeepGlobe's images are JPEG)
         const std::string base = root + (index ? "/index" : "/palette");
         const auto fd = test::write_foreign_dataset(base + "/data", spec);
         const std::string ann = base + "/annotations";

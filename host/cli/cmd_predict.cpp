@@ -67,6 +67,7 @@ struct Job {
     std::string confidence;  // empty unless --confidence
     SidecarGeoref sidecars;  // the input's world file, .prj, .aux.xml: carried to mask (and
                              // confidence), which lie on its pixel grid
+    GeoReference tags;       // the input's GeoTIFF tags, read once: a TIFF mask copies them
     std::vector<std::string> outputs() const {
         std::vector<std::string> o{mask, overlay};
         if (!confidence.empty()) o.push_back(confidence);
@@ -226,17 +227,25 @@ void mark_sidecar_no_data(const Job& j, const RgbImage& img, const ImageChoice& 
     }
 }
 
-// The georeference a prediction of `input` carries beside `mask`: the input's sidecars, and for
-// a PNG mask of a GeoTIFF the place its tags give (a PNG holds no tags; a TIFF mask copies them).
-SidecarGeoref georef_for(const std::string& input, const fs::path& mask) {
-    SidecarGeoref g = find_sidecar_georef(input);
-    if (!lower_ext_is(mask, {".png"})) return g;
+// The GeoTIFF tags of `input`; none where its header does not read (run_predict refuses it with
+// every other such input).
+GeoReference tags_of(const std::string& input) {
     try {
-        add_place_of_tags(g, input, read_georeference(input));
+        return read_georeference(input);
     } catch (const InputError&) {
-        // An input that does not read is refused by run_predict with every other such input.
+        return {};
     }
-    return g;
+}
+
+// The job of predicting `input` into `mask`: with the georeference it carries, the input's
+// sidecars, and for a PNG mask of a GeoTIFF the place its tags give (a PNG holds no tags; a TIFF
+// mask copies them).
+Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask,
+            GeoReference tags) {
+    SidecarGeoref g = find_sidecar_georef(input);
+    if (lower_ext_is(mask, {".png"})) add_place_of_tags(g, input, tags);
+    return {input,        mask.string(),  overlay_path(mask), confidence_path(mask, a.confidence),
+            std::move(g), std::move(tags)};
 }
 
 // Where each prediction goes: --out names the file for one image, the directory for many.
@@ -269,11 +278,12 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                        " is only an extension (it would be a hidden file); expected a name such "
                        "as ",
                        (mask.parent_path() / "mask.png").string(), ", or a directory");
+        GeoReference tags = tags_of(a.input);
         if (!mask.has_extension())
-            mask += a.format == "tif"                    ? ".tif"
-                    : a.format == "png"                  ? ".png"
-                    : read_georeference(a.input).empty() ? ".png"
-                                                         : ".tif";
+            mask += a.format == "tif"   ? ".tif"
+                    : a.format == "png" ? ".png"
+                    : tags.empty()      ? ".png"
+                                        : ".tif";
         if (!lower_ext_is(mask, {".png", ".tif", ".tiff"}))
             PFCE_THROW(InputError, "--out ", mask.string(),
                        ": expected a .png or .tif file (or a directory)");
@@ -286,8 +296,7 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                        (mask.parent_path() / mask.stem()).string(),
                        a.format == "tif" ? ".tif" : ".png",
                        ", or no --format (the file's extension decides)");
-        jobs.push_back({a.input, mask.string(), overlay_path(mask),
-                        confidence_path(mask, a.confidence), georef_for(a.input, mask)});
+        jobs.push_back(job_for(a, a.input, mask, std::move(tags)));
         return jobs;
     }
     // Left out, and said: images of formats not read, subdirectories (not searched), entries
@@ -385,18 +394,10 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                    " images: expected a directory for their masks and overlays (e.g. ",
                    (fs::path(a.out).parent_path() / fs::path(a.out).stem()).string(), "/)");
     for (const fs::path& in : inputs) {
-        // An input that does not read is refused by run_predict with every other such input.
-        auto georeferenced = [&] {
-            try {
-                return !read_georeference(in.string()).empty();
-            } catch (const InputError&) {
-                return false;
-            }
-        };
-        const bool tif = a.format == "tif" || (a.format == "auto" && georeferenced());
+        GeoReference tags = tags_of(in.string());
+        const bool tif = a.format == "tif" || (a.format == "auto" && !tags.empty());
         const fs::path mask = fs::path(a.out) / (in.stem().string() + (tif ? ".tif" : ".png"));
-        jobs.push_back({in.string(), mask.string(), overlay_path(mask),
-                        confidence_path(mask, a.confidence), georef_for(in.string(), mask)});
+        jobs.push_back(job_for(a, in.string(), mask, std::move(tags)));
     }
     // Two inputs with one stem (x.tif and x.TIF, x.png and x.jpg) would write the same mask: the
     // second would silently replace the first.
@@ -720,7 +721,7 @@ void run_predict(const PredictArgs& a) {
                 overlay.pixels[i * 3 + k] = static_cast<std::uint8_t>(
                     (1.0 - a.alpha) * img.pixels[i * 3 + k] + a.alpha * colour[k] + 0.5);
         }
-        const GeoReference geo = read_georeference(j.input);
+        const GeoReference& geo = j.tags;
         const bool tif = lower_ext_is(j.mask, {".tif", ".tiff"});
         // An image's outputs are put in place together once all are written: a full disk leaves
         // none of them (or, with --force, the old ones together), never a mask without its overlay.
