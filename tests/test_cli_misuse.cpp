@@ -2137,3 +2137,44 @@ TEST(CliMisuse, InitFromStartsFromACheckpointsWeights) {
     EXPECT_EQ(missing.status, 2) << missing.output;
     EXPECT_MESSAGE_HAS(missing.output, "model.init_from (--init-from): ");
 }
+
+// eval --per-image FILE: a CSV row per scored image (the split's ids), the images of lowest mIoU
+// under the table; an existing file is replaced only with --force, a file among the data never,
+// and a refusal comes before any evaluation and leaves the file as it was.
+TEST(CliMisuse, EvalPerImageScoresAreWrittenWithoutReplacingFiles) {
+    const std::string root = test::temp_dir("misuse_per_image");
+    test::ForeignSpec spec;
+    spec.sizes.assign(10, {40, 32});
+    const auto fd = dataset(root + "/data", spec);
+    const std::string run = root + "/run";
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + run + kTiny).status, 0);
+    const std::string csv = root + "/scores/per image.csv";
+    const std::string eval = "eval --checkpoint " + run +
+                             "/last.ckpt --split all --device cpu --per-image '" + csv + "'";
+    const test::CommandResult made = test::run_pfce(eval);
+    ASSERT_EQ(made.status, 0) << made.output;
+    EXPECT_MESSAGE_HAS(made.output, "lowest mIoU: ");
+    EXPECT_MESSAGE_HAS(made.output, "every image's scores: " + csv);
+    const std::string text = file_text(csv);
+    EXPECT_EQ(text.rfind("id,pixels,oa,miou,", 0), 0u) << text;
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 11);
+    for (const std::string& id : fd.ids) EXPECT_MESSAGE_HAS(text, "\n" + id + ",");
+
+    { std::ofstream(csv) << "my notes\n"; }
+    const test::CommandResult again = test::run_pfce(eval);
+    EXPECT_EQ(again.status, 2) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, csv + " already exists; pass --force to replace it");
+    EXPECT_EQ(again.output.find("mIoU"), std::string::npos) << again.output;  // nothing evaluated
+    EXPECT_EQ(file_text(csv), "my notes\n");
+    const test::CommandResult forced = test::run_pfce(eval + " --force --json");
+    ASSERT_EQ(forced.status, 0) << forced.output;
+    EXPECT_MESSAGE_HAS(forced.output, "\"per_image\": \"" + csv + "\"");
+    EXPECT_EQ(file_text(csv), text);
+
+    const test::CommandResult among =
+        test::run_pfce("eval --checkpoint " + run + "/last.ckpt --device cpu --per-image " +
+                       fd.root + "/masks/scores.csv --force");
+    EXPECT_EQ(among.status, 2) << among.output;
+    EXPECT_MESSAGE_HAS(among.output, "where it would be read as data");
+    EXPECT_FALSE(fs::exists(fd.root + "/masks/scores.csv"));
+}

@@ -648,3 +648,55 @@ TEST(EvaluateSplit, SamplesThatLabelNoPixelAddNothing) {
         EXPECT_EQ(done.back(), total);
     }
 }
+
+// eval --per-image: each image's own confusion matrix, in the split's order whatever its parts,
+// all zero for an image that labels no pixel, counting that image's labelled pixels, and summing
+// to the split's. In sliding windows an image's windows are its own: it scores what it scores
+// alone. Without the option nothing is kept per image.
+TEST(EvaluateSplit, EachImageHasItsOwnConfusion) {
+    Fixture f;
+    const std::string root = test::temp_dir("evaluate_split_per_image");
+    for (const auto& [name, spec] : split_specs()) {
+        SCOPED_TRACE(name);
+        const auto fd = test::write_foreign_dataset(root + "/" + name, spec);
+        RgbImage ignore(spec.sizes[1].first, spec.sizes[1].second);
+        for (std::size_t i = 0; i < ignore.pixels.size(); ++i)
+            ignore.pixels[i] = test::kForeignIgnoreColour[i % 3];
+        write_png(fd.root + "/masks/" + fd.ids[1] + ".png", ignore);
+        const Dataset ds = Dataset::open(fd.root);
+        const std::vector<std::size_t> indices = {3, 1, 0, 4, 2};
+        SplitEvalOptions so;
+        so.eval.window = 32;
+        so.eval.batch_size = 2;
+        const bool windows = evaluates_in_windows(sample_sizes(ds, indices), so.eval);
+        EXPECT_EQ(windows, name == std::string("mixed"));
+        EXPECT_TRUE(evaluate_split(*f.backend, f.net, ds, indices, nullptr, f.stats,
+                                   FocalLossParams{}, -1, so)
+                        .image_confusion.empty());
+        so.eval.per_image = true;
+        for (std::int64_t part_bytes : {kEvalPartBytes, decoded_sample_bytes(40, 32)}) {
+            so.part_bytes = part_bytes;
+            const EvalResult r = evaluate_split(*f.backend, f.net, ds, indices, nullptr, f.stats,
+                                                FocalLossParams{}, -1, so);
+            ASSERT_EQ(r.image_confusion.size(), indices.size());
+            std::vector<std::int64_t> sum(r.confusion.size(), 0);
+            for (std::size_t k = 0; k < indices.size(); ++k) {
+                SCOPED_TRACE("sample " + fd.ids[indices[k]]);
+                const std::vector<std::int64_t>& own = r.image_confusion[k];
+                ASSERT_EQ(own.size(), r.confusion.size());
+                for (std::size_t c = 0; c < sum.size(); ++c) sum[c] += own[c];
+                const LabelMap dense = load_samples(ds, {indices[k]}, "", true)[0].dense;
+                const auto labelled = std::count_if(dense.labels.begin(), dense.labels.end(),
+                                                    [](std::uint8_t v) { return v != 255; });
+                EXPECT_EQ(std::accumulate(own.begin(), own.end(), std::int64_t{0}), labelled);
+                if (indices[k] == 1) EXPECT_EQ(labelled, 0);
+                if (windows) {
+                    EvalOptions alone = so.eval;
+                    alone.in_windows = true;
+                    EXPECT_EQ(own, evaluate_at_once(f, ds, {indices[k]}, alone).confusion);
+                }
+            }
+            EXPECT_EQ(sum, r.confusion);
+        }
+    }
+}

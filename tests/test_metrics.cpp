@@ -6,11 +6,20 @@
 #include <vector>
 
 #include "core/text.hpp"
+#include "host/train/image_scores.hpp"
 #include "host/train/metrics.hpp"
 #include "tests/test_util.hpp"
 
 namespace pfce {
 namespace {
+
+std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::size_t from = 0;
+    for (std::size_t nl; (nl = text.find('\n', from)) != std::string::npos; from = nl + 1)
+        lines.push_back(text.substr(from, nl - from));
+    return lines;
+}
 
 TEST(Metrics, FromHandMadeConfusion) {
     // 3 classes, rows = truth, columns = prediction:
@@ -35,6 +44,39 @@ TEST(Metrics, FromHandMadeConfusion) {
     const auto j = to_json(m, {"a", "b", "c"});
     EXPECT_DOUBLE_EQ(j["iou"][1].get<double>(), 0.5);
     EXPECT_EQ(j["classes"][2], "c");
+}
+
+// eval --per-image's CSV: a row per image in order, undefined values as empty cells (a class
+// absent from an image, an image of no labelled pixel), names with separators quoted; the line of
+// lowest mIoU leaves unscored images out and keeps the split's order among ties.
+TEST(Metrics, PerImageScoresCsv) {
+    const std::vector<std::string> ids = {"a", "tile, \"north\"", "empty", "d"};
+    const std::vector<std::vector<std::int64_t>> confusions = {
+        {8, 2, 0, 1, 6, 3, 0, 0, 10},  // every class
+        {4, 0, 0, 0, 4, 0, 0, 0, 0},   // no class 2: its IoU undefined; mIoU 1
+        {0, 0, 0, 0, 0, 0, 0, 0, 0},   // no labelled pixel
+        {0, 4, 0, 0, 0, 0, 0, 0, 0},   // all wrong: mIoU 0
+    };
+    const std::vector<ImageScore> scores = image_scores(ids, confusions, 3, /*clutter=*/2);
+    ASSERT_EQ(scores.size(), 4u);
+    EXPECT_DOUBLE_EQ(scores[0].metrics.miou, (8.0 / 11 + 0.5 + 10.0 / 13) / 3);
+    const std::string csv = image_scores_csv(scores, {"low veg", "car", "x,y"}, 2);
+    const std::vector<std::string> lines = split_lines(csv);
+    ASSERT_EQ(lines.size(), 5u) << csv;
+    EXPECT_EQ(lines[0],
+              "id,pixels,oa,miou,miou_no_clutter,mean_f1,iou_low veg,iou_car,\"iou_x,y\",f1_low "
+              "veg,f1_car,\"f1_x,y\"");
+    EXPECT_EQ(lines[1].substr(0, 33), "a,30,0.800000,0.665501,0.613636,0");
+    EXPECT_EQ(lines[2],
+              "\"tile, \"\"north\"\"\",8,1.000000,1.000000,1.000000,1.000000,1.000000,1.000000,,"
+              "1.000000,1.000000,");
+    EXPECT_EQ(lines[3], "empty,0,,,,,,,,,,");
+    EXPECT_EQ(lines[4].substr(0, 24), "d,4,0.000000,0.000000,0.");
+    EXPECT_EQ(lowest_miou(scores, 5), "d 0.0000, a 0.6655, tile, \"north\" 1.0000");
+    EXPECT_EQ(lowest_miou(scores, 1), "d 0.0000");
+    // Without a clutter class there is no miou_no_clutter column.
+    EXPECT_EQ(split_lines(image_scores_csv(scores, {"a", "b", "c"}, -1))[0],
+              "id,pixels,oa,miou,mean_f1,iou_a,iou_b,iou_c,f1_a,f1_b,f1_c");
 }
 
 TEST(Metrics, AbsentClassIsLeftOutOfTheMeans) {

@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/output_dir.hpp"
 #include "data/dataset.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/train_data.hpp"
@@ -144,6 +145,21 @@ inline void refuse_unreachable_out(const std::string& out, const std::string& fl
     PFCE_THROW(
         InputError, flag, " ", out, ": it ", why,
         why == "is a loop of symbolic links" ? ": mend the link, or choose another path" : "");
+}
+
+// The directory of an output file `file` (given as `flag FILE`), made with `made` (removed again
+// when the command fails or is stopped before writing): before any work, so a path that cannot be
+// created is said first.
+inline void make_parent_directory(const std::string& flag, const std::string& file,
+                                  MadeDirectories& made) {
+    const std::filesystem::path parent = std::filesystem::path(file).parent_path();
+    if (parent.empty()) return;
+    std::error_code ec;
+    made.create(parent, ec);
+    if (!std::filesystem::is_directory(parent))
+        PFCE_THROW(InputError, flag, " ", file, ": ", parent.string(), ": ",
+                   ec ? cannot_create_dir_reason(parent.string(), ec)
+                      : "cannot create this directory: a file of that name is in the way");
 }
 
 // The inputs a command refuses while it checks them all before writing anything (predict's images):

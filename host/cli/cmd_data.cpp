@@ -404,19 +404,9 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         if (!d.empty() && path_is_inside(f.out, d))
             PFCE_THROW(InputError, "--out ", f.out, " lies inside ", d,
                        ", which preview reads; write the sheet elsewhere");
-    // The sheet's directory, made as predict makes its outputs' (and removed again when preview
-    // fails or is stopped before writing): before any image is read, so a path that cannot be
-    // created is said first.
+    // The sheet's directory, made as predict makes its outputs': before any image is read.
     MadeDirectories made;
-    if (const std::filesystem::path parent = std::filesystem::path(f.out).parent_path();
-        !parent.empty()) {
-        std::error_code ec;
-        made.create(parent, ec);
-        if (!std::filesystem::is_directory(parent))
-            PFCE_THROW(InputError, "--out ", f.out, ": ", parent.string(), ": ",
-                       ec ? cannot_create_dir_reason(parent.string(), ec)
-                          : "cannot create this directory: a file of that name is in the way");
-    }
+    make_parent_directory("--out", f.out, made);
     const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(f.count), ds->size());
     SheetOptions opt;
     opt.panel = f.panel;

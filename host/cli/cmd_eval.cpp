@@ -19,6 +19,7 @@
 #include "host/cli/command_registry.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/evaluate_split.hpp"
+#include "host/train/image_scores.hpp"
 #include "host/train/progress.hpp"
 #include "host/train/test_time_augment.hpp"
 #include "host/train/train_data.hpp"
@@ -32,12 +33,14 @@ namespace fs = std::filesystem;
 struct EvalArgs {
     std::string checkpoint, data, split = "test", labels, device = "auto", tta = "none";
     std::string tile_labels;  // empty: the labels the run trained with
+    std::string per_image;    // a CSV of each image's scores, or empty
     int batch_size = 0, window = 0, overlap = 0;
     std::int64_t max_pixels = 0;
     bool batch_size_given = false, window_given = false;  // else the run's
     bool overlap_given = false;                           // else a quarter of the window
     bool max_pixels_given = false;
     bool json = false;
+    bool force = false;  // may replace --per-image's file
 };
 
 std::string names(const std::vector<std::string>& v) {
@@ -228,9 +231,20 @@ void run_eval(const EvalArgs& a) {
         labels = open_mask_dir(a.labels);
         check_masks_match_dataset(labels, ds, indices);
     }
+    // The per-image file is checked, and its directory made, before minutes of evaluation.
+    MadeDirectories made;
+    if (!a.per_image.empty()) {
+        refuse_unreachable_out(a.per_image, "--per-image");
+        refuse_output_among_data("--per-image " + a.per_image, a.per_image, "the scores");
+        FileIdentities inputs({a.checkpoint});
+        if (!a.labels.empty()) inputs.add(a.labels + "/masks.json");
+        check_output_file(a.per_image, a.force, inputs);
+        make_parent_directory("--per-image", a.per_image, made);
+    }
     SplitEvalOptions so;
     EvalOptions& eo = so.eval;
     eo = eval_options(m.config);
+    eo.per_image = !a.per_image.empty();
     if (a.batch_size_given) eo.batch_size = a.batch_size;
     if (a.window_given) eo.window = a.window;
     check_window_fits_unet(eo.window, a.window_given, depth, a.checkpoint);
@@ -272,6 +286,16 @@ void run_eval(const EvalArgs& a) {
                  trained.gray ? "in colour" : "gray", " but ", a.checkpoint, " was trained on ",
                  trained.gray ? "gray" : "colour",
                  " images: its scores on them may say little of the model");
+    std::vector<ImageScore> scores;
+    if (!a.per_image.empty()) {
+        std::vector<std::string> ids;
+        for (const std::size_t i : indices) ids.push_back(ds.sample(i).id);
+        scores = image_scores(ids, r.image_confusion, static_cast<int>(m.class_names.size()),
+                              m.clutter_class);
+        write_file_atomically(a.per_image,
+                              image_scores_csv(scores, m.class_names, m.clutter_class));
+        made.kept();
+    }
     if (a.json) {
         nlohmann::json j = to_json(r.metrics, m.class_names);
         j["checkpoint"] = a.checkpoint;
@@ -297,6 +321,7 @@ void run_eval(const EvalArgs& a) {
         j["overlap"] = windows ? nlohmann::json(eo.overlap) : nlohmann::json();
         j["loss_dense"] = r.loss_dense;
         if (!a.labels.empty()) j["loss_labels"] = r.loss;
+        if (!a.per_image.empty()) j["per_image"] = a.per_image;
         std::printf("%s\n", j.dump(2).c_str());
         return;
     }
@@ -318,6 +343,11 @@ void run_eval(const EvalArgs& a) {
     std::printf("%s", format_metrics_table(r.metrics, m.class_names, m.clutter_class).c_str());
     std::printf("%-22s %8.4f\n", "loss (dense)", r.loss_dense);
     if (!a.labels.empty()) std::printf("%-22s %8.4f\n", "loss (--labels)", r.loss);
+    if (!a.per_image.empty()) {
+        const std::string lowest = lowest_miou(scores, 5);
+        if (!lowest.empty()) std::printf("lowest mIoU: %s\n", lowest.c_str());
+        std::printf("every image's scores: %s\n", a.per_image.c_str());
+    }
 }
 
 const bool registered = register_command(
@@ -353,6 +383,10 @@ const bool registered = register_command(
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
         CLI::Option* max_pixels = add_max_pixels_option(sub, a->max_pixels);
         sub.add_flag("--json", a->json, "print JSON instead of the table");
+        sub.add_option("--per-image", a->per_image,
+                       "also write each image's scores to this CSV file (id, pixels, OA, mIoU, "
+                       "per-class IoU and F1), and name the images of lowest mIoU");
+        sub.add_flag("--force", a->force, "replace an existing --per-image file");
         sub.callback([a, batch_size, window, overlap, max_pixels] {
             a->batch_size_given = batch_size->count() > 0;
             a->window_given = window->count() > 0;

@@ -87,6 +87,22 @@ BatchLoader& loader_for(EvalBuffers& buf, Backend& backend, const std::vector<Sa
     return *buf.loader;
 }
 
+// Each image's confusion matrix of a batch, from its predicted classes (`pred`, on the backend)
+// and its dense masks, into r.image_confusion at the images' positions in the sample list.
+void add_image_confusions(Backend& backend, const Tensor& pred, const Batch& batch, int C,
+                          Tensor& host_pred, EvalResult& r) {
+    ensure_host_tensor(host_pred, pred.shape(), DType::u8);
+    backend.copy(host_pred, pred);
+    const std::size_t plane = static_cast<std::size_t>(pred.dim(1)) * pred.dim(2);
+    for (std::size_t b = 0; b < batch.indices.size(); ++b) {
+        const std::uint8_t* p = host_pred.data<std::uint8_t>() + b * plane;
+        const std::uint8_t* truth = batch.dense.data<std::uint8_t>() + b * plane;
+        std::int64_t* own = r.image_confusion[batch.indices[b]].data();
+        for (std::size_t i = 0; i < plane; ++i)
+            if (truth[i] < C) ++own[static_cast<std::size_t>(truth[i]) * C + p[i]];
+    }
+}
+
 // The losses and metrics of the sums and the confusion matrix. No labelled pixel in the whole
 // split: a loss of 0, as that of a batch without one (DESIGN §2).
 void derive(EvalResult& r, int C, int clutter_class) {
@@ -138,6 +154,7 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
     const int C = net.config().num_classes;
     EvalResult r;
     r.confusion.assign(static_cast<std::size_t>(C) * C, 0);
+    if (opts.per_image) r.image_confusion.assign(samples.size(), r.confusion);
     if (samples.empty()) {
         r.loss = r.loss_dense = std::numeric_limits<double>::quiet_NaN();
         r.metrics = metrics_from_confusion(r.confusion, C, clutter_class);
@@ -183,8 +200,10 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
             sw.progress = [&](std::int64_t done, std::int64_t) {
                 opts.progress(windows_before + done, all_windows, "windows");
             };
-        for (const SampleData& s : samples) {
+        for (std::size_t k = 0; k < samples.size(); ++k) {
+            const SampleData& s = samples[k];
             const int W = s.image.width;
+            std::int64_t* own = opts.per_image ? r.image_confusion[k].data() : nullptr;
             auto per_batch = [&](const Tensor& logits, const std::vector<WindowRect>& windows) {
                 const Shape shape{logits.dim(0), logits.dim(2), logits.dim(3)};
                 if (host_labels.empty() || host_labels.shape() != shape) {
@@ -208,7 +227,9 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
                     int best = 0;
                     for (int c = 1; c < C; ++c)
                         if (logits[c * plane + p] > logits[best * plane + p]) best = c;
-                    ++r.confusion[static_cast<std::size_t>(truth[p]) * C + best];
+                    const std::size_t cell = static_cast<std::size_t>(truth[p]) * C + best;
+                    ++r.confusion[cell];
+                    if (own) ++own[cell];
                 }
             };
             sliding_logits(backend, net, s.image, stats, sw, rows, per_batch, &buf.x,
@@ -249,6 +270,7 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
             add_losses(logits, batch.train_labels, batch.dense);
             backend.argmax_channels(logits, pred);
             backend.confusion_accumulate(pred, dense, conf);
+            if (opts.per_image) add_image_confusions(backend, pred, batch, C, buf.host_pred, r);
             pending_pixels += pixels;
             r.images += batch.images.dim(0);
             if (opts.progress)

@@ -30,6 +30,10 @@ struct EvalResult {
     std::int64_t images = 0;
     // Of those, the images whose masks label no pixel (evaluate_split: counted, not run).
     std::int64_t images_unlabelled = 0;
+    // With EvalOptions::per_image, each sample's own C*C confusion matrix, in the order of the
+    // samples (evaluate_split: of its indices, all zero for a sample that labels no pixel). Their
+    // sum is `confusion`.
+    std::vector<std::vector<std::int64_t>> image_confusion;
 };
 
 struct EvalOptions {
@@ -49,6 +53,9 @@ struct EvalOptions {
     // Sliding windows even for samples that would go through in batches: a split evaluated in
     // parts (evaluate_split) takes every part the way the whole split would go.
     bool in_windows = false;
+    // Also count each image's confusion matrix (EvalResult::image_confusion): which images a model
+    // fails on. In batches it costs a copy of each batch's predicted classes to the host.
+    bool per_image = false;
     // Called as the work goes: windows done of all the samples' windows, or images done of the
     // samples in batches (`unit` says which): eval and validation of large tiles take minutes.
     std::function<void(std::int64_t done, std::int64_t total, const char* unit)> progress;
@@ -67,7 +74,7 @@ EvalOptions eval_options(const Config& cfg);
 struct EvalBuffers {
     Tensor x, labels, dense, pred, d_loss, sum_loss, sum_dense, conf;  // on the backend
     Tensor tta_logits;  // sliding windows' averaged logits under test-time augmentation
-    Tensor conf_host, host_labels, host_dense;  // host memory
+    Tensor conf_host, host_labels, host_dense, host_pred;  // host memory
     std::unique_ptr<BatchLoader> loader;
     const std::vector<SampleData>* loader_samples = nullptr;
     std::size_t loader_count = 0;

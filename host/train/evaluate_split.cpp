@@ -101,6 +101,7 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
     const int C = net.config().num_classes;
     EvalResult total;
     total.confusion.assign(static_cast<std::size_t>(C) * C, 0);
+    if (eo.per_image) total.image_confusion.assign(indices.size(), total.confusion);
     // Declared before the buffers, so that the buffers' batch loader (whose threads read these
     // samples) goes first when an exception leaves this function.
     std::vector<SampleData> samples;
@@ -123,10 +124,12 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
         // reading, where their windows took 137 s in all).
         std::size_t kept = 0;
         std::int64_t units_skipped = 0, units_kept = 0;
+        std::vector<std::size_t> kept_positions;  // in `indices`
         for (std::size_t k = 0; k < samples.size(); ++k) {
             if (labels_a_pixel(samples[k])) {
                 if (kept != k) samples[kept] = std::move(samples[k]);
                 ++kept;
+                kept_positions.push_back(parts[p].first + k);
                 units_kept += units[parts[p].first + k];
             } else {
                 units_skipped += units[parts[p].first + k];
@@ -142,9 +145,11 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
                     last_done = units_before + done;
                     opts.eval.progress(last_done, all_units, unit);
                 };
-            merge_into(total,
-                       evaluate(backend, net, samples, stats, loss, clutter_class, eo, buffers),
-                       clutter_class);
+            EvalResult part =
+                evaluate(backend, net, samples, stats, loss, clutter_class, eo, buffers);
+            for (std::size_t j = 0; j < part.image_confusion.size(); ++j)
+                total.image_confusion[kept_positions[j]] = std::move(part.image_confusion[j]);
+            merge_into(total, part, clutter_class);
             buffers.loader.reset();  // it refers to `samples`, replaced by the next part
         }
         units_before += units_kept;

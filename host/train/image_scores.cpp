@@ -1,0 +1,99 @@
+// Per-image scores of an evaluation, and their CSV.
+#include "host/train/image_scores.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include "core/error.hpp"
+
+namespace pfce {
+
+namespace {
+
+// A CSV field (RFC 4180): quoted, with its quotes doubled, where it holds a separator, a quote,
+// a line break, or spaces at its ends (which spreadsheets would drop).
+std::string csv_field(const std::string& s) {
+    const bool quote = s.find_first_of(",\"\r\n") != std::string::npos ||
+                       (!s.empty() && (s.front() == ' ' || s.back() == ' '));
+    if (!quote) return s;
+    std::string q = "\"";
+    for (const char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+}
+
+std::string csv_number(double x) {
+    if (std::isnan(x)) return {};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6f", x);
+    return buf;
+}
+
+}  // namespace
+
+std::vector<ImageScore> image_scores(const std::vector<std::string>& ids,
+                                     const std::vector<std::vector<std::int64_t>>& confusions,
+                                     int num_classes, int clutter_class) {
+    PFCE_CHECK_SHAPE(ids.size() == confusions.size(), ids.size(), " ids for ", confusions.size(),
+                     " confusion matrices");
+    std::vector<ImageScore> scores;
+    scores.reserve(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        scores.push_back(
+            {ids[i], metrics_from_confusion(confusions[i], num_classes, clutter_class)});
+    return scores;
+}
+
+std::string image_scores_csv(const std::vector<ImageScore>& scores,
+                             const std::vector<std::string>& class_names, int clutter_class) {
+    std::string out = "id,pixels,oa,miou";
+    if (clutter_class >= 0) out += ",miou_no_clutter";
+    out += ",mean_f1";
+    for (const char* what : {"iou_", "f1_"})
+        for (const std::string& name : class_names) {
+            out += ',';
+            out += csv_field(what + name);
+        }
+    out += '\n';
+    for (const ImageScore& s : scores) {
+        const SegMetrics& m = s.metrics;
+        const bool scored = m.pixels > 0;
+        auto cell = [&](double x) {
+            out += ',';
+            if (scored) out += csv_number(x);
+        };
+        out += csv_field(s.id);
+        out += ',';
+        out += std::to_string(m.pixels);
+        cell(m.oa);
+        cell(m.miou);
+        if (clutter_class >= 0) cell(m.miou_no_clutter);
+        cell(m.mean_f1);
+        for (const std::vector<double>* per_class : {&m.iou, &m.f1})
+            for (std::size_t c = 0; c < class_names.size(); ++c)
+                cell(c < per_class->size() ? (*per_class)[c] : std::nan(""));
+        out += '\n';
+    }
+    return out;
+}
+
+std::string lowest_miou(const std::vector<ImageScore>& scores, std::size_t n) {
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < scores.size(); ++i)
+        if (scores[i].metrics.pixels > 0 && !std::isnan(scores[i].metrics.miou)) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return scores[a].metrics.miou < scores[b].metrics.miou;
+    });
+    std::string out;
+    char value[32];
+    for (std::size_t k = 0; k < std::min(n, order.size()); ++k) {
+        std::snprintf(value, sizeof value, " %.4f", scores[order[k]].metrics.miou);
+        if (!out.empty()) out += ", ";
+        out += scores[order[k]].id;
+        out += value;
+    }
+    return out;
+}
+
+}  // namespace pfce

@@ -1,0 +1,36 @@
+// Each image's own scores in an evaluation (`pfce eval --per-image`): the split's metrics say how
+// good a model is, these say where it fails (the tiles of a shadowed suburb, a mislabelled chip).
+// An image's mIoU is over the classes in its truth or its prediction, as the split's is over the
+// split's: a tile without water is not scored on water.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "host/train/metrics.hpp"
+
+namespace pfce {
+
+struct ImageScore {
+    std::string id;
+    SegMetrics metrics;  // of no pixel (an image its masks do not label): pixels 0, NaN means
+};
+
+// One score per image: `ids[i]` with confusion matrix `confusions[i]` (C*C, rows = truth).
+std::vector<ImageScore> image_scores(const std::vector<std::string>& ids,
+                                     const std::vector<std::vector<std::int64_t>>& confusions,
+                                     int num_classes, int clutter_class);
+
+// The scores as CSV, a row per image in order: id, pixels, oa, miou, miou_no_clutter (where
+// clutter_class is one), mean_f1, then iou_<class> and f1_<class> for each class. An undefined
+// value (a class absent from the image's truth and prediction, an unlabelled image) is an empty
+// cell; ids and class names holding a comma, a quote or a line break are quoted (RFC 4180).
+std::string image_scores_csv(const std::vector<ImageScore>& scores,
+                             const std::vector<std::string>& class_names, int clutter_class);
+
+// The `n` scored images of lowest mIoU, lowest first ("id 0.4213, id 0.5120"): the line eval
+// prints under its table. Images of no labelled pixel are left out; ties keep the split's order.
+std::string lowest_miou(const std::vector<ImageScore>& scores, std::size_t n);
+
+}  // namespace pfce
