@@ -7,9 +7,6 @@
 #include "core/error.hpp"
 
 namespace pfce {
-namespace {
-constexpr std::uint8_t kBackground = 96;  // mid grey: distinct from black (unlabelled) and white
-}
 
 int sheet_width(int cols, const SheetOptions& opt) {
     return opt.gap + cols * (opt.panel + opt.gap);
@@ -94,7 +91,7 @@ RgbImage make_contact_sheet(const std::vector<std::vector<RgbImage>>& rows,
     if (rows.empty() || cols == 0) PFCE_THROW(InputError, "contact sheet: nothing to show");
     RgbImage sheet(sheet_width(static_cast<int>(cols), opt),
                    sheet_height(static_cast<int>(rows.size()), opt));
-    std::fill(sheet.pixels.begin(), sheet.pixels.end(), kBackground);
+    std::fill(sheet.pixels.begin(), sheet.pixels.end(), kSheetBackground);
     for (std::size_t r = 0; r < rows.size(); ++r) {
         for (std::size_t c = 0; c < rows[r].size(); ++c) {
             const RgbImage& p = rows[r][c];

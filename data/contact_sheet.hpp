@@ -10,6 +10,9 @@
 
 namespace pfce {
 
+// The sheet's background: a mid grey, distinct from black (unlabelled) and white.
+constexpr std::uint8_t kSheetBackground = 96;
+
 struct SheetOptions {
     int panel =
         300;      // each panel is scaled (nearest neighbour) so its longer side is this many pixels

@@ -26,6 +26,7 @@
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
+#include "data/picture_text.hpp"
 #include "host/train/config.hpp"
 #include "host/train/train_data.hpp"
 #include "tests/raw_tiff.hpp"
@@ -35,6 +36,14 @@ using namespace pfce;
 namespace fs = std::filesystem;
 
 namespace {
+
+// A preview sheet's height: the columns' titles, `rows` rows of panels, and the legend of the
+// palette's classes as wide as `cols` columns.
+int titled_sheet_height(int rows, int cols, const SheetOptions& opt, const Palette& palette) {
+    const Rgb grey{kSheetBackground, kSheetBackground, kSheetBackground};
+    return title_strip_height() + sheet_height(rows, opt) +
+           legend_strip(class_legend(palette), sheet_width(cols, opt), grey).height;
+}
 
 std::array<long, 7> class_counts(const LabelMap& m) {
     std::array<long, 7> c{};
@@ -1801,17 +1810,17 @@ TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
     const RgbImage sheet = read_rgb(out);
     const SheetOptions opt;
     EXPECT_EQ(sheet.width, sheet_width(3, opt));  // image | colour mask | sparse mask
-    EXPECT_EQ(sheet.height, sheet_height(2, opt));
+    EXPECT_EQ(sheet.height, titled_sheet_height(2, 3, opt, ds.palette()));
     // Labelled pixel 0 of Image_0 (impervious, white) shows as a dot in the third column, with
     // its right-hand neighbour (unlabelled in the mask) painted too: points are enlarged.
-    const int ox = opt.gap + 2 * (opt.panel + opt.gap), oy = opt.gap;
+    const int ox = opt.gap + 2 * (opt.panel + opt.gap), oy = title_strip_height() + opt.gap;
     EXPECT_EQ(sheet.at(oy, ox + 1)[0], ds.palette().classes[sparse[0].labels[0]].colour[0]);
     EXPECT_EQ(sheet.at(oy, ox + 1)[2], ds.palette().classes[sparse[0].labels[0]].colour[2]);
     // Pointing preview at the mask directory itself finds the source dataset.
     const CommandResult self =
         run_pfce("data preview " + masks + " --out " + out + " --count 1 --force");
     ASSERT_EQ(self.status, 0) << self.output;
-    EXPECT_EQ(read_rgb(out).height, sheet_height(1, opt));
+    EXPECT_EQ(read_rgb(out).height, titled_sheet_height(1, 3, opt, ds.palette()));
 }
 
 TEST(DataCommand, PreviewWritesADecodableSheet) {
@@ -1821,14 +1830,85 @@ TEST(DataCommand, PreviewWritesADecodableSheet) {
     const CommandResult r = run_pfce("data preview " + sample + " --out " + out + " --count 8");
     ASSERT_EQ(r.status, 0) << r.output;
     const RgbImage sheet = read_rgb(out);
-    const SheetOptions opt;                         // the command's defaults: panel 300
-    EXPECT_EQ(sheet.width, sheet_width(2, opt));    // image | colour mask
-    EXPECT_EQ(sheet.height, sheet_height(2, opt));  // only 2 samples
-    // The colour mask panel of the first row holds the palette colours of Label_0.
+    const SheetOptions opt;  // the command's defaults: panel 300
     const Dataset ds = Dataset::open(sample);
+    EXPECT_EQ(sheet.width, sheet_width(2, opt));                            // image | colour mask
+    EXPECT_EQ(sheet.height, titled_sheet_height(2, 2, opt, ds.palette()));  // only 2 samples
+    // The colour mask panel of the first row holds the palette colours of Label_0.
     const RgbImage mask0 = ds.palette().encode(ds.read_mask(0));
-    const int ox = opt.gap * 2 + opt.panel, oy = opt.gap;
+    const int ox = opt.gap * 2 + opt.panel, oy = title_strip_height() + opt.gap;
     for (int y = 0; y < 300; y += 37)
         for (int x = 0; x < 300; x += 41)
             for (int c = 0; c < 3; ++c) ASSERT_EQ(sheet.at(oy + y, ox + x)[c], mask0.at(y, x)[c]);
+}
+
+// Text on pictures: the glyphs ink where they should (a '|' is one column, a space nothing), a
+// UTF-8 name is one '?' per character, text too long for its room is cut with "...", a legend
+// wraps to its width and shows each class's colour inside an outline of the text's colour.
+TEST(PictureText, GlyphsTitlesAndLegend) {
+    EXPECT_EQ(text_width("abc"), 3 * text_width("a"));
+    EXPECT_EQ(text_width("Gebäude"), text_width("Gebaude"));  // 'ä' is two bytes, one character
+    EXPECT_EQ(fit_text("building", 100), "building");
+    const std::string cut = fit_text("impervious surfaces", 10 * text_width("a"));
+    EXPECT_EQ(cut, "impervi...");  // ten characters of room
+    EXPECT_EQ(fit_text("car", 2 * text_width("a")), "..");
+    EXPECT_EQ(text_width(fit_text("Gebäude und Straßen", 8 * text_width("a"))),
+              8 * text_width("a"));
+
+    const Rgb white{255, 255, 255}, black{0, 0, 0};
+    EXPECT_EQ(text_colour_on(white), black);
+    EXPECT_EQ(text_colour_on(Rgb{96, 96, 96}), white);
+    RgbImage img(40, 20);
+    std::fill(img.pixels.begin(), img.pixels.end(), std::uint8_t{255});
+    draw_text(img, 0, 0, " ", black);
+    EXPECT_TRUE(
+        std::all_of(img.pixels.begin(), img.pixels.end(), [](std::uint8_t v) { return v == 255; }));
+    draw_text(img, 10, 2, "|", black);
+    std::set<int> columns;
+    int inked = 0;
+    for (int y = 0; y < img.height; ++y)
+        for (int x = 0; x < img.width; ++x)
+            if (img.at(y, x)[0] < 128) {
+                columns.insert(x);
+                ++inked;
+            }
+    EXPECT_EQ(columns.size(), 1u);  // a vertical bar, one pixel wide
+    EXPECT_GE(inked, 10);
+    EXPECT_GE(*columns.begin(), 10);
+    draw_text(img, -5, -5, "W", black);  // partly outside: clipped, not written out of bounds
+    draw_text(img, 38, 15, "W", black);
+
+    // The legend: one line when wide, several when narrow, each swatch its class's colour.
+    const Palette& pal = potsdam_palette();
+    const std::vector<LegendEntry> entries = class_legend(pal);
+    ASSERT_EQ(entries.size(), pal.classes.size() + 1);
+    EXPECT_EQ(entries.back().name, "unlabelled");
+    const RgbImage wide = legend_strip(entries, 2000, white);
+    const RgbImage narrow = legend_strip(entries, 200, white);
+    EXPECT_EQ(wide.width, 2000);
+    EXPECT_GT(narrow.height, 3 * wide.height);
+    auto count_colour = [](const RgbImage& im, const Rgb& c) {
+        int n = 0;
+        for (int y = 0; y < im.height; ++y)
+            for (int x = 0; x < im.width; ++x)
+                if (std::equal(c.begin(), c.end(), im.at(y, x))) ++n;
+        return n;
+    };
+    for (const ClassInfo& c : pal.classes)
+        if (c.colour != white) EXPECT_GE(count_colour(narrow, c.colour), 25) << c.name;
+    // Titles centred over their columns: ink over each column, none between.
+    const RgbImage titles = title_strip({"image", "mask"}, {0, 100}, {60, 60}, 160, white);
+    EXPECT_EQ(titles.height, title_strip_height());
+    auto ink_in = [&](int x0, int x1) {
+        for (int y = 0; y < titles.height; ++y)
+            for (int x = x0; x < x1; ++x)
+                if (titles.at(y, x)[0] < 128) return true;
+        return false;
+    };
+    EXPECT_TRUE(ink_in(0, 60));
+    EXPECT_FALSE(ink_in(60, 100));
+    EXPECT_TRUE(ink_in(100, 160));
+    const RgbImage stacked =
+        titled_picture(RgbImage(160, 50), {"image", "mask"}, {0, 100}, {60, 60}, entries, white);
+    EXPECT_EQ(stacked.height, title_strip_height() + 50 + legend_strip(entries, 160, white).height);
 }

@@ -17,6 +17,7 @@
 
 #include "core/error.hpp"
 #include "data/image_io.hpp"
+#include "data/picture_text.hpp"
 #include "host/experiment/picture_grid.hpp"
 #include "host/experiment/suite.hpp"
 #include "host/experiment/suite_data.hpp"
@@ -197,9 +198,15 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_NE(read_text_file(out + "/report.md").find("**tiny-broken** failed: "),
               std::string::npos);
 
-    // Pictures: 2 test rows of 64x64 panels, enlarged.
+    // Pictures: 2 test rows of 64x64 panels, enlarged, under the columns' titles and over the
+    // classes' legend.
+    auto titled_height = [](int grid_width, int grid_height) {
+        return title_strip_height() + grid_height +
+               legend_strip(class_legend(potsdam_palette()), grid_width, Rgb{255, 255, 255}).height;
+    };
     int gw = 0, gh = 0;
     grid_size({{64, 64}, {64, 64}}, gw, gh);
+    gh = titled_height(gw, gh);
     for (const char* id : {"tiny-dense", "tiny-linked"}) {
         const RgbImage g = read_rgb(out + "/" + id + "/grid.png");
         EXPECT_EQ(g.width, gw) << id;
@@ -263,6 +270,7 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_MESSAGE_HAS(one_row.output, "0 ran, 1 skipped, 0 failed");
     int gw1 = 0, gh1 = 0;
     grid_size({{64, 64}}, gw1, gh1);
+    gh1 = titled_height(gw1, gh1);
     EXPECT_EQ(read_rgb(out + "/tiny-dense/grid.png").height, gh1);
     EXPECT_EQ(read_rgb(out + "/tiny-linked/grid.png").height, gh);  // not selected: as it was
     EXPECT_EQ(recorded_result("tiny-dense")["grid_images"], 1);

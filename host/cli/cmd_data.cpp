@@ -25,6 +25,7 @@
 #include "data/dataset.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
+#include "data/picture_text.hpp"
 #include "data/sparse_masks.hpp"
 #include "data/synth.hpp"
 #include "host/cli/cli_checks.hpp"
@@ -429,15 +430,28 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         }
         progress.tick();
     }
-    const RgbImage sheet = make_contact_sheet(rows, opt);
+    // Titled and with the classes' legend: an index-mask dataset's colours are pfce's choice.
+    std::vector<std::string> titles = {"image", "mask"};
+    if (md)
+        titles.push_back(md->meta.value("kind", std::string("sparse")) == "linked" ? "linked mask"
+                                                                                   : "sparse mask");
+    int panel_w = 0, panel_h = 0;
+    panel_size(rows[0][0].width, rows[0][0].height, opt.panel, panel_w, panel_h);
+    std::vector<int> lefts, widths;
+    for (std::size_t c = 0; c < titles.size(); ++c) {
+        lefts.push_back(opt.gap + static_cast<int>(c) * (opt.panel + opt.gap));
+        widths.push_back(panel_w);
+    }
+    const Rgb background{kSheetBackground, kSheetBackground, kSheetBackground};
+    const RgbImage sheet = titled_picture(make_contact_sheet(rows, opt), titles, lefts, widths,
+                                          class_legend(ds->palette()), background);
     remove_stale_temps_of(f.out);  // a killed preview's, as every writer removes them
     write_png(f.out, sheet);
     made.kept();
-    std::printf("wrote %s (%dx%d): %zu rows of image | colour mask%s\n", f.out.c_str(), sheet.width,
-                sheet.height, n,
-                !md                                                         ? ""
-                : md->meta.value("kind", std::string("sparse")) == "linked" ? " | linked mask"
-                                                                            : " | sparse mask");
+    std::string columns;
+    for (const std::string& t : titles) columns += (columns.empty() ? "" : " | ") + t;
+    std::printf("wrote %s (%dx%d): %zu rows of %s, and the classes' legend\n", f.out.c_str(),
+                sheet.width, sheet.height, n, columns.c_str());
 }
 
 void setup_data(CLI::App& sub) {

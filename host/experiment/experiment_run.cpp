@@ -157,7 +157,7 @@ void draw_picture_grid(const ExperimentSpec& e, const Suite& suite, const Loaded
         rows.push_back(std::move(row));
     }
     const std::string rel = e.id + "/grid.png";
-    write_png((fs::path(out_dir) / rel).string(), compose_picture_grid(rows, L.ds->palette()));
+    write_png((fs::path(out_dir) / rel).string(), titled_picture_grid(rows, L.ds->palette()));
     r.grid_png = rel;
     r.grid_images = suite.grid_images;
     r.stage_seconds["grid"] = t_grid.seconds();

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "data/picture_text.hpp"
 
 namespace pfce {
 
@@ -148,6 +149,23 @@ RgbImage compose_picture_grid(const std::vector<GridRow>& rows, const Palette& p
         y0 += z.shown(row.image.height) + kGridGap;
     }
     return grid;
+}
+
+RgbImage titled_picture_grid(const std::vector<GridRow>& rows, const Palette& palette) {
+    const RgbImage grid = compose_picture_grid(rows, palette);
+    std::vector<GridImageSize> sizes;
+    for (const GridRow& row : rows) sizes.push_back({row.image.width, row.image.height});
+    const int cw = column_width(sizes, zoom_of(sizes));
+    const bool points =
+        std::any_of(rows.begin(), rows.end(), [](const GridRow& r) { return r.sparse_are_points; });
+    const std::vector<std::string> titles = {"image", "truth", points ? "sparse points" : "labels",
+                                             "training labels", "prediction"};
+    std::vector<int> lefts, widths;
+    for (int c = 0; c < kGridColumns; ++c) {
+        lefts.push_back(kGridGap + c * (cw + kGridGap));
+        widths.push_back(cw);
+    }
+    return titled_picture(grid, titles, lefts, widths, class_legend(palette), Rgb{255, 255, 255});
 }
 
 }  // namespace pfce

@@ -49,6 +49,9 @@ void grid_size(const std::vector<GridImageSize>& rows, int& out_width, int& out_
 // image (ShapeError otherwise).
 RgbImage compose_picture_grid(const std::vector<GridRow>& rows, const Palette& palette);
 
+// The grid with its columns' titles above and the classes' legend below: the report's grid.png.
+RgbImage titled_picture_grid(const std::vector<GridRow>& rows, const Palette& palette);
+
 // Sparse labels drawn as filled discs of `radius` pixels on black (larger labels are kept where
 // discs overlap, so the picture does not depend on drawing order).
 RgbImage draw_points(const LabelMap& sparse, const Palette& palette, int radius);

@@ -1,0 +1,168 @@
+// Glyph drawing and the strips made of it (titles, legends).
+#include "data/picture_text.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pfce {
+
+namespace {
+
+#include "data/glyphs.inc"
+
+constexpr int kLineSpacing = 3;  // pixels between lines of text
+constexpr int kMargin = 4;       // around a strip's contents, as the sheets' gap
+
+// The characters of `text` as glyph indices: printable ASCII as itself, any other byte '?' (a
+// UTF-8 sequence once: its continuation bytes are skipped).
+std::vector<int> glyphs_of(std::string_view text) {
+    std::vector<int> g;
+    g.reserve(text.size());
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c & 0xC0) == 0x80) continue;  // a UTF-8 continuation byte
+        g.push_back(c >= 32 && c < 127 ? c - 32 : '?' - 32);
+    }
+    return g;
+}
+
+void fill_rect(RgbImage& img, int x0, int y0, int w, int h, const Rgb& colour) {
+    for (int y = std::max(0, y0); y < std::min(img.height, y0 + h); ++y)
+        for (int x = std::max(0, x0); x < std::min(img.width, x0 + w); ++x)
+            std::memcpy(img.at(y, x), colour.data(), 3);
+}
+
+RgbImage filled(int width, int height, const Rgb& colour) {
+    RgbImage img(width, height);
+    fill_rect(img, 0, 0, width, height, colour);
+    return img;
+}
+
+}  // namespace
+
+int text_width(std::string_view text) {
+    return static_cast<int>(glyphs_of(text).size()) * kGlyphWidth;
+}
+
+int text_line_height() {
+    return kGlyphHeight + kLineSpacing;
+}
+
+std::string fit_text(std::string_view text, int max_width) {
+    if (text_width(text) <= max_width) return std::string(text);
+    const int room = max_width / kGlyphWidth - 3;  // characters before "..."
+    if (room <= 0)
+        return std::string(static_cast<std::size_t>(std::max(0, max_width / kGlyphWidth)), '.');
+    std::string out;
+    int chars = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const bool starts = (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
+        if (starts && chars++ == room) break;
+        out += text[i];
+    }
+    return out + "...";
+}
+
+void draw_text(RgbImage& img, int x, int y, std::string_view text, const Rgb& colour) {
+    for (const int g : glyphs_of(text)) {
+        for (int r = 0; r < kGlyphHeight; ++r) {
+            const int py = y + r;
+            if (py < 0 || py >= img.height) continue;
+            const char* row = kGlyphRows[g][r];
+            for (int c = 0; c < kGlyphWidth; ++c) {
+                const int px = x + c;
+                if (px < 0 || px >= img.width || row[c] == '.') continue;
+                const int ink = row[c] <= '9' ? row[c] - '0' : row[c] - 'a' + 10;  // 0..15
+                std::uint8_t* p = img.at(py, px);
+                for (int k = 0; k < 3; ++k)
+                    p[k] =
+                        static_cast<std::uint8_t>((colour[k] * ink + p[k] * (15 - ink) + 7) / 15);
+            }
+        }
+        x += kGlyphWidth;
+    }
+}
+
+Rgb text_colour_on(const Rgb& background) {
+    const int luma = (299 * background[0] + 587 * background[1] + 114 * background[2]) / 1000;
+    return luma > 128 ? Rgb{0, 0, 0} : Rgb{255, 255, 255};
+}
+
+std::vector<LegendEntry> class_legend(const Palette& palette) {
+    std::vector<LegendEntry> entries;
+    for (const ClassInfo& c : palette.classes) entries.push_back({c.name, c.colour});
+    entries.push_back({"unlabelled", palette.display_unlabelled()});
+    return entries;
+}
+
+RgbImage legend_strip(const std::vector<LegendEntry>& entries, int width, const Rgb& background) {
+    const int swatch = kGlyphHeight - 2, line = text_line_height();
+    const int inner = std::max(1, width - 2 * kMargin);
+    // Each entry: swatch, a space, its name (cut to a line), and two spaces before the next.
+    struct Placed {
+        int x, line;
+        std::string name;
+    };
+    std::vector<Placed> placed;
+    int x = 0, lines = 1;
+    for (const LegendEntry& e : entries) {
+        const std::string name = fit_text(e.name, inner - swatch - kGlyphWidth);
+        const int w = swatch + kGlyphWidth + text_width(name);
+        if (x > 0 && x + w > inner) {
+            x = 0;
+            ++lines;
+        }
+        placed.push_back({x, lines - 1, name});
+        x += w + 2 * kGlyphWidth;
+    }
+    RgbImage strip = filled(width, 2 * kMargin + lines * line - kLineSpacing, background);
+    const Rgb ink = text_colour_on(background);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const int x0 = kMargin + placed[i].x, y0 = kMargin + placed[i].line * line;
+        fill_rect(strip, x0, y0 + 1, swatch, swatch, ink);  // the outline
+        fill_rect(strip, x0 + 1, y0 + 2, swatch - 2, swatch - 2, entries[i].colour);
+        draw_text(strip, x0 + swatch + kGlyphWidth, y0, placed[i].name, ink);
+    }
+    return strip;
+}
+
+int title_strip_height() {
+    return 2 * kMargin + kGlyphHeight;
+}
+
+RgbImage title_strip(const std::vector<std::string>& titles, const std::vector<int>& lefts,
+                     const std::vector<int>& widths, int width, const Rgb& background) {
+    RgbImage strip = filled(width, title_strip_height(), background);
+    const Rgb ink = text_colour_on(background);
+    for (std::size_t c = 0; c < titles.size() && c < lefts.size() && c < widths.size(); ++c) {
+        const std::string t = fit_text(titles[c], widths[c]);
+        draw_text(strip, lefts[c] + (widths[c] - text_width(t)) / 2, kMargin, t, ink);
+    }
+    return strip;
+}
+
+RgbImage stack_pictures(const std::vector<const RgbImage*>& parts, const Rgb& background) {
+    int width = 0, height = 0;
+    for (const RgbImage* p : parts) {
+        width = std::max(width, p->width);
+        height += p->height;
+    }
+    RgbImage out = filled(width, height, background);
+    int y0 = 0;
+    for (const RgbImage* p : parts) {
+        for (int y = 0; y < p->height; ++y)
+            std::memcpy(out.at(y0 + y, 0), p->at(y, 0), static_cast<std::size_t>(p->width) * 3);
+        y0 += p->height;
+    }
+    return out;
+}
+
+RgbImage titled_picture(const RgbImage& picture, const std::vector<std::string>& titles,
+                        const std::vector<int>& lefts, const std::vector<int>& widths,
+                        const std::vector<LegendEntry>& entries, const Rgb& background) {
+    const RgbImage top = title_strip(titles, lefts, widths, picture.width, background);
+    const RgbImage bottom = legend_strip(entries, picture.width, background);
+    return stack_pictures({&top, &picture, &bottom}, background);
+}
+
+}  // namespace pfce
