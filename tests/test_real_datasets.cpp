@@ -1896,3 +1896,60 @@ TEST(RealDatasets, PredictMatchPicksTheImagesOfADirectory) {
     EXPECT_EQ(file.status, 2) << file.output;
     EXPECT_MESSAGE_HAS(file.output, "picks images of a directory");
 }
+
+// predict --recursive over a tree (LoveDA's Val/Urban and Val/Rural): every image below --input is
+// predicted to the same place below --out; the mask directory of a dataset inside (Urban has its
+// dataset.toml) is left out and said; a pattern with a '/' picks paths (Rural's masks_png has
+// no dataset.toml to say what it is); links to directories are not followed; an --out inside
+// --input is refused (a rerun would predict the predictions); without --recursive the
+// subdirectories are said and not read.
+TEST(RealDatasets, PredictRecursiveMirrorsTheTree) {
+    const std::string root = test::temp_dir("real_predict_recursive");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
+    const std::string val = root + "/Val";
+    fs::create_directories(val);
+    fs::copy(fd.root, val + "/Urban", fs::copy_options::recursive);  // images/, masks/, toml
+    for (const char* dir : {"/Rural/images_png", "/Rural/masks_png"}) {
+        fs::create_directories(val + dir);
+        for (const char* id : {"1366", "1367"})
+            fs::copy_file(fd.root + "/images/tile_0.png", val + dir + "/" + id + ".png");
+    }
+    fs::create_directory_symlink(val + "/Rural", val + "/Rural_link");
+    const std::string predict =
+        "predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " + val;
+    const test::CommandResult all =
+        test::run_pfce(predict + " --recursive --match '*/images*/*' --out " + root + "/out");
+    ASSERT_EQ(all.status, 0) << all.output;
+    EXPECT_MESSAGE_HAS(
+        all.output, "1 directory of a dataset's masks is not read (e.g. " + val + "/Urban/masks/)");
+    EXPECT_MESSAGE_HAS(all.output,
+                       "1 link to a directory is not followed (e.g. " + val + "/Rural_link)");
+    EXPECT_MESSAGE_HAS(all.output, "--match */images*/*: 2 of the ");  // Rural's masks_png
+    for (const std::string& id : fd.ids) {
+        EXPECT_TRUE(fs::exists(root + "/out/Urban/images/" + id + ".png")) << id;
+        EXPECT_TRUE(fs::exists(root + "/out/Urban/images/" + id + "_overlay.png")) << id;
+    }
+    EXPECT_TRUE(fs::exists(root + "/out/Rural/images_png/1366.png"));
+    EXPECT_TRUE(fs::exists(root + "/out/Rural/images_png/1367.png"));
+    EXPECT_FALSE(fs::exists(root + "/out/Rural/masks_png"));
+    EXPECT_FALSE(fs::exists(root + "/out/Urban/masks"));
+    EXPECT_FALSE(fs::exists(root + "/out/Rural_link"));
+    // A mask is the image's prediction, as predicting the image alone writes it.
+    const test::CommandResult one =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " +
+                       val + "/Rural/images_png/1366.png --out " + root + "/one.png");
+    ASSERT_EQ(one.status, 0) << one.output;
+    EXPECT_EQ(read_rgb(root + "/one.png").pixels,
+              read_rgb(root + "/out/Rural/images_png/1366.png").pixels);
+
+    const test::CommandResult inside =
+        test::run_pfce(predict + " --recursive --out " + val + "/predictions");
+    EXPECT_EQ(inside.status, 2) << inside.output;
+    EXPECT_MESSAGE_HAS(inside.output, "lies inside --input " + val + ", which --recursive reads");
+    EXPECT_FALSE(fs::exists(val + "/predictions"));
+    const test::CommandResult flat = test::run_pfce(predict + " --out " + root + "/flat");
+    EXPECT_EQ(flat.status, 2) << flat.output;  // no image directly in Val/
+    EXPECT_MESSAGE_HAS(flat.output, "3 subdirectories are not read (e.g. " + val + "/Rural/)");
+    EXPECT_MESSAGE_HAS(flat.output, "--recursive reads its subdirectories too");
+}

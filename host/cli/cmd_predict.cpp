@@ -59,7 +59,8 @@ struct PredictArgs {
     std::int64_t max_pixels = 0;
     bool max_pixels_given = false;  // else the run's data.max_pixels
     bool force = false, confidence = false;
-    std::string match;  // --match: a shell pattern the directory's image names must match
+    std::string match;       // --match: a shell pattern the directory's image names must match
+    bool recursive = false;  // the directory's subdirectories too, their masks in --out's
 };
 
 struct Job {
@@ -299,68 +300,124 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         jobs.push_back(job_for(a, a.input, mask, std::move(tags)));
         return jobs;
     }
-    // Left out, and said: images of formats not read, subdirectories (not searched), entries
-    // named as images that are no file (a link to nothing, a pipe), hidden image files (macOS's
-    // ._x.png resource forks, as a generic dataset says of them).
-    std::vector<fs::path> inputs, unread, subdirs, not_files;
+    // --recursive writes a mask per image into the same place under --out: an --out inside
+    // --input would be read as input by the next run (its masks predicted as images).
+    if (a.recursive && path_is_inside(a.out, a.input))
+        PFCE_THROW(InputError, "--out ", a.out, " lies inside --input ", a.input,
+                   ", which --recursive reads: a later run would predict these predictions; write "
+                   "them elsewhere");
+    // Left out, and said: images of formats not read, subdirectories (without --recursive),
+    // entries named as images that are no file (a link to nothing, a pipe), hidden image files
+    // (macOS's ._x.png resource forks, as a generic dataset says of them); with --recursive, the
+    // mask directories of datasets inside (their masks are no images) and links to directories
+    // (not followed: a link to a parent would never end).
+    std::vector<fs::path> inputs, unread, subdirs, not_files, mask_dirs, linked_dirs;
     std::vector<std::string> hidden;
-    for (const auto& e : fs::directory_iterator(a.input)) {
+    auto classify = [&](const fs::directory_entry& e, bool& descend) {
+        descend = false;
         const bool image_name = lower_ext_is(e.path(), {".tif", ".tiff", ".png", ".jpg", ".jpeg"});
         if (e.path().filename().string()[0] == '.') {
             if (image_name) hidden.push_back(e.path().string());
-            continue;
+            return;
         }
-        if (e.is_directory(ec))
-            subdirs.push_back(e.path());
-        else if (!e.is_regular_file(ec)) {
+        if (e.is_directory(ec)) {
+            if (!a.recursive)
+                subdirs.push_back(e.path());
+            else if (e.is_symlink(ec))
+                linked_dirs.push_back(e.path());
+            else if (const std::string data = data_directory_of(e.path());
+                     data.rfind("the mask directory", 0) == 0 || data.rfind("the Labels/", 0) == 0)
+                mask_dirs.push_back(e.path());
+            else
+                descend = true;
+        } else if (!e.is_regular_file(ec)) {
             if (image_name) not_files.push_back(e.path());
-        } else if (image_name)
+        } else if (image_name) {
             inputs.push_back(e.path());
-        else if (is_unread_image_name(e.path().string()))
+        } else if (is_unread_image_name(e.path().string())) {
             unread.push_back(e.path());  // images of formats not read; sidecars are not
+        }
+    };
+    bool descend = false;
+    if (a.recursive) {
+        fs::recursive_directory_iterator it(a.input, ec), end;
+        for (; !ec && it != end; it.increment(ec)) {
+            classify(*it, descend);
+            if (!descend) it.disable_recursion_pending();
+        }
+        if (ec)
+            PFCE_THROW(InputError, "--input ", a.input, ": cannot read ",
+                       it == end ? a.input : it->path().string(), " (", ec.message(), ")");
+    } else {
+        for (const auto& e : fs::directory_iterator(a.input)) classify(e, descend);
     }
     // A generic dataset's directory of images and masks both (DeepGlobe's train/: 12_sat.jpg
     // beside 12_mask.png): its masks are no images to predict (a prediction named 12_mask.png
-    // would pass for ground truth).
-    const fs::path input_dir = fs::weakly_canonical(a.input, ec);
-    std::optional<GenericLayout> layout;
-    for (const fs::path& root : {input_dir, input_dir.parent_path()})
-        if (!layout || layout->mask_suffix.empty()) layout = generic_layout(root);
-    if (layout && !layout->mask_suffix.empty() && fs::equivalent(layout->images, a.input, ec) &&
-        fs::equivalent(layout->masks, a.input, ec)) {
-        const auto masks = std::remove_if(inputs.begin(), inputs.end(), [&](const fs::path& p) {
-            const std::string stem = p.stem().string();
-            return stem.size() > layout->mask_suffix.size() &&
-                   stem.compare(stem.size() - layout->mask_suffix.size(),
-                                layout->mask_suffix.size(), layout->mask_suffix) == 0;
-        });
-        if (masks != inputs.end())
-            log_info("--input ", a.input, ": its ", inputs.end() - masks, " masks (*",
-                     layout->mask_suffix, ", as its dataset.toml says) are left out");
-        inputs.erase(masks, inputs.end());
-    }
+    // would pass for ground truth). Each directory the images lie in is asked once.
+    std::map<fs::path, std::string> mask_suffix_of;  // by directory; "" where none
+    auto mask_suffix = [&](const fs::path& dir) -> const std::string& {
+        const auto found = mask_suffix_of.find(dir);
+        if (found != mask_suffix_of.end()) return found->second;
+        const fs::path canonical = fs::weakly_canonical(dir, ec);
+        std::optional<GenericLayout> layout;
+        for (const fs::path& root : {canonical, canonical.parent_path()})
+            if (!layout || layout->mask_suffix.empty()) layout = generic_layout(root);
+        const bool shared = layout && !layout->mask_suffix.empty() &&
+                            fs::equivalent(layout->images, dir, ec) &&
+                            fs::equivalent(layout->masks, dir, ec);
+        return mask_suffix_of[dir] = shared ? layout->mask_suffix : std::string();
+    };
+    std::map<fs::path, std::size_t> masks_left_out;
+    const auto masks = std::remove_if(inputs.begin(), inputs.end(), [&](const fs::path& p) {
+        const std::string& suffix = mask_suffix(p.parent_path());
+        const std::string stem = p.stem().string();
+        const bool mask = !suffix.empty() && stem.size() > suffix.size() &&
+                          stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0;
+        if (mask) ++masks_left_out[p.parent_path()];
+        return mask;
+    });
+    inputs.erase(masks, inputs.end());
+    for (const auto& [dir, n] : masks_left_out)
+        log_info(dir.lexically_relative(a.input) == "." ? "--input " + a.input : dir.string(),
+                 ": its ", n, " masks (*", mask_suffix_of[dir],
+                 ", as its dataset.toml says) are left out");
     // --match: the images of a directory that also holds others (DeepGlobe's 12_sat.jpg beside
-    // 12_mask.png with no dataset.toml; a researcher's walkthrough predicted the masks too).
+    // 12_mask.png with no dataset.toml; a researcher's walkthrough predicted the masks too). A
+    // pattern with a '/' matches the path below --input (--recursive: "*/images_png/*").
     if (!a.match.empty()) {
         std::vector<fs::path> left_out;
         std::vector<fs::path> matched;
-        for (const fs::path& p : inputs)
-            (fnmatch(a.match.c_str(), p.filename().c_str(), 0) == 0 ? matched : left_out)
+        const bool by_path = a.match.find('/') != std::string::npos;
+        for (const fs::path& p : inputs) {
+            const std::string name =
+                by_path ? p.lexically_relative(a.input).generic_string() : p.filename().string();
+            (fnmatch(a.match.c_str(), name.c_str(), by_path ? FNM_PATHNAME : 0) == 0 ? matched
+                                                                                     : left_out)
                 .push_back(p);
+        }
         if (matched.empty())
             PFCE_THROW(InputError, "--match ", a.match, ": none of the ", inputs.size(),
-                       " images of ", a.input, " has a name it matches",
-                       inputs.empty() ? std::string()
-                                      : " (e.g. " + inputs.front().filename().string() + ")",
-                       "; expected a shell pattern of file names, e.g. \"*_sat.jpg\"");
+                       " images of ", a.input, " has a ", by_path ? "path" : "name", " it matches",
+                       inputs.empty()
+                           ? std::string()
+                           : " (e.g. " +
+                                 (by_path ? inputs.front().lexically_relative(a.input).string()
+                                          : inputs.front().filename().string()) +
+                                 ")",
+                       "; expected a shell pattern of file names, e.g. \"*_sat.jpg\"",
+                       by_path ? ", or of paths below --input, e.g. \"*/images_png/*\"" : "");
         if (!left_out.empty())
             log_info("--match ", a.match, ": ", left_out.size(), " of the ", inputs.size(),
                      " images of ", a.input, " left out (e.g. ",
-                     left_out.front().filename().string(), ")");
+                     (by_path ? left_out.front().lexically_relative(a.input)
+                              : left_out.front().filename())
+                         .string(),
+                     ")");
         inputs = std::move(matched);
     }
     std::sort(inputs.begin(), inputs.end());
-    for (auto* list : {&unread, &subdirs, &not_files}) std::sort(list->begin(), list->end());
+    for (auto* list : {&unread, &subdirs, &not_files, &mask_dirs, &linked_dirs})
+        std::sort(list->begin(), list->end());
     warn_of_hidden_image_files("--input " + a.input, std::move(hidden));
     if (!unread.empty())
         log_warn("--input ", a.input, ": ", unread.size(), " image(s) of a format not read are ",
@@ -370,7 +427,18 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
         log_warn("--input ", a.input, ": ", subdirs.size(),
                  subdirs.size() == 1 ? " subdirectory is" : " subdirectories are",
                  " not read (e.g. ", subdirs[0].string(),
-                 "/); predict takes the images directly in the directory given");
+                 "/); predict takes the images directly in the directory given (--recursive "
+                 "reads its subdirectories too)");
+    if (!mask_dirs.empty())
+        log_info("--input ", a.input, ": ", mask_dirs.size(),
+                 mask_dirs.size() == 1 ? " directory of a dataset's masks is"
+                                       : " directories of datasets' masks are",
+                 " not read (e.g. ", mask_dirs[0].string(), "/): masks are no images to predict");
+    if (!linked_dirs.empty())
+        log_warn("--input ", a.input, ": ", linked_dirs.size(),
+                 linked_dirs.size() == 1 ? " link to a directory is" : " links to directories are",
+                 " not followed (e.g. ", linked_dirs[0].string(),
+                 "); give the directory it names as --input to predict its images");
     if (!not_files.empty())
         log_warn("--input ", a.input, ": ", not_files.size(),
                  not_files.size() == 1 ? " entry named as an image is no readable file and is"
@@ -396,7 +464,10 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
     for (const fs::path& in : inputs) {
         GeoReference tags = tags_of(in.string());
         const bool tif = a.format == "tif" || (a.format == "auto" && !tags.empty());
-        const fs::path mask = fs::path(a.out) / (in.stem().string() + (tif ? ".tif" : ".png"));
+        // --recursive: in the subdirectory of --out where the image lies below --input.
+        const fs::path below = in.parent_path().lexically_relative(a.input);
+        const fs::path dir = below.empty() || below == "." ? fs::path(a.out) : a.out / below;
+        const fs::path mask = dir / (in.stem().string() + (tif ? ".tif" : ".png"));
         jobs.push_back(job_for(a, in.string(), mask, std::move(tags)));
     }
     // Two inputs with one stem (x.tif and x.TIF, x.png and x.jpg) would write the same mask: the
@@ -855,6 +926,10 @@ const bool registered = register_command(
         sub.add_option("--match", a->match,
                        "a directory's images to predict: a shell pattern of their file names "
                        "(e.g. \"*_sat.jpg\"; others left out, said)");
+        sub.add_flag("--recursive", a->recursive,
+                     "a directory's subdirectories too (links to directories not followed, a "
+                     "dataset's mask directories left out): each mask goes to the same "
+                     "subdirectory of --out");
         sub.add_option("--out", a->out,
                        "mask file (.png, or .tif to keep a GeoTIFF's georeference) for one image; "
                        "a directory for many (masks <stem>.png|.tif, overlays <stem>_overlay.png)")
