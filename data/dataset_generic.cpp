@@ -15,6 +15,7 @@
 //     mask_suffix = "_mask"                   # masks/123_mask.png is its mask
 //     images = "Images_png"                   # the directories, under root (default images/
 //     masks = "Masks_png"                     # and masks/; one directory for both with suffixes)
+//     images_without_mask = "skip"            # left out, and said (default "refuse": an error)
 //
 // In index masks 255 means "unlabelled" (pfce's own masks use it so) unless mask.values makes it
 // a class's value, as binary 0/255 masks need.
@@ -51,6 +52,10 @@ struct GenericSpec {
     std::string image_suffix, mask_suffix;
     // [files]: the directories of images and masks, relative to the root (LoveDA: Images_png).
     std::string images = "images", masks = "masks";
+    // [files] images_without_mask = "skip": images with no mask are left out (a benchmark's test
+    // images beside its training ones: Vaihingen's unlabelled tiles, OpenEarthMap's test images),
+    // and said. By default ("refuse") each image needs its mask.
+    bool skip_images_without_mask = false;
 };
 
 void check_keys(const toml::table& t, const std::string& where,
@@ -62,9 +67,11 @@ void check_keys(const toml::table& t, const std::string& where,
             for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
             // A key of another table, put in the wrong one (values under [classes]).
             static const std::map<std::string, std::string> home = {
-                {"names", "classes"},      {"encoding", "mask"},     {"colours", "mask"},
-                {"values", "mask"},        {"ignore", "mask"},       {"ignore_colours", "mask"},
-                {"image_suffix", "files"}, {"mask_suffix", "files"}, {"images", "files"},
+                {"names", "classes"},      {"encoding", "mask"},
+                {"colours", "mask"},       {"values", "mask"},
+                {"ignore", "mask"},        {"ignore_colours", "mask"},
+                {"image_suffix", "files"}, {"mask_suffix", "files"},
+                {"images", "files"},       {"images_without_mask", "files"},
                 {"masks", "files"}};
             const auto h = home.find(std::string(k.str()));
             PFCE_THROW(InputError, file, ": unknown key '", where.empty() ? "" : where + ".",
@@ -128,7 +135,17 @@ GenericSpec parse_spec(const fs::path& toml_path) {
     if (const toml::node* f = doc.get("files")) {
         if (!f->is_table()) PFCE_THROW(InputError, file, ": 'files' must be a table ([files])");
         const toml::table& files = *f->as_table();
-        check_keys(files, "files", {"image_suffix", "mask_suffix", "images", "masks"}, file);
+        check_keys(files, "files",
+                   {"image_suffix", "mask_suffix", "images", "masks", "images_without_mask"}, file);
+        if (const toml::node* n = files.get("images_without_mask")) {
+            const std::optional<std::string> v = n->value<std::string>();
+            if (!n->is_string() || (*v != "refuse" && *v != "skip"))
+                PFCE_THROW(InputError, file, ": files.images_without_mask = ",
+                           n->is_string() ? "\"" + *v + "\"" : std::string("(not a string)"),
+                           ": expected \"refuse\" (every image needs its mask: the default) or "
+                           "\"skip\" (images without one are left out, and said)");
+            spec.skip_images_without_mask = *v == "skip";
+        }
         for (auto [key, out] : {std::pair{"image_suffix", &spec.image_suffix},
                                 std::pair{"mask_suffix", &spec.mask_suffix}}) {
             const toml::node* n = files.get(key);
@@ -550,9 +567,22 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
     // Images without a mask, counted: several are most likely a public dataset's test images,
     // whose labels are withheld (OpenEarthMap keeps them in images/), not a misnamed file.
     std::size_t unlabelled_images = 0;
-    for (const auto& [stem, path] : images) unlabelled_images += masks.count(stem) == 0;
+    std::string first_unlabelled;
+    for (const auto& [stem, path] : images)
+        if (masks.count(stem) == 0 && unlabelled_images++ == 0) first_unlabelled = path.string();
+    if (spec.skip_images_without_mask && unlabelled_images > 0) {
+        if (unlabelled_images == images.size())
+            PFCE_THROW(InputError, "empty dataset: none of the ", images.size(), " images in ",
+                       images_dir.string(), " has a mask in ", masks_dir.string(),
+                       " (files.images_without_mask = \"skip\" in ", toml_path.string(),
+                       " leaves them all out)");
+        log_info(root.string(), ": ", unlabelled_images, " of the ", images.size(),
+                 " images have no mask and are left out (e.g. ", first_unlabelled,
+                 "; files.images_without_mask = \"skip\")");
+    }
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
+        if (m == masks.end() && spec.skip_images_without_mask) continue;
         if (m == masks.end())
             PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(), " has no mask ",
                        (masks_dir / (stem + spec.mask_suffix)).string(), ".(tif|tiff|png)",
@@ -564,9 +594,11 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
                            ? "; " + std::to_string(unlabelled_images) + " of the " +
                                  std::to_string(images.size()) +
                                  " images have no mask (a dataset's test images, whose labels "
-                                 "are withheld?): every image of a generic dataset needs its "
-                                 "mask, so move those out of " +
-                                 images_dir.string() + " (split lists do not leave them out)"
+                                 "are withheld?): move those out of " +
+                                 images_dir.string() +
+                                 ", or leave them out with [files] images_without_mask = "
+                                 "\"skip\" in " +
+                                 toml_path.string() + " (split lists do not leave them out)"
                            : std::string());
         SampleRef s;
         s.id = stem;

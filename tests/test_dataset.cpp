@@ -803,9 +803,29 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     // Several images without masks (OpenEarthMap keeps its test images in images/): counted, and
     // the way out said.
     write_tiff(numbered + "/images/t_12.tif", test::random_rgb(3, 2, 1));
-    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(numbered); }),
+    const std::string several = input_error_message([&] { Dataset::open(numbered); });
+    EXPECT_MESSAGE_HAS(several,
                        "2 of the 3 images have no mask (a dataset's test images, whose labels "
                        "are withheld?)");
+    EXPECT_MESSAGE_HAS(several, "or leave them out with [files] images_without_mask = \"skip\"");
+    // ... which leaves them out, and says so: the dataset is its labelled images.
+    const std::string toml = "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n[files]\n";
+    write_text(numbered + "/dataset.toml", toml + "images_without_mask = \"skip\"\n");
+    const Dataset skipped = Dataset::open(numbered);
+    ASSERT_EQ(skipped.size(), 1u);
+    EXPECT_EQ(skipped.sample(0).id, "t_1");
+    const CommandResult stats = run_pfce("data stats " + numbered);
+    ASSERT_EQ(stats.status, 0) << stats.output;
+    EXPECT_MESSAGE_HAS(stats.output, "2 of the 3 images have no mask and are left out (e.g. " +
+                                         numbered + "/images/t_11.tif");
+    write_text(numbered + "/dataset.toml", toml + "images_without_mask = \"ignore\"\n");
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(numbered); }),
+                       "dataset.toml: files.images_without_mask = \"ignore\": expected "
+                       "\"refuse\" (every image needs its mask: the default) or \"skip\"");
+    write_text(numbered + "/dataset.toml", toml + "images_without_mask = \"skip\"\n");
+    fs::remove(numbered + "/masks/t_1.tif");
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(numbered); }),
+                       "empty dataset: none of the 3 images in " + numbered + "/images has a mask");
     // The longest stem extended: area_north_mask is area_north with "_mask", not area with
     // "_north_mask".
     const std::string areas = test::temp_dir("ds_generic_areas");
@@ -1895,7 +1915,9 @@ TEST(PictureText, GlyphsTitlesAndLegend) {
         return n;
     };
     for (const ClassInfo& c : pal.classes)
-        if (c.colour != white) EXPECT_GE(count_colour(narrow, c.colour), 25) << c.name;
+        if (c.colour != white) {
+            EXPECT_GE(count_colour(narrow, c.colour), 25) << c.name;
+        }
     // Titles centred over their columns: ink over each column, none between.
     const RgbImage titles = title_strip({"image", "mask"}, {0, 100}, {60, 60}, 160, white);
     EXPECT_EQ(titles.height, title_strip_height());
