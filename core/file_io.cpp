@@ -427,6 +427,11 @@ void check_output_file(const std::string& path, bool force, const FileIdentities
                    " (choose another output name)");
     if (fs::is_directory(path, ec))
         PFCE_THROW(InputError, "cannot write ", path, ": it is a directory");
+    // A FIFO or a device is no earlier output: --force would rename a file over it (as root,
+    // over /dev/null), so it is refused with or without.
+    if (const std::string kind = special_file_kind(path); !kind.empty())
+        PFCE_THROW(InputError, "cannot write ", path, ": it is ", kind, ", not a regular file (",
+                   force_flag, " does not replace it); choose another output name");
     if (!force)
         PFCE_THROW(InputError, path, " already exists; pass ", force_flag, " to replace it");
 }

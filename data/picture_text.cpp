@@ -12,6 +12,7 @@ namespace {
 
 constexpr int kLineSpacing = 3;  // pixels between lines of text
 constexpr int kMargin = 4;       // around a strip's contents, as the sheets' gap
+constexpr int kMinLegendWidth = 240;
 
 // The characters of `text` as glyph indices: printable ASCII as itself, any other byte '?' (a
 // UTF-8 sequence once: its continuation bytes are skipped).
@@ -161,7 +162,10 @@ RgbImage titled_picture(const RgbImage& picture, const std::vector<std::string>&
                         const std::vector<int>& lefts, const std::vector<int>& widths,
                         const std::vector<LegendEntry>& entries, const Rgb& background) {
     const RgbImage top = title_strip(titles, lefts, widths, picture.width, background);
-    const RgbImage bottom = legend_strip(entries, picture.width, background);
+    // At least room for a class name a line: a sheet of 16-pixel panels is 44 pixels wide, where
+    // every name was cut to "..".
+    const RgbImage bottom =
+        legend_strip(entries, std::max(picture.width, kMinLegendWidth), background);
     return stack_pictures({&top, &picture, &bottom}, background);
 }
 

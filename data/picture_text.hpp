@@ -50,7 +50,8 @@ RgbImage title_strip(const std::vector<std::string>& titles, const std::vector<i
 int title_strip_height();
 
 // `picture` with `titles` over its columns (title_strip) and the legend of `entries` under it
-// (legend_strip), on `background`: what a person opening the PNG needs to read it.
+// (legend_strip, at least 240 pixels wide: a narrower picture is widened for it), on
+// `background`: what a person opening the PNG needs to read it.
 RgbImage titled_picture(const RgbImage& picture, const std::vector<std::string>& titles,
                         const std::vector<int>& lefts, const std::vector<int>& widths,
                         const std::vector<LegendEntry>& entries, const Rgb& background);

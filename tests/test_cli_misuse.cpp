@@ -2171,10 +2171,55 @@ TEST(CliMisuse, EvalPerImageScoresAreWrittenWithoutReplacingFiles) {
     EXPECT_MESSAGE_HAS(forced.output, "\"per_image\": \"" + csv + "\"");
     EXPECT_EQ(file_text(csv), text);
 
+    // Among another dataset's masks (its own data is refused whole: the next test).
+    const auto other = dataset(root + "/other");
     const test::CommandResult among =
         test::run_pfce("eval --checkpoint " + run + "/last.ckpt --device cpu --per-image " +
-                       fd.root + "/masks/scores.csv --force");
+                       other.root + "/masks/scores.csv --force");
     EXPECT_EQ(among.status, 2) << among.output;
     EXPECT_MESSAGE_HAS(among.output, "where it would be read as data");
-    EXPECT_FALSE(fs::exists(fd.root + "/masks/scores.csv"));
+    EXPECT_FALSE(fs::exists(other.root + "/masks/scores.csv"));
+}
+
+// eval --per-image refuses what its --force must never replace or where its file would be read:
+// a name that is no .csv (a checkpoint, a run's metrics), a FIFO (--force renamed a file over it),
+// a place inside the dataset or the --labels directory (not only their images/ and masks/). A
+// Ctrl-C / SIGTERM during evaluation exits 130, writes nothing and leaves no directory it made.
+TEST(CliMisuse, EvalPerImageRefusesWhatItMustNotReplaceAndStopsCleanly) {
+    const std::string root = test::temp_dir("misuse_per_image_refusals");
+    test::ForeignSpec spec;
+    spec.sizes.assign(6, {40, 32});
+    const auto fd = dataset(root + "/data", spec);
+    const std::string run = root + "/run";
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + run + kTiny).status, 0);
+    const std::string eval =
+        "eval --checkpoint " + run + "/last.ckpt --device cpu --split all --per-image ";
+    const test::CommandResult ckpt = test::run_pfce(eval + run + "/best.ckpt --force");
+    EXPECT_EQ(ckpt.status, 2) << ckpt.output;
+    EXPECT_MESSAGE_HAS(ckpt.output, "/best.ckpt: expected a .csv file");
+    ASSERT_EQ(::mkfifo((root + "/fifo.csv").c_str(), 0644), 0);
+    const test::CommandResult fifo = test::run_pfce(eval + root + "/fifo.csv --force");
+    EXPECT_EQ(fifo.status, 2) << fifo.output;
+    EXPECT_MESSAGE_HAS(fifo.output, "/fifo.csv: it is a FIFO (named pipe), not a regular file");
+    EXPECT_TRUE(fs::is_fifo(root + "/fifo.csv"));
+    for (const std::string& inside : {fd.root + "/scores.csv", fd.root + "/masks/sub/s.csv"}) {
+        const test::CommandResult r = test::run_pfce(eval + inside);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "which eval reads");
+        EXPECT_FALSE(fs::exists(inside));
+    }
+    EXPECT_FALSE(fs::exists(fd.root + "/masks/sub"));
+
+    // Large images under test-time augmentation in small windows: seconds of evaluation.
+    test::ForeignSpec large_spec;
+    large_spec.sizes.assign(8, {512, 512});
+    const auto large = dataset(root + "/large", large_spec);
+    const std::string cmd = test::pfce_binary() + " eval --checkpoint " + run +
+                            "/last.ckpt --device cpu --data " + large.root +
+                            " --split all --tta d4 --window 32 --per-image " + root +
+                            "/new/deeper/scores.csv";
+    const std::string log = terminate_once_logged(cmd, root + "/log", "device:", "0.3");
+    EXPECT_MESSAGE_HAS(log, "rc=130");
+    EXPECT_MESSAGE_HAS(log, "eval stopped (Ctrl-C / SIGTERM) before its end; nothing written");
+    EXPECT_FALSE(fs::exists(root + "/new")) << log;
 }

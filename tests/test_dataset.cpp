@@ -1932,5 +1932,7 @@ TEST(PictureText, GlyphsTitlesAndLegend) {
     EXPECT_TRUE(ink_in(100, 160));
     const RgbImage stacked =
         titled_picture(RgbImage(160, 50), {"image", "mask"}, {0, 100}, {60, 60}, entries, white);
-    EXPECT_EQ(stacked.height, title_strip_height() + 50 + legend_strip(entries, 160, white).height);
+    EXPECT_EQ(stacked.height, title_strip_height() + 50 + legend_strip(entries, 240, white).height);
+    EXPECT_EQ(stacked.width, 240);  // a narrow picture is widened for its legend's names
+    EXPECT_EQ(titled_picture(RgbImage(400, 50), {}, {}, {}, entries, white).width, 400);
 }

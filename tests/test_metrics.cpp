@@ -72,7 +72,8 @@ TEST(Metrics, PerImageScoresCsv) {
               "1.000000,1.000000,");
     EXPECT_EQ(lines[3], "empty,0,,,,,,,,,,");
     EXPECT_EQ(lines[4].substr(0, 24), "d,4,0.000000,0.000000,0.");
-    EXPECT_EQ(lowest_miou(scores, 5), "d 0.0000, a 0.6655, tile, \"north\" 1.0000");
+    EXPECT_EQ(lowest_miou(scores, 5), "d 0.0000, a 0.6655, \"tile, \"\"north\"\"\" 1.0000");
+    EXPECT_EQ(lowest_miou_order(scores, 2), (std::vector<std::size_t>{3, 0}));
     EXPECT_EQ(lowest_miou(scores, 1), "d 0.0000");
     // Without a clutter class there is no miou_no_clutter column.
     EXPECT_EQ(split_lines(image_scores_csv(scores, {"a", "b", "c"}, -1))[0],

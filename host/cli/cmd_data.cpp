@@ -450,8 +450,8 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     made.kept();
     std::string columns;
     for (const std::string& t : titles) columns += (columns.empty() ? "" : " | ") + t;
-    std::printf("wrote %s (%dx%d): %zu rows of %s, and the classes' legend\n", f.out.c_str(),
-                sheet.width, sheet.height, n, columns.c_str());
+    std::printf("wrote %s (%dx%d): %zu row%s of %s, and the classes' legend\n", f.out.c_str(),
+                sheet.width, sheet.height, n, n == 1 ? "" : "s", columns.c_str());
 }
 
 void setup_data(CLI::App& sub) {

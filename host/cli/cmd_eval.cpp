@@ -12,6 +12,7 @@
 
 #include "core/dir_lock.hpp"
 #include "core/log.hpp"
+#include "core/stop_signal.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/dataset.hpp"
 #include "host/backend/backend_factory.hpp"
@@ -82,6 +83,35 @@ bool is_trained_data(const TrainedModel& m, const std::string& checkpoint,
     }
 }
 
+// Where --per-image may not write, said before anything is read: a name that is no .csv (with
+// --force, a checkpoint or a run's metrics.jsonl was replaced), inside the data or the labels eval
+// reads (anywhere there, not only in their images/ and masks/), a suite's results.csv.
+void check_per_image_file(const EvalArgs& a, const std::string& data_root) {
+    refuse_unreachable_out(a.per_image, "--per-image");
+    // A name that says CSV: --force then never replaces a checkpoint or a run's metrics.
+    std::string ext = fs::path(a.per_image).extension().string();
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ext != ".csv")
+        PFCE_THROW(InputError, "--per-image ", a.per_image,
+                   ": expected a .csv file (the scores are CSV)");
+    for (const std::string& dir : {data_root, a.labels})
+        if (!dir.empty() && path_is_inside(a.per_image, dir))
+            PFCE_THROW(InputError, "--per-image ", a.per_image, " lies inside ", dir,
+                       ", which eval reads; write the scores elsewhere");
+    refuse_output_among_data("--per-image " + a.per_image, a.per_image, "the scores");
+    // A suite's table of results (pfce run's results.csv beside results.json).
+    const fs::path beside = fs::path(a.per_image).parent_path();
+    std::error_code ec;
+    if (fs::path(a.per_image).filename() == "results.csv" &&
+        fs::exists((beside.empty() ? fs::path(".") : beside) / "results.json", ec))
+        PFCE_THROW(InputError, "--per-image ", a.per_image,
+                   " is a suite's table of results (results.json lies beside it); write the "
+                   "scores elsewhere");
+    FileIdentities inputs({a.checkpoint});
+    if (!a.labels.empty()) inputs.add(a.labels + "/masks.json");
+    check_output_file(a.per_image, a.force, inputs);
+}
+
 void run_eval(const EvalArgs& a) {
     if (a.batch_size_given && a.batch_size < 1)
         PFCE_THROW(InputError, "--batch-size ", a.batch_size,
@@ -100,6 +130,7 @@ void run_eval(const EvalArgs& a) {
         d.root = trained_data_root(m, a.checkpoint);
     d.source = "dataset";  // evaluation never generates data
     const bool own_data = a.data.empty() || is_trained_data(m, a.checkpoint, a.data);
+    if (!a.per_image.empty()) check_per_image_file(a, d.root);
     // ISPRS scores the eroded labels (boundaries unlabelled) whichever labels trained: the same
     // tiles and windows, other label files.
     if (!a.tile_labels.empty()) {
@@ -231,16 +262,9 @@ void run_eval(const EvalArgs& a) {
         labels = open_mask_dir(a.labels);
         check_masks_match_dataset(labels, ds, indices);
     }
-    // The per-image file is checked, and its directory made, before minutes of evaluation.
+    // Its directory made last, after every refusal (a refused command leaves none).
     MadeDirectories made;
-    if (!a.per_image.empty()) {
-        refuse_unreachable_out(a.per_image, "--per-image");
-        refuse_output_among_data("--per-image " + a.per_image, a.per_image, "the scores");
-        FileIdentities inputs({a.checkpoint});
-        if (!a.labels.empty()) inputs.add(a.labels + "/masks.json");
-        check_output_file(a.per_image, a.force, inputs);
-        make_parent_directory("--per-image", a.per_image, made);
-    }
+    if (!a.per_image.empty()) make_parent_directory("--per-image", a.per_image, made);
     SplitEvalOptions so;
     EvalOptions& eo = so.eval;
     eo = eval_options(m.config);
@@ -262,16 +286,35 @@ void run_eval(const EvalArgs& a) {
     };
     // The split is read in parts of bounded memory, each evaluated while the next is read
     // (evaluate_split): 38 Potsdam tiles would take 7 GB at once.
-    const EvalResult r = [&] {
+    // Ctrl-C / SIGTERM: stops at the next batch of windows or images (or part read), writes
+    // nothing, and removes the directories made for --per-image (exit 130).
+    const StopSignals stop_signals;
+    auto evaluate_with_progress = [&] {
         LazyProgress progress("eval " + a.split);  // tiles under --tta d4: minutes, said past 2 s
         eo.progress = [&](std::int64_t done, std::int64_t total, const char* unit) {
+            if (stop_requested()) throw StopRequested();
             progress.update(done, total, unit);
+        };
+        const auto counted = so.on_read;
+        so.on_read = [&](const std::vector<SampleData>& part) {
+            if (stop_requested()) throw StopRequested();
+            counted(part);
         };
         const EvalResult result =
             evaluate_split(*backend, *m.net, ds, indices, a.labels.empty() ? nullptr : &labels,
                            m.stats, focal_params(m.config), m.clutter_class, so);
         eo.progress = nullptr;  // it refers to `progress`, gone with this scope
         return result;
+    };
+    const EvalResult r = [&] {
+        try {
+            return evaluate_with_progress();
+        } catch (const StopRequested&) {  // the progress line is erased by now
+            std::fflush(stdout);
+            std::fprintf(stderr,
+                         "pfce: eval stopped (Ctrl-C / SIGTERM) before its end; nothing written\n");
+            throw CLI::RuntimeError(130);
+        }
     }();
     // Metrics of no pixel are NaN, and a dense loss of none 0: an error, not numbers to believe.
     // The confusion matrix counts every labelled pixel of the dense masks.
@@ -321,7 +364,13 @@ void run_eval(const EvalArgs& a) {
         j["overlap"] = windows ? nlohmann::json(eo.overlap) : nlohmann::json();
         j["loss_dense"] = r.loss_dense;
         if (!a.labels.empty()) j["loss_labels"] = r.loss;
-        if (!a.per_image.empty()) j["per_image"] = a.per_image;
+        if (!a.per_image.empty()) {
+            j["per_image"] = a.per_image;
+            nlohmann::json lowest = nlohmann::json::array();
+            for (const std::size_t k : lowest_miou_order(scores, 5))
+                lowest.push_back({{"id", scores[k].id}, {"miou", scores[k].metrics.miou}});
+            j["lowest_miou"] = std::move(lowest);
+        }
         std::printf("%s\n", j.dump(2).c_str());
         return;
     }

@@ -78,19 +78,25 @@ std::string image_scores_csv(const std::vector<ImageScore>& scores,
     return out;
 }
 
-std::string lowest_miou(const std::vector<ImageScore>& scores, std::size_t n) {
+std::vector<std::size_t> lowest_miou_order(const std::vector<ImageScore>& scores, std::size_t n) {
     std::vector<std::size_t> order;
     for (std::size_t i = 0; i < scores.size(); ++i)
         if (scores[i].metrics.pixels > 0 && !std::isnan(scores[i].metrics.miou)) order.push_back(i);
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
         return scores[a].metrics.miou < scores[b].metrics.miou;
     });
+    if (order.size() > n) order.resize(n);
+    return order;
+}
+
+std::string lowest_miou(const std::vector<ImageScore>& scores, std::size_t n) {
+    const std::vector<std::size_t> order = lowest_miou_order(scores, n);
     std::string out;
     char value[32];
-    for (std::size_t k = 0; k < std::min(n, order.size()); ++k) {
+    for (std::size_t k = 0; k < order.size(); ++k) {
         std::snprintf(value, sizeof value, " %.4f", scores[order[k]].metrics.miou);
         if (!out.empty()) out += ", ";
-        out += scores[order[k]].id;
+        out += csv_field(scores[order[k]].id);  // an id holding ", " stays one
         out += value;
     }
     return out;

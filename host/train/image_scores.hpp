@@ -29,8 +29,12 @@ std::vector<ImageScore> image_scores(const std::vector<std::string>& ids,
 std::string image_scores_csv(const std::vector<ImageScore>& scores,
                              const std::vector<std::string>& class_names, int clutter_class);
 
-// The `n` scored images of lowest mIoU, lowest first ("id 0.4213, id 0.5120"): the line eval
-// prints under its table. Images of no labelled pixel are left out; ties keep the split's order.
+// The positions of the `n` scored images of lowest mIoU, lowest first. Images of no labelled pixel
+// are left out; ties keep the split's order.
+std::vector<std::size_t> lowest_miou_order(const std::vector<ImageScore>& scores, std::size_t n);
+
+// Those images as eval prints them under its table: "id 0.4213, id 0.5120", an id holding a
+// comma or a quote quoted as in the CSV.
 std::string lowest_miou(const std::vector<ImageScore>& scores, std::size_t n);
 
 }  // namespace pfce
