@@ -2223,3 +2223,54 @@ TEST(CliMisuse, EvalPerImageRefusesWhatItMustNotReplaceAndStopsCleanly) {
     EXPECT_MESSAGE_HAS(log, "eval stopped (Ctrl-C / SIGTERM) before its end; nothing written");
     EXPECT_FALSE(fs::exists(root + "/new")) << log;
 }
+
+// pfce train draws OUT/curves.svg after every epoch (a resumed run's epochs too); --force starts
+// its picture over; a curves.svg of the user's own in OUT is left as it is, said once, and does
+// not stop the run; pfce's own picture alone does not make OUT someone else's.
+TEST(CliMisuse, TrainDrawsItsCurvesAndLeavesAUsersFile) {
+    const std::string root = test::temp_dir("misuse_curves");
+    const auto fd = dataset(root + "/data");
+    const std::string run = root + "/run", curves = run + "/curves.svg";
+    const std::string train = "train --data " + fd.root + " --out " + run +
+                              " --batch-size 4 --width 4 --depth 1 --device cpu";
+    ASSERT_EQ(test::run_pfce(train + " --epochs 1").status, 0);
+    auto circles = [&] {
+        const std::string svg = file_text(curves);
+        std::size_t n = 0;
+        for (std::size_t at = svg.find("<circle"); at != std::string::npos;
+             at = svg.find("<circle", at + 1))
+            ++n;
+        return n;
+    };
+    ASSERT_TRUE(fs::exists(curves));
+    EXPECT_NE(file_text(curves).find("pfce train: " + run), std::string::npos);
+    const std::size_t one_epoch = circles();
+    EXPECT_GE(one_epoch, 3u);  // train loss, mIoU, lr at least
+    ASSERT_EQ(test::run_pfce(train + " --epochs 2 --resume").status, 0);
+    EXPECT_EQ(circles(), 2 * one_epoch);
+    ASSERT_EQ(test::run_pfce(train + " --epochs 1 --force").status, 0);
+    EXPECT_EQ(circles(), one_epoch);
+
+    // A user's own file of that name: left, and said.
+    const std::string mine = root + "/mine";
+    fs::create_directories(mine);
+    { std::ofstream(mine + "/curves.svg") << "<svg>my plot</svg>\n"; }
+    const test::CommandResult theirs =
+        test::run_pfce("train --data " + fd.root + " --out " + mine + " --epochs 1 --force" +
+                       " --batch-size 4 --width 4 --depth 1 --device cpu");
+    EXPECT_EQ(theirs.status, 2) << theirs.output;  // a directory of other files: not a run's
+    EXPECT_EQ(file_text(mine + "/curves.svg"), "<svg>my plot</svg>\n");
+    // pfce's picture alone (the rest of a run removed) is no one else's: the directory is free.
+    fs::remove(run + "/last.ckpt");
+    fs::remove(run + "/best.ckpt");
+    fs::remove(run + "/metrics.jsonl");
+    const test::CommandResult again = test::run_pfce(train + " --epochs 1");
+    EXPECT_EQ(again.status, 0) << again.output;
+    EXPECT_EQ(circles(), one_epoch);
+    // A user's file put in place of the picture, beside the run: the run goes on and leaves it.
+    fs::copy_file(mine + "/curves.svg", curves, fs::copy_options::overwrite_existing);
+    const test::CommandResult resumed = test::run_pfce(train + " --epochs 2 --resume");
+    EXPECT_EQ(resumed.status, 0) << resumed.output;
+    EXPECT_MESSAGE_HAS(resumed.output, curves + " is not a picture pfce drew: it is left as it is");
+    EXPECT_EQ(file_text(curves), "<svg>my plot</svg>\n");
+}

@@ -15,6 +15,7 @@
 #include "host/experiment/picture_grid.hpp"
 #include "host/experiment/report.hpp"
 #include "host/experiment/results.hpp"
+#include "host/experiment/run_curves.hpp"
 #include "host/experiment/svg_chart.hpp"
 #include "host/experiment/text_file.hpp"
 #include "test_util.hpp"
@@ -796,5 +797,54 @@ TEST(Report, ClassNamesWithCommasQuotesAndBarsKeepTheirColumns) {
     EXPECT_MESSAGE_HAS(render_report_markdown(in), "The colour (155, 155, 155) = unlabelled.");
 }
 
+// A run's curves (OUT/curves.svg): three charts nested in one picture, each series drawn only
+// where some epoch has its value (no validation: no val series; the CRF term only where trained
+// with it), lines that are no epoch's left out, the title escaped, the marker that makes the file
+// the run's own within the first bytes.
+TEST(RunCurves, ThreeChartsOfTheEpochsMeasured) {
+    std::vector<nlohmann::json> lines = {
+        {{"epoch", 1},
+         {"lr", 0.001},
+         {"train_loss", 1.5},
+         {"val_loss", 1.6},
+         {"val_loss_dense", 1.7},
+         {"val_miou", 0.2},
+         {"val_oa", 0.5},
+         {"val_mean_f1", 0.3}},
+        nlohmann::json("not an epoch"),
+        {{"epoch", 2},
+         {"lr", 0.0005},
+         {"train_loss", 1.1},
+         {"val_loss", nullptr},
+         {"val_loss_dense", 1.2},
+         {"val_miou", 0.3},
+         {"val_oa", 0.6},
+         {"val_mean_f1", 0.4}},
+    };
+    const std::string svg = render_run_curves_svg(lines, "run <a&b>");
+    EXPECT_EQ(svg.rfind("<svg ", 0), 0u);
+    EXPECT_LT(svg.find(kRunCurvesMarker), 256u);
+    EXPECT_NE(svg.find("run &lt;a&amp;b&gt;"), std::string::npos);
+    auto count = [&](const std::string& what) {
+        std::size_t n = 0;
+        for (std::size_t at = svg.find(what); at != std::string::npos; at = svg.find(what, at + 1))
+            ++n;
+        return n;
+    };
+    EXPECT_EQ(count("<svg "), 4u);  // the picture and its three charts
+    EXPECT_EQ(count("</svg>"), 4u);
+    for (const char* name : {">train (labels)<", ">val (labels)<", ">val (dense)<", ">mIoU<",
+                             ">overall accuracy<", ">mean F1<"})
+        EXPECT_EQ(count(name), 1u) << name;
+    EXPECT_EQ(count(">lr<"), 2u);  // the axis and the series
+    EXPECT_EQ(count(">train CRF term<"), 0u);
+    EXPECT_EQ(count(">mIoU w/o clutter<"), 0u);  // no epoch has it
+    EXPECT_EQ(count("<circle "), 2u * 7u - 1u);  // two epochs of 7 series, val_loss once
+    // No epoch at all (a run begun): the charts say so.
+    EXPECT_EQ(render_run_curves_svg({}, "new").find("<circle"), std::string::npos);
+    EXPECT_NE(render_run_curves_svg({}, "new").find(">no data<"), std::string::npos);
+}
+
 }  // namespace
+
 }  // namespace pfce

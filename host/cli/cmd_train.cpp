@@ -15,6 +15,7 @@
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/cli/config_flags.hpp"
+#include "host/experiment/run_curves.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/config_sources.hpp"
 #include "host/train/train_data.hpp"
@@ -191,6 +192,10 @@ void print_train_result(const TrainResult& r, const TrainInputs& inputs, const C
         std::printf("best epoch %d (%s %.4f): %s\n", r.best_epoch, r.best_metric.c_str(),
                     r.best_value, r.best_checkpoint.c_str());
     std::printf("last: %s\nmetrics: %s\n", r.last_checkpoint.c_str(), r.metrics_path.c_str());
+    if (const std::string curves =
+            (std::filesystem::path(r.metrics_path).parent_path() / kRunCurvesFile).string();
+        is_run_curves(curves))
+        std::printf("curves: %s\n", curves.c_str());
 }
 
 void run_train(const TrainArgs& a) {
@@ -289,6 +294,12 @@ void run_train(const TrainArgs& a) {
     TrainOptions opts;
     opts.resume = a.resume;
     opts.force = a.force;
+    // OUT/curves.svg, drawn again after every epoch: a browser shows how the run goes.
+    opts.on_metrics = [out = cfg.run.out] {
+        const std::filesystem::path o(out);
+        write_run_curves((o / "metrics.jsonl").string(), (o / kRunCurvesFile).string(),
+                         "pfce train: " + out);
+    };
     // Errors about OUT name the file that set it ("--out" for one it did not).
     if (const auto it = where.find("run.out"); it != where.end() && it->second != "command line")
         opts.out_name = it->second + ": run.out";

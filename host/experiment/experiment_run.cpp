@@ -14,6 +14,7 @@
 #include "data/image_io.hpp"
 #include "host/experiment/experiment_labels.hpp"
 #include "host/experiment/picture_grid.hpp"
+#include "host/experiment/run_curves.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/sliding_window.hpp"
@@ -273,6 +274,11 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     to.force = !to.resume;  // finished experiments were skipped before getting here
     r.resumed = to.resume;
     to.tty = opts.tty;
+    to.on_metrics = [&cfg, &e] {
+        const fs::path run(cfg.run.out);
+        write_run_curves((run / "metrics.jsonl").string(), (run / kRunCurvesFile).string(),
+                         e.id + ": " + e.description);
+    };
     const TrainResult tr = train_unet(backend, cfg, in, to);
     r.stage_seconds["train"] = t_train.seconds();
     if (tr.interrupted) {

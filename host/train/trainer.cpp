@@ -404,6 +404,19 @@ class TrainingRun {
             fs::remove(f, ec);
             if (ec) PFCE_THROW(SystemError, "cannot remove ", f, ": ", ec.message());
         }
+        const std::string curves = (fs::path(cfg_.run.out) / kRunCurvesFile).string();
+        if (is_run_curves(curves)) fs::remove(curves, ec);  // the earlier run's picture
+        metrics_changed();
+    }
+
+    // opts_.on_metrics, whose failure (a full disk for a picture) does not stop the training.
+    void metrics_changed() const {
+        if (!opts_.on_metrics) return;
+        try {
+            opts_.on_metrics();
+        } catch (const std::exception& e) {
+            log_warn("the run's curves were not drawn: ", e.what());
+        }
     }
 
     // The run's split by sample id against the split given now: another split would train on
@@ -1088,6 +1101,7 @@ class TrainingRun {
         if (crf_on_ && cfg_.loss.crf_warmup > 0)
             line["crf_weight"] = crf_weight_at(cfg_.loss, st_.epoch);
         append_line(result_.metrics_path, line.dump());
+        metrics_changed();
         char crf_part[48] = "";
         if (crf_on_) std::snprintf(crf_part, sizeof crf_part, " + crf %.4f", train_crf);
         char val_part[96] = "no validation split (best and plateau follow the training loss)";
@@ -1346,7 +1360,7 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
         else if (run_name)
             impostors.push_back(name);
         else if (!is_temp_name(name) && !(name == "labels" && is_label_cache(e.path())) &&
-                 ++n_other <= 3)
+                 !(name == kRunCurvesFile && is_run_curves(e.path().string())) && ++n_other <= 3)
             other += (other.empty() ? "" : ", ") + name;
     }
     if (ec) PFCE_THROW(InputError, "cannot list ", flag, " ", out, ": ", ec.message());
@@ -1400,6 +1414,14 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     PFCE_THROW(InputError, "output directory ", out, " already holds a run (", found,
                "): --resume to continue it", has_last ? "" : " (not possible: no last.ckpt)",
                ", --force to start over, or choose another --out");
+}
+
+bool is_run_curves(const std::string& path) {
+    std::ifstream f(path);
+    std::string head(256, '\0');
+    f.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(f.gcount()));
+    return head.find(kRunCurvesMarker) != std::string::npos;
 }
 
 StoredRun stored_run(const std::string& out_dir) {

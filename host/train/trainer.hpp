@@ -42,7 +42,17 @@ struct TrainOptions {
     // Called as validation reports its progress, before it polls for a stop (tests ask for one
     // there, as a Ctrl-C during minutes of validation windows would).
     std::function<void()> during_validation;
+    // Called whenever metrics.jsonl changes: when a new run begins it (empty) and after each
+    // epoch's line. `pfce train` and suites draw OUT/curves.svg from it (run_curves.hpp); an
+    // exception it throws is said as a warning and does not stop the run.
+    std::function<void()> on_metrics;
 };
+
+// OUT/curves.svg, the run's curves (host/experiment/run_curves.hpp), is the run's own where it
+// carries the marker: a new run (--force) removes it, and it does not make OUT someone else's.
+inline constexpr const char* kRunCurvesFile = "curves.svg";
+inline constexpr const char* kRunCurvesMarker = "<!-- pfce run curves -->";
+bool is_run_curves(const std::string& path);
 
 struct TrainResult {
     int epochs_completed = 0;
