@@ -92,9 +92,13 @@ class Dataset {
     // Tiles: the labels read, whatever data.tile_labels asked: "full", "eroded" (every tile's
     // _label_noBoundary.tif) or "mixed" (under "auto", some tiles of each); else "".
     const std::string& tile_labels_read() const { return tile_labels_read_; }
+    // Generic datasets with [files] images_without_mask = "skip": the ids of the images left out
+    // for having no mask (sorted), so a split list naming one is told why it is not a sample.
+    const std::vector<std::string>& ids_without_mask() const { return ids_without_mask_; }
 
   private:
     std::string root_;
+    std::vector<std::string> ids_without_mask_;
     DatasetKind kind_ = DatasetKind::kaggle;
     Palette palette_;
     DatasetOptions opts_;

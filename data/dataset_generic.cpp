@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -57,6 +58,13 @@ struct GenericSpec {
     // and said. By default ("refuse") each image needs its mask.
     bool skip_images_without_mask = false;
 };
+
+// A value as the file writes it (1, ["skip"], true), for a refusal of its type.
+std::string toml_value_text(const toml::node& n) {
+    std::ostringstream os;
+    n.visit([&os](auto&& v) { os << v; });
+    return os.str();
+}
 
 void check_keys(const toml::table& t, const std::string& where,
                 const std::set<std::string>& allowed, const std::string& file) {
@@ -141,7 +149,7 @@ GenericSpec parse_spec(const fs::path& toml_path) {
             const std::optional<std::string> v = n->value<std::string>();
             if (!n->is_string() || (*v != "refuse" && *v != "skip"))
                 PFCE_THROW(InputError, file, ": files.images_without_mask = ",
-                           n->is_string() ? "\"" + *v + "\"" : std::string("(not a string)"),
+                           n->is_string() ? "\"" + *v + "\"" : toml_value_text(*n),
                            ": expected \"refuse\" (every image needs its mask: the default) or "
                            "\"skip\" (images without one are left out, and said)");
             spec.skip_images_without_mask = *v == "skip";
@@ -582,7 +590,10 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
     }
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
-        if (m == masks.end() && spec.skip_images_without_mask) continue;
+        if (m == masks.end() && spec.skip_images_without_mask) {
+            ds.ids_without_mask_.push_back(stem);  // `images` is ordered: sorted
+            continue;
+        }
         if (m == masks.end())
             PFCE_THROW(MissingPartnerFile, "missing partner file: ", path.string(), " has no mask ",
                        (masks_dir / (stem + spec.mask_suffix)).string(), ".(tif|tiff|png)",

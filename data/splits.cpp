@@ -206,7 +206,13 @@ std::string id_of_file_name(const SampleIndex& index, const std::string& id) {
             }
         }
     std::string hint;
-    if (stem != id && (index.by_id.count(stem) || index.by_group.count(stem)))
+    const std::vector<std::string>& maskless = index.ds.ids_without_mask();
+    if (const std::string& known =
+            std::binary_search(maskless.begin(), maskless.end(), id) ? id : stem;
+        std::binary_search(maskless.begin(), maskless.end(), known))
+        hint = "; '" + known + "' is an image without a mask, left out by [files] " +
+               "images_without_mask = \"skip\" in " + index.ds.root() + "/dataset.toml";
+    else if (stem != id && (index.by_id.count(stem) || index.by_group.count(stem)))
         hint = tiles ? "; that is a file of tile '" + stem + "': name the tile"
                      : "; ids are file names without their extension: '" + stem + "'";
     else if (tiles && id.find('@') == std::string::npos)

@@ -818,6 +818,18 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     ASSERT_EQ(stats.status, 0) << stats.output;
     EXPECT_MESSAGE_HAS(stats.output, "2 of the 3 images have no mask and are left out (e.g. " +
                                          numbered + "/images/t_11.tif");
+    // A split list naming an image left out is told why it is no sample.
+    write_text(numbered + "/train.txt", "t_1\nt_11\n");
+    DataSettings lists;
+    lists.train_list = numbered + "/train.txt";
+    EXPECT_MESSAGE_HAS(input_error_message([&] { run_split(skipped, lists); }),
+                       "train.txt:2: unknown sample id 't_11' (not in the dataset; 't_11' is an "
+                       "image without a mask, left out by [files] images_without_mask = \"skip\" "
+                       "in " +
+                           numbered + "/dataset.toml)");
+    write_text(numbered + "/dataset.toml", toml + "images_without_mask = 1\n");
+    EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(numbered); }),
+                       "files.images_without_mask = 1: expected");
     write_text(numbered + "/dataset.toml", toml + "images_without_mask = \"ignore\"\n");
     EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(numbered); }),
                        "dataset.toml: files.images_without_mask = \"ignore\": expected "

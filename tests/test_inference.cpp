@@ -689,7 +689,9 @@ TEST(EvaluateSplit, EachImageHasItsOwnConfusion) {
                 const auto labelled = std::count_if(dense.labels.begin(), dense.labels.end(),
                                                     [](std::uint8_t v) { return v != 255; });
                 EXPECT_EQ(std::accumulate(own.begin(), own.end(), std::int64_t{0}), labelled);
-                if (indices[k] == 1) EXPECT_EQ(labelled, 0);
+                if (indices[k] == 1) {
+                    EXPECT_EQ(labelled, 0);
+                }
                 if (windows) {
                     EvalOptions alone = so.eval;
                     alone.in_windows = true;

@@ -1948,6 +1948,27 @@ TEST(RealDatasets, PredictRecursiveMirrorsTheTree) {
     EXPECT_EQ(inside.status, 2) << inside.output;
     EXPECT_MESSAGE_HAS(inside.output, "lies inside --input " + val + ", which --recursive reads");
     EXPECT_FALSE(fs::exists(val + "/predictions"));
+    // A pattern of paths matches whole paths: the refusal shows one that would.
+    const test::CommandResult partial =
+        test::run_pfce(predict + " --recursive --match 'images_png/*' --out " + root + "/part");
+    EXPECT_EQ(partial.status, 2) << partial.output;
+    EXPECT_MESSAGE_HAS(partial.output,
+                       "a pattern with a '/' matches the whole path below --input, its '*' "
+                       "within one directory ('**' too), e.g. \"*/images_png/*\" matches "
+                       "Rural/images_png/1366.png");
+    // Predictions into a subdirectory of a dataset's masks (scanned, and said, ever after).
+    const test::CommandResult into_masks =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " +
+                       val + "/Rural/images_png --out " + val + "/Urban/masks/predicted");
+    EXPECT_EQ(into_masks.status, 2) << into_masks.output;
+    EXPECT_MESSAGE_HAS(into_masks.output, "would lie in the mask directory");
+    EXPECT_FALSE(fs::exists(val + "/Urban/masks/predicted"));
+    // --input a dataset's masks: predicted as asked, and said.
+    const test::CommandResult masks =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " +
+                       val + "/Urban/masks --out " + root + "/masks_predicted");
+    EXPECT_EQ(masks.status, 0) << masks.output;
+    EXPECT_MESSAGE_HAS(masks.output, ": its masks are predicted as if they were images");
     const test::CommandResult flat = test::run_pfce(predict + " --out " + root + "/flat");
     EXPECT_EQ(flat.status, 2) << flat.output;  // no image directly in Val/
     EXPECT_MESSAGE_HAS(flat.output, "3 subdirectories are not read (e.g. " + val + "/Rural/)");

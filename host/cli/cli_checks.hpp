@@ -42,36 +42,43 @@ inline CLI::Option* add_max_pixels_option(CLI::App& sub, std::int64_t& max_pixel
                           "data.max_pixels)");
 }
 
-// The data directory `dir` is part of, where a file written into it would be read as data: a mask
-// directory (masks.json), the image or mask directory of a generic dataset (dataset.toml in an
-// ancestor; its [files] images and masks, images/ and masks/ by default), the Images/ or Labels/
-// of a Kaggle-layout dataset. Compared through links, both as given and resolved (an images/ that
-// links elsewhere is still one). Empty otherwise (a predictions/ folder inside a dataset's root is
-// fine: nothing reads it).
+// The data directory `dir` is part of, where a file written into it would be read as data (or,
+// in a subdirectory of it, said by every scan): a mask directory (masks.json), the image or mask
+// directory of a generic dataset (dataset.toml in an ancestor; its [files] images and masks,
+// images/ and masks/ by default), the Images/ or Labels/ of a Kaggle-layout dataset; `dir` or any
+// directory below one. Compared through links, both as given and resolved (an images/ that links
+// elsewhere is still one). Empty otherwise (a predictions/ folder inside a dataset's root is
+// fine: nothing reads it; so is one where the images lie in the root itself).
 inline std::string data_directory_of(const std::filesystem::path& dir) {
     namespace fs = std::filesystem;
     std::error_code ec;
     const fs::path given = fs::absolute(dir, ec).lexically_normal();
     const fs::path d = fs::weakly_canonical(given, ec);
     if (ec || d.empty()) return {};
-    if (fs::exists(d / "masks.json", ec)) return "the mask directory " + d.string();
-    auto same = [&](const fs::path& a) {
+    // `data` resolved is d or an ancestor of d, and not the dataset's root itself.
+    auto holds = [&](const fs::path& data, const fs::path& root) {
         std::error_code e;
-        return fs::weakly_canonical(a, e) == d && !e;
+        const fs::path c = fs::weakly_canonical(data, e);
+        if (e || c == fs::weakly_canonical(root, e)) return false;
+        const fs::path rel = d.lexically_relative(c);
+        return !rel.empty() && *rel.begin() != "..";
     };
     for (const fs::path& start : {given, d})
         for (fs::path root = start; !root.empty(); root = root.parent_path()) {
+            if (fs::exists(root / "masks.json", ec))
+                return "the mask directory " + fs::weakly_canonical(root, ec).string();
             if (const std::optional<GenericLayout> l = generic_layout(root)) {
-                if (same(l->images))
+                if (holds(l->images, root))
                     return "the image directory " + l->images.string() + " of the dataset " +
                            root.string();
-                if (same(l->masks))
+                if (holds(l->masks, root))
                     return "the mask directory " + l->masks.string() + " of the dataset " +
                            root.string();
             }
             for (const auto& [mine, other] :
                  {std::pair{"Images", "Labels"}, std::pair{"Labels", "Images"}})
-                if (same(root / mine) && fs::is_directory(root / other, ec))
+                if (fs::is_directory(root / other, ec) && fs::is_directory(root / mine, ec) &&
+                    holds(root / mine, root))
                     return std::string("the ") + mine + "/ of the dataset " + root.string();
             if (root == root.parent_path()) break;
         }

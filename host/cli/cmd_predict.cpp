@@ -249,6 +249,34 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
             std::move(g), std::move(tags)};
 }
 
+// Whether `dir`, met below --input, holds a dataset's masks (no images to predict): a pfce mask
+// directory (masks.json), a Kaggle-layout Labels/ beside its Images/, or the masks directory of a
+// generic dataset whose root is an ancestor (its dataset.toml, each root's read once).
+class MaskDirectoryFinder {
+  public:
+    bool operator()(const fs::path& dir) {
+        std::error_code ec;
+        if (fs::exists(dir / "masks.json", ec)) return true;
+        if (dir.filename() == "Labels" && fs::is_directory(dir.parent_path() / "Images", ec))
+            return true;
+        const fs::path absolute = fs::absolute(dir, ec).lexically_normal();
+        for (fs::path root = absolute.parent_path(); !root.empty(); root = root.parent_path()) {
+            const auto [it, fresh] = layouts_.try_emplace(root);
+            if (fresh) it->second = generic_layout(root);
+            const std::optional<GenericLayout>& l = it->second;
+            // A directory of both (DeepGlobe's train/) holds the images: their suffix decides.
+            if (l && !fs::equivalent(l->images, l->masks, ec) &&
+                fs::equivalent(l->masks, absolute, ec))
+                return true;
+            if (root == root.parent_path()) break;
+        }
+        return false;
+    }
+
+  private:
+    std::map<fs::path, std::optional<GenericLayout>> layouts_;
+};
+
 // Where each prediction goes: --out names the file for one image, the directory for many.
 std::vector<Job> plan_jobs(const PredictArgs& a) {
     if (a.out.empty())
@@ -313,6 +341,7 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
     // (not followed: a link to a parent would never end).
     std::vector<fs::path> inputs, unread, subdirs, not_files, mask_dirs, linked_dirs;
     std::vector<std::string> hidden;
+    MaskDirectoryFinder is_mask_directory;
     auto classify = [&](const fs::directory_entry& e, bool& descend) {
         descend = false;
         const bool image_name = lower_ext_is(e.path(), {".tif", ".tiff", ".png", ".jpg", ".jpeg"});
@@ -325,8 +354,7 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                 subdirs.push_back(e.path());
             else if (e.is_symlink(ec))
                 linked_dirs.push_back(e.path());
-            else if (const std::string data = data_directory_of(e.path());
-                     data.rfind("the mask directory", 0) == 0 || data.rfind("the Labels/", 0) == 0)
+            else if (is_mask_directory(e.path()))
                 mask_dirs.push_back(e.path());
             else
                 descend = true;
@@ -338,18 +366,29 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
             unread.push_back(e.path());  // images of formats not read; sidecars are not
         }
     };
-    bool descend = false;
-    if (a.recursive) {
-        fs::recursive_directory_iterator it(a.input, ec), end;
-        for (; !ec && it != end; it.increment(ec)) {
+    // Masks are no images: below --input their directories are left out; --input itself is
+    // predicted as asked, and said.
+    if (const std::string data = data_directory_of(a.input);
+        data.rfind("the mask directory", 0) == 0 || data.rfind("the Labels/", 0) == 0)
+        log_warn("--input ", a.input, " lies in ", data,
+                 ": its masks are predicted as if they were images");
+    // The directories read, depth first, each listed once: --input alone without --recursive. One
+    // that cannot be listed below --input is said and passed over (the rest is predicted); --input
+    // itself is refused.
+    std::vector<fs::path> pending = {fs::path(a.input)}, unlistable;
+    for (bool top = true; !pending.empty(); top = false) {
+        const fs::path dir = pending.back();
+        pending.pop_back();
+        fs::directory_iterator it(dir, ec);
+        std::vector<fs::path> below;
+        for (bool descend = false; !ec && it != fs::directory_iterator(); it.increment(ec)) {
             classify(*it, descend);
-            if (!descend) it.disable_recursion_pending();
+            if (descend) below.push_back(it->path());
         }
-        if (ec)
-            PFCE_THROW(InputError, "--input ", a.input, ": cannot read ",
-                       it == end ? a.input : it->path().string(), " (", ec.message(), ")");
-    } else {
-        for (const auto& e : fs::directory_iterator(a.input)) classify(e, descend);
+        if (ec && top)
+            PFCE_THROW(InputError, "--input ", a.input, ": cannot read it (", ec.message(), ")");
+        if (ec) unlistable.push_back(dir);
+        pending.insert(pending.end(), below.rbegin(), below.rend());
     }
     // A generic dataset's directory of images and masks both (DeepGlobe's train/: 12_sat.jpg
     // beside 12_mask.png): its masks are no images to predict (a prediction named 12_mask.png
@@ -384,39 +423,59 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
     // --match: the images of a directory that also holds others (DeepGlobe's 12_sat.jpg beside
     // 12_mask.png with no dataset.toml; a researcher's walkthrough predicted the masks too). A
     // pattern with a '/' matches the path below --input (--recursive: "*/images_png/*").
+    std::sort(inputs.begin(), inputs.end());  // the examples below are then the first by name
     if (!a.match.empty()) {
         std::vector<fs::path> left_out;
         std::vector<fs::path> matched;
-        const bool by_path = a.match.find('/') != std::string::npos;
-        for (const fs::path& p : inputs) {
-            const std::string name =
-                by_path ? p.lexically_relative(a.input).generic_string() : p.filename().string();
-            (fnmatch(a.match.c_str(), name.c_str(), by_path ? FNM_PATHNAME : 0) == 0 ? matched
-                                                                                     : left_out)
+        std::string pattern = a.match;
+        while (pattern.rfind("./", 0) == 0) pattern.erase(0, 2);  // paths below --input have none
+        const bool by_path = pattern.find('/') != std::string::npos;
+        auto shown = [&](const fs::path& p) {
+            return by_path ? p.lexically_relative(a.input).generic_string() : p.filename().string();
+        };
+        for (const fs::path& p : inputs)
+            (fnmatch(pattern.c_str(), shown(p).c_str(), by_path ? FNM_PATHNAME : 0) == 0 ? matched
+                                                                                         : left_out)
                 .push_back(p);
+        if (matched.empty()) {
+            // A pattern of paths must match the whole path below --input, a '*' within one
+            // directory: the first image's path with its name and all but its last directory
+            // as '*' is one that does.
+            std::string like;
+            // The example of a path in a subdirectory where there is one.
+            const auto deep = std::find_if(inputs.begin(), inputs.end(), [&](const fs::path& p) {
+                return shown(p).find('/') != std::string::npos;
+            });
+            const fs::path example = deep != inputs.end() ? *deep
+                                     : inputs.empty()     ? fs::path()
+                                                          : inputs.front();
+            if (by_path && !inputs.empty()) {
+                const fs::path rel = example.lexically_relative(a.input);
+                const std::size_t depth =
+                    static_cast<std::size_t>(std::distance(rel.begin(), rel.end()));
+                std::size_t k = 0;
+                for (const fs::path& part : rel) {
+                    ++k;
+                    like += k + 2 == depth + 1 ? part.string() : std::string("*");
+                    if (k < depth) like += '/';
+                }
+            }
+            PFCE_THROW(
+                InputError, "--match ", a.match, ": none of the ", inputs.size(), " images of ",
+                a.input, " has a ", by_path ? "path" : "name", " it matches",
+                inputs.empty() ? std::string() : " (e.g. " + shown(example) + ")",
+                by_path ? "; a pattern with a '/' matches the whole path below --input, "
+                          "its '*' within one directory ('**' too)" +
+                              (like.empty() ? std::string()
+                                            : ", e.g. \"" + like + "\" matches " + shown(example))
+                        : "; expected a shell pattern of file names, e.g. \"*_sat.jpg\"");
         }
-        if (matched.empty())
-            PFCE_THROW(InputError, "--match ", a.match, ": none of the ", inputs.size(),
-                       " images of ", a.input, " has a ", by_path ? "path" : "name", " it matches",
-                       inputs.empty()
-                           ? std::string()
-                           : " (e.g. " +
-                                 (by_path ? inputs.front().lexically_relative(a.input).string()
-                                          : inputs.front().filename().string()) +
-                                 ")",
-                       "; expected a shell pattern of file names, e.g. \"*_sat.jpg\"",
-                       by_path ? ", or of paths below --input, e.g. \"*/images_png/*\"" : "");
         if (!left_out.empty())
             log_info("--match ", a.match, ": ", left_out.size(), " of the ", inputs.size(),
-                     " images of ", a.input, " left out (e.g. ",
-                     (by_path ? left_out.front().lexically_relative(a.input)
-                              : left_out.front().filename())
-                         .string(),
-                     ")");
+                     " images of ", a.input, " left out (e.g. ", shown(left_out.front()), ")");
         inputs = std::move(matched);
     }
-    std::sort(inputs.begin(), inputs.end());
-    for (auto* list : {&unread, &subdirs, &not_files, &mask_dirs, &linked_dirs})
+    for (auto* list : {&unread, &subdirs, &not_files, &mask_dirs, &linked_dirs, &unlistable})
         std::sort(list->begin(), list->end());
     warn_of_hidden_image_files("--input " + a.input, std::move(hidden));
     if (!unread.empty())
@@ -434,6 +493,12 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                  mask_dirs.size() == 1 ? " directory of a dataset's masks is"
                                        : " directories of datasets' masks are",
                  " not read (e.g. ", mask_dirs[0].string(), "/): masks are no images to predict");
+    if (!unlistable.empty())
+        log_warn("--input ", a.input, ": ", unlistable.size(),
+                 unlistable.size() == 1 ? " subdirectory cannot be read and is"
+                                        : " subdirectories cannot be read and are",
+                 " left out (e.g. ", unlistable[0].string(),
+                 "/: permission denied, or it changed while read)");
     if (!linked_dirs.empty())
         log_warn("--input ", a.input, ": ", linked_dirs.size(),
                  linked_dirs.size() == 1 ? " link to a directory is" : " links to directories are",
@@ -446,7 +511,8 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                  " left out (e.g. ", not_files[0].string(),
                  ": a link to nothing, or not a regular file)");
     if (inputs.empty())
-        PFCE_THROW(InputError, "--input ", a.input, ": no .tif, .png or .jpg images in it");
+        PFCE_THROW(InputError, "--input ", a.input, ": no .tif, .png or .jpg images in it",
+                   a.recursive ? " or below it" : "");
     if (fs::exists(a.out, ec) && fs::equivalent(a.out, a.input, ec))
         PFCE_THROW(InputError, "--out ", a.out,
                    " is the input directory; write predictions elsewhere");
