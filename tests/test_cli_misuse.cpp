@@ -2274,3 +2274,20 @@ TEST(CliMisuse, TrainDrawsItsCurvesAndLeavesAUsersFile) {
     EXPECT_MESSAGE_HAS(resumed.output, curves + " is not a picture pfce drew: it is left as it is");
     EXPECT_EQ(file_text(curves), "<svg>my plot</svg>\n");
 }
+
+// A refused resume names where each changed setting came from: a --config file's value looked
+// like the run's own (the probe was told "settings differ" and looked for them on its command
+// line).
+TEST(CliMisuse, ResumeRefusalNamesWhereEachChangedSettingCameFrom) {
+    const std::string root = test::temp_dir("misuse_resume_sources");
+    const auto fd = dataset(root + "/data");
+    const std::string run = root + "/run";
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + run + kTiny).status, 0);
+    { std::ofstream(root + "/other.toml") << "[optimizer]\nlr = 0.05\n"; }
+    const test::CommandResult r =
+        test::run_pfce("train --resume --out " + run + " --epochs 2 --config " + root +
+                       "/other.toml --weight-decay 0.1");
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "optimizer.lr: 0.001 -> 0.05 (set by " + root + "/other.toml)");
+    EXPECT_MESSAGE_HAS(r.output, "optimizer.weight_decay: 0.0 -> 0.1 (typed on the command line)");
+}

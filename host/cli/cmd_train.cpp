@@ -278,7 +278,7 @@ void run_train(const TrainArgs& a) {
             refuse_changed_settings(*stored, resumed, /*labels_too=*/resumed.labels.dir.empty(),
                                     cuda,
                                     /*root_moved=*/"same", /*same_label_counts=*/false,
-                                    !run_read_tiles(resumed.run.out));
+                                    !run_read_tiles(resumed.run.out), &where);
         }
         std::printf("%s", to_toml_text(cfg).c_str());
         return;
@@ -321,7 +321,7 @@ void run_train(const TrainArgs& a) {
         // sampled: a refused resume rewrote them with the settings it then refused.
         refuse_changed_settings(run_cfg, cfg, /*labels_too=*/cfg.labels.dir.empty(),
                                 backend->device() == DeviceKind::cuda, /*root_moved=*/"same",
-                                /*same_label_counts=*/false, !run_read_tiles(cfg.run.out));
+                                /*same_label_counts=*/false, !run_read_tiles(cfg.run.out), &where);
         std::error_code ec;
         if (cfg.data.source == "dataset" && !cfg.data.root.empty() &&
             !std::filesystem::exists(cfg.data.root, ec) && !a.flags.count("data.root"))

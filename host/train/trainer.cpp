@@ -1454,7 +1454,14 @@ bool moved_file(const std::string& line, const char* dotted, const Config& store
 
 void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too,
                              bool on_cuda, const std::string& root_moved, bool same_label_counts,
-                             bool not_tiles) {
+                             bool not_tiles, const KeySources* where) {
+    // Where a given value came from: a --config file's line looks like the run's own settings.
+    auto set_by = [where](const std::string& key) -> std::string {
+        const auto it = where ? where->find(key) : KeySources::const_iterator();
+        if (!where || it == where->end()) return {};
+        return it->second == "command line" ? " (typed on the command line)"
+                                            : " (set by " + it->second + ")";
+    };
     std::string list;
     bool all_from_masks = true;
     const std::vector<std::string> without_effect_stored = keys_without_effect(stored),
@@ -1519,8 +1526,8 @@ void refuse_changed_settings(const Config& stored, const Config& given, bool lab
         const bool from_masks = labels_too && !given.labels.dir.empty() &&
                                 d.rfind("labels.", 0) == 0 && d.rfind("labels.dir:", 0) != 0;
         all_from_masks = all_from_masks && from_masks;
-        list +=
-            "\n  " + d + (from_masks ? " (what " + given.labels.dir + "/masks.json records)" : "");
+        list += "\n  " + d +
+                (from_masks ? " (what " + given.labels.dir + "/masks.json records)" : set_by(key));
     }
     if (list.empty()) return;
     if (all_from_masks)

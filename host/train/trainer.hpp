@@ -21,6 +21,7 @@
 
 #include "core/backend.hpp"
 #include "host/train/config.hpp"
+#include "host/train/config_sources.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/step_graph.hpp"
 #include "host/train/train_data.hpp"
@@ -104,10 +105,12 @@ StoredRun stored_run(const std::string& out_dir);
 // directory at another path is then the run's, moved or copied).
 // on_cuda: where the run goes on, for run.precision "auto" (the same as fp32 on a CPU, tf32 on
 // CUDA: the arithmetic typed out is no change). not_tiles: the dataset read is no tiles dataset
-// (data.tile_* do nothing). Keys that do nothing in both configs are not compared.
+// (data.tile_* do nothing). Keys that do nothing in both configs are not compared. `where`: where
+// each given key was set (a --config file, a flag), named beside each change it holds.
 void refuse_changed_settings(const Config& stored, const Config& given, bool labels_too,
                              bool on_cuda, const std::string& root_moved = {},
-                             bool same_label_counts = false, bool not_tiles = false);
+                             bool same_label_counts = false, bool not_tiles = false,
+                             const KeySources* where = nullptr);
 // stored_run(out_dir).config (for `pfce train --resume` without a config file).
 Config config_of_run(const std::string& out_dir);
 
