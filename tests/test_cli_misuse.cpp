@@ -2170,6 +2170,22 @@ TEST(CliMisuse, EvalPerImageScoresAreWrittenWithoutReplacingFiles) {
     ASSERT_EQ(forced.status, 0) << forced.output;
     EXPECT_MESSAGE_HAS(forced.output, "\"per_image\": \"" + csv + "\"");
     EXPECT_EQ(file_text(csv), text);
+    // --confusion draws the split's matrix beside it (the same checks guard it).
+    const std::string svg = root + "/scores/confusion.svg";
+    const test::CommandResult drawn = test::run_pfce(eval + " --force --confusion " + svg);
+    ASSERT_EQ(drawn.status, 0) << drawn.output;
+    EXPECT_MESSAGE_HAS(drawn.output, "confusion matrix: " + svg);
+    EXPECT_EQ(file_text(svg).rfind("<svg", 0), 0u);
+    EXPECT_MESSAGE_HAS(file_text(svg), "run/last.ckpt: all split, mIoU ");
+    EXPECT_MESSAGE_HAS(file_text(svg), ">" + test::foreign_class_names()[0] + "<");
+    const test::CommandResult twice = test::run_pfce(eval + " --force --confusion '" + root +
+                                                     "/scores/x.svg' --per-image '" + csv + "'");
+    EXPECT_EQ(twice.status, 0) << twice.output;  // --force replaces both
+    const test::CommandResult same =
+        test::run_pfce("eval --checkpoint " + run + "/last.ckpt --device cpu --force --confusion " +
+                       root + "/x.svg --per-image " + root + "/x.svg");
+    EXPECT_EQ(same.status, 2) << same.output;
+    EXPECT_MESSAGE_HAS(same.output, "expected a .csv file");
 
     // Among another dataset's masks (its own data is refused whole: the next test).
     const auto other = dataset(root + "/other");

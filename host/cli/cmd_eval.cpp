@@ -18,6 +18,7 @@
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
+#include "host/experiment/confusion_chart.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/evaluate_split.hpp"
 #include "host/train/image_scores.hpp"
@@ -35,13 +36,14 @@ struct EvalArgs {
     std::string checkpoint, data, split = "test", labels, device = "auto", tta = "none";
     std::string tile_labels;  // empty: the labels the run trained with
     std::string per_image;    // a CSV of each image's scores, or empty
+    std::string confusion;    // an SVG of the confusion matrix, or empty
     int batch_size = 0, window = 0, overlap = 0;
     std::int64_t max_pixels = 0;
     bool batch_size_given = false, window_given = false;  // else the run's
     bool overlap_given = false;                           // else a quarter of the window
     bool max_pixels_given = false;
     bool json = false;
-    bool force = false;  // may replace --per-image's file
+    bool force = false;  // may replace --per-image's and --confusion's files
 };
 
 std::string names(const std::vector<std::string>& v) {
@@ -83,33 +85,32 @@ bool is_trained_data(const TrainedModel& m, const std::string& checkpoint,
     }
 }
 
-// Where --per-image may not write, said before anything is read: a name that is no .csv (with
-// --force, a checkpoint or a run's metrics.jsonl was replaced), inside the data or the labels eval
-// reads (anywhere there, not only in their images/ and masks/), a suite's results.csv.
-void check_per_image_file(const EvalArgs& a, const std::string& data_root) {
-    refuse_unreachable_out(a.per_image, "--per-image");
-    // A name that says CSV: --force then never replaces a checkpoint or a run's metrics.
-    std::string ext = fs::path(a.per_image).extension().string();
-    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (ext != ".csv")
-        PFCE_THROW(InputError, "--per-image ", a.per_image,
-                   ": expected a .csv file (the scores are CSV)");
+// Where an output of eval (--per-image, --confusion) may not write, said before anything is read:
+// a name of another kind than `ext` (with --force, a checkpoint or a run's metrics.jsonl was
+// replaced), inside the data or the labels eval reads (anywhere there, not only in their images/
+// and masks/), a suite's own results.
+void check_eval_output(const EvalArgs& a, const std::string& flag, const std::string& path,
+                       const char* ext, const std::string& data_root) {
+    refuse_unreachable_out(path, flag);
+    std::string e = fs::path(path).extension().string();
+    for (char& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (e != ext)
+        PFCE_THROW(InputError, flag, " ", path, ": expected a ", ext, " file (what it writes)");
     for (const std::string& dir : {data_root, a.labels})
-        if (!dir.empty() && path_is_inside(a.per_image, dir))
-            PFCE_THROW(InputError, "--per-image ", a.per_image, " lies inside ", dir,
-                       ", which eval reads; write the scores elsewhere");
-    refuse_output_among_data("--per-image " + a.per_image, a.per_image, "the scores");
-    // A suite's table of results (pfce run's results.csv beside results.json).
-    const fs::path beside = fs::path(a.per_image).parent_path();
+        if (!dir.empty() && path_is_inside(path, dir))
+            PFCE_THROW(InputError, flag, " ", path, " lies inside ", dir,
+                       ", which eval reads; write it elsewhere");
+    refuse_output_among_data(flag + " " + path, path, "it");
+    // A suite's results (pfce run's results.csv and charts beside results.json).
+    const fs::path beside = fs::path(path).parent_path();
     std::error_code ec;
-    if (fs::path(a.per_image).filename() == "results.csv" &&
-        fs::exists((beside.empty() ? fs::path(".") : beside) / "results.json", ec))
-        PFCE_THROW(InputError, "--per-image ", a.per_image,
-                   " is a suite's table of results (results.json lies beside it); write the "
-                   "scores elsewhere");
+    if (fs::exists((beside.empty() ? fs::path(".") : beside) / "results.json", ec) &&
+        fs::exists(path, ec))
+        PFCE_THROW(InputError, flag, " ", path,
+                   " is a suite's result (results.json lies beside it); write it elsewhere");
     FileIdentities inputs({a.checkpoint});
     if (!a.labels.empty()) inputs.add(a.labels + "/masks.json");
-    check_output_file(a.per_image, a.force, inputs);
+    check_output_file(path, a.force, inputs);
 }
 
 void run_eval(const EvalArgs& a) {
@@ -130,7 +131,8 @@ void run_eval(const EvalArgs& a) {
         d.root = trained_data_root(m, a.checkpoint);
     d.source = "dataset";  // evaluation never generates data
     const bool own_data = a.data.empty() || is_trained_data(m, a.checkpoint, a.data);
-    if (!a.per_image.empty()) check_per_image_file(a, d.root);
+    if (!a.per_image.empty()) check_eval_output(a, "--per-image", a.per_image, ".csv", d.root);
+    if (!a.confusion.empty()) check_eval_output(a, "--confusion", a.confusion, ".svg", d.root);
     // ISPRS scores the eroded labels (boundaries unlabelled) whichever labels trained: the same
     // tiles and windows, other label files.
     if (!a.tile_labels.empty()) {
@@ -265,6 +267,7 @@ void run_eval(const EvalArgs& a) {
     // Its directory made last, after every refusal (a refused command leaves none).
     MadeDirectories made;
     if (!a.per_image.empty()) make_parent_directory("--per-image", a.per_image, made);
+    if (!a.confusion.empty()) make_parent_directory("--confusion", a.confusion, made);
     SplitEvalOptions so;
     EvalOptions& eo = so.eval;
     eo = eval_options(m.config);
@@ -339,6 +342,19 @@ void run_eval(const EvalArgs& a) {
                               image_scores_csv(scores, m.class_names, m.clutter_class));
         made.kept();
     }
+    if (!a.confusion.empty()) {
+        char title[64];
+        std::snprintf(title, sizeof title, ": %s split, mIoU %.4f", a.split.c_str(),
+                      r.metrics.miou);
+        write_file_atomically(
+            a.confusion, render_confusion_svg({{(fs::path(a.checkpoint).parent_path().filename() /
+                                                 fs::path(a.checkpoint).filename())
+                                                        .string() +
+                                                    title,
+                                                m.class_names, r.confusion}},
+                                              1));
+        made.kept();
+    }
     if (a.json) {
         nlohmann::json j = to_json(r.metrics, m.class_names);
         j["checkpoint"] = a.checkpoint;
@@ -364,6 +380,7 @@ void run_eval(const EvalArgs& a) {
         j["overlap"] = windows ? nlohmann::json(eo.overlap) : nlohmann::json();
         j["loss_dense"] = r.loss_dense;
         if (!a.labels.empty()) j["loss_labels"] = r.loss;
+        if (!a.confusion.empty()) j["confusion_svg"] = a.confusion;
         if (!a.per_image.empty()) {
             j["per_image"] = a.per_image;
             nlohmann::json lowest = nlohmann::json::array();
@@ -397,6 +414,7 @@ void run_eval(const EvalArgs& a) {
         if (!lowest.empty()) std::printf("lowest mIoU: %s\n", lowest.c_str());
         std::printf("every image's scores: %s\n", a.per_image.c_str());
     }
+    if (!a.confusion.empty()) std::printf("confusion matrix: %s\n", a.confusion.c_str());
 }
 
 const bool registered = register_command(
@@ -435,7 +453,10 @@ const bool registered = register_command(
         sub.add_option("--per-image", a->per_image,
                        "also write each image's scores to this CSV file (id, pixels, OA, mIoU, "
                        "per-class IoU and F1), and name the images of lowest mIoU");
-        sub.add_flag("--force", a->force, "replace an existing --per-image file");
+        sub.add_option("--confusion", a->confusion,
+                       "also draw the confusion matrix to this SVG file (rows: true classes; "
+                       "cells: the share of a class's pixels predicted as each)");
+        sub.add_flag("--force", a->force, "replace an existing --per-image or --confusion file");
         sub.callback([a, batch_size, window, overlap, max_pixels] {
             a->batch_size_given = batch_size->count() > 0;
             a->window_given = window->count() > 0;
