@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "data/picture_text.hpp"
 
 namespace pfce {
 
@@ -103,6 +104,8 @@ RgbImage make_contact_sheet(const std::vector<std::vector<RgbImage>>& rows,
             const int oy = opt.gap + static_cast<int>(r) * (opt.panel + opt.gap);
             for (int y = 0; y < h; ++y)
                 std::copy_n(scaled.at(y, 0), static_cast<std::size_t>(w) * 3, sheet.at(oy + y, ox));
+            if (c == 0 && r < opt.captions.size())
+                draw_caption(sheet, ox, oy, w, h, opt.captions[r]);
         }
     }
     return sheet;

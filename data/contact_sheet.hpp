@@ -3,6 +3,7 @@
 // small squares so single labelled pixels stay visible after scaling.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "data/image.hpp"
@@ -17,6 +18,9 @@ struct SheetOptions {
     int panel =
         300;      // each panel is scaled (nearest neighbour) so its longer side is this many pixels
     int gap = 4;  // background pixels between panels and around the sheet
+    // Drawn at the bottom-left of each row's first panel (draw_caption): the sample's id, so a
+    // row the metrics name is found.
+    std::vector<std::string> captions;
 };
 
 // Sheet size for `rows` x `cols` panels: gap + cols*(panel+gap) by gap + rows*(panel+gap).

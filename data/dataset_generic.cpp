@@ -575,9 +575,13 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
     // Images without a mask, counted: several are most likely a public dataset's test images,
     // whose labels are withheld (OpenEarthMap keeps them in images/), not a misnamed file.
     std::size_t unlabelled_images = 0;
-    std::string first_unlabelled;
+    std::string named;  // up to five file names
     for (const auto& [stem, path] : images)
-        if (masks.count(stem) == 0 && unlabelled_images++ == 0) first_unlabelled = path.string();
+        if (masks.count(stem) == 0) {
+            if (unlabelled_images < 5)
+                named += (named.empty() ? "" : ", ") + path.filename().string();
+            ++unlabelled_images;
+        }
     if (spec.skip_images_without_mask && unlabelled_images > 0) {
         if (unlabelled_images == images.size())
             PFCE_THROW(InputError, "empty dataset: none of the ", images.size(), " images in ",
@@ -585,8 +589,8 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
                        " (files.images_without_mask = \"skip\" in ", toml_path.string(),
                        " leaves them all out)");
         log_info(root.string(), ": ", unlabelled_images, " of the ", images.size(),
-                 " images have no mask and are left out (e.g. ", first_unlabelled,
-                 "; files.images_without_mask = \"skip\")");
+                 " images have no mask and are left out (files.images_without_mask = \"skip\"): ",
+                 named, unlabelled_images > 5 ? ", ..." : "", " in ", images_dir.string());
     }
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);

@@ -84,6 +84,15 @@ void draw_text(RgbImage& img, int x, int y, std::string_view text, const Rgb& co
     }
 }
 
+void draw_caption(RgbImage& img, int x, int y, int w, int h, std::string_view text) {
+    const int box_h = kGlyphHeight + 2;
+    if (h < box_h || w < 2 + kGlyphWidth) return;
+    const std::string shown = fit_text(text, w - 4);
+    const int box_w = std::min(w, text_width(shown) + 4);
+    fill_rect(img, x, y + h - box_h, box_w, box_h, Rgb{0, 0, 0});
+    draw_text(img, x + 2, y + h - box_h + 1, shown, Rgb{255, 255, 255});
+}
+
 Rgb text_colour_on(const Rgb& background) {
     const int luma = (299 * background[0] + 587 * background[1] + 114 * background[2]) / 1000;
     return luma > 128 ? Rgb{0, 0, 0} : Rgb{255, 255, 255};

@@ -26,6 +26,11 @@ std::string fit_text(std::string_view text, int max_width);
 // there; pixels outside the image are skipped.
 void draw_text(RgbImage& img, int x, int y, std::string_view text, const Rgb& colour);
 
+// `text` in white on a black box at the bottom-left corner of the `w` x `h` region at (x, y) of
+// `img`, cut to the region's width: a panel's caption (its sample's id). Nothing where the region
+// is lower than a line.
+void draw_caption(RgbImage& img, int x, int y, int w, int h, std::string_view text);
+
 // Black on a light background, white on a dark one.
 Rgb text_colour_on(const Rgb& background);
 

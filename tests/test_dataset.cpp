@@ -816,8 +816,10 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     EXPECT_EQ(skipped.sample(0).id, "t_1");
     const CommandResult stats = run_pfce("data stats " + numbered);
     ASSERT_EQ(stats.status, 0) << stats.output;
-    EXPECT_MESSAGE_HAS(stats.output, "2 of the 3 images have no mask and are left out (e.g. " +
-                                         numbered + "/images/t_11.tif");
+    EXPECT_MESSAGE_HAS(stats.output,
+                       "2 of the 3 images have no mask and are left out "
+                       "(files.images_without_mask = \"skip\"): t_11.tif, t_12.tif in " +
+                           numbered + "/images");
     // A split list naming an image left out is told why it is no sample.
     write_text(numbered + "/train.txt", "t_1\nt_11\n");
     DataSettings lists;

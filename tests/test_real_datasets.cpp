@@ -1926,6 +1926,13 @@ TEST(RealDatasets, PredictRecursiveMirrorsTheTree) {
     EXPECT_MESSAGE_HAS(all.output,
                        "1 link to a directory is not followed (e.g. " + val + "/Rural_link)");
     EXPECT_MESSAGE_HAS(all.output, "--match */images*/*: 2 of the ");  // Rural's masks_png
+    EXPECT_EQ(all.output.find("named like masks"), std::string::npos) << all.output;
+    // Without --match, Rural's masks_png (no dataset.toml says what it is) is read, and said.
+    const test::CommandResult named =
+        test::run_pfce(predict + " --recursive --out " + root + "/named");
+    ASSERT_EQ(named.status, 0) << named.output;
+    EXPECT_MESSAGE_HAS(named.output, "1 directory named like masks is read as images (e.g. " + val +
+                                         "/Rural/masks_png/)");
     for (const std::string& id : fd.ids) {
         EXPECT_TRUE(fs::exists(root + "/out/Urban/images/" + id + ".png")) << id;
         EXPECT_TRUE(fs::exists(root + "/out/Urban/images/" + id + "_overlay.png")) << id;

@@ -810,7 +810,8 @@ TEST(RunCurves, ThreeChartsOfTheEpochsMeasured) {
          {"val_loss_dense", 1.7},
          {"val_miou", 0.2},
          {"val_oa", 0.5},
-         {"val_mean_f1", 0.3}},
+         {"val_mean_f1", 0.3},
+         {"best", true}},
         nlohmann::json("not an epoch"),
         {{"epoch", 2},
          {"lr", 0.0005},
@@ -821,7 +822,7 @@ TEST(RunCurves, ThreeChartsOfTheEpochsMeasured) {
          {"val_oa", 0.6},
          {"val_mean_f1", 0.4}},
     };
-    const std::string svg = render_run_curves_svg(lines, "run <a&b>");
+    const std::string svg = render_run_curves_svg(lines, "run <a&b>", "sparse 50/class, adam");
     EXPECT_EQ(svg.rfind("<svg ", 0), 0u);
     EXPECT_LT(svg.find(kRunCurvesMarker), 256u);
     EXPECT_NE(svg.find("run &lt;a&amp;b&gt;"), std::string::npos);
@@ -839,7 +840,16 @@ TEST(RunCurves, ThreeChartsOfTheEpochsMeasured) {
     EXPECT_EQ(count(">lr<"), 2u);  // the axis and the series
     EXPECT_EQ(count(">train CRF term<"), 0u);
     EXPECT_EQ(count(">mIoU w/o clutter<"), 0u);  // no epoch has it
-    EXPECT_EQ(count("<circle "), 2u * 7u - 1u);  // two epochs of 7 series, val_loss once
+    EXPECT_NE(svg.find(">sparse 50/class, adam<"), std::string::npos);
+    // Two epochs of 7 series (val_loss once), and the best checkpoint's epoch (the last marked).
+    EXPECT_EQ(count("<circle "), 2u * 7u - 1u + 1u);
+    EXPECT_EQ(count(">best.ckpt<"), 1u);
+    // An lr over more than a decade is drawn as log10 (1e-4 and 1e-5 read as 0 when linear).
+    lines[2]["lr"] = 0.00001;
+    const std::string wide = render_run_curves_svg(lines, "step decay");
+    EXPECT_NE(wide.find(">log10(lr)<"), std::string::npos);
+    EXPECT_NE(wide.find(">lr (log10)<"), std::string::npos);
+    EXPECT_EQ(svg.find("log10"), std::string::npos);
     // No epoch at all (a run begun): the charts say so.
     EXPECT_EQ(render_run_curves_svg({}, "new").find("<circle"), std::string::npos);
     EXPECT_NE(render_run_curves_svg({}, "new").find(">no data<"), std::string::npos);

@@ -928,6 +928,7 @@ TEST(Trainer, AStopDuringValidationSavesTheEpochAndResumesBitIdentical) {
     const std::string root = test::temp_dir("trainer_stop_in_validation");
     Config c = small_config(root + "/a");
     c.run.seed = 5;
+    c.schedule.name = "cosine";  // an lr that moves every step: the lines must record the same
     const TrainOptions o = quiet_options();
     const TrainResult full = train_unet(*b, c, in, o);
     ASSERT_EQ(full.steps, 6);
@@ -952,6 +953,9 @@ TEST(Trainer, AStopDuringValidationSavesTheEpochAndResumesBitIdentical) {
     for (std::size_t e = 0; e < 3; ++e) {
         EXPECT_EQ(la[e]["train_loss"], lb[e]["train_loss"]) << "epoch " << e + 1;
         EXPECT_EQ(la[e]["val_loss"], lb[e]["val_loss"]) << "epoch " << e + 1;
+        // The lr of the epoch's last step, also for the epoch resumed with no step left (it
+        // recorded the next step's).
+        EXPECT_EQ(la[e]["lr"], lb[e]["lr"]) << "epoch " << e + 1;
     }
 }
 

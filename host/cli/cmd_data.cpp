@@ -417,6 +417,7 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         const std::size_t i = r * ds->size() / n;  // spread over the whole set
         const RgbImage image = ds->read_image(i);
         rows[r].push_back(image);
+        opt.captions.push_back(ds->sample(i).id);
         rows[r].push_back(
             ds->palette().encode(ds->read_mask(i), ds->palette().display_unlabelled()));
         if (md) {

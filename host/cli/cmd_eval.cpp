@@ -343,16 +343,20 @@ void run_eval(const EvalArgs& a) {
         made.kept();
     }
     if (!a.confusion.empty()) {
-        char title[64];
-        std::snprintf(title, sizeof title, ": %s split, mIoU %.4f", a.split.c_str(),
-                      r.metrics.miou);
-        write_file_atomically(
-            a.confusion, render_confusion_svg({{(fs::path(a.checkpoint).parent_path().filename() /
-                                                 fs::path(a.checkpoint).filename())
-                                                        .string() +
-                                                    title,
-                                                m.class_names, r.confusion}},
-                                              1));
+        // The run's checkpoint, the split, and the data where it is not the run's own (another
+        // dataset, scored on purpose).
+        ConfusionPanel panel;
+        char miou[32];
+        std::snprintf(miou, sizeof miou, ", mIoU %.4f", r.metrics.miou);
+        panel.title =
+            (fs::path(a.checkpoint).parent_path().filename() / fs::path(a.checkpoint).filename())
+                .string() +
+            ": " + a.split + " split" +
+            (own_data ? std::string() : " of " + fs::path(d.root).filename().string()) + miou;
+        panel.class_names = m.class_names;
+        panel.confusion = r.confusion;
+        panel.scope = "the " + a.split + " split of " + d.root;
+        write_file_atomically(a.confusion, render_confusion_svg({panel}, 1));
         made.kept();
     }
     if (a.json) {

@@ -249,6 +249,16 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
             std::move(g), std::move(tags)};
 }
 
+// Whether a directory's name is one datasets keep their masks under (masks, labels, gt, LoveDA's
+// masks_png, Vaihingen's gts_for_participants, MMSegmentation's ann_dir), in any case.
+bool named_like_masks(std::string name) {
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* n : {"masks", "mask", "labels", "label", "gt", "gts", "masks_png",
+                          "labels_png", "annotations", "ann_dir", "gts_for_participants"})
+        if (name == n) return true;
+    return false;
+}
+
 // Whether `dir`, met below --input, holds a dataset's masks (no images to predict): a pfce mask
 // directory (masks.json), a Kaggle-layout Labels/ beside its Images/, or the masks directory of a
 // generic dataset whose root is an ancestor (its dataset.toml, each root's read once).
@@ -339,7 +349,7 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
     // (macOS's ._x.png resource forks, as a generic dataset says of them); with --recursive, the
     // mask directories of datasets inside (their masks are no images) and links to directories
     // (not followed: a link to a parent would never end).
-    std::vector<fs::path> inputs, unread, subdirs, not_files, mask_dirs, linked_dirs;
+    std::vector<fs::path> inputs, unread, subdirs, not_files, mask_dirs, linked_dirs, masks_by_name;
     std::vector<std::string> hidden;
     MaskDirectoryFinder is_mask_directory;
     auto classify = [&](const fs::directory_entry& e, bool& descend) {
@@ -356,7 +366,10 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                 linked_dirs.push_back(e.path());
             else if (is_mask_directory(e.path()))
                 mask_dirs.push_back(e.path());
-            else
+            else if (named_like_masks(e.path().filename().string())) {
+                masks_by_name.push_back(e.path());  // read, and said
+                descend = true;
+            } else
                 descend = true;
         } else if (!e.is_regular_file(ec)) {
             if (image_name) not_files.push_back(e.path());
@@ -475,7 +488,8 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                      " images of ", a.input, " left out (e.g. ", shown(left_out.front()), ")");
         inputs = std::move(matched);
     }
-    for (auto* list : {&unread, &subdirs, &not_files, &mask_dirs, &linked_dirs, &unlistable})
+    for (auto* list :
+         {&unread, &subdirs, &not_files, &mask_dirs, &linked_dirs, &unlistable, &masks_by_name})
         std::sort(list->begin(), list->end());
     warn_of_hidden_image_files("--input " + a.input, std::move(hidden));
     if (!unread.empty())
@@ -493,6 +507,27 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                  mask_dirs.size() == 1 ? " directory of a dataset's masks is"
                                        : " directories of datasets' masks are",
                  " not read (e.g. ", mask_dirs[0].string(), "/): masks are no images to predict");
+    // Directories no dataset.toml describes but named as masks are (LoveDA's masks_png beside
+    // images_png, downloaded): read as asked, their files predicted as images, and said.
+    // (Those --match leaves no image of are not.)
+    masks_by_name.erase(std::remove_if(masks_by_name.begin(), masks_by_name.end(),
+                                       [&](const fs::path& dir) {
+                                           return std::none_of(
+                                               inputs.begin(), inputs.end(),
+                                               [&](const fs::path& in) {
+                                                   const fs::path rel = in.lexically_relative(dir);
+                                                   return !rel.empty() && *rel.begin() != "..";
+                                               });
+                                       }),
+                        masks_by_name.end());
+    if (!masks_by_name.empty())
+        log_warn("--input ", a.input, ": ", masks_by_name.size(),
+                 masks_by_name.size() == 1 ? " directory named like masks is"
+                                           : " directories named like masks are",
+                 " read as images (e.g. ", masks_by_name[0].string(),
+                 "/): no dataset.toml says what they hold; --match picks the images (e.g. "
+                 "'*/images_png/*'), or a dataset.toml in their dataset's root leaves its masks "
+                 "out");
     if (!unlistable.empty())
         log_warn("--input ", a.input, ": ", unlistable.size(),
                  unlistable.size() == 1 ? " subdirectory cannot be read and is"

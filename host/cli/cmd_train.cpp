@@ -295,10 +295,10 @@ void run_train(const TrainArgs& a) {
     opts.resume = a.resume;
     opts.force = a.force;
     // OUT/curves.svg, drawn again after every epoch: a browser shows how the run goes.
-    opts.on_metrics = [out = cfg.run.out] {
+    opts.on_metrics = [out = cfg.run.out, settings = run_settings_summary(cfg)] {
         const std::filesystem::path o(out);
         write_run_curves((o / "metrics.jsonl").string(), (o / kRunCurvesFile).string(),
-                         "pfce train: " + out);
+                         "pfce train: " + out, settings);
     };
     // Errors about OUT name the file that set it ("--out" for one it did not).
     if (const auto it = where.find("run.out"); it != where.end() && it->second != "command line")

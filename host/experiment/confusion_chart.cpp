@@ -122,7 +122,8 @@ std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels, int 
                               x, y, cell, cell, fill.c_str());
                 o += buf;
                 if (row == 0) {
-                    o += "<title>no pixels of " + truth + " in the test split</title></rect>\n";
+                    o += "<title>no pixels of " + truth + " in " + xml_escape(p.scope) +
+                         "</title></rect>\n";
                     continue;
                 }
                 std::snprintf(buf, sizeof buf, ": %lld pixel%s, %.2f%% of ",
@@ -140,8 +141,9 @@ std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels, int 
             }
         }
         std::snprintf(buf, sizeof buf,
-                      "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555555\">rows: truth; "
-                      "%% of the row per column</text>\n</g>\n",
+                      "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555555\">rows: truth, "
+                      "columns: predicted; %% of the row per column; grey: no pixel of the "
+                      "class in the truth</text>\n</g>\n",
                       px, gy + n * cell + 13);
         o += buf;
     }

@@ -14,6 +14,7 @@ struct ConfusionPanel {
     std::string title;                     // "e4-500-linked: mIoU 0.636"
     std::vector<std::string> class_names;  // its experiment's classes, C of them
     std::vector<std::int64_t> confusion;   // C*C pixel counts, row-major, rows = truth
+    std::string scope = "the test split";  // what was scored, as an empty row's tooltip names it
 };
 
 // Panels side by side, `per_row` to a row, in the order given, each with its own classes. A class

@@ -149,6 +149,7 @@ void draw_picture_grid(const ExperimentSpec& e, const Suite& suite, const Loaded
     for (std::size_t i = 0; i < k; ++i) {
         const std::size_t p = L.split.test[i];
         GridRow row;
+        row.id = L.ds->sample(p).id;
         row.image = L.images[p];
         row.dense = L.dense[p];
         row.sparse = lab.sparse.empty() ? L.dense[p] : lab.sparse[p];
@@ -277,7 +278,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     to.on_metrics = [&cfg, &e] {
         const fs::path run(cfg.run.out);
         write_run_curves((run / "metrics.jsonl").string(), (run / kRunCurvesFile).string(),
-                         e.id + ": " + e.description);
+                         e.id + ": " + e.description, run_settings_summary(cfg));
     };
     const TrainResult tr = train_unet(backend, cfg, in, to);
     r.stage_seconds["train"] = t_train.seconds();

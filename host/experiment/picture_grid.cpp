@@ -146,6 +146,9 @@ RgbImage compose_picture_grid(const std::vector<GridRow>& rows, const Palette& p
             palette.encode(reduce_labels(row.prediction, z.down), none)};
         for (int c = 0; c < kGridColumns; ++c)
             blit(grid, panels[c], kGridGap + c * (cw + kGridGap), y0, z.up);
+        if (!row.id.empty())
+            draw_caption(grid, kGridGap, y0, z.shown(row.image.width), z.shown(row.image.height),
+                         row.id);
         y0 += z.shown(row.image.height) + kGridGap;
     }
     return grid;
@@ -159,7 +162,7 @@ RgbImage titled_picture_grid(const std::vector<GridRow>& rows, const Palette& pa
     const bool points =
         std::any_of(rows.begin(), rows.end(), [](const GridRow& r) { return r.sparse_are_points; });
     const std::vector<std::string> titles = {"image", "truth", points ? "sparse points" : "labels",
-                                             "training labels", "prediction"};
+                                             "train labels", "prediction"};
     std::vector<int> lefts, widths;
     for (int c = 0; c < kGridColumns; ++c) {
         lefts.push_back(kGridGap + c * (cw + kGridGap));

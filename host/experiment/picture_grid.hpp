@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "data/image.hpp"
@@ -13,6 +14,7 @@
 namespace pfce {
 
 struct GridRow {
+    std::string id;  // the sample's, drawn on its image panel (none where empty)
     RgbImage image;
     LabelMap dense;   // dense truth
     LabelMap sparse;  // sampled points (or the dense mask for a dense experiment)

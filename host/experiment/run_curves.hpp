@@ -14,13 +14,14 @@
 namespace pfce {
 
 // The picture of these metrics.jsonl lines (one object per epoch; lines without an epoch are
-// left out): three charts one under the other, `title` above them.
+// left out): three charts one under the other, `title` above them and `subtitle` (the run's
+// settings) under it; the best checkpoint's epoch marked.
 std::string render_run_curves_svg(const std::vector<nlohmann::json>& epochs,
-                                  const std::string& title);
+                                  const std::string& title, const std::string& subtitle = "");
 
 // Reads `metrics_path` and writes the picture to `svg_path` atomically. A file of that name that
 // pfce did not draw is left alone, said once (a warning); an unreadable metrics file draws nothing.
 void write_run_curves(const std::string& metrics_path, const std::string& svg_path,
-                      const std::string& title);
+                      const std::string& title, const std::string& subtitle = "");
 
 }  // namespace pfce

@@ -271,5 +271,8 @@ double crf_weight_at(const LossSettings& l, int epoch);
 ScheduleConfig schedule_config(const Config& c, std::int64_t batches_per_epoch);
 LinkParams link_params(const LabelSettings& l);
 std::string describe_labels(const LabelSettings& l);  // "sparse 700/class", "linked ... D=20"
+// A run's settings in a line, for its curves' subtitle: "linked 500/class D=20, adam lr 0.001
+// (cosine), weight decay 0.0001, clip 1, batch 16, U-Net width 16 depth 4, focal gamma 2".
+std::string run_settings_summary(const Config& c);
 
 }  // namespace pfce

@@ -484,6 +484,16 @@ LinkParams link_params(const LabelSettings& l) {
     return p;
 }
 
+std::string run_settings_summary(const Config& c) {
+    std::ostringstream os;
+    os << describe_labels(c.labels) << ", " << c.optimizer.name << " lr " << c.optimizer.lr << " ("
+       << c.schedule.name << "), weight decay " << c.optimizer.weight_decay << ", clip "
+       << c.optimizer.clip << ", batch " << c.run.batch_size << ", U-Net width " << c.model.width
+       << " depth " << c.model.depth << ", focal gamma " << c.loss.gamma;
+    if (c.loss.crf_weight > 0) os << ", CRF weight " << c.loss.crf_weight;
+    return os.str();
+}
+
 std::string describe_labels(const LabelSettings& l) {
     if (!l.dir.empty()) return l.kind + " from " + l.dir;
     if (l.kind == "dense") return "dense";

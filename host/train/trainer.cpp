@@ -830,7 +830,9 @@ class TrainingRun {
         images_before_ = st_.epoch_images;
         seconds_before_ = st_.epoch_seconds;
         epoch_start_ = t0;
-        lr_ = sched_.lr(st_.global_step, st_.epoch);
+        // The rate of the step about to run; resumed after steps of this epoch, that of the last
+        // of them, which the epoch's line records if no step is left (stopped in its validation).
+        lr_ = sched_.lr(st_.batch > 0 ? st_.global_step - 1 : st_.global_step, st_.epoch);
         crf_params_.weight = static_cast<float>(crf_weight_at(cfg_.loss, st_.epoch));
         // A stop asked during the previous epoch's validation or save: before this epoch's first
         // step (it ran one more).
