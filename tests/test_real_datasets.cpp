@@ -1942,6 +1942,29 @@ TEST(RealDatasets, PredictRecursiveMirrorsTheTree) {
     EXPECT_FALSE(fs::exists(root + "/out/Rural/masks_png"));
     EXPECT_FALSE(fs::exists(root + "/out/Urban/masks"));
     EXPECT_FALSE(fs::exists(root + "/out/Rural_link"));
+    // An image added to the tree: --skip-existing predicts it alone, leaving the masks there.
+    fs::copy_file(fd.root + "/images/tile_1.png", val + "/Rural/images_png/1368.png");
+    const auto before = fs::last_write_time(root + "/out/Rural/images_png/1366.png");
+    const std::string rerun =
+        predict + " --recursive --match '*/images*/*' --out " + root + "/out --skip-existing";
+    const test::CommandResult added = test::run_pfce(rerun);
+    ASSERT_EQ(added.status, 0) << added.output;
+    EXPECT_MESSAGE_HAS(added.output, std::to_string(fd.ids.size() + 2) + " of the " +
+                                         std::to_string(fd.ids.size() + 3) +
+                                         " images have a mask already and are skipped");
+    EXPECT_TRUE(fs::exists(root + "/out/Rural/images_png/1368.png"));
+    EXPECT_EQ(fs::last_write_time(root + "/out/Rural/images_png/1366.png"), before);
+    const test::CommandResult none = test::run_pfce(rerun);
+    ASSERT_EQ(none.status, 0) << none.output;
+    EXPECT_MESSAGE_HAS(none.output, "nothing to predict: every input has its mask in");
+    // Without it, the existing masks are refused (as before), nothing written.
+    fs::copy_file(fd.root + "/images/tile_2.png", val + "/Rural/images_png/1369.png");
+    const test::CommandResult refused =
+        test::run_pfce(predict + " --recursive --match '*/images*/*' --out " + root + "/out");
+    EXPECT_EQ(refused.status, 2) << refused.output;
+    EXPECT_FALSE(fs::exists(root + "/out/Rural/images_png/1369.png"));
+    fs::remove(val + "/Rural/images_png/1368.png");
+    fs::remove(val + "/Rural/images_png/1369.png");
     // A mask is the image's prediction, as predicting the image alone writes it.
     const test::CommandResult one =
         test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " +

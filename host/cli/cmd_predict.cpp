@@ -59,8 +59,9 @@ struct PredictArgs {
     std::int64_t max_pixels = 0;
     bool max_pixels_given = false;  // else the run's data.max_pixels
     bool force = false, confidence = false;
-    std::string match;       // --match: a shell pattern the directory's image names must match
-    bool recursive = false;  // the directory's subdirectories too, their masks in --out's
+    std::string match;           // --match: a shell pattern the directory's image names must match
+    bool recursive = false;      // the directory's subdirectories too, their masks in --out's
+    bool skip_existing = false;  // inputs whose mask exists are left as they are
 };
 
 struct Job {
@@ -594,7 +595,31 @@ void run_predict(const PredictArgs& a) {
     if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
     if (a.overlap_given) check_overlap_option(a.overlap);
     const int tta = tta_transforms(a.tta);
-    const std::vector<Job> jobs = plan_jobs(a);
+    std::vector<Job> jobs = plan_jobs(a);
+    // --skip-existing: images added to a tree already predicted (its masks are written whole,
+    // renamed into place, so one that exists is complete). An input itself never counts as done.
+    if (a.skip_existing) {
+        std::error_code ec;
+        std::vector<Job> todo;
+        std::string example;
+        for (Job& j : jobs)
+            if (fs::is_regular_file(j.mask, ec) && !fs::equivalent(j.mask, j.input, ec)) {
+                if (example.empty()) example = j.mask;
+            } else {
+                todo.push_back(std::move(j));
+            }
+        const std::size_t skipped = jobs.size() - todo.size();
+        if (skipped > 0)
+            log_info(skipped, " of the ", jobs.size(),
+                     jobs.size() == 1 ? " image has" : " images have", " a mask already and ",
+                     skipped == 1 ? "is" : "are", " skipped (--skip-existing; e.g. ", example, ")");
+        if (todo.empty()) {
+            std::printf("nothing to predict: every input has its mask in %s (--skip-existing)\n",
+                        a.out.c_str());
+            return;
+        }
+        jobs = std::move(todo);
+    }
     std::vector<std::string> inputs = {a.checkpoint};
     for (const Job& j : jobs)
         for (const std::string& i : j.inputs()) inputs.push_back(i);
@@ -1056,6 +1081,9 @@ const bool registered = register_command(
                      "probability as 0..255 gray (dark = unsure: where more points would help)");
         CLI::Option* max_pixels = add_max_pixels_option(sub, a->max_pixels);
         sub.add_flag("--force", a->force, "replace existing output files (never an input)");
+        sub.add_flag("--skip-existing", a->skip_existing,
+                     "leave out the inputs whose mask is already in --out (images added to a "
+                     "tree predicted before; a mask is kept even if the checkpoint changed)");
         sub.callback([a, window, overlap, max_pixels] {
             a->window_given = window->count() > 0;
             a->overlap_given = overlap->count() > 0;
