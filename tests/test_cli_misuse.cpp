@@ -2187,6 +2187,23 @@ TEST(CliMisuse, EvalPerImageScoresAreWrittenWithoutReplacingFiles) {
     EXPECT_EQ(same.status, 2) << same.output;
     EXPECT_MESSAGE_HAS(same.output, "expected a .csv file");
 
+    // --bootstrap: the mIoU's interval over the images scored, in the table and the JSON.
+    const test::CommandResult boot = test::run_pfce(
+        "eval --checkpoint " + run + "/last.ckpt --split all --device cpu --bootstrap 500");
+    ASSERT_EQ(boot.status, 0) << boot.output;
+    EXPECT_MESSAGE_HAS(boot.output, "(95%: bootstrap of 10 images, 500 resamples)");
+    const test::CommandResult boot_json = test::run_pfce(
+        "eval --checkpoint " + run + "/last.ckpt --split all --device cpu --bootstrap 500 --json");
+    ASSERT_EQ(boot_json.status, 0) << boot_json.output;
+    const nlohmann::json bj =
+        nlohmann::json::parse(boot_json.output.substr(boot_json.output.find('{')));
+    ASSERT_TRUE(bj.contains("miou_ci95")) << bj.dump();
+    EXPECT_LE(bj["miou_ci95"][0].get<double>(), bj["miou_ci95"][1].get<double>());
+    EXPECT_EQ(bj["bootstrap"]["images"], 10);
+    const test::CommandResult few = test::run_pfce(
+        "eval --checkpoint " + run + "/last.ckpt --split all --device cpu --bootstrap 5");
+    EXPECT_EQ(few.status, 2) << few.output;
+    EXPECT_MESSAGE_HAS(few.output, "--bootstrap 5: expected 100..100000 resamples");
     // Among another dataset's masks (its own data is refused whole: the next test).
     const auto other = dataset(root + "/other");
     const test::CommandResult among =

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/rng.hpp"
 #include "core/text.hpp"
 #include "host/train/image_scores.hpp"
 #include "host/train/metrics.hpp"
@@ -78,6 +79,49 @@ TEST(Metrics, PerImageScoresCsv) {
     // Without a clutter class there is no miou_no_clutter column.
     EXPECT_EQ(split_lines(image_scores_csv(scores, {"a", "b", "c"}, -1))[0],
               "id,pixels,oa,miou,mean_f1,iou_a,iou_b,iou_c,f1_a,f1_b,f1_c");
+}
+
+// eval --bootstrap: the interval is the same every time (a fixed seed), a point where every image
+// scores alike, around the split's mIoU otherwise, and narrower from 64 images than from 4 of the
+// same kind; images that label nothing are not drawn, and fewer than 2 that do are refused.
+TEST(Metrics, BootstrapIntervalOfTheMiou) {
+    auto image = [](std::uint32_t k) {  // 3 classes, right 60..90% of the time
+        CounterRng rng(7, k);
+        std::vector<std::int64_t> c(9, 0);
+        for (int t = 0; t < 3; ++t) {
+            const std::int64_t n = 100 + rng.below(50), right = n * (6 + rng.below(4)) / 10;
+            c[static_cast<std::size_t>(t * 3 + t)] = right;
+            c[static_cast<std::size_t>(t * 3 + (t + 1) % 3)] = n - right;
+        }
+        return c;
+    };
+    std::vector<std::vector<std::int64_t>> many, few;
+    for (std::uint32_t k = 0; k < 64; ++k) many.push_back(image(k));
+    for (std::uint32_t k = 0; k < 4; ++k) few.push_back(image(k));
+    few.push_back(std::vector<std::int64_t>(9, 0));  // an image of no labelled pixel
+    const MiouInterval wide = bootstrap_miou(few, 3, -1, 1000);
+    const MiouInterval narrow = bootstrap_miou(many, 3, -1, 1000);
+    EXPECT_EQ(wide.images, 4u);
+    EXPECT_EQ(narrow.images, 64u);
+    EXPECT_EQ(narrow.resamples, 1000);
+    std::vector<std::int64_t> all(9, 0);
+    for (const auto& c : many)
+        for (std::size_t i = 0; i < 9; ++i) all[i] += c[i];
+    const double miou = metrics_from_confusion(all, 3).miou;
+    EXPECT_LT(narrow.lo, miou);
+    EXPECT_GT(narrow.hi, miou);
+    EXPECT_LT(narrow.hi - narrow.lo, wide.hi - wide.lo);
+    const MiouInterval again = bootstrap_miou(many, 3, -1, 1000);
+    EXPECT_EQ(again.lo, narrow.lo);
+    EXPECT_EQ(again.hi, narrow.hi);
+    const std::vector<std::vector<std::int64_t>> alike(5, many[0]);
+    const MiouInterval point = bootstrap_miou(alike, 3, -1, 200);
+    EXPECT_DOUBLE_EQ(point.lo, metrics_from_confusion(many[0], 3).miou);
+    EXPECT_DOUBLE_EQ(point.hi, point.lo);
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] {
+                           bootstrap_miou({many[0], std::vector<std::int64_t>(9, 0)}, 3, -1, 1000);
+                       }),
+                       "needs at least 2 images that label a pixel (1 here)");
 }
 
 TEST(Metrics, AbsentClassIsLeftOutOfTheMeans) {

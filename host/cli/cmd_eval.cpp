@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,7 @@ struct EvalArgs {
     bool max_pixels_given = false;
     bool json = false;
     bool force = false;  // may replace --per-image's and --confusion's files
+    int bootstrap = 0;   // resamples of a bootstrap interval of the mIoU; 0: none
 };
 
 std::string names(const std::vector<std::string>& v) {
@@ -121,6 +123,9 @@ void run_eval(const EvalArgs& a) {
     if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
     if (a.overlap_given) check_overlap_option(a.overlap);
     const int tta = tta_transforms(a.tta);
+    if (a.bootstrap != 0 && (a.bootstrap < 100 || a.bootstrap > 100000))
+        PFCE_THROW(InputError, "--bootstrap ", a.bootstrap,
+                   ": expected 100..100000 resamples (1000 is usual), or 0 for none");
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     DataSettings d = m.config.data;
@@ -271,7 +276,7 @@ void run_eval(const EvalArgs& a) {
     SplitEvalOptions so;
     EvalOptions& eo = so.eval;
     eo = eval_options(m.config);
-    eo.per_image = !a.per_image.empty();
+    eo.per_image = !a.per_image.empty() || a.bootstrap > 0;
     if (a.batch_size_given) eo.batch_size = a.batch_size;
     if (a.window_given) eo.window = a.window;
     check_window_fits_unet(eo.window, a.window_given, depth, a.checkpoint);
@@ -359,8 +364,23 @@ void run_eval(const EvalArgs& a) {
         write_file_atomically(a.confusion, render_confusion_svg({panel}, 1));
         made.kept();
     }
+    // The interval of the mIoU over the images scored: said as missing, not refused, where it
+    // cannot be drawn (the metrics above took minutes).
+    std::optional<MiouInterval> interval;
+    if (a.bootstrap > 0) {
+        try {
+            interval = bootstrap_miou(r.image_confusion, static_cast<int>(m.class_names.size()),
+                                      m.clutter_class, a.bootstrap);
+        } catch (const InputError& e) {
+            log_warn("no bootstrap interval: ", e.what());
+        }
+    }
     if (a.json) {
         nlohmann::json j = to_json(r.metrics, m.class_names);
+        if (interval) {
+            j["miou_ci95"] = {interval->lo, interval->hi};
+            j["bootstrap"] = {{"resamples", interval->resamples}, {"images", interval->images}};
+        }
         j["checkpoint"] = a.checkpoint;
         // How far its run had trained: a script can tell an untrained last.ckpt (step 0).
         if (const TrainingProgress p = training_progress(m.meta); p.known) {
@@ -411,6 +431,10 @@ void run_eval(const EvalArgs& a) {
                               .c_str()
                         : "");
     std::printf("%s", format_metrics_table(r.metrics, m.class_names, m.clutter_class).c_str());
+    if (interval)
+        std::printf("%-22s [%.4f, %.4f]  (95%%: bootstrap of %zu images, %d resamples)\n",
+                    "mIoU interval", interval->lo, interval->hi, interval->images,
+                    interval->resamples);
     std::printf("%-22s %8.4f\n", "loss (dense)", r.loss_dense);
     if (!a.labels.empty()) std::printf("%-22s %8.4f\n", "loss (--labels)", r.loss);
     if (!a.per_image.empty()) {
@@ -460,6 +484,10 @@ const bool registered = register_command(
         sub.add_option("--confusion", a->confusion,
                        "also draw the confusion matrix to this SVG file (rows: true classes; "
                        "cells: the share of a class's pixels predicted as each)");
+        sub.add_option("--bootstrap", a->bootstrap,
+                       "also a 95% interval of the mIoU from this many resamples of the images "
+                       "scored (e.g. 1000): how much the score depends on which images were "
+                       "tested");
         sub.add_flag("--force", a->force, "replace an existing --per-image or --confusion file");
         sub.callback([a, batch_size, window, overlap, max_pixels] {
             a->batch_size_given = batch_size->count() > 0;

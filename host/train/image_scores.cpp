@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "core/rng.hpp"
 
 namespace pfce {
 
@@ -100,6 +101,42 @@ std::string lowest_miou(const std::vector<ImageScore>& scores, std::size_t n) {
         out += value;
     }
     return out;
+}
+
+MiouInterval bootstrap_miou(const std::vector<std::vector<std::int64_t>>& confusions,
+                            int num_classes, int clutter_class, int resamples,
+                            bool without_clutter) {
+    std::vector<const std::vector<std::int64_t>*> scored;
+    for (const auto& c : confusions)
+        if (std::any_of(c.begin(), c.end(), [](std::int64_t n) { return n > 0; }))
+            scored.push_back(&c);
+    if (scored.size() < 2)
+        PFCE_THROW(InputError, "a bootstrap interval needs at least 2 images that label a pixel (",
+                   scored.size(), " here)");
+    if (resamples < 100)
+        PFCE_THROW(InputError, "--bootstrap ", resamples, ": expected at least 100 resamples");
+    const std::size_t cells = static_cast<std::size_t>(num_classes) * num_classes;
+    std::vector<double> mious;
+    mious.reserve(static_cast<std::size_t>(resamples));
+    CounterRng rng(/*seed=*/0x5eed, /*stream_a=*/0xb007);
+    std::vector<std::int64_t> sum(cells);
+    for (int r = 0; r < resamples; ++r) {
+        std::fill(sum.begin(), sum.end(), 0);
+        for (std::size_t k = 0; k < scored.size(); ++k) {
+            const std::vector<std::int64_t>& c =
+                *scored[rng.below(static_cast<std::uint32_t>(scored.size()))];
+            for (std::size_t i = 0; i < cells; ++i) sum[i] += c[i];
+        }
+        const SegMetrics m = metrics_from_confusion(sum, num_classes, clutter_class);
+        mious.push_back(without_clutter ? m.miou_no_clutter : m.miou);
+    }
+    std::sort(mious.begin(), mious.end());
+    // The percentiles by the nearest rank, at 2.5% and 97.5%.
+    auto at = [&](double q) {
+        const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(mious.size())));
+        return mious[std::min(mious.size() - 1, i > 0 ? i - 1 : 0)];
+    };
+    return {at(0.025), at(0.975), scored.size(), resamples};
 }
 
 }  // namespace pfce
