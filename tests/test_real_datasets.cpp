@@ -1066,6 +1066,12 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
                        "split by tile: 2 tiles (12 windows) for training, 0 tiles (0 windows) for "
                        "validation, 1 tile (6 windows: top_potsdam_2_11) for test");
     EXPECT_EQ(by_tile.output.find("random split"), std::string::npos) << by_tile.output;
+    // eval --bootstrap draws a tiles dataset by tile (3 tiles of 6 windows each here).
+    const test::CommandResult boot = test::run_pfce("eval --checkpoint " + root +
+                                                    "/by-tile/last.ckpt --split all --bootstrap "
+                                                    "200 --device cpu");
+    ASSERT_EQ(boot.status, 0) << boot.output;
+    EXPECT_MESSAGE_HAS(boot.output, "(95%: bootstrap of 3 tiles, 200 resamples)");
     // Resumed with the other split, it is refused before the data's warnings are said.
     const test::CommandResult other_split =
         test::run_pfce("train" + tiles + " --bands 4,1,2 --split-by sample --resume --out " + root +

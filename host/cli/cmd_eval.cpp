@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -366,10 +367,24 @@ void run_eval(const EvalArgs& a) {
     }
     // The interval of the mIoU over the images scored: said as missing, not refused, where it
     // cannot be drawn (the metrics above took minutes).
+    // A tiles dataset's windows are drawn by tile: neighbouring windows of one tile are alike,
+    // and drawn apart they would make the interval narrower than the tiles tested warrant.
     std::optional<MiouInterval> interval;
+    const bool by_tile = ds.kind() == DatasetKind::tiles;
     if (a.bootstrap > 0) {
+        std::vector<std::vector<std::int64_t>> units = r.image_confusion;
+        if (by_tile) {
+            std::map<std::string, std::vector<std::int64_t>> tiles;
+            for (std::size_t k = 0; k < indices.size(); ++k) {
+                std::vector<std::int64_t>& sum = tiles[tile_of(ds.sample(indices[k]).id)];
+                sum.resize(r.image_confusion[k].size(), 0);
+                for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += r.image_confusion[k][i];
+            }
+            units.clear();
+            for (auto& [tile, sum] : tiles) units.push_back(std::move(sum));
+        }
         try {
-            interval = bootstrap_miou(r.image_confusion, static_cast<int>(m.class_names.size()),
+            interval = bootstrap_miou(units, static_cast<int>(m.class_names.size()),
                                       m.clutter_class, a.bootstrap);
         } catch (const InputError& e) {
             log_warn("no bootstrap interval: ", e.what());
@@ -379,7 +394,8 @@ void run_eval(const EvalArgs& a) {
         nlohmann::json j = to_json(r.metrics, m.class_names);
         if (interval) {
             j["miou_ci95"] = {interval->lo, interval->hi};
-            j["bootstrap"] = {{"resamples", interval->resamples}, {"images", interval->images}};
+            j["bootstrap"] = {{"resamples", interval->resamples},
+                              {by_tile ? "tiles" : "images", interval->images}};
         }
         j["checkpoint"] = a.checkpoint;
         // How far its run had trained: a script can tell an untrained last.ckpt (step 0).
@@ -432,9 +448,9 @@ void run_eval(const EvalArgs& a) {
                         : "");
     std::printf("%s", format_metrics_table(r.metrics, m.class_names, m.clutter_class).c_str());
     if (interval)
-        std::printf("%-22s [%.4f, %.4f]  (95%%: bootstrap of %zu images, %d resamples)\n",
+        std::printf("%-22s [%.4f, %.4f]  (95%%: bootstrap of %zu %s, %d resamples)\n",
                     "mIoU interval", interval->lo, interval->hi, interval->images,
-                    interval->resamples);
+                    by_tile ? "tiles" : "images", interval->resamples);
     std::printf("%-22s %8.4f\n", "loss (dense)", r.loss_dense);
     if (!a.labels.empty()) std::printf("%-22s %8.4f\n", "loss (--labels)", r.loss);
     if (!a.per_image.empty()) {
