@@ -190,6 +190,13 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     ASSERT_TRUE(linked["link_purity"].is_number());
     EXPECT_GT(linked["link_purity"].get<double>(), 0.5);
     EXPECT_EQ(linked["labels"], "linked 500/class D=6");
+    // The test mIoU's bootstrap interval over the test images, in the JSON and the report.
+    for (const auto* e : {&dense, &linked}) {
+        ASSERT_EQ((*e)["test_miou_ci95"].size(), 2u) << e->dump();
+        EXPECT_LE((*e)["test_miou_ci95"][0].get<double>(), (*e)["test_miou_ci95"][1].get<double>());
+    }
+    EXPECT_NE(read_text_file(out + "/report.md").find("95% bootstrap interval over the test"),
+              std::string::npos);
     EXPECT_EQ(j["experiments"][2]["status"], "failed");
     EXPECT_FALSE(j["experiments"][2]["error"].get<std::string>().empty());
     // A failed experiment measured nothing: null, never a 0 a script would average in.

@@ -465,7 +465,7 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
         lines.push_back(csv.substr(p, q - p));
     ASSERT_EQ(lines.size(), 6u);
     const int cols = count(lines[0], ",");
-    EXPECT_EQ(cols, 14 + 6 + 6 + 4);
+    EXPECT_EQ(cols, 14 + 6 + 6 + 6);
     for (const auto& l : lines) EXPECT_EQ(count(l, ","), cols) << l;
     EXPECT_NE(lines[0].find("iou_impervious"), std::string::npos) << lines[0];
     EXPECT_EQ(lines[2].rfind("e1-700,ok,true,", 0), 0u);

@@ -372,17 +372,10 @@ void run_eval(const EvalArgs& a) {
     std::optional<MiouInterval> interval;
     const bool by_tile = ds.kind() == DatasetKind::tiles;
     if (a.bootstrap > 0) {
-        std::vector<std::vector<std::int64_t>> units = r.image_confusion;
-        if (by_tile) {
-            std::map<std::string, std::vector<std::int64_t>> tiles;
-            for (std::size_t k = 0; k < indices.size(); ++k) {
-                std::vector<std::int64_t>& sum = tiles[tile_of(ds.sample(indices[k]).id)];
-                sum.resize(r.image_confusion[k].size(), 0);
-                for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += r.image_confusion[k][i];
-            }
-            units.clear();
-            for (auto& [tile, sum] : tiles) units.push_back(std::move(sum));
-        }
+        std::vector<std::string> ids;
+        for (const std::size_t i : indices) ids.push_back(ds.sample(i).id);
+        const std::vector<std::vector<std::int64_t>> units =
+            by_tile ? confusions_by_tile(ids, r.image_confusion) : r.image_confusion;
         try {
             interval = bootstrap_miou(units, static_cast<int>(m.class_names.size()),
                                       m.clutter_class, a.bootstrap);

@@ -17,6 +17,7 @@
 #include "host/experiment/run_curves.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/evaluate.hpp"
+#include "host/train/image_scores.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trained_model.hpp"
@@ -125,6 +126,10 @@ bool can_resume(const std::string& dir, const Config& cfg, const nlohmann::json&
     return false;
 }
 
+// Resamples of the test mIoU's bootstrap interval (image_scores.hpp): 1000 draws of the confusion
+// matrices of a few dozen images take milliseconds.
+constexpr int kReportBootstrapResamples = 1000;
+
 // The picture grid of the first suite.grid_images test images (their sliding windows as the test
 // split's) into OUT/<id>/grid.png, written whole or not at all; with none asked, no grid (an
 // earlier one is removed). Sets r.grid_png, r.grid_images (the count it was drawn for) and
@@ -149,7 +154,7 @@ void draw_picture_grid(const ExperimentSpec& e, const Suite& suite, const Loaded
     for (std::size_t i = 0; i < k; ++i) {
         const std::size_t p = L.split.test[i];
         GridRow row;
-        row.id = L.ds->sample(p).id;
+        row.id = L.ids[p];
         row.image = L.images[p];
         row.dense = L.dense[p];
         row.sparse = lab.sparse.empty() ? L.dense[p] : lab.sparse[p];
@@ -306,9 +311,23 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     const Stopwatch t_test;
     TrainedModel tm = load_trained_model(backend, ckpt);
     const std::vector<SampleData> test = samples_for(L, lab, L.split.test, /*scored=*/true);
+    EvalOptions test_options = eval_options(cfg);
+    test_options.per_image = true;  // for the interval of the mIoU
     const EvalResult ev = evaluate(backend, *tm.net, test, tm.stats, focal_params(tm.config),
-                                   in.clutter_class, eval_options(cfg));
+                                   in.clutter_class, test_options);
     r.test = ev.metrics;
+    // How much the score depends on which images were tested (a split of a few test images).
+    try {
+        std::vector<std::string> ids;
+        for (const std::size_t p : L.split.test) ids.push_back(L.ids[p]);
+        const MiouInterval ci = bootstrap_miou(
+            L.ds->kind() == DatasetKind::tiles ? confusions_by_tile(ids, ev.image_confusion)
+                                               : ev.image_confusion,
+            static_cast<int>(pal.classes.size()), in.clutter_class, kReportBootstrapResamples);
+        r.test_miou_ci95 = {ci.lo, ci.hi};
+    } catch (const InputError& why) {
+        log_info(tag, "no interval of the test mIoU: ", why.what());
+    }
     r.stage_seconds["test"] = t_test.seconds();
     char buf[256];
     std::snprintf(buf, sizeof buf, "test mIoU %.4f, OA %.4f, mean F1 %.4f", r.test.miou, r.test.oa,

@@ -144,6 +144,18 @@ double miou_without_clutter(const ReportInput& in, const ExperimentResult& r) {
                                  : std::numeric_limits<double>::quiet_NaN();
 }
 
+// " [0.629, 0.649]": the test mIoU's 95% bootstrap interval over the test images, where the
+// result has one.
+std::string interval_text(const ExperimentResult& r) {
+    if (r.test_miou_ci95.size() != 2) return {};
+    std::string s = " [";  // appended apart: GCC 12 warns falsely on "..." + std::string&&
+    s += fixed(r.test_miou_ci95[0], 3);
+    s += ", ";
+    s += fixed(r.test_miou_ci95[1], 3);
+    s += "]";
+    return s;
+}
+
 Table results_table(const ReportInput& in) {
     Table t;
     t.header = {"experiment",        "labels",
@@ -167,8 +179,9 @@ Table results_table(const ReportInput& in) {
         if (std::isfinite(final_crf(r))) train += " + " + fixed(final_crf(r), 4) + " CRF";
         t.rows.push_back({row_id(in, r), r.labels, labelled, fixed(r.link_purity, 4), train,
                           fixed(r.val_loss, 4), fixed(r.val_loss_dense, 4), fixed(r.val_miou, 4),
-                          fixed(r.test.miou, 4), fixed(miou_without_clutter(in, r), 4),
-                          fixed(r.test.oa, 4), fixed(r.test.mean_f1, 4), wall_time(r)});
+                          fixed(r.test.miou, 4) + interval_text(r),
+                          fixed(miou_without_clutter(in, r), 4), fixed(r.test.oa, 4),
+                          fixed(r.test.mean_f1, 4), wall_time(r)});
     }
     return t;
 }
@@ -263,6 +276,12 @@ std::vector<std::string> ordering_notes(const ReportInput& in) {
         notes.push_back(std::string("Test mIoU order the report implies: ") + chain + " — " +
                         (holds ? "holds." : "does not hold everywhere (see the table)."));
     }
+    if (std::any_of(in.results.begin(), in.results.end(),
+                    [](const ExperimentResult& r) { return r.test_miou_ci95.size() == 2; }))
+        notes.push_back(
+            "The brackets beside a test mIoU hold its 95% bootstrap interval over the test images "
+            "(by tile for tiles): how far the score moves with another test set of the kind. "
+            "Differences inside overlapping intervals may be the test set's, not the method's.");
     const auto* dense = find(in, "dense");
     const auto* e4 = find(in, "e4-500-linked");
     if (dense && e4 && std::isfinite(dense->test.miou) && dense->test.miou > 0)
@@ -683,7 +702,8 @@ std::string render_results_csv(const ReportInput& in) {
     // The whole header cell is one field: quoting only the name ("iou_\"a, b\"") split it.
     for (const auto& n : columns) o += "," + csv_field("iou_" + n);
     for (const auto& n : columns) o += "," + csv_field("f1_" + n);
-    o += ",final_train_crf_loss,seconds_per_epoch,selected_epoch,wall_seconds\n";
+    o += ",final_train_crf_loss,seconds_per_epoch,selected_epoch,wall_seconds,test_miou_ci95_lo,"
+         "test_miou_ci95_hi\n";
     for (const auto& r : in.results) {
         // A failed experiment measured nothing: its cells stay empty, never 0.
         auto metric = [&](double v) { return ok(r) ? num(v) : std::string(); };
@@ -698,8 +718,11 @@ std::string render_results_csv(const ReportInput& in) {
         for (const auto& n : columns) (o += ",") += metric(class_value(r, r.test.iou, n));
         for (const auto& n : columns) (o += ",") += metric(class_value(r, r.test.f1, n));
         o += "," + metric(final_crf(r)) + "," + metric(seconds_per_epoch(r));
-        o += "," + (ok(r) ? std::to_string(r.selected_epoch) : std::string()) + "," +
-             num(r.wall_seconds) + "\n";
+        o += "," + (ok(r) ? std::to_string(r.selected_epoch) : std::string());
+        for (std::size_t k = 0; k < 2; ++k)
+            (o += ",") +=
+                ok(r) && r.test_miou_ci95.size() == 2 ? num(r.test_miou_ci95[k]) : std::string();
+        o += "," + num(r.wall_seconds) + "\n";
     }
     return o;
 }

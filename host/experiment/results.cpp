@@ -94,6 +94,7 @@ void result_fields(Rec& r, F&& f) {
     f("val_loss_dense", r.val_loss_dense);
     f("val_miou", r.val_miou);
     f("test", r.test);
+    f("test_miou_ci95", r.test_miou_ci95, Presence::optional);  // older pfce: none
     f("classes", r.class_names);
     f("wall_seconds", r.wall_seconds);
     f("sessions", r.sessions, Presence::optional);  // older pfce: one session, not resumed

@@ -49,6 +49,9 @@ struct ExperimentResult {
     double val_loss_dense = 0;    // at the selected epoch, dense masks
     double val_miou = 0;          // at the selected epoch
     SegMetrics test;              // test split, dense truth
+    // The test mIoU's 95% bootstrap interval over the test images (by tile for tiles), {lo, hi};
+    // empty where there is none (older pfce, or fewer than 2 test images that label a pixel).
+    std::vector<double> test_miou_ci95;
     std::vector<std::string> class_names;
 
     double wall_seconds = 0;  // whole experiment (sampling through evaluation), every session

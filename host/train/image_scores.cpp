@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <numeric>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "data/dataset.hpp"
 
 namespace pfce {
 
@@ -100,6 +102,21 @@ std::string lowest_miou(const std::vector<ImageScore>& scores, std::size_t n) {
         out += csv_field(scores[order[k]].id);  // an id holding ", " stays one
         out += value;
     }
+    return out;
+}
+
+std::vector<std::vector<std::int64_t>> confusions_by_tile(
+    const std::vector<std::string>& ids, const std::vector<std::vector<std::int64_t>>& confusions) {
+    PFCE_CHECK_SHAPE(ids.size() == confusions.size(), ids.size(), " ids for ", confusions.size(),
+                     " confusion matrices");
+    std::map<std::string, std::vector<std::int64_t>> tiles;
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+        std::vector<std::int64_t>& sum = tiles[tile_of(ids[k])];
+        sum.resize(confusions[k].size(), 0);
+        for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += confusions[k][i];
+    }
+    std::vector<std::vector<std::int64_t>> out;
+    for (auto& [tile, sum] : tiles) out.push_back(std::move(sum));
     return out;
 }
 

@@ -47,6 +47,12 @@ struct MiouInterval {
     std::size_t images = 0;  // the images drawn from
     int resamples = 0;
 };
+// The confusion matrices of the windows of a tiles dataset summed by tile (data/dataset.hpp
+// tile_of of their ids), in the order of the tiles' names: what a bootstrap draws there, since
+// neighbouring windows of one tile are alike.
+std::vector<std::vector<std::int64_t>> confusions_by_tile(
+    const std::vector<std::string>& ids, const std::vector<std::vector<std::int64_t>>& confusions);
+
 // InputError when fewer than 2 images label a pixel (no spread to draw from).
 MiouInterval bootstrap_miou(const std::vector<std::vector<std::int64_t>>& confusions,
                             int num_classes, int clutter_class, int resamples,
