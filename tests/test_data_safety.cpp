@@ -29,6 +29,7 @@
 #include "data/mask_dir.hpp"
 #include "data/sparse_masks.hpp"
 #include "data/synth.hpp"
+#include "host/cli/cli_checks.hpp"
 #include "host/train/train_data.hpp"
 #include "tests/foreign_dataset.hpp"
 #include "tests/test_util.hpp"
@@ -870,6 +871,15 @@ TEST(DataSafety, MasksAreNotWrittenAmongTheDatasetsFiles) {
     const test::CommandResult flat =
         test::run_pfce("sample --data " + fd.root + " --points 5 --out " + fd.root + "/flat-sp");
     EXPECT_EQ(flat.status, 0) << flat.output;
+    // What a file written there would be read as (predict's and preview's guard): the root that
+    // holds the images is a data directory, a folder beside them is not, and neither is a
+    // subdirectory of the masks' spared (it was, written into, said by every later scan).
+    EXPECT_NE(cli::data_directory_of(fd.root), "");
+    EXPECT_EQ(cli::data_directory_of(fd.root + "/flat-sp"),
+              "the mask directory " + fs::weakly_canonical(fd.root + "/flat-sp").string());
+    EXPECT_EQ(cli::data_directory_of(fd.root + "/predictions"), "");
+    EXPECT_NE(cli::data_directory_of(fd.root + "/masks/vis"), "");
+    EXPECT_NE(cli::data_directory_of(fd.root + "/masks"), "");
 }
 
 // A writer killed mid-write (SIGKILL) leaves its temporary: the next command that writes there

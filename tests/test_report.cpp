@@ -292,6 +292,7 @@ ExperimentResult make_result(const std::string& id, double miou, int epochs) {
     conf[1] = static_cast<std::int64_t>(100 * (1 - miou));
     r.test = metrics_from_confusion(conf, 6, kPotsdamClutter);
     r.test.miou = miou;
+    r.test_miou_ci95 = {miou - 0.05, miou + 0.05};
     for (const auto& c : potsdam_palette().classes) r.class_names.push_back(c.name);
     r.wall_seconds = 75;
     r.stage_seconds = {{"train", 70.0}, {"test", 5.0}};
@@ -470,6 +471,27 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
     EXPECT_NE(lines[0].find("iou_impervious"), std::string::npos) << lines[0];
     EXPECT_EQ(lines[2].rfind("e1-700,ok,true,", 0), 0u);
     EXPECT_NE(lines[2].find(",0.5,"), std::string::npos);
+    // Each value under its own header (wall_seconds held the interval's lower bound once).
+    auto cells = [](const std::string& line) {
+        std::vector<std::string> c;
+        std::stringstream row_text(line);
+        for (std::string f; std::getline(row_text, f, ',');) c.push_back(f);
+        if (!line.empty() && line.back() == ',') c.emplace_back();
+        return c;
+    };
+    const std::vector<std::string> header = cells(lines[0]), e1 = cells(lines[2]);
+    ASSERT_EQ(header.size(), e1.size()) << lines[2];
+    auto cell = [&](const std::string& name) {
+        const auto at = std::find(header.begin(), header.end(), name);
+        return at == header.end() ? std::string("(no column)")
+                                  : e1[static_cast<std::size_t>(at - header.begin())];
+    };
+    const auto& e1_json = j["experiments"][1];
+    EXPECT_EQ(std::stod(cell("wall_seconds")), e1_json["wall_seconds"].get<double>());
+    EXPECT_EQ(cell("selected_epoch"), std::to_string(e1_json["selected_epoch"].get<int>()));
+    EXPECT_EQ(cell("test_miou"), "0.5");
+    EXPECT_EQ(cell("test_miou_ci95_lo"), "0.45");
+    EXPECT_EQ(cell("test_miou_ci95_hi"), "0.55");
     // The failed experiment measured nothing: empty cells after id, status, current and labels,
     // never 0.
     EXPECT_EQ(lines[5].rfind("e5-500-edge,failed,", 0), 0u) << lines[5];

@@ -55,11 +55,13 @@ inline std::string data_directory_of(const std::filesystem::path& dir) {
     const fs::path given = fs::absolute(dir, ec).lexically_normal();
     const fs::path d = fs::weakly_canonical(given, ec);
     if (ec || d.empty()) return {};
-    // `data` resolved is d or an ancestor of d, and not the dataset's root itself.
+    // `data` resolved is d or an ancestor of d; where it is the dataset's root itself (its images
+    // or masks lie in the root), d alone: a predictions/ folder in that root is fine.
     auto holds = [&](const fs::path& data, const fs::path& root) {
         std::error_code e;
         const fs::path c = fs::weakly_canonical(data, e);
-        if (e || c == fs::weakly_canonical(root, e)) return false;
+        if (e) return false;
+        if (c == fs::weakly_canonical(root, e)) return d == c;
         const fs::path rel = d.lexically_relative(c);
         return !rel.empty() && *rel.begin() != "..";
     };

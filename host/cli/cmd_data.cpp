@@ -436,12 +436,10 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     if (md)
         titles.push_back(md->meta.value("kind", std::string("sparse")) == "linked" ? "linked mask"
                                                                                    : "sparse mask");
-    int panel_w = 0, panel_h = 0;
-    panel_size(rows[0][0].width, rows[0][0].height, opt.panel, panel_w, panel_h);
-    std::vector<int> lefts, widths;
+    std::vector<int> lefts, widths;  // each column's cell (its panels, of any aspect, inside)
     for (std::size_t c = 0; c < titles.size(); ++c) {
         lefts.push_back(opt.gap + static_cast<int>(c) * (opt.panel + opt.gap));
-        widths.push_back(panel_w);
+        widths.push_back(opt.panel);
     }
     const Rgb background{kSheetBackground, kSheetBackground, kSheetBackground};
     const RgbImage sheet = titled_picture(make_contact_sheet(rows, opt), titles, lefts, widths,

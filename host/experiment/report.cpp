@@ -702,8 +702,8 @@ std::string render_results_csv(const ReportInput& in) {
     // The whole header cell is one field: quoting only the name ("iou_\"a, b\"") split it.
     for (const auto& n : columns) o += "," + csv_field("iou_" + n);
     for (const auto& n : columns) o += "," + csv_field("f1_" + n);
-    o += ",final_train_crf_loss,seconds_per_epoch,selected_epoch,wall_seconds,test_miou_ci95_lo,"
-         "test_miou_ci95_hi\n";
+    o += ",final_train_crf_loss,seconds_per_epoch,selected_epoch,test_miou_ci95_lo,"
+         "test_miou_ci95_hi,wall_seconds\n";
     for (const auto& r : in.results) {
         // A failed experiment measured nothing: its cells stay empty, never 0.
         auto metric = [&](double v) { return ok(r) ? num(v) : std::string(); };

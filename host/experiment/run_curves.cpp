@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <set>
 
 #include "core/file_io.hpp"
 #include "core/log.hpp"
@@ -153,12 +154,11 @@ void write_run_curves(const std::string& metrics_path, const std::string& svg_pa
                       const std::string& title, const std::string& subtitle) {
     std::error_code ec;
     if (std::filesystem::exists(svg_path, ec) && !is_run_curves(svg_path)) {
-        static bool told = false;
-        if (!told)
+        static std::set<std::string> told;  // each path once (a suite's experiments: each)
+        if (told.insert(svg_path).second)
             log_warn(svg_path,
                      " is not a picture pfce drew: it is left as it is, and the run's "
                      "curves are not drawn");
-        told = true;
         return;
     }
     std::ifstream in(metrics_path);

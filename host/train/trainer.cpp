@@ -1419,6 +1419,9 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
 }
 
 bool is_run_curves(const std::string& path) {
+    // A FIFO of that name would block the read until a writer came: never pfce's picture.
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) return false;
     std::ifstream f(path);
     std::string head(256, '\0');
     f.read(head.data(), static_cast<std::streamsize>(head.size()));
