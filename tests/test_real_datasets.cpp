@@ -1978,6 +1978,11 @@ TEST(RealDatasets, PredictRecursiveMirrorsTheTree) {
     ASSERT_EQ(one.status, 0) << one.output;
     EXPECT_EQ(read_rgb(root + "/one.png").pixels,
               read_rgb(root + "/out/Rural/images_png/1366.png").pixels);
+    const test::CommandResult alone = test::run_pfce(
+        "predict --checkpoint " + root + "/run/last.ckpt --device cpu --recursive --input " + val +
+        "/Rural/images_png/1366.png --out " + root + "/alone.png");
+    ASSERT_EQ(alone.status, 0) << alone.output;
+    EXPECT_MESSAGE_HAS(alone.output, "/1366.png is one file, predicted alone");
 
     const test::CommandResult inside =
         test::run_pfce(predict + " --recursive --out " + val + "/predictions");

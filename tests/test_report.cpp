@@ -875,6 +875,14 @@ TEST(RunCurves, ThreeChartsOfTheEpochsMeasured) {
     // No epoch at all (a run begun): the charts say so.
     EXPECT_EQ(render_run_curves_svg({}, "new").find("<circle"), std::string::npos);
     EXPECT_NE(render_run_curves_svg({}, "new").find(">no data<"), std::string::npos);
+    // Epochs without validation: the middle chart says why it is empty, and the best checkpoint
+    // is marked on the training loss (what chose it).
+    std::vector<nlohmann::json> unvalidated = {
+        {{"epoch", 1}, {"lr", 0.001}, {"train_loss", 1.5}, {"best", true}}};
+    const std::string bare = render_run_curves_svg(unvalidated, "no val");
+    EXPECT_NE(bare.find("(no validation: best.ckpt follows the training loss)"), std::string::npos);
+    EXPECT_NE(bare.find(">best.ckpt<"), std::string::npos);
+    EXPECT_EQ(svg.find("no validation"), std::string::npos);
 }
 
 }  // namespace

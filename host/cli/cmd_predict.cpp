@@ -296,6 +296,8 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
     std::error_code ec;
     std::vector<Job> jobs;
     if (!fs::is_directory(a.input, ec)) {
+        if (a.recursive)
+            log_info("--recursive: --input ", a.input, " is one file, predicted alone");
         if (!a.match.empty())
             PFCE_THROW(InputError, "--match ", a.match,
                        " picks images of a directory, but --input ", a.input,

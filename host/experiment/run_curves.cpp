@@ -134,6 +134,10 @@ std::string render_run_curves_svg(const std::vector<nlohmann::json>& all, const 
     for (const CurveChart& chart : charts) {
         ChartSpec spec;
         spec.title = chart.title;
+        // A run without a validation split has nothing to draw there: said in the title (its
+        // empty chart read as a failure to draw).
+        if (&chart == &charts[1] && !validated && !epochs.empty())
+            spec.title += " (no validation: best.ckpt follows the training loss)";
         spec.x_label = "epoch";
         spec.y_label = chart.y_label;
         spec.y_from_zero = true;
