@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,16 @@ inline CLI::Option* add_max_pixels_option(CLI::App& sub, std::int64_t& max_pixel
     return sub.add_option("--max-pixels", max_pixels,
                           "largest image read, in pixels (a memory guard; default: the run's "
                           "data.max_pixels)");
+}
+
+// Whether `p`'s extension, in lower case, is one of `exts` (".png", ".tif"): the kind of file an
+// output's name says it holds.
+inline bool lower_ext_is(const std::filesystem::path& p, std::initializer_list<const char*> exts) {
+    std::string e = p.extension().string();
+    for (char& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* x : exts)
+        if (e == x) return true;
+    return false;
 }
 
 // The data directory `dir` is part of, where a file written into it would be read as data (or,

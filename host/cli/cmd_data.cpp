@@ -364,14 +364,9 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     if (f.count < 1) PFCE_THROW(InputError, "--count ", f.count, " must be at least 1");
     if (f.panel < 16 || f.panel > 4096)
         PFCE_THROW(InputError, "--panel ", f.panel, " must be in 16..4096");
-    {
-        // The sheet is a PNG: a name that says otherwise would hold bytes of another format.
-        std::string ext = std::filesystem::path(f.out).extension().string();
-        std::transform(ext.begin(), ext.end(), ext.begin(),
-                       [](unsigned char c) { return std::tolower(c); });
-        if (ext != ".png")
-            PFCE_THROW(InputError, "--out ", f.out, ": expected a .png file (the sheet is a PNG)");
-    }
+    // The sheet is a PNG: a name that says otherwise would hold bytes of another format.
+    if (!lower_ext_is(f.out, {".png"}))
+        PFCE_THROW(InputError, "--out ", f.out, ": expected a .png file (the sheet is a PNG)");
     std::string masks_dir = f.masks;
     std::optional<Dataset> ds;
     std::optional<MaskDir> md;

@@ -95,9 +95,7 @@ bool is_trained_data(const TrainedModel& m, const std::string& checkpoint,
 void check_eval_output(const EvalArgs& a, const std::string& flag, const std::string& path,
                        const char* ext, const std::string& data_root) {
     refuse_unreachable_out(path, flag);
-    std::string e = fs::path(path).extension().string();
-    for (char& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (e != ext)
+    if (!lower_ext_is(path, {ext}))
         PFCE_THROW(InputError, flag, " ", path, ": expected a ", ext, " file (what it writes)");
     for (const std::string& dir : {data_root, a.labels})
         if (!dir.empty() && path_is_inside(path, dir))

@@ -95,7 +95,6 @@ struct Job {
 
 // <stem>_confidence.<ext> beside the mask, asked for or not.
 std::string confidence_path(const fs::path& mask, bool asked);
-bool lower_ext_is(const fs::path& p, std::initializer_list<const char*> exts);
 
 // Whether another image file (not `except`) of stem `stem` lies in `dir`: a .prj or .wld of that
 // stem may be its. Probed by name (each image extension, lower, upper and title case), not by
@@ -153,14 +152,6 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
             stale.push_back(n);
     }
     return stale;
-}
-
-bool lower_ext_is(const fs::path& p, std::initializer_list<const char*> exts) {
-    std::string e = p.extension().string();
-    std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
-    for (const char* x : exts)
-        if (e == x) return true;
-    return false;
 }
 
 std::string overlay_path(const fs::path& mask) {

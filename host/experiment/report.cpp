@@ -1,6 +1,7 @@
 // Renders the suite report from experiment results: Markdown and HTML share one table model
 // (header + rows of cells), so the two always show the same numbers.
 #include "host/experiment/report.hpp"
+#include "host/train/image_scores.hpp"  // csv_field
 
 #include <algorithm>
 #include <cctype>
@@ -683,12 +684,6 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
 
 std::string render_results_csv(const ReportInput& in) {
     const auto columns = class_columns(in);
-    auto csv_field = [](const std::string& s) {
-        if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-        std::string q = "\"";
-        for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-        return q + "\"";
-    };
     auto num = [](double v) {
         if (!std::isfinite(v)) return std::string();
         char buf[64];

@@ -15,17 +15,6 @@ namespace pfce {
 
 namespace {
 
-// A CSV field (RFC 4180): quoted, with its quotes doubled, where it holds a separator, a quote,
-// a line break, or spaces at its ends (which spreadsheets would drop).
-std::string csv_field(const std::string& s) {
-    const bool quote = s.find_first_of(",\"\r\n") != std::string::npos ||
-                       (!s.empty() && (s.front() == ' ' || s.back() == ' '));
-    if (!quote) return s;
-    std::string q = "\"";
-    for (const char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-}
-
 std::string csv_number(double x) {
     if (std::isnan(x)) return {};
     char buf[32];
@@ -34,6 +23,15 @@ std::string csv_number(double x) {
 }
 
 }  // namespace
+
+std::string csv_field(const std::string& s) {
+    const bool quote = s.find_first_of(",\"\r\n") != std::string::npos ||
+                       (!s.empty() && (s.front() == ' ' || s.back() == ' '));
+    if (!quote) return s;
+    std::string q = "\"";
+    for (const char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+}
 
 std::vector<ImageScore> image_scores(const std::vector<std::string>& ids,
                                      const std::vector<std::vector<std::int64_t>>& confusions,

@@ -22,6 +22,10 @@ std::vector<ImageScore> image_scores(const std::vector<std::string>& ids,
                                      const std::vector<std::vector<std::int64_t>>& confusions,
                                      int num_classes, int clutter_class);
 
+// A CSV field (RFC 4180): quoted, with its quotes doubled, where it holds a separator, a quote, a
+// line break, or spaces at its ends (which spreadsheets would drop).
+std::string csv_field(const std::string& s);
+
 // The scores as CSV, a row per image in order: id, pixels, oa, miou, miou_no_clutter (where
 // clutter_class is one), mean_f1, then iou_<class> and f1_<class> for each class. An undefined
 // value (a class absent from the image's truth and prediction, an unlabelled image) is an empty
