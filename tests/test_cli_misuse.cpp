@@ -1814,6 +1814,12 @@ TEST(CliMisuse, QuietTrainingIsQuietAndOutIsNamedWhereItWasSet) {
     EXPECT_EQ(dangling.status, 2) << dangling.output;
     EXPECT_MESSAGE_HAS(dangling.output, "--out " + root + "/dangling: it is a symbolic link to " +
                                             root + "/nowhere, which does not exist");
+    // Below the link: create_directories said only "File exists".
+    const test::CommandResult below =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/dangling/x");
+    EXPECT_EQ(below.status, 2) << below.output;
+    EXPECT_MESSAGE_HAS(below.output, root + "/dangling, on its path, is a symbolic link to " +
+                                         root + "/nowhere, which does not exist");
     fs::create_directory_symlink(root + "/loop", root + "/loop");
     const test::CommandResult loop =
         test::run_pfce("train --data " + fd.root + " --out " + root + "/loop" + kTiny);

@@ -622,7 +622,12 @@ void run_predict(const PredictArgs& a) {
     const FileIdentities input_ids(inputs);
     for (const Job& j : jobs)
         for (const std::string& p : j.outputs()) check_output_file(p, true, input_ids);
-    for (const Job& j : jobs) refuse_output_among_data("--out " + a.out, j.mask, "predictions");
+    // Once per output directory: each check walks up to the root reading dataset.toml files, and
+    // a tree of 10 000 images has far fewer directories.
+    std::set<std::string> checked_dirs;
+    for (const Job& j : jobs)
+        if (checked_dirs.insert(std::filesystem::path(j.mask).parent_path().string()).second)
+            refuse_output_among_data("--out " + a.out, j.mask, "predictions");
     for (const Job& j : jobs)
         for (const std::string& p : j.outputs()) check_output_file(p, a.force, input_ids);
     // An earlier prediction's sidecars or confidence map beside a new mask would describe it
