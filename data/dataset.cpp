@@ -447,7 +447,7 @@ LabelMap Dataset::read_mask_file(const std::string& path) const {
         MaskMarks marks;
         LabelMap m = read_gray(path, opts_.max_pixels, &colormap, &marks);
         if (!told_gray_palette_->load()) warn_if_grays_disagree(path, m, colormap);
-        refuse_pfce_label_png(path);
+        refuse_pfce_label_png(path, colormap);
         // Pixel value -> class (mask.values), 255 for an ignore value and for 255 itself unless
         // it is a class's value (pfce's own "unlabelled"), anything else an error.
         constexpr int kNotAClass = 256;
@@ -585,18 +585,38 @@ LabelMap Dataset::decode_colour_mask(const std::string& path, const std::string&
     return m;
 }
 
-void Dataset::refuse_pfce_label_png(const std::string& path) const {
+void Dataset::refuse_pfce_label_png(const std::string& path,
+                                    const std::vector<Rgb>& colormap) const {
     bool indices = true;  // the classes' values are 0, 1, 2, ...: a label PNG means the same
     for (std::size_t c = 0; c < index_values_.size(); ++c)
         indices = indices && index_values_[c] == c;
-    if (indices || probe_image(path).labels.empty()) return;
+    if (indices) return;
+    // pfce's label PNGs colour entry c as class c; the dataset's own masks colour entry
+    // mask.values[c] so. A palette in class order but not in value order is one of pfce's whose
+    // text tag is gone: an editor re-saved it (a researcher correcting points by hand).
+    auto colours_in_order = [&](auto entry_of) {
+        if (index_values_.size() < 2) return false;
+        for (std::size_t c = 0; c < index_values_.size(); ++c) {
+            const std::size_t e = entry_of(c);
+            if (e >= colormap.size() || colormap[e] != palette_.classes[c].colour) return false;
+        }
+        return true;
+    };
+    const bool tagged = !probe_image(path).labels.empty();
+    const bool class_order = colours_in_order([](std::size_t c) { return c; }) &&
+                             !colours_in_order([&](std::size_t c) { return index_values_[c]; });
+    if (!tagged && !class_order) return;
     std::string values;
     for (std::size_t c = 0; c < index_values_.size(); ++c)
         values += (c ? ", " : "") + std::to_string(index_values_[c]);
-    PFCE_THROW(InputError, path,
-               " is a label PNG of pfce sample or link: its pixel values are class indices (0..",
-               index_values_.size() - 1, ", 255 unlabelled), not this dataset's mask.values (",
-               values,
+    PFCE_THROW(InputError, path, " is a label PNG of pfce sample or link",
+               tagged
+                   ? std::string()
+                   : " (its palette colours entry c as class c, as pfce writes them, where this "
+                     "dataset's masks colour entry mask.values[c]; its pfce-labels text is gone, "
+                     "e.g. re-saved by an editor)",
+               ": its pixel values are class indices (0..", index_values_.size() - 1,
+               ", 255 unlabelled), not this dataset's mask.values (", values,
                "), so every class would be read as another; train on its directory with "
                "--labels DIR (labels.dir) instead, or predict masks, which hold the values");
 }

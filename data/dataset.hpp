@@ -126,8 +126,10 @@ class Dataset {
     void warn_if_transparent_is_a_class(const std::string& path, const std::string& shown, int cls,
                                         std::int64_t pixels) const;
     // An index mask that is pfce's own label PNG (sample, link: class indices) where the dataset's
-    // classes have other values: an InputError, since every class would read as another.
-    void refuse_pfce_label_png(const std::string& path) const;
+    // classes have other values: an InputError, since every class would read as another. Known
+    // by its text tag, or, re-saved without it, by `colormap` (the file's palette) holding the
+    // classes' colours in class order rather than value order.
+    void refuse_pfce_label_png(const std::string& path, const std::vector<Rgb>& colormap) const;
     // A colour mask's labels, the pixels `marks` names (transparent, NoData) unlabelled where their
     // colour is no class's (said where it is); `source` names the file and window in errors.
     LabelMap decode_colour_mask(const std::string& path, const std::string& source,

@@ -1669,6 +1669,32 @@ TEST(RealDatasets, PredictionsOfAnIndexDatasetWithItsOwnValuesReadBackAsItsMasks
                            "indices (0..3, 255 unlabelled), not this dataset's mask.values (10, "
                            "20, 30, 255)");
     }
+    // Re-saved by an editor (palette kept, text tag and transparency dropped): known by its
+    // palette, entry c in class c's colour (a foreign-data probe read every class as the next).
+    std::vector<Rgb> editor_palette;
+    const LabelMap indices = read_gray(label_png, 0, &editor_palette);
+    ASSERT_GE(editor_palette.size(), 4u);
+    editor_palette.resize(256);
+    write_png_indexed(root + "/back/masks/" + fd.ids[0] + ".png", indices, editor_palette);
+    ASSERT_TRUE(probe_image(root + "/back/masks/" + fd.ids[0] + ".png").labels.empty());
+    try {
+        back.read_mask(0);
+        ADD_FAILURE() << "a re-saved label PNG of class indices was read as masks of values";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()),
+                           "is a label PNG of pfce sample or link (its palette colours entry c as "
+                           "class c, as pfce writes them");
+    }
+    // The dataset's own masks, in the same palette written in value order, stay masks.
+    {
+        const std::uint8_t value_of[4] = {10, 20, 30, 255};  // mask.values; 200 is ignored
+        std::vector<Rgb> by_value(256, Rgb{0, 0, 0});
+        for (std::size_t c = 0; c < 4; ++c) by_value[value_of[c]] = editor_palette[c];
+        LabelMap values = indices;
+        for (std::uint8_t& v : values.labels) v = v == 255 ? 200 : value_of[v];
+        write_png_indexed(root + "/back/masks/" + fd.ids[0] + ".png", values, by_value);
+        EXPECT_NO_THROW(back.read_mask(0));
+    }
     // Where the classes' values are their indices, the same file means the same classes.
     const auto plain = test::write_foreign_dataset(root + "/plain", index_spec({}));
     fs::copy_file(label_png, plain.root + "/masks/" + plain.ids[0] + ".png",
