@@ -84,6 +84,9 @@ class Dataset {
     // decoded as read_mask decodes them: a user's own annotations (pfce sample --from). Not for
     // a tiles dataset, whose masks are tiles cut into patches.
     LabelMap read_mask_file(const std::string& path) const;
+    // Annotations hold 255 where nothing is labelled (README): an index dataset then says nothing
+    // of reading 255 as unlabelled, which it says of dense masks (255 may be a class there).
+    void expect_unlabelled_255() const { told_implicit_255_->store(true); }
     // Generic index datasets: each class's pixel value in the masks (mask.values); else empty.
     const std::vector<std::uint8_t>& index_values() const { return index_values_; }
     // Generic index datasets: the values read as unlabelled (mask.ignore); else empty.

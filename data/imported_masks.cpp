@@ -43,15 +43,40 @@ std::vector<std::string> annotation_files(const Dataset& ds, const std::string& 
         PFCE_THROW(InputError, "--from ", from, ": expected a directory of annotation masks (it ",
                    fs::exists(from, ec) ? std::string("is not a directory") : missing_reason(from),
                    ")");
-    // Its mask files by stem: <id>.png, or named as the sample's own mask (12_mask.png).
+    // The dataset's own dense masks are no annotations: imported, every pixel would be a
+    // "point" (a hostile probe trained "sparse" on 100% labelled pixels without a word).
+    const std::string from_dir = resolved_path(from);
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+        const std::string& mask = ds.sample(i).mask_path;
+        if (mask.empty() || resolved_path(fs::path(mask).parent_path().string()) != from_dir)
+            continue;
+        PFCE_THROW(InputError, "--from ", from, " holds the dense masks of ", ds.root(), " (e.g. ",
+                   fs::path(mask).filename().string(),
+                   "): --from takes the points a person labelled, not the dataset's own masks; "
+                   "to train on the dense masks use labels.kind = \"dense\" (--label-kind dense)");
+    }
+    // Its mask files by stem: <id>.png, or named as the sample's own mask (12_mask.png). Entries
+    // so named that are no file (a link to nothing, a directory) are said, not passed over.
     std::map<std::string, std::vector<std::string>> by_stem;
+    std::vector<std::string> not_files;
     for (const auto& e : fs::directory_iterator(from, ec)) {
         const std::string ext = lower(e.path().extension().string());
-        if ((ext != ".png" && ext != ".tif" && ext != ".tiff") || !e.is_regular_file(ec) ||
+        if ((ext != ".png" && ext != ".tif" && ext != ".tiff") ||
             is_temp_name(e.path().filename().string()))
             continue;
-        by_stem[e.path().stem().string()].push_back(e.path().string());
+        if (!e.is_regular_file(ec))
+            not_files.push_back(e.path().filename().string());
+        else
+            by_stem[e.path().stem().string()].push_back(e.path().string());
     }
+    std::sort(not_files.begin(), not_files.end());
+    if (!not_files.empty())
+        log_warn("--from ", from, ": ", not_files.size(),
+                 not_files.size() == 1 ? " entry named as an annotation is"
+                                       : " entries named as "
+                                         "annotations are",
+                 " no file (a link to nothing, a directory, a pipe) and not read (",
+                 some(not_files), ")");
     std::vector<std::string> files(ds.size());
     std::map<std::string, bool> used;
     for (std::size_t i = 0; i < ds.size(); ++i) {
@@ -125,6 +150,7 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
     MaskStageResult& m = r.masks;
     m.dir = out;
     MaskDirWriting writing = prepare_mask_dir(out, force, ids);
+    ds.expect_unlabelled_255();
     write_masks_in_chunks(
         n, ds.palette(), writing,
         [&](std::size_t i) {

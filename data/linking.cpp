@@ -366,6 +366,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
                    "/masks.json names no \"source\" and no --data was given");
     }
     r.data_root = ds ? root : std::string();
+    r.unopened_root = ds ? std::string() : root;
     // Format-2 mask directories record their classes; older ones fall back to Potsdam's.
     const Palette& palette = ds ? ds->palette() : md.palette ? *md.palette : potsdam_palette();
     if (ds) {

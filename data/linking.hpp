@@ -79,6 +79,8 @@ struct LinkDirResult {
     double link_seconds = 0;   // backend time (staging and transfers included)
     double total_seconds = 0;  // reading, linking, measuring, writing
     std::string data_root;     // the dataset used ("" when none was available)
+    // Where no dataset was used: the one masks.json names that did not open ("" otherwise).
+    std::string unopened_root;
 };
 
 // Links every mask of in_dir and writes out_dir (PNGs first, masks.json last, with the settings and

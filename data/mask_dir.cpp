@@ -229,10 +229,38 @@ void warn_if_mask_files_changed(const MaskDir& md) {
         if (!checked.insert(md.dir).second) return;
     }
     const std::string change = mask_files_change(md);
-    if (change.empty()) return;
-    log_warn("the masks in ", md.dir, ": ", change,
-             "; read as they are now, which their masks.json (how they were made) may no longer "
-             "describe: make them again (pfce sample or pfce link) unless the change was yours");
+    if (!change.empty())
+        log_warn(
+            "the masks in ", md.dir, ": ", change,
+            "; read as they are now, which their masks.json (how they were made) may no "
+            "longer describe: make them again (pfce sample or pfce link) unless the change was "
+            "yours");
+    // Linked masks join their input's points: an input sampled again, imported again or edited
+    // since leaves them joining other points (link says so when asked to reuse them; train read
+    // them without a word). An input that moved or is gone is no change to say.
+    const nlohmann::json link = md.meta.value("link", nlohmann::json());
+    if (!change.empty() || !link.is_object() || !link.contains("in_dir") ||
+        !link["in_dir"].is_string())
+        return;
+    const std::string in = link["in_dir"].get<std::string>();
+    std::error_code ec;
+    if (!fs::is_regular_file(fs::path(in) / kMetaFile, ec)) return;
+    try {
+        const MaskDir input = open_mask_dir(in);
+        const bool remade = link.contains("in_meta") && link["in_meta"] != input.meta;
+        const bool edited =
+            !remade && link.contains("in_masks") && link["in_masks"].is_string() &&
+            link["in_masks"].get<std::string>() != mask_files_fingerprint(in, input.ids);
+        if (remade || edited)
+            log_warn("the masks in ", md.dir, " were linked from ", in, ", whose masks ",
+                     remade ? "were made again since (its masks.json changed)"
+                            : "changed since (a mask replaced or touched)",
+                     ": they join other points than those there now; link them again (pfce link "
+                     "--in ",
+                     in, " --out ", md.dir, " --force) unless the change was yours");
+    } catch (const InputError&) {
+        // An input that no longer reads as a mask directory: nothing to compare with.
+    }
 }
 
 MaskDirWriting::MaskDirWriting(DirLock lock, std::string dir, std::vector<std::string> ids,
@@ -319,9 +347,32 @@ void MaskDirWriting::finish(const nlohmann::json& meta, const Palette& palette) 
     undo_ = false;
 }
 
+std::string mask_directory_above(const std::string& dir) {
+    std::error_code ec;
+    fs::path given = fs::absolute(dir, ec).lexically_normal();
+    if (!given.has_filename()) given = given.parent_path();  // "sp/sub/" is sp/sub
+    // As given and through links: a link into a mask directory leads there all the same.
+    for (const fs::path& start : {given, fs::weakly_canonical(given, ec)})
+        for (fs::path p = start.parent_path(); !p.empty(); p = p.parent_path()) {
+            if (fs::is_regular_file(p / kMetaFile, ec)) return p.string();
+            if (p == p.parent_path()) break;
+        }
+    return {};
+}
+
+void refuse_output_below_mask_directory(const std::string& dir, const std::string& given) {
+    if (const std::string above = mask_directory_above(dir); !above.empty())
+        PFCE_THROW(InputError, given, " lies inside the mask directory ", above, " (its ",
+                   kMetaFile,
+                   "): what is written there would lie among its masks, and every "
+                   "reader of that directory scans it; choose a directory outside it "
+                   "(--force does not change this)");
+}
+
 MaskDirWriting prepare_mask_dir(const std::string& dir, bool force,
                                 const std::vector<std::string>& ids) {
     for (const std::string& id : ids) check_id(dir, id);  // before anything is claimed
+    refuse_output_below_mask_directory(dir, dir);
     std::error_code ec;
     const bool existed = fs::exists(dir, ec);
     std::vector<std::string> made_parents;  // what claiming it will make above it, top first

@@ -77,11 +77,20 @@ class MaskDirWriting {
     bool undo_, existed_, replacing_;
 };
 
-// Makes `dir` ready to receive masks (core/output_dir): it must be new, empty, or pfce's own mask
-// directory; anything else is refused, with or without `force`. A complete mask directory is
-// replaced only with `force` (InputError naming --force otherwise), and stays complete and
-// unchanged until the new masks are all written. `ids`: the masks it will write. Keep the returned
-// writing while writing the masks (another pfce writing the directory meanwhile is refused).
+// The mask directory (one holding masks.json) that `dir` lies strictly below, as given or
+// through links; "" when none.
+std::string mask_directory_above(const std::string& dir);
+// InputError when `dir`, an output directory given as `given` ("--out X"), lies below a mask
+// directory (a folder there is scanned with its masks): README's "no command writes into a mask
+// directory, or a folder below one". prepare_mask_dir checks it; so does train's run directory.
+void refuse_output_below_mask_directory(const std::string& dir, const std::string& given);
+
+// Makes `dir` ready to receive masks (and refuses one below a mask directory) (core/output_dir): it
+// must be new, empty, or pfce's own mask directory; anything else is refused, with or without
+// `force`. A complete mask directory is replaced only with `force` (InputError naming --force
+// otherwise), and stays complete and unchanged until the new masks are all written. `ids`: the
+// masks it will write. Keep the returned writing while writing the masks (another pfce writing the
+// directory meanwhile is refused).
 [[nodiscard]] MaskDirWriting prepare_mask_dir(const std::string& dir, bool force,
                                               const std::vector<std::string>& ids);
 

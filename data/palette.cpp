@@ -91,23 +91,27 @@ int Palette::max_colour_tolerance() const {
 // DeepGlobe unknown) the dataset does not list.
 std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& unknown) const {
     const std::size_t n = static_cast<std::size_t>(colours.width) * colours.height;
-    bool all_gray_indices = true;
+    // 255 among them is the "unlabelled" of index masks (pfce's own, and most tools').
+    bool all_gray_indices = true, any_index = false;
     std::size_t off = 0;                            // pixels of no class or ignore colour
     std::unordered_set<std::uint32_t> off_colours;  // their distinct colours (a few kept)
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint8_t* p = &colours.pixels[3 * i];
         const Rgb c{p[0], p[1], p[2]};
-        all_gray_indices = all_gray_indices && p[0] == p[1] && p[1] == p[2] &&
-                           static_cast<int>(p[0]) < std::max(num_classes(), 2);
+        const bool index = static_cast<int>(p[0]) < std::max(num_classes(), 2);
+        any_index = any_index || index;
+        all_gray_indices =
+            all_gray_indices && p[0] == p[1] && p[1] == p[2] && (index || p[0] == 255);
         if (class_of(c) < 0) {  // known: a class's or ignore colour, or within the tolerance
             ++off;
             if (off_colours.size() < kManyOffColours) off_colours.insert(key(p[0], p[1], p[2]));
         }
     }
-    if (all_gray_indices)
-        return ". This looks like a mask of class indices stored as gray levels: read it as a "
-               "generic dataset (images/, masks/ and a dataset.toml with [mask] encoding = "
-               "\"index\")";
+    if (all_gray_indices && any_index)
+        return ". This looks like a mask of class indices stored as gray levels (255 "
+               "unlabelled), where this dataset's masks are colours: write the classes' colours "
+               "(annotations of this dataset too), or read such masks as a generic dataset "
+               "(images/, masks/ and a dataset.toml with [mask] encoding = \"index\")";
     // The nearest colour the dataset knows, a class's or an ignore colour, by the largest
     // channel difference.
     std::string nearest, tied;  // tied: another known colour as near as the nearest

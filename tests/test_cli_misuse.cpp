@@ -2330,3 +2330,83 @@ TEST(CliMisuse, ResumeRefusalNamesWhereEachChangedSettingCameFrom) {
     EXPECT_MESSAGE_HAS(r.output, "optimizer.lr: 0.001 -> 0.05 (set by " + root + "/other.toml)");
     EXPECT_MESSAGE_HAS(r.output, "optimizer.weight_decay: 0.0 -> 0.1 (typed on the command line)");
 }
+
+// A hostile probe's findings: commands wrote below an existing mask directory (sample, link,
+// train, run), --from took the dataset's own dense masks as "points", entries named as
+// annotations that are no file were passed over unnamed, and points typed beside imported
+// annotations were recorded as how they were made.
+TEST(CliMisuse, NothingIsWrittenBelowAMaskDirectoryAndImportsAreWhatTheySay) {
+    const std::string root = test::temp_dir("misuse_below_masks");
+    const auto fd = dataset(root + "/data");
+    const std::string sp = root + "/sp";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sp).status, 0);
+    const std::string below = "lies inside the mask directory ";
+    for (const std::string& cmd :
+         {"link --in " + sp + " --out " + sp + "/sub",
+          "sample --data " + fd.root + " --points 5 --out " + sp + "/sub/deeper",
+          "train --data " + fd.root + " --out " + sp + "/run" + kTiny,
+          "run synthetic-small --out " + sp + "/suite"}) {
+        const test::CommandResult r = test::run_pfce(cmd);
+        EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, below);
+        EXPECT_MESSAGE_HAS(r.output, "sp (its masks.json)");
+    }
+    EXPECT_FALSE(fs::exists(sp + "/sub"));
+    EXPECT_FALSE(fs::exists(sp + "/run"));
+    EXPECT_FALSE(fs::exists(sp + "/suite"));
+    // Beside it, and into itself again with --force: as before. A dataset that does not open
+    // (here for --max-pixels) is why no purity is measured, not a --data left out.
+    EXPECT_EQ(test::run_pfce("link --in " + sp + " --out " + root + "/lk").status, 0);
+    const test::CommandResult small =
+        test::run_pfce("link --in " + sp + " --out " + root + "/lk_small --max-pixels 10");
+    EXPECT_EQ(small.status, 0) << small.output;
+    EXPECT_MESSAGE_HAS(small.output, "purity vs dense:  not measured (its dataset ");
+    EXPECT_EQ(small.output.find("pass --data"), std::string::npos) << small.output;
+    EXPECT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --points 6 --out " + sp + " --force").status,
+        0);
+    // The links of the points sampled before: train says so (link did; train read them silently).
+    const test::CommandResult stale = test::run_pfce("train --data " + fd.root + " --labels " +
+                                                     root + "/lk --out " + root + "/stale" + kTiny);
+    EXPECT_EQ(stale.status, 0) << stale.output;
+    EXPECT_MESSAGE_HAS(stale.output, root + "/lk were linked from ");
+    EXPECT_MESSAGE_HAS(stale.output, "were made again since (its masks.json changed)");
+
+    const test::CommandResult own = test::run_pfce("sample --data " + fd.root + " --from " +
+                                                   fd.root + "/masks --out " + root + "/own");
+    EXPECT_EQ(own.status, 2) << own.output;
+    EXPECT_MESSAGE_HAS(own.output, "holds the dense masks of " + fd.root);
+    EXPECT_FALSE(fs::exists(root + "/own"));
+    // A copy of them is no refusal (they may be a person's dense work), but said.
+    fs::create_directory(root + "/copy");
+    for (const std::string& id : fd.ids)
+        fs::copy_file(fd.root + "/masks/" + id + ".png", root + "/copy/" + id + ".png");
+    const test::CommandResult copy = test::run_pfce("sample --data " + fd.root + " --from " + root +
+                                                    "/copy --out " + root + "/imp_dense");
+    EXPECT_EQ(copy.status, 0) << copy.output;
+    EXPECT_MESSAGE_HAS(copy.output, "% of the pixels: dense masks rather than points?");
+
+    fs::create_directory(root + "/ann");
+    fs::copy_file(sp + "/" + fd.ids[0] + ".png", root + "/ann/" + fd.ids[0] + ".png");
+    fs::create_directory(root + "/ann/" + fd.ids[1] + ".png");
+    fs::create_symlink(root + "/nowhere", root + "/ann/" + fd.ids[2] + ".png");
+    const test::CommandResult imp = test::run_pfce("sample --data " + fd.root + " --from " + root +
+                                                   "/ann --out " + root + "/imp");
+    ASSERT_EQ(imp.status, 0) << imp.output;
+    EXPECT_MESSAGE_HAS(imp.output, "2 entries named as annotations are no file");
+    EXPECT_MESSAGE_HAS(imp.output, fd.ids[1] + ".png, " + fd.ids[2] + ".png");
+    EXPECT_EQ(imp.output.find("dense masks rather than points"), std::string::npos) << imp.output;
+    for (const std::string& flag : {std::string("--points 7"), std::string("--label-seed 3")}) {
+        const test::CommandResult t =
+            test::run_pfce("train --data " + fd.root + " --labels " + root + "/imp " + flag +
+                           " --out " + root + "/run" + kTiny);
+        EXPECT_EQ(t.status, 2) << flag << "\n" << t.output;
+        EXPECT_MESSAGE_HAS(t.output, "holds annotations imported from " +
+                                         fs::weakly_canonical(root + "/ann").string());
+        EXPECT_MESSAGE_HAS(t.output, ": drop " + flag.substr(0, flag.find(' ')));
+    }
+    EXPECT_EQ(test::run_pfce("train --data " + fd.root + " --labels " + root + "/imp --out " +
+                             root + "/run" + kTiny)
+                  .status,
+              0);
+}

@@ -113,6 +113,13 @@ TEST(Config, FlagTextIsCheckedAsStrictlyAsFiles) {
     EXPECT_EQ(c.labels.points, (std::vector<int>{500, 500, 700}));
     EXPECT_FALSE(c.data.augment);
     EXPECT_EQ(c.run.seed, 18446744073709551615ull);
+    // One past 2^64 - 1 is too large, not "no integer" (a hostile probe was told the latter).
+    try {
+        apply_flag_text(c, *find_config_key("run.seed"), "18446744073709551616");
+        ADD_FAILURE() << "2^64 was taken as a seed";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "at most 18446744073709551615 (2^64 - 1)");
+    }
     for (const auto& [key, text] :
          std::vector<std::pair<std::string, std::string>>{{"run.seed", "-1"},
                                                           {"run.epochs", "ten"},

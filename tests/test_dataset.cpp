@@ -206,6 +206,15 @@ TEST(KaggleDataset, UnknownColourNamesFilePixelAndColour) {
     const std::string gray = input_error_message([&] { Dataset::open(dir).read_mask(0); });
     EXPECT_MESSAGE_HAS(gray, "class indices stored as gray levels");
     EXPECT_MESSAGE_HAS(gray, "encoding = \"index\"");
+    // With 255 where nothing is labelled (an annotation of points, as index tools write them):
+    // the same (a hostile probe was told the mask had been resized).
+    LabelMap points = striped_labels(16, 16, 0);
+    for (std::size_t i = 0; i < points.labels.size(); ++i)
+        if (i % 7 != 0) points.labels[i] = 255;
+    write_tiff_gray(dir + "/patches/Labels/Label_0.tif", points);
+    const std::string sparse = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(sparse, "class indices stored as gray levels (255 unlabelled)");
+    EXPECT_EQ(sparse.find("resized"), std::string::npos) << sparse;
     // A colour a level off a class's: the advice restores it, and names no dataset.toml setting
     // (the built-in palette has none).
     lab.at(9, 4)[0] = 254;

@@ -134,6 +134,36 @@ TEST(ExperimentRun, ADatasetThatDoesNotOpenLeavesNoOut) {
     EXPECT_FALSE(fs::exists(dir + "/out"));
 }
 
+// A crop or a depth that does not fit the suite's images is said before the first experiment
+// trains (a hostile probe's crop of 200 on 64-pixel images failed only once the experiment before
+// it had trained: hours on a real suite).
+TEST(ExperimentRun, ExperimentsThatDoNotFitTheImagesAreSaidBeforeAnyTrains) {
+    const std::string dir = test::temp_dir("experiment_fit_first");
+    write_file(dir + "/s.toml",
+               "[suite]\nname = \"s\"\nexperiments = [\n  { id = \"ok\", labels = { kind = "
+               "\"dense\" } },\n  { id = \"big-crop\", data = { crop_size = 200 } },\n  { id = "
+               "\"deep\", model = { depth = 8 }, data = { crop_size = 128 } },\n]\n[data]\nsource "
+               "= \"synthetic\"\n"
+               "synthetic_count = 8\nsynthetic_size = 64\ntrain_frac = 0.5\nval_frac = 0.25\n"
+               "crop_size = 32\n[model]\nwidth = 4\ndepth = 2\n[run]\nepochs = 1\n"
+               "batch_size = 4\n");
+    const test::CommandResult r =
+        test::run_pfce("run " + dir + "/s.toml --device cpu --out " + dir + "/out");
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "1 ran, 0 skipped, 2 failed");
+    const std::size_t trained = r.output.find("ok] training");
+    ASSERT_NE(trained, std::string::npos) << r.output;
+    for (const std::string& said :
+         {std::string("experiment big-crop cannot run on this data, and fails: data.crop_size 200 "
+                      "is more than twice the side of the largest training image"),
+          std::string(
+              "experiment deep cannot run on this data, and fails: the validation split: ")}) {
+        const std::size_t at = r.output.find(said);
+        EXPECT_NE(at, std::string::npos) << said << "\n" << r.output;
+        EXPECT_LT(at, trained) << said << "\n" << r.output;
+    }
+}
+
 TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     const std::string dir = test::temp_dir("experiment_run");
     write_file(dir + "/tiny-linked.toml", kLinkedFile);
@@ -777,6 +807,8 @@ TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\" }, { id = \"a\" }]\n", p,
                              {p, "duplicate"}));
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a/b\" }]\n", p, {p, "a/b"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \".hidden\" }]\n", p,
+                             {p, ".hidden", "the first no '.'"}));
     for (const char* taken : {"data", "cache", "report.md", "val_loss.svg", "report.md.new"})
         EXPECT_TRUE(
             fails_naming(std::string("[suite]\nexperiments = [{ id = \"") + taken + "\" }]\n", p,
@@ -788,6 +820,17 @@ TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
 
     // An unknown key inside a referenced experiment file names that file.
     const std::string dir = test::temp_dir("suite_keys");
+    // One without [experiment] has no id, said so (it was 'experiment id "": expected 1-64 ...').
+    write_file(dir + "/noexp.toml", "[labels]\nkind = \"sparse\"\n");
+    write_file(dir + "/noexp_suite.toml", "[suite]\nexperiments = [\"noexp.toml\"]\n");
+    try {
+        load_suite(dir + "/noexp_suite.toml");
+        ADD_FAILURE() << "an experiment file without an id was taken";
+    } catch (const InputError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()),
+                           "noexp.toml: no experiment id: an experiment file needs an [experiment] "
+                           "table with id");
+    }
     write_file(dir + "/e.toml",
                "[experiment]\nid = \"e\"\n[labels]\nkind = \"sparse\"\nradious = 3\n");
     write_file(dir + "/s.toml", "[suite]\nexperiments = [\"e.toml\"]\n");

@@ -102,6 +102,9 @@ void run_link(const LinkFlags& f) {
         std::printf(
             "purity vs dense:  not measured when these masks were linked (without the "
             "dataset); --force links them again and measures it\n");
+    else if (!r.unopened_root.empty())  // said above, with why
+        std::printf("purity vs dense:  not measured (its dataset %s did not open)\n",
+                    r.unopened_root.c_str());
     else
         std::printf("purity vs dense:  not measured (no dense masks available; pass --data)\n");
     if (r.reused)

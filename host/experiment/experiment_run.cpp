@@ -184,6 +184,16 @@ std::vector<std::string> interrupted_training_changes(const std::string& train_d
     }
 }
 
+void check_experiment_fits_images(const ExperimentSpec& e, const LoadedData& L) {
+    Split in_dataset;  // L.split holds positions into L.indices
+    for (auto [from, to] :
+         {std::pair{&L.split.train, &in_dataset.train}, std::pair{&L.split.val, &in_dataset.val},
+          std::pair{&L.split.test, &in_dataset.test}})
+        for (std::size_t p : *from) to->push_back(L.indices[p]);
+    check_sizes_fit_unet(*L.ds, in_dataset, e.config.model.depth, e.config.data.crop_size);
+    check_training_sizes(*L.ds, in_dataset, e.config.data.crop_size, /*say_padding=*/false);
+}
+
 ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, const LoadedData& L,
                                 Backend& backend, const std::string& out_dir,
                                 const RunOptions& opts, const std::string& tag) {
@@ -196,13 +206,9 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     r.device = backend.name();
     const Palette& pal = L.ds->palette();
     for (const auto& c : pal.classes) r.class_names.push_back(c.name);
-    // Before its labels are sampled and linked: images this U-Net cannot take whole.
-    Split in_dataset;  // L.split holds positions into L.indices
-    for (auto [from, to] :
-         {std::pair{&L.split.train, &in_dataset.train}, std::pair{&L.split.val, &in_dataset.val},
-          std::pair{&L.split.test, &in_dataset.test}})
-        for (std::size_t p : *from) to->push_back(L.indices[p]);
-    check_sizes_fit_unet(*L.ds, in_dataset, e.config.model.depth, e.config.data.crop_size);
+    // Before its labels are sampled and linked (the suite checked it before the first experiment
+    // ran; the data is read again for each): images this U-Net or crop cannot take.
+    check_experiment_fits_images(e, L);
     const fs::path exp_dir = fs::path(out_dir) / e.id;
     fs::create_directories(exp_dir);
 

@@ -16,6 +16,11 @@ namespace pfce {
 
 // Throws on failure. When Ctrl-C / SIGTERM stops the training, returns with r.status "interrupted"
 // after the trainer saved its checkpoint (the next `pfce run` resumes it).
+// InputError when the suite's images do not fit experiment `e`: one its U-Net (model.depth)
+// cannot take whole, a crop more than twice the largest training image's side, training images of
+// several sizes without crops. A suite checks every experiment so before the first one runs.
+void check_experiment_fits_images(const ExperimentSpec& e, const LoadedData& L);
+
 ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, const LoadedData& L,
                                 Backend& backend, const std::string& out_dir,
                                 const RunOptions& opts, const std::string& tag);

@@ -16,6 +16,7 @@
 #include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
 #include "data/data_fingerprint.hpp"
+#include "data/mask_dir.hpp"
 #include "data/synth.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/experiment/experiment_run.hpp"
@@ -414,6 +415,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     std::string unreadable;
     const json identity = suite_data_identity(
         data, !file_exists((fs::path(sum.out_dir) / "results.json").string()), &unreadable);
+    refuse_output_below_mask_directory(sum.out_dir, "--out " + sum.out_dir);
     const OutputDirClaim out_claim = claim_output_dir(
         sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
     std::vector<Plan> plans = plan_runs(suite, data, identity, unreadable, opts, sum.out_dir, sum);
@@ -463,6 +465,9 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
             try {
                 validate_for_classes(p.spec.config, L->ds->palette().class_names(), L->root,
                                      key_sources(p.spec.key_sources, p.spec.source));
+                // And what its depth and crop make of the images (a probe's crop of 200 on
+                // 64-pixel images failed once the experiment before it had trained).
+                check_experiment_fits_images(p.spec, *L);
             } catch (const InputError& ex) {
                 p.invalid = ex.what();
                 log_warn("experiment ", p.spec.id,

@@ -82,14 +82,18 @@ void apply_experiment_sections(Config& c, const toml::table& root, const std::st
 }
 
 void check_id(const ExperimentSpec& e) {
+    if (e.id.empty())
+        PFCE_THROW(InputError, e.source,
+                   ": no experiment id: an experiment file needs an [experiment] table with id = "
+                   "\"...\" (an inline entry, id = \"...\")");
     bool ok = !e.id.empty() && e.id.size() <= 64 && e.id[0] != '.';
     for (char ch : e.id)
         ok = ok &&
              (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.');
     if (!ok)
         PFCE_THROW(InputError, e.source, ": experiment id \"", e.id,
-                   "\": expected 1-64 characters of letters, digits, '-', '_' or '.' (it names a "
-                   "directory)");
+                   "\": expected 1-64 characters of letters, digits, '-', '_' or '.', the first "
+                   "no '.' (it names a directory, and a leading '.' would hide it)");
     // The names pfce run uses in OUT itself: an experiment's directory may not be one of them.
     // (NAME.new: a new report written beside one edited during the run.)
     for (const char* taken : {"data", "cache", "report.md", "report.html", "results.json",

@@ -326,12 +326,16 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
         if (non_negative) {
             std::uint64_t x = 0;
             const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), x);
+            if (ec == std::errc::result_out_of_range && p == t.data() + t.size())
+                bad("a non-negative integer of at most 18446744073709551615 (2^64 - 1)");
             if (t.empty() || ec != std::errc() || p != t.data() + t.size())
                 bad("a non-negative integer");
             return x;
         }
         std::int64_t x = 0;
         const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), x);
+        if (ec == std::errc::result_out_of_range && p == t.data() + t.size())
+            bad("an integer within +-9223372036854775807 (2^63 - 1)");
         if (t.empty() || ec != std::errc() || p != t.data() + t.size()) bad("an integer");
         return x;
     };

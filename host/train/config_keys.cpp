@@ -31,7 +31,10 @@ void set_value(T& out, const json& v) {
         if (!v.is_number() || !std::isfinite(v.get<double>())) throw std::string("a finite number");
         out = v.get<double>();
     } else if constexpr (std::is_same_v<T, std::uint64_t>) {
-        // All 64 bits: JSON keeps values >= 2^63 as unsigned, never as negatives.
+        // All 64 bits: JSON keeps values >= 2^63 as unsigned, never as negatives; one past them
+        // arrives as a floating-point number, and is said as too large, not as no integer.
+        if (v.is_number_float() && v.get<double>() >= 18446744073709551615.0)
+            throw std::string("a non-negative integer of at most 18446744073709551615 (2^64 - 1)");
         if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<std::int64_t>() >= 0))
             throw std::string("a non-negative integer");
         out = v.get<std::uint64_t>();

@@ -130,7 +130,9 @@ void validate(const Config& c, const ConfigKeySources& source) {
         list += ']';
         bad(source, "labels.points", list,
             detail::concat("every count >= 1 (count ", k + 1, " of ", l.points.size(), " is ",
-                           l.points[k], ")"));
+                           l.points[k],
+                           "): sampling never removes a class present in an image; for a class "
+                           "nobody annotated, import annotations without it (pfce sample --from)"));
     }
     if (l.radius < 0 || l.radius > kMaxUsefulLinkRadius)
         bad(source, "labels.radius", l.radius,

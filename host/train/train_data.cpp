@@ -318,6 +318,17 @@ const nlohmann::json& sampling_record(const MaskDir& md) {
     return none;
 }
 
+// The "imported" record (pfce sample --from) of a mask directory: its own, or its input's.
+const nlohmann::json& imported_record(const MaskDir& md) {
+    static const nlohmann::json none;
+    if (md.meta.contains("imported")) return md.meta["imported"];
+    const nlohmann::json& link = md.meta.contains("link") ? md.meta["link"] : none;
+    if (link.is_object() && link.contains("in_meta") && link["in_meta"].is_object() &&
+        link["in_meta"].contains("imported"))
+        return link["in_meta"]["imported"];
+    return none;
+}
+
 // [0, 10000], as typed.
 std::string range_text(const std::vector<double>& r) {
     std::ostringstream os;
@@ -358,6 +369,21 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resumin
                                const ConfigKeySources* source) {
     const LabelSettings defaults;
     const std::string kind = md.meta.value("kind", std::string("sparse"));
+    // How a setting was given (its flag, or the file that holds the key), and what to drop.
+    auto named = [&](const char* key, const std::string& asked) {
+        const std::string dotted = std::string("labels.") + key;
+        const std::string from = source ? (*source)({dotted}) : std::string();
+        const ConfigKey* k = find_config_key(dotted);
+        const bool flag = from == "command line" && k && !k->flag.empty();
+        // A switch set false was typed --no-X (or --X false): named so, not as the --X it undoes.
+        const std::string typed = flag && k->type == KeyType::boolean && asked == "false"
+                                      ? "--no-" + k->flag.substr(2)
+                                      : (flag ? k->flag : std::string());
+        return std::pair<std::string, std::string>(
+            flag ? dotted + " = " + asked + " (" + typed + ")"
+                 : (from.empty() ? "" : from + ": ") + dotted + " = " + asked,
+            flag ? typed : dotted);
+    };
     auto refuse = [&](const char* key, const std::string& asked, const std::string& made) {
         const std::string dotted_key = std::string("labels.") + key;
         const std::string typed_from = source ? (*source)({dotted_key}) : std::string();
@@ -383,21 +409,11 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resumin
                                             ", max_color_step = ", l.max_color_step)
                            : std::string(),
                        "), or start over with --force");
-        // Named with what gave it: its flag, or the file that holds the key.
-        const std::string dotted = std::string("labels.") + key;
-        const std::string from = source ? (*source)({dotted}) : std::string();
-        const ConfigKey* k = find_config_key(dotted);
-        const bool flag = from == "command line" && k && !k->flag.empty();
-        // A switch set false was typed --no-X (or --X false): named so, not as the --X it undoes.
-        const std::string typed = flag && k->type == KeyType::boolean && asked == "false"
-                                      ? "--no-" + k->flag.substr(2)
-                                      : (flag ? k->flag : std::string());
-        const std::string given = flag ? dotted + " = " + asked + " (" + typed + ")"
-                                       : (from.empty() ? "" : from + ": ") + dotted + " = " + asked;
+        const auto [given, drop] = named(key, asked);
         PFCE_THROW(InputError, given, ": labels.dir ", md.dir, " holds ", kind, " masks made with ",
                    key, " = ", made,
-                   " (its masks.json); a mask directory is trained on as it is: drop ",
-                   flag ? typed : dotted, " or make masks with it (pfce sample / pfce link)");
+                   " (its masks.json); a mask directory is trained on as it is: drop ", drop,
+                   " or make masks with it (pfce sample / pfce link)");
     };
     if (l.kind != defaults.kind && l.kind != kind) refuse("kind", l.kind, kind);
     l.kind = kind;
@@ -408,6 +424,25 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resumin
     const nlohmann::json none;
     const nlohmann::json& link = md.meta.contains("link") ? md.meta["link"] : none;
     const nlohmann::json& sample = sampling_record(md);
+    // Annotations imported with pfce sample --from were never sampled: a points, seed or
+    // scale_by_area typed beside them did nothing, yet the run recorded it as how its labels
+    // were made (a hostile probe's checkpoint said points = [100] of a person's points).
+    if (!sample.is_object() && imported_record(md).is_object() && !resuming) {
+        const std::vector<std::pair<const char*, std::string>> set = {
+            {"points", l.points != defaults.points ? nlohmann::json(l.points).dump() : ""},
+            {"seed", l.seed != defaults.seed ? std::to_string(l.seed) : ""},
+            {"scale_by_area", l.scale_by_area != defaults.scale_by_area ? "false" : ""}};
+        for (const auto& [key, asked] : set)
+            if (!asked.empty()) {
+                const auto [given, drop] = named(key, asked);
+                PFCE_THROW(InputError, given, ": labels.dir ", md.dir,
+                           " holds annotations imported from ",
+                           imported_record(md).value("from", std::string("a directory")),
+                           " (pfce sample --from; its masks.json), not points sampled by "
+                           "settings, so ",
+                           key, " sets nothing there: drop ", drop);
+            }
+    }
     if (sample.is_object()) {
         const auto made = sample.value("points", std::vector<int>{});
         if (l.points != defaults.points && !made.empty() && made != l.points)
@@ -671,7 +706,7 @@ void check_training_memory(const TrainingFootprint& run, const Config& cfg, Devi
 }
 
 void check_training_sizes(const std::vector<ImageSize>& train, const std::vector<std::string>& ids,
-                          int crop_size) {
+                          int crop_size, bool say_padding) {
     if (crop_size > 0) {
         // Crops larger than an image are padded with unlabelled pixels: allowed (mixed sizes),
         // but said, since a crop far larger than every image trains mostly on padding.
@@ -694,7 +729,7 @@ void check_training_sizes(const std::vector<ImageSize>& train, const std::vector
                        "): every crop would be over 3/4 padding; use "
                        "at most ",
                        2 * side, ", or 0 to train on whole images");
-        if (smaller > 0)
+        if (smaller > 0 && say_padding)
             log_warn("data.crop_size ", crop_size, " is larger than ", smaller, " of ",
                      train.size(), " training images (e.g. ", ids[first], ", ", train[first].width,
                      "x", train[first].height, "): their crops are padded with unlabelled pixels");
@@ -726,14 +761,14 @@ void check_training_sizes(const std::vector<SampleData>& train, const std::vecto
     check_training_sizes(sizes, ids, crop_size);
 }
 
-void check_training_sizes(const Dataset& ds, const Split& split, int crop_size) {
+void check_training_sizes(const Dataset& ds, const Split& split, int crop_size, bool say_padding) {
     std::vector<ImageSize> sizes;
     std::vector<std::string> ids;
     for (std::size_t i : split.train) {
         sizes.push_back({ds.sample(i).width, ds.sample(i).height});
         ids.push_back(ds.sample(i).id);
     }
-    check_training_sizes(sizes, ids, crop_size);
+    check_training_sizes(sizes, ids, crop_size, say_padding);
 }
 
 bool image_gray(const RgbImage& img) {

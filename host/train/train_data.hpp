@@ -203,9 +203,12 @@ void check_training_memory(const TrainingFootprint& run, const Config& cfg, Devi
 struct ImageSize {
     int width = 0, height = 0;
 };
+// `say_padding` false: the refusals only (a suite checks every experiment before the first runs,
+// and each says its padding when its turn comes).
 void check_training_sizes(const std::vector<ImageSize>& train, const std::vector<std::string>& ids,
-                          int crop_size);
-void check_training_sizes(const Dataset& ds, const Split& split, int crop_size);
+                          int crop_size, bool say_padding = true);
+void check_training_sizes(const Dataset& ds, const Split& split, int crop_size,
+                          bool say_padding = true);
 void check_training_sizes(const std::vector<SampleData>& train, const std::vector<std::string>& ids,
                           int crop_size);
 

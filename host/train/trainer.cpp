@@ -29,6 +29,7 @@
 #include "core/stopwatch.hpp"
 #include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
+#include "data/mask_dir.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/class_weights.hpp"
 #include "host/train/json_number.hpp"
@@ -1348,6 +1349,7 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     if (!cfg.labels.dir.empty() && path_is_inside(out, cfg.labels.dir))
         PFCE_THROW(InputError, flag, " ", out, " is inside the labels directory ", cfg.labels.dir,
                    " (labels.dir): choose a run directory outside it");
+    refuse_output_below_mask_directory(out, flag + " " + out);
     refuse_unwritable_out(out, flag);
     if (!fs::is_directory(out, ec)) return;  // a new directory
     const fs::path o(out);
