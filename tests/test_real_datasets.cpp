@@ -1556,6 +1556,14 @@ TEST(RealDatasets, IndexMasksWith255AsAClassReadWhenValuesSaySoAndAreToldOtherwi
     EXPECT_EQ(s.output.find(told, at + 1), std::string::npos) << "said more than once:\n"
                                                               << s.output;
     EXPECT_MESSAGE_HAS(s.output, "mask.values");
+    // In annotations 255 is what README says it is, unlabelled: sample --from says nothing of it.
+    fs::create_directory(root + "/ann");
+    for (const std::string& id : fp.ids)
+        fs::copy_file(fp.root + "/masks/" + id + ".png", root + "/ann/" + id + ".png");
+    const test::CommandResult imported = test::run_pfce("sample --data " + fp.root + " --from " +
+                                                        root + "/ann --out " + root + "/imp");
+    ASSERT_EQ(imported.status, 0) << imported.output;
+    EXPECT_EQ(imported.output.find(told), std::string::npos) << imported.output;
     // 255 may not be both a class and an ignore value.
     std::ofstream(fp.root + "/dataset.toml")
         << "[classes]\nnames = [\"background\", \"building\"]\n[mask]\nencoding = \"index\"\n"
@@ -1927,6 +1935,62 @@ TEST(RealDatasets, PredictMatchPicksTheImagesOfADirectory) {
         test::run_pfce(predict + in + "/100_sat.png --match '*' --out " + root + "/one.png");
     EXPECT_EQ(file.status, 2) << file.output;
     EXPECT_MESSAGE_HAS(file.output, "picks images of a directory");
+}
+
+// --mask-names: predictions named as a suffixed dataset names its masks (DeepGlobe's 12_sat.jpg
+// -> 12_mask.png), so a copy of the dataset with them as masks opens, each read as the mask
+// predicted (a walkthrough renamed them by hand). Inputs of no dataset are refused, as is
+// --mask-names with an --out that names the mask file.
+TEST(RealDatasets, PredictMaskNamesFollowTheDatasetsSuffixes) {
+    const std::string root = test::temp_dir("real_predict_mask_names");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
+    const std::string dg = root + "/dg";
+    fs::create_directories(dg + "/images");
+    fs::create_directories(dg + "/masks");
+    fs::copy_file(fd.root + "/dataset.toml", dg + "/dataset.toml");
+    std::ofstream(dg + "/dataset.toml", std::ios::app)
+        << "[files]\nimage_suffix = \"_sat\"\nmask_suffix = \"_mask\"\n";
+    for (const std::string& id : fd.ids) {
+        fs::copy_file(fd.root + "/images/" + id + ".png", dg + "/images/" + id + "_sat.png");
+        fs::copy_file(fd.root + "/masks/" + id + ".png", dg + "/masks/" + id + "_mask.png");
+    }
+    const std::string predict =
+        "predict --checkpoint " + root + "/run/last.ckpt --device cpu --mask-names --input ";
+    const test::CommandResult r = test::run_pfce(predict + dg + "/images --out " + root + "/pred");
+    ASSERT_EQ(r.status, 0) << r.output;
+    for (const std::string& id : fd.ids) {
+        EXPECT_TRUE(fs::exists(root + "/pred/" + id + "_mask.png")) << id;
+        EXPECT_FALSE(fs::exists(root + "/pred/" + id + "_sat.png")) << id;
+    }
+    // The copy with the predictions as its masks opens and reads each one as it was written.
+    const std::string copy = root + "/copy";
+    fs::create_directories(copy + "/masks");
+    fs::copy(dg + "/images", copy + "/images");
+    fs::copy_file(dg + "/dataset.toml", copy + "/dataset.toml");
+    for (const std::string& id : fd.ids)
+        fs::copy_file(root + "/pred/" + id + "_mask.png", copy + "/masks/" + id + "_mask.png");
+    const Dataset back = Dataset::open(copy);
+    ASSERT_EQ(back.size(), fd.ids.size());
+    for (std::size_t i = 0; i < back.size(); ++i)
+        EXPECT_EQ(back.read_mask(i).labels,
+                  read_gray(root + "/pred/" + back.sample(i).id + "_mask.png").labels)
+            << back.sample(i).id;
+    // One image into a directory: named so too; into a file: refused.
+    const test::CommandResult one =
+        test::run_pfce(predict + dg + "/images/" + fd.ids[0] + "_sat.png --out " + root + "/one/");
+    EXPECT_EQ(one.status, 0) << one.output;
+    EXPECT_TRUE(fs::exists(root + "/one/" + fd.ids[0] + "_mask.png")) << one.output;
+    const test::CommandResult file = test::run_pfce(predict + dg + "/images/" + fd.ids[0] +
+                                                    "_sat.png --out " + root + "/one.png");
+    EXPECT_EQ(file.status, 2) << file.output;
+    EXPECT_MESSAGE_HAS(file.output, "names the mask file itself");
+    // Images of no dataset: nothing says how masks are named.
+    const test::CommandResult loose =
+        test::run_pfce(predict + fd.root + "/masks --out " + root + "/loose");
+    EXPECT_EQ(loose.status, 2) << loose.output;
+    EXPECT_MESSAGE_HAS(loose.output, "lies in no dataset's image directory");
+    EXPECT_FALSE(fs::exists(root + "/loose"));
 }
 
 // predict --recursive over a tree (LoveDA's Val/Urban and Val/Rural): every image below --input is

@@ -62,6 +62,7 @@ struct PredictArgs {
     std::string match;           // --match: a shell pattern the directory's image names must match
     bool recursive = false;      // the directory's subdirectories too, their masks in --out's
     bool skip_existing = false;  // inputs whose mask exists are left as they are
+    bool mask_names = false;     // masks named as the inputs' dataset names its masks
 };
 
 struct Job {
@@ -241,6 +242,45 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
             std::move(g), std::move(tags)};
 }
 
+// --mask-names: the stem of `image`'s mask as the generic dataset whose images it is names its
+// masks (12_sat.jpg -> 12_mask, by files.image_suffix and files.mask_suffix), so predictions
+// copied into the dataset are read as its masks. The dataset.toml is that of the image's
+// directory or of the one above it, whichever lists that directory as its images (each directory
+// asked once, in `layouts`). InputError where none does, or the name lacks image_suffix.
+std::string dataset_mask_stem(const fs::path& image,
+                              std::map<fs::path, std::optional<GenericLayout>>& layouts) {
+    const fs::path dir = image.parent_path().empty() ? fs::path(".") : image.parent_path();
+    auto found = layouts.find(dir);
+    if (found == layouts.end()) {
+        std::error_code ec;
+        const fs::path canonical = fs::weakly_canonical(dir, ec);
+        std::optional<GenericLayout> layout;
+        for (const fs::path& root : {canonical, canonical.parent_path()})
+            if (const std::optional<GenericLayout> l = generic_layout(root);
+                !layout && l && fs::equivalent(l->images, dir, ec))
+                layout = l;
+        found = layouts.emplace(dir, layout).first;
+    }
+    const std::optional<GenericLayout>& layout = found->second;
+    if (!layout)
+        PFCE_THROW(InputError, "--mask-names: ", image.string(),
+                   " lies in no dataset's image directory (a dataset.toml in ", dir.string(),
+                   " or the directory above it naming it as [files] images): nothing says how "
+                   "its masks are named; leave --mask-names out to name masks by the image's "
+                   "stem");
+    std::string stem = image.stem().string();
+    const std::string& suffix = layout->image_suffix;
+    if (!suffix.empty()) {
+        if (stem.size() <= suffix.size() ||
+            stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) != 0)
+            PFCE_THROW(InputError, "--mask-names: ", image.string(),
+                       " does not end in its dataset's image_suffix \"", suffix,
+                       "\", so it is none of its images and has no mask name");
+        stem.resize(stem.size() - suffix.size());
+    }
+    return stem + layout->mask_suffix;
+}
+
 // Whether a directory's name is one datasets keep their masks under (masks, labels, gt, LoveDA's
 // masks_png, Vaihingen's gts_for_participants, MMSegmentation's ann_dir), in any case.
 bool named_like_masks(std::string name) {
@@ -299,10 +339,19 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                        " is not a regular file (a FIFO, socket or device); expected an image file "
                        "or a directory of them");
         fs::path mask(a.out);
-        if (fs::is_directory(mask, ec) || a.out.back() == '/')
-            mask /= fs::path(a.input).stem().string() + (a.format == "tif"   ? ".tif"
-                                                         : a.format == "png" ? ".png"
-                                                                             : "");
+        const bool into_dir = fs::is_directory(mask, ec) || a.out.back() == '/';
+        if (a.mask_names && !into_dir)
+            PFCE_THROW(InputError, "--mask-names names masks put into a directory, but --out ",
+                       a.out,
+                       " names the mask file itself: give a directory, or leave "
+                       "--mask-names out");
+        std::map<fs::path, std::optional<GenericLayout>> layouts;
+        if (into_dir)
+            mask /= (a.mask_names ? dataset_mask_stem(a.input, layouts)
+                                  : fs::path(a.input).stem().string()) +
+                    (a.format == "tif"   ? ".tif"
+                     : a.format == "png" ? ".png"
+                                         : "");
         // ".png" alone is an extension without a name: it would become the hidden file "..png".
         if (!fs::is_directory(a.out, ec) && a.out.back() != '/' &&
             lower_ext_is(fs::path("x" + mask.filename().string()), {".png", ".tif", ".tiff"}) &&
@@ -556,13 +605,15 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                    " is a directory of ", inputs.size(),
                    " images: expected a directory for their masks and overlays (e.g. ",
                    (fs::path(a.out).parent_path() / fs::path(a.out).stem()).string(), "/)");
+    std::map<fs::path, std::optional<GenericLayout>> layouts;  // --mask-names, by directory
     for (const fs::path& in : inputs) {
         GeoReference tags = tags_of(in.string());
         const bool tif = a.format == "tif" || (a.format == "auto" && !tags.empty());
         // --recursive: in the subdirectory of --out where the image lies below --input.
         const fs::path below = in.parent_path().lexically_relative(a.input);
         const fs::path dir = below.empty() || below == "." ? fs::path(a.out) : a.out / below;
-        const fs::path mask = dir / (in.stem().string() + (tif ? ".tif" : ".png"));
+        const std::string stem = a.mask_names ? dataset_mask_stem(in, layouts) : in.stem().string();
+        const fs::path mask = dir / (stem + (tif ? ".tif" : ".png"));
         jobs.push_back(job_for(a, in.string(), mask, std::move(tags)));
     }
     // Two inputs with one stem (x.tif and x.TIF, x.png and x.jpg) would write the same mask: the
@@ -1079,6 +1130,11 @@ const bool registered = register_command(
                      "probability as 0..255 gray (dark = unsure: where more points would help)");
         CLI::Option* max_pixels = add_max_pixels_option(sub, a->max_pixels);
         sub.add_flag("--force", a->force, "replace existing output files (never an input)");
+        sub.add_flag("--mask-names", a->mask_names,
+                     "name each mask of a directory as the inputs' dataset names its masks "
+                     "(files.image_suffix and mask_suffix of its dataset.toml: 12_sat.jpg -> "
+                     "12_mask.png), so the masks (not their _overlay.png) can be copied in as its "
+                     "masks");
         sub.add_flag("--skip-existing", a->skip_existing,
                      "leave out the inputs whose mask is already in --out (images added to a "
                      "tree predicted before; a mask is kept even if the checkpoint changed)");
