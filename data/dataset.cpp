@@ -442,10 +442,18 @@ LabelMap Dataset::read_mask(std::size_t i) const {
 }
 
 LabelMap Dataset::read_mask_file(const std::string& path) const {
+    return read_mask_or_annotation(path, false);
+}
+
+LabelMap Dataset::read_annotation_file(const std::string& path) const {
+    return read_mask_or_annotation(path, true);
+}
+
+LabelMap Dataset::read_mask_or_annotation(const std::string& path, bool annotation) const {
     if (index_masks_) {
         std::vector<Rgb> colormap;
         MaskMarks marks;
-        LabelMap m = read_gray(path, opts_.max_pixels, &colormap, &marks);
+        LabelMap m = read_gray(path, opts_.max_pixels, &colormap, &marks, annotation);
         if (!told_gray_palette_->load()) warn_if_grays_disagree(path, m, colormap);
         refuse_pfce_label_png(path, colormap);
         // Pixel value -> class (mask.values), 255 for an ignore value and for 255 itself unless
@@ -489,7 +497,8 @@ LabelMap Dataset::read_mask_file(const std::string& path) const {
         for (std::size_t p = 0; p < m.labels.size(); ++p) {
             const bool transparent = !marks.transparent.empty() && marks.transparent[p];
             const int v = lut[m.labels[p]];
-            if (transparent && v == kNotAClass) {
+            // In an annotation, transparent is what nobody drew, whatever value it holds.
+            if (transparent && (v == kNotAClass || annotation)) {
                 m.labels[p] = 255;
                 continue;
             }
@@ -537,12 +546,13 @@ LabelMap Dataset::read_mask_file(const std::string& path) const {
         return m;
     }
     MaskMarks marks;
-    RgbImage colours = read_mask_rgb(path, opts_.max_pixels, &marks);
-    return decode_colour_mask(path, path, std::move(colours), marks);
+    RgbImage colours = read_mask_rgb(path, opts_.max_pixels, &marks, 0, 0, 0, 0, annotation);
+    return decode_colour_mask(path, path, std::move(colours), marks, annotation);
 }
 
 LabelMap Dataset::decode_colour_mask(const std::string& path, const std::string& source,
-                                     RgbImage colours, const MaskMarks& marks) const {
+                                     RgbImage colours, const MaskMarks& marks,
+                                     bool annotation) const {
     // Pixels the file says have no label: a palette PNG's transparent entry (pfce predict's masks
     // mark no data so, in the dataset's ignore colour or, where it has none, a grey no class has)
     // and a GeoTIFF's NoData value. Those of a colour no class has read as unlabelled (they were
@@ -558,8 +568,9 @@ LabelMap Dataset::decode_colour_mask(const std::string& path, const std::string&
         if (!transparent && !no_data) continue;
         std::uint8_t* p = &colours.pixels[3 * k];
         const Rgb c{p[0], p[1], p[2]};
-        // A class's colour (or one within mask.colour_tolerance of it) stays the class, said.
-        const int found = palette_.class_of(c);
+        // A class's colour (or one within mask.colour_tolerance of it) stays the class, said;
+        // not in an annotation, where transparent is what nobody drew, whatever colour it holds.
+        const int found = annotation && transparent ? 255 : palette_.class_of(c);
         const int cls = found == 255 ? -1 : found;
         if (cls >= 0) {
             if (no_data && no_data_as_class++ == 0) no_data_class = cls;

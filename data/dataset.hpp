@@ -84,6 +84,10 @@ class Dataset {
     // decoded as read_mask decodes them: a user's own annotations (pfce sample --from). Not for
     // a tiles dataset, whose masks are tiles cut into patches.
     LabelMap read_mask_file(const std::string& path) const;
+    // A person's annotation file (pfce sample --from), read as read_mask_file reads masks except
+    // that its transparent pixels (alpha 0, a transparent palette entry or tRNS) are unlabelled
+    // whatever colour or value they hold: a labelling tool leaves what nobody drew transparent.
+    LabelMap read_annotation_file(const std::string& path) const;
     // Annotations hold 255 where nothing is labelled (README): an index dataset then says nothing
     // of reading 255 as unlabelled, which it says of dense masks (255 may be a class there).
     void expect_unlabelled_255() const { told_implicit_255_->store(true); }
@@ -135,8 +139,11 @@ class Dataset {
     void refuse_pfce_label_png(const std::string& path, const std::vector<Rgb>& colormap) const;
     // A colour mask's labels, the pixels `marks` names (transparent, NoData) unlabelled where their
     // colour is no class's (said where it is); `source` names the file and window in errors.
+    // `annotation`: those `marks` names transparent are unlabelled whatever their colour.
     LabelMap decode_colour_mask(const std::string& path, const std::string& source,
-                                RgbImage colours, const MaskMarks& marks) const;
+                                RgbImage colours, const MaskMarks& marks,
+                                bool annotation = false) const;
+    LabelMap read_mask_or_annotation(const std::string& path, bool annotation) const;
     std::shared_ptr<TileBandCache> tile_cache_;  // tiles only; thread-safe
     friend class DatasetBuilder;
 };

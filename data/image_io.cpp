@@ -417,19 +417,39 @@ MaskNoData read_mask_no_data(const std::string& path) {
     return sniff_format(path) == Format::tiff ? detail::read_tiff_mask_no_data(path) : MaskNoData{};
 }
 
+namespace {
+
+// alpha_marks: an annotation's alpha band may only say "drawn" (255) or "not drawn" (0).
+void refuse_partly_transparent_annotation(const std::string& path,
+                                          const detail::DecodedSamples& d) {
+    if (d.alpha_partial == 0) return;
+    PFCE_THROW(InputError, path, ": ", d.alpha_partial,
+               d.alpha_partial == 1 ? " pixel is" : " pixels are",
+               " partly transparent (alpha between 1 and 254), as a soft brush's edge is: its "
+               "colour is blended with what lay under it, so it names no class. In annotations "
+               "only fully transparent pixels (alpha 0) read as unlabelled: draw with a "
+               "hard-edged pencil, or make the alpha all or nothing (convert IN -channel A "
+               "-threshold 50% +channel OUT)");
+}
+
+}  // namespace
+
 RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels, MaskMarks* marks, int x0,
-                       int y0, int w, int h) {
+                       int y0, int w, int h, bool alpha_marks) {
     detail::DecodedSamples d =
         decode(path, w > 0 ? detail::Window{x0, y0, w, h} : detail::Window{}, max_pixels);
-    const bool entries_only = d.transparent == d.palette_transparent;
-    if (entries_only) d.transparent = 0;  // entries keep their colours
+    if (alpha_marks) refuse_partly_transparent_annotation(path, d);
+    // Entries keep their colours, and so do an annotation's pixels of alpha 0 (marked below).
+    const bool entries_only =
+        d.transparent == d.palette_transparent || (alpha_marks && marks != nullptr);
+    if (entries_only) d.transparent = 0;
     // A mask means its stored values, as GDAL reads it: a "min is white" binary mask shown
     // inverted would swap its two classes (read_gray keeps them too).
     d.min_is_white = false;
     RgbImage img = to_rgb(path, d);
     if (marks) {
         marks->transparent.clear();
-        if (entries_only && d.palette_transparent > 0)
+        if (entries_only && (d.palette_transparent > 0 || alpha_marks))
             marks->transparent = std::move(d.transparent_at);
         marks->no_data = std::move(d.no_data_value_at);
     }
@@ -437,9 +457,13 @@ RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels, MaskMar
 }
 
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels, std::vector<Rgb>* colormap,
-                   MaskMarks* marks) {
+                   MaskMarks* marks, bool alpha_marks) {
     detail::DecodedSamples d = decode(path, detail::Window{}, max_pixels);
     if (colormap) *colormap = d.colormap;
+    if (alpha_marks && marks) {
+        refuse_partly_transparent_annotation(path, d);
+        d.alpha_transparent = 0;  // marked below, not refused
+    }
     if (marks) {
         marks->transparent =
             d.alpha_transparent == 0 ? d.transparent_at : std::vector<std::uint8_t>{};

@@ -106,7 +106,12 @@ struct MaskMarks {
     std::vector<std::uint8_t> no_data;
 };
 RgbImage read_mask_rgb(const std::string& path, std::int64_t max_pixels = 0,
-                       MaskMarks* marks = nullptr, int x0 = 0, int y0 = 0, int w = 0, int h = 0);
+                       MaskMarks* marks = nullptr, int x0 = 0, int y0 = 0, int w = 0, int h = 0,
+                       bool alpha_marks = false);
+// `alpha_marks` (read_mask_rgb, read_gray): a person's annotations, where a labelling tool leaves
+// what nobody drew transparent. Pixels of alpha 0 are then marked (MaskMarks::transparent), not
+// refused; partly transparent ones (a soft brush's edge, its colour blended with what lay under
+// it) are still refused, said so.
 // What a mask file says has no data: a GeoTIFF's GDAL NoData value (tag 42113), which GDAL's
 // -a_nodata writes and pfce's own GeoTIFF predictions carry. A mask tool that marks a value so
 // means "no label here", but a dataset's settings may also give that value to a class.
@@ -120,7 +125,8 @@ MaskNoData read_mask_no_data(const std::string& path);
 // given, receives a palette image's colours (empty for others); `marks`, the pixels that a
 // transparent palette entry, a tRNS gray or a TIFF's nodata mask marks (their values are kept).
 LabelMap read_gray(const std::string& path, std::int64_t max_pixels = 0,
-                   std::vector<Rgb>* colormap = nullptr, MaskMarks* marks = nullptr);
+                   std::vector<Rgb>* colormap = nullptr, MaskMarks* marks = nullptr,
+                   bool alpha_marks = false);
 // The window [x0, x0+w) x [y0, y0+h) of a file (must lie inside it). TIFF decodes only the strips
 // or tiles the window touches; PNG decodes the rows up to the window's end. max_pixels limits w*h.
 RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,

@@ -164,7 +164,7 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
                 image = probe_image(s.image_path);
             }
             if (files[i].empty()) return LabelMap(image.width, image.height, kUnlabelled);
-            LabelMap mask = ds.read_mask_file(files[i]);
+            LabelMap mask = ds.read_annotation_file(files[i]);
             // Points on an image of another size would fall on other pixels.
             if (mask.width != image.width || mask.height != image.height)
                 PFCE_THROW(InputError, "annotation ", files[i], " is ", mask.width, "x",

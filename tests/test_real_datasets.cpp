@@ -1817,6 +1817,83 @@ TEST(RealDatasets, ATiffOfSeveralFullPagesIsSaidOnce) {
     EXPECT_EQ(overview.output.find("has 2 pages"), std::string::npos) << overview.output;
 }
 
+// Annotations exported by a labelling tool (or a GIMP layer) leave what nobody drew transparent:
+// RGBA with alpha 0, or gray + alpha for index masks. Those pixels are unlabelled whatever colour
+// they hold (here black, a class's colour, and an index class's value); a foreign-data probe found
+// them refused. Partly transparent pixels (a soft brush's blended edge) are refused, said so; the
+// dataset's own masks are read as before (transparency there still refused).
+TEST(RealDatasets, TransparentAnnotationPixelsAreUnlabelled) {
+    const std::string root = test::temp_dir("real_import_alpha");
+    for (const bool index : {false, true}) {
+        SCOPED_TRACE(index ? "index masks" : "palette masks");
+        test::ForeignSpec spec;
+        spec.index_masks = index;
+        spec.index_values = index ? std::vector<int>{1, 2, 3, 4} : std::vector<int>{};
+        const std::string base = root + (index ? "/index" : "/palette");
+        const auto fd = test::write_foreign_dataset(base + "/data", spec);
+        const std::string ann = base + "/annotations";
+        fs::create_directories(ann);
+        const int channels = index ? 2 : 4;
+        std::vector<LabelMap> meant;
+        auto write = [&](std::size_t k, std::uint8_t edge_alpha) {
+            const LabelMap& dense = fd.dense[k];
+            LabelMap points(dense.width, dense.height, kUnlabelled);
+            std::vector<std::uint8_t> px(points.labels.size() * channels, 0);  // black, alpha 0
+            if (index)
+                for (std::size_t i = 0; i < points.labels.size(); ++i) px[2 * i] = 1;  // class 0
+            for (std::size_t i = 0; i < points.labels.size(); i += 23) {
+                const std::uint8_t c = dense.labels[i];
+                if (c == kUnlabelled) continue;
+                points.labels[i] = c;
+                std::uint8_t* p = &px[i * channels];
+                if (index) {
+                    p[0] = static_cast<std::uint8_t>(c + 1);
+                } else {
+                    const Rgb colour = test::foreign_colours()[c];
+                    std::copy(colour.begin(), colour.end(), p);
+                }
+                p[channels - 1] = 255;
+            }
+            px[5 * channels + channels - 1] = edge_alpha;  // pixel 5: opaque, or a soft edge
+            if (edge_alpha == 255) points.labels[5] = 0;  // black, or value 1: class 0
+            const std::string path = ann + "/" + fd.ids[k] + ".png";
+            ASSERT_TRUE(stbi_write_png(path.c_str(), dense.width, dense.height, channels, px.data(),
+                                       dense.width * channels));
+            meant.push_back(points);
+        };
+        for (std::size_t k = 0; k < fd.ids.size(); ++k) write(k, 0);
+        const std::string out = base + "/imported";
+        const test::CommandResult r =
+            test::run_pfce("sample --data " + fd.root + " --from " + ann + " --out " + out);
+        ASSERT_EQ(r.status, 0) << r.output;
+        EXPECT_EQ(r.output.find("transparent"), std::string::npos) << r.output;  // nothing to say
+        const MaskDir md = open_mask_dir(out);
+        const Dataset ds = Dataset::open(fd.root);
+        for (std::size_t k = 0; k < fd.ids.size(); ++k)
+            EXPECT_EQ(read_mask_png(md, fd.ids[k], ds.palette()).labels, meant[k].labels)
+                << fd.ids[k];
+        // An opaque pixel of class 0 (black, or value 1) stays class 0.
+        meant.clear();
+        write(0, 255);
+        const test::CommandResult opaque = test::run_pfce("sample --data " + fd.root + " --from " +
+                                                          ann + " --out " + out + " --force");
+        ASSERT_EQ(opaque.status, 0) << opaque.output;
+        EXPECT_EQ(read_mask_png(open_mask_dir(out), fd.ids[0], ds.palette()).labels[5], 0);
+        // A soft edge: refused, naming the file and why.
+        write(0, 128);
+        const test::CommandResult soft = test::run_pfce("sample --data " + fd.root + " --from " +
+                                                        ann + " --out " + base + "/soft");
+        EXPECT_EQ(soft.status, 2) << soft.output;
+        EXPECT_MESSAGE_HAS(soft.output, fd.ids[0] + ".png: 1 pixel is partly transparent");
+        EXPECT_FALSE(fs::exists(base + "/soft"));
+        // As the dataset's own mask, the same file is refused as before.
+        fs::copy_file(ann + "/" + fd.ids[1] + ".png", fd.root + "/masks/" + fd.ids[1] + ".png",
+                      fs::copy_options::overwrite_existing);
+        const std::string own = test::input_error_message([&] { ds.read_mask(1); });
+        EXPECT_MESSAGE_HAS(own, "transparent");
+    }
+}
+
 // A researcher's own point annotations (a walkthrough found no way to train on them: only points
 // sampled from dense masks could). pfce sample --from reads one file per sample, encoded as the
 // dataset's masks (black as a class's colour, grey as ignore; or index values with 0 as "no
