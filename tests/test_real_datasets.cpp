@@ -1855,7 +1855,7 @@ TEST(RealDatasets, TransparentAnnotationPixelsAreUnlabelled) {
                 p[channels - 1] = 255;
             }
             px[5 * channels + channels - 1] = edge_alpha;  // pixel 5: opaque, or a soft edge
-            if (edge_alpha == 255) points.labels[5] = 0;  // black, or value 1: class 0
+            if (edge_alpha == 255) points.labels[5] = 0;   // black, or value 1: class 0
             const std::string path = ann + "/" + fd.ids[k] + ".png";
             ASSERT_TRUE(stbi_write_png(path.c_str(), dense.width, dense.height, channels, px.data(),
                                        dense.width * channels));

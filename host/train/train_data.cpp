@@ -307,26 +307,22 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
 
 namespace {
 
-// The "sample" record of a mask directory: its own, or for linked masks their input's.
-const nlohmann::json& sampling_record(const MaskDir& md) {
+// A mask directory's record `key` ("sample": how its points were sampled; "imported": the
+// annotations pfce sample --from read): its own, or for linked masks their input's.
+const nlohmann::json& own_or_input_record(const MaskDir& md, const char* key) {
     static const nlohmann::json none;
-    if (md.meta.contains("sample")) return md.meta["sample"];
+    if (md.meta.contains(key)) return md.meta[key];
     const nlohmann::json& link = md.meta.contains("link") ? md.meta["link"] : none;
     if (link.is_object() && link.contains("in_meta") && link["in_meta"].is_object() &&
-        link["in_meta"].contains("sample"))
-        return link["in_meta"]["sample"];
+        link["in_meta"].contains(key))
+        return link["in_meta"][key];
     return none;
 }
-
-// The "imported" record (pfce sample --from) of a mask directory: its own, or its input's.
+const nlohmann::json& sampling_record(const MaskDir& md) {
+    return own_or_input_record(md, "sample");
+}
 const nlohmann::json& imported_record(const MaskDir& md) {
-    static const nlohmann::json none;
-    if (md.meta.contains("imported")) return md.meta["imported"];
-    const nlohmann::json& link = md.meta.contains("link") ? md.meta["link"] : none;
-    if (link.is_object() && link.contains("in_meta") && link["in_meta"].is_object() &&
-        link["in_meta"].contains("imported"))
-        return link["in_meta"]["imported"];
-    return none;
+    return own_or_input_record(md, "imported");
 }
 
 // [0, 10000], as typed.
