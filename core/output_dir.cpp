@@ -105,13 +105,14 @@ void MadeDirectories::create(const fs::path& dir, std::error_code& ec) {
 std::string cannot_create_dir_reason(const std::string& dir, const std::error_code& failure) {
     // A loop, or a link to nothing, at the directory itself or above it: create_directories
     // says only "File exists" for a link to nothing on the way.
-    for (fs::path p = fs::path(dir).lexically_normal(); !p.empty(); p = p.parent_path()) {
+    fs::path target = fs::path(dir).lexically_normal();
+    if (!target.has_filename()) target = target.parent_path();  // "link/" is the link
+    for (fs::path p = target; !p.empty(); p = p.parent_path()) {
         std::error_code ec;
         if (fs::is_symlink(fs::symlink_status(p, ec)))
             if (const std::string why = missing_reason(p.string()); !why.empty())
-                return (p == fs::path(dir).lexically_normal() ? "it "
-                                                              : p.string() + ", on its path, ") +
-                       why + ": mend the link, or choose another path";
+                return (p == target ? "it " : p.string() + ", on its path, ") + why +
+                       ": mend the link, or choose another path";
         if (p == p.parent_path()) break;
     }
     return "cannot create this directory: " + failure.message();

@@ -480,7 +480,7 @@ LabelMap Dataset::read_mask_or_annotation(const std::string& path, bool annotati
                                            std::count(m.labels.begin(), m.labels.end(),
                                                       static_cast<std::uint8_t>(no_data.value)));
         }
-        if (implicit_255 && no_data.value != 255 && !told_implicit_255_->load() &&
+        if (implicit_255 && !annotation && no_data.value != 255 && !told_implicit_255_->load() &&
             std::find(m.labels.begin(), m.labels.end(), std::uint8_t{255}) != m.labels.end() &&
             !told_implicit_255_->exchange(true))
             log_warn(path,

@@ -87,10 +87,8 @@ class Dataset {
     // A person's annotation file (pfce sample --from), read as read_mask_file reads masks except
     // that its transparent pixels (alpha 0, a transparent palette entry or tRNS) are unlabelled
     // whatever colour or value they hold: a labelling tool leaves what nobody drew transparent.
+    // Nor is 255 said as read unlabelled (README: it is, in annotations), as it is of masks.
     LabelMap read_annotation_file(const std::string& path) const;
-    // Annotations hold 255 where nothing is labelled (README): an index dataset then says nothing
-    // of reading 255 as unlabelled, which it says of dense masks (255 may be a class there).
-    void expect_unlabelled_255() const { told_implicit_255_->store(true); }
     // Generic index datasets: each class's pixel value in the masks (mask.values); else empty.
     const std::vector<std::uint8_t>& index_values() const { return index_values_; }
     // Generic index datasets: the values read as unlabelled (mask.ignore); else empty.

@@ -422,9 +422,10 @@ namespace {
 // alpha_marks: an annotation's alpha band may only say "drawn" (255) or "not drawn" (0).
 void refuse_partly_transparent_annotation(const std::string& path,
                                           const detail::DecodedSamples& d) {
-    if (d.alpha_partial == 0) return;
-    PFCE_THROW(InputError, path, ": ", d.alpha_partial,
-               d.alpha_partial == 1 ? " pixel is" : " pixels are",
+    // An alpha band's, or a palette entry's (pngquant and indexed exports keep soft edges so).
+    const std::size_t partial = d.alpha_partial + d.palette_partial;
+    if (partial == 0) return;
+    PFCE_THROW(InputError, path, ": ", partial, partial == 1 ? " pixel is" : " pixels are",
                " partly transparent (alpha between 1 and 254), as a soft brush's edge is: its "
                "colour is blended with what lay under it, so it names no class. In annotations "
                "only fully transparent pixels (alpha 0) read as unlabelled: draw with a "

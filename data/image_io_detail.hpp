@@ -36,6 +36,7 @@ struct DecodedSamples {
     // their stored value is the label.
     std::size_t transparent = 0;
     std::size_t palette_transparent = 0;  // of `transparent`, those of palette entries
+    std::size_t palette_partial = 0;      // of those, entries of alpha 1..254 (not 0)
     std::size_t alpha_transparent = 0;    // of `transparent`, those of an alpha band below 255
     // Of `alpha_transparent`, those strictly between transparent and opaque: an alpha band that
     // holds mostly such values is likely a measurement (infrared) tagged as alpha.

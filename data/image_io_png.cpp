@@ -212,6 +212,7 @@ DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pi
                         : px[0] == trans->gray;
             if (!hit) continue;
             if (palette) ++d.palette_transparent;
+            if (palette && trans_alpha[px[0]] > 0) ++d.palette_partial;
             d.mark_transparent(i);
         }
     }

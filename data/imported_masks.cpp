@@ -4,6 +4,7 @@
 #include "data/imported_masks.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <filesystem>
@@ -150,7 +151,7 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
     MaskStageResult& m = r.masks;
     m.dir = out;
     MaskDirWriting writing = prepare_mask_dir(out, force, ids);
-    ds.expect_unlabelled_255();
+    std::atomic<std::int64_t> annotated{0};  // masks may be read in parallel
     write_masks_in_chunks(
         n, ds.palette(), writing,
         [&](std::size_t i) {
@@ -170,6 +171,7 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
                 PFCE_THROW(InputError, "annotation ", files[i], " is ", mask.width, "x",
                            mask.height, " but its image ", s.image_path, " is ", image.width, "x",
                            image.height, ": expected one mask per image, of its size");
+            annotated += static_cast<std::int64_t>(mask.width) * mask.height;
             return mask;
         },
         progress, m);
@@ -189,6 +191,7 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
                            {"class_encodings", class_encodings(ds)}};
     writing.finish(meta, ds.palette());
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.annotated_pixels = annotated.load();
     return r;
 }
 

@@ -19,6 +19,7 @@ namespace pfce {
 struct ImportResult {
     MaskStageResult masks;
     std::size_t files = 0;                // annotation files read
+    std::int64_t annotated_pixels = 0;    // the pixels of the samples that have a file
     std::vector<std::string> unlabelled;  // samples with no file: written all unlabelled
     std::vector<std::string> unused;      // files of `from` named for no sample
 };

@@ -347,6 +347,17 @@ void MaskDirWriting::finish(const nlohmann::json& meta, const Palette& palette) 
     undo_ = false;
 }
 
+bool is_mask_directory(const std::string& dir) {
+    std::error_code ec;
+    if (!fs::is_regular_file(fs::path(dir) / kMetaFile, ec)) return output_dir_kind(dir) == "masks";
+    try {
+        (void)open_mask_dir(dir);
+        return true;
+    } catch (const InputError&) {
+        return output_dir_kind(dir) == "masks";  // one whose writing was cut short
+    }
+}
+
 std::string mask_directory_above(const std::string& dir) {
     std::error_code ec;
     fs::path given = fs::absolute(dir, ec).lexically_normal();
@@ -354,7 +365,7 @@ std::string mask_directory_above(const std::string& dir) {
     // As given and through links: a link into a mask directory leads there all the same.
     for (const fs::path& start : {given, fs::weakly_canonical(given, ec)})
         for (fs::path p = start.parent_path(); !p.empty(); p = p.parent_path()) {
-            if (fs::is_regular_file(p / kMetaFile, ec)) return p.string();
+            if (is_mask_directory(p.string())) return p.string();
             if (p == p.parent_path()) break;
         }
     return {};

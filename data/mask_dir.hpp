@@ -77,7 +77,11 @@ class MaskDirWriting {
     bool undo_, existed_, replacing_;
 };
 
-// The mask directory (one holding masks.json) that `dir` lies strictly below, as given or
+// Whether `dir` is a mask directory of pfce sample or link: its masks.json reads as theirs (a
+// COCO or Label Studio masks.json of a user's project is none), or pfce marked it as one and its
+// writing was cut short.
+bool is_mask_directory(const std::string& dir);
+// The mask directory (is_mask_directory) that `dir` lies strictly below, as given or
 // through links; "" when none.
 std::string mask_directory_above(const std::string& dir);
 // InputError when `dir`, an output directory given as `given` ("--out X"), lies below a mask

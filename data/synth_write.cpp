@@ -23,6 +23,7 @@
 #include "core/text.hpp"
 #include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
+#include "data/mask_dir.hpp"
 #include "data/palette.hpp"
 #include "data/synth.hpp"
 
@@ -300,6 +301,7 @@ bool reuse_synthetic_dataset(const SynthOptions& opts, SynthReplace replace, Out
 
 void check_synthetic_dataset_dir(const SynthOptions& opts, SynthReplace replace) {
     check_synth_options(opts);
+    refuse_output_below_mask_directory(opts.out_dir, opts.flag + " " + opts.out_dir);
     check_synthetic_dataset_fits(opts);
     reuse_synthetic_dataset(
         opts, replace,
@@ -311,6 +313,7 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
     namespace fs = std::filesystem;
     const std::string marker = (fs::path(opts.out_dir) / kSynthCompletionFile).string();
     check_synth_options(opts);  // before the directory is claimed: a refusal leaves no trace
+    refuse_output_below_mask_directory(opts.out_dir, opts.flag + " " + opts.out_dir);
     check_synthetic_dataset_fits(opts);
     const OutputDirClaim claim =
         claim_output_dir(opts.out_dir, kSynthOutputKind, kSynthCompletionFile, opts.flag);

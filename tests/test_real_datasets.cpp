@@ -1886,6 +1886,22 @@ TEST(RealDatasets, TransparentAnnotationPixelsAreUnlabelled) {
         EXPECT_EQ(soft.status, 2) << soft.output;
         EXPECT_MESSAGE_HAS(soft.output, fd.ids[0] + ".png: 1 pixel is partly transparent");
         EXPECT_FALSE(fs::exists(base + "/soft"));
+        // So is a palette entry of alpha 128 (pngquant, indexed exports), which read as
+        // unlabelled before: entry 0 (alpha 0) is what nobody drew.
+        {
+            LabelMap idx(fd.dense[0].width, fd.dense[0].height, 0);
+            idx.labels[7] = 2;
+            std::vector<Rgb> pal(256, Rgb{0, 0, 0});
+            pal[2] = test::foreign_colours()[2];
+            std::vector<std::uint8_t> alpha(256, 255);
+            alpha[0] = 0;
+            alpha[2] = 128;
+            write_png_indexed(ann + "/" + fd.ids[0] + ".png", idx, pal, alpha);
+            const test::CommandResult entry = test::run_pfce(
+                "sample --data " + fd.root + " --from " + ann + " --out " + base + "/soft");
+            EXPECT_EQ(entry.status, 2) << entry.output;
+            EXPECT_MESSAGE_HAS(entry.output, fd.ids[0] + ".png: 1 pixel is partly transparent");
+        }
         // As the dataset's own mask, the same file is refused as before.
         fs::copy_file(ann + "/" + fd.ids[1] + ".png", fd.root + "/masks/" + fd.ids[1] + ".png",
                       fs::copy_options::overwrite_existing);

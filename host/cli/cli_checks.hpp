@@ -16,6 +16,7 @@
 #include "core/file_io.hpp"
 #include "core/output_dir.hpp"
 #include "data/dataset.hpp"
+#include "data/mask_dir.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/train_data.hpp"
 #include "models/unet.hpp"
@@ -78,7 +79,7 @@ inline std::string data_directory_of(const std::filesystem::path& dir) {
     };
     for (const fs::path& start : {given, d})
         for (fs::path root = start; !root.empty(); root = root.parent_path()) {
-            if (fs::exists(root / "masks.json", ec))
+            if (is_mask_directory(root.string()))
                 return "the mask directory " + fs::weakly_canonical(root, ec).string();
             if (const std::optional<GenericLayout> l = generic_layout(root)) {
                 if (holds(l->images, root))

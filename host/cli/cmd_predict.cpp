@@ -244,9 +244,10 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
 
 // --mask-names: the stem of `image`'s mask as the generic dataset whose images it is names its
 // masks (12_sat.jpg -> 12_mask, by files.image_suffix and files.mask_suffix), so predictions
-// copied into the dataset are read as its masks. The dataset.toml is that of the image's
-// directory or of the one above it, whichever lists that directory as its images (each directory
-// asked once, in `layouts`). InputError where none does, or the name lacks image_suffix.
+// copied into the dataset are read as its masks. The dataset.toml is the nearest one, in the
+// image's directory or above it (images = "Train/Rural/images_png"), that lists that directory as
+// its images (each directory asked once, in `layouts`). InputError where none does, or the name
+// lacks image_suffix.
 std::string dataset_mask_stem(const fs::path& image,
                               std::map<fs::path, std::optional<GenericLayout>>& layouts) {
     const fs::path dir = image.parent_path().empty() ? fs::path(".") : image.parent_path();
@@ -255,17 +256,19 @@ std::string dataset_mask_stem(const fs::path& image,
         std::error_code ec;
         const fs::path canonical = fs::weakly_canonical(dir, ec);
         std::optional<GenericLayout> layout;
-        for (const fs::path& root : {canonical, canonical.parent_path()})
+        for (fs::path root = canonical; !layout && !root.empty(); root = root.parent_path()) {
             if (const std::optional<GenericLayout> l = generic_layout(root);
-                !layout && l && fs::equivalent(l->images, dir, ec))
+                l && fs::equivalent(l->images, dir, ec))
                 layout = l;
+            if (root == root.parent_path()) break;
+        }
         found = layouts.emplace(dir, layout).first;
     }
     const std::optional<GenericLayout>& layout = found->second;
     if (!layout)
         PFCE_THROW(InputError, "--mask-names: ", image.string(),
                    " lies in no dataset's image directory (a dataset.toml in ", dir.string(),
-                   " or the directory above it naming it as [files] images): nothing says how "
+                   " or a directory above it naming it as [files] images): nothing says how "
                    "its masks are named; leave --mask-names out to name masks by the image's "
                    "stem");
     std::string stem = image.stem().string();

@@ -96,13 +96,14 @@ void run_import(const SampleFlags& f, const Dataset& ds) {
     std::printf("imported %zu annotation%s from %s into %s (%zu of %zu samples)\n", r.files,
                 r.files == 1 ? "" : "s", f.from.c_str(), f.out.c_str(), r.files, ds.size());
     print_label_counts("labelled pixels:   ", m, ds);
-    // Points or scribbles label a few percent at most: half the pixels are dense masks (other
-    // than the dataset's, which import refuses), and "sparse" training on them says nothing.
-    if (m.pixels > 0 && 2 * m.labelled > m.pixels)
+    // Points or scribbles label a few percent at most: half the pixels of the images they
+    // annotate are dense masks (other than the dataset's, which import refuses), and "sparse"
+    // training on them says nothing. Of those images only: samples without a file label nothing.
+    if (r.annotated_pixels > 0 && 2 * m.labelled > r.annotated_pixels)
         log_warn("the annotations in ", f.from, " label ",
-                 format_fixed(100.0 * static_cast<double>(m.labelled) / m.pixels, 1),
-                 "% of the pixels: dense masks rather than points? They train as sparse labels "
-                 "all the same");
+                 format_fixed(100.0 * static_cast<double>(m.labelled) / r.annotated_pixels, 1),
+                 "% of the pixels of the images they annotate: dense masks rather than points? "
+                 "They train as sparse labels all the same");
     for (std::size_t c = 0; c < m.per_class.size(); ++c)
         if (m.per_class[c] == 0)
             log_warn("the annotations label no pixel of class ", ds.palette().classes[c].name,
