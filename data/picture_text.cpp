@@ -14,16 +14,28 @@ constexpr int kLineSpacing = 3;  // pixels between lines of text
 constexpr int kMargin = 4;       // around a strip's contents, as the sheets' gap
 constexpr int kMinLegendWidth = 240;
 
-// The characters of `text` as glyph indices: printable ASCII as itself, any other byte '?' (a
-// UTF-8 sequence once: its continuation bytes are skipped).
+// The characters of `text` as glyph indices: printable ASCII as itself, a UTF-8 Latin-1 letter
+// (U+00A0..U+00FF: "Gebäude", "végétation") as its own glyph, any other character '?' once (its
+// continuation bytes skipped; a stray one is no character).
 std::vector<int> glyphs_of(std::string_view text) {
+    constexpr int kQuestion = '?' - 32, kLatin1 = 95;  // the glyph table's first Latin-1 entry
     std::vector<int> g;
     g.reserve(text.size());
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if ((c & 0xC0) == 0x80) continue;  // a UTF-8 continuation byte
-        g.push_back(c >= 32 && c < 127 ? c - 32 : '?' - 32);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if ((c & 0xC0) == 0x80) continue;  // a continuation byte of a character already counted
+        if (c >= 32 && c < 127) {
+            g.push_back(c - 32);
+            continue;
+        }
+        // U+00A0..U+00FF is 0xC2 0xA0..0xBF or 0xC3 0x80..0xBF.
+        const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+        const int code = (c == 0xC2 || c == 0xC3) && (next & 0xC0) == 0x80
+                             ? ((c & 0x1F) << 6) | (next & 0x3F)
+                             : -1;
+        g.push_back(code >= 0xA0 && code <= 0xFF ? kLatin1 + code - 0xA0 : kQuestion);
     }
+    static_assert(kGlyphCount == kLatin1 + 96, "data/glyphs.inc: 95 ASCII, then 96 Latin-1");
     return g;
 }
 

@@ -14,7 +14,7 @@
 namespace pfce {
 
 // Pixels `text` takes on one line: a fixed advance per character (a UTF-8 sequence is one
-// character, drawn as '?': the glyphs are ASCII).
+// character; the glyphs are ASCII and Latin-1, any other character is drawn as '?').
 int text_width(std::string_view text);
 // Pixels of a line of text, spacing below included.
 int text_line_height();

@@ -1891,6 +1891,20 @@ TEST(DataCommand, PreviewWritesADecodableSheet) {
 TEST(PictureText, GlyphsTitlesAndLegend) {
     EXPECT_EQ(text_width("abc"), 3 * text_width("a"));
     EXPECT_EQ(text_width("Gebäude"), text_width("Gebaude"));  // 'ä' is two bytes, one character
+    // Latin-1 letters have glyphs of their own ('ä' is no 'a' with nothing on it, and no '?');
+    // a character past Latin-1 ('€', three bytes) is one '?'.
+    auto drawn = [](const std::string& text) {
+        RgbImage im(text_width(text), text_line_height());
+        std::fill(im.pixels.begin(), im.pixels.end(), std::uint8_t{255});
+        draw_text(im, 0, 0, text, Rgb{0, 0, 0});
+        return im.pixels;
+    };
+    EXPECT_NE(drawn("ä"), drawn("a"));
+    EXPECT_NE(drawn("ä"), drawn("?"));
+    EXPECT_NE(drawn("é"), drawn("è"));
+    EXPECT_EQ(drawn("€"), drawn("?"));
+    EXPECT_EQ(text_width("€"), text_width("?"));
+    EXPECT_EQ(drawn("\x80"), drawn(""));  // a stray continuation byte is no character
     EXPECT_EQ(fit_text("building", 100), "building");
     const std::string cut = fit_text("impervious surfaces", 10 * text_width("a"));
     EXPECT_EQ(cut, "impervi...");  // ten characters of room
