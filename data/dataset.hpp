@@ -152,6 +152,12 @@ class Dataset {
 struct GenericLayout {
     std::filesystem::path images, masks;
     std::string image_suffix, mask_suffix;
+    // How its masks encode the classes, where its dataset.toml reads (`classes` empty otherwise):
+    // predict --mask-names writes masks to be read so.
+    std::vector<std::string> classes;
+    bool index = false;        // [mask] encoding = "index": pixel values, else colours
+    std::vector<Rgb> colours;  // the classes' colours, where given
+    std::vector<int> values;   // index: each class's value (0..C-1 where none are given)
 };
 std::optional<GenericLayout> generic_layout(const std::filesystem::path& root);
 

@@ -507,10 +507,20 @@ std::optional<GenericLayout> generic_layout(const fs::path& root) {
     std::error_code ec;
     const fs::path toml_path = root / "dataset.toml";
     if (!fs::exists(toml_path, ec)) return std::nullopt;
-    GenericLayout l{root / "images", root / "masks", {}, {}};
+    GenericLayout l;
+    l.images = root / "images";
+    l.masks = root / "masks";
     try {
         const GenericSpec spec = parse_spec(toml_path);
-        l = {root / spec.images, root / spec.masks, spec.image_suffix, spec.mask_suffix};
+        l.images = root / spec.images;
+        l.masks = root / spec.masks;
+        l.image_suffix = spec.image_suffix;
+        l.mask_suffix = spec.mask_suffix;
+        l.classes = spec.names;
+        l.index = spec.index;
+        l.colours = spec.colours;
+        for (std::size_t c = 0; c < spec.names.size(); ++c)
+            l.values.push_back(spec.values.empty() ? static_cast<int>(c) : spec.values[c]);
     } catch (const InputError&) {
     }
     return l;

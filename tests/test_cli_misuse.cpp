@@ -2415,7 +2415,9 @@ TEST(CliMisuse, NothingIsWrittenBelowAMaskDirectoryAndImportsAreWhatTheySay) {
     EXPECT_MESSAGE_HAS(imp.output, "2 entries named as annotations are no file");
     EXPECT_MESSAGE_HAS(imp.output, fd.ids[1] + ".png, " + fd.ids[2] + ".png");
     EXPECT_EQ(imp.output.find("dense masks rather than points"), std::string::npos) << imp.output;
-    for (const std::string& flag : {std::string("--points 7"), std::string("--label-seed 3")}) {
+    // The default typed is typed too (--points 500 would seem to have taken effect).
+    for (const std::string& flag :
+         {std::string("--points 7"), std::string("--label-seed 3"), std::string("--points 500")}) {
         const test::CommandResult t =
             test::run_pfce("train --data " + fd.root + " --labels " + root + "/imp " + flag +
                            " --out " + root + "/run" + kTiny);

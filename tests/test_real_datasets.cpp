@@ -2078,6 +2078,22 @@ TEST(RealDatasets, PredictMaskNamesFollowTheDatasetsSuffixes) {
                                                     "_sat.png --out " + root + "/one.png");
     EXPECT_EQ(file.status, 2) << file.output;
     EXPECT_MESSAGE_HAS(file.output, "names the mask file itself");
+    // A dataset of the same classes that stores them as values 1..4: the predictions (colours)
+    // would read as other classes there, so they are not named as its masks.
+    const std::string dgi = root + "/dgi";
+    fs::create_directories(dgi + "/masks");
+    fs::copy(dg + "/images", dgi + "/images");
+    std::ofstream(dgi + "/dataset.toml")
+        << "[classes]\nnames = [\"background\", \"road\", \"building\", \"tree\"]\n[mask]\n"
+           "encoding = \"index\"\nvalues = [1, 2, 3, 4]\n[files]\nimage_suffix = \"_sat\"\n"
+           "mask_suffix = \"_mask\"\n";
+    const test::CommandResult other =
+        test::run_pfce(predict + dgi + "/images --out " + root + "/pred_other");
+    EXPECT_EQ(other.status, 2) << other.output;
+    EXPECT_MESSAGE_HAS(other.output,
+                       "cannot read these predictions as its masks: its masks hold "
+                       "the values 1, 2, 3, 4 (mask.values)");
+    EXPECT_FALSE(fs::exists(root + "/pred_other"));
     // Images of no dataset: nothing says how masks are named.
     const test::CommandResult loose =
         test::run_pfce(predict + fd.root + "/masks --out " + root + "/loose");

@@ -284,6 +284,46 @@ std::string dataset_mask_stem(const fs::path& image,
     return stem + layout->mask_suffix;
 }
 
+// --mask-names names masks to be copied in as those of the dataset whose images lie in `dir`: an
+// InputError unless they would read back as the classes predicted. Masks hold the run's classes
+// in its training dataset's encoding (values, else colours), so the dataset must have the same
+// classes in the same order, and the same values (index masks) or colours (colour masks). (A
+// probe's palette-trained model wrote indices 0..2 for a dataset of values 1..3: copied in, every
+// class read as the next and one was lost, without a word.)
+void refuse_masks_named_for_another_encoding(const std::string& checkpoint, const TrainedModel& m,
+                                             const fs::path& dir, const GenericLayout& l) {
+    auto list = [](const auto& items, auto text) {
+        std::string s;
+        for (const auto& x : items) s += (s.empty() ? "" : ", ") + text(x);
+        return s.empty() ? std::string("none") : s;
+    };
+    const auto name = [](const std::string& n) { return n; };
+    const auto number = [](int v) { return std::to_string(v); };
+    std::string differs;
+    if (l.classes.empty())
+        differs = "its dataset.toml does not read (pfce data stats on the dataset says why)";
+    else if (l.classes != m.class_names)
+        differs = "its classes are [" + list(l.classes, name) + "], the run's [" +
+                  list(m.class_names, name) + "]";
+    else if (l.index) {
+        std::vector<int> written;  // what predict writes for each class
+        for (std::size_t c = 0; c < m.class_names.size(); ++c)
+            written.push_back(m.mask_values.empty() ? static_cast<int>(c) : m.mask_values[c]);
+        if (written != l.values)
+            differs = "its masks hold the values " + list(l.values, number) +
+                      " (mask.values), the predictions " + list(written, number);
+    } else if (l.colours != m.class_colours) {
+        differs =
+            "its masks are colours other than those the predictions are drawn in (the run's "
+            "class colours)";
+    }
+    if (!differs.empty())
+        PFCE_THROW(InputError, "--mask-names: the dataset whose images are ", dir.string(),
+                   " cannot read these predictions as its masks: ", differs, "; ", checkpoint,
+                   " was trained on a dataset encoded otherwise. Predict it with a run trained on "
+                   "a dataset like it, or leave --mask-names out");
+}
+
 // Whether a directory's name is one datasets keep their masks under (masks, labels, gt, LoveDA's
 // masks_png, Vaihingen's gts_for_participants, MMSegmentation's ann_dir), in any case.
 bool named_like_masks(std::string name) {
@@ -323,7 +363,9 @@ class MaskDirectoryFinder {
 };
 
 // Where each prediction goes: --out names the file for one image, the directory for many.
-std::vector<Job> plan_jobs(const PredictArgs& a) {
+// `layouts`: the datasets --mask-names named masks by, by image directory (none without it).
+std::vector<Job> plan_jobs(const PredictArgs& a,
+                           std::map<fs::path, std::optional<GenericLayout>>& layouts) {
     if (a.out.empty())
         PFCE_THROW(InputError, "--out \"\": expected a .png or .tif file, or a directory");
     refuse_unreachable_out(a.out, "--out");
@@ -348,7 +390,6 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                        a.out,
                        " names the mask file itself: give a directory, or leave "
                        "--mask-names out");
-        std::map<fs::path, std::optional<GenericLayout>> layouts;
         if (into_dir)
             mask /= (a.mask_names ? dataset_mask_stem(a.input, layouts)
                                   : fs::path(a.input).stem().string()) +
@@ -608,7 +649,6 @@ std::vector<Job> plan_jobs(const PredictArgs& a) {
                    " is a directory of ", inputs.size(),
                    " images: expected a directory for their masks and overlays (e.g. ",
                    (fs::path(a.out).parent_path() / fs::path(a.out).stem()).string(), "/)");
-    std::map<fs::path, std::optional<GenericLayout>> layouts;  // --mask-names, by directory
     for (const fs::path& in : inputs) {
         GeoReference tags = tags_of(in.string());
         const bool tif = a.format == "tif" || (a.format == "auto" && !tags.empty());
@@ -642,7 +682,8 @@ void run_predict(const PredictArgs& a) {
     if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
     if (a.overlap_given) check_overlap_option(a.overlap);
     const int tta = tta_transforms(a.tta);
-    std::vector<Job> jobs = plan_jobs(a);
+    std::map<fs::path, std::optional<GenericLayout>> mask_name_layouts;
+    std::vector<Job> jobs = plan_jobs(a, mask_name_layouts);
     // --skip-existing: images added to a tree already predicted (its masks are written whole,
     // renamed into place, so one that exists is complete). An input itself never counts as done.
     if (a.skip_existing) {
@@ -706,6 +747,8 @@ void run_predict(const PredictArgs& a) {
     const StopSignals stop_signals;
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
+    for (const auto& [dir, layout] : mask_name_layouts)
+        if (layout) refuse_masks_named_for_another_encoding(a.checkpoint, m, dir, *layout);
     SlidingWindow sw;
     sw.window = a.window_given ? a.window : eval_options(m.config).window;
     sw.tta = tta;

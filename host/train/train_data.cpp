@@ -424,10 +424,22 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resumin
     // scale_by_area typed beside them did nothing, yet the run recorded it as how its labels
     // were made (a hostile probe's checkpoint said points = [100] of a person's points).
     if (!sample.is_object() && imported_record(md).is_object() && !resuming) {
+        // Set where it is said to be set (a flag, a file's key), even to its default: --points
+        // 500 typed beside them would seem to have taken effect.
+        // (A key nobody set is said to come from the fallback, what no key names.)
+        auto set_or_changed = [&](const char* key, bool changed) {
+            return changed ||
+                   (source && (*source)({std::string("labels.") + key}) != (*source)({}));
+        };
         const std::vector<std::pair<const char*, std::string>> set = {
-            {"points", l.points != defaults.points ? nlohmann::json(l.points).dump() : ""},
-            {"seed", l.seed != defaults.seed ? std::to_string(l.seed) : ""},
-            {"scale_by_area", l.scale_by_area != defaults.scale_by_area ? "false" : ""}};
+            {"points", set_or_changed("points", l.points != defaults.points)
+                           ? nlohmann::json(l.points).dump()
+                           : ""},
+            {"seed", set_or_changed("seed", l.seed != defaults.seed) ? std::to_string(l.seed) : ""},
+            {"scale_by_area",
+             set_or_changed("scale_by_area", l.scale_by_area != defaults.scale_by_area)
+                 ? (l.scale_by_area ? "true" : "false")
+                 : ""}};
         for (const auto& [key, asked] : set)
             if (!asked.empty()) {
                 const auto [given, drop] = named(key, asked);
