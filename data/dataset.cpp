@@ -139,11 +139,7 @@ std::string check_pair_sizes(const std::string& image, const std::string& mask,
                    "done: export the masks again from their lossless source (e.g. gdal_translate "
                    "-co COMPRESS=DEFLATE SOURCE OUT.tif), or snap every pixel to its nearest "
                    "class colour first");
-    if (b.bits_per_sample > 8)
-        PFCE_THROW(InputError, mask, ": ", b.bits_per_sample,
-                   "-bit mask samples (expected 8-bit masks: class colours, or class values "
-                   "0..255; class values below 256 convert without change: gdal_translate -ot "
-                   "Byte IN OUT.tif, or gdal_rasterize -ot Byte where the masks are drawn)");
+    refuse_wide_mask_samples(mask, b.bits_per_sample);
     check_sample_layout(mask, b.bits_per_sample, b.channels);
     if (a.width != b.width || a.height != b.height)
         PFCE_THROW(InputError, "image/mask size mismatch: ", image, " is ", a.width, "x", a.height,
@@ -674,6 +670,14 @@ void Dataset::warn_if_no_data_is_a_class(const std::string& path, const MaskNoDa
                  ", so they are read as ", name,
                  ". If they have no label, recolour them with an ignore colour; if they are ", name,
                  ", remove the tag (gdal_edit.py -unsetnodata) to silence this");
+}
+
+void refuse_wide_mask_samples(const std::string& path, int bits_per_sample) {
+    if (bits_per_sample > 8)
+        PFCE_THROW(InputError, path, ": ", bits_per_sample,
+                   "-bit mask samples (expected 8-bit masks: class colours, or class values "
+                   "0..255; class values below 256 convert without change: gdal_translate -ot "
+                   "Byte IN OUT.tif, or gdal_rasterize -ot Byte where the masks are drawn)");
 }
 
 void refuse_output_among_samples(const Dataset& ds, const std::string& out,

@@ -165,6 +165,8 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
                 image = probe_image(s.image_path);
             }
             if (files[i].empty()) return LabelMap(image.width, image.height, kUnlabelled);
+            // Said as of a mask, before the decoder's advice for 16-bit images (a value range).
+            refuse_wide_mask_samples(files[i], probe_image(files[i]).bits_per_sample);
             LabelMap mask = ds.read_annotation_file(files[i]);
             // Points on an image of another size would fall on other pixels.
             if (mask.width != image.width || mask.height != image.height)

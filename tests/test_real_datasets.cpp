@@ -1902,6 +1902,16 @@ TEST(RealDatasets, TransparentAnnotationPixelsAreUnlabelled) {
             EXPECT_EQ(entry.status, 2) << entry.output;
             EXPECT_MESSAGE_HAS(entry.output, fd.ids[0] + ".png: 1 pixel is partly transparent");
         }
+        // A 16-bit annotation: said as of a mask (8-bit values or colours), not with the
+        // advice for 16-bit images (a value range), which a probe was given.
+        fs::remove(ann + "/" + fd.ids[0] + ".png");
+        write_tiff16(ann + "/" + fd.ids[0] + ".tif", fd.dense[0].width, fd.dense[0].height, 1,
+                     std::vector<std::uint16_t>(fd.dense[0].labels.size(), 1));
+        const test::CommandResult wide = test::run_pfce("sample --data " + fd.root + " --from " +
+                                                        ann + " --out " + base + "/soft");
+        EXPECT_EQ(wide.status, 2) << wide.output;
+        EXPECT_MESSAGE_HAS(wide.output, fd.ids[0] + ".tif: 16-bit mask samples (expected 8-bit");
+        EXPECT_EQ(wide.output.find("value-range"), std::string::npos) << wide.output;
         // As the dataset's own mask, the same file is refused as before.
         fs::copy_file(ann + "/" + fd.ids[1] + ".png", fd.root + "/masks/" + fd.ids[1] + ".png",
                       fs::copy_options::overwrite_existing);
