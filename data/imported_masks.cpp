@@ -46,11 +46,14 @@ std::vector<std::string> annotation_files(const Dataset& ds, const std::string& 
                    ")");
     // The dataset's own dense masks are no annotations: imported, every pixel would be a
     // "point" (a hostile probe trained "sparse" on 100% labelled pixels without a word).
+    // Each directory of masks resolved once (a dataset's masks lie in one or a few).
+    std::map<std::string, std::string> mask_dirs;  // directory -> one of its masks
+    for (std::size_t i = 0; i < ds.size(); ++i)
+        if (const std::string& mask = ds.sample(i).mask_path; !mask.empty())
+            mask_dirs.emplace(fs::path(mask).parent_path().string(), mask);
     const std::string from_dir = resolved_path(from);
-    for (std::size_t i = 0; i < ds.size(); ++i) {
-        const std::string& mask = ds.sample(i).mask_path;
-        if (mask.empty() || resolved_path(fs::path(mask).parent_path().string()) != from_dir)
-            continue;
+    for (const auto& [dir, mask] : mask_dirs) {
+        if (resolved_path(dir.empty() ? "." : dir) != from_dir) continue;
         PFCE_THROW(InputError, "--from ", from, " holds the dense masks of ", ds.root(), " (e.g. ",
                    fs::path(mask).filename().string(),
                    "): --from takes the points a person labelled, not the dataset's own masks; "

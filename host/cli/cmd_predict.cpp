@@ -242,29 +242,33 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
             std::move(g), std::move(tags)};
 }
 
+// The generic dataset whose images lie in `dir`: the nearest dataset.toml, in `dir` or above it
+// (images = "Train/Rural/images_png"), that names `dir` as its images; none where no dataset.toml
+// does. Each directory is asked once (`layouts`).
+const std::optional<GenericLayout>& image_dir_layout(
+    const fs::path& dir, std::map<fs::path, std::optional<GenericLayout>>& layouts) {
+    auto found = layouts.find(dir);
+    if (found != layouts.end()) return found->second;
+    std::error_code ec;
+    std::optional<GenericLayout> layout;
+    for (fs::path root = fs::weakly_canonical(dir, ec); !layout && !root.empty();
+         root = root.parent_path()) {
+        if (const std::optional<GenericLayout> l = generic_layout(root);
+            l && fs::equivalent(l->images, dir, ec))
+            layout = l;
+        if (root == root.parent_path()) break;
+    }
+    return layouts.emplace(dir, std::move(layout)).first->second;
+}
+
 // --mask-names: the stem of `image`'s mask as the generic dataset whose images it is names its
 // masks (12_sat.jpg -> 12_mask, by files.image_suffix and files.mask_suffix), so predictions
-// copied into the dataset are read as its masks. The dataset.toml is the nearest one, in the
-// image's directory or above it (images = "Train/Rural/images_png"), that lists that directory as
-// its images (each directory asked once, in `layouts`). InputError where none does, or the name
-// lacks image_suffix.
+// copied into the dataset are read as its masks. InputError where no dataset.toml names its
+// directory as images (image_dir_layout), or the name lacks image_suffix.
 std::string dataset_mask_stem(const fs::path& image,
                               std::map<fs::path, std::optional<GenericLayout>>& layouts) {
     const fs::path dir = image.parent_path().empty() ? fs::path(".") : image.parent_path();
-    auto found = layouts.find(dir);
-    if (found == layouts.end()) {
-        std::error_code ec;
-        const fs::path canonical = fs::weakly_canonical(dir, ec);
-        std::optional<GenericLayout> layout;
-        for (fs::path root = canonical; !layout && !root.empty(); root = root.parent_path()) {
-            if (const std::optional<GenericLayout> l = generic_layout(root);
-                l && fs::equivalent(l->images, dir, ec))
-                layout = l;
-            if (root == root.parent_path()) break;
-        }
-        found = layouts.emplace(dir, layout).first;
-    }
-    const std::optional<GenericLayout>& layout = found->second;
+    const std::optional<GenericLayout>& layout = image_dir_layout(dir, layouts);
     if (!layout)
         PFCE_THROW(InputError, "--mask-names: ", image.string(),
                    " lies in no dataset's image directory (a dataset.toml in ", dir.string(),
@@ -363,7 +367,8 @@ class MaskDirectoryFinder {
 };
 
 // Where each prediction goes: --out names the file for one image, the directory for many.
-// `layouts`: the datasets --mask-names named masks by, by image directory (none without it).
+// `layouts`: the datasets the inputs' directories are images of (image_dir_layout), by directory:
+// --mask-names named masks by them.
 std::vector<Job> plan_jobs(const PredictArgs& a,
                            std::map<fs::path, std::optional<GenericLayout>>& layouts) {
     if (a.out.empty())
@@ -497,13 +502,9 @@ std::vector<Job> plan_jobs(const PredictArgs& a,
     auto mask_suffix = [&](const fs::path& dir) -> const std::string& {
         const auto found = mask_suffix_of.find(dir);
         if (found != mask_suffix_of.end()) return found->second;
-        const fs::path canonical = fs::weakly_canonical(dir, ec);
-        std::optional<GenericLayout> layout;
-        for (const fs::path& root : {canonical, canonical.parent_path()})
-            if (!layout || layout->mask_suffix.empty()) layout = generic_layout(root);
-        const bool shared = layout && !layout->mask_suffix.empty() &&
-                            fs::equivalent(layout->images, dir, ec) &&
-                            fs::equivalent(layout->masks, dir, ec);
+        const std::optional<GenericLayout>& layout = image_dir_layout(dir, layouts);
+        const bool shared =
+            layout && !layout->mask_suffix.empty() && fs::equivalent(layout->masks, dir, ec);
         return mask_suffix_of[dir] = shared ? layout->mask_suffix : std::string();
     };
     std::map<fs::path, std::size_t> masks_left_out;
@@ -748,7 +749,8 @@ void run_predict(const PredictArgs& a) {
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     for (const auto& [dir, layout] : mask_name_layouts)
-        if (layout) refuse_masks_named_for_another_encoding(a.checkpoint, m, dir, *layout);
+        if (a.mask_names && layout)
+            refuse_masks_named_for_another_encoding(a.checkpoint, m, dir, *layout);
     SlidingWindow sw;
     sw.window = a.window_given ? a.window : eval_options(m.config).window;
     sw.tta = tta;
