@@ -6,14 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <exception>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "core/rng.hpp"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace pfce {
 namespace {
@@ -129,19 +125,8 @@ std::vector<LabelMap> sample_sparse_all(const std::vector<LabelMap>& dense,
         PFCE_THROW(InputError, "sampler: ", dense.size(), " masks but ", ids.size(), " ids");
     validate_sampler_options(opts);
     std::vector<LabelMap> out(dense.size());
-    std::exception_ptr error;
-    const long count = static_cast<long>(dense.size());
-#pragma omp parallel for schedule(dynamic, 4)
-    for (long i = 0; i < count; ++i) {
-        try {
-            out[static_cast<std::size_t>(i)] = sample_sparse(
-                dense[static_cast<std::size_t>(i)], opts, ids[static_cast<std::size_t>(i)]);
-        } catch (...) {
-#pragma omp critical(pfce_sampler_error)
-            if (!error) error = std::current_exception();
-        }
-    }
-    if (error) std::rethrow_exception(error);
+    parallel_for(
+        dense.size(), [&](std::size_t i) { out[i] = sample_sparse(dense[i], opts, ids[i]); }, 4);
     return out;
 }
 

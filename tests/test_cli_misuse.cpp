@@ -2211,6 +2211,15 @@ TEST(CliMisuse, EvalPerImageScoresAreWrittenWithoutReplacingFiles) {
     ASSERT_TRUE(bj.contains("miou_ci95")) << bj.dump();
     EXPECT_LE(bj["miou_ci95"][0].get<double>(), bj["miou_ci95"][1].get<double>());
     EXPECT_EQ(bj["bootstrap"]["images"], 10);
+    EXPECT_FALSE(bj["bootstrap"].contains("caveat")) << bj.dump();
+    // Drawn from fewer than 10 images an interval is said to be too few to trust, however narrow
+    // (a researcher read one over 3 test images as a precise score).
+    const test::CommandResult boot_few = test::run_pfce(
+        "eval --checkpoint " + run + "/last.ckpt --split train --device cpu --bootstrap 500");
+    ASSERT_EQ(boot_few.status, 0) << boot_few.output;
+    EXPECT_MESSAGE_HAS(boot_few.output, "images, 500 resamples; too few to trust)");
+    EXPECT_MESSAGE_HAS(boot_few.output, "the mIoU interval is drawn from only ");
+    EXPECT_MESSAGE_HAS(boot_few.output, "understates how far the score moves");
     const test::CommandResult few = test::run_pfce(
         "eval --checkpoint " + run + "/last.ckpt --split all --device cpu --bootstrap 5");
     EXPECT_EQ(few.status, 2) << few.output;

@@ -5,10 +5,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "core/parallel.hpp"
 #include "core/rng.hpp"
 #include "core/stop_signal.hpp"
 #include "core/tensor.hpp"
@@ -16,6 +21,28 @@
 #include "tests/test_util.hpp"
 
 using namespace pfce;
+
+// A dataset with several bad files must name the same one on every run: the lowest index, even
+// when a thread reaches a later bad item first (here the later ones fail at once, the first late).
+TEST(ParallelFor, RethrowsTheFailureOfTheLowestIndexWhateverTheTiming) {
+    for (int round = 0; round < 20; ++round) {
+        std::vector<int> ran(64, 0);
+        try {
+            parallel_for(ran.size(), [&](std::size_t i) {
+                ran[i] = 1;
+                if (i == 5) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                    throw std::runtime_error("item 5");
+                }
+                if (i == 9 || i == 40) throw std::runtime_error("item " + std::to_string(i));
+            });
+            FAIL() << "no exception";
+        } catch (const std::runtime_error& e) {
+            EXPECT_STREQ(e.what(), "item 5");
+        }
+        for (int i = 0; i <= 5; ++i) EXPECT_EQ(ran[static_cast<std::size_t>(i)], 1) << i;
+    }
+}
 
 TEST(Tensor, HostIsZeroedAndSized) {
     Tensor t = Tensor::host({2, 3, 4, 5}, DType::f32);

@@ -66,19 +66,25 @@ TEST(Metrics, PerImageScoresCsv) {
     ASSERT_EQ(lines.size(), 5u) << csv;
     EXPECT_EQ(lines[0],
               "id,pixels,oa,miou,miou_no_clutter,mean_f1,iou_low veg,iou_car,\"iou_x,y\",f1_low "
-              "veg,f1_car,\"f1_x,y\"");
+              "veg,f1_car,\"f1_x,y\",tp_low veg,tp_car,\"tp_x,y\",fp_low veg,fp_car,\"fp_x,y\","
+              "fn_low veg,fn_car,\"fn_x,y\"");
     EXPECT_EQ(lines[1].substr(0, 33), "a,30,0.800000,0.665501,0.613636,0");
+    // The counts: true positives on the diagonal, false positives down a column, false negatives
+    // along a row; they sum over the rows to the split's.
+    EXPECT_MESSAGE_HAS(lines[1], ",8,6,10,1,2,3,2,4,0");
     EXPECT_EQ(lines[2],
               "\"tile, \"\"north\"\"\",8,1.000000,1.000000,1.000000,1.000000,1.000000,1.000000,,"
-              "1.000000,1.000000,");
-    EXPECT_EQ(lines[3], "empty,0,,,,,,,,,,");
+              "1.000000,1.000000,,4,4,0,0,0,0,0,0,0");
+    EXPECT_EQ(lines[3], "empty,0,,,,,,,,,,,0,0,0,0,0,0,0,0,0");
     EXPECT_EQ(lines[4].substr(0, 24), "d,4,0.000000,0.000000,0.");
+    EXPECT_MESSAGE_HAS(lines[4], ",0,0,0,0,4,0,4,0,0");
     EXPECT_EQ(lowest_miou(scores, 5), "d 0.0000, a 0.6655, \"tile, \"\"north\"\"\" 1.0000");
     EXPECT_EQ(lowest_miou_order(scores, 2), (std::vector<std::size_t>{3, 0}));
     EXPECT_EQ(lowest_miou(scores, 1), "d 0.0000");
     // Without a clutter class there is no miou_no_clutter column.
     EXPECT_EQ(split_lines(image_scores_csv(scores, {"a", "b", "c"}, -1))[0],
-              "id,pixels,oa,miou,mean_f1,iou_a,iou_b,iou_c,f1_a,f1_b,f1_c");
+              "id,pixels,oa,miou,mean_f1,iou_a,iou_b,iou_c,f1_a,f1_b,f1_c,tp_a,tp_b,tp_c,fp_a,fp_b,"
+              "fp_c,fn_a,fn_b,fn_c");
 }
 
 // eval --bootstrap: the interval is the same every time (a fixed seed), a point where every image
@@ -122,6 +128,10 @@ TEST(Metrics, BootstrapIntervalOfTheMiou) {
                            bootstrap_miou({many[0], std::vector<std::int64_t>(9, 0)}, 3, -1, 1000);
                        }),
                        "needs at least 2 images that label a pixel (1 here)");
+    // Fewer than 10 units: a caveat to print beside it; from 10 none.
+    EXPECT_MESSAGE_HAS(few_bootstrap_units_note(wide.images, "images"),
+                       "drawn from only 4 images: a bootstrap of fewer than 10 understates");
+    EXPECT_EQ(few_bootstrap_units_note(10, "images"), "");
 }
 
 TEST(Metrics, AbsentClassIsLeftOutOfTheMeans) {

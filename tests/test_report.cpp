@@ -12,6 +12,7 @@
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
 #include "host/experiment/confusion_chart.hpp"
+#include "host/experiment/experiment_settings.hpp"
 #include "host/experiment/picture_grid.hpp"
 #include "host/experiment/report.hpp"
 #include "host/experiment/results.hpp"
@@ -466,7 +467,7 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
         lines.push_back(csv.substr(p, q - p));
     ASSERT_EQ(lines.size(), 6u);
     const int cols = count(lines[0], ",");
-    EXPECT_EQ(cols, 14 + 6 + 6 + 6);
+    EXPECT_EQ(cols, 14 + 6 + 6 + 6 + 2);
     for (const auto& l : lines) EXPECT_EQ(count(l, ","), cols) << l;
     EXPECT_NE(lines[0].find("iou_impervious"), std::string::npos) << lines[0];
     EXPECT_EQ(lines[2].rfind("e1-700,ok,true,", 0), 0u);
@@ -493,12 +494,14 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
     EXPECT_EQ(cell("test_miou_ci95_lo"), "0.45");
     EXPECT_EQ(cell("test_miou_ci95_hi"), "0.55");
     // The failed experiment measured nothing: empty cells after id, status, current and labels,
-    // never 0.
+    // never 0 (up to wall_seconds, which it spent; then its description and settings).
     EXPECT_EQ(lines[5].rfind("e5-500-edge,failed,", 0), 0u) << lines[5];
     std::vector<std::string> fields;
     std::stringstream row(lines[5]);
     for (std::string f; std::getline(row, f, ',');) fields.push_back(f);
-    for (std::size_t k = 4; k + 1 < fields.size(); ++k)
+    const std::size_t wall = static_cast<std::size_t>(
+        std::find(header.begin(), header.end(), "wall_seconds") - header.begin());
+    for (std::size_t k = 4; k < wall; ++k)
         EXPECT_EQ(fields[k], "") << "column " << k << " of " << lines[5];
 
     // Markdown: the table, the report's figures beside ours with the caveat, charts, pictures,
@@ -769,6 +772,26 @@ TEST(Report, WallTimeSaysWhenItSpansSessions) {
     EXPECT_TRUE(back.resumed);
 }
 
+// An interval over fewer than 10 test images carries its n and the legend says why (it
+// understates the uncertainty however narrow); one of 10 or more, or unrecorded, none.
+TEST(Report, AnIntervalOfFewTestImagesSaysSo) {
+    ReportInput in = make_report_input();
+    std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md, "| 0.5000 [0.450, 0.550] |");
+    EXPECT_EQ(md.find("followed by its n"), std::string::npos);
+    in.results[1].test_miou_ci95_units = 3;
+    in.results[2].test_miou_ci95_units = 10;
+    md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md, "| 0.5000 [0.450, 0.550] (n=3) |");
+    EXPECT_MESSAGE_HAS(md, "| 0.6000 [0.550, 0.650] |");
+    EXPECT_MESSAGE_HAS(md,
+                       "An interval followed by its n was drawn from fewer than 10 test "
+                       "images (tiles)");
+    const ExperimentResult back =
+        result_from_json(nlohmann::json::parse(to_json(in.results[1]).dump()), "mem");
+    EXPECT_EQ(back.test_miou_ci95_units, 3);
+}
+
 TEST(Report, OrderingNoteSaysWhenTheOrderBreaks) {
     ReportInput in = make_report_input();
     in.results[1].test.miou = 0.7;  // e1 above e2
@@ -817,6 +840,74 @@ TEST(Report, ClassNamesWithCommasQuotesAndBarsKeepTheirColumns) {
     EXPECT_MESSAGE_HAS(md, "Black = unlabelled.");
     in.unlabelled_colour = {155, 155, 155};
     EXPECT_MESSAGE_HAS(render_report_markdown(in), "The colour (155, 155, 155) = unlabelled.");
+}
+
+// Two experiments with the same labels, one tuned and one not, read as one row twice (a
+// researcher's probe: e2 and e3 both "sparse 2100/class"). The report lists each experiment's
+// description and the settings by which it differs from most of the suite; settings that have no
+// effect in an experiment (plateau settings under a constant schedule, CRF settings with the term
+// off) and those the labels column names are left out; a tie is shown at every experiment.
+TEST(Report, ExperimentsTableSaysWhatSetsEachApart) {
+    ReportInput in = make_report_input();
+    auto fingerprint = [](double lr, const char* schedule, double factor, double crf, int radius) {
+        return nlohmann::json{{"optimizer.lr", lr},
+                              {"schedule.name", schedule},
+                              {"schedule.plateau_factor", factor},
+                              {"loss.crf_weight", crf},
+                              {"loss.crf_radius", radius},
+                              {"labels.points", {700}},
+                              {"labels.kind", "sparse"}};
+    };
+    in.results[0].config = fingerprint(1e-3, "plateau", 0.5, 0.0, 5);
+    in.results[1].config = fingerprint(1e-4, "constant", 0.1, 0.0, 5);
+    in.results[2].config = fingerprint(1e-3, "plateau", 0.5, 0.1, 3);
+    in.results[3].config = fingerprint(1e-3, "plateau", 0.5, 0.2, 7);
+    in.results[3].config["labels.points"] = {500};  // the labels column says it
+    const auto settings = distinguishing_settings(in.results);
+    ASSERT_EQ(settings.size(), in.results.size());
+    EXPECT_TRUE(settings[0].empty());
+    EXPECT_EQ(settings[1],
+              (std::vector<std::string>{"optimizer.lr = 0.0001", "schedule.name = \"constant\""}));
+    // Two CRF experiments of different radii and weights: a tie, said at both.
+    EXPECT_EQ(settings[2],
+              (std::vector<std::string>{"loss.crf_radius = 3", "loss.crf_weight = 0.1"}));
+    EXPECT_EQ(settings[3],
+              (std::vector<std::string>{"loss.crf_radius = 7", "loss.crf_weight = 0.2"}));
+    EXPECT_TRUE(settings[4].empty());  // failed before it recorded a config
+
+    const std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md,
+                       "## Experiments\n\n| experiment | description | labels | settings "
+                       "that differ from the others |\n|---|---|---|---|\n");
+    EXPECT_MESSAGE_HAS(md,
+                       "| e1-700 | hand-made e1-700 | sparse 700/class | optimizer.lr = "
+                       "0.0001, schedule.name = \"constant\" |");
+    EXPECT_MESSAGE_HAS(md, "| dense | hand-made dense | dense | — |");
+    EXPECT_LT(md.find("## Experiments"), md.find("## Results"));
+    EXPECT_MESSAGE_HAS(render_report_html(in, ""), "<h2>Experiments</h2>");
+    // Per-class IoU: the class columns are numbers, aligned right.
+    EXPECT_MESSAGE_HAS(md,
+                       "| experiment | impervious surfaces | building | low vegetation | tree "
+                       "| car | clutter |\n|---|---:|");
+    const std::string csv = render_results_csv(in);
+    EXPECT_MESSAGE_HAS(csv.substr(0, csv.find('\n')), ",description,settings_that_differ");
+    EXPECT_MESSAGE_HAS(csv,
+                       ",hand-made e1-700,\"optimizer.lr = 0.0001; schedule.name = "
+                       "\"\"constant\"\"\"\n");
+    EXPECT_EQ(render_results_json(in)["experiments"][1]["settings_that_differ"].size(), 2u);
+    // The pictures' headings name what each is, not only its labels.
+    in.results[1].grid_png = "e1-700/grid.png";
+    EXPECT_MESSAGE_HAS(render_report_markdown(in), "### e1-700 — hand-made e1-700\n");
+}
+
+// The technical report's figures and their caveat only where an experiment has a figure to
+// compare: a user's own suite on Potsdam's classes got the caveat about PIL over no table.
+TEST(Report, TheTechnicalReportsSectionOnlyBesideItsFigures) {
+    ReportInput in = make_report_input();
+    EXPECT_MESSAGE_HAS(render_report_markdown(in), "## The technical report's figures beside ours");
+    for (auto& r : in.results) r.report_figure.clear();
+    EXPECT_EQ(render_report_markdown(in).find("technical report's figures"), std::string::npos);
+    EXPECT_EQ(render_report_html(in, "").find("technical report's figures"), std::string::npos);
 }
 
 // A run's curves (OUT/curves.svg): three charts nested in one picture, each series drawn only

@@ -377,6 +377,10 @@ void run_eval(const EvalArgs& a) {
         try {
             interval = bootstrap_miou(units, static_cast<int>(m.class_names.size()),
                                       m.clutter_class, a.bootstrap);
+            if (const std::string few =
+                    few_bootstrap_units_note(interval->images, by_tile ? "tiles" : "images");
+                !few.empty())
+                log_warn("the mIoU interval is ", few);
         } catch (const InputError& e) {
             log_warn("no bootstrap interval: ", e.what());
         }
@@ -387,6 +391,9 @@ void run_eval(const EvalArgs& a) {
             j["miou_ci95"] = {interval->lo, interval->hi};
             j["bootstrap"] = {{"resamples", interval->resamples},
                               {by_tile ? "tiles" : "images", interval->images}};
+            if (interval->images < kFewBootstrapUnits)
+                j["bootstrap"]["caveat"] =
+                    few_bootstrap_units_note(interval->images, by_tile ? "tiles" : "images");
         }
         j["checkpoint"] = a.checkpoint;
         // How far its run had trained: a script can tell an untrained last.ckpt (step 0).
@@ -439,9 +446,10 @@ void run_eval(const EvalArgs& a) {
                         : "");
     std::printf("%s", format_metrics_table(r.metrics, m.class_names, m.clutter_class).c_str());
     if (interval)
-        std::printf("%-22s [%.4f, %.4f]  (95%%: bootstrap of %zu %s, %d resamples)\n",
+        std::printf("%-22s [%.4f, %.4f]  (95%%: bootstrap of %zu %s, %d resamples%s)\n",
                     "mIoU interval", interval->lo, interval->hi, interval->images,
-                    by_tile ? "tiles" : "images", interval->resamples);
+                    by_tile ? "tiles" : "images", interval->resamples,
+                    interval->images < kFewBootstrapUnits ? "; too few to trust" : "");
     std::printf("%-22s %8.4f\n", "loss (dense)", r.loss_dense);
     if (!a.labels.empty()) std::printf("%-22s %8.4f\n", "loss (--labels)", r.loss);
     if (!a.per_image.empty()) {

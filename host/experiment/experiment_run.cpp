@@ -331,6 +331,11 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                                                : ev.image_confusion,
             static_cast<int>(pal.classes.size()), in.clutter_class, kReportBootstrapResamples);
         r.test_miou_ci95 = {ci.lo, ci.hi};
+        r.test_miou_ci95_units = static_cast<int>(ci.images);
+        if (const std::string few = few_bootstrap_units_note(
+                ci.images, L.ds->kind() == DatasetKind::tiles ? "test tiles" : "test images");
+            !few.empty())
+            log_warn(tag, "the interval of the test mIoU is ", few);
     } catch (const InputError& why) {
         log_info(tag, "no interval of the test mIoU: ", why.what());
     }

@@ -18,6 +18,7 @@
 #include "core/output_dir.hpp"
 #include "core/text.hpp"
 #include "host/experiment/confusion_chart.hpp"
+#include "host/experiment/experiment_settings.hpp"
 #include "host/experiment/svg_chart.hpp"
 #include "host/experiment/text_file.hpp"
 
@@ -28,6 +29,7 @@ namespace {
 struct Table {
     std::vector<std::string> header;
     std::vector<std::vector<std::string>> rows;
+    std::size_t text_columns = 2;  // the leading columns of names and words (left); numbers right
 };
 
 const char* kDash = "—";
@@ -154,6 +156,10 @@ std::string interval_text(const ExperimentResult& r) {
     s += ", ";
     s += fixed(r.test_miou_ci95[1], 3);
     s += "]";
+    // Too few test images to read it by: said with their count (the legend says why).
+    if (r.test_miou_ci95_units > 0 &&
+        static_cast<std::size_t>(r.test_miou_ci95_units) < kFewBootstrapUnits)
+        s += " (n=" + std::to_string(r.test_miou_ci95_units) + ")";
     return s;
 }
 
@@ -187,9 +193,27 @@ Table results_table(const ReportInput& in) {
     return t;
 }
 
+// What each experiment is: its description, labels and the settings that set it apart (two with
+// the same labels, one tuned and one not, read as one row twice otherwise).
+Table experiments_table(const ReportInput& in) {
+    Table t;
+    t.text_columns = 4;
+    t.header = {"experiment", "description", "labels", "settings that differ from the others"};
+    const auto settings = distinguishing_settings(in.results);
+    for (std::size_t i = 0; i < in.results.size(); ++i) {
+        const ExperimentResult& r = in.results[i];
+        std::string differ;
+        for (const std::string& s : settings[i]) (differ += differ.empty() ? "" : ", ") += s;
+        t.rows.push_back({row_id(in, r), r.description.empty() ? kDash : r.description, r.labels,
+                          differ.empty() ? kDash : differ});
+    }
+    return t;
+}
+
 Table per_class_table(const ReportInput& in) {
     Table t;
     const auto columns = class_columns(in);
+    t.text_columns = 1;
     t.header = {"experiment"};
     for (const auto& n : columns) t.header.push_back(n);
     for (const auto& r : in.results) {
@@ -282,7 +306,18 @@ std::vector<std::string> ordering_notes(const ReportInput& in) {
         notes.push_back(
             "The brackets beside a test mIoU hold its 95% bootstrap interval over the test images "
             "(by tile for tiles): how far the score moves with another test set of the kind. "
-            "Differences inside overlapping intervals may be the test set's, not the method's.");
+            "Differences inside overlapping intervals may be the test set's, not the method's." +
+            std::string(std::any_of(in.results.begin(), in.results.end(),
+                                    [](const ExperimentResult& r) {
+                                        return r.test_miou_ci95_units > 0 &&
+                                               static_cast<std::size_t>(r.test_miou_ci95_units) <
+                                                   kFewBootstrapUnits;
+                                    })
+                            ? " An interval followed by its n was drawn from fewer than " +
+                                  std::to_string(kFewBootstrapUnits) +
+                                  " test images (tiles): however narrow, it understates the "
+                                  "uncertainty (so few give a handful of distinct draws)."
+                            : ""));
     const auto* dense = find(in, "dense");
     const auto* e4 = find(in, "e4-500-linked");
     if (dense && e4 && std::isfinite(dense->test.miou) && dense->test.miou > 0)
@@ -356,7 +391,7 @@ std::string md_table(const Table& t) {
     for (const auto& h : t.header) cell(o, h);
     o += "\n|";
     // Names and labels left, numbers right.
-    for (std::size_t i = 0; i < t.header.size(); ++i) o += i < 2 ? "---|" : "---:|";
+    for (std::size_t i = 0; i < t.header.size(); ++i) o += i < t.text_columns ? "---|" : "---:|";
     o += "\n";
     for (const auto& row : t.rows) {
         o += "|";
@@ -396,7 +431,10 @@ std::string html_table(const Table& t) {
     for (const auto& row : t.rows) {
         o += "<tr>";
         for (std::size_t i = 0; i < row.size(); ++i)
-            o += std::string(i == 0 ? "<td class=\"id\">" : "<td>") + html_escape(row[i]) + "</td>";
+            o += std::string(i == 0               ? "<td class=\"id\">"
+                             : i < t.text_columns ? "<td class=\"text\">"
+                                                  : "<td>") +
+                 html_escape(row[i]) + "</td>";
         o += "</tr>\n";
     }
     return o + "</tbody>\n</table>\n";
@@ -483,6 +521,12 @@ bool any_pictures(const ReportInput& in) {
 
 // The pictures' caption, naming the colour unlabelled pixels are shown in (black, or the dataset's
 // ignore colour, or a grey when a class is black).
+// An experiment's picture heading: its id and what it is (the description says more than the
+// labels, which two experiments may share).
+std::string picture_heading(const ReportInput& in, const ExperimentResult& r) {
+    return row_id(in, r) + " — " + (r.description.empty() ? r.labels : r.description);
+}
+
 std::string grid_caption(const ReportInput& in) {
     const auto& u = in.unlabelled_colour;
     const std::string colour = u == std::array<std::uint8_t, 3>{0, 0, 0}
@@ -563,6 +607,7 @@ std::string render_report_markdown(const ReportInput& in) {
         for (const auto& [id, why] : in.not_run) o += "- **" + id + "**: " + md_text(why) + "\n";
         o += "\n";
     }
+    o += "## Experiments\n\n" + md_table(experiments_table(in)) + "\n";
     o += "## Results (test split, dense ground truth)\n\n" + md_table(results_table(in)) + "\n";
     o += legend_md(in) + "\n\n";
     const std::string fails = failures_md(in);
@@ -574,10 +619,9 @@ std::string render_report_markdown(const ReportInput& in) {
     if (!confusion_panels(in).empty())
         o += "\n### Confusion (test)\n\n" + std::string(kConfusionCaption) +
              "\n\n![Confusion matrices (test)](" + kConfusionFile + ")\n";
-    if (in.potsdam_classes) {
+    if (const Table cmp = comparison_table(in); in.potsdam_classes && !cmp.rows.empty()) {
         o += "\n## The technical report's figures beside ours\n\n";
-        const Table cmp = comparison_table(in);
-        if (!cmp.rows.empty()) o += md_table(cmp) + "\n";
+        o += md_table(cmp) + "\n";
         o += std::string(kCaveat) + "\n";
     }
     o += "\n## Curves\n\n";
@@ -586,8 +630,8 @@ std::string render_report_markdown(const ReportInput& in) {
     if (any_pictures(in)) o += "## Pictures\n\n" + grid_caption(in) + "\n\n";
     for (const auto& r : in.results) {
         if (!ok(r) || r.grid_png.empty()) continue;
-        o += "### " + row_id(in, r) + " — " + md_text(r.labels) + "\n\n![" + r.id + "](" +
-             r.grid_png + ")\n\n";
+        o += "### " + md_text(picture_heading(in, r)) + "\n\n![" + r.id + "](" + r.grid_png +
+             ")\n\n";
     }
     return o;
 }
@@ -608,7 +652,8 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
         "0;font-size:13px}\nth,td{border:1px "
         "solid #ccc;padding:4px "
         "8px;text-align:right}\nth{background:#f3f3f3}\ntd.id{text-align:left;"
-        "font-weight:bold}\nimg{max-width:100%;image-rendering:pixelated}\n.charts "
+        "font-weight:bold}\ntd.text{text-align:left}\nimg{max-width:100%;image-rendering:pixelated}"
+        "\n.charts "
         "img{max-width:48%;"
         "margin:0.5%}\n.note{background:#fff8e0;border-left:4px solid #e0b000;padding:0.6em 1em}\n"
         "</style>\n</head>\n<body>\n";
@@ -625,6 +670,7 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
             o += "<li><b>" + html_escape(id) + "</b>: " + html_escape(why) + "</li>";
         o += "</ul></div>\n";
     }
+    o += "<h2>Experiments</h2>\n" + html_table(experiments_table(in));
     o += "<h2>Results (test split, dense ground truth)</h2>\n" + html_table(results_table(in));
     o += "<p>" + html_escape(legend_md(in)) + "</p>\n";
     bool any_failed = false;
@@ -653,10 +699,8 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
         else
             o += "<img alt=\"Confusion matrices (test)\" src=\"" + uri + "\"/>\n";
     }
-    if (in.potsdam_classes) {
-        o += "<h2>The technical report's figures beside ours</h2>\n";
-        const Table cmp = comparison_table(in);
-        if (!cmp.rows.empty()) o += html_table(cmp);
+    if (const Table cmp = comparison_table(in); in.potsdam_classes && !cmp.rows.empty()) {
+        o += "<h2>The technical report's figures beside ours</h2>\n" + html_table(cmp);
         o += "<p class=\"note\">" + inline_md_to_html(kCaveat) + "</p>\n";
     }
     o += "<h2>Curves</h2>\n<div class=\"charts\">\n";
@@ -671,7 +715,7 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
     if (any_pictures(in)) o += "<h2>Pictures</h2>\n<p>" + html_escape(grid_caption(in)) + "</p>\n";
     for (const auto& r : in.results) {
         if (!ok(r) || r.grid_png.empty()) continue;
-        o += "<h3>" + html_escape(row_id(in, r) + " — " + r.labels) + "</h3>\n";
+        o += "<h3>" + html_escape(picture_heading(in, r)) + "</h3>\n";
         const std::string uri = data_uri(r.grid_png, "image/png");
         if (uri.empty())
             o += "<p>(picture " + html_escape(r.grid_png) + " missing)</p>\n";
@@ -698,8 +742,10 @@ std::string render_results_csv(const ReportInput& in) {
     for (const auto& n : columns) o += "," + csv_field("iou_" + n);
     for (const auto& n : columns) o += "," + csv_field("f1_" + n);
     o += ",final_train_crf_loss,seconds_per_epoch,selected_epoch,test_miou_ci95_lo,"
-         "test_miou_ci95_hi,wall_seconds\n";
-    for (const auto& r : in.results) {
+         "test_miou_ci95_hi,wall_seconds,description,settings_that_differ\n";
+    const auto settings = distinguishing_settings(in.results);
+    for (std::size_t i = 0; i < in.results.size(); ++i) {
+        const ExperimentResult& r = in.results[i];
         // A failed experiment measured nothing: its cells stay empty, never 0.
         auto metric = [&](double v) { return ok(r) ? num(v) : std::string(); };
         // current: false for a result of an earlier run with other settings than the suite's now.
@@ -717,16 +763,21 @@ std::string render_results_csv(const ReportInput& in) {
         for (std::size_t k = 0; k < 2; ++k)
             (o += ",") +=
                 ok(r) && r.test_miou_ci95.size() == 2 ? num(r.test_miou_ci95[k]) : std::string();
-        o += "," + num(r.wall_seconds) + "\n";
+        std::string differ;  // "; " apart: a value may hold commas ([500, 1000])
+        for (const std::string& s : settings[i]) (differ += differ.empty() ? "" : "; ") += s;
+        o += "," + num(r.wall_seconds) + "," + csv_field(r.description) + "," + csv_field(differ) +
+             "\n";
     }
     return o;
 }
 
 nlohmann::json render_results_json(const ReportInput& in) {
     nlohmann::json ex = nlohmann::json::array();
-    for (const auto& r : in.results) {
-        ex.push_back(to_json(r));
-        ex.back()["current"] = current(in, r);  // false: an earlier run's, of other settings
+    const auto settings = distinguishing_settings(in.results);
+    for (std::size_t i = 0; i < in.results.size(); ++i) {
+        ex.push_back(to_json(in.results[i]));
+        ex.back()["current"] = current(in, in.results[i]);  // false: an earlier run's settings
+        ex.back()["settings_that_differ"] = settings[i];
     }
     nlohmann::json not_run = nlohmann::json::array();
     for (const auto& [id, why] : in.not_run) not_run.push_back({{"id", id}, {"reason", why}});

@@ -94,7 +94,8 @@ void result_fields(Rec& r, F&& f) {
     f("val_loss_dense", r.val_loss_dense);
     f("val_miou", r.val_miou);
     f("test", r.test);
-    f("test_miou_ci95", r.test_miou_ci95, Presence::optional);  // older pfce: none
+    f("test_miou_ci95", r.test_miou_ci95, Presence::optional);              // older pfce: none
+    f("test_miou_ci95_units", r.test_miou_ci95_units, Presence::optional);  // older: unrecorded
     f("classes", r.class_names);
     f("wall_seconds", r.wall_seconds);
     f("sessions", r.sessions, Presence::optional);  // older pfce: one session, not resumed

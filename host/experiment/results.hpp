@@ -52,6 +52,8 @@ struct ExperimentResult {
     // The test mIoU's 95% bootstrap interval over the test images (by tile for tiles), {lo, hi};
     // empty where there is none (older pfce, or fewer than 2 test images that label a pixel).
     std::vector<double> test_miou_ci95;
+    // The test images (tiles) that interval was drawn from; 0: not recorded (older pfce).
+    int test_miou_ci95_units = 0;
     std::vector<std::string> class_names;
 
     double wall_seconds = 0;  // whole experiment (sampling through evaluation), every session

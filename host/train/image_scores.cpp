@@ -51,12 +51,13 @@ std::string image_scores_csv(const std::vector<ImageScore>& scores,
     std::string out = "id,pixels,oa,miou";
     if (clutter_class >= 0) out += ",miou_no_clutter";
     out += ",mean_f1";
-    for (const char* what : {"iou_", "f1_"})
+    for (const char* what : {"iou_", "f1_", "tp_", "fp_", "fn_"})
         for (const std::string& name : class_names) {
             out += ',';
             out += csv_field(what + name);
         }
     out += '\n';
+    const std::size_t nc = class_names.size();
     for (const ImageScore& s : scores) {
         const SegMetrics& m = s.metrics;
         const bool scored = m.pixels > 0;
@@ -72,8 +73,24 @@ std::string image_scores_csv(const std::vector<ImageScore>& scores,
         if (clutter_class >= 0) cell(m.miou_no_clutter);
         cell(m.mean_f1);
         for (const std::vector<double>* per_class : {&m.iou, &m.f1})
-            for (std::size_t c = 0; c < class_names.size(); ++c)
+            for (std::size_t c = 0; c < nc; ++c)
                 cell(c < per_class->size() ? (*per_class)[c] : std::nan(""));
+        // The counts behind them, summable over any subset of the images (their sums over all
+        // are the split's): a class's true positives, false positives (predicted, another in the
+        // truth) and false negatives (in the truth, another predicted).
+        std::vector<std::int64_t> tp(nc, 0), fp(nc, 0), fn(nc, 0);
+        if (m.confusion.size() == nc * nc)
+            for (std::size_t t = 0; t < nc; ++t)
+                for (std::size_t p = 0; p < nc; ++p) {
+                    const std::int64_t n = m.confusion[t * nc + p];
+                    (t == p ? tp[t] : fn[t]) += n;
+                    if (t != p) fp[p] += n;
+                }
+        for (const std::vector<std::int64_t>* counts : {&tp, &fp, &fn})
+            for (const std::int64_t n : *counts) {
+                out += ',';
+                out += std::to_string(n);
+            }
         out += '\n';
     }
     return out;
@@ -116,6 +133,16 @@ std::vector<std::vector<std::int64_t>> confusions_by_tile(
     std::vector<std::vector<std::int64_t>> out;
     for (auto& [tile, sum] : tiles) out.push_back(std::move(sum));
     return out;
+}
+
+std::string few_bootstrap_units_note(std::size_t units, const char* unit_name) {
+    if (units >= kFewBootstrapUnits) return {};
+    std::string s = "drawn from only " + std::to_string(units) + " ";
+    s += unit_name;
+    s += ": a bootstrap of fewer than " + std::to_string(kFewBootstrapUnits) +
+         " understates how far the score moves with other test data, however narrow the "
+         "interval; test on more to read it";
+    return s;
 }
 
 MiouInterval bootstrap_miou(const std::vector<std::vector<std::int64_t>>& confusions,

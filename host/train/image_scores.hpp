@@ -27,9 +27,10 @@ std::vector<ImageScore> image_scores(const std::vector<std::string>& ids,
 std::string csv_field(const std::string& s);
 
 // The scores as CSV, a row per image in order: id, pixels, oa, miou, miou_no_clutter (where
-// clutter_class is one), mean_f1, then iou_<class> and f1_<class> for each class. An undefined
-// value (a class absent from the image's truth and prediction, an unlabelled image) is an empty
-// cell; ids and class names holding a comma, a quote or a line break are quoted (RFC 4180).
+// clutter_class is one), mean_f1, then iou_<class> and f1_<class> for each class, then the pixel
+// counts tp_<class>, fp_<class> and fn_<class> (any subset of the rows sums to its scores). An
+// undefined value (a class absent from the image's truth and prediction, an unlabelled image) is an
+// empty cell; ids and class names holding a comma, a quote or a line break are quoted (RFC 4180).
 std::string image_scores_csv(const std::vector<ImageScore>& scores,
                              const std::vector<std::string>& class_names, int clutter_class);
 
@@ -44,8 +45,8 @@ std::string lowest_miou(const std::vector<ImageScore>& scores, std::size_t n);
 // A percentile bootstrap interval of the split's mIoU over its images: `resamples` draws of as many
 // images as were scored, with replacement (a fixed seed: the same interval every time), the mIoU
 // of each draw's summed confusion matrices, and the 2.5th and 97.5th percentiles of those. How far
-// the score may move with another test set of the same kind: 4 test images give a wide one.
-// Images of no labelled pixel are left out (they add nothing to a draw).
+// the score may move with another test set of the same kind. Images of no labelled pixel are left
+// out (they add nothing to a draw).
 struct MiouInterval {
     double lo = 0, hi = 0;
     std::size_t images = 0;  // the images drawn from
@@ -56,6 +57,14 @@ struct MiouInterval {
 // neighbouring windows of one tile are alike.
 std::vector<std::vector<std::int64_t>> confusions_by_tile(
     const std::vector<std::string>& ids, const std::vector<std::vector<std::int64_t>>& confusions);
+
+// Below this many images (tiles) an interval understates the uncertainty, however narrow it looks:
+// n units give only (2n-1 choose n) distinct draws (10 for 3 images), the draws' spread is
+// (n-1)/n of the units' and the percentiles of so few values are the extremes; a researcher's
+// probe read [0.210, 0.244] over 3 test images as a precise score.
+constexpr std::size_t kFewBootstrapUnits = 10;
+// "over only 3 images, too few to trust (fewer than 10 ...)"; empty from kFewBootstrapUnits up.
+std::string few_bootstrap_units_note(std::size_t units, const char* unit_name);
 
 // InputError when fewer than 2 images label a pixel (no spread to draw from).
 MiouInterval bootstrap_miou(const std::vector<std::vector<std::int64_t>>& confusions,
