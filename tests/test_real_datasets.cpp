@@ -1071,7 +1071,7 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
                                                     "/by-tile/last.ckpt --split all --bootstrap "
                                                     "200 --device cpu");
     ASSERT_EQ(boot.status, 0) << boot.output;
-    EXPECT_MESSAGE_HAS(boot.output, "(95%: bootstrap of 3 tiles, 200 resamples)");
+    EXPECT_MESSAGE_HAS(boot.output, "(95%: bootstrap of 3 tiles, 200 resamples; too few to trust)");
     // Resumed with the other split, it is refused before the data's warnings are said.
     const test::CommandResult other_split =
         test::run_pfce("train" + tiles + " --bands 4,1,2 --split-by sample --resume --out " + root +
