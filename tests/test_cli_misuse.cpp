@@ -1609,10 +1609,16 @@ TEST(CliMisuse, SettingsWithoutEffectAndNothingToScoreAreSaid) {
     std::ofstream(root + "/test.txt") << "tile_7\n";
     const std::string lists =
         " --train-list " + root + "/train.txt --val-list " + root + "/val.txt";
-    const test::CommandResult r =
-        test::run_pfce("train --data " + fd.root + " --out " + root + "/run" + lists +
-                       " --evaluate best --step-graph" + kTiny);
+    const test::CommandResult r = test::run_pfce(
+        "train --data " + fd.root + " --out " + root + "/run" + lists +
+        " --evaluate best --step-graph --schedule plateau --label-kind linked" + kTiny);
     EXPECT_EQ(r.status, 0) << r.output;
+    // Said with the sources of the settings that make it so (flags here), not "the defaults" of
+    // the patience it is about.
+    EXPECT_MESSAGE_HAS(r.output, "warn: command line: schedule.name = \"plateau\" cannot lower");
+    // The points sampled, then linked: not "sampled linked" and "linked linked".
+    EXPECT_MESSAGE_HAS(r.output, "labels: sampled sparse 500/class");
+    EXPECT_MESSAGE_HAS(r.output, "labels: linked 500/class D=20 -> ");
     EXPECT_MESSAGE_HAS(r.output,
                        "no test sample (no data.test_list): the lists name 5 of the 8 "
                        "samples, and the other 3 are used nowhere");
@@ -2187,7 +2193,7 @@ TEST(CliMisuse, EvalPerImageScoresAreWrittenWithoutReplacingFiles) {
     ASSERT_EQ(drawn.status, 0) << drawn.output;
     EXPECT_MESSAGE_HAS(drawn.output, "confusion matrix: " + svg);
     EXPECT_EQ(file_text(svg).rfind("<svg", 0), 0u);
-    EXPECT_MESSAGE_HAS(file_text(svg), "run/last.ckpt: all split, mIoU ");
+    EXPECT_MESSAGE_HAS(file_text(svg), "run/last.ckpt: all split, 10 images, mIoU ");
     EXPECT_MESSAGE_HAS(file_text(svg), ">" + test::foreign_class_names()[0] + "<");
     const test::CommandResult twice = test::run_pfce(eval + " --force --confusion '" + root +
                                                      "/scores/x.svg' --per-image '" + csv + "'");

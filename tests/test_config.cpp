@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "core/error.hpp"
+#include "core/source_version.hpp"
 #include "host/train/config.hpp"
 #include "host/train/config_sources.hpp"
 #include "host/train/optimizer.hpp"
@@ -61,6 +62,12 @@ TEST(Config, HelpAllShowsNestedCommandsOptions) {
     const test::CommandResult version = test::run_pfce("--version");
     EXPECT_EQ(version.status, 0) << version.output;
     EXPECT_MESSAGE_HAS(version.output, "pfce 0.");
+    // The commit of the sources it was built from (a clone here; none in an unpacked archive),
+    // as checkpoints and results record it.
+    EXPECT_MESSAGE_HAS(version.output, "pfce " + pfce_version_text() + ", ");
+    EXPECT_MESSAGE_HAS(pfce_version_text(), std::string(source_commit()).empty()
+                                                ? " (sources not under git)"
+                                                : " (commit " + std::string(source_commit()) + ")");
 }
 
 TEST(Config, SectionedFilesJsonAndTomlTextRoundTrip) {

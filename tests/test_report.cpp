@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/source_version.hpp"
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
 #include "host/experiment/confusion_chart.hpp"
@@ -627,6 +628,21 @@ TEST(Report, TheCrfChartOnlyWhenAnExperimentHasTheTerm) {
 // Each cell is its row's share: whole percent, "<1" for a sliver, nothing for none; a class absent
 // from the truth is a grey row that says so, not a row of zeros; names are escaped, counts in
 // tooltips. A matrix of the wrong size is refused naming its panel.
+// The caption is two short lines inside its panel (one long line ran under the next panel's
+// caption and off a single panel's canvas), and a long title widens its panel.
+TEST(ConfusionChart, CaptionAndTitleStayInsideTheirPanel) {
+    ConfusionPanel p;
+    p.class_names = {"a", "b"};
+    p.confusion = {3, 1, 0, 4};
+    p.title = "x";
+    const std::string narrow = render_confusion_svg({p}, 1);
+    EXPECT_MESSAGE_HAS(narrow, ">rows: truth; columns: predicted; % of each row (blank: none)<");
+    EXPECT_MESSAGE_HAS(narrow, ">a grey row: no pixel of the class in the truth<");
+    EXPECT_MESSAGE_HAS(narrow, "width=\"320\"");  // the 300 a panel takes at least, + margins
+    p.title = std::string(60, 't');
+    EXPECT_MESSAGE_HAS(render_confusion_svg({p}, 1), "width=\"520\"");  // 60 * 8 + 20 + 20
+}
+
 TEST(ConfusionChart, CellsAreSharesOfTheirRow) {
     const std::vector<std::string> names = {"road", "a<b", "car and a name far too long"};
     const std::vector<std::int64_t> m = {900, 100, 0,  // road: 90% right, 10% taken for a<b
@@ -790,6 +806,22 @@ TEST(Report, AnIntervalOfFewTestImagesSaysSo) {
     const ExperimentResult back =
         result_from_json(nlohmann::json::parse(to_json(in.results[1]).dump()), "mem");
     EXPECT_EQ(back.test_miou_ci95_units, 3);
+}
+
+// Which pfce made the results: each build once (a suite continued after an update holds two), an
+// older result's as not recorded; results.json names the build that wrote it.
+TEST(Report, NamesThePfceBuildsOfItsResults) {
+    ReportInput in = make_report_input();
+    for (auto& r : in.results) r.pfce = "0.1.0 (commit aaaa)";
+    in.results[2].pfce = "0.1.0 (commit bbbb)";
+    in.results[3].pfce.clear();
+    EXPECT_MESSAGE_HAS(render_report_markdown(in),
+                       "- pfce: 0.1.0 (commit aaaa); 0.1.0 (commit bbbb); not recorded (an older "
+                       "pfce)\n");
+    EXPECT_EQ(render_results_json(in)["pfce"], pfce_version_text());
+    const ExperimentResult back =
+        result_from_json(nlohmann::json::parse(to_json(in.results[2]).dump()), "mem");
+    EXPECT_EQ(back.pfce, "0.1.0 (commit bbbb)");
 }
 
 TEST(Report, OrderingNoteSaysWhenTheOrderBreaks) {

@@ -8,6 +8,7 @@
 #endif
 
 #include "core/file_io.hpp"
+#include "core/source_version.hpp"
 #include "core/stop_signal.hpp"
 #include "data/image_io.hpp"
 #include "host/train/memory_estimate.hpp"
@@ -224,6 +225,8 @@ TEST(Trainer, ARunKilledInItsFirstEpochResumesFromItsStart) {
     expect_same_tensors(full.last_checkpoint, rest.last_checkpoint);
     EXPECT_EQ(read_metrics(full.metrics_path).size(), read_metrics(rest.metrics_path).size());
     EXPECT_TRUE(fs::exists(c.run.out + "/best.ckpt"));
+    // A checkpoint names the pfce that wrote it (version and commit), for a paper's methods.
+    EXPECT_EQ(read_checkpoint(c.run.out + "/last.ckpt").meta["pfce"], pfce_version_text());
 
     // A run stopped before its first step ended (killed, failed) leaves only that start: the
     // same command, or a corrected one, runs again without --force, as before the start was saved.

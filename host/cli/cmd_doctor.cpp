@@ -4,6 +4,7 @@
 
 #include "core/build_info.hpp"
 #include "core/op_variants.hpp"
+#include "core/source_version.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/command_registry.hpp"
 
@@ -20,7 +21,8 @@ namespace pfce::cli {
 namespace {
 
 void run_doctor() {
-    std::printf("pfce %s (%s build, %s)\n", PFCE_VERSION, PFCE_BUILD_TYPE, PFCE_COMPILER);
+    std::printf("pfce %s, %s build, %s\n", pfce_version_text().c_str(), PFCE_BUILD_TYPE,
+                PFCE_COMPILER);
     std::printf("CUDA backend:      %s\n",
                 cuda_compiled() ? "built" : "not built (PFCE_CUDA=OFF or toolkit not found)");
     if (cuda_compiled()) {

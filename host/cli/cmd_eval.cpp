@@ -14,6 +14,7 @@
 
 #include "core/dir_lock.hpp"
 #include "core/log.hpp"
+#include "core/source_version.hpp"
 #include "core/stop_signal.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/dataset.hpp"
@@ -356,7 +357,8 @@ void run_eval(const EvalArgs& a) {
             (fs::path(a.checkpoint).parent_path().filename() / fs::path(a.checkpoint).filename())
                 .string() +
             ": " + a.split + " split" +
-            (own_data ? std::string() : " of " + fs::path(d.root).filename().string()) + miou;
+            (own_data ? std::string() : " of " + fs::path(d.root).filename().string()) + ", " +
+            std::to_string(indices.size()) + (indices.size() == 1 ? " image" : " images") + miou;
         panel.class_names = m.class_names;
         panel.confusion = r.confusion;
         panel.scope = "the " + a.split + " split of " + d.root;
@@ -396,6 +398,9 @@ void run_eval(const EvalArgs& a) {
                     few_bootstrap_units_note(interval->images, by_tile ? "tiles" : "images");
         }
         j["checkpoint"] = a.checkpoint;
+        // The build that scored it, and the one that trained it (older checkpoints: unrecorded).
+        j["pfce"] = pfce_version_text();
+        if (m.meta.contains("pfce")) j["trained_with"] = m.meta["pfce"];
         // How far its run had trained: a script can tell an untrained last.ckpt (step 0).
         if (const TrainingProgress p = training_progress(m.meta); p.known) {
             j["epoch"] = p.epoch;

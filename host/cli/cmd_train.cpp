@@ -283,7 +283,16 @@ void run_train(const TrainArgs& a) {
         std::printf("%s", to_toml_text(cfg).c_str());
         return;
     }
-    for (const UnusedSetting& u : unused_settings(cfg)) log_warn(source({u.key}), ": ", u.message);
+    // Each said with the sources of every setting it names, not only of the key it is about: a
+    // plateau too long for the run was put on "the defaults" when flags set the schedule and
+    // the epochs.
+    for (const UnusedSetting& u : unused_settings(cfg)) {
+        std::vector<std::string> named = {u.key};
+        for (const ConfigKey& k : config_keys())
+            if (k.dotted() != u.key && u.message.find(k.dotted() + " = ") != std::string::npos)
+                named.push_back(k.dotted());
+        log_warn(source(named), ": ", u.message);
+    }
     // A suite's setting (train tests nothing), said unless the file is a suite's experiment file.
     if (cfg.run.evaluate != Config{}.run.evaluate && experiment.empty())
         log_warn(source({"run.evaluate"}), ": run.evaluate = \"", cfg.run.evaluate,

@@ -23,6 +23,7 @@
 
 #include "core/build_info.hpp"
 #include "core/log.hpp"
+#include "core/source_version.hpp"
 #include "core/stop_signal.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/cli/empty_values.hpp"
@@ -157,7 +158,7 @@ int run_pfce(int argc, char** argv) {
     app.set_help_all_flag("--help-all", "show help for every subcommand");
     // A bug report or a paper's methods names the build (pfce doctor says more of it).
     app.set_version_flag("--version",
-                         std::string("pfce ") + PFCE_VERSION + " (" + PFCE_BUILD_TYPE + " build)");
+                         "pfce " + pfce::pfce_version_text() + ", " + PFCE_BUILD_TYPE + " build");
     bool verbose = false, quiet = false;
     app.add_flag("-v,--verbose", verbose, "log debug messages");
     app.add_flag("-q,--quiet", quiet, "log warnings and errors only");

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "host/experiment/svg_chart.hpp"
 
 namespace pfce {
@@ -45,8 +46,9 @@ std::string axis_name(const std::string& name) {
 }  // namespace
 
 std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels, int per_row) {
-    std::size_t longest = 1, most_classes = 1;
+    std::size_t longest = 1, most_classes = 1, longest_title = 0;
     for (const ConfusionPanel& p : panels) {
+        longest_title = std::max(longest_title, display_width(p.title));
         const std::size_t C = p.class_names.size();
         PFCE_CHECK_SHAPE(p.confusion.size() == C * C, "confusion matrix of \"", p.title, "\" has ",
                          p.confusion.size(), " entries for ", C, " classes");
@@ -55,13 +57,16 @@ std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels, int 
             longest = std::max(longest, std::min<std::size_t>(n.size(), 22));
     }
     per_row = std::max(1, per_row);
-    const int cell = 34, title_h = 24, caption_h = 18;
+    const int cell = 34, title_h = 24, caption_h = 32;
     // Row labels left of the cells; column labels at -45 degrees above them, reaching as far up
     // (and right of the last column) as they are long. A panel is at least as wide as its caption.
     const int label_w = std::clamp(static_cast<int>(longest) * 7 + 10, 40, 160);
     const int header = static_cast<int>(label_w * 0.72) + 6;
     const int most = static_cast<int>(most_classes);
-    const int panel_w = std::max(label_w + most * cell + header, 300);
+    // As wide as its title too (13 px bold: about 8 px a character), which ran off the canvas.
+    const int panel_w =
+        std::max({label_w + most * cell + header, 300,
+                  static_cast<int>(std::min<std::size_t>(longest_title, 120)) * 8 + 20});
     const int panel_h = title_h + header + most * cell + caption_h;
     const int cols = std::max(1, std::min(per_row, static_cast<int>(panels.size())));
     const int rows = std::max(1, (static_cast<int>(panels.size()) + per_row - 1) / per_row);
@@ -140,11 +145,13 @@ std::string render_confusion_svg(const std::vector<ConfusionPanel>& panels, int 
                 o += buf + text + "</text>\n";
             }
         }
+        // Two short lines: one line ran under the next panel's (a panel is 300 wide at least).
         std::snprintf(buf, sizeof buf,
-                      "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555555\">rows: truth, "
-                      "columns: predicted; %% of the row per column; grey: no pixel of the "
-                      "class in the truth</text>\n</g>\n",
-                      px, gy + n * cell + 13);
+                      "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555555\">rows: truth; "
+                      "columns: predicted; %% of each row (blank: none)</text>\n"
+                      "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555555\">a grey row: no "
+                      "pixel of the class in the truth</text>\n</g>\n",
+                      px, gy + n * cell + 13, px, gy + n * cell + 26);
         o += buf;
     }
     return o + "</svg>\n";

@@ -8,6 +8,7 @@
 
 #include "core/file_io.hpp"
 #include "core/log.hpp"
+#include "core/source_version.hpp"
 #include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
 #include "data/data_fingerprint.hpp"
@@ -204,6 +205,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     r.labels = describe_labels(e.config.labels);
     r.report_figure = e.report_figure;
     r.device = backend.name();
+    r.pfce = pfce_version_text();
     const Palette& pal = L.ds->palette();
     for (const auto& c : pal.classes) r.class_names.push_back(c.name);
     // Before its labels are sampled and linked (the suite checked it before the first experiment

@@ -16,6 +16,7 @@
 #include "core/hash.hpp"
 #include "core/log.hpp"
 #include "core/output_dir.hpp"
+#include "core/source_version.hpp"
 #include "core/text.hpp"
 #include "host/experiment/confusion_chart.hpp"
 #include "host/experiment/experiment_settings.hpp"
@@ -521,6 +522,20 @@ bool any_pictures(const ReportInput& in) {
 
 // The pictures' caption, naming the colour unlabelled pixels are shown in (black, or the dataset's
 // ignore colour, or a grey when a class is black).
+// The pfce builds the results were made with, each once in suite order ("0.1.0 (commit a1b2)"):
+// a suite continued after an update holds results of two, which a reader should know.
+std::string pfce_versions(const ReportInput& in) {
+    std::vector<std::string> seen;
+    for (const ExperimentResult& r : in.results)
+        if (std::find(seen.begin(), seen.end(), r.pfce) == seen.end()) seen.push_back(r.pfce);
+    std::string text;
+    for (const std::string& v : seen) {
+        if (!text.empty()) text += "; ";
+        text += v.empty() ? "not recorded (an older pfce)" : v;
+    }
+    return text.empty() ? std::string(kDash) : text;
+}
+
 // An experiment's picture heading: its id and what it is (the description says more than the
 // labels, which two experiments may share).
 std::string picture_heading(const ReportInput& in, const ExperimentResult& r) {
@@ -600,7 +615,8 @@ std::string render_report_markdown(const ReportInput& in) {
     std::string o = "# pfce report: " + in.title + "\n\n";
     if (!in.description.empty()) o += in.description + "\n\n";
     o += "- suite: `" + in.suite_file + "`\n- data: " + md_text(in.data_summary) +
-         "\n- device: " + in.device + "\n- generated: " + in.generated_at + "\n\n";
+         "\n- device: " + in.device + "\n- pfce: " + md_text(pfce_versions(in)) +
+         "\n- generated: " + in.generated_at + "\n\n";
     if (!in.not_run.empty()) {
         o += "**Incomplete:** this report does not show a run of every experiment of the suite "
              "with its current settings:\n\n";
@@ -662,6 +678,7 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
     o += "<ul><li>suite: <code>" + html_escape(in.suite_file) +
          "</code></li><li>data: " + html_escape(in.data_summary) +
          "</li><li>device: " + html_escape(in.device) +
+         "</li><li>pfce: " + html_escape(pfce_versions(in)) +
          "</li><li>generated: " + html_escape(in.generated_at) + "</li></ul>\n";
     if (!in.not_run.empty()) {
         o += "<div class=\"note\"><p><b>Incomplete:</b> this report does not show a run of every "
@@ -782,6 +799,7 @@ nlohmann::json render_results_json(const ReportInput& in) {
     nlohmann::json not_run = nlohmann::json::array();
     for (const auto& [id, why] : in.not_run) not_run.push_back({{"id", id}, {"reason", why}});
     return {{"suite", in.title},
+            {"pfce", pfce_version_text()},  // the build that wrote this file (each result: its own)
             {"description", in.description},
             {"suite_file", in.suite_file},
             {"data", in.data_summary},

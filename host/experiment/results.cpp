@@ -102,6 +102,7 @@ void result_fields(Rec& r, F&& f) {
     f("resumed", r.resumed, Presence::optional);
     f("stage_seconds", r.stage_seconds);
     f("device", r.device);
+    f("pfce", r.pfce, Presence::optional);  // older pfce: not recorded
     f("grid_png", r.grid_png);
     f("grid_images", r.grid_images, Presence::optional);  // older pfce: not recorded
     f("config", r.config, Presence::optional);            // older pfce: none

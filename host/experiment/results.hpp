@@ -64,7 +64,9 @@ struct ExperimentResult {
     bool resumed = false;
     std::map<std::string, double> stage_seconds;  // "sample", "link", "train", "test", "grid"
     std::string device;                           // backend name it ran on
-    std::string grid_png;                         // path relative to OUT, empty if none
+    // The pfce that made it, "0.1.0 (commit 1a2b3c4d5e6f)"; empty: not recorded (older pfce).
+    std::string pfce;
+    std::string grid_png;   // path relative to OUT, empty if none
     int grid_images = -1;   // test images (rows) in grid_png; -1: not recorded (older pfce)
     nlohmann::json config;  // experiment_fingerprint() it ran with (or null)
 };

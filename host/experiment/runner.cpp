@@ -13,6 +13,7 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/output_dir.hpp"
+#include "core/source_version.hpp"
 #include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
 #include "data/data_fingerprint.hpp"
@@ -345,6 +346,7 @@ ExperimentResult failed_result(const ExperimentSpec& e, const std::string& error
     r.report_figure = e.report_figure;
     r.status = "failed";
     r.error = error;
+    r.pfce = pfce_version_text();
     // It measured nothing: results.json says null, never a 0 a script would average in.
     const double none = std::numeric_limits<double>::quiet_NaN();
     for (double* v : {&r.labelled_fraction_sparse, &r.labelled_fraction, &r.link_purity,

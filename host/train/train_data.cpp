@@ -524,7 +524,11 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
                    "/class at " + std::to_string(first.width) + "x" + std::to_string(first.height) +
                    ", the first image's size)";
     }
-    log_info("labels: ", s.reused ? "reused " : "sampled ", describe_labels(l), kept, " -> ",
+    // The points, as sparse masks (then linked below): "sampled linked 500/class D=20" read as
+    // if linking were sampled.
+    LabelSettings points = l;
+    points.kind = "sparse";
+    log_info("labels: ", s.reused ? "reused " : "sampled ", describe_labels(points), kept, " -> ",
              sparse);
     if (l.kind == "sparse") return sparse;
     LinkDirOptions lo;
@@ -535,7 +539,7 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
     lo.params = link_params(l);
     lo.force = true;  // the run's own cache: replaced when the settings change
     const LinkDirResult r = link_mask_dir(backend, lo);
-    log_info("labels: ", r.reused ? "reused " : "linked ", describe_labels(l), " -> ", lo.out_dir,
+    log_info("labels: ", r.reused ? "reused " : "", describe_labels(l), " -> ", lo.out_dir,
              " (coverage ", 100 * r.quality.coverage_before(), "% -> ",
              100 * r.quality.coverage_after(), "%, purity ", r.quality.purity(), ")");
     return lo.out_dir;

@@ -25,6 +25,7 @@
 #include "core/log.hpp"
 #include "core/op_variants.hpp"
 #include "core/output_dir.hpp"
+#include "core/source_version.hpp"
 #include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
 #include "core/text.hpp"
@@ -360,6 +361,7 @@ class TrainingRun {
         result_.metrics_path = (out / "metrics.jsonl").string();
         result_.best_metric = best_name_;
         meta_ = {{"format", "pfce-unet"},
+                 {"pfce", pfce_version_text()},  // the build that wrote it (the last session's)
                  {"config", to_json(cfg)},
                  {"model",
                   {{"in_channels", 3},
