@@ -95,6 +95,17 @@ DirLock lock_output_dir(const std::string& dir, const std::string& flag) {
     return lock;
 }
 
+bool locked_by_another_process(const std::string& dir) {
+    const std::string key = registry_key(dir);
+    const std::lock_guard<std::mutex> guard(registry_mutex());
+    if (registry().count(key)) return false;  // this process writes it
+    const int fd = ::open(key.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    ::close(fd);  // releases the probe's lock where it got one
+    return held;
+}
+
 DirLock lock_dir_for_reading(const std::string& dir, const std::string& flag) {
     const std::string key = registry_key(dir);
     const std::lock_guard<std::mutex> guard(registry_mutex());

@@ -44,4 +44,10 @@ class DirLock {
 // process writes `dir` itself, or where the file system cannot lock.
 [[nodiscard]] DirLock lock_dir_for_reading(const std::string& dir, const std::string& flag);
 
+// Whether another process holds a lock on `dir` now, a writer's or a reader's (false where this
+// process writes it, where it cannot be opened or its file system cannot lock). A command that
+// made a directory and failed removes it only when not: two trains started at once on a new --out
+// both saw it missing, and the one refused its lock removed the other's run from under it.
+bool locked_by_another_process(const std::string& dir);
+
 }  // namespace pfce

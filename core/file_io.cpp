@@ -164,14 +164,15 @@ std::size_t remove_stale_temps(const std::string& dir, bool recursive) {
     return n;
 }
 
-std::size_t remove_stale_temps_of(const std::vector<std::string>& paths) {
+std::size_t remove_stale_temps_of(const std::vector<std::string>& paths,
+                                  std::set<std::string>* interrupted) {
     // Each directory listed once, whatever the number of targets in it (listing it once per
     // target made a rerun of predict over thousands of images quadratic).
-    std::map<fs::path, std::set<std::string>> targets;  // directory -> target names in it
+    std::map<fs::path, std::map<std::string, std::string>> targets;  // dir -> name -> path
     for (const std::string& path : paths) {
         const fs::path p(path);
-        targets[p.parent_path().empty() ? fs::path(".") : p.parent_path()].insert(
-            p.filename().string());
+        targets[p.parent_path().empty() ? fs::path(".") : p.parent_path()].emplace(
+            p.filename().string(), path);
     }
     std::size_t n = 0;
     for (const auto& [parent, names] : targets) {
@@ -185,7 +186,11 @@ std::size_t remove_stale_temps_of(const std::vector<std::string>& paths) {
             const std::string inner = name.substr(1, name.rfind(".tmp") - 1);
             const std::string target =
                 is_temp_name(inner) ? inner.substr(1, inner.rfind(".tmp") - 1) : inner;
-            if (names.count(target) && !is_temp_name(target)) n += remove_if_stale(*it);
+            const auto named = names.find(target);
+            if (named == names.end() || is_temp_name(target)) continue;
+            const std::size_t removed = remove_if_stale(*it);
+            if (removed > 0 && interrupted) interrupted->insert(named->second);
+            n += removed;
         }
     }
     return n;

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,8 +33,11 @@ std::size_t remove_stale_temps(const std::string& dir, bool recursive = false);
 // The same for the temporaries of one target file `path` only (".<its name>.tmpPID_N" beside it,
 // and the temporary of one of those).
 std::size_t remove_stale_temps_of(const std::string& path);
-// The same for many targets, each directory listed once.
-std::size_t remove_stale_temps_of(const std::vector<std::string>& paths);
+// The same for many targets, each directory listed once. `interrupted`, where given, receives each
+// target (as listed in `paths`) that had a stale temporary: its writer was killed while writing
+// it, or while putting it in place beside its companions.
+std::size_t remove_stale_temps_of(const std::vector<std::string>& paths,
+                                  std::set<std::string>* interrupted = nullptr);
 // Flushes `tmp` to disk and renames it over `path`; removes `tmp` and throws SystemError on
 // failure.
 void commit_temp(const std::string& tmp, const std::string& path);

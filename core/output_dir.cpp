@@ -46,6 +46,11 @@ OutputDirState classify(const std::string& dir, const std::string& kind,
     const bool complete = fs::exists(d / completion_file, ec);
     if (fs::exists(d / kMarker, ec)) {
         const std::string have = read_marker(d / kMarker);
+        // An empty marker (cut short, or emptied) names no kind: said as such, not "pfce's , ".
+        if (have.empty())
+            PFCE_THROW(InputError, flag, " ", dir, " holds an empty ", kMarker,
+                       " (pfce's marker of what it wrote there, damaged): not a ", kind,
+                       " it can tell is its own; choose another directory, or remove it");
         if (have != kind)
             PFCE_THROW(InputError, flag, " ", dir, " holds pfce's ", have, ", not a ", kind,
                        "; choose another directory");
@@ -84,8 +89,13 @@ std::string output_dir_kind(const std::string& dir) {
 
 MadeDirectories::~MadeDirectories() {
     std::error_code ec;
-    if (!keep_)
-        for (auto it = made_.rbegin(); it != made_.rend(); ++it) fs::remove(*it, ec);
+    if (keep_) return;
+    for (auto it = made_.rbegin(); it != made_.rend(); ++it) {
+        // Made by another command at the same moment too, and in its use now: left, with the
+        // directories above it (removing it, still empty, pulled it from under that command).
+        if (locked_by_another_process(it->string())) return;
+        fs::remove(*it, ec);
+    }
 }
 
 void MadeDirectories::create(const fs::path& dir, std::error_code& ec) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -313,10 +314,24 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
     MaskStageResult r;
     r.dir = dir;
     r.per_class.assign(static_cast<std::size_t>(C), 0);
+    // Not while another pfce replaces them: its masks.json stays until its last mask is in.
+    std::optional<DirLock> reading;
+    std::optional<MaskDir> existing;
     if (fs::exists(fs::path(dir) / "masks.json")) {
-        // Not while another pfce replaces them: its masks.json stays until its last mask is in.
-        const DirLock reading = lock_dir_for_reading(dir, "--out");
-        const MaskDir md = open_mask_dir(dir);
+        reading.emplace(lock_dir_for_reading(dir, "--out"));
+        try {
+            existing = open_mask_dir(dir);
+        } catch (const InputError& e) {
+            // A damaged record (cut short, edited) names nothing to reuse: --force samples the
+            // masks again (prepare_mask_dir checks the directory is pfce's), as it promised, where
+            // it said only "not valid JSON" and left rm -rf as the way out.
+            if (!force)
+                PFCE_THROW(InputError, e.what(),
+                           "; pass --force to sample the masks of this directory again");
+        }
+    }
+    if (existing) {
+        const MaskDir& md = *existing;
         const nlohmann::json made = as_recorded_now(md.meta.value("sample", nlohmann::json()));
         // A linked directory keeps the "sample" record of the points it was linked from: the
         // same settings, but not these masks.
@@ -353,6 +368,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
                        sampled_masks_change(made, settings, sparse, md.ids.size(), ids.size()),
                        "); pass --force to replace them");
     }
+    reading.reset();  // this command writes them now
     MaskDirWriting writing = prepare_mask_dir(dir, force, ids);
 
     write_masks_in_chunks(

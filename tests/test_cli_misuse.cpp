@@ -758,9 +758,11 @@ TEST(CliMisuse, MessagesNameTheFileAndTheValue) {
                                          " were made from images read with their files' own "
                                          "colours (no --bands)");
     EXPECT_FALSE(fs::exists(root + "/p1.png"));
-    EXPECT_EQ(
-        test::run_pfce("data preview " + bgr + " --bands 3,2,1 --out " + root + "/p2.png").status,
-        0);
+    const test::CommandResult banded =
+        test::run_pfce("data preview " + bgr + " --bands 3,2,1 --out " + root + "/p2.png");
+    EXPECT_EQ(banded.status, 0) << banded.output;
+    // The image column says which bands it shows (a false-colour view read as "image").
+    EXPECT_MESSAGE_HAS(banded.output, " of image (bands 3,2,1) | mask | sparse mask");
     // The dataset previewed beside those masks (--masks) reads its images as they were made:
     // the same sheet as previewing the mask directory itself, and another --bands is refused.
     ASSERT_EQ(

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "core/dir_lock.hpp"
@@ -331,6 +332,28 @@ TEST(DataSafety, MasksAreNeverWrittenIntoAFolderOfOtherFiles) {
 // was trained on as it was (or failed every later run, --force or not, in a suite's cache). Its
 // masks.json now records the files, and a reuse checks them: refused with what changed, redone
 // with --force (a suite's cache always redoes it).
+// A masks.json cut short (a damaged disk, an editor) names nothing to reuse: sample says so and
+// that --force samples them again, which it does (it said only "not valid JSON", and --force
+// failed the same way: rm -rf was the way out).
+TEST(DataSafety, ADamagedMaskRecordIsSampledAgainWithForce) {
+    const std::string root = test::temp_dir("safety_mask_record");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const std::string sparse = root + "/sparse";
+    const std::string sample = "sample --data " + fd.root + " --points 5 --out " + sparse;
+    ASSERT_EQ(test::run_pfce(sample).status, 0);
+    const std::string record = read_whole_file(sparse + "/masks.json");
+    std::ofstream(sparse + "/masks.json", std::ios::trunc) << record.substr(0, record.size() / 2);
+    const test::CommandResult refused = test::run_pfce(sample);
+    EXPECT_EQ(refused.status, 2) << refused.output;
+    EXPECT_MESSAGE_HAS(refused.output, sparse + "/masks.json: not valid JSON");
+    EXPECT_MESSAGE_HAS(refused.output, "pass --force to sample the masks of this directory again");
+    const test::CommandResult again = test::run_pfce(sample + " --force");
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_EQ(open_mask_dir(sparse).ids, fd.ids);
+    EXPECT_MESSAGE_HAS(test::run_pfce(sample).output, "reused");
+}
+
 TEST(DataSafety, AMaskDirectoryWhoseFilesChangedIsNotReused) {
     const std::string root = test::temp_dir("safety_mask_files");
     const test::ForeignDataset fd =
@@ -1114,6 +1137,43 @@ TEST(DataSafety, ADirectoryBeingWrittenIsRefusedToASecondWriter) {
         EXPECT_NE(test::run_pfce(train + " --force").status, 0);
     }
     EXPECT_EQ(test::run_pfce(train + " --force").status, 0);
+}
+
+// Two trains started at once on a new --out both saw it missing and made it; the one refused its
+// lock then removed "the directory it made" from under the other, and neither trained (a hostile
+// probe, 6 of 20 tries). A directory another process holds is never removed by one that failed:
+// neither by train's clean-up nor by MadeDirectories (every other command's), nor those above it.
+TEST(DataSafety, ADirectoryAnotherCommandHoldsIsNotRemovedByOneThatFailed) {
+    const std::string root = test::temp_dir("safety_made_held");
+    const std::string out = root + "/a/b";
+    auto raw_lock = [](const std::string& dir) {  // as another process's lock conflicts
+        const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        EXPECT_GE(fd, 0);
+        EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+        return fd;
+    };
+    std::optional<MadeDirectories> made;
+    made.emplace();
+    std::error_code ec;
+    made->create(out, ec);
+    ASSERT_TRUE(fs::is_directory(out));
+    EXPECT_FALSE(locked_by_another_process(out));
+    const int fd = raw_lock(out);
+    EXPECT_TRUE(locked_by_another_process(out));
+    {
+        const DirLock ours = lock_output_dir(root);  // this process's own: not another's
+        EXPECT_FALSE(locked_by_another_process(root));
+    }
+    made.reset();  // ends (failed) while "another command" holds what it made
+    EXPECT_TRUE(fs::is_directory(out));
+    EXPECT_TRUE(fs::is_directory(root + "/a"));
+    ::close(fd);
+    made.emplace();
+    made->create(root + "/a/b/c/d", ec);
+    made.reset();
+    EXPECT_FALSE(fs::exists(root + "/a/b/c"));  // not held: what it made goes again
+    EXPECT_TRUE(fs::is_directory(out));         // not made by it
+    EXPECT_FALSE(locked_by_another_process(root + "/missing"));
 }
 
 // A mask directory replaced while a run reads it would give the run some old and some new masks

@@ -2172,6 +2172,21 @@ TEST(RealDatasets, PredictRecursiveMirrorsTheTree) {
     const test::CommandResult none = test::run_pfce(rerun);
     ASSERT_EQ(none.status, 0) << none.output;
     EXPECT_MESSAGE_HAS(none.output, "nothing to predict: every input has its mask in");
+    // A predict killed while putting an image's files in place (its mask renamed, its overlay
+    // still a temporary of a process now gone): --skip-existing skipped it for good, the overlay
+    // never made and the temporary never removed (a hostile probe). It is predicted again.
+    const std::string dir = root + "/out/Rural/images_png/";
+    fs::remove(dir + "1367_overlay.png");
+    std::ofstream(dir + ".1367_overlay.png.tmp2147483000_0") << "half";  // no such process
+    const auto kept_1366 = fs::last_write_time(dir + "1366.png");
+    const test::CommandResult finished = test::run_pfce(rerun);
+    ASSERT_EQ(finished.status, 0) << finished.output;
+    EXPECT_MESSAGE_HAS(finished.output,
+                       "1 image's files were being put in place when a predict "
+                       "was stopped: predicted again");
+    EXPECT_TRUE(fs::exists(dir + "1367_overlay.png"));
+    EXPECT_FALSE(fs::exists(dir + ".1367_overlay.png.tmp2147483000_0"));
+    EXPECT_EQ(fs::last_write_time(dir + "1366.png"), kept_1366);
     // Without it, the existing masks are refused (as before), nothing written.
     fs::copy_file(fd.root + "/images/tile_2.png", val + "/Rural/images_png/1369.png");
     const test::CommandResult refused =

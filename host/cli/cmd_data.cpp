@@ -427,7 +427,15 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         progress.tick();
     }
     // Titled and with the classes' legend: an index-mask dataset's colours are pfce's choice.
-    std::vector<std::string> titles = {"image", "mask"};
+    // Bands other than the first three are a false-colour view: said (IR-R-G reads as RGB).
+    std::string image_title = "image";
+    if (const std::vector<int>& bands = ds->options().image.bands; !bands.empty()) {
+        image_title += " (bands ";
+        for (std::size_t b = 0; b < bands.size(); ++b)
+            (image_title += b ? "," : "") += std::to_string(bands[b]);
+        image_title += ")";
+    }
+    std::vector<std::string> titles = {image_title, "mask"};
     if (md)
         titles.push_back(md->meta.value("kind", std::string("sparse")) == "linked" ? "linked mask"
                                                                                    : "sparse mask");
@@ -440,7 +448,11 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     const RgbImage sheet = titled_picture(make_contact_sheet(rows, opt), titles, lefts, widths,
                                           class_legend(ds->palette()), background);
     remove_stale_temps_of(f.out);  // a killed preview's, as every writer removes them
-    write_png(f.out, sheet);
+    // Without --force, a sheet another command wrote there meanwhile is refused, not replaced
+    // (two previews to one --out both said they wrote it).
+    StagedFiles staged;
+    write_png(staged.stage(f.out), sheet);
+    staged.commit(f.force);
     made.kept();
     std::string columns;
     for (const std::string& t : titles) columns += (columns.empty() ? "" : " | ") + t;

@@ -338,14 +338,14 @@ void run_eval(const EvalArgs& a) {
                  trained.gray ? "gray" : "colour",
                  " images: its scores on them may say little of the model");
     std::vector<ImageScore> scores;
+    StagedFiles outputs;  // --per-image and --confusion
     if (!a.per_image.empty()) {
         std::vector<std::string> ids;
         for (const std::size_t i : indices) ids.push_back(ds.sample(i).id);
         scores = image_scores(ids, r.image_confusion, static_cast<int>(m.class_names.size()),
                               m.clutter_class);
-        write_file_atomically(a.per_image,
+        write_file_atomically(outputs.stage(a.per_image),
                               image_scores_csv(scores, m.class_names, m.clutter_class));
-        made.kept();
     }
     if (!a.confusion.empty()) {
         // The run's checkpoint, the split, and the data where it is not the run's own (another
@@ -362,9 +362,13 @@ void run_eval(const EvalArgs& a) {
         panel.class_names = m.class_names;
         panel.confusion = r.confusion;
         panel.scope = "the " + a.split + " split of " + d.root;
-        write_file_atomically(a.confusion, render_confusion_svg({panel}, 1));
-        made.kept();
+        write_file_atomically(outputs.stage(a.confusion), render_confusion_svg({panel}, 1));
     }
+    // Both put in place together, or neither (a full disk at the second left the first, and no
+    // table printed); without --force a file another command wrote there meanwhile is refused,
+    // never replaced (two evals to one --per-image both said they wrote it).
+    outputs.commit(a.force);
+    made.kept();
     // The interval of the mIoU over the images scored: said as missing, not refused, where it
     // cannot be drawn (the metrics above took minutes).
     // A tiles dataset's windows are drawn by tile: neighbouring windows of one tile are alike,

@@ -71,6 +71,9 @@ struct Job {
     SidecarGeoref sidecars;  // the input's world file, .prj, .aux.xml: carried to mask (and
                              // confidence), which lie on its pixel grid
     GeoReference tags;       // the input's GeoTIFF tags, read once: a TIFF mask copies them
+    // --skip-existing found the temporaries of a predict killed while putting this image's files
+    // in place (its mask there, its overlay not): what it left is replaced, --force or not.
+    bool finishes_interrupted = false;
     std::vector<std::string> outputs() const {
         std::vector<std::string> o{mask, overlay};
         if (!confidence.empty()) o.push_back(confidence);
@@ -687,16 +690,35 @@ void run_predict(const PredictArgs& a) {
     std::vector<Job> jobs = plan_jobs(a, mask_name_layouts);
     // --skip-existing: images added to a tree already predicted (its masks are written whole,
     // renamed into place, so one that exists is complete). An input itself never counts as done.
+    // Nor an image whose files a killed predict was putting in place (its mask renamed, its
+    // overlay still a temporary): it was skipped for good, its overlay never made.
     if (a.skip_existing) {
         std::error_code ec;
+        std::vector<std::string> all_outputs;
+        for (const Job& j : jobs)
+            for (const std::string& p : j.outputs()) all_outputs.push_back(p);
+        std::set<std::string> interrupted;
+        remove_stale_temps_of(all_outputs, &interrupted);
         std::vector<Job> todo;
         std::string example;
-        for (Job& j : jobs)
-            if (fs::is_regular_file(j.mask, ec) && !fs::equivalent(j.mask, j.input, ec)) {
+        std::size_t finished = 0;
+        for (Job& j : jobs) {
+            const std::vector<std::string> outs = j.outputs();
+            j.finishes_interrupted =
+                std::any_of(outs.begin(), outs.end(),
+                            [&](const std::string& p) { return interrupted.count(p) > 0; });
+            if (fs::is_regular_file(j.mask, ec) && !fs::equivalent(j.mask, j.input, ec) &&
+                !j.finishes_interrupted) {
                 if (example.empty()) example = j.mask;
             } else {
+                finished += j.finishes_interrupted ? 1 : 0;
                 todo.push_back(std::move(j));
             }
+        }
+        if (finished > 0)
+            log_info(finished, finished == 1 ? " image's files were" : " images' files were",
+                     " being put in place when a predict was stopped: predicted again, what it "
+                     "left replaced");
         const std::size_t skipped = jobs.size() - todo.size();
         if (skipped > 0)
             log_info(skipped, " of the ", jobs.size(),
@@ -725,7 +747,8 @@ void run_predict(const PredictArgs& a) {
         if (checked_dirs.insert(std::filesystem::path(j.mask).parent_path().string()).second)
             refuse_output_among_data("--out " + a.out, j.mask, "predictions");
     for (const Job& j : jobs)
-        for (const std::string& p : j.outputs()) check_output_file(p, a.force, input_ids);
+        for (const std::string& p : j.outputs())
+            check_output_file(p, a.force || j.finishes_interrupted, input_ids);
     // An earlier prediction's sidecars or confidence map beside a new mask would describe it
     // (before, --force left them: a new mask took the old one's place on the map). With --force
     // they go with the prediction's files; without, nothing is removed.
@@ -885,7 +908,7 @@ void run_predict(const PredictArgs& a) {
         else
             std::printf(
                 "interrupted after %zu of %zu image(s); the masks written are complete "
-                "(predict the rest with --force, or leave out the inputs done)\n",
+                "(predict the rest with --skip-existing, or all again with --force)\n",
                 done, jobs.size());
         return CLI::RuntimeError(130);
     };
@@ -1068,7 +1091,7 @@ void run_predict(const PredictArgs& a) {
             if (a.force)
                 for (const std::string& p : j.stale_companions(kept)) staged.drop(p);
             try {
-                staged.commit(a.force);
+                staged.commit(a.force || j.finishes_interrupted);
             } catch (const InputError& e) {  // an output another command wrote meanwhile
                 PFCE_THROW(InputError, "cannot write the prediction of ", j.input, " to ", j.mask,
                            " (none of its files was written): ", e.what(),

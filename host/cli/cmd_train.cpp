@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "core/dir_lock.hpp"
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
@@ -353,6 +354,9 @@ void run_train(const TrainArgs& a) {
     const bool out_existed = missing.empty();
     auto remove_what_was_made = [&] {
         if (out_existed || fs::exists(fs::path(cfg.run.out) / "last.ckpt", ec)) return;
+        // Not while another pfce holds OUT: a train started on the same new OUT at the same
+        // moment saw it missing too, and took it; this one was refused its lock.
+        if (locked_by_another_process(cfg.run.out)) return;
         fs::remove_all(cfg.run.out, ec);
         for (const fs::path& p : missing) fs::remove(p, ec);  // each only if empty
     };

@@ -67,12 +67,20 @@ double number_from_json(const json& j) {
 // Appends one line and makes it durable (metrics survive a crash right after an epoch).
 void append_line(const std::string& path, const std::string& line) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) PFCE_THROW(SystemError, "cannot open ", path, " for appending");
+    if (fd < 0)
+        PFCE_THROW(SystemError, "cannot open ", path, " for appending: ", std::strerror(errno));
     const std::string s = line + "\n";
-    const bool ok =
-        ::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size()) && ::fsync(fd) == 0;
+    const ssize_t wrote = ::write(fd, s.data(), s.size());
+    // The reason, as a checkpoint's failure says it ("No space left on device"); a short write
+    // sets no errno.
+    const int err = wrote < 0 ? errno : 0;
+    const bool synced = wrote == static_cast<ssize_t>(s.size()) && ::fsync(fd) == 0;
+    const int sync_err = synced ? 0 : errno;
     ::close(fd);
-    if (!ok) PFCE_THROW(SystemError, "cannot append to ", path);
+    if (wrote != static_cast<ssize_t>(s.size()))
+        PFCE_THROW(SystemError, "cannot append to ", path, ": ",
+                   wrote < 0 ? std::strerror(err) : "the disk took only part of the line");
+    if (!synced) PFCE_THROW(SystemError, "cannot append to ", path, ": ", std::strerror(sync_err));
 }
 
 // Whether any sample's training labels (what the validation loss is computed on) label a pixel. A
