@@ -128,6 +128,37 @@ TEST(Metrics, BootstrapIntervalOfTheMiou) {
                            bootstrap_miou({many[0], std::vector<std::int64_t>(9, 0)}, 3, -1, 1000);
                        }),
                        "needs at least 2 images that label a pixel (1 here)");
+    // A paired difference: none between a model and itself (every draw alike), one whose interval
+    // excludes 0 where one model is better on every image, though a little; the same every time.
+    const MiouDifference self = paired_bootstrap_miou_difference(many, many, 3, -1, 500);
+    EXPECT_EQ(self.diff, 0.0);
+    EXPECT_EQ(self.lo, 0.0);
+    EXPECT_EQ(self.hi, 0.0);
+    EXPECT_EQ(self.units, 64u);
+    std::vector<std::vector<std::int64_t>> better = many;
+    for (auto& c : better) {  // one pixel of each class moved from wrong to right
+        for (int t = 0; t < 3; ++t) {
+            const auto wrong = static_cast<std::size_t>(t * 3 + (t + 1) % 3);
+            if (c[wrong] > 0) {
+                --c[wrong];
+                ++c[static_cast<std::size_t>(t * 3 + t)];
+            }
+        }
+    }
+    const MiouDifference up = paired_bootstrap_miou_difference(better, many, 3, -1, 500);
+    EXPECT_GT(up.diff, 0.0);
+    EXPECT_GT(up.lo, 0.0) << up.lo << " " << up.hi;
+    EXPECT_GE(up.hi, up.diff);
+    // Unpaired, the two intervals overlap: only pairing tells this difference from chance.
+    EXPECT_LT(bootstrap_miou(better, 3, -1, 500).lo, bootstrap_miou(many, 3, -1, 500).hi);
+    const MiouDifference again_up = paired_bootstrap_miou_difference(better, many, 3, -1, 500);
+    EXPECT_EQ(again_up.lo, up.lo);
+    const MiouDifference down = paired_bootstrap_miou_difference(many, better, 3, -1, 500);
+    EXPECT_DOUBLE_EQ(down.diff, -up.diff);
+    EXPECT_LT(down.hi, 0.0);
+    EXPECT_MESSAGE_HAS(
+        test::input_error_message([&] { paired_bootstrap_miou_difference(many, few, 3, -1, 500); }),
+        "a paired comparison needs the same images: 64 and 5");
     // Fewer than 10 units: a caveat to print beside it; from 10 none.
     EXPECT_MESSAGE_HAS(few_bootstrap_units_note(wide.images, "images"),
                        "drawn from only 4 images: a bootstrap of fewer than 10 understates");

@@ -1413,6 +1413,12 @@ TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
     for (const LabelMap& m : fd.dense)
         for (std::uint8_t v : m.labels) dense_labelled += v != 255;
     EXPECT_EQ(test::number_after(e.output, "\"pixels\": ([0-9]+)"), dense_labelled);
+    // The table says which windows scored it (they move the score), as --json records them.
+    const test::CommandResult table =
+        test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --split all --window 48");
+    ASSERT_EQ(table.status, 0) << table.output;
+    EXPECT_MESSAGE_HAS(table.output,
+                       "scored in sliding windows of 48x48, neighbours overlapping by 12 px\n");
 }
 
 // Crops larger than the images are padded with unlabelled pixels: said; past twice the largest

@@ -824,6 +824,55 @@ TEST(Report, NamesThePfceBuildsOfItsResults) {
     EXPECT_EQ(back.pfce, "0.1.0 (commit bbbb)");
 }
 
+// Experiments tested on the same images are compared pairwise: row minus column, * where the
+// paired interval excludes 0, n/a where the images differ; results.json lists each pair. Units
+// travel through result.json.
+TEST(Report, PairedDifferencesOfExperimentsOnTheSameImages) {
+    ReportInput in = make_report_input();
+    EXPECT_EQ(render_report_markdown(in).find("Paired differences"), std::string::npos);
+    // 12 images of 6 classes: dense right on all, e1 wrong on 30% of class 1 everywhere, e2 the
+    // same as e1 but on one image a pixel better, e4 on other images.
+    for (std::size_t r = 0; r < 4; ++r)
+        for (int k = 0; k < 12; ++k) {
+            std::vector<std::int64_t> c(36, 0);
+            for (int t = 0; t < 6; ++t) c[static_cast<std::size_t>(t * 7)] = 100 + k;
+            if (r == 1 || r == 2) {
+                c[7] -= 30;
+                c[6] += 30;  // class 1 taken for class 0
+            }
+            if (r == 2 && k == 0) {
+                ++c[7];
+                --c[6];
+            }
+            in.results[r].test_units.push_back(
+                {(r == 3 ? "other_" : "tile_") + std::to_string(k), c});
+        }
+    const std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md,
+                       "### Paired differences of the test mIoU\n\n| row − column | dense | "
+                       "e1-700 | e2-2100 |\n|---|---:|---:|---:|\n");
+    EXPECT_MESSAGE_HAS(md, "| dense | — | +0.");
+    EXPECT_MESSAGE_HAS(md, "* | +0.");
+    EXPECT_MESSAGE_HAS(md, "| e1-700 | -0.");
+    EXPECT_MESSAGE_HAS(md, "Row minus column: the difference of the test mIoUs");
+    EXPECT_EQ(md.find("| e4-500-linked | n/a"), std::string::npos);  // in no pair: not shown
+    const nlohmann::json j = render_results_json(in);
+    ASSERT_EQ(j["paired_differences"].size(), 3u);  // dense-e1, dense-e2, e1-e2
+    EXPECT_EQ(j["paired_differences"][0]["a"], "dense");
+    EXPECT_EQ(j["paired_differences"][0]["b"], "e1-700");
+    EXPECT_GT(j["paired_differences"][0]["ci95"][0].get<double>(), 0.0);
+    EXPECT_EQ(j["paired_differences"][0]["units"], 12);
+    const ExperimentResult back =
+        result_from_json(nlohmann::json::parse(to_json(in.results[1]).dump()), "mem");
+    ASSERT_EQ(back.test_units.size(), 12u);
+    EXPECT_EQ(back.test_units[3].id, "tile_3");
+    EXPECT_EQ(back.test_units[3].confusion, in.results[1].test_units[3].confusion);
+    nlohmann::json bad = to_json(in.results[1]);
+    bad["test_units"][2]["confusion"] = {1, 2, 3};
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { result_from_json(bad, "/r.json"); }),
+                       "/r.json: field \"test_units\" unit 2 holds 3 counts");
+}
+
 TEST(Report, OrderingNoteSaysWhenTheOrderBreaks) {
     ReportInput in = make_report_input();
     in.results[1].test.miou = 0.7;  // e1 above e2

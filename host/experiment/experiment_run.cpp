@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "core/file_io.hpp"
@@ -324,18 +325,30 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     const EvalResult ev = evaluate(backend, *tm.net, test, tm.stats, focal_params(tm.config),
                                    in.clutter_class, test_options);
     r.test = ev.metrics;
+    // The units a bootstrap draws (a tile's windows together: they are alike), kept for the
+    // report's paired comparisons of experiments tested on the same units.
+    std::vector<std::string> ids;
+    for (const std::size_t p : L.split.test) ids.push_back(L.ids[p]);
+    const bool by_tile = L.ds->kind() == DatasetKind::tiles;
+    const std::vector<std::vector<std::int64_t>> units =
+        by_tile ? confusions_by_tile(ids, ev.image_confusion) : ev.image_confusion;
+    std::vector<std::string> unit_ids = ids;
+    if (by_tile) {  // in the order confusions_by_tile sums them: by the tiles' names
+        std::set<std::string> tiles;
+        for (const std::string& id : ids) tiles.insert(tile_of(id));
+        unit_ids.assign(tiles.begin(), tiles.end());
+    }
+    if (unit_ids.size() == units.size())
+        for (std::size_t k = 0; k < units.size(); ++k)
+            r.test_units.push_back({unit_ids[k], units[k]});
     // How much the score depends on which images were tested (a split of a few test images).
     try {
-        std::vector<std::string> ids;
-        for (const std::size_t p : L.split.test) ids.push_back(L.ids[p]);
-        const MiouInterval ci = bootstrap_miou(
-            L.ds->kind() == DatasetKind::tiles ? confusions_by_tile(ids, ev.image_confusion)
-                                               : ev.image_confusion,
-            static_cast<int>(pal.classes.size()), in.clutter_class, kReportBootstrapResamples);
+        const MiouInterval ci = bootstrap_miou(units, static_cast<int>(pal.classes.size()),
+                                               in.clutter_class, kReportBootstrapResamples);
         r.test_miou_ci95 = {ci.lo, ci.hi};
         r.test_miou_ci95_units = static_cast<int>(ci.images);
-        if (const std::string few = few_bootstrap_units_note(
-                ci.images, L.ds->kind() == DatasetKind::tiles ? "test tiles" : "test images");
+        if (const std::string few =
+                few_bootstrap_units_note(ci.images, by_tile ? "test tiles" : "test images");
             !few.empty())
             log_warn(tag, "the interval of the test mIoU is ", few);
     } catch (const InputError& why) {

@@ -20,6 +20,7 @@
 #include "core/text.hpp"
 #include "host/experiment/confusion_chart.hpp"
 #include "host/experiment/experiment_settings.hpp"
+#include "host/experiment/paired_differences.hpp"
 #include "host/experiment/svg_chart.hpp"
 #include "host/experiment/text_file.hpp"
 
@@ -209,6 +210,62 @@ Table experiments_table(const ReportInput& in) {
                           differ.empty() ? kDash : differ});
     }
     return t;
+}
+
+// The paired differences as a matrix, row minus column, for the experiments in at least one pair:
+// "+0.153*" where the 95% paired interval excludes 0, "n/a" where the two were tested on other
+// images. Empty where no two experiments share their test images.
+Table paired_table(const ReportInput& in, const std::vector<PairedDifference>& pairs) {
+    Table t;
+    t.text_columns = 1;
+    std::vector<std::size_t> shown;
+    for (std::size_t i = 0; i < in.results.size(); ++i)
+        if (std::any_of(pairs.begin(), pairs.end(),
+                        [&](const PairedDifference& p) { return p.a == i || p.b == i; }))
+            shown.push_back(i);
+    if (shown.empty()) return t;
+    t.header = {"row − column"};
+    for (const std::size_t j : shown) t.header.push_back(in.results[j].id);
+    for (const std::size_t i : shown) {
+        std::vector<std::string> row = {row_id(in, in.results[i])};
+        for (const std::size_t j : shown) {
+            if (i == j) {
+                row.push_back(kDash);
+                continue;
+            }
+            const auto p = std::find_if(pairs.begin(), pairs.end(), [&](const PairedDifference& q) {
+                return (q.a == i && q.b == j) || (q.a == j && q.b == i);
+            });
+            if (p == pairs.end()) {
+                row.push_back("n/a");
+                continue;
+            }
+            // Stored as mIoU(a) - mIoU(b): the other way round, negated with its interval.
+            const double sign = p->a == i ? 1.0 : -1.0;
+            const double diff = sign * p->d.diff;
+            const bool clear = p->d.lo > 0 || p->d.hi < 0;
+            char cell[32];
+            std::snprintf(cell, sizeof cell, "%+.3f%s", diff, clear ? "*" : "");
+            row.push_back(cell);
+        }
+        t.rows.push_back(std::move(row));
+    }
+    return t;
+}
+
+std::string paired_caption(const std::vector<PairedDifference>& pairs) {
+    std::size_t fewest = 0;
+    for (const PairedDifference& p : pairs)
+        fewest = fewest == 0 ? p.d.units : std::min(fewest, p.d.units);
+    std::string s =
+        "Row minus column: the difference of the test mIoUs, marked * where its 95% paired "
+        "bootstrap interval excludes 0 (each of 1000 draws takes the same test images, by tile "
+        "for tiles, for both experiments, so the images both find hard cancel out). A difference "
+        "without * is one the test set alone could make. n/a: tested on other images.";
+    if (fewest > 0 && fewest < kFewBootstrapUnits)
+        s += " Drawn from only " + std::to_string(fewest) +
+             " test images: so few understate the uncertainty, and a * may not hold.";
+    return s;
 }
 
 Table per_class_table(const ReportInput& in) {
@@ -631,6 +688,10 @@ std::string render_report_markdown(const ReportInput& in) {
     // Only where an experiment finished (its table had no class column otherwise).
     if (const Table pc = per_class_table(in); !pc.rows.empty())
         o += "### Per-class IoU (test)\n\n" + md_table(pc) + "\n";
+    const std::vector<PairedDifference> pairs = paired_differences(in.results, in.clutter_class);
+    if (const Table pt = paired_table(in, pairs); !pt.rows.empty())
+        o += "### Paired differences of the test mIoU\n\n" + md_table(pt) + "\n" +
+             paired_caption(pairs) + "\n\n";
     for (const auto& n : ordering_notes(in)) o += "- " + n + "\n";
     if (!confusion_panels(in).empty())
         o += "\n### Confusion (test)\n\n" + std::string(kConfusionCaption) +
@@ -702,6 +763,10 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
     }
     if (const Table pc = per_class_table(in); !pc.rows.empty())
         o += "<h3>Per-class IoU (test)</h3>\n" + html_table(pc);
+    const std::vector<PairedDifference> pairs = paired_differences(in.results, in.clutter_class);
+    if (const Table pt = paired_table(in, pairs); !pt.rows.empty())
+        o += "<h3>Paired differences of the test mIoU</h3>\n" + html_table(pt) + "<p>" +
+             html_escape(paired_caption(pairs)) + "</p>\n";
     const auto notes = ordering_notes(in);
     if (!notes.empty()) {
         o += "<ul>\n";
@@ -796,6 +861,14 @@ nlohmann::json render_results_json(const ReportInput& in) {
         ex.back()["current"] = current(in, in.results[i]);  // false: an earlier run's settings
         ex.back()["settings_that_differ"] = settings[i];
     }
+    nlohmann::json paired = nlohmann::json::array();
+    for (const PairedDifference& p : paired_differences(in.results, in.clutter_class))
+        paired.push_back({{"a", in.results[p.a].id},
+                          {"b", in.results[p.b].id},
+                          {"miou_a_minus_b", p.d.diff},
+                          {"ci95", {p.d.lo, p.d.hi}},
+                          {"units", p.d.units},
+                          {"resamples", p.d.resamples}});
     nlohmann::json not_run = nlohmann::json::array();
     for (const auto& [id, why] : in.not_run) not_run.push_back({{"id", id}, {"reason", why}});
     return {{"suite", in.title},
@@ -808,6 +881,7 @@ nlohmann::json render_results_json(const ReportInput& in) {
             {"clutter_class", in.clutter_class},
             {"complete", in.not_run.empty()},
             {"not_run", not_run},
+            {"paired_differences", paired},
             {"experiments", ex}};
 }
 

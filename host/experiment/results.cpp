@@ -96,6 +96,7 @@ void result_fields(Rec& r, F&& f) {
     f("test", r.test);
     f("test_miou_ci95", r.test_miou_ci95, Presence::optional);              // older pfce: none
     f("test_miou_ci95_units", r.test_miou_ci95_units, Presence::optional);  // older: unrecorded
+    f("test_units", r.test_units, Presence::optional);                      // older: unrecorded
     f("classes", r.class_names);
     f("wall_seconds", r.wall_seconds);
     f("sessions", r.sessions, Presence::optional);  // older pfce: one session, not resumed
@@ -138,6 +139,12 @@ nlohmann::json value(const std::map<std::string, double>& v) {
     nlohmann::json o = nlohmann::json::object();
     for (const auto& [k, x] : v) o[k] = json_number(x);
     return o;
+}
+
+nlohmann::json value(const std::vector<TestUnit>& units) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const TestUnit& u : units) a.push_back({{"id", u.id}, {"confusion", u.confusion}});
+    return a;
 }
 
 // The records inside a result (below writer(), which calls them).
@@ -216,6 +223,36 @@ void read(const nlohmann::json& j, const char* key, const std::string& source,
         PFCE_THROW(InputError, source, ": field \"", key, "\" should be an object, got ",
                    out.dump());
 }
+// Test units: each an id and its counts, all of one length, a square (C*C).
+void read(const nlohmann::json& j, const char* key, const std::string& source,
+          std::vector<TestUnit>& out) {
+    const auto& v = field(j, key, source);
+    auto bad = [&](std::size_t k, const std::string& what) {
+        PFCE_THROW(InputError, source, ": field \"", key, "\" unit ", k, " ", what,
+                   "; expected {\"id\": text, \"confusion\": C*C pixel counts}");
+    };
+    if (!v.is_array()) PFCE_THROW(InputError, source, ": field \"", key, "\" should be an array");
+    for (std::size_t k = 0; k < v.size(); ++k) {
+        const auto& u = v[k];
+        if (!u.is_object() || !u.contains("id") || !u["id"].is_string() ||
+            !u.contains("confusion") || !u["confusion"].is_array())
+            bad(k, "is " + u.dump().substr(0, 80));
+        TestUnit t;
+        t.id = u["id"].get<std::string>();
+        for (const auto& n : u["confusion"]) {
+            if (!n.is_number_integer() || n.get<std::int64_t>() < 0)
+                bad(k, "holds the count " + n.dump().substr(0, 40));
+            t.confusion.push_back(n.get<std::int64_t>());
+        }
+        const auto side = static_cast<std::size_t>(
+            std::llround(std::sqrt(static_cast<double>(t.confusion.size()))));
+        if (side * side != t.confusion.size() ||
+            (!out.empty() && t.confusion.size() != out.front().confusion.size()))
+            bad(k, "holds " + std::to_string(t.confusion.size()) + " counts");
+        out.push_back(std::move(t));
+    }
+}
+
 // The records inside a result (below reader(), which calls them).
 void read(const nlohmann::json& j, const char* key, const std::string& source, SegMetrics& out);
 void read(const nlohmann::json& j, const char* key, const std::string& source,

@@ -4,6 +4,7 @@
 // failed.
 #pragma once
 
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <string>
@@ -27,6 +28,13 @@ struct EpochRecord {
     double val_miou = 0;        // validation split, dense truth
     double lr = 0;
     double seconds = 0;
+};
+
+// One bootstrap unit of the test split (an image; a tile for tiles) and its C*C confusion counts
+// (row-major, rows = truth): two experiments tested on the same units compare pairwise.
+struct TestUnit {
+    std::string id;
+    std::vector<std::int64_t> confusion;
 };
 
 struct ExperimentResult {
@@ -54,6 +62,8 @@ struct ExperimentResult {
     std::vector<double> test_miou_ci95;
     // The test images (tiles) that interval was drawn from; 0: not recorded (older pfce).
     int test_miou_ci95_units = 0;
+    // The test split's units, in order; empty where not recorded (older pfce, or failed).
+    std::vector<TestUnit> test_units;
     std::vector<std::string> class_names;
 
     double wall_seconds = 0;  // whole experiment (sampling through evaluation), every session

@@ -181,4 +181,64 @@ MiouInterval bootstrap_miou(const std::vector<std::vector<std::int64_t>>& confus
     return {at(0.025), at(0.975), scored.size(), resamples};
 }
 
+MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<std::int64_t>>& a,
+                                                const std::vector<std::vector<std::int64_t>>& b,
+                                                int num_classes, int clutter_class, int resamples) {
+    if (a.size() != b.size())
+        PFCE_THROW(InputError, "a paired comparison needs the same images: ", a.size(), " and ",
+                   b.size());
+    if (resamples < 100)
+        PFCE_THROW(InputError, "a paired bootstrap of ", resamples,
+                   " resamples: expected at least 100");
+    const std::size_t cells = static_cast<std::size_t>(num_classes) * num_classes;
+    auto labels = [](const std::vector<std::int64_t>& c) {
+        return std::any_of(c.begin(), c.end(), [](std::int64_t n) { return n > 0; });
+    };
+    std::vector<std::size_t> scored;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        PFCE_CHECK_SHAPE(a[k].size() == cells && b[k].size() == cells, "confusion matrix of unit ",
+                         k, ": expected ", cells, " counts");
+        if (labels(a[k]) || labels(b[k])) scored.push_back(k);
+    }
+    if (scored.size() < 2)
+        PFCE_THROW(InputError, "a paired interval needs at least 2 images that label a pixel (",
+                   scored.size(), " here)");
+    auto miou_of = [&](const std::vector<std::int64_t>& sum) {
+        return metrics_from_confusion(sum, num_classes, clutter_class).miou;
+    };
+    std::vector<std::int64_t> sa(cells, 0), sb(cells, 0);
+    for (const std::size_t k : scored)
+        for (std::size_t i = 0; i < cells; ++i) {
+            sa[i] += a[k][i];
+            sb[i] += b[k][i];
+        }
+    MiouDifference d;
+    d.diff = miou_of(sa) - miou_of(sb);
+    d.units = scored.size();
+    d.resamples = resamples;
+    std::vector<double> diffs;
+    diffs.reserve(static_cast<std::size_t>(resamples));
+    CounterRng rng(/*seed=*/0x5eed, /*stream_a=*/0xd1ff);
+    for (int r = 0; r < resamples; ++r) {
+        std::fill(sa.begin(), sa.end(), 0);
+        std::fill(sb.begin(), sb.end(), 0);
+        for (std::size_t n = 0; n < scored.size(); ++n) {
+            const std::size_t k = scored[rng.below(static_cast<std::uint32_t>(scored.size()))];
+            for (std::size_t i = 0; i < cells; ++i) {
+                sa[i] += a[k][i];
+                sb[i] += b[k][i];
+            }
+        }
+        diffs.push_back(miou_of(sa) - miou_of(sb));
+    }
+    std::sort(diffs.begin(), diffs.end());
+    auto at = [&](double q) {  // the nearest rank, as bootstrap_miou's
+        const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(diffs.size())));
+        return diffs[std::min(diffs.size() - 1, i > 0 ? i - 1 : 0)];
+    };
+    d.lo = at(0.025);
+    d.hi = at(0.975);
+    return d;
+}
+
 }  // namespace pfce

@@ -71,4 +71,18 @@ MiouInterval bootstrap_miou(const std::vector<std::vector<std::int64_t>>& confus
                             int num_classes, int clutter_class, int resamples,
                             bool without_clutter = false);
 
+// Two models scored on the same units (images, or tiles), unit k of `a` and of `b` the same image:
+// the difference of their split mIoUs, mIoU(a) - mIoU(b), and its 95% paired percentile bootstrap
+// interval (each draw takes the same units for both, so what the images share cancels: a paired
+// interval is far narrower than two intervals side by side suggest). Units neither labels a pixel
+// of are left out. InputError when the lists differ in length or fewer than 2 units are left.
+struct MiouDifference {
+    double diff = 0, lo = 0, hi = 0;
+    std::size_t units = 0;
+    int resamples = 0;
+};
+MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<std::int64_t>>& a,
+                                                const std::vector<std::vector<std::int64_t>>& b,
+                                                int num_classes, int clutter_class, int resamples);
+
 }  // namespace pfce
