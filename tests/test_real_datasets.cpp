@@ -607,6 +607,11 @@ TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
         TIFFClose(t);
     }
     EXPECT_TRUE(fs::exists(root + "/preds/tile_overlay.png"));
+    // The overlay, a PNG, holds no tags: it gets their place as a PNG mask would (a world file,
+    // an .aux.xml naming the CRS), so a GIS lays it over the tile.
+    const std::string tfw = read_whole_file(root + "/preds/tile_overlay.pgw");
+    EXPECT_MESSAGE_HAS(tfw, "0.05\n");
+    EXPECT_MESSAGE_HAS(read_whole_file(root + "/preds/tile_overlay.png.aux.xml"), "EPSG:25832");
 }
 
 // Chips georeferenced beside the file (a world file, a .prj, GDAL's .aux.xml) predict to masks
@@ -770,7 +775,9 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
               "</PAMDataset>\n");
     EXPECT_EQ(read_whole_file(root + "/out/b.pgw"), world);  // b.JPG -> b.png
     EXPECT_FALSE(fs::exists(root + "/out/b.prj"));
-    EXPECT_FALSE(fs::exists(root + "/out/a_overlay.pgw"));
+    // The overlay lies on the mask's grid: placed as it is, so a GIS lays it over the image.
+    EXPECT_EQ(read_whole_file(root + "/out/a_overlay.pgw"), world);
+    EXPECT_EQ(read_whole_file(root + "/out/a_overlay.prj"), wkt);
     // One file to a TIFF: its world file is a .tfw.
     const std::string one = "predict --checkpoint " + root +
                             "/run/last.ckpt --device cpu --input " + chips + "/a.png --out " +

@@ -74,10 +74,15 @@ struct Job {
     // --skip-existing found the temporaries of a predict killed while putting this image's files
     // in place (its mask there, its overlay not): what it left is replaced, --force or not.
     bool finishes_interrupted = false;
+    // The overlay's place on the map: the mask's sidecars where the mask is a PNG; for a TIFF mask
+    // (which keeps the input's tags) the place its tags give, as for a PNG mask. A GIS then lays
+    // the overlay where the image lies (it had none: opened beside the image, it landed at 0,0).
+    SidecarGeoref overlay_sidecars{};
     std::vector<std::string> outputs() const {
         std::vector<std::string> o{mask, overlay};
         if (!confidence.empty()) o.push_back(confidence);
         for (const std::string& p : sidecar_paths(sidecars, mask)) o.push_back(p);
+        for (const std::string& p : sidecar_paths(overlay_sidecars, overlay)) o.push_back(p);
         if (!confidence.empty())
             for (const std::string& p : sidecar_paths(sidecars, confidence)) o.push_back(p);
         return o;
@@ -144,6 +149,7 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
         }
     };
     add(mask);
+    add(overlay);  // placed as the mask is: an earlier overlay's place would misplace this one
     const std::string conf = confidence_path(mask, true);
     if (replacing && conf != confidence) names.push_back(conf);
     if (replacing || conf == confidence) add(conf);
@@ -240,9 +246,17 @@ GeoReference tags_of(const std::string& input) {
 Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask,
             GeoReference tags) {
     SidecarGeoref g = find_sidecar_georef(input);
-    if (lower_ext_is(mask, {".png"})) add_place_of_tags(g, input, tags);
-    return {input,        mask.string(),  overlay_path(mask), confidence_path(mask, a.confidence),
-            std::move(g), std::move(tags)};
+    SidecarGeoref overlay_place = g;
+    if (lower_ext_is(mask, {".png"})) {
+        add_place_of_tags(g, input, tags);
+        overlay_place = g;
+    } else if (!tags.empty()) {
+        add_place_of_tags(overlay_place, input, tags);  // the overlay is a PNG: it holds no tags
+    }
+    Job j{input,        mask.string(),  overlay_path(mask), confidence_path(mask, a.confidence),
+          std::move(g), std::move(tags)};
+    j.overlay_sidecars = std::move(overlay_place);
+    return j;
 }
 
 // The generic dataset whose images lie in `dir`: the nearest dataset.toml, in `dir` or above it
@@ -1065,6 +1079,7 @@ void run_predict(const PredictArgs& a) {
                          ") are not carried to ", j.mask, ", which keeps its georeference");
             write_sidecar_georef(j.sidecars, j.mask, &staged);
             write_png(staged.stage(j.overlay), overlay);
+            write_sidecar_georef(j.overlay_sidecars, j.overlay, &staged);
             if (!j.confidence.empty()) {
                 // 0 is no data (a prediction's confidence is at least 1/C of 255): tagged so, a
                 // GIS shows those pixels as no data, not as the most unsure ones.
