@@ -115,6 +115,43 @@ TEST(CliMisuse, LabelsMustBelongToTheDataAndClassesToTheCheckpoint) {
     EXPECT_MESSAGE_HAS(e.output, "background");
 }
 
+// data stats --json: the counts a script or a paper's table takes (a researcher parsed the
+// printed table): every class's pixels and fraction, which add up with the unlabelled ones to
+// all pixels; for masks, fractions of the labelled pixels.
+TEST(CliMisuse, DataStatsAsJson) {
+    const std::string root = test::temp_dir("misuse_stats_json");
+    const auto a = dataset(root + "/a");
+    auto json_of = [](const test::CommandResult& r) {
+        EXPECT_EQ(r.status, 0) << r.output;
+        return nlohmann::json::parse(r.output.substr(r.output.find('{')));
+    };
+    const nlohmann::json d = json_of(test::run_pfce("data stats -q --json " + a.root));
+    EXPECT_EQ(d["dataset"], a.root);
+    EXPECT_EQ(d["count"], a.ids.size());
+    EXPECT_EQ(d["fraction_of"], "all pixels");
+    ASSERT_EQ(d["classes"].size(), test::foreign_class_names().size());
+    std::int64_t sum = d["unlabelled_pixels"].get<std::int64_t>();
+    for (std::size_t k = 0; k < d["classes"].size(); ++k) {
+        EXPECT_EQ(d["classes"][k]["name"], test::foreign_class_names()[k]);
+        sum += d["classes"][k]["pixels"].get<std::int64_t>();
+    }
+    EXPECT_EQ(sum, d["pixels"].get<std::int64_t>());
+    EXPECT_EQ(d["sizes"]["40x32"], a.ids.size());
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + a.root + " --points 5 --out " + root + "/sa").status, 0);
+    const nlohmann::json m = json_of(test::run_pfce("data stats -q --json " + root + "/sa"));
+    EXPECT_EQ(m["kind"], "sparse");
+    EXPECT_EQ(m["fraction_of"], "labelled pixels");
+    std::int64_t labelled = 0;
+    double fractions = 0;
+    for (const auto& c : m["classes"]) {
+        labelled += c["pixels"].get<std::int64_t>();
+        fractions += c["fraction"].get<double>();
+    }
+    EXPECT_EQ(labelled, m["labelled_pixels"].get<std::int64_t>());
+    EXPECT_NEAR(fractions, 1.0, 1e-9);
+}
+
 // Masks whose dataset moved: stats counts them with the classes masks.json records (saying so),
 // preview of the masks alone says how to preview them beside the dataset at its new place, which
 // works.

@@ -279,7 +279,27 @@ std::string image_reading_text(const Dataset& ds) {
     return text + " (the first image's header)";
 }
 
-void run_stats(const std::string& dir, const DatasetFlags& flags) {
+// The counts as JSON, for a script or a paper's table: the sizes, every class's pixels and share of
+// `denominator` (all pixels for a dataset, labelled ones for masks), the unlabelled pixels.
+nlohmann::json stats_json(const Counts& c, const Palette& pal, std::int64_t denominator,
+                          std::int64_t all) {
+    nlohmann::json sizes = nlohmann::json::object();
+    for (const auto& [wh, n] : c.sizes)
+        sizes[std::to_string(wh.first) + "x" + std::to_string(wh.second)] = n;
+    nlohmann::json classes = nlohmann::json::array();
+    for (int k = 0; k < pal.num_classes(); ++k)
+        classes.push_back(
+            {{"name", pal.classes[static_cast<std::size_t>(k)].name},
+             {"pixels", c.per_label[k]},
+             {"fraction",
+              denominator > 0 ? static_cast<double>(c.per_label[k]) / denominator : 0.0}});
+    return {{"sizes", sizes},
+            {"pixels", all},
+            {"unlabelled_pixels", c.per_label[255]},
+            {"classes", classes}};
+}
+
+void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
     if (is_mask_dir(dir)) {
         const MaskDir md = open_mask_dir(dir);
         warn_if_mask_files_changed(md);  // as link and preview say: the command to check data
@@ -296,6 +316,17 @@ void run_stats(const std::string& dir, const DatasetFlags& flags) {
         for (int v = 0; v < 256; ++v) all += c.per_label[v];
         const std::int64_t labelled = all - c.per_label[255];
         const std::string kind = md.meta.value("kind", std::string("masks"));
+        if (json) {
+            nlohmann::json j = stats_json(c, pal, labelled, all);
+            j["masks"] = dir;
+            j["kind"] = kind;
+            j["count"] = md.ids.size();
+            j["source"] = src ? nlohmann::json(src->root()) : nlohmann::json();
+            j["labelled_pixels"] = labelled;
+            j["fraction_of"] = "labelled pixels";
+            std::printf("%s\n", j.dump(2).c_str());
+            return;
+        }
         std::printf("masks:     %s (%s, %zu masks%s%s)\n", dir.c_str(), kind.c_str(), md.ids.size(),
                     src ? ", from " : "", src ? src->root().c_str() : "");
         std::printf("size:      %s\n", sizes_text(c).c_str());
@@ -323,6 +354,17 @@ void run_stats(const std::string& dir, const DatasetFlags& flags) {
         [&](std::size_t i) { return ds.sample(i); });
     std::int64_t all = 0;
     for (int v = 0; v < 256; ++v) all += c.per_label[v];
+    if (json) {
+        nlohmann::json j = stats_json(c, ds.palette(), all, all);
+        j["dataset"] = dir;
+        j["kind"] = kDatasetKinds.name(ds.kind());
+        j["count"] = ds.size();
+        j["images"] = image_reading_text(ds);
+        j["gray_images"] = gray.load();
+        j["fraction_of"] = "all pixels";
+        std::printf("%s\n", j.dump(2).c_str());
+        return;
+    }
     std::printf("dataset:   %s (%s, %zu images)\n", dir.c_str(), kDatasetKinds.name(ds.kind()),
                 ds.size());
     std::printf("size:      %s\n", sizes_text(c).c_str());
@@ -488,7 +530,12 @@ void setup_data(CLI::App& sub) {
     st->add_option("DIR", *stats_dir, "dataset root or mask directory (has masks.json)")
         ->required();
     add_dataset_flags(*st, *stats_flags);
-    st->callback([stats_dir, stats_flags] { run_stats(*stats_dir, *stats_flags); });
+    auto stats_json_flag = std::make_shared<bool>(false);
+    st->add_flag("--json", *stats_json_flag,
+                 "print the counts as JSON (sizes, each class's pixels and fraction)");
+    st->callback([stats_dir, stats_flags, stats_json_flag] {
+        run_stats(*stats_dir, *stats_flags, *stats_json_flag);
+    });
 
     auto prev_dir = std::make_shared<std::string>();
     auto prev = std::make_shared<PreviewFlags>();
