@@ -71,8 +71,15 @@ int open_locked(const std::string& key, int op, const std::string& flag, const s
                 const char* held_by) {
     const int fd = ::open(key.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return -1;
-    if (::flock(fd, op | LOCK_NB) == 0) return fd;
-    const int err = errno;
+    // A few tries over about 50 ms: locked_by_another_process holds the lock for a moment to
+    // probe it, which must not refuse a command that locks meanwhile.
+    int err = 0;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        if (::flock(fd, op | LOCK_NB) == 0) return fd;
+        err = errno;
+        if (err != EWOULDBLOCK) break;
+        ::usleep(10000);
+    }
     ::close(fd);
     if (err == EWOULDBLOCK) PFCE_THROW(InputError, flag, " ", dir, held_by);
     return -1;
@@ -96,6 +103,9 @@ DirLock lock_output_dir(const std::string& dir, const std::string& flag) {
 }
 
 bool locked_by_another_process(const std::string& dir) {
+    // (A directory another command made and has not locked yet reads as free: that window, from
+    // its mkdir to its flock, is the rest of the race; the command's own lock then fails, and
+    // it says so.)
     const std::string key = registry_key(dir);
     const std::lock_guard<std::mutex> guard(registry_mutex());
     if (registry().count(key)) return false;  // this process writes it

@@ -138,7 +138,10 @@ bool is_stale_temp(const fs::directory_entry& e) {
     if (zombie) return true;
     struct stat st {};
     if (::stat(e.path().c_str(), &st) != 0) return false;
-    // btime has whole seconds: a margin of 2 s keeps a writer that started just before.
+    // btime has whole seconds: a margin of 2 s keeps a writer that started just before. (A
+    // --force commit's hard link to the file it replaces keeps that file's older mtime: another
+    // command can take it for stale while the commit runs; two --force writers of one name
+    // already replace each other's files, README says.)
     return start_s > static_cast<double>(st.st_mtime) + 2.0;
 }
 

@@ -1,6 +1,7 @@
 // claim_output_dir: the marker check that keeps pfce's writers out of directories they do not own.
 #include "core/output_dir.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -90,10 +91,25 @@ std::string output_dir_kind(const std::string& dir) {
 MadeDirectories::~MadeDirectories() {
     std::error_code ec;
     if (keep_) return;
+    std::vector<fs::path> held;  // in another command's use, with the directories above them
     for (auto it = made_.rbegin(); it != made_.rend(); ++it) {
-        // Made by another command at the same moment too, and in its use now: left, with the
-        // directories above it (removing it, still empty, pulled it from under that command).
-        if (locked_by_another_process(it->string())) return;
+        const bool above_held = std::any_of(held.begin(), held.end(), [&](const fs::path& h) {
+            const std::string a = it->string(), b = h.string();
+            return b.size() > a.size() && b.compare(0, a.size(), a) == 0 && b[a.size()] == '/';
+        });
+        if (above_held) continue;
+        // Made by another command at the same moment too, and in its use now: left (removing it,
+        // still empty, pulled it from under that command). A probe that fails leaves it too: a
+        // destructor must not throw.
+        bool in_use = true;
+        try {
+            in_use = locked_by_another_process(it->string());
+        } catch (...) {
+        }
+        if (in_use) {
+            held.push_back(*it);
+            continue;
+        }
         fs::remove(*it, ec);
     }
 }

@@ -6,8 +6,9 @@
 
 namespace pfce {
 
-// `git describe --always --dirty` of the sources at build time ("1a2b3c4d5e6f", with "-dirty"
-// when they held uncommitted changes); empty when they were not a git checkout.
+// The commit of the sources at build time ("1a2b3c4d5e6f", with "-dirty" when they held
+// uncommitted changes); "unknown" for a checkout git would not read; empty when they were not a
+// git checkout of their own.
 const char* source_commit();
 
 // "0.1.0 (commit 1a2b3c4d5e6f)", or "0.1.0 (sources not under git)".

@@ -336,7 +336,19 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
         // A linked directory keeps the "sample" record of the points it was linked from: the
         // same settings, but not these masks.
         const bool sparse = md.meta.value("kind", std::string()) == "sparse";
-        const bool same_masks = md.format == 2 && sparse && made == settings && md.ids == ids;
+        // Its record's classes must be the dataset's (an edited masks.json was "reused" while
+        // every reader refused it): told, and sampled again with --force.
+        std::string other_classes;
+        try {
+            check_mask_dir_classes(md, ds.palette(), ds.root());
+        } catch (const InputError& e) {
+            other_classes = e.what();
+        }
+        if (!other_classes.empty() && !force)
+            PFCE_THROW(InputError, other_classes,
+                       "; pass --force to sample the masks of this directory again");
+        const bool same_masks =
+            other_classes.empty() && md.format == 2 && sparse && made == settings && md.ids == ids;
         const std::string changed = same_masks ? mask_files_change(md) : "";
         if (!changed.empty() && !force)
             PFCE_THROW(InputError, dir, " holds masks sampled with these settings, but ", changed,

@@ -3,11 +3,13 @@
 // expectation; resuming compares only what changes a run's result.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <tuple>
 
+#include "core/build_info.hpp"
 #include "core/error.hpp"
 #include "core/source_version.hpp"
 #include "host/train/config.hpp"
@@ -68,6 +70,19 @@ TEST(Config, HelpAllShowsNestedCommandsOptions) {
     EXPECT_MESSAGE_HAS(pfce_version_text(), std::string(source_commit()).empty()
                                                 ? " (sources not under git)"
                                                 : " (commit " + std::string(source_commit()) + ")");
+    // In a clone, the commit is the clone's HEAD (not an enclosing repository's, nor stale).
+    if (FILE* git = ::popen(
+            ("git -C '" + std::string(PFCE_SOURCE_ROOT) + "' rev-parse --short=12 HEAD 2>/dev/null")
+                .c_str(),
+            "r")) {
+        char head[64] = {};
+        const bool read = std::fgets(head, sizeof head, git) != nullptr;
+        if (::pclose(git) == 0 && read) {
+            std::string h = head;
+            h.erase(h.find_last_not_of("\n") + 1);
+            EXPECT_EQ(std::string(source_commit()).substr(0, h.size()), h);
+        }
+    }
 }
 
 TEST(Config, SectionedFilesJsonAndTomlTextRoundTrip) {

@@ -352,6 +352,18 @@ TEST(DataSafety, ADamagedMaskRecordIsSampledAgainWithForce) {
     ASSERT_EQ(again.status, 0) << again.output;
     EXPECT_EQ(open_mask_dir(sparse).ids, fd.ids);
     EXPECT_MESSAGE_HAS(test::run_pfce(sample).output, "reused");
+    // A class renamed in the record: every reader refuses the masks, so sample does not call
+    // them reused (it did); --force samples them again.
+    std::string edited = read_whole_file(sparse + "/masks.json");
+    const std::string name = "\"" + test::foreign_class_names()[0] + "\"";
+    ASSERT_NE(edited.find(name), std::string::npos);
+    edited.replace(edited.find(name), name.size(), "\"renamed\"");
+    std::ofstream(sparse + "/masks.json", std::ios::trunc) << edited;
+    const test::CommandResult renamed = test::run_pfce(sample);
+    EXPECT_EQ(renamed.status, 2) << renamed.output;
+    EXPECT_MESSAGE_HAS(renamed.output, "they do not belong together; pass --force to sample");
+    EXPECT_EQ(test::run_pfce(sample + " --force").status, 0);
+    EXPECT_MESSAGE_HAS(test::run_pfce(sample).output, "reused");
 }
 
 TEST(DataSafety, AMaskDirectoryWhoseFilesChangedIsNotReused) {

@@ -854,6 +854,9 @@ TEST(Report, PairedDifferencesOfExperimentsOnTheSameImages) {
     EXPECT_MESSAGE_HAS(md, "| dense | — | +0.");
     EXPECT_MESSAGE_HAS(md, "* | +0.");
     EXPECT_MESSAGE_HAS(md, "| e1-700 | -0.");
+    // e2 better than e1 by one pixel of one image: a difference the images could make, no *.
+    const std::string e1_row = md.substr(md.find("| e1-700 | -0."));
+    EXPECT_MESSAGE_HAS(e1_row.substr(0, e1_row.find('\n')), " | — | -0.000 |");
     EXPECT_MESSAGE_HAS(md, "Row minus column: the difference of the test mIoUs");
     EXPECT_EQ(md.find("| e4-500-linked | n/a"), std::string::npos);  // in no pair: not shown
     const nlohmann::json j = render_results_json(in);
@@ -955,6 +958,12 @@ TEST(Report, ExperimentsTableSaysWhatSetsEachApart) {
     EXPECT_EQ(settings[3],
               (std::vector<std::string>{"loss.crf_radius = 7", "loss.crf_weight = 0.2"}));
     EXPECT_TRUE(settings[4].empty());  // failed before it recorded a config
+    // A key only one experiment has (its own split list, fingerprinted by a hash of its ids) tells
+    // it apart, said without the hash's length.
+    in.results[0].config["data.test_list ids"] = "9f3a1234abcdef01";
+    EXPECT_EQ(distinguishing_settings(in.results)[0],
+              (std::vector<std::string>{"data.test_list = its own list (ids 9f3a1234)"}));
+    in.results[0].config.erase("data.test_list ids");
 
     const std::string md = render_report_markdown(in);
     EXPECT_MESSAGE_HAS(md,

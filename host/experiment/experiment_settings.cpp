@@ -44,15 +44,27 @@ std::vector<std::vector<std::string>> distinguishing_settings(
             if (kInLabelsColumn.count(key) ||
                 std::find(idle.begin(), idle.end(), key) != idle.end())
                 continue;
-            effective[i][key] = value.dump();
-            keys.insert(key);
+            // A split list is fingerprinted by a hash of its ids: said as its own list, which a
+            // reader can tell apart without the hash.
+            const bool list = key.size() > 4 && key.compare(key.size() - 4, 4, " ids") == 0;
+            effective[i][list ? key.substr(0, key.size() - 4) : key] =
+                list ? "its own list (ids " + value.get<std::string>().substr(0, 8) + ")"
+                     : value.dump();
+            keys.insert(list ? key.substr(0, key.size() - 4) : key);
         }
     }
     std::vector<std::vector<std::string>> out(results.size());
+    // A key some experiments lack (no split list; no data.root) is a value of its own there: one
+    // experiment with a list among many without is told apart by it.
+    const std::string kAbsent = "(none)";
     for (const std::string& key : keys) {
         std::map<std::string, int> count;
-        for (const auto& e : effective)
-            if (auto it = e.find(key); it != e.end()) ++count[it->second];
+        for (std::size_t i = 0; i < results.size(); ++i)
+            if (results[i].config.is_object()) {
+                const auto it = effective[i].find(key);
+                const bool idle = it == effective[i].end() && results[i].config.contains(key);
+                if (!idle) ++count[it == effective[i].end() ? kAbsent : it->second];
+            }
         if (count.size() < 2) continue;  // one value wherever it has an effect
         int top = 0, at_top = 0;
         std::string mode;
@@ -65,10 +77,13 @@ std::vector<std::vector<std::string>> distinguishing_settings(
                 ++at_top;
             }
         }
-        for (std::size_t i = 0; i < results.size(); ++i)
-            if (auto it = effective[i].find(key);
-                it != effective[i].end() && (at_top > 1 || it->second != mode))
-                out[i].push_back(key + " = " + it->second);
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            if (!results[i].config.is_object()) continue;
+            const auto it = effective[i].find(key);
+            if (it == effective[i].end() && results[i].config.contains(key)) continue;  // idle
+            const std::string& v = it == effective[i].end() ? kAbsent : it->second;
+            if (at_top > 1 || v != mode) out[i].push_back(key + " = " + v);
+        }
     }
     return out;
 }

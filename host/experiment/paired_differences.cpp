@@ -5,11 +5,23 @@
 namespace pfce {
 namespace {
 
+// A unit's truth: its confusion matrix's row sums, each class's pixels in the dense masks.
+std::vector<std::int64_t> truth_of(const std::vector<std::int64_t>& confusion, std::size_t c) {
+    std::vector<std::int64_t> rows(c, 0);
+    for (std::size_t t = 0; t < c; ++t)
+        for (std::size_t p = 0; p < c; ++p) rows[t] += confusion[t * c + p];
+    return rows;
+}
+
+// The same images with the same truth: ids alone would pair a split scored on eroded tile labels
+// with one on full ones, or two versions of a dataset of the same names.
 bool same_units(const ExperimentResult& x, const ExperimentResult& y) {
     if (x.test_units.size() != y.test_units.size() || x.class_names != y.class_names) return false;
+    const std::size_t c = x.class_names.size();
     for (std::size_t k = 0; k < x.test_units.size(); ++k)
         if (x.test_units[k].id != y.test_units[k].id ||
-            x.test_units[k].confusion.size() != y.test_units[k].confusion.size())
+            x.test_units[k].confusion.size() != y.test_units[k].confusion.size() ||
+            truth_of(x.test_units[k].confusion, c) != truth_of(y.test_units[k].confusion, c))
             return false;
     return true;
 }

@@ -17,8 +17,9 @@ struct PairedDifference {
     MiouDifference d;
 };
 
-// Every pair a < b of finished results that recorded the same test units (ids, in order) of the
-// same classes; pairs that cannot be drawn (fewer than 2 units labelling a pixel) are left out.
+// Every pair a < b of finished results that recorded the same test units (ids, in order, each
+// with the same truth: its pixels of each class) of the same classes; pairs that cannot be drawn
+// (fewer than 2 units labelling a pixel) are left out.
 std::vector<PairedDifference> paired_differences(const std::vector<ExperimentResult>& results,
                                                  int clutter_class, int resamples = 1000);
 

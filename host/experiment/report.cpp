@@ -212,6 +212,10 @@ Table experiments_table(const ReportInput& in) {
     return t;
 }
 
+std::vector<PairedDifference> pairs_of(const ReportInput& in) {
+    return in.paired ? *in.paired : paired_differences(in.results, in.clutter_class);
+}
+
 // The paired differences as a matrix, row minus column, for the experiments in at least one pair:
 // "+0.153*" where the 95% paired interval excludes 0, "n/a" where the two were tested on other
 // images. Empty where no two experiments share their test images.
@@ -261,7 +265,10 @@ std::string paired_caption(const std::vector<PairedDifference>& pairs) {
         "Row minus column: the difference of the test mIoUs, marked * where its 95% paired "
         "bootstrap interval excludes 0 (each of 1000 draws takes the same test images, by tile "
         "for tiles, for both experiments, so the images both find hard cancel out). A difference "
-        "without * is one the test set alone could make. n/a: tested on other images.";
+        "without * is one the test set alone could make. n/a: tested on other images. Each "
+        "experiment ran once (one training seed, whose own spread is not in the interval), and "
+        "with many pairs some * arise by chance: about 1 in 20 of the pairs that truly do not "
+        "differ.";
     if (fewest > 0 && fewest < kFewBootstrapUnits)
         s += " Drawn from only " + std::to_string(fewest) +
              " test images: so few understate the uncertainty, and a * may not hold.";
@@ -688,7 +695,7 @@ std::string render_report_markdown(const ReportInput& in) {
     // Only where an experiment finished (its table had no class column otherwise).
     if (const Table pc = per_class_table(in); !pc.rows.empty())
         o += "### Per-class IoU (test)\n\n" + md_table(pc) + "\n";
-    const std::vector<PairedDifference> pairs = paired_differences(in.results, in.clutter_class);
+    const std::vector<PairedDifference> pairs = pairs_of(in);
     if (const Table pt = paired_table(in, pairs); !pt.rows.empty())
         o += "### Paired differences of the test mIoU\n\n" + md_table(pt) + "\n" +
              paired_caption(pairs) + "\n\n";
@@ -763,7 +770,7 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
     }
     if (const Table pc = per_class_table(in); !pc.rows.empty())
         o += "<h3>Per-class IoU (test)</h3>\n" + html_table(pc);
-    const std::vector<PairedDifference> pairs = paired_differences(in.results, in.clutter_class);
+    const std::vector<PairedDifference> pairs = pairs_of(in);
     if (const Table pt = paired_table(in, pairs); !pt.rows.empty())
         o += "<h3>Paired differences of the test mIoU</h3>\n" + html_table(pt) + "<p>" +
              html_escape(paired_caption(pairs)) + "</p>\n";
@@ -862,7 +869,7 @@ nlohmann::json render_results_json(const ReportInput& in) {
         ex.back()["settings_that_differ"] = settings[i];
     }
     nlohmann::json paired = nlohmann::json::array();
-    for (const PairedDifference& p : paired_differences(in.results, in.clutter_class))
+    for (const PairedDifference& p : pairs_of(in))
         paired.push_back({{"a", in.results[p.a].id},
                           {"b", in.results[p.b].id},
                           {"miou_a_minus_b", p.d.diff},
@@ -925,8 +932,12 @@ static nlohmann::json object_at(const nlohmann::json& record, const char* key) {
     return found != record.end() && found->is_object() ? *found : nlohmann::json::object();
 }
 
-void write_report(const std::string& out_dir, const ReportInput& in,
+void write_report(const std::string& out_dir, const ReportInput& given,
                   const ReportFileHashes& replaceable) {
+    ReportInput in = given;
+    if (!in.paired)
+        in.paired = std::make_shared<const std::vector<PairedDifference>>(
+            paired_differences(in.results, in.clutter_class));
     std::filesystem::create_directories(out_dir);
     auto path = [&](const std::string& f) { return (std::filesystem::path(out_dir) / f).string(); };
     const std::vector<std::string> charts = report_chart_files(in);

@@ -7,10 +7,12 @@
 #include <array>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "host/experiment/paired_differences.hpp"
 #include "host/experiment/results.hpp"
 
 namespace pfce {
@@ -35,6 +37,9 @@ struct ReportInput {
     // with other settings, which the report shows instead). A result whose id is listed here is
     // stale: its rows are marked, results.csv says current=false, results.json "current": false.
     std::vector<std::pair<std::string, std::string>> not_run;  // id, reason
+    // The paired differences of the test mIoU (paired_differences.hpp), drawn once by write_report
+    // for its three documents; null: each render draws them (seconds for thousands of images).
+    std::shared_ptr<const std::vector<PairedDifference>> paired;
 };
 
 // Every chart file a report may have (relative to OUT), in order.

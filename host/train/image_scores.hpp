@@ -63,7 +63,8 @@ std::vector<std::vector<std::int64_t>> confusions_by_tile(
 // (n-1)/n of the units' and the percentiles of so few values are the extremes; a researcher's
 // probe read [0.210, 0.244] over 3 test images as a precise score.
 constexpr std::size_t kFewBootstrapUnits = 10;
-// "over only 3 images, too few to trust (fewer than 10 ...)"; empty from kFewBootstrapUnits up.
+// "drawn from only 3 images: a bootstrap of fewer than 10 understates how far the score moves
+// ...", or "" from kFewBootstrapUnits units up.
 std::string few_bootstrap_units_note(std::size_t units, const char* unit_name);
 
 // InputError when fewer than 2 images label a pixel (no spread to draw from).
