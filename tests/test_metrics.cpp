@@ -159,6 +159,15 @@ TEST(Metrics, BootstrapIntervalOfTheMiou) {
     EXPECT_MESSAGE_HAS(
         test::input_error_message([&] { paired_bootstrap_miou_difference(many, few, 3, -1, 500); }),
         "a paired comparison needs the same images: 64 and 5");
+    // A tiles dataset's windows are summed by tile, named in the order of the sums (what the
+    // report pairs two experiments' units by).
+    std::vector<std::string> tiles;
+    const auto by_tile =
+        confusions_by_tile({"t3@300_0", "t2@0_0", "t3@0_0"}, {many[0], many[1], many[2]}, &tiles);
+    ASSERT_EQ(by_tile.size(), 2u);
+    ASSERT_EQ(tiles.size(), 2u);
+    EXPECT_EQ(by_tile[0], many[1]);  // the tile named first holds the one window
+    EXPECT_EQ(tiles, (std::vector<std::string>{"t2", "t3"}));
     // Fewer than 10 units: a caveat to print beside it; from 10 none.
     EXPECT_MESSAGE_HAS(few_bootstrap_units_note(wide.images, "images"),
                        "drawn from only 4 images: a bootstrap of fewer than 10 understates");

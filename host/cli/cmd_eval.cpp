@@ -374,6 +374,7 @@ void run_eval(const EvalArgs& a) {
     // A tiles dataset's windows are drawn by tile: neighbouring windows of one tile are alike,
     // and drawn apart they would make the interval narrower than the tiles tested warrant.
     std::optional<MiouInterval> interval;
+    std::string few_units;  // why the interval is too few to trust; "" where it is not
     const bool by_tile = ds.kind() == DatasetKind::tiles;
     if (a.bootstrap > 0) {
         std::vector<std::string> ids;
@@ -383,10 +384,8 @@ void run_eval(const EvalArgs& a) {
         try {
             interval = bootstrap_miou(units, static_cast<int>(m.class_names.size()),
                                       m.clutter_class, a.bootstrap);
-            if (const std::string few =
-                    few_bootstrap_units_note(interval->images, by_tile ? "tiles" : "images");
-                !few.empty())
-                log_warn("the mIoU interval is ", few);
+            few_units = few_bootstrap_units_note(interval->images, by_tile ? "tiles" : "images");
+            if (!few_units.empty()) log_warn("the mIoU interval is ", few_units);
         } catch (const InputError& e) {
             log_warn("no bootstrap interval: ", e.what());
         }
@@ -397,9 +396,7 @@ void run_eval(const EvalArgs& a) {
             j["miou_ci95"] = {interval->lo, interval->hi};
             j["bootstrap"] = {{"resamples", interval->resamples},
                               {by_tile ? "tiles" : "images", interval->images}};
-            if (interval->images < kFewBootstrapUnits)
-                j["bootstrap"]["caveat"] =
-                    few_bootstrap_units_note(interval->images, by_tile ? "tiles" : "images");
+            if (!few_units.empty()) j["bootstrap"]["caveat"] = few_units;
         }
         j["checkpoint"] = a.checkpoint;
         // The build that scored it, and the one that trained it (older checkpoints: unrecorded).
@@ -463,7 +460,7 @@ void run_eval(const EvalArgs& a) {
         std::printf("%-22s [%.4f, %.4f]  (95%%: bootstrap of %zu %s, %d resamples%s)\n",
                     "mIoU interval", interval->lo, interval->hi, interval->images,
                     by_tile ? "tiles" : "images", interval->resamples,
-                    interval->images < kFewBootstrapUnits ? "; too few to trust" : "");
+                    few_units.empty() ? "" : "; too few to trust");
     std::printf("%-22s %8.4f\n", "loss (dense)", r.loss_dense);
     if (!a.labels.empty()) std::printf("%-22s %8.4f\n", "loss (--labels)", r.loss);
     if (!a.per_image.empty()) {

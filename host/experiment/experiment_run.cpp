@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <set>
 #include <sstream>
 
 #include "core/file_io.hpp"
@@ -330,17 +329,10 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     std::vector<std::string> ids;
     for (const std::size_t p : L.split.test) ids.push_back(L.ids[p]);
     const bool by_tile = L.ds->kind() == DatasetKind::tiles;
-    const std::vector<std::vector<std::int64_t>> units =
-        by_tile ? confusions_by_tile(ids, ev.image_confusion) : ev.image_confusion;
     std::vector<std::string> unit_ids = ids;
-    if (by_tile) {  // in the order confusions_by_tile sums them: by the tiles' names
-        std::set<std::string> tiles;
-        for (const std::string& id : ids) tiles.insert(tile_of(id));
-        unit_ids.assign(tiles.begin(), tiles.end());
-    }
-    if (unit_ids.size() == units.size())
-        for (std::size_t k = 0; k < units.size(); ++k)
-            r.test_units.push_back({unit_ids[k], units[k]});
+    const std::vector<std::vector<std::int64_t>> units =
+        by_tile ? confusions_by_tile(ids, ev.image_confusion, &unit_ids) : ev.image_confusion;
+    for (std::size_t k = 0; k < units.size(); ++k) r.test_units.push_back({unit_ids[k], units[k]});
     // How much the score depends on which images were tested (a split of a few test images).
     try {
         const MiouInterval ci = bootstrap_miou(units, static_cast<int>(pal.classes.size()),

@@ -151,6 +151,12 @@ double miou_without_clutter(const ReportInput& in, const ExperimentResult& r) {
 
 // " [0.629, 0.649]": the test mIoU's 95% bootstrap interval over the test images, where the
 // result has one.
+// Its test mIoU's interval was drawn from fewer units than kFewBootstrapUnits (0: unrecorded).
+bool interval_of_few_units(const ExperimentResult& r) {
+    return r.test_miou_ci95_units > 0 &&
+           static_cast<std::size_t>(r.test_miou_ci95_units) < kFewBootstrapUnits;
+}
+
 std::string interval_text(const ExperimentResult& r) {
     if (r.test_miou_ci95.size() != 2) return {};
     std::string s = " [";  // appended apart: GCC 12 warns falsely on "..." + std::string&&
@@ -159,9 +165,7 @@ std::string interval_text(const ExperimentResult& r) {
     s += fixed(r.test_miou_ci95[1], 3);
     s += "]";
     // Too few test images to read it by: said with their count (the legend says why).
-    if (r.test_miou_ci95_units > 0 &&
-        static_cast<std::size_t>(r.test_miou_ci95_units) < kFewBootstrapUnits)
-        s += " (n=" + std::to_string(r.test_miou_ci95_units) + ")";
+    if (interval_of_few_units(r)) s += " (n=" + std::to_string(r.test_miou_ci95_units) + ")";
     return s;
 }
 
@@ -372,12 +376,7 @@ std::vector<std::string> ordering_notes(const ReportInput& in) {
             "The brackets beside a test mIoU hold its 95% bootstrap interval over the test images "
             "(by tile for tiles): how far the score moves with another test set of the kind. "
             "Differences inside overlapping intervals may be the test set's, not the method's." +
-            std::string(std::any_of(in.results.begin(), in.results.end(),
-                                    [](const ExperimentResult& r) {
-                                        return r.test_miou_ci95_units > 0 &&
-                                               static_cast<std::size_t>(r.test_miou_ci95_units) <
-                                                   kFewBootstrapUnits;
-                                    })
+            std::string(std::any_of(in.results.begin(), in.results.end(), interval_of_few_units)
                             ? " An interval followed by its n was drawn from fewer than " +
                                   std::to_string(kFewBootstrapUnits) +
                                   " test images (tiles): however narrow, it understates the "

@@ -15,6 +15,13 @@ namespace pfce {
 
 namespace {
 
+// The q-th quantile of `sorted` (ascending, not empty) by the nearest rank: what the bootstrap
+// intervals take at 2.5% and 97.5%.
+double nearest_rank(const std::vector<double>& sorted, double q) {
+    const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+    return sorted[std::min(sorted.size() - 1, i > 0 ? i - 1 : 0)];
+}
+
 std::string csv_number(double x) {
     if (std::isnan(x)) return {};
     char buf[32];
@@ -121,7 +128,8 @@ std::string lowest_miou(const std::vector<ImageScore>& scores, std::size_t n) {
 }
 
 std::vector<std::vector<std::int64_t>> confusions_by_tile(
-    const std::vector<std::string>& ids, const std::vector<std::vector<std::int64_t>>& confusions) {
+    const std::vector<std::string>& ids, const std::vector<std::vector<std::int64_t>>& confusions,
+    std::vector<std::string>* tile_ids) {
     PFCE_CHECK_SHAPE(ids.size() == confusions.size(), ids.size(), " ids for ", confusions.size(),
                      " confusion matrices");
     std::map<std::string, std::vector<std::int64_t>> tiles;
@@ -131,7 +139,11 @@ std::vector<std::vector<std::int64_t>> confusions_by_tile(
         for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += confusions[k][i];
     }
     std::vector<std::vector<std::int64_t>> out;
-    for (auto& [tile, sum] : tiles) out.push_back(std::move(sum));
+    if (tile_ids) tile_ids->clear();
+    for (auto& [tile, sum] : tiles) {
+        out.push_back(std::move(sum));
+        if (tile_ids) tile_ids->push_back(tile);
+    }
     return out;
 }
 
@@ -173,12 +185,7 @@ MiouInterval bootstrap_miou(const std::vector<std::vector<std::int64_t>>& confus
         mious.push_back(without_clutter ? m.miou_no_clutter : m.miou);
     }
     std::sort(mious.begin(), mious.end());
-    // The percentiles by the nearest rank, at 2.5% and 97.5%.
-    auto at = [&](double q) {
-        const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(mious.size())));
-        return mious[std::min(mious.size() - 1, i > 0 ? i - 1 : 0)];
-    };
-    return {at(0.025), at(0.975), scored.size(), resamples};
+    return {nearest_rank(mious, 0.025), nearest_rank(mious, 0.975), scored.size(), resamples};
 }
 
 MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<std::int64_t>>& a,
@@ -232,12 +239,8 @@ MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<st
         diffs.push_back(miou_of(sa) - miou_of(sb));
     }
     std::sort(diffs.begin(), diffs.end());
-    auto at = [&](double q) {  // the nearest rank, as bootstrap_miou's
-        const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(diffs.size())));
-        return diffs[std::min(diffs.size() - 1, i > 0 ? i - 1 : 0)];
-    };
-    d.lo = at(0.025);
-    d.hi = at(0.975);
+    d.lo = nearest_rank(diffs, 0.025);
+    d.hi = nearest_rank(diffs, 0.975);
     return d;
 }
 

@@ -55,8 +55,10 @@ struct MiouInterval {
 // The confusion matrices of the windows of a tiles dataset summed by tile (data/dataset.hpp
 // tile_of of their ids), in the order of the tiles' names: what a bootstrap draws there, since
 // neighbouring windows of one tile are alike.
+// `tile_ids`, where given, receives the tiles' names in that order.
 std::vector<std::vector<std::int64_t>> confusions_by_tile(
-    const std::vector<std::string>& ids, const std::vector<std::vector<std::int64_t>>& confusions);
+    const std::vector<std::string>& ids, const std::vector<std::vector<std::int64_t>>& confusions,
+    std::vector<std::string>* tile_ids = nullptr);
 
 // Below this many images (tiles) an interval understates the uncertainty, however narrow it looks:
 // n units give only (2n-1 choose n) distinct draws (10 for 3 images), the draws' spread is
