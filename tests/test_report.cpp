@@ -468,7 +468,7 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
         lines.push_back(csv.substr(p, q - p));
     ASSERT_EQ(lines.size(), 6u);
     const int cols = count(lines[0], ",");
-    EXPECT_EQ(cols, 14 + 6 + 6 + 6 + 2);
+    EXPECT_EQ(cols, 14 + 6 + 6 + 6 + 2 + 2);  // ... description, settings, group, seed
     for (const auto& l : lines) EXPECT_EQ(count(l, ","), cols) << l;
     EXPECT_NE(lines[0].find("iou_impervious"), std::string::npos) << lines[0];
     EXPECT_EQ(lines[2].rfind("e1-700,ok,true,", 0), 0u);
@@ -983,7 +983,7 @@ TEST(Report, ExperimentsTableSaysWhatSetsEachApart) {
     EXPECT_MESSAGE_HAS(csv.substr(0, csv.find('\n')), ",description,settings_that_differ");
     EXPECT_MESSAGE_HAS(csv,
                        ",hand-made e1-700,\"optimizer.lr = 0.0001; schedule.name = "
-                       "\"\"constant\"\"\"\n");
+                       "\"\"constant\"\"\",,\n");  // no group, no seed: a suite without seeds
     EXPECT_EQ(render_results_json(in)["experiments"][1]["settings_that_differ"].size(), 2u);
     // The pictures' headings name what each is, not only its labels.
     in.results[1].grid_png = "e1-700/grid.png";

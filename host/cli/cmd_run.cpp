@@ -4,6 +4,7 @@
 // unless --force.
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,7 +21,7 @@ namespace {
 
 struct RunArgs {
     std::string suite = "synthetic-small";
-    std::string data, device = "auto", out, only;
+    std::string data, device = "auto", out, only, seeds;
     bool force = false;
 };
 
@@ -45,7 +46,9 @@ std::vector<std::string> split_ids(const std::string& text) {
 void run_run(const RunArgs& a) {
     RunOptions opts;
     if (!a.only.empty()) opts.only = split_ids(a.only);  // a flag's error before the file's
-    const Suite suite = load_suite(a.suite);
+    std::optional<std::vector<std::int64_t>> seeds;
+    if (!a.seeds.empty()) seeds = parse_seed_list(a.seeds, "--seeds");
+    const Suite suite = load_suite(a.suite, seeds);
     opts.out_dir = a.out;
     opts.data_path = a.data;
     opts.device = a.device;
@@ -81,7 +84,13 @@ const bool registered = register_command(
                      "rerun experiments already finished in OUT (and replace the suite's own "
                      "synthetic data in OUT/data/ when it is of other settings or damaged; never "
                      "a dataset given by --data elsewhere)");
-        sub.add_option("--only", a->only, "run only these experiment ids (comma-separated)");
+        sub.add_option("--only", a->only,
+                       "run only these experiment ids (comma-separated; with seeds, an "
+                       "experiment's id selects all its seeds, <id>-s<seed> one)");
+        sub.add_option("--seeds", a->seeds,
+                       "run every experiment once per seed (comma-separated, e.g. 0,1,2; replaces "
+                       "the suite's [suite] seeds): ids become <id>-s<seed>, run.seed and "
+                       "labels.seed take the seed, and the report adds mean and spread over seeds");
         sub.callback([a] { run_run(*a); });
     });
 

@@ -201,6 +201,8 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     const Stopwatch t_start;
     ExperimentResult r;
     r.id = e.id;
+    r.group = e.group;
+    r.seed = e.seed;
     r.description = e.description;
     r.labels = describe_labels(e.config.labels);
     r.report_figure = e.report_figure;

@@ -44,6 +44,9 @@ std::vector<std::vector<std::string>> distinguishing_settings(
             if (kInLabelsColumn.count(key) ||
                 std::find(idle.begin(), idle.end(), key) != idle.end())
                 continue;
+            // A run of a suite with seeds: its seed is in its id (<id>-s<seed>), and every run
+            // has one of its own, so the column would list it on every row.
+            if (!results[i].group.empty() && (key == "run.seed" || key == "labels.seed")) continue;
             // A split list is fingerprinted by a hash of its ids: said as its own list, which a
             // reader can tell apart without the hash.
             const bool list = key.size() > 4 && key.compare(key.size() - 4, 4, " ids") == 0;

@@ -12,7 +12,8 @@ namespace pfce {
 // For each result (in order), "key = value" for every setting whose value is not the one most of
 // the suite's experiments share. Left out: the label settings the labels column already names
 // (kind, points, radius, colour step, conflict), and settings without effect in that experiment
-// (a plateau factor under a constant schedule, CRF settings with the CRF term off). A setting
+// (a plateau factor under a constant schedule, CRF settings with the CRF term off), and the seeds
+// of a run of a suite with seeds (its id names its seed). A setting
 // whose values tie for the most common is shown in every experiment it has an effect in. A result
 // without a recorded config (older pfce, failed before it) gets none.
 std::vector<std::vector<std::string>> distinguishing_settings(

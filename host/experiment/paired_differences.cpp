@@ -13,9 +13,22 @@ std::vector<std::int64_t> truth_of(const std::vector<std::int64_t>& confusion, s
     return rows;
 }
 
+}  // namespace
+
+UnitConfusions test_confusions(const ExperimentResult& r) {
+    UnitConfusions c;
+    for (const TestUnit& u : r.test_units) c.push_back(u.confusion);
+    return c;
+}
+
+bool pairable(const ExperimentResult& r) {
+    return r.status == "ok" && !r.test_units.empty() &&
+           r.test_units.front().confusion.size() == r.class_names.size() * r.class_names.size();
+}
+
 // The same images with the same truth: ids alone would pair a split scored on eroded tile labels
 // with one on full ones, or two versions of a dataset of the same names.
-bool same_units(const ExperimentResult& x, const ExperimentResult& y) {
+bool same_test_units(const ExperimentResult& x, const ExperimentResult& y) {
     if (x.test_units.size() != y.test_units.size() || x.class_names != y.class_names) return false;
     const std::size_t c = x.class_names.size();
     for (std::size_t k = 0; k < x.test_units.size(); ++k)
@@ -26,29 +39,17 @@ bool same_units(const ExperimentResult& x, const ExperimentResult& y) {
     return true;
 }
 
-std::vector<std::vector<std::int64_t>> confusions(const ExperimentResult& r) {
-    std::vector<std::vector<std::int64_t>> c;
-    for (const TestUnit& u : r.test_units) c.push_back(u.confusion);
-    return c;
-}
-
-}  // namespace
-
 std::vector<PairedDifference> paired_differences(const std::vector<ExperimentResult>& results,
                                                  int clutter_class, int resamples) {
     std::vector<PairedDifference> out;
-    auto usable = [](const ExperimentResult& r) {
-        return r.status == "ok" && !r.test_units.empty() &&
-               r.test_units.front().confusion.size() == r.class_names.size() * r.class_names.size();
-    };
     for (std::size_t a = 0; a < results.size(); ++a) {
-        if (!usable(results[a])) continue;
+        if (!pairable(results[a])) continue;
         for (std::size_t b = a + 1; b < results.size(); ++b) {
-            if (!usable(results[b]) || !same_units(results[a], results[b])) continue;
+            if (!pairable(results[b]) || !same_test_units(results[a], results[b])) continue;
             try {
                 out.push_back({a, b,
                                paired_bootstrap_miou_difference(
-                                   confusions(results[a]), confusions(results[b]),
+                                   test_confusions(results[a]), test_confusions(results[b]),
                                    static_cast<int>(results[a].class_names.size()), clutter_class,
                                    resamples)});
             } catch (const InputError&) {

@@ -17,6 +17,16 @@ struct PairedDifference {
     MiouDifference d;
 };
 
+// Whether r finished and recorded its test units with matrices of its classes (older pfce: none).
+bool pairable(const ExperimentResult& r);
+// r's test units' confusion matrices, in order.
+UnitConfusions test_confusions(const ExperimentResult& r);
+
+// Whether x and y were tested on the same units (ids, in order) with the same truth (each unit's
+// pixels of each class) of the same classes: ids alone would pair a split scored on eroded tile
+// labels with one on full ones, or two versions of a dataset of the same names.
+bool same_test_units(const ExperimentResult& x, const ExperimentResult& y);
+
 // Every pair a < b of finished results that recorded the same test units (ids, in order, each
 // with the same truth: its pixels of each class) of the same classes; pairs that cannot be drawn
 // (fewer than 2 units labelling a pixel) are left out.

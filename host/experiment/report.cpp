@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -216,55 +217,78 @@ Table experiments_table(const ReportInput& in) {
     return t;
 }
 
+// "+0.153*": a difference, with * where its interval excludes 0.
+std::string difference_cell(double sign, const MiouDifference& d) {
+    const bool clear = d.lo > 0 || d.hi < 0;
+    char cell[32];
+    std::snprintf(cell, sizeof cell, "%+.3f%s", sign * d.diff, clear ? "*" : "");
+    return cell;
+}
+
 std::vector<PairedDifference> pairs_of(const ReportInput& in) {
     return in.paired ? *in.paired : paired_differences(in.results, in.clutter_class);
 }
 
-// The paired differences as a matrix, row minus column, for the experiments in at least one pair:
-// "+0.153*" where the 95% paired interval excludes 0, "n/a" where the two were tested on other
-// images. Empty where no two experiments share their test images.
-Table paired_table(const ReportInput& in, const std::vector<PairedDifference>& pairs) {
+// Differences as a matrix, row minus column, over the items (experiments, or experiments over
+// seeds) in at least one pair: "+0.153*" where the 95% interval excludes 0, "n/a" where the two
+// were tested on other images. Empty where no pair was drawn. `names` name the rows and columns,
+// `row_names` the rows (marked when stale).
+template <typename Pair>
+Table difference_matrix(const std::vector<std::string>& names,
+                        const std::vector<std::string>& row_names, const std::vector<Pair>& pairs) {
     Table t;
     t.text_columns = 1;
     std::vector<std::size_t> shown;
-    for (std::size_t i = 0; i < in.results.size(); ++i)
+    for (std::size_t i = 0; i < names.size(); ++i)
         if (std::any_of(pairs.begin(), pairs.end(),
-                        [&](const PairedDifference& p) { return p.a == i || p.b == i; }))
+                        [&](const Pair& p) { return p.a == i || p.b == i; }))
             shown.push_back(i);
     if (shown.empty()) return t;
     t.header = {"row − column"};
-    for (const std::size_t j : shown) t.header.push_back(in.results[j].id);
+    for (const std::size_t j : shown) t.header.push_back(names[j]);
     for (const std::size_t i : shown) {
-        std::vector<std::string> row = {row_id(in, in.results[i])};
+        std::vector<std::string> row = {row_names[i]};
         for (const std::size_t j : shown) {
-            if (i == j) {
-                row.push_back(kDash);
-                continue;
-            }
-            const auto p = std::find_if(pairs.begin(), pairs.end(), [&](const PairedDifference& q) {
+            const auto p = std::find_if(pairs.begin(), pairs.end(), [&](const Pair& q) {
                 return (q.a == i && q.b == j) || (q.a == j && q.b == i);
             });
-            if (p == pairs.end()) {
+            if (i == j)
+                row.push_back(kDash);
+            else if (p == pairs.end())
                 row.push_back("n/a");
-                continue;
-            }
-            // Stored as mIoU(a) - mIoU(b): the other way round, negated with its interval.
-            const double sign = p->a == i ? 1.0 : -1.0;
-            const double diff = sign * p->d.diff;
-            const bool clear = p->d.lo > 0 || p->d.hi < 0;
-            char cell[32];
-            std::snprintf(cell, sizeof cell, "%+.3f%s", diff, clear ? "*" : "");
-            row.push_back(cell);
+            else  // stored as a - b: the other way round, negated with its interval
+                row.push_back(difference_cell(p->a == i ? 1.0 : -1.0, p->d));
         }
         t.rows.push_back(std::move(row));
     }
     return t;
 }
 
-std::string paired_caption(const std::vector<PairedDifference>& pairs) {
+Table paired_table(const ReportInput& in, const std::vector<PairedDifference>& pairs) {
+    std::vector<std::string> names, rows;
+    for (const ExperimentResult& r : in.results) {
+        names.push_back(r.id);
+        rows.push_back(row_id(in, r));
+    }
+    return difference_matrix(names, rows, pairs);
+}
+
+// The fewest test images (tiles) any pair was drawn from, 0 without pairs.
+template <typename Pair>
+std::size_t fewest_units(const std::vector<Pair>& pairs) {
     std::size_t fewest = 0;
-    for (const PairedDifference& p : pairs)
-        fewest = fewest == 0 ? p.d.units : std::min(fewest, p.d.units);
+    for (const Pair& p : pairs) fewest = fewest == 0 ? p.d.units : std::min(fewest, p.d.units);
+    return fewest;
+}
+
+// What a caption says of pairs drawn from fewer than kFewBootstrapUnits test images.
+std::string few_units_note(std::size_t fewest) {
+    if (fewest == 0 || fewest >= kFewBootstrapUnits) return {};
+    return " Drawn from only " + std::to_string(fewest) +
+           " test images: so few understate the uncertainty, and a * may not hold.";
+}
+
+std::string paired_caption(const std::vector<PairedDifference>& pairs) {
     std::string s =
         "Row minus column: the difference of the test mIoUs, marked * where its 95% paired "
         "bootstrap interval excludes 0 (each of 1000 draws takes the same test images, by tile "
@@ -273,11 +297,127 @@ std::string paired_caption(const std::vector<PairedDifference>& pairs) {
         "experiment ran once (one training seed, whose own spread is not in the interval), and "
         "with many pairs some * arise by chance: about 1 in 20 of the pairs that truly do not "
         "differ.";
-    if (fewest > 0 && fewest < kFewBootstrapUnits)
-        s += " Drawn from only " + std::to_string(fewest) +
-             " test images: so few understate the uncertainty, and a * may not hold.";
-    return s;
+    return s + few_units_note(fewest_units(pairs));
 }
+
+// ---- A suite run with seeds: each experiment over its seeds -------------------------------------
+
+// "0.7634 ± 0.0123": a score's mean and sample standard deviation over the seeds ("0.7634" alone
+// from one seed: no spread to show).
+std::string mean_sd(const Spread& s) {
+    if (s.n == 0 || !std::isfinite(s.mean)) return kDash;
+    std::string t = fixed(s.mean, 4);
+    if (s.n >= 2) (t += " ± ") += fixed(s.sd, 4);
+    return t;
+}
+
+// A group's name in a table row: marked when any of its runs is not of the current settings.
+std::string group_row_id(const ReportInput& in, const SeedGroup& g) {
+    for (const std::size_t i : g.members)
+        if (!current(in, in.results[i])) return g.id + kStaleMark;
+    return g.id;
+}
+
+const ExperimentResult& first_run(const ReportInput& in, const SeedGroup& g) {
+    return in.results[g.members.front()];
+}
+
+// The groups with a finished run.
+std::vector<SeedGroup> finished_groups(const ReportInput& in) {
+    std::vector<SeedGroup> groups = seed_groups(in.results);
+    std::erase_if(groups, [](const SeedGroup& g) { return g.members.empty(); });
+    return groups;
+}
+
+Table seeds_table(const ReportInput& in, const std::vector<SeedGroup>& groups) {
+    Table t;
+    t.text_columns = 3;
+    t.header = {"experiment",
+                "description",
+                "seeds",
+                "test mIoU (mean ± sd)",
+                "test mIoU range",
+                "test mIoU w/o clutter (mean ± sd)",
+                "val mIoU (mean ± sd)",
+                "test OA (mean ± sd)"};
+    for (const SeedGroup& g : groups) {
+        std::string seeds;
+        for (const std::int64_t s : g.seeds)
+            (seeds += seeds.empty() ? "" : ", ") += std::to_string(s);
+        if (g.failed > 0) seeds += " (" + std::to_string(g.failed) + " failed)";
+        auto over = [&](auto&& value) { return spread_of(values_of(in.results, g, value)); };
+        const Spread test = over([](const ExperimentResult& r) { return r.test.miou; });
+        const ExperimentResult& first = first_run(in, g);
+        t.rows.push_back(
+            {group_row_id(in, g), first.description.empty() ? kDash : first.description, seeds,
+             mean_sd(test), test.n >= 2 ? fixed(test.min, 4) + " – " + fixed(test.max, 4) : kDash,
+             mean_sd(over([&](const ExperimentResult& r) { return miou_without_clutter(in, r); })),
+             mean_sd(over([](const ExperimentResult& r) { return r.val_miou; })),
+             mean_sd(over([](const ExperimentResult& r) { return r.test.oa; }))});
+    }
+    return t;
+}
+
+Table seeds_per_class_table(const ReportInput& in, const std::vector<SeedGroup>& groups) {
+    Table t;
+    const auto columns = class_columns(in);
+    t.text_columns = 1;
+    t.header = {"experiment"};
+    for (const auto& n : columns) t.header.push_back(n);
+    for (const SeedGroup& g : groups) {
+        std::vector<std::string> row = {group_row_id(in, g)};
+        for (const auto& n : columns)
+            row.push_back(
+                mean_sd(spread_of(values_of(in.results, g, [&](const ExperimentResult& r) {
+                    return class_value(r, r.test.iou, n);
+                }))));
+        t.rows.push_back(std::move(row));
+    }
+    return t;
+}
+
+std::vector<SeededDifference> seeded_pairs_of(const ReportInput& in,
+                                              const std::vector<SeedGroup>& groups) {
+    return in.paired_seeds ? *in.paired_seeds
+                           : paired_differences_across_seeds(in.results, groups, in.clutter_class);
+}
+
+// The differences over seeds as a matrix, row minus column, as paired_table.
+Table seeded_paired_table(const ReportInput& in, const std::vector<SeedGroup>& groups,
+                          const std::vector<SeededDifference>& pairs) {
+    std::vector<std::string> names, rows;
+    for (const SeedGroup& g : groups) {
+        names.push_back(g.id);
+        rows.push_back(group_row_id(in, g));
+    }
+    return difference_matrix(names, rows, pairs);
+}
+
+std::string seeded_paired_caption(const std::vector<SeededDifference>& pairs) {
+    std::size_t fewest_seeds = 0;
+    for (const SeededDifference& p : pairs)
+        fewest_seeds = fewest_seeds == 0 ? p.d.seeds : std::min(fewest_seeds, p.d.seeds);
+    std::string s =
+        "Row minus column: the difference of the test mIoUs averaged over the seeds both "
+        "experiments finished, marked * where its 95% interval excludes 0. Each of 1000 draws "
+        "takes seeds with replacement (one seed's runs of both experiments together: they drew "
+        "the same points) and test images with replacement (the same for every seed, by tile for "
+        "tiles), so the interval holds what another training seed and what another test set "
+        "would change. A difference without * is one chance alone could make. n/a: tested on "
+        "other images, or fewer than 2 seeds in common. With many pairs some * arise by chance: "
+        "about 1 in 20 of the pairs that truly do not differ.";
+    if (fewest_seeds > 0 && fewest_seeds < 5)
+        s += " Only " + std::to_string(fewest_seeds) +
+             " seeds: so few give a handful of distinct seed draws, and the interval is coarse.";
+    return s + few_units_note(fewest_units(pairs));
+}
+
+const char* kSeedsCaption =
+    "Each experiment trained once per seed (run.seed: weights, shuffling, augmentation; "
+    "labels.seed: which points are drawn), its runs <id>-s<seed> listed above. Mean and sample "
+    "standard deviation over its finished seeds; the range is the lowest and highest seed's test "
+    "mIoU. The spread is the training's own: two experiments whose means differ by less than it "
+    "may swap places with other seeds.";
 
 Table per_class_table(const ReportInput& in) {
     Table t;
@@ -335,37 +475,57 @@ std::string kind_read_as(const std::string& id) {
     return id.find("linked") != std::string::npos ? "linked" : "sparse";
 }
 
-// The finished result of experiment `id` where it trains on the labels the report reads it as
-// (results that record no settings are taken on their id).
-const ExperimentResult* find(const ReportInput& in, const std::string& id) {
+// Whether r trains on the labels the report reads experiment `id` as (results that record no
+// settings are taken on their id).
+bool trains_as_read(const ExperimentResult& r, const std::string& id) {
+    const auto kind = r.config.is_object() ? r.config.find("labels.kind") : r.config.end();
+    return !(r.config.is_object() && kind != r.config.end() && kind->is_string() &&
+             kind->get<std::string>() != kind_read_as(id));
+}
+
+// What the readings compare of experiment `id`: its finished result, or in a suite run with seeds
+// the mean over its finished seeds.
+struct Scored {
+    std::string name;  // its row's name; "<id> (mean of 3 seeds)" over seeds
+    double miou = 0, seconds_per_epoch = 0;
+};
+std::optional<Scored> find(const ReportInput& in, const std::string& id) {
     for (const auto& r : in.results) {
         if (r.id != id || !ok(r)) continue;
-        const auto kind = r.config.is_object() ? r.config.find("labels.kind") : r.config.end();
-        if (r.config.is_object() && kind != r.config.end() && kind->is_string() &&
-            kind->get<std::string>() != kind_read_as(id))
-            return nullptr;
-        return &r;
+        if (!trains_as_read(r, id)) return std::nullopt;
+        return Scored{row_id(in, r), r.test.miou, seconds_per_epoch(r)};
     }
-    return nullptr;
+    for (const SeedGroup& g : finished_groups(in)) {
+        if (g.id != id) continue;
+        if (!trains_as_read(first_run(in, g), id)) return std::nullopt;
+        const double miou = spread_of(values_of(in.results, g, [](const ExperimentResult& r) {
+                                return r.test.miou;
+                            })).mean;
+        const double spe = spread_of(values_of(in.results, g, seconds_per_epoch)).mean;
+        return Scored{group_row_id(in, g) + " (mean of " + std::to_string(g.members.size()) +
+                          (g.members.size() == 1 ? " seed)" : " seeds)"),
+                      miou, spe};
+    }
+    return std::nullopt;
 }
 
 // Names go through row_id: a stale result compared with a current one is marked (a probe found
 // "e4 reaches 299% of the dense upper bound" against a dense run of other settings, unmarked).
 std::vector<std::string> ordering_notes(const ReportInput& in) {
     std::vector<std::string> notes;
-    std::vector<const ExperimentResult*> present;
+    std::vector<Scored> present;
     for (const char* id : kOrder)
-        if (const auto* r = find(in, id)) present.push_back(r);
+        if (const auto r = find(in, id)) present.push_back(*r);
     if (present.size() >= 2) {
         std::string chain;
         bool holds = true;
         for (std::size_t i = 0; i < present.size(); ++i) {
             if (i) {
-                const bool ge = present[i - 1]->test.miou >= present[i]->test.miou;
+                const bool ge = present[i - 1].miou >= present[i].miou;
                 holds = holds && ge;
                 chain += ge ? " ≥ " : " < ";
             }
-            chain += row_id(in, *present[i]) + " (" + fixed(present[i]->test.miou, 4) + ")";
+            chain += present[i].name + " (" + fixed(present[i].miou, 4) + ")";
         }
         notes.push_back(std::string("Test mIoU order the report implies: ") + chain + " — " +
                         (holds ? "holds." : "does not hold everywhere (see the table)."));
@@ -382,12 +542,11 @@ std::vector<std::string> ordering_notes(const ReportInput& in) {
                                   " test images (tiles): however narrow, it understates the "
                                   "uncertainty (so few give a handful of distinct draws)."
                             : ""));
-    const auto* dense = find(in, "dense");
-    const auto* e4 = find(in, "e4-500-linked");
-    if (dense && e4 && std::isfinite(dense->test.miou) && dense->test.miou > 0)
-        notes.push_back(row_id(in, *e4) + " reaches " +
-                        fixed(100 * e4->test.miou / dense->test.miou, 1) + "% of the " +
-                        row_id(in, *dense) + " upper bound's test mIoU.");
+    const auto dense = find(in, "dense");
+    const auto e4 = find(in, "e4-500-linked");
+    if (dense && e4 && std::isfinite(dense->miou) && dense->miou > 0)
+        notes.push_back(e4->name + " reaches " + fixed(100 * e4->miou / dense->miou, 1) +
+                        "% of the " + dense->name + " upper bound's test mIoU.");
     // The CRF term against its controls (issue 15's targets: +0.05 and +0.03 test mIoU, at most
     // 1.3x the control's training time per epoch).
     struct Pair {
@@ -396,15 +555,15 @@ std::vector<std::string> ordering_notes(const ReportInput& in) {
     };
     for (const Pair& p : {Pair{"e7-500-crf", "e6-500-tuned", 0.05},
                           Pair{"e8-500-linked-crf", "e4-500-linked", 0.03}}) {
-        const auto* a = find(in, p.with);
-        const auto* b = find(in, p.without);
+        const auto a = find(in, p.with);
+        const auto b = find(in, p.without);
         if (!a || !b) continue;
-        const double gain = a->test.miou - b->test.miou;
-        notes.push_back(std::string("The CRF term: ") + row_id(in, *a) + " − " + row_id(in, *b) +
-                        " = " + (gain >= 0 ? "+" : "") + fixed(gain, 4) + " test mIoU (target +" +
+        const double gain = a->miou - b->miou;
+        notes.push_back(std::string("The CRF term: ") + a->name + " − " + b->name + " = " +
+                        (gain >= 0 ? "+" : "") + fixed(gain, 4) + " test mIoU (target +" +
                         fixed(p.target, 2) + ": " + (gain >= p.target ? "met" : "missed") +
                         "); training time per epoch " +
-                        fixed(seconds_per_epoch(*a) / seconds_per_epoch(*b), 2) + "x.");
+                        fixed(a->seconds_per_epoch / b->seconds_per_epoch, 2) + "x.");
     }
     return notes;
 }
@@ -694,10 +853,21 @@ std::string render_report_markdown(const ReportInput& in) {
     // Only where an experiment finished (its table had no class column otherwise).
     if (const Table pc = per_class_table(in); !pc.rows.empty())
         o += "### Per-class IoU (test)\n\n" + md_table(pc) + "\n";
-    const std::vector<PairedDifference> pairs = pairs_of(in);
-    if (const Table pt = paired_table(in, pairs); !pt.rows.empty())
-        o += "### Paired differences of the test mIoU\n\n" + md_table(pt) + "\n" +
-             paired_caption(pairs) + "\n\n";
+    const std::vector<SeedGroup> groups = finished_groups(in);
+    if (!groups.empty()) {
+        o += "## Over seeds\n\n" + md_table(seeds_table(in, groups)) + "\n" + kSeedsCaption +
+             "\n\n### Per-class IoU over seeds (test, mean ± sd)\n\n" +
+             md_table(seeds_per_class_table(in, groups)) + "\n";
+        const std::vector<SeededDifference> pairs = seeded_pairs_of(in, groups);
+        if (const Table pt = seeded_paired_table(in, groups, pairs); !pt.rows.empty())
+            o += "### Differences of the test mIoU over seeds\n\n" + md_table(pt) + "\n" +
+                 seeded_paired_caption(pairs) + "\n\n";
+    } else {  // a suite run with seeds compares experiments over them, not run by run
+        const std::vector<PairedDifference> pairs = pairs_of(in);
+        if (const Table pt = paired_table(in, pairs); !pt.rows.empty())
+            o += "### Paired differences of the test mIoU\n\n" + md_table(pt) + "\n" +
+                 paired_caption(pairs) + "\n\n";
+    }
     for (const auto& n : ordering_notes(in)) o += "- " + n + "\n";
     if (!confusion_panels(in).empty())
         o += "\n### Confusion (test)\n\n" + std::string(kConfusionCaption) +
@@ -769,10 +939,22 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
     }
     if (const Table pc = per_class_table(in); !pc.rows.empty())
         o += "<h3>Per-class IoU (test)</h3>\n" + html_table(pc);
-    const std::vector<PairedDifference> pairs = pairs_of(in);
-    if (const Table pt = paired_table(in, pairs); !pt.rows.empty())
-        o += "<h3>Paired differences of the test mIoU</h3>\n" + html_table(pt) + "<p>" +
-             html_escape(paired_caption(pairs)) + "</p>\n";
+    const std::vector<SeedGroup> groups = finished_groups(in);
+    if (!groups.empty()) {
+        o += "<h2>Over seeds</h2>\n" + html_table(seeds_table(in, groups)) + "<p>" +
+             html_escape(kSeedsCaption) +
+             "</p>\n<h3>Per-class IoU over seeds (test, mean ± sd)</h3>\n" +
+             html_table(seeds_per_class_table(in, groups));
+        const std::vector<SeededDifference> pairs = seeded_pairs_of(in, groups);
+        if (const Table pt = seeded_paired_table(in, groups, pairs); !pt.rows.empty())
+            o += "<h3>Differences of the test mIoU over seeds</h3>\n" + html_table(pt) + "<p>" +
+                 html_escape(seeded_paired_caption(pairs)) + "</p>\n";
+    } else {
+        const std::vector<PairedDifference> pairs = pairs_of(in);
+        if (const Table pt = paired_table(in, pairs); !pt.rows.empty())
+            o += "<h3>Paired differences of the test mIoU</h3>\n" + html_table(pt) + "<p>" +
+                 html_escape(paired_caption(pairs)) + "</p>\n";
+    }
     const auto notes = ordering_notes(in);
     if (!notes.empty()) {
         o += "<ul>\n";
@@ -830,7 +1012,7 @@ std::string render_results_csv(const ReportInput& in) {
     for (const auto& n : columns) o += "," + csv_field("iou_" + n);
     for (const auto& n : columns) o += "," + csv_field("f1_" + n);
     o += ",final_train_crf_loss,seconds_per_epoch,selected_epoch,test_miou_ci95_lo,"
-         "test_miou_ci95_hi,wall_seconds,description,settings_that_differ\n";
+         "test_miou_ci95_hi,wall_seconds,description,settings_that_differ,group,seed\n";
     const auto settings = distinguishing_settings(in.results);
     for (std::size_t i = 0; i < in.results.size(); ++i) {
         const ExperimentResult& r = in.results[i];
@@ -853,8 +1035,9 @@ std::string render_results_csv(const ReportInput& in) {
                 ok(r) && r.test_miou_ci95.size() == 2 ? num(r.test_miou_ci95[k]) : std::string();
         std::string differ;  // "; " apart: a value may hold commas ([500, 1000])
         for (const std::string& s : settings[i]) (differ += differ.empty() ? "" : "; ") += s;
-        o += "," + num(r.wall_seconds) + "," + csv_field(r.description) + "," + csv_field(differ) +
-             "\n";
+        o += "," + num(r.wall_seconds) + "," + csv_field(r.description) + "," + csv_field(differ);
+        // The experiment a run of a suite with seeds is one seed of, and that seed.
+        o += "," + csv_field(r.group) + "," + (r.seed >= 0 ? std::to_string(r.seed) : "") + "\n";
     }
     return o;
 }
@@ -877,6 +1060,48 @@ nlohmann::json render_results_json(const ReportInput& in) {
                           {"resamples", p.d.resamples}});
     nlohmann::json not_run = nlohmann::json::array();
     for (const auto& [id, why] : in.not_run) not_run.push_back({{"id", id}, {"reason", why}});
+    // Over seeds: each experiment's scores, and their differences.
+    const std::vector<SeedGroup> groups = finished_groups(in);
+    auto spread_json = [](const Spread& sp) {
+        return nlohmann::json{{"mean", json_number(sp.mean)},
+                              {"sd", json_number(sp.sd)},
+                              {"min", json_number(sp.min)},
+                              {"max", json_number(sp.max)},
+                              {"n", sp.n}};
+    };
+    nlohmann::json over_seeds = nlohmann::json::array();
+    for (const SeedGroup& g : groups) {
+        auto over = [&](auto&& value) {
+            return spread_json(spread_of(values_of(in.results, g, value)));
+        };
+        std::vector<std::string> runs;
+        for (const std::size_t i : g.members) runs.push_back(in.results[i].id);
+        nlohmann::json iou = nlohmann::json::object();
+        for (const auto& n : class_columns(in))
+            iou[n] = over([&](const ExperimentResult& r) { return class_value(r, r.test.iou, n); });
+        over_seeds.push_back(
+            {{"id", g.id},
+             {"seeds", g.seeds},
+             {"runs", runs},
+             {"failed", g.failed},
+             {"current", group_row_id(in, g) == g.id},
+             {"test_miou", over([](const ExperimentResult& r) { return r.test.miou; })},
+             {"test_miou_no_clutter",
+              over([&](const ExperimentResult& r) { return miou_without_clutter(in, r); })},
+             {"val_miou", over([](const ExperimentResult& r) { return r.val_miou; })},
+             {"test_oa", over([](const ExperimentResult& r) { return r.test.oa; })},
+             {"test_iou", iou}});
+    }
+    nlohmann::json seeded = nlohmann::json::array();
+    for (const SeededDifference& p :
+         groups.empty() ? std::vector<SeededDifference>{} : seeded_pairs_of(in, groups))
+        seeded.push_back({{"a", groups[p.a].id},
+                          {"b", groups[p.b].id},
+                          {"miou_a_minus_b", p.d.diff},
+                          {"ci95", {p.d.lo, p.d.hi}},
+                          {"seeds", p.d.seeds},
+                          {"units", p.d.units},
+                          {"resamples", p.d.resamples}});
     return {{"suite", in.title},
             {"pfce", pfce_version_text()},  // the build that wrote this file (each result: its own)
             {"description", in.description},
@@ -888,6 +1113,8 @@ nlohmann::json render_results_json(const ReportInput& in) {
             {"complete", in.not_run.empty()},
             {"not_run", not_run},
             {"paired_differences", paired},
+            {"over_seeds", over_seeds},
+            {"paired_differences_over_seeds", seeded},
             {"experiments", ex}};
 }
 
@@ -937,6 +1164,9 @@ void write_report(const std::string& out_dir, const ReportInput& given,
     if (!in.paired)
         in.paired = std::make_shared<const std::vector<PairedDifference>>(
             paired_differences(in.results, in.clutter_class));
+    if (!in.paired_seeds)
+        in.paired_seeds = std::make_shared<const std::vector<SeededDifference>>(
+            paired_differences_across_seeds(in.results, finished_groups(in), in.clutter_class));
     std::filesystem::create_directories(out_dir);
     auto path = [&](const std::string& f) { return (std::filesystem::path(out_dir) / f).string(); };
     const std::vector<std::string> charts = report_chart_files(in);

@@ -14,6 +14,7 @@
 
 #include "host/experiment/paired_differences.hpp"
 #include "host/experiment/results.hpp"
+#include "host/experiment/seed_groups.hpp"
 
 namespace pfce {
 
@@ -40,6 +41,8 @@ struct ReportInput {
     // The paired differences of the test mIoU (paired_differences.hpp), drawn once by write_report
     // for its three documents; null: each render draws them (seconds for thousands of images).
     std::shared_ptr<const std::vector<PairedDifference>> paired;
+    // The same over seeds (seed_groups.hpp), between the experiments of a suite run with seeds.
+    std::shared_ptr<const std::vector<SeededDifference>> paired_seeds;
 };
 
 // Every chart file a report may have (relative to OUT), in order.

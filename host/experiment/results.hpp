@@ -39,6 +39,10 @@ struct TestUnit {
 
 struct ExperimentResult {
     std::string id;
+    // A suite with seeds (suite.hpp): the experiment this is one seed of, and that seed; "" / -1
+    // where the suite runs each experiment once.
+    std::string group;
+    std::int64_t seed = -1;
     std::string description;
     std::string labels;  // human summary: "dense", "sparse 700/class", "linked 500/class D=20"
     std::string report_figure;  // the technical report's own figure for this experiment, or empty

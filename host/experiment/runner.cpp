@@ -49,10 +49,15 @@ std::string result_path(const std::string& out_dir, const std::string& id) {
     return (fs::path(out_dir) / id / "result.json").string();
 }
 
+// Whether --only selects experiment e: its id, or (with seeds) the experiment all its seeds run.
+bool selected_by(const std::string& id, const ExperimentSpec& e) {
+    return e.id == id || (!e.group.empty() && e.group == id);
+}
+
 void check_only(const Suite& suite, const RunOptions& opts) {
     for (const auto& id : opts.only) {
         bool known = false;
-        for (const auto& e : suite.experiments) known = known || e.id == id;
+        for (const auto& e : suite.experiments) known = known || selected_by(id, e);
         if (known) continue;
         std::string ids;
         for (const auto& e : suite.experiments) ids += (ids.empty() ? "" : ", ") + e.id;
@@ -196,8 +201,10 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
         p.spec.config.data.root = data.root;
         p.fingerprint = experiment_fingerprint(p.spec);
         if (!identity.is_null()) p.fingerprint["data.identity"] = identity;
-        const bool selected = opts.only.empty() || std::find(opts.only.begin(), opts.only.end(),
-                                                             e.id) != opts.only.end();
+        const bool selected = opts.only.empty() || std::any_of(opts.only.begin(), opts.only.end(),
+                                                               [&](const std::string& id) {
+                                                                   return selected_by(id, e);
+                                                               });
         const std::string rp = result_path(out_dir, e.id);
         if (selected) check_experiment_dir(out_dir, e.id);
         std::optional<ExperimentResult> old;
@@ -575,6 +582,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         // A result of the current settings shows the experiment's current description and figure
         // (they do not change the result, so editing them reruns nothing).
         if (p.result && p.refused.empty()) {
+            p.result->group = p.spec.group;  // seeds are part of the settings: the same here
+            p.result->seed = p.spec.seed;
             p.result->description = p.spec.description;
             p.result->report_figure = p.spec.report_figure;
         }

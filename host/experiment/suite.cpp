@@ -136,7 +136,75 @@ void apply_experiment_file(const std::string& path, const std::string& listed, E
     apply_experiment_sections(e.config, root, path, {"experiment"});
 }
 
-Suite suite_from_table(const toml::table& root, const std::string& path) {
+// [suite] seeds: distinct non-negative integers, at most kMaxSuiteSeeds.
+void check_seeds(const std::vector<std::int64_t>& seeds, const std::string& what) {
+    if (seeds.empty())
+        PFCE_THROW(InputError, what, ": no seeds; expected one or more seeds (e.g. [0, 1, 2])");
+    if (seeds.size() > kMaxSuiteSeeds)
+        PFCE_THROW(InputError, what, ": ", seeds.size(), " seeds; expected at most ",
+                   kMaxSuiteSeeds, " (every experiment trains once per seed)");
+    std::set<std::int64_t> seen;
+    for (const std::int64_t v : seeds) {
+        if (v < 0) PFCE_THROW(InputError, what, ": seed ", v, "; expected non-negative integers");
+        if (!seen.insert(v).second)
+            PFCE_THROW(InputError, what, ": seed ", v,
+                       " twice; expected distinct seeds (the same seed trains the same model)");
+    }
+}
+
+std::vector<std::int64_t> seeds_of(const toml::table& st, const std::string& ssrc) {
+    const toml::node* n = st.get("seeds");
+    if (!n) return {};
+    const std::string what = ssrc + " seeds";
+    const toml::array* list = n->as_array();
+    if (!list) PFCE_THROW(InputError, what, ": expected a list of integers (e.g. [0, 1, 2])");
+    std::vector<std::int64_t> seeds;
+    for (const toml::node& v : *list) {
+        if (!v.is_integer())
+            PFCE_THROW(InputError, what, ": expected a list of integers (e.g. [0, 1, 2])");
+        seeds.push_back(v.as_integer()->get());
+    }
+    check_seeds(seeds, what);
+    return seeds;
+}
+
+// An experiment's runs, one per seed. Its own seeds (an inline entry's run.seed or labels.seed,
+// or an [override] table's) would be replaced without a word: refused instead, naming both.
+std::vector<ExperimentSpec> runs_per_seed(const ExperimentSpec& e,
+                                          const std::vector<std::int64_t>& seeds,
+                                          const std::string& seeds_source,
+                                          const std::string& suite_path) {
+    for (const char* key : {"run.seed", "labels.seed"}) {
+        const auto it = e.key_sources.find(key);
+        if (it == e.key_sources.end()) continue;
+        const std::string& from = it->second;
+        const bool entry = from.find(" [suite] experiments[") != std::string::npos;
+        const bool overrides = from == suite_path + " [override]";
+        if (entry || overrides)
+            PFCE_THROW(InputError, from, ": ", key, " is set for experiment ", e.id,
+                       ", and the suite runs every experiment once per seed (", seeds_source,
+                       "), which sets ", key, ": remove one of them");
+    }
+    const bool draws_points = !(e.config.labels.dir.empty() && e.config.labels.kind == "dense");
+    std::vector<ExperimentSpec> runs;
+    for (const std::int64_t seed : seeds) {
+        ExperimentSpec r = e;
+        r.group = e.id;
+        r.seed = seed;
+        r.id = e.id + seed_suffix(seed);
+        r.config.run.seed = static_cast<std::uint64_t>(seed);
+        r.key_sources["run.seed"] = seeds_source;
+        if (draws_points) {  // a dense run draws no points: its labels.seed would be idle
+            r.config.labels.seed = static_cast<std::uint64_t>(seed);
+            r.key_sources["labels.seed"] = seeds_source;
+        }
+        runs.push_back(std::move(r));
+    }
+    return runs;
+}
+
+Suite suite_from_table(const toml::table& root, const std::string& path,
+                       const std::optional<std::vector<std::int64_t>>& seeds_given) {
     Suite s;
     s.file = path;
     const toml::table* st = sub_table(root, "suite", path);
@@ -144,7 +212,7 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
         PFCE_THROW(InputError, path,
                    ": no [suite] table (a suite needs [suite] with experiments = [...])");
     const std::string ssrc = path + " [suite]";
-    check_keys(*st, {"name", "description", "experiments", "grid_images"}, ssrc);
+    check_keys(*st, {"name", "description", "experiments", "grid_images", "seeds"}, ssrc);
     s.name = get_string(*st, "name", fs::path(path).stem().string(), ssrc);
     // The name is a directory of runs/ (runs/<name>): one plain component, never a path.
     if (s.name.empty() || s.name == "." || s.name == ".." ||
@@ -158,6 +226,13 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
         if (!g->is_integer() || g->as_integer()->get() < 0 || g->as_integer()->get() > 64)
             PFCE_THROW(InputError, ssrc, ": key \"grid_images\": expected an integer 0..64");
         s.grid_images = static_cast<int>(g->as_integer()->get());
+    }
+    s.seeds = seeds_of(*st, ssrc);
+    std::string seeds_source = ssrc + " seeds";
+    if (seeds_given) {
+        check_seeds(*seeds_given, "--seeds");
+        s.seeds = *seeds_given;
+        seeds_source = "--seeds";
     }
 
     Config defaults;
@@ -233,7 +308,15 @@ Suite suite_from_table(const toml::table& root, const std::string& path) {
         for (const UnusedSetting& u : unused_settings(e.config))
             log_warn(sources_of(where, {u.key}, e.source), ": experiment ", e.id, ": ", u.message);
         e.key_sources = std::move(where);
-        s.experiments.push_back(std::move(e));
+        if (s.seeds.empty()) {
+            s.experiments.push_back(std::move(e));
+            continue;
+        }
+        // Every id gains "-s<seed>": two experiments' runs never share one (the ids differ).
+        for (ExperimentSpec& r : runs_per_seed(e, s.seeds, seeds_source, path)) {
+            check_id(r);
+            s.experiments.push_back(std::move(r));
+        }
     }
     return s;
 }
@@ -264,12 +347,13 @@ std::string resolve_suite_path(const std::string& given) {
                (fs::path(PFCE_SOURCE_ROOT) / "experiments").string(), ")");
 }
 
-Suite load_suite(const std::string& path) {
+Suite load_suite(const std::string& path, const std::optional<std::vector<std::int64_t>>& seeds) {
     const std::string file = resolve_suite_path(path);
-    return suite_from_table(parse_toml_file(file), file);
+    return suite_from_table(parse_toml_file(file), file, seeds);
 }
 
-Suite parse_suite(const std::string& text, const std::string& path) {
+Suite parse_suite(const std::string& text, const std::string& path,
+                  const std::optional<std::vector<std::int64_t>>& seeds) {
     toml::table root;
     try {
         root = toml::parse(text, path);
@@ -277,7 +361,39 @@ Suite parse_suite(const std::string& text, const std::string& path) {
         PFCE_THROW(InputError, path, ":", e.source().begin.line, ":", e.source().begin.column, ": ",
                    e.description());
     }
-    return suite_from_table(root, path);
+    return suite_from_table(root, path, seeds);
+}
+
+std::string seed_suffix(std::int64_t seed) {
+    return "-s" + std::to_string(seed);
+}
+
+std::vector<std::int64_t> parse_seed_list(const std::string& text, const std::string& what) {
+    std::vector<std::int64_t> seeds;
+    std::size_t from = 0;
+    while (true) {
+        const std::size_t comma = std::min(text.find(',', from), text.size());
+        std::string item = text.substr(from, comma - from);
+        item.erase(0, item.find_first_not_of(" \t"));
+        item.erase(item.find_last_not_of(" \t") + 1);
+        std::size_t used = 0;
+        long long v = -1;
+        try {
+            if (!item.empty() && std::isdigit(static_cast<unsigned char>(item[0])))
+                v = std::stoll(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (item.empty() || used != item.size())
+            PFCE_THROW(InputError, what, " \"", text, "\": \"", item,
+                       "\" is not a seed; expected non-negative integers separated by commas "
+                       "(e.g. 0,1,2)");
+        seeds.push_back(v);
+        if (comma == text.size()) break;
+        from = comma + 1;
+    }
+    check_seeds(seeds, what);
+    return seeds;
 }
 
 nlohmann::json experiment_fingerprint(const ExperimentSpec& e) {

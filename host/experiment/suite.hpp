@@ -7,8 +7,17 @@
 //
 // Precedence, lowest first: Config defaults < suite sections < experiment file < suite
 // [override.<section>] < the suite's inline entry (`{ file = ..., labels = { ... } }`).
+//
+// A suite with seeds (`[suite] seeds = [0, 1, 2]`, or `pfce run --seeds 0,1,2`) runs every
+// experiment once per seed: experiment <id> becomes <id>-s0, <id>-s1, <id>-s2, each with run.seed
+// (weights, shuffling, augmentation) and labels.seed (which points are drawn) set to its seed, and
+// the report adds each experiment's mean and spread over its seeds. One training seed is one draw
+// of the training's randomness: two experiments a few hundredths apart on one seed may swap places
+// on another.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +35,10 @@ struct ExperimentSpec {
     std::string source;         // file (and entry) it came from, for messages
     Config config;              // validated; data.root/run.out/run.device are set by the runner
     KeySources key_sources;     // where each key of `config` was set (fallback: `source`)
+    // With suite seeds: the experiment's id as the suite names it (id is "<group>-s<seed>") and
+    // the seed this run of it takes. Empty / -1 without seeds.
+    std::string group;
+    std::int64_t seed = -1;
 };
 
 struct Suite {
@@ -33,7 +46,9 @@ struct Suite {
     std::string file;     // the suite file as read
     DataSettings data;    // the suite's data (what every experiment reads)
     int grid_images = 3;  // test images per picture grid
-    std::vector<ExperimentSpec> experiments;
+    // Every experiment runs once per seed (see above); empty: each once, as its file says.
+    std::vector<std::int64_t> seeds;
+    std::vector<ExperimentSpec> experiments;  // with seeds: each experiment's runs, seed by seed
 };
 
 // The suite file `given` names: a path, or a suite name ("synthetic-small") found in ./experiments
@@ -41,10 +56,20 @@ struct Suite {
 std::string resolve_suite_path(const std::string& given);
 // Reads a suite file (resolved as above; experiment files are resolved relative to it). Throws
 // InputError naming the file and key on any unknown key, bad type or bad value, and on duplicate
-// experiment ids.
-Suite load_suite(const std::string& path);
+// experiment ids. `seeds`, where given (pfce run --seeds), replaces the file's [suite] seeds.
+Suite load_suite(const std::string& path,
+                 const std::optional<std::vector<std::int64_t>>& seeds = std::nullopt);
 // Parses suite text as if read from `path` (tests; embedded suites).
-Suite parse_suite(const std::string& text, const std::string& path);
+Suite parse_suite(const std::string& text, const std::string& path,
+                  const std::optional<std::vector<std::int64_t>>& seeds = std::nullopt);
+
+// The most seeds a suite runs each experiment with: enough for any spread a report shows, few
+// enough that a typo (seeds = [0, 100]) is not read as a hundred trainings of each.
+constexpr std::size_t kMaxSuiteSeeds = 32;
+// "-s<seed>": what a seed appends to an experiment's id.
+std::string seed_suffix(std::int64_t seed);
+// --seeds' text ("0,1,2", spaces allowed) as seeds; InputError naming the flag and the value.
+std::vector<std::int64_t> parse_seed_list(const std::string& text, const std::string& what);
 
 // Everything that determines an experiment's results (its config's result keys and the suite's
 // data), for detecting stale finished runs.

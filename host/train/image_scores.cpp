@@ -194,6 +194,21 @@ MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<st
     if (a.size() != b.size())
         PFCE_THROW(InputError, "a paired comparison needs the same images: ", a.size(), " and ",
                    b.size());
+    return seeded_bootstrap_miou_difference({a}, {b}, num_classes, clutter_class, resamples);
+}
+
+MiouDifference seeded_bootstrap_miou_difference(const std::vector<UnitConfusions>& a,
+                                                const std::vector<UnitConfusions>& b,
+                                                int num_classes, int clutter_class, int resamples) {
+    const std::size_t seeds = a.size();
+    if (seeds == 0 || b.size() != seeds)
+        PFCE_THROW(InputError, "a comparison over seeds needs one run of each per seed: ", seeds,
+                   " and ", b.size());
+    const std::size_t units = a[0].size();
+    for (std::size_t s = 0; s < seeds; ++s)
+        if (a[s].size() != units || b[s].size() != units)
+            PFCE_THROW(InputError, "a paired comparison needs the same images: ", a[s].size(),
+                       " and ", b[s].size());
     if (resamples < 100)
         PFCE_THROW(InputError, "a paired bootstrap of ", resamples,
                    " resamples: expected at least 100");
@@ -202,41 +217,60 @@ MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<st
         return std::any_of(c.begin(), c.end(), [](std::int64_t n) { return n > 0; });
     };
     std::vector<std::size_t> scored;
-    for (std::size_t k = 0; k < a.size(); ++k) {
-        PFCE_CHECK_SHAPE(a[k].size() == cells && b[k].size() == cells, "confusion matrix of unit ",
-                         k, ": expected ", cells, " counts");
-        if (labels(a[k]) || labels(b[k])) scored.push_back(k);
+    for (std::size_t k = 0; k < units; ++k) {
+        bool any = false;
+        for (std::size_t s = 0; s < seeds; ++s) {
+            PFCE_CHECK_SHAPE(a[s][k].size() == cells && b[s][k].size() == cells,
+                             "confusion matrix of unit ", k, ": expected ", cells, " counts");
+            any = any || labels(a[s][k]) || labels(b[s][k]);
+        }
+        if (any) scored.push_back(k);
     }
     if (scored.size() < 2)
         PFCE_THROW(InputError, "a paired interval needs at least 2 images that label a pixel (",
                    scored.size(), " here)");
-    auto miou_of = [&](const std::vector<std::int64_t>& sum) {
-        return metrics_from_confusion(sum, num_classes, clutter_class).miou;
-    };
-    std::vector<std::int64_t> sa(cells, 0), sb(cells, 0);
-    for (const std::size_t k : scored)
-        for (std::size_t i = 0; i < cells; ++i) {
-            sa[i] += a[k][i];
-            sb[i] += b[k][i];
-        }
-    MiouDifference d;
-    d.diff = miou_of(sa) - miou_of(sb);
-    d.units = scored.size();
-    d.resamples = resamples;
-    std::vector<double> diffs;
-    diffs.reserve(static_cast<std::size_t>(resamples));
-    CounterRng rng(/*seed=*/0x5eed, /*stream_a=*/0xd1ff);
-    for (int r = 0; r < resamples; ++r) {
+    // Seed s's difference on the units drawn `times[n]` times each (n indexing `scored`).
+    std::vector<std::int64_t> sa(cells), sb(cells);
+    auto difference = [&](std::size_t s, const std::vector<std::int64_t>& times) {
         std::fill(sa.begin(), sa.end(), 0);
         std::fill(sb.begin(), sb.end(), 0);
         for (std::size_t n = 0; n < scored.size(); ++n) {
-            const std::size_t k = scored[rng.below(static_cast<std::uint32_t>(scored.size()))];
+            if (times[n] == 0) continue;
+            const std::vector<std::int64_t>& ca = a[s][scored[n]];
+            const std::vector<std::int64_t>& cb = b[s][scored[n]];
             for (std::size_t i = 0; i < cells; ++i) {
-                sa[i] += a[k][i];
-                sb[i] += b[k][i];
+                sa[i] += times[n] * ca[i];
+                sb[i] += times[n] * cb[i];
             }
         }
-        diffs.push_back(miou_of(sa) - miou_of(sb));
+        return metrics_from_confusion(sa, num_classes, clutter_class).miou -
+               metrics_from_confusion(sb, num_classes, clutter_class).miou;
+    };
+    const std::vector<std::int64_t> once(scored.size(), 1);
+    MiouDifference d;
+    for (std::size_t s = 0; s < seeds; ++s) d.diff += difference(s, once);
+    d.diff /= static_cast<double>(seeds);
+    d.units = scored.size();
+    d.resamples = resamples;
+    d.seeds = seeds;
+    std::vector<double> diffs;
+    diffs.reserve(static_cast<std::size_t>(resamples));
+    CounterRng rng(/*seed=*/0x5eed, /*stream_a=*/0xd1ff);
+    std::vector<std::int64_t> seed_times(seeds), times(scored.size());
+    for (int r = 0; r < resamples; ++r) {
+        // One seed is drawn every time: its draws take no number, so a single run's interval is
+        // the paired one of the same draws.
+        std::fill(seed_times.begin(), seed_times.end(), seeds == 1 ? 1 : 0);
+        if (seeds > 1)
+            for (std::size_t n = 0; n < seeds; ++n)
+                ++seed_times[rng.below(static_cast<std::uint32_t>(seeds))];
+        std::fill(times.begin(), times.end(), 0);
+        for (std::size_t n = 0; n < scored.size(); ++n)
+            ++times[rng.below(static_cast<std::uint32_t>(scored.size()))];
+        double sum = 0;
+        for (std::size_t s = 0; s < seeds; ++s)
+            if (seed_times[s] > 0) sum += static_cast<double>(seed_times[s]) * difference(s, times);
+        diffs.push_back(sum / static_cast<double>(seeds));
     }
     std::sort(diffs.begin(), diffs.end());
     d.lo = nearest_rank(diffs, 0.025);

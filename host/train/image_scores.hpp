@@ -83,9 +83,24 @@ struct MiouDifference {
     double diff = 0, lo = 0, hi = 0;
     std::size_t units = 0;
     int resamples = 0;
+    std::size_t seeds = 1;  // training seeds averaged (seeded_bootstrap_miou_difference)
 };
 MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<std::int64_t>>& a,
                                                 const std::vector<std::vector<std::int64_t>>& b,
+                                                int num_classes, int clutter_class, int resamples);
+
+// Two experiments each trained once per seed, every run scored on the same units: a[s][k] is the
+// confusion matrix of unit k under a's run of seed s, b[s] b's run of the same seed (one seed
+// draws the same points for both). The mean over seeds of mIoU(a_s) - mIoU(b_s), and its 95%
+// interval from a two-level bootstrap: each draw takes as many seeds as there are, with
+// replacement, and as many units, with replacement (the same units for every seed), and averages
+// the drawn seeds' differences on the drawn units. The interval holds both what another test set
+// and what another training seed would change; a paired interval of one run holds only the
+// first. With one seed it is paired_bootstrap_miou_difference. InputError as that, or when the
+// runs differ in count or in units.
+using UnitConfusions = std::vector<std::vector<std::int64_t>>;
+MiouDifference seeded_bootstrap_miou_difference(const std::vector<UnitConfusions>& a,
+                                                const std::vector<UnitConfusions>& b,
                                                 int num_classes, int clutter_class, int resamples);
 
 }  // namespace pfce

@@ -1,0 +1,57 @@
+// A suite run with seeds (suite.hpp) holds each experiment's runs, one per training seed; these
+// are the experiment's numbers over its seeds: the mean and spread of each score, and the
+// differences between two experiments with intervals that hold the seeds' spread as well as the
+// test set's (image_scores.hpp seeded_bootstrap_miou_difference).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "host/experiment/results.hpp"
+#include "host/train/image_scores.hpp"
+
+namespace pfce {
+
+struct SeedGroup {
+    std::string id;                    // the experiment as the suite names it (its runs' group)
+    std::vector<std::size_t> members;  // its finished runs: indices into the results, seed order
+    std::vector<std::int64_t> seeds;   // their seeds, in the same order
+    std::size_t failed = 0;            // its runs that failed
+};
+
+// The experiments of the results that ran with seeds (results with a group), in the order their
+// first run appears; results without a group are in none.
+std::vector<SeedGroup> seed_groups(const std::vector<ExperimentResult>& results);
+
+// The mean, sample standard deviation (n - 1; NaN below 2 values), least and greatest of values.
+// NaN throughout when there are none (or NaN among them: a run that measured nothing).
+struct Spread {
+    double mean = 0, sd = 0, min = 0, max = 0;
+    std::size_t n = 0;
+};
+Spread spread_of(const std::vector<double>& values);
+
+// What `value` gives for each member of g.
+template <typename F>
+std::vector<double> values_of(const std::vector<ExperimentResult>& results, const SeedGroup& g,
+                              F&& value) {
+    std::vector<double> v;
+    for (const std::size_t i : g.members) v.push_back(value(results[i]));
+    return v;
+}
+
+// The difference of two experiments' test mIoU averaged over the seeds both finished, a = groups
+// index minus b, with its two-level bootstrap interval.
+struct SeededDifference {
+    std::size_t a = 0, b = 0;  // indices into the groups
+    MiouDifference d;
+};
+// Every pair a < b of groups with at least 2 seeds in common whose runs were all tested on the
+// same units with the same truth (paired_differences.hpp same_test_units).
+std::vector<SeededDifference> paired_differences_across_seeds(
+    const std::vector<ExperimentResult>& results, const std::vector<SeedGroup>& groups,
+    int clutter_class, int resamples = 1000);
+
+}  // namespace pfce

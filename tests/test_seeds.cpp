@@ -1,0 +1,404 @@
+// Suites run with seeds: each experiment once per seed (ids, seeds and the errors of suite files
+// and --seeds), the two-level bootstrap of a difference over seeds against exact oracles, the
+// groups' means and spreads, the report's "Over seeds" sections, and a tiny suite end to end.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/text.hpp"
+#include "data/palette.hpp"
+#include "host/experiment/report.hpp"
+#include "host/experiment/seed_groups.hpp"
+#include "host/experiment/suite.hpp"
+#include "host/experiment/text_file.hpp"
+#include "host/train/image_scores.hpp"
+#include "host/train/metrics.hpp"
+#include "test_util.hpp"
+
+namespace pfce {
+namespace {
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream(path) << text;
+}
+
+const char* kSparseFile = R"(
+[experiment]
+id = "sparse"
+description = "sparse points"
+[labels]
+kind = "sparse"
+points = 500
+seed = 7
+[run]
+seed = 7
+)";
+
+// A suite of two experiments (one dense: no points to draw) with `suite_extra` in [suite] and
+// `entry_extra` in the dense entry.
+std::string suite_text(const std::string& suite_extra, const std::string& entry_extra = "") {
+    return "[suite]\nname = \"seeded\"\n" + suite_extra +
+           "\nexperiments = [\"sparse.toml\", { id = \"dense\", labels = { kind = \"dense\" }" +
+           entry_extra + " }]\n[data]\nsource = \"synthetic\"\n";
+}
+
+TEST(SuiteSeeds, EachExperimentRunsOncePerSeed) {
+    const std::string dir = test::temp_dir("suite_seeds");
+    write_file(dir + "/sparse.toml", kSparseFile);
+    write_file(dir + "/s.toml", suite_text("seeds = [0, 2]"));
+    const Suite s = load_suite(dir + "/s.toml");
+    EXPECT_EQ(s.seeds, (std::vector<std::int64_t>{0, 2}));
+    ASSERT_EQ(s.experiments.size(), 4u);
+    const char* ids[] = {"sparse-s0", "sparse-s2", "dense-s0", "dense-s2"};
+    for (std::size_t i = 0; i < 4; ++i) {
+        const ExperimentSpec& e = s.experiments[i];
+        EXPECT_EQ(e.id, ids[i]);
+        EXPECT_EQ(e.group, i < 2 ? "sparse" : "dense");
+        EXPECT_EQ(e.seed, i % 2 == 0 ? 0 : 2);
+        // The seed replaces the file's own (7): training and the points drawn.
+        EXPECT_EQ(e.config.run.seed, static_cast<std::uint64_t>(e.seed));
+        EXPECT_EQ(e.key_sources.at("run.seed"), dir + "/s.toml [suite] seeds");
+    }
+    EXPECT_EQ(s.experiments[1].config.labels.seed, 2u);
+    // A dense run draws no points: its labels.seed stays idle (no unused-setting warning).
+    EXPECT_EQ(s.experiments[3].config.labels.seed, 0u);
+    EXPECT_EQ(s.experiments[3].key_sources.count("labels.seed"), 0u);
+    EXPECT_NE(experiment_fingerprint(s.experiments[0]), experiment_fingerprint(s.experiments[1]));
+
+    // --seeds replaces the file's list; without either, each experiment runs once as written.
+    const Suite cli = load_suite(dir + "/s.toml", std::vector<std::int64_t>{5});
+    ASSERT_EQ(cli.experiments.size(), 2u);
+    EXPECT_EQ(cli.experiments[0].id, "sparse-s5");
+    EXPECT_EQ(cli.experiments[0].config.labels.seed, 5u);
+    EXPECT_EQ(cli.experiments[0].key_sources.at("labels.seed"), "--seeds");
+    write_file(dir + "/plain.toml", suite_text(""));
+    const Suite plain = load_suite(dir + "/plain.toml");
+    ASSERT_EQ(plain.experiments.size(), 2u);
+    EXPECT_EQ(plain.experiments[0].id, "sparse");
+    EXPECT_EQ(plain.experiments[0].group, "");
+    EXPECT_EQ(plain.experiments[0].seed, -1);
+    EXPECT_EQ(plain.experiments[0].config.run.seed, 7u);
+}
+
+TEST(SuiteSeeds, BadSeedsAreRefusedNamingWhereAndWhat) {
+    const std::string dir = test::temp_dir("suite_seeds_bad");
+    write_file(dir + "/sparse.toml", kSparseFile);
+    const std::string file = dir + "/s.toml";
+    auto error_of = [&](const std::string& extra, const std::string& entry = "") {
+        write_file(file, suite_text(extra, entry));
+        return test::input_error_message([&] { load_suite(file); });
+    };
+    EXPECT_MESSAGE_HAS(error_of("seeds = []"), file + " [suite] seeds: no seeds; expected one");
+    EXPECT_MESSAGE_HAS(error_of("seeds = [0, -1]"),
+                       "seeds: seed -1; expected non-negative integers");
+    EXPECT_MESSAGE_HAS(error_of("seeds = [1, 1]"), "seeds: seed 1 twice; expected distinct");
+    EXPECT_MESSAGE_HAS(error_of("seeds = 3"), "seeds: expected a list of integers");
+    EXPECT_MESSAGE_HAS(error_of("seeds = [0, \"1\"]"), "seeds: expected a list of integers");
+    std::string many = "seeds = [0";
+    for (int i = 1; i <= 40; ++i) many += ", " + std::to_string(i);
+    EXPECT_MESSAGE_HAS(error_of(many + "]"), "41 seeds; expected at most 32");
+    // A seed of the suite's own beside its seeds would be replaced without a word.
+    EXPECT_MESSAGE_HAS(error_of("seeds = [0, 1]", ", run = { seed = 3 }"),
+                       file +
+                           " [suite] experiments[2]: run.seed is set for experiment dense, "
+                           "and the suite runs every experiment once per seed (" +
+                           file + " [suite] seeds), which sets run.seed: remove one of them");
+    write_file(file, suite_text("seeds = [0]") + "[override.labels]\nseed = 4\n");
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { load_suite(file); }),
+                       file + " [override]: labels.seed is set for experiment sparse");
+    // An experiment's own file may set its seed (the shipped ones do): the suite's seeds win.
+    write_file(file, suite_text("seeds = [1]"));
+    EXPECT_EQ(load_suite(file).experiments[0].config.run.seed, 1u);
+    // An id the seed makes too long for a directory name.
+    write_file(file, "[suite]\nseeds = [1000]\nexperiments = [{ id = \"" + std::string(62, 'a') +
+                         "\" }]\n[data]\nsource = \"synthetic\"\n");
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { load_suite(file); }),
+                       "expected 1-64 characters");
+}
+
+TEST(SuiteSeeds, SeedListsOfTheCommandLine) {
+    EXPECT_EQ(parse_seed_list("0,1, 2", "--seeds"), (std::vector<std::int64_t>{0, 1, 2}));
+    EXPECT_EQ(parse_seed_list("42", "--seeds"), (std::vector<std::int64_t>{42}));
+    for (const char* bad : {"", "0,", "1,,2", "a", "-1", "1.5", "2x", "99999999999999999999"})
+        EXPECT_MESSAGE_HAS(test::input_error_message([&] { parse_seed_list(bad, "--seeds"); }),
+                           "is not a seed; expected non-negative integers separated by commas");
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { parse_seed_list("3,3", "--seeds"); }),
+                       "--seeds: seed 3 twice");
+    const test::CommandResult r = test::run_pfce("run synthetic-small --seeds 0,x --out " +
+                                                 test::temp_dir("seeds_cli") + "/out");
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "--seeds \"0,x\": \"x\" is not a seed");
+}
+
+// A confusion matrix of 2 classes, `pixels` of each, with `wrong` pixels of class 1 taken for
+// class 0 (the truth, its row sums, stays the same whatever is wrong).
+std::vector<std::int64_t> two_class(std::int64_t pixels, std::int64_t wrong) {
+    return {pixels, 0, wrong, pixels - wrong};
+}
+
+double miou_of(const std::vector<std::int64_t>& c) {
+    return metrics_from_confusion(c, 2, -1).miou;
+}
+
+// With one seed the interval is the paired one, draw for draw.
+TEST(SeededBootstrap, OneSeedIsThePairedInterval) {
+    UnitConfusions a, b;
+    for (int k = 0; k < 9; ++k) {
+        a.push_back(two_class(50 + k, k % 3));
+        b.push_back(two_class(50 + k, 4 + k % 2));
+    }
+    const MiouDifference p = paired_bootstrap_miou_difference(a, b, 2, -1, 500);
+    const MiouDifference s = seeded_bootstrap_miou_difference({a}, {b}, 2, -1, 500);
+    EXPECT_EQ(p.diff, s.diff);
+    EXPECT_EQ(p.lo, s.lo);
+    EXPECT_EQ(p.hi, s.hi);
+    EXPECT_EQ(s.seeds, 1u);
+    EXPECT_EQ(s.units, 9u);
+}
+
+// Units all alike: drawing units changes nothing, so each draw is the mean of the seeds drawn.
+// Two seeds whose differences are d0 and d1 give d0 (1 in 4 draws), (d0 + d1) / 2 (2 in 4) and d1
+// (1 in 4): the 2.5th and 97.5th percentiles of 1000 draws are d0 and d1 exactly, and the point
+// is their mean.
+TEST(SeededBootstrap, IdenticalUnitsLeaveOnlyTheSeedDraws) {
+    std::vector<UnitConfusions> a(2), b(2);
+    for (int k = 0; k < 6; ++k) {
+        a[0].push_back(two_class(100, 10));
+        a[1].push_back(two_class(100, 40));
+        b[0].push_back(two_class(100, 20));
+        b[1].push_back(two_class(100, 20));
+    }
+    const double d0 = miou_of(two_class(100, 10)) - miou_of(two_class(100, 20));  // > 0
+    const double d1 = miou_of(two_class(100, 40)) - miou_of(two_class(100, 20));  // < 0
+    const MiouDifference d = seeded_bootstrap_miou_difference(a, b, 2, -1, 1000);
+    EXPECT_NEAR(d.diff, (d0 + d1) / 2, 1e-15);
+    EXPECT_NEAR(d.lo, d1, 1e-15);
+    EXPECT_NEAR(d.hi, d0, 1e-15);
+    EXPECT_EQ(d.seeds, 2u);
+    // Each seed alone is beyond chance (its units agree everywhere), the two together are not.
+    const MiouDifference only0 = paired_bootstrap_miou_difference(a[0], b[0], 2, -1, 1000);
+    EXPECT_GT(only0.lo, 0.0);
+}
+
+// The point estimate against a brute-force mean of each seed's difference of summed matrices;
+// the interval holds it and widens when the seeds disagree.
+TEST(SeededBootstrap, PointIsTheMeanOfTheSeedsDifferences) {
+    std::vector<UnitConfusions> a(3), b(3);
+    for (int s = 0; s < 3; ++s)
+        for (int k = 0; k < 12; ++k) {
+            a[s].push_back(two_class(80 + k, (k * 7 + s * 3) % 11));
+            b[s].push_back(two_class(80 + k, (k * 5 + s) % 9 + 2));
+        }
+    double expected = 0;
+    for (int s = 0; s < 3; ++s) {
+        std::vector<std::int64_t> sa(4, 0), sb(4, 0);
+        for (int k = 0; k < 12; ++k)
+            for (int i = 0; i < 4; ++i) {
+                sa[i] += a[s][k][i];
+                sb[i] += b[s][k][i];
+            }
+        expected += (miou_of(sa) - miou_of(sb)) / 3;
+    }
+    const MiouDifference d = seeded_bootstrap_miou_difference(a, b, 2, -1, 1000);
+    EXPECT_NEAR(d.diff, expected, 1e-12);
+    EXPECT_LE(d.lo, d.diff);
+    EXPECT_GE(d.hi, d.diff);
+    EXPECT_EQ(d.units, 12u);
+    EXPECT_EQ(d.resamples, 1000);
+    // Runs of other lengths: said.
+    std::vector<UnitConfusions> short_b = b;
+    short_b[2].pop_back();
+    EXPECT_MESSAGE_HAS(test::input_error_message(
+                           [&] { seeded_bootstrap_miou_difference(a, short_b, 2, -1, 1000); }),
+                       "needs the same images");
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] {
+                           seeded_bootstrap_miou_difference(a, {b[0], b[1]}, 2, -1, 1000);
+                       }),
+                       "one run of each per seed: 3 and 2");
+}
+
+TEST(SeedGroups, GroupsInSeedOrderWithFailuresCounted) {
+    std::vector<ExperimentResult> results(6);
+    const char* groups[] = {"b", "a", "b", "", "a", "b"};
+    const std::int64_t seeds[] = {2, 0, 0, -1, 1, 1};
+    for (std::size_t i = 0; i < 6; ++i) {
+        results[i].group = groups[i];
+        results[i].seed = seeds[i];
+        results[i].id = results[i].group + "-s" + std::to_string(seeds[i]);
+    }
+    results[5].status = "failed";
+    const std::vector<SeedGroup> g = seed_groups(results);
+    ASSERT_EQ(g.size(), 2u);
+    EXPECT_EQ(g[0].id, "b");
+    EXPECT_EQ(g[0].members, (std::vector<std::size_t>{2, 0}));
+    EXPECT_EQ(g[0].seeds, (std::vector<std::int64_t>{0, 2}));
+    EXPECT_EQ(g[0].failed, 1u);
+    EXPECT_EQ(g[1].id, "a");
+    EXPECT_EQ(g[1].members, (std::vector<std::size_t>{1, 4}));
+
+    const Spread s = spread_of({0.5, 0.7, 0.6});
+    EXPECT_NEAR(s.mean, 0.6, 1e-15);
+    EXPECT_NEAR(s.sd, 0.1, 1e-15);  // n - 1: the sample standard deviation
+    EXPECT_EQ(s.min, 0.5);
+    EXPECT_EQ(s.max, 0.7);
+    EXPECT_TRUE(std::isnan(spread_of({0.5}).sd));
+    EXPECT_TRUE(std::isnan(spread_of({0.5, std::nan("")}).mean));
+}
+
+// A run of experiment `group` with seed `seed`: 8 test images of 2 classes, each with `wrong`
+// pixels of class 1 taken for class 0.
+ExperimentResult seeded_run(const std::string& group, std::int64_t seed, std::int64_t wrong) {
+    ExperimentResult r;
+    r.group = group;
+    r.seed = seed;
+    r.id = group + "-s" + std::to_string(seed);
+    r.description = "runs of " + group;
+    r.labels = "sparse 500/class";
+    r.class_names = {"ground", "roof"};
+    std::vector<std::int64_t> sum(4, 0);
+    for (int k = 0; k < 12; ++k) {
+        const std::vector<std::int64_t> c = two_class(100 + k, wrong + k % 2);
+        r.test_units.push_back({"img_" + std::to_string(k), c});
+        for (int i = 0; i < 4; ++i) sum[i] += c[i];
+    }
+    r.test = metrics_from_confusion(sum, 2, -1);
+    r.val_miou = r.test.miou - 0.01;
+    return r;
+}
+
+TEST(Report, OverSeedsMeansSpreadsAndDifferences) {
+    ReportInput in;
+    in.title = "seeded";
+    in.clutter_class = -1;
+    for (std::int64_t s = 0; s < 3; ++s) in.results.push_back(seeded_run("good", s, 5 + 2 * s));
+    for (std::int64_t s = 0; s < 3; ++s) in.results.push_back(seeded_run("poor", s, 40 + s));
+    in.results.push_back(seeded_run("poor", 3, 0));
+    in.results.back().status = "failed";
+    const std::string md = render_report_markdown(in);
+    const Spread good =
+        spread_of({in.results[0].test.miou, in.results[1].test.miou, in.results[2].test.miou});
+    EXPECT_MESSAGE_HAS(md,
+                       "## Over seeds\n\n| experiment | description | seeds | test mIoU "
+                       "(mean ± sd) | test mIoU range |");
+    EXPECT_MESSAGE_HAS(md, "| good | runs of good | 0, 1, 2 | " + format_fixed(good.mean, 4) +
+                               " ± " + format_fixed(good.sd, 4) + " | " +
+                               format_fixed(good.min, 4) + " – " + format_fixed(good.max, 4) +
+                               " |");
+    EXPECT_MESSAGE_HAS(md, "| poor | runs of poor | 0, 1, 2 (1 failed) |");
+    EXPECT_MESSAGE_HAS(md, "### Per-class IoU over seeds (test, mean ± sd)");
+    // The differences are over the groups; the run-by-run matrix is left out.
+    EXPECT_MESSAGE_HAS(md,
+                       "### Differences of the test mIoU over seeds\n\n| row − column | good | "
+                       "poor |\n|---|---:|---:|\n| good | — | +0.");
+    EXPECT_MESSAGE_HAS(md, "Only 3 seeds: so few give a handful of distinct seed draws");
+    EXPECT_EQ(md.find("### Paired differences of the test mIoU"), std::string::npos);
+
+    const nlohmann::json j = render_results_json(in);
+    ASSERT_EQ(j["over_seeds"].size(), 2u);
+    EXPECT_EQ(j["over_seeds"][0]["id"], "good");
+    EXPECT_EQ(j["over_seeds"][0]["runs"], (nlohmann::json{"good-s0", "good-s1", "good-s2"}));
+    EXPECT_NEAR(j["over_seeds"][0]["test_miou"]["mean"].get<double>(), good.mean, 1e-12);
+    EXPECT_NEAR(j["over_seeds"][0]["test_miou"]["sd"].get<double>(), good.sd, 1e-12);
+    EXPECT_EQ(j["over_seeds"][1]["failed"], 1);
+    ASSERT_EQ(j["paired_differences_over_seeds"].size(), 1u);
+    const nlohmann::json& p = j["paired_differences_over_seeds"][0];
+    EXPECT_EQ(p["a"], "good");
+    EXPECT_EQ(p["seeds"], 3);
+    EXPECT_GT(p["ci95"][0].get<double>(), 0.0);  // 35 pixels a class apart on every image
+    const std::string csv = render_results_csv(in);
+    EXPECT_MESSAGE_HAS(csv, ",settings_that_differ,group,seed\n");
+    EXPECT_MESSAGE_HAS(csv, ",good,1\n");
+    // A result read back keeps its group and seed.
+    const ExperimentResult back =
+        result_from_json(nlohmann::json::parse(to_json(in.results[4]).dump()), "mem");
+    EXPECT_EQ(back.group, "poor");
+    EXPECT_EQ(back.seed, 1);
+}
+
+// The report's readings of the technical report's order take an experiment's mean over seeds.
+TEST(Report, OrderingNotesReadMeansOverSeeds) {
+    ReportInput in;
+    in.title = "seeded";
+    for (std::int64_t s = 0; s < 2; ++s) {
+        in.results.push_back(seeded_run("dense", s, 2 + s));
+        in.results.back().labels = "dense";
+        in.results.push_back(seeded_run("e1-700", s, 30 + s));
+    }
+    const std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md, "Test mIoU order the report implies: dense (mean of 2 seeds) (");
+    EXPECT_MESSAGE_HAS(md, " ≥ e1-700 (mean of 2 seeds) (");
+}
+
+const char* kTinySeededSuite = R"(
+[suite]
+name = "tiny-seeds"
+seeds = [0, 1]
+experiments = [
+  { id = "pts", labels = { kind = "sparse", points = 200 } },
+  { id = "full", labels = { kind = "dense" } },
+]
+grid_images = 1
+
+[data]
+source = "synthetic"
+synthetic_count = 16
+synthetic_size = 64
+synthetic_seed = 3
+train_frac = 0.75
+val_frac = 0.125
+crop_size = 32
+
+[model]
+width = 4
+depth = 2
+
+[run]
+epochs = 1
+batch_size = 4
+)";
+
+// End to end: every run in its own directory with its seed, the report over seeds, and --only
+// naming an experiment selects all its seeds.
+TEST(SuiteSeeds, ATinySuiteRunsEverySeedAndReportsThem) {
+    const std::string dir = test::temp_dir("suite_seeds_run");
+    write_file(dir + "/tiny.toml", kTinySeededSuite);
+    const std::string out = dir + "/out";
+    const test::CommandResult r1 =
+        test::run_pfce("run " + dir + "/tiny.toml --device cpu --only pts --out " + out);
+    ASSERT_EQ(r1.status, 0) << r1.output;
+    EXPECT_MESSAGE_HAS(r1.output, "2 ran, 0 skipped, 0 failed");
+    EXPECT_TRUE(file_exists(out + "/pts-s0/result.json"));
+    EXPECT_TRUE(file_exists(out + "/pts-s1/result.json"));
+    EXPECT_FALSE(file_exists(out + "/full-s0"));
+    const test::CommandResult r2 =
+        test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out);
+    ASSERT_EQ(r2.status, 0) << r2.output;
+    EXPECT_MESSAGE_HAS(r2.output, "2 ran, 2 skipped, 0 failed");
+    const auto j = nlohmann::json::parse(read_text_file(out + "/results.json"));
+    ASSERT_EQ(j["experiments"].size(), 4u);
+    EXPECT_EQ(j["experiments"][1]["id"], "pts-s1");
+    EXPECT_EQ(j["experiments"][1]["group"], "pts");
+    EXPECT_EQ(j["experiments"][1]["seed"], 1);
+    EXPECT_EQ(j["experiments"][1]["config"]["run.seed"], 1);
+    EXPECT_EQ(j["experiments"][1]["config"]["labels.seed"], 1);
+    // Two seeds, two models: not the same numbers twice.
+    EXPECT_NE(j["experiments"][0]["final_train_loss"], j["experiments"][1]["final_train_loss"]);
+    ASSERT_EQ(j["over_seeds"].size(), 2u);
+    EXPECT_EQ(j["over_seeds"][1]["id"], "full");
+    EXPECT_EQ(j["over_seeds"][1]["seeds"], (nlohmann::json{0, 1}));
+    const std::string md = read_text_file(out + "/report.md");
+    EXPECT_MESSAGE_HAS(md, "## Over seeds");
+    EXPECT_MESSAGE_HAS(md, "| pts | — | 0, 1 |");
+    // The seeds are in the runs' ids, not listed again as the settings that set them apart.
+    EXPECT_MESSAGE_HAS(md, "| pts-s1 | — | sparse 200/class | — |");
+}
+
+}  // namespace
+}  // namespace pfce
