@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/source_version.hpp"
+#include "core/text.hpp"
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
 #include "host/experiment/confusion_chart.hpp"
@@ -172,6 +173,32 @@ TEST(PictureGrid, SizeAndPanelContents) {
     EXPECT_EQ(p[0], 0);
     EXPECT_EQ(p[1], 255);
     EXPECT_EQ(p[2], 0);
+}
+
+// Each row's prediction panel names its own mIoU: against a brute-force count here, and drawn
+// as a black caption box at the panel's bottom left.
+TEST(PictureGrid, ThePredictionPanelNamesItsImagesMiou) {
+    LabelMap truth(4, 2, 0), pred(4, 2, 0);
+    truth.at(1, 0) = truth.at(1, 1) = 1;  // class 0: 6 pixels, class 1: 2 pixels
+    truth.at(1, 3) = 255;                 // unlabelled: not scored
+    pred.at(1, 1) = 1;                    // class 1 found once, taken for 0 once
+    pred.at(1, 3) = 2;                    // a class at an unlabelled pixel: not scored
+    // IoU(0) = 5 / (5 + 1) , IoU(1) = 1 / (1 + 1); class 2 in neither scored pixel: left out.
+    EXPECT_EQ(prediction_score(truth, pred, 6, 5), "mIoU " + format_fixed((5.0 / 6 + 0.5) / 2, 4));
+    EXPECT_EQ(prediction_score(LabelMap(4, 2, 255), pred, 6, 5), "mIoU n/a");
+
+    const Palette& pal = potsdam_palette();
+    const int w = 64, h = 48, s = grid_zoom_for(w, h).up;
+    GridRow row = make_row(w, h, 0);
+    const RgbImage plain = compose_picture_grid({row}, pal);
+    const std::uint8_t* before = plain.at(kGridGap + h * s - 1, kGridGap + 4 * (w * s + kGridGap));
+    EXPECT_EQ(before[1], 255);  // tree green where the caption will be
+    row.score = "mIoU 0.1234";
+    const RgbImage g = compose_picture_grid({row}, pal);
+    const std::uint8_t* box = g.at(kGridGap + h * s - 1, kGridGap + 4 * (w * s + kGridGap));
+    EXPECT_EQ(box[0], 0);
+    EXPECT_EQ(box[1], 0);  // the caption's black box
+    EXPECT_EQ(box[2], 0);
 }
 
 TEST(PictureGrid, PointsAreEnlargedDiscs) {

@@ -3,6 +3,7 @@
 // groups' means and spreads, the report's "Over seeds" sections, and a tiny suite end to end.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/rng.hpp"
 #include "core/text.hpp"
 #include "data/palette.hpp"
 #include "host/experiment/report.hpp"
@@ -113,6 +115,24 @@ TEST(SuiteSeeds, BadSeedsAreRefusedNamingWhereAndWhat) {
     write_file(file, suite_text("seeds = [0]") + "[override.labels]\nseed = 4\n");
     EXPECT_MESSAGE_HAS(test::input_error_message([&] { load_suite(file); }),
                        file + " [override]: labels.seed is set for experiment sparse");
+    // The suite's own [run] seed beside its [suite] seeds: the same file says both.
+    write_file(file, suite_text("seeds = [0, 1]") + "[run]\nseed = 5\n");
+    EXPECT_MESSAGE_HAS(
+        test::input_error_message([&] { load_suite(file); }),
+        file + ": run.seed is set for experiment dense");  // sparse.toml sets its own
+    // --seeds replaces it, as a flag replaces what a file says.
+    EXPECT_EQ(load_suite(file, std::vector<std::int64_t>{2}).experiments[0].config.run.seed, 2u);
+    // A dense entry's labels.seed is no seed the suite's seeds set (it draws no points).
+    write_file(file,
+               "[suite]\nseeds = [0]\nexperiments = [{ id = \"d\", labels = { kind = \"dense\", "
+               "seed = 3 } }]\n[data]\nsource = \"synthetic\"\n");
+    EXPECT_EQ(load_suite(file).experiments.at(0).id, "d-s0");
+    // An experiment named as another's run: --only could not tell them apart.
+    write_file(file,
+               "[suite]\nseeds = [1]\nexperiments = [{ id = \"a\" }, { id = \"a-s1\" }]\n"
+               "[data]\nsource = \"synthetic\"\n");
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { load_suite(file); }),
+                       "experiment id \"a-s1\" is also the id of experiment a's run of seed 1");
     // An experiment's own file may set its seed (the shipped ones do): the suite's seeds win.
     write_file(file, suite_text("seeds = [1]"));
     EXPECT_EQ(load_suite(file).experiments[0].config.run.seed, 1u);
@@ -135,6 +155,10 @@ TEST(SuiteSeeds, SeedListsOfTheCommandLine) {
                                                  test::temp_dir("seeds_cli") + "/out");
     EXPECT_EQ(r.status, 2) << r.output;
     EXPECT_MESSAGE_HAS(r.output, "--seeds \"0,x\": \"x\" is not a seed");
+    const test::CommandResult empty = test::run_pfce("run synthetic-small --seeds \"\" --out " +
+                                                     test::temp_dir("seeds_cli_empty") + "/out");
+    EXPECT_EQ(empty.status, 2) << empty.output;  // not taken as "no seeds"
+    EXPECT_MESSAGE_HAS(empty.output, "--seeds \"\": an empty value");
 }
 
 // A confusion matrix of 2 classes, `pixels` of each, with `wrong` pixels of class 1 taken for
@@ -147,15 +171,32 @@ double miou_of(const std::vector<std::int64_t>& c) {
     return metrics_from_confusion(c, 2, -1).miou;
 }
 
-// With one seed the interval is the paired one, draw for draw.
+// With one seed the interval is the paired one, draw for draw: against the paired bootstrap as
+// pfce drew it before seeds (written out here: each draw sums the drawn images' matrices).
 TEST(SeededBootstrap, OneSeedIsThePairedInterval) {
     UnitConfusions a, b;
     for (int k = 0; k < 9; ++k) {
         a.push_back(two_class(50 + k, k % 3));
         b.push_back(two_class(50 + k, 4 + k % 2));
     }
+    CounterRng rng(0x5eed, 0xd1ff);
+    std::vector<double> draws;
+    for (int r = 0; r < 500; ++r) {
+        std::vector<std::int64_t> sa(4, 0), sb(4, 0);
+        for (int n = 0; n < 9; ++n) {
+            const std::uint32_t k = rng.below(9);
+            for (int i = 0; i < 4; ++i) {
+                sa[i] += a[k][i];
+                sb[i] += b[k][i];
+            }
+        }
+        draws.push_back(miou_of(sa) - miou_of(sb));
+    }
+    std::sort(draws.begin(), draws.end());
     const MiouDifference p = paired_bootstrap_miou_difference(a, b, 2, -1, 500);
     const MiouDifference s = seeded_bootstrap_miou_difference({a}, {b}, 2, -1, 500);
+    EXPECT_EQ(p.lo, draws[12]);   // nearest rank: ceil(0.025 * 500) = 13th
+    EXPECT_EQ(p.hi, draws[487]);  // ceil(0.975 * 500) = 488th
     EXPECT_EQ(p.diff, s.diff);
     EXPECT_EQ(p.lo, s.lo);
     EXPECT_EQ(p.hi, s.hi);
@@ -336,6 +377,82 @@ TEST(Report, OrderingNotesReadMeansOverSeeds) {
     EXPECT_MESSAGE_HAS(md, " ≥ e1-700 (mean of 2 seeds) (");
 }
 
+// What a group's numbers leave out: a run of other settings (stale) is not counted, one not run
+// yet is said, and an experiment whose runs all failed keeps its row. The HTML shows the same.
+TEST(Report, OverSeedsSaysWhatItLeavesOut) {
+    ReportInput in;
+    in.title = "seeded";
+    for (std::int64_t s = 0; s < 3; ++s) in.results.push_back(seeded_run("good", s, 5 + s));
+    in.results[1].test.miou = 0.01;  // an earlier run's of other settings: kept, not counted
+    in.not_run.emplace_back("good-s1", "refused: other settings");
+    in.not_run.emplace_back("good-s3", "not run: the suite was interrupted");
+    for (std::int64_t s = 0; s < 2; ++s) {
+        in.results.push_back(seeded_run("broken", s, 0));
+        in.results.back().status = "failed";
+    }
+    const std::string md = render_report_markdown(in);
+    const Spread good = spread_of({in.results[0].test.miou, in.results[2].test.miou});
+    EXPECT_MESSAGE_HAS(md, "| good | runs of good | 0, 2 (1 stale, not counted; 1 not run) | " +
+                               format_fixed(good.mean, 4) + " ± ");
+    EXPECT_MESSAGE_HAS(md, "| broken | runs of broken | — (2 failed) | — | — |");
+    const std::string html = render_report_html(in, test::temp_dir("seeds_html"));
+    EXPECT_MESSAGE_HAS(html, "<h3>Over seeds</h3>");
+    EXPECT_MESSAGE_HAS(html, "0, 2 (1 stale, not counted; 1 not run)");
+    const nlohmann::json j = render_results_json(in);
+    ASSERT_EQ(j["over_seeds"].size(), 2u);
+    EXPECT_EQ(j["over_seeds"][0]["stale_not_counted"], 1);
+    EXPECT_EQ(j["over_seeds"][0]["not_run"], 1);
+    EXPECT_NEAR(j["over_seeds"][0]["test_miou"]["mean"].get<double>(), good.mean, 1e-12);
+    EXPECT_EQ(j["over_seeds"][1]["seeds"].size(), 0u);
+    EXPECT_TRUE(j["over_seeds"][1]["test_miou"]["mean"].is_null());
+}
+
+// One seed in common is a comparison too (the paired one); pairs of runs are drawn within a
+// seed only; results of a suite without seeds carry no group.
+TEST(Report, OneSeedComparesAndRunsPairWithinTheirSeed) {
+    ReportInput in;
+    in.title = "one seed";
+    in.results.push_back(seeded_run("good", 4, 5));
+    in.results.push_back(seeded_run("poor", 4, 40));
+    const std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md, "| good | — | +0.");
+    EXPECT_MESSAGE_HAS(md, "One seed in common: the interval is that seed's paired one");
+    const nlohmann::json one = render_results_json(in);
+    ASSERT_EQ(one["paired_differences_over_seeds"].size(), 1u);
+    EXPECT_EQ(one["paired_differences_over_seeds"][0]["miou_a_minus_b"],
+              one["paired_differences"][0]["miou_a_minus_b"]);
+    EXPECT_EQ(one["paired_differences_over_seeds"][0]["ci95"],
+              one["paired_differences"][0]["ci95"]);
+
+    in.results.push_back(seeded_run("good", 5, 6));
+    in.results.push_back(seeded_run("poor", 5, 41));
+    const nlohmann::json two = render_results_json(in);
+    ASSERT_EQ(two["paired_differences"].size(), 2u);  // good-s4 - poor-s4, good-s5 - poor-s5
+    EXPECT_EQ(two["paired_differences"][1]["a"], "good-s5");
+    EXPECT_EQ(two["paired_differences"][1]["b"], "poor-s5");
+
+    ExperimentResult plain = seeded_run("x", 0, 1);
+    plain.group.clear();
+    plain.seed = -1;
+    const nlohmann::json pj = to_json(plain);
+    EXPECT_FALSE(pj.contains("group"));
+    EXPECT_FALSE(pj.contains("seed"));
+    EXPECT_EQ(result_from_json(pj, "mem").seed, -1);
+}
+
+// The technical report's figures beside the means over seeds, not beside each run.
+TEST(Report, TheReportsFiguresBesideMeansOverSeeds) {
+    ReportInput in;
+    in.title = "seeded";
+    for (std::int64_t s = 0; s < 2; ++s) {
+        in.results.push_back(seeded_run("e2-2100", s, 10 + s));
+        in.results.back().report_figure = "train 0.0545 / val 0.2350 loss";
+    }
+    const std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md, "| e2-2100 (mean of 2 seeds) | train 0.0545 / val 0.2350 loss |");
+    EXPECT_EQ(md.find("| e2-2100-s0 | train 0.0545"), std::string::npos);
+}
+
 const char* kTinySeededSuite = R"(
 [suite]
 name = "tiny-seeds"
@@ -394,7 +511,16 @@ TEST(SuiteSeeds, ATinySuiteRunsEverySeedAndReportsThem) {
     EXPECT_EQ(j["over_seeds"][1]["id"], "full");
     EXPECT_EQ(j["over_seeds"][1]["seeds"], (nlohmann::json{0, 1}));
     const std::string md = read_text_file(out + "/report.md");
-    EXPECT_MESSAGE_HAS(md, "## Over seeds");
+    EXPECT_MESSAGE_HAS(md, "### Over seeds");
+    // One seed's run by its own id; an unknown id names the experiments, and the runs' form.
+    const test::CommandResult r3 = test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " +
+                                                  out + " --force --only full-s1");
+    ASSERT_EQ(r3.status, 0) << r3.output;
+    EXPECT_MESSAGE_HAS(r3.output, "1 ran, 0 skipped, 0 failed");  // the others not selected
+    const test::CommandResult r4 =
+        test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out + " --only nope");
+    EXPECT_EQ(r4.status, 2) << r4.output;
+    EXPECT_MESSAGE_HAS(r4.output, "(it has pts, full; one seed's run: <id>-s<seed>)");
     EXPECT_MESSAGE_HAS(md, "| pts | — | 0, 1 |");
     // The seeds are in the runs' ids, not listed again as the settings that set them apart.
     EXPECT_MESSAGE_HAS(md, "| pts-s1 | — | sparse 200/class | — |");

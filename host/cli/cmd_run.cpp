@@ -23,6 +23,7 @@ struct RunArgs {
     std::string suite = "synthetic-small";
     std::string data, device = "auto", out, only, seeds;
     bool force = false;
+    bool seeds_given = false;  // --seeds "" is an empty list (refused), not no list
 };
 
 // --only's ids, trimmed of spaces ("a, b"); an empty item ("a,", ",") is refused: --only ","
@@ -47,7 +48,7 @@ void run_run(const RunArgs& a) {
     RunOptions opts;
     if (!a.only.empty()) opts.only = split_ids(a.only);  // a flag's error before the file's
     std::optional<std::vector<std::int64_t>> seeds;
-    if (!a.seeds.empty()) seeds = parse_seed_list(a.seeds, "--seeds");
+    if (a.seeds_given) seeds = parse_seed_list(a.seeds, "--seeds");
     const Suite suite = load_suite(a.suite, seeds);
     opts.out_dir = a.out;
     opts.data_path = a.data;
@@ -87,10 +88,15 @@ const bool registered = register_command(
         sub.add_option("--only", a->only,
                        "run only these experiment ids (comma-separated; with seeds, an "
                        "experiment's id selects all its seeds, <id>-s<seed> one)");
-        sub.add_option("--seeds", a->seeds,
-                       "run every experiment once per seed (comma-separated, e.g. 0,1,2; replaces "
-                       "the suite's [suite] seeds): ids become <id>-s<seed>, run.seed and "
-                       "labels.seed take the seed, and the report adds mean and spread over seeds");
+        sub.add_option_function<std::string>(
+            "--seeds",
+            [a](const std::string& v) {
+                a->seeds = v;
+                a->seeds_given = true;
+            },
+            "run every experiment once per seed (comma-separated, e.g. 0,1,2; replaces "
+            "the suite's [suite] seeds): ids become <id>-s<seed>, run.seed and "
+            "labels.seed take the seed, and the report adds mean and spread over seeds");
         sub.callback([a] { run_run(*a); });
     });
 

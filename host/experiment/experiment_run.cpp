@@ -162,6 +162,8 @@ void draw_picture_grid(const ExperimentSpec& e, const Suite& suite, const Loaded
         row.sparse_are_points = !lab.sparse.empty();
         row.train = lab.train[p];
         row.prediction = predict_sliding(backend, *tm.net, L.images[p], tm.stats, sw);
+        row.score = prediction_score(row.dense, row.prediction, L.ds->palette().num_classes(),
+                                     find_clutter_class(L.ds->palette()));
         rows.push_back(std::move(row));
     }
     const std::string rel = e.id + "/grid.png";

@@ -45,7 +45,11 @@ std::vector<PairedDifference> paired_differences(const std::vector<ExperimentRes
     for (std::size_t a = 0; a < results.size(); ++a) {
         if (!pairable(results[a])) continue;
         for (std::size_t b = a + 1; b < results.size(); ++b) {
-            if (!pairable(results[b]) || !same_test_units(results[a], results[b])) continue;
+            // Runs of a suite with seeds pair with the runs of their own seed (what the
+            // differences over seeds average); across seeds a pair mixes two trainings' chance.
+            if (!pairable(results[b]) || results[a].seed != results[b].seed ||
+                !same_test_units(results[a], results[b]))
+                continue;
             try {
                 out.push_back({a, b,
                                paired_bootstrap_miou_difference(

@@ -28,8 +28,9 @@ UnitConfusions test_confusions(const ExperimentResult& r);
 bool same_test_units(const ExperimentResult& x, const ExperimentResult& y);
 
 // Every pair a < b of finished results that recorded the same test units (ids, in order, each
-// with the same truth: its pixels of each class) of the same classes; pairs that cannot be drawn
-// (fewer than 2 units labelling a pixel) are left out.
+// with the same truth: its pixels of each class) of the same classes, and (runs of a suite with
+// seeds) the same seed; pairs that cannot be drawn (fewer than 2 units labelling a pixel) are
+// left out.
 std::vector<PairedDifference> paired_differences(const std::vector<ExperimentResult>& results,
                                                  int clutter_class, int resamples = 1000);
 

@@ -4,7 +4,9 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "data/picture_text.hpp"
+#include "host/train/metrics.hpp"
 
 namespace pfce {
 
@@ -149,9 +151,31 @@ RgbImage compose_picture_grid(const std::vector<GridRow>& rows, const Palette& p
         if (!row.id.empty())
             draw_caption(grid, kGridGap, y0, z.shown(row.image.width), z.shown(row.image.height),
                          row.id);
+        if (!row.score.empty())
+            draw_caption(grid, kGridGap + (kGridColumns - 1) * (cw + kGridGap), y0,
+                         z.shown(row.image.width), z.shown(row.image.height), row.score);
         y0 += z.shown(row.image.height) + kGridGap;
     }
     return grid;
+}
+
+std::string prediction_score(const LabelMap& truth, const LabelMap& prediction, int num_classes,
+                             int clutter_class) {
+    PFCE_CHECK_SHAPE(truth.width == prediction.width && truth.height == prediction.height,
+                     "prediction is ", prediction.width, "x", prediction.height,
+                     " but the truth is ", truth.width, "x", truth.height);
+    const auto c = static_cast<std::size_t>(num_classes);
+    std::vector<std::int64_t> confusion(c * c, 0);
+    bool any = false;
+    for (std::size_t i = 0; i < truth.labels.size(); ++i) {
+        const std::size_t t = truth.labels[i], p = prediction.labels[i];
+        if (t >= c || p >= c) continue;  // unlabelled truth (or no prediction: no data)
+        ++confusion[t * c + p];
+        any = true;
+    }
+    if (!any) return "mIoU n/a";
+    return "mIoU " +
+           format_fixed(metrics_from_confusion(confusion, num_classes, clutter_class).miou, 4);
 }
 
 RgbImage titled_picture_grid(const std::vector<GridRow>& rows, const Palette& palette) {

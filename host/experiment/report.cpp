@@ -311,22 +311,37 @@ std::string mean_sd(const Spread& s) {
     return t;
 }
 
-// A group's name in a table row: marked when any of its runs is not of the current settings.
-std::string group_row_id(const ReportInput& in, const SeedGroup& g) {
-    for (const std::size_t i : g.members)
-        if (!current(in, in.results[i])) return g.id + kStaleMark;
+// A group's name in a table row. Its runs of other settings (stale) are left out of its numbers
+// (seed_groups' counted), so the row is of the current settings; the seeds column says what is
+// left out.
+std::string group_row_id(const ReportInput& /*in*/, const SeedGroup& g) {
     return g.id;
 }
 
 const ExperimentResult& first_run(const ReportInput& in, const SeedGroup& g) {
-    return in.results[g.members.front()];
+    return in.results[g.first];
 }
 
-// The groups with a finished run.
-std::vector<SeedGroup> finished_groups(const ReportInput& in) {
-    std::vector<SeedGroup> groups = seed_groups(in.results);
-    std::erase_if(groups, [](const SeedGroup& g) { return g.members.empty(); });
-    return groups;
+// The suite's experiments over seeds, every one that has a result (a group whose runs all failed
+// too: its row says so); results of other settings not counted.
+std::vector<SeedGroup> groups_of(const ReportInput& in) {
+    std::vector<bool> counted;
+    for (const ExperimentResult& r : in.results) counted.push_back(current(in, r));
+    return seed_groups(in.results, counted);
+}
+
+// The runs of g the suite has but the report shows no result of (interrupted, not selected).
+std::size_t not_run_of(const ReportInput& in, const SeedGroup& g) {
+    std::size_t n = 0;
+    for (const auto& [id, why] : in.not_run) {
+        const std::string prefix = g.id + "-s";
+        const bool of_g = id.size() > prefix.size() && id.compare(0, prefix.size(), prefix) == 0 &&
+                          id.find_first_not_of("0123456789", prefix.size()) == std::string::npos;
+        const bool shown = std::any_of(in.results.begin(), in.results.end(),
+                                       [&](const ExperimentResult& r) { return r.id == id; });
+        if (of_g && !shown) ++n;
+    }
+    return n;
 }
 
 Table seeds_table(const ReportInput& in, const std::vector<SeedGroup>& groups) {
@@ -344,7 +359,14 @@ Table seeds_table(const ReportInput& in, const std::vector<SeedGroup>& groups) {
         std::string seeds;
         for (const std::int64_t s : g.seeds)
             (seeds += seeds.empty() ? "" : ", ") += std::to_string(s);
-        if (g.failed > 0) seeds += " (" + std::to_string(g.failed) + " failed)";
+        if (seeds.empty()) seeds = kDash;
+        // What the numbers leave out: failed runs, runs of other settings, runs not made yet.
+        std::string out;
+        for (const auto& [n, what] :
+             {std::pair{g.failed, "failed"}, std::pair{g.left_out, "stale, not counted"},
+              std::pair{not_run_of(in, g), "not run"}})
+            if (n > 0) (out += out.empty() ? "" : "; ") += std::to_string(n) + " " + what;
+        if (!out.empty()) seeds += " (" + out + ")";
         auto over = [&](auto&& value) { return spread_of(values_of(in.results, g, value)); };
         const Spread test = over([](const ExperimentResult& r) { return r.test.miou; });
         const ExperimentResult& first = first_run(in, g);
@@ -401,12 +423,15 @@ std::string seeded_paired_caption(const std::vector<SeededDifference>& pairs) {
         "Row minus column: the difference of the test mIoUs averaged over the seeds both "
         "experiments finished, marked * where its 95% interval excludes 0. Each of 1000 draws "
         "takes seeds with replacement (one seed's runs of both experiments together: they drew "
-        "the same points) and test images with replacement (the same for every seed, by tile for "
-        "tiles), so the interval holds what another training seed and what another test set "
-        "would change. A difference without * is one chance alone could make. n/a: tested on "
-        "other images, or fewer than 2 seeds in common. With many pairs some * arise by chance: "
+        "the same points where their label settings agree) and test images with replacement (the "
+        "same for every seed, by tile for tiles), so the interval holds what another training "
+        "seed and what another test set would change. A difference without * is one chance alone "
+        "could make. n/a: tested on other images. With many pairs some * arise by chance: "
         "about 1 in 20 of the pairs that truly do not differ.";
-    if (fewest_seeds > 0 && fewest_seeds < 5)
+    if (fewest_seeds == 1)
+        s += " One seed in common: the interval is that seed's paired one, and holds nothing of "
+             "the training's own spread.";
+    else if (fewest_seeds > 0 && fewest_seeds < 5)
         s += " Only " + std::to_string(fewest_seeds) +
              " seeds: so few give a handful of distinct seed draws, and the interval is coarse.";
     return s + few_units_note(fewest_units(pairs));
@@ -438,6 +463,27 @@ Table comparison_table(const ReportInput& in) {
     Table t;
     t.header = {"experiment", "technical report's figure", "ours: train / val loss (train labels)",
                 "ours: val mIoU", "ours: test mIoU"};
+    // A suite with seeds: each experiment's mean over its seeds, as the readings below take it.
+    if (const std::vector<SeedGroup> groups = groups_of(in); !groups.empty()) {
+        for (const SeedGroup& g : groups) {
+            const std::string& figure = first_run(in, g).report_figure;
+            if (figure.empty()) continue;
+            if (g.members.empty()) {
+                t.rows.push_back({g.id, figure, "no finished run", kDash, kDash});
+                continue;
+            }
+            auto mean = [&](auto&& value) {
+                return fixed(spread_of(values_of(in.results, g, value)).mean, 4);
+            };
+            t.rows.push_back(
+                {g.id + " (mean of " + std::to_string(g.members.size()) + " seeds)", figure,
+                 mean([](const ExperimentResult& r) { return r.final_train_loss; }) + " / " +
+                     mean([](const ExperimentResult& r) { return r.val_loss; }),
+                 mean([](const ExperimentResult& r) { return r.val_miou; }),
+                 mean([](const ExperimentResult& r) { return r.test.miou; })});
+        }
+        return t;
+    }
     for (const auto& r : in.results) {
         if (r.report_figure.empty()) continue;
         if (!ok(r)) {
@@ -495,8 +541,8 @@ std::optional<Scored> find(const ReportInput& in, const std::string& id) {
         if (!trains_as_read(r, id)) return std::nullopt;
         return Scored{row_id(in, r), r.test.miou, seconds_per_epoch(r)};
     }
-    for (const SeedGroup& g : finished_groups(in)) {
-        if (g.id != id) continue;
+    for (const SeedGroup& g : groups_of(in)) {
+        if (g.id != id || g.members.empty()) continue;
         if (!trains_as_read(first_run(in, g), id)) return std::nullopt;
         const double miou = spread_of(values_of(in.results, g, [](const ExperimentResult& r) {
                                 return r.test.miou;
@@ -771,7 +817,9 @@ std::string grid_caption(const ReportInput& in) {
                                    : "The colour (" + std::to_string(u[0]) + ", " +
                                          std::to_string(u[1]) + ", " + std::to_string(u[2]) + ")";
     return "Rows: test images. Columns: image | dense truth | sparse points (enlarged; a dense "
-           "experiment's mask as it is) | training labels (after linking) | prediction. " +
+           "experiment's mask as it is) | training labels (after linking) | prediction, with "
+           "the image's own mIoU (against its dense truth; grids drawn by an older pfce have "
+           "none). " +
            colour + " = unlabelled.";
 }
 
@@ -853,9 +901,9 @@ std::string render_report_markdown(const ReportInput& in) {
     // Only where an experiment finished (its table had no class column otherwise).
     if (const Table pc = per_class_table(in); !pc.rows.empty())
         o += "### Per-class IoU (test)\n\n" + md_table(pc) + "\n";
-    const std::vector<SeedGroup> groups = finished_groups(in);
+    const std::vector<SeedGroup> groups = groups_of(in);
     if (!groups.empty()) {
-        o += "## Over seeds\n\n" + md_table(seeds_table(in, groups)) + "\n" + kSeedsCaption +
+        o += "### Over seeds\n\n" + md_table(seeds_table(in, groups)) + "\n" + kSeedsCaption +
              "\n\n### Per-class IoU over seeds (test, mean ± sd)\n\n" +
              md_table(seeds_per_class_table(in, groups)) + "\n";
         const std::vector<SeededDifference> pairs = seeded_pairs_of(in, groups);
@@ -939,9 +987,9 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
     }
     if (const Table pc = per_class_table(in); !pc.rows.empty())
         o += "<h3>Per-class IoU (test)</h3>\n" + html_table(pc);
-    const std::vector<SeedGroup> groups = finished_groups(in);
+    const std::vector<SeedGroup> groups = groups_of(in);
     if (!groups.empty()) {
-        o += "<h2>Over seeds</h2>\n" + html_table(seeds_table(in, groups)) + "<p>" +
+        o += "<h3>Over seeds</h3>\n" + html_table(seeds_table(in, groups)) + "<p>" +
              html_escape(kSeedsCaption) +
              "</p>\n<h3>Per-class IoU over seeds (test, mean ± sd)</h3>\n" +
              html_table(seeds_per_class_table(in, groups));
@@ -1061,7 +1109,7 @@ nlohmann::json render_results_json(const ReportInput& in) {
     nlohmann::json not_run = nlohmann::json::array();
     for (const auto& [id, why] : in.not_run) not_run.push_back({{"id", id}, {"reason", why}});
     // Over seeds: each experiment's scores, and their differences.
-    const std::vector<SeedGroup> groups = finished_groups(in);
+    const std::vector<SeedGroup> groups = groups_of(in);
     auto spread_json = [](const Spread& sp) {
         return nlohmann::json{{"mean", json_number(sp.mean)},
                               {"sd", json_number(sp.sd)},
@@ -1084,7 +1132,8 @@ nlohmann::json render_results_json(const ReportInput& in) {
              {"seeds", g.seeds},
              {"runs", runs},
              {"failed", g.failed},
-             {"current", group_row_id(in, g) == g.id},
+             {"stale_not_counted", g.left_out},
+             {"not_run", not_run_of(in, g)},
              {"test_miou", over([](const ExperimentResult& r) { return r.test.miou; })},
              {"test_miou_no_clutter",
               over([&](const ExperimentResult& r) { return miou_without_clutter(in, r); })},
@@ -1166,7 +1215,7 @@ void write_report(const std::string& out_dir, const ReportInput& given,
             paired_differences(in.results, in.clutter_class));
     if (!in.paired_seeds)
         in.paired_seeds = std::make_shared<const std::vector<SeededDifference>>(
-            paired_differences_across_seeds(in.results, finished_groups(in), in.clutter_class));
+            paired_differences_across_seeds(in.results, groups_of(in), in.clutter_class));
     std::filesystem::create_directories(out_dir);
     auto path = [&](const std::string& f) { return (std::filesystem::path(out_dir) / f).string(); };
     const std::vector<std::string> charts = report_chart_files(in);

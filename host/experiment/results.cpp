@@ -314,6 +314,10 @@ void read(const nlohmann::json& j, const char* key, const std::string& source,
 nlohmann::json to_json(const ExperimentResult& r) {
     nlohmann::json o = nlohmann::json::object();
     result_fields(r, writer(o));
+    if (r.group.empty()) {  // a suite without seeds: no group, no seed (not "" and -1)
+        o.erase("group");
+        o.erase("seed");
+    }
     return o;
 }
 

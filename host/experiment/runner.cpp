@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <limits>
 #include <optional>
+#include <set>
 
 #include "core/file_io.hpp"
 #include "core/log.hpp"
@@ -59,10 +60,14 @@ void check_only(const Suite& suite, const RunOptions& opts) {
         bool known = false;
         for (const auto& e : suite.experiments) known = known || selected_by(id, e);
         if (known) continue;
-        std::string ids;
-        for (const auto& e : suite.experiments) ids += (ids.empty() ? "" : ", ") + e.id;
+        std::string ids;  // with seeds: the experiments (each selects its runs), then the form
+        std::set<std::string> named;
+        for (const auto& e : suite.experiments) {
+            const std::string& name = e.group.empty() ? e.id : e.group;
+            if (named.insert(name).second) ids += (ids.empty() ? "" : ", ") + name;
+        }
         PFCE_THROW(InputError, "--only ", id, ": no such experiment in ", suite.file, " (it has ",
-                   ids, ")");
+                   ids, suite.seeds.empty() ? "" : "; one seed's run: <id>-s<seed>", ")");
     }
 }
 

@@ -10,7 +10,8 @@
 
 namespace pfce {
 
-std::vector<SeedGroup> seed_groups(const std::vector<ExperimentResult>& results) {
+std::vector<SeedGroup> seed_groups(const std::vector<ExperimentResult>& results,
+                                   const std::vector<bool>& counted) {
     std::vector<SeedGroup> groups;
     for (std::size_t i = 0; i < results.size(); ++i) {
         const ExperimentResult& r = results[i];
@@ -18,8 +19,15 @@ std::vector<SeedGroup> seed_groups(const std::vector<ExperimentResult>& results)
         auto g = std::find_if(groups.begin(), groups.end(),
                               [&](const SeedGroup& x) { return x.id == r.group; });
         if (g == groups.end()) {
-            groups.push_back({r.group, {}, {}, 0});
+            SeedGroup fresh;
+            fresh.id = r.group;
+            fresh.first = i;
+            groups.push_back(std::move(fresh));
             g = groups.end() - 1;
+        }
+        if (i < counted.size() && !counted[i]) {
+            ++g->left_out;
+            continue;
         }
         if (r.status != "ok") {
             ++g->failed;
@@ -73,7 +81,7 @@ std::vector<SeededDifference> paired_differences_across_seeds(
                 a.push_back(test_confusions(results[ia]));
                 b.push_back(test_confusions(results[ib]));
             }
-            if (!comparable || a.size() < 2) continue;
+            if (!comparable || a.empty()) continue;
             try {
                 out.push_back({ga, gb,
                                seeded_bootstrap_miou_difference(

@@ -168,24 +168,29 @@ std::vector<std::int64_t> seeds_of(const toml::table& st, const std::string& ssr
     return seeds;
 }
 
-// An experiment's runs, one per seed. Its own seeds (an inline entry's run.seed or labels.seed,
-// or an [override] table's) would be replaced without a word: refused instead, naming both.
+// An experiment's runs, one per seed. A seed the suite file sets itself (an inline entry's
+// run.seed or labels.seed, an [override] table's, or with [suite] seeds its own [run] or [labels]
+// table's) would be replaced without a word: refused instead, naming both. An experiment file's
+// seed is replaced (the shipped ones set theirs), as is the suite's own under --seeds, which
+// overrides the file as a flag does.
 std::vector<ExperimentSpec> runs_per_seed(const ExperimentSpec& e,
                                           const std::vector<std::int64_t>& seeds,
                                           const std::string& seeds_source,
-                                          const std::string& suite_path) {
+                                          const std::string& suite_path, bool seeds_in_file) {
+    const bool draws_points = !(e.config.labels.dir.empty() && e.config.labels.kind == "dense");
     for (const char* key : {"run.seed", "labels.seed"}) {
         const auto it = e.key_sources.find(key);
-        if (it == e.key_sources.end()) continue;
+        if (it == e.key_sources.end() || (!draws_points && key == std::string("labels.seed")))
+            continue;  // a dense run's labels.seed stays as it is: no points, no seed set
         const std::string& from = it->second;
         const bool entry = from.find(" [suite] experiments[") != std::string::npos;
         const bool overrides = from == suite_path + " [override]";
-        if (entry || overrides)
+        const bool suite_default = seeds_in_file && from == suite_path;
+        if (entry || overrides || suite_default)
             PFCE_THROW(InputError, from, ": ", key, " is set for experiment ", e.id,
                        ", and the suite runs every experiment once per seed (", seeds_source,
                        "), which sets ", key, ": remove one of them");
     }
-    const bool draws_points = !(e.config.labels.dir.empty() && e.config.labels.kind == "dense");
     std::vector<ExperimentSpec> runs;
     for (const std::int64_t seed : seeds) {
         ExperimentSpec r = e;
@@ -313,11 +318,21 @@ Suite suite_from_table(const toml::table& root, const std::string& path,
             continue;
         }
         // Every id gains "-s<seed>": two experiments' runs never share one (the ids differ).
-        for (ExperimentSpec& r : runs_per_seed(e, s.seeds, seeds_source, path)) {
+        for (ExperimentSpec& r :
+             runs_per_seed(e, s.seeds, seeds_source, path, /*seeds_in_file=*/!seeds_given)) {
             check_id(r);
             s.experiments.push_back(std::move(r));
         }
     }
+    // An experiment named as another's run ("a-s1" beside "a" with seed 1): --only a-s1, and a
+    // reader, could not tell the experiment from the run.
+    if (!s.seeds.empty())
+        for (const ExperimentSpec& e : s.experiments)
+            for (const ExperimentSpec& other : s.experiments)
+                if (other.group == e.id)
+                    PFCE_THROW(InputError, other.source, ": experiment id \"", other.group,
+                               "\" is also the id of experiment ", e.group, "'s run of seed ",
+                               e.seed, " (<id>-s<seed>): rename it");
     return s;
 }
 

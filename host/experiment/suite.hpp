@@ -63,8 +63,8 @@ Suite load_suite(const std::string& path,
 Suite parse_suite(const std::string& text, const std::string& path,
                   const std::optional<std::vector<std::int64_t>>& seeds = std::nullopt);
 
-// The most seeds a suite runs each experiment with: enough for any spread a report shows, few
-// enough that a typo (seeds = [0, 100]) is not read as a hundred trainings of each.
+// The most seeds a suite runs each experiment with: enough for any spread a report shows, and a
+// bound on what a mistaken list costs (every seed is one more training of every experiment).
 constexpr std::size_t kMaxSuiteSeeds = 32;
 // "-s<seed>": what a seed appends to an experiment's id.
 std::string seed_suffix(std::int64_t seed);
