@@ -10,6 +10,8 @@
 #include <fstream>
 #include <regex>
 
+#include <nlohmann/json.hpp>
+
 #include "data/image_io.hpp"
 #include "host/train/checkpoint.hpp"
 #include "tests/foreign_dataset.hpp"
@@ -2192,6 +2194,70 @@ TEST(CliMisuse, InitFromStartsFromACheckpointsWeights) {
                        root + "/none.ckpt" + kTiny);
     EXPECT_EQ(missing.status, 2) << missing.output;
     EXPECT_MESSAGE_HAS(missing.output, "model.init_from (--init-from): ");
+}
+
+// eval --against: a second run's model scored on the same images, side by side with the first
+// (its numbers those of its own eval), and their mIoU difference with a paired interval. Refused
+// before any scoring: the checkpoint itself, and a model that trained on the images scored.
+TEST(CliMisuse, EvalAgainstAnotherRunComparesOnTheSameImages) {
+    const std::string root = test::temp_dir("misuse_against");
+    test::ForeignSpec spec;
+    spec.sizes.assign(12, {40, 32});
+    const auto fd = dataset(root + "/data", spec);
+    const std::string a = root + "/a", b = root + "/b", c = root + "/c";
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + a + kTiny).status, 0);
+    ASSERT_EQ(
+        test::run_pfce("train --data " + fd.root + " --out " + b + kTiny + " --seed 1").status, 0);
+    const std::string eval = "eval --split all --device cpu --checkpoint ";
+    const test::CommandResult cmp =
+        test::run_pfce(eval + a + "/last.ckpt --against " + b + "/last.ckpt --bootstrap 300");
+    ASSERT_EQ(cmp.status, 0) << cmp.output;
+    EXPECT_MESSAGE_HAS(cmp.output, "against " + b + "/last.ckpt (B), on the same images:");
+    EXPECT_MESSAGE_HAS(cmp.output, "mIoU this - B interval ");
+    EXPECT_MESSAGE_HAS(cmp.output, "(95%: paired bootstrap of 12 images, 300 resamples)\n");
+    EXPECT_MESSAGE_HAS(cmp.output, "the difference is ");
+    EXPECT_MESSAGE_HAS(cmp.output, "IoU " + test::foreign_class_names()[0]);
+
+    // B's numbers are those of its own eval; the difference is A's mIoU minus B's.
+    auto json_of = [&](const std::string& args) {
+        const test::CommandResult r = test::run_pfce(eval + args + " --json");
+        EXPECT_EQ(r.status, 0) << r.output;
+        return nlohmann::json::parse(r.output.substr(r.output.find('{')));
+    };
+    const nlohmann::json both = json_of(a + "/last.ckpt --against " + b + "/last.ckpt");
+    const nlohmann::json only_a = json_of(a + "/last.ckpt");
+    const nlohmann::json only_b = json_of(b + "/last.ckpt");
+    EXPECT_EQ(both["miou"], only_a["miou"]);
+    EXPECT_EQ(both["against"]["metrics"]["miou"], only_b["miou"]);
+    EXPECT_EQ(both["against"]["metrics"]["confusion"], only_b["confusion"]);
+    EXPECT_NEAR(both["against"]["miou_difference"].get<double>(),
+                only_a["miou"].get<double>() - only_b["miou"].get<double>(), 1e-12);
+    EXPECT_EQ(both["against"]["bootstrap"]["images"], 12);
+    const double lo = both["against"]["miou_difference_ci95"][0].get<double>();
+    const double hi = both["against"]["miou_difference_ci95"][1].get<double>();
+    EXPECT_LE(lo, both["against"]["miou_difference"].get<double>());
+    EXPECT_GE(hi, both["against"]["miou_difference"].get<double>());
+    EXPECT_EQ(both["against"]["beyond_chance"], lo > 0 || hi < 0);
+
+    const test::CommandResult self =
+        test::run_pfce(eval + a + "/last.ckpt --against " + root + "/./a/last.ckpt");
+    EXPECT_EQ(self.status, 2) << self.output;
+    EXPECT_MESSAGE_HAS(self.output, "is --checkpoint itself: compare another checkpoint");
+    fs::create_symlink(a + "/last.ckpt", root + "/link.ckpt");
+    const test::CommandResult linked =
+        test::run_pfce(eval + a + "/last.ckpt --against " + root + "/link.ckpt");
+    EXPECT_EQ(linked.status, 2) << linked.output;
+    // A run that trained on every image: scored on A's test images it learnt from, refused.
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + c + kTiny +
+                             " --train-frac 0.9 --val-frac 0.1")
+                  .status,
+              0);
+    const test::CommandResult leak = test::run_pfce("eval --device cpu --checkpoint " + a +
+                                                    "/last.ckpt --against " + c + "/last.ckpt");
+    EXPECT_EQ(leak.status, 2) << leak.output;
+    EXPECT_MESSAGE_HAS(leak.output, "are in the training or validation split of --against " + c +
+                                        "/last.ckpt but not of " + a + "/last.ckpt");
+    EXPECT_EQ(leak.output.find("mIoU"), std::string::npos) << leak.output;  // nothing scored
 }
 
 // eval --per-image FILE: a CSV row per scored image (the split's ids), the images of lowest mIoU

@@ -338,7 +338,10 @@ TEST(Report, OverSeedsMeansSpreadsAndDifferences) {
     EXPECT_MESSAGE_HAS(md,
                        "### Differences of the test mIoU over seeds\n\n| row − column | good | "
                        "poor |\n|---|---:|---:|\n| good | — | +0.");
-    EXPECT_MESSAGE_HAS(md, "Only 3 seeds: so few give a handful of distinct seed draws");
+    EXPECT_MESSAGE_HAS(
+        md,
+        "Only 3 seeds: where all 3 differences have one sign the interval nearly always "
+        "excludes 0, and two experiments that do not differ have them of one sign 1 time in 4;");
     EXPECT_EQ(md.find("### Paired differences of the test mIoU"), std::string::npos);
 
     const nlohmann::json j = render_results_json(in);

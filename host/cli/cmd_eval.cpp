@@ -25,6 +25,7 @@
 #include "host/train/evaluate.hpp"
 #include "host/train/evaluate_split.hpp"
 #include "host/train/image_scores.hpp"
+#include "host/train/model_comparison.hpp"
 #include "host/train/progress.hpp"
 #include "host/train/test_time_augment.hpp"
 #include "host/train/train_data.hpp"
@@ -46,8 +47,9 @@ struct EvalArgs {
     bool overlap_given = false;                           // else a quarter of the window
     bool max_pixels_given = false;
     bool json = false;
-    bool force = false;  // may replace --per-image's and --confusion's files
-    int bootstrap = 0;   // resamples of a bootstrap interval of the mIoU; 0: none
+    bool force = false;   // may replace --per-image's and --confusion's files
+    int bootstrap = 0;    // resamples of a bootstrap interval of the mIoU; 0: none
+    std::string against;  // a second checkpoint scored on the same images, compared pairwise
 };
 
 std::string names(const std::vector<std::string>& v) {
@@ -128,6 +130,19 @@ void run_eval(const EvalArgs& a) {
                    ": expected 100..100000 resamples (1000 is usual), or 0 for none");
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
+    // --against: the other model on a backend of its own (it is built with its run's kernels,
+    // layout and precision), loaded now so that what refuses it is said before any scoring.
+    std::unique_ptr<Backend> other_backend;
+    std::optional<TrainedModel> other;
+    if (!a.against.empty()) {
+        std::error_code ec;  // the same file by another name (./, a link) too
+        if (fs::path(a.against).lexically_normal() == fs::path(a.checkpoint).lexically_normal() ||
+            fs::equivalent(a.against, a.checkpoint, ec))
+            PFCE_THROW(InputError, "--against ", a.against,
+                       " is --checkpoint itself: compare another checkpoint");
+        other_backend = make_backend(a.device);
+        other = load_trained_model(*other_backend, a.against);
+    }
     DataSettings d = m.config.data;
     if (a.max_pixels_given) d.max_pixels = a.max_pixels;
     if (!a.data.empty())
@@ -264,6 +279,15 @@ void run_eval(const EvalArgs& a) {
     for (std::size_t i = 0; i < indices.size(); ++i)
         small.add(ds.sample(indices[i]).image_path, sizes[i].first, sizes[i].second);
     refuse_images_too_small(small, a.checkpoint, "evaluate a split without them");
+    if (other) {
+        std::vector<std::string> ids;
+        for (const std::size_t i : indices) ids.push_back(ds.sample(i).id);
+        check_comparable(m, a.checkpoint, *other, a.against, ids);
+        TooSmallImages small_other(other->net->config().depth);
+        for (std::size_t i = 0; i < indices.size(); ++i)
+            small_other.add(ds.sample(indices[i]).image_path, sizes[i].first, sizes[i].second);
+        refuse_images_too_small(small_other, a.against, "compare on a split without them");
+    }
     MaskDir labels;
     if (!a.labels.empty()) {
         labels = open_mask_dir(a.labels);
@@ -276,12 +300,21 @@ void run_eval(const EvalArgs& a) {
     SplitEvalOptions so;
     EvalOptions& eo = so.eval;
     eo = eval_options(m.config);
-    eo.per_image = !a.per_image.empty() || a.bootstrap > 0;
-    if (a.batch_size_given) eo.batch_size = a.batch_size;
-    if (a.window_given) eo.window = a.window;
-    check_window_fits_unet(eo.window, a.window_given, depth, a.checkpoint);
-    eo.overlap = overlap_for(a.overlap, a.overlap_given, eo.window, a.window_given);
-    eo.tta = tta;
+    // The flags that say how images go through, for either model (its run's where not given).
+    auto apply_flags = [&](EvalOptions& o, const TrainedModel& model, const std::string& path) {
+        o.per_image = !a.per_image.empty() || a.bootstrap > 0 || other.has_value();
+        if (a.batch_size_given) o.batch_size = a.batch_size;
+        if (a.window_given) o.window = a.window;
+        check_window_fits_unet(o.window, a.window_given, model.net->config().depth, path);
+        o.overlap = overlap_for(a.overlap, a.overlap_given, o.window, a.window_given);
+        o.tta = tta;
+    };
+    apply_flags(eo, m, a.checkpoint);
+    SplitEvalOptions other_so;
+    if (other) {
+        other_so.eval = eval_options(other->config);
+        apply_flags(other_so.eval, *other, a.against);
+    }
     // Images of the other kind than the model learnt (gray for a colour model, or the reverse),
     // as predict says of its inputs: scored as asked, with the reason the scores may be low.
     const TrainedImageKinds trained = trained_image_kinds(trained_data);
@@ -314,9 +347,29 @@ void run_eval(const EvalArgs& a) {
         eo.progress = nullptr;  // it refers to `progress`, gone with this scope
         return result;
     };
+    // The other model, on the same images (the dataset is read again: its parts are not kept).
+    auto evaluate_other = [&] {
+        LazyProgress progress("eval " + a.split + " (--against)");
+        EvalOptions& o = other_so.eval;
+        o.progress = [&](std::int64_t done, std::int64_t total, const char* unit) {
+            if (stop_requested()) throw StopRequested();
+            progress.update(done, total, unit);
+        };
+        other_so.on_read = [](const std::vector<SampleData>&) {
+            if (stop_requested()) throw StopRequested();
+        };
+        const EvalResult result = evaluate_split(
+            *other_backend, *other->net, ds, indices, a.labels.empty() ? nullptr : &labels,
+            other->stats, focal_params(other->config), other->clutter_class, other_so);
+        o.progress = nullptr;
+        return result;
+    };
+    std::optional<EvalResult> other_result;
     const EvalResult r = [&] {
         try {
-            return evaluate_with_progress();
+            EvalResult own = evaluate_with_progress();
+            if (other) other_result = evaluate_other();
+            return own;
         } catch (const StopRequested&) {  // the progress line is erased by now
             std::fflush(stdout);
             std::fprintf(stderr,
@@ -390,8 +443,24 @@ void run_eval(const EvalArgs& a) {
             log_warn("no bootstrap interval: ", e.what());
         }
     }
+    // --against: both models' scores side by side, and their difference with a paired interval
+    // (by tile for tiles, as the interval above).
+    std::optional<ModelComparison> comparison;
+    if (other_result) {
+        std::vector<std::string> ids;
+        for (const std::size_t i : indices) ids.push_back(ds.sample(i).id);
+        auto units = [&](const EvalResult& e) {
+            return by_tile ? confusions_by_tile(ids, e.image_confusion) : e.image_confusion;
+        };
+        comparison =
+            compare_models(r.metrics, other_result->metrics, units(r), units(*other_result),
+                           m.clutter_class, a.bootstrap > 0 ? a.bootstrap : 1000);
+    }
+    const char* unit_name = by_tile ? "tiles" : "images";
     if (a.json) {
         nlohmann::json j = to_json(r.metrics, m.class_names);
+        if (comparison)
+            j["against"] = comparison_json(*comparison, a.against, m.class_names, unit_name);
         if (interval) {
             j["miou_ci95"] = {interval->lo, interval->hi};
             j["bootstrap"] = {{"resamples", interval->resamples},
@@ -469,6 +538,10 @@ void run_eval(const EvalArgs& a) {
         std::printf("every image's scores: %s\n", a.per_image.c_str());
     }
     if (!a.confusion.empty()) std::printf("confusion matrix: %s\n", a.confusion.c_str());
+    if (comparison)
+        std::printf("%s", format_comparison(*comparison, a.against, m.class_names, m.clutter_class,
+                                            unit_name)
+                              .c_str());
 }
 
 const bool registered = register_command(
@@ -514,6 +587,10 @@ const bool registered = register_command(
                        "also a 95% interval of the mIoU from this many resamples of the images "
                        "scored (e.g. 1000): how much the score depends on which images were "
                        "tested");
+        sub.add_option("--against", a->against,
+                       "a second checkpoint scored on the same images: both models' scores side "
+                       "by side, and their mIoU difference with a 95% paired bootstrap interval "
+                       "(whether the test set can tell them apart)");
         sub.add_flag("--force", a->force, "replace an existing --per-image or --confusion file");
         sub.callback([a, batch_size, window, overlap, max_pixels] {
             a->batch_size_given = batch_size->count() > 0;

@@ -432,8 +432,11 @@ std::string seeded_paired_caption(const std::vector<SeededDifference>& pairs) {
         s += " One seed in common: the interval is that seed's paired one, and holds nothing of "
              "the training's own spread.";
     else if (fewest_seeds > 0 && fewest_seeds < 5)
-        s += " Only " + std::to_string(fewest_seeds) +
-             " seeds: so few give a handful of distinct seed draws, and the interval is coarse.";
+        s += " Only " + std::to_string(fewest_seeds) + " seeds: where all " +
+             std::to_string(fewest_seeds) +
+             " differences have one sign the interval nearly always excludes 0, and two "
+             "experiments that do not differ have them of one sign 1 time in " +
+             std::to_string(1 << (fewest_seeds - 1)) + "; more seeds make a * mean more.";
     return s + few_units_note(fewest_units(pairs));
 }
 

@@ -1,0 +1,48 @@
+// `pfce eval --against OTHER.ckpt`: two trained models scored on the same images, and whether the
+// test set can tell them apart: the difference of their mIoUs with a 95% paired bootstrap interval
+// (image_scores.hpp), and each class's IoU side by side. Two runs trained on their own, outside a
+// suite, compared as a suite's report compares its experiments.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "host/train/image_scores.hpp"
+#include "host/train/metrics.hpp"
+#include "host/train/trained_model.hpp"
+
+namespace pfce {
+
+// InputError unless `other` (at other_path) can be scored on the images `model` (at path) is
+// scored on, as `model` reads them: the same classes, in order, and the same bands and value range
+// (the dataset is opened once, as `model` reads it). Also refused: an image scored (`ids`) that
+// `other` trained or validated on and `model` did not, which would favour it.
+void check_comparable(const TrainedModel& model, const std::string& path, const TrainedModel& other,
+                      const std::string& other_path, const std::vector<std::string>& ids);
+
+struct ModelComparison {
+    SegMetrics a, b;          // the model, and the one it is compared against
+    MiouDifference d;         // mIoU(a) - mIoU(b) with its paired interval; units 0: none drawn
+    std::string no_interval;  // why no interval was drawn (fewer than 2 units), else ""
+};
+
+// a_units, b_units: the confusion matrices of the same units (images; tiles for tiles) under
+// each model; a, b: the split's metrics under each.
+ModelComparison compare_models(const SegMetrics& a, const SegMetrics& b,
+                               const std::vector<std::vector<std::int64_t>>& a_units,
+                               const std::vector<std::vector<std::int64_t>>& b_units,
+                               int clutter_class, int resamples);
+
+// The comparison as eval prints it under its table: both mIoUs, the difference with its interval
+// and whether chance alone could make it, then each class's IoU under both and their difference.
+// `unit_name`: "images" or "tiles".
+std::string format_comparison(const ModelComparison& c, const std::string& other_path,
+                              const std::vector<std::string>& class_names, int clutter_class,
+                              const char* unit_name);
+// The same as eval --json's "against" object.
+nlohmann::json comparison_json(const ModelComparison& c, const std::string& other_path,
+                               const std::vector<std::string>& class_names, const char* unit_name);
+
+}  // namespace pfce
