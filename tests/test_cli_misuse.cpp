@@ -2255,9 +2255,31 @@ TEST(CliMisuse, EvalAgainstAnotherRunComparesOnTheSameImages) {
     const test::CommandResult leak = test::run_pfce("eval --device cpu --checkpoint " + a +
                                                     "/last.ckpt --against " + c + "/last.ckpt");
     EXPECT_EQ(leak.status, 2) << leak.output;
-    EXPECT_MESSAGE_HAS(leak.output, "are in the training or validation split of --against " + c +
+    EXPECT_MESSAGE_HAS(leak.output, "are in the training or validation split of " + c +
                                         "/last.ckpt but not of " + a + "/last.ckpt");
     EXPECT_EQ(leak.output.find("mIoU"), std::string::npos) << leak.output;  // nothing scored
+    // Either way round: the images A never trained on but C did flatter C just as well.
+    const test::CommandResult flattered =
+        test::run_pfce(eval + c + "/last.ckpt --against " + a + "/last.ckpt");
+    EXPECT_EQ(flattered.status, 2) << flattered.output;
+    EXPECT_MESSAGE_HAS(flattered.output, "are in the training or validation split of " + c +
+                                             "/last.ckpt but not of " + a + "/last.ckpt");
+    // A model that reads other pixels: refused; the bands RGB is read by anyway, compared.
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root + "/gray" + kTiny +
+                             " --bands 2")
+                  .status,
+              0);
+    const test::CommandResult gray =
+        test::run_pfce(eval + a + "/last.ckpt --against " + root + "/gray/last.ckpt");
+    EXPECT_EQ(gray.status, 2) << gray.output;
+    EXPECT_MESSAGE_HAS(gray.output, "reads the images otherwise than " + a +
+                                        "/last.ckpt: data.bands [2] ([1, 2, 3])");
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root + "/rgb" + kTiny +
+                             " --bands 1,2,3")
+                  .status,
+              0);
+    EXPECT_EQ(test::run_pfce(eval + a + "/last.ckpt --against " + root + "/rgb/last.ckpt").status,
+              0);
 }
 
 // eval --per-image FILE: a CSV row per scored image (the split's ids), the images of lowest mIoU
@@ -2323,6 +2345,14 @@ TEST(CliMisuse, EvalPerImageScoresAreWrittenWithoutReplacingFiles) {
     EXPECT_LE(bj["miou_ci95"][0].get<double>(), bj["miou_ci95"][1].get<double>());
     EXPECT_EQ(bj["bootstrap"]["images"], 10);
     EXPECT_FALSE(bj["bootstrap"].contains("caveat")) << bj.dump();
+    // Each class's IoU has its interval from the same draws (null where too few images have it).
+    EXPECT_MESSAGE_HAS(boot.output,
+                       "IoU intervals (95%, the same draws):\n  " + test::foreign_class_names()[0]);
+    ASSERT_EQ(bj["iou_ci95"].size(), bj["iou"].size()) << bj.dump();
+    for (std::size_t c = 0; c < bj["iou_ci95"].size(); ++c) {
+        if (bj["iou_ci95"][c].is_null()) continue;
+        EXPECT_LE(bj["iou_ci95"][c][0].get<double>(), bj["iou_ci95"][c][1].get<double>());
+    }
     // Drawn from fewer than 10 images an interval is said to be too few to trust, however narrow
     // (a researcher read one over 3 test images as a precise score).
     const test::CommandResult boot_few = test::run_pfce(

@@ -124,6 +124,28 @@ TEST(Metrics, BootstrapIntervalOfTheMiou) {
     const MiouInterval point = bootstrap_miou(alike, 3, -1, 200);
     EXPECT_DOUBLE_EQ(point.lo, metrics_from_confusion(many[0], 3).miou);
     EXPECT_DOUBLE_EQ(point.hi, point.lo);
+    // Each class's IoU from the same draws: a point where every image is alike, around the
+    // class's split IoU otherwise.
+    ASSERT_EQ(point.class_lo.size(), 3u);
+    const SegMetrics one = metrics_from_confusion(many[0], 3);
+    const SegMetrics whole = metrics_from_confusion(all, 3);
+    for (std::size_t c = 0; c < 3; ++c) {
+        EXPECT_DOUBLE_EQ(point.class_lo[c], one.iou[c]);
+        EXPECT_DOUBLE_EQ(point.class_hi[c], one.iou[c]);
+        EXPECT_LT(narrow.class_lo[c], whole.iou[c]);
+        EXPECT_GT(narrow.class_hi[c], whole.iou[c]);
+    }
+    // A class of one image in 64 is missing from about 37% of the draws: no interval; one of 5
+    // images from under 1%: an interval.
+    std::vector<std::vector<std::int64_t>> rare(64, std::vector<std::int64_t>(9, 0));
+    for (auto& c : rare) c[0] = 100;                   // class 0 everywhere
+    rare[5][4] = 10;                                   // class 1 in one image only
+    for (int k = 10; k < 15; ++k) rare[k][8] = 5 + k;  // class 2 in five
+    const MiouInterval r = bootstrap_miou(rare, 3, -1, 1000);
+    EXPECT_FALSE(std::isnan(r.class_lo[0]));
+    EXPECT_TRUE(std::isnan(r.class_lo[1]));
+    EXPECT_TRUE(std::isnan(r.class_hi[1]));
+    EXPECT_FALSE(std::isnan(r.class_lo[2]));
     EXPECT_MESSAGE_HAS(test::input_error_message([&] {
                            bootstrap_miou({many[0], std::vector<std::int64_t>(9, 0)}, 3, -1, 1000);
                        }),

@@ -3,11 +3,13 @@
 // not leak into "test"); a table, or JSON with --json. Images of any size are evaluated in sliding
 // windows.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -142,6 +144,7 @@ void run_eval(const EvalArgs& a) {
                        " is --checkpoint itself: compare another checkpoint");
         other_backend = make_backend(a.device);
         other = load_trained_model(*other_backend, a.against);
+        check_comparable(m, a.checkpoint, *other, a.against);
     }
     DataSettings d = m.config.data;
     if (a.max_pixels_given) d.max_pixels = a.max_pixels;
@@ -280,9 +283,29 @@ void run_eval(const EvalArgs& a) {
         small.add(ds.sample(indices[i]).image_path, sizes[i].first, sizes[i].second);
     refuse_images_too_small(small, a.checkpoint, "evaluate a split without them");
     if (other) {
-        std::vector<std::string> ids;
-        for (const std::size_t i : indices) ids.push_back(ds.sample(i).id);
-        check_comparable(m, a.checkpoint, *other, a.against, ids);
+        // What each model trained or validated on, by unit (a tile's windows are alike: by tile),
+        // from its recorded split, or (older pfce) its split drawn again.
+        const bool tiles = ds.kind() == DatasetKind::tiles;
+        auto unit = [&](const std::string& id) { return tiles ? tile_of(id) : id; };
+        auto seen_by = [&](const TrainedModel& model) {
+            std::set<std::string> seen;
+            if (!model.split_ids.empty()) {
+                for (const char* part : {"train", "val"})
+                    if (const auto it = model.split_ids.find(part); it != model.split_ids.end())
+                        for (const std::string& id : it->second) seen.insert(unit(id));
+                return seen;
+            }
+            const Split drawn = run_split(ds, model.config.data);
+            for (const auto* part : {&drawn.train, &drawn.val})
+                for (const std::size_t i : *part) seen.insert(unit(ds.sample(i).id));
+            return seen;
+        };
+        std::vector<std::string> scored;
+        for (const std::size_t i : indices)
+            if (scored.empty() || scored.back() != unit(ds.sample(i).id))
+                scored.push_back(unit(ds.sample(i).id));
+        check_fair_images(scored, seen_by(m), seen_by(*other), a.checkpoint, a.against,
+                          tiles ? "tiles" : "images");
         TooSmallImages small_other(other->net->config().depth);
         for (std::size_t i = 0; i < indices.size(); ++i)
             small_other.add(ds.sample(indices[i]).image_path, sizes[i].first, sizes[i].second);
@@ -300,20 +323,25 @@ void run_eval(const EvalArgs& a) {
     SplitEvalOptions so;
     EvalOptions& eo = so.eval;
     eo = eval_options(m.config);
-    // The flags that say how images go through, for either model (its run's where not given).
-    auto apply_flags = [&](EvalOptions& o, const TrainedModel& model, const std::string& path) {
-        o.per_image = !a.per_image.empty() || a.bootstrap > 0 || other.has_value();
-        if (a.batch_size_given) o.batch_size = a.batch_size;
-        if (a.window_given) o.window = a.window;
-        check_window_fits_unet(o.window, a.window_given, model.net->config().depth, path);
-        o.overlap = overlap_for(a.overlap, a.overlap_given, o.window, a.window_given);
-        o.tta = tta;
-    };
-    apply_flags(eo, m, a.checkpoint);
+    // Per-image confusions for the interval, the CSV, or the comparison with --against.
+    eo.per_image = !a.per_image.empty() || a.bootstrap > 0 || other.has_value();
+    if (a.batch_size_given) eo.batch_size = a.batch_size;
+    if (a.window_given) eo.window = a.window;
+    check_window_fits_unet(eo.window, a.window_given, depth, a.checkpoint);
+    eo.overlap = overlap_for(a.overlap, a.overlap_given, eo.window, a.window_given);
+    eo.tta = tta;
+    // The other model goes through as this one does (the same windows and overlap: how images go
+    // through moves a score), with its own batch size unless --batch-size is given.
     SplitEvalOptions other_so;
     if (other) {
-        other_so.eval = eval_options(other->config);
-        apply_flags(other_so.eval, *other, a.against);
+        EvalOptions& o = other_so.eval;
+        o = eval_options(other->config);
+        o.per_image = true;
+        if (a.batch_size_given) o.batch_size = a.batch_size;
+        o.window = eo.window;
+        o.overlap = eo.overlap;
+        o.tta = tta;
+        check_window_fits_unet(o.window, a.window_given, other->net->config().depth, a.against);
     }
     // Images of the other kind than the model learnt (gray for a colour model, or the reverse),
     // as predict says of its inputs: scored as asked, with the reason the scores may be low.
@@ -459,10 +487,24 @@ void run_eval(const EvalArgs& a) {
     const char* unit_name = by_tile ? "tiles" : "images";
     if (a.json) {
         nlohmann::json j = to_json(r.metrics, m.class_names);
-        if (comparison)
+        if (comparison) {
             j["against"] = comparison_json(*comparison, a.against, m.class_names, unit_name);
+            if (other->meta.contains("pfce")) j["against"]["trained_with"] = other->meta["pfce"];
+            if (const TrainingProgress p = training_progress(other->meta); p.known) {
+                j["against"]["epoch"] = p.epoch;
+                j["against"]["global_step"] = p.global_step;
+            }
+        }
         if (interval) {
             j["miou_ci95"] = {interval->lo, interval->hi};
+            // Each class's, from the same draws; null for a class in too few images to draw.
+            nlohmann::json per_class = nlohmann::json::array();
+            for (std::size_t c = 0; c < interval->class_lo.size(); ++c)
+                per_class.push_back(
+                    std::isnan(interval->class_lo[c])
+                        ? nlohmann::json()
+                        : nlohmann::json{interval->class_lo[c], interval->class_hi[c]});
+            j["iou_ci95"] = std::move(per_class);
             j["bootstrap"] = {{"resamples", interval->resamples},
                               {by_tile ? "tiles" : "images", interval->images}};
             if (!few_units.empty()) j["bootstrap"]["caveat"] = few_units;
@@ -530,6 +572,17 @@ void run_eval(const EvalArgs& a) {
                     "mIoU interval", interval->lo, interval->hi, interval->images,
                     by_tile ? "tiles" : "images", interval->resamples,
                     few_units.empty() ? "" : "; too few to trust");
+    if (interval) {  // each class's IoU from the same draws
+        std::printf("IoU intervals (95%%, the same draws):\n");
+        for (std::size_t c = 0; c < interval->class_lo.size() && c < m.class_names.size(); ++c) {
+            if (std::isnan(interval->class_lo[c]))
+                std::printf("  %-20s  -  (in too few %s to draw)\n", m.class_names[c].c_str(),
+                            by_tile ? "tiles" : "images");
+            else
+                std::printf("  %-20s [%.4f, %.4f]\n", m.class_names[c].c_str(),
+                            interval->class_lo[c], interval->class_hi[c]);
+        }
+    }
     std::printf("%-22s %8.4f\n", "loss (dense)", r.loss_dense);
     if (!a.labels.empty()) std::printf("%-22s %8.4f\n", "loss (--labels)", r.loss);
     if (!a.per_image.empty()) {

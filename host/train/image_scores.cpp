@@ -172,6 +172,8 @@ MiouInterval bootstrap_miou(const std::vector<std::vector<std::int64_t>>& confus
     const std::size_t cells = static_cast<std::size_t>(num_classes) * num_classes;
     std::vector<double> mious;
     mious.reserve(static_cast<std::size_t>(resamples));
+    const auto classes = static_cast<std::size_t>(num_classes);
+    std::vector<std::vector<double>> ious(classes);  // each class's defined IoUs over the draws
     CounterRng rng(/*seed=*/0x5eed, /*stream_a=*/0xb007);
     std::vector<std::int64_t> sum(cells);
     for (int r = 0; r < resamples; ++r) {
@@ -183,9 +185,21 @@ MiouInterval bootstrap_miou(const std::vector<std::vector<std::int64_t>>& confus
         }
         const SegMetrics m = metrics_from_confusion(sum, num_classes, clutter_class);
         mious.push_back(without_clutter ? m.miou_no_clutter : m.miou);
+        for (std::size_t c = 0; c < classes && c < m.iou.size(); ++c)
+            if (!std::isnan(m.iou[c])) ious[c].push_back(m.iou[c]);
     }
     std::sort(mious.begin(), mious.end());
-    return {nearest_rank(mious, 0.025), nearest_rank(mious, 0.975), scored.size(), resamples};
+    MiouInterval out{
+        nearest_rank(mious, 0.025), nearest_rank(mious, 0.975), scored.size(), resamples, {}, {}};
+    for (std::vector<double>& v : ious) {
+        // Defined in 95% of the draws at least: a class of one or two images is missing from
+        // a third or more of them, and the percentiles of the rest would read as its spread.
+        const bool enough = 20 * v.size() >= 19 * static_cast<std::size_t>(resamples);
+        std::sort(v.begin(), v.end());
+        out.class_lo.push_back(enough ? nearest_rank(v, 0.025) : std::nan(""));
+        out.class_hi.push_back(enough ? nearest_rank(v, 0.975) : std::nan(""));
+    }
+    return out;
 }
 
 MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<std::int64_t>>& a,

@@ -51,6 +51,10 @@ struct MiouInterval {
     double lo = 0, hi = 0;
     std::size_t images = 0;  // the images drawn from
     int resamples = 0;
+    // Each class's IoU from the same draws, its 2.5th and 97.5th percentiles over the draws that
+    // define it (a class in the draw's truth or predictions); NaN where fewer than 95% do (a
+    // class of one or two images only: no interval to speak of).
+    std::vector<double> class_lo, class_hi;
 };
 // The confusion matrices of the windows of a tiles dataset summed by tile (data/dataset.hpp
 // tile_of of their ids), in the order of the tiles' names: what a bootstrap draws there, since

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <set>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "host/train/json_number.hpp"
@@ -27,16 +28,6 @@ std::string listed(const std::vector<T>& v) {
         s += buf;
     }
     return s + "]";
-}
-
-// The ids a model trained or validated on (empty for checkpoints of older pfce: unknown).
-std::set<std::string> seen_in_training(const TrainedModel& m) {
-    std::set<std::string> seen;
-    for (const char* part : {"train", "val"}) {
-        const auto it = m.split_ids.find(part);
-        if (it != m.split_ids.end()) seen.insert(it->second.begin(), it->second.end());
-    }
-    return seen;
 }
 
 bool defined(double v) {
@@ -64,31 +55,59 @@ bool beyond_chance(const MiouDifference& d) {
 }  // namespace
 
 void check_comparable(const TrainedModel& model, const std::string& path, const TrainedModel& other,
-                      const std::string& other_path, const std::vector<std::string>& ids) {
+                      const std::string& other_path) {
     if (other.class_names != model.class_names)
         PFCE_THROW(InputError, "--against ", other_path, " was trained for classes [",
                    joined(other.class_names), "] but ", path, " for [", joined(model.class_names),
                    "]: two models compare on the same classes only");
+    // What decides which pixels are read, and how: the dataset is opened once, as `model` reads
+    // it. Bands left out are the image's own (RGB, or gray), written out to compare.
     const DataSettings &d = model.config.data, &o = other.config.data;
-    if (o.bands != d.bands || o.value_range != d.value_range)
-        PFCE_THROW(InputError, "--against ", other_path, " reads images otherwise (data.bands ",
-                   listed(o.bands), ", data.value_range ", listed(o.value_range), ") than ", path,
-                   " (", listed(d.bands), ", ", listed(d.value_range),
-                   "), which decides how the images are read here: compare models that see the "
-                   "same bands");
-    const std::set<std::string> seen = seen_in_training(other), own = seen_in_training(model);
-    std::vector<std::string> leaked;
-    for (const std::string& id : ids)
-        if (seen.count(id) && !own.count(id)) leaked.push_back(id);
-    if (!leaked.empty())
-        PFCE_THROW(InputError, leaked.size(), " of the ", ids.size(), " images scored (",
-                   leaked.front(), leaked.size() > 1 ? ", ..." : "",
-                   ") are in the training or "
-                   "validation split of --against ",
-                   other_path, " but not of ", path,
-                   ": it would be scored on images it learnt from. Compare on images neither "
-                   "trained on (the two runs' common test images: train them with the same split "
-                   "settings or split lists)");
+    auto bands_of = [](const TrainedModel& m) {
+        const std::vector<int>& b = m.config.data.bands;
+        if (!b.empty()) return b;
+        return m.net->config().in_channels == 1 ? std::vector<int>{1} : std::vector<int>{1, 2, 3};
+    };
+    std::vector<std::string> differ;
+    auto compare = [&](const char* key, const std::string& mine, const std::string& theirs) {
+        if (mine != theirs) differ.push_back(std::string(key) + " " + theirs + " (" + mine + ")");
+    };
+    compare("data.bands", listed(bands_of(model)), listed(bands_of(other)));
+    compare("data.value_range", listed(d.value_range), listed(o.value_range));
+    compare("input channels", std::to_string(model.net->config().in_channels),
+            std::to_string(other.net->config().in_channels));
+    compare("data.kind", d.kind, o.kind);
+    compare("data.tile_image", d.tile_image, o.tile_image);
+    compare("data.tile_patch", std::to_string(d.tile_patch), std::to_string(o.tile_patch));
+    compare("data.tile_stride", std::to_string(d.tile_stride), std::to_string(o.tile_stride));
+    if (!differ.empty()) {
+        std::string list;
+        for (const std::string& x : differ) list += (list.empty() ? "" : ", ") + x;
+        PFCE_THROW(InputError, "--against ", other_path, " reads the images otherwise than ", path,
+                   ": ", list, " (its value, then this one's); the images are read here as ", path,
+                   " reads them: compare models that see the same pixels");
+    }
+}
+
+void check_fair_images(const std::vector<std::string>& scored, const std::set<std::string>& seen,
+                       const std::set<std::string>& other_seen, const std::string& path,
+                       const std::string& other_path, const char* unit_name) {
+    std::vector<std::string> by_other, by_this;
+    for (const std::string& u : scored) {
+        if (other_seen.count(u) && !seen.count(u)) by_other.push_back(u);
+        if (seen.count(u) && !other_seen.count(u)) by_this.push_back(u);
+    }
+    for (const auto& [unfair, learnt, not_learnt] :
+         {std::tuple{&by_other, &other_path, &path}, std::tuple{&by_this, &path, &other_path}})
+        if (!unfair->empty())
+            PFCE_THROW(
+                InputError, unfair->size(), " of the ", scored.size(), " ", unit_name, " scored (",
+                unfair->front(), unfair->size() > 1 ? ", ..." : "",
+                ") are in the training or validation split of ", *learnt, " but not of ",
+                *not_learnt,
+                ": it would be scored on what it learnt from, and the comparison "
+                "would flatter it. Compare on images neither trained on (train both with the "
+                "same split settings or split lists, and score their test split)");
 }
 
 ModelComparison compare_models(const SegMetrics& a, const SegMetrics& b,

@@ -4,6 +4,7 @@
 // suite, compared as a suite's report compares its experiments.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,11 +17,17 @@
 namespace pfce {
 
 // InputError unless `other` (at other_path) can be scored on the images `model` (at path) is
-// scored on, as `model` reads them: the same classes, in order, and the same bands and value range
-// (the dataset is opened once, as `model` reads it). Also refused: an image scored (`ids`) that
-// `other` trained or validated on and `model` did not, which would favour it.
+// scored on, as `model` reads them: the same classes, in order, and the same pixels read (bands,
+// value range, input channels; for Potsdam tiles the image set and the windows cut).
 void check_comparable(const TrainedModel& model, const std::string& path, const TrainedModel& other,
-                      const std::string& other_path, const std::vector<std::string>& ids);
+                      const std::string& other_path);
+
+// InputError when a unit scored (`scored`: image ids, or tile names for tiles) was trained or
+// validated on by one model (`seen`: this one's units, `other_seen`: the other's) and not by the
+// other: its score there would be flattered. `unit_name`: "images" or "tiles".
+void check_fair_images(const std::vector<std::string>& scored, const std::set<std::string>& seen,
+                       const std::set<std::string>& other_seen, const std::string& path,
+                       const std::string& other_path, const char* unit_name);
 
 struct ModelComparison {
     SegMetrics a, b;          // the model, and the one it is compared against
