@@ -99,8 +99,8 @@ TEST(SvgChart, SeriesLegendAxesAndGaps) {
     spec.title = "Loss <&>";
     spec.x_label = "epoch";
     spec.y_label = "loss";
-    spec.series.push_back({"dense", {1, 2, 3, 4}, {1.0, 0.5, kNaN, 0.2}});
-    spec.series.push_back({"e1-700", {1}, {0.9}});
+    spec.series.push_back({"dense", {1, 2, 3, 4}, {1.0, 0.5, kNaN, 0.2}, {}, {}});
+    spec.series.push_back({"e1-700", {1}, {0.9}, {}, {}});
     const std::string svg = render_line_chart_svg(spec);
     EXPECT_EQ(svg.rfind("<svg", 0), 0u);
     EXPECT_NE(svg.find("</svg>"), std::string::npos);

@@ -19,6 +19,7 @@
 #include "host/experiment/report.hpp"
 #include "host/experiment/seed_groups.hpp"
 #include "host/experiment/suite.hpp"
+#include "host/experiment/svg_chart.hpp"
 #include "host/experiment/text_file.hpp"
 #include "host/train/image_scores.hpp"
 #include "host/train/metrics.hpp"
@@ -29,6 +30,12 @@ namespace {
 
 void write_file(const std::string& path, const std::string& text) {
     std::ofstream(path) << text;
+}
+
+int count_of(const std::string& s, const std::string& needle) {
+    int n = 0;
+    for (std::size_t at = s.find(needle); at != std::string::npos; at = s.find(needle, at + 1)) ++n;
+    return n;
 }
 
 const char* kSparseFile = R"(
@@ -454,6 +461,34 @@ TEST(Report, TheReportsFiguresBesideMeansOverSeeds) {
     const std::string md = render_report_markdown(in);
     EXPECT_MESSAGE_HAS(md, "| e2-2100 (mean of 2 seeds) | train 0.0545 / val 0.2350 loss |");
     EXPECT_EQ(md.find("| e2-2100-s0 | train 0.0545"), std::string::npos);
+}
+
+// The curves of a suite with seeds: one line per experiment, the seeds' mean at each epoch, in a
+// band from the lowest seed to the highest; without seeds, a line per run and no band.
+TEST(Report, CurvesOverSeedsAreMeansInABand) {
+    ReportInput in;
+    in.title = "seeded";
+    for (std::int64_t s = 0; s < 3; ++s) {
+        in.results.push_back(seeded_run("good", s, 5));
+        for (int e = 1; e <= 3; ++e)
+            in.results.back().epochs.push_back(
+                {.epoch = e, .train_loss = 1.0 / e, .val_miou = 0.1 * e + 0.01 * s});
+    }
+    const std::string svg = render_chart(in, "val_miou.svg");
+    EXPECT_MESSAGE_HAS(svg, "(mean of seeds; band: lowest to highest)");
+    EXPECT_EQ(count_of(svg, "<polygon"), 1);  // one band, over the three epochs
+    EXPECT_EQ(count_of(svg, "<polyline"), 1);
+    EXPECT_MESSAGE_HAS(svg, ">good</text>");
+    EXPECT_EQ(svg.find(">good-s1<"), std::string::npos);
+    // A series given a band draws it as one polygon under its line.
+    ChartSpec spec;
+    spec.series.push_back({"m", {1, 2}, {0.5, 0.6}, {0.4, 0.5}, {0.7, 0.8}});
+    const std::string band = render_line_chart_svg(spec);
+    EXPECT_EQ(count_of(band, "<polygon"), 1);
+    for (auto& r : in.results) r.group.clear();
+    const std::string plain = render_chart(in, "val_miou.svg");
+    EXPECT_EQ(count_of(plain, "<polygon"), 0);
+    EXPECT_EQ(count_of(plain, "<polyline"), 3);
 }
 
 const char* kTinySeededSuite = R"(

@@ -46,7 +46,7 @@ void add_best_marker(ChartSpec& spec, const std::vector<nlohmann::json>& epochs,
         if (e->value("best", false)) {
             const double y = number_or_nan(*e, key);
             if (!std::isfinite(y)) return;
-            spec.series.push_back({"best.ckpt", {e->at("epoch").get<double>()}, {y}});
+            spec.series.push_back({"best.ckpt", {e->at("epoch").get<double>()}, {y}, {}, {}});
             return;
         }
 }

@@ -91,6 +91,8 @@ std::string render_line_chart_svg(const ChartSpec& spec) {
             xmax = std::max(xmax, s.x[i]);
             ymin = std::min(ymin, s.y[i]);
             ymax = std::max(ymax, s.y[i]);
+            if (i < s.lo.size() && std::isfinite(s.lo[i])) ymin = std::min(ymin, s.lo[i]);
+            if (i < s.hi.size() && std::isfinite(s.hi[i])) ymax = std::max(ymax, s.hi[i]);
         }
     const bool empty = !std::isfinite(xmin);
     if (empty) xmin = 0, xmax = 1, ymin = 0, ymax = 1;
@@ -154,6 +156,32 @@ std::string render_line_chart_svg(const ChartSpec& spec) {
     if (empty)
         o += "<text x=\"" + fmt(left + pw / 2) + "\" y=\"" + fmt(top + ph / 2) +
              "\" text-anchor=\"middle\" fill=\"#999999\">no data</text>\n";
+
+    // Bands first, under every line: a polygon per stretch of points that have one.
+    for (std::size_t si = 0; si < spec.series.size(); ++si) {
+        const auto& s = spec.series[si];
+        const std::string colour = kColours[si % (sizeof kColours / sizeof kColours[0])];
+        std::vector<std::size_t> stretch;
+        auto flush = [&] {
+            if (stretch.size() >= 2) {
+                std::string points;
+                for (const std::size_t i : stretch)
+                    points += fmt(px(s.x[i])) + "," + fmt(py(s.hi[i])) + " ";
+                for (auto it = stretch.rbegin(); it != stretch.rend(); ++it)
+                    points += fmt(px(s.x[*it])) + "," + fmt(py(s.lo[*it])) + " ";
+                o += "<polygon fill=\"" + colour + "\" fill-opacity=\"0.15\" stroke=\"none\" " +
+                     "points=\"" + points.substr(0, points.size() - 1) + "\"/>\n";
+            }
+            stretch.clear();
+        };
+        for (std::size_t i = 0; i < s.x.size() && i < s.lo.size() && i < s.hi.size(); ++i) {
+            if (std::isfinite(s.x[i]) && std::isfinite(s.lo[i]) && std::isfinite(s.hi[i]))
+                stretch.push_back(i);
+            else
+                flush();
+        }
+        flush();
+    }
 
     // Series: polylines split at missing values, plus a marker per point.
     for (std::size_t si = 0; si < spec.series.size(); ++si) {

@@ -11,6 +11,9 @@ namespace pfce {
 struct ChartSeries {
     std::string name;
     std::vector<double> x, y;  // same length; NaN y = no point (the line breaks there)
+    // A band around the line, drawn faint in its colour (a spread: the lowest and highest of the
+    // runs the line is the mean of); empty for none, else as long as x, NaN where none.
+    std::vector<double> lo, hi;
 };
 
 struct ChartSpec {
