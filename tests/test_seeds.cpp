@@ -485,10 +485,33 @@ TEST(Report, CurvesOverSeedsAreMeansInABand) {
     spec.series.push_back({"m", {1, 2}, {0.5, 0.6}, {0.4, 0.5}, {0.7, 0.8}});
     const std::string band = render_line_chart_svg(spec);
     EXPECT_EQ(count_of(band, "<polygon"), 1);
+    // Many series: the chart grows to hold the legend.
+    ChartSpec many;
+    for (int k = 0; k < 30; ++k) {
+        std::string name = "e";  // appended: GCC 12 warns falsely on "e" + std::string&&
+        name += std::to_string(k);
+        many.series.push_back({name, {1}, {0.5}, {}, {}});
+    }
+    EXPECT_MESSAGE_HAS(render_line_chart_svg(many), "height=\"660.0\"");  // 40 + 10 + 600 + 10
     for (auto& r : in.results) r.group.clear();
     const std::string plain = render_chart(in, "val_miou.svg");
     EXPECT_EQ(count_of(plain, "<polygon"), 0);
     EXPECT_EQ(count_of(plain, "<polyline"), 3);
+}
+
+// With seeds the report shows each experiment's first run's picture grid, not every run's.
+TEST(Report, PicturesOfTheFirstSeedOnly) {
+    ReportInput in;
+    in.title = "seeded";
+    for (std::int64_t s = 0; s < 3; ++s) {
+        in.results.push_back(seeded_run("good", s, 5));
+        in.results.back().grid_png = in.results.back().id + "/grid.png";
+    }
+    in.results[0].status = "failed";  // the first finished run is seed 1's
+    const std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md, "](good-s1/grid.png)");
+    EXPECT_EQ(md.find("](good-s2/grid.png)"), std::string::npos);
+    EXPECT_MESSAGE_HAS(md, "With seeds, each experiment's first run is shown");
 }
 
 const char* kTinySeededSuite = R"(

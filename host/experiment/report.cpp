@@ -813,6 +813,18 @@ std::string picture_heading(const ReportInput& in, const ExperimentResult& r) {
     return row_id(in, r) + " — " + (r.description.empty() ? r.labels : r.description);
 }
 
+// Whether r's picture grid is shown: with seeds, each experiment's first finished run's only (the
+// others are in their own folders; 27 grids of 9 experiments made a report of pictures).
+bool picture_shown(const ReportInput& in, const ExperimentResult& r) {
+    if (!ok(r) || r.grid_png.empty()) return false;
+    if (r.group.empty()) return true;
+    for (const ExperimentResult& x : in.results) {
+        if (&x == &r) return true;
+        if (x.group == r.group && ok(x) && !x.grid_png.empty()) return false;
+    }
+    return true;
+}
+
 std::string grid_caption(const ReportInput& in) {
     const auto& u = in.unlabelled_colour;
     const std::string colour = u == std::array<std::uint8_t, 3>{0, 0, 0}
@@ -823,7 +835,10 @@ std::string grid_caption(const ReportInput& in) {
            "experiment's mask as it is) | training labels (after linking) | prediction, with "
            "the image's own mIoU (against its dense truth; grids drawn by an older pfce have "
            "none). " +
-           colour + " = unlabelled.";
+           colour + " = unlabelled." +
+           (groups_of(in).empty() ? ""
+                                  : " With seeds, each experiment's first run is shown; every "
+                                    "run's grid is in its own folder (<id>-s<seed>/grid.png).");
 }
 
 std::string legend_md(const ReportInput& in) {
@@ -963,7 +978,7 @@ std::string render_report_markdown(const ReportInput& in) {
         o += "![" + std::string(d->title) + "](" + d->file + ")\n\n";
     if (any_pictures(in)) o += "## Pictures\n\n" + grid_caption(in) + "\n\n";
     for (const auto& r : in.results) {
-        if (!ok(r) || r.grid_png.empty()) continue;
+        if (!picture_shown(in, r)) continue;
         o += "### " + md_text(picture_heading(in, r)) + "\n\n![" + r.id + "](" + r.grid_png +
              ")\n\n";
     }
@@ -1065,7 +1080,7 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
     o += "</div>\n";
     if (any_pictures(in)) o += "<h2>Pictures</h2>\n<p>" + html_escape(grid_caption(in)) + "</p>\n";
     for (const auto& r : in.results) {
-        if (!ok(r) || r.grid_png.empty()) continue;
+        if (!picture_shown(in, r)) continue;
         o += "<h3>" + html_escape(picture_heading(in, r)) + "</h3>\n";
         const std::string uri = data_uri(r.grid_png, "image/png");
         if (uri.empty())

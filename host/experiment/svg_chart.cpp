@@ -78,7 +78,10 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
 }
 
 std::string render_line_chart_svg(const ChartSpec& spec) {
-    const double W = spec.width, H = spec.height;
+    // Taller where the legend needs it (a study of 30 experiments ran off the bottom): 20 px an
+    // entry from 10 px below the top margin.
+    const double W = spec.width,
+                 H = std::max<double>(spec.height, 40 + 10 + 20.0 * spec.series.size() + 10);
     const double left = 70, right = 190, top = 40, bottom = 55;
     const double pw = W - left - right, ph = H - top - bottom;
 
