@@ -2280,6 +2280,17 @@ TEST(CliMisuse, EvalAgainstAnotherRunComparesOnTheSameImages) {
               0);
     EXPECT_EQ(test::run_pfce(eval + a + "/last.ckpt --against " + root + "/rgb/last.ckpt").status,
               0);
+    // A model trained on another copy of the data: compared, and said.
+    fs::copy(fd.root, root + "/copy", fs::copy_options::recursive);
+    ASSERT_EQ(
+        test::run_pfce("train --data " + root + "/copy --out " + root + "/other" + kTiny).status,
+        0);
+    const test::CommandResult copied =
+        test::run_pfce(eval + a + "/last.ckpt --against " + root + "/other/last.ckpt");
+    EXPECT_EQ(copied.status, 0) << copied.output;
+    EXPECT_MESSAGE_HAS(copied.output, "is not the data --against " + root +
+                                          "/other/last.ckpt was trained on, or that data has "
+                                          "changed since");
 }
 
 // eval --per-image FILE: a CSV row per scored image (the split's ids), the images of lowest mIoU

@@ -239,6 +239,15 @@ void run_eval(const EvalArgs& a) {
     else if (!changed.empty())  // --data may name another copy, or another dataset
         log_warn("the data at ", d.root, " (--data) is not the data ", a.checkpoint,
                  " was trained on, or that data has changed since: ", changed);
+    // The other model may have trained on another copy, or on the data before a change: said,
+    // as for this one (its identity's label set left out where this one's was).
+    if (other) {
+        nlohmann::json other_was = recorded_data_identity(other->meta);
+        if (other_labels && other_was.is_object()) other_was.erase("dense_labels");
+        if (const std::string o = data_identity_change(other_was, now); !o.empty())
+            log_warn("the data at ", d.root, " is not the data --against ", a.against,
+                     " was trained on, or that data has changed since: ", o);
+    }
     std::vector<std::size_t> indices;
     if (a.split == "all") {
         indices.resize(ds.size());

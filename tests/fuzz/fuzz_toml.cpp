@@ -37,5 +37,8 @@ std::vector<std::string> fuzz_seeds() {
         "[suite]\nname = \"s\"\nexperiments = [{ id = \"a\", labels = { kind = \"sparse\", "
         "points = [5, 6] }, run = { epochs = 2 } }]\n[data]\nsource = \"synthetic\"\n"
         "[override.optimizer]\nlr = 0.5\n",
+        // A suite with seeds: each experiment once per seed, ids <id>-s<seed>.
+        "[suite]\nseeds = [0, 7]\nexperiments = [{ id = \"a\" }, { id = \"b\", labels = { "
+        "kind = \"dense\" } }]\n[data]\nsource = \"synthetic\"\n",
     };
 }
