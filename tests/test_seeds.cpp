@@ -566,6 +566,9 @@ TEST(SuiteSeeds, ATinySuiteRunsEverySeedAndReportsThem) {
     EXPECT_EQ(j["experiments"][1]["seed"], 1);
     EXPECT_EQ(j["experiments"][1]["config"]["run.seed"], 1);
     EXPECT_EQ(j["experiments"][1]["config"]["labels.seed"], 1);
+    // Each class's test IoU interval beside the mIoU's (null: a class of too few test images).
+    ASSERT_EQ(j["experiments"][0]["test_iou_ci95_lo"].size(), 6u);
+    ASSERT_EQ(j["experiments"][0]["test_iou_ci95_hi"].size(), 6u);
     // Two seeds, two models: not the same numbers twice.
     EXPECT_NE(j["experiments"][0]["final_train_loss"], j["experiments"][1]["final_train_loss"]);
     ASSERT_EQ(j["over_seeds"].size(), 2u);

@@ -343,6 +343,8 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                                                in.clutter_class, kReportBootstrapResamples);
         r.test_miou_ci95 = {ci.lo, ci.hi};
         r.test_miou_ci95_units = static_cast<int>(ci.images);
+        r.test_iou_ci95_lo = ci.class_lo;  // each class's, from the same draws
+        r.test_iou_ci95_hi = ci.class_hi;
         if (const std::string few =
                 few_bootstrap_units_note(ci.images, by_tile ? "test tiles" : "test images");
             !few.empty())

@@ -98,7 +98,9 @@ void result_fields(Rec& r, F&& f) {
     f("test", r.test);
     f("test_miou_ci95", r.test_miou_ci95, Presence::optional);              // older pfce: none
     f("test_miou_ci95_units", r.test_miou_ci95_units, Presence::optional);  // older: unrecorded
-    f("test_units", r.test_units, Presence::optional);                      // older: unrecorded
+    f("test_iou_ci95_lo", r.test_iou_ci95_lo, Presence::optional);          // older: none
+    f("test_iou_ci95_hi", r.test_iou_ci95_hi, Presence::optional);
+    f("test_units", r.test_units, Presence::optional);  // older: unrecorded
     f("classes", r.class_names);
     f("wall_seconds", r.wall_seconds);
     f("sessions", r.sessions, Presence::optional);  // older pfce: one session, not resumed

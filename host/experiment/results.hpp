@@ -66,6 +66,9 @@ struct ExperimentResult {
     std::vector<double> test_miou_ci95;
     // The test images (tiles) that interval was drawn from; 0: not recorded (older pfce).
     int test_miou_ci95_units = 0;
+    // Each class's test IoU interval from the same draws (image_scores.hpp MiouInterval): NaN for
+    // a class of too few images; empty where not recorded (older pfce, or no interval).
+    std::vector<double> test_iou_ci95_lo, test_iou_ci95_hi;
     // The test split's units, in order; empty where not recorded (older pfce, or failed).
     std::vector<TestUnit> test_units;
     std::vector<std::string> class_names;
