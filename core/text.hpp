@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pfce {
 
@@ -46,6 +47,17 @@ inline std::string trimmed(const std::string& s) {
     const auto b = s.find_first_not_of(" \t");
     if (b == std::string::npos) return "";
     return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+// A comma-separated list's items, each trimmed, empty ones kept ("a, ,b" -> "a", "", "b"; "" ->
+// one empty item): what an empty item means is the caller's to say.
+inline std::vector<std::string> comma_items(const std::string& text) {
+    std::vector<std::string> items;
+    std::size_t from = 0;
+    for (std::size_t comma; (comma = text.find(',', from)) != std::string::npos; from = comma + 1)
+        items.push_back(trimmed(text.substr(from, comma - from)));
+    items.push_back(trimmed(text.substr(from)));
+    return items;
 }
 
 // Empty, or white space only: a value nobody can see.

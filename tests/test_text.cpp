@@ -32,5 +32,14 @@ TEST(Text, DisplayWidthCountsColumnsNotBytes) {
     EXPECT_EQ(padded("longer than", 4), "longer than");
 }
 
+// The comma lists of --only, --seeds and list-valued flags: items trimmed, empty ones kept for
+// the caller to refuse.
+TEST(Text, CommaItemsKeepEmptyItems) {
+    EXPECT_EQ(comma_items("a, b ,c"), (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_EQ(comma_items("0,"), (std::vector<std::string>{"0", ""}));
+    EXPECT_EQ(comma_items(""), (std::vector<std::string>{""}));
+    EXPECT_EQ(comma_items(" 42 "), (std::vector<std::string>{"42"}));
+}
+
 }  // namespace
 }  // namespace pfce

@@ -29,19 +29,13 @@ struct RunArgs {
 // --only's ids, trimmed of spaces ("a, b"); an empty item ("a,", ",") is refused: --only ","
 // selected nothing, which meant every experiment.
 std::vector<std::string> split_ids(const std::string& text) {
-    std::vector<std::string> ids;
-    std::size_t from = 0;
-    while (true) {
-        const std::size_t comma = std::min(text.find(',', from), text.size());
-        const std::string id = trimmed(text.substr(from, comma - from));
+    std::vector<std::string> ids = comma_items(text);
+    for (const std::string& id : ids)
         if (id.empty())
             PFCE_THROW(InputError, "--only ", quoted_if_unseen(text),
                        ": an empty experiment id; expected ids separated by commas (e.g. "
                        "--only e1-700,e3-2100-tuned)");
-        ids.push_back(id);
-        if (comma == text.size()) return ids;
-        from = comma + 1;
-    }
+    return ids;
 }
 
 void run_run(const RunArgs& a) {

@@ -15,6 +15,7 @@
 #include "core/file_io.hpp"
 #include "core/hash.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "data/dataset.hpp"
 #include "host/train/config_sources.hpp"
 
@@ -385,12 +386,7 @@ std::string seed_suffix(std::int64_t seed) {
 
 std::vector<std::int64_t> parse_seed_list(const std::string& text, const std::string& what) {
     std::vector<std::int64_t> seeds;
-    std::size_t from = 0;
-    while (true) {
-        const std::size_t comma = std::min(text.find(',', from), text.size());
-        std::string item = text.substr(from, comma - from);
-        item.erase(0, item.find_first_not_of(" \t"));
-        item.erase(item.find_last_not_of(" \t") + 1);
+    for (const std::string& item : comma_items(text)) {
         std::size_t used = 0;
         long long v = -1;
         try {
@@ -404,8 +400,6 @@ std::vector<std::int64_t> parse_seed_list(const std::string& text, const std::st
                        "\" is not a seed; expected non-negative integers separated by commas "
                        "(e.g. 0,1,2)");
         seeds.push_back(v);
-        if (comma == text.size()) break;
-        from = comma + 1;
     }
     check_seeds(seeds, what);
     return seeds;

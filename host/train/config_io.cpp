@@ -360,12 +360,8 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
     // has an empty second item (refused by the item's parser, as ",1" is), and "" has none (an
     // empty list).
     auto items = [&](const std::string& t) {
-        std::vector<std::string> out;
-        if (t.empty()) return out;
-        std::size_t from = 0;
-        for (std::size_t comma; (comma = t.find(',', from)) != std::string::npos; from = comma + 1)
-            out.push_back(trimmed(t.substr(from, comma - from)));
-        out.push_back(trimmed(t.substr(from)));
+        if (t.empty()) return std::vector<std::string>{};
+        std::vector<std::string> out = comma_items(t);
         // "500," read as an item "" would say "expected an integer" of text that holds one.
         if (out.size() > 1 && std::find(out.begin(), out.end(), "") != out.end())
             bad("a comma-separated list without an empty item (a comma too many)");
