@@ -2293,6 +2293,53 @@ TEST(CliMisuse, EvalAgainstAnotherRunComparesOnTheSameImages) {
                                           "changed since");
 }
 
+// eval --against on data unlike ours: JPEG chips of several sizes (scored in windows, both models
+// through the same ones), index masks whose class values include 255 (never read as unlabelled).
+// Each model's numbers are those of its own eval, and the difference their mIoUs'.
+TEST(CliMisuse, EvalAgainstOnJpegChipsOfMixedSizesAndIndexMasks) {
+    const std::string root = test::temp_dir("misuse_against_jpeg");
+    test::ForeignSpec spec;
+    spec.jpeg = true;
+    spec.index_masks = true;
+    spec.index_values = {0, 255, 7, 3};  // "road" is 255
+    spec.sizes = {{40, 32}, {56, 40}, {40, 32}, {48, 48}, {40, 32}, {64, 36},
+                  {40, 32}, {40, 56}, {36, 40}, {40, 32}, {72, 32}, {40, 40}};
+    const auto fd = dataset(root + "/data", spec);
+    const std::string a = root + "/a", b = root + "/b";
+    for (const auto& [out, seed] : {std::pair{a, 0}, std::pair{b, 1}}) {
+        const test::CommandResult r =
+            test::run_pfce("train --data " + fd.root + " --out " + out + kTiny +
+                           " --crop-size 32 --seed " + std::to_string(seed));
+        ASSERT_EQ(r.status, 0) << r.output;
+    }
+    const std::string eval = "eval --split all --device cpu --window 32 --checkpoint ";
+    auto json_of = [&](const std::string& args) {
+        const test::CommandResult r = test::run_pfce(eval + args + " --json");
+        EXPECT_EQ(r.status, 0) << r.output;
+        return nlohmann::json::parse(r.output.substr(r.output.find('{')));
+    };
+    const nlohmann::json both = json_of(a + "/last.ckpt --against " + b + "/last.ckpt");
+    const nlohmann::json only_a = json_of(a + "/last.ckpt");
+    const nlohmann::json only_b = json_of(b + "/last.ckpt");
+    EXPECT_EQ(both["window"], 32);  // mixed sizes: windows, the same for both models
+    EXPECT_EQ(both["images"], 12);
+    EXPECT_EQ(both["miou"], only_a["miou"]);
+    EXPECT_EQ(both["confusion"], only_a["confusion"]);
+    EXPECT_EQ(both["against"]["metrics"]["miou"], only_b["miou"]);
+    EXPECT_EQ(both["against"]["metrics"]["confusion"], only_b["confusion"]);
+    EXPECT_NEAR(both["against"]["miou_difference"].get<double>(),
+                only_a["miou"].get<double>() - only_b["miou"].get<double>(), 1e-12);
+    // The class valued 255 is scored as a class: its row of the confusion matrix counts pixels.
+    std::int64_t road = 0;
+    for (const auto& n : both["confusion"][1]) road += n.get<std::int64_t>();
+    EXPECT_GT(road, 0);
+    const test::CommandResult table =
+        test::run_pfce(eval + a + "/last.ckpt --against " + b + "/last.ckpt");
+    ASSERT_EQ(table.status, 0) << table.output;
+    EXPECT_MESSAGE_HAS(table.output, "against " + b + "/last.ckpt (B), on the same images:");
+    EXPECT_MESSAGE_HAS(table.output, "IoU " + test::foreign_class_names()[1]);
+}
+
 // eval --per-image FILE: a CSV row per scored image (the split's ids), the images of lowest mIoU
 // under the table; an existing file is replaced only with --force, a file among the data never,
 // and a refusal comes before any evaluation and leaves the file as it was.
