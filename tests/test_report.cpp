@@ -495,7 +495,8 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
         lines.push_back(csv.substr(p, q - p));
     ASSERT_EQ(lines.size(), 6u);
     const int cols = count(lines[0], ",");
-    EXPECT_EQ(cols, 14 + 6 + 6 + 6 + 2 + 2);  // ... description, settings, group, seed
+    // ... description, settings, group, seed, then each class's IoU interval
+    EXPECT_EQ(cols, 14 + 6 + 6 + 6 + 2 + 2 + 12);
     for (const auto& l : lines) EXPECT_EQ(count(l, ","), cols) << l;
     EXPECT_NE(lines[0].find("iou_impervious"), std::string::npos) << lines[0];
     EXPECT_EQ(lines[2].rfind("e1-700,ok,true,", 0), 0u);
@@ -758,6 +759,46 @@ TEST(Report, ConfusionMatricesOfTheExperimentsThatRecordedOne) {
                        "rows of 6 pixel counts");
 }
 
+// Each class's IoU interval (from the mIoU's bootstrap draws) beside its IoU in the per-class
+// table, with a caption, and at the end of results.csv; none where a class was in too few test
+// images (null in result.json) or the result predates them.
+TEST(Report, PerClassIntervalsAreShownWhereRecorded) {
+    auto fixed4 = [](double v) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.4f", v);
+        return std::string(b);
+    };
+    ReportInput in = make_report_input();
+    EXPECT_EQ(render_report_markdown(in).find("In brackets each class's"), std::string::npos);
+    ExperimentResult& r = in.results[1];
+    const std::size_t C = r.class_names.size();
+    r.test_iou_ci95_lo.assign(C, 0.25);
+    r.test_iou_ci95_hi.assign(C, 0.75);
+    r.test_iou_ci95_lo[4] = r.test_iou_ci95_hi[4] = kNaN;  // car: in too few test images
+    const std::string md = render_report_markdown(in);
+    const std::string row = "| " + r.id + " | " + fixed4(r.test.iou[0]) + " [0.250, 0.750] |";
+    EXPECT_MESSAGE_HAS(md, row);
+    EXPECT_MESSAGE_HAS(md, " | " + fixed4(r.test.iou[4]) + " | ");  // car: its IoU alone
+    EXPECT_MESSAGE_HAS(md, "In brackets each class's 95% bootstrap interval over the test images");
+    EXPECT_MESSAGE_HAS(render_report_html(in, test::temp_dir("report_class_ci")),
+                       fixed4(r.test.iou[0]) + " [0.250, 0.750]</td>");
+    // The CSV: two columns a class after the others (their places kept), empty where none.
+    const std::string csv = render_results_csv(in);
+    const std::string header = csv.substr(0, csv.find('\n'));
+    EXPECT_MESSAGE_HAS(header,
+                       ",group,seed,iou_impervious surfaces_ci95_lo,"
+                       "iou_impervious surfaces_ci95_hi,iou_building_ci95_lo,");
+    const std::size_t at = csv.find("\n" + r.id + ",");
+    ASSERT_NE(at, std::string::npos) << csv;
+    const std::string line = csv.substr(at + 1, csv.find('\n', at + 1) - at - 1);
+    const std::string tail = ",0.25,0.75,0.25,0.75,0.25,0.75,0.25,0.75,,,0.25,0.75";
+    ASSERT_GT(line.size(), tail.size());
+    EXPECT_EQ(line.substr(line.size() - tail.size()), tail) << line;
+    const std::size_t first = csv.find("\n" + in.results[0].id + ",");  // none recorded
+    const std::string none = csv.substr(first + 1, csv.find('\n', first + 1) - first - 1);
+    EXPECT_EQ(none.substr(none.size() - 13), ",,,,,,,,,,,,,") << none;
+}
+
 // Experiments with other class lists (a dataset that gained a class between runs): the per-class
 // table and CSV have a column for every class any of them names, and each number sits under its
 // own class's name, not under the first experiment's name at the same index.
@@ -1010,7 +1051,7 @@ TEST(Report, ExperimentsTableSaysWhatSetsEachApart) {
     EXPECT_MESSAGE_HAS(csv.substr(0, csv.find('\n')), ",description,settings_that_differ");
     EXPECT_MESSAGE_HAS(csv,
                        ",hand-made e1-700,\"optimizer.lr = 0.0001; schedule.name = "
-                       "\"\"constant\"\"\",,\n");  // no group, no seed: a suite without seeds
+                       "\"\"constant\"\"\",,,");  // no group, no seed: a suite without seeds
     EXPECT_EQ(render_results_json(in)["experiments"][1]["settings_that_differ"].size(), 2u);
     // The pictures' headings name what each is, not only its labels.
     in.results[1].grid_png = "e1-700/grid.png";

@@ -456,11 +456,37 @@ Table per_class_table(const ReportInput& in) {
     for (const auto& r : in.results) {
         if (!ok(r)) continue;
         std::vector<std::string> row = {row_id(in, r)};
-        for (const auto& n : columns) row.push_back(fixed(class_value(r, r.test.iou, n), 4));
+        for (const auto& n : columns) {
+            std::string cell = fixed(class_value(r, r.test.iou, n), 4);
+            // Its interval from the mIoU's bootstrap draws, where the class was in enough test
+            // images to draw one (older results: none recorded).
+            const double lo = class_value(r, r.test_iou_ci95_lo, n);
+            const double hi = class_value(r, r.test_iou_ci95_hi, n);
+            if (!std::isnan(lo) && !std::isnan(hi)) {
+                cell += " [";  // appended apart: GCC 12 warns falsely on "..." + std::string&&
+                cell += fixed(lo, 3);
+                cell += ", ";
+                cell += fixed(hi, 3);
+                cell += "]";
+            }
+            row.push_back(cell);
+        }
         t.rows.push_back(row);
     }
     return t;
 }
+
+// Said under the per-class table where any cell carries an interval.
+bool any_class_interval(const ReportInput& in) {
+    return std::any_of(in.results.begin(), in.results.end(), [](const ExperimentResult& r) {
+        return ok(r) && std::any_of(r.test_iou_ci95_lo.begin(), r.test_iou_ci95_lo.end(),
+                                    [](double v) { return !std::isnan(v); });
+    });
+}
+constexpr const char* kPerClassCaption =
+    "In brackets each class's 95% bootstrap interval over the test images, from the same draws as "
+    "the mIoU's (by tile for tiles); none where the class is in too few test images to draw one. "
+    "A class's interval is wider than the mIoU's: one class in a few images moves more.";
 
 Table comparison_table(const ReportInput& in) {
     Table t;
@@ -948,7 +974,8 @@ std::string render_report_markdown(const ReportInput& in) {
     if (!fails.empty()) o += "### Failed experiments\n\n" + fails + "\n";
     // Only where an experiment finished (its table had no class column otherwise).
     if (const Table pc = per_class_table(in); !pc.rows.empty())
-        o += "### Per-class IoU (test)\n\n" + md_table(pc) + "\n";
+        o += "### Per-class IoU (test)\n\n" + md_table(pc) + "\n" +
+             (any_class_interval(in) ? std::string(kPerClassCaption) + "\n\n" : std::string());
     const std::vector<SeedGroup> groups = groups_of(in);
     if (!groups.empty()) {
         o += "### Over seeds\n\n" + md_table(seeds_table(in, groups)) + "\n" + kSeedsCaption +
@@ -1034,7 +1061,9 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
         o += "</ul>\n";
     }
     if (const Table pc = per_class_table(in); !pc.rows.empty())
-        o += "<h3>Per-class IoU (test)</h3>\n" + html_table(pc);
+        o += "<h3>Per-class IoU (test)</h3>\n" + html_table(pc) +
+             (any_class_interval(in) ? "<p>" + html_escape(kPerClassCaption) + "</p>\n"
+                                     : std::string());
     const std::vector<SeedGroup> groups = groups_of(in);
     if (!groups.empty()) {
         o += "<h3>Over seeds</h3>\n" + html_table(seeds_table(in, groups)) + "<p>" +
@@ -1108,7 +1137,11 @@ std::string render_results_csv(const ReportInput& in) {
     for (const auto& n : columns) o += "," + csv_field("iou_" + n);
     for (const auto& n : columns) o += "," + csv_field("f1_" + n);
     o += ",final_train_crf_loss,seconds_per_epoch,selected_epoch,test_miou_ci95_lo,"
-         "test_miou_ci95_hi,wall_seconds,description,settings_that_differ,group,seed\n";
+         "test_miou_ci95_hi,wall_seconds,description,settings_that_differ,group,seed";
+    // Each class's IoU interval last, so the columns of older files keep their places.
+    for (const auto& n : columns)
+        o += "," + csv_field("iou_" + n + "_ci95_lo") + "," + csv_field("iou_" + n + "_ci95_hi");
+    o += "\n";
     const auto settings = distinguishing_settings(in.results);
     for (std::size_t i = 0; i < in.results.size(); ++i) {
         const ExperimentResult& r = in.results[i];
@@ -1133,7 +1166,12 @@ std::string render_results_csv(const ReportInput& in) {
         for (const std::string& s : settings[i]) (differ += differ.empty() ? "" : "; ") += s;
         o += "," + num(r.wall_seconds) + "," + csv_field(r.description) + "," + csv_field(differ);
         // The experiment a run of a suite with seeds is one seed of, and that seed.
-        o += "," + csv_field(r.group) + "," + (r.seed >= 0 ? std::to_string(r.seed) : "") + "\n";
+        o += "," + csv_field(r.group) + "," + (r.seed >= 0 ? std::to_string(r.seed) : "");
+        for (const auto& n : columns) {
+            (o += ",") += metric(class_value(r, r.test_iou_ci95_lo, n));
+            (o += ",") += metric(class_value(r, r.test_iou_ci95_hi, n));
+        }
+        o += "\n";
     }
     return o;
 }
