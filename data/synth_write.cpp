@@ -266,10 +266,18 @@ bool reuse_synthetic_dataset(const SynthOptions& opts, SynthReplace replace, Out
                               std::to_string(opts.count) + " --size " + std::to_string(opts.size) +
                               " --seed " + std::to_string(opts.seed) + " --force";
     json have;
+    std::string unreadable;  // why the marker is no record at all (cut short, edited)
     try {
         have = json::parse(read_whole_file(marker));
-    } catch (const json::exception&) {
+        if (!have.is_object()) unreadable = "holds " + have.dump() + ", not a JSON object";
+    } catch (const json::exception& e) {
+        unreadable = std::string("is not JSON (") + e.what() + ")";
     }
+    // A damaged record says nothing of which dataset is there: not "another dataset".
+    if (!unreadable.empty() && replace == SynthReplace::never)
+        PFCE_THROW(InputError, opts.out_dir, " holds a synthetic dataset whose record ", marker,
+                   " is damaged: it ", unreadable, "; expected the settings pfce wrote it with (",
+                   want.dump(), " for these). Write it again: ", how_to_write_again(opts, again));
     // The settings; the content hash apart (datasets of an older pfce record none).
     const json content = have.is_object() && have.contains("content") ? have["content"] : json();
     if (have.is_object()) have.erase("content");

@@ -284,6 +284,21 @@ TEST(DataSafety, ASyntheticDatasetIsReusedOnlyWholeAndForceWritesItAgain) {
     EXPECT_EQ(again.status, 0) << again.output;
     EXPECT_MESSAGE_HAS(again.output, "already holds this synthetic dataset");
 
+    // Its record cut short (a full disk, an editor): damaged, not "another dataset" (it said
+    // "holds another synthetic dataset (synthetic.json: null ...)"); --force writes it again.
+    const std::string record = read_whole_file(out + "/synthetic.json");
+    std::ofstream(out + "/synthetic.json") << record.substr(0, record.size() / 2);
+    const test::CommandResult cut = test::run_pfce(synth);
+    EXPECT_EQ(cut.status, 2) << cut.output;
+    EXPECT_MESSAGE_HAS(cut.output, "holds a synthetic dataset whose record " + out +
+                                       "/synthetic.json is damaged: it is not JSON (");
+    EXPECT_EQ(cut.output.find("another"), std::string::npos) << cut.output;
+    EXPECT_MESSAGE_HAS(cut.output, synth + " --force");
+    std::ofstream(out + "/synthetic.json") << "[1, 2]\n";
+    EXPECT_MESSAGE_HAS(test::run_pfce(synth).output, "it holds [1,2], not a JSON object");
+    EXPECT_EQ(test::run_pfce(synth + " --force").status, 0);
+    EXPECT_EQ(snapshot(out), whole);
+
     // Damaged and holding a user's file: the advice moves the file first, since --force alone
     // is refused for it.
     std::ofstream(out + "/patches/Images/notes.txt") << "mine\n";
