@@ -2527,6 +2527,69 @@ TEST(CliMisuse, TrainDrawsItsCurvesAndLeavesAUsersFile) {
     EXPECT_EQ(file_text(curves), "<svg>my plot</svg>\n");
 }
 
+// pfce train writes OUT/config.toml, the settings the run trains with: another run started from
+// it (--config, another --out) trains the same model; a resume with more epochs writes the new
+// count; a user's file of that name beside a run is left as it is and said; pfce's own file alone
+// does not make OUT someone else's, and a user's alone does.
+TEST(CliMisuse, TrainWritesItsSettingsAsAConfigAnotherRunCanStartFrom) {
+    const std::string root = test::temp_dir("misuse_run_config");
+    const auto fd = dataset(root + "/data");
+    const std::string run = root + "/run", config = run + "/config.toml";
+    const std::string train = "train --data " + fd.root + " --out " + run + kTiny +
+                              " --label-kind sparse --points 20 --lr 0.003";
+    const test::CommandResult first = test::run_pfce(train);
+    ASSERT_EQ(first.status, 0) << first.output;
+    const std::string text = file_text(config);
+    EXPECT_EQ(text.rfind("# pfce run settings, what this run trains with; pfce ", 0), 0u) << text;
+    EXPECT_MESSAGE_HAS(text, "#   pfce train --config " + config + " --out NEW_DIR\n");
+    EXPECT_MESSAGE_HAS(text, "[optimizer]\n");
+    EXPECT_MESSAGE_HAS(text, "lr = 0.003\n");
+    EXPECT_MESSAGE_HAS(text, "points = [20]\n");
+    EXPECT_MESSAGE_HAS(text, "root = \"" + fd.root + "\"\n");
+
+    // Another run from it: the same settings, the same model (a CPU run is bit-reproducible).
+    const std::string copy = root + "/copy";
+    const test::CommandResult again = test::run_pfce("train --config " + config + " --out " + copy);
+    ASSERT_EQ(again.status, 0) << again.output;
+    auto loss = [&](const std::string& dir) {
+        const std::string m = file_text(dir + "/metrics.jsonl");
+        const std::size_t at = m.find("\"train_loss\":");
+        return m.substr(at, m.find(',', at) - at);
+    };
+    EXPECT_EQ(loss(copy), loss(run));
+    std::string expected = text;
+    for (std::size_t at; (at = expected.find(run + "/config.toml")) != std::string::npos;)
+        expected.replace(at, run.size(), copy);
+    expected.replace(expected.find("out = \"" + run + "\""), 8 + run.size(),
+                     "out = \"" + copy + "\"");
+    EXPECT_EQ(file_text(copy + "/config.toml"), expected);
+
+    // A resume with more epochs: the file says the count the run now goes to.
+    ASSERT_EQ(test::run_pfce("train --resume --out " + run + " --epochs 2").status, 0);
+    EXPECT_MESSAGE_HAS(file_text(config), "epochs = 2\n");
+    // A user's file of that name beside the run: left, said, and the run goes on.
+    { std::ofstream(config) << "# my notes\n"; }
+    const test::CommandResult kept = test::run_pfce("train --resume --out " + run + " --epochs 3");
+    EXPECT_EQ(kept.status, 0) << kept.output;
+    EXPECT_MESSAGE_HAS(kept.output, config + " is not pfce's");
+    EXPECT_EQ(file_text(config), "# my notes\n");
+    // pfce's file alone (the rest of the run removed) is no one else's: the directory is free;
+    // a user's file alone makes it theirs (as any file of theirs does).
+    for (const char* f : {"last.ckpt", "best.ckpt", "metrics.jsonl", "curves.svg"})
+        fs::remove(copy + "/" + f);
+    const test::CommandResult fresh =
+        test::run_pfce("train --data " + fd.root + " --out " + copy + kTiny);
+    EXPECT_EQ(fresh.status, 0) << fresh.output;
+    const std::string mine = root + "/mine";
+    fs::create_directories(mine);
+    { std::ofstream(mine + "/config.toml") << "# my notes\n"; }
+    const test::CommandResult theirs =
+        test::run_pfce("train --data " + fd.root + " --out " + mine + kTiny + " --force");
+    EXPECT_EQ(theirs.status, 2) << theirs.output;
+    EXPECT_MESSAGE_HAS(theirs.output, "already holds files that are not a run's (config.toml");
+    EXPECT_EQ(file_text(mine + "/config.toml"), "# my notes\n");
+}
+
 // A refused resume names where each changed setting came from: a --config file's value looked
 // like the run's own (the probe was told "settings differ" and looked for them on its command
 // line).

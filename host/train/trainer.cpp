@@ -420,6 +420,25 @@ class TrainingRun {
         metrics_changed();
     }
 
+    // OUT/config.toml, the settings this run goes on with (a resume's may differ from its start's:
+    // more epochs); a file of that name pfce did not write is left as it is, and said.
+    void write_run_config() const {
+        const std::string path = (fs::path(cfg_.run.out) / kRunConfigFile).string();
+        std::error_code ec;
+        if (fs::exists(fs::symlink_status(path, ec)) && !is_run_config(path)) {
+            log_warn(path, " is not pfce's (its first line is not \"", kRunConfigMarker,
+                     "\"): left as it is, so this run's settings are not written there; "
+                     "pfce train --print-config --resume --out ",
+                     cfg_.run.out, " prints them");
+            return;
+        }
+        try {
+            write_file_atomically(path, run_config_text(cfg_));
+        } catch (const std::exception& e) {  // a full disk: the checkpoints hold them anyway
+            log_warn("the run's settings were not written to ", path, ": ", e.what());
+        }
+    }
+
     // opts_.on_metrics, whose failure (a full disk for a picture) does not stop the training.
     void metrics_changed() const {
         if (!opts_.on_metrics) return;
@@ -1374,7 +1393,8 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
         else if (run_name)
             impostors.push_back(name);
         else if (!is_temp_name(name) && !(name == "labels" && is_label_cache(e.path())) &&
-                 !(name == kRunCurvesFile && is_run_curves(e.path().string())) && ++n_other <= 3)
+                 !(name == kRunCurvesFile && is_run_curves(e.path().string())) &&
+                 !(name == kRunConfigFile && is_run_config(e.path().string())) && ++n_other <= 3)
             other += (other.empty() ? "" : ", ") + name;
     }
     if (ec) PFCE_THROW(InputError, "cannot list ", flag, " ", out, ": ", ec.message());
@@ -1439,6 +1459,25 @@ bool is_run_curves(const std::string& path) {
     f.read(head.data(), static_cast<std::streamsize>(head.size()));
     head.resize(static_cast<std::size_t>(f.gcount()));
     return head.find(kRunCurvesMarker) != std::string::npos;
+}
+
+bool is_run_config(const std::string& path) {
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) return false;  // a FIFO would block the read
+    std::ifstream f(path);
+    std::string first;
+    std::getline(f, first);
+    return first.rfind(kRunConfigMarker, 0) == 0;
+}
+
+std::string run_config_text(const Config& cfg) {
+    std::string o = kRunConfigMarker;
+    o += ", what this run trains with; pfce " + pfce_version_text() +
+         ".\n# Written at the run's start and at each resume. Editing it changes nothing: the "
+         "run's\n# checkpoints hold its settings. Another run with them:\n#   pfce train "
+         "--config " +
+         (fs::path(cfg.run.out) / kRunConfigFile).string() + " --out NEW_DIR\n\n";
+    return o + to_toml_text(cfg);
 }
 
 StoredRun stored_run(const std::string& out_dir) {
@@ -1572,6 +1611,7 @@ TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& i
     // A run always has the last.ckpt --resume needs: killed (SIGKILL, power) in its first epoch,
     // after metrics.jsonl was begun, it held nothing to resume and refused to start over.
     if (!opts.resume) run.save_start();
+    run.write_run_config();
     run.log_start();
     while (!run.done())
         if (!run.train_epoch()) return std::move(run.result());

@@ -55,6 +55,15 @@ inline constexpr const char* kRunCurvesFile = "curves.svg";
 inline constexpr const char* kRunCurvesMarker = "<!-- pfce run curves -->";
 bool is_run_curves(const std::string& path);
 
+// OUT/config.toml: the settings the run trains with, as `pfce train --print-config` prints them,
+// written at the run's start and at each resume, so a person can read and diff them and start
+// another run from them (--config). The run's own where its first line is kRunConfigMarker: a
+// user's file of that name is never replaced. The checkpoints stay the run's record of them.
+inline constexpr const char* kRunConfigFile = "config.toml";
+inline constexpr const char* kRunConfigMarker = "# pfce run settings";
+bool is_run_config(const std::string& path);
+std::string run_config_text(const Config& cfg);
+
 struct TrainResult {
     int epochs_completed = 0;
     bool interrupted = false;
