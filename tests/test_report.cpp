@@ -920,7 +920,8 @@ TEST(Report, PairedDifferencesOfExperimentsOnTheSameImages) {
                        "### Paired differences of the test mIoU\n\n| row − column | dense | "
                        "e1-700 | e2-2100 |\n|---|---:|---:|---:|\n");
     EXPECT_MESSAGE_HAS(md, "| dense | — | +0.");
-    EXPECT_MESSAGE_HAS(md, "* | +0.");
+    EXPECT_MESSAGE_HAS(md, "| dense | — | +0.084*† | +0.084*† |");  // beyond chance, of 3 too
+    EXPECT_MESSAGE_HAS(md, "; † marks the 2 that still hold after Holm's correction over all 3");
     EXPECT_MESSAGE_HAS(md, "| e1-700 | -0.");
     // e2 better than e1 by one pixel of one image: a difference the images could make, no *.
     const std::string e1_row = md.substr(md.find("| e1-700 | -0."));
@@ -933,6 +934,14 @@ TEST(Report, PairedDifferencesOfExperimentsOnTheSameImages) {
     EXPECT_EQ(j["paired_differences"][0]["b"], "e1-700");
     EXPECT_GT(j["paired_differences"][0]["ci95"][0].get<double>(), 0.0);
     EXPECT_EQ(j["paired_differences"][0]["units"], 12);
+    EXPECT_EQ(j["paired_differences"][0]["resamples"], 1000);  // 3 pairs: 1000 are enough
+    EXPECT_LT(j["paired_differences"][0]["p"].get<double>(), 0.05 / 3);
+    EXPECT_EQ(j["paired_differences"][0]["holds_after_holm"], true);
+    EXPECT_GT(j["paired_differences"][2]["p"].get<double>(), 0.05);  // e1 - e2: one pixel
+    EXPECT_EQ(j["paired_differences"][2]["holds_after_holm"], false);
+    // Many pairs ask for more draws: Holm's strictest step, 0.05 / 36, is below 2 / 1001.
+    EXPECT_EQ(family_resamples(36), 7200);
+    EXPECT_LT(2.0 / (family_resamples(36) + 1), 0.05 / 36);
     const ExperimentResult back =
         result_from_json(nlohmann::json::parse(to_json(in.results[1]).dump()), "mem");
     ASSERT_EQ(back.test_units.size(), 12u);

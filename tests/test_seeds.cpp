@@ -233,6 +233,39 @@ TEST(SeededBootstrap, IdenticalUnitsLeaveOnlyTheSeedDraws) {
     // Each seed alone is beyond chance (its units agree everywhere), the two together are not.
     const MiouDifference only0 = paired_bootstrap_miou_difference(a[0], b[0], 2, -1, 1000);
     EXPECT_GT(only0.lo, 0.0);
+    // p: every draw above 0 gives the smallest p 1000 draws can, 2 / 1001; the two seeds together
+    // (seed 1 drawn twice, a quarter of the draws, puts them below 0) a p near one half.
+    EXPECT_DOUBLE_EQ(only0.p, 2.0 / 1001);
+    EXPECT_GT(d.p, 0.3);
+    EXPECT_LE(d.p, 1.0);
+}
+
+// Holm's step-down against its definition by adjusted p-values (the k-th smallest adjusted to
+// the largest of (m - j) p_(j) over j <= k, capped at 1; rejected where at most alpha), on a
+// hand-made family and on random ones with ties.
+TEST(SeededBootstrap, HolmRejectsAsItsAdjustedPValuesSay) {
+    EXPECT_EQ(holm_rejections({0.01, 0.04, 0.03, 0.005}),
+              (std::vector<bool>{true, false, false, true}));  // 0.03 > 0.05 / 2 stops it
+    EXPECT_EQ(holm_rejections({}), std::vector<bool>{});
+    EXPECT_EQ(holm_rejections({0.05}), std::vector<bool>{true});
+    EXPECT_EQ(holm_rejections({0.02, 0.02}, 0.04), (std::vector<bool>{true, true}));
+    CounterRng rng(7, 0);
+    for (int family = 0; family < 500; ++family) {
+        const std::size_t m = 1 + rng.below(12);
+        std::vector<double> p(m);
+        for (double& v : p) v = static_cast<double>(rng.below(80)) / 1000.0;  // ties, and 0
+        std::vector<std::size_t> order(m);
+        for (std::size_t i = 0; i < m; ++i) order[i] = i;
+        std::stable_sort(order.begin(), order.end(),
+                         [&](std::size_t x, std::size_t y) { return p[x] < p[y]; });
+        std::vector<bool> expected(m);
+        double adjusted = 0;
+        for (std::size_t k = 0; k < m; ++k) {
+            adjusted = std::max(adjusted, std::min(1.0, static_cast<double>(m - k) * p[order[k]]));
+            expected[order[k]] = adjusted <= 0.05 + 1e-15;
+        }
+        EXPECT_EQ(holm_rejections(p), expected) << "family " << family;
+    }
 }
 
 // The point estimate against a brute-force mean of each seed's difference of summed matrices;
@@ -348,7 +381,8 @@ TEST(Report, OverSeedsMeansSpreadsAndDifferences) {
     EXPECT_MESSAGE_HAS(
         md,
         "Only 3 seeds: where all 3 differences have one sign the interval nearly always "
-        "excludes 0, and two experiments that do not differ have them of one sign 1 time in 4;");
+        "excludes 0 (and † most often follows), and two experiments that do not differ have "
+        "them of one sign 1 time in 4;");
     EXPECT_EQ(md.find("### Paired differences of the test mIoU"), std::string::npos);
 
     const nlohmann::json j = render_results_json(in);

@@ -1,5 +1,7 @@
 #include "host/experiment/paired_differences.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 
 namespace pfce {
@@ -39,29 +41,28 @@ bool same_test_units(const ExperimentResult& x, const ExperimentResult& y) {
     return true;
 }
 
+int family_resamples(std::size_t pairs) {
+    return static_cast<int>(std::max<std::size_t>(1000, 200 * pairs));
+}
+
 std::vector<PairedDifference> paired_differences(const std::vector<ExperimentResult>& results,
                                                  int clutter_class, int resamples) {
-    std::vector<PairedDifference> out;
+    std::vector<PairedDifference> candidates;
     for (std::size_t a = 0; a < results.size(); ++a) {
         if (!pairable(results[a])) continue;
-        for (std::size_t b = a + 1; b < results.size(); ++b) {
+        for (std::size_t b = a + 1; b < results.size(); ++b)
             // Runs of a suite with seeds pair with the runs of their own seed (what the
             // differences over seeds average); across seeds a pair mixes two trainings' chance.
-            if (!pairable(results[b]) || results[a].seed != results[b].seed ||
-                !same_test_units(results[a], results[b]))
-                continue;
-            try {
-                out.push_back({a, b,
-                               paired_bootstrap_miou_difference(
-                                   test_confusions(results[a]), test_confusions(results[b]),
-                                   static_cast<int>(results[a].class_names.size()), clutter_class,
-                                   resamples)});
-            } catch (const InputError&) {
-                // Fewer than 2 units that label a pixel: no interval to draw.
-            }
-        }
+            if (pairable(results[b]) && results[a].seed == results[b].seed &&
+                same_test_units(results[a], results[b]))
+                candidates.push_back({a, b, {}});
     }
-    return out;
+    const int draws = resamples > 0 ? resamples : family_resamples(candidates.size());
+    return draw_family(std::move(candidates), [&](const PairedDifference& p) {
+        return paired_bootstrap_miou_difference(
+            test_confusions(results[p.a]), test_confusions(results[p.b]),
+            static_cast<int>(results[p.a].class_names.size()), clutter_class, draws);
+    });
 }
 
 }  // namespace pfce

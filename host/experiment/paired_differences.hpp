@@ -5,8 +5,11 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <vector>
 
+#include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "host/experiment/results.hpp"
 #include "host/train/image_scores.hpp"
 
@@ -30,8 +33,41 @@ bool same_test_units(const ExperimentResult& x, const ExperimentResult& y);
 // Every pair a < b of finished results that recorded the same test units (ids, in order, each
 // with the same truth: its pixels of each class) of the same classes, and (runs of a suite with
 // seeds) the same seed; pairs that cannot be drawn (fewer than 2 units labelling a pixel) are
-// left out.
+// left out. Each difference's `holm` says whether it holds after Holm's correction over all of
+// them. resamples 0: family_resamples of the pairs.
 std::vector<PairedDifference> paired_differences(const std::vector<ExperimentResult>& results,
-                                                 int clutter_class, int resamples = 1000);
+                                                 int clutter_class, int resamples = 0);
+
+// The bootstrap draws for a family of `pairs` differences: 1000, or more where Holm's correction
+// asks for p-values below what 1000 draws can give (its strictest step is 0.05 / pairs, and the
+// smallest p of n draws 2 / (n + 1)): 200 a pair, so a difference all of whose draws fall on one
+// side passes that step with room.
+int family_resamples(std::size_t pairs);
+
+// Draws each candidate pair's difference (`draw`, which throws InputError where none can be
+// drawn: left out), in parallel, then marks those that hold after Holm's correction over the ones
+// drawn.
+template <typename Pair, typename Draw>
+std::vector<Pair> draw_family(std::vector<Pair> candidates, Draw&& draw) {
+    std::vector<std::optional<MiouDifference>> drawn(candidates.size());
+    parallel_for(candidates.size(), [&](std::size_t i) {
+        try {
+            drawn[i] = draw(candidates[i]);
+        } catch (const InputError&) {
+            // Fewer than 2 units that label a pixel: no interval to draw.
+        }
+    });
+    std::vector<Pair> out;
+    std::vector<double> p;
+    for (std::size_t i = 0; i < candidates.size(); ++i)
+        if (drawn[i]) {
+            candidates[i].d = *drawn[i];
+            out.push_back(candidates[i]);
+            p.push_back(drawn[i]->p);
+        }
+    const std::vector<bool> holds = holm_rejections(p);
+    for (std::size_t k = 0; k < out.size(); ++k) out[k].d.holm = holds[k];
+    return out;
+}
 
 }  // namespace pfce

@@ -217,12 +217,36 @@ Table experiments_table(const ReportInput& in) {
     return t;
 }
 
-// "+0.153*": a difference, with * where its interval excludes 0.
+// "+0.153*": a difference, with * where its interval excludes 0, and † where it holds after
+// Holm's correction over the table's pairs.
 std::string difference_cell(double sign, const MiouDifference& d) {
     const bool clear = d.lo > 0 || d.hi < 0;
     char cell[32];
-    std::snprintf(cell, sizeof cell, "%+.3f%s", sign * d.diff, clear ? "*" : "");
+    std::snprintf(cell, sizeof cell, "%+.3f%s%s", sign * d.diff, clear ? "*" : "",
+                  d.holm ? "†" : "");
     return cell;
+}
+
+// The caption's words on the draws and on the pairs' multiplicity, for a table of `pairs`.
+template <typename Pair>
+std::string family_note(const std::vector<Pair>& pairs) {
+    const std::size_t m = pairs.size();
+    const std::size_t held = static_cast<std::size_t>(
+        std::count_if(pairs.begin(), pairs.end(), [](const Pair& p) { return p.d.holm; }));
+    if (m < 2)
+        return " One pair: no correction for many comparisons is needed, and † marks the same "
+               "pairs as *.";
+    return " With " + std::to_string(m) +
+           " pairs some * arise by chance (about 1 in 20 of the pairs that truly do not "
+           "differ); † marks the " +
+           std::to_string(held) + " that still hold after Holm's correction over all " +
+           std::to_string(m) +
+           " (the chance of any † among pairs that truly do not differ is at most 1 in 20).";
+}
+
+template <typename Pair>
+int draws_of(const std::vector<Pair>& pairs) {
+    return pairs.empty() ? 0 : pairs.front().d.resamples;
 }
 
 std::vector<PairedDifference> pairs_of(const ReportInput& in) {
@@ -291,13 +315,13 @@ std::string few_units_note(std::size_t fewest) {
 std::string paired_caption(const std::vector<PairedDifference>& pairs) {
     std::string s =
         "Row minus column: the difference of the test mIoUs, marked * where its 95% paired "
-        "bootstrap interval excludes 0 (each of 1000 draws takes the same test images, by tile "
-        "for tiles, for both experiments, so the images both find hard cancel out). A difference "
-        "without * is one the test set alone could make. n/a: tested on other images. Each "
-        "experiment ran once (one training seed, whose own spread is not in the interval), and "
-        "with many pairs some * arise by chance: about 1 in 20 of the pairs that truly do not "
-        "differ.";
-    return s + few_units_note(fewest_units(pairs));
+        "bootstrap interval excludes 0 (each of " +
+        std::to_string(draws_of(pairs)) +
+        " draws takes the same test images, by tile for tiles, for both experiments, so the "
+        "images both find hard cancel out). A difference without * is one the test set alone "
+        "could make. n/a: tested on other images. Each experiment ran once (one training seed, "
+        "whose own spread is not in the interval).";
+    return s + family_note(pairs) + few_units_note(fewest_units(pairs));
 }
 
 // ---- A suite run with seeds: each experiment over its seeds -------------------------------------
@@ -421,20 +445,22 @@ std::string seeded_paired_caption(const std::vector<SeededDifference>& pairs) {
         fewest_seeds = fewest_seeds == 0 ? p.d.seeds : std::min(fewest_seeds, p.d.seeds);
     std::string s =
         "Row minus column: the difference of the test mIoUs averaged over the seeds both "
-        "experiments finished, marked * where its 95% interval excludes 0. Each of 1000 draws "
-        "takes seeds with replacement (one seed's runs of both experiments together: they drew "
-        "the same points where their label settings agree) and test images with replacement (the "
-        "same for every seed, by tile for tiles), so the interval holds what another training "
-        "seed and what another test set would change. A difference without * is one chance alone "
-        "could make. n/a: tested on other images. With many pairs some * arise by chance: "
-        "about 1 in 20 of the pairs that truly do not differ.";
+        "experiments finished, marked * where its 95% interval excludes 0. Each of " +
+        std::to_string(draws_of(pairs)) +
+        " draws takes seeds with replacement (one seed's runs of both experiments together: they "
+        "drew the same points where their label settings agree) and test images with replacement "
+        "(the same for every seed, by tile for tiles), so the interval holds what another "
+        "training seed and what another test set would change. A difference without * is one "
+        "chance alone could make. n/a: tested on other images." +
+        family_note(pairs);
     if (fewest_seeds == 1)
         s += " One seed in common: the interval is that seed's paired one, and holds nothing of "
              "the training's own spread.";
     else if (fewest_seeds > 0 && fewest_seeds < 5)
         s += " Only " + std::to_string(fewest_seeds) + " seeds: where all " +
              std::to_string(fewest_seeds) +
-             " differences have one sign the interval nearly always excludes 0, and two "
+             " differences have one sign the interval nearly always excludes 0 (and † most "
+             "often follows), and two "
              "experiments that do not differ have them of one sign 1 time in " +
              std::to_string(1 << (fewest_seeds - 1)) + "; more seeds make a * mean more.";
     return s + few_units_note(fewest_units(pairs));
@@ -1190,6 +1216,8 @@ nlohmann::json render_results_json(const ReportInput& in) {
                           {"b", in.results[p.b].id},
                           {"miou_a_minus_b", p.d.diff},
                           {"ci95", {p.d.lo, p.d.hi}},
+                          {"p", p.d.p},
+                          {"holds_after_holm", p.d.holm},
                           {"units", p.d.units},
                           {"resamples", p.d.resamples}});
     nlohmann::json not_run = nlohmann::json::array();
@@ -1234,6 +1262,8 @@ nlohmann::json render_results_json(const ReportInput& in) {
                           {"b", groups[p.b].id},
                           {"miou_a_minus_b", p.d.diff},
                           {"ci95", {p.d.lo, p.d.hi}},
+                          {"p", p.d.p},
+                          {"holds_after_holm", p.d.holm},
                           {"seeds", p.d.seeds},
                           {"units", p.d.units},
                           {"resamples", p.d.resamples}});

@@ -60,11 +60,18 @@ Spread spread_of(const std::vector<double>& values) {
 std::vector<SeededDifference> paired_differences_across_seeds(
     const std::vector<ExperimentResult>& results, const std::vector<SeedGroup>& groups,
     int clutter_class, int resamples) {
-    std::vector<SeededDifference> out;
+    // Each candidate pair's runs of the seeds both finished, each run of either tested as the
+    // first of a.
+    struct Candidate {
+        std::size_t a = 0, b = 0;
+        MiouDifference d;
+        std::vector<UnitConfusions> runs_a, runs_b;
+        int classes = 0;
+    };
+    std::vector<Candidate> candidates;
     for (std::size_t ga = 0; ga < groups.size(); ++ga)
         for (std::size_t gb = ga + 1; gb < groups.size(); ++gb) {
-            // The seeds both finished, each run of either tested as the first of a.
-            std::vector<UnitConfusions> a, b;
+            Candidate c{ga, gb, {}, {}, {}, 0};
             bool comparable = true;
             const ExperimentResult* first = nullptr;
             for (std::size_t m = 0; m < groups[ga].members.size() && comparable; ++m) {
@@ -78,19 +85,20 @@ std::vector<SeededDifference> paired_differences_across_seeds(
                 comparable = pairable(results[ia]) && pairable(results[ib]) &&
                              same_test_units(*first, results[ia]) &&
                              same_test_units(*first, results[ib]);
-                a.push_back(test_confusions(results[ia]));
-                b.push_back(test_confusions(results[ib]));
+                c.runs_a.push_back(test_confusions(results[ia]));
+                c.runs_b.push_back(test_confusions(results[ib]));
             }
-            if (!comparable || a.empty()) continue;
-            try {
-                out.push_back({ga, gb,
-                               seeded_bootstrap_miou_difference(
-                                   a, b, static_cast<int>(first->class_names.size()), clutter_class,
-                                   resamples)});
-            } catch (const InputError&) {
-                // Fewer than 2 units that label a pixel: no interval to draw.
-            }
+            if (!comparable || c.runs_a.empty()) continue;
+            c.classes = static_cast<int>(first->class_names.size());
+            candidates.push_back(std::move(c));
         }
+    const int draws = resamples > 0 ? resamples : family_resamples(candidates.size());
+    std::vector<SeededDifference> out;
+    for (const Candidate& c : draw_family(std::move(candidates), [&](const Candidate& c) {
+             return seeded_bootstrap_miou_difference(c.runs_a, c.runs_b, c.classes, clutter_class,
+                                                     draws);
+         }))
+        out.push_back({c.a, c.b, c.d});
     return out;
 }
 

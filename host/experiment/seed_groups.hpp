@@ -55,9 +55,10 @@ struct SeededDifference {
 };
 // Every pair a < b of groups with a seed in common whose runs of their common seeds were all
 // tested on the same units with the same truth (paired_differences.hpp same_test_units). With one
-// seed in common the interval is that seed's paired one.
+// seed in common the interval is that seed's paired one. Each `holm` as paired_differences's;
+// resamples 0: family_resamples of the pairs.
 std::vector<SeededDifference> paired_differences_across_seeds(
     const std::vector<ExperimentResult>& results, const std::vector<SeedGroup>& groups,
-    int clutter_class, int resamples = 1000);
+    int clutter_class, int resamples = 0);
 
 }  // namespace pfce

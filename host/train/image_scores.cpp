@@ -286,10 +286,29 @@ MiouDifference seeded_bootstrap_miou_difference(const std::vector<UnitConfusions
             if (seed_times[s] > 0) sum += static_cast<double>(seed_times[s]) * difference(s, times);
         diffs.push_back(sum / static_cast<double>(seeds));
     }
+    const auto below = std::count_if(diffs.begin(), diffs.end(), [](double v) { return v <= 0; });
+    const auto above = std::count_if(diffs.begin(), diffs.end(), [](double v) { return v >= 0; });
+    d.p = std::min(1.0, 2.0 * static_cast<double>(1 + std::min(below, above)) /
+                            static_cast<double>(resamples + 1));
     std::sort(diffs.begin(), diffs.end());
     d.lo = nearest_rank(diffs, 0.025);
     d.hi = nearest_rank(diffs, 0.975);
     return d;
+}
+
+std::vector<bool> holm_rejections(const std::vector<double>& p, double alpha) {
+    std::vector<std::size_t> order(p.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    // Ties keep their places, so equal p-values are decided alike.
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t x, std::size_t y) { return p[x] < p[y]; });
+    std::vector<bool> rejected(p.size(), false);
+    const std::size_t m = p.size();
+    for (std::size_t k = 0; k < m; ++k) {
+        if (!(p[order[k]] <= alpha / static_cast<double>(m - k))) break;
+        rejected[order[k]] = true;
+    }
+    return rejected;
 }
 
 }  // namespace pfce

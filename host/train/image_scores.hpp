@@ -88,6 +88,13 @@ struct MiouDifference {
     std::size_t units = 0;
     int resamples = 0;
     std::size_t seeds = 1;  // training seeds averaged (seeded_bootstrap_miou_difference)
+    // Two-sided bootstrap p-value of "no difference": twice the smaller share of the draws on
+    // either side of 0 (each count one more, so never 0), at most 1. lo > 0 or hi < 0 about when
+    // p < 0.05; the smallest p a draw count can give is 2 / (resamples + 1).
+    double p = 1;
+    // Set by the comparison of a family of differences (holm_rejections): the difference still
+    // holds after Holm's correction over all of them.
+    bool holm = false;
 };
 MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<std::int64_t>>& a,
                                                 const std::vector<std::vector<std::int64_t>>& b,
@@ -106,5 +113,11 @@ using UnitConfusions = std::vector<std::vector<std::int64_t>>;
 MiouDifference seeded_bootstrap_miou_difference(const std::vector<UnitConfusions>& a,
                                                 const std::vector<UnitConfusions>& b,
                                                 int num_classes, int clutter_class, int resamples);
+
+// Holm's step-down correction over a family of tests with p-values `p`: which are rejected with
+// family-wise error at most `alpha` (no false rejection among the true nulls, 19 times in 20 at
+// 0.05), whatever their dependence. The smallest p is compared with alpha / m, the next with
+// alpha / (m - 1), and so on, stopping at the first that is not smaller.
+std::vector<bool> holm_rejections(const std::vector<double>& p, double alpha = 0.05);
 
 }  // namespace pfce
