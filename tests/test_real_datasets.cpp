@@ -24,6 +24,7 @@
 #include "data/dataset.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
+#include "data/qgis_style.hpp"
 #include "data/sparse_sampler.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/sliding_window.hpp"
@@ -1587,6 +1588,78 @@ TEST(RealDatasets, IndexMasksWith255AsAClassReadWhenValuesSaySoAndAreToldOtherwi
     } catch (const InputError& e) {
         EXPECT_MESSAGE_HAS(std::string(e.what()), "mask.ignore value 255");
     }
+}
+
+// predict --qml: beside each mask a QGIS style naming each class by the value the mask holds for
+// it (the dataset's own values; 255 one of them, so no "no data" entry), in its colour. Without
+// --qml, with --force, an earlier prediction's style goes with it (it would name the classes over
+// the new mask); a user's own .qml is replaced only with --force; a mask beside another image of
+// its stem (QGIS would style that image too) is refused.
+TEST(RealDatasets, PredictQmlNamesEachClassOfTheMaskForQgis) {
+    const std::string root = test::temp_dir("real_qml");
+    const auto fd = test::write_foreign_dataset(root + "/data", index_spec({10, 20, 30, 255}));
+    const std::string run = root + "/run/last.ckpt";
+    ASSERT_EQ(
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/run --epochs 1" + kTiny)
+            .status,
+        0);
+    const std::string predict =
+        "predict --device cpu --checkpoint " + run + " --input " + fd.root + "/images --out ";
+    const test::CommandResult p = test::run_pfce(predict + root + "/pred --qml");
+    ASSERT_EQ(p.status, 0) << p.output;
+    for (const std::string& id : fd.ids) EXPECT_TRUE(fs::exists(root + "/pred/" + id + ".qml"));
+    const std::string qml = read_whole_file(root + "/pred/" + fd.ids[0] + ".qml");
+    EXPECT_EQ(qml.rfind("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n", 0), 0u);
+    EXPECT_MESSAGE_HAS(qml, "<rasterrenderer type=\"paletted\" band=\"1\"");
+    EXPECT_MESSAGE_HAS(qml,
+                       "<paletteEntry value=\"10\" color=\"#000000\" alpha=\"255\" "
+                       "label=\"background\"/>");
+    EXPECT_MESSAGE_HAS(qml,
+                       "<paletteEntry value=\"20\" color=\"#804080\" alpha=\"255\" "
+                       "label=\"road\"/>");
+    EXPECT_MESSAGE_HAS(qml,
+                       "<paletteEntry value=\"255\" color=\"#6b8e23\" alpha=\"255\" "
+                       "label=\"tree\"/>");
+    EXPECT_EQ(qml.find("no data"), std::string::npos) << qml;  // 255 is a class here
+
+    // Predicted again without --qml: refused beside the old style, removed with --force.
+    const test::CommandResult kept = test::run_pfce(predict + root + "/pred");
+    EXPECT_EQ(kept.status, 2) << kept.output;
+    const test::CommandResult again = test::run_pfce(predict + root + "/pred --force");
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_FALSE(fs::exists(root + "/pred/" + fd.ids[0] + ".qml"));
+    // A user's own style where one would go: refused, then replaced with --force.
+    fs::create_directories(root + "/mine");
+    { std::ofstream(root + "/mine/" + fd.ids[1] + ".qml") << "<qgis/>\n"; }
+    const test::CommandResult theirs = test::run_pfce(predict + root + "/mine --qml");
+    EXPECT_EQ(theirs.status, 2) << theirs.output;
+    EXPECT_MESSAGE_HAS(theirs.output, fd.ids[1] + ".qml already exists");
+    EXPECT_EQ(read_whole_file(root + "/mine/" + fd.ids[1] + ".qml"), "<qgis/>\n");
+    ASSERT_EQ(test::run_pfce(predict + root + "/mine --qml --force").status, 0);
+    EXPECT_MESSAGE_HAS(read_whole_file(root + "/mine/" + fd.ids[1] + ".qml"), "label=\"road\"");
+    // A mask written beside its image, which has its stem: the style would name classes over the
+    // image's pixel values.
+    fs::create_directories(root + "/chips");
+    write_png(root + "/chips/a.png", test::foreign_image(test::foreign_labels(40, 32, 6), 6));
+    const test::CommandResult beside =
+        test::run_pfce("predict --device cpu --checkpoint " + run + " --input " + root +
+                       "/chips/a.png --out " + root + "/chips/a.tif --qml");
+    EXPECT_EQ(beside.status, 2) << beside.output;
+    EXPECT_MESSAGE_HAS(beside.output, "--qml: " + root + "/chips/a.qml would style not only " +
+                                          root + "/chips/a.tif but also the other image of stem");
+    EXPECT_FALSE(fs::exists(root + "/chips/a.tif"));
+    // Names with XML's reserved characters, the no-data entry where no class has 255, and a
+    // comment that stays one ("--" cannot appear inside it).
+    const std::string made = qgis_paletted_style({{3, "roads & \"paths\" <1m>", {1, 2, 254}}}, 255,
+                                                 "checkpoint runs/a--b/last.ckpt");
+    EXPECT_MESSAGE_HAS(made,
+                       "<paletteEntry value=\"3\" color=\"#0102fe\" alpha=\"255\" "
+                       "label=\"roads &amp; &quot;paths&quot; &lt;1m&gt;\"/>");
+    EXPECT_MESSAGE_HAS(made,
+                       "<paletteEntry value=\"255\" color=\"#000000\" alpha=\"0\" "
+                       "label=\"no data\"/>");
+    const std::string comment = made.substr(made.find("<!--") + 4);
+    EXPECT_EQ(comment.substr(0, comment.find("-->")).find("--"), std::string::npos) << made;
 }
 
 // A dataset whose index masks give the classes their own values (LoveDA: 1..7, 0 = no data):

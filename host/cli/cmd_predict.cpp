@@ -31,6 +31,7 @@
 #include "data/dataset.hpp"
 #include "data/georef_sidecar.hpp"
 #include "data/image_io.hpp"
+#include "data/qgis_style.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
@@ -63,11 +64,13 @@ struct PredictArgs {
     bool recursive = false;      // the directory's subdirectories too, their masks in --out's
     bool skip_existing = false;  // inputs whose mask exists are left as they are
     bool mask_names = false;     // masks named as the inputs' dataset names its masks
+    bool qml = false;            // a QGIS style beside each mask: its classes by name
 };
 
 struct Job {
     std::string input, mask, overlay;
     std::string confidence;  // empty unless --confidence
+    std::string style;       // <stem>.qml with --qml, else empty
     SidecarGeoref sidecars;  // the input's world file, .prj, .aux.xml: carried to mask (and
                              // confidence), which lie on its pixel grid
     GeoReference tags;       // the input's GeoTIFF tags, read once: a TIFF mask copies them
@@ -81,6 +84,7 @@ struct Job {
     std::vector<std::string> outputs() const {
         std::vector<std::string> o{mask, overlay};
         if (!confidence.empty()) o.push_back(confidence);
+        if (!style.empty()) o.push_back(style);
         for (const std::string& p : sidecar_paths(sidecars, mask)) o.push_back(p);
         for (const std::string& p : sidecar_paths(overlay_sidecars, overlay)) o.push_back(p);
         if (!confidence.empty())
@@ -153,6 +157,10 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
     const std::string conf = confidence_path(mask, true);
     if (replacing && conf != confidence) names.push_back(conf);
     if (replacing || conf == confidence) add(conf);
+    // An earlier prediction's QGIS style (--qml), which would name its classes over this mask's.
+    if (const std::string qml = qgis_style_path(mask);
+        replacing && style.empty() && is_pfce_qgis_style(qml))
+        names.push_back(qml);
     std::vector<std::string> stale;
     for (const std::string& n : names) {
         const auto same = [&](const std::string& o) { return fs::equivalent(n, o, ec); };
@@ -253,8 +261,13 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
     } else if (!tags.empty()) {
         add_place_of_tags(overlay_place, input, tags);  // the overlay is a PNG: it holds no tags
     }
-    Job j{input,        mask.string(),  overlay_path(mask), confidence_path(mask, a.confidence),
-          std::move(g), std::move(tags)};
+    Job j{input,
+          mask.string(),
+          overlay_path(mask),
+          confidence_path(mask, a.confidence),
+          a.qml ? qgis_style_path(mask.string()) : std::string(),
+          std::move(g),
+          std::move(tags)};
     j.overlay_sidecars = std::move(overlay_place);
     return j;
 }
@@ -702,6 +715,19 @@ void run_predict(const PredictArgs& a) {
     const int tta = tta_transforms(a.tta);
     std::map<fs::path, std::optional<GenericLayout>> mask_name_layouts;
     std::vector<Job> jobs = plan_jobs(a, mask_name_layouts);
+    // QGIS applies <stem>.qml to every image of that stem in its directory: beside another image
+    // of the mask's stem (the input, when --out is next to it), the classes' names and colours
+    // would be laid over that image's pixel values too.
+    for (const Job& j : jobs) {
+        const fs::path mask(j.mask);
+        if (!j.style.empty() &&
+            other_image_of_stem(mask.parent_path(), mask.stem().string(), j.outputs()))
+            PFCE_THROW(InputError, "--qml: ", j.style, " would style not only ", j.mask,
+                       " but also the other image of stem \"", mask.stem().string(), "\" in ",
+                       mask.parent_path().string(),
+                       " (QGIS applies <stem>.qml to each image of that stem): write the masks "
+                       "into another --out");
+    }
     // --skip-existing: images added to a tree already predicted (its masks are written whole,
     // renamed into place, so one that exists is complete). An input itself never counts as done.
     // Nor an image whose files a killed predict was putting in place (its mask renamed, its
@@ -776,9 +802,10 @@ void run_predict(const PredictArgs& a) {
             if (!a.force)
                 PFCE_THROW(InputError, p, " exists beside ", j.mask,
                            " and would be read with it (GDAL takes a world file, .prj or .aux.xml "
-                           "beside an image for its place on the map; a _confidence file is an "
-                           "earlier prediction's), but this prediction does not write it: remove "
-                           "it, or pass --force to remove it with the new mask's writing");
+                           "beside an image for its place on the map, QGIS a .qml for its "
+                           "classes; a _confidence file or a .qml is an earlier prediction's), but "
+                           "this prediction does not write it: remove it, or pass --force to "
+                           "remove it with the new mask's writing");
 
     // Ctrl-C / SIGTERM: stop before the next forward pass, drop the image in hand (nothing of it
     // is written yet) and exit 130.
@@ -892,6 +919,15 @@ void run_predict(const PredictArgs& a) {
             shown.classes.push_back({m.class_names[c], m.class_colours[c]});
         shown.unlabelled_colours = m.unlabelled_colours;
         colours[kNoData] = shown.display_unlabelled();
+    }
+    // --qml: one style for every mask, each class by its value, name and colour.
+    std::string style;
+    if (a.qml) {
+        std::vector<StyledClass> classes;
+        for (std::size_t c = 0; c < value_of.size(); ++c)
+            classes.push_back({value_of[c], m.class_names[c], m.class_colours[c]});
+        style = qgis_paletted_style(classes, class_of_no_data < 0 ? int{kNoData} : -1,
+                                    "checkpoint " + a.checkpoint);
     }
     if (!m.mask_values.empty()) {
         std::string list;
@@ -1080,6 +1116,7 @@ void run_predict(const PredictArgs& a) {
             write_sidecar_georef(j.sidecars, j.mask, &staged);
             write_png(staged.stage(j.overlay), overlay);
             write_sidecar_georef(j.overlay_sidecars, j.overlay, &staged);
+            if (!j.style.empty()) write_file_atomically(staged.stage(j.style), style);
             if (!j.confidence.empty()) {
                 // 0 is no data (a prediction's confidence is at least 1/C of 255): tagged so, a
                 // GIS shows those pixels as no data, not as the most unsure ones.
@@ -1216,6 +1253,9 @@ const bool registered = register_command(
                      "probability as 0..255 gray (dark = unsure: where more points would help)");
         CLI::Option* max_pixels = add_max_pixels_option(sub, a->max_pixels);
         sub.add_flag("--force", a->force, "replace existing output files (never an input)");
+        sub.add_flag("--qml", a->qml,
+                     "beside each mask a QGIS style, <mask stem>.qml, which QGIS applies when it "
+                     "opens the mask: each class by its name and colour in the legend");
         sub.add_flag("--mask-names", a->mask_names,
                      "name each mask of a directory as the inputs' dataset names its masks "
                      "(files.image_suffix and mask_suffix of its dataset.toml: 12_sat.jpg -> "

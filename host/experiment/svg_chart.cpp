@@ -31,32 +31,6 @@ std::string tick_label(double v, double step) {
 
 }  // namespace
 
-std::string xml_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
 std::vector<double> nice_ticks(double lo, double hi, int target) {
     if (!(hi > lo)) {
         const double pad = lo == 0 ? 1 : std::fabs(lo) * 0.1;

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/text.hpp"  // xml_escape, for the charts beside it
+
 namespace pfce {
 
 struct ChartSeries {
@@ -28,6 +30,5 @@ std::string render_line_chart_svg(const ChartSpec& spec);
 
 // Tick positions covering [lo, hi] with a 1/2/5 x 10^k step, about `target` of them.
 std::vector<double> nice_ticks(double lo, double hi, int target = 6);
-std::string xml_escape(const std::string& s);
 
 }  // namespace pfce
