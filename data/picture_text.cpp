@@ -14,8 +14,38 @@ constexpr int kLineSpacing = 3;  // pixels between lines of text
 constexpr int kMargin = 4;       // around a strip's contents, as the sheets' gap
 constexpr int kMinLegendWidth = 240;
 
+// A combining diacritical mark (U+0300..U+036F: 0xCC 0x80..0xBF or 0xCD 0x80..0xAF) at text[i]:
+// names copied from macOS file names carry their accents so (NFD, "e" + U+0301 for "é").
+int combining_mark_at(std::string_view text, std::size_t i) {
+    if (i + 1 >= text.size()) return -1;
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const auto next = static_cast<unsigned char>(text[i + 1]);
+    if ((next & 0xC0) != 0x80 || (lead != 0xCC && lead != 0xCD)) return -1;
+    const int code = ((lead & 0x1F) << 6) | (next & 0x3F);
+    return code <= 0x36F ? code : -1;
+}
+
+// The Latin-1 letter (U+00C0..U+00FF) that `base` with combining `mark` composes to (NFC), or -1.
+int composed_latin1(int base, int mark) {
+    // Each Latin-1 letter with its base letter and mark, in code order from U+00C0; ' ' for none
+    // (Æ, Ð, ×, Ø, Þ, ß and their small forms).
+    static constexpr const char* kBases =
+        "AAAAAA CEEEEIIII NOOOOO  UUUUY  aaaaaa ceeeeiiii nooooo  uuuuy y";
+    static constexpr int kMarks[64] = {
+        0x300, 0x301, 0x302, 0x303, 0x308, 0x30A, 0,     0x327, 0x300, 0x301, 0x302, 0x308, 0x300,
+        0x301, 0x302, 0x308, 0,     0x303, 0x300, 0x301, 0x302, 0x303, 0x308, 0,     0,     0x300,
+        0x301, 0x302, 0x308, 0x301, 0,     0,     0x300, 0x301, 0x302, 0x303, 0x308, 0x30A, 0,
+        0x327, 0x300, 0x301, 0x302, 0x308, 0x300, 0x301, 0x302, 0x308, 0,     0x303, 0x300, 0x301,
+        0x302, 0x303, 0x308, 0,     0,     0x300, 0x301, 0x302, 0x308, 0x301, 0,     0x308};
+    for (int k = 0; k < 64; ++k)
+        if (kBases[k] == base && kMarks[k] == mark) return 0xC0 + k;
+    return -1;
+}
+
 // The characters of `text` as glyph indices: printable ASCII as itself, a UTF-8 Latin-1 letter
-// (U+00A0..U+00FF: "Gebäude", "végétation") as its own glyph, any other character '?' once (its
+// (U+00A0..U+00FF: "Gebäude", "végétation") as its own glyph, and so a letter with a combining
+// accent after it (NFD) where Latin-1 has the two as one; another combining accent is left off
+// its letter (the letter is the closer reading), any other character is '?' once (its
 // continuation bytes skipped; a stray one is no character).
 std::vector<int> glyphs_of(std::string_view text) {
     constexpr int kQuestion = '?' - 32, kLatin1 = 95;  // the glyph table's first Latin-1 entry
@@ -27,6 +57,12 @@ std::vector<int> glyphs_of(std::string_view text) {
         if (c >= 32 && c < 127) {
             g.push_back(c - 32);
             continue;
+        }
+        if (const int mark = combining_mark_at(text, i); mark >= 0) {
+            const int base = g.empty() || g.back() >= kLatin1 ? -1 : g.back() + 32;
+            if (const int composed = composed_latin1(base, mark); composed >= 0)
+                g.back() = kLatin1 + composed - 0xA0;
+            continue;  // no glyph of its own either way
         }
         // U+00A0..U+00FF is 0xC2 0xA0..0xBF or 0xC3 0x80..0xBF.
         const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
@@ -69,7 +105,9 @@ std::string fit_text(std::string_view text, int max_width) {
     std::string out;
     int chars = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
-        const bool starts = (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
+        // A combining accent belongs to the letter before it: never cut from it, never counted.
+        const bool starts =
+            (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && combining_mark_at(text, i) < 0;
         if (starts && chars++ == room) break;
         out += text[i];
     }

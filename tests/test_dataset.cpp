@@ -1905,6 +1905,14 @@ TEST(PictureText, GlyphsTitlesAndLegend) {
     EXPECT_EQ(drawn("€"), drawn("?"));
     EXPECT_EQ(text_width("€"), text_width("?"));
     EXPECT_EQ(drawn("\x80"), drawn(""));  // a stray continuation byte is no character
+    // A letter and a combining accent (NFD, as macOS names files): the Latin-1 letter they make
+    // ("e" + U+0301 is "é"), or the letter alone where Latin-1 has none ("c" + caron); never '?'.
+    EXPECT_EQ(drawn("Ve\u0301ge\u0301tation"), drawn("Végétation"));
+    EXPECT_EQ(drawn("A\u030A y\u0308 N\u0303 c\u0327"), drawn("Å ÿ Ñ ç"));
+    EXPECT_EQ(drawn("Brnoc\u030C"), drawn("Brnoc"));
+    EXPECT_EQ(drawn("\u0301x"), drawn("x"));  // a mark with no letter before it: nothing
+    EXPECT_EQ(fit_text("Ve\u0301ge\u0301tation basse", 6 * text_width("a")), "Ve\u0301g...");
+    EXPECT_EQ(fit_text("Ve\u0301ge\u0301tation", 9 * text_width("a")), "Ve\u0301ge\u0301ta...");
     EXPECT_EQ(fit_text("building", 100), "building");
     const std::string cut = fit_text("impervious surfaces", 10 * text_width("a"));
     EXPECT_EQ(cut, "impervi...");  // ten characters of room
