@@ -341,6 +341,11 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[optimizer]\nclip = nan\n", "\"optimizer.clip\" = nan"},
         {"[optimizer]\nweight_decay = nan\n", "optimizer.weight_decay"},
         {"[optimizer]\nbeta1 = 1.0\n", "optimizer.beta1"},
+        // Below 1, but 1 in float, where the optimizer holds it (the first step divided by 0).
+        {"[optimizer]\nbeta2 = 0.99999999\n",
+         "optimizer.beta2 = 0.99999999: expected in [0, 1) and at most 0.99999994"},
+        {"[optimizer]\nbeta1 = 0.99999999999\n", "optimizer.beta1 = 0.99999999999"},
+        {"[optimizer]\nname = \"sgd\"\nmomentum = 0.99999999\n", "optimizer.momentum"},
         {"[data]\nmax_pixels = 0\n", "data.max_pixels"},
         {"[data]\nmax_pixels = -1\n", "data.max_pixels"},
         {"[data]\ncrop_size = 7\n", "data.crop_size"},

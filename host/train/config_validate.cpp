@@ -231,12 +231,18 @@ void validate(const Config& c, const ConfigKeySources& source) {
         bad(source, "optimizer.weight_decay", o.weight_decay,
             "below 1 / optimizer.lr = " + format_number(1 / o.lr) + " for " + o.name +
                 " (each step multiplies the weights by 1 - lr * weight_decay)");
-    if (!(o.momentum >= 0 && o.momentum < 1))
-        bad(source, "optimizer.momentum", o.momentum, "in [0, 1)");
-    if (!(o.beta1 >= 0 && o.beta1 < 1))
+    // The optimizer holds these in float, where a value just under 1 (0.99999999) is 1: the
+    // largest float below 1 is 0.99999994, and that is the bound (beta2 = 0.99999999 passed as
+    // below 1, and the first step divided by 1 - beta2 = 0: "training diverged ... lower the lr").
+    const auto below_one_in_float = [](double v) { return v >= 0 && static_cast<float>(v) < 1.0f; };
+    const std::string in_float = "in [0, 1) and at most 0.99999994, the largest float below 1";
+    if (!below_one_in_float(o.momentum)) bad(source, "optimizer.momentum", o.momentum, in_float);
+    if (!below_one_in_float(o.beta1))
         bad(source, "optimizer.beta1", o.beta1,
-            "in [0, 1) (at 1 the first moment never moves and the bias correction divides by 0)");
-    if (!(o.beta2 >= 0 && o.beta2 < 1)) bad(source, "optimizer.beta2", o.beta2, "in [0, 1)");
+            in_float + " (at 1 the first moment never moves and the bias correction divides by 0)");
+    if (!below_one_in_float(o.beta2))
+        bad(source, "optimizer.beta2", o.beta2,
+            in_float + " (at 1 the bias correction divides by 0)");
     // eps is added to sqrt(v) in float: below 1e-30 it rounds towards 0 (a division by ~0 for a
     // weight without gradient), above 1 Adam's step is lr * m / eps, a vanishing SGD.
     if (!(o.eps >= kMinAdamEps && o.eps <= 1))
