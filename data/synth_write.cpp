@@ -21,6 +21,7 @@
 #include "core/parallel.hpp"
 #include "core/stop_signal.hpp"
 #include "core/text.hpp"
+#include "data/data_directory.hpp"
 #include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
@@ -307,10 +308,26 @@ bool reuse_synthetic_dataset(const SynthOptions& opts, SynthReplace replace, Out
 
 }  // namespace
 
-void check_synthetic_dataset_dir(const SynthOptions& opts, SynthReplace replace) {
+namespace {
+
+// What is refused before the directory is looked at or claimed (a refusal leaves no trace): the
+// settings, a place below a mask directory or among another dataset's images or masks (its scans
+// would meet the new dataset's files, and its own data synth --force then refused them as files
+// it did not write), and a dataset the disk cannot hold.
+void refuse_synthetic_dataset_settings_and_place(const SynthOptions& opts) {
     check_synth_options(opts);
     refuse_output_below_mask_directory(opts.out_dir, opts.flag + " " + opts.out_dir);
+    if (const std::string data = data_directory_of(opts.out_dir); !data.empty())
+        PFCE_THROW(InputError, opts.flag, " ", opts.out_dir, " would lie in ", data,
+                   ", where its files would be read as that dataset's; write the synthetic "
+                   "dataset elsewhere (--force does not change this)");
     check_synthetic_dataset_fits(opts);
+}
+
+}  // namespace
+
+void check_synthetic_dataset_dir(const SynthOptions& opts, SynthReplace replace) {
+    refuse_synthetic_dataset_settings_and_place(opts);
     reuse_synthetic_dataset(
         opts, replace,
         check_output_dir(opts.out_dir, kSynthOutputKind, kSynthCompletionFile, opts.flag));
@@ -320,9 +337,7 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
                                const std::function<void(int done, int total)>& progress) {
     namespace fs = std::filesystem;
     const std::string marker = (fs::path(opts.out_dir) / kSynthCompletionFile).string();
-    check_synth_options(opts);  // before the directory is claimed: a refusal leaves no trace
-    refuse_output_below_mask_directory(opts.out_dir, opts.flag + " " + opts.out_dir);
-    check_synthetic_dataset_fits(opts);
+    refuse_synthetic_dataset_settings_and_place(opts);
     const OutputDirClaim claim =
         claim_output_dir(opts.out_dir, kSynthOutputKind, kSynthCompletionFile, opts.flag);
     const OutputDirState state = claim.state;

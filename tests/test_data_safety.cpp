@@ -310,6 +310,34 @@ TEST(DataSafety, ASyntheticDatasetIsReusedOnlyWholeAndForceWritesItAgain) {
                                         " --force");
 }
 
+// data synth --out inside another dataset's images or masks (a Kaggle Images/, a generic masks/)
+// wrote a dataset there, which that dataset's scans then met (and its own data synth --force
+// refused as files it did not write): refused, --force or not, and the dataset stays whole.
+TEST(DataSafety, ASyntheticDatasetIsNeverWrittenAmongAnotherDatasetsFiles) {
+    const std::string root = test::temp_dir("safety_synth_inside");
+    const std::string out = root + "/synth";
+    ASSERT_EQ(test::run_pfce("data synth --out " + out + " --count 3 --size 32 --seed 1").status,
+              0);
+    const auto whole = snapshot(out);
+    for (const std::string& force : {"", " --force"}) {
+        const test::CommandResult in_images = test::run_pfce(
+            "data synth --out " + out + "/patches/Images/x --count 3 --size 32" + force);
+        EXPECT_EQ(in_images.status, 2) << in_images.output;
+        EXPECT_MESSAGE_HAS(in_images.output, "--out " + out +
+                                                 "/patches/Images/x would lie in the "
+                                                 "Images/ of the dataset " +
+                                                 out + "/patches");
+        EXPECT_MESSAGE_HAS(in_images.output, "--force does not change this");
+    }
+    EXPECT_EQ(snapshot(out), whole);
+    const test::ForeignDataset fd = test::write_foreign_dataset(root + "/generic", {});
+    const test::CommandResult in_masks =
+        test::run_pfce("data synth --out " + fd.root + "/masks/x --count 3 --size 32");
+    EXPECT_EQ(in_masks.status, 2) << in_masks.output;
+    EXPECT_MESSAGE_HAS(in_masks.output, "would lie in the mask directory");
+    EXPECT_FALSE(fs::exists(fd.root + "/masks/x"));
+}
+
 TEST(DataSafety, MasksAreNeverWrittenIntoAFolderOfOtherFiles) {
     const std::string root = test::temp_dir("safety_sample");
     const test::ForeignDataset fd =

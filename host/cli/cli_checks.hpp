@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/output_dir.hpp"
+#include "data/data_directory.hpp"
 #include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
 #include "host/train/sliding_window.hpp"
@@ -54,50 +55,7 @@ inline bool lower_ext_is(const std::filesystem::path& p, std::initializer_list<c
     return false;
 }
 
-// The data directory `dir` is part of, where a file written into it would be read as data (or,
-// in a subdirectory of it, said by every scan): a mask directory (masks.json), the image or mask
-// directory of a generic dataset (dataset.toml in an ancestor; its [files] images and masks,
-// images/ and masks/ by default), the Images/ or Labels/ of a Kaggle-layout dataset; `dir` or any
-// directory below one. Compared through links, both as given and resolved (an images/ that links
-// elsewhere is still one). Empty otherwise (a predictions/ folder inside a dataset's root is
-// fine: nothing reads it; so is one where the images lie in the root itself).
-inline std::string data_directory_of(const std::filesystem::path& dir) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::path given = fs::absolute(dir, ec).lexically_normal();
-    const fs::path d = fs::weakly_canonical(given, ec);
-    if (ec || d.empty()) return {};
-    // `data` resolved is d or an ancestor of d; where it is the dataset's root itself (its images
-    // or masks lie in the root), d alone: a predictions/ folder in that root is fine.
-    auto holds = [&](const fs::path& data, const fs::path& root) {
-        std::error_code e;
-        const fs::path c = fs::weakly_canonical(data, e);
-        if (e) return false;
-        if (c == fs::weakly_canonical(root, e)) return d == c;
-        const fs::path rel = d.lexically_relative(c);
-        return !rel.empty() && *rel.begin() != "..";
-    };
-    for (const fs::path& start : {given, d})
-        for (fs::path root = start; !root.empty(); root = root.parent_path()) {
-            if (is_mask_directory(root.string()))
-                return "the mask directory " + fs::weakly_canonical(root, ec).string();
-            if (const std::optional<GenericLayout> l = generic_layout(root)) {
-                if (holds(l->images, root))
-                    return "the image directory " + l->images.string() + " of the dataset " +
-                           root.string();
-                if (holds(l->masks, root))
-                    return "the mask directory " + l->masks.string() + " of the dataset " +
-                           root.string();
-            }
-            for (const auto& [mine, other] :
-                 {std::pair{"Images", "Labels"}, std::pair{"Labels", "Images"}})
-                if (fs::is_directory(root / other, ec) && fs::is_directory(root / mine, ec) &&
-                    holds(root / mine, root))
-                    return std::string("the ") + mine + "/ of the dataset " + root.string();
-            if (root == root.parent_path()) break;
-        }
-    return {};
-}
+using pfce::data_directory_of;  // data/data_directory.hpp
 
 // InputError when `file`, an output given as `given` ("--out X"), would lie in a data directory
 // (data_directory_of), --force or not: a sheet or a prediction among a dataset's masks is read as
