@@ -207,10 +207,21 @@ GenericSpec parse_spec(const fs::path& toml_path) {
                 PFCE_THROW(InputError, file, ": class name \"", controls_escaped(*s),
                            "\" holds a control character (a tab, newline or code below 32); "
                            "expected printable text");
-        // Reports, metrics and checkpoints name classes: two alike could not be told apart.
-        if (std::find(spec.names.begin(), spec.names.end(), *s) != spec.names.end())
-            PFCE_THROW(InputError, file, ": class name \"", *s,
-                       "\" appears twice in classes.names (expected one name per class)");
+        // Reports, metrics and checkpoints name classes: two alike could not be told apart, nor
+        // two apart only in case (clutter is found in any case: "Clutter" beside "clutter" was
+        // kept in the mIoU without clutter, unsaid).
+        const auto lower = [](std::string t) {
+            for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            return t;
+        };
+        for (const std::string& earlier : spec.names)
+            if (lower(earlier) == lower(*s))
+                PFCE_THROW(
+                    InputError, file, ": class name \"", *s,
+                    "\" appears twice in "
+                    "classes.names",
+                    earlier == *s ? "" : " (as \"" + earlier + "\": names apart only in case)",
+                    " (expected one name per class)");
         spec.names.push_back(*s);
     }
     if (spec.names.size() > 32)

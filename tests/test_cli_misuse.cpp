@@ -14,6 +14,7 @@
 
 #include "data/image_io.hpp"
 #include "host/train/checkpoint.hpp"
+#include "host/train/trainer.hpp"
 #include "tests/foreign_dataset.hpp"
 #include "tests/test_util.hpp"
 
@@ -1115,6 +1116,14 @@ TEST(CliMisuse, QuietlyTakenSettingsAreRefusedNamingTheValue) {
     const test::CommandResult dup = test::run_pfce("data stats " + fd.root);
     EXPECT_EQ(dup.status, 2) << dup.output;
     EXPECT_MESSAGE_HAS(dup.output, "class name \"road\" appears twice");
+    // Nor two apart only in case ("Clutter" beside "clutter": clutter is found in any case).
+    toml.replace(toml.find("\"road\"", toml.find("\"road\"") + 1), 6, "\"Road\"");
+    std::ofstream(fd.root + "/dataset.toml") << toml;
+    const test::CommandResult cased = test::run_pfce("data stats " + fd.root);
+    EXPECT_EQ(cased.status, 2) << cased.output;
+    EXPECT_MESSAGE_HAS(cased.output,
+                       "class name \"Road\" appears twice in classes.names (as "
+                       "\"road\": names apart only in case)");
     // A suite's name becomes runs/<name>: a path there would write elsewhere.
     std::ofstream(root + "/suite.toml") << "[suite]\nname = \"../x\"\nexperiments = []\n";
     const test::CommandResult su = test::run_pfce("run " + root + "/suite.toml --device cpu");
@@ -2291,6 +2300,34 @@ TEST(CliMisuse, EvalAgainstAnotherRunComparesOnTheSameImages) {
     EXPECT_MESSAGE_HAS(copied.output, "is not the data --against " + root +
                                           "/other/last.ckpt was trained on, or that data has "
                                           "changed since");
+    // --bootstrap 0 ("none") cannot hold for the comparison's interval: refused, not ignored.
+    const test::CommandResult none =
+        test::run_pfce(eval + a + "/last.ckpt --against " + b + "/last.ckpt --bootstrap 0");
+    EXPECT_EQ(none.status, 2) << none.output;
+    EXPECT_MESSAGE_HAS(none.output, "--bootstrap 0 with --against " + b +
+                                        "/last.ckpt: the comparison always draws its paired "
+                                        "interval");
+    // B's own losses beside the comparison, as its eval prints them.
+    EXPECT_MESSAGE_HAS(cmp.output, "B: loss (dense)");
+    EXPECT_EQ(both["against"]["loss_dense"], only_b["loss_dense"]);
+    // A model trained on gray copies of the images, scored on colour ones: said of it, as
+    // of --checkpoint's model.
+    fs::copy(fd.root, root + "/gray-copy", fs::copy_options::recursive);
+    for (const auto& e : fs::directory_iterator(root + "/gray-copy/images")) {
+        RgbImage img = read_rgb(e.path().string());
+        for (std::size_t i = 0; i < img.pixels.size(); i += 3)
+            img.pixels[i] = img.pixels[i + 1] = img.pixels[i + 2] = img.pixels[i + 1];
+        write_png(e.path().string(), img);
+    }
+    ASSERT_EQ(
+        test::run_pfce("train --data " + root + "/gray-copy --out " + root + "/gray-run" + kTiny)
+            .status,
+        0);
+    const test::CommandResult grey =
+        test::run_pfce(eval + a + "/last.ckpt --against " + root + "/gray-run/last.ckpt");
+    EXPECT_EQ(grey.status, 0) << grey.output;
+    EXPECT_MESSAGE_HAS(grey.output, "12 of the 12 images scored are in colour but " + root +
+                                        "/gray-run/last.ckpt (--against) was trained on gray");
 }
 
 // eval --against on data unlike ours: JPEG chips of several sizes (scored in windows, both models
@@ -2566,7 +2603,26 @@ TEST(CliMisuse, TrainWritesItsSettingsAsAConfigAnotherRunCanStartFrom) {
 
     // A resume with more epochs: the file says the count the run now goes to.
     ASSERT_EQ(test::run_pfce("train --resume --out " + run + " --epochs 2").status, 0);
-    EXPECT_MESSAGE_HAS(file_text(config), "epochs = 2\n");
+    const std::string two = file_text(config);
+    EXPECT_MESSAGE_HAS(two, "epochs = 2\n");
+    // Edited (it changes nothing), then a resume with nothing to do: put back as the run is.
+    {
+        std::ofstream(config) << two.substr(0, two.find("[optimizer]"))
+                              << "[optimizer]\nlr = 0.5\n";
+    }
+    ASSERT_EQ(test::run_pfce("train --resume --out " + run + " --epochs 2").status, 0);
+    EXPECT_EQ(file_text(config), two);
+    // Paths as a suite gives them (relative to where it ran) are written absolute: from another
+    // directory the file names the same data.
+    Config relative;
+    relative.data.root = "data/here";
+    relative.run.out = "runs/x/train";
+    const std::string text_of_relative = run_config_text(relative);
+    EXPECT_MESSAGE_HAS(text_of_relative,
+                       "root = \"" + (fs::current_path() / "data/here").string() + "\"\n");
+    EXPECT_MESSAGE_HAS(text_of_relative, "#   pfce train --config " +
+                                             (fs::current_path() / "runs/x/train").string() +
+                                             "/config.toml --out NEW_DIR\n");
     // A user's file of that name beside the run: left, said, and the run goes on.
     { std::ofstream(config) << "# my notes\n"; }
     const test::CommandResult kept = test::run_pfce("train --resume --out " + run + " --epochs 3");

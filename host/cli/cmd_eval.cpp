@@ -49,8 +49,9 @@ struct EvalArgs {
     bool overlap_given = false;                           // else a quarter of the window
     bool max_pixels_given = false;
     bool json = false;
-    bool force = false;   // may replace --per-image's and --confusion's files
-    int bootstrap = 0;    // resamples of a bootstrap interval of the mIoU; 0: none
+    bool force = false;  // may replace --per-image's and --confusion's files
+    int bootstrap = 0;   // resamples of a bootstrap interval of the mIoU; 0: none
+    bool bootstrap_given = false;
     std::string against;  // a second checkpoint scored on the same images, compared pairwise
 };
 
@@ -130,6 +131,12 @@ void run_eval(const EvalArgs& a) {
     if (a.bootstrap != 0 && (a.bootstrap < 100 || a.bootstrap > 100000))
         PFCE_THROW(InputError, "--bootstrap ", a.bootstrap,
                    ": expected 100..100000 resamples (1000 is usual), or 0 for none");
+    // The comparison's paired interval is always drawn (1000 resamples unless said): a 0 given
+    // for "none" would be ignored without a word.
+    if (a.bootstrap_given && a.bootstrap == 0 && !a.against.empty())
+        PFCE_THROW(InputError, "--bootstrap 0 with --against ", a.against,
+                   ": the comparison always draws its paired interval; expected 100..100000 "
+                   "resamples, or leave --bootstrap out for 1000");
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     // --against: the other model on a backend of its own (it is built with its run's kernels,
@@ -356,6 +363,11 @@ void run_eval(const EvalArgs& a) {
     // as predict says of its inputs: scored as asked, with the reason the scores may be low.
     const TrainedImageKinds trained = trained_image_kinds(trained_data);
     std::size_t unlike = 0;
+    // ... and of the model --against names, trained on data of its own.
+    const TrainedImageKinds other_trained =
+        other ? trained_image_kinds(other->meta.value("data", nlohmann::json::object()))
+              : TrainedImageKinds{};
+    std::size_t other_unlike = 0;
     so.on_read = [&](const std::vector<SampleData>& part) {
         if (trained.known)
             unlike += static_cast<std::size_t>(std::count_if(
@@ -392,8 +404,13 @@ void run_eval(const EvalArgs& a) {
             if (stop_requested()) throw StopRequested();
             progress.update(done, total, unit);
         };
-        other_so.on_read = [](const std::vector<SampleData>&) {
+        other_so.on_read = [&](const std::vector<SampleData>& part) {
             if (stop_requested()) throw StopRequested();
+            if (other_trained.known)
+                other_unlike += static_cast<std::size_t>(
+                    std::count_if(part.begin(), part.end(), [&](const SampleData& s) {
+                        return other_trained.unlike(image_gray(s.image));
+                    }));
         };
         const EvalResult result = evaluate_split(
             *other_backend, *other->net, ds, indices, a.labels.empty() ? nullptr : &labels,
@@ -427,6 +444,11 @@ void run_eval(const EvalArgs& a) {
                  trained.gray ? "in colour" : "gray", " but ", a.checkpoint, " was trained on ",
                  trained.gray ? "gray" : "colour",
                  " images: its scores on them may say little of the model");
+    if (other_unlike > 0)
+        log_warn(other_unlike, " of the ", indices.size(), " images scored are ",
+                 other_trained.gray ? "in colour" : "gray", " but ", a.against,
+                 " (--against) was trained on ", other_trained.gray ? "gray" : "colour",
+                 " images: its scores on them may say little of that model");
     std::vector<ImageScore> scores;
     StagedFiles outputs;  // --per-image and --confusion
     if (!a.per_image.empty()) {
@@ -498,6 +520,8 @@ void run_eval(const EvalArgs& a) {
         nlohmann::json j = to_json(r.metrics, m.class_names);
         if (comparison) {
             j["against"] = comparison_json(*comparison, a.against, m.class_names, unit_name);
+            j["against"]["loss_dense"] = other_result->loss_dense;
+            if (!a.labels.empty()) j["against"]["loss_labels"] = other_result->loss;
             if (other->meta.contains("pfce")) j["against"]["trained_with"] = other->meta["pfce"];
             if (const TrainingProgress p = training_progress(other->meta); p.known) {
                 j["against"]["epoch"] = p.epoch;
@@ -600,10 +624,14 @@ void run_eval(const EvalArgs& a) {
         std::printf("every image's scores: %s\n", a.per_image.c_str());
     }
     if (!a.confusion.empty()) std::printf("confusion matrix: %s\n", a.confusion.c_str());
-    if (comparison)
+    if (comparison) {
         std::printf("%s", format_comparison(*comparison, a.against, m.class_names, m.clutter_class,
                                             unit_name)
                               .c_str());
+        std::printf("%-22s %8.4f\n", "B: loss (dense)", other_result->loss_dense);
+        if (!a.labels.empty())
+            std::printf("%-22s %8.4f\n", "B: loss (--labels)", other_result->loss);
+    }
 }
 
 const bool registered = register_command(
@@ -645,17 +673,19 @@ const bool registered = register_command(
         sub.add_option("--confusion", a->confusion,
                        "also draw the confusion matrix to this SVG file (rows: true classes; "
                        "cells: the share of a class's pixels predicted as each)");
-        sub.add_option("--bootstrap", a->bootstrap,
-                       "also a 95% interval of the mIoU from this many resamples of the images "
-                       "scored (e.g. 1000): how much the score depends on which images were "
-                       "tested");
+        CLI::Option* bootstrap =
+            sub.add_option("--bootstrap", a->bootstrap,
+                           "also a 95% interval of the mIoU from this many resamples of the images "
+                           "scored (e.g. 1000): how much the score depends on which images were "
+                           "tested");
         sub.add_option("--against", a->against,
                        "a second checkpoint scored on the same images: both models' scores side "
                        "by side, and their mIoU difference with a 95% paired bootstrap interval "
                        "(whether the test set can tell them apart)");
         sub.add_flag("--force", a->force, "replace an existing --per-image or --confusion file");
-        sub.callback([a, batch_size, window, overlap, max_pixels] {
+        sub.callback([a, batch_size, window, overlap, max_pixels, bootstrap] {
             a->batch_size_given = batch_size->count() > 0;
+            a->bootstrap_given = bootstrap->count() > 0;
             a->window_given = window->count() > 0;
             a->overlap_given = overlap->count() > 0;
             a->max_pixels_given = max_pixels->count() > 0;

@@ -1470,7 +1470,11 @@ bool is_run_config(const std::string& path) {
     return first.rfind(kRunConfigMarker, 0) == 0;
 }
 
-std::string run_config_text(const Config& cfg) {
+std::string run_config_text(const Config& given) {
+    // Absolute paths, so the file starts the same run from any directory (a suite's runs hold
+    // them as the suite gave them: relative, they named another dataset from elsewhere).
+    Config cfg = given;
+    make_paths_absolute(cfg);
     std::string o = kRunConfigMarker;
     o += ", what this run trains with; pfce " + pfce_version_text() +
          ".\n# Written at the run's start and at each resume. Editing it changes nothing: the "
@@ -1607,11 +1611,12 @@ TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& i
     TrainingRun run(backend, cfg, inputs, opts);
     if (!opts.resume) run.init_weights();  // a resume takes its own weights from last.ckpt
     run.claim_output_dir();
-    if (opts.resume && !run.resume()) return run.finish();
+    const bool more = !opts.resume || run.resume();
     // A run always has the last.ckpt --resume needs: killed (SIGKILL, power) in its first epoch,
     // after metrics.jsonl was begun, it held nothing to resume and refused to start over.
     if (!opts.resume) run.save_start();
-    run.write_run_config();
+    run.write_run_config();  // also where a resume finds nothing to do: an edited file is put back
+    if (!more) return run.finish();
     run.log_start();
     while (!run.done())
         if (!run.train_epoch()) return std::move(run.result());
