@@ -180,4 +180,17 @@ inline std::string xml_escape(const std::string& s) {
     return out;
 }
 
+// `s` with its ASCII letters in lower case (names compared "in any case").
+inline std::string ascii_lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// Up to three of `names`, comma-separated, and ", ..." past them: a message's examples.
+inline std::string some_names(const std::vector<std::string>& names) {
+    std::string s;
+    for (std::size_t i = 0; i < names.size() && i < 3; ++i) s += (i ? ", " : "") + names[i];
+    return s + (names.size() > 3 ? ", ..." : "");
+}
+
 }  // namespace pfce

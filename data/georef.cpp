@@ -4,9 +4,13 @@
 #include "data/georef.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <sstream>
+#include <vector>
+
 #include <string>
+#include "core/error.hpp"
 
 namespace pfce {
 
@@ -80,6 +84,75 @@ std::string GeoReference::describe() const {
     if (tiepoints.size() >= 6) os << ", origin (" << tiepoints[3] << ", " << tiepoints[4] << ")";
     if (!transformation.empty()) os << ", affine transformation";
     return os.str();
+}
+
+namespace {
+
+// A grid whose rotation terms are not 0 has no north-up pixels: refused, naming its source.
+std::optional<MapGrid> north_up(MapGrid g, double rotation_a, double rotation_b,
+                                const std::string& where) {
+    if (rotation_a != 0 || rotation_b != 0)
+        PFCE_THROW(InputError, where, " places its pixels on a rotated or sheared grid (terms ",
+                   rotation_a, ", ", rotation_b,
+                   "): points are found only on north-up images; warp it first (gdalwarp IN "
+                   "OUT.tif)");
+    if (!(g.sx > 0 && g.sy > 0))
+        PFCE_THROW(InputError, where, " gives the pixel size ", g.sx, " x ", -g.sy,
+                   ": expected a positive width and a negative height (north up)");
+    return g;
+}
+
+std::vector<double> numbers_in(const std::string& text) {
+    std::vector<double> v;
+    std::string token;
+    std::istringstream in(text);
+    for (char c; in.get(c);) {
+        if (c == ',' || std::isspace(static_cast<unsigned char>(c))) {
+            if (!token.empty()) v.push_back(std::strtod(token.c_str(), nullptr));
+            token.clear();
+        } else {
+            token += c;
+        }
+    }
+    if (!token.empty()) v.push_back(std::strtod(token.c_str(), nullptr));
+    return v;
+}
+
+}  // namespace
+
+std::optional<MapGrid> map_grid_of_tags(const GeoReference& g, const std::string& where) {
+    if (g.transformation.size() >= 8)
+        return north_up(
+            {g.transformation[3], g.transformation[7], g.transformation[0], -g.transformation[5]},
+            g.transformation[1], g.transformation[4], where);
+    Grid grid;
+    if (!grid_of(g, grid)) return std::nullopt;
+    // GTRasterTypeGeoKey (1025) = 2, PixelIsPoint: the tie point is the pixel's centre.
+    for (std::size_t i = 4; i + 3 < g.key_directory.size(); i += 4)
+        if (g.key_directory[i] == 1025 && g.key_directory[i + 1] == 0 &&
+            g.key_directory[i + 3] == 2) {
+            grid.x0 -= grid.sx / 2;
+            grid.y0 += grid.sy / 2;
+        }
+    return north_up({grid.x0, grid.y0, grid.sx, grid.sy}, 0, 0, where);
+}
+
+std::optional<MapGrid> map_grid_of_world(const std::string& six_numbers, const std::string& where) {
+    const std::vector<double> n = numbers_in(six_numbers);
+    if (n.size() != 6) return std::nullopt;
+    // A = n[0] (x size), D = n[1], B = n[2] (rotations), E = n[3] (y size, negative), C, F: the
+    // centre of pixel (0, 0).
+    return north_up({n[4] - n[0] / 2, n[5] - n[3] / 2, n[0], -n[3]}, n[1], n[2], where);
+}
+
+std::optional<MapGrid> map_grid_of_aux(const std::string& aux_xml, const std::string& where) {
+    const std::size_t open = aux_xml.find("<GeoTransform>");
+    const std::size_t close = aux_xml.find("</GeoTransform>");
+    if (open == std::string::npos || close == std::string::npos || close < open)
+        return std::nullopt;
+    const std::vector<double> n = numbers_in(aux_xml.substr(open + 14, close - open - 14));
+    if (n.size() != 6) return std::nullopt;
+    return north_up({n[0], n[3], n[1], -n[5]}, n[2], n[4], where);
 }
 
 }  // namespace pfce

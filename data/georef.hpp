@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,5 +42,21 @@ int epsg_code(const GeoReference& g);
 // apart". pfce pairs an image's pixels with its mask's by position: a mask on another grid puts
 // its labels on the wrong pixels.
 std::string grid_difference(const GeoReference& a, const GeoReference& b);
+
+// A north-up pixel grid on the map: the outer corner of pixel (0, 0) (x0, y0) and the pixel size
+// (sx east, sy south, both positive); a map point (x, y) lies on pixel (floor((x - x0) / sx),
+// floor((y0 - y) / sy)).
+struct MapGrid {
+    double x0 = 0, y0 = 0, sx = 0, sy = 0;
+};
+// From GeoTIFF tags: the tie point and scale, or an affine transformation (a PixelIsPoint raster's
+// tie point is its pixel's centre). nullopt where the tags place nothing; InputError naming
+// `where` for a rotated or sheared grid (no north-up pixels to find a point on).
+std::optional<MapGrid> map_grid_of_tags(const GeoReference& g, const std::string& where);
+// From a world file's six numbers (A D B E C F: pixel size, rotations, and the centre of pixel
+// (0, 0)), as SidecarGeoref::world holds them verbatim.
+std::optional<MapGrid> map_grid_of_world(const std::string& six_numbers, const std::string& where);
+// From the <GeoTransform> of a PAM .aux.xml (x0, sx, rotation, y0, rotation, -sy).
+std::optional<MapGrid> map_grid_of_aux(const std::string& aux_xml, const std::string& where);
 
 }  // namespace pfce

@@ -14,28 +14,12 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/op_params.hpp"
+#include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/image_io.hpp"
 
 namespace pfce {
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
-// Up to three names of `names`, and "..." past them.
-std::string some(const std::vector<std::string>& names) {
-    std::string s;
-    for (std::size_t i = 0; i < names.size() && i < 3; ++i) s += (i ? ", " : "") + names[i];
-    return s + (names.size() > 3 ? ", ..." : "");
-}
-
-}  // namespace
 
 std::vector<std::string> annotation_files(const Dataset& ds, const std::string& from,
                                           std::vector<std::string>* unused) {
@@ -64,7 +48,7 @@ std::vector<std::string> annotation_files(const Dataset& ds, const std::string& 
     std::map<std::string, std::vector<std::string>> by_stem;
     std::vector<std::string> not_files;
     for (const auto& e : fs::directory_iterator(from, ec)) {
-        const std::string ext = lower(e.path().extension().string());
+        const std::string ext = ascii_lower(e.path().extension().string());
         if ((ext != ".png" && ext != ".tif" && ext != ".tiff") ||
             is_temp_name(e.path().filename().string()))
             continue;
@@ -80,7 +64,7 @@ std::vector<std::string> annotation_files(const Dataset& ds, const std::string& 
                                        : " entries named as "
                                          "annotations are",
                  " no file (a link to nothing, a directory, a pipe) and not read (",
-                 some(not_files), ")");
+                 some_names(not_files), ")");
     std::vector<std::string> files(ds.size());
     std::map<std::string, bool> used;
     for (std::size_t i = 0; i < ds.size(); ++i) {
@@ -95,7 +79,7 @@ std::vector<std::string> annotation_files(const Dataset& ds, const std::string& 
         }
         if (found.size() > 1)
             PFCE_THROW(InputError, "sample ", s.id, " of ", ds.root(), " has ", found.size(),
-                       " annotation files in ", from, " (", some(found),
+                       " annotation files in ", from, " (", some_names(found),
                        "): expected one; move the others away");
         if (!found.empty()) files[i] = found[0];
     }
@@ -142,14 +126,14 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
                    ids.empty() ? std::string()
                                : ", or the name of its mask, " +
                                      fs::path(ds.sample(0).mask_path).filename().string(),
-                   r.unused.empty() ? std::string() : "; it holds " + some(r.unused));
+                   r.unused.empty() ? std::string() : "; it holds " + some_names(r.unused));
     if (!r.unused.empty())
         log_warn(from, ": ", r.unused.size(), r.unused.size() == 1 ? " file is" : " files are",
-                 " named for no sample of ", ds.root(), " and not read (", some(r.unused),
+                 " named for no sample of ", ds.root(), " and not read (", some_names(r.unused),
                  "): annotations of other images, or misnamed?");
     if (!r.unlabelled.empty())
         log_warn(r.unlabelled.size(), " of the ", n, " samples have no annotation in ", from, " (",
-                 some(r.unlabelled), "): their masks label nothing, so they train nothing");
+                 some_names(r.unlabelled), "): their masks label nothing, so they train nothing");
 
     MaskStageResult& m = r.masks;
     m.dir = out;

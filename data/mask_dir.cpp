@@ -497,6 +497,11 @@ namespace {
 // The command that makes md's masks again (its sampling settings as masks.json records them).
 std::string remake_command(const MaskDir& md) {
     const nlohmann::json imported = md.meta.value("imported", nlohmann::json());
+    if (imported.is_object() && imported.contains("from_points"))
+        return "pfce sample --data " + md.meta.value("source", std::string("DATA")) +
+               " --from-points " + imported.value("from_points", std::string("POINTS")) +
+               " --class-field " + imported.value("class_field", std::string("class")) + " --out " +
+               md.dir + " --force";
     if (imported.is_object())
         return "pfce sample --data " + md.meta.value("source", std::string("DATA")) + " --from " +
                imported.value("from", std::string("ANNOTATIONS")) + " --out " + md.dir + " --force";

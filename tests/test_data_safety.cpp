@@ -319,7 +319,7 @@ TEST(DataSafety, ASyntheticDatasetIsNeverWrittenAmongAnotherDatasetsFiles) {
     ASSERT_EQ(test::run_pfce("data synth --out " + out + " --count 3 --size 32 --seed 1").status,
               0);
     const auto whole = snapshot(out);
-    for (const std::string& force : {"", " --force"}) {
+    for (const char* force : {"", " --force"}) {
         const test::CommandResult in_images = test::run_pfce(
             "data synth --out " + out + "/patches/Images/x --count 3 --size 32" + force);
         EXPECT_EQ(in_images.status, 2) << in_images.output;

@@ -22,6 +22,7 @@
 #include "core/error.hpp"
 #include "core/op_params.hpp"
 #include "data/dataset.hpp"
+#include "data/georef.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "data/qgis_style.hpp"
@@ -1588,6 +1589,149 @@ TEST(RealDatasets, IndexMasksWith255AsAClassReadWhenValuesSaySoAndAreToldOtherwi
     } catch (const InputError& e) {
         EXPECT_MESSAGE_HAS(std::string(e.what()), "mask.ignore value 255");
     }
+}
+
+// sample --from-points: a point layer digitised over the images (GeoJSON in their map
+// coordinates, placed by their world files or GeoTIFF tags; or a CSV of pixel positions), each
+// point labelling the pixel it falls on, written as a mask directory train takes. What cannot be
+// placed or read is refused naming the feature and the value; points off every image are said.
+TEST(RealDatasets, SamplePointsFromAGeoJsonLayerOrACsvLabelTheirPixels) {
+    const std::string root = test::temp_dir("real_points");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    // Image k on the map: pixels of 0.5, its top left corner at (1000 + 100 k, 5000).
+    for (std::size_t k = 0; k < fd.ids.size(); ++k)
+        std::ofstream(fd.root + "/images/" + fd.ids[k] + ".pgw")
+            << "0.5\n0\n0\n-0.5\n"
+            << 1000.25 + 100.0 * static_cast<double>(k) << "\n4999.75\n";
+    auto point = [](const std::string& cls, double x, double y) {
+        return "{\"type\": \"Feature\", \"properties\": {\"class\": \"" + cls +
+               "\"}, \"geometry\": {\"type\": \"Point\", \"coordinates\": [" + std::to_string(x) +
+               ", " + std::to_string(y) + "]}}";
+    };
+    auto layer = [&](const std::vector<std::string>& features, const std::string& crs) {
+        std::string s = "{\"type\": \"FeatureCollection\",";
+        if (!crs.empty())
+            s += " \"crs\": {\"type\": \"name\", \"properties\": {\"name\": \"" + crs + "\"}},";
+        s += " \"features\": [";
+        for (std::size_t i = 0; i < features.size(); ++i) s += (i ? ", " : "") + features[i];
+        return s + "]}";
+    };
+    const std::string utm = "urn:ogc:def:crs:EPSG::25832";
+    // Image 0's column 10, row 5; image 1's column 3, row 7; image 2's corners (a MultiPoint);
+    // one far from every image; one more on image 0's pixel, of its class.
+    const std::vector<std::string> features = {
+        point("road", 1005.2, 4997.3), point("Tree", 1101.7, 4996.3),
+        "{\"type\": \"Feature\", \"properties\": {\"class\": \"building\"}, \"geometry\": "
+        "{\"type\": \"MultiPoint\", \"coordinates\": [[1200.1, 4999.9], [1219.7, 4984.3]]}}",
+        point("road", 0, 0), point("ROAD", 1005.4, 4997.1)};
+    const std::string points = root + "/points.geojson";
+    std::ofstream(points) << layer(features, utm);
+    const std::string sample = "sample --data " + fd.root + " --out " + root + "/sparse";
+    const test::CommandResult r = test::run_pfce(sample + " --from-points " + points);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "imported 5 of the 6 points of " + points + " into " + root +
+                                     "/sparse (3 of 8 samples labelled; 1 point on a pixel "
+                                     "already labelled with its class)");
+    EXPECT_MESSAGE_HAS(r.output, "1 of the 6 points of " + points + " lie on no image");
+    const MaskDir md = open_mask_dir(root + "/sparse");
+    const Dataset ds = Dataset::open(fd.root);
+    auto labelled = [&](const std::string& id) {
+        const LabelMap m = read_mask_png(md, id, ds.palette());
+        std::vector<std::tuple<int, int, int>> l;  // row, column, class
+        for (int y = 0; y < m.height; ++y)
+            for (int x = 0; x < m.width; ++x)
+                if (m.at(y, x) != 255) l.emplace_back(y, x, m.at(y, x));
+        return l;
+    };
+    using L = std::vector<std::tuple<int, int, int>>;
+    EXPECT_EQ(labelled(fd.ids[0]), (L{{5, 10, 1}}));
+    EXPECT_EQ(labelled(fd.ids[1]), (L{{7, 3, 3}}));
+    EXPECT_EQ(labelled(fd.ids[2]), (L{{0, 0, 2}, {31, 39, 2}}));
+    EXPECT_TRUE(labelled(fd.ids[3]).empty());
+    // They train as sampled points do.
+    const test::CommandResult t =
+        test::run_pfce("train --data " + fd.root + " --labels " + root + "/sparse --out " + root +
+                       "/run --epochs 1" + kTiny);
+    EXPECT_EQ(t.status, 0) << t.output;
+
+    // The same pixels from a CSV of pixel positions (x the column, y the row).
+    std::ofstream(root + "/points.csv") << "id,x,y,class\n"
+                                        << fd.ids[0] << ",10.5,5.5,road\n"
+                                        << fd.ids[2] << ",39,31,\"building\"\n";
+    const test::CommandResult csv =
+        test::run_pfce(sample + "-csv --from-points " + root + "/points.csv");
+    ASSERT_EQ(csv.status, 0) << csv.output;
+    const MaskDir from_csv = open_mask_dir(root + "/sparse-csv");
+    EXPECT_EQ(read_mask_png(from_csv, fd.ids[0], ds.palette()).at(5, 10), 1);
+    EXPECT_EQ(read_mask_png(from_csv, fd.ids[2], ds.palette()).at(31, 39), 2);
+
+    // Refused, naming what: a class the dataset lacks, two classes on one pixel, a line, a
+    // missing class property, the other CRS, a CSV position off its image, a sampling flag.
+    auto refused = [&](const std::string& text, const std::string& file, const std::string& extra,
+                       const std::string& message) {
+        std::ofstream(root + "/" + file) << text;
+        const test::CommandResult b =
+            test::run_pfce(sample + "-bad --from-points " + root + "/" + file + extra);
+        EXPECT_EQ(b.status, 2) << b.output;
+        EXPECT_MESSAGE_HAS(b.output, message);
+        EXPECT_FALSE(fs::exists(root + "/sparse-bad"));
+    };
+    refused(layer({point("water", 1005.2, 4997.3)}, utm), "water.geojson", "",
+            "feature 0 is of class \"water\", which " + fd.root +
+                " does not have: expected one of its class names (background, road, building, "
+                "tree), in any case");
+    refused(layer({point("road", 1005.2, 4997.3), point("tree", 1005.3, 4997.2)}, utm),
+            "both.geojson", "",
+            "feature 0 (road) and feature 1 (tree) fall on one pixel of " + fd.ids[0] +
+                " (column 10, row 5): expected one class a pixel");
+    refused(layer({"{\"type\": \"Feature\", \"properties\": {\"class\": \"road\"}, "
+                   "\"geometry\": {\"type\": \"LineString\", \"coordinates\": [[0, 0], [1, "
+                   "1]]}}"},
+                  utm),
+            "line.geojson", "", "feature 0 is a LineString: expected Point or MultiPoint");
+    refused(layer({point("road", 1005.2, 4997.3)}, utm), "named.geojson", " --class-field kind",
+            "feature 0 has no property \"kind\": expected its class name as text (its "
+            "properties: class");
+    refused("id,x,y,class\n" + fd.ids[0] + ",40,5,road\n", "off.csv", "",
+            "line 2 is at (40, 5), outside " + fd.ids[0] +
+                ", which is 40x32: expected x in [0, 40) and y in [0, 32)");
+    refused(layer({point("road", 1005.2, 4997.3)}, utm), "flags.geojson", " --points 5",
+            "--points sets how points are sampled from the dense masks, and --from-points takes");
+    // An image in another CRS than the layer's, or a layer that names none (WGS 84 by RFC 7946).
+    const std::string tif = fd.root + "/images/" + fd.ids[0] + ".tif";
+    write_geotiff(tif, read_rgb(fd.root + "/images/" + fd.ids[0] + ".png"));
+    fs::remove(fd.root + "/images/" + fd.ids[0] + ".png");
+    fs::remove(fd.root + "/images/" + fd.ids[0] + ".pgw");
+    refused(layer({point("road", 1005.2, 4997.3)}, "EPSG:4326"), "wgs.geojson", "",
+            "gives its points in EPSG:4326 but image " + tif + " is in EPSG:25832");
+    refused(layer({point("road", 1005.2, 4997.3)}, ""), "nocrs.geojson", "",
+            "names no CRS, so its points are WGS 84 longitude and latitude");
+    // In its own CRS, on the GeoTIFF's column 2, row 3 (its tags' grid: 0.05 from 366012.5,
+    // 5808070.25).
+    std::ofstream(root + "/utm.geojson") << layer({point("tree", 366012.61, 5808070.09)}, utm);
+    ASSERT_EQ(test::run_pfce(sample + "-utm --from-points " + root + "/utm.geojson").status, 0);
+    EXPECT_EQ(read_mask_png(open_mask_dir(root + "/sparse-utm"), fd.ids[0], ds.palette()).at(3, 2),
+              3);
+
+    // The grids: a PixelIsPoint tie point is a pixel's centre; an .aux.xml's GeoTransform is
+    // GDAL's (corner, size, rotation); a rotated grid has no north-up pixels.
+    GeoReference g;
+    g.pixel_scale = {0.5, 0.5, 0};
+    g.tiepoints = {0, 0, 0, 100, 200, 0};
+    g.key_directory = {1, 1, 0, 1, 1025, 0, 1, 2};
+    const std::optional<MapGrid> centre = map_grid_of_tags(g, "t.tif");
+    ASSERT_TRUE(centre.has_value());
+    EXPECT_DOUBLE_EQ(centre->x0, 99.75);
+    EXPECT_DOUBLE_EQ(centre->y0, 200.25);
+    const std::optional<MapGrid> aux = map_grid_of_aux(
+        "<PAMDataset><GeoTransform> 1.0e+03, 5.0e-01, 0, 5.0e+03, 0, -2.5e-01</GeoTransform>",
+        "a.png.aux.xml");
+    ASSERT_TRUE(aux.has_value());
+    EXPECT_DOUBLE_EQ(aux->x0, 1000);
+    EXPECT_DOUBLE_EQ(aux->sy, 0.25);
+    EXPECT_MESSAGE_HAS(test::input_error_message(
+                           [] { map_grid_of_world("0.5\n0.1\n0\n-0.5\n10\n20\n", "r.pgw"); }),
+                       "r.pgw places its pixels on a rotated or sheared grid");
 }
 
 // predict --qml: beside each mask a QGIS style naming each class by the value the mask holds for

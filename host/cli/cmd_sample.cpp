@@ -16,6 +16,7 @@
 #include "core/text.hpp"
 #include "data/dataset.hpp"
 #include "data/imported_masks.hpp"
+#include "data/point_annotations.hpp"
 #include "data/sparse_masks.hpp"
 #include "data/sparse_sampler.hpp"
 #include "host/cli/cli_checks.hpp"
@@ -37,6 +38,9 @@ struct SampleFlags {
     std::string scale_by_area_text;
     DatasetFlags dataset;
     std::string from;  // a directory of the user's own annotations, taken instead of sampling
+    std::string from_points;            // ... or a file of their points (GeoJSON or CSV)
+    std::string class_field = "class";  // the points' property or column of class names
+    const CLI::Option* class_field_option = nullptr;
     std::vector<const CLI::Option*> sampling;  // the flags that only sampling reads
 };
 
@@ -76,19 +80,45 @@ void print_label_counts(const char* what, const MaskStageResult& r, const Datase
                 static_cast<long long>(r.pixels));
 }
 
-// --from: the user's annotations, read as the dataset's masks, written as a mask directory.
-void run_import(const SampleFlags& f, const Dataset& ds) {
+// The sampling flags beside --from or --from-points (`flag` and its `what`): refused, as nothing is
+// sampled.
+void refuse_sampling_flags(const SampleFlags& f, const std::string& flag, const std::string& what) {
     for (const CLI::Option* o : f.sampling)
         if (o->count() > 0)
             PFCE_THROW(InputError, o->get_name(),
-                       " sets how points are sampled from the dense masks, and --from takes the "
-                       "annotations in ",
-                       f.from, " as they are: give one or the other");
+                       " sets how points are sampled from the dense masks, and ", flag,
+                       " takes the annotations in ", what, " as they are: give one or the other");
     if (!f.scale_by_area_text.empty())
         PFCE_THROW(InputError,
-                   "--scale-by-area sets how points are sampled from the dense masks, and --from "
-                   "takes the annotations in ",
-                   f.from, " as they are: give one or the other");
+                   "--scale-by-area sets how points are sampled from the dense masks, "
+                   "and ",
+                   flag, " takes the annotations in ", what, " as they are: give one or the other");
+}
+
+// --from-points: the user's points (a GeoJSON layer on the map, or pixel positions in a CSV),
+// each labelling its pixel, written as a mask directory.
+void run_point_import(const SampleFlags& f, const Dataset& ds) {
+    refuse_sampling_flags(f, "--from-points", f.from_points);
+    const PointImportResult r = writing_masks(f.out, "images", [&](const Progress& progress) {
+        return import_points(ds, f.from_points, f.class_field, f.out, f.force, progress);
+    });
+    std::printf("imported %zu of the %zu points of %s into %s (%zu of %zu samples labelled",
+                r.placed, r.points, f.from_points.c_str(), f.out.c_str(),
+                ds.size() - r.unlabelled.size(), ds.size());
+    if (r.duplicates > 0)
+        std::printf("; %zu point%s on a pixel already labelled with its class", r.duplicates,
+                    r.duplicates == 1 ? "" : "s");
+    std::printf(")\n");
+    print_label_counts("labelled pixels:   ", r.masks, ds);
+    for (std::size_t c = 0; c < r.masks.per_class.size(); ++c)
+        if (r.masks.per_class[c] == 0)
+            log_warn("the points label no pixel of class ", ds.palette().classes[c].name,
+                     ": a model trained on them never learns it");
+}
+
+// --from: the user's annotations, read as the dataset's masks, written as a mask directory.
+void run_import(const SampleFlags& f, const Dataset& ds) {
+    refuse_sampling_flags(f, "--from", f.from);
     const ImportResult r = writing_masks(f.out, "annotations", [&](const Progress& progress) {
         return import_masks(ds, f.from, f.out, f.force, progress);
     });
@@ -162,6 +192,10 @@ void run_sample(const SampleFlags& f) {
     keep_freed_memory();
     refuse_unreachable_out(f.out, "--out");
     const Dataset ds = open_dataset(f.data, f.dataset.options(), f.dataset);
+    if (f.from_points.empty() && f.class_field_option && f.class_field_option->count() > 0)
+        PFCE_THROW(InputError, "--class-field ", f.class_field,
+                   " names the class property of --from-points, which is not given");
+    if (!f.from_points.empty()) return run_point_import(f, ds);
     if (!f.from.empty()) return run_import(f, ds);
 
     SamplerOptions so;
@@ -225,10 +259,23 @@ const bool registered = register_command(
                                 ->capture_default_str();
         CLI::Option* per_class = sub.get_option("--points-per-class");
         f->sampling = {points, per_class, seed};
-        sub.add_option("--from", f->from,
-                       "your own annotations instead of sampling: a directory of one mask per "
-                       "sample (<id>.png or .tif, or named as the sample's mask), encoded as the "
-                       "dataset's masks (its colours or index values; ignore = unlabelled)");
+        CLI::Option* from =
+            sub.add_option("--from", f->from,
+                           "your own annotations instead of sampling: a directory of one mask "
+                           "per sample (<id>.png or .tif, or named as the sample's mask), "
+                           "encoded as the dataset's masks (its colours or index values; ignore "
+                           "= unlabelled)");
+        sub.add_option("--from-points", f->from_points,
+                       "your own points instead of sampling: a GeoJSON point layer in the "
+                       "images' map coordinates (their GeoTIFF tags, world files or .aux.xml "
+                       "place them), or a CSV of pixel positions (id, x, y, class); each point "
+                       "labels the pixel it falls on")
+            ->excludes(from);
+        f->class_field_option =
+            sub.add_option("--class-field", f->class_field,
+                           "the points' property (GeoJSON) or column (CSV) holding each point's "
+                           "class name")
+                ->capture_default_str();
         // A switch as train's are: alone, with a value (`--scale-by-area false`, which a flag
         // refused), or negated; the value is read after parsing, naming the flag.
         add_switch(&sub, "--scale-by-area",
