@@ -121,11 +121,26 @@ bool natural_less(const std::string& a, const std::string& b) {
     return a < b;
 }
 
+static void check_pixel_limit(const std::string& image, const ImageInfo& a,
+                              std::int64_t max_pixels) {
+    const std::int64_t pixels = static_cast<std::int64_t>(a.width) * a.height;
+    if (max_pixels > 0 && pixels > max_pixels)
+        PFCE_THROW(InputError, image, " is ", a.width, "x", a.height, " = ", pixels,
+                   " pixels, above the limit of ", max_pixels,
+                   " pixels (raise the limit, e.g. --max-pixels, to read it)");
+}
+
 std::string check_pair_sizes(const std::string& image, const std::string& mask,
                              std::int64_t max_pixels, const ImageChoice& choice, int& width,
                              int& height) {
     const ImageInfo a = probe_image(image);
     check_image_layout(image, a, choice);
+    if (mask.empty()) {  // an image without a mask (images_without_mask = "unlabelled")
+        check_pixel_limit(image, a, max_pixels);
+        width = a.width;
+        height = a.height;
+        return "";
+    }
     if (is_jpeg_file(mask))
         PFCE_THROW(InputError, mask,
                    ": a JPEG mask; lossy compression changes label values, so "
@@ -144,11 +159,7 @@ std::string check_pair_sizes(const std::string& image, const std::string& mask,
     if (a.width != b.width || a.height != b.height)
         PFCE_THROW(InputError, "image/mask size mismatch: ", image, " is ", a.width, "x", a.height,
                    " but ", mask, " is ", b.width, "x", b.height);
-    const std::int64_t pixels = static_cast<std::int64_t>(a.width) * a.height;
-    if (max_pixels > 0 && pixels > max_pixels)
-        PFCE_THROW(InputError, image, " is ", a.width, "x", a.height, " = ", pixels,
-                   " pixels, above the limit of ", max_pixels,
-                   " pixels (raise the limit, e.g. --max-pixels, to read it)");
+    check_pixel_limit(image, a, max_pixels);
     width = a.width;
     height = a.height;
     const std::string why = grid_difference(a.geo, b.geo);
@@ -434,6 +445,12 @@ void unlabel_pixels_owned_elsewhere(LabelMap& dense, const SampleRef& s) {
 LabelMap Dataset::read_mask(std::size_t i) const {
     const SampleRef& s = sample(i);
     if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_mask(*this, s);
+    // An image without a mask (images_without_mask = "unlabelled"): no pixel labelled.
+    if (s.mask_path.empty()) {
+        const int w = s.width > 0 ? s.width : probe_image(s.image_path).width;
+        const int h = s.height > 0 ? s.height : probe_image(s.image_path).height;
+        return LabelMap(w, h, 255);
+    }
     return read_mask_file(s.mask_path);
 }
 
@@ -686,7 +703,7 @@ void refuse_output_among_samples(const Dataset& ds, const std::string& out,
     for (std::size_t i = 0; i < ds.size(); ++i) {
         const SampleRef& s = ds.sample(i);
         dirs.insert(fs::path(s.image_path).parent_path().string());
-        dirs.insert(fs::path(s.mask_path).parent_path().string());
+        if (!s.mask_path.empty()) dirs.insert(fs::path(s.mask_path).parent_path().string());
     }
     const std::string root = resolved_path(ds.root());
     for (const std::string& d : dirs) {

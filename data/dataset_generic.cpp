@@ -57,6 +57,10 @@ struct GenericSpec {
     // images beside its training ones: Vaihingen's unlabelled tiles, OpenEarthMap's test images),
     // and said. By default ("refuse") each image needs its mask.
     bool skip_images_without_mask = false;
+    // [files] images_without_mask = "unlabelled": such images are samples whose dense mask labels
+    // nothing (and the masks directory may be missing): a dataset of images and point layers
+    // (sample --from-points) has no dense masks to give, and trains on its points all the same.
+    bool unlabelled_images_without_mask = false;
 };
 
 // A value as the file writes it (1, ["skip"], true), for a refusal of its type.
@@ -147,12 +151,15 @@ GenericSpec parse_spec(const fs::path& toml_path) {
                    {"image_suffix", "mask_suffix", "images", "masks", "images_without_mask"}, file);
         if (const toml::node* n = files.get("images_without_mask")) {
             const std::optional<std::string> v = n->value<std::string>();
-            if (!n->is_string() || (*v != "refuse" && *v != "skip"))
+            if (!n->is_string() || (*v != "refuse" && *v != "skip" && *v != "unlabelled"))
                 PFCE_THROW(InputError, file, ": files.images_without_mask = ",
                            n->is_string() ? "\"" + *v + "\"" : toml_value_text(*n),
-                           ": expected \"refuse\" (every image needs its mask: the default) or "
-                           "\"skip\" (images without one are left out, and said)");
+                           ": expected \"refuse\" (every image needs its mask: the default), "
+                           "\"skip\" (images without one are left out, and said) or "
+                           "\"unlabelled\" (they are samples whose masks label nothing: images "
+                           "labelled only by points, --from-points)");
             spec.skip_images_without_mask = *v == "skip";
+            spec.unlabelled_images_without_mask = *v == "unlabelled";
         }
         for (auto [key, out] : {std::pair{"image_suffix", &spec.image_suffix},
                                 std::pair{"mask_suffix", &spec.mask_suffix}}) {
@@ -546,8 +553,10 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
     const GenericSpec spec = parse_spec(toml_path);
     const fs::path images_dir = root / spec.images, masks_dir = root / spec.masks;
     const bool shared = images_dir == masks_dir;
+    // Images that may all lack a mask need no masks directory.
+    const bool masks_optional = spec.unlabelled_images_without_mask && !fs::exists(masks_dir, ec);
     for (const auto& [d, key] : {std::pair{images_dir, "images"}, std::pair{masks_dir, "masks"}})
-        if (!fs::is_directory(d, ec)) {
+        if (!fs::is_directory(d, ec) && !(masks_optional && d == masks_dir)) {
             // The directories a dataset ships under other names (LoveDA's Images_png, Inria's
             // gt): named, with the key that reads them.
             std::vector<std::string> subdirs;
@@ -581,8 +590,10 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
 
     const auto images = files_by_stem(images_dir, spec.image_suffix, "image_suffix", toml_path,
                                       shared ? spec.mask_suffix : std::string(), masks_dir);
-    const auto masks = files_by_stem(masks_dir, spec.mask_suffix, "mask_suffix", toml_path,
-                                     shared ? spec.image_suffix : std::string(), images_dir);
+    const auto masks = masks_optional
+                           ? decltype(images){}
+                           : files_by_stem(masks_dir, spec.mask_suffix, "mask_suffix", toml_path,
+                                           shared ? spec.image_suffix : std::string(), images_dir);
     if (images.empty())
         PFCE_THROW(InputError, "empty dataset: no .tif/.png/.jpg images in ", images_dir.string());
     for (const auto& [stem, path] : masks)
@@ -613,8 +624,20 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
                  " images have no mask and are left out (files.images_without_mask = \"skip\"): ",
                  named, unlabelled_images > 5 ? ", ..." : "", " in ", images_dir.string());
     }
+    if (spec.unlabelled_images_without_mask && unlabelled_images > 0)
+        log_info(root.string(), ": ", unlabelled_images, " of the ", images.size(),
+                 " images have no mask and label nothing (files.images_without_mask = "
+                 "\"unlabelled\"): they train on the points given for them (--labels), and "
+                 "validation and tests score only images with masks");
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
+        if (m == masks.end() && spec.unlabelled_images_without_mask) {
+            SampleRef s;
+            s.id = stem;
+            s.image_path = path.string();  // mask_path stays empty: a mask of no label
+            ds.samples_.push_back(std::move(s));
+            continue;
+        }
         if (m == masks.end() && spec.skip_images_without_mask) {
             ds.ids_without_mask_.push_back(stem);  // `images` is ordered: sorted
             continue;

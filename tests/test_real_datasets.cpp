@@ -1734,6 +1734,49 @@ TEST(RealDatasets, SamplePointsFromAGeoJsonLayerOrACsvLabelTheirPixels) {
                        "r.pgw places its pixels on a rotated or sheared grid");
 }
 
+// A dataset of images and a point layer, no dense masks: [files] images_without_mask =
+// "unlabelled" makes each image a sample whose mask labels nothing (the masks directory may be
+// missing), so sample --from-points and train --labels work on it; one mask given is read as usual.
+TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
+    const std::string root = test::temp_dir("real_maskless");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const std::string kept_mask = root + "/" + fd.ids[1] + ".png";
+    fs::copy_file(fd.root + "/masks/" + fd.ids[1] + ".png", kept_mask);
+    fs::remove_all(fd.root + "/masks");
+    const test::CommandResult refused = test::run_pfce("data stats " + fd.root);
+    EXPECT_EQ(refused.status, 2) << refused.output;  // by default each image needs its mask
+    std::ofstream(fd.root + "/dataset.toml", std::ios::app)
+        << "\n[files]\nimages_without_mask = \"unlabelled\"\n";
+    const test::CommandResult stats = test::run_pfce("data stats " + fd.root);
+    ASSERT_EQ(stats.status, 0) << stats.output;
+    EXPECT_MESSAGE_HAS(stats.output, "8 of the 8 images have no mask and label nothing");
+    // Points on every image but the last, by pixel position.
+    std::string csv = "id,x,y,class\n";
+    for (std::size_t k = 0; k + 1 < fd.ids.size(); ++k)
+        for (int c = 0; c < 4; ++c)
+            csv += fd.ids[k] + "," + std::to_string(3 + 9 * c) + "," + std::to_string(2 + 7 * c) +
+                   "," + test::foreign_class_names()[static_cast<std::size_t>(c)] + "\n";
+    std::ofstream(root + "/points.csv") << csv;
+    const test::CommandResult s = test::run_pfce("sample --data " + fd.root + " --out " + root +
+                                                 "/points --from-points " + root + "/points.csv");
+    ASSERT_EQ(s.status, 0) << s.output;
+    EXPECT_MESSAGE_HAS(s.output, "(7 of 8 samples labelled)");
+    const test::CommandResult t =
+        test::run_pfce("train --data " + fd.root + " --labels " + root + "/points --out " + root +
+                       "/run --epochs 1" + kTiny);
+    ASSERT_EQ(t.status, 0) << t.output;
+    // A mask given for one image is read as before: its pixels are counted.
+    fs::create_directories(fd.root + "/masks");
+    fs::copy_file(kept_mask, fd.root + "/masks/" + fd.ids[1] + ".png");
+    const test::CommandResult mixed = test::run_pfce("data stats " + fd.root + " --json");
+    ASSERT_EQ(mixed.status, 0) << mixed.output;
+    EXPECT_MESSAGE_HAS(mixed.output, "7 of the 8 images have no mask");
+    const nlohmann::json j = nlohmann::json::parse(mixed.output.substr(mixed.output.find('{')));
+    std::int64_t labelled = 0;
+    for (const auto& c : j["classes"]) labelled += c["pixels"].get<std::int64_t>();
+    EXPECT_GT(labelled, 0);
+}
+
 // predict --qml: beside each mask a QGIS style naming each class by the value the mask holds for
 // it (the dataset's own values; 255 one of them, so no "no data" entry), in its colour. Without
 // --qml, with --force, an earlier prediction's style goes with it (it would name the classes over
