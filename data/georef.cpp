@@ -96,7 +96,12 @@ std::optional<MapGrid> north_up(MapGrid g, double rotation_a, double rotation_b,
                    rotation_a, ", ", rotation_b,
                    "): points are found only on north-up images; warp it first (gdalwarp IN "
                    "OUT.tif)");
-    if (!(g.sx > 0 && g.sy > 0))
+    if (!std::isfinite(g.x0) || !std::isfinite(g.y0) || !std::isfinite(rotation_a) ||
+        !std::isfinite(rotation_b))
+        PFCE_THROW(InputError, where, " places pixel (0, 0) at (", g.x0, ", ", g.y0,
+                   ") with rotation terms ", rotation_a, ", ", rotation_b,
+                   ": expected finite numbers");
+    if (!(g.sx > 0 && g.sy > 0 && std::isfinite(g.sx) && std::isfinite(g.sy)))
         PFCE_THROW(InputError, where, " gives the pixel size ", g.sx, " x ", -g.sy,
                    ": expected a positive width and a negative height (north up)");
     return g;
@@ -121,20 +126,27 @@ std::vector<double> numbers_in(const std::string& text) {
 }  // namespace
 
 std::optional<MapGrid> map_grid_of_tags(const GeoReference& g, const std::string& where) {
-    if (g.transformation.size() >= 8)
-        return north_up(
-            {g.transformation[3], g.transformation[7], g.transformation[0], -g.transformation[5]},
-            g.transformation[1], g.transformation[4], where);
-    Grid grid;
-    if (!grid_of(g, grid)) return std::nullopt;
-    // GTRasterTypeGeoKey (1025) = 2, PixelIsPoint: the tie point is the pixel's centre.
+    MapGrid grid;
+    double rotation_a = 0, rotation_b = 0;
+    if (g.transformation.size() >= 8) {
+        grid = {g.transformation[3], g.transformation[7], g.transformation[0],
+                -g.transformation[5]};
+        rotation_a = g.transformation[1];
+        rotation_b = g.transformation[4];
+    } else {
+        Grid tie;
+        if (!grid_of(g, tie)) return std::nullopt;
+        grid = {tie.x0, tie.y0, tie.sx, tie.sy};
+    }
+    // GTRasterTypeGeoKey (1025) = 2, PixelIsPoint: the tie point (or the transformation's
+    // origin) is the pixel's centre, as GDAL reads it.
     for (std::size_t i = 4; i + 3 < g.key_directory.size(); i += 4)
         if (g.key_directory[i] == 1025 && g.key_directory[i + 1] == 0 &&
             g.key_directory[i + 3] == 2) {
             grid.x0 -= grid.sx / 2;
             grid.y0 += grid.sy / 2;
         }
-    return north_up({grid.x0, grid.y0, grid.sx, grid.sy}, 0, 0, where);
+    return north_up(grid, rotation_a, rotation_b, where);
 }
 
 std::optional<MapGrid> map_grid_of_world(const std::string& six_numbers, const std::string& where) {

@@ -32,7 +32,8 @@ namespace {
 
 // A number as a whole field ("12.5", "-3e2"), or nullopt ("", "12a", "nan").
 std::optional<double> number_of(const std::string& text) {
-    if (text.empty()) return std::nullopt;
+    // Decimal only: strtod would read "0x10" as 16.
+    if (text.empty() || text.find_first_of("xXpP") != std::string::npos) return std::nullopt;
     char* end = nullptr;
     const double v = std::strtod(text.c_str(), &end);
     if (end != text.c_str() + text.size() || !std::isfinite(v)) return std::nullopt;
@@ -70,7 +71,9 @@ std::vector<std::string> csv_fields(const std::string& line) {
 }
 
 PointFile read_csv_points(const std::string& file, const std::string& class_field) {
-    std::istringstream in(read_whole_file(file));
+    std::string bytes = read_whole_file(file);
+    if (bytes.rfind("\xEF\xBB\xBF", 0) == 0) bytes.erase(0, 3);  // Excel's "CSV UTF-8" starts so
+    std::istringstream in(bytes);
     std::string line;
     std::size_t number = 0;
     std::vector<std::string> header;
@@ -118,11 +121,14 @@ int epsg_of_crs_name(const std::string& name) {
     if (name.find("CRS84") != std::string::npos) return 4326;
     const std::size_t at = ascii_lower(name).find("epsg");
     if (at == std::string::npos) return 0;
-    const std::size_t colon = name.find_last_of(':');
+    const std::size_t colon = name.find_last_of(":/");  // urn:...:EPSG::25832, .../EPSG/0/25832
     if (colon == std::string::npos || colon < at) return 0;
     const std::optional<double> code = number_of(name.substr(colon + 1));
     return code && *code > 0 && *code < 1e6 ? static_cast<int>(*code) : 0;
 }
+
+PointFile read_geojson_points_of(const json& doc, const std::string& file,
+                                 const std::string& class_field);
 
 PointFile read_geojson_points(const std::string& file, const std::string& class_field) {
     json doc;
@@ -131,6 +137,19 @@ PointFile read_geojson_points(const std::string& file, const std::string& class_
     } catch (const json::exception& e) {
         PFCE_THROW(InputError, file, " is not JSON (", e.what(), ")");
     }
+    // A member of another type than GeoJSON's ("type": 5) throws from the JSON library: said of
+    // the file.
+    try {
+        return read_geojson_points_of(doc, file, class_field);
+    } catch (const json::exception& e) {
+        PFCE_THROW(InputError, file, " is not GeoJSON as expected (", e.what(),
+                   "): a FeatureCollection of Point features, each with its class name in a "
+                   "property");
+    }
+}
+
+PointFile read_geojson_points_of(const json& doc, const std::string& file,
+                                 const std::string& class_field) {
     if (!doc.is_object() || doc.value("type", std::string()) != "FeatureCollection" ||
         !doc.contains("features") || !doc["features"].is_array())
         PFCE_THROW(InputError, file,
@@ -311,7 +330,7 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
             for (std::size_t p = 0; p < pf.points.size(); ++p) {
                 const double col = std::floor((pf.points[p].x - g.x0) / g.sx);
                 const double row = std::floor((g.y0 - pf.points[p].y) / g.sy);
-                if (col < 0 || row < 0 || col >= w || row >= h) continue;
+                if (!(col >= 0 && row >= 0 && col < w && row < h)) continue;  // NaN: off too
                 labels[i].emplace_back(
                     static_cast<std::int64_t>(row) * w + static_cast<std::int64_t>(col),
                     point_class[p], p);
@@ -330,7 +349,7 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
                            ")");
             const auto [w, h] = size[it->second];
             const double col = std::floor(pt.x), row = std::floor(pt.y);
-            if (col < 0 || row < 0 || col >= w || row >= h)
+            if (!(col >= 0 && row >= 0 && col < w && row < h))
                 PFCE_THROW(InputError, file, ": ", pt.where, " is at (", pt.x, ", ", pt.y,
                            "), outside ", pt.sample, ", which is ", w, "x", h,
                            ": expected x in [0, ", w, ") and y in [0, ", h,

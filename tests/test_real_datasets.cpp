@@ -1697,6 +1697,34 @@ TEST(RealDatasets, SamplePointsFromAGeoJsonLayerOrACsvLabelTheirPixels) {
                 ", which is 40x32: expected x in [0, 40) and y in [0, 32)");
     refused(layer({point("road", 1005.2, 4997.3)}, utm), "flags.geojson", " --points 5",
             "--points sets how points are sampled from the dense masks, and --from-points takes");
+    refused("{\"type\": 5, \"features\": []}", "typed.geojson", "",
+            "typed.geojson is not GeoJSON as expected (");
+    refused("id,x,y,class\n" + fd.ids[0] + ",0x10,5,road\n", "hex.csv", "",
+            "line 2: x = \"0x10\", y = \"5\": expected numbers");
+    // A CSV as Excel's "CSV UTF-8" saves it (a byte order mark first, CRLF lines) reads as any.
+    std::ofstream(root + "/excel.CSV") << "\xEF\xBB\xBFid,x,y,class\r\n"
+                                       << fd.ids[0] << ",1,2,road\r\n";
+    EXPECT_EQ(test::run_pfce(sample + "-excel --from-points " + root + "/excel.CSV").status, 0);
+    // A world file whose numbers are no numbers: refused, naming it (it crashed).
+    {
+        const std::string pgw = fd.root + "/images/" + fd.ids[3] + ".pgw";
+        const std::string good = read_whole_file(pgw);
+        std::ofstream(pgw) << "0.5\n0\n0\n-0.5\nnan\n4999.75\n";
+        refused(layer({point("road", 1005.2, 4997.3)}, utm), "nan.geojson", "",
+                pgw + " places pixel (0, 0) at (nan, ");
+        std::ofstream(pgw) << good;
+    }
+    // The OGC URI form of the CRS names it too.
+    std::ofstream(root + "/uri.geojson")
+        << layer({point("road", 1005.2, 4997.3)}, "http://www.opengis.net/def/crs/EPSG/0/25832");
+    EXPECT_EQ(test::run_pfce(sample + "-uri --from-points " + root + "/uri.geojson").status, 0);
+    // A run on imported points: its config.toml leaves the sampling keys to the masks, so another
+    // run starts from it (train refuses them beside imported annotations).
+    const std::string config = read_whole_file(root + "/run/config.toml");
+    EXPECT_MESSAGE_HAS(config, "\n# points = [");
+    const test::CommandResult again =
+        test::run_pfce("train --config " + root + "/run/config.toml --out " + root + "/run2");
+    EXPECT_EQ(again.status, 0) << again.output;
     // An image in another CRS than the layer's, or a layer that names none (WGS 84 by RFC 7946).
     const std::string tif = fd.root + "/images/" + fd.ids[0] + ".tif";
     write_geotiff(tif, read_rgb(fd.root + "/images/" + fd.ids[0] + ".png"));
@@ -1723,6 +1751,13 @@ TEST(RealDatasets, SamplePointsFromAGeoJsonLayerOrACsvLabelTheirPixels) {
     ASSERT_TRUE(centre.has_value());
     EXPECT_DOUBLE_EQ(centre->x0, 99.75);
     EXPECT_DOUBLE_EQ(centre->y0, 200.25);
+    // ... and so is a transformation's origin (as GDAL reads it).
+    GeoReference m;
+    m.transformation = {0.5, 0, 0, 100, 0, -0.5, 0, 200, 0, 0, 0, 0, 0, 0, 0, 1};
+    m.key_directory = g.key_directory;
+    EXPECT_DOUBLE_EQ(map_grid_of_tags(m, "m.tif")->x0, 99.75);
+    m.key_directory.clear();
+    EXPECT_DOUBLE_EQ(map_grid_of_tags(m, "m.tif")->x0, 100);
     const std::optional<MapGrid> aux = map_grid_of_aux(
         "<PAMDataset><GeoTransform> 1.0e+03, 5.0e-01, 0, 5.0e+03, 0, -2.5e-01</GeoTransform>",
         "a.png.aux.xml");
@@ -1815,6 +1850,15 @@ TEST(RealDatasets, PredictQmlNamesEachClassOfTheMaskForQgis) {
     const test::CommandResult again = test::run_pfce(predict + root + "/pred --force");
     ASSERT_EQ(again.status, 0) << again.output;
     EXPECT_FALSE(fs::exists(root + "/pred/" + fd.ids[0] + ".qml"));
+    // --skip-existing writes no style beside masks it skips (they may be another model's): said.
+    const test::CommandResult skipped =
+        test::run_pfce(predict + root + "/pred --qml --skip-existing");
+    EXPECT_EQ(skipped.status, 0) << skipped.output;
+    EXPECT_MESSAGE_HAS(skipped.output, " of the masks skipped have no QGIS style beside them");
+    // A style written beside a TIFF mask is stale beside a PNG mask of the same stem too.
+    ASSERT_EQ(test::run_pfce(predict + root + "/formats --qml --format tif").status, 0);
+    ASSERT_EQ(test::run_pfce(predict + root + "/formats --format png --force").status, 0);
+    EXPECT_FALSE(fs::exists(root + "/formats/" + fd.ids[0] + ".qml"));
     // A user's own style where one would go: refused, then replaced with --force.
     fs::create_directories(root + "/mine");
     { std::ofstream(root + "/mine/" + fd.ids[1] + ".qml") << "<qgis/>\n"; }

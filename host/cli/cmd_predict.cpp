@@ -157,9 +157,9 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
     const std::string conf = confidence_path(mask, true);
     if (replacing && conf != confidence) names.push_back(conf);
     if (replacing || conf == confidence) add(conf);
-    // An earlier prediction's QGIS style (--qml), which would name its classes over this mask's.
-    if (const std::string qml = qgis_style_path(mask);
-        replacing && style.empty() && is_pfce_qgis_style(qml))
+    // An earlier prediction's QGIS style (--qml), which would name its classes over this mask's
+    // (also one written beside a mask of the other format: QGIS applies it to either).
+    if (const std::string qml = qgis_style_path(mask); style.empty() && is_pfce_qgis_style(qml))
         names.push_back(qml);
     std::vector<std::string> stale;
     for (const std::string& n : names) {
@@ -741,7 +741,7 @@ void run_predict(const PredictArgs& a) {
         remove_stale_temps_of(all_outputs, &interrupted);
         std::vector<Job> todo;
         std::string example;
-        std::size_t finished = 0;
+        std::size_t finished = 0, unstyled = 0;
         for (Job& j : jobs) {
             const std::vector<std::string> outs = j.outputs();
             j.finishes_interrupted =
@@ -750,6 +750,8 @@ void run_predict(const PredictArgs& a) {
             if (fs::is_regular_file(j.mask, ec) && !fs::equivalent(j.mask, j.input, ec) &&
                 !j.finishes_interrupted) {
                 if (example.empty()) example = j.mask;
+                // Its style is not written: the mask may be another model's.
+                if (!j.style.empty() && !fs::exists(j.style, ec)) ++unstyled;
             } else {
                 finished += j.finishes_interrupted ? 1 : 0;
                 todo.push_back(std::move(j));
@@ -764,6 +766,11 @@ void run_predict(const PredictArgs& a) {
             log_info(skipped, " of the ", jobs.size(),
                      jobs.size() == 1 ? " image has" : " images have", " a mask already and ",
                      skipped == 1 ? "is" : "are", " skipped (--skip-existing; e.g. ", example, ")");
+        if (unstyled > 0)
+            log_warn(unstyled,
+                     " of the masks skipped have no QGIS style beside them, and --qml "
+                     "writes none for them (a mask there may be another model's): predict them "
+                     "again with --force to have both");
         if (todo.empty()) {
             std::printf("nothing to predict: every input has its mask in %s (--skip-existing)\n",
                         a.out.c_str());

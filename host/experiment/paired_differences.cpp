@@ -42,7 +42,7 @@ bool same_test_units(const ExperimentResult& x, const ExperimentResult& y) {
 }
 
 int family_resamples(std::size_t pairs) {
-    return static_cast<int>(std::max<std::size_t>(1000, 200 * pairs));
+    return static_cast<int>(std::clamp<std::size_t>(200 * pairs, 1000, kMaxFamilyResamples));
 }
 
 std::vector<PairedDifference> paired_differences(const std::vector<ExperimentResult>& results,

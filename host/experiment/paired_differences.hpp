@@ -41,7 +41,10 @@ std::vector<PairedDifference> paired_differences(const std::vector<ExperimentRes
 // The bootstrap draws for a family of `pairs` differences: 1000, or more where Holm's correction
 // asks for p-values below what 1000 draws can give (its strictest step is 0.05 / pairs, and the
 // smallest p of n draws 2 / (n + 1)): 200 a pair, so a difference all of whose draws fall on one
-// side passes that step with room.
+// side passes that step with room; at most kMaxFamilyResamples, as the work grows with the square
+// of the experiments (20 of them make 190 pairs a seed): up to 500 pairs (2 / 20001 is 0.05 / 500)
+// the strictest step stays within reach, past them fewer † show.
+inline constexpr std::size_t kMaxFamilyResamples = 20000;
 int family_resamples(std::size_t pairs);
 
 // Draws each candidate pair's difference (`draw`, which throws InputError where none can be

@@ -445,10 +445,13 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resumin
                 const auto [given, drop] = named(key, asked);
                 PFCE_THROW(InputError, given, ": labels.dir ", md.dir,
                            " holds annotations imported from ",
-                           imported_record(md).value("from", std::string("a directory")),
-                           " (pfce sample --from; its masks.json), not points sampled by "
-                           "settings, so ",
-                           key, " sets nothing there: drop ", drop);
+                           imported_record(md).contains("from_points")
+                               ? imported_record(md).value("from_points", std::string()) +
+                                     " (pfce sample --from-points"
+                               : imported_record(md).value("from", std::string("a directory")) +
+                                     " (pfce sample --from",
+                           "; its masks.json), not points sampled by settings, so ", key,
+                           " sets nothing there: drop ", drop);
             }
     }
     if (sample.is_object()) {

@@ -1481,7 +1481,23 @@ std::string run_config_text(const Config& given) {
          "run's\n# checkpoints hold its settings. Another run with them:\n#   pfce train "
          "--config " +
          (fs::path(cfg.run.out) / kRunConfigFile).string() + " --out NEW_DIR\n\n";
-    return o + to_toml_text(cfg);
+    if (cfg.labels.dir.empty()) return o + to_toml_text(cfg);
+    // With a mask directory its masks.json says how its points were made (or that a person drew
+    // them: then a points, seed or scale_by_area in a file is refused as setting nothing), so
+    // those keys are left to it, as comments.
+    std::istringstream text(to_toml_text(cfg));
+    std::string section;
+    for (std::string line; std::getline(text, line);) {
+        if (!line.empty() && line[0] == '[') section = line;
+        const bool decided_by_dir =
+            section == "[labels]" &&
+            (line.rfind("points = ", 0) == 0 || line.rfind("seed = ", 0) == 0 ||
+             line.rfind("scale_by_area = ", 0) == 0);
+        if (decided_by_dir && line.rfind("points = ", 0) == 0)
+            o += "# points, seed and scale_by_area: as labels.dir's masks.json records them\n";
+        o += (decided_by_dir ? "# " : "") + line + "\n";
+    }
+    return o;
 }
 
 StoredRun stored_run(const std::string& out_dir) {
