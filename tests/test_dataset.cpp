@@ -844,7 +844,8 @@ TEST(GenericDataset, MissingMaskNamesTheFile) {
     write_text(numbered + "/dataset.toml", toml + "images_without_mask = \"ignore\"\n");
     EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(numbered); }),
                        "dataset.toml: files.images_without_mask = \"ignore\": expected "
-                       "\"refuse\" (every image needs its mask: the default) or \"skip\"");
+                       "\"refuse\" (every image needs its mask: the default), \"skip\" (images "
+                       "without one are left out, and said) or \"unlabelled\"");
     write_text(numbered + "/dataset.toml", toml + "images_without_mask = \"skip\"\n");
     fs::remove(numbered + "/masks/t_1.tif");
     EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(numbered); }),
