@@ -218,18 +218,21 @@ struct ImagePlace {
 };
 std::optional<ImagePlace> place_of(const std::string& image) {
     const std::string ext = ascii_lower(fs::path(image).extension().string());
+    // A TIFF's geokeys name its CRS even where a world file gives its grid.
+    int epsg = 0;
     if (ext == ".tif" || ext == ".tiff") {
         const GeoReference tags = read_georeference(image);
+        epsg = epsg_code(tags);
         if (const std::optional<MapGrid> g = map_grid_of_tags(tags, image))
-            return ImagePlace{*g, epsg_code(tags)};
+            return ImagePlace{*g, epsg};
     }
     const SidecarGeoref side = find_sidecar_georef(image);
     if (!side.world.empty())
         if (const std::optional<MapGrid> g = map_grid_of_world(side.world, side.world_file))
-            return ImagePlace{*g, 0};
+            return ImagePlace{*g, epsg};
     if (!side.aux.empty())
         if (const std::optional<MapGrid> g = map_grid_of_aux(side.aux, side.aux_file))
-            return ImagePlace{*g, 0};
+            return ImagePlace{*g, epsg};
     return std::nullopt;
 }
 

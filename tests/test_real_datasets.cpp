@@ -68,7 +68,7 @@ const std::vector<std::uint16_t> kKeys = {1,    1, 0, 3, 1024, 0, 1, 1,
 
 // RGB, or with `infrared` (one value per pixel) RGB + IR as Potsdam's 4_Ortho_RGBIR tiles are.
 void write_geotiff(const std::string& path, const RgbImage& img,
-                   const std::vector<std::uint8_t>* infrared = nullptr) {
+                   const std::vector<std::uint8_t>* infrared = nullptr, bool grid_tags = true) {
     TIFF* t = TIFFOpen(path.c_str(), "w");
     ASSERT_NE(t, nullptr);
     declare_geo_fields(t);
@@ -84,8 +84,10 @@ void write_geotiff(const std::string& path, const RgbImage& img,
         const std::uint16_t extra = EXTRASAMPLE_UNSPECIFIED;
         TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
     }
-    TIFFSetField(t, 33550, static_cast<std::uint16_t>(kScale.size()), kScale.data());
-    TIFFSetField(t, 33922, static_cast<std::uint16_t>(kTie.size()), kTie.data());
+    if (grid_tags) {  // else its CRS alone, placed by a world file (a .tfw beside it)
+        TIFFSetField(t, 33550, static_cast<std::uint16_t>(kScale.size()), kScale.data());
+        TIFFSetField(t, 33922, static_cast<std::uint16_t>(kTie.size()), kTie.data());
+    }
     TIFFSetField(t, 34735, static_cast<std::uint16_t>(kKeys.size()), kKeys.data());
     TIFFSetField(t, 34737, "ETRS89 / UTM zone 32N|");
     std::vector<std::uint8_t> row(static_cast<std::size_t>(img.width) * bands);
@@ -1740,6 +1742,16 @@ TEST(RealDatasets, SamplePointsFromAGeoJsonLayerOrACsvLabelTheirPixels) {
     ASSERT_EQ(test::run_pfce(sample + "-utm --from-points " + root + "/utm.geojson").status, 0);
     EXPECT_EQ(read_mask_png(open_mask_dir(root + "/sparse-utm"), fd.ids[0], ds.palette()).at(3, 2),
               3);
+    // Its CRS in its geokeys, its grid from a world file: the CRS is still checked.
+    write_geotiff(tif, read_rgb(tif), nullptr, /*grid_tags=*/false);
+    std::ofstream(fd.root + "/images/" + fd.ids[0] + ".tfw")
+        << "0.5\n0\n0\n-0.5\n1000.25\n4999.75\n";
+    refused(layer({point("road", 1005.2, 4997.3)}, "EPSG:4326"), "wgs2.geojson", "",
+            "gives its points in EPSG:4326 but image " + tif + " is in EPSG:25832");
+    std::ofstream(root + "/tfw.geojson") << layer({point("road", 1005.2, 4997.3)}, utm);
+    ASSERT_EQ(test::run_pfce(sample + "-tfw --from-points " + root + "/tfw.geojson").status, 0);
+    EXPECT_EQ(read_mask_png(open_mask_dir(root + "/sparse-tfw"), fd.ids[0], ds.palette()).at(5, 10),
+              1);
 
     // The grids: a PixelIsPoint tie point is a pixel's centre; an .aux.xml's GeoTransform is
     // GDAL's (corner, size, rotation); a rotated grid has no north-up pixels.
