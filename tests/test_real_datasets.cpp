@@ -1812,6 +1812,10 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
         test::run_pfce("train --data " + fd.root + " --labels " + root + "/points --out " + root +
                        "/run --epochs 1" + kTiny);
     ASSERT_EQ(t.status, 0) << t.output;
+    // Validation on images without masks: its loss on their points, no mIoU (it read "nan").
+    EXPECT_MESSAGE_HAS(t.output, "(no dense mask labels a pixel: no mIoU)");
+    EXPECT_MESSAGE_HAS(t.output, "(its dense masks label no pixel: no mIoU or OA)");
+    EXPECT_EQ(t.output.find("mIoU nan"), std::string::npos) << t.output;
     // A mask given for one image is read as before: its pixels are counted.
     fs::create_directories(fd.root + "/masks");
     fs::copy_file(kept_mask, fd.root + "/masks/" + fd.ids[1] + ".png");

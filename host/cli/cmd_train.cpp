@@ -2,6 +2,7 @@
 // (--config, the seven sections of host/train/config.hpp) and/or one flag per config key (flags
 // win); --resume continues OUT/last.ckpt with its stored settings, over which flags still apply.
 // Ctrl-C or SIGTERM saves and exits with 130.
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -185,6 +186,9 @@ void print_train_result(const TrainResult& r, const TrainInputs& inputs, const C
             std::printf(
                 ", validation has no labelled pixel (best checkpoint follows the "
                 "training loss)\n");
+        else if (std::isnan(r.val.metrics.oa))  // images without dense masks: nothing to score
+            std::printf(", val loss %.4f (its dense masks label no pixel: no mIoU or OA)\n",
+                        r.val.loss);
         else
             std::printf(", val loss %.4f, val mIoU %.4f, OA %.4f\n", r.val.loss, r.val.metrics.miou,
                         r.val.metrics.oa);

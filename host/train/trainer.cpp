@@ -1141,6 +1141,9 @@ class TrainingRun {
             std::snprintf(val_part, sizeof val_part,
                           "validation has no labelled pixel (best and plateau follow the training "
                           "loss)");
+        else if (val_on_ && std::isnan(val.metrics.oa))  // images without dense masks
+            std::snprintf(val_part, sizeof val_part,
+                          "val loss %.4f (no dense mask labels a pixel: no mIoU)", val.loss);
         else if (val_on_)
             std::snprintf(val_part, sizeof val_part, "val loss %.4f (dense %.4f) mIoU %.4f OA %.4f",
                           val.loss, val.loss_dense, val.metrics.miou, val.metrics.oa);
