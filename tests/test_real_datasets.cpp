@@ -1816,6 +1816,17 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
     EXPECT_MESSAGE_HAS(t.output, "(no dense mask labels a pixel: no mIoU)");
     EXPECT_MESSAGE_HAS(t.output, "(its dense masks label no pixel: no mIoU or OA)");
     EXPECT_EQ(t.output.find("mIoU nan"), std::string::npos) << t.output;
+    // val_miou there is undefined: best.ckpt and plateau follow the validation loss, said (the
+    // plateau lowered the lr every patience epochs and best.ckpt was never written).
+    const test::CommandResult miou = test::run_pfce(
+        "train --data " + fd.root + " --labels " + root + "/points --out " + root +
+        "/run-miou --epochs 2 --best val_miou --schedule plateau --plateau-metric val_miou" +
+        kTiny);
+    ASSERT_EQ(miou.status, 0) << miou.output;
+    EXPECT_MESSAGE_HAS(miou.output,
+                       "so their mIoU is undefined: best.ckpt and the plateau "
+                       "schedule follow the validation loss on their labels");
+    EXPECT_TRUE(fs::exists(root + "/run-miou/best.ckpt"));
     // A mask given for one image is read as before: its pixels are counted.
     fs::create_directories(fd.root + "/masks");
     fs::copy_file(kept_mask, fd.root + "/masks/" + fd.ids[1] + ".png");

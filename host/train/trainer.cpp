@@ -93,6 +93,15 @@ bool any_labelled_pixel(const std::vector<SampleData>& samples) {
     return false;
 }
 
+// Whether a dense mask of `samples` labels a pixel: else their mIoU is undefined (images without
+// masks, trained on their points), and val_miou can pick no checkpoint nor drive a schedule.
+bool any_dense_pixel(const std::vector<SampleData>& samples) {
+    for (const SampleData& s : samples)
+        for (const std::uint8_t v : s.dense.labels)
+            if (v != kUnlabelled) return true;
+    return false;
+}
+
 // The schedule of `cfg`; without a validation split to monitor (val_on false), plateau follows the
 // training loss, which falls as it improves, whatever plateau_metric names.
 ScheduleConfig monitored_schedule(const Config& cfg, std::int64_t batches_per_epoch, bool val_on) {
@@ -341,9 +350,12 @@ class TrainingRun {
           crf_on_(cfg.loss.crf_weight > 0),
           crf_params_(crf_params(cfg)),
           val_on_(any_labelled_pixel(in.val)),
+          val_miou_on_(val_on_ && any_dense_pixel(in.val)),
           loader_(backend, in.train, in.stats, train_loader_options(cfg, in.train.size())),
           bpe_(static_cast<std::int64_t>(loader_.batches_per_epoch())),
-          sched_(monitored_schedule(cfg, std::max<std::int64_t>(bpe_, 1), val_on_)),
+          sched_(monitored_schedule(
+              cfg, std::max<std::int64_t>(bpe_, 1),
+              val_on_ && (val_miou_on_ || cfg.schedule.plateau_metric != "val_miou"))),
           // The CPU backend records no graphs: said here, before training, so its try (from the
           // second step) says nothing more.
           step_graph_(backend, cfg.run.step_graph,
@@ -361,7 +373,11 @@ class TrainingRun {
                        join_names(), "): give one weight per class");
         // With no validation split, or one without a labelled pixel, best.ckpt follows the
         // training loss whatever best_metric says.
-        best_name_ = val_on_ ? cfg.run.best_metric : "train_loss";
+        // val_miou without a dense mask to score (images trained on their points): the
+        // validation loss on their labels picks best.ckpt instead (said at the start).
+        best_name_ = !val_on_ ? std::string("train_loss")
+                     : cfg.run.best_metric == "val_miou" && !val_miou_on_ ? std::string("val_loss")
+                                                                          : cfg.run.best_metric;
         best_max_ = best_name_ == "val_miou";
         const fs::path out(cfg.run.out);
         result_.last_checkpoint = (out / "last.ckpt").string();
@@ -839,6 +855,17 @@ class TrainingRun {
                          : " (" + in_.val_ids.front() + (in_.val_ids.size() > 1 ? ", ...)" : ")"),
                      " have no labelled pixel: their loss would be 0 and their mIoU undefined, so "
                      "best.ckpt and the plateau schedule follow the training loss");
+        else if (const bool best = cfg_.run.best_metric == "val_miou",
+                 plateau =
+                     cfg_.schedule.name == "plateau" && cfg_.schedule.plateau_metric == "val_miou";
+                 !val_miou_on_ && (best || plateau))
+            log_warn(
+                "no validation image's dense mask labels a pixel (images without masks, "
+                "trained on their points), so their mIoU is undefined: ",
+                best && plateau ? "best.ckpt and the plateau schedule follow"
+                : best          ? "best.ckpt follows"
+                                : "the plateau schedule follows",
+                " the validation loss on their labels instead of val_miou");
     }
 
     // Trains the rest of epoch st_.epoch. False when stopped (Ctrl-C, SIGTERM, stop_after_step),
@@ -1107,8 +1134,9 @@ class TrainingRun {
             st_.best_value = candidate;
             st_.best_epoch = st_.epoch + 1;
         }
-        sched_.end_epoch(cfg_.schedule.plateau_metric == "val_miou" && val_on_ ? val.metrics.miou
-                                                                               : monitored_loss);
+        sched_.end_epoch(cfg_.schedule.plateau_metric == "val_miou" && val_miou_on_
+                             ? val.metrics.miou
+                             : monitored_loss);
 
         json line = {{"epoch", st_.epoch + 1},
                      {"lr", lr_},
@@ -1278,6 +1306,7 @@ class TrainingRun {
     bool crf_on_;
     CrfLossParams crf_params_;
     bool val_on_;  // validation split with a labelled pixel: it picks best.ckpt, drives plateau
+    bool val_miou_on_;                // ... and a dense mask labelling one: its mIoU is defined
     bool sent_unlabelled_ = false;    // the batch send_next_batch sent has no labelled pixel
     bool warned_unlabelled_ = false;  // warn_of_unlabelled_batches said it (once a run)
     BatchLoader loader_;
