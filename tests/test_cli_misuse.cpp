@@ -52,6 +52,28 @@ std::string terminate_once_logged(const std::string& cmd, const std::string& log
     return file_text(log);
 }
 
+// `eval` (its command up to the checkpoint) of A against B, of A and of B alone, as JSON: each
+// model's numbers in the comparison are those of its own eval, the difference A's mIoU minus B's.
+struct AgainstEvals {
+    nlohmann::json both, only_a, only_b;
+};
+AgainstEvals expect_against_is_each_models_eval(const std::string& eval, const std::string& a,
+                                                const std::string& b) {
+    auto json_of = [&](const std::string& args) {
+        const test::CommandResult r = test::run_pfce(eval + args + " --json");
+        EXPECT_EQ(r.status, 0) << r.output;
+        return nlohmann::json::parse(r.output.substr(r.output.find('{')));
+    };
+    AgainstEvals e{json_of(a + " --against " + b), json_of(a), json_of(b)};
+    EXPECT_EQ(e.both["miou"], e.only_a["miou"]);
+    EXPECT_EQ(e.both["confusion"], e.only_a["confusion"]);
+    EXPECT_EQ(e.both["against"]["metrics"]["miou"], e.only_b["miou"]);
+    EXPECT_EQ(e.both["against"]["metrics"]["confusion"], e.only_b["confusion"]);
+    EXPECT_NEAR(e.both["against"]["miou_difference"].get<double>(),
+                e.only_a["miou"].get<double>() - e.only_b["miou"].get<double>(), 1e-12);
+    return e;
+}
+
 }  // namespace
 
 TEST(CliMisuse, EvalTestsTheRunsOwnSplitAfterImagesAreAdded) {
@@ -2228,19 +2250,9 @@ TEST(CliMisuse, EvalAgainstAnotherRunComparesOnTheSameImages) {
     EXPECT_MESSAGE_HAS(cmp.output, "IoU " + test::foreign_class_names()[0]);
 
     // B's numbers are those of its own eval; the difference is A's mIoU minus B's.
-    auto json_of = [&](const std::string& args) {
-        const test::CommandResult r = test::run_pfce(eval + args + " --json");
-        EXPECT_EQ(r.status, 0) << r.output;
-        return nlohmann::json::parse(r.output.substr(r.output.find('{')));
-    };
-    const nlohmann::json both = json_of(a + "/last.ckpt --against " + b + "/last.ckpt");
-    const nlohmann::json only_a = json_of(a + "/last.ckpt");
-    const nlohmann::json only_b = json_of(b + "/last.ckpt");
-    EXPECT_EQ(both["miou"], only_a["miou"]);
-    EXPECT_EQ(both["against"]["metrics"]["miou"], only_b["miou"]);
-    EXPECT_EQ(both["against"]["metrics"]["confusion"], only_b["confusion"]);
-    EXPECT_NEAR(both["against"]["miou_difference"].get<double>(),
-                only_a["miou"].get<double>() - only_b["miou"].get<double>(), 1e-12);
+    const AgainstEvals evals =
+        expect_against_is_each_models_eval(eval, a + "/last.ckpt", b + "/last.ckpt");
+    const nlohmann::json &both = evals.both, &only_b = evals.only_b;
     EXPECT_EQ(both["against"]["bootstrap"]["images"], 12);
     const double lo = both["against"]["miou_difference_ci95"][0].get<double>();
     const double hi = both["against"]["miou_difference_ci95"][1].get<double>();
@@ -2350,22 +2362,10 @@ TEST(CliMisuse, EvalAgainstOnJpegChipsOfMixedSizesAndIndexMasks) {
         ASSERT_EQ(r.status, 0) << r.output;
     }
     const std::string eval = "eval --split all --device cpu --window 32 --checkpoint ";
-    auto json_of = [&](const std::string& args) {
-        const test::CommandResult r = test::run_pfce(eval + args + " --json");
-        EXPECT_EQ(r.status, 0) << r.output;
-        return nlohmann::json::parse(r.output.substr(r.output.find('{')));
-    };
-    const nlohmann::json both = json_of(a + "/last.ckpt --against " + b + "/last.ckpt");
-    const nlohmann::json only_a = json_of(a + "/last.ckpt");
-    const nlohmann::json only_b = json_of(b + "/last.ckpt");
+    const nlohmann::json both =
+        expect_against_is_each_models_eval(eval, a + "/last.ckpt", b + "/last.ckpt").both;
     EXPECT_EQ(both["window"], 32);  // mixed sizes: windows, the same for both models
     EXPECT_EQ(both["images"], 12);
-    EXPECT_EQ(both["miou"], only_a["miou"]);
-    EXPECT_EQ(both["confusion"], only_a["confusion"]);
-    EXPECT_EQ(both["against"]["metrics"]["miou"], only_b["miou"]);
-    EXPECT_EQ(both["against"]["metrics"]["confusion"], only_b["confusion"]);
-    EXPECT_NEAR(both["against"]["miou_difference"].get<double>(),
-                only_a["miou"].get<double>() - only_b["miou"].get<double>(), 1e-12);
     // The class valued 255 is scored as a class: its row of the confusion matrix counts pixels.
     std::int64_t road = 0;
     for (const auto& n : both["confusion"][1]) road += n.get<std::int64_t>();
