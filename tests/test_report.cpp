@@ -1141,6 +1141,20 @@ TEST(RunCurves, ThreeChartsOfTheEpochsMeasured) {
     EXPECT_NE(bare.find("(no validation: best.ckpt follows the training loss)"), std::string::npos);
     EXPECT_NE(bare.find(">best.ckpt<"), std::string::npos);
     EXPECT_EQ(svg.find("no validation"), std::string::npos);
+    // A validation loss without an mIoU (images without dense masks, validated on their points):
+    // best.ckpt follows that loss, marked on it.
+    std::vector<nlohmann::json> points_only = {{{"epoch", 1},
+                                                {"lr", 0.001},
+                                                {"train_loss", 1.5},
+                                                {"val_loss", 1.25},
+                                                {"val_miou", nullptr},
+                                                {"best", true}}};
+    const std::string maskless = render_run_curves_svg(points_only, "points");
+    EXPECT_NE(
+        maskless.find("(no dense mask labels a pixel: best.ckpt follows the validation loss)"),
+        std::string::npos);
+    EXPECT_EQ(maskless.find("no validation:"), std::string::npos);
+    EXPECT_EQ(maskless.find(">best.ckpt<"), maskless.rfind(">best.ckpt<"));
 }
 
 }  // namespace

@@ -91,6 +91,12 @@ std::string render_run_curves_svg(const std::vector<nlohmann::json>& all, const 
     const bool validated = std::any_of(epochs.begin(), epochs.end(), [](const nlohmann::json& e) {
         return std::isfinite(number_or_nan(e, "val_miou"));
     });
+    // A validation loss without an mIoU: images without dense masks, validated on their points;
+    // best.ckpt follows that loss.
+    const bool val_loss_only =
+        !validated && std::any_of(epochs.begin(), epochs.end(), [](const nlohmann::json& e) {
+            return std::isfinite(number_or_nan(e, "val_loss"));
+        });
     // The charts, one under the other, and the metrics.jsonl keys each draws.
     struct Curve {
         const char* key;
@@ -137,7 +143,9 @@ std::string render_run_curves_svg(const std::vector<nlohmann::json>& all, const 
         // A run without a validation split has nothing to draw there: said in the title (its
         // empty chart read as a failure to draw).
         if (&chart == &charts[1] && !validated && !epochs.empty())
-            spec.title += " (no validation: best.ckpt follows the training loss)";
+            spec.title += val_loss_only ? " (no dense mask labels a pixel: best.ckpt follows the "
+                                          "validation loss)"
+                                        : " (no validation: best.ckpt follows the training loss)";
         spec.x_label = "epoch";
         spec.y_label = chart.y_label;
         spec.y_from_zero = true;
@@ -145,7 +153,10 @@ std::string render_run_curves_svg(const std::vector<nlohmann::json>& all, const 
         spec.height = kChartHeight;
         for (const Curve& c : chart.curves) add_series(spec, epochs, c.key, c.name);
         if (&chart == &charts[1] || (&chart == &charts[0] && !validated))
-            add_best_marker(spec, epochs, &chart == &charts[1] ? "val_miou" : "train_loss");
+            add_best_marker(spec, epochs,
+                            &chart == &charts[1] ? "val_miou"
+                            : val_loss_only      ? "val_loss"
+                                                 : "train_loss");
         if (&chart == &charts[2]) log_scale_if_wide(spec);
         o += nested_at(render_line_chart_svg(spec), y0);
         y0 += kChartHeight;
