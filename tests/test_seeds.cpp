@@ -622,6 +622,25 @@ TEST(SuiteSeeds, ATinySuiteRunsEverySeedAndReportsThem) {
     EXPECT_MESSAGE_HAS(md, "| pts | — | 0, 1 |");
     // The seeds are in the runs' ids, not listed again as the settings that set them apart.
     EXPECT_MESSAGE_HAS(md, "| pts-s1 | — | sparse 200/class | — |");
+    // The suite without seeds into the same OUT: the seeded runs there are said (not shown), and
+    // the other way round.
+    std::string unseeded = kTinySeededSuite;
+    unseeded.erase(unseeded.find("seeds = [0, 1]\n"), 15);
+    write_file(dir + "/unseeded.toml", unseeded);
+    const test::CommandResult r5 =
+        test::run_pfce("run " + dir + "/unseeded.toml --device cpu " + "--only pts --out " + out);
+    ASSERT_EQ(r5.status, 0) << r5.output;
+    EXPECT_MESSAGE_HAS(r5.output, out +
+                                      " holds 4 runs of a suite with seeds (full-s0, full-s1, "
+                                      "pts-s0, ...), which this suite without seeds does not "
+                                      "show: left as they are");
+    const test::CommandResult r6 =
+        test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out);
+    ASSERT_EQ(r6.status, 0) << r6.output;
+    EXPECT_MESSAGE_HAS(r6.output, out +
+                                      " holds 1 run of experiments without seeds (pts), which "
+                                      "this suite with seeds does not show (its seed-0 runs "
+                                      "train again)");
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "core/source_version.hpp"
 #include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
+#include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/mask_dir.hpp"
 #include "data/synth.hpp"
@@ -193,6 +194,39 @@ void check_experiment_dir(const std::string& out_dir, const std::string& id) {
     }
 }
 
+// OUT holding an experiment's results in the other form than this suite runs it (e1-700 from a
+// run without seeds where it now runs as e1-700-s0, e1-700-s1, ...; or the reverse): those are
+// not in this report, and its seed-0 run trains again rather than take them. Said once, with
+// their ids, so the folders left beside the new ones are explained.
+void say_runs_of_the_other_form(const Suite& suite, const std::string& out_dir) {
+    std::vector<std::string> other;
+    std::set<std::string> groups;
+    for (const ExperimentSpec& e : suite.experiments) {
+        if (!e.group.empty()) {
+            if (groups.insert(e.group).second && file_exists(result_path(out_dir, e.group)))
+                other.push_back(e.group);
+            continue;
+        }
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(out_dir, ec)) {
+            const std::string name = entry.path().filename().string();
+            if (name.rfind(e.id + "-s", 0) == 0 && name.size() > e.id.size() + 2 &&
+                std::all_of(name.begin() + static_cast<std::ptrdiff_t>(e.id.size() + 2), name.end(),
+                            [](char c) { return c >= '0' && c <= '9'; }) &&
+                file_exists(result_path(out_dir, name)))
+                other.push_back(name);
+        }
+    }
+    if (other.empty()) return;
+    std::sort(other.begin(), other.end());
+    const bool seeded = !groups.empty();
+    log_info(out_dir, " holds ", other.size(), other.size() == 1 ? " run" : " runs", " of ",
+             seeded ? "experiments without seeds" : "a suite with seeds", " (", some_names(other),
+             "), which this ", seeded ? "suite with seeds" : "suite without seeds",
+             " does not show", seeded ? " (its seed-0 runs train again)" : "",
+             ": left as they are; another --out keeps the two apart");
+}
+
 // Finished experiments with the same settings on the same data are skipped; others run.
 // `identity`: suite_data_identity(data); `unreadable`: why the data does not open ("" if it
 // does).
@@ -305,6 +339,7 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
         }
         plans.push_back(std::move(p));
     }
+    say_runs_of_the_other_form(suite, out_dir);
     return plans;
 }
 
