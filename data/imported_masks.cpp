@@ -167,21 +167,27 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
     if (m.labelled == 0)
         PFCE_THROW(InputError, "the annotations in ", from, " label no pixel of ", ds.root(),
                    " (every pixel is unlabelled or an ignore value/colour): nothing to train on");
-    // No "sample" record: these are no points drawn by settings, and nothing resamples them.
-    nlohmann::json meta = {{"kind", "sparse"},
-                           {"source", resolved_path(ds.root())},
-                           {"imported",
-                            {{"from", resolved_path(from)},
-                             {"files", r.files},
-                             {"samples_without_annotation", r.unlabelled.size()}}},
-                           {"labelled_pixels", m.labelled},
-                           {"pixels", m.pixels},
-                           {"per_class", m.per_class},
-                           {"class_encodings", class_encodings(ds)}};
-    writing.finish(meta, ds.palette());
+    finish_imported_mask_dir(writing, ds,
+                             {{"from", resolved_path(from)},
+                              {"files", r.files},
+                              {"samples_without_annotation", r.unlabelled.size()}},
+                             m);
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.annotated_pixels = annotated.load();
     return r;
+}
+
+void finish_imported_mask_dir(MaskDirWriting& writing, const Dataset& ds, nlohmann::json imported,
+                              const MaskStageResult& m) {
+    // No "sample" record: these are no points drawn by settings, and nothing resamples them.
+    const nlohmann::json meta = {{"kind", "sparse"},
+                                 {"source", resolved_path(ds.root())},
+                                 {"imported", std::move(imported)},
+                                 {"labelled_pixels", m.labelled},
+                                 {"pixels", m.pixels},
+                                 {"per_class", m.per_class},
+                                 {"class_encodings", class_encodings(ds)}};
+    writing.finish(meta, ds.palette());
 }
 
 }  // namespace pfce

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "data/dataset.hpp"
 #include "data/sparse_masks.hpp"
 
@@ -37,5 +39,11 @@ std::vector<std::string> annotation_files(const Dataset& ds, const std::string& 
 ImportResult import_masks(
     const Dataset& ds, const std::string& from, const std::string& out, bool force,
     const std::function<void(std::size_t done, std::size_t n)>& progress = {});
+
+// Finishes `writing` (the masks of an import, counted in `m`) with its masks.json: sparse masks
+// of `ds` that no settings sampled, `imported` saying what they came from (train refuses sampling
+// settings beside such a directory, and a remake command reads it).
+void finish_imported_mask_dir(MaskDirWriting& writing, const Dataset& ds, nlohmann::json imported,
+                              const MaskStageResult& m);
 
 }  // namespace pfce

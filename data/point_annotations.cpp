@@ -418,20 +418,13 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
             return mask;
         },
         progress, m);
-    // No "sample" record: these are no points drawn by settings, and nothing resamples them.
-    nlohmann::json meta = {{"kind", "sparse"},
-                           {"source", resolved_path(ds.root())},
-                           {"imported",
-                            {{"from_points", resolved_path(file)},
-                             {"class_field", class_field},
-                             {"points", r.points},
-                             {"points_on_no_image", r.outside},
-                             {"samples_without_annotation", r.unlabelled.size()}}},
-                           {"labelled_pixels", m.labelled},
-                           {"pixels", m.pixels},
-                           {"per_class", m.per_class},
-                           {"class_encodings", class_encodings(ds)}};
-    writing.finish(meta, ds.palette());
+    finish_imported_mask_dir(writing, ds,
+                             {{"from_points", resolved_path(file)},
+                              {"class_field", class_field},
+                              {"points", r.points},
+                              {"points_on_no_image", r.outside},
+                              {"samples_without_annotation", r.unlabelled.size()}},
+                             m);
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
 }

@@ -1781,6 +1781,40 @@ TEST(RealDatasets, SamplePointsFromAGeoJsonLayerOrACsvLabelTheirPixels) {
                        "r.pgw places its pixels on a rotated or sheared grid");
 }
 
+// --from-points on JPEG chips of several sizes placed by .jgw world files, index masks whose class
+// values include 255: each point on its pixel, the class read back as that class, never as no
+// label.
+TEST(RealDatasets, SamplePointsOnJpegChipsOfMixedSizes) {
+    const std::string root = test::temp_dir("real_points_jpeg");
+    test::ForeignSpec spec = index_spec({0, 255, 7, 3});  // road is 255
+    spec.jpeg = true;
+    spec.sizes = {{40, 32}, {56, 40}, {32, 48}, {64, 36}};
+    const auto fd = test::write_foreign_dataset(root + "/data", spec);
+    for (std::size_t k = 0; k < fd.ids.size(); ++k)  // chip k's corner at (1000 + 100 k, 5000)
+        std::ofstream(fd.root + "/images/" + fd.ids[k] + ".jgw")
+            << "0.5\n0\n0\n-0.5\n"
+            << 1000.25 + 100.0 * static_cast<double>(k) << "\n4999.75\n";
+    // Chip 1's last column and row (55, 39), chip 3's (63, 35): the far corners of other sizes.
+    std::ofstream(root + "/points.geojson")
+        << "{\"type\": \"FeatureCollection\", \"features\": ["
+           "{\"type\": \"Feature\", \"properties\": {\"class\": \"road\"}, \"geometry\": "
+           "{\"type\": \"Point\", \"coordinates\": [1127.7, 4980.3]}},"
+           "{\"type\": \"Feature\", \"properties\": {\"class\": \"tree\"}, \"geometry\": "
+           "{\"type\": \"Point\", \"coordinates\": [1331.7, 4982.3]}}]}";
+    const test::CommandResult r =
+        test::run_pfce("sample --data " + fd.root + " --out " + root + "/sparse --from-points " +
+                       root + "/points.geojson");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "imported 2 of the 2 points");
+    const MaskDir md = open_mask_dir(root + "/sparse");
+    const Dataset ds = Dataset::open(fd.root);
+    const LabelMap one = read_mask_png(md, fd.ids[1], ds.palette());
+    EXPECT_EQ(one.width, 56);
+    EXPECT_EQ(one.at(39, 55), 1);  // road: its value 255 in the dataset, class 1 here
+    EXPECT_EQ(std::count(one.labels.begin(), one.labels.end(), std::uint8_t{255}), 56 * 40 - 1);
+    EXPECT_EQ(read_mask_png(md, fd.ids[3], ds.palette()).at(35, 63), 3);
+}
+
 // A dataset of images and a point layer, no dense masks: [files] images_without_mask =
 // "unlabelled" makes each image a sample whose mask labels nothing (the masks directory may be
 // missing), so sample --from-points and train --labels work on it; one mask given is read as usual.
