@@ -19,30 +19,49 @@
 
 namespace pfce {
 
+bool operator==(const ChannelStats& a, const ChannelStats& b) {
+    if (a.channels != b.channels) return false;
+    for (int c = 0; c < a.channels; ++c)
+        if (a.mean[c] != b.mean[c] || a.std[c] != b.std[c]) return false;
+    return true;
+}
+
+void check_channels_match(const RgbImage& img, const ChannelStats& stats) {
+    if (img.channels != stats.channels)
+        PFCE_THROW(InputError, "an image of ", img.channels,
+                   " channels, but the model was trained on ", stats.channels,
+                   " (expected the bands it was trained with, its data.bands)");
+}
+
 ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images) {
     if (images.empty()) PFCE_THROW(InputError, "channel statistics: no training images");
+    const int channels = images[0]->channels;
+    for (std::size_t k = 0; k < images.size(); ++k)
+        if (images[k]->channels != channels || channels < 1 || channels > kMaxImageChannels)
+            PFCE_THROW(InputError, "channel statistics: training image ", k, " has ",
+                       images[k]->channels, " channels, image 0 has ", channels,
+                       " (expected one channel count, at most ", kMaxImageChannels, ")");
+    const auto stride = static_cast<std::size_t>(channels);
     // Exact integer histograms per channel: the result does not depend on summation order.
-    std::vector<std::uint64_t> hist(3 * 256, 0);
+    std::vector<std::uint64_t> hist(stride * 256, 0);
     const long count = static_cast<long>(images.size());
 #pragma omp parallel
     {
-        std::vector<std::uint64_t> local(3 * 256, 0);
+        std::vector<std::uint64_t> local(stride * 256, 0);
 #pragma omp for schedule(dynamic, 8)
         for (long k = 0; k < count; ++k) {
             const RgbImage& img = *images[static_cast<std::size_t>(k)];
             const std::uint8_t* p = img.pixels.data();
-            const std::size_t n = img.pixels.size() / 3;
-            for (std::size_t i = 0; i < n; ++i, p += 3) {
-                ++local[p[0]];
-                ++local[256 + p[1]];
-                ++local[512 + p[2]];
-            }
+            const std::size_t n = img.pixels.size() / stride;
+            for (std::size_t i = 0; i < n; ++i, p += stride)
+                for (std::size_t c = 0; c < stride; ++c) ++local[c * 256 + p[c]];
         }
 #pragma omp critical(pfce_channel_stats)
         for (std::size_t i = 0; i < local.size(); ++i) hist[i] += local[i];
     }
     ChannelStats st;
-    for (int c = 0; c < 3; ++c) {
+    st.channels = channels;
+    for (int c = 0; c < channels; ++c) {
         double n = 0, sum = 0, sq = 0;
         for (int v = 0; v < 256; ++v) {
             const double h = static_cast<double>(hist[static_cast<std::size_t>(c * 256 + v)]);
@@ -65,9 +84,10 @@ struct BatchLoader::Impl {
     Backend& backend;
     const std::vector<SampleData>& samples;
     LoaderOptions opts;
-    int width = 0, height = 0;
-    float lut[3][256];        // (v - mean) / std per channel
-    std::uint8_t pad_rgb[3];  // raw colour of crop padding: the channel mean, as the image's 0
+    int width = 0, height = 0, channels = 3;
+    float lut[kMaxImageChannels][256];        // (v - mean) / std per channel
+    std::uint8_t pad_rgb[kMaxImageChannels];  // crop padding's raw samples: the channel means,
+                                              // which normalize to 0
 
     std::mutex mu;
     std::condition_variable changed;
@@ -108,7 +128,7 @@ struct BatchLoader::Impl {
     Batch allocate_buffers() {
         const std::int64_t b = largest_batch();
         Batch out;
-        out.images = backend.host_staging({b, 3, height, width}, DType::f32);
+        out.images = backend.host_staging({b, channels, height, width}, DType::f32);
         out.train_labels = backend.host_staging({b, height, width}, DType::u8);
         out.dense = backend.host_staging({b, height, width}, DType::u8);
         if (opts.keep_rgb) out.rgb = backend.host_staging({b, 3, height, width}, DType::u8);
@@ -135,7 +155,7 @@ struct BatchLoader::Impl {
             for (const Tensor* t : {&out.images, &out.train_labels, &out.dense, &out.rgb})
                 if (!t->empty()) backend.wait_until_read(*t);
         }
-        out.images.reuse_as({b, 3, height, width}, DType::f32);
+        out.images.reuse_as({b, channels, height, width}, DType::f32);
         out.train_labels.reuse_as({b, height, width}, DType::u8);
         out.dense.reuse_as({b, height, width}, DType::u8);
         if (opts.keep_rgb) out.rgb.reuse_as({b, 3, height, width}, DType::u8);
@@ -173,9 +193,8 @@ struct BatchLoader::Impl {
                 oy = draw(s.image.height);
             }
             const int iw = s.image.width, ih = s.image.height;
-            float* r = img_out + j * 3 * plane;
-            float* g = r + plane;
-            float* bl = g + plane;
+            const auto nc = static_cast<std::size_t>(channels);
+            float* planes = img_out + j * nc * plane;  // (C,H,W)
             std::uint8_t* lab = lab_out + j * plane;
             std::uint8_t* den = dense_out + j * plane;
             std::uint8_t* raw = rgb_out ? rgb_out + j * 3 * plane : nullptr;  // (3,H,W)
@@ -189,17 +208,15 @@ struct BatchLoader::Impl {
                     sx += ox;
                     const std::size_t dst = static_cast<std::size_t>(y) * width + x;
                     if (sy < 0 || sx < 0 || sy >= ih || sx >= iw) {  // padding: mean, unlabelled
-                        r[dst] = g[dst] = bl[dst] = 0.0f;
+                        for (std::size_t c = 0; c < nc; ++c) planes[c * plane + dst] = 0.0f;
                         lab[dst] = den[dst] = 255;
                         if (raw)
                             for (int c = 0; c < 3; ++c) raw[c * plane + dst] = pad_rgb[c];
                         continue;
                     }
                     const std::size_t src = static_cast<std::size_t>(sy) * iw + sx;
-                    const std::uint8_t* p = px + src * 3;
-                    r[dst] = lut[0][p[0]];
-                    g[dst] = lut[1][p[1]];
-                    bl[dst] = lut[2][p[2]];
+                    const std::uint8_t* p = px + src * nc;
+                    for (std::size_t c = 0; c < nc; ++c) planes[c * plane + dst] = lut[c][p[c]];
                     if (raw)
                         for (int c = 0; c < 3; ++c) raw[c * plane + dst] = p[c];
                     lab[dst] = s.train_labels.labels[src];
@@ -268,9 +285,11 @@ BatchLoader::BatchLoader(Backend& backend, const std::vector<SampleData>& sample
     for (std::size_t i = 0; i < samples.size(); ++i) {
         const SampleData& s = samples[i];
         const int w = s.image.width, h = s.image.height;
-        if (w <= 0 || h <= 0 || s.image.pixels.size() != static_cast<std::size_t>(w) * h * 3)
+        if (w <= 0 || h <= 0 || s.image.channels != stats.channels ||
+            s.image.pixels.size() != static_cast<std::size_t>(w) * h * s.image.channels)
             PFCE_THROW(InputError, "batch loader: sample ", i,
-                       " has an empty or inconsistent image");
+                       " has an empty or inconsistent image (", w, "x", h, ", ", s.image.channels,
+                       " channels; the statistics have ", stats.channels, ")");
         if (opts.crop_size == 0 && (w != samples[0].image.width || h != samples[0].image.height))
             PFCE_THROW(InputError, "batch loader: images differ in size (sample ", i, " is ", w,
                        "x", h, ", sample 0 is ", samples[0].image.width, "x",
@@ -291,7 +310,11 @@ BatchLoader::BatchLoader(Backend& backend, const std::vector<SampleData>& sample
                    opts.batch_size, " with drop_last");
     impl_->width = opts.crop_size > 0 ? opts.crop_size : samples[0].image.width;
     impl_->height = opts.crop_size > 0 ? opts.crop_size : samples[0].image.height;
-    for (int c = 0; c < 3; ++c) {
+    if (stats.channels < 3 || stats.channels > kMaxImageChannels)
+        PFCE_THROW(InputError, "batch loader: ", stats.channels, " channels (expected 3..",
+                   kMaxImageChannels, ")");
+    impl_->channels = stats.channels;
+    for (int c = 0; c < stats.channels; ++c) {
         if (!(stats.std[c] > 0) || !std::isfinite(stats.std[c]) || !std::isfinite(stats.mean[c]))
             PFCE_THROW(InputError, "batch loader: channel ", c, " statistics mean ", stats.mean[c],
                        " std ", stats.std[c],

@@ -1,9 +1,9 @@
 // Batches for training and evaluation: images normalized with the training split's per-channel
-// mean/std (N,3,H,W) f32 (and optionally the raw colours, u8), training labels (sparse or linked)
-// and dense labels (N,H,W) u8. Optional
-// random crops (images of any size), random flips and 90-degree rotations (square images) applied
-// to image and masks together, deterministic per (seed, epoch, index). Background threads prefetch
-// the next batches into host staging tensors (pinned memory on CUDA) handed out by the backend.
+// mean/std (N,C,H,W) f32 (and optionally the raw colours, the first three channels, u8), training
+// labels (sparse or linked) and dense labels (N,H,W) u8. Optional random crops (images of any
+// size), random flips and 90-degree rotations (square images) applied to image and masks together,
+// deterministic per (seed, epoch, index). Background threads prefetch the next batches into host
+// staging tensors (pinned memory on CUDA) handed out by the backend.
 #pragma once
 
 #include <cstdint>
@@ -16,11 +16,15 @@
 
 namespace pfce {
 
-// Per-channel statistics in 0..255 units.
+// Per-channel statistics in 0..255 units, of the model's `channels` input channels.
 struct ChannelStats {
-    float mean[3] = {0, 0, 0};
-    float std[3] = {1, 1, 1};
+    int channels = 3;
+    float mean[kMaxImageChannels] = {};
+    float std[kMaxImageChannels] = {1, 1, 1, 1, 1, 1, 1, 1};
 };
+bool operator==(const ChannelStats& a, const ChannelStats& b);
+// An InputError unless `img` has the channels the statistics (a model's input) have.
+void check_channels_match(const RgbImage& img, const ChannelStats& stats);
 
 // Everything the loader needs for one sample, already in memory (the experiment reads files once
 // and caches sampled/linked masks).
@@ -30,6 +34,7 @@ struct SampleData {
     LabelMap dense;         // for metrics and dense validation loss; may be empty (width 0)
 };
 
+// Of images that all have one channel count (an InputError names the first that differs).
 ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images);
 
 struct LoaderOptions {
@@ -49,10 +54,11 @@ struct LoaderOptions {
 };
 
 struct Batch {
-    Tensor images;        // (B,3,H,W) f32 host staging
+    Tensor images;        // (B,C,H,W) f32 host staging
     Tensor train_labels;  // (B,H,W) u8
     Tensor dense;         // (B,H,W) u8 (all 255 where no dense mask)
-    Tensor rgb;  // (B,3,H,W) u8 raw colours, same crop and augmentation (keep_rgb), else empty
+    Tensor rgb;  // (B,3,H,W) u8 raw colours (the first three channels), same crop and augmentation
+                 // (keep_rgb), else empty
     std::vector<std::size_t> indices;  // positions in the sample list
     // Whether train_labels label any pixel (found by the worker as it checks them): a batch
     // without one trains nothing, and the trainer counts such batches.

@@ -343,9 +343,9 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
                    "rename it");
     // (The config refuses these with its source named; this guards pfce sample and pfce data.)
     const std::vector<int>& bands = opts.image.bands;
-    if (bands.size() != 0 && bands.size() != 1 && bands.size() != 3)
-        PFCE_THROW(InputError, "--bands gives ", bands.size(),
-                   " bands: expected three (one per input channel) or one (copied to all three)");
+    if (!bands.empty() && !image_channel_count_fits(static_cast<int>(bands.size())))
+        PFCE_THROW(InputError, "--bands gives ", bands.size(), " bands: expected ",
+                   kImageChannelCounts);
     for (const int b : bands)
         if (b < 1 || b > 255)
             PFCE_THROW(InputError, "--bands ", b,

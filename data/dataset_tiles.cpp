@@ -327,9 +327,9 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
 namespace {
 
 RgbImage crop(const RgbImage& band, int x0, int w) {
-    RgbImage out(w, band.height);
+    RgbImage out(w, band.height, band.channels);
     for (int y = 0; y < band.height; ++y)
-        std::copy_n(band.at(y, x0), static_cast<std::size_t>(w) * 3, out.at(y, 0));
+        std::copy_n(band.at(y, x0), static_cast<std::size_t>(w) * band.channels, out.at(y, 0));
     return out;
 }
 

@@ -180,9 +180,9 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
                    "data.value_range; e.g. gdal_translate -ot UInt16 -scale IN OUT.tif converts ",
                    bits_per_sample, "-bit samples to 16)");
     if (!bands.empty()) {
-        if (bands.size() != 1 && bands.size() != 3)
-            PFCE_THROW(InputError, path, ": data.bands gives ", bands.size(),
-                       " bands (expected three, one per input channel, or one)");
+        if (!image_channel_count_fits(static_cast<int>(bands.size())))
+            PFCE_THROW(InputError, path, ": data.bands gives ", bands.size(), " bands (expected ",
+                       kImageChannelCounts, ")");
         if (channels > 255)
             PFCE_THROW(InputError, path, ": ", channels,
                        " bands are not read (expected at most 255)");
@@ -194,8 +194,9 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
         return;
     }
     const std::string pick =
-        " or pick three of them with data.bands (--bands 1,2,3; --bands 4,1,2 makes IR-R-G of "
-        "RGB + infrared; predict reads the bands its model was trained with)";
+        " or pick the bands the model sees with data.bands (--bands 1,2,3,4 gives it all four "
+        "of RGB + infrared, --bands 4,1,2 makes IR-R-G of them; predict reads the bands its "
+        "model was trained with)";
     if (channels == 4)
         PFCE_THROW(InputError, path,
                    ": 4 bands that are not RGB + alpha (RGB + near infrared, or a 4th band the "
@@ -267,24 +268,35 @@ detail::DecodedSamples decode(const std::string& path, detail::Window win, std::
 
 RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d);
 
-// The bands `bands` picks (1-based) of `d` as an image's three channels, as stored. A 1-band file
-// is read as it is shown (gray scaled, and inverted where stored min-is-white; a palette's
-// colours), since band 1 is all a pick can name in it.
+// The bands `bands` picks (1-based) of `d` as an image's channels, as stored: one per pick, or
+// three copies of one. A 1-band file is read as it is shown (gray scaled, and inverted where
+// stored min-is-white; a palette's colours), since band 1 is all a pick can name in it.
 RgbImage pick_bands(const std::string& path, const detail::DecodedSamples& d,
                     const std::vector<int>& bands) {
     ImageChoice only_bands;
     only_bands.bands = bands;
     check_sample_layout(path, 8, d.channels, only_bands);
-    if (d.channels == 1) return to_rgb(path, d);  // every pick is band 1
+    const int channels = image_channels_of_bands(static_cast<int>(bands.size()));
+    if (d.channels == 1) {  // every pick is band 1
+        RgbImage gray = to_rgb(path, d);
+        if (channels == 3) return gray;
+        RgbImage img(d.width, d.height, channels);
+        const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
+        for (std::size_t i = 0; i < n; ++i)
+            std::fill_n(&img.pixels[i * static_cast<std::size_t>(channels)], channels,
+                        gray.pixels[3 * i]);
+        return img;
+    }
     if (d.transparent > 0) detail::refuse_transparent(path, d, true);
     const std::uint8_t* src = d.samples.data();
-    const int stride = d.channels;
-    RgbImage img(d.width, d.height);
+    const auto stride = static_cast<std::size_t>(d.channels);
+    RgbImage img(d.width, d.height, channels);
     const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
-    for (int c = 0; c < 3; ++c) {
+    for (int c = 0; c < channels; ++c) {
         const int from = bands[bands.size() == 1 ? 0 : static_cast<std::size_t>(c)] - 1;
         for (std::size_t i = 0; i < n; ++i)
-            img.pixels[3 * i + c] = src[i * static_cast<std::size_t>(stride) + from];
+            img.pixels[i * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)] =
+                src[i * stride + static_cast<std::size_t>(from)];
     }
     return img;
 }

@@ -51,11 +51,13 @@ bool is_jpeg_file(const std::string& path);  // by its header bytes, not its nam
 // .jxl, .vrt, ...), so a command can name it rather than pass it over; sidecars (.tfw, .prj,
 // .aux.xml) and other files are not.
 bool is_unread_image_name(const std::string& path);
-// How a file's samples become the model's 8-bit RGB (the config's data.bands and data.value_range).
+// How a file's samples become the model's 8-bit channels (the config's data.bands and
+// data.value_range).
 struct ImageChoice {
-    // Which bands become the three channels, 1-based as GDAL counts them: {4, 1, 2} makes IR-R-G of
-    // an RGB + infrared tile, {1} copies band 1 into all three. Empty: the file's own colours,
-    // which must then be RGB or grayscale.
+    // Which bands become the image's channels, 1-based as GDAL counts them: {1, 2, 3, 4} all four
+    // of an RGB + infrared tile, {4, 1, 2} its IR-R-G, {1} band 1 copied into three channels
+    // (image_channel_count_fits says which counts). Empty: the file's own colours, which must
+    // then be RGB or grayscale.
     std::vector<int> bands{};
     // 16-bit samples: the values read as 0 and 255 (linearly, clipped). Unset (hi <= lo), a 16-bit
     // file is refused: nothing in it says which of its 65536 values are black and white.
@@ -76,7 +78,8 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
 void check_image_layout(const std::string& path, const ImageInfo& info,
                         const ImageChoice& choice = {});
 
-// 8-bit RGB (grayscale is expanded to RGB; `choice` picks other bands and scales 16-bit samples).
+// 8-bit RGB (grayscale is expanded to RGB; `choice` picks other bands, as many channels as it
+// picks, and scales 16-bit samples).
 // Refuses images above max_pixels (0 = no limit) before decoding, naming the file and its size.
 RgbImage read_rgb(const std::string& path, std::int64_t max_pixels = 0,
                   const ImageChoice& choice = {});

@@ -147,12 +147,14 @@ LinkStats link_label_maps(Backend& backend, const std::vector<LabelMap>& sparse,
             std::memcpy(staged + k * plane, m.labels.data(), plane);
             if (!edge) return;
             const RgbImage& im = images[i0 + k];
-            if (im.width != w || im.height != h || im.pixels.size() != plane * 3)
+            const auto nc = static_cast<std::size_t>(im.channels);
+            if (im.width != w || im.height != h || nc < 3 || im.pixels.size() != plane * nc)
                 PFCE_THROW(InputError, "image ", i0 + k, " is ", im.width, "x", im.height,
                            " but its mask is ", w, "x", h);
-            std::uint8_t* dst = staged_rgb + k * 3 * plane;  // interleaved -> planar (3,H,W)
+            // Interleaved -> planar (3,H,W): the colours are the first three channels.
+            std::uint8_t* dst = staged_rgb + k * 3 * plane;
             for (std::size_t i = 0; i < plane; ++i)
-                for (std::size_t c = 0; c < 3; ++c) dst[c * plane + i] = im.pixels[i * 3 + c];
+                for (std::size_t c = 0; c < 3; ++c) dst[c * plane + i] = im.pixels[i * nc + c];
         });
         // A radius past the image diagonal links the same pairs as the diagonal itself; clamping
         // keeps the grid arithmetic of the backends in range for any radius a user types.

@@ -76,15 +76,14 @@ Collected run_epoch(Backend& b, const std::vector<SampleData>& samples, LoaderOp
     return c;
 }
 
-}  // namespace
-
-TEST(BatchLoader, ChannelStatsAreExact) {
-    std::vector<SampleData> s = {pattern_sample(10, 10, 3), pattern_sample(10, 10, 9)};
-    const ChannelStats st = compute_channel_stats({&s[0].image, &s[1].image});
-    for (int c = 0; c < 3; ++c) {
+// `st` is each channel's mean and standard deviation over every pixel of `s`, within float
+// rounding.
+void expect_exact_stats(const std::vector<SampleData>& s, const ChannelStats& st) {
+    const auto nc = static_cast<std::size_t>(st.channels);
+    for (std::size_t c = 0; c < nc; ++c) {
         double sum = 0, sq = 0, n = 0;
         for (const auto& x : s)
-            for (std::size_t i = static_cast<std::size_t>(c); i < x.image.pixels.size(); i += 3) {
+            for (std::size_t i = c; i < x.image.pixels.size(); i += nc) {
                 sum += x.image.pixels[i];
                 sq += double(x.image.pixels[i]) * x.image.pixels[i];
                 n += 1;
@@ -93,6 +92,13 @@ TEST(BatchLoader, ChannelStatsAreExact) {
         EXPECT_NEAR(st.mean[c], mean, 1e-4) << c;
         EXPECT_NEAR(st.std[c], sd, 1e-4) << c;
     }
+}
+
+}  // namespace
+
+TEST(BatchLoader, ChannelStatsAreExact) {
+    std::vector<SampleData> s = {pattern_sample(10, 10, 3), pattern_sample(10, 10, 9)};
+    expect_exact_stats(s, compute_channel_stats({&s[0].image, &s[1].image}));
     EXPECT_THROW(compute_channel_stats({}), InputError);
 }
 
@@ -123,6 +129,70 @@ TEST(BatchLoader, NormalizesAndCopiesLabelsWithoutAugmentation) {
                 ASSERT_EQ(c.dense[k][p], k == 1 ? 255 : x.dense.labels[p]);  // no dense mask: 255
             }
     }
+}
+
+// Bands past the third (infrared, an elevation band) are channels of their own: exact statistics,
+// normalized planes after the first three through the same augmentation as the masks, while the
+// raw colours (the CRF term's) stay the first three. Images or statistics of another channel
+// count are refused.
+TEST(BatchLoader, ImagesOfMoreThanThreeBandsKeepEveryChannel) {
+    auto b = test::cpu_backend();
+    const int w = 8, h = 6, nc = 5;
+    std::vector<SampleData> s;
+    for (int id = 0; id < 4; ++id) {
+        SampleData x = pattern_sample(w, h, id);
+        RgbImage wide(w, h, nc);
+        for (int y = 0; y < h; ++y)
+            for (int xx = 0; xx < w; ++xx) {
+                const int p = y * w + xx;
+                std::copy_n(x.image.at(y, xx), 3, wide.at(y, xx));
+                wide.at(y, xx)[3] = static_cast<std::uint8_t>(200 - p);
+                wide.at(y, xx)[4] = static_cast<std::uint8_t>((p * 3 + id * 11) & 255);
+            }
+        x.image = std::move(wide);
+        s.push_back(std::move(x));
+    }
+    std::vector<const RgbImage*> images;
+    for (const SampleData& x : s) images.push_back(&x.image);
+    const ChannelStats st = compute_channel_stats(images);
+    ASSERT_EQ(st.channels, nc);
+    expect_exact_stats(s, st);
+    const LoaderOptions o{.batch_size = 3, .augment = true, .seed = 7, .keep_rgb = true};
+    BatchLoader loader(*b, s, st, o);
+    loader.start_epoch(2);
+    Batch batch;
+    std::size_t seen = 0;
+    const std::size_t plane = static_cast<std::size_t>(w) * h;
+    while (loader.next(batch)) {
+        ASSERT_EQ(batch.images.dim(1), nc);
+        ASSERT_EQ(batch.rgb.dim(1), 3);
+        for (std::size_t j = 0; j < batch.indices.size(); ++j, ++seen) {
+            const SampleData& x = s[batch.indices[j]];
+            const D4Transform tr = augmentation_for(7, 2, batch.indices[j], false);
+            const float* im = batch.images.data<float>() + j * nc * plane;
+            const std::uint8_t* raw = batch.rgb.data<std::uint8_t>() + j * 3 * plane;
+            for (int y = 0; y < h; ++y)
+                for (int xx = 0; xx < w; ++xx) {
+                    int sy, sx;
+                    d4_source(tr, w, h, y, xx, sy, sx);
+                    const std::size_t p = static_cast<std::size_t>(y * w + xx);
+                    for (int c = 0; c < nc; ++c)
+                        ASSERT_EQ(im[static_cast<std::size_t>(c) * plane + p],
+                                  (float(x.image.at(sy, sx)[c]) - st.mean[c]) / st.std[c])
+                            << c;
+                    for (int c = 0; c < 3; ++c)
+                        ASSERT_EQ(raw[static_cast<std::size_t>(c) * plane + p],
+                                  x.image.at(sy, sx)[c]);
+                    ASSERT_EQ(batch.train_labels.data<std::uint8_t>()[j * plane + p],
+                              x.train_labels.at(sy, sx));
+                }
+        }
+    }
+    EXPECT_EQ(seen, s.size());
+    // Statistics of three channels for images of five: refused, not read past each pixel.
+    EXPECT_THROW(BatchLoader(*b, s, ChannelStats{}, o), InputError);
+    std::vector<SampleData> mixed = {pattern_sample(w, h, 0), s[1]};
+    EXPECT_THROW(compute_channel_stats({&mixed[0].image, &mixed[1].image}), InputError);
 }
 
 TEST(BatchLoader, AugmentationKeepsImageAndMasksAligned) {

@@ -324,7 +324,9 @@ TEST(Config, EmptyFlagsClearListsOrAreRefusedAndChoicesTakeAnyCase) {
         validate(c, "command line");
         ADD_FAILURE() << "two bands were taken";
     } catch (const InputError& e) {
-        EXPECT_MESSAGE_HAS(std::string(e.what()), "data.bands = [1,2]: expected three bands");
+        EXPECT_MESSAGE_HAS(
+            std::string(e.what()),
+            "data.bands = [1,2]: expected one band (copied to three channels) or three to eight");
     }
 }
 
@@ -349,7 +351,10 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[data]\nmax_pixels = 0\n", "data.max_pixels"},
         {"[data]\nmax_pixels = -1\n", "data.max_pixels"},
         {"[data]\ncrop_size = 7\n", "data.crop_size"},
-        {"[data]\nbands = [4, 1]\n", "data.bands = [4,1]: expected three bands"},
+        {"[data]\nbands = [4, 1]\n", "data.bands = [4,1]: expected one band"},
+        {"[data]\nbands = [1, 2, 3, 4, 5, 6, 7, 8, 9]\n",
+         "data.bands = [1,2,3,4,5,6,7,8,9]: expected one band (copied to three channels) or "
+         "three to eight, one per input channel, or none"},
         {"[data]\nbands = [0, 1, 2]\n", "data.bands = 0: expected band numbers 1..255"},
         {"[data]\nbands = \"4,1,2\"\n", "data.bands"},
         {"[data]\ntile_image = \"rgbi\"\n", "data.tile_image"},

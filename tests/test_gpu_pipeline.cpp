@@ -304,6 +304,46 @@ TEST(EvalGpu, EvaluateAndPredictMatchCpu) {
     EXPECT_LE(differ, pc.labels.size() / 50);
 }
 
+// Images of more than three bands (RGB + infrared + an elevation band: data.bands 1,2,3,4,5) on
+// both backends: the first convolution takes five channels, the loader's planes and the sliding
+// windows carry five; the bounds are those of the test above.
+TEST(EvalGpu, FiveChannelInputsMatchCpu) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = cpu_backend();
+    cpu->set_precision(Precision::fp32);
+    gpu->set_precision(Precision::fp32);
+    TrainInputs in = synthetic_inputs(4, 96, true, 0);
+    std::vector<const RgbImage*> images;
+    for (SampleData& s : in.train) {
+        RgbImage wide(s.image.width, s.image.height, 5);
+        for (int y = 0; y < wide.height; ++y)
+            for (int x = 0; x < wide.width; ++x) {
+                std::copy_n(s.image.at(y, x), 3, wide.at(y, x));
+                wide.at(y, x)[3] = static_cast<std::uint8_t>(255 - s.image.at(y, x)[1]);
+                wide.at(y, x)[4] = static_cast<std::uint8_t>((x * 7 + y * 3) & 255);
+            }
+        s.image = std::move(wide);
+        images.push_back(&s.image);
+    }
+    in.stats = compute_channel_stats(images);
+    const UNetConfig uc{5, 6, 3, 16};
+    UNet nc(*cpu, uc, 11), ng(*gpu, uc, 11);
+    const FocalLossParams loss{2.0f, {}, LossNormalize::labelled};
+    EvalOptions eo;
+    eo.batch_size = 4;
+    const EvalResult ec = evaluate(*cpu, nc, in.train, in.stats, loss, kPotsdamClutter, eo);
+    const EvalResult eg = evaluate(*gpu, ng, in.train, in.stats, loss, kPotsdamClutter, eo);
+    EXPECT_NEAR(eg.loss, ec.loss, 1e-3 * std::fabs(ec.loss));
+    expect_evaluations_agree(ec, eg, 4 * 96 * 96);
+    SlidingWindow sw{64, 16, 4};
+    const LabelMap pc = predict_sliding(*cpu, nc, in.train[2].image, in.stats, sw);
+    const LabelMap pg = predict_sliding(*gpu, ng, in.train[2].image, in.stats, sw);
+    ASSERT_EQ(pc.labels.size(), pg.labels.size());
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < pc.labels.size(); ++i) differ += pc.labels[i] != pg.labels[i];
+    EXPECT_LE(differ, pc.labels.size() / 50);
+}
+
 // Test-time augmentation and confidence maps on both backends: the views go through the device as
 // host-built batches (transposed views of a non-square window in their own shape), the averaged
 // logits come back up for the losses; the agreement bounds are those of the test above.

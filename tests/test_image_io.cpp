@@ -918,6 +918,96 @@ TEST(ImageIo, ManyBandsAreBoundedByTheirDecodedBytes) {
                        {"stack.tif", "40 bands of 8 bits decodes to 4000 bytes", "--max-pixels"});
     c.bands = {40, 20};
     expect_input_error([&] { read_rgb(dir + "/stack.tif", 0, c); }, {"gives 2 bands"});
+    c.bands = {40, 30, 20, 10, 1};  // five channels: the bound is still of the bytes decoded
+    EXPECT_EQ(read_rgb(dir + "/stack.tif", 1000, c).channels, 5);
+    expect_input_error([&] { read_rgb(dir + "/stack.tif", 200, c); }, {"4000 bytes"});
+}
+
+// data.bands of more than three bands gives an image of that many channels, each the band it names
+// as stored (strips or planar tiles, whole or in a window, 16-bit scaled by the range), so a model
+// sees infrared and an elevation band beside RGB. One band still reads as three copies; two, or
+// more than eight, are refused naming the count and what is read.
+TEST(ImageIo, MoreThanThreeBandsReadAsOneChannelEach) {
+    const std::string dir = test::temp_dir("io_wide_bands");
+    const int w = 19, h = 11, bands = 5;
+    std::vector<std::uint8_t> v(static_cast<std::size_t>(w) * h * bands);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<std::uint8_t>((i * 131) % 251);
+    auto stored = [&](int x, int y, int b) {
+        return v[(static_cast<std::size_t>(y) * w + x) * bands + static_cast<std::size_t>(b - 1)];
+    };
+    TiffSpec s{.width = w, .height = h, .spp = bands, .photometric = PHOTOMETRIC_MINISBLACK};
+    write_raw_tiff(dir + "/strips.tif", s, v);
+    s.planar = PLANARCONFIG_SEPARATE;
+    s.tile = 16;
+    write_raw_tiff(dir + "/planar_tiles.tif", s, v);
+    for (const char* f : {"strips", "planar_tiles"}) {
+        SCOPED_TRACE(f);
+        const std::string path = dir + "/" + f + ".tif";
+        for (const std::vector<int>& pick :
+             {std::vector<int>{1, 2, 3, 4}, std::vector<int>{5, 4, 3, 2, 1, 1, 2, 3}}) {
+            const ImageChoice c{.bands = pick};
+            const RgbImage img = read_rgb(path, 0, c);
+            const RgbImage win = read_rgb_window(path, 3, 2, 12, 7, 0, c);
+            ASSERT_EQ(img.channels, static_cast<int>(pick.size()));
+            ASSERT_EQ(win.channels, static_cast<int>(pick.size()));
+            ASSERT_EQ(img.pixels.size(), static_cast<std::size_t>(w) * h * pick.size());
+            for (int y = 0; y < h; ++y)
+                for (int x = 0; x < w; ++x)
+                    for (std::size_t k = 0; k < pick.size(); ++k) {
+                        ASSERT_EQ(img.at(y, x)[k], stored(x, y, pick[k])) << x << "," << y;
+                        if (x >= 3 && x < 15 && y >= 2 && y < 9) {
+                            ASSERT_EQ(win.at(y - 2, x - 3)[k], img.at(y, x)[k]);
+                        }
+                    }
+            // What a picture shows of it: the first three, interleaved as RGB.
+            const RgbImage shown = colour_channels(img);
+            ASSERT_EQ(shown.channels, 3);
+            for (int k = 0; k < 3; ++k) EXPECT_EQ(shown.at(4, 7)[k], stored(7, 4, pick[k]));
+        }
+        const RgbImage one = read_rgb(path, 0, {.bands = {5}});
+        ASSERT_EQ(one.channels, 3);
+        for (int k = 0; k < 3; ++k) EXPECT_EQ(one.at(6, 2)[k], stored(2, 6, 5));
+        expect_input_error(
+            [&] {
+                read_rgb(path, 0, {.bands = {4, 1}});
+            },
+            {path, "data.bands gives 2 bands", "three to eight"});
+        expect_input_error(
+            [&] {
+                read_rgb(path, 0, {.bands = {1, 2, 3, 4, 5, 1, 2, 3, 4}});
+            },
+            {path, "gives 9 bands"});
+        expect_input_error(
+            [&] {
+                read_rgb(path, 0, {.bands = {1, 2, 3, 6}});
+            },
+            {path, "asks for band 6, but the file has 5 bands"});
+    }
+    // A gray file's one band, picked four times, is four equal channels.
+    write_raw_tiff(dir + "/gray.tif",
+                   {.width = 4, .height = 3, .spp = 1, .photometric = PHOTOMETRIC_MINISBLACK},
+                   std::vector<std::uint8_t>(12, 77));
+    const RgbImage gray4 = read_rgb(dir + "/gray.tif", 0, {.bands = {1, 1, 1, 1}});
+    ASSERT_EQ(gray4.channels, 4);
+    EXPECT_EQ(gray4.pixels, std::vector<std::uint8_t>(48, 77));
+    // 16-bit bands scale by the range before they are picked, each into its own channel.
+    std::vector<std::uint16_t> deep(static_cast<std::size_t>(w) * h * 4);
+    for (std::size_t i = 0; i < deep.size(); ++i)
+        deep[i] = static_cast<std::uint16_t>((i * 977) % 5200);
+    std::vector<std::uint8_t> deep_bytes(deep.size() * 2);
+    std::memcpy(deep_bytes.data(), deep.data(), deep_bytes.size());
+    TiffSpec s16{.width = w, .height = h, .spp = 4, .bps = 16};
+    s16.extra = EXTRASAMPLE_UNSPECIFIED;
+    write_raw_tiff(dir + "/deep.tif", s16, deep_bytes);
+    const RgbImage d =
+        read_rgb(dir + "/deep.tif", 0, {.bands = {4, 3, 2, 1}, .range_lo = 0, .range_hi = 5100});
+    ASSERT_EQ(d.channels, 4);
+    for (int k = 0; k < 4; ++k) {
+        const double t =
+            deep[(static_cast<std::size_t>(5) * w + 9) * 4 + static_cast<std::size_t>(3 - k)] *
+            255.0 / 5100.0;
+        EXPECT_EQ(d.at(5, 9)[k], std::lround(std::clamp(t, 0.0, 255.0))) << k;
+    }
 }
 
 // A 4th band that is not alpha (near infrared: RGBIR orthophotos) is refused: which three bands

@@ -997,29 +997,42 @@ TEST(RealDatasets, PredictionLeavesPixelsWithoutDataUnlabelled) {
     }
 }
 
+// Three 72x64 Potsdam RGBIR tiles (top_potsdam_2_10..12) and their labels under `data`: each
+// tile's colours and infrared band (which says the class outright, vegetation bright, so it is no
+// copy of R, G or B).
+struct RgbirTiles {
+    int w = 72, h = 64;
+    std::vector<std::vector<std::uint8_t>> infrared;
+    std::vector<RgbImage> colours;
+};
+RgbirTiles write_rgbir_tiles(const std::string& data) {
+    fs::create_directories(data + "/4_Ortho_RGBIR");
+    fs::create_directories(data + "/5_Labels_all");
+    RgbirTiles t;
+    for (int k = 0; k < 3; ++k) {
+        const std::string stem = "top_potsdam_2_" + std::to_string(10 + k);
+        LabelMap lab(t.w, t.h, 0);
+        for (int y = 0; y < t.h; ++y)
+            for (int x = 0; x < t.w; ++x)
+                lab.at(y, x) = static_cast<std::uint8_t>((x / 12 + y / 16 + k) % 6);
+        t.colours.push_back(test::foreign_image(lab, k));
+        t.infrared.emplace_back(static_cast<std::size_t>(t.w) * t.h);
+        for (std::size_t i = 0; i < t.infrared.back().size(); ++i)
+            t.infrared.back()[i] = static_cast<std::uint8_t>(20 + 40 * lab.labels[i]);
+        write_geotiff(data + "/4_Ortho_RGBIR/" + stem + "_RGBIR.tif", t.colours.back(),
+                      &t.infrared.back());
+        write_tiff(data + "/5_Labels_all/" + stem + "_label.tif", potsdam_palette().encode(lab));
+    }
+    return t;
+}
+
 TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
     const std::string root = test::temp_dir("real_rgbir");
     const std::string data = root + "/data";
-    fs::create_directories(data + "/4_Ortho_RGBIR");
-    fs::create_directories(data + "/5_Labels_all");
-    const int w = 72, h = 64;
-    std::vector<std::vector<std::uint8_t>> infrared;
-    std::vector<RgbImage> colours;
-    for (int k = 0; k < 3; ++k) {
-        const std::string stem = "top_potsdam_2_" + std::to_string(10 + k);
-        LabelMap lab(w, h, 0);
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x)
-                lab.at(y, x) = static_cast<std::uint8_t>((x / 12 + y / 16 + k) % 6);
-        colours.push_back(test::foreign_image(lab, k));
-        // Infrared says the class outright (vegetation bright), so it is not a copy of R, G or B.
-        infrared.emplace_back(static_cast<std::size_t>(w) * h);
-        for (std::size_t i = 0; i < infrared.back().size(); ++i)
-            infrared.back()[i] = static_cast<std::uint8_t>(20 + 40 * lab.labels[i]);
-        write_geotiff(data + "/4_Ortho_RGBIR/" + stem + "_RGBIR.tif", colours.back(),
-                      &infrared.back());
-        write_tiff(data + "/5_Labels_all/" + stem + "_label.tif", potsdam_palette().encode(lab));
-    }
+    const RgbirTiles fixture = write_rgbir_tiles(data);
+    const int w = fixture.w;
+    const std::vector<std::vector<std::uint8_t>>& infrared = fixture.infrared;
+    const std::vector<RgbImage>& colours = fixture.colours;
     // Without a choice: what is there, and the key that reads it.
     const test::CommandResult none = test::run_pfce("data stats " + data);
     EXPECT_NE(none.status, 0);
@@ -1161,6 +1174,141 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnTheBandsChosen) {
 // training and sampling (masks.json records it, so the masks reopen their dataset as made), and
 // eval --tile-labels scores a run on the other set of the same windows, without taking those
 // files for changed data.
+
+// Where only the infrared band tells the classes apart (colours of noise), a model of the four
+// bands learns them and a model of the three colours cannot: the fourth channel reaches the
+// network in training, not only its shape.
+TEST(RealDatasets, AFourthBandTeachesWhatTheColoursDoNot) {
+    const std::string root = test::temp_dir("real_ir_only");
+    const std::string data = root + "/data";
+    fs::create_directories(data + "/4_Ortho_RGBIR");
+    fs::create_directories(data + "/5_Labels_all");
+    const int w = 64, h = 64;
+    for (int k = 0; k < 3; ++k) {
+        const std::string stem = "top_potsdam_3_" + std::to_string(10 + k);
+        LabelMap lab(w, h, 0);
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x)
+                lab.at(y, x) = static_cast<std::uint8_t>((x / 16 + y / 16 + k) % 3);
+        std::vector<std::uint8_t> ir(static_cast<std::size_t>(w) * h);
+        for (std::size_t i = 0; i < ir.size(); ++i)
+            ir[i] = static_cast<std::uint8_t>(40 + 80 * lab.labels[i]);
+        write_geotiff(data + "/4_Ortho_RGBIR/" + stem + "_RGBIR.tif",
+                      test::random_rgb(w, h, static_cast<std::uint32_t>(7 + k)), &ir);
+        write_tiff(data + "/5_Labels_all/" + stem + "_label.tif", potsdam_palette().encode(lab));
+    }
+    auto val_miou = [&](const std::string& bands) {
+        const test::CommandResult t =
+            test::run_pfce("train --data " + data +
+                           " --tile-image RGBIR --tile-patch 32 --tile-stride 32 "
+                           "--bands " +
+                           bands + " --out " + root + "/run" + std::to_string(bands.size()) +
+                           " --epochs 30 --lr 0.01" + kTiny);
+        EXPECT_EQ(t.status, 0) << t.output;
+        std::smatch m;
+        const std::regex re("val mIoU ([0-9.]+)");
+        EXPECT_TRUE(std::regex_search(t.output, m, re)) << t.output;
+        return m.size() > 1 ? std::stod(m[1].str()) : -1.0;
+    };
+    const double four = val_miou("1,2,3,4"), three = val_miou("1,2,3");
+    EXPECT_GT(four, 0.6) << "four bands";
+    EXPECT_LT(three, four - 0.25) << "three bands: " << three << ", four: " << four;
+}
+
+// All four bands of RGBIR tiles as four channels: the U-Net's first layer takes four inputs, the
+// checkpoint keeps four channels' statistics, predict reads the four and what it says depends on
+// the infrared band; a 3-band file is refused, a model of three channels cannot start from it, and
+// edge-aware linking and the preview read the colours (the first three).
+TEST(RealDatasets, PotsdamRgbirTilesTrainOnAllFourBands) {
+    const std::string root = test::temp_dir("real_rgbir4");
+    const std::string data = root + "/data";
+    const RgbirTiles fixture = write_rgbir_tiles(data);
+    const std::string tiles =
+        " --data " + data + " --tile-image RGBIR --tile-patch 32 --tile-stride 32";
+
+    DatasetOptions o;
+    o.tile_image = "RGBIR";
+    o.tile_patch = o.tile_stride = 32;
+    o.image.bands = {1, 2, 3, 4};
+    const Dataset ds = Dataset::open(data, o);
+    const SampleRef& s = ds.sample(4);
+    const RgbImage img = ds.read_image(4);
+    ASSERT_EQ(img.channels, 4);
+    const auto tile = static_cast<std::size_t>(std::stoi(s.id.substr(14, 2)) - 10);
+    for (int y = 0; y < s.height; ++y)
+        for (int x = 0; x < s.width; ++x) {
+            const std::size_t i = static_cast<std::size_t>(s.y0 + y) * fixture.w + s.x0 + x;
+            for (int c = 0; c < 3; ++c)
+                ASSERT_EQ(img.at(y, x)[c], fixture.colours[tile].at(s.y0 + y, s.x0 + x)[c]);
+            ASSERT_EQ(img.at(y, x)[3], fixture.infrared[tile][i]);
+        }
+
+    const test::CommandResult t = test::run_pfce("train" + tiles + " --bands 1,2,3,4 --out " +
+                                                 root + "/run --epochs 1" + kTiny);
+    ASSERT_EQ(t.status, 0) << t.output;
+    const std::string ckpt = root + "/run/last.ckpt";
+    const Checkpoint ck = read_checkpoint(ckpt);
+    EXPECT_EQ(ck.meta.at("model").at("in_channels").get<int>(), 4);
+    EXPECT_EQ(ck.meta.at("stats").at("mean").size(), 4u);
+    EXPECT_EQ(ck.meta.at("stats").at("std").size(), 4u);
+    // The infrared channel's mean is the training windows' (20..220 here), not a colour's.
+    const double ir_mean = ck.meta.at("stats").at("mean").at(3).get<double>();
+    EXPECT_GT(ir_mean, 20.0);
+    EXPECT_LT(ir_mean, 220.0);
+    bool first_layer_of_four = false;
+    for (const NamedTensor& tensor : ck.tensors)
+        if (tensor.value.shape().rank == 4 && tensor.value.dim(1) == 4) first_layer_of_four = true;
+    EXPECT_TRUE(first_layer_of_four) << "no convolution takes the four channels";
+    std::ifstream config(root + "/run/config.toml");
+    const std::string config_text((std::istreambuf_iterator<char>(config)),
+                                  std::istreambuf_iterator<char>());
+    EXPECT_MESSAGE_HAS(config_text, "bands = [1,2,3,4]");
+    const test::CommandResult ev =
+        test::run_pfce("eval --checkpoint " + ckpt + " --data " + data + " --device cpu");
+    ASSERT_EQ(ev.status, 0) << ev.output;
+
+    // Predict reads the four bands (each of the eight views of --tta d4 too): the same tile with
+    // its infrared band emptied is another input, and the model's confidence changes with it.
+    const std::string tile0 = data + "/4_Ortho_RGBIR/top_potsdam_2_10_RGBIR.tif";
+    const std::vector<std::uint8_t> dark(fixture.infrared[0].size(), 0);
+    write_geotiff(root + "/dark_ir.tif", fixture.colours[0], &dark);
+    for (const std::string& in : {tile0, root + "/dark_ir.tif"}) {
+        const test::CommandResult p =
+            test::run_pfce("predict --checkpoint " + ckpt + " --input " + in + " --out " + root +
+                           "/" + fs::path(in).stem().string() + "_mask.tif --confidence --tta d4");
+        ASSERT_EQ(p.status, 0) << p.output;
+    }
+    const LabelMap confident = read_gray(root + "/top_potsdam_2_10_RGBIR_mask_confidence.tif");
+    const LabelMap dark_confident = read_gray(root + "/dark_ir_mask_confidence.tif");
+    EXPECT_EQ(confident.width, fixture.w);
+    EXPECT_NE(confident.labels, dark_confident.labels) << "predict ignored the infrared band";
+    write_geotiff(root + "/rgb.tif", fixture.colours[0]);
+    const test::CommandResult rgb = test::run_pfce("predict --checkpoint " + ckpt + " --input " +
+                                                   root + "/rgb.tif --out " + root + "/p2.tif");
+    EXPECT_NE(rgb.status, 0);
+    EXPECT_MESSAGE_HAS(rgb.output, "rgb.tif: data.bands asks for band 4, but the file has 3 bands");
+    EXPECT_FALSE(fs::exists(root + "/p2.tif"));
+
+    // A run of three channels cannot start from it: its first layer has another shape.
+    const test::CommandResult init =
+        test::run_pfce("train" + tiles + " --bands 4,1,2 --init-from " + ckpt + " --out " + root +
+                       "/r3 --epochs 1" + kTiny);
+    EXPECT_NE(init.status, 0);
+    EXPECT_MESSAGE_HAS(init.output, "sees 4 input channels, this run's 3");
+
+    // Edge-aware linking compares colours: the first three bands.
+    ASSERT_EQ(test::run_pfce("sample" + tiles + " --bands 1,2,3,4 --points 5 --out " + root + "/sp")
+                  .status,
+              0);
+    const test::CommandResult l = test::run_pfce("link --in " + root + "/sp --out " + root +
+                                                 "/ln --radius 6 --max-color-step 30 --device cpu");
+    EXPECT_EQ(l.status, 0) << l.output;
+    const test::CommandResult preview =
+        test::run_pfce("data preview " + data + " --tile-image RGBIR --bands 1,2,3,4 --out " +
+                       root + "/sheet.png");
+    ASSERT_EQ(preview.status, 0) << preview.output;
+    EXPECT_EQ(probe_image(root + "/sheet.png").channels, 3);
+}
 TEST(RealDatasets, PotsdamErodedLabelsTrainSampleAndScore) {
     const std::string root = test::temp_dir("real_tile_labels");
     const std::string data = root + "/data";

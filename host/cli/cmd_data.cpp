@@ -453,7 +453,7 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     for (std::size_t r = 0; r < n; ++r) {
         const std::size_t i = r * ds->size() / n;  // spread over the whole set
         const RgbImage image = ds->read_image(i);
-        rows[r].push_back(image);
+        rows[r].push_back(colour_channels(image));  // of more bands, the first three
         opt.captions.push_back(ds->sample(i).id);
         rows[r].push_back(
             ds->palette().encode(ds->read_mask(i), ds->palette().display_unlabelled()));
@@ -473,8 +473,13 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     std::string image_title = "image";
     if (const std::vector<int>& bands = ds->options().image.bands; !bands.empty()) {
         image_title += " (bands ";
-        for (std::size_t b = 0; b < bands.size(); ++b)
+        for (std::size_t b = 0; b < std::min<std::size_t>(bands.size(), 3); ++b)
             (image_title += b ? "," : "") += std::to_string(bands[b]);
+        if (bands.size() > 3) {  // the model sees them all; a picture shows three
+            image_title += " of ";
+            for (std::size_t b = 0; b < bands.size(); ++b)
+                (image_title += b ? "," : "") += std::to_string(bands[b]);
+        }
         image_title += ")";
     }
     std::vector<std::string> titles = {image_title, "mask"};

@@ -190,20 +190,23 @@ std::string differs_where_training_was_constant(const RgbImage& img,
                                                 const std::vector<std::uint8_t>* nodata,
                                                 const nlohmann::json& constant) {
     static constexpr const char* kNames[3] = {"red", "green", "blue"};
-    if (!constant.is_array() || constant.size() != 3) return {};
-    for (int c = 0; c < 3; ++c) {
-        const nlohmann::json& v = constant[static_cast<std::size_t>(c)];
+    const auto nc = static_cast<std::size_t>(img.channels);
+    if (!constant.is_array() || constant.size() != nc) return {};
+    for (std::size_t c = 0; c < nc; ++c) {
+        const nlohmann::json& v = constant[c];
         if (!v.is_number_integer()) continue;
         int lo = 255, hi = 0;
-        for (std::size_t i = 0; i < img.pixels.size() / 3; ++i) {
+        for (std::size_t i = 0; i < img.pixels.size() / nc; ++i) {
             if (nodata && (*nodata)[i]) continue;
-            lo = std::min<int>(lo, img.pixels[3 * i + c]);
-            hi = std::max<int>(hi, img.pixels[3 * i + c]);
+            lo = std::min<int>(lo, img.pixels[nc * i + c]);
+            hi = std::max<int>(hi, img.pixels[nc * i + c]);
         }
         const int was = v.get<int>();
         if (lo > hi || (lo == was && hi == was)) continue;
         std::string said = "channel ";  // appended to: GCC 12 warns (-Wrestrict) at "" + string&&
-        return said + std::to_string(c + 1) + " (" + kNames[c] + ") holds " +
+        said += std::to_string(c + 1);
+        if (nc == 3) (said += " (") += std::string(kNames[c]) + ")";
+        return said + " holds " +
                (lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi)) +
                " here, but was " + std::to_string(was);
     }
@@ -1031,13 +1034,14 @@ void run_predict(const PredictArgs& a) {
                      "gdal_translate -colorinterp_",
                      band, " undefined IN OUT.tif");
         }
+        const auto nc = static_cast<std::size_t>(stored.channels);  // 3 unless bands add some
         RgbImage filled;
         if (no_data > 0) {
             filled = stored;
             for (std::size_t i = 0; i < nodata.size(); ++i)
                 if (nodata[i])
-                    for (int k = 0; k < 3; ++k)
-                        filled.pixels[i * 3 + k] = static_cast<std::uint8_t>(
+                    for (std::size_t k = 0; k < nc; ++k)
+                        filled.pixels[i * nc + k] = static_cast<std::uint8_t>(
                             std::clamp(std::lround(m.stats.mean[k]), 0L, 255L));
         }
         const RgbImage& img = no_data > 0 ? filled : stored;
@@ -1045,11 +1049,11 @@ void run_predict(const PredictArgs& a) {
             // Judged on the pixels with a value: an image that is all no data (a transparent
             // PNG) is neither gray nor colour.
             bool gray = true, any_value = false;
-            for (std::size_t i = 0; gray && i + 2 < stored.pixels.size(); i += 3) {
-                if (no_data > 0 && nodata[i / 3]) continue;
+            for (std::size_t i = 0; gray && i + nc <= stored.pixels.size(); i += nc) {
+                if (no_data > 0 && nodata[i / nc]) continue;
                 any_value = true;
-                gray = stored.pixels[i] == stored.pixels[i + 1] &&
-                       stored.pixels[i] == stored.pixels[i + 2];
+                for (std::size_t k = 1; k < nc; ++k)
+                    gray &= stored.pixels[i] == stored.pixels[i + k];
             }
             if (any_value && trained.unlike(gray) && unlike++ == 0)
                 log_warn(j.input, gray ? " is gray" : " is in colour", " but ", a.checkpoint,
@@ -1084,16 +1088,17 @@ void run_predict(const PredictArgs& a) {
             if (no_data > 0 && nodata[i]) {
                 written.labels[i] = kNoData;
                 if (!confidence.labels.empty()) confidence.labels[i] = 0;
-                for (int k = 0; k < 3; ++k) overlay.pixels[i * 3 + k] = stored.pixels[i * 3 + k];
+                for (std::size_t k = 0; k < 3; ++k)
+                    overlay.pixels[i * 3 + k] = stored.pixels[i * nc + k];
                 continue;
             }
             const std::size_t c = pred.labels[i];
             ++counts[c];
             written.labels[i] = value_of[c];
             const Rgb& colour = m.class_colours[c];
-            for (int k = 0; k < 3; ++k)
+            for (std::size_t k = 0; k < 3; ++k)  // the first three channels: what a picture shows
                 overlay.pixels[i * 3 + k] = static_cast<std::uint8_t>(
-                    (1.0 - a.alpha) * img.pixels[i * 3 + k] + a.alpha * colour[k] + 0.5);
+                    (1.0 - a.alpha) * img.pixels[i * nc + k] + a.alpha * colour[k] + 0.5);
         }
         const GeoReference& geo = j.tags;
         const bool tif = lower_ext_is(j.mask, {".tif", ".tiff"});

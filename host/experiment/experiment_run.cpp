@@ -156,7 +156,7 @@ void draw_picture_grid(const ExperimentSpec& e, const Suite& suite, const Loaded
         const std::size_t p = L.split.test[i];
         GridRow row;
         row.id = L.ids[p];
-        row.image = L.images[p];
+        row.image = colour_channels(L.images[p]);  // what a picture shows of more bands
         row.dense = L.dense[p];
         row.sparse = lab.sparse.empty() ? L.dense[p] : lab.sparse[p];
         row.sparse_are_points = !lab.sparse.empty();

@@ -187,9 +187,9 @@ Key key(S Config::*section, T S::*member, const char* section_name, const char* 
 // which the int-list setter refuses.
 Key bands_key() {
     Key b = key(&Config::data, &DataSettings::bands, "data", "bands", "--bands",
-                "the image bands the model sees, 1-based as GDAL counts them: three (4,1,2 = "
-                "IR-R-G of an RGB + infrared tile) or one (copied to all three); empty = the "
-                "images' RGB or gray");
+                "the image bands the model sees, 1-based as GDAL counts them: three to eight, "
+                "one per input channel (1,2,3,4 = all of an RGB + infrared tile, 4,1,2 = its "
+                "IR-R-G), or one (copied to three channels); empty = the images' RGB or gray");
     b.k.set = [](Config& c, const json& v) {
         if (v.is_array() && v.empty()) {
             c.data.bands.clear();
@@ -233,7 +233,7 @@ std::vector<ConfigKey> build_keys() {
             "tiles: stride between patches (edges covered by a last, shifted patch)"),
         key(d, &D::tile_image, "data", "tile_image", "--tile-image",
             "tiles: which ISPRS image set is read, top_potsdam_*_<set>.tif (RGBIR has four "
-            "bands: pick three with data.bands)")
+            "bands: pick them with data.bands)")
             .choices({"RGB", "IRRG", "RGBIR"}),
         key(d, &D::tile_labels, "data", "tile_labels", "--tile-labels",
             "tiles: which labels are read: full (top_potsdam_*_label.tif), eroded "

@@ -12,6 +12,7 @@
 #include "core/file_io.hpp"
 #include "core/op_variants.hpp"
 #include "core/text.hpp"
+#include "data/image.hpp"
 #include "data/linking.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/train/config.hpp"
@@ -66,10 +67,9 @@ void validate(const Config& c, const ConfigKeySources& source) {
     const DataSettings& d = c.data;
     if (d.tile_patch < 16) bad(source, "data.tile_patch", d.tile_patch, ">= 16");
     if (d.tile_stride < 1) bad(source, "data.tile_stride", d.tile_stride, ">= 1");
-    if (d.bands.size() != 0 && d.bands.size() != 1 && d.bands.size() != 3)
+    if (!d.bands.empty() && !image_channel_count_fits(static_cast<int>(d.bands.size())))
         bad(source, "data.bands", nlohmann::json(d.bands).dump(),
-            "three bands (one per input channel), one (copied to all three) or none (the "
-            "images' RGB or gray)");
+            std::string(kImageChannelCounts) + ", or none (the images' RGB or gray)");
     for (const int b : d.bands)
         if (b < 1 || b > 255) bad(source, "data.bands", b, "band numbers 1..255 (1 is the first)");
     if (!d.value_range.empty() && (d.value_range.size() != 2 ||

@@ -59,17 +59,11 @@ double loss_normalizer(const Tensor& labels, const FocalLossParams& p, int C) {
                                      p.normalize == LossNormalize::alpha);
 }
 
-bool same_stats(const ChannelStats& a, const ChannelStats& b) {
-    for (int c = 0; c < 3; ++c)
-        if (a.mean[c] != b.mean[c] || a.std[c] != b.std[c]) return false;
-    return true;
-}
-
 // The buffers' loader, made anew unless it was made for these samples, stats and options.
 BatchLoader& loader_for(EvalBuffers& buf, Backend& backend, const std::vector<SampleData>& samples,
                         const ChannelStats& stats, const EvalOptions& opts) {
     const bool same = buf.loader && buf.loader_samples == &samples &&
-                      buf.loader_count == samples.size() && same_stats(buf.loader_stats, stats) &&
+                      buf.loader_count == samples.size() && buf.loader_stats == stats &&
                       buf.loader_opts.batch_size == opts.batch_size &&
                       buf.loader_opts.prefetch == opts.prefetch;
     if (!same) {

@@ -24,41 +24,43 @@ std::vector<int> window_starts(int side, int window, int stride) {
 
 namespace {
 
-// (x - mean) / std per channel of the pixels of `r`, into (3, r.h, r.w) planes at `dst`.
+// (x - mean) / std per channel of the pixels of `r`, into (C, r.h, r.w) planes at `dst`.
 void normalize_window(const RgbImage& img, const WindowRect& r, const ChannelStats& st,
                       float* dst) {
     const std::size_t plane = static_cast<std::size_t>(r.w) * r.h;
-    for (int c = 0; c < 3; ++c) {
+    const int nc = img.channels;
+    for (int c = 0; c < nc; ++c) {
         const float mean = st.mean[c], inv = 1.0f / st.std[c];
         float* out = dst + c * plane;
         for (int y = 0; y < r.h; ++y) {
             const std::uint8_t* row = img.at(r.y0 + y, r.x0);
             for (int x = 0; x < r.w; ++x)
                 out[static_cast<std::size_t>(y) * r.w + x] =
-                    (static_cast<float>(row[3 * x + c]) - mean) * inv;
+                    (static_cast<float>(row[nc * x + c]) - mean) * inv;
         }
     }
 }
 
-// Test-time augmentation of nb windows (`plain`: their normalized (3, wh, ww) planes, window after
-// window): the logits of every (view, window) pair, mapped back and summed into `sum` ((nb, C, wh,
-// ww), zeroed by the caller). Pairs of one shape share forward passes of up to `batch` inputs, so a
-// lone window's eight views are one pass of eight rather than eight of one; a window that is not
-// square has two shapes (transposed views are ww x wh), which never share a pass. Pairs go view
-// by view, so each window's views are added in symmetry order however they are packed: the sums
-// are those of one view at a time. `forward` runs the network on `host_x` and returns the host
+// Test-time augmentation of nb windows (`plain`: their normalized (channels, wh, ww) planes, window
+// after window): the logits of every (view, window) pair, mapped back and summed into `sum` ((nb,
+// C, wh, ww), zeroed by the caller). Pairs of one shape share forward passes of up to `batch`
+// inputs, so a lone window's eight views are one pass of eight rather than eight of one; a window
+// that is not square has two shapes (transposed views are ww x wh), which never share a pass. Pairs
+// go view by view, so each window's views are added in symmetry order however they are packed: the
+// sums are those of one view at a time. `forward` runs the network on `host_x` and returns the host
 // logits (inputs, C, h, w).
 void add_augmented_logits(const std::vector<float>& plain, std::size_t nb, int wh, int ww, int tta,
-                          int batch, int C, Tensor& host_x,
+                          int batch, int channels, int C, Tensor& host_x,
                           const std::function<const float*(const Shape&)>& forward, float* sum) {
     const std::size_t wplane = static_cast<std::size_t>(ww) * wh;
-    const std::size_t in_planes = 3, out_planes = static_cast<std::size_t>(C);
+    const auto in_planes = static_cast<std::size_t>(channels),
+               out_planes = static_cast<std::size_t>(C);
     auto shape_of = [&](int t) { return ww != wh && (t & 4) != 0; };  // transposed shape
     std::vector<std::pair<int, std::size_t>> pass;                    // (view, window)
     auto run = [&] {
         const bool transposed = shape_of(pass.front().first);
         const auto n = static_cast<std::int64_t>(pass.size());
-        const Shape in_shape = transposed ? Shape{n, 3, ww, wh} : Shape{n, 3, wh, ww};
+        const Shape in_shape = transposed ? Shape{n, channels, ww, wh} : Shape{n, channels, wh, ww};
         ensure_host_tensor(host_x, in_shape);  // grow-only: passes differ in size and shape
         float* x = host_x.data<float>();
         for (std::size_t s = 0; s < pass.size(); ++s)
@@ -105,6 +107,7 @@ void sliding_logits(
                    "batch >= 1, and 1, 4 or 8 transforms");
     const int W = img.width, H = img.height, C = net.config().num_classes;
     if (W <= 0 || H <= 0) PFCE_THROW(InputError, "sliding window: empty image");
+    check_channels_match(img, stats);
     const int ww = std::min(sw.window, W), wh = std::min(sw.window, H);
     const int stride = sw.window - sw.overlap;
     const std::vector<int> xs = window_starts(W, ww, stride), ys = window_starts(H, wh, stride);
@@ -135,7 +138,8 @@ void sliding_logits(
         const int y0 = ys[k];
         for (std::size_t i = 0; i < xs.size(); i += static_cast<std::size_t>(sw.batch)) {
             const std::size_t nb = std::min(static_cast<std::size_t>(sw.batch), xs.size() - i);
-            const Shape shape{static_cast<std::int64_t>(nb), 3, wh, ww};
+            const Shape shape{static_cast<std::int64_t>(nb), img.channels, wh, ww};
+            const auto nc = static_cast<std::size_t>(img.channels);
             const std::size_t wplane = static_cast<std::size_t>(ww) * wh;
             std::vector<WindowRect> rects(nb);
             for (std::size_t j = 0; j < nb; ++j) rects[j] = WindowRect{xs[i + j], y0, ww, wh};
@@ -143,20 +147,20 @@ void sliding_logits(
             if (sw.tta == 1) {
                 ensure_host_tensor(host_x, shape);
                 for (std::size_t j = 0; j < nb; ++j)
-                    normalize_window(img, rects[j], stats, host_x.data<float>() + j * 3 * wplane);
+                    normalize_window(img, rects[j], stats, host_x.data<float>() + j * nc * wplane);
                 const Tensor& logits = forward_to_host(shape);
                 if (per_batch) per_batch(logits, rects);
                 lg = host_logits.data<float>();
             } else {
-                plain.resize(nb * 3 * wplane);
+                plain.resize(nb * nc * wplane);
                 for (std::size_t j = 0; j < nb; ++j)
-                    normalize_window(img, rects[j], stats, plain.data() + j * 3 * wplane);
+                    normalize_window(img, rects[j], stats, plain.data() + j * nc * wplane);
                 const Shape out_shape{static_cast<std::int64_t>(nb), C, wh, ww};
                 ensure_host_tensor(merged, out_shape);
                 float* m = merged.data<float>();
                 std::fill(m, m + merged.numel(), 0.0f);
                 add_augmented_logits(
-                    plain, nb, wh, ww, sw.tta, sw.batch, C, host_x,
+                    plain, nb, wh, ww, sw.tta, sw.batch, img.channels, C, host_x,
                     [&](const Shape& in_shape) {
                         forward_to_host(in_shape);
                         return host_logits.data<float>();

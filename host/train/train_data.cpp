@@ -788,8 +788,10 @@ void check_training_sizes(const Dataset& ds, const Split& split, int crop_size, 
 
 bool image_gray(const RgbImage& img) {
     const std::vector<std::uint8_t>& px = img.pixels;
-    for (std::size_t i = 0; i + 2 < px.size(); i += 3)
-        if (px[i] != px[i + 1] || px[i] != px[i + 2]) return false;
+    const auto nc = static_cast<std::size_t>(img.channels);
+    for (std::size_t i = 0; i + nc <= px.size(); i += nc)
+        for (std::size_t c = 1; c < nc; ++c)
+            if (px[i] != px[i + c]) return false;
     return true;
 }
 
@@ -840,29 +842,34 @@ void warn_if_gray_and_colour_mixed(const std::vector<SampleData>& train,
 }
 
 nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& train) {
-    nlohmann::json constant = nlohmann::json::array({nullptr, nullptr, nullptr});
+    const std::size_t channels =
+        train.empty() ? 3 : static_cast<std::size_t>(train[0].image.channels);
+    nlohmann::json constant = nlohmann::json::array();
+    for (std::size_t c = 0; c < channels; ++c) constant.push_back(nullptr);
     if (train.empty()) return constant;
-    std::array<std::uint8_t, 3> lo{255, 255, 255}, hi{0, 0, 0};
+    std::vector<std::uint8_t> lo(channels, 255), hi(channels, 0);
     for (const SampleData& s : train) {
         const std::uint8_t* p = s.image.pixels.data();
-        for (std::size_t i = 0; i < s.image.pixels.size(); i += 3)
-            for (int c = 0; c < 3; ++c) {
+        for (std::size_t i = 0; i + channels <= s.image.pixels.size(); i += channels)
+            for (std::size_t c = 0; c < channels; ++c) {
                 lo[c] = std::min(lo[c], p[i + c]);
                 hi[c] = std::max(hi[c], p[i + c]);
             }
     }
+    // Three channels are a colour image's (or three bands read as one); more are bands by number.
     static constexpr const char* kNames[3] = {"red", "green", "blue"};
     std::string flat;
-    int count = 0;
-    for (int c = 0; c < 3; ++c)
+    std::size_t count = 0;
+    for (std::size_t c = 0; c < channels; ++c)
         if (lo[c] == hi[c]) {
-            flat += std::string(flat.empty() ? "" : ", ") + "channel " + std::to_string(c + 1) +
-                    " (" + kNames[c] + ") = " + std::to_string(lo[c]);
-            constant[static_cast<std::size_t>(c)] = lo[c];
+            std::string name = "channel " + std::to_string(c + 1);
+            if (channels == 3) name += std::string(" (") + kNames[c] + ")";
+            flat += std::string(flat.empty() ? "" : ", ") + name + " = " + std::to_string(lo[c]);
+            constant[c] = lo[c];
             ++count;
         }
     if (count == 0) return constant;
-    if (count == 3) {
+    if (count == channels) {
         log_warn("data: every training image is one flat colour (", flat,
                  "): there is nothing to learn from");
         return constant;
@@ -871,7 +878,7 @@ nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& tra
              " the same value in every training image (", flat, "): the model learns nothing from ",
              count == 1 ? "it" : "them", ", and its predictions go wrong on images where ",
              count == 1 ? "it varies" : "they vary",
-             ". An empty or saturated band? Pick three that vary with data.bands, or check "
+             ". An empty or saturated band? Pick bands that vary with data.bands, or check "
              "data.value_range");
     return constant;
 }

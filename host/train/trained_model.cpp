@@ -40,15 +40,21 @@ void check_finite_weights(const Checkpoint& ck, const std::string& path) {
 }
 
 nlohmann::json stats_to_json(const ChannelStats& s) {
-    return {{"mean", {s.mean[0], s.mean[1], s.mean[2]}}, {"std", {s.std[0], s.std[1], s.std[2]}}};
+    const auto n = static_cast<std::size_t>(s.channels);
+    return {{"mean", std::vector<float>(s.mean, s.mean + n)},
+            {"std", std::vector<float>(s.std, s.std + n)}};
 }
 
 ChannelStats stats_from_json(const nlohmann::json& j) {
+    const auto mean = j.at("mean").get<std::vector<float>>();
+    const auto std = j.at("std").get<std::vector<float>>();
+    if (mean.size() != std.size() || mean.size() < 3 || mean.size() > kMaxImageChannels)
+        PFCE_THROW(InputError, "channel statistics of ", mean.size(), " means and ", std.size(),
+                   " deviations (expected one of each a channel, 3..", kMaxImageChannels, ")");
     ChannelStats s;
-    for (int c = 0; c < 3; ++c) {
-        s.mean[c] = j.at("mean").at(static_cast<std::size_t>(c)).get<float>();
-        s.std[c] = j.at("std").at(static_cast<std::size_t>(c)).get<float>();
-    }
+    s.channels = static_cast<int>(mean.size());
+    std::copy(mean.begin(), mean.end(), s.mean);
+    std::copy(std.begin(), std.end(), s.std);
     return s;
 }
 
@@ -128,13 +134,15 @@ TrainingProgress training_progress(const nlohmann::json& meta) {
 }
 
 Tensor normalize_image(const RgbImage& img, const ChannelStats& stats) {
-    Tensor t = Tensor::host({1, 3, img.height, img.width}, DType::f32);
+    check_channels_match(img, stats);
+    Tensor t = Tensor::host({1, img.channels, img.height, img.width}, DType::f32);
     float* p = t.data<float>();
     const std::size_t plane = static_cast<std::size_t>(img.width) * img.height;
-    for (int c = 0; c < 3; ++c) {
+    const auto nc = static_cast<std::size_t>(img.channels);
+    for (std::size_t c = 0; c < nc; ++c) {
         const float mean = stats.mean[c], inv = 1.0f / stats.std[c];
         for (std::size_t i = 0; i < plane; ++i)
-            p[c * plane + i] = (static_cast<float>(img.pixels[i * 3 + c]) - mean) * inv;
+            p[c * plane + i] = (static_cast<float>(img.pixels[i * nc + c]) - mean) * inv;
     }
     return t;
 }

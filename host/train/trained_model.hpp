@@ -59,7 +59,7 @@ struct TrainingProgress {
 };
 TrainingProgress training_progress(const nlohmann::json& meta);
 
-// (1,3,H,W) f32 host tensor: (pixel - mean) / std per channel, as the batch loader does.
+// (1,C,H,W) f32 host tensor: (pixel - mean) / std per channel, as the batch loader does.
 Tensor normalize_image(const RgbImage& img, const ChannelStats& stats);
 // Argmax class per pixel (inference-mode batch norm).
 LabelMap predict_labels(Backend& backend, UNet& net, const RgbImage& img,

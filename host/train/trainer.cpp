@@ -284,9 +284,9 @@ LoopState state_from_json(const json& j, LrSchedule& sched) {
     return s;
 }
 
-UNetConfig unet_config(const Config& cfg, int classes) {
+UNetConfig unet_config(const Config& cfg, int classes, int channels) {
     UNetConfig uc;
-    uc.in_channels = 3;
+    uc.in_channels = channels;  // the bands data.bands picks, three unless it picks more
     uc.num_classes = classes;
     uc.depth = cfg.model.depth;
     uc.base_width = cfg.model.width;
@@ -343,7 +343,8 @@ class TrainingRun {
           in_(in),
           opts_(opts),
           kernels_(configure_backend(backend, cfg)),
-          net_(backend, unet_config(cfg, static_cast<int>(checked_classes(in))), cfg.run.seed),
+          net_(backend, unet_config(cfg, static_cast<int>(checked_classes(in)), in.stats.channels),
+               cfg.run.seed),
           params_(net_.parameters()),
           opt_(backend, params_, optimizer_config(cfg)),
           loss_params_(resolved_focal_params(cfg, in)),
@@ -388,7 +389,7 @@ class TrainingRun {
                  {"pfce", pfce_version_text()},  // the build that wrote it (the last session's)
                  {"config", to_json(cfg)},
                  {"model",
-                  {{"in_channels", 3},
+                  {{"in_channels", in.stats.channels},
                    {"num_classes", static_cast<int>(in.class_names.size())},
                    {"depth", cfg.model.depth},
                    {"base_width", cfg.model.width}}},
@@ -574,8 +575,13 @@ class TrainingRun {
         const json classes = ck.meta.value("classes", json());
         const UNetConfig& uc = net_.config();
         const auto get = [&](const char* k) { return model.value(k, -1); };
+        if (get("in_channels") != uc.in_channels)
+            PFCE_THROW(InputError, "model.init_from ", from, ": its U-Net sees ",
+                       get("in_channels"), " input channels, this run's ", uc.in_channels,
+                       " (the bands data.bands picks, three without it): give data.bands as "
+                       "many bands as it was trained on");
         if (get("depth") != uc.depth || get("base_width") != uc.base_width ||
-            get("num_classes") != uc.num_classes || get("in_channels") != uc.in_channels)
+            get("num_classes") != uc.num_classes)
             PFCE_THROW(InputError, "model.init_from ", from, ": its U-Net is width ",
                        get("base_width"), ", depth ", get("depth"), " for ", get("num_classes"),
                        " classes; this run's is width ", uc.base_width, ", depth ", uc.depth,
