@@ -3,8 +3,10 @@
 // instead of failing after the work is done.
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,6 +95,26 @@ inline std::string quoted_if_unseen(const std::string& text) {
     const bool quote = text.empty() || std::isspace(static_cast<unsigned char>(text.front())) ||
                        std::isspace(static_cast<unsigned char>(text.back()));
     return quote ? "\"" + text + "\"" : text;
+}
+
+// `s` as one word of a POSIX shell command a person copies from a message: as it is where every
+// byte is one a shell leaves alone (letters, digits, _ . / : = , + @ % -, and UTF-8 past ASCII),
+// else in single quotes (a quote inside as '\''), so a path with spaces or $ stays one path.
+inline std::string shell_word(const std::string& s) {
+    const bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c >= 0x80 || std::isalnum(c) || (c != 0 && std::strchr("_./:=,+@%-", c) != nullptr);
+    });
+    if (plain) return s;
+    std::string out = "'";
+    for (const char c : s) {
+        if (c == '\'') {
+            out += "'\\''";
+        } else {
+            out += c;
+        }
+    }
+    return out + "'";
 }
 
 // `v` with `decimals` digits after the point ("0.73"), as printf's %.*f writes it.

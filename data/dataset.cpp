@@ -272,7 +272,7 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
                    (dir / ".pfce-output").string(), " but no ", kSynthCompletionFile,
                    " (written last), so it holds only part of its images. Write it again with "
                    "pfce data synth --out ",
-                   dir.string(),
+                   shell_word(dir.string()),
                    " and the --count, --size and --seed you meant (it clears the partial images "
                    "first; no --force is needed)");
     }

@@ -22,6 +22,7 @@
 #include "core/log.hpp"
 #include "core/output_dir.hpp"
 #include "core/parallel.hpp"
+#include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/image_io.hpp"
 
@@ -498,19 +499,22 @@ namespace {
 std::string remake_command(const MaskDir& md) {
     const nlohmann::json imported = md.meta.value("imported", nlohmann::json());
     if (imported.is_object() && imported.contains("from_points"))
-        return "pfce sample --data " + md.meta.value("source", std::string("DATA")) +
-               " --from-points " + imported.value("from_points", std::string("POINTS")) +
-               " --class-field " + imported.value("class_field", std::string("class")) + " --out " +
-               md.dir + " --force";
+        return "pfce sample --data " + shell_word(md.meta.value("source", std::string("DATA"))) +
+               " --from-points " +
+               shell_word(imported.value("from_points", std::string("POINTS"))) +
+               " --class-field " + shell_word(imported.value("class_field", std::string("class"))) +
+               " --out " + shell_word(md.dir) + " --force";
     if (imported.is_object())
-        return "pfce sample --data " + md.meta.value("source", std::string("DATA")) + " --from " +
-               imported.value("from", std::string("ANNOTATIONS")) + " --out " + md.dir + " --force";
+        return "pfce sample --data " + shell_word(md.meta.value("source", std::string("DATA"))) +
+               " --from " + shell_word(imported.value("from", std::string("ANNOTATIONS"))) +
+               " --out " + shell_word(md.dir) + " --force";
     const std::string sample = "pfce sample --data " +
-                               md.meta.value("source", std::string("DATA")) +
+                               shell_word(md.meta.value("source", std::string("DATA"))) +
                                " (with the points and seed it was made with) --out ";
     return md.meta.value("kind", std::string()) == "linked"
-               ? sample + "SPARSE, then pfce link --in SPARSE --out " + md.dir + " --force"
-               : sample + md.dir + " --force";
+               ? sample + "SPARSE, then pfce link --in SPARSE --out " + shell_word(md.dir) +
+                     " --force"
+               : sample + shell_word(md.dir) + " --force";
 }
 
 }  // namespace

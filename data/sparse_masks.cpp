@@ -18,6 +18,7 @@
 #include "core/log.hpp"
 #include "core/parallel.hpp"
 #include "core/stop_signal.hpp"
+#include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/mask_dir.hpp"
 
@@ -125,10 +126,11 @@ bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds) {
              "samples were added or removed. If only the files' times changed (a touch, a copy), "
              "the masks still fit; if the dataset changed, they are labels of other images: make "
              "them again with ",
-             linked ? "pfce sample --data " + ds.root() + flags + " --out " + from +
-                          " --force, then pfce link --in " + from + " --out " + md.dir +
-                          " --force (with its link settings)"
-                    : "pfce sample --data " + ds.root() + flags + " --out " + md.dir + " --force");
+             linked ? "pfce sample --data " + shell_word(ds.root()) + flags + " --out " +
+                          shell_word(from) + " --force, then pfce link --in " + shell_word(from) +
+                          " --out " + shell_word(md.dir) + " --force (with its link settings)"
+                    : "pfce sample --data " + shell_word(ds.root()) + flags + " --out " +
+                          shell_word(md.dir) + " --force");
     return false;
 }
 

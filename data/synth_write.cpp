@@ -263,7 +263,7 @@ bool reuse_synthetic_dataset(const SynthOptions& opts, SynthReplace replace, Out
     if (state != OutputDirState::ours_complete) return false;
     const json want = synthetic_record(opts);
     const std::string marker = (fs::path(opts.out_dir) / kSynthCompletionFile).string();
-    const std::string again = "pfce data synth --out " + opts.out_dir + " --count " +
+    const std::string again = "pfce data synth --out " + shell_word(opts.out_dir) + " --count " +
                               std::to_string(opts.count) + " --size " + std::to_string(opts.size) +
                               " --seed " + std::to_string(opts.seed) + " --force";
     json have;

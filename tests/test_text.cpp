@@ -1,6 +1,9 @@
 // Text helpers of messages: byte counts read as people read them (a small free space was "0.0 GB").
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <string>
+
 #include "core/text.hpp"
 
 namespace pfce {
@@ -39,6 +42,29 @@ TEST(Text, CommaItemsKeepEmptyItems) {
     EXPECT_EQ(comma_items("0,"), (std::vector<std::string>{"0", ""}));
     EXPECT_EQ(comma_items(""), (std::vector<std::string>{""}));
     EXPECT_EQ(comma_items(" 42 "), (std::vector<std::string>{"42"}));
+}
+
+// The commands messages tell a person to run again (sample, link, synth, train) name paths as one
+// shell word each: checked by a shell, which must give every one back as it was.
+TEST(Text, ShellWordsComeBackFromAShellAsTheyWere) {
+    EXPECT_EQ(shell_word("runs/e1-dense_2.0/masks"), "runs/e1-dense_2.0/masks");
+    EXPECT_EQ(shell_word("Straße/道路"), "Straße/道路");
+    EXPECT_EQ(shell_word("my runs/a"), "'my runs/a'");
+    for (const std::string& s :
+         {std::string("my runs/a b"), std::string("it's"), std::string("$HOME/`x`"),
+          std::string("a\"b;rm -rf x"), std::string(""), std::string("*.tif"),
+          std::string("back\\slash"), std::string("new\nline"), std::string("'"),
+          std::string("~/x"), std::string("a&b|c>d")}) {
+        SCOPED_TRACE(s);
+        const std::string cmd = "printf %s " + shell_word(s);
+        FILE* f = popen(("/bin/sh -c " + shell_word(cmd)).c_str(), "r");
+        ASSERT_NE(f, nullptr);
+        std::string back;
+        char buf[256];
+        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) back.append(buf, n);
+        EXPECT_EQ(pclose(f), 0);
+        EXPECT_EQ(back, s);
+    }
 }
 
 }  // namespace

@@ -446,7 +446,7 @@ class TrainingRun {
             log_warn(path, " is not pfce's (its first line is not \"", kRunConfigMarker,
                      "\"): left as it is, so this run's settings are not written there; "
                      "pfce train --print-config --resume --out ",
-                     cfg_.run.out, " prints them");
+                     shell_word(cfg_.run.out), " prints them");
             return;
         }
         try {
@@ -1518,7 +1518,7 @@ std::string run_config_text(const Config& given) {
          ".\n# Written at the run's start and at each resume. Editing it changes nothing: the "
          "run's\n# checkpoints hold its settings. Another run with them:\n#   pfce train "
          "--config " +
-         (fs::path(cfg.run.out) / kRunConfigFile).string() + " --out NEW_DIR\n\n";
+         shell_word((fs::path(cfg.run.out) / kRunConfigFile).string()) + " --out NEW_DIR\n\n";
     if (cfg.labels.dir.empty()) return o + to_toml_text(cfg);
     // With a mask directory its masks.json says how its points were made (or that a person drew
     // them: then a points, seed or scale_by_area in a file is refused as setting nothing), so
