@@ -182,7 +182,8 @@ void DatasetBuilder::scan_tiles(Dataset& ds, const fs::path& root) {
         PFCE_THROW(InputError, "no top_potsdam_*_", set, ".tif tiles in ", root.string(),
                    " or the directories directly below it, but it has ", others,
                    " tiles: to read those, set data.tile_image (e.g. --tile-image ",
-                   others.substr(0, others.find(',')), "; RGBIR also needs --bands, e.g. 4,1,2)");
+                   others.substr(0, others.find(',')),
+                   "; RGBIR also needs --bands: 1,2,3,4 for all four, or 4,1,2 for IR-R-G)");
     }
     for (const auto* labels : {&label, &label_nb})
         for (const auto& [stem, path] : *labels)

@@ -194,9 +194,9 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
         return;
     }
     const std::string pick =
-        " or pick the bands the model sees with data.bands (--bands 1,2,3,4 gives it all four "
-        "of RGB + infrared, --bands 4,1,2 makes IR-R-G of them; predict reads the bands its "
-        "model was trained with)";
+        " or pick the bands the model sees with data.bands, three to eight (--bands 1,2,3,4 "
+        "gives it all four of RGB + infrared, --bands 4,1,2 makes IR-R-G of them; predict "
+        "reads the bands its model was trained with)";
     if (channels == 4)
         PFCE_THROW(InputError, path,
                    ": 4 bands that are not RGB + alpha (RGB + near infrared, or a 4th band the "
@@ -278,6 +278,14 @@ RgbImage pick_bands(const std::string& path, const detail::DecodedSamples& d,
     check_sample_layout(path, 8, d.channels, only_bands);
     const int channels = image_channels_of_bands(static_cast<int>(bands.size()));
     if (d.channels == 1) {  // every pick is band 1
+        // A palette's one band is its colours, three channels: more picks of it name nothing.
+        if (!d.colormap.empty() && channels != 3)
+            PFCE_THROW(InputError, path,
+                       ": a palette image, whose one band reads as its colours "
+                       "(three channels), but data.bands picks it ",
+                       bands.size(),
+                       " times (expected one or three picks of band 1, or an image of ",
+                       bands.size(), " bands)");
         RgbImage gray = to_rgb(path, d);
         if (channels == 3) return gray;
         RgbImage img(d.width, d.height, channels);

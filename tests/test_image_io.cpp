@@ -990,6 +990,16 @@ TEST(ImageIo, MoreThanThreeBandsReadAsOneChannelEach) {
     const RgbImage gray4 = read_rgb(dir + "/gray.tif", 0, {.bands = {1, 1, 1, 1}});
     ASSERT_EQ(gray4.channels, 4);
     EXPECT_EQ(gray4.pixels, std::vector<std::uint8_t>(48, 77));
+    // A palette image's one band is its colours, three channels: four picks of it are refused.
+    std::vector<Rgb> colours(256, Rgb{0, 0, 0});
+    colours[1] = {200, 30, 90};
+    write_png_indexed(dir + "/palette.png", LabelMap(4, 3, 1), colours);
+    EXPECT_EQ(read_rgb(dir + "/palette.png", 0, {.bands = {1, 1, 1}}).pixels[2], 90);
+    expect_input_error(
+        [&] {
+            read_rgb(dir + "/palette.png", 0, {.bands = {1, 1, 1, 1}});
+        },
+        {"palette.png: a palette image", "picks it 4 times"});
     // 16-bit bands scale by the range before they are picked, each into its own channel.
     std::vector<std::uint16_t> deep(static_cast<std::size_t>(w) * h * 4);
     for (std::size_t i = 0; i < deep.size(); ++i)

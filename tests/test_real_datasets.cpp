@@ -1287,6 +1287,7 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnAllFourBands) {
                                                    root + "/rgb.tif --out " + root + "/p2.tif");
     EXPECT_NE(rgb.status, 0);
     EXPECT_MESSAGE_HAS(rgb.output, "rgb.tif: data.bands asks for band 4, but the file has 3 bands");
+    EXPECT_MESSAGE_HAS(rgb.output, ckpt + " was trained on bands [1,2,3,4] (its data.bands)");
     EXPECT_FALSE(fs::exists(root + "/p2.tif"));
 
     // A run of three channels cannot start from it: its first layer has another shape.

@@ -372,10 +372,10 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
     // The header is the first image's: a set of gray and colour images is said as one (training
     // warns of it; a model of the one kind predicts the other poorly).
     if (const std::size_t g = gray.load(); g > 0 && g < ds.size())
-        std::printf(
-            "           %zu of the %zu images are gray (equal red, green and blue), the "
-            "others colour\n",
-            g, ds.size());
+        std::printf("           %zu of the %zu images are gray (%s), the others colour\n", g,
+                    ds.size(),
+                    ds.options().image.bands.size() > 3 ? "every band picked equal"
+                                                        : "equal red, green and blue");
     std::printf("checked:   every image and mask decoded (%zu pairs)\n", ds.size());
     if (ds.kind() == DatasetKind::tiles)
         std::printf("pixels:    each tile pixel once (windows that overlap share them out)\n");

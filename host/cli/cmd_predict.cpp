@@ -188,8 +188,8 @@ std::string confidence_path(const fs::path& mask, bool asked) {
 // (blue) holds 0..212 here, but was 0", or "" when nothing does.
 std::string differs_where_training_was_constant(const RgbImage& img,
                                                 const std::vector<std::uint8_t>* nodata,
-                                                const nlohmann::json& constant) {
-    static constexpr const char* kNames[3] = {"red", "green", "blue"};
+                                                const nlohmann::json& constant,
+                                                const std::vector<int>& bands) {
     const auto nc = static_cast<std::size_t>(img.channels);
     if (!constant.is_array() || constant.size() != nc) return {};
     for (std::size_t c = 0; c < nc; ++c) {
@@ -203,10 +203,7 @@ std::string differs_where_training_was_constant(const RgbImage& img,
         }
         const int was = v.get<int>();
         if (lo > hi || (lo == was && hi == was)) continue;
-        std::string said = "channel ";  // appended to: GCC 12 warns (-Wrestrict) at "" + string&&
-        said += std::to_string(c + 1);
-        if (nc == 3) (said += " (") += std::string(kNames[c]) + ")";
-        return said + " holds " +
+        return channel_name(c, nc, bands) + " holds " +
                (lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi)) +
                " here, but was " + std::to_string(was);
     }
@@ -853,7 +850,7 @@ void run_predict(const PredictArgs& a) {
                            a.max_pixels_given ? " (--max-pixels)" : " (the run's data.max_pixels)",
                            ": raise it with --max-pixels N to predict it (a memory guard: predict "
                            "holds the image, its mask and its overlay, about ",
-                           format_bytes(9.0 * static_cast<double>(pixels)),
+                           format_bytes((6.0 + m.stats.channels) * static_cast<double>(pixels)),
                            ", and the activations of ", batch,
                            batch == 1 ? " window of " : " windows of ", ww, "x", wh, ", about ",
                            format_bytes(inference_bytes(std::int64_t{ww} * wh, batch,
@@ -876,7 +873,16 @@ void run_predict(const PredictArgs& a) {
                            choice.range_hi,
                            " scaled to 0..255 (its data.value_range; expected 16-bit images, as it "
                            "was trained on)");
-            check_image_layout(j.input, info, choice);
+            try {
+                check_image_layout(j.input, info, choice);
+            } catch (const InputError& e) {
+                // A refusal names data.bands, which predict does not take: say whose it is.
+                const std::string what = e.what();
+                if (choice.bands.empty() || what.find("data.bands") == std::string::npos) throw;
+                PFCE_THROW(InputError, what, " [", a.checkpoint, " was trained on bands ",
+                           nlohmann::json(choice.bands).dump(),
+                           " (its data.bands): predict reads every input so]");
+            }
             small.add(j.input, info.width, info.height);
         } catch (const InputError& e) {
             refused.add(e);
@@ -1061,7 +1067,7 @@ void run_predict(const PredictArgs& a) {
                          " images: its predictions of such inputs may mean little");
         }
         if (const std::string differs = differs_where_training_was_constant(
-                stored, no_data > 0 ? &nodata : nullptr, trained_constant);
+                stored, no_data > 0 ? &nodata : nullptr, trained_constant, m.config.data.bands);
             !differs.empty() && unlike_constant++ == 0)
             log_warn(j.input, ": ", differs, " in every training image of ", a.checkpoint,
                      ": the model learnt nothing from that channel, so its predictions of such "

@@ -268,7 +268,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     check_training_memory(training_footprint(in.train, in.val, cfg.data.crop_size), cfg,
                           backend.device(), /*resuming=*/false);
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
-    in.data_meta["constant_channels"] = warn_if_a_channel_never_varies(in.train);
+    in.data_meta["constant_channels"] = warn_if_a_channel_never_varies(in.train, cfg.data.bands);
     // As pfce train refuses them: one class, or no labelled pixel to train on.
     check_class_count(pal, L.root);
     const std::vector<std::int64_t> train_counts =

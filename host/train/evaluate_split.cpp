@@ -19,8 +19,8 @@
 
 namespace pfce {
 
-std::int64_t decoded_sample_bytes(int width, int height) {
-    return std::int64_t{width} * height * (3 + 1 + 1);
+std::int64_t decoded_sample_bytes(int width, int height, int channels) {
+    return std::int64_t{width} * height * (channels + 1 + 1);
 }
 
 std::vector<std::pair<std::size_t, std::size_t>> plan_eval_parts(
@@ -79,7 +79,7 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
     eo.in_windows = evaluates_in_windows(sizes, eo);
     std::vector<std::int64_t> bytes, units;
     for (const auto& [w, h] : sizes) {
-        bytes.push_back(decoded_sample_bytes(w, h));
+        bytes.push_back(decoded_sample_bytes(w, h, stats.channels));
         units.push_back(eval_progress_units(w, h, eo.in_windows, eo));
     }
     const std::int64_t all_units = std::accumulate(units.begin(), units.end(), std::int64_t{0});

@@ -19,8 +19,9 @@ namespace pfce {
 
 inline constexpr std::int64_t kEvalPartBytes = std::int64_t{512} << 20;
 
-// Bytes a w x h sample holds decoded (SampleData: RGB image, dense mask, training labels).
-std::int64_t decoded_sample_bytes(int width, int height);
+// Bytes a w x h sample holds decoded (SampleData: its image of `channels` bands, dense mask,
+// training labels).
+std::int64_t decoded_sample_bytes(int width, int height, int channels = 3);
 
 // Consecutive parts [first, second) of samples of these decoded sizes, each within `budget` bytes
 // unless one sample alone is larger (then a part of its own). The order is kept, so a tile's

@@ -358,7 +358,23 @@ void adopt_labels_dir_image_settings(DataSettings& d, const MaskDir& md) {
         d.bands = made.image.bands;
         log_info("data.bands = ", nlohmann::json(d.bands).dump(), ": the bands the masks in ",
                  md.dir, " were sampled with (masks.json)");
+        return;
     }
+    // Edge-aware linking compared the colours, the first three bands it read: other ones make
+    // the segments it kept or skipped no longer those of the image the network sees.
+    auto colours = [](const std::vector<int>& b) {
+        return b.size() >= 3 ? std::vector<int>(b.begin(), b.begin() + 3) : b;
+    };
+    if (md.meta.value("max_color_step", -1.0) >= 0 && !d.bands.empty() &&
+        colours(d.bands) != colours(made.image.bands))
+        log_warn("data.bands = ", nlohmann::json(d.bands).dump(),
+                 " shows the network other colours than the ",
+                 made.image.bands.empty() ? std::string("images' own")
+                                          : "bands " + nlohmann::json(made.image.bands).dump(),
+                 " that edge-aware linking compared when it made the masks in ", md.dir,
+                 " (masks.json max_color_step ", md.meta.value("max_color_step", -1.0),
+                 "): the points are the same, the segments kept between them were judged on "
+                 "other colours");
 }
 
 void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resuming,
@@ -591,13 +607,17 @@ void check_sizes_fit_unet(const Dataset& ds, const Split& split, int depth, int 
 TrainingFootprint training_footprint(const Dataset& ds, const Split& split, int crop_size) {
     TrainingFootprint f;
     f.train_count = split.train.size();
+    f.channels = image_channels_of_bands(static_cast<int>(ds.options().image.bands.size()));
     if (!split.train.empty()) {
         const SampleRef& first = ds.sample(split.train.front());
         f.width = crop_size > 0 ? crop_size : first.width;
         f.height = crop_size > 0 ? crop_size : first.height;
     }
+    // A sample holds its image's channels, its training labels and its dense mask: a byte each.
+    const double per_pixel = f.channels + 2.0;
     for (const std::vector<std::size_t>* part : {&split.train, &split.val})
-        for (std::size_t i : *part) f.data_bytes += 5.0 * ds.sample(i).width * ds.sample(i).height;
+        for (std::size_t i : *part)
+            f.data_bytes += per_pixel * ds.sample(i).width * ds.sample(i).height;
     return f;
 }
 
@@ -608,9 +628,12 @@ TrainingFootprint training_footprint(const std::vector<SampleData>& train,
     if (!train.empty()) {
         f.width = crop_size > 0 ? crop_size : train.front().image.width;
         f.height = crop_size > 0 ? crop_size : train.front().image.height;
+        f.channels = train.front().image.channels;
     }
     for (const std::vector<SampleData>* part : {&train, &val})
-        for (const SampleData& s : *part) f.data_bytes += 5.0 * s.image.width * s.image.height;
+        for (const SampleData& s : *part)
+            f.data_bytes +=
+                static_cast<double>(s.image.pixels.size()) + 2.0 * s.image.width * s.image.height;
     return f;
 }
 
@@ -626,18 +649,18 @@ void check_training_memory(const TrainingFootprint& run, const Config& cfg, Devi
     // On CUDA the step is in device memory (not judged here); the samples are in host memory on
     // every device.
     const double step = cpu ? training_step_bytes(std::int64_t{w} * h, batch, width) : 0.0;
-    // The weights, gradients and optimizer state, whatever the crop (3 bands and 6 classes: the
-    // head's share is negligible): a wide, deep U-Net holds tens of GB before its first step.
+    // The weights, gradients and optimizer state, whatever the crop (6 classes: the head's share
+    // is negligible): a wide, deep U-Net holds tens of GB before its first step.
     const double params =
-        cpu ? parameter_state_bytes(unet_parameter_count({3, 6, cfg.model.depth, width}),
+        cpu ? parameter_state_bytes(unet_parameter_count({run.channels, 6, cfg.model.depth, width}),
                                     cfg.optimizer.name)
             : 0.0;
     const double need = step + params + run.data_bytes;
     const double free_now = available > 0 ? available : total;
     if (need <= 0.8 * free_now) return;
-    const std::string samples =
-        detail::concat(format_bytes(run.data_bytes), " for the ", run.train_count,
-                       " training and validation samples it holds at 5 bytes a pixel");
+    const std::string samples = detail::concat(
+        format_bytes(run.data_bytes), " for the ", run.train_count,
+        " training and validation samples it holds at ", run.channels + 2, " bytes a pixel");
     // The largest crop side (a multiple of 64) whose step at batch b fits in `room`: advice that
     // works, not a guess.
     auto fitting_side = [&](int b, double room) {
@@ -841,7 +864,19 @@ void warn_if_gray_and_colour_mixed(const std::vector<SampleData>& train,
              "by mistake, give data.bands");
 }
 
-nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& train) {
+std::string channel_name(std::size_t c, std::size_t channels, const std::vector<int>& bands) {
+    static constexpr const char* kNames[3] = {"red", "green", "blue"};
+    std::string name = "channel ";  // appended to: GCC 12 warns (-Wrestrict) at "" + string&&
+    name += std::to_string(c + 1);
+    if (!bands.empty())
+        name += " (band " + std::to_string(bands[bands.size() == 1 ? 0 : c]) + ")";
+    else if (channels == 3)
+        name += std::string(" (") + kNames[c] + ")";
+    return name;
+}
+
+nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& train,
+                                              const std::vector<int>& bands) {
     const std::size_t channels =
         train.empty() ? 3 : static_cast<std::size_t>(train[0].image.channels);
     nlohmann::json constant = nlohmann::json::array();
@@ -856,15 +891,12 @@ nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& tra
                 hi[c] = std::max(hi[c], p[i + c]);
             }
     }
-    // Three channels are a colour image's (or three bands read as one); more are bands by number.
-    static constexpr const char* kNames[3] = {"red", "green", "blue"};
     std::string flat;
     std::size_t count = 0;
     for (std::size_t c = 0; c < channels; ++c)
         if (lo[c] == hi[c]) {
-            std::string name = "channel " + std::to_string(c + 1);
-            if (channels == 3) name += std::string(" (") + kNames[c] + ")";
-            flat += std::string(flat.empty() ? "" : ", ") + name + " = " + std::to_string(lo[c]);
+            flat += std::string(flat.empty() ? "" : ", ") + channel_name(c, channels, bands) +
+                    " = " + std::to_string(lo[c]);
             constant[c] = lo[c];
             ++count;
         }
@@ -1001,7 +1033,8 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     for (std::size_t i : split.val) in.val_ids.push_back(ds.sample(i).id);
     for (std::size_t i : split.test) in.test_ids.push_back(ds.sample(i).id);
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
-    const nlohmann::json constant_channels = warn_if_a_channel_never_varies(in.train);
+    const nlohmann::json constant_channels =
+        warn_if_a_channel_never_varies(in.train, cfg.data.bands);
     in.data_meta = {{"root", resolved_path(cfg.data.root)},
                     // What data.kind "auto" found: a resume knows whether data.tile_* mattered.
                     {"dataset_kind", kDatasetKinds.name(ds.kind())},

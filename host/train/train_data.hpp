@@ -94,7 +94,12 @@ void warn_if_gray_and_colour_mixed(const std::vector<SampleData>& train,
 // image: its weights never learn, and predictions on images where it varies go wrong. Returns each
 // channel's one value (null where it varies), recorded in checkpoints (meta.data.
 // constant_channels) so that predict can say when an input differs there.
-nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& train);
+// `bands`: data.bands, which names each channel's band in the warning.
+nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& train,
+                                              const std::vector<int>& bands);
+// Channel c of `channels` as messages name it: "channel 3 (blue)" of a file's own RGB, "channel 2
+// (band 4)" where data.bands (`bands`) picked it.
+std::string channel_name(std::size_t c, std::size_t channels, const std::vector<int>& bands);
 // The training split's labelled pixels per class: InputError when there is none (the loss would
 // see nothing) or when the class weights `alpha` (loss.alpha; empty: none) give every labelled
 // class 0, a warning naming each class without one. `where` says where the labels came from.
@@ -176,6 +181,7 @@ struct TrainingFootprint {
     int width = 0, height = 0;
     std::size_t train_count = 0;
     double data_bytes = 0;
+    int channels = 3;  // of the images: the model's input channels
 };
 // From the files' sizes (before a pixel is read) and from samples already read.
 TrainingFootprint training_footprint(const Dataset& ds, const Split& split, int crop_size);
