@@ -60,7 +60,7 @@ struct AgainstEvals {
 AgainstEvals expect_against_is_each_models_eval(const std::string& eval, const std::string& a,
                                                 const std::string& b) {
     auto json_of = [&](const std::string& args) {
-        const test::CommandResult r = test::run_pfce(eval + args + " --json");
+        const test::CommandResult r = test::run_pfce(eval + args + " --json -q");
         EXPECT_EQ(r.status, 0) << r.output;
         return nlohmann::json::parse(r.output.substr(r.output.find('{')));
     };
@@ -2293,16 +2293,29 @@ TEST(CliMisuse, EvalAgainstAnotherRunComparesOnTheSameImages) {
     EXPECT_EQ(flattered.status, 2) << flattered.output;
     EXPECT_MESSAGE_HAS(flattered.output, "are in the training or validation split of " + c +
                                              "/last.ckpt but not of " + a + "/last.ckpt");
-    // A model that reads other pixels: refused; the bands RGB is read by anyway, compared.
+    // A model that reads the pixels otherwise (one band as gray): each model reads the images as it
+    // was trained, so B scores as it scores alone, and the output says how B read them.
     ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root + "/gray" + kTiny +
                              " --bands 2")
                   .status,
               0);
     const test::CommandResult gray =
         test::run_pfce(eval + a + "/last.ckpt --against " + root + "/gray/last.ckpt");
-    EXPECT_EQ(gray.status, 2) << gray.output;
-    EXPECT_MESSAGE_HAS(gray.output, "reads the images otherwise than " + a +
-                                        "/last.ckpt: data.bands [2] ([1, 2, 3])");
+    EXPECT_EQ(gray.status, 0) << gray.output;
+    EXPECT_MESSAGE_HAS(gray.output,
+                       "B read the images as it was trained: data.bands [2] (this one: [1, 2, 3])");
+    auto scores_of = [&](const std::string& args) {
+        const test::CommandResult r = test::run_pfce(eval + args + " --json -q");
+        EXPECT_EQ(r.status, 0) << r.output;
+        const nlohmann::json j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+        return j;
+    };
+    const nlohmann::json scored_together =
+        scores_of(a + "/last.ckpt --against " + root + "/gray/last.ckpt");
+    const nlohmann::json alone = scores_of(root + "/gray/last.ckpt");
+    EXPECT_EQ(scored_together.at("against").at("metrics").at("miou"), alone.at("miou"));
+    EXPECT_EQ(scored_together.at("against").at("images_read_otherwise"),
+              "data.bands [2] (this one: [1, 2, 3])");
     ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root + "/rgb" + kTiny +
                              " --bands 1,2,3")
                   .status,

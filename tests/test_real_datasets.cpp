@@ -1290,6 +1290,18 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnAllFourBands) {
     EXPECT_MESSAGE_HAS(rgb.output, ckpt + " was trained on bands [1,2,3,4] (its data.bands)");
     EXPECT_FALSE(fs::exists(root + "/p2.tif"));
 
+    // Does infrared help? The four-band model against one of the colours alone on the same windows,
+    // a paired comparison, each model reading the tiles as it was trained.
+    ASSERT_EQ(
+        test::run_pfce("train" + tiles + " --bands 1,2,3 --out " + root + "/rgb --epochs 1" + kTiny)
+            .status,
+        0);
+    const test::CommandResult against = test::run_pfce("eval --checkpoint " + ckpt + " --against " +
+                                                       root + "/rgb/last.ckpt --device cpu");
+    ASSERT_EQ(against.status, 0) << against.output;
+    EXPECT_MESSAGE_HAS(against.output,
+                       "B read the images as it was trained: data.bands [1, 2, 3] "
+                       "(this one: [1, 2, 3, 4])");
     // A run of three channels cannot start from it: its first layer has another shape.
     const test::CommandResult init =
         test::run_pfce("train" + tiles + " --bands 4,1,2 --init-from " + ckpt + " --out " + root +

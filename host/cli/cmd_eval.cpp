@@ -177,9 +177,11 @@ void run_eval(const EvalArgs& a) {
     const DirLock reading_data = lock_dir_for_reading(d.root, "--data");
     const DirLock reading_labels =
         a.labels.empty() ? DirLock() : lock_dir_for_reading(a.labels, "--labels");
-    const Dataset ds = [&] {
+    // `d_read`: the settings of the model whose way of reading the images this is (the
+    // checkpoint's, or --against's), named in a refusal that comes of them.
+    auto open_as = [&](const DataSettings& d_read, const std::string& whose) {
         try {
-            return Dataset::open(d.root, dataset_options(d));
+            return Dataset::open(d.root, dataset_options(d_read));
         } catch (const MissingPartnerFile& e) {
             if (a.tile_labels.empty()) throw;
             // Say it in eval's terms: the set asked for is read for every tile, scored or not.
@@ -194,10 +196,31 @@ void run_eval(const EvalArgs& a) {
                 throw;
             // A refusal may name data.bands or --value-range, which eval does not take: the
             // checkpoint decides how images are read.
-            PFCE_THROW(InputError, what, " [eval reads images as ", a.checkpoint,
+            PFCE_THROW(InputError, what, " [eval reads images as ", whose,
                        " was trained: its data.bands and data.value_range]");
         }
-    }();
+    };
+    const Dataset ds = open_as(d, a.checkpoint);
+    // --against reads the same files as it was trained (RGB against RGB + infrared): the dataset
+    // opened again with its bands and range, whose samples must be this one's.
+    std::optional<Dataset> other_ds;
+    std::string other_reads;
+    if (other) other_reads = image_reading_difference(m, *other);
+    if (!other_reads.empty()) {
+        DataSettings od = d;
+        od.bands = other->config.data.bands;
+        od.value_range = other->config.data.value_range;
+        other_ds.emplace(open_as(od, a.against));
+        bool same = other_ds->size() == ds.size();
+        for (std::size_t i = 0; same && i < ds.size(); ++i)
+            same = other_ds->sample(i).id == ds.sample(i).id &&
+                   other_ds->sample(i).width == ds.sample(i).width &&
+                   other_ds->sample(i).height == ds.sample(i).height;
+        if (!same)
+            PFCE_THROW(InputError, d.root, " read as --against ", a.against, " was trained (",
+                       other_reads, ") gives other samples than read as ", a.checkpoint,
+                       ": the two cannot be scored image by image");
+    }
     if (!a.tile_labels.empty() && ds.kind() != DatasetKind::tiles)
         PFCE_THROW(InputError, "--tile-labels ", a.tile_labels, ": ", d.root, " is a ",
                    kDatasetKinds.name(ds.kind()),
@@ -412,9 +435,10 @@ void run_eval(const EvalArgs& a) {
                         return other_trained.unlike(image_gray(s.image));
                     }));
         };
-        const EvalResult result = evaluate_split(
-            *other_backend, *other->net, ds, indices, a.labels.empty() ? nullptr : &labels,
-            other->stats, focal_params(other->config), other->clutter_class, other_so);
+        const EvalResult result =
+            evaluate_split(*other_backend, *other->net, other_ds ? *other_ds : ds, indices,
+                           a.labels.empty() ? nullptr : &labels, other->stats,
+                           focal_params(other->config), other->clutter_class, other_so);
         o.progress = nullptr;
         return result;
     };
@@ -521,6 +545,8 @@ void run_eval(const EvalArgs& a) {
         if (comparison) {
             j["against"] = comparison_json(*comparison, a.against, m.class_names, unit_name);
             j["against"]["loss_dense"] = other_result->loss_dense;
+            // Each model read the images as it was trained: said where B read them otherwise.
+            if (!other_reads.empty()) j["against"]["images_read_otherwise"] = other_reads;
             if (!a.labels.empty()) j["against"]["loss_labels"] = other_result->loss;
             if (other->meta.contains("pfce")) j["against"]["trained_with"] = other->meta["pfce"];
             if (const TrainingProgress p = training_progress(other->meta); p.known) {
@@ -629,6 +655,8 @@ void run_eval(const EvalArgs& a) {
                                             unit_name)
                               .c_str());
         std::printf("%-22s %8.4f\n", "B: loss (dense)", other_result->loss_dense);
+        if (!other_reads.empty())
+            std::printf("B read the images as it was trained: %s\n", other_reads.c_str());
         if (!a.labels.empty())
             std::printf("%-22s %8.4f\n", "B: loss (--labels)", other_result->loss);
     }

@@ -60,22 +60,13 @@ void check_comparable(const TrainedModel& model, const std::string& path, const 
         PFCE_THROW(InputError, "--against ", other_path, " was trained for classes [",
                    joined(other.class_names), "] but ", path, " for [", joined(model.class_names),
                    "]: two models compare on the same classes only");
-    // What decides which pixels are read, and how: the dataset is opened once, as `model` reads
-    // it. Bands left out are the image's own (RGB, or gray), written out to compare.
+    // What decides which samples there are: the same files cut into the same windows. How each
+    // model reads their pixels (bands, value range) may differ: each is read as it was trained.
     const DataSettings &d = model.config.data, &o = other.config.data;
-    auto bands_of = [](const TrainedModel& m) {
-        const std::vector<int>& b = m.config.data.bands;
-        if (!b.empty()) return b;
-        return m.net->config().in_channels == 1 ? std::vector<int>{1} : std::vector<int>{1, 2, 3};
-    };
     std::vector<std::string> differ;
     auto compare = [&](const char* key, const std::string& mine, const std::string& theirs) {
         if (mine != theirs) differ.push_back(std::string(key) + " " + theirs + " (" + mine + ")");
     };
-    compare("data.bands", listed(bands_of(model)), listed(bands_of(other)));
-    compare("data.value_range", listed(d.value_range), listed(o.value_range));
-    compare("input channels", std::to_string(model.net->config().in_channels),
-            std::to_string(other.net->config().in_channels));
     compare("data.kind", d.kind, o.kind);
     compare("data.tile_image", d.tile_image, o.tile_image);
     compare("data.tile_patch", std::to_string(d.tile_patch), std::to_string(o.tile_patch));
@@ -83,10 +74,28 @@ void check_comparable(const TrainedModel& model, const std::string& path, const 
     if (!differ.empty()) {
         std::string list;
         for (const std::string& x : differ) list += (list.empty() ? "" : ", ") + x;
-        PFCE_THROW(InputError, "--against ", other_path, " reads the images otherwise than ", path,
-                   ": ", list, " (its value, then this one's); the images are read here as ", path,
-                   " reads them: compare models that see the same pixels");
+        PFCE_THROW(InputError, "--against ", other_path, " was trained on other samples than ",
+                   path, ": ", list, " (its value, then this one's); the dataset is opened as ",
+                   path, " opens it: compare models trained on the same samples");
     }
+}
+
+std::string image_reading_difference(const TrainedModel& model, const TrainedModel& other) {
+    // Bands left out are the image's own (RGB, or gray): written out to compare.
+    auto bands_of = [](const TrainedModel& m) {
+        const std::vector<int>& b = m.config.data.bands;
+        return b.empty() ? std::vector<int>{1, 2, 3} : b;
+    };
+    const DataSettings &d = model.config.data, &o = other.config.data;
+    std::string differ;
+    auto compare = [&](const char* key, const std::string& mine, const std::string& theirs) {
+        if (mine != theirs)
+            differ += (differ.empty() ? "" : ", ") + std::string(key) + " " + theirs +
+                      " (this one: " + mine + ")";
+    };
+    compare("data.bands", listed(bands_of(model)), listed(bands_of(other)));
+    compare("data.value_range", listed(d.value_range), listed(o.value_range));
+    return differ;
 }
 
 void check_fair_images(const std::vector<std::string>& scored, const std::set<std::string>& seen,

@@ -17,8 +17,12 @@
 namespace pfce {
 
 // InputError unless `other` (at other_path) can be scored on the images `model` (at path) is
-// scored on, as `model` reads them: the same classes, in order, and the same pixels read (bands,
-// value range, input channels; for Potsdam tiles the image set and the windows cut).
+// scored on: the same classes, in order, and the same samples (the dataset kind; for Potsdam tiles
+// the image set and the windows cut). Each model reads the images as it was trained (data.bands,
+// data.value_range): RGB against RGB + infrared compares on the same pixels.
+// How `other` reads the images otherwise than `model` ("data.bands [1,2,3] (this one: [1,2,3,4])"),
+// or "" where both read them alike.
+std::string image_reading_difference(const TrainedModel& model, const TrainedModel& other);
 void check_comparable(const TrainedModel& model, const std::string& path, const TrainedModel& other,
                       const std::string& other_path);
 
