@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <regex>
 
 #include "core/error.hpp"
@@ -1213,6 +1214,59 @@ TEST(RealDatasets, AFourthBandTeachesWhatTheColoursDoNot) {
     const double four = val_miou("1,2,3,4"), three = val_miou("1,2,3");
     EXPECT_GT(four, 0.6) << "four bands";
     EXPECT_LT(three, four - 0.25) << "three bands: " << three << ", four: " << four;
+
+    // The same question as a suite: experiments of their own data.bands on one split, each
+    // reading the tiles through its bands (edge-aware linking too), compared in one report.
+    std::ofstream(root + "/suite.toml")
+        << "[suite]\nname = \"ir\"\nexperiments = [\n"
+           "  { id = \"rgb\", data = { bands = [1, 2, 3] } },\n"
+           "  { id = \"rgbir\", data = { bands = [1, 2, 3, 4] } },\n"
+           "  { id = \"rgbir-edge\", data = { bands = [1, 2, 3, 4] }, labels = { kind = "
+           "\"linked\", points = 2000, radius = 8, max_color_step = 60.0 } },\n]\n"
+           "[data]\nroot = \""
+        << data
+        << "\"\ntile_image = \"RGBIR\"\ntile_patch = 32\ntile_stride = 32\ntrain_frac = 0.6\n"
+           "val_frac = 0.1\n"
+           "[model]\nwidth = 4\ndepth = 2\n[optimizer]\nlr = 0.01\n[run]\nepochs = 30\n"
+           "batch_size = 4\n";
+    const test::CommandResult suite =
+        test::run_pfce("run " + root + "/suite.toml --device cpu --out " + root + "/suite-out");
+    ASSERT_EQ(suite.status, 0) << suite.output;
+    EXPECT_MESSAGE_HAS(suite.output, "images again as data.bands [1,2,3,4]");
+    std::ifstream results_file(root + "/suite-out/results.json");
+    const nlohmann::json results = nlohmann::json::parse(results_file);
+    std::map<std::string, double> miou;
+    for (const nlohmann::json& e : results.at("experiments")) {
+        EXPECT_EQ(e.at("status"), "ok") << e.dump();
+        miou[e.at("id").get<std::string>()] = e.at("test").at("miou").get<double>();
+    }
+    EXPECT_LT(miou.at("rgb"), miou.at("rgbir") - 0.25) << results.dump();
+    const Checkpoint rgbir = read_checkpoint(root + "/suite-out/rgbir/train/last.ckpt");
+    EXPECT_EQ(rgbir.meta.at("model").at("in_channels").get<int>(), 4);
+    // An experiment's bands are its fingerprint: the same suite again has nothing to run.
+    const test::CommandResult again =
+        test::run_pfce("run " + root + "/suite.toml --device cpu --out " + root + "/suite-out");
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "0 ran, 3 skipped");
+
+    // Bands the files lack fail that experiment before any trains; the others run.
+    std::ofstream(root + "/bad.toml")
+        << "[suite]\nname = \"bad\"\nexperiments = [\n"
+           "  { id = \"five\", data = { bands = [1, 2, 3, 5] } },\n"
+           "  { id = \"rgb\", data = { bands = [1, 2, 3] } },\n]\n[data]\nroot = \""
+        << data
+        << "\"\ntile_image = \"RGBIR\"\ntile_patch = 32\ntile_stride = 32\n"
+           "[model]\nwidth = 4\ndepth = 2\n[run]\nepochs = 1\nbatch_size = 4\n";
+    const test::CommandResult bad =
+        test::run_pfce("run " + root + "/bad.toml --device cpu --out " + root + "/bad-out");
+    EXPECT_EQ(bad.status, 1) << bad.output;
+    EXPECT_MESSAGE_HAS(bad.output,
+                       "experiment five cannot run on this data, and fails: its "
+                       "data.bands [1,2,3,5] do not read the data");
+    EXPECT_MESSAGE_HAS(bad.output, "asks for band 5, but the file has 4 bands");
+    EXPECT_LT(bad.output.find("experiment five cannot run"), bad.output.find("training U-Net"))
+        << bad.output;
+    EXPECT_MESSAGE_HAS(bad.output, "1 ran, 0 skipped, 1 failed");
 }
 
 // All four bands of RGBIR tiles as four channels: the U-Net's first layer takes four inputs, the
@@ -1302,6 +1356,22 @@ TEST(RealDatasets, PotsdamRgbirTilesTrainOnAllFourBands) {
     EXPECT_MESSAGE_HAS(against.output,
                        "B read the images as it was trained: data.bands [1, 2, 3] "
                        "(this one: [1, 2, 3, 4])");
+    // So does a model of the archive's RGB tiles (2_Ortho_RGB): the same windows of other files.
+    fs::create_directories(data + "/2_Ortho_RGB");
+    for (int k = 0; k < 3; ++k)
+        write_geotiff(data + "/2_Ortho_RGB/top_potsdam_2_" + std::to_string(10 + k) + "_RGB.tif",
+                      fixture.colours[static_cast<std::size_t>(k)]);
+    ASSERT_EQ(test::run_pfce("train --data " + data +
+                             " --tile-image RGB --tile-patch 32 --tile-stride 32 --out " + root +
+                             "/rgb-tiles --epochs 1" + kTiny)
+                  .status,
+              0);
+    const test::CommandResult tiles_against = test::run_pfce(
+        "eval --checkpoint " + ckpt + " --against " + root + "/rgb-tiles/last.ckpt --device cpu");
+    ASSERT_EQ(tiles_against.status, 0) << tiles_against.output;
+    EXPECT_MESSAGE_HAS(tiles_against.output, "data.tile_image RGB (this one: RGBIR)");
+    EXPECT_EQ(tiles_against.output.find("is not the data --against"), std::string::npos)
+        << tiles_against.output;
     // A run of three channels cannot start from it: its first layer has another shape.
     const test::CommandResult init =
         test::run_pfce("train" + tiles + " --bands 4,1,2 --init-from " + ckpt + " --out " + root +

@@ -210,6 +210,7 @@ void run_eval(const EvalArgs& a) {
         DataSettings od = d;
         od.bands = other->config.data.bands;
         od.value_range = other->config.data.value_range;
+        od.tile_image = other->config.data.tile_image;
         other_ds.emplace(open_as(od, a.against));
         bool same = other_ds->size() == ds.size();
         for (std::size_t i = 0; same && i < ds.size(); ++i)
@@ -274,7 +275,8 @@ void run_eval(const EvalArgs& a) {
     if (other) {
         nlohmann::json other_was = recorded_data_identity(other->meta);
         if (other_labels && other_was.is_object()) other_was.erase("dense_labels");
-        if (const std::string o = data_identity_change(other_was, now); !o.empty())
+        const nlohmann::json other_now = other_ds ? data_identity(*other_ds) : now;
+        if (const std::string o = data_identity_change(other_was, other_now); !o.empty())
             log_warn("the data at ", d.root, " is not the data --against ", a.against,
                      " was trained on, or that data has changed since: ", o);
     }

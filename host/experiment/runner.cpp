@@ -355,6 +355,39 @@ std::string sessions_path(const std::string& out_dir, const std::string& id) {
     return (fs::path(out_dir) / id / "sessions.json").string();
 }
 
+// Read through band 1 only to be opened (suite_reads_through_band_1): the images go again, unless
+// an experiment reads band 1 as they are; each experiment reads its own bands.
+void release_band_1_images(const Suite& suite, const std::vector<Plan>& plans, LoadedData& L) {
+    if (!suite_reads_through_band_1(suite)) return;
+    if (std::any_of(plans.begin(), plans.end(),
+                    [](const Plan& p) { return p.spec.config.data.bands == std::vector<int>{1}; }))
+        return;
+    L.images.clear();
+    L.images.shrink_to_fit();
+}
+
+// InputError unless every file of L's dataset has the bands `bands` (other than L's own) names,
+// from their headers, before any experiment trains; `checked` keeps each set's answer.
+void check_bands_readable(const std::vector<int>& bands, const LoadedData& L,
+                          std::map<std::vector<int>, std::string>& checked) {
+    if (bands == L.ds->options().image.bands) return;
+    auto it = checked.find(bands);
+    if (it == checked.end()) {
+        std::string why;
+        try {
+            DatasetOptions o = L.ds->options();
+            o.image.bands = bands;
+            (void)Dataset::open(L.root, o);
+        } catch (const InputError& e) {
+            why = e.what();
+        }
+        it = checked.emplace(bands, why).first;
+    }
+    if (!it->second.empty())
+        PFCE_THROW(InputError, "its data.bands ", json(bands).dump(),
+                   " do not read the data: ", it->second);
+}
+
 EarlierSessions read_sessions(const std::string& path, const json& fingerprint) {
     EarlierSessions s;
     if (!file_exists(path)) return s;
@@ -484,6 +517,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         }
     }
     std::optional<LoadedData> L;
+    // The data read again for experiments of other data.bands than the suite's, by bands.
+    std::map<std::vector<int>, LoadedData> read_otherwise;
     std::unique_ptr<Backend> backend;
     std::string device_name;
     if (to_run == 0 && suite.grid_images > 0 &&
@@ -493,6 +528,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
             backend = make_backend(opts.device);
             L = load_suite_data(suite, data, replace_data,
                                 opts.data_path.empty() ? "--out" : "--data");
+            release_band_1_images(suite, plans, *L);
         } catch (const std::exception& ex) {
             log_warn("picture grids not drawn again for grid_images = ", suite.grid_images, ": ",
                      ex.what());
@@ -506,6 +542,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         log_info("suite ", suite.name, ": ", to_run, " of ", suite.experiments.size(),
                  " experiments to run on ", device_name, ", output in ", sum.out_dir);
         L = load_suite_data(suite, data, replace_data, opts.data_path.empty() ? "--out" : "--data");
+        release_band_1_images(suite, plans, *L);
+        std::map<std::vector<int>, std::string> bands_readable;  // why not, by bands ("" = fine)
         for (Plan& p : plans) {  // the data as read, should it have changed since planning
             if (!p.run) continue;
             if (!L->identity.is_null()) p.fingerprint["data.identity"] = L->identity;
@@ -517,6 +555,8 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
                 // And what its depth and crop make of the images (a probe's crop of 200 on
                 // 64-pixel images failed once the experiment before it had trained).
                 check_experiment_fits_images(p.spec, *L);
+                // And whether the files have the bands it reads them through (headers only).
+                check_bands_readable(p.spec.config.data.bands, *L, bands_readable);
             } catch (const InputError& ex) {
                 p.invalid = ex.what();
                 log_warn("experiment ", p.spec.id,
@@ -544,7 +584,9 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         bool stopped_in_labels = false;
         try {
             if (!p.invalid.empty()) PFCE_THROW(InputError, p.invalid);
-            r = run_experiment(p.spec, suite, *L, *backend, sum.out_dir, opts, tag);
+            r = run_experiment(p.spec, suite,
+                               data_for_bands(*L, p.spec.config.data.bands, read_otherwise),
+                               *backend, sum.out_dir, opts, tag);
         } catch (const StopRequested&) {  // while its labels were sampled or linked
             r.status = "interrupted";
             stopped_in_labels = true;
@@ -592,7 +634,9 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         ExperimentResult r = *p.result;
         try {
             if (suite.grid_images > 0)
-                redraw_picture_grid(p.spec, suite, *L, *backend, sum.out_dir, r, tag);
+                redraw_picture_grid(p.spec, suite,
+                                    data_for_bands(*L, p.spec.config.data.bands, read_otherwise),
+                                    *backend, sum.out_dir, r, tag);
             else
                 remove_picture_grid(p.spec, sum.out_dir, r);
             write_result(result_path(sum.out_dir, p.spec.id), r);

@@ -13,6 +13,7 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/output_dir.hpp"
+#include "core/parallel.hpp"
 #include "core/stopwatch.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/synth.hpp"
@@ -34,9 +35,20 @@ std::string synthetic_data_dir(const DataSettings& d, const RunOptions& opts,
         .string();
 }
 
+bool suite_reads_through_band_1(const Suite& suite) {
+    return suite.data.bands.empty() && !suite.experiments.empty() &&
+           std::all_of(suite.experiments.begin(), suite.experiments.end(),
+                       [](const ExperimentSpec& e) { return !e.config.data.bands.empty(); });
+}
+
 DataSettings suite_data_settings(const Suite& suite, const RunOptions& opts,
                                  const std::string& out_dir) {
     DataSettings d = suite.data;
+    // Experiments that each read the images through bands of their own (RGB against RGB +
+    // infrared) need none from the suite, whose files may have no reading without a choice: the
+    // suite opens them through band 1, which every file has (its samples, sizes and split are the
+    // same whatever the bands), and each experiment reads them again through its own.
+    if (suite_reads_through_band_1(suite)) d.bands = {1};
     if (d.source == "synthetic") {
         d.root = synthetic_data_dir(d, opts, out_dir);
     } else {
@@ -152,6 +164,43 @@ bool check_suite_data_dir(const DataSettings& d, const RunOptions& opts, const s
     else  // a directory of other files is never a synthetic dataset, whatever OUT holds
         (void)check_output_dir(d.root, kSynthOutputKind, kSynthCompletionFile, "--data");
     return replace != SynthReplace::never;
+}
+
+LoadedData read_with_bands(const LoadedData& L, const std::vector<int>& bands) {
+    const Stopwatch t0;
+    DatasetOptions o = L.ds->options();
+    o.image.bands = bands;
+    LoadedData out;
+    out.root = L.root;
+    out.ds = std::make_unique<Dataset>(Dataset::open(L.root, o));
+    bool same = out.ds->size() == L.ds->size();
+    for (std::size_t i = 0; same && i < L.ds->size(); ++i)
+        same = out.ds->sample(i).id == L.ds->sample(i).id;
+    if (!same)
+        PFCE_THROW(InputError, L.root, " read with data.bands ", nlohmann::json(bands).dump(),
+                   " gives other samples than the suite's reading of it");
+    out.indices = L.indices;
+    out.ids = L.ids;
+    out.dense = L.dense;
+    out.split = L.split;
+    out.identity = L.identity;
+    out.files = L.files;
+    out.images.resize(L.indices.size());
+    parallel_for(
+        L.indices.size(), [&](std::size_t k) { out.images[k] = out.ds->read_image(L.indices[k]); },
+        8);
+    out.summary = L.summary + ", read as bands " + nlohmann::json(bands).dump();
+    log_info("data: read ", L.indices.size(), " images again as data.bands ",
+             nlohmann::json(bands).dump(), " in ", format_seconds(t0.seconds()));
+    return out;
+}
+
+const LoadedData& data_for_bands(const LoadedData& L, const std::vector<int>& bands,
+                                 std::map<std::vector<int>, LoadedData>& others) {
+    if (bands == L.ds->options().image.bands) return L;
+    auto it = others.find(bands);
+    if (it == others.end()) it = others.emplace(bands, read_with_bands(L, bands)).first;
+    return it->second;
 }
 
 LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool replace_synthetic,

@@ -2,6 +2,7 @@
 // synthetic), its split, and every image and dense mask in use held in memory.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,9 +48,23 @@ nlohmann::json suite_data_identity(const DataSettings& d, bool must_open = false
 // OUT/data/synthetic-<count>x<size>-s<seed>.
 std::string synthetic_data_dir(const DataSettings& d, const RunOptions& opts,
                                const std::string& out_dir);
-// `data` with its root resolved: --data for dataset suites, the synthetic directory otherwise.
+// Whether every experiment of `suite` gives data.bands and the suite none: the suite then opens its
+// data through band 1 (suite_data_settings), which only an experiment of data.bands [1] reads.
+bool suite_reads_through_band_1(const Suite& suite);
+
+// `data` with its root resolved: --data for dataset suites, the synthetic directory otherwise;
+// data.bands {1} where suite_reads_through_band_1.
 DataSettings suite_data_settings(const Suite& suite, const RunOptions& opts,
                                  const std::string& out_dir);
+
+// `L`'s samples read again through `bands` (an experiment's data.bands, where it is not the
+// suite's): the same samples, split, dense masks and identity, the images as those bands give them.
+LoadedData read_with_bands(const LoadedData& L, const std::vector<int>& bands);
+
+// The suite's data as experiment `bands` reads it: `L` where they are L's, else read once (kept in
+// `others`, by bands) for every experiment of those bands.
+const LoadedData& data_for_bands(const LoadedData& L, const std::vector<int>& bands,
+                                 std::map<std::vector<int>, LoadedData>& others);
 
 // The synthetic data is written (or replaced, when `replace_synthetic`) as check_suite_data_dir
 // allowed; `flag` names the option that chose its directory.

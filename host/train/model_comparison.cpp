@@ -60,15 +60,15 @@ void check_comparable(const TrainedModel& model, const std::string& path, const 
         PFCE_THROW(InputError, "--against ", other_path, " was trained for classes [",
                    joined(other.class_names), "] but ", path, " for [", joined(model.class_names),
                    "]: two models compare on the same classes only");
-    // What decides which samples there are: the same files cut into the same windows. How each
-    // model reads their pixels (bands, value range) may differ: each is read as it was trained.
+    // What decides which samples there are: the same dataset cut into the same windows. How each
+    // model reads their pixels (bands, value range, Potsdam's image set) may differ: each is read
+    // as it was trained, and eval checks that both readings give the same samples.
     const DataSettings &d = model.config.data, &o = other.config.data;
     std::vector<std::string> differ;
     auto compare = [&](const char* key, const std::string& mine, const std::string& theirs) {
         if (mine != theirs) differ.push_back(std::string(key) + " " + theirs + " (" + mine + ")");
     };
     compare("data.kind", d.kind, o.kind);
-    compare("data.tile_image", d.tile_image, o.tile_image);
     compare("data.tile_patch", std::to_string(d.tile_patch), std::to_string(o.tile_patch));
     compare("data.tile_stride", std::to_string(d.tile_stride), std::to_string(o.tile_stride));
     if (!differ.empty()) {
@@ -95,6 +95,8 @@ std::string image_reading_difference(const TrainedModel& model, const TrainedMod
     };
     compare("data.bands", listed(bands_of(model)), listed(bands_of(other)));
     compare("data.value_range", listed(d.value_range), listed(o.value_range));
+    // Potsdam's image sets are the same windows of other files (RGB, IRRG, RGBIR).
+    compare("data.tile_image", d.tile_image, o.tile_image);
     return differ;
 }
 

@@ -18,13 +18,13 @@ namespace pfce {
 
 // InputError unless `other` (at other_path) can be scored on the images `model` (at path) is
 // scored on: the same classes, in order, and the same samples (the dataset kind; for Potsdam tiles
-// the image set and the windows cut). Each model reads the images as it was trained (data.bands,
-// data.value_range): RGB against RGB + infrared compares on the same pixels.
-// How `other` reads the images otherwise than `model` ("data.bands [1,2,3] (this one: [1,2,3,4])"),
-// or "" where both read them alike.
-std::string image_reading_difference(const TrainedModel& model, const TrainedModel& other);
+// the windows cut). Each model reads the images as it was trained (data.bands, data.value_range,
+// data.tile_image): RGB against RGB + infrared compares on the same pixels.
 void check_comparable(const TrainedModel& model, const std::string& path, const TrainedModel& other,
                       const std::string& other_path);
+// How `other` reads the images otherwise than `model` ("data.bands [1, 2, 3] (this one: [1, 2,
+// 3, 4])"), or "" where both read them alike.
+std::string image_reading_difference(const TrainedModel& model, const TrainedModel& other);
 
 // InputError when a unit scored (`scored`: image ids, or tile names for tiles) was trained or
 // validated on by one model (`seen`: this one's units, `other_seen`: the other's) and not by the
