@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -366,6 +367,19 @@ void release_band_1_images(const Suite& suite, const std::vector<Plan>& plans, L
     L.images.shrink_to_fit();
 }
 
+// The images read again for other bands go once no experiment after `done` trains with them (a
+// full Potsdam suite holds gigabytes a band set); a grid drawn later reads them again.
+void release_bands_done(const std::vector<Plan>& plans, const Plan& done,
+                        std::map<std::vector<int>, LoadedData>& read_otherwise) {
+    std::set<std::vector<int>> needed;
+    bool after = false;
+    for (const Plan& p : plans) {
+        if (after && p.run) needed.insert(p.spec.config.data.bands);
+        after = after || &p == &done;
+    }
+    std::erase_if(read_otherwise, [&](const auto& kv) { return needed.count(kv.first) == 0; });
+}
+
 // InputError unless every file of L's dataset has the bands `bands` (other than L's own) names,
 // from their headers, before any experiment trains; `checked` keeps each set's answer.
 void check_bands_readable(const std::vector<int>& bands, const LoadedData& L,
@@ -624,6 +638,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         write_result(result_path(sum.out_dir, r.id), r);
         fs::remove(sp, ec);  // counted in the result
         p.result = r;
+        release_bands_done(plans, p, read_otherwise);
     }
 
     // Picture grids of finished experiments, for the suite's grid_images now.
