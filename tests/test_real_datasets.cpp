@@ -1235,6 +1235,7 @@ TEST(RealDatasets, AFourthBandTeachesWhatTheColoursDoNot) {
     EXPECT_MESSAGE_HAS(suite.output, "images again as data.bands [1,2,3,4]");
     std::ifstream results_file(root + "/suite-out/results.json");
     const nlohmann::json results = nlohmann::json::parse(results_file);
+    EXPECT_MESSAGE_HAS(results.at("data").dump(), "each experiment reading its own data.bands");
     std::map<std::string, double> miou;
     for (const nlohmann::json& e : results.at("experiments")) {
         EXPECT_EQ(e.at("status"), "ok") << e.dump();

@@ -249,8 +249,15 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
     std::error_code ec;
     fs::path where = fs::absolute(L.root, ec).lexically_normal();
     if (where.filename().empty()) where = where.parent_path();  // "data/" -> ".../data"
-    t += " at " + (ec ? L.root : where.string()) + "; split " +
-         std::to_string(L.split.train.size()) + "/";
+    t += " at " + (ec ? L.root : where.string());
+    // How the images were read: the bands of a multi-band set (a suite opened through band 1 for
+    // experiments of their own bands says those, with each experiment's settings).
+    if (suite_reads_through_band_1(suite))
+        t += ", each experiment reading its own data.bands";
+    else if (!d.bands.empty())
+        t += ", read as bands " + nlohmann::json(d.bands).dump();
+    t += "; split ";
+    t += std::to_string(L.split.train.size()) + "/";
     t += std::to_string(L.split.val.size()) + "/" + std::to_string(L.split.test.size());
     t += " (train/val/test, ";
     t += d.train_list.empty()
