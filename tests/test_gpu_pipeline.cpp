@@ -271,6 +271,30 @@ void expect_evaluations_agree(const EvalResult& ec, const EvalResult& eg, std::i
     EXPECT_LE(moved, total / 25) << "pixels whose prediction differs (counted twice)";
 }
 
+// Both backends evaluate one (untrained) U-Net's weights on `in.train` alike: the loss within
+// 1e-3, the argmax as expect_evaluations_agree bounds it, the mIoU within 0.02.
+void expect_evaluate_alike(Backend& cpu, Backend& gpu, UNet& nc, UNet& ng, const TrainInputs& in) {
+    const FocalLossParams loss{2.0f, {}, LossNormalize::labelled};
+    EvalOptions eo;
+    eo.batch_size = 4;
+    const EvalResult ec = evaluate(cpu, nc, in.train, in.stats, loss, kPotsdamClutter, eo);
+    const EvalResult eg = evaluate(gpu, ng, in.train, in.stats, loss, kPotsdamClutter, eo);
+    EXPECT_NEAR(eg.loss, ec.loss, 1e-3 * std::fabs(ec.loss));
+    std::int64_t pixels = 0;
+    for (const SampleData& s : in.train)
+        pixels += static_cast<std::int64_t>(s.image.width) * s.image.height;
+    expect_evaluations_agree(ec, eg, pixels);
+    EXPECT_NEAR(eg.metrics.miou, ec.metrics.miou, 2e-2);
+}
+
+// Two backends' predictions of one image differ in at most one pixel in 50.
+void expect_predictions_alike(const LabelMap& pc, const LabelMap& pg) {
+    ASSERT_EQ(pc.labels.size(), pg.labels.size());
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < pc.labels.size(); ++i) differ += pc.labels[i] != pg.labels[i];
+    EXPECT_LE(differ, pc.labels.size() / 50);
+}
+
 // evaluate() and predict_labels() on both backends with the same (untrained) weights: losses
 // agree, and the argmax differs only where two logits are within rounding of each other, a small
 // fraction of pixels (a wrong op would change most of them). Both at fp32: with batch norm in
@@ -287,21 +311,9 @@ TEST(EvalGpu, EvaluateAndPredictMatchCpu) {
     const TrainInputs in = synthetic_inputs(6, 96, true, 0);
     const UNetConfig uc{3, 6, 3, 16};
     UNet nc(*cpu, uc, 11), ng(*gpu, uc, 11);
-    const FocalLossParams loss{2.0f, {}, LossNormalize::labelled};
-    EvalOptions eo;
-    eo.batch_size = 4;
-    const EvalResult ec = evaluate(*cpu, nc, in.train, in.stats, loss, kPotsdamClutter, eo);
-    const EvalResult eg = evaluate(*gpu, ng, in.train, in.stats, loss, kPotsdamClutter, eo);
-    EXPECT_NEAR(eg.loss, ec.loss, 1e-3 * std::fabs(ec.loss));
-    expect_evaluations_agree(ec, eg, 6 * 96 * 96);
-    EXPECT_NEAR(eg.metrics.miou, ec.metrics.miou, 2e-2);
-
-    const LabelMap pc = predict_labels(*cpu, nc, in.train[0].image, in.stats);
-    const LabelMap pg = predict_labels(*gpu, ng, in.train[0].image, in.stats);
-    ASSERT_EQ(pc.labels.size(), pg.labels.size());
-    std::size_t differ = 0;
-    for (std::size_t i = 0; i < pc.labels.size(); ++i) differ += pc.labels[i] != pg.labels[i];
-    EXPECT_LE(differ, pc.labels.size() / 50);
+    expect_evaluate_alike(*cpu, *gpu, nc, ng, in);
+    expect_predictions_alike(predict_labels(*cpu, nc, in.train[0].image, in.stats),
+                             predict_labels(*gpu, ng, in.train[0].image, in.stats));
 }
 
 // Images of more than three bands (RGB + infrared + an elevation band: data.bands 1,2,3,4,5) on
@@ -328,20 +340,10 @@ TEST(EvalGpu, FiveChannelInputsMatchCpu) {
     in.stats = compute_channel_stats(images);
     const UNetConfig uc{5, 6, 3, 16};
     UNet nc(*cpu, uc, 11), ng(*gpu, uc, 11);
-    const FocalLossParams loss{2.0f, {}, LossNormalize::labelled};
-    EvalOptions eo;
-    eo.batch_size = 4;
-    const EvalResult ec = evaluate(*cpu, nc, in.train, in.stats, loss, kPotsdamClutter, eo);
-    const EvalResult eg = evaluate(*gpu, ng, in.train, in.stats, loss, kPotsdamClutter, eo);
-    EXPECT_NEAR(eg.loss, ec.loss, 1e-3 * std::fabs(ec.loss));
-    expect_evaluations_agree(ec, eg, 4 * 96 * 96);
-    SlidingWindow sw{64, 16, 4};
-    const LabelMap pc = predict_sliding(*cpu, nc, in.train[2].image, in.stats, sw);
-    const LabelMap pg = predict_sliding(*gpu, ng, in.train[2].image, in.stats, sw);
-    ASSERT_EQ(pc.labels.size(), pg.labels.size());
-    std::size_t differ = 0;
-    for (std::size_t i = 0; i < pc.labels.size(); ++i) differ += pc.labels[i] != pg.labels[i];
-    EXPECT_LE(differ, pc.labels.size() / 50);
+    expect_evaluate_alike(*cpu, *gpu, nc, ng, in);
+    const SlidingWindow sw{64, 16, 4};
+    expect_predictions_alike(predict_sliding(*cpu, nc, in.train[2].image, in.stats, sw),
+                             predict_sliding(*gpu, ng, in.train[2].image, in.stats, sw));
 }
 
 // Test-time augmentation and confidence maps on both backends: the views go through the device as
