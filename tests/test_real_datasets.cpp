@@ -1270,6 +1270,52 @@ TEST(RealDatasets, AFourthBandTeachesWhatTheColoursDoNot) {
     EXPECT_MESSAGE_HAS(bad.output, "1 ran, 0 skipped, 1 failed");
 }
 
+// Four-band images on a dataset unlike ours (black class, grey ignore colour, images of mixed
+// sizes, read by the generic layout): training on crops, eval in windows and predict read the four
+// bands; every prediction has its image's size, and the preview shows the first three.
+TEST(RealDatasets, FourBandImagesOfMixedSizesOnAForeignDataset) {
+    const std::string root = test::temp_dir("real_foreign4");
+    test::ForeignSpec spec;
+    spec.sizes = {{40, 32}, {56, 48}, {33, 61}, {72, 40}, {40, 32}, {48, 40}, {64, 64}, {36, 44}};
+    const test::ForeignDataset fd = test::write_foreign_dataset(root + "/data", spec);
+    for (std::size_t k = 0; k < fd.ids.size(); ++k) {
+        const std::string png = fd.root + "/images/" + fd.ids[k] + ".png";
+        const RgbImage colours = read_rgb(png);
+        std::vector<std::uint8_t> ir(colours.pixels.size() / 3);
+        for (std::size_t i = 0; i < ir.size(); ++i)
+            ir[i] = static_cast<std::uint8_t>(
+                fd.dense[k].labels[i] == 255 ? 90 : 20 + 50 * fd.dense[k].labels[i]);
+        fs::remove(png);
+        write_geotiff(fd.root + "/images/" + fd.ids[k] + ".tif", colours, &ir);
+    }
+    const test::CommandResult t =
+        test::run_pfce("train --data " + fd.root + " --bands 1,2,3,4 --crop-size 32 --out " + root +
+                       "/run --epochs 2" + kTiny);
+    ASSERT_EQ(t.status, 0) << t.output;
+    const std::string ckpt = root + "/run/last.ckpt";
+    EXPECT_EQ(read_checkpoint(ckpt).meta.at("model").at("in_channels").get<int>(), 4);
+    const test::CommandResult ev =
+        test::run_pfce("eval --checkpoint " + ckpt + " --split all --window 32 --device cpu");
+    ASSERT_EQ(ev.status, 0) << ev.output;
+    EXPECT_MESSAGE_HAS(ev.output, "scored in sliding windows of 32x32");
+    const test::CommandResult p =
+        test::run_pfce("predict --checkpoint " + ckpt + " --input " + fd.root + "/images --out " +
+                       root + "/pred --window 32 --device cpu");
+    ASSERT_EQ(p.status, 0) << p.output;
+    for (std::size_t k = 0; k < fd.ids.size(); ++k) {
+        const std::string mask = root + "/pred/" + fd.ids[k] + ".tif";  // GeoTIFF in, TIFF out
+        ASSERT_TRUE(fs::exists(mask)) << p.output;
+        const LabelMap m = read_gray(mask);
+        EXPECT_EQ(m.width, spec.sizes[k].first) << fd.ids[k];
+        EXPECT_EQ(m.height, spec.sizes[k].second) << fd.ids[k];
+        // The overlay is a picture: three channels, whatever the model saw.
+        EXPECT_EQ(probe_image(root + "/pred/" + fd.ids[k] + "_overlay.png").channels, 3);
+    }
+    const test::CommandResult preview =
+        test::run_pfce("data preview " + fd.root + " --bands 1,2,3,4 --out " + root + "/s.png");
+    ASSERT_EQ(preview.status, 0) << preview.output;
+}
+
 // All four bands of RGBIR tiles as four channels: the U-Net's first layer takes four inputs, the
 // checkpoint keeps four channels' statistics, predict reads the four and what it says depends on
 // the infrared band; a 3-band file is refused, a model of three channels cannot start from it, and
