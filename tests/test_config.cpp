@@ -263,6 +263,9 @@ TEST(Config, BandsAndTileImageRoundTrip) {
     EXPECT_EQ(to_json(config_from_json(to_json(c), "json")), to_json(c));
     EXPECT_TRUE(
         load_config_file(write(dir, "rgb.toml", "[data]\nbands = []\n")).data.bands.empty());
+    // Three picks of one band are gray, as one pick is: not a band picked twice by mistake.
+    EXPECT_NO_THROW(
+        validate(load_config_file(write(dir, "gray.toml", "[data]\nbands = [2, 2, 2]\n")), "x"));
     apply_flag_text(c, *find_config_key("data.value_range"), "0,10000");
     EXPECT_EQ(load_config_file(write(dir, "wide.toml", to_toml_text(c))).data.value_range,
               (std::vector<double>{0, 10000}));
@@ -356,6 +359,9 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
          "data.bands = [1,2,3,4,5,6,7,8,9]: expected one band (copied to three channels) or "
          "three to eight, one per input channel, or none"},
         {"[data]\nbands = [0, 1, 2]\n", "data.bands = 0: expected band numbers 1..255"},
+        {"[data]\nbands = [1, 2, 3, 3]\n",
+         "data.bands = [1,2,3,3]: expected each band once (band 3 is picked twice"},
+        {"[data]\nbands = [2, 2, 1]\n", "data.bands = [2,2,1]: expected each band once"},
         {"[data]\nbands = \"4,1,2\"\n", "data.bands"},
         {"[data]\ntile_image = \"rgbi\"\n", "data.tile_image"},
         {"[data]\ntile_labels = \"noBoundary\"\n", "data.tile_labels"},

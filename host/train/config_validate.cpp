@@ -72,6 +72,16 @@ void validate(const Config& c, const ConfigKeySources& source) {
             std::string(kImageChannelCounts) + ", or none (the images' RGB or gray)");
     for (const int b : d.bands)
         if (b < 1 || b > 255) bad(source, "data.bands", b, "band numbers 1..255 (1 is the first)");
+    // A band picked twice is two equal input channels: a typo for another band (1,2,3,3 for
+    // 1,2,3,4), never a reason. Three picks of one band are gray, as one pick is.
+    const bool gray = d.bands.size() == 3 && d.bands[0] == d.bands[1] && d.bands[1] == d.bands[2];
+    for (std::size_t i = 0; i < d.bands.size() && !gray; ++i)
+        if (std::count(d.bands.begin(), d.bands.begin() + static_cast<std::ptrdiff_t>(i),
+                       d.bands[i]) > 0)
+            bad(source, "data.bands", nlohmann::json(d.bands).dump(),
+                detail::concat("each band once (band ", d.bands[i],
+                               " is picked twice: two equal input channels teach the model "
+                               "nothing the first did not), or one band for gray"));
     if (!d.value_range.empty() && (d.value_range.size() != 2 ||
                                    !(d.value_range[0] >= 0 && d.value_range[0] < d.value_range[1] &&
                                      d.value_range[1] <= 65535)))
