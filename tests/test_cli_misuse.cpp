@@ -1039,12 +1039,12 @@ TEST(CliMisuse, ADirectoryForASuiteAndAnEmptyTestSplitAreSaid) {
                        "= 0): the model learns nothing from it");
     // Through data.bands the channels are named by the band each one is.
     const test::CommandResult picked =
-        test::run_pfce("train --data " + fd.root + " --bands 3,1,2,3 --out " + root +
+        test::run_pfce("train --data " + fd.root + " --bands 3,1,2 --out " + root +
                        "/picked --train-frac 1 --val-frac 0" + kTiny);
     EXPECT_EQ(picked.status, 0) << picked.output;
     EXPECT_MESSAGE_HAS(picked.output,
-                       "channels hold the same value in every training image (channel 1 (band 3) "
-                       "= 0, channel 4 (band 3) = 0)");
+                       "a channel holds the same value in every training image (channel 1 (band 3) "
+                       "= 0)");
     // Predicting images where that channel varies is said (it was predicted without a word).
     RgbImage lit = test::random_rgb(40, 32, 5);
     write_png(root + "/lit.png", lit);
