@@ -44,7 +44,7 @@ ExperimentLabels make_experiment_labels(const ExperimentSpec& e, const LoadedDat
     ExperimentLabels lab;
     const LabelSettings& ls = e.config.labels;
     if (ls.kind == "dense") {
-        lab.train = L.dense;
+        lab.train = *L.dense;
         return lab;
     }
     const Stopwatch t0;
@@ -104,7 +104,7 @@ void label_statistics(const LoadedData& L, const ExperimentLabels& lab, const Ex
         for (auto v : t.labels) train_n += v != 255;
         if (!lab.sparse.empty())
             for (auto v : lab.sparse[k].labels) sparse_n += v != 255;
-        if (linked) measure_link(lab.sparse[k], t, &L.dense[k], q);
+        if (linked) measure_link(lab.sparse[k], t, &(*L.dense)[k], q);
     }
     r.labelled_fraction = pixels ? static_cast<double>(train_n) / static_cast<double>(pixels) : nan;
     r.labelled_fraction_sparse = lab.sparse.empty()

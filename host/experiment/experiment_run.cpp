@@ -38,7 +38,7 @@ std::vector<SampleData> samples_for(const LoadedData& L, const ExperimentLabels&
     for (std::size_t i = 0; i < pos.size(); ++i) {
         out[i].image = L.images[pos[i]];
         out[i].train_labels = lab.train[pos[i]];
-        out[i].dense = L.dense[pos[i]];
+        out[i].dense = (*L.dense)[pos[i]];
         if (!scored || !L.ds) continue;
         const SampleRef& ref = L.ds->sample(L.indices[pos[i]]);
         unlabel_pixels_owned_elsewhere(out[i].dense, ref);
@@ -157,8 +157,8 @@ void draw_picture_grid(const ExperimentSpec& e, const Suite& suite, const Loaded
         GridRow row;
         row.id = L.ids[p];
         row.image = colour_channels(L.images[p]);  // what a picture shows of more bands
-        row.dense = L.dense[p];
-        row.sparse = lab.sparse.empty() ? L.dense[p] : lab.sparse[p];
+        row.dense = (*L.dense)[p];
+        row.sparse = lab.sparse.empty() ? row.dense : lab.sparse[p];
         row.sparse_are_points = !lab.sparse.empty();
         row.train = lab.train[p];
         row.prediction = predict_sliding(backend, *tm.net, L.images[p], tm.stats, sw);

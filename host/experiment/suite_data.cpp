@@ -232,13 +232,15 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
                              "tiles, and each part needs whole tiles)"
                            : "");
     std::vector<SampleData> all = load_samples(*L.ds, L.indices, "");
+    auto dense = std::make_shared<std::vector<LabelMap>>();
     for (std::size_t k = 0; k < L.indices.size(); ++k) {
         L.ids.push_back(L.ds->sample(L.indices[k]).id);
         L.images.push_back(std::move(all[k].image));
         // Whole windows: dense experiments train on them, links are measured on them; only
         // evaluation leaves other windows' pixels out (samples_for).
-        L.dense.push_back(std::move(all[k].dense));
+        dense->push_back(std::move(all[k].dense));
     }
+    L.dense = std::move(dense);
     // Built piece by piece: a long root or many sizes never cut short.
     std::string& t = L.summary;
     t = d.source == "synthetic" ? "synthetic (seed " + std::to_string(d.synthetic_seed) + ")"

@@ -21,7 +21,9 @@ struct LoadedData {
     std::vector<std::size_t> indices;  // dataset indices in use (the split's samples, sorted)
     std::vector<std::string> ids;      // sample ids, parallel to `indices`
     std::vector<RgbImage> images;
-    std::vector<LabelMap> dense;
+    // Shared, not copied, by the same samples read through other bands (read_with_bands): a full
+    // Potsdam suite's masks are a gigabyte and more.
+    std::shared_ptr<const std::vector<LabelMap>> dense;
     Split split;  // positions into `indices`
     std::string summary;
     // data_identity of a dataset suite's data; null for synthetic data, whose settings (in every
