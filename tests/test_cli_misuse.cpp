@@ -2441,6 +2441,21 @@ TEST(CliMisuse, EvalPerImageScoresAreWrittenWithoutReplacingFiles) {
     const test::CommandResult twice = test::run_pfce(eval + " --force --confusion '" + root +
                                                      "/scores/x.svg' --per-image '" + csv + "'");
     EXPECT_EQ(twice.status, 0) << twice.output;  // --force replaces both
+    // A full disk at the files (a file-size limit fails writes as one does) leaves both as they
+    // were and the table printed all the same, minutes of scoring not lost; the command fails.
+    const std::string svg_before = file_text(root + "/scores/x.svg"), csv_before = file_text(csv);
+    const test::CommandResult full =
+        test::run_command("trap '' XFSZ; ulimit -f 2; \"" + test::pfce_binary() + "\" " + eval +
+                          " --force --confusion '" + root + "/scores/x.svg' 2>&1");
+    EXPECT_EQ(full.status, 1) << full.output;
+    EXPECT_MESSAGE_HAS(full.output, "lowest mIoU: ");
+    EXPECT_MESSAGE_HAS(full.output, "loss (dense)");
+    EXPECT_EQ(full.output.find("every image's scores"), std::string::npos) << full.output;
+    EXPECT_LT(full.output.find("loss (dense)"), full.output.find("pfce: error: ")) << full.output;
+    EXPECT_EQ(file_text(root + "/scores/x.svg"), svg_before);
+    EXPECT_EQ(file_text(csv), csv_before);
+    for (const auto& e : fs::directory_iterator(root + "/scores"))
+        EXPECT_FALSE(is_temp_name(e.path().filename().string())) << e.path();
     const test::CommandResult same =
         test::run_pfce("eval --checkpoint " + run + "/last.ckpt --device cpu --force --confusion " +
                        root + "/x.svg --per-image " + root + "/x.svg");

@@ -120,6 +120,36 @@ void check_eval_output(const EvalArgs& a, const std::string& flag, const std::st
     check_output_file(path, a.force, inputs);
 }
 
+// --per-image's CSV and --confusion's SVG of `images` scored, put in place together or neither (a
+// full disk at the second left the first); without --force a file another command wrote there
+// meanwhile is refused, never replaced (two evals to one --per-image both said they wrote it).
+// The title names `root` where it is not the run's own data (another dataset, scored on purpose).
+void write_eval_files(const EvalArgs& a, const EvalResult& r, const TrainedModel& m,
+                      const std::vector<ImageScore>& scores, const std::string& root, bool own_data,
+                      std::size_t images) {
+    StagedFiles outputs;
+    if (!a.per_image.empty())
+        write_file_atomically(outputs.stage(a.per_image),
+                              image_scores_csv(scores, m.class_names, m.clutter_class));
+    if (!a.confusion.empty()) {
+        // The run's checkpoint, the split, and the data where it is not the run's own.
+        ConfusionPanel panel;
+        char miou[32];
+        std::snprintf(miou, sizeof miou, ", mIoU %.4f", r.metrics.miou);
+        panel.title =
+            (fs::path(a.checkpoint).parent_path().filename() / fs::path(a.checkpoint).filename())
+                .string() +
+            ": " + a.split + " split" +
+            (own_data ? std::string() : " of " + fs::path(root).filename().string()) + ", " +
+            std::to_string(images) + (images == 1 ? " image" : " images") + miou;
+        panel.class_names = m.class_names;
+        panel.confusion = r.confusion;
+        panel.scope = "the " + a.split + " split of " + root;
+        write_file_atomically(outputs.stage(a.confusion), render_confusion_svg({panel}, 1));
+    }
+    outputs.commit(a.force);
+}
+
 void run_eval(const EvalArgs& a) {
     if (a.batch_size_given && a.batch_size < 1)
         PFCE_THROW(InputError, "--batch-size ", a.batch_size,
@@ -476,37 +506,22 @@ void run_eval(const EvalArgs& a) {
                  " (--against) was trained on ", other_trained.gray ? "gray" : "colour",
                  " images: its scores on them may say little of that model");
     std::vector<ImageScore> scores;
-    StagedFiles outputs;  // --per-image and --confusion
     if (!a.per_image.empty()) {
         std::vector<std::string> ids;
         for (const std::size_t i : indices) ids.push_back(ds.sample(i).id);
         scores = image_scores(ids, r.image_confusion, static_cast<int>(m.class_names.size()),
                               m.clutter_class);
-        write_file_atomically(outputs.stage(a.per_image),
-                              image_scores_csv(scores, m.class_names, m.clutter_class));
     }
-    if (!a.confusion.empty()) {
-        // The run's checkpoint, the split, and the data where it is not the run's own (another
-        // dataset, scored on purpose).
-        ConfusionPanel panel;
-        char miou[32];
-        std::snprintf(miou, sizeof miou, ", mIoU %.4f", r.metrics.miou);
-        panel.title =
-            (fs::path(a.checkpoint).parent_path().filename() / fs::path(a.checkpoint).filename())
-                .string() +
-            ": " + a.split + " split" +
-            (own_data ? std::string() : " of " + fs::path(d.root).filename().string()) + ", " +
-            std::to_string(indices.size()) + (indices.size() == 1 ? " image" : " images") + miou;
-        panel.class_names = m.class_names;
-        panel.confusion = r.confusion;
-        panel.scope = "the " + a.split + " split of " + d.root;
-        write_file_atomically(outputs.stage(a.confusion), render_confusion_svg({panel}, 1));
+    // A file that fails (a full disk) after the metrics took minutes leaves the table printed all
+    // the same, without the files it names; the command then fails with that error.
+    std::exception_ptr not_written;
+    try {
+        write_eval_files(a, r, m, scores, d.root, own_data, indices.size());
+        made.kept();
+    } catch (const std::exception&) {
+        not_written = std::current_exception();
     }
-    // Both put in place together, or neither (a full disk at the second left the first, and no
-    // table printed); without --force a file another command wrote there meanwhile is refused,
-    // never replaced (two evals to one --per-image both said they wrote it).
-    outputs.commit(a.force);
-    made.kept();
+    const bool written = !not_written;
     // The interval of the mIoU over the images scored: said as missing, not refused, where it
     // cannot be drawn (the metrics above took minutes).
     // A tiles dataset's windows are drawn by tile: neighbouring windows of one tile are alike,
@@ -596,15 +611,19 @@ void run_eval(const EvalArgs& a) {
         j["overlap"] = windows ? nlohmann::json(eo.overlap) : nlohmann::json();
         j["loss_dense"] = r.loss_dense;
         if (!a.labels.empty()) j["loss_labels"] = r.loss;
-        if (!a.confusion.empty()) j["confusion_svg"] = a.confusion;
+        if (!a.confusion.empty() && written) j["confusion_svg"] = a.confusion;
         if (!a.per_image.empty()) {
-            j["per_image"] = a.per_image;
+            if (written) j["per_image"] = a.per_image;
             nlohmann::json lowest = nlohmann::json::array();
             for (const std::size_t k : lowest_miou_order(scores, 5))
                 lowest.push_back({{"id", scores[k].id}, {"miou", scores[k].metrics.miou}});
             j["lowest_miou"] = std::move(lowest);
         }
         std::printf("%s\n", j.dump(2).c_str());
+        if (not_written) {  // said after the table, not before it (stdout is buffered in a pipe)
+            std::fflush(stdout);
+            std::rethrow_exception(not_written);
+        }
         return;
     }
     const std::string unlabelled = r.images_unlabelled > 0
@@ -649,9 +668,9 @@ void run_eval(const EvalArgs& a) {
     if (!a.per_image.empty()) {
         const std::string lowest = lowest_miou(scores, 5);
         if (!lowest.empty()) std::printf("lowest mIoU: %s\n", lowest.c_str());
-        std::printf("every image's scores: %s\n", a.per_image.c_str());
+        if (written) std::printf("every image's scores: %s\n", a.per_image.c_str());
     }
-    if (!a.confusion.empty()) std::printf("confusion matrix: %s\n", a.confusion.c_str());
+    if (!a.confusion.empty() && written) std::printf("confusion matrix: %s\n", a.confusion.c_str());
     if (comparison) {
         std::printf("%s", format_comparison(*comparison, a.against, m.class_names, m.clutter_class,
                                             unit_name)
@@ -661,6 +680,10 @@ void run_eval(const EvalArgs& a) {
             std::printf("B read the images as it was trained: %s\n", other_reads.c_str());
         if (!a.labels.empty())
             std::printf("%-22s %8.4f\n", "B: loss (--labels)", other_result->loss);
+    }
+    if (not_written) {  // said after the table, not before it (stdout is buffered in a pipe)
+        std::fflush(stdout);
+        std::rethrow_exception(not_written);
     }
 }
 
