@@ -1593,9 +1593,10 @@ TEST(CliMisuse, LinkTakesTheColourStepsARunCanResumeWith) {
                              " --max-color-step -1 --device cpu")
                   .status,
               0);
-    // Masks an older link recorded with -2: read as off (-1), so the run resumes.
+    // Masks an older link recorded with -2 (and no checksum): read as off (-1), so the run resumes.
     nlohmann::json record = nlohmann::json::parse(file_text(linked + "/masks.json"));
     record["link"]["max_color_step"] = -2;
+    record.erase("checksum");
     std::ofstream(linked + "/masks.json") << record.dump(2);
     const std::string train =
         "train --data " + fd.root + " --labels " + linked + " --out " + root + "/run";
@@ -1943,8 +1944,11 @@ TEST(CliMisuse, TileFlagsOnADatasetOfPatchesAreSaidToDoNothing) {
         test::run_pfce("sample --data " + fd.root + " --out " + root + "/sp");
     EXPECT_EQ(again.status, 0) << again.output;
     EXPECT_MESSAGE_HAS(again.output, "already holds these masks");
-    // A directory an earlier pfce made recorded the flags as typed: the same command reuses it.
-    std::string old_record = file_text(root + "/sp/masks.json");
+    // A directory an earlier pfce made recorded the flags as typed (and no checksum): the same
+    // command reuses it.
+    nlohmann::json old_json = nlohmann::json::parse(file_text(root + "/sp/masks.json"));
+    old_json.erase("checksum");
+    std::string old_record = old_json.dump(2);
     for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
              {"\"tile_patch\": 300", "\"tile_patch\": 50"},
              {"\"tile_stride\": 300", "\"tile_stride\": 20"}}) {

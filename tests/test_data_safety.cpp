@@ -396,17 +396,78 @@ TEST(DataSafety, ADamagedMaskRecordIsSampledAgainWithForce) {
     EXPECT_EQ(open_mask_dir(sparse).ids, fd.ids);
     EXPECT_MESSAGE_HAS(test::run_pfce(sample).output, "reused");
     // A class renamed in the record: every reader refuses the masks, so sample does not call
-    // them reused (it did); --force samples them again.
-    std::string edited = read_whole_file(sparse + "/masks.json");
-    const std::string name = "\"" + test::foreign_class_names()[0] + "\"";
-    ASSERT_NE(edited.find(name), std::string::npos);
-    edited.replace(edited.find(name), name.size(), "\"renamed\"");
-    std::ofstream(sparse + "/masks.json", std::ios::trunc) << edited;
-    const test::CommandResult renamed = test::run_pfce(sample);
-    EXPECT_EQ(renamed.status, 2) << renamed.output;
-    EXPECT_MESSAGE_HAS(renamed.output, "they do not belong together; pass --force to sample");
-    EXPECT_EQ(test::run_pfce(sample + " --force").status, 0);
-    EXPECT_MESSAGE_HAS(test::run_pfce(sample).output, "reused");
+    // them reused (it did); --force samples them again. So in a record of an older pfce, which
+    // has no checksum to tell the edit.
+    for (const bool older : {false, true}) {
+        std::string edited = read_whole_file(sparse + "/masks.json");
+        if (older) {
+            nlohmann::json j = nlohmann::json::parse(edited);
+            j.erase("checksum");
+            edited = j.dump(2);
+        }
+        const std::string name = "\"" + test::foreign_class_names()[0] + "\"";
+        ASSERT_NE(edited.find(name), std::string::npos);
+        edited.replace(edited.find(name), name.size(), "\"renamed\"");
+        std::ofstream(sparse + "/masks.json", std::ios::trunc) << edited;
+        const test::CommandResult renamed = test::run_pfce(sample);
+        EXPECT_EQ(renamed.status, 2) << renamed.output;
+        EXPECT_MESSAGE_HAS(renamed.output,
+                           older ? "they do not belong together; pass --force to sample"
+                                 : "masks.json: edited since pfce wrote it");
+        EXPECT_MESSAGE_HAS(renamed.output, "pass --force to sample the masks");
+        EXPECT_EQ(test::run_pfce(sample + " --force").status, 0);
+        EXPECT_MESSAGE_HAS(test::run_pfce(sample).output, "reused");
+    }
+}
+
+// A masks.json edited to say other settings than made its masks (hostile-user probe): sample
+// --force and link --force called the masks "reused" when the record claimed the settings asked
+// for; train copied the claimed points, kind or seed into its run (sparse points trained and
+// recorded as dense labels), and a resume trained on other masks than the record's. The record's
+// checksum tells the edit: every reader refuses it, naming the file, and --force makes the masks
+// again.
+TEST(DataSafety, AnEditedMaskRecordIsNeitherBelievedNorReused) {
+    const std::string root = test::temp_dir("safety_mask_edited");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const std::string sparse = root + "/sparse", linked = root + "/linked";
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 3 --out " + sparse).status, 0);
+    const std::string link = "link --in " + sparse + " --out " + linked + " --device cpu";
+    ASSERT_EQ(test::run_pfce(link + " --radius 5").status, 0);
+    auto edit = [](const std::string& dir, const std::function<void(nlohmann::json&)>& change) {
+        nlohmann::json j = nlohmann::json::parse(read_whole_file(dir + "/masks.json"));
+        change(j);
+        std::ofstream(dir + "/masks.json", std::ios::trunc) << j.dump(2);
+    };
+    const std::string run = root + "/run";
+    ASSERT_EQ(test::run_pfce("train --labels " + sparse + " --data " + fd.root + " --out " + run +
+                             " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu")
+                  .status,
+              0);
+    edit(sparse, [](nlohmann::json& j) { j["sample"]["points"] = {40}; });
+    for (const std::string& cmd :
+         {"train --data " + fd.root + " --labels " + sparse + " --out " + root +
+              "/other --epochs 1 --device cpu",
+          "train --resume --out " + run + " --epochs 2 --device cpu",
+          "eval --checkpoint " + run + "/last.ckpt --device cpu --labels " + sparse,
+          link + " --radius 5 --force", "data stats " + sparse}) {
+        const test::CommandResult r = test::run_pfce(cmd);
+        EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, sparse + "/masks.json: edited since pfce wrote it");
+    }
+    EXPECT_FALSE(fs::exists(root + "/other"));
+    // Asked for the claimed settings, --force samples again rather than reuse.
+    const test::CommandResult resampled =
+        test::run_pfce("sample --data " + fd.root + " --points 40 --out " + sparse + " --force");
+    ASSERT_EQ(resampled.status, 0) << resampled.output;
+    EXPECT_EQ(resampled.output.find("reused"), std::string::npos) << resampled.output;
+    EXPECT_EQ(open_mask_dir(sparse).meta["sample"]["points"], nlohmann::json({40}));
+    // A linked record claiming another radius is linked again under --force, not reused.
+    edit(linked, [](nlohmann::json& j) { j["link"]["radius"] = 40; });
+    const test::CommandResult relinked = test::run_pfce(link + " --radius 40 --force");
+    ASSERT_EQ(relinked.status, 0) << relinked.output;
+    EXPECT_EQ(relinked.output.find("reusing"), std::string::npos) << relinked.output;
+    EXPECT_NO_THROW(open_mask_dir(linked));
 }
 
 TEST(DataSafety, AMaskDirectoryWhoseFilesChangedIsNotReused) {
