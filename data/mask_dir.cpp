@@ -19,13 +19,13 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
-#include "core/hash.hpp"
 #include "core/log.hpp"
 #include "core/output_dir.hpp"
 #include "core/parallel.hpp"
 #include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/image_io.hpp"
+#include "data/record_checksum.hpp"
 
 namespace pfce {
 namespace fs = std::filesystem;
@@ -116,17 +116,6 @@ void write_mask_png(const std::string& path, const std::string& dir, const std::
                           ", 255 unlabelled (pfce sample/link; the classes are in masks.json)");
 }
 
-// The checksum of a masks.json record (`j` without its checksum): train, link, eval and the
-// reuse of a directory go by what the record says of how its masks were made, so an edited one
-// (points, seed, radius, kind, ids) made runs record settings they never trained on and --force
-// "reuse" masks made otherwise (hostile-user probe). Records of older pfce have none.
-constexpr const char* kChecksumKey = "checksum";
-std::string record_checksum(nlohmann::json j) {
-    j.erase(kChecksumKey);
-    const std::string text = j.dump();
-    return hex64(fnv1a64(text.data(), text.size()));
-}
-
 void write_mask_json(const std::string& dir, const std::vector<std::string>& ids,
                      const nlohmann::json& meta, const Palette& palette) {
     make_dir(dir);
@@ -139,7 +128,9 @@ void write_mask_json(const std::string& dir, const std::vector<std::string>& ids
     // The mask files as written (sizes and times): a reuse checks that none was replaced, touched
     // or removed since (mask_files_change).
     j["files"] = mask_files_fingerprint(dir, ids);
-    j[kChecksumKey] = record_checksum(j);
+    // An edited record (points, seed, radius, kind, ids) made runs record settings they never
+    // trained on, and --force "reuse" masks made otherwise (hostile-user probe).
+    seal_record(j);
     const std::string path = (fs::path(dir) / kMetaFile).string();
     write_file_atomically(path, j.dump(2) + "\n");
 }
@@ -467,13 +458,13 @@ MaskDir open_mask_dir(const std::string& dir) {
     }
     if (!j.is_object() || !j.contains("ids") || !j["ids"].is_array())
         PFCE_THROW(InputError, path, ": expected an object with an \"ids\" array");
-    if (j.contains(kChecksumKey) && j[kChecksumKey] != record_checksum(j))
+    if (record_edited(j))
         PFCE_THROW(InputError, path,
-                   ": edited since pfce wrote it (its checksum no longer matches): train, link, "
-                   "eval and a reuse of these masks go by what it records of how they were made "
-                   "(settings, kind, ids), which an edit makes say what the masks are not. Make "
-                   "the masks again with the command that made them and --force (pfce sample or "
-                   "pfce link) rather than edit the record");
+                   edited_record_message(
+                       "train, link, eval and a reuse of these masks go by what it records of how "
+                       "they were made (settings, kind, ids)",
+                       "Make the masks again with the command that made them and --force (pfce "
+                       "sample or pfce link) rather than edit the record"));
     MaskDir md;
     md.dir = dir;
     for (const auto& v : j["ids"]) {
@@ -497,7 +488,8 @@ MaskDir open_mask_dir(const std::string& dir) {
         md.palette = palette_from_json(j["classes"], path);
         md.format = kFormatVersion;
     }
-    for (const char* k : {"ids", "format", "format_version", "classes", "unlabelled", kChecksumKey})
+    for (const char* k :
+         {"ids", "format", "format_version", "classes", "unlabelled", kRecordChecksumKey})
         j.erase(k);
     md.meta = std::move(j);
     return md;

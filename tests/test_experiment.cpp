@@ -293,8 +293,11 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
         suite.replace(suite.find("grid_images = 2"), 15, "grid_images = " + std::to_string(n));
         write_file(dir + "/tiny.toml", suite);
     };
+    // As an older pfce wrote it, without the checksum that tells an edit (the cases below).
     const auto recorded_result = [&](const std::string& id) {
-        return nlohmann::json::parse(read_text_file(out + "/" + id + "/result.json"));
+        auto rec = nlohmann::json::parse(read_text_file(out + "/" + id + "/result.json"));
+        rec.erase("checksum");
+        return rec;
     };
     const double dense_miou = recorded_result("tiny-dense")["test"]["miou"].get<double>();
     with_grid(1);
@@ -371,7 +374,7 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
 
     // Results of a pfce without keys added since (data.split_by, data.tile_labels) are those of
     // their defaults: kept.
-    auto recorded = nlohmann::json::parse(read_text_file(out + "/tiny-dense/result.json"));
+    auto recorded = recorded_result("tiny-dense");
     ASSERT_EQ(recorded["config"]["data.split_by"], "sample");
     ASSERT_EQ(recorded["config"]["data.tile_labels"], "auto");
     recorded["config"].erase("data.split_by");
@@ -392,9 +395,9 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     // Any other key missing is a difference, even where the suite holds its default; a result
     // that records no settings is not taken for current; one whose settings are not an object is
     // unreadable, and is run again.
-    const std::string kept = read_text_file(out + "/tiny-dense/result.json");
+    const nlohmann::json kept = recorded_result("tiny-dense");
     auto run_dense = [&](const std::function<void(nlohmann::json&)>& edit) {
-        auto rec = nlohmann::json::parse(kept);
+        auto rec = kept;
         edit(rec["config"]);
         write_file(out + "/tiny-dense/result.json", rec.dump(2));
         return test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + out +
@@ -410,6 +413,18 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_EQ(unreadable.status, 0) << unreadable.output;
     EXPECT_MESSAGE_HAS(unreadable.output, "field \"config\" should be an object, got \"x\"");
     EXPECT_MESSAGE_HAS(unreadable.output, "1 ran, 0 skipped, 0 failed");
+    // A result edited since pfce wrote it (hostile-user probe: an mIoU of -5, or 0.99 beside its
+    // own per-class IoUs, shown in the report as recorded) is told by its checksum and run again.
+    auto lie = nlohmann::json::parse(read_text_file(out + "/tiny-dense/result.json"));
+    ASSERT_TRUE(lie.contains("checksum"));
+    lie["test"]["miou"] = -5;
+    write_file(out + "/tiny-dense/result.json", lie.dump(2));
+    const test::CommandResult rerun = test::run_pfce(
+        "run " + dir + "/tiny.toml --device cpu --out " + out + " --only tiny-dense");
+    EXPECT_EQ(rerun.status, 0) << rerun.output;
+    EXPECT_MESSAGE_HAS(rerun.output, out + "/tiny-dense/result.json: edited since pfce wrote it");
+    EXPECT_MESSAGE_HAS(rerun.output, "1 ran, 0 skipped, 0 failed");
+    EXPECT_EQ(read_text_file(out + "/report.md").find("-5.0000"), std::string::npos);
 
     // Changing an experiment's settings without --force does not overwrite its finished results.
     std::string changed = kTinySuite;

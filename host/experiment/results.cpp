@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "data/record_checksum.hpp"
 #include "host/experiment/text_file.hpp"
 
 namespace pfce {
@@ -336,11 +337,20 @@ ExperimentResult read_result(const std::string& path) {
     } catch (const nlohmann::json::exception& e) {
         PFCE_THROW(InputError, path, ": not valid JSON (", e.what(), ")");
     }
+    // The report shows what the record says: an edited one showed an mIoU of -5, or 0.99 beside
+    // per-class IoUs of 0.13 and its own confusion matrix (hostile-user probe).
+    if (record_edited(j))
+        PFCE_THROW(InputError, path,
+                   edited_record_message("the report shows the scores it records",
+                                         "pfce run runs the experiment again"));
+    j.erase(kRecordChecksumKey);
     return result_from_json(j, path);
 }
 
 void write_result(const std::string& path, const ExperimentResult& r) {
-    write_text_atomically(path, to_json(r).dump(2) + "\n");
+    nlohmann::json j = to_json(r);
+    seal_record(j);
+    write_text_atomically(path, j.dump(2) + "\n");
 }
 
 }  // namespace pfce
