@@ -2844,6 +2844,34 @@ TEST(RealDatasets, PredictRecursiveMirrorsTheTree) {
     EXPECT_TRUE(fs::exists(dir + "1367_overlay.png"));
     EXPECT_FALSE(fs::exists(dir + ".1367_overlay.png.tmp2147483000_0"));
     EXPECT_EQ(fs::last_write_time(dir + "1366.png"), kept_1366);
+    // A mask whose overlay or confidence map is missing is skipped (it may be another model's),
+    // said; a file there that is no whole image (empty, or a PNG cut short by an interrupted
+    // copy) was taken for a finished mask (hostile-user probe): refused, naming it, nothing
+    // written.
+    fs::remove(dir + "1367_overlay.png");
+    const test::CommandResult lacking = test::run_pfce(rerun + " --confidence");
+    ASSERT_EQ(lacking.status, 0) << lacking.output;
+    EXPECT_MESSAGE_HAS(lacking.output,
+                       std::to_string(fd.ids.size() + 3) +
+                           " of the masks skipped lack their overlay or confidence map, which "
+                           "--skip-existing does not make for them");
+    EXPECT_FALSE(fs::exists(dir + "1367_overlay.png"));
+    const std::string whole = read_whole_file(dir + "1367.png");
+    for (const std::string& cut : {std::string(), whole.substr(0, whole.size() - 20)}) {
+        std::ofstream(dir + "1367.png", std::ios::binary | std::ios::trunc) << cut;
+        const test::CommandResult damaged = test::run_pfce(rerun);
+        EXPECT_EQ(damaged.status, 2) << damaged.output;
+        EXPECT_MESSAGE_HAS(damaged.output,
+                           "--skip-existing: 1 file at a mask's place is no whole "
+                           "image, so not a finished mask (e.g. " +
+                               dir + "1367.png (");
+        EXPECT_MESSAGE_HAS(damaged.output, cut.empty() ? "(empty)" : "cut short");
+        EXPECT_EQ(read_whole_file(dir + "1367.png"), cut);
+    }
+    fs::remove(dir + "1367.png");
+    ASSERT_EQ(test::run_pfce(rerun).status, 0);
+    EXPECT_EQ(read_whole_file(dir + "1367.png"), whole);
+    EXPECT_TRUE(fs::exists(dir + "1367_overlay.png"));
     // Without it, the existing masks are refused (as before), nothing written.
     fs::copy_file(fd.root + "/images/tile_2.png", val + "/Rural/images_png/1369.png");
     const test::CommandResult refused =

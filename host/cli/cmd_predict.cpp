@@ -129,6 +129,33 @@ bool other_image_of_stem(const fs::path& dir, const std::string& stem,
     return false;
 }
 
+// Why the file at a mask's place is no whole image ("" when it is): --skip-existing took an empty
+// or cut-short file (an interrupted cp or rsync) for a finished mask (hostile-user probe). The
+// header must read, and a PNG must end in its IEND chunk, which a copy cut short lacks.
+std::string incomplete_image(const std::string& path) {
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    if (ec) return ec.message();
+    if (size == 0) return "empty";
+    try {
+        const ImageInfo info = probe_image(path);
+        if (info.png) {
+            static constexpr unsigned char kIend[12] = {0,   0,   0,    0,    'I',  'E',
+                                                        'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+            unsigned char tail[12] = {};
+            std::FILE* f = std::fopen(path.c_str(), "rb");
+            const bool read = f && std::fseek(f, -12, SEEK_END) == 0 &&
+                              std::fread(tail, 1, sizeof tail, f) == sizeof tail;
+            if (f) std::fclose(f);
+            if (!read || !std::equal(tail, tail + sizeof tail, kIend))
+                return "a PNG cut short (no IEND chunk at its end)";
+        }
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+
 std::vector<std::string> Job::stale_companions(const FileIdentities& protected_files) const {
     const std::vector<std::string> ours = outputs();
     std::error_code ec;
@@ -740,8 +767,8 @@ void run_predict(const PredictArgs& a) {
         std::set<std::string> interrupted;
         remove_stale_temps_of(all_outputs, &interrupted);
         std::vector<Job> todo;
-        std::string example;
-        std::size_t finished = 0, unstyled = 0;
+        std::string example, broken_example;
+        std::size_t finished = 0, unstyled = 0, broken = 0, incomplete = 0;
         for (Job& j : jobs) {
             const std::vector<std::string> outs = j.outputs();
             j.finishes_interrupted =
@@ -750,13 +777,28 @@ void run_predict(const PredictArgs& a) {
             if (fs::is_regular_file(j.mask, ec) && !fs::equivalent(j.mask, j.input, ec) &&
                 !j.finishes_interrupted) {
                 if (example.empty()) example = j.mask;
-                // Its style is not written: the mask may be another model's.
+                if (const std::string why = incomplete_image(j.mask); !why.empty()) {
+                    if (broken++ == 0) broken_example = j.mask + " (" + why + ")";
+                    continue;
+                }
+                // Its style, overlay or confidence map is not written: the mask may be another
+                // model's.
                 if (!j.style.empty() && !fs::exists(j.style, ec)) ++unstyled;
+                if (!fs::exists(j.overlay, ec) ||
+                    (!j.confidence.empty() && !fs::exists(j.confidence, ec)))
+                    ++incomplete;
             } else {
                 finished += j.finishes_interrupted ? 1 : 0;
                 todo.push_back(std::move(j));
             }
         }
+        if (broken > 0)
+            PFCE_THROW(InputError, "--skip-existing: ", broken, broken == 1 ? " file" : " files",
+                       " at a mask's place ", broken == 1 ? "is" : "are",
+                       " no whole image, so not a finished mask (e.g. ", broken_example,
+                       "; an interrupted copy?): remove ", broken == 1 ? "it" : "them",
+                       " and --skip-existing predicts ", broken == 1 ? "it" : "them",
+                       ", or predict all again with --force");
         if (finished > 0)
             log_info(finished, finished == 1 ? " image's files were" : " images' files were",
                      " being put in place when a predict was stopped: predicted again, what it "
@@ -766,6 +808,11 @@ void run_predict(const PredictArgs& a) {
             log_info(skipped, " of the ", jobs.size(),
                      jobs.size() == 1 ? " image has" : " images have", " a mask already and ",
                      skipped == 1 ? "is" : "are", " skipped (--skip-existing; e.g. ", example, ")");
+        if (incomplete > 0)
+            log_warn(incomplete, " of the masks skipped lack their overlay",
+                     a.confidence ? " or confidence map" : "",
+                     ", which --skip-existing does not make for them (a mask there may be another "
+                     "model's): predict them again with --force to have all");
         if (unstyled > 0)
             log_warn(unstyled,
                      " of the masks skipped have no QGIS style beside them, and --qml "
