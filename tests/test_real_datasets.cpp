@@ -1860,6 +1860,21 @@ TEST(RealDatasets, IndexMasksWith255AsAClassReadWhenValuesSaySoAndAreToldOtherwi
                                                         root + "/ann --out " + root + "/imp");
     ASSERT_EQ(imported.status, 0) << imported.output;
     EXPECT_EQ(imported.output.find(told), std::string::npos) << imported.output;
+    // Where 255 is a class's value (mask.values), it is that class in annotations too: a canvas
+    // filled with 255 for "nothing drawn" labels that class everywhere, said naming it (a
+    // foreign-dataset probe found only "dense masks rather than points?").
+    fs::create_directory(root + "/canvas");
+    for (std::size_t i = 0; i < fd.ids.size(); ++i) {
+        LabelMap canvas(fd.dense[i].width, fd.dense[i].height, 255);
+        canvas.labels[0] = 0;
+        write_png_gray(root + "/canvas/" + fd.ids[i] + ".png", canvas);
+    }
+    const test::CommandResult filled = test::run_pfce("sample --data " + fd.root + " --from " +
+                                                      root + "/canvas --out " + root + "/filled");
+    ASSERT_EQ(filled.status, 0) << filled.output;
+    EXPECT_MESSAGE_HAS(filled.output, "In this dataset 255 is class " +
+                                          ds.palette().classes[3].name +
+                                          "'s value (mask.values), not unlabelled");
     // 255 may not be both a class and an ignore value.
     std::ofstream(fp.root + "/dataset.toml")
         << "[classes]\nnames = [\"background\", \"building\"]\n[mask]\nencoding = \"index\"\n"

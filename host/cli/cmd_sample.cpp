@@ -1,6 +1,7 @@
 // `pfce sample`: sparse point labels (DESIGN §2) from a dataset's dense masks into a mask directory
 // (data/sparse_masks: the same stage experiments use, with the same cache rule). Prints images,
 // points per class, the labelled fraction and the time.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -129,11 +130,24 @@ void run_import(const SampleFlags& f, const Dataset& ds) {
     // Points or scribbles label a few percent at most: half the pixels of the images they
     // annotate are dense masks (other than the dataset's, which import refuses), and "sparse"
     // training on them says nothing. Of those images only: samples without a file label nothing.
-    if (r.annotated_pixels > 0 && 2 * m.labelled > r.annotated_pixels)
+    if (r.annotated_pixels > 0 && 2 * m.labelled > r.annotated_pixels) {
+        // 255 is unlabelled in annotations only where no class has it (mask.values = [0, 255]):
+        // there a canvas filled with 255 for "nothing drawn" reads as that class everywhere.
+        const std::vector<std::uint8_t>& values = ds.index_values();
+        const auto at = std::find(values.begin(), values.end(), std::uint8_t{255});
+        const std::string class_255 =
+            at == values.end()
+                ? std::string()
+                : ". In this dataset 255 is class " +
+                      ds.palette().classes[static_cast<std::size_t>(at - values.begin())].name +
+                      "'s value (mask.values), not unlabelled: leave what nobody drew "
+                      "transparent (alpha 0), or give it a value of mask.ignore";
         log_warn("the annotations in ", f.from, " label ",
                  format_fixed(100.0 * static_cast<double>(m.labelled) / r.annotated_pixels, 1),
                  "% of the pixels of the images they annotate: dense masks rather than points? "
-                 "They train as sparse labels all the same");
+                 "They train as sparse labels all the same",
+                 class_255);
+    }
     for (std::size_t c = 0; c < m.per_class.size(); ++c)
         if (m.per_class[c] == 0)
             log_warn("the annotations label no pixel of class ", ds.palette().classes[c].name,
