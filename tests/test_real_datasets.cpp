@@ -2125,6 +2125,9 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
     const test::CommandResult stats = test::run_pfce("data stats " + fd.root);
     ASSERT_EQ(stats.status, 0) << stats.output;
     EXPECT_MESSAGE_HAS(stats.output, "8 of the 8 images have no mask and label nothing");
+    // Nor does it say it decoded masks there are not (a foreign-dataset probe).
+    EXPECT_MESSAGE_HAS(stats.output, "checked:   every image decoded (8), no masks");
+    EXPECT_EQ(stats.output.find("and mask decoded"), std::string::npos) << stats.output;
     // Points on every image but the last, by pixel position.
     std::string csv = "id,x,y,class\n";
     for (std::size_t k = 0; k + 1 < fd.ids.size(); ++k)
@@ -2144,6 +2147,32 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
     EXPECT_MESSAGE_HAS(t.output, "(no dense mask labels a pixel: no mIoU)");
     EXPECT_MESSAGE_HAS(t.output, "(its dense masks label no pixel: no mIoU or OA)");
     EXPECT_EQ(t.output.find("mIoU nan"), std::string::npos) << t.output;
+    // eval on them: the loss on the points of --labels, the only score there is (it was refused
+    // as "nothing to score"); without --labels, or with outputs of dense scores, refused.
+    const std::string eval =
+        "eval --checkpoint " + root + "/run/last.ckpt --device cpu --split all";
+    const test::CommandResult on_points = test::run_pfce(eval + " --labels " + root + "/points");
+    ASSERT_EQ(on_points.status, 0) << on_points.output;
+    EXPECT_MESSAGE_HAS(on_points.output,
+                       "label no pixel: no mIoU, OA or IoU; the loss on the "
+                       "points of --labels");
+    EXPECT_MESSAGE_HAS(on_points.output, "loss (--labels)");
+    const test::CommandResult as_json =
+        test::run_pfce(eval + " --labels " + root + "/points --json");
+    ASSERT_EQ(as_json.status, 0) << as_json.output;
+    const nlohmann::json pj =
+        nlohmann::json::parse(as_json.output.substr(as_json.output.find('{')));
+    EXPECT_TRUE(pj["miou"].is_null());
+    EXPECT_GT(pj["loss_labels"].get<double>(), 0);
+    EXPECT_EQ(pj["images"], 8);
+    const test::CommandResult bare = test::run_pfce(eval);
+    EXPECT_EQ(bare.status, 2) << bare.output;
+    EXPECT_MESSAGE_HAS(bare.output, "there is nothing to score");
+    const test::CommandResult with_csv =
+        test::run_pfce(eval + " --labels " + root + "/points --per-image " + root + "/s.csv");
+    EXPECT_EQ(with_csv.status, 2) << with_csv.output;
+    EXPECT_MESSAGE_HAS(with_csv.output, "eval gives the loss on its points");
+    EXPECT_FALSE(fs::exists(root + "/s.csv"));
     // val_miou there is undefined: best.ckpt and plateau follow the validation loss, said (the
     // plateau lowered the lr every patience epochs and best.ckpt was never written).
     const test::CommandResult miou = test::run_pfce(

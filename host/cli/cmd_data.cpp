@@ -376,7 +376,22 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
                     ds.size(),
                     ds.options().image.bands.size() > 3 ? "every band picked equal"
                                                         : "equal red, green and blue");
-    std::printf("checked:   every image and mask decoded (%zu pairs)\n", ds.size());
+    // Images without a mask (images_without_mask = "unlabelled") have none to decode: not
+    // counted as pairs (a dataset of no masks read "every image and mask decoded").
+    std::size_t unmasked = 0;
+    for (std::size_t i = 0; i < ds.size(); ++i) unmasked += ds.sample(i).mask_path.empty() ? 1 : 0;
+    if (unmasked == 0)
+        std::printf("checked:   every image and mask decoded (%zu pairs)\n", ds.size());
+    else if (unmasked == ds.size())
+        std::printf(
+            "checked:   every image decoded (%zu), no masks (images_without_mask = "
+            "\"unlabelled\": they label nothing)\n",
+            ds.size());
+    else
+        std::printf(
+            "checked:   every image and mask decoded (%zu pairs, and %zu images without a "
+            "mask, which label nothing)\n",
+            ds.size() - unmasked, unmasked);
     if (ds.kind() == DatasetKind::tiles)
         std::printf("pixels:    each tile pixel once (windows that overlap share them out)\n");
     print_class_table(c, ds.palette(), all, "fraction");

@@ -489,12 +489,41 @@ void run_eval(const EvalArgs& a) {
     }();
     // Metrics of no pixel are NaN, and a dense loss of none 0: an error, not numbers to believe.
     // The confusion matrix counts every labelled pixel of the dense masks.
-    if (std::all_of(r.confusion.begin(), r.confusion.end(), [](std::int64_t n) { return n == 0; }))
-        PFCE_THROW(InputError, "the dense masks of split \"", a.split, "\" of ", d.root, " (",
-                   indices.size(), indices.size() == 1 ? " image" : " images", ", e.g. ",
-                   ds.sample(indices[0]).id,
-                   ") label no pixel: there is nothing to score (every pixel is unlabelled or "
-                   "an ignore colour); evaluate another split");
+    if (std::all_of(r.confusion.begin(), r.confusion.end(),
+                    [](std::int64_t n) { return n == 0; })) {
+        const std::string none =
+            detail::concat("the dense masks of split \"", a.split, "\" of ", d.root, " (",
+                           indices.size(), indices.size() == 1 ? " image" : " images", ", e.g. ",
+                           ds.sample(indices[0]).id, ") label no pixel");
+        // A dataset of points alone (images_without_mask = "unlabelled"): the loss on the points
+        // of --labels is all there is to say, and is said (it was refused with the rest).
+        const bool loss_only = !a.labels.empty() && a.per_image.empty() && a.confusion.empty() &&
+                               !other && a.bootstrap == 0;
+        if (!loss_only)
+            PFCE_THROW(InputError, none,
+                       ": there is nothing to score (every pixel is unlabelled or an ignore "
+                       "colour); evaluate another split",
+                       a.labels.empty() ? ""
+                                        : " (with --labels and none of --per-image, --confusion, "
+                                          "--bootstrap and --against, eval gives the loss on "
+                                          "its points)");
+        log_warn(none, ": no mIoU, OA or IoU; the loss on the points of --labels ", a.labels,
+                 " alone");
+        if (a.json) {
+            nlohmann::json j = {
+                {"checkpoint", a.checkpoint}, {"data", d.root},     {"split", a.split},
+                {"images", r.images},         {"miou", nullptr},    {"oa", nullptr},
+                {"loss_labels", r.loss},      {"labels", a.labels}, {"pfce", pfce_version_text()}};
+            std::printf("%s\n", j.dump(2).c_str());
+        } else {
+            std::printf("%s: %s split of %s, %lld image%s (dense masks labelling no pixel)\n",
+                        a.checkpoint.c_str(), a.split.c_str(), d.root.c_str(),
+                        static_cast<long long>(r.images), r.images == 1 ? "" : "s");
+            std::printf("%-22s %8.4f\n", "loss (--labels)", r.loss);
+        }
+        made.kept();
+        return;
+    }
     if (unlike > 0)
         log_warn(unlike, " of the ", indices.size(), " images scored are ",
                  trained.gray ? "in colour" : "gray", " but ", a.checkpoint, " was trained on ",
