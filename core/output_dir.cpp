@@ -1,7 +1,11 @@
 // claim_output_dir: the marker check that keeps pfce's writers out of directories they do not own.
 #include "core/output_dir.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -148,6 +152,24 @@ const char* output_dir_marker_name() {
     return kMarker;
 }
 
+namespace {
+
+// The marker is the first file written into an output directory: where pfce may not write (a
+// read-only file system, no permission) the directory is a bad --out, refused as one (status 2),
+// as a directory it cannot create is; it failed as "creating .../.pfce-output failed" (status 1).
+void write_marker(const std::string& dir, const std::string& kind, const std::string& flag) {
+    try {
+        write_file_atomically((fs::path(dir) / kMarker).string(), kind + "\n");
+    } catch (const SystemError&) {
+        if (::access(dir.c_str(), W_OK) != 0)
+            PFCE_THROW(InputError, flag, " ", dir, ": cannot write into it (", std::strerror(errno),
+                       "): choose a directory you can write");
+        throw;
+    }
+}
+
+}  // namespace
+
 OutputDirClaim claim_output_dir(const std::string& dir, const std::string& kind,
                                 const std::string& completion_file, const std::string& flag) {
     std::error_code ec;
@@ -175,13 +197,13 @@ OutputDirClaim claim_output_dir(const std::string& dir, const std::string& kind,
     }
     if (state == OutputDirState::ours_complete) {
         // made by a pfce from before the marker: its completion file says it is ours
-        write_file_atomically(marker.string(), kind + "\n");
+        write_marker(dir, kind, flag);
         remove_stale_temps(dir, true);
         made_dirs.kept();
         return {OutputDirState::ours_complete, std::move(lock)};
     }
     remove_stale_temps(dir);  // only temporaries: a killed writer's (its marker's)
-    write_file_atomically(marker.string(), kind + "\n");
+    write_marker(dir, kind, flag);
     made_dirs.kept();
     return {OutputDirState::fresh, std::move(lock)};
 }

@@ -1072,6 +1072,37 @@ TEST(CliMisuse, ADirectoryForASuiteAndAnEmptyTestSplitAreSaid) {
 // A path the system refuses where no check of pfce's said more (a symbolic-link loop, a name too
 // long) was a raw "filesystem error: status: ..." with status 1: now the path, the reason and
 // status 2, as for any input error.
+// An existing --out on a read-only file system is a bad --out (status 2, as one that cannot be
+// made): sample, link, run and data synth failed with "creating .../.pfce-output failed" and
+// status 1 (hostile-user probe). Needs a tmpfs mount (root); skipped where none can be made.
+TEST(CliMisuse, AnOutputDirectoryOnAReadOnlyFileSystemIsRefusedAsInput) {
+    const std::string root = test::temp_dir("misuse_read_only");
+    const std::string ro = root + "/ro";
+    fs::create_directories(ro);
+    if (test::run_command("mount -t tmpfs -o size=1m tmpfs '" + ro + "' 2>/dev/null").status != 0)
+        GTEST_SKIP() << "no tmpfs mount here (needs root)";
+    struct Unmount {
+        std::string dir;
+        ~Unmount() { (void)test::run_command("umount '" + dir + "' 2>/dev/null"); }
+    } unmount{ro};
+    fs::create_directories(ro + "/synth");
+    fs::create_directories(ro + "/masks");
+    fs::create_directories(ro + "/run");
+    ASSERT_EQ(test::run_command("mount -o remount,ro '" + ro + "'").status, 0);
+    const auto fd = dataset(root + "/data");
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/sp").status, 0);
+    for (const std::string& cmd :
+         {"data synth --out " + ro + "/synth --count 3 --size 32",
+          "sample --data " + fd.root + " --points 5 --out " + ro + "/masks",
+          "link --in " + root + "/sp --out " + ro + "/masks --device cpu",
+          "train --data " + fd.root + " --out " + ro + "/run" + kTiny}) {
+        const test::CommandResult r = test::run_pfce(cmd);
+        EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "Read-only file system");
+    }
+}
+
 TEST(CliMisuse, APathTheSystemRefusesIsNamedWithItsReason) {
     const std::string root = test::temp_dir("misuse_fs_paths");
     fs::create_symlink(root + "/loop2", root + "/loop1");
