@@ -2147,32 +2147,42 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
     EXPECT_MESSAGE_HAS(t.output, "(no dense mask labels a pixel: no mIoU)");
     EXPECT_MESSAGE_HAS(t.output, "(its dense masks label no pixel: no mIoU or OA)");
     EXPECT_EQ(t.output.find("mIoU nan"), std::string::npos) << t.output;
-    // eval on them: the loss on the points of --labels, the only score there is (it was refused
-    // as "nothing to score"); without --labels, or with outputs of dense scores, refused.
+    // eval on them scores the points of --labels (held-out points, the one truth there is): OA
+    // is the share of points predicted as their class, as predict's masks say at those pixels
+    // (it was refused as "nothing to score"). Without --labels there is nothing to score.
     const std::string eval =
         "eval --checkpoint " + root + "/run/last.ckpt --device cpu --split all";
-    const test::CommandResult on_points = test::run_pfce(eval + " --labels " + root + "/points");
+    const test::CommandResult on_points =
+        test::run_pfce(eval + " --labels " + root + "/points --per-image " + root + "/s.csv");
     ASSERT_EQ(on_points.status, 0) << on_points.output;
-    EXPECT_MESSAGE_HAS(on_points.output,
-                       "label no pixel: no mIoU, OA or IoU; the loss on the "
-                       "points of --labels");
+    EXPECT_MESSAGE_HAS(on_points.output, "scored on the points of --labels " + root +
+                                             "/points: the images have no dense masks");
     EXPECT_MESSAGE_HAS(on_points.output, "loss (--labels)");
+    EXPECT_EQ(on_points.output.find("loss (dense)"), std::string::npos) << on_points.output;
+    EXPECT_TRUE(fs::exists(root + "/s.csv"));
     const test::CommandResult as_json =
         test::run_pfce(eval + " --labels " + root + "/points --json");
     ASSERT_EQ(as_json.status, 0) << as_json.output;
     const nlohmann::json pj =
         nlohmann::json::parse(as_json.output.substr(as_json.output.find('{')));
-    EXPECT_TRUE(pj["miou"].is_null());
-    EXPECT_GT(pj["loss_labels"].get<double>(), 0);
+    EXPECT_EQ(pj["scored_on"], "labels");
     EXPECT_EQ(pj["images"], 8);
+    ASSERT_EQ(test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu " +
+                             "--input " + fd.root + "/images --out " + root + "/pred")
+                  .status,
+              0);
+    const Dataset maskless = Dataset::open(fd.root);
+    int hits = 0, points = 0;
+    for (std::size_t k = 0; k + 1 < fd.ids.size(); ++k) {
+        const LabelMap p = maskless.read_mask_file(root + "/pred/" + fd.ids[k] + ".png");
+        for (int c = 0; c < 4; ++c, ++points) hits += p.at(2 + 7 * c, 3 + 9 * c) == c ? 1 : 0;
+    }
+    // (Eval's batches and predict's windows may round a logit otherwise: one point of 28 at most.)
+    EXPECT_NEAR(pj["oa"].get<double>(), static_cast<double>(hits) / points, 1.0 / points + 1e-9)
+        << as_json.output;
     const test::CommandResult bare = test::run_pfce(eval);
     EXPECT_EQ(bare.status, 2) << bare.output;
     EXPECT_MESSAGE_HAS(bare.output, "there is nothing to score");
-    const test::CommandResult with_csv =
-        test::run_pfce(eval + " --labels " + root + "/points --per-image " + root + "/s.csv");
-    EXPECT_EQ(with_csv.status, 2) << with_csv.output;
-    EXPECT_MESSAGE_HAS(with_csv.output, "eval gives the loss on its points");
-    EXPECT_FALSE(fs::exists(root + "/s.csv"));
     // val_miou there is undefined: best.ckpt and plateau follow the validation loss, said (the
     // plateau lowered the lr every patience epochs and best.ckpt was never written).
     const test::CommandResult miou = test::run_pfce(
@@ -2194,6 +2204,22 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
     std::int64_t labelled = 0;
     for (const auto& c : j["classes"]) labelled += c["pixels"].get<std::int64_t>();
     EXPECT_GT(labelled, 0);
+    // That mask all ignore colour: dense masks there, labelling nothing, so eval --labels gives
+    // the loss on the points alone (the metrics would be of no pixel).
+    const RgbImage shape = read_rgb(kept_mask);
+    RgbImage grey(shape.width, shape.height);
+    std::fill(grey.pixels.begin(), grey.pixels.end(), std::uint8_t{155});
+    write_png(fd.root + "/masks/" + fd.ids[1] + ".png", grey);
+    const test::CommandResult loss_only = test::run_pfce(eval + " --labels " + root + "/points");
+    ASSERT_EQ(loss_only.status, 0) << loss_only.output;
+    EXPECT_MESSAGE_HAS(loss_only.output,
+                       "label no pixel: no mIoU, OA or IoU; the loss on the points of --labels");
+    EXPECT_MESSAGE_HAS(loss_only.output, "loss (--labels)");
+    const test::CommandResult with_csv =
+        test::run_pfce(eval + " --labels " + root + "/points --per-image " + root + "/t.csv");
+    EXPECT_EQ(with_csv.status, 2) << with_csv.output;
+    EXPECT_MESSAGE_HAS(with_csv.output, "eval gives the loss on its points");
+    EXPECT_FALSE(fs::exists(root + "/t.csv"));
 }
 
 // predict --qml: beside each mask a QGIS style naming each class by the value the mask holds for

@@ -387,11 +387,18 @@ void run_eval(const EvalArgs& a) {
         labels = open_mask_dir(a.labels);
         check_masks_match_dataset(labels, ds, indices);
     }
+    // Images without dense masks (images_without_mask = "unlabelled"), labelled by points alone:
+    // scored on the points of --labels (held-out points, the one truth there is), said as such.
+    const bool on_points =
+        !a.labels.empty() && std::all_of(indices.begin(), indices.end(), [&](std::size_t i) {
+            return ds.sample(i).mask_path.empty();
+        });
     // Its directory made last, after every refusal (a refused command leaves none).
     MadeDirectories made;
     if (!a.per_image.empty()) make_parent_directory("--per-image", a.per_image, made);
     if (!a.confusion.empty()) make_parent_directory("--confusion", a.confusion, made);
     SplitEvalOptions so;
+    so.score_labels = on_points;
     EvalOptions& eo = so.eval;
     eo = eval_options(m.config);
     // Per-image confusions for the interval, the CSV, or the comparison with --against.
@@ -404,6 +411,7 @@ void run_eval(const EvalArgs& a) {
     // The other model goes through as this one does (the same windows and overlap: how images go
     // through moves a score), with its own batch size unless --batch-size is given.
     SplitEvalOptions other_so;
+    other_so.score_labels = on_points;
     if (other) {
         EvalOptions& o = other_so.eval;
         o = eval_options(other->config);
@@ -639,6 +647,8 @@ void run_eval(const EvalArgs& a) {
         j["window"] = windows ? nlohmann::json(eo.window) : nlohmann::json();
         j["overlap"] = windows ? nlohmann::json(eo.overlap) : nlohmann::json();
         j["loss_dense"] = r.loss_dense;
+        // What the metrics count: the dense masks, or the points of --labels (no dense masks).
+        j["scored_on"] = on_points ? "labels" : "dense";
         if (!a.labels.empty()) j["loss_labels"] = r.loss;
         if (!a.confusion.empty() && written) j["confusion_svg"] = a.confusion;
         if (!a.per_image.empty()) {
@@ -670,6 +680,11 @@ void run_eval(const EvalArgs& a) {
                            std::to_string(tta) + " views averaged)")
                               .c_str()
                         : "");
+    if (on_points)
+        std::printf(
+            "scored on the points of --labels %s: the images have no dense masks, so OA "
+            "and IoU count those points\n",
+            a.labels.c_str());
     // How the images went through, which moves the score (windows of 64 and of 128 on one
     // split scored 0.2345 and 0.2379): said as --json records it.
     if (evaluates_in_windows(sizes, eo))
@@ -692,7 +707,7 @@ void run_eval(const EvalArgs& a) {
                             interval->class_lo[c], interval->class_hi[c]);
         }
     }
-    std::printf("%-22s %8.4f\n", "loss (dense)", r.loss_dense);
+    if (!on_points) std::printf("%-22s %8.4f\n", "loss (dense)", r.loss_dense);
     if (!a.labels.empty()) std::printf("%-22s %8.4f\n", "loss (--labels)", r.loss);
     if (!a.per_image.empty()) {
         const std::string lowest = lowest_miou(scores, 5);

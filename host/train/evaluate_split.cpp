@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <future>
 #include <numeric>
+#include <stdexcept>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -89,13 +90,18 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
                   std::accumulate(bytes.begin(), bytes.end(), std::int64_t{0}))),
               " decoded, read in ", parts.size(), parts.size() == 1 ? " part" : " parts", ", ",
               eo.in_windows ? "in sliding windows" : "in batches");
-    auto read = [&ds, &indices, labels,
+    if (opts.score_labels && !labels)
+        throw std::logic_error("evaluate_split: score_labels without labels to score");
+    auto read = [&ds, &indices, labels, score_labels = opts.score_labels,
                  threads = openmp_threads()](std::pair<std::size_t, std::size_t> part) {
         use_openmp_threads(threads);  // on the reader's thread too (core/parallel.hpp)
         const std::vector<std::size_t> these(
             indices.begin() + static_cast<std::ptrdiff_t>(part.first),
             indices.begin() + static_cast<std::ptrdiff_t>(part.second));
-        return load_samples(ds, these, labels, /*scored=*/true);
+        std::vector<SampleData> samples = load_samples(ds, these, labels, /*scored=*/true);
+        if (score_labels)
+            for (SampleData& s : samples) s.dense = s.train_labels;
+        return samples;
     };
 
     const int C = net.config().num_classes;
