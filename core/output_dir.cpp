@@ -152,24 +152,6 @@ const char* output_dir_marker_name() {
     return kMarker;
 }
 
-namespace {
-
-// The marker is the first file written into an output directory: where pfce may not write (a
-// read-only file system, no permission) the directory is a bad --out, refused as one (status 2),
-// as a directory it cannot create is; it failed as "creating .../.pfce-output failed" (status 1).
-void write_marker(const std::string& dir, const std::string& kind, const std::string& flag) {
-    try {
-        write_file_atomically((fs::path(dir) / kMarker).string(), kind + "\n");
-    } catch (const SystemError&) {
-        if (::access(dir.c_str(), W_OK) != 0)
-            PFCE_THROW(InputError, flag, " ", dir, ": cannot write into it (", std::strerror(errno),
-                       "): choose a directory you can write");
-        throw;
-    }
-}
-
-}  // namespace
-
 OutputDirClaim claim_output_dir(const std::string& dir, const std::string& kind,
                                 const std::string& completion_file, const std::string& flag) {
     std::error_code ec;
@@ -187,6 +169,14 @@ OutputDirClaim claim_output_dir(const std::string& dir, const std::string& kind,
             PFCE_THROW(InputError, flag, " ", dir, ": ",
                        cannot_create_dir_reason(dir, made ? made : ec));
     }
+    // A directory pfce may not write into (a read-only file system, no permission) is a bad
+    // --out, refused as one (status 2) as a directory it cannot create is: it failed at its first
+    // file as "creating .../.pfce-output failed" (status 1), or later still where it was pfce's.
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+        const int err = errno;
+        PFCE_THROW(InputError, flag, " ", dir, ": cannot write into it (", std::strerror(err),
+                   "): choose a directory you can write");
+    }
     DirLock lock = lock_output_dir(dir, flag);  // before reading: another writer may be at work
     const bool had_marker = fs::exists(marker, ec);
     const OutputDirState state = classify(dir, kind, completion_file, flag);
@@ -197,13 +187,13 @@ OutputDirClaim claim_output_dir(const std::string& dir, const std::string& kind,
     }
     if (state == OutputDirState::ours_complete) {
         // made by a pfce from before the marker: its completion file says it is ours
-        write_marker(dir, kind, flag);
+        write_file_atomically(marker.string(), kind + "\n");
         remove_stale_temps(dir, true);
         made_dirs.kept();
         return {OutputDirState::ours_complete, std::move(lock)};
     }
     remove_stale_temps(dir);  // only temporaries: a killed writer's (its marker's)
-    write_marker(dir, kind, flag);
+    write_file_atomically(marker.string(), kind + "\n");
     made_dirs.kept();
     return {OutputDirState::fresh, std::move(lock)};
 }

@@ -409,7 +409,8 @@ MaskDirWriting prepare_mask_dir(const std::string& dir, bool force,
                    "); pass --force to replace them");
     MaskDirWriting writing(std::move(claim.lock), dir, ids, false, existed, true);
     try {
-        const MaskDir earlier = open_mask_dir(dir);
+        // An edited record's ids too: the masks it lists go unless written again.
+        const MaskDir earlier = open_mask_dir(dir, /*check_record=*/false);
         for (const std::string& id : earlier.ids) check_id(dir, id);  // no path out of dir
         writing.drop_at_finish(earlier.ids);
     } catch (const InputError&) {
@@ -429,7 +430,7 @@ void write_mask_dir(const std::string& dir, const std::vector<std::string>& ids,
     writing.finish(meta, palette);
 }
 
-MaskDir open_mask_dir(const std::string& dir) {
+MaskDir open_mask_dir(const std::string& dir, bool check_record) {
     const std::string path = (fs::path(dir) / kMetaFile).string();
     std::error_code ec;
     if (!fs::is_directory(dir, ec))
@@ -458,7 +459,7 @@ MaskDir open_mask_dir(const std::string& dir) {
     }
     if (!j.is_object() || !j.contains("ids") || !j["ids"].is_array())
         PFCE_THROW(InputError, path, ": expected an object with an \"ids\" array");
-    if (record_edited(j))
+    if (check_record && record_edited(j))
         PFCE_THROW(InputError, path,
                    edited_record_message(
                        "train, link, eval and a reuse of these masks go by what it records of how "

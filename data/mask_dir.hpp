@@ -112,8 +112,10 @@ std::string mask_files_change(const MaskDir& md);
 // a warning, not a refusal, since a copy without its times or a hand-corrected mask is a change
 // too; reused as it stands, a replaced mask (another image's) would train silently.
 void warn_if_mask_files_changed(const MaskDir& md);
-// Reads masks.json (InputError naming the file if missing, malformed or of an unknown format).
-MaskDir open_mask_dir(const std::string& dir);
+// Reads masks.json (InputError naming the file if missing, malformed or of an unknown format, or
+// edited since pfce wrote it: its checksum, unless `check_record` is false, which only replacing
+// the directory's masks may ask, to know which masks it held).
+MaskDir open_mask_dir(const std::string& dir, bool check_record = true);
 // Reads one mask. `palette` is the dataset's: its class names must equal those recorded in
 // masks.json (InputError naming both otherwise). Every value must be a class index or 255.
 LabelMap read_mask_png(const MaskDir& md, const std::string& id, const Palette& palette);

@@ -1088,14 +1088,18 @@ TEST(CliMisuse, AnOutputDirectoryOnAReadOnlyFileSystemIsRefusedAsInput) {
     fs::create_directories(ro + "/synth");
     fs::create_directories(ro + "/masks");
     fs::create_directories(ro + "/run");
-    ASSERT_EQ(test::run_command("mount -o remount,ro '" + ro + "'").status, 0);
     const auto fd = dataset(root + "/data");
+    // pfce's own directory there too (it failed later, at its files, with status 1).
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + ro + "/done").status, 0);
+    ASSERT_EQ(test::run_command("mount -o remount,ro '" + ro + "'").status, 0);
     ASSERT_EQ(
         test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/sp").status, 0);
     for (const std::string& cmd :
          {"data synth --out " + ro + "/synth --count 3 --size 32",
           "sample --data " + fd.root + " --points 5 --out " + ro + "/masks",
           "link --in " + root + "/sp --out " + ro + "/masks --device cpu",
+          "sample --data " + fd.root + " --points 6 --out " + ro + "/done --force",
           "train --data " + fd.root + " --out " + ro + "/run" + kTiny}) {
         const test::CommandResult r = test::run_pfce(cmd);
         EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;

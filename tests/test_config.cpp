@@ -263,9 +263,16 @@ TEST(Config, BandsAndTileImageRoundTrip) {
     EXPECT_EQ(to_json(config_from_json(to_json(c), "json")), to_json(c));
     EXPECT_TRUE(
         load_config_file(write(dir, "rgb.toml", "[data]\nbands = []\n")).data.bands.empty());
-    // Three picks of one band are gray, as one pick is: not a band picked twice by mistake.
+    // Three picks of one band are gray, as one pick is: not a band picked twice by mistake. A
+    // run stored with a band picked twice (before that was refused) resumes as it trained.
     EXPECT_NO_THROW(
         validate(load_config_file(write(dir, "gray.toml", "[data]\nbands = [2, 2, 2]\n")), "x"));
+    Config twice;
+    twice.data.bands = {1, 2, 3, 3};
+    EXPECT_THROW(validate(twice, "x"), InputError);
+    EXPECT_NO_THROW(validate(twice, [](const std::vector<std::string>&) {
+        return std::string(kStoredConfigSource) + "run";
+    }));
     apply_flag_text(c, *find_config_key("data.value_range"), "0,10000");
     EXPECT_EQ(load_config_file(write(dir, "wide.toml", to_toml_text(c))).data.value_range,
               (std::vector<double>{0, 10000}));

@@ -360,6 +360,30 @@ TEST(Results, MissingFieldNamesTheSource) {
     }
 }
 
+// A result.json pfce wrote reads back as written, sealed by its checksum; one edited since, or
+// of no object at all (an array: it crashed a suite before its checksum was looked for), is an
+// InputError naming the file, which pfce run takes as unreadable and runs again.
+TEST(Results, ReadBackSealedAndRefusedWhereEditedOrNoObject) {
+    const std::string dir = test::temp_dir("results_sealed");
+    const std::string path = dir + "/result.json";
+    write_result(path, make_result("dense", 0.9, 1));
+    EXPECT_DOUBLE_EQ(read_result(path).test.miou, make_result("dense", 0.9, 1).test.miou);
+    nlohmann::json j = nlohmann::json::parse(read_text_file(path));
+    ASSERT_TRUE(j.contains("checksum"));
+    j["test"]["miou"] = 0.99;
+    write_text_atomically(path, j.dump(2));
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { (void)read_result(path); }),
+                       path + ": edited since pfce wrote it");
+    j.erase("checksum");  // as an older pfce wrote it: read
+    write_text_atomically(path, j.dump(2));
+    EXPECT_DOUBLE_EQ(read_result(path).test.miou, 0.99);
+    for (const char* text : {"[1, 2]", "null", "\"x\"", "7"}) {
+        write_text_atomically(path, text);
+        EXPECT_MESSAGE_HAS(test::input_error_message([&] { (void)read_result(path); }), path)
+            << text;
+    }
+}
+
 ReportInput make_report_input() {
     ReportInput in;
     in.title = "hand-made";

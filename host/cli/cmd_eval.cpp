@@ -505,6 +505,12 @@ void run_eval(const EvalArgs& a) {
                            ds.sample(indices[0]).id, ") label no pixel");
         // A dataset of points alone (images_without_mask = "unlabelled"): the loss on the points
         // of --labels is all there is to say, and is said (it was refused with the rest).
+        if (!a.labels.empty() && !(r.loss_norm > 0))
+            PFCE_THROW(InputError, "--labels ", a.labels, " labels no pixel of split \"", a.split,
+                       "\" (", indices.size(), indices.size() == 1 ? " image" : " images",
+                       ", e.g. ", ds.sample(indices[0]).id,
+                       "), nor do its dense masks: there is nothing to score; evaluate another "
+                       "split (--split), or label points on these images");
         const bool loss_only = !a.labels.empty() && a.per_image.empty() && a.confusion.empty() &&
                                !other && a.bootstrap == 0;
         if (!loss_only)

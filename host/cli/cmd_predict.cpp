@@ -140,14 +140,17 @@ std::string incomplete_image(const std::string& path) {
     try {
         const ImageInfo info = probe_image(path);
         if (info.png) {
-            static constexpr unsigned char kIend[12] = {0,   0,   0,    0,    'I',  'E',
-                                                        'N', 'D', 0xAE, 0x42, 0x60, 0x82};
-            unsigned char tail[12] = {};
+            // The IEND chunk (length 0, type, CRC) near the end: some tools append bytes after
+            // it, so the last 4 KB are searched rather than the last 12 bytes compared.
+            static constexpr char kIend[12] = {0,   0,   0,      0,   'I', 'E',
+                                               'N', 'D', '\xAE', 'B', '`', '\x82'};
+            const auto n = static_cast<std::size_t>(std::min<std::uintmax_t>(size, 4096));
+            std::string tail(n, '\0');
             std::FILE* f = std::fopen(path.c_str(), "rb");
-            const bool read = f && std::fseek(f, -12, SEEK_END) == 0 &&
-                              std::fread(tail, 1, sizeof tail, f) == sizeof tail;
+            const bool read = f && std::fseek(f, -static_cast<long>(n), SEEK_END) == 0 &&
+                              std::fread(tail.data(), 1, n, f) == n;
             if (f) std::fclose(f);
-            if (!read || !std::equal(tail, tail + sizeof tail, kIend))
+            if (!read || tail.find(std::string(kIend, sizeof kIend)) == std::string::npos)
                 return "a PNG cut short (no IEND chunk at its end)";
         }
     } catch (const std::exception& e) {

@@ -343,7 +343,7 @@ ExperimentResult read_result(const std::string& path) {
         PFCE_THROW(InputError, path,
                    edited_record_message("the report shows the scores it records",
                                          "pfce run runs the experiment again"));
-    j.erase(kRecordChecksumKey);
+    if (j.is_object()) j.erase(kRecordChecksumKey);
     return result_from_json(j, path);
 }
 

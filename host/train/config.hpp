@@ -226,6 +226,9 @@ void validate(const Config& c, const std::string& source);
 // files (suites): called with the key the error names, then any key a rule ties it to.
 using ConfigKeySources = std::function<std::string(const std::vector<std::string>& keys)>;
 void validate(const Config& c, const ConfigKeySources& source);
+// How a ConfigKeySources names a key a resumed run's stored config set ("<this> DIR"): rules added
+// since it was stored (a band picked twice) do not refuse a run already trained that way.
+inline constexpr const char* kStoredConfigSource = "the stored config of ";
 // The keys that give a value per class, once the dataset's classes are known (before labels are
 // drawn or a batch is trained): labels.points one count or one per class (where this run draws
 // points), loss.alpha none or one weight per class. InputError naming the source, the key, its

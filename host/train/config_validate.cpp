@@ -73,9 +73,11 @@ void validate(const Config& c, const ConfigKeySources& source) {
     for (const int b : d.bands)
         if (b < 1 || b > 255) bad(source, "data.bands", b, "band numbers 1..255 (1 is the first)");
     // A band picked twice is two equal input channels: a typo for another band (1,2,3,3 for
-    // 1,2,3,4), never a reason. Three picks of one band are gray, as one pick is.
+    // 1,2,3,4), never a reason. Three picks of one band are gray, as one pick is; a run stored
+    // with such bands (before this rule) resumes as it trained.
     const bool gray = d.bands.size() == 3 && d.bands[0] == d.bands[1] && d.bands[1] == d.bands[2];
-    for (std::size_t i = 0; i < d.bands.size() && !gray; ++i)
+    const bool stored = source({"data.bands"}).rfind(kStoredConfigSource, 0) == 0;
+    for (std::size_t i = 0; i < d.bands.size() && !gray && !stored; ++i)
         if (std::count(d.bands.begin(), d.bands.begin() + static_cast<std::ptrdiff_t>(i),
                        d.bands[i]) > 0)
             bad(source, "data.bands", nlohmann::json(d.bands).dump(),
