@@ -2143,9 +2143,10 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
         test::run_pfce("train --data " + fd.root + " --labels " + root + "/points --out " + root +
                        "/run --epochs 1" + kTiny);
     ASSERT_EQ(t.status, 0) << t.output;
-    // Validation on images without masks: its loss on their points, no mIoU (it read "nan").
-    EXPECT_MESSAGE_HAS(t.output, "(no dense mask labels a pixel: no mIoU)");
-    EXPECT_MESSAGE_HAS(t.output, "(its dense masks label no pixel: no mIoU or OA)");
+    // Validation on images without masks scores their points (their mIoU was undefined, and
+    // before that read "nan").
+    EXPECT_MESSAGE_HAS(t.output, "validation scores the points of " + root + "/points on its");
+    EXPECT_MESSAGE_HAS(t.output, "(on the points of --labels: the val images have no dense masks)");
     EXPECT_EQ(t.output.find("mIoU nan"), std::string::npos) << t.output;
     // eval on them scores the points of --labels (held-out points, the one truth there is): OA
     // is the share of points predicted as their class, as predict's masks say at those pixels
@@ -2183,16 +2184,42 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
     const test::CommandResult bare = test::run_pfce(eval);
     EXPECT_EQ(bare.status, 2) << bare.output;
     EXPECT_MESSAGE_HAS(bare.output, "there is nothing to score");
-    // val_miou there is undefined: best.ckpt and plateau follow the validation loss, said (the
-    // plateau lowered the lr every patience epochs and best.ckpt was never written).
+    // Points that label no pixel of the split score nothing either: refused, not a loss of 0.
+    const test::CommandResult test_split =
+        test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --device cpu --labels " +
+                       root + "/points --json");
+    ASSERT_EQ(test_split.status, 0) << test_split.output;
+    const nlohmann::json tested =
+        nlohmann::json::parse(test_split.output.substr(test_split.output.find('{')))["ids"];
+    fs::create_directories(root + "/blank");
+    for (const std::string& id : fd.ids) {
+        const RgbImage image = read_rgb(fd.root + "/images/" + id + ".png");
+        RgbImage blank(image.width, image.height);
+        std::fill(blank.pixels.begin(), blank.pixels.end(), std::uint8_t{155});  // ignore colour
+        const bool in_test = std::find(tested.begin(), tested.end(), id) != tested.end();
+        if (!in_test)  // a point where the test split has none
+            std::copy_n(maskless.palette().classes[0].colour.begin(), 3, blank.pixels.begin());
+        write_png(root + "/blank/" + id + ".png", blank);
+    }
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --from " + root + "/blank --out " +
+                             root + "/blank-masks")
+                  .status,
+              0);
+    const test::CommandResult blank =
+        test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --device cpu --labels " +
+                       root + "/blank-masks");
+    EXPECT_EQ(blank.status, 2) << blank.output;
+    EXPECT_MESSAGE_HAS(blank.output, "--labels " + root + "/blank-masks labels no pixel of split");
+    // val_miou there is that of the points: best.ckpt and plateau follow it (it was undefined: they
+    // followed the validation loss, and before that the plateau lowered the lr every patience
+    // epochs and best.ckpt was never written).
     const test::CommandResult miou = test::run_pfce(
         "train --data " + fd.root + " --labels " + root + "/points --out " + root +
         "/run-miou --epochs 2 --best val_miou --schedule plateau --plateau-metric val_miou" +
         kTiny);
     ASSERT_EQ(miou.status, 0) << miou.output;
-    EXPECT_MESSAGE_HAS(miou.output,
-                       "so their mIoU is undefined: best.ckpt and the plateau "
-                       "schedule follow the validation loss on their labels");
+    EXPECT_EQ(miou.output.find("mIoU is undefined"), std::string::npos) << miou.output;
+    EXPECT_MESSAGE_HAS(miou.output, "(val_miou ");
     EXPECT_TRUE(fs::exists(root + "/run-miou/best.ckpt"));
     // A mask given for one image is read as before: its pixels are counted.
     fs::create_directories(fd.root + "/masks");

@@ -190,8 +190,11 @@ void print_train_result(const TrainResult& r, const TrainInputs& inputs, const C
             std::printf(", val loss %.4f (its dense masks label no pixel: no mIoU or OA)\n",
                         r.val.loss);
         else
-            std::printf(", val loss %.4f, val mIoU %.4f, OA %.4f\n", r.val.loss, r.val.metrics.miou,
-                        r.val.metrics.oa);
+            std::printf(", val loss %.4f, val mIoU %.4f, OA %.4f%s\n", r.val.loss,
+                        r.val.metrics.miou, r.val.metrics.oa,
+                        inputs.data_meta.value("val_scored_on", "") == "labels"
+                            ? " (on the points of --labels: the val images have no dense masks)"
+                            : "");
     }
     if (r.best_epoch > 0 && std::filesystem::exists(r.best_checkpoint))
         std::printf("best epoch %d (%s %.4f): %s\n", r.best_epoch, r.best_metric.c_str(),
@@ -240,7 +243,7 @@ void run_train(const TrainArgs& a) {
         if (out != a.flags.end()) dir = out->second;
         stored = config_of_run(dir);
         cfg = *stored;
-        unset = "the stored config of " + dir;
+        unset = kStoredConfigSource + dir;
     }
     if (file) {
         apply_toml_sections(cfg, *file, a.config, others);

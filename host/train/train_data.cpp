@@ -1019,6 +1019,19 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     }
     in.train = load_samples(ds, split.train, labels);
     in.val = load_samples(ds, split.val, labels, /*scored=*/true);
+    // Validation images without dense masks (images_without_mask = "unlabelled"), labelled by
+    // points alone: their points are the truth validation scores, as eval --labels scores them,
+    // so val mIoU, best.ckpt and the plateau schedule follow the points (their mIoU was undefined).
+    const bool val_on_points = !labels.empty() && !split.val.empty() &&
+                               std::all_of(split.val.begin(), split.val.end(), [&](std::size_t i) {
+                                   return ds.sample(i).mask_path.empty();
+                               });
+    if (val_on_points) {
+        for (SampleData& s : in.val) s.dense = s.train_labels;
+        log_info("validation scores the points of ", labels, " on its ", split.val.size(),
+                 split.val.size() == 1 ? " image" : " images",
+                 ": they have no dense masks, so val mIoU and OA count those points");
+    }
     std::vector<const RgbImage*> imgs;
     for (const auto& s : in.train) imgs.push_back(&s.image);
     in.stats = compute_channel_stats(imgs);
@@ -1048,6 +1061,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
                     {"constant_channels", constant_channels}};
     // Which Potsdam label set was read (eval scores another one as such, not as changed files).
     if (ds.kind() == DatasetKind::tiles) in.data_meta["tile_labels_read"] = ds.tile_labels_read();
+    if (val_on_points) in.data_meta["val_scored_on"] = "labels";
 
     // Say what the loss will see, so masks that lost their labels cannot train unnoticed.
     const std::vector<std::int64_t> per_class =
