@@ -444,7 +444,13 @@ TEST(DataSafety, AnEditedMaskRecordIsNeitherBelievedNorReused) {
                              " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu")
                   .status,
               0);
-    edit(sparse, [](nlohmann::json& j) { j["sample"]["points"] = {40}; });
+    // (The record also lists a mask of a sample the dataset no longer has: --force removes it,
+    // as it removes those an unedited record lists.)
+    edit(sparse, [](nlohmann::json& j) {
+        j["sample"]["points"] = {40};
+        j["ids"].push_back("gone");
+    });
+    fs::copy_file(mask_png_path(sparse, fd.ids[0]), mask_png_path(sparse, "gone"));
     for (const std::string& cmd :
          {"train --data " + fd.root + " --labels " + sparse + " --out " + root +
               "/other --epochs 1 --device cpu",
@@ -462,6 +468,7 @@ TEST(DataSafety, AnEditedMaskRecordIsNeitherBelievedNorReused) {
     ASSERT_EQ(resampled.status, 0) << resampled.output;
     EXPECT_EQ(resampled.output.find("reused"), std::string::npos) << resampled.output;
     EXPECT_EQ(open_mask_dir(sparse).meta["sample"]["points"], nlohmann::json({40}));
+    EXPECT_FALSE(fs::exists(mask_png_path(sparse, "gone")));
     // A linked record claiming another radius is linked again under --force, not reused.
     edit(linked, [](nlohmann::json& j) { j["link"]["radius"] = 40; });
     const test::CommandResult relinked = test::run_pfce(link + " --radius 40 --force");
