@@ -2954,18 +2954,25 @@ TEST(RealDatasets, PredictRecursiveMirrorsTheTree) {
                            "--skip-existing does not make for them");
     EXPECT_FALSE(fs::exists(dir + "1367_overlay.png"));
     const std::string whole = read_whole_file(dir + "1367.png");
-    for (const std::string& cut : {std::string(), whole.substr(0, whole.size() - 20)}) {
+    write_png(dir + "1367_overlay.png", test::random_rgb(7, 5, 1));  // an earlier overlay
+    write_png(root + "/small.png", test::random_rgb(7, 5, 2));
+    const std::string small = read_whole_file(root + "/small.png");
+    for (const std::string& cut : {std::string(), whole.substr(0, whole.size() - 20), small}) {
         std::ofstream(dir + "1367.png", std::ios::binary | std::ios::trunc) << cut;
         const test::CommandResult damaged = test::run_pfce(rerun);
         EXPECT_EQ(damaged.status, 2) << damaged.output;
         EXPECT_MESSAGE_HAS(damaged.output,
-                           "--skip-existing: 1 file at a mask's place is no whole "
-                           "image, so not a finished mask (e.g. " +
+                           "--skip-existing: 1 file at a mask's place is no whole mask of its "
+                           "image (" +
                                dir + "1367.png (");
-        EXPECT_MESSAGE_HAS(damaged.output, cut.empty() ? "(empty)" : "cut short");
+        EXPECT_MESSAGE_HAS(damaged.output, cut.empty()    ? "(empty)"
+                                           : cut == small ? "7x5, but its image "
+                                                          : "cut short");
         EXPECT_EQ(read_whole_file(dir + "1367.png"), cut);
     }
+    // As said: the mask removed with its overlay, --skip-existing predicts it.
     fs::remove(dir + "1367.png");
+    fs::remove(dir + "1367_overlay.png");
     ASSERT_EQ(test::run_pfce(rerun).status, 0);
     EXPECT_EQ(read_whole_file(dir + "1367.png"), whole);
     EXPECT_TRUE(fs::exists(dir + "1367_overlay.png"));

@@ -131,14 +131,19 @@ bool other_image_of_stem(const fs::path& dir, const std::string& stem,
 
 // Why the file at a mask's place is no whole image ("" when it is): --skip-existing took an empty
 // or cut-short file (an interrupted cp or rsync) for a finished mask (hostile-user probe). The
-// header must read, and a PNG must end in its IEND chunk, which a copy cut short lacks.
-std::string incomplete_image(const std::string& path) {
+// header must read, and a PNG must end in its IEND chunk, which a copy cut short lacks. A whole
+// image of another size than `input`'s is no mask of it either (another tile's, a thumbnail).
+std::string incomplete_image(const std::string& path, const std::string& input) {
     std::error_code ec;
     const auto size = fs::file_size(path, ec);
     if (ec) return ec.message();
     if (size == 0) return "empty";
     try {
         const ImageInfo info = probe_image(path);
+        const ImageInfo of = probe_image(input);
+        if (info.width != of.width || info.height != of.height)
+            return detail::concat(info.width, "x", info.height, ", but its image ", input, " is ",
+                                  of.width, "x", of.height);
         if (info.png) {
             // The IEND chunk (length 0, type, CRC) near the end: some tools append bytes after
             // it, so the last 4 KB are searched rather than the last 12 bytes compared.
@@ -780,8 +785,10 @@ void run_predict(const PredictArgs& a) {
             if (fs::is_regular_file(j.mask, ec) && !fs::equivalent(j.mask, j.input, ec) &&
                 !j.finishes_interrupted) {
                 if (example.empty()) example = j.mask;
-                if (const std::string why = incomplete_image(j.mask); !why.empty()) {
-                    if (broken++ == 0) broken_example = j.mask + " (" + why + ")";
+                if (const std::string why = incomplete_image(j.mask, j.input); !why.empty()) {
+                    if (broken++ < 3)
+                        broken_example +=
+                            (broken_example.empty() ? "" : "; ") + j.mask + " (" + why + ")";
                     continue;
                 }
                 // Its style, overlay or confidence map is not written: the mask may be another
@@ -798,10 +805,11 @@ void run_predict(const PredictArgs& a) {
         if (broken > 0)
             PFCE_THROW(InputError, "--skip-existing: ", broken, broken == 1 ? " file" : " files",
                        " at a mask's place ", broken == 1 ? "is" : "are",
-                       " no whole image, so not a finished mask (e.g. ", broken_example,
-                       "; an interrupted copy?): remove ", broken == 1 ? "it" : "them",
-                       " and --skip-existing predicts ", broken == 1 ? "it" : "them",
-                       ", or predict all again with --force");
+                       " no whole mask of its image (", broken > 3 ? "e.g. " : "", broken_example,
+                       "; an interrupted copy?): remove ", broken == 1 ? "it" : "each",
+                       " with its overlay and confidence map (<stem>_overlay.png, "
+                       "<stem>_confidence.png), and --skip-existing predicts ",
+                       broken == 1 ? "it" : "them", "; or predict all again with --force");
         if (finished > 0)
             log_info(finished, finished == 1 ? " image's files were" : " images' files were",
                      " being put in place when a predict was stopped: predicted again, what it "
