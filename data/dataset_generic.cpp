@@ -628,8 +628,7 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
         log_info(root.string(), ": ", unlabelled_images, " of the ", images.size(),
                  " images have no mask and label nothing (files.images_without_mask = "
                  "\"unlabelled\"): they train on the points given for them (--labels), and "
-                 "validation and eval --labels score those points where no image of a split has "
-                 "a mask");
+                 "validation and eval --labels score those points where an image has no mask");
     for (const auto& [stem, path] : images) {
         auto m = masks.find(stem);
         if (m == masks.end() && spec.unlabelled_images_without_mask) {

@@ -2183,7 +2183,9 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
         << as_json.output;
     const test::CommandResult bare = test::run_pfce(eval);
     EXPECT_EQ(bare.status, 2) << bare.output;
-    EXPECT_MESSAGE_HAS(bare.output, "there is nothing to score");
+    EXPECT_MESSAGE_HAS(bare.output,
+                       "its images have no dense masks (images_without_mask = "
+                       "\"unlabelled\"); score them on points with --labels POINTS");
     // Points that label no pixel of the split score nothing either: refused, not a loss of 0.
     const test::CommandResult test_split =
         test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --device cpu --labels " +
@@ -2231,12 +2233,25 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
     std::int64_t labelled = 0;
     for (const auto& c : j["classes"]) labelled += c["pixels"].get<std::int64_t>();
     EXPECT_GT(labelled, 0);
-    // That mask all ignore colour: dense masks there, labelling nothing, so eval --labels gives
-    // the loss on the points alone (the metrics would be of no pixel).
+    // eval --labels there scores each image on what it has: that mask, and the others' points
+    // (beside an image with a mask, they were left out of the scores, unsaid).
+    const test::CommandResult both = test::run_pfce(eval + " --labels " + root + "/points");
+    ASSERT_EQ(both.status, 0) << both.output;
+    EXPECT_MESSAGE_HAS(both.output, "scored on the dense masks, and on the points of --labels " +
+                                        root + "/points for the 7 images without one");
+    const test::CommandResult both_json =
+        test::run_pfce(eval + " --labels " + root + "/points --json");
+    ASSERT_EQ(both_json.status, 0) << both_json.output;
+    const nlohmann::json bj =
+        nlohmann::json::parse(both_json.output.substr(both_json.output.find('{')));
+    EXPECT_EQ(bj["scored_on"], "dense+labels");
+    EXPECT_EQ(bj["images_unlabelled"], 1);  // the last image: neither mask nor points
+    // Every image a mask all of the ignore colour: dense masks labelling nothing, so eval
+    // --labels gives the loss on the points alone (the metrics would be of no pixel).
     const RgbImage shape = read_rgb(kept_mask);
     RgbImage grey(shape.width, shape.height);
     std::fill(grey.pixels.begin(), grey.pixels.end(), std::uint8_t{155});
-    write_png(fd.root + "/masks/" + fd.ids[1] + ".png", grey);
+    for (const std::string& id : fd.ids) write_png(fd.root + "/masks/" + id + ".png", grey);
     const test::CommandResult loss_only = test::run_pfce(eval + " --labels " + root + "/points");
     ASSERT_EQ(loss_only.status, 0) << loss_only.output;
     EXPECT_MESSAGE_HAS(loss_only.output,

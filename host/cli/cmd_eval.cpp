@@ -388,17 +388,28 @@ void run_eval(const EvalArgs& a) {
         check_masks_match_dataset(labels, ds, indices);
     }
     // Images without dense masks (images_without_mask = "unlabelled"), labelled by points alone:
-    // scored on the points of --labels (held-out points, the one truth there is), said as such.
-    const bool on_points =
-        !a.labels.empty() && std::all_of(indices.begin(), indices.end(), [&](std::size_t i) {
+    // scored on the points of --labels (held-out points, the one truth there is), said as such;
+    // in a split of both, each image on what it has (those without were left out, unsaid).
+    const std::size_t maskless =
+        static_cast<std::size_t>(std::count_if(indices.begin(), indices.end(), [&](std::size_t i) {
             return ds.sample(i).mask_path.empty();
-        });
+        }));
+    const bool on_points = !a.labels.empty() && maskless == indices.size();
+    const bool also_points = !a.labels.empty() && maskless > 0 && !on_points;
+    // Linked masks are points and the segments inferred between them: scored as truth, the
+    // inferred pixels would count as annotated ones.
+    if ((on_points || also_points) && labels.meta.value("kind", std::string()) == "linked")
+        log_warn("--labels ", a.labels,
+                 " holds linked masks: the images without dense masks are scored on their "
+                 "points and the segments linking inferred between them, which no one annotated; "
+                 "give the sparse points they were linked from (masks.json link.in_dir) to score "
+                 "what was annotated");
     // Its directory made last, after every refusal (a refused command leaves none).
     MadeDirectories made;
     if (!a.per_image.empty()) make_parent_directory("--per-image", a.per_image, made);
     if (!a.confusion.empty()) make_parent_directory("--confusion", a.confusion, made);
     SplitEvalOptions so;
-    so.score_labels = on_points;
+    so.score_labels = !a.labels.empty();
     EvalOptions& eo = so.eval;
     eo = eval_options(m.config);
     // Per-image confusions for the interval, the CSV, or the comparison with --against.
@@ -411,7 +422,7 @@ void run_eval(const EvalArgs& a) {
     // The other model goes through as this one does (the same windows and overlap: how images go
     // through moves a score), with its own batch size unless --batch-size is given.
     SplitEvalOptions other_so;
-    other_so.score_labels = on_points;
+    other_so.score_labels = !a.labels.empty();
     if (other) {
         EvalOptions& o = other_so.eval;
         o = eval_options(other->config);
@@ -513,6 +524,12 @@ void run_eval(const EvalArgs& a) {
                        "split (--split), or label points on these images");
         const bool loss_only = !a.labels.empty() && a.per_image.empty() && a.confusion.empty() &&
                                !other && a.bootstrap == 0;
+        // Images without masks at all: the points they were trained on are the truth there is.
+        if (a.labels.empty() && maskless == indices.size())
+            PFCE_THROW(InputError, none,
+                       ": its images have no dense masks (images_without_mask = \"unlabelled\"); "
+                       "score them on points with --labels POINTS (the mask directory of pfce "
+                       "sample --from-points or --from)");
         if (!loss_only)
             PFCE_THROW(InputError, none,
                        ": there is nothing to score (every pixel is unlabelled or an ignore "
@@ -654,7 +671,7 @@ void run_eval(const EvalArgs& a) {
         j["overlap"] = windows ? nlohmann::json(eo.overlap) : nlohmann::json();
         j["loss_dense"] = r.loss_dense;
         // What the metrics count: the dense masks, or the points of --labels (no dense masks).
-        j["scored_on"] = on_points ? "labels" : "dense";
+        j["scored_on"] = on_points ? "labels" : also_points ? "dense+labels" : "dense";
         if (!a.labels.empty()) j["loss_labels"] = r.loss;
         if (!a.confusion.empty() && written) j["confusion_svg"] = a.confusion;
         if (!a.per_image.empty()) {
@@ -691,6 +708,11 @@ void run_eval(const EvalArgs& a) {
             "scored on the points of --labels %s: the images have no dense masks, so OA "
             "and IoU count those points\n",
             a.labels.c_str());
+    else if (also_points)
+        std::printf(
+            "scored on the dense masks, and on the points of --labels %s for the %zu "
+            "image%s without one\n",
+            a.labels.c_str(), maskless, maskless == 1 ? "" : "s");
     // How the images went through, which moves the score (windows of 64 and of 128 on one
     // split scored 0.2345 and 0.2379): said as --json records it.
     if (evaluates_in_windows(sizes, eo))

@@ -194,6 +194,9 @@ void print_train_result(const TrainResult& r, const TrainInputs& inputs, const C
                         r.val.metrics.miou, r.val.metrics.oa,
                         inputs.data_meta.value("val_scored_on", "") == "labels"
                             ? " (on the points of --labels: the val images have no dense masks)"
+                        : inputs.data_meta.value("val_scored_on", "") == "dense+labels"
+                            ? " (on the dense masks, and the points of --labels where an image "
+                              "has none)"
                             : "");
     }
     if (r.best_epoch > 0 && std::filesystem::exists(r.best_checkpoint))

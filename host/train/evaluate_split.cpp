@@ -100,7 +100,9 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
             indices.begin() + static_cast<std::ptrdiff_t>(part.second));
         std::vector<SampleData> samples = load_samples(ds, these, labels, /*scored=*/true);
         if (score_labels)
-            for (SampleData& s : samples) s.dense = s.train_labels;
+            for (std::size_t k = 0; k < samples.size(); ++k)
+                if (ds.sample(these[k]).mask_path.empty())
+                    samples[k].dense = samples[k].train_labels;
         return samples;
     };
 

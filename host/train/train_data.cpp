@@ -1021,17 +1021,22 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     in.val = load_samples(ds, split.val, labels, /*scored=*/true);
     // Validation images without dense masks (images_without_mask = "unlabelled"), labelled by
     // points alone: their points are the truth validation scores, as eval --labels scores them,
-    // so val mIoU, best.ckpt and the plateau schedule follow the points (their mIoU was undefined).
-    const bool val_on_points = !labels.empty() && !split.val.empty() &&
-                               std::all_of(split.val.begin(), split.val.end(), [&](std::size_t i) {
-                                   return ds.sample(i).mask_path.empty();
-                               });
-    if (val_on_points) {
-        for (SampleData& s : in.val) s.dense = s.train_labels;
+    // so val mIoU, best.ckpt and the plateau schedule follow the points (their mIoU was undefined;
+    // beside images with masks, they were left out of it).
+    std::size_t val_on_points = 0;
+    for (std::size_t k = 0; k < split.val.size() && !labels.empty(); ++k)
+        if (ds.sample(split.val[k]).mask_path.empty()) {
+            in.val[k].dense = in.val[k].train_labels;
+            ++val_on_points;
+        }
+    if (val_on_points == split.val.size() && val_on_points > 0)
         log_info("validation scores the points of ", labels, " on its ", split.val.size(),
                  split.val.size() == 1 ? " image" : " images",
                  ": they have no dense masks, so val mIoU and OA count those points");
-    }
+    else if (val_on_points > 0)
+        log_info("validation scores the points of ", labels, " on the ", val_on_points, " of its ",
+                 split.val.size(),
+                 " images that have no dense mask, the dense masks on the others");
     std::vector<const RgbImage*> imgs;
     for (const auto& s : in.train) imgs.push_back(&s.image);
     in.stats = compute_channel_stats(imgs);
@@ -1061,7 +1066,9 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
                     {"constant_channels", constant_channels}};
     // Which Potsdam label set was read (eval scores another one as such, not as changed files).
     if (ds.kind() == DatasetKind::tiles) in.data_meta["tile_labels_read"] = ds.tile_labels_read();
-    if (val_on_points) in.data_meta["val_scored_on"] = "labels";
+    if (val_on_points > 0)
+        in.data_meta["val_scored_on"] =
+            val_on_points == split.val.size() ? "labels" : "dense+labels";
 
     // Say what the loss will see, so masks that lost their labels cannot train unnoticed.
     const std::vector<std::int64_t> per_class =
