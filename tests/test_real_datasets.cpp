@@ -2147,7 +2147,22 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
     // before that read "nan").
     EXPECT_MESSAGE_HAS(t.output, "validation scores the points of " + root + "/points on its");
     EXPECT_MESSAGE_HAS(t.output, "(on the points of --labels: the val images have no dense masks)");
+    EXPECT_MESSAGE_HAS(t.output, " (points) | ");
     EXPECT_EQ(t.output.find("mIoU nan"), std::string::npos) << t.output;
+    // A validation image without points scores nothing: its losses are null in metrics.jsonl, the
+    // dense one too (it read 0.0, a loss of no pixel).
+    std::ofstream(root + "/tr.txt") << fd.ids[0] << "\n" << fd.ids[1] << "\n";
+    std::ofstream(root + "/va.txt") << fd.ids.back() << "\n";  // the image without points
+    std::ofstream(root + "/te.txt") << fd.ids[2] << "\n";
+    const test::CommandResult no_points =
+        test::run_pfce("train --data " + fd.root + " --labels " + root + "/points --train-list " +
+                       root + "/tr.txt --val-list " + root + "/va.txt --test-list " + root +
+                       "/te.txt --out " + root + "/run-nopoints --epochs 1" + kTiny);
+    ASSERT_EQ(no_points.status, 0) << no_points.output;
+    const nlohmann::json line =
+        nlohmann::json::parse(read_whole_file(root + "/run-nopoints/metrics.jsonl"));
+    EXPECT_TRUE(line["val_loss"].is_null()) << line.dump();
+    EXPECT_TRUE(line["val_loss_dense"].is_null()) << line.dump();
     // eval on them scores the points of --labels (held-out points, the one truth there is): OA
     // is the share of points predicted as their class, as predict's masks say at those pixels
     // (it was refused as "nothing to score"). Without --labels there is nothing to score.
@@ -2167,6 +2182,7 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
     const nlohmann::json pj =
         nlohmann::json::parse(as_json.output.substr(as_json.output.find('{')));
     EXPECT_EQ(pj["scored_on"], "labels");
+    EXPECT_TRUE(pj["loss_dense"].is_null());
     EXPECT_EQ(pj["images"], 8);
     ASSERT_EQ(test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu " +
                              "--input " + fd.root + "/images --out " + root + "/pred")

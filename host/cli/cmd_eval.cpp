@@ -669,7 +669,8 @@ void run_eval(const EvalArgs& a) {
         const bool windows = evaluates_in_windows(sizes, eo);
         j["window"] = windows ? nlohmann::json(eo.window) : nlohmann::json();
         j["overlap"] = windows ? nlohmann::json(eo.overlap) : nlohmann::json();
-        j["loss_dense"] = r.loss_dense;
+        // On points alone there is no dense loss (it would be theirs again, under another name).
+        j["loss_dense"] = on_points ? nlohmann::json() : nlohmann::json(r.loss_dense);
         // What the metrics count: the dense masks, or the points of --labels (no dense masks).
         j["scored_on"] = on_points ? "labels" : also_points ? "dense+labels" : "dense";
         if (!a.labels.empty()) j["loss_labels"] = r.loss;
@@ -747,7 +748,7 @@ void run_eval(const EvalArgs& a) {
         std::printf("%s", format_comparison(*comparison, a.against, m.class_names, m.clutter_class,
                                             unit_name)
                               .c_str());
-        std::printf("%-22s %8.4f\n", "B: loss (dense)", other_result->loss_dense);
+        if (!on_points) std::printf("%-22s %8.4f\n", "B: loss (dense)", other_result->loss_dense);
         if (!other_reads.empty())
             std::printf("B read the images as it was trained: %s\n", other_reads.c_str());
         if (!a.labels.empty())

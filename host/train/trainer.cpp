@@ -1149,7 +1149,9 @@ class TrainingRun {
                      {"train_loss", json_number(train_loss)},
                      // No labelled pixel: the loss is 0 by definition, not a measurement.
                      {"val_loss", json_number(val_on_ ? val.loss : std::nan(""))},
-                     {"val_loss_dense", json_number(val.loss_dense)},
+                     // Nor is a dense loss of no dense pixel (images without masks, no points).
+                     {"val_loss_dense",
+                      json_number(val.loss_dense_norm > 0 ? val.loss_dense : std::nan(""))},
                      {"val_miou", json_number(val.metrics.miou)},
                      {"val_miou_no_clutter", json_number(val.metrics.miou_no_clutter)},
                      {"val_oa", json_number(val.metrics.oa)},
@@ -1178,6 +1180,10 @@ class TrainingRun {
         else if (val_on_ && std::isnan(val.metrics.oa))  // images without dense masks
             std::snprintf(val_part, sizeof val_part,
                           "val loss %.4f (no dense mask labels a pixel: no mIoU)", val.loss);
+        else if (val_on_ && in_.data_meta.value("val_scored_on", "") == "labels")
+            // Scored on the points (images without masks): no dense loss beside their own.
+            std::snprintf(val_part, sizeof val_part, "val loss %.4f mIoU %.4f OA %.4f (points)",
+                          val.loss, val.metrics.miou, val.metrics.oa);
         else if (val_on_)
             std::snprintf(val_part, sizeof val_part, "val loss %.4f (dense %.4f) mIoU %.4f OA %.4f",
                           val.loss, val.loss_dense, val.metrics.miou, val.metrics.oa);
