@@ -409,7 +409,6 @@ void run_eval(const EvalArgs& a) {
     if (!a.per_image.empty()) make_parent_directory("--per-image", a.per_image, made);
     if (!a.confusion.empty()) make_parent_directory("--confusion", a.confusion, made);
     SplitEvalOptions so;
-    so.score_labels = !a.labels.empty();
     EvalOptions& eo = so.eval;
     eo = eval_options(m.config);
     // Per-image confusions for the interval, the CSV, or the comparison with --against.
@@ -422,7 +421,6 @@ void run_eval(const EvalArgs& a) {
     // The other model goes through as this one does (the same windows and overlap: how images go
     // through moves a score), with its own batch size unless --batch-size is given.
     SplitEvalOptions other_so;
-    other_so.score_labels = !a.labels.empty();
     if (other) {
         EvalOptions& o = other_so.eval;
         o = eval_options(other->config);

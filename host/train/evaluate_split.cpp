@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <future>
 #include <numeric>
-#include <stdexcept>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -90,20 +89,13 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
                   std::accumulate(bytes.begin(), bytes.end(), std::int64_t{0}))),
               " decoded, read in ", parts.size(), parts.size() == 1 ? " part" : " parts", ", ",
               eo.in_windows ? "in sliding windows" : "in batches");
-    if (opts.score_labels && !labels)
-        throw std::logic_error("evaluate_split: score_labels without labels to score");
-    auto read = [&ds, &indices, labels, score_labels = opts.score_labels,
+    auto read = [&ds, &indices, labels,
                  threads = openmp_threads()](std::pair<std::size_t, std::size_t> part) {
         use_openmp_threads(threads);  // on the reader's thread too (core/parallel.hpp)
         const std::vector<std::size_t> these(
             indices.begin() + static_cast<std::ptrdiff_t>(part.first),
             indices.begin() + static_cast<std::ptrdiff_t>(part.second));
-        std::vector<SampleData> samples = load_samples(ds, these, labels, /*scored=*/true);
-        if (score_labels)
-            for (std::size_t k = 0; k < samples.size(); ++k)
-                if (ds.sample(these[k]).mask_path.empty())
-                    samples[k].dense = samples[k].train_labels;
-        return samples;
+        return load_samples(ds, these, labels, /*scored=*/true);
     };
 
     const int C = net.config().num_classes;

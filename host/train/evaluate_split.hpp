@@ -37,10 +37,6 @@ std::vector<std::pair<int, int>> sample_sizes(const Dataset& ds,
 struct SplitEvalOptions {
     EvalOptions eval;  // its progress counts the whole split's windows or images
     std::int64_t part_bytes = kEvalPartBytes;
-    // Where a sample has no dense mask (images_without_mask = "unlabelled"), score its training
-    // labels (`labels`: the points of eval --labels) in its place: held-out points, the truth
-    // there is. The confusion matrix, metrics and dense loss then count those points too.
-    bool score_labels = false;
     // Called with each part's samples, in order, once they are read and before they are evaluated.
     std::function<void(const std::vector<SampleData>&)> on_read;
 };

@@ -301,6 +301,7 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
         if (!scored) return;
         unlabel_pixels_owned_elsewhere(s.dense, ds.sample(indices[k]));
         unlabel_pixels_owned_elsewhere(s.train_labels, ds.sample(indices[k]));
+        if (labels && ds.sample(indices[k]).mask_path.empty()) s.dense = s.train_labels;
     });
     return out;
 }
@@ -1023,12 +1024,12 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     // points alone: their points are the truth validation scores, as eval --labels scores them,
     // so val mIoU, best.ckpt and the plateau schedule follow the points (their mIoU was undefined;
     // beside images with masks, they were left out of it).
-    std::size_t val_on_points = 0;
-    for (std::size_t k = 0; k < split.val.size() && !labels.empty(); ++k)
-        if (ds.sample(split.val[k]).mask_path.empty()) {
-            in.val[k].dense = in.val[k].train_labels;
-            ++val_on_points;
-        }
+    // (load_samples scores them so; counted here to be said.)
+    const std::size_t val_on_points =
+        labels.empty() ? 0
+                       : static_cast<std::size_t>(std::count_if(
+                             split.val.begin(), split.val.end(),
+                             [&](std::size_t i) { return ds.sample(i).mask_path.empty(); }));
     if (val_on_points == split.val.size() && val_on_points > 0)
         log_info("validation scores the points of ", labels, " on its ", split.val.size(),
                  split.val.size() == 1 ? " image" : " images",

@@ -114,7 +114,9 @@ void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
 // (empty = the dense masks).
 // `scored`: samples that evaluation scores (validation, test, eval): a tile's pixel keeps its
 // labels, dense and training alike, only in the window that owns it (SampleRef::own_x0), so that
-// metrics and losses count it once; training samples keep whole windows.
+// metrics and losses count it once; training samples keep whole windows. A scored sample without
+// a dense mask (images_without_mask = "unlabelled") given `labels` is scored on them: its dense
+// mask is its training labels (held-out points, the truth there is; validation and eval alike).
 std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::size_t>& indices,
                                      const std::string& labels_dir, bool scored = false);
 // The same with the mask directory opened and checked once (check_masks_match_dataset over every
