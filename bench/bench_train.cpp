@@ -498,8 +498,9 @@ int run(const Options& opt_in) {
                     {"step", to_json(tg)},
                     {"speedup_vs_eager", te.median_s / tg.median_s}}}};
         if (!graph.failure().empty()) d["step_graph"]["error"] = graph.failure();
-        // The run defaults with each other variant of a family whose default stays the reference
-        // kernel until a GPU measures it (batch norm's nhwc passes), eager.
+        // The run defaults with each other variant of a family whose default was chosen by a
+        // single GPU run (batch norm's nhwc passes: by_channel on the H100), eager, so the next
+        // run confirms or reverses the choice.
         for (const char* family : {"batchnorm_nhwc"}) {
             const std::vector<std::string> variants = backend->op_variants(family);
             const auto chosen_it =

@@ -7,7 +7,7 @@
 // A run picks variants with run.kernels, "op=variant" entries separated by commas
 // ("activations=nchw,focal_loss=single_launch"); every family it does not name runs its run
 // default, the variant a GPU benchmark measured fastest among those that pass every GPU test
-// (bench/results/2026-12-04-h200-24455af).
+// (bench/results/2026-12-04-h200-24455af and 2026-12-06-h100-d23e679).
 #pragma once
 
 #include <string>
