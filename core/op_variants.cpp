@@ -22,8 +22,9 @@ const std::vector<OpVariantFamily>& cuda_op_variant_families() {
     // 734 at bf16; bit-identical to per_value).
     static const std::vector<OpVariantFamily> families = {
         {"focal_loss",
-         {"three_launch", "single_launch", "vec4"},
-         "count, loss and finish launches; or one; or three, 4 pixels a thread",
+         {"three_launch", "single_launch", "vec4", "two_launch"},
+         "count, loss and finish launches; or one; or three, 4 pixels a thread; or vec4's "
+         "pass after a count of 16 labels a load, its last block finishing",
          "vec4"},
         {"global_grad_norm",
          {"per_tensor", "multi_tensor"},

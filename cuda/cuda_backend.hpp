@@ -56,7 +56,7 @@ class CudaBackend : public Backend {
     void global_grad_norm_multi(std::span<const Tensor* const> grads, Tensor& norm);
 
     // In the order of the catalogue's focal_loss variants (core/op_variants.cpp).
-    enum class FocalKernel { three_launch, single_launch, vec4 };
+    enum class FocalKernel { three_launch, single_launch, vec4, two_launch };
     std::unique_ptr<CudaContext> ctx_;
     // Kernel variants (op_variants): the defaults are the kernels that were there first, until a
     // GPU run of bench_loss / bench_train picks.

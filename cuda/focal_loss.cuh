@@ -1,8 +1,9 @@
-// What the focal-loss kernels share: cuda/focal_loss.cu (three launches, the default),
-// cuda/focal_loss_vec4.cu (the same launches with a 4-pixels-a-thread pass, a variant) and
-// cuda/focal_loss_single.cu (one cooperative launch, a variant): their argument block, the block
-// size, the per-block label count, the softmax terms of a pixel and the 1- and 4-pixel bodies of
-// the variants. Their per-pixel formulas are core/kernels/focal.hpp, shared with the CPU.
+// What the focal-loss kernels share: cuda/focal_loss.cu (three launches, the reference kernel),
+// cuda/focal_loss_vec4.cu (the same launches with a 4-pixels-a-thread pass, the run default, and
+// with a pass whose last block finishes, variant two_launch) and cuda/focal_loss_single.cu (one
+// cooperative launch, a variant): their argument block, the block size, the per-block label
+// count, the final sum, the softmax terms of a pixel and the 1- and 4-pixel bodies of the
+// variants. Their per-pixel formulas are core/kernels/focal.hpp, shared with the CPU.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -12,6 +13,7 @@
 #include "core/kernels/fast_divmod.hpp"
 #include "core/kernels/focal.hpp"
 #include "core/op_params.hpp"
+#include "cuda/common.cuh"
 
 namespace pfce {
 
@@ -28,7 +30,8 @@ struct FocalArgs {
     const unsigned long long* counts;  // three launches: (C) labelled pixels per class
     unsigned int* block_counts;        // single launch: (CMAX, grid) per-block class counts
     double* partials;                  // (gridDim.x) per-block loss sums
-    float* loss;                       // (1)
+    unsigned int* pass_done;  // two_launch: blocks of the pass finished (zeroed with the counts)
+    float* loss;              // (1)
     long long hw, npix;
     kernels::FastDivmod hw_div;   // single launch: pixel index -> (image, pixel in image)
     kernels::FastDivmod hw4_div;  // single launch, 4 pixels a thread: group -> (image, group)
@@ -57,8 +60,25 @@ inline bool aligned16(const void* p) {
 // The variant "vec4"'s fused pass (cuda/focal_loss_vec4.cu), run between the three-launch count
 // and finish kernels: launches it on a grid of at most max_blocks blocks and returns that number
 // (of loss partials), or returns 0 (nothing launched) where it cannot run: more than 8 classes,
-// an image size not a multiple of 4, unaligned tensors, or more images than max_blocks.
-unsigned launch_focal_vec4(const FocalArgs& a, unsigned max_blocks, cudaStream_t stream);
+// an image size not a multiple of 4, unaligned tensors, or more images than max_blocks. With
+// `finish` (two_launch), the last block to finish also sums the partials into the loss (counting
+// the finished blocks in a.pass_done, which must be 0 at launch), so no finish kernel follows.
+unsigned launch_focal_vec4(const FocalArgs& a, unsigned max_blocks, bool finish,
+                           cudaStream_t stream);
+
+// loss[0] <- the nparts loss partials summed in a fixed order (a whole block of kThreads threads
+// calls it) over the normalizer: the three-launch finish kernel, and the last block of
+// two_launch's pass, which reads partials other blocks wrote during the same launch, hence
+// through L2 (__ldcg), never from a line its SM's L1 may hold. The same order in both, so
+// two_launch's loss has vec4's bits.
+__device__ __forceinline__ void focal_finish_block(const FocalArgs& a, int nparts) {
+    double v = 0.0;
+    for (int b = threadIdx.x; b < nparts; b += blockDim.x) v += __ldcg(a.partials + b);
+    const double total = block_sum_warps(v);
+    if (threadIdx.x == 0)
+        a.loss[0] = kernels::focal_mean(
+            total, kernels::focal_normalizer(a.counts, a.alpha, a.c, a.normalize_alpha != 0));
+}
 
 // block_counts[k] (shared, CMAX entries) <- the labels == k (k < c) in this block's share of a
 // grid-stride loop over npix labels; every thread of the block must call it. Each warp counts 32

@@ -13,6 +13,10 @@
 //   - registers bounded so that 3 or 4 blocks of 256 stay resident on an SM (kMinBlocksPerSm),
 //     and a grid fixed by the shape alone (at most max_blocks, as the default's), so the loss's
 //     summation order does not depend on the GPU.
+// On the H100 (bench/results/2026-12-06-h100-d23e679) this pass ran at 0.87 of copy bandwidth,
+// the three launches around it at 0.65: the count and finish kernels took a quarter of the time.
+// The variant two_launch therefore counts 16 labels a load (cuda/focal_loss.cu) and runs this
+// pass with kFinish: the last block to finish sums the partials, in the finish kernel's order.
 #include <cstdint>
 
 #include "cuda/common.cuh"
@@ -22,7 +26,7 @@ namespace pfce::focal_detail {
 
 namespace {
 
-template <int CMAX, int G>
+template <int CMAX, int G, bool kFinish>
 __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<CMAX>)
     focal_vec4_kernel(const __grid_constant__ FocalArgs a) {
     __shared__ float inv_norm_shared;
@@ -47,27 +51,46 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<CMAX>)
                               inv_norm, sum);
     }
     const double block_total = block_sum_warps(sum);
+    const unsigned nparts = gridDim.x * gridDim.y;
     if (threadIdx.x == 0) a.partials[blockIdx.y * gridDim.x + blockIdx.x] = block_total;
+    if constexpr (kFinish) {
+        // The last block to take a ticket sees every partial: each block's thread 0 makes its
+        // partial visible device-wide (the fence) before it takes its ticket.
+        __shared__ bool last;
+        if (threadIdx.x == 0) {
+            __threadfence();
+            last = atomicAdd(a.pass_done, 1u) == nparts - 1;
+        }
+        __syncthreads();
+        if (last) {
+            __threadfence();
+            focal_finish_block(a, static_cast<int>(nparts));
+        }
+    }
 }
 
 template <int CMAX, int G>
-void launch_vec4(const FocalArgs& a, dim3 grid, cudaStream_t stream) {
-    launch("focal_vec4_kernel", focal_vec4_kernel<CMAX, G>, grid, kThreads, stream, a);
+void launch_vec4(const FocalArgs& a, dim3 grid, bool finish, cudaStream_t stream) {
+    if (finish)
+        launch("focal_vec4_kernel", focal_vec4_kernel<CMAX, G, true>, grid, kThreads, stream, a);
+    else
+        launch("focal_vec4_kernel", focal_vec4_kernel<CMAX, G, false>, grid, kThreads, stream, a);
 }
 
 template <int CMAX>
-void launch_for_gamma(const FocalArgs& a, dim3 grid, cudaStream_t stream) {
+void launch_for_gamma(const FocalArgs& a, dim3 grid, bool finish, cudaStream_t stream) {
     if (a.gamma == 0.0f)
-        launch_vec4<CMAX, 0>(a, grid, stream);
+        launch_vec4<CMAX, 0>(a, grid, finish, stream);
     else if (a.gamma == 2.0f)
-        launch_vec4<CMAX, 2>(a, grid, stream);
+        launch_vec4<CMAX, 2>(a, grid, finish, stream);
     else
-        launch_vec4<CMAX, kernels::kAnyGamma>(a, grid, stream);
+        launch_vec4<CMAX, kernels::kAnyGamma>(a, grid, finish, stream);
 }
 
 }  // namespace
 
-unsigned launch_focal_vec4(const FocalArgs& a, unsigned max_blocks, cudaStream_t stream) {
+unsigned launch_focal_vec4(const FocalArgs& a, unsigned max_blocks, bool finish,
+                           cudaStream_t stream) {
     const long long n = a.npix / a.hw;
     const bool fits = a.c <= 8 && a.hw % 4 == 0 && n <= max_blocks && aligned16(a.logits) &&
                       (a.dlogits == nullptr || aligned16(a.dlogits)) &&
@@ -80,13 +103,13 @@ unsigned launch_focal_vec4(const FocalArgs& a, unsigned max_blocks, cudaStream_t
                     static_cast<unsigned>(n));
     // Registers hold 4 pixels' C logits: 6 (ISPRS Potsdam and Vaihingen) gets its own bound.
     if (a.c <= 2)
-        launch_for_gamma<2>(a, grid, stream);
+        launch_for_gamma<2>(a, grid, finish, stream);
     else if (a.c <= 4)
-        launch_for_gamma<4>(a, grid, stream);
+        launch_for_gamma<4>(a, grid, finish, stream);
     else if (a.c <= 6)
-        launch_for_gamma<6>(a, grid, stream);
+        launch_for_gamma<6>(a, grid, finish, stream);
     else
-        launch_for_gamma<8>(a, grid, stream);
+        launch_for_gamma<8>(a, grid, finish, stream);
     return grid.x * grid.y;
 }
 

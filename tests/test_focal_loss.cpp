@@ -17,6 +17,7 @@
 #include <omp.h>
 #endif
 
+#include "core/kernels/byte_count.hpp"
 #include "core/rng.hpp"
 #include "host/reference/reference_ops.hpp"
 #include "tests/test_util.hpp"
@@ -199,6 +200,33 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 // ---- semantics -----------------------------------------------------------------------------
+
+// The word-at-a-time byte count of the two_launch variant's label count against the obvious loop:
+// every byte value sought in words of the bytes that break such tricks side by side (0x00, 0x01,
+// 0x7f, 0x80, 0x81, 0xfe, 0xff and the sought value itself, every arrangement of four), and in
+// random words.
+TEST(FocalLoss, WordByteCountMatchesALoopOverTheBytes) {
+    auto by_loop = [](std::uint32_t w, std::uint32_t b) {
+        int n = 0;
+        for (int i = 0; i < 4; ++i) n += ((w >> (8 * i)) & 0xffu) == b;
+        return n;
+    };
+    for (std::uint32_t b = 0; b < 256; ++b) {
+        const std::uint32_t pick[8] = {0x00, 0x01, 0x7f, 0x80, 0x81, 0xfe, 0xff, b};
+        for (int i = 0; i < 8 * 8 * 8 * 8; ++i) {
+            const std::uint32_t w = pick[i & 7] | pick[(i >> 3) & 7] << 8 |
+                                    pick[(i >> 6) & 7] << 16 | pick[(i >> 9) & 7] << 24;
+            ASSERT_EQ(kernels::count_bytes_equal(w, b), by_loop(w, b))
+                << std::hex << "word 0x" << w << " byte 0x" << b;
+        }
+    }
+    CounterRng rng(77, 0xb17e);
+    for (int i = 0; i < 200000; ++i) {
+        const std::uint32_t w = rng.next_u32();
+        const std::uint32_t b = i % 3 == 0 ? (w >> 8) & 0xffu : static_cast<std::uint32_t>(i % 256);
+        ASSERT_EQ(kernels::count_bytes_equal(w, b), by_loop(w, b)) << std::hex << w << " " << b;
+    }
+}
 
 TEST(FocalLoss, GammaZeroIsCrossEntropy) {
     const int n = 2, c = 5, h = 7, w = 9;
@@ -585,6 +613,41 @@ TEST(FocalLossGpu, EveryVariantMatchesCpu) {
         }
     }
     EXPECT_THROW(gpu->select_op_variant("focal_loss", "no_such_kernel"), InputError);
+}
+
+// two_launch is vec4's pass with another count and with the partials summed by the pass's last
+// block, in the finish kernel's order: the same bits as vec4, loss and gradient, on shapes whose
+// label count has a remainder past the last 16-label load (1, 21 and 5100 pixels an image) and
+// none, where vec4's pass runs and where it cannot (C > 8, odd sizes), one call after another on
+// grids of different sizes (the finished-block count must start at 0 every call).
+TEST(FocalLossGpu, TwoLaunchHasVec4sBits) {
+    PFCE_REQUIRE_GPU(gpu);
+    const GpuCase cases[] = {
+        {1, 6, 1, 1, 2.0f, LossNormalize::labelled},
+        {2, 6, 17, 300, 2.0f, LossNormalize::alpha},
+        {1, 3, 7, 3, 0.0f, LossNormalize::labelled},
+        {4, 6, 512, 512, 2.0f, LossNormalize::labelled},
+        {2, 17, 64, 64, 2.0f, LossNormalize::alpha},
+        {3, 8, 300, 300, 0.5f, LossNormalize::alpha},
+        {1, 6, 2048, 2056, 2.0f, LossNormalize::labelled},
+    };
+    std::uint64_t seed = 1200;
+    for (int round = 0; round < 2; ++round)
+        for (const GpuCase& k : cases) {
+            SCOPED_TRACE(::testing::Message() << "N" << k.n << " C" << k.c << " " << k.h << "x"
+                                              << k.w << " round " << round);
+            Tensor logits = test::random_f32({k.n, k.c, k.h, k.w}, ++seed, -6.0f, 6.0f);
+            Tensor labels = random_labels({k.n, k.h, k.w}, k.c, 0.3, ++seed);
+            FocalLossParams p{k.gamma, ramp_alpha(k.c), k.normalize};
+            gpu->select_op_variant("focal_loss", "vec4");
+            LossResult want = run_loss(*gpu, logits, labels, p);
+            gpu->select_op_variant("focal_loss", "two_launch");
+            LossResult got = run_loss(*gpu, logits, labels, p);
+            EXPECT_EQ(got.loss, want.loss);
+            ASSERT_EQ(got.dlogits.bytes(), want.dlogits.bytes());
+            EXPECT_EQ(std::memcmp(got.dlogits.raw(), want.dlogits.raw(), got.dlogits.bytes()), 0);
+            EXPECT_EQ(run_loss(*gpu, logits, labels, p, false).loss, want.loss);
+        }
 }
 
 TEST(FocalLoss, CpuHasOneImplementationAndSaysSo) {
