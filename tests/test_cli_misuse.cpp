@@ -16,6 +16,7 @@
 #include "host/train/checkpoint.hpp"
 #include "host/train/trainer.hpp"
 #include "tests/foreign_dataset.hpp"
+#include "tests/json_output.hpp"
 #include "tests/test_util.hpp"
 
 using namespace pfce;
@@ -62,7 +63,7 @@ AgainstEvals expect_against_is_each_models_eval(const std::string& eval, const s
     auto json_of = [&](const std::string& args) {
         const test::CommandResult r = test::run_pfce(eval + args + " --json -q");
         EXPECT_EQ(r.status, 0) << r.output;
-        return nlohmann::json::parse(r.output.substr(r.output.find('{')));
+        return test::json_in_output(r.output);
     };
     AgainstEvals e{json_of(a + " --against " + b), json_of(a), json_of(b)};
     EXPECT_EQ(e.both["miou"], e.only_a["miou"]);
@@ -148,7 +149,7 @@ TEST(CliMisuse, DataStatsAsJson) {
     const auto a = dataset(root + "/a");
     auto json_of = [](const test::CommandResult& r) {
         EXPECT_EQ(r.status, 0) << r.output;
-        return nlohmann::json::parse(r.output.substr(r.output.find('{')));
+        return test::json_in_output(r.output);
     };
     const nlohmann::json d = json_of(test::run_pfce("data stats -q --json " + a.root));
     EXPECT_EQ(d["dataset"], a.root);
@@ -399,7 +400,7 @@ TEST(CliMisuse, ARunFindsItsOwnDataFromAnotherDirectory) {
     ASSERT_EQ(e.status, 0) << e.output;
     EXPECT_EQ(json_int(e.output, "images"), 8) << e.output;
     // The ids scored, for a paper's list of its test set (a walkthrough found them nowhere).
-    const nlohmann::json scored = nlohmann::json::parse(e.output.substr(e.output.find('{')));
+    const nlohmann::json scored = test::json_in_output(e.output);
     EXPECT_EQ(scored["ids"].size(), 8u);
     EXPECT_EQ(scored["ids"][0], "tile_0");
     const nlohmann::json data = read_checkpoint(root + "/a/run/last.ckpt").meta["config"]["data"];
@@ -2346,7 +2347,7 @@ TEST(CliMisuse, EvalAgainstAnotherRunComparesOnTheSameImages) {
     auto scores_of = [&](const std::string& args) {
         const test::CommandResult r = test::run_pfce(eval + args + " --json -q");
         EXPECT_EQ(r.status, 0) << r.output;
-        const nlohmann::json j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+        const nlohmann::json j = test::json_in_output(r.output);
         return j;
     };
     const nlohmann::json scored_together =
@@ -2509,8 +2510,7 @@ TEST(CliMisuse, EvalPerImageScoresAreWrittenWithoutReplacingFiles) {
     const test::CommandResult boot_json = test::run_pfce(
         "eval --checkpoint " + run + "/last.ckpt --split all --device cpu --bootstrap 500 --json");
     ASSERT_EQ(boot_json.status, 0) << boot_json.output;
-    const nlohmann::json bj =
-        nlohmann::json::parse(boot_json.output.substr(boot_json.output.find('{')));
+    const nlohmann::json bj = test::json_in_output(boot_json.output);
     ASSERT_TRUE(bj.contains("miou_ci95")) << bj.dump();
     EXPECT_LE(bj["miou_ci95"][0].get<double>(), bj["miou_ci95"][1].get<double>());
     EXPECT_EQ(bj["bootstrap"]["images"], 10);

@@ -32,6 +32,7 @@
 #include "host/train/sliding_window.hpp"
 #include "models/unet.hpp"
 #include "tests/foreign_dataset.hpp"
+#include "tests/json_output.hpp"
 #include "tests/test_util.hpp"
 
 using namespace pfce;
@@ -475,7 +476,7 @@ TEST(RealDatasets, OfficialSplitListsReachTrainingAndEval) {
     ASSERT_EQ(e.status, 0) << e.output;
     EXPECT_EQ(test::number_after(e.output, "\"images\": ([0-9]+)"), 2);
     // With the confusion matrix the metrics come from: a row per class, summing to the pixels.
-    const auto j = nlohmann::json::parse(e.output.substr(e.output.find('{')));
+    const auto j = test::json_in_output(e.output);
     ASSERT_EQ(j["confusion"].size(), j["iou"].size()) << e.output;
     std::int64_t scored = 0;
     for (const auto& row : j["confusion"]) {
@@ -497,8 +498,7 @@ TEST(RealDatasets, OfficialSplitListsReachTrainingAndEval) {
         "eval --checkpoint " + root + "/run/last.ckpt --json -q --data " + root + "/only_test";
     const test::CommandResult copy_test = test::run_pfce(on_copy);
     ASSERT_EQ(copy_test.status, 0) << copy_test.output;
-    EXPECT_EQ(nlohmann::json::parse(copy_test.output.substr(copy_test.output.find('{')))["miou"],
-              j["miou"]);
+    EXPECT_EQ(test::json_in_output(copy_test.output)["miou"], j["miou"]);
     const test::CommandResult copy_train = test::run_pfce(on_copy + " --split train");
     EXPECT_EQ(copy_train.status, 2) << copy_train.output;
     EXPECT_MESSAGE_HAS(copy_train.output, "4 sample(s) of its train split are not in");
@@ -1472,7 +1472,7 @@ TEST(RealDatasets, PotsdamErodedLabelsTrainSampleAndScore) {
                                                      "/run/best.ckpt --split all --json" + flags);
         EXPECT_EQ(e.status, 0) << e.output;
         EXPECT_EQ(e.output.find("is not as it was"), std::string::npos) << e.output;
-        return nlohmann::json::parse(e.output.substr(e.output.find('{')));
+        return test::json_in_output(e.output);
     };
     const nlohmann::json as_trained = scored(""), eroded = scored(" --tile-labels ERODED");
     EXPECT_EQ(as_trained["pixels"].get<std::int64_t>(), 3 * w * h);
@@ -2179,8 +2179,7 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
     const test::CommandResult as_json =
         test::run_pfce(eval + " --labels " + root + "/points --json");
     ASSERT_EQ(as_json.status, 0) << as_json.output;
-    const nlohmann::json pj =
-        nlohmann::json::parse(as_json.output.substr(as_json.output.find('{')));
+    const nlohmann::json pj = test::json_in_output(as_json.output);
     EXPECT_EQ(pj["scored_on"], "labels");
     EXPECT_TRUE(pj["loss_dense"].is_null());
     EXPECT_EQ(pj["images"], 8);
@@ -2207,8 +2206,7 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
         test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --device cpu --labels " +
                        root + "/points --json");
     ASSERT_EQ(test_split.status, 0) << test_split.output;
-    const nlohmann::json tested =
-        nlohmann::json::parse(test_split.output.substr(test_split.output.find('{')))["ids"];
+    const nlohmann::json tested = test::json_in_output(test_split.output)["ids"];
     fs::create_directories(root + "/blank");
     for (const std::string& id : fd.ids) {
         const RgbImage image = read_rgb(fd.root + "/images/" + id + ".png");
@@ -2245,7 +2243,7 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
     const test::CommandResult mixed = test::run_pfce("data stats " + fd.root + " --json");
     ASSERT_EQ(mixed.status, 0) << mixed.output;
     EXPECT_MESSAGE_HAS(mixed.output, "7 of the 8 images have no mask");
-    const nlohmann::json j = nlohmann::json::parse(mixed.output.substr(mixed.output.find('{')));
+    const nlohmann::json j = test::json_in_output(mixed.output);
     std::int64_t labelled = 0;
     for (const auto& c : j["classes"]) labelled += c["pixels"].get<std::int64_t>();
     EXPECT_GT(labelled, 0);
@@ -2258,8 +2256,7 @@ TEST(RealDatasets, ImagesWithoutMasksTrainOnTheirPoints) {
     const test::CommandResult both_json =
         test::run_pfce(eval + " --labels " + root + "/points --json");
     ASSERT_EQ(both_json.status, 0) << both_json.output;
-    const nlohmann::json bj =
-        nlohmann::json::parse(both_json.output.substr(both_json.output.find('{')));
+    const nlohmann::json bj = test::json_in_output(both_json.output);
     EXPECT_EQ(bj["scored_on"], "dense+labels");
     EXPECT_EQ(bj["images_unlabelled"], 1);  // the last image: neither mask nor points
     // Every image a mask all of the ignore colour: dense masks labelling nothing, so eval

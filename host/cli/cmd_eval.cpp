@@ -550,8 +550,7 @@ void run_eval(const EvalArgs& a) {
                         static_cast<long long>(r.images), r.images == 1 ? "" : "s");
             std::printf("%-22s %8.4f\n", "loss (--labels)", r.loss);
         }
-        made.kept();
-        return;
+        return;  // loss_only: no --per-image or --confusion, so no directory was made for them
     }
     if (unlike > 0)
         log_warn(unlike, " of the ", indices.size(), " images scored are ",
