@@ -24,21 +24,27 @@ namespace fs = std::filesystem;
 std::string temp_path_for(const std::string& path) {
     static std::atomic<unsigned> counter{0};
     const fs::path p(path);
+    // A staged temporary written atomically (StagedFiles::stage's path given to write_png) gets a
+    // temporary named after the file both stand for, not a temporary of a temporary: that was 20
+    // bytes longer still, so names 11 bytes under the limit this check states were refused, by
+    // a message that named the staged temporary.
+    const fs::path target(target_of_temp(path));
+    const std::string base = target.filename().string();
     std::string name = ".";
-    name += p.filename().string();
+    name += base;
     name += ".tmp";
     name += std::to_string(::getpid());
     name += '_';
     name += std::to_string(counter.fetch_add(1));
     // A file name of up to 255 bytes is legal, but its temporary is some 20 bytes longer: said as
     // what it is (it failed as "cannot create .NAME.tmp...: File name too long").
-    if (name.size() > 255 && p.filename().string().size() <= 255)
-        PFCE_THROW(InputError, path, ": its name is ", p.filename().string().size(),
+    if (name.size() > 255 && base.size() <= 255)
+        PFCE_THROW(InputError, target.string(), ": its name is ", base.size(),
                    " bytes, and pfce writes it through a temporary named .NAME.tmpPID_N, ",
                    name.size(),
                    " bytes, past the 255 a file name may have: expected a name of at "
                    "most ",
-                   255 - (name.size() - p.filename().string().size()), " bytes");
+                   255 - (name.size() - base.size()), " bytes");
     return (p.parent_path() / name).string();
 }
 

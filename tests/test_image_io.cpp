@@ -1425,6 +1425,27 @@ TEST(ImageIo, WritersAreAtomicAndLeaveNoTemporaries) {
     EXPECT_MESSAGE_HAS(
         test::input_error_message([&] { write_png(long_name, test::random_rgb(2, 2, 1)); }),
         "bytes, past the 255 a file name may have: expected a name of at most ");
+    // Files that belong together (predict's mask and overlay) are staged, then each written
+    // atomically: the limit the message states holds for them too (a temporary of the staged
+    // temporary refused names 11 bytes shorter), and a name past it is named, not its temporary.
+    const std::string probe = temp_path_for(dir + "/p.png");  // ".p.png.tmpPID_N"
+    const std::size_t limit = 255 - (fs::path(probe).filename().string().size() - 5) - 2;
+    {
+        StagedFiles staged;
+        const std::string at_limit = dir + "/" + std::string(limit - 4, 'c') + ".png";
+        write_png(staged.stage(at_limit), test::random_rgb(2, 2, 1));
+        staged.commit(false);
+        EXPECT_TRUE(fs::exists(at_limit)) << "a name of " << limit << " bytes";
+    }
+    for (const std::size_t n : {limit + 3, std::size_t{250}}) {
+        const std::string past = dir + "/" + std::string(n - 4, 'd') + ".png";
+        const std::string msg = test::input_error_message([&] {
+            StagedFiles staged;
+            write_png(staged.stage(past), test::random_rgb(2, 2, 1));
+        });
+        EXPECT_MESSAGE_HAS(msg, past + ": its name is " + std::to_string(n) + " bytes");
+        EXPECT_EQ(msg.find(".tmp"), msg.find(".tmpPID_N")) << msg;  // no temporary named
+    }
     try {
         write_tiff(dir + "/" + std::string(300, 'b') + ".tif", test::random_rgb(2, 2, 1));
         ADD_FAILURE() << "wrote a 304-byte name";
