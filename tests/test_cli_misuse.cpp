@@ -2501,6 +2501,21 @@ TEST(CliMisuse, EvalPerImageScoresAreWrittenWithoutReplacingFiles) {
                        root + "/x.svg --per-image " + root + "/x.svg");
     EXPECT_EQ(same.status, 2) << same.output;
     EXPECT_MESSAGE_HAS(same.output, "expected a .csv file");
+    // A training run's curves are its own, --force or not: replaced by the matrix, a resumed run
+    // left them and drew no curves. Also where the run has not drawn them (yet).
+    const std::string curves = file_text(run + "/curves.svg");
+    for (const std::string& target : {run + "/curves.svg", root + "/other-run/curves.svg"}) {
+        if (target != run + "/curves.svg") {
+            fs::create_directories(root + "/other-run");
+            std::ofstream(root + "/other-run/metrics.jsonl") << "{}\n";
+        }
+        const test::CommandResult own = test::run_pfce(eval + " --force --confusion " + target);
+        EXPECT_EQ(own.status, 2) << own.output;
+        EXPECT_MESSAGE_HAS(own.output, target + " is a training run's curves");
+        EXPECT_MESSAGE_HAS(own.output, "--force does not change this");
+    }
+    EXPECT_EQ(file_text(run + "/curves.svg"), curves);
+    EXPECT_FALSE(fs::exists(root + "/other-run/curves.svg"));
 
     // --bootstrap: the mIoU's interval over the images scored, in the table and the JSON.
     const test::CommandResult boot = test::run_pfce(

@@ -32,6 +32,7 @@
 #include "host/train/test_time_augment.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trained_model.hpp"
+#include "host/train/trainer.hpp"
 
 namespace pfce::cli {
 namespace {
@@ -115,6 +116,16 @@ void check_eval_output(const EvalArgs& a, const std::string& flag, const std::st
         fs::exists(path, ec))
         PFCE_THROW(InputError, flag, " ", path,
                    " is a suite's result (results.json lies beside it); write it elsewhere");
+    // A training run's curves, which it draws again after every epoch (--force replaced them
+    // with the confusion matrix; a resumed run then left that alone and drew no curves).
+    const bool run_beside =
+        fs::exists((beside.empty() ? fs::path(".") : beside) / "last.ckpt", ec) ||
+        fs::exists((beside.empty() ? fs::path(".") : beside) / "metrics.jsonl", ec);
+    if ((fs::exists(path, ec) && is_run_curves(path)) ||
+        (run_beside && fs::path(path).filename() == kRunCurvesFile))
+        PFCE_THROW(InputError, flag, " ", path,
+                   " is a training run's curves (pfce train draws them again after every "
+                   "epoch); write it elsewhere. --force does not change this.");
     FileIdentities inputs({a.checkpoint});
     if (!a.labels.empty()) inputs.add(a.labels + "/masks.json");
     check_output_file(path, a.force, inputs);
