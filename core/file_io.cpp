@@ -391,11 +391,25 @@ void refuse_special_file(const std::string& path, const std::string& what) {
         PFCE_THROW(InputError, path, " is ", kind, ", not a regular file: expected ", what);
 }
 
+bool is_open_stream_path(const std::string& path) {
+    for (const char* prefix : {"/dev/fd/", "/proc/self/fd/", "/dev/stdin"})
+        if (path.rfind(prefix, 0) == 0) return true;
+    return false;
+}
+
+void refuse_special_file_but_streams(const std::string& path, const std::string& what) {
+    if (!is_open_stream_path(path)) refuse_special_file(path, what);
+}
+
 std::string read_whole_file(const std::string& path, bool streams_too) {
     std::error_code ec;
     if (fs::is_directory(path, ec))
         PFCE_THROW(InputError, path, " is a directory (expected a file)");
-    if (!streams_too) refuse_special_file(path, "a file");
+    if (streams_too)
+        refuse_special_file_but_streams(path,
+                                        "a file (or a pipe the shell opened: /dev/stdin, <(...))");
+    else
+        refuse_special_file(path, "a file");
     std::ifstream in(path, std::ios::binary);
     if (!in) PFCE_THROW(InputError, "cannot open ", path, ": ", std::strerror(errno));
     std::ostringstream ss;

@@ -114,8 +114,15 @@ std::string special_file_kind(const std::string& path);
 void refuse_special_file(const std::string& path, const std::string& what);
 
 // The whole file; InputError naming it when it cannot be opened or read. Only a regular file,
-// unless `streams_too` (a --config given as /dev/stdin or <(...) is a pipe the user fills).
+// unless `streams_too` (a --config given as /dev/stdin or <(...) is a pipe the user fills; a
+// named pipe elsewhere, which waited for a writer for ever, is still refused).
 std::string read_whole_file(const std::string& path, bool streams_too = false);
+
+// Whether `path` names a stream the shell opened for pfce (/dev/stdin, /dev/fd/N of <(...),
+// /proc/self/fd/N): read as such, never waited on for a writer that may not come.
+bool is_open_stream_path(const std::string& path);
+// refuse_special_file, except for such a stream.
+void refuse_special_file_but_streams(const std::string& path, const std::string& what);
 
 // Files by identity (device, inode): a path through any link or spelling is found in one lookup.
 // (Comparing each output with every input was quadratic: a --force rerun into a directory of

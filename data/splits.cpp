@@ -11,6 +11,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
 #include "data/dataset.hpp"
@@ -78,6 +79,7 @@ std::vector<SplitListEntry> read_split_list(const std::string& list, const std::
     if (std::filesystem::is_directory(list, ec))
         PFCE_THROW(InputError, key, " ", list,
                    " is a directory; expected a text file of sample ids, one per line");
+    refuse_special_file_but_streams(list, "a text file of sample ids, one per line (" + key + ")");
     std::ifstream in(list);
     if (!in)
         PFCE_THROW(InputError, "cannot open split list ", list, " (", key,

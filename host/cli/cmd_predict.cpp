@@ -474,6 +474,12 @@ std::vector<Job> plan_jobs(const PredictArgs& a,
                        " is only an extension (it would be a hidden file); expected a name such "
                        "as ",
                        (mask.parent_path() / "mask.png").string(), ", or a directory");
+        // A device, FIFO or socket with no extension (--out /dev/null) was taken as a stem:
+        // /dev/null.png and /dev/null_overlay.png were written into /dev.
+        if (const std::string kind = special_file_kind(a.out); !kind.empty())
+            PFCE_THROW(InputError, "--out ", a.out, " is ", kind,
+                       ", not a file or directory: predict writes a mask file and its overlay; "
+                       "expected a .png or .tif name, or a directory");
         GeoReference tags = tags_of(a.input);
         if (!mask.has_extension())
             mask += a.format == "tif"   ? ".tif"
