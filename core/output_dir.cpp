@@ -132,6 +132,17 @@ void MadeDirectories::create(const fs::path& dir, std::error_code& ec) {
         if (fs::is_directory(*it, status)) made_.push_back(*it);
 }
 
+PfceOutputAbove pfce_output_above(const std::string& path) {
+    std::error_code ec;
+    const fs::path given = fs::absolute(path, ec).lexically_normal();
+    for (const fs::path& start : {given, fs::weakly_canonical(given, ec)})
+        for (fs::path p = start.parent_path(); !p.empty(); p = p.parent_path()) {
+            if (fs::is_regular_file(p / kMarker, ec)) return {p.string(), read_marker(p / kMarker)};
+            if (p == p.parent_path()) break;
+        }
+    return {};
+}
+
 std::string cannot_create_dir_reason(const std::string& dir, const std::error_code& failure) {
     // A loop, or a link to nothing, at the directory itself or above it: create_directories
     // says only "File exists" for a link to nothing on the way.

@@ -45,6 +45,16 @@ OutputDirState check_output_dir(const std::string& dir, const std::string& kind,
                                 const std::string& completion_file,
                                 const std::string& flag = "--out");
 
+// The nearest directory above `path` (never `path` itself), as given or through links, that a
+// pfce command filled as its output (a suite's OUT, a synthetic dataset: its .pfce-output marker),
+// and the kind the marker names; both empty where there is none. A command that would write
+// into one that is not its own refuses: the owner's next run (pfce run OUT, data synth --force)
+// refuses the files it did not write, and its --force does not change that.
+struct PfceOutputAbove {
+    std::string dir, kind;
+};
+PfceOutputAbove pfce_output_above(const std::string& path);
+
 // Why `dir` could not be created, after create_directories failed with `failure`: a symbolic link
 // to nothing is said as such ("File exists" named neither the link nor its missing target).
 std::string cannot_create_dir_reason(const std::string& dir, const std::error_code& failure);

@@ -7,7 +7,7 @@
 
 namespace pfce {
 
-std::string data_directory_of(const std::filesystem::path& dir) {
+std::string data_directory_of(const std::filesystem::path& dir, bool itself_masks_ok) {
     namespace fs = std::filesystem;
     std::error_code ec;
     const fs::path given = fs::absolute(dir, ec).lexically_normal();
@@ -25,7 +25,7 @@ std::string data_directory_of(const std::filesystem::path& dir) {
     };
     for (const fs::path& start : {given, d})
         for (fs::path root = start; !root.empty(); root = root.parent_path()) {
-            if (is_mask_directory(root.string()))
+            if (is_mask_directory(root.string()) && !(itself_masks_ok && root == start))
                 return "the mask directory " + fs::weakly_canonical(root, ec).string();
             if (const std::optional<GenericLayout> l = generic_layout(root)) {
                 if (holds(l->images, root))

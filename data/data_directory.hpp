@@ -14,6 +14,8 @@ namespace pfce {
 // directory below one. Compared through links, both as given and resolved (an images/ that links
 // elsewhere is still one). Empty otherwise (a predictions/ folder inside a dataset's root is
 // fine: nothing reads it; so is one where the images lie in the root itself).
-std::string data_directory_of(const std::filesystem::path& dir);
+// `itself_masks_ok`: `dir` itself may be a mask directory (one a command fills again with --force),
+// only what lies above it counts.
+std::string data_directory_of(const std::filesystem::path& dir, bool itself_masks_ok = false);
 
 }  // namespace pfce

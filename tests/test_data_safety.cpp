@@ -987,6 +987,46 @@ TEST(DataSafety, TrainWritesOnlyIntoANewDirectoryOrAnEarlierRun) {
     EXPECT_GT(read_whole_file(run + "/metrics.jsonl").size(), one_epoch.size());
 }
 
+// Nor among ANOTHER dataset's files, nor inside what another command filled (hostile probe:
+// sample, link and train wrote into a second dataset's Labels/ and Images/ and into a suite's
+// OUT, whose next run then refused the files it did not write, --force or not; predict, preview
+// and eval refused the same places), --force or not, before anything is written.
+TEST(DataSafety, OutputsAreNotWrittenIntoAnotherDatasetOrCommandsOutput) {
+    const std::string root = test::temp_dir("safety_other_data");
+    const std::string a = root + "/A", b = root + "/B";
+    for (const std::string& d : {a, b})
+        ASSERT_EQ(test::run_pfce("data synth --out " + d + " --count 4 --size 32 --seed 1").status,
+                  0);
+    const auto before = snapshot(a);
+    for (const char* force : {"", " --force"}) {
+        const test::CommandResult sample = test::run_pfce(
+            "sample --data " + b + " --points 5 --out " + a + "/patches/Labels/pts" + force);
+        EXPECT_EQ(sample.status, 2) << sample.output;
+        EXPECT_MESSAGE_HAS(sample.output, "--out " + a + "/patches/Labels/pts lies in the Labels/");
+        EXPECT_MESSAGE_HAS(sample.output, "--force does not change this");
+    }
+    ASSERT_EQ(test::run_pfce("sample --data " + b + " --points 5 --out " + root + "/sp").status, 0);
+    const test::CommandResult link =
+        test::run_pfce("link --in " + root + "/sp --out " + a + "/patches/Images/lnk --device cpu");
+    EXPECT_EQ(link.status, 2) << link.output;
+    EXPECT_MESSAGE_HAS(link.output, "lies in the Images/");
+    const std::string train =
+        "train --data " + b + " --epochs 1 --batch-size 2 --width 4 --depth 1 --device cpu --out ";
+    const test::CommandResult in_images = test::run_pfce(train + a + "/patches/Images/run");
+    EXPECT_EQ(in_images.status, 2) << in_images.output;
+    EXPECT_MESSAGE_HAS(in_images.output, "lies in the Images/");
+    // The synthetic dataset's root (its .pfce-output marker): data synth --force there refused the
+    // run it did not write.
+    const test::CommandResult in_root = test::run_pfce(train + a + "/run --force");
+    EXPECT_EQ(in_root.status, 2) << in_root.output;
+    EXPECT_MESSAGE_HAS(in_root.output, "--out " + a + "/run lies inside " + a +
+                                           ", the output of synthetic dataset");
+    EXPECT_EQ(snapshot(a), before);
+    ASSERT_EQ(
+        test::run_pfce("data synth --out " + a + " --count 4 --size 32 --seed 2 --force").status,
+        0);
+}
+
 // Masks written among the dataset's own files (sample or link --out inside its image or mask
 // directory) are refused before anything is written; elsewhere inside the dataset's root they are
 // not (a labels folder beside images/ and masks/).

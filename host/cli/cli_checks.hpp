@@ -74,6 +74,27 @@ inline void refuse_output_among_data(const std::string& given, const std::string
                    " elsewhere (--force does not change this)");
 }
 
+// InputError when `out`, a directory a command fills with `what` ("its masks", "the run"), given
+// as `given` ("--out X"), would lie among a dataset's images or masks (read as that dataset's
+// files there) or inside what another pfce command filled (a suite's OUT, a synthetic dataset:
+// that command's next run refuses the files it did not write), --force or not. predict, data
+// preview and eval refused such places; sample, link and train wrote there (hostile-user probe).
+inline void refuse_output_dir_among_others(const std::string& given, const std::string& out,
+                                           const char* what) {
+    refuse_output_below_mask_directory(out, given);
+    if (const std::string data = data_directory_of(out, /*itself_masks_ok=*/true); !data.empty())
+        PFCE_THROW(InputError, given, " lies in ", data,
+                   ", which holds the dataset's images or masks: ", what,
+                   " would lie among them and be read as data; write them elsewhere (--force "
+                   "does not change this)");
+    if (const PfceOutputAbove above = pfce_output_above(out); !above.dir.empty())
+        PFCE_THROW(InputError, given, " lies inside ", above.dir, ", the output of ",
+                   above.kind.empty() ? std::string("another pfce command") : above.kind,
+                   ", which that command's next run would refuse as files it did not write; "
+                   "write ",
+                   what, " elsewhere (--force does not change this)");
+}
+
 // --overlap typed to eval or predict: pixels neighbouring windows share, checked before the
 // checkpoint is read (>= 0), then against the window (overlap_for).
 inline void check_overlap_option(int overlap) {

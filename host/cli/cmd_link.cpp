@@ -33,6 +33,7 @@ void run_link(const LinkFlags& f) {
         o.params.conflict = LinkConflict::lowest;
     else
         PFCE_THROW(InputError, "--conflict ", f.conflict, ": expected unlabelled or lowest");
+    refuse_output_dir_among_others("--out " + o.out_dir, o.out_dir, "its masks");
     if (o.data_options.max_pixels < 1)
         PFCE_THROW(InputError, "--max-pixels ", o.data_options.max_pixels,
                    ": expected a limit >= 1 (a limit; there is no 'no limit')");

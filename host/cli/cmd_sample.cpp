@@ -205,6 +205,7 @@ void say_scaled_counts(const SamplerOptions& so, const Dataset& ds, const char* 
 void run_sample(const SampleFlags& f) {
     keep_freed_memory();
     refuse_unreachable_out(f.out, "--out");
+    refuse_output_dir_among_others("--out " + f.out, f.out, "its masks");
     const Dataset ds = open_dataset(f.data, f.dataset.options(), f.dataset);
     if (f.from_points.empty() && f.class_field_option && f.class_field_option->count() > 0)
         PFCE_THROW(InputError, "--class-field ", f.class_field,

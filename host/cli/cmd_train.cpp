@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
 #include "host/backend/backend_factory.hpp"
+#include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
 #include "host/cli/config_flags.hpp"
 #include "host/experiment/run_curves.hpp"
@@ -330,6 +331,8 @@ void run_train(const TrainArgs& a) {
     // Before anything is written (the labels a run samples go into OUT/labels): OUT is new, empty
     // or an earlier run, and lies outside the dataset and the labels it trains on.
     check_run_dir(cfg, opts);
+    refuse_output_dir_among_others(opts.out_name + " " + cfg.run.out, cfg.run.out,
+                                   "its checkpoints and labels");
     const StopSignals stop_signals;  // Ctrl-C / SIGTERM: save and exit 130
     auto backend = make_backend(cfg.run.device, device_name);
     const Config asked = cfg;
