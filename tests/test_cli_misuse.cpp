@@ -2039,6 +2039,34 @@ TEST(CliMisuse, AFifoWherePfceReadsItsOwnFileIsRefusedNotWaitedOn) {
     const test::CommandResult resume = run("train --resume --out " + root + "/run --epochs 2");
     EXPECT_EQ(resume.status, 2) << resume.output;
     EXPECT_MESSAGE_HAS(resume.output, "last.ckpt is a FIFO (named pipe)");
+    // A config or split list that is a named pipe (hostile probe: train waited for ever), while
+    // one the shell opened (/dev/stdin, <(...)) is read; predict's --out of one image that is a
+    // pipe or device (it wrote /dev/null.png and /dev/null_overlay.png into /dev).
+    fifo(root + "/cfg.toml");
+    const test::CommandResult config =
+        run("train --config " + root + "/cfg.toml --out " + root + "/z --print-config");
+    EXPECT_EQ(config.status, 2) << config.output;
+    EXPECT_MESSAGE_HAS(config.output,
+                       root + "/cfg.toml is a FIFO (named pipe), not a regular file");
+    const test::CommandResult substituted = test::run_command(
+        "bash -c 'timeout 60 \"" + test::pfce_binary() +
+        "\" train --config <(printf \"[run]\\nepochs = 3\\n\") --print-config' 2>&1");
+    EXPECT_EQ(substituted.status, 0) << substituted.output;
+    EXPECT_MESSAGE_HAS(substituted.output, "epochs = 3");
+    fifo(root + "/list.txt");
+    const test::CommandResult list = run("train --data " + fd.root + " --train-list " + root +
+                                         "/list.txt --out " + root + "/z2" + kTiny);
+    EXPECT_EQ(list.status, 2) << list.output;
+    EXPECT_MESSAGE_HAS(list.output, root + "/list.txt is a FIFO (named pipe), not a regular file");
+    fifo(root + "/mask-out");
+    const test::CommandResult one =
+        run("predict --checkpoint " + root + "/run/best.ckpt --input " + fd.root + "/images/" +
+            fd.ids[0] + ".png --out " + root + "/mask-out --device cpu");
+    EXPECT_EQ(one.status, 2) << one.output;
+    EXPECT_MESSAGE_HAS(one.output,
+                       "--out " + root + "/mask-out is a FIFO (named pipe), not a file");
+    EXPECT_FALSE(fs::exists(root + "/mask-out.png"));
+    EXPECT_FALSE(fs::exists(root + "/mask-out_overlay.png"));
     fifo(fd.root + "/dataset.toml");
     const test::CommandResult toml = run("data stats " + fd.root);
     EXPECT_EQ(toml.status, 2) << toml.output;
@@ -2689,7 +2717,9 @@ TEST(CliMisuse, TrainWritesItsSettingsAsAConfigAnotherRunCanStartFrom) {
         expected.replace(at, run.size(), copy);
     expected.replace(expected.find("out = \"" + run + "\""), 8 + run.size(),
                      "out = \"" + copy + "\"");
-    EXPECT_EQ(file_text(copy + "/config.toml"), expected);
+    // The same but for the paths, and so its last line, the checksum of the rest.
+    auto body = [](const std::string& t) { return t.substr(0, t.rfind("# checksum ")); };
+    EXPECT_EQ(body(file_text(copy + "/config.toml")), body(expected));
 
     // A resume with more epochs: the file says the count the run now goes to.
     ASSERT_EQ(test::run_pfce("train --resume --out " + run + " --epochs 2").status, 0);
@@ -2702,6 +2732,26 @@ TEST(CliMisuse, TrainWritesItsSettingsAsAConfigAnotherRunCanStartFrom) {
     }
     ASSERT_EQ(test::run_pfce("train --resume --out " + run + " --epochs 2").status, 0);
     EXPECT_EQ(file_text(config), two);
+    // Edited in place, its last line (the checksum of the rest) kept, as sed -i leaves it: the
+    // user's text is kept beside it and the edit said (a hostile probe's lr and note were
+    // replaced without a word); the copy does not make the directory someone else's.
+    EXPECT_EQ(two.substr(two.rfind('\n', two.size() - 2) + 1, 11), "# checksum ") << two;
+    std::string edited = two;
+    edited.replace(edited.find("lr = 0.003"), 10, "lr = 0.01");
+    edited.insert(edited.rfind("# checksum "), "# my note\n");
+    { std::ofstream(config) << edited; }
+    const test::CommandResult noticed =
+        test::run_pfce("train --resume --out " + run + " --epochs 2");
+    ASSERT_EQ(noticed.status, 0) << noticed.output;
+    EXPECT_MESSAGE_HAS(noticed.output, config + " was edited by hand");
+    EXPECT_MESSAGE_HAS(noticed.output, "They are kept in " + config + ".edited");
+    EXPECT_EQ(file_text(config), two);
+    EXPECT_EQ(file_text(config + ".edited"), edited);
+    { std::ofstream(config) << edited; }
+    ASSERT_EQ(test::run_pfce("train --resume --out " + run + " --epochs 2").status, 0);
+    EXPECT_EQ(file_text(config + ".edited.2"), edited);  // the first copy is not replaced
+    EXPECT_EQ(test::run_pfce("train --resume --out " + run + " --epochs 2").output.find("edited"),
+              std::string::npos);  // written by pfce again: no edit
     // Paths as a suite gives them (relative to where it ran) are written absolute: from another
     // directory the file names the same data.
     Config relative;

@@ -624,6 +624,16 @@ TEST(Trainer, ResumeRefusesRepeatedEpochsAndSaysMissingOnes) {
     write_file_atomically(first.metrics_path, halves);
     EXPECT_MESSAGE_HAS(test::input_error_message([&] { train_unet(*b, c, in, resume); }),
                        "metrics.jsonl: line 2 has no epoch number (1, 2, ...)");
+    // A line past the checkpoint before the last (epoch 1 edited to 99) is no line a stop leaves:
+    // refused, not dropped as "run again" with the record of epoch 1 it replaced.
+    std::string ahead = text;
+    const std::size_t one = ahead.find("\"epoch\":1");
+    ASSERT_NE(one, std::string::npos);
+    ahead.replace(one, 9, "\"epoch\":99");
+    write_file_atomically(first.metrics_path, ahead);
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { train_unet(*b, c, in, resume); }),
+                       "metrics.jsonl: line 2 repeats or goes back to epoch 2 after epoch 99");
+    EXPECT_EQ(read_whole_file(first.metrics_path), ahead);
 
     write_file_atomically(first.metrics_path, "");
     testing::internal::CaptureStderr();

@@ -22,6 +22,7 @@
 
 #include "core/dir_lock.hpp"
 #include "core/file_io.hpp"
+#include "core/hash.hpp"
 #include "core/log.hpp"
 #include "core/op_variants.hpp"
 #include "core/output_dir.hpp"
@@ -192,20 +193,22 @@ void trim_metrics(const std::string& path, int completed_epochs) {
             j["epoch"].get<std::int64_t>() < 1 || j["epoch"].get<std::int64_t>() > kMaxEpochs)
             bad_metrics_line(path, m.number[i], "has no epoch number (1, 2, ...)", m.raw[i]);
         epoch = j["epoch"].get<int>();
-        if (epoch > completed_epochs) {
-            // Written after the checkpoint (a stop between the line and the checkpoint): that
-            // epoch is run again. Said once, below.
-            dropped.push_back(epoch);
-            continue;
-        }
         // Epochs are appended in order, once each: a line out of order or repeated is an edited
-        // or concatenated file, whose curves would go back in time.
+        // or concatenated file, whose curves would go back in time. The lines past the checkpoint
+        // too: those a stop leaves are the last ones (an epoch 99 between 4 and 6 was dropped as
+        // "run again", and the record of epoch 5 it replaced lost without a word).
         if (epoch <= last)
             bad_metrics_line(path, m.number[i],
                              "repeats or goes back to epoch " + std::to_string(epoch) +
                                  " after epoch " + std::to_string(last),
                              m.raw[i]);
         last = epoch;
+        if (epoch > completed_epochs) {
+            // Written after the checkpoint (a stop between the line and the checkpoint): that
+            // epoch is run again. Said once, below.
+            dropped.push_back(epoch);
+            continue;
+        }
         ++n_kept;
         kept += m.raw[i] + "\n";
     }
@@ -450,6 +453,21 @@ class TrainingRun {
             return;
         }
         try {
+            // Edited by hand (a hostile probe's lr and note were replaced without a word): the
+            // edits set nothing (the checkpoints hold the settings), but they are the user's
+            // text, kept beside it under a name of its own.
+            if (opts_.resume && run_config_edited(path)) {
+                std::string kept = path + ".edited";
+                for (int n = 2; fs::exists(fs::symlink_status(kept, ec)); ++n)
+                    kept = path + ".edited." + std::to_string(n);
+                write_file_atomically(kept, read_whole_file(path));
+                log_warn(path,
+                         " was edited by hand: a resume takes its settings from the run's "
+                         "checkpoints, so the edits set nothing. They are kept in ",
+                         kept, " (pfce train --config ", shell_word(kept),
+                         " --out NEW_DIR starts a run with them), and ", kRunConfigFile,
+                         " holds the settings this run goes on with");
+            }
             write_file_atomically(path, run_config_text(cfg_));
         } catch (const std::exception& e) {  // a full disk: the checkpoints hold them anyway
             log_warn("the run's settings were not written to ", path, ": ", e.what());
@@ -1438,7 +1456,10 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
             impostors.push_back(name);
         else if (!is_temp_name(name) && !(name == "labels" && is_label_cache(e.path())) &&
                  !(name == kRunCurvesFile && is_run_curves(e.path().string())) &&
-                 !(name == kRunConfigFile && is_run_config(e.path().string())) && ++n_other <= 3)
+                 !((name == kRunConfigFile ||
+                    name.rfind(std::string(kRunConfigFile) + ".edited", 0) == 0) &&
+                   is_run_config(e.path().string())) &&
+                 ++n_other <= 3)
             other += (other.empty() ? "" : ", ") + name;
     }
     if (ec) PFCE_THROW(InputError, "cannot list ", flag, " ", out, ": ", ec.message());
@@ -1514,7 +1535,12 @@ bool is_run_config(const std::string& path) {
     return first.rfind(kRunConfigMarker, 0) == 0;
 }
 
-std::string run_config_text(const Config& given) {
+namespace {
+
+constexpr const char* kRunConfigChecksum = "# checksum ";
+
+// run_config_text without its last line, the checksum of what comes before it.
+std::string run_config_body(const Config& given) {
     // Absolute paths, so the file starts the same run from any directory (a suite's runs hold
     // them as the suite gave them: relative, they named another dataset from elsewhere).
     Config cfg = given;
@@ -1542,6 +1568,25 @@ std::string run_config_text(const Config& given) {
         o += (decided_by_dir ? "# " : "") + line + "\n";
     }
     return o;
+}
+
+}  // namespace
+
+std::string run_config_text(const Config& given) {
+    const std::string body = run_config_body(given);
+    return body + kRunConfigChecksum + hex64(fnv1a64(body.data(), body.size())) + "\n";
+}
+
+bool run_config_edited(const std::string& path) {
+    if (!is_run_config(path)) return false;
+    const std::string text = read_whole_file(path);
+    const std::size_t at = text.rfind(kRunConfigChecksum);
+    if (at == std::string::npos || (at > 0 && text[at - 1] != '\n'))
+        return false;  // an older pfce's: no checksum to tell an edit by
+    const std::string body = text.substr(0, at);
+    std::string sum = text.substr(at + std::char_traits<char>::length(kRunConfigChecksum));
+    while (!sum.empty() && (sum.back() == '\n' || sum.back() == '\r')) sum.pop_back();
+    return sum != hex64(fnv1a64(body.data(), body.size()));
 }
 
 StoredRun stored_run(const std::string& out_dir) {

@@ -62,6 +62,10 @@ bool is_run_curves(const std::string& path);
 inline constexpr const char* kRunConfigFile = "config.toml";
 inline constexpr const char* kRunConfigMarker = "# pfce run settings";
 bool is_run_config(const std::string& path);
+// Whether the run's config.toml at `path` was edited since pfce wrote it: its last line, the
+// checksum of the text above it, no longer matches (false for a file without one: an older
+// pfce's). A resume keeps an edited one as config.toml.edited before writing it again.
+bool run_config_edited(const std::string& path);
 std::string run_config_text(const Config& cfg);
 
 struct TrainResult {
