@@ -2544,6 +2544,19 @@ TEST(CliMisuse, EvalPerImageScoresAreWrittenWithoutReplacingFiles) {
     }
     EXPECT_EQ(file_text(run + "/curves.svg"), curves);
     EXPECT_FALSE(fs::exists(root + "/other-run/curves.svg"));
+    // Windows a pixel apart are said with what they cost (a hostile probe saw only an ETA of
+    // hours); the overlap of a whole window is refused.
+    const std::string windows = "eval --checkpoint " + run + "/last.ckpt --device cpu --window 32";
+    const test::CommandResult dense_windows = test::run_pfce(windows + " --overlap 31");
+    EXPECT_EQ(dense_windows.status, 0) << dense_windows.output;
+    EXPECT_MESSAGE_HAS(dense_windows.output,
+                       "--overlap 31 of a 32-pixel window: windows 1 pixel apart predict each "
+                       "pixel about 1024 times (576x the work of the default --overlap 8)");
+    EXPECT_EQ(test::run_pfce(windows + " --overlap 16").output.find("--overlap 16 of"),
+              std::string::npos);
+    const test::CommandResult whole = test::run_pfce(windows + " --overlap 32");
+    EXPECT_EQ(whole.status, 2) << whole.output;
+    EXPECT_MESSAGE_HAS(whole.output, "--overlap 32: expected fewer pixels than the window (32");
 
     // --bootstrap: the mIoU's interval over the images scored, in the table and the JSON.
     const test::CommandResult boot = test::run_pfce(

@@ -846,6 +846,14 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
                                          "/stray/a.png and would be read with it");
     EXPECT_EQ(read_whole_file(root + "/stray/a.wld"), world);
     EXPECT_FALSE(fs::exists(root + "/stray/a.png"));
+    // With --force it goes with the new mask, and that is said (it went without a word).
+    const test::CommandResult forced_stray =
+        test::run_pfce(again + plain + " --out " + root + "/stray --force");
+    EXPECT_EQ(forced_stray.status, 0) << forced_stray.output;
+    EXPECT_MESSAGE_HAS(
+        forced_stray.output,
+        "removed with --force, as they belonged to the mask it replaced: " + root + "/stray/a.wld");
+    EXPECT_FALSE(fs::exists(root + "/stray/a.wld"));
     // Never a file of anyone else's (diff review): not an input's other world file (the mask
     // beside its input), not the .prj of a user's a.tif beside a new a.png, --force or not.
     std::ofstream(chips + "/a.wld") << world;

@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/log.hpp"
 #include "core/output_dir.hpp"
 #include "data/data_directory.hpp"
 #include "data/dataset.hpp"
@@ -110,6 +111,22 @@ inline int overlap_for(int overlap, bool typed, int window, bool window_typed) {
     if (overlap >= window)
         PFCE_THROW(InputError, "--overlap ", overlap, ": expected fewer pixels than the window (",
                    window, window_typed ? ", --window" : ", the run's window", ")");
+    // Windows a few pixels apart predict each pixel (window/step)^2 times: --overlap 63 of 64
+    // showed nothing but an ETA of hours (hostile probe). Said, with what the default costs.
+    const int step = window - overlap;
+    if (step * 8 < window) {
+        const double times =
+            (static_cast<double>(window) / step) * (static_cast<double>(window) / step);
+        const int d_step = window - default_overlap(window);
+        const double d_times =
+            (static_cast<double>(window) / d_step) * (static_cast<double>(window) / d_step);
+        log_warn("--overlap ", overlap, " of a ", window, "-pixel window: windows ", step,
+                 step == 1 ? " pixel" : " pixels", " apart predict each pixel about ",
+                 static_cast<long long>(times + 0.5), " times (",
+                 static_cast<long long>(times / d_times + 0.5),
+                 "x the work of the default --overlap ", default_overlap(window),
+                 "); an overlap of a quarter to a half of the window is usual");
+    }
     return overlap;
 }
 

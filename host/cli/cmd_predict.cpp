@@ -1177,7 +1177,8 @@ void run_predict(const PredictArgs& a) {
         // Without --force none replaces a file: another predict writing the same names into this
         // --out meanwhile (several may share one, for different inputs) is an error, not a mix.
         StagedFiles staged;
-        std::string about;  // the confidence map's summary
+        std::string about;                 // the confidence map's summary
+        std::vector<std::string> removed;  // files of the replaced mask --force removes
         try {
             if (tif)
                 write_tiff_indexed(staged.stage(j.mask), written, colours, geo,
@@ -1222,8 +1223,10 @@ void run_predict(const PredictArgs& a) {
                 unsure += below;
             }
             // Only with --force: one that appeared since the check above is another command's.
-            if (a.force)
-                for (const std::string& p : j.stale_companions(kept)) staged.drop(p);
+            if (a.force) {
+                removed = j.stale_companions(kept);
+                for (const std::string& p : removed) staged.drop(p);
+            }
             try {
                 staged.commit(a.force || j.finishes_interrupted);
             } catch (const InputError& e) {  // an output another command wrote meanwhile
@@ -1245,6 +1248,14 @@ void run_predict(const PredictArgs& a) {
         if (!j.sidecars.empty()) where += ", georeference carried from " + j.sidecars.describe();
         std::printf("%s -> %s (%dx%d%s%s)\n", j.input.c_str(), j.mask.c_str(), img.width,
                     img.height, where.c_str(), about.c_str());
+        // What --force removed is said as the refusal without it said it would be (a probe's
+        // .prj and .aux.xml went without a word).
+        if (!removed.empty()) {
+            std::string names;
+            for (const std::string& p : removed) names += (names.empty() ? "" : ", ") + p;
+            std::printf("  removed with --force, as they belonged to the mask it replaced: %s\n",
+                        names.c_str());
+        }
         std::fflush(stdout);  // each line as its image is done (a log, a watcher)
         for (std::size_t c = 0; c < counts.size(); ++c) total[c] += counts[c];
         pixels += static_cast<std::int64_t>(pred.labels.size()) - no_data;
