@@ -144,7 +144,9 @@ std::string check_pair_sizes(const std::string& image, const std::string& mask,
     if (is_jpeg_file(mask))
         PFCE_THROW(InputError, mask,
                    ": a JPEG mask; lossy compression changes label values, so "
-                   "masks must be PNG or TIFF");
+                   "masks must be PNG or TIFF (colour_tolerance cannot make a JPEG one: convert "
+                   "the masks to PNG, then set [mask] colour_tolerance in dataset.toml for the "
+                   "colours the compression moved)");
     const ImageInfo b = probe_image(mask);
     if (!b.lossy.empty())
         PFCE_THROW(InputError, mask, ": a ", b.lossy, "-compressed mask; ", b.lossy,
@@ -298,13 +300,34 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
                            : " whose writing did not finish (it was stopped or killed): "
                              "masks.json, written last, is missing. Run the command that made "
                              "it again");
-        if (found.empty())
+        if (found.empty()) {
+            // A parent of datasets (LoveDA's Train/ of Urban/ and Rural/, each with its
+            // dataset.toml) or a dataset's images/: the datasets found a level below, or the root
+            // above, are what to give.
+            std::string below;
+            int n_below = 0;
+            for (const auto& e : fs::directory_iterator(r, ec)) {
+                if (!e.is_directory(ec)) continue;
+                const fs::path d = e.path();
+                if (detail::has_generic_layout(d) || detail::has_tiles_layout(d) ||
+                    fs::is_directory(d / "patches" / "Images", ec) ||
+                    fs::is_directory(d / "Images", ec))
+                    if (++n_below <= 4) below += (below.empty() ? "" : ", ") + d.string();
+            }
+            const fs::path up = normal.parent_path();
+            const bool root_above = !up.empty() && detail::has_generic_layout(up);
             PFCE_THROW(InputError, "cannot tell the dataset kind of ", root,
                        ": expected patches/Images + patches/Labels (Kaggle patches), "
                        "top_potsdam_*_RGB.tif "
                        "tiles, or a dataset.toml (generic: images/ + masks/ beside it, or the "
                        "directories its [files] images and masks name; README.md's \"Your own "
-                       "data\" shows one)");
+                       "data\" shows one)",
+                       n_below > 0 ? "; datasets lie a level below it, give one of them: " + below +
+                                         (n_below > 4 ? ", ..." : "")
+                       : root_above
+                           ? "; " + up.string() + " holds a dataset.toml: give that directory"
+                           : std::string());
+        }
         if (found.size() > 1) {
             // What each kind was recognised by, so the file that should not be there is seen.
             std::string which;

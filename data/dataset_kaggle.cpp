@@ -48,10 +48,13 @@ Numbered numbered_files(const fs::path& dir, const std::string& prefix) {
         n.erase(0, std::min(n.find_first_not_of('0'), n.size() - 1));
         detail::add_sample_file(out, n, e.path());
     }
-    detail::warn_of_files_left_out(dir.string(), std::move(left_out), "image",
-                                   "a Potsdam Kaggle directory reads " + prefix +
-                                       "N.tif, .png or .jpg (N a number) alone; rename a file "
-                                       "to read it");
+    detail::warn_of_files_left_out(
+        dir.string(), std::move(left_out), "image",
+        "a Potsdam Kaggle directory reads " + prefix +
+            (prefix == "Label_" ? "N.tif or .png (N a number) alone (a mask is never "
+                                  "JPEG: lossy, it changes label values)"
+                                : "N.tif, .png or .jpg (N a number) alone") +
+            "; rename a file to read it");
     return out;
 }
 
@@ -66,7 +69,7 @@ void DatasetBuilder::scan_kaggle(Dataset& ds, const fs::path& dir) {
     const auto images = numbered_files(images_dir, "Image_");
     const auto labels = numbered_files(labels_dir, "Label_");
     if (images.empty())
-        PFCE_THROW(InputError, "empty dataset: no Image_N.tif or Image_N.png files in ",
+        PFCE_THROW(InputError, "empty dataset: no Image_N.tif, .png or .jpg files in ",
                    images_dir.string(), " (dataset root ", ds.root_, ")");
     for (const auto& [n, path] : labels)
         if (!images.count(n))

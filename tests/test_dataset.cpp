@@ -137,6 +137,7 @@ TEST(KaggleDataset, OrderedNumericallyAndPngAccepted) {
                                  "/patches/Images: 1 image file is not read (Image_5 (1).png): a "
                                  "Potsdam Kaggle directory reads Image_N.tif, .png or .jpg");
     EXPECT_MESSAGE_HAS(said, dir + "/patches/Labels: 1 image file is not read (Label_5 (1).png)");
+    EXPECT_MESSAGE_HAS(said, "reads Label_N.tif or .png (N a number) alone (a mask is never JPEG");
     EXPECT_EQ(said.find("notes.txt"), std::string::npos) << said;
 }
 
@@ -1416,6 +1417,19 @@ TEST(DatasetKindDetection, UnknownAmbiguousAndNamedKinds) {
     EXPECT_MESSAGE_HAS(msg, dir);
     EXPECT_MESSAGE_HAS(msg, "cannot tell the dataset kind");
     EXPECT_MESSAGE_HAS(msg, "the directories its [files] images and masks name");
+    // A parent of datasets (LoveDA's Train/ of Urban/ and Rural/) names them; a dataset's own
+    // images/ names the root above (both said only "cannot tell").
+    const std::string parent = test::temp_dir("ds_kind_parent");
+    fs::create_directories(parent + "/Urban/images");
+    fs::create_directories(parent + "/Rural");
+    for (const char* d : {"Urban", "Rural"})
+        write_text(parent + "/" + d + "/dataset.toml", "[classes]\nnames = [\"a\", \"b\"]\n");
+    msg = input_error_message([&] { Dataset::open(parent); });
+    EXPECT_MESSAGE_HAS(msg, "; datasets lie a level below it, give one of them: ");
+    EXPECT_MESSAGE_HAS(msg, parent + "/Rural");
+    EXPECT_MESSAGE_HAS(msg, parent + "/Urban");
+    msg = input_error_message([&] { Dataset::open(parent + "/Urban/images"); });
+    EXPECT_MESSAGE_HAS(msg, "; " + parent + "/Urban holds a dataset.toml: give that directory");
     msg = input_error_message([&] { Dataset::open(dir + "/nope"); });
     EXPECT_MESSAGE_HAS(msg, "does not exist");
     write_kaggle(dir, {0});
