@@ -2,6 +2,8 @@
 #include "data/picture_text.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 
 namespace pfce {
@@ -45,8 +47,10 @@ int composed_latin1(int base, int mark) {
 // The characters of `text` as glyph indices: printable ASCII as itself, a UTF-8 Latin-1 letter
 // (U+00A0..U+00FF: "Gebäude", "végétation") as its own glyph, and so a letter with a combining
 // accent after it (NFD) where Latin-1 has the two as one; another combining accent is left off
-// its letter (the letter is the closer reading), any other character is '?' once (its
-// continuation bytes skipped; a stray one is no character).
+// its letter (the letter is the closer reading), any other character its code point in hex
+// ("<6771>" for 東: ids and class names in CJK, Cyrillic or Greek were all "??", rows of a
+// sheet no one could tell apart), a malformed sequence '?' (a stray continuation byte is no
+// character).
 std::vector<int> glyphs_of(std::string_view text) {
     constexpr int kQuestion = '?' - 32, kLatin1 = 95;  // the glyph table's first Latin-1 entry
     std::vector<int> g;
@@ -69,7 +73,26 @@ std::vector<int> glyphs_of(std::string_view text) {
         const int code = (c == 0xC2 || c == 0xC3) && (next & 0xC0) == 0x80
                              ? ((c & 0x1F) << 6) | (next & 0x3F)
                              : -1;
-        g.push_back(code >= 0xA0 && code <= 0xFF ? kLatin1 + code - 0xA0 : kQuestion);
+        if (code >= 0xA0 && code <= 0xFF) {
+            g.push_back(kLatin1 + code - 0xA0);
+            continue;
+        }
+        // Any other: its code point, from a well-formed 2-4 byte sequence.
+        const int extra = c >= 0xF0 && c < 0xF8 ? 3 : c >= 0xE0 ? 2 : c >= 0xC2 ? 1 : 0;
+        std::uint32_t cp = c & (0x3F >> extra);
+        bool ok = extra > 0 && i + extra < text.size();
+        for (int k = 1; ok && k <= extra; ++k) {
+            const auto b = static_cast<unsigned char>(text[i + k]);
+            ok = (b & 0xC0) == 0x80;
+            cp = (cp << 6) | (b & 0x3F);
+        }
+        if (!ok) {
+            g.push_back(kQuestion);
+            continue;
+        }
+        char hex[12];
+        std::snprintf(hex, sizeof hex, "<%X>", cp);
+        for (const char* h = hex; *h; ++h) g.push_back(*h - 32);
     }
     static_assert(kGlyphCount == kLatin1 + 96, "data/glyphs.inc: 95 ASCII, then 96 Latin-1");
     return g;
@@ -102,14 +125,23 @@ std::string fit_text(std::string_view text, int max_width) {
     const int room = max_width / kGlyphWidth - 3;  // characters before "..."
     if (room <= 0)
         return std::string(static_cast<std::size_t>(std::max(0, max_width / kGlyphWidth)), '.');
+    // A character at a time, with the combining accents after it (never cut from their letter),
+    // each as wide as its glyphs (a code point drawn in hex is several).
+    auto starts = [&](std::size_t i) {
+        return (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 &&
+               combining_mark_at(text, i) < 0;
+    };
     std::string out;
-    int chars = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        // A combining accent belongs to the letter before it: never cut from it, never counted.
-        const bool starts =
-            (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && combining_mark_at(text, i) < 0;
-        if (starts && chars++ == room) break;
-        out += text[i];
+    int used = 0;
+    for (std::size_t i = 0; i < text.size();) {
+        std::size_t j = i + 1;
+        while (j < text.size() && !starts(j)) ++j;
+        const std::string_view one = text.substr(i, j - i);
+        const int w = static_cast<int>(glyphs_of(one).size());
+        if (used + w > room) break;
+        out += one;
+        used += w;
+        i = j;
     }
     return out + "...";
 }

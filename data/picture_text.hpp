@@ -13,8 +13,9 @@
 
 namespace pfce {
 
-// Pixels `text` takes on one line: a fixed advance per character (a UTF-8 sequence is one
-// character; the glyphs are ASCII and Latin-1, any other character is drawn as '?').
+// Pixels `text` takes on one line: a fixed advance per glyph (the glyphs are ASCII and Latin-1,
+// a UTF-8 sequence of either is one; any other character is drawn as its code point in hex,
+// "<6771>", so names in other scripts stay distinct; a malformed sequence is '?').
 int text_width(std::string_view text);
 // Pixels of a line of text, spacing below included.
 int text_line_height();

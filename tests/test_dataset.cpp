@@ -1901,8 +1901,8 @@ TEST(DataCommand, PreviewWritesADecodableSheet) {
 }
 
 // Text on pictures: the glyphs ink where they should (a '|' is one column, a space nothing), a
-// UTF-8 name is one '?' per character, text too long for its room is cut with "...", a legend
-// wraps to its width and shows each class's colour inside an outline of the text's colour.
+// UTF-8 name past Latin-1 is drawn as code points, text too long for its room is cut with "...", a
+// legend wraps to its width and shows each class's colour inside an outline of the text's colour.
 TEST(PictureText, GlyphsTitlesAndLegend) {
     EXPECT_EQ(text_width("abc"), 3 * text_width("a"));
     EXPECT_EQ(text_width("Gebäude"), text_width("Gebaude"));  // 'ä' is two bytes, one character
@@ -1917,8 +1917,14 @@ TEST(PictureText, GlyphsTitlesAndLegend) {
     EXPECT_NE(drawn("ä"), drawn("a"));
     EXPECT_NE(drawn("ä"), drawn("?"));
     EXPECT_NE(drawn("é"), drawn("è"));
-    EXPECT_EQ(drawn("€"), drawn("?"));
-    EXPECT_EQ(text_width("€"), text_width("?"));
+    // Past Latin-1, a character is its code point in hex: 東京 and 日本 (both "??" before, two
+    // rows of a sheet no one could tell apart) stay apart; a malformed sequence is one '?'.
+    EXPECT_EQ(drawn("€"), drawn("<20AC>"));
+    EXPECT_EQ(text_width("東京"), text_width("<6771><4EAC>"));
+    EXPECT_NE(drawn("東京"), drawn("日本"));
+    EXPECT_EQ(drawn("\xE6\x9D"), drawn("?"));
+    EXPECT_EQ(drawn("\xF0\x9F\x98\x80"), drawn("<1F600>"));
+    EXPECT_EQ(fit_text("東京 tower", 9 * text_width("a")), "東...");
     EXPECT_EQ(drawn("\x80"), drawn(""));  // a stray continuation byte is no character
     // A letter and a combining accent (NFD, as macOS names files): the Latin-1 letter they make
     // ("e" + U+0301 is "é"), or the letter alone where Latin-1 has none ("c" + caron); never '?'.
