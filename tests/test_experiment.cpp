@@ -824,6 +824,12 @@ TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a/b\" }]\n", p, {p, "a/b"}));
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \".hidden\" }]\n", p,
                              {p, ".hidden", "the first no '.'"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"-rf\" }]\n", p,
+                             {p, "-rf", "would read as an option"}));
+    for (const char* name : {".hidden", "-rf", "..", "a/b"})
+        EXPECT_TRUE(fails_naming(
+            std::string("[suite]\nname = \"") + name + "\"\nexperiments = [{ id = \"a\" }]\n", p,
+            {p, name, "expected a plain name"}));
     for (const char* taken : {"data", "cache", "report.md", "val_loss.svg", "report.md.new"})
         EXPECT_TRUE(
             fails_naming(std::string("[suite]\nexperiments = [{ id = \"") + taken + "\" }]\n", p,

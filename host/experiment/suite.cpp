@@ -90,14 +90,16 @@ void check_id(const ExperimentSpec& e) {
         PFCE_THROW(InputError, e.source,
                    ": no experiment id: an experiment file needs an [experiment] table with id = "
                    "\"...\" (an inline entry, id = \"...\")");
-    bool ok = !e.id.empty() && e.id.size() <= 64 && e.id[0] != '.';
+    bool ok = !e.id.empty() && e.id.size() <= 64 && e.id[0] != '.' && e.id[0] != '-';
     for (char ch : e.id)
         ok = ok &&
              (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.');
     if (!ok)
         PFCE_THROW(InputError, e.source, ": experiment id \"", e.id,
                    "\": expected 1-64 characters of letters, digits, '-', '_' or '.', the first "
-                   "no '.' (it names a directory, and a leading '.' would hide it)");
+                   "no '.' (it names a directory, and a leading '.' would hide it) and no '-' "
+                   "(--only ",
+                   e.id, " would read as an option)");
     // The names pfce run uses in OUT itself: an experiment's directory may not be one of them.
     // (NAME.new: a new report written beside one edited during the run.)
     for (const char* taken : {"data", "cache", "report.md", "report.html", "results.json",
@@ -224,12 +226,13 @@ Suite suite_from_table(const toml::table& root, const std::string& path,
     check_keys(*st, {"name", "description", "experiments", "grid_images", "seeds"}, ssrc);
     s.name = get_string(*st, "name", fs::path(path).stem().string(), ssrc);
     // The name is a directory of runs/ (runs/<name>): one plain component, never a path.
-    if (s.name.empty() || s.name == "." || s.name == ".." ||
+    if (s.name.empty() || s.name.front() == '.' || s.name.front() == '-' ||
         s.name.find_first_of("/\\") != std::string::npos ||
         std::isspace(static_cast<unsigned char>(s.name.front())) ||
         std::isspace(static_cast<unsigned char>(s.name.back())))
         PFCE_THROW(InputError, ssrc, ": name = \"", s.name,
-                   "\": expected a plain name (it becomes the directory runs/<name>)");
+                   "\": expected a plain name (it becomes the directory runs/<name>; not "
+                   "starting with '.', which would hide it, or '-', which reads as an option)");
     s.description = get_string(*st, "description", "", ssrc);
     if (const toml::node* g = st->get("grid_images")) {
         if (!g->is_integer() || g->as_integer()->get() < 0 || g->as_integer()->get() > 64)
