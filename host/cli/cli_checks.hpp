@@ -115,11 +115,12 @@ inline int overlap_for(int overlap, bool typed, int window, bool window_typed) {
     // showed nothing but an ETA of hours (hostile probe). Said, with what the default costs.
     const int step = window - overlap;
     if (step * 8 < window) {
-        const double times =
-            (static_cast<double>(window) / step) * (static_cast<double>(window) / step);
-        const int d_step = window - default_overlap(window);
-        const double d_times =
-            (static_cast<double>(window) / d_step) * (static_cast<double>(window) / d_step);
+        auto per_pixel = [&](int s) {  // windows over a pixel, windows s pixels apart
+            const double r = static_cast<double>(window) / s;
+            return r * r;
+        };
+        const double times = per_pixel(step);
+        const double d_times = per_pixel(window - default_overlap(window));
         log_warn("--overlap ", overlap, " of a ", window, "-pixel window: windows ", step,
                  step == 1 ? " pixel" : " pixels", " apart predict each pixel about ",
                  static_cast<long long>(times + 0.5), " times (",

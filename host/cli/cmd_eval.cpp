@@ -110,17 +110,16 @@ void check_eval_output(const EvalArgs& a, const std::string& flag, const std::st
                        ", which eval reads; write it elsewhere");
     refuse_output_among_data(flag + " " + path, path, "it");
     // A suite's results (pfce run's results.csv and charts beside results.json).
-    const fs::path beside = fs::path(path).parent_path();
+    const fs::path parent = fs::path(path).parent_path();
+    const fs::path beside = parent.empty() ? fs::path(".") : parent;
     std::error_code ec;
-    if (fs::exists((beside.empty() ? fs::path(".") : beside) / "results.json", ec) &&
-        fs::exists(path, ec))
+    if (fs::exists(beside / "results.json", ec) && fs::exists(path, ec))
         PFCE_THROW(InputError, flag, " ", path,
                    " is a suite's result (results.json lies beside it); write it elsewhere");
     // A training run's curves, which it draws again after every epoch (--force replaced them
     // with the confusion matrix; a resumed run then left that alone and drew no curves).
     const bool run_beside =
-        fs::exists((beside.empty() ? fs::path(".") : beside) / "last.ckpt", ec) ||
-        fs::exists((beside.empty() ? fs::path(".") : beside) / "metrics.jsonl", ec);
+        fs::exists(beside / "last.ckpt", ec) || fs::exists(beside / "metrics.jsonl", ec);
     if ((fs::exists(path, ec) && is_run_curves(path)) ||
         (run_beside && fs::path(path).filename() == kRunCurvesFile))
         PFCE_THROW(InputError, flag, " ", path,
