@@ -39,6 +39,8 @@ CudaContext::CudaContext(int device_ordinal) : device(device_ordinal) {
     PFCE_CUDA_CHECK(cudaEventCreateWithFlags(&bulk_copied, cudaEventDisableTiming));
     for (UploadSlot& slot : upload_slots)
         PFCE_CUDA_CHECK(cudaEventCreateWithFlags(&slot.copied, cudaEventDisableTiming));
+    tickets = static_cast<unsigned int*>(alloc_device(kTicketSlots * sizeof(unsigned int)));
+    PFCE_CUDA_CHECK(cudaMemsetAsync(tickets, 0, kTicketSlots * sizeof(unsigned int), stream));
 }
 
 CudaContext::~CudaContext() {
@@ -54,6 +56,7 @@ CudaContext::~CudaContext() {
     if (bulk_copied) PFCE_CUDA_CHECK_LOG(cudaEventDestroy(bulk_copied));
     if (compute_mark) PFCE_CUDA_CHECK_LOG(cudaEventDestroy(compute_mark));
     if (upload_stream) PFCE_CUDA_CHECK_LOG(cudaStreamDestroy(upload_stream));
+    if (tickets) PFCE_CUDA_CHECK_LOG(cudaFree(tickets));
     if (workspace_) PFCE_CUDA_CHECK_LOG(cudaFree(workspace_));
     if (precision_scratch_) PFCE_CUDA_CHECK_LOG(cudaFree(precision_scratch_));
     if (cudnn) cudnnDestroy(cudnn);

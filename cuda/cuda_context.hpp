@@ -33,6 +33,13 @@ struct CudaContext {
     // each thread's channels fixed, 4 at a time where the channels and pointers allow.
     bool bn_by_channel = false;
 
+    // Counters by which the last block of a kernel to finish knows it is the last: each block
+    // takes a ticket with atomicInc(counter, blocks - 1), which returns blocks - 1 to the last
+    // and wraps the counter back to 0, so it is 0 at every launch without a memset (nor a graph
+    // node for one). Made and zeroed with the context; one slot per kernel that uses one.
+    enum TicketSlot { kFocalCountTicket, kFocalPassTicket, kTicketSlots };
+    unsigned int* tickets = nullptr;
+
     // Returns at least `bytes` of device scratch, reused across calls; grows (and frees the old
     // block after the stream drains) only when a larger request arrives.
     void* workspace(std::size_t bytes);

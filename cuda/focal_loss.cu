@@ -1,8 +1,9 @@
 // CUDA backend: the fused partial focal loss (DESIGN §2). The reference kernel: three launches, no
 // host sync (the variant "single_launch", cuda/focal_loss_single.cu, does it in one; the variant
 // "vec4", cuda/focal_loss_vec4.cu, the run default, replaces step 2 with a pass of 4 pixels a
-// thread; the variant "two_launch" also counts 16 labels a load in step 1 and lets the last block
-// of vec4's pass do step 3):
+// thread; the variant "two_launch" counts 16 labels a load in step 1, whose last block also
+// computes the normalizer, and lets the last block of vec4's pass do step 3: two launches, no
+// memset):
 //   1. count labelled pixels per class from the u8 labels (integer counts: exact, deterministic);
 //   2. one fused pass, a thread per pixel over NCHW (consecutive threads = consecutive pixels, so
 //      every channel plane is read coalesced), that reads each logit once, keeps the pixel's C
@@ -10,6 +11,7 @@
 //   3. one block sums the partials in a fixed order and divides by the normalizer.
 // Per-pixel formulas: core/kernels/focal.hpp, shared with host/cpu/focal_loss.cpp.
 #include <cmath>
+#include <cstdint>
 
 #include "core/kernels/byte_count.hpp"
 #include "core/kernels/focal.hpp"
@@ -49,22 +51,37 @@ __global__ void focal_count_kernel(const unsigned char* labels, long long npix, 
             atomicAdd(&counts[k], static_cast<unsigned long long>(block_counts[k]));
 }
 
-// focal_count_kernel's counts, 16 labels a load (two_launch): a thread counts class k in its uint4
-// four bytes at a time (kernels::count_bytes_equal), its warp sums by shuffles, one lane a warp
-// adds to the block's counts and the block to the global ones. The npix % 16 labels past the last
-// whole load are the first block's. On the H100 the byte-a-thread kernel, a ballot per class and
-// byte, read the 4 MB of a (16,512,512) batch in 17 us, at 7% of DRAM bandwidth.
+// What two_launch's count leaves for the pass (its last block writes them all, so nothing is
+// zeroed before it): the counts the finish reads, and what the pass reads at its start.
+struct FocalCountOut {
+    unsigned long long* counts;  // (c)
+    float* inv_norm;             // 1 / normalizer (focal_inv_norm)
+    unsigned int* dense;         // whether at least half the pixels are labelled
+    unsigned int* ticket;        // CudaContext::tickets slot: 0 at launch, 0 again after it
+};
+
+// focal_count_kernel's counts, 16 labels a load (two_launch), finished by its last block: a thread
+// counts class k in its uint4 four bytes at a time (kernels::count_bytes_equal), its warp sums by
+// shuffles, one lane a warp adds to the block's counts, and the block stores them (class-major,
+// a.block_counts). The last block to take a ticket adds those up and writes the counts, the
+// normalizer's inverse and the dense flag, so the pass needs neither a memset before the count
+// (atomic adds into zeroed counts did) nor a per-block normalizer. The labels before the first
+// 16-byte boundary and past the last whole load (split) are block 0's. On the H100 the
+// byte-a-thread kernel, a ballot per class and byte, read the 4 MB of a (16,512,512) batch in
+// 17 us, at 7% of DRAM bandwidth.
 template <int CMAX>
 __global__ void __launch_bounds__(kThreads)
-    focal_count16_kernel(const uint4* labels16, long long n16, const unsigned char* tail, int ntail,
-                         int c, unsigned long long* counts) {
+    focal_count16_kernel(const __grid_constant__ FocalArgs a, kernels::Aligned16Split split,
+                         FocalCountOut out) {
     __shared__ unsigned int block_counts[CMAX];
     for (int k = threadIdx.x; k < CMAX; k += blockDim.x) block_counts[k] = 0;
     __syncthreads();
+    const int c = a.c;
     unsigned int mine[CMAX];
 #pragma unroll
     for (int k = 0; k < CMAX; ++k) mine[k] = 0;
-    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < n16;
+    const uint4* labels16 = reinterpret_cast<const uint4*>(a.labels + split.head);
+    for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < split.n16;
          i += 1LL * gridDim.x * blockDim.x) {
         const uint4 v = labels16[i];
 #pragma unroll
@@ -73,10 +90,16 @@ __global__ void __launch_bounds__(kThreads)
                 mine[k] += kernels::count_bytes_equal(v.x, k) + kernels::count_bytes_equal(v.y, k) +
                            kernels::count_bytes_equal(v.z, k) + kernels::count_bytes_equal(v.w, k);
     }
-    if (blockIdx.x == 0 && static_cast<int>(threadIdx.x) < ntail) {
-        const int y = tail[threadIdx.x];
+    if (blockIdx.x == 0) {  // threads 0-15 the head's bytes, 16-31 the tail's
+        const int t = static_cast<int>(threadIdx.x);
+        const long long at = t < split.head                   ? t
+                             : t >= 16 && t - 16 < split.tail ? split.head + 16 * split.n16 + t - 16
+                                                              : -1;
+        if (at >= 0) {
+            const int y = a.labels[at];
 #pragma unroll
-        for (int k = 0; k < CMAX; ++k) mine[k] += k == y;  // a constant index: no local memory
+            for (int k = 0; k < CMAX; ++k) mine[k] += k == y;  // a constant index: no local memory
+        }
     }
     const int lane = threadIdx.x & 31;
 #pragma unroll
@@ -87,9 +110,28 @@ __global__ void __launch_bounds__(kThreads)
             if (lane == 0 && v) atomicAdd(&block_counts[k], v);
         }
     __syncthreads();
-    for (int k = threadIdx.x; k < c; k += blockDim.x)
-        if (block_counts[k])
-            atomicAdd(&counts[k], static_cast<unsigned long long>(block_counts[k]));
+    for (int k = threadIdx.x; k < c; k += blockDim.x) {
+        a.block_counts[k * gridDim.x + blockIdx.x] = block_counts[k];
+        __threadfence();  // visible device-wide before this block takes its ticket
+    }
+    __shared__ bool last;
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicInc(out.ticket, gridDim.x - 1) == gridDim.x - 1;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    __shared__ unsigned long long totals[CMAX];
+    focal_detail::sum_block_counts<CMAX>(a, gridDim.x, totals);
+    if (threadIdx.x == 0) {
+        unsigned long long labelled = 0;
+        for (int k = 0; k < c; ++k) {
+            out.counts[k] = totals[k];
+            labelled += totals[k];
+        }
+        *out.inv_norm = kernels::focal_inv_norm(
+            kernels::focal_normalizer(totals, a.alpha, c, a.normalize_alpha != 0));
+        *out.dense = 2 * labelled >= static_cast<unsigned long long>(a.npix) ? 1u : 0u;
+    }
 }
 
 // Normalizer: labelled count or sum of alpha over labelled pixels, in class order.
@@ -149,19 +191,20 @@ __global__ void __launch_bounds__(kThreads)
 // Which kernels run steps 1-3 (the variants but single_launch, which runs its own).
 struct FocalPlan {
     bool vec4_pass;   // step 2: vec4's 4-pixel pass where it can run (it says), else this file's
-    bool two_launch;  // step 1 16 labels a load where they are 16-byte aligned; step 3 by the
-                      // last block of vec4's pass where it runs
+    bool two_launch;  // step 1 16 labels a load, finished by its last block (nothing to zero);
+                      // step 3 by the last block of vec4's pass where it runs
 };
 
 template <int CMAX>
-void launch_focal(FocalArgs& a, unsigned long long* counts, FocalPlan plan, cudaStream_t stream) {
-    if (plan.two_launch && aligned16(a.labels)) {
-        const long long n16 = a.npix / 16;
+void launch_focal(FocalArgs& a, FocalPlan plan, unsigned long long* counts, FocalCountOut out,
+                  cudaStream_t stream) {
+    if (plan.two_launch) {
+        const kernels::Aligned16Split split =
+            kernels::split_for_16_byte_loads(reinterpret_cast<std::uintptr_t>(a.labels), a.npix);
         launch("focal_count16_kernel", focal_count16_kernel<CMAX>,
-               grid_for(n16, kThreads, kMaxCountBlocks), kThreads, stream,
-               reinterpret_cast<const uint4*>(a.labels), n16, a.labels + 16 * n16,
-               static_cast<int>(a.npix % 16), a.c, counts);
+               grid_for(split.n16, kThreads, kMaxCountBlocks), kThreads, stream, a, split, out);
     } else {
+        PFCE_CUDA_CHECK(cudaMemsetAsync(counts, 0, kMaxClasses * sizeof(*counts), stream));
         launch("focal_count_kernel", focal_count_kernel<CMAX>,
                grid_for(a.npix, kThreads, kMaxCountBlocks), kThreads, stream, a.labels, a.npix, a.c,
                counts);
@@ -206,30 +249,40 @@ void CudaBackend::focal_loss(const Tensor& logits, const Tensor& labels, const F
     if (focal_kernel_ == FocalKernel::single_launch && focal_detail::launch_focal_single(a, *ctx_))
         return;
 
-    // Scratch: per-class counts and two_launch's finished-block count (zeroed together), then the
-    // per-block partials (8-byte aligned).
-    const std::size_t count_bytes = (kMaxClasses + 1) * sizeof(unsigned long long);
-    const std::size_t bytes = count_bytes + kMaxLossBlocks * sizeof(double);
+    // Scratch, 8-byte aligned parts: the per-class counts (zeroed before the count kernels that
+    // add into them; two_launch's writes them), two_launch's 1 / normalizer and dense flag, the
+    // per-block loss partials, two_launch's per-block class counts.
+    const std::size_t count_bytes = kMaxClasses * sizeof(unsigned long long);
+    const std::size_t flag_bytes = sizeof(float) + sizeof(unsigned int);
+    const std::size_t partial_bytes = kMaxLossBlocks * sizeof(double);
+    const std::size_t bytes = count_bytes + flag_bytes + partial_bytes +
+                              std::size_t{kMaxCountBlocks} * kMaxClasses * sizeof(unsigned int);
     char* ws = static_cast<char*>(ctx_->workspace(bytes));
     auto* counts = reinterpret_cast<unsigned long long*>(ws);
+    auto* inv_norm = reinterpret_cast<float*>(ws + count_bytes);
+    auto* dense = reinterpret_cast<unsigned int*>(ws + count_bytes + sizeof(float));
     a.counts = counts;
-    a.pass_done = reinterpret_cast<unsigned int*>(counts + kMaxClasses);
-    a.partials = reinterpret_cast<double*>(ws + count_bytes);
-    PFCE_CUDA_CHECK(cudaMemsetAsync(counts, 0, count_bytes, stream));
+    a.inv_norm = inv_norm;
+    a.dense = dense;
+    a.partials = reinterpret_cast<double*>(ws + count_bytes + flag_bytes);
+    a.block_counts = reinterpret_cast<unsigned int*>(ws + count_bytes + flag_bytes + partial_bytes);
+    a.pass_done = ctx_->tickets + CudaContext::kFocalPassTicket;
+    const FocalCountOut out{counts, inv_norm, dense,
+                            ctx_->tickets + CudaContext::kFocalCountTicket};
 
     // Registers hold the pixel's C logits: instantiate for a few class-count bounds.
     const bool two = focal_kernel_ == FocalKernel::two_launch;
     const FocalPlan plan{focal_kernel_ == FocalKernel::vec4 || two, two};
     if (a.c <= 2)
-        launch_focal<2>(a, counts, plan, stream);
+        launch_focal<2>(a, plan, counts, out, stream);
     else if (a.c <= 4)
-        launch_focal<4>(a, counts, plan, stream);
+        launch_focal<4>(a, plan, counts, out, stream);
     else if (a.c <= 8)
-        launch_focal<8>(a, counts, plan, stream);
+        launch_focal<8>(a, plan, counts, out, stream);
     else if (a.c <= 16)
-        launch_focal<16>(a, counts, plan, stream);
+        launch_focal<16>(a, plan, counts, out, stream);
     else
-        launch_focal<32>(a, counts, plan, stream);
+        launch_focal<32>(a, plan, counts, out, stream);
 }
 
 }  // namespace pfce

@@ -28,10 +28,14 @@ struct FocalArgs {
     const unsigned char* labels;       // (N,H,W)
     float* dlogits;                    // (N,C,H,W) or null
     const unsigned long long* counts;  // three launches: (C) labelled pixels per class
-    unsigned int* block_counts;        // single launch: (CMAX, grid) per-block class counts
+    unsigned int* block_counts;        // single launch, two_launch: (CMAX, grid) per-block counts
     double* partials;                  // (gridDim.x) per-block loss sums
-    unsigned int* pass_done;  // two_launch: blocks of the pass finished (zeroed with the counts)
-    float* loss;              // (1)
+    // two_launch: 1 / normalizer and whether at least half the pixels are labelled, from the
+    // count's last block; the pass's ticket counter (CudaContext::tickets).
+    const float* inv_norm;
+    const unsigned int* dense;
+    unsigned int* pass_done;
+    float* loss;  // (1)
     long long hw, npix;
     kernels::FastDivmod hw_div;   // single launch: pixel index -> (image, pixel in image)
     kernels::FastDivmod hw4_div;  // single launch, 4 pixels a thread: group -> (image, group)
@@ -62,7 +66,8 @@ inline bool aligned16(const void* p) {
 // (of loss partials), or returns 0 (nothing launched) where it cannot run: more than 8 classes,
 // an image size not a multiple of 4, unaligned tensors, or more images than max_blocks. With
 // `finish` (two_launch), the last block to finish also sums the partials into the loss (counting
-// the finished blocks in a.pass_done, which must be 0 at launch), so no finish kernel follows.
+// the finished blocks with a.pass_done, a ticket counter: 0 at launch, wrapped back to 0 by the
+// last block), so no finish kernel follows.
 unsigned launch_focal_vec4(const FocalArgs& a, unsigned max_blocks, bool finish,
                            cudaStream_t stream);
 
@@ -78,6 +83,23 @@ __device__ __forceinline__ void focal_finish_block(const FocalArgs& a, int npart
     if (threadIdx.x == 0)
         a.loss[0] = kernels::focal_mean(
             total, kernels::focal_normalizer(a.counts, a.alpha, a.c, a.normalize_alpha != 0));
+}
+
+// Labelled pixels per class over the grid, into totals (shared, CMAX entries), from each block's
+// counts in a.block_counts (class-major, nblocks a class: coalesced reads where every block's
+// counts are summed, storing them block-major made each lane read a sector of its own). Through L2
+// (__ldcg): two_launch's last block reads counts other blocks wrote in the same launch. Integer
+// sums: any order gives one result. Every thread of the block must call it.
+template <int CMAX>
+__device__ void sum_block_counts(const FocalArgs& a, unsigned nblocks, unsigned long long* totals) {
+    for (int k = 0; k < a.c; ++k) {
+        unsigned long long v = 0;
+        for (unsigned b = threadIdx.x; b < nblocks; b += blockDim.x)
+            v += __ldcg(a.block_counts + k * nblocks + b);
+        v = block_sum_warps(v);
+        if (threadIdx.x == 0) totals[k] = v;
+    }
+    __syncthreads();
 }
 
 // block_counts[k] (shared, CMAX entries) <- the labels == k (k < c) in this block's share of a
@@ -173,13 +195,14 @@ __device__ __forceinline__ void focal_pixel(float (&z)[CMAX], int y, const Focal
 // Four consecutive pixels of one image: their labels y4, channel k's four logits at
 // logits[k * hw] (16-byte aligned: hw % 4 == 0 and aligned planes), so each channel is one float4
 // load and, into dlogits (or nowhere when null), one float4 store. A group with no labelled pixel
-// reads no logits.
-template <int CMAX, int G>
+// reads no logits, but then its logit loads wait for its labels' round trip; kLoadAll loads them
+// without looking at the labels (where most pixels are labelled), with the same results.
+template <int CMAX, int G, bool kLoadAll = false>
 __device__ __forceinline__ void focal_group4(const float* logits, float* dlogits, long long hw,
                                              uchar4 y4, const FocalArgs& a, float inv_norm,
                                              double& sum) {
     const int y[4] = {y4.x, y4.y, y4.z, y4.w};
-    const bool any = y[0] < a.c || y[1] < a.c || y[2] < a.c || y[3] < a.c;
+    const bool any = kLoadAll || y[0] < a.c || y[1] < a.c || y[2] < a.c || y[3] < a.c;
     float z[4][CMAX];
 #pragma unroll
     for (int k = 0; k < CMAX; ++k) {

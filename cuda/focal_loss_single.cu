@@ -37,22 +37,7 @@ __device__ void count_block_labels(const FocalArgs& a) {
     __shared__ unsigned int counts[CMAX];
     count_labels_in_block<CMAX>(a.labels, a.npix, a.c, counts);
     for (int k = threadIdx.x; k < a.c; k += blockDim.x)
-        a.block_counts[k * gridDim.x + blockIdx.x] = counts[k];  // class-major: see below
-}
-
-// Labelled pixels per class over the whole grid, into totals (shared, CMAX entries). Every block
-// reads every block's counts: class-major storage makes those reads coalesced (block-major, each
-// lane read a sector of its own).
-template <int CMAX>
-__device__ void sum_block_counts(const FocalArgs& a, unsigned long long* totals) {
-    for (int k = 0; k < a.c; ++k) {
-        unsigned long long v = 0;
-        for (unsigned b = threadIdx.x; b < gridDim.x; b += blockDim.x)
-            v += a.block_counts[k * gridDim.x + b];
-        v = block_sum_warps(v);
-        if (threadIdx.x == 0) totals[k] = v;
-    }
-    __syncthreads();
+        a.block_counts[k * gridDim.x + blockIdx.x] = counts[k];  // class-major: sum_block_counts
 }
 
 // One pixel a thread (any size, any C).
@@ -115,7 +100,7 @@ __global__ void __launch_bounds__(kThreads, VEC == 4 ? kMinBlocksPerSm<CMAX> : 1
     __shared__ unsigned long long totals[CMAX];
     __shared__ float inv_norm_shared;
     __shared__ double norm_shared;
-    sum_block_counts<CMAX>(a, totals);
+    sum_block_counts<CMAX>(a, gridDim.x, totals);
     if (threadIdx.x == 0) {
         norm_shared = kernels::focal_normalizer(totals, a.alpha, a.c, a.normalize_alpha != 0);
         inv_norm_shared = kernels::focal_inv_norm(norm_shared);

@@ -15,8 +15,11 @@
 //     summation order does not depend on the GPU.
 // On the H100 (bench/results/2026-12-06-h100-d23e679) this pass ran at 0.87 of copy bandwidth,
 // the three launches around it at 0.65: the count and finish kernels took a quarter of the time.
-// The variant two_launch therefore counts 16 labels a load (cuda/focal_loss.cu) and runs this
-// pass with kFinish: the last block to finish sums the partials, in the finish kernel's order.
+// The variant two_launch therefore counts 16 labels a load (cuda/focal_loss.cu), whose last block
+// leaves 1 / normalizer and whether most pixels are labelled, and runs this pass with kFinish: no
+// per-block normalizer and barrier before the first load, the logits of a mostly labelled batch
+// loaded beside their labels, and the last block to finish sums the partials, in the finish
+// kernel's order (so two_launch's bits are vec4's).
 #include <cstdint>
 
 #include "cuda/common.cuh"
@@ -29,12 +32,21 @@ namespace {
 template <int CMAX, int G, bool kFinish>
 __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<CMAX>)
     focal_vec4_kernel(const __grid_constant__ FocalArgs a) {
-    __shared__ float inv_norm_shared;
-    if (threadIdx.x == 0)
-        inv_norm_shared = kernels::focal_inv_norm(
-            kernels::focal_normalizer(a.counts, a.alpha, a.c, a.normalize_alpha != 0));
-    __syncthreads();
-    const float inv_norm = inv_norm_shared;
+    // two_launch's count left 1 / normalizer and the dense flag: read without a barrier, their
+    // round trip overlaps the labels'. vec4 computes it per block first, before any load.
+    float inv_norm;
+    bool dense = false;
+    if constexpr (kFinish) {
+        inv_norm = *a.inv_norm;
+        dense = *a.dense != 0;
+    } else {
+        __shared__ float inv_norm_shared;
+        if (threadIdx.x == 0)
+            inv_norm_shared = kernels::focal_inv_norm(
+                kernels::focal_normalizer(a.counts, a.alpha, a.c, a.normalize_alpha != 0));
+        __syncthreads();
+        inv_norm = inv_norm_shared;
+    }
     const long long hw = a.hw, groups = hw / 4;
     const long long plane0 = static_cast<long long>(blockIdx.y) * a.c * hw;  // this image
     const uchar4* labels4 = reinterpret_cast<const uchar4*>(a.labels + blockIdx.y * hw);
@@ -47,8 +59,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<CMAX>)
         const uchar4 y4 = next;
         next = g + stride < groups ? labels4[g + stride] : none;
         const long long base = plane0 + 4 * g;
-        focal_group4<CMAX, G>(a.logits + base, a.dlogits ? a.dlogits + base : nullptr, hw, y4, a,
-                              inv_norm, sum);
+        float* const dlogits = a.dlogits ? a.dlogits + base : nullptr;
+        // Mostly labelled (the flag): the logits are loaded beside the labels, not after them.
+        if (dense)
+            focal_group4<CMAX, G, true>(a.logits + base, dlogits, hw, y4, a, inv_norm, sum);
+        else
+            focal_group4<CMAX, G>(a.logits + base, dlogits, hw, y4, a, inv_norm, sum);
     }
     const double block_total = block_sum_warps(sum);
     const unsigned nparts = gridDim.x * gridDim.y;
@@ -59,7 +75,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<CMAX>)
         __shared__ bool last;
         if (threadIdx.x == 0) {
             __threadfence();
-            last = atomicAdd(a.pass_done, 1u) == nparts - 1;
+            last = atomicInc(a.pass_done, nparts - 1) == nparts - 1;  // wraps back to 0
         }
         __syncthreads();
         if (last) {

@@ -228,6 +228,27 @@ TEST(FocalLoss, WordByteCountMatchesALoopOverTheBytes) {
     }
 }
 
+// two_launch's count splits its labels into the bytes before the first 16-byte boundary, whole
+// 16-byte loads and the bytes after them: every byte exactly once, at every address mod 16 and
+// every length up to a few loads.
+TEST(FocalLoss, SixteenByteSplitCoversEveryByteOnce) {
+    for (std::uintptr_t address = 4096; address < 4096 + 48; ++address)
+        for (long long n = 0; n <= 70; ++n) {
+            SCOPED_TRACE(::testing::Message() << "address " << address << " n " << n);
+            const kernels::Aligned16Split s = kernels::split_for_16_byte_loads(address, n);
+            EXPECT_EQ(s.head + 16 * s.n16 + s.tail, n);
+            EXPECT_TRUE(s.head >= 0 && s.head < 16 && s.head <= n);
+            EXPECT_TRUE(s.tail >= 0 && s.tail < 16);
+            EXPECT_GE(s.n16, 0);
+            if (s.n16 > 0) {
+                EXPECT_EQ((address + static_cast<std::uintptr_t>(s.head)) % 16, 0u);
+            }
+            // As many whole loads as fit after the boundary.
+            const long long boundary = static_cast<long long>((16 - address % 16) % 16);
+            EXPECT_EQ(s.n16, n > boundary ? (n - boundary) / 16 : 0);
+        }
+}
+
 TEST(FocalLoss, GammaZeroIsCrossEntropy) {
     const int n = 2, c = 5, h = 7, w = 9;
     const std::int64_t hw = h * w;
@@ -615,11 +636,13 @@ TEST(FocalLossGpu, EveryVariantMatchesCpu) {
     EXPECT_THROW(gpu->select_op_variant("focal_loss", "no_such_kernel"), InputError);
 }
 
-// two_launch is vec4's pass with another count and with the partials summed by the pass's last
-// block, in the finish kernel's order: the same bits as vec4, loss and gradient, on shapes whose
-// label count has a remainder past the last 16-label load (1, 21 and 5100 pixels an image) and
-// none, where vec4's pass runs and where it cannot (C > 8, odd sizes), one call after another on
-// grids of different sizes (the finished-block count must start at 0 every call).
+// two_launch is vec4's pass with another count (which also leaves the normalizer and the dense
+// flag) and with the partials summed by the pass's last block, in the finish kernel's order: the
+// same bits as vec4, loss and gradient, on shapes whose label count has a remainder past the last
+// 16-label load (1, 21 and 5100 pixels an image) and none, where vec4's pass runs and where it
+// cannot (C > 8, odd sizes), all labelled, 70% (both dense: logits loaded beside the labels) and
+// 10% (the labels read first), one call after another on grids of different sizes (both ticket
+// counters must be back at 0 after every call).
 TEST(FocalLossGpu, TwoLaunchHasVec4sBits) {
     PFCE_REQUIRE_GPU(gpu);
     const GpuCase cases[] = {
@@ -632,12 +655,12 @@ TEST(FocalLossGpu, TwoLaunchHasVec4sBits) {
         {1, 6, 2048, 2056, 2.0f, LossNormalize::labelled},
     };
     std::uint64_t seed = 1200;
-    for (int round = 0; round < 2; ++round)
+    for (const double unlabelled : {0.3, 0.9, 0.0})
         for (const GpuCase& k : cases) {
             SCOPED_TRACE(::testing::Message() << "N" << k.n << " C" << k.c << " " << k.h << "x"
-                                              << k.w << " round " << round);
+                                              << k.w << " unlabelled " << unlabelled);
             Tensor logits = test::random_f32({k.n, k.c, k.h, k.w}, ++seed, -6.0f, 6.0f);
-            Tensor labels = random_labels({k.n, k.h, k.w}, k.c, 0.3, ++seed);
+            Tensor labels = random_labels({k.n, k.h, k.w}, k.c, unlabelled, ++seed);
             FocalLossParams p{k.gamma, ramp_alpha(k.c), k.normalize};
             gpu->select_op_variant("focal_loss", "vec4");
             LossResult want = run_loss(*gpu, logits, labels, p);
@@ -648,6 +671,57 @@ TEST(FocalLossGpu, TwoLaunchHasVec4sBits) {
             EXPECT_EQ(std::memcmp(got.dlogits.raw(), want.dlogits.raw(), got.dlogits.bytes()), 0);
             EXPECT_EQ(run_loss(*gpu, logits, labels, p, false).loss, want.loss);
         }
+}
+
+// The loss on labels that start `offset` bytes into a device buffer whose other bytes are class 0,
+// so a count that reads a byte outside the labels, or one twice, counts a class 0 too many.
+LossResult run_loss_on_labels_at(Backend& b, const Tensor& logits_host, const Tensor& labels_host,
+                                 const FocalLossParams& p, std::size_t offset) {
+    Tensor buffer_host = Tensor::host({labels_host.numel() + 32}, DType::u8);
+    std::memcpy(buffer_host.data<std::uint8_t>() + offset, labels_host.raw(), labels_host.bytes());
+    Tensor buffer = test::to_backend(b, buffer_host);
+    Tensor labels(labels_host.shape(), DType::u8, buffer.device(),
+                  static_cast<std::uint8_t*>(buffer.raw()) + offset, nullptr);
+    Tensor logits = test::to_backend(b, logits_host);
+    Tensor loss = b.zeros({1}, DType::f32);
+    Tensor dlogits = b.zeros(logits_host.shape(), DType::f32);
+    b.focal_loss(logits, labels, p, loss, dlogits);
+    return {test::to_host(b, loss).data<float>()[0], test::to_host(b, dlogits)};
+}
+
+// two_launch's count reads 16 labels a load from the first 16-byte boundary on and the bytes
+// before it and past the last whole load one by one: labels at every offset from a boundary
+// (0-16), on sizes with none, a few and many whole loads, match the CPU, and vec4 on the same
+// labels bit for bit (its pass runs where the labels are 4-byte aligned, the one-pixel pass
+// elsewhere, for both).
+TEST(FocalLossGpu, TwoLaunchCountsLabelsAtAnyAddress) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = test::cpu_backend();
+    const GpuCase cases[] = {
+        {1, 6, 1, 5, 2.0f, LossNormalize::labelled},
+        {1, 6, 4, 9, 0.0f, LossNormalize::alpha},
+        {2, 6, 17, 300, 2.0f, LossNormalize::labelled},
+    };
+    std::uint64_t seed = 1300;
+    for (const GpuCase& k : cases) {
+        Tensor logits = test::random_f32({k.n, k.c, k.h, k.w}, ++seed, -6.0f, 6.0f);
+        Tensor labels = random_labels({k.n, k.h, k.w}, k.c, 0.3, ++seed);
+        FocalLossParams p{k.gamma, ramp_alpha(k.c), k.normalize};
+        const LossResult want = run_loss(*cpu, logits, labels, p);
+        for (std::size_t offset = 0; offset <= 16; ++offset) {
+            SCOPED_TRACE(::testing::Message() << "N" << k.n << " C" << k.c << " " << k.h << "x"
+                                              << k.w << " labels at offset " << offset);
+            gpu->select_op_variant("focal_loss", "vec4");
+            const LossResult vec4 = run_loss_on_labels_at(*gpu, logits, labels, p, offset);
+            gpu->select_op_variant("focal_loss", "two_launch");
+            const LossResult got = run_loss_on_labels_at(*gpu, logits, labels, p, offset);
+            EXPECT_NEAR(got.loss, want.loss, 1e-6 + 1e-5 * std::fabs(want.loss));
+            EXPECT_TRUE(gradient_within_scale(want.dlogits, got.dlogits,
+                                              gradient_scale(labels, k.c, p), kGradientRel));
+            EXPECT_EQ(got.loss, vec4.loss);
+            EXPECT_EQ(std::memcmp(got.dlogits.raw(), vec4.dlogits.raw(), got.dlogits.bytes()), 0);
+        }
+    }
 }
 
 TEST(FocalLoss, CpuHasOneImplementationAndSaysSo) {

@@ -31,4 +31,18 @@ PFCE_HD inline int count_bytes_equal(std::uint32_t word, std::uint32_t byte) {
     return popcount32(~(t | x | 0x7f7f7f7fu));
 }
 
+// n bytes from `address` as 16-byte loads: `head` bytes before the first 16-byte boundary (fewer
+// than 16, and no more than n), `n16` whole 16-byte words, `tail` bytes after them (fewer than 16).
+// two_launch's label count reads the words with uint4 loads and the few bytes around them one by
+// one, so labels at any address (a view into a larger buffer) take the fast count.
+struct Aligned16Split {
+    long long head, n16, tail;
+};
+PFCE_HD inline Aligned16Split split_for_16_byte_loads(std::uintptr_t address, long long n) {
+    long long head = static_cast<long long>((16 - address % 16) % 16);
+    if (head > n) head = n;
+    const long long n16 = (n - head) / 16;
+    return {head, n16, n - head - 16 * n16};
+}
+
 }  // namespace pfce::kernels
