@@ -476,9 +476,10 @@ int run(const Options& opt_in) {
     }
 
     // What `pfce train` runs on this device: every family's run default (core/op_variants.hpp),
-    // eager and as a replayed step graph, a trainer of its own (a model takes its activations'
-    // layout and storage when it is built). The headline above stays the reference kernels, so
-    // one run compares both; the profile below is of these defaults.
+    // eager and as a replayed step graph (run.step_graph's default on CUDA), a trainer of its own
+    // (a model takes its activations' layout and storage when it is built). The headline above
+    // stays the reference kernels, so one run compares both; the profile below is of these
+    // defaults.
     if (cuda) {
         const std::vector<KernelChoice> chosen = select_kernels(*backend, "", false);
         Trainer td(*backend, o);
@@ -524,8 +525,8 @@ int run(const Options& opt_in) {
         }
         result["run_defaults"] = d;
         std::fprintf(stderr,
-                     "bench_train: run defaults (%s): %.2f images/s (%.2fx reference kernels), as "
-                     "a step graph %.2f images/s\n",
+                     "bench_train: run defaults (%s): %.2f images/s op by op (%.2fx reference "
+                     "kernels), as a step graph (what pfce train runs) %.2f images/s\n",
                      kernel_choices_text(chosen).c_str(), o.batch / te.median_s,
                      timing.median_s / te.median_s, o.batch / tg.median_s);
     }
@@ -581,7 +582,9 @@ int run(const Options& opt_in) {
                 json& d = result["run_defaults"];
                 d[key] = d["images_per_s"].get<double>() / p;
                 d["step_graph"][key] = d["step_graph"]["images_per_s"].get<double>() / p;
-                std::fprintf(stderr, "bench_train:   run defaults %.2fx, as a step graph %.2fx\n",
+                std::fprintf(stderr,
+                             "bench_train:   run defaults op by op %.2fx, as a step graph (what "
+                             "pfce train runs) %.2fx\n",
                              d[key].get<double>(), d["step_graph"][key].get<double>());
             }
             if (std::string(mode) != "channels_last_amp_bf16" || !result.contains("bf16_storage"))

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -100,6 +101,19 @@ TEST(Config, SectionedFilesJsonAndTomlTextRoundTrip) {
     EXPECT_EQ(c.loss.alpha, (std::vector<double>{1.0, 2.5}));
     EXPECT_FALSE(c.data.augment);
     EXPECT_EQ(c.labels.points, (std::vector<int>{5, 6}));
+    EXPECT_EQ(c.run.step_graph, std::nullopt);  // unset: auto
+    // run.step_graph takes true, false and "auto" (any case), and writes back what it read.
+    for (const auto& [text, want] :
+         std::vector<std::pair<std::string, std::optional<bool>>>{{"true", true},
+                                                                  {"false", false},
+                                                                  {"\"auto\"", std::nullopt},
+                                                                  {"\"Auto\"", std::nullopt}}) {
+        const Config g =
+            load_config_file(write(dir, "graph.toml", "[run]\nstep_graph = " + text + "\n"));
+        EXPECT_EQ(g.run.step_graph, want) << text;
+        EXPECT_EQ(to_json(load_config_file(write(dir, "graph_again.toml", to_toml_text(g)))),
+                  to_json(g));
+    }
     // Checkpoint JSON and the TOML a user can start from both come back equal.
     EXPECT_EQ(to_json(config_from_json(to_json(c), "json")), to_json(c));
     const std::string again = write(dir, "again.toml", to_toml_text(c));
@@ -189,6 +203,16 @@ TEST(Config, SwitchesWorkAloneWithAValueAndNegated) {
     // The last of two values wins, as for every flag; a switch and its negation together are an
     // error, not a silent pick.
     EXPECT_MESSAGE_HAS(shown("--step-graph --step-graph false"), "step_graph = false");
+    // run.step_graph is a switch that may also be auto, its default.
+    EXPECT_MESSAGE_HAS(shown(""), "step_graph = \"auto\"");
+    EXPECT_MESSAGE_HAS(shown("--step-graph"), "step_graph = true");
+    EXPECT_MESSAGE_HAS(shown("--no-step-graph"), "step_graph = false");
+    EXPECT_MESSAGE_HAS(shown("--step-graph false --step-graph AUTO"), "step_graph = \"auto\"");
+    const test::CommandResult maybe =
+        test::run_pfce("train --out " + dir + "/r --step-graph maybe --print-config");
+    EXPECT_NE(maybe.status, 0);
+    EXPECT_MESSAGE_HAS(maybe.output, "maybe");
+    EXPECT_MESSAGE_HAS(maybe.output, "true, false or auto");
     const test::CommandResult both =
         test::run_pfce("train --out " + dir + "/r --augment --no-augment --print-config");
     EXPECT_NE(both.status, 0);
@@ -377,6 +401,9 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[data]\ntrain_frac = 0.9\nval_frac = 0.2\n", "data.val_frac"},
         {"[optimizer]\nlr = inf\n", "optimizer.lr"},
         {"[run]\ndevice = \"gpu\"\n", "run.device"},
+        {"[run]\nstep_graph = \"sometimes\"\n",
+         "run.step_graph\" = \"sometimes\": expected true, false or \"auto\""},
+        {"[run]\nstep_graph = 1\n", "run.step_graph\" = 1: expected true, false or \"auto\""},
         {"[model]\ndepth = 9\n", "model.depth"},
         {"[loss]\nalpha = [1, -2]\n", "loss.alpha"},
         {"[loss]\nalpha = \"automatic\"\n", "loss.alpha"},

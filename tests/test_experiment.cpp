@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -1106,7 +1107,8 @@ TEST(SuiteFile, GpuCheckSuiteLoads) {
         EXPECT_EQ(e.config.model.depth, 4) << e.id;
         EXPECT_EQ(e.config.model.width, 32) << e.id;
         EXPECT_EQ(e.config.data.synthetic_count, 320) << e.id;
-        EXPECT_TRUE(e.config.run.step_graph) << e.id << ": the CUDA graph runs end to end";
+        EXPECT_EQ(e.config.run.step_graph, std::optional<bool>(true))
+            << e.id << ": the CUDA graph runs end to end";
         // Two epochs of a smoke test leave the plateau schedule no time to act, as a run says.
         for (const auto& u : unused_settings(e.config))
             if (u.key != "schedule.plateau_patience") ADD_FAILURE() << u.message;

@@ -5,6 +5,7 @@
 // step replayed against training op by op (bit for bit, deterministic cuDNN).
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -251,8 +252,8 @@ std::vector<nlohmann::json> metrics_without_timings(const std::string& path) {
 }
 
 // Three epochs of a tiny U-Net (clipping and the CRF term on, so every part of the step is in the
-// body) on `b`, run.step_graph as given.
-TrainResult train_small(Backend& b, const std::string& device, bool step_graph,
+// body) on `b`, run.step_graph as given (nullopt: unset, auto).
+TrainResult train_small(Backend& b, const std::string& device, std::optional<bool> step_graph,
                         const std::string& name, bool deterministic = false,
                         const std::string& kernels = "", const std::string& precision = "auto",
                         int crf_warmup = 0) {
@@ -324,9 +325,10 @@ TEST(StepGraph, InterruptedRunReportsItsCounts) {
 }
 
 // On the plain CPU backend run.step_graph says once, before training, that it has no effect, and
-// trains op by op, the same (its try at recording says nothing more).
+// trains op by op, the same (its try at recording says nothing more). Unset (auto, the default),
+// the CPU does not try, and says nothing about graphs.
 TEST(StepGraph, CpuRunFallsBackToTheSameRun) {
-    CpuBackend b1, b2;
+    CpuBackend b1, b2, b3;
     const TrainResult eager = train_small(b1, "cpu", false, "cpu_graph_off");
     testing::internal::CaptureStderr();
     const TrainResult graph = train_small(b2, "cpu", true, "cpu_graph_on");
@@ -341,15 +343,26 @@ TEST(StepGraph, CpuRunFallsBackToTheSameRun) {
         << graph.step_graph_failure;
     EXPECT_EQ(metrics_without_timings(graph.metrics_path),
               metrics_without_timings(eager.metrics_path));
+
+    testing::internal::CaptureStderr();
+    const TrainResult plain = train_small(b3, "cpu", std::nullopt, "cpu_graph_auto");
+    const std::string plain_said = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(plain_said.find("graph"), std::string::npos) << plain_said;
+    EXPECT_EQ(plain.step_graph.replays, 0);
+    EXPECT_EQ(plain.step_graph_failure, "");
+    EXPECT_EQ(metrics_without_timings(plain.metrics_path),
+              metrics_without_timings(eager.metrics_path));
 }
 
 // ---- CUDA ----------------------------------------------------------------------------------
 
 // The real thing: a run whose steps are CUDA graph replays gives the bits of the run op by op
 // (deterministic cuDNN, so two eager runs agree too), and the graph was replayed. Both runs with
-// the kernel variants `kernels` (run.kernels).
+// the kernel variants `kernels` (run.kernels); the graph's with run.step_graph = `setting` (unset:
+// auto, which records on CUDA).
 void check_step_graph_matches_eager(const std::string& kernels, const std::string& tag,
-                                    const std::string& precision = "auto") {
+                                    const std::string& precision = "auto",
+                                    std::optional<bool> setting = true) {
     PFCE_REQUIRE_GPU(gpu_eager);
     PFCE_SKIP_IF_LAUNCHES_BLOCK();
     auto gpu_graph = test::cuda_backend_or_null();
@@ -357,7 +370,7 @@ void check_step_graph_matches_eager(const std::string& kernels, const std::strin
     const TrainResult eager =
         train_small(*gpu_eager, "cuda", false, tag + "_off", true, kernels, precision);
     const TrainResult graph =
-        train_small(*gpu_graph, "cuda", true, tag + "_on", true, kernels, precision);
+        train_small(*gpu_graph, "cuda", setting, tag + "_on", true, kernels, precision);
     EXPECT_EQ(graph.step_graph_failure, "");
     EXPECT_GT(graph.step_graph.replays, 0);
     EXPECT_EQ(graph.train_loss, eager.train_loss);
@@ -365,10 +378,12 @@ void check_step_graph_matches_eager(const std::string& kernels, const std::strin
               metrics_without_timings(eager.metrics_path));
 }
 
-// The run defaults (nhwc activations convolved channels_last, multi-tensor launches), and the
-// reference kernels.
+// The run defaults (nhwc activations convolved channels_last, multi-tensor launches; the graph by
+// default too), and the reference kernels; the two_launch loss, whose ticket counters a replay
+// must find at 0 as an eager call does.
 TEST(TrainGpu, StepGraphRunMatchesEagerBitForBit) {
-    check_step_graph_matches_eager("", "gpu_graph");
+    check_step_graph_matches_eager("", "gpu_graph", "auto", std::nullopt);
+    check_step_graph_matches_eager("focal_loss=two_launch", "gpu_graph_two_launch");
     check_step_graph_matches_eager(kReferenceKernels, "gpu_graph_reference");
     check_step_graph_matches_eager("focal_loss=vec4", "gpu_graph_vec4");  // its 2-D grid
 }

@@ -11,10 +11,10 @@ namespace {
 
 // What --help shows for a key's value (the flags take text, parsed by the key table).
 const char* type_name(const ConfigKey& k) {
-    static constexpr const char* kNames[] = {"INT",           "UINT",   "FLOAT",   "BOOL",
-                                             "TEXT",          "CHOICE", "INT,...", "FLOAT,...",
-                                             "FLOAT,...|auto"};  // indexed by KeyType
-    static_assert(std::size(kNames) == static_cast<std::size_t>(KeyType::number_list_or_auto) + 1);
+    static constexpr const char* kNames[] = {
+        "INT",    "UINT",    "FLOAT",     "BOOL",           "TEXT",
+        "CHOICE", "INT,...", "FLOAT,...", "FLOAT,...|auto", "BOOL|auto"};  // by KeyType
+    static_assert(std::size(kNames) == static_cast<std::size_t>(KeyType::switch_or_auto) + 1);
     if (k.type == KeyType::text && k.is_path) return "PATH";
     return kNames[static_cast<std::size_t>(k.type)];
 }
@@ -62,7 +62,7 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
             if (k.section != section || skip.count(k.dotted())) continue;
             const std::string help = config_flag_help(k);
             const std::string key = k.dotted();
-            if (k.type != KeyType::boolean) {
+            if (k.type != KeyType::boolean && k.type != KeyType::switch_or_auto) {
                 // Into `given` only when typed, so an empty value typed is a value: `--bands ""`
                 // clears a config file's list, and `--epochs ""` is refused instead of ignored.
                 group
@@ -77,8 +77,9 @@ void add_config_flags(CLI::App& app, std::map<std::string, std::string>& given,
                     ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
                 continue;
             }
-            add_switch(group, k.flag, help,
-                       [&given, key](const std::string& text) { given[key] = text; });
+            add_switch(group, k.flag, help, [&given, key](const std::string& text) {
+                given[key] = text;
+            })->type_name(k.type == KeyType::switch_or_auto ? "[BOOL|auto]" : "[BOOL]");
         }
     }
 }

@@ -116,7 +116,8 @@ struct RunSettings {
     // tf32 on CUDA, fp32 on the CPU).
     std::string precision = "auto";
     // CUDA: record the training step once as a CUDA graph and replay it (host/train/step_graph).
-    bool step_graph = false;
+    // Unset (written "auto", the default): on for CUDA, off on the CPU, which records no graphs.
+    std::optional<bool> step_graph;
     // CUDA kernel variants, "op=variant" entries separated by commas (core/op_variants.hpp); ""
     // runs every default.
     std::string kernels;
@@ -143,7 +144,8 @@ enum class KeyType {
     choice,
     int_list,
     number_list,
-    number_list_or_auto  // a list of numbers, or the string "auto"
+    number_list_or_auto,  // a list of numbers, or the string "auto"
+    switch_or_auto        // true, false or the string "auto" (a switch on the command line)
 };
 
 struct ConfigKey {

@@ -398,6 +398,16 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
             v = json::array();
             for (const auto& t : items(text)) v.push_back(number(t));
             break;
+        case KeyType::switch_or_auto: {
+            const std::optional<bool> b = switch_value(text);
+            if (b)
+                v = *b;
+            else if (same_name(text, "auto"))
+                v = "auto";
+            else
+                bad("true, false or auto");
+            break;
+        }
         case KeyType::number_list_or_auto:
             if (same_name(text, "auto")) {
                 v = "auto";

@@ -126,7 +126,7 @@ std::vector<std::string> precision_names() {
 std::string kernels_help() {
     std::string h =
         "CUDA kernel variants as op=variant entries separated by commas, each family's run "
-        "default (marked *, the fastest an H200 measured) when not named; the convolution "
+        "default (marked *, the fastest a GPU run measured) when not named; the convolution "
         "layout follows a named activations layout; other backends ignore them:";
     for (const OpVariantFamily& f : cuda_op_variant_families()) {
         h += " " + f.op + " = ";
@@ -138,17 +138,25 @@ std::string kernels_help() {
     return h;
 }
 
+// A key whose value is not one member of one type: its getter and setter are the caller's.
+Key custom_key(const char* section, const char* name, const char* flag, const char* help,
+               KeyType type) {
+    Key b;
+    b.k.section = section;
+    b.k.name = name;
+    b.k.flag = flag;
+    b.k.help = help;
+    b.k.type = type;
+    return b;
+}
+
 // loss.alpha: a list of per-class weights, or "auto" (recorded as "auto"; the weights are computed
 // from the training labels by the trainer).
 Key alpha_key() {
-    Key b;
-    b.k.section = "loss";
-    b.k.name = "alpha";
-    b.k.flag = "--focal-alpha";
-    b.k.help =
-        "per-class weights, one per class (empty = 1 for every class), or auto: the inverse "
-        "square-root frequency of the training labels";
-    b.k.type = KeyType::number_list_or_auto;
+    Key b = custom_key("loss", "alpha", "--focal-alpha",
+                       "per-class weights, one per class (empty = 1 for every class), or auto: "
+                       "the inverse square-root frequency of the training labels",
+                       KeyType::number_list_or_auto);
     b.k.get = [](const Config& c) { return c.loss.alpha_auto ? json("auto") : json(c.loss.alpha); };
     b.k.set = [](Config& c, const json& v) {
         if (v.is_string() && same_name(v.get<std::string>(), "auto")) {
@@ -166,6 +174,29 @@ Key alpha_key() {
         c.loss.alpha_auto = false;
     };
     b.legacy("focal_alpha");
+    return b;
+}
+
+// run.step_graph: true, false, or "auto" (unset: on for CUDA, where it measured 1.03-1.05x on an
+// H100 and an H200 with the same bits, off on the CPU).
+Key step_graph_key() {
+    Key b = custom_key("run", "step_graph", "--step-graph",
+                       "CUDA: record the training step once as a CUDA graph and replay it (one "
+                       "launch per step instead of hundreds; the same bits; 1.03-1.05x on an H100 "
+                       "and an H200); auto = on for CUDA, off on the CPU (which records no graphs)",
+                       KeyType::switch_or_auto);
+    b.k.get = [](const Config& c) {
+        return c.run.step_graph ? json(*c.run.step_graph) : json("auto");
+    };
+    b.k.set = [](Config& c, const json& v) {
+        if (v.is_boolean())
+            c.run.step_graph = v.get<bool>();
+        else if (v.is_string() && same_name(v.get<std::string>(), "auto"))
+            c.run.step_graph.reset();
+        else
+            throw std::string("true, false or \"auto\"");
+    };
+    b.no_result();
     return b;
 }
 
@@ -429,10 +460,7 @@ std::vector<ConfigKey> build_keys() {
         // The same model and arithmetic whichever variants run (only the rounding of sums may
         // differ), so a run may resume with other ones, as with step_graph.
         key(r, &R::kernels, "run", "kernels", "--kernels", kernels_help()).no_result(),
-        key(r, &R::step_graph, "run", "step_graph", "--step-graph",
-            "CUDA: record the training step once as a CUDA graph and replay it (one launch per "
-            "step instead of hundreds; the same bits; 1.05x on an H200, off by default)")
-            .no_result(),
+        step_graph_key(),
     };
     std::vector<ConfigKey> out;
     for (auto& k : keys) out.push_back(std::move(k.k));

@@ -360,11 +360,12 @@ class TrainingRun {
           sched_(monitored_schedule(
               cfg, std::max<std::int64_t>(bpe_, 1),
               val_on_ && (val_miou_on_ || cfg.schedule.plateau_metric != "val_miou"))),
-          // The CPU backend records no graphs: said here, before training, so its try (from the
-          // second step) says nothing more.
-          step_graph_(backend, cfg.run.step_graph,
+          // Unset (auto): on for CUDA, off on the CPU, which records no graphs. Asked for there,
+          // that is said here, before training, so its try (from the second step) says nothing
+          // more.
+          step_graph_(backend, cfg.run.step_graph.value_or(backend.device() == DeviceKind::cuda),
                       /*failure_said=*/backend.device() == DeviceKind::cpu) {
-        if (cfg.run.step_graph && backend.device() == DeviceKind::cpu)
+        if (cfg.run.step_graph == true && backend.device() == DeviceKind::cpu)
             log_warn(
                 "run.step_graph = true has no effect on the CPU backend (it records the step "
                 "as a CUDA graph); every step runs op by op");
