@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "core/error.hpp"
@@ -15,6 +16,7 @@
 #include "core/output_dir.hpp"
 #include "core/text.hpp"
 #include "data/dataset_detail.hpp"
+#include "data/georef_sidecar.hpp"
 #include "data/image_io.hpp"
 #include "data/synth.hpp"
 
@@ -164,9 +166,34 @@ std::string check_pair_sizes(const std::string& image, const std::string& mask,
     check_pixel_limit(image, a, max_pixels);
     width = a.width;
     height = a.height;
-    const std::string why = grid_difference(a.geo, b.geo);
+    return grid_mismatch(image, a.geo, mask, b.geo);
+}
+
+std::string grid_mismatch(const std::string& image, const GeoReference& image_tags,
+                          const std::string& mask, const GeoReference& mask_tags) {
+    const auto by_tags = [&] {
+        const std::string why = grid_difference(image_tags, mask_tags);
+        return why.empty() ? why
+                           : image + " (" + image_tags.describe() + ") and " + mask + " (" +
+                                 mask_tags.describe() + "): " + why;
+    };
+    const int ei = epsg_code(image_tags), em = epsg_code(mask_tags);
+    if (ei && em && ei != em) return by_tags();
+    std::optional<PlacedGrid> gi, gm;
+    try {
+        gi = pixel_grid_as_gdal_reads(image, image_tags);
+        gm = pixel_grid_as_gdal_reads(mask, mask_tags);
+    } catch (const InputError&) {  // a rotated grid: its tags' scale and origin compared
+        return by_tags();
+    }
+    if (!gi || !gm) return "";
+    const std::string why = grid_difference(gi->grid, gm->grid);
     if (why.empty()) return "";
-    return image + " (" + a.geo.describe() + ") and " + mask + " (" + b.geo.describe() +
+    const auto where = [](const PlacedGrid& g, const GeoReference& tags) {
+        return g.source == kPlacedByTags ? tags.describe()
+                                         : describe(g.grid) + ", from " + g.source;
+    };
+    return image + " (" + where(*gi, image_tags) + ") and " + mask + " (" + where(*gm, mask_tags) +
            "): " + why;
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "data/dataset.hpp"
+#include "data/georef.hpp"
 
 namespace pfce {
 
@@ -122,10 +123,15 @@ void add_sample_file(Map& files, const std::string& id, const std::filesystem::p
 // Order names as a person would: "img2" before "img10"; names equal so ("img1", "img01") in
 // plain order: a strict order in which only identical names are equivalent.
 bool natural_less(const std::string& a, const std::string& b);
+// Whether an image and its mask lie on different map grids, placed as GDAL places them (an
+// .aux.xml or world file too: pixel_grid_as_gdal_reads), their CRS compared by their tags' EPSG
+// codes: "IMAGE (its grid) and MASK (its grid): what differs", or "".
+std::string grid_mismatch(const std::string& image, const GeoReference& image_tags,
+                          const std::string& mask, const GeoReference& mask_tags);
 // Header check shared by all kinds: both files readable and of the same size, the image's samples
 // what `choice` can read (RGB or gray unless it picks bands; 8-bit unless it gives a range).
-// Returns how their map grids differ when both are georeferenced and they do (see
-// grid_difference): "IMAGE (its grid) and MASK (its grid): what differs"; "" otherwise.
+// Returns how their map grids differ when both are georeferenced and they do (grid_mismatch);
+// "" otherwise.
 std::string check_pair_sizes(const std::string& image, const std::string& mask,
                              std::int64_t max_pixels, const ImageChoice& choice, int& width,
                              int& height);

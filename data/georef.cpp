@@ -56,6 +56,11 @@ std::string grid_difference(const GeoReference& a, const GeoReference& b) {
         return "CRS EPSG:" + std::to_string(ea) + " against EPSG:" + std::to_string(eb);
     Grid ga, gb;
     if (!grid_of(a, ga) || !grid_of(b, gb)) return "";
+    return grid_difference(MapGrid{ga.x0, ga.y0, ga.sx, ga.sy},
+                           MapGrid{gb.x0, gb.y0, gb.sx, gb.sy});
+}
+
+std::string grid_difference(const MapGrid& ga, const MapGrid& gb) {
     auto differ = [](double u, double v) {
         return std::fabs(u - v) > 1e-6 * std::max(std::fabs(u), std::fabs(v));
     };
@@ -74,12 +79,21 @@ std::string grid_difference(const GeoReference& a, const GeoReference& b) {
     return "";
 }
 
+std::string describe(const MapGrid& g) {
+    std::ostringstream os;
+    os.precision(12);  // map coordinates need their decimals
+    os << "pixel " << g.sx << " x " << g.sy << ", origin (" << g.x0 << ", " << g.y0 << ")";
+    return os.str();
+}
+
 std::string GeoReference::describe() const {
     if (empty()) return "no georeference";
     std::ostringstream os;
     os.precision(12);  // map coordinates need their decimals
     const int epsg = epsg_code(*this);
-    os << (epsg ? "EPSG:" + std::to_string(epsg) : std::string("CRS in keys"));
+    os << (epsg                    ? "EPSG:" + std::to_string(epsg)
+           : key_directory.empty() ? std::string("no CRS")
+                                   : std::string("CRS in keys"));
     if (pixel_scale.size() >= 2) os << ", pixel " << pixel_scale[0] << " x " << pixel_scale[1];
     if (tiepoints.size() >= 6) os << ", origin (" << tiepoints[3] << ", " << tiepoints[4] << ")";
     if (!transformation.empty()) os << ", affine transformation";

@@ -59,4 +59,8 @@ std::optional<MapGrid> map_grid_of_world(const std::string& six_numbers, const s
 // From the <GeoTransform> of a PAM .aux.xml (x0, sx, rotation, y0, rotation, -sy).
 std::optional<MapGrid> map_grid_of_aux(const std::string& aux_xml, const std::string& where);
 
+// grid_difference's pixel size and origin comparison of two north-up grids.
+std::string grid_difference(const MapGrid& a, const MapGrid& b);
+std::string describe(const MapGrid& g);  // "pixel 0.5 x 0.5, origin (500005, 5800000)"
+
 }  // namespace pfce

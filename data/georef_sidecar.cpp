@@ -238,8 +238,14 @@ std::string SidecarGeoref::describe() const {
     return s;
 }
 
-void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoReference& tags) {
+void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoReference& tags,
+                       bool overlay_only) {
     if (tags.empty()) return;
+    // What loses what cannot be carried, and how to keep it.
+    const std::string png =
+        overlay_only ? "the overlay PNG of its prediction" : "its prediction as a PNG";
+    const std::string keep =
+        overlay_only ? "the .tif mask keeps it" : "write a .tif (--format tif) to keep it";
     Transform t{}, aux{};
     if (g.world.empty() && !pam_transform(g.aux, aux)) {
         if (tiff_transform(tags, t)) {
@@ -256,12 +262,12 @@ void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoRefe
             g.tags_of = image;
         } else {
             log_warn(image, " is located by ground control points (", tags.describe(),
-                     "), which a PNG cannot carry: its prediction as a PNG has no place on the "
-                     "map; write a .tif (--format tif) to keep them");
+                     "), which a PNG cannot carry: ", png, " has no place on the map; ", keep);
             return;
         }
     }
     if (!g.prj.empty() || g.aux.find("<SRS") != std::string::npos) return;
+    if (tags.key_directory.empty()) return;  // no CRS to lose: the image names none either
     if (const int epsg = epsg_code(tags); epsg > 0) {
         const std::string srs = "  <SRS>EPSG:" + std::to_string(epsg) + "</SRS>\n";
         if (g.aux.empty())
@@ -271,8 +277,8 @@ void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoRefe
         g.tags_of = image;
     } else {
         log_warn(image, "'s CRS is defined by GeoTIFF keys without an EPSG code (", tags.describe(),
-                 "), which pfce cannot write beside a PNG: its prediction as a PNG is placed by "
-                 "a world file but names no CRS; write a .tif (--format tif) to keep it");
+                 "), which pfce cannot write beside a PNG: ", png,
+                 " is placed by a world file but names no CRS; ", keep);
     }
 }
 
@@ -299,6 +305,36 @@ std::vector<fs::path> prj_candidates(const std::string& image) {
 }
 
 }  // namespace
+
+std::optional<PlacedGrid> pixel_grid_as_gdal_reads(const std::string& image,
+                                                   const GeoReference& tags) {
+    const std::string ext = lower(fs::path(image).extension().string());
+    const bool tiff = ext == ".tif" || ext == ".tiff";
+    const auto from_aux = [&]() -> std::optional<PlacedGrid> {
+        const std::string aux = first_existing({fs::path(image + ".aux.xml")});
+        if (aux.empty()) return std::nullopt;
+        if (const auto g = map_grid_of_aux(read_whole_file(aux), aux)) return PlacedGrid{*g, aux};
+        return std::nullopt;
+    };
+    const auto from_world = [&]() -> std::optional<PlacedGrid> {
+        const std::string world = first_existing(world_file_candidates(image));
+        if (world.empty()) return std::nullopt;
+        if (const auto g = map_grid_of_world(world_numbers(read_whole_file(world)), world))
+            return PlacedGrid{*g, world};
+        return std::nullopt;
+    };
+    if (tiff) {
+        if (auto g = from_aux()) return g;
+        if (const auto g = map_grid_of_tags(tags, image)) return PlacedGrid{*g, kPlacedByTags};
+        return from_world();
+    }
+    if (ext == ".png") {
+        if (auto g = from_world()) return g;
+        return from_aux();
+    }
+    if (auto g = from_aux()) return g;
+    return from_world();
+}
 
 std::vector<std::string> georef_sidecar_candidates(const std::string& image) {
     std::vector<std::string> names;

@@ -7,6 +7,7 @@
 // dropped without a word).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,21 @@ struct SidecarGeoref {
     std::string describe() const;
 };
 
+// Where GDAL (and so QGIS) puts `image`'s pixels on the map, and what said so (a sidecar's path,
+// or "its GeoTIFF tags"), from its first source in GDAL's order: for a TIFF its .aux.xml's
+// GeoTransform (GDAL writes one when a read-only GeoTIFF is georeferenced again), its GeoTIFF
+// `tags` (read_georeference), its world file; for a PNG its world file, then its .aux.xml; for
+// other formats the .aux.xml, then the world file. nullopt when none places it; InputError (naming
+// the file) for a rotated or sheared grid. Logs nothing. Points on the map (sample --from-points)
+// and the image/mask grid check use it, as predict carries the same sources.
+struct PlacedGrid {
+    MapGrid grid;
+    std::string source;
+};
+inline constexpr const char* kPlacedByTags = "its GeoTIFF tags";  // PlacedGrid::source
+std::optional<PlacedGrid> pixel_grid_as_gdal_reads(const std::string& image,
+                                                   const GeoReference& tags);
+
 // Every name a georeference sidecar of `image` may have (world file in either case, .prj,
 // .aux.xml), whether there or not: what GDAL or pfce would read as the image's place on the map.
 std::vector<std::string> georef_sidecar_candidates(const std::string& image);
@@ -44,7 +60,10 @@ SidecarGeoref find_sidecar_georef(const std::string& image);
 // as GDAL reads a PNG's place from beside it: a world file, and an .aux.xml naming the CRS by its
 // EPSG code, each where g (its sidecars) has none. What cannot be carried so (a CRS of keys with
 // no EPSG code, ground control points) is said. Before, such a PNG had no place at all.
-void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoReference& tags);
+// `overlay_only`: the PNG is only the overlay of a .tif mask, which keeps the tags (so the warnings
+// say that, not to write a .tif).
+void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoReference& tags,
+                       bool overlay_only = false);
 
 // The files `out` (a .png or .tif image on the input's pixel grid) gets for `geo`: its world file
 // (extension from out's), .prj and .aux.xml, those `geo` has, except one that is the input's own

@@ -218,21 +218,13 @@ struct ImagePlace {
 };
 std::optional<ImagePlace> place_of(const std::string& image) {
     const std::string ext = ascii_lower(fs::path(image).extension().string());
-    // A TIFF's geokeys name its CRS even where a world file gives its grid.
-    int epsg = 0;
-    if (ext == ".tif" || ext == ".tiff") {
-        const GeoReference tags = read_georeference(image);
-        epsg = epsg_code(tags);
-        if (const std::optional<MapGrid> g = map_grid_of_tags(tags, image))
-            return ImagePlace{*g, epsg};
-    }
-    const SidecarGeoref side = find_sidecar_georef(image);
-    if (!side.world.empty())
-        if (const std::optional<MapGrid> g = map_grid_of_world(side.world, side.world_file))
-            return ImagePlace{*g, epsg};
-    if (!side.aux.empty())
-        if (const std::optional<MapGrid> g = map_grid_of_aux(side.aux, side.aux_file))
-            return ImagePlace{*g, epsg};
+    // A TIFF's geokeys name its CRS even where a world file or .aux.xml gives its grid.
+    const GeoReference tags =
+        ext == ".tif" || ext == ".tiff" ? read_georeference(image) : GeoReference{};
+    // Where GDAL, and so the GIS the points were drawn in, shows the image: a TIFF's .aux.xml
+    // before its tags (the tags alone had put points 10 pixels off where an .aux.xml moved it).
+    if (const std::optional<PlacedGrid> g = pixel_grid_as_gdal_reads(image, tags))
+        return ImagePlace{g->grid, epsg_code(tags)};
     return std::nullopt;
 }
 

@@ -23,6 +23,7 @@
 #include "data/data_fingerprint.hpp"
 #include "data/dataset.hpp"
 #include "data/georef.hpp"
+#include "data/georef_sidecar.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
@@ -1243,6 +1244,48 @@ TEST(GeoReference, GridDifferenceSaysWhatDiffers) {
               "origin 10 pixels apart (10, 0)");
 }
 
+// Where GDAL puts an image, from its first source in GDAL's order: a TIFF's .aux.xml GeoTransform
+// before its tags (GDAL writes one when a read-only GeoTIFF is georeferenced again) and its tags
+// before its world file; a PNG's world file before its .aux.xml; a JPEG's .aux.xml before its
+// world file. A foreign-data probe found sample --from-points placing points by a TIFF's tags
+// where an .aux.xml moved it 10 pixels.
+TEST(GeoReference, ImagesArePlacedAsGdalPlacesThem) {
+    const std::string dir = test::temp_dir("geo_gdal_order");
+    const std::string tif = dir + "/a.tif";
+    write_tiff_gray(tif, LabelMap(8, 6, 100), geo_at(25832, 366000, 5808000));
+    const GeoReference tags = read_georeference(tif);
+    auto placed = [&](const std::string& image, const GeoReference& t) {
+        const std::optional<PlacedGrid> g = pixel_grid_as_gdal_reads(image, t);
+        return g ? describe(g->grid) + " by " + g->source : std::string("nowhere");
+    };
+    EXPECT_EQ(placed(tif, tags), "pixel 0.05 x 0.05, origin (366000, 5808000) by its GeoTIFF tags");
+    std::ofstream(dir + "/a.tfw") << "1\n0\n0\n-1\n0.5\n-0.5\n";
+    EXPECT_EQ(placed(tif, tags), "pixel 0.05 x 0.05, origin (366000, 5808000) by its GeoTIFF tags");
+    std::ofstream(tif + ".aux.xml")
+        << "<PAMDataset>\n  <GeoTransform>366000.5, 0.05, 0, 5808000, 0, -0.05</GeoTransform>\n"
+           "</PAMDataset>\n";
+    EXPECT_EQ(placed(tif, tags),
+              "pixel 0.05 x 0.05, origin (366000.5, 5808000) by " + tif + ".aux.xml");
+    fs::remove(tif + ".aux.xml");
+    EXPECT_EQ(placed(tif, GeoReference{}), "pixel 1 x 1, origin (0, 0) by " + dir + "/a.tfw");
+
+    const std::string png = dir + "/b.png";
+    write_png(png, test::random_rgb(8, 6, 1));
+    EXPECT_EQ(placed(png, GeoReference{}), "nowhere");
+    std::ofstream(png + ".aux.xml")
+        << "<PAMDataset><GeoTransform>10, 2, 0, 20, 0, -2</GeoTransform></PAMDataset>";
+    EXPECT_EQ(placed(png, GeoReference{}), "pixel 2 x 2, origin (10, 20) by " + png + ".aux.xml");
+    std::ofstream(dir + "/b.pgw") << "1\n0\n0\n-1\n0.5\n-0.5\n";
+    EXPECT_EQ(placed(png, GeoReference{}), "pixel 1 x 1, origin (0, 0) by " + dir + "/b.pgw");
+    const std::string jpg = dir + "/c.jpg";
+    std::ofstream(jpg) << "not read";
+    std::ofstream(dir + "/c.jgw") << "1\n0\n0\n-1\n0.5\n-0.5\n";
+    EXPECT_EQ(placed(jpg, GeoReference{}), "pixel 1 x 1, origin (0, 0) by " + dir + "/c.jgw");
+    std::ofstream(jpg + ".aux.xml")
+        << "<PAMDataset><GeoTransform>10, 2, 0, 20, 0, -2</GeoTransform></PAMDataset>";
+    EXPECT_EQ(placed(jpg, GeoReference{}), "pixel 2 x 2, origin (10, 20) by " + jpg + ".aux.xml");
+}
+
 // A mask GeoTIFF on another map grid than its image (another CRS, or shifted) is said, naming both
 // files and what differs: pairs are matched by pixel position (a real-data probe found them paired
 // without a word). Masks without a georeference, and masks on the image's grid, say nothing.
@@ -1272,6 +1315,25 @@ TEST(GenericDataset, AnImageAndMaskOnDifferentMapGridsAreSaid) {
                                    dir + "/masks/b.tif (EPSG:25832");
     EXPECT_MESSAGE_HAS(logged, "origin 20 pixels apart (20, 0)");
     EXPECT_MESSAGE_HAS(logged, "its labels fall on the wrong pixels");
+
+    // Where an .aux.xml places a GeoTIFF, GDAL reads it before the tags: the pair is compared as
+    // GDAL shows it. One that puts b's mask back on its image's grid silences the warning; one
+    // that moves a's image away from its mask's tags is said, naming the .aux.xml.
+    std::ofstream(dir + "/masks/b.tif.aux.xml")
+        << "<PAMDataset><GeoTransform>366000, 0.05, 0, 5808000, 0, -0.05</GeoTransform>"
+           "</PAMDataset>";
+    std::ofstream(dir + "/images/a.tif.aux.xml")
+        << "<PAMDataset><GeoTransform>366001, 0.05, 0, 5808000, 0, -0.05</GeoTransform>"
+           "</PAMDataset>";
+    testing::internal::CaptureStderr();
+    Dataset::open(dir, {DatasetKind::generic});
+    logged = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(logged, "1 of 2 image/mask pairs lie on different map grids, first " + dir +
+                                   "/images/a.tif (pixel 0.05 x 0.05, origin (366001, 5808000), "
+                                   "from " +
+                                   dir + "/images/a.tif.aux.xml) and " + dir +
+                                   "/masks/a.tif (EPSG:25832, pixel 0.05 x 0.05, origin "
+                                   "(366000, 5808000)): origin 20 pixels apart (-20, 0)");
 }
 
 TEST(GenericDataset, AnIndexMasksTransparentEntryIsUnlabelledUnlessAClassHasIt) {

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -283,6 +284,20 @@ GeoReference tags_of(const std::string& input) {
     }
 }
 
+// A TIFF mask's place for the summary line: its tags', or where the input's .aux.xml, carried
+// beside the mask, puts both for GDAL, which reads it before the tags (the tags' origin alone
+// misled a probe).
+std::string place_said(const std::string& input, const GeoReference& tags) {
+    try {
+        const std::optional<PlacedGrid> placed = pixel_grid_as_gdal_reads(input, tags);
+        if (placed && placed->source != kPlacedByTags)
+            return describe(placed->grid) + " by " + placed->source +
+                   ", which GDAL reads before the GeoTIFF tags (" + tags.describe() + ")";
+    } catch (const InputError&) {  // a rotated grid: as its tags describe it
+    }
+    return tags.describe();
+}
+
 // The job of predicting `input` into `mask`: with the georeference it carries, the input's
 // sidecars, and for a PNG mask of a GeoTIFF the place its tags give (a PNG holds no tags; a TIFF
 // mask copies them).
@@ -294,7 +309,7 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
         add_place_of_tags(g, input, tags);
         overlay_place = g;
     } else if (!tags.empty()) {
-        add_place_of_tags(overlay_place, input, tags);  // the overlay is a PNG: it holds no tags
+        add_place_of_tags(overlay_place, input, tags, /*overlay_only=*/true);  // PNG: no tags
     }
     Job j{input,
           mask.string(),
@@ -1241,7 +1256,7 @@ void run_predict(const PredictArgs& a) {
                                : " (none of its files was written)",
                        ": ", e.what());
         }
-        std::string where = tif && !geo.empty() ? ", " + geo.describe() : std::string();
+        std::string where = tif && !geo.empty() ? ", " + place_said(j.input, geo) : std::string();
         if (no_data > 0)
             where += ", " + std::to_string(no_data) + " pixels of no data left " +
                      std::to_string(int{kNoData});
