@@ -37,14 +37,15 @@ std::string temp_path_for(const std::string& path) {
     name += '_';
     name += std::to_string(counter.fetch_add(1));
     // A file name of up to 255 bytes is legal, but its temporary is some 20 bytes longer: said as
-    // what it is (it failed as "cannot create .NAME.tmp...: File name too long").
-    if (name.size() > 255 && base.size() <= 255)
+    // what it is (it failed as "cannot create .NAME.tmp...: File name too long"), against the
+    // longest temporary any process makes, so the limit said does not move with the PID (a probe
+    // was told 244 bytes, then refused at 244 by a process whose PID had one digit more).
+    if (base.size() > kMaxNameWrittenAtomically && base.size() <= 255)
         PFCE_THROW(InputError, target.string(), ": its name is ", base.size(),
-                   " bytes, and pfce writes it through a temporary named .NAME.tmpPID_N, ",
-                   name.size(),
-                   " bytes, past the 255 a file name may have: expected a name of at "
-                   "most ",
-                   255 - (name.size() - base.size()), " bytes");
+                   " bytes, and pfce writes it through a temporary named .NAME.tmpPID_N, up to ",
+                   255 - kMaxNameWrittenAtomically,
+                   " bytes longer, past the 255 a file name may have: expected a name of at most ",
+                   kMaxNameWrittenAtomically, " bytes");
     return (p.parent_path() / name).string();
 }
 
@@ -170,6 +171,18 @@ std::size_t remove_stale_temps(const std::string& dir, bool recursive) {
              it.increment(ec))
             n += remove_if_stale(*it);
     }
+    return n;
+}
+
+std::size_t remove_stale_temps_if(const std::string& dir,
+                                  const std::function<bool(const std::string& name)>& mine) {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec))
+        if (is_temp_name(it->path().filename().string()) &&
+            mine(fs::path(target_of_temp(it->path().string())).filename().string()))
+            n += remove_if_stale(*it);
     return n;
 }
 

@@ -7,7 +7,9 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -20,8 +22,12 @@
 namespace pfce {
 
 // A unique temporary name in the directory of `path` (rename is atomic only within a file system;
-// pid + counter keep concurrent writers, threads or processes, apart).
+// pid + counter keep concurrent writers, threads or processes, apart). InputError for a name over
+// kMaxNameWrittenAtomically bytes.
 std::string temp_path_for(const std::string& path);
+// The longest file name written through a temporary: 255 less ".", ".tmp", a PID of up to 7
+// digits (Linux's pid_max is at most 4194304), "_" and a counter of up to 6.
+inline constexpr std::size_t kMaxNameWrittenAtomically = 255 - (1 + 4 + 7 + 1 + 6);
 // Whether `name` (a file name, no directory) is one temp_path_for makes: ".NAME.tmpPID_N". `pid`
 // receives its PID.
 bool is_temp_name(const std::string& name, long* pid = nullptr);
@@ -30,6 +36,10 @@ bool is_temp_name(const std::string& name, long* pid = nullptr);
 // cannot remove its own. Nothing else is touched: not a file of another name, not the temporary of
 // a live process (kill(PID, 0) does not fail with ESRCH), not a directory. Returns how many.
 std::size_t remove_stale_temps(const std::string& dir, bool recursive = false);
+// The same in `dir` alone, for the temporaries whose target's name `mine` accepts (a run
+// directory's: a user's own temporary-like file is not the command's to remove).
+std::size_t remove_stale_temps_if(const std::string& dir,
+                                  const std::function<bool(const std::string& name)>& mine);
 // The same for the temporaries of one target file `path` only (".<its name>.tmpPID_N" beside it,
 // and the temporary of one of those).
 std::size_t remove_stale_temps_of(const std::string& path);

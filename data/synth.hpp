@@ -32,6 +32,10 @@ struct SynthOptions {
 // of 16..8192). prepare_synthetic_dataset checks this before it creates anything.
 void check_synth_options(const SynthOptions& opts);
 
+// About the bytes the dataset's files will take (the check that refuses a dataset the disk cannot
+// hold compares it with the free space): at least what they take, and not far above it.
+double synthetic_dataset_bytes(const SynthOptions& opts);
+
 // Writes the dataset (parallel over images, atomic per file); `progress(done, total)` may be empty.
 // Low level: writes into opts.out_dir whatever it holds; commands use prepare_synthetic_dataset.
 void write_synthetic_dataset(const SynthOptions& opts,

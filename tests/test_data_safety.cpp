@@ -1101,11 +1101,18 @@ TEST(DataSafety, TemporariesOfAKilledWriterAreRemovedAndNothingElse) {
                               " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu";
     ASSERT_EQ(test::run_pfce(train).status, 0);
     const std::string best_tmp = plant_temp(run + "/best.ckpt", gone, 7);
+    const std::string config_tmp = plant_temp(run + "/config.toml", gone, 8);
     std::ofstream(run + "/.notes.tmp") << "not pfce's\n";
+    // A temporary of a dead process for a file train never writes is not train's to remove (it
+    // removed any, without a word: robustness probe).
+    const std::string users_tmp = plant_temp(run + "/user.txt", gone, 9);
     const test::CommandResult resume = test::run_pfce(train + " --resume");
     EXPECT_EQ(resume.status, 0) << resume.output;
     EXPECT_FALSE(fs::exists(best_tmp));
+    EXPECT_FALSE(fs::exists(config_tmp));
     EXPECT_TRUE(fs::exists(run + "/.notes.tmp"));
+    EXPECT_TRUE(fs::exists(users_tmp));
+    fs::remove(users_tmp);
 
     // predict: the temporaries of the files it writes, after a --force rerun as without.
     const std::string pred = root + "/pred";

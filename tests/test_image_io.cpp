@@ -1422,14 +1422,17 @@ TEST(ImageIo, WritersAreAtomicAndLeaveNoTemporaries) {
     // .NAME.tmp...: File name too long"); a TIFF path past the limit keeps the system's reason
     // (libtiff's message, cut at 512 bytes, lost it).
     const std::string long_name = dir + "/" + std::string(245, 'a') + ".png";
+    // The limit is the one for the longest PID and counter, so it does not move with the PID (a
+    // probe was told 244 bytes, then refused at 244 by a process whose PID had one digit more).
     EXPECT_MESSAGE_HAS(
         test::input_error_message([&] { write_png(long_name, test::random_rgb(2, 2, 1)); }),
-        "bytes, past the 255 a file name may have: expected a name of at most ");
+        "up to 19 bytes longer, past the 255 a file name may have: expected a name of at most "
+        "236 bytes");
     // Files that belong together (predict's mask and overlay) are staged, then each written
     // atomically: the limit the message states holds for them too (a temporary of the staged
     // temporary refused names 11 bytes shorter), and a name past it is named, not its temporary.
-    const std::string probe = temp_path_for(dir + "/p.png");  // ".p.png.tmpPID_N"
-    const std::size_t limit = 255 - (fs::path(probe).filename().string().size() - 5) - 2;
+    const std::size_t limit = kMaxNameWrittenAtomically;
+    ASSERT_EQ(limit, 236u);
     {
         StagedFiles staged;
         const std::string at_limit = dir + "/" + std::string(limit - 4, 'c') + ".png";
@@ -1437,7 +1440,7 @@ TEST(ImageIo, WritersAreAtomicAndLeaveNoTemporaries) {
         staged.commit(false);
         EXPECT_TRUE(fs::exists(at_limit)) << "a name of " << limit << " bytes";
     }
-    for (const std::size_t n : {limit + 3, std::size_t{250}}) {
+    for (const std::size_t n : {limit + 1, std::size_t{250}}) {
         const std::string past = dir + "/" + std::string(n - 4, 'd') + ".png";
         const std::string msg = test::input_error_message([&] {
             StagedFiles staged;

@@ -141,6 +141,24 @@ TEST(Synth, RejectsBadSizes) {
     EXPECT_THROW(write_synthetic_dataset(o), InputError);
 }
 
+// The estimate a dataset is refused by when the disk cannot hold it: at least the bytes written,
+// at most 1.6x (six bytes a pixel, uncompressed, refused datasets 2.4-3x the size that fit).
+TEST(Synth, SizeEstimateIsNearWhatIsWritten) {
+    for (const int size : {128, 300}) {
+        SynthOptions o;
+        o.out_dir = test::temp_dir("synth_size_" + std::to_string(size));
+        o.count = 12;
+        o.size = size;
+        write_synthetic_dataset(o);
+        std::uintmax_t written = 0;
+        for (const auto& e : fs::recursive_directory_iterator(o.out_dir))
+            if (e.is_regular_file()) written += e.file_size();
+        const double estimate = synthetic_dataset_bytes(o);
+        EXPECT_GE(estimate, static_cast<double>(written)) << size;
+        EXPECT_LE(estimate, 1.6 * static_cast<double>(written)) << size;
+    }
+}
+
 TEST(Synth, WritesKaggleLayoutThatReadsBackExactly) {
     SynthOptions o;
     o.out_dir = test::temp_dir("synth_roundtrip");

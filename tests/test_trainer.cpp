@@ -542,11 +542,12 @@ TEST(Trainer, SgdWhoseClipLeavesTheWeightsWhereTheyAreIsWarnedAbout) {
 // metrics.jsonl is appended to a line at a time, so a kill or a full disk during an append leaves
 // its last line cut short (hostile-user probe: --resume then failed with "malformed line" and no
 // hint). That line is a write that never finished: resume drops it, says so, and the file it goes
-// on with is whole, one line per epoch. An unparsable last line that has its newline is the same.
+// on with is whole, one line per epoch. (An unparsable last line that has its newline was written
+// whole: ResumeRefusesAMalformedMiddleMetricsLineSayingHowToRecover.)
 TEST(Trainer, ResumeDropsATornLastMetricsLine) {
     auto b = test::cpu_backend();
     const TrainInputs in = synthetic_inputs(4, 32, false);
-    for (const std::string torn : {"{\"epoch\":3,\"train_lo", "{\"epoch\":3,\"train_lo\n"}) {
+    for (const std::string torn : {"{\"epoch\":3,\"train_lo", "{\"epoch\":3,\"train_lo  \r"}) {
         Config c = small_config(test::temp_dir("trainer_torn") + "/run");
         c.run.epochs = 2;
         const TrainOptions o = quiet_options();
@@ -576,8 +577,9 @@ TEST(Trainer, ResumeDropsATornLastMetricsLine) {
     }
 }
 
-// A malformed line before the last is no unfinished write: resume refuses it, naming the line and
-// how to go on, and leaves the file as it was.
+// A malformed line before the last is no unfinished write, nor is a malformed last line that ends
+// in its newline (an append writes it last; such a line was dropped as a kill's, robustness
+// probe): resume refuses them, naming the line and how to go on, and leaves the file as it was.
 TEST(Trainer, ResumeRefusesAMalformedMiddleMetricsLineSayingHowToRecover) {
     auto b = test::cpu_backend();
     const TrainInputs in = synthetic_inputs(4, 32, false);
@@ -597,6 +599,12 @@ TEST(Trainer, ResumeRefusesAMalformedMiddleMetricsLineSayingHowToRecover) {
     EXPECT_MESSAGE_HAS(msg, "remove or repair that line");
     EXPECT_MESSAGE_HAS(msg, "--force");
     EXPECT_EQ(read_whole_file(first.metrics_path), broken);
+
+    const std::string last_whole = text + "garbage\n";
+    write_file_atomically(first.metrics_path, last_whole);
+    const std::string said = test::input_error_message([&] { train_unet(*b, c, in, resume); });
+    EXPECT_MESSAGE_HAS(said, "metrics.jsonl: line 3 is malformed: garbage");
+    EXPECT_EQ(read_whole_file(first.metrics_path), last_whole);
 }
 
 // Epochs are appended in order, once each: a metrics.jsonl whose lines repeat or go back (edited,

@@ -117,6 +117,15 @@ std::string shown_line(const std::string& line) {
 }
 
 // What a malformed metrics.jsonl line (number `n`) says: how to go on from it.
+// A file a run writes into its directory (each through a temporary): its checkpoints, metrics,
+// curves, config.toml and the copies a resume keeps of an edited one, and the write check's probe.
+// Only these names' temporaries are a run's to remove.
+bool is_run_file_name(const std::string& name) {
+    return name == "last.ckpt" || name == "best.ckpt" || name == "metrics.jsonl" ||
+           name == kRunCurvesFile || name == "write-check" ||
+           name.rfind(kRunConfigFile, 0) == 0;  // config.toml, config.toml.edited(.N)
+}
+
 [[noreturn]] void bad_metrics_line(const std::string& path, std::size_t n, const std::string& what,
                                    const std::string& line) {
     PFCE_THROW(InputError, path, ": line ", n, " ", what, ": ", shown_line(line),
@@ -157,7 +166,9 @@ MetricLines read_metric_lines(const std::string& path) {
             out.number.push_back(number);
         } catch (const json::exception&) {
             const bool last = text.find_first_not_of(" \t\r\n", pos) == std::string::npos;
-            if (!last) bad_metrics_line(path, number, "is malformed", line);
+            // An append writes its newline last: a line that has one was written whole.
+            if (!last || nl != std::string::npos)
+                bad_metrics_line(path, number, "is malformed", line);
             out.torn = line;
         }
     }
@@ -429,7 +440,8 @@ class TrainingRun {
             PFCE_THROW(InputError, opts_.out_name, " ", cfg_.run.out, ": ",
                        cannot_create_dir_reason(cfg_.run.out, ec));
         out_lock_ = lock_output_dir(cfg_.run.out);  // a second train --force would delete its files
-        remove_stale_temps(cfg_.run.out);           // a checkpoint's or metrics' of a killed run
+        // A checkpoint's or metrics' of a killed run: only a run file's (a user's own was removed).
+        remove_stale_temps_if(cfg_.run.out, is_run_file_name);
         if (opts_.resume) return;
         for (const std::string& f :
              {result_.last_checkpoint, result_.best_checkpoint, result_.metrics_path}) {
@@ -1455,7 +1467,9 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
             found += (found.empty() ? "" : ", ") + name;
         else if (run_name)
             impostors.push_back(name);
-        else if (!is_temp_name(name) && !(name == "labels" && is_label_cache(e.path())) &&
+        else if (!(is_temp_name(name) &&
+                   is_run_file_name(fs::path(target_of_temp(name)).filename().string())) &&
+                 !(name == "labels" && is_label_cache(e.path())) &&
                  !(name == kRunCurvesFile && is_run_curves(e.path().string())) &&
                  !((name == kRunConfigFile ||
                     name.rfind(std::string(kRunConfigFile) + ".edited", 0) == 0) &&
