@@ -960,6 +960,15 @@ TEST(CliMisuse, PredictAndEvalTakeTheirOwnPixelLimit) {
                                                   "/run/last.ckpt --device cpu --max-pixels 100");
     EXPECT_EQ(ev.status, 2) << ev.output;
     EXPECT_MESSAGE_HAS(ev.output, "above the limit of 100");
+
+    // A line a file: a newline in an image's name is shown as \n (it broke the line in two).
+    fs::create_directories(root + "/in");
+    write_png(root + "/in/a\nb.png", test::random_rgb(16, 16, 2));
+    const test::CommandResult nl =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " +
+                       root + "/in --out " + root + "/out");
+    EXPECT_EQ(nl.status, 0) << nl.output;
+    EXPECT_MESSAGE_HAS(nl.output, root + "/in/a\\nb.png -> " + root + "/out/a\\nb.png (16x16");
 }
 
 // A config-key flag given twice was taken at its last value by train without a word (`--data d1
@@ -1369,6 +1378,15 @@ TEST(CliMisuse, TrainRefusesBeforeTrainingWhatWouldFailOrOverwriteAfter) {
     const test::CommandResult unwritable = test::run_pfce(train + " --out /proc/pfce-run");
     EXPECT_EQ(unwritable.status, 2) << unwritable.output;
     EXPECT_MESSAGE_HAS(unwritable.output, "--out /proc/pfce-run: cannot write into /proc (");
+    // A directory whose files' paths would pass PATH_MAX (it failed after the data was read, as
+    // "cannot remove .../last.ckpt: File name too long").
+    std::string deep = root;
+    while (deep.size() < 4060) deep += "/" + std::string(200, 'd');
+    const test::CommandResult too_deep = test::run_pfce(train + " --out " + deep);
+    EXPECT_EQ(too_deep.status, 2) << too_deep.output;
+    EXPECT_MESSAGE_HAS(too_deep.output,
+                       "past the 4095 a path may have: expected a directory "
+                       "whose absolute path is at most 4030 bytes");
 
     fs::create_directories(root + "/mine");
     std::ofstream(root + "/mine/last.ckpt") << "my notes\n";

@@ -1261,8 +1261,10 @@ void run_predict(const PredictArgs& a) {
             where += ", " + std::to_string(no_data) + " pixels of no data left " +
                      std::to_string(int{kNoData});
         if (!j.sidecars.empty()) where += ", georeference carried from " + j.sidecars.describe();
-        std::printf("%s -> %s (%dx%d%s%s)\n", j.input.c_str(), j.mask.c_str(), img.width,
-                    img.height, where.c_str(), about.c_str());
+        // A line a file: a newline in a name is shown as \n (it broke the line in two).
+        std::printf("%s -> %s (%dx%d%s%s)\n", controls_escaped(j.input).c_str(),
+                    controls_escaped(j.mask).c_str(), img.width, img.height, where.c_str(),
+                    about.c_str());
         // What --force removed is said as the refusal without it said it would be (a probe's
         // .prj and .aux.xml went without a word).
         if (!removed.empty()) {

@@ -11,6 +11,7 @@
 #include <bit>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -1423,6 +1424,17 @@ static bool is_run_file(const fs::path& p) {
 
 static void refuse_unwritable_out(const std::string& out, const std::string& name) {
     std::error_code ec;
+    // The run's files' paths, their temporaries' (".config.toml.edited.9.tmpPID_N", at most 64
+    // bytes) included, must fit in PATH_MAX: past it a run failed only after the data was read, as
+    // "cannot remove .../last.ckpt: File name too long" (a file that did not exist; robustness
+    // probe).
+    constexpr std::size_t kLongestRunFileName = 64;
+    const std::size_t longest = fs::absolute(out, ec).string().size() + 1 + kLongestRunFileName;
+    if (longest > PATH_MAX - 1)
+        PFCE_THROW(InputError, name, " ", out, ": the paths of the run's files would be up to ",
+                   longest, " bytes, past the ", PATH_MAX - 1,
+                   " a path may have: expected a directory whose absolute path is at most ",
+                   PATH_MAX - 2 - kLongestRunFileName, " bytes");
     fs::path dir = fs::absolute(out, ec);
     while (!dir.empty() && !fs::exists(dir, ec) && dir.has_relative_path()) dir = dir.parent_path();
     if (dir.empty() || !fs::is_directory(dir, ec)) return;  // said by the checks that follow
