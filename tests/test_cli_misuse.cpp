@@ -969,6 +969,20 @@ TEST(CliMisuse, PredictAndEvalTakeTheirOwnPixelLimit) {
                        root + "/in --out " + root + "/out");
     EXPECT_EQ(nl.status, 0) << nl.output;
     EXPECT_MESSAGE_HAS(nl.output, root + "/in/a\\nb.png -> " + root + "/out/a\\nb.png (16x16");
+
+    // A mask name whose overlay's name is too long for its temporary is refused before anything
+    // is read or written, with the limit on the name the user gives (it named the overlay's own).
+    write_png(root + "/small.png", test::random_rgb(16, 16, 3));
+    const std::string mask = root + "/" + std::string(230, 'm') + ".png";
+    const test::CommandResult long_name =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " +
+                       root + "/small.png --out " + mask);
+    EXPECT_EQ(long_name.status, 2) << long_name.output;
+    EXPECT_MESSAGE_HAS(long_name.output,
+                       "_overlay.png beside it: a name of 242 bytes, past the "
+                       "236 pfce can write");
+    EXPECT_MESSAGE_HAS(long_name.output, "expected a mask name of at most 228 bytes");
+    EXPECT_FALSE(fs::exists(mask));
 }
 
 // A config-key flag given twice was taken at its last value by train without a word (`--data d1

@@ -298,6 +298,26 @@ std::string place_said(const std::string& input, const GeoReference& tags) {
     return tags.describe();
 }
 
+// Every file a job writes goes through a temporary, so a name past kMaxNameWrittenAtomically
+// cannot be written: refused before any image is read, the limit said for the mask's name, which
+// the user controls (--out, or the input's name), not for a companion's (the refusal named
+// "..._overlay.png" and its own limit: robustness probe).
+void refuse_long_output_names(const Job& j) {
+    const std::size_t mask_name = fs::path(j.mask).filename().string().size();
+    for (const std::string* out : {&j.mask, &j.overlay, &j.confidence, &j.style}) {
+        const std::string name = fs::path(*out).filename().string();
+        if (out->empty() || name.size() <= kMaxNameWrittenAtomically) continue;
+        const std::size_t extra = name.size() - mask_name;
+        PFCE_THROW(InputError, "the prediction of ", j.input, " as ", j.mask,
+                   out == &j.mask ? std::string() : detail::concat(" writes ", *out, " beside it"),
+                   ": a name of ", name.size(), " bytes, past the ", kMaxNameWrittenAtomically,
+                   " pfce can write (through a temporary of up to 255 bytes): expected a mask "
+                   "name of at most ",
+                   kMaxNameWrittenAtomically - extra, " bytes",
+                   extra > 0 ? " (its companions' names are longer)" : "");
+    }
+}
+
 // The job of predicting `input` into `mask`: with the georeference it carries, the input's
 // sidecars, and for a PNG mask of a GeoTIFF the place its tags give (a PNG holds no tags; a TIFF
 // mask copies them).
@@ -319,6 +339,7 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
           std::move(g),
           std::move(tags)};
     j.overlay_sidecars = std::move(overlay_place);
+    refuse_long_output_names(j);
     return j;
 }
 
