@@ -117,7 +117,6 @@ std::string shown_line(const std::string& line) {
     return line.size() > 120 ? line.substr(0, 120) + "..." : line;
 }
 
-// What a malformed metrics.jsonl line (number `n`) says: how to go on from it.
 // A file a run writes into its directory (each through a temporary): its checkpoints, metrics,
 // curves, config.toml and the copies a resume keeps of an edited one, and the write check's probe.
 // Only these names' temporaries are a run's to remove.
@@ -127,6 +126,7 @@ bool is_run_file_name(const std::string& name) {
            name.rfind(kRunConfigFile, 0) == 0;  // config.toml, config.toml.edited(.N)
 }
 
+// What a malformed metrics.jsonl line (number `n`) says: how to go on from it.
 [[noreturn]] void bad_metrics_line(const std::string& path, std::size_t n, const std::string& what,
                                    const std::string& line) {
     PFCE_THROW(InputError, path, ": line ", n, " ", what, ": ", shown_line(line),
