@@ -52,9 +52,11 @@ bool launch_focal_single(FocalArgs& a, CudaContext& ctx);
 
 // Blocks an SM must hold in the 4-pixel kernels (so registers a thread may use: 64 at 4, 80 at
 // 3). ptxas -v (nvcc 13, sm_90): 4 pixels of up to 4 classes fit in 64 without spilling; of 6
-// they spill 28 bytes at 64 and none at 80; of 8, 20-28 bytes at 80.
+// they spill 28 bytes at 64 and none at 80; of 8, 20-28 bytes at 80. Of exactly 5 (two_launch's
+// pass, compiled for its class count; the others bound C by 2, 4, 6 or 8) none at 64, of exactly
+// 6 4-12 bytes at 64 (and none at 80), by how the rest of the kernel is written.
 template <int CMAX>
-constexpr int kMinBlocksPerSm = CMAX <= 4 ? 4 : 3;
+constexpr int kMinBlocksPerSm = CMAX <= 5 ? 4 : 3;
 
 // Whether p may be read as float4 / written as float4 (the 4-pixel paths of both variants).
 inline bool aligned16(const void* p) {
@@ -161,12 +163,13 @@ __device__ __forceinline__ FocalExp focal_exp(float (&e)[CMAX], int c, int y, fl
     return r;
 }
 
-// One labelled-or-not pixel: z holds its C logits on entry and its gradient on return (all 0 for
-// an unlabelled pixel, whose logits are never used). Adds its loss to sum.
+// One labelled-or-not pixel of c classes (a.c, or CMAX itself where the kernel is compiled for
+// the class count: then every `k < c` test folds away): z holds its c logits on entry and its
+// gradient on return (all 0 for an unlabelled pixel, whose logits are never used). Adds its loss
+// to sum.
 template <int CMAX, int G>
-__device__ __forceinline__ void focal_pixel(float (&z)[CMAX], int y, const FocalArgs& a,
+__device__ __forceinline__ void focal_pixel(float (&z)[CMAX], int y, int c, const FocalArgs& a,
                                             float inv_norm, double& sum) {
-    const int c = a.c;
     if (y >= c) {
 #pragma unroll
         for (int k = 0; k < CMAX; ++k) z[k] = 0.0f;
@@ -192,33 +195,34 @@ __device__ __forceinline__ void focal_pixel(float (&z)[CMAX], int y, const Focal
         if (k < c) z[k] = k == y ? dz_y : 0.0f - w * z[k];
 }
 
-// Four consecutive pixels of one image: their labels y4, channel k's four logits at
-// logits[k * hw] (16-byte aligned: hw % 4 == 0 and aligned planes), so each channel is one float4
-// load and, into dlogits (or nowhere when null), one float4 store. A group with no labelled pixel
-// reads no logits, but then its logit loads wait for its labels' round trip; kLoadAll loads them
-// without looking at the labels (where most pixels are labelled), with the same results.
+// Four consecutive pixels of one image, of c classes (as focal_pixel's): their labels y4, channel
+// k's four logits at logits[k * hw] (16-byte aligned: hw % 4 == 0 and aligned planes), so each
+// channel is one float4 load and, into dlogits (or nowhere when null), one float4 store. A group
+// with no labelled pixel reads no logits, but then its logit loads wait for its labels' round
+// trip; kLoadAll loads them without looking at the labels (where most pixels are labelled), with
+// the same results.
 template <int CMAX, int G, bool kLoadAll = false>
 __device__ __forceinline__ void focal_group4(const float* logits, float* dlogits, long long hw,
-                                             uchar4 y4, const FocalArgs& a, float inv_norm,
+                                             uchar4 y4, int c, const FocalArgs& a, float inv_norm,
                                              double& sum) {
     const int y[4] = {y4.x, y4.y, y4.z, y4.w};
-    const bool any = kLoadAll || y[0] < a.c || y[1] < a.c || y[2] < a.c || y[3] < a.c;
+    const bool any = kLoadAll || y[0] < c || y[1] < c || y[2] < c || y[3] < c;
     float z[4][CMAX];
 #pragma unroll
     for (int k = 0; k < CMAX; ++k) {
         float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        if (k < a.c && any) v = *reinterpret_cast<const float4*>(logits + k * hw);
+        if (k < c && any) v = *reinterpret_cast<const float4*>(logits + k * hw);
         z[0][k] = v.x;
         z[1][k] = v.y;
         z[2][k] = v.z;
         z[3][k] = v.w;
     }
 #pragma unroll
-    for (int p = 0; p < 4; ++p) focal_pixel<CMAX, G>(z[p], y[p], a, inv_norm, sum);
+    for (int p = 0; p < 4; ++p) focal_pixel<CMAX, G>(z[p], y[p], c, a, inv_norm, sum);
     if (dlogits) {
 #pragma unroll
         for (int k = 0; k < CMAX; ++k)
-            if (k < a.c)
+            if (k < c)
                 *reinterpret_cast<float4*>(dlogits + k * hw) =
                     make_float4(z[0][k], z[1][k], z[2][k], z[3][k]);
     }

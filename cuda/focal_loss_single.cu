@@ -54,7 +54,7 @@ __device__ double fused_pass_scalar(const FocalArgs& a, float inv_norm) {
         float z[CMAX];
 #pragma unroll
         for (int k = 0; k < CMAX; ++k) z[k] = k < a.c && y < a.c ? a.logits[base + k * hw] : 0.0f;
-        focal_pixel<CMAX, G>(z, y, a, inv_norm, sum);
+        focal_pixel<CMAX, G>(z, y, a.c, a, inv_norm, sum);
         if (a.dlogits) {
 #pragma unroll
             for (int k = 0; k < CMAX; ++k)
@@ -81,8 +81,8 @@ __device__ double fused_pass_vec4(const FocalArgs& a, float inv_norm) {
         std::uint32_t img, j4;
         a.hw4_div.divmod(static_cast<std::uint32_t>(g), img, j4);
         const long long base = static_cast<long long>(img) * a.c * hw + 4LL * j4;
-        focal_group4<CMAX, G>(a.logits + base, a.dlogits ? a.dlogits + base : nullptr, hw, y4, a,
-                              inv_norm, sum);
+        focal_group4<CMAX, G>(a.logits + base, a.dlogits ? a.dlogits + base : nullptr, hw, y4, a.c,
+                              a, inv_norm, sum);
     }
     return sum;
 }

@@ -19,7 +19,11 @@
 // leaves 1 / normalizer and whether most pixels are labelled, and runs this pass with kFinish: no
 // per-block normalizer and barrier before the first load, the logits of a mostly labelled batch
 // loaded beside their labels, and the last block to finish sums the partials, in the finish
-// kernel's order (so two_launch's bits are vec4's).
+// kernel's order (so two_launch's bits are vec4's). two_launch's pass is also compiled for the
+// class count itself (one kernel per count, 1-8), not for a bound with the count read at
+// run time: the H100 profile had vec4's pass issuing an instruction on 61% of cycles, and its PTX
+// tests `k < c` and branches for each class of each pixel; with c known they fold away, and the
+// same operations in the same order leave the bits as they were.
 #include <cstdint>
 
 #include "cuda/common.cuh"
@@ -32,6 +36,7 @@ namespace {
 template <int CMAX, int G, bool kFinish>
 __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<CMAX>)
     focal_vec4_kernel(const __grid_constant__ FocalArgs a) {
+    const int c = kFinish ? CMAX : a.c;  // two_launch's pass is compiled for its class count
     // two_launch's count left 1 / normalizer and the dense flag: read without a barrier, their
     // round trip overlaps the labels'. vec4 computes it per block first, before any load.
     float inv_norm;
@@ -48,7 +53,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<CMAX>)
         inv_norm = inv_norm_shared;
     }
     const long long hw = a.hw, groups = hw / 4;
-    const long long plane0 = static_cast<long long>(blockIdx.y) * a.c * hw;  // this image
+    const long long plane0 = static_cast<long long>(blockIdx.y) * c * hw;  // this image
     const uchar4* labels4 = reinterpret_cast<const uchar4*>(a.labels + blockIdx.y * hw);
     const long long stride = 1LL * gridDim.x * blockDim.x;
     long long g = blockIdx.x * 1LL * blockDim.x + threadIdx.x;
@@ -65,9 +70,9 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<CMAX>)
         // classes so against 28 with a loop for each (none at 6 either way), and vec4's loop,
         // where `dense` is false at compile time, stays the one the H100 measured.
         if (dense)
-            focal_group4<CMAX, G, true>(a.logits + base, dlogits, hw, y4, a, inv_norm, sum);
+            focal_group4<CMAX, G, true>(a.logits + base, dlogits, hw, y4, c, a, inv_norm, sum);
         else
-            focal_group4<CMAX, G>(a.logits + base, dlogits, hw, y4, a, inv_norm, sum);
+            focal_group4<CMAX, G>(a.logits + base, dlogits, hw, y4, c, a, inv_norm, sum);
     }
     const double block_total = block_sum_warps(sum);
     const unsigned nparts = gridDim.x * gridDim.y;
@@ -88,22 +93,16 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<CMAX>)
     }
 }
 
-template <int CMAX, int G>
-void launch_vec4(const FocalArgs& a, dim3 grid, bool finish, cudaStream_t stream) {
-    if (finish)
-        launch("focal_vec4_kernel", focal_vec4_kernel<CMAX, G, true>, grid, kThreads, stream, a);
-    else
-        launch("focal_vec4_kernel", focal_vec4_kernel<CMAX, G, false>, grid, kThreads, stream, a);
-}
-
-template <int CMAX>
-void launch_for_gamma(const FocalArgs& a, dim3 grid, bool finish, cudaStream_t stream) {
+// vec4: a.c classes, at most CMAX. two_launch (kFinish): CMAX classes exactly.
+template <int CMAX, bool kFinish>
+void launch_for_gamma(const FocalArgs& a, dim3 grid, cudaStream_t stream) {
     if (a.gamma == 0.0f)
-        launch_vec4<CMAX, 0>(a, grid, finish, stream);
+        launch("focal_vec4_kernel", focal_vec4_kernel<CMAX, 0, kFinish>, grid, kThreads, stream, a);
     else if (a.gamma == 2.0f)
-        launch_vec4<CMAX, 2>(a, grid, finish, stream);
+        launch("focal_vec4_kernel", focal_vec4_kernel<CMAX, 2, kFinish>, grid, kThreads, stream, a);
     else
-        launch_vec4<CMAX, kernels::kAnyGamma>(a, grid, finish, stream);
+        launch("focal_vec4_kernel", focal_vec4_kernel<CMAX, kernels::kAnyGamma, kFinish>, grid,
+               kThreads, stream, a);
 }
 
 }  // namespace
@@ -120,15 +119,44 @@ unsigned launch_focal_vec4(const FocalArgs& a, unsigned max_blocks, bool finish,
     const long long share = max_blocks / n;
     const dim3 grid(static_cast<unsigned>(wanted < share ? wanted : share),
                     static_cast<unsigned>(n));
+    if (finish) {
+        switch (a.c) {
+            case 1:
+                launch_for_gamma<1, true>(a, grid, stream);
+                break;
+            case 2:
+                launch_for_gamma<2, true>(a, grid, stream);
+                break;
+            case 3:
+                launch_for_gamma<3, true>(a, grid, stream);
+                break;
+            case 4:
+                launch_for_gamma<4, true>(a, grid, stream);
+                break;
+            case 5:
+                launch_for_gamma<5, true>(a, grid, stream);
+                break;
+            case 6:
+                launch_for_gamma<6, true>(a, grid, stream);
+                break;
+            case 7:
+                launch_for_gamma<7, true>(a, grid, stream);
+                break;
+            default:
+                launch_for_gamma<8, true>(a, grid, stream);
+                break;
+        }
+        return grid.x * grid.y;
+    }
     // Registers hold 4 pixels' C logits: 6 (ISPRS Potsdam and Vaihingen) gets its own bound.
     if (a.c <= 2)
-        launch_for_gamma<2>(a, grid, finish, stream);
+        launch_for_gamma<2, false>(a, grid, stream);
     else if (a.c <= 4)
-        launch_for_gamma<4>(a, grid, finish, stream);
+        launch_for_gamma<4, false>(a, grid, stream);
     else if (a.c <= 6)
-        launch_for_gamma<6>(a, grid, finish, stream);
+        launch_for_gamma<6, false>(a, grid, stream);
     else
-        launch_for_gamma<8>(a, grid, finish, stream);
+        launch_for_gamma<8, false>(a, grid, stream);
     return grid.x * grid.y;
 }
 

@@ -613,6 +613,8 @@ TEST(FocalLossGpu, EveryVariantMatchesCpu) {
         {2, 17, 33, 65, 2.0f, LossNormalize::alpha},
         {1, 32, 7, 3, 0.0f, LossNormalize::labelled},
         {4, 6, 512, 512, 2.0f, LossNormalize::labelled},
+        {2, 7, 12, 20, 2.0f, LossNormalize::labelled},
+        {1, 1, 8, 8, 0.0f, LossNormalize::alpha},
     };
     for (const std::string& variant : variants) {
         gpu->select_op_variant("focal_loss", variant);
@@ -653,10 +655,12 @@ void zero_the_counts(Backend& gpu, const Tensor& logits, const FocalLossParams& 
 // 16-label load (1, 21 and 5100 pixels an image) and none, where vec4's pass runs and where it
 // cannot (C > 8, odd sizes), all labelled, 70% (both dense: logits loaded beside the labels) and
 // 10% (the labels read first), one call after another on grids of different sizes (both ticket
-// counters must be back at 0 after every call).
+// counters must be back at 0 after every call). two_launch's pass is compiled for each class
+// count 1-8, vec4's for a bound (2, 4, 6, 8) with the count read at run time: every count runs,
+// at each gamma its pass is compiled for (0, 2, any).
 TEST(FocalLossGpu, TwoLaunchHasVec4sBits) {
     PFCE_REQUIRE_GPU(gpu);
-    const GpuCase cases[] = {
+    std::vector<GpuCase> cases = {
         {1, 6, 1, 1, 2.0f, LossNormalize::labelled},
         {2, 6, 17, 300, 2.0f, LossNormalize::alpha},
         {1, 3, 7, 3, 0.0f, LossNormalize::labelled},
@@ -665,6 +669,10 @@ TEST(FocalLossGpu, TwoLaunchHasVec4sBits) {
         {3, 8, 300, 300, 0.5f, LossNormalize::alpha},
         {1, 6, 2048, 2056, 2.0f, LossNormalize::labelled},
     };
+    const float gammas[] = {0.0f, 2.0f, 0.5f};
+    for (int c = 1; c <= 8; ++c)
+        cases.push_back(
+            {2, c, 12, 20, gammas[c % 3], c % 2 ? LossNormalize::alpha : LossNormalize::labelled});
     std::uint64_t seed = 1200;
     for (const double unlabelled : {0.3, 0.9, 0.0})
         for (const GpuCase& k : cases) {
