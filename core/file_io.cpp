@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,10 @@
 #include <vector>
 
 #include "core/error.hpp"
+
+#ifdef __linux__
+#include <linux/fs.h>  // FS_IOC_GETFLAGS, FS_IMMUTABLE_FL, FS_APPEND_FL
+#endif
 
 namespace pfce {
 namespace fs = std::filesystem;
@@ -398,6 +403,23 @@ std::string special_file_kind(const std::string& path) {
     return "a device";
 }
 
+std::string unreplaceable_attribute(const std::string& path) {
+#ifdef FS_IOC_GETFLAGS
+    // O_NOFOLLOW: a link is replaced, not its target; O_NONBLOCK: a FIFO does not wait.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return {};
+    int flags = 0;  // the kernel reads and writes an int, whatever the macro's type says
+    const bool got = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    ::close(fd);
+    if (!got) return {};  // a file system without the attributes (tmpfs, NFS)
+    if (flags & FS_IMMUTABLE_FL) return "immutable (chattr +i)";
+    if (flags & FS_APPEND_FL) return "append-only (chattr +a)";
+#else
+    (void)path;
+#endif
+    return {};
+}
+
 void refuse_special_file(const std::string& path, const std::string& what) {
     const std::string kind = special_file_kind(path);
     if (!kind.empty())
@@ -475,6 +497,10 @@ void check_output_file(const std::string& path, bool force, const FileIdentities
                    force_flag, " does not replace it); choose another output name");
     if (!force)
         PFCE_THROW(InputError, path, " already exists; pass ", force_flag, " to replace it");
+    // Refused now, not when the file is written (after a whole image or epoch of work).
+    if (const std::string attr = unreplaceable_attribute(path); !attr.empty())
+        PFCE_THROW(InputError, "cannot replace ", path, ": it is ", attr,
+                   "; clear the attribute (chattr -i / -a, as root) or choose another output name");
 }
 
 std::string resolved_path(const std::string& p) {

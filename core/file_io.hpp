@@ -117,6 +117,11 @@ void write_file_atomically(const std::string& path, std::string_view bytes);
 // What a path names when it is no regular file: "a FIFO (named pipe)", "a socket", "a device";
 // "" for a regular file, a directory, or nothing (those are each caller's to say).
 std::string special_file_kind(const std::string& path);
+// Why nothing may replace the file `path` (rename over it, unlink it) though its directory is
+// writable: "immutable (chattr +i)" or "append-only (chattr +a)"; "" when it may be replaced, names
+// nothing or a link, or its file system keeps no such attributes (Linux's inode flags).
+std::string unreplaceable_attribute(const std::string& path);
+
 // InputError "PATH is a FIFO (named pipe), not a regular file: expected WHAT" where
 // special_file_kind is not "". Opening a FIFO for reading waits for a writer: one left where pfce
 // reads a file of its own (masks.json, a checkpoint) hung the command, and a SIGTERM could not end

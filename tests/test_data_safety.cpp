@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -560,6 +561,58 @@ TEST(DataSafety, AnEarlierRunIsKeptWithoutForce) {
     EXPECT_EQ(resume.status, 2) << resume.output;
     EXPECT_MESSAGE_HAS(resume.output, "no last.ckpt");
     EXPECT_EQ(test::run_pfce(train + " --force").status, 0);
+}
+
+// Sets or clears a file's immutable attribute (chattr +i / -i); false where the file system or
+// the user cannot (tmpfs, not root).
+bool set_immutable(const std::string& path, bool on) {
+    return std::system(
+               ("chattr " + std::string(on ? "+i " : "-i ") + path + " 2>/dev/null").c_str()) == 0;
+}
+
+// A file nothing may replace (chattr +i) is said before any work: train --resume and --force
+// into a run whose last.ckpt is immutable failed only at the end of the first epoch, as the rename
+// over it (robustness probe); predict --force onto an immutable mask likewise after the forward
+// passes. Nothing is changed.
+TEST(DataSafety, AFileThatCannotBeReplacedIsSaidBeforeAnyWork) {
+    const std::string root = test::temp_dir("safety_immutable");
+    const test::ForeignDataset fd =
+        test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const std::string run = root + "/run";
+    ASSERT_EQ(train_tiny_run(fd.root, run).status, 0);
+    const std::string last = run + "/last.ckpt", mask = root + "/tile_0.png";
+    struct Cleared {  // whatever fails, the test's directory stays removable
+        std::string a, b;
+        ~Cleared() { set_immutable(a, false), set_immutable(b, false); }
+    } cleared{last, mask};
+    if (!set_immutable(last, true))
+        GTEST_SKIP() << "cannot set the immutable attribute here (chattr +i needs root and ext4 "
+                        "or a like file system)";
+    EXPECT_EQ(unreplaceable_attribute(last), "immutable (chattr +i)");
+    EXPECT_EQ(unreplaceable_attribute(run + "/metrics.jsonl"), "");
+    EXPECT_EQ(unreplaceable_attribute(root + "/nothing"), "");
+    const auto before = snapshot(run);
+    const std::string train = "train --data " + fd.root + " --out " + run +
+                              " --epochs 2 --batch-size 4 --width 4 --depth 1 --device cpu";
+    for (const char* how : {" --resume", " --force"}) {
+        const test::CommandResult r = test::run_pfce(train + how);
+        EXPECT_EQ(r.status, 2) << how << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "last.ckpt is immutable (chattr +i)");
+        EXPECT_MESSAGE_HAS(r.output, "chattr -i");
+        EXPECT_EQ(r.output.find("epoch 1"), std::string::npos) << r.output;
+    }
+    EXPECT_EQ(snapshot(run), before);
+    const std::string predict = "predict --checkpoint " + last + " --input " + fd.root +
+                                "/images/tile_0.png --out " + mask + " --device cpu";
+    ASSERT_EQ(test::run_pfce(predict).status, 0);
+    ASSERT_TRUE(set_immutable(mask, true));
+    const std::string mask_bytes = read_whole_file(mask);
+    const test::CommandResult p = test::run_pfce(predict + " --force");
+    EXPECT_EQ(p.status, 2) << p.output;
+    EXPECT_MESSAGE_HAS(p.output, "cannot replace " + mask + ": it is immutable (chattr +i)");
+    EXPECT_EQ(read_whole_file(mask), mask_bytes);
+    EXPECT_TRUE(set_immutable(mask, false));
+    EXPECT_EQ(test::run_pfce(predict + " --force").status, 0);
 }
 
 TEST(DataSafety, OutputsNeverReplaceInputsOrExistingFiles) {

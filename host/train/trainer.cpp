@@ -117,12 +117,17 @@ std::string shown_line(const std::string& line) {
     return line.size() > 120 ? line.substr(0, 120) + "..." : line;
 }
 
-// A file a run writes into its directory (each through a temporary): its checkpoints, metrics,
-// curves, config.toml and the copies a resume keeps of an edited one, and the write check's probe.
-// Only these names' temporaries are a run's to remove.
+// The files that hold a run's state: its checkpoints and metrics (what --resume reads, and what
+// --force replaces).
+bool is_run_state_file_name(const std::string& name) {
+    return name == "last.ckpt" || name == "best.ckpt" || name == "metrics.jsonl";
+}
+
+// A file a run writes into its directory (each through a temporary): its state, curves,
+// config.toml and the copies a resume keeps of an edited one, and the write check's probe. Only
+// these names' temporaries are a run's to remove.
 bool is_run_file_name(const std::string& name) {
-    return name == "last.ckpt" || name == "best.ckpt" || name == "metrics.jsonl" ||
-           name == kRunCurvesFile || name == "write-check" ||
+    return is_run_state_file_name(name) || name == kRunCurvesFile || name == "write-check" ||
            name.rfind(kRunConfigFile, 0) == 0;  // config.toml, config.toml.edited(.N)
 }
 
@@ -1474,7 +1479,7 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     std::size_t n_other = 0;
     for (const auto& e : fs::directory_iterator(o, ec)) {
         const std::string name = e.path().filename().string();
-        const bool run_name = name == "last.ckpt" || name == "best.ckpt" || name == "metrics.jsonl";
+        const bool run_name = is_run_state_file_name(name);
         if (run_name && is_run_file(e.path()))
             found += (found.empty() ? "" : ", ") + name;
         else if (run_name)
@@ -1490,6 +1495,15 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
             other += (other.empty() ? "" : ", ") + name;
     }
     if (ec) PFCE_THROW(InputError, "cannot list ", flag, " ", out, ": ", ec.message());
+    // A run replaces its files after every epoch: one that cannot be replaced failed only then.
+    for (const auto& e : fs::directory_iterator(o, ec)) {
+        const std::string name = e.path().filename().string();
+        if (!is_run_file_name(name)) continue;
+        if (const std::string attr = unreplaceable_attribute(e.path().string()); !attr.empty())
+            PFCE_THROW(InputError, flag, " ", out, ": ", name, " is ", attr,
+                       ", and a run replaces it after every epoch; clear the attribute (chattr -i "
+                       "/ -a, as root) or choose another directory");
+    }
     // A file of a run's name that is not what pfce writes is a user's: --force would replace it.
     std::sort(impostors.begin(), impostors.end());
     std::string named;
