@@ -336,6 +336,65 @@ std::optional<PlacedGrid> pixel_grid_as_gdal_reads(const std::string& image,
     return from_world();
 }
 
+int epsg_of_crs_text(std::string text) {
+    // An .aux.xml's SRS is XML text: its WKT's quotes are &quot;.
+    for (std::size_t at; (at = text.find("&quot;")) != std::string::npos;)
+        text.replace(at, 6, "\"");
+    std::size_t b = text.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos) return 0;
+    const auto code = [](std::string_view digits) {
+        int v = 0;
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+        return ec == std::errc() && end == digits.data() + digits.size() && v > 0 ? v : 0;
+    };
+    if (text.compare(b, 5, "EPSG:") == 0) {  // GDAL's SRS set by code
+        const std::size_t e = text.find_first_not_of("0123456789", b + 5);
+        return code(std::string_view(text).substr(
+            b + 5, (e == std::string::npos ? text.size() : e) - b - 5));
+    }
+    // WKT: the outermost element's own AUTHORITY["EPSG","32633"] (WKT 1) or ID["EPSG",32633]
+    // (WKT 2), at bracket depth 1; those deeper name its datum, units or base CRS.
+    int depth = 0, found = 0;
+    bool quoted = false;
+    for (std::size_t i = b; i < text.size(); ++i) {
+        const char ch = text[i];
+        if (ch == '"') quoted = !quoted;
+        if (quoted) continue;
+        if (ch == '[' || ch == '(') ++depth;
+        if (ch == ']' || ch == ')') --depth;
+        if (depth != 1 || (ch != ',' && ch != '[')) continue;
+        std::size_t k = text.find_first_not_of(" \t\r\n", i + 1);
+        if (k == std::string::npos) break;
+        std::size_t open = std::string::npos;
+        if (text.compare(k, 10, "AUTHORITY[") == 0) open = k + 10;
+        if (text.compare(k, 3, "ID[") == 0) open = k + 3;
+        if (open == std::string::npos || text.compare(open, 6, "\"EPSG\"") != 0) continue;
+        std::size_t v = text.find_first_not_of(" \t\r\n,\"", open + 6);
+        if (v == std::string::npos) break;
+        const std::size_t e = text.find_first_not_of("0123456789", v);
+        if (e != std::string::npos) found = code(std::string_view(text).substr(v, e - v));
+    }
+    return found;
+}
+
+NamedCrs crs_as_gdal_reads(const std::string& image, const GeoReference& tags) {
+    const std::string aux = first_existing({fs::path(image + ".aux.xml")});
+    if (!aux.empty()) {
+        const std::string xml = read_whole_file(aux);
+        const std::size_t a = xml.find("<SRS"), open_end = xml.find('>', a),
+                          b = xml.find("</SRS>", a);
+        if (a != std::string::npos && open_end != std::string::npos && b != std::string::npos &&
+            open_end < b)
+            if (const int epsg = epsg_of_crs_text(xml.substr(open_end + 1, b - open_end - 1)))
+                return {epsg, aux};
+    }
+    if (const int epsg = epsg_code(tags)) return {epsg, kPlacedByTags};
+    const std::string prj = first_existing(prj_candidates(image));
+    if (!prj.empty())
+        if (const int epsg = epsg_of_crs_text(read_whole_file(prj))) return {epsg, prj};
+    return {};
+}
+
 std::vector<std::string> georef_sidecar_candidates(const std::string& image) {
     std::vector<std::string> names;
     for (const fs::path& w : world_file_candidates(image)) names.push_back(w.string());

@@ -48,6 +48,21 @@ inline constexpr const char* kPlacedByTags = "its GeoTIFF tags";  // PlacedGrid:
 std::optional<PlacedGrid> pixel_grid_as_gdal_reads(const std::string& image,
                                                    const GeoReference& tags);
 
+// The EPSG code a CRS text names as a whole: "EPSG:32633" (an .aux.xml's SRS that GDAL set by
+// code) or WKT 1 or 2 (as in a .prj, or XML-escaped as in an .aux.xml) whose outermost element has
+// AUTHORITY["EPSG","32633"] or ID["EPSG",32633]; 0 when it names none (an ESRI .prj names none).
+int epsg_of_crs_text(std::string text);
+
+// The EPSG code of the CRS `image` is in, and what said so: its .aux.xml's SRS, its GeoTIFF
+// `tags` (read_georeference), its .prj, the first that names a code (GDAL reads a PAM .aux.xml
+// before a file's own georeference). {0, ""} when none does. Points on the map (sample
+// --from-points) are checked against it.
+struct NamedCrs {
+    int epsg = 0;
+    std::string source;
+};
+NamedCrs crs_as_gdal_reads(const std::string& image, const GeoReference& tags);
+
 // Every name a georeference sidecar of `image` may have (world file in either case, .prj,
 // .aux.xml), whether there or not: what GDAL or pfce would read as the image's place on the map.
 std::vector<std::string> georef_sidecar_candidates(const std::string& image);

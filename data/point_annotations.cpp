@@ -214,7 +214,7 @@ PointFile read_geojson_points_of(const json& doc, const std::string& file,
 // Where sample `image` lies on the map, and its CRS's EPSG code (0: unknown), or nullopt.
 struct ImagePlace {
     MapGrid grid;
-    int epsg = 0;
+    NamedCrs crs;
 };
 std::optional<ImagePlace> place_of(const std::string& image) {
     const std::string ext = ascii_lower(fs::path(image).extension().string());
@@ -224,7 +224,7 @@ std::optional<ImagePlace> place_of(const std::string& image) {
     // Where GDAL, and so the GIS the points were drawn in, shows the image: a TIFF's .aux.xml
     // before its tags (the tags alone had put points 10 pixels off where an .aux.xml moved it).
     if (const std::optional<PlacedGrid> g = pixel_grid_as_gdal_reads(image, tags))
-        return ImagePlace{g->grid, epsg_code(tags)};
+        return ImagePlace{g->grid, crs_as_gdal_reads(image, tags)};
     return std::nullopt;
 }
 
@@ -306,20 +306,25 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
                            file,
                            " lie on the map and cannot be placed on it; give pixel positions "
                            "instead (a .csv of id, x, y, class)");
-            if (pf.crs_given && place->epsg > 0 && pf.epsg != place->epsg)
+            // The image's CRS from its tags or its sidecars (.aux.xml, .prj): a PNG or JPEG chip
+            // names one only there, and went unchecked (README probe).
+            const int epsg = place->crs.epsg;
+            const std::string said_by =
+                place->crs.source == kPlacedByTags ? "its GeoTIFF tags" : place->crs.source;
+            if (pf.crs_given && epsg > 0 && pf.epsg != epsg)
                 PFCE_THROW(InputError, file, " gives its points in EPSG:", pf.epsg, " but image ",
-                           image, " is in EPSG:", place->epsg,
-                           ": export the points in the images' CRS (QGIS: Export > Save Features "
+                           image, " is in EPSG:", epsg, " (", said_by,
+                           "): export the points in the images' CRS (QGIS: Export > Save Features "
                            "As..., CRS EPSG:",
-                           place->epsg, ")");
-            if (!pf.crs_given && place->epsg > 0 && place->epsg != 4326)
+                           epsg, ")");
+            if (!pf.crs_given && epsg > 0 && epsg != 4326)
                 PFCE_THROW(InputError, file,
                            " names no CRS, so its points are WGS 84 longitude and latitude "
                            "(GeoJSON, RFC 7946), but image ",
-                           image, " is in EPSG:", place->epsg,
-                           ": export the points in the images' CRS (QGIS: Export > Save Features "
-                           "As..., CRS EPSG:",
-                           place->epsg, "; the file then names it)");
+                           image, " is in EPSG:", epsg, " (", said_by,
+                           "): export the points in the images' CRS (QGIS: Export > Save "
+                           "Features As..., CRS EPSG:",
+                           epsg, "; the file then names it)");
             const MapGrid& g = place->grid;
             const auto [w, h] = size[i];
             for (std::size_t p = 0; p < pf.points.size(); ++p) {

@@ -1225,6 +1225,37 @@ GeoReference geo_at(int epsg, double x0, double y0, double size = 0.05) {
     return g;
 }
 
+// The code a CRS text names as a whole, not its datum's, unit's or base CRS's: WKT 1 and 2, GDAL's
+// XML-escaped SRS and its "EPSG:n"; none for an ESRI .prj or anything else.
+TEST(GeoReference, TheEpsgCodeOfACrsIsItsOutermostElements) {
+    const std::string wkt1 =
+        "PROJCS[\"WGS 84 / UTM zone 33N\",GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS "
+        "84\",6378137,298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],"
+        "AUTHORITY[\"EPSG\",\"4326\"]],PROJECTION[\"Transverse_Mercator\"],UNIT[\"metre\",1,"
+        "AUTHORITY[\"EPSG\",\"9001\"]],AXIS[\"Easting\",EAST],AUTHORITY[\"EPSG\",\"32633\"]]";
+    EXPECT_EQ(epsg_of_crs_text(wkt1), 32633);
+    EXPECT_EQ(epsg_of_crs_text("\n  " + wkt1 + "\n"), 32633);
+    std::string escaped = wkt1;
+    for (std::size_t at; (at = escaped.find('"')) != std::string::npos;)
+        escaped.replace(at, 1, "&quot;");
+    EXPECT_EQ(epsg_of_crs_text(escaped), 32633);
+    EXPECT_EQ(
+        epsg_of_crs_text("PROJCRS[\"ETRS89 / UTM zone 32N\",\n  BASEGEOGCRS[\"ETRS89\",\n"
+                         "    ID[\"EPSG\",4258]],\n  CS[Cartesian,2],\n  ID[\"EPSG\",25832]]"),
+        25832);
+    EXPECT_EQ(epsg_of_crs_text("EPSG:3857"), 3857);
+    EXPECT_EQ(epsg_of_crs_text(" EPSG:25832\n"), 25832);
+    // Codes only deeper in: the projected CRS itself has none.
+    EXPECT_EQ(epsg_of_crs_text("PROJCS[\"x\",GEOGCS[\"WGS 84\",AUTHORITY[\"EPSG\",\"4326\"]]]"), 0);
+    EXPECT_EQ(epsg_of_crs_text("PROJCS[\"ETRS_1989_UTM_Zone_32N\",GEOGCS[\"GCS_ETRS_1989\"]]"), 0);
+    // Brackets and commas inside a name are text.
+    EXPECT_EQ(epsg_of_crs_text("PROJCS[\"a],AUTHORITY[\",AUTHORITY[\"EPSG\",\"2\"]]"), 2);
+    EXPECT_EQ(epsg_of_crs_text("PROJCS[\"a, AUTHORITY[\"EPSG\",\"1\"]]"), 0);
+    EXPECT_EQ(epsg_of_crs_text("+proj=utm +zone=33 +datum=WGS84"), 0);
+    EXPECT_EQ(epsg_of_crs_text("EPSG:x"), 0);
+    EXPECT_EQ(epsg_of_crs_text(""), 0);
+}
+
 TEST(GeoReference, GridDifferenceSaysWhatDiffers) {
     const GeoReference a = geo_at(25832, 366000, 5808000);
     EXPECT_EQ(grid_difference(a, a), "");

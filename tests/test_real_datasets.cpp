@@ -2026,6 +2026,34 @@ TEST(RealDatasets, SamplePointsFromAGeoJsonLayerOrACsvLabelTheirPixels) {
     std::ofstream(root + "/uri.geojson")
         << layer({point("road", 1005.2, 4997.3)}, "http://www.opengis.net/def/crs/EPSG/0/25832");
     EXPECT_EQ(test::run_pfce(sample + "-uri --from-points " + root + "/uri.geojson").status, 0);
+    // A PNG chip's CRS is named only beside it, by a .prj (WKT) or an .aux.xml's SRS: checked as
+    // a GeoTIFF's geokeys are (a layer in another CRS was taken as the images' own; README
+    // probe). A .prj that names no code (ESRI's WKT) leaves it unchecked.
+    {
+        const std::string png = fd.root + "/images/" + fd.ids[1] + ".png";
+        const std::string prj = fd.root + "/images/" + fd.ids[1] + ".prj";
+        std::ofstream(prj) << "PROJCS[\"ETRS89 / UTM zone 32N\",GEOGCS[\"ETRS89\",DATUM["
+                              "\"European_Terrestrial_Reference_System_1989\",AUTHORITY[\"EPSG\","
+                              "\"6258\"]],AUTHORITY[\"EPSG\",\"4258\"]],PROJECTION[\"Transverse_"
+                              "Mercator\"],UNIT[\"metre\",1,AUTHORITY[\"EPSG\",\"9001\"]],"
+                              "AUTHORITY[\"EPSG\",\"25832\"]]\n";
+        refused(
+            layer({point("road", 1005.2, 4997.3)}, "EPSG:4326"), "prj.geojson", "",
+            "gives its points in EPSG:4326 but image " + png + " is in EPSG:25832 (" + prj + ")");
+        refused(layer({point("road", 1005.2, 4997.3)}, ""), "prj-none.geojson", "",
+                "is in EPSG:25832 (" + prj + ")");
+        std::ofstream(prj) << "PROJCS[\"ETRS_1989_UTM_Zone_32N\",GEOGCS[\"GCS_ETRS_1989\"]]\n";
+        EXPECT_EQ(test::run_pfce(sample + "-esri --from-points " + root + "/prj.geojson").status,
+                  0);
+        fs::remove(prj);
+        const std::string aux = png + ".aux.xml";
+        std::ofstream(aux) << "<PAMDataset>\n  <SRS dataAxisToSRSAxisMapping=\"1,2\">EPSG:25832"
+                              "</SRS>\n</PAMDataset>\n";
+        refused(
+            layer({point("road", 1005.2, 4997.3)}, "EPSG:3857"), "aux.geojson", "",
+            "gives its points in EPSG:3857 but image " + png + " is in EPSG:25832 (" + aux + ")");
+        fs::remove(aux);
+    }
     // A run on imported points: its config.toml leaves the sampling keys to the masks, so another
     // run starts from it (train refuses them beside imported annotations).
     const std::string config = read_whole_file(root + "/run/config.toml");
