@@ -1488,6 +1488,53 @@ TEST(CliMisuse, SigtermStopsPredictBetweenImages) {
     EXPECT_MESSAGE_HAS(f.output, "is not a regular file (a FIFO, socket or device)");
 }
 
+// A --force rerun of a suite stopped while it trains an experiment: that experiment's earlier
+// result is gone (it was reported, and skipped by the next run, beside checkpoints it no longer
+// described), one not reached yet keeps its current result in the report, and the same command
+// without --force continues the training where it stopped (suite probe).
+TEST(CliMisuse, AStoppedForcedSuiteRerunKeepsNoResultItReplaced) {
+    const std::string root = test::temp_dir("misuse_suite_force_stop");
+    ASSERT_EQ(test::run_pfce("data synth --out " + root + "/d --count 12 --size 64").status, 0);
+    const auto write_suite = [&](int b_epochs) {
+        std::ofstream(root + "/s.toml")
+            << "[suite]\nname = \"k\"\nexperiments = [{ id = \"a\" }, { id = \"b\", run = { "
+               "epochs = "
+            << b_epochs
+            << " } }, { id = \"c\", labels = { kind = \"sparse\", points = 50 } }]\n[data]\n"
+               "source = \"dataset\"\n[model]\nwidth = 4\ndepth = 1\n[run]\nepochs = 1\n"
+               "batch_size = 4\n";
+    };
+    const std::string out = root + "/r";
+    const std::string run = test::pfce_binary() + " run " + root + "/s.toml --data " + root +
+                            "/d --device cpu --out " + out;
+    write_suite(2);
+    ASSERT_EQ(test::run_command(run + " 2>&1").status, 0);
+    for (const char* id : {"a", "b", "c"})
+        ASSERT_TRUE(fs::exists(out + "/" + id + "/result.json")) << id;
+    // b now trains for 5000 epochs: its result is stale, and a forced rerun is stopped in it.
+    write_suite(5000);
+    const std::string c_result = file_text(out + "/c/result.json");
+    // A forced rerun reruns a, then is stopped in b, before c.
+    const std::string forced =
+        terminate_once_logged(run + " --force", root + "/log1", "epoch 3/5000 train");
+    EXPECT_MESSAGE_HAS(forced, "rc=130");
+    EXPECT_MESSAGE_HAS(forced,
+                       "run the same command again without --force (which starts it "
+                       "over) to continue where it stopped");
+    EXPECT_FALSE(fs::exists(out + "/b/result.json"));
+    EXPECT_EQ(file_text(out + "/c/result.json"), c_result);
+    const std::string report = file_text(out + "/report.md");
+    EXPECT_MESSAGE_HAS(report, "- **b**: interrupted after");
+    EXPECT_MESSAGE_HAS(report, "\n| c | sparse 50/class |");
+    EXPECT_EQ(report.find("**c**"), std::string::npos) << report;
+    // Without --force: a and c are skipped, b resumes where the forced run stopped.
+    const std::string again = terminate_once_logged(run, root + "/log2", "resuming");
+    EXPECT_MESSAGE_HAS(again, "a: finished earlier");
+    EXPECT_MESSAGE_HAS(again, "c: finished earlier");
+    EXPECT_MESSAGE_HAS(again, "resuming " + out + "/b/train at epoch ");
+    EXPECT_EQ(again.find("resuming " + out + "/b/train at epoch 1,"), std::string::npos) << again;
+}
+
 // What a command prints is its result: written to a full disk (/dev/full), --print-config and
 // --help ended with status 0 and nothing written (hostile-user probe). Now status 1, said.
 TEST(CliMisuse, AnUnwritableStandardOutputIsAnError) {

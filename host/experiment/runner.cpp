@@ -321,6 +321,9 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             ++sum.not_rerun;
         } else if (selected && (!finished || opts.force)) {
             p.run = true;
+            // Shown until its rerun starts: a forced suite stopped before reaching it still has
+            // it, current (an interrupted --force run listed it as "not run"; suite probe).
+            if (finished && stale.empty()) p.result = old;
         } else if (old) {
             if (selected) {
                 log_info(e.id, ": finished earlier (", rp, "), skipped; --force reruns it");
@@ -592,7 +595,14 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         const Stopwatch t0;
         const std::string sp = sessions_path(sum.out_dir, p.spec.id);
         std::error_code ec;
-        if (opts.force) fs::remove(sp, ec);  // a forced run starts over
+        // A forced run starts over, and its earlier result goes first: one stopped halfway had
+        // left the old result.json, reported (and skipped by the next run) as if the new
+        // checkpoints made it (suite probe).
+        if (opts.force) {
+            fs::remove(sp, ec);
+            fs::remove(result_path(sum.out_dir, p.spec.id), ec);
+            p.result.reset();
+        }
         const EarlierSessions earlier = read_sessions(sp, p.fingerprint);
         ExperimentResult r;
         bool stopped_in_labels = false;
@@ -615,7 +625,11 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
                             : "interrupted after " +
                                   format_duration(earlier.seconds + t0.seconds()) +
                                   " of work: its labels and its training so far are saved; run "
-                                  "the same command again to continue where it stopped";
+                                  "the same command again" +
+                                  std::string(opts.force ? " without --force (which starts it "
+                                                           "over)"
+                                                         : "") +
+                                  " to continue where it stopped";
             log_info(tag, p.stopped);
             sum.interrupted = true;
             const json rec = {{"config", p.fingerprint},
