@@ -924,11 +924,14 @@ TEST(SuiteFile, LayersApplyInOrder) {
     const std::string dir = test::temp_dir("suite_layers");
     write_file(
         dir + "/e.toml",
-        "[experiment]\nid = \"e\"\n[labels]\nkind = \"linked\"\npoints = 500\nmax_color_step = 40\n"
+        "[experiment]\nid = \"e\"\ndescription = \"500 points, linked\"\nreport_figure = \"test "
+        "0.83\"\n[labels]\nkind = \"linked\"\npoints = 500\nmax_color_step = 40\n"
         "[optimizer]\nlr = 0.01\n[run]\nbatch_size = 32\nepochs = 10\n");
     write_file(dir + "/s.toml", R"(
 [suite]
-experiments = ["e.toml", { file = "e.toml", id = "e-short", run = { epochs = 2 } }]
+experiments = ["e.toml", { file = "e.toml", id = "e-short", run = { epochs = 2 } },
+               { file = "e.toml", id = "e-copy" },
+               { file = "e.toml", id = "e-own", labels = { points = 100 }, description = "mine" }]
 [optimizer]
 lr = 0.5
 [model]
@@ -939,7 +942,7 @@ epochs = 7
 batch_size = 4
 )");
     const Suite s = load_suite(dir + "/s.toml");
-    ASSERT_EQ(s.experiments.size(), 2u);
+    ASSERT_EQ(s.experiments.size(), 4u);
     const auto& a = s.experiments[0];
     EXPECT_EQ(s.name, "s");
     EXPECT_EQ(a.id, "e");
@@ -955,6 +958,42 @@ batch_size = 4
     EXPECT_EQ(b.config.run.epochs, 2);  // inline entry over everything
     EXPECT_EQ(b.config.run.batch_size, 4);
     EXPECT_NE(experiment_fingerprint(a), experiment_fingerprint(b));
+    // A variant (settings of its own) is described by what it changes, with no figure of the
+    // technical report; the file's experiment under another id is still it; a variant's own
+    // description stands (suite probe: a 100-point variant showed "500 points" and 0.8344).
+    EXPECT_EQ(a.description, "500 points, linked");
+    EXPECT_EQ(a.report_figure, "test 0.83");
+    EXPECT_EQ(b.description, "e with run.epochs = 2");
+    EXPECT_EQ(b.report_figure, "");
+    EXPECT_EQ(s.experiments[2].description, "500 points, linked");
+    EXPECT_EQ(s.experiments[2].report_figure, "test 0.83");
+    EXPECT_EQ(s.experiments[3].description, "mine");
+    EXPECT_EQ(s.experiments[3].report_figure, "");
+}
+
+// Suite texts go into the report's Markdown, HTML and CSV: a control character (a NUL, an escape
+// sequence) is refused, naming the key; line breaks and tabs are text (suite probe).
+TEST(SuiteFile, ControlCharactersInItsTextsAreRefused) {
+    const std::string dir = test::temp_dir("suite_control");
+    write_file(dir + "/e.toml", "[experiment]\nid = \"e\"\n");
+    const auto refusal = [&](const std::string& suite) {
+        write_file(dir + "/s.toml", suite);
+        try {
+            (void)load_suite(dir + "/s.toml");
+        } catch (const InputError& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    EXPECT_MESSAGE_HAS(refusal("[suite]\ndescription = \"red \\u001b[31m\"\nexperiments = "
+                               "[\"e.toml\"]\n"),
+                       "key \"description\" holds the control character U+001B at byte 4");
+    EXPECT_MESSAGE_HAS(refusal("[suite]\nexperiments = [{ file = \"e.toml\", id = \"x\", "
+                               "description = \"a\\u0000b\" }]\n"),
+                       "experiments[1]: key \"description\" holds the control character U+0000");
+    EXPECT_EQ(refusal("[suite]\ndescription = \"two\\nlines\\tand a tab\"\nexperiments = "
+                      "[\"e.toml\"]\n"),
+              "accepted");
 }
 
 // A suite's split lists ship with it: a relative one is found beside the suite file (the shipped

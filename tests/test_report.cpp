@@ -1032,6 +1032,20 @@ TEST(Report, ClassNamesWithCommasQuotesAndBarsKeepTheirColumns) {
 // description and the settings by which it differs from most of the suite; settings that have no
 // effect in an experiment (plateau settings under a constant schedule, CRF settings with the term
 // off) and those the labels column names are left out; a tie is shown at every experiment.
+// The suite's description is user text like the experiments': escaped in Markdown (an unclosed
+// "<!--" hid the rest of the report on GitHub), and a picture heading stays on its line (suite
+// probe).
+TEST(Report, TheSuitesDescriptionAndHeadingsAreText) {
+    ReportInput in = make_report_input();
+    in.description = "<!-- draft: compare radii";
+    in.results[0].grid_png = "dense/grid.png";
+    in.results[0].description = "two\nlines <b>";
+    const std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md, "\n\n&lt;!-- draft: compare radii\n\n");
+    EXPECT_EQ(md.find("<!--"), std::string::npos) << md;
+    EXPECT_MESSAGE_HAS(md, "### dense — two lines &lt;b>\n");
+}
+
 TEST(Report, ExperimentsTableSaysWhatSetsEachApart) {
     ReportInput in = make_report_input();
     auto fingerprint = [](double lr, const char* schedule, double factor, double crf, int radius) {

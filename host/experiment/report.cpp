@@ -690,6 +690,14 @@ std::string md_text(const std::string& s) {
     return o;
 }
 
+// md_text on one line (a heading's): a line break would end the heading.
+std::string md_line(const std::string& s) {
+    std::string o = md_text(s);
+    std::replace(o.begin(), o.end(), '\n', ' ');
+    std::replace(o.begin(), o.end(), '\r', ' ');
+    return o;
+}
+
 // A Markdown table cell: a '|' in a class name would end the cell, a line break the row.
 std::string md_cell(const std::string& s) {
     std::string o;
@@ -983,7 +991,7 @@ std::string render_chart(const ReportInput& in, const std::string& chart_file) {
 
 std::string render_report_markdown(const ReportInput& in) {
     std::string o = "# pfce report: " + in.title + "\n\n";
-    if (!in.description.empty()) o += in.description + "\n\n";
+    if (!in.description.empty()) o += md_text(in.description) + "\n\n";
     o += "- suite: `" + in.suite_file + "`\n- data: " + md_text(in.data_summary) +
          "\n- device: " + in.device + "\n- pfce: " + md_text(pfce_versions(in)) +
          "\n- generated: " + in.generated_at + "\n\n";
@@ -1032,7 +1040,7 @@ std::string render_report_markdown(const ReportInput& in) {
     if (any_pictures(in)) o += "## Pictures\n\n" + grid_caption(in) + "\n\n";
     for (const auto& r : in.results) {
         if (!picture_shown(in, r)) continue;
-        o += "### " + md_text(picture_heading(in, r)) + "\n\n![" + r.id + "](" + r.grid_png +
+        o += "### " + md_line(picture_heading(in, r)) + "\n\n![" + r.id + "](" + r.grid_png +
              ")\n\n";
     }
     return o;
