@@ -2749,6 +2749,19 @@ TEST(CliMisuse, TrainDrawsItsCurvesAndLeavesAUsersFile) {
     EXPECT_EQ(circles(), 2 * (one_epoch - 1) + 1);
     ASSERT_EQ(test::run_pfce(train + " --epochs 1 --force").status, 0);
     EXPECT_EQ(circles(), one_epoch);
+    // Its subtitle names the labels trained on: linked masks of --labels as such from the first
+    // epoch (it said "dense from DIR" until a resume drew it again; README probe).
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/s").status, 0);
+    ASSERT_EQ(test::run_pfce("link --in " + root + "/s --out " + root + "/l --radius 5").status, 0);
+    ASSERT_EQ(
+        test::run_pfce("train --data " + fd.root + " --labels " + root + "/l --out " + root +
+                       "/on-linked --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu")
+            .status,
+        0);
+    const std::string linked_curves = file_text(root + "/on-linked/curves.svg");
+    EXPECT_MESSAGE_HAS(linked_curves, "linked from " + root + "/l");
+    EXPECT_EQ(linked_curves.find("dense from"), std::string::npos);
 
     // A user's own file of that name: left, and said.
     const std::string mine = root + "/mine";

@@ -2963,6 +2963,13 @@ TEST(RealDatasets, PredictRecursiveMirrorsTheTree) {
     EXPECT_MESSAGE_HAS(all.output,
                        "1 link to a directory is not followed (e.g. " + val + "/Rural_link)");
     EXPECT_MESSAGE_HAS(all.output, "--match */images*/*: 2 of the ");  // Rural's masks_png
+    // The same pattern without --recursive finds nothing, and says what would (README probe).
+    const test::CommandResult shallow =
+        test::run_pfce(predict + " --match '*/images*/*' --out " + root + "/shallow");
+    EXPECT_EQ(shallow.status, 2) << shallow.output;
+    EXPECT_MESSAGE_HAS(shallow.output,
+                       "only the images directly in --input are looked at without "
+                       "--recursive, which adds those of its subdirectories");
     EXPECT_EQ(all.output.find("named like masks"), std::string::npos) << all.output;
     // Without --match, Rural's masks_png (no dataset.toml says what it is) is read, and said.
     const test::CommandResult named =

@@ -676,7 +676,13 @@ std::vector<Job> plan_jobs(const PredictArgs& a,
                           "its '*' within one directory ('**' too)" +
                               (like.empty() ? std::string()
                                             : ", e.g. \"" + like + "\" matches " + shown(example))
-                        : "; expected a shell pattern of file names, e.g. \"*_sat.jpg\"");
+                        : "; expected a shell pattern of file names, e.g. \"*_sat.jpg\"",
+                // A path below --input is only looked at with --recursive (README probe: the
+                // README's own '*/images_png/*' example found nothing without it).
+                by_path && !a.recursive
+                    ? "; only the images directly in --input are looked at without --recursive, "
+                      "which adds those of its subdirectories"
+                    : "");
         }
         if (!left_out.empty())
             log_info("--match ", a.match, ": ", left_out.size(), " of the ", inputs.size(),

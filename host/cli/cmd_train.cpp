@@ -315,8 +315,16 @@ void run_train(const TrainArgs& a) {
     TrainOptions opts;
     opts.resume = a.resume;
     opts.force = a.force;
-    // OUT/curves.svg, drawn again after every epoch: a browser shows how the run goes.
-    opts.on_metrics = [out = cfg.run.out, settings = run_settings_summary(cfg)] {
+    // OUT/curves.svg, drawn again after every epoch: a browser shows how the run goes. Its
+    // subtitle names the labels as the run trains on them: those of a mask directory given (its
+    // kind and how it was made), which training adopts later (it said "dense from DIR" of linked
+    // masks; README probe). A refusal of them is training's to say.
+    Config summarized = cfg;
+    if (labels_md) try {
+            adopt_labels_dir_settings(summarized.labels, *labels_md, a.resume);
+        } catch (const InputError&) {
+        }
+    opts.on_metrics = [out = cfg.run.out, settings = run_settings_summary(summarized)] {
         const std::filesystem::path o(out);
         write_run_curves((o / "metrics.jsonl").string(), (o / kRunCurvesFile).string(),
                          "pfce train: " + out, settings);
