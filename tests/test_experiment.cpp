@@ -1067,6 +1067,28 @@ TEST(SuiteFile, SplitListsGivenOrDroppedMakeResultsStale) {
     EXPECT_MESSAGE_HAS(stale_reason(old_lists, none), "data.train_list ids");
 }
 
+// A setting that has no effect in the experiment, then and now (pfce says so at the start), is
+// no change: a dense experiment's labels.seed, CRF settings with the term off, a plateau's
+// patience under a constant schedule made every result stale (suite probe). Where it acts, it is.
+TEST(SuiteFile, SettingsWithoutEffectDoNotMakeResultsStale) {
+    const std::string dir = test::temp_dir("suite_idle_stale");
+    const auto fingerprint = [&](const std::string& experiment) {
+        write_file(dir + "/s.toml", "[suite]\nexperiments = [" + experiment + "]\n");
+        return experiment_fingerprint(load_suite(dir + "/s.toml").experiments[0]);
+    };
+    const nlohmann::json dense = fingerprint("{ id = \"e\", labels = { kind = \"dense\" } }");
+    EXPECT_EQ(stale_reason(dense, fingerprint("{ id = \"e\", labels = { kind = \"dense\", seed = "
+                                              "5 }, loss = { crf_sigma_xy = 9.0 }, schedule = { "
+                                              "plateau_patience = 7 } }")),
+              "");
+    const nlohmann::json sparse = fingerprint("{ id = \"e\", labels = { kind = \"sparse\" } }");
+    EXPECT_MESSAGE_HAS(
+        stale_reason(sparse,
+                     fingerprint("{ id = \"e\", labels = { kind = \"sparse\", seed = 5 } }")),
+        "other settings (labels.seed)");
+    EXPECT_MESSAGE_HAS(stale_reason(dense, sparse), "labels.kind");
+}
+
 TEST(SuiteFile, ShippedSuitesLoad) {
     for (const char* f :
          {"synthetic-small.toml", "synthetic.toml", "potsdam.toml", "potsdam-isprs.toml"}) {

@@ -13,9 +13,9 @@ namespace {
 const std::set<std::string> kInLabelsColumn = {"labels.kind", "labels.points", "labels.radius",
                                                "labels.max_color_step", "labels.conflict"};
 
-// The config an experiment ran with, as far as its recorded fingerprint says (the keys a result
-// depends on; the rest stay at their defaults, which only decides what has an effect).
-Config config_of(const nlohmann::json& fingerprint) {
+}  // namespace
+
+Config config_of_fingerprint(const nlohmann::json& fingerprint) {
     Config c;
     for (const auto& [key, value] : fingerprint.items()) {
         const ConfigKey* k = find_config_key(key);
@@ -29,8 +29,6 @@ Config config_of(const nlohmann::json& fingerprint) {
     return c;
 }
 
-}  // namespace
-
 std::vector<std::vector<std::string>> distinguishing_settings(
     const std::vector<ExperimentResult>& results) {
     // Per experiment: its recorded settings that have an effect there, as compact JSON text.
@@ -39,7 +37,7 @@ std::vector<std::vector<std::string>> distinguishing_settings(
     for (std::size_t i = 0; i < results.size(); ++i) {
         const nlohmann::json& fp = results[i].config;
         if (!fp.is_object()) continue;
-        const std::vector<std::string> idle = keys_without_effect(config_of(fp));
+        const std::vector<std::string> idle = keys_without_effect(config_of_fingerprint(fp));
         for (const auto& [key, value] : fp.items()) {
             if (kInLabelsColumn.count(key) ||
                 std::find(idle.begin(), idle.end(), key) != idle.end())

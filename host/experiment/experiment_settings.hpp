@@ -6,8 +6,13 @@
 #include <vector>
 
 #include "host/experiment/results.hpp"
+#include "host/train/config.hpp"
 
 namespace pfce {
+
+// The config an experiment ran with, as far as its recorded fingerprint says (the keys a result
+// depends on; the rest stay at their defaults, which only decides what has an effect).
+Config config_of_fingerprint(const nlohmann::json& fingerprint);
 
 // For each result (in order), "key = value" for every setting whose value is not the one most of
 // the suite's experiments share. Left out: the label settings the labels column already names

@@ -24,6 +24,7 @@
 #include "data/synth.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/experiment/experiment_run.hpp"
+#include "host/experiment/experiment_settings.hpp"
 #include "host/experiment/report.hpp"
 #include "host/experiment/results.hpp"
 #include "host/experiment/suite_data.hpp"
@@ -141,6 +142,17 @@ std::string stale_reason(json was, json now) {
         if (const std::string key = k.dotted(); k.added_at_old_behaviour && !was.contains(key) &&
                                                 now.contains(key) && now[key] == k.get(defaults))
             now.erase(key);
+    // A setting without effect in both (labels.seed of a dense run, CRF settings with the term
+    // off) is no difference: pfce says at the start that it does nothing (suite probe: such a
+    // setting made every result stale).
+    if (was != now) {
+        const std::vector<std::string> idle_was = keys_without_effect(config_of_fingerprint(was));
+        for (const std::string& key : keys_without_effect(config_of_fingerprint(now)))
+            if (std::find(idle_was.begin(), idle_was.end(), key) != idle_was.end()) {
+                was.erase(key);
+                now.erase(key);
+            }
+    }
     if (was != now) {  // say which, so a list edited in place is seen for what it is
         std::vector<std::string> differ;
         for (const auto& [k, v] : was.items())
