@@ -950,6 +950,10 @@ TEST(Report, PairedDifferencesOfExperimentsOnTheSameImages) {
     // e2 better than e1 by one pixel of one image: a difference the images could make, no *.
     const std::string e1_row = md.substr(md.find("| e1-700 | -0."));
     EXPECT_MESSAGE_HAS(e1_row.substr(0, e1_row.find('\n')), " | — | -0.000 |");
+    // Two experiments that score alike: 0.000 both ways, not +0.000 and -0.000 (suite probe).
+    MiouDifference none{};
+    EXPECT_EQ(difference_cell(1.0, none), "0.000");
+    EXPECT_EQ(difference_cell(-1.0, none), "0.000");
     EXPECT_MESSAGE_HAS(md, "Row minus column: the difference of the test mIoUs");
     EXPECT_EQ(md.find("| e4-500-linked | n/a"), std::string::npos);  // in no pair: not shown
     const nlohmann::json j = render_results_json(in);

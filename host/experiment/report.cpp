@@ -217,15 +217,20 @@ Table experiments_table(const ReportInput& in) {
     return t;
 }
 
-// "+0.153*": a difference, with * where its interval excludes 0, and † where it holds after
-// Holm's correction over the table's pairs.
+}  // namespace
+
 std::string difference_cell(double sign, const MiouDifference& d) {
     const bool clear = d.lo > 0 || d.hi < 0;
     char cell[32];
-    std::snprintf(cell, sizeof cell, "%+.3f%s%s", sign * d.diff, clear ? "*" : "",
+    // No difference at all is 0.000, not "+0.000" in one cell and "-0.000" in its mirror (one
+    // that rounds to it keeps its sign: which of the two is ahead, if by little).
+    const double v = d.diff == 0.0 ? 0.0 : sign * d.diff;
+    std::snprintf(cell, sizeof cell, v == 0.0 ? "%.3f%s%s" : "%+.3f%s%s", v, clear ? "*" : "",
                   d.holm ? "†" : "");
     return cell;
 }
+
+namespace {
 
 // The caption's words on the draws and on the pairs' multiplicity, for a table of `pairs`.
 template <typename Pair>

@@ -51,6 +51,11 @@ std::vector<std::string> report_chart_files();
 std::vector<std::string> report_chart_files(const ReportInput& in);
 
 std::string render_report_markdown(const ReportInput& in);
+
+// A paired difference's cell, row minus column (`sign` -1 for its mirror): "+0.153*", with * where
+// its interval excludes 0 and † where it holds after Holm's correction over the table's pairs;
+// "0.000" where there is no difference at all.
+std::string difference_cell(double sign, const MiouDifference& d);
 // Pictures and charts are read from out_dir and inlined; a missing picture is shown as a note.
 std::string render_report_html(const ReportInput& in, const std::string& out_dir);
 std::string render_results_csv(const ReportInput& in);
