@@ -431,7 +431,9 @@ TEST(Report, EditedDocumentsAreFoundAndKept) {
     const std::string later = mine + "MORE NOTES, DURING THE RUN\n";
     write_text_atomically(dir + "/report.md", later);
     std::filesystem::remove(dir + "/report.md.new");
-    write_report(dir, in, seen_at_start);
+    const std::map<std::string, std::string> written = write_report(dir, in, seen_at_start);
+    EXPECT_EQ(written.at("report.md"), dir + "/report.md.new");  // where the new one went
+    EXPECT_EQ(written.at("report.html"), dir + "/report.html");
     EXPECT_EQ(read_text_file(dir + "/report.md"), later);
     EXPECT_EQ(read_text_file(dir + "/report.md.new"), render_report_markdown(in));
     write_text_atomically(dir + "/report.md", mine);

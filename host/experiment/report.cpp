@@ -1336,8 +1336,9 @@ static nlohmann::json object_at(const nlohmann::json& record, const char* key) {
     return found != record.end() && found->is_object() ? *found : nlohmann::json::object();
 }
 
-void write_report(const std::string& out_dir, const ReportInput& given,
-                  const ReportFileHashes& replaceable) {
+std::map<std::string, std::string> write_report(const std::string& out_dir,
+                                                const ReportInput& given,
+                                                const ReportFileHashes& replaceable) {
     ReportInput in = given;
     if (!in.paired)
         in.paired = std::make_shared<const std::vector<PairedDifference>>(
@@ -1391,6 +1392,7 @@ void write_report(const std::string& out_dir, const ReportInput& given,
     // pfce wrote there (results.json "report_files_new") or this report's own text; a NAME.new
     // someone edited, or copied there, stays.
     std::vector<std::string> stale_new;
+    std::map<std::string, std::string> written;
     for (const auto& [name, text] : documents) {
         results["report_files"][name] = content_hash(text);
         std::string target = path(name);
@@ -1413,11 +1415,13 @@ void write_report(const std::string& out_dir, const ReportInput& given,
             }
         }
         targets.emplace_back(target, &text);
+        written[name] = target;
     }
     write_text_atomically(results_tmp, results.dump(2) + "\n");
     for (const auto& [target, text] : targets) write_text_atomically(staged.stage(target), *text);
     staged.commit(/*replace=*/true);
     for (const std::string& f : stale_new) std::filesystem::remove(f, ec);
+    return written;
 }
 
 nlohmann::json recorded_report_hashes(const std::string& out_dir) {

@@ -70,9 +70,11 @@ std::string render_chart(const ReportInput& in, const std::string& chart_file);
 // document edited since it was written is kept and the
 // new one written as NAME.new, unless `replaceable` holds it with its content as it is now (what
 // --force saw, and so agreed to replace, when the run began: an edit made during the run is kept).
+// Returns where each document went: its name ("report.md") -> the path written (NAME.new beside
+// an edited one).
 using ReportFileHashes = std::map<std::string, std::string>;  // path -> hash of its content
-void write_report(const std::string& out_dir, const ReportInput& in,
-                  const ReportFileHashes& replaceable = {});
+std::map<std::string, std::string> write_report(const std::string& out_dir, const ReportInput& in,
+                                                const ReportFileHashes& replaceable = {});
 
 // The report documents in out_dir that differ from what write_report last wrote there (a person
 // edited them): a rerun, which rewrites them, refuses without --force. Those there while

@@ -749,9 +749,15 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     in.clutter_class = find_clutter_class(pal);
     in.unlabelled_colour = pal.display_unlabelled();
     in.potsdam_classes = pal.class_names() == potsdam_palette().class_names();
-    write_report(sum.out_dir, in, forced_edits);
-    sum.report_md = (fs::path(sum.out_dir) / "report.md").string();
-    sum.report_html = (fs::path(sum.out_dir) / "report.html").string();
+    // The documents as written: report.md.new beside a report.md edited during the run (the
+    // closing line named the edited one; suite probe).
+    const std::map<std::string, std::string> written = write_report(sum.out_dir, in, forced_edits);
+    const auto written_to = [&](const char* name) {
+        const auto it = written.find(name);
+        return it != written.end() ? it->second : (fs::path(sum.out_dir) / name).string();
+    };
+    sum.report_md = written_to("report.md");
+    sum.report_html = written_to("report.html");
     log_info("suite ", suite.name, ": ", run_counts(sum), sum.interrupted ? ", interrupted" : "",
              "; report: ", sum.report_md, " and ", sum.report_html);
     return sum;
