@@ -406,10 +406,16 @@ std::string special_file_kind(const std::string& path) {
 std::string unreplaceable_attribute(const std::string& path) {
 #ifdef FS_IOC_GETFLAGS
     // O_NOFOLLOW: a link is replaced, not its target; O_NONBLOCK: a FIFO does not wait.
+    // Only a regular file or a directory: a device's driver is not sent the ioctl (nor opened).
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) return {};
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return {};
+    struct stat opened {};
     int flags = 0;  // the kernel reads and writes an int, whatever the macro's type says
-    const bool got = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    const bool got = ::fstat(fd, &opened) == 0 &&
+                     (S_ISREG(opened.st_mode) || S_ISDIR(opened.st_mode)) &&
+                     ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
     ::close(fd);
     if (!got) return {};  // a file system without the attributes (tmpfs, NFS)
     if (flags & FS_IMMUTABLE_FL) return "immutable (chattr +i)";
@@ -476,6 +482,13 @@ void check_output_file(const std::string& path, bool force, const FileIdentities
     if (fs::is_directory(parent, ec) && ::access(parent.c_str(), W_OK) != 0)
         PFCE_THROW(InputError, "cannot write ", path, ": its directory ", parent.string(),
                    " is not writable (", std::strerror(errno), ")");
+    // A directory nothing may be renamed or removed in (chattr +a; access() says nothing of it):
+    // the temporary a file is written to could not become the file.
+    if (const std::string attr = unreplaceable_attribute(parent.string()); !attr.empty())
+        PFCE_THROW(InputError, "cannot write ", path, ": its directory ", parent.string(), " is ",
+                   attr,
+                   ", and a file is written to a temporary renamed into place; clear the "
+                   "attribute (chattr -i / -a, as root) or choose another directory");
     // A link whose target is missing is still an entry of the user's: the write would replace it.
     if (fs::is_symlink(fs::symlink_status(path, ec)) && !fs::exists(path, ec)) {
         if (!force)

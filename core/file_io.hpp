@@ -118,8 +118,9 @@ void write_file_atomically(const std::string& path, std::string_view bytes);
 // "" for a regular file, a directory, or nothing (those are each caller's to say).
 std::string special_file_kind(const std::string& path);
 // Why nothing may replace the file `path` (rename over it, unlink it) though its directory is
-// writable: "immutable (chattr +i)" or "append-only (chattr +a)"; "" when it may be replaced, names
-// nothing or a link, or its file system keeps no such attributes (Linux's inode flags).
+// writable, or (a directory) nothing in it: "immutable (chattr +i)" or "append-only (chattr +a)";
+// "" when it may be, names nothing, a link or a special file, or its file system keeps no such
+// attributes (Linux's inode flags).
 std::string unreplaceable_attribute(const std::string& path);
 
 // InputError "PATH is a FIFO (named pipe), not a regular file: expected WHAT" where

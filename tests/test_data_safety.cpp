@@ -563,11 +563,13 @@ TEST(DataSafety, AnEarlierRunIsKeptWithoutForce) {
     EXPECT_EQ(test::run_pfce(train + " --force").status, 0);
 }
 
-// Sets or clears a file's immutable attribute (chattr +i / -i); false where the file system or
-// the user cannot (tmpfs, not root).
+// Sets or clears a file's attribute (chattr +i / -i, +a / -a); false where the file system or the
+// user cannot (tmpfs, not root).
+bool chattr(const std::string& change, const std::string& path) {
+    return std::system(("chattr " + change + " " + path + " 2>/dev/null").c_str()) == 0;
+}
 bool set_immutable(const std::string& path, bool on) {
-    return std::system(
-               ("chattr " + std::string(on ? "+i " : "-i ") + path + " 2>/dev/null").c_str()) == 0;
+    return chattr(on ? "+i" : "-i", path);
 }
 
 // A file nothing may replace (chattr +i) is said before any work: train --resume and --force
@@ -581,10 +583,12 @@ TEST(DataSafety, AFileThatCannotBeReplacedIsSaidBeforeAnyWork) {
     const std::string run = root + "/run";
     ASSERT_EQ(train_tiny_run(fd.root, run).status, 0);
     const std::string last = run + "/last.ckpt", mask = root + "/tile_0.png";
+    const std::string append_only = root + "/append-only";
+    fs::create_directories(append_only);
     struct Cleared {  // whatever fails, the test's directory stays removable
-        std::string a, b;
-        ~Cleared() { set_immutable(a, false), set_immutable(b, false); }
-    } cleared{last, mask};
+        std::string a, b, c;
+        ~Cleared() { set_immutable(a, false), set_immutable(b, false), chattr("-a", c); }
+    } cleared{last, mask, append_only};
     if (!set_immutable(last, true))
         GTEST_SKIP() << "cannot set the immutable attribute here (chattr +i needs root and ext4 "
                         "or a like file system)";
@@ -612,6 +616,20 @@ TEST(DataSafety, AFileThatCannotBeReplacedIsSaidBeforeAnyWork) {
     EXPECT_MESSAGE_HAS(p.output, "cannot replace " + mask + ": it is immutable (chattr +i)");
     EXPECT_EQ(read_whole_file(mask), mask_bytes);
     EXPECT_TRUE(set_immutable(mask, false));
+    // A directory nothing may be renamed in (+a): no temporary could become the file, nor the
+    // run's.
+    ASSERT_TRUE(chattr("+a", append_only));
+    const test::CommandResult into =
+        test::run_pfce("predict --checkpoint " + last + " --input " + fd.root +
+                       "/images/tile_0.png --out " + append_only + "/m.png --device cpu");
+    EXPECT_EQ(into.status, 2) << into.output;
+    EXPECT_MESSAGE_HAS(into.output, "its directory " + append_only + " is append-only (chattr +a)");
+    const test::CommandResult run_into =
+        test::run_pfce("train --data " + fd.root + " --out " + append_only +
+                       " --epochs 1 --batch-size 4 --width 4 --depth 1 --device cpu");
+    EXPECT_EQ(run_into.status, 2) << run_into.output;
+    EXPECT_MESSAGE_HAS(run_into.output, append_only + " is append-only (chattr +a)");
+    EXPECT_TRUE(fs::is_empty(append_only));
     EXPECT_EQ(test::run_pfce(predict + " --force").status, 0);
 }
 

@@ -1443,6 +1443,13 @@ static void refuse_unwritable_out(const std::string& out, const std::string& nam
     fs::path dir = fs::absolute(out, ec);
     while (!dir.empty() && !fs::exists(dir, ec) && dir.has_relative_path()) dir = dir.parent_path();
     if (dir.empty() || !fs::is_directory(dir, ec)) return;  // said by the checks that follow
+    // An existing OUT nothing may be renamed or removed in (chattr +a): every file of the run is
+    // a temporary renamed into place (and the probe below could not be removed again).
+    if (fs::is_directory(out, ec))
+        if (const std::string attr = unreplaceable_attribute(out); !attr.empty())
+            PFCE_THROW(InputError, name, " ", out, " is ", attr,
+                       ": a run writes each file to a temporary renamed into place; clear the "
+                       "attribute (chattr -i / -a, as root) or choose another directory");
     const std::string probe = temp_path_for((dir / "write-check").string());
     if (::mkdir(probe.c_str(), 0700) == 0) {
         ::rmdir(probe.c_str());
@@ -1451,6 +1458,26 @@ static void refuse_unwritable_out(const std::string& out, const std::string& nam
     const int err = errno;
     PFCE_THROW(InputError, name, " ", out, ": cannot write into ", dir.string(), " (",
                std::strerror(err), "); choose a directory you can write");
+}
+
+// A resumed or forced run replaces its checkpoints after every epoch (and a forced one its
+// metrics.jsonl at the start): one that cannot be replaced (chattr +i or +a) failed only then. A
+// resume appends to metrics.jsonl, which +a allows. (config.toml and curves.svg only warn when they
+// cannot be written.)
+static void refuse_unreplaceable_run_files(const fs::path& dir, const std::string& flag,
+                                           bool resume) {
+    const auto refuse = [&](const std::string& what, const std::string& attr) {
+        PFCE_THROW(InputError, flag, " ", dir.string(), ": ", what, " is ", attr,
+                   ", and the run replaces its checkpoints after every epoch; clear the "
+                   "attribute (chattr -i / -a, as root) or choose another directory");
+    };
+    for (const char* name : {"last.ckpt", "best.ckpt", "metrics.jsonl"}) {
+        const std::string attr = unreplaceable_attribute((dir / name).string());
+        if (attr.empty() ||
+            (resume && std::string(name) == "metrics.jsonl" && attr.rfind("append", 0) == 0))
+            continue;
+        refuse(name, attr);
+    }
 }
 
 void check_run_dir(const Config& cfg, const TrainOptions& opts) {
@@ -1495,15 +1522,6 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
             other += (other.empty() ? "" : ", ") + name;
     }
     if (ec) PFCE_THROW(InputError, "cannot list ", flag, " ", out, ": ", ec.message());
-    // A run replaces its files after every epoch: one that cannot be replaced failed only then.
-    for (const auto& e : fs::directory_iterator(o, ec)) {
-        const std::string name = e.path().filename().string();
-        if (!is_run_file_name(name)) continue;
-        if (const std::string attr = unreplaceable_attribute(e.path().string()); !attr.empty())
-            PFCE_THROW(InputError, flag, " ", out, ": ", name, " is ", attr,
-                       ", and a run replaces it after every epoch; clear the attribute (chattr -i "
-                       "/ -a, as root) or choose another directory");
-    }
     // A file of a run's name that is not what pfce writes is a user's: --force would replace it.
     std::sort(impostors.begin(), impostors.end());
     std::string named;
@@ -1541,6 +1559,7 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
                    has_last ? "no metrics.jsonl beside last.ckpt" : "no last.ckpt",
                    "): a run there would replace them. Choose another directory, or move "
                    "the other files out if it is a run of yours. --force does not change this.");
+    if (opts.resume || opts.force) refuse_unreplaceable_run_files(o, flag, opts.resume);
     if (opts.resume || found.empty() || opts.force) return;
     // A run stopped (killed, failed, diverged) before its first step leaves only the last.ckpt of
     // its start: nothing of it is lost by starting over, so the same command, or a corrected one,
