@@ -340,6 +340,7 @@ int epsg_of_crs_text(std::string text) {
     // An .aux.xml's SRS is XML text: its WKT's quotes are &quot;.
     for (std::size_t at; (at = text.find("&quot;")) != std::string::npos;)
         text.replace(at, 6, "\"");
+    if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a .prj saved with a BOM
     std::size_t b = text.find_first_not_of(" \t\r\n");
     if (b == std::string::npos) return 0;
     const auto code = [](std::string_view digits) {
@@ -347,13 +348,23 @@ int epsg_of_crs_text(std::string text) {
         const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
         return ec == std::errc() && end == digits.data() + digits.size() && v > 0 ? v : 0;
     };
-    if (text.compare(b, 5, "EPSG:") == 0) {  // GDAL's SRS set by code
+    const auto starts_with = [&](std::size_t at, std::string_view word) {  // any case
+        if (text.size() - at < word.size()) return false;
+        for (std::size_t i = 0; i < word.size(); ++i)
+            if (std::toupper(static_cast<unsigned char>(text[at + i])) != word[i]) return false;
+        return true;
+    };
+    if (starts_with(b, "EPSG:")) {  // GDAL's SRS set by code
         const std::size_t e = text.find_first_not_of("0123456789", b + 5);
         return code(std::string_view(text).substr(
             b + 5, (e == std::string::npos ? text.size() : e) - b - 5));
     }
+    // A compound CRS (a horizontal and a vertical one) is, for points on a map, its horizontal
+    // member: the first element inside it.
+    const bool compound = starts_with(b, "COMPD_CS") || starts_with(b, "COMPOUNDCRS");
     // WKT: the outermost element's own AUTHORITY["EPSG","32633"] (WKT 1) or ID["EPSG",32633]
-    // (WKT 2), at bracket depth 1; those deeper name its datum, units or base CRS.
+    // (WKT 2), either bracket, at depth 1 (those deeper name its datum, units or base CRS); text
+    // after the element closes is not its.
     int depth = 0, found = 0;
     bool quoted = false;
     for (std::size_t i = b; i < text.size(); ++i) {
@@ -361,15 +372,33 @@ int epsg_of_crs_text(std::string text) {
         if (ch == '"') quoted = !quoted;
         if (quoted) continue;
         if (ch == '[' || ch == '(') ++depth;
-        if (ch == ']' || ch == ')') --depth;
-        if (depth != 1 || (ch != ',' && ch != '[')) continue;
-        std::size_t k = text.find_first_not_of(" \t\r\n", i + 1);
+        if (ch == ']' || ch == ')') {
+            if (--depth == 0) break;
+            continue;
+        }
+        if (depth != 1 || (ch != ',' && ch != '[' && ch != '(')) continue;
+        const std::size_t k = text.find_first_not_of(" \t\r\n", i + 1);
         if (k == std::string::npos) break;
+        if (compound && ch == ',' && std::isalpha(static_cast<unsigned char>(text[k]))) {
+            // The first member: its own text, up to where it closes.
+            int d = 0;
+            bool q = false;
+            for (std::size_t j = k; j < text.size(); ++j) {
+                if (text[j] == '"') q = !q;
+                if (q) continue;
+                if (text[j] == '[' || text[j] == '(') ++d;
+                if ((text[j] == ']' || text[j] == ')') && --d == 0)
+                    return epsg_of_crs_text(text.substr(k, j + 1 - k));
+            }
+            return 0;
+        }
         std::size_t open = std::string::npos;
-        if (text.compare(k, 10, "AUTHORITY[") == 0) open = k + 10;
-        if (text.compare(k, 3, "ID[") == 0) open = k + 3;
-        if (open == std::string::npos || text.compare(open, 6, "\"EPSG\"") != 0) continue;
-        std::size_t v = text.find_first_not_of(" \t\r\n,\"", open + 6);
+        if (starts_with(k, "AUTHORITY[") || starts_with(k, "AUTHORITY(")) open = k + 10;
+        if (starts_with(k, "ID[") || starts_with(k, "ID(")) open = k + 3;
+        if (open == std::string::npos) continue;
+        open = text.find_first_not_of(" \t\r\n", open);
+        if (open == std::string::npos || !starts_with(open, "\"EPSG\"")) continue;
+        const std::size_t v = text.find_first_not_of(" \t\r\n,\"", open + 6);
         if (v == std::string::npos) break;
         const std::size_t e = text.find_first_not_of("0123456789", v);
         if (e != std::string::npos) found = code(std::string_view(text).substr(v, e - v));

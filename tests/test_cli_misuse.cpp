@@ -1521,6 +1521,9 @@ TEST(CliMisuse, AStoppedForcedSuiteRerunKeepsNoResultItReplaced) {
     EXPECT_MESSAGE_HAS(forced,
                        "run the same command again without --force (which starts it "
                        "over) to continue where it stopped");
+    EXPECT_MESSAGE_HAS(forced,
+                       "not reached by this --force run, their earlier results kept: c "
+                       "(pfce run with --force --only c reruns them)");
     EXPECT_FALSE(fs::exists(out + "/b/result.json"));
     EXPECT_EQ(file_text(out + "/c/result.json"), c_result);
     const std::string report = file_text(out + "/report.md");

@@ -1252,6 +1252,22 @@ TEST(GeoReference, TheEpsgCodeOfACrsIsItsOutermostElements) {
     EXPECT_EQ(epsg_of_crs_text("PROJCS[\"a],AUTHORITY[\",AUTHORITY[\"EPSG\",\"2\"]]"), 2);
     EXPECT_EQ(epsg_of_crs_text("PROJCS[\"a, AUTHORITY[\"EPSG\",\"1\"]]"), 0);
     EXPECT_EQ(epsg_of_crs_text("+proj=utm +zone=33 +datum=WGS84"), 0);
+    // Parentheses, any case, a BOM; nothing after the element closes; a compound CRS's horizontal
+    // member (points on a map are in it), not the compound's own code (review).
+    EXPECT_EQ(epsg_of_crs_text("PROJCS(\"x\",GEOGCS(\"y\"),authority(\"epsg\",\"32633\"))"), 32633);
+    EXPECT_EQ(epsg_of_crs_text("\xEF\xBB\xBF"
+                               "EPSG:25832"),
+              25832);
+    EXPECT_EQ(epsg_of_crs_text("PROJCS[\"x\",GEOGCS[\"y\"]] AUTHORITY[\"EPSG\",\"3\"]"), 0);
+    EXPECT_EQ(
+        epsg_of_crs_text("COMPD_CS[\"ETRS89 / UTM 32N + DHHN92\",PROJCS[\"ETRS89 / UTM zone "
+                         "32N\",GEOGCS[\"ETRS89\",AUTHORITY[\"EPSG\",\"4258\"]],AUTHORITY["
+                         "\"EPSG\",\"25832\"]],VERT_CS[\"DHHN92\",AUTHORITY[\"EPSG\",\"5783\"]],"
+                         "AUTHORITY[\"EPSG\",\"5555\"]]"),
+        25832);
+    EXPECT_EQ(epsg_of_crs_text("COMPOUNDCRS[\"a\",PROJCRS[\"b\",ID[\"EPSG\",32633]],VERTCRS[\"c\","
+                               "ID[\"EPSG\",5773]],ID[\"EPSG\",9999]]"),
+              32633);
     EXPECT_EQ(epsg_of_crs_text("EPSG:x"), 0);
     EXPECT_EQ(epsg_of_crs_text(""), 0);
 }

@@ -931,7 +931,9 @@ TEST(SuiteFile, LayersApplyInOrder) {
 [suite]
 experiments = ["e.toml", { file = "e.toml", id = "e-short", run = { epochs = 2 } },
                { file = "e.toml", id = "e-copy" },
-               { file = "e.toml", id = "e-own", labels = { points = 100 }, description = "mine" }]
+               { file = "e.toml", id = "e-own", labels = { points = 100 }, description = "mine" },
+               { file = "e.toml", id = "e-s1", run = { seed = 1 }, labels = { seed = 1 } },
+               { file = "e.toml", id = "e-crf", loss = { crf_weight = 0.2 }, labels = { kind = "linked" } }]
 [optimizer]
 lr = 0.5
 [model]
@@ -942,7 +944,7 @@ epochs = 7
 batch_size = 4
 )");
     const Suite s = load_suite(dir + "/s.toml");
-    ASSERT_EQ(s.experiments.size(), 4u);
+    ASSERT_EQ(s.experiments.size(), 6u);
     const auto& a = s.experiments[0];
     EXPECT_EQ(s.name, "s");
     EXPECT_EQ(a.id, "e");
@@ -969,6 +971,11 @@ batch_size = 4
     EXPECT_EQ(s.experiments[2].report_figure, "test 0.83");
     EXPECT_EQ(s.experiments[3].description, "mine");
     EXPECT_EQ(s.experiments[3].report_figure, "");
+    // A replicate with other seeds is the experiment; a value as the settings column shows it
+    // (0.2, not 0.20000000000000001), and one equal to the file's (kind) is no change (review).
+    EXPECT_EQ(s.experiments[4].description, "500 points, linked");
+    EXPECT_EQ(s.experiments[4].report_figure, "test 0.83");
+    EXPECT_EQ(s.experiments[5].description, "e with loss.crf_weight = 0.2");
 }
 
 // Suite texts go into the report's Markdown, HTML and CSV: a control character (a NUL, an escape

@@ -669,10 +669,10 @@ TEST(FocalLossGpu, TwoLaunchHasVec4sBits) {
         {3, 8, 300, 300, 0.5f, LossNormalize::alpha},
         {1, 6, 2048, 2056, 2.0f, LossNormalize::labelled},
     };
-    const float gammas[] = {0.0f, 2.0f, 0.5f};
     for (int c = 1; c <= 8; ++c)
-        cases.push_back(
-            {2, c, 12, 20, gammas[c % 3], c % 2 ? LossNormalize::alpha : LossNormalize::labelled});
+        for (const float gamma : {0.0f, 2.0f, 0.5f})
+            cases.push_back(
+                {2, c, 12, 20, gamma, c % 2 ? LossNormalize::alpha : LossNormalize::labelled});
     std::uint64_t seed = 1200;
     for (const double unlabelled : {0.3, 0.9, 0.0})
         for (const GpuCase& k : cases) {

@@ -1033,25 +1033,27 @@ TEST(Report, ClassNamesWithCommasQuotesAndBarsKeepTheirColumns) {
     EXPECT_MESSAGE_HAS(render_report_markdown(in), "The colour (155, 155, 155) = unlabelled.");
 }
 
+// The suite's name and description are user text like the experiments': escaped in Markdown (an
+// unclosed "<!--" hid the rest of the report on GitHub), and the title and a picture heading stay
+// on their lines (suite probe, review).
+TEST(Report, TheSuitesDescriptionAndHeadingsAreText) {
+    ReportInput in = make_report_input();
+    in.title = "k <!-- x\n# y";
+    in.description = "<!-- draft: compare radii";
+    in.results[0].grid_png = "dense/grid.png";
+    in.results[0].description = "two\nlines <b>";
+    const std::string md = render_report_markdown(in);
+    EXPECT_EQ(md.rfind("# pfce report: k &lt;!-- x # y\n\n&lt;!-- draft: compare radii\n\n", 0), 0u)
+        << md;
+    EXPECT_EQ(md.find("<!--"), std::string::npos) << md;
+    EXPECT_MESSAGE_HAS(md, "### dense — two lines &lt;b>\n");
+}
+
 // Two experiments with the same labels, one tuned and one not, read as one row twice (a
 // researcher's probe: e2 and e3 both "sparse 2100/class"). The report lists each experiment's
 // description and the settings by which it differs from most of the suite; settings that have no
 // effect in an experiment (plateau settings under a constant schedule, CRF settings with the term
 // off) and those the labels column names are left out; a tie is shown at every experiment.
-// The suite's description is user text like the experiments': escaped in Markdown (an unclosed
-// "<!--" hid the rest of the report on GitHub), and a picture heading stays on its line (suite
-// probe).
-TEST(Report, TheSuitesDescriptionAndHeadingsAreText) {
-    ReportInput in = make_report_input();
-    in.description = "<!-- draft: compare radii";
-    in.results[0].grid_png = "dense/grid.png";
-    in.results[0].description = "two\nlines <b>";
-    const std::string md = render_report_markdown(in);
-    EXPECT_MESSAGE_HAS(md, "\n\n&lt;!-- draft: compare radii\n\n");
-    EXPECT_EQ(md.find("<!--"), std::string::npos) << md;
-    EXPECT_MESSAGE_HAS(md, "### dense — two lines &lt;b>\n");
-}
-
 TEST(Report, ExperimentsTableSaysWhatSetsEachApart) {
     ReportInput in = make_report_input();
     auto fingerprint = [](double lr, const char* schedule, double factor, double crf, int radius) {

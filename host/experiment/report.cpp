@@ -995,7 +995,7 @@ std::string render_chart(const ReportInput& in, const std::string& chart_file) {
 }
 
 std::string render_report_markdown(const ReportInput& in) {
-    std::string o = "# pfce report: " + in.title + "\n\n";
+    std::string o = "# pfce report: " + md_line(in.title) + "\n\n";
     if (!in.description.empty()) o += md_text(in.description) + "\n\n";
     o += "- suite: `" + in.suite_file + "`\n- data: " + md_text(in.data_summary) +
          "\n- device: " + in.device + "\n- pfce: " + md_text(pfce_versions(in)) +

@@ -91,6 +91,7 @@ struct Plan {
     // A finished experiment skipped whose picture grid was drawn for another suite.grid_images
     // (which changes no result): drawn again from its checkpoint.
     bool redraw_grid = false;
+    bool reached = false;  // its run began this time
 };
 
 }  // namespace
@@ -610,6 +611,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         // A forced run starts over, and its earlier result goes first: one stopped halfway had
         // left the old result.json, reported (and skipped by the next run) as if the new
         // checkpoints made it (suite probe).
+        p.reached = true;
         if (opts.force) {
             fs::remove(sp, ec);
             fs::remove(result_path(sum.out_dir, p.spec.id), ec);
@@ -633,7 +635,9 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
         if (r.status == "interrupted") {
             p.stopped = stopped_in_labels
                             ? "interrupted while its labels were made (the unfinished ones are "
-                              "removed); run the same command again to make them and train"
+                              "removed); run the same command again" +
+                                  std::string(opts.force ? " without --force" : "") +
+                                  " to make them and train"
                             : "interrupted after " +
                                   format_duration(earlier.seconds + t0.seconds()) +
                                   " of work: its labels and its training so far are saved; run "
@@ -696,6 +700,7 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     }
 
     // The report, from every experiment with a result (suite order).
+    std::string kept_unreached;  // --force runs a stop kept from their rerun
     ReportInput in;
     in.title = suite.name;
     in.description = suite.description;
@@ -713,12 +718,19 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
             p.result->report_figure = p.spec.report_figure;
         }
         if (!p.refused.empty()) in.not_run.emplace_back(p.spec.id, p.refused);
+        // Under --force, the same command again would start over the experiments it already
+        // reran: one not reached is run by its own --only (review).
         if (p.run && !p.result)
-            in.not_run.emplace_back(p.spec.id,
-                                    !p.stopped.empty()
-                                        ? p.stopped
-                                        : "not run: the suite was interrupted before it finished; "
-                                          "run the same command again to run it");
+            in.not_run.emplace_back(
+                p.spec.id, !p.stopped.empty() ? p.stopped
+                           : opts.force
+                               ? "not run: the suite was interrupted before it reached it; "
+                                 "pfce run with --force --only " +
+                                     p.spec.id + " runs it"
+                               : "not run: the suite was interrupted before it finished; run the "
+                                 "same command again to run it");
+        if (p.run && p.result && opts.force && sum.interrupted && !p.reached)
+            kept_unreached += (kept_unreached.empty() ? "" : ",") + p.spec.id;
         if (!p.result) continue;
         if (in.device.empty()) in.device = p.result->device;
         in.results.push_back(*p.result);
@@ -758,6 +770,9 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     };
     sum.report_md = written_to("report.md");
     sum.report_html = written_to("report.html");
+    if (!kept_unreached.empty())
+        log_info("not reached by this --force run, their earlier results kept: ", kept_unreached,
+                 " (pfce run with --force --only ", kept_unreached, " reruns them)");
     log_info("suite ", suite.name, ": ", run_counts(sum), sum.interrupted ? ", interrupted" : "",
              "; report: ", sum.report_md, " and ", sum.report_html);
     return sum;

@@ -60,17 +60,21 @@ std::string get_string(const toml::table& t, const char* key, const std::string&
     return text;
 }
 
-// "labels.points = 100, loss.crf_weight = 0.2": the settings an inline suite entry sets itself
-// (its tables but the meta keys), as written.
-std::string entry_settings_text(const toml::table& t, const std::set<std::string>& meta) {
+// "labels.points = 100, loss.crf_weight = 0.2": the settings an inline suite entry's tables (all
+// but the meta keys) change from `before` to `after`, each as the settings column shows its value.
+// The seeds are left out: a replicate of an experiment with another seed is still that experiment.
+std::string entry_changes_text(const toml::table& t, const std::set<std::string>& meta,
+                               const Config& before, const Config& after) {
     std::string text;
     for (const auto& [section, node] : t) {
         if (meta.count(std::string(section.str())) || !node.is_table()) continue;
         for (const auto& [key, value] : *node.as_table()) {
-            std::ostringstream v;
-            value.visit([&](const auto& n) { v << n; });
-            text += (text.empty() ? "" : ", ") + std::string(section.str()) + "." +
-                    std::string(key.str()) + " = " + v.str();
+            const std::string dotted = std::string(section.str()) + "." + std::string(key.str());
+            const ConfigKey* k = find_config_key(dotted);
+            if (!k || dotted == "run.seed" || dotted == "labels.seed" ||
+                k->get(before) == k->get(after))
+                continue;
+            text += (text.empty() ? "" : ", ") + dotted + " = " + k->get(after).dump();
         }
     }
     return text;
@@ -339,19 +343,20 @@ Suite suite_from_table(const toml::table& root, const std::string& path,
             }
             const std::string file_id = e.id;
             apply_overrides();
+            const Config file_config = e.config;
             apply_meta(*t, e, esrc);
             const std::set<std::string> meta = {"file", "id", "description", "report_figure"};
-            // A variant of a file's experiment (settings of its own) is not that experiment:
-            // the file's description and the technical report's figure for it do not describe
-            // it (a variant with 100 points showed "500 points/class" and the paper's 0.8344;
-            // suite probe). Its own, where it gives them.
-            if (const std::string changed = entry_settings_text(*t, meta);
+            apply_experiment_sections(e.config, *t, esrc, meta);
+            // A variant of a file's experiment (settings of its own, seeds aside) is not that
+            // experiment: the file's description and the technical report's figure for it do not
+            // describe it (a variant with 100 points showed "500 points/class" and the paper's
+            // 0.8344; suite probe). Its own, where it gives them.
+            if (const std::string changed = entry_changes_text(*t, meta, file_config, e.config);
                 !file.empty() && !changed.empty()) {
                 if (!t->contains("description"))
                     e.description = (file_id.empty() ? file : file_id) + " with " + changed;
                 if (!t->contains("report_figure")) e.report_figure.clear();
             }
-            apply_experiment_sections(e.config, *t, esrc, meta);
             record_key_sources(*t, esrc, meta, where);
         } else {
             PFCE_THROW(InputError, esrc, ": expected an experiment file name or an inline table");
