@@ -355,6 +355,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
         if (!changed.empty() && !force)
             PFCE_THROW(InputError, dir, " holds masks sampled with these settings, but ", changed,
                        ": pass --force to sample them again");
+        r.made_again_because = changed;
         if (same_masks && changed.empty()) {
             r.reused = true;
             remove_stale_temps(dir);  // a killed writer's, beside the complete masks

@@ -23,6 +23,9 @@ namespace pfce {
 struct MaskStageResult {
     std::string dir;
     bool reused = false;
+    // With force: why masks of these same settings there were not reused but made again (a mask
+    // missing or changed since: "Image_3.png is missing"); "" otherwise.
+    std::string made_again_because;
     std::int64_t labelled = 0, pixels = 0;
     std::vector<std::int64_t> per_class;  // labelled pixels per class
     double seconds = 0;

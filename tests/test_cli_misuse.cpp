@@ -611,7 +611,11 @@ TEST(CliMisuse, ResumeRefusesAnotherSplitAndNamesChangedFiles) {
         lost.output, "its dataset " + data + " no longer exists; if it moved, resume with --data");
     const test::CommandResult there = test::run_pfce(resume + " --epochs 3 --data " + moved);
     EXPECT_EQ(there.status, 0) << there.output;
-    EXPECT_MESSAGE_HAS(there.output, "the run's dataset (the same samples), moved from " + data);
+    // Its files were replaced above (said below the line): not "the same samples".
+    EXPECT_MESSAGE_HAS(there.output,
+                       "the run's dataset (the same sample ids, its files changed or touched), "
+                       "moved from " +
+                           data);
     EXPECT_MESSAGE_HAS(there.output, "trained 3 epochs");
     test::write_synthetic(root + "/bigger", 20, 64, 0);
     const test::CommandResult bigger =
@@ -628,6 +632,51 @@ TEST(CliMisuse, ResumeRefusesAnotherSplitAndNamesChangedFiles) {
         test::run_pfce(resume + " --epochs 4 --data " + root + "/alike");
     EXPECT_EQ(alike.status, 2) << alike.output;
     EXPECT_MESSAGE_HAS(alike.output, "while the run's data is still at " + moved);
+}
+
+// A run's mask directory moved away from where it trained: the resume says to give its new place
+// (it said only that the stored labels.dir does not exist), and --labels at the new place
+// resumes; the dataset's info line says whether its files are the same (reproducibility probe).
+TEST(CliMisuse, ResumeSaysWhereMovedLabelsAreGiven) {
+    const std::string root = test::temp_dir("misuse_resume_labels_moved");
+    const std::string data = root + "/data", run = root + "/run";
+    test::write_synthetic(data, 8, 64, 0);
+    ASSERT_EQ(test::run_pfce("sample --data " + data + " --out " + root + "/sparse").status, 0);
+    ASSERT_EQ(test::run_pfce("train --data " + data + " --labels " + root + "/sparse --out " + run +
+                             kTiny)
+                  .status,
+              0);
+    fs::rename(root + "/sparse", root + "/kept");
+    const std::string resume = "train --resume --out " + run + " --device cpu --epochs 2";
+    const test::CommandResult lost = test::run_pfce(resume);
+    EXPECT_EQ(lost.status, 2) << lost.output;
+    EXPECT_MESSAGE_HAS(lost.output, "its labels (labels.dir) " + root +
+                                        "/sparse no longer exist; if they moved, resume with "
+                                        "--labels NEW_PLACE");
+    const test::CommandResult there = test::run_pfce(resume + " --labels " + root + "/kept");
+    EXPECT_EQ(there.status, 0) << there.output;
+    EXPECT_MESSAGE_HAS(there.output, "trained 2 epochs");
+}
+
+// A run's own sparse masks (OUT/labels/sparse) changed by hand: a resume makes them again, as its
+// seed makes them, and says so (they were replaced without a word; reproducibility probe).
+TEST(CliMisuse, ResumeSaysItSamplesTheRunsChangedMasksAgain) {
+    const std::string root = test::temp_dir("misuse_resume_own_masks");
+    const std::string data = root + "/data", run = root + "/run";
+    test::write_synthetic(data, 8, 64, 0);
+    const std::string train =
+        "train --data " + data + " --out " + run + " --label-kind sparse --points 50" + kTiny;
+    ASSERT_EQ(test::run_pfce(train).status, 0);
+    const std::string mask = run + "/labels/sparse/Image_3.png";
+    const std::string made = file_text(mask);
+    fs::remove(mask);
+    const test::CommandResult again = test::run_pfce(train + " --resume --epochs 2");
+    EXPECT_EQ(again.status, 0) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "labels: " + run +
+                                         "/labels/sparse held the masks of these "
+                                         "settings, but ");
+    EXPECT_MESSAGE_HAS(again.output, "sampled again (the seed makes the same masks");
+    EXPECT_EQ(file_text(mask), made);
 }
 
 // A dataset moved whole, with its split lists and mask directory inside: --data NEW_PLACE alone

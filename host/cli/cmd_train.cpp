@@ -359,6 +359,14 @@ void run_train(const TrainArgs& a) {
             PFCE_THROW(InputError, "cannot resume ", cfg.run.out, ": its dataset ", cfg.data.root,
                        " no longer exists; if it moved, resume with --data NEW_PLACE (the same "
                        "samples are checked there)");
+        // Its mask directory likewise (it was said as a stored setting that does not exist, with
+        // no word of how to go on; reproducibility probe).
+        if (!cfg.labels.dir.empty() && !std::filesystem::exists(cfg.labels.dir, ec) &&
+            !a.flags.count("labels.dir"))
+            PFCE_THROW(InputError, "cannot resume ", cfg.run.out, ": its labels (labels.dir) ",
+                       cfg.labels.dir,
+                       " no longer exist; if they moved, resume with --labels NEW_PLACE (the "
+                       "masks are checked against the ones the run trained on)");
     }
     // Reading the data may write the run's labels (OUT/labels) before a refusal of what it found
     // (no labelled pixel, crops of padding), and a full disk may fail the first checkpoint: an OUT

@@ -548,6 +548,13 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
     // if linking were sampled.
     LabelSettings points = l;
     points.kind = "sparse";
+    // The run's own masks, changed by hand since (a mask edited or removed): made again, as the
+    // seed makes them, and said (they were replaced without a word; reproducibility probe).
+    if (!s.made_again_because.empty())
+        log_warn("labels: ", sparse, " held the masks of these settings, but ",
+                 s.made_again_because,
+                 ": sampled again (the seed makes the same masks; to train on masks edited by "
+                 "hand, copy them out and train with --labels on the copy)");
     log_info("labels: ", s.reused ? "reused " : "sampled ", describe_labels(points), kept, " -> ",
              sparse);
     if (l.kind == "sparse") return sparse;

@@ -532,8 +532,11 @@ class TrainingRun {
         const std::string change = data_identity_change(was, now);
         if (!change.empty() && fs::exists(stored.data.root, ec))
             return change + ", while the run's data is still at " + stored.data.root;
-        log_info("resuming ", cfg_.run.out, " on ", cfg_.data.root,
-                 ": the run's dataset (the same samples), moved from ", stored.data.root);
+        // (Files that differ under the same ids are said by check_same_data.)
+        log_info("resuming ", cfg_.run.out, " on ", cfg_.data.root, ": the run's dataset (",
+                 change.empty() ? "the same samples"
+                                : "the same sample ids, its files changed or touched",
+                 "), moved from ", stored.data.root);
         return "same";
     }
 
