@@ -271,6 +271,7 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         if (!changed.empty() && !o.force)
             PFCE_THROW(InputError, o.out_dir, " holds masks linked with these settings, but ",
                        changed, ": pass --force to link them again");
+        r.made_again_because = changed;
         if (same_links && changed.empty()) {
             r.reused = true;
             remove_stale_temps(o.out_dir);  // a killed writer's, beside the complete masks

@@ -74,7 +74,10 @@ struct LinkDirOptions {
 struct LinkDirResult {
     LinkStats stats;
     LinkQuality quality;
-    bool reused = false;       // out_dir already held these masks (same input and settings)
+    bool reused = false;  // out_dir already held these masks (same input and settings)
+    // With force: why masks of these same input and settings there were made again (a mask
+    // missing or changed since); "" otherwise.
+    std::string made_again_because;
     bool have_dense = false;   // purity was measured
     double link_seconds = 0;   // backend time (staging and transfers included)
     double total_seconds = 0;  // reading, linking, measuring, writing

@@ -677,6 +677,21 @@ TEST(CliMisuse, ResumeSaysItSamplesTheRunsChangedMasksAgain) {
                                          "settings, but ");
     EXPECT_MESSAGE_HAS(again.output, "sampled again (the seed makes the same masks");
     EXPECT_EQ(file_text(mask), made);
+    // Its linked masks likewise.
+    const std::string linked_run = root + "/linked-run";
+    const std::string linked = "train --data " + data + " --out " + linked_run +
+                               " --label-kind linked --points 50 --radius 10" + kTiny;
+    ASSERT_EQ(test::run_pfce(linked).status, 0);
+    const std::string linked_mask = linked_run + "/labels/linked/Image_2.png";
+    const std::string linked_made = file_text(linked_mask);
+    fs::remove(linked_mask);
+    const test::CommandResult relinked = test::run_pfce(linked + " --resume --epochs 2");
+    EXPECT_EQ(relinked.status, 0) << relinked.output;
+    EXPECT_MESSAGE_HAS(
+        relinked.output,
+        "labels: " + linked_run + "/labels/linked held the masks of these settings, but ");
+    EXPECT_MESSAGE_HAS(relinked.output, "linked again (the same points link the same way");
+    EXPECT_EQ(file_text(linked_mask), linked_made);
 }
 
 // A dataset moved whole, with its split lists and mask directory inside: --data NEW_PLACE alone

@@ -566,6 +566,11 @@ std::string training_labels_dir(Backend& backend, const Config& cfg, const Datas
     lo.params = link_params(l);
     lo.force = true;  // the run's own cache: replaced when the settings change
     const LinkDirResult r = link_mask_dir(backend, lo);
+    if (!r.made_again_because.empty())
+        log_warn("labels: ", lo.out_dir, " held the masks of these settings, but ",
+                 r.made_again_because,
+                 ": linked again (the same points link the same way; to train on masks edited "
+                 "by hand, copy them out and train with --labels on the copy)");
     log_info("labels: ", r.reused ? "reused " : "", describe_labels(l), " -> ", lo.out_dir,
              " (coverage ", 100 * r.quality.coverage_before(), "% -> ",
              100 * r.quality.coverage_after(), "%, purity ", r.quality.purity(), ")");
