@@ -418,8 +418,8 @@ std::string unreplaceable_attribute(const std::string& path) {
                      ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
     ::close(fd);
     if (!got) return {};  // a file system without the attributes (tmpfs, NFS)
-    if (flags & FS_IMMUTABLE_FL) return "immutable (chattr +i)";
-    if (flags & FS_APPEND_FL) return "append-only (chattr +a)";
+    if (flags & FS_IMMUTABLE_FL) return kImmutableAttribute;
+    if (flags & FS_APPEND_FL) return kAppendOnlyAttribute;
 #else
     (void)path;
 #endif

@@ -121,6 +121,8 @@ std::string special_file_kind(const std::string& path);
 // writable, or (a directory) nothing in it: "immutable (chattr +i)" or "append-only (chattr +a)";
 // "" when it may be, names nothing, a link or a special file, or its file system keeps no such
 // attributes (Linux's inode flags).
+inline constexpr const char* kImmutableAttribute = "immutable (chattr +i)";
+inline constexpr const char* kAppendOnlyAttribute = "append-only (chattr +a)";
 std::string unreplaceable_attribute(const std::string& path);
 
 // InputError "PATH is a FIFO (named pipe), not a regular file: expected WHAT" where

@@ -410,8 +410,10 @@ NamedCrs crs_as_gdal_reads(const std::string& image, const GeoReference& tags) {
     const std::string aux = first_existing({fs::path(image + ".aux.xml")});
     if (!aux.empty()) {
         const std::string xml = read_whole_file(aux);
-        const std::size_t a = xml.find("<SRS"), open_end = xml.find('>', a),
-                          b = xml.find("</SRS>", a);
+        // <SRS> or <SRS dataAxisToSRSAxisMapping="...">, as pam_georef finds it.
+        std::size_t a = xml.find("<SRS>");
+        if (a == std::string::npos) a = xml.find("<SRS ");
+        const std::size_t open_end = xml.find('>', a), b = xml.find("</SRS>", a);
         if (a != std::string::npos && open_end != std::string::npos && b != std::string::npos &&
             open_end < b)
             if (const int epsg = epsg_of_crs_text(xml.substr(open_end + 1, b - open_end - 1)))

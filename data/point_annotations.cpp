@@ -309,8 +309,7 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
             // The image's CRS from its tags or its sidecars (.aux.xml, .prj): a PNG or JPEG chip
             // names one only there, and went unchecked (README probe).
             const int epsg = place->crs.epsg;
-            const std::string said_by =
-                place->crs.source == kPlacedByTags ? "its GeoTIFF tags" : place->crs.source;
+            const std::string& said_by = place->crs.source;  // a sidecar, or kPlacedByTags
             if (pf.crs_given && epsg > 0 && pf.epsg != epsg)
                 PFCE_THROW(InputError, file, " gives its points in EPSG:", pf.epsg, " but image ",
                            image, " is in EPSG:", epsg, " (", said_by,

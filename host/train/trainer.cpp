@@ -119,8 +119,10 @@ std::string shown_line(const std::string& line) {
 
 // The files that hold a run's state: its checkpoints and metrics (what --resume reads, and what
 // --force replaces).
+constexpr const char* kRunStateFiles[] = {"last.ckpt", "best.ckpt", "metrics.jsonl"};
 bool is_run_state_file_name(const std::string& name) {
-    return name == "last.ckpt" || name == "best.ckpt" || name == "metrics.jsonl";
+    return std::find(std::begin(kRunStateFiles), std::end(kRunStateFiles), name) !=
+           std::end(kRunStateFiles);
 }
 
 // A file a run writes into its directory (each through a temporary): its state, curves,
@@ -1474,10 +1476,10 @@ static void refuse_unreplaceable_run_files(const fs::path& dir, const std::strin
                    ", and the run replaces its checkpoints after every epoch; clear the "
                    "attribute (chattr -i / -a, as root) or choose another directory");
     };
-    for (const char* name : {"last.ckpt", "best.ckpt", "metrics.jsonl"}) {
+    for (const char* name : kRunStateFiles) {
         const std::string attr = unreplaceable_attribute((dir / name).string());
         if (attr.empty() ||
-            (resume && std::string(name) == "metrics.jsonl" && attr.rfind("append", 0) == 0))
+            (resume && std::string(name) == "metrics.jsonl" && attr == kAppendOnlyAttribute))
             continue;
         refuse(name, attr);
     }
