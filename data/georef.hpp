@@ -4,6 +4,7 @@
 // input's CRS, with no reprojection and no CRS database. Read and written by data/image_io_tiff.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,11 +19,11 @@ struct GeoReference {
     std::vector<std::uint16_t> key_directory;  // GeoKeyDirectoryTag (34735)
     std::vector<double> double_params;         // GeoDoubleParamsTag (34736)
     std::string ascii_params;                  // GeoAsciiParamsTag (34737)
-    // Where the image's rational polynomial (RPC) coefficients are, as GDAL reads them: the
-    // sidecar (NAME_RPC.TXT, NAME.RPB), "its RPCCoefficientTag" in a TIFF, or "the RPC metadata
-    // of NAME.aux.xml" (GDAL's RPC domain); "" when there are
-    // none. pfce does not carry them, and they alone are not a georeference (empty() stays true).
-    std::string rpc;
+    // The RPCCoefficientTag's kRpcTagValues values where the TIFF has one (GDAL's order: ERR_BIAS,
+    // ERR_RAND, the ten offsets and scales, then the 20 coefficients of the line numerator and
+    // denominator and of the sample numerator and denominator): a camera model, not a grid on the
+    // map, so empty() ignores it. A TIFF mask copies it (data/rpc_model.hpp reads the others).
+    std::vector<double> rpc_coefficients;
 
     bool empty() const {
         return pixel_scale.empty() && tiepoints.empty() && transformation.empty() &&
@@ -31,6 +32,13 @@ struct GeoReference {
     // "EPSG:32633, pixel 0.05 x 0.05, origin (366000, 5810000)" (what is known), for logs.
     std::string describe() const;
 };
+
+// The number of values in a RPCCoefficientTag; GDAL ignores a tag of another count.
+inline constexpr std::size_t kRpcTagValues = 92;
+// The sidecars GDAL reads RPCs from beside a TIFF, <dir>/<stem><suffix>, in the order it tries
+// them (an .RPB before an _RPC.TXT).
+inline constexpr const char* kRpcSidecarSuffixes[] = {".RPB", ".rpb", "_rpc.txt", "_RPC.TXT",
+                                                      "_rpc.TXT"};
 
 // The EPSG code of a georeference's CRS (projected, else geographic) from its GeoKey directory;
 // 0 when the keys define the CRS otherwise (user-defined parameters) or name none.

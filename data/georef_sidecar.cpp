@@ -15,6 +15,7 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "data/image_io.hpp"
+#include "data/rpc_model.hpp"
 
 namespace pfce {
 namespace fs = std::filesystem;
@@ -66,6 +67,7 @@ std::string world_numbers(const std::string& text) {
 // The <SRS ...>...</SRS>, <GeoTransform>...</GeoTransform> and <GCPList ...>...</GCPList> (ground
 // control points, a scan's georeference; pixel coordinates, so a mask on the same grid keeps
 // them) elements of a PAM document, as written, in a document of their own; "" when it has none.
+// (Its RPC metadata is read by rpc_as_gdal_reads, with the image's other camera models.)
 std::string pam_georef(const std::string& xml) {
     std::string body;
     for (const char* tag : {"SRS", "GeoTransform", "GCPList"}) {
@@ -338,8 +340,16 @@ std::optional<PlacedGrid> pixel_grid_as_gdal_reads(const std::string& image,
 
 int epsg_of_crs_text(std::string text) {
     // An .aux.xml's SRS is XML text: its WKT's quotes are &quot;.
-    for (std::size_t at; (at = text.find("&quot;")) != std::string::npos;)
-        text.replace(at, 6, "\"");
+    // (Copied rather than replaced in place: GCC 12 warns of a false overlap in replace.)
+    if (text.find("&quot;") != std::string::npos) {
+        std::string unquoted;
+        for (std::size_t i = 0; i < text.size();) {
+            const bool quot = text.compare(i, 6, "&quot;") == 0;
+            unquoted.push_back(quot ? '"' : text[i]);
+            i += quot ? 6 : 1;
+        }
+        text = std::move(unquoted);
+    }
     if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a .prj saved with a BOM
     std::size_t b = text.find_first_not_of(" \t\r\n");
     if (b == std::string::npos) return 0;
@@ -431,7 +441,19 @@ std::vector<std::string> georef_sidecar_candidates(const std::string& image) {
     for (const fs::path& w : world_file_candidates(image)) names.push_back(w.string());
     for (const fs::path& w : prj_candidates(image)) names.push_back(w.string());
     names.push_back(image + ".aux.xml");
+    const fs::path p(image);
+    for (const char* suffix : kRpcSidecarSuffixes)
+        names.push_back((p.parent_path() / p.stem()).string() + suffix);
     return names;
+}
+
+bool is_stem_sidecar(const std::string& path) {
+    const std::string name = upper(fs::path(path).filename().string());
+    const auto ends = [&](const std::string& tail) {
+        return name.size() >= tail.size() &&
+               name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    return ends(".PRJ") || ends(".WLD") || ends(".RPB") || ends("_RPC.TXT");
 }
 
 SidecarGeoref find_sidecar_georef(const std::string& image) {
@@ -458,23 +480,30 @@ SidecarGeoref find_sidecar_georef(const std::string& image) {
 namespace {
 
 // Each sidecar `out` gets, with its text. Not one that is the input's own file: a mask beside its
-// input with the same stem shares its .prj, whose text is the same.
-std::vector<std::pair<std::string, const std::string*>> sidecar_files(const SidecarGeoref& geo,
-                                                                      const std::string& out) {
+// input with the same stem shares its .prj, whose text is the same. A PNG's camera model goes in
+// its .aux.xml, the one place GDAL reads it for a PNG (a TIFF holds it in its tag).
+std::vector<std::pair<std::string, std::string>> sidecar_files(const SidecarGeoref& geo,
+                                                               const std::string& out) {
     const fs::path p(out);
     const std::string ext = lower(
         p.extension().string().substr(std::min<std::size_t>(1, p.extension().string().size())));
     const fs::path stem = p.parent_path() / p.stem();
-    std::vector<std::pair<std::string, const std::string*>> files;
+    std::vector<std::pair<std::string, std::string>> files;
     const auto add = [&](const std::string& path, const std::string& text,
                          const std::string& input) {
         std::error_code ec;
         if (text.empty() || (!input.empty() && fs::equivalent(path, input, ec))) return;
-        files.emplace_back(path, &text);
+        files.emplace_back(path, text);
     };
     add(stem.string() + "." + short_world_ext(ext), geo.world, geo.world_file);
     add(stem.string() + ".prj", geo.prj, geo.prj_file);
-    add(out + ".aux.xml", geo.aux, geo.aux_file);
+    if (ext == "png" && !geo.rpc.empty()) {
+        std::string aux = geo.aux.empty() ? "<PAMDataset>\n</PAMDataset>\n" : geo.aux;
+        aux.insert(aux.rfind("</PAMDataset>"), pam_rpc_metadata(geo.rpc));
+        add(out + ".aux.xml", aux, "");  // never the input's own: it differs
+    } else {
+        add(out + ".aux.xml", geo.aux, geo.aux_file);
+    }
     return files;
 }
 
@@ -488,7 +517,7 @@ std::vector<std::string> sidecar_paths(const SidecarGeoref& geo, const std::stri
 
 void write_sidecar_georef(const SidecarGeoref& geo, const std::string& out, StagedFiles* staged) {
     for (const auto& [path, text] : sidecar_files(geo, out))
-        write_file_atomically(staged ? staged->stage(path) : path, *text);
+        write_file_atomically(staged ? staged->stage(path) : path, text);
 }
 
 }  // namespace pfce

@@ -25,6 +25,9 @@ struct SidecarGeoref {
     // The .aux.xml's NoDataValue when every band that has one gives the same whole 0..255 value
     // (GDAL's way for a PNG or JPEG): pixels holding it in every band have no data. -1: none.
     int no_data = -1;
+    // The input's camera model (rpc_as_gdal_reads' values, or empty): a PNG output gets it in its
+    // .aux.xml's RPC metadata. Not a place on the map: empty() and describe() leave it out.
+    std::vector<double> rpc;
     // The GeoTIFF whose tags gave the world file or the .aux.xml's SRS (add_place_of_tags: a PNG
     // prediction of a GeoTIFF); "" when they are the input's own sidecars.
     std::string tags_of;
@@ -64,8 +67,12 @@ struct NamedCrs {
 NamedCrs crs_as_gdal_reads(const std::string& image, const GeoReference& tags);
 
 // Every name a georeference sidecar of `image` may have (world file in either case, .prj,
-// .aux.xml), whether there or not: what GDAL or pfce would read as the image's place on the map.
+// .aux.xml, the RPC sidecars), whether there or not: what GDAL or pfce would read as the image's
+// place on the map.
 std::vector<std::string> georef_sidecar_candidates(const std::string& image);
+// Whether a sidecar of that name belongs to its stem rather than to one image file (a .prj, a
+// .wld, an .RPB or _RPC.TXT): shared by every image of that stem, whatever its extension.
+bool is_stem_sidecar(const std::string& path);
 
 // The sidecars of `image` that hold a georeference. A world file that is not six numbers is
 // ignored (with a warning naming it): GDAL ignores it too.
@@ -81,8 +88,9 @@ void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoRefe
                        bool overlay_only = false);
 
 // The files `out` (a .png or .tif image on the input's pixel grid) gets for `geo`: its world file
-// (extension from out's), .prj and .aux.xml, those `geo` has, except one that is the input's own
-// (a mask beside its input, of the same stem, shares its .prj: the same text).
+// (extension from out's), .prj and .aux.xml (for a PNG also where only the camera model puts one),
+// those `geo` has, except one that is the input's own (a mask beside its input, of the same stem,
+// shares its .prj: the same text).
 std::vector<std::string> sidecar_paths(const SidecarGeoref& geo, const std::string& out);
 
 // Writes them, each atomically, or (`staged`) to temporaries that staged->commit() puts in place

@@ -518,27 +518,8 @@ void write_png_indexed(const std::string& path, const LabelMap& img,
 }
 
 GeoReference read_georeference(const std::string& path) {
-    GeoReference g;
-    if (sniff_format(path) == Format::tiff) g = detail::read_tiff_georeference(path);
-    if (g.rpc.empty()) {  // the sidecars GDAL reads RPCs from, beside any image
-        const std::filesystem::path p(path);
-        const std::string base = (p.parent_path() / p.stem()).string();
-        for (const char* suffix : {"_RPC.TXT", "_rpc.txt", ".RPB", ".rpb"}) {
-            std::error_code ec;
-            if (std::filesystem::is_regular_file(base + suffix, ec)) {
-                g.rpc = base + suffix;
-                break;
-            }
-        }
-    }
-    if (g.rpc.empty()) {  // GDAL's .aux.xml holds them in its RPC metadata domain
-        const std::string aux = path + ".aux.xml";
-        std::error_code ec;
-        if (std::filesystem::is_regular_file(aux, ec) &&
-            read_whole_file(aux).find("domain=\"RPC\"") != std::string::npos)
-            g.rpc = "the RPC metadata of " + aux;
-    }
-    return g;
+    return sniff_format(path) == Format::tiff ? detail::read_tiff_georeference(path)
+                                              : GeoReference{};
 }
 
 void write_tiff_indexed(const std::string& path, const LabelMap& img,

@@ -143,7 +143,8 @@ void write_png_gray(const std::string& path, const LabelMap& img);
 void write_png_indexed(const std::string& path, const LabelMap& img,
                        const std::vector<Rgb>& colours, const std::vector<std::uint8_t>& alpha = {},
                        const std::string& labels = "");
-// The georeference of a GeoTIFF (empty for any other file, a plain TIFF included).
+// The georeference of a GeoTIFF (empty for any other file, a plain TIFF included), and a TIFF's
+// RPCCoefficientTag (rpc_as_gdal_reads finds the camera model's other places).
 GeoReference read_georeference(const std::string& path);
 // An 8-bit palette TIFF (LZW) whose values are the labels, with `geo`'s GeoTIFF tags when given,
 // and GDAL's NoData tag when `no_data` is a value (0..255; -1 = none), so that GIS tools show

@@ -82,8 +82,8 @@ const TIFFFieldInfo kGeoTiffFields[] = {
     {TIFFTAG_GDAL_METADATA, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0,
      const_cast<char*>("GDALMetadata")},
     // A camera model GDAL writes into the TIFF itself (92 doubles), as it reads _RPC.TXT or .RPB
-    // beside it: found so that predict says it does not carry it. (libtiff adds a field only where
-    // it has none of that tag, so a libtiff that knows it keeps its own.)
+    // beside it: read so that predict carries it. (libtiff adds a field only where it has none of
+    // that tag, so a libtiff that knows it keeps its own.)
     {kTiffTagRpcCoefficients, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1,
      const_cast<char*>("RPCCoefficientTag")},
 };
@@ -826,7 +826,8 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
 
 namespace {
 
-// The GeoTIFF tags of `geo` (none when it is empty), as read_tiff_georeference reads them.
+// The GeoTIFF tags of `geo` (none when it is empty) and its RPCCoefficientTag, as
+// read_tiff_georeference reads them.
 void put_georeference(TIFF* tp, const GeoReference& geo) {
     auto put = [&](ttag_t tag, const std::vector<double>& v) {
         if (!v.empty()) TIFFSetField(tp, tag, static_cast<std::uint16_t>(v.size()), v.data());
@@ -839,6 +840,9 @@ void put_georeference(TIFF* tp, const GeoReference& geo) {
         TIFFSetField(tp, 34735, static_cast<std::uint16_t>(geo.key_directory.size()),
                      geo.key_directory.data());
     if (!geo.ascii_params.empty()) TIFFSetField(tp, 34737, geo.ascii_params.c_str());
+    // The camera model, on the same pixel grid: gdalwarp -rpc orthorectifies the mask as it does
+    // its image.
+    put(kTiffTagRpcCoefficients, geo.rpc_coefficients);
 }
 
 }  // namespace
@@ -882,7 +886,8 @@ GeoReference read_tiff_georeference(const std::string& path) {
     GeoReference g = geo_tags(t.get());
     std::vector<double> rpc;
     get_doubles(t.get(), kTiffTagRpcCoefficients, rpc);
-    if (!rpc.empty()) g.rpc = "its RPCCoefficientTag";
+    // GDAL reads only a tag of 92 values; another is no camera model to carry.
+    if (rpc.size() == kRpcTagValues) g.rpc_coefficients = std::move(rpc);
     return g;
 }
 

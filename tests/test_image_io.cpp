@@ -724,33 +724,6 @@ TEST(ImageIo, TiffExternalNodataMaskIsRead) {
                        image + ".msk is not read as the nodata mask of " + image + ": it is 16x5");
 }
 
-// RPC coefficients in a sidecar GDAL reads (NAME_RPC.TXT, NAME.RPB, beside any image) are found,
-// and are no georeference: predict says it cannot carry them (real-data probe: dropped in silence).
-TEST(ImageIo, RpcSidecarsAreFoundAndAreNoGeoreference) {
-    const std::string dir = test::temp_dir("io_rpc");
-    const std::string png = dir + "/chip.png";
-    write_png(png, RgbImage(4, 2));
-    EXPECT_EQ(read_georeference(png).rpc, "");
-    std::ofstream(dir + "/chip_RPC.TXT") << "LINE_OFF: 0\n";
-    EXPECT_EQ(read_georeference(png).rpc, dir + "/chip_RPC.TXT");
-    EXPECT_TRUE(read_georeference(png).empty());
-}
-
-// ... and in the TIFF's own RPCCoefficientTag (50844, 92 doubles), as GDAL writes them into an
-// unrectified scene: found too (it was not looked for), and no georeference either.
-TEST(ImageIo, RpcCoefficientsInTheTiffItselfAreFoundAndAreNoGeoreference) {
-    const std::string dir = test::temp_dir("io_rpc_tag");
-    const std::string plain = dir + "/plain.tif", scene = dir + "/scene.tif";
-    write_tiff(plain, RgbImage(4, 2));
-    EXPECT_EQ(read_georeference(plain).rpc, "");
-    write_raw_tiff(scene, {.width = 4, .height = 2, .rpc = std::vector<double>(92, 0.5)},
-                   std::vector<std::uint8_t>(3 * 4 * 2, 90));
-    const GeoReference g = read_georeference(scene);
-    EXPECT_EQ(g.rpc, "its RPCCoefficientTag");
-    EXPECT_TRUE(g.empty());
-    EXPECT_EQ(read_rgb(scene).pixels, std::vector<std::uint8_t>(3 * 4 * 2, 90));
-}
-
 // JPEG-compressed YCbCr TIFFs (common for orthophotos) read as RGB, strips and tiles alike,
 // within JPEG's loss of a smooth image.
 TEST(ImageIo, JpegYCbCrTiffReadsAsRgb) {

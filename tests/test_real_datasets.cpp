@@ -27,12 +27,14 @@
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "data/qgis_style.hpp"
+#include "data/rpc_model.hpp"
 #include "data/sparse_sampler.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/sliding_window.hpp"
 #include "models/unet.hpp"
 #include "tests/foreign_dataset.hpp"
 #include "tests/json_output.hpp"
+#include "tests/raw_tiff.hpp"
 #include "tests/test_util.hpp"
 
 using namespace pfce;
@@ -561,18 +563,66 @@ TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
     const std::string root = test::temp_dir("real_geotiff");
     const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
     ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
-    {  // An image located only by RPCs: its prediction cannot keep that, and says so.
-        fs::create_directories(root + "/rpc");
-        write_png(root + "/rpc/cam.png", test::foreign_image(test::foreign_labels(40, 32, 1), 1));
-        std::ofstream(root + "/rpc/cam.RPB") << "satId = \"X\";\n";
+    {  // An image located only by RPCs (a camera model in pixel coordinates): its mask, on the
+       // same pixels, keeps them, so gdalwarp -rpc orthorectifies it as it does the image (they
+       // were dropped, with a warning). A TIFF holds them in its RPCCoefficientTag, a PNG in its
+       // .aux.xml (GDAL reads no _RPC.TXT or .RPB beside a PNG).
+        const std::string dir = root + "/rpc";
+        fs::create_directories(dir);
+        const RgbImage cam = test::foreign_image(test::foreign_labels(40, 32, 1), 1);
+        std::vector<double> tag(kRpcTagValues);
+        for (std::size_t i = 0; i < tag.size(); ++i) tag[i] = 0.25 * static_cast<double>(i) - 3;
+        std::string txt;  // GeoEye's NAME_RPC.TXT beside a PNG chip
+        for (std::size_t i = 0; i < tag.size(); ++i) {
+            static const char* const kSingles[] = {"ERR_BIAS",   "ERR_RAND",   "LINE_OFF",
+                                                   "SAMP_OFF",   "LAT_OFF",    "LONG_OFF",
+                                                   "HEIGHT_OFF", "LINE_SCALE", "SAMP_SCALE",
+                                                   "LAT_SCALE",  "LONG_SCALE", "HEIGHT_SCALE"};
+            static const char* const kLists[] = {"LINE_NUM_COEFF", "LINE_DEN_COEFF",
+                                                 "SAMP_NUM_COEFF", "SAMP_DEN_COEFF"};
+            txt += i < 12 ? std::string(kSingles[i])
+                          : std::string(kLists[(i - 12) / 20]) + "_" +
+                                std::to_string((i - 12) % 20 + 1);
+            txt += ": " + std::to_string(tag[i]) + "\n";
+        }
+        write_png(dir + "/cam.png", cam);
+        std::ofstream(dir + "/cam_RPC.TXT") << txt;
         const test::CommandResult r =
-            test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + root +
-                           "/rpc/cam.png --out " + root + "/rpc/pred.tif --device cpu");
+            test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + dir +
+                           "/cam.png --out " + dir + "/pred.tif --device cpu");
         ASSERT_EQ(r.status, 0) << r.output;
-        EXPECT_MESSAGE_HAS(r.output, root +
-                                         "/rpc/cam.png is located only by rational polynomial "
-                                         "(RPC) coefficients (" +
-                                         root + "/rpc/cam.RPB), which pfce does not carry");
+        EXPECT_EQ(read_georeference(dir + "/pred.tif").rpc_coefficients, tag);
+        EXPECT_TRUE(read_georeference(dir + "/pred.tif").empty());  // still no grid
+        EXPECT_EQ(read_whole_file(dir + "/pred_overlay.png.aux.xml"),
+                  "<PAMDataset>\n" + pam_rpc_metadata(tag) + "</PAMDataset>\n");
+        EXPECT_MESSAGE_HAS(r.output, "RPC camera model carried from " + dir + "/cam_RPC.TXT");
+        EXPECT_EQ(r.output.find("does not carry"), std::string::npos) << r.output;
+        // In the TIFF itself: the TIFF mask and confidence map copy the tag; a PNG mask and the
+        // overlays take it in their .aux.xml.
+        test::write_raw_tiff(dir + "/scene.tif", {.width = 40, .height = 32, .rpc = tag},
+                             cam.pixels);
+        for (const char* format : {"tif", "png"}) {
+            const std::string out = dir + "/scene_pred." + format;
+            const test::CommandResult t =
+                test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + dir +
+                               "/scene.tif --out " + out + " --confidence --device cpu");
+            ASSERT_EQ(t.status, 0) << t.output;
+            EXPECT_MESSAGE_HAS(t.output, "RPC camera model carried from the RPCCoefficientTag of " +
+                                             dir + "/scene.tif");
+            const std::string pam = "<PAMDataset>\n" + pam_rpc_metadata(tag) + "</PAMDataset>\n";
+            const std::string conf = dir + "/scene_pred_confidence." + format;
+            if (std::string(format) == "tif") {
+                EXPECT_EQ(read_georeference(out).rpc_coefficients, tag);
+                EXPECT_EQ(read_georeference(conf).rpc_coefficients, tag);
+                EXPECT_FALSE(fs::exists(out + ".aux.xml"));
+            } else {
+                EXPECT_EQ(read_whole_file(out + ".aux.xml"), pam);
+                EXPECT_EQ(read_whole_file(conf + ".aux.xml"), pam);
+            }
+            EXPECT_EQ(read_whole_file(dir + "/scene_pred_overlay.png.aux.xml"), pam);
+            fs::remove(dir + "/scene_pred_overlay.png.aux.xml");
+            fs::remove(dir + "/scene_pred_overlay.png");
+        }
     }
     const LabelMap lab = test::foreign_labels(90, 70, 5);
     const std::string tile = root + "/tiles/tile.tif";
@@ -633,7 +683,7 @@ TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
 // before its world file, a GeoTIFF's tags before its world file. A disagreeing source is not
 // carried (a stale .tfw beside a GeoTIFF had placed its PNG mask 4 km away, by a georeference
 // probe), and said; one that agrees is. A world file's lines after the sixth are ignored, as GDAL
-// ignores them, and RPCs in an .aux.xml are said as RPCs elsewhere are.
+// ignores them. A partial RPC camera model is said and not carried.
 TEST(RealDatasets, PredictionCarriesThePlaceGdalReads) {
     const std::string root = test::temp_dir("real_gdal_place");
     const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
@@ -663,6 +713,17 @@ TEST(RealDatasets, PredictionCarriesThePlaceGdalReads) {
     std::ofstream(in + "/rpc.png.aux.xml")
         << "<PAMDataset><Metadata domain=\"RPC\"><MDI key=\"LINE_OFF\">16</MDI></Metadata>"
            "</PAMDataset>";
+    // An earlier prediction's _RPC.TXT beside a new mask would give it that camera model: one
+    // predict does not leave there without --force.
+    fs::create_directories(root + "/out");
+    std::ofstream(root + "/out/agrees_RPC.TXT") << "LINE_OFF: 99\n";
+    const test::CommandResult stale_rpc =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " +
+                       in + " --format png --out " + root + "/out");
+    EXPECT_NE(stale_rpc.status, 0);
+    EXPECT_MESSAGE_HAS(stale_rpc.output, root + "/out/agrees_RPC.TXT exists beside " + root +
+                                             "/out/agrees.png and would be read with it");
+    fs::remove(root + "/out/agrees_RPC.TXT");
     const test::CommandResult r =
         test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " +
                        in + " --format png --out " + root + "/out");
@@ -690,10 +751,10 @@ TEST(RealDatasets, PredictionCarriesThePlaceGdalReads) {
     EXPECT_MESSAGE_HAS(r.output,
                        "GDAL places the image by the GeoTransform of " + in + "/cam.jpg.aux.xml");
     EXPECT_EQ(read_whole_file(out + "/notes.pgw"), stale);
-    EXPECT_MESSAGE_HAS(r.output, in +
-                                     "/rpc.png is located only by rational polynomial (RPC) "
-                                     "coefficients (the RPC metadata of " +
-                                     in + "/rpc.png.aux.xml)");
+    // A partial camera model is said, and not carried (GDAL reads none there either).
+    EXPECT_MESSAGE_HAS(r.output, in + "/rpc.png.aux.xml: its RPC metadata is not a whole camera "
+                                      "model (no SAMP_OFF; GDAL does not read it either)");
+    EXPECT_FALSE(fs::exists(out + "/rpc.png.aux.xml"));
 }
 
 TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {

@@ -4,7 +4,8 @@
 // give classes other values with mask.values, those values: a prediction reads back as a mask of
 // that dataset) and whose colours are the class colours: PNG, or
 // TIFF, which keeps a GeoTIFF input's georeference so the prediction lands on the map where its
-// image was; a world file, .prj or .aux.xml beside the input is carried to the mask's own. An
+// image was; a world file, .prj or .aux.xml beside the input is carried to the mask's own, and so
+// is a camera model (RPC coefficients: an .RPB, an _RPC.TXT, a TIFF's RPCCoefficientTag). An
 // overlay (<stem>_overlay.png) blends the mask over the image. Nothing is written over an existing
 // file without --force, and never over an input. Pixels without data (transparent: alpha, tRNS, a
 // GeoTIFF's nodata mask) get no class: 255 in the mask. Ctrl-C or SIGTERM stops before the next
@@ -33,6 +34,7 @@
 #include "data/georef_sidecar.hpp"
 #include "data/image_io.hpp"
 #include "data/qgis_style.hpp"
+#include "data/rpc_model.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
@@ -75,6 +77,7 @@ struct Job {
     SidecarGeoref sidecars;  // the input's world file, .prj, .aux.xml: carried to mask (and
                              // confidence), which lie on its pixel grid
     GeoReference tags;       // the input's GeoTIFF tags, read once: a TIFF mask copies them
+    std::string rpc_source;  // where the camera model the outputs carry came from ("" if none)
     // --skip-existing found the temporaries of a predict killed while putting this image's files
     // in place (its mask there, its overlay not): what it left is replaced, --force or not.
     bool finishes_interrupted = false;
@@ -170,15 +173,14 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
     std::error_code ec;
     const bool replacing = fs::exists(mask, ec);  // an earlier prediction (or file) of this name
     // Per image the names: those of its extension (world files .pgw/.pngw, <file>.aux.xml) are
-    // its alone; a .prj or .wld is its stem's, shared with any other image of that stem (the
-    // directory listed only where such a file is there).
+    // its alone; a .prj, .wld, .RPB or _RPC.TXT is its stem's, shared with any other image of that
+    // stem (the directory listed only where such a file is there).
     std::vector<std::string> names;
     const auto add = [&](const std::string& image) {
         const fs::path p(image);
         int shared = -1;  // unknown until needed
         for (const std::string& n : georef_sidecar_candidates(image)) {
-            const std::string ext = fs::path(n).extension().string();
-            const bool stem_name = ext == ".prj" || ext == ".PRJ" || ext == ".wld" || ext == ".WLD";
+            const bool stem_name = is_stem_sidecar(n);
             if (stem_name && fs::exists(n, ec) && shared < 0) {
                 // (The confidence map being replaced is no other image of its stem.)
                 std::vector<std::string> mine = ours;
@@ -324,11 +326,16 @@ void refuse_long_output_names(const Job& j) {
 Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask,
             GeoReference tags) {
     SidecarGeoref g = find_sidecar_georef(input);
+    // The camera model, on the same pixels: a TIFF output holds it in its tag, a PNG in its
+    // .aux.xml.
+    const RpcModel rpc = rpc_as_gdal_reads(input, tags);
+    tags.rpc_coefficients = rpc.values;
+    g.rpc = rpc.values;
     SidecarGeoref overlay_place = g;
     if (lower_ext_is(mask, {".png"})) {
         add_place_of_tags(g, input, tags);
         overlay_place = g;
-    } else if (!tags.empty()) {
+    } else {
         add_place_of_tags(overlay_place, input, tags, /*overlay_only=*/true);  // PNG: no tags
     }
     Job j{input,
@@ -337,7 +344,8 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
           confidence_path(mask, a.confidence),
           a.qml ? qgis_style_path(mask.string()) : std::string(),
           std::move(g),
-          std::move(tags)};
+          std::move(tags),
+          rpc.source};
     j.overlay_sidecars = std::move(overlay_place);
     refuse_long_output_names(j);
     return j;
@@ -1227,17 +1235,6 @@ void run_predict(const PredictArgs& a) {
                                    class_of_no_data < 0 ? kNoData : -1);
             else
                 write_png_indexed(staged.stage(j.mask), written, colours, no_data_alpha);
-            // A camera model is not a georeference pfce can carry: said, not dropped in silence.
-            if (geo.empty() && !geo.rpc.empty() && j.sidecars.empty())
-                log_warn(j.input, " is located only by rational polynomial (RPC) coefficients (",
-                         geo.rpc, "), which pfce does not carry: ", j.mask,
-                         " has no georeference. Orthorectify the image first (e.g. gdalwarp -rpc "
-                         "IN OUT.tif) to predict a mask that keeps its place");
-            // Beside a georeference it is a second description of the same place: the mask keeps
-            // the georeference, and says that the camera model stays behind.
-            if (!geo.rpc.empty() && (!geo.empty() || !j.sidecars.empty()))
-                log_info(j.input, ": its rational polynomial (RPC) coefficients (", geo.rpc,
-                         ") are not carried to ", j.mask, ", which keeps its georeference");
             write_sidecar_georef(j.sidecars, j.mask, &staged);
             write_png(staged.stage(j.overlay), overlay);
             write_sidecar_georef(j.overlay_sidecars, j.overlay, &staged);
@@ -1287,6 +1284,7 @@ void run_predict(const PredictArgs& a) {
         if (no_data > 0)
             where += ", " + std::to_string(no_data) + " pixels of no data left " +
                      std::to_string(int{kNoData});
+        if (!j.rpc_source.empty()) where += ", RPC camera model carried from " + j.rpc_source;
         if (!j.sidecars.empty()) where += ", georeference carried from " + j.sidecars.describe();
         // A line a file: a newline in a name is shown as \n (it broke the line in two).
         std::printf("%s -> %s (%dx%d%s%s)\n", controls_escaped(j.input).c_str(),
