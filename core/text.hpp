@@ -215,4 +215,39 @@ inline std::string some_names(const std::vector<std::string>& names) {
     return s + (names.size() > 3 ? ", ..." : "");
 }
 
+// The number of single-character insertions, deletions and substitutions from `a` to `b`
+// (Levenshtein), for "did you mean" hints.
+inline std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// The name of `names` a mistyped `typed` most likely meant: the nearest by edit distance within a
+// third of its length (at least 2), or one that starts with it or it starts with (--epoch for
+// --epochs, --out-dir for --out); "" when none is that near.
+inline std::string nearest_name(const std::string& typed, const std::vector<std::string>& names) {
+    std::string best;
+    std::size_t best_distance = std::max<std::size_t>(2, typed.size() / 3) + 1;
+    for (const std::string& n : names) {
+        std::size_t d = edit_distance(typed, n);
+        const bool prefix = n.rfind(typed, 0) == 0 || typed.rfind(n, 0) == 0;
+        if (prefix && n.size() > 3 && typed.size() > 3) d = std::min<std::size_t>(d, 1);
+        if (d < best_distance) {
+            best_distance = d;
+            best = n;
+        }
+    }
+    return best;
+}
+
 }  // namespace pfce

@@ -107,8 +107,8 @@ int int_in(const toml::node& n, int lo, int hi, const std::string& file, const s
            bool single = false) {
     const auto v = n.value<std::int64_t>();
     if (!v || !n.is_integer() || *v < lo || *v > hi)
-        PFCE_THROW(InputError, file, ": ", key,
-                   single ? " must be an integer in " : " must hold integers in ", lo, "..", hi,
+        PFCE_THROW(InputError, file, ": ", key, single ? " = " : " holds ", toml_value_text(n),
+                   single ? ": expected an integer in " : ": expected integers in ", lo, "..", hi,
                    " (line ", n.source().begin.line, ")");
     return static_cast<int>(*v);
 }

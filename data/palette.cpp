@@ -93,8 +93,11 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
     const std::size_t n = static_cast<std::size_t>(colours.width) * colours.height;
     // 255 among them is the "unlabelled" of index masks (pfce's own, and most tools').
     bool all_gray_indices = true, any_index = false;
-    std::size_t off = 0;                            // pixels of no class or ignore colour
-    std::unordered_set<std::uint32_t> off_colours;  // their distinct colours (a few kept)
+    std::size_t off = 0;  // pixels of no class or ignore colour
+    // Their distinct colours, up to kPhotoColours: a photograph has more; a mask of another
+    // palette, or one damaged by JPEG around its class colours, has fewer.
+    constexpr std::size_t kPhotoColours = 256;
+    std::unordered_set<std::uint32_t> off_colours;
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint8_t* p = &colours.pixels[3 * i];
         const Rgb c{p[0], p[1], p[2]};
@@ -104,7 +107,7 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
             all_gray_indices && p[0] == p[1] && p[1] == p[2] && (index || p[0] == 255);
         if (class_of(c) < 0) {  // known: a class's or ignore colour, or within the tolerance
             ++off;
-            if (off_colours.size() < kManyOffColours) off_colours.insert(key(p[0], p[1], p[2]));
+            if (off_colours.size() < kPhotoColours) off_colours.insert(key(p[0], p[1], p[2]));
         }
     }
     if (all_gray_indices && any_index)
@@ -142,7 +145,15 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
     // (One such colour alone is more likely a "no label" colour covering most of the mask.)
     const bool foreign = 2 * off > n && nearest_step > kDamageReach && off_colours.size() >= 2;
     const bool damaged = off_colours.size() >= kManyOffColours && !foreign;
-    if (foreign) {
+    // Not one pixel of a known colour, in many colours: most likely a photograph in the mask's
+    // place (an image copied to a mask's name was advised to be thresholded: error-message audit).
+    if (off == n && off_colours.size() >= kPhotoColours) {
+        advice
+            << ". Not one of its pixels has a class or ignore colour: is it an image rather than "
+               "its mask (a file in the mask's place)? A mask whose every pixel changed colour "
+               "(resized with interpolation, saved as JPEG) reads so too: export it again from "
+               "a lossless source";
+    } else if (foreign) {
         advice << ". Most of its pixels are of colours far from every colour the dataset knows "
                   "(this one "
                << nearest_step << " levels from the nearest, " << nearest

@@ -1214,7 +1214,7 @@ TEST(CliMisuse, APathTheSystemRefusesIsNamedWithItsReason) {
         {"train --config " + l1, l1 + " is a loop of symbolic links"},
         {"run " + l1, "suite file " + l1 + " is a loop of symbolic links"},
         {"link --in " + l1 + " --out " + root + "/x",
-         "mask directory " + l1 + " is a loop of symbolic links"},
+         "--in " + l1 + " is a loop of symbolic links (expected the --out of pfce sample)"},
         {"data stats " + root + "/dangling",
          "(it is a symbolic link to " + root + "/nowhere, which does not exist)"}};
     for (const auto& [args, said] : inputs) {
@@ -1319,7 +1319,8 @@ TEST(CliMisuse, EmptyValuesAndSentinelsAreRefusedNamingTheFlag) {
         {"eval --checkpoint c --overlap -1", "--overlap -1: expected >= 0"},
         {"eval --checkpoint c --device GPU", "--device GPU: expected auto, cpu, cuda or cuda:N"},
         {"eval --checkpoint c --device cuda:1x", "--device cuda:1x: expected"},
-        {"eval --checkpoint " + root + "/none.ckpt --device CPU", "cannot open checkpoint"},
+        {"eval --checkpoint " + root + "/none.ckpt --device CPU",
+         "--checkpoint " + root + "/none.ckpt does not exist (expected a checkpoint file"},
     };
     for (const Case& c : cases) {
         const test::CommandResult r = test::run_pfce(c.args);
@@ -2055,8 +2056,90 @@ TEST(CliMisuse, UnreadableNumbersSayWhatWasExpected) {
                        "--seed +-1: expected a non-negative integer");
     const test::CommandResult unknown = test::run_pfce("data synth --out zz --bogus");
     EXPECT_EQ(unknown.status, 2) << unknown.output;
-    EXPECT_MESSAGE_HAS(unknown.output, "pfce: error: The following argument was not expected");
+    EXPECT_MESSAGE_HAS(unknown.output,
+                       "pfce: error: pfce data synth has no option --bogus; pfce "
+                       "data synth --help lists its options");
     EXPECT_FALSE(fs::exists("zz"));
+}
+
+namespace {
+// `pfce ARGS` refuses its command line (status 2) with `message`.
+void says(const std::string& args, const std::string& message) {
+    const test::CommandResult r = test::run_pfce(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
+    EXPECT_MESSAGE_HAS(r.output, message);
+}
+}  // namespace
+
+// A mistyped option is named, with the one it most likely meant (CLI11 listed the values first,
+// "not expected: 1 --epoch", and where the typo was of a required option said only that the
+// required one was missing); a word past the command's arguments is named with what was likely
+// meant: a shell pattern's files after --input, a .toml for --config (error-message audit).
+TEST(CliMisuse, AMistypedOptionIsNamedWithTheOneMeant) {
+    const std::string root = test::temp_dir("cli_typo");
+    says("train --data zz --epoch 1", "pfce train has no option --epoch (did you mean --epochs?)");
+    says("predict --chekpoint c.ckpt --input a.tif --out y.png",
+         "pfce predict has no option --chekpoint (did you mean --checkpoint?); pfce predict "
+         "--help lists its options");
+    says("link --in a --out-dir b --radius 3",
+         "pfce link has no option --out-dir (did you mean --out?)");
+    says("data synth --out zz --count=3 --sise 32", "(did you mean --size?)");
+    says("data stats zz --verbos", "(did you mean --verbose?)");  // pfce's own, after the command
+    says("train --data zz --qwertyuiop 3",
+         "pfce train has no option --qwertyuiop; pfce train --help");
+    // An unquoted pattern: the shell gives --input one file and the rest as words of their own.
+    for (const char* name : {"a.tif", "b.tif", "c.tif"}) std::ofstream(root + "/" + name) << "x";
+    says("predict --checkpoint c.ckpt --input " + root + "/a.tif " + root + "/b.tif " + root +
+             "/c.tif --out o",
+         "pfce predict: unexpected argument \"" + root +
+             "/b.tif\" (and 3 more after it); --input takes one image or one directory");
+    says("train my.toml",
+         "pfce train: unexpected argument \"my.toml\"; a config file is given with "
+         "--config my.toml");
+    says("data stats zz yy", "pfce data stats: unexpected argument \"yy\"; pfce data stats --help");
+    EXPECT_FALSE(fs::exists("zz"));
+}
+
+// Inputs that are not what their flag takes are said with the flag and what it takes
+// (error-message audit): a missing --input (it was called "one file" by --match), a quoted shell
+// pattern as --input, a decimal comma, a checkpoint or a run directory given as --config, an
+// experiment file run as a suite, and a missing path among several of one command.
+TEST(CliMisuse, AnInputNotWhatItsFlagTakesIsSaidWithTheFlag) {
+    const std::string root = test::temp_dir("cli_input_kind");
+    says("predict --checkpoint c.ckpt --input " + root + "/nope --match '*.tif' --out " + root +
+             "/o",
+         "--input " + root +
+             "/nope does not exist (expected an image file or a directory of images)");
+    says("predict --checkpoint c.ckpt --input '" + root + "/pin/*.tif' --out " + root + "/o",
+         "--input " + root +
+             "/pin/*.tif does not exist: --input takes one image or one directory, "
+             "not a pattern; give the directory and the pattern to --match (--input " +
+             root + "/pin --match '*.tif')");
+    says("train --data " + root + " --out " + root + "/r --lr 0,001",
+         "--lr 0,001: expected a number with a decimal point, not a comma (0.001)");
+    says("train --data " + root + " --out " + root + "/r --lr abc",
+         "--lr abc: expected a decimal number (such as 0.001 or 1e-3)");
+    std::ofstream(root + "/last.ckpt") << "PFCECKPT" << std::string(8, '\0');
+    says("train --config " + root + "/last.ckpt",
+         "--config " + root +
+             "/last.ckpt is a pfce checkpoint, not a TOML file (a checkpoint is "
+             "given to pfce train --resume or --init-from");
+    says("run " + root + "/last.ckpt", root + "/last.ckpt is a pfce checkpoint, not a TOML file");
+    std::ofstream(root + "/stats.json") << "{\"a\": 1}";
+    says("train --config " + root + "/stats.json", "/stats.json is JSON, not TOML");
+    fs::create_directories(root + "/run1");
+    std::ofstream(root + "/run1/config.toml") << "[run]\n";
+    says("train --config " + root + "/run1",
+         "--config " + root + "/run1 is a directory (expected a TOML file; " + root +
+             "/run1/config.toml is the config of the run there)");
+    says("run dense",
+         "experiments/dense.toml is an experiment file ([experiment]), not a suite: "
+         "train it alone with pfce train --config ");
+    says("eval --checkpoint " + root + "/last.ckpt --against " + root + "/other.ckpt",
+         "--against " + root +
+             "/other.ckpt does not exist (expected a checkpoint file to compare with)");
+    says("link --in " + root + "/sparse --out " + root + "/linked",
+         "--in " + root + "/sparse does not exist (expected the --out of pfce sample)");
 }
 
 // -q is warnings and errors only: training printed its progress and epoch lines all the same.

@@ -998,6 +998,16 @@ TEST(GenericDataset, AnUnknownColourIsExplainedByWhatItLikelyIs) {
     EXPECT_MESSAGE_HAS(msg,
                        "the class colours given for the dataset do not seem to be this mask's");
     EXPECT_EQ(msg.find("lossy"), std::string::npos) << msg;
+    // A photograph in the mask's place (an image copied to a mask's name): not one pixel of a
+    // known colour, in hundreds of colours; said so, not advised to be thresholded (error-message
+    // audit).
+    write_tiff(dir + "/images/a.tif", test::random_rgb(32, 32, 1));
+    write_png(dir + "/masks/a.png", test::random_rgb(32, 32, 2));
+    msg = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "Not one of its pixels has a class or ignore colour: is it an image "
+                       "rather than its mask");
+    EXPECT_EQ(msg.find("-threshold"), std::string::npos) << msg;
     EXPECT_EQ(msg.find("ignore_colours"), std::string::npos) << msg;
 }
 

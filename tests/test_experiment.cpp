@@ -943,7 +943,19 @@ epochs = 7
 [override.run]
 batch_size = 4
 )");
+    testing::internal::CaptureStderr();
     const Suite s = load_suite(dir + "/s.toml");
+    // A default every experiment replaces is said to have no effect, with the table that would
+    // set it for all; one an experiment keeps (model.width) is not (error-message audit).
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(said, dir +
+                                 "/s.toml: optimizer.lr = 0.5 has no effect: every experiment "
+                                 "sets its own (e: 0.01, e-short: 0.01, e-copy: 0.01, ...); "
+                                 "[override.optimizer] lr = 0.5 sets it for all");
+    EXPECT_MESSAGE_HAS(said,
+                       "run.epochs = 7 has no effect: every experiment sets its own (e: 10, "
+                       "e-short: 2, e-copy: 10, ...)");
+    EXPECT_EQ(said.find("model.width"), std::string::npos) << said;
     ASSERT_EQ(s.experiments.size(), 6u);
     const auto& a = s.experiments[0];
     EXPECT_EQ(s.name, "s");

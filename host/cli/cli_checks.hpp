@@ -165,6 +165,19 @@ inline void refuse_unreachable_out(const std::string& out, const std::string& fl
         why == "is a loop of symbolic links" ? ": mend the link, or choose another path" : "");
 }
 
+// An input `flag PATH` that names nothing, said with the flag and what it takes, before a reader
+// says only "cannot open PATH" or "mask directory PATH does not exist" (with --checkpoint and
+// --against both given, which one: error-message audit). `directory`: a file where a directory is
+// expected is said too; the readers check what a file holds.
+inline void require_input(const std::string& flag, const std::string& path, bool directory,
+                          const std::string& expected) {
+    if (const std::string why = missing_reason(path); !why.empty())
+        PFCE_THROW(InputError, flag, " ", path, " ", why, " (expected ", expected, ")");
+    std::error_code ec;
+    if (directory && !std::filesystem::is_directory(path, ec))
+        PFCE_THROW(InputError, flag, " ", path, " is a file (expected ", expected, ")");
+}
+
 // The directory of an output file `file` (given as `flag FILE`), made with `made` (removed again
 // when the command fails or is stopped before writing): before any work, so a path that cannot be
 // created is said first.

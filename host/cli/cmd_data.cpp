@@ -442,6 +442,7 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
                        "with --masks ",
                        dir, " instead");
     } else if (!masks_dir.empty()) {  // the dataset's images read as the masks were made from
+        require_input("--masks", masks_dir, true, "the --out of pfce sample or pfce link");
         md = open_mask_dir(masks_dir);
         ds = open_dataset(dir, mask_dir_dataset_options(*md, flags), flags);
     } else {

@@ -178,6 +178,11 @@ void run_eval(const EvalArgs& a) {
                    ": the comparison always draws its paired interval; expected 100..100000 "
                    "resamples, or leave --bootstrap out for 1000");
     auto backend = make_backend(a.device);
+    require_input("--checkpoint", a.checkpoint, false, "a checkpoint file, RUN/last.ckpt");
+    if (!a.against.empty())
+        require_input("--against", a.against, false, "a checkpoint file to compare with");
+    if (!a.labels.empty())
+        require_input("--labels", a.labels, true, "the --out of pfce sample or pfce link");
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
     // --against: the other model on a backend of its own (it is built with its run's kernels,
     // layout and precision), loaded now so that what refuses it is said before any scoring.

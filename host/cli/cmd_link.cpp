@@ -59,6 +59,7 @@ void run_link(const LinkFlags& f) {
         log_warn(
             "--radius 0 links no two points: the linked masks are the sparse points as they "
             "are (expected a radius of a few pixels or more, e.g. 20)");
+    require_input("--in", o.in_dir, true, "the --out of pfce sample");
     std::unique_ptr<Backend> backend = make_backend(f.device);
     LinkDirResult r;
     {

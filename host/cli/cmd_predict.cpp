@@ -485,6 +485,20 @@ std::vector<Job> plan_jobs(const PredictArgs& a,
     refuse_unreachable_out(a.out, "--out");
     std::error_code ec;
     std::vector<Job> jobs;
+    if (const std::string why = missing_reason(a.input); !why.empty()) {
+        // Said before --match and --recursive speak of it as one file (a probe's "--input nope
+        // is one file"); a shell pattern quoted for --input is named as one.
+        const fs::path p(a.input);
+        if (why == "does not exist" &&
+            p.filename().string().find_first_of("*?[") != std::string::npos)
+            PFCE_THROW(InputError, "--input ", a.input,
+                       " does not exist: --input takes one image or one directory, not a pattern; "
+                       "give the directory and the pattern to --match (--input ",
+                       p.parent_path().empty() ? std::string(".") : p.parent_path().string(),
+                       " --match '", p.filename().string(), "')");
+        PFCE_THROW(InputError, "--input ", a.input, " ", why,
+                   " (expected an image file or a directory of images)");
+    }
     if (!fs::is_directory(a.input, ec)) {
         if (a.recursive)
             log_info("--recursive: --input ", a.input, " is one file, predicted alone");

@@ -220,7 +220,7 @@ void run_train(const TrainArgs& a) {
     std::optional<toml::table> file;
     std::set<std::string> others;  // tables of the file that are not config sections
     if (!a.config.empty()) {
-        file = parse_toml_file(a.config);
+        file = parse_toml_file(a.config, "--config");
         // A suite's experiment file trains as a config: its settings over the defaults, not over
         // its suite's [data], [model] and others, so the run may differ from the suite's.
         experiment = experiment_of_config_file(*file, a.config);

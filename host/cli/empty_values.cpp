@@ -1,5 +1,6 @@
 #include "host/cli/empty_values.hpp"
 
+#include <filesystem>
 #include <map>
 #include <utility>
 
@@ -52,6 +53,60 @@ std::string shown(const std::string& word) {
     return "\"" + word + "\"";
 }
 
+// Every --name of `app`'s options and of its option groups.
+void add_long_names(const CLI::App& app, std::vector<std::string>& names) {
+    for (const CLI::Option* o : app.get_options())
+        if (!o->get_positional())
+            for (const std::string& n : o->get_lnames()) names.push_back("--" + n);
+    for (const CLI::App* g :
+         app.get_subcommands([](const CLI::App* s) { return s->get_name().empty(); }))
+        add_long_names(*g, names);
+}
+
+// "pfce data synth": the command the chain has reached.
+std::string command_of(const std::vector<const CLI::App*>& chain) {
+    std::string command = "pfce";
+    for (std::size_t i = 1; i < chain.size(); ++i) command += " " + chain[i]->get_name();
+    return command;
+}
+
+// An option no command of the chain has: named with the one it most likely meant (CLI11 said
+// "The following arguments were not expected: 1 --epoch", values first; and where a required
+// option was the one mistyped, only that the required one was missing).
+[[noreturn]] void refuse_unknown_option(const std::vector<const CLI::App*>& chain,
+                                        const std::string& name) {
+    std::vector<std::string> names;
+    for (const CLI::App* app : chain) add_long_names(*app, names);
+    const std::string meant = nearest_name(name, names);
+    const std::string command = command_of(chain);
+    PFCE_THROW(InputError, command, " has no option ", name,
+               meant.empty() ? std::string() : " (did you mean " + meant + "?)", "; ", command,
+               " --help lists its options");
+}
+
+// A word after the arguments the command takes (CLI11: "The following arguments were not
+// expected"), with what was likely meant: a .toml for --config, several files from a shell
+// pattern for --input.
+[[noreturn]] void refuse_stray_argument(const std::vector<const CLI::App*>& chain,
+                                        const std::string& word, int after) {
+    const std::string command = command_of(chain);
+    const CLI::App& app = *chain.back();
+    const auto has = [&](const std::string& name) { return find_in(app, name).opt != nullptr; };
+    std::string hint = command + " --help lists what it takes";
+    std::error_code ec;
+    const bool toml = word.size() > 5 && word.compare(word.size() - 5, 5, ".toml") == 0;
+    if (toml && has("--config"))
+        hint = "a config file is given with --config " + word;
+    else if (has("--input") && std::filesystem::exists(word, ec))
+        hint =
+            "--input takes one image or one directory; for several images give their "
+            "directory, with --match to pick them by name (quoted, e.g. --match '*.tif', or "
+            "the shell expands the pattern into many words)";
+    PFCE_THROW(InputError, command, ": unexpected argument ", shown(word),
+               after > 0 ? " (and " + std::to_string(after) + " more after it)" : std::string(),
+               "; ", hint);
+}
+
 // `what` ("--data \"\"", "--force=") gives `opt` the blank `value`.
 [[noreturn]] void refuse(const std::string& what, const std::string& value,
                          const CLI::Option& opt) {
@@ -76,14 +131,13 @@ struct Positionals {
     std::vector<const CLI::Option*> expected() const {
         return chain.back()->get_options([](const CLI::Option* o) { return o->get_positional(); });
     }
-    // Whether `arg` is one the command takes: one past them (a mistyped subcommand, `pfce dta
-    // stats`) is CLI11's to name, with what follows it.
+    // Whether `arg` is one the command takes (one past them is refused by the caller, naming
+    // it).
     bool take(const std::string& arg) {
         const std::vector<const CLI::Option*> pos = expected();
         if (!is_blank(arg) && seen >= pos.size()) return false;
         if (is_blank(arg)) {
-            std::string command = "pfce";
-            for (std::size_t i = 1; i < chain.size(); ++i) command += " " + chain[i]->get_name();
+            const std::string command = command_of(chain);
             if (seen < pos.size())
                 PFCE_THROW(InputError, command, ": ", pos[seen]->get_name(),
                            arg.empty() ? " is empty (" : " is blank (", shown(arg), "); expected ",
@@ -122,7 +176,7 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
         const std::string arg = argv[i];
         out.push_back(arg);
         if (only_positionals) {
-            if (!positionals.take(arg)) break;
+            if (!positionals.take(arg)) refuse_stray_argument(chain, arg, argc - i - 1);
             continue;
         }
         if (arg == "--") {
@@ -133,7 +187,7 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
             const std::size_t eq = arg.find('=');
             const std::string name = arg.substr(0, eq);
             const Found f = find_option(chain, name);
-            if (!f.opt) break;  // CLI11 names an unknown option first; what follows is its business
+            if (!f.opt) refuse_unknown_option(chain, name);
             const int least = f.opt->get_expected_min(), most = f.opt->get_expected_max();
             if (eq != std::string::npos) {
                 const std::string value = arg.substr(eq + 1);
@@ -185,9 +239,8 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
                        chain.size() == 1 ? std::string("pfce") : "pfce " + chain.back()->get_name(),
                        "; expected one of ", names);
         }
-        if (!positionals.take(arg)) break;
+        if (!positionals.take(arg)) refuse_stray_argument(chain, arg, argc - i - 1);
     }
-    for (int k = i + 1; k < argc; ++k) out.push_back(argv[k]);  // after a break: as given
     for (const auto& [opt, given] : single) {
         const auto& [typed, values] = given;
         if (values.size() < 2) continue;

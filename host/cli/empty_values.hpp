@@ -21,7 +21,9 @@ bool is_config_flag_group(const std::string& group);
 // argv[1..] as CLI11 should parse it: `--key=` of a config-key flag becomes `--key ""` (its empty
 // value, which CLI11 would otherwise take from the next word). Throws InputError for the first
 // empty value given to a switch, to an option that is not a config-key flag, or as a positional
-// argument (after `--` too).
+// argument (after `--` too); for an option no command of the line has (naming the nearest one,
+// "did you mean --checkpoint?", before CLI11 would say only that a required one is missing); and
+// for a word past the arguments the command takes (a shell pattern's files after --input).
 std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const char* const* argv);
 
 }  // namespace pfce::cli

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <toml++/toml.h>
 
@@ -249,11 +250,57 @@ std::vector<ExperimentSpec> runs_per_seed(const ExperimentSpec& e,
     return runs;
 }
 
+// A setting of the suite's own tables ([run], [model], ...: defaults an experiment file may
+// replace) that every experiment replaces has no effect: said, naming what the experiments set and
+// the table that sets it for all (a suite's [run] epochs = 1 trained 10 epochs without a word:
+// error-message audit).
+void warn_of_defaults_every_experiment_replaces(const Suite& s, const KeySources& suite_keys,
+                                                const Config& defaults, const std::string& path) {
+    if (s.experiments.empty()) return;
+    const nlohmann::json suite_values = to_json(defaults);
+    for (const auto& [key, from] : suite_keys) {
+        if (from != path || key.rfind("data.", 0) == 0) continue;  // [data] is the suite's alone
+        if (!s.seeds.empty() && (key == "run.seed" || key == "labels.seed")) continue;  // --seeds
+        const auto at = [&](const nlohmann::json& j) {
+            const std::size_t dot = key.find('.');
+            const std::string section = key.substr(0, dot), name = key.substr(dot + 1);
+            return j.contains(section) && j[section].contains(name) ? j[section][name].dump()
+                                                                    : std::string("?");
+        };
+        std::string theirs;
+        std::size_t listed = 0;
+        bool used = false;
+        for (const ExperimentSpec& e : s.experiments) {
+            const auto it = e.key_sources.find(key);
+            if (it == e.key_sources.end() || it->second == path) {
+                used = true;
+                break;
+            }
+            if (listed++ < 3)
+                theirs += (theirs.empty() ? "" : ", ") + e.id + ": " + at(to_json(e.config));
+        }
+        if (used) continue;
+        if (listed > 3) theirs += ", ...";
+        const std::size_t dot = key.find('.');
+        log_warn(path, ": ", key, " = ", at(suite_values),
+                 " has no effect: every experiment sets its own (", theirs, "); [override.",
+                 key.substr(0, dot), "] ", key.substr(dot + 1), " = ", at(suite_values),
+                 " sets it for all");
+    }
+}
+
 Suite suite_from_table(const toml::table& root, const std::string& path,
                        const std::optional<std::vector<std::int64_t>>& seeds_given) {
     Suite s;
     s.file = path;
     const toml::table* st = sub_table(root, "suite", path);
+    // An experiment file (experiments/ holds both kinds, and a bare name finds either): said as
+    // what it is, with the command that runs it (error-message audit).
+    if (!st && root.contains("experiment"))
+        PFCE_THROW(InputError, path,
+                   " is an experiment file ([experiment]), not a suite: train it alone with pfce "
+                   "train --config ",
+                   path, " --data DIR, or name it in a suite's [suite] experiments = [...]");
     if (!st)
         PFCE_THROW(InputError, path,
                    ": no [suite] table (a suite needs [suite] with experiments = [...])");
@@ -270,8 +317,12 @@ Suite suite_from_table(const toml::table& root, const std::string& path,
                    "starting with '.', which would hide it, or '-', which reads as an option)");
     s.description = get_string(*st, "description", "", ssrc);
     if (const toml::node* g = st->get("grid_images")) {
-        if (!g->is_integer() || g->as_integer()->get() < 0 || g->as_integer()->get() > 64)
-            PFCE_THROW(InputError, ssrc, ": key \"grid_images\": expected an integer 0..64");
+        if (!g->is_integer() || g->as_integer()->get() < 0 || g->as_integer()->get() > 64) {
+            std::ostringstream given;  // as the file writes it: 100, "all", 2.5
+            g->visit([&given](auto&& v) { given << v; });
+            PFCE_THROW(InputError, ssrc, ": key \"grid_images\" = ", given.str(),
+                       ": expected an integer 0..64");
+        }
         s.grid_images = static_cast<int>(g->as_integer()->get());
     }
     s.seeds = seeds_of(*st, ssrc);
@@ -387,6 +438,7 @@ Suite suite_from_table(const toml::table& root, const std::string& path,
                     PFCE_THROW(InputError, other.source, ": experiment id \"", other.group,
                                "\" is also the id of experiment ", e.group, "'s run of seed ",
                                e.seed, " (<id>-s<seed>): rename it");
+    warn_of_defaults_every_experiment_replaces(s, suite_keys, defaults, path);
     return s;
 }
 

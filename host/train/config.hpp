@@ -188,7 +188,9 @@ Config load_config_file(const std::string& path);
 // which only a suite's report uses; the file's stem where it has no id), or "" for a config. A
 // suite file ([suite]) is an InputError naming pfce run.
 std::string experiment_of_config_file(const toml::table& root, const std::string& path);
-toml::table parse_toml_file(const std::string& path);  // InputError naming file, line and column
+// InputError naming file, line and column; a directory, a checkpoint, a binary file or JSON said as
+// what it is, named as `given_as PATH` ("--config run1") where given.
+toml::table parse_toml_file(const std::string& path, const std::string& given_as = "");
 
 nlohmann::json to_json(const Config& c);  // {"data": {...}, "labels": {...}, ...}
 // Reads to_json's form (or the flat form of older checkpoints); not validated.

@@ -161,10 +161,35 @@ void refuse_underflowed_floats(const toml::node& node, const std::vector<std::st
 
 }  // namespace
 
-toml::table parse_toml_file(const std::string& path) {
+toml::table parse_toml_file(const std::string& path, const std::string& given_as) {
+    const std::string named = given_as.empty() ? path : given_as + " " + path;
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        const std::string run_config = (std::filesystem::path(path) / "config.toml").string();
+        PFCE_THROW(InputError, named, " is a directory (expected a TOML file",
+                   std::filesystem::is_regular_file(run_config, ec)
+                       ? "; " + run_config + " is the config of the run there"
+                       : std::string(),
+                   ")");
+    }
     // Read once, as a stream: a pipe (--config /dev/stdin, <(...)) cannot be read twice or sought,
     // which toml::parse_file needs.
     const std::string text = read_whole_file(path, /*streams_too=*/true);
+    // Not TOML at all: said as what it is, not as the parser's "invalid utf-8 sequence" at 1:12
+    // (error-message audit).
+    if (text.rfind("PFCECKPT", 0) == 0)
+        PFCE_THROW(InputError, named,
+                   " is a pfce checkpoint, not a TOML file (a checkpoint is given to pfce train "
+                   "--resume or --init-from, or to eval and predict as --checkpoint)");
+    if (text.find('\0') != std::string::npos)
+        PFCE_THROW(InputError, named,
+                   " is a binary file, not a TOML file (expected [section] tables of key = value "
+                   "lines)");
+    if (const std::size_t first = text.find_first_not_of(" \t\r\n");
+        first != std::string::npos && text[first] == '{')
+        PFCE_THROW(InputError, named,
+                   " is JSON, not TOML (expected [section] tables of key = value lines; a run's "
+                   "settings as TOML are its OUT/config.toml)");
     toml::table table;
     try {
         table = toml::parse(text, path);
@@ -348,7 +373,17 @@ void apply_flag_text(Config& c, const ConfigKey& k, const std::string& text) {
         char* end = nullptr;
         errno = 0;
         const double x = std::strtod(t.c_str(), &end);
-        if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(x)) bad("a finite number");
+        // A decimal comma (0,001), as many locales write it: said as such ("a finite number"
+        // suggested a value too large; error-message audit).
+        if (const std::size_t comma = t.find(',');
+            comma != std::string::npos && comma > 0 && t.find(',', comma + 1) == t.npos &&
+            std::isdigit(static_cast<unsigned char>(t[comma - 1])) && comma + 1 < t.size() &&
+            std::isdigit(static_cast<unsigned char>(t[comma + 1])))
+            bad("a number with a decimal point, not a comma (" + t.substr(0, comma) + "." +
+                t.substr(comma + 1) + ")");
+        if (t.empty() || end != t.c_str() + t.size())
+            bad("a decimal number (such as 0.001 or 1e-3)");
+        if (!std::isfinite(x)) bad("a finite number");
         // 1e-400 reads as 0 (and 1e-310 loses its digits): the value checked would not be the
         // value typed.
         if (errno == ERANGE)
