@@ -296,7 +296,19 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
     std::vector<std::vector<std::tuple<std::int64_t, std::uint8_t, std::size_t>>> labels(n);
     std::vector<bool> placed(pf.points.size(), false);
     if (pf.map_coordinates) {
+        // The points by x, so that an image looks only at those within its columns' span (each
+        // point against each image took 100 s for 1M points on 6000 chips: scale probe). A point
+        // with no finite position lies on no image.
+        std::vector<std::size_t> by_x;
+        by_x.reserve(pf.points.size());
+        for (std::size_t p = 0; p < pf.points.size(); ++p)
+            if (std::isfinite(pf.points[p].x) && std::isfinite(pf.points[p].y)) by_x.push_back(p);
+        std::sort(by_x.begin(), by_x.end(),
+                  [&](std::size_t a, std::size_t b) { return pf.points[a].x < pf.points[b].x; });
+        std::vector<double> xs(by_x.size());
+        for (std::size_t k = 0; k < by_x.size(); ++k) xs[k] = pf.points[by_x[k]].x;
         for (std::size_t i = 0; i < n; ++i) {
+            progress(i, n);
             const std::string& image = ds.sample(i).image_path;
             const std::optional<ImagePlace> place = place_of(image);
             if (!place)
@@ -326,7 +338,12 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
                            epsg, "; the file then names it)");
             const MapGrid& g = place->grid;
             const auto [w, h] = size[i];
-            for (std::size_t p = 0; p < pf.points.size(); ++p) {
+            // A column's span widened by a pixel each side: the test below, the one that counts,
+            // decides at the edges.
+            const auto first = std::lower_bound(xs.begin(), xs.end(), g.x0 - g.sx);
+            const auto last = std::upper_bound(first, xs.end(), g.x0 + (w + 1.0) * g.sx);
+            for (auto it = first; it != last; ++it) {
+                const std::size_t p = by_x[static_cast<std::size_t>(it - xs.begin())];
                 const double col = std::floor((pf.points[p].x - g.x0) / g.sx);
                 const double row = std::floor((g.y0 - pf.points[p].y) / g.sy);
                 if (!(col >= 0 && row >= 0 && col < w && row < h)) continue;  // NaN: off too

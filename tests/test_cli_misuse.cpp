@@ -2138,6 +2138,14 @@ TEST(CliMisuse, AnInputNotWhatItsFlagTakesIsSaidWithTheFlag) {
     says("eval --checkpoint " + root + "/last.ckpt --against " + root + "/other.ckpt",
          "--against " + root +
              "/other.ckpt does not exist (expected a checkpoint file to compare with)");
+    // A contact sheet past the rows a PNG may have: refused before any image is read (it failed
+    // with libpng's "Invalid IHDR data" after reading them all: scale probe).
+    ASSERT_EQ(test::run_pfce("data synth --out " + root + "/many --count 242 --size 16").status, 0);
+    says("data preview " + root + "/many --count 242 --panel 4096 --out " + root + "/sheet.png",
+         "--count 242: a sheet of 242 rows of 4096-pixel panels would be up to 1002204 pixels "
+         "high with its titles and legend, past the 1,000,000 rows a PNG may have; expected at "
+         "most 241 rows at --panel 4096");
+    EXPECT_FALSE(fs::exists(root + "/sheet.png"));
     says("link --in " + root + "/sparse --out " + root + "/linked",
          "--in " + root + "/sparse does not exist (expected the --out of pfce sample)");
 }

@@ -527,6 +527,82 @@ test::CommandResult train_tiny_run(const std::string& data, const std::string& r
 
 }  // namespace
 
+// Many or large images (scale probe): a directory's lines count the images; --no-overlay writes
+// no overlay (and --force removes the replaced mask's); an image past the machine's memory is
+// refused before it is read, with how to cut it, however high --max-pixels is raised.
+TEST(RealDatasets, ManyOrLargeImagesArePredictedWithinTheMachine) {
+    const std::string root = test::temp_dir("real_many_large");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
+    fs::create_directories(root + "/in");
+    for (const char* name : {"a", "b", "c"})
+        write_png(root + "/in/" + name + ".png",
+                  test::foreign_image(test::foreign_labels(40, 32, 3), 3));
+    const std::string predict = "predict --checkpoint " + root + "/run/last.ckpt --device cpu ";
+    const test::CommandResult with =
+        test::run_pfce(predict + "--input " + root + "/in --out " + root + "/out");
+    ASSERT_EQ(with.status, 0) << with.output;
+    EXPECT_MESSAGE_HAS(with.output, "[1/3] " + root + "/in/a.png -> " + root + "/out/a.png");
+    EXPECT_MESSAGE_HAS(with.output, "[3/3] " + root + "/in/c.png -> ");
+    EXPECT_TRUE(fs::exists(root + "/out/a_overlay.png"));
+    const test::CommandResult without = test::run_pfce(predict + "--input " + root + "/in --out " +
+                                                       root + "/out --no-overlay --force");
+    ASSERT_EQ(without.status, 0) << without.output;
+    EXPECT_MESSAGE_HAS(without.output,
+                       "removed with --force, as they belonged to the mask it "
+                       "replaced: " +
+                           root + "/out/a_overlay.png");
+    EXPECT_TRUE(fs::exists(root + "/out/a.png"));
+    for (const char* name : {"a", "b", "c"})
+        EXPECT_FALSE(fs::exists(root + "/out/" + std::string(name) + "_overlay.png")) << name;
+    const test::CommandResult one =
+        test::run_pfce(predict + "--input " + root + "/in/a.png --out " + root + "/one.png");
+    ASSERT_EQ(one.status, 0) << one.output;
+    EXPECT_EQ(one.output.find("[1/1]"), std::string::npos) << one.output;
+
+    // A 400000x400000 RGB TIFF, its header only (1.4 TB of pixels, past any test machine):
+    // refused at once, not after minutes of decoding and a bad_alloc.
+    const std::uint32_t side = 400000, rows_per_strip = 1000, strips = side / rows_per_strip;
+    std::string tif("II*\0\x08\0\0\0", 8);  // little-endian, the directory at byte 8
+    const auto u16 = [&](std::uint16_t v) { tif.append(reinterpret_cast<const char*>(&v), 2); };
+    const auto u32 = [&](std::uint32_t v) { tif.append(reinterpret_cast<const char*>(&v), 4); };
+    const std::uint32_t data = 8 + 2 + 10 * 12 + 4, offsets = data + 6,
+                        counts = offsets + 4 * strips;
+    u16(10);
+    const auto entry = [&](std::uint16_t tag, std::uint16_t type, std::uint32_t n,
+                           std::uint32_t v) {
+        u16(tag);
+        u16(type);
+        u32(n);
+        u32(v);
+    };
+    entry(256, 4, 1, side);
+    entry(257, 4, 1, side);
+    entry(258, 3, 3, data);
+    entry(259, 3, 1, 1);
+    entry(262, 3, 1, 2);
+    entry(273, 4, strips, offsets);
+    entry(277, 3, 1, 3);
+    entry(278, 4, 1, rows_per_strip);
+    entry(279, 4, strips, counts);
+    entry(284, 3, 1, 1);
+    u32(0);
+    for (int b = 0; b < 3; ++b) u16(8);
+    for (std::uint32_t k = 0; k < strips; ++k) u32(counts + 4 * strips);
+    for (std::uint32_t k = 0; k < strips; ++k) u32(side * rows_per_strip * 3);
+    std::ofstream(root + "/huge.tif", std::ios::binary) << tif;
+    const test::CommandResult huge =
+        test::run_pfce(predict + "--input " + root + "/huge.tif --out " + root +
+                       "/huge_mask.tif --max-pixels 400000000000");
+    EXPECT_EQ(huge.status, 2) << huge.output;
+    EXPECT_MESSAGE_HAS(huge.output, root +
+                                        "/huge.tif is 400000x400000: predicting it needs about "
+                                        "1.4 TB");
+    EXPECT_MESSAGE_HAS(huge.output, "of memory");
+    EXPECT_MESSAGE_HAS(huge.output, "cut it into tiles first (gdal_retile.py -ps 10000 10000");
+    EXPECT_FALSE(fs::exists(root + "/huge_mask.tif"));
+}
+
 // A last.ckpt of a run killed before its first step holds random weights: predict and eval say
 // so, and eval's JSON records the epoch and step so a script can tell (hostile-user probe: used
 // without a word, mIoU 0.08).

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -63,6 +64,7 @@ struct PredictArgs {
     std::int64_t max_pixels = 0;
     bool max_pixels_given = false;  // else the run's data.max_pixels
     bool force = false, confidence = false;
+    bool no_overlay = false;     // --no-overlay: the mask (and its companions) alone
     std::string match;           // --match: a shell pattern the directory's image names must match
     bool recursive = false;      // the directory's subdirectories too, their masks in --out's
     bool skip_existing = false;  // inputs whose mask exists are left as they are
@@ -71,9 +73,9 @@ struct PredictArgs {
 };
 
 struct Job {
-    std::string input, mask, overlay;
-    std::string confidence;  // empty unless --confidence
-    std::string style;       // <stem>.qml with --qml, else empty
+    std::string input, mask, overlay;  // overlay: empty under --no-overlay
+    std::string confidence;            // empty unless --confidence
+    std::string style;                 // <stem>.qml with --qml, else empty
     SidecarGeoref sidecars;  // the input's world file, .prj, .aux.xml: carried to mask (and
                              // confidence), which lie on its pixel grid
     GeoReference tags;       // the input's GeoTIFF tags, read once: a TIFF mask copies them
@@ -86,11 +88,13 @@ struct Job {
     // the overlay where the image lies (it had none: opened beside the image, it landed at 0,0).
     SidecarGeoref overlay_sidecars{};
     std::vector<std::string> outputs() const {
-        std::vector<std::string> o{mask, overlay};
+        std::vector<std::string> o{mask};
+        if (!overlay.empty()) o.push_back(overlay);
         if (!confidence.empty()) o.push_back(confidence);
         if (!style.empty()) o.push_back(style);
         for (const std::string& p : sidecar_paths(sidecars, mask)) o.push_back(p);
-        for (const std::string& p : sidecar_paths(overlay_sidecars, overlay)) o.push_back(p);
+        if (!overlay.empty())
+            for (const std::string& p : sidecar_paths(overlay_sidecars, overlay)) o.push_back(p);
         if (!confidence.empty())
             for (const std::string& p : sidecar_paths(sidecars, confidence)) o.push_back(p);
         return o;
@@ -112,6 +116,8 @@ struct Job {
 
 // <stem>_confidence.<ext> beside the mask, asked for or not.
 std::string confidence_path(const fs::path& mask, bool asked);
+// <stem>_overlay.png beside the mask.
+std::string overlay_path(const fs::path& mask);
 
 // Whether another image file (not `except`) of stem `stem` lies in `dir`: a .prj or .wld of that
 // stem may be its. Probed by name (each image extension, lower, upper and title case), not by
@@ -191,7 +197,14 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
         }
     };
     add(mask);
-    add(overlay);  // placed as the mask is: an earlier overlay's place would misplace this one
+    // Placed as the mask is: an earlier overlay's place would misplace this one. Under
+    // --no-overlay, the overlay of the mask being replaced would show the old prediction.
+    const std::string old_overlay = overlay_path(mask);
+    if (!overlay.empty()) add(overlay);
+    if (overlay.empty() && replacing) {
+        names.push_back(old_overlay);
+        add(old_overlay);
+    }
     const std::string conf = confidence_path(mask, true);
     if (replacing && conf != confidence) names.push_back(conf);
     if (replacing || conf == confidence) add(conf);
@@ -340,7 +353,7 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
     }
     Job j{input,
           mask.string(),
-          overlay_path(mask),
+          a.no_overlay ? std::string() : overlay_path(mask),
           confidence_path(mask, a.confidence),
           a.qml ? qgis_style_path(mask.string()) : std::string(),
           std::move(g),
@@ -864,7 +877,7 @@ void run_predict(const PredictArgs& a) {
                 // Its style, overlay or confidence map is not written: the mask may be another
                 // model's.
                 if (!j.style.empty() && !fs::exists(j.style, ec)) ++unstyled;
-                if (!fs::exists(j.overlay, ec) ||
+                if ((!j.overlay.empty() && !fs::exists(j.overlay, ec)) ||
                     (!j.confidence.empty() && !fs::exists(j.confidence, ec)))
                     ++incomplete;
             } else {
@@ -938,7 +951,8 @@ void run_predict(const PredictArgs& a) {
                 PFCE_THROW(InputError, p, " exists beside ", j.mask,
                            " and would be read with it (GDAL takes a world file, .prj or .aux.xml "
                            "beside an image for its place on the map, QGIS a .qml for its "
-                           "classes; a _confidence file or a .qml is an earlier prediction's), but "
+                           "classes; a _confidence or _overlay file or a .qml is an earlier "
+                           "prediction's), but "
                            "this prediction does not write it: remove it, or pass --force to "
                            "remove it with the new mask's writing");
 
@@ -962,29 +976,41 @@ void run_predict(const PredictArgs& a) {
     // Every refused input is named at once: a directory with three bad images is fixed in one go,
     // not in three reruns that each name the next.
     RefusedInputs refused;
+    const MachineMemory memory = machine_memory();
     for (const Job& j : jobs) try {
             const ImageInfo info = probe_image(j.input);
             const std::int64_t pixels = static_cast<std::int64_t>(info.width) * info.height;
-            if (pixels > max_pixels) {
-                // The windows this image would run: no wider or taller than the image, and no more
-                // of them in a pass than it has (a 64x64 image is one 64x64 window, not four of
-                // 512).
-                const int ww = std::min(sw.window, info.width),
-                          wh = std::min(sw.window, info.height);
-                const int batch = static_cast<int>(
-                    std::min<std::int64_t>(sw.batch, window_count(info.width, info.height, sw)));
+            // The windows this image would run: no wider or taller than the image, and no more
+            // of them in a pass than it has (a 64x64 image is one 64x64 window, not four of 512).
+            const int ww = std::min(sw.window, info.width), wh = std::min(sw.window, info.height);
+            const int batch = static_cast<int>(
+                std::min<std::int64_t>(sw.batch, window_count(info.width, info.height, sw)));
+            const double held = (6.0 + m.stats.channels) * static_cast<double>(pixels);
+            const double activations =
+                inference_bytes(std::int64_t{ww} * wh, batch, m.net->config().base_width);
+            const std::string needs = detail::concat(
+                "predict holds the image, its mask and its overlay, about ", format_bytes(held),
+                ", and the activations of ", batch, batch == 1 ? " window of " : " windows of ", ww,
+                "x", wh, ", about ", format_bytes(activations),
+                "; the class scores only for a band of windows");
+            if (pixels > max_pixels)
                 PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height, " = ", pixels,
                            " pixels, above the limit of ", max_pixels,
                            a.max_pixels_given ? " (--max-pixels)" : " (the run's data.max_pixels)",
-                           ": raise it with --max-pixels N to predict it (a memory guard: predict "
-                           "holds the image, its mask and its overlay, about ",
-                           format_bytes((6.0 + m.stats.channels) * static_cast<double>(pixels)),
-                           ", and the activations of ", batch,
-                           batch == 1 ? " window of " : " windows of ", ww, "x", wh, ", about ",
-                           format_bytes(inference_bytes(std::int64_t{ww} * wh, batch,
-                                                        m.net->config().base_width)),
-                           "; the class scores only for a band of windows)");
-            }
+                           ": raise it with --max-pixels N to predict it (a memory guard: ", needs,
+                           ")");
+            // Past the machine's memory even so (--max-pixels raised): refused before it decodes
+            // for a minute and dies of bad_alloc, or is killed without a word (scale probe). With
+            // swap, a quarter more is allowed, as for training.
+            if (memory.total > 0 &&
+                held + activations > (memory.swap == 0 ? 1.0 : 1.25) * memory.total)
+                PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height,
+                           ": predicting it needs about ", format_bytes(held + activations), " (",
+                           needs, "), more than this machine's ", format_bytes(memory.total),
+                           " of memory", memory.swap == 0 ? " (and it has no swap)" : "",
+                           ": cut it into tiles first (gdal_retile.py -ps 10000 10000 -targetDir "
+                           "DIR ",
+                           j.input, ") and predict the directory, or use a machine with more");
             // 16-bit samples, four colour bands: known from the header, so refused before any
             // output. The checkpoint decides how inputs are read: say so, not which flag would
             // change it.
@@ -1113,6 +1139,7 @@ void run_predict(const PredictArgs& a) {
     // are still predicted, and the command fails at the end naming them, so one bad chip does not
     // leave most of a directory unpredicted.
     std::vector<std::string> unread;
+    const auto jobs_start = std::chrono::steady_clock::now();
     for (const Job& j : jobs) {
         if (stop_requested()) throw interrupted();  // every output written so far is complete
         // Pixels without data (transparent: alpha, a tRNS colour, a GeoTIFF's nodata mask, as an
@@ -1215,14 +1242,16 @@ void run_predict(const PredictArgs& a) {
         } catch (const StopRequested&) {
             throw interrupted();  // nothing of this image was written
         }
-        RgbImage overlay(img.width, img.height);
+        // The overlay's pixels only where it is written (a 12000^2 image's is 432 MB).
+        RgbImage overlay(j.overlay.empty() ? 0 : img.width, j.overlay.empty() ? 0 : img.height);
+        const bool blend = !j.overlay.empty();
         std::vector<std::int64_t> counts(m.class_colours.size(), 0);
         LabelMap written(pred.width, pred.height);
         for (std::size_t i = 0; i < pred.labels.size(); ++i) {
             if (no_data > 0 && nodata[i]) {
                 written.labels[i] = kNoData;
                 if (!confidence.labels.empty()) confidence.labels[i] = 0;
-                for (std::size_t k = 0; k < 3; ++k)
+                for (std::size_t k = 0; blend && k < 3; ++k)
                     overlay.pixels[i * 3 + k] = stored.pixels[i * nc + k];
                 continue;
             }
@@ -1230,7 +1259,7 @@ void run_predict(const PredictArgs& a) {
             ++counts[c];
             written.labels[i] = value_of[c];
             const Rgb& colour = m.class_colours[c];
-            for (std::size_t k = 0; k < 3; ++k)  // the first three channels: what a picture shows
+            for (std::size_t k = 0; blend && k < 3; ++k)  // the first three channels: shown
                 overlay.pixels[i * 3 + k] = static_cast<std::uint8_t>(
                     (1.0 - a.alpha) * img.pixels[i * nc + k] + a.alpha * colour[k] + 0.5);
         }
@@ -1250,8 +1279,10 @@ void run_predict(const PredictArgs& a) {
             else
                 write_png_indexed(staged.stage(j.mask), written, colours, no_data_alpha);
             write_sidecar_georef(j.sidecars, j.mask, &staged);
-            write_png(staged.stage(j.overlay), overlay);
-            write_sidecar_georef(j.overlay_sidecars, j.overlay, &staged);
+            if (blend) {
+                write_png(staged.stage(j.overlay), overlay);
+                write_sidecar_georef(j.overlay_sidecars, j.overlay, &staged);
+            }
             if (!j.style.empty()) write_file_atomically(staged.stage(j.style), style);
             if (!j.confidence.empty()) {
                 // 0 is no data (a prediction's confidence is at least 1/C of 255): tagged so, a
@@ -1301,7 +1332,21 @@ void run_predict(const PredictArgs& a) {
         if (!j.rpc_source.empty()) where += ", RPC camera model carried from " + j.rpc_source;
         if (!j.sidecars.empty()) where += ", georeference carried from " + j.sidecars.describe();
         // A line a file: a newline in a name is shown as \n (it broke the line in two).
-        std::printf("%s -> %s (%dx%d%s%s)\n", controls_escaped(j.input).c_str(),
+        // Of many images, how far the command is and when it ends (1000 chips printed a line
+        // each and no count: scale probe).
+        std::string count;
+        if (jobs.size() > 1) {
+            const auto k = static_cast<std::size_t>(&j - jobs.data()) + 1;
+            const double seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - jobs_start)
+                    .count();
+            count = "[" + std::to_string(k) + "/" + std::to_string(jobs.size());
+            if (k < jobs.size() && seconds > 2)
+                count += " ETA " + format_duration(seconds / static_cast<double>(k) *
+                                                   static_cast<double>(jobs.size() - k));
+            count += "] ";
+        }
+        std::printf("%s%s -> %s (%dx%d%s%s)\n", count.c_str(), controls_escaped(j.input).c_str(),
                     controls_escaped(j.mask).c_str(), img.width, img.height, where.c_str(),
                     about.c_str());
         // What --force removed is said as the refusal without it said it would be (a probe's
@@ -1397,6 +1442,9 @@ const bool registered = register_command(
             ->capture_default_str();
         sub.add_option("--alpha", a->alpha, "overlay opacity of the mask")->capture_default_str();
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
+        sub.add_flag("--no-overlay", a->no_overlay,
+                     "write no <stem>_overlay.png (the mask over the image): for many or large "
+                     "images, where it costs more time and space than the mask");
         sub.add_flag("--confidence", a->confidence,
                      "also write <stem>_confidence.png|.tif: the predicted class's softmax "
                      "probability as 0..255 gray (dark = unsure: where more points would help)");

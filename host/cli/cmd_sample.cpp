@@ -26,6 +26,7 @@
 #include "host/cli/dataset_flags.hpp"
 #include "host/cli/stopped.hpp"
 #include "host/train/config.hpp"
+#include "host/train/progress.hpp"
 
 namespace pfce::cli {
 namespace {
@@ -247,8 +248,9 @@ void run_sample(const SampleFlags& f) {
                     f.out.c_str());
     print_label_counts("points:            ", r, ds);
     if (!r.reused)
-        std::printf("time:              %.2f s (%.0f images/s)\n", r.seconds,
-                    static_cast<double>(ds.size()) / std::max(r.seconds, 1e-9));
+        std::printf(
+            "time:              %.2f s (%s images/s)\n", r.seconds,
+            format_rate(static_cast<double>(ds.size()) / std::max(r.seconds, 1e-9)).c_str());
 }
 
 const bool registered = register_command(

@@ -12,6 +12,8 @@ namespace pfce {
 
 namespace {
 
+constexpr double kPlainLineSeconds = 30;
+
 // -q (warnings and errors only) keeps progress and epoch lines off stderr too: they are info.
 bool progress_shown() {
     return log_level() <= LogLevel::info;
@@ -38,6 +40,18 @@ std::string format_seconds(double seconds) {
     return buf;
 }
 
+std::string format_rate(double per_second) {
+    if (!std::isfinite(per_second) || per_second < 0) return "?";
+    char buf[32];
+    std::snprintf(buf, sizeof buf,
+                  per_second >= 100  ? "%.0f"
+                  : per_second >= 10 ? "%.1f"
+                  : per_second >= 1  ? "%.2f"
+                                     : "%.3f",
+                  per_second);
+    return buf;
+}
+
 ProgressBar::ProgressBar(std::string label, std::int64_t total, int tty, std::string unit,
                          bool with_loss)
     : label_(std::move(label)),
@@ -56,9 +70,10 @@ void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
     if (!progress_shown()) return;
     const auto now = std::chrono::steady_clock::now();
     const double t = elapsed_s();
-    const double rate = t > 0 ? static_cast<double>(images) / t : 0.0;
+    const std::int64_t counted = done - done_at_start_;
+    const double rate = t > 0 ? static_cast<double>(images - done_at_start_) / t : 0.0;
     const double eta =
-        done > 0 ? t * static_cast<double>(total_ - done) / static_cast<double>(done) : NAN;
+        counted > 0 ? t * static_cast<double>(total_ - done) / static_cast<double>(counted) : NAN;
     char loss_s[32] = "";  // none for inference
     if (with_loss_ && loss >= 0 && std::isfinite(loss))
         std::snprintf(loss_s, sizeof loss_s, " loss %.4f", loss);
@@ -79,9 +94,13 @@ void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
         set_progress_line_shown(true);
         return;
     }
-    if (done < next_plain_ && done < total_) return;
+    // A tenth of the work, or kPlainLineSeconds, whichever comes first: a tenth of a 30000^2
+    // image's windows was 88 s of silence in a log (scale probe).
+    const bool due = std::chrono::duration<double>(now - last_draw_).count() >= kPlainLineSeconds;
+    if (done < next_plain_ && done < total_ && !due) return;
     const std::int64_t step = total_ >= 10 ? total_ / 10 : 1;
     next_plain_ = (done / step + 1) * step;
+    last_draw_ = now;
     std::fprintf(stderr, "%s %lld/%lld%s  %.1f %s/s  ETA %s\n", label_.c_str(),
                  static_cast<long long>(done), static_cast<long long>(total_), loss_s, rate,
                  unit_.c_str(), format_duration(eta).c_str());
@@ -101,12 +120,16 @@ LazyProgress::LazyProgress(std::string label, double after_s, int tty)
       start_(std::chrono::steady_clock::now()) {}
 
 void LazyProgress::update(std::int64_t done, std::int64_t total, const char* unit) {
+    if (!first_) {
+        first_ = std::chrono::steady_clock::now();
+        first_done_ = done;
+    }
     if (!bar_) {
         if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() <
             after_s_)
             return;
         bar_.emplace(label_, total, tty_, unit, /*with_loss=*/false);
-        bar_->started_at(start_);
+        bar_->started_at(*first_, first_done_);
         unit_ = unit;
         total_ = total;
     }
