@@ -233,15 +233,15 @@ inline std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 // The name of `names` a mistyped `typed` most likely meant: the nearest by edit distance within a
-// third of its length (at least 2), or one that starts with it or it starts with (--epoch for
-// --epochs, --out-dir for --out); "" when none is that near.
+// third of its length (at least 1), or one that starts with it or it starts with (epoch for
+// epochs, out-dir for out); "" when none is that near.
 inline std::string nearest_name(const std::string& typed, const std::vector<std::string>& names) {
     std::string best;
-    std::size_t best_distance = std::max<std::size_t>(2, typed.size() / 3) + 1;
+    std::size_t best_distance = std::max<std::size_t>(1, typed.size() / 3) + 1;
     for (const std::string& n : names) {
         std::size_t d = edit_distance(typed, n);
         const bool prefix = n.rfind(typed, 0) == 0 || typed.rfind(n, 0) == 0;
-        if (prefix && n.size() > 3 && typed.size() > 3) d = std::min<std::size_t>(d, 1);
+        if (prefix && n.size() >= 2 && typed.size() >= 3) d = std::min<std::size_t>(d, 1);
         if (d < best_distance) {
             best_distance = d;
             best = n;

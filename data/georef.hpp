@@ -36,9 +36,10 @@ struct GeoReference {
 // The number of values in a RPCCoefficientTag; GDAL ignores a tag of another count.
 inline constexpr std::size_t kRpcTagValues = 92;
 // The sidecars GDAL reads RPCs from beside a TIFF, <dir>/<stem><suffix>, in the order it tries
-// them (an .RPB before an _RPC.TXT).
-inline constexpr const char* kRpcSidecarSuffixes[] = {".RPB", ".rpb", "_rpc.txt", "_RPC.TXT",
-                                                      "_rpc.TXT"};
+// them (an .RPB before an _RPC.TXT), in the spellings met (GDAL matches any case; probing every
+// one would list each image's directory).
+inline constexpr const char* kRpcSidecarSuffixes[] = {
+    ".RPB", ".rpb", ".Rpb", "_rpc.txt", "_RPC.TXT", "_rpc.TXT", "_RPC.txt", "_Rpc.txt"};
 
 // The EPSG code of a georeference's CRS (projected, else geographic) from its GeoKey directory;
 // 0 when the keys define the CRS otherwise (user-defined parameters) or name none.

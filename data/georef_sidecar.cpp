@@ -447,13 +447,20 @@ std::vector<std::string> georef_sidecar_candidates(const std::string& image) {
     return names;
 }
 
-bool is_stem_sidecar(const std::string& path) {
+namespace {
+bool name_ends_with(const std::string& path, const std::string& tail) {  // tail in upper case
     const std::string name = upper(fs::path(path).filename().string());
-    const auto ends = [&](const std::string& tail) {
-        return name.size() >= tail.size() &&
-               name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
-    };
-    return ends(".PRJ") || ends(".WLD") || ends(".RPB") || ends("_RPC.TXT");
+    return name.size() >= tail.size() &&
+           name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+}
+}  // namespace
+
+bool is_rpc_sidecar(const std::string& path) {
+    return name_ends_with(path, ".RPB") || name_ends_with(path, "_RPC.TXT");
+}
+
+bool is_stem_sidecar(const std::string& path) {
+    return name_ends_with(path, ".PRJ") || name_ends_with(path, ".WLD") || is_rpc_sidecar(path);
 }
 
 SidecarGeoref find_sidecar_georef(const std::string& image) {

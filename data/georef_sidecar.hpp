@@ -73,6 +73,8 @@ std::vector<std::string> georef_sidecar_candidates(const std::string& image);
 // Whether a sidecar of that name belongs to its stem rather than to one image file (a .prj, a
 // .wld, an .RPB or _RPC.TXT): shared by every image of that stem, whatever its extension.
 bool is_stem_sidecar(const std::string& path);
+// Whether it is an RPC sidecar's name (.RPB, _RPC.TXT, in any case).
+bool is_rpc_sidecar(const std::string& path);
 
 // The sidecars of `image` that hold a georeference. A world file that is not six numbers is
 // ignored (with a warning naming it): GDAL ignores it too.

@@ -145,14 +145,15 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
     // (One such colour alone is more likely a "no label" colour covering most of the mask.)
     const bool foreign = 2 * off > n && nearest_step > kDamageReach && off_colours.size() >= 2;
     const bool damaged = off_colours.size() >= kManyOffColours && !foreign;
-    // Not one pixel of a known colour, in many colours: most likely a photograph in the mask's
-    // place (an image copied to a mask's name was advised to be thresholded: error-message audit).
-    if (off == n && off_colours.size() >= kPhotoColours) {
-        advice
-            << ". Not one of its pixels has a class or ignore colour: is it an image rather than "
-               "its mask (a file in the mask's place)? A mask whose every pixel changed colour "
-               "(resized with interpolation, saved as JPEG) reads so too: export it again from "
-               "a lossless source";
+    // Hardly a pixel of a known colour (a photograph has a few black or white ones), in many
+    // colours: most likely a photograph in the mask's place (an image copied to a mask's name was
+    // advised to be thresholded: error-message audit).
+    if (100 * off >= 99 * n && off_colours.size() >= kPhotoColours) {
+        advice << ". Hardly any of its pixels has a class or ignore colour: is it an image rather "
+                  "than its mask (a file in the mask's place)? A mask whose every pixel changed "
+                  "colour "
+                  "(resized with interpolation, saved as JPEG) reads so too: export it again from "
+                  "a lossless source";
     } else if (foreign) {
         advice << ". Most of its pixels are of colours far from every colour the dataset knows "
                   "(this one "

@@ -2087,6 +2087,13 @@ TEST(CliMisuse, AMistypedOptionIsNamedWithTheOneMeant) {
     says("data stats zz --verbos", "(did you mean --verbose?)");  // pfce's own, after the command
     says("train --data zz --qwertyuiop 3",
          "pfce train has no option --qwertyuiop; pfce train --help");
+    says("train -epochs 3 --data zz", "pfce train has no option -epochs (did you mean --epochs?)");
+    says("data synth -o zz", "pfce data synth has no option -o");
+    says("train --e 3", "pfce train has no option --e; pfce train --help");
+    // Help asked for beside a typo is shown, as CLI11 shows it (status 0).
+    const test::CommandResult help = test::run_pfce("train --bogus --help");
+    EXPECT_EQ(help.status, 0) << help.output;
+    EXPECT_MESSAGE_HAS(help.output, "--epochs");
     // An unquoted pattern: the shell gives --input one file and the rest as words of their own.
     for (const char* name : {"a.tif", "b.tif", "c.tif"}) std::ofstream(root + "/" + name) << "x";
     says("predict --checkpoint c.ckpt --input " + root + "/a.tif " + root + "/b.tif " + root +

@@ -940,6 +940,7 @@ lr = 0.5
 width = 8
 [run]
 epochs = 7
+batch_size = 16
 [override.run]
 batch_size = 4
 )");
@@ -956,6 +957,7 @@ batch_size = 4
                        "run.epochs = 7 has no effect: every experiment sets its own (e: 10, "
                        "e-short: 2, e-copy: 10, ...)");
     EXPECT_EQ(said.find("model.width"), std::string::npos) << said;
+    EXPECT_EQ(said.find("run.batch_size"), std::string::npos) << said;  // the suite's [override]
     ASSERT_EQ(s.experiments.size(), 6u);
     const auto& a = s.experiments[0];
     EXPECT_EQ(s.name, "s");

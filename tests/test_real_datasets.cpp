@@ -559,6 +559,14 @@ TEST(RealDatasets, ManyOrLargeImagesArePredictedWithinTheMachine) {
         test::run_pfce(predict + "--input " + root + "/in/a.png --out " + root + "/one.png");
     ASSERT_EQ(one.status, 0) << one.output;
     EXPECT_EQ(one.output.find("[1/1]"), std::string::npos) << one.output;
+    // An earlier prediction's _RPC.TXT beside a TIFF mask would give it that camera model (GDAL
+    // reads it before the mask's own tag): not left there without --force.
+    std::ofstream(root + "/two_RPC.TXT") << "LINE_OFF: 99\n";
+    const test::CommandResult stale =
+        test::run_pfce(predict + "--input " + root + "/in/a.png --out " + root + "/two.tif");
+    EXPECT_EQ(stale.status, 2) << stale.output;
+    EXPECT_MESSAGE_HAS(stale.output, root + "/two_RPC.TXT exists beside " + root +
+                                         "/two.tif and would be read with it");
 
     // A 400000x400000 RGB TIFF, its header only (1.4 TB of pixels, past any test machine):
     // refused at once, not after minutes of decoding and a bad_alloc.
@@ -789,22 +797,15 @@ TEST(RealDatasets, PredictionCarriesThePlaceGdalReads) {
     std::ofstream(in + "/rpc.png.aux.xml")
         << "<PAMDataset><Metadata domain=\"RPC\"><MDI key=\"LINE_OFF\">16</MDI></Metadata>"
            "</PAMDataset>";
-    // An earlier prediction's _RPC.TXT beside a new mask would give it that camera model: one
-    // predict does not leave there without --force.
+    // An RPC sidecar beside a PNG mask is none of its companions: GDAL reads none there.
     fs::create_directories(root + "/out");
     std::ofstream(root + "/out/agrees_RPC.TXT") << "LINE_OFF: 99\n";
-    const test::CommandResult stale_rpc =
-        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " +
-                       in + " --format png --out " + root + "/out");
-    EXPECT_NE(stale_rpc.status, 0);
-    EXPECT_MESSAGE_HAS(stale_rpc.output, root + "/out/agrees_RPC.TXT exists beside " + root +
-                                             "/out/agrees.png and would be read with it");
-    fs::remove(root + "/out/agrees_RPC.TXT");
     const test::CommandResult r =
         test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " +
                        in + " --format png --out " + root + "/out");
     ASSERT_EQ(r.status, 0) << r.output;
     const std::string out = root + "/out";
+    EXPECT_EQ(read_whole_file(out + "/agrees_RPC.TXT"), "LINE_OFF: 99\n");
     // The tags' place instead, as a PNG's world file and .aux.xml SRS (a PNG holds no tags).
     EXPECT_EQ(read_whole_file(out + "/stale.pgw"), agrees);
     EXPECT_EQ(read_whole_file(out + "/stale.png.aux.xml"),

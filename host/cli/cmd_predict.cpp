@@ -185,7 +185,10 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
     const auto add = [&](const std::string& image) {
         const fs::path p(image);
         int shared = -1;  // unknown until needed
+        // A camera model beside a PNG is no companion: GDAL reads none there.
+        const bool png = lower_ext_is(image, {".png"});
         for (const std::string& n : georef_sidecar_candidates(image)) {
+            if (png && is_rpc_sidecar(n)) continue;
             const bool stem_name = is_stem_sidecar(n);
             if (stem_name && fs::exists(n, ec) && shared < 0) {
                 // (The confidence map being replaced is no other image of its stem.)
@@ -950,7 +953,8 @@ void run_predict(const PredictArgs& a) {
             if (!a.force)
                 PFCE_THROW(InputError, p, " exists beside ", j.mask,
                            " and would be read with it (GDAL takes a world file, .prj or .aux.xml "
-                           "beside an image for its place on the map, QGIS a .qml for its "
+                           "beside an image for its place on the map, an .RPB or _RPC.TXT beside "
+                           "a TIFF for its camera model, QGIS a .qml for its "
                            "classes; a _confidence or _overlay file or a .qml is an earlier "
                            "prediction's), but "
                            "this prediction does not write it: remove it, or pass --force to "
@@ -985,14 +989,16 @@ void run_predict(const PredictArgs& a) {
             const int ww = std::min(sw.window, info.width), wh = std::min(sw.window, info.height);
             const int batch = static_cast<int>(
                 std::min<std::int64_t>(sw.batch, window_count(info.width, info.height, sw)));
-            const double held = (6.0 + m.stats.channels) * static_cast<double>(pixels);
+            // An overlay is 3 bytes a pixel of it (none under --no-overlay).
+            const double held =
+                (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels) * static_cast<double>(pixels);
             const double activations =
                 inference_bytes(std::int64_t{ww} * wh, batch, m.net->config().base_width);
             const std::string needs = detail::concat(
-                "predict holds the image, its mask and its overlay, about ", format_bytes(held),
-                ", and the activations of ", batch, batch == 1 ? " window of " : " windows of ", ww,
-                "x", wh, ", about ", format_bytes(activations),
-                "; the class scores only for a band of windows");
+                "predict holds the image, its mask", a.no_overlay ? "" : " and its overlay",
+                ", about ", format_bytes(held), ", and the activations of ", batch,
+                batch == 1 ? " window of " : " windows of ", ww, "x", wh, ", about ",
+                format_bytes(activations), "; the class scores only for a band of windows");
             if (pixels > max_pixels)
                 PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height, " = ", pixels,
                            " pixels, above the limit of ", max_pixels,

@@ -1,5 +1,6 @@
 #include "host/cli/empty_values.hpp"
 
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <utility>
@@ -75,9 +76,14 @@ std::string command_of(const std::vector<const CLI::App*>& chain) {
 // option was the one mistyped, only that the required one was missing).
 [[noreturn]] void refuse_unknown_option(const std::vector<const CLI::App*>& chain,
                                         const std::string& name) {
-    std::vector<std::string> names;
+    // Compared without their dashes ("--e" is not two edits from "--lr"), and a single-dash word
+    // with the long names too (-epochs meant --epochs).
+    std::vector<std::string> names, bare;
     for (const CLI::App* app : chain) add_long_names(*app, names);
-    const std::string meant = nearest_name(name, names);
+    for (const std::string& n : names) bare.push_back(n.substr(2));
+    const std::string typed = name.substr(std::min(name.find_first_not_of('-'), name.size()));
+    const std::string nearest = typed.empty() ? std::string() : nearest_name(typed, bare);
+    const std::string meant = nearest.empty() ? nearest : "--" + nearest;
     const std::string command = command_of(chain);
     PFCE_THROW(InputError, command, " has no option ", name,
                meant.empty() ? std::string() : " (did you mean " + meant + "?)", "; ", command,
@@ -168,6 +174,12 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
         if (typed.empty()) typed = name;
         values.push_back(value);
     };
+    // With help asked for, CLI11 shows it before it judges the rest: a typo beside --help is no
+    // reason to withhold the help (it was shown before these checks).
+    bool help = false;
+    for (int k = 1; k < argc && std::string(argv[k]) != "--"; ++k)
+        for (const char* h : {"-h", "--help", "--help-all", "--version"})
+            help = help || std::string(argv[k]) == h;
     std::vector<const CLI::App*> chain{&app};
     Positionals positionals{chain};
     bool only_positionals = false;  // after "--"
@@ -176,7 +188,7 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
         const std::string arg = argv[i];
         out.push_back(arg);
         if (only_positionals) {
-            if (!positionals.take(arg)) refuse_stray_argument(chain, arg, argc - i - 1);
+            if (!positionals.take(arg) && !help) refuse_stray_argument(chain, arg, argc - i - 1);
             continue;
         }
         if (arg == "--") {
@@ -187,7 +199,10 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
             const std::size_t eq = arg.find('=');
             const std::string name = arg.substr(0, eq);
             const Found f = find_option(chain, name);
-            if (!f.opt) refuse_unknown_option(chain, name);
+            if (!f.opt) {
+                if (help) continue;
+                refuse_unknown_option(chain, name);
+            }
             const int least = f.opt->get_expected_min(), most = f.opt->get_expected_max();
             if (eq != std::string::npos) {
                 const std::string value = arg.substr(eq + 1);
@@ -223,7 +238,16 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
                 refuse(name + " " + shown(argv[i + 1]), argv[i + 1], *f.opt);
             continue;
         }
-        if (looks_like_option(arg)) continue;  // short flags (-q, -v) take no value
+        if (looks_like_option(arg)) {
+            // Short flags (-q, -v, -vq) take no value; a word of them that is no such cluster
+            // (-epochs 3) is named, not the value after it. A negative number is a value.
+            const bool number = std::isdigit(static_cast<unsigned char>(arg[1])) || arg[1] == '.';
+            bool cluster = true;
+            for (std::size_t c = 1; c < arg.size() && cluster; ++c)
+                cluster = find_option(chain, std::string("-") + arg[c]).opt != nullptr;
+            if (!number && !cluster && !help) refuse_unknown_option(chain, arg);
+            continue;
+        }
         if (const CLI::App* sub = named_subcommand(*chain.back(), arg)) {
             chain.push_back(sub);
             positionals.seen = 0;
@@ -239,7 +263,7 @@ std::vector<std::string> checked_arguments(const CLI::App& app, int argc, const 
                        chain.size() == 1 ? std::string("pfce") : "pfce " + chain.back()->get_name(),
                        "; expected one of ", names);
         }
-        if (!positionals.take(arg)) refuse_stray_argument(chain, arg, argc - i - 1);
+        if (!positionals.take(arg) && !help) refuse_stray_argument(chain, arg, argc - i - 1);
     }
     for (const auto& [opt, given] : single) {
         const auto& [typed, values] = given;

@@ -272,7 +272,9 @@ void warn_of_defaults_every_experiment_replaces(const Suite& s, const KeySources
         bool used = false;
         for (const ExperimentSpec& e : s.experiments) {
             const auto it = e.key_sources.find(key);
-            if (it == e.key_sources.end() || it->second == path) {
+            // The suite's own [override] replacing it is the suite's choice, not the experiments'.
+            if (it == e.key_sources.end() || it->second == path ||
+                it->second == path + " [override]") {
                 used = true;
                 break;
             }

@@ -87,9 +87,10 @@ void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
         const int filled = total_ > 0 ? static_cast<int>(kWidth * done / total_) : kWidth;
         std::string bar(static_cast<std::size_t>(filled), '=');
         bar.resize(kWidth, ' ');
-        std::fprintf(stderr, "\r%s %lld/%lld [%s]%s  %.1f %s/s  ETA %s \x1b[K", label_.c_str(),
+        std::fprintf(stderr, "\r%s %lld/%lld [%s]%s  %s %s/s  ETA %s \x1b[K", label_.c_str(),
                      static_cast<long long>(done), static_cast<long long>(total_), bar.c_str(),
-                     loss_s, rate, unit_.c_str(), format_duration(eta).c_str());
+                     loss_s, format_rate(rate).c_str(), unit_.c_str(),
+                     format_duration(eta).c_str());
         std::fflush(stderr);
         set_progress_line_shown(true);
         return;
@@ -101,9 +102,9 @@ void ProgressBar::update(std::int64_t done, double loss, std::int64_t images) {
     const std::int64_t step = total_ >= 10 ? total_ / 10 : 1;
     next_plain_ = (done / step + 1) * step;
     last_draw_ = now;
-    std::fprintf(stderr, "%s %lld/%lld%s  %.1f %s/s  ETA %s\n", label_.c_str(),
-                 static_cast<long long>(done), static_cast<long long>(total_), loss_s, rate,
-                 unit_.c_str(), format_duration(eta).c_str());
+    std::fprintf(stderr, "%s %lld/%lld%s  %s %s/s  ETA %s\n", label_.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total_), loss_s,
+                 format_rate(rate).c_str(), unit_.c_str(), format_duration(eta).c_str());
 }
 
 void ProgressBar::erase() {
