@@ -127,6 +127,63 @@ TEST(LinkPairs, ThirtyTwoClassesAndShuffledOrder) {
     EXPECT_EQ(grid_pairs(pts, 80, 90, 12), want);
 }
 
+// Pairs handed on in chunks are the same pairs, and each indexes points already in place when it
+// is handed on (what link_image draws at once; a pair read before its points were sorted into
+// place would draw elsewhere).
+TEST(LinkPairs, DrainedInChunksSamePairsWithPointsInPlace) {
+    const Tensor sparse = random_sparse(1, 97, 131, 7, 1500, 91);
+    const auto want = brute_force_pairs(sparse, 0, 15);
+    ASSERT_GT(want.size(), 1000u);
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{250}}) {
+        std::vector<LinkPoint> pts = points_of(sparse, 0);
+        std::vector<LinkPair> pairs;
+        GridScratch sc;
+        std::multiset<Seg> got;
+        int drains = 0;
+        find_pairs_grid(
+            pts, 97, 131, 15, pairs, sc,
+            [&](const std::vector<LinkPair>& part) {
+                ++drains;
+                EXPECT_GE(part.size(), chunk);
+                for (const LinkPair& p : part) got.insert(canonical(pts[p.a], pts[p.b]));
+            },
+            chunk);
+        EXPECT_LT(pairs.size(), chunk + 200) << "the last part";
+        for (const LinkPair& p : pairs) got.insert(canonical(pts[p.a], pts[p.b]));
+        EXPECT_EQ(got, want) << "chunk " << chunk;
+        EXPECT_GE(drains, static_cast<int>(want.size() / (chunk + 200))) << "chunk " << chunk;
+    }
+}
+
+// The whole image linked with pairs drawn a few at a time equals the reference's result.
+TEST(LinkPairs, ImageLinkedInSmallChunksEqualsReference) {
+    const int h = 120, w = 150;
+    const Tensor sparse = random_sparse(1, h, w, 6, 2500, 17);
+    const Tensor rgb = random_rgb(1, h, w, 18);
+    for (float step : {-1.0f, 60.0f}) {
+        LinkParams p;
+        p.radius = 18;
+        p.max_color_step = step;
+        Tensor reference = Tensor::host({1, h, w}, DType::u8);
+        const LinkStats sr = test::reference_backend()->link(sparse, rgb, p, reference);
+        const std::vector<std::uint8_t> want(reference.data<std::uint8_t>(),
+                                             reference.data<std::uint8_t>() + h * w);
+        LinkScratch whole, chunked;
+        chunked.pair_chunk = 5;
+        std::vector<std::uint8_t> a(want.size()), b(want.size());
+        const LinkStats sa = link_image(sparse.data<std::uint8_t>(), rgb.data<std::uint8_t>(), h, w,
+                                        p, a.data(), whole);
+        const LinkStats sb = link_image(sparse.data<std::uint8_t>(), rgb.data<std::uint8_t>(), h, w,
+                                        p, b.data(), chunked);
+        EXPECT_EQ(a, want) << "step " << step;
+        EXPECT_EQ(b, want) << "step " << step;
+        EXPECT_EQ(sa.pairs, sr.pairs);
+        EXPECT_EQ(sb.pairs, sr.pairs);
+        EXPECT_EQ(sb.segments, sr.segments);
+        EXPECT_GT(sb.pairs, 1000);
+    }
+}
+
 // ---- Bresenham ----------------------------------------------------------------------------------
 
 TEST(LinkBresenham, HandDrawnAllOctants) {

@@ -32,7 +32,9 @@ void collect_points(const std::uint8_t* labels, int height, int width, std::vect
 }
 
 void find_pairs_grid(std::vector<LinkPoint>& points, int height, int width, int radius,
-                     std::vector<LinkPair>& pairs, GridScratch& sc) {
+                     std::vector<LinkPair>& pairs, GridScratch& sc,
+                     const std::function<void(const std::vector<LinkPair>&)>& drain,
+                     std::size_t drain_at) {
     pairs.clear();
     const std::size_t n = points.size();
     if (radius <= 0 || n < 2) return;  // D = 0: distinct points are never within distance 0
@@ -108,6 +110,10 @@ void find_pairs_grid(std::vector<LinkPoint>& points, int height, int width, int 
                 const int row = (cy + 1) * gx;
                 scan(i, b + sc.cell_start[static_cast<std::size_t>(row + std::max(cx - 1, 0))],
                      b + sc.cell_start[static_cast<std::size_t>(row + right) + 1]);
+            }
+            if (drain && pairs.size() >= drain_at) {
+                drain(pairs);
+                pairs.clear();
             }
         }
     }
@@ -224,13 +230,17 @@ LinkStats link_image(const std::uint8_t* sparse, const std::uint8_t* rgb, int he
     LinkStats st;
     collect_points(sparse, height, width, sc.points, what);
     st.points = static_cast<std::int64_t>(sc.points.size());
-    find_pairs_grid(sc.points, height, width, p.radius, sc.pairs, sc.grid);
-    st.pairs = static_cast<std::int64_t>(sc.pairs.size());
     const std::int64_t n = static_cast<std::int64_t>(height) * width;
     sc.cover.assign(static_cast<std::size_t>(n), 0u);
-    st.segments = rasterize_pairs(sc.points.data(), sc.pairs.data(), sc.pairs.size(), height, width,
-                                  p.max_color_step >= 0.0f ? rgb : nullptr, p.max_color_step,
-                                  sc.cover.data());
+    // Drawn in chunks as they are found: the cover is an OR, so the order does not matter.
+    const auto draw = [&](const std::vector<LinkPair>& pairs) {
+        st.pairs += static_cast<std::int64_t>(pairs.size());
+        st.segments += rasterize_pairs(sc.points.data(), pairs.data(), pairs.size(), height, width,
+                                       p.max_color_step >= 0.0f ? rgb : nullptr, p.max_color_step,
+                                       sc.cover.data());
+    };
+    find_pairs_grid(sc.points, height, width, p.radius, sc.pairs, sc.grid, draw, sc.pair_chunk);
+    draw(sc.pairs);
     st.labelled_after = resolve_links(sparse, sc.cover.data(), n, p.conflict, out);
     return st;
 }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/kernels/link.hpp"
@@ -40,8 +41,18 @@ struct GridScratch {
 // (class, cell, row-major) (a counting sort); pairs index into the reordered array. Cells are
 // max(radius, 8) pixels wide, so a partner is always in the 3x3 neighbourhood; each point scans
 // only the forward half of it (its own cell after itself, the cell to the right, the three below).
+//
+// With `drain`, pairs are handed to it whenever `pairs` holds drain_at or more, and `pairs` is
+// cleared: what is left at the end is the last part. Memory is then bounded whatever the density
+// (one 6000x6000 tile at radius 60 had 5.8 GB of pairs at once). The pairs handed on index points
+// already in their final place (the classes sorted so far).
 void find_pairs_grid(std::vector<LinkPoint>& points, int height, int width, int radius,
-                     std::vector<LinkPair>& pairs, GridScratch& scratch);
+                     std::vector<LinkPair>& pairs, GridScratch& scratch,
+                     const std::function<void(const std::vector<LinkPair>&)>& drain = {},
+                     std::size_t drain_at = 0);
+
+// Pairs link_image draws at a time: 8 MiB of them.
+inline constexpr std::size_t kLinkPairChunk = std::size_t{1} << 20;
 
 // Draws each pair's segment (from its lexicographically smaller end) into cover, OR-ing bit cls.
 // With rgb (planar (3,H,W)) and max_color_step >= 0, a segment failing the edge-aware test
@@ -61,6 +72,7 @@ struct LinkScratch {
     std::vector<LinkPair> pairs;
     std::vector<std::uint32_t> cover;
     GridScratch grid;
+    std::size_t pair_chunk = kLinkPairChunk;  // pairs drawn at a time (tests make it small)
 };
 LinkStats link_image(const std::uint8_t* sparse, const std::uint8_t* rgb, int height, int width,
                      const LinkParams& p, std::uint8_t* out, LinkScratch& scratch,
