@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -127,36 +129,51 @@ int epsg_of_crs_name(const std::string& name) {
     return code && *code > 0 && *code < 1e6 ? static_cast<int>(*code) : 0;
 }
 
-PointFile read_geojson_points_of(const json& doc, const std::string& file,
-                                 const std::string& class_field);
-
-PointFile read_geojson_points(const std::string& file, const std::string& class_field) {
-    json doc;
-    try {
-        doc = json::parse(read_whole_file(file));
-    } catch (const json::exception& e) {
-        PFCE_THROW(InputError, file, " is not JSON (", e.what(), ")");
+// The points of features[k] of `file`, appended to pf.points.
+void add_feature_points(const json& f, std::size_t k, const std::string& file,
+                        const std::string& class_field, PointFile& pf) {
+    const std::string where = "feature " + std::to_string(k);
+    const json geometry = f.is_object() ? f.value("geometry", json()) : json();
+    const std::string type = geometry.is_object() ? geometry.value("type", "") : "";
+    if (type != "Point" && type != "MultiPoint")
+        PFCE_THROW(InputError, file, ": ", where, " is ",
+                   type.empty() ? std::string("no geometry") : "a " + type,
+                   ": expected Point or MultiPoint features (paint scribbles and areas into "
+                   "masks, and take them with --from)");
+    const json props = f.value("properties", json::object());
+    const json cls = props.is_object() ? props.value(class_field, json()) : json();
+    if (!cls.is_string() || cls.get<std::string>().empty()) {
+        std::string have;
+        if (props.is_object())
+            for (const auto& [key, value] : props.items()) have += (have.empty() ? "" : ", ") + key;
+        PFCE_THROW(InputError, file, ": ", where, " has ",
+                   cls.is_null() ? "no property \"" + class_field + "\""
+                                 : "\"" + class_field + "\" = " + cls.dump(),
+                   ": expected its class name as text (its properties: ",
+                   have.empty() ? "none" : have, "; --class-field names another)");
     }
-    // A member of another type than GeoJSON's ("type": 5) throws from the JSON library: said of
-    // the file.
-    try {
-        return read_geojson_points_of(doc, file, class_field);
-    } catch (const json::exception& e) {
-        PFCE_THROW(InputError, file, " is not GeoJSON as expected (", e.what(),
-                   "): a FeatureCollection of Point features, each with its class name in a "
-                   "property");
+    const json coords = geometry.value("coordinates", json());
+    std::vector<json> positions;
+    if (type == "Point")
+        positions.push_back(coords);
+    else if (coords.is_array())
+        positions.assign(coords.begin(), coords.end());
+    for (const json& p : positions) {
+        if (!p.is_array() || p.size() < 2 || !p[0].is_number() || !p[1].is_number())
+            PFCE_THROW(InputError, file, ": ", where, " has the position ", p.dump(),
+                       ": expected [x, y]");
+        pf.points.push_back(
+            {p[0].get<double>(), p[1].get<double>(), std::string(), cls.get<std::string>(), where});
     }
 }
 
-PointFile read_geojson_points_of(const json& doc, const std::string& file,
-                                 const std::string& class_field) {
+// What is left of the document once its features were taken: the collection's type and "crs".
+void check_feature_collection(const json& doc, const std::string& file, PointFile& pf) {
     if (!doc.is_object() || doc.value("type", std::string()) != "FeatureCollection" ||
         !doc.contains("features") || !doc["features"].is_array())
         PFCE_THROW(InputError, file,
                    ": expected a GeoJSON FeatureCollection (a \"features\" list of Point "
                    "features), as QGIS exports a point layer");
-    PointFile pf;
-    pf.map_coordinates = true;
     if (doc.contains("crs")) {
         pf.crs_given = true;
         const json& crs = doc["crs"];
@@ -170,43 +187,51 @@ PointFile read_geojson_points_of(const json& doc, const std::string& file,
                        ") names no EPSG code; expected e.g. {\"type\": \"name\", \"properties\": "
                        "{\"name\": \"urn:ogc:def:crs:EPSG::25832\"}}");
     }
-    const json& features = doc["features"];
-    for (std::size_t k = 0; k < features.size(); ++k) {
-        const json& f = features[k];
-        const std::string where = "feature " + std::to_string(k);
-        const json geometry = f.is_object() ? f.value("geometry", json()) : json();
-        const std::string type = geometry.is_object() ? geometry.value("type", "") : "";
-        if (type != "Point" && type != "MultiPoint")
-            PFCE_THROW(InputError, file, ": ", where, " is ",
-                       type.empty() ? std::string("no geometry") : "a " + type,
-                       ": expected Point or MultiPoint features (paint scribbles and areas into "
-                       "masks, and take them with --from)");
-        const json props = f.value("properties", json::object());
-        const json cls = props.is_object() ? props.value(class_field, json()) : json();
-        if (!cls.is_string() || cls.get<std::string>().empty()) {
-            std::string have;
-            if (props.is_object())
-                for (const auto& [key, value] : props.items())
-                    have += (have.empty() ? "" : ", ") + key;
-            PFCE_THROW(InputError, file, ": ", where, " has ",
-                       cls.is_null() ? "no property \"" + class_field + "\""
-                                     : "\"" + class_field + "\" = " + cls.dump(),
-                       ": expected its class name as text (its properties: ",
-                       have.empty() ? "none" : have, "; --class-field names another)");
+}
+
+// Streamed: each feature is read, its points taken and the feature dropped before the next, so a
+// layer of a million points holds its points and one feature, not the file and its whole document
+// (a 133 MB layer took 1.23 GB as a document; the points alone are about 0.1 GB).
+PointFile read_geojson_points(const std::string& file, const std::string& class_field) {
+    std::error_code ec;
+    if (fs::is_directory(file, ec))
+        PFCE_THROW(InputError, file, " is a directory (expected a file)");
+    refuse_special_file(file, "a file");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) PFCE_THROW(InputError, "cannot open ", file, ": ", std::strerror(errno));
+    PointFile pf;
+    pf.map_coordinates = true;
+    std::string member;        // the top-level member being read
+    bool in_features = false;  // inside its "features" list (not some other "features" value)
+    std::size_t feature = 0;
+    // Depth 1: the collection's members; depth 2: an element of its "features" list (an object
+    // ends there; anything else is a value there, and no feature).
+    const json::parser_callback_t take_features = [&](int depth, json::parse_event_t event,
+                                                      json& parsed) {
+        if (depth == 1 && event == json::parse_event_t::key) member = parsed.get<std::string>();
+        if (depth == 1 && member == "features" && event == json::parse_event_t::array_start)
+            in_features = true;
+        if (depth == 1 && event == json::parse_event_t::array_end) in_features = false;
+        if (depth != 2 || !in_features) return true;
+        if (event == json::parse_event_t::object_end || event == json::parse_event_t::value) {
+            add_feature_points(parsed, feature++, file, class_field, pf);
+            return false;
         }
-        const json coords = geometry.value("coordinates", json());
-        std::vector<json> positions;
-        if (type == "Point")
-            positions.push_back(coords);
-        else if (coords.is_array())
-            positions.assign(coords.begin(), coords.end());
-        for (const json& p : positions) {
-            if (!p.is_array() || p.size() < 2 || !p[0].is_number() || !p[1].is_number())
-                PFCE_THROW(InputError, file, ": ", where, " has the position ", p.dump(),
-                           ": expected [x, y]");
-            pf.points.push_back({p[0].get<double>(), p[1].get<double>(), std::string(),
-                                 cls.get<std::string>(), where});
-        }
+        return true;
+    };
+    json rest;
+    try {
+        rest = json::parse(in, take_features);
+        if (in.bad()) PFCE_THROW(InputError, "cannot read ", file);
+        check_feature_collection(rest, file, pf);
+    } catch (const json::parse_error& e) {
+        PFCE_THROW(InputError, file, " is not JSON (", e.what(), ")");
+    } catch (const json::exception& e) {
+        // A member of another type than GeoJSON's ("type": 5) throws from the JSON library: said
+        // of the file.
+        PFCE_THROW(InputError, file, " is not GeoJSON as expected (", e.what(),
+                   "): a FeatureCollection of Point features, each with its class name in a "
+                   "property");
     }
     return pf;
 }

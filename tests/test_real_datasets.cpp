@@ -2147,6 +2147,30 @@ TEST(RealDatasets, SamplePointsFromAGeoJsonLayerOrACsvLabelTheirPixels) {
             "typed.geojson is not GeoJSON as expected (");
     refused("id,x,y,class\n" + fd.ids[0] + ",0x10,5,road\n", "hex.csv", "",
             "line 2: x = \"0x10\", y = \"5\": expected numbers");
+    // The layer is read a feature at a time (a million points took 1.3 GB as one document): a
+    // "features" that is no list, an element that is no feature and a file cut short are said as
+    // a whole document's were.
+    refused("{\"features\": {\"a\": " + point("road", 1005.2, 4997.3) +
+                "}, \"type\": \"FeatureCollection\"}",
+            "object.geojson", "", "object.geojson: expected a GeoJSON FeatureCollection");
+    refused(layer({point("road", 1005.2, 4997.3), "5"}, utm), "number.geojson", "",
+            "number.geojson: feature 1 is no geometry: expected Point or MultiPoint");
+    refused(layer({point("road", 1005.2, 4997.3)}, utm).substr(0, 150), "cut.geojson", "",
+            "cut.geojson is not JSON (");
+    // Members in any order, and a "features" or "type" inside a feature or the crs is no list of
+    // features.
+    std::ofstream(root + "/order.geojson")
+        << "{\"features\": [{\"type\": \"Feature\", \"properties\": {\"class\": \"road\", "
+           "\"features\": [1, 2], \"type\": \"x\"}, \"geometry\": {\"type\": \"Point\", "
+           "\"coordinates\": [1005.2, 4997.3]}}], \"crs\": {\"type\": \"name\", \"properties\": "
+           "{\"name\": \""
+        << utm << "\", \"features\": {\"a\": {}}}}, \"type\": \"FeatureCollection\"}";
+    const test::CommandResult order =
+        test::run_pfce(sample + "-order --from-points " + root + "/order.geojson");
+    ASSERT_EQ(order.status, 0) << order.output;
+    EXPECT_MESSAGE_HAS(order.output, "imported 1 of the 1 points of " + root + "/order.geojson");
+    EXPECT_EQ(
+        read_mask_png(open_mask_dir(root + "/sparse-order"), fd.ids[0], ds.palette()).at(5, 10), 1);
     // A CSV as Excel's "CSV UTF-8" saves it (a byte order mark first, CRLF lines) reads as any.
     std::ofstream(root + "/excel.CSV") << "\xEF\xBB\xBFid,x,y,class\r\n"
                                        << fd.ids[0] << ",1,2,road\r\n";
