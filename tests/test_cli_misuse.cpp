@@ -3168,3 +3168,20 @@ TEST(CliMisuse, NothingIsWrittenBelowAMaskDirectoryAndImportsAreWhatTheySay) {
                   .status,
               0);
 }
+
+// Running out of memory is said with the flags of the command that ran (predict was told to lower
+// --batch-size and --crop-size, which it does not have). A limit on the address space stands in
+// for a small machine: a contact sheet of 8 rows of 4096-pixel panels is 0.8 GB.
+TEST(CliMisuse, OutOfMemoryAdviceNamesTheCommandsOwnFlags) {
+    const std::string root = test::temp_dir("cli_oom");
+    test::write_synthetic(root + "/data", 8, 32, 0);
+    const test::CommandResult r =
+        test::run_command("ulimit -v 600000; \"" + test::pfce_binary() + "\" data preview " + root +
+                          "/data --out " + root + "/sheet.png --count 8 --panel 4096 2>&1");
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_MESSAGE_HAS(r.output,
+                       "pfce: error: out of memory (std::bad_alloc): the contact sheet is larger "
+                       "than this machine holds; lower --count or --panel");
+    EXPECT_EQ(r.output.find("--crop-size"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(root + "/sheet.png"));
+}

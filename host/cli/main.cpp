@@ -150,6 +150,43 @@ class NestedHelpFormatter : public CLI::Formatter {
     }
 };
 
+// The command that ran ("predict", "data preview"), from what CLI11 parsed.
+std::string command_path(const CLI::App& app) {
+    std::string path;
+    for (const CLI::App* a = &app;;) {
+        const auto subs = a->get_subcommands();
+        if (subs.empty()) return path;
+        a = subs.front();
+        path += (path.empty() ? "" : " ") + a->get_name();
+    }
+}
+
+// What holds less memory in the command that ran out of it: each command's own flags (advice on
+// training flags after `pfce predict` named options predict does not have).
+std::string out_of_memory_advice(const CLI::App& app) {
+    const std::string command = command_path(app);
+    if (command == "predict")
+        return "an image and its windows are larger than this machine holds; cut the image into "
+               "tiles (gdal_retile.py -ps 6000 6000), or lower --window or --tta";
+    if (command == "eval")
+        return "the split's images and their windows are larger than this machine holds; lower "
+               "--batch-size, --window or --tta";
+    if (command == "link")
+        return "the masks held at once are larger than this machine holds; lower --batch (masks "
+               "per wave) or --max-pixels";
+    if (command == "sample")
+        return "the dataset's masks or the point layer are larger than this machine holds; sample "
+               "a part of the dataset at a time, or split the point layer (--from-points)";
+    if (command == "data preview")
+        return "the contact sheet is larger than this machine holds; lower --count or --panel";
+    if (command == "run")
+        return "an experiment's data, a batch or an image is larger than this machine holds; "
+               "lower run.batch_size, data.max_pixels or data.max_samples, or train on crops "
+               "(data.crop_size), in the suite's [override] table";
+    return "the data, a batch or an image is larger than this machine holds; lower "
+           "--batch-size, --max-pixels or --max-samples, or train on crops (--crop-size)";
+}
+
 int run_pfce(int argc, char** argv) {
     CLI::App app{"pfce: train segmentation models for aerial imagery from sparse point labels"};
     app.formatter(std::make_shared<NestedHelpFormatter>());  // before the commands: they copy it
@@ -228,10 +265,8 @@ int run_pfce(int argc, char** argv) {
                    ? 2
                    : 1;
     } catch (const std::bad_alloc&) {
-        std::fprintf(stderr,
-                     "pfce: error: out of memory (std::bad_alloc): the data, a batch or an image "
-                     "is larger than this machine holds; lower --batch-size, --max-pixels or "
-                     "--max-samples, or train on crops (--crop-size)\n");
+        std::fprintf(stderr, "pfce: error: out of memory (std::bad_alloc): %s\n",
+                     out_of_memory_advice(app).c_str());
         return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "pfce: error: %s\n", e.what());
