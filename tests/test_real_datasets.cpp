@@ -656,21 +656,8 @@ TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
         const RgbImage cam = test::foreign_image(test::foreign_labels(40, 32, 1), 1);
         std::vector<double> tag(kRpcTagValues);
         for (std::size_t i = 0; i < tag.size(); ++i) tag[i] = 0.25 * static_cast<double>(i) - 3;
-        std::string txt;  // GeoEye's NAME_RPC.TXT beside a PNG chip
-        for (std::size_t i = 0; i < tag.size(); ++i) {
-            static const char* const kSingles[] = {"ERR_BIAS",   "ERR_RAND",   "LINE_OFF",
-                                                   "SAMP_OFF",   "LAT_OFF",    "LONG_OFF",
-                                                   "HEIGHT_OFF", "LINE_SCALE", "SAMP_SCALE",
-                                                   "LAT_SCALE",  "LONG_SCALE", "HEIGHT_SCALE"};
-            static const char* const kLists[] = {"LINE_NUM_COEFF", "LINE_DEN_COEFF",
-                                                 "SAMP_NUM_COEFF", "SAMP_DEN_COEFF"};
-            txt += i < 12 ? std::string(kSingles[i])
-                          : std::string(kLists[(i - 12) / 20]) + "_" +
-                                std::to_string((i - 12) % 20 + 1);
-            txt += ": " + std::to_string(tag[i]) + "\n";
-        }
         write_png(dir + "/cam.png", cam);
-        std::ofstream(dir + "/cam_RPC.TXT") << txt;
+        std::ofstream(dir + "/cam_RPC.TXT") << test::rpc_txt(tag);  // GeoEye's, beside a PNG chip
         const test::CommandResult r =
             test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + dir +
                            "/cam.png --out " + dir + "/pred.tif --device cpu");

@@ -26,31 +26,6 @@ std::vector<double> model(double shift = 0) {
     return v;
 }
 
-std::string num(double v) {
-    char buf[32];
-    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-}
-
-const char* const kSingles[] = {"ERR_BIAS",   "ERR_RAND",  "LINE_OFF",   "SAMP_OFF",
-                                "LAT_OFF",    "LONG_OFF",  "HEIGHT_OFF", "LINE_SCALE",
-                                "SAMP_SCALE", "LAT_SCALE", "LONG_SCALE", "HEIGHT_SCALE"};
-const char* const kLists[] = {"LINE_NUM_COEFF", "LINE_DEN_COEFF", "SAMP_NUM_COEFF",
-                              "SAMP_DEN_COEFF"};
-
-// GeoEye's NAME_RPC.TXT, with the units some writers add.
-std::string rpc_txt(const std::vector<double>& v) {
-    std::string t;
-    std::size_t i = 0;
-    for (const char* k : kSingles) {
-        const bool offset = i == 2 || i == 3;  // LINE_OFF, SAMP_OFF
-        t += std::string(k) + ": " + num(v[i++]) + (offset ? " pixels" : "") + "\n";
-    }
-    for (const char* k : kLists)
-        for (int c = 1; c <= 20; ++c)
-            t += std::string(k) + "_" + std::to_string(c) + ": " + num(v[i++]) + "\n";
-    return t;
-}
-
 // DigitalGlobe's NAME.RPB, lists in parentheses over several lines, as GDAL writes them.
 std::string rpb(const std::vector<double>& v) {
     const char* const singles[] = {"errBias",   "errRand",    "lineOffset",   "sampOffset",
@@ -60,10 +35,12 @@ std::string rpb(const std::vector<double>& v) {
     std::string t =
         "satId = \"QB02\";\nbandId = \"P\";\nSpecId = \"RPC00B\";\nBEGIN_GROUP = IMAGE\n";
     std::size_t i = 0;
-    for (const char* k : singles) t += std::string("\t") + k + " = " + num(v[i++]) + ";\n";
+    for (const char* k : singles)
+        t += std::string("\t") + k + " = " + test::shortest_decimal(v[i++]) + ";\n";
     for (const char* k : lists) {
         t += std::string("\t") + k + " = (\n";
-        for (int c = 0; c < 20; ++c) t += "\t\t\t" + num(v[i++]) + (c < 19 ? ",\n" : ");\n");
+        for (int c = 0; c < 20; ++c)
+            t += "\t\t\t" + test::shortest_decimal(v[i++]) + (c < 19 ? ",\n" : ");\n");
     }
     return t + "END_GROUP = IMAGE\nEND;\n";
 }
@@ -79,7 +56,7 @@ TEST(RpcModel, EachOfGdalsFormsReadsToTheTagsOrder) {
     const std::string dir = test::temp_dir("rpc_forms");
     const std::vector<double> v = model();
     write_png(dir + "/a.png", RgbImage(4, 2));
-    write_text(dir + "/a_RPC.TXT", rpc_txt(v));
+    write_text(dir + "/a_RPC.TXT", test::rpc_txt(v));
     RpcModel m = rpc_as_gdal_reads(dir + "/a.png", {});
     EXPECT_EQ(m.values, v);
     EXPECT_EQ(m.source, dir + "/a_RPC.TXT");
@@ -124,7 +101,7 @@ TEST(RpcModel, APartialModelIsSaidAndTheNextPlaceRead) {
     const std::string dir = test::temp_dir("rpc_partial");
     std::vector<double> v = model();
     write_png(dir + "/a.png", RgbImage(4, 2));
-    std::string t = rpc_txt(v);
+    std::string t = test::rpc_txt(v);
     t = t.substr(t.find("LINE_OFF"));  // no ERR_BIAS, ERR_RAND
     write_text(dir + "/a_RPC.TXT", t);
     std::vector<double> expected = v;
@@ -138,11 +115,11 @@ TEST(RpcModel, APartialModelIsSaidAndTheNextPlaceRead) {
         EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
                            dir + "/a_RPC.TXT: not a whole RPC camera model (" + message);
     };
-    std::string no_7 = rpc_txt(v);
+    std::string no_7 = test::rpc_txt(v);
     const std::size_t at = no_7.find("SAMP_DEN_COEFF_7:");
     no_7.erase(at, no_7.find('\n', at) + 1 - at);
     said(no_7, "no SAMP_DEN_COEFF_7");
-    std::string word = rpc_txt(v);
+    std::string word = test::rpc_txt(v);
     word[word.find("LAT_OFF: ") + 9] = 'x';  // (its first digit)
     said(word, "LAT_OFF is 'x");
 
@@ -176,7 +153,7 @@ TEST(RpcModel, PlacesAreReadInGdalsOrderForTheFormat) {
     write_text(dir + "/s.tif.aux.xml", "<PAMDataset>\n" + pam_rpc_metadata(d) + "</PAMDataset>\n");
     EXPECT_EQ(rpc_as_gdal_reads(dir + "/s.tif", tags).values, c);
     EXPECT_EQ(rpc_as_gdal_reads(dir + "/s.tif", {}).values, d);  // no tag: the .aux.xml
-    write_text(dir + "/s_RPC.TXT", rpc_txt(b));
+    write_text(dir + "/s_RPC.TXT", test::rpc_txt(b));
     EXPECT_EQ(rpc_as_gdal_reads(dir + "/s.tif", tags).values, b);
     write_text(dir + "/s.RPB", rpb(a));
     EXPECT_EQ(rpc_as_gdal_reads(dir + "/s.tif", tags).values, a);

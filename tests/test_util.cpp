@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -320,6 +321,30 @@ CommandResult run_command(const std::string& cmd) {
     const int st = pclose(p);
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     return r;
+}
+
+std::string shortest_decimal(double v) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+std::string rpc_txt(const std::vector<double>& v) {
+    static const char* const singles[] = {"ERR_BIAS",   "ERR_RAND",  "LINE_OFF",   "SAMP_OFF",
+                                          "LAT_OFF",    "LONG_OFF",  "HEIGHT_OFF", "LINE_SCALE",
+                                          "SAMP_SCALE", "LAT_SCALE", "LONG_SCALE", "HEIGHT_SCALE"};
+    static const char* const lists[] = {"LINE_NUM_COEFF", "LINE_DEN_COEFF", "SAMP_NUM_COEFF",
+                                        "SAMP_DEN_COEFF"};
+    std::string t;
+    std::size_t i = 0;
+    for (const char* k : singles) {
+        const bool offset = i == 2 || i == 3;  // LINE_OFF, SAMP_OFF
+        t += std::string(k) + ": " + shortest_decimal(v.at(i++)) + (offset ? " pixels" : "") + "\n";
+    }
+    for (const char* k : lists)
+        for (int c = 1; c <= 20; ++c)
+            t += std::string(k) + "_" + std::to_string(c) + ": " + shortest_decimal(v.at(i++)) +
+                 "\n";
+    return t;
 }
 
 }  // namespace pfce::test

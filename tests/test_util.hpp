@@ -117,6 +117,13 @@ std::string write_synthetic(const std::string& dir, int count, int size, std::ui
 
 // Noise images and maps from the counter RNG (seed, stream): inputs whose content does not matter.
 RgbImage random_rgb(int w, int h, std::uint64_t seed, std::uint32_t stream = 1);
+
+// A double in the fewest digits that read back to it (std::to_chars).
+std::string shortest_decimal(double v);
+
+// An RPC camera model's 92 values (the RPCCoefficientTag's order) as GeoEye's NAME_RPC.TXT, with
+// the units some writers add (LINE_OFF: 16 pixels).
+std::string rpc_txt(const std::vector<double>& values);
 LabelMap random_gray(int w, int h, std::uint64_t seed, std::uint32_t stream = 2);
 
 }  // namespace pfce::test
