@@ -1644,6 +1644,31 @@ TEST(DataSafety, AStoppedSynthSaysWhatItLeft) {
     EXPECT_MESSAGE_HAS(r.output, "run the same command again");
 }
 
+// data preview stopped while it writes its sheet: exit 130, said, the user's earlier sheet as it
+// was and no temporary beside it (it had no handler: killed by the signal, it left a half-written
+// temporary; interruption probe).
+TEST(DataSafety, AStoppedPreviewLeavesTheSheetAsItWas) {
+    const std::string root = test::temp_dir("safety_stop_preview");
+    test::write_synthetic(root + "/data", 30, 64, 0);
+    const std::string sheet = root + "/out/sheet.png";
+    fs::create_directories(root + "/out");
+    std::ofstream(sheet) << "the user's own";
+    // 30 rows of 768-pixel panels: a sheet of 100 MB takes a second or more to write.
+    std::string command = "\"";  // appended to: GCC 12 warns (-Wrestrict) at "\"" + string&&
+    command += test::pfce_binary() + "\" data preview " + root + "/data --count 30 --panel 768 " +
+               "--force --out " + sheet + " 2>&1 & pid=$!; i=0; while ! ls -a " + root +
+               "/out | grep -q tmp && [ $i -lt 400 ]; do sleep 0.02; i=$((i+1)); done; "
+               "kill -TERM $pid; wait $pid";
+    const test::CommandResult r = test::run_command(command);
+    if (r.status == 0) GTEST_SKIP() << "it finished first";
+    EXPECT_EQ(r.status, 130) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "pfce: stopped (Ctrl-C / SIGTERM): no sheet written (" + sheet +
+                                     " is as it was); run the same command again to write it");
+    EXPECT_EQ(read_whole_file(sheet), "the user's own");
+    for (const auto& e : fs::directory_iterator(root + "/out"))
+        EXPECT_EQ(e.path().string(), sheet) << "left beside it";
+}
+
 // A synthetic suite of one dense experiment, 12 images of 32x32.
 const char* const kSyntheticSuite = R"([suite]
 name = "s"

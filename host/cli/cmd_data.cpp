@@ -480,9 +480,23 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
                    " pixels high with its titles and legend, past the 1,000,000 rows a PNG may "
                    "have; expected at most ",
                    fits, " rows at --panel ", opt.panel, " (a smaller --panel fits more)");
+    // Ctrl-C / SIGTERM: stop between images, or once the sheet is written but before it is put
+    // in place, leaving --out as it was and no temporary (preview had no handler: killed by the
+    // signal, it left a half-written temporary beside the sheet; interruption probe).
+    const StopSignals stop_signals;
+    const auto stop_if_asked = [&] {
+        if (!stop_requested()) return;
+        std::fflush(stdout);
+        std::fprintf(stderr,
+                     "pfce: stopped (Ctrl-C / SIGTERM): no sheet written (%s is as it was); run "
+                     "the same command again to write it\n",
+                     f.out.c_str());
+        throw CLI::RuntimeError(130);
+    };
     std::vector<std::vector<RgbImage>> rows(n);
     Progress progress("preview", n);
     for (std::size_t r = 0; r < n; ++r) {
+        stop_if_asked();
         const std::size_t i = r * ds->size() / n;  // spread over the whole set
         const RgbImage image = ds->read_image(i);
         rows[r].push_back(colour_channels(image));  // of more bands, the first three
@@ -529,8 +543,10 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     remove_stale_temps_of(f.out);  // a killed preview's, as every writer removes them
     // Without --force, a sheet another command wrote there meanwhile is refused, not replaced
     // (two previews to one --out both said they wrote it).
+    stop_if_asked();
     StagedFiles staged;
     write_png(staged.stage(f.out), sheet);
+    stop_if_asked();  // the staged sheet is removed with `staged`
     staged.commit(f.force);
     made.kept();
     std::string columns;
