@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "data/image_io.hpp"
+#include "data/resample.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/evaluate_split.hpp"
 #include "host/train/progress.hpp"
@@ -496,6 +497,66 @@ TEST(Confidence, PredictWritesItBesideTheMaskInItsFormatWithoutOverwriting) {
     EXPECT_NE(again.status, 0);
     EXPECT_MESSAGE_HAS(again.output, "a_confidence.png");
     EXPECT_FALSE(std::filesystem::exists(root + "/a.png"));
+}
+
+// predict --zoom: the model sees the image resampled (resize_linear) and the mask comes back on
+// the input's pixels, nearest. Zoomed by 2 it equals predicting the doubled image written as a
+// file and taking each 2x2 block's lower right pixel (where each pixel's centre falls); zoom 1 is
+// no zoom, bit for bit; a factor out of range is refused.
+TEST(Zoom, PredictSeesTheImageResampledAndItsMaskComesBackOnTheInputsPixels) {
+    const std::string root = test::temp_dir("zoom_cli");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root +
+                             "/run --epochs 1 --batch-size 4 --width 4 --depth 2 --device cpu")
+                  .status,
+              0);
+    const RgbImage image = test::foreign_image(test::foreign_labels(50, 30, 4), 4);
+    write_png(root + "/in.png", image);
+    write_png(root + "/doubled.png", resize_linear(image, 100, 60));
+    const std::string predict = "predict --checkpoint " + root +
+                                "/run/last.ckpt --device cpu --confidence --no-overlay --input ";
+    const test::CommandResult zoomed =
+        test::run_pfce(predict + root + "/in.png --zoom 2 --out " + root + "/zoomed.png");
+    ASSERT_EQ(zoomed.status, 0) << zoomed.output;
+    EXPECT_MESSAGE_HAS(zoomed.output, "/zoomed.png (50x30, seen at 100x60;");
+    const test::CommandResult doubled =
+        test::run_pfce(predict + root + "/doubled.png --out " + root + "/doubled_mask.png");
+    ASSERT_EQ(doubled.status, 0) << doubled.output;
+    for (const char* kind : {".png", "_confidence.png"}) {
+        const LabelMap z = read_gray(root + "/zoomed" + kind);
+        const LabelMap d = read_gray(root + "/doubled_mask" + kind);
+        ASSERT_EQ(z.width, 50);
+        ASSERT_EQ(z.height, 30);
+        ASSERT_EQ(d.width, 100);
+        for (int y = 0; y < 30; ++y)
+            for (int x = 0; x < 50; ++x)
+                ASSERT_EQ(z.at(y, x), d.at(2 * y + 1, 2 * x + 1)) << kind << " " << y << "," << x;
+    }
+    // Zoom 1 is no zoom; the plain prediction differs from the zoomed one somewhere (else this
+    // test could not tell a zoom from none).
+    ASSERT_EQ(test::run_pfce(predict + root + "/in.png --out " + root + "/plain.png").status, 0);
+    ASSERT_EQ(test::run_pfce(predict + root + "/in.png --zoom 1 --out " + root + "/one.png").status,
+              0);
+    EXPECT_EQ(read_gray(root + "/one.png").labels, read_gray(root + "/plain.png").labels);
+    EXPECT_EQ(read_gray(root + "/one_confidence.png").labels,
+              read_gray(root + "/plain_confidence.png").labels);
+    EXPECT_NE(read_gray(root + "/zoomed_confidence.png").labels,
+              read_gray(root + "/plain_confidence.png").labels);
+    for (const char* bad : {"0", "-2", "9", "nan"}) {
+        const test::CommandResult r = test::run_pfce(predict + root + "/in.png --zoom " + bad +
+                                                     " --out " + root + "/bad.png");
+        EXPECT_EQ(r.status, 2) << bad << ": " << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "expected a factor in 0.125..8");
+        EXPECT_FALSE(std::filesystem::exists(root + "/bad.png"));
+    }
+    // Zoomed out, an image too small for the U-Net is said with its zoom.
+    write_png(root + "/small.png", test::foreign_image(test::foreign_labels(8, 8, 4), 4));
+    const test::CommandResult tiny =
+        test::run_pfce(predict + root + "/small.png --zoom 0.125 " + "--out " + root + "/tiny.png");
+    EXPECT_EQ(tiny.status, 2) << tiny.output;
+    EXPECT_MESSAGE_HAS(tiny.output, "/small.png zoomed by 0.125 is 1x1");
+    EXPECT_MESSAGE_HAS(tiny.output, "zoom less, or leave it out of --input");
+    EXPECT_FALSE(std::filesystem::exists(root + "/tiny.png"));
 }
 
 // Parts of a split (pfce eval's bounded memory): consecutive, each within the budget unless one

@@ -35,6 +35,7 @@
 #include "data/georef_sidecar.hpp"
 #include "data/image_io.hpp"
 #include "data/qgis_style.hpp"
+#include "data/resample.hpp"
 #include "data/rpc_model.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/cli_checks.hpp"
@@ -56,9 +57,14 @@ namespace fs = std::filesystem;
 // "unlabelled", so a prediction read back as a mask leaves those pixels out.
 constexpr std::uint8_t kNoData = 255;
 
+// --zoom's range: past 8 either way a model sees ground features at a scale so far from its
+// training images' that a prediction means little (and 8x the side is 64x the memory).
+constexpr double kMinZoom = 0.125, kMaxZoom = 8.0;
+
 struct PredictArgs {
     std::string checkpoint, input, out, device = "auto", format = "auto", tta = "none";
     double alpha = 0.5;
+    double zoom = 1.0;  // --zoom: inputs resampled by this before the model, masks back
     int window = 0, overlap = 0;
     bool window_given = false, overlap_given = false;  // else the run's window, a quarter of it
     std::int64_t max_pixels = 0;
@@ -830,6 +836,11 @@ void run_predict(const PredictArgs& a) {
         PFCE_THROW(InputError, "--alpha ", a.alpha, ": expected 0..1");
     if (a.format != "auto" && a.format != "png" && a.format != "tif")
         PFCE_THROW(InputError, "--format ", a.format, ": expected auto, png or tif");
+    if (!(a.zoom >= kMinZoom && a.zoom <= kMaxZoom))
+        PFCE_THROW(InputError, "--zoom ", a.zoom, ": expected a factor in ", kMinZoom, "..",
+                   kMaxZoom,
+                   " (the model's pixel size over the input's: 2 for 10 cm imagery and a model "
+                   "trained at 5 cm)");
     if (a.window_given) check_window_option(a.window);
     if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
     if (a.overlap_given) check_overlap_option(a.overlap);
@@ -984,14 +995,19 @@ void run_predict(const PredictArgs& a) {
     for (const Job& j : jobs) try {
             const ImageInfo info = probe_image(j.input);
             const std::int64_t pixels = static_cast<std::int64_t>(info.width) * info.height;
+            // What the model sees: the image zoomed (--zoom), else the image.
+            const int mw = zoomed_side(info.width, a.zoom), mh = zoomed_side(info.height, a.zoom);
+            const double model_pixels = static_cast<double>(mw) * mh;
             // The windows this image would run: no wider or taller than the image, and no more
             // of them in a pass than it has (a 64x64 image is one 64x64 window, not four of 512).
-            const int ww = std::min(sw.window, info.width), wh = std::min(sw.window, info.height);
-            const int batch = static_cast<int>(
-                std::min<std::int64_t>(sw.batch, window_count(info.width, info.height, sw)));
-            // An overlay is 3 bytes a pixel of it (none under --no-overlay).
-            const double held =
-                (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels) * static_cast<double>(pixels);
+            const int ww = std::min(sw.window, mw), wh = std::min(sw.window, mh);
+            const int batch =
+                static_cast<int>(std::min<std::int64_t>(sw.batch, window_count(mw, mh, sw)));
+            // An overlay is 3 bytes a pixel of it (none under --no-overlay). Zoomed, the model's
+            // image and its mask and confidence are held besides.
+            const double held = (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels) *
+                                    static_cast<double>(pixels) +
+                                (a.zoom != 1.0 ? (m.stats.channels + 2.0) * model_pixels : 0.0);
             const double activations =
                 inference_bytes(std::int64_t{ww} * wh, batch, m.net->config().base_width);
             const std::string needs = detail::concat(
@@ -1043,12 +1059,15 @@ void run_predict(const PredictArgs& a) {
                            nlohmann::json(choice.bands).dump(),
                            " (its data.bands): predict reads every input so]");
             }
-            small.add(j.input, info.width, info.height);
+            small.add(a.zoom != 1.0 ? detail::concat(j.input, " zoomed by ", a.zoom) : j.input, mw,
+                      mh);
         } catch (const InputError& e) {
             refused.add(e);
         }
     try {  // in the same refusal: a directory is fixed in one go
-        refuse_images_too_small(small, a.checkpoint, "leave them out of --input");
+        refuse_images_too_small(
+            small, a.checkpoint,
+            a.zoom < 1.0 ? "zoom less, or leave them out of --input" : "leave them out of --input");
     } catch (const InputError& e) {
         refused.add(e, small.count());
     }
@@ -1243,8 +1262,19 @@ void run_predict(const PredictArgs& a) {
             image_sw.progress = [&](std::int64_t windows_done, std::int64_t windows) {
                 progress.update(windows_done, windows, "windows");
             };
-            pred = predict_sliding(*backend, *m.net, img, m.stats, image_sw,
-                                   j.confidence.empty() ? nullptr : &confidence);
+            if (a.zoom == 1.0) {
+                pred = predict_sliding(*backend, *m.net, img, m.stats, image_sw,
+                                       j.confidence.empty() ? nullptr : &confidence);
+            } else {  // the model sees the image at its training images' pixel size
+                const RgbImage zoomed = resize_linear(img, zoomed_side(img.width, a.zoom),
+                                                      zoomed_side(img.height, a.zoom));
+                pred = resize_labels_nearest(
+                    predict_sliding(*backend, *m.net, zoomed, m.stats, image_sw,
+                                    j.confidence.empty() ? nullptr : &confidence),
+                    img.width, img.height);
+                if (!j.confidence.empty())
+                    confidence = resize_labels_nearest(confidence, img.width, img.height);
+            }
         } catch (const StopRequested&) {
             throw interrupted();  // nothing of this image was written
         }
@@ -1352,9 +1382,14 @@ void run_predict(const PredictArgs& a) {
                                                    static_cast<double>(jobs.size() - k));
             count += "] ";
         }
-        std::printf("%s%s -> %s (%dx%d%s%s)\n", count.c_str(), controls_escaped(j.input).c_str(),
-                    controls_escaped(j.mask).c_str(), img.width, img.height, where.c_str(),
-                    about.c_str());
+        // Zoomed: the size the model saw, so a zoom given the wrong way round shows.
+        const std::string seen = a.zoom == 1.0
+                                     ? std::string()
+                                     : detail::concat(", seen at ", zoomed_side(img.width, a.zoom),
+                                                      "x", zoomed_side(img.height, a.zoom));
+        std::printf("%s%s -> %s (%dx%d%s%s%s)\n", count.c_str(), controls_escaped(j.input).c_str(),
+                    controls_escaped(j.mask).c_str(), img.width, img.height, seen.c_str(),
+                    where.c_str(), about.c_str());
         // What --force removed is said as the refusal without it said it would be (a probe's
         // .prj and .aux.xml went without a word).
         if (!removed.empty()) {
@@ -1445,6 +1480,11 @@ const bool registered = register_command(
         sub.add_option("--tta", a->tta,
                        "test-time augmentation: none, flips (4 mirrored views averaged) or d4 (8: "
                        "mirrors and rotations; 8x the time)")
+            ->capture_default_str();
+        sub.add_option("--zoom", a->zoom,
+                       "resample each input by this factor before the model, and its mask back "
+                       "to the input's pixels: the model's pixel size over the input's (2 for 10 "
+                       "cm imagery and a model trained at 5 cm; 0.5 for 2.5 cm)")
             ->capture_default_str();
         sub.add_option("--alpha", a->alpha, "overlay opacity of the mask")->capture_default_str();
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
