@@ -124,6 +124,13 @@ inline std::string format_fixed(double v, int decimals) {
     return buf;
 }
 
+// `v` in `digits` significant digits, no trailing zeros ("0.05", "2", "1.6"), as printf's %.*g.
+inline std::string format_significant(double v, int digits) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    return buf;
+}
+
 // A byte count as people read it: "512 bytes", "3.4 KB", "120.0 MB", "2.1 GB" (powers of 1000,
 // as df -H and file managers count), so a small amount is never "0.0 GB".
 inline std::string format_bytes(double bytes) {

@@ -821,6 +821,58 @@ TEST(RealDatasets, PredictionCarriesThePlaceGdalReads) {
     EXPECT_FALSE(fs::exists(out + "/rpc.png.aux.xml"));
 }
 
+// A checkpoint records its training images' ground pixel size (from their world files and CRS);
+// predict says when an input's pixels are of another size in a CRS that compares (the same one,
+// or two in metres), with the --zoom that shows the model the scale it learnt, and not when the
+// zoom given does so, the sizes agree or the CRSs do not compare (degrees against metres).
+TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
+    const std::string root = test::temp_dir("real_ground_pixel");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const auto crs = [](int epsg) {
+        return "PROJCS[\"a CRS\",GEOGCS[\"b\"],AUTHORITY[\"EPSG\",\"" + std::to_string(epsg) +
+               "\"]]";
+    };
+    const auto world = [](double size) {
+        return std::to_string(size) + "\n0\n0\n" + std::to_string(-size) + "\n500000\n5000000\n";
+    };
+    for (const std::string& id : fd.ids) {
+        std::ofstream(fd.root + "/images/" + id + ".pgw") << world(0.05);
+        std::ofstream(fd.root + "/images/" + id + ".prj") << crs(25832);
+    }
+    ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
+    const std::string chips = root + "/chips";
+    fs::create_directories(chips);
+    struct Chip {
+        std::string name;
+        double size;
+        int epsg;
+        const char* zoom;
+        bool said;
+    };
+    for (const Chip& c :
+         {Chip{"coarse", 0.1, 25832, "", true}, Chip{"utm33", 0.1, 32633, "", true},
+          Chip{"zoomed", 0.1, 25832, " --zoom 2", false}, Chip{"same", 0.05, 25832, "", false},
+          Chip{"degrees", 0.1, 4326, "", false}}) {
+        write_png(chips + "/" + c.name + ".png",
+                  test::foreign_image(test::foreign_labels(40, 32, 3), 3));
+        std::ofstream(chips + "/" + c.name + ".pgw") << world(c.size);
+        std::ofstream(chips + "/" + c.name + ".prj") << crs(c.epsg);
+        const test::CommandResult r = test::run_pfce(
+            "predict --checkpoint " + root + "/run/last.ckpt --input " + chips + "/" + c.name +
+            ".png --out " + root + "/out/" + c.name + ".png" + c.zoom + " --device cpu");
+        ASSERT_EQ(r.status, 0) << c.name << ": " << r.output;
+        if (c.said)
+            EXPECT_MESSAGE_HAS(r.output, c.name + ".png has pixels of 0.1 x 0.1 map units, but " +
+                                             root +
+                                             "/run/last.ckpt was trained on pixels of 0.05 x "
+                                             "0.05: the model sees its ground at another scale "
+                                             "than it learnt; --zoom 2 shows it the scale it "
+                                             "learnt");
+        else
+            EXPECT_EQ(r.output.find("another scale"), std::string::npos) << c.name << r.output;
+    }
+}
+
 TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     const std::string root = test::temp_dir("real_sidecar_geo");
     const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});

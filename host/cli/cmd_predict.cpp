@@ -33,6 +33,7 @@
 #include "core/text.hpp"
 #include "data/dataset.hpp"
 #include "data/georef_sidecar.hpp"
+#include "data/ground_pixel_size.hpp"
 #include "data/image_io.hpp"
 #include "data/qgis_style.hpp"
 #include "data/resample.hpp"
@@ -837,10 +838,10 @@ void run_predict(const PredictArgs& a) {
     if (a.format != "auto" && a.format != "png" && a.format != "tif")
         PFCE_THROW(InputError, "--format ", a.format, ": expected auto, png or tif");
     if (!(a.zoom >= kMinZoom && a.zoom <= kMaxZoom))
-        PFCE_THROW(InputError, "--zoom ", a.zoom, ": expected a factor in ", kMinZoom, "..",
-                   kMaxZoom,
-                   " (the model's pixel size over the input's: 2 for 10 cm imagery and a model "
-                   "trained at 5 cm)");
+        PFCE_THROW(
+            InputError, "--zoom ", a.zoom, ": expected a factor in ", kMinZoom, "..", kMaxZoom,
+            " (the input's pixel size over the training images': 2 for 10 cm imagery and a model "
+            "trained at 5 cm)");
     if (a.window_given) check_window_option(a.window);
     if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
     if (a.overlap_given) check_overlap_option(a.overlap);
@@ -1140,6 +1141,12 @@ void run_predict(const PredictArgs& a) {
     const nlohmann::json trained_constant =
         m.meta.value("data", nlohmann::json::object()).value("constant_channels", nlohmann::json());
     std::size_t unlike_constant = 0;
+    // An input whose pixels are of another ground size than the training images' (a checkpoint
+    // records theirs where they have one): the model sees its ground features at another scale
+    // than it learnt (cars half as long), which --zoom corrects. Said for the first, counted.
+    const nlohmann::json trained_pixel_size =
+        m.meta.value("data", nlohmann::json::object()).value("ground_pixel_size", nlohmann::json());
+    std::size_t other_scale = 0;
     std::vector<std::int64_t> total(m.class_colours.size(), 0);
     std::int64_t pixels = 0, unsure = 0;  // unsure: confidence below one half; pixels with data
     std::int64_t no_data_total = 0;
@@ -1253,6 +1260,22 @@ void run_predict(const PredictArgs& a) {
                      ": the model learnt nothing from that channel, so its predictions of such "
                      "inputs may mean little",
                      m.config.data.bands.empty() ? "" : " (read with the run's data.bands)");
+        if (trained_pixel_size.is_object())
+            if (const std::optional<GroundPixelSize> px = ground_pixel_size(j.input)) {
+                const std::optional<double> wanted = zoom_for(*px, trained_pixel_size);
+                // Within a quarter either way: close enough to the scale learnt.
+                if (wanted && std::abs(std::log(*wanted / a.zoom)) > std::log(1.25) &&
+                    other_scale++ == 0)
+                    log_warn(j.input, " has pixels of ", format_significant(px->x, 3), " x ",
+                             format_significant(px->y, 3), " map units, but ", a.checkpoint,
+                             " was trained on pixels of ",
+                             format_significant(trained_pixel_size["x"].get<double>(), 3), " x ",
+                             format_significant(trained_pixel_size["y"].get<double>(), 3),
+                             a.zoom == 1.0 ? "" : detail::concat(" (--zoom ", a.zoom, " given)"),
+                             ": the model sees its ground at another scale than it learnt; "
+                             "--zoom ",
+                             format_significant(*wanted, 2), " shows it the scale it learnt");
+            }
         LabelMap confidence;
         LabelMap pred;
         try {
@@ -1428,6 +1451,9 @@ void run_predict(const PredictArgs& a) {
         std::printf("  %s %6.2f%%\n", padded(m.class_names[c], 20).c_str(),
                     100.0 * static_cast<double>(total[c]) /
                         static_cast<double>(std::max<std::int64_t>(pixels, 1)));
+    if (other_scale > 1)
+        log_warn(other_scale, " of ", jobs.size(),
+                 " images have pixels of another ground size than the training images'");
     if (unlike_constant > 1)
         log_warn(unlike_constant, " of ", jobs.size(),
                  " images differ from the training images in a channel that never varied there");
@@ -1481,10 +1507,11 @@ const bool registered = register_command(
                        "test-time augmentation: none, flips (4 mirrored views averaged) or d4 (8: "
                        "mirrors and rotations; 8x the time)")
             ->capture_default_str();
-        sub.add_option("--zoom", a->zoom,
-                       "resample each input by this factor before the model, and its mask back "
-                       "to the input's pixels: the model's pixel size over the input's (2 for 10 "
-                       "cm imagery and a model trained at 5 cm; 0.5 for 2.5 cm)")
+        sub.add_option(
+               "--zoom", a->zoom,
+               "resample each input by this factor before the model, and its mask back "
+               "to the input's pixels: the input's pixel size over the training images' (2 for 10 "
+               "cm imagery and a model trained at 5 cm; 0.5 for 2.5 cm)")
             ->capture_default_str();
         sub.add_option("--alpha", a->alpha, "overlay opacity of the mask")->capture_default_str();
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();

@@ -12,6 +12,7 @@
 #include "core/stop_signal.hpp"
 #include "core/stopwatch.hpp"
 #include "data/data_fingerprint.hpp"
+#include "data/ground_pixel_size.hpp"
 #include "data/image_io.hpp"
 #include "host/experiment/experiment_labels.hpp"
 #include "host/experiment/picture_grid.hpp"
@@ -269,6 +270,11 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                           backend.device(), /*resuming=*/false);
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
     in.data_meta["constant_channels"] = warn_if_a_channel_never_varies(in.train, cfg.data.bands);
+    {
+        std::vector<std::string> paths;
+        for (std::size_t p : L.split.train) paths.push_back(L.ds->sample(L.indices[p]).image_path);
+        in.data_meta["ground_pixel_size"] = common_ground_pixel_size(paths);
+    }
     // As pfce train refuses them: one class, or no labelled pixel to train on.
     check_class_count(pal, L.root);
     const std::vector<std::int64_t> train_counts =

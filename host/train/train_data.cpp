@@ -18,6 +18,7 @@
 #include "core/parallel.hpp"
 #include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
+#include "data/ground_pixel_size.hpp"
 #include "data/linking.hpp"
 #include "data/sparse_masks.hpp"
 #include "data/synth.hpp"
@@ -1077,6 +1078,11 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
                     {"gray_images", training_images_gray(in.train)},
                     {"image_kinds", training_image_kinds(in.train)},
                     {"constant_channels", constant_channels}};
+    {  // predict says when an input's pixels are of another size, and the --zoom for it
+        std::vector<std::string> paths;
+        for (std::size_t i : split.train) paths.push_back(ds.sample(i).image_path);
+        in.data_meta["ground_pixel_size"] = common_ground_pixel_size(paths);
+    }
     // Which Potsdam label set was read (eval scores another one as such, not as changed files).
     if (ds.kind() == DatasetKind::tiles) in.data_meta["tile_labels_read"] = ds.tile_labels_read();
     if (val_on_points > 0)

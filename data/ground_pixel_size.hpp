@@ -1,0 +1,37 @@
+// The ground size of an image's pixels, as GDAL reads its georeference: recorded in a checkpoint
+// for its training images, so predict can say when an input's pixels are of another size (a model
+// trained at 5 cm sees 10 cm imagery at half the scale it learnt) and which --zoom shows it the
+// scale it learnt.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pfce {
+
+struct GroundPixelSize {
+    double x = 0, y = 0;  // map units a pixel, both positive
+    int epsg = 0;         // the CRS the units are of; 0 where none is named
+};
+
+// From the image's GeoTIFF tags, world file or .aux.xml (whichever GDAL reads); nullopt where none
+// places it on a grid.
+std::optional<GroundPixelSize> ground_pixel_size(const std::string& image);
+
+// Whether sizes in the CRSs of two EPSG codes compare: the same code, or two CRSs in metres that
+// pfce knows (UTM zones of WGS 84 and ETRS89, Web Mercator, national grids in metres).
+bool pixel_sizes_compare(int epsg_a, int epsg_b);
+
+// What the training images have in common, for the checkpoint: {"x", "y", "epsg", "images"} of up
+// to 64 of them spread over the list, or null where one has no grid or their sizes differ by more
+// than 1%.
+nlohmann::json common_ground_pixel_size(const std::vector<std::string>& images);
+
+// The --zoom that shows an input of pixel size `input` at the scale of `trained` (a checkpoint's
+// record), or nullopt where they do not compare.
+std::optional<double> zoom_for(const GroundPixelSize& input, const nlohmann::json& trained);
+
+}  // namespace pfce
