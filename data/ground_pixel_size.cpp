@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/error.hpp"
 #include "core/text.hpp"
 #include "data/georef.hpp"
 #include "data/georef_sidecar.hpp"
@@ -12,23 +13,34 @@
 namespace pfce {
 
 std::optional<GroundPixelSize> ground_pixel_size(const std::string& image) {
-    const std::string ext = ascii_lower(std::filesystem::path(image).extension().string());
-    const GeoReference tags =
-        ext == ".tif" || ext == ".tiff" ? read_georeference(image) : GeoReference{};
-    const std::optional<PlacedGrid> placed = pixel_grid_as_gdal_reads(image, tags);
-    if (!placed || !(placed->grid.sx != 0) || !(placed->grid.sy != 0)) return std::nullopt;
-    return GroundPixelSize{std::abs(placed->grid.sx), std::abs(placed->grid.sy),
-                           crs_as_gdal_reads(image, tags).epsg};
+    // Advice, never a refusal: a grid pfce cannot use (rotated, sheared, south-up, damaged) has
+    // no size here, and what reads the image for its own purpose says what is wrong with it
+    // (refusing it here stopped training and prediction on images they took before).
+    try {
+        const std::string ext = ascii_lower(std::filesystem::path(image).extension().string());
+        const GeoReference tags =
+            ext == ".tif" || ext == ".tiff" ? read_georeference(image) : GeoReference{};
+        const std::optional<PlacedGrid> placed = pixel_grid_as_gdal_reads(image, tags);
+        if (!placed || !std::isfinite(placed->grid.sx) || !std::isfinite(placed->grid.sy) ||
+            placed->grid.sx == 0 || placed->grid.sy == 0)
+            return std::nullopt;
+        return GroundPixelSize{std::abs(placed->grid.sx), std::abs(placed->grid.sy),
+                               crs_as_gdal_reads(image, tags).epsg};
+    } catch (const InputError&) {
+        return std::nullopt;
+    }
 }
 
 namespace {
 
+// Ground metres. Not Web Mercator (3857): its unit is a metre over cos(latitude), 1.64 of them at
+// Potsdam, so it compares only with itself.
 bool in_metres(int epsg) {
     return (epsg >= 32601 && epsg <= 32660) ||  // WGS 84 / UTM north
            (epsg >= 32701 && epsg <= 32760) ||  // WGS 84 / UTM south
            (epsg >= 25828 && epsg <= 25838) ||  // ETRS89 / UTM (Potsdam: 25833 and 32633)
            (epsg >= 31466 && epsg <= 31469) ||  // DHDN / Gauss-Krüger
-           epsg == 3857 || epsg == 2154 ||      // Web Mercator, Lambert-93
+           epsg == 2154 ||                      // Lambert-93
            epsg == 27700 || epsg == 28992 ||    // British National Grid, Amersfoort / RD New
            epsg == 3035 || epsg == 2056;        // ETRS89-LAEA, Swiss LV95
 }

@@ -18,11 +18,11 @@ struct GroundPixelSize {
 };
 
 // From the image's GeoTIFF tags, world file or .aux.xml (whichever GDAL reads); nullopt where none
-// places it on a grid.
+// places it on a north-up grid (rotated, sheared or damaged ones included: this never throws).
 std::optional<GroundPixelSize> ground_pixel_size(const std::string& image);
 
 // Whether sizes in the CRSs of two EPSG codes compare: the same code, or two CRSs in metres that
-// pfce knows (UTM zones of WGS 84 and ETRS89, Web Mercator, national grids in metres).
+// pfce knows (UTM zones of WGS 84 and ETRS89, national grids in metres).
 bool pixel_sizes_compare(int epsg_a, int epsg_b);
 
 // What the training images have in common, for the checkpoint: {"x", "y", "epsg", "images"} of up

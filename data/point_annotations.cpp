@@ -204,8 +204,8 @@ PointFile read_geojson_points(const std::string& file, const std::string& class_
     std::string member;        // the top-level member being read
     bool in_features = false;  // inside its "features" list (not some other "features" value)
     std::size_t feature = 0;
-    // Depth 1: the collection's members; depth 2: an element of its "features" list (an object
-    // ends there; anything else is a value there, and no feature).
+    // Depth 1: the collection's members; depth 2: an element of its "features" list (an object or
+    // a list ends there; anything else is a value there: no feature, said as one).
     const json::parser_callback_t take_features = [&](int depth, json::parse_event_t event,
                                                       json& parsed) {
         if (depth == 1 && event == json::parse_event_t::key) member = parsed.get<std::string>();
@@ -213,7 +213,8 @@ PointFile read_geojson_points(const std::string& file, const std::string& class_
             in_features = true;
         if (depth == 1 && event == json::parse_event_t::array_end) in_features = false;
         if (depth != 2 || !in_features) return true;
-        if (event == json::parse_event_t::object_end || event == json::parse_event_t::value) {
+        if (event == json::parse_event_t::object_end || event == json::parse_event_t::array_end ||
+            event == json::parse_event_t::value) {
             add_feature_points(parsed, feature++, file, class_field, pf);
             return false;
         }
@@ -227,6 +228,8 @@ PointFile read_geojson_points(const std::string& file, const std::string& class_
     } catch (const json::parse_error& e) {
         PFCE_THROW(InputError, file, " is not JSON (", e.what(), ")");
     } catch (const json::exception& e) {
+        // 406: a number past a double (1e400), found while parsing: the text is no JSON.
+        if (e.id == 406) PFCE_THROW(InputError, file, " is not JSON (", e.what(), ")");
         // A member of another type than GeoJSON's ("type": 5) throws from the JSON library: said
         // of the file.
         PFCE_THROW(InputError, file, " is not GeoJSON as expected (", e.what(),

@@ -3175,9 +3175,9 @@ TEST(CliMisuse, NothingIsWrittenBelowAMaskDirectoryAndImportsAreWhatTheySay) {
 TEST(CliMisuse, OutOfMemoryAdviceNamesTheCommandsOwnFlags) {
     const std::string root = test::temp_dir("cli_oom");
     test::write_synthetic(root + "/data", 8, 32, 0);
-    const test::CommandResult r =
-        test::run_command("ulimit -v 600000; \"" + test::pfce_binary() + "\" data preview " + root +
-                          "/data --out " + root + "/sheet.png --count 8 --panel 4096 2>&1");
+    const test::CommandResult r = test::run_command(
+        "ulimit -v 600000; timeout 120 \"" + test::pfce_binary() + "\" data preview " + root +
+        "/data --out " + root + "/sheet.png --count 8 --panel 4096 2>&1");
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_MESSAGE_HAS(r.output,
                        "pfce: error: out of memory (std::bad_alloc): the contact sheet is larger "

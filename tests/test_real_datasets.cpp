@@ -849,13 +849,17 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
         const char* zoom;
         bool said;
     };
+    // Web Mercator's unit is no ground metre (1.64 of them at Potsdam): it compares with itself
+    // only. A rotated world file gives no size (predict carries it as before, and says nothing).
     for (const Chip& c :
          {Chip{"coarse", 0.1, 25832, "", true}, Chip{"utm33", 0.1, 32633, "", true},
           Chip{"zoomed", 0.1, 25832, " --zoom 2", false}, Chip{"same", 0.05, 25832, "", false},
-          Chip{"degrees", 0.1, 4326, "", false}}) {
+          Chip{"degrees", 0.1, 4326, "", false}, Chip{"mercator", 0.1, 3857, "", false},
+          Chip{"far", 10, 25832, "", false}, Chip{"rotated", 0.1, 25832, "", false}}) {
         write_png(chips + "/" + c.name + ".png",
                   test::foreign_image(test::foreign_labels(40, 32, 3), 3));
-        std::ofstream(chips + "/" + c.name + ".pgw") << world(c.size);
+        std::ofstream(chips + "/" + c.name + ".pgw")
+            << (c.name == "rotated" ? "0.1\n0.02\n0\n-0.1\n500000\n5000000\n" : world(c.size));
         std::ofstream(chips + "/" + c.name + ".prj") << crs(c.epsg);
         const test::CommandResult r = test::run_pfce(
             "predict --checkpoint " + root + "/run/last.ckpt --input " + chips + "/" + c.name +
@@ -868,9 +872,22 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
                                              "0.05: the model sees its ground at another scale "
                                              "than it learnt; --zoom 2 shows it the scale it "
                                              "learnt");
+        else if (c.name == "far")
+            EXPECT_MESSAGE_HAS(r.output, "far.png has pixels of 10 x 10 map units, but " + root +
+                                             "/run/last.ckpt was trained on pixels of 0.05 x "
+                                             "0.05: the model sees its ground at another scale "
+                                             "than it learnt; the scales differ 200 times, past "
+                                             "what --zoom takes (0.125..8): resample the imagery "
+                                             "first (gdalwarp -tr)");
         else
             EXPECT_EQ(r.output.find("another scale"), std::string::npos) << c.name << r.output;
     }
+    // Training images on a rotated grid train as before (their size unknown, none recorded).
+    for (const std::string& id : fd.ids)
+        std::ofstream(fd.root + "/images/" + id + ".pgw")
+            << "0.05\n0.01\n0\n-0.05\n500000\n5000000\n";
+    const test::CommandResult rotated = train_tiny_run(fd.root, root + "/rotated-run");
+    EXPECT_EQ(rotated.status, 0) << rotated.output;
 }
 
 TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
@@ -2192,8 +2209,14 @@ TEST(RealDatasets, SamplePointsFromAGeoJsonLayerOrACsvLabelTheirPixels) {
     refused("{\"features\": {\"a\": " + point("road", 1005.2, 4997.3) +
                 "}, \"type\": \"FeatureCollection\"}",
             "object.geojson", "", "object.geojson: expected a GeoJSON FeatureCollection");
-    refused(layer({point("road", 1005.2, 4997.3), "5"}, utm), "number.geojson", "",
+    refused(layer({point("road", 1005.2, 4997.3), "[1, 2]"}, utm), "number.geojson", "",
             "number.geojson: feature 1 is no geometry: expected Point or MultiPoint");
+    refused(layer({point("road", 1005.2, 4997.3), "5"}, utm), "five.geojson", "",
+            "five.geojson: feature 1 is no geometry: expected Point or MultiPoint");
+    refused(layer({"{\"type\": \"Feature\", \"properties\": {\"class\": \"road\"}, "
+                   "\"geometry\": {\"type\": \"Point\", \"coordinates\": [1e400, 1]}}"},
+                  utm),
+            "huge.geojson", "", "huge.geojson is not JSON (");
     refused(layer({point("road", 1005.2, 4997.3)}, utm).substr(0, 150), "cut.geojson", "",
             "cut.geojson is not JSON (");
     // Members in any order, and a "features" or "type" inside a feature or the crs is no list of

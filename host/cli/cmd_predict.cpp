@@ -1005,10 +1005,15 @@ void run_predict(const PredictArgs& a) {
             const int batch =
                 static_cast<int>(std::min<std::int64_t>(sw.batch, window_count(mw, mh, sw)));
             // An overlay is 3 bytes a pixel of it (none under --no-overlay). Zoomed, the model's
-            // image and its mask and confidence are held besides.
+            // image and its mask and confidence are held besides, and while it is resampled the
+            // rows' pass in floats (the input's rows at the zoomed width).
+            const double zoomed_bytes =
+                a.zoom == 1.0 ? 0.0
+                              : (m.stats.channels + 2.0) * model_pixels +
+                                    4.0 * m.stats.channels * static_cast<double>(info.height) * mw;
             const double held = (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels) *
                                     static_cast<double>(pixels) +
-                                (a.zoom != 1.0 ? (m.stats.channels + 2.0) * model_pixels : 0.0);
+                                zoomed_bytes;
             const double activations =
                 inference_bytes(std::int64_t{ww} * wh, batch, m.net->config().base_width);
             const std::string needs = detail::concat(
@@ -1272,9 +1277,16 @@ void run_predict(const PredictArgs& a) {
                              format_significant(trained_pixel_size["x"].get<double>(), 3), " x ",
                              format_significant(trained_pixel_size["y"].get<double>(), 3),
                              a.zoom == 1.0 ? "" : detail::concat(" (--zoom ", a.zoom, " given)"),
-                             ": the model sees its ground at another scale than it learnt; "
-                             "--zoom ",
-                             format_significant(*wanted, 2), " shows it the scale it learnt");
+                             ": the model sees its ground at another scale than it learnt; ",
+                             *wanted >= kMinZoom && *wanted <= kMaxZoom
+                                 ? "--zoom " + format_significant(*wanted, 2) +
+                                       " shows it the scale it learnt"
+                                 : "the scales differ " + format_significant(*wanted, 3) +
+                                       " times, past what --zoom takes (" +
+                                       format_significant(kMinZoom, 3) + ".." +
+                                       format_significant(kMaxZoom, 3) +
+                                       "): resample the imagery first (gdalwarp -tr), or use a "
+                                       "model trained nearer its pixel size");
             }
         LabelMap confidence;
         LabelMap pred;

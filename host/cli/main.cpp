@@ -167,7 +167,7 @@ std::string out_of_memory_advice(const CLI::App& app) {
     const std::string command = command_path(app);
     if (command == "predict")
         return "an image and its windows are larger than this machine holds; cut the image into "
-               "tiles (gdal_retile.py -ps 6000 6000), or lower --window or --tta";
+               "tiles (gdal_retile.py -ps 6000 6000), or lower --zoom, --window or --tta";
     if (command == "eval")
         return "the split's images and their windows are larger than this machine holds; lower "
                "--batch-size, --window or --tta";
@@ -177,6 +177,13 @@ std::string out_of_memory_advice(const CLI::App& app) {
     if (command == "sample")
         return "the dataset's masks or the point layer are larger than this machine holds; sample "
                "a part of the dataset at a time, or split the point layer (--from-points)";
+    if (command == "data stats")
+        return "an image of the dataset is larger than this machine holds; lower --max-pixels, "
+               "and such an image is refused by name before it is read";
+    if (command == "data synth")
+        return "a synthetic image is larger than this machine holds; lower --size";
+    if (command == "doctor" || command.empty())
+        return "this machine has no memory left for pfce; close other programs and try again";
     if (command == "data preview")
         return "the contact sheet is larger than this machine holds; lower --count or --panel";
     if (command == "run")
