@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/text.hpp"
 #include "data/georef.hpp"
 #include "data/georef_sidecar.hpp"
@@ -57,15 +58,28 @@ nlohmann::json common_ground_pixel_size(const std::vector<std::string>& images) 
     const std::size_t n = std::min<std::size_t>(images.size(), 64);
     std::optional<GroundPixelSize> first;
     for (std::size_t k = 0; k < n; ++k) {
-        const std::optional<GroundPixelSize> p = ground_pixel_size(images[k * images.size() / n]);
+        const std::string& image = images[k * images.size() / n];
+        const std::optional<GroundPixelSize> p = ground_pixel_size(image);
         if (!p) return nullptr;
         if (!first) {
             first = p;
             continue;
         }
         const auto close = [](double a, double b) { return std::abs(a - b) <= 0.01 * b; };
-        if (p->epsg != first->epsg || !close(p->x, first->x) || !close(p->y, first->y))
+        if (p->epsg != first->epsg || !close(p->x, first->x) || !close(p->y, first->y)) {
+            // Several scales may be meant (a dataset of two surveys); one by mistake (a 10 cm
+            // survey among 5 cm ones) teaches a car two lengths. Said, not refused.
+            const auto said = [](const GroundPixelSize& g) {
+                return format_significant(g.x, 3) + " x " + format_significant(g.y, 3) +
+                       (g.epsg ? " (EPSG:" + std::to_string(g.epsg) + ")" : std::string());
+            };
+            log_info("training images have pixels of different ground sizes: ", said(*first),
+                     " in ", images.front(), ", ", said(*p), " in ", image,
+                     "; none is recorded in the checkpoint, so predict cannot say when an "
+                     "input's differ (resample them to one size with gdalwarp -tr where that "
+                     "was not meant)");
             return nullptr;
+        }
     }
     return {{"x", first->x}, {"y", first->y}, {"epsg", first->epsg}, {"images", n}};
 }

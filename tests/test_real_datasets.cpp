@@ -882,6 +882,18 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
         else
             EXPECT_EQ(r.output.find("another scale"), std::string::npos) << c.name << r.output;
     }
+    // Training images of two sizes: said, and none recorded (so nothing is said of inputs).
+    for (std::size_t k = 0; k < fd.ids.size(); k += 2)  // the training split holds both
+        std::ofstream(fd.root + "/images/" + fd.ids[k] + ".pgw") << world(0.1);
+    const test::CommandResult mixed = train_tiny_run(fd.root, root + "/mixed-run");
+    ASSERT_EQ(mixed.status, 0) << mixed.output;
+    EXPECT_MESSAGE_HAS(mixed.output, "training images have pixels of different ground sizes: ");
+    EXPECT_MESSAGE_HAS(mixed.output, "none is recorded in the checkpoint");
+    const test::CommandResult unknown =
+        test::run_pfce("predict --checkpoint " + root + "/mixed-run/last.ckpt --input " + chips +
+                       "/coarse.png --out " + root + "/out/mixed.png --device cpu");
+    ASSERT_EQ(unknown.status, 0) << unknown.output;
+    EXPECT_EQ(unknown.output.find("another scale"), std::string::npos) << unknown.output;
     // Training images on a rotated grid train as before (their size unknown, none recorded).
     for (const std::string& id : fd.ids)
         std::ofstream(fd.root + "/images/" + id + ".pgw")
