@@ -53,7 +53,7 @@ bool pixel_sizes_compare(int epsg_a, int epsg_b) {
     return epsg_a == epsg_b || (in_metres(epsg_a) && in_metres(epsg_b));
 }
 
-nlohmann::json common_ground_pixel_size(const std::vector<std::string>& images) {
+nlohmann::json common_ground_pixel_size(const std::vector<std::string>& images, bool say_mixed) {
     if (images.empty()) return nullptr;
     const std::size_t n = std::min<std::size_t>(images.size(), 64);
     std::optional<GroundPixelSize> first;
@@ -73,11 +73,12 @@ nlohmann::json common_ground_pixel_size(const std::vector<std::string>& images) 
                 return format_significant(g.x, 3) + " x " + format_significant(g.y, 3) +
                        (g.epsg ? " (EPSG:" + std::to_string(g.epsg) + ")" : std::string());
             };
-            log_info("training images have pixels of different ground sizes: ", said(*first),
-                     " in ", images.front(), ", ", said(*p), " in ", image,
-                     "; none is recorded in the checkpoint, so predict cannot say when an "
-                     "input's differ (resample them to one size with gdalwarp -tr where that "
-                     "was not meant)");
+            if (say_mixed)
+                log_info("training images have pixels of different ground sizes: ", said(*first),
+                         " in ", images.front(), ", ", said(*p), " in ", image,
+                         "; none is recorded in the checkpoint, so predict cannot say when an "
+                         "input's differ (resample them to one size with gdalwarp -tr where that "
+                         "was not meant)");
             return nullptr;
         }
     }

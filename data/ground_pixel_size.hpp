@@ -27,8 +27,9 @@ bool pixel_sizes_compare(int epsg_a, int epsg_b);
 
 // What the training images have in common, for the checkpoint: {"x", "y", "epsg", "images"} of up
 // to 64 of them spread over the list, or null where one has no grid or their sizes differ by more
-// than 1%.
-nlohmann::json common_ground_pixel_size(const std::vector<std::string>& images);
+// than 1% (said, naming two, where `say_mixed`).
+nlohmann::json common_ground_pixel_size(const std::vector<std::string>& images,
+                                        bool say_mixed = true);
 
 // The --zoom that shows an input of pixel size `input` at the scale of `trained` (a checkpoint's
 // record), or nullopt where they do not compare.

@@ -882,9 +882,25 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
         else
             EXPECT_EQ(r.output.find("another scale"), std::string::npos) << c.name << r.output;
     }
+    // eval says it of the images it scores (it has no --zoom), and nothing where they agree.
+    const std::string eval =
+        "eval --checkpoint " + root + "/run/last.ckpt --split all --device cpu";
+    const test::CommandResult same = test::run_pfce(eval);
+    ASSERT_EQ(same.status, 0) << same.output;
+    EXPECT_EQ(same.output.find("another scale"), std::string::npos) << same.output;
+    for (const std::string& id : fd.ids)
+        std::ofstream(fd.root + "/images/" + id + ".pgw") << world(0.1);
+    const test::CommandResult coarse = test::run_pfce(eval);
+    ASSERT_EQ(coarse.status, 0) << coarse.output;
+    EXPECT_MESSAGE_HAS(coarse.output,
+                       "the images scored have pixels of 0.1 x 0.1 map units, but " + root +
+                           "/run/last.ckpt was trained on pixels of 0.05 x 0.05: the scores are "
+                           "of the model at another scale than it learnt (its ground features "
+                           "appear at 0.5 times their size in its training images; predict "
+                           "--zoom 2 shows it the scale it learnt)");
     // Training images of two sizes: said, and none recorded (so nothing is said of inputs).
-    for (std::size_t k = 0; k < fd.ids.size(); k += 2)  // the training split holds both
-        std::ofstream(fd.root + "/images/" + fd.ids[k] + ".pgw") << world(0.1);
+    for (std::size_t k = 0; k < fd.ids.size(); ++k)  // the training split holds both
+        std::ofstream(fd.root + "/images/" + fd.ids[k] + ".pgw") << world(k % 2 ? 0.05 : 0.1);
     const test::CommandResult mixed = train_tiny_run(fd.root, root + "/mixed-run");
     ASSERT_EQ(mixed.status, 0) << mixed.output;
     EXPECT_MESSAGE_HAS(mixed.output, "training images have pixels of different ground sizes: ");

@@ -18,8 +18,10 @@
 #include "core/log.hpp"
 #include "core/source_version.hpp"
 #include "core/stop_signal.hpp"
+#include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
 #include "data/dataset.hpp"
+#include "data/ground_pixel_size.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
@@ -445,6 +447,34 @@ void run_eval(const EvalArgs& a) {
         o.overlap = eo.overlap;
         o.tta = tta;
         check_window_fits_unet(o.window, a.window_given, other->net->config().depth, a.against);
+    }
+    // Images of another ground pixel size than the model learnt (a 10 cm survey scored by a 5 cm
+    // model), as predict says of its inputs: scored as asked, said first (eval has no --zoom).
+    if (const nlohmann::json trained_px = trained_data.value("ground_pixel_size", nlohmann::json());
+        trained_px.is_object()) {
+        std::vector<std::string> paths;
+        for (std::size_t i : indices) paths.push_back(ds.sample(i).image_path);
+        const nlohmann::json here = common_ground_pixel_size(paths, /*say_mixed=*/false);
+        if (here.is_object()) {
+            const GroundPixelSize px{here["x"].get<double>(), here["y"].get<double>(),
+                                     here["epsg"].get<int>()};
+            if (const std::optional<double> wanted = zoom_for(px, trained_px);
+                wanted && std::abs(std::log(*wanted)) > std::log(1.25))
+                log_warn(
+                    "the images scored have pixels of ", format_significant(px.x, 3), " x ",
+                    format_significant(px.y, 3), " map units, but ", a.checkpoint,
+                    " was trained on pixels of ",
+                    format_significant(trained_px["x"].get<double>(), 3), " x ",
+                    format_significant(trained_px["y"].get<double>(), 3),
+                    ": the scores are of the model at another scale than it learnt (its ground "
+                    "features appear at ",
+                    format_significant(1.0 / *wanted, 2),
+                    " times their size in its training images",
+                    *wanted >= 0.125 && *wanted <= 8.0
+                        ? "; predict --zoom " + format_significant(*wanted, 2) +
+                              " shows it the scale it learnt)"
+                        : std::string(")"));
+        }
     }
     // Images of the other kind than the model learnt (gray for a colour model, or the reverse),
     // as predict says of its inputs: scored as asked, with the reason the scores may be low.
