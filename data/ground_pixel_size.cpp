@@ -13,14 +13,16 @@
 
 namespace pfce {
 
-std::optional<GroundPixelSize> ground_pixel_size(const std::string& image) {
+std::optional<GroundPixelSize> ground_pixel_size(const std::string& image,
+                                                 const GeoReference* given) {
     // Advice, never a refusal: a grid pfce cannot use (rotated, sheared, south-up, damaged) has
     // no size here, and what reads the image for its own purpose says what is wrong with it
     // (refusing it here stopped training and prediction on images they took before).
     try {
         const std::string ext = ascii_lower(std::filesystem::path(image).extension().string());
-        const GeoReference tags =
-            ext == ".tif" || ext == ".tiff" ? read_georeference(image) : GeoReference{};
+        const GeoReference tags = given                             ? *given
+                                  : ext == ".tif" || ext == ".tiff" ? read_georeference(image)
+                                                                    : GeoReference{};
         const std::optional<PlacedGrid> placed = pixel_grid_as_gdal_reads(image, tags);
         if (!placed || !std::isfinite(placed->grid.sx) || !std::isfinite(placed->grid.sy) ||
             placed->grid.sx == 0 || placed->grid.sy == 0)
@@ -95,6 +97,28 @@ std::optional<double> zoom_for(const GroundPixelSize& input, const nlohmann::jso
         return std::nullopt;
     // One factor for both axes: the mean of the two ratios (pixels are square in nearly all).
     return 0.5 * (input.x / tx + input.y / ty);
+}
+
+std::string ScaleMismatch::remedy(const std::string& flag) const {
+    if (zoom >= kMinZoom && zoom <= kMaxZoom)
+        return flag + " " + format_significant(zoom, 2) + " shows it the scale it learnt";
+    return "the scales differ " + format_significant(zoom, 3) + " times, past what " + flag +
+           " takes (" + format_significant(kMinZoom, 3) + ".." + format_significant(kMaxZoom, 3) +
+           "): resample the imagery first (gdalwarp -tr), or use a model trained nearer its "
+           "pixel size";
+}
+
+std::optional<ScaleMismatch> scale_mismatch(const GroundPixelSize& px, double zoom,
+                                            const nlohmann::json& trained,
+                                            const std::string& checkpoint) {
+    const std::optional<double> wanted = zoom_for(px, trained);
+    // Within a quarter either way: close enough to the scale learnt.
+    if (!wanted || std::abs(std::log(*wanted / zoom)) <= std::log(1.25)) return std::nullopt;
+    return ScaleMismatch{*wanted, "pixels of " + format_significant(px.x, 3) + " x " +
+                                      format_significant(px.y, 3) + " map units, but " +
+                                      checkpoint + " was trained on pixels of " +
+                                      format_significant(trained["x"].get<double>(), 3) + " x " +
+                                      format_significant(trained["y"].get<double>(), 3)};
 }
 
 }  // namespace pfce

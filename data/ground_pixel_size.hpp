@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/georef.hpp"
+
 namespace pfce {
 
 struct GroundPixelSize {
@@ -19,7 +21,9 @@ struct GroundPixelSize {
 
 // From the image's GeoTIFF tags, world file or .aux.xml (whichever GDAL reads); nullopt where none
 // places it on a north-up grid (rotated, sheared or damaged ones included: this never throws).
-std::optional<GroundPixelSize> ground_pixel_size(const std::string& image);
+// `tags`: its GeoTIFF tags where the caller read them already (read here otherwise).
+std::optional<GroundPixelSize> ground_pixel_size(const std::string& image,
+                                                 const GeoReference* tags = nullptr);
 
 // Whether sizes in the CRSs of two EPSG codes compare: the same code, or two CRSs in metres that
 // pfce knows (UTM zones of WGS 84 and ETRS89, national grids in metres).
@@ -34,5 +38,21 @@ nlohmann::json common_ground_pixel_size(const std::vector<std::string>& images,
 // The --zoom that shows an input of pixel size `input` at the scale of `trained` (a checkpoint's
 // record), or nullopt where they do not compare.
 std::optional<double> zoom_for(const GroundPixelSize& input, const nlohmann::json& trained);
+
+// predict --zoom's range: past 8 either way a model sees ground features at a scale so far from
+// its training images' that a prediction means little (and 8x the side is 64x the memory).
+inline constexpr double kMinZoom = 0.125, kMaxZoom = 8.0;
+
+// An image of pixel size `px` seen at `zoom` more than a quarter either way off the scale of
+// `trained` (the record of `checkpoint`), said alike by predict and eval.
+struct ScaleMismatch {
+    double zoom = 1;    // the --zoom that shows it the scale learnt
+    std::string sizes;  // "pixels of 0.1 x 0.1 map units, but CKPT was trained on pixels of ..."
+    // "FLAG 2 shows it the scale it learnt", or, past --zoom's range, what to do instead.
+    std::string remedy(const std::string& flag) const;
+};
+std::optional<ScaleMismatch> scale_mismatch(const GroundPixelSize& px, double zoom,
+                                            const nlohmann::json& trained,
+                                            const std::string& checkpoint);
 
 }  // namespace pfce

@@ -455,26 +455,17 @@ void run_eval(const EvalArgs& a) {
         std::vector<std::string> paths;
         for (std::size_t i : indices) paths.push_back(ds.sample(i).image_path);
         const nlohmann::json here = common_ground_pixel_size(paths, /*say_mixed=*/false);
-        if (here.is_object()) {
-            const GroundPixelSize px{here["x"].get<double>(), here["y"].get<double>(),
-                                     here["epsg"].get<int>()};
-            if (const std::optional<double> wanted = zoom_for(px, trained_px);
-                wanted && std::abs(std::log(*wanted)) > std::log(1.25))
-                log_warn(
-                    "the images scored have pixels of ", format_significant(px.x, 3), " x ",
-                    format_significant(px.y, 3), " map units, but ", a.checkpoint,
-                    " was trained on pixels of ",
-                    format_significant(trained_px["x"].get<double>(), 3), " x ",
-                    format_significant(trained_px["y"].get<double>(), 3),
-                    ": the scores are of the model at another scale than it learnt (its ground "
-                    "features appear at ",
-                    format_significant(1.0 / *wanted, 2),
-                    " times their size in its training images",
-                    *wanted >= 0.125 && *wanted <= 8.0
-                        ? "; predict --zoom " + format_significant(*wanted, 2) +
-                              " shows it the scale it learnt)"
-                        : std::string(")"));
-        }
+        if (here.is_object())
+            if (const auto off =
+                    scale_mismatch(GroundPixelSize{here["x"].get<double>(), here["y"].get<double>(),
+                                                   here["epsg"].get<int>()},
+                                   1.0, trained_px, a.checkpoint))
+                log_warn("the images scored have ", off->sizes,
+                         ": the scores are of the model at another scale than it learnt (its "
+                         "ground features appear at ",
+                         format_significant(1.0 / off->zoom, 2),
+                         " times their size in its training images; ",
+                         off->remedy("predict --zoom"), ")");
     }
     // Images of the other kind than the model learnt (gray for a colour model, or the reverse),
     // as predict says of its inputs: scored as asked, with the reason the scores may be low.

@@ -58,10 +58,6 @@ namespace fs = std::filesystem;
 // "unlabelled", so a prediction read back as a mask leaves those pixels out.
 constexpr std::uint8_t kNoData = 255;
 
-// --zoom's range: past 8 either way a model sees ground features at a scale so far from its
-// training images' that a prediction means little (and 8x the side is 64x the memory).
-constexpr double kMinZoom = 0.125, kMaxZoom = 8.0;
-
 struct PredictArgs {
     std::string checkpoint, input, out, device = "auto", format = "auto", tta = "none";
     double alpha = 0.5;
@@ -1266,28 +1262,13 @@ void run_predict(const PredictArgs& a) {
                      "inputs may mean little",
                      m.config.data.bands.empty() ? "" : " (read with the run's data.bands)");
         if (trained_pixel_size.is_object())
-            if (const std::optional<GroundPixelSize> px = ground_pixel_size(j.input)) {
-                const std::optional<double> wanted = zoom_for(*px, trained_pixel_size);
-                // Within a quarter either way: close enough to the scale learnt.
-                if (wanted && std::abs(std::log(*wanted / a.zoom)) > std::log(1.25) &&
-                    other_scale++ == 0)
-                    log_warn(j.input, " has pixels of ", format_significant(px->x, 3), " x ",
-                             format_significant(px->y, 3), " map units, but ", a.checkpoint,
-                             " was trained on pixels of ",
-                             format_significant(trained_pixel_size["x"].get<double>(), 3), " x ",
-                             format_significant(trained_pixel_size["y"].get<double>(), 3),
+            if (const std::optional<GroundPixelSize> px = ground_pixel_size(j.input, &j.tags))
+                if (const auto off = scale_mismatch(*px, a.zoom, trained_pixel_size, a.checkpoint);
+                    off && other_scale++ == 0)
+                    log_warn(j.input, " has ", off->sizes,
                              a.zoom == 1.0 ? "" : detail::concat(" (--zoom ", a.zoom, " given)"),
                              ": the model sees its ground at another scale than it learnt; ",
-                             *wanted >= kMinZoom && *wanted <= kMaxZoom
-                                 ? "--zoom " + format_significant(*wanted, 2) +
-                                       " shows it the scale it learnt"
-                                 : "the scales differ " + format_significant(*wanted, 3) +
-                                       " times, past what --zoom takes (" +
-                                       format_significant(kMinZoom, 3) + ".." +
-                                       format_significant(kMaxZoom, 3) +
-                                       "): resample the imagery first (gdalwarp -tr), or use a "
-                                       "model trained nearer its pixel size");
-            }
+                             off->remedy("--zoom"));
         LabelMap confidence;
         LabelMap pred;
         try {
