@@ -3,26 +3,19 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
 
 namespace pfce {
 
-namespace {
+namespace detail {
 
-// Per output index along one axis: the first input index it reads and its normalised weights.
-struct Taps {
-    std::vector<int> first;     // per output
-    std::vector<int> count;     // per output
-    std::vector<float> weight;  // per output, `stride` of them, the first `count` used
-    int stride = 0;
-};
-
-Taps taps_for(int in, int out) {
+ResampleTaps resample_taps(int in, int out) {
     const double scale = static_cast<double>(out) / in;
     const double support = scale < 1.0 ? 1.0 / scale : 1.0;  // input pixels each side
-    Taps t;
+    ResampleTaps t;
     t.stride = static_cast<int>(std::ceil(support)) * 2 + 4;
     t.first.resize(static_cast<std::size_t>(out));
     t.count.resize(static_cast<std::size_t>(out));
@@ -58,7 +51,7 @@ Taps taps_for(int in, int out) {
     return t;
 }
 
-}  // namespace
+}  // namespace detail
 
 int zoomed_side(int side, double zoom) {
     return std::max(1, static_cast<int>(std::lround(static_cast<double>(side) * zoom)));
@@ -69,7 +62,8 @@ RgbImage resize_linear(const RgbImage& img, int width, int height) {
                      "resize_linear: ", img.width, "x", img.height, " to ", width, "x", height);
     if (width == img.width && height == img.height) return img;
     const int c = img.channels;
-    const Taps tx = taps_for(img.width, width), ty = taps_for(img.height, height);
+    const detail::ResampleTaps tx = detail::resample_taps(img.width, width),
+                               ty = detail::resample_taps(img.height, height);
     // Rows first: (img.height, width, c) floats, then columns into the result.
     std::vector<float> rows(static_cast<std::size_t>(img.height) * width * c);
 #pragma omp parallel for schedule(static)
@@ -105,22 +99,107 @@ RgbImage resize_linear(const RgbImage& img, int width, int height) {
     return out;
 }
 
-LabelMap resize_labels_nearest(const LabelMap& labels, int width, int height) {
-    PFCE_CHECK_SHAPE(labels.width > 0 && labels.height > 0 && width > 0 && height > 0,
-                     "resize_labels_nearest: ", labels.width, "x", labels.height, " to ", width,
-                     "x", height);
-    if (width == labels.width && height == labels.height) return labels;
-    // Pixel x's centre, x + 0.5, lies in source pixel floor((x + 0.5) * in / out).
-    std::vector<int> sx(static_cast<std::size_t>(width));
-    for (int x = 0; x < width; ++x)
-        sx[static_cast<std::size_t>(x)] =
-            static_cast<int>((2LL * x + 1) * labels.width / (2LL * width));
-    LabelMap out(width, height);
-    for (int y = 0; y < height; ++y) {
-        const int sy = static_cast<int>((2LL * y + 1) * labels.height / (2LL * height));
-        for (int x = 0; x < width; ++x)
-            out.at(y, x) = labels.at(sy, sx[static_cast<std::size_t>(x)]);
+PlaneResampler::PlaneResampler(int channels, int in_width, int in_height, int out_width,
+                               int out_height, Rows out)
+    : channels_(channels),
+      in_w_(in_width),
+      in_h_(in_height),
+      out_w_(out_width),
+      out_h_(out_height),
+      out_(std::move(out)) {
+    PFCE_CHECK_SHAPE(
+        channels > 0 && in_width > 0 && in_height > 0 && out_width > 0 && out_height > 0,
+        "PlaneResampler: ", channels, " planes of ", in_width, "x", in_height, " to ", out_width,
+        "x", out_height);
+    tx_ = detail::resample_taps(in_w_, out_w_);
+    ty_ = detail::resample_taps(in_h_, out_h_);
+}
+
+void PlaneResampler::push(int y0, int n, const float* planes) {
+    PFCE_CHECK_SHAPE(y0 == received_ && n >= 0 && y0 + n <= in_h_, "PlaneResampler::push: rows ",
+                     y0, "..", y0 + n, " after ", received_, " of ", in_h_);
+    const std::size_t in_plane = static_cast<std::size_t>(n) * in_w_;
+    const std::size_t row = static_cast<std::size_t>(channels_) * out_w_;  // a held row
+    // Across first: each new row at the output's width, after the rows held.
+    const std::size_t before = held_.size();
+    held_.resize(before + static_cast<std::size_t>(n) * row);
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < n; ++r)
+        for (int c = 0; c < channels_; ++c) {
+            const float* src = planes + c * in_plane + static_cast<std::size_t>(r) * in_w_;
+            float* dst = &held_[before + static_cast<std::size_t>(r) * row +
+                                static_cast<std::size_t>(c) * out_w_];
+            for (int x = 0; x < out_w_; ++x) {
+                const int f = tx_.first[static_cast<std::size_t>(x)];
+                const int k = tx_.count[static_cast<std::size_t>(x)];
+                const float* w = &tx_.weight[static_cast<std::size_t>(x) * tx_.stride];
+                float s = 0.0f;
+                for (int t = 0; t < k; ++t) s += w[t] * src[f + t];
+                dst[x] = s;
+            }
+        }
+    received_ += n;
+    // Then down: every output row whose last input row is in.
+    int ready = next_out_;
+    while (ready < out_h_ && ty_.first[static_cast<std::size_t>(ready)] +
+                                     ty_.count[static_cast<std::size_t>(ready)] <=
+                                 received_)
+        ++ready;
+    const int m = ready - next_out_;
+    if (m > 0) {
+        const std::size_t out_plane = static_cast<std::size_t>(m) * out_w_;
+        band_.resize(static_cast<std::size_t>(channels_) * out_plane);
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < m; ++r) {
+            const auto y = static_cast<std::size_t>(next_out_ + r);
+            const int f = ty_.first[y] - held_first_;
+            const int k = ty_.count[y];
+            const float* w = &ty_.weight[y * ty_.stride];
+            for (int c = 0; c < channels_; ++c) {
+                float* dst = &band_[c * out_plane + static_cast<std::size_t>(r) * out_w_];
+                for (int x = 0; x < out_w_; ++x) {
+                    float s = 0.0f;
+                    for (int t = 0; t < k; ++t)
+                        s += w[t] * held_[static_cast<std::size_t>(f + t) * row +
+                                          static_cast<std::size_t>(c) * out_w_ + x];
+                    dst[x] = s;
+                }
+            }
+        }
+        const int y0_out = next_out_;
+        next_out_ = ready;
+        out_(y0_out, m, band_.data());
     }
+    // Rows no later output row reads are let go.
+    const int keep_from = next_out_ < out_h_
+                              ? std::min(ty_.first[static_cast<std::size_t>(next_out_)], received_)
+                              : received_;
+    if (keep_from > held_first_) {
+        const std::size_t drop = static_cast<std::size_t>(keep_from - held_first_) * row;
+        held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(drop));
+        held_first_ = keep_from;
+    }
+}
+
+std::vector<float> resize_planes_linear(const std::vector<float>& planes, int channels,
+                                        int in_width, int in_height, int out_width,
+                                        int out_height) {
+    PFCE_CHECK_SHAPE(planes.size() == static_cast<std::size_t>(channels) * in_width * in_height,
+                     "resize_planes_linear: ", planes.size(), " floats for ", channels,
+                     " planes of ", in_width, "x", in_height);
+    std::vector<float> out(static_cast<std::size_t>(channels) * out_width * out_height);
+    const std::size_t plane = static_cast<std::size_t>(out_width) * out_height;
+    PlaneResampler r(
+        channels, in_width, in_height, out_width, out_height,
+        [&](int y0, int n, const float* band) {
+            const std::size_t part = static_cast<std::size_t>(n) * out_width;
+            for (int c = 0; c < channels; ++c)
+                std::copy_n(
+                    band + c * part, part,
+                    out.begin() + static_cast<std::ptrdiff_t>(
+                                      c * plane + static_cast<std::size_t>(y0) * out_width));
+        });
+    r.push(0, in_height, planes.data());
     return out;
 }
 

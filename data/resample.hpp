@@ -4,9 +4,24 @@
 // its own).
 #pragma once
 
+#include <functional>
+#include <vector>
+
 #include "data/image.hpp"
 
 namespace pfce {
+
+namespace detail {
+// Per output index along one axis of `in` -> `out` pixels: the first input index it reads and its
+// normalised weights (the filter of resize_linear).
+struct ResampleTaps {
+    std::vector<int> first;     // per output
+    std::vector<int> count;     // per output
+    std::vector<float> weight;  // per output, `stride` of them, the first `count` used
+    int stride = 0;
+};
+ResampleTaps resample_taps(int in, int out);
+}  // namespace detail
 
 // The side of an image of `side` pixels zoomed by `zoom`: round(side * zoom), at least 1.
 int zoomed_side(int side, double zoom);
@@ -17,8 +32,36 @@ int zoomed_side(int side, double zoom);
 // constant image stays constant to the last pixel. The same size returns a copy.
 RgbImage resize_linear(const RgbImage& img, int width, int height);
 
-// `labels` at width x height: each pixel takes the label of the pixel whose area holds its centre
-// (nearest; classes are not averaged). The same size returns a copy.
-LabelMap resize_labels_nearest(const LabelMap& labels, int width, int height);
+// Planar float images (a model's logits: `channels` planes) resampled by the filter of
+// resize_linear, streamed: bands of the input's rows go in top to bottom, and bands of the
+// output's rows come out as soon as the input rows they read are in. It holds the few input rows
+// the filter spans, at the output's width, so the logits of a 6000x6000 tile zoomed by 2 never
+// exist whole. predict and eval --zoom bring a model's logits back onto the input's pixels with it
+// before the argmax (class labels cannot be averaged; logits can).
+class PlaneResampler {
+  public:
+    // Receives (channels, n, out_width) floats: output rows y0 .. y0 + n - 1.
+    using Rows = std::function<void(int y0, int n, const float* planes)>;
+    PlaneResampler(int channels, int in_width, int in_height, int out_width, int out_height,
+                   Rows out);
+    // The input's rows y0 .. y0 + n - 1, (channels, n, in_width) floats; y0 continues the rows
+    // given so far. The last input row hands on the last output rows.
+    void push(int y0, int n, const float* planes);
+
+  private:
+    int channels_, in_w_, in_h_, out_w_, out_h_;
+    Rows out_;
+    detail::ResampleTaps tx_, ty_;
+    int received_ = 0;         // input rows pushed
+    int held_first_ = 0;       // the input row held first in held_
+    int next_out_ = 0;         // the next output row to hand on
+    std::vector<float> held_;  // input rows held_first_.. resampled across: [row][channel][x]
+    std::vector<float> band_;  // output rows handed on: (channels, n, out_w_)
+};
+
+// Whole planes (channels, in_height, in_width) resampled to (channels, out_height, out_width)
+// through PlaneResampler.
+std::vector<float> resize_planes_linear(const std::vector<float>& planes, int channels,
+                                        int in_width, int in_height, int out_width, int out_height);
 
 }  // namespace pfce

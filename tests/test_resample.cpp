@@ -1,12 +1,15 @@
-// Resampling for predict --zoom (data/resample): the separable linear filter against a direct
-// two-dimensional sum of the same weights (the oracle), hand-computed values, constants kept to
-// the edge, and the nearest-label map back to an image's pixels.
+// Resampling for predict and eval --zoom (data/resample): the separable linear filter, of images
+// and of logits' planes streamed in bands, against a direct two-dimensional sum of the same
+// weights (the oracle), hand-computed values and constants kept to the edge.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <utility>
 #include <vector>
 
+#include "core/error.hpp"
 #include "data/resample.hpp"
 #include "tests/test_util.hpp"
 
@@ -105,25 +108,97 @@ TEST(Resample, HandComputedValuesAndConstantsToTheEdge) {
     EXPECT_EQ(zoomed_side(301, 0.5), 151);  // 150.5 rounds away from zero
 }
 
-TEST(Resample, LabelsBackToTheImagesPixelsByNearest) {
-    LabelMap m(3, 2);
-    for (int y = 0; y < 2; ++y)
-        for (int x = 0; x < 3; ++x) m.at(y, x) = static_cast<std::uint8_t>(10 * y + x);
-    // Doubled: each label a 2x2 block.
-    const LabelMap up = resize_labels_nearest(m, 6, 4);
-    for (int y = 0; y < 4; ++y)
-        for (int x = 0; x < 6; ++x) EXPECT_EQ(up.at(y, x), 10 * (y / 2) + x / 2) << y << "," << x;
-    // Back to 3x2: the same labels (a zoom and its way back keep every pixel's class).
-    EXPECT_EQ(resize_labels_nearest(up, 3, 2).labels, m.labels);
-    // An odd size: 5 wide from 3 takes the label whose pixel holds each centre.
-    const LabelMap odd = resize_labels_nearest(m, 5, 2);
-    const int want[] = {0, 0, 1, 2, 2};  // centres 0.3, 0.9, 1.5, 2.1, 2.7 of the input
-    for (int x = 0; x < 5; ++x) EXPECT_EQ(odd.at(0, x), want[x]) << x;
-    // Only the labels there are: 255 (no class) stays 255, no value between two classes.
-    LabelMap two(2, 1);
-    two.at(0, 0) = 1;
-    two.at(0, 1) = 255;
-    const LabelMap wide = resize_labels_nearest(two, 7, 1);
-    for (int x = 0; x < 7; ++x)
-        EXPECT_EQ(wide.at(0, x), x < 3 ? 1 : 255) << x;  // centre 3.5 of 7: the second
+// The logits' resampler: bands of any size in equal the whole planes at once, bit for bit, and
+// the direct two-dimensional sum of the filter's weights (in double); each output row is handed
+// on by the push that brings the last input row it reads, once, in order.
+TEST(Resample, PlanesStreamedInBandsEqualTheDirectSumOfTheWeights) {
+    struct Case {
+        int c, in_w, in_h, out_w, out_h;
+    };
+    for (const Case k : {Case{3, 23, 17, 46, 34}, Case{2, 40, 31, 10, 8}, Case{1, 9, 12, 25, 3},
+                         Case{4, 7, 5, 7, 5}, Case{2, 5, 40, 12, 13}, Case{1, 6, 6, 1, 1}}) {
+        std::vector<float> in(static_cast<std::size_t>(k.c) * k.in_w * k.in_h);
+        for (std::size_t i = 0; i < in.size(); ++i)
+            in[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)) * 4.0);
+        const std::size_t in_plane = static_cast<std::size_t>(k.in_w) * k.in_h;
+        const std::vector<float> whole =
+            resize_planes_linear(in, k.c, k.in_w, k.in_h, k.out_w, k.out_h);
+        ASSERT_EQ(whole.size(), static_cast<std::size_t>(k.c) * k.out_w * k.out_h);
+        for (int c = 0; c < k.c; ++c)
+            for (int y = 0; y < k.out_h; ++y)
+                for (int x = 0; x < k.out_w; ++x) {
+                    double s = 0, n = 0;
+                    for (int v = 0; v < k.in_h; ++v)
+                        for (int u = 0; u < k.in_w; ++u) {
+                            const double w =
+                                weight(k.in_h, k.out_h, y, v) * weight(k.in_w, k.out_w, x, u);
+                            s += w * in[c * in_plane + static_cast<std::size_t>(v) * k.in_w + u];
+                            n += w;
+                        }
+                    ASSERT_NEAR(whole[(static_cast<std::size_t>(c) * k.out_h + y) * k.out_w + x],
+                                s / n, 1e-5)
+                        << k.in_w << "x" << k.in_h << " -> " << k.out_w << "x" << k.out_h << " ("
+                        << c << "," << y << "," << x << ")";
+                }
+        // The same planes in bands of 0, 1, 2, ... rows, handed on band by band.
+        std::vector<float> got(whole.size(), -1e9f);
+        const std::size_t out_plane = static_cast<std::size_t>(k.out_w) * k.out_h;
+        int next = 0, received = 0;
+        PlaneResampler r(
+            k.c, k.in_w, k.in_h, k.out_w, k.out_h, [&](int y0, int n, const float* band) {
+                ASSERT_EQ(y0, next);
+                ASSERT_GT(n, 0);
+                // The last output row is handed on once its last input row is in,
+                // and not before.
+                int last_read = 0;
+                for (int v = 0; v < k.in_h; ++v)
+                    if (weight(k.in_h, k.out_h, y0 + n - 1, v) > 0) last_read = v;
+                EXPECT_LT(last_read, received);
+                const std::size_t part = static_cast<std::size_t>(n) * k.out_w;
+                for (int c = 0; c < k.c; ++c)
+                    for (std::size_t p = 0; p < part; ++p)
+                        got[c * out_plane + static_cast<std::size_t>(y0) * k.out_w + p] =
+                            band[c * part + p];
+                next += n;
+            });
+        std::vector<float> band;
+        for (int y0 = 0, n = 0; y0 < k.in_h; y0 += n, ++n) {
+            n = std::min(n, k.in_h - y0);
+            band.resize(static_cast<std::size_t>(k.c) * n * k.in_w);
+            for (int c = 0; c < k.c; ++c)
+                for (std::size_t p = 0; p < static_cast<std::size_t>(n) * k.in_w; ++p)
+                    band[c * static_cast<std::size_t>(n) * k.in_w + p] =
+                        in[c * in_plane + static_cast<std::size_t>(y0) * k.in_w + p];
+            received = y0 + n;
+            const int before = next;
+            r.push(y0, n, band.data());
+            // Every output row whose input rows are all in has been handed on.
+            for (int y = before; y < k.out_h; ++y) {
+                int last_read = 0;
+                for (int v = 0; v < k.in_h; ++v)
+                    if (weight(k.in_h, k.out_h, y, v) > 0) last_read = v;
+                if (last_read < received) {
+                    EXPECT_LT(y, next) << y << " after " << received;
+                }
+            }
+        }
+        EXPECT_EQ(next, k.out_h);
+        EXPECT_EQ(got, whole);
+    }
+    // Rows out of order are a bug of the caller.
+    PlaneResampler r(1, 4, 4, 8, 8, [](int, int, const float*) {});
+    const std::vector<float> two(8, 1.0f);
+    EXPECT_THROW(r.push(1, 2, two.data()), ShapeError);
+}
+
+TEST(Resample, PlanesKeepAConstantAndHalvesAreMeans) {
+    const std::vector<float> flat(2 * 13 * 7, -3.25f);
+    for (const auto& [w, h] : {std::pair{29, 3}, std::pair{4, 15}, std::pair{13, 7}})
+        for (const float v : resize_planes_linear(flat, 2, 13, 7, w, h)) EXPECT_FLOAT_EQ(v, -3.25f);
+    // Halved, a pixel is the mean of its 2x2 block with a quarter weight on the ring around it:
+    // (1/8, 3/8, 3/8, 1/8) along each axis, renormalised at the edge.
+    const std::vector<float> ramp = {0, 1, 2, 3};  // one row of four
+    const std::vector<float> half = resize_planes_linear(ramp, 1, 4, 1, 2, 1);
+    EXPECT_FLOAT_EQ(half[0], (0.375f * 0 + 0.375f * 1 + 0.125f * 2) / 0.875f);
+    EXPECT_FLOAT_EQ(half[1], (0.125f * 1 + 0.375f * 2 + 0.375f * 3) / 0.875f);
 }

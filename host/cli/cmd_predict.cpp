@@ -61,7 +61,7 @@ constexpr std::uint8_t kNoData = 255;
 struct PredictArgs {
     std::string checkpoint, input, out, device = "auto", format = "auto", tta = "none";
     double alpha = 0.5;
-    double zoom = 1.0;  // --zoom: inputs resampled by this before the model, masks back
+    double zoom = 1.0;  // --zoom: inputs resampled by this before the model, logits back
     int window = 0, overlap = 0;
     bool window_given = false, overlap_given = false;  // else the run's window, a quarter of it
     std::int64_t max_pixels = 0;
@@ -1282,14 +1282,11 @@ void run_predict(const PredictArgs& a) {
                 pred = predict_sliding(*backend, *m.net, img, m.stats, image_sw,
                                        j.confidence.empty() ? nullptr : &confidence);
             } else {  // the model sees the image at its training images' pixel size
+                // and its logits come back onto the input's pixels before the argmax.
                 const RgbImage zoomed = resize_linear(img, zoomed_side(img.width, a.zoom),
                                                       zoomed_side(img.height, a.zoom));
-                pred = resize_labels_nearest(
-                    predict_sliding(*backend, *m.net, zoomed, m.stats, image_sw,
-                                    j.confidence.empty() ? nullptr : &confidence),
-                    img.width, img.height);
-                if (!j.confidence.empty())
-                    confidence = resize_labels_nearest(confidence, img.width, img.height);
+                pred = predict_sliding_to(*backend, *m.net, zoomed, m.stats, image_sw, img.width,
+                                          img.height, j.confidence.empty() ? nullptr : &confidence);
             }
         } catch (const StopRequested&) {
             throw interrupted();  // nothing of this image was written
@@ -1502,7 +1499,7 @@ const bool registered = register_command(
             ->capture_default_str();
         sub.add_option(
                "--zoom", a->zoom,
-               "resample each input by this factor before the model, and its mask back "
+               "resample each input by this factor before the model, and its logits back "
                "to the input's pixels: the input's pixel size over the training images' (2 for 10 "
                "cm imagery and a model trained at 5 cm; 0.5 for 2.5 cm)")
             ->capture_default_str();

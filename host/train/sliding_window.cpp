@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/stop_signal.hpp"
+#include "data/resample.hpp"
 #include "host/train/test_time_augment.hpp"
 
 namespace pfce {
@@ -213,32 +214,58 @@ void sliding_logits(
     }
 }
 
+void sliding_logits_to(Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
+                       const SlidingWindow& sw, int out_width, int out_height,
+                       const std::function<void(int y0, int n, const float* logits)>& rows,
+                       Tensor* input, Tensor* merged_device) {
+    if (out_width == img.width && out_height == img.height) {
+        sliding_logits(backend, net, img, stats, sw, rows, {}, input, merged_device);
+        return;
+    }
+    PlaneResampler back(net.config().num_classes, img.width, img.height, out_width, out_height,
+                        rows);
+    sliding_logits(
+        backend, net, img, stats, sw,
+        [&](int y0, int n, const float* logits) { back.push(y0, n, logits); }, {}, input,
+        merged_device);
+}
+
+LabelMap predict_sliding_to(Backend& backend, UNet& net, const RgbImage& img,
+                            const ChannelStats& stats, const SlidingWindow& sw, int out_width,
+                            int out_height, LabelMap* confidence) {
+    const int C = net.config().num_classes;
+    LabelMap out(out_width, out_height, 0);
+    if (confidence) *confidence = LabelMap(out_width, out_height, 0);
+    sliding_logits_to(backend, net, img, stats, sw, out_width, out_height,
+                      [&](int y0, int n, const float* logits) {
+                          const std::size_t plane = static_cast<std::size_t>(n) * out_width;
+                          const std::size_t first = static_cast<std::size_t>(y0) * out_width;
+                          std::uint8_t* dst = out.labels.data() + first;
+                          for (std::size_t p = 0; p < plane; ++p) {
+                              int best = 0;
+                              float v = logits[p];
+                              for (int c = 1; c < C; ++c)
+                                  if (logits[c * plane + p] > v) {
+                                      v = logits[c * plane + p];
+                                      best = c;
+                                  }
+                              dst[p] = static_cast<std::uint8_t>(best);
+                              if (!confidence) continue;
+                              // p(best) = 1 / sum_c exp(l_c - l_best): every term at most 1, the
+                              // best one 1.
+                              double sum = 0;
+                              for (int c = 0; c < C; ++c)
+                                  sum += std::exp(double(logits[c * plane + p]) - v);
+                              confidence->labels[first + p] =
+                                  static_cast<std::uint8_t>(std::lround(255.0 / sum));
+                          }
+                      });
+    return out;
+}
+
 LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,
                          const ChannelStats& stats, const SlidingWindow& sw, LabelMap* confidence) {
-    const int C = net.config().num_classes;
-    LabelMap out(img.width, img.height, 0);
-    if (confidence) *confidence = LabelMap(img.width, img.height, 0);
-    sliding_logits(backend, net, img, stats, sw, [&](int y0, int n, const float* logits) {
-        const std::size_t plane = static_cast<std::size_t>(n) * img.width;
-        const std::size_t first = static_cast<std::size_t>(y0) * img.width;
-        std::uint8_t* dst = out.labels.data() + first;
-        for (std::size_t p = 0; p < plane; ++p) {
-            int best = 0;
-            float v = logits[p];
-            for (int c = 1; c < C; ++c)
-                if (logits[c * plane + p] > v) {
-                    v = logits[c * plane + p];
-                    best = c;
-                }
-            dst[p] = static_cast<std::uint8_t>(best);
-            if (!confidence) continue;
-            // p(best) = 1 / sum_c exp(l_c - l_best): every term at most 1, the best one exactly 1.
-            double sum = 0;
-            for (int c = 0; c < C; ++c) sum += std::exp(double(logits[c * plane + p]) - v);
-            confidence->labels[first + p] = static_cast<std::uint8_t>(std::lround(255.0 / sum));
-        }
-    });
-    return out;
+    return predict_sliding_to(backend, net, img, stats, sw, img.width, img.height, confidence);
 }
 
 }  // namespace pfce

@@ -74,4 +74,19 @@ LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,
                          const ChannelStats& stats, const SlidingWindow& sw,
                          LabelMap* confidence = nullptr);
 
+// predict_sliding with the logits resampled to out_width x out_height (data/resample's
+// PlaneResampler, streamed) before the argmax and the confidence: predict and eval --zoom run the
+// model on the image zoomed and bring its logits back onto the input's pixels. The image's own
+// size is predict_sliding, bit for bit.
+LabelMap predict_sliding_to(Backend& backend, UNet& net, const RgbImage& img,
+                            const ChannelStats& stats, const SlidingWindow& sw, int out_width,
+                            int out_height, LabelMap* confidence = nullptr);
+
+// sliding_logits of `img` with each band of logits resampled to out_width x out_height before
+// `rows` sees it (PlaneResampler; the image's own size: sliding_logits as it is).
+void sliding_logits_to(Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
+                       const SlidingWindow& sw, int out_width, int out_height,
+                       const std::function<void(int y0, int n, const float* logits)>& rows,
+                       Tensor* input = nullptr, Tensor* merged_device = nullptr);
+
 }  // namespace pfce
