@@ -288,6 +288,87 @@ TEST(TestTimeAugment, EvaluationScoresThePredictionsOfItsOverlap) {
               r.loss_dense);
 }
 
+// eval --zoom: evaluation of zoomed images scores the masks of the logits brought back onto the
+// masks' pixels (predict --zoom's), each pixel of the masks once, on images of two sizes; its
+// losses are the focal losses of those logits against the whole masks at once; its progress
+// counts the zoomed images' windows; zoom 1 is evaluation as it was.
+TEST(Zoom, EvaluationScoresTheLogitsBroughtBackOntoTheMasksPixels) {
+    Fixture f;
+    const int C = f.net.config().num_classes;
+    std::vector<SampleData> samples(2);
+    const int sizes[2][2] = {{50, 30}, {37, 41}};
+    for (int k = 0; k < 2; ++k) {
+        SampleData& s = samples[static_cast<std::size_t>(k)];
+        s.dense = test::foreign_labels(sizes[k][0], sizes[k][1], k);
+        s.image = test::foreign_image(s.dense, k);
+        s.train_labels = LabelMap(s.dense.width, s.dense.height, 255);  // every 7th pixel
+        for (std::size_t i = 0; i < s.dense.labels.size(); i += 7)
+            s.train_labels.labels[i] = s.dense.labels[i];
+        for (std::size_t i = 3; i < s.dense.labels.size(); i += 11) s.dense.labels[i] = 255;
+    }
+    const SlidingWindow sw{32, 8, 1};
+    const FocalLossParams fp;
+    // The focal loss of (C, H, W) logits against `labels`, times its normalizer (the labelled
+    // pixels): what the pixels add to a split's loss.
+    auto summed_loss = [&](const std::vector<float>& logits, const LabelMap& labels, double& norm) {
+        Tensor l = Tensor::host({1, C, labels.height, labels.width}, DType::f32);
+        std::copy(logits.begin(), logits.end(), l.data<float>());
+        Tensor t = Tensor::host({1, labels.height, labels.width}, DType::u8);
+        std::copy(labels.labels.begin(), labels.labels.end(), t.data<std::uint8_t>());
+        Tensor loss = Tensor::host({1}, DType::f32), none;
+        f.backend->focal_loss(l, t, fp, loss, none);
+        const auto n = static_cast<double>(std::count_if(labels.labels.begin(), labels.labels.end(),
+                                                         [&](std::uint8_t v) { return v < C; }));
+        norm += n;
+        return static_cast<double>(loss.data<float>()[0]) * n;
+    };
+    EvalOptions eo;
+    eo.window = 32;
+    const EvalResult plain = evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo);
+    for (const double zoom : {2.0, 0.75}) {
+        std::vector<std::int64_t> want(static_cast<std::size_t>(C) * C, 0);
+        double loss = 0, loss_norm = 0, dense = 0, dense_norm = 0;
+        std::int64_t windows = 0;
+        for (const SampleData& s : samples) {
+            const int W = s.image.width, H = s.image.height;
+            const RgbImage zoomed =
+                resize_linear(s.image, zoomed_side(W, zoom), zoomed_side(H, zoom));
+            windows += window_count(zoomed.width, zoomed.height, sw);
+            const std::vector<float> back =
+                resize_planes_linear(f.logits(zoomed, sw), C, zoomed.width, zoomed.height, W, H);
+            const std::size_t plane = static_cast<std::size_t>(W) * H;
+            for (std::size_t p = 0; p < plane; ++p) {
+                if (s.dense.labels[p] == 255) continue;
+                int best = 0;
+                for (int c = 1; c < C; ++c)
+                    if (back[c * plane + p] > back[best * plane + p]) best = c;
+                ++want[static_cast<std::size_t>(s.dense.labels[p]) * C + best];
+            }
+            loss += summed_loss(back, s.train_labels, loss_norm);
+            dense += summed_loss(back, s.dense, dense_norm);
+        }
+        eo.zoom = zoom;
+        std::int64_t last_done = 0, last_total = 0;
+        eo.progress = [&](std::int64_t done, std::int64_t total, const char* unit) {
+            EXPECT_STREQ(unit, "windows");
+            last_done = done;
+            last_total = total;
+        };
+        const EvalResult r = evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo);
+        eo.progress = nullptr;
+        EXPECT_EQ(r.confusion, want) << zoom;
+        EXPECT_NE(r.confusion, plain.confusion) << zoom;
+        EXPECT_NEAR(r.loss_dense, dense / dense_norm, 1e-5 * dense / dense_norm) << zoom;
+        EXPECT_NEAR(r.loss, loss / loss_norm, 1e-5 * loss / loss_norm) << zoom;
+        EXPECT_EQ(r.loss_dense_norm, dense_norm);
+        EXPECT_EQ(last_total, windows) << zoom;
+        EXPECT_EQ(last_done, windows) << zoom;
+        EXPECT_EQ(r.images, 2);
+    }
+    eo.zoom = 1.0;
+    EXPECT_EQ(evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo).confusion, plain.confusion);
+}
+
 // Progress on large images: sliding_logits counts each image's windows up to window_count,
 // evaluation counts all the samples' windows (or images, in batches) up to their total, and
 // LazyProgress says nothing of quick work and plain lines of slow work in a log.

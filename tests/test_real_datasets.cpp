@@ -882,7 +882,7 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
         else
             EXPECT_EQ(r.output.find("another scale"), std::string::npos) << c.name << r.output;
     }
-    // eval says it of the images it scores (it has no --zoom), and nothing where they agree.
+    // eval says it of the images it scores, and nothing where they agree.
     const std::string eval =
         "eval --checkpoint " + root + "/run/last.ckpt --split all --device cpu";
     const test::CommandResult same = test::run_pfce(eval);
@@ -896,8 +896,35 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
                        "the images scored have pixels of 0.1 x 0.1 map units, but " + root +
                            "/run/last.ckpt was trained on pixels of 0.05 x 0.05: the scores are "
                            "of the model at another scale than it learnt (its ground features "
-                           "appear at 0.5 times their size in its training images; predict "
-                           "--zoom 2 shows it the scale it learnt)");
+                           "appear at 0.5 times their size in its training images; --zoom 2 "
+                           "shows it the scale it learnt)");
+    // eval --zoom 2 scores the model at the scale it learnt: nothing said, the zoom recorded, and
+    // other scores than at 1; a zoom the wrong way round is said with the zoom given; a factor
+    // out of range is refused.
+    const test::CommandResult zoomed = test::run_pfce(eval + " --zoom 2 --json");
+    ASSERT_EQ(zoomed.status, 0) << zoomed.output;
+    EXPECT_EQ(zoomed.output.find("another scale"), std::string::npos) << zoomed.output;
+    const nlohmann::json zj = nlohmann::json::parse(zoomed.output.substr(zoomed.output.find('{')));
+    EXPECT_EQ(zj["zoom"], 2.0);
+    const test::CommandResult unzoomed = test::run_pfce(eval + " --json");
+    ASSERT_EQ(unzoomed.status, 0) << unzoomed.output;
+    const nlohmann::json uj =
+        nlohmann::json::parse(unzoomed.output.substr(unzoomed.output.find('{')));
+    EXPECT_EQ(uj["zoom"], 1.0);
+    EXPECT_NE(zj["loss_dense"], uj["loss_dense"]);
+    const test::CommandResult wrong = test::run_pfce(eval + " --zoom 0.5");
+    ASSERT_EQ(wrong.status, 0) << wrong.output;
+    EXPECT_MESSAGE_HAS(wrong.output,
+                       "(--zoom 0.5 given): the scores are of the model at another "
+                       "scale than it learnt (its ground features appear at 0.25 "
+                       "times their size in its training images; --zoom 2 shows "
+                       "it the scale it learnt)");
+    EXPECT_MESSAGE_HAS(wrong.output,
+                       ", on the images zoomed by 0.5 (the logits brought back onto "
+                       "the masks' pixels)");
+    const test::CommandResult bad = test::run_pfce(eval + " --zoom 0");
+    EXPECT_EQ(bad.status, 2) << bad.output;
+    EXPECT_MESSAGE_HAS(bad.output, "--zoom 0: expected a factor in 0.125..8");
     // Training images of two sizes: said, and none recorded (so nothing is said of inputs).
     for (std::size_t k = 0; k < fd.ids.size(); ++k)  // the training split holds both
         std::ofstream(fd.root + "/images/" + fd.ids[k] + ".pgw") << world(k % 2 ? 0.05 : 0.1);

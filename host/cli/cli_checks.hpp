@@ -18,6 +18,7 @@
 #include "core/output_dir.hpp"
 #include "data/data_directory.hpp"
 #include "data/dataset.hpp"
+#include "data/ground_pixel_size.hpp"
 #include "data/mask_dir.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/train_data.hpp"
@@ -26,6 +27,15 @@
 namespace pfce::cli {
 
 // --window typed to eval or predict: a side a U-Net can take at all (depth aside, checked below).
+// --zoom typed to predict or eval: a factor the resampling serves (data/ground_pixel_size's range).
+inline void check_zoom_option(double zoom) {
+    if (!(zoom >= kMinZoom && zoom <= kMaxZoom))
+        PFCE_THROW(
+            InputError, "--zoom ", zoom, ": expected a factor in ", kMinZoom, "..", kMaxZoom,
+            " (the input's pixel size over the training images': 2 for 10 cm imagery and a model "
+            "trained at 5 cm)");
+}
+
 inline void check_window_option(int window) {
     if (window < 16)
         PFCE_THROW(InputError, "--window ", window,

@@ -22,6 +22,7 @@
 #include "data/data_fingerprint.hpp"
 #include "data/dataset.hpp"
 #include "data/ground_pixel_size.hpp"
+#include "data/resample.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
@@ -56,6 +57,7 @@ struct EvalArgs {
     int bootstrap = 0;   // resamples of a bootstrap interval of the mIoU; 0: none
     bool bootstrap_given = false;
     std::string against;  // a second checkpoint scored on the same images, compared pairwise
+    double zoom = 1.0;    // --zoom: images resampled by this before the model, logits back
 };
 
 std::string names(const std::vector<std::string>& v) {
@@ -169,6 +171,7 @@ void run_eval(const EvalArgs& a) {
     if (a.window_given) check_window_option(a.window);
     if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
     if (a.overlap_given) check_overlap_option(a.overlap);
+    check_zoom_option(a.zoom);
     const int tta = tta_transforms(a.tta);
     if (a.bootstrap != 0 && (a.bootstrap < 100 || a.bootstrap > 100000))
         PFCE_THROW(InputError, "--bootstrap ", a.bootstrap,
@@ -366,10 +369,19 @@ void run_eval(const EvalArgs& a) {
     // dataset's, from its scan.
     const int depth = m.net->config().depth;
     const std::vector<std::pair<int, int>> sizes = sample_sizes(ds, indices);
+    // Zoomed, the sizes the model sees.
+    auto add_sizes = [&](TooSmallImages& to) {
+        for (std::size_t i = 0; i < indices.size(); ++i)
+            to.add(a.zoom == 1.0
+                       ? ds.sample(indices[i]).image_path
+                       : detail::concat(ds.sample(indices[i]).image_path, " zoomed by ", a.zoom),
+                   zoomed_side(sizes[i].first, a.zoom), zoomed_side(sizes[i].second, a.zoom));
+    };
+    const char* too_small_remedy = a.zoom < 1.0 ? "zoom less, or evaluate a split without them"
+                                                : "evaluate a split without them";
     TooSmallImages small(depth);
-    for (std::size_t i = 0; i < indices.size(); ++i)
-        small.add(ds.sample(indices[i]).image_path, sizes[i].first, sizes[i].second);
-    refuse_images_too_small(small, a.checkpoint, "evaluate a split without them");
+    add_sizes(small);
+    refuse_images_too_small(small, a.checkpoint, too_small_remedy);
     if (other) {
         // What each model trained or validated on, by unit (a tile's windows are alike: by tile),
         // from its recorded split, or (older pfce) its split drawn again.
@@ -395,9 +407,10 @@ void run_eval(const EvalArgs& a) {
         check_fair_images(scored, seen_by(m), seen_by(*other), a.checkpoint, a.against,
                           tiles ? "tiles" : "images");
         TooSmallImages small_other(other->net->config().depth);
-        for (std::size_t i = 0; i < indices.size(); ++i)
-            small_other.add(ds.sample(indices[i]).image_path, sizes[i].first, sizes[i].second);
-        refuse_images_too_small(small_other, a.against, "compare on a split without them");
+        add_sizes(small_other);
+        refuse_images_too_small(small_other, a.against,
+                                a.zoom < 1.0 ? "zoom less, or compare on a split without them"
+                                             : "compare on a split without them");
     }
     MaskDir labels;
     if (!a.labels.empty()) {
@@ -435,6 +448,7 @@ void run_eval(const EvalArgs& a) {
     check_window_fits_unet(eo.window, a.window_given, depth, a.checkpoint);
     eo.overlap = overlap_for(a.overlap, a.overlap_given, eo.window, a.window_given);
     eo.tta = tta;
+    eo.zoom = a.zoom;
     // The other model goes through as this one does (the same windows and overlap: how images go
     // through moves a score), with its own batch size unless --batch-size is given.
     SplitEvalOptions other_so;
@@ -446,10 +460,11 @@ void run_eval(const EvalArgs& a) {
         o.window = eo.window;
         o.overlap = eo.overlap;
         o.tta = tta;
+        o.zoom = a.zoom;
         check_window_fits_unet(o.window, a.window_given, other->net->config().depth, a.against);
     }
     // Images of another ground pixel size than the model learnt (a 10 cm survey scored by a 5 cm
-    // model), as predict says of its inputs: scored as asked, said first (eval has no --zoom).
+    // model) after --zoom, as predict says of its inputs: scored as asked, said first.
     if (const nlohmann::json trained_px = trained_data.value("ground_pixel_size", nlohmann::json());
         trained_px.is_object()) {
         std::vector<std::string> paths;
@@ -459,13 +474,13 @@ void run_eval(const EvalArgs& a) {
             if (const auto off =
                     scale_mismatch(GroundPixelSize{here["x"].get<double>(), here["y"].get<double>(),
                                                    here["epsg"].get<int>()},
-                                   1.0, trained_px, a.checkpoint))
+                                   a.zoom, trained_px, a.checkpoint))
                 log_warn("the images scored have ", off->sizes,
+                         a.zoom == 1.0 ? "" : detail::concat(" (--zoom ", a.zoom, " given)"),
                          ": the scores are of the model at another scale than it learnt (its "
                          "ground features appear at ",
-                         format_significant(1.0 / off->zoom, 2),
-                         " times their size in its training images; ",
-                         off->remedy("predict --zoom"), ")");
+                         format_significant(a.zoom / off->zoom, 2),
+                         " times their size in its training images; ", off->remedy("--zoom"), ")");
     }
     // Images of the other kind than the model learnt (gray for a colour model, or the reverse),
     // as predict says of its inputs: scored as asked, with the reason the scores may be low.
@@ -702,6 +717,7 @@ void run_eval(const EvalArgs& a) {
         const bool windows = evaluates_in_windows(sizes, eo);
         j["window"] = windows ? nlohmann::json(eo.window) : nlohmann::json();
         j["overlap"] = windows ? nlohmann::json(eo.overlap) : nlohmann::json();
+        j["zoom"] = a.zoom;  // the factor the images were resampled by before the model
         // On points alone there is no dense loss (it would be theirs again, under another name).
         j["loss_dense"] = on_points ? nlohmann::json() : nlohmann::json(r.loss_dense);
         // What the metrics count: the dense masks, or the points of --labels (no dense masks).
@@ -750,8 +766,13 @@ void run_eval(const EvalArgs& a) {
     // How the images went through, which moves the score (windows of 64 and of 128 on one
     // split scored 0.2345 and 0.2379): said as --json records it.
     if (evaluates_in_windows(sizes, eo))
-        std::printf("scored in sliding windows of %dx%d, neighbours overlapping by %d px\n",
-                    eo.window, eo.window, eo.overlap);
+        std::printf("scored in sliding windows of %dx%d, neighbours overlapping by %d px%s\n",
+                    eo.window, eo.window, eo.overlap,
+                    a.zoom == 1.0
+                        ? ""
+                        : detail::concat(", on the images zoomed by ", a.zoom,
+                                         " (the logits brought back onto the masks' pixels)")
+                              .c_str());
     std::printf("%s", format_metrics_table(r.metrics, m.class_names, m.clutter_class).c_str());
     if (interval)
         std::printf("%-22s [%.4f, %.4f]  (95%%: bootstrap of %zu %s, %d resamples%s)\n",
@@ -817,6 +838,11 @@ const bool registered = register_command(
         sub.add_option("--tta", a->tta,
                        "test-time augmentation: none, flips (4 mirrored views averaged) or d4 (8: "
                        "mirrors and rotations)")
+            ->capture_default_str();
+        sub.add_option("--zoom", a->zoom,
+                       "resample each image by this factor before the model, and its logits back "
+                       "to the masks' pixels, where it is scored: the images' pixel size over the "
+                       "training images' (2 for 10 cm imagery and a model trained at 5 cm)")
             ->capture_default_str();
         sub.add_option("--tile-labels", a->tile_labels,
                        "Potsdam tiles: score these labels (auto | full | eroded: "

@@ -833,11 +833,7 @@ void run_predict(const PredictArgs& a) {
         PFCE_THROW(InputError, "--alpha ", a.alpha, ": expected 0..1");
     if (a.format != "auto" && a.format != "png" && a.format != "tif")
         PFCE_THROW(InputError, "--format ", a.format, ": expected auto, png or tif");
-    if (!(a.zoom >= kMinZoom && a.zoom <= kMaxZoom))
-        PFCE_THROW(
-            InputError, "--zoom ", a.zoom, ": expected a factor in ", kMinZoom, "..", kMaxZoom,
-            " (the input's pixel size over the training images': 2 for 10 cm imagery and a model "
-            "trained at 5 cm)");
+    check_zoom_option(a.zoom);
     if (a.window_given) check_window_option(a.window);
     if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
     if (a.overlap_given) check_overlap_option(a.overlap);

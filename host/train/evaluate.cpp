@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/kernels/focal.hpp"
+#include "data/resample.hpp"
 #include "host/train/sliding_window.hpp"
 
 namespace pfce {
@@ -109,7 +110,7 @@ void derive(EvalResult& r, int C, int clutter_class) {
 
 // Every sample the same size and within one window (and no augmentation): the batched path.
 bool evaluates_in_windows(const std::vector<std::pair<int, int>>& sizes, const EvalOptions& opts) {
-    if (opts.in_windows || opts.tta > 1) return true;
+    if (opts.in_windows || opts.tta > 1 || opts.zoom != 1.0) return true;
     if (sizes.empty()) return false;
     const auto [w, h] = sizes[0];
     if (w > opts.window || h > opts.window) return true;
@@ -119,7 +120,9 @@ bool evaluates_in_windows(const std::vector<std::pair<int, int>>& sizes, const E
 }
 
 std::int64_t eval_progress_units(int width, int height, bool in_windows, const EvalOptions& opts) {
-    return in_windows ? window_count(width, height, sliding_window_of(opts)) : 1;
+    return in_windows ? window_count(zoomed_side(width, opts.zoom), zoomed_side(height, opts.zoom),
+                                     sliding_window_of(opts))
+                      : 1;
 }
 
 void merge_into(EvalResult& total, const EvalResult& part, int clutter_class) {
@@ -189,7 +192,7 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
         Tensor &host_labels = buf.host_labels, &host_dense = buf.host_dense;
         std::int64_t all_windows = 0, windows_before = 0;
         for (const SampleData& s : samples)
-            all_windows += window_count(s.image.width, s.image.height, sw);
+            all_windows += eval_progress_units(s.image.width, s.image.height, true, opts);
         if (opts.progress)
             sw.progress = [&](std::int64_t done, std::int64_t) {
                 opts.progress(windows_before + done, all_windows, "windows");
@@ -226,9 +229,39 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
                     if (own) ++own[cell];
                 }
             };
-            sliding_logits(backend, net, s.image, stats, sw, rows, per_batch, &buf.x,
-                           &buf.tta_logits);
-            windows_before += window_count(s.image.width, s.image.height, sw);
+            if (opts.zoom == 1.0) {
+                sliding_logits(backend, net, s.image, stats, sw, rows, per_batch, &buf.x,
+                               &buf.tta_logits);
+            } else {
+                // The model sees the image zoomed; its logits come back onto the masks' pixels,
+                // where the losses are taken band by band (the windows' labels would be of other
+                // pixels than the model's).
+                const int H = s.image.height;
+                auto band = [&](int y0, int n, const float* logits) {
+                    const Shape shape{1, n, W};
+                    ensure_host_tensor(host_labels, shape, DType::u8);
+                    ensure_host_tensor(host_dense, shape, DType::u8);
+                    ensure_tensor(backend, labels, shape, DType::u8);
+                    ensure_tensor(backend, dense, shape, DType::u8);
+                    const Shape logit_shape{1, C, n, W};
+                    ensure_host_tensor(buf.host_band_logits, logit_shape);
+                    ensure_tensor(backend, buf.band_logits, logit_shape);
+                    std::memcpy(buf.host_band_logits.raw(), logits, buf.host_band_logits.bytes());
+                    const std::vector<WindowRect> rect{WindowRect{0, y0, W, n}};
+                    window_labels(s.train_labels, rect, host_labels);
+                    window_labels(s.dense, rect, host_dense);
+                    backend.copy(buf.band_logits, buf.host_band_logits);
+                    backend.copy(labels, host_labels);
+                    backend.copy(dense, host_dense);
+                    add_losses(buf.band_logits, host_labels, host_dense);
+                    rows(y0, n, logits);
+                };
+                const RgbImage zoomed =
+                    resize_linear(s.image, zoomed_side(W, opts.zoom), zoomed_side(H, opts.zoom));
+                sliding_logits_to(backend, net, zoomed, stats, sw, W, H, band, &buf.x,
+                                  &buf.tta_logits);
+            }
+            windows_before += eval_progress_units(s.image.width, s.image.height, true, opts);
             ++r.images;
         }
     } else {

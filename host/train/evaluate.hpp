@@ -50,6 +50,12 @@ struct EvalOptions {
     // per window. Above 1, every set goes through sliding windows, and the losses are those of
     // the averaged logits.
     int tta = 1;
+    // Images resampled by this factor before the model (eval --zoom, as predict's: imagery of
+    // another ground pixel size than the training images'), and the logits brought back onto the
+    // masks' pixels before the argmax (host/train/sliding_window's sliding_logits_to). Not 1:
+    // every set goes through sliding windows (of the zoomed images), and the losses are those of
+    // the logits brought back, each pixel of the masks counted once.
+    double zoom = 1.0;
     // Sliding windows even for samples that would go through in batches: a split evaluated in
     // parts (evaluate_split) takes every part the way the whole split would go.
     bool in_windows = false;
@@ -74,6 +80,7 @@ EvalOptions eval_options(const Config& cfg);
 struct EvalBuffers {
     Tensor x, labels, dense, pred, d_loss, sum_loss, sum_dense, conf;  // on the backend
     Tensor tta_logits;  // sliding windows' averaged logits under test-time augmentation
+    Tensor band_logits, host_band_logits;  // --zoom: a band of logits brought back, for the losses
     Tensor conf_host, host_labels, host_dense, host_pred;  // host memory
     std::unique_ptr<BatchLoader> loader;
     const std::vector<SampleData>* loader_samples = nullptr;
