@@ -40,6 +40,8 @@ RgbImage resize_linear(const RgbImage& img, int width, int height);
 // before the argmax (class labels cannot be averaged; logits can).
 class PlaneResampler {
   public:
+    // The most output rows handed on at once (a push may hand on several bands).
+    static constexpr int kMaxBandRows = 128;
     // Receives (channels, n, out_width) floats: output rows y0 .. y0 + n - 1.
     using Rows = std::function<void(int y0, int n, const float* planes)>;
     PlaneResampler(int channels, int in_width, int in_height, int out_width, int out_height,

@@ -30,6 +30,7 @@
 #include "data/rpc_model.hpp"
 #include "data/sparse_sampler.hpp"
 #include "host/train/checkpoint.hpp"
+#include "host/train/memory_estimate.hpp"
 #include "host/train/sliding_window.hpp"
 #include "models/unet.hpp"
 #include "tests/foreign_dataset.hpp"
@@ -925,6 +926,26 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
     const test::CommandResult bad = test::run_pfce(eval + " --zoom 0");
     EXPECT_EQ(bad.status, 2) << bad.output;
     EXPECT_MESSAGE_HAS(bad.output, "--zoom 0: expected a factor in 0.125..8");
+    // A zoom past the machine's memory (a 30000x30000 image zoomed by 8 is 173 GB) is refused
+    // before any image is read, naming the image, its zoomed size and the remedy.
+    const std::string big = root + "/big";
+    fs::create_directories(big + "/images");
+    fs::create_directories(big + "/masks");
+    fs::copy_file(fd.root + "/dataset.toml", big + "/dataset.toml");
+    for (const char* id : {"a", "b"}) {
+        test::write_header_only_png(big + "/images/" + id + ".png", 30000, 30000, '\2');
+        test::write_header_only_png(big + "/masks/" + id + ".png", 30000, 30000, '\2');
+    }
+    if (machine_memory().total > 0) {
+        const test::CommandResult huge =
+            test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --data " + big +
+                           " --split all --device cpu --max-pixels 900000000 --zoom 8");
+        EXPECT_EQ(huge.status, 2) << huge.output;
+        EXPECT_MESSAGE_HAS(huge.output,
+                           "/big/images/a.png zoomed by 8 is 240000x240000: scoring "
+                           "it needs about ");
+        EXPECT_MESSAGE_HAS(huge.output, "zoom less, or cut the images into tiles first");
+    }
     // Training images of two sizes: said, and none recorded (so nothing is said of inputs).
     for (std::size_t k = 0; k < fd.ids.size(); ++k)  // the training split holds both
         std::ofstream(fd.root + "/images/" + fd.ids[k] + ".pgw") << world(k % 2 ? 0.05 : 0.1);

@@ -116,7 +116,8 @@ TEST(Resample, PlanesStreamedInBandsEqualTheDirectSumOfTheWeights) {
         int c, in_w, in_h, out_w, out_h;
     };
     for (const Case k : {Case{3, 23, 17, 46, 34}, Case{2, 40, 31, 10, 8}, Case{1, 9, 12, 25, 3},
-                         Case{4, 7, 5, 7, 5}, Case{2, 5, 40, 12, 13}, Case{1, 6, 6, 1, 1}}) {
+                         Case{4, 7, 5, 7, 5}, Case{2, 5, 40, 12, 13}, Case{1, 6, 6, 1, 1},
+                         Case{2, 10, 20, 12, 300}}) {
         std::vector<float> in(static_cast<std::size_t>(k.c) * k.in_w * k.in_h);
         for (std::size_t i = 0; i < in.size(); ++i)
             in[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)) * 4.0);
@@ -184,6 +185,19 @@ TEST(Resample, PlanesStreamedInBandsEqualTheDirectSumOfTheWeights) {
         }
         EXPECT_EQ(next, k.out_h);
         EXPECT_EQ(got, whole);
+        // All rows in one push: handed on in bands of at most kMaxBandRows, in order.
+        int bands = 0, rows = 0;
+        PlaneResampler once(k.c, k.in_w, k.in_h, k.out_w, k.out_h,
+                            [&](int y0, int n, const float*) {
+                                EXPECT_EQ(y0, rows);
+                                EXPECT_LE(n, PlaneResampler::kMaxBandRows);
+                                rows += n;
+                                ++bands;
+                            });
+        once.push(0, k.in_h, in.data());
+        EXPECT_EQ(rows, k.out_h);
+        EXPECT_EQ(bands,
+                  (k.out_h + PlaneResampler::kMaxBandRows - 1) / PlaneResampler::kMaxBandRows);
     }
     // Rows out of order are a bug of the caller.
     PlaneResampler r(1, 4, 4, 8, 8, [](int, int, const float*) {});

@@ -767,31 +767,12 @@ TEST(Trainer, TheMemoryCheckUsesTheFilesSizesBeforeReadingPixels) {
     // PNGs whose headers say 9000x9000 and whose pixel data is 100 bytes: pfce train refuses them
     // for memory (a step of whole 9000x9000 images needs hundreds of GB), not for the damage it
     // would find reading them.
-    auto chunk = [](const std::string& type, const std::string& data) {
-        std::uint32_t crc = 0xffffffffu;
-        for (const char ch : type + data) {
-            crc ^= static_cast<std::uint8_t>(ch);
-            for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-        }
-        auto be32 = [](std::uint32_t v) {
-            return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
-                               static_cast<char>(v >> 8), static_cast<char>(v)};
-        };
-        return be32(static_cast<std::uint32_t>(data.size())) + type + data + be32(~crc);
-    };
-    auto header_only_png = [&](const std::string& path, char colour_type) {
-        const std::string ihdr = std::string("\0\0\x23\x28\0\0\x23\x28\x08", 9) + colour_type +
-                                 std::string(3, '\0');  // 9000 x 9000, 8 bits
-        std::ofstream(path, std::ios::binary)
-            << std::string("\x89PNG\r\n\x1a\n", 8) << chunk("IHDR", ihdr)
-            << chunk("IDAT", std::string(100, '\0')) << chunk("IEND", "");
-    };
     const std::string big = dir + "/big";
     fs::create_directories(big + "/images");
     fs::create_directories(big + "/masks");
     for (const char* id : {"a", "b", "c"}) {
-        header_only_png(big + "/images/" + id + ".png", '\2');
-        header_only_png(big + "/masks/" + id + ".png", '\0');
+        test::write_header_only_png(big + "/images/" + id + ".png", 9000, 9000, '\2');
+        test::write_header_only_png(big + "/masks/" + id + ".png", 9000, 9000, '\0');
     }
     std::ofstream(big + "/dataset.toml")
         << "[classes]\nnames = [\"x\", \"y\"]\n[mask]\nencoding = \"index\"\n";

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -345,6 +346,27 @@ std::string rpc_txt(const std::vector<double>& v) {
             t += std::string(k) + "_" + std::to_string(c) + ": " + shortest_decimal(v.at(i++)) +
                  "\n";
     return t;
+}
+
+void write_header_only_png(const std::string& path, std::uint32_t width, std::uint32_t height,
+                           char colour_type) {
+    auto be32 = [](std::uint32_t v) {
+        return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                           static_cast<char>(v >> 8), static_cast<char>(v)};
+    };
+    auto chunk = [&](const std::string& type, const std::string& data) {
+        std::uint32_t crc = 0xffffffffu;
+        for (const char ch : type + data) {
+            crc ^= static_cast<std::uint8_t>(ch);
+            for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+        }
+        return be32(static_cast<std::uint32_t>(data.size())) + type + data + be32(~crc);
+    };
+    const std::string ihdr =
+        be32(width) + be32(height) + std::string("\x08", 1) + colour_type + std::string(3, '\0');
+    std::ofstream(path, std::ios::binary)
+        << std::string("\x89PNG\r\n\x1a\n", 8) << chunk("IHDR", ihdr)
+        << chunk("IDAT", std::string(100, '\0')) << chunk("IEND", "");
 }
 
 }  // namespace pfce::test

@@ -124,6 +124,12 @@ std::string shortest_decimal(double v);
 // An RPC camera model's 92 values (the RPCCoefficientTag's order) as GeoEye's NAME_RPC.TXT, with
 // the units some writers add (LINE_OFF: 16 pixels).
 std::string rpc_txt(const std::vector<double>& values);
+
+// A PNG whose header says width x height, 8 bits, of `colour_type` (0 gray, 2 RGB, 3 palette) and
+// whose pixel data is 100 zero bytes: sized by a scan as that large, without the bytes (memory
+// guards refuse it before reading it).
+void write_header_only_png(const std::string& path, std::uint32_t width, std::uint32_t height,
+                           char colour_type);
 LabelMap random_gray(int w, int h, std::uint64_t seed, std::uint32_t stream = 2);
 
 }  // namespace pfce::test

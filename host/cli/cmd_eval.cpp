@@ -30,6 +30,7 @@
 #include "host/train/evaluate.hpp"
 #include "host/train/evaluate_split.hpp"
 #include "host/train/image_scores.hpp"
+#include "host/train/memory_estimate.hpp"
 #include "host/train/model_comparison.hpp"
 #include "host/train/progress.hpp"
 #include "host/train/test_time_augment.hpp"
@@ -463,6 +464,45 @@ void run_eval(const EvalArgs& a) {
         o.zoom = a.zoom;
         check_window_fits_unet(o.window, a.window_given, other->net->config().depth, a.against);
     }
+    // Zoomed, an image is held a second time at the zoomed size while it is scored: past the
+    // machine's memory (zoom 8 makes a 6000x6000 tile 48000x48000, 6.9 GB), refused before any
+    // image is read rather than killed without a word. With swap, a quarter more is allowed.
+    if (a.zoom != 1.0)
+        if (const MachineMemory memory = machine_memory(); memory.total > 0) {
+            std::size_t largest = 0;
+            auto zoomed_pixels = [&](std::size_t i) {
+                return static_cast<double>(zoomed_side(sizes[i].first, a.zoom)) *
+                       zoomed_side(sizes[i].second, a.zoom);
+            };
+            for (std::size_t i = 1; i < sizes.size(); ++i)
+                if (zoomed_pixels(i) > zoomed_pixels(largest)) largest = i;
+            const int zw = zoomed_side(sizes[largest].first, a.zoom),
+                      zh = zoomed_side(sizes[largest].second, a.zoom);
+            const int ww = std::min(eo.window, zw), wh = std::min(eo.window, zh);
+            const int width =
+                std::max(m.net->config().base_width, other ? other->net->config().base_width : 0);
+            const double zoomed = m.stats.channels * zoomed_pixels(largest);
+            const double parts =
+                2.0 * std::max<double>(
+                          static_cast<double>(so.part_bytes),
+                          static_cast<double>(decoded_sample_bytes(
+                              sizes[largest].first, sizes[largest].second, m.stats.channels)));
+            const double bands = 2.0 * 4.0 * m.net->config().num_classes * sizes[largest].first *
+                                 (PlaneResampler::kMaxBandRows + 2 * std::ceil(a.zoom) + 4);
+            const double activations =
+                inference_bytes(std::int64_t{ww} * wh, sliding_window_of(eo).batch, width);
+            const double need = zoomed + parts + bands + activations;
+            if (need > (memory.swap == 0 ? 1.0 : 1.25) * memory.total)
+                PFCE_THROW(InputError, ds.sample(indices[largest]).image_path, " zoomed by ",
+                           a.zoom, " is ", zw, "x", zh, ": scoring it needs about ",
+                           format_bytes(need), " (the zoomed image ", format_bytes(zoomed),
+                           ", the images read ", format_bytes(parts), ", the activations ",
+                           format_bytes(activations), "), more than this machine's ",
+                           format_bytes(memory.total), " of memory",
+                           memory.swap == 0 ? " (and it has no swap)" : "",
+                           "; zoom less, or cut the images into tiles first (gdal_retile.py -ps "
+                           "6000 6000)");
+        }
     // Images of another ground pixel size than the model learnt (a 10 cm survey scored by a 5 cm
     // model) after --zoom, as predict says of its inputs: scored as asked, said first.
     if (const nlohmann::json trained_px = trained_data.value("ground_pixel_size", nlohmann::json());

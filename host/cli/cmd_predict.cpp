@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -997,12 +998,14 @@ void run_predict(const PredictArgs& a) {
             const int batch =
                 static_cast<int>(std::min<std::int64_t>(sw.batch, window_count(mw, mh, sw)));
             // An overlay is 3 bytes a pixel of it (none under --no-overlay). Zoomed, the model's
-            // image and its mask and confidence are held besides, and while it is resampled the
-            // rows' pass in floats (the input's rows at the zoomed width).
+            // image is held besides, and the logits brought back: a band of rows at the input's
+            // width, and the few zoomed rows the filter spans (PlaneResampler).
             const double zoomed_bytes =
-                a.zoom == 1.0 ? 0.0
-                              : (m.stats.channels + 2.0) * model_pixels +
-                                    4.0 * m.stats.channels * static_cast<double>(info.height) * mw;
+                a.zoom == 1.0
+                    ? 0.0
+                    : m.stats.channels * model_pixels +
+                          4.0 * m.net->config().num_classes * static_cast<double>(info.width) *
+                              (PlaneResampler::kMaxBandRows + 2 * std::ceil(a.zoom) + 4);
             const double held = (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels) *
                                     static_cast<double>(pixels) +
                                 zoomed_bytes;

@@ -14,8 +14,6 @@
 
 namespace pfce {
 
-namespace {
-
 SlidingWindow sliding_window_of(const EvalOptions& opts) {
     SlidingWindow sw;
     sw.window = opts.window;
@@ -24,6 +22,8 @@ SlidingWindow sliding_window_of(const EvalOptions& opts) {
     sw.tta = opts.tta;
     return sw;
 }
+
+namespace {
 
 std::vector<std::pair<int, int>> sizes_of(const std::vector<SampleData>& samples) {
     std::vector<std::pair<int, int>> sizes;

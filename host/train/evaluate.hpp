@@ -89,6 +89,11 @@ struct EvalBuffers {
     EvalOptions loader_opts;
 };
 
+// The sliding windows evaluate() scores with: the options' window, overlap (a quarter of the
+// window unless set), test-time augmentation, and batches of at most 8 windows.
+struct SlidingWindow;
+SlidingWindow sliding_window_of(const EvalOptions& opts);
+
 // Whether evaluate() takes samples of these sizes (width, height) through sliding windows, and
 // the work it then counts in progress: windows, or images in batches.
 bool evaluates_in_windows(const std::vector<std::pair<int, int>>& sizes, const EvalOptions& opts);
