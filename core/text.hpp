@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -129,6 +130,13 @@ inline std::string format_significant(double v, int digits) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.*g", digits, v);
     return buf;
+}
+
+// `v` in the fewest digits that read back as `v` ("8.0000001", "0.125", "2"): a value said back
+// to the user as typed, where %g's six digits would turn 8.0000001 into 8.
+inline std::string format_shortest(double v) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
 // A byte count as people read it: "512 bytes", "3.4 KB", "120.0 MB", "2.1 GB" (powers of 1000,

@@ -100,6 +100,13 @@ std::optional<double> zoom_for(const GroundPixelSize& input, const nlohmann::jso
 }
 
 std::string ScaleMismatch::remedy(const std::string& flag) const {
+    // Pixels of another shape than the training images' (0.1 x 0.05 against 0.05 x 0.05): one
+    // factor for both axes leaves one of them off by more than a quarter.
+    if (std::max(std::abs(std::log(zoom_x / zoom)), std::abs(std::log(zoom_y / zoom))) >
+        std::log(1.25))
+        return "no one " + flag + " shows both axes the scale learnt (x needs " +
+               format_significant(zoom_x, 2) + ", y " + format_significant(zoom_y, 2) +
+               "): resample the imagery to the training images' pixel shape first (gdalwarp -tr)";
     if (zoom >= kMinZoom && zoom <= kMaxZoom)
         return flag + " " + format_significant(zoom, 2) + " shows it the scale it learnt";
     return "the scales differ " + format_significant(zoom, 3) + " times, past what " + flag +
@@ -112,13 +119,17 @@ std::optional<ScaleMismatch> scale_mismatch(const GroundPixelSize& px, double zo
                                             const nlohmann::json& trained,
                                             const std::string& checkpoint) {
     const std::optional<double> wanted = zoom_for(px, trained);
-    // Within a quarter either way: close enough to the scale learnt.
-    if (!wanted || std::abs(std::log(*wanted / zoom)) <= std::log(1.25)) return std::nullopt;
-    return ScaleMismatch{*wanted, "pixels of " + format_significant(px.x, 3) + " x " +
-                                      format_significant(px.y, 3) + " map units, but " +
-                                      checkpoint + " was trained on pixels of " +
-                                      format_significant(trained["x"].get<double>(), 3) + " x " +
-                                      format_significant(trained["y"].get<double>(), 3)};
+    if (!wanted) return std::nullopt;
+    const double zx = px.x / trained["x"].get<double>(), zy = px.y / trained["y"].get<double>();
+    // Within a quarter either way along both axes: close enough to the scale learnt.
+    if (std::max(std::abs(std::log(zx / zoom)), std::abs(std::log(zy / zoom))) <= std::log(1.25))
+        return std::nullopt;
+    return ScaleMismatch{*wanted, zx, zy,
+                         "pixels of " + format_significant(px.x, 3) + " x " +
+                             format_significant(px.y, 3) + " map units, but " + checkpoint +
+                             " was trained on pixels of " +
+                             format_significant(trained["x"].get<double>(), 3) + " x " +
+                             format_significant(trained["y"].get<double>(), 3)};
 }
 
 }  // namespace pfce

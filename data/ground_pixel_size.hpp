@@ -44,9 +44,10 @@ std::optional<double> zoom_for(const GroundPixelSize& input, const nlohmann::jso
 inline constexpr double kMinZoom = 0.125, kMaxZoom = 8.0;
 
 // An image of pixel size `px` seen at `zoom` more than a quarter either way off the scale of
-// `trained` (the record of `checkpoint`), said alike by predict and eval.
+// `trained` (the record of `checkpoint`) along either axis, said alike by predict and eval.
 struct ScaleMismatch {
-    double zoom = 1;    // the --zoom that shows it the scale learnt
+    double zoom = 1;  // the --zoom that shows it the scale learnt (the mean of the axes')
+    double zoom_x = 1, zoom_y = 1;  // each axis's own (they differ where pixels are not square)
     std::string sizes;  // "pixels of 0.1 x 0.1 map units, but CKPT was trained on pixels of ..."
     // "FLAG 2 shows it the scale it learnt", or, past --zoom's range, what to do instead.
     std::string remedy(const std::string& flag) const;

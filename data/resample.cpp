@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace pfce {
 
@@ -55,6 +57,18 @@ ResampleTaps resample_taps(int in, int out) {
 
 int zoomed_side(int side, double zoom) {
     return std::max(1, static_cast<int>(std::lround(static_cast<double>(side) * zoom)));
+}
+
+double smallest_zoom_reaching(int side, int target) {
+    PFCE_CHECK_SHAPE(side > 0 && target > 0, "smallest_zoom_reaching: side ", side, " to ", target);
+    // lround(side * z) >= target from z = (target - 0.5) / side, rounded up to two digits.
+    const double exact = (target - 0.5) / side;
+    const double step = std::pow(10.0, std::floor(std::log10(exact)) - 1);
+    // Each candidate as decimals print it (0.79, not 0.79000000000000004), checked as it reads.
+    for (double k = std::ceil(exact / step - 1e-9);; ++k)
+        if (const double z = std::stod(format_significant(k * step, 2));
+            zoomed_side(side, z) >= target)
+            return z;
 }
 
 RgbImage resize_linear(const RgbImage& img, int width, int height) {

@@ -26,6 +26,10 @@ ResampleTaps resample_taps(int in, int out);
 // The side of an image of `side` pixels zoomed by `zoom`: round(side * zoom), at least 1.
 int zoomed_side(int side, double zoom);
 
+// The smallest zoom of two significant digits at which a side of `side` pixels is at least
+// `target` (zoomed_side): the --zoom to name where one leaves an image too small for a U-Net.
+double smallest_zoom_reaching(int side, int target);
+
 // `img` resampled to width x height, every channel: a triangle (linear) filter on pixel centres,
 // widened by the reduction when shrinking so each output pixel averages the input pixels it
 // covers (as Pillow's BILINEAR). Taps past the edge are left out and the rest renormalised, so a

@@ -649,13 +649,24 @@ TEST(Zoom, PredictSeesTheImageResampledAndItsLogitsComeBackOnTheInputsPixels) {
         EXPECT_MESSAGE_HAS(r.output, "expected a factor in 0.125..8");
         EXPECT_FALSE(std::filesystem::exists(root + "/bad.png"));
     }
+    // The value said as typed (not 8), and C's hex floats refused as the config refuses them.
+    const test::CommandResult past =
+        test::run_pfce(predict + root + "/in.png --zoom 8.0000001 --out " + root + "/bad.png");
+    EXPECT_EQ(past.status, 2) << past.output;
+    EXPECT_MESSAGE_HAS(past.output, "--zoom 8.0000001: expected a factor in 0.125..8");
+    for (const char* hex : {"--zoom 0x2", "--alpha 0x0.8p0"}) {
+        const test::CommandResult r =
+            test::run_pfce(predict + root + "/in.png " + hex + " --out " + root + "/bad.png");
+        EXPECT_EQ(r.status, 2) << hex << ": " << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "expected a decimal number (such as 2 or 0.5)");
+    }
     // Zoomed out, an image too small for the U-Net is said with its zoom.
     write_png(root + "/small.png", test::foreign_image(test::foreign_labels(8, 8, 4), 4));
     const test::CommandResult tiny =
         test::run_pfce(predict + root + "/small.png --zoom 0.125 " + "--out " + root + "/tiny.png");
     EXPECT_EQ(tiny.status, 2) << tiny.output;
     EXPECT_MESSAGE_HAS(tiny.output, "/small.png zoomed by 0.125 is 1x1");
-    EXPECT_MESSAGE_HAS(tiny.output, "zoom less, or leave it out of --input");
+    EXPECT_MESSAGE_HAS(tiny.output, "--zoom 0.19 or more takes it, or leave it out of --input");
     EXPECT_FALSE(std::filesystem::exists(root + "/tiny.png"));
 }
 

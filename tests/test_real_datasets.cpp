@@ -913,6 +913,14 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
         nlohmann::json::parse(unzoomed.output.substr(unzoomed.output.find('{')));
     EXPECT_EQ(uj["zoom"], 1.0);
     EXPECT_NE(zj["loss_dense"], uj["loss_dense"]);
+    // Which losses count a pixel of an overlap in each window: unzoomed sliding windows only.
+    EXPECT_EQ(zj["loss_counts_overlaps"], false);
+    EXPECT_EQ(uj["loss_counts_overlaps"], false);  // in batches
+    const test::CommandResult windows = test::run_pfce(eval + " --window 16 --json");
+    ASSERT_EQ(windows.status, 0) << windows.output;
+    EXPECT_EQ(nlohmann::json::parse(
+                  windows.output.substr(windows.output.find('{')))["loss_counts_overlaps"],
+              true);
     const test::CommandResult wrong = test::run_pfce(eval + " --zoom 0.5");
     ASSERT_EQ(wrong.status, 0) << wrong.output;
     EXPECT_MESSAGE_HAS(wrong.output,
@@ -946,9 +954,35 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
                            "it needs about ");
         EXPECT_MESSAGE_HAS(huge.output, "zoom less, or cut the images into tiles first");
     }
+    // Pixels of another shape (0.1 x 0.05 against 0.05 x 0.05): no one zoom fits both axes, and
+    // the mean (1.5) silences nothing.
+    write_png(chips + "/aniso.png", test::foreign_image(test::foreign_labels(40, 32, 3), 3));
+    std::ofstream(chips + "/aniso.pgw") << "0.1\n0\n0\n-0.05\n500000\n5000000\n";
+    std::ofstream(chips + "/aniso.prj") << crs(25832);
+    for (const char* zoom : {"", " --zoom 1.5"}) {
+        const test::CommandResult r = test::run_pfce(
+            "predict --checkpoint " + root + "/run/last.ckpt --input " + chips +
+            "/aniso.png --out " + root + "/out/aniso.png --force --device cpu" + zoom);
+        ASSERT_EQ(r.status, 0) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "aniso.png has pixels of 0.1 x 0.05 map units");
+        EXPECT_MESSAGE_HAS(r.output,
+                           "no one --zoom shows both axes the scale learnt (x needs 2, "
+                           "y 1): resample the imagery to the training images' pixel "
+                           "shape first (gdalwarp -tr)");
+    }
     // Training images of two sizes: said, and none recorded (so nothing is said of inputs).
     for (std::size_t k = 0; k < fd.ids.size(); ++k)  // the training split holds both
         std::ofstream(fd.root + "/images/" + fd.ids[k] + ".pgw") << world(k % 2 ? 0.05 : 0.1);
+    // eval of a survey of mixed sizes names the first image off the scale and counts them.
+    const test::CommandResult half = test::run_pfce(eval);
+    ASSERT_EQ(half.status, 0) << half.output;
+    EXPECT_MESSAGE_HAS(half.output, "/images/" + fd.ids[0] +
+                                        ".png has pixels of 0.1 x 0.1 map units, but " + root +
+                                        "/run/last.ckpt was trained on pixels of 0.05 x 0.05");
+    EXPECT_MESSAGE_HAS(half.output, std::to_string(fd.ids.size() / 2) + " of " +
+                                        std::to_string(fd.ids.size()) +
+                                        " images scored have pixels off the scale the model "
+                                        "learnt");
     const test::CommandResult mixed = train_tiny_run(fd.root, root + "/mixed-run");
     ASSERT_EQ(mixed.status, 0) << mixed.output;
     EXPECT_MESSAGE_HAS(mixed.output, "training images have pixels of different ground sizes: ");

@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "data/resample.hpp"
 #include "tests/test_util.hpp"
 
@@ -106,6 +108,21 @@ TEST(Resample, HandComputedValuesAndConstantsToTheEdge) {
     EXPECT_EQ(zoomed_side(300, 0.5), 150);
     EXPECT_EQ(zoomed_side(3, 0.1), 1);
     EXPECT_EQ(zoomed_side(301, 0.5), 151);  // 150.5 rounds away from zero
+    // The zoom to name for an image too small: two digits, rounded up, and the least that reaches.
+    EXPECT_EQ(smallest_zoom_reaching(8, 2), 0.19);  // 8 * 0.19 = 1.52 -> 2; 0.18 gives 1.44 -> 1
+    EXPECT_EQ(smallest_zoom_reaching(7, 6), 0.79);  // 7 * 0.79 = 5.53 -> 6
+    EXPECT_EQ(smallest_zoom_reaching(100, 100), 1.0);
+    EXPECT_EQ(smallest_zoom_reaching(3, 22), 7.2);  // 21.6 -> 22; 7.1 gives 21.3 -> 21
+    for (const int side : {1, 5, 37, 301, 6000})
+        for (const int target : {1, 6, 22, 70}) {
+            const double z = smallest_zoom_reaching(side, target);
+            EXPECT_GE(zoomed_side(side, z), target) << side << " " << target;
+            // One step of the second digit less falls short.
+            const double step = std::pow(10.0, std::floor(std::log10(z)) - 1);
+            if (target > 1 && std::stod(format_significant(z - step, 2)) < z) {
+                EXPECT_LT(zoomed_side(side, z - step), target) << side << " " << target;
+            }
+        }
 }
 
 // The logits' resampler: bands of any size in equal the whole planes at once, bit for bit, and

@@ -1,6 +1,8 @@
 // Implementation of the shared test helpers.
 #include "tests/test_util.hpp"
 
+#include "core/text.hpp"
+
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -325,8 +327,7 @@ CommandResult run_command(const std::string& cmd) {
 }
 
 std::string shortest_decimal(double v) {
-    char buf[32];
-    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    return format_shortest(v);
 }
 
 std::string rpc_txt(const std::vector<double>& v) {

@@ -16,10 +16,12 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/output_dir.hpp"
+#include "core/text.hpp"
 #include "data/data_directory.hpp"
 #include "data/dataset.hpp"
 #include "data/ground_pixel_size.hpp"
 #include "data/mask_dir.hpp"
+#include "data/resample.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/train_data.hpp"
 #include "models/unet.hpp"
@@ -31,7 +33,8 @@ namespace pfce::cli {
 inline void check_zoom_option(double zoom) {
     if (!(zoom >= kMinZoom && zoom <= kMaxZoom))
         PFCE_THROW(
-            InputError, "--zoom ", zoom, ": expected a factor in ", kMinZoom, "..", kMaxZoom,
+            InputError, "--zoom ", format_shortest(zoom), ": expected a factor in ", kMinZoom, "..",
+            kMaxZoom,
             " (the input's pixel size over the training images': 2 for 10 cm imagery and a model "
             "trained at 5 cm)");
 }
@@ -141,6 +144,37 @@ inline int overlap_for(int overlap, bool typed, int window, bool window_typed) {
     return overlap;
 }
 
+// The --zoom to name where a zoom below 1 leaves images too small for a U-Net ("zoom less" read
+// as "a smaller --zoom" made it worse): the smallest that takes all of them, unless one is too
+// small even unzoomed (then no zoom helps).
+class ZoomThatFits {
+  public:
+    ZoomThatFits(int depth, double zoom)
+        : depth_(depth), side_(smallest_unet_side(depth)), zoom_(zoom) {}
+    // An image of w x h (its own size), counted where zoomed it is too small.
+    void add(int w, int h) {
+        if (unet_side_fits(zoomed_side(w, zoom_), depth_) &&
+            unet_side_fits(zoomed_side(h, zoom_), depth_))
+            return;
+        const int s = std::min(w, h);
+        if (s < side_)
+            hopeless_ = true;
+        else
+            fit_ = std::max(fit_, smallest_zoom_reaching(s, side_));
+    }
+    // "--zoom 0.79 or more takes them, or OTHERWISE", or OTHERWISE where no zoom helps.
+    std::string remedy(const std::string& otherwise) const {
+        if (zoom_ >= 1.0 || hopeless_ || !(fit_ > 0) || fit_ > 1.0) return otherwise;
+        return "--zoom " + format_shortest(fit_) + " or more takes them, or " + otherwise;
+    }
+
+  private:
+    int depth_, side_;
+    double zoom_;
+    double fit_ = 0;
+    bool hopeless_ = false;
+};
+
 // What eval and predict check before they write or score anything: the U-Net takes windows of
 // min(side, window) pixels a side, each reflect-padded to a multiple of 2^depth, which needs a
 // shortest side (models/unet.hpp). So the window must reach it, and so must every image side.
@@ -249,6 +283,20 @@ inline const CLI::Validator& non_negative_integer() {
             return {};
         },
         "");  // the option's own type shows UINT ("UINT:UINT" with a description here)
+    return v;
+}
+
+// A decimal number as people write one (2, 0.5, 1e-3): CLI11 also reads C's hex floats (0x2,
+// 0x1.8p1) and leading spaces, which the config's numbers refuse (host/train/config_io).
+inline const CLI::Validator& decimal_number() {
+    static const CLI::Validator v(
+        [](std::string& s) -> std::string {
+            if (s.empty() || std::isspace(static_cast<unsigned char>(s[0])) ||
+                s.find_first_of("xX") != std::string::npos)
+                return "expected a decimal number (such as 2 or 0.5), got \"" + s + "\"";
+            return {};
+        },
+        "");
     return v;
 }
 

@@ -371,18 +371,20 @@ void run_eval(const EvalArgs& a) {
     const int depth = m.net->config().depth;
     const std::vector<std::pair<int, int>> sizes = sample_sizes(ds, indices);
     // Zoomed, the sizes the model sees.
-    auto add_sizes = [&](TooSmallImages& to) {
-        for (std::size_t i = 0; i < indices.size(); ++i)
-            to.add(a.zoom == 1.0
-                       ? ds.sample(indices[i]).image_path
-                       : detail::concat(ds.sample(indices[i]).image_path, " zoomed by ", a.zoom),
+    // Zoomed, the sizes the model sees, and the --zoom that takes them all.
+    auto add_sizes = [&](TooSmallImages& to, ZoomThatFits& fits) {
+        for (std::size_t i = 0; i < indices.size(); ++i) {
+            to.add(a.zoom == 1.0 ? ds.sample(indices[i]).image_path
+                                 : detail::concat(ds.sample(indices[i]).image_path, " zoomed by ",
+                                                  format_shortest(a.zoom)),
                    zoomed_side(sizes[i].first, a.zoom), zoomed_side(sizes[i].second, a.zoom));
+            fits.add(sizes[i].first, sizes[i].second);
+        }
     };
-    const char* too_small_remedy = a.zoom < 1.0 ? "zoom less, or evaluate a split without them"
-                                                : "evaluate a split without them";
     TooSmallImages small(depth);
-    add_sizes(small);
-    refuse_images_too_small(small, a.checkpoint, too_small_remedy);
+    ZoomThatFits fits(depth, a.zoom);
+    add_sizes(small, fits);
+    refuse_images_too_small(small, a.checkpoint, fits.remedy("evaluate a split without them"));
     if (other) {
         // What each model trained or validated on, by unit (a tile's windows are alike: by tile),
         // from its recorded split, or (older pfce) its split drawn again.
@@ -408,10 +410,10 @@ void run_eval(const EvalArgs& a) {
         check_fair_images(scored, seen_by(m), seen_by(*other), a.checkpoint, a.against,
                           tiles ? "tiles" : "images");
         TooSmallImages small_other(other->net->config().depth);
-        add_sizes(small_other);
+        ZoomThatFits other_fits(other->net->config().depth, a.zoom);
+        add_sizes(small_other, other_fits);
         refuse_images_too_small(small_other, a.against,
-                                a.zoom < 1.0 ? "zoom less, or compare on a split without them"
-                                             : "compare on a split without them");
+                                other_fits.remedy("compare on a split without them"));
     }
     MaskDir labels;
     if (!a.labels.empty()) {
@@ -494,11 +496,11 @@ void run_eval(const EvalArgs& a) {
             const double need = zoomed + parts + bands + activations;
             if (need > (memory.swap == 0 ? 1.0 : 1.25) * memory.total)
                 PFCE_THROW(InputError, ds.sample(indices[largest]).image_path, " zoomed by ",
-                           a.zoom, " is ", zw, "x", zh, ": scoring it needs about ",
-                           format_bytes(need), " (the zoomed image ", format_bytes(zoomed),
-                           ", the images read ", format_bytes(parts), ", the activations ",
-                           format_bytes(activations), "), more than this machine's ",
-                           format_bytes(memory.total), " of memory",
+                           format_shortest(a.zoom), " is ", zw, "x", zh,
+                           ": scoring it needs about ", format_bytes(need), " (the zoomed image ",
+                           format_bytes(zoomed), ", the images read ", format_bytes(parts),
+                           ", the activations ", format_bytes(activations),
+                           "), more than this machine's ", format_bytes(memory.total), " of memory",
                            memory.swap == 0 ? " (and it has no swap)" : "",
                            "; zoom less, or cut the images into tiles first (gdal_retile.py -ps "
                            "6000 6000)");
@@ -507,20 +509,39 @@ void run_eval(const EvalArgs& a) {
     // model) after --zoom, as predict says of its inputs: scored as asked, said first.
     if (const nlohmann::json trained_px = trained_data.value("ground_pixel_size", nlohmann::json());
         trained_px.is_object()) {
+        // Each image once (a tile's windows share one), each compared: a survey of mixed pixel
+        // sizes is said with how many are off, as predict says of its inputs.
         std::vector<std::string> paths;
-        for (std::size_t i : indices) paths.push_back(ds.sample(i).image_path);
-        const nlohmann::json here = common_ground_pixel_size(paths, /*say_mixed=*/false);
-        if (here.is_object())
-            if (const auto off =
-                    scale_mismatch(GroundPixelSize{here["x"].get<double>(), here["y"].get<double>(),
-                                                   here["epsg"].get<int>()},
-                                   a.zoom, trained_px, a.checkpoint))
-                log_warn("the images scored have ", off->sizes,
-                         a.zoom == 1.0 ? "" : detail::concat(" (--zoom ", a.zoom, " given)"),
-                         ": the scores are of the model at another scale than it learnt (its "
-                         "ground features appear at ",
-                         format_significant(a.zoom / off->zoom, 2),
-                         " times their size in its training images; ", off->remedy("--zoom"), ")");
+        for (std::size_t i : indices)
+            if (paths.empty() || paths.back() != ds.sample(i).image_path)
+                paths.push_back(ds.sample(i).image_path);
+        std::optional<ScaleMismatch> first;
+        std::string first_path;
+        std::size_t off_scale = 0;
+        bool alike = true;  // every image off by the same sizes
+        for (const std::string& p : paths)
+            if (const std::optional<GroundPixelSize> px = ground_pixel_size(p))
+                if (auto off = scale_mismatch(*px, a.zoom, trained_px, a.checkpoint)) {
+                    if (off_scale++ == 0) {
+                        first = std::move(off);
+                        first_path = p;
+                    } else if (off->sizes != first->sizes) {
+                        alike = false;
+                    }
+                }
+        const bool all = first && alike && off_scale == paths.size();
+        if (first)
+            log_warn(all ? "the images scored have " : first_path + " has ", first->sizes,
+                     a.zoom == 1.0
+                         ? ""
+                         : detail::concat(" (--zoom ", format_shortest(a.zoom), " given)"),
+                     ": the scores are of the model at another scale than it learnt (its "
+                     "ground features appear at ",
+                     format_significant(a.zoom / first->zoom, 2),
+                     " times their size in its training images; ", first->remedy("--zoom"), ")");
+        if (first && !all)
+            log_warn(off_scale, " of ", paths.size(),
+                     " images scored have pixels off the scale the model learnt");
     }
     // Images of the other kind than the model learnt (gray for a colour model, or the reverse),
     // as predict says of its inputs: scored as asked, with the reason the scores may be low.
@@ -758,6 +779,10 @@ void run_eval(const EvalArgs& a) {
         j["window"] = windows ? nlohmann::json(eo.window) : nlohmann::json();
         j["overlap"] = windows ? nlohmann::json(eo.overlap) : nlohmann::json();
         j["zoom"] = a.zoom;  // the factor the images were resampled by before the model
+        // Whether a pixel in two windows' overlap counts in each window's loss (sliding windows
+        // unzoomed), or every pixel once (batches; --zoom, whose losses are of the logits brought
+        // back): losses of the two kinds weigh pixels differently.
+        j["loss_counts_overlaps"] = windows && a.zoom == 1.0;
         // On points alone there is no dense loss (it would be theirs again, under another name).
         j["loss_dense"] = on_points ? nlohmann::json() : nlohmann::json(r.loss_dense);
         // What the metrics count: the dense masks, or the points of --labels (no dense masks).
@@ -810,7 +835,7 @@ void run_eval(const EvalArgs& a) {
                     eo.window, eo.window, eo.overlap,
                     a.zoom == 1.0
                         ? ""
-                        : detail::concat(", on the images zoomed by ", a.zoom,
+                        : detail::concat(", on the images zoomed by ", format_shortest(a.zoom),
                                          " (the logits brought back onto the masks' pixels)")
                               .c_str());
     std::printf("%s", format_metrics_table(r.metrics, m.class_names, m.clutter_class).c_str());
@@ -883,6 +908,7 @@ const bool registered = register_command(
                        "resample each image by this factor before the model, and its logits back "
                        "to the masks' pixels, where it is scored: the images' pixel size over the "
                        "training images' (2 for 10 cm imagery and a model trained at 5 cm)")
+            ->check(decimal_number())
             ->capture_default_str();
         sub.add_option("--tile-labels", a->tile_labels,
                        "Potsdam tiles: score these labels (auto | full | eroded: "

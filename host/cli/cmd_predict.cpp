@@ -981,6 +981,7 @@ void run_predict(const PredictArgs& a) {
     // Every input is read (its header) and sized before the first output is written, so a bad
     // file in a directory stops the command before it has written half of the predictions.
     TooSmallImages small(m.net->config().depth);  // said all at once, after the loop
+    ZoomThatFits fits(m.net->config().depth, a.zoom);
     const std::int64_t max_pixels = a.max_pixels_given ? a.max_pixels : m.config.data.max_pixels;
     // Every refused input is named at once: a directory with three bad images is fixed in one go,
     // not in three reruns that each name the next.
@@ -1060,15 +1061,16 @@ void run_predict(const PredictArgs& a) {
                            nlohmann::json(choice.bands).dump(),
                            " (its data.bands): predict reads every input so]");
             }
-            small.add(a.zoom != 1.0 ? detail::concat(j.input, " zoomed by ", a.zoom) : j.input, mw,
-                      mh);
+            small.add(a.zoom != 1.0
+                          ? detail::concat(j.input, " zoomed by ", format_shortest(a.zoom))
+                          : j.input,
+                      mw, mh);
+            fits.add(info.width, info.height);
         } catch (const InputError& e) {
             refused.add(e);
         }
     try {  // in the same refusal: a directory is fixed in one go
-        refuse_images_too_small(
-            small, a.checkpoint,
-            a.zoom < 1.0 ? "zoom less, or leave them out of --input" : "leave them out of --input");
+        refuse_images_too_small(small, a.checkpoint, fits.remedy("leave them out of --input"));
     } catch (const InputError& e) {
         refused.add(e, small.count());
     }
@@ -1265,7 +1267,9 @@ void run_predict(const PredictArgs& a) {
                 if (const auto off = scale_mismatch(*px, a.zoom, trained_pixel_size, a.checkpoint);
                     off && other_scale++ == 0)
                     log_warn(j.input, " has ", off->sizes,
-                             a.zoom == 1.0 ? "" : detail::concat(" (--zoom ", a.zoom, " given)"),
+                             a.zoom == 1.0
+                                 ? ""
+                                 : detail::concat(" (--zoom ", format_shortest(a.zoom), " given)"),
                              ": the model sees its ground at another scale than it learnt; ",
                              off->remedy("--zoom"));
         LabelMap confidence;
@@ -1501,8 +1505,11 @@ const bool registered = register_command(
                "resample each input by this factor before the model, and its logits back "
                "to the input's pixels: the input's pixel size over the training images' (2 for 10 "
                "cm imagery and a model trained at 5 cm; 0.5 for 2.5 cm)")
+            ->check(decimal_number())
             ->capture_default_str();
-        sub.add_option("--alpha", a->alpha, "overlay opacity of the mask")->capture_default_str();
+        sub.add_option("--alpha", a->alpha, "overlay opacity of the mask")
+            ->check(decimal_number())
+            ->capture_default_str();
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
         sub.add_flag("--no-overlay", a->no_overlay,
                      "write no <stem>_overlay.png (the mask over the image): for many or large "
