@@ -20,6 +20,7 @@
 
 #include "bench/bench_common.hpp"
 #include "core/log.hpp"
+#include "core/parallel.hpp"
 #include "data/sparse_sampler.hpp"
 #include "data/synth.hpp"
 #include "host/cpu/cpu_backend.hpp"
@@ -214,6 +215,8 @@ nlohmann::json run_peer(const std::string& python, const std::string& peer, cons
 struct Flags {
     std::string json, peer, python;
     int count300 = 2400, count512 = 2400, peer_count = 100, repeats = 3, radius = 20;
+    // One tile alone (a Potsdam tile: 6000), linked by every thread and by one: 0 skips.
+    int tile = 0, tile_points = 200000;
     // Issue 13's GPU target for the 300x300 set: 2400 masks linked, transfers included, in this.
     double target_s = 0.1;
     std::uint64_t seed = 0;
@@ -321,6 +324,37 @@ nlohmann::json bench_set(const Flags& f, int size, int points, int count) {
     return r;
 }
 
+// One large mask alone: CpuBackend::link shares it among the threads (strips of rows), against
+// the same call on one thread; the outputs must agree.
+nlohmann::json bench_tile(const Flags& f) {
+    std::fprintf(stderr, "bench_link: making a %dx%d mask at %d points/class\n", f.tile, f.tile,
+                 f.tile_points);
+    const Tensor mask = make_masks(1, f.tile, f.tile_points, f.seed);
+    LinkParams p;
+    p.radius = f.radius;
+    CpuBackend cpu;
+    Tensor shared = Tensor::host(mask.shape(), DType::u8);
+    Tensor alone = Tensor::host(mask.shape(), DType::u8);
+    LinkStats st;
+    const int threads = openmp_threads();
+    const bench::Timing t_all =
+        bench::time_it([&] { st = cpu.link(mask, Tensor(), p, shared); }, 1, f.repeats);
+    use_openmp_threads(1);
+    const bench::Timing t_one =
+        bench::time_it([&] { cpu.link(mask, Tensor(), p, alone); }, 1, f.repeats);
+    use_openmp_threads(threads);
+    return {{"size", f.tile},
+            {"points_per_class", f.tile_points},
+            {"radius", f.radius},
+            {"points", st.points},
+            {"pairs", st.pairs},
+            {"threads", threads},
+            {"timing_all_threads", bench::to_json(t_all)},
+            {"timing_one_thread", bench::to_json(t_one)},
+            {"speedup_threads", t_one.median_s / t_all.median_s},
+            {"output_equal", std::memcmp(shared.raw(), alone.raw(), shared.bytes()) == 0}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -355,11 +389,19 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(bench::at_least(0));
     app.add_flag("--skip-kdtree", f.skip_kdtree, "skip the nanoflann baseline");
+    app.add_option("--tile", f.tile,
+                   "also one mask of this side alone, linked by every thread and by one (6000: a "
+                   "Potsdam tile; 0 skips)")
+        ->capture_default_str()
+        ->check(bench::at_least(0));
+    app.add_option("--tile-points", f.tile_points, "--tile's points per class")
+        ->capture_default_str()
+        ->check(bench::at_least(1));
     CLI11_PARSE(app, argc, argv);
     bench::remove_scratch_of_dead_runs("bench_link_");
     try {
         bench::check_json_path(f.json);
-        if (f.count300 == 0 && f.count512 == 0)
+        if (f.count300 == 0 && f.count512 == 0 && f.tile == 0)
             throw std::invalid_argument("--count 0 and --count512 0: nothing to time");
         nlohmann::json j = {{"benchmark", "link"},
                             {"seed", f.seed},
@@ -368,6 +410,7 @@ int main(int argc, char** argv) {
                             {"sets", nlohmann::json::array()}};
         if (f.count300 > 0) j["sets"].push_back(bench_set(f, 300, 500, f.count300));
         if (f.count512 > 0) j["sets"].push_back(bench_set(f, 512, 2100, f.count512));
+        if (f.tile > 0) j["tile"] = bench_tile(f);
         bench::write_json(j, f.json);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_link: error: %s\n", e.what());

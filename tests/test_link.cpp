@@ -11,7 +11,9 @@
 #include <array>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <set>
+#include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -103,6 +105,30 @@ TEST(LinkPairs, GridEqualsBruteForce) {
         }
 }
 
+// The order the striped drawing relies on: pairs come out in order of (class, cell row of `a`),
+// and `b` lies in the cell row of `a` or the next (so a segment spans two cell rows at most).
+TEST(LinkPairs, PairsComeOutInOrderOfClassAndCellRow) {
+    for (const int r : {1, 5, 8, 20, 60}) {
+        const Tensor sparse = random_sparse(1, 300, 170, 6, 2500, 40 + r);
+        std::vector<LinkPoint> pts = points_of(sparse, 0);
+        std::vector<LinkPair> pairs;
+        GridScratch sc;
+        find_pairs_grid(pts, 300, 170, r, pairs, sc);
+        ASSERT_GT(pairs.size(), 20u) << r;
+        const int side = link_cell_side(r);
+        std::int64_t last = -1;
+        for (const LinkPair& q : pairs) {
+            const LinkPoint &a = pts[q.a], &b = pts[q.b];
+            ASSERT_EQ(a.cls, b.cls);
+            const std::int64_t key = std::int64_t{a.cls} * 1000 + a.y / side;
+            ASSERT_GE(key, last) << "radius " << r;
+            last = key;
+            ASSERT_GE(b.y / side, a.y / side) << "radius " << r;
+            ASSERT_LE(b.y / side, a.y / side + 1) << "radius " << r;
+        }
+    }
+}
+
 TEST(LinkPairs, EmptyAndSinglePoint) {
     std::vector<LinkPoint> none;
     EXPECT_TRUE(grid_pairs(none, 10, 10, 5).empty());
@@ -182,6 +208,66 @@ TEST(LinkPairs, ImageLinkedInSmallChunksEqualsReference) {
         EXPECT_EQ(sb.segments, sr.segments);
         EXPECT_GT(sb.pairs, 1000);
     }
+}
+
+// A large image alone shares its drawing and resolve among threads (strips of rows, the even ones
+// at once, then the odd): the reference's pixels and counts for any thread count, for radii that
+// make many strips and few, edge-aware or not, pairs drawn whole or a few at a time. The backend
+// gives a lone image its threads: it agrees with the same image among several, one per thread.
+TEST(LinkPairs, ImageSharedAmongThreadsEqualsReference) {
+    const int h = 300, w = 170;
+    const Tensor sparse = random_sparse(1, h, w, 6, 1200, 21);
+    const Tensor rgb = random_rgb(1, h, w, 22);
+    for (const int radius : {5, 18, 120})
+        for (const float step : {-1.0f, 60.0f}) {
+            LinkParams p;
+            p.radius = radius;
+            p.max_color_step = step;
+            Tensor reference = Tensor::host({1, h, w}, DType::u8);
+            const LinkStats sr = test::reference_backend()->link(sparse, rgb, p, reference);
+            const std::vector<std::uint8_t> want(reference.data<std::uint8_t>(),
+                                                 reference.data<std::uint8_t>() + h * w);
+            for (const int threads : {1, 2, 3, 8})
+                for (const std::size_t chunk : {kLinkPairChunk, std::size_t{5000}}) {
+                    LinkScratch sc;
+                    sc.pair_chunk = chunk;
+                    std::vector<std::uint8_t> out(want.size());
+                    const LinkStats s =
+                        link_image(sparse.data<std::uint8_t>(), rgb.data<std::uint8_t>(), h, w, p,
+                                   out.data(), sc, "test", threads);
+                    const std::string at =
+                        "radius " + std::to_string(radius) + " step " + std::to_string(step) +
+                        " threads " + std::to_string(threads) + " chunk " + std::to_string(chunk);
+                    EXPECT_EQ(out, want) << at;
+                    EXPECT_EQ(s.pairs, sr.pairs) << at;
+                    EXPECT_EQ(s.segments, sr.segments) << at;
+                    EXPECT_EQ(s.labelled_after, sr.labelled_after) << at;
+                }
+            // The backend: the image alone, and eight copies of it in one batch.
+            const std::unique_ptr<Backend> cpu = test::cpu_backend();
+            Tensor alone = Tensor::host({1, h, w}, DType::u8);
+            const LinkStats sa = cpu->link(sparse, rgb, p, alone);
+            Tensor many_sparse = Tensor::host({8, h, w}, DType::u8);
+            Tensor many_rgb = Tensor::host({8, 3, h, w}, DType::u8);
+            for (int k = 0; k < 8; ++k) {
+                std::copy_n(sparse.data<std::uint8_t>(), h * w,
+                            many_sparse.data<std::uint8_t>() + k * h * w);
+                std::copy_n(rgb.data<std::uint8_t>(), 3 * h * w,
+                            many_rgb.data<std::uint8_t>() + k * 3 * h * w);
+            }
+            Tensor many = Tensor::host({8, h, w}, DType::u8);
+            const LinkStats sm = cpu->link(many_sparse, many_rgb, p, many);
+            EXPECT_EQ(std::vector<std::uint8_t>(alone.data<std::uint8_t>(),
+                                                alone.data<std::uint8_t>() + h * w),
+                      want);
+            for (int k = 0; k < 8; ++k)
+                EXPECT_EQ(std::vector<std::uint8_t>(many.data<std::uint8_t>() + k * h * w,
+                                                    many.data<std::uint8_t>() + (k + 1) * h * w),
+                          want)
+                    << k;
+            EXPECT_EQ(sm.segments, 8 * sa.segments);
+            EXPECT_EQ(sa.segments, sr.segments);
+        }
 }
 
 // ---- Bresenham ----------------------------------------------------------------------------------

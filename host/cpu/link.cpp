@@ -1,13 +1,15 @@
 // Proximity linking, CPU backend (DESIGN §2): per image a uniform-grid pair search, segments
 // rasterized into a per-pixel class bitmask (so the result does not depend on pair order), then the
-// resolve pass; OpenMP over images. cuda/link.cu mirrors it and must match it bit for bit: the
-// arithmetic both share is core/kernels/link.hpp.
+// resolve pass; OpenMP over images, or within an image where there are fewer images than
+// threads (a lone Potsdam tile: rasterize_pairs_striped). cuda/link.cu mirrors it and must match it
+// bit for bit: the arithmetic both share is core/kernels/link.hpp.
 #include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <string>
 
 #include "core/op_checks.hpp"
+#include "core/parallel.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/cpu/link_grid.hpp"
 
@@ -52,7 +54,7 @@ void find_pairs_grid(std::vector<LinkPoint>& points, int height, int width, int 
 
     // Cells at least radius wide: partners lie in the 3x3 neighbourhood. The floor of 8 keeps the
     // cell table small when D is tiny; D beyond the image gives a single cell.
-    const int s = std::max(radius, 8);
+    const int s = link_cell_side(radius);
     const int gx = (width + s - 1) / s;
     const int gy = (height + s - 1) / s;
     const std::size_t cells = static_cast<std::size_t>(gx) * static_cast<std::size_t>(gy);
@@ -213,10 +215,54 @@ std::int64_t rasterize_pairs(const LinkPoint* points, const LinkPair* pairs, std
     return drawn;
 }
 
+std::int64_t rasterize_pairs_striped(const LinkPoint* points, const LinkPair* pairs,
+                                     std::size_t n_pairs, int height, int width, int radius,
+                                     const std::uint8_t* rgb, float max_color_step,
+                                     std::uint32_t* cover, int threads) {
+    // Strips of one cell row, many for the threads to share: a part of the pairs spans only the
+    // rows its pairs lie in. (Strip after strip on one thread measured no faster than class
+    // after class: that order is kept there.)
+    const int side = link_cell_side(radius);
+    const int strips = (height + side - 1) / side;
+    if (threads <= 1 || strips < 3 || n_pairs == 0)  // strips two apart: none to draw at once
+        return rasterize_pairs(points, pairs, n_pairs, height, width, rgb, max_color_step, cover);
+    // Each class's run of pairs, and where each strip begins in it (by binary search: a run is in
+    // order of the cell row of `a`).
+    const std::size_t stride = static_cast<std::size_t>(strips) + 1;
+    std::vector<std::size_t> runs;  // per run: stride offsets into pairs
+    for (std::size_t b = 0; b < n_pairs;) {
+        const std::int32_t cls = points[pairs[b].a].cls;
+        const LinkPair* const end = std::partition_point(
+            pairs + b, pairs + n_pairs, [&](const LinkPair& q) { return points[q.a].cls == cls; });
+        for (int t = 0; t < strips; ++t)
+            runs.push_back(static_cast<std::size_t>(
+                std::partition_point(pairs + b, end,
+                                     [&](const LinkPair& q) { return points[q.a].y / side < t; }) -
+                pairs));
+        b = static_cast<std::size_t>(end - pairs);
+        runs.push_back(b);
+    }
+    const std::size_t n_runs = runs.size() / stride;
+    std::int64_t drawn = 0;
+    for (int phase = 0; phase < 2; ++phase) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) reduction(+ : drawn)
+        for (int t = phase; t < strips; t += 2)
+            for (std::size_t r = 0; r < n_runs; ++r) {
+                const std::size_t b = runs[r * stride + static_cast<std::size_t>(t)];
+                const std::size_t e = runs[r * stride + static_cast<std::size_t>(t) + 1];
+                drawn += rasterize_pairs(points, pairs + b, e - b, height, width, rgb,
+                                         max_color_step, cover);
+            }
+    }
+    return drawn;
+}
+
 std::int64_t resolve_links(const std::uint8_t* sparse, const std::uint32_t* cover, std::int64_t n,
-                           LinkConflict conflict, std::uint8_t* out) {
+                           LinkConflict conflict, std::uint8_t* out, int threads) {
     const bool lowest = conflict == LinkConflict::lowest;
     std::int64_t labelled = 0;
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : labelled) \
+    if (threads > 1)
     for (std::int64_t i = 0; i < n; ++i) {
         const std::uint8_t v = kernels::resolve_link_pixel(sparse[i], cover[i], lowest);
         out[i] = v;
@@ -226,7 +272,8 @@ std::int64_t resolve_links(const std::uint8_t* sparse, const std::uint32_t* cove
 }
 
 LinkStats link_image(const std::uint8_t* sparse, const std::uint8_t* rgb, int height, int width,
-                     const LinkParams& p, std::uint8_t* out, LinkScratch& sc, const char* what) {
+                     const LinkParams& p, std::uint8_t* out, LinkScratch& sc, const char* what,
+                     int threads) {
     LinkStats st;
     collect_points(sparse, height, width, sc.points, what);
     st.points = static_cast<std::int64_t>(sc.points.size());
@@ -235,13 +282,13 @@ LinkStats link_image(const std::uint8_t* sparse, const std::uint8_t* rgb, int he
     // Drawn in chunks as they are found: the cover is an OR, so the order does not matter.
     const auto draw = [&](const std::vector<LinkPair>& pairs) {
         st.pairs += static_cast<std::int64_t>(pairs.size());
-        st.segments += rasterize_pairs(sc.points.data(), pairs.data(), pairs.size(), height, width,
-                                       p.max_color_step >= 0.0f ? rgb : nullptr, p.max_color_step,
-                                       sc.cover.data());
+        st.segments += rasterize_pairs_striped(
+            sc.points.data(), pairs.data(), pairs.size(), height, width, p.radius,
+            p.max_color_step >= 0.0f ? rgb : nullptr, p.max_color_step, sc.cover.data(), threads);
     };
     find_pairs_grid(sc.points, height, width, p.radius, sc.pairs, sc.grid, draw, sc.pair_chunk);
     draw(sc.pairs);
-    st.labelled_after = resolve_links(sparse, sc.cover.data(), n, p.conflict, out);
+    st.labelled_after = resolve_links(sparse, sc.cover.data(), n, p.conflict, out, threads);
     return st;
 }
 
@@ -259,6 +306,23 @@ LinkStats CpuBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkPa
     const std::size_t plane = static_cast<std::size_t>(h) * w;
 
     LinkStats total;
+    // Fewer images than threads (a Potsdam tile alone, a wave of two): each image shares its
+    // drawing and resolve among the threads, one image after another.
+    if (const int threads = openmp_threads(); n_img < threads) {
+        link::LinkScratch sc;
+        for (std::int64_t i = 0; i < n_img; ++i) {
+            const std::string what = "image " + std::to_string(i) + " of the batch";
+            const LinkStats s = link::link_image(
+                in + static_cast<std::size_t>(i) * plane,
+                colours ? colours + static_cast<std::size_t>(i) * 3 * plane : nullptr, h, w, p,
+                out + static_cast<std::size_t>(i) * plane, sc, what.c_str(), threads);
+            total.points += s.points;
+            total.pairs += s.pairs;
+            total.segments += s.segments;
+            total.labelled_after += s.labelled_after;
+        }
+        return total;
+    }
     std::exception_ptr error;
 #pragma omp parallel
     {

@@ -37,10 +37,18 @@ struct GridScratch {
     std::vector<std::int32_t> class_start;
 };
 
+// The side of find_pairs_grid's cells for a radius: at least the radius, so partners are
+// neighbours, and at least 8, so a tiny D keeps the cell table small.
+inline int link_cell_side(int radius) {
+    return radius > 8 ? radius : 8;
+}
+
 // Every unordered same-class pair with dx²+dy² <= radius², each exactly once. Reorders `points` by
 // (class, cell, row-major) (a counting sort); pairs index into the reordered array. Cells are
-// max(radius, 8) pixels wide, so a partner is always in the 3x3 neighbourhood; each point scans
-// only the forward half of it (its own cell after itself, the cell to the right, the three below).
+// link_cell_side(radius) pixels wide, so a partner is always in the 3x3 neighbourhood; each point
+// scans only the forward half of it (its own cell after itself, the cell to the right, the three
+// below). Pairs come out in order of their `a`, so of (class, cell row of `a`); `b` lies in the
+// same cell row or the next.
 //
 // With `drain`, pairs are handed to it whenever `pairs` holds drain_at or more, and `pairs` is
 // cleared: what is left at the end is the last part. Memory is then bounded whatever the density
@@ -51,8 +59,10 @@ void find_pairs_grid(std::vector<LinkPoint>& points, int height, int width, int 
                      const std::function<void(const std::vector<LinkPair>&)>& drain = {},
                      std::size_t drain_at = 0);
 
-// Pairs link_image draws at a time: 8 MiB of them.
-inline constexpr std::size_t kLinkPairChunk = std::size_t{1} << 20;
+// Pairs link_image draws at a time: 32 MiB of them. Drawn by several threads, a part spans the rows
+// its pairs lie in (they come class by class, row by row): 1M pairs of a 6000x6000 tile at radius
+// 20 spanned a few dozen strips, too few to share evenly between two threads (1.3x; 4M: 1.5x).
+inline constexpr std::size_t kLinkPairChunk = std::size_t{1} << 22;
 
 // Draws each pair's segment (from its lexicographically smaller end) into cover, OR-ing bit cls.
 // With rgb (planar (3,H,W)) and max_color_step >= 0, a segment failing the edge-aware test
@@ -62,9 +72,21 @@ std::int64_t rasterize_pairs(const LinkPoint* points, const LinkPair* pairs, std
                              int height, int width, const std::uint8_t* rgb, float max_color_step,
                              std::uint32_t* cover);
 
-// Resolution (DESIGN §2, kernels::resolve_link_pixel) of every pixel. Returns labelled pixels out.
+// rasterize_pairs by `threads` OpenMP threads at once, the same pixels, for pairs as
+// find_pairs_grid hands them on (in order of (class, cell row of `a`)): the image is cut into
+// strips of whole cell rows, and a pair goes to the strip of its `a`. A segment spans its own cell
+// row and the next at most, so strips two apart share no row: the even strips are drawn together,
+// then the odd ones, without atomics (each strip's pairs of every class, found by binary search).
+// The cover is an OR: the order the segments are drawn in does not matter.
+std::int64_t rasterize_pairs_striped(const LinkPoint* points, const LinkPair* pairs,
+                                     std::size_t n_pairs, int height, int width, int radius,
+                                     const std::uint8_t* rgb, float max_color_step,
+                                     std::uint32_t* cover, int threads);
+
+// Resolution (DESIGN §2, kernels::resolve_link_pixel) of every pixel, by `threads` OpenMP threads.
+// Returns labelled pixels out.
 std::int64_t resolve_links(const std::uint8_t* sparse, const std::uint32_t* cover, std::int64_t n,
-                           LinkConflict conflict, std::uint8_t* out);
+                           LinkConflict conflict, std::uint8_t* out, int threads = 1);
 
 // Everything for one image, reusing `scratch`. rgb may be null when edge-aware linking is off.
 struct LinkScratch {
@@ -74,8 +96,11 @@ struct LinkScratch {
     GridScratch grid;
     std::size_t pair_chunk = kLinkPairChunk;  // pairs drawn at a time (tests make it small)
 };
+// With threads > 1 the drawing and the resolve pass share the image among that many OpenMP threads
+// (CpuBackend::link gives them to an image when it has fewer images than threads: a Potsdam tile
+// alone), with the same pixels and counts as one thread.
 LinkStats link_image(const std::uint8_t* sparse, const std::uint8_t* rgb, int height, int width,
                      const LinkParams& p, std::uint8_t* out, LinkScratch& scratch,
-                     const char* what = "label map");
+                     const char* what = "label map", int threads = 1);
 
 }  // namespace pfce::link
