@@ -48,6 +48,15 @@ inline int openmp_threads() {
     return 1;
 #endif
 }
+// Whether the caller runs inside an active OpenMP parallel region: a region opened there would
+// nest (a team of threads x threads where nesting is enabled, one thread where it is not).
+inline bool in_openmp_parallel() {
+#ifdef _OPENMP
+    return omp_in_parallel() != 0;
+#else
+    return false;
+#endif
+}
 inline void use_openmp_threads(int n) {
 #ifdef _OPENMP
     omp_set_num_threads(n);

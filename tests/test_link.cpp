@@ -105,26 +105,45 @@ TEST(LinkPairs, GridEqualsBruteForce) {
         }
 }
 
-// The order the striped drawing relies on: pairs come out in order of (class, cell row of `a`),
-// and `b` lies in the cell row of `a` or the next (so a segment spans two cell rows at most).
+// The order the striped drawing relies on, in every part the search hands on (small parts that
+// begin mid-class, and what is left at the end): pairs in order of (class, cell row of `a`), and
+// each segment, drawn alone, writes only rows of the cell row of `a` and the next (so strips of
+// one cell row two apart share no pixel).
 TEST(LinkPairs, PairsComeOutInOrderOfClassAndCellRow) {
+    const int h = 300, w = 170;
     for (const int r : {1, 5, 8, 20, 60}) {
-        const Tensor sparse = random_sparse(1, 300, 170, 6, 2500, 40 + r);
+        const Tensor sparse = random_sparse(1, h, w, 6, 2500, 40 + r);
         std::vector<LinkPoint> pts = points_of(sparse, 0);
         std::vector<LinkPair> pairs;
         GridScratch sc;
-        find_pairs_grid(pts, 300, 170, r, pairs, sc);
-        ASSERT_GT(pairs.size(), 20u) << r;
         const int side = link_cell_side(r);
-        std::int64_t last = -1;
-        for (const LinkPair& q : pairs) {
-            const LinkPoint &a = pts[q.a], &b = pts[q.b];
-            ASSERT_EQ(a.cls, b.cls);
-            const std::int64_t key = std::int64_t{a.cls} * 1000 + a.y / side;
-            ASSERT_GE(key, last) << "radius " << r;
-            last = key;
-            ASSERT_GE(b.y / side, a.y / side) << "radius " << r;
-            ASSERT_LE(b.y / side, a.y / side + 1) << "radius " << r;
+        std::vector<std::uint32_t> cover(static_cast<std::size_t>(h) * w);
+        std::size_t seen = 0, parts = 0;
+        auto check = [&](const std::vector<LinkPair>& part) {
+            ++parts;
+            std::int64_t last = -1;
+            for (const LinkPair& q : part) {
+                const LinkPoint &a = pts[q.a], &b = pts[q.b];
+                ASSERT_EQ(a.cls, b.cls);
+                const std::int64_t key = std::int64_t{a.cls} * 1000 + a.y / side;
+                ASSERT_GE(key, last) << "radius " << r;
+                last = key;
+                if (++seen % 29 != 0) continue;  // the rows drawn: of one pair in 29
+                std::fill(cover.begin(), cover.end(), 0u);
+                rasterize_pairs(pts.data(), &q, 1, h, w, nullptr, -1.0f, cover.data());
+                for (std::size_t i = 0; i < cover.size(); ++i)
+                    if (cover[i] != 0) {
+                        const int y = static_cast<int>(i) / w;
+                        ASSERT_GE(y, a.y / side * side) << "radius " << r;
+                        ASSERT_LT(y, (a.y / side + 2) * side) << "radius " << r;
+                    }
+            }
+        };
+        find_pairs_grid(pts, h, w, r, pairs, sc, check, 37);
+        check(pairs);  // the last part
+        EXPECT_GT(seen, 20u) << r;
+        if (seen > 37) {
+            EXPECT_GT(parts, 1u) << r;
         }
     }
 }
@@ -228,7 +247,7 @@ TEST(LinkPairs, ImageSharedAmongThreadsEqualsReference) {
             const std::vector<std::uint8_t> want(reference.data<std::uint8_t>(),
                                                  reference.data<std::uint8_t>() + h * w);
             for (const int threads : {1, 2, 3, 8})
-                for (const std::size_t chunk : {kLinkPairChunk, std::size_t{5000}}) {
+                for (const std::size_t chunk : {kLinkPairChunk, std::size_t{101}}) {
                     LinkScratch sc;
                     sc.pair_chunk = chunk;
                     std::vector<std::uint8_t> out(want.size());
@@ -243,29 +262,31 @@ TEST(LinkPairs, ImageSharedAmongThreadsEqualsReference) {
                     EXPECT_EQ(s.segments, sr.segments) << at;
                     EXPECT_EQ(s.labelled_after, sr.labelled_after) << at;
                 }
-            // The backend: the image alone, and eight copies of it in one batch.
+            // The backend: the image alone (shared among the threads where there are several),
+            // and copies of it in one batch (one image a thread).
             const std::unique_ptr<Backend> cpu = test::cpu_backend();
             Tensor alone = Tensor::host({1, h, w}, DType::u8);
             const LinkStats sa = cpu->link(sparse, rgb, p, alone);
-            Tensor many_sparse = Tensor::host({8, h, w}, DType::u8);
-            Tensor many_rgb = Tensor::host({8, 3, h, w}, DType::u8);
-            for (int k = 0; k < 8; ++k) {
+            const int copies = 3;
+            Tensor many_sparse = Tensor::host({copies, h, w}, DType::u8);
+            Tensor many_rgb = Tensor::host({copies, 3, h, w}, DType::u8);
+            for (int k = 0; k < copies; ++k) {
                 std::copy_n(sparse.data<std::uint8_t>(), h * w,
                             many_sparse.data<std::uint8_t>() + k * h * w);
                 std::copy_n(rgb.data<std::uint8_t>(), 3 * h * w,
                             many_rgb.data<std::uint8_t>() + k * 3 * h * w);
             }
-            Tensor many = Tensor::host({8, h, w}, DType::u8);
+            Tensor many = Tensor::host({copies, h, w}, DType::u8);
             const LinkStats sm = cpu->link(many_sparse, many_rgb, p, many);
             EXPECT_EQ(std::vector<std::uint8_t>(alone.data<std::uint8_t>(),
                                                 alone.data<std::uint8_t>() + h * w),
                       want);
-            for (int k = 0; k < 8; ++k)
+            for (int k = 0; k < copies; ++k)
                 EXPECT_EQ(std::vector<std::uint8_t>(many.data<std::uint8_t>() + k * h * w,
                                                     many.data<std::uint8_t>() + (k + 1) * h * w),
                           want)
                     << k;
-            EXPECT_EQ(sm.segments, 8 * sa.segments);
+            EXPECT_EQ(sm.segments, copies * sa.segments);
             EXPECT_EQ(sa.segments, sr.segments);
         }
 }

@@ -244,16 +244,24 @@ std::int64_t rasterize_pairs_striped(const LinkPoint* points, const LinkPair* pa
     }
     const std::size_t n_runs = runs.size() / stride;
     std::int64_t drawn = 0;
-    for (int phase = 0; phase < 2; ++phase) {
+    std::exception_ptr error;  // a thread's first segment table may fail to allocate
+    for (int phase = 0; phase < 2 && !error; ++phase) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) reduction(+ : drawn)
-        for (int t = phase; t < strips; t += 2)
-            for (std::size_t r = 0; r < n_runs; ++r) {
-                const std::size_t b = runs[r * stride + static_cast<std::size_t>(t)];
-                const std::size_t e = runs[r * stride + static_cast<std::size_t>(t) + 1];
-                drawn += rasterize_pairs(points, pairs + b, e - b, height, width, rgb,
-                                         max_color_step, cover);
+        for (int t = phase; t < strips; t += 2) {
+            try {
+                for (std::size_t r = 0; r < n_runs; ++r) {
+                    const std::size_t b = runs[r * stride + static_cast<std::size_t>(t)];
+                    const std::size_t e = runs[r * stride + static_cast<std::size_t>(t) + 1];
+                    drawn += rasterize_pairs(points, pairs + b, e - b, height, width, rgb,
+                                             max_color_step, cover);
+                }
+            } catch (...) {
+#pragma omp critical(pfce_link_strip_error)
+                if (!error) error = std::current_exception();
             }
+        }
     }
+    if (error) std::rethrow_exception(error);
     return drawn;
 }
 
@@ -306,10 +314,12 @@ LinkStats CpuBackend::link(const Tensor& sparse, const Tensor& rgb, const LinkPa
     const std::size_t plane = static_cast<std::size_t>(h) * w;
 
     LinkStats total;
-    // Fewer images than threads (a Potsdam tile alone, a wave of two): each image shares its
-    // drawing and resolve among the threads, one image after another.
-    if (const int threads = openmp_threads(); n_img < threads) {
+    // One image (a Potsdam tile alone): it shares its drawing and resolve among the threads,
+    // with parts of pairs large enough to span many strips. Two or more go one image a thread:
+    // the pair search of each is serial, and two images at once beat two after another.
+    if (const int threads = openmp_threads(); n_img == 1 && threads > 1 && !in_openmp_parallel()) {
         link::LinkScratch sc;
+        sc.pair_chunk = 4 * link::kLinkPairChunk;
         for (std::int64_t i = 0; i < n_img; ++i) {
             const std::string what = "image " + std::to_string(i) + " of the batch";
             const LinkStats s = link::link_image(

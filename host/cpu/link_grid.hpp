@@ -59,10 +59,11 @@ void find_pairs_grid(std::vector<LinkPoint>& points, int height, int width, int 
                      const std::function<void(const std::vector<LinkPair>&)>& drain = {},
                      std::size_t drain_at = 0);
 
-// Pairs link_image draws at a time: 32 MiB of them. Drawn by several threads, a part spans the rows
-// its pairs lie in (they come class by class, row by row): 1M pairs of a 6000x6000 tile at radius
-// 20 spanned a few dozen strips, too few to share evenly between two threads (1.3x; 4M: 1.5x).
-inline constexpr std::size_t kLinkPairChunk = std::size_t{1} << 22;
+// Pairs link_image draws at a time: 8 MiB of them. Drawn by several threads (CpuBackend::link of
+// one image), four times as many: a part spans the rows its pairs lie in (they come class by
+// class, row by row), and 1M pairs of a 6000x6000 tile at radius 20 spanned a few dozen strips,
+// too few to share evenly between two threads (1.3x; 4M: 1.5x).
+inline constexpr std::size_t kLinkPairChunk = std::size_t{1} << 20;
 
 // Draws each pair's segment (from its lexicographically smaller end) into cover, OR-ing bit cls.
 // With rgb (planar (3,H,W)) and max_color_step >= 0, a segment failing the edge-aware test
