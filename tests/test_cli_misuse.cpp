@@ -3169,6 +3169,21 @@ TEST(CliMisuse, NothingIsWrittenBelowAMaskDirectoryAndImportsAreWhatTheySay) {
               0);
 }
 
+// Under a small address-space limit (a cluster's h_vmem) pfce runs and exits: OpenBLAS's thread
+// pool, made when the library loads, looped on its failing buffer allocation and exit waited for
+// it (`pfce --version` hung). pfce starts itself with OPENBLAS_NUM_THREADS=1 unless it is set.
+TEST(CliMisuse, AnAddressSpaceLimitDoesNotHangPfce) {
+    const test::CommandResult r =
+        test::run_command("ulimit -v 200000; env -u OPENBLAS_NUM_THREADS timeout 60 \"" +
+                          test::pfce_binary() + "\" --version 2>&1");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output.rfind("pfce ", 0), 0u) << r.output;  // the version line
+    // A value the user set is kept.
+    const test::CommandResult doctor = test::run_command("OPENBLAS_NUM_THREADS=2 timeout 60 \"" +
+                                                         test::pfce_binary() + "\" doctor 2>&1");
+    EXPECT_MESSAGE_HAS(doctor.output, ", 2 threads (pfce calls no BLAS routine)");
+}
+
 // Running out of memory is said with the flags of the command that ran (predict was told to lower
 // --batch-size and --crop-size, which it does not have). A limit on the address space stands in
 // for a small machine: a contact sheet of 8 rows of 4096-pixel panels is 0.8 GB.

@@ -37,9 +37,11 @@ void run_doctor() {
             std::printf("  (none visible: %s; --device auto will use the CPU)\n",
                         cuda_unavailable_reason().c_str());
     }
-    // Its config string starts with its own name ("OpenBLAS 0.3.21 ..."): not said twice.
-    std::printf("BLAS:              %s, %d threads\n", openblas_get_config(),
-                openblas_get_num_threads());
+    // Its config string starts with its own name ("OpenBLAS 0.3.21 ..."): not said twice. One
+    // thread unless OPENBLAS_NUM_THREADS says otherwise (host/cli/main.cpp: no idle pool).
+    std::printf("BLAS:              %s, %d thread%s (pfce calls no BLAS routine)\n",
+                openblas_get_config(), openblas_get_num_threads(),
+                openblas_get_num_threads() == 1 ? "" : "s");
 #ifdef _OPENMP
     std::printf("OpenMP:            %d threads (OMP_NUM_THREADS to change)\n",
                 omp_get_max_threads());

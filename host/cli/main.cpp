@@ -1,6 +1,7 @@
 // The `pfce` command: parses the subcommand and turns any pfce::Error into one clear message and a
 // non-zero exit (2 for bad input, 3 for work done in part, 1 for everything else).
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -284,7 +285,24 @@ int run_pfce(int argc, char** argv) {
 
 }  // namespace
 
+// OpenBLAS (the pthread build Debian ships) starts a pool of worker threads when it is loaded,
+// before main, each reserving buffers (about 128 MB of address space a thread). Nothing in pfce
+// calls BLAS (oneDNN and pfce's own loops do the CPU's arithmetic; `pfce doctor` reports the
+// library), but under an address-space limit (ulimit -v; a cluster's h_vmem, where a 64-core node
+// reserves 8 GB so) a worker loops on the allocation that fails, spinning a core, and exit waits
+// for it: `pfce --version` hung under ulimit -v 200000. Where OPENBLAS_NUM_THREADS is not set,
+// pfce starts itself again with it at 1 (the same process: exec keeps its id, arguments and
+// descriptors), so no pool is made. Where exec fails (no /proc), it goes on as loaded.
+namespace {
+void start_without_blas_pool(char** argv) {
+    if (std::getenv("OPENBLAS_NUM_THREADS") != nullptr) return;
+    if (::setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0) return;
+    ::execv("/proc/self/exe", argv);
+}
+}  // namespace
+
 int main(int argc, char** argv) {
+    start_without_blas_pool(argv);
     const int status = run_pfce(argc, argv);
     // What a command printed is its result (a report's path, --json, --print-config): a full disk
     // or a closed pipe under it must not end in status 0 with the output cut short.
