@@ -1,9 +1,10 @@
-// Resampling an image to another pixel size and a mask back to the image's pixels: predict
-// --zoom, for imagery of another ground sampling distance than the model's training images (a
-// model trained at 5 cm sees 10 cm imagery at half the scale it learnt; zoomed by 2 it sees it at
-// its own).
+// Resampling an image to another pixel size and a model's logits back to the image's pixels:
+// predict and eval --zoom, for imagery of another ground sampling distance than the model's
+// training images (a model trained at 5 cm sees 10 cm imagery at half the scale it learnt; zoomed
+// by 2 it sees it at its own).
 #pragma once
 
+#include <cmath>
 #include <functional>
 #include <vector>
 
@@ -53,6 +54,12 @@ class PlaneResampler {
     // The input's rows y0 .. y0 + n - 1, (channels, n, in_width) floats; y0 continues the rows
     // given so far. The last input row hands on the last output rows.
     void push(int y0, int n, const float* planes);
+    // What one holds at most, bringing `channels` planes back to `out_width` from images zoomed by
+    // `zoom`: a band of kMaxBandRows output rows and the input rows the filter spans, as floats
+    // (for the memory estimates of predict and eval).
+    static double held_bytes(int channels, int out_width, double zoom) {
+        return 4.0 * channels * out_width * (kMaxBandRows + 2 * std::ceil(zoom) + 4);
+    }
 
   private:
     int channels_, in_w_, in_h_, out_w_, out_h_;

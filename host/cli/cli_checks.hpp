@@ -28,7 +28,6 @@
 
 namespace pfce::cli {
 
-// --window typed to eval or predict: a side a U-Net can take at all (depth aside, checked below).
 // --zoom typed to predict or eval: a factor the resampling serves (data/ground_pixel_size's range).
 inline void check_zoom_option(double zoom) {
     if (!(zoom >= kMinZoom && zoom <= kMaxZoom))
@@ -39,6 +38,7 @@ inline void check_zoom_option(double zoom) {
             "trained at 5 cm)");
 }
 
+// --window typed to eval or predict: a side a U-Net can take at all (depth aside, checked below).
 inline void check_window_option(int window) {
     if (window < 16)
         PFCE_THROW(InputError, "--window ", window,

@@ -370,7 +370,6 @@ void run_eval(const EvalArgs& a) {
     // dataset's, from its scan.
     const int depth = m.net->config().depth;
     const std::vector<std::pair<int, int>> sizes = sample_sizes(ds, indices);
-    // Zoomed, the sizes the model sees.
     // Zoomed, the sizes the model sees, and the --zoom that takes them all.
     auto add_sizes = [&](TooSmallImages& to, ZoomThatFits& fits) {
         for (std::size_t i = 0; i < indices.size(); ++i) {
@@ -489,8 +488,9 @@ void run_eval(const EvalArgs& a) {
                           static_cast<double>(so.part_bytes),
                           static_cast<double>(decoded_sample_bytes(
                               sizes[largest].first, sizes[largest].second, m.stats.channels)));
-            const double bands = 2.0 * 4.0 * m.net->config().num_classes * sizes[largest].first *
-                                 (PlaneResampler::kMaxBandRows + 2 * std::ceil(a.zoom) + 4);
+            // The band brought back, and its copy uploaded for the losses.
+            const double bands = 2.0 * PlaneResampler::held_bytes(m.net->config().num_classes,
+                                                                  sizes[largest].first, a.zoom);
             const double activations =
                 inference_bytes(std::int64_t{ww} * wh, sliding_window_of(eo).batch, width);
             const double need = zoomed + parts + bands + activations;

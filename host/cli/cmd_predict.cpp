@@ -1002,11 +1002,10 @@ void run_predict(const PredictArgs& a) {
             // image is held besides, and the logits brought back: a band of rows at the input's
             // width, and the few zoomed rows the filter spans (PlaneResampler).
             const double zoomed_bytes =
-                a.zoom == 1.0
-                    ? 0.0
-                    : m.stats.channels * model_pixels +
-                          4.0 * m.net->config().num_classes * static_cast<double>(info.width) *
-                              (PlaneResampler::kMaxBandRows + 2 * std::ceil(a.zoom) + 4);
+                a.zoom == 1.0 ? 0.0
+                              : m.stats.channels * model_pixels +
+                                    PlaneResampler::held_bytes(m.net->config().num_classes,
+                                                               info.width, a.zoom);
             const double held = (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels) *
                                     static_cast<double>(pixels) +
                                 zoomed_bytes;
