@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -71,48 +72,91 @@ double smallest_zoom_reaching(int side, int target) {
             return z;
 }
 
-RgbImage resize_linear(const RgbImage& img, int width, int height) {
-    PFCE_CHECK_SHAPE(img.width > 0 && img.height > 0 && width > 0 && height > 0,
-                     "resize_linear: ", img.width, "x", img.height, " to ", width, "x", height);
-    if (width == img.width && height == img.height) return img;
+namespace {
+
+// Rows y0 .. y0 + n - 1 of `img` resampled by the taps tx (across) and ty (down), into `dst` (n
+// rows of tx's outputs): down first, one output row at a time into a float row at the input's
+// width, then across. A row of floats per thread, not the whole image's rows at the output's width
+// (at zoom 8, a 6000x6000 tile's would be 3.5 GB beside the 6.9 GB image). resize_linear and
+// ZoomedRows both make their rows here, so a band is the whole image's rows bit for bit.
+void resample_rows(const RgbImage& img, const detail::ResampleTaps& tx,
+                   const detail::ResampleTaps& ty, int y0, int n, std::uint8_t* dst) {
     const int c = img.channels;
-    const detail::ResampleTaps tx = detail::resample_taps(img.width, width),
-                               ty = detail::resample_taps(img.height, height);
-    // Down first, one output row at a time into a float row at the input's width, then across:
-    // a row of floats per thread, not the whole image's rows at the output's width (at zoom 8, a
-    // 6000x6000 tile's would be 3.5 GB beside the 6.9 GB image).
-    RgbImage out(width, height, c);
+    const auto width = static_cast<int>(tx.first.size());
     const std::size_t in_row = static_cast<std::size_t>(img.width) * c;
+    const std::size_t out_row = static_cast<std::size_t>(width) * c;
 #pragma omp parallel
     {
         std::vector<float> column(in_row);
 #pragma omp for schedule(static)
-        for (int y = 0; y < height; ++y) {
-            const int f = ty.first[static_cast<std::size_t>(y)];
-            const int n = ty.count[static_cast<std::size_t>(y)];
-            const float* w = &ty.weight[static_cast<std::size_t>(y) * ty.stride];
+        for (int r = 0; r < n; ++r) {
+            const auto y = static_cast<std::size_t>(y0 + r);
+            const int f = ty.first[y];
+            const int k = ty.count[y];
+            const float* w = &ty.weight[y * ty.stride];
             std::fill(column.begin(), column.end(), 0.0f);
-            for (int t = 0; t < n; ++t) {
+            for (int t = 0; t < k; ++t) {
                 const std::uint8_t* src = img.at(f + t, 0);
                 for (std::size_t i = 0; i < in_row; ++i)
                     column[i] += w[t] * static_cast<float>(src[i]);
             }
-            std::uint8_t* dst = out.at(y, 0);
+            std::uint8_t* out = dst + static_cast<std::size_t>(r) * out_row;
             for (int x = 0; x < width; ++x) {
                 const int fx = tx.first[static_cast<std::size_t>(x)];
                 const int nx = tx.count[static_cast<std::size_t>(x)];
                 const float* wx = &tx.weight[static_cast<std::size_t>(x) * tx.stride];
-                for (int k = 0; k < c; ++k) {
+                for (int ch = 0; ch < c; ++ch) {
                     float s = 0.0f;
                     for (int t = 0; t < nx; ++t)
-                        s += wx[t] * column[static_cast<std::size_t>(fx + t) * c + k];
-                    dst[static_cast<std::size_t>(x) * c + k] =
+                        s += wx[t] * column[static_cast<std::size_t>(fx + t) * c + ch];
+                    out[static_cast<std::size_t>(x) * c + ch] =
                         static_cast<std::uint8_t>(std::clamp(std::lround(s), 0L, 255L));
                 }
             }
         }
     }
+}
+
+}  // namespace
+
+RgbImage resize_linear(const RgbImage& img, int width, int height) {
+    PFCE_CHECK_SHAPE(img.width > 0 && img.height > 0 && width > 0 && height > 0,
+                     "resize_linear: ", img.width, "x", img.height, " to ", width, "x", height);
+    if (width == img.width && height == img.height) return img;
+    RgbImage out(width, height, img.channels);
+    resample_rows(img, detail::resample_taps(img.width, width),
+                  detail::resample_taps(img.height, height), 0, height, out.pixels.data());
     return out;
+}
+
+ZoomedRows::ZoomedRows(const RgbImage& img, int width, int height)
+    : img_(img), width_(width), height_(height) {
+    PFCE_CHECK_SHAPE(img.width > 0 && img.height > 0 && width > 0 && height > 0,
+                     "ZoomedRows: ", img.width, "x", img.height, " to ", width, "x", height);
+    tx_ = detail::resample_taps(img.width, width);
+    ty_ = detail::resample_taps(img.height, height);
+}
+
+const std::uint8_t* ZoomedRows::rows(int y0, int n) {
+    PFCE_CHECK_SHAPE(y0 >= 0 && n > 0 && y0 + n <= height_, "ZoomedRows::rows: ", y0, "..", y0 + n,
+                     " of ", height_);
+    const std::size_t row = static_cast<std::size_t>(width_) * img_.channels;
+    // Rows of the last band that this one shares move up instead of being made again (sliding
+    // windows overlap by a quarter of a window, so a quarter of each band is kept).
+    int kept = 0;
+    if (y0 >= first_ && y0 < first_ + count_) {
+        kept = std::min(first_ + count_ - y0, n);
+        std::memmove(band_.data(), band_.data() + static_cast<std::size_t>(y0 - first_) * row,
+                     static_cast<std::size_t>(kept) * row);
+    }
+    if (band_.size() < static_cast<std::size_t>(n) * row)
+        band_.resize(static_cast<std::size_t>(n) * row);  // grow-only: windows have one height
+    if (kept < n)
+        resample_rows(img_, tx_, ty_, y0 + kept, n - kept,
+                      band_.data() + static_cast<std::size_t>(kept) * row);
+    first_ = y0;
+    count_ = n;
+    return band_.data();
 }
 
 PlaneResampler::PlaneResampler(int channels, int in_width, int in_height, int out_width,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -36,6 +37,34 @@ double smallest_zoom_reaching(int side, int target);
 // covers (as Pillow's BILINEAR). Taps past the edge are left out and the rest renormalised, so a
 // constant image stays constant to the last pixel. The same size returns a copy.
 RgbImage resize_linear(const RgbImage& img, int width, int height);
+
+// An image resampled to width x height a band of rows at a time, each row as resize_linear makes
+// it (bit for bit): sliding windows over a zoomed image hold a window's rows of it, never the
+// whole (zoom 8 makes a 6000x6000 tile 48000x48000: 6.9 GB whole, 74 MB a band of 512 rows).
+// `img` must outlive it.
+class ZoomedRows {
+  public:
+    ZoomedRows(const RgbImage& img, int width, int height);
+    int width() const { return width_; }
+    int height() const { return height_; }
+    int channels() const { return img_.channels; }
+    // Rows y0 .. y0 + n - 1 of the zoomed image, one after another (width * channels bytes a
+    // row), valid until the next call. Rows the last band shares with this one are kept, not made
+    // again.
+    const std::uint8_t* rows(int y0, int n);
+    // What one holds at most for bands of `rows` rows of `width` pixels of `channels` bytes, and
+    // the float row per thread that each zoomed row is made through (of the input's width).
+    static double held_bytes(int channels, int width, int rows, int in_width, int threads) {
+        return static_cast<double>(channels) * width * rows + 4.0 * channels * in_width * threads;
+    }
+
+  private:
+    const RgbImage& img_;
+    int width_, height_;
+    detail::ResampleTaps tx_, ty_;
+    std::vector<std::uint8_t> band_;  // rows first_ .. first_ + count_ - 1
+    int first_ = 0, count_ = 0;
+};
 
 // Planar float images (a model's logits: `channels` planes) resampled by the filter of
 // resize_linear, streamed: bands of the input's rows go in top to bottom, and bands of the

@@ -369,6 +369,51 @@ TEST(Zoom, EvaluationScoresTheLogitsBroughtBackOntoTheMasksPixels) {
     EXPECT_EQ(evaluate(*f.backend, f.net, samples, f.stats, fp, -1, eo).confusion, plain.confusion);
 }
 
+// sliding_logits_zoomed: the model runs on the image zoomed a row of windows at a time and its
+// logits come back onto the image's pixels; the same logits, bit for bit, as the zoomed image made
+// whole (resize_linear), run through sliding_logits and brought back whole (resize_planes_linear),
+// with windows that overlap down and across, under test-time augmentation, zooming up and down;
+// predict_sliding_zoomed is their argmax, and the image's own size is sliding_logits.
+TEST(Zoom, RowsZoomedAsTheWindowsMoveDownAreTheWholeZoomedImage) {
+    Fixture f;
+    const int C = f.net.config().num_classes;
+    const RgbImage img = test::foreign_image(test::foreign_labels(45, 38, 2), 2);
+    struct Case {
+        int zw, zh, tta;
+    };
+    for (const Case k : {Case{90, 76, 1}, Case{90, 76, 4}, Case{34, 29, 1}, Case{61, 38, 8}}) {
+        const SlidingWindow sw{32, 8, 3, k.tta};
+        const std::vector<float> want = resize_planes_linear(
+            f.logits(resize_linear(img, k.zw, k.zh), sw), C, k.zw, k.zh, img.width, img.height);
+        std::vector<float> got(want.size(), -1.0f);
+        const std::size_t plane = static_cast<std::size_t>(img.width) * img.height;
+        int next = 0;
+        sliding_logits_zoomed(
+            *f.backend, f.net, img, f.stats, sw, k.zw, k.zh, [&](int y0, int n, const float* l) {
+                EXPECT_EQ(y0, next);
+                next = y0 + n;
+                const std::size_t band = static_cast<std::size_t>(n) * img.width;
+                for (int c = 0; c < C; ++c)
+                    std::copy_n(l + c * band, band,
+                                got.begin() + c * plane + std::size_t(y0) * img.width);
+            });
+        EXPECT_EQ(next, img.height);
+        ASSERT_EQ(got, want) << k.zw << "x" << k.zh << ", tta " << k.tta;
+        const LabelMap mask =
+            predict_sliding_zoomed(*f.backend, f.net, img, f.stats, sw, k.zw, k.zh);
+        for (std::size_t p = 0; p < plane; ++p) {
+            int best = 0;
+            for (int c = 1; c < C; ++c)
+                if (want[c * plane + p] > want[best * plane + p]) best = c;
+            ASSERT_EQ(mask.labels[p], best) << p;
+        }
+    }
+    const SlidingWindow sw{32, 8, 2};
+    EXPECT_EQ(
+        predict_sliding_zoomed(*f.backend, f.net, img, f.stats, sw, img.width, img.height).labels,
+        predict_sliding(*f.backend, f.net, img, f.stats, sw).labels);
+}
+
 // Progress on large images: sliding_logits counts each image's windows up to window_count,
 // evaluation counts all the samples' windows (or images, in batches) up to their total, and
 // LazyProgress says nothing of quick work and plain lines of slow work in a log.

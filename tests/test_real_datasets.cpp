@@ -934,15 +934,17 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
     const test::CommandResult bad = test::run_pfce(eval + " --zoom 0");
     EXPECT_EQ(bad.status, 2) << bad.output;
     EXPECT_MESSAGE_HAS(bad.output, "--zoom 0: expected a factor in 0.125..8");
-    // A zoom past the machine's memory (a 30000x30000 image zoomed by 8 is 173 GB) is refused
-    // before any image is read, naming the image, its zoomed size and the remedy.
+    // A zoom past the machine's memory is refused before any image is read, naming the image, its
+    // zoomed size and the remedy: an image 900000 wide zoomed by 8 has rows 7.2 million wide, and a
+    // row of windows' class scores is 190 GB (the zoomed image is made a row of windows at a time,
+    // so it is its width, not its area, that no machine holds).
     const std::string big = root + "/big";
     fs::create_directories(big + "/images");
     fs::create_directories(big + "/masks");
     fs::copy_file(fd.root + "/dataset.toml", big + "/dataset.toml");
     for (const char* id : {"a", "b"}) {
-        test::write_header_only_png(big + "/images/" + id + ".png", 30000, 30000, '\2');
-        test::write_header_only_png(big + "/masks/" + id + ".png", 30000, 30000, '\2');
+        test::write_header_only_png(big + "/images/" + id + ".png", 900000, 300, '\2');
+        test::write_header_only_png(big + "/masks/" + id + ".png", 900000, 300, '\2');
     }
     if (machine_memory().total > 0) {
         const test::CommandResult huge =
@@ -950,7 +952,7 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
                            " --split all --device cpu --max-pixels 900000000 --zoom 8");
         EXPECT_EQ(huge.status, 2) << huge.output;
         EXPECT_MESSAGE_HAS(huge.output,
-                           "/big/images/a.png zoomed by 8 is 240000x240000: scoring "
+                           "/big/images/a.png zoomed by 8 is 7200000x2400: scoring "
                            "it needs about ");
         EXPECT_MESSAGE_HAS(huge.output, "zoom less, or cut the images into tiles first");
     }

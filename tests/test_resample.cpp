@@ -128,6 +128,51 @@ TEST(Resample, HandComputedValuesAndConstantsToTheEdge) {
 // The logits' resampler: bands of any size in equal the whole planes at once, bit for bit, and
 // the direct two-dimensional sum of the filter's weights (in double); each output row is handed
 // on by the push that brings the last input row it reads, once, in order.
+// ZoomedRows makes a zoomed image a band of rows at a time (sliding windows over it hold a
+// window's rows, never the whole): every band, kept rows or made again, is resize_linear's rows,
+// bit for bit, for zooms up and down, four bands, and bands that overlap, follow on, skip ahead
+// or go back.
+TEST(Resample, ZoomedRowsAreTheWholeResizedImagesRowsBitForBit) {
+    struct Case {
+        int w, h, c, out_w, out_h;
+    };
+    for (const Case k : {Case{23, 17, 3, 46, 34}, Case{40, 31, 4, 10, 8}, Case{9, 12, 1, 25, 96},
+                         Case{30, 20, 3, 30, 20}}) {
+        const RgbImage img = test::random_rgb(k.w, k.h, 7);
+        RgbImage in(k.w, k.h, k.c);
+        for (std::size_t i = 0; i < in.pixels.size(); ++i)
+            in.pixels[i] = img.pixels[i % img.pixels.size()];
+        const RgbImage whole = resize_linear(in, k.out_w, k.out_h);
+        ZoomedRows rows(in, k.out_w, k.out_h);
+        EXPECT_EQ(rows.width(), k.out_w);
+        EXPECT_EQ(rows.height(), k.out_h);
+        EXPECT_EQ(rows.channels(), k.c);
+        const std::size_t row = static_cast<std::size_t>(k.out_w) * k.c;
+        // (y0, n): windows of 8 rows overlapping by 2, a band that follows on, one that skips
+        // ahead, one taller than the last, one that goes back, the last row alone.
+        const int h = k.out_h;
+        for (const auto& [y0, n] : std::vector<std::pair<int, int>>{
+                 {0, std::min(8, h)},
+                 {std::min(6, h - 1), std::min(8, h - std::min(6, h - 1))},
+                 {h / 2, (h - h / 2) / 2 + 1},
+                 {h / 2 + 1, h - h / 2 - 1},
+                 {0, h},
+                 {1, h - 1},
+                 {h - 1, 1}}) {
+            if (n <= 0) continue;
+            const std::uint8_t* got = rows.rows(y0, n);
+            ASSERT_TRUE(std::equal(got, got + static_cast<std::size_t>(n) * row, whole.at(y0, 0)))
+                << k.w << "x" << k.h << " -> " << k.out_w << "x" << k.out_h << ", rows " << y0
+                << ".." << y0 + n;
+        }
+    }
+    const RgbImage img = test::random_rgb(5, 4, 1);
+    ZoomedRows rows(img, 10, 8);
+    EXPECT_THROW(rows.rows(4, 5), ShapeError);  // past the last row
+    EXPECT_THROW(rows.rows(-1, 2), ShapeError);
+    EXPECT_THROW(rows.rows(0, 0), ShapeError);
+}
+
 TEST(Resample, PlanesStreamedInBandsEqualTheDirectSumOfTheWeights) {
     struct Case {
         int c, in_w, in_h, out_w, out_h;

@@ -465,41 +465,49 @@ void run_eval(const EvalArgs& a) {
         o.zoom = a.zoom;
         check_window_fits_unet(o.window, a.window_given, other->net->config().depth, a.against);
     }
-    // Zoomed, an image is held a second time at the zoomed size while it is scored: past the
-    // machine's memory (zoom 8 makes a 6000x6000 tile 48000x48000, 6.9 GB), refused before any
-    // image is read rather than killed without a word. With swap, a quarter more is allowed.
+    // Zoomed, a row of windows of an image is made at the zoomed size while it is scored, with
+    // its class scores: past the machine's memory (zoom 8 makes a 30000-pixel-wide image's rows
+    // 240000 wide), refused before any image is read rather than killed without a word. With
+    // swap, a quarter more is allowed.
     if (a.zoom != 1.0)
         if (const MachineMemory memory = machine_memory(); memory.total > 0) {
-            std::size_t largest = 0;
-            auto zoomed_pixels = [&](std::size_t i) {
-                return static_cast<double>(zoomed_side(sizes[i].first, a.zoom)) *
-                       zoomed_side(sizes[i].second, a.zoom);
-            };
-            for (std::size_t i = 1; i < sizes.size(); ++i)
-                if (zoomed_pixels(i) > zoomed_pixels(largest)) largest = i;
-            const int zw = zoomed_side(sizes[largest].first, a.zoom),
-                      zh = zoomed_side(sizes[largest].second, a.zoom);
-            const int ww = std::min(eo.window, zw), wh = std::min(eo.window, zh);
+            const SlidingWindow sw = sliding_window_of(eo);
+            const int classes = m.net->config().num_classes;
             const int width =
                 std::max(m.net->config().base_width, other ? other->net->config().base_width : 0);
-            const double zoomed = m.stats.channels * zoomed_pixels(largest);
-            const double parts =
-                2.0 * std::max<double>(
-                          static_cast<double>(so.part_bytes),
-                          static_cast<double>(decoded_sample_bytes(
-                              sizes[largest].first, sizes[largest].second, m.stats.channels)));
-            // The band brought back, and its copy uploaded for the losses.
-            const double bands = 2.0 * PlaneResampler::held_bytes(m.net->config().num_classes,
-                                                                  sizes[largest].first, a.zoom);
-            const double activations =
-                inference_bytes(std::int64_t{ww} * wh, sliding_window_of(eo).batch, width);
-            const double need = zoomed + parts + bands + activations;
-            if (need > (memory.swap == 0 ? 1.0 : 1.25) * memory.total)
+            struct Need {
+                double band = 0, parts = 0, activations = 0;
+                double total() const { return band + parts + activations; }
+            };
+            auto need_of = [&](std::size_t i) {
+                const auto [w, h] = sizes[i];
+                const int zw = zoomed_side(w, a.zoom), zh = zoomed_side(h, a.zoom);
+                Need n;
+                // The logits brought back are uploaded for the losses: a second band of them.
+                n.band = sliding_band_bytes(classes, zw, zh, sw, w, a.zoom, m.stats.channels) +
+                         PlaneResampler::held_bytes(classes, w, a.zoom);
+                n.parts =
+                    2.0 * std::max<double>(
+                              static_cast<double>(so.part_bytes),
+                              static_cast<double>(decoded_sample_bytes(w, h, m.stats.channels)));
+                n.activations =
+                    inference_bytes(std::int64_t{std::min(sw.window, zw)} * std::min(sw.window, zh),
+                                    sw.batch, width);
+                return n;
+            };
+            std::size_t largest = 0;
+            for (std::size_t i = 1; i < sizes.size(); ++i)
+                if (need_of(i).total() > need_of(largest).total()) largest = i;
+            const Need need = need_of(largest);
+            if (need.total() > (memory.swap == 0 ? 1.0 : 1.25) * memory.total)
                 PFCE_THROW(InputError, ds.sample(indices[largest]).image_path, " zoomed by ",
-                           format_shortest(a.zoom), " is ", zw, "x", zh,
-                           ": scoring it needs about ", format_bytes(need), " (the zoomed image ",
-                           format_bytes(zoomed), ", the images read ", format_bytes(parts),
-                           ", the activations ", format_bytes(activations),
+                           format_shortest(a.zoom), " is ",
+                           zoomed_side(sizes[largest].first, a.zoom), "x",
+                           zoomed_side(sizes[largest].second, a.zoom), ": scoring it needs about ",
+                           format_bytes(need.total()),
+                           " (a row of windows' zoomed pixels and class scores ",
+                           format_bytes(need.band), ", the images read ", format_bytes(need.parts),
+                           ", the activations ", format_bytes(need.activations),
                            "), more than this machine's ", format_bytes(memory.total), " of memory",
                            memory.swap == 0 ? " (and it has no swap)" : "",
                            "; zoom less, or cut the images into tiles first (gdal_retile.py -ps "

@@ -992,30 +992,26 @@ void run_predict(const PredictArgs& a) {
             const std::int64_t pixels = static_cast<std::int64_t>(info.width) * info.height;
             // What the model sees: the image zoomed (--zoom), else the image.
             const int mw = zoomed_side(info.width, a.zoom), mh = zoomed_side(info.height, a.zoom);
-            const double model_pixels = static_cast<double>(mw) * mh;
             // The windows this image would run: no wider or taller than the image, and no more
             // of them in a pass than it has (a 64x64 image is one 64x64 window, not four of 512).
             const int ww = std::min(sw.window, mw), wh = std::min(sw.window, mh);
             const int batch =
                 static_cast<int>(std::min<std::int64_t>(sw.batch, window_count(mw, mh, sw)));
-            // An overlay is 3 bytes a pixel of it (none under --no-overlay). Zoomed, the model's
-            // image is held besides, and the logits brought back: a band of rows at the input's
-            // width, and the few zoomed rows the filter spans (PlaneResampler).
-            const double zoomed_bytes =
-                a.zoom == 1.0 ? 0.0
-                              : m.stats.channels * model_pixels +
-                                    PlaneResampler::held_bytes(m.net->config().num_classes,
-                                                               info.width, a.zoom);
-            const double held = (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels) *
-                                    static_cast<double>(pixels) +
-                                zoomed_bytes;
+            // An overlay is 3 bytes a pixel of it (none under --no-overlay).
+            const double held =
+                (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels) * static_cast<double>(pixels);
+            // A row of windows' class scores at the model's width; zoomed, that row of windows'
+            // pixels made from the image, and the logits brought back (host/train/sliding_window).
+            const double band = sliding_band_bytes(m.net->config().num_classes, mw, mh, sw,
+                                                   info.width, a.zoom, m.stats.channels);
             const double activations =
                 inference_bytes(std::int64_t{ww} * wh, batch, m.net->config().base_width);
             const std::string needs = detail::concat(
                 "predict holds the image, its mask", a.no_overlay ? "" : " and its overlay",
-                ", about ", format_bytes(held), ", and the activations of ", batch,
-                batch == 1 ? " window of " : " windows of ", ww, "x", wh, ", about ",
-                format_bytes(activations), "; the class scores only for a band of windows");
+                ", about ", format_bytes(held), ", the class scores of a row of windows",
+                a.zoom == 1.0 ? "" : " and its zoomed pixels", ", about ", format_bytes(band),
+                ", and the activations of ", batch, batch == 1 ? " window of " : " windows of ", ww,
+                "x", wh, ", about ", format_bytes(activations));
             if (pixels > max_pixels)
                 PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height, " = ", pixels,
                            " pixels, above the limit of ", max_pixels,
@@ -1026,10 +1022,10 @@ void run_predict(const PredictArgs& a) {
             // for a minute and dies of bad_alloc, or is killed without a word (scale probe). With
             // swap, a quarter more is allowed, as for training.
             if (memory.total > 0 &&
-                held + activations > (memory.swap == 0 ? 1.0 : 1.25) * memory.total)
+                held + band + activations > (memory.swap == 0 ? 1.0 : 1.25) * memory.total)
                 PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height,
-                           ": predicting it needs about ", format_bytes(held + activations), " (",
-                           needs, "), more than this machine's ", format_bytes(memory.total),
+                           ": predicting it needs about ", format_bytes(held + band + activations),
+                           " (", needs, "), more than this machine's ", format_bytes(memory.total),
                            " of memory", memory.swap == 0 ? " (and it has no swap)" : "",
                            ": cut it into tiles first (gdal_retile.py -ps 10000 10000 -targetDir "
                            "DIR ",
@@ -1285,10 +1281,9 @@ void run_predict(const PredictArgs& a) {
                                        j.confidence.empty() ? nullptr : &confidence);
             } else {  // the model sees the image at its training images' pixel size
                 // and its logits come back onto the input's pixels before the argmax.
-                const RgbImage zoomed = resize_linear(img, zoomed_side(img.width, a.zoom),
-                                                      zoomed_side(img.height, a.zoom));
-                pred = predict_sliding_to(*backend, *m.net, zoomed, m.stats, image_sw, img.width,
-                                          img.height, j.confidence.empty() ? nullptr : &confidence);
+                pred = predict_sliding_zoomed(
+                    *backend, *m.net, img, m.stats, image_sw, zoomed_side(img.width, a.zoom),
+                    zoomed_side(img.height, a.zoom), j.confidence.empty() ? nullptr : &confidence);
             }
         } catch (const StopRequested&) {
             throw interrupted();  // nothing of this image was written

@@ -256,10 +256,8 @@ EvalResult evaluate(Backend& backend, UNet& net, const std::vector<SampleData>& 
                     add_losses(buf.band_logits, host_labels, host_dense);
                     rows(y0, n, logits);
                 };
-                const RgbImage zoomed =
-                    resize_linear(s.image, zoomed_side(W, opts.zoom), zoomed_side(H, opts.zoom));
-                sliding_logits_to(backend, net, zoomed, stats, sw, W, H, band, &buf.x,
-                                  &buf.tta_logits);
+                sliding_logits_zoomed(backend, net, s.image, stats, sw, zoomed_side(W, opts.zoom),
+                                      zoomed_side(H, opts.zoom), band, &buf.x, &buf.tta_logits);
             }
             windows_before += eval_progress_units(s.image.width, s.image.height, true, opts);
             ++r.images;

@@ -52,7 +52,7 @@ struct EvalOptions {
     int tta = 1;
     // Images resampled by this factor before the model (eval --zoom, as predict's: imagery of
     // another ground pixel size than the training images'), and the logits brought back onto the
-    // masks' pixels before the argmax (host/train/sliding_window's sliding_logits_to). Not 1:
+    // masks' pixels before the argmax (host/train/sliding_window's sliding_logits_zoomed). Not 1:
     // every set goes through sliding windows (of the zoomed images), and the losses are those of
     // the logits brought back, each pixel of the masks counted once.
     double zoom = 1.0;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "core/stop_signal.hpp"
 #include "data/resample.hpp"
 #include "host/train/test_time_augment.hpp"
@@ -25,16 +26,31 @@ std::vector<int> window_starts(int side, int window, int stride) {
 
 namespace {
 
-// (x - mean) / std per channel of the pixels of `r`, into (C, r.h, r.w) planes at `dst`.
-void normalize_window(const RgbImage& img, const WindowRect& r, const ChannelStats& st,
-                      float* dst) {
+// Where windows are read from: the rows of an image in memory, or of one zoomed a band at a time
+// as the windows move down (data/resample's ZoomedRows), so a zoomed image is never held whole.
+struct WindowRows {
+    int width = 0, height = 0, channels = 0;
+    // Rows y0 .. y0 + n - 1, one after another (width * channels bytes a row), valid until the
+    // next call.
+    std::function<const std::uint8_t*(int y0, int n)> rows;
+};
+
+WindowRows rows_of(const RgbImage& img) {
+    return {img.width, img.height, img.channels, [&img](int y0, int) { return img.at(y0, 0); }};
+}
+
+// (x - mean) / std per channel of the pixels of `r`, into (C, r.h, r.w) planes at `dst`; `band`
+// holds the image's rows from band_y0 on.
+void normalize_window(const WindowRows& src, const std::uint8_t* band, int band_y0,
+                      const WindowRect& r, const ChannelStats& st, float* dst) {
     const std::size_t plane = static_cast<std::size_t>(r.w) * r.h;
-    const int nc = img.channels;
+    const int nc = src.channels;
     for (int c = 0; c < nc; ++c) {
         const float mean = st.mean[c], inv = 1.0f / st.std[c];
         float* out = dst + c * plane;
         for (int y = 0; y < r.h; ++y) {
-            const std::uint8_t* row = img.at(r.y0 + y, r.x0);
+            const std::uint8_t* row =
+                band + (static_cast<std::size_t>(r.y0 - band_y0 + y) * src.width + r.x0) * nc;
             for (int x = 0; x < r.w; ++x)
                 out[static_cast<std::size_t>(y) * r.w + x] =
                     (static_cast<float>(row[nc * x + c]) - mean) * inv;
@@ -87,16 +103,8 @@ void add_augmented_logits(const std::vector<float>& plain, std::size_t nb, int w
     }
 }
 
-}  // namespace
-
-std::int64_t window_count(int w, int h, const SlidingWindow& sw) {
-    const int stride = sw.window - sw.overlap;
-    return static_cast<std::int64_t>(window_starts(w, std::min(sw.window, w), stride).size()) *
-           static_cast<std::int64_t>(window_starts(h, std::min(sw.window, h), stride).size());
-}
-
-void sliding_logits(
-    Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
+void sliding_logits_of(
+    Backend& backend, UNet& net, const WindowRows& img, const ChannelStats& stats,
     const SlidingWindow& sw, const std::function<void(int, int, const float*)>& rows,
     const std::function<void(const Tensor&, const std::vector<WindowRect>&)>& per_batch,
     Tensor* input, Tensor* merged_device) {
@@ -108,7 +116,6 @@ void sliding_logits(
                    "batch >= 1, and 1, 4 or 8 transforms");
     const int W = img.width, H = img.height, C = net.config().num_classes;
     if (W <= 0 || H <= 0) PFCE_THROW(InputError, "sliding window: empty image");
-    check_channels_match(img, stats);
     const int ww = std::min(sw.window, W), wh = std::min(sw.window, H);
     const int stride = sw.window - sw.overlap;
     const std::vector<int> xs = window_starts(W, ww, stride), ys = window_starts(H, wh, stride);
@@ -137,6 +144,7 @@ void sliding_logits(
     };
     for (std::size_t k = 0; k < ys.size(); ++k) {
         const int y0 = ys[k];
+        const std::uint8_t* band_rows = img.rows(y0, wh);  // this row of windows' pixels
         for (std::size_t i = 0; i < xs.size(); i += static_cast<std::size_t>(sw.batch)) {
             const std::size_t nb = std::min(static_cast<std::size_t>(sw.batch), xs.size() - i);
             const Shape shape{static_cast<std::int64_t>(nb), img.channels, wh, ww};
@@ -148,14 +156,16 @@ void sliding_logits(
             if (sw.tta == 1) {
                 ensure_host_tensor(host_x, shape);
                 for (std::size_t j = 0; j < nb; ++j)
-                    normalize_window(img, rects[j], stats, host_x.data<float>() + j * nc * wplane);
+                    normalize_window(img, band_rows, y0, rects[j], stats,
+                                     host_x.data<float>() + j * nc * wplane);
                 const Tensor& logits = forward_to_host(shape);
                 if (per_batch) per_batch(logits, rects);
                 lg = host_logits.data<float>();
             } else {
                 plain.resize(nb * nc * wplane);
                 for (std::size_t j = 0; j < nb; ++j)
-                    normalize_window(img, rects[j], stats, plain.data() + j * nc * wplane);
+                    normalize_window(img, band_rows, y0, rects[j], stats,
+                                     plain.data() + j * nc * wplane);
                 const Shape out_shape{static_cast<std::int64_t>(nb), C, wh, ww};
                 ensure_host_tensor(merged, out_shape);
                 float* m = merged.data<float>();
@@ -214,58 +224,91 @@ void sliding_logits(
     }
 }
 
-void sliding_logits_to(Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
-                       const SlidingWindow& sw, int out_width, int out_height,
-                       const std::function<void(int y0, int n, const float* logits)>& rows,
-                       Tensor* input, Tensor* merged_device) {
-    if (out_width == img.width && out_height == img.height) {
+}  // namespace
+
+std::int64_t window_count(int w, int h, const SlidingWindow& sw) {
+    const int stride = sw.window - sw.overlap;
+    return static_cast<std::int64_t>(window_starts(w, std::min(sw.window, w), stride).size()) *
+           static_cast<std::int64_t>(window_starts(h, std::min(sw.window, h), stride).size());
+}
+
+double sliding_band_bytes(int classes, int width, int height, const SlidingWindow& sw,
+                          int image_width, double zoom, int channels) {
+    const int rows = std::min(sw.window, height);
+    double bytes = 4.0 * (2.0 * classes + 1.0) * width * rows;
+    if (zoom != 1.0)
+        bytes += ZoomedRows::held_bytes(channels, width, rows, image_width, openmp_threads()) +
+                 PlaneResampler::held_bytes(classes, image_width, zoom);
+    return bytes;
+}
+
+void sliding_logits(
+    Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
+    const SlidingWindow& sw, const std::function<void(int, int, const float*)>& rows,
+    const std::function<void(const Tensor&, const std::vector<WindowRect>&)>& per_batch,
+    Tensor* input, Tensor* merged_device) {
+    check_channels_match(img, stats);
+    sliding_logits_of(backend, net, rows_of(img), stats, sw, rows, per_batch, input, merged_device);
+}
+
+void sliding_logits_zoomed(Backend& backend, UNet& net, const RgbImage& img,
+                           const ChannelStats& stats, const SlidingWindow& sw, int model_width,
+                           int model_height,
+                           const std::function<void(int y0, int n, const float* logits)>& rows,
+                           Tensor* input, Tensor* merged_device) {
+    if (model_width == img.width && model_height == img.height) {
         sliding_logits(backend, net, img, stats, sw, rows, {}, input, merged_device);
         return;
     }
-    PlaneResampler back(net.config().num_classes, img.width, img.height, out_width, out_height,
+    check_channels_match(img, stats);
+    ZoomedRows zoomed(img, model_width, model_height);
+    PlaneResampler back(net.config().num_classes, model_width, model_height, img.width, img.height,
                         rows);
-    sliding_logits(
-        backend, net, img, stats, sw,
-        [&](int y0, int n, const float* logits) { back.push(y0, n, logits); }, {}, input,
+    sliding_logits_of(
+        backend, net,
+        WindowRows{model_width, model_height, img.channels,
+                   [&](int y0, int n) { return zoomed.rows(y0, n); }},
+        stats, sw, [&](int y0, int n, const float* logits) { back.push(y0, n, logits); }, {}, input,
         merged_device);
 }
 
-LabelMap predict_sliding_to(Backend& backend, UNet& net, const RgbImage& img,
-                            const ChannelStats& stats, const SlidingWindow& sw, int out_width,
-                            int out_height, LabelMap* confidence) {
+LabelMap predict_sliding_zoomed(Backend& backend, UNet& net, const RgbImage& img,
+                                const ChannelStats& stats, const SlidingWindow& sw, int model_width,
+                                int model_height, LabelMap* confidence) {
     const int C = net.config().num_classes;
+    const int out_width = img.width, out_height = img.height;
     LabelMap out(out_width, out_height, 0);
     if (confidence) *confidence = LabelMap(out_width, out_height, 0);
-    sliding_logits_to(backend, net, img, stats, sw, out_width, out_height,
-                      [&](int y0, int n, const float* logits) {
-                          const std::size_t plane = static_cast<std::size_t>(n) * out_width;
-                          const std::size_t first = static_cast<std::size_t>(y0) * out_width;
-                          std::uint8_t* dst = out.labels.data() + first;
-                          for (std::size_t p = 0; p < plane; ++p) {
-                              int best = 0;
-                              float v = logits[p];
-                              for (int c = 1; c < C; ++c)
-                                  if (logits[c * plane + p] > v) {
-                                      v = logits[c * plane + p];
-                                      best = c;
-                                  }
-                              dst[p] = static_cast<std::uint8_t>(best);
-                              if (!confidence) continue;
-                              // p(best) = 1 / sum_c exp(l_c - l_best): every term at most 1, the
-                              // best one 1.
-                              double sum = 0;
-                              for (int c = 0; c < C; ++c)
-                                  sum += std::exp(double(logits[c * plane + p]) - v);
-                              confidence->labels[first + p] =
-                                  static_cast<std::uint8_t>(std::lround(255.0 / sum));
-                          }
-                      });
+    sliding_logits_zoomed(backend, net, img, stats, sw, model_width, model_height,
+                          [&](int y0, int n, const float* logits) {
+                              const std::size_t plane = static_cast<std::size_t>(n) * out_width;
+                              const std::size_t first = static_cast<std::size_t>(y0) * out_width;
+                              std::uint8_t* dst = out.labels.data() + first;
+                              for (std::size_t p = 0; p < plane; ++p) {
+                                  int best = 0;
+                                  float v = logits[p];
+                                  for (int c = 1; c < C; ++c)
+                                      if (logits[c * plane + p] > v) {
+                                          v = logits[c * plane + p];
+                                          best = c;
+                                      }
+                                  dst[p] = static_cast<std::uint8_t>(best);
+                                  if (!confidence) continue;
+                                  // p(best) = 1 / sum_c exp(l_c - l_best): every term at most 1,
+                                  // the best one 1.
+                                  double sum = 0;
+                                  for (int c = 0; c < C; ++c)
+                                      sum += std::exp(double(logits[c * plane + p]) - v);
+                                  confidence->labels[first + p] =
+                                      static_cast<std::uint8_t>(std::lround(255.0 / sum));
+                              }
+                          });
     return out;
 }
 
 LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,
                          const ChannelStats& stats, const SlidingWindow& sw, LabelMap* confidence) {
-    return predict_sliding_to(backend, net, img, stats, sw, img.width, img.height, confidence);
+    return predict_sliding_zoomed(backend, net, img, stats, sw, img.width, img.height, confidence);
 }
 
 }  // namespace pfce

@@ -45,6 +45,15 @@ struct SlidingWindow {
 // The windows sliding_logits runs on an image of w x h: what `progress` counts to.
 std::int64_t window_count(int w, int h, const SlidingWindow& sw);
 
+// What sliding_logits holds besides the model's activations for an image of width x height:
+// a row of windows' class scores (summed, their counts, and the rows handed on), as floats.
+// Zoomed (sliding_logits_zoomed: width x height the size the model sees, `zoom` not 1), also that
+// row of windows' pixels made from the image (data/resample's ZoomedRows: `channels` bytes a
+// pixel, and a float row of image_width per thread) and the logits brought back at image_width
+// (PlaneResampler). For the memory guards of predict and eval.
+double sliding_band_bytes(int classes, int width, int height, const SlidingWindow& sw,
+                          int image_width, double zoom, int channels);
+
 struct WindowRect {
     int x0, y0, w, h;
 };
@@ -74,19 +83,21 @@ LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,
                          const ChannelStats& stats, const SlidingWindow& sw,
                          LabelMap* confidence = nullptr);
 
-// predict_sliding with the logits resampled to out_width x out_height (data/resample's
-// PlaneResampler, streamed) before the argmax and the confidence: predict and eval --zoom run the
-// model on the image zoomed and bring its logits back onto the input's pixels. The image's own
-// size is predict_sliding, bit for bit.
-LabelMap predict_sliding_to(Backend& backend, UNet& net, const RgbImage& img,
-                            const ChannelStats& stats, const SlidingWindow& sw, int out_width,
-                            int out_height, LabelMap* confidence = nullptr);
+// sliding_logits of `img` resampled to model_width x model_height (data/resample's resize_linear,
+// made a window's rows at a time by ZoomedRows, so the zoomed image is never held whole), each
+// band of logits brought back onto `img`'s own pixels by the same filter (PlaneResampler,
+// streamed) before `rows` sees it: predict and eval --zoom, for imagery of another pixel size
+// than the model learnt. `img`'s own size is sliding_logits as it is.
+void sliding_logits_zoomed(Backend& backend, UNet& net, const RgbImage& img,
+                           const ChannelStats& stats, const SlidingWindow& sw, int model_width,
+                           int model_height,
+                           const std::function<void(int y0, int n, const float* logits)>& rows,
+                           Tensor* input = nullptr, Tensor* merged_device = nullptr);
 
-// sliding_logits of `img` with each band of logits resampled to out_width x out_height before
-// `rows` sees it (PlaneResampler; the image's own size: sliding_logits as it is).
-void sliding_logits_to(Backend& backend, UNet& net, const RgbImage& img, const ChannelStats& stats,
-                       const SlidingWindow& sw, int out_width, int out_height,
-                       const std::function<void(int y0, int n, const float* logits)>& rows,
-                       Tensor* input = nullptr, Tensor* merged_device = nullptr);
+// predict_sliding of sliding_logits_zoomed: the argmax and the confidence of the logits brought
+// back, a mask of `img`'s size. `img`'s own size is predict_sliding, bit for bit.
+LabelMap predict_sliding_zoomed(Backend& backend, UNet& net, const RgbImage& img,
+                                const ChannelStats& stats, const SlidingWindow& sw, int model_width,
+                                int model_height, LabelMap* confidence = nullptr);
 
 }  // namespace pfce
