@@ -519,6 +519,7 @@ LabelMap Dataset::read_mask_or_annotation(const std::string& path, bool annotati
         LabelMap m = read_gray(path, opts_.max_pixels, &colormap, &marks, annotation);
         if (!told_gray_palette_->load()) warn_if_grays_disagree(path, m, colormap);
         refuse_pfce_label_png(path, colormap);
+        if (annotation && colormap.empty()) refuse_pfce_indices_saved_gray(path, m);
         // Pixel value -> class (mask.values), 255 for an ignore value and for 255 itself unless
         // it is a class's value (pfce's own "unlabelled"), anything else an error.
         constexpr int kNotAClass = 256;
@@ -693,6 +694,50 @@ void Dataset::refuse_pfce_label_png(const std::string& path,
                ", 255 unlabelled), not this dataset's mask.values (", values,
                "), so every class would be read as another; train on its directory with "
                "--labels DIR (labels.dir) instead, or predict masks, which hold the values");
+}
+
+void Dataset::refuse_pfce_indices_saved_gray(const std::string& path, const LabelMap& m) const {
+    const std::size_t C = index_values_.size();
+    bool indices = true;  // the classes' values are 0, 1, 2, ...: nothing changes meaning
+    for (std::size_t c = 0; c < C; ++c) indices = indices && index_values_[c] == c;
+    auto is_ignore = [&](int v) {
+        return std::find(index_ignore_.begin(), index_ignore_.end(), v) != index_ignore_.end();
+    };
+    auto is_value = [&](int v) {
+        return std::find(index_values_.begin(), index_values_.end(), v) != index_values_.end();
+    };
+    // 255 read as unlabelled by default only (255 in mask.ignore is the user's word for it).
+    if (indices || C < 2 || is_value(255) || is_ignore(255) || is_value(0)) return;
+    std::array<std::int64_t, 256> count{};
+    for (const std::uint8_t v : m.labels) ++count[v];
+    for (std::size_t v = C; v < 255; ++v)
+        if (count[v] > 0) return;
+    if (count[0] == 0 || 2 * count[255] <= static_cast<std::int64_t>(m.labels.size())) return;
+    std::string values, read_as;
+    for (std::size_t c = 0; c < C; ++c)
+        values += (c ? ", " : "") + std::to_string(index_values_[c]);
+    for (std::size_t v = 0; v < C; ++v) {
+        if (count[v] == 0) continue;
+        const auto at = std::find(index_values_.begin(), index_values_.end(), v);
+        const std::string as =
+            at != index_values_.end()
+                ? palette_.classes[static_cast<std::size_t>(at - index_values_.begin())].name
+            : is_ignore(static_cast<int>(v)) ? "ignored"
+                                             : "no class";
+        read_as += (read_as.empty() ? "" : ", ") + std::to_string(v) + " (pfce's " +
+                   palette_.classes[v].name + ") as " + as;
+    }
+    PFCE_THROW(
+        InputError, path, ": a gray image of values 0..", C - 1, " on a background of 255 (",
+        format_significant(
+            100.0 * static_cast<double>(count[255]) / static_cast<double>(m.labels.size()), 3),
+        "% of its pixels), as a label PNG of pfce sample or link holds once saved again "
+        "without its palette (an image library keeps the values and drops the palette). "
+        "This dataset's classes have the values ",
+        values, ", so its values would read as other classes: ", read_as,
+        ". Give the label PNG as pfce wrote it, or write class c as mask.values[c]; if "
+        "its values are this dataset's already, add 255 to mask.ignore in ",
+        root_, "/dataset.toml (its points on an unlabelled background)");
 }
 
 void Dataset::warn_if_transparent_is_a_class(const std::string& path, const std::string& shown,

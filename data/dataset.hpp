@@ -135,6 +135,12 @@ class Dataset {
     // by its text tag, or, re-saved without it, by `colormap` (the file's palette) holding the
     // classes' colours in class order rather than value order.
     void refuse_pfce_label_png(const std::string& path, const std::vector<Rgb>& colormap) const;
+    // The same label PNG saved again as gray (an image library keeps the values and drops the
+    // palette and text): an annotation `m` of raw values holding only class indices and 255,
+    // mostly 255, with 0 among them where 0 is no class value of the dataset (pfce's class 0; an
+    // annotation in the dataset's own values has no reason to mark ignored points on an unlabelled
+    // background). An InputError naming what each index would be read as.
+    void refuse_pfce_indices_saved_gray(const std::string& path, const LabelMap& m) const;
     // A colour mask's labels, the pixels `marks` names (transparent, NoData) unlabelled where their
     // colour is no class's (said where it is); `source` names the file and window in errors.
     // `annotation`: those `marks` names transparent are unlabelled whatever their colour.

@@ -11,6 +11,7 @@
 
 #include <string>
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace pfce {
 
@@ -73,7 +74,11 @@ std::string grid_difference(const MapGrid& ga, const MapGrid& gb) {
     if (ga.sx == 0 || ga.sy == 0) return "";
     const double dx = (gb.x0 - ga.x0) / ga.sx, dy = (ga.y0 - gb.y0) / ga.sy;
     if (std::fabs(dx) >= 0.5 || std::fabs(dy) >= 0.5) {
-        os << "origin " << std::hypot(dx, dy) << " pixels apart (" << dx << ", " << dy << ")";
+        // To a tenth of a pixel, never in exponents (a tile 100 km off is 2000000 pixels, not
+        // 2e+06).
+        auto tenths = [](double v) { return format_significant(std::round(v * 10) / 10, 15); };
+        os << "origin " << tenths(std::hypot(dx, dy)) << " pixels apart (" << tenths(dx) << ", "
+           << tenths(dy) << ")";
         return os.str();
     }
     return "";

@@ -16,6 +16,7 @@
 #include "core/op_params.hpp"
 #include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
+#include "data/dataset_detail.hpp"
 #include "data/image_io.hpp"
 
 namespace pfce {
@@ -139,6 +140,9 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
     m.dir = out;
     MaskDirWriting writing = prepare_mask_dir(out, force, ids);
     std::atomic<std::int64_t> annotated{0};  // masks may be read in parallel
+    // Where an annotation and its image are both georeferenced, how their grids differ ("": on
+    // one grid): points drawn over another tile, or in another CRS, fall on the wrong pixels.
+    std::vector<std::string> grids(n);
     write_masks_in_chunks(
         n, ds.palette(), writing,
         [&](std::size_t i) {
@@ -153,7 +157,10 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
             }
             if (files[i].empty()) return LabelMap(image.width, image.height, kUnlabelled);
             // Said as of a mask, before the decoder's advice for 16-bit images (a value range).
-            refuse_wide_mask_samples(files[i], probe_image(files[i]).bits_per_sample);
+            const ImageInfo annotation = probe_image(files[i]);
+            refuse_wide_mask_samples(files[i], annotation.bits_per_sample);
+            grids[i] = detail::grid_mismatch(s.image_path, probe_image(s.image_path).geo, files[i],
+                                             annotation.geo);
             LabelMap mask = ds.read_annotation_file(files[i]);
             // Points on an image of another size would fall on other pixels.
             if (mask.width != image.width || mask.height != image.height)
@@ -164,6 +171,17 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
             return mask;
         },
         progress, m);
+    if (const auto off = static_cast<std::size_t>(std::count_if(
+            grids.begin(), grids.end(), [](const std::string& g) { return !g.empty(); }));
+        off > 0)
+        log_warn(off, " of the ", r.files,
+                 " annotations lie on other map grids than their images, "
+                 "first ",
+                 *std::find_if(grids.begin(), grids.end(),
+                               [](const std::string& g) { return !g.empty(); }),
+                 ". pfce places an annotation's points on its image's pixels by position: drawn "
+                 "over another tile or in another CRS, they fall on the wrong pixels (gdalwarp "
+                 "-te/-tr onto the image's grid aligns it)");
     if (m.labelled == 0)
         PFCE_THROW(InputError, "the annotations in ", from, " label no pixel of ", ds.root(),
                    " (every pixel is unlabelled or an ignore value/colour): nothing to train on");

@@ -25,6 +25,7 @@
 #include "data/georef.hpp"
 #include "data/georef_sidecar.hpp"
 #include "data/image_io.hpp"
+#include "data/imported_masks.hpp"
 #include "data/mask_dir.hpp"
 #include "data/palette.hpp"
 #include "data/picture_text.hpp"
@@ -1393,6 +1394,52 @@ TEST(GenericDataset, AnImageAndMaskOnDifferentMapGridsAreSaid) {
                                    dir + "/images/a.tif.aux.xml) and " + dir +
                                    "/masks/a.tif (EPSG:25832, pixel 0.05 x 0.05, origin "
                                    "(366000, 5808000)): origin 20 pixels apart (-20, 0)");
+}
+
+// sample --from: an annotation GeoTIFF on another map grid than its image (drawn over another
+// tile, or in another CRS) is said after the import, naming both files and what differs, as a
+// dense mask's is (a hostile probe imported one 100 km off without a word). Annotations without
+// a georeference, or on their image's grid, say nothing.
+TEST(GenericDataset, AnAnnotationOnAnotherMapGridThanItsImageIsSaid) {
+    const std::string dir = test::temp_dir("ds_annotation_grids");
+    write_generic(dir,
+                  "[classes]\nnames = [\"ground\", \"building\"]\n[mask]\nencoding = "
+                  "\"index\"\n");
+    const LabelMap img(8, 6, 100), mask(8, 6, 1);
+    const GeoReference here = geo_at(25832, 366000, 5808000);
+    for (const char* id : {"a", "b"}) {
+        write_tiff_gray(dir + "/images/" + id + ".tif", img, here);
+        write_tiff_gray(dir + "/masks/" + id + ".tif", mask, here);
+    }
+    const Dataset ds = Dataset::open(dir, {DatasetKind::generic});
+    LabelMap points(8, 6, 255);
+    points.labels[9] = 1;
+    const std::string from = dir + "/../ann_grids";
+    fs::remove_all(from);
+    fs::create_directories(from);
+    auto import = [&](const GeoReference& b_geo) {
+        write_tiff_gray(from + "/a.tif", points, here);
+        write_tiff_gray(from + "/b.tif", points, b_geo);
+        testing::internal::CaptureStderr();
+        import_masks(ds, from, dir + "/../ann_grids_out", /*force=*/true, {});
+        return testing::internal::GetCapturedStderr();
+    };
+    std::string logged = import(GeoReference{});
+    EXPECT_EQ(logged.find("map grid"), std::string::npos) << logged;
+    logged = import(here);
+    EXPECT_EQ(logged.find("map grid"), std::string::npos) << logged;
+    logged = import(geo_at(25832, 466000, 5808000));  // 100 km east
+    EXPECT_MESSAGE_HAS(logged,
+                       "1 of the 2 annotations lie on other map grids than their images, "
+                       "first " +
+                           dir +
+                           "/images/b.tif (EPSG:25832, pixel 0.05 x 0.05, origin "
+                           "(366000, 5808000)) and " +
+                           from + "/b.tif (EPSG:25832");
+    EXPECT_MESSAGE_HAS(logged, "origin 2000000 pixels apart");
+    EXPECT_MESSAGE_HAS(logged, "they fall on the wrong pixels");
+    logged = import(geo_at(25833, 366000, 5808000));  // another CRS
+    EXPECT_MESSAGE_HAS(logged, "1 of the 2 annotations lie on other map grids");
 }
 
 TEST(GenericDataset, AnIndexMasksTransparentEntryIsUnlabelledUnlessAClassHasIt) {

@@ -2868,6 +2868,46 @@ TEST(RealDatasets, PredictionsOfAnIndexDatasetWithItsOwnValuesReadBackAsItsMasks
     EXPECT_EQ(Dataset::open(plain.root).read_mask(0).labels, read_gray(label_png).labels);
 }
 
+// A label PNG of pfce sample saved again as gray (an image library's open-array-save keeps the
+// values and drops the palette and text) and given to sample --from of a dataset whose classes
+// have other values: refused, naming what each index would be read as (a probe's building point
+// became background and its road point building, without a word). An annotation in the dataset's
+// own values on the same background of 255 is read as drawn.
+TEST(RealDatasets, ALabelPngSavedAsGrayIsRefusedAsAnAnnotationOfOtherValues) {
+    const std::string root = test::temp_dir("real_gray_label_png");
+    const auto fd = test::write_foreign_dataset(root + "/data", index_spec({1, 2, 3, 4}));
+    const test::CommandResult sampled =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/sparse");
+    ASSERT_EQ(sampled.status, 0) << sampled.output;
+    fs::create_directories(root + "/ann");
+    const std::string ann = root + "/ann/" + fd.ids[0] + ".png";
+    write_png_gray(ann, read_gray(root + "/sparse/" + fd.ids[0] + ".png"));
+    const std::string from =
+        "sample --data " + fd.root + " --from " + root + "/ann --out " + root + "/imported";
+    const test::CommandResult gray = test::run_pfce(from);
+    EXPECT_EQ(gray.status, 2) << gray.output;
+    EXPECT_MESSAGE_HAS(gray.output, ann + ": a gray image of values 0..3 on a background of 255");
+    EXPECT_MESSAGE_HAS(gray.output,
+                       "This dataset's classes have the values 1, 2, 3, 4, so its values would "
+                       "read as other classes: 0 (pfce's background) as no class, 1 (pfce's "
+                       "road) as background, 2 (pfce's building) as road, 3 (pfce's tree) as "
+                       "building");
+    EXPECT_FALSE(fs::exists(root + "/imported"));
+    LabelMap own(fd.dense[0].width, fd.dense[0].height, 255);
+    own.labels[3] = 1;
+    own.labels[50] = 2;
+    own.labels[100] = 3;
+    write_png_gray(ann, own);
+    const test::CommandResult drawn = test::run_pfce(from);
+    ASSERT_EQ(drawn.status, 0) << drawn.output;
+    const LabelMap imported = read_gray(root + "/imported/" + fd.ids[0] + ".png");
+    EXPECT_EQ(imported.labels[3], 0);
+    EXPECT_EQ(imported.labels[50], 1);
+    EXPECT_EQ(imported.labels[100], 2);
+    EXPECT_EQ(std::count(imported.labels.begin(), imported.labels.end(), 255),
+              static_cast<std::ptrdiff_t>(imported.labels.size()) - 3);
+}
+
 // A suite rerun with nothing to run read no data, and wrote its report with Potsdam's classes: the
 // foreign dataset's class 5 counted as clutter (none here) and the pictures' unlabelled colour
 // said black. The report of a rerun is the report of the run.
