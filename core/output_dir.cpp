@@ -143,6 +143,16 @@ PfceOutputAbove pfce_output_above(const std::string& path) {
     return {};
 }
 
+void refuse_output_inside_pfce_output(const std::string& given, const std::string& out,
+                                      const std::string& what) {
+    if (const PfceOutputAbove above = pfce_output_above(out); !above.dir.empty())
+        PFCE_THROW(InputError, given, " lies inside ", above.dir, ", the output of ",
+                   above.kind.empty() ? std::string("another pfce command") : above.kind,
+                   ", which that command's next run would refuse as files it did not write; "
+                   "write ",
+                   what, " elsewhere (--force does not change this)");
+}
+
 std::string cannot_create_dir_reason(const std::string& dir, const std::error_code& failure) {
     // A loop, or a link to nothing, at the directory itself or above it: create_directories
     // says only "File exists" for a link to nothing on the way.

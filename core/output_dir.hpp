@@ -54,6 +54,11 @@ struct PfceOutputAbove {
     std::string dir, kind;
 };
 PfceOutputAbove pfce_output_above(const std::string& path);
+// InputError when `out`, a directory a command fills with `what` ("its masks", "the run"), given
+// as `given` ("--out X"), lies inside what another pfce command filled (pfce_output_above), --force
+// or not.
+void refuse_output_inside_pfce_output(const std::string& given, const std::string& out,
+                                      const std::string& what);
 
 // Why `dir` could not be created, after create_directories failed with `failure`: a symbolic link
 // to nothing is said as such ("File exists" named neither the link nor its missing target).

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -85,7 +86,15 @@ PointFile read_csv_points(const std::string& file, const std::string& class_fiel
     }
     auto column = [&](const std::string& name) {
         for (std::size_t k = 0; k < header.size(); ++k)
-            if (ascii_lower(header[k]) == ascii_lower(name)) return k;
+            if (ascii_lower(header[k]) == ascii_lower(name)) {
+                // Two columns of one name: which one a reader takes is anybody's guess.
+                for (std::size_t j = k + 1; j < header.size(); ++j)
+                    if (ascii_lower(header[j]) == ascii_lower(name))
+                        PFCE_THROW(InputError, file, ": its first line names column \"", name,
+                                   "\" twice (fields ", k + 1, " and ", j + 1,
+                                   "): expected each column once; rename or remove one");
+                return k;
+            }
         std::string have;
         for (const std::string& h : header) have += (have.empty() ? "" : ", ") + h;
         PFCE_THROW(InputError, file, ": no column \"", name, "\" in its first line (",
@@ -141,14 +150,17 @@ void add_feature_points(const json& f, std::size_t k, const std::string& file,
                    ": expected Point or MultiPoint features (paint scribbles and areas into "
                    "masks, and take them with --from)");
     const json props = f.value("properties", json::object());
-    const json cls = props.is_object() ? props.value(class_field, json()) : json();
-    if (!cls.is_string() || cls.get<std::string>().empty()) {
+    const bool named = props.is_object() && props.contains(class_field);
+    const json cls = named ? props.at(class_field) : json();
+    // Spaces around the name, as a CSV's fields are read (" building " was refused here only).
+    const std::string name = cls.is_string() ? trimmed(cls.get<std::string>()) : std::string();
+    if (name.empty()) {
         std::string have;
         if (props.is_object())
             for (const auto& [key, value] : props.items()) have += (have.empty() ? "" : ", ") + key;
         PFCE_THROW(InputError, file, ": ", where, " has ",
-                   cls.is_null() ? "no property \"" + class_field + "\""
-                                 : "\"" + class_field + "\" = " + cls.dump(),
+                   !named ? "no property \"" + class_field + "\""
+                          : "\"" + class_field + "\" = " + cls.dump(),
                    ": expected its class name as text (its properties: ",
                    have.empty() ? "none" : have, "; --class-field names another)");
     }
@@ -162,8 +174,7 @@ void add_feature_points(const json& f, std::size_t k, const std::string& file,
         if (!p.is_array() || p.size() < 2 || !p[0].is_number() || !p[1].is_number())
             PFCE_THROW(InputError, file, ": ", where, " has the position ", p.dump(),
                        ": expected [x, y]");
-        pf.points.push_back(
-            {p[0].get<double>(), p[1].get<double>(), std::string(), cls.get<std::string>(), where});
+        pf.points.push_back({p[0].get<double>(), p[1].get<double>(), std::string(), name, where});
     }
 }
 
@@ -206,8 +217,22 @@ PointFile read_geojson_points(const std::string& file, const std::string& class_
     std::size_t feature = 0;
     // Depth 1: the collection's members; depth 2: an element of its "features" list (an object or
     // a list ends there; anything else is a value there: no feature, said as one).
+    // The member names of each object open, outermost first: a name given twice in one object is
+    // refused (JSON readers differ on which value they keep: a probe's {"class": "road", "class":
+    // "building"} was imported as building).
+    std::vector<std::set<std::string>> names;
     const json::parser_callback_t take_features = [&](int depth, json::parse_event_t event,
                                                       json& parsed) {
+        if (event == json::parse_event_t::object_start) names.emplace_back();
+        if (event == json::parse_event_t::object_end && !names.empty()) names.pop_back();
+        if (event == json::parse_event_t::key && !names.empty() &&
+            !names.back().insert(parsed.get<std::string>()).second)
+            PFCE_THROW(InputError, file, ": ",
+                       in_features && depth > 1 ? "feature " + std::to_string(feature) + " has"
+                                                : std::string("it has"),
+                       " the member \"", parsed.get<std::string>(),
+                       "\" twice in one object: expected each name once (JSON readers differ on "
+                       "which value they keep)");
         if (depth == 1 && event == json::parse_event_t::key) member = parsed.get<std::string>();
         if (depth == 1 && member == "features" && event == json::parse_event_t::array_start)
             in_features = true;
@@ -339,13 +364,25 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
             progress(i, n);
             const std::string& image = ds.sample(i).image_path;
             const std::optional<ImagePlace> place = place_of(image);
-            if (!place)
+            if (!place) {
+                // Sidecars there that place nothing (a world file of other than six numbers:
+                // GDAL ignores it too) are named: "no georeference" read as if none were there.
+                std::vector<std::string> there;
+                std::error_code ec;
+                for (const std::string& c : georef_sidecar_candidates(image))
+                    if (!is_rpc_sidecar(c) && fs::is_regular_file(c, ec))
+                        there.push_back(fs::path(c).filename().string());
                 PFCE_THROW(InputError, "image ", image,
-                           " has no georeference (GeoTIFF tags, a world file or an .aux.xml): "
-                           "the points of ",
-                           file,
+                           " has no georeference (GeoTIFF tags, a world file or an .aux.xml",
+                           there.empty()
+                               ? std::string()
+                               : "; beside it " + all_of(there) +
+                                     ", which place it nowhere: a world file holds six numbers, "
+                                     "one a line, and an .aux.xml a <GeoTransform>",
+                           "): the points of ", file,
                            " lie on the map and cannot be placed on it; give pixel positions "
                            "instead (a .csv of id, x, y, class)");
+            }
             // The image's CRS from its tags or its sidecars (.aux.xml, .prj): a PNG or JPEG chip
             // names one only there, and went unchecked (README probe).
             const int epsg = place->crs.epsg;
@@ -419,6 +456,8 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
                  pf.points[first].x, ", ", pf.points[first].y, "))");
     }
     // Two points on one pixel: of one class, counted once; of two, a contradiction to settle.
+    // A point counts as a duplicate once, however many overlapping images it lies on.
+    std::vector<bool> duplicate(pf.points.size(), false);
     for (std::size_t i = 0; i < n; ++i) {
         auto& l = labels[i];
         std::sort(l.begin(), l.end());
@@ -434,15 +473,20 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
                                " (column ", std::get<0>(e) % w, ", row ", std::get<0>(e) / w,
                                "): expected one class a pixel; move or remove one");
                 }
-                ++r.duplicates;
+                duplicate[std::get<2>(e)] = true;
                 continue;
             }
             kept.push_back(e);
         }
         l = std::move(kept);
     }
-    for (std::size_t i = 0; i < n; ++i)
-        if (labels[i].empty()) r.unlabelled.push_back(ids[i]);
+    r.duplicates = static_cast<std::size_t>(std::count(duplicate.begin(), duplicate.end(), true));
+    for (std::size_t i = 0; i < n; ++i) {
+        if (labels[i].empty())
+            r.unlabelled.push_back(ids[i]);
+        else
+            r.annotated_pixels += static_cast<std::int64_t>(size[i].first) * size[i].second;
+    }
     if (!r.unlabelled.empty())
         log_warn(r.unlabelled.size(), " of the ", n, " samples have no point of ", file, " (",
                  some_names(r.unlabelled), "): their masks label nothing, so they train nothing");

@@ -42,8 +42,9 @@ struct PointImportResult {
     std::size_t points = 0;               // in the file
     std::size_t placed = 0;               // on at least one image
     std::size_t outside = 0;              // on none
-    std::size_t duplicates = 0;           // a pixel labelled again with its class (counted once)
+    std::size_t duplicates = 0;           // points on a pixel already labelled with their class
     std::vector<std::string> unlabelled;  // samples no point falls on
+    std::int64_t annotated_pixels = 0;    // pixels of the images points fall on
 };
 
 // Writes mask directory `out` from the points in `file`. Refused (InputError, before anything is

@@ -1092,6 +1092,14 @@ TEST(DataSafety, OutputsAreNotWrittenIntoAnotherDatasetOrCommandsOutput) {
     EXPECT_EQ(in_root.status, 2) << in_root.output;
     EXPECT_MESSAGE_HAS(in_root.output, "--out " + a + "/run lies inside " + a +
                                            ", the output of synthetic dataset");
+    // pfce run too: it wrote a whole suite there, even inside another suite's train/ (probe).
+    for (const char* force : {"", " --force"}) {
+        const test::CommandResult suite =
+            test::run_pfce("run synthetic-small --device cpu --out " + a + "/suite" + force);
+        EXPECT_EQ(suite.status, 2) << suite.output;
+        EXPECT_MESSAGE_HAS(suite.output, "--out " + a + "/suite lies inside " + a +
+                                             ", the output of synthetic dataset");
+    }
     EXPECT_EQ(snapshot(a), before);
     ASSERT_EQ(
         test::run_pfce("data synth --out " + a + " --count 4 --size 32 --seed 2 --force").status,

@@ -1021,6 +1021,28 @@ TEST(SuiteFile, ControlCharactersInItsTextsAreRefused) {
 // ISPRS suite, found by name, read the lists of whatever directory pfce ran in). What a list
 // holds is part of the experiment (its ids, not its path or comments): after an edit, earlier
 // results are stale.
+// Experiment ids name directories in OUT: two that differ only in case, or one that is a name
+// pfce run keeps in OUT in another case, are one directory on a file system that ignores case
+// (macOS, a Windows share), so the second would train into the first's (hostile probe).
+TEST(SuiteFile, IdsThatNameOneDirectoryWhereCaseIsIgnoredAreRefused) {
+    const std::string dir = test::temp_dir("suite_id_case");
+    const std::string file = dir + "/s.toml";
+    auto refusal = [&](const std::string& experiments) {
+        write_file(
+            file, "[suite]\nexperiments = [" + experiments + "]\n[data]\nsource = \"synthetic\"\n");
+        return test::input_error_message([&] { load_suite(file); });
+    };
+    EXPECT_MESSAGE_HAS(refusal(R"({ id = "Abc" }, { id = "abc" })"),
+                       "experiment id \"abc\" differs from \"Abc\" only in case");
+    EXPECT_MESSAGE_HAS(refusal(R"({ id = "Data" })"),
+                       "experiment id \"Data\" is taken: pfce run keeps its own");
+    EXPECT_MESSAGE_HAS(refusal(R"({ id = "loss.SVG" })"), "ends in .svg");
+    write_file(file,
+               "[suite]\nexperiments = [{ id = \"abc\" }, { id = \"abd\" }]\n[data]\n"
+               "source = \"synthetic\"\n");
+    EXPECT_EQ(load_suite(file).experiments.size(), 2u);
+}
+
 TEST(SuiteFile, SplitListsAreFoundBesideTheSuiteAndTheirIdsFingerprinted) {
     const std::string dir = test::temp_dir("suite_lists");
     fs::create_directories(dir + "/splits");

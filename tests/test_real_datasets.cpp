@@ -2349,13 +2349,66 @@ TEST(RealDatasets, SamplePointsFromAGeoJsonLayerOrACsvLabelTheirPixels) {
     std::ofstream(root + "/excel.CSV") << "\xEF\xBB\xBFid,x,y,class\r\n"
                                        << fd.ids[0] << ",1,2,road\r\n";
     EXPECT_EQ(test::run_pfce(sample + "-excel --from-points " + root + "/excel.CSV").status, 0);
-    // A world file whose numbers are no numbers: refused, naming it (it crashed).
+    // Ambiguous or odd layers (hostile probe): a member or column given twice is refused (the
+    // last "class" was taken, and the first column); a null class is said as null, not as
+    // missing; spaces around a GeoJSON class name are no part of it, as in a CSV.
+    refused(layer({"{\"type\": \"Feature\", \"properties\": {\"class\": \"road\", \"class\": "
+                   "\"tree\"}, \"geometry\": {\"type\": \"Point\", \"coordinates\": [1005.2, "
+                   "4997.3]}}"},
+                  utm),
+            "twice.geojson", "",
+            "twice.geojson: feature 0 has the member \"class\" twice in one object: expected "
+            "each name once");
+    refused("id,x,y,class,class\n" + fd.ids[0] + ",3,2,road,tree\n", "twice.csv", "",
+            "twice.csv: its first line names column \"class\" twice (fields 4 and 5)");
+    refused(layer({"{\"type\": \"Feature\", \"properties\": {\"class\": null}, \"geometry\": "
+                   "{\"type\": \"Point\", \"coordinates\": [1005.2, 4997.3]}}"},
+                  utm),
+            "null.geojson", "", "feature 0 has \"class\" = null: expected its class name as text");
+    std::ofstream(root + "/spaced.geojson") << layer({point(" road ", 1005.2, 4997.3)}, utm);
+    const test::CommandResult spaced =
+        test::run_pfce(sample + "-spaced --from-points " + root + "/spaced.geojson");
+    ASSERT_EQ(spaced.status, 0) << spaced.output;
+    EXPECT_EQ(
+        read_mask_png(open_mask_dir(root + "/sparse-spaced"), fd.ids[0], ds.palette()).at(5, 10),
+        1);
+    // Points on every pixel of an image are a dense mask, said as --from says it.
+    {
+        std::ofstream dense(root + "/dense.csv");
+        dense << "id,x,y,class\n";
+        for (int y = 0; y < 32; ++y)
+            for (int x = 0; x < 40; ++x) dense << fd.ids[0] << "," << x << "," << y << ",road\n";
+    }
+    const test::CommandResult dense =
+        test::run_pfce(sample + "-dense --from-points " + root + "/dense.csv");
+    ASSERT_EQ(dense.status, 0) << dense.output;
+    EXPECT_MESSAGE_HAS(dense.output, "the points of " + root +
+                                         "/dense.csv label 100.0% of the pixels of the images "
+                                         "they annotate: dense masks rather than points?");
+    // A world file whose numbers are no numbers: refused, naming it (it crashed). One of other
+    // than six numbers places nothing, as GDAL reads it: the image has no georeference, and the
+    // file there is named (the message read as if there were none).
     {
         const std::string pgw = fd.root + "/images/" + fd.ids[3] + ".pgw";
         const std::string good = read_whole_file(pgw);
         std::ofstream(pgw) << "0.5\n0\n0\n-0.5\nnan\n4999.75\n";
         refused(layer({point("road", 1005.2, 4997.3)}, utm), "nan.geojson", "",
                 pgw + " places pixel (0, 0) at (nan, ");
+        std::ofstream(pgw) << "hello\nworld\n";
+        refused(layer({point("road", 1005.2, 4997.3)}, utm), "words.geojson", "",
+                "has no georeference (GeoTIFF tags, a world file or an .aux.xml; beside it " +
+                    fd.ids[3] + ".pgw, which place it nowhere: a world file holds six numbers");
+        // Images that overlap (image 3 moved onto image 2): a point on both, and another on its
+        // pixel, count one duplicate, not one an image (300000 points said 489833 duplicates).
+        std::ofstream(pgw) << "0.5\n0\n0\n-0.5\n1200.25\n4999.75\n";
+        std::ofstream(root + "/overlap.geojson")
+            << layer({point("road", 1205.2, 4997.3), point("road", 1205.3, 4997.2)}, utm);
+        const test::CommandResult overlap =
+            test::run_pfce(sample + "-overlap --from-points " + root + "/overlap.geojson");
+        ASSERT_EQ(overlap.status, 0) << overlap.output;
+        EXPECT_MESSAGE_HAS(overlap.output,
+                           "(2 of 8 samples labelled; 1 point on a pixel already "
+                           "labelled with its class)");
         std::ofstream(pgw) << good;
     }
     // The OGC URI form of the CRS names it too.

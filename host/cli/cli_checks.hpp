@@ -101,12 +101,7 @@ inline void refuse_output_dir_among_others(const std::string& given, const std::
                    ", which holds the dataset's images or masks: ", what,
                    " would lie among them and be read as data; write them elsewhere (--force "
                    "does not change this)");
-    if (const PfceOutputAbove above = pfce_output_above(out); !above.dir.empty())
-        PFCE_THROW(InputError, given, " lies inside ", above.dir, ", the output of ",
-                   above.kind.empty() ? std::string("another pfce command") : above.kind,
-                   ", which that command's next run would refuse as files it did not write; "
-                   "write ",
-                   what, " elsewhere (--force does not change this)");
+    refuse_output_inside_pfce_output(given, out, what);
 }
 
 // --overlap typed to eval or predict: pixels neighbouring windows share, checked before the

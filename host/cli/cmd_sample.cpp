@@ -97,6 +97,20 @@ void refuse_sampling_flags(const SampleFlags& f, const std::string& flag, const 
                    flag, " takes the annotations in ", what, " as they are: give one or the other");
 }
 
+// Points or scribbles label a few percent at most: half the pixels of the images they annotate are
+// dense masks (other than the dataset's, which import refuses), and "sparse" training on them says
+// nothing. Of those images only: samples without a point label nothing. `why`: what may explain it.
+void warn_if_dense(const std::string& what, std::int64_t labelled, std::int64_t annotated,
+                   const std::string& why = {}) {
+    if (annotated <= 0 || 2 * labelled <= annotated) return;
+    log_warn(
+        what, " label ",
+        format_fixed(100.0 * static_cast<double>(labelled) / static_cast<double>(annotated), 1),
+        "% of the pixels of the images they annotate: dense masks rather than points? They "
+        "train as sparse labels all the same",
+        why);
+}
+
 // --from-points: the user's points (a GeoJSON layer on the map, or pixel positions in a CSV),
 // each labelling its pixel, written as a mask directory.
 void run_point_import(const SampleFlags& f, const Dataset& ds) {
@@ -112,6 +126,7 @@ void run_point_import(const SampleFlags& f, const Dataset& ds) {
                     r.duplicates == 1 ? "" : "s");
     std::printf(")\n");
     print_label_counts("labelled pixels:   ", r.masks, ds);
+    warn_if_dense("the points of " + f.from_points, r.masks.labelled, r.annotated_pixels);
     for (std::size_t c = 0; c < r.masks.per_class.size(); ++c)
         if (r.masks.per_class[c] == 0)
             log_warn("the points label no pixel of class ", ds.palette().classes[c].name,
@@ -128,9 +143,6 @@ void run_import(const SampleFlags& f, const Dataset& ds) {
     std::printf("imported %zu annotation%s from %s into %s (%zu of %zu samples)\n", r.files,
                 r.files == 1 ? "" : "s", f.from.c_str(), f.out.c_str(), r.files, ds.size());
     print_label_counts("labelled pixels:   ", m, ds);
-    // Points or scribbles label a few percent at most: half the pixels of the images they
-    // annotate are dense masks (other than the dataset's, which import refuses), and "sparse"
-    // training on them says nothing. Of those images only: samples without a file label nothing.
     if (r.annotated_pixels > 0 && 2 * m.labelled > r.annotated_pixels) {
         // 255 is unlabelled in annotations only where no class has it (mask.values = [0, 255]):
         // there a canvas filled with 255 for "nothing drawn" reads as that class everywhere.
@@ -143,11 +155,7 @@ void run_import(const SampleFlags& f, const Dataset& ds) {
                       ds.palette().classes[static_cast<std::size_t>(at - values.begin())].name +
                       "'s value (mask.values), not unlabelled: leave what nobody drew "
                       "transparent (alpha 0), or give it a value of mask.ignore";
-        log_warn("the annotations in ", f.from, " label ",
-                 format_fixed(100.0 * static_cast<double>(m.labelled) / r.annotated_pixels, 1),
-                 "% of the pixels of the images they annotate: dense masks rather than points? "
-                 "They train as sparse labels all the same",
-                 class_255);
+        warn_if_dense("the annotations in " + f.from, m.labelled, r.annotated_pixels, class_255);
     }
     for (std::size_t c = 0; c < m.per_class.size(); ++c)
         if (m.per_class[c] == 0)

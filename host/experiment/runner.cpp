@@ -528,6 +528,9 @@ RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
     const json identity = suite_data_identity(
         data, !file_exists((fs::path(sum.out_dir) / "results.json").string()), &unreadable);
     refuse_output_below_mask_directory(sum.out_dir, "--out " + sum.out_dir);
+    // Inside another suite's OUT (even an experiment's train/), or a synthetic dataset: that
+    // command's next run would refuse the files this one writes (train and sample refused it).
+    refuse_output_inside_pfce_output("--out " + sum.out_dir, sum.out_dir, "the run");
     const OutputDirClaim out_claim = claim_output_dir(
         sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
     std::vector<Plan> plans = plan_runs(suite, data, identity, unreadable, opts, sum.out_dir, sum);

@@ -140,10 +140,10 @@ void check_id(const ExperimentSpec& e) {
     // (NAME.new: a new report written beside one edited during the run.)
     for (const char* taken : {"data", "cache", "report.md", "report.html", "results.json",
                               "results.csv", "report.md.new", "report.html.new", "results.csv.new"})
-        if (e.id == taken)
+        if (ascii_lower(e.id) == taken)  // "Data" is "data" where case is ignored
             PFCE_THROW(InputError, e.source, ": experiment id \"", e.id,
                        "\" is taken: pfce run keeps its own ", e.id, " in OUT (choose another id)");
-    if (e.id.size() > 4 && e.id.compare(e.id.size() - 4, 4, ".svg") == 0)
+    if (e.id.size() > 4 && ascii_lower(e.id.substr(e.id.size() - 4)) == ".svg")
         PFCE_THROW(InputError, e.source, ": experiment id \"", e.id,
                    "\" ends in .svg, the name of the report's charts in OUT (choose another id)");
 }
@@ -416,6 +416,14 @@ Suite suite_from_table(const toml::table& root, const std::string& path,
         check_id(e);
         if (!ids.insert(e.id).second)
             PFCE_THROW(InputError, esrc, ": duplicate experiment id \"", e.id, "\"");
+        // Ids of one spelling in another case are one directory on a file system that ignores
+        // case (macOS, Windows shares): the second experiment would train into the first's.
+        for (const std::string& other : ids)
+            if (other != e.id && ascii_lower(other) == ascii_lower(e.id))
+                PFCE_THROW(InputError, esrc, ": experiment id \"", e.id, "\" differs from \"",
+                           other,
+                           "\" only in case: expected ids that differ otherwise too (they name "
+                           "directories, one directory where case is ignored)");
         validate(e.config, key_sources(where, e.source));
         for (const UnusedSetting& u : unused_settings(e.config))
             log_warn(sources_of(where, {u.key}, e.source), ": experiment ", e.id, ": ", u.message);
