@@ -45,10 +45,15 @@ Conv2d::Conv2d(Backend& b, BufferPool& pool, const std::string& name, int in_ch,
 
 const Tensor& Conv2d::forward(const Tensor& x) {
     x_ = &x;
-    ensure_shape(b_, y_, {x.dim(0), weight.value.dim(0), x.dim(2), x.dim(3)}, out_layout_,
-                 out_dtype_);
+    ensure_shape(b_, y_, out_shape(x), out_layout_, out_dtype_);
     b_.conv2d_forward(x, weight.value, bias.value, y_, p_);
     return y_;
+}
+
+Lease Conv2d::infer(const Tensor& x) {
+    Lease y = pool_.acquire(out_shape(x), out_layout_, out_dtype_);
+    b_.conv2d_forward(x, weight.value, bias.value, *y, p_);
+    return y;
 }
 
 Lease Conv2d::backward(const Tensor& dy, bool need_dx) {
@@ -104,6 +109,13 @@ Tensor& BatchNorm2d::forward(const Tensor& x, bool training) {
     return y_;
 }
 
+Lease BatchNorm2d::infer(const Tensor& x) {
+    Lease y = pool_.acquire(x.shape(), x.layout(), x.dtype());
+    b_.batchnorm_forward_infer(x, weight.value, bias.value, running_mean.value, running_var.value,
+                               *y, p_);
+    return y;
+}
+
 Lease BatchNorm2d::backward(const Tensor& dy) {
     Lease dx = pool_.acquire(x_->shape(), x_->layout(), x_->dtype());
     b_.batchnorm_backward(*x_, p_.relu ? &y_ : nullptr, dy, weight.value, save_mean_, save_invstd_,
@@ -143,6 +155,13 @@ const Tensor& MaxPool2x2::forward(const Tensor& x) {
     return y_;
 }
 
+Lease MaxPool2x2::infer(const Tensor& x) {
+    Lease y =
+        pool_.acquire({x.dim(0), x.dim(1), x.dim(2) / 2, x.dim(3) / 2}, x.layout(), x.dtype());
+    b_.maxpool2x2_forward(x, *y);
+    return y;
+}
+
 Lease MaxPool2x2::backward(const Tensor& dy) {
     Lease dx = pool_.acquire(x_->shape(), x_->layout(), x_->dtype());
     b_.maxpool2x2_backward(*x_, y_, dy, *dx);
@@ -158,6 +177,13 @@ const Tensor& Concat::forward(const Tensor& a, const Tensor& b) {
     dtype_ = a.dtype();
     b_.concat_channels(a, b, y_);
     return y_;
+}
+
+Lease Concat::infer(const Tensor& a, const Tensor& b) {
+    Lease y =
+        pool_.acquire({a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}, a.layout(), a.dtype());
+    b_.concat_channels(a, b, *y);
+    return y;
 }
 
 Concat::Grads Concat::backward(const Tensor& dy) {
@@ -212,6 +238,15 @@ DoubleConv::DoubleConv(Backend& b, BufferPool& pool, const std::string& name, in
 const Tensor& DoubleConv::forward(const Tensor& x, bool training) {
     const Tensor& a = bn1_.forward(conv1_.forward(x), training);
     return bn2_.forward(conv2_.forward(a), training);
+}
+
+Lease DoubleConv::infer(const Tensor& x) {
+    Lease a = conv1_.infer(x);
+    Lease b = bn1_.infer(*a);
+    a.reset();  // before the next is taken, so that it can take this block
+    Lease c = conv2_.infer(*b);
+    b.reset();
+    return bn2_.infer(*c);
 }
 
 // Each gradient goes back to the pool as soon as the layer before has read it.

@@ -30,6 +30,10 @@ class Conv2d {
     Conv2d(Backend& b, BufferPool& pool, const std::string& name, int in_ch, int out_ch, int k,
            bool bias, bool logits = false);
     const Tensor& forward(const Tensor& x);
+    // Inference: forward into a block of the pool, handed back by the caller once read; nothing
+    // is kept for backward (so a U-Net's inference holds the activations alive at once, not every
+    // layer's).
+    Lease infer(const Tensor& x);
     // Writes weight.grad (and bias.grad); returns dL/dx, or an empty Lease when !need_dx (the
     // network's first layer, whose input is the image).
     Lease backward(const Tensor& dy, bool need_dx = true);
@@ -41,6 +45,9 @@ class Conv2d {
     Parameter weight, bias;  // bias.value empty without bias
 
   private:
+    Shape out_shape(const Tensor& x) const {
+        return {x.dim(0), weight.value.dim(0), x.dim(2), x.dim(3)};
+    }
     Backend& b_;
     BufferPool& pool_;
     Conv2dParams p_;
@@ -59,6 +66,8 @@ class BatchNorm2d {
     // Without relu the returned output may be modified in place by the next layer (a ReLU):
     // backward then reads only the input and the saved statistics.
     Tensor& forward(const Tensor& x, bool training);
+    // Inference (running statistics) into a block of the pool, as Conv2d::infer.
+    Lease infer(const Tensor& x);
     const Tensor& output() const { return y_; }
     Lease backward(const Tensor& dy);
     void collect(std::vector<Parameter*>& out);
@@ -95,6 +104,7 @@ class MaxPool2x2 {
   public:
     MaxPool2x2(Backend& b, BufferPool& pool) : b_(b), pool_(pool) {}
     const Tensor& forward(const Tensor& x);
+    Lease infer(const Tensor& x);  // into a block of the pool, as Conv2d::infer
     Lease backward(const Tensor& dy);
 
   private:
@@ -129,6 +139,7 @@ class Concat {
   public:
     Concat(Backend& b, BufferPool& pool) : b_(b), pool_(pool) {}
     const Tensor& forward(const Tensor& a, const Tensor& b);
+    Lease infer(const Tensor& a, const Tensor& b);  // into a block of the pool, as Conv2d::infer
     struct Grads {
         Lease da, db;
     };
@@ -149,6 +160,9 @@ class DoubleConv {
   public:
     DoubleConv(Backend& b, BufferPool& pool, const std::string& name, int in_ch, int out_ch);
     const Tensor& forward(const Tensor& x, bool training);
+    // Inference into a block of the pool: each intermediate activation handed back once the next
+    // layer has read it.
+    Lease infer(const Tensor& x);
     // dy is handed back to the pool as soon as it has been read.
     Lease backward(Lease dy, bool need_dx = true);
     const Tensor& output() const { return bn2_.output(); }

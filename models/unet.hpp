@@ -49,7 +49,10 @@ class UNet {
 
     // x (N,in_channels,H,W) f32 on the backend's device -> logits (N,num_classes,H,W), owned by the
     // model and valid until the next forward. training: batch statistics (and running-stat
-    // updates) vs running statistics.
+    // updates) vs running statistics. Not training, in a network that has not trained (predict,
+    // eval), the activations live in the network's buffer pool only while a later layer needs them;
+    // one that has trained keeps every layer's output for backward, and its inference writes there
+    // (no allocation after the first step, validation included).
     const Tensor& forward(const Tensor& x, bool training);
     // dlogits same shape as the logits of the last forward(training=true); writes every grad.
     void backward(const Tensor& dlogits);
@@ -57,8 +60,13 @@ class UNet {
     std::vector<Parameter*> parameters();
     std::vector<Buffer*> buffers();
     std::int64_t parameter_count() const;
+    // Bytes the network's buffer pool holds: the gradients of a training step, and inference's
+    // activations (for memory estimates and their tests).
+    std::size_t buffer_pool_bytes() const;
 
   private:
+    // forward(training=false) of `in` (x, reflect-padded where it had to be).
+    const Tensor& infer(const Tensor& in, const Tensor& x);
     struct Impl;
     Backend& backend_;
     UNetConfig cfg_;

@@ -4,11 +4,16 @@
 // the BufferPool its layers borrow gradients from.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/rng.hpp"
+#include "host/cpu/cpu_backend.hpp"
+#include "host/train/memory_estimate.hpp"
 #include "models/buffer_pool.hpp"
 #include "models/unet.hpp"
 #include "tests/test_util.hpp"
@@ -190,6 +195,160 @@ TEST(UNet, TrainingUpdatesRunningStatsInferenceDoesNot) {
     EXPECT_EQ(net.buffers()[0]->value.data<float>()[0], 0.0f);
     net.forward(x, true);
     EXPECT_NE(net.buffers()[0]->value.data<float>()[0], 0.0f);
+}
+
+namespace {
+
+// The U-Net at inference from the backend's ops and the network's named weights, each output a
+// tensor of its own: the graph of DESIGN §4 written out again, the oracle of the network's
+// inference (which keeps only the activations a later layer reads, in its buffer pool).
+Tensor inference_oracle(Backend& b, UNet& net, const Tensor& x) {
+    std::map<std::string, const Tensor*> w;
+    for (Parameter* p : net.parameters()) w[p->name] = &p->value;
+    for (Buffer* u : net.buffers()) w[u->name] = &u->value;
+    const UNetConfig& c = net.config();
+    const Layout layout = b.activation_layout();
+    const DType dtype = b.activation_dtype();
+    auto make = [&](const Shape& s, Layout l = Layout::nchw, DType d = DType::f32) {
+        Tensor t;
+        ensure_tensor(b, t, s, d, l);
+        return t;
+    };
+    auto conv = [&](const Tensor& in, const std::string& name, int pad, bool logits) {
+        const Tensor& k = *w.at(name + ".weight");
+        Tensor y = logits ? make({in.dim(0), k.dim(0), in.dim(2), in.dim(3)})
+                          : make({in.dim(0), k.dim(0), in.dim(2), in.dim(3)}, layout, dtype);
+        const Tensor none;
+        b.conv2d_forward(in, k, w.count(name + ".bias") ? *w.at(name + ".bias") : none, y,
+                         Conv2dParams{pad});
+        return y;
+    };
+    auto bn = [&](const Tensor& in, const std::string& name) {
+        Tensor y = make(in.shape(), in.layout(), in.dtype());
+        BatchNormParams p;
+        p.relu = true;
+        b.batchnorm_forward_infer(in, *w.at(name + ".weight"), *w.at(name + ".bias"),
+                                  *w.at(name + ".running_mean"), *w.at(name + ".running_var"), y,
+                                  p);
+        return y;
+    };
+    auto double_conv = [&](const Tensor& in, const std::string& name) {
+        return bn(
+            conv(bn(conv(in, name + ".conv1", 1, false), name + ".bn1"), name + ".conv2", 1, false),
+            name + ".bn2");
+    };
+    const std::int64_t unit = std::int64_t{1} << c.depth;
+    const std::int64_t h = x.dim(2), wd = x.dim(3);
+    const std::int64_t h2 = (h + unit - 1) / unit * unit, w2 = (wd + unit - 1) / unit * unit;
+    const int top = static_cast<int>((h2 - h) / 2), left = static_cast<int>((w2 - wd) / 2);
+    Tensor in = make({x.dim(0), x.dim(1), h2, w2});
+    b.reflect_pad(x, in, top, left);
+    std::vector<Tensor> skips;
+    for (int l = 0; l < c.depth; ++l) {
+        skips.push_back(double_conv(in, "down" + std::to_string(l)));
+        const Tensor& s = skips.back();
+        in = make({s.dim(0), s.dim(1), s.dim(2) / 2, s.dim(3) / 2}, layout, dtype);
+        b.maxpool2x2_forward(s, in);
+    }
+    in = double_conv(in, "bottom");
+    for (int l = c.depth - 1; l >= 0; --l) {
+        const std::string n = "up" + std::to_string(l);
+        const Tensor& k = *w.at(n + ".upconv.weight");
+        Tensor up = make({in.dim(0), k.dim(1), 2 * in.dim(2), 2 * in.dim(3)}, layout, dtype);
+        b.upconv2x2_forward(in, k, *w.at(n + ".upconv.bias"), up);
+        const Tensor& s = skips[static_cast<std::size_t>(l)];
+        Tensor joined = make({s.dim(0), s.dim(1) + up.dim(1), s.dim(2), s.dim(3)}, layout, dtype);
+        b.concat_channels(s, up, joined);
+        in = double_conv(joined, n);
+    }
+    const Tensor full = conv(in, "head", 0, true);
+    Tensor logits = make({x.dim(0), c.num_classes, h, wd});
+    b.crop(full, logits, top, left);
+    return logits;
+}
+
+}  // namespace
+
+// Inference in a network that has not trained keeps only the activations a later layer reads (the
+// skips and a layer's input and output, in the network's buffer pool), not every layer's output:
+// the same logits, bit for bit, as the network written out op by op with a tensor per output, on
+// the CPU's layouts and at bf16, padded or not, for batches of one size after another; and the
+// pool holds far less than the layers' outputs together. Once it has trained (validation), its
+// layers keep their outputs for backward and inference writes there: the same logits again.
+TEST(UNet, InferenceHoldsOnlyLiveActivationsAndGivesTheSameLogits) {
+    struct Case {
+        Layout layout;
+        Precision precision;
+    };
+    for (const Case k : {Case{Layout::nchw, Precision::fp32}, Case{Layout::nhwc, Precision::fp32},
+                         Case{Layout::nhwc, Precision::bf16}}) {
+        CpuBackend b(k.layout);
+        b.set_precision(k.precision);
+        UNet net(b, UNetConfig{3, 5, 3, 4}, 7);
+        // Running statistics of their own (not 0 and 1), as a checkpoint brings them.
+        std::uint32_t stream = 40;
+        for (Buffer* u : net.buffers()) {
+            const Tensor r = random_f32(u->value.shape(), stream++, 0.2f, 1.5f);
+            std::memcpy(u->value.raw(), r.raw(), r.bytes());
+        }
+        for (const bool trained : {false, true}) {
+            // Trained: a step in this process (its statistics moved on, the oracle reads them).
+            if (trained) net.forward(random_f32({2, 3, 32, 32}, 10, -1, 2), true);
+            for (const Shape& shape :
+                 {Shape{2, 3, 40, 48}, Shape{3, 3, 37, 29}, Shape{1, 3, 40, 48}}) {
+                const Tensor x = random_f32(shape, 3, -2, 2);
+                const Tensor want = inference_oracle(b, net, x);
+                const Tensor& got = net.forward(x, false);
+                ASSERT_EQ(got.shape(), want.shape());
+                ASSERT_EQ(std::memcmp(got.raw(), want.raw(), got.bytes()), 0)
+                    << "layout " << static_cast<int>(k.layout) << ", precision "
+                    << static_cast<int>(k.precision) << ", input " << shape[2] << "x" << shape[3]
+                    << (trained ? ", trained" : "");
+            }
+        }
+    }
+    // Memory: one batch of 4 at 128x128 through a fresh network, inference only.
+    CpuBackend b(Layout::nchw);
+    UNet net(b, UNetConfig{3, 6, 3, 8}, 1);
+    const Tensor x = random_f32({4, 3, 128, 128}, 5);
+    net.forward(x, false);
+    // What the layers kept before, in floats per input pixel: at level l (a 4^l-th of the
+    // pixels, width w 2^l) the encoder's two convolutions and batch norms and its pooled output,
+    // the concat and the decoder's four; the bottom's four; the head's logits.
+    const UNetConfig& c = net.config();
+    double kept = 4.0 * (c.base_width << c.depth) / (1 << (2 * c.depth)) + c.num_classes;
+    for (int l = 0; l < c.depth; ++l) {
+        const double px = 1.0 / (1 << (2 * l)), wl = c.base_width << l;
+        kept += px * (4 * wl + 2 * wl + 4 * wl) + px / 4 * wl;
+    }
+    const double pixels = 4.0 * 128 * 128;
+    EXPECT_LT(static_cast<double>(net.buffer_pool_bytes()), 0.4 * 4 * kept * pixels)
+        << net.buffer_pool_bytes() << " bytes in the pool";
+    EXPECT_LT(static_cast<double>(net.buffer_pool_bytes()),
+              inference_bytes(128 * 128, 4, c.base_width));
+}
+
+// The same on the GPU, at its defaults (tf32, the run's layout): inference against the network
+// written out op by op on the same backend. cuDNN may pick another algorithm from one call to the
+// next, so the logits are held to 1e-5 of their largest rather than bit for bit.
+TEST(UNetGpu, InferenceGivesTheLogitsOfTheOpByOpNetwork) {
+    PFCE_REQUIRE_GPU(gpu);
+    UNet net(*gpu, UNetConfig{3, 5, 3, 4}, 7);
+    std::uint32_t stream = 40;
+    for (Buffer* u : net.buffers())
+        gpu->copy(u->value, random_f32(u->value.shape(), stream++, 0.2f, 1.5f));
+    for (const Shape& shape : {Shape{2, 3, 40, 48}, Shape{3, 3, 37, 29}, Shape{1, 3, 40, 48}}) {
+        const Tensor x = test::to_backend(*gpu, random_f32(shape, 3, -2, 2));
+        const Tensor want = test::to_host(*gpu, inference_oracle(*gpu, net, x));
+        const Tensor got = test::to_host(*gpu, net.forward(x, false));
+        ASSERT_EQ(got.shape(), want.shape());
+        float largest = 0, worst = 0;
+        for (std::int64_t i = 0; i < want.numel(); ++i) {
+            largest = std::max(largest, std::fabs(want.data<float>()[i]));
+            worst = std::max(worst, std::fabs(got.data<float>()[i] - want.data<float>()[i]));
+        }
+        EXPECT_LE(worst, 1e-5f * largest) << "input " << shape[2] << "x" << shape[3];
+    }
 }
 
 // A whole tiny U-Net (depth 2, width 4, padded 10x11 -> 12x12) through the partial focal loss:

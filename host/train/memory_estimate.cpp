@@ -17,7 +17,7 @@ double parameter_state_bytes(std::int64_t parameters, const std::string& optimiz
 }
 
 double inference_bytes(std::int64_t pixels_per_window, int batch, int width) {
-    return static_cast<double>(pixels_per_window) * batch * (60.0 * width + 100.0);
+    return static_cast<double>(pixels_per_window) * batch * (28.0 * width + 60.0);
 }
 
 MachineMemory machine_memory() {

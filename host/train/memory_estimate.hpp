@@ -4,8 +4,10 @@
 // Measured on the 2-core VM (oneDNN, depth 3 and 4): a training step holds about 100 bytes per
 // pixel per channel of model.width, and 100 more per pixel (inputs, labels, the loss's scratch),
 // for each image of the batch: 0.9 kB per pixel at width 8 (2000x2000 at batch 1: 3.64 GB
-// measured, 3.6 estimated), 3.3 kB at width 32. Inference keeps no gradients: about 60 bytes per
-// pixel per channel of width. Estimates within about 20%, not bounds.
+// measured, 3.6 estimated), 3.3 kB at width 32. Inference keeps no gradients, and only the
+// activations a later layer reads (UNet::forward): about 26 bytes per pixel per channel of width
+// (predict, 4 windows of 512x512, depth 3: 440 bytes a pixel at width 16, 838 at width 32; 28w + 60
+// estimated). Estimates within about 20%, not bounds.
 #pragma once
 
 #include <cstdint>
