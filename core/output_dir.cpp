@@ -134,8 +134,14 @@ void MadeDirectories::create(const fs::path& dir, std::error_code& ec) {
 
 PfceOutputAbove pfce_output_above(const std::string& path) {
     std::error_code ec;
-    const fs::path given = fs::absolute(path, ec).lexically_normal();
-    for (const fs::path& start : {given, fs::weakly_canonical(given, ec)})
+    // "runs/s/" and "." name the directory itself: lexically_normal keeps the trailing slash, whose
+    // parent_path is the directory, not the one above (a rerun into runs/s/ found its own marker).
+    auto itself = [](fs::path p) {
+        while (!p.empty() && p.filename().empty() && p != p.parent_path()) p = p.parent_path();
+        return p;
+    };
+    const fs::path given = itself(fs::absolute(path, ec).lexically_normal());
+    for (const fs::path& start : {given, itself(fs::weakly_canonical(given, ec))})
         for (fs::path p = start.parent_path(); !p.empty(); p = p.parent_path()) {
             if (fs::is_regular_file(p / kMarker, ec)) return {p.string(), read_marker(p / kMarker)};
             if (p == p.parent_path()) break;

@@ -76,7 +76,9 @@ std::string grid_difference(const MapGrid& ga, const MapGrid& gb) {
     if (std::fabs(dx) >= 0.5 || std::fabs(dy) >= 0.5) {
         // To a tenth of a pixel, never in exponents (a tile 100 km off is 2000000 pixels, not
         // 2e+06).
-        auto tenths = [](double v) { return format_significant(std::round(v * 10) / 10, 15); };
+        auto tenths = [](double v) {  // + 0.0: -0.04 rounds to -0, said as 0
+            return format_significant(std::round(v * 10) / 10 + 0.0, 15);
+        };
         os << "origin " << tenths(std::hypot(dx, dy)) << " pixels apart (" << tenths(dx) << ", "
            << tenths(dy) << ")";
         return os.str();

@@ -370,7 +370,9 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
                 std::vector<std::string> there;
                 std::error_code ec;
                 for (const std::string& c : georef_sidecar_candidates(image))
-                    if (!is_rpc_sidecar(c) && fs::is_regular_file(c, ec))
+                    if (!is_rpc_sidecar(c) &&
+                        ascii_lower(fs::path(c).extension().string()) != ".prj" &&
+                        fs::is_regular_file(c, ec))  // a .prj names a CRS, never a place
                         there.push_back(fs::path(c).filename().string());
                 PFCE_THROW(InputError, "image ", image,
                            " has no georeference (GeoTIFF tags, a world file or an .aux.xml",

@@ -126,8 +126,6 @@ const Tensor& UNet::forward(const Tensor& x, bool training) {
     const std::int64_t h = x.dim(2), w = x.dim(3);
     const std::int64_t h2 = (h + unit - 1) / unit * unit, w2 = (w + unit - 1) / unit * unit;
     m.padded = h2 != h || w2 != w;
-    m.last_training = training;
-    m.kept_for_backward = m.kept_for_backward || training;
     const Tensor* in = &x;
     if (m.padded) {
         m.top = static_cast<int>((h2 - h) / 2);
@@ -141,6 +139,9 @@ const Tensor& UNet::forward(const Tensor& x, bool training) {
         backend_.reflect_pad(x, m.x_pad, m.top, m.left);
         in = &m.x_pad;
     }
+    // Only once the input is accepted: a refused one leaves backward refused as it was.
+    m.last_training = training;
+    m.kept_for_backward = m.kept_for_backward || training;
 
     if (!m.kept_for_backward) return infer(*in, x);
     // Encoder: level l keeps its output as the skip, then pools.

@@ -1092,6 +1092,12 @@ TEST(DataSafety, OutputsAreNotWrittenIntoAnotherDatasetOrCommandsOutput) {
     EXPECT_EQ(in_root.status, 2) << in_root.output;
     EXPECT_MESSAGE_HAS(in_root.output, "--out " + a + "/run lies inside " + a +
                                            ", the output of synthetic dataset");
+    // The directory itself, however it is written, lies inside no output: a rerun into "runs/s/"
+    // found its own marker and refused itself (review).
+    for (const std::string& self : {a, a + "/", a + "/.", a + "/./"})
+        EXPECT_TRUE(pfce_output_above(self).dir.empty()) << self;
+    EXPECT_FALSE(pfce_output_above(a + "/sub/").dir.empty());
+    EXPECT_FALSE(pfce_output_above(a + "/sub/.").dir.empty());
     // pfce run too: it wrote a whole suite there, even inside another suite's train/ (probe).
     for (const char* force : {"", " --force"}) {
         const test::CommandResult suite =

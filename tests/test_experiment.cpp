@@ -1017,10 +1017,6 @@ TEST(SuiteFile, ControlCharactersInItsTextsAreRefused) {
               "accepted");
 }
 
-// A suite's split lists ship with it: a relative one is found beside the suite file (the shipped
-// ISPRS suite, found by name, read the lists of whatever directory pfce ran in). What a list
-// holds is part of the experiment (its ids, not its path or comments): after an edit, earlier
-// results are stale.
 // Experiment ids name directories in OUT: two that differ only in case, or one that is a name
 // pfce run keeps in OUT in another case, are one directory on a file system that ignores case
 // (macOS, a Windows share), so the second would train into the first's (hostile probe).
@@ -1035,7 +1031,7 @@ TEST(SuiteFile, IdsThatNameOneDirectoryWhereCaseIsIgnoredAreRefused) {
     EXPECT_MESSAGE_HAS(refusal(R"({ id = "Abc" }, { id = "abc" })"),
                        "experiment id \"abc\" differs from \"Abc\" only in case");
     EXPECT_MESSAGE_HAS(refusal(R"({ id = "Data" })"),
-                       "experiment id \"Data\" is taken: pfce run keeps its own");
+                       "experiment id \"Data\" is taken: pfce run keeps its own data in OUT");
     EXPECT_MESSAGE_HAS(refusal(R"({ id = "loss.SVG" })"), "ends in .svg");
     write_file(file,
                "[suite]\nexperiments = [{ id = \"abc\" }, { id = \"abd\" }]\n[data]\n"
@@ -1043,6 +1039,10 @@ TEST(SuiteFile, IdsThatNameOneDirectoryWhereCaseIsIgnoredAreRefused) {
     EXPECT_EQ(load_suite(file).experiments.size(), 2u);
 }
 
+// A suite's split lists ship with it: a relative one is found beside the suite file (the shipped
+// ISPRS suite, found by name, read the lists of whatever directory pfce ran in). What a list
+// holds is part of the experiment (its ids, not its path or comments): after an edit, earlier
+// results are stale.
 TEST(SuiteFile, SplitListsAreFoundBesideTheSuiteAndTheirIdsFingerprinted) {
     const std::string dir = test::temp_dir("suite_lists");
     fs::create_directories(dir + "/splits");

@@ -125,9 +125,6 @@ TEST(Resample, HandComputedValuesAndConstantsToTheEdge) {
         }
 }
 
-// The logits' resampler: bands of any size in equal the whole planes at once, bit for bit, and
-// the direct two-dimensional sum of the filter's weights (in double); each output row is handed
-// on by the push that brings the last input row it reads, once, in order.
 // ZoomedRows makes a zoomed image a band of rows at a time (sliding windows over it hold a
 // window's rows, never the whole): every band, kept rows or made again, is resize_linear's rows,
 // bit for bit, for zooms up and down, four bands, and bands that overlap, follow on, skip ahead
@@ -173,6 +170,9 @@ TEST(Resample, ZoomedRowsAreTheWholeResizedImagesRowsBitForBit) {
     EXPECT_THROW(rows.rows(0, 0), ShapeError);
 }
 
+// The logits' resampler: bands of any size in equal the whole planes at once, bit for bit, and
+// the direct two-dimensional sum of the filter's weights (in double); each output row is handed
+// on by the push that brings the last input row it reads, once, in order.
 TEST(Resample, PlanesStreamedInBandsEqualTheDirectSumOfTheWeights) {
     struct Case {
         int c, in_w, in_h, out_w, out_h;

@@ -184,6 +184,10 @@ TEST(UNet, RejectsBadInputAndBackwardWithoutTraining) {
     const Tensor& l = net.forward(x, false);
     Tensor dl = Tensor::host(l.shape(), DType::f32);
     EXPECT_THROW(net.backward(dl), Error);
+    // A training forward refused for its input leaves backward refused (inference's pooled
+    // activations, gone, are nothing to differentiate).
+    EXPECT_THROW(net.forward(tiny, true), InputError);
+    EXPECT_THROW(net.backward(dl), Error);
     EXPECT_THROW(UNet(*be, UNetConfig{3, 0, 4, 4}, 1), InputError);
 }
 

@@ -142,7 +142,8 @@ void check_id(const ExperimentSpec& e) {
                               "results.csv", "report.md.new", "report.html.new", "results.csv.new"})
         if (ascii_lower(e.id) == taken)  // "Data" is "data" where case is ignored
             PFCE_THROW(InputError, e.source, ": experiment id \"", e.id,
-                       "\" is taken: pfce run keeps its own ", e.id, " in OUT (choose another id)");
+                       "\" is taken: pfce run keeps its own ", taken,
+                       " in OUT (choose another id)");
     if (e.id.size() > 4 && ascii_lower(e.id.substr(e.id.size() - 4)) == ".svg")
         PFCE_THROW(InputError, e.source, ": experiment id \"", e.id,
                    "\" ends in .svg, the name of the report's charts in OUT (choose another id)");
