@@ -438,6 +438,10 @@ MaskDir open_mask_dir(const std::string& dir, bool check_record) {
                    fs::exists(dir, ec) ? " is not a directory" : " " + missing_reason(dir),
                    " (expected the --out of pfce sample or pfce link)");
     refuse_special_file(path, "the masks.json pfce sample or pfce link writes");
+    if (fs::is_directory(path, ec))  // read, it threw the stream's "Is a directory", naming nothing
+        PFCE_THROW(
+            InputError, path,
+            " is a directory (expected the masks.json file pfce sample or pfce link writes)");
     std::ifstream f(path);
     if (!f) {
         // pfce marks a mask directory first and writes masks.json last: with the mark, its

@@ -35,6 +35,11 @@ void check_synth_options(const SynthOptions& opts);
 // About the bytes the dataset's files will take (the check that refuses a dataset the disk cannot
 // hold compares it with the free space): at least what they take, and not far above it.
 double synthetic_dataset_bytes(const SynthOptions& opts);
+// InputError when a synthetic dataset of about `need` bytes would not fit in the `have` bytes free
+// at `where`, or would leave under a tenth of them: the estimate is approximate, and a file system
+// filled to the last byte stops every program writing there (a probe was let use 99.9% of it).
+void check_synthetic_dataset_space(const SynthOptions& opts, double need, double have,
+                                   const std::string& where);
 
 // Writes the dataset (parallel over images, atomic per file); `progress(done, total)` may be empty.
 // Low level: writes into opts.out_dir whatever it holds; commands use prepare_synthetic_dataset.

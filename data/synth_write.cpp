@@ -244,17 +244,24 @@ void check_synthetic_dataset_fits(const SynthOptions& opts) {
     for (auto it = fs::recursive_directory_iterator(patches, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
         if (it->is_regular_file(ec)) reclaimable += it->file_size(ec);
-    const double need = synthetic_dataset_bytes(opts);
-    const double have = static_cast<double>(space.available) + static_cast<double>(reclaimable);
-    if (need > have) {
-        PFCE_THROW(InputError, "synthetic dataset: ", opts.count, " images of ", opts.size, "x",
-                   opts.size, " need about ", format_bytes(need), " but ", existing.string(),
-                   " has ", format_bytes(have),
-                   " free; choose a smaller --count or --size, or another --out");
-    }
+    check_synthetic_dataset_space(
+        opts, synthetic_dataset_bytes(opts),
+        static_cast<double>(space.available) + static_cast<double>(reclaimable), existing.string());
 }
 
 }  // namespace
+
+void check_synthetic_dataset_space(const SynthOptions& opts, double need, double have,
+                                   const std::string& where) {
+    if (need <= 0.9 * have) return;
+    PFCE_THROW(InputError, "synthetic dataset: ", opts.count, " images of ", opts.size, "x",
+               opts.size, " need about ", format_bytes(need), " but ", where, " has ",
+               format_bytes(have), " free",
+               need > have ? std::string()
+                           : " (it would leave under a tenth of that: the estimate is "
+                             "approximate, and a full disk stops every program writing there)",
+               "; choose a smaller --count or --size, or another --out");
+}
 
 namespace {
 

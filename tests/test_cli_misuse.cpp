@@ -1486,6 +1486,24 @@ TEST(CliMisuse, TrainRefusesBeforeTrainingWhatWouldFailOrOverwriteAfter) {
     EXPECT_EQ(file_text(root + "/mixed/metrics.jsonl"), "my measurements\n");
     EXPECT_EQ(file_text(root + "/mixed/best.ckpt"), "notes\n");
 
+    // A checkpoint of the run's own that does not read (empty after a power cut that lost its
+    // data, cut short by a full disk), beside its metrics lines and config.toml: --resume names it
+    // and the way out, --force starts the run over (it could be neither resumed nor started over).
+    std::ofstream(root + "/real/last.ckpt", std::ios::trunc).flush();
+    const test::CommandResult damaged = test::run_pfce(train + " --out " + root + "/real");
+    EXPECT_EQ(damaged.status, 2) << damaged.output;
+    EXPECT_MESSAGE_HAS(damaged.output,
+                       "holds a run whose last.ckpt does not read as a checkpoint "
+                       "(empty): --force starts the run over");
+    const test::CommandResult resumed = test::run_pfce("train --resume --out " + root + "/real");
+    EXPECT_EQ(resumed.status, 2) << resumed.output;
+    EXPECT_MESSAGE_HAS(resumed.output,
+                       "last.ckpt: truncated (0 bytes). The run cannot continue "
+                       "from it: --force starts it over in ");
+    const test::CommandResult over = test::run_pfce(train + " --force --out " + root + "/real");
+    EXPECT_EQ(over.status, 0) << over.output;
+    EXPECT_TRUE(is_checkpoint_file(root + "/real/last.ckpt"));
+
     const test::CommandResult both =
         test::run_pfce(train + " --resume --force --out " + root + "/run");
     EXPECT_EQ(both.status, 2) << both.output;
@@ -1772,6 +1790,18 @@ TEST(CliMisuse, LinkTakesTheColourStepsARunCanResumeWith) {
         EXPECT_MESSAGE_HAS(r.output, std::string("--max-color-step ") + step + ": expected a");
         EXPECT_FALSE(fs::exists(linked)) << step;
     }
+    // A step no two colours are apart by keeps every segment: said, as 0 is (probe), and -0 is
+    // said as 0.
+    const test::CommandResult wide = test::run_pfce("link --in " + sparse + " --out " + root +
+                                                    "/wide --max-color-step 1e3 --device cpu");
+    EXPECT_EQ(wide.status, 0) << wide.output;
+    EXPECT_MESSAGE_HAS(wide.output,
+                       "--max-color-step = 1000 keeps every segment: no two 0-255 RGB "
+                       "colours are farther apart than 441.7");
+    const test::CommandResult minus0 = test::run_pfce("link --in " + sparse + " --out " + root +
+                                                      "/zero --max-color-step -0 --device cpu");
+    EXPECT_EQ(minus0.status, 0) << minus0.output;
+    EXPECT_MESSAGE_HAS(minus0.output, "edge-aware: max colour step 0\n");
     ASSERT_EQ(test::run_pfce("link --in " + sparse + " --out " + linked +
                              " --max-color-step -1 --device cpu")
                   .status,
@@ -2995,13 +3025,21 @@ TEST(CliMisuse, TrainWritesItsSettingsAsAConfigAnotherRunCanStartFrom) {
     ASSERT_EQ(test::run_pfce("train --resume --out " + run + " --epochs 2").status, 0);
     const std::string two = file_text(config);
     EXPECT_MESSAGE_HAS(two, "epochs = 2\n");
-    // Edited (it changes nothing), then a resume with nothing to do: put back as the run is.
-    {
-        std::ofstream(config) << two.substr(0, two.find("[optimizer]"))
-                              << "[optimizer]\nlr = 0.5\n";
-    }
-    ASSERT_EQ(test::run_pfce("train --resume --out " + run + " --epochs 2").status, 0);
+    // Edited (it changes nothing), then a resume with nothing to do: put back as the run is. Its
+    // checksum line gone with the edit (or cut short), whether it was edited cannot be told: the
+    // text is kept beside it all the same, and said (a probe's config cut in half was replaced
+    // without a word).
+    const std::string cut = two.substr(0, two.find("[optimizer]")) + "[optimizer]\nlr = 0.5\n";
+    { std::ofstream(config) << cut; }
+    const test::CommandResult unsummed =
+        test::run_pfce("train --resume --out " + run + " --epochs 2");
+    ASSERT_EQ(unsummed.status, 0) << unsummed.output;
     EXPECT_EQ(file_text(config), two);
+    EXPECT_MESSAGE_HAS(unsummed.output, config +
+                                            " has no checksum line (cut short, or written by "
+                                            "an older pfce)");
+    EXPECT_EQ(file_text(config + ".edited"), cut);
+    fs::remove(config + ".edited");
     // Edited in place, its last line (the checksum of the rest) kept, as sed -i leaves it: the
     // user's text is kept beside it and the edit said (a hostile probe's lr and note were
     // replaced without a word); the copy does not make the directory someone else's.
@@ -3014,7 +3052,7 @@ TEST(CliMisuse, TrainWritesItsSettingsAsAConfigAnotherRunCanStartFrom) {
         test::run_pfce("train --resume --out " + run + " --epochs 2");
     ASSERT_EQ(noticed.status, 0) << noticed.output;
     EXPECT_MESSAGE_HAS(noticed.output, config + " was edited by hand");
-    EXPECT_MESSAGE_HAS(noticed.output, "They are kept in " + config + ".edited");
+    EXPECT_MESSAGE_HAS(noticed.output, "It is kept in " + config + ".edited");
     EXPECT_EQ(file_text(config), two);
     EXPECT_EQ(file_text(config + ".edited"), edited);
     { std::ofstream(config) << edited; }

@@ -228,6 +228,10 @@ TEST(MaskFormat, AFolderWithoutMasksJsonIsSaidForWhatItIs) {
     fs::remove(cut + "/masks.json");
     msg = test::input_error_message([&] { open_mask_dir(cut); });
     EXPECT_MESSAGE_HAS(msg, cut + " is a mask directory whose writing did not finish");
+    // A directory of that name is said as one (the stream's "Is a directory" named no file).
+    fs::create_directories(cut + "/masks.json");
+    msg = test::input_error_message([&] { open_mask_dir(cut); });
+    EXPECT_MESSAGE_HAS(msg, cut + "/masks.json is a directory (expected the masks.json file");
 }
 
 TEST(MaskFormat, UnknownFormatVersionIsRefused) {

@@ -159,6 +159,22 @@ TEST(Synth, SizeEstimateIsNearWhatIsWritten) {
     }
 }
 
+// A dataset is refused where it would not fit, and where it would leave under a tenth of the free
+// space (the estimate is approximate; a probe's 99.9% of the disk went ahead), naming both.
+TEST(Synth, ADatasetThatWouldAllButFillTheDiskIsRefused) {
+    SynthOptions o;
+    o.out_dir = "d";
+    o.count = 10;
+    o.size = 64;
+    EXPECT_NO_THROW(check_synthetic_dataset_space(o, 89.0, 100.0, "/data"));
+    EXPECT_MESSAGE_HAS(
+        test::input_error_message([&] { check_synthetic_dataset_space(o, 95.0, 100.0, "/data"); }),
+        "need about 95 bytes but /data has 100 bytes free (it would leave under a tenth of that");
+    const std::string over =
+        test::input_error_message([&] { check_synthetic_dataset_space(o, 150.0, 100.0, "/data"); });
+    EXPECT_MESSAGE_HAS(over, "need about 150 bytes but /data has 100 bytes free; choose a smaller");
+}
+
 TEST(Synth, WritesKaggleLayoutThatReadsBackExactly) {
     SynthOptions o;
     o.out_dir = test::temp_dir("synth_roundtrip");

@@ -53,6 +53,8 @@ void run_link(const LinkFlags& f) {
     }
 
     if (o.params.max_color_step == 0) log_warn(zero_colour_step_note("--max-color-step"));
+    if (o.params.max_color_step >= kWidestColourStep)
+        log_warn(wide_colour_step_note("--max-color-step", o.params.max_color_step));
     // Points are whole pixels: within 0 pixels lies no other point (pfce train says the same of
     // labels.radius = 0).
     if (o.params.radius == 0)
@@ -77,7 +79,8 @@ void run_link(const LinkFlags& f) {
                 static_cast<long long>(q.images), o.in_dir.c_str(), backend->name().c_str());
     if (o.params.max_color_step >= 0)
         std::printf("radius %d, conflict %s, edge-aware: max colour step %g\n", o.params.radius,
-                    f.conflict.c_str(), static_cast<double>(o.params.max_color_step));
+                    f.conflict.c_str(),
+                    static_cast<double>(o.params.max_color_step) + 0.0);  // -0 said as 0
     else
         std::printf("radius %d, conflict %s, edge-aware off\n", o.params.radius,
                     f.conflict.c_str());

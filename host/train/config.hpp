@@ -254,6 +254,10 @@ std::vector<UnusedSetting> unused_settings(const Config& c);
 std::vector<std::string> keys_without_effect(const Config& c);
 // What a colour step of 0 for edge-aware linking does, `name` the key or flag that set it.
 std::string zero_colour_step_note(const std::string& name);
+// No two 0-255 RGB colours are farther apart (Euclidean) than 255 sqrt 3: a max colour step of at
+// least this keeps every segment, and its note (`name` = step) says so.
+inline constexpr double kWidestColourStep = 441.6729559300637;
+std::string wide_colour_step_note(const std::string& name, double step);
 
 // Keys that change a run's result and differ between a run's stored config and the one given to
 // resume it: paths are compared after resolution (a moved run, another working directory and a

@@ -113,6 +113,13 @@ std::string zero_colour_step_note(const std::string& name) {
            "tens of 0-255 units, e.g. 40; -1 turns edge-aware linking off)";
 }
 
+std::string wide_colour_step_note(const std::string& name, double step) {
+    return name + " = " + format_shortest(step) +
+           " keeps every segment: no two 0-255 RGB colours are farther apart than 441.7 (255 "
+           "sqrt 3), so edge-aware linking does nothing (expected a step of tens, e.g. 40; -1 "
+           "turns it off)";
+}
+
 std::vector<std::string> keys_without_effect(const Config& c) {
     std::vector<std::string> out;
     for (const UnusedRule& rule : rules())
@@ -150,6 +157,10 @@ std::vector<UnusedSetting> unused_settings(const Config& c) {
     // (the probe's run linked 3.304% -> 3.305% of pixels without a word).
     if (c.labels.kind == "linked" && c.labels.dir.empty() && c.labels.max_color_step == 0)
         out.push_back({"labels.max_color_step", zero_colour_step_note("labels.max_color_step")});
+    if (c.labels.kind == "linked" && c.labels.dir.empty() &&
+        c.labels.max_color_step >= kWidestColourStep)
+        out.push_back({"labels.max_color_step",
+                       wide_colour_step_note("labels.max_color_step", c.labels.max_color_step)});
     // The CRF term's nearest neighbours are one cell (crf_downsample px) away: a sigma_xy far
     // below that weighs every pair by about 0, and the term vanishes (sigma_xy 0.01 px trained
     // exactly as without it, its curve at 0.0000).

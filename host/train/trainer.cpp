@@ -477,19 +477,29 @@ class TrainingRun {
             // Edited by hand (a hostile probe's lr and note were replaced without a word): the
             // edits set nothing (the checkpoints hold the settings), but they are the user's
             // text, kept beside it under a name of its own.
-            if (opts_.resume && run_config_edited(path)) {
+            // One without its checksum line (cut short, or an older pfce's) that is not what this
+            // run writes is kept likewise: whether it was edited cannot be told (a probe's config
+            // cut in half was replaced without a word).
+            const std::string text = run_config_text(cfg_);
+            const bool edited = opts_.resume && run_config_edited(path);
+            const bool unsummed = opts_.resume && !edited && fs::exists(path, ec) &&
+                                  !run_config_has_checksum(path) && read_whole_file(path) != text;
+            if (edited || unsummed) {
                 std::string kept = path + ".edited";
                 for (int n = 2; fs::exists(fs::symlink_status(kept, ec)); ++n)
                     kept = path + ".edited." + std::to_string(n);
                 write_file_atomically(kept, read_whole_file(path));
                 log_warn(path,
-                         " was edited by hand: a resume takes its settings from the run's "
-                         "checkpoints, so the edits set nothing. They are kept in ",
+                         edited ? " was edited by hand"
+                                : " has no checksum line (cut short, or written by an older "
+                                  "pfce), so whether it was edited cannot be told",
+                         ": a resume takes its settings from the run's checkpoints, so its "
+                         "settings set nothing. It is kept in ",
                          kept, " (pfce train --config ", shell_word(kept),
-                         " --out NEW_DIR starts a run with them), and ", kRunConfigFile,
+                         " --out NEW_DIR starts a run with it), and ", kRunConfigFile,
                          " holds the settings this run goes on with");
             }
-            write_file_atomically(path, run_config_text(cfg_));
+            write_file_atomically(path, text);
         } catch (const std::exception& e) {  // a full disk: the checkpoints hold them anyway
             log_warn("the run's settings were not written to ", path, ": ", e.what());
         }
@@ -1508,13 +1518,15 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     const fs::path o(out);
     std::string found, other;
     std::vector<std::string> impostors;
+    bool metrics_ours = false;  // its metrics.jsonl holds pfce's lines
     std::size_t n_other = 0;
     for (const auto& e : fs::directory_iterator(o, ec)) {
         const std::string name = e.path().filename().string();
         const bool run_name = is_run_state_file_name(name);
-        if (run_name && is_run_file(e.path()))
+        if (run_name && is_run_file(e.path())) {
             found += (found.empty() ? "" : ", ") + name;
-        else if (run_name)
+            metrics_ours = metrics_ours || name == "metrics.jsonl";
+        } else if (run_name)
             impostors.push_back(name);
         else if (!(is_temp_name(name) &&
                    is_run_file_name(fs::path(target_of_temp(name)).filename().string())) &&
@@ -1527,6 +1539,23 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
             other += (other.empty() ? "" : ", ") + name;
     }
     if (ec) PFCE_THROW(InputError, "cannot list ", flag, " ", out, ": ", ec.message());
+    // A checkpoint that does not read as one beside this run's own record (its metrics lines or
+    // its config.toml: a checkpoint copied in beside a user's files is no such record) is the
+    // run's, damaged (empty after a power cut, cut short by a full disk), not a user's file:
+    // --force may start the run over (a probe's run with an empty last.ckpt could be neither
+    // resumed nor started over).
+    if (metrics_ours || is_run_config((o / kRunConfigFile).string()))
+        for (auto it = impostors.begin(); it != impostors.end();)
+            if (fs::path(*it).extension() == ".ckpt") {
+                if (!opts.force && !opts.resume)
+                    PFCE_THROW(InputError, "output directory ", out, " holds a run whose ", *it,
+                               " does not read as a checkpoint (",
+                               fs::file_size(o / *it, ec) == 0 ? std::string("empty") : "damaged",
+                               "): --force starts the run over, or choose another --out");
+                it = impostors.erase(it);
+            } else {
+                ++it;
+            }
     // A file of a run's name that is not what pfce writes is a user's: --force would replace it.
     std::sort(impostors.begin(), impostors.end());
     std::string named;
@@ -1642,6 +1671,12 @@ std::string run_config_text(const Config& given) {
     return body + kRunConfigChecksum + hex64(fnv1a64(body.data(), body.size())) + "\n";
 }
 
+bool run_config_has_checksum(const std::string& path) {
+    const std::string text = read_whole_file(path);
+    const std::size_t at = text.rfind(kRunConfigChecksum);
+    return at != std::string::npos && (at == 0 || text[at - 1] == '\n');
+}
+
 bool run_config_edited(const std::string& path) {
     if (!is_run_config(path)) return false;
     const std::string text = read_whole_file(path);
@@ -1657,7 +1692,18 @@ bool run_config_edited(const std::string& path) {
 StoredRun stored_run(const std::string& out_dir) {
     const std::string path = (fs::path(out_dir) / "last.ckpt").string();
     if (!fs::exists(path)) refuse_nothing_to_resume(out_dir);
-    const Checkpoint ck = read_checkpoint(path);
+    // A last.ckpt that does not read beside the run's other files (a power cut on a file system
+    // that lost its data, a disk that filled): the run cannot continue from it, and the way out is
+    // said (before, only "truncated (0 bytes)", and --force refused it as a file not pfce's).
+    const Checkpoint ck = [&] {
+        try {
+            return read_checkpoint(path);
+        } catch (const InputError& e) {
+            PFCE_THROW(InputError, e.what(),
+                       ". The run cannot continue from it: --force starts it over in ", out_dir,
+                       " (replacing its checkpoints and metrics), or train into another --out");
+        }
+    }();
     if (!ck.meta.contains("config"))
         PFCE_THROW(InputError, "checkpoint ", path, " holds no training config");
     StoredRun r{config_from_json(ck.meta.at("config"), path + " (config)"),

@@ -66,6 +66,9 @@ bool is_run_config(const std::string& path);
 // checksum of the text above it, no longer matches (false for a file without one: an older
 // pfce's). A resume keeps an edited one as config.toml.edited before writing it again.
 bool run_config_edited(const std::string& path);
+// Whether config.toml at `path` ends in its checksum line (one cut short, or an older pfce's, does
+// not).
+bool run_config_has_checksum(const std::string& path);
 std::string run_config_text(const Config& cfg);
 
 struct TrainResult {
