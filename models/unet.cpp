@@ -250,6 +250,10 @@ std::vector<Buffer*> UNet::buffers() {
     return out;
 }
 
+void UNet::will_train() {
+    impl_->kept_for_backward = true;
+}
+
 std::size_t UNet::buffer_pool_bytes() const {
     return impl_->buffers.bytes();
 }

@@ -54,6 +54,9 @@ class UNet {
     // one that has trained keeps every layer's output for backward, and its inference writes there
     // (no allocation after the first step, validation included).
     const Tensor& forward(const Tensor& x, bool training);
+    // This network trains in this process: inference writes into the layers' outputs from the
+    // first call, as after a training forward (what a trainer says before it validates).
+    void will_train();
     // dlogits same shape as the logits of the last forward(training=true); writes every grad.
     void backward(const Tensor& dlogits);
 

@@ -330,6 +330,13 @@ TEST(UNet, InferenceHoldsOnlyLiveActivationsAndGivesTheSameLogits) {
         << net.buffer_pool_bytes() << " bytes in the pool";
     EXPECT_LT(static_cast<double>(net.buffer_pool_bytes()),
               inference_bytes(128 * 128, 4, c.base_width));
+    // A network that will train (a trainer's, validating before its first step on a resume)
+    // writes into its layers' outputs from the first call: the pool lends only the transposed
+    // convolutions' outputs, as in training.
+    UNet trainee(b, UNetConfig{3, 6, 3, 8}, 1);
+    trainee.will_train();
+    trainee.forward(x, false);
+    EXPECT_LT(trainee.buffer_pool_bytes(), net.buffer_pool_bytes() / 3);
 }
 
 // The same on the GPU, at its defaults (tf32, the run's layout): inference against the network

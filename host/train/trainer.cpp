@@ -384,6 +384,10 @@ class TrainingRun {
           // more.
           step_graph_(backend, cfg.run.step_graph.value_or(backend.device() == DeviceKind::cuda),
                       /*failure_said=*/backend.device() == DeviceKind::cpu) {
+        // Its layers keep their outputs for backward: a validation before the first step (a
+        // resume whose epoch had only validation left) writes there too, rather than into pool
+        // blocks the run would keep beside them.
+        net_.will_train();
         if (cfg.run.step_graph == true && backend.device() == DeviceKind::cpu)
             log_warn(
                 "run.step_graph = true has no effect on the CPU backend (it records the step "
