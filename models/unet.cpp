@@ -156,11 +156,7 @@ const Tensor& UNet::forward(const Tensor& x, bool training) {
         const Tensor& c = m.cat[i]->forward(m.down[i]->output(), *m.up[i]->forward(*in));
         in = &m.dec[i]->forward(c, training);
     }
-    const Tensor& full = m.head.forward(*in);
-    if (!m.padded) return full;
-    ensure_shape(backend_, m.logits, {x.dim(0), cfg_.num_classes, h, w});
-    backend_.crop(full, m.logits, m.top, m.left);
-    return m.logits;
+    return cropped(m.head.forward(*in), x);
 }
 
 // Inference of a network that has not trained in this process (predict, eval): the layers of
@@ -188,7 +184,12 @@ const Tensor& UNet::infer(const Tensor& in, const Tensor& x) {
         skips[l].reset();
         cur = m.dec[l]->infer(*joined);
     }
-    const Tensor& full = m.head.forward(*cur);
+    return cropped(m.head.forward(*cur), x);
+}
+
+// The head's logits of a padded input cropped back to x's size (forward and infer alike).
+const Tensor& UNet::cropped(const Tensor& full, const Tensor& x) {
+    Impl& m = *impl_;
     if (!m.padded) return full;
     ensure_shape(backend_, m.logits, {x.dim(0), cfg_.num_classes, x.dim(2), x.dim(3)});
     backend_.crop(full, m.logits, m.top, m.left);

@@ -70,6 +70,7 @@ class UNet {
   private:
     // forward(training=false) of `in` (x, reflect-padded where it had to be).
     const Tensor& infer(const Tensor& in, const Tensor& x);
+    const Tensor& cropped(const Tensor& full, const Tensor& x);
     struct Impl;
     Backend& backend_;
     UNetConfig cfg_;

@@ -1548,18 +1548,18 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     // run's, damaged (empty after a power cut, cut short by a full disk), not a user's file:
     // --force may start the run over (a probe's run with an empty last.ckpt could be neither
     // resumed nor started over).
-    if (metrics_ours || is_run_config((o / kRunConfigFile).string()))
-        for (auto it = impostors.begin(); it != impostors.end();)
-            if (fs::path(*it).extension() == ".ckpt") {
-                if (!opts.force && !opts.resume)
-                    PFCE_THROW(InputError, "output directory ", out, " holds a run whose ", *it,
-                               " does not read as a checkpoint (",
-                               fs::file_size(o / *it, ec) == 0 ? std::string("empty") : "damaged",
-                               "): --force starts the run over, or choose another --out");
-                it = impostors.erase(it);
-            } else {
-                ++it;
-            }
+    if (metrics_ours || is_run_config((o / kRunConfigFile).string())) {
+        const auto damaged = [](const std::string& n) {
+            return fs::path(n).extension() == ".ckpt";
+        };
+        for (const std::string& name : impostors)
+            if (damaged(name) && !opts.force && !opts.resume)
+                PFCE_THROW(InputError, "output directory ", out, " holds a run whose ", name,
+                           " does not read as a checkpoint (",
+                           fs::file_size(o / name, ec) == 0 ? std::string("empty") : "damaged",
+                           "): --force starts the run over, or choose another --out");
+        std::erase_if(impostors, damaged);
+    }
     // A file of a run's name that is not what pfce writes is a user's: --force would replace it.
     std::sort(impostors.begin(), impostors.end());
     std::string named;
