@@ -34,11 +34,9 @@ std::optional<GroundPixelSize> ground_pixel_size(const std::string& image,
     }
 }
 
-namespace {
-
 // Ground metres. Not Web Mercator (3857): its unit is a metre over cos(latitude), 1.64 of them at
 // Potsdam, so it compares only with itself.
-bool in_metres(int epsg) {
+bool epsg_in_metres(int epsg) {
     return (epsg >= 32601 && epsg <= 32660) ||  // WGS 84 / UTM north
            (epsg >= 32701 && epsg <= 32760) ||  // WGS 84 / UTM south
            (epsg >= 25828 && epsg <= 25838) ||  // ETRS89 / UTM (Potsdam: 25833 and 32633)
@@ -48,11 +46,9 @@ bool in_metres(int epsg) {
            epsg == 3035 || epsg == 2056;        // ETRS89-LAEA, Swiss LV95
 }
 
-}  // namespace
-
 bool pixel_sizes_compare(int epsg_a, int epsg_b) {
     if (epsg_a == 0 || epsg_b == 0) return false;
-    return epsg_a == epsg_b || (in_metres(epsg_a) && in_metres(epsg_b));
+    return epsg_a == epsg_b || (epsg_in_metres(epsg_a) && epsg_in_metres(epsg_b));
 }
 
 nlohmann::json common_ground_pixel_size(const std::vector<std::string>& images, bool say_mixed) {

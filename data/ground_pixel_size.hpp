@@ -25,6 +25,10 @@ struct GroundPixelSize {
 std::optional<GroundPixelSize> ground_pixel_size(const std::string& image,
                                                  const GeoReference* tags = nullptr);
 
+// Whether the CRS of an EPSG code is one pfce knows to be in ground metres (UTM zones of WGS 84
+// and ETRS89, national grids in metres; not Web Mercator, whose metre stretches with latitude).
+bool epsg_in_metres(int epsg);
+
 // Whether sizes in the CRSs of two EPSG codes compare: the same code, or two CRSs in metres that
 // pfce knows (UTM zones of WGS 84 and ETRS89, national grids in metres).
 bool pixel_sizes_compare(int epsg_a, int epsg_b);

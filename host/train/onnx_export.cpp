@@ -1,0 +1,323 @@
+// The U-Net of models/unet.cpp written as ONNX nodes, layer for layer in the order forward runs
+// them. Field numbers are those of onnx/onnx.proto (ModelProto, GraphProto, NodeProto, ...).
+#include "host/train/onnx_export.hpp"
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/protobuf_wire.hpp"
+#include "core/source_version.hpp"
+#include "core/text.hpp"
+#include "data/ground_pixel_size.hpp"
+#include "host/train/evaluate.hpp"
+
+namespace pfce {
+
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "TensorProto.raw_data is little-endian: these bytes are copied as they lie");
+
+using proto::Message;
+
+constexpr int kFloat = 1, kInt64 = 7;  // TensorProto.DataType
+// AttributeProto.AttributeType
+constexpr int kAttrFloat = 1, kAttrInt = 2, kAttrString = 3, kAttrInts = 7;
+// protobuf refuses to parse a message of 2 GiB or more; the weights take nearly all of it.
+constexpr std::uint64_t kMaxModelBytes = (std::uint64_t{1} << 31) - (std::uint64_t{1} << 20);
+
+Message attr_ints(const std::string& name, std::initializer_list<std::int64_t> values) {
+    Message a;
+    a.bytes(1, name);
+    for (const std::int64_t v : values) a.varint(8, v);
+    a.varint(20, kAttrInts);
+    return a;
+}
+Message attr_int(const std::string& name, std::int64_t value) {
+    Message a;
+    a.bytes(1, name).varint(3, value).varint(20, kAttrInt);
+    return a;
+}
+Message attr_float(const std::string& name, float value) {
+    Message a;
+    a.bytes(1, name).float32(2, value).varint(20, kAttrFloat);
+    return a;
+}
+Message attr_string(const std::string& name, const std::string& value) {
+    Message a;
+    a.bytes(1, name).bytes(4, value).varint(20, kAttrString);
+    return a;
+}
+
+// A float32 tensor's ValueInfoProto; a dimension of 0 is left dynamic under `dynamic_name`.
+Message tensor_value_info(const std::string& name, std::initializer_list<std::int64_t> dims,
+                          const std::string& dynamic_name) {
+    Message shape;
+    for (const std::int64_t d : dims) {
+        Message dim;
+        if (d > 0)
+            dim.varint(1, d);
+        else
+            dim.bytes(2, dynamic_name);
+        shape.message(1, dim);
+    }
+    Message tensor, type, info;
+    tensor.varint(1, kFloat).message(2, shape);
+    type.message(1, tensor);
+    info.bytes(1, name).message(2, type);
+    return info;
+}
+
+// The graph as it is built: nodes in order, named outputs, initializers.
+class GraphWriter {
+  public:
+    GraphWriter(const Checkpoint& ck, const std::string& source) : ck_(ck), source_(source) {}
+
+    // Appends a node; returns the name of its (single) output: `output`, or one made up.
+    std::string node(const std::string& op, std::initializer_list<std::string> inputs,
+                     std::initializer_list<Message> attributes = {}, std::string output = {}) {
+        const std::string out =
+            output.empty() ? op + "_" + std::to_string(nodes_.size()) : std::move(output);
+        Message n;
+        for (const std::string& in : inputs) n.bytes(1, in);
+        n.bytes(2, out).bytes(3, out).bytes(4, op);
+        for (const Message& a : attributes) n.message(5, a);
+        nodes_.push_back(std::move(n));
+        return out;
+    }
+
+    void floats(const std::string& name, std::initializer_list<std::int64_t> dims,
+                const std::vector<float>& values) {
+        add_initializer(name, dims, kFloat, values.data(), values.size() * sizeof(float));
+    }
+    void int64s(const std::string& name, const std::vector<std::int64_t>& values) {
+        add_initializer(name, {static_cast<std::int64_t>(values.size())}, kInt64, values.data(),
+                        values.size() * sizeof(std::int64_t));
+    }
+    // The checkpoint's "param.<name>" or "buffer.<name>", under <name>, its shape as stored.
+    std::string weight(const std::string& kind, const std::string& name) {
+        const Tensor* t = ck_.find(kind + "." + name);
+        if (!t || t->dtype() != DType::f32)
+            PFCE_THROW(InputError, "checkpoint ", source_, ": no f32 tensor \"", kind, ".", name,
+                       "\" (the U-Net its metadata describes needs it)");
+        Message m;
+        for (int d = 0; d < t->shape().rank; ++d) m.varint(1, t->dim(d));
+        m.varint(2, kFloat).bytes(8, name);
+        m.bytes(9, std::string_view(static_cast<const char*>(t->raw()), t->bytes()));
+        weight_bytes_ += t->bytes();
+        initializers_.push_back(std::move(m));
+        return name;
+    }
+
+    // [3x3 conv -> batch norm -> ReLU] x 2 of DoubleConv `name` (models/layers.cpp).
+    std::string double_conv(const std::string& name, std::string x) {
+        for (const char* i : {"1", "2"}) {
+            const std::string conv = name + ".conv" + i, bn = name + ".bn" + i;
+            x = node("Conv", {x, weight("param", conv + ".weight")},
+                     {attr_ints("kernel_shape", {3, 3}), attr_ints("pads", {1, 1, 1, 1})});
+            x = node(
+                "BatchNormalization",
+                {x, weight("param", bn + ".weight"), weight("param", bn + ".bias"),
+                 weight("buffer", bn + ".running_mean"), weight("buffer", bn + ".running_var")},
+                {attr_float("epsilon", BatchNormParams{}.eps)});
+            x = node("Relu", {x});
+        }
+        return x;
+    }
+
+    std::uint64_t weight_bytes() const { return weight_bytes_; }
+
+    Message graph(const std::string& name, const Message& input, const Message& output) const {
+        Message g;
+        for (const Message& n : nodes_) g.message(1, n);
+        g.bytes(2, name);
+        for (const Message& t : initializers_) g.message(5, t);
+        g.message(11, input).message(12, output);
+        return g;
+    }
+
+  private:
+    void add_initializer(const std::string& name, std::initializer_list<std::int64_t> dims,
+                         int type, const void* data, std::size_t bytes) {
+        Message m;
+        for (const std::int64_t d : dims) m.varint(1, d);
+        m.varint(2, type).bytes(8, name);
+        m.bytes(9, std::string_view(static_cast<const char*>(data), bytes));
+        initializers_.push_back(std::move(m));
+    }
+
+    const Checkpoint& ck_;
+    std::string source_;
+    std::vector<Message> nodes_, initializers_;
+    std::uint64_t weight_bytes_ = 0;
+};
+
+Message metadata(const std::string& key, const std::string& value) {
+    Message m;
+    m.bytes(1, key).bytes(2, value);
+    return m;
+}
+
+// The keys QGIS's Deepness plugin reads (its values JSON), then pfce's own.
+std::vector<Message> model_metadata(const TrainedModel& m, const OnnxExportOptions& opt,
+                                    const UNetConfig& uc) {
+    std::vector<Message> out;
+    nlohmann::json names = nlohmann::json::object();
+    for (std::size_t c = 0; c < m.class_names.size(); ++c)
+        names[std::to_string(c)] = m.class_names[c];
+    out.push_back(metadata("model_type", nlohmann::json("Segmentor").dump()));
+    out.push_back(metadata("class_names", names.dump()));
+    // Deepness's documentation says tiles_size, its code reads tile_size: both.
+    out.push_back(metadata("tiles_size", std::to_string(opt.tile)));
+    out.push_back(metadata("tile_size", std::to_string(opt.tile)));
+    out.push_back(metadata("tiles_overlap", std::to_string(static_cast<int>(
+                                                std::lround(100.0 * opt.overlap / opt.tile)))));
+    // Centimetres a pixel, where the training images' grid was in ground metres.
+    const nlohmann::json px =
+        m.meta.value("data", nlohmann::json::object()).value("ground_pixel_size", nlohmann::json());
+    if (px.is_object() && px.value("epsg", 0) != 0 && epsg_in_metres(px.value("epsg", 0)))
+        out.push_back(metadata(
+            "resolution",
+            format_shortest(50.0 * (px.value("x", 0.0) + px.value("y", 0.0)))));  // mean, in cm
+    const bool unit = opt.input_scale == OnnxInputScale::unit;
+    out.push_back(metadata(
+        "pfce_input",
+        std::string("float32 (N, ") + std::to_string(uc.in_channels) +
+            ", H, W): the image's pixel values" + (unit ? " divided by 255 (0..1)" : " (0..255)") +
+            (m.config.data.value_range.empty()
+                 ? std::string()
+                 : ", 16-bit values first mapped to 0..255 by pfce's data.value_range")));
+    out.push_back(metadata("pfce_output", opt.logits
+                                              ? "logits (N, K, H, W)"
+                                              : "class probabilities (N, K, H, W), softmax"));
+    out.push_back(metadata("pfce_version", pfce_version_text()));
+    if (!opt.checkpoint.empty())
+        out.push_back(
+            metadata("pfce_checkpoint", std::filesystem::path(opt.checkpoint).filename().string()));
+    out.push_back(metadata("pfce_class_colours", nlohmann::json(m.class_colours).dump()));
+    if (!m.mask_values.empty())
+        out.push_back(metadata("pfce_mask_values", nlohmann::json(m.mask_values).dump()));
+    if (!m.config.data.bands.empty())
+        out.push_back(metadata("pfce_bands", nlohmann::json(m.config.data.bands).dump()));
+    if (!m.config.data.value_range.empty())
+        out.push_back(
+            metadata("pfce_value_range", nlohmann::json(m.config.data.value_range).dump()));
+    out.push_back(metadata("pfce_unet", nlohmann::json{{"depth", uc.depth},
+                                                       {"base_width", uc.base_width},
+                                                       {"in_channels", uc.in_channels},
+                                                       {"num_classes", uc.num_classes}}
+                                            .dump()));
+    out.push_back(metadata("pfce_precision", m.config.run.precision));
+    return out;
+}
+
+}  // namespace
+
+std::string unet_onnx_model(const TrainedModel& m, const Checkpoint& ck,
+                            const OnnxExportOptions& opt) {
+    const UNetConfig& uc = m.net->config();
+    const std::string& source = opt.checkpoint;
+    if (opt.tile < 1 || opt.tile > 65536 || !unet_side_fits(opt.tile, uc.depth))
+        PFCE_THROW(InputError, "tile ", opt.tile, ": a depth-", uc.depth,
+                   " U-Net needs a side of at least ", smallest_unet_side(uc.depth),
+                   " pixels (and at most 65536)");
+    if (opt.batch < 0)
+        PFCE_THROW(InputError, "batch ", opt.batch, ": expected 0 (dynamic) or more");
+    if (opt.overlap < 0 || opt.overlap >= opt.tile)
+        PFCE_THROW(InputError, "overlap ", opt.overlap, ": expected 0..", opt.tile - 1,
+                   " pixels (below the tile's side)");
+
+    GraphWriter g(ck, source);
+    const std::int64_t C = uc.in_channels, K = uc.num_classes, S = opt.tile;
+    // The channel statistics, (v - mean) / std as normalize_image applies them (pixel values / 255
+    // on a unit input: mean / 255 and 255 / std), as a batch norm of variance 1: runtimes fuse it
+    // or run it per channel, where a Sub and a Mul by (1, C, 1, 1) constants broadcast over the
+    // batch (OpenCV 4.6 computed a batch of 3 wrong, its first image right).
+    const bool unit_input = opt.input_scale == OnnxInputScale::unit;
+    std::vector<float> mean(static_cast<std::size_t>(C)), scale(static_cast<std::size_t>(C)),
+        shift(static_cast<std::size_t>(C), 0.0f);
+    for (std::int64_t c = 0; c < C; ++c) {
+        const auto i = static_cast<std::size_t>(c);
+        mean[i] = unit_input ? m.stats.mean[c] / 255.0f : m.stats.mean[c];
+        scale[i] = (unit_input ? 255.0f : 1.0f) / m.stats.std[c];
+    }
+    constexpr float kEps = 1e-5f;  // cuDNN's smallest: ONNX Runtime on CUDA passes it on
+    g.floats("input_mean", {C}, mean);
+    g.floats("input_scale", {C}, scale);
+    g.floats("input_shift", {C}, shift);
+    g.floats("input_variance", {C}, std::vector<float>(static_cast<std::size_t>(C), 1.0f - kEps));
+    std::string x = g.node("BatchNormalization",
+                           {"image", "input_scale", "input_shift", "input_mean", "input_variance"},
+                           {attr_float("epsilon", kEps)});
+
+    // Reflect padding to a multiple of 2^depth, centred (the odd row or column at the bottom or
+    // right), and the crop back, as UNet::forward does.
+    const std::int64_t unit = std::int64_t{1} << uc.depth;
+    const std::int64_t padded = (S + unit - 1) / unit * unit;
+    const std::int64_t before = (padded - S) / 2, after = padded - S - before;
+    if (padded != S) {
+        g.int64s("pads", {0, 0, before, before, 0, 0, after, after});
+        x = g.node("Pad", {x, "pads"}, {attr_string("mode", "reflect")});
+    }
+    std::vector<std::string> skips;
+    for (int l = 0; l < uc.depth; ++l) {
+        skips.push_back(g.double_conv("down" + std::to_string(l), x));
+        x = g.node("MaxPool", {skips.back()},
+                   {attr_ints("kernel_shape", {2, 2}), attr_ints("strides", {2, 2})});
+    }
+    x = g.double_conv("bottom", x);
+    for (int l = uc.depth - 1; l >= 0; --l) {
+        const std::string up = "up" + std::to_string(l);
+        x = g.node(
+            "ConvTranspose",
+            {x, g.weight("param", up + ".upconv.weight"), g.weight("param", up + ".upconv.bias")},
+            {attr_ints("kernel_shape", {2, 2}), attr_ints("strides", {2, 2})});
+        x = g.node("Concat", {skips[static_cast<std::size_t>(l)], x}, {attr_int("axis", 1)});
+        x = g.double_conv(up, x);
+    }
+    // The head's logits (cropped back), or their softmax over the classes, as the graph's output.
+    const std::string out = opt.logits ? "logits" : "probabilities";
+    const bool cropped = padded != S;
+    x = g.node("Conv", {x, g.weight("param", "head.weight"), g.weight("param", "head.bias")},
+               {attr_ints("kernel_shape", {1, 1})}, opt.logits && !cropped ? out : "");
+    if (cropped) {
+        g.int64s("crop_starts", {before, before});
+        g.int64s("crop_ends", {before + S, before + S});
+        g.int64s("crop_axes", {2, 3});
+        x = g.node("Slice", {x, "crop_starts", "crop_ends", "crop_axes"}, {},
+                   opt.logits ? out : "");
+    }
+    if (!opt.logits) x = g.node("Softmax", {x}, {attr_int("axis", 1)}, out);
+    if (g.weight_bytes() > kMaxModelBytes)
+        PFCE_THROW(InputError, "checkpoint ", source, ": its weights take ",
+                   format_bytes(g.weight_bytes()),
+                   ", more than an ONNX model in one file holds (2 GiB)");
+
+    const std::int64_t N = opt.batch;
+    Message model;
+    model.varint(1, kOnnxIrVersion);
+    model.bytes(2, "pfce").bytes(3, pfce_version_text());
+    model.bytes(6, "pfce U-Net (depth " + std::to_string(uc.depth) + ", base width " +
+                       std::to_string(uc.base_width) + ") of " +
+                       (source.empty() ? std::string("a checkpoint") : source) + ", " +
+                       std::to_string(K) + " classes, tiles of " + std::to_string(S) + "x" +
+                       std::to_string(S));
+    model.message(7, g.graph("pfce_unet", tensor_value_info("image", {N, C, S, S}, "batch"),
+                             tensor_value_info(out, {N, K, S, S}, "batch")));
+    Message opset;
+    opset.bytes(1, "").varint(2, kOnnxOpset);
+    model.message(8, opset);
+    for (const Message& kv : model_metadata(m, opt, uc)) model.message(14, kv);
+    return std::move(model).release();
+}
+
+}  // namespace pfce
