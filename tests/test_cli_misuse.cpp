@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
 
 #include <nlohmann/json.hpp>
@@ -2532,6 +2533,51 @@ TEST(CliMisuse, ACheckpointOfNonFiniteWeightsIsRefused) {
         EXPECT_MESSAGE_HAS(r.output, "values that are not finite (NaN or infinity)");
     }
     EXPECT_FALSE(fs::exists(root + "/pred.png"));
+}
+
+// A checkpoint edited into what training never writes (and checksummed again) computed NaN or a
+// class that does not exist without a word (a checkpoint probe: a negative running variance, a
+// channel deviation of 0, a clutter class of 9 in a 4-class model): refused by every command that
+// loads a model, naming the file and what it holds.
+TEST(CliMisuse, ACheckpointEditedIntoWhatTrainingNeverWritesIsRefused) {
+    const std::string root = test::temp_dir("misuse_edited_ckpt");
+    const auto fd = dataset(root + "/data");
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root + "/run" + kTiny).status,
+              0);
+    struct Edit {
+        std::string what, says;
+        std::function<void(Checkpoint&)> apply;
+    };
+    const std::vector<Edit> edits = {
+        {"running_variance", "a batch norm's running variance below 0",
+         [](Checkpoint& ck) {
+             for (NamedTensor& t : ck.tensors)
+                 if (t.name == "buffer.down0.bn1.running_var") t.value.data<float>()[1] = -0.5f;
+         }},
+        {"deviation", "channel 2 of its input statistics has mean",
+         [](Checkpoint& ck) { ck.meta["stats"]["std"][1] = 0.0; }},
+        {"clutter", "clutter class 9 (expected -1 for none, or a class of 0..3)",
+         [](Checkpoint& ck) { ck.meta["clutter_class"] = 9; }},
+        {"names", "3 class names and 4 colours for a network of 4 classes",
+         [](Checkpoint& ck) { ck.meta["classes"].erase(3); }},
+    };
+    for (const Edit& e : edits) {
+        Checkpoint ck = read_checkpoint(root + "/run/last.ckpt");
+        e.apply(ck);
+        const std::string edited = root + "/" + e.what + ".ckpt";
+        write_checkpoint(edited, ck);
+        for (const std::string& command :
+             {"predict --checkpoint " + edited + " --input " + fd.root +
+                  "/images/tile_0.png --out " + root + "/" + e.what + ".png",
+              "export --checkpoint " + edited + " --out " + root + "/" + e.what + ".onnx"}) {
+            const test::CommandResult r = test::run_pfce(command);
+            EXPECT_EQ(r.status, 2) << command << "\n" << r.output;
+            EXPECT_MESSAGE_HAS(r.output, edited);
+            EXPECT_MESSAGE_HAS(r.output, e.says);
+        }
+        EXPECT_FALSE(fs::exists(root + "/" + e.what + ".png"));
+        EXPECT_FALSE(fs::exists(root + "/" + e.what + ".onnx"));
+    }
 }
 
 // Fine-tuning (a researcher's walkthrough: no way to start from a trained model): --init-from

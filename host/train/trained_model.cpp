@@ -3,10 +3,12 @@
 
 #include "core/log.hpp"
 #include "core/op_variants.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string_view>
 
 namespace pfce {
 
@@ -38,6 +40,50 @@ void check_finite_weights(const Checkpoint& ck, const std::string& path) {
                        "predict; use another checkpoint (the run's best.ckpt or last.ckpt)");
     }
 }
+
+namespace {
+
+// What only an edit makes (training never writes it), each of which would compute NaN or a
+// class that does not exist: a batch norm's running variance below 0 (its square root), a
+// channel's deviation of 0 or less or a statistic that is no number (the input's scaling), class
+// names or colours of another count than the network's classes, a clutter class out of range.
+void check_model_description(const Checkpoint& ck, const TrainedModel& m, const std::string& path) {
+    for (const auto& t : ck.tensors) {
+        const std::string_view suffix = ".running_var";
+        if (t.value.dtype() != DType::f32 || t.name.size() < suffix.size() ||
+            t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) != 0)
+            continue;
+        const float* v = t.value.data<float>();
+        const std::int64_t n = t.value.numel();
+        if (const float* bad = std::find_if(v, v + n, [](float x) { return x < 0; }); bad != v + n)
+            PFCE_THROW(InputError, "checkpoint ", path, ": its tensor ", t.name, " holds ",
+                       format_shortest(*bad), " at channel ", bad - v,
+                       ", a batch norm's running variance below 0 (expected >= 0; training never "
+                       "writes one): use another checkpoint (the run's best.ckpt or last.ckpt)");
+    }
+    for (int c = 0; c < m.stats.channels; ++c)
+        if (!std::isfinite(m.stats.mean[c]) || !std::isfinite(m.stats.std[c]) ||
+            !(m.stats.std[c] > 0))
+            PFCE_THROW(InputError, "checkpoint ", path, ": channel ", c + 1,
+                       " of its input statistics has mean ", format_shortest(m.stats.mean[c]),
+                       " and deviation ", format_shortest(m.stats.std[c]),
+                       " (expected finite numbers, the deviation above 0)");
+    const int classes = m.net->config().num_classes;
+    if (m.class_names.size() != static_cast<std::size_t>(classes) ||
+        m.class_colours.size() != static_cast<std::size_t>(classes))
+        PFCE_THROW(InputError, "checkpoint ", path, ": ", m.class_names.size(), " class names and ",
+                   m.class_colours.size(), " colours for a network of ", classes,
+                   " classes (expected one name and one colour a class)");
+    if (m.clutter_class < -1 || m.clutter_class >= classes)
+        PFCE_THROW(InputError, "checkpoint ", path, ": clutter class ", m.clutter_class,
+                   " (expected -1 for none, or a class of 0..", classes - 1, ")");
+    if (m.net->config().in_channels != m.stats.channels)
+        PFCE_THROW(InputError, "checkpoint ", path, ": input statistics of ", m.stats.channels,
+                   " channels for a network of ", m.net->config().in_channels,
+                   " input channels (expected one mean and deviation a channel)");
+}
+
+}  // namespace
 
 nlohmann::json stats_to_json(const ChannelStats& s) {
     const auto n = static_cast<std::size_t>(s.channels);
@@ -106,6 +152,7 @@ TrainedModel load_trained_model(Backend& backend, const std::string& path) {
                    ": metadata does not describe a pfce U-Net: ", e.what());
     }
     check_finite_weights(ck, path);
+    check_model_description(ck, m, path);
     load_model_state(ck, backend, *m.net, path);
     // A run's last.ckpt is written at its start, before the first step: a run killed then leaves
     // weights that never trained, whose predictions and metrics mean nothing (hostile-user probe:
