@@ -39,6 +39,28 @@ class Message {
         return *this;
     }
     Message& message(int field, const Message& m) { return bytes(field, m.bytes_); }
+    // A length-delimited field whose `length` bytes the caller appends next (append): a large
+    // nested message written in place instead of built apart and copied in.
+    Message& begin_bytes(int field, std::uint64_t length) {
+        tag(field, WireType::length_delimited);
+        raw_varint(length);
+        return *this;
+    }
+    Message& append(std::string_view raw) {
+        bytes_.append(raw.data(), raw.size());
+        return *this;
+    }
+    void reserve(std::size_t n) { bytes_.reserve(n); }
+
+    // The bytes a length-delimited field of `length` bytes takes, its tag and length included.
+    static std::uint64_t field_size(int field, std::uint64_t length) {
+        return varint_size(static_cast<std::uint64_t>(field) << 3) + varint_size(length) + length;
+    }
+    static std::uint64_t varint_size(std::uint64_t v) {
+        std::uint64_t n = 1;
+        for (; v >= 0x80; v >>= 7) ++n;
+        return n;
+    }
 
     const std::string& data() const { return bytes_; }
     std::string release() && { return std::move(bytes_); }  // the bytes, without a copy

@@ -2555,7 +2555,13 @@ TEST(CliMisuse, ACheckpointEditedIntoWhatTrainingNeverWritesIsRefused) {
                  if (t.name == "buffer.down0.bn1.running_var") t.value.data<float>()[1] = -0.5f;
          }},
         {"deviation", "channel 2 of its input statistics has mean",
-         [](Checkpoint& ck) { ck.meta["stats"]["std"][1] = 0.0; }},
+         [](Checkpoint& ck) { ck.meta["stats"]["std"][1] = 1e-40; }},
+        {"data", "its data record is string",
+         [](Checkpoint& ck) { ck.meta["data"] = "training images"; }},
+        {"pixel_size", "its training images' ground pixel size is",
+         [](Checkpoint& ck) {
+             ck.meta["data"]["ground_pixel_size"] = {{"x", "0.05"}, {"y", 0.05}, {"epsg", 25833}};
+         }},
         {"clutter", "clutter class 9 (expected -1 for none, or a class of 0..3)",
          [](Checkpoint& ck) { ck.meta["clutter_class"] = 9; }},
         {"names", "3 class names and 4 colours for a network of 4 classes",

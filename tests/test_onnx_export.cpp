@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_io.hpp"
+#include "core/text.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/onnx_export.hpp"
 #include "host/train/trained_model.hpp"
@@ -234,6 +235,13 @@ TEST(OnnxExport, WeightsAreTheCheckpointsBitForBitInAUNetGraph) {
     EXPECT_EQ(nlohmann::json::parse(meta["pfce_class_colours"]),
               nlohmann::json({{0, 0, 0}, {128, 64, 128}, {70, 70, 70}, {107, 142, 35}}));
     EXPECT_EQ(meta.count("resolution"), 0u);  // PNG chips have no ground grid
+    EXPECT_MESSAGE_HAS(r.output, "set Deepness's resolution");
+    // Deepness leaves pixels unsure below 0.5 unclassified and median-filters unless told not to.
+    EXPECT_EQ(meta["seg_thresh"], "0");
+    EXPECT_EQ(meta["seg_small_segment"], "0");
+    const nlohmann::json training = nlohmann::json::parse(meta["pfce_training"]);
+    EXPECT_EQ(training.at("epoch"), 1);
+    EXPECT_GT(training.at("step").get<int>(), 0);
 
     const Fields graph = decode(model.one_text(7));
     // Every tensor of the checkpoint is an initializer of its name, its bytes as stored.
@@ -317,7 +325,8 @@ TEST(OnnxExport, ResolutionIsSaidForGridsInGroundMetresOnly) {
     opt.overlap = 16;
     auto resolution = [&](const nlohmann::json& px) {
         m.meta["data"]["ground_pixel_size"] = px;
-        for (const std::string& kv : decode(unet_onnx_model(m, ck, opt)).all_text(14)) {
+        for (const std::string& kv :
+             decode(unet_onnx_model(m, m.net->config(), ck, opt)).all_text(14)) {
             const Fields f = decode(kv);
             if (f.one_text(1) == "resolution") return f.one_text(2);
         }
@@ -330,9 +339,36 @@ TEST(OnnxExport, ResolutionIsSaidForGridsInGroundMetresOnly) {
     // A depth-2 U-Net pads a side to 4 by mirroring: 1 row of 3 is fine, 3 of 1 not.
     opt.tile = 3;
     opt.overlap = 0;
-    EXPECT_NO_THROW(unet_onnx_model(m, ck, opt));
+    EXPECT_NO_THROW(unet_onnx_model(m, m.net->config(), ck, opt));
     opt.tile = 1;
-    EXPECT_THROW(unet_onnx_model(m, ck, opt), InputError);
+    EXPECT_THROW(unet_onnx_model(m, m.net->config(), ck, opt), InputError);
+}
+
+// A model Deepness cannot run as exported (raw pixel values in, or logits out) carries none of its
+// keys, and says why; a file name of bytes that are not UTF-8 reaches the model's text as '?'.
+TEST(OnnxExport, OnlyAModelDeepnessRunsAsIsCarriesItsKeysAndTextIsUtf8) {
+    const std::string dir = test::temp_dir("onnx_keys");
+    const std::string odd = dir + "/bad\xff" + "name.ckpt";
+    fs::copy_file(trained_checkpoint(), odd);
+    auto keys = [](const std::string& model) {
+        std::map<std::string, std::string> meta;
+        for (const std::string& kv : decode(read_all(model)).all_text(14)) {
+            const Fields f = decode(kv);
+            meta[f.one_text(1)] = f.one_text(2);
+        }
+        return meta;
+    };
+    for (const std::string flags : {" --logits", " --input-scale raw"}) {
+        const test::CommandResult r = test::run_pfce("export --checkpoint '" + odd + "' --out " +
+                                                     dir + "/m.onnx --force" + flags);
+        ASSERT_EQ(r.status, 0) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "carries none of its keys");
+        const auto meta = keys(dir + "/m.onnx");
+        EXPECT_EQ(meta.count("model_type"), 0u) << flags;
+        EXPECT_EQ(meta.count("class_names"), 0u) << flags;
+        EXPECT_EQ(meta.at("pfce_checkpoint"), "bad?name.ckpt");
+        EXPECT_TRUE(is_valid_utf8(decode(read_all(dir + "/m.onnx")).one_text(6)));
+    }
 }
 
 TEST(OnnxExport, RefusesWhatItCannotWriteAndNeverReplacesWithoutForce) {
@@ -368,6 +404,23 @@ TEST(OnnxExport, RefusesWhatItCannotWriteAndNeverReplacesWithoutForce) {
     }
     EXPECT_FALSE(fs::exists(dir + "/x.onnx"));
     EXPECT_FALSE(fs::exists(dir + "/m.pt"));
+
+    // The weights of a run stopped before its first step are random: no model is made of them.
+    Checkpoint ck = read_checkpoint(trained_checkpoint());
+    ck.meta["state"]["epoch"] = 0;
+    ck.meta["state"]["global_step"] = 0;
+    write_checkpoint(dir + "/untrained.ckpt", ck);
+    const test::CommandResult untrained =
+        test::run_pfce("export --checkpoint " + dir + "/untrained.ckpt --out " + dir + "/x.onnx");
+    EXPECT_EQ(untrained.status, 2) << untrained.output;
+    EXPECT_MESSAGE_HAS(untrained.output, "untrained.ckpt holds untrained weights");
+    EXPECT_FALSE(fs::exists(dir + "/x.onnx"));
+
+    // A killed export's temporary beside the model goes with the next export there.
+    const std::string stale = dir + "/.m.onnx.tmp999999999_0";
+    { std::ofstream(stale) << "half a model"; }
+    ASSERT_EQ(test::run_pfce(base + out + " --force").status, 0);
+    EXPECT_FALSE(fs::exists(stale));
 }
 
 }  // namespace

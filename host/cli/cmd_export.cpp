@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/file_io.hpp"
+#include "core/stop_signal.hpp"
 #include "core/text.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
@@ -15,11 +16,15 @@
 #include "host/train/evaluate.hpp"
 #include "host/train/onnx_export.hpp"
 #include "host/train/sliding_window.hpp"
+#include "host/train/train_data.hpp"
 
 namespace pfce::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr int kMaxTile = 16384;  // 4 GB of float32 RGB input a tile: beyond any runtime's use
+constexpr int kMaxBatch = 4096;
 
 struct ExportArgs {
     std::string checkpoint, out, input_scale = "unit";
@@ -36,40 +41,56 @@ void run_export(const ExportArgs& a) {
     else
         PFCE_THROW(InputError, "--input-scale ", a.input_scale,
                    ": expected unit (pixel values / 255) or raw (pixel values, 0..255)");
-    if (a.batch < 0)
+    if (a.batch < 0 || a.batch > kMaxBatch)
         PFCE_THROW(InputError, "--batch ", a.batch,
-                   ": expected 0 (any batch size) or the one batch size the model takes");
+                   ": expected 0 (any batch size) or the one "
+                   "batch size the model takes, 1..",
+                   kMaxBatch);
     refuse_unreachable_out(a.out, "--out");
     if (!lower_ext_is(a.out, {".onnx"}))
         PFCE_THROW(InputError, "--out ", a.out, ": expected a .onnx file (what export writes)");
     require_input("--checkpoint", a.checkpoint, false, "a checkpoint file, RUN/last.ckpt");
     refuse_output_among_data("--out " + a.out, a.out, "the model");
     check_output_file(a.out, a.force, {a.checkpoint});
+    const StopSignals stop_signals;  // Ctrl-C before the write: nothing written
+    remove_stale_temps_of(a.out);    // a killed export's half-written model
 
-    // The weights as stored, and the model they make (its metadata checked, its weights finite),
-    // on the CPU: nothing runs, so no device is chosen (or said).
-    CpuBackend backend;
-    const TrainedModel m = load_trained_model(backend, a.checkpoint);
+    // The checkpoint read once (a run restarting beside it may replace it meanwhile): the model it
+    // makes (metadata checked, weights finite), on the CPU, as nothing runs; then its weights.
     const Checkpoint ck = read_checkpoint(a.checkpoint);
-    const int depth = m.net->config().depth;
+    CpuBackend backend;
+    TrainedModel m = load_trained_model(backend, ck, a.checkpoint);
+    // Weights of a run stopped before its first step are random: a model to hand on is refused
+    // (predict and eval only warn: their results say so on the spot; a model file would not).
+    if (const TrainingProgress p = training_progress(m.meta); p.known && p.global_step == 0)
+        PFCE_THROW(InputError, "checkpoint ", a.checkpoint,
+                   " holds untrained weights (epoch 0, optimizer step 0: written at the start of "
+                   "a run that stopped before its first step); resume the run (pfce train "
+                   "--resume) or export a checkpoint of a later epoch");
+    const UNetConfig uc = m.net->config();
+    m.net.reset();  // its weights checked; the model's bytes are made from the checkpoint's
+    const int depth = uc.depth;
+    const int smallest = std::max(16, smallest_unet_side(depth));
     opt.tile = a.tile_given ? a.tile : eval_options(m.config).window;
-    // A side predict's --window could be (at least 16 pixels, and one the U-Net can pad).
-    if (a.tile_given && (a.tile < 16 || a.tile > 65536 || !unet_side_fits(a.tile, depth)))
-        PFCE_THROW(InputError, "--tile ", a.tile, ": expected a side of ",
-                   std::max(16, smallest_unet_side(depth)), "..65536 pixels (the depth-", depth,
-                   " U-Net of ", a.checkpoint, ")");
-    check_window_fits_unet(opt.tile, a.tile_given, depth, a.checkpoint);
+    // A side predict's --window could be: at least 16 pixels, and one the U-Net can pad.
+    if (opt.tile < smallest || opt.tile > kMaxTile || !unet_side_fits(opt.tile, depth))
+        PFCE_THROW(InputError, a.tile_given ? "--tile " : "the run's window ", opt.tile,
+                   ": expected a side of ", smallest, "..", kMaxTile, " pixels for the depth-",
+                   depth, " U-Net of ", a.checkpoint, a.tile_given ? "" : " (pass --tile)");
     opt.overlap = default_overlap(opt.tile);
     opt.batch = a.batch;
     opt.logits = a.logits;
     opt.checkpoint = a.checkpoint;
-    const std::string model = unet_onnx_model(m, ck, opt);
+    const std::string model = unet_onnx_model(m, uc, ck, opt);
 
+    if (stop_requested()) {
+        std::printf("interrupted before %s was written; nothing written\n", a.out.c_str());
+        throw CLI::RuntimeError(130);
+    }
     if (const fs::path parent = fs::path(a.out).parent_path(); !parent.empty())
         fs::create_directories(parent);
     write_file_atomically(a.out, model);
 
-    const UNetConfig& uc = m.net->config();
     const std::string n = a.batch > 0 ? std::to_string(a.batch) : "batch";
     const std::string side = std::to_string(opt.tile);
     std::printf("wrote %s (%s): the U-Net of %s (depth %d, base width %d), ONNX opset %d\n",
@@ -90,6 +111,23 @@ void run_export(const ExportArgs& a) {
             "  the run read its images through data.bands / data.value_range: feed the model the "
             "same bands, 16-bit values mapped to 0..255 the same way (recorded in the model's "
             "metadata)\n");
+    if (!deepness_reads(opt))
+        std::printf(
+            "  QGIS's Deepness feeds pixel values / 255 and reads probabilities: this model "
+            "carries none of its keys (export without --input-scale raw and --logits for it)\n");
+    else if (!training_pixel_cm(m))
+        std::printf(
+            "  the training images had no grid in ground metres, so the model names no "
+            "resolution: set Deepness's resolution (cm/px) to that of the imagery it trained on, "
+            "or it resamples the layer to its own default\n");
+    // pfce reads a gray image as three equal channels: a one-band layer goes to all three inputs.
+    if (const TrainedImageKinds kinds =
+            trained_image_kinds(m.meta.value("data", nlohmann::json::object()));
+        kinds.known && kinds.gray && !kinds.colour && uc.in_channels == 3)
+        std::printf(
+            "  the run trained on gray images, which pfce reads as three equal channels: feed a "
+            "one-band image to all three inputs (in Deepness, map its band to channels 0, 1 and "
+            "2)\n");
     if (m.config.run.precision == "bf16")
         std::printf(
             "  the run trained and predicts at bf16; the ONNX model computes in fp32, so its "
@@ -104,8 +142,9 @@ const bool registered = register_command(
             ->required();
         sub.add_option("--out", a->out, "ONNX file to write (.onnx)")->required();
         sub.add_option("--tile", a->tile,
-                       "the model's input side in pixels (default: the run's predict window); "
-                       "any side, padded inside the model as pfce pads it")
+                       "the model's input side in pixels, 16..16384 (default: the run's "
+                       "predict window); any side the U-Net takes, padded inside the model as "
+                       "pfce pads it")
             ->each([a](const std::string&) { a->tile_given = true; });
         sub.add_option("--batch", a->batch,
                        "images per call the model takes (0: any number, a dynamic batch)");

@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <initializer_list>
 #include <string>
@@ -97,11 +98,11 @@ class GraphWriter {
 
     void floats(const std::string& name, std::initializer_list<std::int64_t> dims,
                 const std::vector<float>& values) {
-        add_initializer(name, dims, kFloat, values.data(), values.size() * sizeof(float));
+        add_owned(name, dims, kFloat, values.data(), values.size() * sizeof(float));
     }
     void int64s(const std::string& name, const std::vector<std::int64_t>& values) {
-        add_initializer(name, {static_cast<std::int64_t>(values.size())}, kInt64, values.data(),
-                        values.size() * sizeof(std::int64_t));
+        add_owned(name, {static_cast<std::int64_t>(values.size())}, kInt64, values.data(),
+                  values.size() * sizeof(std::int64_t));
     }
     // The checkpoint's "param.<name>" or "buffer.<name>", under <name>, its shape as stored.
     std::string weight(const std::string& kind, const std::string& name) {
@@ -109,12 +110,10 @@ class GraphWriter {
         if (!t || t->dtype() != DType::f32)
             PFCE_THROW(InputError, "checkpoint ", source_, ": no f32 tensor \"", kind, ".", name,
                        "\" (the U-Net its metadata describes needs it)");
-        Message m;
-        for (int d = 0; d < t->shape().rank; ++d) m.varint(1, t->dim(d));
-        m.varint(2, kFloat).bytes(8, name);
-        m.bytes(9, std::string_view(static_cast<const char*>(t->raw()), t->bytes()));
-        weight_bytes_ += t->bytes();
-        initializers_.push_back(std::move(m));
+        Initializer& i = initializers_.emplace_back();
+        for (int d = 0; d < t->shape().rank; ++d) i.head.varint(1, t->dim(d));
+        i.head.varint(2, kFloat).bytes(8, name);
+        i.data = std::string_view(static_cast<const char*>(t->raw()), t->bytes());
         return name;
     }
 
@@ -134,31 +133,47 @@ class GraphWriter {
         return x;
     }
 
-    std::uint64_t weight_bytes() const { return weight_bytes_; }
-
-    Message graph(const std::string& name, const Message& input, const Message& output) const {
-        Message g;
-        for (const Message& n : nodes_) g.message(1, n);
-        g.bytes(2, name);
-        for (const Message& t : initializers_) g.message(5, t);
-        g.message(11, input).message(12, output);
-        return g;
+    // The GraphProto as field `field` of `out`, written in place: the weights are copied once,
+    // from the checkpoint into the model's bytes.
+    void write_graph(Message& out, int field, const std::string& name, const Message& input,
+                     const Message& output) const {
+        std::uint64_t size = Message::field_size(2, name.size()) +
+                             Message::field_size(11, input.size()) +
+                             Message::field_size(12, output.size());
+        for (const Message& n : nodes_) size += Message::field_size(1, n.size());
+        for (const Initializer& i : initializers_) size += Message::field_size(5, i.size());
+        out.reserve(out.size() + static_cast<std::size_t>(size) + 16);
+        out.begin_bytes(field, size);
+        for (const Message& n : nodes_) out.message(1, n);
+        out.bytes(2, name);
+        for (const Initializer& i : initializers_) {
+            out.begin_bytes(5, i.size()).append(i.head.data());
+            out.begin_bytes(9, i.data.size()).append(i.data);
+        }
+        out.message(11, input).message(12, output);
     }
 
   private:
-    void add_initializer(const std::string& name, std::initializer_list<std::int64_t> dims,
-                         int type, const void* data, std::size_t bytes) {
-        Message m;
-        for (const std::int64_t d : dims) m.varint(1, d);
-        m.varint(2, type).bytes(8, name);
-        m.bytes(9, std::string_view(static_cast<const char*>(data), bytes));
-        initializers_.push_back(std::move(m));
+    // A TensorProto: its dims, type and name, then raw_data, which is the checkpoint's tensor (or
+    // a small array of the graph's own).
+    struct Initializer {
+        Message head;
+        std::string_view data;
+        std::uint64_t size() const { return head.size() + Message::field_size(9, data.size()); }
+    };
+    void add_owned(const std::string& name, std::initializer_list<std::int64_t> dims, int type,
+                   const void* data, std::size_t bytes) {
+        Initializer& i = initializers_.emplace_back();
+        for (const std::int64_t d : dims) i.head.varint(1, d);
+        i.head.varint(2, type).bytes(8, name);
+        i.data = owned_.emplace_back(static_cast<const char*>(data), bytes);
     }
 
     const Checkpoint& ck_;
     std::string source_;
-    std::vector<Message> nodes_, initializers_;
-    std::uint64_t weight_bytes_ = 0;
+    std::vector<Message> nodes_;
+    std::deque<Initializer> initializers_;
+    std::deque<std::string> owned_;  // a deque: the views into its strings stay valid
 };
 
 Message metadata(const std::string& key, const std::string& value) {
@@ -167,28 +182,49 @@ Message metadata(const std::string& key, const std::string& value) {
     return m;
 }
 
-// The keys QGIS's Deepness plugin reads (its values JSON), then pfce's own.
+// Text for a field protobuf declares a string (UTF-8): a file name of other bytes would make the
+// model unreadable to a strict parser, so each byte that is not UTF-8 becomes '?'.
+std::string as_utf8(const std::string& s) {
+    if (is_valid_utf8(s)) return s;
+    std::string out;
+    for (std::size_t i = 0; i < s.size();) {
+        std::size_t n = 1;
+        while (n <= 4 && i + n <= s.size() && !is_valid_utf8(std::string_view(s).substr(i, n))) ++n;
+        if (n <= 4 && i + n <= s.size()) {
+            out.append(s, i, n);
+            i += n;
+        } else {
+            out += '?';
+            ++i;
+        }
+    }
+    return out;
+}
+
+// The keys QGIS's Deepness plugin reads (its values JSON) where the model is one it can run as
+// is (pixel values / 255 in, probabilities out), then pfce's own.
 std::vector<Message> model_metadata(const TrainedModel& m, const OnnxExportOptions& opt,
                                     const UNetConfig& uc) {
     std::vector<Message> out;
-    nlohmann::json names = nlohmann::json::object();
-    for (std::size_t c = 0; c < m.class_names.size(); ++c)
-        names[std::to_string(c)] = m.class_names[c];
-    out.push_back(metadata("model_type", nlohmann::json("Segmentor").dump()));
-    out.push_back(metadata("class_names", names.dump()));
-    // Deepness's documentation says tiles_size, its code reads tile_size: both.
-    out.push_back(metadata("tiles_size", std::to_string(opt.tile)));
-    out.push_back(metadata("tile_size", std::to_string(opt.tile)));
-    out.push_back(metadata("tiles_overlap", std::to_string(static_cast<int>(
-                                                std::lround(100.0 * opt.overlap / opt.tile)))));
-    // Centimetres a pixel, where the training images' grid was in ground metres.
-    const nlohmann::json px =
-        m.meta.value("data", nlohmann::json::object()).value("ground_pixel_size", nlohmann::json());
-    if (px.is_object() && px.value("epsg", 0) != 0 && epsg_in_metres(px.value("epsg", 0)))
-        out.push_back(metadata(
-            "resolution",
-            format_shortest(50.0 * (px.value("x", 0.0) + px.value("y", 0.0)))));  // mean, in cm
     const bool unit = opt.input_scale == OnnxInputScale::unit;
+    if (deepness_reads(opt)) {
+        nlohmann::json names = nlohmann::json::object();
+        for (std::size_t c = 0; c < m.class_names.size(); ++c)
+            names[std::to_string(c)] = as_utf8(m.class_names[c]);
+        out.push_back(metadata("model_type", nlohmann::json("Segmentor").dump()));
+        out.push_back(metadata("class_names", names.dump()));
+        // Deepness's documentation says tiles_size, its code reads tile_size: both.
+        out.push_back(metadata("tiles_size", std::to_string(opt.tile)));
+        out.push_back(metadata("tile_size", std::to_string(opt.tile)));
+        out.push_back(metadata("tiles_overlap", std::to_string(static_cast<int>(
+                                                    std::lround(100.0 * opt.overlap / opt.tile)))));
+        // Deepness by default gives class 0 to a pixel whose top probability is below 0.5 and
+        // median-filters the map: pfce's class is the argmax, unfiltered.
+        out.push_back(metadata("seg_thresh", "0"));
+        out.push_back(metadata("seg_small_segment", "0"));
+        if (const std::optional<double> cm = training_pixel_cm(m))
+            out.push_back(metadata("resolution", format_shortest(*cm)));
+    }
     out.push_back(metadata(
         "pfce_input",
         std::string("float32 (N, ") + std::to_string(uc.in_channels) +
@@ -201,8 +237,11 @@ std::vector<Message> model_metadata(const TrainedModel& m, const OnnxExportOptio
                                               : "class probabilities (N, K, H, W), softmax"));
     out.push_back(metadata("pfce_version", pfce_version_text()));
     if (!opt.checkpoint.empty())
-        out.push_back(
-            metadata("pfce_checkpoint", std::filesystem::path(opt.checkpoint).filename().string()));
+        out.push_back(metadata("pfce_checkpoint",
+                               as_utf8(std::filesystem::path(opt.checkpoint).filename().string())));
+    if (const TrainingProgress p = training_progress(m.meta); p.known)
+        out.push_back(metadata("pfce_training",
+                               nlohmann::json{{"epoch", p.epoch}, {"step", p.global_step}}.dump()));
     out.push_back(metadata("pfce_class_colours", nlohmann::json(m.class_colours).dump()));
     if (!m.mask_values.empty())
         out.push_back(metadata("pfce_mask_values", nlohmann::json(m.mask_values).dump()));
@@ -222,9 +261,18 @@ std::vector<Message> model_metadata(const TrainedModel& m, const OnnxExportOptio
 
 }  // namespace
 
-std::string unet_onnx_model(const TrainedModel& m, const Checkpoint& ck,
+std::optional<double> training_pixel_cm(const TrainedModel& m) {
+    const nlohmann::json data =
+        m.meta.is_object() ? m.meta.value("data", nlohmann::json()) : nullptr;
+    if (!data.is_object()) return std::nullopt;
+    const nlohmann::json px = data.value("ground_pixel_size", nlohmann::json());
+    // load_trained_model checked its fields' types (check_data_description).
+    if (!px.is_object() || !epsg_in_metres(px.at("epsg").get<int>())) return std::nullopt;
+    return 50.0 * (px.at("x").get<double>() + px.at("y").get<double>());
+}
+
+std::string unet_onnx_model(const TrainedModel& m, const UNetConfig& uc, const Checkpoint& ck,
                             const OnnxExportOptions& opt) {
-    const UNetConfig& uc = m.net->config();
     const std::string& source = opt.checkpoint;
     if (opt.tile < 1 || opt.tile > 65536 || !unet_side_fits(opt.tile, uc.depth))
         PFCE_THROW(InputError, "tile ", opt.tile, ": a depth-", uc.depth,
@@ -232,6 +280,16 @@ std::string unet_onnx_model(const TrainedModel& m, const Checkpoint& ck,
                    " pixels (and at most 65536)");
     if (opt.batch < 0)
         PFCE_THROW(InputError, "batch ", opt.batch, ": expected 0 (dynamic) or more");
+    // The weights' size is known before anything is built (a model past the limit was refused
+    // only after a minute and 9 GB of copies).
+    std::uint64_t weights = 0;
+    for (const NamedTensor& t : ck.tensors)
+        if (t.name.rfind("param.", 0) == 0 || t.name.rfind("buffer.", 0) == 0)
+            weights += t.value.bytes();
+    if (weights > kMaxModelBytes)
+        PFCE_THROW(InputError, "checkpoint ", source, ": its weights take ",
+                   format_bytes(static_cast<double>(weights)),
+                   ", more than an ONNX model in one file holds (2 GiB)");
     if (opt.overlap < 0 || opt.overlap >= opt.tile)
         PFCE_THROW(InputError, "overlap ", opt.overlap, ": expected 0..", opt.tile - 1,
                    " pixels (below the tile's side)");
@@ -297,10 +355,6 @@ std::string unet_onnx_model(const TrainedModel& m, const Checkpoint& ck,
                    opt.logits ? out : "");
     }
     if (!opt.logits) x = g.node("Softmax", {x}, {attr_int("axis", 1)}, out);
-    if (g.weight_bytes() > kMaxModelBytes)
-        PFCE_THROW(InputError, "checkpoint ", source, ": its weights take ",
-                   format_bytes(g.weight_bytes()),
-                   ", more than an ONNX model in one file holds (2 GiB)");
 
     const std::int64_t N = opt.batch;
     Message model;
@@ -308,11 +362,11 @@ std::string unet_onnx_model(const TrainedModel& m, const Checkpoint& ck,
     model.bytes(2, "pfce").bytes(3, pfce_version_text());
     model.bytes(6, "pfce U-Net (depth " + std::to_string(uc.depth) + ", base width " +
                        std::to_string(uc.base_width) + ") of " +
-                       (source.empty() ? std::string("a checkpoint") : source) + ", " +
+                       (source.empty() ? std::string("a checkpoint") : as_utf8(source)) + ", " +
                        std::to_string(K) + " classes, tiles of " + std::to_string(S) + "x" +
                        std::to_string(S));
-    model.message(7, g.graph("pfce_unet", tensor_value_info("image", {N, C, S, S}, "batch"),
-                             tensor_value_info(out, {N, K, S, S}, "batch")));
+    g.write_graph(model, 7, "pfce_unet", tensor_value_info("image", {N, C, S, S}, "batch"),
+                  tensor_value_info(out, {N, K, S, S}, "batch"));
     Message opset;
     opset.bytes(1, "").varint(2, kOnnxOpset);
     model.message(8, opset);

@@ -7,6 +7,7 @@
 // reads).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "host/train/checkpoint.hpp"
@@ -29,13 +30,24 @@ struct OnnxExportOptions {
     std::string checkpoint;  // recorded in the metadata (its file name)
 };
 
+// Whether QGIS's Deepness runs the model as exported: it feeds pixel values / 255 and reads
+// probabilities. A raw-input or logits model carries none of its keys.
+inline bool deepness_reads(const OnnxExportOptions& o) {
+    return o.input_scale == OnnxInputScale::unit && !o.logits;
+}
+
+// Centimetres a pixel of the training images on the ground (the mean of x and y), where the
+// checkpoint records one grid in ground metres for them (data/ground_pixel_size); else nullopt.
+std::optional<double> training_pixel_cm(const TrainedModel& m);
+
 inline constexpr int kOnnxOpset = 13;
 inline constexpr int kOnnxIrVersion = 7;  // what opset 13 came with: read by ONNX >= 1.8
 
-// The serialized ModelProto of `m`'s network with the weights of `ck` (the checkpoint `m` was
-// loaded from). InputError naming the tile when a depth-d U-Net cannot take it (as predict's
-// --window) or the model would pass protobuf's 2 GiB limit.
-std::string unet_onnx_model(const TrainedModel& m, const Checkpoint& ck,
+// The serialized ModelProto of the U-Net `uc` (the network `m` was built as; `m` may have released
+// it, as only its description is read here) with the weights of `ck`, the checkpoint `m` was
+// loaded from. InputError naming the tile when a depth-d U-Net cannot take it, or the checkpoint
+// when its weights pass protobuf's 2 GiB limit (said before anything is built).
+std::string unet_onnx_model(const TrainedModel& m, const UNetConfig& uc, const Checkpoint& ck,
                             const OnnxExportOptions& opt);
 
 }  // namespace pfce

@@ -61,13 +61,15 @@ void check_model_description(const Checkpoint& ck, const TrainedModel& m, const 
                        ", a batch norm's running variance below 0 (expected >= 0; training never "
                        "writes one): use another checkpoint (the run's best.ckpt or last.ckpt)");
     }
+    // Training writes sqrt(variance) above 0.001, and 1 for a channel of one value (BatchLoader):
+    // a deviation below that scales the input by more than a float holds.
     for (int c = 0; c < m.stats.channels; ++c)
         if (!std::isfinite(m.stats.mean[c]) || !std::isfinite(m.stats.std[c]) ||
-            !(m.stats.std[c] > 0))
+            !(m.stats.std[c] >= 1e-3f))
             PFCE_THROW(InputError, "checkpoint ", path, ": channel ", c + 1,
                        " of its input statistics has mean ", format_shortest(m.stats.mean[c]),
                        " and deviation ", format_shortest(m.stats.std[c]),
-                       " (expected finite numbers, the deviation above 0)");
+                       " (expected finite numbers, the deviation at least 0.001)");
     const int classes = m.net->config().num_classes;
     if (m.class_names.size() != static_cast<std::size_t>(classes) ||
         m.class_colours.size() != static_cast<std::size_t>(classes))
@@ -81,6 +83,29 @@ void check_model_description(const Checkpoint& ck, const TrainedModel& m, const 
         PFCE_THROW(InputError, "checkpoint ", path, ": input statistics of ", m.stats.channels,
                    " channels for a network of ", m.net->config().in_channels,
                    " input channels (expected one mean and deviation a channel)");
+}
+
+// The training data's record (meta.data), which predict, eval and export read key by key: an
+// object, and its ground pixel size null or {"x", "y" (positive numbers), "epsg" (an integer)}.
+// An edited one failed as "[json.exception.type_error.302] type must be number" naming no file.
+void check_data_description(const nlohmann::json& meta, const std::string& path) {
+    if (!meta.is_object() || !meta.contains("data")) return;
+    const nlohmann::json& data = meta.at("data");
+    if (!data.is_object())
+        PFCE_THROW(InputError, "checkpoint ", path, ": its data record is ", data.type_name(),
+                   " (expected an object of the training images' properties)");
+    if (!data.contains("ground_pixel_size") || data.at("ground_pixel_size").is_null()) return;
+    const nlohmann::json& px = data.at("ground_pixel_size");
+    const auto positive = [&](const char* key) {
+        return px.contains(key) && px.at(key).is_number() && px.at(key).get<double>() > 0 &&
+               std::isfinite(px.at(key).get<double>());
+    };
+    if (!px.is_object() || !positive("x") || !positive("y") || !px.contains("epsg") ||
+        !px.at("epsg").is_number_integer())
+        PFCE_THROW(InputError, "checkpoint ", path, ": its training images' ground pixel size is ",
+                   px.dump(),
+                   " (expected {\"x\": size, \"y\": size, \"epsg\": code} with sizes above 0, "
+                   "or null)");
 }
 
 }  // namespace
@@ -105,7 +130,11 @@ ChannelStats stats_from_json(const nlohmann::json& j) {
 }
 
 TrainedModel load_trained_model(Backend& backend, const std::string& path) {
-    const Checkpoint ck = read_checkpoint(path);
+    return load_trained_model(backend, read_checkpoint(path), path);
+}
+
+TrainedModel load_trained_model(Backend& backend, const Checkpoint& ck, const std::string& path) {
+    check_data_description(ck.meta, path);
     TrainedModel m;
     m.meta = ck.meta;
     try {

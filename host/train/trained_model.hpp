@@ -50,6 +50,9 @@ struct TrainedModel {
 // validated. InputError naming `path` for an unreadable checkpoint or one that does not describe a
 // U-Net.
 TrainedModel load_trained_model(Backend& backend, const std::string& path);
+// The same from a checkpoint read already (`path` names it in the messages): what reads its
+// tensors again (pfce export) reads the file once.
+TrainedModel load_trained_model(Backend& backend, const Checkpoint& ck, const std::string& path);
 
 // How far the run had trained when it wrote a checkpoint (its meta.state): the epochs done and the
 // optimizer steps taken. known = false for a checkpoint that does not record them.
