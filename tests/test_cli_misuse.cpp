@@ -3274,6 +3274,29 @@ TEST(CliMisuse, AnAddressSpaceLimitDoesNotHangPfce) {
     EXPECT_MESSAGE_HAS(doctor.output, ", 2 threads (pfce calls no BLAS routine)");
 }
 
+// OpenMP's threads spin 10000 times at a barrier before they sleep, not libgomp's 300000, which
+// beside another busy process halved CPU training's speed: pfce sets GOMP_SPINCOUNT before libgomp
+// reads it (at load, by starting itself again), unless the user set it or OMP_WAIT_POLICY. What
+// libgomp read is what it displays under OMP_DISPLAY_ENV (the last display is the process that
+// runs the command).
+TEST(CliMisuse, OpenMpThreadsSpinBrieflyUnlessTheUserSaysOtherwise) {
+    const auto spin_count = [](const std::string& env) {
+        const test::CommandResult r = test::run_command(
+            "env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY " + env +
+            " OMP_DISPLAY_ENV=verbose timeout 60 \"" + test::pfce_binary() + "\" --version 2>&1");
+        EXPECT_EQ(r.status, 0) << r.output;
+        const std::string key = "GOMP_SPINCOUNT = '";
+        const std::size_t at = r.output.rfind(key);
+        if (at == std::string::npos) return std::string("not displayed: ") + r.output;
+        return r.output.substr(at + key.size(),
+                               r.output.find('\'', at + key.size()) - at - key.size());
+    };
+    EXPECT_EQ(spin_count(""), "10000");
+    EXPECT_EQ(spin_count("GOMP_SPINCOUNT=777"), "777");
+    EXPECT_EQ(spin_count("OMP_WAIT_POLICY=passive"), "0");
+    EXPECT_EQ(spin_count("OMP_WAIT_POLICY=active"), "30000000000");
+}
+
 // Running out of memory is said with the flags of the command that ran (predict was told to lower
 // --batch-size and --crop-size, which it does not have). A limit on the address space stands in
 // for a small machine: a contact sheet of 8 rows of 4096-pixel panels is 0.8 GB.
