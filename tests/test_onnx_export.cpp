@@ -336,6 +336,35 @@ TEST(OnnxExport, ResolutionIsSaidForGridsInGroundMetresOnly) {
     EXPECT_EQ(resolution({{"x", 0.3}, {"y", 0.2}, {"epsg", 32633}}), "25");
     EXPECT_EQ(resolution({{"x", 1e-6}, {"y", 1e-6}, {"epsg", 4326}}), "none");
     EXPECT_EQ(resolution(nullptr), "none");
+
+    // Through the command, from a checkpoint that records its images' grid as training does.
+    const std::string dir = test::temp_dir("onnx_resolution");
+    Checkpoint placed = read_checkpoint(trained_checkpoint());
+    placed.meta["data"]["ground_pixel_size"] = {
+        {"x", 0.05}, {"y", 0.05}, {"epsg", 25833}, {"images", 4}};
+    write_checkpoint(dir + "/placed.ckpt", placed);
+    const test::CommandResult r =
+        test::run_pfce("export --checkpoint " + dir + "/placed.ckpt --out " + dir + "/m.onnx");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_FALSE(test::message_has(r.output, "set Deepness's resolution")) << r.output;
+    std::map<std::string, std::string> meta;
+    for (const std::string& kv : decode(read_all(dir + "/m.onnx")).all_text(14)) {
+        const Fields f = decode(kv);
+        meta[f.one_text(1)] = f.one_text(2);
+    }
+    EXPECT_EQ(meta["resolution"], "5");
+    // A run that read 16-bit images through data.value_range: Deepness would feed it 8-bit values
+    // of its own rendering, so the model carries none of its keys, and says so.
+    placed.meta["config"]["data"]["value_range"] = {0, 4095};
+    write_checkpoint(dir + "/ranged.ckpt", placed);
+    const test::CommandResult ranged =
+        test::run_pfce("export --checkpoint " + dir + "/ranged.ckpt --out " + dir + "/r.onnx");
+    ASSERT_EQ(ranged.status, 0) << ranged.output;
+    EXPECT_MESSAGE_HAS(ranged.output, "not 16-bit values mapped by data.value_range");
+    bool deepness_key = false;
+    for (const std::string& kv : decode(read_all(dir + "/r.onnx")).all_text(14))
+        deepness_key |= decode(kv).one_text(1) == "model_type";
+    EXPECT_FALSE(deepness_key);
     // A depth-2 U-Net pads a side to 4 by mirroring: 1 row of 3 is fine, 3 of 1 not.
     opt.tile = 3;
     opt.overlap = 0;

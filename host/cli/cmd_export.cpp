@@ -58,15 +58,15 @@ void run_export(const ExportArgs& a) {
     // The checkpoint read once (a run restarting beside it may replace it meanwhile): the model it
     // makes (metadata checked, weights finite), on the CPU, as nothing runs; then its weights.
     const Checkpoint ck = read_checkpoint(a.checkpoint);
-    CpuBackend backend;
-    TrainedModel m = load_trained_model(backend, ck, a.checkpoint);
     // Weights of a run stopped before its first step are random: a model to hand on is refused
     // (predict and eval only warn: their results say so on the spot; a model file would not).
-    if (const TrainingProgress p = training_progress(m.meta); p.known && p.global_step == 0)
+    if (const TrainingProgress p = training_progress(ck.meta); p.known && p.global_step == 0)
         PFCE_THROW(InputError, "checkpoint ", a.checkpoint,
                    " holds untrained weights (epoch 0, optimizer step 0: written at the start of "
                    "a run that stopped before its first step); resume the run (pfce train "
                    "--resume) or export a checkpoint of a later epoch");
+    CpuBackend backend;
+    TrainedModel m = load_trained_model(backend, ck, a.checkpoint);
     const UNetConfig uc = m.net->config();
     m.net.reset();  // its weights checked; the model's bytes are made from the checkpoint's
     const int depth = uc.depth;
@@ -111,7 +111,12 @@ void run_export(const ExportArgs& a) {
             "  the run read its images through data.bands / data.value_range: feed the model the "
             "same bands, 16-bit values mapped to 0..255 the same way (recorded in the model's "
             "metadata)\n");
-    if (!deepness_reads(opt))
+    if (!m.config.data.value_range.empty() && opt.input_scale == OnnxInputScale::unit &&
+        !opt.logits)
+        std::printf(
+            "  QGIS's Deepness feeds a layer's 8-bit values / 255, not 16-bit values mapped by "
+            "data.value_range as this run read them: the model carries none of its keys\n");
+    else if (!deepness_reads(m, opt))
         std::printf(
             "  QGIS's Deepness feeds pixel values / 255 and reads probabilities: this model "
             "carries none of its keys (export without --input-scale raw and --logits for it)\n");

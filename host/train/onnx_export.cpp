@@ -207,7 +207,7 @@ std::vector<Message> model_metadata(const TrainedModel& m, const OnnxExportOptio
                                     const UNetConfig& uc) {
     std::vector<Message> out;
     const bool unit = opt.input_scale == OnnxInputScale::unit;
-    if (deepness_reads(opt)) {
+    if (deepness_reads(m, opt)) {
         nlohmann::json names = nlohmann::json::object();
         for (std::size_t c = 0; c < m.class_names.size(); ++c)
             names[std::to_string(c)] = as_utf8(m.class_names[c]);
@@ -360,17 +360,21 @@ std::string unet_onnx_model(const TrainedModel& m, const UNetConfig& uc, const C
     Message model;
     model.varint(1, kOnnxIrVersion);
     model.bytes(2, "pfce").bytes(3, pfce_version_text());
+    // The checkpoint by its file name, as pfce_checkpoint (not the directories it lay in).
+    const std::string file = source.empty()
+                                 ? std::string("a checkpoint")
+                                 : as_utf8(std::filesystem::path(source).filename().string());
     model.bytes(6, "pfce U-Net (depth " + std::to_string(uc.depth) + ", base width " +
-                       std::to_string(uc.base_width) + ") of " +
-                       (source.empty() ? std::string("a checkpoint") : as_utf8(source)) + ", " +
-                       std::to_string(K) + " classes, tiles of " + std::to_string(S) + "x" +
-                       std::to_string(S));
-    g.write_graph(model, 7, "pfce_unet", tensor_value_info("image", {N, C, S, S}, "batch"),
-                  tensor_value_info(out, {N, K, S, S}, "batch"));
+                       std::to_string(uc.base_width) + ") of " + file + ", " + std::to_string(K) +
+                       " classes, tiles of " + std::to_string(S) + "x" + std::to_string(S));
     Message opset;
     opset.bytes(1, "").varint(2, kOnnxOpset);
     model.message(8, opset);
     for (const Message& kv : model_metadata(m, opt, uc)) model.message(14, kv);
+    // The graph last (protobuf's fields may come in any order): the buffer it reserves is the
+    // model's whole, so the weights are copied into it once and never moved again.
+    g.write_graph(model, 7, "pfce_unet", tensor_value_info("image", {N, C, S, S}, "batch"),
+                  tensor_value_info(out, {N, K, S, S}, "batch"));
     return std::move(model).release();
 }
 

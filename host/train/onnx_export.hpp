@@ -30,10 +30,11 @@ struct OnnxExportOptions {
     std::string checkpoint;  // recorded in the metadata (its file name)
 };
 
-// Whether QGIS's Deepness runs the model as exported: it feeds pixel values / 255 and reads
-// probabilities. A raw-input or logits model carries none of its keys.
-inline bool deepness_reads(const OnnxExportOptions& o) {
-    return o.input_scale == OnnxInputScale::unit && !o.logits;
+// Whether QGIS's Deepness runs the model as exported: it feeds the layer's 8-bit values / 255 and
+// reads probabilities. A raw-input or logits model carries none of its keys, nor one of a run that
+// mapped 16-bit values to 8 bits its own way (data.value_range), which Deepness would not.
+inline bool deepness_reads(const TrainedModel& m, const OnnxExportOptions& o) {
+    return o.input_scale == OnnxInputScale::unit && !o.logits && m.config.data.value_range.empty();
 }
 
 // Centimetres a pixel of the training images on the ground (the mean of x and y), where the
