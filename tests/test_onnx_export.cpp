@@ -134,6 +134,7 @@ std::string python() {
 struct RuntimeCase {
     int tile, batch_flag, images;
     bool logits, raw;
+    int height = 0, width = 0;  // of the images run; 0: the tile's side
 };
 
 // The model of `c` exported, run by OpenCV on `images` random tiles, against what pfce computes
@@ -150,12 +151,13 @@ void expect_runtime_matches(const RuntimeCase& c, const std::string& dir) {
 
     std::unique_ptr<Backend> b = test::cpu_backend();
     TrainedModel m = load_trained_model(*b, trained_checkpoint());
-    const int C = m.net->config().in_channels, K = m.net->config().num_classes, S = c.tile;
-    const std::size_t plane = static_cast<std::size_t>(S) * S;
-    Tensor host = Tensor::host({c.images, C, S, S}, DType::f32);
+    const int C = m.net->config().in_channels, K = m.net->config().num_classes;
+    const int H = c.height ? c.height : c.tile, W = c.width ? c.width : c.tile;
+    const std::size_t plane = static_cast<std::size_t>(H) * W;
+    Tensor host = Tensor::host({c.images, C, H, W}, DType::f32);
     std::vector<float> input(static_cast<std::size_t>(c.images) * C * plane);
     for (int i = 0; i < c.images; ++i) {
-        const RgbImage img = test::random_rgb(S, S, 7 + static_cast<std::uint64_t>(i));
+        const RgbImage img = test::random_rgb(W, H, 7 + static_cast<std::uint64_t>(i));
         const Tensor t = normalize_image(img, m.stats);
         std::memcpy(host.data<float>() + static_cast<std::size_t>(i) * C * plane, t.raw(),
                     t.bytes());
@@ -185,11 +187,11 @@ void expect_runtime_matches(const RuntimeCase& c, const std::string& dir) {
     const test::CommandResult check = test::run_command(
         python() + " " + test::source_dir() + "/tests/onnx_runtime_check.py " + model + " " + dir +
         "/input.bin " + dir + "/expected.bin " + std::to_string(c.images) + " " +
-        std::to_string(C) + " " + std::to_string(S) + " " + std::to_string(S) + " " +
+        std::to_string(C) + " " + std::to_string(H) + " " + std::to_string(W) + " " +
         std::to_string(K) + " " + tolerance + " 2>&1");
     if (check.status == 77) GTEST_SKIP() << check.output;
     EXPECT_EQ(check.status, 0) << check.output;
-    std::printf("tile %d, %d image(s): %s", S, c.images, check.output.c_str());
+    std::printf("tile %d, %d image(s) of %dx%d: %s", c.tile, c.images, W, H, check.output.c_str());
 }
 
 TEST(OnnxExport, OpenCvComputesPfcesProbabilitiesOnTilesOfAnySide) {
@@ -205,6 +207,20 @@ TEST(OnnxExport, OpenCvComputesPfcesProbabilitiesOnTilesOfAnySide) {
 
 TEST(OnnxExport, LogitsOfRawPixelsInAFixedBatch) {
     expect_runtime_matches({29, 3, 3, true, true}, test::temp_dir("onnx_logits"));
+}
+
+// --tile 0: one model for any height and width that are multiples of 2^depth (4 here), square or
+// not, with no padding inside it.
+TEST(OnnxExport, AModelOfAnySizeRunsImagesOfSeveralSizes) {
+    expect_runtime_matches({0, 0, 2, false, false, 32, 48}, test::temp_dir("onnx_any_32x48"));
+    expect_runtime_matches({0, 0, 1, false, false, 20, 20}, test::temp_dir("onnx_any_20"));
+    const test::CommandResult r =
+        test::run_pfce("export --checkpoint " + trained_checkpoint() + " --out " +
+                       test::temp_dir("onnx_any") + "/m.onnx --tile 0");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "input  image: float32 (batch, 3, height, width)");
+    EXPECT_MESSAGE_HAS(r.output, "multiples of 4 (the model pads nothing)");
+    EXPECT_MESSAGE_HAS(r.output, "Deepness runs square tiles of one size");
 }
 
 TEST(OnnxExport, WeightsAreTheCheckpointsBitForBitInAUNetGraph) {

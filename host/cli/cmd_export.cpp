@@ -72,12 +72,16 @@ void run_export(const ExportArgs& a) {
     const int depth = uc.depth;
     const int smallest = std::max(16, smallest_unet_side(depth));
     opt.tile = a.tile_given ? a.tile : eval_options(m.config).window;
-    // A side predict's --window could be: at least 16 pixels, and one the U-Net can pad.
-    if (opt.tile < smallest || opt.tile > kMaxTile || !unet_side_fits(opt.tile, depth))
+    // A side predict's --window could be (at least 16 pixels, and one the U-Net can pad), or 0:
+    // any height and width that are multiples of 2^depth.
+    const bool any_size = a.tile_given && a.tile == 0;
+    if (!any_size &&
+        (opt.tile < smallest || opt.tile > kMaxTile || !unet_side_fits(opt.tile, depth)))
         PFCE_THROW(InputError, a.tile_given ? "--tile " : "the run's window ", opt.tile,
                    ": expected a side of ", smallest, "..", kMaxTile, " pixels for the depth-",
-                   depth, " U-Net of ", a.checkpoint, a.tile_given ? "" : " (pass --tile)");
-    opt.overlap = default_overlap(opt.tile);
+                   depth, " U-Net of ", a.checkpoint, ", or 0 for any multiple of ", 1 << depth,
+                   a.tile_given ? "" : " (pass --tile)");
+    opt.overlap = any_size ? 0 : default_overlap(opt.tile);
     opt.batch = a.batch;
     opt.logits = a.logits;
     opt.checkpoint = a.checkpoint;
@@ -92,16 +96,20 @@ void run_export(const ExportArgs& a) {
     write_file_atomically(a.out, model);
 
     const std::string n = a.batch > 0 ? std::to_string(a.batch) : "batch";
-    const std::string side = std::to_string(opt.tile);
+    const std::string height = any_size ? "height" : std::to_string(opt.tile);
+    const std::string width = any_size ? "width" : std::to_string(opt.tile);
     std::printf("wrote %s (%s): the U-Net of %s (depth %d, base width %d), ONNX opset %d\n",
                 a.out.c_str(), format_bytes(static_cast<double>(model.size())).c_str(),
                 a.checkpoint.c_str(), depth, uc.base_width, kOnnxOpset);
     std::printf("  input  image: float32 (%s, %d, %s, %s), the pixel values%s\n", n.c_str(),
-                uc.in_channels, side.c_str(), side.c_str(),
+                uc.in_channels, height.c_str(), width.c_str(),
                 opt.input_scale == OnnxInputScale::unit ? " / 255 (0..1)" : " (0..255)");
     std::printf("  output %s: float32 (%s, %d, %s, %s)%s\n", a.logits ? "logits" : "probabilities",
-                n.c_str(), uc.num_classes, side.c_str(), side.c_str(),
+                n.c_str(), uc.num_classes, height.c_str(), width.c_str(),
                 a.logits ? "" : ", the softmax over the classes");
+    if (any_size)
+        std::printf("  of any height and width that are multiples of %d (the model pads nothing)\n",
+                    1 << depth);
     std::string classes;
     for (std::size_t c = 0; c < m.class_names.size(); ++c)
         classes += (c ? ", " : "") + std::to_string(c) + " " + m.class_names[c];
@@ -116,6 +124,10 @@ void run_export(const ExportArgs& a) {
         std::printf(
             "  QGIS's Deepness feeds a layer's 8-bit values / 255, not 16-bit values mapped by "
             "data.value_range as this run read them: the model carries none of its keys\n");
+    else if (any_size)
+        std::printf(
+            "  QGIS's Deepness runs square tiles of one size: this model carries none of its keys "
+            "(export with --tile S for it)\n");
     else if (!deepness_reads(m, opt))
         std::printf(
             "  QGIS's Deepness feeds pixel values / 255 and reads probabilities: this model "
@@ -149,7 +161,8 @@ const bool registered = register_command(
         sub.add_option("--tile", a->tile,
                        "the model's input side in pixels, 16..16384 (default: the run's "
                        "predict window); any side the U-Net takes, padded inside the model as "
-                       "pfce pads it")
+                       "pfce pads it; 0: any height and width that are multiples of 2^depth "
+                       "(not for QGIS Deepness, which needs one tile size)")
             ->each([a](const std::string&) { a->tile_given = true; });
         sub.add_option("--batch", a->batch,
                        "images per call the model takes (0: any number, a dynamic batch)");

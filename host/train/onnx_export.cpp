@@ -59,16 +59,22 @@ Message attr_string(const std::string& name, const std::string& value) {
     return a;
 }
 
-// A float32 tensor's ValueInfoProto; a dimension of 0 is left dynamic under `dynamic_name`.
-Message tensor_value_info(const std::string& name, std::initializer_list<std::int64_t> dims,
-                          const std::string& dynamic_name) {
+// A dimension of a graph input or output: its size, or where that is 0, the name of a size the
+// runtime takes from what it is given ("batch", "height").
+struct Dim {
+    std::int64_t value;
+    const char* name;
+};
+
+// A float32 tensor's ValueInfoProto.
+Message tensor_value_info(const std::string& name, std::initializer_list<Dim> dims) {
     Message shape;
-    for (const std::int64_t d : dims) {
+    for (const Dim& d : dims) {
         Message dim;
-        if (d > 0)
-            dim.varint(1, d);
+        if (d.value > 0)
+            dim.varint(1, d.value);
         else
-            dim.bytes(2, dynamic_name);
+            dim.bytes(2, d.name);
         shape.message(1, dim);
     }
     Message tensor, type, info;
@@ -229,6 +235,8 @@ std::vector<Message> model_metadata(const TrainedModel& m, const OnnxExportOptio
         "pfce_input",
         std::string("float32 (N, ") + std::to_string(uc.in_channels) +
             ", H, W): the image's pixel values" + (unit ? " divided by 255 (0..1)" : " (0..255)") +
+            (opt.tile == 0 ? ", H and W multiples of " + std::to_string(1 << uc.depth)
+                           : std::string()) +
             (m.config.data.value_range.empty()
                  ? std::string()
                  : ", 16-bit values first mapped to 0..255 by pfce's data.value_range")));
@@ -274,10 +282,11 @@ std::optional<double> training_pixel_cm(const TrainedModel& m) {
 std::string unet_onnx_model(const TrainedModel& m, const UNetConfig& uc, const Checkpoint& ck,
                             const OnnxExportOptions& opt) {
     const std::string& source = opt.checkpoint;
-    if (opt.tile < 1 || opt.tile > 65536 || !unet_side_fits(opt.tile, uc.depth))
+    const bool any_size = opt.tile == 0;
+    if (!any_size && (opt.tile < 1 || opt.tile > 65536 || !unet_side_fits(opt.tile, uc.depth)))
         PFCE_THROW(InputError, "tile ", opt.tile, ": a depth-", uc.depth,
                    " U-Net needs a side of at least ", smallest_unet_side(uc.depth),
-                   " pixels (and at most 65536)");
+                   " pixels (and at most 65536), or 0 for any multiple of ", 1 << uc.depth);
     if (opt.batch < 0)
         PFCE_THROW(InputError, "batch ", opt.batch, ": expected 0 (dynamic) or more");
     // The weights' size is known before anything is built (a model past the limit was refused
@@ -290,7 +299,7 @@ std::string unet_onnx_model(const TrainedModel& m, const UNetConfig& uc, const C
         PFCE_THROW(InputError, "checkpoint ", source, ": its weights take ",
                    format_bytes(static_cast<double>(weights)),
                    ", more than an ONNX model in one file holds (2 GiB)");
-    if (opt.overlap < 0 || opt.overlap >= opt.tile)
+    if (!any_size && (opt.overlap < 0 || opt.overlap >= opt.tile))
         PFCE_THROW(InputError, "overlap ", opt.overlap, ": expected 0..", opt.tile - 1,
                    " pixels (below the tile's side)");
 
@@ -317,10 +326,11 @@ std::string unet_onnx_model(const TrainedModel& m, const UNetConfig& uc, const C
                            {"image", "input_scale", "input_shift", "input_mean", "input_variance"},
                            {attr_float("epsilon", kEps)});
 
-    // Reflect padding to a multiple of 2^depth, centred (the odd row or column at the bottom or
-    // right), and the crop back, as UNet::forward does.
+    // Reflect padding to a multiple of 2^depth, centred (none for a model of any size, whose
+    // sides must be multiples: the pads would depend on them) (the odd row or column at the bottom
+    // or right), and the crop back, as UNet::forward does.
     const std::int64_t unit = std::int64_t{1} << uc.depth;
-    const std::int64_t padded = (S + unit - 1) / unit * unit;
+    const std::int64_t padded = any_size ? 0 : (S + unit - 1) / unit * unit;
     const std::int64_t before = (padded - S) / 2, after = padded - S - before;
     if (padded != S) {
         g.int64s("pads", {0, 0, before, before, 0, 0, after, after});
@@ -364,17 +374,21 @@ std::string unet_onnx_model(const TrainedModel& m, const UNetConfig& uc, const C
     const std::string file = source.empty()
                                  ? std::string("a checkpoint")
                                  : as_utf8(std::filesystem::path(source).filename().string());
+    const std::string tiles = any_size
+                                  ? "images whose sides are multiples of " + std::to_string(unit)
+                                  : "tiles of " + std::to_string(S) + "x" + std::to_string(S);
     model.bytes(6, "pfce U-Net (depth " + std::to_string(uc.depth) + ", base width " +
                        std::to_string(uc.base_width) + ") of " + file + ", " + std::to_string(K) +
-                       " classes, tiles of " + std::to_string(S) + "x" + std::to_string(S));
+                       " classes, " + tiles);
     Message opset;
     opset.bytes(1, "").varint(2, kOnnxOpset);
     model.message(8, opset);
     for (const Message& kv : model_metadata(m, opt, uc)) model.message(14, kv);
     // The graph last (protobuf's fields may come in any order): the buffer it reserves is the
     // model's whole, so the weights are copied into it once and never moved again.
-    g.write_graph(model, 7, "pfce_unet", tensor_value_info("image", {N, C, S, S}, "batch"),
-                  tensor_value_info(out, {N, K, S, S}, "batch"));
+    g.write_graph(model, 7, "pfce_unet",
+                  tensor_value_info("image", {{N, "batch"}, {C, ""}, {S, "height"}, {S, "width"}}),
+                  tensor_value_info(out, {{N, "batch"}, {K, ""}, {S, "height"}, {S, "width"}}));
     return std::move(model).release();
 }
 

@@ -22,7 +22,7 @@ enum class OnnxInputScale {
 };
 
 struct OnnxExportOptions {
-    int tile = 512;       // S: the input's height and width
+    int tile = 512;       // S: the input's height and width; 0: any multiples of 2^depth
     int batch = 0;        // N: 0 leaves it dynamic ("batch")
     bool logits = false;  // the head's logits instead of their softmax over the classes
     int overlap = 128;    // pixels neighbouring tiles share (Deepness's tiles_overlap, in percent)
@@ -31,10 +31,12 @@ struct OnnxExportOptions {
 };
 
 // Whether QGIS's Deepness runs the model as exported: it feeds the layer's 8-bit values / 255 and
-// reads probabilities. A raw-input or logits model carries none of its keys, nor one of a run that
-// mapped 16-bit values to 8 bits its own way (data.value_range), which Deepness would not.
+// reads probabilities of square tiles of one size. A raw-input, logits or any-size model carries
+// none of its keys, nor one of a run that mapped 16-bit values to 8 bits its own way
+// (data.value_range), which Deepness would not.
 inline bool deepness_reads(const TrainedModel& m, const OnnxExportOptions& o) {
-    return o.input_scale == OnnxInputScale::unit && !o.logits && m.config.data.value_range.empty();
+    return o.tile > 0 && o.input_scale == OnnxInputScale::unit && !o.logits &&
+           m.config.data.value_range.empty();
 }
 
 // Centimetres a pixel of the training images on the ground (the mean of x and y), where the
