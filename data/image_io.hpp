@@ -157,5 +157,11 @@ void write_tiff(const std::string& path, const RgbImage& img);  // LZW-compresse
 // is a value (0..255; -1 = none).
 void write_tiff_gray(const std::string& path, const LabelMap& img, const GeoReference& geo = {},
                      int no_data = -1);
+// LZW, one 8-bit band a name of `band_names` (GDAL's band descriptions, which QGIS shows), from
+// `planes`, the bands one after another (band b's pixel i at b * width * height + i), with `geo`'s
+// GeoTIFF tags when given.
+void write_tiff_bands(const std::string& path, const std::vector<std::uint8_t>& planes, int width,
+                      int height, const std::vector<std::string>& band_names,
+                      const GeoReference& geo = {});
 
 }  // namespace pfce

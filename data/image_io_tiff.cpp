@@ -22,6 +22,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "data/image_io_detail.hpp"
 
 namespace pfce::detail {
@@ -848,7 +849,8 @@ void put_georeference(TIFF* tp, const GeoReference& geo) {
 }  // namespace
 
 void write_tiff_file(const std::string& path, const std::uint8_t* samples, int width, int height,
-                     int channels, const GeoReference& geo, int no_data) {
+                     int channels, const GeoReference& geo, int no_data,
+                     const std::vector<std::string>& band_names) {
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "w", msgs);
     TIFF* tp = t.get();
@@ -857,7 +859,22 @@ void write_tiff_file(const std::string& path, const std::uint8_t* samples, int w
     TIFFSetField(tp, TIFFTAG_SAMPLESPERPIXEL, static_cast<std::uint16_t>(channels));
     TIFFSetField(tp, TIFFTAG_BITSPERSAMPLE, static_cast<std::uint16_t>(8));
     TIFFSetField(tp, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-    TIFFSetField(tp, TIFFTAG_PHOTOMETRIC, channels == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+    const bool rgb = channels == 3 && band_names.empty();
+    TIFFSetField(tp, TIFFTAG_PHOTOMETRIC, rgb ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+    if (!rgb && channels > 1) {  // bands past the first of a gray image are "extra" in TIFF terms
+        const std::vector<std::uint16_t> extra(static_cast<std::size_t>(channels - 1),
+                                               EXTRASAMPLE_UNSPECIFIED);
+        TIFFSetField(tp, TIFFTAG_EXTRASAMPLES, static_cast<std::uint16_t>(extra.size()),
+                     extra.data());
+    }
+    if (!band_names.empty()) {  // GDAL's band descriptions, which QGIS shows as the bands' names
+        std::string xml = "<GDALMetadata>\n";
+        for (std::size_t b = 0; b < band_names.size(); ++b)
+            xml += "  <Item name=\"DESCRIPTION\" sample=\"" + std::to_string(b) +
+                   "\" role=\"description\">" + xml_escape(band_names[b]) + "</Item>\n";
+        xml += "</GDALMetadata>\n";
+        TIFFSetField(tp, TIFFTAG_GDAL_METADATA, xml.c_str());
+    }
     TIFFSetField(tp, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
     TIFFSetField(tp, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);  // smaller files for photographs
     TIFFSetField(tp, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tp, 0));

@@ -5,6 +5,7 @@
 // probability of the predicted class, against the logits, and through `pfce predict --confidence`.
 // Evaluation's losses: those of all the labelled pixels together, whatever the batches or windows.
 #include <gtest/gtest.h>
+#include <tiffio.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,7 +16,9 @@
 #include <tuple>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/log.hpp"
+#include "data/georef.hpp"
 #include "data/image_io.hpp"
 #include "data/resample.hpp"
 #include "host/train/evaluate.hpp"
@@ -27,6 +30,7 @@
 #include "host/train/trained_model.hpp"
 #include "models/unet.hpp"
 #include "tests/foreign_dataset.hpp"
+#include "tests/raw_tiff.hpp"
 #include "tests/test_util.hpp"
 
 using namespace pfce;
@@ -595,16 +599,25 @@ TEST(Confidence, IsTheSoftmaxProbabilityOfThePredictedClass) {
     EXPECT_GT(below_half, 0);  // an untrained net is unsure somewhere: the map is not all white
 }
 
+// What the predict tests below start from: a small U-Net (depth 2, width 4) trained one epoch on a
+// foreign dataset of four classes into `root`/run, and a 50x30 image of that dataset's kind,
+// `root`/in.png.
+RgbImage train_tiny_run_beside_an_image(const std::string& root) {
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const test::CommandResult r =
+        test::run_pfce("train --data " + fd.root + " --out " + root +
+                       "/run --epochs 1 --batch-size 4 --width 4 --depth 2 --device cpu");
+    EXPECT_EQ(r.status, 0) << r.output;
+    RgbImage image = test::foreign_image(test::foreign_labels(50, 30, 4), 4);
+    write_png(root + "/in.png", image);
+    return image;
+}
+
 TEST(Confidence, PredictWritesItBesideTheMaskInItsFormatWithoutOverwriting) {
     const std::string root = test::temp_dir("confidence_cli");
-    test::ForeignSpec spec;
-    const auto fd = test::write_foreign_dataset(root + "/data", spec);
-    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root +
-                             "/run --epochs 1 --batch-size 4 --width 4 --depth 2 --device cpu")
-                  .status,
-              0);
+    train_tiny_run_beside_an_image(root);
+    ASSERT_FALSE(HasFailure());
     const std::string in = root + "/in.png";
-    write_png(in, test::foreign_image(test::foreign_labels(50, 30, 4), 4));
     const std::string cmd = "predict --checkpoint " + root + "/run/last.ckpt --input " + in +
                             " --device cpu --confidence --out " + root;
     const test::CommandResult first = test::run_pfce(cmd + "/a.png");
@@ -626,6 +639,105 @@ TEST(Confidence, PredictWritesItBesideTheMaskInItsFormatWithoutOverwriting) {
     EXPECT_FALSE(std::filesystem::exists(root + "/a.png"));
 }
 
+// The bands of an 8-bit TIFF, a plane a band (band b's pixel i at b * width * height + i).
+std::vector<std::uint8_t> tiff_planes(const std::string& path, int& bands, int& width,
+                                      int& height) {
+    std::vector<std::uint8_t> planes;
+    TIFF* t = TIFFOpen(path.c_str(), "r");
+    if (!t) return planes;
+    std::uint32_t w = 0, h = 0;
+    std::uint16_t spp = 0;
+    TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w);
+    TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
+    TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLESPERPIXEL, &spp);
+    bands = spp;
+    width = static_cast<int>(w);
+    height = static_cast<int>(h);
+    const std::size_t plane = static_cast<std::size_t>(w) * h;
+    planes.assign(plane * spp, 0);
+    std::vector<std::uint8_t> row(static_cast<std::size_t>(TIFFScanlineSize(t)));
+    for (std::uint32_t y = 0; y < h; ++y) {
+        if (TIFFReadScanline(t, row.data(), y, 0) < 0) break;
+        for (std::uint32_t x = 0; x < w; ++x)
+            for (std::uint16_t b = 0; b < spp; ++b)
+                planes[b * plane + static_cast<std::size_t>(y) * w + x] = row[x * spp + b];
+    }
+    TIFFClose(t);
+    return planes;
+}
+
+// predict --probabilities: beside the mask a TIFF of a band a class (named after it, as GDAL reads
+// band descriptions), each the class's softmax probability as round(255 p) of the logits the mask
+// and the confidence map come from; a TIFF input's tags carried; never written over without
+// --force, and with --force an earlier one goes when this prediction writes none.
+TEST(Probabilities, PredictWritesEveryClassBesideTheMaskAsABandOfItsName) {
+    const std::string root = test::temp_dir("probabilities_cli");
+    const RgbImage img = train_tiny_run_beside_an_image(root);
+    ASSERT_FALSE(HasFailure());
+    const std::string cmd = "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                            "/in.png --device cpu --no-overlay --out " + root + "/a.png";
+    const test::CommandResult r = test::run_pfce(cmd + " --probabilities --confidence");
+    ASSERT_EQ(r.status, 0) << r.output;
+    int bands = 0, width = 0, height = 0;
+    const std::vector<std::uint8_t> file =
+        tiff_planes(root + "/a_probabilities.tif", bands, width, height);
+    ASSERT_EQ(bands, 4);
+    ASSERT_EQ(width, 50);
+    ASSERT_EQ(height, 30);
+    {  // The same, in this process, from the checkpoint.
+        std::unique_ptr<Backend> b = test::cpu_backend();
+        TrainedModel m = load_trained_model(*b, root + "/run/last.ckpt");
+        SlidingWindow sw;
+        sw.window = eval_options(m.config).window;
+        sw.overlap = default_overlap(sw.window);
+        LabelMap conf;
+        std::vector<std::uint8_t> probs;
+        predict_sliding(*b, *m.net, img, m.stats, sw, &conf, &probs);
+        EXPECT_EQ(file, probs);
+        const LabelMap written_conf = read_gray(root + "/a_confidence.png");
+        EXPECT_EQ(written_conf.labels, conf.labels);
+        // The confidence is the most likely class's probability; the classes' sum to 1.
+        const std::size_t plane = 50 * 30;
+        for (std::size_t i = 0; i < plane; ++i) {
+            int top = 0, sum = 0;
+            for (int c = 0; c < 4; ++c) {
+                top = std::max<int>(top, probs[c * plane + i]);
+                sum += probs[c * plane + i];
+            }
+            ASSERT_EQ(top, conf.labels[i]) << "pixel " << i;
+            ASSERT_NEAR(sum, 255, 2) << "pixel " << i;  // each rounded
+        }
+    }
+    const std::string bytes = read_whole_file(root + "/a_probabilities.tif");
+    EXPECT_NE(bytes.find("sample=\"1\" role=\"description\">road</Item>"), std::string::npos);
+    EXPECT_NE(bytes.find("sample=\"3\" role=\"description\">tree</Item>"), std::string::npos);
+
+    // Never written over without --force, the refusal before anything is written.
+    std::filesystem::remove(root + "/a.png");
+    std::filesystem::remove(root + "/a_confidence.png");
+    const test::CommandResult again = test::run_pfce(cmd + " --probabilities");
+    EXPECT_EQ(again.status, 2) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "a_probabilities.tif");
+    EXPECT_FALSE(std::filesystem::exists(root + "/a.png"));
+    // With --force, a prediction without --probabilities that replaces the mask takes the
+    // earlier one away (it would describe the old mask), saying so.
+    ASSERT_EQ(test::run_pfce(cmd + " --probabilities --force").status, 0);
+    const test::CommandResult forced = test::run_pfce(cmd + " --force");
+    ASSERT_EQ(forced.status, 0) << forced.output;
+    EXPECT_MESSAGE_HAS(forced.output, "a_probabilities.tif");
+    EXPECT_FALSE(std::filesystem::exists(root + "/a_probabilities.tif"));
+
+    // A TIFF input's tags (here its camera model) are the probabilities' too.
+    std::vector<double> tag(kRpcTagValues);
+    for (std::size_t i = 0; i < tag.size(); ++i) tag[i] = 0.5 * static_cast<double>(i) - 7;
+    test::write_raw_tiff(root + "/scene.tif", {.width = 50, .height = 30, .rpc = tag}, img.pixels);
+    const test::CommandResult scene = test::run_pfce(
+        "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+        "/scene.tif --device cpu --no-overlay --probabilities --out " + root + "/scene_pred.tif");
+    ASSERT_EQ(scene.status, 0) << scene.output;
+    EXPECT_EQ(read_georeference(root + "/scene_pred_probabilities.tif").rpc_coefficients, tag);
+}
+
 // predict --zoom: the model sees the image resampled (resize_linear) and its logits come back on
 // the input's pixels (resize_planes_linear) before the argmax. Zoomed by 2, the mask and
 // confidence equal those of the doubled image's logits brought back to the input's size (here,
@@ -633,13 +745,8 @@ TEST(Confidence, PredictWritesItBesideTheMaskInItsFormatWithoutOverwriting) {
 // refused.
 TEST(Zoom, PredictSeesTheImageResampledAndItsLogitsComeBackOnTheInputsPixels) {
     const std::string root = test::temp_dir("zoom_cli");
-    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
-    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root +
-                             "/run --epochs 1 --batch-size 4 --width 4 --depth 2 --device cpu")
-                  .status,
-              0);
-    const RgbImage image = test::foreign_image(test::foreign_labels(50, 30, 4), 4);
-    write_png(root + "/in.png", image);
+    const RgbImage image = train_tiny_run_beside_an_image(root);
+    ASSERT_FALSE(HasFailure());
     const std::string predict =
         "predict --checkpoint " + root +
         "/run/last.ckpt --device cpu --window 128 --confidence --no-overlay --input ";

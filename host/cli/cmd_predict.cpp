@@ -68,6 +68,7 @@ struct PredictArgs {
     std::int64_t max_pixels = 0;
     bool max_pixels_given = false;  // else the run's data.max_pixels
     bool force = false, confidence = false;
+    bool probabilities = false;  // --probabilities: every class's probability beside the mask
     bool no_overlay = false;     // --no-overlay: the mask (and its companions) alone
     std::string match;           // --match: a shell pattern the directory's image names must match
     bool recursive = false;      // the directory's subdirectories too, their masks in --out's
@@ -87,6 +88,9 @@ struct Job {
     // --skip-existing found the temporaries of a predict killed while putting this image's files
     // in place (its mask there, its overlay not): what it left is replaced, --force or not.
     bool finishes_interrupted = false;
+    // <stem>_probabilities.tif under --probabilities, else empty: a band a class, on the mask's
+    // grid (its sidecars, and a GeoTIFF input's tags).
+    std::string probabilities{};
     // The overlay's place on the map: the mask's sidecars where the mask is a PNG; for a TIFF mask
     // (which keeps the input's tags) the place its tags give, as for a PNG mask. A GIS then lays
     // the overlay where the image lies (it had none: opened beside the image, it landed at 0,0).
@@ -95,12 +99,15 @@ struct Job {
         std::vector<std::string> o{mask};
         if (!overlay.empty()) o.push_back(overlay);
         if (!confidence.empty()) o.push_back(confidence);
+        if (!probabilities.empty()) o.push_back(probabilities);
         if (!style.empty()) o.push_back(style);
         for (const std::string& p : sidecar_paths(sidecars, mask)) o.push_back(p);
         if (!overlay.empty())
             for (const std::string& p : sidecar_paths(overlay_sidecars, overlay)) o.push_back(p);
         if (!confidence.empty())
             for (const std::string& p : sidecar_paths(sidecars, confidence)) o.push_back(p);
+        if (!probabilities.empty())
+            for (const std::string& p : sidecar_paths(sidecars, probabilities)) o.push_back(p);
         return o;
     }
     std::vector<std::string> inputs() const {
@@ -120,6 +127,8 @@ struct Job {
 
 // <stem>_confidence.<ext> beside the mask, asked for or not.
 std::string confidence_path(const fs::path& mask, bool asked);
+// <stem>_probabilities.tif beside the mask (a TIFF whatever the mask's format: a band a class).
+std::string probabilities_path(const fs::path& mask, bool asked);
 // <stem>_overlay.png beside the mask.
 std::string overlay_path(const fs::path& mask);
 
@@ -215,6 +224,9 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
     const std::string conf = confidence_path(mask, true);
     if (replacing && conf != confidence) names.push_back(conf);
     if (replacing || conf == confidence) add(conf);
+    const std::string probs = probabilities_path(mask, true);
+    if (replacing && probs != probabilities) names.push_back(probs);
+    if (replacing || probs == probabilities) add(probs);
     // An earlier prediction's QGIS style (--qml), which would name its classes over this mask's
     // (also one written beside a mask of the other format: QGIS applies it to either).
     if (const std::string qml = qgis_style_path(mask); style.empty() && is_pfce_qgis_style(qml))
@@ -232,6 +244,11 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
 
 std::string overlay_path(const fs::path& mask) {
     return (mask.parent_path() / (mask.stem().string() + "_overlay.png")).string();
+}
+
+std::string probabilities_path(const fs::path& mask, bool asked) {
+    if (!asked) return {};
+    return (mask.parent_path() / (mask.stem().string() + "_probabilities.tif")).string();
 }
 
 // <stem>_confidence.png|.tif beside the mask, in the mask's format (a GeoTIFF keeps its place).
@@ -326,7 +343,8 @@ std::string place_said(const std::string& input, const GeoReference& tags) {
 // "..._overlay.png" and its own limit: robustness probe).
 void refuse_long_output_names(const Job& j) {
     const std::size_t mask_name = fs::path(j.mask).filename().string().size();
-    for (const std::string* out : {&j.mask, &j.overlay, &j.confidence, &j.style}) {
+    for (const std::string* out :
+         {&j.mask, &j.overlay, &j.confidence, &j.probabilities, &j.style}) {
         const std::string name = fs::path(*out).filename().string();
         if (out->empty() || name.size() <= kMaxNameWrittenAtomically) continue;
         const std::size_t extra = name.size() - mask_name;
@@ -367,6 +385,7 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
           std::move(tags),
           rpc.source};
     j.overlay_sidecars = std::move(overlay_place);
+    j.probabilities = probabilities_path(mask, a.probabilities);
     refuse_long_output_names(j);
     return j;
 }
@@ -886,7 +905,8 @@ void run_predict(const PredictArgs& a) {
                 // model's.
                 if (!j.style.empty() && !fs::exists(j.style, ec)) ++unstyled;
                 if ((!j.overlay.empty() && !fs::exists(j.overlay, ec)) ||
-                    (!j.confidence.empty() && !fs::exists(j.confidence, ec)))
+                    (!j.confidence.empty() && !fs::exists(j.confidence, ec)) ||
+                    (!j.probabilities.empty() && !fs::exists(j.probabilities, ec)))
                     ++incomplete;
             } else {
                 finished += j.finishes_interrupted ? 1 : 0;
@@ -913,6 +933,7 @@ void run_predict(const PredictArgs& a) {
         if (incomplete > 0)
             log_warn(incomplete, " of the masks skipped lack their overlay",
                      a.confidence ? " or confidence map" : "",
+                     a.probabilities ? " or class probabilities" : "",
                      ", which --skip-existing does not make for them (a mask there may be another "
                      "model's): predict them again with --force to have all");
         if (unstyled > 0)
@@ -997,9 +1018,11 @@ void run_predict(const PredictArgs& a) {
             const int ww = std::min(sw.window, mw), wh = std::min(sw.window, mh);
             const int batch =
                 static_cast<int>(std::min<std::int64_t>(sw.batch, window_count(mw, mh, sw)));
-            // An overlay is 3 bytes a pixel of it (none under --no-overlay).
-            const double held =
-                (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels) * static_cast<double>(pixels);
+            // An overlay is 3 bytes a pixel of it (none under --no-overlay); the class
+            // probabilities one a class, and as many again interleaved for the TIFF.
+            const double held = (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels +
+                                 (a.probabilities ? 2.0 * m.net->config().num_classes : 0.0)) *
+                                static_cast<double>(pixels);
             // A row of windows' class scores at the model's width; zoomed, that row of windows'
             // pixels made from the image, and the logits brought back (host/train/sliding_window).
             const double band = sliding_band_bytes(m.net->config().num_classes, mw, mh, sw,
@@ -1268,6 +1291,7 @@ void run_predict(const PredictArgs& a) {
                              ": the model sees its ground at another scale than it learnt; ",
                              off->remedy("--zoom"));
         LabelMap confidence;
+        std::vector<std::uint8_t> probabilities;  // a plane a class, under --probabilities
         LabelMap pred;
         try {
             // A 6000x6000 tile is minutes of windows on a CPU: said as it goes, past 2 s.
@@ -1278,12 +1302,14 @@ void run_predict(const PredictArgs& a) {
             };
             if (a.zoom == 1.0) {
                 pred = predict_sliding(*backend, *m.net, img, m.stats, image_sw,
-                                       j.confidence.empty() ? nullptr : &confidence);
+                                       j.confidence.empty() ? nullptr : &confidence,
+                                       j.probabilities.empty() ? nullptr : &probabilities);
             } else {  // the model sees the image at its training images' pixel size
                 // and its logits come back onto the input's pixels before the argmax.
                 pred = predict_sliding_zoomed(
                     *backend, *m.net, img, m.stats, image_sw, zoomed_side(img.width, a.zoom),
-                    zoomed_side(img.height, a.zoom), j.confidence.empty() ? nullptr : &confidence);
+                    zoomed_side(img.height, a.zoom), j.confidence.empty() ? nullptr : &confidence,
+                    j.probabilities.empty() ? nullptr : &probabilities);
             }
         } catch (const StopRequested&) {
             throw interrupted();  // nothing of this image was written
@@ -1297,6 +1323,8 @@ void run_predict(const PredictArgs& a) {
             if (no_data > 0 && nodata[i]) {
                 written.labels[i] = kNoData;
                 if (!confidence.labels.empty()) confidence.labels[i] = 0;
+                for (std::size_t c = 0; c < probabilities.size() / pred.labels.size(); ++c)
+                    probabilities[c * pred.labels.size() + i] = 0;  // no class has any there
                 for (std::size_t k = 0; blend && k < 3; ++k)
                     overlay.pixels[i * 3 + k] = stored.pixels[i * nc + k];
                 continue;
@@ -1351,6 +1379,11 @@ void run_predict(const PredictArgs& a) {
                         format_fixed(100.0 * static_cast<double>(below) / n, 1) +
                         "% of pixels below 0.5";
                 unsure += below;
+            }
+            if (!j.probabilities.empty()) {  // a TIFF, whatever the mask's format: a band a class
+                write_tiff_bands(staged.stage(j.probabilities), probabilities, img.width,
+                                 img.height, m.class_names, geo);
+                write_sidecar_georef(j.sidecars, j.probabilities, &staged);
             }
             // Only with --force: one that appeared since the check above is another command's.
             if (a.force) {
@@ -1505,6 +1538,10 @@ const bool registered = register_command(
             ->check(decimal_number())
             ->capture_default_str();
         sub.add_option("--device", a->device, "auto | cpu | cuda[:N]")->capture_default_str();
+        sub.add_flag("--probabilities", a->probabilities,
+                     "also write <stem>_probabilities.tif: every class's softmax probability "
+                     "as round(255 p), a band a class named after it (8-bit, LZW, the mask's "
+                     "georeference; 0 in every band where the input has no data)");
         sub.add_flag("--no-overlay", a->no_overlay,
                      "write no <stem>_overlay.png (the mask over the image): for many or large "
                      "images, where it costs more time and space than the mask");

@@ -274,41 +274,54 @@ void sliding_logits_zoomed(Backend& backend, UNet& net, const RgbImage& img,
 
 LabelMap predict_sliding_zoomed(Backend& backend, UNet& net, const RgbImage& img,
                                 const ChannelStats& stats, const SlidingWindow& sw, int model_width,
-                                int model_height, LabelMap* confidence) {
+                                int model_height, LabelMap* confidence,
+                                std::vector<std::uint8_t>* probabilities) {
     const int C = net.config().num_classes;
     const int out_width = img.width, out_height = img.height;
     LabelMap out(out_width, out_height, 0);
     if (confidence) *confidence = LabelMap(out_width, out_height, 0);
-    sliding_logits_zoomed(backend, net, img, stats, sw, model_width, model_height,
-                          [&](int y0, int n, const float* logits) {
-                              const std::size_t plane = static_cast<std::size_t>(n) * out_width;
-                              const std::size_t first = static_cast<std::size_t>(y0) * out_width;
-                              std::uint8_t* dst = out.labels.data() + first;
-                              for (std::size_t p = 0; p < plane; ++p) {
-                                  int best = 0;
-                                  float v = logits[p];
-                                  for (int c = 1; c < C; ++c)
-                                      if (logits[c * plane + p] > v) {
-                                          v = logits[c * plane + p];
-                                          best = c;
-                                      }
-                                  dst[p] = static_cast<std::uint8_t>(best);
-                                  if (!confidence) continue;
-                                  // p(best) = 1 / sum_c exp(l_c - l_best): every term at most 1,
-                                  // the best one 1.
-                                  double sum = 0;
-                                  for (int c = 0; c < C; ++c)
-                                      sum += std::exp(double(logits[c * plane + p]) - v);
-                                  confidence->labels[first + p] =
-                                      static_cast<std::uint8_t>(std::lround(255.0 / sum));
-                              }
-                          });
+    const std::size_t image_plane = static_cast<std::size_t>(out_width) * out_height;
+    if (probabilities) probabilities->assign(static_cast<std::size_t>(C) * image_plane, 0);
+    std::vector<double> e(static_cast<std::size_t>(C));
+    sliding_logits_zoomed(
+        backend, net, img, stats, sw, model_width, model_height,
+        [&](int y0, int n, const float* logits) {
+            const std::size_t plane = static_cast<std::size_t>(n) * out_width;
+            const std::size_t first = static_cast<std::size_t>(y0) * out_width;
+            std::uint8_t* dst = out.labels.data() + first;
+            for (std::size_t p = 0; p < plane; ++p) {
+                int best = 0;
+                float v = logits[p];
+                for (int c = 1; c < C; ++c)
+                    if (logits[c * plane + p] > v) {
+                        v = logits[c * plane + p];
+                        best = c;
+                    }
+                dst[p] = static_cast<std::uint8_t>(best);
+                if (!confidence && !probabilities) continue;
+                // p(c) = exp(l_c - l_best) / sum: every term at most 1, the
+                // best one 1.
+                double sum = 0;
+                for (int c = 0; c < C; ++c)
+                    sum += e[static_cast<std::size_t>(c)] =
+                        std::exp(double(logits[c * plane + p]) - v);
+                if (confidence)
+                    confidence->labels[first + p] =
+                        static_cast<std::uint8_t>(std::lround(255.0 / sum));
+                if (!probabilities) continue;
+                for (int c = 0; c < C; ++c)
+                    (*probabilities)[c * image_plane + first + p] = static_cast<std::uint8_t>(
+                        std::lround(255.0 * e[static_cast<std::size_t>(c)] / sum));
+            }
+        });
     return out;
 }
 
 LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,
-                         const ChannelStats& stats, const SlidingWindow& sw, LabelMap* confidence) {
-    return predict_sliding_zoomed(backend, net, img, stats, sw, img.width, img.height, confidence);
+                         const ChannelStats& stats, const SlidingWindow& sw, LabelMap* confidence,
+                         std::vector<std::uint8_t>* probabilities) {
+    return predict_sliding_zoomed(backend, net, img, stats, sw, img.width, img.height, confidence,
+                                  probabilities);
 }
 
 }  // namespace pfce

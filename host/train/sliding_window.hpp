@@ -79,9 +79,12 @@ void sliding_logits(
 // Argmax class per pixel (first maximum on ties, as Backend::argmax_channels) of sliding_logits.
 // `confidence`, when given, receives the softmax probability of that class, as round(255 p): where
 // the model is unsure (a candidate for the next point labels; nothing here measures that).
+// `probabilities`, when given, receives every class's, as round(255 p), a plane a class (C planes
+// of the image's pixels, class 0's first).
 LabelMap predict_sliding(Backend& backend, UNet& net, const RgbImage& img,
                          const ChannelStats& stats, const SlidingWindow& sw,
-                         LabelMap* confidence = nullptr);
+                         LabelMap* confidence = nullptr,
+                         std::vector<std::uint8_t>* probabilities = nullptr);
 
 // sliding_logits of `img` resampled to model_width x model_height (data/resample's resize_linear,
 // made a window's rows at a time by ZoomedRows, so the zoomed image is never held whole), each
@@ -98,6 +101,7 @@ void sliding_logits_zoomed(Backend& backend, UNet& net, const RgbImage& img,
 // back, a mask of `img`'s size. `img`'s own size is predict_sliding, bit for bit.
 LabelMap predict_sliding_zoomed(Backend& backend, UNet& net, const RgbImage& img,
                                 const ChannelStats& stats, const SlidingWindow& sw, int model_width,
-                                int model_height, LabelMap* confidence = nullptr);
+                                int model_height, LabelMap* confidence = nullptr,
+                                std::vector<std::uint8_t>* probabilities = nullptr);
 
 }  // namespace pfce
