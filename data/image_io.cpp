@@ -538,16 +538,18 @@ void write_tiff(const std::string& path, const RgbImage& img) {
 
 void write_tiff_bands(const std::string& path, const std::vector<std::uint8_t>& planes, int width,
                       int height, const std::vector<std::string>& band_names,
-                      const GeoReference& geo) {
+                      const GeoReference& geo, const std::vector<std::uint8_t>& valid) {
     const int bands = static_cast<int>(band_names.size());
     check_writable(path, width, height, planes.size(), bands);
+    if (!valid.empty()) check_writable(path, width, height, valid.size(), 1);
     // TIFF's contiguous layout (as GDAL writes bands by default): a pixel's bands side by side.
     const std::size_t plane = static_cast<std::size_t>(width) * height;
     std::vector<std::uint8_t> samples(planes.size());
     for (std::size_t b = 0; b < static_cast<std::size_t>(bands); ++b)
         for (std::size_t i = 0; i < plane; ++i) samples[i * bands + b] = planes[b * plane + i];
     write_atomically(path, [&](const std::string& tmp) {
-        detail::write_tiff_file(tmp, samples.data(), width, height, bands, geo, -1, band_names);
+        detail::write_tiff_file(tmp, samples.data(), width, height, bands, geo, -1, band_names,
+                                valid.empty() ? nullptr : valid.data());
     });
 }
 

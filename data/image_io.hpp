@@ -159,9 +159,10 @@ void write_tiff_gray(const std::string& path, const LabelMap& img, const GeoRefe
                      int no_data = -1);
 // LZW, one 8-bit band a name of `band_names` (GDAL's band descriptions, which QGIS shows), from
 // `planes`, the bands one after another (band b's pixel i at b * width * height + i), with `geo`'s
-// GeoTIFF tags when given.
+// GeoTIFF tags when given; `valid`, when given (a byte a pixel, 0 where there is no data), as
+// GDAL's internal nodata mask (a GIS shows those pixels as no data).
 void write_tiff_bands(const std::string& path, const std::vector<std::uint8_t>& planes, int width,
                       int height, const std::vector<std::string>& band_names,
-                      const GeoReference& geo = {});
+                      const GeoReference& geo = {}, const std::vector<std::uint8_t>& valid = {});
 
 }  // namespace pfce

@@ -127,10 +127,12 @@ DecodedSamples read_jpeg(const std::string& path, Window win, std::int64_t max_p
 
 // Writers to an exact path (callers wrap them in write_atomically). channels is 1 or 3 (RGB), or
 // any count of bands with `band_names` (one a band: GDAL's band descriptions); `geo`'s GeoTIFF
-// tags when given.
+// tags when given; with `valid` (width * height, 0 where there is no data) GDAL's internal nodata
+// mask.
 void write_tiff_file(const std::string& path, const std::uint8_t* samples, int width, int height,
                      int channels, const GeoReference& geo = {}, int no_data = -1,
-                     const std::vector<std::string>& band_names = {});
+                     const std::vector<std::string>& band_names = {},
+                     const std::uint8_t* valid = nullptr);
 // 1-band palette TIFF with a 256-entry colour map and optional GeoTIFF tags.
 void write_tiff_palette_file(const std::string& path, const std::uint8_t* indices, int width,
                              int height, const std::vector<Rgb>& colours, const GeoReference& geo,

@@ -848,36 +848,47 @@ void put_georeference(TIFF* tp, const GeoReference& geo) {
 
 }  // namespace
 
-void write_tiff_file(const std::string& path, const std::uint8_t* samples, int width, int height,
-                     int channels, const GeoReference& geo, int no_data,
-                     const std::vector<std::string>& band_names) {
-    TiffMessages msgs;
-    TiffPtr t = open_tiff(path, "w", msgs);
-    TIFF* tp = t.get();
+namespace {
+
+// The fields of a page of 8-bit samples, pixel-interleaved, LZW-compressed, in strips.
+void set_8bit_page(TIFF* tp, int width, int height, int channels, std::uint16_t photometric) {
     TIFFSetField(tp, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(width));
     TIFFSetField(tp, TIFFTAG_IMAGELENGTH, static_cast<std::uint32_t>(height));
     TIFFSetField(tp, TIFFTAG_SAMPLESPERPIXEL, static_cast<std::uint16_t>(channels));
     TIFFSetField(tp, TIFFTAG_BITSPERSAMPLE, static_cast<std::uint16_t>(8));
     TIFFSetField(tp, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(tp, TIFFTAG_PHOTOMETRIC, photometric);
+    TIFFSetField(tp, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
+    TIFFSetField(tp, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tp, 0));
+}
+
+}  // namespace
+
+void write_tiff_file(const std::string& path, const std::uint8_t* samples, int width, int height,
+                     int channels, const GeoReference& geo, int no_data,
+                     const std::vector<std::string>& band_names, const std::uint8_t* valid) {
+    TiffMessages msgs;
+    TiffPtr t = open_tiff(path, "w", msgs);
+    TIFF* tp = t.get();
     const bool rgb = channels == 3 && band_names.empty();
-    TIFFSetField(tp, TIFFTAG_PHOTOMETRIC, rgb ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+    set_8bit_page(tp, width, height, channels, rgb ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
     if (!rgb && channels > 1) {  // bands past the first of a gray image are "extra" in TIFF terms
         const std::vector<std::uint16_t> extra(static_cast<std::size_t>(channels - 1),
                                                EXTRASAMPLE_UNSPECIFIED);
         TIFFSetField(tp, TIFFTAG_EXTRASAMPLES, static_cast<std::uint16_t>(extra.size()),
                      extra.data());
     }
-    if (!band_names.empty()) {  // GDAL's band descriptions, which QGIS shows as the bands' names
+    // GDAL's band descriptions, which QGIS shows as the bands' names. Escaped twice, as GDAL
+    // writes them and reads them back (once escaped, "roads & paths" read as "roads ").
+    if (!band_names.empty()) {
         std::string xml = "<GDALMetadata>\n";
         for (std::size_t b = 0; b < band_names.size(); ++b)
             xml += "  <Item name=\"DESCRIPTION\" sample=\"" + std::to_string(b) +
-                   "\" role=\"description\">" + xml_escape(band_names[b]) + "</Item>\n";
+                   "\" role=\"description\">" + xml_escape(xml_escape(band_names[b])) + "</Item>\n";
         xml += "</GDALMetadata>\n";
         TIFFSetField(tp, TIFFTAG_GDAL_METADATA, xml.c_str());
     }
-    TIFFSetField(tp, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
     TIFFSetField(tp, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);  // smaller files for photographs
-    TIFFSetField(tp, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tp, 0));
     put_georeference(tp, geo);
     if (no_data >= 0 && no_data <= 255)
         TIFFSetField(tp, TIFFTAG_GDAL_NODATA, std::to_string(no_data).c_str());
@@ -891,6 +902,22 @@ void write_tiff_file(const std::string& path, const std::uint8_t* samples, int w
     }
     if (!TIFFWriteDirectory(tp))
         PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.text());
+    if (valid) {
+        // GDAL's internal nodata mask (GDAL_TIFF_INTERNAL_MASK): the page after the image's, of
+        // NewSubfileType "mask", 0 where there is no data, as count_masked_pixels reads it back.
+        TIFFSetField(tp, TIFFTAG_SUBFILETYPE, static_cast<std::uint32_t>(FILETYPE_MASK));
+        set_8bit_page(tp, width, height, 1, PHOTOMETRIC_MASK);
+        std::vector<std::uint8_t> mask_row(static_cast<std::size_t>(width));
+        for (int y = 0; y < height; ++y) {
+            for (int x = 0; x < width; ++x)
+                mask_row[static_cast<std::size_t>(x)] =
+                    valid[static_cast<std::size_t>(y) * width + x] ? 255 : 0;
+            if (TIFFWriteScanline(tp, mask_row.data(), static_cast<std::uint32_t>(y), 0) < 0)
+                PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.text());
+        }
+        if (!TIFFWriteDirectory(tp))
+            PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.text());
+    }
     TIFF* raw = t.release();
     TIFFClose(raw);  // flushes; errors here were already reported through the handler
     if (!msgs.errors.empty()) PFCE_THROW(SystemError, "writing ", path, " failed: ", msgs.text());
@@ -916,14 +943,7 @@ void write_tiff_palette_file(const std::string& path, const std::uint8_t* indice
     TiffMessages msgs;
     TiffPtr t = open_tiff(path, "w", msgs);
     TIFF* tp = t.get();
-    TIFFSetField(tp, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(width));
-    TIFFSetField(tp, TIFFTAG_IMAGELENGTH, static_cast<std::uint32_t>(height));
-    TIFFSetField(tp, TIFFTAG_SAMPLESPERPIXEL, static_cast<std::uint16_t>(1));
-    TIFFSetField(tp, TIFFTAG_BITSPERSAMPLE, static_cast<std::uint16_t>(8));
-    TIFFSetField(tp, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-    TIFFSetField(tp, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_PALETTE);
-    TIFFSetField(tp, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
-    TIFFSetField(tp, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tp, 0));
+    set_8bit_page(tp, width, height, 1, PHOTOMETRIC_PALETTE);
     std::vector<std::uint16_t> r(256), g(256), b(256);  // TIFF colour maps are 16-bit
     for (int i = 0; i < 256; ++i) {
         r[i] = static_cast<std::uint16_t>(colours[i][0] * 257);

@@ -1047,6 +1047,14 @@ TEST(CliMisuse, PredictAndEvalTakeTheirOwnPixelLimit) {
                        "_overlay.png beside it: a name of 242 bytes, past the "
                        "236 pfce can write");
     EXPECT_MESSAGE_HAS(long_name.output, "expected a mask name of at most 228 bytes");
+    // The longest companion sets the limit (the overlay's, past it too, named one that the
+    // probabilities' name then refused again).
+    const test::CommandResult longer =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " +
+                       root + "/small.png --probabilities --confidence --out " + mask);
+    EXPECT_EQ(longer.status, 2) << longer.output;
+    EXPECT_MESSAGE_HAS(longer.output, "_probabilities.tif beside it: a name of 248 bytes");
+    EXPECT_MESSAGE_HAS(longer.output, "expected a mask name of at most 222 bytes");
     EXPECT_FALSE(fs::exists(mask));
 }
 

@@ -666,6 +666,24 @@ std::vector<std::uint8_t> tiff_planes(const std::string& path, int& bands, int& 
     return planes;
 }
 
+// A TIFF's second page where it is a nodata mask (NewSubfileType "mask", as GDAL writes one), a
+// byte a pixel; empty where there is none.
+std::vector<std::uint8_t> tiff_mask_page(const std::string& path) {
+    std::vector<std::uint8_t> mask;
+    TIFF* t = TIFFOpen(path.c_str(), "r");
+    if (!t) return mask;
+    std::uint32_t subfile = 0, w = 0, h = 0;
+    if (TIFFReadDirectory(t) && TIFFGetField(t, TIFFTAG_SUBFILETYPE, &subfile) &&
+        (subfile & FILETYPE_MASK) && TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w) &&
+        TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h)) {
+        mask.assign(static_cast<std::size_t>(w) * h, 0);
+        for (std::uint32_t y = 0; y < h; ++y)
+            if (TIFFReadScanline(t, mask.data() + static_cast<std::size_t>(y) * w, y, 0) < 0) break;
+    }
+    TIFFClose(t);
+    return mask;
+}
+
 // predict --probabilities: beside the mask a TIFF of a band a class (named after it, as GDAL reads
 // band descriptions), each the class's softmax probability as round(255 p) of the logits the mask
 // and the confidence map come from; a TIFF input's tags carried; never written over without
@@ -726,6 +744,52 @@ TEST(Probabilities, PredictWritesEveryClassBesideTheMaskAsABandOfItsName) {
     ASSERT_EQ(forced.status, 0) << forced.output;
     EXPECT_MESSAGE_HAS(forced.output, "a_probabilities.tif");
     EXPECT_FALSE(std::filesystem::exists(root + "/a_probabilities.tif"));
+
+    // An earlier prediction's probabilities beside a new mask that writes none (copied in, or of
+    // a mask of the other format: the probabilities are a TIFF either way) would be read as this
+    // mask's: refused without --force, removed with it, said either way.
+    ASSERT_EQ(test::run_pfce(cmd + " --probabilities --force").status, 0);
+    const std::string tif_cmd = "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                                "/in.png --device cpu --no-overlay --out " + root + "/a.tif";
+    const test::CommandResult other_format = test::run_pfce(tif_cmd);
+    EXPECT_EQ(other_format.status, 2) << other_format.output;
+    EXPECT_MESSAGE_HAS(other_format.output, "a_probabilities.tif exists beside");
+    EXPECT_FALSE(std::filesystem::exists(root + "/a.tif"));
+    const test::CommandResult other_forced = test::run_pfce(tif_cmd + " --force");
+    ASSERT_EQ(other_forced.status, 0) << other_forced.output;
+    EXPECT_MESSAGE_HAS(other_forced.output, "a_probabilities.tif");
+    EXPECT_FALSE(std::filesystem::exists(root + "/a_probabilities.tif"));
+
+    // A class name of XML's special characters is the band's description as GDAL reads it back,
+    // which unescapes twice ("roads & paths" read as "roads ").
+    write_tiff_bands(root + "/names.tif", std::vector<std::uint8_t>(2 * 4, 7), 2, 2,
+                     {"roads & \"paths\"", "<tree>"});
+    const std::string names = read_whole_file(root + "/names.tif");
+    EXPECT_NE(names.find(">roads &amp;amp; &amp;quot;paths&amp;quot;</Item>"), std::string::npos);
+    EXPECT_NE(names.find(">&amp;lt;tree&amp;gt;</Item>"), std::string::npos);
+
+    // Pixels without data (transparent here) are 0 in every band, and GDAL's internal nodata
+    // mask (the page after the image's) says so; a file without such pixels has no mask.
+    EXPECT_TRUE(tiff_mask_page(root + "/a_probabilities.tif").empty());
+    std::vector<std::uint8_t> rgba(4 * 50 * 30);
+    for (std::size_t i = 0; i < 50 * 30; ++i) {
+        for (std::size_t c = 0; c < 3; ++c) rgba[4 * i + c] = img.pixels[3 * i + c];
+        rgba[4 * i + 3] = i % 50 < 10 ? 0 : 255;  // the first 10 columns transparent
+    }
+    test::write_raw_tiff(root + "/holed.tif", {.width = 50, .height = 30, .spp = 4}, rgba);
+    const test::CommandResult holes = test::run_pfce(
+        "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+        "/holed.tif --device cpu --no-overlay --probabilities --out " + root + "/holed_pred.png");
+    ASSERT_EQ(holes.status, 0) << holes.output;
+    const std::vector<std::uint8_t> valid = tiff_mask_page(root + "/holed_pred_probabilities.tif");
+    ASSERT_EQ(valid.size(), 50u * 30u);
+    const std::vector<std::uint8_t> holed_bands =
+        tiff_planes(root + "/holed_pred_probabilities.tif", bands, width, height);
+    for (std::size_t i = 0; i < valid.size(); ++i) {
+        ASSERT_EQ(valid[i], i % 50 < 10 ? 0 : 255) << "pixel " << i;
+        if (i % 50 >= 10) continue;
+        for (std::size_t c = 0; c < 4; ++c) ASSERT_EQ(holed_bands[c * valid.size() + i], 0);
+    }
 
     // A TIFF input's tags (here its camera model) are the probabilities' too.
     std::vector<double> tag(kRpcTagValues);

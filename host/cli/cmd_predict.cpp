@@ -224,9 +224,11 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
     const std::string conf = confidence_path(mask, true);
     if (replacing && conf != confidence) names.push_back(conf);
     if (replacing || conf == confidence) add(conf);
+    // The class probabilities are a TIFF of the mask's stem whatever the mask's format: an earlier
+    // one there describes another prediction (of another format, or copied in), replaced or not.
     const std::string probs = probabilities_path(mask, true);
-    if (replacing && probs != probabilities) names.push_back(probs);
-    if (replacing || probs == probabilities) add(probs);
+    if (probs != probabilities) names.push_back(probs);
+    add(probs);
     // An earlier prediction's QGIS style (--qml), which would name its classes over this mask's
     // (also one written beside a mask of the other format: QGIS applies it to either).
     if (const std::string qml = qgis_style_path(mask); style.empty() && is_pfce_qgis_style(qml))
@@ -343,19 +345,24 @@ std::string place_said(const std::string& input, const GeoReference& tags) {
 // "..._overlay.png" and its own limit: robustness probe).
 void refuse_long_output_names(const Job& j) {
     const std::size_t mask_name = fs::path(j.mask).filename().string().size();
-    for (const std::string* out :
-         {&j.mask, &j.overlay, &j.confidence, &j.probabilities, &j.style}) {
-        const std::string name = fs::path(*out).filename().string();
-        if (out->empty() || name.size() <= kMaxNameWrittenAtomically) continue;
-        const std::size_t extra = name.size() - mask_name;
-        PFCE_THROW(InputError, "the prediction of ", j.input, " as ", j.mask,
-                   out == &j.mask ? std::string() : detail::concat(" writes ", *out, " beside it"),
-                   ": a name of ", name.size(), " bytes, past the ", kMaxNameWrittenAtomically,
-                   " pfce can write (through a temporary of up to 255 bytes): expected a mask "
-                   "name of at most ",
-                   kMaxNameWrittenAtomically - extra, " bytes",
-                   extra > 0 ? " (its companions' names are longer)" : "");
-    }
+    // The longest name decides the mask's limit (the first one past it named a limit that the
+    // next one past it refused again).
+    const std::string* longest = &j.mask;
+    for (const std::string* out : {&j.mask, &j.overlay, &j.confidence, &j.probabilities, &j.style})
+        if (!out->empty() && fs::path(*out).filename().string().size() >
+                                 fs::path(*longest).filename().string().size())
+            longest = out;
+    const std::string name = fs::path(*longest).filename().string();
+    if (name.size() <= kMaxNameWrittenAtomically) return;
+    const std::size_t extra = name.size() - mask_name;
+    PFCE_THROW(
+        InputError, "the prediction of ", j.input, " as ", j.mask,
+        longest == &j.mask ? std::string() : detail::concat(" writes ", *longest, " beside it"),
+        ": a name of ", name.size(), " bytes, past the ", kMaxNameWrittenAtomically,
+        " pfce can write (through a temporary of up to 255 bytes): expected a mask name of "
+        "at most ",
+        kMaxNameWrittenAtomically - extra, " bytes",
+        extra > 0 ? " (its companions' names are longer)" : "");
 }
 
 // The job of predicting `input` into `mask`: with the georeference it carries, the input's
@@ -1030,8 +1037,9 @@ void run_predict(const PredictArgs& a) {
             const double activations =
                 inference_bytes(std::int64_t{ww} * wh, batch, m.net->config().base_width);
             const std::string needs = detail::concat(
-                "predict holds the image, its mask", a.no_overlay ? "" : " and its overlay",
-                ", about ", format_bytes(held), ", the class scores of a row of windows",
+                "predict holds the image, its mask", a.no_overlay ? "" : ", its overlay",
+                a.probabilities ? ", its class probabilities" : "", ", about ", format_bytes(held),
+                ", the class scores of a row of windows",
                 a.zoom == 1.0 ? "" : " and its zoomed pixels", ", about ", format_bytes(band),
                 ", and the activations of ", batch, batch == 1 ? " window of " : " windows of ", ww,
                 "x", wh, ", about ", format_bytes(activations));
@@ -1381,8 +1389,14 @@ void run_predict(const PredictArgs& a) {
                 unsure += below;
             }
             if (!j.probabilities.empty()) {  // a TIFF, whatever the mask's format: a band a class
+                // Pixels without data: 0 in every band, and GDAL's nodata mask says so.
+                std::vector<std::uint8_t> valid;
+                if (no_data > 0) {
+                    valid.assign(nodata.size(), 1);
+                    for (std::size_t i = 0; i < nodata.size(); ++i) valid[i] = nodata[i] ? 0 : 1;
+                }
                 write_tiff_bands(staged.stage(j.probabilities), probabilities, img.width,
-                                 img.height, m.class_names, geo);
+                                 img.height, m.class_names, geo, valid);
                 write_sidecar_georef(j.sidecars, j.probabilities, &staged);
             }
             // Only with --force: one that appeared since the check above is another command's.
