@@ -118,6 +118,16 @@ std::string read_all(const std::string& path) {
     return {std::istreambuf_iterator<char>(f), {}};
 }
 
+// A serialized model's metadata_props (ModelProto field 14), key -> value.
+std::map<std::string, std::string> metadata_of(const std::string& model) {
+    std::map<std::string, std::string> meta;
+    for (const std::string& kv : decode(model).all_text(14)) {
+        const Fields f = decode(kv);
+        meta[f.one_text(1)] = f.one_text(2);
+    }
+    return meta;
+}
+
 void write_floats(const std::string& path, const std::vector<float>& v) {
     std::ofstream f(path, std::ios::binary);
     f.write(reinterpret_cast<const char*>(v.data()),
@@ -230,18 +240,15 @@ TEST(OnnxExport, WeightsAreTheCheckpointsBitForBitInAUNetGraph) {
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_MESSAGE_HAS(r.output, "input  image: float32 (batch, 3, 30, 30)");
     EXPECT_MESSAGE_HAS(r.output, "0 background, 1 road, 2 building, 3 tree");
-    const Fields model = decode(read_all(dir + "/m.onnx"));
+    const std::string bytes = read_all(dir + "/m.onnx");
+    const Fields model = decode(bytes);
     EXPECT_EQ(model.one_num(1), std::uint64_t(kOnnxIrVersion));
     EXPECT_EQ(model.one_text(2), "pfce");
     const Fields opset = decode(model.one_text(8));
     EXPECT_EQ(opset.one_text(1), "");
     EXPECT_EQ(opset.one_num(2), std::uint64_t(kOnnxOpset));
 
-    std::map<std::string, std::string> meta;
-    for (const std::string& kv : model.all_text(14)) {
-        const Fields f = decode(kv);
-        meta[f.one_text(1)] = f.one_text(2);
-    }
+    std::map<std::string, std::string> meta = metadata_of(bytes);
     EXPECT_EQ(meta["model_type"], "\"Segmentor\"");
     EXPECT_EQ(
         nlohmann::json::parse(meta["class_names"]),
@@ -341,12 +348,9 @@ TEST(OnnxExport, ResolutionIsSaidForGridsInGroundMetresOnly) {
     opt.overlap = 16;
     auto resolution = [&](const nlohmann::json& px) {
         m.meta["data"]["ground_pixel_size"] = px;
-        for (const std::string& kv :
-             decode(unet_onnx_model(m, m.net->config(), ck, opt)).all_text(14)) {
-            const Fields f = decode(kv);
-            if (f.one_text(1) == "resolution") return f.one_text(2);
-        }
-        return std::string("none");
+        const auto meta = metadata_of(unet_onnx_model(m, m.net->config(), ck, opt));
+        const auto it = meta.find("resolution");
+        return it == meta.end() ? std::string("none") : it->second;
     };
     EXPECT_EQ(resolution({{"x", 0.05}, {"y", 0.05}, {"epsg", 25833}}), "5");
     EXPECT_EQ(resolution({{"x", 0.3}, {"y", 0.2}, {"epsg", 32633}}), "25");
@@ -363,12 +367,7 @@ TEST(OnnxExport, ResolutionIsSaidForGridsInGroundMetresOnly) {
         test::run_pfce("export --checkpoint " + dir + "/placed.ckpt --out " + dir + "/m.onnx");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_FALSE(test::message_has(r.output, "set Deepness's resolution")) << r.output;
-    std::map<std::string, std::string> meta;
-    for (const std::string& kv : decode(read_all(dir + "/m.onnx")).all_text(14)) {
-        const Fields f = decode(kv);
-        meta[f.one_text(1)] = f.one_text(2);
-    }
-    EXPECT_EQ(meta["resolution"], "5");
+    EXPECT_EQ(metadata_of(read_all(dir + "/m.onnx"))["resolution"], "5");
     // A run that read 16-bit images through data.value_range: Deepness would feed it 8-bit values
     // of its own rendering, so the model carries none of its keys, and says so.
     placed.meta["config"]["data"]["value_range"] = {0, 4095};
@@ -377,10 +376,7 @@ TEST(OnnxExport, ResolutionIsSaidForGridsInGroundMetresOnly) {
         test::run_pfce("export --checkpoint " + dir + "/ranged.ckpt --out " + dir + "/r.onnx");
     ASSERT_EQ(ranged.status, 0) << ranged.output;
     EXPECT_MESSAGE_HAS(ranged.output, "not 16-bit values mapped by data.value_range");
-    bool deepness_key = false;
-    for (const std::string& kv : decode(read_all(dir + "/r.onnx")).all_text(14))
-        deepness_key |= decode(kv).one_text(1) == "model_type";
-    EXPECT_FALSE(deepness_key);
+    EXPECT_EQ(metadata_of(read_all(dir + "/r.onnx")).count("model_type"), 0u);
     // A depth-2 U-Net pads a side to 4 by mirroring: 1 row of 3 is fine, 3 of 1 not.
     opt.tile = 3;
     opt.overlap = 0;
@@ -395,20 +391,12 @@ TEST(OnnxExport, OnlyAModelDeepnessRunsAsIsCarriesItsKeysAndTextIsUtf8) {
     const std::string dir = test::temp_dir("onnx_keys");
     const std::string odd = dir + "/bad\xff" + "name.ckpt";
     fs::copy_file(trained_checkpoint(), odd);
-    auto keys = [](const std::string& model) {
-        std::map<std::string, std::string> meta;
-        for (const std::string& kv : decode(read_all(model)).all_text(14)) {
-            const Fields f = decode(kv);
-            meta[f.one_text(1)] = f.one_text(2);
-        }
-        return meta;
-    };
     for (const std::string flags : {" --logits", " --input-scale raw"}) {
         const test::CommandResult r = test::run_pfce("export --checkpoint '" + odd + "' --out " +
                                                      dir + "/m.onnx --force" + flags);
         ASSERT_EQ(r.status, 0) << r.output;
         EXPECT_MESSAGE_HAS(r.output, "carries none of its keys");
-        const auto meta = keys(dir + "/m.onnx");
+        const auto meta = metadata_of(read_all(dir + "/m.onnx"));
         EXPECT_EQ(meta.count("model_type"), 0u) << flags;
         EXPECT_EQ(meta.count("class_names"), 0u) << flags;
         EXPECT_EQ(meta.at("pfce_checkpoint"), "bad?name.ckpt");

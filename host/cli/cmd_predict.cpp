@@ -1391,10 +1391,8 @@ void run_predict(const PredictArgs& a) {
             if (!j.probabilities.empty()) {  // a TIFF, whatever the mask's format: a band a class
                 // Pixels without data: 0 in every band, and GDAL's nodata mask says so.
                 std::vector<std::uint8_t> valid;
-                if (no_data > 0) {
-                    valid.assign(nodata.size(), 1);
-                    for (std::size_t i = 0; i < nodata.size(); ++i) valid[i] = nodata[i] ? 0 : 1;
-                }
+                if (no_data > 0)
+                    for (const std::uint8_t n : nodata) valid.push_back(n ? 0 : 1);
                 write_tiff_bands(staged.stage(j.probabilities), probabilities, img.width,
                                  img.height, m.class_names, geo, valid);
                 write_sidecar_georef(j.sidecars, j.probabilities, &staged);
