@@ -2574,6 +2574,22 @@ TEST(CliMisuse, ACheckpointEditedIntoWhatTrainingNeverWritesIsRefused) {
          [](Checkpoint& ck) { ck.meta["clutter_class"] = 9; }},
         {"names", "3 class names and 4 colours for a network of 4 classes",
          [](Checkpoint& ck) { ck.meta["classes"].erase(3); }},
+        {"one_class", "a network of 1 classes (expected 2..32, as training makes them)",
+         [](Checkpoint& ck) {
+             ck.meta["model"]["num_classes"] = 1;
+             ck.meta["classes"] = {"building"};
+             ck.meta["colours"] = {{0, 0, 255}};
+             ck.meta["clutter_class"] = -1;
+             ck.meta.erase("mask_values");
+             for (NamedTensor& t : ck.tensors)  // the classifier cut to its first class
+                 if (t.name.rfind("param.head.", 0) == 0) {
+                     Shape shape = t.value.shape();
+                     shape.dims[0] = 1;
+                     Tensor one = Tensor::host(shape, DType::f32);
+                     std::copy_n(t.value.data<float>(), one.numel(), one.data<float>());
+                     t.value = std::move(one);
+                 }
+         }},
     };
     for (const Edit& e : edits) {
         Checkpoint ck = read_checkpoint(root + "/run/last.ckpt");

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
 #include <thread>
 #include <tuple>
@@ -637,6 +638,19 @@ TEST(Confidence, PredictWritesItBesideTheMaskInItsFormatWithoutOverwriting) {
     EXPECT_NE(again.status, 0);
     EXPECT_MESSAGE_HAS(again.output, "a_confidence.png");
     EXPECT_FALSE(std::filesystem::exists(root + "/a.png"));
+    // The temporaries a predict killed twice over left of companions this run does not ask for
+    // (a process now gone): removed all the same, and nothing else of that name is.
+    const std::string gone = ".tmp2147483000_0";
+    for (const std::string name : {"c_probabilities.tif", "c_confidence.png", "c.qml"})
+        std::ofstream(root + "/." + name + gone) << "half";
+    std::ofstream(root + "/.c_other.png" + gone) << "not a companion";
+    const test::CommandResult plain =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + in +
+                       " --device cpu --no-overlay --out " + root + "/c.png");
+    ASSERT_EQ(plain.status, 0) << plain.output;
+    for (const std::string name : {"c_probabilities.tif", "c_confidence.png", "c.qml"})
+        EXPECT_FALSE(std::filesystem::exists(root + "/." + name + gone)) << name;
+    EXPECT_TRUE(std::filesystem::exists(root + "/.c_other.png" + gone));
 }
 
 // The bands of an 8-bit TIFF, a plane a band (band b's pixel i at b * width * height + i).

@@ -845,6 +845,19 @@ TEST(TrainCli, TrainEvalPredictOnASyntheticDataset) {
     EXPECT_MESSAGE_HAS(clash.output, "x.TIF");
     EXPECT_MESSAGE_HAS(clash.output, "rename one");
     EXPECT_FALSE(fs::exists(dir + "/two-out/x.png"));
+    // --recursive: a subdirectory named as an image's overlay would be a file and a directory of
+    // masks at once; refused before anything runs (it failed at the rename, said to be another
+    // command's file).
+    fs::create_directories(dir + "/nest/x_overlay.png");
+    fs::copy_file(img, dir + "/nest/x.tif");
+    fs::copy_file(img, dir + "/nest/x_overlay.png/y.tif");
+    const test::CommandResult nest =
+        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --device cpu --recursive " +
+                       "--format png --input " + dir + "/nest --out " + dir + "/nest-out");
+    EXPECT_NE(nest.status, 0);
+    EXPECT_MESSAGE_HAS(nest.output,
+                       "would write " + dir + "/nest-out/x_overlay.png, the directory");
+    EXPECT_FALSE(fs::exists(dir + "/nest-out"));
     // An input too small for the network stops the command before any prediction is written,
     // naming it; so does a window that means nothing.
     fs::remove(dir + "/two/x.TIF");

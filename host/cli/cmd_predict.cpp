@@ -110,6 +110,11 @@ struct Job {
             for (const std::string& p : sidecar_paths(sidecars, probabilities)) o.push_back(p);
         return o;
     }
+    // outputs() as they would be with every companion asked for (overlay, confidence map,
+    // probabilities, style): the names whose temporaries a killed predict can have left, whatever
+    // this run asks for (a double Ctrl-C during --probabilities left one that a rerun without it
+    // never removed).
+    std::vector<std::string> outputs_of_any_option() const;
     std::vector<std::string> inputs() const {
         std::vector<std::string> i{input};
         for (const std::string* p : {&sidecars.world_file, &sidecars.prj_file, &sidecars.aux_file})
@@ -185,6 +190,15 @@ std::string incomplete_image(const std::string& path, const std::string& input) 
         return e.what();
     }
     return "";
+}
+
+std::vector<std::string> Job::outputs_of_any_option() const {
+    Job all = *this;
+    if (all.overlay.empty()) all.overlay = overlay_path(mask);
+    all.confidence = confidence_path(mask, true);
+    all.probabilities = probabilities_path(mask, true);
+    all.style = qgis_style_path(mask);
+    return all.outputs();
 }
 
 std::vector<std::string> Job::stale_companions(const FileIdentities& protected_files) const {
@@ -852,6 +866,21 @@ std::vector<Job> plan_jobs(const PredictArgs& a,
                            " would both be predicted to ", p,
                            ": rename one (outputs are named by the input's stem)");
         }
+    // --recursive: a subdirectory of --input named as an output (x_overlay.png/ beside x.tif)
+    // would be both a directory of masks and a file; the rename found it, after the work, as a
+    // file "another command wrote".
+    for (const Job& j : jobs)
+        for (fs::path d = fs::path(j.mask).parent_path(); !d.empty() && d != fs::path(a.out);
+             d = d.parent_path()) {
+            const auto it = made_by.find(d.string());
+            if (it != made_by.end())
+                PFCE_THROW(InputError, "--input ", a.input, ": the prediction of ", it->second,
+                           " would write ", d.string(), ", the directory ", j.input,
+                           "'s mask goes to (", j.mask,
+                           "): rename that subdirectory or the image (outputs are named by the "
+                           "input's stem)");
+            if (d == d.parent_path()) break;
+        }
     return jobs;
 }
 
@@ -888,7 +917,7 @@ void run_predict(const PredictArgs& a) {
         std::error_code ec;
         std::vector<std::string> all_outputs;
         for (const Job& j : jobs)
-            for (const std::string& p : j.outputs()) all_outputs.push_back(p);
+            for (const std::string& p : j.outputs_of_any_option()) all_outputs.push_back(p);
         std::set<std::string> interrupted;
         remove_stale_temps_of(all_outputs, &interrupted);
         std::vector<Job> todo;
@@ -1114,10 +1143,11 @@ void run_predict(const PredictArgs& a) {
                        ec ? cannot_create_dir_reason(parent.string(), ec)
                           : "cannot create this directory: a file of that name is in the way");
     }
-    // The temporaries of a predict killed while writing these outputs (never another file).
+    // The temporaries of a predict killed while writing these outputs, or the companions an
+    // earlier one was asked for (never another file).
     std::vector<std::string> outputs;
     for (const Job& j : jobs)
-        for (const std::string& p : j.outputs()) outputs.push_back(p);
+        for (const std::string& p : j.outputs_of_any_option()) outputs.push_back(p);
     remove_stale_temps_of(outputs);
     // Class c is written as pixel value value_of[c], shown in its colour.
     std::vector<std::uint8_t> value_of(m.class_colours.size());

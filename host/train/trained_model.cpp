@@ -71,6 +71,11 @@ void check_model_description(const Checkpoint& ck, const TrainedModel& m, const 
                        " and deviation ", format_shortest(m.stats.std[c]),
                        " (expected finite numbers, the deviation at least 0.001)");
     const int classes = m.net->config().num_classes;
+    // Training takes 2..32 classes (check_class_count, a dataset.toml's limit): a softmax over one
+    // is 1 everywhere, and a mask's pixel holds no class past 255.
+    if (classes < 2 || classes > 32)
+        PFCE_THROW(InputError, "checkpoint ", path, ": a network of ", classes,
+                   " classes (expected 2..32, as training makes them)");
     if (m.class_names.size() != static_cast<std::size_t>(classes) ||
         m.class_colours.size() != static_cast<std::size_t>(classes))
         PFCE_THROW(InputError, "checkpoint ", path, ": ", m.class_names.size(), " class names and ",
