@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/op_variants.hpp"
 #include "data/linking.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/train/evaluate.hpp"
@@ -383,6 +384,55 @@ TEST(EvalGpu, TestTimeAugmentationAndConfidenceMatchCpu) {
     }
     EXPECT_LE(differ, pc.labels.size() / 50);
     EXPECT_LE(off, pc.labels.size() / 50) << "confidences more than 2/255 apart";
+}
+
+// eval --zoom on both backends: each image resampled for the model, its logits brought back onto
+// the masks' pixels on the host and uploaded again, a band at a time, for the focal losses (the
+// dense and the training labels'); bands of widths 96 and 37 (n*W a multiple of 4 or not: the
+// loss's 4-pixel pass, or its one-pixel fallback), under the run's loss and two_launch. The bounds
+// are those of the tests above.
+TEST(EvalGpu, ZoomedEvaluationMatchesCpu) {
+    PFCE_REQUIRE_GPU(gpu);
+    auto cpu = cpu_backend();
+    cpu->set_precision(Precision::fp32);
+    gpu->set_precision(Precision::fp32);
+    TrainInputs in = synthetic_inputs(4, 96, true, 0);
+    // One image cut to 37 x 61: bands of an odd width.
+    {
+        SampleData& s = in.train[3];
+        RgbImage img(37, 61);
+        LabelMap dense(37, 61), labels(37, 61);
+        for (int y = 0; y < 61; ++y)
+            for (int x = 0; x < 37; ++x) {
+                std::copy_n(s.image.at(y, x), 3, img.at(y, x));
+                dense.at(y, x) = s.dense.at(y, x);
+                labels.at(y, x) = s.train_labels.at(y, x);
+            }
+        s.image = std::move(img);
+        s.dense = std::move(dense);
+        s.train_labels = std::move(labels);
+    }
+    const UNetConfig uc{3, 6, 3, 16};
+    UNet nc(*cpu, uc, 11), ng(*gpu, uc, 11);
+    const FocalLossParams loss{2.0f, {}, LossNormalize::labelled};
+    std::int64_t pixels = 0;
+    for (const SampleData& s : in.train)
+        pixels += static_cast<std::int64_t>(s.image.width) * s.image.height;
+    for (const char* kernels : {"", "focal_loss=two_launch"}) {
+        select_kernels(*gpu, kernels, false);
+        for (const double zoom : {2.0, 0.75}) {
+            EvalOptions eo;
+            eo.batch_size = 4;
+            eo.window = 64;
+            eo.zoom = zoom;
+            const EvalResult ec = evaluate(*cpu, nc, in.train, in.stats, loss, kPotsdamClutter, eo);
+            const EvalResult eg = evaluate(*gpu, ng, in.train, in.stats, loss, kPotsdamClutter, eo);
+            SCOPED_TRACE(std::string("zoom ") + std::to_string(zoom) + ", kernels \"" + kernels +
+                         "\"");
+            EXPECT_NEAR(eg.loss, ec.loss, 1e-3 * std::fabs(ec.loss));
+            expect_evaluations_agree(ec, eg, pixels);
+        }
+    }
 }
 
 // The driver stages batches of same-size maps through pinned memory and reuses the device buffers
