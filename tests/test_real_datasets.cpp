@@ -2830,6 +2830,34 @@ TEST(RealDatasets, PredictionsOfAnIndexDatasetWithItsOwnValuesReadBackAsItsMasks
     EXPECT_TRUE(fs::exists(root + "/chips-out/a.png"));
     EXPECT_FALSE(fs::exists(root + "/chips-out/b.png"));
     EXPECT_TRUE(fs::exists(root + "/chips-out/c.png"));
+    EXPECT_MESSAGE_HAS(nd.output,
+                       "give them another value with --nodata-value N (one no class "
+                       "has, e.g. 0)");
+    // --nodata-value: those pixels get a value no class has, the PNG's transparent entry and a
+    // TIFF's NoData; a class's value is refused before anything is read.
+    const std::string chip_b =
+        "predict --checkpoint " + root + "/run/last.ckpt --input " + root + "/chips/b.png --out ";
+    const test::CommandResult taken = test::run_pfce(chip_b + root + "/b0.png --nodata-value 20");
+    EXPECT_EQ(taken.status, 2) << taken.output;
+    EXPECT_MESSAGE_HAS(taken.output, "--nodata-value 20: " + root +
+                                         "/run/last.ckpt writes road as that value (expected a "
+                                         "value no class has, e.g. 0)");
+    EXPECT_FALSE(fs::exists(root + "/b0.png"));
+    for (const char* ext : {".png", ".tif"}) {
+        const std::string out = root + "/b7" + (ext + 1) + ext;  // overlays of their own
+        const test::CommandResult seven = test::run_pfce(chip_b + out + " --nodata-value 7");
+        ASSERT_EQ(seven.status, 0) << seven.output;
+        EXPECT_MESSAGE_HAS(seven.output, "5 pixels of no data left 7");
+        const LabelMap written = read_gray(out);
+        std::vector<std::uint8_t> no_data;
+        read_rgb_with_nodata(out, no_data);  // transparent (PNG) or NoData (TIFF) where 7
+        for (std::size_t i = 0; i < written.labels.size(); ++i) {
+            const std::uint8_t v = written.labels[i];
+            EXPECT_EQ(v == 7, i < 5) << ext << " pixel " << i;
+            EXPECT_EQ(int{no_data[i]}, i < 5 ? 1 : 0) << ext << " pixel " << i;
+            EXPECT_TRUE(v == 7 || v == 10 || v == 20 || v == 30 || v == 255) << int{v};
+        }
+    }
 
     // The predictions as the masks of a copy of the dataset: every pixel a class, and as many of
     // each class as predict counted.

@@ -8,9 +8,9 @@
 // is a camera model (RPC coefficients: an .RPB, an _RPC.TXT, a TIFF's RPCCoefficientTag). An
 // overlay (<stem>_overlay.png) blends the mask over the image. Nothing is written over an existing
 // file without --force, and never over an input. Pixels without data (transparent: alpha, tRNS, a
-// GeoTIFF's nodata mask) get no class: 255 in the mask. Ctrl-C or SIGTERM stops before the next
-// forward pass, keeping only the images finished (every mask and overlay written is whole), and
-// exits with 130.
+// GeoTIFF's nodata mask) get no class: 255 in the mask (--nodata-value). Ctrl-C or SIGTERM stops
+// before the next forward pass, keeping only the images finished (every mask and overlay written is
+// whole), and exits with 130.
 #include <fnmatch.h>
 #include <sys/stat.h>
 
@@ -75,6 +75,8 @@ struct PredictArgs {
     bool skip_existing = false;  // inputs whose mask exists are left as they are
     bool mask_names = false;     // masks named as the inputs' dataset names its masks
     bool qml = false;            // a QGIS style beside each mask: its classes by name
+    int nodata_value = 255;      // --nodata-value: the mask's value where the input has no data
+    bool nodata_value_given = false;
 };
 
 struct Job {
@@ -1024,6 +1026,9 @@ void run_predict(const PredictArgs& a) {
 
     // Ctrl-C / SIGTERM: stop before the next forward pass, drop the image in hand (nothing of it
     // is written yet) and exit 130.
+    if (a.nodata_value_given && (a.nodata_value < 0 || a.nodata_value > 255))
+        PFCE_THROW(InputError, "--nodata-value ", a.nodata_value,
+                   ": expected a pixel value, 0..255, that no class has");
     const StopSignals stop_signals;
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
@@ -1156,15 +1161,26 @@ void run_predict(const PredictArgs& a) {
     std::vector<Rgb> colours(256, Rgb{0, 0, 0});
     for (std::size_t c = 0; c < m.class_colours.size(); ++c)
         colours[value_of[c]] = m.class_colours[c];
+    // The value no-data pixels get: 255 (pfce's unlabelled), or --nodata-value where a class has
+    // 255 (binary [0, 255] masks; an orthophoto's border refused every image of such a model).
+    const auto no_data_value =
+        static_cast<std::uint8_t>(a.nodata_value_given ? a.nodata_value : kNoData);
     // The class (if any) whose value is the one no-data pixels get; a PNG shows those pixels
     // transparent where no class has the value.
     int class_of_no_data = -1;
     for (std::size_t c = 0; c < value_of.size(); ++c)
-        if (value_of[c] == kNoData) class_of_no_data = static_cast<int>(c);
+        if (value_of[c] == no_data_value) class_of_no_data = static_cast<int>(c);
+    // The lowest value no class has: what a refusal offers for --nodata-value.
+    int free_value = 0;
+    while (std::find(value_of.begin(), value_of.end(), free_value) != value_of.end()) ++free_value;
+    if (a.nodata_value_given && class_of_no_data >= 0)
+        PFCE_THROW(InputError, "--nodata-value ", a.nodata_value, ": ", a.checkpoint, " writes ",
+                   m.class_names[class_of_no_data],
+                   " as that value (expected a value no class has, e.g. ", free_value, ")");
     std::vector<std::uint8_t> no_data_alpha;
     if (class_of_no_data < 0) {
         no_data_alpha.assign(256, 255);
-        no_data_alpha[kNoData] = 0;
+        no_data_alpha[no_data_value] = 0;
         // Shown, where a viewer (or a TIFF, which has no transparency) ignores that, in the
         // training dataset's ignore colour, else a colour no class has: a colour mask read back
         // by its colours is unlabelled there, never a black class (as pfce's own masks do).
@@ -1172,7 +1188,7 @@ void run_predict(const PredictArgs& a) {
         for (std::size_t c = 0; c < m.class_colours.size(); ++c)
             shown.classes.push_back({m.class_names[c], m.class_colours[c]});
         shown.unlabelled_colours = m.unlabelled_colours;
-        colours[kNoData] = shown.display_unlabelled();
+        colours[no_data_value] = shown.display_unlabelled();
     }
     // --qml: one style for every mask, each class by its value, name and colour.
     std::string style;
@@ -1180,7 +1196,7 @@ void run_predict(const PredictArgs& a) {
         std::vector<StyledClass> classes;
         for (std::size_t c = 0; c < value_of.size(); ++c)
             classes.push_back({value_of[c], m.class_names[c], m.class_colours[c]});
-        style = qgis_paletted_style(classes, class_of_no_data < 0 ? int{kNoData} : -1,
+        style = qgis_paletted_style(classes, class_of_no_data < 0 ? int{no_data_value} : -1,
                                     "checkpoint " + a.checkpoint);
     }
     if (!m.mask_values.empty()) {
@@ -1253,7 +1269,8 @@ void run_predict(const PredictArgs& a) {
                     " pixels have no data (transparent), which predict writes as ", int{kNoData},
                     ", but ", a.checkpoint, "'s mask.values give that value to ",
                     m.class_names[class_of_no_data],
-                    ": make those pixels opaque, or predict it with a model of other values");
+                    ": give them another value with --nodata-value N (one no class has, e.g. ",
+                    free_value, "), or make those pixels opaque");
         } catch (const InputError& e) {
             if (jobs.size() == 1) throw;  // nothing else to predict: the error as it is
             // With --force its outputs would have been replaced: an earlier prediction left there
@@ -1359,7 +1376,7 @@ void run_predict(const PredictArgs& a) {
         LabelMap written(pred.width, pred.height);
         for (std::size_t i = 0; i < pred.labels.size(); ++i) {
             if (no_data > 0 && nodata[i]) {
-                written.labels[i] = kNoData;
+                written.labels[i] = no_data_value;
                 if (!confidence.labels.empty()) confidence.labels[i] = 0;
                 for (std::size_t c = 0; c < probabilities.size() / pred.labels.size(); ++c)
                     probabilities[c * pred.labels.size() + i] = 0;  // no class has any there
@@ -1387,7 +1404,7 @@ void run_predict(const PredictArgs& a) {
         try {
             if (tif)
                 write_tiff_indexed(staged.stage(j.mask), written, colours, geo,
-                                   class_of_no_data < 0 ? kNoData : -1);
+                                   class_of_no_data < 0 ? int{no_data_value} : -1);
             else
                 write_png_indexed(staged.stage(j.mask), written, colours, no_data_alpha);
             write_sidecar_georef(j.sidecars, j.mask, &staged);
@@ -1449,7 +1466,7 @@ void run_predict(const PredictArgs& a) {
         std::string where = tif && !geo.empty() ? ", " + place_said(j.input, geo) : std::string();
         if (no_data > 0)
             where += ", " + std::to_string(no_data) + " pixels of no data left " +
-                     std::to_string(int{kNoData});
+                     std::to_string(int{no_data_value});
         if (!j.rpc_source.empty()) where += ", RPC camera model carried from " + j.rpc_source;
         if (!j.sidecars.empty()) where += ", georeference carried from " + j.sidecars.describe();
         // A line a file: a newline in a name is shown as \n (it broke the line in two).
@@ -1498,7 +1515,7 @@ void run_predict(const PredictArgs& a) {
     std::printf("%zu image(s), %lld pixels%s%s:\n", jobs.size() - unread.size(),
                 static_cast<long long>(pixels),
                 no_data_total > 0 ? (" with data (and " + std::to_string(no_data_total) +
-                                     " without, left " + std::to_string(int{kNoData}) + ")")
+                                     " without, left " + std::to_string(int{no_data_value}) + ")")
                                         .c_str()
                                   : "",
                 a.confidence
@@ -1603,7 +1620,14 @@ const bool registered = register_command(
         sub.add_flag("--skip-existing", a->skip_existing,
                      "leave out the inputs whose mask is already in --out (images added to a "
                      "tree predicted before; a mask is kept even if the checkpoint changed)");
-        sub.callback([a, window, overlap, max_pixels] {
+        CLI::Option* nodata_value = sub.add_option(
+            "--nodata-value", a->nodata_value,
+            "the mask's value where an input has no data (transparent, or a GeoTIFF's NoData): "
+            "255 unless a class has it (binary masks of values 0 and 255 need another, e.g. 1); "
+            "marked as NoData in a TIFF mask, transparent in a PNG");
+        nodata_value->check(non_negative_integer())->capture_default_str();
+        sub.callback([a, window, overlap, max_pixels, nodata_value] {
+            a->nodata_value_given = nodata_value->count() > 0;
             a->window_given = window->count() > 0;
             a->overlap_given = overlap->count() > 0;
             a->max_pixels_given = max_pixels->count() > 0;
