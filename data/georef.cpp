@@ -101,9 +101,25 @@ std::string GeoReference::describe() const {
     os << (epsg                    ? "EPSG:" + std::to_string(epsg)
            : key_directory.empty() ? std::string("no CRS")
                                    : std::string("CRS in keys"));
-    if (pixel_scale.size() >= 2) os << ", pixel " << pixel_scale[0] << " x " << pixel_scale[1];
-    if (tiepoints.size() >= 6) os << ", origin (" << tiepoints[3] << ", " << tiepoints[4] << ")";
-    if (!transformation.empty()) os << ", affine transformation";
+    // The grid as GDAL reports it (gdalinfo's Origin: the corner of pixel (0, 0), also of a
+    // PixelIsPoint raster, whose tie point is that pixel's centre), its pixel size to 10 digits
+    // (gdal_translate -a_ullr leaves 0.0999999999985 for 0.1); the tags as stored where they
+    // place no north-up grid.
+    std::optional<MapGrid> grid;
+    try {
+        grid = map_grid_of_tags(*this, "");
+    } catch (const InputError&) {  // rotated or sheared
+    }
+    if (grid) {
+        os << ", pixel " << format_significant(grid->sx, 10) << " x "
+           << format_significant(grid->sy, 10) << ", origin (" << grid->x0 << ", " << grid->y0
+           << ")";
+    } else {
+        if (pixel_scale.size() >= 2) os << ", pixel " << pixel_scale[0] << " x " << pixel_scale[1];
+        if (tiepoints.size() >= 6)
+            os << ", origin (" << tiepoints[3] << ", " << tiepoints[4] << ")";
+        if (!transformation.empty()) os << ", affine transformation";
+    }
     return os.str();
 }
 

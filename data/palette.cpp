@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 
 #include <sstream>
@@ -92,7 +93,7 @@ int Palette::max_colour_tolerance() const {
 std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& unknown) const {
     const std::size_t n = static_cast<std::size_t>(colours.width) * colours.height;
     // 255 among them is the "unlabelled" of index masks (pfce's own, and most tools').
-    bool all_gray_indices = true, any_index = false;
+    bool all_gray_indices = true, any_index = false, all_gray = true;
     std::size_t off = 0;  // pixels of no class or ignore colour
     // Their distinct colours, up to kPhotoColours: a photograph has more; a mask of another
     // palette, or one damaged by JPEG around its class colours, has fewer.
@@ -103,8 +104,8 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
         const Rgb c{p[0], p[1], p[2]};
         const bool index = static_cast<int>(p[0]) < std::max(num_classes(), 2);
         any_index = any_index || index;
-        all_gray_indices =
-            all_gray_indices && p[0] == p[1] && p[1] == p[2] && (index || p[0] == 255);
+        all_gray = all_gray && p[0] == p[1] && p[1] == p[2];
+        all_gray_indices = all_gray && (index || p[0] == 255) && all_gray_indices;
         if (class_of(c) < 0) {  // known: a class's or ignore colour, or within the tolerance
             ++off;
             if (off_colours.size() < kPhotoColours) off_colours.insert(key(p[0], p[1], p[2]));
@@ -115,6 +116,30 @@ std::string Palette::unknown_colour_advice(const RgbImage& colours, const Rgb& u
                "unlabelled), where this dataset's masks are colours: write the classes' colours "
                "(annotations of this dataset too), or read such masks as a generic dataset "
                "(images/, masks/ and a dataset.toml with [mask] encoding = \"index\")";
+    // A colour mask saved as grayscale (an editor's or cv2's "gray" export): every class colour
+    // becomes its luma, 0.299 R + 0.587 G + 0.114 B, so a class reads as an unknown gray. Advice to
+    // ignore that gray would drop the class (a foreign-data probe: vegetation (0,200,0) as 117,
+    // a third of the mask).
+    const auto luma = [](const Rgb& c) {
+        return static_cast<int>(std::lround(0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]));
+    };
+    const auto is_gray = [](const Rgb& c) { return c[0] == c[1] && c[1] == c[2]; };
+    const bool colour_classes = std::any_of(classes.begin(), classes.end(),
+                                            [&](const ClassInfo& k) { return !is_gray(k.colour); });
+    if (all_gray && colour_classes && is_gray(unknown)) {
+        std::string which;
+        for (const ClassInfo& k : classes)
+            if (!is_gray(k.colour) && std::abs(luma(k.colour) - int(unknown[0])) <= 1)
+                which += (which.empty() ? "" : " or ") +
+                         ("class " + k.name + " " + colour_text(k.colour));
+        return ". Every pixel of this mask is gray (R = G = B), while the dataset's classes have "
+               "colours: the mask was likely saved as grayscale, which turns each class colour "
+               "into a gray level" +
+               (which.empty() ? std::string()
+                              : ": " + colour_text(unknown) + " is the gray of " + which) +
+               ". Export it again in colour (RGB or a palette); never list such a gray among the "
+               "ignore colours, which would drop its class";
+    }
     // The nearest colour the dataset knows, a class's or an ignore colour, by the largest
     // channel difference.
     std::string nearest, tied;  // tied: another known colour as near as the nearest

@@ -103,6 +103,25 @@ TEST(CliMisuse, EvalTestsTheRunsOwnSplitAfterImagesAreAdded) {
     EXPECT_EQ(json_int(after.output, "pixels"), json_int(before.output, "pixels"));
 }
 
+// A run of two images trains on both (val 0, test 0): eval of either empty split offers only a
+// split that holds images (each offered the other empty one: a researcher's walkthrough).
+TEST(CliMisuse, EvalOfAnEmptySplitOffersOnlySplitsWithImages) {
+    const std::string root = test::temp_dir("misuse_empty_split");
+    test::ForeignSpec spec;
+    spec.sizes.assign(2, {40, 32});
+    const auto fd = dataset(root + "/data", spec);
+    const std::string run = root + "/run";
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + run + kTiny).status, 0);
+    for (const std::string split : {"test", "val"}) {
+        const test::CommandResult r =
+            test::run_pfce("eval --checkpoint " + run + "/last.ckpt --split " + split);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_MESSAGE_HAS(r.output, "split \"" + split + "\" of " + fd.root +
+                                         " is empty (a dataset too small to hold one): evaluate "
+                                         "--split train or all");
+    }
+}
+
 TEST(CliMisuse, LabelsMustBelongToTheDataAndClassesToTheCheckpoint) {
     const std::string root = test::temp_dir("misuse_labels");
     const auto a = dataset(root + "/a");

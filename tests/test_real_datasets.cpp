@@ -702,6 +702,12 @@ TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
     write_geotiff(tile, test::foreign_image(lab, 5));
     const GeoReference in = read_georeference(tile);
     EXPECT_EQ(in.describe(), "EPSG:25832, pixel 0.05 x 0.05, origin (366012.5, 5808070.25)");
+    // PixelIsPoint (GTRasterTypeGeoKey 2): the tie point is pixel (0, 0)'s centre; described by
+    // the corner, as gdalinfo's Origin (a walkthrough saw the centre said as the origin).
+    GeoReference point = in;
+    for (std::size_t i = 4; i + 3 < point.key_directory.size(); i += 4)
+        if (point.key_directory[i] == 1025) point.key_directory[i + 3] = 2;
+    EXPECT_EQ(point.describe(), "EPSG:25832, pixel 0.05 x 0.05, origin (366012.475, 5808070.275)");
 
     // One file, windows smaller than the tile; then a directory (masks default to .tif there).
     const test::CommandResult p =
@@ -2116,6 +2122,18 @@ TEST(RealDatasets, MasksThatTeachNothingAreRefusedAndAnUnseenClassIsSaid) {
     EXPECT_MESSAGE_HAS(no_tree.output,
                        "warn: no training pixel is labelled tree (the dense masks of " + fd.root +
                            "): the model cannot learn to predict it");
+    // Fine-tuning a model that predicts trees already: it may unlearn them (a walkthrough was
+    // told it could not learn them).
+    const test::CommandResult tuned =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/tuned --epochs 1" + kTiny +
+                       " --init-from " + root + "/no-tree/last.ckpt");
+    EXPECT_EQ(tuned.status, 0) << tuned.output;
+    EXPECT_MESSAGE_HAS(tuned.output,
+                       "warn: no training pixel is labelled tree (the dense masks of " + fd.root +
+                           "): this run teaches nothing of it beyond what " + root +
+                           "/no-tree/last.ckpt learnt, and training on the "
+                           "other classes' labels alone may make the model unlearn "
+                           "it");
 
     repaint([](std::uint8_t) { return test::kForeignIgnoreIndex; });
     const test::CommandResult ignored = train("ignored");

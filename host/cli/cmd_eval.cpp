@@ -332,6 +332,7 @@ void run_eval(const EvalArgs& a) {
                      " was trained on, or that data has changed since: ", o);
     }
     std::vector<std::size_t> indices;
+    std::string other_splits;  // the other parts that hold images, for an empty one's refusal
     if (a.split == "all") {
         indices.resize(ds.size());
         std::iota(indices.begin(), indices.end(), std::size_t{0});
@@ -357,6 +358,16 @@ void run_eval(const EvalArgs& a) {
             s = run_split(ds, d);
         }
         indices = a.split == "test" ? s.test : a.split == "val" ? s.val : s.train;
+        // The sizes the run recorded (its split of the dataset it trained on), else the split
+        // drawn again: a 2-image run has train 2, val 0, test 0, and was told to try val.
+        for (const char* part : {"test", "val", "train"}) {
+            const std::size_t n = !m.split_ids.empty()          ? m.split_ids[part].size()
+                                  : std::string(part) == "test" ? s.test.size()
+                                  : std::string(part) == "val"  ? s.val.size()
+                                                                : s.train.size();
+            if (a.split != part && n > 0)
+                other_splits += (other_splits.empty() ? "" : ", ") + std::string(part);
+        }
     } else {
         PFCE_THROW(InputError, "--split ", a.split, ": expected test, val, train or all");
     }
@@ -364,8 +375,8 @@ void run_eval(const EvalArgs& a) {
         PFCE_THROW(InputError, "split \"", a.split, "\" of ", d.root, " is empty",
                    a.split == "all"
                        ? std::string()
-                       : " (a dataset too small to hold one): evaluate --split " +
-                             std::string(a.split == "test" ? "val" : "test") + ", train or all");
+                       : " (a dataset too small to hold one): evaluate --split " + other_splits +
+                             (other_splits.empty() ? "all" : " or all"));
     // Named before any image is read (the U-Net's own refusal knows no file): the sizes are the
     // dataset's, from its scan.
     const int depth = m.net->config().depth;

@@ -286,7 +286,8 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     check_training_labels(
         train_counts, pal, in.train.size(),
         lab.dir.empty() ? "the dense masks of " + L.root : lab.dir,
-        cfg.loss.alpha_auto || cfg.loss.crf_weight > 0 ? std::vector<double>{} : cfg.loss.alpha);
+        cfg.loss.alpha_auto || cfg.loss.crf_weight > 0 ? std::vector<double>{} : cfg.loss.alpha,
+        cfg.model.init_from);
     const OptimizerSettings& o = cfg.optimizer;
     log_info(tag, "training: ", cfg.run.epochs, " epochs, ", o.name, " lr ", o.lr,
              ", weight decay ", o.weight_decay, ", schedule ", cfg.schedule.name, ", clip ", o.clip,

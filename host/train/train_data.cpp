@@ -941,7 +941,7 @@ void check_class_count(const Palette& palette, const std::string& root) {
 
 void check_training_labels(const std::vector<std::int64_t>& per_class, const Palette& palette,
                            std::size_t train_samples, const std::string& where,
-                           const std::vector<double>& alpha) {
+                           const std::vector<double>& alpha, const std::string& init_from) {
     std::int64_t labelled = 0;
     for (std::int64_t n : per_class) labelled += n;
     if (labelled == 0)
@@ -970,7 +970,14 @@ void check_training_labels(const std::vector<std::int64_t>& per_class, const Pal
                        "), so the loss would be 0 and nothing would train; expected a weight "
                        "above 0 for at least one of them");
     }
-    if (!unseen.empty())
+    // Fine-tuning: the model predicts such a class already (a walkthrough was told it could not
+    // learn it); labels of the other classes alone teach it to predict them instead.
+    if (!unseen.empty() && !init_from.empty())
+        log_warn("no training pixel is labelled ", unseen, " (", where, "): this run teaches ",
+                 "nothing of it beyond what ", init_from,
+                 " learnt, and training on the other classes' labels alone may make the model "
+                 "unlearn it");
+    else if (!unseen.empty())
         log_warn("no training pixel is labelled ", unseen, " (", where,
                  "): the model cannot learn to predict it, and its test IoU will be 0 where it "
                  "occurs");
@@ -1118,7 +1125,8 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
                               : labels,
                           cfg.loss.alpha_auto || cfg.loss.crf_weight > 0
                               ? std::vector<double>{}  // the CRF term trains on every pixel
-                              : cfg.loss.alpha);
+                              : cfg.loss.alpha,
+                          cfg.model.init_from);
     return in;
 }
 

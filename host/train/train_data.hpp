@@ -102,10 +102,11 @@ nlohmann::json warn_if_a_channel_never_varies(const std::vector<SampleData>& tra
 std::string channel_name(std::size_t c, std::size_t channels, const std::vector<int>& bands);
 // The training split's labelled pixels per class: InputError when there is none (the loss would
 // see nothing) or when the class weights `alpha` (loss.alpha; empty: none) give every labelled
-// class 0, a warning naming each class without one. `where` says where the labels came from.
+// class 0, a warning naming each class without one. `where` says where the labels came from;
+// `init_from` the checkpoint the run starts from (model.init_from), if any.
 void check_training_labels(const std::vector<std::int64_t>& per_class, const Palette& palette,
                            std::size_t train_samples, const std::string& where,
-                           const std::vector<double>& alpha);
+                           const std::vector<double>& alpha, const std::string& init_from = "");
 // check_masks_belong_to, and a mask for every sample of `indices`.
 void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
                                const std::vector<std::size_t>& indices);
