@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -218,6 +219,21 @@ TEST(KaggleDataset, UnknownColourNamesFilePixelAndColour) {
     const std::string sparse = input_error_message([&] { Dataset::open(dir).read_mask(0); });
     EXPECT_MESSAGE_HAS(sparse, "class indices stored as gray levels (255 unlabelled)");
     EXPECT_EQ(sparse.find("resized"), std::string::npos) << sparse;
+    // The colour mask saved as grayscale (each colour its luma, as cv2 and PIL convert): white
+    // impervious surfaces stay a class, building (0,0,255) becomes 29. Advice to ignore that gray
+    // would have dropped the class (foreign-data probe): the class is named, and the remedy.
+    RgbImage luma = potsdam_palette().encode(striped_labels(16, 16, 0));
+    for (std::size_t i = 0; i < luma.pixels.size(); i += 3) {
+        const std::uint8_t* p = &luma.pixels[i];
+        const auto y =
+            static_cast<std::uint8_t>(std::lround(0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]));
+        luma.pixels[i] = luma.pixels[i + 1] = luma.pixels[i + 2] = y;
+    }
+    write_tiff(dir + "/patches/Labels/Label_0.tif", luma);
+    const std::string grayed = input_error_message([&] { Dataset::open(dir).read_mask(0); });
+    EXPECT_MESSAGE_HAS(grayed, "the mask was likely saved as grayscale");
+    EXPECT_MESSAGE_HAS(grayed, "is the gray of class building (0,0,255)");
+    EXPECT_EQ(grayed.find("ignore_colours ="), std::string::npos) << grayed;
     // A colour a level off a class's: the advice restores it, and names no dataset.toml setting
     // (the built-in palette has none).
     lab.at(9, 4)[0] = 254;
@@ -2047,6 +2063,26 @@ TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
         run_pfce("data preview " + masks + " --out " + out + " --count 1 --force");
     ASSERT_EQ(self.status, 0) << self.output;
     EXPECT_EQ(read_rgb(out).height, titled_sheet_height(1, 3, opt, ds.palette()));
+    // The sparse masks beside those linked from them: a column each, in the order given, and the
+    // mask directory as DIR first (preview showed one or the other: a researcher's walkthrough).
+    const std::string linked = dir + "/linked";
+    ASSERT_EQ(
+        run_pfce("link --in " + masks + " --out " + linked + " --radius 20 --device cpu").status,
+        0);
+    const CommandResult both = run_pfce("data preview " + sample + " --masks " + masks + " " +
+                                        linked + " --out " + out + " --count 1 --force");
+    ASSERT_EQ(both.status, 0) << both.output;
+    EXPECT_MESSAGE_HAS(both.output, "image | mask | sparse mask | linked mask");
+    EXPECT_EQ(read_rgb(out).width, sheet_width(4, opt));
+    const CommandResult from_dir = run_pfce("data preview " + masks + " --masks " + linked +
+                                            " --out " + out + " --count 1 --force");
+    ASSERT_EQ(from_dir.status, 0) << from_dir.output;
+    EXPECT_MESSAGE_HAS(from_dir.output, "image | mask | sparse mask | linked mask");
+    const CommandResult twice = run_pfce("data preview " + masks + " --masks " + masks + " --out " +
+                                         out + " --count 1 --force");
+    EXPECT_EQ(twice.status, 2) << twice.output;
+    EXPECT_MESSAGE_HAS(twice.output,
+                       "is a mask directory already; --masks " + masks + " is not needed");
 }
 
 TEST(DataCommand, PreviewWritesADecodableSheet) {

@@ -414,7 +414,7 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
 struct PreviewFlags {
     std::string out;
     int count = 8;
-    std::string masks;
+    std::vector<std::string> masks;  // a column each: sparse and linked side by side
     int panel = 300;
     bool force = false;
 };
@@ -426,15 +426,28 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     // The sheet is a PNG: a name that says otherwise would hold bytes of another format.
     if (!lower_ext_is(f.out, {".png"}))
         PFCE_THROW(InputError, "--out ", f.out, ": expected a .png file (the sheet is a PNG)");
-    std::string masks_dir = f.masks;
     std::optional<Dataset> ds;
-    std::optional<MaskDir> md;
+    // A column each, in the order given: a mask directory as DIR first, then each --masks (the
+    // sparse masks beside those linked from them: one column could show only one).
+    std::vector<MaskDir> mds;
+    for (const std::string& m : f.masks) {
+        require_input("--masks", m, true, "the --out of pfce sample or pfce link");
+        std::error_code ec;
+        for (const MaskDir& earlier : mds)
+            if (fs::equivalent(earlier.dir, m, ec))
+                PFCE_THROW(InputError, "--masks ", m,
+                           " is given twice (expected each mask "
+                           "directory once)");
+        mds.push_back(open_mask_dir(m));
+    }
     if (is_mask_dir(dir)) {  // a mask directory previews against the dataset it came from
-        if (!masks_dir.empty())
-            PFCE_THROW(InputError, dir, " is a mask directory already; --masks ", masks_dir,
-                       " is not needed");
-        md = open_mask_dir(dir);
-        ds = mask_source(*md, flags, true,
+        std::error_code ec;
+        for (const MaskDir& m : mds)
+            if (fs::equivalent(m.dir, dir, ec))
+                PFCE_THROW(InputError, dir, " is a mask directory already; --masks ", m.dir,
+                           " is not needed (another mask directory there adds a column)");
+        mds.insert(mds.begin(), open_mask_dir(dir));
+        ds = mask_source(mds.front(), flags, true,
                          "preview the dataset at its new place beside them: pfce data preview "
                          "NEW_PLACE --masks " +
                              dir);
@@ -443,20 +456,20 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
                        "/masks.json does not name its source dataset; preview the dataset "
                        "with --masks ",
                        dir, " instead");
-    } else if (!masks_dir.empty()) {  // the dataset's images read as the masks were made from
-        require_input("--masks", masks_dir, true, "the --out of pfce sample or pfce link");
-        md = open_mask_dir(masks_dir);
-        ds = open_dataset(dir, mask_dir_dataset_options(*md, flags), flags);
+    } else if (!mds.empty()) {  // the dataset's images read as the masks were made from
+        ds = open_dataset(dir, mask_dir_dataset_options(mds.front(), flags), flags);
     } else {
         ds = open_dataset(dir, flags.options(), flags);
     }
     // The sheet shows the masks beside the dataset's images: they must be of that dataset (--masks
     // of another one is refused before any advice to resample it), and it says when they were
     // sampled from other labels than the dataset's now.
-    if (md) check_masks_belong_to(*md, *ds);
+    for (const MaskDir& m : mds) check_masks_belong_to(m, *ds);
     refuse_output_among_data("--out " + f.out, f.out, "the sheet");
     check_output_file(f.out, f.force, FileIdentities{});
-    for (const std::string& d : {ds->root(), md ? md->dir : std::string()})
+    std::vector<std::string> read_dirs = {ds->root()};
+    for (const MaskDir& m : mds) read_dirs.push_back(m.dir);
+    for (const std::string& d : read_dirs)
         if (!d.empty() && path_is_inside(f.out, d))
             PFCE_THROW(InputError, "--out ", f.out, " lies inside ", d,
                        ", which preview reads; write the sheet elsewhere");
@@ -503,10 +516,10 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         opt.captions.push_back(ds->sample(i).id);
         rows[r].push_back(
             ds->palette().encode(ds->read_mask(i), ds->palette().display_unlabelled()));
-        if (md) {
-            const LabelMap sparse = read_mask_png(*md, ds->sample(i).id, ds->palette());
+        for (const MaskDir& md : mds) {
+            const LabelMap sparse = read_mask_png(md, ds->sample(i).id, ds->palette());
             // Drawn over an image of another size, the points would land on other pixels.
-            check_mask_fits(*md, ds->sample(i).id, sparse, "image", ds->sample(i).image_path,
+            check_mask_fits(md, ds->sample(i).id, sparse, "image", ds->sample(i).image_path,
                             image.width, image.height, ds->kind() == DatasetKind::tiles);
             int w = 0, h = 0;
             panel_size(sparse.width, sparse.height, opt.panel, w, h);
@@ -529,9 +542,21 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         image_title += ")";
     }
     std::vector<std::string> titles = {image_title, "mask"};
-    if (md)
-        titles.push_back(md->meta.value("kind", std::string("sparse")) == "linked" ? "linked mask"
-                                                                                   : "sparse mask");
+    for (const MaskDir& md : mds) {
+        std::string title = md.meta.value("kind", std::string("sparse")) == "linked"
+                                ? "linked mask"
+                                : "sparse mask";
+        // Two of a kind (two radii, two point counts): told apart by their directory's name.
+        for (const MaskDir& other : mds)
+            if (&other != &md && other.meta.value("kind", std::string("sparse")) ==
+                                     md.meta.value("kind", std::string("sparse"))) {
+                fs::path name = fs::path(md.dir).lexically_normal();
+                if (name.filename().empty()) name = name.parent_path();  // "dir/"
+                title += " (" + name.filename().string() + ")";
+                break;
+            }
+        titles.push_back(title);
+    }
     std::vector<int> lefts, widths;  // each column's cell (its panels, of any aspect, inside)
     for (std::size_t c = 0; c < titles.size(); ++c) {
         lefts.push_back(opt.gap + static_cast<int>(c) * (opt.panel + opt.gap));
@@ -593,15 +618,18 @@ void setup_data(CLI::App& sub) {
     auto prev_dir = std::make_shared<std::string>();
     auto prev = std::make_shared<PreviewFlags>();
     auto prev_flags = std::make_shared<DatasetFlags>();
-    CLI::App* p =
-        sub.add_subcommand("preview", "contact sheet PNG: image | colour mask (| sparse mask)");
+    CLI::App* p = sub.add_subcommand(
+        "preview", "contact sheet PNG: image | colour mask (| each mask directory's)");
     p->add_option("DIR", *prev_dir,
                   "dataset root, or a mask directory (previewed with its source dataset)")
         ->required();
     p->add_option("--out", prev->out, "PNG to write")->required();
     p->add_option("--count", prev->count, "rows (samples spread over the dataset)")
         ->capture_default_str();
-    p->add_option("--masks", prev->masks, "mask directory (sparse/linked) for a third column");
+    p->add_option("--masks", prev->masks,
+                  "mask directories (of pfce sample or link) shown in a column each, in the order "
+                  "given: --masks SPARSE LINKED shows points and their links side by side")
+        ->expected(1, -1);
     p->add_option("--panel", prev->panel, "panel size in pixels")->capture_default_str();
     p->add_flag("--force", prev->force, "replace an existing --out file");
     add_dataset_flags(*p, *prev_flags);
