@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <tiffio.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +23,7 @@
 #include "core/log.hpp"
 #include "data/georef.hpp"
 #include "data/image_io.hpp"
+#include "data/polygonize.hpp"
 #include "data/resample.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/evaluate_split.hpp"
@@ -651,6 +654,54 @@ TEST(Confidence, PredictWritesItBesideTheMaskInItsFormatWithoutOverwriting) {
     for (const std::string name : {"c_probabilities.tif", "c_confidence.png", "c.qml"})
         EXPECT_FALSE(std::filesystem::exists(root + "/." + name + gone)) << name;
     EXPECT_TRUE(std::filesystem::exists(root + "/.c_other.png" + gone));
+}
+
+// predict --polygons: beside the mask <stem>_polygons.geojson, a feature a region of the mask
+// written (polygonize_mask's, in its order), each named by its class, with the mean of the
+// confidence map over it; an image without georeference in pixel coordinates (x column, y minus
+// the row); an earlier one beside a new mask refused without --force, removed with it.
+TEST(Polygons, PredictWritesTheMasksRegionsAsGeoJsonBesideIt) {
+    const std::string root = test::temp_dir("polygons_cli");
+    train_tiny_run_beside_an_image(root);
+    ASSERT_FALSE(HasFailure());
+    const std::string cmd = "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                            "/in.png --device cpu --no-overlay --out " + root + "/a.png";
+    const test::CommandResult r = test::run_pfce(cmd + " --polygons --confidence");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const LabelMap mask = read_gray(root + "/a.png");
+    const LabelMap confidence = read_gray(root + "/a_confidence.png");
+    const std::vector<MaskRegion> regions = polygonize_mask(mask, -1, confidence.labels);
+    EXPECT_MESSAGE_HAS(r.output,
+                       std::to_string(regions.size()) +
+                           " regions as polygons in pixel coordinates (x column, y -row)");
+    const nlohmann::json j = nlohmann::json::parse(read_whole_file(root + "/a_polygons.geojson"));
+    EXPECT_EQ(j["name"], "a");
+    EXPECT_FALSE(j.contains("crs"));
+    ASSERT_EQ(j["features"].size(), regions.size());
+    const std::vector<std::string>& names = test::foreign_class_names();
+    for (std::size_t k = 0; k < regions.size(); ++k) {
+        const nlohmann::json& f = j["features"][k];
+        EXPECT_EQ(f["properties"]["class"], names.at(regions[k].value));
+        EXPECT_EQ(f["properties"]["pixels"], regions[k].pixels);
+        EXPECT_NEAR(f["properties"]["confidence"].get<double>(),
+                    regions[k].confidence_sum / (255.0 * regions[k].pixels), 5e-4);
+        for (const nlohmann::json& p : f["geometry"]["coordinates"][0]) {
+            EXPECT_GE(p[0].get<double>(), 0);
+            EXPECT_LE(p[0].get<double>(), 50);
+            EXPECT_LE(p[1].get<double>(), 0);
+            EXPECT_GE(p[1].get<double>(), -30);
+        }
+    }
+    // Predicted again without it (the mask and map gone): the earlier regions would describe
+    // another mask.
+    std::filesystem::remove(root + "/a.png");
+    std::filesystem::remove(root + "/a_confidence.png");
+    const test::CommandResult kept = test::run_pfce(cmd);
+    EXPECT_EQ(kept.status, 2) << kept.output;
+    EXPECT_MESSAGE_HAS(kept.output, root + "/a_polygons.geojson");
+    const test::CommandResult forced = test::run_pfce(cmd + " --force");
+    ASSERT_EQ(forced.status, 0) << forced.output;
+    EXPECT_FALSE(std::filesystem::exists(root + "/a_polygons.geojson"));
 }
 
 // The bands of an 8-bit TIFF, a plane a band (band b's pixel i at b * width * height + i).

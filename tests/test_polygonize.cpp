@@ -3,6 +3,8 @@
 // exactly its own region's polygon (in its outer ring, in none of its holes) and in no other.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -11,6 +13,7 @@
 
 #include "core/rng.hpp"
 #include "data/polygonize.hpp"
+#include "data/polygons_geojson.hpp"
 
 namespace pfce {
 namespace {
@@ -183,6 +186,72 @@ TEST(Polygonize, RandomMasksRasterizeBackToThemselves) {
         expect_polygons_are_the_mask(m, skip, polygonize_mask(m, skip));
         if (HasFailure()) return;
     }
+}
+
+// Twice the signed area of a GeoJSON ring (closed: its last point the first) on the map, y up:
+// positive when it runs counter-clockwise.
+double twice_map_area(const nlohmann::json& ring) {
+    double sum = 0;
+    for (std::size_t i = 0; i + 1 < ring.size(); ++i)
+        sum += ring[i][0].get<double>() * ring[i + 1][1].get<double>() -
+               ring[i + 1][0].get<double>() * ring[i][1].get<double>();
+    return sum;
+}
+
+// The GeoJSON of a ring of 2s around a 0 (on a 0.5 m grid in EPSG:25832, then without a grid):
+// a feature a region with its class, value, pixels, area and mean confidence; rings closed,
+// outer counter-clockwise and holes clockwise on the map (RFC 7946), corners where the grid puts
+// them; without a grid x is the column and y minus the row; the CRS named where its code is known.
+TEST(Polygonize, GeoJsonPlacesTheRingsOnTheMapAndNamesTheClasses) {
+    const LabelMap ring = mask_of({"....", ".222", ".2.2", ".222"});
+    std::vector<std::uint8_t> confidence(16, 255);
+    confidence[5] = 0;  // (1,1), of the 2s: their mean is 7/8 of 255
+    PolygonLayer layer;
+    layer.name = "a \"tile\"";
+    layer.class_names = {"background", "unused", "road \"A\""};
+    layer.class_of_value.fill(-1);
+    layer.class_of_value[0] = 0;
+    layer.class_of_value[2] = 2;
+    layer.grid = MapGrid{366000, 5808000, 0.5, 0.5};
+    layer.epsg = 25832;
+    layer.confidence = true;
+    const nlohmann::json j =
+        nlohmann::json::parse(polygons_geojson(polygonize_mask(ring, -1, confidence), layer));
+    EXPECT_EQ(j["type"], "FeatureCollection");
+    EXPECT_EQ(j["name"], "a \"tile\"");
+    EXPECT_EQ(j["crs"]["properties"]["name"], "urn:ogc:def:crs:EPSG::25832");
+    ASSERT_EQ(j["features"].size(), 3u);
+    const nlohmann::json& road = j["features"][1];
+    EXPECT_EQ(road["properties"]["class"], "road \"A\"");
+    EXPECT_EQ(road["properties"]["value"], 2);
+    EXPECT_EQ(road["properties"]["pixels"], 8);
+    EXPECT_DOUBLE_EQ(road["properties"]["area"].get<double>(), 2.0);
+    EXPECT_DOUBLE_EQ(road["properties"]["confidence"].get<double>(), 0.875);
+    EXPECT_EQ(road["geometry"]["type"], "Polygon");
+    const nlohmann::json& rings = road["geometry"]["coordinates"];
+    ASSERT_EQ(rings.size(), 2u);
+    for (const nlohmann::json& r : rings) EXPECT_EQ(r.front(), r.back());
+    EXPECT_NEAR(twice_map_area(rings[0]), 2 * 9 * 0.25, 1e-6);   // 3x3 pixels, counter-clockwise
+    EXPECT_NEAR(twice_map_area(rings[1]), -2 * 1 * 0.25, 1e-6);  // the hole, clockwise
+    std::set<std::pair<double, double>> corners;
+    for (const nlohmann::json& p : rings[0])
+        corners.insert({p[0].get<double>(), p[1].get<double>()});
+    EXPECT_EQ(
+        corners,
+        (std::set<std::pair<double, double>>{
+            {366000.5, 5807999.5}, {366002, 5807999.5}, {366002, 5807998}, {366000.5, 5807998}}));
+    // Without a grid: column and minus the row, no CRS, no area.
+    layer.grid.reset();
+    layer.epsg = 0;
+    const nlohmann::json plain =
+        nlohmann::json::parse(polygons_geojson(polygonize_mask(ring, -1, confidence), layer));
+    EXPECT_FALSE(plain.contains("crs"));
+    EXPECT_FALSE(plain["features"][1]["properties"].contains("area"));
+    corners.clear();
+    for (const nlohmann::json& p : plain["features"][1]["geometry"]["coordinates"][0])
+        corners.insert({p[0].get<double>(), p[1].get<double>()});
+    EXPECT_EQ(corners, (std::set<std::pair<double, double>>{{1, -1}, {4, -1}, {4, -4}, {1, -4}}));
+    EXPECT_GT(twice_map_area(plain["features"][1]["geometry"]["coordinates"][0]), 0);
 }
 
 }  // namespace

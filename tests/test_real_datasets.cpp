@@ -716,8 +716,27 @@ TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
     ASSERT_EQ(p.status, 0) << p.output;
     const test::CommandResult d =
         test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + root +
-                       "/tiles --out " + root + "/preds --confidence --device cpu");
+                       "/tiles --out " + root + "/preds --confidence --polygons --device cpu");
     ASSERT_EQ(d.status, 0) << d.output;
+    // --polygons: the regions on the map, in its CRS, covering the tile's 4.5 m x 3.5 m.
+    const nlohmann::json regions =
+        nlohmann::json::parse(read_whole_file(root + "/preds/tile_polygons.geojson"));
+    EXPECT_EQ(regions["crs"]["properties"]["name"], "urn:ogc:def:crs:EPSG::25832");
+    double x_lo = 1e300, x_hi = -1e300, y_lo = 1e300, y_hi = -1e300, area = 0;
+    for (const nlohmann::json& f : regions["features"]) {
+        area += f["properties"]["area"].get<double>();
+        for (const nlohmann::json& p : f["geometry"]["coordinates"][0]) {
+            x_lo = std::min(x_lo, p[0].get<double>());
+            x_hi = std::max(x_hi, p[0].get<double>());
+            y_lo = std::min(y_lo, p[1].get<double>());
+            y_hi = std::max(y_hi, p[1].get<double>());
+        }
+    }
+    EXPECT_NEAR(x_lo, 366012.5, 1e-6);
+    EXPECT_NEAR(x_hi, 366012.5 + 90 * 0.05, 1e-6);
+    EXPECT_NEAR(y_hi, 5808070.25, 1e-6);
+    EXPECT_NEAR(y_lo, 5808070.25 - 70 * 0.05, 1e-6);
+    EXPECT_NEAR(area, 90 * 70 * 0.05 * 0.05, 1e-6);
     // The confidence map lands on the map too.
     for (const std::string& out :
          {root + "/pred.tif", root + "/preds/tile.tif", root + "/preds/tile_confidence.tif"}) {

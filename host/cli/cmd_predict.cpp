@@ -19,7 +19,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -36,6 +38,8 @@
 #include "data/georef_sidecar.hpp"
 #include "data/ground_pixel_size.hpp"
 #include "data/image_io.hpp"
+#include "data/polygonize.hpp"
+#include "data/polygons_geojson.hpp"
 #include "data/qgis_style.hpp"
 #include "data/resample.hpp"
 #include "data/rpc_model.hpp"
@@ -69,6 +73,7 @@ struct PredictArgs {
     bool max_pixels_given = false;  // else the run's data.max_pixels
     bool force = false, confidence = false;
     bool probabilities = false;  // --probabilities: every class's probability beside the mask
+    bool polygons = false;       // --polygons: the mask's regions as GeoJSON beside it
     bool no_overlay = false;     // --no-overlay: the mask (and its companions) alone
     std::string match;           // --match: a shell pattern the directory's image names must match
     bool recursive = false;      // the directory's subdirectories too, their masks in --out's
@@ -93,6 +98,9 @@ struct Job {
     // <stem>_probabilities.tif under --probabilities, else empty: a band a class, on the mask's
     // grid (its sidecars, and a GeoTIFF input's tags).
     std::string probabilities{};
+    // <stem>_polygons.geojson under --polygons, else empty: the mask's regions, on the map where
+    // the input lies on one.
+    std::string polygons{};
     // The overlay's place on the map: the mask's sidecars where the mask is a PNG; for a TIFF mask
     // (which keeps the input's tags) the place its tags give, as for a PNG mask. A GIS then lays
     // the overlay where the image lies (it had none: opened beside the image, it landed at 0,0).
@@ -102,6 +110,7 @@ struct Job {
         if (!overlay.empty()) o.push_back(overlay);
         if (!confidence.empty()) o.push_back(confidence);
         if (!probabilities.empty()) o.push_back(probabilities);
+        if (!polygons.empty()) o.push_back(polygons);
         if (!style.empty()) o.push_back(style);
         for (const std::string& p : sidecar_paths(sidecars, mask)) o.push_back(p);
         if (!overlay.empty())
@@ -136,6 +145,8 @@ struct Job {
 std::string confidence_path(const fs::path& mask, bool asked);
 // <stem>_probabilities.tif beside the mask (a TIFF whatever the mask's format: a band a class).
 std::string probabilities_path(const fs::path& mask, bool asked);
+// <stem>_polygons.geojson beside the mask.
+std::string polygons_path(const fs::path& mask, bool asked);
 // <stem>_overlay.png beside the mask.
 std::string overlay_path(const fs::path& mask);
 
@@ -199,6 +210,7 @@ std::vector<std::string> Job::outputs_of_any_option() const {
     if (all.overlay.empty()) all.overlay = overlay_path(mask);
     all.confidence = confidence_path(mask, true);
     all.probabilities = probabilities_path(mask, true);
+    all.polygons = polygons_path(mask, true);
     all.style = qgis_style_path(mask);
     return all.outputs();
 }
@@ -245,6 +257,9 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
     const std::string probs = probabilities_path(mask, true);
     if (probs != probabilities) names.push_back(probs);
     add(probs);
+    // So are the regions of an earlier prediction (GeoJSON, of either mask format).
+    if (const std::string polys = polygons_path(mask, true); polys != polygons)
+        names.push_back(polys);
     // An earlier prediction's QGIS style (--qml), which would name its classes over this mask's
     // (also one written beside a mask of the other format: QGIS applies it to either).
     if (const std::string qml = qgis_style_path(mask); style.empty() && is_pfce_qgis_style(qml))
@@ -267,6 +282,11 @@ std::string overlay_path(const fs::path& mask) {
 std::string probabilities_path(const fs::path& mask, bool asked) {
     if (!asked) return {};
     return (mask.parent_path() / (mask.stem().string() + "_probabilities.tif")).string();
+}
+
+std::string polygons_path(const fs::path& mask, bool asked) {
+    if (!asked) return {};
+    return (mask.parent_path() / (mask.stem().string() + "_polygons.geojson")).string();
 }
 
 // <stem>_confidence.png|.tif beside the mask, in the mask's format (a GeoTIFF keeps its place).
@@ -364,7 +384,8 @@ void refuse_long_output_names(const Job& j) {
     // The longest name decides the mask's limit (the first one past it named a limit that the
     // next one past it refused again).
     const std::string* longest = &j.mask;
-    for (const std::string* out : {&j.mask, &j.overlay, &j.confidence, &j.probabilities, &j.style})
+    for (const std::string* out :
+         {&j.mask, &j.overlay, &j.confidence, &j.probabilities, &j.polygons, &j.style})
         if (!out->empty() && fs::path(*out).filename().string().size() >
                                  fs::path(*longest).filename().string().size())
             longest = out;
@@ -379,6 +400,40 @@ void refuse_long_output_names(const Job& j) {
         "at most ",
         kMaxNameWrittenAtomically - extra, " bytes",
         extra > 0 ? " (its companions' names are longer)" : "");
+}
+
+// How --polygons places and names `j`'s regions: each class by its name and the value the mask
+// holds for it, the corners where GDAL places the input (none: pixel coordinates), the EPSG code
+// of its CRS. A grid in a CRS of no EPSG code, or one turned (no north-up pixels), is said once
+// (`said`).
+PolygonLayer polygon_layer(const Job& j, const TrainedModel& m,
+                           const std::vector<std::uint8_t>& value_of, bool& said) {
+    PolygonLayer layer;
+    layer.name = fs::path(j.mask).stem().string();
+    layer.class_names = m.class_names;
+    layer.class_of_value.fill(-1);
+    for (std::size_t c = 0; c < value_of.size(); ++c)
+        layer.class_of_value[value_of[c]] = static_cast<int>(c);
+    layer.confidence = true;
+    try {
+        if (const auto placed = pixel_grid_as_gdal_reads(j.input, j.tags))
+            layer.grid = placed->grid;
+    } catch (const InputError& e) {
+        if (!said)
+            log_warn(e.what(),
+                     ": --polygons writes its regions in pixel coordinates (x column, "
+                     "y -row)");
+        said = true;
+    }
+    if (layer.grid) layer.epsg = crs_as_gdal_reads(j.input, j.tags).epsg;
+    if (layer.grid && layer.epsg == 0 && !said) {
+        log_warn(j.input,
+                 " lies on a map grid in a CRS that names no EPSG code: its polygons' "
+                 "coordinates are in that CRS, which their GeoJSON cannot name (set the "
+                 "layer's CRS to the image's in QGIS)");
+        said = true;
+    }
+    return layer;
 }
 
 // The job of predicting `input` into `mask`: with the georeference it carries, the input's
@@ -409,6 +464,7 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
           rpc.source};
     j.overlay_sidecars = std::move(overlay_place);
     j.probabilities = probabilities_path(mask, a.probabilities);
+    j.polygons = polygons_path(mask, a.polygons);
     refuse_long_output_names(j);
     return j;
 }
@@ -944,7 +1000,8 @@ void run_predict(const PredictArgs& a) {
                 if (!j.style.empty() && !fs::exists(j.style, ec)) ++unstyled;
                 if ((!j.overlay.empty() && !fs::exists(j.overlay, ec)) ||
                     (!j.confidence.empty() && !fs::exists(j.confidence, ec)) ||
-                    (!j.probabilities.empty() && !fs::exists(j.probabilities, ec)))
+                    (!j.probabilities.empty() && !fs::exists(j.probabilities, ec)) ||
+                    (!j.polygons.empty() && !fs::exists(j.polygons, ec)))
                     ++incomplete;
             } else {
                 finished += j.finishes_interrupted ? 1 : 0;
@@ -972,6 +1029,7 @@ void run_predict(const PredictArgs& a) {
             log_warn(incomplete, " of the masks skipped lack their overlay",
                      a.confidence ? " or confidence map" : "",
                      a.probabilities ? " or class probabilities" : "",
+                     a.polygons ? " or polygons" : "",
                      ", which --skip-existing does not make for them (a mask there may be another "
                      "model's): predict them again with --force to have all");
         if (unstyled > 0)
@@ -1060,9 +1118,11 @@ void run_predict(const PredictArgs& a) {
             const int batch =
                 static_cast<int>(std::min<std::int64_t>(sw.batch, window_count(mw, mh, sw)));
             // An overlay is 3 bytes a pixel of it (none under --no-overlay); the class
-            // probabilities one a class, and as many again interleaved for the TIFF.
+            // probabilities one a class, and as many again interleaved for the TIFF; polygons a
+            // region number and a byte of edges walked (their rings go by the regions' edges).
             const double held = (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels +
-                                 (a.probabilities ? 2.0 * m.net->config().num_classes : 0.0)) *
+                                 (a.probabilities ? 2.0 * m.net->config().num_classes : 0.0) +
+                                 (a.polygons ? 5.0 : 0.0)) *
                                 static_cast<double>(pixels);
             // A row of windows' class scores at the model's width; zoomed, that row of windows'
             // pixels made from the image, and the logits brought back (host/train/sliding_window).
@@ -1072,7 +1132,8 @@ void run_predict(const PredictArgs& a) {
                 inference_bytes(std::int64_t{ww} * wh, batch, m.net->config().base_width);
             const std::string needs = detail::concat(
                 "predict holds the image, its mask", a.no_overlay ? "" : ", its overlay",
-                a.probabilities ? ", its class probabilities" : "", ", about ", format_bytes(held),
+                a.probabilities ? ", its class probabilities" : "",
+                a.polygons ? ", its regions" : "", ", about ", format_bytes(held),
                 ", the class scores of a row of windows",
                 a.zoom == 1.0 ? "" : " and its zoomed pixels", ", about ", format_bytes(band),
                 ", and the activations of ", batch, batch == 1 ? " window of " : " windows of ", ww,
@@ -1240,6 +1301,7 @@ void run_predict(const PredictArgs& a) {
     };
     sw.stop_between_passes = true;  // an image in hand is dropped, not finished (minutes, at d4)
     bool told_alpha_majority = false;
+    bool no_crs_said = false;  // --polygons of an image whose CRS names no EPSG code: said once
     // Inputs that fail once their pixels are read (damage past a good header: every header was
     // checked above; no-data pixels where the model's values have no room for them): the others
     // are still predicted, and the command fails at the end naming them, so one bad chip does not
@@ -1345,7 +1407,8 @@ void run_predict(const PredictArgs& a) {
                                  : detail::concat(" (--zoom ", format_shortest(a.zoom), " given)"),
                              ": the model sees its ground at another scale than it learnt; ",
                              off->remedy("--zoom"));
-        LabelMap confidence;
+        LabelMap confidence;  // for its map, and each polygon's mean
+        const bool wants_confidence = !j.confidence.empty() || !j.polygons.empty();
         std::vector<std::uint8_t> probabilities;  // a plane a class, under --probabilities
         LabelMap pred;
         try {
@@ -1357,13 +1420,13 @@ void run_predict(const PredictArgs& a) {
             };
             if (a.zoom == 1.0) {
                 pred = predict_sliding(*backend, *m.net, img, m.stats, image_sw,
-                                       j.confidence.empty() ? nullptr : &confidence,
+                                       wants_confidence ? &confidence : nullptr,
                                        j.probabilities.empty() ? nullptr : &probabilities);
             } else {  // the model sees the image at its training images' pixel size
                 // and its logits come back onto the input's pixels before the argmax.
                 pred = predict_sliding_zoomed(
                     *backend, *m.net, img, m.stats, image_sw, zoomed_side(img.width, a.zoom),
-                    zoomed_side(img.height, a.zoom), j.confidence.empty() ? nullptr : &confidence,
+                    zoomed_side(img.height, a.zoom), wants_confidence ? &confidence : nullptr,
                     j.probabilities.empty() ? nullptr : &probabilities);
             }
         } catch (const StopRequested&) {
@@ -1443,6 +1506,22 @@ void run_predict(const PredictArgs& a) {
                 write_tiff_bands(staged.stage(j.probabilities), probabilities, img.width,
                                  img.height, m.class_names, geo, valid);
                 write_sidecar_georef(j.sidecars, j.probabilities, &staged);
+            }
+            if (!j.polygons.empty()) {
+                const PolygonLayer layer = polygon_layer(j, m, value_of, no_crs_said);
+                const std::vector<MaskRegion> regions = polygonize_mask(
+                    written, no_data > 0 ? int{no_data_value} : -1, confidence.labels);
+                {  // streamed: a noisy prediction's regions are hundreds of megabytes of text
+                    std::ofstream f(staged.stage(j.polygons), std::ios::binary);
+                    if (f) write_polygons_geojson(f, regions, layer);
+                    f.close();
+                    if (!f)
+                        PFCE_THROW(SystemError, "cannot write ", j.polygons, ": ",
+                                   std::strerror(errno));
+                }
+                about += "; " + std::to_string(regions.size()) +
+                         (regions.size() == 1 ? " region" : " regions") + " as polygons" +
+                         (layer.grid ? "" : " in pixel coordinates (x column, y -row)");
             }
             // Only with --force: one that appeared since the check above is another command's.
             if (a.force) {
@@ -1601,6 +1680,11 @@ const bool registered = register_command(
                      "also write <stem>_probabilities.tif: every class's softmax probability "
                      "as round(255 p), a band a class named after it (8-bit, LZW, the mask's "
                      "georeference; 0 in every band where the input has no data)");
+        sub.add_flag("--polygons", a->polygons,
+                     "also write <stem>_polygons.geojson: each region of the mask (pixels of one "
+                     "class joined across edges) as a polygon on the map where the input lies "
+                     "on one (its class, pixel value, pixels, area and mean confidence), for a GIS "
+                     "(footprints, areas, regions filtered by size or confidence)");
         sub.add_flag("--no-overlay", a->no_overlay,
                      "write no <stem>_overlay.png (the mask over the image): for many or large "
                      "images, where it costs more time and space than the mask");

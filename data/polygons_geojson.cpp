@@ -1,0 +1,101 @@
+#include "data/polygons_geojson.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace pfce {
+
+namespace {
+
+// As printf's %.<digits>g (to_chars: a noisy prediction has millions of corners).
+void append_number(std::string& out, double v, int digits = 12) {
+    char buf[40];
+    const auto [end, ec] =
+        std::to_chars(buf, buf + sizeof buf, v == 0 ? 0.0 : v, std::chars_format::general, digits);
+    out.append(buf, static_cast<std::size_t>(end - buf));  // never -0 (v == 0 above)
+}
+
+}  // namespace
+
+void write_polygons_geojson(std::ostream& os, const std::vector<MaskRegion>& regions,
+                            const PolygonLayer& layer) {
+    const MapGrid g = layer.grid.value_or(MapGrid{0, 0, 1, 1});
+    // (column, row) onto the map: x0 + c sx, y0 - r sy. A mirror image of the pixels' grid where
+    // sx sy > 0 (north up), which turns the rings' sense: they are reversed then.
+    const bool mirrored = g.sx * g.sy > 0;
+    std::vector<std::string> names;  // JSON strings, escaped once
+    for (const std::string& n : layer.class_names) names.push_back(nlohmann::json(n).dump());
+    std::string out =
+        "{\"type\":\"FeatureCollection\",\"name\":" + nlohmann::json(layer.name).dump();
+    if (layer.epsg > 0)
+        out += ",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"urn:ogc:def:crs:EPSG::" +
+               std::to_string(layer.epsg) + "\"}}";
+    out += ",\"features\":[\n";
+    const auto ring_text = [&](const RingCorners& ring) {
+        out += '[';
+        const std::size_t n = ring.size();
+        for (std::size_t k = 0; k <= n; ++k) {  // closed: the first corner again
+            const auto& p = ring[mirrored ? (n - k % n) % n : k % n];
+            out += k ? ",[" : "[";
+            append_number(out, g.x0 + p[0] * g.sx);
+            out += ',';
+            append_number(out, g.y0 - p[1] * g.sy);
+            out += ']';
+        }
+        out += ']';
+    };
+    bool first = true;
+    for (const MaskRegion& r : regions) {
+        out += first ? "" : ",\n";
+        first = false;
+        if (out.size() > (1u << 20)) {  // written a megabyte at a time, not held whole
+            os.write(out.data(), static_cast<std::streamsize>(out.size()));
+            out.clear();
+        }
+        const int c = layer.class_of_value[r.value];
+        out += "{\"type\":\"Feature\",\"properties\":{\"class\":";
+        out += c >= 0 && static_cast<std::size_t>(c) < names.size() ? names[c] : "null";
+        out += ",\"value\":" + std::to_string(int{r.value}) +
+               ",\"pixels\":" + std::to_string(r.pixels);
+        if (layer.grid) {
+            out += ",\"area\":";
+            // To 10 digits: a pixel size of 0.0999999999985 (gdal_translate -a_ullr) is 0.1.
+            append_number(out, static_cast<double>(r.pixels) * std::fabs(g.sx * g.sy), 10);
+        }
+        if (layer.confidence) {
+            char buf[16];
+            std::snprintf(buf, sizeof buf, "%.3f",
+                          static_cast<double>(r.confidence_sum) /
+                              (255.0 * static_cast<double>(std::max<std::int64_t>(r.pixels, 1))));
+            out += ",\"confidence\":";
+            out += buf;
+        }
+        // One outer ring a region: polygonize_mask makes no other (its tests hold it to that).
+        if (r.outer.size() != 1)
+            throw std::logic_error("polygons_geojson: a region of " +
+                                   std::to_string(r.outer.size()) + " outer rings");
+        out += "},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[";
+        ring_text(r.outer[0]);
+        for (const RingCorners& h : r.holes) {
+            out += ',';
+            ring_text(h);
+        }
+        out += "]}}";
+    }
+    out += "\n]}\n";
+    os.write(out.data(), static_cast<std::streamsize>(out.size()));
+}
+
+std::string polygons_geojson(const std::vector<MaskRegion>& regions, const PolygonLayer& layer) {
+    std::ostringstream os;
+    write_polygons_geojson(os, regions, layer);
+    return os.str();
+}
+
+}  // namespace pfce

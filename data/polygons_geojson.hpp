@@ -1,0 +1,39 @@
+// A mask's regions (polygonize_mask) as a GeoJSON FeatureCollection: a feature a region, its
+// class by name, pixel value, area and mean confidence, its rings on the map where the image lies
+// on one. GIS tools read it as a polygon layer (footprints, areas per class, regions to filter by
+// size or confidence), laid over the image and its mask.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "data/georef.hpp"
+#include "data/polygonize.hpp"
+
+namespace pfce {
+
+struct PolygonLayer {
+    std::string name;                       // the collection's "name" (the mask's stem)
+    std::vector<std::string> class_names;   // by class index
+    std::array<int, 256> class_of_value{};  // the class a pixel value is, -1 for none
+    // Pixel corners onto the map (x0 + c sx, y0 - r sy); without one, x = column and y = -row,
+    // where QGIS shows an image without georeference.
+    std::optional<MapGrid> grid;
+    int epsg = 0;             // the CRS the file names (its legacy "crs" member, read by GDAL)
+    bool confidence = false;  // each region's mean confidence (confidence_sum / pixels / 255)
+};
+
+// The FeatureCollection, a feature a line, in the regions' order: properties "class", "value",
+// "pixels", "area" (pixels times the pixel's area, in the CRS's units, 10 digits, where there is a
+// grid) and "confidence" (0..1, 3 decimals, when `layer.confidence`); geometry a Polygon, its rings
+// closed, the outer counter-clockwise and holes clockwise on the map (RFC 7946), coordinates to 12
+// significant digits.
+std::string polygons_geojson(const std::vector<MaskRegion>& regions, const PolygonLayer& layer);
+// The same, written to `os` a megabyte at a time.
+void write_polygons_geojson(std::ostream& os, const std::vector<MaskRegion>& regions,
+                            const PolygonLayer& layer);
+
+}  // namespace pfce
