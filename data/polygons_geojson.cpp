@@ -14,7 +14,7 @@ namespace pfce {
 namespace {
 
 // As printf's %.<digits>g (to_chars: a noisy prediction has millions of corners).
-void append_number(std::string& out, double v, int digits = 12) {
+void append_number(std::string& out, double v, int digits = 15) {
     char buf[40];
     const auto [end, ec] =
         std::to_chars(buf, buf + sizeof buf, v == 0 ? 0.0 : v, std::chars_format::general, digits);

@@ -29,7 +29,7 @@ struct PolygonLayer {
 // The FeatureCollection, a feature a line, in the regions' order: properties "class", "value",
 // "pixels", "area" (pixels times the pixel's area, in the CRS's units, 10 digits, where there is a
 // grid) and "confidence" (0..1, 3 decimals, when `layer.confidence`); geometry a Polygon, its rings
-// closed, the outer counter-clockwise and holes clockwise on the map (RFC 7946), coordinates to 12
+// closed, the outer counter-clockwise and holes clockwise on the map (RFC 7946), coordinates to 15
 // significant digits.
 std::string polygons_geojson(const std::vector<MaskRegion>& regions, const PolygonLayer& layer);
 // The same, written to `os` a megabyte at a time.

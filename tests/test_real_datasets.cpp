@@ -737,6 +737,13 @@ TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
     EXPECT_NEAR(y_hi, 5808070.25, 1e-6);
     EXPECT_NEAR(y_lo, 5808070.25 - 70 * 0.05, 1e-6);
     EXPECT_NEAR(area, 90 * 70 * 0.05 * 0.05, 1e-6);
+    // The regions GDAL's polygonizer draws from the mask, exactly (where Python's GDAL is).
+    const std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    const test::CommandResult gdal =
+        test::run_command(python + " " + test::source_dir() + "/tests/polygonize_gdal_check.py " +
+                          root + "/preds/tile.tif " + root + "/preds/tile_polygons.geojson 2>&1");
+    std::printf("polygonize_gdal_check.py: %s", gdal.output.c_str());  // done, or skipped
+    if (gdal.status != 77) EXPECT_EQ(gdal.status, 0) << gdal.output;
     // The confidence map lands on the map too.
     for (const std::string& out :
          {root + "/pred.tif", root + "/preds/tile.tif", root + "/preds/tile_confidence.tif"}) {
