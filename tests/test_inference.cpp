@@ -702,6 +702,17 @@ TEST(Polygons, PredictWritesTheMasksRegionsAsGeoJsonBesideIt) {
     const test::CommandResult forced = test::run_pfce(cmd + " --force");
     ASSERT_EQ(forced.status, 0) << forced.output;
     EXPECT_FALSE(std::filesystem::exists(root + "/a_polygons.geojson"));
+    // A world file whose pixel is 1e308 m puts the far corners past a double (JSON has no
+    // infinity): said, and the regions in pixel coordinates, a file JSON reads.
+    std::ofstream(root + "/in.pgw") << "1e308\n0\n0\n-1e308\n0\n0\n";
+    const test::CommandResult huge = test::run_pfce(
+        "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+        "/in.png --device cpu --no-overlay --polygons --out " + root + "/huge/b.png");
+    ASSERT_EQ(huge.status, 0) << huge.output;
+    EXPECT_MESSAGE_HAS(huge.output, "puts its far corners past the numbers a file holds");
+    const nlohmann::json far =
+        nlohmann::json::parse(read_whole_file(root + "/huge/b_polygons.geojson"));
+    EXPECT_EQ(far["features"].size(), regions.size());
 }
 
 // The bands of an 8-bit TIFF, a plane a band (band b's pixel i at b * width * height + i).

@@ -402,12 +402,18 @@ void refuse_long_output_names(const Job& j) {
         extra > 0 ? " (its companions' names are longer)" : "");
 }
 
-// How --polygons places and names `j`'s regions: each class by its name and the value the mask
-// holds for it, the corners where GDAL places the input (none: pixel coordinates), the EPSG code
-// of its CRS. A grid in a CRS of no EPSG code, or one turned (no north-up pixels), is said once
-// (`said`).
+// What --polygons has said once, of all the images: a grid turned (no north-up pixels), one whose
+// corners no number holds, a CRS of no EPSG code.
+struct PolygonWarnings {
+    bool turned = false, unbounded = false, no_epsg = false;
+};
+
+// How --polygons places and names `j`'s regions (a `width` x `height` mask): each class by its
+// name and the value the mask holds for it, the corners where GDAL places the input (none: pixel
+// coordinates), the EPSG code of its CRS.
 PolygonLayer polygon_layer(const Job& j, const TrainedModel& m,
-                           const std::vector<std::uint8_t>& value_of, bool& said) {
+                           const std::vector<std::uint8_t>& value_of, int width, int height,
+                           PolygonWarnings& said) {
     PolygonLayer layer;
     layer.name = fs::path(j.mask).stem().string();
     layer.class_names = m.class_names;
@@ -419,20 +425,27 @@ PolygonLayer polygon_layer(const Job& j, const TrainedModel& m,
         if (const auto placed = pixel_grid_as_gdal_reads(j.input, j.tags))
             layer.grid = placed->grid;
     } catch (const InputError& e) {
-        if (!said)
+        if (!std::exchange(said.turned, true))
             log_warn(e.what(),
                      ": --polygons writes its regions in pixel coordinates (x column, "
                      "y -row)");
-        said = true;
+    }
+    // A world file's pixel of 1e308 puts the far corners past a double: JSON has no infinity.
+    if (const std::optional<MapGrid>& g = layer.grid;
+        g && !(std::isfinite(g->x0 + width * g->sx) && std::isfinite(g->y0 - height * g->sy) &&
+               std::isfinite(g->sx * g->sy * width * height) && g->sx != 0 && g->sy != 0)) {
+        if (!std::exchange(said.unbounded, true))
+            log_warn(j.input, "'s grid (", describe(*g),
+                     ") puts its far corners past the numbers a file holds: --polygons writes "
+                     "its regions in pixel coordinates (x column, y -row)");
+        layer.grid.reset();
     }
     if (layer.grid) layer.epsg = crs_as_gdal_reads(j.input, j.tags).epsg;
-    if (layer.grid && layer.epsg == 0 && !said) {
+    if (layer.grid && layer.epsg == 0 && !std::exchange(said.no_epsg, true))
         log_warn(j.input,
                  " lies on a map grid in a CRS that names no EPSG code: its polygons' "
                  "coordinates are in that CRS, which their GeoJSON cannot name (set the "
                  "layer's CRS to the image's in QGIS)");
-        said = true;
-    }
     return layer;
 }
 
@@ -1301,7 +1314,7 @@ void run_predict(const PredictArgs& a) {
     };
     sw.stop_between_passes = true;  // an image in hand is dropped, not finished (minutes, at d4)
     bool told_alpha_majority = false;
-    bool no_crs_said = false;  // --polygons of an image whose CRS names no EPSG code: said once
+    PolygonWarnings polygon_warnings;
     // Inputs that fail once their pixels are read (damage past a good header: every header was
     // checked above; no-data pixels where the model's values have no room for them): the others
     // are still predicted, and the command fails at the end naming them, so one bad chip does not
@@ -1508,7 +1521,8 @@ void run_predict(const PredictArgs& a) {
                 write_sidecar_georef(j.sidecars, j.probabilities, &staged);
             }
             if (!j.polygons.empty()) {
-                const PolygonLayer layer = polygon_layer(j, m, value_of, no_crs_said);
+                const PolygonLayer layer =
+                    polygon_layer(j, m, value_of, written.width, written.height, polygon_warnings);
                 const std::vector<MaskRegion> regions = polygonize_mask(
                     written, no_data > 0 ? int{no_data_value} : -1, confidence.labels);
                 {  // streamed: a noisy prediction's regions are hundreds of megabytes of text
