@@ -8,12 +8,14 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <utility>
 
 #include "core/file_io.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "data/image_io.hpp"
 #include "data/rpc_model.hpp"
 
@@ -434,6 +436,46 @@ NamedCrs crs_as_gdal_reads(const std::string& image, const GeoReference& tags) {
     if (!prj.empty())
         if (const int epsg = epsg_of_crs_text(read_whole_file(prj))) return {epsg, prj};
     return {};
+}
+
+namespace {
+// XML's five escapes undone (an .aux.xml's SRS holds WKT's quotes as &quot;).
+std::string xml_unescaped(const std::string& text) {
+    static const std::pair<const char*, char> kEscapes[] = {
+        {"&quot;", '"'}, {"&apos;", '\''}, {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}};
+    std::string out;
+    for (std::size_t i = 0; i < text.size();) {
+        bool escaped = false;
+        for (const auto& [name, c] : kEscapes)
+            if (text.compare(i, std::strlen(name), name) == 0) {
+                out.push_back(c);
+                i += std::strlen(name);
+                escaped = true;
+                break;
+            }
+        if (!escaped) out.push_back(text[i++]);
+    }
+    return out;
+}
+}  // namespace
+
+std::string crs_text_as_gdal_reads(const std::string& image, const GeoReference& tags) {
+    const std::string aux = first_existing({fs::path(image + ".aux.xml")});
+    if (!aux.empty()) {
+        const std::string xml = read_whole_file(aux);
+        std::size_t a = xml.find("<SRS>");
+        if (a == std::string::npos) a = xml.find("<SRS ");
+        const std::size_t open_end = xml.find('>', a), b = xml.find("</SRS>", a);
+        if (a != std::string::npos && open_end != std::string::npos && b != std::string::npos &&
+            open_end < b)
+            return trimmed(xml_unescaped(xml.substr(open_end + 1, b - open_end - 1)));
+    }
+    if (epsg_code(tags)) return {};
+    const std::string prj = first_existing(prj_candidates(image));
+    if (prj.empty()) return {};
+    std::string text = read_whole_file(prj);
+    if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // saved with a BOM
+    return trimmed(text);
 }
 
 std::vector<std::string> georef_sidecar_candidates(const std::string& image) {

@@ -65,6 +65,9 @@ struct NamedCrs {
     std::string source;
 };
 NamedCrs crs_as_gdal_reads(const std::string& image, const GeoReference& tags);
+// The CRS text GDAL reads for `image` where its GeoTIFF tags name no EPSG code: its .aux.xml's SRS
+// (XML-unescaped), else its .prj, as written (WKT, an ESRI .prj's too); "" where neither is there.
+std::string crs_text_as_gdal_reads(const std::string& image, const GeoReference& tags);
 
 // Every name a georeference sidecar of `image` may have (world file in either case, .prj,
 // .aux.xml, the RPC sidecars), whether there or not: what GDAL or pfce would read as the image's

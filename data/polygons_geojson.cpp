@@ -13,6 +13,11 @@ namespace pfce {
 
 namespace {
 
+// A JSON string of `text`; bytes that are no UTF-8 (a Latin-1 file name) become U+FFFD.
+std::string json_string(const std::string& text) {
+    return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // As printf's %.<digits>g (to_chars: a noisy prediction has millions of corners).
 void append_number(std::string& out, double v, int digits = 15) {
     char buf[40];
@@ -24,18 +29,22 @@ void append_number(std::string& out, double v, int digits = 15) {
 }  // namespace
 
 void write_polygons_geojson(std::ostream& os, const std::vector<MaskRegion>& regions,
-                            const PolygonLayer& layer) {
+                            const PolygonLayer& layer, const std::function<void()>& between) {
     const MapGrid g = layer.grid.value_or(MapGrid{0, 0, 1, 1});
     // (column, row) onto the map: x0 + c sx, y0 - r sy. A mirror image of the pixels' grid where
     // sx sy > 0 (north up), which turns the rings' sense: they are reversed then.
     const bool mirrored = g.sx * g.sy > 0;
     std::vector<std::string> names;  // JSON strings, escaped once
-    for (const std::string& n : layer.class_names) names.push_back(nlohmann::json(n).dump());
-    std::string out =
-        "{\"type\":\"FeatureCollection\",\"name\":" + nlohmann::json(layer.name).dump();
-    if (layer.epsg > 0)
-        out += ",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"urn:ogc:def:crs:EPSG::" +
-               std::to_string(layer.epsg) + "\"}}";
+    for (const std::string& n : layer.class_names) names.push_back(json_string(n));
+    std::string out = "{\"type\":\"FeatureCollection\",\"name\":" + json_string(layer.name);
+    const std::string crs =
+        layer.epsg > 0            ? "urn:ogc:def:crs:EPSG::" + std::to_string(layer.epsg)
+        : !layer.crs_text.empty() ? layer.crs_text
+        : !layer.grid ? "LOCAL_CS[\"pixels of the image (x column, y -row)\",UNIT[\"pixel\",1],"
+                        "AXIS[\"X\",EAST],AXIS[\"Y\",NORTH]]"
+                      : "LOCAL_CS[\"map coordinates of a CRS the image does not name\","
+                        "UNIT[\"unknown\",1],AXIS[\"X\",EAST],AXIS[\"Y\",NORTH]]";
+    out += ",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":" + json_string(crs) + "}}";
     out += ",\"features\":[\n";
     const auto ring_text = [&](const RingCorners& ring) {
         out += '[';
@@ -57,6 +66,7 @@ void write_polygons_geojson(std::ostream& os, const std::vector<MaskRegion>& reg
         if (out.size() > (1u << 20)) {  // written a megabyte at a time, not held whole
             os.write(out.data(), static_cast<std::streamsize>(out.size()));
             out.clear();
+            if (between) between();
         }
         const int c = layer.class_of_value[r.value];
         out += "{\"type\":\"Feature\",\"properties\":{\"class\":";

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -22,7 +23,11 @@ struct PolygonLayer {
     // Pixel corners onto the map (x0 + c sx, y0 - r sy); without one, x = column and y = -row,
     // where QGIS shows an image without georeference.
     std::optional<MapGrid> grid;
-    int epsg = 0;             // the CRS the file names (its legacy "crs" member, read by GDAL)
+    // The CRS the file names in its legacy "crs" member, which GDAL (and so QGIS) reads: an EPSG
+    // code, else a CRS's text (WKT, an ESRI .prj's too). With neither, an engineering CRS that
+    // says what the coordinates are: without one GDAL takes them for WGS 84 degrees (RFC 7946).
+    int epsg = 0;
+    std::string crs_text;
     bool confidence = false;  // each region's mean confidence (confidence_sum / pixels / 255)
 };
 
@@ -32,8 +37,9 @@ struct PolygonLayer {
 // closed, the outer counter-clockwise and holes clockwise on the map (RFC 7946), coordinates to 15
 // significant digits.
 std::string polygons_geojson(const std::vector<MaskRegion>& regions, const PolygonLayer& layer);
-// The same, written to `os` a megabyte at a time.
+// The same, written to `os` a megabyte at a time, `between` called after each (a caller's stop:
+// a noisy prediction's regions are gigabytes of text).
 void write_polygons_geojson(std::ostream& os, const std::vector<MaskRegion>& regions,
-                            const PolygonLayer& layer);
+                            const PolygonLayer& layer, const std::function<void()>& between = {});
 
 }  // namespace pfce

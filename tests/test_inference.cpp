@@ -676,7 +676,8 @@ TEST(Polygons, PredictWritesTheMasksRegionsAsGeoJsonBesideIt) {
                            " regions as polygons in pixel coordinates (x column, y -row)");
     const nlohmann::json j = nlohmann::json::parse(read_whole_file(root + "/a_polygons.geojson"));
     EXPECT_EQ(j["name"], "a");
-    EXPECT_FALSE(j.contains("crs"));
+    EXPECT_MESSAGE_HAS(j["crs"]["properties"]["name"].get<std::string>(),
+                       "LOCAL_CS[\"pixels of the image (x column, y -row)\"");
     ASSERT_EQ(j["features"].size(), regions.size());
     const std::vector<std::string>& names = test::foreign_class_names();
     for (std::size_t k = 0; k < regions.size(); ++k) {
@@ -713,6 +714,37 @@ TEST(Polygons, PredictWritesTheMasksRegionsAsGeoJsonBesideIt) {
     const nlohmann::json far =
         nlohmann::json::parse(read_whole_file(root + "/huge/b_polygons.geojson"));
     EXPECT_EQ(far["features"].size(), regions.size());
+    // An input whose name is no UTF-8 (Latin-1, from a Windows zip): predicted, its name in the
+    // GeoJSON with U+FFFD (JSON holds UTF-8 only; it stopped the whole run).
+    std::filesystem::create_directories(root + "/latin");
+    std::filesystem::copy_file(root + "/in.png", root + "/latin/l\xe9gende.png");
+    const test::CommandResult latin =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                       "/latin --device cpu --no-overlay --polygons --out " + root + "/latin-out");
+    ASSERT_EQ(latin.status, 0) << latin.output;
+    EXPECT_EQ(nlohmann::json::parse(
+                  read_whole_file(root + "/latin-out/l\xe9gende_polygons.geojson"))["name"],
+              "l\xef\xbf\xbdgende");
+}
+
+// A confidence map left beside a new mask (its own gone, or of another --zoom) described another
+// prediction: refused without --force, removed with it, as the other companions are.
+TEST(Confidence, AnEarlierMapBesideANewMaskIsAStaleCompanion) {
+    const std::string root = test::temp_dir("confidence_stale");
+    train_tiny_run_beside_an_image(root);
+    ASSERT_FALSE(HasFailure());
+    const std::string cmd = "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                            "/in.png --device cpu --no-overlay --out " + root + "/c.png";
+    ASSERT_EQ(test::run_pfce(cmd + " --confidence").status, 0);
+    std::filesystem::remove(root + "/c.png");
+    const test::CommandResult kept = test::run_pfce(cmd + " --zoom 2");
+    EXPECT_EQ(kept.status, 2) << kept.output;
+    EXPECT_MESSAGE_HAS(kept.output, root + "/c_confidence.png");
+    EXPECT_FALSE(std::filesystem::exists(root + "/c.png"));
+    const test::CommandResult forced = test::run_pfce(cmd + " --zoom 2 --force");
+    ASSERT_EQ(forced.status, 0) << forced.output;
+    EXPECT_TRUE(std::filesystem::exists(root + "/c.png"));
+    EXPECT_FALSE(std::filesystem::exists(root + "/c_confidence.png"));
 }
 
 // The bands of an 8-bit TIFF, a plane a band (band b's pixel i at b * width * height + i).

@@ -240,12 +240,24 @@ TEST(Polygonize, GeoJsonPlacesTheRingsOnTheMapAndNamesTheClasses) {
         corners,
         (std::set<std::pair<double, double>>{
             {366000.5, 5807999.5}, {366002, 5807999.5}, {366002, 5807998}, {366000.5, 5807998}}));
-    // Without a grid: column and minus the row, no CRS, no area.
-    layer.grid.reset();
+    // A CRS of no EPSG code (an ESRI .prj): its text, which GDAL reads as it reads the .prj.
     layer.epsg = 0;
+    layer.crs_text = "PROJCS[\"ETRS_1989_UTM_Zone_32N\",GEOGCS[\"GCS_ETRS_1989\"]]";
+    EXPECT_EQ(nlohmann::json::parse(
+                  polygons_geojson(polygonize_mask(ring, -1), layer))["crs"]["properties"]["name"],
+              layer.crs_text);
+    // Without a grid: column and minus the row, no area, and a local CRS that says so (without
+    // one, GDAL reads a GeoJSON's coordinates as WGS 84 degrees). A name that is no UTF-8 (a
+    // Latin-1 file name) is written with U+FFFD in its place.
+    layer.grid.reset();
+    layer.crs_text.clear();
+    layer.name = "l\xe9gende";
     const nlohmann::json plain =
         nlohmann::json::parse(polygons_geojson(polygonize_mask(ring, -1, confidence), layer));
-    EXPECT_FALSE(plain.contains("crs"));
+    EXPECT_EQ(plain["crs"]["properties"]["name"].get<std::string>().rfind(
+                  "LOCAL_CS[\"pixels of the image (x column, y -row)\"", 0),
+              0u);
+    EXPECT_EQ(plain["name"], "l\xef\xbf\xbdgende");
     EXPECT_FALSE(plain["features"][1]["properties"].contains("area"));
     corners.clear();
     for (const nlohmann::json& p : plain["features"][1]["geometry"]["coordinates"][0])

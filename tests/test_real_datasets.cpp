@@ -2865,11 +2865,12 @@ TEST(RealDatasets, PredictionsOfAnIndexDatasetWithItsOwnValuesReadBackAsItsMasks
         test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + root +
                        "/chips --out " + root + "/chips-out");
     EXPECT_EQ(nd.status, 3) << nd.output;
-    EXPECT_MESSAGE_HAS(nd.output, root +
-                                      "/chips/b.png: 5 pixels have no data (transparent), which "
-                                      "predict writes as 255, but " +
-                                      root +
-                                      "/run/last.ckpt's mask.values give that value to tree");
+    EXPECT_MESSAGE_HAS(
+        nd.output,
+        root +
+            "/chips/b.png: 5 pixels have no data (transparent, or a NoData value), which "
+            "predict writes as 255, but " +
+            root + "/run/last.ckpt's mask.values give that value to tree");
     EXPECT_MESSAGE_HAS(nd.output, "1 of 3 inputs could not be read or predicted");
     EXPECT_TRUE(fs::exists(root + "/chips-out/a.png"));
     EXPECT_FALSE(fs::exists(root + "/chips-out/b.png"));

@@ -436,8 +436,9 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         for (const MaskDir& earlier : mds)
             if (fs::equivalent(earlier.dir, m, ec))
                 PFCE_THROW(InputError, "--masks ", m,
-                           " is given twice (expected each mask "
-                           "directory once)");
+                           earlier.dir == m ? std::string(" is given twice")
+                                            : " is " + earlier.dir + " again (the same directory)",
+                           " (expected each mask directory once)");
         mds.push_back(open_mask_dir(m));
     }
     if (is_mask_dir(dir)) {  // a mask directory previews against the dataset it came from

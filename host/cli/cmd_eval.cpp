@@ -165,6 +165,16 @@ void write_eval_files(const EvalArgs& a, const EvalResult& r, const TrainedModel
     outputs.commit(a.force);
 }
 
+// Why a split of the run is empty: the share its settings give it, or too few images for one.
+std::string empty_split_reason(const std::string& split, const DataSettings& d) {
+    if (split == "val" && d.val_frac <= 0) return "the run's data.val_frac is 0";
+    if (split == "train" && d.train_frac <= 0) return "the run's data.train_frac is 0";
+    if (split == "test" && d.train_frac + d.val_frac >= 1 - 1e-9)
+        return detail::concat("the run's data.train_frac ", format_shortest(d.train_frac),
+                              " and val_frac ", format_shortest(d.val_frac), " leave it no share");
+    return "a dataset too small to hold one";
+}
+
 void run_eval(const EvalArgs& a) {
     if (a.batch_size_given && a.batch_size < 1)
         PFCE_THROW(InputError, "--batch-size ", a.batch_size,
@@ -373,10 +383,10 @@ void run_eval(const EvalArgs& a) {
     }
     if (indices.empty())
         PFCE_THROW(InputError, "split \"", a.split, "\" of ", d.root, " is empty",
-                   a.split == "all"
-                       ? std::string()
-                       : " (a dataset too small to hold one): evaluate --split " + other_splits +
-                             (other_splits.empty() ? "all" : " or all"));
+                   a.split == "all" ? std::string()
+                                    : " (" + empty_split_reason(a.split, m.config.data) +
+                                          "): evaluate --split " + other_splits +
+                                          (other_splits.empty() ? "all" : " or all"));
     // Named before any image is read (the U-Net's own refusal knows no file): the sizes are the
     // dataset's, from its scan.
     const int depth = m.net->config().depth;

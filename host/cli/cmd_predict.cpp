@@ -133,9 +133,10 @@ struct Job {
         return i;
     }
     // Files there now that would be read with the new mask but are not among its outputs: an
-    // earlier prediction's world file or .aux.xml (GDAL would place the new mask by them) and,
-    // where that prediction is being replaced, its .prj, confidence map and that map's sidecars.
-    // Never a file of `protected_files` (every input of the run, with each input's sidecars), nor a
+    // earlier prediction's world file or .aux.xml (GDAL would place the new mask by them), its
+    // confidence map, probabilities, polygons and QGIS style and, where that prediction is being
+    // replaced, its .prj and overlay. Never a file of `protected_files` (every input of the run,
+    // with each input's sidecars, and every output of the run), nor a
     // name another image of the mask's stem shares (its .prj, .wld), nor a file that is one of the
     // outputs under another spelling (a case-insensitive file system).
     std::vector<std::string> stale_companions(const FileIdentities& protected_files) const;
@@ -249,9 +250,11 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
         names.push_back(old_overlay);
         add(old_overlay);
     }
+    // An earlier confidence map describes another prediction, beside a mask replaced or not (one
+    // left beside a new mask of another --zoom passed for its map).
     const std::string conf = confidence_path(mask, true);
-    if (replacing && conf != confidence) names.push_back(conf);
-    if (replacing || conf == confidence) add(conf);
+    if (conf != confidence) names.push_back(conf);
+    add(conf);
     // The class probabilities are a TIFF of the mask's stem whatever the mask's format: an earlier
     // one there describes another prediction (of another format, or copied in), replaced or not.
     const std::string probs = probabilities_path(mask, true);
@@ -424,11 +427,12 @@ PolygonLayer polygon_layer(const Job& j, const TrainedModel& m,
     try {
         if (const auto placed = pixel_grid_as_gdal_reads(j.input, j.tags))
             layer.grid = placed->grid;
-    } catch (const InputError& e) {
+    } catch (const InputError&) {  // a turned grid: no north-up pixels
         if (!std::exchange(said.turned, true))
-            log_warn(e.what(),
-                     ": --polygons writes its regions in pixel coordinates (x column, "
-                     "y -row)");
+            log_warn(j.input,
+                     "'s map grid is rotated or sheared (no north-up pixels): --polygons writes "
+                     "its regions in pixel coordinates (x column, y -row), where a GIS does not "
+                     "lay them over the mask");
     }
     // A world file's pixel of 1e308 puts the far corners past a double: JSON has no infinity.
     if (const std::optional<MapGrid>& g = layer.grid;
@@ -440,12 +444,15 @@ PolygonLayer polygon_layer(const Job& j, const TrainedModel& m,
                      "its regions in pixel coordinates (x column, y -row)");
         layer.grid.reset();
     }
-    if (layer.grid) layer.epsg = crs_as_gdal_reads(j.input, j.tags).epsg;
-    if (layer.grid && layer.epsg == 0 && !std::exchange(said.no_epsg, true))
+    if (!layer.grid) return layer;
+    layer.epsg = crs_as_gdal_reads(j.input, j.tags).epsg;
+    // No code (an ESRI .prj, a CRS of its own): its text, which GDAL reads as it reads the .prj.
+    if (layer.epsg == 0) layer.crs_text = crs_text_as_gdal_reads(j.input, j.tags);
+    if (layer.epsg == 0 && layer.crs_text.empty() && !std::exchange(said.no_epsg, true))
         log_warn(j.input,
-                 " lies on a map grid in a CRS that names no EPSG code: its polygons' "
-                 "coordinates are in that CRS, which their GeoJSON cannot name (set the "
-                 "layer's CRS to the image's in QGIS)");
+                 " lies on a map grid but names no CRS (a world file without a .prj, GeoTIFF "
+                 "keys of no EPSG code): its polygons' GeoJSON says so, and a GIS needs their "
+                 "CRS set to the image's");
     return layer;
 }
 
@@ -1083,6 +1090,10 @@ void run_predict(const PredictArgs& a) {
     for (const std::string& i : inputs) kept.add(i);
     for (const Job& j : jobs)
         for (const std::string& n : georef_sidecar_candidates(j.input)) kept.add(n);
+    // Nor another image's output (x_confidence.tif's mask is x_confidence.png, the name of x's
+    // confidence map): that image's prediction replaces it.
+    for (const Job& j : jobs)
+        for (const std::string& o : j.outputs()) kept.add(o);
     for (const Job& j : jobs)
         for (const std::string& p : j.stale_companions(kept))
             if (!a.force)
@@ -1341,8 +1352,9 @@ void run_predict(const PredictArgs& a) {
             if (no_data > 0 && class_of_no_data >= 0)
                 PFCE_THROW(
                     InputError, j.input, ": ", no_data,
-                    " pixels have no data (transparent), which predict writes as ", int{kNoData},
-                    ", but ", a.checkpoint, "'s mask.values give that value to ",
+                    " pixels have no data (transparent, or a NoData value), which predict writes "
+                    "as ",
+                    int{kNoData}, ", but ", a.checkpoint, "'s mask.values give that value to ",
                     m.class_names[class_of_no_data],
                     ": give them another value with --nodata-value N (one no class has, e.g. ",
                     free_value, "), or make those pixels opaque");
@@ -1527,7 +1539,11 @@ void run_predict(const PredictArgs& a) {
                     written, no_data > 0 ? int{no_data_value} : -1, confidence.labels);
                 {  // streamed: a noisy prediction's regions are hundreds of megabytes of text
                     std::ofstream f(staged.stage(j.polygons), std::ios::binary);
-                    if (f) write_polygons_geojson(f, regions, layer);
+                    // Ctrl-C / SIGTERM: the image dropped as during its forward passes.
+                    if (f)
+                        write_polygons_geojson(f, regions, layer, [&] {
+                            if (stop_requested()) throw interrupted();
+                        });
                     f.close();
                     if (!f)
                         PFCE_THROW(SystemError, "cannot write ", j.polygons, ": ",
