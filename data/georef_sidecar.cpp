@@ -418,19 +418,26 @@ int epsg_of_crs_text(std::string text) {
     return found;
 }
 
-NamedCrs crs_as_gdal_reads(const std::string& image, const GeoReference& tags) {
+namespace {
+// The <SRS> of `image`'s .aux.xml, as written (XML-escaped), and the file; nullopt without one.
+// <SRS> or <SRS dataAxisToSRSAxisMapping="...">, as pam_georef finds it.
+std::optional<std::pair<std::string, std::string>> aux_srs(const std::string& image) {
     const std::string aux = first_existing({fs::path(image + ".aux.xml")});
-    if (!aux.empty()) {
-        const std::string xml = read_whole_file(aux);
-        // <SRS> or <SRS dataAxisToSRSAxisMapping="...">, as pam_georef finds it.
-        std::size_t a = xml.find("<SRS>");
-        if (a == std::string::npos) a = xml.find("<SRS ");
-        const std::size_t open_end = xml.find('>', a), b = xml.find("</SRS>", a);
-        if (a != std::string::npos && open_end != std::string::npos && b != std::string::npos &&
-            open_end < b)
-            if (const int epsg = epsg_of_crs_text(xml.substr(open_end + 1, b - open_end - 1)))
-                return {epsg, aux};
-    }
+    if (aux.empty()) return std::nullopt;
+    const std::string xml = read_whole_file(aux);
+    std::size_t a = xml.find("<SRS>");
+    if (a == std::string::npos) a = xml.find("<SRS ");
+    const std::size_t open_end = xml.find('>', a), b = xml.find("</SRS>", a);
+    if (a == std::string::npos || open_end == std::string::npos || b == std::string::npos ||
+        open_end >= b)
+        return std::nullopt;
+    return std::pair{xml.substr(open_end + 1, b - open_end - 1), aux};
+}
+}  // namespace
+
+NamedCrs crs_as_gdal_reads(const std::string& image, const GeoReference& tags) {
+    if (const auto srs = aux_srs(image))
+        if (const int epsg = epsg_of_crs_text(srs->first)) return {epsg, srs->second};
     if (const int epsg = epsg_code(tags)) return {epsg, kPlacedByTags};
     const std::string prj = first_existing(prj_candidates(image));
     if (!prj.empty())
@@ -460,16 +467,7 @@ std::string xml_unescaped(const std::string& text) {
 }  // namespace
 
 std::string crs_text_as_gdal_reads(const std::string& image, const GeoReference& tags) {
-    const std::string aux = first_existing({fs::path(image + ".aux.xml")});
-    if (!aux.empty()) {
-        const std::string xml = read_whole_file(aux);
-        std::size_t a = xml.find("<SRS>");
-        if (a == std::string::npos) a = xml.find("<SRS ");
-        const std::size_t open_end = xml.find('>', a), b = xml.find("</SRS>", a);
-        if (a != std::string::npos && open_end != std::string::npos && b != std::string::npos &&
-            open_end < b)
-            return trimmed(xml_unescaped(xml.substr(open_end + 1, b - open_end - 1)));
-    }
+    if (const auto srs = aux_srs(image)) return trimmed(xml_unescaped(srs->first));
     if (epsg_code(tags)) return {};
     const std::string prj = first_existing(prj_candidates(image));
     if (prj.empty()) return {};
