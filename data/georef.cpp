@@ -162,46 +162,61 @@ std::vector<double> numbers_in(const std::string& text) {
 
 }  // namespace
 
-std::optional<MapGrid> map_grid_of_tags(const GeoReference& g, const std::string& where) {
-    MapGrid grid;
-    double rotation_a = 0, rotation_b = 0;
-    if (g.transformation.size() >= 8) {
-        grid = {g.transformation[3], g.transformation[7], g.transformation[0],
-                -g.transformation[5]};
-        rotation_a = g.transformation[1];
-        rotation_b = g.transformation[4];
+std::optional<GeoTransform> geotransform_of_tags(const GeoReference& g) {
+    GeoTransform t;
+    if (g.transformation.size() >= 8) {  // row-major 4x4: x = m0 c + m1 r + m3, y = m4 c + ...
+        const std::vector<double>& m = g.transformation;
+        t = {m[3], m[0], m[1], m[7], m[4], m[5]};
     } else {
         Grid tie;
         if (!grid_of(g, tie)) return std::nullopt;
-        grid = {tie.x0, tie.y0, tie.sx, tie.sy};
+        t = {tie.x0, tie.sx, 0, tie.y0, 0, -tie.sy};
     }
     // GTRasterTypeGeoKey (1025) = 2, PixelIsPoint: the tie point (or the transformation's
     // origin) is the pixel's centre, as GDAL reads it.
     for (std::size_t i = 4; i + 3 < g.key_directory.size(); i += 4)
         if (g.key_directory[i] == 1025 && g.key_directory[i + 1] == 0 &&
             g.key_directory[i + 3] == 2) {
-            grid.x0 -= grid.sx / 2;
-            grid.y0 += grid.sy / 2;
+            t[0] -= (t[1] + t[2]) / 2;
+            t[3] -= (t[4] + t[5]) / 2;
         }
-    return north_up(grid, rotation_a, rotation_b, where);
+    return t;
 }
 
-std::optional<MapGrid> map_grid_of_world(const std::string& six_numbers, const std::string& where) {
+std::optional<GeoTransform> geotransform_of_world(const std::string& six_numbers) {
     const std::vector<double> n = numbers_in(six_numbers);
     if (n.size() != 6) return std::nullopt;
     // A = n[0] (x size), D = n[1], B = n[2] (rotations), E = n[3] (y size, negative), C, F: the
     // centre of pixel (0, 0).
-    return north_up({n[4] - n[0] / 2, n[5] - n[3] / 2, n[0], -n[3]}, n[1], n[2], where);
+    return GeoTransform{n[4] - (n[0] + n[2]) / 2, n[0], n[2], n[5] - (n[1] + n[3]) / 2, n[1], n[3]};
 }
 
-std::optional<MapGrid> map_grid_of_aux(const std::string& aux_xml, const std::string& where) {
+std::optional<GeoTransform> geotransform_of_aux(const std::string& aux_xml) {
     const std::size_t open = aux_xml.find("<GeoTransform>");
     const std::size_t close = aux_xml.find("</GeoTransform>");
     if (open == std::string::npos || close == std::string::npos || close < open)
         return std::nullopt;
     const std::vector<double> n = numbers_in(aux_xml.substr(open + 14, close - open - 14));
     if (n.size() != 6) return std::nullopt;
-    return north_up({n[0], n[3], n[1], -n[5]}, n[2], n[4], where);
+    return GeoTransform{n[0], n[1], n[2], n[3], n[4], n[5]};
+}
+
+std::optional<MapGrid> north_up_grid(const std::optional<GeoTransform>& t,
+                                     const std::string& where) {
+    if (!t) return std::nullopt;
+    return north_up({(*t)[0], (*t)[3], (*t)[1], -(*t)[5]}, (*t)[2], (*t)[4], where);
+}
+
+std::optional<MapGrid> map_grid_of_tags(const GeoReference& g, const std::string& where) {
+    return north_up_grid(geotransform_of_tags(g), where);
+}
+
+std::optional<MapGrid> map_grid_of_world(const std::string& six_numbers, const std::string& where) {
+    return north_up_grid(geotransform_of_world(six_numbers), where);
+}
+
+std::optional<MapGrid> map_grid_of_aux(const std::string& aux_xml, const std::string& where) {
+    return north_up_grid(geotransform_of_aux(aux_xml), where);
 }
 
 }  // namespace pfce

@@ -4,6 +4,7 @@
 // input's CRS, with no reprojection and no CRS database. Read and written by data/image_io_tiff.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -67,6 +68,18 @@ std::optional<MapGrid> map_grid_of_tags(const GeoReference& g, const std::string
 std::optional<MapGrid> map_grid_of_world(const std::string& six_numbers, const std::string& where);
 // From the <GeoTransform> of a PAM .aux.xml (x0, sx, rotation, y0, rotation, -sy).
 std::optional<MapGrid> map_grid_of_aux(const std::string& aux_xml, const std::string& where);
+
+// GDAL's six geotransform numbers: pixel corner (c, r) lies at x = t[0] + c t[1] + r t[2],
+// y = t[3] + c t[4] + r t[5] (a north-up grid: t[2] = t[4] = 0, t[5] < 0). The same three sources
+// as the MapGrids above, rotated and sheared grids too, as GDAL reads them; nothing is checked.
+using GeoTransform = std::array<double, 6>;
+std::optional<GeoTransform> geotransform_of_tags(const GeoReference& g);
+std::optional<GeoTransform> geotransform_of_world(const std::string& six_numbers);
+std::optional<GeoTransform> geotransform_of_aux(const std::string& aux_xml);
+// A geotransform's north-up grid: nullopt for none; InputError naming `where` for a rotated or
+// sheared one, a pixel size of the wrong sign, or numbers that are not finite.
+std::optional<MapGrid> north_up_grid(const std::optional<GeoTransform>& t,
+                                     const std::string& where);
 
 // grid_difference's pixel size and origin comparison of two north-up grids.
 std::string grid_difference(const MapGrid& a, const MapGrid& b);

@@ -310,34 +310,43 @@ std::vector<fs::path> prj_candidates(const std::string& image) {
 
 }  // namespace
 
-std::optional<PlacedGrid> pixel_grid_as_gdal_reads(const std::string& image,
-                                                   const GeoReference& tags) {
+std::optional<PlacedTransform> geotransform_as_gdal_reads(const std::string& image,
+                                                          const GeoReference& tags) {
     const std::string ext = lower(fs::path(image).extension().string());
     const bool tiff = ext == ".tif" || ext == ".tiff";
-    const auto from_aux = [&]() -> std::optional<PlacedGrid> {
+    const auto from_aux = [&]() -> std::optional<PlacedTransform> {
         const std::string aux = first_existing({fs::path(image + ".aux.xml")});
         if (aux.empty()) return std::nullopt;
-        if (const auto g = map_grid_of_aux(read_whole_file(aux), aux)) return PlacedGrid{*g, aux};
+        if (const auto t = geotransform_of_aux(read_whole_file(aux)))
+            return PlacedTransform{*t, aux};
         return std::nullopt;
     };
-    const auto from_world = [&]() -> std::optional<PlacedGrid> {
+    const auto from_world = [&]() -> std::optional<PlacedTransform> {
         const std::string world = first_existing(world_file_candidates(image));
         if (world.empty()) return std::nullopt;
-        if (const auto g = map_grid_of_world(world_numbers(read_whole_file(world)), world))
-            return PlacedGrid{*g, world};
+        if (const auto t = geotransform_of_world(world_numbers(read_whole_file(world))))
+            return PlacedTransform{*t, world};
         return std::nullopt;
     };
     if (tiff) {
-        if (auto g = from_aux()) return g;
-        if (const auto g = map_grid_of_tags(tags, image)) return PlacedGrid{*g, kPlacedByTags};
+        if (auto t = from_aux()) return t;
+        if (const auto t = geotransform_of_tags(tags)) return PlacedTransform{*t, kPlacedByTags};
         return from_world();
     }
     if (ext == ".png") {
-        if (auto g = from_world()) return g;
+        if (auto t = from_world()) return t;
         return from_aux();
     }
-    if (auto g = from_aux()) return g;
+    if (auto t = from_aux()) return t;
     return from_world();
+}
+
+std::optional<PlacedGrid> pixel_grid_as_gdal_reads(const std::string& image,
+                                                   const GeoReference& tags) {
+    const std::optional<PlacedTransform> t = geotransform_as_gdal_reads(image, tags);
+    if (!t) return std::nullopt;
+    return PlacedGrid{*north_up_grid(t->transform, t->source == kPlacedByTags ? image : t->source),
+                      t->source};
 }
 
 int epsg_of_crs_text(std::string text) {

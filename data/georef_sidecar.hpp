@@ -50,6 +50,14 @@ struct PlacedGrid {
 inline constexpr const char* kPlacedByTags = "its GeoTIFF tags";  // PlacedGrid::source
 std::optional<PlacedGrid> pixel_grid_as_gdal_reads(const std::string& image,
                                                    const GeoReference& tags);
+// The same source's geotransform as it is, rotated or sheared too (GDAL lays such a raster, and
+// polygons on its pixels, on the map by it).
+struct PlacedTransform {
+    GeoTransform transform;
+    std::string source;
+};
+std::optional<PlacedTransform> geotransform_as_gdal_reads(const std::string& image,
+                                                          const GeoReference& tags);
 
 // The EPSG code a CRS text names as a whole: "EPSG:32633" (an .aux.xml's SRS that GDAL set by
 // code) or WKT 1 or 2 (as in a .prj, or XML-escaped as in an .aux.xml) whose outermost element has

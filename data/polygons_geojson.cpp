@@ -30,20 +30,22 @@ void append_number(std::string& out, double v, int digits = 15) {
 
 void write_polygons_geojson(std::ostream& os, const std::vector<MaskRegion>& regions,
                             const PolygonLayer& layer, const std::function<void()>& between) {
-    const MapGrid g = layer.grid.value_or(MapGrid{0, 0, 1, 1});
-    // (column, row) onto the map: x0 + c sx, y0 - r sy. A mirror image of the pixels' grid where
-    // sx sy > 0 (north up), which turns the rings' sense: they are reversed then.
-    const bool mirrored = g.sx * g.sy > 0;
+    const GeoTransform t = layer.transform.value_or(GeoTransform{0, 1, 0, 0, 0, -1});
+    // A pixel's area on the map, signed: below 0 where the map is a mirror image of the pixels'
+    // grid (north up, rows running south), which turns the rings' sense: they are reversed then.
+    const double det = t[1] * t[5] - t[2] * t[4];
+    const bool mirrored = det < 0;
     std::vector<std::string> names;  // JSON strings, escaped once
     for (const std::string& n : layer.class_names) names.push_back(json_string(n));
     std::string out = "{\"type\":\"FeatureCollection\",\"name\":" + json_string(layer.name);
     const std::string crs =
         layer.epsg > 0            ? "urn:ogc:def:crs:EPSG::" + std::to_string(layer.epsg)
         : !layer.crs_text.empty() ? layer.crs_text
-        : !layer.grid ? "LOCAL_CS[\"pixels of the image (x column, y -row)\",UNIT[\"pixel\",1],"
-                        "AXIS[\"X\",EAST],AXIS[\"Y\",NORTH]]"
-                      : "LOCAL_CS[\"map coordinates of a CRS the image does not name\","
-                        "UNIT[\"unknown\",1],AXIS[\"X\",EAST],AXIS[\"Y\",NORTH]]";
+        : !layer.transform
+            ? "LOCAL_CS[\"pixels of the image (x column, y -row)\",UNIT[\"pixel\",1],"
+              "AXIS[\"X\",EAST],AXIS[\"Y\",NORTH]]"
+            : "LOCAL_CS[\"map coordinates of a CRS the image does not name\","
+              "UNIT[\"unknown\",1],AXIS[\"X\",EAST],AXIS[\"Y\",NORTH]]";
     out += ",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":" + json_string(crs) + "}}";
     out += ",\"features\":[\n";
     const auto ring_text = [&](const RingCorners& ring) {
@@ -52,9 +54,9 @@ void write_polygons_geojson(std::ostream& os, const std::vector<MaskRegion>& reg
         for (std::size_t k = 0; k <= n; ++k) {  // closed: the first corner again
             const auto& p = ring[mirrored ? (n - k % n) % n : k % n];
             out += k ? ",[" : "[";
-            append_number(out, g.x0 + p[0] * g.sx);
+            append_number(out, t[0] + p[0] * t[1] + p[1] * t[2]);
             out += ',';
-            append_number(out, g.y0 - p[1] * g.sy);
+            append_number(out, t[3] + p[0] * t[4] + p[1] * t[5]);
             out += ']';
         }
         out += ']';
@@ -73,10 +75,10 @@ void write_polygons_geojson(std::ostream& os, const std::vector<MaskRegion>& reg
         out += c >= 0 && static_cast<std::size_t>(c) < names.size() ? names[c] : "null";
         out += ",\"value\":" + std::to_string(int{r.value}) +
                ",\"pixels\":" + std::to_string(r.pixels);
-        if (layer.grid) {
+        if (layer.transform) {
             out += ",\"area\":";
             // To 10 digits: a pixel size of 0.0999999999985 (gdal_translate -a_ullr) is 0.1.
-            append_number(out, static_cast<double>(r.pixels) * std::fabs(g.sx * g.sy), 10);
+            append_number(out, static_cast<double>(r.pixels) * std::fabs(det), 10);
         }
         if (layer.confidence) {
             char buf[16];

@@ -20,9 +20,9 @@ struct PolygonLayer {
     std::string name;                       // the collection's "name" (the mask's stem)
     std::vector<std::string> class_names;   // by class index
     std::array<int, 256> class_of_value{};  // the class a pixel value is, -1 for none
-    // Pixel corners onto the map (x0 + c sx, y0 - r sy); without one, x = column and y = -row,
-    // where QGIS shows an image without georeference.
-    std::optional<MapGrid> grid;
+    // Pixel corners onto the map (GDAL's geotransform: rotated or sheared grids too); without
+    // one, x = column and y = -row, where QGIS shows an image without georeference.
+    std::optional<GeoTransform> transform;
     // The CRS the file names in its legacy "crs" member, which GDAL (and so QGIS) reads: an EPSG
     // code, else a CRS's text (WKT, an ESRI .prj's too). With neither, an engineering CRS that
     // says what the coordinates are: without one GDAL takes them for WGS 84 degrees (RFC 7946).

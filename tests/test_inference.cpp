@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <set>
 #include <thread>
 #include <tuple>
 
@@ -710,10 +711,37 @@ TEST(Polygons, PredictWritesTheMasksRegionsAsGeoJsonBesideIt) {
         "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
         "/in.png --device cpu --no-overlay --polygons --out " + root + "/huge/b.png");
     ASSERT_EQ(huge.status, 0) << huge.output;
-    EXPECT_MESSAGE_HAS(huge.output, "puts its far corners past the numbers a file holds");
+    EXPECT_MESSAGE_HAS(huge.output, "puts its pixels past the numbers a file holds");
     const nlohmann::json far =
         nlohmann::json::parse(read_whole_file(root + "/huge/b_polygons.geojson"));
     EXPECT_EQ(far["features"].size(), regions.size());
+    // A rotated grid (world file terms B and D), as GDAL lays such an image: pixel corner (c, r)
+    // at (C - A/2 - B/2 + c A + r B, F - D/2 - E/2 + c D + r E); a pixel's area |A E - B D|.
+    std::ofstream(root + "/in.pgw") << "0.4\n0.3\n0.3\n-0.4\n1000.2\n2000.1\n";
+    const test::CommandResult turned = test::run_pfce(
+        "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+        "/in.png --device cpu --no-overlay --polygons --out " + root + "/turned/b.png");
+    ASSERT_EQ(turned.status, 0) << turned.output;
+    const nlohmann::json rot =
+        nlohmann::json::parse(read_whole_file(root + "/turned/b_polygons.geojson"));
+    ASSERT_EQ(rot["features"].size(), regions.size());
+    const double x0 = 1000.2 - 0.2 - 0.15, y0 = 2000.1 - 0.15 + 0.2;
+    for (std::size_t k = 0; k < regions.size(); ++k) {
+        const nlohmann::json& f = rot["features"][k];
+        EXPECT_NEAR(f["properties"]["area"].get<double>(), regions[k].pixels * 0.25, 1e-9);
+        // Its outer ring's corners, back on the pixels' grid: whole numbers, and the ring's.
+        std::set<std::pair<long, long>> got, want;
+        for (const nlohmann::json& p : f["geometry"]["coordinates"][0]) {
+            const double dx = p[0].get<double>() - x0, dy = p[1].get<double>() - y0;
+            // Inverse of [[0.4, 0.3], [0.3, -0.4]] (its own inverse over 0.25).
+            const double c = (0.4 * dx + 0.3 * dy) / 0.25, r = (0.3 * dx - 0.4 * dy) / 0.25;
+            EXPECT_NEAR(c, std::round(c), 1e-6);
+            EXPECT_NEAR(r, std::round(r), 1e-6);
+            got.insert({std::lround(c), std::lround(r)});
+        }
+        for (const auto& q : regions[k].outer[0]) want.insert({q[0], q[1]});
+        EXPECT_EQ(got, want) << "region " << k;
+    }
     // An input whose name is no UTF-8 (Latin-1, from a Windows zip): predicted, its name in the
     // GeoJSON with U+FFFD (JSON holds UTF-8 only; it stopped the whole run).
     std::filesystem::create_directories(root + "/latin");

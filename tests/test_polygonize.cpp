@@ -212,7 +212,7 @@ TEST(Polygonize, GeoJsonPlacesTheRingsOnTheMapAndNamesTheClasses) {
     layer.class_of_value.fill(-1);
     layer.class_of_value[0] = 0;
     layer.class_of_value[2] = 2;
-    layer.grid = MapGrid{366000, 5808000, 0.5, 0.5};
+    layer.transform = GeoTransform{366000, 0.5, 0, 5808000, 0, -0.5};
     layer.epsg = 25832;
     layer.confidence = true;
     const nlohmann::json j =
@@ -249,7 +249,7 @@ TEST(Polygonize, GeoJsonPlacesTheRingsOnTheMapAndNamesTheClasses) {
     // Without a grid: column and minus the row, no area, and a local CRS that says so (without
     // one, GDAL reads a GeoJSON's coordinates as WGS 84 degrees). A name that is no UTF-8 (a
     // Latin-1 file name) is written with U+FFFD in its place.
-    layer.grid.reset();
+    layer.transform.reset();
     layer.crs_text.clear();
     layer.name = "l\xe9gende";
     const nlohmann::json plain =

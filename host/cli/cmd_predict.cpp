@@ -408,12 +408,12 @@ void refuse_long_output_names(const Job& j) {
 // What --polygons has said once, of all the images: a grid turned (no north-up pixels), one whose
 // corners no number holds, a CRS of no EPSG code.
 struct PolygonWarnings {
-    bool turned = false, unbounded = false, no_epsg = false;
+    bool unusable = false, no_epsg = false;
 };
 
 // How --polygons places and names `j`'s regions (a `width` x `height` mask): each class by its
-// name and the value the mask holds for it, the corners where GDAL places the input (none: pixel
-// coordinates), the EPSG code of its CRS.
+// name and the value the mask holds for it, the corners where GDAL places the input (its
+// geotransform, rotated or sheared too; none: pixel coordinates), the EPSG code of its CRS.
 PolygonLayer polygon_layer(const Job& j, const TrainedModel& m,
                            const std::vector<std::uint8_t>& value_of, int width, int height,
                            PolygonWarnings& said) {
@@ -424,27 +424,28 @@ PolygonLayer polygon_layer(const Job& j, const TrainedModel& m,
     for (std::size_t c = 0; c < value_of.size(); ++c)
         layer.class_of_value[value_of[c]] = static_cast<int>(c);
     layer.confidence = true;
-    try {
-        if (const auto placed = pixel_grid_as_gdal_reads(j.input, j.tags))
-            layer.grid = placed->grid;
-    } catch (const InputError&) {  // a turned grid: no north-up pixels
-        if (!std::exchange(said.turned, true))
-            log_warn(j.input,
-                     "'s map grid is rotated or sheared (no north-up pixels): --polygons writes "
-                     "its regions in pixel coordinates (x column, y -row), where a GIS does not "
-                     "lay them over the mask");
+    if (const auto placed = geotransform_as_gdal_reads(j.input, j.tags))
+        layer.transform = placed->transform;
+    // A world file's pixel of 1e308 puts the far corners past a double (JSON has no infinity); a
+    // pixel of no area places nothing.
+    if (const std::optional<GeoTransform>& t = layer.transform) {
+        const auto& v = *t;
+        const bool finite =
+            std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); }) &&
+            std::isfinite(v[0] + width * v[1] + height * v[2]) &&
+            std::isfinite(v[3] + width * v[4] + height * v[5]) &&
+            std::isfinite((v[1] * v[5] - v[2] * v[4]) * width * height);
+        if (!finite || v[1] * v[5] - v[2] * v[4] == 0) {
+            if (!std::exchange(said.unusable, true))
+                log_warn(j.input, "'s geotransform (", v[0], ", ", v[1], ", ", v[2], ", ", v[3],
+                         ", ", v[4], ", ", v[5],
+                         ") puts its pixels past the numbers a file holds, or gives them no "
+                         "area: --polygons writes its regions in pixel coordinates (x column, "
+                         "y -row)");
+            layer.transform.reset();
+        }
     }
-    // A world file's pixel of 1e308 puts the far corners past a double: JSON has no infinity.
-    if (const std::optional<MapGrid>& g = layer.grid;
-        g && !(std::isfinite(g->x0 + width * g->sx) && std::isfinite(g->y0 - height * g->sy) &&
-               std::isfinite(g->sx * g->sy * width * height) && g->sx != 0 && g->sy != 0)) {
-        if (!std::exchange(said.unbounded, true))
-            log_warn(j.input, "'s grid (", describe(*g),
-                     ") puts its far corners past the numbers a file holds: --polygons writes "
-                     "its regions in pixel coordinates (x column, y -row)");
-        layer.grid.reset();
-    }
-    if (!layer.grid) return layer;
+    if (!layer.transform) return layer;
     layer.epsg = crs_as_gdal_reads(j.input, j.tags).epsg;
     // No code (an ESRI .prj, a CRS of its own): its text, which GDAL reads as it reads the .prj.
     if (layer.epsg == 0) layer.crs_text = crs_text_as_gdal_reads(j.input, j.tags);
@@ -1551,7 +1552,7 @@ void run_predict(const PredictArgs& a) {
                 }
                 about += "; " + std::to_string(regions.size()) +
                          (regions.size() == 1 ? " region" : " regions") + " as polygons" +
-                         (layer.grid ? "" : " in pixel coordinates (x column, y -row)");
+                         (layer.transform ? "" : " in pixel coordinates (x column, y -row)");
             }
             // Only with --force: one that appeared since the check above is another command's.
             if (a.force) {
