@@ -25,13 +25,13 @@ constexpr int kLeftX[4] = {0, 0, -1, -1}, kLeftY[4] = {-1, 0, 0, -1};
 std::vector<std::int32_t> label_components(const LabelMap& m, int skip, std::int32_t& count) {
     const std::size_t n = m.labels.size();
     std::vector<std::int32_t> label(n, -1);
-    std::vector<std::size_t> stack;
+    std::vector<std::uint32_t> stack;  // up to half the pixels of a uniform mask: 4 bytes each
     count = 0;
     for (std::size_t start = 0; start < n; ++start) {
         if (label[start] >= 0 || m.labels[start] == skip) continue;
         const std::uint8_t v = m.labels[start];
         label[start] = count;
-        stack.push_back(start);
+        stack.push_back(static_cast<std::uint32_t>(start));
         while (!stack.empty()) {
             const std::size_t i = stack.back();
             stack.pop_back();
@@ -39,7 +39,7 @@ std::vector<std::int32_t> label_components(const LabelMap& m, int skip, std::int
             const auto visit = [&](bool inside, std::size_t j) {
                 if (inside && label[j] < 0 && m.labels[j] == v) {
                     label[j] = count;
-                    stack.push_back(j);
+                    stack.push_back(static_cast<std::uint32_t>(j));
                 }
             };
             visit(x > 0, i - 1);
@@ -127,6 +127,8 @@ std::vector<MaskRegion> polygonize_mask(const LabelMap& mask, int skip,
                                         const std::vector<std::uint8_t>& confidence) {
     if (!confidence.empty() && confidence.size() != mask.labels.size())
         throw std::invalid_argument("polygonize_mask: a confidence a pixel expected");
+    if (mask.labels.size() > kMaxPolygonizedPixels)
+        throw std::length_error("polygonize_mask: more than 2^31 - 1 pixels");
     std::int32_t count = 0;
     const std::vector<std::int32_t> label = label_components(mask, skip, count);
     std::vector<MaskRegion> regions(static_cast<std::size_t>(count));

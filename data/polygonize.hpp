@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct MaskRegion {
     std::vector<RingCorners> holes;    // rings of the pixels it encloses
     std::uint64_t confidence_sum = 0;  // polygonize_mask's `confidence` summed over its pixels
 };
+
+// The most pixels a mask may have (regions are numbered in 32 bits): callers refuse larger ones.
+inline constexpr std::size_t kMaxPolygonizedPixels = 2147483647;
 
 // Every region of `mask` whose value is not `skip` (pixels without data), in the order of their
 // first pixel. `confidence` (empty, or a byte a pixel) is summed per region. Outer rings run

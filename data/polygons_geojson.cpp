@@ -4,8 +4,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -48,7 +50,16 @@ void write_polygons_geojson(std::ostream& os, const std::vector<MaskRegion>& reg
               "UNIT[\"unknown\",1],AXIS[\"X\",EAST],AXIS[\"Y\",NORTH]]";
     out += ",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":" + json_string(crs) + "}}";
     out += ",\"features\":[\n";
+    // Written a megabyte at a time, not held whole: also within a feature (a speckled
+    // prediction's largest region holds most of the others as its holes).
+    const auto flush_if_full = [&] {
+        if (out.size() < (1u << 20)) return;
+        os.write(out.data(), static_cast<std::streamsize>(out.size()));
+        out.clear();
+        if (between) between();
+    };
     const auto ring_text = [&](const RingCorners& ring) {
+        flush_if_full();
         out += '[';
         const std::size_t n = ring.size();
         for (std::size_t k = 0; k <= n; ++k) {  // closed: the first corner again
@@ -65,11 +76,7 @@ void write_polygons_geojson(std::ostream& os, const std::vector<MaskRegion>& reg
     for (const MaskRegion& r : regions) {
         out += first ? "" : ",\n";
         first = false;
-        if (out.size() > (1u << 20)) {  // written a megabyte at a time, not held whole
-            os.write(out.data(), static_cast<std::streamsize>(out.size()));
-            out.clear();
-            if (between) between();
-        }
+        flush_if_full();
         const int c = layer.class_of_value[r.value];
         out += "{\"type\":\"Feature\",\"properties\":{\"class\":";
         out += c >= 0 && static_cast<std::size_t>(c) < names.size() ? names[c] : "null";
@@ -102,6 +109,13 @@ void write_polygons_geojson(std::ostream& os, const std::vector<MaskRegion>& reg
     }
     out += "\n]}\n";
     os.write(out.data(), static_cast<std::streamsize>(out.size()));
+}
+
+bool is_pfce_polygons_file(const std::string& path) {
+    static constexpr std::string_view kStart = "{\"type\":\"FeatureCollection\",\"name\":";
+    std::ifstream in(path, std::ios::binary);
+    std::string head(kStart.size(), '\0');
+    return in.read(head.data(), static_cast<std::streamsize>(head.size())) && head == kStart;
 }
 
 std::string polygons_geojson(const std::vector<MaskRegion>& regions, const PolygonLayer& layer) {

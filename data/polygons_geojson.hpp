@@ -17,9 +17,13 @@
 namespace pfce {
 
 struct PolygonLayer {
-    std::string name;                       // the collection's "name" (the mask's stem)
-    std::vector<std::string> class_names;   // by class index
-    std::array<int, 256> class_of_value{};  // the class a pixel value is, -1 for none
+    std::string name;                           // the collection's "name" (the mask's stem)
+    std::vector<std::string> class_names;       // by class index
+    std::array<int, 256> class_of_value = [] {  // the class a pixel value is, -1 for none
+        std::array<int, 256> none;
+        none.fill(-1);
+        return none;
+    }();
     // Pixel corners onto the map (GDAL's geotransform: rotated or sheared grids too); without
     // one, x = column and y = -row, where QGIS shows an image without georeference.
     std::optional<GeoTransform> transform;
@@ -37,6 +41,9 @@ struct PolygonLayer {
 // closed, the outer counter-clockwise and holes clockwise on the map (RFC 7946), coordinates to 15
 // significant digits.
 std::string polygons_geojson(const std::vector<MaskRegion>& regions, const PolygonLayer& layer);
+// Whether `path` is a file polygons_geojson wrote (its first bytes): an earlier prediction's.
+bool is_pfce_polygons_file(const std::string& path);
+
 // The same, written to `os` a megabyte at a time, `between` called after each (a caller's stop:
 // a noisy prediction's regions are gigabytes of text).
 void write_polygons_geojson(std::ostream& os, const std::vector<MaskRegion>& regions,

@@ -21,10 +21,13 @@ src = gdal.Open(mask_path)
 mem = ogr.GetDriverByName("Memory").CreateDataSource("gdal")
 layer = mem.CreateLayer("regions", srs=src.GetSpatialRef())
 layer.CreateField(ogr.FieldDefn("DN", ogr.OFTInteger))
-gdal.Polygonize(src.GetRasterBand(1), None, layer, 0, [], callback=None)
+band = src.GetRasterBand(1)
+# Pixels without data (the mask's NoData value) in no region, as pfce leaves them.
+mask_band = band.GetMaskBand() if band.GetNoDataValue() is not None else None
+gdal.Polygonize(band, mask_band, layer, 0, [], callback=None)
 
 
-gt = src.GetGeoTransform()
+inverse = gdal.InvGeoTransform(src.GetGeoTransform())  # rotated and sheared grids too
 off_grid = []
 
 
@@ -37,7 +40,7 @@ def on_pixel_grid(geom):
         r = ogr.Geometry(ogr.wkbLinearRing)
         for i in range(ring.GetPointCount()):
             x, y = ring.GetX(i), ring.GetY(i)
-            c, row = (x - gt[0]) / gt[1], (y - gt[3]) / gt[5]
+            c, row = gdal.ApplyGeoTransform(inverse, x, y)
             if abs(c - round(c)) > 1e-6 or abs(row - round(row)) > 1e-6:
                 off_grid.append((x, y))
             r.AddPoint_2D(round(c), round(row))

@@ -715,9 +715,10 @@ TEST(Polygons, PredictWritesTheMasksRegionsAsGeoJsonBesideIt) {
     const nlohmann::json far =
         nlohmann::json::parse(read_whole_file(root + "/huge/b_polygons.geojson"));
     EXPECT_EQ(far["features"].size(), regions.size());
-    // A rotated grid (world file terms B and D), as GDAL lays such an image: pixel corner (c, r)
-    // at (C - A/2 - B/2 + c A + r B, F - D/2 - E/2 + c D + r E); a pixel's area |A E - B D|.
-    std::ofstream(root + "/in.pgw") << "0.4\n0.3\n0.3\n-0.4\n1000.2\n2000.1\n";
+    // A rotated and sheared grid (world file A D B E C F = 0.4 0.1 0.3 -0.4 ..., B and D apart so
+    // that swapping them shows), as GDAL lays such an image: pixel corner (c, r) at
+    // (C - A/2 - B/2 + c A + r B, F - D/2 - E/2 + c D + r E); a pixel's area |A E - B D| = 0.19.
+    std::ofstream(root + "/in.pgw") << "0.4\n0.1\n0.3\n-0.4\n1000.2\n2000.1\n";
     const test::CommandResult turned = test::run_pfce(
         "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
         "/in.png --device cpu --no-overlay --polygons --out " + root + "/turned/b.png");
@@ -725,22 +726,39 @@ TEST(Polygons, PredictWritesTheMasksRegionsAsGeoJsonBesideIt) {
     const nlohmann::json rot =
         nlohmann::json::parse(read_whole_file(root + "/turned/b_polygons.geojson"));
     ASSERT_EQ(rot["features"].size(), regions.size());
-    const double x0 = 1000.2 - 0.2 - 0.15, y0 = 2000.1 - 0.15 + 0.2;
+    const double A = 0.4, D = 0.1, B = 0.3, E = -0.4, det = A * E - B * D;
+    const double x0 = 1000.2 - A / 2 - B / 2, y0 = 2000.1 - D / 2 - E / 2;
     for (std::size_t k = 0; k < regions.size(); ++k) {
         const nlohmann::json& f = rot["features"][k];
-        EXPECT_NEAR(f["properties"]["area"].get<double>(), regions[k].pixels * 0.25, 1e-9);
+        EXPECT_NEAR(f["properties"]["area"].get<double>(), regions[k].pixels * 0.19, 1e-9);
         // Its outer ring's corners, back on the pixels' grid: whole numbers, and the ring's.
         std::set<std::pair<long, long>> got, want;
         for (const nlohmann::json& p : f["geometry"]["coordinates"][0]) {
             const double dx = p[0].get<double>() - x0, dy = p[1].get<double>() - y0;
-            // Inverse of [[0.4, 0.3], [0.3, -0.4]] (its own inverse over 0.25).
-            const double c = (0.4 * dx + 0.3 * dy) / 0.25, r = (0.3 * dx - 0.4 * dy) / 0.25;
+            const double c = (E * dx - B * dy) / det, r = (A * dy - D * dx) / det;
             EXPECT_NEAR(c, std::round(c), 1e-6);
             EXPECT_NEAR(r, std::round(r), 1e-6);
             got.insert({std::lround(c), std::lround(r)});
         }
         for (const auto& q : regions[k].outer[0]) want.insert({q[0], q[1]});
         EXPECT_EQ(got, want) << "region " << k;
+    }
+    // Rows running north (E > 0): the map is no mirror image of the pixels' grid, and the outer
+    // rings still run counter-clockwise on it, the holes clockwise: their signed areas sum to the
+    // region's.
+    std::ofstream(root + "/in.pgw") << "0.5\n0\n0\n0.5\n10.25\n20.25\n";
+    const test::CommandResult north = test::run_pfce(
+        "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+        "/in.png --device cpu --no-overlay --polygons --out " + root + "/north/b.png");
+    ASSERT_EQ(north.status, 0) << north.output;
+    for (const nlohmann::json& f :
+         nlohmann::json::parse(read_whole_file(root + "/north/b_polygons.geojson"))["features"]) {
+        double twice = 0;
+        for (const nlohmann::json& ring : f["geometry"]["coordinates"])
+            for (std::size_t i = 0; i + 1 < ring.size(); ++i)
+                twice += ring[i][0].get<double>() * ring[i + 1][1].get<double>() -
+                         ring[i + 1][0].get<double>() * ring[i][1].get<double>();
+        EXPECT_NEAR(twice, 2 * 0.25 * f["properties"]["pixels"].get<double>(), 1e-6);
     }
     // An input whose name is no UTF-8 (Latin-1, from a Windows zip): predicted, its name in the
     // GeoJSON with U+FFFD (JSON holds UTF-8 only; it stopped the whole run).
@@ -753,6 +771,26 @@ TEST(Polygons, PredictWritesTheMasksRegionsAsGeoJsonBesideIt) {
     EXPECT_EQ(nlohmann::json::parse(
                   read_whole_file(root + "/latin-out/l\xe9gende_polygons.geojson"))["name"],
               "l\xef\xbf\xbdgende");
+}
+
+// An undertrained model's speckle (a region every few pixels): --polygons says so once, with the
+// file's size, and still writes every region.
+TEST(Polygons, ASpeckledPredictionIsSaid) {
+    const std::string root = test::temp_dir("polygons_speckle");
+    train_tiny_run_beside_an_image(root);
+    ASSERT_FALSE(HasFailure());
+    write_png(root + "/noise.png", test::random_rgb(400, 300, 11));
+    const test::CommandResult r =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                       "/noise.png --device cpu --no-overlay --polygons --out " + root + "/n.png");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const std::vector<MaskRegion> regions = polygonize_mask(read_gray(root + "/n.png"), -1);
+    ASSERT_GT(regions.size(), 10000u) << "not speckled enough to be said";
+    EXPECT_MESSAGE_HAS(r.output, "noise.png: its prediction is " + std::to_string(regions.size()) +
+                                     " regions in 120000 pixels");
+    EXPECT_EQ(
+        nlohmann::json::parse(read_whole_file(root + "/n_polygons.geojson"))["features"].size(),
+        regions.size());
 }
 
 // A confidence map left beside a new mask (its own gone, or of another --zoom) described another
@@ -773,6 +811,24 @@ TEST(Confidence, AnEarlierMapBesideANewMaskIsAStaleCompanion) {
     ASSERT_EQ(forced.status, 0) << forced.output;
     EXPECT_TRUE(std::filesystem::exists(root + "/c.png"));
     EXPECT_FALSE(std::filesystem::exists(root + "/c_confidence.png"));
+    // Another image's mask of that name (x_confidence.png predicted before, x.png added to the
+    // directory) is that image's output, not x's stale map: --skip-existing predicts x, --force
+    // or not, and leaves it.
+    namespace fs = std::filesystem;
+    fs::create_directories(root + "/in2");
+    fs::copy_file(root + "/in.png", root + "/in2/x_confidence.png");
+    const std::string dir = "predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                            "/in2 --device cpu --no-overlay --out " + root + "/out2";
+    ASSERT_EQ(test::run_pfce(dir).status, 0);
+    const std::string other = read_whole_file(root + "/out2/x_confidence.png");
+    fs::copy_file(root + "/in.png", root + "/in2/x.png");
+    for (const char* force : {"", " --force"}) {
+        fs::remove(root + "/out2/x.png");
+        const test::CommandResult added = test::run_pfce(dir + " --skip-existing" + force);
+        ASSERT_EQ(added.status, 0) << added.output;
+        EXPECT_TRUE(fs::exists(root + "/out2/x.png"));
+        EXPECT_EQ(read_whole_file(root + "/out2/x_confidence.png"), other);
+    }
 }
 
 // The bands of an 8-bit TIFF, a plane a band (band b's pixel i at b * width * height + i).

@@ -122,9 +122,9 @@ struct Job {
         return o;
     }
     // outputs() as they would be with every companion asked for (overlay, confidence map,
-    // probabilities, style): the names whose temporaries a killed predict can have left, whatever
-    // this run asks for (a double Ctrl-C during --probabilities left one that a rerun without it
-    // never removed).
+    // probabilities, polygons, style): the names whose temporaries a killed predict can have left,
+    // whatever this run asks for (a double Ctrl-C during --probabilities left one that a rerun
+    // without it never removed).
     std::vector<std::string> outputs_of_any_option() const;
     std::vector<std::string> inputs() const {
         std::vector<std::string> i{input};
@@ -216,6 +216,20 @@ std::vector<std::string> Job::outputs_of_any_option() const {
     return all.outputs();
 }
 
+// Whether `path` is what predict writes as `input`'s confidence map: an 8-bit gray image of its
+// size (a file that does not read as one is not).
+bool looks_like_confidence_map(const std::string& path, const std::string& input) {
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) return false;
+    try {
+        const ImageInfo c = probe_image(path), in = probe_image(input);
+        return c.channels == 1 && !c.palette && c.bits_per_sample == 8 && c.width == in.width &&
+               c.height == in.height;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
 std::vector<std::string> Job::stale_companions(const FileIdentities& protected_files) const {
     const std::vector<std::string> ours = outputs();
     std::error_code ec;
@@ -251,17 +265,20 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
         add(old_overlay);
     }
     // An earlier confidence map describes another prediction, beside a mask replaced or not (one
-    // left beside a new mask of another --zoom passed for its map).
+    // left beside a new mask of another --zoom passed for its map); beside no mask, only a file
+    // that is one (8-bit gray, the input's size), not a user's file of that name.
     const std::string conf = confidence_path(mask, true);
-    if (conf != confidence) names.push_back(conf);
+    if (conf != confidence && (replacing || looks_like_confidence_map(conf, input)))
+        names.push_back(conf);
     add(conf);
     // The class probabilities are a TIFF of the mask's stem whatever the mask's format: an earlier
     // one there describes another prediction (of another format, or copied in), replaced or not.
     const std::string probs = probabilities_path(mask, true);
     if (probs != probabilities) names.push_back(probs);
     add(probs);
-    // So are the regions of an earlier prediction (GeoJSON, of either mask format).
-    if (const std::string polys = polygons_path(mask, true); polys != polygons)
+    // So are the regions of an earlier prediction (GeoJSON, of either mask format): pfce's own.
+    if (const std::string polys = polygons_path(mask, true);
+        polys != polygons && is_pfce_polygons_file(polys))
         names.push_back(polys);
     // An earlier prediction's QGIS style (--qml), which would name its classes over this mask's
     // (also one written beside a mask of the other format: QGIS applies it to either).
@@ -405,10 +422,10 @@ void refuse_long_output_names(const Job& j) {
         extra > 0 ? " (its companions' names are longer)" : "");
 }
 
-// What --polygons has said once, of all the images: a grid turned (no north-up pixels), one whose
-// corners no number holds, a CRS of no EPSG code.
+// What --polygons has said once, of all the images: a geotransform it cannot use, a grid in no
+// named CRS, a speckled prediction.
 struct PolygonWarnings {
-    bool unusable = false, no_epsg = false;
+    bool unusable = false, no_epsg = false, speckled = false;
 };
 
 // How --polygons places and names `j`'s regions (a `width` x `height` mask): each class by its
@@ -430,11 +447,13 @@ PolygonLayer polygon_layer(const Job& j, const TrainedModel& m,
     // pixel of no area places nothing.
     if (const std::optional<GeoTransform>& t = layer.transform) {
         const auto& v = *t;
-        const bool finite =
-            std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); }) &&
-            std::isfinite(v[0] + width * v[1] + height * v[2]) &&
-            std::isfinite(v[3] + width * v[4] + height * v[5]) &&
-            std::isfinite((v[1] * v[5] - v[2] * v[4]) * width * height);
+        // Every corner of the image (a term may cancel another at one corner only).
+        bool finite = std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); }) &&
+                      std::isfinite((v[1] * v[5] - v[2] * v[4]) * width * height);
+        for (const int c : {0, width})
+            for (const int r : {0, height})
+                finite = finite && std::isfinite(v[0] + c * v[1] + r * v[2]) &&
+                         std::isfinite(v[3] + c * v[4] + r * v[5]);
         if (!finite || v[1] * v[5] - v[2] * v[4] == 0) {
             if (!std::exchange(said.unusable, true))
                 log_warn(j.input, "'s geotransform (", v[0], ", ", v[1], ", ", v[2], ", ", v[3],
@@ -992,6 +1011,11 @@ void run_predict(const PredictArgs& a) {
     // renamed into place, so one that exists is complete). An input itself never counts as done.
     // Nor an image whose files a killed predict was putting in place (its mask renamed, its
     // overlay still a temporary): it was skipped for good, its overlay never made.
+    // Every output of the run as planned, the images --skip-existing leaves out too: never another
+    // image's stale companion (below).
+    std::vector<std::string> planned_outputs;
+    for (const Job& j : jobs)
+        for (const std::string& o : j.outputs()) planned_outputs.push_back(o);
     if (a.skip_existing) {
         std::error_code ec;
         std::vector<std::string> all_outputs;
@@ -1092,9 +1116,9 @@ void run_predict(const PredictArgs& a) {
     for (const Job& j : jobs)
         for (const std::string& n : georef_sidecar_candidates(j.input)) kept.add(n);
     // Nor another image's output (x_confidence.tif's mask is x_confidence.png, the name of x's
-    // confidence map): that image's prediction replaces it.
-    for (const Job& j : jobs)
-        for (const std::string& o : j.outputs()) kept.add(o);
+    // confidence map): that image's prediction replaces it, or --skip-existing keeps it. Those
+    // written by this run are added as they are written (FileIdentities holds files that exist).
+    for (const std::string& o : planned_outputs) kept.add(o);
     for (const Job& j : jobs)
         for (const std::string& p : j.stale_companions(kept))
             if (!a.force)
@@ -1144,11 +1168,19 @@ void run_predict(const PredictArgs& a) {
                 static_cast<int>(std::min<std::int64_t>(sw.batch, window_count(mw, mh, sw)));
             // An overlay is 3 bytes a pixel of it (none under --no-overlay); the class
             // probabilities one a class, and as many again interleaved for the TIFF; polygons a
-            // region number and a byte of edges walked (their rings go by the regions' edges).
+            // region number, a byte of edges walked, the flood fill's stack (up to half the
+            // pixels, 4 bytes each) and the confidence map (their rings, a few bytes a corner, are
+            // more only for a speckled prediction).
             const double held = (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels +
                                  (a.probabilities ? 2.0 * m.net->config().num_classes : 0.0) +
-                                 (a.polygons ? 5.0 : 0.0)) *
+                                 (a.polygons ? 8.0 : 0.0)) *
                                 static_cast<double>(pixels);
+            if (a.polygons && static_cast<std::size_t>(pixels) > kMaxPolygonizedPixels)
+                PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height, " = ", pixels,
+                           " pixels: --polygons numbers a mask's regions in 32 bits, "
+                           "up to ",
+                           kMaxPolygonizedPixels,
+                           " pixels (cut it into tiles first: gdal_retile.py -ps 40000 40000)");
             // A row of windows' class scores at the model's width; zoomed, that row of windows'
             // pixels made from the image, and the logits brought back (host/train/sliding_window).
             const double band = sliding_band_bytes(m.net->config().num_classes, mw, mh, sw,
@@ -1538,6 +1570,18 @@ void run_predict(const PredictArgs& a) {
                     polygon_layer(j, m, value_of, written.width, written.height, polygon_warnings);
                 const std::vector<MaskRegion> regions = polygonize_mask(
                     written, no_data > 0 ? int{no_data_value} : -1, confidence.labels);
+                // Speckle (an undertrained model's): a region every few pixels is a file of
+                // about 100 bytes each, and a layer nobody can read. Said once, with why.
+                const auto px = static_cast<std::int64_t>(written.labels.size()) - no_data;
+                if (regions.size() > 10000 && static_cast<std::int64_t>(regions.size()) * 50 > px &&
+                    !std::exchange(polygon_warnings.speckled, true))
+                    log_warn(j.input, ": its prediction is ", regions.size(), " regions in ", px,
+                             " pixels (one every ",
+                             format_fixed(
+                                 static_cast<double>(px) / static_cast<double>(regions.size()), 1),
+                             "), a GeoJSON of about ", format_bytes(100.0 * regions.size()),
+                             ": a model that has not learnt enough yet predicts speckle (its "
+                             "confidence map shows where)");
                 {  // streamed: a noisy prediction's regions are hundreds of megabytes of text
                     std::ofstream f(staged.stage(j.polygons), std::ios::binary);
                     // Ctrl-C / SIGTERM: the image dropped as during its forward passes.
@@ -1561,6 +1605,7 @@ void run_predict(const PredictArgs& a) {
             }
             try {
                 staged.commit(a.force || j.finishes_interrupted);
+                for (const std::string& o : j.outputs()) kept.add(o);
             } catch (const InputError& e) {  // an output another command wrote meanwhile
                 PFCE_THROW(InputError, "cannot write the prediction of ", j.input, " to ", j.mask,
                            " (none of its files was written): ", e.what(),

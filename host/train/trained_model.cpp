@@ -71,7 +71,7 @@ void check_model_description(const Checkpoint& ck, const TrainedModel& m, const 
                        " and deviation ", format_shortest(m.stats.std[c]),
                        " (expected finite numbers, the deviation at least 0.001)");
     const int classes = m.net->config().num_classes;
-    // Training takes 2..32 classes (check_class_count, a dataset.toml's limit): a softmax over one
+    // Training takes 2..32 classes (check_class_count, kMaxClasses): a softmax over one
     // is 1 everywhere, and a mask's pixel holds no class past 255.
     if (classes < 2 || classes > 32)
         PFCE_THROW(InputError, "checkpoint ", path, ": a network of ", classes,
