@@ -2888,6 +2888,14 @@ TEST(RealDatasets, PredictionsOfAnIndexDatasetWithItsOwnValuesReadBackAsItsMasks
                                          "/run/last.ckpt writes road as that value (expected a "
                                          "value no class has, e.g. 0)");
     EXPECT_FALSE(fs::exists(root + "/b0.png"));
+    for (const char* value : {"-1", "256"}) {
+        const test::CommandResult out_of_range =
+            test::run_pfce(chip_b + root + "/b0.png --nodata-value " + value);
+        EXPECT_EQ(out_of_range.status, 2) << out_of_range.output;
+        EXPECT_MESSAGE_HAS(out_of_range.output, std::string("--nodata-value ") + value +
+                                                    ": expected a pixel value, 0..255, that no "
+                                                    "class has");
+    }
     for (const char* ext : {".png", ".tif"}) {
         const std::string out = root + "/b7" + (ext + 1) + ext;  // overlays of their own
         const test::CommandResult seven = test::run_pfce(chip_b + out + " --nodata-value 7");

@@ -1785,7 +1785,7 @@ const bool registered = register_command(
             "the mask's value where an input has no data (transparent, or a GeoTIFF's NoData): "
             "255 unless a class has it (binary masks of values 0 and 255 need another, e.g. 1); "
             "marked as NoData in a TIFF mask, transparent in a PNG");
-        nodata_value->check(non_negative_integer())->capture_default_str();
+        nodata_value->capture_default_str();  // 0..255, said with the range by run_predict
         sub.callback([a, window, overlap, max_pixels, nodata_value] {
             a->nodata_value_given = nodata_value->count() > 0;
             a->window_given = window->count() > 0;
