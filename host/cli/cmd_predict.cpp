@@ -268,9 +268,10 @@ std::vector<std::string> Job::stale_companions(const FileIdentities& protected_f
     // left beside a new mask of another --zoom passed for its map); beside no mask, only a file
     // that is one (8-bit gray, the input's size), not a user's file of that name.
     const std::string conf = confidence_path(mask, true);
-    if (conf != confidence && (replacing || looks_like_confidence_map(conf, input)))
-        names.push_back(conf);
-    add(conf);
+    const bool stale_conf =
+        conf != confidence && (replacing || looks_like_confidence_map(conf, input));
+    if (stale_conf) names.push_back(conf);
+    if (stale_conf || conf == confidence) add(conf);  // its world file, .aux.xml: not a user's
     // The class probabilities are a TIFF of the mask's stem whatever the mask's format: an earlier
     // one there describes another prediction (of another format, or copied in), replaced or not.
     const std::string probs = probabilities_path(mask, true);
@@ -437,7 +438,6 @@ PolygonLayer polygon_layer(const Job& j, const TrainedModel& m,
     PolygonLayer layer;
     layer.name = fs::path(j.mask).stem().string();
     layer.class_names = m.class_names;
-    layer.class_of_value.fill(-1);
     for (std::size_t c = 0; c < value_of.size(); ++c)
         layer.class_of_value[value_of[c]] = static_cast<int>(c);
     layer.confidence = true;
@@ -991,6 +991,9 @@ void run_predict(const PredictArgs& a) {
     if (a.window_given) check_window_option(a.window);
     if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
     if (a.overlap_given) check_overlap_option(a.overlap);
+    if (a.nodata_value_given && (a.nodata_value < 0 || a.nodata_value > 255))
+        PFCE_THROW(InputError, "--nodata-value ", a.nodata_value,
+                   ": expected a pixel value, 0..255, that no class has");
     const int tta = tta_transforms(a.tta);
     std::map<fs::path, std::optional<GenericLayout>> mask_name_layouts;
     std::vector<Job> jobs = plan_jobs(a, mask_name_layouts);
@@ -1007,15 +1010,15 @@ void run_predict(const PredictArgs& a) {
                        " (QGIS applies <stem>.qml to each image of that stem): write the masks "
                        "into another --out");
     }
-    // --skip-existing: images added to a tree already predicted (its masks are written whole,
-    // renamed into place, so one that exists is complete). An input itself never counts as done.
-    // Nor an image whose files a killed predict was putting in place (its mask renamed, its
-    // overlay still a temporary): it was skipped for good, its overlay never made.
     // Every output of the run as planned, the images --skip-existing leaves out too: never another
     // image's stale companion (below).
     std::vector<std::string> planned_outputs;
     for (const Job& j : jobs)
         for (const std::string& o : j.outputs()) planned_outputs.push_back(o);
+    // --skip-existing: images added to a tree already predicted (its masks are written whole,
+    // renamed into place, so one that exists is complete). An input itself never counts as done.
+    // Nor an image whose files a killed predict was putting in place (its mask renamed, its
+    // overlay still a temporary): it was skipped for good, its overlay never made.
     if (a.skip_existing) {
         std::error_code ec;
         std::vector<std::string> all_outputs;
@@ -1133,9 +1136,6 @@ void run_predict(const PredictArgs& a) {
 
     // Ctrl-C / SIGTERM: stop before the next forward pass, drop the image in hand (nothing of it
     // is written yet) and exit 130.
-    if (a.nodata_value_given && (a.nodata_value < 0 || a.nodata_value > 255))
-        PFCE_THROW(InputError, "--nodata-value ", a.nodata_value,
-                   ": expected a pixel value, 0..255, that no class has");
     const StopSignals stop_signals;
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
