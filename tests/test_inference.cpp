@@ -735,10 +735,10 @@ TEST(Polygons, PredictWritesTheMasksRegionsAsGeoJsonBesideIt) {
         std::set<std::pair<long, long>> got, want;
         for (const nlohmann::json& p : f["geometry"]["coordinates"][0]) {
             const double dx = p[0].get<double>() - x0, dy = p[1].get<double>() - y0;
-            const double c = (E * dx - B * dy) / det, r = (A * dy - D * dx) / det;
-            EXPECT_NEAR(c, std::round(c), 1e-6);
-            EXPECT_NEAR(r, std::round(r), 1e-6);
-            got.insert({std::lround(c), std::lround(r)});
+            const double col = (E * dx - B * dy) / det, row = (A * dy - D * dx) / det;
+            EXPECT_NEAR(col, std::round(col), 1e-6);
+            EXPECT_NEAR(row, std::round(row), 1e-6);
+            got.insert({std::lround(col), std::lround(row)});
         }
         for (const auto& q : regions[k].outer[0]) want.insert({q[0], q[1]});
         EXPECT_EQ(got, want) << "region " << k;
@@ -791,6 +791,82 @@ TEST(Polygons, ASpeckledPredictionIsSaid) {
     EXPECT_EQ(
         nlohmann::json::parse(read_whole_file(root + "/n_polygons.geojson"))["features"].size(),
         regions.size());
+}
+
+// A directory as real chips come: JPEG and PNG, each of its own size, one with pixels of no data
+// (transparent). Each image's polygons are its own mask's regions, in its own extent, the no-data
+// pixels in none of them; nothing of one image's size or no data carries over to the next.
+TEST(Polygons, EachImageOfAMixedDirectoryHasItsOwnRegions) {
+    const std::string root = test::temp_dir("polygons_mixed");
+    train_tiny_run_beside_an_image(root);
+    ASSERT_FALSE(HasFailure());
+    namespace fs = std::filesystem;
+    fs::create_directories(root + "/chips");
+    struct Chip {
+        std::string name;
+        int width, height, transparent_rows;
+    };
+    const std::vector<Chip> chips = {
+        {"a.jpg", 50, 30, 0}, {"b.png", 37, 61, 3}, {"c.jpg", 64, 17, 0}, {"d.png", 23, 29, 0}};
+    for (std::size_t k = 0; k < chips.size(); ++k) {
+        const Chip& c = chips[k];
+        const RgbImage img = test::foreign_image(
+            test::foreign_labels(c.width, c.height, static_cast<unsigned>(20 + k)),
+            static_cast<unsigned>(20 + k));
+        const std::string path = root + "/chips/" + c.name;
+        if (c.name.ends_with(".jpg")) {
+            test::write_jpeg_for_test(path, img);
+        } else if (c.transparent_rows == 0) {
+            write_png(path, img);
+        } else {
+            std::vector<std::uint8_t> rgba(4 * img.pixels.size() / 3);
+            for (std::size_t i = 0; i < rgba.size() / 4; ++i) {
+                for (std::size_t b = 0; b < 3; ++b) rgba[4 * i + b] = img.pixels[3 * i + b];
+                rgba[4 * i + 3] =
+                    i < static_cast<std::size_t>(c.transparent_rows * c.width) ? 0 : 255;
+            }
+            ASSERT_TRUE(
+                stbi_write_png(path.c_str(), c.width, c.height, 4, rgba.data(), 4 * c.width));
+        }
+    }
+    const test::CommandResult r =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                       "/chips --device cpu --no-overlay --confidence --polygons --nodata-value 7 "
+                       "--out " +
+                       root + "/out");
+    ASSERT_EQ(r.status, 0) << r.output;
+    for (const Chip& c : chips) {
+        const std::string stem = c.name.substr(0, 1);
+        const LabelMap mask = read_gray(root + "/out/" + stem + ".png");
+        ASSERT_EQ(mask.width, c.width) << c.name;
+        ASSERT_EQ(mask.height, c.height) << c.name;
+        const std::size_t no_data = static_cast<std::size_t>(c.transparent_rows * c.width);
+        for (std::size_t i = 0; i < mask.labels.size(); ++i)
+            ASSERT_EQ(mask.labels[i] == 7, i < no_data) << c.name << " pixel " << i;
+        const LabelMap confidence = read_gray(root + "/out/" + stem + "_confidence.png");
+        const std::vector<MaskRegion> regions =
+            polygonize_mask(mask, no_data > 0 ? 7 : -1, confidence.labels);
+        const nlohmann::json j =
+            nlohmann::json::parse(read_whole_file(root + "/out/" + stem + "_polygons.geojson"));
+        EXPECT_EQ(j["name"], stem);
+        ASSERT_EQ(j["features"].size(), regions.size()) << c.name;
+        std::int64_t pixels = 0;
+        for (std::size_t k = 0; k < regions.size(); ++k) {
+            const nlohmann::json& f = j["features"][k];
+            EXPECT_NE(f["properties"]["value"], 7) << c.name;
+            EXPECT_EQ(f["properties"]["pixels"], regions[k].pixels) << c.name;
+            pixels += f["properties"]["pixels"].get<std::int64_t>();
+            for (const nlohmann::json& ring : f["geometry"]["coordinates"])
+                for (const nlohmann::json& p : ring) {
+                    EXPECT_GE(p[0].get<double>(), 0) << c.name;
+                    EXPECT_LE(p[0].get<double>(), c.width) << c.name;
+                    EXPECT_LE(p[1].get<double>(), -static_cast<double>(c.transparent_rows))
+                        << c.name;
+                    EXPECT_GE(p[1].get<double>(), -c.height) << c.name;
+                }
+        }
+        EXPECT_EQ(pixels, static_cast<std::int64_t>(mask.labels.size() - no_data)) << c.name;
+    }
 }
 
 // A confidence map left beside a new mask (its own gone, or of another --zoom) described another
