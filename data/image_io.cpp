@@ -114,6 +114,12 @@ void drop_opaque_alpha(const std::uint8_t* with_alpha, int bands, DecodedSamples
                "grayscale; convert it, e.g. convert IN -colorspace sRGB OUT.tif)");
 }
 
+[[noreturn]] void refuse_wide_palette(const std::string& path) {
+    PFCE_THROW(InputError, path,
+               ": a palette of more than 8 bits is not supported (expected a palette of 8 bits or "
+               "fewer; wider samples as gray, RGB or band stacks)");
+}
+
 [[noreturn]] void refuse_transparent(const std::string& path, const DecodedSamples& d, bool image) {
     const std::size_t count = d.transparent;
     const int x = d.first_transparent_x, y = d.first_transparent_y;
@@ -221,6 +227,7 @@ void check_image_layout(const std::string& path, const ImageInfo& info, const Im
     if (info.png && info.bits_per_sample == 16) detail::refuse_16_bit_png(path);
     if (info.alpha) detail::refuse_a_pick_of_the_alpha_band(path, info.channels, choice);
     if (info.cmyk) detail::refuse_cmyk_tiff(path);
+    if (info.palette && info.bits_per_sample > 8) detail::refuse_wide_palette(path);
     check_sample_layout(path, info.bits_per_sample, info.channels, choice);
 }
 

@@ -69,6 +69,9 @@ struct DecodedSamples {
 [[noreturn]] void refuse_16_bit_png(const std::string& path);
 // A CMYK TIFF, named as one before its four bands are counted (they are no RGB + infrared).
 [[noreturn]] void refuse_cmyk_tiff(const std::string& path);
+// A palette of 9 or more bits (its samples decode to 16): said before any want of a value range,
+// which would not make it readable.
+[[noreturn]] void refuse_wide_palette(const std::string& path);
 
 // The error for an image with d.transparent transparent pixels, the first at
 // (d.first_transparent_x, d.first_transparent_y) of the file.

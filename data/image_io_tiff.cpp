@@ -134,6 +134,10 @@ struct TiffLayout {
     std::uint16_t orientation = ORIENTATION_TOPLEFT;
     bool alpha = false;  // the last band is alpha (ExtraSamples), dropped where opaque
     int colour_bands() const { return spp - (alpha ? 1 : 0); }
+    // 9- to 15-bit samples (GDAL's NBITS=12, say, packed bit after bit) are read as the 16-bit
+    // values they are, as GDAL reads them: data.value_range scales them as 16-bit ones.
+    bool packed_wide() const { return bps > 8 && bps < 16; }
+    int decoded_bits() const { return packed_wide() ? 16 : bps; }
     bool tiled = false;
     const char* lossy = "";  // a compression that may change values: its name
 };
@@ -300,17 +304,14 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
     // CMYK before the count of its bands: four ink bands are no RGB + infrared to pick from.
     if (l.photometric == PHOTOMETRIC_SEPARATED) refuse_cmyk_tiff(path);
     if (l.alpha) refuse_a_pick_of_the_alpha_band(path, l.colour_bands(), choice);
-    check_sample_layout(path, l.bps, l.colour_bands(), choice);
+    if (l.decoded_bits() == 16 && l.photometric == PHOTOMETRIC_PALETTE) refuse_wide_palette(path);
+    check_sample_layout(path, l.decoded_bits(), l.colour_bands(), choice);
     const bool sub_byte = l.spp == 1 && (l.bps == 1 || l.bps == 2 || l.bps == 4);
-    if (l.bps != 8 && l.bps != 16 && !sub_byte)
+    if (l.bps != 8 && l.decoded_bits() != 16 && !sub_byte)
         PFCE_THROW(InputError, path, ": ", l.bps, "-bit TIFF samples in ", l.spp,
                    " bands are not supported (expected 8 bits per sample, 1, 2 or 4 in one "
-                   "band, or 16 with data.value_range; e.g. gdal_translate -ot UInt16 -scale IN "
-                   "OUT.tif converts them to 16)");
-    if (l.bps == 16 && l.photometric == PHOTOMETRIC_PALETTE)
-        PFCE_THROW(InputError, path,
-                   ": 16-bit palette is not supported (expected 16-bit gray, RGB or band "
-                   "stacks)");
+                   "band, or 9 to 16 with data.value_range; e.g. gdal_translate -ot UInt16 -scale "
+                   "IN OUT.tif converts them to 16)");
     // Picked bands are taken as stored, so only interpretations whose samples are the bands
     // themselves (RGB, or GDAL's "minisblack" for a stack of bands) qualify; YCbCr or CMYK
     // samples are not bands a user could name.
@@ -356,19 +357,32 @@ void refuse_unwritten_block(TIFF* t, const std::string& path, std::uint32_t bloc
                "with nodata or 0)");
 }
 
-// Sub-byte samples (1, 2 or 4 bits, first pixel in the high bits, each row starting on a byte) of
-// `rows` rows of `width` pixels, widened to one byte each in place of `block`'s packed rows.
-void unpack_rows(std::vector<std::uint8_t>& block, int bps, std::size_t packed_row_bytes, int width,
-                 int rows) {
-    if (bps >= 8) return;
-    std::vector<std::uint8_t> wide(static_cast<std::size_t>(width) * rows);
-    const int per_byte = 8 / bps, mask = (1 << bps) - 1;
+// Packed samples (1, 2 or 4 bits, or 9 to 15: a stream of bits, the first sample in the high
+// bits, each row starting on a byte) of `rows` rows of `samples` samples each, widened in place of
+// `block`'s packed rows: to one byte each, or to two in the host's order (as libtiff gives 16-bit
+// ones). 8- and 16-bit blocks are left as they are.
+void unpack_rows(std::vector<std::uint8_t>& block, int bps, std::size_t packed_row_bytes,
+                 std::size_t samples, int rows) {
+    if (bps == 8 || bps == 16) return;
+    const std::size_t out_bytes = bps < 8 ? 1 : 2;
+    std::vector<std::uint8_t> wide(samples * rows * out_bytes);
     for (int y = 0; y < rows; ++y) {
         const std::uint8_t* src = block.data() + y * packed_row_bytes;
-        std::uint8_t* dst = wide.data() + static_cast<std::size_t>(y) * width;
-        for (int x = 0; x < width; ++x)
-            dst[x] = static_cast<std::uint8_t>(
-                (src[x / per_byte] >> (8 - bps * (x % per_byte + 1))) & mask);
+        std::uint8_t* dst = wide.data() + static_cast<std::size_t>(y) * samples * out_bytes;
+        const std::uint32_t mask = (1u << bps) - 1;
+        for (std::size_t x = 0, bit = 0; x < samples; ++x, bit += static_cast<std::size_t>(bps)) {
+            // The three bytes from the sample's first hold all of its at most 15 bits.
+            std::uint32_t bytes = 0;
+            for (std::size_t k = bit >> 3; k < (bit >> 3) + 3; ++k)
+                bytes = (bytes << 8) | (k < packed_row_bytes ? src[k] : 0u);
+            const std::uint32_t v = (bytes >> (24 - (bit & 7) - bps)) & mask;
+            if (out_bytes == 1) {
+                dst[x] = static_cast<std::uint8_t>(v);
+            } else {
+                const auto v16 = static_cast<std::uint16_t>(v);
+                std::memcpy(dst + 2 * x, &v16, 2);
+            }
+        }
     }
     block.swap(wide);
 }
@@ -471,8 +485,9 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
 
 // A 16-bit alpha band narrowed to what drop_opaque_alpha reads: 255 opaque, 0 transparent, 128
 // between. Opaque is 65535, or 255 where no sample of the window exceeds 255 (GDAL writes either,
-// by its DST_ALPHA_MAX).
-void narrow_16_bit_alpha(const std::uint8_t* wide, int spp, std::vector<std::uint8_t>& narrow) {
+// by its DST_ALPHA_MAX); in a file of `bits` 9 to 15, the largest such a sample holds.
+void narrow_16_bit_alpha(const std::uint8_t* wide, int spp, int bits,
+                         std::vector<std::uint8_t>& narrow) {
     const std::size_t pixels = narrow.size() / static_cast<std::size_t>(spp);
     auto alpha = [&](std::size_t p) {
         std::uint16_t v;
@@ -481,7 +496,9 @@ void narrow_16_bit_alpha(const std::uint8_t* wide, int spp, std::vector<std::uin
     };
     std::uint16_t most = 0;
     for (std::size_t p = 0; p < pixels; ++p) most = std::max(most, alpha(p));
-    const std::uint16_t opaque = most > 255 ? 65535 : 255;
+    const auto opaque = static_cast<std::uint16_t>(bits < 16    ? (1 << bits) - 1
+                                                   : most > 255 ? 65535
+                                                                : 255);
     for (std::size_t p = 0; p < pixels; ++p) {
         const std::uint16_t a = alpha(p);
         narrow[p * static_cast<std::size_t>(spp) + spp - 1] = a == opaque ? 255 : a == 0 ? 0 : 128;
@@ -490,7 +507,7 @@ void narrow_16_bit_alpha(const std::uint8_t* wide, int spp, std::vector<std::uin
 
 void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, const TiffLayout& l,
                  const Window& win, std::uint8_t* out) {
-    const int sample_bytes = l.bps == 16 ? 2 : 1;
+    const int sample_bytes = l.decoded_bits() == 16 ? 2 : 1;
     std::uint32_t rps = 0;
     TIFFGetFieldDefaulted(t, TIFFTAG_ROWSPERSTRIP, &rps);
     if (rps == 0 || rps > l.height) rps = l.height;
@@ -513,7 +530,8 @@ void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, con
             refuse_unwritten_block(t, path, strip, false, 0, row0);
             const tmsize_t got = TIFFReadEncodedStrip(t, strip, buf.data(), need);
             if (got < need) decode_failed(path, msgs, "reading a strip");
-            unpack_rows(buf, l.bps, row_bytes, static_cast<int>(l.width), static_cast<int>(rows));
+            unpack_rows(buf, l.bps, row_bytes, static_cast<std::size_t>(l.width) * bands,
+                        static_cast<int>(rows));
             copy_block(buf.data(), 0, static_cast<int>(row0), static_cast<int>(l.width),
                        static_cast<int>(rows), bands, p, win, l.spp, sample_bytes, out);
         }
@@ -522,7 +540,7 @@ void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, con
 
 void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, const TiffLayout& l,
                 const Window& win, std::uint8_t* out) {
-    const int sample_bytes = l.bps == 16 ? 2 : 1;
+    const int sample_bytes = l.decoded_bits() == 16 ? 2 : 1;
     std::uint32_t tw = 0, th = 0;
     TIFFGetField(t, TIFFTAG_TILEWIDTH, &tw);
     TIFFGetField(t, TIFFTAG_TILELENGTH, &th);
@@ -546,7 +564,8 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
                 refuse_unwritten_block(t, path, tile, true, tx, ty);
                 const tmsize_t got = TIFFReadEncodedTile(t, tile, buf.data(), need);
                 if (got < need) decode_failed(path, msgs, "reading a tile");
-                unpack_rows(buf, l.bps, row_bytes, static_cast<int>(tw), static_cast<int>(th));
+                unpack_rows(buf, l.bps, row_bytes, static_cast<std::size_t>(tw) * bands,
+                            static_cast<int>(th));
                 // Tiles are always full-size in the file; the window clips what lies past the edge.
                 copy_block(buf.data(), static_cast<int>(tx), static_cast<int>(ty),
                            static_cast<int>(tw), static_cast<int>(th), bands, p, win, l.spp,
@@ -591,9 +610,10 @@ int no_data_of_bits(TIFF* t, int bits) {
     return static_cast<int>(v);
 }
 
-// The same for the decoded samples mark_no_data_values compares: 8- and 16-bit ones.
+// The same for the decoded samples mark_no_data_values compares: 8- and 16-bit ones (9 to 15 bits
+// decode to 16, a value they can hold).
 int no_data_sample(TIFF* t, const TiffLayout& l) {
-    return l.bps == 8 || l.bps == 16 ? no_data_of_bits(t, l.bps) : -1;
+    return l.bps >= 8 && l.bps <= 16 ? no_data_of_bits(t, l.bps) : -1;
 }
 
 void mark_no_data_values(TIFF* t, const TiffLayout& l, const std::uint8_t* samples,
@@ -608,7 +628,7 @@ void mark_no_data_values(TIFF* t, const TiffLayout& l, const std::uint8_t* sampl
         for (int b = 0; b < bands && all; ++b) {
             const std::size_t k = i * l.spp + static_cast<std::size_t>(b);
             std::uint16_t s = samples[k];
-            if (l.bps == 16) std::memcpy(&s, samples + 2 * k, 2);
+            if (l.decoded_bits() == 16) std::memcpy(&s, samples + 2 * k, 2);
             all = s == value;
         }
         if (!all) continue;
@@ -732,7 +752,7 @@ ImageInfo probe_tiff(const std::string& path) {
     const TiffLayout l = read_layout(t.get(), path);
     ImageInfo info{static_cast<int>(std::min<std::uint32_t>(l.width, 1u << 30)),
                    static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)), l.colour_bands(),
-                   l.bps, l.lossy};
+                   l.decoded_bits(), l.lossy};
     info.alpha = l.alpha;
     info.sample_format = l.format;
     info.palette = l.photometric == PHOTOMETRIC_PALETTE;
@@ -771,7 +791,7 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
                          max_pixels);
     // Every band is decoded before the picks are taken, so the pixel limit alone does not bound
     // the memory of a file of many bands: 16 bytes a pixel do (eight 16-bit bands).
-    const int sample_bytes = l.bps == 16 ? 2 : 1;
+    const int sample_bytes = l.decoded_bits() == 16 ? 2 : 1;
     const std::int64_t decoded = static_cast<std::int64_t>(win.w) * win.h * l.spp * sample_bytes;
     if (max_pixels > 0 && l.spp > 3 && decoded > max_pixels * 16)
         PFCE_THROW(InputError, path, ": a ", win.w, "x", win.h, " window of ", l.spp, " bands of ",
@@ -791,7 +811,7 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     if (wide) {
         d.samples =
             narrow_16_bit(wide_samples.data(), d.samples.size(), choice.range_lo, choice.range_hi);
-        if (l.alpha) narrow_16_bit_alpha(wide_samples.data(), l.spp, d.samples);
+        if (l.alpha) narrow_16_bit_alpha(wide_samples.data(), l.spp, l.bps, d.samples);
     }
 
     if (l.alpha) {  // decoded with its alpha band, which goes (where it is opaque)

@@ -59,8 +59,30 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
         EXPECT_TRUE(TIFFSetField(t, TIFFTAG_GDAL_METADATA, s.gdal_metadata.c_str()));
     }
     if (cmap)
-        TIFFSetField(t, TIFFTAG_COLORMAP, cmap->data(), cmap->data() + 256, cmap->data() + 512);
-    const int bytes = s.bps / 8;
+        TIFFSetField(t, TIFFTAG_COLORMAP, cmap->data(), cmap->data() + cmap->size() / 3,
+                     cmap->data() + 2 * cmap->size() / 3);
+    // 9- to 15-bit samples are given as 16-bit ones and packed here, row by row (a tile's rows
+    // too), the first sample in the high bits, as GDAL writes NBITS=12.
+    const bool packed_wide = s.bps > 8 && s.bps < 16;
+    const int bytes = packed_wide ? 2 : s.bps / 8;
+    auto packed = [&](const std::vector<std::uint8_t>& rows, std::size_t samples_per_row) {
+        if (!packed_wide) return rows;
+        const std::size_t n_rows = rows.size() / (2 * samples_per_row);
+        const std::size_t row_bytes = (samples_per_row * s.bps + 7) / 8;
+        std::vector<std::uint8_t> out(n_rows * row_bytes, 0);
+        for (std::size_t r = 0; r < n_rows; ++r)
+            for (std::size_t i = 0; i < samples_per_row; ++i) {
+                std::uint16_t v;
+                std::memcpy(&v, &rows[2 * (r * samples_per_row + i)], 2);
+                for (int k = 0; k < s.bps; ++k) {
+                    const std::size_t bit = i * s.bps + k;
+                    if ((v >> (s.bps - 1 - k)) & 1)
+                        out[r * row_bytes + bit / 8] |=
+                            static_cast<std::uint8_t>(0x80 >> (bit % 8));
+                }
+            }
+        return out;
+    };
     const bool separate = s.planar == PLANARCONFIG_SEPARATE;
     auto sample = [&](int x, int y, int c) -> const std::uint8_t* {
         return &samples[((static_cast<std::size_t>(y) * s.width + x) * s.spp + c) * bytes];
@@ -80,6 +102,7 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
                                 std::memcpy(
                                     &buf[(((y - ty) * s.tile + (x - tx)) * bands + c) * bytes],
                                     sample(x, y, separate ? p : c), bytes);
+                    buf = packed(buf, static_cast<std::size_t>(s.tile) * bands);
                     EXPECT_GE(
                         TIFFWriteTile(t, buf.data(), tx, ty, 0, static_cast<std::uint16_t>(p)), 0);
                 }
@@ -101,6 +124,7 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
                     for (int c = 0; c < bands; ++c)
                         std::memcpy(&row[(x * bands + c) * bytes], sample(x, y, separate ? p : c),
                                     bytes);
+                row = packed(row, static_cast<std::size_t>(s.width) * bands);
                 EXPECT_GE(TIFFWriteScanline(t, row.data(), y, static_cast<std::uint16_t>(p)), 0);
             }
     }

@@ -27,9 +27,10 @@ struct TiffSpec {
 };
 
 // `samples`: width*height*spp samples of bps/8 bytes, interleaved (bps < 8: packed rows, each
-// starting on a byte, first pixel in the high bits); `cmap`: 3*256 entries for a
-// palette; `no_data`: GDAL's NoData tag (42113) with this text. A failure is a test failure
-// (gtest's EXPECT; the file is closed, incomplete).
+// starting on a byte, first pixel in the high bits; bps 9 to 15: 16-bit samples, packed on
+// writing); `cmap`: 3 * 2^bps entries for a
+// palette (red, then green, then blue); `no_data`: GDAL's NoData tag (42113) with this text. A
+// failure is a test failure (gtest's EXPECT; the file is closed, incomplete).
 void write_raw_tiff(const std::string& path, const TiffSpec& s,
                     const std::vector<std::uint8_t>& samples,
                     const std::vector<std::uint16_t>* cmap = nullptr,

@@ -877,6 +877,76 @@ TEST(ImageIo, SixteenBitReadsOnlyWithARangeAndScalesByIt) {
         expect_input_error(check, {"signed.tif", "sample format 2 (signed integers)"});
 }
 
+// 9- to 15-bit samples (GDAL's NBITS=12: 11- and 12-bit sensors stored packed) read as the 16-bit
+// values they are, as GDAL reads them: a 12-bit file reads as the same values stored in 16 bits,
+// in strips or tiles, interleaved or planar, windowed; its NoData value and an alpha band (opaque
+// at 4095) mark no-data pixels as in a 16-bit file. Without data.value_range it is refused as
+// 16-bit samples are.
+TEST(ImageIo, PackedSamplesOfNineToFifteenBitsReadAsTheValuesTheyAre) {
+    const std::string dir = test::temp_dir("io_12bit");
+    const int w = 23, h = 13;
+    for (const int bits : {12, 11, 9, 15}) {
+        SCOPED_TRACE(bits);
+        const int top = (1 << bits) - 1;
+        std::vector<std::uint16_t> v(static_cast<std::size_t>(w) * h * 4);
+        for (std::size_t i = 0; i < v.size(); ++i)
+            v[i] = static_cast<std::uint16_t>((i * 7919 + 13) % (top + 1));
+        // Transparent pixels in the first two rows only (the window below lies past them).
+        for (std::size_t p = 0; p < v.size() / 4; ++p)
+            v[4 * p + 3] = p < 2 * w && p % 7 == 0 ? 0 : top;
+        v[0] = v[1] = v[2] = 77;  // the NoData value in every colour band of pixel 0
+        std::vector<std::uint8_t> bytes(v.size() * 2);
+        std::memcpy(bytes.data(), v.data(), bytes.size());
+        ImageChoice c;
+        c.range_lo = 5;
+        c.range_hi = top - 3;
+        // The reference: the same values in 16 bits (alpha there opaque at 65535).
+        std::vector<std::uint16_t> v16 = v;
+        for (std::size_t p = 0; p < v.size() / 4; ++p) v16[4 * p + 3] = v[4 * p + 3] ? 65535 : 0;
+        std::vector<std::uint8_t> bytes16(v16.size() * 2);
+        std::memcpy(bytes16.data(), v16.data(), bytes16.size());
+        const std::string ref = dir + "/ref" + std::to_string(bits) + ".tif";
+        write_raw_tiff(ref, {.width = w, .height = h, .spp = 4, .bps = 16}, bytes16, nullptr, "77");
+        std::vector<std::uint8_t> ref_nodata;
+        const RgbImage want = read_rgb_with_nodata(ref, ref_nodata, 0, c);
+        ASSERT_EQ(std::count(ref_nodata.begin(), ref_nodata.end(), 1),
+                  (2 * w + 6) / 7);  // pixel 0 both transparent and NoData
+        for (const int planar : {PLANARCONFIG_CONTIG, PLANARCONFIG_SEPARATE})
+            for (const int tile : {0, 16}) {
+                SCOPED_TRACE(std::to_string(planar) + " tile " + std::to_string(tile));
+                const std::string path = dir + "/p" + std::to_string(bits) + "_" +
+                                         std::to_string(planar) + "_" + std::to_string(tile) +
+                                         ".tif";
+                TiffSpec s{.width = w, .height = h, .spp = 4, .bps = bits};
+                s.planar = planar;
+                s.tile = tile;
+                write_raw_tiff(path, s, bytes, nullptr, "77");
+                ASSERT_FALSE(HasFailure());
+                EXPECT_EQ(probe_image(path).bits_per_sample, 16);
+                std::vector<std::uint8_t> nodata;
+                const RgbImage got = read_rgb_with_nodata(path, nodata, 0, c);
+                ASSERT_EQ(got.pixels, want.pixels);
+                ASSERT_EQ(nodata, ref_nodata);
+                const RgbImage win = read_rgb_window(path, 3, 2, 15, 9, 0, c);
+                for (int y = 2; y < 11; ++y)
+                    for (int x = 3; x < 18; ++x)
+                        for (int k = 0; k < 3; ++k)
+                            ASSERT_EQ(win.at(y - 2, x - 3)[k], want.at(y, x)[k]) << x << "," << y;
+                expect_input_error([&] { read_rgb(path); },
+                                   {path, "16-bit samples, and nothing says", "--value-range"});
+            }
+    }
+    // A packed palette is refused as such, not for want of a value range.
+    std::vector<std::uint8_t> twelve(4 * 3 * 2, 0);
+    const std::vector<std::uint16_t> map(3 * 4096, 0);
+    write_raw_tiff(
+        dir + "/pal12.tif",
+        {.width = 4, .height = 3, .spp = 1, .bps = 12, .photometric = PHOTOMETRIC_PALETTE}, twelve,
+        &map);
+    expect_input_error([&] { read_rgb(dir + "/pal12.tif"); },
+                       {"pal12.tif: a palette of more than 8 bits is not supported"});
+}
+
 // Every band is decoded before the picks are taken: a file of many bands is bounded by bytes
 // (16 a pixel of the pixel limit), not only by pixels.
 TEST(ImageIo, ManyBandsAreBoundedByTheirDecodedBytes) {
