@@ -393,40 +393,6 @@ std::map<std::string, fs::path, bool (*)(const std::string&, const std::string&)
     return out;
 }
 
-// `t` (UTF-8) with its Latin letters' accents dropped: combining marks (U+0300..U+036F, what NFD
-// splits an accent into) go, and a precomposed letter of Latin-1 or Latin Extended-A (U+00C0..
-// U+017F: NFC's é, č, ő, ł) becomes its ASCII base letter, in its case. Other bytes stay as they
-// are. Only for hints: files pair by their exact stems.
-std::string fold_accents(const std::string& t) {
-    // U+00C0..U+017F: the base letter, or 0 for one without (Æ, Ð, Ø, Þ, ß, ×, ÷, Ĳ, ĸ, ŉ, Ŋ,
-    // Œ, ſ).
-    static const char base[193] =
-        "AAAAAA\0CEEEEIIII\0NOOOOO\0\0UUUUY\0\0"                        // U+00C0
-        "aaaaaa\0ceeeeiiii\0nooooo\0\0uuuuy\0y"                         // U+00E0
-        "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIi\0\0JjKk\0"  // U+0100
-        "LlLlLlLlLlNnNnNn\0\0\0OoOoOo\0\0RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZz\0";
-    static_assert(sizeof(base) == 0x180 - 0xC0 + 1);
-    std::string out;
-    for (std::size_t i = 0; i < t.size(); ++i) {
-        const auto b = static_cast<unsigned char>(t[i]);
-        if (i + 1 < t.size() && ((b >= 0xC3 && b <= 0xC5) || b == 0xCC || b == 0xCD)) {
-            const auto c = static_cast<unsigned char>(t[i + 1]);
-            const unsigned cp = ((b & 0x1Fu) << 6) | (c & 0x3Fu);
-            if ((c & 0xC0) == 0x80 && cp >= 0x300 && cp <= 0x36F) {  // a combining mark
-                ++i;
-                continue;
-            }
-            if ((c & 0xC0) == 0x80 && cp >= 0xC0 && cp < 0x180 && base[cp - 0xC0]) {
-                out += base[cp - 0xC0];
-                ++i;
-                continue;
-            }
-        }
-        out += t[i];
-    }
-    return out;
-}
-
 // For a file without a partner: a file among `others` whose stem differs only in case or in
 // zeros before a number (pairing is by exact stem, so IMG_1.tif and img_1.png, or tile_1.png and
 // tile_01.png, are no pair), said as a hint; empty if none.

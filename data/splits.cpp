@@ -14,6 +14,7 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
+#include "core/text.hpp"
 #include "data/dataset.hpp"
 
 namespace pfce {
@@ -183,6 +184,18 @@ std::string id_of_file_name(const SampleIndex& index, const std::string& id) {
     return it == index.by_image_name.end() ? std::string() : it->second;
 }
 
+// A sample's or tile's id that `id` matches once accents are dropped (é written as e + U+0301,
+// NFD, in a list made on macOS, where the file is named with é, NFC): "" if none. Only a hint: ids
+// match by their bytes, as files pair by them.
+std::string accent_twin(const SampleIndex& index, const std::string& id) {
+    const std::string folded = fold_accents(id);
+    for (const auto& [known, sample] : index.by_id)
+        if (known != id && fold_accents(known) == folded) return known;
+    for (const auto& [known, windows] : index.by_group)
+        if (known != id && fold_accents(known) == folded) return known;
+    return {};
+}
+
 // The ids of `list` that are not in the dataset, named together (a tiles dataset missing most of
 // a split's tiles said so one tile at a time), with what the first one would be.
 [[noreturn]] void refuse_unknown(const std::string& list,
@@ -214,6 +227,11 @@ std::string id_of_file_name(const SampleIndex& index, const std::string& id) {
         std::binary_search(maskless.begin(), maskless.end(), known))
         hint = "; '" + known + "' is an image without a mask, left out by [files] " +
                "images_without_mask = \"skip\" in " + index.ds.root() + "/dataset.toml";
+    else if (const std::string twin = accent_twin(index, id); !twin.empty())
+        hint = "; the dataset's '" + twin +
+               "' differs from it only in its accented letters: which accent, or how it is "
+               "encoded (Unicode NFC or NFD: names copied from macOS are NFD), which look alike "
+               "but are other bytes: write the id as the dataset's file names have it";
     else if (stem != id && (index.by_id.count(stem) || index.by_group.count(stem)))
         hint = tiles ? "; that is a file of tile '" + stem + "': name the tile"
                      : "; ids are file names without their extension: '" + stem + "'";

@@ -1662,6 +1662,30 @@ TEST(Splits, DeterministicCoveringAndSized) {
     EXPECT_TRUE(make_split(0, 1).train.empty());
 }
 
+// A list made on macOS writes é as e and a combining accent (NFD) where the file is named with é
+// (NFC): the two look alike but are other bytes. Ids match by their bytes, as files pair by them;
+// the refusal names the dataset's id it differs from only so.
+TEST(Splits, AnIdWhoseAccentIsEncodedOtherwiseIsPointedOut) {
+    const std::string dir = test::temp_dir("ds_split_accents");
+    write_generic(dir, "[classes]\nnames = [\"a\"]\n[mask]\nencoding = \"index\"\n");
+    for (const char* id : {"Z\xc3\xbcrich_21", "Bern_1"}) {
+        write_tiff(dir + "/images/" + id + ".tif", test::random_rgb(3, 2, 1));
+        write_tiff_gray(dir + "/masks/" + id + ".tif", test::random_gray(3, 2, 1));
+    }
+    const Dataset ds = Dataset::open(dir);
+    write_text(dir + "/test.txt", "Bern_1\nZu\xcc\x88rich_21\n");
+    const std::string msg =
+        input_error_message([&] { split_from_lists(ds, "", "", dir + "/test.txt"); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "test.txt:2: unknown sample id 'Zu\xcc\x88rich_21' (not in the "
+                       "dataset; the dataset's 'Z\xc3\xbcrich_21' differs from it only in its "
+                       "accented letters");
+    EXPECT_MESSAGE_HAS(msg, "Unicode NFC or NFD");
+    // Written as the dataset has it, it is read.
+    write_text(dir + "/test.txt", "Z\xc3\xbcrich_21\n");
+    EXPECT_EQ(split_from_lists(ds, "", "", dir + "/test.txt").test.size(), 1u);
+}
+
 TEST(Splits, FromListsWithUnknownAndDuplicateIds) {
     PFCE_REQUIRE_POTSDAM_SAMPLE(sample);
     const Dataset ds = Dataset::open(sample);
