@@ -47,12 +47,15 @@ std::vector<std::string> annotation_files(const Dataset& ds, const std::string& 
     // Its mask files by stem: <id>.png, or named as the sample's own mask (12_mask.png). Entries
     // so named that are no file (a link to nothing, a directory) are said, not passed over.
     std::map<std::string, std::vector<std::string>> by_stem;
+    std::map<std::string, std::string> unreadable;  // stem -> an image file of another format
     std::vector<std::string> not_files;
     for (const auto& e : fs::directory_iterator(from, ec)) {
         const std::string ext = ascii_lower(e.path().extension().string());
-        if ((ext != ".png" && ext != ".tif" && ext != ".tiff") ||
-            is_temp_name(e.path().filename().string()))
-            continue;
+        if (is_temp_name(e.path().filename().string())) continue;
+        if (ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".gif" || ext == ".webp" ||
+            ext == ".jp2")
+            unreadable.emplace(e.path().stem().string(), e.path().string());
+        if (ext != ".png" && ext != ".tif" && ext != ".tiff") continue;
         if (!e.is_regular_file(ec))
             not_files.push_back(e.path().filename().string());
         else
@@ -82,7 +85,24 @@ std::vector<std::string> annotation_files(const Dataset& ds, const std::string& 
             PFCE_THROW(InputError, "sample ", s.id, " of ", ds.root(), " has ", found.size(),
                        " annotation files in ", from, " (", some_names(found),
                        "): expected one; move the others away");
-        if (!found.empty()) files[i] = found[0];
+        if (!found.empty()) {
+            files[i] = found[0];
+            continue;
+        }
+        // Drawn for this sample but in a format annotations are not read from: it would train
+        // on nothing, said only among the samples without an annotation (a probe's JPEG).
+        for (const std::string& stem : {s.id, fs::path(s.mask_path).stem().string()})
+            if (const auto it = unreadable.find(stem); it != unreadable.end()) {
+                const std::string ext = ascii_lower(fs::path(it->second).extension().string());
+                PFCE_THROW(InputError, it->second, " is named for sample ", s.id, " of ", ds.root(),
+                           " but is not read: annotations are PNG or TIFF (expected ", stem,
+                           ".png or ", stem, ".tif",
+                           ext == ".jpg" || ext == ".jpeg" || ext == ".webp"
+                               ? "; lossy compression changes the colours at every edge of a "
+                                 "label, so save the annotation from the drawing itself as PNG"
+                               : "; save it as PNG, e.g. convert IN OUT.png",
+                           ")");
+            }
     }
     if (unused) {
         unused->clear();

@@ -3335,6 +3335,18 @@ TEST(RealDatasets, OwnAnnotationsAreImportedAsTheyMean) {
                            "annotation " + ann + "/" + fd.ids[1] + ".png is 40x32 but its image");
         EXPECT_EQ(open_mask_dir(out).meta.value("imported", nlohmann::json()).value("files", 0),
                   5);  // the directory as it was
+        // The last sample's annotation saved as JPEG: refused, naming it (it was passed over,
+        // the sample said only among those without an annotation, and trained on nothing).
+        const std::string jpeg = ann + "/" + fd.ids.back() + ".jpg";
+        test::write_jpeg_for_test(jpeg, RgbImage(fd.dense.back().width, fd.dense.back().height));
+        const test::CommandResult lossy = test::run_pfce(again + " --force");
+        EXPECT_EQ(lossy.status, 2) << lossy.output;
+        EXPECT_MESSAGE_HAS(lossy.output, jpeg + " is named for sample " + fd.ids.back() + " of " +
+                                             fd.root +
+                                             " but is not read: annotations are PNG or TIFF "
+                                             "(expected " +
+                                             fd.ids.back() + ".png or " + fd.ids.back() +
+                                             ".tif; lossy compression changes the colours");
     }
 }
 
