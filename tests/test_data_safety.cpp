@@ -1106,6 +1106,22 @@ TEST(DataSafety, OutputsAreNotWrittenIntoAnotherDatasetOrCommandsOutput) {
         EXPECT_MESSAGE_HAS(suite.output, "--out " + a + "/suite lies inside " + a +
                                              ", the output of synthetic dataset");
     }
+    // Nor a file of predict, data preview, export or eval (probe: predictions in a synthetic
+    // dataset stopped its data synth --force).
+    ASSERT_EQ(test::run_pfce(train + root + "/run").status, 0);
+    const std::string ckpt = root + "/run/last.ckpt";
+    for (const std::string& cmd :
+         {"predict --checkpoint " + ckpt + " --device cpu --input " + b +
+              "/patches/Images/Image_0.tif --out " + a + "/patches/newdir/p.png",
+          "predict --checkpoint " + ckpt + " --device cpu --input " + b +
+              "/patches/Images/Image_0.tif --out " + a + "/p.png",
+          "data preview " + b + " --out " + a + "/sheet.png",
+          "export --checkpoint " + ckpt + " --out " + a + "/m.onnx",
+          "eval --checkpoint " + ckpt + " --device cpu --per-image " + a + "/scores.csv"}) {
+        const test::CommandResult r = test::run_pfce(cmd + " --force");
+        EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+        EXPECT_MESSAGE_HAS(r.output, " lies inside " + a + ", the output of synthetic dataset");
+    }
     EXPECT_EQ(snapshot(a), before);
     ASSERT_EQ(
         test::run_pfce("data synth --out " + a + " --count 4 --size 32 --seed 2 --force").status,

@@ -73,19 +73,24 @@ using pfce::data_directory_of;  // data/data_directory.hpp
 
 // InputError when `file`, an output given as `given` ("--out X"), would lie in a data directory
 // (data_directory_of), --force or not: a sheet or a prediction among a dataset's masks is read as
-// one of them, and replacing a mask breaks the dataset.
+// one of them, and replacing a mask breaks the dataset. Nor inside what another pfce command
+// filled (a synthetic dataset, a suite's OUT: pfce_output_above): that command's next run refuses
+// the files it did not write (a probe's predictions in a synthetic dataset stopped data synth
+// --force, while sample and link refused the same place).
 inline void refuse_output_among_data(const std::string& given, const std::string& file,
                                      const char* what) {
     const std::filesystem::path parent = std::filesystem::path(file).parent_path();
     const std::string data = data_directory_of(parent.empty() ? "." : parent);
+    const std::string named =
+        given.size() >= file.size() &&
+                given.compare(given.size() - file.size(), file.size(), file) == 0
+            ? ""
+            : ": " + file;
     if (!data.empty())
-        PFCE_THROW(InputError, given,
-                   given.size() >= file.size() &&
-                           given.compare(given.size() - file.size(), file.size(), file) == 0
-                       ? ""
-                       : ": " + file,
-                   " would lie in ", data, ", where it would be read as data; write ", what,
+        PFCE_THROW(InputError, given, named, " would lie in ", data,
+                   ", where it would be read as data; write ", what,
                    " elsewhere (--force does not change this)");
+    refuse_output_inside_pfce_output(given + named, file, what);
 }
 
 // InputError when `out`, a directory a command fills with `what` ("its masks", "the run"), given
