@@ -367,7 +367,23 @@ TEST(OnnxExport, ResolutionIsSaidForGridsInGroundMetresOnly) {
         test::run_pfce("export --checkpoint " + dir + "/placed.ckpt --out " + dir + "/m.onnx");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_FALSE(test::message_has(r.output, "set Deepness's resolution")) << r.output;
+    EXPECT_FALSE(test::message_has(r.output, "output channels' numbers")) << r.output;
     EXPECT_EQ(metadata_of(read_all(dir + "/m.onnx"))["resolution"], "5");
+    // Masks that give the classes other values than their numbers (LoveDA's 1..7): the model's
+    // channels are numbered from 0, which a tool writing them (Deepness) writes, not those values.
+    std::vector<int> values;
+    for (std::size_t c = 0; c < m.class_names.size(); ++c)
+        values.push_back(static_cast<int>(c) + 1);
+    placed.meta["mask_values"] = values;
+    write_checkpoint(dir + "/valued.ckpt", placed);
+    placed.meta.erase("mask_values");
+    const test::CommandResult v =
+        test::run_pfce("export --checkpoint " + dir + "/valued.ckpt --out " + dir + "/v.onnx");
+    ASSERT_EQ(v.status, 0) << v.output;
+    EXPECT_MESSAGE_HAS(v.output,
+                       "these are the output channels' numbers, not the values the "
+                       "dataset's masks give the classes (" +
+                           m.class_names[0] + " 1, " + m.class_names[1] + " 2");
     // A run that read 16-bit images through data.value_range: Deepness would feed it 8-bit values
     // of its own rendering, so the model carries none of its keys, and says so.
     placed.meta["config"]["data"]["value_range"] = {0, 4095};

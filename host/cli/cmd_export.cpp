@@ -114,6 +114,21 @@ void run_export(const ExportArgs& a) {
     for (std::size_t c = 0; c < m.class_names.size(); ++c)
         classes += (c ? ", " : "") + std::to_string(c) + " " + m.class_names[c];
     std::printf("  classes: %s\n", classes.c_str());
+    // The model's outputs are channels, numbered from 0; a run whose masks give the classes other
+    // values (LoveDA's 1..7, 0/255 building masks) has pfce predict write those, while Deepness
+    // writes the channel's number: a 0 that this dataset reads as no data (walkthrough).
+    bool other_values = false;
+    std::string values;
+    for (std::size_t c = 0; c < m.mask_values.size(); ++c) {
+        other_values = other_values || m.mask_values[c] != static_cast<int>(c);
+        values += (c ? ", " : "") + m.class_names[c] + " " + std::to_string(m.mask_values[c]);
+    }
+    if (other_values)
+        std::printf(
+            "  these are the output channels' numbers, not the values the dataset's masks give "
+            "the classes (%s, recorded as pfce_mask_values), which pfce predict writes: a tool "
+            "that writes the channel's number (QGIS's Deepness) writes other values\n",
+            values.c_str());
     if (!m.config.data.bands.empty() || !m.config.data.value_range.empty())
         std::printf(
             "  the run read its images through data.bands / data.value_range: feed the model the "
