@@ -235,7 +235,7 @@ std::string SidecarGeoref::describe() const {
     const auto add = [&](const std::string& what, const std::string& file) {
         if (!file.empty()) s += (s.empty() ? "" : ", ") + what + fs::path(file).filename().string();
     };
-    add("world file ", world.empty() ? std::string() : world_file);
+    add("world file ", world.empty() || world_of_tags ? std::string() : world_file);
     add("", prj.empty() ? std::string() : prj_file);
     add("", aux.empty() ? std::string() : aux_file);
     add("the GeoTIFF tags of ", tags_of);
@@ -248,8 +248,9 @@ void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoRefe
     // What loses what cannot be carried, and how to keep it.
     const std::string png =
         overlay_only ? "the overlay PNG of its prediction" : "its prediction as a PNG";
-    const std::string keep =
-        overlay_only ? "the .tif mask keeps it" : "write a .tif (--format tif) to keep it";
+    const std::string keep = overlay_only ? "the .tif mask keeps it"
+                                          : "write a .tif (--format tif, or an --out file "
+                                            "ending in .tif) to keep it";
     Transform t{}, aux{};
     if (g.world.empty() && !pam_transform(g.aux, aux)) {
         if (tiff_transform(tags, t)) {
@@ -264,9 +265,17 @@ void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoRefe
                 g.world.append(buf, end).push_back('\n');
             }
             g.tags_of = image;
-        } else {
+            g.world_of_tags = true;
+        } else if (tags.tiepoints.size() >= 6 && tags.pixel_scale.empty() &&
+                   tags.transformation.empty()) {
             log_warn(image, " is located by ground control points (", tags.describe(),
                      "), which a PNG cannot carry: ", png, " has no place on the map; ", keep);
+            return;
+        } else {
+            // A CRS without a grid on it (no tie point and scale, no transformation): the image
+            // itself has no place on the map, so neither has its prediction, in any format.
+            log_info(image, " names a CRS but no place on its grid (", tags.describe(),
+                     "; no geotransform): its prediction has none either");
             return;
         }
     }

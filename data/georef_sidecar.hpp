@@ -31,6 +31,9 @@ struct SidecarGeoref {
     // The GeoTIFF whose tags gave the world file or the .aux.xml's SRS (add_place_of_tags: a PNG
     // prediction of a GeoTIFF); "" when they are the input's own sidecars.
     std::string tags_of;
+    // `world` was made of those tags, not read from world_file (which GDAL reads after them, and
+    // which is then not carried): describe() names the tags alone.
+    bool world_of_tags = false;
     bool empty() const { return world.empty() && prj.empty() && aux.empty(); }
     // "world file a.pgw, a.prj" (what is there), for logs.
     std::string describe() const;

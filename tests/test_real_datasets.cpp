@@ -2548,6 +2548,37 @@ TEST(RealDatasets, SamplePointsFromAGeoJsonLayerOrACsvLabelTheirPixels) {
                        "r.pgw places its pixels on a rotated or sheared grid");
 }
 
+// What predict says of where its PNG prediction of a GeoTIFF lies: a GeoTIFF naming a CRS but no
+// grid is said as such (it was said to be "located by ground control points", which it had none
+// of); tags beside a .tfw that disagrees place the prediction by the tags, as GDAL does, and the
+// line saying where the place came from names the tags alone (it named the .tfw, which the
+// warning beside it said was not carried).
+TEST(RealDatasets, PredictSaysWhereAGeoTiffsPredictionLies) {
+    const std::string root = test::temp_dir("real_predict_geotiff_place");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(train_tiny_run(fd.root, root + "/run").status, 0);
+    const RgbImage img = read_rgb(fd.root + "/images/" + fd.ids[0] + ".png");
+    write_geotiff(root + "/crs.tif", img, nullptr, /*grid_tags=*/false);
+    write_geotiff(root + "/both.tif", img);
+    std::ofstream(root + "/both.tfw") << "0.1\n0\n0\n-0.1\n600000\n5100000\n";
+    const std::string predict =
+        "predict --checkpoint " + root + "/run/last.ckpt --device cpu --no-overlay --input " + root;
+    const test::CommandResult crs = test::run_pfce(predict + "/crs.tif --out " + root + "/c.png");
+    ASSERT_EQ(crs.status, 0) << crs.output;
+    EXPECT_MESSAGE_HAS(crs.output, root + "/crs.tif names a CRS but no place on its grid (EPSG:");
+    EXPECT_FALSE(test::message_has(crs.output, "ground control points")) << crs.output;
+    const test::CommandResult both = test::run_pfce(predict + "/both.tif --out " + root + "/b.png");
+    ASSERT_EQ(both.status, 0) << both.output;
+    EXPECT_MESSAGE_HAS(both.output,
+                       root +
+                           "/both.tfw (origin (599999.95, 5100000.05), pixel 0.1 x 0.1) "
+                           "is not carried to the prediction");
+    EXPECT_MESSAGE_HAS(both.output, "georeference carried from the GeoTIFF tags of both.tif)");
+    EXPECT_FALSE(test::message_has(both.output, "carried from world file")) << both.output;
+    EXPECT_EQ(map_grid_of_world(read_whole_file(root + "/b.pgw"), "b.pgw")->x0,
+              map_grid_of_tags(read_georeference(root + "/both.tif"), "both.tif")->x0);
+}
+
 // --from-points on JPEG chips of several sizes placed by .jgw world files, index masks whose class
 // values include 255: each point on its pixel, the class read back as that class, never as no
 // label.
