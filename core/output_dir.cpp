@@ -66,9 +66,15 @@ OutputDirState classify(const std::string& dir, const std::string& kind,
         std::string some;
         for (std::size_t i = 0; i < entries.size() && i < 3; ++i)
             some += (i ? ", " : "") + entries[i];
-        PFCE_THROW(InputError, flag, " ", dir, " already holds files pfce did not write (", some,
-                   entries.size() > 3 ? ", ..." : "", "; ", entries.size(),
-                   entries.size() == 1 ? " entry" : " entries", "). pfce writes its ", kind,
+        // Another command's output is named as such: a run's own files were said as "files pfce
+        // did not write" (probe).
+        const bool run = std::any_of(entries.begin(), entries.end(), [](const std::string& e) {
+            return e == "last.ckpt" || e == "best.ckpt" || e == "metrics.jsonl";
+        });
+        PFCE_THROW(InputError, flag, " ", dir, " already holds other files than pfce's ", kind,
+                   " (", some, entries.size() > 3 ? ", ..." : "", "; ", entries.size(),
+                   entries.size() == 1 ? " entry" : " entries",
+                   run ? "; a training run's directory" : "", "). pfce writes its ", kind,
                    " only into a new or empty directory or one holding its own ", kind, " (",
                    completion_file, "); choose another directory. --force does not change this.");
     }

@@ -3,6 +3,7 @@
 // (images/ + masks/ + dataset.toml). The kind is detected from the layout or named.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -203,9 +204,11 @@ std::vector<SplitListEntry> read_split_list(const std::string& list, const std::
 // an id without '@' is its own.
 std::string tile_of(const std::string& id);
 // Explicit split from files listing sample ids, one per line (in a tiles dataset a tile's name
-// stands for all its windows); unknown ids are InputErrors.
+// stands for all its windows); unknown ids are InputErrors. `names` say where each list was given
+// ("--train-list (data.train_list)", "data.train_list in run.toml"); empty ones are the flags'.
 Split split_from_lists(const Dataset& ds, const std::string& train_list,
-                       const std::string& val_list, const std::string& test_list);
+                       const std::string& val_list, const std::string& test_list,
+                       const std::array<std::string, 3>& names = {});
 // The split a run recorded (sample ids per part), in `ds`; InputError naming `source` and the
 // missing ids when some are not in the dataset.
 Split split_from_ids(const Dataset& ds, const std::vector<std::string>& train,

@@ -310,11 +310,14 @@ std::vector<std::size_t> read_list(const std::string& list, const char* key,
 }  // namespace
 
 Split split_from_lists(const Dataset& ds, const std::string& train_list,
-                       const std::string& val_list, const std::string& test_list) {
-    const std::pair<const char*, const std::string*> lists[] = {
-        {"--train-list (data.train_list)", &train_list},
-        {"--val-list (data.val_list)", &val_list},
-        {"--test-list (data.test_list)", &test_list}};
+                       const std::string& val_list, const std::string& test_list,
+                       const std::array<std::string, 3>& names) {
+    const char* flags[] = {"--train-list (data.train_list)", "--val-list (data.val_list)",
+                           "--test-list (data.test_list)"};
+    const std::string* paths[] = {&train_list, &val_list, &test_list};
+    std::pair<const char*, const std::string*> lists[3];
+    for (std::size_t k = 0; k < 3; ++k)
+        lists[k] = {names[k].empty() ? flags[k] : names[k].c_str(), paths[k]};
     for (std::size_t a = 0; a < 3; ++a)
         for (std::size_t b = a + 1; b < 3; ++b) {
             std::error_code ec;

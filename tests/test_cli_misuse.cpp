@@ -1428,6 +1428,14 @@ TEST(CliMisuse, SplitListsThatNameNoSampleAreRefused) {
         EXPECT_MESSAGE_HAS(r.output, c.named);
         EXPECT_MESSAGE_HAS(r.output, c.says);
     }
+    // A list set in a config file is named with the file, not as a flag nobody typed (probe).
+    std::ofstream(root + "/lists.toml") << "[data]\ntrain_list = \"" << root << "/missing.txt\"\n";
+    const test::CommandResult file =
+        test::run_pfce(train + " --config " + root + "/lists.toml --out " + root + "/rf");
+    EXPECT_EQ(file.status, 2) << file.output;
+    EXPECT_MESSAGE_HAS(file.output, "cannot open split list " + root +
+                                        "/missing.txt (data.train_list in " + root + "/lists.toml");
+    EXPECT_EQ(file.output.find("--train-list"), std::string::npos) << file.output;
 }
 
 // Settings that trained on nonsense without a word (hostile-user probe: --lr 1e9 trained to a

@@ -126,7 +126,7 @@ TEST(DataSafety, SyntheticDataIsNeverWrittenOverAUsersDataset) {
         const test::CommandResult r =
             test::run_pfce("run --data " + data + " --out " + root + "/runs" + force);
         EXPECT_EQ(r.status, 2) << r.output;
-        EXPECT_MESSAGE_HAS(r.output, "did not write");
+        EXPECT_MESSAGE_HAS(r.output, "already holds other files than pfce's synthetic dataset");
         EXPECT_MESSAGE_HAS(r.output, data);
     }
     for (const char* force : {"", " --force"}) {
@@ -349,7 +349,7 @@ TEST(DataSafety, MasksAreNeverWrittenIntoAFolderOfOtherFiles) {
             const test::CommandResult r =
                 test::run_pfce("sample --data " + fd.root + " --points 5 --out " + target + force);
             EXPECT_EQ(r.status, 2) << r.output;
-            EXPECT_MESSAGE_HAS(r.output, target == fd.root ? "did not write"
+            EXPECT_MESSAGE_HAS(r.output, target == fd.root ? "other files than pfce's masks"
                                                            : "holds the dataset's images or masks");
         }
     EXPECT_EQ(snapshot(fd.root), before);
@@ -1046,8 +1046,8 @@ TEST(DataSafety, TrainWritesOnlyIntoANewDirectoryOrAnEarlierRun) {
     EXPECT_EQ(cache.status, 2) << cache.output;
     EXPECT_MESSAGE_HAS(cache.output, "the label cache of the run directory " + root +
                                          "/proj: " + root +
-                                         "/proj/labels/sparse already holds files pfce did not "
-                                         "write (mine.txt");
+                                         "/proj/labels/sparse already holds other files than "
+                                         "pfce's masks (mine.txt");
     // A snapshot of the run by hard links (cp -al) keeps its metrics when the run is resumed: the
     // lines were appended into the shared file, so the copy gained epochs its checkpoints lack.
     fs::create_hard_link(run + "/metrics.jsonl", root + "/snapshot-metrics.jsonl");
@@ -1122,6 +1122,14 @@ TEST(DataSafety, OutputsAreNotWrittenIntoAnotherDatasetOrCommandsOutput) {
         EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
         EXPECT_MESSAGE_HAS(r.output, " lies inside " + a + ", the output of synthetic dataset");
     }
+    // Masks into a training run's directory: its files are named as a run's, not as files pfce
+    // did not write (probe).
+    const test::CommandResult into_run =
+        test::run_pfce("link --in " + root + "/sp --out " + root + "/run --device cpu");
+    EXPECT_EQ(into_run.status, 2) << into_run.output;
+    EXPECT_MESSAGE_HAS(into_run.output,
+                       "--out " + root + "/run already holds other files than pfce's masks (");
+    EXPECT_MESSAGE_HAS(into_run.output, "; a training run's directory)");
     EXPECT_EQ(snapshot(a), before);
     ASSERT_EQ(
         test::run_pfce("data synth --out " + a + " --count 4 --size 32 --seed 2 --force").status,
@@ -1745,7 +1753,7 @@ TEST(DataSafety, RunRefusesADataDirectoryItMayNotUseBeforeCreatingOut) {
     };
     const test::CommandResult user = run(root + "/user", out);
     EXPECT_EQ(user.status, 2) << user.output;
-    EXPECT_MESSAGE_HAS(user.output, "--data " + root + "/user already holds files");
+    EXPECT_MESSAGE_HAS(user.output, "--data " + root + "/user already holds other files");
     EXPECT_EQ(user.output.find("--out " + root + "/user"), std::string::npos) << user.output;
     EXPECT_FALSE(fs::exists(out));
     for (const std::string& inside : {out, out + "/a", out + "/a/train", out + "/data"}) {

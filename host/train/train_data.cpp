@@ -163,7 +163,7 @@ void log_tile_split(const Dataset& ds, const Split& s, const DataSettings& d) {
 
 }  // namespace
 
-Split run_split(const Dataset& ds, const DataSettings& d) {
+Split run_split(const Dataset& ds, const DataSettings& d, const ConfigKeySources* source) {
     const DataSettings defaults;
     if (!d.train_list.empty()) {
         if (d.max_samples > 0 || d.train_frac != defaults.train_frac ||
@@ -172,7 +172,12 @@ Split run_split(const Dataset& ds, const DataSettings& d) {
             log_warn(
                 "data: the split comes from the lists (data.train_list ...); data.train_frac, "
                 "val_frac, split_seed, split_by and max_samples are not used");
-        const Split s = split_from_lists(ds, d.train_list, d.val_list, d.test_list);
+        std::array<std::string, 3> names;  // the flags', unless a file set the key
+        const char* keys[] = {"data.train_list", "data.val_list", "data.test_list"};
+        for (std::size_t k = 0; k < 3 && source; ++k)
+            if (const std::string from = (*source)({keys[k]}); from != "command line")
+                names[k] = std::string(keys[k]) + " in " + from;
+        const Split s = split_from_lists(ds, d.train_list, d.val_list, d.test_list, names);
         // Samples in no list are left out, by design (an official split need not cover all); a
         // missing test list leaves nothing to test, which a user who gave two lists rarely meant.
         const std::size_t listed = s.train.size() + s.val.size() + s.test.size();
@@ -1009,7 +1014,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     const DirLock reading_data = lock_dir_for_reading(cfg.data.root, "--data");
     check_class_count(ds.palette(), cfg.data.root);
     validate_for_classes(cfg, ds.palette().class_names(), cfg.data.root, source);
-    const Split split = run_split(ds, cfg.data);
+    const Split split = run_split(ds, cfg.data, &source);
     if (split.train.empty() && cfg.data.split_by == "tile" && cfg.data.train_list.empty())
         PFCE_THROW(InputError, "dataset ", cfg.data.root, ": its ",
                    tiles_of(ds, split.val).size() + tiles_of(ds, split.test).size(),

@@ -58,7 +58,9 @@ Dataset open_run_dataset(const DataSettings& d, bool force = false,
 // Train/val/test indices of `ds`: the id lists when data.train_list is given, else the seeded
 // fractions over the first data.max_samples samples, or with data.split_by = "tile" over the
 // (whole) tiles of those windows, said in the log.
-Split run_split(const Dataset& ds, const DataSettings& d);
+// `source`, where given, names where each split list was set, for the errors about it (a list
+// set in a config file was blamed on the --train-list flag nobody typed).
+Split run_split(const Dataset& ds, const DataSettings& d, const ConfigKeySources* source = nullptr);
 
 // InputError unless the masks of `md` belong to `ds`: the same classes, made from the same dataset
 // (masks.json "source"; a source that no longer exists is only warned about, since datasets move).
