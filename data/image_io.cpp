@@ -328,8 +328,8 @@ RgbImage to_rgb(const std::string& path, const detail::DecodedSamples& d) {
             // error); as black it would become whichever class or ignore colour black is. (Read
             // as index values, read_gray, it is just a value.)
             if (d.samples[i] >= d.colormap.size())
-                PFCE_THROW(InputError, path, ": pixel (", d.x0 + static_cast<int>(i % d.width),
-                           ", ", d.y0 + static_cast<int>(i / d.width), ") has palette index ",
+                PFCE_THROW(InputError, path, ": pixel (x=", d.x0 + static_cast<int>(i % d.width),
+                           ", y=", d.y0 + static_cast<int>(i / d.width), ") has palette index ",
                            static_cast<int>(d.samples[i]), " but the palette has only ",
                            d.colormap.size(), " colours (expected an index below ",
                            d.colormap.size(), ")");

@@ -324,11 +324,12 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
     if (l.colour_bands() == 3 && l.photometric != PHOTOMETRIC_RGB && bands.empty())
         PFCE_THROW(InputError, path, ": 3-band photometric interpretation ", l.photometric,
                    l.photometric == PHOTOMETRIC_MINISBLACK
-                       ? " (a stack of 3 gray bands) is not read as RGB without a choice (expected "
-                         "RGB; an image whose bands 1, 2, 3 are red, green and blue: say so with "
-                         "data.bands, --bands 1,2,3, and predict reads the bands its model was "
-                         "trained with; a colour mask, which data.bands does not choose for: "
-                         "rewrite it as RGB, e.g. gdal_translate -co PHOTOMETRIC=RGB IN OUT)"
+                       ? " (a stack of 3 gray bands, GDAL's default for bands of more than 8 "
+                         "bits) is not read as RGB without a choice (expected RGB). Where bands "
+                         "1, 2, 3 are red, green and blue, tag them so: gdal_translate -co "
+                         "PHOTOMETRIC=RGB IN OUT.tif (an image to predict with a model trained on "
+                         "RGB, or a colour mask); or train on them as they are, picked with "
+                         "data.bands (--bands 1,2,3)"
                        : " is not supported (expected RGB, or JPEG-compressed YCbCr; other YCbCr "
                          "and CIELab files must be converted)");
     if (l.colour_bands() == 1 && l.photometric != PHOTOMETRIC_MINISBLACK &&

@@ -472,7 +472,7 @@ TEST(ImageIo, PaletteIndexPastThePaletteIsRefused) {
     const std::uint8_t colours[3][3] = {{0, 0, 0}, {255, 0, 0}, {255, 255, 255}};
     write_simple_png(dir + "/p.png", w, h, PNG_FORMAT_RGB_COLORMAP, idx.data(), colours, 3);
     expect_input_error([&] { read_rgb(dir + "/p.png"); },
-                       {dir + "/p.png", "pixel (3, 2)", "palette index 3", "only 3 colours"});
+                       {dir + "/p.png", "pixel (x=3, y=2)", "palette index 3", "only 3 colours"});
     // Read as index values (an index mask), the index is just a value.
     EXPECT_EQ(read_gray(dir + "/p.png").labels[2 * w + 3], 3);
     idx[2 * w + 3] = 2;  // in range: read as ever
