@@ -3569,6 +3569,17 @@ TEST(RealDatasets, PredictRecursiveMirrorsTheTree) {
     EXPECT_TRUE(fs::exists(dir + "1367_overlay.png"));
     EXPECT_FALSE(fs::exists(dir + ".1367_overlay.png.tmp2147483000_0"));
     EXPECT_EQ(fs::last_write_time(dir + "1366.png"), kept_1366);
+    // ... also where the temporary is of a companion this rerun does not ask for (a confidence
+    // map): it removed the temporary and skipped the image for good (probe).
+    std::ofstream(dir + ".1367_confidence.png.tmp2147483000_0") << "half";
+    fs::last_write_time(dir + "1367.png", kept_1366 - std::chrono::hours(1));
+    const test::CommandResult fewer = test::run_pfce(rerun);
+    ASSERT_EQ(fewer.status, 0) << fewer.output;
+    EXPECT_MESSAGE_HAS(fewer.output,
+                       "1 image's files were being put in place when a predict "
+                       "was stopped: predicted again");
+    EXPECT_NE(fs::last_write_time(dir + "1367.png"), kept_1366 - std::chrono::hours(1));
+    EXPECT_FALSE(fs::exists(dir + ".1367_confidence.png.tmp2147483000_0"));
     // A mask whose overlay or confidence map is missing is skipped (it may be another model's),
     // said; a file there that is no whole image (empty, or a PNG cut short by an interrupted
     // copy) was taken for a finished mask (hostile-user probe): refused, naming it, nothing

@@ -1018,7 +1018,8 @@ void run_predict(const PredictArgs& a) {
     // --skip-existing: images added to a tree already predicted (its masks are written whole,
     // renamed into place, so one that exists is complete). An input itself never counts as done.
     // Nor an image whose files a killed predict was putting in place (its mask renamed, its
-    // overlay still a temporary): it was skipped for good, its overlay never made.
+    // overlay still a temporary): it was skipped for good, its overlay never made. Predicted
+    // again, with this run's options.
     if (a.skip_existing) {
         std::error_code ec;
         std::vector<std::string> all_outputs;
@@ -1030,7 +1031,9 @@ void run_predict(const PredictArgs& a) {
         std::string example, broken_example;
         std::size_t finished = 0, unstyled = 0, broken = 0, incomplete = 0;
         for (Job& j : jobs) {
-            const std::vector<std::string> outs = j.outputs();
+            // Of any companion, not only those this run asks for: a rerun with fewer options
+            // removed the temporaries of the others and skipped the image for good (probe).
+            const std::vector<std::string> outs = j.outputs_of_any_option();
             j.finishes_interrupted =
                 std::any_of(outs.begin(), outs.end(),
                             [&](const std::string& p) { return interrupted.count(p) > 0; });
