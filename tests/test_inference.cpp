@@ -869,6 +869,47 @@ TEST(Polygons, EachImageOfAMixedDirectoryHasItsOwnRegions) {
     }
 }
 
+// --skip-existing predicts again an image a killed predict was putting in place, whatever
+// companions it had asked for; but a temporary named as another image's own output (input
+// x_confidence.png's mask is x's confidence map's name) marks only that image (review: x's
+// finished mask was replaced without --force), and the re-predicted image's own leftovers (a
+// confidence map committed before the kill) go with it, not refused for want of --force.
+TEST(Confidence, SkipExistingFinishesOnlyTheImagesAKilledPredictLeft) {
+    const std::string root = test::temp_dir("skip_existing_interrupted");
+    const RgbImage image = train_tiny_run_beside_an_image(root);
+    ASSERT_FALSE(HasFailure());
+    namespace fs = std::filesystem;
+    fs::create_directories(root + "/two");
+    write_png(root + "/two/x.png", image);
+    write_png(root + "/two/x_confidence.png", image);
+    const std::string predict =
+        "predict --checkpoint " + root + "/run/last.ckpt --device cpu --no-overlay --input ";
+    ASSERT_EQ(test::run_pfce(predict + root + "/two --out " + root + "/o").status, 0);
+    const auto old = fs::last_write_time(root + "/o/x.png") - std::chrono::hours(1);
+    fs::last_write_time(root + "/o/x.png", old);
+    std::ofstream(root + "/o/.x_confidence.png.tmp2147483000_0") << "half";  // no such process
+    const test::CommandResult one =
+        test::run_pfce(predict + root + "/two --out " + root + "/o --skip-existing");
+    ASSERT_EQ(one.status, 0) << one.output;
+    EXPECT_MESSAGE_HAS(one.output, "1 image's files were being put in place");
+    EXPECT_EQ(fs::last_write_time(root + "/o/x.png"), old);  // x's, untouched
+    EXPECT_FALSE(fs::exists(root + "/o/.x_confidence.png.tmp2147483000_0"));
+
+    // Killed after x's mask and confidence map were renamed, its probabilities still a temporary;
+    // rerun with fewer options: predicted again, the confidence map removed with it.
+    fs::create_directories(root + "/one");
+    write_png(root + "/one/x.png", image);
+    ASSERT_EQ(test::run_pfce(predict + root + "/one --out " + root + "/p --confidence").status, 0);
+    std::ofstream(root + "/p/.x_probabilities.tif.tmp2147483000_0") << "half";
+    const test::CommandResult fewer =
+        test::run_pfce(predict + root + "/one --out " + root + "/p --skip-existing");
+    ASSERT_EQ(fewer.status, 0) << fewer.output;
+    EXPECT_MESSAGE_HAS(fewer.output, "1 image's files were being put in place");
+    EXPECT_FALSE(fs::exists(root + "/p/x_confidence.png"));
+    EXPECT_FALSE(fs::exists(root + "/p/.x_probabilities.tif.tmp2147483000_0"));
+    EXPECT_TRUE(fs::exists(root + "/p/x.png"));
+}
+
 // A confidence map left beside a new mask (its own gone, or of another --zoom) described another
 // prediction: refused without --force, removed with it, as the other companions are.
 TEST(Confidence, AnEarlierMapBesideANewMaskIsAStaleCompanion) {

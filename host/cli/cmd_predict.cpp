@@ -1030,13 +1030,22 @@ void run_predict(const PredictArgs& a) {
         std::vector<Job> todo;
         std::string example, broken_example;
         std::size_t finished = 0, unstyled = 0, broken = 0, incomplete = 0;
+        // Which image plans each output: a companion name this run does not ask for may be
+        // another image's own (x_confidence.png is the mask of input x_confidence.tif).
+        std::map<std::string, const Job*> planner;
+        for (const Job& j : jobs)
+            for (const std::string& o : j.outputs()) planner.emplace(o, &j);
         for (Job& j : jobs) {
-            // Of any companion, not only those this run asks for: a rerun with fewer options
-            // removed the temporaries of the others and skipped the image for good (probe).
+            // Of any companion, not only those this run asks for (a rerun with fewer options
+            // removed the temporaries of the others and skipped the image for good: probe), but
+            // never of a name another image's output has.
             const std::vector<std::string> outs = j.outputs_of_any_option();
             j.finishes_interrupted =
-                std::any_of(outs.begin(), outs.end(),
-                            [&](const std::string& p) { return interrupted.count(p) > 0; });
+                std::any_of(outs.begin(), outs.end(), [&](const std::string& p) {
+                    const auto other = planner.find(p);
+                    return interrupted.count(p) > 0 &&
+                           (other == planner.end() || other->second == &j);
+                });
             if (fs::is_regular_file(j.mask, ec) && !fs::equivalent(j.mask, j.input, ec) &&
                 !j.finishes_interrupted) {
                 if (example.empty()) example = j.mask;
@@ -1127,7 +1136,7 @@ void run_predict(const PredictArgs& a) {
     for (const std::string& o : planned_outputs) kept.add(o);
     for (const Job& j : jobs)
         for (const std::string& p : j.stale_companions(kept))
-            if (!a.force)
+            if (!a.force && !j.finishes_interrupted)
                 PFCE_THROW(InputError, p, " exists beside ", j.mask,
                            " and would be read with it (GDAL takes a world file, .prj or .aux.xml "
                            "beside an image for its place on the map, an .RPB or _RPC.TXT beside "
@@ -1601,8 +1610,9 @@ void run_predict(const PredictArgs& a) {
                          (regions.size() == 1 ? " region" : " regions") + " as polygons" +
                          (layer.transform ? "" : " in pixel coordinates (x column, y -row)");
             }
-            // Only with --force: one that appeared since the check above is another command's.
-            if (a.force) {
+            // Only with --force, or for an image a killed predict was putting in place (its own
+            // leftovers): one that appeared since the check above is another command's.
+            if (a.force || j.finishes_interrupted) {
                 removed = j.stale_companions(kept);
                 for (const std::string& p : removed) staged.drop(p);
             }
