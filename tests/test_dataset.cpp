@@ -2107,6 +2107,15 @@ TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
     EXPECT_EQ(twice.status, 2) << twice.output;
     EXPECT_MESSAGE_HAS(twice.output,
                        "is a mask directory already; --masks " + masks + " is not needed");
+    // --masks with no directory after it, before --out or last: said as such (before --out, the
+    // option took --out for a directory and said "--out is required").
+    for (const std::string& cmd :
+         {"data preview " + sample + " --masks --out " + out + " --force",
+          "data preview " + sample + " --out " + out + " --force --masks"}) {
+        const CommandResult none = run_pfce(cmd);
+        EXPECT_EQ(none.status, 2) << cmd << "\n" << none.output;
+        EXPECT_MESSAGE_HAS(none.output, "--masks: expected one or more mask directories");
+    }
 }
 
 TEST(DataCommand, PreviewWritesADecodableSheet) {

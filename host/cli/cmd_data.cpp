@@ -415,11 +415,18 @@ struct PreviewFlags {
     std::string out;
     int count = 8;
     std::vector<std::string> masks;  // a column each: sparse and linked side by side
+    bool masks_given = false;        // --masks typed, with or without a directory after it
     int panel = 300;
     bool force = false;
 };
 
 void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFlags& flags) {
+    // Typed without a value, CLI11 records one empty value.
+    if (f.masks_given &&
+        std::all_of(f.masks.begin(), f.masks.end(), [](const std::string& m) { return m.empty(); }))
+        PFCE_THROW(InputError,
+                   "--masks: expected one or more mask directories after it (the --out of pfce "
+                   "sample or pfce link)");
     if (f.count < 1) PFCE_THROW(InputError, "--count ", f.count, " must be at least 1");
     if (f.panel < 16 || f.panel > 4096)
         PFCE_THROW(InputError, "--panel ", f.panel, " must be in 16..4096");
@@ -627,14 +634,22 @@ void setup_data(CLI::App& sub) {
     p->add_option("--out", prev->out, "PNG to write")->required();
     p->add_option("--count", prev->count, "rows (samples spread over the dataset)")
         ->capture_default_str();
-    p->add_option("--masks", prev->masks,
-                  "mask directories (of pfce sample or link) shown in a column each, in the order "
-                  "given: --masks SPARSE LINKED shows points and their links side by side")
-        ->expected(1, -1);
+    // At least one directory is checked by run_preview, not by CLI11: asked for one, CLI11 took
+    // the next argument whatever it was, so "--masks --out s.png" read --out as a directory and
+    // said "--out is required".
+    CLI::Option* masks =
+        p->add_option("--masks", prev->masks,
+                      "mask directories (of pfce sample or link) shown in a column each, in the "
+                      "order given: --masks SPARSE LINKED shows points and their links side by "
+                      "side")
+            ->expected(0, -1);
     p->add_option("--panel", prev->panel, "panel size in pixels")->capture_default_str();
     p->add_flag("--force", prev->force, "replace an existing --out file");
     add_dataset_flags(*p, *prev_flags);
-    p->callback([prev_dir, prev, prev_flags] { run_preview(*prev_dir, *prev, *prev_flags); });
+    p->callback([prev_dir, prev, prev_flags, masks] {
+        prev->masks_given = masks->count() > 0;
+        run_preview(*prev_dir, *prev, *prev_flags);
+    });
 }
 
 const bool registered = register_command(
