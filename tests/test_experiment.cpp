@@ -573,7 +573,7 @@ TEST(ExperimentRun, OutHoldingOtherFilesOrAnotherSuiteIsRefused) {
         const test::CommandResult r =
             test::run_pfce("run " + dir + "/tiny.toml --device cpu --out " + mine + force);
         EXPECT_NE(r.status, 0) << r.output;
-        EXPECT_MESSAGE_HAS(r.output, "pfce did not write");
+        EXPECT_MESSAGE_HAS(r.output, "already holds other files than pfce's run of suite");
         EXPECT_MESSAGE_HAS(r.output, "report.md");
         EXPECT_EQ(read_text_file(mine + "/report.md"), "my notes\n");
     }
