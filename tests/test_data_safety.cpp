@@ -1122,6 +1122,21 @@ TEST(DataSafety, OutputsAreNotWrittenIntoAnotherDatasetOrCommandsOutput) {
         EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
         EXPECT_MESSAGE_HAS(r.output, " lies inside " + a + ", the output of synthetic dataset");
     }
+    // A suite's OUT refuses other files only in an experiment's own directory (OUT/<id>/): there
+    // they are refused, in its train/ and elsewhere in OUT taken (an ONNX model exported beside a
+    // suite's checkpoint was refused, and pfce run kept such files: review).
+    const std::string suite = root + "/suite";
+    fs::create_directories(suite + "/e1/train");
+    std::ofstream(suite + "/.pfce-output") << "run of suite \"tiny\"\n";
+    std::ofstream(suite + "/e1/result.json") << "{}\n";
+    const std::string exp = "export --checkpoint " + ckpt + " --out ";
+    const test::CommandResult in_experiment = test::run_pfce(exp + suite + "/e1/m.onnx");
+    EXPECT_EQ(in_experiment.status, 2) << in_experiment.output;
+    EXPECT_MESSAGE_HAS(in_experiment.output,
+                       "lies inside " + suite + ", the output of run of suite \"tiny\"");
+    EXPECT_EQ(test::run_pfce(exp + suite + "/e1/train/m.onnx").status, 0);
+    EXPECT_EQ(test::run_pfce(exp + suite + "/m.onnx").status, 0);
+    EXPECT_EQ(test::run_pfce(exp + suite + "/exports/m.onnx").status, 0);
     // Masks into a training run's directory: its files are named as a run's, not as files pfce
     // did not write (probe).
     const test::CommandResult into_run =

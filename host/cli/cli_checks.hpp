@@ -74,9 +74,11 @@ using pfce::data_directory_of;  // data/data_directory.hpp
 // InputError when `file`, an output given as `given` ("--out X"), would lie in a data directory
 // (data_directory_of), --force or not: a sheet or a prediction among a dataset's masks is read as
 // one of them, and replacing a mask breaks the dataset. Nor inside what another pfce command
-// filled (a synthetic dataset, a suite's OUT: pfce_output_above): that command's next run refuses
-// the files it did not write (a probe's predictions in a synthetic dataset stopped data synth
-// --force, while sample and link refused the same place).
+// filled (pfce_output_above) where that command's next run refuses the files it did not write: a
+// synthetic dataset or a mask directory anywhere (a probe's predictions in a synthetic dataset
+// stopped data synth --force, while sample and link refused the same place), a suite's OUT only
+// in an experiment's own directory, OUT/<id>/ (pfce run keeps other files in OUT and in its
+// train/: an ONNX model exported beside a suite's checkpoint is fine).
 inline void refuse_output_among_data(const std::string& given, const std::string& file,
                                      const char* what) {
     const std::filesystem::path parent = std::filesystem::path(file).parent_path();
@@ -90,6 +92,18 @@ inline void refuse_output_among_data(const std::string& given, const std::string
         PFCE_THROW(InputError, given, named, " would lie in ", data,
                    ", where it would be read as data; write ", what,
                    " elsewhere (--force does not change this)");
+    const PfceOutputAbove above = pfce_output_above(file);
+    if (above.dir.empty()) return;
+    if (above.kind.rfind("run of suite", 0) == 0) {
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        const fs::path dir = fs::absolute(file, ec).lexically_normal().parent_path();
+        const bool experiment =
+            fs::equivalent(dir.parent_path(), above.dir, ec) &&
+            (fs::exists(dir / "result.json", ec) || fs::exists(dir / "sessions.json", ec) ||
+             fs::is_directory(dir / "train", ec));
+        if (!experiment) return;
+    }
     refuse_output_inside_pfce_output(given + named, file, what);
 }
 
