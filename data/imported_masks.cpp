@@ -22,6 +22,20 @@
 namespace pfce {
 namespace fs = std::filesystem;
 
+namespace {
+
+// Whether `a` is `b`, or a copy of it: the sample's own image beside the annotations (drawn over
+// it), which is no annotation saved in a format pfce does not read.
+bool same_file_or_bytes(const std::string& a, const std::string& b) {
+    std::error_code ec;
+    if (fs::equivalent(a, b, ec)) return true;
+    const auto size = fs::file_size(a, ec);
+    if (ec || size != fs::file_size(b, ec) || ec) return false;
+    return read_whole_file(a) == read_whole_file(b);
+}
+
+}  // namespace
+
 std::vector<std::string> annotation_files(const Dataset& ds, const std::string& from,
                                           std::vector<std::string>* unused) {
     std::error_code ec;
@@ -92,7 +106,8 @@ std::vector<std::string> annotation_files(const Dataset& ds, const std::string& 
         // Drawn for this sample but in a format annotations are not read from: it would train
         // on nothing, said only among the samples without an annotation (a probe's JPEG).
         for (const std::string& stem : {s.id, fs::path(s.mask_path).stem().string()})
-            if (const auto it = unreadable.find(stem); it != unreadable.end()) {
+            if (const auto it = unreadable.find(stem);
+                it != unreadable.end() && !same_file_or_bytes(it->second, s.image_path)) {
                 const std::string ext = ascii_lower(fs::path(it->second).extension().string());
                 PFCE_THROW(InputError, it->second, " is named for sample ", s.id, " of ", ds.root(),
                            " but is not read: annotations are PNG or TIFF (expected ", stem,

@@ -3378,6 +3378,16 @@ TEST(RealDatasets, OwnAnnotationsAreImportedAsTheyMean) {
                                              "(expected " +
                                              fd.ids.back() + ".png or " + fd.ids.back() +
                                              ".tif; lossy compression changes the colours");
+        // A copy of the sample's own JPEG image beside the annotations (drawn over it) is no
+        // annotation: the import goes on to the next problem, the annotation of another size.
+        fs::remove(jpeg);
+        if (index) {
+            fs::copy_file(fd.root + "/images/" + fd.ids.back() + ".jpg", jpeg);
+            const test::CommandResult copy = test::run_pfce(again + " --force");
+            EXPECT_FALSE(test::message_has(copy.output, "is not read: annotations are PNG"))
+                << copy.output;
+            EXPECT_MESSAGE_HAS(copy.output, ".png is 40x32 but its image");
+        }
     }
 }
 
