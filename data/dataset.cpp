@@ -158,7 +158,7 @@ std::string check_pair_sizes(const std::string& image, const std::string& mask,
                    "done: export the masks again from their lossless source (e.g. gdal_translate "
                    "-co COMPRESS=DEFLATE SOURCE OUT.tif), or snap every pixel to its nearest "
                    "class colour first");
-    refuse_wide_mask_samples(mask, b.bits_per_sample);
+    refuse_wide_mask_samples(mask, b.file_bits());
     check_sample_layout(mask, b.bits_per_sample, b.channels);
     if (a.width != b.width || a.height != b.height)
         PFCE_THROW(InputError, "image/mask size mismatch: ", image, " is ", a.width, "x", a.height,

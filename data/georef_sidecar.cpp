@@ -152,7 +152,7 @@ bool tiff_transform(const GeoReference& g, Transform& t) {
     if (g.transformation.size() >= 8) {
         const auto& m = g.transformation;
         t = {m[3], m[0], m[1], m[7], m[4], m[5]};
-    } else if (g.pixel_scale.size() >= 2 && g.tiepoints.size() == 6) {
+    } else if (g.pixel_scale.size() >= 2 && g.tiepoints.size() >= 6) {  // the first, as GDAL
         const double sx = g.pixel_scale[0], sy = g.pixel_scale[1];
         t = {g.tiepoints[3] - g.tiepoints[0] * sx, sx, 0,
              g.tiepoints[4] + g.tiepoints[1] * sy, 0,  -sy};
@@ -266,14 +266,13 @@ void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoRefe
             }
             g.tags_of = image;
             g.world_of_tags = true;
-        } else if (tags.tiepoints.size() >= 6 && tags.pixel_scale.empty() &&
-                   tags.transformation.empty()) {
+        } else if (tags.tiepoints.size() >= 6) {  // and no pixel size: tie points are GCPs
             log_warn(image, " is located by ground control points (", tags.describe(),
                      "), which a PNG cannot carry: ", png, " has no place on the map; ", keep);
             return;
         } else {
-            // A CRS without a grid on it (no tie point and scale, no transformation): the image
-            // itself has no place on the map, so neither has its prediction, in any format.
+            // A CRS without a grid on it (no tie point, no transformation): the image itself has
+            // no place on the map, so neither has its prediction, in any format.
             log_info(image, " names a CRS but no place on its grid (", tags.describe(),
                      "; no geotransform): its prediction has none either");
             return;

@@ -22,7 +22,7 @@ struct ImageInfo {
     int width = 0;
     int height = 0;
     int channels = 0;
-    int bits_per_sample = 0;
+    int bits_per_sample = 0;  // as decoded: 9 to 15 stored bits read as 16 (stored_bits)
     // A compression that may change values ("" when none): JPEG, or a TIFF compressed by JPEG,
     // LERC, WebP or JPEG XL (the last three lossy unless written lossless, which the header does
     // not say). No labels are read from such a file.
@@ -38,6 +38,8 @@ struct ImageInfo {
     std::string labels = {};
     // A GeoTIFF's georeference (empty for any other file): pairs are checked for one grid.
     GeoReference geo = {};
+    int stored_bits = 0;  // as the file stores them, where they differ from bits_per_sample
+    int file_bits() const { return stored_bits > 0 ? stored_bits : bits_per_sample; }
 };
 
 // The PNG text key of pfce's own label PNGs (sample, link): their values are class indices

@@ -322,16 +322,18 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
                    " bands cannot be picked from by data.bands (expected RGB or minisblack bands, "
                    "e.g. gdal_translate -co PHOTOMETRIC=MINISBLACK IN OUT)");
     if (l.colour_bands() == 3 && l.photometric != PHOTOMETRIC_RGB && bands.empty())
-        PFCE_THROW(InputError, path, ": 3-band photometric interpretation ", l.photometric,
-                   l.photometric == PHOTOMETRIC_MINISBLACK
-                       ? " (a stack of 3 gray bands, GDAL's default for bands of more than 8 "
-                         "bits) is not read as RGB without a choice (expected RGB). Where bands "
-                         "1, 2, 3 are red, green and blue, tag them so: gdal_translate -co "
-                         "PHOTOMETRIC=RGB IN OUT.tif (an image to predict with a model trained on "
-                         "RGB, or a colour mask); or train on them as they are, picked with "
-                         "data.bands (--bands 1,2,3)"
-                       : " is not supported (expected RGB, or JPEG-compressed YCbCr; other YCbCr "
-                         "and CIELab files must be converted)");
+        PFCE_THROW(
+            InputError, path, ": 3-band photometric interpretation ", l.photometric,
+            l.photometric == PHOTOMETRIC_MINISBLACK
+                ? std::string(" (a stack of 3 gray bands") +
+                      (l.bps > 8 ? ", GDAL's default for bands of more than 8 bits" : "") +
+                      ") is not read as RGB without a choice (expected RGB). Where bands "
+                      "1, 2, 3 are red, green and blue, tag them so: gdal_translate -co "
+                      "PHOTOMETRIC=RGB IN OUT.tif (an image to predict with a model trained on "
+                      "RGB, or a colour mask); or train on them as they are, picked with "
+                      "data.bands (--bands 1,2,3)"
+                : " is not supported (expected RGB, or JPEG-compressed YCbCr; other YCbCr "
+                  "and CIELab files must be converted)");
     if (l.colour_bands() == 1 && l.photometric != PHOTOMETRIC_MINISBLACK &&
         l.photometric != PHOTOMETRIC_MINISWHITE && l.photometric != PHOTOMETRIC_PALETTE)
         PFCE_THROW(InputError, path, ": 1-band photometric interpretation ", l.photometric,
@@ -437,7 +439,7 @@ std::vector<std::uint8_t> narrow_16_bit(const std::uint8_t* wide, std::size_t co
 // (not the file's NoData value, nor transparent).
 void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wide, int spp,
                                  const std::vector<int>& bands, const DecodedSamples& d, double lo,
-                                 double hi) {
+                                 double hi, int bits) {
     static std::atomic<bool> told{false};
     if (told.load()) return;
     const std::size_t pixels = static_cast<std::size_t>(d.width) * d.height;
@@ -478,7 +480,7 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
                range + " reads as " + std::to_string(std::max(0L, top)) +
                " of 255: the images are nearly black, their detail in a few levels";
     }
-    log_warn(path, ": ", what, " (its 16-bit samples span ", least, "..", most,
+    log_warn(path, ": ", what, " (its ", bits, "-bit samples span ", least, "..", most,
              "; a range that fits them keeps them apart: data.value_range = [", least, ", ", most,
              "], --value-range ", least, ",", most,
              " when training; the same range must serve every image of the dataset)");
@@ -754,6 +756,7 @@ ImageInfo probe_tiff(const std::string& path) {
     ImageInfo info{static_cast<int>(std::min<std::uint32_t>(l.width, 1u << 30)),
                    static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)), l.colour_bands(),
                    l.decoded_bits(), l.lossy};
+    if (l.packed_wide()) info.stored_bits = l.bps;
     info.alpha = l.alpha;
     info.sample_format = l.format;
     info.palette = l.photometric == PHOTOMETRIC_PALETTE;
@@ -840,7 +843,7 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
         else
             for (const int b : choice.bands) seen.push_back(b - 1);
         warn_if_value_range_misfits(path, wide_samples.data(), l.spp, seen, d, choice.range_lo,
-                                    choice.range_hi);
+                                    choice.range_hi, l.bps);
     }
     note_other_full_pages(t.get(), path, l.width, l.height);
     return d;

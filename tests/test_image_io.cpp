@@ -923,6 +923,7 @@ TEST(ImageIo, PackedSamplesOfNineToFifteenBitsReadAsTheValuesTheyAre) {
                 write_raw_tiff(path, s, bytes, nullptr, "77");
                 ASSERT_FALSE(HasFailure());
                 EXPECT_EQ(probe_image(path).bits_per_sample, 16);
+                EXPECT_EQ(probe_image(path).file_bits(), bits);
                 std::vector<std::uint8_t> nodata;
                 const RgbImage got = read_rgb_with_nodata(path, nodata, 0, c);
                 ASSERT_EQ(got.pixels, want.pixels);
@@ -936,6 +937,27 @@ TEST(ImageIo, PackedSamplesOfNineToFifteenBitsReadAsTheValuesTheyAre) {
                                    {path, "16-bit samples, and nothing says", "--value-range"});
             }
     }
+    // The bit order pinned by bytes written as they are (the writer above packs as the reader
+    // unpacks, so a mistake in both would pass): 0xABC and 0xDEF are stored AB CD EF.
+    {
+        TIFF* t = TIFFOpen((dir + "/pinned.tif").c_str(), "w");
+        ASSERT_NE(t, nullptr);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 2u);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, 1u);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 12);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 1u);
+        unsigned char raw[3] = {0xAB, 0xCD, 0xEF};
+        ASSERT_EQ(TIFFWriteRawStrip(t, 0, raw, 3), 3);
+        TIFFClose(t);
+    }
+    ImageChoice twelve_bits;
+    twelve_bits.range_lo = 0;
+    twelve_bits.range_hi = 4095;
+    const RgbImage pinned = read_rgb(dir + "/pinned.tif", 0, twelve_bits);
+    EXPECT_EQ(pinned.pixels[0], std::lround(0xABC * 255.0 / 4095));
+    EXPECT_EQ(pinned.pixels[3], std::lround(0xDEF * 255.0 / 4095));
     // A packed palette is refused as such, not for want of a value range.
     std::vector<std::uint8_t> twelve(4 * 3 * 2, 0);
     const std::vector<std::uint16_t> map(3 * 4096, 0);

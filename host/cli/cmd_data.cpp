@@ -260,7 +260,10 @@ std::string image_reading_text(const Dataset& ds) {
     const ImageInfo info = probe_image(ds.sample(0).image_path);
     const ImageChoice& choice = ds.options().image;
     std::string text = std::to_string(info.channels) + (info.channels == 1 ? " band" : " bands") +
-                       " of " + std::to_string(info.bits_per_sample) + " bits";
+                       " of " + std::to_string(info.file_bits()) + " bits" +
+                       (info.file_bits() != info.bits_per_sample
+                            ? " (read as " + std::to_string(info.bits_per_sample) + "-bit values)"
+                            : std::string());
     if (choice.bands.empty()) {
         const bool irrg = ds.kind() == DatasetKind::tiles && ds.options().tile_image == "IRRG";
         text += info.palette         ? " (palette indices), read as the palette's colours"
