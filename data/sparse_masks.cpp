@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -278,6 +279,11 @@ void write_masks_in_chunks(std::size_t n, const Palette& palette, MaskDirWriting
                 writing.write(i, mask, palette);
             },
             2);
+        for (std::size_t k = 0; k < count; ++k)
+            if (counts[k][static_cast<std::size_t>(C)] ==
+                static_cast<std::int64_t>(
+                    std::accumulate(counts[k].begin(), counts[k].end(), std::int64_t{0})))
+                r.labelling_nothing.push_back(first + k);
         for (const auto& c : counts) {
             for (int k = 0; k < C; ++k) {
                 r.per_class[static_cast<std::size_t>(k)] += c[static_cast<std::size_t>(k)];
@@ -389,6 +395,18 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
     write_masks_in_chunks(
         n, ds.palette(), writing,
         [&](std::size_t i) { return sample_sparse(ds.read_mask(i), so, ids[i]); }, progress, r);
+    // A dense mask of unlabelled pixels only (all ignore or no data: LoveDA's no-data tiles) has
+    // no point to keep: its image trains nothing, said (it was sampled into an empty mask
+    // without a word).
+    if (!r.labelling_nothing.empty()) {
+        std::string some;
+        for (std::size_t k = 0; k < r.labelling_nothing.size() && k < 3; ++k)
+            some += (k ? ", " : "") + ids[r.labelling_nothing[k]];
+        if (r.labelling_nothing.size() > 3) some += ", ...";
+        log_warn(r.labelling_nothing.size(), " of the ", n,
+                 " dense masks label no pixel (all unlabelled: ignore values or no data; ", some,
+                 "): their sparse masks label nothing, so those images train nothing");
+    }
     nlohmann::json meta = {{"kind", "sparse"},   {"source", settings["source"]},
                            {"sample", settings}, {"labelled_pixels", r.labelled},
                            {"pixels", r.pixels}, {"per_class", r.per_class}};

@@ -27,7 +27,8 @@ struct MaskStageResult {
     // missing or changed since: "Image_3.png is missing"); "" otherwise.
     std::string made_again_because;
     std::int64_t labelled = 0, pixels = 0;
-    std::vector<std::int64_t> per_class;  // labelled pixels per class
+    std::vector<std::int64_t> per_class;         // labelled pixels per class
+    std::vector<std::size_t> labelling_nothing;  // the masks written that label no pixel
     double seconds = 0;
 };
 

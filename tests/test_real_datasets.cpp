@@ -3283,6 +3283,25 @@ TEST(RealDatasets, TransparentAnnotationPixelsAreUnlabelled) {
     }
 }
 
+// A dense mask of unlabelled pixels only (LoveDA's no-data tiles: all ignore colour) has no point
+// to keep: sample says which images then train nothing (it wrote an empty mask without a word).
+TEST(RealDatasets, SampleSaysWhichDenseMasksLabelNothing) {
+    const std::string root = test::temp_dir("real_sample_empty_dense");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const RgbImage old = read_rgb(fd.root + "/masks/" + fd.ids[1] + ".png");
+    RgbImage blank(old.width, old.height);
+    for (std::size_t i = 0; i < blank.pixels.size(); ++i)
+        blank.pixels[i] = test::kForeignIgnoreColour[i % 3];
+    write_png(fd.root + "/masks/" + fd.ids[1] + ".png", blank);
+    const test::CommandResult r =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/sparse");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "1 of the " + std::to_string(fd.ids.size()) +
+                                     " dense masks label no pixel (all unlabelled: ignore values "
+                                     "or no data; " +
+                                     fd.ids[1] + "): their sparse masks label nothing");
+}
+
 // A researcher's own point annotations (a walkthrough found no way to train on them: only points
 // sampled from dense masks could). pfce sample --from reads one file per sample, encoded as the
 // dataset's masks (black as a class's colour, grey as ignore; or index values with 0 as "no
