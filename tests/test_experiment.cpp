@@ -437,7 +437,11 @@ TEST(ExperimentRun, TinySuiteEndToEndThenSkipsThenForce) {
     EXPECT_NE(r4.output.find("other settings (run.epochs)"), std::string::npos) << r4.output;
     EXPECT_MESSAGE_HAS(r4.output,
                        "0 ran, 0 skipped, 1 not rerun (results of other settings or "
-                       "data, shown as stale; --force reruns them), 0 failed");
+                       "data, shown as stale; --force --only tiny-dense reruns them, --force "
+                       "alone every experiment), 0 failed");
+    EXPECT_MESSAGE_HAS(r4.output,
+                       "rerun with --force --only tiny-dense to replace them (--force "
+                       "alone reruns every experiment)");
     EXPECT_EQ(nlohmann::json::parse(read_text_file(out + "/tiny-dense/result.json"))["status"],
               "ok");
     // The report keeps showing its results, and says they are not of the current settings.
@@ -1200,6 +1204,38 @@ TEST(SuiteFile, ReadmeExampleLoads) {
 }
 
 // The end-to-end stage of scripts/gpu_check.sh: a typo must fail here, not on the GPU machine.
+// Two experiments of the same settings train the same model, compared at 0 by construction: said,
+// naming them (a walkthrough's suite compared three such without a word). An experiment renamed
+// leaves its results under the old id, which the suite no longer has: said too, as the reason it
+// trains again.
+TEST(ExperimentRun, SameSettingsAndResultsOfNoExperimentAreSaid) {
+    const std::string dir = test::temp_dir("experiment_same_settings");
+    std::string suite = kTinySuite;
+    const std::string experiments =
+        "experiments = [\n  { id = \"a\", labels = { kind = \"dense\" } },\n"
+        "  { id = \"b\", labels = { kind = \"dense\" } },\n]\n";
+    const std::size_t from = suite.find("experiments = ["), to = suite.find("]\n", from) + 2;
+    suite.replace(from, to - from, experiments);
+    write_file(dir + "/s.toml", suite);
+    const std::string run = "run " + dir + "/s.toml --device cpu --out " + dir + "/out";
+    const test::CommandResult first = test::run_pfce(run);
+    ASSERT_EQ(first.status, 0) << first.output;
+    EXPECT_MESSAGE_HAS(first.output, "suite tiny: experiments a and b have the same settings");
+    std::string renamed = suite;
+    const std::string c_differs =
+        "experiments = [\n  { id = \"a\", labels = { kind = \"dense\" } },\n"
+        "  { id = \"c\", labels = { kind = \"dense\" }, run = { epochs = 2 } },\n]\n";
+    renamed.replace(renamed.find(experiments), experiments.size(), c_differs);
+    write_file(dir + "/s.toml", renamed);
+    const test::CommandResult second = test::run_pfce(run);
+    ASSERT_EQ(second.status, 0) << second.output;
+    EXPECT_MESSAGE_HAS(second.output, dir +
+                                          "/out holds the results of 1 experiment this suite "
+                                          "does not have (b; renamed, or removed from the "
+                                          "suite)");
+    EXPECT_FALSE(test::message_has(second.output, "have the same settings")) << second.output;
+}
+
 TEST(SuiteFile, GpuCheckSuiteLoads) {
     const Suite s = load_suite(test::source_dir() + "/experiments/gpu-check.toml");
     ASSERT_EQ(s.experiments.size(), 4u);

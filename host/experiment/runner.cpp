@@ -208,6 +208,32 @@ void check_experiment_dir(const std::string& out_dir, const std::string& id) {
     }
 }
 
+// OUT holding results of experiments this suite does not have, nor in another form (`other`): an
+// experiment renamed, or removed from the suite. Not in the report, left as they are: said once,
+// so that a renamed experiment's training again, and the folder beside it, are explained (a
+// walkthrough's renamed experiment trained again without a word).
+void say_results_of_no_experiment(const Suite& suite, const std::string& out_dir,
+                                  const std::vector<std::string>& other) {
+    std::set<std::string> known(other.begin(), other.end());
+    for (const ExperimentSpec& e : suite.experiments) {
+        known.insert(e.id);
+        if (!e.group.empty()) known.insert(e.group);
+    }
+    std::vector<std::string> orphans;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(out_dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (!known.count(name) && file_exists(result_path(out_dir, name))) orphans.push_back(name);
+    }
+    if (orphans.empty()) return;
+    std::sort(orphans.begin(), orphans.end());
+    log_info(out_dir, " holds the results of ", orphans.size(),
+             orphans.size() == 1 ? " experiment" : " experiments", " this suite does not have (",
+             some_names(orphans),
+             "; renamed, or removed from the suite): not in the report, left as they are. An "
+             "experiment renamed trains again under its new id");
+}
+
 // OUT holding an experiment's results in the other form than this suite runs it (e1-700 from a
 // run without seeds where it now runs as e1-700-s0, e1-700-s1, ...; or the reverse): those are
 // not in this report, and its seed-0 run trains again rather than take them. Said once, with
@@ -231,6 +257,7 @@ void say_runs_of_the_other_form(const Suite& suite, const std::string& out_dir) 
                 other.push_back(name);
         }
     }
+    say_results_of_no_experiment(suite, out_dir, other);
     if (other.empty()) return;
     std::sort(other.begin(), other.end());
     const bool seeded = !groups.empty();
@@ -286,8 +313,9 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             // Not rerun: the report keeps showing the results on disk, and says they are not of
             // the current settings and data.
             p.refused = "not rerun: " + out_dir + " holds its results made with " + stale + " (" +
-                        rp +
-                        ", shown here); rerun with --force to replace them, or use another --out";
+                        rp + ", shown here); rerun with --force --only " + e.id +
+                        " to replace them (--force alone reruns every experiment), or use "
+                        "another --out";
             // A mistyped --data or [data] root reads as a change of settings: say that the
             // data now named would not even open.
             if (!unreadable.empty())
@@ -307,6 +335,7 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             log_warn(e.id, ": ", p.refused);
             p.result = old;
             ++sum.not_rerun;
+            sum.not_rerun_ids.push_back(e.id);
         } else if (const std::vector<std::string> changes =
                        selected && !old && !opts.force  // no result: stopped, not failed
                            ? interrupted_training_changes(
@@ -332,6 +361,7 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             log_warn(e.id, ": ", p.refused);
             p.result = old;
             ++sum.not_rerun;
+            sum.not_rerun_ids.push_back(e.id);
         } else if (selected && (!finished || opts.force)) {
             p.run = true;
             // Shown until its rerun starts: a forced suite stopped before reaching it still has
@@ -357,6 +387,19 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
         plans.push_back(std::move(p));
     }
     say_runs_of_the_other_form(suite, out_dir);
+    // Two experiments of the same settings train the same model: their comparison is 0 by
+    // construction and adds a pair to Holm's correction (a walkthrough's suite compared three
+    // identical experiments without a word). Said, naming the pairs; the suite still runs.
+    std::vector<std::string> same;
+    for (std::size_t a = 0; a < plans.size(); ++a)
+        for (std::size_t b = a + 1; b < plans.size(); ++b)
+            if (plans[a].fingerprint == plans[b].fingerprint)
+                same.push_back(plans[a].spec.id + " and " + plans[b].spec.id);
+    if (!same.empty())
+        log_warn("suite ", suite.name, ": experiments ", some_names(same),
+                 " have the same settings (all that change a result): they train the same model, "
+                 "so their comparison says nothing; give each experiment what sets it apart, or "
+                 "--seeds for repeated runs");
     return plans;
 }
 
@@ -472,10 +515,13 @@ ExperimentResult failed_result(const ExperimentSpec& e, const std::string& error
 
 std::string run_counts(const RunSummary& s) {
     std::string o = std::to_string(s.ran) + " ran, " + std::to_string(s.skipped) + " skipped, ";
-    if (s.not_rerun > 0)
+    if (s.not_rerun > 0) {
+        std::string ids;
+        for (const std::string& id : s.not_rerun_ids) ids += (ids.empty() ? "" : ",") + id;
         o += std::to_string(s.not_rerun) +
-             " not rerun (results of other settings or data, shown as stale; --force reruns "
-             "them), ";
+             " not rerun (results of other settings or data, shown as stale; --force --only " +
+             ids + " reruns them, --force alone every experiment), ";
+    }
     return o + std::to_string(s.failed) + " failed";
 }
 
