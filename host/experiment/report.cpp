@@ -205,7 +205,7 @@ Table results_table(const ReportInput& in) {
 Table experiments_table(const ReportInput& in) {
     Table t;
     t.text_columns = 4;
-    t.header = {"experiment", "description", "labels", "settings that differ from the others"};
+    t.header = {"experiment", "description", "labels", "other settings that differ (labels aside)"};
     const auto settings = distinguishing_settings(in.results);
     for (std::size_t i = 0; i < in.results.size(); ++i) {
         const ExperimentResult& r = in.results[i];
@@ -233,6 +233,11 @@ std::string difference_cell(double sign, const MiouDifference& d) {
 namespace {
 
 // The caption's words on the draws and on the pairs' multiplicity, for a table of `pairs`.
+// How many pairs hold after the correction: "none", "1 pair", "3 pairs".
+std::string held_text(std::size_t held) {
+    return held == 0 ? "none" : std::to_string(held) + (held == 1 ? " pair" : " pairs");
+}
+
 template <typename Pair>
 std::string family_note(const std::vector<Pair>& pairs) {
     const std::size_t m = pairs.size();
@@ -243,10 +248,9 @@ std::string family_note(const std::vector<Pair>& pairs) {
                "pairs as *.";
     return " With " + std::to_string(m) +
            " pairs some * arise by chance (about 1 in 20 of the pairs that truly do not "
-           "differ); † marks the " +
-           std::to_string(held) + " that still hold after Holm's correction over all " +
-           std::to_string(m) +
-           " (the chance of any † among pairs that truly do not differ is at most 1 in 20).";
+           "differ); † marks those that still hold after Holm's correction over all " +
+           std::to_string(m) + " (" + held_text(held) +
+           "; the chance of any † among pairs that truly do not differ is at most 1 in 20).";
 }
 
 template <typename Pair>
@@ -450,7 +454,8 @@ std::string seeded_paired_caption(const std::vector<SeededDifference>& pairs) {
         fewest_seeds = fewest_seeds == 0 ? p.d.seeds : std::min(fewest_seeds, p.d.seeds);
     std::string s =
         "Row minus column: the difference of the test mIoUs averaged over the seeds both "
-        "experiments finished, marked * where its 95% interval excludes 0. Each of " +
+        "experiments finished (so not the difference of the means above where one ran more "
+        "seeds), marked * where its 95% interval excludes 0. Each of " +
         std::to_string(draws_of(pairs)) +
         " draws takes seeds with replacement (one seed's runs of both experiments together: they "
         "drew the same points where their label settings agree) and test images with replacement "
