@@ -486,6 +486,18 @@ TEST(Report, EditedDocumentsAreFoundAndKept) {
     EXPECT_TRUE(edited_report_files(dir).empty());
 }
 
+// "test mIoU w/o clutter" only where the dataset has a clutter class: without one it was a
+// column of dashes in every report (walkthrough).
+TEST(Report, TheMiouWithoutClutterOnlyWhereThereIsClutter) {
+    ReportInput in = make_report_input();
+    EXPECT_MESSAGE_HAS(render_report_markdown(in),
+                       "| test mIoU | test mIoU w/o clutter | test OA |");
+    in.clutter_class = -1;
+    const std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md, "| test mIoU | test OA |");
+    EXPECT_EQ(md.find("w/o clutter"), std::string::npos);
+}
+
 TEST(Report, WritesEveryFileWithTheSameNumbers) {
     const std::string dir = test::temp_dir("report_files");
     ReportInput in = make_report_input();

@@ -37,6 +37,17 @@ struct Table {
 
 const char* kDash = "—";
 
+// `t` without its column `header` names (a dataset without a clutter class has no mIoU without
+// it: a column of dashes said nothing).
+void drop_column(Table& t, const std::string& header) {
+    const auto it = std::find(t.header.begin(), t.header.end(), header);
+    if (it == t.header.end()) return;
+    const auto k = it - t.header.begin();
+    t.header.erase(it);
+    for (auto& row : t.rows)
+        if (static_cast<std::ptrdiff_t>(row.size()) > k) row.erase(row.begin() + k);
+}
+
 std::string fixed(double v, int decimals) {
     return std::isfinite(v) ? format_fixed(v, decimals) : kDash;
 }
@@ -197,6 +208,7 @@ Table results_table(const ReportInput& in) {
                           fixed(miou_without_clutter(in, r), 4), fixed(r.test.oa, 4),
                           fixed(r.test.mean_f1, 4), wall_time(r)});
     }
+    if (in.clutter_class < 0) drop_column(t, "test mIoU w/o clutter");
     return t;
 }
 
@@ -410,6 +422,7 @@ Table seeds_table(const ReportInput& in, const std::vector<SeedGroup>& groups) {
              mean_sd(over([](const ExperimentResult& r) { return r.val_miou; })),
              mean_sd(over([](const ExperimentResult& r) { return r.test.oa; }))});
     }
+    if (in.clutter_class < 0) drop_column(t, "test mIoU w/o clutter (mean ± sd)");
     return t;
 }
 
@@ -914,8 +927,8 @@ std::string grid_caption(const ReportInput& in) {
 std::string legend_md(const ReportInput& in) {
     const std::string stale =
         any_stale(in) ? " **(stale)**: results of an earlier run with other settings than the "
-                        "suite's current ones (see Incomplete above); rerun with --force to "
-                        "replace them."
+                        "suite's current ones (see Incomplete above); rerun with --force --only "
+                        "and their ids to replace them."
                       : "";
     std::string legend =
         "Labelled fraction: share of training-split pixels the loss sees (sparse → after "
@@ -924,8 +937,9 @@ std::string legend_md(const ReportInput& in) {
         "label "
         "that agree with it. Validation numbers are at the evaluated checkpoint (best "
         "validation loss where the experiment keeps the best, else the last epoch). Test metrics "
-        "use dense ground truth; mIoU averages the classes in the truth or the predictions, \"w/o "
-        "clutter\" leaves clutter out (the ISPRS convention).";
+        "use dense ground truth; mIoU averages the classes in the truth or the predictions";
+    legend += in.clutter_class >= 0 ? ", \"w/o clutter\" leaves clutter out (the ISPRS convention)."
+                                    : ".";
     legend += stale;  // appended apart: GCC 12 warns falsely (-Wrestrict) on "..." + std::string
     return legend;
 }
