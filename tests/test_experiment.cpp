@@ -7,6 +7,7 @@
 
 #include <sys/wait.h>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "data/dataset.hpp"
 #include "data/image_io.hpp"
 #include "data/picture_text.hpp"
 #include "host/experiment/picture_grid.hpp"
@@ -645,6 +647,23 @@ batch_size = 4
     EXPECT_EQ(forced.status, 0) << forced.output;
     EXPECT_MESSAGE_HAS(forced.output, "1 ran");
     EXPECT_MESSAGE_HAS(test::run_pfce(run).output, "1 skipped");
+    // One test image's mask edited (or touched) since: named, as a test image's, with the way to
+    // score against it without training again (a walkthrough's mended test mask named no file).
+    const auto result = nlohmann::json::parse(read_text_file(out + "/a/result.json"));
+    const std::string tested = result["test_units"][0]["id"].get<std::string>();
+    const Dataset ds = Dataset::open(data);
+    std::string mask;
+    for (std::size_t i = 0; i < ds.size(); ++i)
+        if (ds.sample(i).id == tested) mask = ds.sample(i).mask_path;
+    ASSERT_FALSE(mask.empty()) << tested;
+    fs::last_write_time(mask,
+                        fs::last_write_time(out + "/a/result.json") + std::chrono::minutes(1));
+    const test::CommandResult edited = test::run_pfce(run);
+    EXPECT_EQ(edited.status, 1) << edited.output;
+    EXPECT_MESSAGE_HAS(edited.output, "; newer than these results: ");
+    EXPECT_MESSAGE_HAS(edited.output, fs::path(mask).filename().string() +
+                                          " (a test image's). Only test masks: the trainings "
+                                          "would be the same");
     // The data moved away: the report is remade from the results, which are said to go unchecked.
     fs::rename(data, data + ".away");
     const test::CommandResult away = test::run_pfce(run);

@@ -268,6 +268,46 @@ void say_runs_of_the_other_form(const Suite& suite, const std::string& out_dir) 
              ": left as they are; another --out keeps the two apart");
 }
 
+// Where results are stale because the data's files "changed (or were touched)": the files newer
+// than the results (`result`, the result.json's path), masks or images, each a test unit's marked,
+// so that a real edit tells from a touch and a test mask mended from a training one (a
+// walkthrough's edited test mask made both experiments stale, naming no file). "" where none is
+// newer (the files were replaced by older ones, or the data does not open).
+std::string files_newer_than_results(const DataSettings& data, const std::string& result,
+                                     const ExperimentResult& r, bool masks) {
+    std::error_code ec;
+    const auto since = fs::last_write_time(result, ec);
+    if (ec) return {};
+    std::set<std::string> test;
+    for (const TestUnit& u : r.test_units) test.insert(u.id);
+    std::vector<std::string> newer;
+    std::size_t in_test = 0;
+    try {
+        const Dataset ds = Dataset::open(data.root, dataset_options(data));
+        std::set<std::string> seen;
+        for (std::size_t i = 0; i < ds.size(); ++i) {
+            const SampleRef& sr = ds.sample(i);
+            const std::string& file = masks ? sr.mask_path : sr.image_path;
+            if (file.empty() || !seen.insert(file).second) continue;
+            const auto when = fs::last_write_time(file, ec);
+            if (ec || when <= since) continue;
+            const bool tested = test.count(sr.id) || test.count(tile_of(sr.id));
+            in_test += tested;
+            newer.push_back(fs::path(file).lexically_relative(ds.root()).generic_string() +
+                            (tested ? " (a test image's)" : ""));
+        }
+    } catch (const Error&) {
+        return {};
+    }
+    if (newer.empty()) return {};
+    std::string s = "; newer than these results: " + some_names(newer);
+    if (newer.size() > 3) s += " (" + std::to_string(newer.size()) + " files)";
+    if (in_test == newer.size() && masks)
+        s += ". Only test masks: the trainings would be the same, and pfce eval --checkpoint "
+             "OUT/<id>/train/last.ckpt --split test scores a model against them now";
+    return s;
+}
+
 // Finished experiments with the same settings on the same data are skipped; others run.
 // `identity`: suite_data_identity(data); `unreadable`: why the data does not open ("" if it
 // does).
@@ -312,8 +352,13 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
         if (selected && finished && !opts.force && !stale.empty()) {
             // Not rerun: the report keeps showing the results on disk, and says they are not of
             // the current settings and data.
-            p.refused = "not rerun: " + out_dir + " holds its results made with " + stale + " (" +
-                        rp + ", shown here); rerun with --force --only " + e.id +
+            const bool touched = stale.find("files changed (or were touched)") != std::string::npos;
+            const std::string newer =
+                touched ? files_newer_than_results(data, rp, *old,
+                                                   stale.find("label files") != std::string::npos)
+                        : std::string();
+            p.refused = "not rerun: " + out_dir + " holds its results made with " + stale + newer +
+                        " (" + rp + ", shown here); rerun with --force --only " + e.id +
                         " to replace them (--force alone reruns every experiment), or use "
                         "another --out";
             // A mistyped --data or [data] root reads as a change of settings: say that the
