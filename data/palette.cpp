@@ -312,15 +312,33 @@ Rgb Palette::display_unlabelled() const {
     };
     for (const Rgb& u : unlabelled_colours)  // the dataset's own ignore colour
         if (!is_class(u)) return u;
-    // Else a grey no class uses (at most 32 classes, so one is free), black first, then spread
-    // out (128, 64, 192, ...: the bit-reversed order) so it is not a near-black next to black.
+    // Else a grey well away from every class colour: black first, then spread out (128, 64, 192,
+    // ...: the bit-reversed order), the first at least kApart from each class; where none is, the
+    // one farthest from its nearest class. (The first grey no class used was 128 beside a class
+    // of 160, whose points then hardly showed: walkthrough.)
+    constexpr double kApart = 150;  // in RGB units, as far as black is from a grey of 87
+    auto nearest_class = [&](int g) {
+        double nearest = 1e9;
+        for (const ClassInfo& k : classes) {
+            double d2 = 0;
+            for (int c = 0; c < 3; ++c) d2 += (k.colour[c] - g) * (k.colour[c] - g);
+            nearest = std::min(nearest, std::sqrt(d2));
+        }
+        return nearest;
+    };
+    int best = 0;
+    double best_apart = -1;
     for (int i = 0; i < 256; ++i) {
         int g = 0;
         for (int b = 0; b < 8; ++b) g |= ((i >> b) & 1) << (7 - b);
-        const auto v = static_cast<std::uint8_t>(g);
-        if (!is_class(Rgb{v, v, v})) return Rgb{v, v, v};
+        const double apart = nearest_class(g);
+        if (apart >= kApart)
+            return Rgb{static_cast<std::uint8_t>(g), static_cast<std::uint8_t>(g),
+                       static_cast<std::uint8_t>(g)};
+        if (apart > best_apart) best_apart = apart, best = g;
     }
-    return Rgb{0, 0, 0};
+    const auto v = static_cast<std::uint8_t>(best);
+    return Rgb{v, v, v};
 }
 
 RgbImage Palette::encode(const LabelMap& labels, const Rgb& unlabelled) const {

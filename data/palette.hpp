@@ -37,8 +37,8 @@ struct Palette {
     // Labels -> colour image; 255 -> `unlabelled` (black by default: the Potsdam files' colour).
     RgbImage encode(const LabelMap& labels, const Rgb& unlabelled = Rgb{0, 0, 0}) const;
     // The colour pictures and mask PNGs show unlabelled pixels in: the dataset's own ignore colour
-    // (Potsdam: black), else black, else a grey no class uses, so "no label" never looks like a
-    // class.
+    // (Potsdam: black), else black, else a grey well away from every class colour (the farthest
+    // where none is far), so "no label" never looks like a class.
     Rgb display_unlabelled() const;
     // What an unknown colour of `colours` likely is and how to read it (decode's refusal).
     std::string unknown_colour_advice(const RgbImage& colours, const Rgb& unknown) const;

@@ -1960,13 +1960,23 @@ TEST(Splits, TheShippedIsprsPotsdamSplitIsTheBenchmarks) {
 // ---- contact sheet and CLI ---------------------------------------------------------------------
 
 // Pictures never show "no label" in a class's colour: the dataset's ignore colour, else black,
-// else a free grey well away from black; a black class's points show against it.
+// else a grey well away from every class; a black class's points show against it.
 TEST(ContactSheet, UnlabelledNeverLooksLikeAClass) {
     EXPECT_EQ(potsdam_palette().display_unlabelled(), (Rgb{0, 0, 0}));
     Palette p;
     p.classes = {{"background", {0, 0, 0}}, {"road", {128, 128, 128}}, {"roof", {255, 0, 0}}};
-    EXPECT_EQ(p.display_unlabelled(), (Rgb{64, 64, 64}));  // black and 128 are classes
-    p.unlabelled_colours = {{255, 0, 255}};                // the dataset's own ignore colour
+    // Black and 128 are classes: the first grey well away from both (64 lay as near to each as
+    // 160 to 128: a walkthrough's class of 160 hardly showed against 128).
+    EXPECT_EQ(p.display_unlabelled(), (Rgb{224, 224, 224}));
+    Palette crowded = p;  // no grey 150 from every class: the farthest
+    for (int g = 16; g < 256; g += 48)
+        crowded.classes.push_back({"g" + std::to_string(g),
+                                   {static_cast<std::uint8_t>(g), static_cast<std::uint8_t>(g),
+                                    static_cast<std::uint8_t>(g)}});
+    const Rgb far = crowded.display_unlabelled();
+    EXPECT_EQ(far[0], far[1]);
+    for (const ClassInfo& k : crowded.classes) EXPECT_NE(k.colour, far) << k.name;
+    p.unlabelled_colours = {{255, 0, 255}};  // the dataset's own ignore colour
     EXPECT_EQ(p.display_unlabelled(), (Rgb{255, 0, 255}));
     LabelMap m(6, 6);
     m.at(2, 2) = 0;
