@@ -498,6 +498,27 @@ TEST(Report, TheMiouWithoutClutterOnlyWhereThereIsClutter) {
     EXPECT_EQ(md.find("w/o clutter"), std::string::npos);
 }
 
+// Losses of another focal γ or other training labels are on other scales: a caveat under the
+// curves where the experiments differ so, none where they do not (walkthrough).
+TEST(Report, CurvesOfLossesOnOtherScalesCarryACaveat) {
+    ReportInput in = make_report_input();
+    for (auto& r : in.results) r.config = {{"loss.gamma", 2.0}, {"labels.kind", "sparse"}};
+    EXPECT_EQ(render_report_markdown(in).find("losses are on other scales"), std::string::npos);
+    in.results[1].config["loss.gamma"] = 0.0;
+    std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md,
+                       "The experiments' losses are on other scales (another focal γ: 0 is "
+                       "plain cross-entropy");
+    EXPECT_EQ(md.find("or the validation loss on dense masks"), std::string::npos);
+    in.results[1].config["loss.gamma"] = 2.0;
+    in.results[2].config["labels.kind"] = "linked";
+    md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md,
+                       "(other training labels, on which the training and validation losses "
+                       "are taken): compare them within an experiment, and across experiments "
+                       "by the validation mIoU or the validation loss on dense masks.");
+}
+
 TEST(Report, WritesEveryFileWithTheSameNumbers) {
     const std::string dir = test::temp_dir("report_files");
     ReportInput in = make_report_input();

@@ -11,6 +11,7 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -820,6 +821,29 @@ const std::vector<ChartDef>& chart_defs() {
     return defs;
 }
 
+// Where the experiments' losses are on other scales (another focal γ: γ = 0 is plain cross-entropy
+// and a larger γ shrinks every loss; other training labels: the validation loss is on each one's
+// own kind), a caveat under the curves: the charts invite comparing them (walkthrough). "" else.
+std::string loss_scale_note(const ReportInput& in) {
+    std::set<std::string> gammas, kinds;
+    for (const auto& r : in.results) {
+        if (!ok(r) || !r.config.is_object()) continue;
+        gammas.insert(r.config.value("loss.gamma", nlohmann::json()).dump());
+        kinds.insert(r.config.value("labels.kind", nlohmann::json()).dump());
+    }
+    if (gammas.size() < 2 && kinds.size() < 2) return {};
+    return std::string("The experiments' losses are on other scales (") +
+           (gammas.size() > 1 ? "another focal γ: 0 is plain cross-entropy, a larger γ shrinks "
+                                "every loss"
+                              : "") +
+           (gammas.size() > 1 && kinds.size() > 1 ? "; " : "") +
+           (kinds.size() > 1 ? "other training labels, on which the training and validation "
+                               "losses are taken"
+                             : "") +
+           "): compare them within an experiment, and across experiments by the validation mIoU" +
+           (gammas.size() > 1 ? "" : " or the validation loss on dense masks") + ".";
+}
+
 // Whether the chart has a curve: one measured only for some experiments (the CRF term) is left out
 // when none has it.
 bool chart_has_data(const ReportInput& in, const ChartDef& d) {
@@ -1059,6 +1083,7 @@ std::string render_report_markdown(const ReportInput& in) {
         o += std::string(kCaveat) + "\n";
     }
     o += "\n## Curves\n\n";
+    if (const std::string note = loss_scale_note(in); !note.empty()) o += note + "\n\n";
     for (const ChartDef* d : charts_of(in))
         o += "![" + std::string(d->title) + "](" + d->file + ")\n\n";
     if (any_pictures(in)) o += "## Pictures\n\n" + grid_caption(in) + "\n\n";
@@ -1156,7 +1181,10 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
         o += "<h2>The technical report's figures beside ours</h2>\n" + html_table(cmp);
         o += "<p class=\"note\">" + inline_md_to_html(kCaveat) + "</p>\n";
     }
-    o += "<h2>Curves</h2>\n<div class=\"charts\">\n";
+    o += "<h2>Curves</h2>\n";
+    if (const std::string note = loss_scale_note(in); !note.empty())
+        o += "<p class=\"note\">" + html_escape(note) + "</p>\n";
+    o += "<div class=\"charts\">\n";
     for (const ChartDef* d : charts_of(in)) {
         const std::string uri = data_uri(d->file, "image/svg+xml");
         if (uri.empty())
