@@ -533,6 +533,10 @@ TEST(Report, WritesEveryFileWithTheSameNumbers) {
     for (const char* f : {"report.md", "report.html", "results.json", "results.csv",
                           "train_loss.svg", "val_loss.svg", "val_loss_dense.svg", "val_miou.svg"})
         EXPECT_TRUE(file_exists(dir + "/" + f)) << f;
+    // Headers aligned as their columns: words left, numbers right (walkthrough).
+    EXPECT_MESSAGE_HAS(read_text_file(dir + "/report.html"),
+                       "<th class=\"text\">experiment</th><th class=\"text\">labels</th>"
+                       "<th>labelled fraction</th>");
     for (const auto& f : report_chart_files(in)) {
         const std::string svg = read_text_file(dir + "/" + f);
         EXPECT_TRUE(balanced_tags(svg)) << f;

@@ -782,7 +782,10 @@ std::string inline_md_to_html(const std::string& s) {
 
 std::string html_table(const Table& t) {
     std::string o = "<table>\n<thead><tr>";
-    for (const auto& h : t.header) o += "<th>" + html_escape(h) + "</th>";
+    // A column of names or words is headed as it is aligned (left), numbers right.
+    for (std::size_t i = 0; i < t.header.size(); ++i)
+        o += std::string(i == 0 || i < t.text_columns ? "<th class=\"text\">" : "<th>") +
+             html_escape(t.header[i]) + "</th>";
     o += "</tr></thead>\n<tbody>\n";
     for (const auto& row : t.rows) {
         o += "<tr>";
@@ -1111,7 +1114,8 @@ std::string render_report_html(const ReportInput& in, const std::string& out_dir
         "0;font-size:13px}\nth,td{border:1px "
         "solid #ccc;padding:4px "
         "8px;text-align:right}\nth{background:#f3f3f3}\ntd.id{text-align:left;"
-        "font-weight:bold}\ntd.text{text-align:left}\nimg{max-width:100%;image-rendering:pixelated}"
+        "font-weight:bold}\ntd.text,th.text{text-align:left}\nimg{max-width:100%;image-rendering:"
+        "pixelated}"
         "\n.charts "
         "img{max-width:48%;"
         "margin:0.5%}\n.note{background:#fff8e0;border-left:4px solid #e0b000;padding:0.6em 1em}\n"
