@@ -1293,22 +1293,31 @@ void run_predict(const PredictArgs& a) {
         colours[value_of[c]] = m.class_colours[c];
     // The value no-data pixels get: 255 (pfce's unlabelled), or --nodata-value where a class has
     // 255 (binary [0, 255] masks; an orthophoto's border refused every image of such a model).
-    const auto no_data_value =
-        static_cast<std::uint8_t>(a.nodata_value_given ? a.nodata_value : kNoData);
-    // The class (if any) whose value is the one no-data pixels get; a PNG shows those pixels
-    // transparent where no class has the value.
+    auto no_data_value = static_cast<std::uint8_t>(a.nodata_value_given ? a.nodata_value : kNoData);
+    // The class (if any) whose value is the one no-data pixels get.
     int class_of_no_data = -1;
     for (std::size_t c = 0; c < value_of.size(); ++c)
         if (value_of[c] == no_data_value) class_of_no_data = static_cast<int>(c);
-    // The lowest value no class has: what a refusal offers for --nodata-value.
+    // The lowest value no class has (at most 32 classes: there is one).
     int free_value = 0;
     while (std::find(value_of.begin(), value_of.end(), free_value) != value_of.end()) ++free_value;
     if (a.nodata_value_given && class_of_no_data >= 0)
         PFCE_THROW(InputError, "--nodata-value ", a.nodata_value, ": ", a.checkpoint, " writes ",
                    m.class_names[class_of_no_data],
                    " as that value (expected a value no class has, e.g. ", free_value, ")");
+    // A class of 255 (binary 0/255 building masks): no-data pixels get the lowest free value
+    // instead, said once. Before, each image with such pixels failed, found only once read, after
+    // the images before it were written (walkthrough: exit 3 for an orthophoto's border).
+    if (class_of_no_data >= 0) {
+        log_info("no-data pixels (transparent, or a NoData value) get the value ", free_value,
+                 ", the lowest no class has (", int{kNoData}, " is ",
+                 m.class_names[class_of_no_data],
+                 "'s), marked as the masks' NoData; --nodata-value N chooses another");
+        no_data_value = static_cast<std::uint8_t>(free_value);
+    }
+    // Transparent in a PNG: no class has the value.
     std::vector<std::uint8_t> no_data_alpha;
-    if (class_of_no_data < 0) {
+    {
         no_data_alpha.assign(256, 255);
         no_data_alpha[no_data_value] = 0;
         // Shown, where a viewer (or a TIFF, which has no transparency) ignores that, in the
@@ -1326,8 +1335,7 @@ void run_predict(const PredictArgs& a) {
         std::vector<StyledClass> classes;
         for (std::size_t c = 0; c < value_of.size(); ++c)
             classes.push_back({value_of[c], m.class_names[c], m.class_colours[c]});
-        style = qgis_paletted_style(classes, class_of_no_data < 0 ? int{no_data_value} : -1,
-                                    "checkpoint " + a.checkpoint);
+        style = qgis_paletted_style(classes, int{no_data_value}, "checkpoint " + a.checkpoint);
     }
     if (!m.mask_values.empty()) {
         std::string list;
@@ -1393,16 +1401,6 @@ void run_predict(const PredictArgs& a) {
             mark_sidecar_no_data(j, stored, image_choice(m.config.data), nodata);
             no_data = static_cast<std::int64_t>(
                 std::count(nodata.begin(), nodata.end(), std::uint8_t{1}));
-            // Known only once the pixels are read: this input fails, the others go on.
-            if (no_data > 0 && class_of_no_data >= 0)
-                PFCE_THROW(
-                    InputError, j.input, ": ", no_data,
-                    " pixels have no data (transparent, or a NoData value), which predict writes "
-                    "as ",
-                    int{kNoData}, ", but ", a.checkpoint, "'s mask.values give that value to ",
-                    m.class_names[class_of_no_data],
-                    ": give them another value with --nodata-value N (one no class has, e.g. ",
-                    free_value, "), or make those pixels opaque");
         } catch (const InputError& e) {
             if (jobs.size() == 1) throw;  // nothing else to predict: the error as it is
             // With --force its outputs would have been replaced: an earlier prediction left there
@@ -1536,8 +1534,7 @@ void run_predict(const PredictArgs& a) {
         std::vector<std::string> removed;  // files of the replaced mask --force removes
         try {
             if (tif)
-                write_tiff_indexed(staged.stage(j.mask), written, colours, geo,
-                                   class_of_no_data < 0 ? int{no_data_value} : -1);
+                write_tiff_indexed(staged.stage(j.mask), written, colours, geo, int{no_data_value});
             else
                 write_png_indexed(staged.stage(j.mask), written, colours, no_data_alpha);
             write_sidecar_georef(j.sidecars, j.mask, &staged);
@@ -1796,8 +1793,8 @@ const bool registered = register_command(
         CLI::Option* nodata_value = sub.add_option(
             "--nodata-value", a->nodata_value,
             "the mask's value where an input has no data (transparent, or a GeoTIFF's NoData): "
-            "255 unless a class has it (binary masks of values 0 and 255 need another, e.g. 1); "
-            "marked as NoData in a TIFF mask, transparent in a PNG");
+            "255, or where a class has 255 (binary masks of values 0 and 255) the lowest value "
+            "no class has; marked as NoData in a TIFF mask, transparent in a PNG");
         nodata_value->capture_default_str();  // 0..255, said with the range by run_predict
         sub.callback([a, window, overlap, max_pixels, nodata_value] {
             a->nodata_value_given = nodata_value->count() > 0;
