@@ -101,6 +101,10 @@ class Dataset {
     // Generic datasets with [files] images_without_mask = "skip": the ids of the images left out
     // for having no mask (sorted), so a split list naming one is told why it is not a sample.
     const std::vector<std::string>& ids_without_mask() const { return ids_without_mask_; }
+    // Whether a mask read so far held 255 read as unlabelled by default (index masks whose 255 is
+    // no class's value nor in mask.ignore): binary 0/255 masks without mask.values lose their
+    // second class so.
+    bool read_255_as_unlabelled() const { return told_implicit_255_->load(); }
 
   private:
     std::string root_;

@@ -2214,6 +2214,14 @@ TEST(RealDatasets, IndexMasksWith255AsAClassReadWhenValuesSaySoAndAreToldOtherwi
     EXPECT_EQ(s.output.find(told, at + 1), std::string::npos) << "said more than once:\n"
                                                               << s.output;
     EXPECT_MESSAGE_HAS(s.output, "mask.values");
+    // Trained so, the class of 255 (tree here) has no pixel: refused, not a model that cannot
+    // predict it with exit 0 (walkthrough: binary 0/255 masks without mask.values).
+    const test::CommandResult lost =
+        test::run_pfce("train --data " + fp.root + " --out " + root + "/lost --epochs 1" + kTiny);
+    EXPECT_EQ(lost.status, 2) << lost.output;
+    EXPECT_MESSAGE_HAS(lost.output, "no training pixel is labelled tree (");
+    EXPECT_MESSAGE_HAS(lost.output, "), while mask pixels of value 255 were read as unlabelled");
+    EXPECT_MESSAGE_HAS(lost.output, "mask.values of " + fp.root + "/dataset.toml");
     // In annotations 255 is what README says it is, unlabelled: sample --from says nothing of it.
     fs::create_directory(root + "/ann");
     for (const std::string& id : fp.ids)

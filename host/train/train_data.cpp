@@ -946,7 +946,8 @@ void check_class_count(const Palette& palette, const std::string& root) {
 
 void check_training_labels(const std::vector<std::int64_t>& per_class, const Palette& palette,
                            std::size_t train_samples, const std::string& where,
-                           const std::vector<double>& alpha, const std::string& init_from) {
+                           const std::vector<double>& alpha, const std::string& init_from,
+                           bool dataset_read_255, const std::string& dataset) {
     std::int64_t labelled = 0;
     for (std::int64_t n : per_class) labelled += n;
     if (labelled == 0)
@@ -975,6 +976,15 @@ void check_training_labels(const std::vector<std::int64_t>& per_class, const Pal
                        "), so the loss would be 0 and nothing would train; expected a weight "
                        "above 0 for at least one of them");
     }
+    if (!unseen.empty() && dataset_read_255)
+        PFCE_THROW(InputError, "no training pixel is labelled ", unseen, " (", where,
+                   "), while mask pixels of value 255 were read as unlabelled (pfce's default "
+                   "for index masks): if 255 is ",
+                   unseen,
+                   ", as in binary 0/255 masks, give each class its value in mask.values of ",
+                   dataset,
+                   "/dataset.toml (e.g. values = [0, 255]); to train without it, add 255 to "
+                   "mask.ignore there");
     // Fine-tuning: the model predicts such a class already (a walkthrough was told it could not
     // learn it); labels of the other classes alone teach it to predict them instead.
     if (!unseen.empty() && !init_from.empty())
@@ -1131,7 +1141,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
                           cfg.loss.alpha_auto || cfg.loss.crf_weight > 0
                               ? std::vector<double>{}  // the CRF term trains on every pixel
                               : cfg.loss.alpha,
-                          cfg.model.init_from);
+                          cfg.model.init_from, ds.read_255_as_unlabelled(), ds.root());
     return in;
 }
 

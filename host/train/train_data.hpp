@@ -106,9 +106,13 @@ std::string channel_name(std::size_t c, std::size_t channels, const std::vector<
 // see nothing) or when the class weights `alpha` (loss.alpha; empty: none) give every labelled
 // class 0, a warning naming each class without one. `where` says where the labels came from;
 // `init_from` the checkpoint the run starts from (model.init_from), if any.
+// `dataset_read_255` (Dataset::read_255_as_unlabelled) makes a class without a pixel an error:
+// binary 0/255 masks read without mask.values (a walkthrough trained a model that could not
+// predict building, exit 0). `dataset` names its dataset.toml's directory.
 void check_training_labels(const std::vector<std::int64_t>& per_class, const Palette& palette,
                            std::size_t train_samples, const std::string& where,
-                           const std::vector<double>& alpha, const std::string& init_from = "");
+                           const std::vector<double>& alpha, const std::string& init_from = "",
+                           bool dataset_read_255 = false, const std::string& dataset = "");
 // check_masks_belong_to, and a mask for every sample of `indices`.
 void check_masks_match_dataset(const MaskDir& md, const Dataset& ds,
                                const std::vector<std::size_t>& indices);
