@@ -2819,7 +2819,11 @@ TEST(RealDatasets, PredictQmlNamesEachClassOfTheMaskForQgis) {
     EXPECT_MESSAGE_HAS(qml,
                        "<paletteEntry value=\"255\" color=\"#6b8e23\" alpha=\"255\" "
                        "label=\"tree\"/>");
-    EXPECT_EQ(qml.find("no data"), std::string::npos) << qml;  // 255 is a class here
+    // 255 is a class here: no-data pixels get 0, the lowest value no class has, styled so.
+    EXPECT_MESSAGE_HAS(qml,
+                       "<paletteEntry value=\"0\" color=\"#000000\" alpha=\"0\" "
+                       "label=\"no data\"/>");
+    EXPECT_EQ(qml.find("value=\"255\" color=\"#000000\" alpha=\"0\""), std::string::npos) << qml;
 
     // Predicted again without --qml: refused beside the old style, removed with --force.
     const test::CommandResult kept = test::run_pfce(predict + root + "/pred");
