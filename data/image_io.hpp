@@ -39,6 +39,9 @@ struct ImageInfo {
     // A GeoTIFF's georeference (empty for any other file): pairs are checked for one grid.
     GeoReference geo = {};
     int stored_bits = 0;  // as the file stores them, where they differ from bits_per_sample
+    // A TIFF's GDAL NoData value that its samples can hold: pixels holding it in every band have
+    // no data, which training and evaluation read as stored (predict leaves them out).
+    bool no_data_value = false;
     int file_bits() const { return stored_bits > 0 ? stored_bits : bits_per_sample; }
 };
 

@@ -757,6 +757,7 @@ ImageInfo probe_tiff(const std::string& path) {
                    static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)), l.colour_bands(),
                    l.decoded_bits(), l.lossy};
     if (l.packed_wide()) info.stored_bits = l.bps;
+    info.no_data_value = l.format == SAMPLEFORMAT_UINT && no_data_sample(t.get(), l) >= 0;
     info.alpha = l.alpha;
     info.sample_format = l.format;
     info.palette = l.photometric == PHOTOMETRIC_PALETTE;

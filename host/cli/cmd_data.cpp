@@ -345,6 +345,14 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
     // Every image and mask is decoded, in parallel: a file truncated after its header fails here,
     // naming it, not in the middle of a training run. Gray ones are counted (a mix is said).
     std::atomic<std::size_t> gray{0};
+    // Pixels of a GeoTIFF's NoData value (an orthophoto's border): training and evaluation read
+    // them as stored, so a mask labelling them trains and scores its class there, while predict
+    // leaves them out (a walkthrough's building points on the border went unsaid). Counted,
+    // with the labels the masks give them.
+    std::mutex no_data_mutex;
+    std::int64_t no_data_pixels = 0;
+    std::size_t no_data_images = 0;
+    std::vector<std::int64_t> no_data_labelled(256, 0);
     const Counts c = count_masks(
         ds.size(), "stats",
         [&](std::size_t i) {
@@ -354,9 +362,42 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
             if (image.width != mask.width || image.height != mask.height)
                 PFCE_THROW(InputError, ds.sample(i).image_path, " decodes to ", image.width, "x",
                            image.height, " but its mask to ", mask.width, "x", mask.height);
+            const SampleRef& s = ds.sample(i);
+            if (s.owns_all() && probe_image(s.image_path).no_data_value) {  // TIFFs only
+                std::vector<std::uint8_t> nodata;
+                read_rgb_with_nodata(s.image_path, nodata, 0, ds.options().image);
+                if (nodata.size() == mask.labels.size()) {
+                    std::int64_t n = 0;
+                    std::vector<std::int64_t> labelled(256, 0);
+                    for (std::size_t p = 0; p < nodata.size(); ++p)
+                        if (nodata[p]) ++n, ++labelled[mask.labels[p]];
+                    const std::lock_guard<std::mutex> lock(no_data_mutex);
+                    no_data_pixels += n;
+                    no_data_images += n > 0;
+                    for (int v = 0; v < 255; ++v) no_data_labelled[v] += labelled[v];
+                }
+            }
             return mask;
         },
         [&](std::size_t i) { return ds.sample(i); });
+    if (no_data_pixels > 0) {
+        std::int64_t labelled = 0;
+        std::string classes;
+        for (int k = 0; k < ds.palette().num_classes(); ++k) {
+            if (no_data_labelled[k] == 0) continue;
+            labelled += no_data_labelled[k];
+            classes += (classes.empty() ? "" : ", ") + ds.palette().classes[k].name + " " +
+                       std::to_string(no_data_labelled[k]);
+        }
+        if (labelled > 0)
+            log_warn(no_data_pixels, " image pixels in ", no_data_images,
+                     no_data_images == 1 ? " image have" : " images have",
+                     " no data (a GeoTIFF NoData value), and the masks label ", labelled,
+                     " of them (", classes,
+                     "): training and evaluation read them as stored, so they train and score as "
+                     "those classes, while predict leaves such pixels out; mark them unlabelled "
+                     "in the masks (an ignore value or colour) to leave them out");
+    }
     std::int64_t all = 0;
     for (int v = 0; v < 256; ++v) all += c.per_label[v];
     if (json) {
