@@ -664,6 +664,15 @@ batch_size = 4
     EXPECT_MESSAGE_HAS(edited.output, fs::path(mask).filename().string() +
                                           " (a test image's). Only test masks: the trainings "
                                           "would be the same");
+    // A copy of the data elsewhere (cp -r: new times) is said as other data, with where it was,
+    // not as "other settings (data.root)" (walkthrough).
+    fs::copy(data, data + "-copy", fs::copy_options::recursive);
+    const test::CommandResult copied =
+        test::run_pfce("run " + dir + "/s.toml --device cpu --data " + data + "-copy --out " + out);
+    EXPECT_EQ(copied.status, 1) << copied.output;
+    EXPECT_MESSAGE_HAS(copied.output, "made with other data (" +
+                                          fs::weakly_canonical(data).string() +
+                                          " then; its image and label files changed");
     // The data moved away: the report is remade from the results, which are said to go unchecked.
     fs::rename(data, data + ".away");
     const test::CommandResult away = test::run_pfce(run);

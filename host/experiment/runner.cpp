@@ -160,6 +160,13 @@ std::string stale_reason(json was, json now) {
             if (!now.contains(k) || now[k] != v) differ.push_back(k);
         for (const auto& [k, v] : now.items())
             if (!was.contains(k)) differ.push_back(k);
+        // The data elsewhere and its files changed (a copy made with cp -r: new times): said as
+        // other data, with both, not as "other settings (data.root)" (walkthrough).
+        if (differ.size() == 1 && differ[0] == "data.root" && was["data.root"].is_string()) {
+            const std::string change = data_identity_change(was_data, now_data);
+            return "other data (" + was["data.root"].get<std::string>() + " then" +
+                   (change.empty() ? "" : "; " + change + " since") + ")";
+        }
         std::string keys;
         for (std::size_t i = 0; i < differ.size() && i < 3; ++i)
             keys += (i ? ", " : "") + differ[i];
