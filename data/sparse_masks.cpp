@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
-#include <numeric>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -279,18 +278,16 @@ void write_masks_in_chunks(std::size_t n, const Palette& palette, MaskDirWriting
                 writing.write(i, mask, palette);
             },
             2);
-        for (std::size_t k = 0; k < count; ++k)
-            if (counts[k][static_cast<std::size_t>(C)] ==
-                static_cast<std::int64_t>(
-                    std::accumulate(counts[k].begin(), counts[k].end(), std::int64_t{0})))
-                r.labelling_nothing.push_back(first + k);
-        for (const auto& c : counts) {
+        for (std::size_t m = 0; m < count; ++m) {
+            const std::vector<std::int64_t>& c = counts[m];
+            std::int64_t labelled = 0;
             for (int k = 0; k < C; ++k) {
                 r.per_class[static_cast<std::size_t>(k)] += c[static_cast<std::size_t>(k)];
-                r.labelled += c[static_cast<std::size_t>(k)];
-                r.pixels += c[static_cast<std::size_t>(k)];
+                labelled += c[static_cast<std::size_t>(k)];
             }
-            r.pixels += c[static_cast<std::size_t>(C)];
+            r.labelled += labelled;
+            r.pixels += labelled + c[static_cast<std::size_t>(C)];
+            if (labelled == 0) r.labelling_nothing.push_back(first + m);
         }
         if (progress) progress(first + count, n);
         // Ctrl-C / SIGTERM (core/stop_signal): unwinding undoes the writing (mask_dir.hpp).

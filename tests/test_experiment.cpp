@@ -664,6 +664,8 @@ batch_size = 4
     EXPECT_MESSAGE_HAS(edited.output, fs::path(mask).filename().string() +
                                           " (a test image's). Only test masks: the trainings "
                                           "would be the same");
+    EXPECT_MESSAGE_HAS(edited.output,
+                       "pfce eval --checkpoint " + out + "/a/train/last.ckpt --split test");
     // A copy of the data elsewhere (cp -r: new times) is said as other data, with where it was,
     // not as "other settings (data.root)" (walkthrough).
     fs::copy(data, data + "-copy", fs::copy_options::recursive);

@@ -1291,8 +1291,8 @@ void run_predict(const PredictArgs& a) {
     std::vector<Rgb> colours(256, Rgb{0, 0, 0});
     for (std::size_t c = 0; c < m.class_colours.size(); ++c)
         colours[value_of[c]] = m.class_colours[c];
-    // The value no-data pixels get: 255 (pfce's unlabelled), or --nodata-value where a class has
-    // 255 (binary [0, 255] masks; an orthophoto's border refused every image of such a model).
+    // The value no-data pixels get: --nodata-value, else 255 (pfce's unlabelled), else (a class
+    // has 255) the lowest value no class has.
     auto no_data_value = static_cast<std::uint8_t>(a.nodata_value_given ? a.nodata_value : kNoData);
     // The class (if any) whose value is the one no-data pixels get.
     int class_of_no_data = -1;
@@ -1315,20 +1315,17 @@ void run_predict(const PredictArgs& a) {
                  "'s), marked as the masks' NoData; --nodata-value N chooses another");
         no_data_value = static_cast<std::uint8_t>(free_value);
     }
-    // Transparent in a PNG: no class has the value.
-    std::vector<std::uint8_t> no_data_alpha;
-    {
-        no_data_alpha.assign(256, 255);
-        no_data_alpha[no_data_value] = 0;
-        // Shown, where a viewer (or a TIFF, which has no transparency) ignores that, in the
-        // training dataset's ignore colour, else a colour no class has: a colour mask read back
-        // by its colours is unlabelled there, never a black class (as pfce's own masks do).
-        Palette shown;
-        for (std::size_t c = 0; c < m.class_colours.size(); ++c)
-            shown.classes.push_back({m.class_names[c], m.class_colours[c]});
-        shown.unlabelled_colours = m.unlabelled_colours;
-        colours[no_data_value] = shown.display_unlabelled();
-    }
+    // Transparent in a PNG (no class has the value), and shown, where a viewer (or a TIFF, which
+    // has no transparency) ignores that, in the training dataset's ignore colour, else a colour no
+    // class has: a colour mask read back by its colours is unlabelled there, never a black class
+    // (as pfce's own masks do).
+    std::vector<std::uint8_t> no_data_alpha(256, 255);
+    no_data_alpha[no_data_value] = 0;
+    Palette shown;
+    for (std::size_t c = 0; c < m.class_colours.size(); ++c)
+        shown.classes.push_back({m.class_names[c], m.class_colours[c]});
+    shown.unlabelled_colours = m.unlabelled_colours;
+    colours[no_data_value] = shown.display_unlabelled();
     // --qml: one style for every mask, each class by its value, name and colour.
     std::string style;
     if (a.qml) {

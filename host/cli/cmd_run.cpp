@@ -57,7 +57,7 @@ void run_run(const RunArgs& a) {
         throw CLI::RuntimeError(130);
     }
     // Stale results not rerun leave the suite without current results: a script must notice.
-    if (s.failed > 0 || s.not_rerun > 0) throw CLI::RuntimeError(1);
+    if (s.failed > 0 || !s.not_rerun.empty()) throw CLI::RuntimeError(1);
 }
 
 const bool registered = register_command(

@@ -280,7 +280,9 @@ void say_runs_of_the_other_form(const Suite& suite, const std::string& out_dir) 
 // so that a real edit tells from a touch and a test mask mended from a training one (a
 // walkthrough's edited test mask made both experiments stale, naming no file). "" where none is
 // newer (the files were replaced by older ones, or the data does not open).
-std::string files_newer_than_results(const DataSettings& data, const std::string& result,
+// `ds` is opened at the first call and kept for the others (one scan of the data per suite run).
+std::string files_newer_than_results(const DataSettings& data, std::optional<Dataset>& ds,
+                                     const std::string& result, const std::string& checkpoint,
                                      const ExperimentResult& r, bool masks) {
     std::error_code ec;
     const auto since = fs::last_write_time(result, ec);
@@ -290,17 +292,17 @@ std::string files_newer_than_results(const DataSettings& data, const std::string
     std::vector<std::string> newer;
     std::size_t in_test = 0;
     try {
-        const Dataset ds = Dataset::open(data.root, dataset_options(data));
+        if (!ds) ds.emplace(Dataset::open(data.root, dataset_options(data)));
         std::set<std::string> seen;
-        for (std::size_t i = 0; i < ds.size(); ++i) {
-            const SampleRef& sr = ds.sample(i);
+        for (std::size_t i = 0; i < ds->size(); ++i) {
+            const SampleRef& sr = ds->sample(i);
             const std::string& file = masks ? sr.mask_path : sr.image_path;
             if (file.empty() || !seen.insert(file).second) continue;
             const auto when = fs::last_write_time(file, ec);
             if (ec || when <= since) continue;
             const bool tested = test.count(sr.id) || test.count(tile_of(sr.id));
             in_test += tested;
-            newer.push_back(fs::path(file).lexically_relative(ds.root()).generic_string() +
+            newer.push_back(fs::path(file).lexically_relative(ds->root()).generic_string() +
                             (tested ? " (a test image's)" : ""));
         }
     } catch (const Error&) {
@@ -310,8 +312,8 @@ std::string files_newer_than_results(const DataSettings& data, const std::string
     std::string s = "; newer than these results: " + some_names(newer);
     if (newer.size() > 3) s += " (" + std::to_string(newer.size()) + " files)";
     if (in_test == newer.size() && masks)
-        s += ". Only test masks: the trainings would be the same, and pfce eval --checkpoint "
-             "OUT/<id>/train/last.ckpt --split test scores a model against them now";
+        s += ". Only test masks: the trainings would be the same, and pfce eval --checkpoint " +
+             checkpoint + " --split test scores a model against them now";
     return s;
 }
 
@@ -322,6 +324,7 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
                             const std::string& unreadable, const RunOptions& opts,
                             const std::string& out_dir, RunSummary& sum) {
     std::vector<Plan> plans;
+    std::optional<Dataset> opened;  // the data, where stale results name its files
     for (const auto& e : suite.experiments) {
         Plan p;
         p.spec = e;
@@ -361,8 +364,10 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             // the current settings and data.
             const bool touched = stale.find("files changed (or were touched)") != std::string::npos;
             const std::string newer =
-                touched ? files_newer_than_results(data, rp, *old,
-                                                   stale.find("label files") != std::string::npos)
+                touched ? files_newer_than_results(
+                              data, opened, rp,
+                              (fs::path(out_dir) / e.id / "train" / "last.ckpt").string(), *old,
+                              stale.find("label files") != std::string::npos)
                         : std::string();
             p.refused = "not rerun: " + out_dir + " holds its results made with " + stale + newer +
                         " (" + rp + ", shown here); rerun with --force --only " + e.id +
@@ -386,8 +391,7 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
                 }
             log_warn(e.id, ": ", p.refused);
             p.result = old;
-            ++sum.not_rerun;
-            sum.not_rerun_ids.push_back(e.id);
+            sum.not_rerun.push_back(e.id);
         } else if (const std::vector<std::string> changes =
                        selected && !old && !opts.force  // no result: stopped, not failed
                            ? interrupted_training_changes(
@@ -412,8 +416,7 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
                         " to start it over";
             log_warn(e.id, ": ", p.refused);
             p.result = old;
-            ++sum.not_rerun;
-            sum.not_rerun_ids.push_back(e.id);
+            sum.not_rerun.push_back(e.id);
         } else if (selected && (!finished || opts.force)) {
             p.run = true;
             // Shown until its rerun starts: a forced suite stopped before reaching it still has
@@ -567,10 +570,10 @@ ExperimentResult failed_result(const ExperimentSpec& e, const std::string& error
 
 std::string run_counts(const RunSummary& s) {
     std::string o = std::to_string(s.ran) + " ran, " + std::to_string(s.skipped) + " skipped, ";
-    if (s.not_rerun > 0) {
+    if (!s.not_rerun.empty()) {
         std::string ids;
-        for (const std::string& id : s.not_rerun_ids) ids += (ids.empty() ? "" : ",") + id;
-        o += std::to_string(s.not_rerun) +
+        for (const std::string& id : s.not_rerun) ids += (ids.empty() ? "" : ",") + id;
+        o += std::to_string(s.not_rerun.size()) +
              " not rerun (results of other settings or data, shown as stale; --force --only " +
              ids + " reruns them, --force alone every experiment), ";
     }

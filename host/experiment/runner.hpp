@@ -28,8 +28,7 @@ struct RunSummary {
     int ran = 0, skipped = 0, failed = 0;
     // Finished earlier with other settings or data and not rerun without --force: their results
     // are shown marked stale. Not failures, but the suite's results are not current either.
-    int not_rerun = 0;
-    std::vector<std::string> not_rerun_ids;  // their ids, for the --only that reruns them
+    std::vector<std::string> not_rerun;  // their ids, for the --only that reruns them
     // Stopped by a stop request (core/stop_signal: Ctrl-C, SIGTERM) between stages or inside a
     // training, which saved its checkpoint; the same command continues where it stopped.
     bool interrupted = false;
