@@ -53,6 +53,18 @@ bool has_generic_layout(const fs::path& root) {
     return fs::exists(root / "dataset.toml", ec);
 }
 
+std::vector<DatasetKind> layouts_found(const fs::path& root) {
+    std::vector<DatasetKind> found;
+    // Images/ beside a dataset.toml is also UAVid's and others' generic layout: Kaggle then needs
+    // its own Image_N files to be a reading of it.
+    const fs::path kaggle = kaggle_dir(root);
+    if (!kaggle.empty() && (!has_generic_layout(root) || holds_kaggle_images(kaggle / "Images")))
+        found.push_back(DatasetKind::kaggle);
+    if (has_tiles_layout(root)) found.push_back(DatasetKind::tiles);
+    if (has_generic_layout(root)) found.push_back(DatasetKind::generic);
+    return found;
+}
+
 bool is_image_extension(const fs::path& p) {
     std::string ext = p.extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(),
@@ -307,15 +319,7 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
     }
     DatasetKind kind = opts.kind;
     if (kind == DatasetKind::automatic) {
-        std::vector<DatasetKind> found;
-        // Images/ beside a dataset.toml is also UAVid's and others' generic layout: Kaggle
-        // then needs its own Image_N files to be a reading of it.
-        const fs::path kaggle = detail::kaggle_dir(r);
-        if (!kaggle.empty() &&
-            (!detail::has_generic_layout(r) || detail::holds_kaggle_images(kaggle / "Images")))
-            found.push_back(DatasetKind::kaggle);
-        if (detail::has_tiles_layout(r)) found.push_back(DatasetKind::tiles);
-        if (detail::has_generic_layout(r)) found.push_back(DatasetKind::generic);
+        const std::vector<DatasetKind> found = detail::layouts_found(r);
         // Another pfce output given as a dataset: say what it is (a mask directory's writer
         // marks it "masks" first and writes masks.json last), not which layouts were expected.
         if (found.empty() && output_dir_kind(root) == "masks")

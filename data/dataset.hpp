@@ -65,6 +65,19 @@ struct SampleRef {
 // are.
 void unlabel_pixels_owned_elsewhere(LabelMap& dense, const SampleRef& s);
 
+// How a generic dataset's dataset.toml says its images are read ([image] bands and value_range),
+// for a command or run that gives none; empty where `root` opens as no generic dataset or the
+// file says nothing of them. Throws InputError on a dataset.toml that does not parse.
+struct DeclaredImage {
+    ImageChoice choice;
+    std::string file;  // the dataset.toml read
+};
+DeclaredImage declared_image_settings(const std::string& root, DatasetKind kind);
+// `d`'s bands and range into `c` where not given (`bands_given`: typed, even as none), said once
+// each; a given one that differs from `d`'s is kept, and said too.
+void adopt_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_given,
+                          bool range_given);
+
 struct TileBandCache;  // recently decoded rows of tiles, shared by neighbouring windows
 
 class Dataset {

@@ -92,6 +92,8 @@ std::filesystem::path kaggle_dir(const std::filesystem::path& root);
 bool holds_kaggle_images(const std::filesystem::path& dir);
 bool has_generic_layout(const std::filesystem::path& root);
 bool has_tiles_layout(const std::filesystem::path& root);
+// The kinds whose layout `root` has (none, one, or several that --kind must choose from).
+std::vector<DatasetKind> layouts_found(const std::filesystem::path& root);
 
 bool is_image_extension(const std::filesystem::path& p);  // .tif .tiff .png .jpg .jpeg, any case
 // What to do with an image of a format pfce does not read.

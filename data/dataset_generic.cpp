@@ -16,6 +16,9 @@
 //     images = "Images_png"                   # the directories, under root (default images/
 //     masks = "Masks_png"                     # and masks/; one directory for both with suffixes)
 //     images_without_mask = "skip"            # left out, and said (default "refuse": an error)
+//     [image]                                 # optional: how every command reads the images
+//     bands = [4, 1, 2]                       # as --bands (1-based, as GDAL counts them)
+//     value_range = [0, 10000]                # as --value-range: 16-bit values read as 0 and 255
 //
 // In index masks 255 means "unlabelled" (pfce's own masks use it so) unless mask.values makes it
 // a class's value, as binary 0/255 masks need.
@@ -61,6 +64,9 @@ struct GenericSpec {
     // nothing (and the masks directory may be missing): a dataset of images and point layers
     // (sample --from-points) has no dense masks to give, and trains on its points all the same.
     bool unlabelled_images_without_mask = false;
+    // [image]: the bands and 16-bit range every command reads the images with where it is given
+    // none (a 4-band or 16-bit dataset needed --bands and --value-range on each command).
+    ImageChoice image;
 };
 
 // A value as the file writes it (1, ["skip"], true), for a refusal of its type.
@@ -84,7 +90,8 @@ void check_keys(const toml::table& t, const std::string& where,
                 {"ignore", "mask"},        {"ignore_colours", "mask"},
                 {"image_suffix", "files"}, {"mask_suffix", "files"},
                 {"images", "files"},       {"images_without_mask", "files"},
-                {"masks", "files"}};
+                {"masks", "files"},        {"bands", "image"},
+                {"value_range", "image"}};
             const auto h = home.find(std::string(k.str()));
             PFCE_THROW(InputError, file, ": unknown key '", where.empty() ? "" : where + ".",
                        k.str(), "' (line ", k.source().begin.line, "; expected one of: ", list, ")",
@@ -130,6 +137,38 @@ std::vector<Rgb> colour_list(const toml::node& n, const std::string& file, const
     return out;
 }
 
+// [image] bands and value_range, checked as the config checks data.bands and data.value_range.
+ImageChoice image_table(const toml::table& t, const std::string& file) {
+    check_keys(t, "image", {"bands", "value_range"}, file);
+    ImageChoice c;
+    if (const toml::node* b = t.get("bands")) {
+        const toml::array* a = b->as_array();
+        if (!a || a->empty() || !image_channel_count_fits(static_cast<int>(a->size())))
+            PFCE_THROW(InputError, file, ": image.bands = ", toml_value_text(*b), " (line ",
+                       b->source().begin.line,
+                       "): expected a list of band numbers, 1-based as GDAL counts them, giving ",
+                       kImageChannelCounts, " (e.g. [4, 1, 2] for infrared, red, green)");
+        for (const toml::node& v : *a) c.bands.push_back(int_in(v, 1, 255, file, "image.bands"));
+    }
+    if (const toml::node* r = t.get("value_range")) {
+        const toml::array* a = r->as_array();
+        std::vector<double> v;
+        if (a)
+            for (const toml::node& e : *a)
+                if (const auto x = e.value<double>();
+                    x && (e.is_integer() || e.is_floating_point()))
+                    v.push_back(*x);
+        if (!a || a->size() != 2 || v.size() != 2 || !(v[0] >= 0 && v[0] < v[1] && v[1] <= 65535))
+            PFCE_THROW(InputError, file, ": image.value_range = ", toml_value_text(*r), " (line ",
+                       r->source().begin.line,
+                       "): expected [lo, hi] with 0 <= lo < hi <= 65535, the 16-bit values read "
+                       "as 0 and 255 (e.g. [0, 10000] for Sentinel-2 reflectance)");
+        c.range_lo = v[0];
+        c.range_hi = v[1];
+    }
+    return c;
+}
+
 GenericSpec parse_spec(const fs::path& toml_path) {
     const std::string file = toml_path.string();
     toml::table doc;
@@ -141,8 +180,12 @@ GenericSpec parse_spec(const fs::path& toml_path) {
     } catch (const toml::parse_error& e) {
         PFCE_THROW(InputError, file, ":", e.source().begin.line, ": ", e.description());
     }
-    check_keys(doc, "", {"classes", "mask", "files"}, file);
+    check_keys(doc, "", {"classes", "mask", "files", "image"}, file);
     GenericSpec spec;
+    if (const toml::node* im = doc.get("image")) {
+        if (!im->is_table()) PFCE_THROW(InputError, file, ": 'image' must be a table ([image])");
+        spec.image = image_table(*im->as_table(), file);
+    }
 
     if (const toml::node* f = doc.get("files")) {
         if (!f->is_table()) PFCE_THROW(InputError, file, ": 'files' must be a table ([files])");
@@ -632,6 +675,59 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
         ds.samples_.push_back(std::move(s));
     }
     detail::check_all_pairs(ds.samples_, ds.opts_);
+}
+
+DeclaredImage declared_image_settings(const std::string& root, DatasetKind kind) {
+    const fs::path r(root);
+    std::error_code ec;
+    // Read only where the dataset opens as a generic one; a dataset.toml beside Potsdam tiles or
+    // Kaggle patches is not read (Dataset::open says so), nor one of several layouts.
+    if (kind == DatasetKind::kaggle || kind == DatasetKind::tiles || !fs::is_directory(r, ec))
+        return {};
+    if (kind == DatasetKind::automatic &&
+        detail::layouts_found(r) != std::vector<DatasetKind>{DatasetKind::generic})
+        return {};
+    const fs::path toml_path = r / "dataset.toml";
+    if (!fs::is_regular_file(toml_path, ec)) return {};
+    return {parse_spec(toml_path).image, toml_path.string()};
+}
+
+void adopt_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_given,
+                          bool range_given) {
+    const auto bands_text = [](const std::vector<int>& b) {
+        std::string t = "[";
+        for (std::size_t i = 0; i < b.size(); ++i) t += (i ? "," : "") + std::to_string(b[i]);
+        return t + "]";
+    };
+    const auto range_text = [](const ImageChoice& x) {
+        std::ostringstream os;
+        os << "[" << x.range_lo << ", " << x.range_hi << "]";
+        return os.str();
+    };
+    std::string taken, kept;
+    if (!d.choice.bands.empty()) {
+        if (!bands_given) {
+            c.bands = d.choice.bands;
+            taken = "bands " + bands_text(c.bands);
+        } else if (c.bands != d.choice.bands) {
+            kept = "bands " + (c.bands.empty() ? "[]" : bands_text(c.bands)) + " (not its " +
+                   bands_text(d.choice.bands) + ")";
+        }
+    }
+    if (d.choice.reads_16_bit()) {
+        if (!range_given) {
+            c.range_lo = d.choice.range_lo;
+            c.range_hi = d.choice.range_hi;
+            taken += (taken.empty() ? "" : " and ") + std::string("value range ") + range_text(c);
+        } else if (!c.reads_16_bit() || c.range_lo != d.choice.range_lo ||
+                   c.range_hi != d.choice.range_hi) {
+            kept += (kept.empty() ? "" : " and ") + std::string("value range ") +
+                    (c.reads_16_bit() ? range_text(c) : "[]") + " (not its " +
+                    range_text(d.choice) + ")";
+        }
+    }
+    if (!taken.empty()) log_info("images read with ", taken, ", as ", d.file, " [image] says");
+    if (!kept.empty()) log_info("images read with the ", kept, " given, over ", d.file, " [image]");
 }
 
 }  // namespace pfce

@@ -170,11 +170,13 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
                          const ImageChoice& choice) {
     const std::vector<int>& bands = choice.bands;
     if (bits_per_sample == 16 && !choice.reads_16_bit())
-        PFCE_THROW(InputError, path,
-                   ": 16-bit samples, and nothing says which values are black and white (expected "
-                   "8-bit samples, or give data.value_range: --value-range 0,10000 reads 0 as 0 "
-                   "and 10000 and above as 255, e.g. for Sentinel-2 reflectance; gdalinfo -stats "
-                   "FILE shows the values a file holds)");
+        PFCE_THROW(
+            InputError, path,
+            ": 16-bit samples, and nothing says which values are black and white (expected "
+            "8-bit samples, or give data.value_range: --value-range 0,10000 reads 0 as 0 "
+            "and 10000 and above as 255, e.g. for Sentinel-2 reflectance; gdalinfo -stats "
+            "FILE shows the values a file holds; value_range = [0, 10000] under [image] in a "
+            "generic dataset's dataset.toml gives every command the range)");
     // One scale for the whole dataset: 8-bit images beside 16-bit ones would be read on two.
     if (choice.reads_16_bit() && bits_per_sample != 16)
         PFCE_THROW(InputError, path, ": ", bits_per_sample,
@@ -201,8 +203,10 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
     }
     const std::string pick =
         " or pick the bands the model sees with data.bands, three to eight (--bands 1,2,3,4 "
-        "gives it all four of RGB + infrared, --bands 4,1,2 makes IR-R-G of them; predict "
-        "reads the bands its model was trained with)";
+        "gives it all four of RGB + infrared, --bands 4,1,2 makes IR-R-G of them, or bands = [4, "
+        "1, 2] "
+        "under [image] in a generic dataset's dataset.toml for every command; predict reads the "
+        "bands its model was trained with)";
     if (channels == 4)
         PFCE_THROW(InputError, path,
                    ": 4 bands that are not RGB + alpha (RGB + near infrared, or a 4th band the "

@@ -1322,4 +1322,34 @@ TEST(SuiteFile, ASyntheticSuitesRootIsWhereItsDataGoes) {
               0u);
 }
 
+// A dataset.toml's [image] is the reading of a suite's experiments that name none: recorded in
+// each one's settings (so its results are of the bands it trained with), an experiment's own bands
+// kept; --data's dataset is the one read.
+TEST(SuiteFile, ADatasetTomlImageTableIsTheReadingOfExperimentsThatNameNone) {
+    const std::string dir = test::temp_dir("suite_image_table");
+    fs::create_directories(dir + "/ds");
+    write_file(dir + "/ds/dataset.toml",
+               "[classes]\nnames = [\"a\", \"b\"]\n[mask]\nencoding = \"index\"\n"
+               "[image]\nbands = [4, 1, 2]\nvalue_range = [0, 10000]\n");
+    write_file(dir + "/s.toml",
+               "[suite]\nexperiments = [{ id = \"a\" }, { id = \"b\", data = { bands = [1, 2, "
+               "3] } }]\n[data]\nroot = \"" +
+                   dir + "/elsewhere\"\n");
+    const Suite given = load_suite(dir + "/s.toml");
+    EXPECT_TRUE(with_dataset_image_settings(given, RunOptions{}).data.bands.empty());
+    RunOptions o;
+    o.data_path = dir + "/ds";
+    const Suite s = with_dataset_image_settings(given, o);
+    EXPECT_EQ(s.data.root, given.data.root);  // --data stays the runner's to apply
+    EXPECT_EQ(s.data.bands, (std::vector<int>{4, 1, 2}));
+    EXPECT_EQ(s.data.value_range, (std::vector<double>{0, 10000}));
+    ASSERT_EQ(s.experiments.size(), 2u);
+    EXPECT_EQ(s.experiments[0].config.data.bands, (std::vector<int>{4, 1, 2}));
+    EXPECT_EQ(s.experiments[0].config.data.value_range, (std::vector<double>{0, 10000}));
+    EXPECT_EQ(s.experiments[1].config.data.bands, (std::vector<int>{1, 2, 3}));
+    EXPECT_EQ(s.experiments[1].config.data.value_range, (std::vector<double>{0, 10000}));
+    EXPECT_NE(experiment_fingerprint(s.experiments[0]),
+              experiment_fingerprint(given.experiments[0]));
+}
+
 }  // namespace pfce

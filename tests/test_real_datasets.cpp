@@ -21,6 +21,7 @@
 #include <regex>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/op_params.hpp"
 #include "data/dataset.hpp"
 #include "data/georef.hpp"
@@ -1910,11 +1911,11 @@ TEST(RealDatasets, PotsdamErodedLabelsTrainSampleAndScore) {
                        "tile");
 }
 
-TEST(RealDatasets, SixteenBitBandStacksTrainWithARangeAndBands) {
-    const std::string root = test::temp_dir("real_16bit");
-    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+// The foreign dataset with 11-bit 5-band GeoTIFF-like stacks for images: B, G, R, red edge, NIR.
+test::ForeignDataset write_band_stack_dataset(const std::string& root) {
+    const auto fd = test::write_foreign_dataset(root, test::ForeignSpec{});
     const int bands = 5;
-    auto stack = [&](const LabelMap& lab, int k) {  // B, G, R, red edge, NIR, 11-bit
+    auto stack = [&](const LabelMap& lab, int k) {
         const RgbImage rgb = test::foreign_image(lab, k);
         std::vector<std::uint16_t> v(static_cast<std::size_t>(lab.width) * lab.height * bands);
         for (std::size_t i = 0; i < lab.labels.size(); ++i) {
@@ -1925,11 +1926,17 @@ TEST(RealDatasets, SixteenBitBandStacksTrainWithARangeAndBands) {
         return v;
     };
     for (std::size_t k = 0; k < fd.ids.size(); ++k) {
-        fs::remove(root + "/data/images/" + fd.ids[k] + ".png");
+        fs::remove(root + "/images/" + fd.ids[k] + ".png");
         const LabelMap& lab = fd.dense[k];
-        write_tiff16(root + "/data/images/" + fd.ids[k] + ".tif", lab.width, lab.height, bands,
+        write_tiff16(root + "/images/" + fd.ids[k] + ".tif", lab.width, lab.height, bands,
                      stack(lab, static_cast<int>(k)));
     }
+    return fd;
+}
+
+TEST(RealDatasets, SixteenBitBandStacksTrainWithARangeAndBands) {
+    const std::string root = test::temp_dir("real_16bit");
+    const auto fd = write_band_stack_dataset(root + "/data");
     const test::CommandResult stats = test::run_pfce("data stats " + fd.root);
     EXPECT_NE(stats.status, 0);
     EXPECT_MESSAGE_HAS(stats.output, "16-bit samples, and nothing says");
@@ -1993,6 +2000,86 @@ TEST(RealDatasets, SixteenBitBandStacksTrainWithARangeAndBands) {
     EXPECT_MESSAGE_HAS(other.output,
                        "data.value_range = [0, 1000] reads the images otherwise than the [0, "
                        "2047] the masks in");
+}
+
+// A dataset.toml's [image] says once how its images are read: every command that opens the
+// dataset fresh reads them so without --bands or --value-range (a 16-bit 5-band dataset needed
+// both on each command), records what it read, and a flag typed still wins.
+TEST(RealDatasets, DatasetTomlImageTableReadsBandsAndRangeForEveryCommand) {
+    const std::string root = test::temp_dir("real_image_table");
+    const auto fd = write_band_stack_dataset(root + "/data");
+    const std::string toml = fd.root + "/dataset.toml";
+    const std::string plain = read_whole_file(toml);
+    write_file_atomically(toml, plain + "\n[image]\nbands = [5, 3, 2]\nvalue_range = [0, 2047]\n");
+    const test::CommandResult stats = test::run_pfce("data stats " + fd.root);
+    ASSERT_EQ(stats.status, 0) << stats.output;
+    EXPECT_MESSAGE_HAS(stats.output,
+                       "5 bands of 16 bits, read as bands 5,3,2, values 0..2047 scaled to 0..255");
+    EXPECT_MESSAGE_HAS(
+        stats.output,
+        "images read with bands [5,3,2] and value range [0, 2047], as " + toml + " [image] says");
+    // Typed, a flag is the reading, and said to be over the file's.
+    const test::CommandResult typed = test::run_pfce("data stats " + fd.root + " --bands 1,2,3");
+    ASSERT_EQ(typed.status, 0) << typed.output;
+    EXPECT_MESSAGE_HAS(typed.output, "read as bands 1,2,3, values 0..2047");
+    EXPECT_MESSAGE_HAS(typed.output,
+                       "images read with the bands [1,2,3] (not its [5,3,2]) given, over " + toml);
+    const test::CommandResult preview =
+        test::run_pfce("data preview " + fd.root + " --out " + root + "/sheet.png");
+    ASSERT_EQ(preview.status, 0) << preview.output;
+
+    // Sampled masks record the reading; a run on them and a run sampling its own train with it,
+    // and predict reads the images as the checkpoint records.
+    const test::CommandResult s =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/sparse");
+    ASSERT_EQ(s.status, 0) << s.output;
+    const MaskDir md = open_mask_dir(root + "/sparse");
+    EXPECT_EQ(md.meta.at("sample").at("bands"), nlohmann::json({5, 3, 2}));
+    EXPECT_EQ(md.meta.at("sample").at("value_range"), nlohmann::json({0.0, 2047.0}));
+    const test::CommandResult printed =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/p --print-config" + kTiny);
+    ASSERT_EQ(printed.status, 0) << printed.output;
+    EXPECT_MESSAGE_HAS(printed.output, "\nbands = [5,3,2]\n");
+    EXPECT_MESSAGE_HAS(printed.output, "\nvalue_range = [0.0,2047.0]\n");
+    const test::CommandResult t =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/run --epochs 1" + kTiny);
+    ASSERT_EQ(t.status, 0) << t.output;
+    const Checkpoint ck = read_checkpoint(root + "/run/last.ckpt");
+    const nlohmann::json& data = ck.meta.at("config").at("data");
+    EXPECT_EQ(data.at("bands"), nlohmann::json({5, 3, 2}));
+    EXPECT_EQ(data.at("value_range"), nlohmann::json({0.0, 2047.0}));
+    const test::CommandResult p =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + fd.root +
+                       "/images/" + fd.ids[0] + ".tif --out " + root + "/pred.png");
+    ASSERT_EQ(p.status, 0) << p.output;
+    const test::CommandResult on_masks =
+        test::run_pfce("train --data " + fd.root + " --labels " + root + "/sparse --out " + root +
+                       "/run2 --epochs 1" + kTiny);
+    ASSERT_EQ(on_masks.status, 0) << on_masks.output;
+    EXPECT_EQ(on_masks.output.find("reads the images otherwise"), std::string::npos)
+        << on_masks.output;
+
+    // Values that mean nothing are refused naming the file, the key, its line and what is expected.
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"bands = [0, 1, 2]", "image.bands holds 0: expected integers in 1..255 (line 9)"},
+        {"bands = [1, 2]", "image.bands = [ 1, 2 ] (line"},
+        {"bands = \"4,1,2\"", "expected a list of band numbers"},
+        {"value_range = [2047, 0]", "image.value_range = [ 2047, 0 ] (line"},
+        {"value_range = [0, 70000]", "0 <= lo < hi <= 65535"},
+        {"band = [4, 1, 2]",
+         "unknown key 'image.band' (line 9; expected one of: bands, value_range)"}};
+    for (const auto& [line, expected] : bad) {
+        write_file_atomically(toml, plain + "\n[image]\n" + line + "\n");
+        const test::CommandResult r = test::run_pfce("data stats " + fd.root);
+        EXPECT_NE(r.status, 0) << line;
+        EXPECT_MESSAGE_HAS(r.output, "pfce: error: " + toml + ": ");
+        EXPECT_MESSAGE_HAS(r.output, expected);
+    }
+    // In the wrong table, the right one is named.
+    write_file_atomically(toml, plain + "bands = [5, 3, 2]\n");
+    const test::CommandResult misplaced = test::run_pfce("data stats " + fd.root);
+    EXPECT_NE(misplaced.status, 0);
+    EXPECT_MESSAGE_HAS(misplaced.output, "bands belongs under [image]");
 }
 
 // The "done when" of the issue: a dataset unlike ours through every stage.

@@ -341,7 +341,7 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
         print_class_table(c, pal, labelled, "of labelled");
         return;
     }
-    const Dataset ds = open_dataset(dir, flags.options(), flags);
+    const Dataset ds = open_dataset(dir, flags.options_for(dir), flags);
     // Every image and mask is decoded, in parallel: a file truncated after its header fails here,
     // naming it, not in the middle of a training run. Gray ones are counted (a mix is said).
     std::atomic<std::size_t> gray{0};
@@ -511,7 +511,7 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     } else if (!mds.empty()) {  // the dataset's images read as the masks were made from
         ds = open_dataset(dir, mask_dir_dataset_options(mds.front(), flags), flags);
     } else {
-        ds = open_dataset(dir, flags.options(), flags);
+        ds = open_dataset(dir, flags.options_for(dir), flags);
     }
     // The sheet shows the masks beside the dataset's images: they must be of that dataset (--masks
     // of another one is refused before any advice to resample it), and it says when they were

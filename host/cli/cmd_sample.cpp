@@ -215,7 +215,7 @@ void run_sample(const SampleFlags& f) {
     keep_freed_memory();
     refuse_unreachable_out(f.out, "--out");
     refuse_output_dir_among_others("--out " + f.out, f.out, "its masks");
-    const Dataset ds = open_dataset(f.data, f.dataset.options(), f.dataset);
+    const Dataset ds = open_dataset(f.data, f.dataset.options_for(f.data), f.dataset);
     if (f.from_points.empty() && f.class_field_option && f.class_field_option->count() > 0)
         PFCE_THROW(InputError, "--class-field ", f.class_field,
                    " names the class property of --from-points, which is not given");

@@ -25,6 +25,13 @@ DatasetOptions DatasetFlags::options() const {
     return dataset_options(c.data);
 }
 
+DatasetOptions DatasetFlags::options_for(const std::string& root) const {
+    DatasetOptions o = options();
+    adopt_declared_image(o.image, declared_image_settings(root, o.kind), typed.count("data.bands"),
+                         typed.count("data.value_range"));
+    return o;
+}
+
 void DatasetFlags::warn_of_unused(const Dataset& ds) const {
     if (ds.kind() == DatasetKind::tiles) return;
     std::string given;

@@ -17,6 +17,9 @@ struct DatasetFlags {
 
     // The typed values over the config's defaults, each checked as `pfce train` checks it.
     DatasetOptions options() const;
+    // options(), with the bands and value range not typed taken from the dataset.toml of `root`
+    // ([image]), as a dataset opened fresh reads them (not one a mask directory records).
+    DatasetOptions options_for(const std::string& root) const;
     // Says the tile flags typed that `ds` leaves without effect: it is no tiles dataset (they were
     // taken without a word, and recorded in the masks.json of what was sampled).
     void warn_of_unused(const Dataset& ds) const;

@@ -584,7 +584,8 @@ std::string default_out_dir(const Suite& suite) {
     return (fs::path("runs") / suite.name).string();
 }
 
-RunSummary run_suite(const Suite& suite, const RunOptions& opts) {
+RunSummary run_suite(const Suite& given, const RunOptions& opts) {
+    const Suite suite = with_dataset_image_settings(given, opts);
     RunSummary sum;
     sum.out_dir = opts.out_dir.empty() ? default_out_dir(suite) : opts.out_dir;
     // OUT is this suite's own: new or empty, or an earlier run of the same suite (marker, or its

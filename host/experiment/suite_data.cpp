@@ -61,6 +61,26 @@ DataSettings suite_data_settings(const Suite& suite, const RunOptions& opts,
     return d;
 }
 
+Suite with_dataset_image_settings(const Suite& given, const RunOptions& opts) {
+    Suite s = given;
+    DataSettings& d = s.data;
+    if (d.source != "dataset") return s;
+    if (!opts.data_path.empty()) d.root = opts.data_path;
+    try {
+        adopt_dataset_image_settings(d);
+    } catch (const InputError&) {
+        return given;  // a dataset.toml that does not parse: the dataset's opening says so
+    }
+    // Each experiment reads as the suite does where it names no bands of its own (the value range
+    // is the suite's alone), so its recorded settings are those it trained with.
+    for (ExperimentSpec& e : s.experiments) {
+        if (e.config.data.bands.empty()) e.config.data.bands = d.bands;
+        if (e.config.data.value_range.empty()) e.config.data.value_range = d.value_range;
+    }
+    d.root = given.data.root;
+    return s;
+}
+
 nlohmann::json suite_data_identity(const DataSettings& d, bool must_open, std::string* unreadable) {
     if (unreadable) unreadable->clear();
     if (d.source == "synthetic") return nullptr;

@@ -54,6 +54,10 @@ std::string synthetic_data_dir(const DataSettings& d, const RunOptions& opts,
 // data through band 1 (suite_data_settings), which only an experiment of data.bands [1] reads.
 bool suite_reads_through_band_1(const Suite& suite);
 
+// `given` with the bands and value range of its dataset's dataset.toml ([image]; the --data of
+// `opts` or data.root) in the suite's data and each experiment's config where they set none.
+Suite with_dataset_image_settings(const Suite& given, const RunOptions& opts);
+
 // `data` with its root resolved: --data for dataset suites, the synthetic directory otherwise;
 // data.bands {1} where suite_reads_through_band_1.
 DataSettings suite_data_settings(const Suite& suite, const RunOptions& opts,

@@ -341,6 +341,15 @@ std::string range_text(const std::vector<double>& r) {
 
 }  // namespace
 
+void adopt_dataset_image_settings(DataSettings& d) {
+    if (d.source != "dataset" || d.root.empty()) return;
+    ImageChoice c = image_choice(d);
+    adopt_declared_image(c, declared_image_settings(d.root, kDatasetKinds.parse(d.kind)),
+                         !d.bands.empty(), !d.value_range.empty());
+    d.bands = c.bands;
+    if (c.reads_16_bit()) d.value_range = {c.range_lo, c.range_hi};
+}
+
 void adopt_labels_dir_image_settings(DataSettings& d, const MaskDir& md) {
     const nlohmann::json& sample = sampling_record(md);
     if (!sample.is_object()) return;

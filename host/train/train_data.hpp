@@ -150,6 +150,9 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resumin
 // or multi-band images): taken where the run sets none (train refused 16-bit images the masks
 // record a range for), a range that differs warned about.
 void adopt_labels_dir_image_settings(DataSettings& d, const MaskDir& md);
+// The bands and value range the dataset's dataset.toml gives ([image]), taken where the run
+// sets none (an empty data.bands or data.value_range), and said; nothing for synthetic data.
+void adopt_dataset_image_settings(DataSettings& d);
 
 // Images a U-Net of one depth cannot take whole, gathered so that one refusal names them all (the
 // first three and how many), and names a lower depth only where one takes them all.
