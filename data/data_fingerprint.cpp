@@ -59,6 +59,33 @@ void hash_sample_files(std::uint64_t& h, const Dataset& ds, std::string SampleRe
     }
 }
 
+// dataset.toml's text without its [image] table: how the images are read (bands, value range) is
+// no part of what the masks mean, and a run or mask directory records it apart (data.bands); an
+// [image] table added or edited made every result and mask directory of the data "of other label
+// files" (walkthrough). A file without one is hashed as it always was, so records of earlier
+// pfce still match.
+std::string without_image_table(const std::string& text) {
+    std::string out;
+    bool skipping = false;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        const std::size_t end = std::min(text.find('\n', at), text.size());
+        const std::string line = text.substr(at, end + 1 - at);
+        const std::size_t first = line.find_first_not_of(" \t");
+        if (first != std::string::npos && line[first] == '[') {
+            // A table header ([image], [ image ], [[...]]); array values inside [image] hold
+            // numbers, so a line of its own starting with '[' is the next table.
+            std::string name = line.substr(first + 1, line.find(']', first) - first - 1);
+            name.erase(0, name.find_first_not_of(" \t"));
+            name.erase(name.find_last_not_of(" \t") + 1);
+            skipping = name == "image";
+        }
+        if (!skipping) out += line;
+        at = end + 1;
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string dense_labels_fingerprint(const Dataset& ds) {
@@ -73,7 +100,8 @@ std::string dense_labels_fingerprint(const Dataset& ds) {
     for (const Rgb& u : pal.unlabelled_colours) hash_value(h, u);
     std::error_code ec;
     const fs::path described = fs::path(ds.root()) / "dataset.toml";
-    if (fs::is_regular_file(described, ec)) hash_text(h, read_whole_file(described.string()));
+    if (fs::is_regular_file(described, ec))
+        hash_text(h, without_image_table(read_whole_file(described.string())));
     hash_sample_files(h, ds, &SampleRef::mask_path);
     return hex64(h);
 }

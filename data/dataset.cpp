@@ -386,7 +386,8 @@ Dataset Dataset::open(const std::string& root, const DatasetOptions& opts) {
         log_warn((r / "dataset.toml").string(), " is not read: a ",
                  kind == DatasetKind::kaggle ? "Kaggle patch" : "Potsdam tile",
                  " dataset has the ISPRS Potsdam classes and colours built in, and none of its "
-                 "settings (e.g. [mask] colour_tolerance) apply; a dataset that needs them is a "
+                 "settings (e.g. [mask] colour_tolerance, [image] bands) apply; a dataset that "
+                 "needs them is a "
                  "generic one (images/, masks/ and dataset.toml)");
     if (opts.max_pixels < 1)
         PFCE_THROW(InputError, "max_pixels ", opts.max_pixels,

@@ -73,10 +73,11 @@ struct DeclaredImage {
     std::string file;  // the dataset.toml read
 };
 DeclaredImage declared_image_settings(const std::string& root, DatasetKind kind);
-// `d`'s bands and range into `c` where not given (`bands_given`: typed, even as none), said once
-// each; a given one that differs from `d`'s is kept, and said too.
+// `d`'s bands and range into `c` where not given (`bands_given`: typed, even as none), said; a
+// given one that differs from `d`'s is kept, and said as `whose` ("typed", "run's") over the
+// file's. `warn`: the kept ones warned about, with why they are kept (a model's reading).
 void adopt_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_given,
-                          bool range_given);
+                          bool range_given, const char* whose = "typed", bool warn = false);
 
 struct TileBandCache;  // recently decoded rows of tiles, shared by neighbouring windows
 

@@ -180,6 +180,12 @@ GenericSpec parse_spec(const fs::path& toml_path) {
     } catch (const toml::parse_error& e) {
         PFCE_THROW(InputError, file, ":", e.source().begin.line, ": ", e.description());
     }
+    // [data] is a training config's table: its bands and value_range go under [image] here.
+    if (const toml::node* d = doc.get("data"); d && d->is_table())
+        PFCE_THROW(InputError, file, ": unknown table [data] (line ", d->source().begin.line,
+                   "; expected [classes], [mask], [files] or [image]): a dataset.toml gives how "
+                   "its images are read as bands and value_range under [image]; [data] is a "
+                   "training config's table");
     check_keys(doc, "", {"classes", "mask", "files", "image"}, file);
     GenericSpec spec;
     if (const toml::node* im = doc.get("image")) {
@@ -693,7 +699,7 @@ DeclaredImage declared_image_settings(const std::string& root, DatasetKind kind)
 }
 
 void adopt_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_given,
-                          bool range_given) {
+                          bool range_given, const char* whose, bool warn) {
     const auto bands_text = [](const std::vector<int>& b) {
         std::string t = "[";
         for (std::size_t i = 0; i < b.size(); ++i) t += (i ? "," : "") + std::to_string(b[i]);
@@ -710,8 +716,8 @@ void adopt_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_giv
             c.bands = d.choice.bands;
             taken = "bands " + bands_text(c.bands);
         } else if (c.bands != d.choice.bands) {
-            kept = "bands " + (c.bands.empty() ? "[]" : bands_text(c.bands)) + " (not its " +
-                   bands_text(d.choice.bands) + ")";
+            kept = "bands " + (c.bands.empty() ? "[]" : bands_text(c.bands)) + ", not the " +
+                   bands_text(d.choice.bands);
         }
     }
     if (d.choice.reads_16_bit()) {
@@ -721,13 +727,17 @@ void adopt_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_giv
             taken += (taken.empty() ? "" : " and ") + std::string("value range ") + range_text(c);
         } else if (!c.reads_16_bit() || c.range_lo != d.choice.range_lo ||
                    c.range_hi != d.choice.range_hi) {
-            kept += (kept.empty() ? "" : " and ") + std::string("value range ") +
-                    (c.reads_16_bit() ? range_text(c) : "[]") + " (not its " +
-                    range_text(d.choice) + ")";
+            kept += (kept.empty() ? "" : "; ") + std::string("value range ") +
+                    (c.reads_16_bit() ? range_text(c) : "[]") + ", not the " + range_text(d.choice);
         }
     }
     if (!taken.empty()) log_info("images read with ", taken, ", as ", d.file, " [image] says");
-    if (!kept.empty()) log_info("images read with the ", kept, " given, over ", d.file, " [image]");
+    if (kept.empty()) return;
+    if (warn)
+        log_warn("images read with the ", whose, " ", kept, " of ", d.file,
+                 " [image]: as the model was trained, not as that dataset reads them");
+    else
+        log_info("images read with the ", whose, " ", kept, " of ", d.file, " [image]");
 }
 
 }  // namespace pfce

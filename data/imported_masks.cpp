@@ -232,7 +232,10 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
 
 void finish_imported_mask_dir(MaskDirWriting& writing, const Dataset& ds, nlohmann::json imported,
                               const MaskStageResult& m) {
-    // No "sample" record: these are no points drawn by settings, and nothing resamples them.
+    // No "sample" record: these are no points drawn by settings, and nothing resamples them. How
+    // the images were read is recorded, so commands that reopen the dataset for these masks
+    // (preview, stats, edge-aware link) read it as they were made (they read it as RGB).
+    record_image_reading(imported, ds.options().image);
     const nlohmann::json meta = {{"kind", "sparse"},
                                  {"source", resolved_path(ds.root())},
                                  {"imported", std::move(imported)},

@@ -348,8 +348,13 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
             if (o.data_root.empty() && made.is_object() && made.contains("dataset_kind"))
                 dopt.kind = kDatasetKinds.parse(made["dataset_kind"].get<std::string>());
             // --data is the dataset the masks were sampled from (checked above), so its images
-            // open as they did then: the bands and range the sampling recorded.
-            apply_sampled_dataset_options(made, dopt);
+            // open as they did then: the bands and range the sampling (or import) recorded, or
+            // where nothing records them (masks imported by an earlier pfce), as the dataset says.
+            if (const nlohmann::json* reading = image_reading_record(md))
+                apply_sampled_dataset_options(*reading, dopt);
+            else
+                adopt_declared_image(dopt.image, declared_image_settings(root, dopt.kind), false,
+                                     false);
             ds = Dataset::open(root, dopt);
         } catch (const InputError& e) {
             if (!o.data_root.empty()) throw;

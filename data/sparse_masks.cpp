@@ -221,6 +221,30 @@ nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so)
     return s;
 }
 
+void record_image_reading(nlohmann::json& record, const ImageChoice& image) {
+    record["reading_recorded"] = true;
+    if (!image.bands.empty()) record["bands"] = image.bands;
+    if (image.reads_16_bit()) record["value_range"] = {image.range_lo, image.range_hi};
+}
+
+const nlohmann::json* image_reading_record(const MaskDir& md) {
+    const auto own = [](const nlohmann::json& meta) -> const nlohmann::json* {
+        if (!meta.is_object()) return nullptr;
+        if (const auto s = meta.find("sample"); s != meta.end() && s->is_object()) return &*s;
+        if (const auto i = meta.find("imported"); i != meta.end() && i->is_object())
+            return i->value("reading_recorded", false) ? &*i : nullptr;
+        return nullptr;
+    };
+    if (const nlohmann::json* r = own(md.meta)) return r;
+    if (md.meta.contains("imported")) return nullptr;  // imported before the reading was recorded
+    if (const auto link = md.meta.find("link"); link != md.meta.end() && link->is_object())
+        if (const auto in = link->find("in_meta"); in != link->end()) {
+            if (const nlohmann::json* r = own(*in)) return r;
+            if (in->is_object() && in->contains("imported")) return nullptr;
+        }
+    return &md.meta;  // the oldest directories record the sampling at the top level
+}
+
 void apply_sampled_dataset_options(const nlohmann::json& made, DatasetOptions& o) {
     if (!made.is_object()) return;
     if (made.contains("tile_patch") && made["tile_patch"].is_number_integer())

@@ -57,6 +57,16 @@ nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so)
 // image set and labels, the bands and value range; keys it lacks leave `o` as it is, except the
 // tile image set and labels of a record with the tiling, which are then the defaults.
 void apply_sampled_dataset_options(const nlohmann::json& made, DatasetOptions& o);
+// The record of how the images of `md`'s masks were read, for apply_sampled_dataset_options: its
+// "sample" record, else its "imported" one where that records the reading (pfce sample --from and
+// --from-points), a linked directory's input's the same way, else the top level (directories made
+// before the "sample" record). Null where nothing records it: masks imported by a pfce that did not
+// (their reading is unknown, so the dataset's is taken).
+const nlohmann::json* image_reading_record(const MaskDir& md);
+// The bands and value range of `image` in a record (keys set only where not the default, as
+// sparse_mask_settings writes them), and "reading_recorded" for records where their absence
+// would otherwise be unknown.
+void record_image_reading(nlohmann::json& record, const ImageChoice& image);
 
 // Writes mask_of(i) for i in [0, n) through `writing`, counting each class's pixels into r
 // (per_class, labelled, pixels), in chunks of about half a second (the first of 4): progress(done,

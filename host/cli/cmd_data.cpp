@@ -69,10 +69,14 @@ bool is_mask_dir(const std::string& dir) {
 // How the images of a mask directory's dataset are read: as its masks.json records they were
 // when the masks were made (bands, value range, tile images, patch and stride); a flag typed
 // otherwise is refused.
-DatasetOptions mask_dir_dataset_options(const MaskDir& md, const DatasetFlags& flags) {
+DatasetOptions mask_dir_dataset_options(const MaskDir& md, const std::string& root,
+                                        const DatasetFlags& flags) {
+    const nlohmann::json* made = image_reading_record(md);
+    // Masks imported by a pfce that did not record the reading: read as a fresh opening does.
+    if (!made) return flags.options_for(root);
     const DatasetOptions typed = flags.options();
     DatasetOptions o = typed;
-    apply_sampled_dataset_options(md.meta.value("sample", md.meta), o);  // older dirs: top level
+    apply_sampled_dataset_options(*made, o);
     // The masks were made from the images read as the record says: a flag typed otherwise would
     // be overruled without a word, so it is refused.
     const auto refuse = [&](const char* flag, const std::string& asked, const std::string& made) {
@@ -126,7 +130,7 @@ std::optional<Dataset> mask_source(const MaskDir& md, const DatasetFlags& flags,
             return std::nullopt;
         }
     }
-    return open_dataset(source, mask_dir_dataset_options(md, flags), flags);
+    return open_dataset(source, mask_dir_dataset_options(md, source, flags), flags);
 }
 
 // ---- synth ----------------------------------------------------------------------------------
@@ -509,7 +513,7 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
                        "with --masks ",
                        dir, " instead");
     } else if (!mds.empty()) {  // the dataset's images read as the masks were made from
-        ds = open_dataset(dir, mask_dir_dataset_options(mds.front(), flags), flags);
+        ds = open_dataset(dir, mask_dir_dataset_options(mds.front(), dir, flags), flags);
     } else {
         ds = open_dataset(dir, flags.options_for(dir), flags);
     }

@@ -270,7 +270,7 @@ void run_train(const TrainArgs& a) {
     if (labels_md) adopt_labels_dir_image_settings(cfg.data, *labels_md);
     // Then the dataset's own reading ([image] of its dataset.toml) where neither the run nor the
     // masks set one; a resumed run keeps the reading it began with.
-    if (!a.resume) adopt_dataset_image_settings(cfg.data);
+    adopt_dataset_image_settings(cfg.data, a.resume);
     if (a.print_config) {
         // The label settings of a mask directory are the run's (as training takes them), so the
         // file printed says what the run trains on.

@@ -220,7 +220,8 @@ Key bands_key() {
     Key b = key(&Config::data, &DataSettings::bands, "data", "bands", "--bands",
                 "the image bands the model sees, 1-based as GDAL counts them: three to eight, "
                 "one per input channel (1,2,3,4 = all of an RGB + infrared tile, 4,1,2 = its "
-                "IR-R-G), or one (copied to three channels); empty = the images' RGB or gray");
+                "IR-R-G), or one (copied to three channels); empty = a generic dataset's "
+                "dataset.toml [image] bands, else the images' RGB or gray");
     b.k.set = [](Config& c, const json& v) {
         if (v.is_array() && v.empty()) {
             c.data.bands.clear();
@@ -275,7 +276,8 @@ std::vector<ConfigKey> build_keys() {
         bands_key(),
         key(d, &D::value_range, "data", "value_range", "--value-range",
             "16-bit images: the sample values read as 0 and as 255, linearly and clipped (0,10000 "
-            "for Sentinel-2 reflectance; 0,2047 for 11-bit WorldView); empty = 8-bit images"),
+            "for Sentinel-2 reflectance; 0,2047 for 11-bit WorldView); empty = a generic dataset's "
+            "dataset.toml [image] value_range, else 8-bit images"),
         key(d, &D::max_pixels, "data", "max_pixels", "--max-pixels",
             "refuse images with more pixels than this (a memory guard)")
             .no_result(),

@@ -341,21 +341,25 @@ std::string range_text(const std::vector<double>& r) {
 
 }  // namespace
 
-void adopt_dataset_image_settings(DataSettings& d) {
+void adopt_dataset_image_settings(DataSettings& d, bool resuming) {
     if (d.source != "dataset" || d.root.empty()) return;
     ImageChoice c = image_choice(d);
-    adopt_declared_image(c, declared_image_settings(d.root, kDatasetKinds.parse(d.kind)),
-                         !d.bands.empty(), !d.value_range.empty());
+    const DeclaredImage declared = declared_image_settings(d.root, kDatasetKinds.parse(d.kind));
+    if (resuming) {
+        adopt_declared_image(c, declared, true, true, "resumed run's");
+        return;
+    }
+    adopt_declared_image(c, declared, !d.bands.empty(), !d.value_range.empty(), "run's");
     d.bands = c.bands;
     if (c.reads_16_bit()) d.value_range = {c.range_lo, c.range_hi};
 }
 
 void adopt_labels_dir_image_settings(DataSettings& d, const MaskDir& md) {
-    const nlohmann::json& sample = sampling_record(md);
-    if (!sample.is_object()) return;
+    const nlohmann::json* sample = image_reading_record(md);
+    if (!sample) return;
     // The record read as link and preview read it, into the options the images opened with.
     DatasetOptions made;
-    apply_sampled_dataset_options(sample, made);
+    apply_sampled_dataset_options(*sample, made);
     if (made.image.reads_16_bit()) {
         const std::vector<double> range = {made.image.range_lo, made.image.range_hi};
         if (d.value_range.empty()) {

@@ -648,6 +648,19 @@ class TrainingRun {
                        classes.dump(), ", this run's data has ", json(in_.class_names).dump(),
                        ": its outputs would mean other classes; give data of its classes (in its "
                        "order)");
+        // The same number of bands read otherwise (IR-R-G after R-G-B, another range): every
+        // first-layer weight then meets another band than it learnt (a walkthrough's [image]
+        // edited between the runs trained on with no word).
+        const json was_data = ck.meta.value("config", json::object()).value("data", json::object());
+        const json was_bands = was_data.value("bands", json::array()),
+                   was_range = was_data.value("value_range", json::array());
+        if (was_bands != json(cfg_.data.bands) || was_range != json(cfg_.data.value_range))
+            log_warn("model.init_from ", from, ": it was trained on images read with data.bands ",
+                     was_bands.dump(), " and data.value_range ", was_range.dump(),
+                     ", this run reads them with ", json(cfg_.data.bands).dump(), " and ",
+                     json(cfg_.data.value_range).dump(),
+                     ": its first layer's weights meet other bands or values than they learnt "
+                     "(give the run its reading where it is the same data)");
         check_finite_weights(ck, from);
         load_model_state(ck, backend_, net_, from);
         const TrainingProgress p = training_progress(ck.meta);
