@@ -2023,7 +2023,7 @@ TEST(RealDatasets, DatasetTomlImageTableReadsBandsAndRangeForEveryCommand) {
     ASSERT_EQ(typed.status, 0) << typed.output;
     EXPECT_MESSAGE_HAS(typed.output, "read as bands 1,2,3, values 0..2047");
     EXPECT_MESSAGE_HAS(typed.output,
-                       "images read with the bands [1,2,3] (not its [5,3,2]) given, over " + toml);
+                       "images read with the typed bands [1,2,3], not the [5,3,2] of " + toml);
     const test::CommandResult preview =
         test::run_pfce("data preview " + fd.root + " --out " + root + "/sheet.png");
     ASSERT_EQ(preview.status, 0) << preview.output;
@@ -2059,6 +2059,57 @@ TEST(RealDatasets, DatasetTomlImageTableReadsBandsAndRangeForEveryCommand) {
     EXPECT_EQ(on_masks.output.find("reads the images otherwise"), std::string::npos)
         << on_masks.output;
 
+    // Points imported from a layer record the reading too: stats, preview and edge-aware linking
+    // of them read the images so (they read them as RGB, refused as 16-bit).
+    std::ofstream(root + "/points.csv") << "id,x,y,class\n" << fd.ids[0] << ",10,5,road\n";
+    const test::CommandResult imported =
+        test::run_pfce("sample --data " + fd.root + " --from-points " + root +
+                       "/points.csv --out " + root + "/imported");
+    ASSERT_EQ(imported.status, 0) << imported.output;
+    EXPECT_EQ(open_mask_dir(root + "/imported").meta.at("imported").at("bands"),
+              nlohmann::json({5, 3, 2}));
+    for (const std::string& cmd :
+         {"data stats " + root + "/imported",
+          "data preview " + fd.root + " --masks " + root + "/imported --out " + root + "/imp.png",
+          "link --in " + root + "/imported --out " + root + "/imp-linked --max-color-step 30"}) {
+        const test::CommandResult r = test::run_pfce(cmd);
+        EXPECT_EQ(r.status, 0) << cmd << "\n" << r.output;
+    }
+
+    // The reading edited afterwards: no label file changed (the masks and runs are the labels of
+    // the same data), a resumed run keeps its reading and says the file's, and a run initialised
+    // from one of the other reading is warned.
+    write_file_atomically(toml, plain +
+                                    "\n[image]  # NIR first\nbands = [5, 1, 2]\nvalue_range = [0, "
+                                    "4095]\n");
+    const test::CommandResult preview_again = test::run_pfce(
+        "data preview " + fd.root + " --masks " + root + "/sparse --out " + root + "/again.png");
+    ASSERT_EQ(preview_again.status, 0) << preview_again.output;
+    EXPECT_EQ(preview_again.output.find("changed"), std::string::npos) << preview_again.output;
+    const test::CommandResult resumed =
+        test::run_pfce("train --resume --out " + root + "/run --epochs 2" + kTiny);
+    ASSERT_EQ(resumed.status, 0) << resumed.output;
+    EXPECT_EQ(resumed.output.find("changed"), std::string::npos) << resumed.output;
+    EXPECT_MESSAGE_HAS(resumed.output,
+                       "images read with the resumed run's bands [5,3,2], not the "
+                       "[5,1,2]; value range [0, 2047], not the [0, 4095] of " +
+                           toml);
+    const test::CommandResult init =
+        test::run_pfce("train --data " + fd.root + " --init-from " + root +
+                       "/run/last.ckpt --out " + root + "/run3 --epochs 1" + kTiny);
+    ASSERT_EQ(init.status, 0) << init.output;
+    EXPECT_MESSAGE_HAS(init.output,
+                       "it was trained on images read with data.bands [5,3,2] and "
+                       "data.value_range [0.0,2047.0], this run reads them with "
+                       "[5,1,2] and [0.0,4095.0]");
+    const test::CommandResult ev = test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt");
+    ASSERT_EQ(ev.status, 0) << ev.output;
+    EXPECT_MESSAGE_HAS(ev.output,
+                       "warn: images read with the checkpoint's bands [5,3,2], not the "
+                       "[5,1,2]; value range [0, 2047], not the [0, 4095] of " +
+                           toml + " [image]: as the model was trained");
+    write_file_atomically(toml, plain);
+
     // Values that mean nothing are refused naming the file, the key, its line and what is expected.
     const std::vector<std::pair<std::string, std::string>> bad = {
         {"bands = [0, 1, 2]", "image.bands holds 0: expected integers in 1..255 (line 9)"},
@@ -2080,6 +2131,11 @@ TEST(RealDatasets, DatasetTomlImageTableReadsBandsAndRangeForEveryCommand) {
     const test::CommandResult misplaced = test::run_pfce("data stats " + fd.root);
     EXPECT_NE(misplaced.status, 0);
     EXPECT_MESSAGE_HAS(misplaced.output, "bands belongs under [image]");
+    write_file_atomically(toml, plain + "[data]\nbands = [5, 3, 2]\n");
+    const test::CommandResult config_table = test::run_pfce("data stats " + fd.root);
+    EXPECT_NE(config_table.status, 0);
+    EXPECT_MESSAGE_HAS(config_table.output, toml + ": unknown table [data] (line");
+    EXPECT_MESSAGE_HAS(config_table.output, "as bands and value_range under [image]");
 }
 
 // The "done when" of the issue: a dataset unlike ours through every stage.
@@ -2146,6 +2202,12 @@ TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
     ASSERT_EQ(table.status, 0) << table.output;
     EXPECT_MESSAGE_HAS(table.output,
                        "scored in sliding windows of 48x48, neighbours overlapping by 12 px\n");
+    // Test-time augmentation goes through windows, but images within one are scored whole: said
+    // so, not as overlapping windows that were none.
+    const test::CommandResult whole = test::run_pfce(
+        "eval --checkpoint " + root + "/run/last.ckpt --split all --tta flips --window 256");
+    ASSERT_EQ(whole.status, 0) << whole.output;
+    EXPECT_MESSAGE_HAS(whole.output, "scored each image whole (none exceeds the 256x256 window)\n");
 }
 
 // Crops larger than the images are padded with unlabelled pixels: said; past twice the largest

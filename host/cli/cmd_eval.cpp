@@ -138,10 +138,11 @@ void check_eval_output(const EvalArgs& a, const std::string& flag, const std::st
 // --per-image's CSV and --confusion's SVG of `images` scored, put in place together or neither (a
 // full disk at the second left the first); without --force a file another command wrote there
 // meanwhile is refused, never replaced (two evals to one --per-image both said they wrote it).
-// The title names `root` where it is not the run's own data (another dataset, scored on purpose).
+// The title names `root` where it is not the run's own data (another dataset, scored on purpose),
+// and the points of --labels where they are what is scored (`on_points`).
 void write_eval_files(const EvalArgs& a, const EvalResult& r, const TrainedModel& m,
                       const std::vector<ImageScore>& scores, const std::string& root, bool own_data,
-                      std::size_t images) {
+                      std::size_t images, bool on_points) {
     StagedFiles outputs;
     if (!a.per_image.empty())
         write_file_atomically(outputs.stage(a.per_image),
@@ -154,7 +155,7 @@ void write_eval_files(const EvalArgs& a, const EvalResult& r, const TrainedModel
         panel.title =
             (fs::path(a.checkpoint).parent_path().filename() / fs::path(a.checkpoint).filename())
                 .string() +
-            ": " + a.split + " split" +
+            ": " + a.split + " split" + (on_points ? " (its points of --labels)" : "") +
             (own_data ? std::string() : " of " + fs::path(root).filename().string()) + ", " +
             std::to_string(images) + (images == 1 ? " image" : " images") + miou;
         panel.class_names = m.class_names;
@@ -261,6 +262,15 @@ void run_eval(const EvalArgs& a) {
                        " was trained: its data.bands and data.value_range]");
         }
     };
+    // A dataset whose dataset.toml reads its images otherwise ([image]) is read as the model was
+    // trained, and that said (another dataset's R, G, B read through a run's 3,2,1 scored B, G, R
+    // with no word but "not the data trained on").
+    try {
+        ImageChoice trained = image_choice(d);
+        adopt_declared_image(trained, declared_image_settings(d.root, kDatasetKinds.parse(d.kind)),
+                             true, true, "checkpoint's", /*warn=*/true);
+    } catch (const InputError&) {  // a dataset.toml that does not read: the opening says why
+    }
     const Dataset ds = open_as(d, a.checkpoint);
     // --against reads the same files as it was trained (RGB against RGB + infrared): the dataset
     // opened again with its bands and range, whose samples must be this one's.
@@ -714,7 +724,7 @@ void run_eval(const EvalArgs& a) {
     // the same, without the files it names; the command then fails with that error.
     std::exception_ptr not_written;
     try {
-        write_eval_files(a, r, m, scores, d.root, own_data, indices.size());
+        write_eval_files(a, r, m, scores, d.root, own_data, indices.size(), on_points);
         made.kept();
     } catch (const std::exception&) {
         not_written = std::current_exception();
@@ -859,7 +869,17 @@ void run_eval(const EvalArgs& a) {
             a.labels.c_str(), maskless, maskless == 1 ? "" : "s");
     // How the images went through, which moves the score (windows of 64 and of 128 on one
     // split scored 0.2345 and 0.2379): said as --json records it.
-    if (evaluates_in_windows(sizes, eo))
+    // Images within one window (test-time augmentation and zoom take the windowed path) are
+    // scored whole: "overlapping by 128 px" of 90x70 images said what did not happen.
+    if (evaluates_in_windows(sizes, eo) && every_image_in_one_window(sizes, eo))
+        std::printf("scored each image whole (none exceeds the %dx%d window)%s\n", eo.window,
+                    eo.window,
+                    a.zoom == 1.0 ? ""
+                                  : detail::concat(", zoomed by ", format_shortest(a.zoom),
+                                                   " (the logits brought back onto the masks' "
+                                                   "pixels)")
+                                        .c_str());
+    else if (evaluates_in_windows(sizes, eo))
         std::printf("scored in sliding windows of %dx%d, neighbours overlapping by %d px%s\n",
                     eo.window, eo.window, eo.overlap,
                     a.zoom == 1.0
@@ -877,8 +897,11 @@ void run_eval(const EvalArgs& a) {
         std::printf("IoU intervals (95%%, the same draws):\n");
         for (std::size_t c = 0; c < interval->class_lo.size() && c < m.class_names.size(); ++c) {
             if (std::isnan(interval->class_lo[c]))
-                std::printf("  %-20s  -  (in too few %s to draw)\n", m.class_names[c].c_str(),
-                            by_tile ? "tiles" : "images");
+                std::printf("  %-20s  -  (%s)\n", m.class_names[c].c_str(),
+                            c < r.metrics.iou.size() && std::isnan(r.metrics.iou[c])
+                                ? "absent"  // as the table says: in no truth and no prediction
+                            : by_tile ? "in too few tiles to draw"
+                                      : "in too few images to draw");
             else
                 std::printf("  %-20s [%.4f, %.4f]\n", m.class_names[c].c_str(),
                             interval->class_lo[c], interval->class_hi[c]);

@@ -119,6 +119,14 @@ bool evaluates_in_windows(const std::vector<std::pair<int, int>>& sizes, const E
     return false;
 }
 
+bool every_image_in_one_window(const std::vector<std::pair<int, int>>& sizes,
+                               const EvalOptions& opts) {
+    return std::all_of(sizes.begin(), sizes.end(), [&](const std::pair<int, int>& s) {
+        return window_count(zoomed_side(s.first, opts.zoom), zoomed_side(s.second, opts.zoom),
+                            sliding_window_of(opts)) == 1;
+    });
+}
+
 std::int64_t eval_progress_units(int width, int height, bool in_windows, const EvalOptions& opts) {
     return in_windows ? window_count(zoomed_side(width, opts.zoom), zoomed_side(height, opts.zoom),
                                      sliding_window_of(opts))

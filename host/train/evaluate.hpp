@@ -97,6 +97,9 @@ SlidingWindow sliding_window_of(const EvalOptions& opts);
 // Whether evaluate() takes samples of these sizes (width, height) through sliding windows, and
 // the work it then counts in progress: windows, or images in batches.
 bool evaluates_in_windows(const std::vector<std::pair<int, int>>& sizes, const EvalOptions& opts);
+// Whether every image, zoomed as `opts` says, fits one window: scored whole, windows or not.
+bool every_image_in_one_window(const std::vector<std::pair<int, int>>& sizes,
+                               const EvalOptions& opts);
 std::int64_t eval_progress_units(int width, int height, bool in_windows, const EvalOptions& opts);
 
 // Adds the evaluation of other samples of the same split to `total` (confusion, loss sums and
