@@ -483,7 +483,8 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
     log_warn(path, ": ", what, " (its ", bits, "-bit samples span ", least, "..", most,
              "; a range that fits them keeps them apart: data.value_range = [", least, ", ", most,
              "], --value-range ", least, ",", most,
-             " when training; the same range must serve every image of the dataset)");
+             " when training, or value_range under [image] in a generic dataset's dataset.toml; "
+             "the same range must serve every image of the dataset)");
 }
 
 // A 16-bit alpha band narrowed to what drop_opaque_alpha reads: 255 opaque, 0 transparent, 128

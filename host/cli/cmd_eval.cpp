@@ -872,13 +872,13 @@ void run_eval(const EvalArgs& a) {
     // Images within one window (test-time augmentation and zoom take the windowed path) are
     // scored whole: "overlapping by 128 px" of 90x70 images said what did not happen.
     if (evaluates_in_windows(sizes, eo) && every_image_in_one_window(sizes, eo))
-        std::printf("scored each image whole (none exceeds the %dx%d window)%s\n", eo.window,
-                    eo.window,
-                    a.zoom == 1.0 ? ""
-                                  : detail::concat(", zoomed by ", format_shortest(a.zoom),
-                                                   " (the logits brought back onto the masks' "
-                                                   "pixels)")
-                                        .c_str());
+        std::printf(
+            "scored each image whole (none exceeds the %dx%d window)%s\n", eo.window, eo.window,
+            a.zoom == 1.0 ? ""
+                          : detail::concat(", on the images zoomed by ", format_shortest(a.zoom),
+                                           " (the logits brought back onto the masks' "
+                                           "pixels)")
+                                .c_str());
     else if (evaluates_in_windows(sizes, eo))
         std::printf("scored in sliding windows of %dx%d, neighbours overlapping by %d px%s\n",
                     eo.window, eo.window, eo.overlap,
