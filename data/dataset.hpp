@@ -183,6 +183,7 @@ struct GenericLayout {
     bool index = false;        // [mask] encoding = "index": pixel values, else colours
     std::vector<Rgb> colours;  // the classes' colours, where given
     std::vector<int> values;   // index: each class's value (0..C-1 where none are given)
+    DeclaredImage image;       // its [image] reading, where it gives one
 };
 std::optional<GenericLayout> generic_layout(const std::filesystem::path& root);
 

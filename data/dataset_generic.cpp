@@ -554,6 +554,7 @@ std::optional<GenericLayout> generic_layout(const fs::path& root) {
         l.colours = spec.colours;
         for (std::size_t c = 0; c < spec.names.size(); ++c)
             l.values.push_back(spec.values.empty() ? static_cast<int>(c) : spec.values[c]);
+        l.image = {spec.image, toml_path.string()};
     } catch (const InputError&) {
     }
     return l;

@@ -2108,6 +2108,14 @@ TEST(RealDatasets, DatasetTomlImageTableReadsBandsAndRangeForEveryCommand) {
                        "warn: images read with the checkpoint's bands [5,3,2], not the "
                        "[5,1,2]; value range [0, 2047], not the [0, 4095] of " +
                            toml + " [image]: as the model was trained");
+    const test::CommandResult pred =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + fd.root +
+                       "/images/" + fd.ids[1] + ".tif --out " + root + "/pred-again.png");
+    ASSERT_EQ(pred.status, 0) << pred.output;
+    EXPECT_MESSAGE_HAS(pred.output,
+                       "warn: images read with the checkpoint's bands [5,3,2], not the "
+                       "[5,1,2]; value range [0, 2047], not the [0, 4095] of " +
+                           toml + " [image]");
     write_file_atomically(toml, plain);
 
     // Values that mean nothing are refused naming the file, the key, its line and what is expected.

@@ -1151,6 +1151,22 @@ void run_predict(const PredictArgs& a) {
     const StopSignals stop_signals;
     auto backend = make_backend(a.device);
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
+    // Inputs that are a generic dataset's images whose dataset.toml reads them otherwise
+    // ([image]) are read as the model was trained, and that said once a dataset (another
+    // dataset's R, G, B went through a run's 3,2,1 without a word).
+    {
+        std::set<fs::path> dirs;
+        for (const Job& j : jobs)
+            dirs.insert(fs::path(j.input).parent_path().empty() ? fs::path(".")
+                                                                : fs::path(j.input).parent_path());
+        std::set<std::string> told;
+        for (const fs::path& dir : dirs) {
+            const std::optional<GenericLayout>& l = image_dir_layout(dir, mask_name_layouts);
+            if (!l || !told.insert(l->image.file).second) continue;
+            ImageChoice trained = image_choice(m.config.data);
+            adopt_declared_image(trained, l->image, true, true, "checkpoint's", /*warn=*/true);
+        }
+    }
     for (const auto& [dir, layout] : mask_name_layouts)
         if (a.mask_names && layout)
             refuse_masks_named_for_another_encoding(a.checkpoint, m, dir, *layout);
