@@ -147,14 +147,18 @@ std::string some_paths(const std::vector<std::filesystem::path>& paths) {
 
 // Before a synthetic dataset is written again: removes its own files (so no file of a larger
 // earlier --count stays behind as an extra sample). Anything else under patches/ is not pfce's to
-// remove: it refuses, naming it, before removing anything.
-void remove_synthetic_files(const std::string& out_dir) {
+// remove: it refuses, naming it, before removing anything. `marker`, where given, goes first: a
+// kill while the files go then leaves a dataset said to be interrupted, not the old completion
+// record over half its files (hostile probe: "missing partner file", then "holds another synthetic
+// dataset" of one no longer there).
+void remove_synthetic_files(const std::string& out_dir, const std::string& marker = "") {
     const PatchFiles files = synthetic_patch_files(out_dir);
     if (!files.foreign.empty())
         PFCE_THROW(InputError, out_dir, " holds files pfce did not write (",
                    some_paths(files.foreign),
                    "); the synthetic dataset is replaced only where it holds nothing else: move "
                    "them or choose another directory");
+    if (!marker.empty()) std::filesystem::remove(marker);
     for (const auto& f : files.ours) std::filesystem::remove(f);
 }
 
@@ -380,9 +384,9 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
     const OutputDirState state = claim.state;
     if (reuse_synthetic_dataset(opts, replace, state)) return true;
     if (state == OutputDirState::ours_complete) {
-        remove_synthetic_files(
-            opts.out_dir);   // refuses, removing nothing, if a user's file is there
-        fs::remove(marker);  // incomplete from here until the new one is written
+        // Refuses, removing nothing, if a user's file is there; incomplete from the marker's
+        // removal until the new one is written.
+        remove_synthetic_files(opts.out_dir, marker);
     } else if (state == OutputDirState::ours_incomplete) {
         // An interrupted earlier run, perhaps of other settings: its images would join these.
         remove_synthetic_files(opts.out_dir);

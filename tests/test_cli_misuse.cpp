@@ -2871,10 +2871,14 @@ TEST(CliMisuse, EvalPerImageScoresAreWrittenWithoutReplacingFiles) {
     EXPECT_MESSAGE_HAS(again.output, csv + " already exists; pass --force to replace it");
     EXPECT_EQ(again.output.find("mIoU"), std::string::npos) << again.output;  // nothing evaluated
     EXPECT_EQ(file_text(csv), "my notes\n");
+    // A killed eval's temporaries (no such process) go with the next one that writes the file.
+    const std::string stale = root + "/scores/.per image.csv.tmp2147483000_0";
+    { std::ofstream(stale) << "half"; }
     const test::CommandResult forced = test::run_pfce(eval + " --force --json");
     ASSERT_EQ(forced.status, 0) << forced.output;
     EXPECT_MESSAGE_HAS(forced.output, "\"per_image\": \"" + csv + "\"");
     EXPECT_EQ(file_text(csv), text);
+    EXPECT_FALSE(fs::exists(stale));
     // --confusion draws the split's matrix beside it (the same checks guard it).
     const std::string svg = root + "/scores/confusion.svg";
     const test::CommandResult drawn = test::run_pfce(eval + " --force --confusion " + svg);

@@ -143,6 +143,12 @@ void check_eval_output(const EvalArgs& a, const std::string& flag, const std::st
 void write_eval_files(const EvalArgs& a, const EvalResult& r, const TrainedModel& m,
                       const std::vector<ImageScore>& scores, const std::string& root, bool own_data,
                       std::size_t images, bool on_points) {
+    // A killed eval's temporaries (and the backups of the files it was replacing), as every
+    // writer removes them: they stayed beside the tables for good.
+    std::vector<std::string> targets;
+    for (const std::string* p : {&a.per_image, &a.confusion})
+        if (!p->empty()) targets.push_back(*p);
+    remove_stale_temps_of(targets);
     StagedFiles outputs;
     if (!a.per_image.empty())
         write_file_atomically(outputs.stage(a.per_image),

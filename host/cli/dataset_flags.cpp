@@ -3,6 +3,9 @@
 // command takes the other takes too, and every refusal reads the same.
 #include "host/cli/dataset_flags.hpp"
 
+#include <mutex>
+#include <vector>
+
 #include "core/log.hpp"
 #include "host/cli/config_flags.hpp"
 #include "host/train/train_data.hpp"
@@ -45,6 +48,16 @@ void DatasetFlags::warn_of_unused(const Dataset& ds) const {
 }
 
 Dataset open_dataset(const std::string& root, const DatasetOptions& o, const DatasetFlags& flags) {
+    // The dataset's read lock, held until the command ends (these commands open a dataset and
+    // read it to their end): `data synth --force` writing it meanwhile is refused, and one writing
+    // it now is said as such rather than as the missing files it is between.
+    static std::mutex held_mutex;
+    static std::vector<DirLock> held;
+    {
+        DirLock lock = lock_dir_for_reading(root, "--data");
+        const std::lock_guard<std::mutex> guard(held_mutex);
+        held.push_back(std::move(lock));
+    }
     Dataset ds = Dataset::open(root, o);
     flags.warn_of_unused(ds);
     return ds;

@@ -228,7 +228,7 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
     const Stopwatch t0;
     LoadedData L;
     L.root = d.root;
-    L.ds = std::make_unique<Dataset>(open_run_dataset(d, replace_synthetic, flag));
+    L.ds = std::make_unique<Dataset>(open_run_dataset(d, replace_synthetic, flag, &L.reading));
     L.files = data_identity(*L.ds);
     if (d.source != "synthetic") L.identity = L.files;
     const Split split = run_split(*L.ds, d);

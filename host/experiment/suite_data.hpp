@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/dir_lock.hpp"
 #include "data/dataset.hpp"
 #include "host/experiment/runner.hpp"
 #include "host/experiment/suite.hpp"
@@ -33,6 +34,9 @@ struct LoadedData {
     // says when the data under a suite's checkpoint changed (not fingerprinted: a synthetic
     // dataset written again from its settings is the same data).
     nlohmann::json files;
+    // The data's read lock, held as long as the suite runs on it: `data synth --force` into it
+    // between experiments gave them other data, a complete run reporting mixed results.
+    DirLock reading;
 };
 
 // "96x96" when every image has that size; else the sizes, by area, with their counts ("4 sizes:

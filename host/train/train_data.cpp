@@ -77,7 +77,8 @@ SynthOptions synth_options(const DataSettings& d, const std::string& flag) {
     return so;
 }
 
-Dataset open_run_dataset(const DataSettings& d, bool force, const std::string& flag) {
+Dataset open_run_dataset(const DataSettings& d, bool force, const std::string& flag,
+                         DirLock* reading) {
     if (d.root.empty())
         PFCE_THROW(InputError, "no dataset given (--data DIR, or data.root in the config)");
     if (d.source == "synthetic") {
@@ -99,6 +100,7 @@ Dataset open_run_dataset(const DataSettings& d, bool force, const std::string& f
             log_info("data: reusing synthetic dataset ", so.out_dir, " (", so.count, " images of ",
                      so.size, "x", so.size, ", seed ", so.seed, ")");
     }
+    if (reading) *reading = lock_dir_for_reading(d.root, flag);
     Dataset ds = Dataset::open(d.root, dataset_options(d));
     // data.tile_* on a data.kind that says it is no tiles dataset is said with the other unused
     // settings (unused_settings); with data.kind = "auto" only the dataset found tells.
@@ -1030,11 +1032,11 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
     if (cfg.data.source == "dataset")
         missing("data.root", cfg.data.root, "the dataset's directory");
     missing("labels.dir", cfg.labels.dir, "the --out of pfce sample or pfce link");
-    const Dataset ds = open_run_dataset(cfg.data);
     // Held while the samples are read (into memory, below): `pfce data synth --force` writing the
     // dataset again meanwhile would give the run damaged or mixed files (it is refused instead,
     // and this refused while it writes).
-    const DirLock reading_data = lock_dir_for_reading(cfg.data.root, "--data");
+    DirLock reading_data;
+    const Dataset ds = open_run_dataset(cfg.data, false, "--data", &reading_data);
     check_class_count(ds.palette(), cfg.data.root);
     validate_for_classes(cfg, ds.palette().class_names(), cfg.data.root, source);
     const Split split = run_split(ds, cfg.data, &source);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/backend.hpp"
+#include "core/dir_lock.hpp"
 #include "data/batch_loader.hpp"
 #include "data/dataset.hpp"
 #include "data/mask_dir.hpp"
@@ -53,8 +54,11 @@ SynthOptions synth_options(const DataSettings& d, const std::string& flag);
 // first (data/synth: only into a new, empty or its own directory; another synthetic set there is
 // replaced only with `force`, as is one with files missing; this very one, whole, is reused).
 // `flag` names the option that chose d.root, for messages about a synthetic dataset's directory.
+// `reading`, where given, takes the data's read lock once it is written and before it is scanned,
+// so no command writes it meanwhile (one scanning while `data synth --force` wrote it met "missing
+// partner file" rather than the other command).
 Dataset open_run_dataset(const DataSettings& d, bool force = false,
-                         const std::string& flag = "--data");
+                         const std::string& flag = "--data", DirLock* reading = nullptr);
 // Train/val/test indices of `ds`: the id lists when data.train_list is given, else the seeded
 // fractions over the first data.max_samples samples, or with data.split_by = "tile" over the
 // (whole) tiles of those windows, said in the log.
