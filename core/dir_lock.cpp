@@ -28,16 +28,25 @@ std::set<std::string>& registry() {
     return held;
 }
 
+// The directories this process holds shared locks on, once per lock.
+std::multiset<std::string>& readers() {
+    static std::multiset<std::string> held;
+    return held;
+}
+
 }  // namespace
 
 DirLock::DirLock(DirLock&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), key_(std::move(other.key_)) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      key_(std::move(other.key_)),
+      shared_(std::exchange(other.shared_, false)) {}
 
 DirLock& DirLock::operator=(DirLock&& other) noexcept {
     if (this != &other) {
         release();
         fd_ = std::exchange(other.fd_, -1);
         key_ = std::move(other.key_);
+        shared_ = std::exchange(other.shared_, false);
     }
     return *this;
 }
@@ -50,7 +59,11 @@ void DirLock::release() noexcept {
     if (fd_ < 0) return;
     if (!key_.empty()) {
         const std::lock_guard<std::mutex> guard(registry_mutex());
-        registry().erase(key_);
+        if (shared_) {
+            if (const auto it = readers().find(key_); it != readers().end()) readers().erase(it);
+        } else {
+            registry().erase(key_);
+        }
     }
     ::close(fd_);  // releases the flock
     fd_ = -1;
@@ -91,6 +104,7 @@ DirLock lock_output_dir(const std::string& dir, const std::string& flag) {
     const std::string key = registry_key(dir);
     const std::lock_guard<std::mutex> guard(registry_mutex());
     if (registry().count(key)) return {};  // this process holds it already
+    if (readers().count(key)) return {};   // this process reads it (see the header)
     DirLock lock;
     lock.fd_ = open_locked(key, LOCK_EX, flag, dir,
                            " is being written or read by another pfce command now (it holds the "
@@ -125,6 +139,10 @@ DirLock lock_dir_for_reading(const std::string& dir, const std::string& flag) {
     lock.fd_ = open_locked(key, LOCK_SH, flag, dir,
                            " is being written by another pfce command now (it holds the "
                            "directory's lock); wait until it has finished, then run this again");
+    if (lock.fd_ < 0) return lock;
+    readers().insert(key);
+    lock.key_ = key;
+    lock.shared_ = true;
     return lock;
 }
 

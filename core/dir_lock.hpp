@@ -28,13 +28,16 @@ class DirLock {
     friend DirLock lock_dir_for_reading(const std::string& dir, const std::string& flag);
     void release() noexcept;
     int fd_ = -1;
-    std::string key_;  // the canonical path, in this process's registry while held (writers)
+    std::string key_;      // the canonical path, in this process's registry while held
+    bool shared_ = false;  // a reader's: key_ is in the registry of this process's readers
 };
 
 // Locks `dir` (which must exist) for as long as the returned DirLock lives. InputError naming
 // `flag` and `dir` when another process holds the lock. Where the file system cannot lock (some
 // network file systems), it goes on unlocked: the lock protects against a mistake, correct output
-// does not need it.
+// does not need it. Empty, too, where this process reads `dir` itself (its shared lock would
+// refuse its own writer as "another pfce command"): no other command writes it meanwhile, and
+// writing what one reads is the command's own checks' to refuse.
 [[nodiscard]] DirLock lock_output_dir(const std::string& dir, const std::string& flag = "--out");
 
 // A shared lock on `dir` for reading what another pfce may replace (a mask directory that

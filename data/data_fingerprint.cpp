@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "core/file_io.hpp"
 #include "core/hash.hpp"
@@ -65,24 +67,52 @@ void hash_sample_files(std::uint64_t& h, const Dataset& ds, std::string SampleRe
 // files" (walkthrough). A file without one is hashed as it always was, so records of earlier
 // pfce still match.
 std::string without_image_table(const std::string& text) {
-    std::string out;
-    bool skipping = false;
-    std::size_t at = 0;
-    while (at < text.size()) {
+    std::vector<std::string> kept;
+    bool skipping = false, top_level = true;
+    const auto blank = [](const std::string& l) {
+        return l.find_first_not_of(" \t\r\n") == std::string::npos;
+    };
+    const auto comment = [](const std::string& l) {
+        const std::size_t f = l.find_first_not_of(" \t");
+        return f != std::string::npos && l[f] == '#';
+    };
+    for (std::size_t at = 0; at < text.size();) {
         const std::size_t end = std::min(text.find('\n', at), text.size());
         const std::string line = text.substr(at, end + 1 - at);
+        at = end + 1;
         const std::size_t first = line.find_first_not_of(" \t");
         if (first != std::string::npos && line[first] == '[') {
-            // A table header ([image], [ image ], [[...]]); array values inside [image] hold
-            // numbers, so a line of its own starting with '[' is the next table.
+            // A table header ([image], [ "image" ], [[...]]); array values inside [image] hold
+            // numbers, so a line of its own starting with '[' is the next table. The skipped
+            // block runs to it, the blank lines before it included.
             std::string name = line.substr(first + 1, line.find(']', first) - first - 1);
-            name.erase(0, name.find_first_not_of(" \t"));
-            name.erase(name.find_last_not_of(" \t") + 1);
+            name.erase(0, name.find_first_not_of(" \t\"'"));
+            name.erase(name.find_last_not_of(" \t\"'") + 1);
             skipping = name == "image";
+            top_level = false;
+            if (skipping) {
+                // Comments right above the header, set apart from what precedes them by a blank
+                // line, were added with it (a comment ending the table before stays).
+                std::size_t c = kept.size();
+                while (c > 0 && comment(kept[c - 1])) --c;
+                if (c == 0 || blank(kept[c - 1])) kept.resize(c);
+                continue;
+            }
+        } else if (top_level && first != std::string::npos) {
+            // image = { bands = [...] } or image.bands = [...], before any table.
+            std::string key = line.substr(first);
+            if (!key.empty() && (key[0] == '"' || key[0] == '\'')) key.erase(0, 1);
+            if (key.rfind("image", 0) == 0 && key.size() > 5 &&
+                std::string(".= \t\"'").find(key[5]) != std::string::npos)
+                continue;
         }
-        if (!skipping) out += line;
-        at = end + 1;
+        if (!skipping) kept.push_back(line);
     }
+    // A table appended at the end came with the blank lines that set it apart.
+    if (skipping)
+        while (!kept.empty() && blank(kept.back())) kept.pop_back();
+    std::string out;
+    for (const std::string& l : kept) out += l;
     return out;
 }
 

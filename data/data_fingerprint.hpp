@@ -14,8 +14,9 @@
 namespace pfce {
 
 // What the dense labels of `ds` are, as 16 hex digits that change when they may have: the palette
-// (class names, colours, unlabelled colours), the dataset's dataset.toml, and each sample's mask
-// file, window, size and modification time.
+// (class names, colours, unlabelled colours), the dataset's dataset.toml (its text, without an
+// [image] table: how the images are read is no part of the labels, and runs and masks record it
+// apart), and each sample's mask file, window, size and modification time.
 std::string dense_labels_fingerprint(const Dataset& ds);
 
 // The same for the images: each sample's image file (relative to the root), window, size and

@@ -1568,6 +1568,35 @@ TEST(GenericDataset, FilesKeysNameTheDirectoriesAndOneMayHoldBoth) {
                        "files.images must name a directory inside the dataset");
 }
 
+// The dense labels' fingerprint leaves out dataset.toml's [image] (how the images are read): added
+// at the end, in the middle, with a comment of its own, or as top-level keys, it keeps the labels
+// those of the file before it; an edit of a label key still moves it (review: a blank line added
+// with the table made every mask directory and result of the data "of other label files").
+TEST(DatasetFingerprint, TheImageTableOfDatasetTomlIsNoPartOfTheLabels) {
+    const std::string dir = test::temp_dir("ds_fingerprint_image_table");
+    const std::string classes = "[classes]\nnames = [\"a\", \"b\"]\n";
+    const std::string mask = "[mask]\nencoding = \"index\"\n# 0 and 1\n";
+    write_generic(dir, classes + "\n" + mask);
+    LabelMap m(4, 2, 0);
+    m.labels[3] = 1;
+    const std::string before = dense_labels_fingerprint(write_index_sample(dir, m));
+    const std::string image = "[image]\nbands = [1, 2, 3]\nvalue_range = [0, 4095]\n";
+    const auto fingerprint = [&](const std::string& toml) {
+        write_text(dir + "/dataset.toml", toml);
+        return dense_labels_fingerprint(Dataset::open(dir, {DatasetKind::generic}));
+    };
+    for (const std::string& with :
+         {classes + "\n" + mask + "\n" + image, classes + "\n" + mask + image,
+          classes + "\n" + mask + "\n# how the 12-bit stacks are read\n" + image + "\n",
+          classes + "\n" + image + "\n" + mask,
+          classes + "\n[ \"image\" ]\nbands = [3, 2, 1]\n\n" + mask,
+          "image.bands = [1, 2, 3]\n" + classes + "\n" + mask,
+          "image = { value_range = [0, 255] }\n" + classes + "\n" + mask})
+        EXPECT_EQ(fingerprint(with), before) << with;
+    EXPECT_NE(fingerprint(classes + "\n" + mask + "ignore = [7]\n" + image), before);
+    EXPECT_NE(fingerprint(classes + "\n" + mask + "# another note\n"), before);  // as before
+}
+
 // ---- kind detection ----------------------------------------------------------------------------
 
 // One dataset, however its root is spelled: Kaggle patches given as D, D/, ./D or D/patches

@@ -1350,6 +1350,14 @@ TEST(SuiteFile, ADatasetTomlImageTableIsTheReadingOfExperimentsThatNameNone) {
     EXPECT_EQ(s.experiments[1].config.data.value_range, (std::vector<double>{0, 10000}));
     EXPECT_NE(experiment_fingerprint(s.experiments[0]),
               experiment_fingerprint(given.experiments[0]));
+    // Experiments that all name their bands: the suite still reads through band 1, the range
+    // taken.
+    write_file(dir + "/all.toml",
+               "[suite]\nexperiments = [{ id = \"b\", data = { bands = [1, 2, 3] } }]\n");
+    const Suite all = with_dataset_image_settings(load_suite(dir + "/all.toml"), o);
+    EXPECT_TRUE(all.data.bands.empty());
+    EXPECT_EQ(all.data.value_range, (std::vector<double>{0, 10000}));
+    EXPECT_EQ(suite_data_settings(all, o, dir + "/out").bands, (std::vector<int>{1}));
 }
 
 }  // namespace pfce

@@ -888,6 +888,13 @@ TEST(Confidence, SkipExistingFinishesOnlyTheImagesAKilledPredictLeft) {
     const auto old = fs::last_write_time(root + "/o/x.png") - std::chrono::hours(1);
     fs::last_write_time(root + "/o/x.png", old);
     std::ofstream(root + "/o/.x_confidence.png.tmp2147483000_0") << "half";  // no such process
+    // Plainly rerun, the refusal names --skip-existing beside --force (which redoes every image).
+    const test::CommandResult plain = test::run_pfce(predict + root + "/two --out " + root + "/o");
+    EXPECT_EQ(plain.status, 2) << plain.output;
+    EXPECT_MESSAGE_HAS(plain.output,
+                       "; or pass --skip-existing to predict only the images without "
+                       "their files (one a killed predict left half-done is "
+                       "predicted again)");
     const test::CommandResult one =
         test::run_pfce(predict + root + "/two --out " + root + "/o --skip-existing");
     ASSERT_EQ(one.status, 0) << one.output;

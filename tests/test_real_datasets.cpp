@@ -2146,6 +2146,31 @@ TEST(RealDatasets, DatasetTomlImageTableReadsBandsAndRangeForEveryCommand) {
     EXPECT_MESSAGE_HAS(config_table.output, "as bands and value_range under [image]");
 }
 
+// What comes before dataset.toml's [image] in train: a mask directory's record of the images read
+// as their own colours (preview and link read them so; train took the file's bands, review), and a
+// flag given empty (sample took it as RGB, train as the file's bands).
+TEST(RealDatasets, AMaskRecordAndAnEmptyFlagComeBeforeTheImageTable) {
+    const std::string root = test::temp_dir("real_image_table_order");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + root + "/sparse").status,
+        0);
+    const std::string toml = fd.root + "/dataset.toml";
+    write_file_atomically(toml, read_whole_file(toml) + "\n[image]\nbands = [3, 2, 1]\n");
+    for (const std::string& how : {" --labels " + root + "/sparse", std::string(" --bands \"\"")}) {
+        const test::CommandResult printed = test::run_pfce(
+            "train --data " + fd.root + how + " --out " + root + "/r --print-config" + kTiny);
+        ASSERT_EQ(printed.status, 0) << how << "\n" << printed.output;
+        EXPECT_MESSAGE_HAS(printed.output, "\nbands = []\n");
+        EXPECT_MESSAGE_HAS(printed.output,
+                           "images read with the run's bands [], not the [3,2,1] of " + toml);
+    }
+    const test::CommandResult plain =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/r --print-config" + kTiny);
+    ASSERT_EQ(plain.status, 0) << plain.output;
+    EXPECT_MESSAGE_HAS(plain.output, "\nbands = [3,2,1]\n");
+}
+
 // The "done when" of the issue: a dataset unlike ours through every stage.
 TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
     const std::string root = test::temp_dir("real_e2e");

@@ -1120,8 +1120,16 @@ void run_predict(const PredictArgs& a) {
         if (checked_dirs.insert(std::filesystem::path(j.mask).parent_path().string()).second)
             refuse_output_among_data("--out " + a.out, j.mask, "predictions");
     for (const Job& j : jobs)
-        for (const std::string& p : j.outputs())
-            check_output_file(p, a.force || j.finishes_interrupted, input_ids);
+        for (const std::string& p : j.outputs()) try {
+                check_output_file(p, a.force || j.finishes_interrupted, input_ids);
+            } catch (const InputError& e) {
+                // Many images, some predicted (a killed predict's rerun): --force is not the only
+                // way on (probe: the rerun named it alone, to redo every image).
+                if (jobs.size() < 2 || a.skip_existing) throw;
+                PFCE_THROW(InputError, e.what(),
+                           "; or pass --skip-existing to predict only the images without their "
+                           "files (one a killed predict left half-done is predicted again)");
+            }
     // An earlier prediction's sidecars or confidence map beside a new mask would describe it
     // (before, --force left them: a new mask took the old one's place on the map). With --force
     // they go with the prediction's files; without, nothing is removed.

@@ -14,6 +14,7 @@
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/stop_signal.hpp"
+#include "data/sparse_masks.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
@@ -268,9 +269,16 @@ void run_train(const TrainArgs& a) {
             labels_md = open_mask_dir(cfg.labels.dir);
     }
     if (labels_md) adopt_labels_dir_image_settings(cfg.data, *labels_md);
-    // Then the dataset's own reading ([image] of its dataset.toml) where neither the run nor the
-    // masks set one; a resumed run keeps the reading it began with.
-    adopt_dataset_image_settings(cfg.data, a.resume);
+    // Then the dataset's own reading ([image] of its dataset.toml) where neither the run (a flag or
+    // config key given, even empty) nor the masks' record sets one (its default reading is one:
+    // preview and link read the masks' images so); a resumed run keeps the reading it began with.
+    {
+        const bool recorded = labels_md && image_reading_record(*labels_md);
+        const bool fixed = a.resume || recorded;
+        adopt_dataset_image_settings(cfg.data, fixed || where.count("data.bands"),
+                                     fixed || where.count("data.value_range"),
+                                     a.resume ? "resumed run's" : "run's");
+    }
     if (a.print_config) {
         // The label settings of a mask directory are the run's (as training takes them), so the
         // file printed says what the run trains on.

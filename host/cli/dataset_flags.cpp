@@ -54,7 +54,7 @@ Dataset open_dataset(const std::string& root, const DatasetOptions& o, const Dat
     static std::mutex held_mutex;
     static std::vector<DirLock> held;
     {
-        DirLock lock = lock_dir_for_reading(root, "--data");
+        DirLock lock = lock_dir_for_reading(root, "dataset");
         const std::lock_guard<std::mutex> guard(held_mutex);
         held.push_back(std::move(lock));
     }

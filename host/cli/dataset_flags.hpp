@@ -25,7 +25,8 @@ struct DatasetFlags {
     void warn_of_unused(const Dataset& ds) const;
 };
 
-// Dataset::open(root, o), and flags.warn_of_unused on what it opened.
+// Dataset::open(root, o), and flags.warn_of_unused on what it opened; the dataset's read lock is
+// taken first and held until the command ends (no pfce command writes it meanwhile).
 Dataset open_dataset(const std::string& root, const DatasetOptions& o, const DatasetFlags& flags);
 
 // --kind, --tile-patch, --tile-stride, --tile-image, --bands, --value-range and --max-pixels.

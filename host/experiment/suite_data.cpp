@@ -67,10 +67,13 @@ Suite with_dataset_image_settings(const Suite& given, const RunOptions& opts) {
     if (d.source != "dataset") return s;
     if (!opts.data_path.empty()) d.root = opts.data_path;
     try {
-        adopt_dataset_image_settings(d);
+        adopt_dataset_image_settings(d, false, false, "suite's");
     } catch (const InputError&) {
         return given;  // a dataset.toml that does not parse: the dataset's opening says so
     }
+    // Experiments that all read bands of their own keep the suite reading through band 1
+    // (suite_reads_through_band_1): the file's bands would be a reading no experiment uses.
+    if (suite_reads_through_band_1(given)) d.bands.clear();
     // Each experiment reads as the suite does where it names no bands of its own (the value range
     // is the suite's alone), so its recorded settings are those it trained with.
     for (ExperimentSpec& e : s.experiments) {

@@ -343,15 +343,13 @@ std::string range_text(const std::vector<double>& r) {
 
 }  // namespace
 
-void adopt_dataset_image_settings(DataSettings& d, bool resuming) {
+void adopt_dataset_image_settings(DataSettings& d, bool bands_given, bool range_given,
+                                  const char* whose) {
     if (d.source != "dataset" || d.root.empty()) return;
     ImageChoice c = image_choice(d);
-    const DeclaredImage declared = declared_image_settings(d.root, kDatasetKinds.parse(d.kind));
-    if (resuming) {
-        adopt_declared_image(c, declared, true, true, "resumed run's");
-        return;
-    }
-    adopt_declared_image(c, declared, !d.bands.empty(), !d.value_range.empty(), "run's");
+    adopt_declared_image(c, declared_image_settings(d.root, kDatasetKinds.parse(d.kind)),
+                         bands_given || !d.bands.empty(), range_given || !d.value_range.empty(),
+                         whose);
     d.bands = c.bands;
     if (c.reads_16_bit()) d.value_range = {c.range_lo, c.range_hi};
 }

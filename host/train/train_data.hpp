@@ -155,10 +155,10 @@ void adopt_labels_dir_settings(LabelSettings& l, const MaskDir& md, bool resumin
 // record a range for), a range that differs warned about.
 void adopt_labels_dir_image_settings(DataSettings& d, const MaskDir& md);
 // The bands and value range the dataset's dataset.toml gives ([image]), taken where the run
-// sets none (an empty data.bands or data.value_range), and said; nothing for synthetic data.
-// `resuming`: nothing taken (a run keeps the reading it began with), a file that now says
-// otherwise said.
-void adopt_dataset_image_settings(DataSettings& d, bool resuming = false);
+// sets none (not given, and data.bands or data.value_range empty), and said; one given that
+// differs is said as `whose`. Nothing for synthetic data.
+void adopt_dataset_image_settings(DataSettings& d, bool bands_given, bool range_given,
+                                  const char* whose);
 
 // Images a U-Net of one depth cannot take whole, gathered so that one refusal names them all (the
 // first three and how many), and names a lower depth only where one takes them all.
