@@ -51,12 +51,14 @@ Dataset open_dataset(const std::string& root, const DatasetOptions& o, const Dat
     // The dataset's read lock, held until the command ends (these commands open a dataset and
     // read it to their end): `data synth --force` writing it meanwhile is refused, and one writing
     // it now is said as such rather than as the missing files it is between.
-    static std::mutex held_mutex;
-    static std::vector<DirLock> held;
+    // Never destroyed: the process's end releases the locks (a destructor run at exit met the lock
+    // registry already gone, and aborted).
+    static std::mutex* const held_mutex = new std::mutex;
+    static std::vector<DirLock>* const held = new std::vector<DirLock>;
     {
         DirLock lock = lock_dir_for_reading(root, "dataset");
-        const std::lock_guard<std::mutex> guard(held_mutex);
-        held.push_back(std::move(lock));
+        const std::lock_guard<std::mutex> guard(*held_mutex);
+        held->push_back(std::move(lock));
     }
     Dataset ds = Dataset::open(root, o);
     flags.warn_of_unused(ds);
