@@ -2263,6 +2263,12 @@ TEST(CliMisuse, QuietTrainingIsQuietAndOutIsNamedWhereItWasSet) {
         test::run_pfce("train --data " + fd.root + " --out " + root + "/loop" + kTiny);
     EXPECT_EQ(loop.status, 2) << loop.output;
     EXPECT_MESSAGE_HAS(loop.output, "--out " + root + "/loop: it is a loop of symbolic links");
+    // Below the loop, as every command says it (train said "Too many levels of symbolic links").
+    const test::CommandResult below_loop =
+        test::run_pfce("train --data " + fd.root + " --out " + root + "/loop/x" + kTiny);
+    EXPECT_EQ(below_loop.status, 2) << below_loop.output;
+    EXPECT_MESSAGE_HAS(below_loop.output,
+                       "--out " + root + "/loop/x: it is a loop of symbolic links");
     const test::CommandResult train_dangling =
         test::run_pfce("train --data " + fd.root + " --out " + root + "/dangling" + kTiny);
     EXPECT_EQ(train_dangling.status, 2) << train_dangling.output;

@@ -2076,6 +2076,21 @@ TEST(RealDatasets, DatasetTomlImageTableReadsBandsAndRangeForEveryCommand) {
         EXPECT_EQ(r.status, 0) << cmd << "\n" << r.output;
     }
 
+    // Masks of another reading shown in one sheet: the first's reading is the sheet's, said.
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --bands 1,2,3 --points 5 --out " +
+                             root + "/sparse123")
+                  .status,
+              0);
+    const test::CommandResult two =
+        test::run_pfce("data preview " + fd.root + " --masks " + root + "/sparse " + root +
+                       "/sparse123 --out " + root + "/two.png");
+    ASSERT_EQ(two.status, 0) << two.output;
+    EXPECT_MESSAGE_HAS(two.output, "the masks in " + root +
+                                       "/sparse123 were made from the images read with bands "
+                                       "[1,2,3], values 0..2047; the sheet shows the images as " +
+                                       root +
+                                       "/sparse's were read (bands [5,3,2], values 0..2047)");
+
     // The reading edited afterwards: no label file changed (the masks and runs are the labels of
     // the same data), a resumed run keeps its reading and says the file's, and a run initialised
     // from one of the other reading is warned.

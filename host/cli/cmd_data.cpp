@@ -521,6 +521,28 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     // of another one is refused before any advice to resample it), and it says when they were
     // sampled from other labels than the dataset's now.
     for (const MaskDir& m : mds) check_masks_belong_to(m, *ds);
+    // One column of images for all: masks made from the images read otherwise (other bands or
+    // range) are shown over the first's reading, which is said (it went unsaid).
+    const auto reading = [](const ImageChoice& c) {
+        return "bands " +
+               (c.bands.empty() ? std::string("[] (the files' colours)")
+                                : nlohmann::json(c.bands).dump()) +
+               (c.reads_16_bit()
+                    ? ", values " + format_shortest(c.range_lo) + ".." + format_shortest(c.range_hi)
+                    : std::string());
+    };
+    for (std::size_t k = 1; k < mds.size(); ++k) {
+        ImageChoice other;
+        try {
+            other = mask_dir_dataset_options(mds[k], ds->root(), flags).image;
+        } catch (const InputError&) {  // a flag typed otherwise than its record: not shown so
+            continue;
+        }
+        if (reading(other) != reading(ds->options().image))
+            log_warn("the masks in ", mds[k].dir, " were made from the images read with ",
+                     reading(other), "; the sheet shows the images as ", mds.front().dir,
+                     "'s were read (", reading(ds->options().image), ")");
+    }
     refuse_output_among_data("--out " + f.out, f.out, "the sheet");
     check_output_file(f.out, f.force, FileIdentities{});
     std::vector<std::string> read_dirs = {ds->root()};
