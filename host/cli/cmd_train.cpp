@@ -348,7 +348,8 @@ void run_train(const TrainArgs& a) {
         device_name = it->second + ": run.device";
     // A loop of links on the way: said as every command says it (it was "Too many levels of
     // symbolic links (status)").
-    refuse_unreachable_out(cfg.run.out, opts.out_name);
+    if (missing_reason(cfg.run.out).find("loop of symbolic links") != std::string::npos)
+        refuse_unreachable_out(cfg.run.out, opts.out_name);
     refuse_a_suites_experiment_dir(cfg.run.out);
     // Before anything is written (the labels a run samples go into OUT/labels): OUT is new, empty
     // or an earlier run, and lies outside the dataset and the labels it trains on.
