@@ -75,9 +75,12 @@ struct DeclaredImage {
 DeclaredImage declared_image_settings(const std::string& root, DatasetKind kind);
 // `d`'s bands and range into `c` where not given (`bands_given`: typed, even as none), said; a
 // given one that differs from `d`'s is kept, and said as `whose` ("typed", "run's") over the
-// file's. `warn`: the kept ones warned about, with why they are kept (a model's reading).
+// file's.
 void adopt_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_given,
-                          bool range_given, const char* whose = "typed", bool warn = false);
+                          bool range_given, const char* whose = "typed");
+// Warns where `d` reads the images otherwise than `trained`, a checkpoint's reading, which eval
+// and predict keep (another dataset's R, G, B went through a run's 3,2,1 without a word).
+void warn_of_other_reading(const ImageChoice& trained, const DeclaredImage& d);
 
 struct TileBandCache;  // recently decoded rows of tiles, shared by neighbouring windows
 

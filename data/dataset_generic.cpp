@@ -699,8 +699,11 @@ DeclaredImage declared_image_settings(const std::string& root, DatasetKind kind)
     return {parse_spec(toml_path).image, toml_path.string()};
 }
 
-void adopt_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_given,
-                          bool range_given, const char* whose, bool warn) {
+namespace {
+
+// adopt_declared_image, the kept ones warned about where `warn` (a model's reading).
+void take_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_given, bool range_given,
+                         const char* whose, bool warn) {
     const auto bands_text = [](const std::vector<int>& b) {
         std::string t = "[";
         for (std::size_t i = 0; i < b.size(); ++i) t += (i ? "," : "") + std::to_string(b[i]);
@@ -739,6 +742,18 @@ void adopt_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_giv
                  " [image]: as the model was trained, not as that dataset reads them");
     else
         log_info("images read with the ", whose, " ", kept, " of ", d.file, " [image]");
+}
+
+}  // namespace
+
+void adopt_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_given,
+                          bool range_given, const char* whose) {
+    take_declared_image(c, d, bands_given, range_given, whose, false);
+}
+
+void warn_of_other_reading(const ImageChoice& trained, const DeclaredImage& d) {
+    ImageChoice kept = trained;
+    take_declared_image(kept, d, true, true, "checkpoint's", true);
 }
 
 }  // namespace pfce

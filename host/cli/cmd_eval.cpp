@@ -272,9 +272,8 @@ void run_eval(const EvalArgs& a) {
     // trained, and that said (another dataset's R, G, B read through a run's 3,2,1 scored B, G, R
     // with no word but "not the data trained on").
     try {
-        ImageChoice trained = image_choice(d);
-        adopt_declared_image(trained, declared_image_settings(d.root, kDatasetKinds.parse(d.kind)),
-                             true, true, "checkpoint's", /*warn=*/true);
+        warn_of_other_reading(image_choice(d),
+                              declared_image_settings(d.root, kDatasetKinds.parse(d.kind)));
     } catch (const InputError&) {  // a dataset.toml that does not read: the opening says why
     }
     const Dataset ds = open_as(d, a.checkpoint);

@@ -1170,9 +1170,8 @@ void run_predict(const PredictArgs& a) {
         std::set<std::string> told;
         for (const fs::path& dir : dirs) {
             const std::optional<GenericLayout>& l = image_dir_layout(dir, mask_name_layouts);
-            if (!l || !told.insert(l->image.file).second) continue;
-            ImageChoice trained = image_choice(m.config.data);
-            adopt_declared_image(trained, l->image, true, true, "checkpoint's", /*warn=*/true);
+            if (l && told.insert(l->image.file).second)
+                warn_of_other_reading(image_choice(m.config.data), l->image);
         }
     }
     for (const auto& [dir, layout] : mask_name_layouts)
