@@ -69,8 +69,15 @@ struct GenericSpec {
     ImageChoice image;
 };
 
-// A value as the file writes it (1, ["skip"], true), for a refusal of its type.
+// A value as the file writes it (1, ["skip"], true), for a refusal of its type: on one line,
+// as toml++ prints an array over several.
 std::string toml_value_text(const toml::node& n) {
+    if (const toml::array* a = n.as_array()) {
+        std::string out = "[";
+        for (std::size_t i = 0; i < a->size(); ++i)
+            out += (i ? ", " : "") + toml_value_text(*a->get(i));
+        return out + "]";
+    }
     std::ostringstream os;
     n.visit([&os](auto&& v) { os << v; });
     return os.str();

@@ -643,6 +643,20 @@ TEST(RealDatasets, AnUntrainedCheckpointIsSaidToBeOne) {
     ASSERT_EQ(t.status, 0) << t.output;
     EXPECT_MESSAGE_HAS(t.output, "\"global_step\": 1");
     EXPECT_EQ(t.output.find("untrained weights"), std::string::npos) << t.output;
+    EXPECT_EQ(t.output.find("interrupted within"), std::string::npos) << t.output;
+    // A Ctrl-C within an epoch saves the weights of that moment: used, and said (it went
+    // without a word, as an epoch's end).
+    ck.meta["state"]["epoch"] = 2;
+    ck.meta["state"]["batch"] = 3;
+    ck.meta["state"]["global_step"] = 11;
+    write_checkpoint(root + "/stopped.ckpt", ck);
+    const test::CommandResult s =
+        test::run_pfce("eval --checkpoint " + root + "/stopped.ckpt --data " + fd.root +
+                       " --split all --device cpu");
+    ASSERT_EQ(s.status, 0) << s.output;
+    EXPECT_MESSAGE_HAS(s.output, "checkpoint " + root +
+                                     "/stopped.ckpt was saved by a run interrupted within epoch 3 "
+                                     "(after 3 of its batches, optimizer step 11)");
 }
 
 TEST(RealDatasets, PredictionOfAGeoTiffKeepsItsGeoreference) {
@@ -2123,6 +2137,13 @@ TEST(RealDatasets, DatasetTomlImageTableReadsBandsAndRangeForEveryCommand) {
                        "warn: images read with the checkpoint's bands [5,3,2], not the "
                        "[5,1,2]; value range [0, 2047], not the [0, 4095] of " +
                            toml + " [image]: as the model was trained");
+    // --json records the reading the score is of.
+    const test::CommandResult ev_json =
+        test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --json");
+    ASSERT_EQ(ev_json.status, 0) << ev_json.output;
+    const nlohmann::json ej = test::json_in_output(ev_json.output);
+    EXPECT_EQ(ej["bands"], nlohmann::json({5, 3, 2}));
+    EXPECT_EQ(ej["value_range"], nlohmann::json({0.0, 2047.0}));
     const test::CommandResult pred =
         test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + fd.root +
                        "/images/" + fd.ids[1] + ".tif --out " + root + "/pred-again.png");
@@ -2131,14 +2152,27 @@ TEST(RealDatasets, DatasetTomlImageTableReadsBandsAndRangeForEveryCommand) {
                        "warn: images read with the checkpoint's bands [5,3,2], not the "
                        "[5,1,2]; value range [0, 2047], not the [0, 4095] of " +
                            toml + " [image]");
+    // A suite's data line (report, results.json) names the range as well as the bands.
+    std::ofstream(root + "/suite.toml")
+        << "[suite]\nname = \"s\"\nexperiments = [{ id = \"d\", labels = { kind = \"dense\" } "
+           "}]\n[data]\nroot = \""
+        << fd.root << "\"\n[model]\nwidth = 4\ndepth = 2\n[run]\nepochs = 1\nbatch_size = 4\n";
+    const test::CommandResult suite =
+        test::run_pfce("run " + root + "/suite.toml --device cpu --out " + root + "/suite-out");
+    ASSERT_EQ(suite.status, 0) << suite.output;
+    EXPECT_MESSAGE_HAS(nlohmann::json::parse(std::ifstream(root + "/suite-out/results.json"))
+                           .at("data")
+                           .get<std::string>(),
+                       "read as bands [5,1,2], 16-bit values 0..4095 read as 0..255");
     write_file_atomically(toml, plain);
 
     // Values that mean nothing are refused naming the file, the key, its line and what is expected.
     const std::vector<std::pair<std::string, std::string>> bad = {
         {"bands = [0, 1, 2]", "image.bands holds 0: expected integers in 1..255 (line 9)"},
-        {"bands = [1, 2]", "image.bands = [ 1, 2 ] (line"},
+        {"bands = [1, 2]", "image.bands = [1, 2] (line"},
         {"bands = \"4,1,2\"", "expected a list of band numbers"},
-        {"value_range = [2047, 0]", "image.value_range = [ 2047, 0 ] (line"},
+        {"value_range = [2047, 0]", "image.value_range = [2047, 0] (line"},
+        {"value_range = [0, nan]", "image.value_range = [0, nan] (line"},
         {"value_range = [0, 70000]", "0 <= lo < hi <= 65535"},
         {"band = [4, 1, 2]",
          "unknown key 'image.band' (line 9; expected one of: bands, value_range)"}};

@@ -808,6 +808,10 @@ void run_eval(const EvalArgs& a) {
             j["global_step"] = p.global_step;
         }
         j["data"] = d.root;
+        // How the images were read (the checkpoint's bands and 16-bit range; [] = as stored and
+        // 8-bit): a score of other bands of the same files is another score.
+        j["bands"] = d.bands;
+        j["value_range"] = d.value_range;
         j["split"] = a.split;
         if (ds.kind() == DatasetKind::tiles) j["tile_labels"] = ds.tile_labels_read();
         j["images"] = r.images;

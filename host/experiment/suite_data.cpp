@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <tuple>
 
 #include "core/error.hpp"
@@ -281,6 +282,13 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
         t += ", each experiment reading its own data.bands";
     else if (!d.bands.empty())
         t += ", read as bands " + nlohmann::json(d.bands).dump();
+    // And the 16-bit range (the same bands of [0, 2047] and [0, 4095] are other inputs).
+    if (d.value_range.size() == 2) {
+        std::ostringstream range;
+        range << ", 16-bit values " << d.value_range[0] << ".." << d.value_range[1]
+              << " read as 0..255";
+        t += range.str();
+    }
     t += "; split ";
     t += std::to_string(L.split.train.size()) + "/";
     t += std::to_string(L.split.val.size()) + "/" + std::to_string(L.split.test.size());
