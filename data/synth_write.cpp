@@ -201,26 +201,35 @@ std::string synthetic_files_problem(const SynthOptions& opts) {
     return {};
 }
 
-// Bytes an image and its label take as written (LZW), measured on sample 0 written to a temporary
-// directory, a quarter added for scenes that compress less; the uncompressed size (6 bytes a pixel)
-// where that cannot be written. The uncompressed size alone refused datasets 2.4-3x the size that
-// fit (the scenes take about 2.3 bytes a pixel).
+// Bytes an image and its label take as written (LZW), measured on sample 0 written to the
+// temporary directory, a quarter added for scenes that compress less; the uncompressed size (6
+// bytes a pixel) where that cannot be written. The uncompressed size alone refused datasets 2.4-3x
+// the size that fit (the scenes take about 2.3 bytes a pixel). The two files are named as
+// temporaries of this process (".pfce-synth-size-image.tif.tmpPID_N"): a command killed while
+// measuring leaves them, and the next measurement removes them (a directory of its own stayed in
+// /tmp for good).
 double bytes_per_sample(const SynthOptions& opts) {
     namespace fs = std::filesystem;
     const double uncompressed = 6.0 * opts.size * opts.size;
     std::error_code ec;
-    std::string dir = (fs::temp_directory_path(ec) / "pfce-synth-size-XXXXXX").string();
-    if (ec || ::mkdtemp(dir.data()) == nullptr) return uncompressed;
+    const fs::path tmp = fs::temp_directory_path(ec);
+    if (ec) return uncompressed;
     double bytes = uncompressed;
+    std::string image, label;
     try {
+        const std::string image_target = (tmp / "pfce-synth-size-image.tif").string();
+        const std::string label_target = (tmp / "pfce-synth-size-label.tif").string();
+        remove_stale_temps_of({image_target, label_target});
+        image = temp_path_for(image_target);
+        label = temp_path_for(label_target);
         const SynthScene scene = synthesize_scene(opts.size, opts.seed, 0);
-        write_tiff(dir + "/i.tif", scene.image);
-        write_tiff(dir + "/l.tif", potsdam_palette().encode(scene.labels));
-        bytes = 1.25 *
-                static_cast<double>(fs::file_size(dir + "/i.tif") + fs::file_size(dir + "/l.tif"));
+        write_tiff(image, scene.image);
+        write_tiff(label, potsdam_palette().encode(scene.labels));
+        bytes = 1.25 * static_cast<double>(fs::file_size(image) + fs::file_size(label));
     } catch (const std::exception&) {  // a full or read-only temporary directory: the bound
     }
-    fs::remove_all(dir, ec);
+    for (const std::string& f : {image, label})
+        if (!f.empty()) fs::remove(f, ec);
     return std::min(bytes, uncompressed);
 }
 

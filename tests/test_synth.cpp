@@ -5,9 +5,12 @@
 
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "data/dataset.hpp"
@@ -157,6 +160,33 @@ TEST(Synth, SizeEstimateIsNearWhatIsWritten) {
         EXPECT_GE(estimate, static_cast<double>(written)) << size;
         EXPECT_LE(estimate, 1.6 * static_cast<double>(written)) << size;
     }
+}
+
+// The size probe's two files are temporaries in $TMPDIR: gone after it, and those of a command
+// killed while probing removed by the next probe (a directory of its own stayed for good).
+TEST(Synth, SizeProbeLeavesNothingAndClearsAKilledProbesFiles) {
+    const std::string tmp = test::temp_dir("synth_size_probe_tmp");
+    const char* was = std::getenv("TMPDIR");
+    const std::string saved = was ? was : "";
+    ::setenv("TMPDIR", tmp.c_str(), 1);
+    // A probe of a process that is gone (PIDs above Linux's largest, 4194304, name none).
+    const std::string killed = tmp + "/.pfce-synth-size-image.tif.tmp9999999_0";
+    std::ofstream(killed) << "half a TIFF";
+    const std::string users = tmp + "/pfce-synth-size-image.tif";  // not a temporary: kept
+    std::ofstream(users) << "mine";
+    SynthOptions o;
+    o.count = 3;
+    o.size = 64;
+    const double estimate = synthetic_dataset_bytes(o);
+    if (was)
+        ::setenv("TMPDIR", saved.c_str(), 1);
+    else
+        ::unsetenv("TMPDIR");
+    EXPECT_GT(estimate, 0.0);
+    EXPECT_LT(estimate, (6.0 * 64 * 64 + 4096.0) * 3);  // measured, not the uncompressed bound
+    std::vector<std::string> left;
+    for (const auto& e : fs::directory_iterator(tmp)) left.push_back(e.path().filename().string());
+    EXPECT_EQ(left, std::vector<std::string>{"pfce-synth-size-image.tif"});
 }
 
 // A dataset is refused where it would not fit, and where it would leave under a tenth of the free
