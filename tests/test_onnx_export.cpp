@@ -464,6 +464,18 @@ TEST(OnnxExport, RefusesWhatItCannotWriteAndNeverReplacesWithoutForce) {
     EXPECT_EQ(untrained.status, 2) << untrained.output;
     EXPECT_MESSAGE_HAS(untrained.output, "untrained.ckpt holds untrained weights");
     EXPECT_FALSE(fs::exists(dir + "/x.onnx"));
+    // Those of a run interrupted within an epoch are a model: exported, said, and recorded.
+    ck.meta["state"]["epoch"] = 1;
+    ck.meta["state"]["batch"] = 2;
+    ck.meta["state"]["global_step"] = 5;
+    write_checkpoint(dir + "/stopped.ckpt", ck);
+    const test::CommandResult stopped =
+        test::run_pfce("export --checkpoint " + dir + "/stopped.ckpt --out " + dir + "/s.onnx");
+    ASSERT_EQ(stopped.status, 0) << stopped.output;
+    EXPECT_MESSAGE_HAS(stopped.output,
+                       "stopped.ckpt was saved by a run interrupted within epoch 2");
+    EXPECT_EQ(nlohmann::json::parse(metadata_of(read_all(dir + "/s.onnx"))["pfce_training"]),
+              nlohmann::json({{"epoch", 1}, {"step", 5}, {"batch", 2}}));
 
     // A killed export's temporary beside the model goes with the next export there.
     const std::string stale = dir + "/.m.onnx.tmp999999999_0";

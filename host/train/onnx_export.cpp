@@ -247,9 +247,11 @@ std::vector<Message> model_metadata(const TrainedModel& m, const OnnxExportOptio
     if (!opt.checkpoint.empty())
         out.push_back(metadata("pfce_checkpoint",
                                as_utf8(std::filesystem::path(opt.checkpoint).filename().string())));
-    if (const TrainingProgress p = training_progress(m.meta); p.known)
-        out.push_back(metadata("pfce_training",
-                               nlohmann::json{{"epoch", p.epoch}, {"step", p.global_step}}.dump()));
+    if (const TrainingProgress p = training_progress(m.meta); p.known) {
+        nlohmann::json training = {{"epoch", p.epoch}, {"step", p.global_step}};
+        if (p.batch > 0) training["batch"] = p.batch;  // saved within epoch `epoch` + 1
+        out.push_back(metadata("pfce_training", training.dump()));
+    }
     out.push_back(metadata("pfce_class_colours", nlohmann::json(m.class_colours).dump()));
     if (!m.mask_values.empty())
         out.push_back(metadata("pfce_mask_values", nlohmann::json(m.mask_values).dump()));

@@ -197,6 +197,13 @@ TrainedModel load_trained_model(Backend& backend, const Checkpoint& ck, const st
                  "run that stopped before its first step); its results are those of a random "
                  "model. Resume the run (pfce train --resume) or use a checkpoint of a later "
                  "epoch");
+    // Ctrl-C saves last.ckpt where the run stands, within an epoch: weights that trained, but
+    // not an epoch's end (no validation chose them), said rather than used without a word.
+    else if (p.known && p.batch > 0)
+        log_info("checkpoint ", path, " was saved by a run interrupted within epoch ", p.epoch + 1,
+                 " (after ", p.batch, " of its batches, optimizer step ", p.global_step,
+                 "): the weights of that moment, not of an epoch's end; pfce train "
+                 "--resume goes on from it");
     return m;
 }
 
@@ -211,6 +218,9 @@ TrainingProgress training_progress(const nlohmann::json& meta) {
     p.known = true;
     p.epoch = epoch.get<std::int64_t>();
     p.global_step = step.get<std::int64_t>();
+    if (const nlohmann::json batch = state.value("batch", nlohmann::json());
+        batch.is_number_integer())
+        p.batch = batch.get<std::int64_t>();
     return p;
 }
 

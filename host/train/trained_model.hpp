@@ -58,7 +58,9 @@ TrainedModel load_trained_model(Backend& backend, const Checkpoint& ck, const st
 // optimizer steps taken. known = false for a checkpoint that does not record them.
 struct TrainingProgress {
     bool known = false;
-    std::int64_t epoch = 0, global_step = 0;
+    // Epochs completed, optimizer steps taken, and batches of the next epoch trained (> 0: a run
+    // interrupted within an epoch saved it).
+    std::int64_t epoch = 0, global_step = 0, batch = 0;
 };
 TrainingProgress training_progress(const nlohmann::json& meta);
 
