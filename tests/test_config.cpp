@@ -394,6 +394,9 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
          "data.bands = [1,2,3,3]: expected each band once (band 3 is picked twice"},
         {"[data]\nbands = [2, 2, 1]\n", "data.bands = [2,2,1]: expected each band once"},
         {"[data]\nbands = \"4,1,2\"\n", "data.bands"},
+        {"[data]\nbands = 3\n",
+         "data.bands\" = 3: expected a list of band numbers such as [4, 1, 2] ([3]: band 3 "
+         "alone)"},
         {"[data]\ntile_image = \"rgbi\"\n", "data.tile_image"},
         {"[data]\ntile_labels = \"noBoundary\"\n", "data.tile_labels"},
         {"[data]\nvalue_range = [100]\n", "data.value_range = 1 values"},

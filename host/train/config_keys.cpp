@@ -227,10 +227,15 @@ Key bands_key() {
             c.data.bands.clear();
             return;
         }
+        const std::string expected =
+            "a list of band numbers such as [4, 1, 2] ([3]: band 3 alone), or [] for RGB";
+        // `bands = 3` reads as "three bands" as much as "band 3": a list only (a probe's trained
+        // a gray model of band 3 without a word). --bands 3 is a list of one already.
+        if (!v.is_array()) throw expected;
         try {
             set_value(c.data.bands, v);
         } catch (const std::string&) {
-            throw std::string("a list of band numbers such as [4, 1, 2], or [] for RGB");
+            throw expected;
         }
     };
     return b;
