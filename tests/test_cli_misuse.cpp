@@ -2684,6 +2684,24 @@ TEST(CliMisuse, InitFromStartsFromACheckpointsWeights) {
                        root + "/none.ckpt" + kTiny);
     EXPECT_EQ(missing.status, 2) << missing.output;
     EXPECT_MESSAGE_HAS(missing.output, "model.init_from (--init-from): ");
+    // From the run's own output, started over: it would replace the weights it starts from, and
+    // the same command again start from other ones (a probe's runs drifted). Refused, the
+    // checkpoint untouched; a resume does not read them again.
+    const std::string before = read_whole_file(base);
+    const test::CommandResult self = test::run_pfce("train --data " + fd.root + " --out " + root +
+                                                    "/base --force --init-from " + base + kTiny);
+    EXPECT_EQ(self.status, 2) << self.output;
+    EXPECT_MESSAGE_HAS(self.output, "model.init_from (--init-from) " + base + " lies in --out " +
+                                        root +
+                                        "/base, whose checkpoints this run replaces: it would "
+                                        "start from its own output");
+    EXPECT_MESSAGE_HAS(self.output, "copy the checkpoint out of it first (e.g. cp " + base + " " +
+                                        root + "/start.ckpt)");
+    EXPECT_EQ(read_whole_file(base), before);
+    ASSERT_EQ(test::run_pfce("train --data " + fd.root + " --out " + root + "/tuned --init-from " +
+                             root + "/tuned/best.ckpt --force --lr 1e-9" + kTiny)
+                  .status,
+              2);
 }
 
 // eval --against: a second run's model scored on the same images, side by side with the first

@@ -718,6 +718,74 @@ batch_size = 4
     EXPECT_TRUE(fs::exists(out + "/a/result.json"));
 }
 
+// An experiment trained from another's checkpoint (model.init_from) is of those weights: when the
+// other reruns, it is no longer current (a probe's was skipped as current), and its result records
+// the checkpoint it started from; one starting from its own output fails alone.
+TEST(ExperimentRun, AnExperimentTrainedFromAnothersCheckpointIsStaleOnceThatReruns) {
+    const std::string dir = test::temp_dir("experiment_init_from_chain");
+    const std::string data = dir + "/ds", out = dir + "/out";
+    write_file(dir + "/s.toml", R"([suite]
+name = "s"
+experiments = [
+  { id = "a", labels = { kind = "dense" } },
+  { id = "b", labels = { kind = "dense" }, model = { init_from = ")" +
+                                    out +
+                                    R"(/a/train/last.ckpt" }, optimizer = { lr = 1e-4 } },
+]
+grid_images = 0
+[data]
+source = "dataset"
+train_frac = 0.6
+val_frac = 0.2
+[model]
+width = 4
+depth = 2
+[run]
+epochs = 1
+batch_size = 4
+)");
+    test::write_synthetic(data, 10, 64, 1);
+    const std::string run = "run " + dir + "/s.toml --device cpu --data " + data + " --out " + out;
+    const test::CommandResult first = test::run_pfce(run);
+    ASSERT_EQ(first.status, 0) << first.output;
+    EXPECT_MESSAGE_HAS(first.output, "2 ran");
+    EXPECT_MESSAGE_HAS(test::run_pfce(run).output, "2 skipped");
+
+    // a trained again (a's weights are the same bit for bit when nothing changed: b stays
+    // current): b's result is of weights that are gone, said in this run and the next.
+    EXPECT_EQ(test::run_pfce(run + " --force --only a").status, 0);
+    EXPECT_MESSAGE_HAS(test::run_pfce(run).output, "2 skipped");
+    std::string other_a = read_text_file(dir + "/s.toml");
+    other_a.replace(other_a.find("{ id = \"a\", labels = { kind = \"dense\" } }"), 41,
+                    "{ id = \"a\", labels = { kind = \"dense\" }, optimizer = { lr = 2e-3 } }");
+    write_file(dir + "/s.toml", other_a);
+    const test::CommandResult again = test::run_pfce(run + " --force --only a");
+    EXPECT_EQ(again.status, 1) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "b: not rerun: " + out + " holds its results trained from " +
+                                         out +
+                                         "/a/train/last.ckpt (model.init_from) as it was before "
+                                         "this run wrote it again; rerun with --force --only b");
+    const test::CommandResult next = test::run_pfce(run);
+    EXPECT_EQ(next.status, 1) << next.output;
+    EXPECT_MESSAGE_HAS(next.output,
+                       "made with other starting weights (the checkpoint "
+                       "model.init_from names has been written again since)");
+    const test::CommandResult mended = test::run_pfce(run + " --force --only b");
+    EXPECT_EQ(mended.status, 0) << mended.output;
+    const test::CommandResult current = test::run_pfce(run);
+    EXPECT_EQ(current.status, 0) << current.output;
+    EXPECT_MESSAGE_HAS(current.output, "2 skipped");
+
+    // An experiment starting from its own checkpoint would start from other weights each time.
+    std::string self = read_text_file(dir + "/s.toml");
+    self.replace(self.find("/a/train/last.ckpt"), 18, "/b/train/last.ckpt");
+    write_file(dir + "/s.toml", self);
+    const test::CommandResult own = test::run_pfce(run + " --force --only b");
+    EXPECT_EQ(own.status, 1) << own.output;
+    EXPECT_MESSAGE_HAS(own.output,
+                       "lies in --out " + out + "/b/train, whose checkpoints this run replaces");
+}
+
 // A dataset suite's [data] root that is not there names the suite file, and for a relative path the
 // directory it was read from (the working directory, not the suite's: it named neither).
 TEST(ExperimentRun, AMissingDataRootNamesTheSuiteAndWhereARelativePathIsRead) {

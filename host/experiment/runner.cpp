@@ -29,6 +29,7 @@
 #include "host/experiment/results.hpp"
 #include "host/experiment/suite_data.hpp"
 #include "host/experiment/text_file.hpp"
+#include "host/train/checkpoint.hpp"
 #include "host/train/config.hpp"
 #include "host/train/progress.hpp"
 #include "host/train/train_data.hpp"
@@ -92,6 +93,7 @@ struct Plan {
     // (which changes no result): drawn again from its checkpoint.
     bool redraw_grid = false;
     bool reached = false;  // its run began this time
+    bool skipped = false;  // finished earlier, selected, not run again (counted in sum.skipped)
 };
 
 }  // namespace
@@ -138,6 +140,9 @@ std::string stale_reason(json was, json now) {
     // Keys a later pfce added (data.split_by) hold, at their default, what the earlier pfce did
     // without them: its results are not made stale by the upgrade. Any other key missing is a
     // difference.
+    // Results of a pfce that did not record the starting checkpoint's checksum: compared on the
+    // rest, as before.
+    if (!was.contains(kInitFromChecksumKey)) now.erase(kInitFromChecksumKey);
     const Config defaults;
     for (const ConfigKey& k : config_keys())
         if (const std::string key = k.dotted(); k.added_at_old_behaviour && !was.contains(key) &&
@@ -167,6 +172,9 @@ std::string stale_reason(json was, json now) {
             return "other data (" + was["data.root"].get<std::string>() + " then" +
                    (change.empty() ? "" : "; " + change + " since") + ")";
         }
+        if (differ.size() == 1 && differ[0] == kInitFromChecksumKey)
+            return "other starting weights (the checkpoint model.init_from names has been "
+                   "written again since)";
         std::string keys;
         for (std::size_t i = 0; i < differ.size() && i < 3; ++i)
             keys += (i ? ", " : "") + differ[i];
@@ -426,6 +434,7 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             if (selected) {
                 log_info(e.id, ": finished earlier (", rp, "), skipped; --force reruns it");
                 ++sum.skipped;
+                p.skipped = true;
                 // A result of an older pfce records no count: its grid is kept unless there is
                 // one where none is asked, or none where one is.
                 p.redraw_grid = old->grid_images >= 0
@@ -722,6 +731,11 @@ RunSummary run_suite(const Suite& given, const RunOptions& opts) {
             fs::remove(result_path(sum.out_dir, p.spec.id), ec);
             p.result.reset();
         }
+        // The checkpoint it starts from as it is now: an experiment before it may have trained it
+        // again in this run.
+        if (p.fingerprint.contains(kInitFromChecksumKey))
+            p.fingerprint[kInitFromChecksumKey] =
+                stored_checkpoint_checksum(p.spec.config.model.init_from);
         const EarlierSessions earlier = read_sessions(sp, p.fingerprint);
         ExperimentResult r;
         bool stopped_in_labels = false;
@@ -774,6 +788,28 @@ RunSummary run_suite(const Suite& given, const RunOptions& opts) {
         fs::remove(sp, ec);  // counted in the result
         p.result = r;
         release_bands_done(plans, p, read_otherwise);
+    }
+
+    // A finished experiment trained from a checkpoint (model.init_from) that this run wrote again
+    // (the experiment that makes it reran) is of weights that are gone: shown, marked not current,
+    // as the next run would find it (it was skipped as current).
+    for (Plan& p : plans) {
+        if (p.run || !p.result || !p.refused.empty() ||
+            !p.fingerprint.contains(kInitFromChecksumKey))
+            continue;
+        const json was = p.result->config.is_object()
+                             ? p.result->config.value(kInitFromChecksumKey, json())
+                             : json();
+        if (!was.is_string() || was == stored_checkpoint_checksum(p.spec.config.model.init_from))
+            continue;
+        p.refused = "not rerun: " + sum.out_dir + " holds its results trained from " +
+                    p.spec.config.model.init_from +
+                    " (model.init_from) as it was before this run wrote it again; rerun with "
+                    "--force --only " +
+                    p.spec.id + " to train it from the new weights";
+        log_warn(p.spec.id, ": ", p.refused);
+        sum.not_rerun.push_back(p.spec.id);
+        if (p.skipped) --sum.skipped;
     }
 
     // Picture grids of finished experiments, for the suite's grid_images now.

@@ -19,6 +19,7 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "data/dataset.hpp"
+#include "host/train/checkpoint.hpp"
 #include "host/train/config_sources.hpp"
 
 namespace pfce {
@@ -549,6 +550,8 @@ nlohmann::json experiment_fingerprint(const ExperimentSpec& e) {
         }
         j[std::string(key) + " ids"] = hex64(fnv1a64(ids.data(), ids.size()));
     }
+    if (!e.config.model.init_from.empty())
+        j[kInitFromChecksumKey] = stored_checkpoint_checksum(e.config.model.init_from);
     return j;
 }
 

@@ -74,5 +74,9 @@ std::vector<std::int64_t> parse_seed_list(const std::string& text, const std::st
 // Everything that determines an experiment's results (its config's result keys and the suite's
 // data), for detecting stale finished runs.
 nlohmann::json experiment_fingerprint(const ExperimentSpec& e);
+// The fingerprint's key for the checkpoint an experiment starts from (model.init_from): its
+// stored checksum, so that one trained from another experiment's weights is stale once those are
+// trained again (a probe's was skipped as current).
+inline constexpr const char* kInitFromChecksumKey = "model.init_from checksum";
 
 }  // namespace pfce

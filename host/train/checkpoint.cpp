@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/hash.hpp"
 #include "core/log.hpp"
 
 namespace pfce {
@@ -123,6 +124,18 @@ bool is_checkpoint_file(const std::string& path) {
     char head[sizeof kMagic] = {};
     std::ifstream f(path, std::ios::binary);
     return f.read(head, sizeof head) && std::memcmp(head, kMagic, sizeof kMagic) == 0;
+}
+
+std::string stored_checkpoint_checksum(const std::string& path) {
+    if (!is_checkpoint_file(path)) return "absent";
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
+    std::uint64_t stored = 0;
+    const std::streamoff size = f ? static_cast<std::streamoff>(f.tellg()) : -1;
+    if (size < static_cast<std::streamoff>(sizeof kMagic + sizeof stored) ||
+        !f.seekg(size - static_cast<std::streamoff>(sizeof stored)) ||
+        !f.read(reinterpret_cast<char*>(&stored), sizeof stored))
+        return "absent";
+    return hex64(stored);
 }
 
 nlohmann::json peek_checkpoint_meta(const std::string& path) {

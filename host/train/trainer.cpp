@@ -1529,6 +1529,17 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
     if (!cfg.labels.dir.empty() && path_is_inside(out, cfg.labels.dir))
         PFCE_THROW(InputError, flag, " ", out, " is inside the labels directory ", cfg.labels.dir,
                    " (labels.dir): choose a run directory outside it");
+    // A new run starting from weights in its own directory replaces them as it trains: the same
+    // command again starts from other weights, and nothing can repeat it (a probe's --force
+    // runs drifted one from the next). A resumed run does not read them again.
+    if (const std::string& from = cfg.model.init_from;
+        !opts.resume && !from.empty() && path_is_inside(from, out))
+        PFCE_THROW(InputError, "model.init_from (--init-from) ", from, " lies in ", flag, " ", out,
+                   ", whose checkpoints this run replaces: it would start from its own output, and "
+                   "the same command again from other weights; copy the checkpoint out of it "
+                   "first (e.g. cp ",
+                   from, " ", (fs::path(out).parent_path() / "start.ckpt").string(),
+                   ") and start from the copy, or choose another ", flag);
     refuse_output_below_mask_directory(out, flag + " " + out);
     refuse_unwritable_out(out, flag);
     if (!fs::is_directory(out, ec)) return;  // a new directory
