@@ -135,6 +135,31 @@ TEST(ExperimentRun, ADatasetThatDoesNotOpenLeavesNoOut) {
     EXPECT_MESSAGE_HAS(r.output, "cannot tell the dataset kind");
     EXPECT_EQ(r.output.find("finished experiments are kept"), std::string::npos) << r.output;
     EXPECT_FALSE(fs::exists(dir + "/out"));
+    // Refusals found once OUT is claimed (the synthetic data made, a split list read) leave it as
+    // they found it too: gone, or the empty directory it was (OUT stayed, with the data).
+    write_file(dir + "/split.toml",
+               "[suite]\nname = \"s\"\nexperiments = [{ id = \"a\" }]\n[data]\nsource = "
+               "\"synthetic\"\nsynthetic_count = 8\nsynthetic_size = 64\ntrain_frac = 1.0\n"
+               "val_frac = 0.0\n[model]\nwidth = 4\ndepth = 2\n");
+    fs::create_directories(dir + "/empty-out");
+    for (const std::string& out : {dir + "/out", dir + "/empty-out"}) {
+        const test::CommandResult split =
+            test::run_pfce("run " + dir + "/split.toml --device cpu --out " + out);
+        EXPECT_EQ(split.status, 2) << split.output;
+        EXPECT_MESSAGE_HAS(split.output, "8 samples give 8 train / 0 val / 0 test: too few");
+    }
+    EXPECT_FALSE(fs::exists(dir + "/out"));
+    EXPECT_TRUE(fs::is_empty(dir + "/empty-out"));
+    write_file(dir + "/list.toml",
+               "[suite]\nname = \"s\"\nexperiments = [{ id = \"a\" }]\n"
+               "[data]\nsource = \"synthetic\"\nsynthetic_count = 8\n"
+               "synthetic_size = 64\ntrain_list = \"" +
+                   dir + "/none.txt\"\n");
+    const test::CommandResult list =
+        test::run_pfce("run " + dir + "/list.toml --device cpu --out " + dir + "/out");
+    EXPECT_EQ(list.status, 2) << list.output;
+    EXPECT_MESSAGE_HAS(list.output, "none.txt (data.train_list in " + dir + "/list.toml)");
+    EXPECT_FALSE(fs::exists(dir + "/out"));
 }
 
 // A crop or a depth that does not fit the suite's images is said before the first experiment

@@ -589,6 +589,37 @@ std::string run_counts(const RunSummary& s) {
     return o + std::to_string(s.failed) + " failed";
 }
 
+namespace {
+
+// A new OUT (not there, or empty, before the run claimed it) as the run found it again, for a
+// refusal that comes after the claim but before any experiment ran: a split list that cannot be
+// read, a split leaving no test image, data that would not fit (hostile probe: OUT stayed, with
+// its marker and the synthetic data made for it; a refused command creates no output directory).
+struct NewOut {
+    std::string dir;  // empty: OUT held a run before, and is kept as it is
+    bool existed = false;
+    void restore() const {
+        if (dir.empty()) return;
+        std::error_code ec;
+        if (!existed) {
+            fs::remove_all(dir, ec);
+            return;
+        }
+        for (const auto& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
+    }
+    template <typename F>
+    auto refused_leaves_it(F&& f) const {
+        try {
+            return f();
+        } catch (const InputError&) {
+            restore();
+            throw;
+        }
+    }
+};
+
+}  // namespace
+
 std::string default_out_dir(const Suite& suite) {
     return (fs::path("runs") / suite.name).string();
 }
@@ -642,9 +673,14 @@ RunSummary run_suite(const Suite& given, const RunOptions& opts) {
     // Inside another suite's OUT (even an experiment's train/), or a synthetic dataset: that
     // command's next run would refuse the files this one writes (train and sample refused it).
     refuse_output_inside_pfce_output("--out " + sum.out_dir, sum.out_dir, "the run");
+    std::error_code exists_ec;
+    const bool out_existed = fs::exists(sum.out_dir, exists_ec);
     const OutputDirClaim out_claim = claim_output_dir(
         sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
-    std::vector<Plan> plans = plan_runs(suite, data, identity, unreadable, opts, sum.out_dir, sum);
+    const NewOut new_out{out_claim.state == OutputDirState::fresh ? sum.out_dir : std::string(),
+                         out_existed};
+    std::vector<Plan> plans = new_out.refused_leaves_it(
+        [&] { return plan_runs(suite, data, identity, unreadable, opts, sum.out_dir, sum); });
     const int to_run = static_cast<int>(
         std::count_if(plans.begin(), plans.end(), [](const Plan& p) { return p.run; }));
 
@@ -685,7 +721,10 @@ RunSummary run_suite(const Suite& given, const RunOptions& opts) {
         device_name = backend->name();
         log_info("suite ", suite.name, ": ", to_run, " of ", suite.experiments.size(),
                  " experiments to run on ", device_name, ", output in ", sum.out_dir);
-        L = load_suite_data(suite, data, replace_data, opts.data_path.empty() ? "--out" : "--data");
+        L = new_out.refused_leaves_it([&] {
+            return load_suite_data(suite, data, replace_data,
+                                   opts.data_path.empty() ? "--out" : "--data");
+        });
         release_band_1_images(suite, plans, *L);
         std::map<std::vector<int>, std::string> bands_readable;  // why not, by bands ("" = fine)
         for (Plan& p : plans) {  // the data as read, should it have changed since planning

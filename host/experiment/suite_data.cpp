@@ -235,7 +235,9 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
     L.ds = std::make_unique<Dataset>(open_run_dataset(d, replace_synthetic, flag, &L.reading));
     L.files = data_identity(*L.ds);
     if (d.source != "synthetic") L.identity = L.files;
-    const Split split = run_split(*L.ds, d);
+    // A list's refusal names the suite file, whose [data] table sets the lists (not --train-list).
+    const ConfigKeySources from_suite = [&](const std::vector<std::string>&) { return suite.file; };
+    const Split split = run_split(*L.ds, d, &from_suite);
     for (const auto* part : {&split.train, &split.val, &split.test})
         L.indices.insert(L.indices.end(), part->begin(), part->end());
     std::sort(L.indices.begin(), L.indices.end());
