@@ -21,6 +21,7 @@
 #include "data/dataset.hpp"
 #include "data/image_io.hpp"
 #include "data/picture_text.hpp"
+#include "host/experiment/experiment_run.hpp"
 #include "host/experiment/picture_grid.hpp"
 #include "host/experiment/suite.hpp"
 #include "host/experiment/suite_data.hpp"
@@ -809,6 +810,19 @@ batch_size = 4
     EXPECT_EQ(own.status, 1) << own.output;
     EXPECT_MESSAGE_HAS(own.output,
                        "lies in --out " + out + "/b/train, whose checkpoints this run replaces");
+}
+
+// The checkpoint a result is of, as a stale result's hint names it: best.ckpt where an earlier epoch
+// was selected (a walkthrough's evaluate = "best" suite was told to score last.ckpt, another model).
+TEST(ExperimentRun, TheTestedCheckpointIsTheSelectedEpochs) {
+    ExperimentResult r;
+    EXPECT_EQ(tested_checkpoint("out", "a", r), "out/a/train/last.ckpt");  // no epochs recorded
+    r.epochs.resize(3);
+    for (int e = 0; e < 3; ++e) r.epochs[e].epoch = e + 1;
+    r.selected_epoch = 2;
+    EXPECT_EQ(tested_checkpoint("out", "a", r), "out/a/train/best.ckpt");
+    r.selected_epoch = 3;
+    EXPECT_EQ(tested_checkpoint("out", "a", r), "out/a/train/last.ckpt");
 }
 
 // A dataset suite's [data] root that is not there names the suite file, and for a relative path the

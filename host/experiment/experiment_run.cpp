@@ -387,14 +387,19 @@ void remove_picture_grid(const ExperimentSpec& e, const std::string& out_dir, Ex
     r.stage_seconds.erase("grid");
 }
 
+std::string tested_checkpoint(const std::string& out_dir, const std::string& id,
+                              const ExperimentResult& r) {
+    // The last epoch's weights are last.ckpt's (and best.ckpt's too where that epoch was the
+    // best), an earlier one's best.ckpt's.
+    const bool last = r.epochs.empty() || r.selected_epoch == r.epochs.back().epoch;
+    return (fs::path(out_dir) / id / "train" / (last ? "last.ckpt" : "best.ckpt")).string();
+}
+
 void redraw_picture_grid(const ExperimentSpec& e, const Suite& suite, const LoadedData& L,
                          Backend& backend, const std::string& out_dir, ExperimentResult& r,
                          const std::string& tag) {
-    const fs::path train = fs::path(out_dir) / e.id / "train";
-    // The checkpoint run_experiment tested: the last epoch's weights are last.ckpt's (and
-    // best.ckpt's too where that epoch was the best), an earlier one's best.ckpt's.
-    const bool last = r.epochs.empty() || r.selected_epoch == r.epochs.back().epoch;
-    const std::string ckpt = (train / (last ? "last.ckpt" : "best.ckpt")).string();
+    // The checkpoint run_experiment tested.
+    const std::string ckpt = tested_checkpoint(out_dir, e.id, r);
     // Read first: a checkpoint that is gone fails here, before any labels are made again.
     const TrainedModel tm = load_trained_model(backend, ckpt);
     ExperimentResult scratch;  // the label stages' times belong to the run that made them

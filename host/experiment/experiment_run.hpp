@@ -28,6 +28,11 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
 // OUT/<id>/grid.png removed and r's grid fields cleared (a suite asking for no pictures).
 void remove_picture_grid(const ExperimentSpec& e, const std::string& out_dir, ExperimentResult& r);
 
+// The checkpoint a finished experiment's test results are of: OUT/<id>/train/last.ckpt where the
+// last epoch was selected (run.evaluate "last", or the best epoch was the last), else best.ckpt.
+std::string tested_checkpoint(const std::string& out_dir, const std::string& id,
+                              const ExperimentResult& r);
+
 // A finished experiment's picture grid drawn again for suite.grid_images (which changes no result,
 // so a new count reruns nothing): its tested checkpoint on its labels (OUT/cache, made again where
 // they are gone). Updates r's grid fields; throws where the checkpoint cannot be read.

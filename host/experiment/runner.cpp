@@ -374,7 +374,7 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             const std::string newer =
                 touched ? files_newer_than_results(
                               data, opened, rp,
-                              (fs::path(out_dir) / e.id / "train" / "last.ckpt").string(), *old,
+                              tested_checkpoint(out_dir, e.id, *old), *old,
                               stale.find("label files") != std::string::npos)
                         : std::string();
             p.refused = "not rerun: " + out_dir + " holds its results made with " + stale + newer +
