@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -223,6 +224,24 @@ std::string data_identity_change(const nlohmann::json& was, const nlohmann::json
     if (differs("images")) return "its image files changed (or were touched)";
     if (differs("dense_labels")) return "its label files changed (or were touched)";
     return {};
+}
+
+std::vector<FileWrittenAfter> files_written_after(const Dataset& ds,
+                                                  std::filesystem::file_time_type since,
+                                                  bool masks) {
+    namespace fs = std::filesystem;
+    std::vector<FileWrittenAfter> out;
+    std::set<std::string> seen;  // a tile's windows share one file
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+        const SampleRef& sr = ds.sample(i);
+        const std::string& file = masks ? sr.mask_path : sr.image_path;
+        if (file.empty() || !seen.insert(file).second) continue;
+        std::error_code ec;
+        const auto when = fs::last_write_time(file, ec);
+        if (ec || when <= since) continue;
+        out.push_back({fs::path(file).lexically_relative(ds.root()).generic_string(), sr.id});
+    }
+    return out;
 }
 
 }  // namespace pfce

@@ -4,6 +4,7 @@
 // when they are reused, so results of other data are not taken for these.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -51,5 +52,15 @@ nlohmann::json recorded_data_identity(const nlohmann::json& meta);
 // What differs between two data identities, in words ("" when nothing does). A key missing on
 // either side (an identity recorded by an older pfce) is not compared.
 std::string data_identity_change(const nlohmann::json& was, const nlohmann::json& now);
+
+// A file of `ds` last written after a time: the one that made an identity change, by name.
+struct FileWrittenAfter {
+    std::string name;  // relative to the dataset's root
+    std::string id;    // the sample's
+};
+// Its masks (`masks`) or its images last written after `since`, in sample order, each file once.
+std::vector<FileWrittenAfter> files_written_after(const Dataset& ds,
+                                                  std::filesystem::file_time_type since,
+                                                  bool masks);
 
 }  // namespace pfce

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/dataset.hpp"
 #include "data/image_io.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/trainer.hpp"
@@ -620,6 +621,22 @@ TEST(CliMisuse, ResumeRefusesAnotherSplitAndNamesChangedFiles) {
     const test::CommandResult eval = test::run_pfce("eval --checkpoint " + run + "/last.ckpt");
     EXPECT_EQ(eval.status, 0) << eval.output;
     EXPECT_MESSAGE_HAS(eval.output, "is not as it was when " + run + "/last.ckpt was trained");
+    EXPECT_MESSAGE_HAS(eval.output, "(written after the checkpoint: ");
+    // One mask written since the checkpoint: named (a walkthrough's edited mask went unnamed).
+    fs::copy_file(run + "/last.ckpt", root + "/copy.ckpt");
+    {
+        const Dataset ds = Dataset::open(data);
+        const std::string mask = ds.sample(3).mask_path;
+        fs::last_write_time(mask,
+                            fs::last_write_time(root + "/copy.ckpt") + std::chrono::minutes(1));
+        const test::CommandResult one =
+            test::run_pfce("eval --checkpoint " + root + "/copy.ckpt --data " + data);
+        EXPECT_EQ(one.status, 0) << one.output;
+        EXPECT_MESSAGE_HAS(one.output,
+                           "its image and label files changed (or were touched) (written after "
+                           "the checkpoint: " +
+                               fs::path(mask).lexically_relative(ds.root()).generic_string() + ")");
+    }
 
     // The dataset moved (a faster disk): resumed with --data at its new place, the same samples,
     // while one of other samples is refused beside the key; without --data the message says how.

@@ -339,7 +339,22 @@ void run_eval(const EvalArgs& a) {
         was.erase("dense_labels");
         now.erase("dense_labels");
     }
-    const std::string changed = data_identity_change(was, now);
+    std::string changed = data_identity_change(was, now);
+    // The files written since the checkpoint was, by name (a walkthrough's edited test mask
+    // went unnamed; pfce run names them).
+    if (!changed.empty()) {
+        std::error_code ec;
+        const auto saved = fs::last_write_time(a.checkpoint, ec);
+        std::vector<std::string> newer;
+        for (const bool masks : {false, true})
+            if (!ec && changed.find(masks ? "label files" : "image files") != std::string::npos)
+                for (const FileWrittenAfter& f : files_written_after(ds, saved, masks))
+                    newer.push_back(f.name);
+        if (!newer.empty())
+            changed += " (written after the checkpoint: " +
+                       (newer.size() > 3 ? std::to_string(newer.size()) + " files, " : "") +
+                       some_names(newer) + ")";
+    }
     if (!changed.empty() && own_data)
         log_warn("the data at ", d.root, " is not as it was when ", a.checkpoint,
                  " was trained: ", changed, "; these metrics are of its files as they are now");

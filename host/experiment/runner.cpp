@@ -301,17 +301,10 @@ std::string files_newer_than_results(const DataSettings& data, std::optional<Dat
     std::size_t in_test = 0;
     try {
         if (!ds) ds.emplace(Dataset::open(data.root, dataset_options(data)));
-        std::set<std::string> seen;
-        for (std::size_t i = 0; i < ds->size(); ++i) {
-            const SampleRef& sr = ds->sample(i);
-            const std::string& file = masks ? sr.mask_path : sr.image_path;
-            if (file.empty() || !seen.insert(file).second) continue;
-            const auto when = fs::last_write_time(file, ec);
-            if (ec || when <= since) continue;
-            const bool tested = test.count(sr.id) || test.count(tile_of(sr.id));
+        for (const FileWrittenAfter& f : files_written_after(*ds, since, masks)) {
+            const bool tested = test.count(f.id) || test.count(tile_of(f.id));
             in_test += tested;
-            newer.push_back(fs::path(file).lexically_relative(ds->root()).generic_string() +
-                            (tested ? " (a test image's)" : ""));
+            newer.push_back(f.name + (tested ? " (a test image's)" : ""));
         }
     } catch (const Error&) {
         return {};
@@ -372,10 +365,9 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             // the current settings and data.
             const bool touched = stale.find("files changed (or were touched)") != std::string::npos;
             const std::string newer =
-                touched ? files_newer_than_results(
-                              data, opened, rp,
-                              tested_checkpoint(out_dir, e.id, *old), *old,
-                              stale.find("label files") != std::string::npos)
+                touched ? files_newer_than_results(data, opened, rp,
+                                                   tested_checkpoint(out_dir, e.id, *old), *old,
+                                                   stale.find("label files") != std::string::npos)
                         : std::string();
             p.refused = "not rerun: " + out_dir + " holds its results made with " + stale + newer +
                         " (" + rp + ", shown here); rerun with --force --only " + e.id +
