@@ -812,8 +812,9 @@ batch_size = 4
                        "lies in --out " + out + "/b/train, whose checkpoints this run replaces");
 }
 
-// The checkpoint a result is of, as a stale result's hint names it: best.ckpt where an earlier epoch
-// was selected (a walkthrough's evaluate = "best" suite was told to score last.ckpt, another model).
+// The checkpoint a result is of, as a stale result's hint names it: best.ckpt where an earlier
+// epoch was selected (a walkthrough's evaluate = "best" suite was told to score last.ckpt, another
+// model).
 TEST(ExperimentRun, TheTestedCheckpointIsTheSelectedEpochs) {
     ExperimentResult r;
     EXPECT_EQ(tested_checkpoint("out", "a", r), "out/a/train/last.ckpt");  // no epochs recorded
