@@ -104,9 +104,8 @@ void write_mask_png(const std::string& path, const std::string& dir, const std::
                     const LabelMap& mask, const Palette& palette) {
     check_labels(mask, palette.num_classes(), "mask " + id + " for " + dir);
     make_dir(dir);
-    std::vector<Rgb> colours(256, Rgb{0, 0, 0});
-    for (int c = 0; c < palette.num_classes(); ++c) colours[c] = palette.classes[c].colour;
-    colours[255] = palette.display_unlabelled();  // for viewers that ignore transparency
+    // Unlabelled in the dataset's ignore colour, for viewers that ignore transparency.
+    const std::vector<Rgb> colours = palette.file_colours({}, palette.display_unlabelled());
     std::vector<std::uint8_t> alpha(256, 255);
     alpha[255] = 0;  // unlabelled is transparent where the viewer honours it
     // Said in the file: its values are class indices, so a dataset whose masks give classes other

@@ -305,6 +305,33 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
     return out;
 }
 
+Rgb Palette::padding_colour() const {
+    std::vector<Rgb> known = unlabelled_colours;
+    for (const ClassInfo& k : classes) known.push_back(k.colour);
+    known.push_back(display_unlabelled());
+    Rgb best{0, 0, 0};
+    int best_step = -1;
+    for (int r = 0; r <= 255; r += 51)
+        for (int g = 0; g <= 255; g += 51)
+            for (int b = 0; b <= 255; b += 51) {
+                const Rgb c{static_cast<std::uint8_t>(r), static_cast<std::uint8_t>(g),
+                            static_cast<std::uint8_t>(b)};
+                int nearest = 256;
+                for (const Rgb& k : known) nearest = std::min(nearest, colour_step(c, k));
+                if (nearest > best_step) best_step = nearest, best = c;
+            }
+    return best;
+}
+
+std::vector<Rgb> Palette::file_colours(const std::vector<std::uint8_t>& value_of, Rgb unlabelled,
+                                       std::uint8_t unlabelled_value) const {
+    std::vector<Rgb> out(256, padding_colour());
+    for (std::size_t c = 0; c < classes.size(); ++c)
+        out[value_of.empty() ? c : value_of[c]] = classes[c].colour;
+    out[unlabelled_value] = unlabelled;
+    return out;
+}
+
 Rgb Palette::display_unlabelled() const {
     auto is_class = [&](const Rgb& c) {
         return std::any_of(classes.begin(), classes.end(),

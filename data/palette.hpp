@@ -40,6 +40,16 @@ struct Palette {
     // (Potsdam: black), else black, else a grey well away from every class colour (the farthest
     // where none is far), so "no label" never looks like a class.
     Rgb display_unlabelled() const;
+    // The colour of the entries of a palette file (mask PNG or TIFF) that no class uses: the one
+    // of the colours of channels 0, 51, ..., 255 farthest (colour_step) from every class colour,
+    // unlabelled colour and display_unlabelled(). A stray value in a mask re-saved without pfce's
+    // record of its values then reads as no colour the dataset knows, and is refused by colour,
+    // never taken for a black class (walkthrough: the entries were black, the clutter class's).
+    Rgb padding_colour() const;
+    // A palette file's 256 colours: class c's at `value_of[c]` (its index where empty),
+    // `unlabelled` at `unlabelled_value`, padding_colour() at every other.
+    std::vector<Rgb> file_colours(const std::vector<std::uint8_t>& value_of, Rgb unlabelled,
+                                  std::uint8_t unlabelled_value = 255) const;
     // What an unknown colour of `colours` likely is and how to read it (decode's refusal).
     std::string unknown_colour_advice(const RgbImage& colours, const Rgb& unknown) const;
     // The class `c` reads as: its index, 255 for an unlabelled colour, -1 for none; a colour

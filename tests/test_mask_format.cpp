@@ -186,6 +186,34 @@ TEST(MaskFormat, APaletteRenumberedByAnEditorReadsByItsColours) {
                                 "class");
 }
 
+// The entries of a mask's palette that no class uses are in a colour no class has: a value no class
+// has in a mask re-saved without pfce's record reads as no class (refused by colour), never as a
+// black class (walkthrough: the entries were black, the clutter class's).
+TEST(MaskFormat, UnusedPaletteEntriesAreInAColourNoClassHas) {
+    const Palette pal = black_class_palette();
+    ASSERT_EQ(pal.class_of(Rgb{0, 0, 0}), 0);  // the black class
+    const Rgb padding = pal.padding_colour();
+    EXPECT_EQ(pal.class_of(padding), -1);
+    for (const ClassInfo& k : pal.classes) EXPECT_GE(colour_step(padding, k.colour), 100) << k.name;
+    EXPECT_GE(colour_step(padding, pal.display_unlabelled()), 100);
+    const std::string dir = test::temp_dir("maskfmt_padding") + "/masks";
+    LabelMap m(4, 3, 255);
+    m.at(1, 1) = 0;
+    write_mask_dir(dir, {"x"}, {m}, pal, {});
+    std::vector<Rgb> colormap;
+    read_gray(dir + "/x.png", 0, &colormap);
+    ASSERT_EQ(colormap.size(), 256u);
+    for (int v = 0; v < 256; ++v) {
+        const Rgb expected = v < pal.num_classes() ? pal.classes[v].colour
+                             : v == 255            ? pal.display_unlabelled()
+                                                   : padding;
+        EXPECT_EQ(colormap[v], expected) << v;
+    }
+    // Potsdam's classes (no black one; black unlabelled): the padding is none of theirs either.
+    const Palette potsdam = potsdam_palette();
+    EXPECT_EQ(potsdam.class_of(potsdam.padding_colour()), -1);
+}
+
 // Masks made again (--force) for a dataset that lost a sample since: the lost sample's mask goes,
 // so the directory holds what masks.json lists (it stayed, listed nowhere; hostile-user probe);
 // a file of another name stays.

@@ -1311,9 +1311,6 @@ void run_predict(const PredictArgs& a) {
     std::vector<std::uint8_t> value_of(m.class_colours.size());
     for (std::size_t c = 0; c < value_of.size(); ++c)
         value_of[c] = static_cast<std::uint8_t>(m.mask_values.empty() ? c : m.mask_values[c]);
-    std::vector<Rgb> colours(256, Rgb{0, 0, 0});
-    for (std::size_t c = 0; c < m.class_colours.size(); ++c)
-        colours[value_of[c]] = m.class_colours[c];
     // The value no-data pixels get: --nodata-value, else 255 (pfce's unlabelled), else (a class
     // has 255) the lowest value no class has.
     auto no_data_value = static_cast<std::uint8_t>(a.nodata_value_given ? a.nodata_value : kNoData);
@@ -1348,7 +1345,10 @@ void run_predict(const PredictArgs& a) {
     for (std::size_t c = 0; c < m.class_colours.size(); ++c)
         shown.classes.push_back({m.class_names[c], m.class_colours[c]});
     shown.unlabelled_colours = m.unlabelled_colours;
-    colours[no_data_value] = shown.display_unlabelled();
+    // Values no class has, but no-data's, in a colour no class has either (they were black: a
+    // stray value in a mask re-saved without its palette's meaning read as a black class).
+    const std::vector<Rgb> colours =
+        shown.file_colours(value_of, shown.display_unlabelled(), no_data_value);
     // --qml: one style for every mask, each class by its value, name and colour.
     std::string style;
     if (a.qml) {
