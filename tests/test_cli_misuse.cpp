@@ -3259,6 +3259,34 @@ TEST(CliMisuse, ResumeRefusalNamesWhereEachChangedSettingCameFrom) {
     EXPECT_MESSAGE_HAS(r.output, "optimizer.weight_decay: 0.0 -> 0.1 (typed on the command line)");
 }
 
+// Another run from a run's config.toml trains on its mask directory as it is now: masks made
+// again since with other settings (which the file leaves to the masks, as comments) are said
+// (a probe's second run trained on 4x the points without a word; --resume refuses them).
+TEST(CliMisuse, ARunFromAConfigTomlSaysItsMasksWereMadeAgainOtherwise) {
+    const std::string root = test::temp_dir("misuse_config_masks_again");
+    const auto fd = dataset(root + "/data");
+    const std::string masks = root + "/masks", run = root + "/run";
+    const std::string sample = "sample --data " + fd.root + " --out " + masks + " --points ";
+    ASSERT_EQ(test::run_pfce(sample + "5").status, 0);
+    ASSERT_EQ(
+        test::run_pfce("train --data " + fd.root + " --labels " + masks + " --out " + run + kTiny)
+            .status,
+        0);
+    const std::string again = "train --config " + run + "/config.toml --out ";
+    const test::CommandResult same = test::run_pfce(again + root + "/same");
+    ASSERT_EQ(same.status, 0) << same.output;
+    EXPECT_EQ(same.output.find("now holds masks made with"), std::string::npos) << same.output;
+    ASSERT_EQ(test::run_pfce(sample + "9 --force").status, 0);
+    const test::CommandResult other = test::run_pfce(again + root + "/other");
+    ASSERT_EQ(other.status, 0) << other.output;
+    EXPECT_MESSAGE_HAS(other.output, run +
+                                         "/config.toml is the settings of a run whose masks were "
+                                         "made with points = [5], ");
+    EXPECT_MESSAGE_HAS(other.output,
+                       "; labels.dir " + masks + " now holds masks made with points = [9], ");
+    EXPECT_MESSAGE_HAS(other.output, "this run trains on those");
+}
+
 // A hostile probe's findings: commands wrote below an existing mask directory (sample, link,
 // train, run), --from took the dataset's own dense masks as "points", entries named as
 // annotations that are no file were passed over unnamed, and points typed beside imported

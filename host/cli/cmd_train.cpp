@@ -269,6 +269,33 @@ void run_train(const TrainArgs& a) {
             labels_md = open_mask_dir(cfg.labels.dir);
     }
     if (labels_md) adopt_labels_dir_image_settings(cfg.data, *labels_md);
+    // Another run from a run's config.toml (--config OUT/config.toml): its mask directory may hold
+    // masks made again since, with other settings, which the file leaves to the masks (a probe's
+    // run trained on 200 points a class where the first had 51, without a word; --resume refuses).
+    if (labels_md && !a.resume && !a.config.empty()) {
+        if (const std::vector<std::string> then = run_config_labels_of_masks(a.config);
+            !then.empty()) {
+            Config now = cfg;
+            bool adopted = true;
+            try {
+                adopt_labels_dir_settings(now.labels, *labels_md, false);
+            } catch (const InputError&) {  // refused below, with the keys named
+                adopted = false;
+            }
+            const std::vector<std::string> made = run_config_labels_of_masks(now);
+            auto joined = [](const std::vector<std::string>& lines) {
+                std::string s;
+                for (const std::string& l : lines) s += (s.empty() ? "" : ", ") + l;
+                return s;
+            };
+            if (adopted && made != then)
+                log_warn(a.config, " is the settings of a run whose masks were made with ",
+                         joined(then), "; labels.dir ", labels_md->dir,
+                         " now holds masks made with ", joined(made),
+                         " (its masks.json): this run trains on those. To repeat that run, make "
+                         "the masks again with its settings");
+        }
+    }
     // Then the dataset's own reading ([image] of its dataset.toml) where neither the run (a flag or
     // config key given, even empty) nor the masks' record sets one (its default reading is one:
     // preview and link read the masks' images so); a resumed run keeps the reading it began with.

@@ -1661,6 +1661,12 @@ namespace {
 
 constexpr const char* kRunConfigChecksum = "# checksum ";
 
+// Whether `line` of a config's [labels] table sets a key a mask directory decides.
+bool decided_by_mask_dir(const std::string& line) {
+    return line.rfind("points = ", 0) == 0 || line.rfind("seed = ", 0) == 0 ||
+           line.rfind("scale_by_area = ", 0) == 0;
+}
+
 // run_config_text without its last line, the checksum of what comes before it.
 std::string run_config_body(const Config& given) {
     // Absolute paths, so the file starts the same run from any directory (a suite's runs hold
@@ -1681,10 +1687,7 @@ std::string run_config_body(const Config& given) {
     std::string section;
     for (std::string line; std::getline(text, line);) {
         if (!line.empty() && line[0] == '[') section = line;
-        const bool decided_by_dir =
-            section == "[labels]" &&
-            (line.rfind("points = ", 0) == 0 || line.rfind("seed = ", 0) == 0 ||
-             line.rfind("scale_by_area = ", 0) == 0);
+        const bool decided_by_dir = section == "[labels]" && decided_by_mask_dir(line);
         if (decided_by_dir && line.rfind("points = ", 0) == 0)
             o += "# points, seed and scale_by_area: as labels.dir's masks.json records them\n";
         o += (decided_by_dir ? "# " : "") + line + "\n";
@@ -1693,6 +1696,32 @@ std::string run_config_body(const Config& given) {
 }
 
 }  // namespace
+
+std::vector<std::string> run_config_labels_of_masks(const std::string& path) {
+    std::vector<std::string> out;
+    if (!is_run_config(path)) return out;
+    std::istringstream text(read_whole_file(path));
+    std::string section;
+    for (std::string line; std::getline(text, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (!line.empty() && line[0] == '[') section = line;
+        if (section == "[labels]" && line.rfind("# ", 0) == 0 &&
+            decided_by_mask_dir(line.substr(2)))
+            out.push_back(line.substr(2));
+    }
+    return out;
+}
+
+std::vector<std::string> run_config_labels_of_masks(const Config& cfg) {
+    std::vector<std::string> out;
+    std::istringstream text(to_toml_text(cfg));
+    std::string section;
+    for (std::string line; std::getline(text, line);) {
+        if (!line.empty() && line[0] == '[') section = line;
+        if (section == "[labels]" && decided_by_mask_dir(line)) out.push_back(line);
+    }
+    return out;
+}
 
 std::string run_config_text(const Config& given) {
     const std::string body = run_config_body(given);

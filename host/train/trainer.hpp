@@ -70,6 +70,12 @@ bool run_config_edited(const std::string& path);
 // not).
 bool run_config_has_checksum(const std::string& path);
 std::string run_config_text(const Config& cfg);
+// The label settings of a run with a mask directory that its config.toml leaves to the masks
+// (points, seed, scale_by_area, written as comments): how the run's masks were made, "key = value"
+// lines as the file holds them. From a run's config.toml at `path` (empty for another file, or a
+// run without labels.dir), or for `cfg` as its config.toml would write them.
+std::vector<std::string> run_config_labels_of_masks(const std::string& path);
+std::vector<std::string> run_config_labels_of_masks(const Config& cfg);
 
 struct TrainResult {
     int epochs_completed = 0;
