@@ -604,6 +604,18 @@ TEST(Config, SettingsWithoutEffectAreNamedWithWhatTurnsThemOff) {
     EXPECT_TRUE(messages(crf).empty());
     crf.loss.crf_downsample = 4;
     EXPECT_EQ(messages(crf).size(), 1u);
+    // A crop of one cell: no neighbour to compare, the term 0 throughout.
+    Config one_cell;
+    one_cell.loss.crf_weight = 0.1;
+    one_cell.loss.crf_sigma_xy = 16;
+    one_cell.loss.crf_downsample = 16;
+    one_cell.data.crop_size = 16;
+    ASSERT_EQ(messages(one_cell).size(), 1u);
+    EXPECT_MESSAGE_HAS(messages(one_cell)[0],
+                       "loss.crf_downsample = 16 makes each training crop of data.crop_size = 16 "
+                       "px one cell, which has no neighbour: the CRF term is 0 throughout");
+    one_cell.data.crop_size = 17;  // two cells a side
+    EXPECT_TRUE(messages(one_cell).empty());
 
     Config linked;  // linking within 0 pixels: the sparse points as they are
     linked.labels.kind = "linked";

@@ -812,6 +812,34 @@ batch_size = 4
                        "lies in --out " + out + "/b/train, whose checkpoints this run replaces");
 }
 
+// An experiment of "sparse" points that keep most of what the dense masks label is said to be close
+// to a dense one, as pfce train says it (a probe's 100% "sparse" went without a word).
+TEST(ExperimentRun, SparsePointsThatKeepMostPixelsAreSaid) {
+    const std::string dir = test::temp_dir("experiment_sparse_is_dense");
+    write_file(dir + "/s.toml", R"([suite]
+name = "s"
+experiments = [{ id = "all", labels = { kind = "sparse", points = 1000000 } }]
+grid_images = 0
+[data]
+source = "synthetic"
+synthetic_count = 8
+synthetic_size = 64
+[model]
+width = 4
+depth = 1
+[run]
+epochs = 1
+batch_size = 4
+)");
+    const test::CommandResult r =
+        test::run_pfce("run " + dir + "/s.toml --device cpu --out " + dir + "/out");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output,
+                       "labels.points = [1000000] keeps 100% of the pixels the dense "
+                       "masks label: these are no sparse labels, the experiment is "
+                       "close to a dense one");
+}
+
 // The checkpoint a result is of, as a stale result's hint names it: best.ckpt where an earlier
 // epoch was selected (a walkthrough's evaluate = "best" suite was told to score last.ckpt, another
 // model).

@@ -990,6 +990,24 @@ TEST(TrainData, MixedSizesSuggestACropTheImagesTake) {
 // Crops smaller than the gaps between sparse points leave most batches without a labelled pixel:
 // they train nothing and count 0 in the epoch's mean loss, which read 0.54 for a network that had
 // learned nothing (a probe) without a word. Counted in metrics.jsonl, beside the loss and warned.
+// Points that keep most of what the dense masks label are no sparse labels: said (a probe's
+// points = 1000000000 trained on 100% of the pixels as "sparse" without a word); the default
+// count on the same images is not.
+TEST(TrainCli, SparsePointsThatKeepMostPixelsAreSaid) {
+    const std::string dir = test::temp_dir("trainer_sparse_is_dense");
+    const std::string synth = write_synthetic(dir + "/synth", 8, 64, 3);
+    const std::string train = "train --data " + synth + " --label-kind sparse --epochs 1 " +
+                              "--width 4 --depth 1 --device cpu --out " + dir;
+    const test::CommandResult all = test::run_pfce(train + "/all --points 1000000000");
+    ASSERT_EQ(all.status, 0) << all.output;
+    EXPECT_MESSAGE_HAS(all.output,
+                       "labels.points = [1000000000] keeps 100% of the pixels the "
+                       "dense masks label: these are no sparse labels");
+    const test::CommandResult some = test::run_pfce(train + "/some");
+    ASSERT_EQ(some.status, 0) << some.output;
+    EXPECT_EQ(some.output.find("no sparse labels"), std::string::npos) << some.output;
+}
+
 TEST(TrainCli, BatchesWithoutALabelledPixelAreCountedAndSaid) {
     const std::string dir = test::temp_dir("trainer_unlabelled_batches");
     const std::string synth = write_synthetic(dir + "/synth", 12, 64, 3);

@@ -10,6 +10,7 @@
 #include "core/log.hpp"
 #include "core/parallel.hpp"
 #include "core/stopwatch.hpp"
+#include "core/text.hpp"
 #include "data/linking.hpp"
 #include "data/mask_dir.hpp"
 #include "data/sparse_masks.hpp"
@@ -96,12 +97,13 @@ void label_statistics(const LoadedData& L, const ExperimentLabels& lab, const Ex
                       ExperimentResult& r, const std::string& tag) {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     const bool linked = e.config.labels.kind == "linked";
-    std::int64_t pixels = 0, sparse_n = 0, train_n = 0;
+    std::int64_t pixels = 0, sparse_n = 0, train_n = 0, dense_n = 0;
     LinkQuality q;
     for (std::size_t k : L.split.train) {
         const LabelMap& t = lab.train[k];
         pixels += static_cast<std::int64_t>(t.labels.size());
         for (auto v : t.labels) train_n += v != 255;
+        for (auto v : (*L.dense)[k].labels) dense_n += v != 255;
         if (!lab.sparse.empty())
             for (auto v : lab.sparse[k].labels) sparse_n += v != 255;
         if (linked) measure_link(lab.sparse[k], t, &(*L.dense)[k], q);
@@ -122,6 +124,15 @@ void label_statistics(const LoadedData& L, const ExperimentLabels& lab, const Ex
         std::snprintf(buf, sizeof buf, "training split: %.3f%% of pixels labelled",
                       100 * r.labelled_fraction);
     log_info(tag, buf);
+    // Points that keep most of what the dense masks label are no sparse labels (as pfce train
+    // says): the experiment compares a dense run under another name.
+    if (e.config.labels.kind == "sparse" && dense_n > 0 && 2 * train_n >= dense_n)
+        log_warn(
+            tag, "labels.points = ", json(e.config.labels.points).dump(), " keeps ",
+            format_fixed(100.0 * static_cast<double>(train_n) / static_cast<double>(dense_n), 0),
+            "% of the pixels the dense masks label: these are no sparse labels, the "
+            "experiment is close to a dense one (expected a count well below a class's "
+            "pixels in an image, e.g. the default 500 per 300x300)");
 }
 
 }  // namespace pfce

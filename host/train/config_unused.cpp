@@ -2,10 +2,12 @@
 // effect: a dense run's point counts, a linking radius without linking, CRF settings with the CRF
 // term off, another optimizer's or schedule's parameters. Not errors (a config may carry them for
 // a later run), but a user who set one believed it did something: each is said once, at the start.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <sstream>
 
+#include "core/kernels/crf.hpp"
 #include "core/text.hpp"
 #include "host/train/config.hpp"
 
@@ -179,6 +181,17 @@ std::vector<UnusedSetting> unused_settings(const Config& c) {
             out.push_back({"loss.crf_sigma_xy", os.str()});
         }
     }
+    // A training crop of one cell has no neighbours to compare: the term is 0 in every step (a
+    // probe's crop of 16 with crf_downsample 16 trained with "crf 0.0000" and not a word).
+    if (c.loss.crf_weight > 0 && c.data.crop_size > 0 &&
+        kernels::crf_cells(c.data.crop_size, c.loss.crf_downsample) < 2)
+        out.push_back({"loss.crf_downsample",
+                       "loss.crf_downsample = " + std::to_string(c.loss.crf_downsample) +
+                           " makes each training crop of data.crop_size = " +
+                           std::to_string(c.data.crop_size) +
+                           " px one cell, which has no neighbour: the CRF term is 0 throughout "
+                           "(expected a cell of at most half the crop, e.g. crf_downsample = " +
+                           std::to_string(std::max(1, c.data.crop_size / 4)) + ")"});
     // A CRF ramp longer than the run never reaches the weight asked for (the probe's warmup of
     // 100 epochs over a 2-epoch run kept the term at 2% of it).
     if (c.loss.crf_weight > 0 && c.loss.crf_warmup > c.run.epochs)

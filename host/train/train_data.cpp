@@ -1145,6 +1145,21 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
              " pixels labelled (",
              pixels > 0 ? 100.0 * static_cast<double>(labelled) / static_cast<double>(pixels) : 0.0,
              "%): ", counts);
+    // Points drawn here that keep most of what the dense masks label are no sparse labels: the
+    // run is a dense one under another name (a probe's points = 1000000000 trained on 100% of the
+    // pixels, "sparse", without a word).
+    if (in.label_kind == "sparse" && cfg.labels.dir.empty() && labelled > 0) {
+        std::int64_t dense = 0;
+        for (const SampleData& s : in.train)
+            for (const std::uint8_t v : s.dense.labels) dense += v != 255;
+        if (dense > 0 && 2 * labelled >= dense)
+            log_warn(
+                "labels.points = ", nlohmann::json(cfg.labels.points).dump(), " keeps ",
+                format_fixed(100.0 * static_cast<double>(labelled) / static_cast<double>(dense), 0),
+                "% of the pixels the dense masks label: these are no sparse labels, the "
+                "run is close to a dense one (expected a count well below a class's pixels "
+                "in an image, e.g. the default 500 per 300x300)");
+    }
     check_training_labels(per_class, ds.palette(), in.train.size(),
                           labels.empty() ? "the dense masks of " + cfg.data.root
                           : cfg.labels.dir.empty()
