@@ -3225,6 +3225,15 @@ TEST(CliMisuse, TrainWritesItsSettingsAsAConfigAnotherRunCanStartFrom) {
     EXPECT_EQ(kept.status, 0) << kept.output;
     EXPECT_MESSAGE_HAS(kept.output, config + " is not pfce's");
     EXPECT_EQ(file_text(config), "# my notes\n");
+    // A directory of that name is said as one (it was said to have another first line).
+    fs::remove(config);
+    fs::create_directories(config);
+    const test::CommandResult dir = test::run_pfce("train --resume --out " + run + " --epochs 3");
+    EXPECT_EQ(dir.status, 0) << dir.output;
+    EXPECT_MESSAGE_HAS(dir.output,
+                       config + " is a directory, not pfce's settings file: left as it");
+    fs::remove(config);
+    { std::ofstream(config) << "# my notes\n"; }
     // pfce's file alone (the rest of the run removed) is no one else's: the directory is free;
     // a user's file alone makes it theirs (as any file of theirs does).
     for (const char* f : {"last.ckpt", "best.ckpt", "metrics.jsonl", "curves.svg"})

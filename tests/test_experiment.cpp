@@ -992,11 +992,21 @@ TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
         "[suite]\nexperiments = [{ id = \"a\", optimizer = { beta1 = 1.0 } }]\n", p, {p, "beta1"}));
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a\" }, { id = \"a\" }]\n", p,
                              {p, "duplicate"}));
-    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a/b\" }]\n", p, {p, "a/b"}));
+    EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"a/b\" }]\n", p,
+                             {p, "experiment id \"a/b\" holds '/' (it names a directory"}));
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \".hidden\" }]\n", p,
-                             {p, ".hidden", "the first no '.'"}));
+                             {p, "\".hidden\" begins with '.'", "the first neither '.' nor '-'"}));
     EXPECT_TRUE(fails_naming("[suite]\nexperiments = [{ id = \"-rf\" }]\n", p,
                              {p, "-rf", "would read as an option"}));
+    // Each refusal says what is wrong with that id alone (all ended in the '-' rule).
+    const auto alone = [&](const std::string& id, const std::string& wrong) {
+        const std::string suite = "[suite]\nexperiments = [{ id = \"" + id + "\" }]\n";
+        EXPECT_TRUE(fails_naming(suite, p, {"experiment id \"" + id + "\" " + wrong}));
+        EXPECT_FALSE(fails_naming(suite, p, {"would read as an option"})) << id;
+    };
+    alone("b c", "holds a space");
+    alone("b,c", "holds ','");
+    alone(std::string(65, 'x'), "is 65 characters long");
     for (const char* name : {".hidden", "-rf", "..", "a/b"})
         EXPECT_TRUE(fails_naming(
             std::string("[suite]\nname = \"") + name + "\"\nexperiments = [{ id = \"a\" }]\n", p,
@@ -1020,8 +1030,8 @@ TEST(SuiteFile, UnknownKeysAndValuesNameTheKeyAndTheFile) {
         ADD_FAILURE() << "an experiment file without an id was taken";
     } catch (const InputError& e) {
         EXPECT_MESSAGE_HAS(std::string(e.what()),
-                           "noexp.toml: no experiment id: an experiment file needs an [experiment] "
-                           "table with id");
+                           "noexp.toml: no experiment id (or an empty one): an experiment file "
+                           "needs an [experiment] table with id");
     }
     write_file(dir + "/e.toml",
                "[experiment]\nid = \"e\"\n[labels]\nkind = \"sparse\"\nradious = 3\n");

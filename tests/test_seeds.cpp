@@ -126,7 +126,9 @@ TEST(SuiteSeeds, BadSeedsAreRefusedNamingWhereAndWhat) {
     write_file(file, suite_text("seeds = [0, 1]") + "[run]\nseed = 5\n");
     EXPECT_MESSAGE_HAS(
         test::input_error_message([&] { load_suite(file); }),
-        file + ": run.seed is set for experiment dense");  // sparse.toml sets its own
+        file +
+            ": run.seed (its [run] table) is set for every experiment, and the suite runs "
+            "every experiment once per seed");
     // --seeds replaces it, as a flag replaces what a file says.
     EXPECT_EQ(load_suite(file, std::vector<std::int64_t>{2}).experiments[0].config.run.seed, 2u);
     // A dense entry's labels.seed is no seed the suite's seeds set (it draws no points).

@@ -125,18 +125,28 @@ void apply_experiment_sections(Config& c, const toml::table& root, const std::st
 void check_id(const ExperimentSpec& e) {
     if (e.id.empty())
         PFCE_THROW(InputError, e.source,
-                   ": no experiment id: an experiment file needs an [experiment] table with id = "
-                   "\"...\" (an inline entry, id = \"...\")");
-    bool ok = !e.id.empty() && e.id.size() <= 64 && e.id[0] != '.' && e.id[0] != '-';
-    for (char ch : e.id)
-        ok = ok &&
-             (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.');
-    if (!ok)
-        PFCE_THROW(InputError, e.source, ": experiment id \"", e.id,
-                   "\": expected 1-64 characters of letters, digits, '-', '_' or '.', the first "
-                   "no '.' (it names a directory, and a leading '.' would hide it) and no '-' "
-                   "(--only ",
-                   e.id, " would read as an option)");
+                   ": no experiment id (or an empty one): an experiment file needs an "
+                   "[experiment] table with id = \"...\" (an inline entry, id = \"...\")");
+    // What is wrong with it, said alone (every refusal ended in the leading '-' rule).
+    std::string wrong;
+    for (const char ch : e.id)
+        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') {
+            wrong = std::isprint(static_cast<unsigned char>(ch))
+                        ? std::string(ch == ' ' ? "a space" : "'" + std::string(1, ch) + "'")
+                        : "a character other than letters, digits, '-', '_' and '.'";
+            wrong = "holds " + wrong + " (it names a directory in OUT, and --only selects it)";
+            break;
+        }
+    if (e.id.size() > 64)
+        wrong = "is " + std::to_string(e.id.size()) + " characters long";
+    else if (e.id[0] == '.')
+        wrong = "begins with '.' (it names a directory, and a leading '.' would hide it)";
+    else if (e.id[0] == '-')
+        wrong = "begins with '-' (--only " + e.id + " would read as an option)";
+    if (!wrong.empty())
+        PFCE_THROW(InputError, e.source, ": experiment id \"", e.id, "\" ", wrong,
+                   ": expected 1-64 characters of letters, digits, '-', '_' or '.', the first "
+                   "neither '.' nor '-'");
     // The names pfce run uses in OUT itself: an experiment's directory may not be one of them.
     // (NAME.new: a new report written beside one edited during the run.)
     for (const char* taken : {"data", "cache", "report.md", "report.html", "results.json",
@@ -230,7 +240,17 @@ std::vector<ExperimentSpec> runs_per_seed(const ExperimentSpec& e,
         const bool entry = from.find(" [suite] experiments[") != std::string::npos;
         const bool overrides = from == suite_path + " [override]";
         const bool suite_default = seeds_in_file && from == suite_path;
-        if (entry || overrides || suite_default)
+        // The suite's own [run] or [labels] table sets it for every experiment: said so (it was
+        // said as set "for experiment a", the first, which sets nothing itself).
+        if (suite_default) {
+            const std::string dotted = key;
+            PFCE_THROW(InputError, from, ": ", dotted, " (its [",
+                       dotted.substr(0, dotted.find('.')),
+                       "] table) is set for every experiment, and the suite runs every "
+                       "experiment once per seed (",
+                       seeds_source, "), which sets ", dotted, ": remove one of them");
+        }
+        if (entry || overrides)
             PFCE_THROW(InputError, from, ": ", key, " is set for experiment ", e.id,
                        ", and the suite runs every experiment once per seed (", seeds_source,
                        "), which sets ", key, ": remove one of them");

@@ -470,9 +470,18 @@ class TrainingRun {
     void write_run_config() const {
         const std::string path = (fs::path(cfg_.run.out) / kRunConfigFile).string();
         std::error_code ec;
-        if (fs::exists(fs::symlink_status(path, ec)) && !is_run_config(path)) {
-            log_warn(path, " is not pfce's (its first line is not \"", kRunConfigMarker,
-                     "\"): left as it is, so this run's settings are not written there; "
+        if (const fs::file_status st = fs::symlink_status(path, ec);
+            fs::exists(st) && !is_run_config(path)) {
+            // Said as what it is: a directory or a link has no first line.
+            const std::string what =
+                fs::is_directory(st) ? " is a directory, not pfce's settings file"
+                : fs::is_symlink(st) ? " is a symbolic link, not pfce's settings file"
+                : fs::is_regular_file(st)
+                    ? std::string(" is not pfce's (its first line is not \"") + kRunConfigMarker +
+                          "\")"
+                    : " is not a regular file";
+            log_warn(path, what,
+                     ": left as it is, so this run's settings are not written there; "
                      "pfce train --print-config --resume --out ",
                      shell_word(cfg_.run.out), " prints them");
             return;
