@@ -1790,6 +1790,18 @@ TEST(CliMisuse, ExperimentFilesTrainAndPrintedConfigsSayTheirLabels) {
                                            "/dense.toml: labels.kind = \"dense\", but the masks "
                                            "of labels.dir " +
                                            linked + " were made with labels.kind = \"linked\"");
+    // A starting file printed without --labels (every key at its default: kind = "dense",
+    // points = [500]) with --labels typed: the masks typed decide (it was refused, so the
+    // documented --config my.toml --labels DIR never trained).
+    std::string print_start = "\"";
+    print_start += test::pfce_binary() + "\" train --data " + fd.root + " --print-config 2>&1 > " +
+                   root + "/start.toml";
+    ASSERT_EQ(test::run_command(print_start).status, 0);
+    const test::CommandResult started =
+        test::run_pfce("train --config " + root + "/start.toml --labels " + linked + " --out " +
+                       root + "/r8" + kTiny);
+    EXPECT_EQ(started.status, 0) << started.output;
+    EXPECT_MESSAGE_HAS(file_text(root + "/r8/config.toml"), "kind = \"linked\"");
     // A setting away from its default that the masks contradict names its flag, or the
     // file that holds the key (both were "labels.radius = 5", naming neither).
     const test::CommandResult flag =

@@ -108,6 +108,11 @@ void refuse_label_settings_the_masks_contradict(const TrainArgs& a, const KeySou
         }
         const nlohmann::json given = k->get(asked), made = k->get(adopted);
         if (given == made) continue;
+        // A file's key at its default beside --labels typed on the command line: a starting file
+        // (--print-config writes every key), whose label settings the masks typed decide (the
+        // file and --labels DIR were always refused for the kind = "dense" it printed).
+        if (a.flags.count("labels.dir") && !a.flags.count(dotted) && given == k->get(defaults))
+            continue;
         const std::string made_with = " were made with " + dotted + " = " + made.dump() +
                                       " (their masks.json); a mask directory is trained on as it "
                                       "is: ";
