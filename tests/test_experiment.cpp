@@ -701,6 +701,23 @@ batch_size = 4
     EXPECT_MESSAGE_HAS(copied.output, "made with other data (" +
                                           fs::weakly_canonical(data).string() +
                                           " then; its image and label files changed");
+    // --data over a suite's own [data] root is said (a walkthrough's went without a word).
+    {
+        std::string rooted = read_text_file(dir + "/s.toml");
+        rooted.replace(rooted.find("[data]\n"), 7, "[data]\nroot = \"" + data + "\"\n");
+        write_file(dir + "/rooted.toml", rooted);
+        const test::CommandResult instead =
+            test::run_pfce("run " + dir + "/rooted.toml --device cpu --data " + data +
+                           "-copy --out " + dir + "/rooted-out");
+        EXPECT_EQ(instead.status, 0) << instead.output;
+        EXPECT_MESSAGE_HAS(instead.output, "data: --data " + data +
+                                               "-copy is read instead of the suite's [data] root " +
+                                               data + " (" + dir + "/rooted.toml)");
+        const test::CommandResult same_root =
+            test::run_pfce("run " + dir + "/rooted.toml --device cpu --data " + data + "/ --out " +
+                           dir + "/rooted-out2");
+        EXPECT_EQ(same_root.output.find("is read instead"), std::string::npos) << same_root.output;
+    }
     // The data moved away: the report is remade from the results, which are said to go unchecked.
     fs::rename(data, data + ".away");
     const test::CommandResult away = test::run_pfce(run);

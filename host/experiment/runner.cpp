@@ -653,6 +653,16 @@ RunSummary run_suite(const Suite& given, const RunOptions& opts) {
     const ReportFileHashes forced_edits =
         opts.force ? edited_report_hashes(sum.out_dir) : ReportFileHashes{};
     const DataSettings data = suite_data_settings(suite, opts, sum.out_dir);
+    // --data over the suite's own [data] root: said (a walkthrough's suite trained on another
+    // copy with no word but the data line's path).
+    if (!opts.data_path.empty() && data.source != "synthetic" && !given.data.root.empty()) {
+        std::error_code ec1, ec2;
+        const fs::path named = fs::weakly_canonical(fs::absolute(given.data.root), ec1);
+        const fs::path taken = fs::weakly_canonical(fs::absolute(data.root), ec2);
+        if (ec1 || ec2 || named != taken)
+            log_info("data: --data ", data.root, " is read instead of the suite's [data] root ",
+                     given.data.root, " (", suite.file, ")");
+    }
     // A --data inside OUT or a directory of other files: refused before OUT exists.
     const bool replace_data = check_suite_data_dir(data, opts, sum.out_dir, suite.file);
     // The data's identity, read once. A dataset that does not open, for an OUT with no results to
