@@ -779,14 +779,15 @@ void Dataset::warn_if_no_data_is_a_class(const std::string& path, const MaskNoDa
                  "with mask.values giving the classes' values, in ", root_,
                  "/dataset.toml); if they are ", name,
                  ", remove the tag (gdal_edit.py -unsetnodata)"
-                 " to silence this");
+                 " to silence this (said for the first such mask only: others may have them too)");
     else
         log_warn(path, ": ", pixels, " pixels are ", colour,
                  ", which the file's GDAL NoData tag (value ", no_data.value,
                  ") marks as no data, but ", colour, " is the colour of class ", name,
                  ", so they are read as ", name,
                  ". If they have no label, recolour them with an ignore colour; if they are ", name,
-                 ", remove the tag (gdal_edit.py -unsetnodata) to silence this");
+                 ", remove the tag (gdal_edit.py -unsetnodata) to silence this (said for the first "
+                 "such mask only: others may have them too)");
 }
 
 void refuse_wide_mask_samples(const std::string& path, int bits_per_sample) {

@@ -1158,6 +1158,8 @@ TEST(GenericDataset, AMaskGeoTiffsNoDataValueIsUnlabelledUnlessAClassHasIt) {
                                    "/masks/b.tif: 3 pixels hold 0, which the file's GDAL NoData "
                                    "tag marks as no data, but 0 is the value of class ground");
     EXPECT_MESSAGE_HAS(logged, "make 0 an ignore value (mask.ignore");
+    // Said once, and so (a walkthrough's second such mask went unsaid: it could not tell).
+    EXPECT_MESSAGE_HAS(logged, "(said for the first such mask only: others may have them too)");
     EXPECT_EQ(logged.find("GDAL NoData", logged.find("GDAL NoData") + 1), std::string::npos)
         << logged;
     // Without the tag, 9 is no value of the dataset: refused, as before.
