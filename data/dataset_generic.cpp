@@ -358,12 +358,21 @@ GenericSpec parse_spec(const fs::path& toml_path) {
     if (!spec.colours.empty() && spec.colours.size() != spec.names.size())
         PFCE_THROW(InputError, file, ": mask.colours has ", spec.colours.size(), " colours for ",
                    spec.names.size(), " classes");
-    std::set<std::uint32_t> seen;
-    for (const auto* list : {&spec.colours, &spec.ignore_colours})
-        for (const Rgb& c : *list)
-            if (!seen.insert((c[0] << 16) | (c[1] << 8) | c[2]).second)
-                PFCE_THROW(InputError, file, ": colour (", int(c[0]), ",", int(c[1]), ",",
-                           int(c[2]), ") appears twice in mask.colours / mask.ignore_colours");
+    // A colour given twice, with whose it is each time (it named neither).
+    std::map<std::uint32_t, std::string> owner;
+    for (std::size_t i = 0; i < spec.colours.size() + spec.ignore_colours.size(); ++i) {
+        const bool ignore = i >= spec.colours.size();
+        const Rgb& c = ignore ? spec.ignore_colours[i - spec.colours.size()] : spec.colours[i];
+        const std::string whose = ignore ? "an ignore colour (mask.ignore_colours)"
+                                         : "class '" + spec.names[i] + "''s (mask.colours entry " +
+                                               std::to_string(i + 1) + ")";
+        const auto [at, fresh] = owner.emplace((c[0] << 16) | (c[1] << 8) | c[2], whose);
+        if (!fresh)
+            PFCE_THROW(InputError, file, ": colour (", int(c[0]), ",", int(c[1]), ",", int(c[2]),
+                       ") is both ", at->second, " and ", whose,
+                       ": each class needs a colour of its own, and an ignore colour one no class "
+                       "has");
+    }
     if (spec.colour_tolerance > 0) {
         if (spec.index)
             PFCE_THROW(InputError, file,
@@ -672,10 +681,12 @@ void DatasetBuilder::scan_generic(Dataset& ds, const fs::path& root) {
                        suffix_hint(stem, masks, "image_suffix", "mask_suffix", spec.image_suffix,
                                    spec.mask_suffix),
                        detail::unread_partner_hint(masks_dir, stem + spec.mask_suffix, true),
-                       unlabelled_images > 1 && unlabelled_images < images.size()
+                       // One such image too (a walkthrough's error named no way to leave it out).
+                       unlabelled_images >= 1 && unlabelled_images < images.size()
                            ? "; " + std::to_string(unlabelled_images) + " of the " +
                                  std::to_string(images.size()) +
-                                 " images have no mask (a dataset's test images, whose labels "
+                                 (unlabelled_images == 1 ? " images has" : " images have") +
+                                 " no mask (a dataset's test images, whose labels "
                                  "are withheld?): move those out of " +
                                  images_dir.string() +
                                  ", or leave them out with [files] images_without_mask = "
