@@ -372,7 +372,8 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
          "schedule.min_lr"},
         {"[optimizer]\neps = -1e-8\n", "optimizer.eps"},
         {"[optimizer]\nmomentum = -0.5\n", "optimizer.momentum"},
-        {"[schedule]\nwarmup_epochs = 20\n[run]\nepochs = 10\n", "schedule.warmup_epochs"},
+        {"[schedule]\nname = \"cosine\"\nwarmup_epochs = 20\n[run]\nepochs = 10\n",
+         "schedule.warmup_epochs"},
         {"[run]\nprefetch = -1\n", "run.prefetch"},
         {"[optimizer]\nclip = nan\n", "\"optimizer.clip\" = nan"},
         {"[optimizer]\nweight_decay = nan\n", "optimizer.weight_decay"},
@@ -434,6 +435,9 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[optimizer]\nlr = 1e-310\n", ":2:6: 1e-310 is too small for a double"},
         {"[optimizer]\nlr = 1e-400  # tiny\n", ":2:6: 1e-400 is too small for a double"},
         {"[loss]\nalpha = [1.0, 1e-400]\n", ":2:15: 1e-400 is too small"},
+        // A parse error quotes its line, which names the key (the parser's message named none).
+        {"[run]\nepochs = 99999999999999999999\n",
+         "not representable in 64 bits (in: epochs = 99999999999999999999)"},
         // A crop the U-Net cannot take was refused only after the labels were drawn.
         {"[data]\ncrop_size = 17\n[model]\ndepth = 6\n", "data.crop_size = 17: expected at least"},
         // A U-Net whose bottom level would have over 65536 channels was refused only after the
@@ -542,6 +546,14 @@ TEST(Config, SettingsWithoutEffectAreNamedWithWhatTurnsThemOff) {
         return m;
     };
     EXPECT_TRUE(messages(Config{}).empty());
+    // A warmup longer than the run under a schedule that does not warm up: said to do nothing,
+    // as a shorter one is, not refused (it was refused as "at most run.epochs").
+    Config constant;
+    constant.schedule.warmup_epochs = 3;
+    constant.run.epochs = 1;
+    EXPECT_NO_THROW(validate(constant, [](const std::vector<std::string>&) { return "f.toml"; }));
+    ASSERT_EQ(messages(constant).size(), 1u);
+    EXPECT_MESSAGE_HAS(messages(constant)[0], "schedule.warmup_epochs = 3.0 has no effect");
 
     Config dense;
     dense.labels.points = {700};

@@ -699,8 +699,9 @@ batch_size = 4
         test::run_pfce("run " + dir + "/s.toml --device cpu --data " + data + "-copy --out " + out);
     EXPECT_EQ(copied.status, 1) << copied.output;
     EXPECT_MESSAGE_HAS(copied.output, "made with other data (" +
-                                          fs::weakly_canonical(data).string() +
-                                          " then; its image and label files changed");
+                                          fs::weakly_canonical(data).string() + " then, " +
+                                          fs::weakly_canonical(data + "-copy").string() +
+                                          " now; its image and label files changed");
     // --data over a suite's own [data] root is said (a walkthrough's went without a word).
     {
         std::string rooted = read_text_file(dir + "/s.toml");

@@ -169,7 +169,12 @@ std::string stale_reason(json was, json now) {
         // other data, with both, not as "other settings (data.root)" (walkthrough).
         if (differ.size() == 1 && differ[0] == "data.root" && was["data.root"].is_string()) {
             const std::string change = data_identity_change(was_data, now_data);
-            return "other data (" + was["data.root"].get<std::string>() + " then" +
+            // Where it is read now too: a relative [data] root run from another directory is
+            // another dataset, not the same one changed (a probe was told its files changed).
+            const std::string now_root = now.contains("data.root") && now["data.root"].is_string()
+                                             ? ", " + now["data.root"].get<std::string>() + " now"
+                                             : std::string();
+            return "other data (" + was["data.root"].get<std::string>() + " then" + now_root +
                    (change.empty() ? "" : "; " + change + " since") + ")";
         }
         if (differ.size() == 1 && differ[0] == kInitFromChecksumKey)

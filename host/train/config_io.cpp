@@ -190,16 +190,22 @@ toml::table parse_toml_file(const std::string& path, const std::string& given_as
         PFCE_THROW(InputError, named,
                    " is JSON, not TOML (expected [section] tables of key = value lines; a run's "
                    "settings as TOML are its OUT/config.toml)");
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
     toml::table table;
     try {
         table = toml::parse(text, path);
     } catch (const toml::parse_error& e) {
-        PFCE_THROW(InputError, path, ":", e.source().begin.line, ":", e.source().begin.column, ": ",
-                   e.description());
+        // With the line itself, which names the key (the parser's "'99999999999999999999' is not
+        // representable in 64 bits" named no key, and no range).
+        const std::size_t at = e.source().begin.line;
+        std::string line = at >= 1 && at <= lines.size() ? lines[at - 1] : std::string();
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        if (line.size() > 100) line = line.substr(0, 97) + "...";
+        PFCE_THROW(InputError, path, ":", at, ":", e.source().begin.column, ": ", e.description(),
+                   line.empty() ? std::string() : " (in: " + line + ")");
     }
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
     refuse_underflowed_floats(table, lines, path);
     return table;
 }

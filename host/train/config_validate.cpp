@@ -278,7 +278,9 @@ void validate(const Config& c, const ConfigKeySources& source) {
     if (s.warmup_epochs < 0) bad(source, "schedule.warmup_epochs", s.warmup_epochs, ">= 0");
     if (c.run.epochs < 1 || c.run.epochs > kMaxEpochs)  // before warmup's rule
         bad(source, "run.epochs", c.run.epochs, "1.." + std::to_string(kMaxEpochs));
-    if (s.warmup_epochs > c.run.epochs)
+    // Only cosine warms up: under another schedule the key is said to do nothing (config_unused),
+    // as a warmup within the run is (3 epochs of a 1-epoch constant run were refused, 0.5 said).
+    if (s.name == "cosine" && s.warmup_epochs > c.run.epochs)
         bad(source, "schedule.warmup_epochs", s.warmup_epochs,
             "at most run.epochs = " + std::to_string(c.run.epochs), "run.epochs");
     if (s.min_lr < 0) bad(source, "schedule.min_lr", s.min_lr, ">= 0");
