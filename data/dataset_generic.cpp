@@ -363,13 +363,13 @@ GenericSpec parse_spec(const fs::path& toml_path) {
     for (std::size_t i = 0; i < spec.colours.size() + spec.ignore_colours.size(); ++i) {
         const bool ignore = i >= spec.colours.size();
         const Rgb& c = ignore ? spec.ignore_colours[i - spec.colours.size()] : spec.colours[i];
-        const std::string whose = ignore ? "an ignore colour (mask.ignore_colours)"
-                                         : "class '" + spec.names[i] + "''s (mask.colours entry " +
+        const std::string whose = ignore ? "mask.ignore_colours"
+                                         : "class '" + spec.names[i] + "' (mask.colours entry " +
                                                std::to_string(i + 1) + ")";
         const auto [at, fresh] = owner.emplace((c[0] << 16) | (c[1] << 8) | c[2], whose);
         if (!fresh)
             PFCE_THROW(InputError, file, ": colour (", int(c[0]), ",", int(c[1]), ",", int(c[2]),
-                       ") is both ", at->second, " and ", whose,
+                       ") is given twice, to ", at->second, " and to ", whose,
                        ": each class needs a colour of its own, and an ignore colour one no class "
                        "has");
     }

@@ -1,9 +1,14 @@
 // Writing the synthetic dataset in the Kaggle layout (patches/Images/Image_N.tif and
 // patches/Labels/Label_N.tif, colour labels in the Potsdam palette), in parallel over images; each
 // file is written atomically, so an interrupted run leaves only whole files.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -201,35 +206,61 @@ std::string synthetic_files_problem(const SynthOptions& opts) {
     return {};
 }
 
-// Bytes an image and its label take as written (LZW), measured on sample 0 written to the
+// Size-probe directories ("pfce-synth-size-PID-XXXXXX") in `tmp` whose process is gone (killed
+// while measuring): removed. Only directories of this user whose PID names no process.
+void remove_stale_size_probes(const std::filesystem::path& tmp) {
+    namespace fs = std::filesystem;
+    const std::string prefix = "pfce-synth-size-";
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(tmp, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        const std::size_t dash = name.find('-', prefix.size());
+        if (dash == std::string::npos || dash == prefix.size()) continue;
+        long pid = 0;
+        for (std::size_t i = prefix.size(); i < dash; ++i) {
+            if (!std::isdigit(static_cast<unsigned char>(name[i])) || pid > 0x7FFFFFFF) {
+                pid = -1;
+                break;
+            }
+            pid = pid * 10 + (name[i] - '0');
+        }
+        struct stat st {};
+        if (pid <= 0 || ::lstat(e.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+            st.st_uid != ::getuid())
+            continue;
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
+            continue;  // alive, or unsure
+        fs::remove_all(e.path(), ec);
+    }
+}
+
+// Bytes an image and its label take as written (LZW), measured on sample 0 written to a private
 // temporary directory, a quarter added for scenes that compress less; the uncompressed size (6
 // bytes a pixel) where that cannot be written. The uncompressed size alone refused datasets 2.4-3x
-// the size that fit (the scenes take about 2.3 bytes a pixel). The two files are named as
-// temporaries of this process (".pfce-synth-size-image.tif.tmpPID_N"): a command killed while
-// measuring leaves them, and the next measurement removes them (a directory of its own stayed in
-// /tmp for good).
+// the size that fit (the scenes take about 2.3 bytes a pixel). The directory is named with this
+// process's ID: one a command killed while measuring left is removed by the next measurement (it
+// stayed in /tmp for good).
 double bytes_per_sample(const SynthOptions& opts) {
     namespace fs = std::filesystem;
     const double uncompressed = 6.0 * opts.size * opts.size;
     std::error_code ec;
     const fs::path tmp = fs::temp_directory_path(ec);
     if (ec) return uncompressed;
+    remove_stale_size_probes(tmp);
+    std::string dir =
+        (tmp / ("pfce-synth-size-" + std::to_string(::getpid()) + "-XXXXXX")).string();
+    if (::mkdtemp(dir.data()) == nullptr) return uncompressed;
     double bytes = uncompressed;
-    std::string image, label;
     try {
-        const std::string image_target = (tmp / "pfce-synth-size-image.tif").string();
-        const std::string label_target = (tmp / "pfce-synth-size-label.tif").string();
-        remove_stale_temps_of({image_target, label_target});
-        image = temp_path_for(image_target);
-        label = temp_path_for(label_target);
         const SynthScene scene = synthesize_scene(opts.size, opts.seed, 0);
-        write_tiff(image, scene.image);
-        write_tiff(label, potsdam_palette().encode(scene.labels));
-        bytes = 1.25 * static_cast<double>(fs::file_size(image) + fs::file_size(label));
+        write_tiff(dir + "/i.tif", scene.image);
+        write_tiff(dir + "/l.tif", potsdam_palette().encode(scene.labels));
+        bytes = 1.25 *
+                static_cast<double>(fs::file_size(dir + "/i.tif") + fs::file_size(dir + "/l.tif"));
     } catch (const std::exception&) {  // a full or read-only temporary directory: the bound
     }
-    for (const std::string& f : {image, label})
-        if (!f.empty()) fs::remove(f, ec);
+    fs::remove_all(dir, ec);
     return std::min(bytes, uncompressed);
 }
 

@@ -929,14 +929,14 @@ TEST(GenericDataset, AColourGivenTwiceNamesBothOwners) {
                   "[classes]\nnames = [\"road\", \"tree\"]\n[mask]\nencoding = \"palette\"\n"
                   "colours = [[0, 0, 0], [0, 0, 0]]\n");
     EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(dir); }),
-                       "colour (0,0,0) is both class 'road''s (mask.colours entry 1) and class "
-                       "'tree''s (mask.colours entry 2)");
+                       "colour (0,0,0) is given twice, to class 'road' (mask.colours entry 1) and "
+                       "to class 'tree' (mask.colours entry 2)");
     write_generic(dir,
                   "[classes]\nnames = [\"road\", \"tree\"]\n[mask]\nencoding = \"palette\"\n"
                   "colours = [[0, 0, 0], [0, 255, 0]]\nignore_colours = [[0, 255, 0]]\n");
     EXPECT_MESSAGE_HAS(input_error_message([&] { Dataset::open(dir); }),
-                       "colour (0,255,0) is both class 'tree''s (mask.colours entry 2) and an "
-                       "ignore colour (mask.ignore_colours)");
+                       "colour (0,255,0) is given twice, to class 'tree' (mask.colours entry 2) "
+                       "and to mask.ignore_colours");
 }
 
 TEST(GenericDataset, ZeroPaddedAndPlainNumbersAreOtherStems) {

@@ -803,12 +803,13 @@ batch_size = 4
     other_a.replace(other_a.find("{ id = \"a\", labels = { kind = \"dense\" } }"), 41,
                     "{ id = \"a\", labels = { kind = \"dense\" }, optimizer = { lr = 2e-3 } }");
     write_file(dir + "/s.toml", other_a);
+    // b is not selected: marked in the report as such experiments are, not counted.
     const test::CommandResult again = test::run_pfce(run + " --force --only a");
-    EXPECT_EQ(again.status, 1) << again.output;
-    EXPECT_MESSAGE_HAS(again.output, "b: not rerun: " + out + " holds its results trained from " +
-                                         out +
-                                         "/a/train/last.ckpt (model.init_from) as it was before "
-                                         "this run wrote it again; rerun with --force --only b");
+    EXPECT_EQ(again.status, 0) << again.output;
+    EXPECT_MESSAGE_HAS(read_text_file(out + "/report.md"),
+                       "not selected by --only: shown from an earlier run trained from " + out +
+                           "/a/train/last.ckpt (model.init_from) as it was before this run wrote "
+                           "it again");
     const test::CommandResult next = test::run_pfce(run);
     EXPECT_EQ(next.status, 1) << next.output;
     EXPECT_MESSAGE_HAS(next.output,
@@ -819,6 +820,25 @@ batch_size = 4
     const test::CommandResult current = test::run_pfce(run);
     EXPECT_EQ(current.status, 0) << current.output;
     EXPECT_MESSAGE_HAS(current.output, "2 skipped");
+
+    // Listed before the experiment that writes its weights: trained from the old ones, then a
+    // rewrote them in the same run; said then, not only by the next run.
+    std::string b_first = read_text_file(dir + "/s.toml");
+    const std::size_t a_at = b_first.find("  { id = \"a\"");
+    const std::size_t a_end = b_first.find('\n', a_at) + 1;
+    const std::string a_line = b_first.substr(a_at, a_end - a_at);
+    b_first.erase(a_at, a_end - a_at);
+    b_first.insert(b_first.find("]\ngrid_images"), a_line);
+    b_first.replace(b_first.find("lr = 2e-3"), 9, "lr = 3e-3");
+    write_file(dir + "/s.toml", b_first);
+    const test::CommandResult before = test::run_pfce(run + " --force");
+    EXPECT_EQ(before.status, 1) << before.output;
+    EXPECT_MESSAGE_HAS(before.output, "b: not rerun: " + out + " holds its results trained from " +
+                                          out +
+                                          "/a/train/last.ckpt (model.init_from) as it was before "
+                                          "this run wrote it again (it ran before the experiment "
+                                          "that writes it); rerun with --force --only b");
+    EXPECT_MESSAGE_HAS(before.output, "1 ran, 0 skipped, 1 not rerun");
 
     // An experiment starting from its own checkpoint would start from other weights each time.
     std::string self = read_text_file(dir + "/s.toml");
@@ -1089,7 +1109,7 @@ TEST(SuiteFile, ErrorsNameTheFileTheKeyCameFrom) {
     m = message("[override.optimizer]\nlr = -1\n", "\"e.toml\"");
     EXPECT_EQ(m.rfind(suite + " [override]: optimizer.lr = -1", 0), 0u) << m;
     // Valid alone, wrong together: warm-up longer than e.toml's epochs.
-    m = message("[schedule]\nwarmup_epochs = 3\n", "\"e.toml\"");
+    m = message("[schedule]\nname = \"cosine\"\nwarmup_epochs = 3\n", "\"e.toml\"");
     EXPECT_EQ(m.rfind(suite + " + " + e + ": schedule.warmup_epochs = 3", 0), 0u) << m;
     // The experiment file's own key, and an inline entry's.
     write_file(dir + "/e.toml", "[experiment]\nid = \"e\"\n[optimizer]\nlr = -2\n");

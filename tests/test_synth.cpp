@@ -3,6 +3,7 @@
 // class; written in the Kaggle layout and read back exactly through the dataset reader.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
@@ -162,18 +163,18 @@ TEST(Synth, SizeEstimateIsNearWhatIsWritten) {
     }
 }
 
-// The size probe's two files are temporaries in $TMPDIR: gone after it, and those of a command
-// killed while probing removed by the next probe (a directory of its own stayed for good).
+// The size probe's private directory in $TMPDIR is gone after it, and one a command killed while
+// probing left is removed by the next probe (it stayed for good); a live process's stays.
 TEST(Synth, SizeProbeLeavesNothingAndClearsAKilledProbesFiles) {
     const std::string tmp = test::temp_dir("synth_size_probe_tmp");
     const char* was = std::getenv("TMPDIR");
     const std::string saved = was ? was : "";
     ::setenv("TMPDIR", tmp.c_str(), 1);
     // A probe of a process that is gone (PIDs above Linux's largest, 4194304, name none).
-    const std::string killed = tmp + "/.pfce-synth-size-image.tif.tmp9999999_0";
-    std::ofstream(killed) << "half a TIFF";
-    const std::string users = tmp + "/pfce-synth-size-image.tif";  // not a temporary: kept
-    std::ofstream(users) << "mine";
+    fs::create_directories(tmp + "/pfce-synth-size-9999999-Ab12Cd");
+    std::ofstream(tmp + "/pfce-synth-size-9999999-Ab12Cd/i.tif") << "half a TIFF";
+    fs::create_directories(tmp + "/pfce-synth-size-1-Ef34Gh");    // PID 1's: alive, kept
+    std::ofstream(tmp + "/pfce-synth-size-notes.txt") << "mine";  // not a probe's: kept
     SynthOptions o;
     o.count = 3;
     o.size = 64;
@@ -186,7 +187,9 @@ TEST(Synth, SizeProbeLeavesNothingAndClearsAKilledProbesFiles) {
     EXPECT_LT(estimate, (6.0 * 64 * 64 + 4096.0) * 3);  // measured, not the uncompressed bound
     std::vector<std::string> left;
     for (const auto& e : fs::directory_iterator(tmp)) left.push_back(e.path().filename().string());
-    EXPECT_EQ(left, std::vector<std::string>{"pfce-synth-size-image.tif"});
+    std::sort(left.begin(), left.end());
+    EXPECT_EQ(left,
+              (std::vector<std::string>{"pfce-synth-size-1-Ef34Gh", "pfce-synth-size-notes.txt"}));
 }
 
 // A dataset is refused where it would not fit, and where it would leave under a tenth of the free

@@ -987,9 +987,6 @@ TEST(TrainData, MixedSizesSuggestACropTheImagesTake) {
     EXPECT_NO_THROW(check_training_sizes(sizes, {"a", "b", "c"}, 36));
 }
 
-// Crops smaller than the gaps between sparse points leave most batches without a labelled pixel:
-// they train nothing and count 0 in the epoch's mean loss, which read 0.54 for a network that had
-// learned nothing (a probe) without a word. Counted in metrics.jsonl, beside the loss and warned.
 // Points that keep most of what the dense masks label are no sparse labels: said (a probe's
 // points = 1000000000 trained on 100% of the pixels as "sparse" without a word); the default
 // count on the same images is not.
@@ -1008,6 +1005,9 @@ TEST(TrainCli, SparsePointsThatKeepMostPixelsAreSaid) {
     EXPECT_EQ(some.output.find("no sparse labels"), std::string::npos) << some.output;
 }
 
+// Crops smaller than the gaps between sparse points leave most batches without a labelled pixel:
+// they train nothing and count 0 in the epoch's mean loss, which read 0.54 for a network that had
+// learned nothing (a probe) without a word. Counted in metrics.jsonl, beside the loss and warned.
 TEST(TrainCli, BatchesWithoutALabelledPixelAreCountedAndSaid) {
     const std::string dir = test::temp_dir("trainer_unlabelled_batches");
     const std::string synth = write_synthetic(dir + "/synth", 12, 64, 3);

@@ -277,7 +277,8 @@ void run_train(const TrainArgs& a) {
     // Another run from a run's config.toml (--config OUT/config.toml): its mask directory may hold
     // masks made again since, with other settings, which the file leaves to the masks (a probe's
     // run trained on 200 points a class where the first had 51, without a word; --resume refuses).
-    if (labels_md && !a.resume && !a.config.empty()) {
+    // (Not for other masks typed with --labels: those are no longer the run's.)
+    if (labels_md && !a.resume && !a.config.empty() && !a.flags.count("labels.dir")) {
         if (const std::vector<std::string> then = run_config_labels_of_masks(a.config);
             !then.empty()) {
             Config now = cfg;

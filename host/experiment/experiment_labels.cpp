@@ -10,12 +10,12 @@
 #include "core/log.hpp"
 #include "core/parallel.hpp"
 #include "core/stopwatch.hpp"
-#include "core/text.hpp"
 #include "data/linking.hpp"
 #include "data/mask_dir.hpp"
 #include "data/sparse_masks.hpp"
 #include "host/train/checkpoint.hpp"
 #include "host/train/progress.hpp"
+#include "host/train/train_data.hpp"
 
 namespace pfce {
 namespace fs = std::filesystem;
@@ -126,13 +126,8 @@ void label_statistics(const LoadedData& L, const ExperimentLabels& lab, const Ex
     log_info(tag, buf);
     // Points that keep most of what the dense masks label are no sparse labels (as pfce train
     // says): the experiment compares a dense run under another name.
-    if (e.config.labels.kind == "sparse" && dense_n > 0 && 2 * train_n >= dense_n)
-        log_warn(
-            tag, "labels.points = ", json(e.config.labels.points).dump(), " keeps ",
-            format_fixed(100.0 * static_cast<double>(train_n) / static_cast<double>(dense_n), 0),
-            "% of the pixels the dense masks label: these are no sparse labels, the "
-            "experiment is close to a dense one (expected a count well below a class's "
-            "pixels in an image, e.g. the default 500 per 300x300)");
+    if (e.config.labels.kind == "sparse")
+        warn_if_points_are_dense(e.config.labels.points, train_n, dense_n, tag, "experiment");
 }
 
 }  // namespace pfce

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "host/experiment/suite.hpp"
 #include "host/train/config.hpp"
 
 namespace pfce {
@@ -45,6 +46,8 @@ std::vector<std::vector<std::string>> distinguishing_settings(
             // A run of a suite with seeds: its seed is in its id (<id>-s<seed>), and every run
             // has one of its own, so the column would list it on every row.
             if (!results[i].group.empty() && (key == "run.seed" || key == "labels.seed")) continue;
+            // The starting weights' checksum: model.init_from says which they are.
+            if (key == kInitFromChecksumKey) continue;
             // A split list is fingerprinted by a hash of its ids: said as its own list, which a
             // reader can tell apart without the hash.
             const bool list = key.size() > 4 && key.compare(key.size() - 4, 4, " ids") == 0;

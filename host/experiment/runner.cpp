@@ -178,8 +178,13 @@ std::string stale_reason(json was, json now) {
                    (change.empty() ? "" : "; " + change + " since") + ")";
         }
         if (differ.size() == 1 && differ[0] == kInitFromChecksumKey)
-            return "other starting weights (the checkpoint model.init_from names has been "
-                   "written again since)";
+            return now[kInitFromChecksumKey] == "absent"
+                       ? "starting weights that are gone (the checkpoint model.init_from names, " +
+                             now.value("model.init_from", std::string()) +
+                             ", is missing or unreadable now; a relative path is read from the "
+                             "working directory)"
+                       : "other starting weights (the checkpoint model.init_from names has "
+                         "been written again since)";
         std::string keys;
         for (std::size_t i = 0; i < differ.size() && i < 3; ++i)
             keys += (i ? ", " : "") + differ[i];
@@ -323,6 +328,28 @@ std::string files_newer_than_results(const DataSettings& data, std::optional<Dat
     return s;
 }
 
+std::string sessions_path(const std::string& out_dir, const std::string& id);
+
+// What an interrupted training in OUT/<id>/train was made with that the experiment now is not
+// (interrupted_training_changes), and, first, starting weights (model.init_from) written again
+// since a Ctrl-C stopped it, as its sessions.json records them (a resume took them for its own).
+std::vector<std::string> interrupted_changes(const std::string& out_dir, const std::string& id,
+                                             const Config& cfg, const json& identity,
+                                             const json& fingerprint) {
+    std::vector<std::string> changes =
+        interrupted_training_changes((fs::path(out_dir) / id / "train").string(), cfg, identity);
+    const std::string sessions = sessions_path(out_dir, id);
+    if (!fingerprint.contains(kInitFromChecksumKey) || !file_exists(sessions)) return changes;
+    try {
+        const json then = json::parse(read_text_file(sessions)).at("config");
+        if (then.contains(kInitFromChecksumKey) &&
+            then[kInitFromChecksumKey] != fingerprint[kInitFromChecksumKey])
+            changes.insert(changes.begin(), "model.init_from: its weights written again since");
+    } catch (const std::exception&) {  // unreadable: read_sessions says so when it runs
+    }
+    return changes;
+}
+
 // Finished experiments with the same settings on the same data are skipped; others run.
 // `identity`: suite_data_identity(data); `unreadable`: why the data does not open ("" if it
 // does).
@@ -399,9 +426,8 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
             sum.not_rerun.push_back(e.id);
         } else if (const std::vector<std::string> changes =
                        selected && !old && !opts.force  // no result: stopped, not failed
-                           ? interrupted_training_changes(
-                                 (fs::path(out_dir) / e.id / "train").string(), p.spec.config,
-                                 identity)
+                           ? interrupted_changes(out_dir, e.id, p.spec.config, identity,
+                                                 p.fingerprint)
                            : std::vector<std::string>{};
                    !changes.empty()) {
             // An interrupted training of other settings is kept, as finished results are: the
@@ -781,7 +807,7 @@ RunSummary run_suite(const Suite& given, const RunOptions& opts) {
         // again in this run.
         if (p.fingerprint.contains(kInitFromChecksumKey))
             p.fingerprint[kInitFromChecksumKey] =
-                stored_checkpoint_checksum(p.spec.config.model.init_from);
+                checkpoint_weights_checksum(p.spec.config.model.init_from);
         const EarlierSessions earlier = read_sessions(sp, p.fingerprint);
         ExperimentResult r;
         bool stopped_in_labels = false;
@@ -837,25 +863,35 @@ RunSummary run_suite(const Suite& given, const RunOptions& opts) {
     }
 
     // A finished experiment trained from a checkpoint (model.init_from) that this run wrote again
-    // (the experiment that makes it reran) is of weights that are gone: shown, marked not current,
-    // as the next run would find it (it was skipped as current).
+    // (the experiment that makes it reran, before or after it) is of weights that are gone:
+    // shown, marked not current, as the next run would find it (it was skipped as current, or
+    // counted as run). One not selected by --only is marked as such ones are, not counted.
     for (Plan& p : plans) {
-        if (p.run || !p.result || !p.refused.empty() ||
+        if (sum.interrupted) break;  // its report says what was not reached
+        if (!p.result || p.result->status != "ok" || !p.refused.empty() ||
             !p.fingerprint.contains(kInitFromChecksumKey))
             continue;
         const json was = p.result->config.is_object()
                              ? p.result->config.value(kInitFromChecksumKey, json())
                              : json();
-        if (!was.is_string() || was == stored_checkpoint_checksum(p.spec.config.model.init_from))
+        if (!was.is_string() || was == checkpoint_weights_checksum(p.spec.config.model.init_from))
             continue;
-        p.refused = "not rerun: " + sum.out_dir + " holds its results trained from " +
-                    p.spec.config.model.init_from +
-                    " (model.init_from) as it was before this run wrote it again; rerun with "
-                    "--force --only " +
-                    p.spec.id + " to train it from the new weights";
+        const std::string trained_from = " trained from " + p.spec.config.model.init_from +
+                                         " (model.init_from) as it was before this run wrote it "
+                                         "again";
+        if (!p.reached && !p.skipped) {
+            p.refused = "not selected by --only: shown from an earlier run" + trained_from + " (" +
+                        result_path(sum.out_dir, p.spec.id) + ")";
+            continue;
+        }
+        p.refused = "not rerun: " + sum.out_dir + " holds its results" + trained_from +
+                    (p.reached ? " (it ran before the experiment that writes it)" : "") +
+                    "; rerun with --force --only " + p.spec.id +
+                    " to train it from the new weights";
         log_warn(p.spec.id, ": ", p.refused);
         sum.not_rerun.push_back(p.spec.id);
         if (p.skipped) --sum.skipped;
+        if (p.reached) --sum.ran;
     }
 
     // Picture grids of finished experiments, for the suite's grid_images now.

@@ -571,7 +571,7 @@ nlohmann::json experiment_fingerprint(const ExperimentSpec& e) {
         j[std::string(key) + " ids"] = hex64(fnv1a64(ids.data(), ids.size()));
     }
     if (!e.config.model.init_from.empty())
-        j[kInitFromChecksumKey] = stored_checkpoint_checksum(e.config.model.init_from);
+        j[kInitFromChecksumKey] = checkpoint_weights_checksum(e.config.model.init_from);
     return j;
 }
 

@@ -126,16 +126,19 @@ bool is_checkpoint_file(const std::string& path) {
     return f.read(head, sizeof head) && std::memcmp(head, kMagic, sizeof kMagic) == 0;
 }
 
-std::string stored_checkpoint_checksum(const std::string& path) {
+std::string checkpoint_weights_checksum(const std::string& path) {
     if (!is_checkpoint_file(path)) return "absent";
-    std::ifstream f(path, std::ios::binary | std::ios::ate);
-    std::uint64_t stored = 0;
-    const std::streamoff size = f ? static_cast<std::streamoff>(f.tellg()) : -1;
-    if (size < static_cast<std::streamoff>(sizeof kMagic + sizeof stored) ||
-        !f.seekg(size - static_cast<std::streamoff>(sizeof stored)) ||
-        !f.read(reinterpret_cast<char*>(&stored), sizeof stored))
+    try {
+        const Checkpoint ck = read_checkpoint(path);
+        std::uint64_t h = fnv1a64(nullptr, 0);
+        for (const NamedTensor& t : ck.tensors) {
+            h = fnv1a64(t.name.data(), t.name.size() + 1, h);  // with its NUL: names stay apart
+            h = fnv1a64(t.value.raw(), t.value.bytes(), h);
+        }
+        return hex64(h);
+    } catch (const InputError&) {
         return "absent";
-    return hex64(stored);
+    }
 }
 
 nlohmann::json peek_checkpoint_meta(const std::string& path) {

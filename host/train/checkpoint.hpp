@@ -47,9 +47,9 @@ bool is_checkpoint_file(const std::string& path);
 // The metadata of the checkpoint at `path`, read from its head alone (no tensor is read and the
 // checksum is not verified: a quick look, e.g. at a run's state); null when it cannot be read.
 nlohmann::json peek_checkpoint_meta(const std::string& path);
-// The checksum a checkpoint file ends with, as 16 hex digits: its identity (any change of its bytes
-// changes it), read without reading the file whole and not verified; "absent" where the file is
-// not a checkpoint that can be read.
-std::string stored_checkpoint_checksum(const std::string& path);
+// A checkpoint's weights as 16 hex digits: a hash of its tensors' names and bytes (its metadata,
+// which records times, left out: the same weights written again hash alike); "absent" where the
+// file is missing or not a checkpoint that reads.
+std::string checkpoint_weights_checksum(const std::string& path);
 
 }  // namespace pfce

@@ -165,6 +165,16 @@ void log_tile_split(const Dataset& ds, const Split& s, const DataSettings& d) {
 
 }  // namespace
 
+void warn_if_points_are_dense(const std::vector<int>& points, std::int64_t labelled,
+                              std::int64_t dense, const std::string& tag, const char* what) {
+    if (dense <= 0 || 2 * labelled < dense) return;
+    log_warn(tag, "labels.points = ", nlohmann::json(points).dump(), " keeps ",
+             format_fixed(100.0 * static_cast<double>(labelled) / static_cast<double>(dense), 0),
+             "% of the pixels the dense masks label: these are no sparse labels, the ", what,
+             " is close to a dense one (expected a count well below a class's pixels in an "
+             "image, e.g. the default 500 per 300x300)");
+}
+
 Split run_split(const Dataset& ds, const DataSettings& d, const ConfigKeySources* source) {
     const DataSettings defaults;
     if (!d.train_list.empty()) {
@@ -1152,13 +1162,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
         std::int64_t dense = 0;
         for (const SampleData& s : in.train)
             for (const std::uint8_t v : s.dense.labels) dense += v != 255;
-        if (dense > 0 && 2 * labelled >= dense)
-            log_warn(
-                "labels.points = ", nlohmann::json(cfg.labels.points).dump(), " keeps ",
-                format_fixed(100.0 * static_cast<double>(labelled) / static_cast<double>(dense), 0),
-                "% of the pixels the dense masks label: these are no sparse labels, the "
-                "run is close to a dense one (expected a count well below a class's pixels "
-                "in an image, e.g. the default 500 per 300x300)");
+        warn_if_points_are_dense(cfg.labels.points, labelled, dense, "", "run");
     }
     check_training_labels(per_class, ds.palette(), in.train.size(),
                           labels.empty() ? "the dense masks of " + cfg.data.root

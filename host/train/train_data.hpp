@@ -64,6 +64,11 @@ Dataset open_run_dataset(const DataSettings& d, bool force = false,
 // (whole) tiles of those windows, said in the log.
 // `source`, where given, names where each split list was set, for the errors about it (a list
 // set in a config file was blamed on the --train-list flag nobody typed).
+// Points drawn from the dense masks that keep half or more of the pixels they label are no sparse
+// labels: the run ("run", or a suite's "experiment") is a dense one under another name (a probe's
+// points = 1000000000 trained on 100% of the pixels as "sparse" without a word). Said, with `tag`.
+void warn_if_points_are_dense(const std::vector<int>& points, std::int64_t labelled,
+                              std::int64_t dense, const std::string& tag, const char* what);
 Split run_split(const Dataset& ds, const DataSettings& d, const ConfigKeySources* source = nullptr);
 
 // InputError unless the masks of `md` belong to `ds`: the same classes, made from the same dataset

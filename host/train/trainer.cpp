@@ -1547,7 +1547,8 @@ void check_run_dir(const Config& cfg, const TrainOptions& opts) {
                    ", whose checkpoints this run replaces: it would start from its own output, and "
                    "the same command again from other weights; copy the checkpoint out of it "
                    "first (e.g. cp ",
-                   from, " ", (fs::path(out).parent_path() / "start.ckpt").string(),
+                   from, " ",
+                   ((fs::path(out) / "").parent_path().parent_path() / "start.ckpt").string(),
                    ") and start from the copy, or choose another ", flag);
     refuse_output_below_mask_directory(out, flag + " " + out);
     refuse_unwritable_out(out, flag);
@@ -1765,9 +1766,28 @@ StoredRun stored_run(const std::string& out_dir) {
         try {
             return read_checkpoint(path);
         } catch (const InputError& e) {
+            // Its best.ckpt may still read: the weights of its best epoch, from which a new run
+            // can start (only --force was offered, which replaces it too).
+            std::string best_hint;
+            const std::string best = (fs::path(out_dir) / "best.ckpt").string();
+            try {
+                if (fs::exists(best)) {
+                    const Checkpoint b = read_checkpoint(best);
+                    const json state = b.meta.value("state", json::object());
+                    best_hint = "; its best.ckpt (epoch " +
+                                std::to_string(state.value("epoch", 0)) +
+                                ") still reads: pfce train --config " +
+                                shell_word((fs::path(out_dir) / kRunConfigFile).string()) +
+                                " --init-from " + shell_word(best) +
+                                " --out NEW_DIR starts a new run from its weights (the optimizer "
+                                "and schedule anew)";
+                }
+            } catch (const std::exception&) {  // unreadable too: nothing to offer
+            }
             PFCE_THROW(InputError, e.what(),
                        ". The run cannot continue from it: --force starts it over in ", out_dir,
-                       " (replacing its checkpoints and metrics), or train into another --out");
+                       " (replacing its checkpoints and metrics), or train into another --out",
+                       best_hint);
         }
     }();
     if (!ck.meta.contains("config"))
