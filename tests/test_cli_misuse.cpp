@@ -1801,6 +1801,9 @@ TEST(CliMisuse, ExperimentFilesTrainAndPrintedConfigsSayTheirLabels) {
         test::run_pfce("train --config " + root + "/start.toml --labels " + linked + " --out " +
                        root + "/r8" + kTiny);
     EXPECT_EQ(started.status, 0) << started.output;
+    EXPECT_MESSAGE_HAS(started.output, root + "/start.toml: labels.kind, ");
+    EXPECT_MESSAGE_HAS(started.output, " (at their defaults) give way to the masks of --labels " +
+                                           linked + ", whose masks.json says how they were made");
     EXPECT_MESSAGE_HAS(file_text(root + "/r8/config.toml"), "kind = \"linked\"");
     // A setting away from its default that the masks contradict names its flag, or the
     // file that holds the key (both were "labels.radius = 5", naming neither).

@@ -347,7 +347,9 @@ void run_eval(const EvalArgs& a) {
         const auto saved = fs::last_write_time(a.checkpoint, ec);
         std::vector<std::string> newer;
         for (const bool masks : {false, true})
-            if (!ec && changed.find(masks ? "label files" : "image files") != std::string::npos)
+            // ("its image and label files changed" names both.)
+            if (!ec && (changed.find(masks ? "label files" : "image files") != std::string::npos ||
+                        changed.find("image and label files") != std::string::npos))
                 for (const FileWrittenAfter& f : files_written_after(ds, saved, masks))
                     newer.push_back(f.name);
         if (!newer.empty())

@@ -84,6 +84,7 @@ void refuse_a_suites_experiment_dir(const std::string& out) {
 void refuse_label_settings_the_masks_contradict(const TrainArgs& a, const KeySources& where,
                                                 const Config& asked, const Config& adopted) {
     if (adopted.labels.dir.empty()) return;
+    std::string yielded, yielded_from;  // a file's keys at their defaults the masks decide
     for (const auto& [dotted, from] : where) {
         if (dotted.rfind("labels.", 0) != 0 || dotted == "labels.dir") continue;
         const ConfigKey* k = find_config_key(dotted);
@@ -111,8 +112,11 @@ void refuse_label_settings_the_masks_contradict(const TrainArgs& a, const KeySou
         // A file's key at its default beside --labels typed on the command line: a starting file
         // (--print-config writes every key), whose label settings the masks typed decide (the
         // file and --labels DIR were always refused for the kind = "dense" it printed).
-        if (a.flags.count("labels.dir") && !a.flags.count(dotted) && given == k->get(defaults))
+        if (a.flags.count("labels.dir") && !a.flags.count(dotted) && given == k->get(defaults)) {
+            yielded += (yielded.empty() ? "" : ", ") + dotted;
+            if (yielded_from.empty()) yielded_from = from;
             continue;
+        }
         const std::string made_with = " were made with " + dotted + " = " + made.dump() +
                                       " (their masks.json); a mask directory is trained on as it "
                                       "is: ";
@@ -126,6 +130,10 @@ void refuse_label_settings_the_masks_contradict(const TrainArgs& a, const KeySou
                    "labels.dir ", adopted.labels.dir, made_with, "remove the key, or make masks ",
                    "with it (pfce sample / pfce link)");
     }
+    if (!yielded.empty())
+        log_info(yielded_from, ": ", yielded,
+                 " (at their defaults) give way to the masks of --labels ", adopted.labels.dir,
+                 ", whose masks.json says how they were made");
 }
 
 // A run resumed on its dataset at a new place (--data NEW_PLACE): the split lists and the mask
