@@ -1553,6 +1553,13 @@ TEST(CliMisuse, TrainRefusesBeforeTrainingWhatWouldFailOrOverwriteAfter) {
     EXPECT_MESSAGE_HAS(resumed.output,
                        "last.ckpt: truncated (0 bytes). The run cannot continue "
                        "from it: --force starts it over in ");
+    // Its best.ckpt still reads: a new run from its weights is offered too (only --force was).
+    ASSERT_TRUE(is_checkpoint_file(root + "/real/best.ckpt"));
+    EXPECT_MESSAGE_HAS(resumed.output, "; its best.ckpt (epoch ");
+    EXPECT_MESSAGE_HAS(resumed.output, ") still reads: pfce train --config " + root +
+                                           "/real/config.toml --init-from " + root +
+                                           "/real/best.ckpt --out NEW_DIR starts a new run from "
+                                           "its weights");
     const test::CommandResult over = test::run_pfce(train + " --force --out " + root + "/real");
     EXPECT_EQ(over.status, 0) << over.output;
     EXPECT_TRUE(is_checkpoint_file(root + "/real/last.ckpt"));

@@ -143,7 +143,7 @@ TEST(ExperimentRun, ADatasetThatDoesNotOpenLeavesNoOut) {
                "\"synthetic\"\nsynthetic_count = 8\nsynthetic_size = 64\ntrain_frac = 1.0\n"
                "val_frac = 0.0\n[model]\nwidth = 4\ndepth = 2\n");
     fs::create_directories(dir + "/empty-out");
-    for (const std::string& out : {dir + "/out", dir + "/empty-out"}) {
+    for (const std::string& out : {dir + "/out", dir + "/empty-out", dir + "/new/deeper/out"}) {
         const test::CommandResult split =
             test::run_pfce("run " + dir + "/split.toml --device cpu --out " + out);
         EXPECT_EQ(split.status, 2) << split.output;
@@ -151,6 +151,7 @@ TEST(ExperimentRun, ADatasetThatDoesNotOpenLeavesNoOut) {
     }
     EXPECT_FALSE(fs::exists(dir + "/out"));
     EXPECT_TRUE(fs::is_empty(dir + "/empty-out"));
+    EXPECT_FALSE(fs::exists(dir + "/new"));  // the parents made for OUT too
     write_file(dir + "/list.toml",
                "[suite]\nname = \"s\"\nexperiments = [{ id = \"a\" }]\n"
                "[data]\nsource = \"synthetic\"\nsynthetic_count = 8\n"

@@ -1205,6 +1205,14 @@ TEST(RunCurves, ThreeChartsOfTheEpochsMeasured) {
     EXPECT_EQ(count(">train CRF term<"), 0u);
     EXPECT_EQ(count(">mIoU w/o clutter<"), 0u);  // no epoch has it
     EXPECT_NE(svg.find(">sparse 50/class, adam<"), std::string::npos);
+    EXPECT_EQ(svg.find("textLength"), std::string::npos);  // a short subtitle as it is
+    // A subtitle wider than the picture is squeezed to fit, not clipped at both ends.
+    const std::string long_subtitle(200, 'x');
+    EXPECT_NE(render_run_curves_svg(lines, "t", long_subtitle)
+                  .find("font-size=\"12\" fill=\"#444444\" textLength=\"740\" "
+                        "lengthAdjust=\"spacingAndGlyphs\">" +
+                        long_subtitle + "<"),
+              std::string::npos);
     // Two epochs of 7 series (val_loss once), and the best checkpoint's epoch (the last marked).
     EXPECT_EQ(count("<circle "), 2u * 7u - 1u + 1u);
     EXPECT_EQ(count(">best.ckpt<"), 1u);

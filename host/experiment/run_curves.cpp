@@ -132,10 +132,17 @@ std::string render_run_curves_svg(const std::vector<nlohmann::json>& all, const 
          "\" y=\"24\" text-anchor=\"middle\" font-family=\"Helvetica, Arial, sans-serif\" "
          "font-size=\"16\">" +
          xml_escape(title) + "</text>\n";
+    // A subtitle wider than the picture (a long data path, many settings) is squeezed to fit
+    // rather than clipped at both ends (walkthrough): about 6.6 px a character at 12 px.
+    const int room = kWidth - 20;
+    const std::string squeeze =
+        static_cast<double>(subtitle.size()) * 6.6 > room
+            ? " textLength=\"" + std::to_string(room) + "\" lengthAdjust=\"spacingAndGlyphs\""
+            : std::string();
     o += "<text x=\"" + std::to_string(kWidth / 2) +
          "\" y=\"44\" text-anchor=\"middle\" font-family=\"Helvetica, Arial, sans-serif\" "
-         "font-size=\"12\" fill=\"#444444\">" +
-         xml_escape(subtitle) + "</text>\n";
+         "font-size=\"12\" fill=\"#444444\"" +
+         squeeze + ">" + xml_escape(subtitle) + "</text>\n";
     int y0 = kTitleHeight;
     for (const CurveChart& chart : charts) {
         ChartSpec spec;

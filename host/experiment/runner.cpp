@@ -619,7 +619,9 @@ namespace {
 // read, a split leaving no test image, data that would not fit (hostile probe: OUT stayed, with
 // its marker and the synthetic data made for it; a refused command creates no output directory).
 struct NewOut {
-    std::string dir;  // empty: OUT held a run before, and is kept as it is
+    // OUT, or where it did not exist the outermost directory the claim made for it (--out a/b/c
+    // of a missing a: a); empty where OUT held a run before, and is kept as it is.
+    std::string dir;
     bool existed = false;
     void restore() const {
         if (dir.empty()) return;
@@ -708,9 +710,17 @@ RunSummary run_suite(const Suite& given, const RunOptions& opts) {
     refuse_output_inside_pfce_output("--out " + sum.out_dir, sum.out_dir, "the run");
     std::error_code exists_ec;
     const bool out_existed = fs::exists(sum.out_dir, exists_ec);
+    fs::path outermost_made = fs::absolute(sum.out_dir, exists_ec);
+    if (outermost_made.filename().empty()) outermost_made = outermost_made.parent_path();  // "o/"
+    while (!out_existed && outermost_made.has_parent_path() &&
+           outermost_made.parent_path() != outermost_made &&
+           !fs::exists(outermost_made.parent_path(), exists_ec))
+        outermost_made = outermost_made.parent_path();
     const OutputDirClaim out_claim = claim_output_dir(
         sum.out_dir, "run of suite \"" + suite.name + "\"", "results.json", "--out");
-    const NewOut new_out{out_claim.state == OutputDirState::fresh ? sum.out_dir : std::string(),
+    const NewOut new_out{out_claim.state != OutputDirState::fresh ? std::string()
+                         : out_existed                            ? sum.out_dir
+                                                                  : outermost_made.string(),
                          out_existed};
     std::vector<Plan> plans = new_out.refused_leaves_it(
         [&] { return plan_runs(suite, data, identity, unreadable, opts, sum.out_dir, sum); });
