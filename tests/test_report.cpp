@@ -214,6 +214,33 @@ TEST(PictureGrid, PointsAreEnlargedDiscs) {
     EXPECT_EQ(img.at(0, 0)[0], 0);
 }
 
+// A sparse experiment's training labels are its points: drawn as the same discs as the points
+// column (pixel for pixel the column was all but blank: walkthrough); a linked experiment's are
+// its masks as they are.
+TEST(PictureGrid, ASparseExperimentsTrainingLabelsAreDrawnAsPoints) {
+    const Palette& pal = potsdam_palette();
+    const int w = 64, h = 48;
+    GridRow row = make_row(w, h, 0);  // one point, class 1, at the centre; train = sparse
+    const int s = grid_zoom_for(w, h).up;
+    const auto lit = [&](const RgbImage& g, int column) {
+        const Rgb c = pal.classes[1].colour;
+        int n = 0;
+        for (int y = 0; y < h * s; ++y)
+            for (int x = 0; x < w * s; ++x) {
+                const std::uint8_t* p =
+                    g.at(kGridGap + y, kGridGap + column * (w * s + kGridGap) + x);
+                n += p[0] == c[0] && p[1] == c[1] && p[2] == c[2];
+            }
+        return n;
+    };
+    const RgbImage g = compose_picture_grid({row}, pal);
+    EXPECT_GT(lit(g, 2), s * s);         // the points column: a disc
+    EXPECT_EQ(lit(g, 3), lit(g, 2));     // the training labels: the same disc
+    row.train.at(h / 2, w / 2 + 1) = 1;  // linked: a segment beside the point
+    const RgbImage linked = compose_picture_grid({row}, pal);
+    EXPECT_EQ(lit(linked, 3), 2 * s * s);  // as they are
+}
+
 // A dense experiment's third panel is its mask as it is: discs around every pixel grew the
 // classes over each other (a probe counted 3500 of 16384 pixels of another class).
 TEST(PictureGrid, ADenseExperimentsMaskIsNotDrawnAsPoints) {

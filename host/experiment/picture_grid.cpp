@@ -140,11 +140,16 @@ RgbImage compose_picture_grid(const std::vector<GridRow>& rows, const Palette& p
         // Dots of about 1/60 of the panel side, at least 1 px, before enlarging.
         const int radius = std::max(1, std::max(points.width, points.height) / 60);
         const Rgb none = palette.display_unlabelled();  // black unless a class is black
+        // Training labels that are the points themselves (a sparse experiment) are drawn as dots
+        // too: pixel for pixel the column was all but blank (walkthrough).
+        const bool train_are_points =
+            row.sparse_are_points && row.train.labels == row.sparse.labels;
         const RgbImage panels[kGridColumns] = {
             reduce_image(row.image, z.down), palette.encode(reduce_labels(row.dense, z.down), none),
             row.sparse_are_points ? draw_points(points, palette, radius)
                                   : palette.encode(points, none),
-            palette.encode(reduce_labels(row.train, z.down), none),
+            train_are_points ? draw_points(points, palette, radius)
+                             : palette.encode(reduce_labels(row.train, z.down), none),
             palette.encode(reduce_labels(row.prediction, z.down), none)};
         for (int c = 0; c < kGridColumns; ++c)
             blit(grid, panels[c], kGridGap + c * (cw + kGridGap), y0, z.up);
