@@ -913,6 +913,10 @@ void run_eval(const EvalArgs& a) {
                         : detail::concat(", on the images zoomed by ", format_shortest(a.zoom),
                                          " (the logits brought back onto the masks' pixels)")
                               .c_str());
+    else if (!sizes.empty())  // images of one size within the window: whole, in batches (it
+                              // said nothing, where the README has it say how it scored)
+        std::printf("scored each image whole, in batches (all %dx%d, within the %dx%d window)\n",
+                    sizes.front().first, sizes.front().second, eo.window, eo.window);
     std::printf("%s", format_metrics_table(r.metrics, m.class_names, m.clutter_class).c_str());
     if (interval)
         std::printf("%-22s [%.4f, %.4f]  (95%%: bootstrap of %zu %s, %d resamples%s)\n",
