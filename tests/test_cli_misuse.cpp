@@ -621,6 +621,11 @@ TEST(CliMisuse, ResumeRefusesAnotherSplitAndNamesChangedFiles) {
     const test::CommandResult eval = test::run_pfce("eval --checkpoint " + run + "/last.ckpt");
     EXPECT_EQ(eval.status, 0) << eval.output;
     EXPECT_MESSAGE_HAS(eval.output, "is not as it was when " + run + "/last.ckpt was trained");
+    // Images of one size within the window go through whole, in batches: said, as windows are
+    // (nothing was).
+    EXPECT_MESSAGE_HAS(
+        eval.output,
+        "scored each image whole, in batches (all 64x64, within the 512x512 window)\n");
     EXPECT_MESSAGE_HAS(eval.output, "(written after the checkpoint: ");
     // One mask written since the checkpoint: named (a walkthrough's edited mask went unnamed).
     fs::copy_file(run + "/last.ckpt", root + "/copy.ckpt");

@@ -2290,12 +2290,6 @@ TEST(RealDatasets, BlackClassGreyIgnoreJpegAndFourSizesThroughEveryStage) {
         "eval --checkpoint " + root + "/run/last.ckpt --split all --tta flips --window 256");
     ASSERT_EQ(whole.status, 0) << whole.output;
     EXPECT_MESSAGE_HAS(whole.output, "scored each image whole (none exceeds the 256x256 window)\n");
-    // Images of one size within the window go through whole, in batches: said too (nothing was).
-    const test::CommandResult batches =
-        test::run_pfce("eval --checkpoint " + root + "/run/last.ckpt --split all");
-    ASSERT_EQ(batches.status, 0) << batches.output;
-    EXPECT_MESSAGE_HAS(batches.output, "scored each image whole, in batches (all ");
-    EXPECT_MESSAGE_HAS(batches.output, ", within the 512x512 window)\n");
 }
 
 // Crops larger than the images are padded with unlabelled pixels: said; past twice the largest
