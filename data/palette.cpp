@@ -305,10 +305,10 @@ LabelMap Palette::decode(const RgbImage& colours, const std::string& source) con
     return out;
 }
 
-Rgb Palette::padding_colour() const {
-    std::vector<Rgb> known = unlabelled_colours;
-    for (const ClassInfo& k : classes) known.push_back(k.colour);
-    known.push_back(display_unlabelled());
+namespace {
+
+// Of the colours of channels 0, 51, ..., 255, the one farthest (colour_step) from all of `known`.
+Rgb farthest_grid_colour(const std::vector<Rgb>& known) {
     Rgb best{0, 0, 0};
     int best_step = -1;
     for (int r = 0; r <= 255; r += 51)
@@ -323,6 +323,15 @@ Rgb Palette::padding_colour() const {
     return best;
 }
 
+}  // namespace
+
+Rgb Palette::padding_colour() const {
+    std::vector<Rgb> known = unlabelled_colours;
+    for (const ClassInfo& k : classes) known.push_back(k.colour);
+    known.push_back(display_unlabelled());
+    return farthest_grid_colour(known);
+}
+
 std::vector<Rgb> Palette::file_colours(const std::vector<std::uint8_t>& value_of, Rgb unlabelled,
                                        std::uint8_t unlabelled_value) const {
     std::vector<Rgb> out(256, padding_colour());
@@ -333,6 +342,23 @@ std::vector<Rgb> Palette::file_colours(const std::vector<std::uint8_t>& value_of
 }
 
 Rgb Palette::display_unlabelled() const {
+    const Rgb g = display_grey();
+    // Within colour_tolerance of a class, the grey would read as it in a mask saved without
+    // pfce's record (black and white classes at tolerance 127 leave no grey out of reach, and
+    // the unlabelled pixels of such a mask read as white: hostile probe): the colour farthest
+    // from every class instead.
+    if (colour_tolerance > 0 &&
+        std::any_of(classes.begin(), classes.end(), [&](const ClassInfo& k) {
+            return colour_step(g, k.colour) <= colour_tolerance;
+        })) {
+        std::vector<Rgb> known;
+        for (const ClassInfo& k : classes) known.push_back(k.colour);
+        return farthest_grid_colour(known);
+    }
+    return g;
+}
+
+Rgb Palette::display_grey() const {
     auto is_class = [&](const Rgb& c) {
         return std::any_of(classes.begin(), classes.end(),
                            [&](const ClassInfo& k) { return k.colour == c; });

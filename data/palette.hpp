@@ -40,6 +40,8 @@ struct Palette {
     // (Potsdam: black), else black, else a grey well away from every class colour (the farthest
     // where none is far), so "no label" never looks like a class.
     Rgb display_unlabelled() const;
+    // display_unlabelled() before colour_tolerance is considered: the ignore colour, or a grey.
+    Rgb display_grey() const;
     // The colour of the entries of a palette file (mask PNG or TIFF) that no class uses: the one
     // of the colours of channels 0, 51, ..., 255 farthest (colour_step) from every class colour,
     // unlabelled colour and display_unlabelled(). A stray value in a mask re-saved without pfce's

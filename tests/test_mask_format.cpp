@@ -212,6 +212,16 @@ TEST(MaskFormat, UnusedPaletteEntriesAreInAColourNoClassHas) {
     // Potsdam's classes (no black one; black unlabelled): the padding is none of theirs either.
     const Palette potsdam = potsdam_palette();
     EXPECT_EQ(potsdam.class_of(potsdam.padding_colour()), -1);
+    // Black and white classes read within a tolerance of 127 (binary masks): no grey is out of
+    // their reach, so unlabelled is shown in a colour that is (grey 128 read as white: probe).
+    Palette binary;
+    binary.classes = {{"background", Rgb{0, 0, 0}}, {"building", Rgb{255, 255, 255}}};
+    binary.colour_tolerance = 127;
+    binary.tolerance_settable = true;
+    EXPECT_EQ(binary.class_of(binary.display_unlabelled()), -1);
+    EXPECT_EQ(binary.class_of(binary.padding_colour()), -1);
+    binary.colour_tolerance = 0;
+    EXPECT_EQ(binary.display_unlabelled(), binary.display_grey());  // a grey, as before
 }
 
 // Masks made again (--force) for a dataset that lost a sample since: the lost sample's mask goes,
