@@ -152,6 +152,23 @@ TEST(ExperimentRun, ADatasetThatDoesNotOpenLeavesNoOut) {
     EXPECT_FALSE(fs::exists(dir + "/out"));
     EXPECT_TRUE(fs::is_empty(dir + "/empty-out"));
     EXPECT_FALSE(fs::exists(dir + "/new"));  // the parents made for OUT too
+    // An OUT of earlier results keeps them, and loses the synthetic data made for the refused
+    // suite (it stayed there, unused).
+    write_file(dir + "/good.toml",
+               "[suite]\nname = \"s\"\nexperiments = [{ id = \"a\" }]\n[data]\nsource = "
+               "\"synthetic\"\nsynthetic_count = 8\nsynthetic_size = 64\n[model]\nwidth = 4\n"
+               "depth = 1\n[run]\nepochs = 1\n");
+    ASSERT_EQ(
+        test::run_pfce("run " + dir + "/good.toml --device cpu --out " + dir + "/kept").status, 0);
+    std::string ten = read_text_file(dir + "/split.toml");
+    ten.replace(ten.find("synthetic_count = 8"), 19, "synthetic_count = 10");
+    write_file(dir + "/ten.toml", ten);
+    const test::CommandResult refused_ten =
+        test::run_pfce("run " + dir + "/ten.toml --device cpu --force --out " + dir + "/kept");
+    EXPECT_EQ(refused_ten.status, 2) << refused_ten.output;
+    EXPECT_TRUE(fs::exists(dir + "/kept/a/result.json"));
+    EXPECT_TRUE(fs::exists(dir + "/kept/data/synthetic-8x64-s0"));
+    EXPECT_FALSE(fs::exists(dir + "/kept/data/synthetic-10x64-s0"));
     write_file(dir + "/list.toml",
                "[suite]\nname = \"s\"\nexperiments = [{ id = \"a\" }]\n"
                "[data]\nsource = \"synthetic\"\nsynthetic_count = 8\n"
@@ -811,6 +828,9 @@ batch_size = 4
                        "not selected by --only: shown from an earlier run trained from " + out +
                            "/a/train/last.ckpt (model.init_from) as it was before this run wrote "
                            "it again");
+    EXPECT_MESSAGE_HAS(again.output,
+                       "b: not selected by --only: shown from an earlier run "
+                       "trained from");  // said, not only in the report
     const test::CommandResult next = test::run_pfce(run);
     EXPECT_EQ(next.status, 1) << next.output;
     EXPECT_MESSAGE_HAS(next.output,
@@ -821,9 +841,21 @@ batch_size = 4
     const test::CommandResult current = test::run_pfce(run);
     EXPECT_EQ(current.status, 0) << current.output;
     EXPECT_MESSAGE_HAS(current.output, "2 skipped");
+    // a trained otherwise, then as it was: its weights are b's starting ones again, and b is
+    // current in that run's report (it was marked from the state before the run).
+    std::string lr3 = read_text_file(dir + "/s.toml");
+    lr3.replace(lr3.find("lr = 2e-3"), 9, "lr = 3e-3");
+    write_file(dir + "/s.toml", lr3);
+    ASSERT_EQ(test::run_pfce(run + " --force --only a").status, 0);
+    lr3.replace(lr3.find("lr = 3e-3"), 9, "lr = 2e-3");
+    write_file(dir + "/s.toml", lr3);
+    const test::CommandResult restored = test::run_pfce(run + " --force --only a");
+    EXPECT_EQ(restored.status, 0) << restored.output;
+    EXPECT_EQ(read_text_file(out + "/report.md").find("not selected by --only"), std::string::npos);
+    EXPECT_MESSAGE_HAS(test::run_pfce(run).output, "2 skipped");
 
-    // Listed before the experiment that writes its weights: trained from the old ones, then a
-    // rewrote them in the same run; said then, not only by the next run.
+    // Listed before the experiment that writes its weights while that one is to run: it would
+    // train from the old ones (or none), so it fails up front, the other runs.
     std::string b_first = read_text_file(dir + "/s.toml");
     const std::size_t a_at = b_first.find("  { id = \"a\"");
     const std::size_t a_end = b_first.find('\n', a_at) + 1;
@@ -834,12 +866,17 @@ batch_size = 4
     write_file(dir + "/s.toml", b_first);
     const test::CommandResult before = test::run_pfce(run + " --force");
     EXPECT_EQ(before.status, 1) << before.output;
-    EXPECT_MESSAGE_HAS(before.output, "b: not rerun: " + out + " holds its results trained from " +
-                                          out +
-                                          "/a/train/last.ckpt (model.init_from) as it was before "
-                                          "this run wrote it again (it ran before the experiment "
-                                          "that writes it); rerun with --force --only b");
-    EXPECT_MESSAGE_HAS(before.output, "1 ran, 0 skipped, 1 not rerun");
+    EXPECT_MESSAGE_HAS(before.output, "experiment b cannot run, and fails: model.init_from " + out +
+                                          "/a/train/last.ckpt is experiment a's, which the suite "
+                                          "lists (and trains) after b: list b after a");
+    EXPECT_MESSAGE_HAS(before.output, "1 ran, 0 skipped, 1 failed");
+    // With seeds, each seed's run of a has its own checkpoint, which one init_from cannot follow.
+    const test::CommandResult seeds = test::run_pfce(run + " --force --seeds 0,1");
+    EXPECT_EQ(seeds.status, 1) << seeds.output;
+    EXPECT_MESSAGE_HAS(seeds.output, "experiment b-s0 cannot run, and fails: model.init_from " +
+                                         out + "/a/train/last.ckpt lies in " + out +
+                                         ", and the suite runs every experiment once per seed");
+    EXPECT_MESSAGE_HAS(seeds.output, "2 ran, 0 skipped, 2 failed");
 
     // An experiment starting from its own checkpoint would start from other weights each time.
     std::string self = read_text_file(dir + "/s.toml");

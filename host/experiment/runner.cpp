@@ -92,8 +92,9 @@ struct Plan {
     // A finished experiment skipped whose picture grid was drawn for another suite.grid_images
     // (which changes no result): drawn again from its checkpoint.
     bool redraw_grid = false;
-    bool reached = false;  // its run began this time
-    bool skipped = false;  // finished earlier, selected, not run again (counted in sum.skipped)
+    bool reached = false;   // its run began this time
+    bool skipped = false;   // finished earlier, selected, not run again (counted in sum.skipped)
+    bool selected = false;  // by --only (every experiment without it)
 };
 
 }  // namespace
@@ -368,6 +369,7 @@ std::vector<Plan> plan_runs(const Suite& suite, const DataSettings& data, const 
                                                                [&](const std::string& id) {
                                                                    return selected_by(id, e);
                                                                });
+        p.selected = selected;
         const std::string rp = result_path(out_dir, e.id);
         if (selected) check_experiment_dir(out_dir, e.id);
         std::optional<ExperimentResult> old;
@@ -614,6 +616,39 @@ std::string run_counts(const RunSummary& s) {
 
 namespace {
 
+// Starting weights (model.init_from) inside this suite's OUT, checked before any experiment
+// trains; such an experiment fails alone, said up front. With seeds each seed's run has its own
+// checkpoint (OUT/<id>-s<seed>/train), which one init_from cannot follow (every seed of b trained
+// from one run of a, or from a hidden run of the suite without seeds: probe). Listed before the
+// experiment whose checkpoint it starts from, while that one is to run, it would start from the
+// old weights, or none.
+void refuse_init_from_order_and_seeds(std::vector<Plan>& plans, const std::string& out_dir) {
+    for (std::size_t i = 0; i < plans.size(); ++i) {
+        Plan& p = plans[i];
+        const std::string& from = p.spec.config.model.init_from;
+        if (!p.run || !p.invalid.empty() || from.empty() || !path_is_inside(from, out_dir))
+            continue;
+        if (!p.spec.group.empty())
+            p.invalid =
+                "model.init_from " + from + " lies in " + out_dir +
+                ", and the suite runs every experiment once per seed: each seed's run has "
+                "its own checkpoint (" +
+                out_dir +
+                "/<id>-s<seed>/train), which one init_from cannot follow; chain the "
+                "experiments in a suite without seeds, or start from a checkpoint outside " +
+                out_dir;
+        for (std::size_t j = i + 1; j < plans.size() && p.invalid.empty(); ++j)
+            if (plans[j].run &&
+                path_is_inside(from, (fs::path(out_dir) / plans[j].spec.id).string()))
+                p.invalid = "model.init_from " + from + " is experiment " + plans[j].spec.id +
+                            "'s, which the suite lists (and trains) after " + p.spec.id +
+                            ": list " + p.spec.id + " after " + plans[j].spec.id;
+        if (!p.invalid.empty())
+            log_warn("experiment ", p.spec.id, " cannot run, and fails: ", p.invalid,
+                     " (the other experiments still run)");
+    }
+}
+
 // A new OUT (not there, or empty, before the run claimed it) as the run found it again, for a
 // refusal that comes after the claim but before any experiment ran: a split list that cannot be
 // read, a split leaving no test image, data that would not fit (hostile probe: OUT stayed, with
@@ -724,6 +759,7 @@ RunSummary run_suite(const Suite& given, const RunOptions& opts) {
                          out_existed};
     std::vector<Plan> plans = new_out.refused_leaves_it(
         [&] { return plan_runs(suite, data, identity, unreadable, opts, sum.out_dir, sum); });
+    refuse_init_from_order_and_seeds(plans, sum.out_dir);
     const int to_run = static_cast<int>(
         std::count_if(plans.begin(), plans.end(), [](const Plan& p) { return p.run; }));
 
@@ -764,9 +800,18 @@ RunSummary run_suite(const Suite& given, const RunOptions& opts) {
         device_name = backend->name();
         log_info("suite ", suite.name, ": ", to_run, " of ", suite.experiments.size(),
                  " experiments to run on ", device_name, ", output in ", sum.out_dir);
+        // Synthetic data made now for a suite then refused (a split with no test image) goes
+        // with the refusal, in an OUT of earlier results too (it stayed there, unused).
+        std::error_code data_ec;
+        const bool data_made_now = data.source == "synthetic" && !fs::exists(data.root, data_ec);
         L = new_out.refused_leaves_it([&] {
-            return load_suite_data(suite, data, replace_data,
-                                   opts.data_path.empty() ? "--out" : "--data");
+            try {
+                return load_suite_data(suite, data, replace_data,
+                                       opts.data_path.empty() ? "--out" : "--data");
+            } catch (const InputError&) {
+                if (data_made_now) fs::remove_all(data.root, data_ec);
+                throw;
+            }
         });
         release_band_1_images(suite, plans, *L);
         std::map<std::vector<int>, std::string> bands_readable;  // why not, by bands ("" = fine)
@@ -878,20 +923,31 @@ RunSummary run_suite(const Suite& given, const RunOptions& opts) {
     // counted as run). One not selected by --only is marked as such ones are, not counted.
     for (Plan& p : plans) {
         if (sum.interrupted) break;  // its report says what was not reached
-        if (!p.result || p.result->status != "ok" || !p.refused.empty() ||
-            !p.fingerprint.contains(kInitFromChecksumKey))
+        if (!p.result || p.result->status != "ok" || !p.fingerprint.contains(kInitFromChecksumKey))
             continue;
+        const std::string now = checkpoint_weights_checksum(p.spec.config.model.init_from);
+        // One not selected, found stale when planned, is current again where this run wrote the
+        // weights it started from back as they were (a's settings restored).
+        if (!p.selected && !p.refused.empty()) {
+            json current = p.fingerprint;
+            current[kInitFromChecksumKey] = now;
+            if (stale_reason(p.result->config, current).empty()) p.refused.clear();
+            continue;
+        }
+        if (!p.refused.empty()) continue;
         const json was = p.result->config.is_object()
                              ? p.result->config.value(kInitFromChecksumKey, json())
                              : json();
-        if (!was.is_string() || was == checkpoint_weights_checksum(p.spec.config.model.init_from))
-            continue;
+        if (!was.is_string() || was == now) continue;
         const std::string trained_from = " trained from " + p.spec.config.model.init_from +
                                          " (model.init_from) as it was before this run wrote it "
                                          "again";
         if (!p.reached && !p.skipped) {
             p.refused = "not selected by --only: shown from an earlier run" + trained_from + " (" +
                         result_path(sum.out_dir, p.spec.id) + ")";
+            // Said (the report alone marked it): this run made it stale.
+            log_warn(p.spec.id, ": ", p.refused, "; pfce run with --force --only ", p.spec.id,
+                     " trains it from the new weights");
             continue;
         }
         p.refused = "not rerun: " + sum.out_dir + " holds its results" + trained_from +
