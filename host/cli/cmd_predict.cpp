@@ -1759,7 +1759,8 @@ const bool registered = register_command(
             ->required();
         sub.add_option(
                "--format", a->format,
-               "masks of a directory: auto (.tif for GeoTIFF inputs, else .png), png or tif")
+               "the masks' format where --out names none (a directory, or a name without .png "
+               "or .tif): auto (.tif for GeoTIFF inputs, else .png), png or tif")
             ->transform(any_case())
             ->capture_default_str();
         CLI::Option* window = sub.add_option(
