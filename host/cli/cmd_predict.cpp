@@ -11,11 +11,7 @@
 // GeoTIFF's nodata mask) get no class: 255 in the mask (--nodata-value). Ctrl-C or SIGTERM stops
 // before the next forward pass, keeping only the images finished (every mask and overlay written is
 // whole), and exits with 130.
-#include <fnmatch.h>
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -35,17 +31,16 @@
 #include "core/stop_signal.hpp"
 #include "core/text.hpp"
 #include "data/dataset.hpp"
-#include "data/georef_sidecar.hpp"
 #include "data/ground_pixel_size.hpp"
 #include "data/image_io.hpp"
 #include "data/polygonize.hpp"
 #include "data/polygons_geojson.hpp"
 #include "data/qgis_style.hpp"
 #include "data/resample.hpp"
-#include "data/rpc_model.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
+#include "host/cli/predict_jobs.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/memory_estimate.hpp"
 #include "host/train/progress.hpp"
@@ -58,264 +53,7 @@ namespace pfce::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The value predict writes for a pixel without data (transparent in its input): pfce's
-// "unlabelled", so a prediction read back as a mask leaves those pixels out.
-constexpr std::uint8_t kNoData = 255;
-
-struct PredictArgs {
-    std::string checkpoint, input, out, device = "auto", format = "auto", tta = "none";
-    double alpha = 0.5;
-    double zoom = 1.0;  // --zoom: inputs resampled by this before the model, logits back
-    int window = 0, overlap = 0;
-    bool window_given = false, overlap_given = false;  // else the run's window, a quarter of it
-    std::int64_t max_pixels = 0;
-    bool max_pixels_given = false;  // else the run's data.max_pixels
-    bool force = false, confidence = false;
-    bool probabilities = false;  // --probabilities: every class's probability beside the mask
-    bool polygons = false;       // --polygons: the mask's regions as GeoJSON beside it
-    bool no_overlay = false;     // --no-overlay: the mask (and its companions) alone
-    std::string match;           // --match: a shell pattern the directory's image names must match
-    bool recursive = false;      // the directory's subdirectories too, their masks in --out's
-    bool skip_existing = false;  // inputs whose mask exists are left as they are
-    bool mask_names = false;     // masks named as the inputs' dataset names its masks
-    bool qml = false;            // a QGIS style beside each mask: its classes by name
-    int nodata_value = 255;      // --nodata-value: the mask's value where the input has no data
-    bool nodata_value_given = false;
-};
-
-struct Job {
-    std::string input, mask, overlay;  // overlay: empty under --no-overlay
-    std::string confidence;            // empty unless --confidence
-    std::string style;                 // <stem>.qml with --qml, else empty
-    SidecarGeoref sidecars;  // the input's world file, .prj, .aux.xml: carried to mask (and
-                             // confidence), which lie on its pixel grid
-    GeoReference tags;       // the input's GeoTIFF tags, read once: a TIFF mask copies them
-    std::string rpc_source;  // where the camera model the outputs carry came from ("" if none)
-    // --skip-existing found the temporaries of a predict killed while putting this image's files
-    // in place (its mask there, its overlay not): what it left is replaced, --force or not.
-    bool finishes_interrupted = false;
-    // <stem>_probabilities.tif under --probabilities, else empty: a band a class, on the mask's
-    // grid (its sidecars, and a GeoTIFF input's tags).
-    std::string probabilities{};
-    // <stem>_polygons.geojson under --polygons, else empty: the mask's regions, on the map where
-    // the input lies on one.
-    std::string polygons{};
-    // The overlay's place on the map: the mask's sidecars where the mask is a PNG; for a TIFF mask
-    // (which keeps the input's tags) the place its tags give, as for a PNG mask. A GIS then lays
-    // the overlay where the image lies (it had none: opened beside the image, it landed at 0,0).
-    SidecarGeoref overlay_sidecars{};
-    std::vector<std::string> outputs() const {
-        std::vector<std::string> o{mask};
-        if (!overlay.empty()) o.push_back(overlay);
-        if (!confidence.empty()) o.push_back(confidence);
-        if (!probabilities.empty()) o.push_back(probabilities);
-        if (!polygons.empty()) o.push_back(polygons);
-        if (!style.empty()) o.push_back(style);
-        for (const std::string& p : sidecar_paths(sidecars, mask)) o.push_back(p);
-        if (!overlay.empty())
-            for (const std::string& p : sidecar_paths(overlay_sidecars, overlay)) o.push_back(p);
-        if (!confidence.empty())
-            for (const std::string& p : sidecar_paths(sidecars, confidence)) o.push_back(p);
-        if (!probabilities.empty())
-            for (const std::string& p : sidecar_paths(sidecars, probabilities)) o.push_back(p);
-        return o;
-    }
-    // outputs() as they would be with every companion asked for (overlay, confidence map,
-    // probabilities, polygons, style): the names whose temporaries a killed predict can have left,
-    // whatever this run asks for (a double Ctrl-C during --probabilities left one that a rerun
-    // without it never removed).
-    std::vector<std::string> outputs_of_any_option() const;
-    std::vector<std::string> inputs() const {
-        std::vector<std::string> i{input};
-        for (const std::string* p : {&sidecars.world_file, &sidecars.prj_file, &sidecars.aux_file})
-            if (!p->empty()) i.push_back(*p);
-        return i;
-    }
-    // Files there now that would be read with the new mask but are not among its outputs: an
-    // earlier prediction's world file or .aux.xml (GDAL would place the new mask by them), its
-    // confidence map, probabilities, polygons and QGIS style and, where that prediction is being
-    // replaced, its .prj and overlay. Never a file of `protected_files` (every input of the run,
-    // with each input's sidecars, and every output of the run), nor a
-    // name another image of the mask's stem shares (its .prj, .wld), nor a file that is one of the
-    // outputs under another spelling (a case-insensitive file system).
-    std::vector<std::string> stale_companions(const FileIdentities& protected_files) const;
-};
-
-// <stem>_confidence.<ext> beside the mask, asked for or not.
-std::string confidence_path(const fs::path& mask, bool asked);
-// <stem>_probabilities.tif beside the mask (a TIFF whatever the mask's format: a band a class).
-std::string probabilities_path(const fs::path& mask, bool asked);
-// <stem>_polygons.geojson beside the mask.
-std::string polygons_path(const fs::path& mask, bool asked);
-// <stem>_overlay.png beside the mask.
-std::string overlay_path(const fs::path& mask);
-
-// Whether another image file (not `except`) of stem `stem` lies in `dir`: a .prj or .wld of that
-// stem may be its. Probed by name (each image extension, lower, upper and title case), not by
-// listing the directory, which a rerun over thousands of tiles would do once per tile.
-bool other_image_of_stem(const fs::path& dir, const std::string& stem,
-                         const std::vector<std::string>& except) {
-    std::error_code ec;
-    for (const char* ext : {"tif", "tiff", "png", "jpg", "jpeg"}) {
-        std::string upper = ext, title = ext;
-        for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-        title[0] = upper[0];
-        for (const std::string& e : {std::string(ext), upper, title}) {
-            const std::string p = (dir / (stem + "." + e)).string();
-            if (fs::is_regular_file(p, ec) &&
-                std::find(except.begin(), except.end(), p) == except.end())
-                return true;
-        }
-    }
-    return false;
-}
-
-// Why the file at a mask's place is no whole image ("" when it is): --skip-existing took an empty
-// or cut-short file (an interrupted cp or rsync) for a finished mask (hostile-user probe). The
-// header must read, and a PNG must end in its IEND chunk, which a copy cut short lacks. A whole
-// image of another size than `input`'s is no mask of it either (another tile's, a thumbnail).
-std::string incomplete_image(const std::string& path, const std::string& input) {
-    std::error_code ec;
-    const auto size = fs::file_size(path, ec);
-    if (ec) return ec.message();
-    if (size == 0) return "empty";
-    try {
-        const ImageInfo info = probe_image(path);
-        const ImageInfo of = probe_image(input);
-        if (info.width != of.width || info.height != of.height)
-            return detail::concat(info.width, "x", info.height, ", but its image ", input, " is ",
-                                  of.width, "x", of.height);
-        if (info.png) {
-            // The IEND chunk (length 0, type, CRC) near the end: some tools append bytes after
-            // it, so the last 4 KB are searched rather than the last 12 bytes compared.
-            static constexpr char kIend[12] = {0,   0,   0,      0,   'I', 'E',
-                                               'N', 'D', '\xAE', 'B', '`', '\x82'};
-            const auto n = static_cast<std::size_t>(std::min<std::uintmax_t>(size, 4096));
-            std::string tail(n, '\0');
-            std::FILE* f = std::fopen(path.c_str(), "rb");
-            const bool read = f && std::fseek(f, -static_cast<long>(n), SEEK_END) == 0 &&
-                              std::fread(tail.data(), 1, n, f) == n;
-            if (f) std::fclose(f);
-            if (!read || tail.find(std::string(kIend, sizeof kIend)) == std::string::npos)
-                return "a PNG cut short (no IEND chunk at its end)";
-        }
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "";
-}
-
-std::vector<std::string> Job::outputs_of_any_option() const {
-    Job all = *this;
-    if (all.overlay.empty()) all.overlay = overlay_path(mask);
-    all.confidence = confidence_path(mask, true);
-    all.probabilities = probabilities_path(mask, true);
-    all.polygons = polygons_path(mask, true);
-    all.style = qgis_style_path(mask);
-    return all.outputs();
-}
-
-// Whether `path` is what predict writes as `input`'s confidence map: an 8-bit gray image of its
-// size (a file that does not read as one is not).
-bool looks_like_confidence_map(const std::string& path, const std::string& input) {
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec)) return false;
-    try {
-        const ImageInfo c = probe_image(path), in = probe_image(input);
-        return c.channels == 1 && !c.palette && c.bits_per_sample == 8 && c.width == in.width &&
-               c.height == in.height;
-    } catch (const Error&) {
-        return false;
-    }
-}
-
-std::vector<std::string> Job::stale_companions(const FileIdentities& protected_files) const {
-    const std::vector<std::string> ours = outputs();
-    std::error_code ec;
-    const bool replacing = fs::exists(mask, ec);  // an earlier prediction (or file) of this name
-    // Per image the names: those of its extension (world files .pgw/.pngw, <file>.aux.xml) are
-    // its alone; a .prj, .wld, .RPB or _RPC.TXT is its stem's, shared with any other image of that
-    // stem (the directory listed only where such a file is there).
-    std::vector<std::string> names;
-    const auto add = [&](const std::string& image) {
-        const fs::path p(image);
-        int shared = -1;  // unknown until needed
-        // A camera model beside a PNG is no companion: GDAL reads none there.
-        const bool png = lower_ext_is(image, {".png"});
-        for (const std::string& n : georef_sidecar_candidates(image)) {
-            if (png && is_rpc_sidecar(n)) continue;
-            const bool stem_name = is_stem_sidecar(n);
-            if (stem_name && fs::exists(n, ec) && shared < 0) {
-                // (The confidence map being replaced is no other image of its stem.)
-                std::vector<std::string> mine = ours;
-                mine.push_back(image);
-                shared = other_image_of_stem(p.parent_path(), p.stem().string(), mine);
-            }
-            if (!stem_name || shared == 0) names.push_back(n);
-        }
-    };
-    add(mask);
-    // Placed as the mask is: an earlier overlay's place would misplace this one. Under
-    // --no-overlay, the overlay of the mask being replaced would show the old prediction.
-    const std::string old_overlay = overlay_path(mask);
-    if (!overlay.empty()) add(overlay);
-    if (overlay.empty() && replacing) {
-        names.push_back(old_overlay);
-        add(old_overlay);
-    }
-    // An earlier confidence map describes another prediction, beside a mask replaced or not (one
-    // left beside a new mask of another --zoom passed for its map); beside no mask, only a file
-    // that is one (8-bit gray, the input's size), not a user's file of that name.
-    const std::string conf = confidence_path(mask, true);
-    const bool stale_conf =
-        conf != confidence && (replacing || looks_like_confidence_map(conf, input));
-    if (stale_conf) names.push_back(conf);
-    if (stale_conf || conf == confidence) add(conf);  // its world file, .aux.xml: not a user's
-    // The class probabilities are a TIFF of the mask's stem whatever the mask's format: an earlier
-    // one there describes another prediction (of another format, or copied in), replaced or not.
-    const std::string probs = probabilities_path(mask, true);
-    if (probs != probabilities) names.push_back(probs);
-    add(probs);
-    // So are the regions of an earlier prediction (GeoJSON, of either mask format): pfce's own.
-    if (const std::string polys = polygons_path(mask, true);
-        polys != polygons && is_pfce_polygons_file(polys))
-        names.push_back(polys);
-    // An earlier prediction's QGIS style (--qml), which would name its classes over this mask's
-    // (also one written beside a mask of the other format: QGIS applies it to either).
-    if (const std::string qml = qgis_style_path(mask); style.empty() && is_pfce_qgis_style(qml))
-        names.push_back(qml);
-    std::vector<std::string> stale;
-    for (const std::string& n : names) {
-        const auto same = [&](const std::string& o) { return fs::equivalent(n, o, ec); };
-        if (fs::is_regular_file(n, ec) && std::find(ours.begin(), ours.end(), n) == ours.end() &&
-            std::none_of(ours.begin(), ours.end(), same) && !protected_files.find(n) &&
-            std::find(stale.begin(), stale.end(), n) == stale.end())
-            stale.push_back(n);
-    }
-    return stale;
-}
-
-std::string overlay_path(const fs::path& mask) {
-    return (mask.parent_path() / (mask.stem().string() + "_overlay.png")).string();
-}
-
-std::string probabilities_path(const fs::path& mask, bool asked) {
-    if (!asked) return {};
-    return (mask.parent_path() / (mask.stem().string() + "_probabilities.tif")).string();
-}
-
-std::string polygons_path(const fs::path& mask, bool asked) {
-    if (!asked) return {};
-    return (mask.parent_path() / (mask.stem().string() + "_polygons.geojson")).string();
-}
-
-// <stem>_confidence.png|.tif beside the mask, in the mask's format (a GeoTIFF keeps its place).
-std::string confidence_path(const fs::path& mask, bool asked) {
-    if (!asked) return {};
-    return (mask.parent_path() / (mask.stem().string() + "_confidence" + mask.extension().string()))
-        .string();
-}
+using namespace predict;  // PredictArgs, Job, plan_jobs
 
 // What differs in `img` (its pixels with data) from a channel that was `constant` (the checkpoint's
 // meta.data.constant_channels: each channel's one training value, or null) in training: "channel 3
@@ -372,16 +110,6 @@ void mark_sidecar_no_data(const Job& j, const RgbImage& img, const ImageChoice& 
     }
 }
 
-// The GeoTIFF tags of `input`; none where its header does not read (run_predict refuses it with
-// every other such input).
-GeoReference tags_of(const std::string& input) {
-    try {
-        return read_georeference(input);
-    } catch (const InputError&) {
-        return {};
-    }
-}
-
 // A TIFF mask's place for the summary line: its tags', or where the input's .aux.xml, carried
 // beside the mask, puts both for GDAL, which reads it before the tags (the tags' origin alone
 // misled a probe).
@@ -394,33 +122,6 @@ std::string place_said(const std::string& input, const GeoReference& tags) {
     } catch (const InputError&) {  // a rotated grid: as its tags describe it
     }
     return tags.describe();
-}
-
-// Every file a job writes goes through a temporary, so a name past kMaxNameWrittenAtomically
-// cannot be written: refused before any image is read, the limit said for the mask's name, which
-// the user controls (--out, or the input's name), not for a companion's (the refusal named
-// "..._overlay.png" and its own limit: robustness probe).
-void refuse_long_output_names(const Job& j) {
-    const std::size_t mask_name = fs::path(j.mask).filename().string().size();
-    // The longest name decides the mask's limit (the first one past it named a limit that the
-    // next one past it refused again).
-    const std::string* longest = &j.mask;
-    for (const std::string* out :
-         {&j.mask, &j.overlay, &j.confidence, &j.probabilities, &j.polygons, &j.style})
-        if (!out->empty() && fs::path(*out).filename().string().size() >
-                                 fs::path(*longest).filename().string().size())
-            longest = out;
-    const std::string name = fs::path(*longest).filename().string();
-    if (name.size() <= kMaxNameWrittenAtomically) return;
-    const std::size_t extra = name.size() - mask_name;
-    PFCE_THROW(
-        InputError, "the prediction of ", j.input, " as ", j.mask,
-        longest == &j.mask ? std::string() : detail::concat(" writes ", *longest, " beside it"),
-        ": a name of ", name.size(), " bytes, past the ", kMaxNameWrittenAtomically,
-        " pfce can write (through a temporary of up to 255 bytes): expected a mask name of "
-        "at most ",
-        kMaxNameWrittenAtomically - extra, " bytes",
-        extra > 0 ? " (its companions' names are longer)" : "");
 }
 
 // What --polygons has said once, of all the images: a geotransform it cannot use, a grid in no
@@ -476,717 +177,14 @@ PolygonLayer polygon_layer(const Job& j, const TrainedModel& m,
     return layer;
 }
 
-// The job of predicting `input` into `mask`: with the georeference it carries, the input's
-// sidecars, and for a PNG mask of a GeoTIFF the place its tags give (a PNG holds no tags; a TIFF
-// mask copies them).
-Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask,
-            GeoReference tags) {
-    SidecarGeoref g = find_sidecar_georef(input);
-    // The camera model, on the same pixels: a TIFF output holds it in its tag, a PNG in its
-    // .aux.xml.
-    const RpcModel rpc = rpc_as_gdal_reads(input, tags);
-    tags.rpc_coefficients = rpc.values;
-    g.rpc = rpc.values;
-    SidecarGeoref overlay_place = g;
-    if (lower_ext_is(mask, {".png"})) {
-        add_place_of_tags(g, input, tags);
-        overlay_place = g;
-    } else {
-        add_place_of_tags(overlay_place, input, tags, /*overlay_only=*/true);  // PNG: no tags
-    }
-    Job j{input,
-          mask.string(),
-          a.no_overlay ? std::string() : overlay_path(mask),
-          confidence_path(mask, a.confidence),
-          a.qml ? qgis_style_path(mask.string()) : std::string(),
-          std::move(g),
-          std::move(tags),
-          rpc.source};
-    j.overlay_sidecars = std::move(overlay_place);
-    j.probabilities = probabilities_path(mask, a.probabilities);
-    j.polygons = polygons_path(mask, a.polygons);
-    refuse_long_output_names(j);
-    return j;
-}
-
-// The generic dataset whose images lie in `dir`: the nearest dataset.toml, in `dir` or above it
-// (images = "Train/Rural/images_png"), that names `dir` as its images; none where no dataset.toml
-// does. Each directory is asked once (`layouts`).
-const std::optional<GenericLayout>& image_dir_layout(
-    const fs::path& dir, std::map<fs::path, std::optional<GenericLayout>>& layouts) {
-    auto found = layouts.find(dir);
-    if (found != layouts.end()) return found->second;
-    std::error_code ec;
-    std::optional<GenericLayout> layout;
-    for (fs::path root = fs::weakly_canonical(dir, ec); !layout && !root.empty();
-         root = root.parent_path()) {
-        if (const std::optional<GenericLayout> l = generic_layout(root);
-            l && fs::equivalent(l->images, dir, ec))
-            layout = l;
-        if (root == root.parent_path()) break;
-    }
-    return layouts.emplace(dir, std::move(layout)).first->second;
-}
-
-// --mask-names: the stem of `image`'s mask as the generic dataset whose images it is names its
-// masks (12_sat.jpg -> 12_mask, by files.image_suffix and files.mask_suffix), so predictions
-// copied into the dataset are read as its masks. InputError where no dataset.toml names its
-// directory as images (image_dir_layout), or the name lacks image_suffix.
-std::string dataset_mask_stem(const fs::path& image,
-                              std::map<fs::path, std::optional<GenericLayout>>& layouts) {
-    const fs::path dir = image.parent_path().empty() ? fs::path(".") : image.parent_path();
-    const std::optional<GenericLayout>& layout = image_dir_layout(dir, layouts);
-    if (!layout)
-        PFCE_THROW(InputError, "--mask-names: ", image.string(),
-                   " lies in no dataset's image directory (a dataset.toml in ", dir.string(),
-                   " or a directory above it naming it as [files] images): nothing says how "
-                   "its masks are named; leave --mask-names out to name masks by the image's "
-                   "stem");
-    std::string stem = image.stem().string();
-    const std::string& suffix = layout->image_suffix;
-    if (!suffix.empty()) {
-        if (stem.size() <= suffix.size() ||
-            stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) != 0)
-            PFCE_THROW(InputError, "--mask-names: ", image.string(),
-                       " does not end in its dataset's image_suffix \"", suffix,
-                       "\", so it is none of its images and has no mask name");
-        stem.resize(stem.size() - suffix.size());
-    }
-    return stem + layout->mask_suffix;
-}
-
-// --mask-names names masks to be copied in as those of the dataset whose images lie in `dir`: an
-// InputError unless they would read back as the classes predicted. Masks hold the run's classes
-// in its training dataset's encoding (values, else colours), so the dataset must have the same
-// classes in the same order, and the same values (index masks) or colours (colour masks). (A
-// probe's palette-trained model wrote indices 0..2 for a dataset of values 1..3: copied in, every
-// class read as the next and one was lost, without a word.)
-void refuse_masks_named_for_another_encoding(const std::string& checkpoint, const TrainedModel& m,
-                                             const fs::path& dir, const GenericLayout& l) {
-    auto list = [](const auto& items, auto text) {
-        std::string s;
-        for (const auto& x : items) s += (s.empty() ? "" : ", ") + text(x);
-        return s.empty() ? std::string("none") : s;
-    };
-    const auto name = [](const std::string& n) { return n; };
-    const auto number = [](int v) { return std::to_string(v); };
-    std::string differs;
-    if (l.classes.empty())
-        differs = "its dataset.toml does not read (pfce data stats on the dataset says why)";
-    else if (l.classes != m.class_names)
-        differs = "its classes are [" + list(l.classes, name) + "], the run's [" +
-                  list(m.class_names, name) + "]";
-    else if (l.index) {
-        std::vector<int> written;  // what predict writes for each class
-        for (std::size_t c = 0; c < m.class_names.size(); ++c)
-            written.push_back(m.mask_values.empty() ? static_cast<int>(c) : m.mask_values[c]);
-        if (written != l.values)
-            differs = "its masks hold the values " + list(l.values, number) +
-                      " (mask.values), the predictions " + list(written, number);
-    } else if (l.colours != m.class_colours) {
-        differs =
-            "its masks are colours other than those the predictions are drawn in (the run's "
-            "class colours)";
-    }
-    if (!differs.empty())
-        PFCE_THROW(InputError, "--mask-names: the dataset whose images are ", dir.string(),
-                   " cannot read these predictions as its masks: ", differs, "; ", checkpoint,
-                   " was trained on a dataset encoded otherwise. Predict it with a run trained on "
-                   "a dataset like it, or leave --mask-names out");
-}
-
-// Whether a directory's name is one datasets keep their masks under (masks, labels, gt, LoveDA's
-// masks_png, Vaihingen's gts_for_participants, MMSegmentation's ann_dir), in any case.
-bool named_like_masks(std::string name) {
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    for (const char* n : {"masks", "mask", "labels", "label", "gt", "gts", "masks_png",
-                          "labels_png", "annotations", "ann_dir", "gts_for_participants"})
-        if (name == n) return true;
-    return false;
-}
-
-// Whether `dir`, met below --input, holds a dataset's masks (no images to predict): a pfce mask
-// directory (masks.json), a Kaggle-layout Labels/ beside its Images/, or the masks directory of a
-// generic dataset whose root is an ancestor (its dataset.toml, each root's read once).
-class MaskDirectoryFinder {
-  public:
-    bool operator()(const fs::path& dir) {
-        std::error_code ec;
-        if (fs::exists(dir / "masks.json", ec)) return true;
-        if (dir.filename() == "Labels" && fs::is_directory(dir.parent_path() / "Images", ec))
-            return true;
-        const fs::path absolute = fs::absolute(dir, ec).lexically_normal();
-        for (fs::path root = absolute.parent_path(); !root.empty(); root = root.parent_path()) {
-            const auto [it, fresh] = layouts_.try_emplace(root);
-            if (fresh) it->second = generic_layout(root);
-            const std::optional<GenericLayout>& l = it->second;
-            // A directory of both (DeepGlobe's train/) holds the images: their suffix decides.
-            if (l && !fs::equivalent(l->images, l->masks, ec) &&
-                fs::equivalent(l->masks, absolute, ec))
-                return true;
-            if (root == root.parent_path()) break;
-        }
-        return false;
-    }
-
-  private:
-    std::map<fs::path, std::optional<GenericLayout>> layouts_;
-};
-
-// Where each prediction goes: --out names the file for one image, the directory for many.
-// `layouts`: the datasets the inputs' directories are images of (image_dir_layout), by directory:
-// --mask-names named masks by them.
-std::vector<Job> plan_jobs(const PredictArgs& a,
-                           std::map<fs::path, std::optional<GenericLayout>>& layouts) {
-    if (a.out.empty())
-        PFCE_THROW(InputError, "--out \"\": expected a .png or .tif file, or a directory");
-    refuse_unreachable_out(a.out, "--out");
-    std::error_code ec;
-    std::vector<Job> jobs;
-    if (const std::string why = missing_reason(a.input); !why.empty()) {
-        // Said before --match and --recursive speak of it as one file (a probe's "--input nope
-        // is one file"); a shell pattern quoted for --input is named as one.
-        const fs::path p(a.input);
-        if (why == "does not exist" &&
-            p.filename().string().find_first_of("*?[") != std::string::npos)
-            PFCE_THROW(InputError, "--input ", a.input,
-                       " does not exist: --input takes one image or one directory, not a pattern; "
-                       "give the directory and the pattern to --match (--input ",
-                       p.parent_path().empty() ? std::string(".") : p.parent_path().string(),
-                       " --match '", p.filename().string(), "')");
-        PFCE_THROW(InputError, "--input ", a.input, " ", why,
-                   " (expected an image file or a directory of images)");
-    }
-    if (!fs::is_directory(a.input, ec)) {
-        if (a.recursive)
-            log_info("--recursive: --input ", a.input, " is one file, predicted alone");
-        if (!a.match.empty())
-            PFCE_THROW(InputError, "--match ", a.match,
-                       " picks images of a directory, but --input ", a.input,
-                       " is one file: give its directory, or leave --match out");
-        // A FIFO or a device would block the read or never end: only files are images.
-        if (fs::exists(a.input, ec) && !fs::is_regular_file(a.input, ec))
-            PFCE_THROW(InputError, "--input ", a.input,
-                       " is not a regular file (a FIFO, socket or device); expected an image file "
-                       "or a directory of them");
-        fs::path mask(a.out);
-        const bool into_dir = fs::is_directory(mask, ec) || a.out.back() == '/';
-        if (a.mask_names && !into_dir)
-            PFCE_THROW(InputError, "--mask-names names masks put into a directory, but --out ",
-                       a.out,
-                       " names the mask file itself: give a directory, or leave "
-                       "--mask-names out");
-        if (into_dir)
-            mask /= (a.mask_names ? dataset_mask_stem(a.input, layouts)
-                                  : fs::path(a.input).stem().string()) +
-                    (a.format == "tif"   ? ".tif"
-                     : a.format == "png" ? ".png"
-                                         : "");
-        // ".png" alone is an extension without a name: it would become the hidden file "..png".
-        if (!fs::is_directory(a.out, ec) && a.out.back() != '/' &&
-            lower_ext_is(fs::path("x" + mask.filename().string()), {".png", ".tif", ".tiff"}) &&
-            mask.filename().string().find('.', 1) == std::string::npos)
-            PFCE_THROW(InputError, "--out ", a.out, ": the file name ", mask.filename().string(),
-                       " is only an extension (it would be a hidden file); expected a name such "
-                       "as ",
-                       (mask.parent_path() / "mask.png").string(), ", or a directory");
-        // A device, FIFO or socket with no extension (--out /dev/null) was taken as a stem:
-        // /dev/null.png and /dev/null_overlay.png were written into /dev.
-        if (const std::string kind = special_file_kind(a.out); !kind.empty())
-            PFCE_THROW(InputError, "--out ", a.out, " is ", kind,
-                       ", not a file or directory: predict writes a mask file and its overlay; "
-                       "expected a .png or .tif name, or a directory");
-        GeoReference tags = tags_of(a.input);
-        if (!mask.has_extension())
-            mask += a.format == "tif"   ? ".tif"
-                    : a.format == "png" ? ".png"
-                    : tags.empty()      ? ".png"
-                                        : ".tif";
-        if (!lower_ext_is(mask, {".png", ".tif", ".tiff"}))
-            PFCE_THROW(InputError, "--out ", mask.string(),
-                       ": expected a .png or .tif file (or a directory)");
-        // The file's name decides its format: a --format that says otherwise was not obeyed
-        // (--out x.png --format tif wrote a PNG without a word).
-        const bool tif = lower_ext_is(mask, {".tif", ".tiff"});
-        if (a.format != "auto" && (a.format == "tif") != tif)
-            PFCE_THROW(InputError, "--format ", a.format, " but --out ", mask.string(), " names a ",
-                       tif ? "TIFF" : "PNG", " file; expected --out ",
-                       (mask.parent_path() / mask.stem()).string(),
-                       a.format == "tif" ? ".tif" : ".png",
-                       ", or no --format (the file's extension decides)");
-        jobs.push_back(job_for(a, a.input, mask, std::move(tags)));
-        return jobs;
-    }
-    // --recursive writes a mask per image into the same place under --out: an --out inside
-    // --input would be read as input by the next run (its masks predicted as images).
-    if (a.recursive && path_is_inside(a.out, a.input))
-        PFCE_THROW(InputError, "--out ", a.out, " lies inside --input ", a.input,
-                   ", which --recursive reads: a later run would predict these predictions; write "
-                   "them elsewhere");
-    // Left out, and said: images of formats not read, subdirectories (without --recursive),
-    // entries named as images that are no file (a link to nothing, a pipe), hidden image files
-    // (macOS's ._x.png resource forks, as a generic dataset says of them); with --recursive, the
-    // mask directories of datasets inside (their masks are no images) and links to directories
-    // (not followed: a link to a parent would never end).
-    std::vector<fs::path> inputs, unread, subdirs, not_files, mask_dirs, linked_dirs, masks_by_name;
-    std::vector<std::string> hidden;
-    MaskDirectoryFinder is_mask_directory;
-    auto classify = [&](const fs::directory_entry& e, bool& descend) {
-        descend = false;
-        const bool image_name = lower_ext_is(e.path(), {".tif", ".tiff", ".png", ".jpg", ".jpeg"});
-        if (e.path().filename().string()[0] == '.') {
-            if (image_name) hidden.push_back(e.path().string());
-            return;
-        }
-        if (e.is_directory(ec)) {
-            if (!a.recursive)
-                subdirs.push_back(e.path());
-            else if (e.is_symlink(ec))
-                linked_dirs.push_back(e.path());
-            else if (is_mask_directory(e.path()))
-                mask_dirs.push_back(e.path());
-            else if (named_like_masks(e.path().filename().string())) {
-                masks_by_name.push_back(e.path());  // read, and said
-                descend = true;
-            } else
-                descend = true;
-        } else if (!e.is_regular_file(ec)) {
-            if (image_name) not_files.push_back(e.path());
-        } else if (image_name) {
-            inputs.push_back(e.path());
-        } else if (is_unread_image_name(e.path().string())) {
-            unread.push_back(e.path());  // images of formats not read; sidecars are not
-        }
-    };
-    // Masks are no images: below --input their directories are left out; --input itself is
-    // predicted as asked, and said.
-    if (const std::string data = data_directory_of(a.input);
-        data.rfind("the mask directory", 0) == 0 || data.rfind("the Labels/", 0) == 0)
-        log_warn("--input ", a.input, " lies in ", data,
-                 ": its masks are predicted as if they were images");
-    // The directories read, depth first, each listed once: --input alone without --recursive. One
-    // that cannot be listed below --input is said and passed over (the rest is predicted); --input
-    // itself is refused.
-    std::vector<fs::path> pending = {fs::path(a.input)}, unlistable;
-    for (bool top = true; !pending.empty(); top = false) {
-        const fs::path dir = pending.back();
-        pending.pop_back();
-        fs::directory_iterator it(dir, ec);
-        std::vector<fs::path> below;
-        for (bool descend = false; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-            classify(*it, descend);
-            if (descend) below.push_back(it->path());
-        }
-        if (ec && top)
-            PFCE_THROW(InputError, "--input ", a.input, ": cannot read it (", ec.message(), ")");
-        if (ec) unlistable.push_back(dir);
-        pending.insert(pending.end(), below.rbegin(), below.rend());
-    }
-    // A generic dataset's directory of images and masks both (DeepGlobe's train/: 12_sat.jpg
-    // beside 12_mask.png): its masks are no images to predict (a prediction named 12_mask.png
-    // would pass for ground truth). Each directory the images lie in is asked once.
-    std::map<fs::path, std::string> mask_suffix_of;  // by directory; "" where none
-    auto mask_suffix = [&](const fs::path& dir) -> const std::string& {
-        const auto found = mask_suffix_of.find(dir);
-        if (found != mask_suffix_of.end()) return found->second;
-        const std::optional<GenericLayout>& layout = image_dir_layout(dir, layouts);
-        const bool shared =
-            layout && !layout->mask_suffix.empty() && fs::equivalent(layout->masks, dir, ec);
-        return mask_suffix_of[dir] = shared ? layout->mask_suffix : std::string();
-    };
-    std::map<fs::path, std::size_t> masks_left_out;
-    const auto masks = std::remove_if(inputs.begin(), inputs.end(), [&](const fs::path& p) {
-        const std::string& suffix = mask_suffix(p.parent_path());
-        const std::string stem = p.stem().string();
-        const bool mask = !suffix.empty() && stem.size() > suffix.size() &&
-                          stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0;
-        if (mask) ++masks_left_out[p.parent_path()];
-        return mask;
-    });
-    inputs.erase(masks, inputs.end());
-    for (const auto& [dir, n] : masks_left_out)
-        log_info(dir.lexically_relative(a.input) == "." ? "--input " + a.input : dir.string(),
-                 ": its ", n, " masks (*", mask_suffix_of[dir],
-                 ", as its dataset.toml says) are left out");
-    // --match: the images of a directory that also holds others (DeepGlobe's 12_sat.jpg beside
-    // 12_mask.png with no dataset.toml; a researcher's walkthrough predicted the masks too). A
-    // pattern with a '/' matches the path below --input (--recursive: "*/images_png/*").
-    std::sort(inputs.begin(), inputs.end());  // the examples below are then the first by name
-    if (!a.match.empty()) {
-        std::vector<fs::path> left_out;
-        std::vector<fs::path> matched;
-        std::string pattern = a.match;
-        while (pattern.rfind("./", 0) == 0) pattern.erase(0, 2);  // paths below --input have none
-        const bool by_path = pattern.find('/') != std::string::npos;
-        auto shown = [&](const fs::path& p) {
-            return by_path ? p.lexically_relative(a.input).generic_string() : p.filename().string();
-        };
-        for (const fs::path& p : inputs)
-            (fnmatch(pattern.c_str(), shown(p).c_str(), by_path ? FNM_PATHNAME : 0) == 0 ? matched
-                                                                                         : left_out)
-                .push_back(p);
-        if (matched.empty()) {
-            // A pattern of paths must match the whole path below --input, a '*' within one
-            // directory: the first image's path with its name and all but its last directory
-            // as '*' is one that does.
-            std::string like;
-            // The example of a path in a subdirectory where there is one.
-            const auto deep = std::find_if(inputs.begin(), inputs.end(), [&](const fs::path& p) {
-                return shown(p).find('/') != std::string::npos;
-            });
-            const fs::path example = deep != inputs.end() ? *deep
-                                     : inputs.empty()     ? fs::path()
-                                                          : inputs.front();
-            if (by_path && !inputs.empty()) {
-                const fs::path rel = example.lexically_relative(a.input);
-                const std::size_t depth =
-                    static_cast<std::size_t>(std::distance(rel.begin(), rel.end()));
-                std::size_t k = 0;
-                for (const fs::path& part : rel) {
-                    ++k;
-                    like += k + 2 == depth + 1 ? part.string() : std::string("*");
-                    if (k < depth) like += '/';
-                }
-            }
-            PFCE_THROW(
-                InputError, "--match ", a.match, ": none of the ", inputs.size(), " images of ",
-                a.input, " has a ", by_path ? "path" : "name", " it matches",
-                inputs.empty() ? std::string() : " (e.g. " + shown(example) + ")",
-                by_path ? "; a pattern with a '/' matches the whole path below --input, "
-                          "its '*' within one directory ('**' too)" +
-                              (like.empty() ? std::string()
-                                            : ", e.g. \"" + like + "\" matches " + shown(example))
-                        : "; expected a shell pattern of file names, e.g. \"*_sat.jpg\"",
-                // A path below --input is only looked at with --recursive (README probe: the
-                // README's own '*/images_png/*' example found nothing without it).
-                by_path && !a.recursive
-                    ? "; only the images directly in --input are looked at without --recursive, "
-                      "which adds those of its subdirectories"
-                    : "");
-        }
-        if (!left_out.empty())
-            log_info("--match ", a.match, ": ", left_out.size(), " of the ", inputs.size(),
-                     " images of ", a.input, " left out (e.g. ", shown(left_out.front()), ")");
-        inputs = std::move(matched);
-    }
-    for (auto* list :
-         {&unread, &subdirs, &not_files, &mask_dirs, &linked_dirs, &unlistable, &masks_by_name})
-        std::sort(list->begin(), list->end());
-    warn_of_hidden_image_files("--input " + a.input, std::move(hidden));
-    if (!unread.empty())
-        log_warn("--input ", a.input, ": ", unread.size(), " image(s) of a format not read are ",
-                 "left out (e.g. ", unread[0].string(),
-                 "; expected .tif, .png or .jpg: convert them, e.g. gdal_translate IN OUT.tif)");
-    if (!subdirs.empty())
-        log_warn("--input ", a.input, ": ", subdirs.size(),
-                 subdirs.size() == 1 ? " subdirectory is" : " subdirectories are",
-                 " not read (e.g. ", subdirs[0].string(),
-                 "/); predict takes the images directly in the directory given (--recursive "
-                 "reads its subdirectories too)");
-    if (!mask_dirs.empty())
-        log_info("--input ", a.input, ": ", mask_dirs.size(),
-                 mask_dirs.size() == 1 ? " directory of a dataset's masks is"
-                                       : " directories of datasets' masks are",
-                 " not read (e.g. ", mask_dirs[0].string(), "/): masks are no images to predict");
-    // Directories no dataset.toml describes but named as masks are (LoveDA's masks_png beside
-    // images_png, downloaded): read as asked, their files predicted as images, and said.
-    // (Those --match leaves no image of are not.)
-    masks_by_name.erase(std::remove_if(masks_by_name.begin(), masks_by_name.end(),
-                                       [&](const fs::path& dir) {
-                                           return std::none_of(
-                                               inputs.begin(), inputs.end(),
-                                               [&](const fs::path& in) {
-                                                   const fs::path rel = in.lexically_relative(dir);
-                                                   return !rel.empty() && *rel.begin() != "..";
-                                               });
-                                       }),
-                        masks_by_name.end());
-    if (!masks_by_name.empty())
-        log_warn("--input ", a.input, ": ", masks_by_name.size(),
-                 masks_by_name.size() == 1 ? " directory named like masks is"
-                                           : " directories named like masks are",
-                 " read as images (e.g. ", masks_by_name[0].string(),
-                 "/): no dataset.toml says what they hold; --match picks the images (e.g. "
-                 "'*/images_png/*'), or a dataset.toml in their dataset's root leaves its masks "
-                 "out");
-    if (!unlistable.empty())
-        log_warn("--input ", a.input, ": ", unlistable.size(),
-                 unlistable.size() == 1 ? " subdirectory cannot be read and is"
-                                        : " subdirectories cannot be read and are",
-                 " left out (e.g. ", unlistable[0].string(),
-                 "/: permission denied, or it changed while read)");
-    if (!linked_dirs.empty())
-        log_warn("--input ", a.input, ": ", linked_dirs.size(),
-                 linked_dirs.size() == 1 ? " link to a directory is" : " links to directories are",
-                 " not followed (e.g. ", linked_dirs[0].string(),
-                 "); give the directory it names as --input to predict its images");
-    if (!not_files.empty())
-        log_warn("--input ", a.input, ": ", not_files.size(),
-                 not_files.size() == 1 ? " entry named as an image is no readable file and is"
-                                       : " entries named as images are no readable file and are",
-                 " left out (e.g. ", not_files[0].string(),
-                 ": a link to nothing, or not a regular file)");
-    if (inputs.empty())
-        PFCE_THROW(InputError, "--input ", a.input, ": no .tif, .png or .jpg images in it",
-                   a.recursive ? " or below it" : "");
-    if (fs::exists(a.out, ec) && fs::equivalent(a.out, a.input, ec))
-        PFCE_THROW(InputError, "--out ", a.out,
-                   " is the input directory; write predictions elsewhere");
-    if (fs::exists(a.out, ec) && !fs::is_directory(a.out, ec))
-        PFCE_THROW(InputError, "--out ", a.out, " is a file; --input ", a.input,
-                   " is a directory of images, so --out must be a directory (new or existing) "
-                   "for their masks and overlays");
-    // A new --out named like an image would become a directory of that name, holding the masks.
-    if (!fs::exists(a.out, ec) && a.out.back() != '/' &&
-        lower_ext_is(fs::path(a.out), {".png", ".tif", ".tiff", ".jpg", ".jpeg"}))
-        PFCE_THROW(InputError, "--out ", a.out, " names an image file, but --input ", a.input,
-                   " is a directory of ", inputs.size(),
-                   " images: expected a directory for their masks and overlays (e.g. ",
-                   (fs::path(a.out).parent_path() / fs::path(a.out).stem()).string(), "/)");
-    for (const fs::path& in : inputs) {
-        GeoReference tags = tags_of(in.string());
-        const bool tif = a.format == "tif" || (a.format == "auto" && !tags.empty());
-        // --recursive: in the subdirectory of --out where the image lies below --input.
-        const fs::path below = in.parent_path().lexically_relative(a.input);
-        const fs::path dir = below.empty() || below == "." ? fs::path(a.out) : a.out / below;
-        const std::string stem = a.mask_names ? dataset_mask_stem(in, layouts) : in.stem().string();
-        const fs::path mask = dir / (stem + (tif ? ".tif" : ".png"));
-        jobs.push_back(job_for(a, in.string(), mask, std::move(tags)));
-    }
-    // Two inputs with one stem (x.tif and x.TIF, x.png and x.jpg) would write the same mask: the
-    // second would silently replace the first.
-    std::map<std::string, std::string> made_by;
-    for (const Job& j : jobs)
-        for (const std::string& p : j.outputs()) {
-            const auto [it, fresh] = made_by.emplace(p, j.input);
-            if (!fresh)
-                PFCE_THROW(InputError, "--input ", a.input, ": ", it->second, " and ", j.input,
-                           " would both be predicted to ", p,
-                           ": rename one (outputs are named by the input's stem)");
-        }
-    // --recursive: a subdirectory of --input named as an output (x_overlay.png/ beside x.tif)
-    // would be both a directory of masks and a file; the rename found it, after the work, as a
-    // file "another command wrote".
-    for (const Job& j : jobs)
-        for (fs::path d = fs::path(j.mask).parent_path(); !d.empty() && d != fs::path(a.out);
-             d = d.parent_path()) {
-            const auto it = made_by.find(d.string());
-            if (it != made_by.end())
-                PFCE_THROW(InputError, "--input ", a.input, ": the prediction of ", it->second,
-                           " would write ", d.string(), ", the directory ", j.input,
-                           "'s mask goes to (", j.mask,
-                           "): rename that subdirectory or the image (outputs are named by the "
-                           "input's stem)");
-            if (d == d.parent_path()) break;
-        }
-    return jobs;
-}
-
-void run_predict(const PredictArgs& a) {
-    if (!(a.alpha >= 0 && a.alpha <= 1))
-        PFCE_THROW(InputError, "--alpha ", a.alpha, ": expected 0..1");
-    if (a.format != "auto" && a.format != "png" && a.format != "tif")
-        PFCE_THROW(InputError, "--format ", a.format, ": expected auto, png or tif");
-    check_zoom_option(a.zoom);
-    if (a.window_given) check_window_option(a.window);
-    if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
-    if (a.overlap_given) check_overlap_option(a.overlap);
-    if (a.nodata_value_given && (a.nodata_value < 0 || a.nodata_value > 255))
-        PFCE_THROW(InputError, "--nodata-value ", a.nodata_value,
-                   ": expected a pixel value, 0..255, that no class has");
-    const int tta = tta_transforms(a.tta);
-    std::map<fs::path, std::optional<GenericLayout>> mask_name_layouts;
-    std::vector<Job> jobs = plan_jobs(a, mask_name_layouts);
-    // QGIS applies <stem>.qml to every image of that stem in its directory: beside another image
-    // of the mask's stem (the input, when --out is next to it), the classes' names and colours
-    // would be laid over that image's pixel values too.
-    for (const Job& j : jobs) {
-        const fs::path mask(j.mask);
-        if (!j.style.empty() &&
-            other_image_of_stem(mask.parent_path(), mask.stem().string(), j.outputs()))
-            PFCE_THROW(InputError, "--qml: ", j.style, " would style not only ", j.mask,
-                       " but also the other image of stem \"", mask.stem().string(), "\" in ",
-                       mask.parent_path().string(),
-                       " (QGIS applies <stem>.qml to each image of that stem): write the masks "
-                       "into another --out");
-    }
-    // Every output of the run as planned, the images --skip-existing leaves out too: never another
-    // image's stale companion (below).
-    std::vector<std::string> planned_outputs;
-    for (const Job& j : jobs)
-        for (const std::string& o : j.outputs()) planned_outputs.push_back(o);
-    // --skip-existing: images added to a tree already predicted (its masks are written whole,
-    // renamed into place, so one that exists is complete). An input itself never counts as done.
-    // Nor an image whose files a killed predict was putting in place (its mask renamed, its
-    // overlay still a temporary): it was skipped for good, its overlay never made. Predicted
-    // again, with this run's options.
-    if (a.skip_existing) {
-        std::error_code ec;
-        std::vector<std::string> all_outputs;
-        for (const Job& j : jobs)
-            for (const std::string& p : j.outputs_of_any_option()) all_outputs.push_back(p);
-        std::set<std::string> interrupted;
-        remove_stale_temps_of(all_outputs, &interrupted);
-        std::vector<Job> todo;
-        std::string example, broken_example;
-        std::size_t finished = 0, unstyled = 0, broken = 0, incomplete = 0;
-        // Which image plans each output: a companion name this run does not ask for may be
-        // another image's own (x_confidence.png is the mask of input x_confidence.tif).
-        std::map<std::string, const Job*> planner;
-        for (const Job& j : jobs)
-            for (const std::string& o : j.outputs()) planner.emplace(o, &j);
-        for (Job& j : jobs) {
-            // Of any companion, not only those this run asks for (a rerun with fewer options
-            // removed the temporaries of the others and skipped the image for good: probe), but
-            // never of a name another image's output has.
-            const std::vector<std::string> outs = j.outputs_of_any_option();
-            j.finishes_interrupted =
-                std::any_of(outs.begin(), outs.end(), [&](const std::string& p) {
-                    const auto other = planner.find(p);
-                    return interrupted.count(p) > 0 &&
-                           (other == planner.end() || other->second == &j);
-                });
-            if (fs::is_regular_file(j.mask, ec) && !fs::equivalent(j.mask, j.input, ec) &&
-                !j.finishes_interrupted) {
-                if (example.empty()) example = j.mask;
-                if (const std::string why = incomplete_image(j.mask, j.input); !why.empty()) {
-                    if (broken++ < 3)
-                        broken_example +=
-                            (broken_example.empty() ? "" : "; ") + j.mask + " (" + why + ")";
-                    continue;
-                }
-                // Its style, overlay or confidence map is not written: the mask may be another
-                // model's.
-                if (!j.style.empty() && !fs::exists(j.style, ec)) ++unstyled;
-                if ((!j.overlay.empty() && !fs::exists(j.overlay, ec)) ||
-                    (!j.confidence.empty() && !fs::exists(j.confidence, ec)) ||
-                    (!j.probabilities.empty() && !fs::exists(j.probabilities, ec)) ||
-                    (!j.polygons.empty() && !fs::exists(j.polygons, ec)))
-                    ++incomplete;
-            } else {
-                finished += j.finishes_interrupted ? 1 : 0;
-                todo.push_back(std::move(j));
-            }
-        }
-        if (broken > 0)
-            PFCE_THROW(InputError, "--skip-existing: ", broken, broken == 1 ? " file" : " files",
-                       " at a mask's place ", broken == 1 ? "is" : "are",
-                       " no whole mask of its image (", broken > 3 ? "e.g. " : "", broken_example,
-                       "; an interrupted copy?): remove ", broken == 1 ? "it" : "each",
-                       " with its overlay and confidence map (<stem>_overlay.png, "
-                       "<stem>_confidence.png), and --skip-existing predicts ",
-                       broken == 1 ? "it" : "them", "; or predict all again with --force");
-        if (finished > 0)
-            log_info(finished, finished == 1 ? " image's files were" : " images' files were",
-                     " being put in place when a predict was stopped: predicted again, what it "
-                     "left replaced");
-        const std::size_t skipped = jobs.size() - todo.size();
-        if (skipped > 0)
-            log_info(skipped, " of the ", jobs.size(),
-                     jobs.size() == 1 ? " image has" : " images have", " a mask already and ",
-                     skipped == 1 ? "is" : "are", " skipped (--skip-existing; e.g. ", example, ")");
-        if (incomplete > 0)
-            log_warn(incomplete, " of the masks skipped lack their overlay",
-                     a.confidence ? " or confidence map" : "",
-                     a.probabilities ? " or class probabilities" : "",
-                     a.polygons ? " or polygons" : "",
-                     ", which --skip-existing does not make for them (a mask there may be another "
-                     "model's): predict them again with --force to have all");
-        if (unstyled > 0)
-            log_warn(unstyled,
-                     " of the masks skipped have no QGIS style beside them, and --qml "
-                     "writes none for them (a mask there may be another model's): predict them "
-                     "again with --force to have both");
-        if (todo.empty()) {
-            std::printf("nothing to predict: every input has its mask in %s (--skip-existing)\n",
-                        a.out.c_str());
-            return;
-        }
-        jobs = std::move(todo);
-    }
-    std::vector<std::string> inputs = {a.checkpoint};
-    for (const Job& j : jobs)
-        for (const std::string& i : j.inputs()) inputs.push_back(i);
-    // An output that is an input, then predictions among a dataset's own images or masks (read
-    // as data): each refused --force or not, so said before "pass --force" would be advice that
-    // cannot work.
-    const FileIdentities input_ids(inputs);
-    for (const Job& j : jobs)
-        for (const std::string& p : j.outputs()) check_output_file(p, true, input_ids);
-    // Once per output directory: each check walks up to the root reading dataset.toml files, and
-    // a tree of 10 000 images has far fewer directories.
-    std::set<std::string> checked_dirs;
-    for (const Job& j : jobs)
-        if (checked_dirs.insert(std::filesystem::path(j.mask).parent_path().string()).second)
-            refuse_output_among_data("--out " + a.out, j.mask, "predictions");
-    for (const Job& j : jobs)
-        for (const std::string& p : j.outputs()) try {
-                check_output_file(p, a.force || j.finishes_interrupted, input_ids);
-            } catch (const InputError& e) {
-                // Many images, some predicted (a killed predict's rerun): --force is not the only
-                // way on (probe: the rerun named it alone, to redo every image).
-                if (jobs.size() < 2 || a.skip_existing) throw;
-                PFCE_THROW(InputError, e.what(),
-                           "; or pass --skip-existing to predict only the images without their "
-                           "files (one a killed predict left half-done is predicted again)");
-            }
-    // An earlier prediction's sidecars or confidence map beside a new mask would describe it
-    // (before, --force left them: a new mask took the old one's place on the map). With --force
-    // they go with the prediction's files; without, nothing is removed.
-    // Every input and every sidecar name of every input: never removed as another's companion.
-    FileIdentities kept;
-    for (const std::string& i : inputs) kept.add(i);
-    for (const Job& j : jobs)
-        for (const std::string& n : georef_sidecar_candidates(j.input)) kept.add(n);
-    // Nor another image's output (x_confidence.tif's mask is x_confidence.png, the name of x's
-    // confidence map): that image's prediction replaces it, or --skip-existing keeps it. Those
-    // written by this run are added as they are written (FileIdentities holds files that exist).
-    for (const std::string& o : planned_outputs) kept.add(o);
-    for (const Job& j : jobs)
-        for (const std::string& p : j.stale_companions(kept))
-            if (!a.force && !j.finishes_interrupted)
-                PFCE_THROW(InputError, p, " exists beside ", j.mask,
-                           " and would be read with it (GDAL takes a world file, .prj or .aux.xml "
-                           "beside an image for its place on the map, an .RPB or _RPC.TXT beside "
-                           "a TIFF for its camera model, QGIS a .qml for its "
-                           "classes; a _confidence or _overlay file or a .qml is an earlier "
-                           "prediction's), but "
-                           "this prediction does not write it: remove it, or pass --force to "
-                           "remove it with the new mask's writing");
-
-    // Ctrl-C / SIGTERM: stop before the next forward pass, drop the image in hand (nothing of it
-    // is written yet) and exit 130.
-    const StopSignals stop_signals;
-    auto backend = make_backend(a.device);
-    TrainedModel m = load_trained_model(*backend, a.checkpoint);
-    // Inputs that are a generic dataset's images whose dataset.toml reads them otherwise
-    // ([image]) are read as the model was trained, and that said once a dataset (another
-    // dataset's R, G, B went through a run's 3,2,1 without a word).
-    {
-        std::set<fs::path> dirs;
-        for (const Job& j : jobs)
-            dirs.insert(fs::path(j.input).parent_path().empty() ? fs::path(".")
-                                                                : fs::path(j.input).parent_path());
-        std::set<std::string> told;
-        for (const fs::path& dir : dirs) {
-            const std::optional<GenericLayout>& l = image_dir_layout(dir, mask_name_layouts);
-            if (l && told.insert(l->image.file).second)
-                warn_of_other_reading(image_choice(m.config.data), l->image);
-        }
-    }
-    for (const auto& [dir, layout] : mask_name_layouts)
-        if (a.mask_names && layout)
-            refuse_masks_named_for_another_encoding(a.checkpoint, m, dir, *layout);
-    SlidingWindow sw;
-    sw.window = a.window_given ? a.window : eval_options(m.config).window;
-    sw.tta = tta;
-    check_window_fits_unet(sw.window, a.window_given, m.net->config().depth, a.checkpoint);
-    sw.overlap = overlap_for(a.overlap, a.overlap_given, sw.window, a.window_given);
-    // Every input is read (its header) and sized before the first output is written, so a bad
-    // file in a directory stops the command before it has written half of the predictions.
+// Every input is read (its header) and sized before the first output is written, so a bad file
+// in a directory stops the command before it has written half of the predictions; every refused
+// input is named at once.
+void check_inputs_before_writing(const std::vector<Job>& jobs, const PredictArgs& a,
+                                 const TrainedModel& m, const SlidingWindow& sw,
+                                 std::int64_t max_pixels) {
     TooSmallImages small(m.net->config().depth);  // said all at once, after the loop
     ZoomThatFits fits(m.net->config().depth, a.zoom);
-    const std::int64_t max_pixels = a.max_pixels_given ? a.max_pixels : m.config.data.max_pixels;
     // Every refused input is named at once: a directory with three bad images is fixed in one go,
     // not in three reruns that each name the next.
     RefusedInputs refused;
@@ -1288,6 +286,200 @@ void run_predict(const PredictArgs& a) {
         refused.add(e, small.count());
     }
     refused.throw_if_any(jobs.size());
+}
+
+// How predictions are written: each class's pixel value and colour, the value and look of pixels
+// without data, and the QGIS style (--qml).
+struct MaskEncoding {
+    std::vector<std::uint8_t> value_of;  // class c is written as value_of[c]
+    std::uint8_t no_data_value = kNoData;
+    std::vector<std::uint8_t> no_data_alpha;  // a PNG's alpha of each value: 0 for no data's
+    std::vector<Rgb> colours;                 // the palette, a colour a value
+    std::string style;                        // --qml's, else empty
+};
+
+MaskEncoding mask_encoding(const PredictArgs& a, const TrainedModel& m) {
+    MaskEncoding e;
+    // Class c is written as pixel value e.value_of[c], shown in its colour.
+    e.value_of.resize(m.class_colours.size());
+    for (std::size_t c = 0; c < e.value_of.size(); ++c)
+        e.value_of[c] = static_cast<std::uint8_t>(m.mask_values.empty() ? c : m.mask_values[c]);
+    // The value no-data pixels get: --nodata-value, else 255 (pfce's unlabelled), else (a class
+    // has 255) the lowest value no class has.
+    e.no_data_value = static_cast<std::uint8_t>(a.nodata_value_given ? a.nodata_value : kNoData);
+    // The class (if any) whose value is the one no-data pixels get.
+    int class_of_no_data = -1;
+    for (std::size_t c = 0; c < e.value_of.size(); ++c)
+        if (e.value_of[c] == e.no_data_value) class_of_no_data = static_cast<int>(c);
+    // The lowest value no class has (at most 32 classes: there is one).
+    int free_value = 0;
+    while (std::find(e.value_of.begin(), e.value_of.end(), free_value) != e.value_of.end())
+        ++free_value;
+    if (a.nodata_value_given && class_of_no_data >= 0)
+        PFCE_THROW(InputError, "--nodata-value ", a.nodata_value, ": ", a.checkpoint, " writes ",
+                   m.class_names[class_of_no_data],
+                   " as that value (expected a value no class has, e.g. ", free_value, ")");
+    // A class of 255 (binary 0/255 building masks): no-data pixels get the lowest free value
+    // instead, said once. Before, each image with such pixels failed, found only once read, after
+    // the images before it were written (walkthrough: exit 3 for an orthophoto's border).
+    if (class_of_no_data >= 0) {
+        log_info("no-data pixels (transparent, or a NoData value) get the value ", free_value,
+                 ", the lowest no class has (", int{kNoData}, " is ",
+                 m.class_names[class_of_no_data],
+                 "'s), marked as the masks' NoData; --nodata-value N chooses another");
+        e.no_data_value = static_cast<std::uint8_t>(free_value);
+    }
+    // Transparent in a PNG (no class has the value), and shown, where a viewer (or a TIFF, which
+    // has no transparency) ignores that, in the training dataset's ignore colour, else a colour no
+    // class has: a colour mask read back by its colours is unlabelled there, never a black class
+    // (as pfce's own masks do).
+    e.no_data_alpha.assign(256, 255);
+    e.no_data_alpha[e.no_data_value] = 0;
+    Palette shown;
+    for (std::size_t c = 0; c < m.class_colours.size(); ++c)
+        shown.classes.push_back({m.class_names[c], m.class_colours[c]});
+    shown.unlabelled_colours = m.unlabelled_colours;
+    // Values no class has, but no-data's, in a colour no class has either (they were black: a
+    // stray value in a mask re-saved without its palette's meaning read as a black class).
+    e.colours = shown.file_colours(e.value_of, shown.display_unlabelled(), e.no_data_value);
+    // --qml: one style for every mask, each class by its value, name and colour.
+    if (a.qml) {
+        std::vector<StyledClass> classes;
+        for (std::size_t c = 0; c < e.value_of.size(); ++c)
+            classes.push_back({e.value_of[c], m.class_names[c], m.class_colours[c]});
+        e.style = qgis_paletted_style(classes, int{e.no_data_value}, "checkpoint " + a.checkpoint);
+    }
+    return e;
+}
+
+// Inputs unlike the training images, each kind said for the first such input and counted for the
+// rest: gray for a colour model (or the reverse), a channel that never varied in training, pixels
+// of another ground size.
+class InputsUnlikeTraining {
+  public:
+    InputsUnlikeTraining(const PredictArgs& a, const TrainedModel& m)
+        : checkpoint_(a.checkpoint), zoom_(a.zoom), bands_(m.config.data.bands) {
+        const nlohmann::json data = m.meta.value("data", nlohmann::json::object());
+        trained_ = trained_image_kinds(data);
+        trained_constant_ = data.value("constant_channels", nlohmann::json());
+        trained_pixel_size_ = data.value("ground_pixel_size", nlohmann::json());
+    }
+
+    // `stored`: the input as read; `nodata`: its pixels without data (null: none).
+    void check(const Job& j, const RgbImage& stored, const std::vector<std::uint8_t>* nodata) {
+        const auto nc = static_cast<std::size_t>(stored.channels);
+        if (trained_.known) {
+            // Judged on the pixels with a value: an image that is all no data (a transparent
+            // PNG) is neither gray nor colour.
+            bool gray = true, any_value = false;
+            for (std::size_t i = 0; gray && i + nc <= stored.pixels.size(); i += nc) {
+                if (nodata && (*nodata)[i / nc]) continue;
+                any_value = true;
+                for (std::size_t k = 1; k < nc; ++k)
+                    gray &= stored.pixels[i] == stored.pixels[i + k];
+            }
+            if (any_value && trained_.unlike(gray) && unlike_++ == 0)
+                log_warn(j.input, gray ? " is gray" : " is in colour", " but ", checkpoint_,
+                         " was trained on ", gray ? "colour" : "gray",
+                         " images: its predictions of such inputs may mean little");
+        }
+        if (const std::string differs =
+                differs_where_training_was_constant(stored, nodata, trained_constant_, bands_);
+            !differs.empty() && unlike_constant_++ == 0)
+            log_warn(j.input, ": ", differs, " in every training image of ", checkpoint_,
+                     ": the model learnt nothing from that channel, so its predictions of such "
+                     "inputs may mean little",
+                     bands_.empty() ? "" : " (read with the run's data.bands)");
+        if (trained_pixel_size_.is_object())
+            if (const std::optional<GroundPixelSize> px = ground_pixel_size(j.input, &j.tags))
+                if (const auto off = scale_mismatch(*px, zoom_, trained_pixel_size_, checkpoint_);
+                    off && other_scale_++ == 0)
+                    log_warn(j.input, " has ", off->sizes,
+                             zoom_ == 1.0
+                                 ? ""
+                                 : detail::concat(" (--zoom ", format_shortest(zoom_), " given)"),
+                             ": the model sees its ground at another scale than it learnt; ",
+                             off->remedy("--zoom"));
+    }
+
+    // The counts past the first of each kind, once every input is predicted.
+    void say_counts(std::size_t images) const {
+        if (other_scale_ > 1)
+            log_warn(other_scale_, " of ", images,
+                     " images have pixels of another ground size than the training images'");
+        if (unlike_constant_ > 1)
+            log_warn(
+                unlike_constant_, " of ", images,
+                " images differ from the training images in a channel that never varied there");
+        if (unlike_ > 1)
+            log_warn(unlike_, " of ", images, " images are ", trained_.gray ? "in colour" : "gray",
+                     " but ", checkpoint_, " was trained on ", trained_.gray ? "gray" : "colour",
+                     " images");
+    }
+
+  private:
+    std::string checkpoint_;
+    double zoom_;
+    std::vector<int> bands_;
+    // Gray images for a model trained on colour ones (or the reverse) predict without an error
+    // but from inputs unlike its training: said for the first, counted for the rest.
+    TrainedImageKinds trained_;
+    std::size_t unlike_ = 0;
+    // A channel that held one value in every training image (an empty band) taught the model
+    // nothing: an input where it holds another value is predicted from what it never saw.
+    nlohmann::json trained_constant_;
+    std::size_t unlike_constant_ = 0;
+    // An input whose pixels are of another ground size than the training images' (a checkpoint
+    // records theirs where they have one): the model sees its ground features at another scale
+    // than it learnt (cars half as long), which --zoom corrects. Said for the first, counted.
+    nlohmann::json trained_pixel_size_;
+    std::size_t other_scale_ = 0;
+};
+
+void run_predict(const PredictArgs& a) {
+    check_predict_options(a);
+    const int tta = tta_transforms(a.tta);
+    std::map<fs::path, std::optional<GenericLayout>> mask_name_layouts;
+    std::vector<Job> jobs = plan_jobs(a, mask_name_layouts);
+    refuse_styles_of_other_images(jobs);
+    // Every output of the run as planned, the images --skip-existing leaves out too: never another
+    // image's stale companion (below).
+    std::vector<std::string> planned_outputs;
+    for (const Job& j : jobs)
+        for (const std::string& o : j.outputs()) planned_outputs.push_back(o);
+    if (a.skip_existing && !drop_jobs_already_predicted(jobs, a)) return;
+    FileIdentities kept = check_outputs_before_writing(jobs, a, planned_outputs);
+
+    // Ctrl-C / SIGTERM: stop before the next forward pass, drop the image in hand (nothing of it
+    // is written yet) and exit 130.
+    const StopSignals stop_signals;
+    auto backend = make_backend(a.device);
+    TrainedModel m = load_trained_model(*backend, a.checkpoint);
+    // Inputs that are a generic dataset's images whose dataset.toml reads them otherwise
+    // ([image]) are read as the model was trained, and that said once a dataset (another
+    // dataset's R, G, B went through a run's 3,2,1 without a word).
+    {
+        std::set<fs::path> dirs;
+        for (const Job& j : jobs)
+            dirs.insert(fs::path(j.input).parent_path().empty() ? fs::path(".")
+                                                                : fs::path(j.input).parent_path());
+        std::set<std::string> told;
+        for (const fs::path& dir : dirs) {
+            const std::optional<GenericLayout>& l = image_dir_layout(dir, mask_name_layouts);
+            if (l && told.insert(l->image.file).second)
+                warn_of_other_reading(image_choice(m.config.data), l->image);
+        }
+    }
+    for (const auto& [dir, layout] : mask_name_layouts)
+        if (a.mask_names && layout)
+            refuse_masks_named_for_another_encoding(a.checkpoint, m, dir, *layout);
+    SlidingWindow sw;
+    sw.window = a.window_given ? a.window : eval_options(m.config).window;
+    sw.tta = tta;
+    check_window_fits_unet(sw.window, a.window_given, m.net->config().depth, a.checkpoint);
+    sw.overlap = overlap_for(a.overlap, a.overlap_given, sw.window, a.window_given);
+    const std::int64_t max_pixels = a.max_pixels_given ? a.max_pixels : m.config.data.max_pixels;
+    check_inputs_before_writing(jobs, a, m, sw, max_pixels);
     // Only now, with every input checked: the directories the masks go to (a missing one is made,
     // for a directory of inputs as for one mask file). Those made are removed again, once empty,
     // when predict ends with nothing written in them (stopped before the first image, or failed).
@@ -1307,78 +499,19 @@ void run_predict(const PredictArgs& a) {
     for (const Job& j : jobs)
         for (const std::string& p : j.outputs_of_any_option()) outputs.push_back(p);
     remove_stale_temps_of(outputs);
-    // Class c is written as pixel value value_of[c], shown in its colour.
-    std::vector<std::uint8_t> value_of(m.class_colours.size());
-    for (std::size_t c = 0; c < value_of.size(); ++c)
-        value_of[c] = static_cast<std::uint8_t>(m.mask_values.empty() ? c : m.mask_values[c]);
-    // The value no-data pixels get: --nodata-value, else 255 (pfce's unlabelled), else (a class
-    // has 255) the lowest value no class has.
-    auto no_data_value = static_cast<std::uint8_t>(a.nodata_value_given ? a.nodata_value : kNoData);
-    // The class (if any) whose value is the one no-data pixels get.
-    int class_of_no_data = -1;
-    for (std::size_t c = 0; c < value_of.size(); ++c)
-        if (value_of[c] == no_data_value) class_of_no_data = static_cast<int>(c);
-    // The lowest value no class has (at most 32 classes: there is one).
-    int free_value = 0;
-    while (std::find(value_of.begin(), value_of.end(), free_value) != value_of.end()) ++free_value;
-    if (a.nodata_value_given && class_of_no_data >= 0)
-        PFCE_THROW(InputError, "--nodata-value ", a.nodata_value, ": ", a.checkpoint, " writes ",
-                   m.class_names[class_of_no_data],
-                   " as that value (expected a value no class has, e.g. ", free_value, ")");
-    // A class of 255 (binary 0/255 building masks): no-data pixels get the lowest free value
-    // instead, said once. Before, each image with such pixels failed, found only once read, after
-    // the images before it were written (walkthrough: exit 3 for an orthophoto's border).
-    if (class_of_no_data >= 0) {
-        log_info("no-data pixels (transparent, or a NoData value) get the value ", free_value,
-                 ", the lowest no class has (", int{kNoData}, " is ",
-                 m.class_names[class_of_no_data],
-                 "'s), marked as the masks' NoData; --nodata-value N chooses another");
-        no_data_value = static_cast<std::uint8_t>(free_value);
-    }
-    // Transparent in a PNG (no class has the value), and shown, where a viewer (or a TIFF, which
-    // has no transparency) ignores that, in the training dataset's ignore colour, else a colour no
-    // class has: a colour mask read back by its colours is unlabelled there, never a black class
-    // (as pfce's own masks do).
-    std::vector<std::uint8_t> no_data_alpha(256, 255);
-    no_data_alpha[no_data_value] = 0;
-    Palette shown;
-    for (std::size_t c = 0; c < m.class_colours.size(); ++c)
-        shown.classes.push_back({m.class_names[c], m.class_colours[c]});
-    shown.unlabelled_colours = m.unlabelled_colours;
-    // Values no class has, but no-data's, in a colour no class has either (they were black: a
-    // stray value in a mask re-saved without its palette's meaning read as a black class).
-    const std::vector<Rgb> colours =
-        shown.file_colours(value_of, shown.display_unlabelled(), no_data_value);
-    // --qml: one style for every mask, each class by its value, name and colour.
-    std::string style;
-    if (a.qml) {
-        std::vector<StyledClass> classes;
-        for (std::size_t c = 0; c < value_of.size(); ++c)
-            classes.push_back({value_of[c], m.class_names[c], m.class_colours[c]});
-        style = qgis_paletted_style(classes, int{no_data_value}, "checkpoint " + a.checkpoint);
-    }
+    const MaskEncoding encoding = mask_encoding(a, m);
+    const std::vector<std::uint8_t>& value_of = encoding.value_of;
+    const std::uint8_t no_data_value = encoding.no_data_value;
+    const std::vector<std::uint8_t>& no_data_alpha = encoding.no_data_alpha;
+    const std::vector<Rgb>& colours = encoding.colours;
+    const std::string& style = encoding.style;
     if (!m.mask_values.empty()) {
         std::string list;
         for (std::size_t c = 0; c < value_of.size(); ++c)
             list += (c ? ", " : "") + m.class_names[c] + " " + std::to_string(value_of[c]);
         std::printf("pixel values are the training dataset's mask.values: %s\n", list.c_str());
     }
-    // Gray images for a model trained on colour ones (or the reverse) predict without an error
-    // but from inputs unlike its training: said for the first, counted for the rest.
-    const TrainedImageKinds trained =
-        trained_image_kinds(m.meta.value("data", nlohmann::json::object()));
-    std::size_t unlike = 0;
-    // A channel that held one value in every training image (an empty band) taught the model
-    // nothing: an input where it holds another value is predicted from what it never saw.
-    const nlohmann::json trained_constant =
-        m.meta.value("data", nlohmann::json::object()).value("constant_channels", nlohmann::json());
-    std::size_t unlike_constant = 0;
-    // An input whose pixels are of another ground size than the training images' (a checkpoint
-    // records theirs where they have one): the model sees its ground features at another scale
-    // than it learnt (cars half as long), which --zoom corrects. Said for the first, counted.
-    const nlohmann::json trained_pixel_size =
-        m.meta.value("data", nlohmann::json::object()).value("ground_pixel_size", nlohmann::json());
-    std::size_t other_scale = 0;
+    InputsUnlikeTraining unlike_training(a, m);
     std::vector<std::int64_t> total(m.class_colours.size(), 0);
     std::int64_t pixels = 0, unsure = 0;  // unsure: confidence below one half; pixels with data
     std::int64_t no_data_total = 0;
@@ -1463,38 +596,7 @@ void run_predict(const PredictArgs& a) {
                             std::clamp(std::lround(m.stats.mean[k]), 0L, 255L));
         }
         const RgbImage& img = no_data > 0 ? filled : stored;
-        if (trained.known) {
-            // Judged on the pixels with a value: an image that is all no data (a transparent
-            // PNG) is neither gray nor colour.
-            bool gray = true, any_value = false;
-            for (std::size_t i = 0; gray && i + nc <= stored.pixels.size(); i += nc) {
-                if (no_data > 0 && nodata[i / nc]) continue;
-                any_value = true;
-                for (std::size_t k = 1; k < nc; ++k)
-                    gray &= stored.pixels[i] == stored.pixels[i + k];
-            }
-            if (any_value && trained.unlike(gray) && unlike++ == 0)
-                log_warn(j.input, gray ? " is gray" : " is in colour", " but ", a.checkpoint,
-                         " was trained on ", gray ? "colour" : "gray",
-                         " images: its predictions of such inputs may mean little");
-        }
-        if (const std::string differs = differs_where_training_was_constant(
-                stored, no_data > 0 ? &nodata : nullptr, trained_constant, m.config.data.bands);
-            !differs.empty() && unlike_constant++ == 0)
-            log_warn(j.input, ": ", differs, " in every training image of ", a.checkpoint,
-                     ": the model learnt nothing from that channel, so its predictions of such "
-                     "inputs may mean little",
-                     m.config.data.bands.empty() ? "" : " (read with the run's data.bands)");
-        if (trained_pixel_size.is_object())
-            if (const std::optional<GroundPixelSize> px = ground_pixel_size(j.input, &j.tags))
-                if (const auto off = scale_mismatch(*px, a.zoom, trained_pixel_size, a.checkpoint);
-                    off && other_scale++ == 0)
-                    log_warn(j.input, " has ", off->sizes,
-                             a.zoom == 1.0
-                                 ? ""
-                                 : detail::concat(" (--zoom ", format_shortest(a.zoom), " given)"),
-                             ": the model sees its ground at another scale than it learnt; ",
-                             off->remedy("--zoom"));
+        unlike_training.check(j, stored, no_data > 0 ? &nodata : nullptr);
         LabelMap confidence;  // for its map, and each polygon's mean
         const bool wants_confidence = !j.confidence.empty() || !j.polygons.empty();
         std::vector<std::uint8_t> probabilities;  // a plane a class, under --probabilities
@@ -1715,16 +817,7 @@ void run_predict(const PredictArgs& a) {
         std::printf("  %s %6.2f%%\n", padded(m.class_names[c], 20).c_str(),
                     100.0 * static_cast<double>(total[c]) /
                         static_cast<double>(std::max<std::int64_t>(pixels, 1)));
-    if (other_scale > 1)
-        log_warn(other_scale, " of ", jobs.size(),
-                 " images have pixels of another ground size than the training images'");
-    if (unlike_constant > 1)
-        log_warn(unlike_constant, " of ", jobs.size(),
-                 " images differ from the training images in a channel that never varied there");
-    if (unlike > 1)
-        log_warn(unlike, " of ", jobs.size(), " images are ", trained.gray ? "in colour" : "gray",
-                 " but ", a.checkpoint, " was trained on ", trained.gray ? "gray" : "colour",
-                 " images");
+    unlike_training.say_counts(jobs.size());
     if (!unread.empty()) {
         // Exit 3, not 2: a script must tell "some written" from "nothing written" (a refusal of
         // the command, exit 2, and none readable above, which writes nothing).
