@@ -525,6 +525,25 @@ TEST(Report, TheMiouWithoutClutterOnlyWhereThereIsClutter) {
     EXPECT_EQ(md.find("w/o clutter"), std::string::npos);
 }
 
+// The legend names what the best checkpoints follow, as the experiments' run.best_metric says (it
+// said "best validation loss" of a suite keeping the highest mIoU: walkthrough).
+TEST(Report, TheLegendSaysWhatTheBestCheckpointFollows) {
+    ReportInput in = make_report_input();
+    EXPECT_MESSAGE_HAS(render_report_markdown(in), "(lowest validation loss where");
+    for (ExperimentResult& r : in.results)
+        r.config = {{"run.best_metric", "val_miou"}, {"run.evaluate", "best"}};
+    std::string md = render_report_markdown(in);
+    EXPECT_MESSAGE_HAS(md, "(highest validation mIoU where");
+    EXPECT_EQ(md.find("validation loss where"), std::string::npos);
+    in.results[1].config["run.best_metric"] = "val_loss";
+    EXPECT_MESSAGE_HAS(render_report_markdown(in),
+                       "(lowest validation loss or highest validation mIoU, by its "
+                       "run.best_metric where");
+    // One that tests its last epoch follows nothing.
+    in.results[1].config["run.evaluate"] = "last";
+    EXPECT_MESSAGE_HAS(render_report_markdown(in), "(highest validation mIoU where");
+}
+
 // Losses of another focal γ or other training labels are on other scales: a caveat under the
 // curves where the experiments differ so, none where they do not (walkthrough).
 TEST(Report, CurvesOfLossesOnOtherScalesCarryACaveat) {

@@ -951,6 +951,22 @@ std::string grid_caption(const ReportInput& in) {
                                     "run's grid is in its own folder (<id>-s<seed>/grid.png).");
 }
 
+// What the experiments' best checkpoints follow (run.best_metric of those that test the best):
+// "lowest validation loss", "highest validation mIoU", or both named where they differ (the legend
+// said "loss" of a suite that kept the best mIoU: walkthrough).
+std::string best_checkpoint_said(const ReportInput& in) {
+    bool loss = false, miou = false;
+    for (const ExperimentResult& r : in.results) {
+        if (!r.config.is_object() || r.config.value("run.evaluate", std::string()) == "last")
+            continue;
+        (r.config.value("run.best_metric", std::string("val_loss")) == "val_miou" ? miou : loss) =
+            true;
+    }
+    if (miou && loss)
+        return "lowest validation loss or highest validation mIoU, by its run.best_metric";
+    return miou ? "highest validation mIoU" : "lowest validation loss";
+}
+
 std::string legend_md(const ReportInput& in) {
     const std::string stale =
         any_stale(in) ? " **(stale)**: results of an earlier run with other settings than the "
@@ -962,9 +978,10 @@ std::string legend_md(const ReportInput& in) {
         "linking). Final train loss: the partial focal loss, + the CRF term (weighted, over all "
         "pixels) where the experiment adds one. Link purity: share of linked pixels with a dense "
         "label "
-        "that agree with it. Validation numbers are at the evaluated checkpoint (best "
-        "validation loss where the experiment keeps the best, else the last epoch). Test metrics "
-        "use dense ground truth; mIoU averages the classes in the truth or the predictions";
+        "that agree with it. Validation numbers are at the evaluated checkpoint (" +
+        best_checkpoint_said(in) +
+        " where the experiment keeps the best, else the last epoch). Test metrics use dense "
+        "ground truth; mIoU averages the classes in the truth or the predictions";
     legend += in.clutter_class >= 0 ? ", \"w/o clutter\" leaves clutter out (the ISPRS convention)."
                                     : ".";
     legend += stale;  // appended apart: GCC 12 warns falsely (-Wrestrict) on "..." + std::string
