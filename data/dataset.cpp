@@ -462,6 +462,46 @@ RgbImage Dataset::read_image(std::size_t i) const {
     return read_rgb(s.image_path, opts_.max_pixels, opts_.image);
 }
 
+RgbImage Dataset::read_image_and_no_data(std::size_t i, std::vector<std::uint8_t>& nodata) const {
+    nodata.clear();
+    const SampleRef& s = sample(i);
+    if (kind_ == DatasetKind::tiles) return DatasetBuilder::read_tile_image(*this, s);
+    NoDataSources sources;
+    RgbImage img =
+        read_rgb_with_nodata(s.image_path, nodata, opts_.max_pixels, opts_.image, &sources);
+    // Mostly partly transparent: a band of measurements tagged as alpha, not an orthophoto's
+    // outside; read_rgb refuses it, saying how to tag the band (most of the image would be left
+    // out of training without a word).
+    if (sources.alpha > 0 && sources.alpha_partial * 2 > sources.alpha)
+        return read_rgb(s.image_path, opts_.max_pixels, opts_.image);
+    return img;
+}
+
+std::int64_t Dataset::unlabel_no_data(std::size_t i, const std::vector<std::uint8_t>& nodata,
+                                      std::initializer_list<LabelMap*> masks) const {
+    const auto n = static_cast<std::int64_t>(std::count(nodata.begin(), nodata.end(), 1));
+    if (n == 0) return 0;
+    std::int64_t labelled = 0;
+    bool first = true;
+    for (LabelMap* m : masks) {
+        if (m->labels.size() != nodata.size()) continue;
+        for (std::size_t p = 0; p < nodata.size(); ++p)
+            if (nodata[p]) {
+                labelled += first && m->labels[p] != 255;
+                m->labels[p] = 255;
+            }
+        first = false;
+    }
+    if (!told_image_no_data_->exchange(true))
+        log_info(sample(i).image_path, ": ", n, n == 1 ? " pixel has" : " pixels have",
+                 " no data (transparent, or the GeoTIFF NoData value in every band)",
+                 labelled > 0 ? detail::concat(", ", labelled, " of them labelled in its mask")
+                              : std::string(),
+                 ": left out of training and evaluation (unlabelled), as predict leaves them "
+                 "without a class (said for the first such image)");
+    return n;
+}
+
 // An index mask saved as a palette image of grays whose entry v is shown as another gray: a
 // viewer shows the grays, pfce (as GDAL, PIL and rasterio) reads the entries, and nothing tells
 // which the labels are. Said once per dataset, naming an entry in use.

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,6 +98,18 @@ class Dataset {
     const SampleRef& sample(std::size_t i) const;  // ShapeError when i is out of range
 
     RgbImage read_image(std::size_t i) const;
+    // read_image, but pixels without data (transparent: alpha, a tRNS colour, a TIFF's nodata mask;
+    // or holding a GeoTIFF's NoData value in every band) are not refused: `nodata` receives 1 for
+    // each (width*height; empty when there is none), as predict finds them. An alpha band most of
+    // whose transparent pixels are only partly so (infrared tagged as alpha) is refused as
+    // read_image refuses it. Tiles: none.
+    RgbImage read_image_and_no_data(std::size_t i, std::vector<std::uint8_t>& nodata) const;
+    // Makes the pixels `nodata` marks unlabelled in `masks` (each of the image's size; others are
+    // left to the size checks), said for the first image of the dataset that has any: training and
+    // evaluation leave them out, as predict leaves them without a class. Returns how many there
+    // are.
+    std::int64_t unlabel_no_data(std::size_t i, const std::vector<std::uint8_t>& nodata,
+                                 std::initializer_list<LabelMap*> masks) const;
     LabelMap read_mask(std::size_t i) const;  // dense mask decoded to class indices
     // Any mask file encoded as this dataset's masks (colours, or index values and ignore values),
     // decoded as read_mask decodes them: a user's own annotations (pfce sample --from). Not for
@@ -141,6 +154,8 @@ class Dataset {
     std::shared_ptr<std::atomic<bool>> told_gray_palette_ = std::make_shared<std::atomic<bool>>();
     void warn_if_grays_disagree(const std::string& path, const LabelMap& m,
                                 const std::vector<Rgb>& colormap) const;
+    // Image pixels without data, unlabelled for training and evaluation: said once per dataset.
+    std::shared_ptr<std::atomic<bool>> told_image_no_data_ = std::make_shared<std::atomic<bool>>();
     // A mask's GDAL NoData value that is a class's value (or colour): said once per dataset.
     std::shared_ptr<std::atomic<bool>> told_no_data_class_ = std::make_shared<std::atomic<bool>>();
     void warn_if_no_data_is_a_class(const std::string& path, const MaskNoData& no_data, int cls,

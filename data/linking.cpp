@@ -425,7 +425,8 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
             const SampleRef& ref = ds->sample(it->second);
             const bool tiles = ds->kind() == DatasetKind::tiles;
             if (edge) {
-                images[k] = ds->read_image(it->second);
+                std::vector<std::uint8_t> nodata;  // an orthophoto's outside: its colours do
+                images[k] = ds->read_image_and_no_data(it->second, nodata);  // for edges
                 check_mask_fits(md, id, sparse[k], "image", ref.image_path, images[k].width,
                                 images[k].height, tiles);
             }

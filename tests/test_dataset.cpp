@@ -3,6 +3,7 @@
 // every layout fault naming its file, kind detection, splits, and the `pfce data stats|preview`
 // commands.
 #include <gtest/gtest.h>
+#include <png.h>
 #include <sys/wait.h>
 #include <tiffio.h>
 
@@ -2178,9 +2179,9 @@ TEST(DataCommand, StatsAndPreviewOfASparseMaskDirectory) {
     }
 }
 
-// A GeoTIFF's NoData pixels (an orthophoto's border) are read as stored in training and
-// evaluation: where the masks label them, data stats says how many, and as which classes (a
-// walkthrough's building points on such a border went unsaid); unlabelled there, nothing is said.
+// A GeoTIFF's NoData pixels (an orthophoto's border) are left out of training and evaluation:
+// data stats says how many, and as which classes the masks label them (a walkthrough's building
+// points on such a border went unsaid).
 TEST(DataCommand, StatsSaysLabelsOnImagePixelsWithoutData) {
     const std::string dir = test::temp_dir("stats_image_nodata");
     write_generic(dir, "[classes]\nnames = [\"a\", \"b\"]\n[mask]\nencoding = \"index\"\n");
@@ -2193,14 +2194,70 @@ TEST(DataCommand, StatsSaysLabelsOnImagePixelsWithoutData) {
     const CommandResult r = run_pfce("data stats " + dir);
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_MESSAGE_HAS(r.output,
-                       "5 image pixels in 1 image have no data (a GeoTIFF NoData "
-                       "value), and the masks label 3 of them (b 3): training and "
-                       "evaluation read them as stored");
+                       "5 image pixels in 1 image have no data (transparent, or a GeoTIFF NoData "
+                       "value), and the masks label 3 of them (b 3): training and evaluation "
+                       "leave them out (unlabelled), as predict leaves them without a class");
     for (std::size_t p = 0; p < 5; ++p) m.labels[p] = 255;
     write_tiff_gray(dir + "/masks/x.tif", m);
     const CommandResult unlabelled = run_pfce("data stats " + dir);
     ASSERT_EQ(unlabelled.status, 0) << unlabelled.output;
-    EXPECT_EQ(unlabelled.output.find("have no data"), std::string::npos) << unlabelled.output;
+    EXPECT_MESSAGE_HAS(unlabelled.output,
+                       "5 image pixels in 1 image have no data (transparent, "
+                       "or a GeoTIFF NoData value), none labelled in the masks");
+}
+
+// Image pixels without data (a GeoTIFF's NoData value in every band, transparent pixels of an
+// RGBA orthophoto) have no truth to score and nothing to teach: training and evaluation read them
+// unlabelled in the dense masks and the training labels alike, as predict leaves them without a
+// class (eval scored a NoData border predict leaves out: building IoU 0.44 for 0.69, and refused
+// an RGBA tile with advice that kept its alpha band: walkthrough). An alpha band mostly partly
+// transparent (infrared tagged as alpha) is still refused, naming how to tag it.
+TEST(GenericDataset, ImagePixelsWithoutDataAreUnlabelledForTrainingAndEvaluation) {
+    const std::string dir = test::temp_dir("ds_image_nodata");
+    write_generic(dir, "[classes]\nnames = [\"a\", \"b\"]\n[mask]\nencoding = \"index\"\n");
+    const int w = 8, h = 6;
+    std::vector<std::uint8_t> rgb(3 * w * h, 100);
+    for (std::size_t p = 0; p < 5; ++p) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = 0;
+    test::write_raw_tiff(dir + "/images/geo.tif", {.width = w, .height = h}, rgb, nullptr, "0");
+    // An RGBA PNG whose first row is transparent.
+    std::vector<std::uint8_t> rgba;
+    for (int p = 0; p < w * h; ++p)
+        rgba.insert(rgba.end(), {90, 120, 150, static_cast<std::uint8_t>(p < w ? 0 : 255)});
+    png_image img{};
+    img.version = PNG_IMAGE_VERSION;
+    img.width = w;
+    img.height = h;
+    img.format = PNG_FORMAT_RGBA;
+    ASSERT_TRUE(png_image_write_to_file(&img, (dir + "/images/rgba.png").c_str(), 0, rgba.data(), 0,
+                                        nullptr));
+    LabelMap m(w, h, 1);
+    write_tiff_gray(dir + "/masks/geo.tif", m);
+    write_tiff_gray(dir + "/masks/rgba.tif", m);
+    const Dataset ds = Dataset::open(dir, {DatasetKind::generic});
+    ASSERT_EQ(ds.size(), 2u);
+    testing::internal::CaptureStderr();
+    const std::vector<SampleData> got = load_samples(ds, {0, 1}, "", /*scored=*/true);
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(said,
+                       "/images/geo.tif: 5 pixels have no data (transparent, or the GeoTIFF "
+                       "NoData value in every band), 5 of them labelled in its mask: left "
+                       "out of training and evaluation");
+    EXPECT_EQ(said.find("rgba.png"), std::string::npos) << "said once a dataset";
+    for (std::size_t k = 0; k < 2; ++k) {
+        const std::size_t unlabelled = ds.sample(k).id == "geo" ? 5 : static_cast<std::size_t>(w);
+        for (const LabelMap* l : {&got[k].dense, &got[k].train_labels})
+            for (std::size_t p = 0; p < l->labels.size(); ++p)
+                ASSERT_EQ(l->labels[p], p < unlabelled ? 255 : 1) << ds.sample(k).id << " " << p;
+    }
+    // Partly transparent almost everywhere: a measurement tagged as alpha, refused as read_rgb
+    // refuses it.
+    for (int p = 0; p < w * h; ++p) rgba[4 * static_cast<std::size_t>(p) + 3] = 128;
+    ASSERT_TRUE(png_image_write_to_file(&img, (dir + "/images/rgba.png").c_str(), 0, rgba.data(), 0,
+                                        nullptr));
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] {
+                           load_samples(ds, {0, 1}, "");
+                       }),
+                       "partly transparent, as a band of measurements tagged as alpha would be");
 }
 
 TEST(DataCommand, PreviewWritesADecodableSheet) {

@@ -1253,7 +1253,7 @@ TEST(RealDatasets, PredictionLeavesPixelsWithoutDataUnlabelled) {
     img.height = h;
     img.format = PNG_FORMAT_RGBA;
     ASSERT_TRUE(png_image_write_to_file(&img, chip.c_str(), 0, rgba.data(), 0, nullptr));
-    EXPECT_THROW(read_rgb(chip), InputError);  // training and eval still refuse it
+    EXPECT_THROW(read_rgb(chip), InputError);  // read as data only where it may have none
 
     const test::CommandResult r =
         test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + chip +

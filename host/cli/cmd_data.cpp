@@ -349,10 +349,9 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
     // Every image and mask is decoded, in parallel: a file truncated after its header fails here,
     // naming it, not in the middle of a training run. Gray ones are counted (a mix is said).
     std::atomic<std::size_t> gray{0};
-    // Pixels of a GeoTIFF's NoData value (an orthophoto's border): training and evaluation read
-    // them as stored, so a mask labelling them trains and scores its class there, while predict
-    // leaves them out (a walkthrough's building points on the border went unsaid). Counted,
-    // with the labels the masks give them.
+    // Pixels without data (transparent, or a GeoTIFF's NoData value: an orthophoto's border):
+    // training and evaluation leave them out, as predict does, whatever the masks say there.
+    // Counted, with the labels the masks give them (which no run uses).
     std::mutex no_data_mutex;
     std::int64_t no_data_pixels = 0;
     std::size_t no_data_images = 0;
@@ -360,26 +359,23 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
     const Counts c = count_masks(
         ds.size(), "stats",
         [&](std::size_t i) {
-            const RgbImage image = ds.read_image(i);
+            std::vector<std::uint8_t> nodata;
+            const RgbImage image = ds.read_image_and_no_data(i, nodata);
             if (image_gray(image)) ++gray;
             LabelMap mask = ds.read_mask(i);
             if (image.width != mask.width || image.height != mask.height)
                 PFCE_THROW(InputError, ds.sample(i).image_path, " decodes to ", image.width, "x",
                            image.height, " but its mask to ", mask.width, "x", mask.height);
             const SampleRef& s = ds.sample(i);
-            if (s.owns_all() && probe_image(s.image_path).no_data_value) {  // TIFFs only
-                std::vector<std::uint8_t> nodata;
-                read_rgb_with_nodata(s.image_path, nodata, 0, ds.options().image);
-                if (nodata.size() == mask.labels.size()) {
-                    std::int64_t n = 0;
-                    std::vector<std::int64_t> labelled(256, 0);
-                    for (std::size_t p = 0; p < nodata.size(); ++p)
-                        if (nodata[p]) ++n, ++labelled[mask.labels[p]];
-                    const std::lock_guard<std::mutex> lock(no_data_mutex);
-                    no_data_pixels += n;
-                    no_data_images += n > 0;
-                    for (int v = 0; v < 255; ++v) no_data_labelled[v] += labelled[v];
-                }
+            if (s.owns_all() && nodata.size() == mask.labels.size()) {
+                std::int64_t n = 0;
+                std::vector<std::int64_t> labelled(256, 0);
+                for (std::size_t p = 0; p < nodata.size(); ++p)
+                    if (nodata[p]) ++n, ++labelled[mask.labels[p]];
+                const std::lock_guard<std::mutex> lock(no_data_mutex);
+                no_data_pixels += n;
+                no_data_images += n > 0;
+                for (int v = 0; v < 255; ++v) no_data_labelled[v] += labelled[v];
             }
             return mask;
         },
@@ -393,14 +389,14 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
             classes += (classes.empty() ? "" : ", ") + ds.palette().classes[k].name + " " +
                        std::to_string(no_data_labelled[k]);
         }
-        if (labelled > 0)
-            log_warn(no_data_pixels, " image pixels in ", no_data_images,
-                     no_data_images == 1 ? " image have" : " images have",
-                     " no data (a GeoTIFF NoData value), and the masks label ", labelled,
-                     " of them (", classes,
-                     "): training and evaluation read them as stored, so they train and score as "
-                     "those classes, while predict leaves such pixels out; mark them unlabelled "
-                     "in the masks (an ignore value or colour) to leave them out");
+        log_info(no_data_pixels, " image pixels in ", no_data_images,
+                 no_data_images == 1 ? " image have" : " images have",
+                 " no data (transparent, or a GeoTIFF NoData value), ",
+                 labelled > 0
+                     ? detail::concat("and the masks label ", labelled, " of them (", classes, ")")
+                     : std::string("none labelled in the masks"),
+                 ": training and evaluation leave them out (unlabelled), as predict leaves them "
+                 "without a class");
     }
     std::int64_t all = 0;
     for (int v = 0; v < 256; ++v) all += c.per_label[v];
@@ -411,6 +407,7 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
         j["count"] = ds.size();
         j["images"] = image_reading_text(ds);
         j["gray_images"] = gray.load();
+        j["no_data_pixels"] = no_data_pixels;  // left out of training and evaluation
         j["fraction_of"] = "all pixels";
         std::printf("%s\n", j.dump(2).c_str());
         return;
@@ -589,11 +586,14 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
     for (std::size_t r = 0; r < n; ++r) {
         stop_if_asked();
         const std::size_t i = r * ds->size() / n;  // spread over the whole set
-        const RgbImage image = ds->read_image(i);
+        // Pixels without data shown unlabelled in the mask, as training and evaluation read it.
+        std::vector<std::uint8_t> nodata;
+        const RgbImage image = ds->read_image_and_no_data(i, nodata);
         rows[r].push_back(colour_channels(image));  // of more bands, the first three
         opt.captions.push_back(ds->sample(i).id);
-        rows[r].push_back(
-            ds->palette().encode(ds->read_mask(i), ds->palette().display_unlabelled()));
+        LabelMap dense = ds->read_mask(i);
+        ds->unlabel_no_data(i, nodata, {&dense});
+        rows[r].push_back(ds->palette().encode(dense, ds->palette().display_unlabelled()));
         for (const MaskDir& md : mds) {
             const LabelMap sparse = read_mask_png(md, ds->sample(i).id, ds->palette());
             // Drawn over an image of another size, the points would land on other pixels.

@@ -306,7 +306,8 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
     std::vector<SampleData> out(indices.size());
     parallel_for(indices.size(), [&](std::size_t k) {
         SampleData& s = out[k];
-        s.image = ds.read_image(indices[k]);
+        std::vector<std::uint8_t> nodata;
+        s.image = ds.read_image_and_no_data(indices[k], nodata);
         s.dense = ds.read_mask(indices[k]);
         if (!labels) {
             s.train_labels = s.dense;
@@ -316,6 +317,10 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
             check_mask_fits(*labels, ref.id, s.train_labels, "image", ref.image_path, s.image.width,
                             s.image.height, ds.kind() == DatasetKind::tiles);
         }
+        // Pixels without data (an orthophoto's outside of the survey): no truth to score and
+        // nothing to learn there, whatever the masks say (eval scored a NoData border that predict
+        // leaves without a class: building IoU 0.44 against 0.69 on the pixels with data).
+        ds.unlabel_no_data(indices[k], nodata, {&s.dense, &s.train_labels});
         if (!scored) return;
         unlabel_pixels_owned_elsewhere(s.dense, ds.sample(indices[k]));
         unlabel_pixels_owned_elsewhere(s.train_labels, ds.sample(indices[k]));
