@@ -6,11 +6,24 @@
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 
 namespace pfce {
 namespace {
 
 std::atomic<bool> g_stop{false};
+// When the first signal came (CLOCK_MONOTONIC, ns): a second within kSameRequestNs is the same
+// request delivered twice, not a second Ctrl-C. `timeout -s INT` signals the child and then its
+// process group, so pfce got both, and 7 of 60 timed-out `data synth` runs stopped at once,
+// leaving temporaries (interruption probe).
+std::atomic<long long> g_first_signal_ns{0};
+constexpr long long kSameRequestNs = 200'000'000;
+
+long long monotonic_ns() {  // clock_gettime is async-signal-safe
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<long long>(t.tv_sec) * 1'000'000'000LL + t.tv_nsec;
+}
 
 // write(2) only: what a signal handler may call. Errors are ignored (nothing to do about them).
 void say(const char* text) {
@@ -23,10 +36,12 @@ void say(const char* text) {
 // the process by the signal's default action (a shell sees it killed by that signal).
 extern "C" void on_stop_signal(int sig) {
     if (!g_stop.exchange(true)) {
+        g_first_signal_ns.store(monotonic_ns());
         say("\npfce: stopping cleanly at the next safe point (a second Ctrl-C / SIGTERM stops at "
             "once)\n");
         return;
     }
+    if (monotonic_ns() - g_first_signal_ns.load() < kSameRequestNs) return;
     say("\npfce: stopped at once by a second Ctrl-C / SIGTERM: what was being written is left "
         "unfinished (pfce refuses it, or removes its temporaries, next time)\n");
     std::signal(sig, SIG_DFL);

@@ -1612,6 +1612,15 @@ TEST(CliMisuse, SigtermStopsPredictBetweenImages) {
     }
     EXPECT_GE(masks, 1);
     EXPECT_LT(masks, 60) << "predict finished before the signal: the test needs more images";
+    // Stopped while --force replaces masks: those not yet replaced are the earlier prediction's,
+    // which --skip-existing would keep (the advice named it, and a model's masks were mixed with
+    // another's: interruption probe).
+    const std::string forced = terminate_once_logged(cmd + " --force", root + "/log_force", " -> ");
+    EXPECT_MESSAGE_HAS(forced, "rc=130");
+    EXPECT_MESSAGE_HAS(forced,
+                       "the others are still the earlier prediction's where there was "
+                       "one: predict all again with --force (--skip-existing would keep "
+                       "those)");
 
     // One large image under test-time augmentation (thousands of forward passes): stopped inside
     // it, not after it, and nothing of it written.

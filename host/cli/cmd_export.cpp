@@ -93,7 +93,15 @@ void run_export(const ExportArgs& a) {
     }
     if (const fs::path parent = fs::path(a.out).parent_path(); !parent.empty())
         fs::create_directories(parent);
-    write_file_atomically(a.out, model);
+    // Without --force, a file another export wrote there meanwhile is an error, never replaced
+    // (two exports to one name both said "wrote" it: interruption probe).
+    StagedFiles staged;
+    write_file_atomically(staged.stage(a.out), model);
+    try {
+        staged.commit(a.force);
+    } catch (const InputError& e) {
+        PFCE_THROW(InputError, e.what(), "; pass --force to replace it");
+    }
 
     const std::string n = a.batch > 0 ? std::to_string(a.batch) : "batch";
     const std::string height = any_size ? "height" : std::to_string(opt.tile);

@@ -516,12 +516,25 @@ void run_predict(const PredictArgs& a) {
     std::int64_t pixels = 0, unsure = 0;  // unsure: confidence below one half; pixels with data
     std::int64_t no_data_total = 0;
     std::size_t done = 0;
+    // Under --force, the masks there before: those not yet replaced when a stop comes are the
+    // earlier prediction's, which --skip-existing would keep (it mixed two models' masks without
+    // a word: interruption probe).
+    const bool replacing = a.force && std::any_of(jobs.begin(), jobs.end(), [](const Job& j) {
+                               std::error_code ec;
+                               return fs::exists(j.mask, ec);
+                           });
     auto interrupted = [&] {
         if (done == 0)
             std::printf(
                 "interrupted before the first of %zu image(s) was done; nothing written "
                 "(and no directory made)\n",
                 jobs.size());
+        else if (replacing)
+            std::printf(
+                "interrupted after %zu of %zu image(s); the masks written are complete, and the "
+                "others are still the earlier prediction's where there was one: predict all "
+                "again with --force (--skip-existing would keep those)\n",
+                done, jobs.size());
         else
             std::printf(
                 "interrupted after %zu of %zu image(s); the masks written are complete "

@@ -53,7 +53,11 @@ void run_run(const RunArgs& a) {
     std::printf("%s\nreport: %s\n        %s\n", run_counts(s).c_str(), s.report_md.c_str(),
                 s.report_html.c_str());
     if (s.interrupted) {
-        std::printf("interrupted: run the same command again to continue where it stopped\n");
+        // Not "the same command" under --force, which would start every experiment over.
+        std::printf(a.force ? "interrupted: run it again without --force to continue where it "
+                              "stopped (--force starts every experiment over)\n"
+                            : "interrupted: run the same command again to continue where it "
+                              "stopped\n");
         throw CLI::RuntimeError(130);
     }
     // Stale results not rerun leave the suite without current results: a script must notice.
