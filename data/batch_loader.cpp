@@ -103,8 +103,13 @@ struct BatchLoader::Impl {
     Impl(Backend& b, const std::vector<SampleData>& s, LoaderOptions o)
         : backend(b), samples(s), opts(o) {}
 
+    // The draws of an epoch: every sample crops_per_image times.
+    std::size_t draws() const {
+        return samples.size() * static_cast<std::size_t>(std::max(1, opts.crops_per_image));
+    }
+
     std::size_t batch_count() const {
-        const std::size_t n = samples.size(), bs = static_cast<std::size_t>(opts.batch_size);
+        const std::size_t n = draws(), bs = static_cast<std::size_t>(opts.batch_size);
         return opts.drop_last ? n / bs : (n + bs - 1) / bs;
     }
 
@@ -163,8 +168,10 @@ struct BatchLoader::Impl {
     }
 
     void fill(Batch& batch, std::size_t first, std::size_t count) {
-        batch.indices.assign(order.begin() + static_cast<std::ptrdiff_t>(first),
-                             order.begin() + static_cast<std::ptrdiff_t>(first + count));
+        // order holds draws (sample i's k-th crop is i + k*n); indices, the samples.
+        batch.indices.resize(count);
+        for (std::size_t j = 0; j < count; ++j)
+            batch.indices[j] = order[first + j] % samples.size();
         const std::size_t plane = static_cast<std::size_t>(width) * height;
         float* img_out = batch.images.data<float>();
         std::uint8_t* lab_out = batch.train_labels.data<std::uint8_t>();
@@ -173,16 +180,17 @@ struct BatchLoader::Impl {
         batch.any_train_label = false;
         for (std::size_t j = 0; j < count; ++j) {
             const std::size_t idx = batch.indices[j];
+            const std::size_t draw = order[first + j];  // idx for the first crop of an image
             const SampleData& s = samples[idx];
             const D4Transform tr = opts.augment
-                                       ? augmentation_for(opts.seed, epoch, idx, width == height)
+                                       ? augmentation_for(opts.seed, epoch, draw, width == height)
                                        : D4Transform{};
             // The crop's offset in the image: inside it where the image is larger than the crop,
             // negative (the image placed inside a padded crop) where it is smaller.
             int ox = 0, oy = 0;
             if (opts.crop_size > 0) {
                 CounterRng rng(opts.seed ^ 0x43524F50u /* "CROP" */,
-                               static_cast<std::uint32_t>(epoch), static_cast<std::uint32_t>(idx));
+                               static_cast<std::uint32_t>(epoch), static_cast<std::uint32_t>(draw));
                 auto draw = [&](int image_side) {
                     const int lo = std::min(0, image_side - width),
                               hi = std::max(0, image_side - width);
@@ -257,7 +265,7 @@ struct BatchLoader::Impl {
             }
             try {
                 const std::size_t bs = static_cast<std::size_t>(opts.batch_size);
-                const std::size_t first = b * bs, count = std::min(bs, samples.size() - first);
+                const std::size_t first = b * bs, count = std::min(bs, draws() - first);
                 Batch batch = take_buffers(static_cast<std::int64_t>(count));
                 fill(batch, first, count);
                 {
@@ -352,7 +360,7 @@ void BatchLoader::start_epoch(int epoch) {
         im.error = nullptr;
         im.epoch = epoch;
         im.started = true;
-        im.order.resize(im.samples.size());
+        im.order.resize(im.draws());
         for (std::size_t i = 0; i < im.order.size(); ++i) im.order[i] = i;
         if (im.opts.shuffle) {
             CounterRng rng(im.opts.seed ^ 0x53485546464C4521ull /* "SHUFFLE!" */,

@@ -49,6 +49,10 @@ struct LoaderOptions {
     // (image: the channel mean, labels: unlabelled), at a drawn offset too. 0: whole images, which
     // must then all have one size.
     int crop_size = 0;
+    // Crops of each sample an epoch (crop_size > 0): the epoch's order holds every sample this
+    // many times, each draw its own offset and augmentation (draw k of sample i keyed as i + k*n,
+    // so one crop an image is the loader as it was).
+    int crops_per_image = 1;
     // Also hand out the raw colours (Batch::rgb), for losses defined on them (the CRF term).
     bool keep_rgb = false;
 };
@@ -59,7 +63,7 @@ struct Batch {
     Tensor dense;         // (B,H,W) u8 (all 255 where no dense mask)
     Tensor rgb;  // (B,3,H,W) u8 raw colours (the first three channels), same crop and augmentation
                  // (keep_rgb), else empty
-    std::vector<std::size_t> indices;  // positions in the sample list
+    std::vector<std::size_t> indices;  // positions in the sample list (a crop's image)
     // Whether train_labels label any pixel (found by the worker as it checks them): a batch
     // without one trains nothing, and the trainer counts such batches.
     bool any_train_label = false;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -294,6 +295,33 @@ TEST(BatchLoader, EverySampleOncePerEpoch) {
     o.drop_last = true;
     BatchLoader dropping(*b, s, {}, o);
     EXPECT_EQ(dropping.batches_per_epoch(), 4u);
+}
+
+// data.crops_per_image: every sample gives that many crops an epoch, each at its own offset (a
+// large tile's one 256 crop an epoch saw a sliver of it: walkthrough), each crop its sample's.
+TEST(BatchLoader, SeveralCropsOfEachImageAnEpoch) {
+    auto b = test::cpu_backend();
+    const std::vector<SampleData> s = pattern_samples(5, 40, 40);
+    LoaderOptions o{.batch_size = 4, .shuffle = true, .seed = 3, .crop_size = 8};
+    o.crops_per_image = 3;
+    const Collected c = run_epoch(*b, s, o, 2);
+    ASSERT_EQ(c.indices.size(), 15u);  // 4 batches, the last of 3
+    std::map<std::size_t, std::set<std::vector<std::uint8_t>>> crops;
+    for (std::size_t k = 0; k < c.indices.size(); ++k) {
+        const std::size_t i = c.indices[k];
+        ASSERT_LT(i, s.size());
+        EXPECT_EQ(c.images[k][64], static_cast<float>(i)) << "channel 1 holds the sample's id";
+        crops[i].insert(c.labels[k]);
+    }
+    ASSERT_EQ(crops.size(), s.size());
+    for (const auto& [i, distinct] : crops)
+        EXPECT_GE(distinct.size(), 2u) << "sample " << i << ": its crops are drawn apart";
+    std::map<std::size_t, int> times;
+    for (const std::size_t i : c.indices) ++times[i];
+    for (const auto& [i, n] : times) EXPECT_EQ(n, 3) << "sample " << i;
+    o.drop_last = true;
+    BatchLoader dropping(*b, s, {}, o);
+    EXPECT_EQ(dropping.batches_per_epoch(), 3u);
 }
 
 TEST(BatchLoader, RejectsMixedSizesAndSurfacesWorkerErrors) {

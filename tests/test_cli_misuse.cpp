@@ -494,6 +494,13 @@ TEST(CliMisuse, TheSamplesFullBatchesLeaveOutAreSaid) {
     const test::CommandResult five = test::run_pfce(train + "5");
     ASSERT_EQ(five.status, 0) << five.output;
     EXPECT_EQ(five.output.find("full batches only"), std::string::npos) << five.output;
+    // Several crops of each image an epoch: 5 images x 3 crops = 15, 3 batches of 4 and 3 left.
+    const test::CommandResult crops =
+        test::run_pfce(train + "4 --crop-size 32 --crops-per-image 3");
+    ASSERT_EQ(crops.status, 0) << crops.output;
+    EXPECT_MESSAGE_HAS(crops.output, "3 batches of 4 per epoch, crops of 32 (3 an image)");
+    EXPECT_MESSAGE_HAS(crops.output,
+                       "full batches only: 3 of the 15 training crops sit out each epoch");
 }
 
 // Point counts are per 300x300, scaled by each image's area: what the first image keeps is said,

@@ -386,6 +386,10 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[data]\nmax_pixels = 0\n", "data.max_pixels"},
         {"[data]\nmax_pixels = -1\n", "data.max_pixels"},
         {"[data]\ncrop_size = 7\n", "data.crop_size"},
+        {"[data]\ncrops_per_image = 0\n", "data.crops_per_image = 0: expected 1..4096"},
+        // Whole images drawn several times an epoch alike: crops, or one.
+        {"[data]\ncrops_per_image = 4\n",
+         "data.crops_per_image = 4: expected 1 with whole images (data.crop_size = 0"},
         {"[data]\nbands = [4, 1]\n", "data.bands = [4,1]: expected one band"},
         {"[data]\nbands = [1, 2, 3, 4, 5, 6, 7, 8, 9]\n",
          "data.bands = [1,2,3,4,5,6,7,8,9]: expected one band (copied to three channels) or "

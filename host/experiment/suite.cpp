@@ -95,7 +95,8 @@ void check_experiment_section(const std::string& section, const toml::table& t,
     static const std::set<std::string> owned = {"run.out", "run.device", "labels.dir"};
     // data.bands: each experiment's images are read again through its bands (RGB against RGB +
     // infrared is a comparison of one suite).
-    static const std::set<std::string> per_experiment_data = {"crop_size", "augment", "bands"};
+    static const std::set<std::string> per_experiment_data = {"crop_size", "crops_per_image",
+                                                              "augment", "bands"};
     for (const auto& [k, node] : t) {
         (void)node;
         const std::string key = section + "." + std::string(k.str());
@@ -105,8 +106,8 @@ void check_experiment_section(const std::string& section, const toml::table& t,
         if (section == "data" && !per_experiment_data.count(std::string(k.str())))
             PFCE_THROW(InputError, source, ": key \"", key,
                        "\" belongs to the suite's [data] table (every experiment of a suite reads "
-                       "the same data); an experiment may set data.crop_size, data.augment and "
-                       "data.bands");
+                       "the same data); an experiment may set data.crop_size, "
+                       "data.crops_per_image, data.augment and data.bands");
     }
 }
 

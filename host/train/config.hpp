@@ -41,6 +41,9 @@ struct DataSettings {
     std::string split_by = "sample";  // sample | tile: what the seeded split draws
     int max_samples = 0;  // the first N samples (0 = all; split by tile: their whole tiles)
     int crop_size = 0;    // random crops of this side for training (0 = whole images)
+    // Crops drawn from each training image per epoch (crop_size > 0): large tiles give an epoch
+    // of more than one small window each.
+    int crops_per_image = 1;
     bool augment = true;  // random flips and 90-degree rotations
 };
 

@@ -320,6 +320,10 @@ std::vector<ConfigKey> build_keys() {
         key(d, &D::crop_size, "data", "crop_size", "--crop-size",
             "train on one random crop of this side per image and epoch, 16..8192 (0 = whole "
             "images, which must then share one size)"),
+        key(d, &D::crops_per_image, "data", "crops_per_image", "--crops-per-image",
+            "random crops drawn from each training image per epoch, 1..4096 (with data.crop_size; "
+            "large tiles: an epoch of 1 crop each sees a sliver of them, and validates as often)")
+            .added_at_old_behaviour(),
         key(d, &D::augment, "data", "augment", "--augment",
             "random flips and 90-degree rotations, image and labels together")
             .legacy("augment"),

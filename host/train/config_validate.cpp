@@ -121,6 +121,13 @@ void validate(const Config& c, const ConfigKeySources& source) {
     }
     if (d.crop_size != 0 && (d.crop_size < 16 || d.crop_size > 8192))
         bad(source, "data.crop_size", d.crop_size, "0 (whole images) or 16..8192");
+    if (d.crops_per_image < 1 || d.crops_per_image > 4096)
+        bad(source, "data.crops_per_image", d.crops_per_image, "1..4096");
+    if (d.crops_per_image > 1 && d.crop_size == 0)
+        bad(source, "data.crops_per_image", d.crops_per_image,
+            "1 with whole images (data.crop_size = 0: each image would be seen that many times "
+            "alike); give data.crop_size too",
+            "data.crop_size");
     if (d.train_list.empty() && (!d.val_list.empty() || !d.test_list.empty()))
         bad(source, "data.train_list", "\"\"",
             "a file too when val_list or test_list is given (lists split the data: the training "

@@ -315,13 +315,20 @@ UNetConfig unet_config(const Config& cfg, int classes, int channels) {
     return uc;
 }
 
+// The crops an epoch draws: each training image data.crops_per_image times (crops only).
+std::size_t crops_per_epoch(const Config& cfg, std::size_t samples) {
+    return samples *
+           static_cast<std::size_t>(cfg.data.crop_size > 0 ? cfg.data.crops_per_image : 1);
+}
+
 LoaderOptions train_loader_options(const Config& cfg, std::size_t samples) {
     LoaderOptions lo;
     lo.batch_size = cfg.run.batch_size;
     lo.shuffle = true;
     lo.augment = cfg.data.augment;
+    lo.crops_per_image = cfg.data.crop_size > 0 ? cfg.data.crops_per_image : 1;
     // Full batches only (fixed shapes, so a step never reallocates), unless the split is smaller.
-    lo.drop_last = samples >= static_cast<std::size_t>(cfg.run.batch_size);
+    lo.drop_last = crops_per_epoch(cfg, samples) >= static_cast<std::size_t>(cfg.run.batch_size);
     lo.seed = cfg.run.seed;
     lo.prefetch = cfg.run.prefetch;
     lo.crop_size = cfg.data.crop_size;
@@ -886,31 +893,40 @@ class TrainingRun {
 
     void log_start() const {
         const OptimizerSettings& o = cfg_.optimizer;
+        const std::size_t draws = crops_per_epoch(cfg_, in_.train.size());
         log_info(
             "training U-Net (depth ", cfg_.model.depth, ", width ", cfg_.model.width, ", ",
             net_.parameter_count(), " parameters) on ", backend_.name(), ": ", in_.train.size(),
             " train / ", in_.val.size(), " val samples, ", bpe_,
             bpe_ == 1 ? " batch of " : " batches of ",
-            std::min<std::size_t>(static_cast<std::size_t>(cfg_.run.batch_size), in_.train.size()),
+            std::min<std::size_t>(static_cast<std::size_t>(cfg_.run.batch_size), draws),
             " per epoch",
-            cfg_.data.crop_size > 0 ? ", crops of " + std::to_string(cfg_.data.crop_size)
-                                    : std::string(),
+            cfg_.data.crop_size > 0
+                ? ", crops of " + std::to_string(cfg_.data.crop_size) +
+                      (cfg_.data.crops_per_image > 1
+                           ? detail::concat(" (", cfg_.data.crops_per_image, " an image)")
+                           : std::string())
+                : std::string(),
             ", ", o.name, " lr ", o.lr, ", schedule ", cfg_.schedule.name,
             o.clip > 0 ? detail::concat(", clip ", o.clip) : std::string());  // 1, not 1.000000
         warn_if_sgd_cannot_move_the_weights();
         // Full batches only (train_loader_options): the remainder sits out each epoch, drawn
         // anew by each epoch's shuffle. Said, since a small split loses a large share.
         const std::size_t batch = static_cast<std::size_t>(cfg_.run.batch_size);
-        if (batch <= in_.train.size() && in_.train.size() % batch != 0)
-            log_info("full batches only: ", in_.train.size() % batch, " of the ", in_.train.size(),
-                     " training samples ", in_.train.size() % batch == 1 ? "sits" : "sit",
+        const char* what = draws > in_.train.size() ? " training crops " : " training samples ";
+        if (batch <= draws && draws % batch != 0)
+            log_info("full batches only: ", draws % batch, " of the ", draws, what,
+                     draws % batch == 1 ? "sits" : "sit",
                      " out each epoch (others each time, as each epoch shuffles); a batch size "
                      "that divides ",
-                     in_.train.size(), " uses them all");
-        if (static_cast<std::size_t>(cfg_.run.batch_size) > in_.train.size())
-            log_warn("run.batch_size ", cfg_.run.batch_size, " is more than the ", in_.train.size(),
-                     " training samples: every epoch is one batch of all ", in_.train.size(),
-                     " (one optimizer step per epoch)");
+                     draws, " uses them all");
+        if (batch > draws)
+            log_warn("run.batch_size ", cfg_.run.batch_size, " is more than the ", draws, what,
+                     "an epoch: every epoch is one batch of all ", draws,
+                     " (one optimizer step per epoch)",
+                     cfg_.data.crop_size > 0 && draws == in_.train.size()
+                         ? "; data.crops_per_image draws more crops from each image"
+                         : "");
         if (cfg_.loss.alpha_auto) {
             std::string w;
             for (std::size_t k = 0; k < loss_params_.alpha.size(); ++k) {
