@@ -21,6 +21,7 @@
 #include "host/experiment/run_curves.hpp"
 #include "host/experiment/svg_chart.hpp"
 #include "host/experiment/text_file.hpp"
+#include "host/train/image_scores.hpp"
 #include "test_util.hpp"
 
 namespace pfce {
@@ -1040,6 +1041,21 @@ TEST(Report, PairedDifferencesOfExperimentsOnTheSameImages) {
     MiouDifference none{};
     EXPECT_EQ(difference_cell(1.0, none), "0.000");
     EXPECT_EQ(difference_cell(-1.0, none), "0.000");
+    // From fewer than 6 images no difference is marked, however its draws fall (2 images whose
+    // differences share a sign put every draw on that side: a walkthrough's *† from 2 images).
+    const MiouDifference two{.diff = 0.02, .lo = 0.01, .hi = 0.03, .units = 2};
+    EXPECT_EQ(difference_cell(1.0, two), "+0.020");
+    MiouDifference six = two;
+    six.units = 6;
+    EXPECT_EQ(difference_cell(1.0, six), "+0.020*");
+    std::vector<std::vector<std::int64_t>> a2, b2;
+    for (int k = 0; k < 2; ++k) {
+        a2.push_back({90, 10, 0, 100});
+        b2.push_back({80, 20, 0, 100});
+    }
+    const MiouDifference drawn = paired_bootstrap_miou_difference(a2, b2, 2, -1, 200);
+    EXPECT_GT(drawn.lo, 0.0) << "every draw on one side";
+    EXPECT_EQ(drawn.p, 1.0) << "but 2 images tell nothing from chance";
     EXPECT_MESSAGE_HAS(md, "Row minus column: the difference of the test mIoUs");
     EXPECT_EQ(md.find("| e4-500-linked | n/a"), std::string::npos);  // in no pair: not shown
     const nlohmann::json j = render_results_json(in);

@@ -233,7 +233,7 @@ Table experiments_table(const ReportInput& in) {
 }  // namespace
 
 std::string difference_cell(double sign, const MiouDifference& d) {
-    const bool clear = d.lo > 0 || d.hi < 0;
+    const bool clear = excludes_zero(d);
     char cell[32];
     // No difference at all is 0.000, not "+0.000" in one cell and "-0.000" in its mirror (one
     // that rounds to it keeps its sign: which of the two is ahead, if by little).
@@ -330,6 +330,10 @@ std::size_t fewest_units(const std::vector<Pair>& pairs) {
 // What a caption says of pairs drawn from fewer than kFewBootstrapUnits test images.
 std::string few_units_note(std::size_t fewest) {
     if (fewest == 0 || fewest >= kFewBootstrapUnits) return {};
+    if (fewest < kMinUnitsForSignificance)
+        return " Drawn from only " + std::to_string(fewest) +
+               " test images: so few cannot tell a difference from chance (from " +
+               std::to_string(kMinUnitsForSignificance) + " on, at the least), so none is marked.";
     return " Drawn from only " + std::to_string(fewest) +
            " test images: so few understate the uncertainty, and a * may not hold.";
 }

@@ -202,6 +202,10 @@ MiouInterval bootstrap_miou(const std::vector<std::vector<std::int64_t>>& confus
     return out;
 }
 
+bool excludes_zero(const MiouDifference& d) {
+    return d.units >= kMinUnitsForSignificance && (d.lo > 0 || d.hi < 0);
+}
+
 MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<std::int64_t>>& a,
                                                 const std::vector<std::vector<std::int64_t>>& b,
                                                 int num_classes, int clutter_class, int resamples) {
@@ -290,6 +294,7 @@ MiouDifference seeded_bootstrap_miou_difference(const std::vector<UnitConfusions
     const auto above = std::count_if(diffs.begin(), diffs.end(), [](double v) { return v >= 0; });
     d.p = std::min(1.0, 2.0 * static_cast<double>(1 + std::min(below, above)) /
                             static_cast<double>(resamples + 1));
+    if (d.units < kMinUnitsForSignificance) d.p = 1;  // Holm's correction marks none of them
     std::sort(diffs.begin(), diffs.end());
     d.lo = nearest_rank(diffs, 0.025);
     d.hi = nearest_rank(diffs, 0.975);

@@ -69,6 +69,11 @@ std::vector<std::vector<std::int64_t>> confusions_by_tile(
 // (n-1)/n of the units' and the percentiles of so few values are the extremes; a researcher's
 // probe read [0.210, 0.244] over 3 test images as a precise score.
 constexpr std::size_t kFewBootstrapUnits = 10;
+// Below this many units no difference is called beyond chance, however its draws fall: a test
+// that flips the sign of each unit's difference reaches a two-sided p below 0.05 only from 6 units
+// on (2 / 2^6 = 0.031), while a bootstrap of 2 images whose differences share a sign puts every
+// draw on that side (a walkthrough's report marked +0.020 *† from 2 test images).
+constexpr std::size_t kMinUnitsForSignificance = 6;
 // "drawn from only 3 images: a bootstrap of fewer than 10 understates how far the score moves
 // ...", or "" from kFewBootstrapUnits units up.
 std::string few_bootstrap_units_note(std::size_t units, const char* unit_name);
@@ -90,12 +95,16 @@ struct MiouDifference {
     std::size_t seeds = 1;  // training seeds averaged (seeded_bootstrap_miou_difference)
     // Two-sided bootstrap p-value of "no difference": twice the smaller share of the draws on
     // either side of 0 (each count one more, so never 0), at most 1. lo > 0 or hi < 0 about when
-    // p < 0.05; the smallest p a draw count can give is 2 / (resamples + 1).
+    // p < 0.05; the smallest p a draw count can give is 2 / (resamples + 1). 1 from fewer than
+    // kMinUnitsForSignificance units.
     double p = 1;
     // Set by the comparison of a family of differences (holm_rejections): the difference still
     // holds after Holm's correction over all of them.
     bool holm = false;
 };
+// Whether the difference is told from chance: its interval excludes 0, from at least
+// kMinUnitsForSignificance units.
+bool excludes_zero(const MiouDifference& d);
 MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<std::int64_t>>& a,
                                                 const std::vector<std::vector<std::int64_t>>& b,
                                                 int num_classes, int clutter_class, int resamples);

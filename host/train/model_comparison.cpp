@@ -7,6 +7,8 @@
 #include <tuple>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
+#include "host/train/image_scores.hpp"
 #include "host/train/json_number.hpp"
 
 namespace pfce {
@@ -49,7 +51,7 @@ std::string signed_number(double v) {
 }
 
 bool beyond_chance(const MiouDifference& d) {
-    return d.units > 0 && (d.lo > 0 || d.hi < 0);
+    return excludes_zero(d);
 }
 
 }  // namespace
@@ -168,9 +170,14 @@ std::string format_comparison(const ModelComparison& c, const std::string& other
                   "%-*s [%+.4f, %+.4f]  (95%%: paired bootstrap of %zu %s, %d resamples)\n", width,
                   "mIoU this - B interval", c.d.lo, c.d.hi, c.d.units, unit_name, c.d.resamples);
     o += line;
-    o += beyond_chance(c.d)
-             ? "the difference is beyond the test set's chance: the interval excludes 0\n"
-             : "the difference is within chance: the test set alone could make it\n";
+    if (c.d.units < kMinUnitsForSignificance)
+        o += detail::concat("the difference cannot be told from chance on ", c.d.units, " ",
+                            unit_name, " (it takes ", kMinUnitsForSignificance,
+                            " at the least, whatever the interval)\n");
+    else
+        o += beyond_chance(c.d)
+                 ? "the difference is beyond the test set's chance: the interval excludes 0\n"
+                 : "the difference is within chance: the test set alone could make it\n";
     // What it cannot say: two trainings of one setting differ by as much (three seeds of the
     // synthetic suite's e6 scored 0.774, 0.799 and 0.822, docs/seeds-synthetic-small).
     o += "(one training of each: another seed moves a model too, which this interval does not "
