@@ -284,6 +284,46 @@ TEST(FocalLoss, GammaZeroIsCrossEntropy) {
     EXPECT_TRUE(test::all_close(want, got.dlogits, 1e-7, 1e-5));
 }
 
+// The loss value written out, −α_y (1 − p_y)^γ log p_y summed over labelled pixels and divided by
+// their count (or, normalize = "alpha", by the sum of their α), independently of the kernel terms
+// both backends and the reference share: the gradient tests check the gradient against this loss,
+// so a wrong loss with its own gradient (p^γ for (1 − p)^γ, another class's α) passed them
+// (semantics audit).
+TEST(FocalLoss, ValueIsTheFormulaWrittenOut) {
+    const int n = 2, c = 4, h = 5, w = 7;
+    const std::int64_t hw = h * w;
+    Tensor logits = test::random_f32({n, c, h, w}, 51, -3.0f, 3.0f);
+    Tensor labels = random_labels({n, h, w}, c, 0.3, 52);
+    const std::vector<float> alpha = {0.5f, 1.0f, 2.0f, 0.25f};
+    const float* z = logits.data<float>();
+    const std::uint8_t* y = labels.data<std::uint8_t>();
+    auto cpu = test::cpu_backend();
+    for (const float gamma : {2.0f, 0.5f, 5.0f})
+        for (const LossNormalize norm : {LossNormalize::labelled, LossNormalize::alpha}) {
+            double sum = 0, count = 0, alpha_sum = 0;
+            for (std::int64_t img = 0; img < n; ++img)
+                for (std::int64_t j = 0; j < hw; ++j) {
+                    const int yj = y[img * hw + j];
+                    if (yj >= c) continue;
+                    double denom = 0;
+                    for (int k = 0; k < c; ++k)
+                        denom += std::exp(static_cast<double>(z[(img * c + k) * hw + j]));
+                    const double p =
+                        std::exp(static_cast<double>(z[(img * c + yj) * hw + j])) / denom;
+                    const double a = alpha[static_cast<std::size_t>(yj)];
+                    sum += -a * std::pow(1.0 - p, static_cast<double>(gamma)) * std::log(p);
+                    count += 1;
+                    alpha_sum += a;
+                }
+            const double want = sum / (norm == LossNormalize::alpha ? alpha_sum : count);
+            const LossResult got =
+                run_loss(*cpu, logits, labels, FocalLossParams{gamma, alpha, norm},
+                         /*grad=*/false);
+            EXPECT_NEAR(got.loss, want, 2e-6 * std::fabs(want))
+                << "gamma " << gamma << (norm == LossNormalize::alpha ? ", alpha" : ", labelled");
+        }
+}
+
 TEST(FocalLoss, UnlabelledPixelsGetExactlyZeroGradient) {
     const int n = 2, c = 6, h = 9, w = 31;
     Tensor logits = test::random_f32({n, c, h, w}, 41, -2.0f, 2.0f);

@@ -297,6 +297,41 @@ TEST(TestTimeAugment, EvaluationScoresThePredictionsOfItsOverlap) {
               r.loss_dense);
 }
 
+// Evaluation in batches (images of one size that fit the window) scores the dense masks, not the
+// training labels: its confusion counts every pixel the dense masks label, each under its dense
+// class, while the loss follows the training labels (a semantics audit found the windowed and
+// zoomed paths pinned so, the batched one only with labels equal to the masks).
+TEST(Evaluate, BatchedEvaluationScoresTheDenseMasks) {
+    Fixture f;
+    const int C = f.net.config().num_classes;
+    std::vector<SampleData> samples(3);
+    std::vector<std::int64_t> truth(static_cast<std::size_t>(C), 0);
+    for (int k = 0; k < 3; ++k) {
+        SampleData& s = samples[static_cast<std::size_t>(k)];
+        s.dense = test::foreign_labels(32, 32, k);
+        s.image = test::foreign_image(s.dense, k);
+        s.train_labels = LabelMap(32, 32, 255);  // every 7th pixel
+        for (std::size_t i = 0; i < s.dense.labels.size(); i += 7)
+            s.train_labels.labels[i] = s.dense.labels[i];
+        for (std::size_t i = 3; i < s.dense.labels.size(); i += 11) s.dense.labels[i] = 255;
+        for (const std::uint8_t v : s.dense.labels)
+            if (v < C) ++truth[v];
+    }
+    EvalOptions eo;
+    ASSERT_FALSE(evaluates_in_windows({{32, 32}, {32, 32}, {32, 32}}, eo));
+    const EvalResult r = evaluate(*f.backend, f.net, samples, f.stats, FocalLossParams{}, -1, eo);
+    for (int t = 0; t < C; ++t) {
+        std::int64_t row = 0;
+        for (int p = 0; p < C; ++p) row += r.confusion[static_cast<std::size_t>(t * C + p)];
+        EXPECT_EQ(row, truth[static_cast<std::size_t>(t)]) << "class " << t;
+    }
+    std::int64_t sparse = 0;
+    for (const SampleData& s : samples)
+        sparse += std::count_if(s.train_labels.labels.begin(), s.train_labels.labels.end(),
+                                [&](std::uint8_t v) { return v < C; });
+    EXPECT_EQ(r.loss_norm, static_cast<double>(sparse)) << "the loss follows the training labels";
+}
+
 // eval --zoom: evaluation of zoomed images scores the masks of the logits brought back onto the
 // masks' pixels (predict --zoom's), each pixel of the masks once, on images of two sizes; its
 // losses are the focal losses of those logits against the whole masks at once; its progress

@@ -104,6 +104,26 @@ INSTANTIATE_TEST_SUITE_P(Optim, OptimSteps, ::testing::ValuesIn(kStepCases),
                              return std::string(step_case.param.setting.name);
                          });
 
+// ε is added to √v̂ after the bias correction, as torch.optim.Adam does: a gradient as small as ε
+// steps lr/2 (ε inside the root would step lr·1e-4, TensorFlow's ε before the correction lr·0.03),
+// which the step tests' tolerance at ε = 1e-8 cannot tell apart (semantics audit).
+TEST(Optim, AdamAddsEpsilonToTheBiasCorrectedRoot) {
+    auto b = test::cpu_backend();
+    for (const OptimizerKind kind : {OptimizerKind::adam, OptimizerKind::adamw}) {
+        Parameter p{"w", host_vec({1.0f, -1.0f}), Tensor::host({2}, DType::f32), true};
+        OptimizerConfig cfg;
+        cfg.kind = kind;
+        cfg.eps = 1e-8f;
+        Optimizer opt(*b, {&p}, cfg);
+        p.grad.data<float>()[0] = 1e-8f;
+        p.grad.data<float>()[1] = -1e-8f;
+        Tensor one = scalar(1.0f);
+        opt.step(0.1f, one);
+        EXPECT_NEAR(p.value.data<float>()[0], 0.95f, 1e-5f) << kOptimizerKinds.name(kind);
+        EXPECT_NEAR(p.value.data<float>()[1], -0.95f, 1e-5f) << kOptimizerKinds.name(kind);
+    }
+}
+
 TEST(Optim, DecayFlagAndGradScale) {
     auto b = test::cpu_backend();
     Parameter w{"w", host_vec({1.0f}), host_vec({0.1f}), true};
