@@ -435,6 +435,29 @@ ReportInput make_report_input() {
     return in;
 }
 
+// pfce run --force removes an experiment's result before its rerun: results.json says first that
+// the suite is not complete and that experiment not current (a run killed then left a record of a
+// finished suite whose result files were gone: interruption probe). The documents stay pfce's.
+TEST(Report, AResultBeingRerunIsMarkedInResultsJsonFirst) {
+    const std::string dir = test::temp_dir("report_being_rerun");
+    mark_result_being_rerun(dir, "dense");  // no report yet: nothing written
+    EXPECT_FALSE(file_exists(dir + "/results.json"));
+    ReportInput in = make_report_input();
+    in.results.pop_back();  // the failed one
+    write_report(dir, in);
+    ASSERT_EQ(nlohmann::json::parse(read_text_file(dir + "/results.json"))["complete"], true);
+    mark_result_being_rerun(dir, "e1-700");
+    const nlohmann::json j = nlohmann::json::parse(read_text_file(dir + "/results.json"));
+    EXPECT_EQ(j["complete"], false);
+    ASSERT_EQ(j["not_run"].size(), 1u);
+    EXPECT_EQ(j["not_run"][0]["id"], "e1-700");
+    EXPECT_MESSAGE_HAS(j["not_run"][0]["reason"].get<std::string>(),
+                       "being run again by pfce run --force");
+    for (const nlohmann::json& e : j["experiments"])
+        EXPECT_EQ(e["current"], e["id"] != "e1-700") << e["id"];
+    EXPECT_TRUE(edited_report_files(dir).empty());
+}
+
 // A document a person edited is theirs: found by its hash in results.json, kept by a rewrite
 // (the new one beside it) unless replacing is asked for. Nothing edited, nothing found.
 TEST(Report, EditedDocumentsAreFoundAndKept) {

@@ -1402,6 +1402,23 @@ static nlohmann::json results_record(const std::string& out_dir) {
     return nlohmann::json::object();
 }
 
+void mark_result_being_rerun(const std::string& out_dir, const std::string& id) {
+    nlohmann::json results = results_record(out_dir);
+    if (results.empty()) return;
+    results["complete"] = false;
+    if (!results["not_run"].is_array()) results["not_run"] = nlohmann::json::array();
+    results["not_run"].push_back(
+        {{"id", id},
+         {"reason",
+          "being run again by pfce run --force, its earlier result removed (a run "
+          "stopped before it ends leaves it without one: run it again)"}});
+    if (results["experiments"].is_array())
+        for (nlohmann::json& e : results["experiments"])
+            if (e.is_object() && e.value("id", std::string()) == id) e["current"] = false;
+    write_text_atomically((std::filesystem::path(out_dir) / "results.json").string(),
+                          results.dump(2) + "\n");
+}
+
 // record[key] where it is an object, else an empty object (a record of an older pfce).
 static nlohmann::json object_at(const nlohmann::json& record, const char* key) {
     const auto found = record.find(key);

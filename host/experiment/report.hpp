@@ -91,5 +91,10 @@ ReportFileHashes edited_report_hashes(const std::string& out_dir);
 // What results.json in out_dir records under "report_files" (document name -> hash), an empty
 // object when there is none.
 nlohmann::json recorded_report_hashes(const std::string& out_dir);
+// Before pfce run --force removes experiment `id`'s earlier result: results.json in out_dir (where
+// there is one) says the suite is not complete, the experiment not current and why, so that a run
+// killed before the report is written again does not leave a record of a finished suite whose
+// result files are gone (interruption probe). Written atomically; nothing where there is none.
+void mark_result_being_rerun(const std::string& out_dir, const std::string& id);
 
 }  // namespace pfce

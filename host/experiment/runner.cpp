@@ -854,6 +854,7 @@ RunSummary run_suite(const Suite& given, const RunOptions& opts) {
         // checkpoints made it (suite probe).
         p.reached = true;
         if (opts.force) {
+            mark_result_being_rerun(sum.out_dir, p.spec.id);
             fs::remove(sp, ec);
             fs::remove(result_path(sum.out_dir, p.spec.id), ec);
             p.result.reset();
