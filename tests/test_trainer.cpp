@@ -539,6 +539,54 @@ TEST(Trainer, SgdWhoseClipLeavesTheWeightsWhereTheyAreIsWarnedAbout) {
     }
 }
 
+// The trainer clips the whole gradient to optimizer.clip before the step: one SGD step (no
+// momentum, no decay) moves the parameters by exactly lr * clip in L2 norm, whatever the
+// gradient's own norm; unclipped, by far more here. (A semantics audit found clipping pinned op by
+// op, but no test that would fail were the trainer to skip it or clip only some gradients.)
+TEST(Trainer, OneClippedSgdStepMovesTheWeightsByLrTimesClip) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(2, 32, false);
+    const auto moved = [&](double clip) {
+        Config c = small_config(test::temp_dir("trainer_clip_step") + "/run");
+        c.optimizer.name = "sgd";
+        c.optimizer.momentum = 0;
+        c.optimizer.weight_decay = 0;
+        c.optimizer.lr = 0.1;
+        c.optimizer.clip = clip;
+        c.run.epochs = 1;  // 2 samples in a batch of 2: one step
+        c.data.augment = false;
+        testing::internal::CaptureStderr();
+        const TrainResult r = train_unet(*b, c, in, quiet_options());
+        testing::internal::GetCapturedStderr();
+        UNetConfig uc;
+        uc.in_channels = in.stats.channels;
+        uc.num_classes = static_cast<int>(in.class_names.size());
+        uc.depth = c.model.depth;
+        uc.base_width = c.model.width;
+        UNet initial(*b, uc, c.run.seed);  // the trainer's starting weights
+        const Checkpoint ck = read_checkpoint(r.last_checkpoint);
+        EXPECT_EQ(ck.meta["state"]["global_step"], 1);
+        double sum = 0;
+        std::size_t params = 0;
+        for (Parameter* p : initial.parameters()) {
+            const Tensor* t = ck.find("param." + p->name);
+            if (t == nullptr) {
+                ADD_FAILURE() << p->name << " is not in the checkpoint";
+                continue;
+            }
+            const float* w0 = p->value.data<float>();
+            const float* w1 = t->data<float>();
+            for (std::int64_t i = 0; i < p->value.numel(); ++i)
+                sum += std::pow(static_cast<double>(w1[i]) - w0[i], 2);
+            ++params;
+        }
+        EXPECT_GT(params, 10u);
+        return std::sqrt(sum);
+    };
+    EXPECT_NEAR(moved(0.01), 0.1 * 0.01, 1e-6);
+    EXPECT_GT(moved(0.0), 10 * 0.1 * 0.01) << "the gradient's own norm is far above the clip";
+}
+
 // metrics.jsonl is appended to a line at a time, so a kill or a full disk during an append leaves
 // its last line cut short (hostile-user probe: --resume then failed with "malformed line" and no
 // hint). That line is a write that never finished: resume drops it, says so, and the file it goes
