@@ -653,6 +653,38 @@ RgbImage train_tiny_run_beside_an_image(const std::string& root) {
     return image;
 }
 
+// Of two classes the winner always has one half: "unsure" is below 0.75 there (a walkthrough's
+// building masks said "0.0% of pixels below 0.5" of every image).
+TEST(Confidence, ATwoClassModelCountsPixelsBelowThreeQuarters) {
+    const std::string root = test::temp_dir("confidence_two_classes");
+    std::filesystem::create_directories(root + "/d/images");
+    std::filesystem::create_directories(root + "/d/masks");
+    write_file_atomically(root + "/d/dataset.toml",
+                          "[classes]\nnames = [\"background\", \"building\"]\n[mask]\n"
+                          "encoding = \"index\"\n");
+    for (int k = 0; k < 4; ++k) {
+        LabelMap m(32, 32, 0);
+        for (int y = 8; y < 24; ++y)
+            for (int x = 4 + k; x < 20 + k; ++x) m.at(y, x) = 1;
+        RgbImage img = test::random_rgb(32, 32, static_cast<std::uint64_t>(k));
+        for (std::size_t i = 0; i < m.labels.size(); ++i)
+            if (m.labels[i] == 1) img.pixels[3 * i] = 250;
+        const std::string id = "t" + std::to_string(k);
+        write_png(root + "/d/images/" + id + ".png", img);
+        write_png_gray(root + "/d/masks/" + id + ".png", m);
+    }
+    ASSERT_EQ(test::run_pfce("train --data " + root + "/d --out " + root +
+                             "/run --epochs 1 --width 4 --depth 1 --batch-size 2 --device cpu")
+                  .status,
+              0);
+    const test::CommandResult r =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --input " + root +
+                       "/d/images/t0.png --out " + root + "/p.png --confidence --device cpu");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_MESSAGE_HAS(r.output, "% of pixels below 0.75 (of two classes, one has 0.5 or more)");
+    EXPECT_MESSAGE_HAS(r.output, "% predicted with confidence below 0.75");
+}
+
 TEST(Confidence, PredictWritesItBesideTheMaskInItsFormatWithoutOverwriting) {
     const std::string root = test::temp_dir("confidence_cli");
     train_tiny_run_beside_an_image(root);

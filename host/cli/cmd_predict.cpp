@@ -519,6 +519,13 @@ void run_predict(const PredictArgs& a) {
     // Under --force, the masks there before: those not yet replaced when a stop comes are the
     // earlier prediction's, which --skip-existing would keep (it mixed two models' masks without
     // a word: interruption probe).
+    // "Unsure": a confidence below 0.5 (128 of 255, the first above one half), or with two classes,
+    // whose winner always has at least one half, below 0.75 (192: a walkthrough's building masks
+    // said "0.0% of pixels below 0.5" of every image).
+    const bool two_classes = m.class_colours.size() == 2;
+    const int unsure_below = two_classes ? 192 : 128;
+    const std::string unsure_text =
+        two_classes ? "0.75 (of two classes, one has 0.5 or more)" : "0.5";
     const bool replacing = a.force && std::any_of(jobs.begin(), jobs.end(), [](const Job& j) {
                                std::error_code ec;
                                return fs::exists(j.mask, ec);
@@ -690,14 +697,14 @@ void run_predict(const PredictArgs& a) {
                 for (std::size_t i = 0; i < confidence.labels.size(); ++i) {
                     if (no_data > 0 && nodata[i]) continue;  // no prediction there
                     sum += confidence.labels[i];
-                    below += confidence.labels[i] < 128;  // 128/255: the first above one half
+                    below += confidence.labels[i] < unsure_below;
                 }
                 const double n = std::max(1.0, static_cast<double>(confidence.labels.size()) -
                                                    static_cast<double>(no_data));
                 about = "; confidence mean " +
                         format_fixed(static_cast<double>(sum) / (255.0 * n), 2) + ", " +
                         format_fixed(100.0 * static_cast<double>(below) / n, 1) +
-                        "% of pixels below 0.5";
+                        "% of pixels below " + unsure_text;
                 unsure += below;
             }
             if (!j.probabilities.empty()) {  // a TIFF, whatever the mask's format: a band a class
@@ -823,7 +830,7 @@ void run_predict(const PredictArgs& a) {
                        format_fixed(100.0 * static_cast<double>(unsure) /
                                         static_cast<double>(std::max<std::int64_t>(pixels, 1)),
                                     1) +
-                       "% predicted with confidence below 0.5")
+                       "% predicted with confidence below " + unsure_text)
                           .c_str()
                     : "");
     for (std::size_t c = 0; c < total.size(); ++c)
