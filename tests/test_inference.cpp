@@ -761,6 +761,36 @@ TEST(Polygons, PredictWritesTheMasksRegionsAsGeoJsonBesideIt) {
             EXPECT_GE(p[1].get<double>(), -30);
         }
     }
+    // --polygon-classes, --polygon-min-pixels: only those classes' regions of that size or more,
+    // in the same order (footprints without background or specks: walkthrough); a name of no
+    // class, or either without --polygons, is refused.
+    const std::string some =
+        " --force --polygons --polygon-classes " + names[2] + ",TREE" + " --polygon-min-pixels 3";
+    const test::CommandResult filtered = test::run_pfce(cmd + some);
+    ASSERT_EQ(filtered.status, 0) << filtered.output;
+    std::vector<const MaskRegion*> want;
+    for (const MaskRegion& g : regions)
+        if ((g.value == 2 || g.value == 3) && g.pixels >= 3) want.push_back(&g);
+    ASSERT_LT(want.size(), regions.size());
+    EXPECT_MESSAGE_HAS(filtered.output,
+                       std::to_string(want.size()) + " regions as polygons (of " +
+                           std::to_string(regions.size()) +
+                           ", the others left out by --polygon-classes and --polygon-min-pixels)");
+    const nlohmann::json only =
+        nlohmann::json::parse(read_whole_file(root + "/a_polygons.geojson"));
+    ASSERT_EQ(only["features"].size(), want.size());
+    for (std::size_t k = 0; k < want.size(); ++k) {
+        EXPECT_EQ(only["features"][k]["properties"]["value"], int{want[k]->value}) << k;
+        EXPECT_EQ(only["features"][k]["properties"]["pixels"], want[k]->pixels) << k;
+    }
+    const test::CommandResult unknown =
+        test::run_pfce(cmd + " --force --polygons --polygon-classes roof");
+    EXPECT_EQ(unknown.status, 2) << unknown.output;
+    EXPECT_MESSAGE_HAS(unknown.output, "--polygon-classes roof: \"roof\" is no class of");
+    const test::CommandResult alone = test::run_pfce(cmd + " --force --polygon-min-pixels 4");
+    EXPECT_EQ(alone.status, 2) << alone.output;
+    EXPECT_MESSAGE_HAS(alone.output, "--polygon-min-pixels: expected --polygons too");
+    test::run_pfce(cmd + " --force --polygons --confidence");  // as it was, for what follows
     // Predicted again without it (the mask and map gone): the earlier regions would describe
     // another mask.
     std::filesystem::remove(root + "/a.png");

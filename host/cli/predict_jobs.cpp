@@ -753,6 +753,13 @@ void check_predict_options(const PredictArgs& a) {
     if (a.window_given) check_window_option(a.window);
     if (a.max_pixels_given) check_max_pixels_option(a.max_pixels);
     if (a.overlap_given) check_overlap_option(a.overlap);
+    if (!a.polygons && (!a.polygon_classes.empty() || a.polygon_min_pixels_given))
+        PFCE_THROW(InputError,
+                   !a.polygon_classes.empty() ? "--polygon-classes" : "--polygon-min-pixels",
+                   ": expected --polygons too (it chooses which regions --polygons writes)");
+    if (a.polygon_min_pixels < 1)
+        PFCE_THROW(InputError, "--polygon-min-pixels ", a.polygon_min_pixels,
+                   ": expected a region's size in pixels, 1 or more");
     if (a.nodata_value_given && (a.nodata_value < 0 || a.nodata_value > 255))
         PFCE_THROW(InputError, "--nodata-value ", a.nodata_value,
                    ": expected a pixel value, 0..255, that no class has");

@@ -32,8 +32,11 @@ struct PredictArgs {
     std::int64_t max_pixels = 0;
     bool max_pixels_given = false;  // else the run's data.max_pixels
     bool force = false, confidence = false;
-    bool probabilities = false;  // --probabilities: every class's probability beside the mask
-    bool polygons = false;       // --polygons: the mask's regions as GeoJSON beside it
+    bool probabilities = false;   // --probabilities: every class's probability beside the mask
+    bool polygons = false;        // --polygons: the mask's regions as GeoJSON beside it
+    std::string polygon_classes;  // --polygon-classes: only these classes' regions (names, commas)
+    std::int64_t polygon_min_pixels = 1;  // --polygon-min-pixels: smaller regions left out
+    bool polygon_min_pixels_given = false;
     bool no_overlay = false;     // --no-overlay: the mask (and its companions) alone
     std::string match;           // --match: a shell pattern the directory's image names must match
     bool recursive = false;      // the directory's subdirectories too, their masks in --out's
