@@ -18,6 +18,7 @@
 #include "core/stop_signal.hpp"
 #include "core/tensor.hpp"
 #include "host/backend/backend_factory.hpp"
+#include "host/cli/stopped.hpp"
 #include "tests/test_util.hpp"
 
 using namespace pfce;
@@ -163,6 +164,26 @@ TEST(CudaBackend, CopyFillAddMatchesCpu) {
 // acknowledged at once on stderr; the second says what stopping at once leaves, and the child
 // dies by SIGTERM, as the default action would end it. Before, both were silent. A second within
 // a fifth of a second is the first delivered twice, not a second request.
+// A command that ends as it would have although a stop came (too late to cut it short) says so; one
+// that ends by an exception, or without a stop, says nothing of it.
+TEST(StopSignals, AStopThatCameTooLateIsSaidAtTheCommandsEnd) {
+    clear_stop_request();
+    testing::internal::CaptureStderr();
+    { const cli::LateStopSaid late("nothing stopped"); }
+    request_stop();
+    { const cli::LateStopSaid late("the model is written whole"); }
+    try {
+        const cli::LateStopSaid late("not said: it ends by an error");
+        throw std::runtime_error("failed");
+    } catch (const std::runtime_error&) {
+    }
+    clear_stop_request();
+    const std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(err,
+              "pfce: the stop (Ctrl-C / SIGTERM) came too late to cut it short: the model is "
+              "written whole\n");
+}
+
 TEST(StopSignals, TheFirstIsAcknowledgedAndTheSecondEndsTheProcessSayingSo) {
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);

@@ -26,6 +26,7 @@
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
+#include "host/cli/stopped.hpp"
 #include "host/experiment/confusion_chart.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/evaluate_split.hpp"
@@ -624,6 +625,7 @@ void run_eval(const EvalArgs& a) {
     // Ctrl-C / SIGTERM: stops at the next batch of windows or images (or part read), writes
     // nothing, and removes the directories made for --per-image (exit 130).
     const StopSignals stop_signals;
+    const LateStopSaid late("the evaluation ended, its numbers and files complete");
     auto evaluate_with_progress = [&] {
         LazyProgress progress("eval " + a.split);  // tiles under --tta d4: minutes, said past 2 s
         eo.progress = [&](std::int64_t done, std::int64_t total, const char* unit) {

@@ -12,6 +12,7 @@
 #include "core/text.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
+#include "host/cli/stopped.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/onnx_export.hpp"
@@ -53,7 +54,8 @@ void run_export(const ExportArgs& a) {
     refuse_output_among_data("--out " + a.out, a.out, "the model");
     check_output_file(a.out, a.force, {a.checkpoint});
     const StopSignals stop_signals;  // Ctrl-C before the write: nothing written
-    remove_stale_temps_of(a.out);    // a killed export's half-written model
+    const LateStopSaid late(a.out + " is written whole");
+    remove_stale_temps_of(a.out);  // a killed export's half-written model
 
     // The checkpoint read once (a run restarting beside it may replace it meanwhile): the model it
     // makes (metadata checked, weights finite), on the CPU, as nothing runs; then its weights.

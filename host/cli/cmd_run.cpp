@@ -13,6 +13,7 @@
 #include "core/stop_signal.hpp"
 #include "core/text.hpp"
 #include "host/cli/command_registry.hpp"
+#include "host/cli/stopped.hpp"
 #include "host/experiment/runner.hpp"
 #include "host/experiment/suite.hpp"
 
@@ -49,6 +50,7 @@ void run_run(const RunArgs& a) {
     opts.device = a.device;
     opts.force = a.force;
     const StopSignals stop_signals;  // Ctrl-C / SIGTERM: the runner stops at the next stage
+    const LateStopSaid late("every experiment had finished, and the report is written");
     const RunSummary s = run_suite(suite, opts);
     std::printf("%s\nreport: %s\n        %s\n", run_counts(s).c_str(), s.report_md.c_str(),
                 s.report_html.c_str());

@@ -6,7 +6,9 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <exception>
 #include <string>
+#include <utility>
 
 #include "core/stop_signal.hpp"
 
@@ -31,5 +33,28 @@ inline void said_stop_came_late(const std::string& dir) {
                  "masks in %s are complete\n",
                  dir.c_str());
 }
+
+// Declared after a command's StopSignals: where the command ends as it would have, a stop that came
+// too late to cut it short (its outputs were being put in place) is said, never met with silence
+// and exit 0 (export, eval and run acknowledged the signal, then said nothing more: interruption
+// probe). `done` says what is complete.
+class LateStopSaid {
+  public:
+    explicit LateStopSaid(std::string done)
+        : done_(std::move(done)), exceptions_(std::uncaught_exceptions()) {}
+    LateStopSaid(const LateStopSaid&) = delete;
+    LateStopSaid& operator=(const LateStopSaid&) = delete;
+    ~LateStopSaid() {
+        if (std::uncaught_exceptions() != exceptions_ || !stop_requested()) return;
+        std::fflush(stdout);
+        std::fprintf(stderr,
+                     "pfce: the stop (Ctrl-C / SIGTERM) came too late to cut it short: %s\n",
+                     done_.c_str());
+    }
+
+  private:
+    std::string done_;
+    int exceptions_;
+};
 
 }  // namespace pfce::cli
