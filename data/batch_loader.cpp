@@ -123,10 +123,10 @@ struct BatchLoader::Impl {
         workers.clear();
     }
 
-    // The most samples a batch holds: every set of staging buffers is made this size.
+    // The most samples (crops) a batch holds: every set of staging buffers is made this size.
     std::int64_t largest_batch() const {
         return static_cast<std::int64_t>(
-            std::min(samples.size(), static_cast<std::size_t>(opts.batch_size)));
+            std::min(draws(), static_cast<std::size_t>(opts.batch_size)));
     }
 
     // Staging tensors for a batch of largest_batch() samples.
@@ -191,14 +191,14 @@ struct BatchLoader::Impl {
             if (opts.crop_size > 0) {
                 CounterRng rng(opts.seed ^ 0x43524F50u /* "CROP" */,
                                static_cast<std::uint32_t>(epoch), static_cast<std::uint32_t>(draw));
-                auto draw = [&](int image_side) {
+                auto offset = [&](int image_side) {
                     const int lo = std::min(0, image_side - width),
                               hi = std::max(0, image_side - width);
                     return lo +
                            static_cast<int>(rng.below(static_cast<std::uint32_t>(hi - lo + 1)));
                 };
-                ox = draw(s.image.width);
-                oy = draw(s.image.height);
+                ox = offset(s.image.width);
+                oy = offset(s.image.height);
             }
             const int iw = s.image.width, ih = s.image.height;
             const auto nc = static_cast<std::size_t>(channels);
@@ -313,8 +313,9 @@ BatchLoader::BatchLoader(Backend& backend, const std::vector<SampleData>& sample
             PFCE_THROW(InputError, "batch loader: sample ", i, " dense mask is ", s.dense.width,
                        "x", s.dense.height, " but its image is ", w, "x", h);
     }
-    if (opts.drop_last && samples.size() < static_cast<std::size_t>(opts.batch_size))
-        PFCE_THROW(InputError, "batch loader: ", samples.size(), " samples make no full batch of ",
+    if (opts.drop_last && impl_->draws() < static_cast<std::size_t>(opts.batch_size))
+        PFCE_THROW(InputError, "batch loader: ", impl_->draws(),
+                   opts.crops_per_image > 1 ? " crops" : " samples", " make no full batch of ",
                    opts.batch_size, " with drop_last");
     impl_->width = opts.crop_size > 0 ? opts.crop_size : samples[0].image.width;
     impl_->height = opts.crop_size > 0 ? opts.crop_size : samples[0].image.height;

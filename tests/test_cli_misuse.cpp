@@ -501,6 +501,11 @@ TEST(CliMisuse, TheSamplesFullBatchesLeaveOutAreSaid) {
     EXPECT_MESSAGE_HAS(crops.output, "3 batches of 4 per epoch, crops of 32 (3 an image)");
     EXPECT_MESSAGE_HAS(crops.output,
                        "full batches only: 3 of the 15 training crops sit out each epoch");
+    // A batch larger than the 5 images, within their 15 crops.
+    const test::CommandResult larger =
+        test::run_pfce(train + "8 --crop-size 32 --crops-per-image 3");
+    ASSERT_EQ(larger.status, 0) << larger.output;
+    EXPECT_MESSAGE_HAS(larger.output, "1 batch of 8 per epoch, crops of 32 (3 an image)");
 }
 
 // Point counts are per 300x300, scaled by each image's area: what the first image keeps is said,

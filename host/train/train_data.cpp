@@ -690,8 +690,9 @@ void check_training_memory(const TrainingFootprint& run, const Config& cfg, Devi
     const bool cpu = device == DeviceKind::cpu;
     const int crop = cfg.data.crop_size;
     const int w = run.width, h = run.height;
-    const int batch = static_cast<int>(
-        std::min<std::int64_t>(cfg.run.batch_size, static_cast<std::int64_t>(run.train_count)));
+    const int batch = static_cast<int>(std::min<std::int64_t>(
+        cfg.run.batch_size, static_cast<std::int64_t>(run.train_count) *
+                                (crop > 0 ? std::max(1, cfg.data.crops_per_image) : 1)));
     const int width = cfg.model.width;
     // On CUDA the step is in device memory (not judged here); the samples are in host memory on
     // every device.
