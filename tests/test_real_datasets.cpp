@@ -1234,6 +1234,33 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
 // GeoTIFF nodata mask). Predict refused such a chip outright; now those pixels get no class: 255
 // (pfce's unlabelled, transparent in the PNG) in the mask, 0 in the confidence map, their stored
 // colour in the overlay, and they are counted apart from the pixels with data.
+// data stats says where the images lie: how many are georeferenced, their pixels' ground size and
+// CRS (a researcher wanted them before training: walkthrough), in its text and --json.
+TEST(RealDatasets, StatsSaysHowManyImagesAreGeoreferencedAndTheirPixelSize) {
+    const std::string root = test::temp_dir("real_stats_place");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    const test::CommandResult none = test::run_pfce("data stats " + fd.root);
+    ASSERT_EQ(none.status, 0) << none.output;
+    EXPECT_MESSAGE_HAS(none.output, "place:     no image is georeferenced");
+    for (std::size_t k = 0; k < 2; ++k) {
+        const std::string png = fd.root + "/images/" + fd.ids[k] + ".png";
+        const RgbImage img = read_rgb(png);
+        std::filesystem::remove(png);
+        write_geotiff(fd.root + "/images/" + fd.ids[k] + ".tif", img);
+    }
+    const test::CommandResult some = test::run_pfce("data stats " + fd.root);
+    ASSERT_EQ(some.status, 0) << some.output;
+    EXPECT_MESSAGE_HAS(some.output,
+                       "place:     2 of the 8 images georeferenced, pixels of 0.05 m "
+                       "(EPSG:25832)");
+    const test::CommandResult j = test::run_pfce("data stats " + fd.root + " --json -q");
+    ASSERT_EQ(j.status, 0) << j.output;
+    const nlohmann::json stats = test::json_in_output(j.output);
+    EXPECT_EQ(stats["georeferenced_images"], 2);
+    EXPECT_EQ(stats["ground_pixel_size"]["epsg"], nlohmann::json::array({25832}));
+    EXPECT_DOUBLE_EQ(stats["ground_pixel_size"]["min"].get<double>(), 0.05);
+}
+
 TEST(RealDatasets, PredictionLeavesPixelsWithoutDataUnlabelled) {
     const std::string root = test::temp_dir("real_predict_nodata");
     const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});

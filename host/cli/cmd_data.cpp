@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "core/text.hpp"
 #include "data/contact_sheet.hpp"
 #include "data/dataset.hpp"
+#include "data/ground_pixel_size.hpp"
 #include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 #include "data/picture_text.hpp"
@@ -308,6 +310,51 @@ nlohmann::json stats_json(const Counts& c, const Palette& pal, std::int64_t deno
             {"classes", classes}};
 }
 
+// Where the images lie: how many are georeferenced (GeoTIFF tags, a world file or .aux.xml, as GDAL
+// reads them), their pixels' ground size and CRSs (a researcher wanted the CRS and pixel size of a
+// dataset before training on it: walkthrough).
+struct ImagesPlace {
+    std::size_t images = 0, georeferenced = 0;
+    double smallest = 0, largest = 0;  // the larger axis of each pixel, in map units
+    std::vector<int> epsg;             // the CRSs named (0: one not named)
+    std::string text() const {
+        if (georeferenced == 0)
+            return "no image is georeferenced (GeoTIFF tags, a world file or .aux.xml): "
+                   "predictions carry no place on a map";
+        const bool metres = std::all_of(epsg.begin(), epsg.end(), epsg_in_metres);
+        std::string crs;
+        for (const int e : epsg)
+            crs += (crs.empty() ? "" : ", ") +
+                   (e > 0 ? "EPSG:" + std::to_string(e) : std::string("a CRS without a code"));
+        const std::string unit = metres ? " m" : " map units";
+        return detail::concat(georeferenced == images
+                                  ? "every image"
+                                  : detail::concat(georeferenced, " of the ", images, " images"),
+                              " georeferenced, pixels of ", format_significant(smallest, 4),
+                              smallest == largest ? "" : " to " + format_significant(largest, 4),
+                              unit, " (", crs, ")");
+    }
+};
+
+ImagesPlace images_place(const Dataset& ds) {
+    std::set<std::string> paths;
+    for (std::size_t i = 0; i < ds.size(); ++i) paths.insert(ds.sample(i).image_path);
+    ImagesPlace p;
+    p.images = paths.size();
+    std::set<int> codes;
+    for (const std::string& path : paths) {
+        const std::optional<GroundPixelSize> px = ground_pixel_size(path);
+        if (!px) continue;
+        const double side = std::max(px->x, px->y);
+        p.smallest = p.georeferenced == 0 ? side : std::min(p.smallest, side);
+        p.largest = std::max(p.largest, side);
+        ++p.georeferenced;
+        codes.insert(px->epsg);
+    }
+    p.epsg.assign(codes.begin(), codes.end());
+    return p;
+}
+
 void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
     if (is_mask_dir(dir)) {
         const MaskDir md = open_mask_dir(dir);
@@ -400,6 +447,7 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
     }
     std::int64_t all = 0;
     for (int v = 0; v < 256; ++v) all += c.per_label[v];
+    const ImagesPlace place = images_place(ds);
     if (json) {
         nlohmann::json j = stats_json(c, ds.palette(), all, all);
         j["dataset"] = dir;
@@ -408,6 +456,11 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
         j["images"] = image_reading_text(ds);
         j["gray_images"] = gray.load();
         j["no_data_pixels"] = no_data_pixels;  // left out of training and evaluation
+        j["georeferenced_images"] = place.georeferenced;
+        j["ground_pixel_size"] = place.georeferenced > 0 ? nlohmann::json{{"min", place.smallest},
+                                                                          {"max", place.largest},
+                                                                          {"epsg", place.epsg}}
+                                                         : nlohmann::json();
         j["fraction_of"] = "all pixels";
         std::printf("%s\n", j.dump(2).c_str());
         return;
@@ -441,6 +494,7 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
             ds.size() - unmasked, unmasked);
     if (ds.kind() == DatasetKind::tiles)
         std::printf("pixels:    each tile pixel once (windows that overlap share them out)\n");
+    std::printf("place:     %s\n", place.text().c_str());
     print_class_table(c, ds.palette(), all, "fraction");
     std::printf("%-24s %14lld %10.4f\n", "unlabelled", static_cast<long long>(c.per_label[255]),
                 all > 0 ? static_cast<double>(c.per_label[255]) / all : 0.0);
