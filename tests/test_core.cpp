@@ -198,6 +198,8 @@ TEST(StopSignals, TheFirstIsAcknowledgedAndTheSecondEndsTheProcessSayingSo) {
         // The same request delivered twice at once (`timeout -s TERM` signals the child, then its
         // process group): one request, not a second Ctrl-C.
         std::raise(SIGTERM);
+        const char alive[] = "alive after the same request twice\n";
+        if (::write(STDERR_FILENO, alive, sizeof alive - 1) < 0) ::_exit(5);
         ::usleep(300'000);
         std::raise(SIGTERM);
         ::_exit(4);  // not reached
@@ -214,4 +216,5 @@ TEST(StopSignals, TheFirstIsAcknowledgedAndTheSecondEndsTheProcessSayingSo) {
     EXPECT_EQ(WTERMSIG(status), SIGTERM);
     EXPECT_MESSAGE_HAS(err, "pfce: stopping cleanly at the next safe point");
     EXPECT_MESSAGE_HAS(err, "pfce: stopped at once by a second Ctrl-C / SIGTERM");
+    EXPECT_MESSAGE_HAS(err, "alive after the same request twice");
 }
