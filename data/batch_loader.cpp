@@ -33,7 +33,8 @@ void check_channels_match(const RgbImage& img, const ChannelStats& stats) {
                    " (expected the bands it was trained with, its data.bands)");
 }
 
-ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images) {
+ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images,
+                                   const std::vector<const std::vector<std::uint8_t>*>& no_data) {
     if (images.empty()) PFCE_THROW(InputError, "channel statistics: no training images");
     const int channels = images[0]->channels;
     for (std::size_t k = 0; k < images.size(); ++k)
@@ -53,8 +54,13 @@ ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images) {
             const RgbImage& img = *images[static_cast<std::size_t>(k)];
             const std::uint8_t* p = img.pixels.data();
             const std::size_t n = img.pixels.size() / stride;
+            const std::vector<std::uint8_t>* none = static_cast<std::size_t>(k) < no_data.size()
+                                                        ? no_data[static_cast<std::size_t>(k)]
+                                                        : nullptr;
+            const bool skip = none && none->size() == n;
             for (std::size_t i = 0; i < n; ++i, p += stride)
-                for (std::size_t c = 0; c < stride; ++c) ++local[c * 256 + p[c]];
+                if (!skip || !(*none)[i])
+                    for (std::size_t c = 0; c < stride; ++c) ++local[c * 256 + p[c]];
         }
 #pragma omp critical(pfce_channel_stats)
         for (std::size_t i = 0; i < local.size(); ++i) hist[i] += local[i];
@@ -70,7 +76,8 @@ ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images) {
             sq += h * v * v;
         }
         if (n == 0)
-            PFCE_THROW(InputError, "channel statistics: the training images have no pixels");
+            PFCE_THROW(InputError, "channel statistics: the training images have no pixels",
+                       no_data.empty() ? "" : " with data (every one is transparent or NoData)");
         const double mean = sum / n;
         const double var = std::max(0.0, sq / n - mean * mean);
         st.mean[c] = static_cast<float>(mean);
@@ -78,6 +85,21 @@ ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images) {
         st.std[c] = var > 1e-6 ? static_cast<float>(std::sqrt(var)) : 1.0f;
     }
     return st;
+}
+
+void fill_no_data(RgbImage& img, const std::vector<std::uint8_t>& no_data,
+                  const ChannelStats& stats) {
+    const auto nc = static_cast<std::size_t>(img.channels);
+    if (no_data.size() != img.pixels.size() / std::max<std::size_t>(nc, 1)) return;
+    std::uint8_t fill[kMaxImageChannels] = {};
+    for (std::size_t c = 0; c < nc && c < kMaxImageChannels; ++c)
+        fill[c] = static_cast<std::uint8_t>(std::clamp(std::lround(stats.mean[c]), 0L, 255L));
+    for (std::size_t i = 0; i < no_data.size(); ++i)
+        if (no_data[i]) std::copy_n(fill, nc, &img.pixels[i * nc]);
+}
+
+void fill_no_data(std::vector<SampleData>& samples, const ChannelStats& stats) {
+    for (SampleData& s : samples) fill_no_data(s.image, s.no_data, stats);
 }
 
 struct BatchLoader::Impl {

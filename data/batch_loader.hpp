@@ -32,10 +32,24 @@ struct SampleData {
     RgbImage image;
     LabelMap train_labels;  // what the loss sees (sparse, linked or dense)
     LabelMap dense;         // for metrics and dense validation loss; may be empty (width 0)
+    // 1 for each image pixel without data (transparent, or a GeoTIFF's NoData value: unlabelled
+    // in both masks); empty where there is none. fill_no_data gives them the training mean.
+    std::vector<std::uint8_t> no_data;
 };
 
-// Of images that all have one channel count (an InputError names the first that differs).
-ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images);
+// Of images that all have one channel count (an InputError names the first that differs). Pixels
+// `no_data` marks (a mask an image, parallel to `images`; empty: none) are left out: their stored
+// colours mean nothing.
+ChannelStats compute_channel_stats(
+    const std::vector<const RgbImage*>& images,
+    const std::vector<const std::vector<std::uint8_t>*>& no_data = {});
+// The pixels `no_data` marks (empty: none) set to each channel's training mean, rounded, as
+// predict fills them: the network sees the blank that disturbs the pixels beside them least (0
+// once normalised), the same in training, evaluation and prediction (eval fed them their stored
+// colours and scored other masks than predict wrote: probe).
+void fill_no_data(RgbImage& img, const std::vector<std::uint8_t>& no_data,
+                  const ChannelStats& stats);
+void fill_no_data(std::vector<SampleData>& samples, const ChannelStats& stats);
 
 struct LoaderOptions {
     int batch_size = 8;

@@ -470,36 +470,52 @@ RgbImage Dataset::read_image_and_no_data(std::size_t i, std::vector<std::uint8_t
     RgbImage img =
         read_rgb_with_nodata(s.image_path, nodata, opts_.max_pixels, opts_.image, &sources);
     // Mostly partly transparent: a band of measurements tagged as alpha, not an orthophoto's
-    // outside; read_rgb refuses it, saying how to tag the band (most of the image would be left
-    // out of training without a word).
-    if (sources.alpha > 0 && sources.alpha_partial * 2 > sources.alpha)
-        return read_rgb(s.image_path, opts_.max_pixels, opts_.image);
+    // outside (alpha 0 there, opaque inside): refused, saying how to tag the band, rather than
+    // most of the image left out of training without a word.
+    if (sources.alpha > 0 && sources.alpha_partial * 2 > sources.alpha) {
+        const int band = probe_image(s.image_path).channels + 1;
+        PFCE_THROW(InputError, s.image_path, ": ", sources.alpha,
+                   " of its pixels are transparent by its alpha band (band ", band, "), ",
+                   sources.alpha_partial,
+                   " of them only partly, as a band of measurements tagged as alpha would be "
+                   "(an orthophoto's alpha is 0 outside its survey and opaque inside): if band ",
+                   band,
+                   " holds infrared or another measurement, tag it as such (gdal_translate "
+                   "-colorinterp_",
+                   band,
+                   " undefined IN OUT.tif) and pick the bands to read with "
+                   "data.bands (--bands)");
+    }
     return img;
 }
 
-std::int64_t Dataset::unlabel_no_data(std::size_t i, const std::vector<std::uint8_t>& nodata,
-                                      std::initializer_list<LabelMap*> masks) const {
-    const auto n = static_cast<std::int64_t>(std::count(nodata.begin(), nodata.end(), 1));
-    if (n == 0) return 0;
-    std::int64_t labelled = 0;
+Dataset::NoDataUnlabelled Dataset::unlabel_no_data(const std::vector<std::uint8_t>& nodata,
+                                                   std::initializer_list<LabelMap*> masks) {
+    NoDataUnlabelled n;
+    n.pixels = static_cast<std::int64_t>(std::count(nodata.begin(), nodata.end(), 1));
+    if (n.pixels == 0) return n;
     bool first = true;
     for (LabelMap* m : masks) {
         if (m->labels.size() != nodata.size()) continue;
         for (std::size_t p = 0; p < nodata.size(); ++p)
             if (nodata[p]) {
-                labelled += first && m->labels[p] != 255;
+                n.labelled += first && m->labels[p] != 255;
                 m->labels[p] = 255;
             }
         first = false;
     }
-    if (!told_image_no_data_->exchange(true))
-        log_info(sample(i).image_path, ": ", n, n == 1 ? " pixel has" : " pixels have",
-                 " no data (transparent, or the GeoTIFF NoData value in every band)",
-                 labelled > 0 ? detail::concat(", ", labelled, " of them labelled in its mask")
-                              : std::string(),
-                 ": left out of training and evaluation (unlabelled), as predict leaves them "
-                 "without a class (said for the first such image)");
     return n;
+}
+
+void Dataset::say_no_data_unlabelled(std::size_t i, const NoDataUnlabelled& n) const {
+    if (n.pixels == 0 || told_image_no_data_->exchange(true)) return;
+    log_info(sample(i).image_path, ": ", n.pixels, n.pixels == 1 ? " pixel has" : " pixels have",
+             " no data (transparent, or the GeoTIFF NoData value in every band)",
+             n.labelled > 0 ? detail::concat(", ", n.labelled, " of them labelled in its mask")
+                            : std::string(),
+             ": left out of training and evaluation (unlabelled; the network sees the training "
+             "mean there), as predict leaves them without a class (said for the first such "
+             "image)");
 }
 
 // An index mask saved as a palette image of grays whose entry v is shown as another gray: a

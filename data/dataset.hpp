@@ -105,11 +105,16 @@ class Dataset {
     // read_image refuses it. Tiles: none.
     RgbImage read_image_and_no_data(std::size_t i, std::vector<std::uint8_t>& nodata) const;
     // Makes the pixels `nodata` marks unlabelled in `masks` (each of the image's size; others are
-    // left to the size checks), said for the first image of the dataset that has any: training and
-    // evaluation leave them out, as predict leaves them without a class. Returns how many there
-    // are.
-    std::int64_t unlabel_no_data(std::size_t i, const std::vector<std::uint8_t>& nodata,
-                                 std::initializer_list<LabelMap*> masks) const;
+    // left to the size checks): training and evaluation leave them out, as predict leaves them
+    // without a class. Returns how many there are, and how many of them the first mask labelled.
+    struct NoDataUnlabelled {
+        std::int64_t pixels = 0, labelled = 0;
+    };
+    static NoDataUnlabelled unlabel_no_data(const std::vector<std::uint8_t>& nodata,
+                                            std::initializer_list<LabelMap*> masks);
+    // Says so of sample i, once per dataset (callers reading in parallel say it of the first
+    // sample in order that has such pixels: the same line every run).
+    void say_no_data_unlabelled(std::size_t i, const NoDataUnlabelled& n) const;
     LabelMap read_mask(std::size_t i) const;  // dense mask decoded to class indices
     // Any mask file encoded as this dataset's masks (colours, or index values and ignore values),
     // decoded as read_mask decodes them: a user's own annotations (pfce sample --from). Not for

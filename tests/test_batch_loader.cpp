@@ -322,6 +322,37 @@ TEST(BatchLoader, SeveralCropsOfEachImageAnEpoch) {
     o.drop_last = true;
     BatchLoader dropping(*b, s, {}, o);
     EXPECT_EQ(dropping.batches_per_epoch(), 3u);
+    // A batch larger than the images, within their crops (a few large tiles, many crops each,
+    // batch 8: it was refused, or failed reusing buffers sized for the images; probe).
+    o.batch_size = 12;
+    const Collected big = run_epoch(*b, s, o, 0);
+    EXPECT_EQ(big.indices.size(), 12u);
+    o.batch_size = 16;
+    o.drop_last = false;
+    EXPECT_EQ(run_epoch(*b, s, o, 0).indices.size(), 15u);
+}
+
+// Pixels without data count in no channel statistic, and are filled with the training mean, as
+// predict fills them (training and eval fed them their stored colours: probe).
+TEST(BatchLoader, PixelsWithoutDataAreLeftOutOfTheStatisticsAndFilledWithTheMean) {
+    RgbImage a(2, 1), b(2, 1);
+    const std::uint8_t values[4] = {10, 30, 0, 200};  // b's second pixel has no data
+    for (int x = 0; x < 2; ++x)
+        for (int c = 0; c < 3; ++c) {
+            a.at(0, x)[c] = values[x];
+            b.at(0, x)[c] = values[2 + x];
+        }
+    b.at(0, 0)[0] = b.at(0, 0)[1] = b.at(0, 0)[2] = 20;
+    const std::vector<std::uint8_t> none, marked = {0, 1};
+    const ChannelStats st = compute_channel_stats({&a, &b}, {&none, &marked});
+    for (int c = 0; c < 3; ++c) EXPECT_FLOAT_EQ(st.mean[c], 20.0f);  // (10 + 30 + 20) / 3
+    EXPECT_NE(compute_channel_stats({&a, &b}).mean[0], 20.0f);
+    std::vector<SampleData> s(1);
+    s[0].image = b;
+    s[0].no_data = marked;
+    fill_no_data(s, st);
+    EXPECT_EQ(s[0].image.at(0, 1)[2], 20);
+    EXPECT_EQ(s[0].image.at(0, 0)[0], 20);  // a pixel with data as it was
 }
 
 TEST(BatchLoader, RejectsMixedSizesAndSurfacesWorkerErrors) {

@@ -2245,6 +2245,9 @@ TEST(GenericDataset, ImagePixelsWithoutDataAreUnlabelledForTrainingAndEvaluation
     EXPECT_EQ(said.find("rgba.png"), std::string::npos) << "said once a dataset";
     for (std::size_t k = 0; k < 2; ++k) {
         const std::size_t unlabelled = ds.sample(k).id == "geo" ? 5 : static_cast<std::size_t>(w);
+        ASSERT_EQ(got[k].no_data.size(), static_cast<std::size_t>(w * h));  // for fill_no_data
+        EXPECT_EQ(std::count(got[k].no_data.begin(), got[k].no_data.end(), 1),
+                  static_cast<std::ptrdiff_t>(unlabelled));
         for (const LabelMap* l : {&got[k].dense, &got[k].train_labels})
             for (std::size_t p = 0; p < l->labels.size(); ++p)
                 ASSERT_EQ(l->labels[p], p < unlabelled ? 255 : 1) << ds.sample(k).id << " " << p;
@@ -2257,7 +2260,8 @@ TEST(GenericDataset, ImagePixelsWithoutDataAreUnlabelledForTrainingAndEvaluation
     EXPECT_MESSAGE_HAS(test::input_error_message([&] {
                            load_samples(ds, {0, 1}, "");
                        }),
-                       "partly transparent, as a band of measurements tagged as alpha would be");
+                       "48 of its pixels are transparent by its alpha band (band 4), 48 of them "
+                       "only partly, as a band of measurements tagged as alpha would be");
 }
 
 TEST(DataCommand, PreviewWritesADecodableSheet) {

@@ -768,20 +768,20 @@ TEST(Polygons, PredictWritesTheMasksRegionsAsGeoJsonBesideIt) {
         " --force --polygons --polygon-classes " + names[2] + ",TREE" + " --polygon-min-pixels 3";
     const test::CommandResult filtered = test::run_pfce(cmd + some);
     ASSERT_EQ(filtered.status, 0) << filtered.output;
-    std::vector<const MaskRegion*> want;
+    std::vector<const MaskRegion*> kept_regions;
     for (const MaskRegion& g : regions)
-        if ((g.value == 2 || g.value == 3) && g.pixels >= 3) want.push_back(&g);
-    ASSERT_LT(want.size(), regions.size());
+        if ((g.value == 2 || g.value == 3) && g.pixels >= 3) kept_regions.push_back(&g);
+    ASSERT_LT(kept_regions.size(), regions.size());
     EXPECT_MESSAGE_HAS(filtered.output,
-                       std::to_string(want.size()) + " regions as polygons (of " +
+                       std::to_string(kept_regions.size()) + " regions as polygons (of " +
                            std::to_string(regions.size()) +
                            ", the others left out by --polygon-classes and --polygon-min-pixels)");
     const nlohmann::json only =
         nlohmann::json::parse(read_whole_file(root + "/a_polygons.geojson"));
-    ASSERT_EQ(only["features"].size(), want.size());
-    for (std::size_t k = 0; k < want.size(); ++k) {
-        EXPECT_EQ(only["features"][k]["properties"]["value"], int{want[k]->value}) << k;
-        EXPECT_EQ(only["features"][k]["properties"]["pixels"], want[k]->pixels) << k;
+    ASSERT_EQ(only["features"].size(), kept_regions.size());
+    for (std::size_t k = 0; k < kept_regions.size(); ++k) {
+        EXPECT_EQ(only["features"][k]["properties"]["value"], int{kept_regions[k]->value}) << k;
+        EXPECT_EQ(only["features"][k]["properties"]["pixels"], kept_regions[k]->pixels) << k;
     }
     const test::CommandResult unknown =
         test::run_pfce(cmd + " --force --polygons --polygon-classes roof");

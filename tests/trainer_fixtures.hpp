@@ -121,10 +121,10 @@ inline void check_overfit(int size, int steps) {
     auto b = cpu_backend();
     TrainInputs in = synthetic_inputs(1, size, false, 0);
     // Validate on the training image itself: the metric is pixel accuracy on the image we overfit.
-    in.val.push_back(SampleData{in.train[0].image, in.train[0].dense, in.train[0].dense});
+    in.val.push_back(SampleData{in.train[0].image, in.train[0].dense, in.train[0].dense, {}});
     // Ten copies per epoch: ten steps between validations (the copies are identical, augment off).
     for (int k = 0; k < 9; ++k)
-        in.train.push_back(SampleData{in.train[0].image, in.train[0].dense, in.train[0].dense});
+        in.train.push_back(SampleData{in.train[0].image, in.train[0].dense, in.train[0].dense, {}});
     Config c = small_config(temp_dir("trainer") + "/run");
     c.run.batch_size = 1;
     c.data.augment = false;

@@ -646,7 +646,7 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         rows[r].push_back(colour_channels(image));  // of more bands, the first three
         opt.captions.push_back(ds->sample(i).id);
         LabelMap dense = ds->read_mask(i);
-        ds->unlabel_no_data(i, nodata, {&dense});
+        ds->say_no_data_unlabelled(i, ds->unlabel_no_data(nodata, {&dense}));
         rows[r].push_back(ds->palette().encode(dense, ds->palette().display_unlabelled()));
         for (const MaskDir& md : mds) {
             const LabelMap sparse = read_mask_png(md, ds->sample(i).id, ds->palette());

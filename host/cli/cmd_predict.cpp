@@ -631,13 +631,9 @@ void run_predict(const PredictArgs& a) {
         }
         const auto nc = static_cast<std::size_t>(stored.channels);  // 3 unless bands add some
         RgbImage filled;
-        if (no_data > 0) {
+        if (no_data > 0) {  // the training mean, as training and evaluation fill them
             filled = stored;
-            for (std::size_t i = 0; i < nodata.size(); ++i)
-                if (nodata[i])
-                    for (std::size_t k = 0; k < nc; ++k)
-                        filled.pixels[i * nc + k] = static_cast<std::uint8_t>(
-                            std::clamp(std::lround(m.stats.mean[k]), 0L, 255L));
+            fill_no_data(filled, nodata, m.stats);
         }
         const RgbImage& img = no_data > 0 ? filled : stored;
         unlike_training.check(j, stored, no_data > 0 ? &nodata : nullptr);

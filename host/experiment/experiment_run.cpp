@@ -20,6 +20,7 @@
 #include "host/train/checkpoint.hpp"
 #include "host/train/evaluate.hpp"
 #include "host/train/image_scores.hpp"
+#include "host/train/memory_estimate.hpp"
 #include "host/train/sliding_window.hpp"
 #include "host/train/train_data.hpp"
 #include "host/train/trained_model.hpp"
@@ -38,8 +39,13 @@ std::vector<SampleData> samples_for(const LoadedData& L, const ExperimentLabels&
     std::vector<SampleData> out(pos.size());
     for (std::size_t i = 0; i < pos.size(); ++i) {
         out[i].image = L.images[pos[i]];
+        if (pos[i] < L.no_data.size()) out[i].no_data = L.no_data[pos[i]];
         out[i].train_labels = lab.train[pos[i]];
         out[i].dense = (*L.dense)[pos[i]];
+        // The labels drawn or linked from the dense masks (no point there) or read from a cache
+        // made before: none on a pixel without data either (review).
+        if (!out[i].no_data.empty())
+            Dataset::unlabel_no_data(out[i].no_data, {&out[i].train_labels, &out[i].dense});
         if (!scored || !L.ds) continue;
         const SampleRef& ref = L.ds->sample(L.indices[pos[i]]);
         unlabel_pixels_owned_elsewhere(out[i].dense, ref);
@@ -162,7 +168,14 @@ void draw_picture_grid(const ExperimentSpec& e, const Suite& suite, const Loaded
         row.sparse = lab.sparse.empty() ? row.dense : lab.sparse[p];
         row.sparse_are_points = !lab.sparse.empty();
         row.train = lab.train[p];
-        row.prediction = predict_sliding(backend, *tm.net, L.images[p], tm.stats, sw);
+        // As predict: pixels without data filled with the training mean, and left without a class.
+        const std::vector<std::uint8_t>& none =
+            p < L.no_data.size() ? L.no_data[p] : std::vector<std::uint8_t>{};
+        RgbImage seen = L.images[p];
+        fill_no_data(seen, none, tm.stats);
+        row.prediction = predict_sliding(backend, *tm.net, seen, tm.stats, sw);
+        for (std::size_t px = 0; px < none.size() && px < row.prediction.labels.size(); ++px)
+            if (none[px]) row.prediction.labels[px] = 255;
         row.score = prediction_score(row.dense, row.prediction, L.ds->palette().num_classes(),
                                      find_clutter_class(L.ds->palette()));
         rows.push_back(std::move(row));
@@ -237,8 +250,14 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     in.train = samples_for(L, lab, L.split.train, /*scored=*/false);
     in.val = samples_for(L, lab, L.split.val, /*scored=*/true);
     std::vector<const RgbImage*> imgs;
-    for (const auto& s : in.train) imgs.push_back(&s.image);
-    in.stats = compute_channel_stats(imgs);
+    std::vector<const std::vector<std::uint8_t>*> no_data;
+    for (const auto& s : in.train) {
+        imgs.push_back(&s.image);
+        no_data.push_back(&s.no_data);
+    }
+    in.stats = compute_channel_stats(imgs, no_data);
+    fill_no_data(in.train, in.stats);
+    fill_no_data(in.val, in.stats);
     for (const auto& c : pal.classes) {
         in.class_names.push_back(c.name);
         in.class_colours.push_back(c.colour);
@@ -266,8 +285,13 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
                     {"gray_images", training_images_gray(in.train)},
                     {"image_kinds", training_image_kinds(in.train)}};
     check_training_sizes(in.train, in.train_ids, cfg.data.crop_size);
-    check_training_memory(training_footprint(in.train, in.val, cfg.data.crop_size), cfg,
-                          backend.device(), /*resuming=*/false);
+    // The samples are in memory already: what is available now has them taken out, so they are
+    // added back (counted twice, a suite on a machine without swap was refused: review).
+    const TrainingFootprint footprint = training_footprint(in.train, in.val, cfg.data.crop_size);
+    const MachineMemory mem = machine_memory();
+    check_training_memory(footprint, cfg, backend.device(), mem.total,
+                          mem.available > 0 ? mem.available + footprint.data_bytes : 0.0,
+                          /*resuming=*/false, mem.swap);
     warn_if_gray_and_colour_mixed(in.train, in.train_ids);
     in.data_meta["constant_channels"] = warn_if_a_channel_never_varies(in.train, cfg.data.bands);
     {
@@ -329,7 +353,8 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
              r.selected_epoch, ") on ", L.split.test.size(), " test images");
     const Stopwatch t_test;
     TrainedModel tm = load_trained_model(backend, ckpt);
-    const std::vector<SampleData> test = samples_for(L, lab, L.split.test, /*scored=*/true);
+    std::vector<SampleData> test = samples_for(L, lab, L.split.test, /*scored=*/true);
+    fill_no_data(test, tm.stats);
     EvalOptions test_options = eval_options(cfg);
     test_options.per_image = true;  // for the interval of the mIoU
     const EvalResult ev = evaluate(backend, *tm.net, test, tm.stats, focal_params(tm.config),

@@ -210,8 +210,12 @@ LoadedData read_with_bands(const LoadedData& L, const std::vector<int>& bands) {
     out.identity = L.identity;
     out.files = L.files;
     out.images.resize(L.indices.size());
+    out.no_data.resize(L.indices.size());
     parallel_for(
-        L.indices.size(), [&](std::size_t k) { out.images[k] = out.ds->read_image(L.indices[k]); },
+        L.indices.size(),
+        [&](std::size_t k) {
+            out.images[k] = out.ds->read_image_and_no_data(L.indices[k], out.no_data[k]);
+        },
         8);
     out.summary = L.summary + ", read as bands " + nlohmann::json(bands).dump();
     log_info("data: read ", L.indices.size(), " images again as data.bands ",
@@ -262,6 +266,7 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
     for (std::size_t k = 0; k < L.indices.size(); ++k) {
         L.ids.push_back(L.ds->sample(L.indices[k]).id);
         L.images.push_back(std::move(all[k].image));
+        L.no_data.push_back(std::move(all[k].no_data));
         // Whole windows: dense experiments train on them, links are measured on them; only
         // evaluation leaves other windows' pixels out (samples_for).
         dense->push_back(std::move(all[k].dense));

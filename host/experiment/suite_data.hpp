@@ -22,6 +22,9 @@ struct LoadedData {
     std::vector<std::size_t> indices;  // dataset indices in use (the split's samples, sorted)
     std::vector<std::string> ids;      // sample ids, parallel to `indices`
     std::vector<RgbImage> images;
+    // Each image's pixels without data (SampleData::no_data), parallel to `images`; empty ones (or
+    // none at all) where an image has every pixel.
+    std::vector<std::vector<std::uint8_t>> no_data;
     // Shared, not copied, by the same samples read through other bands (read_with_bands): a full
     // Potsdam suite's masks are a gigabyte and more.
     std::shared_ptr<const std::vector<LabelMap>> dense;

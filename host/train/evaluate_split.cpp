@@ -89,13 +89,15 @@ EvalResult evaluate_split(Backend& backend, UNet& net, const Dataset& ds,
                   std::accumulate(bytes.begin(), bytes.end(), std::int64_t{0}))),
               " decoded, read in ", parts.size(), parts.size() == 1 ? " part" : " parts", ", ",
               eo.in_windows ? "in sliding windows" : "in batches");
-    auto read = [&ds, &indices, labels,
+    auto read = [&ds, &indices, labels, &stats,
                  threads = openmp_threads()](std::pair<std::size_t, std::size_t> part) {
         use_openmp_threads(threads);  // on the reader's thread too (core/parallel.hpp)
         const std::vector<std::size_t> these(
             indices.begin() + static_cast<std::ptrdiff_t>(part.first),
             indices.begin() + static_cast<std::ptrdiff_t>(part.second));
-        return load_samples(ds, these, labels, /*scored=*/true);
+        std::vector<SampleData> samples = load_samples(ds, these, labels, /*scored=*/true);
+        fill_no_data(samples, stats);  // as predict sees them
+        return samples;
     };
 
     const int C = net.config().num_classes;

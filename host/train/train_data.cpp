@@ -304,6 +304,7 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
 std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::size_t>& indices,
                                      const MaskDir* labels, bool scored) {
     std::vector<SampleData> out(indices.size());
+    std::vector<Dataset::NoDataUnlabelled> said(indices.size());
     parallel_for(indices.size(), [&](std::size_t k) {
         SampleData& s = out[k];
         std::vector<std::uint8_t> nodata;
@@ -320,12 +321,18 @@ std::vector<SampleData> load_samples(const Dataset& ds, const std::vector<std::s
         // Pixels without data (an orthophoto's outside of the survey): no truth to score and
         // nothing to learn there, whatever the masks say (eval scored a NoData border that predict
         // leaves without a class: building IoU 0.44 against 0.69 on the pixels with data).
-        ds.unlabel_no_data(indices[k], nodata, {&s.dense, &s.train_labels});
+        said[k] = ds.unlabel_no_data(nodata, {&s.dense, &s.train_labels});
+        if (said[k].pixels > 0) s.no_data = std::move(nodata);
         if (!scored) return;
         unlabel_pixels_owned_elsewhere(s.dense, ds.sample(indices[k]));
         unlabel_pixels_owned_elsewhere(s.train_labels, ds.sample(indices[k]));
         if (labels && ds.sample(indices[k]).mask_path.empty()) s.dense = s.train_labels;
     });
+    for (std::size_t k = 0; k < said.size(); ++k)
+        if (said[k].pixels > 0) {
+            ds.say_no_data_unlabelled(indices[k], said[k]);
+            break;
+        }
     return out;
 }
 
@@ -1109,8 +1116,14 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
                  split.val.size(),
                  " images that have no dense mask, the dense masks on the others");
     std::vector<const RgbImage*> imgs;
-    for (const auto& s : in.train) imgs.push_back(&s.image);
-    in.stats = compute_channel_stats(imgs);
+    std::vector<const std::vector<std::uint8_t>*> no_data;
+    for (const auto& s : in.train) {
+        imgs.push_back(&s.image);
+        no_data.push_back(&s.no_data);
+    }
+    in.stats = compute_channel_stats(imgs, no_data);
+    fill_no_data(in.train, in.stats);
+    fill_no_data(in.val, in.stats);
     for (const auto& c : ds.palette().classes) {
         in.class_names.push_back(c.name);
         in.class_colours.push_back(c.colour);
