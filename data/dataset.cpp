@@ -18,6 +18,7 @@
 #include "data/dataset_detail.hpp"
 #include "data/georef_sidecar.hpp"
 #include "data/image_io.hpp"
+#include "data/sidecar_no_data.hpp"
 #include "data/synth.hpp"
 
 namespace fs = std::filesystem;
@@ -469,6 +470,14 @@ RgbImage Dataset::read_image_and_no_data(std::size_t i, std::vector<std::uint8_t
     NoDataSources sources;
     RgbImage img =
         read_rgb_with_nodata(s.image_path, nodata, opts_.max_pixels, opts_.image, &sources);
+    // A chip's .aux.xml NoData value, as predict reads it.
+    try {
+        if (const SidecarGeoref g = find_sidecar_georef(s.image_path); g.no_data >= 0)
+            mark_sidecar_no_data(s.image_path, g, img, opts_.image, nodata,
+                                 "trained on and scored as data", told_aux_no_data_unused_.get());
+    } catch (const InputError& e) {  // a sidecar GDAL would not read either: no NoData from it
+        log_debug(s.image_path, ": its sidecar is not read for a NoData value: ", e.what());
+    }
     // Mostly partly transparent: a band of measurements tagged as alpha, not an orthophoto's
     // outside (alpha 0 there, opaque inside): refused, saying how to tag the band, rather than
     // most of the image left out of training without a word.

@@ -159,6 +159,9 @@ class Dataset {
     std::shared_ptr<std::atomic<bool>> told_gray_palette_ = std::make_shared<std::atomic<bool>>();
     void warn_if_grays_disagree(const std::string& path, const LabelMap& m,
                                 const std::vector<Rgb>& colormap) const;
+    // An .aux.xml NoData value that cannot be compared with the pixels as read: said once.
+    std::shared_ptr<std::atomic<bool>> told_aux_no_data_unused_ =
+        std::make_shared<std::atomic<bool>>();
     // Image pixels without data, unlabelled for training and evaluation: said once per dataset.
     std::shared_ptr<std::atomic<bool>> told_image_no_data_ = std::make_shared<std::atomic<bool>>();
     // A mask's GDAL NoData value that is a class's value (or colour): said once per dataset.

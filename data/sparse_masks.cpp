@@ -415,7 +415,18 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
 
     write_masks_in_chunks(
         n, ds.palette(), writing,
-        [&](std::size_t i) { return sample_sparse(ds.read_mask(i), so, ids[i]); }, progress, r);
+        [&](std::size_t i) {
+            // No point on a pixel without data (transparent, NoData): training would drop it,
+            // and a link from it would label pixels with data (probe). Tiles have none.
+            LabelMap dense = ds.read_mask(i);
+            if (ds.kind() != DatasetKind::tiles) {
+                std::vector<std::uint8_t> nodata;
+                ds.read_image_and_no_data(i, nodata);
+                Dataset::unlabel_no_data(nodata, {&dense});
+            }
+            return sample_sparse(dense, so, ids[i]);
+        },
+        progress, r);
     // A dense mask of unlabelled pixels only (all ignore or no data: LoveDA's no-data tiles) has
     // no point to keep: its image trains nothing, said (it was sampled into an empty mask
     // without a word).

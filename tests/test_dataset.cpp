@@ -2252,6 +2252,49 @@ TEST(GenericDataset, ImagePixelsWithoutDataAreUnlabelledForTrainingAndEvaluation
             for (std::size_t p = 0; p < l->labels.size(); ++p)
                 ASSERT_EQ(l->labels[p], p < unlabelled ? 255 : 1) << ds.sample(k).id << " " << p;
     }
+    // A PNG chip whose .aux.xml gives NoDataValue 0 in every band (GDAL's way for a chip): its
+    // black pixels have no data for training and evaluation as for predict (the sidecar was
+    // predict's alone: probe).
+    RgbImage chip = test::random_rgb(w, h, 9);
+    for (int x = 0; x < w; ++x) chip.at(0, x)[0] = chip.at(0, x)[1] = chip.at(0, x)[2] = 0;
+    for (std::size_t i = 3 * static_cast<std::size_t>(w); i < chip.pixels.size(); ++i)
+        chip.pixels[i] = std::max<std::uint8_t>(chip.pixels[i], 1);
+    write_png(dir + "/images/chip.png", chip);
+    write_tiff_gray(dir + "/masks/chip.tif", m);
+    std::ofstream(dir + "/images/chip.png.aux.xml")
+        << "<PAMDataset><PAMRasterBand band=\"1\"><NoDataValue>0</NoDataValue></PAMRasterBand>"
+           "<PAMRasterBand band=\"2\"><NoDataValue>0</NoDataValue></PAMRasterBand>"
+           "<PAMRasterBand band=\"3\"><NoDataValue>0</NoDataValue></PAMRasterBand></PAMDataset>";
+    const Dataset with_chip = Dataset::open(dir, {DatasetKind::generic});
+    std::size_t c = 0;
+    while (with_chip.sample(c).id != "chip") ++c;
+    testing::internal::CaptureStderr();
+    const std::vector<SampleData> chip_read = load_samples(with_chip, {c}, "", true);
+    testing::internal::GetCapturedStderr();
+    EXPECT_EQ(std::count(chip_read[0].no_data.begin(), chip_read[0].no_data.end(), 1), w);
+    for (std::size_t p = 0; p < chip_read[0].dense.labels.size(); ++p)
+        ASSERT_EQ(chip_read[0].dense.labels[p], p < static_cast<std::size_t>(w) ? 255 : 1) << p;
+    // No point is drawn on a pixel without data (training would drop it, and a link from it
+    // would label pixels with data: probe): 90000 a class keeps every pixel with data, and none
+    // without.
+    const std::string sparse = dir + "/sparse";
+    ASSERT_EQ(
+        test::run_pfce("sample --data " + dir + " --out " + sparse + " --points 90000").status, 0);
+    const MaskDir md = open_mask_dir(sparse);
+    for (const std::string id : {"geo", "rgba", "chip"}) {
+        const LabelMap pts = read_mask_png(md, id, with_chip.palette());
+        const std::size_t none = id == "geo" ? 5 : static_cast<std::size_t>(w);
+        std::size_t labelled = 0;
+        for (std::size_t p = 0; p < pts.labels.size(); ++p) {
+            if (p < none) EXPECT_EQ(pts.labels[p], 255) << id << " pixel " << p;
+            labelled += pts.labels[p] != 255;
+        }
+        EXPECT_EQ(labelled, pts.labels.size() - none) << id << ": every pixel with data kept";
+    }
+    std::filesystem::remove_all(sparse);
+    std::filesystem::remove(dir + "/images/chip.png");
+    std::filesystem::remove(dir + "/images/chip.png.aux.xml");
+    std::filesystem::remove(dir + "/masks/chip.tif");
     // Partly transparent almost everywhere: a measurement tagged as alpha, refused as read_rgb
     // refuses it.
     for (int p = 0; p < w * h; ++p) rgba[4 * static_cast<std::size_t>(p) + 3] = 128;

@@ -37,6 +37,7 @@
 #include "data/polygons_geojson.hpp"
 #include "data/qgis_style.hpp"
 #include "data/resample.hpp"
+#include "data/sidecar_no_data.hpp"
 #include "host/backend/backend_factory.hpp"
 #include "host/cli/cli_checks.hpp"
 #include "host/cli/command_registry.hpp"
@@ -80,34 +81,6 @@ std::string differs_where_training_was_constant(const RgbImage& img,
                " here, but was " + std::to_string(was);
     }
     return {};
-}
-
-// The NoData value of the input's .aux.xml (GDAL's way for a PNG or JPEG chip) marks the pixels
-// that hold it in every band as no data, with those read_rgb_with_nodata found. It is a stored
-// sample, so it is compared where the image is read as stored (8-bit RGB or gray, its own
-// colours); else (a palette's index, 1-bit gray scaled, bands picked) it is said not to be used.
-void mark_sidecar_no_data(const Job& j, const RgbImage& img, const ImageChoice& choice,
-                          std::vector<std::uint8_t>& nodata) {
-    if (j.sidecars.no_data < 0) return;
-    const ImageInfo info = probe_image(j.input);
-    if (choice.reads_16_bit() || !choice.bands.empty() || info.palette ||
-        info.bits_per_sample != 8) {
-        log_warn(j.sidecars.aux_file, ": NoDataValue ", j.sidecars.no_data,
-                 " is not used: it is a stored sample, and ", j.input,
-                 info.palette                ? " is a palette image (read as its colours)"
-                 : info.bits_per_sample != 8 ? " has samples of other than 8 bits"
-                                             : " is read through data.bands or data.value_range",
-                 "; its pixels are predicted as data");
-        return;
-    }
-    const auto v = static_cast<std::uint8_t>(j.sidecars.no_data);
-    const std::size_t n = img.pixels.size() / 3;
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::uint8_t* p = &img.pixels[3 * i];
-        if (p[0] != v || p[1] != v || p[2] != v) continue;
-        if (nodata.empty()) nodata.assign(n, 0);
-        nodata[i] = 1;
-    }
 }
 
 // A TIFF mask's place for the summary line: its tags', or where the input's .aux.xml, carried
@@ -595,7 +568,8 @@ void run_predict(const PredictArgs& a) {
         try {
             stored = read_rgb_with_nodata(j.input, nodata, max_pixels, image_choice(m.config.data),
                                           &sources);
-            mark_sidecar_no_data(j, stored, image_choice(m.config.data), nodata);
+            mark_sidecar_no_data(j.input, j.sidecars, stored, image_choice(m.config.data), nodata,
+                                 "predicted as data");
             no_data = static_cast<std::int64_t>(
                 std::count(nodata.begin(), nodata.end(), std::uint8_t{1}));
         } catch (const InputError& e) {
