@@ -102,6 +102,19 @@ void fill_no_data(std::vector<SampleData>& samples, const ChannelStats& stats) {
     for (SampleData& s : samples) fill_no_data(s.image, s.no_data, stats);
 }
 
+ChannelStats training_channel_stats(std::vector<SampleData>& train, std::vector<SampleData>& val) {
+    std::vector<const RgbImage*> images;
+    std::vector<const std::vector<std::uint8_t>*> no_data;
+    for (const SampleData& s : train) {
+        images.push_back(&s.image);
+        no_data.push_back(&s.no_data);
+    }
+    const ChannelStats stats = compute_channel_stats(images, no_data);
+    fill_no_data(train, stats);
+    fill_no_data(val, stats);
+    return stats;
+}
+
 struct BatchLoader::Impl {
     Backend& backend;
     const std::vector<SampleData>& samples;

@@ -50,6 +50,9 @@ ChannelStats compute_channel_stats(
 void fill_no_data(RgbImage& img, const std::vector<std::uint8_t>& no_data,
                   const ChannelStats& stats);
 void fill_no_data(std::vector<SampleData>& samples, const ChannelStats& stats);
+// The channel statistics of the training samples' pixels with data, their pixels without data
+// then filled with them (fill_no_data), and the validation samples' too: what a run normalises by.
+ChannelStats training_channel_stats(std::vector<SampleData>& train, std::vector<SampleData>& val);
 
 struct LoaderOptions {
     int batch_size = 8;

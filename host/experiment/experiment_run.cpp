@@ -249,15 +249,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     TrainInputs in;
     in.train = samples_for(L, lab, L.split.train, /*scored=*/false);
     in.val = samples_for(L, lab, L.split.val, /*scored=*/true);
-    std::vector<const RgbImage*> imgs;
-    std::vector<const std::vector<std::uint8_t>*> no_data;
-    for (const auto& s : in.train) {
-        imgs.push_back(&s.image);
-        no_data.push_back(&s.no_data);
-    }
-    in.stats = compute_channel_stats(imgs, no_data);
-    fill_no_data(in.train, in.stats);
-    fill_no_data(in.val, in.stats);
+    in.stats = training_channel_stats(in.train, in.val);
     for (const auto& c : pal.classes) {
         in.class_names.push_back(c.name);
         in.class_colours.push_back(c.colour);

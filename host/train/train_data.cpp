@@ -1115,15 +1115,7 @@ TrainInputs load_train_inputs(Backend& backend, Config& cfg, const ConfigKeySour
         log_info("validation scores the points of ", labels, " on the ", val_on_points, " of its ",
                  split.val.size(),
                  " images that have no dense mask, the dense masks on the others");
-    std::vector<const RgbImage*> imgs;
-    std::vector<const std::vector<std::uint8_t>*> no_data;
-    for (const auto& s : in.train) {
-        imgs.push_back(&s.image);
-        no_data.push_back(&s.no_data);
-    }
-    in.stats = compute_channel_stats(imgs, no_data);
-    fill_no_data(in.train, in.stats);
-    fill_no_data(in.val, in.stats);
+    in.stats = training_channel_stats(in.train, in.val);
     for (const auto& c : ds.palette().classes) {
         in.class_names.push_back(c.name);
         in.class_colours.push_back(c.colour);
