@@ -169,8 +169,8 @@ void draw_picture_grid(const ExperimentSpec& e, const Suite& suite, const Loaded
         row.sparse_are_points = !lab.sparse.empty();
         row.train = lab.train[p];
         // As predict: pixels without data filled with the training mean, and left without a class.
-        const std::vector<std::uint8_t>& none =
-            p < L.no_data.size() ? L.no_data[p] : std::vector<std::uint8_t>{};
+        static const std::vector<std::uint8_t> all_data;
+        const std::vector<std::uint8_t>& none = p < L.no_data.size() ? L.no_data[p] : all_data;
         RgbImage seen = L.images[p];
         fill_no_data(seen, none, tm.stats);
         row.prediction = predict_sliding(backend, *tm.net, seen, tm.stats, sw);
