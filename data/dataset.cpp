@@ -171,7 +171,7 @@ std::string check_pair_sizes(const std::string& image, const std::string& mask,
                    "done: export the masks again from their lossless source (e.g. gdal_translate "
                    "-co COMPRESS=DEFLATE SOURCE OUT.tif), or snap every pixel to its nearest "
                    "class colour first");
-    refuse_wide_mask_samples(mask, b.file_bits());
+    refuse_wide_mask_samples(mask, b);
     check_sample_layout(mask, b.bits_per_sample, b.channels);
     if (a.width != b.width || a.height != b.height)
         PFCE_THROW(InputError, "image/mask size mismatch: ", image, " is ", a.width, "x", a.height,
@@ -855,10 +855,10 @@ void Dataset::warn_if_no_data_is_a_class(const std::string& path, const MaskNoDa
                  "such mask only: others may have them too)");
 }
 
-void refuse_wide_mask_samples(const std::string& path, int bits_per_sample) {
-    if (bits_per_sample > 8)
-        PFCE_THROW(InputError, path, ": ", bits_per_sample,
-                   "-bit mask samples (expected 8-bit masks: class colours, or class values "
+void refuse_wide_mask_samples(const std::string& path, const ImageInfo& info) {
+    if (info.file_bits() > 8 || info.sample_format != 1)
+        PFCE_THROW(InputError, path, ": ", sample_kind(info.file_bits(), info.sample_format),
+                   " mask samples (expected 8-bit unsigned masks: class colours, or class values "
                    "0..255; class values below 256 convert without change: gdal_translate -ot "
                    "Byte IN OUT.tif, or gdal_rasterize -ot Byte where the masks are drawn)");
 }

@@ -217,9 +217,10 @@ std::optional<GenericLayout> generic_layout(const std::filesystem::path& root);
 // it) are left out: `names` as they are to be shown, in any order. Nothing when there are none.
 void warn_of_hidden_image_files(const std::string& where, std::vector<std::string> names);
 
-// InputError when a mask or annotation file has samples of more than 8 bits: class values and
-// colours are 8-bit (the advice for 16-bit images, a value range, does not apply to masks).
-void refuse_wide_mask_samples(const std::string& path, int bits_per_sample);
+// InputError when a mask or annotation file has samples of more than 8 bits, signed or floating
+// point: class values and colours are 8-bit unsigned (the advice for wider images, a value range,
+// does not apply to masks).
+void refuse_wide_mask_samples(const std::string& path, const ImageInfo& info);
 
 // InputError when `out` (named by `flag`, e.g. "--out") is, or lies inside, a directory that holds
 // the dataset's image or mask files: masks written there would lie among them (and a scan of the

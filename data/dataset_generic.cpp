@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -165,11 +166,13 @@ ImageChoice image_table(const toml::table& t, const std::string& file) {
                 if (const auto x = e.value<double>();
                     x && (e.is_integer() || e.is_floating_point()))
                     v.push_back(*x);
-        if (!a || a->size() != 2 || v.size() != 2 || !(v[0] >= 0 && v[0] < v[1] && v[1] <= 65535))
+        if (!a || a->size() != 2 || v.size() != 2 || !std::isfinite(v[0]) || !std::isfinite(v[1]) ||
+            !(v[0] < v[1]))
             PFCE_THROW(InputError, file, ": image.value_range = ", toml_value_text(*r), " (line ",
                        r->source().begin.line,
-                       "): expected [lo, hi] with 0 <= lo < hi <= 65535, the 16-bit values read "
-                       "as 0 and 255 (e.g. [0, 10000] for Sentinel-2 reflectance)");
+                       "): expected [lo, hi] with lo < hi, both finite: the values of 16-bit, "
+                       "signed or floating-point samples read as 0 and 255 (e.g. [0, 10000] for "
+                       "Sentinel-2 reflectance as counts, [0, 0.3] as floats)");
         c.range_lo = v[0];
         c.range_hi = v[1];
     }
@@ -742,15 +745,16 @@ void take_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_give
                    bands_text(d.choice.bands);
         }
     }
-    if (d.choice.reads_16_bit()) {
+    if (d.choice.has_value_range()) {
         if (!range_given) {
             c.range_lo = d.choice.range_lo;
             c.range_hi = d.choice.range_hi;
             taken += (taken.empty() ? "" : " and ") + std::string("value range ") + range_text(c);
-        } else if (!c.reads_16_bit() || c.range_lo != d.choice.range_lo ||
+        } else if (!c.has_value_range() || c.range_lo != d.choice.range_lo ||
                    c.range_hi != d.choice.range_hi) {
             kept += (kept.empty() ? "" : "; ") + std::string("value range ") +
-                    (c.reads_16_bit() ? range_text(c) : "[]") + ", not the " + range_text(d.choice);
+                    (c.has_value_range() ? range_text(c) : "[]") + ", not the " +
+                    range_text(d.choice);
         }
     }
     if (!taken.empty()) log_info("images read with ", taken, ", as ", d.file, " [image] says");

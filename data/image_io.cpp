@@ -166,27 +166,51 @@ void refuse_a_pick_of_the_alpha_band(const std::string& path, int colour_bands,
 
 }  // namespace detail
 
+std::string sample_kind(int bits, int format) {
+    return std::to_string(bits) + "-bit" +
+           (format == 2   ? " signed"
+            : format == 3 ? " floating-point"
+                          : "");
+}
+
 void check_sample_layout(const std::string& path, int bits_per_sample, int channels,
-                         const ImageChoice& choice) {
+                         const ImageChoice& choice, int sample_format) {
     const std::vector<int>& bands = choice.bands;
-    if (bits_per_sample == 16 && !choice.reads_16_bit())
+    const std::string kind = sample_kind(bits_per_sample, sample_format);
+    // What is read, each through data.value_range but unsigned 8 bits or fewer: unsigned 16 and
+    // 32 bits, signed 8, 16 and 32, floating-point 32 and 64 (GDAL's types but complex ones).
+    const bool unsigned_ok =
+        sample_format == 1 && ((bits_per_sample >= 1 && bits_per_sample <= 8) ||
+                               bits_per_sample == 16 || bits_per_sample == 32);
+    const bool signed_ok = sample_format == 2 &&
+                           (bits_per_sample == 8 || bits_per_sample == 16 || bits_per_sample == 32);
+    const bool float_ok = sample_format == 3 && (bits_per_sample == 32 || bits_per_sample == 64);
+    if (!unsigned_ok && !signed_ok && !float_ok)
+        PFCE_THROW(InputError, path, ": ", kind,
+                   sample_format != 1 && sample_format != 2 && sample_format != 3
+                       ? " samples of sample format " + std::to_string(sample_format)
+                       : std::string(" samples"),
+                   " are not supported (expected 8-bit samples, or with data.value_range unsigned "
+                   "16- or 32-bit, signed 8-, 16- or 32-bit, or floating-point 32- or 64-bit ones; "
+                   "e.g. gdal_translate -ot Float32 IN OUT.tif converts them to 32-bit floating "
+                   "point)");
+    const bool ranged = bits_per_sample > 8 || sample_format != 1;
+    if (ranged && !choice.has_value_range())
         PFCE_THROW(
-            InputError, path,
-            ": 16-bit samples, and nothing says which values are black and white (expected "
+            InputError, path, ": ", kind,
+            " samples, and nothing says which values are black and white (expected "
             "8-bit samples, or give data.value_range: --value-range 0,10000 reads 0 as 0 "
-            "and 10000 and above as 255, e.g. for Sentinel-2 reflectance; gdalinfo -stats "
-            "FILE shows the values a file holds; value_range = [0, 10000] under [image] in a "
-            "generic dataset's dataset.toml gives every command the range)");
+            "and 10000 and above as 255, e.g. for Sentinel-2 reflectance stored as counts, "
+            "--value-range 0,0.3 for reflectance stored as 0..1, --value-range -25,0 for "
+            "backscatter in dB; gdalinfo -stats FILE shows the values a file holds; "
+            "value_range = [0, 10000] under [image] in a generic dataset's dataset.toml gives "
+            "every command the range)");
     // One scale for the whole dataset: 8-bit images beside 16-bit ones would be read on two.
-    if (choice.reads_16_bit() && bits_per_sample != 16)
+    if (choice.has_value_range() && !ranged)
         PFCE_THROW(InputError, path, ": ", bits_per_sample,
-                   "-bit samples, but data.value_range says how to read 16-bit ones (expected "
-                   "16-bit samples in every image, or no data.value_range for 8-bit images)");
-    if ((bits_per_sample > 8 && bits_per_sample != 16) || bits_per_sample < 1)
-        PFCE_THROW(InputError, path, ": ", bits_per_sample,
-                   "-bit samples are not supported (expected 8 bits per sample, or 16 with "
-                   "data.value_range; e.g. gdal_translate -ot UInt16 -scale IN OUT.tif converts ",
-                   bits_per_sample, "-bit samples to 16)");
+                   "-bit samples, but data.value_range says how to read wider, signed or "
+                   "floating-point ones (expected such samples in every image, or no "
+                   "data.value_range for 8-bit images)");
     if (!bands.empty()) {
         if (!image_channel_count_fits(static_cast<int>(bands.size())))
             PFCE_THROW(InputError, path, ": data.bands gives ", bands.size(), " bands (expected ",
@@ -221,18 +245,11 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
 }
 
 void check_image_layout(const std::string& path, const ImageInfo& info, const ImageChoice& choice) {
-    if (info.sample_format != 1)
-        PFCE_THROW(InputError, path, ": sample format ", info.sample_format,
-                   info.sample_format == 2   ? " (signed integers)"
-                   : info.sample_format == 3 ? " (floating point)"
-                                             : "",
-                   " is not supported (expected unsigned 8-bit integers, or unsigned 16-bit with "
-                   "data.value_range)");
     if (info.png && info.bits_per_sample == 16) detail::refuse_16_bit_png(path);
     if (info.alpha) detail::refuse_a_pick_of_the_alpha_band(path, info.channels, choice);
     if (info.cmyk) detail::refuse_cmyk_tiff(path);
     if (info.palette && info.bits_per_sample > 8) detail::refuse_wide_palette(path);
-    check_sample_layout(path, info.bits_per_sample, info.channels, choice);
+    check_sample_layout(path, info.bits_per_sample, info.channels, choice, info.sample_format);
 }
 
 namespace {
@@ -267,7 +284,7 @@ detail::DecodedSamples decode(const std::string& path, detail::Window win, std::
     if (format == Format::tiff) return detail::read_tiff(path, win, max_pixels, choice);
     // PNG and JPEG decode 8-bit samples only (a 16-bit PNG is refused by name): a range for 16-bit
     // ones is refused here, as TIFF's check refuses it for an 8-bit TIFF.
-    if (choice.reads_16_bit()) {
+    if (choice.has_value_range()) {
         const ImageInfo info =
             format == Format::png ? detail::probe_png(path) : detail::probe_jpeg(path);
         if (info.bits_per_sample != 16)

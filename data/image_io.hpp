@@ -43,7 +43,13 @@ struct ImageInfo {
     // no data, which training and evaluation read as stored (predict leaves them out).
     bool no_data_value = false;
     int file_bits() const { return stored_bits > 0 ? stored_bits : bits_per_sample; }
+    // Samples that data.value_range scales to 8 bits: wider than 8 bits, signed or floating point.
+    bool needs_value_range() const { return bits_per_sample > 8 || sample_format != 1; }
 };
+
+// "16-bit", "32-bit floating-point", "16-bit signed": how a message names samples of `bits` bits
+// (as decoded) and TIFF SampleFormat `format`.
+std::string sample_kind(int bits, int format);
 
 // The PNG text key of pfce's own label PNGs (sample, link): their values are class indices
 // (0..C-1, 255 unlabelled) of the masks.json beside them, not a dataset's mask.values.
@@ -64,18 +70,20 @@ struct ImageChoice {
     // (image_channel_count_fits says which counts). Empty: the file's own colours, which must
     // then be RGB or grayscale.
     std::vector<int> bands{};
-    // 16-bit samples: the values read as 0 and 255 (linearly, clipped). Unset (hi <= lo), a 16-bit
-    // file is refused: nothing in it says which of its 65536 values are black and white.
+    // Samples wider than 8 bits, signed or floating point (16-bit counts, reflectance 0..1, SAR
+    // backscatter in dB): the values read as 0 and 255 (linearly, clipped). Unset (hi <= lo), such
+    // a file is refused: nothing in it says which of its values are black and white.
     double range_lo = 0, range_hi = 0;
-    bool reads_16_bit() const { return range_hi > range_lo; }
+    bool has_value_range() const { return range_hi > range_lo; }
 };
 
 // Everything we decode has at most 8 bits per sample (PNG grayscale may have 1, 2 or 4), 1 band
 // (gray/palette) or 3 bands (RGB), or any number of bands when `choice.bands` picks from them, and
-// unsigned 16 bits when `choice` gives their range: an InputError naming the file says why anything
-// else is refused.
+// unsigned 16 or 32 bits, signed 8, 16 or 32, or floating-point 32 or 64 when `choice` gives their
+// range (`sample_format` as TIFF's SampleFormat: 1 unsigned, 2 signed, 3 floating point): an
+// InputError naming the file says why anything else is refused.
 void check_sample_layout(const std::string& path, int bits_per_sample, int channels,
-                         const ImageChoice& choice = {});
+                         const ImageChoice& choice = {}, int sample_format = 1);
 
 // check_sample_layout for an image's header, with what it also tells (the sample format, alpha,
 // PNG): every refusal a decode would make, made before decoding, so a command can check all of its

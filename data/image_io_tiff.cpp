@@ -14,8 +14,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -138,9 +140,33 @@ struct TiffLayout {
     // values they are, as GDAL reads them: data.value_range scales them as 16-bit ones.
     bool packed_wide() const { return bps > 8 && bps < 16; }
     int decoded_bits() const { return packed_wide() ? 16 : bps; }
+    // Bytes a decoded sample takes: 1 (8 bits or fewer), 2, 4 or 8, in the host's order.
+    int sample_bytes() const { return decoded_bits() <= 8 ? 1 : decoded_bits() / 8; }
+    // Samples data.value_range scales to 8 bits: wider than 8 bits, signed or floating point.
+    bool ranged() const { return decoded_bits() > 8 || format != SAMPLEFORMAT_UINT; }
     bool tiled = false;
     const char* lossy = "";  // a compression that may change values: its name
 };
+
+// A decoded sample of `l` (l.sample_bytes() bytes at `p`, in the host's order) as a number.
+double sample_value(const std::uint8_t* p, const TiffLayout& l) {
+    auto as = [p](auto v) {
+        std::memcpy(&v, p, sizeof v);
+        return static_cast<double>(v);
+    };
+    switch (l.format) {
+        case SAMPLEFORMAT_INT:
+            return l.sample_bytes() == 1   ? as(std::int8_t{})
+                   : l.sample_bytes() == 2 ? as(std::int16_t{})
+                                           : as(std::int32_t{});
+        case SAMPLEFORMAT_IEEEFP:
+            return l.sample_bytes() == 4 ? as(float{}) : as(double{});
+        default:
+            return l.sample_bytes() == 1   ? as(std::uint8_t{})
+                   : l.sample_bytes() == 2 ? as(std::uint16_t{})
+                                           : as(std::uint32_t{});
+    }
+}
 
 // Moves to the first full-resolution page: a file may begin with a thumbnail or a transparency
 // mask (NewSubfileType bit 0 or 2: a reduced-resolution or mask page), which is not the image.
@@ -294,20 +320,30 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
         PFCE_THROW(InputError, path, ": TIFF has an empty image (", l.width, "x", l.height, ")");
     if (l.width > (1u << 30) || l.height > (1u << 30))
         PFCE_THROW(InputError, path, ": TIFF size ", l.width, "x", l.height, " is not supported");
-    if (l.format != SAMPLEFORMAT_UINT)
+    // Signed and floating-point samples are read through data.value_range
+    // (check_sample_layout); a palette or an alpha band only of unsigned 8 or 16 bits.
+    if (l.format != SAMPLEFORMAT_UINT && l.format != SAMPLEFORMAT_INT &&
+        l.format != SAMPLEFORMAT_IEEEFP)
         PFCE_THROW(InputError, path, ": sample format ", l.format,
-                   l.format == SAMPLEFORMAT_INT      ? " (signed integers)"
-                   : l.format == SAMPLEFORMAT_IEEEFP ? " (floating point)"
-                                                     : "",
-                   " is not supported (expected unsigned 8-bit integers, or unsigned 16-bit with "
-                   "data.value_range)");
+                   l.format == SAMPLEFORMAT_COMPLEXINT || l.format == SAMPLEFORMAT_COMPLEXIEEEFP
+                       ? " (complex numbers)"
+                       : "",
+                   " is not supported (expected unsigned, signed or floating-point samples; "
+                   "gdal_translate -ot Float32 IN OUT.tif keeps the real part)");
     // CMYK before the count of its bands: four ink bands are no RGB + infrared to pick from.
     if (l.photometric == PHOTOMETRIC_SEPARATED) refuse_cmyk_tiff(path);
     if (l.alpha) refuse_a_pick_of_the_alpha_band(path, l.colour_bands(), choice);
-    if (l.decoded_bits() == 16 && l.photometric == PHOTOMETRIC_PALETTE) refuse_wide_palette(path);
-    check_sample_layout(path, l.decoded_bits(), l.colour_bands(), choice);
+    if (l.alpha && (l.format != SAMPLEFORMAT_UINT || l.decoded_bits() > 16))
+        PFCE_THROW(InputError, path, ": an alpha band in ", sample_kind(l.decoded_bits(), l.format),
+                   " samples is not read (expected an alpha band in 8- or 16-bit unsigned samples; "
+                   "mark the pixels without data by a NoData value instead, e.g. gdalwarp "
+                   "-dstnodata nan rather than -dstalpha)");
+    if ((l.decoded_bits() > 8 || l.format != SAMPLEFORMAT_UINT) &&
+        l.photometric == PHOTOMETRIC_PALETTE)
+        refuse_wide_palette(path);
+    check_sample_layout(path, l.decoded_bits(), l.colour_bands(), choice, l.format);
     const bool sub_byte = l.spp == 1 && (l.bps == 1 || l.bps == 2 || l.bps == 4);
-    if (l.bps != 8 && l.decoded_bits() != 16 && !sub_byte)
+    if (l.bps != 8 && l.decoded_bits() != 16 && l.bps != 32 && l.bps != 64 && !sub_byte)
         PFCE_THROW(InputError, path, ": ", l.bps, "-bit TIFF samples in ", l.spp,
                    " bands are not supported (expected 8 bits per sample, 1, 2 or 4 in one "
                    "band, or 9 to 16 with data.value_range; e.g. gdal_translate -ot UInt16 -scale "
@@ -366,7 +402,7 @@ void refuse_unwritten_block(TIFF* t, const std::string& path, std::uint32_t bloc
 // ones). 8- and 16-bit blocks are left as they are.
 void unpack_rows(std::vector<std::uint8_t>& block, int bps, std::size_t packed_row_bytes,
                  std::size_t samples, int rows) {
-    if (bps == 8 || bps == 16) return;
+    if (bps == 8 || bps == 16 || bps == 32 || bps == 64) return;
     const std::size_t out_bytes = bps < 8 ? 1 : 2;
     std::vector<std::uint8_t> wide(samples * rows * out_bytes);
     for (int y = 0; y < rows; ++y) {
@@ -414,21 +450,29 @@ void copy_block(const std::uint8_t* block, int bx, int by, int bw, int bh, int b
     }
 }
 
-// 16-bit samples to 8 bits: lo reads as 0, hi as 255, linearly between, clipped outside (as
-// gdal_translate -scale lo hi 0 255 does). One table for all 65536 values.
-std::vector<std::uint8_t> narrow_16_bit(const std::uint8_t* wide, std::size_t count, double lo,
-                                        double hi) {
-    std::vector<std::uint8_t> table(65536);
-    for (std::size_t v = 0; v < table.size(); ++v) {
-        const double t = (static_cast<double>(v) - lo) * 255.0 / (hi - lo);
-        table[v] = static_cast<std::uint8_t>(std::lround(std::clamp(t, 0.0, 255.0)));
-    }
+// Samples wider than 8 bits, signed or floating point, to 8 bits: lo reads as 0, hi as 255,
+// linearly between, clipped outside (as gdal_translate -scale lo hi 0 255 does); NaN as 0 (its
+// pixel is without data). 16-bit ones through one table for all 65536 values.
+std::vector<std::uint8_t> narrow_samples(const std::uint8_t* wide, std::size_t count,
+                                         const TiffLayout& l, double lo, double hi) {
+    auto scaled = [lo, hi](double v) {
+        if (std::isnan(v)) return std::uint8_t{0};
+        const double t = (v - lo) * 255.0 / (hi - lo);
+        return static_cast<std::uint8_t>(std::lround(std::clamp(t, 0.0, 255.0)));
+    };
     std::vector<std::uint8_t> out(count);
-    for (std::size_t i = 0; i < count; ++i) {
-        std::uint16_t v;
-        std::memcpy(&v, wide + 2 * i, 2);
-        out[i] = table[v];
+    if (l.format == SAMPLEFORMAT_UINT && l.sample_bytes() == 2) {
+        std::vector<std::uint8_t> table(65536);
+        for (std::size_t v = 0; v < table.size(); ++v) table[v] = scaled(static_cast<double>(v));
+        for (std::size_t i = 0; i < count; ++i) {
+            std::uint16_t v;
+            std::memcpy(&v, wide + 2 * i, 2);
+            out[i] = table[v];
+        }
+        return out;
     }
+    const std::size_t bytes = static_cast<std::size_t>(l.sample_bytes());
+    for (std::size_t i = 0; i < count; ++i) out[i] = scaled(sample_value(wide + i * bytes, l));
     return out;
 }
 
@@ -437,20 +481,22 @@ std::vector<std::uint8_t> narrow_16_bit(const std::uint8_t* wide, std::size_t co
 // Said once per process, naming the file, its samples' extent and a range that fits. Only the
 // bands the model sees count (`bands`, 0-based, of `spp` interleaved), and only pixels with data
 // (not the file's NoData value, nor transparent).
-void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wide, int spp,
-                                 const std::vector<int>& bands, const DecodedSamples& d, double lo,
-                                 double hi, int bits) {
+void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wide,
+                                 const TiffLayout& l, const std::vector<int>& bands,
+                                 const DecodedSamples& d, double lo, double hi) {
     static std::atomic<bool> told{false};
     if (told.load()) return;
     const std::size_t pixels = static_cast<std::size_t>(d.width) * d.height;
-    std::uint16_t least = 65535, most = 0;
+    const std::size_t bytes = static_cast<std::size_t>(l.sample_bytes());
+    double least = std::numeric_limits<double>::infinity(), most = -least;
     std::int64_t below = 0, above = 0, counted = 0;
     for (std::size_t p = 0; p < pixels; ++p) {
         if (!d.no_data_value_at.empty() && d.no_data_value_at[p]) continue;
         if (!d.transparent_at.empty() && d.transparent_at[p]) continue;
         for (const int b : bands) {
-            std::uint16_t v;
-            std::memcpy(&v, wide + 2 * (p * static_cast<std::size_t>(spp) + b), 2);
+            const double v =
+                sample_value(wide + (p * static_cast<std::size_t>(l.spp) + b) * bytes, l);
+            if (!std::isfinite(v)) continue;  // NaN is no data; infinities lie at an end anyway
             least = std::min(least, v);
             most = std::max(most, v);
             below += v < lo;
@@ -461,13 +507,15 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
     if (counted == 0 || most <= least) return;  // nothing, or a fill: no extent to fit
     const double outside = static_cast<double>(below + above) / static_cast<double>(counted);
     // Dark: a range at least 16 times the smallest power of two that holds the samples (12-bit
-    // data read as 0..65535), not a dim scene in a fitting range (dark water in 0..10000).
+    // data read as 0..65535, reflectance 0..1 read as 0..10000), not a dim scene in a fitting
+    // range (dark water in 0..10000).
     double holds = 1;
     while (holds < most + 1.0) holds *= 2;
     const bool clipped = outside > 0.1, dark = hi + 1 >= 16 * holds;
     if ((!clipped && !dark) || told.exchange(true)) return;
-    char range[64];
-    std::snprintf(range, sizeof range, "%g,%g", lo, hi);
+    const std::string range = format_shortest(lo) + "," + format_shortest(hi);
+    // Samples in 7 significant digits: every 16-bit value, a float32 near enough.
+    auto number_text = [](double v) { return format_significant(v, 7); };
     std::string what;
     if (clipped) {
         char share[32];
@@ -476,13 +524,15 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
                " and read as " + (above >= below ? "255 (white)" : "0 (black)") + " alike";
     } else {
         const long top = std::lround((most - lo) * 255.0 / (hi - lo));
-        what = "its samples reach only " + std::to_string(most) + ", which data.value_range " +
-               range + " reads as " + std::to_string(std::max(0L, top)) +
+        what = "its samples reach only " + number_text(most) + ", which data.value_range " + range +
+               " reads as " + std::to_string(std::max(0L, top)) +
                " of 255: the images are nearly black, their detail in a few levels";
     }
-    log_warn(path, ": ", what, " (its ", bits, "-bit samples span ", least, "..", most,
-             "; a range that fits them keeps them apart: data.value_range = [", least, ", ", most,
-             "], --value-range ", least, ",", most,
+    const std::string fits = number_text(least) + ", " + number_text(most);
+    log_warn(path, ": ", what, " (its ", sample_kind(l.bps, l.format), " samples span ",
+             number_text(least), "..", number_text(most),
+             "; a range that fits them keeps them apart: data.value_range = [", fits,
+             "], --value-range ", number_text(least), ",", number_text(most),
              " when training, or value_range under [image] in a generic dataset's dataset.toml; "
              "the same range must serve every image of the dataset)");
 }
@@ -511,7 +561,7 @@ void narrow_16_bit_alpha(const std::uint8_t* wide, int spp, int bits,
 
 void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, const TiffLayout& l,
                  const Window& win, std::uint8_t* out) {
-    const int sample_bytes = l.decoded_bits() == 16 ? 2 : 1;
+    const int sample_bytes = l.sample_bytes();
     std::uint32_t rps = 0;
     TIFFGetFieldDefaulted(t, TIFFTAG_ROWSPERSTRIP, &rps);
     if (rps == 0 || rps > l.height) rps = l.height;
@@ -544,7 +594,7 @@ void read_strips(TIFF* t, const std::string& path, const TiffMessages& msgs, con
 
 void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, const TiffLayout& l,
                 const Window& win, std::uint8_t* out) {
-    const int sample_bytes = l.decoded_bits() == 16 ? 2 : 1;
+    const int sample_bytes = l.sample_bytes();
     std::uint32_t tw = 0, th = 0;
     TIFFGetField(t, TIFFTAG_TILEWIDTH, &tw);
     TIFFGetField(t, TIFFTAG_TILELENGTH, &th);
@@ -579,18 +629,14 @@ void read_tiles(TIFF* t, const std::string& path, const TiffMessages& msgs, cons
     }
 }
 
-// GDAL's NoData value (tag 42113, ASCII, one value for every band): the pixels of the window whose
-// every colour band holds it, in `samples` as decoded (interleaved, spp bands of 1 or 2 bytes,
-// before 16-bit ones are scaled). A value that is not a whole number in the samples' range (GDAL
-// writes "nan" or "-9999" for other types) matches nothing.
-// The GDAL NoData value of `t` as a sample of `bits` bits (-1: none, or none such a sample can
-// hold). The text is read as GDAL reads it (CPLAtofM): its longest leading number, 0 where it has
-// none, so that "7abc" marks the pixels GDAL and QGIS show as no data (it marked none). Such a tag
-// is said once per process, naming the file, the text and the value read.
-int no_data_of_bits(TIFF* t, int bits) {
+// GDAL's NoData value (tag 42113, ASCII, one value for every band) as GDAL reads the text
+// (CPLAtofM): its longest leading number, 0 where it has none, so that "7abc" marks the pixels GDAL
+// and QGIS show as no data (it marked none); "nan" is NaN. Such a tag is said once per process,
+// naming the file, the text and the value read. Empty where the file has none.
+std::optional<double> gdal_no_data(TIFF* t) {
     char* tag = nullptr;
     // An empty tag is no NoData value to GDAL (it skips one), not 0.
-    if (!TIFFGetField(t, TIFFTAG_GDAL_NODATA, &tag) || !tag || !*tag) return -1;
+    if (!TIFFGetField(t, TIFFTAG_GDAL_NODATA, &tag) || !tag || !*tag) return std::nullopt;
     // CPLAtofM takes a decimal comma as a point: "1,5" is 1.5 (which no sample holds), not 1.
     std::string text = tag;
     if (const std::size_t comma = text.find(',');
@@ -608,34 +654,63 @@ int no_data_of_bits(TIFF* t, int bits) {
                      ", as GDAL reads it (expected a number such as 0; gdal_edit -a_nodata "
                      "VALUE sets one, -unsetnodata drops it)");
     }
-    if (!std::isfinite(v) || v != std::floor(v) || v < 0 ||
-        v >= static_cast<double>(1u << std::min(bits, 16)))
+    return v;
+}
+
+// The GDAL NoData value of `t` as an unsigned sample of `bits` bits (-1: none, or none such a
+// sample can hold: GDAL writes "nan" or "-9999" for other types).
+int no_data_of_bits(TIFF* t, int bits) {
+    const std::optional<double> v = gdal_no_data(t);
+    if (!v || !std::isfinite(*v) || *v != std::floor(*v) || *v < 0 ||
+        *v >= static_cast<double>(1u << std::min(bits, 16)))
         return -1;
-    return static_cast<int>(v);
+    return static_cast<int>(*v);
 }
 
-// The same for the decoded samples mark_no_data_values compares: 8- and 16-bit ones (9 to 15 bits
-// decode to 16, a value they can hold).
-int no_data_sample(TIFF* t, const TiffLayout& l) {
-    return l.bps >= 8 && l.bps <= 16 ? no_data_of_bits(t, l.bps) : -1;
+// The GDAL NoData value as the samples of `l` hold it (GDAL casts it to the band's type: -9999.5
+// is no 16-bit value, 0.1 is the float nearest it); empty where none of them can, or where it is
+// NaN (NaN samples are without data anyway).
+std::optional<double> no_data_sample(TIFF* t, const TiffLayout& l) {
+    if (l.format == SAMPLEFORMAT_UINT && l.decoded_bits() <= 16) {
+        // 8- and 16-bit ones (9 to 15 bits decode to 16, a value they can hold)
+        if (l.bps < 8) return std::nullopt;
+        const int v = no_data_of_bits(t, l.bps);
+        return v < 0 ? std::nullopt : std::optional<double>(v);
+    }
+    const std::optional<double> v = gdal_no_data(t);
+    if (!v || std::isnan(*v)) return std::nullopt;
+    if (l.format == SAMPLEFORMAT_IEEEFP)
+        return l.sample_bytes() == 4 ? static_cast<double>(static_cast<float>(*v)) : *v;
+    const int bits = 8 * l.sample_bytes();
+    const bool is_signed = l.format == SAMPLEFORMAT_INT;
+    const double least = is_signed ? -std::ldexp(1.0, bits - 1) : 0.0;
+    const double most = is_signed ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1;
+    if (!std::isfinite(*v) || *v != std::floor(*v) || *v < least || *v > most) return std::nullopt;
+    return *v;
 }
 
+// The pixels of the window without data, in `samples` as decoded (interleaved, spp bands of
+// l.sample_bytes() bytes, before wider ones are scaled): those whose every colour band holds the
+// GDAL NoData value, and those with NaN in a band the model sees (`seen`, 0-based), which no
+// scale reads as a colour (QGIS shows them as no data too).
 void mark_no_data_values(TIFF* t, const TiffLayout& l, const std::uint8_t* samples,
-                         DecodedSamples& d) {
-    const int no_data = no_data_sample(t, l);
-    if (no_data < 0) return;
-    const auto value = static_cast<std::uint16_t>(no_data);
+                         const std::vector<int>& seen, DecodedSamples& d) {
+    const std::optional<double> no_data = no_data_sample(t, l);
+    const bool floating = l.format == SAMPLEFORMAT_IEEEFP;
+    if (!no_data && !floating) return;
     const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
     const int bands = l.colour_bands();
+    const std::size_t bytes = static_cast<std::size_t>(l.sample_bytes());
+    auto at = [&](std::size_t i, int b) {
+        return sample_value(samples + (i * l.spp + static_cast<std::size_t>(b)) * bytes, l);
+    };
     for (std::size_t i = 0; i < n; ++i) {
-        bool all = true;
-        for (int b = 0; b < bands && all; ++b) {
-            const std::size_t k = i * l.spp + static_cast<std::size_t>(b);
-            std::uint16_t s = samples[k];
-            if (l.decoded_bits() == 16) std::memcpy(&s, samples + 2 * k, 2);
-            all = s == value;
-        }
-        if (!all) continue;
+        bool all = no_data.has_value();
+        for (int b = 0; b < bands && all; ++b) all = at(i, b) == *no_data;
+        bool nan = false;
+        if (floating)
+            for (std::size_t k = 0; k < seen.size() && !nan; ++k) nan = std::isnan(at(i, seen[k]));
+        if (!all && !nan) continue;
         if (d.no_data_value_at.empty()) d.no_data_value_at.assign(n, 0);
         d.no_data_value_at[i] = 1;
         ++d.no_data_values;
@@ -758,7 +833,7 @@ ImageInfo probe_tiff(const std::string& path) {
                    static_cast<int>(std::min<std::uint32_t>(l.height, 1u << 30)), l.colour_bands(),
                    l.decoded_bits(), l.lossy};
     if (l.packed_wide()) info.stored_bits = l.bps;
-    info.no_data_value = l.format == SAMPLEFORMAT_UINT && no_data_sample(t.get(), l) >= 0;
+    info.no_data_value = no_data_sample(t.get(), l).has_value();
     info.alpha = l.alpha;
     info.sample_format = l.format;
     info.palette = l.photometric == PHOTOMETRIC_PALETTE;
@@ -797,7 +872,7 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
                          max_pixels);
     // Every band is decoded before the picks are taken, so the pixel limit alone does not bound
     // the memory of a file of many bands: 16 bytes a pixel do (eight 16-bit bands).
-    const int sample_bytes = l.decoded_bits() == 16 ? 2 : 1;
+    const int sample_bytes = l.sample_bytes();
     const std::int64_t decoded = static_cast<std::int64_t>(win.w) * win.h * l.spp * sample_bytes;
     if (max_pixels > 0 && l.spp > 3 && decoded > max_pixels * 16)
         PFCE_THROW(InputError, path, ": a ", win.w, "x", win.h, " window of ", l.spp, " bands of ",
@@ -805,18 +880,24 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
                    max_pixels * 16, " (16 bytes per pixel of max_pixels; raise --max-pixels)");
 
     DecodedSamples d = window_samples(win, l.spp);
-    const bool wide = sample_bytes == 2;
-    std::vector<std::uint8_t> wide_samples(wide ? 2 * d.samples.size() : 0);
+    // Samples data.value_range scales are decoded beside the 8-bit ones they become.
+    const bool wide = l.ranged();
+    std::vector<std::uint8_t> wide_samples(wide ? sample_bytes * d.samples.size() : 0);
     std::uint8_t* out = wide ? wide_samples.data() : d.samples.data();
     if (l.tiled)
         read_tiles(t.get(), path, msgs, l, win, out);
     else
         read_strips(t.get(), path, msgs, l, win, out);
+    std::vector<int> seen;  // the bands the model sees, 0-based
+    if (choice.bands.empty())
+        for (int b = 0; b < l.colour_bands(); ++b) seen.push_back(b);
+    else
+        for (const int b : choice.bands) seen.push_back(b - 1);
     // A palette image's NoData value is an index, compared before the colour map (as GDAL does).
-    if (l.format == SAMPLEFORMAT_UINT) mark_no_data_values(t.get(), l, out, d);
+    mark_no_data_values(t.get(), l, out, seen, d);
     if (wide) {
-        d.samples =
-            narrow_16_bit(wide_samples.data(), d.samples.size(), choice.range_lo, choice.range_hi);
+        d.samples = narrow_samples(wide_samples.data(), d.samples.size(), l, choice.range_lo,
+                                   choice.range_hi);
         if (l.alpha) narrow_16_bit_alpha(wide_samples.data(), l.spp, l.bps, d.samples);
     }
 
@@ -838,15 +919,9 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     // Moves on from the image's page.
     if (!count_masked_pixels(t.get(), path, msgs, l, win, d))
         count_external_masked_pixels(path, l, win, d);
-    if (wide) {
-        std::vector<int> seen;  // the bands the model sees, 0-based
-        if (choice.bands.empty())
-            for (int b = 0; b < l.colour_bands(); ++b) seen.push_back(b);
-        else
-            for (const int b : choice.bands) seen.push_back(b - 1);
-        warn_if_value_range_misfits(path, wide_samples.data(), l.spp, seen, d, choice.range_lo,
-                                    choice.range_hi, l.bps);
-    }
+    if (wide)
+        warn_if_value_range_misfits(path, wide_samples.data(), l, seen, d, choice.range_lo,
+                                    choice.range_hi);
     note_other_full_pages(t.get(), path, l.width, l.height);
     return d;
 }

@@ -193,7 +193,7 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
             if (files[i].empty()) return LabelMap(image.width, image.height, kUnlabelled);
             // Said as of a mask, before the decoder's advice for 16-bit images (a value range).
             const ImageInfo annotation = probe_image(files[i]);
-            refuse_wide_mask_samples(files[i], annotation.file_bits());
+            refuse_wide_mask_samples(files[i], annotation);
             grids[i] = detail::grid_mismatch(s.image_path, probe_image(s.image_path).geo, files[i],
                                              annotation.geo);
             LabelMap mask = ds.read_annotation_file(files[i]);

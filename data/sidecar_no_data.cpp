@@ -10,7 +10,7 @@ void mark_sidecar_no_data(const std::string& image, const SidecarGeoref& sidecar
                           std::atomic<bool>* said) {
     if (sidecars.no_data < 0) return;
     const ImageInfo info = probe_image(image);
-    if (choice.reads_16_bit() || !choice.bands.empty() || info.palette ||
+    if (choice.has_value_range() || !choice.bands.empty() || info.palette ||
         info.bits_per_sample != 8) {
         if (!said || !said->exchange(true))
             log_warn(sidecars.aux_file, ": NoDataValue ", sidecars.no_data,

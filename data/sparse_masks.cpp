@@ -114,7 +114,7 @@ bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds) {
             flags += std::to_string(rec.image.bands[k]);
         }
     }
-    if (rec.image.reads_16_bit()) {
+    if (rec.image.has_value_range()) {
         std::ostringstream range;
         range << " --value-range " << rec.image.range_lo << ',' << rec.image.range_hi;
         flags += range.str();
@@ -217,14 +217,14 @@ nlohmann::json sparse_mask_settings(const Dataset& ds, const SamplerOptions& so)
     if (ds.tile_labels_read() == "eroded") s["tile_labels"] = "eroded";
     const ImageChoice& image = ds.options().image;
     if (!image.bands.empty()) s["bands"] = image.bands;
-    if (image.reads_16_bit()) s["value_range"] = {image.range_lo, image.range_hi};
+    if (image.has_value_range()) s["value_range"] = {image.range_lo, image.range_hi};
     return s;
 }
 
 void record_image_reading(nlohmann::json& record, const ImageChoice& image) {
     record["reading_recorded"] = true;
     if (!image.bands.empty()) record["bands"] = image.bands;
-    if (image.reads_16_bit()) record["value_range"] = {image.range_lo, image.range_hi};
+    if (image.has_value_range()) record["value_range"] = {image.range_lo, image.range_hi};
 }
 
 const nlohmann::json* image_reading_record(const MaskDir& md) {

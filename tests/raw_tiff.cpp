@@ -20,6 +20,8 @@ void write_raw_tiff(const std::string& path, const TiffSpec& s,
     TIFFSetField(t, TIFFTAG_PHOTOMETRIC, s.photometric);
     TIFFSetField(t, TIFFTAG_PLANARCONFIG, s.planar);
     TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
+    if (s.sample_format != SAMPLEFORMAT_UINT)
+        TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, s.sample_format);
     if (s.orientation > 0) TIFFSetField(t, TIFFTAG_ORIENTATION, s.orientation);
     if (s.subfile != 0) TIFFSetField(t, TIFFTAG_SUBFILETYPE, s.subfile);
     if (!s.extra_samples.empty()) {

@@ -24,6 +24,7 @@ struct TiffSpec {
     std::vector<std::uint16_t> extra_samples = {};  // non-empty: the ExtraSamples tag as given
     std::vector<double> rpc = {};    // non-empty: GDAL's RPCCoefficientTag (50844) with these
     std::string gdal_metadata = {};  // non-empty: GDAL's metadata tag (42112), this XML
+    int sample_format = SAMPLEFORMAT_UINT;  // SampleFormat (written where not unsigned)
 };
 
 // `samples`: width*height*spp samples of bps/8 bytes, interleaved (bps < 8: packed rows, each

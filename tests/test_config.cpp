@@ -300,6 +300,15 @@ TEST(Config, BandsAndTileImageRoundTrip) {
     apply_flag_text(c, *find_config_key("data.value_range"), "0,10000");
     EXPECT_EQ(load_config_file(write(dir, "wide.toml", to_toml_text(c))).data.value_range,
               (std::vector<double>{0, 10000}));
+    // Signed and floating-point samples: backscatter in dB, reflectance as 0..1.
+    for (const auto& [text, want] : {std::pair{"-25,0", std::vector<double>{-25, 0}},
+                                     std::pair{"0,0.3", std::vector<double>{0, 0.3}}}) {
+        Config f;
+        apply_flag_text(f, *find_config_key("data.value_range"), text);
+        EXPECT_NO_THROW(validate(f, "x")) << text;
+        EXPECT_EQ(load_config_file(write(dir, "float.toml", to_toml_text(f))).data.value_range,
+                  want);
+    }
 }
 
 // A flag typed with an empty value is a value: it clears a list a config file set, and where
@@ -405,7 +414,7 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[data]\ntile_image = \"rgbi\"\n", "data.tile_image"},
         {"[data]\ntile_labels = \"noBoundary\"\n", "data.tile_labels"},
         {"[data]\nvalue_range = [100]\n", "data.value_range = 1 values"},
-        {"[data]\nvalue_range = [0, 70000]\n", "data.value_range = [0, 70000]"},
+        {"[data]\nvalue_range = [5, -5]\n", "data.value_range = [5, -5]"},
         {"[data]\ntrain_frac = 0.9\nval_frac = 0.2\n", "data.val_frac"},
         {"[optimizer]\nlr = inf\n", "optimizer.lr"},
         {"[run]\ndevice = \"gpu\"\n", "run.device"},

@@ -282,7 +282,7 @@ TEST(KaggleDataset, UnsupportedSampleFormatsNameTheFile) {
     o.image.range_lo = 0;
     o.image.range_hi = 4095;
     msg = input_error_message([&] { Dataset::open(dir, o); });
-    EXPECT_MESSAGE_HAS(msg, label + ": 16-bit mask samples (expected 8-bit masks");
+    EXPECT_MESSAGE_HAS(msg, label + ": 16-bit mask samples (expected 8-bit unsigned masks");
     EXPECT_MESSAGE_HAS(msg, "gdal_translate -ot Byte IN OUT.tif");
 }
 

@@ -16,9 +16,11 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <tuple>
 
 #include "core/error.hpp"
+#include "data/dataset.hpp"
 #include "data/image_io.hpp"
 #include "data/palette.hpp"
 #include "tests/raw_tiff.hpp"
@@ -314,30 +316,165 @@ TEST(ImageIo, ArithmeticCodedJpegIsRefusedNamingWhy) {
         expect_input_error(read, {path, "arithmetic-coded JPEG", "re-encode"});
 }
 
-// Signed and floating-point samples (DEMs, reflectance as float32) are refused by name: the
-// header says so (probe_image, which predict checks before writing), and so does a read.
-TEST(ImageIo, SignedAndFloatingPointSamplesAreRefusedByName) {
-    const std::string dir = test::temp_dir("io_tiff_sample_format");
-    for (const auto& [format, bits, name] : {std::tuple{SAMPLEFORMAT_IEEEFP, 32, "floating point"},
-                                             std::tuple{SAMPLEFORMAT_INT, 16, "signed integers"}}) {
-        const std::string path = dir + "/f" + std::to_string(format) + ".tif";
-        TIFF* t = TIFFOpen(path.c_str(), "w");
-        ASSERT_NE(t, nullptr);
-        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 4);
-        TIFFSetField(t, TIFFTAG_IMAGELENGTH, 2);
-        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
-        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
-        TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, format);
-        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
-        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 2);
-        std::vector<std::uint8_t> row(static_cast<std::size_t>(4 * bits / 8), 0);
-        for (std::uint32_t y = 0; y < 2; ++y) ASSERT_GE(TIFFWriteScanline(t, row.data(), y, 0), 0);
-        TIFFClose(t);
-        const ImageInfo info = probe_image(path);
-        EXPECT_EQ(info.sample_format, format);
-        expect_input_error([&] { check_image_layout(path, info, ImageChoice{}); }, {path, name});
-        expect_input_error([&] { read_rgb(path); }, {path, name});
+// The samples of `values`, each stored as a T, in bytes as write_raw_tiff takes them.
+template <typename T>
+std::vector<std::uint8_t> stored_as(const std::vector<double>& values) {
+    std::vector<std::uint8_t> bytes(values.size() * sizeof(T));
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const T v = static_cast<T>(values[i]);
+        std::memcpy(&bytes[i * sizeof(T)], &v, sizeof(T));
     }
+    return bytes;
+}
+
+// Signed and floating-point samples (reflectance as float32 0..1, backscatter in dB, a DEM as
+// int16) and unsigned 32-bit ones are read through data.value_range as 16-bit ones are: lo as 0,
+// hi as 255, linearly, clipped, each type by its own sign and width. NaN in a band the model sees
+// is a pixel without data (predict leaves it out, training leaves it unlabelled), and so is a pixel
+// whose every band holds the GDAL NoData value, as the type holds it. Without a range such a file
+// is refused by name, header and read alike; types GDAL has but pfce does not read (complex
+// numbers, 16-bit floats) are refused by name.
+TEST(ImageIo, SignedAndFloatingPointSamplesReadThroughTheValueRange) {
+    const std::string dir = test::temp_dir("io_tiff_sample_format");
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const std::vector<double> values = {0, 0.3, 0.15, -0.1, nan, 1.0, 0.075, 0.3};
+    TiffSpec gray{.width = 4, .height = 2, .spp = 1, .bps = 32};
+    gray.photometric = PHOTOMETRIC_MINISBLACK;
+    gray.sample_format = SAMPLEFORMAT_IEEEFP;
+    const std::string f32 = dir + "/reflectance.tif";
+    write_raw_tiff(f32, gray, stored_as<float>(values));
+    const ImageInfo info = probe_image(f32);
+    EXPECT_EQ(info.sample_format, SAMPLEFORMAT_IEEEFP);
+    EXPECT_EQ(info.bits_per_sample, 32);
+    EXPECT_TRUE(info.needs_value_range());
+    for (const auto& refused : {std::function<void()>([&] { read_rgb(f32); }),
+                                std::function<void()>([&] { check_image_layout(f32, info); })})
+        expect_input_error(refused, {f32, "32-bit floating-point samples, and nothing says",
+                                     "--value-range 0,0.3"});
+    ImageChoice reflectance{.range_lo = 0, .range_hi = 0.3};
+    check_image_layout(f32, info, reflectance);
+    std::vector<std::uint8_t> nodata;
+    const RgbImage img = read_rgb_with_nodata(f32, nodata, 0, reflectance);
+    const std::vector<int> want = {0, 255, 128, 0, -1, 255, 64, 255};  // -1: no data
+    ASSERT_EQ(nodata.size(), values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        EXPECT_EQ(nodata[i], want[i] < 0 ? 1 : 0) << i;
+        if (want[i] >= 0) {
+            EXPECT_EQ(img.pixels[3 * i], want[i]) << i;
+        }
+    }
+    // Every other type, each read as its own: -1 in a signed one is below 0, not 65535; a range
+    // of negative values (dB) reads as any other.
+    struct Case {
+        int format, bits;
+        std::vector<std::uint8_t> bytes;
+        double lo, hi;  // data.value_range
+        std::vector<int> want;
+    };
+    const std::vector<double> db = {-25, 0, -12.5, -30, 5, -20, -1, -24};  // -12 as an integer
+    const std::vector<double> counts = {1000, 11000, 0, -1, 6000, 1000, 3500, 8500};
+    const std::vector<Case> cases = {
+        {SAMPLEFORMAT_IEEEFP,
+         64,
+         stored_as<double>(db),
+         -25,
+         0,
+         {0, 255, 128, 0, 255, 51, 245, 10}},
+        {SAMPLEFORMAT_INT,
+         16,
+         stored_as<std::int16_t>(counts),
+         1000,
+         11000,
+         {0, 255, 0, 0, 128, 0, 64, 191}},
+        {SAMPLEFORMAT_INT,
+         32,
+         stored_as<std::int32_t>(db),
+         -25,
+         0,
+         {0, 255, 133, 0, 255, 51, 245, 10}},
+        {SAMPLEFORMAT_INT,
+         8,
+         stored_as<std::int8_t>(db),
+         -25,
+         0,
+         {0, 255, 133, 0, 255, 51, 245, 10}},
+        {SAMPLEFORMAT_UINT,
+         32,
+         stored_as<std::uint32_t>({1000, 11000, 0, 4e9, 6000, 1000, 3500, 8500}),
+         1000,
+         11000,
+         {0, 255, 0, 255, 128, 0, 64, 191}}};
+    for (const Case& c : cases) {
+        const std::string path =
+            dir + "/t" + std::to_string(c.format) + "_" + std::to_string(c.bits) + ".tif";
+        SCOPED_TRACE(path);
+        TiffSpec s = gray;
+        s.bps = c.bits;
+        s.sample_format = c.format;
+        write_raw_tiff(path, s, c.bytes);
+        expect_input_error([&] { read_rgb(path); }, {path, "samples, and nothing says"});
+        const RgbImage r = read_rgb(path, 0, {.range_lo = c.lo, .range_hi = c.hi});
+        for (std::size_t i = 0; i < c.want.size(); ++i) EXPECT_EQ(r.pixels[3 * i], c.want[i]) << i;
+    }
+
+    // RGB + infrared as float, strips and planar tiles alike: NaN in a band the model sees is no
+    // data, NaN in one it does not see is not; the NoData value counts where every band holds it.
+    const int w = 5, h = 3, bands = 4;
+    std::vector<double> rgbi(static_cast<std::size_t>(w) * h * bands);
+    for (std::size_t i = 0; i < rgbi.size(); ++i) rgbi[i] = 0.01 * static_cast<double>(i % 30);
+    for (int b = 0; b < bands; ++b)
+        rgbi[static_cast<std::size_t>(1 * bands + b)] = -9999;  // pixel 1
+    rgbi[static_cast<std::size_t>(2 * bands + 0)] = -9999;      // pixel 2: one band only
+    rgbi[static_cast<std::size_t>(3 * bands + 3)] = nan;        // pixel 3: infrared, not seen
+    rgbi[static_cast<std::size_t>(4 * bands + 1)] = nan;        // pixel 4: green, seen
+    TiffSpec s{.width = w, .height = h, .spp = bands, .bps = 32};
+    s.extra = EXTRASAMPLE_UNSPECIFIED;
+    s.sample_format = SAMPLEFORMAT_IEEEFP;
+    write_raw_tiff(dir + "/rgbi_strips.tif", s, stored_as<float>(rgbi), nullptr, "-9999");
+    s.planar = PLANARCONFIG_SEPARATE;
+    s.tile = 16;
+    write_raw_tiff(dir + "/rgbi_tiles.tif", s, stored_as<float>(rgbi), nullptr, "-9999");
+    ImageChoice rgb{.bands = {1, 2, 3}, .range_lo = 0, .range_hi = 0.29};
+    for (const char* f : {"rgbi_strips", "rgbi_tiles"}) {
+        SCOPED_TRACE(f);
+        const std::string path = dir + "/" + f + ".tif";
+        EXPECT_TRUE(probe_image(path).no_data_value);
+        std::vector<std::uint8_t> nd;
+        const RgbImage r = read_rgb_with_nodata(path, nd, 0, rgb);
+        ASSERT_EQ(nd.size(), static_cast<std::size_t>(w * h));
+        for (int p = 0; p < w * h; ++p) EXPECT_EQ(nd[p], p == 1 || p == 4 ? 1 : 0) << p;
+        EXPECT_EQ(r.at(0, 2)[0], 0);  // -9999 in one band: clipped, a value
+        for (int p : {0, 3, 5, 14})
+            for (int k = 0; k < 3; ++k) {
+                const double v = static_cast<float>(rgbi[static_cast<std::size_t>(p * bands + k)]);
+                EXPECT_EQ(r.pixels[3 * p + k],
+                          std::lround(std::clamp(v * 255.0 / 0.29, 0.0, 255.0)))
+                    << p << "," << k;
+            }
+    }
+
+    // Types pfce does not read, by name: a 16-bit float, complex numbers.
+    TiffSpec half = gray;
+    half.bps = 16;
+    write_raw_tiff(dir + "/half.tif", half, stored_as<std::uint16_t>({0, 0, 0, 0, 0, 0, 0, 0}));
+    {
+        TIFF* t = TIFFOpen((dir + "/half.tif").c_str(), "r+");
+        ASSERT_NE(t, nullptr);
+        TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_IEEEFP);
+        TIFFRewriteDirectory(t);
+        TIFFClose(t);
+    }
+    expect_input_error([&] { read_rgb(dir + "/half.tif", 0, reflectance); },
+                       {"half.tif", "16-bit floating-point samples are not supported"});
+    TiffSpec complex = gray;
+    complex.bps = 64;
+    complex.sample_format = SAMPLEFORMAT_COMPLEXIEEEFP;
+    write_raw_tiff(dir + "/complex.tif", complex, stored_as<double>(values));
+    expect_input_error([&] { read_rgb(dir + "/complex.tif", 0, reflectance); },
+                       {"complex.tif", "(complex numbers) is not supported"});
+    // Never a mask: labels are 8-bit unsigned.
+    expect_input_error([&] { refuse_wide_mask_samples(f32, info); },
+                       {f32, "32-bit floating-point mask samples"});
 }
 
 // 1-band TIFFs of 1, 2 or 4 bits (binary building masks; ImageMagick's -type Palette writes the
@@ -869,12 +1006,10 @@ TEST(ImageIo, SixteenBitReadsOnlyWithARangeAndScalesByIt) {
         TIFFRewriteDirectory(t);
         TIFFClose(t);
     }
-    for (auto check : {std::function<void()>([&] { read_rgb(dir + "/signed.tif", 0, range_only); }),
-                       std::function<void()>([&] {
-                           check_image_layout(dir + "/signed.tif", probe_image(dir + "/signed.tif"),
-                                              range_only);
-                       })})
-        expect_input_error(check, {"signed.tif", "sample format 2 (signed integers)"});
+    // Signed samples are read as signed: 65535 is -1, below the range.
+    const RgbImage s16 = read_rgb(dir + "/signed.tif", 0, range_only);
+    const std::vector<int> want_signed = {0, 255, 0, 0, 128, 0};
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(s16.pixels[3 * i], want_signed[i]) << i;
 }
 
 // 9- to 15-bit samples (GDAL's NBITS=12: 11- and 12-bit sensors stored packed) read as the 16-bit

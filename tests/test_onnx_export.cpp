@@ -391,7 +391,7 @@ TEST(OnnxExport, ResolutionIsSaidForGridsInGroundMetresOnly) {
     const test::CommandResult ranged =
         test::run_pfce("export --checkpoint " + dir + "/ranged.ckpt --out " + dir + "/r.onnx");
     ASSERT_EQ(ranged.status, 0) << ranged.output;
-    EXPECT_MESSAGE_HAS(ranged.output, "not 16-bit values mapped by data.value_range");
+    EXPECT_MESSAGE_HAS(ranged.output, "not sample values mapped by data.value_range");
     EXPECT_EQ(metadata_of(read_all(dir + "/r.onnx")).count("model_type"), 0u);
     // A depth-2 U-Net pads a side to 4 by mirroring: 1 row of 3 is fine, 3 of 1 not.
     opt.tile = 3;

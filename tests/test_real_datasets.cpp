@@ -14,9 +14,11 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <regex>
 
@@ -2007,7 +2009,8 @@ TEST(RealDatasets, SixteenBitBandStacksTrainWithARangeAndBands) {
                        "/eight.png --out " + root + "/p8.png");
     EXPECT_NE(eight.status, 0);
     EXPECT_MESSAGE_HAS(eight.output, "eight.png: 8-bit samples, but " + run +
-                                         "/last.ckpt reads 16-bit images, values 0..2047");
+                                         "/last.ckpt reads wider samples (16-bit, signed or "
+                                         "floating-point), values 0..2047");
     // eval reads a dataset as the checkpoint does, and says so rather than naming a flag.
     const auto plain = test::write_foreign_dataset(root + "/plain", test::ForeignSpec{});
     const test::CommandResult ev =
@@ -2041,6 +2044,73 @@ TEST(RealDatasets, SixteenBitBandStacksTrainWithARangeAndBands) {
     EXPECT_MESSAGE_HAS(other.output,
                        "data.value_range = [0, 1000] reads the images otherwise than the [0, "
                        "2047] the masks in");
+}
+
+// Reflectance stored as float32 0..1 (how many processing chains write Sentinel-2 or aerial
+// reflectance), with NaN where a scene has no data: refused without a range, naming the type; with
+// one it trains, evaluates and predicts, the NaN rows left out everywhere (counted by data stats,
+// no class in predict's mask), and a model of 8-bit images refuses them by type.
+TEST(RealDatasets, FloatingPointReflectanceTrainsThroughARangeAndItsNanIsNoData) {
+    const std::string root = test::temp_dir("real_float");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    std::int64_t nan_pixels = 0;
+    for (std::size_t k = 0; k < fd.ids.size(); ++k) {
+        const LabelMap& lab = fd.dense[k];
+        const RgbImage rgb = test::foreign_image(lab, static_cast<int>(k));
+        std::vector<float> v(rgb.pixels.size());
+        for (std::size_t i = 0; i < v.size(); ++i)
+            v[i] = static_cast<float>(rgb.pixels[i]) / 255.0f * 0.3f;
+        if (k % 2 == 0) {  // the first two rows: outside the scene
+            std::fill(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(6 * lab.width),
+                      std::numeric_limits<float>::quiet_NaN());
+            nan_pixels += 2 * lab.width;
+        }
+        std::vector<std::uint8_t> bytes(v.size() * 4);
+        std::memcpy(bytes.data(), v.data(), bytes.size());
+        test::TiffSpec s{.width = lab.width, .height = lab.height, .spp = 3, .bps = 32};
+        s.sample_format = SAMPLEFORMAT_IEEEFP;
+        fs::remove(root + "/data/images/" + fd.ids[k] + ".png");
+        test::write_raw_tiff(root + "/data/images/" + fd.ids[k] + ".tif", s, bytes);
+    }
+    const test::CommandResult refused = test::run_pfce("data stats " + fd.root);
+    EXPECT_NE(refused.status, 0);
+    EXPECT_MESSAGE_HAS(refused.output, "32-bit floating-point samples, and nothing says");
+    const test::CommandResult stats =
+        test::run_pfce("data stats " + fd.root + " --value-range 0,0.3");
+    ASSERT_EQ(stats.status, 0) << stats.output;
+    EXPECT_MESSAGE_HAS(stats.output,
+                       "3 bands of 32 bits (floating point), read as RGB, values "
+                       "0..0.3 scaled to 0..255");
+    EXPECT_MESSAGE_HAS(stats.output, std::to_string(nan_pixels) + " image pixels in ");
+
+    const std::string run = root + "/run";
+    const test::CommandResult t = test::run_pfce(
+        "train --data " + fd.root + " --value-range 0,0.3 --out " + run + " --epochs 1" + kTiny);
+    ASSERT_EQ(t.status, 0) << t.output;
+    const test::CommandResult ev =
+        test::run_pfce("eval --checkpoint " + run + "/last.ckpt --data " + fd.root + " -q");
+    EXPECT_EQ(ev.status, 0) << ev.output;
+    const std::string one = root + "/data/images/" + fd.ids[0] + ".tif";
+    const test::CommandResult p =
+        test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + one + " --out " +
+                       root + "/pred.png --no-overlay");
+    ASSERT_EQ(p.status, 0) << p.output;
+    const LabelMap pred = read_gray(root + "/pred.png");
+    ASSERT_EQ(pred.width, fd.dense[0].width);
+    for (int i = 0; i < pred.width * pred.height; ++i)
+        ASSERT_EQ(pred.labels[i] == 255, i < 2 * pred.width) << i;
+    // A model of 8-bit images refuses them by type, before writing anything.
+    const auto plain = test::write_foreign_dataset(root + "/plain", test::ForeignSpec{});
+    const test::CommandResult t8 = test::run_pfce("train --data " + plain.root + " --out " + root +
+                                                  "/run8 --epochs 1" + kTiny);
+    ASSERT_EQ(t8.status, 0) << t8.output;
+    const test::CommandResult p8 =
+        test::run_pfce("predict --checkpoint " + root + "/run8/last.ckpt --input " + one +
+                       " --out " + root + "/p8.png");
+    EXPECT_NE(p8.status, 0);
+    EXPECT_MESSAGE_HAS(p8.output, "32-bit floating-point samples, but " + root +
+                                      "/run8/last.ckpt was trained on 8-bit images");
+    EXPECT_FALSE(fs::exists(root + "/p8.png"));
 }
 
 // A dataset.toml's [image] says once how its images are read: every command that opens the
@@ -2190,7 +2260,7 @@ TEST(RealDatasets, DatasetTomlImageTableReadsBandsAndRangeForEveryCommand) {
     EXPECT_MESSAGE_HAS(nlohmann::json::parse(std::ifstream(root + "/suite-out/results.json"))
                            .at("data")
                            .get<std::string>(),
-                       "read as bands [5,1,2], 16-bit values 0..4095 read as 0..255");
+                       "read as bands [5,1,2], sample values 0..4095 read as 0..255");
     write_file_atomically(toml, plain);
 
     // Values that mean nothing are refused naming the file, the key, its line and what is expected.
@@ -2200,7 +2270,7 @@ TEST(RealDatasets, DatasetTomlImageTableReadsBandsAndRangeForEveryCommand) {
         {"bands = \"4,1,2\"", "expected a list of band numbers"},
         {"value_range = [2047, 0]", "image.value_range = [2047, 0] (line"},
         {"value_range = [0, nan]", "image.value_range = [0, nan] (line"},
-        {"value_range = [0, 70000]", "0 <= lo < hi <= 65535"},
+        {"value_range = [3, 3]", "expected [lo, hi] with lo < hi, both finite"},
         {"band = [4, 1, 2]",
          "unknown key 'image.band' (line 9; expected one of: bands, value_range)"}};
     for (const auto& [line, expected] : bad) {

@@ -92,7 +92,7 @@ DatasetOptions mask_dir_dataset_options(const MaskDir& md, const std::string& ro
                o.image.bands.empty() ? std::string("their files' own colours (no --bands)")
                                      : "bands " + list(o.image.bands));
     const auto range = [&](const ImageChoice& c) {
-        return c.reads_16_bit() ? list(std::vector<double>{c.range_lo, c.range_hi}) : "[]";
+        return c.has_value_range() ? list(std::vector<double>{c.range_lo, c.range_hi}) : "[]";
     };
     if (flags.typed.count("data.value_range") && range(typed.image) != range(o.image))
         refuse("--value-range", range(typed.image), "value range " + range(o.image));
@@ -269,7 +269,10 @@ std::string image_reading_text(const Dataset& ds) {
                        " of " + std::to_string(info.file_bits()) + " bits" +
                        (info.file_bits() != info.bits_per_sample
                             ? " (read as " + std::to_string(info.bits_per_sample) + "-bit values)"
-                            : std::string());
+                            : std::string()) +
+                       (info.sample_format == 2   ? " (signed)"
+                        : info.sample_format == 3 ? " (floating point)"
+                                                  : "");
     if (choice.bands.empty()) {
         const bool irrg = ds.kind() == DatasetKind::tiles && ds.options().tile_image == "IRRG";
         text += info.palette         ? " (palette indices), read as the palette's colours"
@@ -281,7 +284,7 @@ std::string image_reading_text(const Dataset& ds) {
         for (std::size_t i = 0; i < choice.bands.size(); ++i)
             text += (i ? "," : "") + std::to_string(choice.bands[i]);
     }
-    if (choice.reads_16_bit()) {
+    if (choice.has_value_range()) {
         char range[96];
         std::snprintf(range, sizeof range, ", values %g..%g scaled to 0..255", choice.range_lo,
                       choice.range_hi);
@@ -578,7 +581,7 @@ void run_preview(const std::string& dir, const PreviewFlags& f, const DatasetFla
         return "bands " +
                (c.bands.empty() ? std::string("[] (the files' colours)")
                                 : nlohmann::json(c.bands).dump()) +
-               (c.reads_16_bit()
+               (c.has_value_range()
                     ? ", values " + format_shortest(c.range_lo) + ".." + format_shortest(c.range_hi)
                     : std::string());
     };

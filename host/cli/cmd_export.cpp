@@ -142,12 +142,12 @@ void run_export(const ExportArgs& a) {
     if (!m.config.data.bands.empty() || !m.config.data.value_range.empty())
         std::printf(
             "  the run read its images through data.bands / data.value_range: feed the model the "
-            "same bands, 16-bit values mapped to 0..255 the same way (recorded in the model's "
+            "same bands, sample values mapped to 0..255 the same way (recorded in the model's "
             "metadata)\n");
     if (!m.config.data.value_range.empty() && opt.input_scale == OnnxInputScale::unit &&
         !opt.logits)
         std::printf(
-            "  QGIS's Deepness feeds a layer's 8-bit values / 255, not 16-bit values mapped by "
+            "  QGIS's Deepness feeds a layer's 8-bit values / 255, not sample values mapped by "
             "data.value_range as this run read them: the model carries none of its keys\n");
     else if (any_size)
         std::printf(

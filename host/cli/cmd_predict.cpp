@@ -223,17 +223,16 @@ void check_inputs_before_writing(const std::vector<Job>& jobs, const PredictArgs
             // output. The checkpoint decides how inputs are read: say so, not which flag would
             // change it.
             const ImageChoice choice = image_choice(m.config.data);
-            // Signed or floating-point samples are refused by name (not as "32-bit samples").
-            if (info.sample_format != 1) check_image_layout(j.input, info, choice);
-            if (info.bits_per_sample == 16 && !choice.reads_16_bit())
-                PFCE_THROW(InputError, j.input, ": 16-bit samples, but ", a.checkpoint,
+            const std::string kind = sample_kind(info.bits_per_sample, info.sample_format);
+            if (info.needs_value_range() && !choice.has_value_range())
+                PFCE_THROW(InputError, j.input, ": ", kind, " samples, but ", a.checkpoint,
                            " was trained on 8-bit images (its data.value_range is empty; expected "
                            "8-bit images, as it was trained on)");
-            if (info.bits_per_sample != 16 && choice.reads_16_bit())
-                PFCE_THROW(InputError, j.input, ": ", info.bits_per_sample, "-bit samples, but ",
-                           a.checkpoint, " reads 16-bit images, values ", choice.range_lo, "..",
-                           choice.range_hi,
-                           " scaled to 0..255 (its data.value_range; expected 16-bit images, as it "
+            if (!info.needs_value_range() && choice.has_value_range())
+                PFCE_THROW(InputError, j.input, ": ", kind, " samples, but ", a.checkpoint,
+                           " reads wider samples (16-bit, signed or floating-point), values ",
+                           format_shortest(choice.range_lo), "..", format_shortest(choice.range_hi),
+                           " scaled to 0..255 (its data.value_range; expected such samples, as it "
                            "was trained on)");
             try {
                 check_image_layout(j.input, info, choice);

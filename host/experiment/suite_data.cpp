@@ -289,10 +289,10 @@ LoadedData load_suite_data(const Suite& suite, const DataSettings& d, bool repla
         t += ", each experiment reading its own data.bands";
     else if (!d.bands.empty())
         t += ", read as bands " + nlohmann::json(d.bands).dump();
-    // And the 16-bit range (the same bands of [0, 2047] and [0, 4095] are other inputs).
+    // And the value range (the same bands of [0, 2047] and [0, 4095] are other inputs).
     if (d.value_range.size() == 2) {
         std::ostringstream range;
-        range << ", 16-bit values " << d.value_range[0] << ".." << d.value_range[1]
+        range << ", sample values " << d.value_range[0] << ".." << d.value_range[1]
               << " read as 0..255";
         t += range.str();
     }

@@ -30,7 +30,7 @@ struct DataSettings {
     std::string tile_image = "RGB";    // tiles: RGB | IRRG | RGBIR (the ISPRS image sets)
     std::string tile_labels = "auto";  // tiles: auto | full | eroded (_label_noBoundary)
     std::vector<int> bands{};  // the images' bands the model sees, 1-based (empty: RGB or gray)
-    std::vector<double> value_range{};  // 16-bit images: [values read as 0, as 255]; empty: 8-bit
+    std::vector<double> value_range{};  // wider samples: [values read as 0, as 255]; empty: 8-bit
     std::int64_t max_pixels = 100'000'000;  // refuse bigger images (memory guard)
     std::string source = "dataset";         // dataset | synthetic (generated into root)
     int synthetic_count = 160, synthetic_size = 96;

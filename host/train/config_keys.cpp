@@ -280,9 +280,10 @@ std::vector<ConfigKey> build_keys() {
             .added_at_old_behaviour(),
         bands_key(),
         key(d, &D::value_range, "data", "value_range", "--value-range",
-            "16-bit images: the sample values read as 0 and as 255, linearly and clipped (0,10000 "
-            "for Sentinel-2 reflectance; 0,2047 for 11-bit WorldView); empty = a generic dataset's "
-            "dataset.toml [image] value_range, else 8-bit images"),
+            "16-bit, signed or floating-point images: the sample values read as 0 and as 255, "
+            "linearly and clipped (0,10000 for Sentinel-2 reflectance as counts, 0,0.3 as floats; "
+            "0,2047 for 11-bit WorldView; -25,0 for backscatter in dB); empty = a generic "
+            "dataset's dataset.toml [image] value_range, else 8-bit images"),
         key(d, &D::max_pixels, "data", "max_pixels", "--max-pixels",
             "refuse images with more pixels than this (a memory guard)")
             .no_result(),

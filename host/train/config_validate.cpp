@@ -84,15 +84,16 @@ void validate(const Config& c, const ConfigKeySources& source) {
                 detail::concat("each band once (band ", d.bands[i],
                                " is picked twice: two equal input channels teach the model "
                                "nothing the first did not), or one band for gray"));
-    if (!d.value_range.empty() && (d.value_range.size() != 2 ||
-                                   !(d.value_range[0] >= 0 && d.value_range[0] < d.value_range[1] &&
-                                     d.value_range[1] <= 65535)))
+    // Any finite range: signed samples (dB, a DEM) have negative ones, reflectance as float 0..1.
+    if (!d.value_range.empty() &&
+        (d.value_range.size() != 2 || !std::isfinite(d.value_range[0]) ||
+         !std::isfinite(d.value_range[1]) || !(d.value_range[0] < d.value_range[1])))
         bad(source, "data.value_range",
             d.value_range.size() == 2 ? "[" + format_number(d.value_range[0]) + ", " +
                                             format_number(d.value_range[1]) + "]"
                                       : std::to_string(d.value_range.size()) + " values",
-            "[lo, hi] with 0 <= lo < hi <= 65535 (the 16-bit values read as 0 and 255), or [] "
-            "for 8-bit images");
+            "[lo, hi] with lo < hi, both finite (the values of 16-bit, signed or floating-point "
+            "samples read as 0 and 255), or [] for 8-bit images");
     if (d.max_pixels < 1)
         bad(source, "data.max_pixels", d.max_pixels, ">= 1 (a limit; there is no 'no limit')");
     if (d.synthetic_count < 3) bad(source, "data.synthetic_count", d.synthetic_count, ">= 3");

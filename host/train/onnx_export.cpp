@@ -239,7 +239,8 @@ std::vector<Message> model_metadata(const TrainedModel& m, const OnnxExportOptio
                            : std::string()) +
             (m.config.data.value_range.empty()
                  ? std::string()
-                 : ", 16-bit values first mapped to 0..255 by pfce's data.value_range")));
+                 : ", sample values (16-bit, signed or floating-point) first mapped to 0..255 by "
+                   "pfce's data.value_range")));
     out.push_back(metadata("pfce_output", opt.logits
                                               ? "logits (N, K, H, W)"
                                               : "class probabilities (N, K, H, W), softmax"));

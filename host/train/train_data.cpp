@@ -373,7 +373,7 @@ void adopt_dataset_image_settings(DataSettings& d, bool bands_given, bool range_
                          bands_given || !d.bands.empty(), range_given || !d.value_range.empty(),
                          whose);
     d.bands = c.bands;
-    if (c.reads_16_bit()) d.value_range = {c.range_lo, c.range_hi};
+    if (c.has_value_range()) d.value_range = {c.range_lo, c.range_hi};
 }
 
 void adopt_labels_dir_image_settings(DataSettings& d, const MaskDir& md) {
@@ -382,7 +382,7 @@ void adopt_labels_dir_image_settings(DataSettings& d, const MaskDir& md) {
     // The record read as link and preview read it, into the options the images opened with.
     DatasetOptions made;
     apply_sampled_dataset_options(*sample, made);
-    if (made.image.reads_16_bit()) {
+    if (made.image.has_value_range()) {
         const std::vector<double> range = {made.image.range_lo, made.image.range_hi};
         if (d.value_range.empty()) {
             d.value_range = range;
